@@ -1112,7 +1112,8 @@ def test_popfit_initial_value_is_bounded(cli: Cli, tmp_path: Path, value: str) -
 
     args = [*_prepare(VALID["kinetics popfit"], tmp_path, None), "--initial", f"cmax={value}"]
     result = check_run(cli, args, frozenset({2}))
-    allowed = STEIN2019.initial_rule(STEIN2019.index("cmax")).text()
+    # in the unit of the data fitted (the example's transgene rows; D-19.463)
+    allowed = STEIN2019.initial_rule(STEIN2019.index("cmax"), "copies/ug gDNA").text()
     shown = f"cmax={value}"  # as typed (D-19.372)
     assert f"error: --initial: out of range (got '{shown}'); allowed: cmax {allowed}" in result.stderr, (
         result.stderr

@@ -430,6 +430,8 @@ ESCALATION_BOUNDS: dict[str, str] = {
     "skeleton": "(0, 1)",
     "prior_var": "[1e-06, 100]",
     "conf_level": "(0, 1)",
+    "safety_stop": "(0, 1)",
+    "safety_stop_min_n": "[1, 10000]",
     "intercept": "[-20, 20]",
     "window": "(0, 3650]",
     "cutoff_eliminate": "(0, 1)",

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.errors import InputError
-from cartrial.tabular import _needs_strip, read_csv
+from cartrial.tabular import read_csv, trim_cells
 
 
 def _file(tmp_path: Path, data: bytes) -> Path:
@@ -108,18 +108,16 @@ def test_empty_rows_at_the_end_are_dropped_and_rows_keep_their_numbers(tmp_path:
 @settings(max_examples=300, deadline=None)
 @given(
     cells=st.lists(
-        st.text(alphabet=st.sampled_from(["a", " ", "\t", "\n", "\xa0", "\x1f", "\x00", "\u2028"]))
+        st.text(alphabet=st.sampled_from(["a", " ", "\t", "\r", "\n", "\xa0", "\x1f", "\x00", "\u2028"]))
     )
 )
-def test_strip_detection_never_misses_a_cell_to_strip(cells: list[str]) -> None:
-    """Property: the fast whole-column check (cells joined by NUL, one regex scan) says "needs stripping"
-    whenever some cell differs from its `str.strip()`, so the reader never leaves white space in a cell;
-    without NUL in the data it is exact (with NUL inside a cell it may strip needlessly: harmless)."""
-    needs = _needs_strip(pd.Series(cells, dtype=object))
-    differs = any(c != c.strip() for c in cells)
-    assert needs or not differs
-    if not any("\x00" in c for c in cells):
-        assert needs == differs
+def test_the_reader_trims_exactly_the_blanks_at_a_cell_edge(cells: list[str]) -> None:
+    """Property: every cell loses the space, tab, CR and LF at its edges (the fast whole-column check never
+    misses one) and keeps every other character, a no-break space or a unit separator at its edge included
+    (D-19.445: the field's rule refuses or keeps it; the reader never alters it)."""
+    frame = pd.DataFrame({"c": pd.Series(cells, dtype=object)})
+    trim_cells(frame)
+    assert frame["c"].tolist() == [c.strip(" \t\r\n") for c in cells]
 
 
 @pytest.mark.parametrize(

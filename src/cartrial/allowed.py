@@ -312,6 +312,21 @@ variance is in the parameter's own unit squared (a bi-exponential A1 in ng/mL ha
 not bounded by it."""
 
 
+RESIDUAL_LOG_SD = Allowed(
+    low=0, high=10, low_exclusive=True, label="greater than 0 and at most 10 (an SD of log y)"
+)
+"""The one range of a residual SD on the log scale (an additive error of log y): an SD of 10 spreads a sample
+by a factor e^10 per SD, the bound of a log-scale between-subject SD (`OMEGA_LOG_VARIANCE`); `kinetics
+popfit` labels an estimate beyond it NOT CONVERGED and `kinetics map --population` refuses it
+(docs/science/decisions.md D-19.464)."""
+
+RESIDUAL_FRACTION = Allowed(
+    low=0, high=10, low_exclusive=True, label="greater than 0 and at most 10 (a fraction of the prediction)"
+)
+"""The one range of a proportional residual error b (the SD as a fraction of the prediction, linear scale):
+for a small b it is the log-scale SD, so the same bound as `RESIDUAL_LOG_SD` (D-19.464)."""
+
+
 RECORD_VERSIONS = (1, 1_000_000_000)
 """The versions a stored record can have: 1 when written, one more at each change (D-19.371): the range of
 `db edit --expected-version`, the web API's version token and the record page's version (D-19.413)."""
@@ -368,6 +383,8 @@ __all__ = [
     "METADATA_KEY",
     "MIN_LLOQ",
     "OMEGA_LOG_VARIANCE",
+    "RESIDUAL_FRACTION",
+    "RESIDUAL_LOG_SD",
     "SEED",
     "SEED_HELP",
     "TRUE_FALSE",

@@ -66,6 +66,24 @@ ONE_LINE_CHARACTER = r"[^\x00-\x1f\x7f\x85\u2028\u2029]"
 ONE_LINE_SPACE = r"[^\S\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"
 """A pattern's class of one white-space character that does not end a line (`\\s` without `LINE_BREAKS`)."""
 
+BLANKS = " \t\r\n"
+"""The white space trimmed from the edges of a CSV cell and of a value typed in a form or ``db edit --set``:
+space, tab, carriage return and line feed, the white space of a text file (RFC 8259 §2 ``ws``; XML 1.0
+§2.3 ``S``) that a spreadsheet or an editor adds around a value. Any other space or invisible character at
+an edge (U+00A0 NO-BREAK SPACE, U+3000, U+2003, a form feed…) is kept as given and judged by the field's
+rule — a key refuses it, free text keeps it — never trimmed silently (D-19.445)."""
+
+
+BLANK_RUN = re.compile(f"[{BLANKS}]+")
+"""A run of `BLANKS` (what a parser that reads words folds to one space; other white space is kept)."""
+
+
+def trim_blanks(text: str) -> str:
+    """`text` without `BLANKS` at its start and end (other white space is kept): what every parser of a
+    typed or imported value trims, never `str.strip()`, which removes every Unicode space (D-19.446)."""
+    return text.strip(BLANKS)
+
+
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 
@@ -131,7 +149,7 @@ def _text(value: Any) -> str:
     if value is None or value is pd.NaT:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return trim_blanks(value)
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, float | np.floating):
@@ -149,7 +167,7 @@ def _text(value: Any) -> str:
             return ""
     except (TypeError, ValueError):
         pass
-    return str(value).strip()
+    return trim_blanks(str(value))
 
 
 def text_cells(cells: pd.Series) -> pd.Series:
@@ -468,7 +486,8 @@ def check_repeated_keys(
     `keys` has one column per key field, named as in the file, with one normalised value per row of `frame`
     (a parsed moment, a lower-cased category; a missing part — a cell that failed to parse — means the row
     is not compared). The cells of `frame` outside the key are compared as `same_cell` does. Returns the
-    mask of the refused rows. docs/science/decisions.md D-19.18.
+    mask of the refused rows. A problem names rows and fields, never a value of the record (D-12.2, D-19.467).
+    docs/science/decisions.md D-19.18.
 
     >>> frame = pd.DataFrame({"subject_id": "S1", "day": ["1", "1.0", "1"], "c": ["5", "5", "7"]})
     >>> problems = RowProblems("pk.csv")
@@ -497,14 +516,12 @@ def check_repeated_keys(
         return refused
     text = text_frame(frame)
     cells = {c: text[c].to_numpy(dtype=object) for c in text.columns if c not in keys.columns}
-    shown = text[column].to_numpy(dtype=object) if column in text.columns else None
     what = _and_list(map(str, keys.columns))
     earlier: dict[int, list[int]] = {}
     conflicts: dict[int, dict[str, list[int]]] = {}  # first row of a key -> differing column -> rows
 
-    def refuse(i: int, message: str) -> None:
-        value = shown[i] if shown is not None else " / ".join(map(str, keys.iloc[i]))
-        problems.add(i, column, value, message, f"one row per {what}")
+    def refuse(i: int, message: str) -> None:  # rows and fields only, no value of the record (D-12.2)
+        problems.add(i, column, None, message, f"one row per {what}")
         refused[i] = True
 
     for i in np.flatnonzero(repeated).tolist():

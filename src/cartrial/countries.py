@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from cartrial.columns import trim_blanks
+
 COMMON_NAMES: dict[str, str] = {"uk": "GBR", "great britain": "GBR", "russia": "RUS", "turkey": "TUR"}
 """English names in common use that ISO 3166-1 does not list (lower case → alpha-3)."""
 
@@ -29,7 +31,7 @@ def country_alpha3(text: str) -> str | None:
     """
     import pycountry
 
-    key = text.strip()
+    key = trim_blanks(text)  # a no-break space is kept: not a code, so refused (D-19.446)
     if not key:
         return None
     alias = COMMON_NAMES.get(key.lower())

@@ -172,11 +172,19 @@ class ConflictError(CartrialError):
         self.existing = existing
 
 
+class InternalError(CartrialError):
+    """An invariant of cartrial itself failed (not the user's input): the operation stops, nothing is
+    written (the transaction rolls back). Raised, not asserted, so that ``python -O`` keeps the check."""
+
+    exit_code = 1
+
+
 __all__ = [
     "CartrialError",
     "ConfigurationError",
     "ConflictError",
     "InputError",
+    "InternalError",
     "NotEstimableError",
     "OptionError",
     "PermissionDeniedError",

@@ -81,7 +81,9 @@ def test_planned_time_points_are_one_to_one(samples: list[tuple[float, bool]]) -
     before = np.array([b and d == 0 for d, b in samples])
     tpt, number, eltm = planned_time_points(nominal, before)
     assert _one_to_one(pd.Series(tpt), pd.Series(number))
-    assert all(e.startswith(("P", "-P")) for e in eltm)
+    # PRE-INFUSION has no planned elapsed time (D-19.473); every other time point has one
+    assert all((e == "") == (t == PRE_INFUSION) for t, e in zip(tpt, eltm, strict=True))
+    assert all(e.startswith(("P", "-P")) for e in eltm if e)
     # the same planned day, not before the infusion, is the same time point and the same elapsed time
     frame = pd.DataFrame({"d": nominal, "t": tpt, "e": eltm})[~before]
     assert (frame.groupby("d")["t"].nunique() == 1).all() and (frame.groupby("d")["e"].nunique() == 1).all()
@@ -149,7 +151,8 @@ def test_any_planned_days_have_one_to_one_time_points(samples: list[tuple[float,
     before = np.array([b and d == 0 for d, b in samples])
     tpt, number, eltm = planned_time_points(nominal, before)
     assert _one_to_one(pd.Series(tpt), pd.Series(number))
-    assert all(e.startswith(("P", "-P")) and not e.endswith("T") for e in eltm)
+    assert all((e == "") == (t == PRE_INFUSION) for t, e in zip(tpt, eltm, strict=True))
+    assert all(e.startswith(("P", "-P")) and not e.endswith("T") for e in eltm if e)
 
 
 def test_distinct_planned_days_get_distinct_time_point_texts() -> None:

@@ -119,3 +119,74 @@ def test_the_variance_simulated_is_in_the_one_range(omega2: float, scale: float,
             parse_scenario(text, "scenario.yaml")
         message = str(caught.value)
         assert "omega2.cmax" in message and "0 to 100" in message and "scenario.yaml" in message, message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("typical", {"foldx": True}, "typical.foldx"),
+        ("typical", {"cmax": "2e4"}, "typical.cmax"),
+        ("sigma", {"a": True}, "sigma.a"),
+        ("sigma", {"a": 1e300}, "sigma.a"),
+        ("converged", "yes", "converged"),
+    ],
+)
+def test_a_number_of_the_fit_is_read_as_map_reads_it(
+    tmp_path: Path, key: str, value: object, field: str
+) -> None:
+    """The scenario reads the fit by the one reader of `kinetics map` (D-19.466): before, a typical value
+    ``true`` was taken as 1.0, a text "2e4" as 20000, a residual SD of 1e300 was simulated and "converged":
+    "yes" passed as converged."""
+    doc = json.loads(FIT.read_text())
+    changed = {**doc[key], **value} if isinstance(value, dict) else value
+    path, _ = _scenario(tmp_path, **{key: changed})
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    fields = [p.field for p in caught.value.problems]
+    assert field in fields and all(
+        p.file and p.file.endswith("estimates.json") for p in caught.value.problems
+    )
+
+
+@pytest.mark.parametrize("covariates", [True, 5, "cmax~dose"])
+def test_covariates_of_another_shape_are_refused_by_the_one_reader(
+    tmp_path: Path, covariates: object
+) -> None:
+    """The scenario reads the fit by `PopulationModel.from_dict` before any check of its own: a
+    ``covariates`` of another shape was a TypeError traceback of the scenario's own reading."""
+    path, _ = _scenario(tmp_path, covariates=covariates)
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert all(p.file and p.file.endswith("estimates.json") for p in caught.value.problems)
+    assert "covariates" in [p.field for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("changes", "accepted"),
+    [
+        ({"converged": False, "status": "converged"}, False),
+        ({"converged": True, "status": "whatever"}, True),
+        ({"converged": None}, True),  # no key: popfit's default, as map reads it
+    ],
+)
+def test_converged_is_one_rule_with_map(tmp_path: Path, changes: dict[str, object], accepted: bool) -> None:
+    """Whether the fit converged is its ``converged`` as `kinetics map` reads it (`from_dict`, default true);
+    the scenario had a second rule (``status`` and ``converged`` default false)."""
+    path, doc = _scenario(tmp_path, **changes)
+    if changes.get("converged", 0) is None:
+        del doc["converged"]
+        (tmp_path / "fit" / "estimates.json").write_text(json.dumps(doc))
+    if accepted:
+        assert load_scenario(path)[0].kinetics.cmax == pytest.approx(doc["typical"]["cmax"])
+    else:
+        with pytest.raises(InputError) as caught:
+            load_scenario(path)
+        assert [p.field for p in caught.value.problems] == ["converged"]
+
+
+def test_an_unknown_model_name_is_not_quoted(tmp_path: Path) -> None:
+    """The file's ``model`` text is named only when it is a model name (D-12.2: it could be any text)."""
+    path, _ = _scenario(tmp_path, model="SECRET-PATIENT-CT-001")
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert "SECRET" not in str(caught.value) and "model" in [p.field for p in caught.value.problems]

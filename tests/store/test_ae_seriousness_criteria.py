@@ -158,7 +158,7 @@ def test_migration_0008_adds_the_criteria_and_keeps_the_rows(db_url: str) -> Non
             {"t": "2021-01-01 00:00:00.000000"},
         )
     assert not set(CRITERIA) & {c["name"] for c in inspect(engine).get_columns("adverse_event")}
-    assert upgrade(engine) == head_revision() == "0008"
+    assert upgrade(engine) == head_revision() == "0009"
     columns = {c["name"]: c for c in inspect(engine).get_columns("adverse_event")}
     assert set(CRITERIA) <= set(columns)
     assert all(columns[name]["nullable"] for name in CRITERIA)

@@ -195,8 +195,8 @@ def test_a_control_character_in_text_is_refused_not_passed_to_the_database(
     record |= {"started_on": "2021-06-10", "grade": 1}
     with pytest.raises(InputError) as caught:
         study.service.insert_record("admin", "adverse_event", record)
-    assert [(p.field, p.message) for p in caught.value.problems] == [
-        ("adverse_event.term", "contains a control character")
+    assert [(p.field, p.message) for p in caught.value.problems] == [  # a key's own words (D-19.444)
+        ("adverse_event.term", f"contains U+{ord(control):04X} <control> (a control character)")
     ]
     assert study.service.find_records("admin", "adverse_event", subject_id="CT-001") == []
     with pytest.raises(InputError) as searched:  # a search for it is refused the same way

@@ -85,7 +85,7 @@ def test_0005_makes_user_names_unique_whatever_their_case(db_url: str) -> None:
         upgrade(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE app_user SET username = 'admin2' WHERE username = 'Admin'"))
-    assert upgrade(engine) == head_revision() == "0008"
+    assert upgrade(engine) == head_revision() == "0009"
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text(insert), {"name": "ADMIN2"})
     engine.dispose()
@@ -126,3 +126,26 @@ def test_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_url(None) == "sqlite:///elsewhere.db"
     assert resolve_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert resolve_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_0009_adds_the_import_site_and_leaves_earlier_manifests_study_wide(db_url: str) -> None:
+    """Migration 0009 adds `import_manifest.site_id` (D-19.483): a manifest written before has no site
+    recorded (NULL, read as study-wide: no site-restricted user reads it)."""
+    engine = connect(db_url, create=True)
+    assert upgrade(engine, "0008") == "0008"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO import_manifest (file_name, sha256, kind, row_counts, imported_by, "
+                "imported_at, created_at, updated_at, version) "
+                "VALUES ('a.csv', :h, 'templates', '{}', 'inv', :t, :t, :t, 1)"
+            ),
+            {"h": "0" * 64, "t": "2021-01-01 00:00:00.000000"},
+        )
+    assert "site_id" not in {c["name"] for c in inspect(engine).get_columns("import_manifest")}
+    assert upgrade(engine) == head_revision() == "0009"
+    columns = {c["name"]: c for c in inspect(engine).get_columns("import_manifest")}
+    assert columns["site_id"]["nullable"]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT site_id FROM import_manifest")).scalars().all() == [None]
+    engine.dispose()

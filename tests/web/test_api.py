@@ -170,6 +170,20 @@ def test_lock_makes_data_read_only(any_web_study):
     assert dm.get(f"/api/v1/records/crs_assessments/{record['id']}").json()["values"]["temperature_c"] == 39.2
 
 
+def test_the_lock_state_shows_an_investigator_what_the_banner_shows(any_web_study):
+    """A site-restricted user reads the lock's cut-off, who, when and why (the web banner, `db summary`),
+    never the digest or the number of every site's locked records (D-19.453, D-19.485)."""
+    locked = any_web_study.service.lock("stat", dt.date(2021, 12, 31), "interim analysis")
+    inv = any_web_study.bearer("inv").get("/api/v1/lock").json()
+    assert inv["locked"] is True and inv["description"] == locked.describe()
+    assert inv["details"]["cutoff"] == "2021-12-31" and inv["details"]["reason"] == "interim analysis"
+    assert inv["details"]["locked_by"] == "stat" and inv["details"]["locked_at"]
+    assert "snapshot_sha256" not in inv["details"] and "records_locked" not in inv["details"]
+    assert locked.snapshot_sha256 not in str(inv)
+    stat = any_web_study.bearer("stat").get("/api/v1/lock").json()
+    assert stat["details"]["snapshot_sha256"] == locked.snapshot_sha256
+
+
 def test_query_lifecycle_and_filters(any_web_study):
     mon = any_web_study.bearer("mon")
     inv = any_web_study.bearer("inv")

@@ -201,7 +201,7 @@ def test_a_replaced_patient_belongs_to_the_recorded_cohort_and_the_next_patient_
         "CT-002",
         "",
     )
-    assert state["pending"] == {"patients": ["CT-003"], "outcomes": "1N"}
+    assert state["pending"] == {"patients": ["CT-003"], "outcomes": "1N", "dose_level": 1}
     rec = state["recommendation"]
     assert (rec["outcomes"], rec["decision"], rec["next_dose"], rec["provisional"]) == (
         "1NN 1N",
@@ -224,7 +224,7 @@ def test_a_pending_cohort_of_replaced_patients_only_has_nothing_to_decide(web_st
     _infuse(service, "CT-002", infused)
     _end_study(service, "CT-002", "withdrawn", infused + dt.timedelta(days=5))
     state = _state(web_study, "2021-07-15")
-    assert state["pending"] == {"patients": ["CT-002"], "outcomes": ""}
+    assert state["pending"] == {"patients": ["CT-002"], "outcomes": "", "dose_level": 1}
     assert (state["recommendation"]["outcomes"], state["recommendation"]["decision"]) == ("1NN", "stay")
     page = web_study.session("dm").get("/escalation").text
     assert 'id="decision-form"' not in page

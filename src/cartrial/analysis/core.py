@@ -175,7 +175,7 @@ def safety_derivations(
     populations = study.populations
     return {
         "crs_icans_datasets": lambda: crs_icans_datasets(
-            tables, populations, (study.crs, study.icans), levels
+            tables, populations, (study.crs, study.icans), levels, opts.therapies_collected
         ),
         "adverse_event_datasets": lambda: adverse_event_datasets(
             tables, populations, opts.treatment_emergent_start, levels, opts.teae_expected_cytopenias

@@ -19,7 +19,12 @@ from cartrial.analysis.populations import (
     protocol_levels,
 )
 from cartrial.analysis.stats import fixed, proportion
-from cartrial.analysis.toxicity import EARLY_ICAHT_PENDING, EXPECTED_TERMS, EXPECTED_TEXT
+from cartrial.analysis.toxicity import (
+    EARLY_ICAHT_PENDING,
+    EXPECTED_TERMS,
+    EXPECTED_TEXT,
+    THERAPIES_NOT_RECORDED,
+)
 from cartrial.protocol.lab_tests import PK_ANALYTES
 from cartrial.wording import all_of, count, k_of_n, none_of, verb
 
@@ -207,15 +212,22 @@ def safety_findings(
     crs_cases = by_subject[by_subject["crs_any"]]
     if len(crs_cases):
         onset = pd.to_numeric(crs_cases["crs_first_onset_day"], errors="coerce").dropna()
-        toci = int(crs_cases["crs_tocilizumab"].sum())
-        steroid = int(crs_cases["crs_corticosteroid"].sum())
+        recorded = bool(crs_cases["crs_tocilizumab"].notna().all())
+        toci = int(crs_cases["crs_tocilizumab"].sum()) if recorded else None
+        steroid = int(crs_cases["crs_corticosteroid"].sum()) if recorded else None
+        treatment = (
+            f"tocilizumab was given in {toci} and corticosteroids in {steroid} "
+            f"of {count(len(crs_cases), 'CRS case')}."
+            if recorded
+            # no therapies record in the study: not recorded, never "0 of N" (D-19.476)
+            else f"CRS treatment (tocilizumab, corticosteroids) of the "
+            f"{count(len(crs_cases), 'CRS case')} is {THERAPIES_NOT_RECORDED}."
+        )
         out.append(
             Finding(
                 "safety",
                 f"CRS began at a median of day {fixed(onset.median(), 1)} "
-                f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); "
-                f"tocilizumab was given in {toci} and corticosteroids in {steroid} "
-                f"of {count(len(crs_cases), 'CRS case')}.",
+                f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); " + treatment,
                 toci,
                 len(crs_cases),
                 SAFETY,

@@ -23,8 +23,10 @@ from cartrial.binomial import clopper_pearson
 from cartrial.errors import InputError, Problem
 from cartrial.rounding import fixed  # the one rounding of reported numbers (D-19.189)
 
-PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson 1934; scipy.stats.binomtest)"
-RATE_CI_METHOD = "exact Poisson 95% CI (Garwood 1936; cartrial.neuro RateEstimate)"
+# The CI method as a table states it (its ``ci_method`` column, the report): the method and its publication,
+# never the software that computes it (documented above and in docs/analysis.md; D-19.477).
+PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson, Biometrika 1934;26:404)"
+RATE_CI_METHOD = "exact Poisson 95% CI (Garwood, Biometrika 1936;28:437)"
 GEOMETRIC_METHOD = "geometric mean; geometric CV % = 100*sqrt(exp(s^2)-1), s = SD of ln values (n-1)"
 
 

@@ -11,6 +11,7 @@ or not) are in no safety table; they are listed apart (``ae_not_infused``, D-19.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -41,12 +42,25 @@ TREATMENT_EMERGENT_TEXT = {
 """The treatment-emergence rule in words, per `cartrial.protocol.TreatmentEmergentStart` value."""
 
 
+THERAPIES_NOT_RECORDED = (
+    "not recorded: the study does not collect the therapies form (protocol analysis.options."
+    "therapies_collected: false; a virtual study does not simulate CRS management)"
+)
+"""Why CRS/ICANS treatment (tocilizumab, corticosteroids) is missing, not 0, in a study that does not collect
+the therapies form (D-19.476, D-19.434)."""
+
+THERAPY_MEASURES = ("tocilizumab", "corticosteroid")
+"""The per-subject treatment flags of `crs_icans_datasets` (``crs_tocilizumab`` …) and, with ``_doses``,
+the episode columns they are read from."""
+
+
 def _episode_subjects(
     kind: str,
     graded: safety.GradedEpisodes,
     safety_ids: Sequence[str],
     levels: Mapping[str, int],
     assessed: set[str],
+    treated_known: bool = True,
 ) -> pd.DataFrame:
     episodes = graded.table
     rows: list[dict[str, Any]] = []
@@ -73,14 +87,27 @@ def _episode_subjects(
                 f"{kind}_first_onset_day": float(onset.min()) if len(onset) else None,
                 f"{kind}_total_duration_days": float(duration.sum()) if len(duration) else None,
                 f"{kind}_ongoing": bool(len(own) and own["resolved_at"].isna().any()),
-                f"{kind}_tocilizumab": bool(len(own) and own["tocilizumab_doses"].sum() > 0),
-                f"{kind}_corticosteroid": bool(len(own) and own["corticosteroid_doses"].sum() > 0),
+                **{
+                    f"{kind}_{m}": bool(len(own) and own[f"{m}_doses"].sum() > 0) if treated_known else pd.NA
+                    for m in THERAPY_MEASURES
+                },
             }
         )
     frame = pd.DataFrame(rows)
     for column in ("dose_level", f"{kind}_max_grade"):
         frame[column] = frame[column].astype("Int64")
+    for m in THERAPY_MEASURES:
+        frame[f"{kind}_{m}"] = frame[f"{kind}_{m}"].astype("boolean")
     return frame
+
+
+def _not_recorded(graded: safety.GradedEpisodes) -> safety.GradedEpisodes:
+    """`graded` with its tocilizumab and corticosteroid doses missing (not recorded, D-19.476)."""
+    table = graded.table.copy()
+    for m in THERAPY_MEASURES:
+        if f"{m}_doses" in table.columns:
+            table[f"{m}_doses"] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+    return dataclasses.replace(graded, table=table)
 
 
 def crs_icans_datasets(
@@ -88,18 +115,27 @@ def crs_icans_datasets(
     populations: Mapping[str, Population],
     episodes: tuple[safety.GradedEpisodes, safety.GradedEpisodes] | None = None,
     protocol_levels: Sequence[int] = (),
+    therapies_collected: bool = True,
 ) -> dict[str, Dataset]:
     """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`
     (`episodes`: the CRS and ICANS episodes of `analysis.safety`, when already derived; `protocol_levels`:
-    the protocol's dose levels, each a group of the summaries, n = 0 when not dosed, D-19.108)."""
+    the protocol's dose levels, each a group of the summaries, n = 0 when not dosed, D-19.108).
+    `therapies_collected` (the protocol's `analysis.options.therapies_collected`): True, an episode without a
+    tocilizumab or corticosteroid dose is "not given" even when the therapies form has no row at all (a real
+    0); False, the treatment is not recorded — flags and dose counts missing, never 0 (D-19.476, D-19.434)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     crs, icans = (
         episodes if episodes is not None else (safety.crs_episodes(tables), safety.icans_episodes(tables))
     )
-    crs_subj = _episode_subjects("crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]))
+    known = bool(therapies_collected)
+    if not known:  # therapies not collected: treatment not recorded, never 0 doses (D-19.476, D-19.434)
+        crs, icans = _not_recorded(crs), _not_recorded(icans)
+    crs_subj = _episode_subjects(
+        "crs", crs, safety_ids, levels, set(tables["crs_assessments"]["subject_id"]), known
+    )
     icans_subj = _episode_subjects(
-        "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"])
+        "icans", icans, safety_ids, levels, set(tables["icans_assessments"]["subject_id"]), known
     )
     by_subject = crs_subj.merge(icans_subj.drop(columns=["dose_level"]), on="subject_id", how="left")
     flags = [
@@ -119,6 +155,15 @@ def crs_icans_datasets(
         )
     }
     summary = incidence(by_subject, flags, SAFETY, labels, protocol_levels)
+    if not known:
+        treated = summary["measure"].isin([f"{k}_{m}" for k in ("crs", "icans") for m in THERAPY_MEASURES])
+        summary["k"] = summary["k"].astype("Int64")
+        summary.loc[treated, "k"] = pd.NA
+        summary.loc[treated, ["percent", "ci_low_pct", "ci_high_pct"]] = float("nan")
+        summary.loc[treated, "subjects"] = ""
+        summary.loc[treated, "description"] = (
+            summary.loc[treated, "description"] + f" ({THERAPIES_NOT_RECORDED})"
+        )
     timing = distribution(
         by_subject,
         [
@@ -130,6 +175,8 @@ def crs_icans_datasets(
         SAFETY,
         protocol_levels,
     )
+    # blank tocilizumab / corticosteroid cells say why in every dataset that carries them (D-19.434)
+    untreated = () if known else (f"treated with tocilizumab / corticosteroids: {THERAPIES_NOT_RECORDED}",)
     grades = []
     for kind in ("crs", "icans"):
         for group, part in dose_level_groups(by_subject, protocol_levels):
@@ -147,7 +194,7 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.grading.derive_crs_episodes (via cartrial.analysis.safety)",
             ("crs_assessments", "infusions", "therapies"),
-            notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems),
+            notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems, *untreated),
             engine=(crs.metadata,),
         ),
         "icans_episodes": Dataset(
@@ -157,7 +204,12 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.grading.derive_icans_episodes (via cartrial.analysis.safety)",
             ("icans_assessments", "infusions", "therapies"),
-            notes=(f"scale: {icans.scale}", *safety.method_notes(icans.metadata), *icans.problems),
+            notes=(
+                f"scale: {icans.scale}",
+                *safety.method_notes(icans.metadata),
+                *icans.problems,
+                *untreated,
+            ),
             engine=(icans.metadata,),
         ),
         "crs_icans_by_subject": Dataset(
@@ -168,6 +220,7 @@ def crs_icans_datasets(
             "per-subject summary of the grading engine's episodes",
             ("crs_assessments", "icans_assessments", "infusions", "therapies"),
             engine=(crs.metadata, icans.metadata),
+            notes=untreated,
             columns={
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
@@ -182,6 +235,7 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.analysis.summaries.incidence",
             ("crs_icans_by_subject",),
+            notes=untreated,
         ),
         "crs_icans_grades": Dataset(
             "crs_icans_grades",

@@ -81,6 +81,21 @@ class Disease:
     decod: str = ""
 
 
+def reference_range_indicator(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """--NRIND (codelist C78736 NRIND) of results `value` against reference limits `low` and `high` in the
+    same unit (NaN: none): ``LOW`` below `low`, ``HIGH`` above `high`, else ``NORMAL`` (a missing limit is
+    not checked); empty without a result or without either limit. Source: SDTMIG 3.4 LB, LBNRIND ("where
+    the value falls with respect to the reference range"); the rule of admiral 1.x ``derive_var_anrind``
+    without A1LO/A1HI. The limits and results cartrial compares are rounded alike (6 decimals, the grading
+    engine's canonical values), so a result equal to a limit is NORMAL (D-19.474)."""
+    value, low, high = (np.asarray(a, dtype=float) for a in (value, low, high))
+    ranged = ~np.isnan(value) & ~(np.isnan(low) & np.isnan(high))
+    out = np.where(ranged, "NORMAL", "").astype(object)
+    out[ranged & (value > high)] = "HIGH"  # NaN compares False: a missing limit is not checked
+    out[ranged & (value < low)] = "LOW"
+    return out
+
+
 def disease_of(protocol: Any) -> Disease:
     """The `Disease` of `protocol`: its diagnosis rule's condition, else its ``study.indication``."""
     condition = next(

@@ -37,6 +37,7 @@ from cartrial.cdisc.common import (
     number_unscheduled,
     parse_instant,
     protocol_visits,
+    reference_range_indicator,
     result_text,
     study_day,
     timing_columns,
@@ -895,6 +896,7 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "LBSTRESU": np.where(has, cdisc_unit(m["canonical_unit"].astype(str)), unit),
                 "LBSTNRLO": stnrlo,
                 "LBSTNRHI": stnrhi,
+                "LBNRIND": reference_range_indicator(stresn, stnrlo, stnrhi),
                 "LBNAM": _map_distinct(labs["laboratory"], ascii_text).to_numpy(),
                 "LBSPEC": "BLOOD",
                 "LBTOXGR": _grade_text(grade, has),
@@ -938,6 +940,7 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "LBSTRESU": unit_text,
                     "LBSTNRLO": math.nan,
                     "LBSTNRHI": math.nan,
+                    "LBNRIND": "",
                     "LBNAM": "",
                     "LBSPEC": "SERUM" if serum else "BLOOD",
                     "LBMETHOD": "CELL-BASED ASSAY" if column == "aqp4_igg_titre" else "",
@@ -1036,8 +1039,10 @@ def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.nda
     time point (D-19.329, D-19.381).
 
     ``DAY n`` / n / ``PnD`` (``-PnD`` before the infusion day; a fraction of a day in hours, ``P7DT12H``);
-    `PRE_INFUSION` / `pre_infusion_number` of the study's planned days / ``P0D`` (its planned day: the store
-    holds no planned clock offset before the dose). PCTPT and PCTPTNUM are one-to-one (SDTMIG 3.4 PC:
+    `PRE_INFUSION` / `pre_infusion_number` of the study's planned days / empty PCELTM: its planned elapsed
+    time from the infusion is negative (SDTMIG 3.4 PC, PCELTM: planned elapsed time relative to PCTPTREF,
+    e.g. ``-PT15M`` before it) and the store holds no planned offset before the dose, so it is unknown —
+    never ``P0D``, DAY 0's (D-19.473). PCTPT, PCTPTNUM and a given PCELTM are one-to-one (SDTMIG 3.4 PC:
     PCTPTNUM is the numeric version of PCTPT); no planned day: all three empty."""
     nominal = np.asarray(nominal, dtype=float)
     missing = np.isnan(nominal)
@@ -1050,13 +1055,14 @@ def planned_time_points(nominal: np.ndarray, before: np.ndarray) -> tuple[np.nda
     pre = np.asarray(before, dtype=bool) & ~missing
     tpt = np.where(pre, PRE_INFUSION, tpt).astype(object)
     number[pre] = pre_infusion_number(nominal)
+    eltm[pre] = ""  # planned before the infusion by an offset the store does not hold (D-19.473)
     return tpt, number, eltm
 
 
 def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
-    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5 or nearer 0, PCELTM P0D;
-    `planned_time_points`)."""
+    day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5 or nearer 0, PCELTM
+    empty; `planned_time_points`)."""
     pk = ctx.table("pk_samples").reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)

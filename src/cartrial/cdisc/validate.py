@@ -16,7 +16,8 @@ checks every dataset BEFORE anything is written and fails — never truncates �
 - --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4);
 - --DY / --STDY / --ENDY never 0 (SDTMIG 3.4 §4.4.4: there is no day 0);
 - --SEQ unique per subject;
-- --TPT and --TPTNUM (ATPT and ATPTN) one-to-one within a --TPTREF (D-19.381);
+- --TPT and --TPTNUM (ATPT and ATPTN) one-to-one within a --TPTREF (D-19.381), and --TPT and a given --ELTM
+  (D-19.473);
 - values of a variable with a codelist in the codelist: for an extensible codelist a sponsor extension must be
   listed in `ct/codelists.yaml` flagged ``extended: true`` — anything else is an error; a variable whose
   codelist depends on another variable (DSDECOD by DSCAT, SDTMIG 3.4) is checked against the codelist of
@@ -196,38 +197,47 @@ def validate_dataset(
 def _check_time_points(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
     """--TPT and --TPTNUM (ADaM ATPT and ATPTN) one-to-one within a --TPTREF: a planned time point has one
     name and one number (SDTMIG 3.4, Representing Time Points: --TPTNUM is the numeric version of --TPT;
-    D-19.381)."""
+    D-19.381); --TPT and a non-empty --ELTM likewise: a planned elapsed time from --TPTREF is one time
+    point's (SDTMIG 3.4 --ELTM; D-19.473)."""
     out: list[Finding] = []
     for name in frame.columns:
         text = str(name)
         if text.endswith("TPT") and len(text) == 5:
-            number, ref = text + "NUM", text + "REF"
+            partners, ref = [text + "NUM", text[:2] + "ELTM"], text + "REF"
         elif text == "ATPT":
-            number, ref = "ATPTN", "ATPTREF"
+            partners, ref = ["ATPTN"], "ATPTREF"
         else:
             continue
-        if number not in frame.columns or not len(frame):
-            continue
-        refs = frame[ref].astype(str) if ref in frame.columns else pd.Series("", index=frame.index)
-        pairs = pd.DataFrame(
-            {"r": refs.to_numpy(), "t": frame[name].astype(str).to_numpy(), "n": frame[number].to_numpy()}
-        )
-        given = ((pairs["t"] != "") & pairs["n"].notna()).to_numpy()
-        pairs = pairs[given]
-        for left, right in (("t", "n"), ("n", "t")):
-            shared = (pairs.groupby(["r", left], sort=False)[right].transform("nunique") > 1).to_numpy()
-            if shared.any():
-                rows = (np.flatnonzero(given)[shared] + 1).tolist()
-                one, other = (name, number) if left == "t" else (number, name)
-                out.append(
-                    Finding(
-                        spec.name,
-                        "time-point",
-                        f"a {one} value with more than one {other} (records {_records(rows)})",
-                        f"{name},{number}",
-                        rows[0],
-                    )
+        for number in partners:
+            if number in frame.columns and len(frame):
+                out.extend(_one_to_one(frame, spec, name, number, ref))
+    return out
+
+
+def _one_to_one(frame: pd.DataFrame, spec: DatasetSpec, name: str, number: str, ref: str) -> list[Finding]:
+    """Findings (rule ``time-point``) where a non-empty value of `name` has more than one non-empty value of
+    `number` within a value of `ref`, or the other way round."""
+    out: list[Finding] = []
+    refs = frame[ref].astype(str) if ref in frame.columns else pd.Series("", index=frame.index)
+    pairs = pd.DataFrame(
+        {"r": refs.to_numpy(), "t": frame[name].astype(str).to_numpy(), "n": frame[number].to_numpy()}
+    )
+    given = ((pairs["t"] != "") & pairs["n"].notna() & (pairs["n"].astype(str) != "")).to_numpy()
+    pairs = pairs[given]
+    for left, right in (("t", "n"), ("n", "t")):
+        shared = (pairs.groupby(["r", left], sort=False)[right].transform("nunique") > 1).to_numpy()
+        if shared.any():
+            rows = (np.flatnonzero(given)[shared] + 1).tolist()
+            one, other = (name, number) if left == "t" else (number, name)
+            out.append(
+                Finding(
+                    spec.name,
+                    "time-point",
+                    f"a {one} value with more than one {other} (records {_records(rows)})",
+                    f"{name},{number}",
+                    rows[0],
                 )
+            )
     return out
 
 

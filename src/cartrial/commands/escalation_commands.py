@@ -368,7 +368,12 @@ def paths_command(
 def simulate_command(
     design: str = DESIGN,
     truth: str = typer.Option(..., "--truth", help="True DLT probability per dose, comma-separated."),
-    cohorts: int = typer.Option(10, "--cohorts", help="Maximum number of cohorts (1..1000)."),
+    cohorts: int | None = typer.Option(
+        None,
+        "--cohorts",
+        help="Maximum number of cohorts (1..1000; default: ceil(--max-n / cohort size) with --max-n, "
+        "else 10).",
+    ),
     trials: int = typer.Option(
         10000, "--trials", help="Number of simulated trials (Monte Carlo; 1..1,000,000)."
     ),
@@ -396,12 +401,28 @@ def simulate_command(
     from rich.progress import Progress
 
     from cartrial.escalation import assemble_design, exact_three_plus_three, simulate
-    from cartrial.escalation.simulation import check_simulation_size, check_truth, exact_unsupported
+    from cartrial.escalation.simulation import (
+        check_simulation_size,
+        check_truth,
+        cohorts_for_max_n,
+        exact_unsupported,
+    )
     from cartrial.escalation.three_plus_three import ThreePlusThree
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     _tite_only(design, ("--accrual-days", accrual_days))
     options = dict(design_options or {})
+    if design == "tite-crm" and options.get("safety_stop") is not None:  # D-19.480
+        raise InputError(
+            Problem(
+                "the tite-crm simulation has no safety stop (its weighted posterior is not evaluated per "
+                "simulated cohort); --safety-stop applies to escalate next with tite-crm, and to simulate "
+                "with crm",
+                field="--safety-stop",
+                value=options["safety_stop"],
+                allowed="--design crm | no --safety-stop",
+            )
+        )
     truth_values = _floats(truth, "--truth") or []
     skeleton_values = options.get("skeleton")
     if skeleton_values is not None and len(truth_values) != len(skeleton_values):
@@ -413,7 +434,7 @@ def simulate_command(
                 allowed=f"{len(skeleton_values)} values (as the skeleton)",
             )
         )
-    if not exact:
+    if not exact and cohorts is not None:
         check_simulation_size(trials, cohorts, options.get("cohort_size") or 3)
     check_truth(truth_values, len(truth_values))  # before the progress bar starts
     check_seed(seed, "--seed")
@@ -426,6 +447,15 @@ def simulate_command(
             mtd_target = target  # 3+3 has no target of its own: --target defines the true MTD for the report
     cohort_size = options.get("cohort_size")
     built = assemble_design(design, len(truth_values), options)  # refuses a 3+3 cohort size other than 3
+    # without --cohorts, enough for --max-n; a --cohorts that cannot reach it is refused (D-19.481)
+    cohorts = cohorts_for_max_n(
+        cohorts,
+        cohort_size or built.cohort_size,
+        options.get("max_n"),
+        ("--cohorts", "--cohort-size", "--max-n"),
+    )
+    if not exact:
+        check_simulation_size(trials, cohorts, cohort_size or built.cohort_size)
     if exact:
         if not isinstance(getattr(built, "inner", built), ThreePlusThree) or exact_unsupported(built):
             raise InputError(
@@ -471,7 +501,25 @@ def simulate_command(
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
-    print_oc(terminal(), oc)
+    print_oc(
+        terminal(), oc, cap=None if exact else _cap_text(built, cohorts, cohort_size or built.cohort_size)
+    )
+
+
+def _cap_text(design: Any, cohorts: int, size: int) -> str:
+    """``at most N patients per trial (C cohorts of S[, --max-n M])`` (D-19.481); a 3+3 runs at least 2K
+    cohorts (`simulate`)."""
+    from cartrial.escalation.behaviours import StopAtN
+    from cartrial.escalation.three_plus_three import ThreePlusThree
+
+    inner = getattr(design, "inner", design)
+    if isinstance(inner, ThreePlusThree):
+        cohorts = max(cohorts, 2 * inner.n_doses)
+    caps = [b.n for b in getattr(design, "behaviours", ()) if isinstance(b, StopAtN)]
+    most = min([cohorts * size, *caps])
+    return f"at most {most} patients per trial ({cohorts} cohorts of {size}" + (
+        f", --max-n {min(caps)})" if caps else ")"
+    )
 
 
 @escalate_app.command(
@@ -519,9 +567,14 @@ def replay_command(
     terminal(stderr=True).print(deviation_count_note(deviations, len(result.table)))
 
 
-def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None = None) -> None:
-    """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries."""
+def print_oc(
+    console: Console, oc: OperatingCharacteristics, title: str | None = None, cap: str | None = None
+) -> None:
+    """Print operating characteristics: per-dose table (with Monte Carlo standard errors) and summaries;
+    `cap`: the largest trial in words, when the caller knows it (D-19.481)."""
     from rich.table import Table
+
+    from cartrial.escalation.simulation import early_stop_text
 
     how = "exact enumeration" if oc.method == "exact" else f"{oc.trials} simulated trials, seed {oc.seed}"
     table = Table(title=title or f"{oc.design} operating characteristics ({how})")
@@ -537,10 +590,10 @@ def print_oc(console: Console, oc: OperatingCharacteristics, title: str | None =
         )
     console.print(table)
     console.print(
-        f"no MTD: {oc.no_mtd_pct:.1f}%; early stop for toxicity: {oc.early_stop_pct:.1f}%; "
+        f"no MTD: {oc.no_mtd_pct:.1f}%; {early_stop_text(f'{oc.early_stop_pct:.1f}%', oc.safety_stop)}; "
         f"mean total n: {oc.total_n:.2f}; patients at levels with true p(DLT) > {oc.mtd_target}: "
         f"{oc.pct_treated_above_mtd:.1f}% (true MTD: {'none' if oc.true_mtd is None else oc.true_mtd}, the "
-        f"highest level with true p(DLT) ≤ {oc.mtd_target}); {oc.seconds:.3f} s"
+        f"highest level with true p(DLT) ≤ {oc.mtd_target}); {oc.seconds:.3f} s" + (f"; {cap}" if cap else "")
     )
     if not oc.truth_non_decreasing:
         console.print(

@@ -25,6 +25,10 @@ from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
 
 #: The help of every `--lloq`: the range is the rule's own text (`check_lloq`, D-19.375).
+_VALUE_COLUMN = "value"
+"""The default --conc of `kinetics popfit` and `kinetics map`: the pk_samples template's value column (while
+it is the default, a PD titre file is recognised by its titre column; D-19.465)."""
+
 LLOQ_HELP = f"LLOQ for all samples (below it = BLQ). Allowed: {LLOQ.text()}."
 
 kinetics_app = typer.Typer(
@@ -598,7 +602,7 @@ def popfit_command(
         help="Unit of the time column: min, h, day or week. The stein2019 and PD models are in days (their "
         "rates are per day): other units are converted to days; the other models keep the unit given.",
     ),
-    conc: str = typer.Option("value", "--conc", help="Value column."),
+    conc: str = typer.Option(_VALUE_COLUMN, "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
@@ -688,7 +692,7 @@ def popfit_command(
                 "interaction)",
             )
         )
-    from cartrial.kinetics import check_lloq
+    from cartrial.kinetics import check_lloq, check_time_unit
 
     check_lloq(lloq, "--lloq")
     check_seed(seed, "--seed")
@@ -717,11 +721,19 @@ def popfit_command(
     pd_model = is_pd_model(model)
     init = _parse_named_numbers(initial, "--initial")
     if not pd_model:  # --fix and --initial as the engine checks them (names, ranges, not both), before any
-        # data is read
-        # each value quoted as typed (D-19.372)
-        check_typical_values(get_model(model), init, "initial", _parse_named_values(initial, "--initial"))
-        fix_items = [part for item in fix for part in item.split(",")]
-        check_fixed(get_model(model), fixed, init, _parse_named_values(fix_items, "--fix"))
+        # data is read; each value quoted as typed (D-19.372). A range in the data's concentration unit is
+        # stated in it, so `fit_population` checks it once the data are read (D-19.463)
+        from cartrial.kinetics.popfit.structural import data_unit_parameters, parameter_units
+
+        struct = get_model(model)
+        units = parameter_units(
+            struct, "", _model_time_unit(model) or check_time_unit(time_unit, "--time-unit")
+        )
+        later = data_unit_parameters(struct)
+        typed_initial = _parse_named_values(initial, "--initial")
+        typed_fix = _parse_named_values([part for item in fix for part in item.split(",")], "--fix")
+        check_typical_values(struct, init, "initial", typed_initial, units, later)
+        check_fixed(struct, fixed, init, typed_fix, units, later)
     if pd_model and individual_parameters is None and url is None:
         raise InputError(
             Problem(
@@ -785,7 +797,7 @@ def popfit_command(
     snapshot: Any = None
     samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     if file is not None:
-        table = _read_samples(file, pd_model, samples)
+        table = _read_samples(file, pd_model, samples, model, "popfit")
         source = str(file)
     else:
         from cartrial.analysis.populations import dose_levels
@@ -815,6 +827,10 @@ def popfit_command(
         zero_is_blq=scale == "log",
     )
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
+    if not pd_model:  # the ranges in the data's unit, each value quoted as typed (D-19.463)
+        units = parameter_units(struct, data.value_unit, data.time_unit)
+        check_typical_values(struct, init, "initial", typed_initial, units)
+        check_fixed(struct, fixed, init, typed_fix, units)
     structural: Any = model
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
@@ -964,14 +980,47 @@ def _in_model_time_unit(data: Any, given: str, model_unit: str) -> Any:
     return data.in_time_unit(given, model_unit or given)
 
 
-def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions) -> Any:
-    """The sample CSV of `kinetics popfit` / `kinetics map`: the subject and time columns are required,
-    the value column too unless the samples are PD samples (whose value column `_population_data`
-    resolves and checks)."""
+def _read_samples(file: Path, pd_model: bool, samples: _SampleOptions, model: str, command: str) -> Any:
+    """The sample CSV of `kinetics popfit` / `kinetics map` (`command`): the subject and time columns are
+    required, the value column too unless the samples are PD samples (whose value column `_population_data`
+    resolves and checks). While --conc is left at its default, a file of the other kind — the PK template's
+    (an ``analyte`` column, no titres) for a PD model, the PD template's (titres, no value column) for a PK
+    model — is said so, naming `model`, a model name already checked (D-19.465); a --conc given is read."""
+    from cartrial.kinetics.popfit.pdmodel import PD_MODEL_NAME
+    from cartrial.kinetics.templates import PD_TITRE_COLUMN
     from cartrial.tabular import read_csv
 
     subject, time, conc = samples.subject, samples.time, samples.conc
-    return read_csv(file, required=[subject, time] if pd_model else [subject, time, conc])
+    what = "the model" if command == "popfit" else "the population model"
+    guess = conc == _VALUE_COLUMN
+    try:
+        table = read_csv(file, required=[subject, time] if pd_model else [subject, time, conc])
+    except InputError as exc:
+        missing = {p.field for p in exc.problems if p.message == "required column is missing"}
+        if pd_model or not guess or conc not in missing or PD_TITRE_COLUMN not in read_csv(file).columns:
+            raise
+        pd_fit = (
+            "--model pd" if command == "popfit" else "a PD estimates.json (from `kinetics popfit --model pd`)"
+        )
+        raise InputError(
+            Problem(
+                f"{what} is a PK model ({model}), and these look like PD samples (titres, no {conc} column)",
+                file=str(file),
+                allowed=f"PK samples (the pk_samples template: value, unit, lloq per analyte), or {pd_fit} "
+                "for titres",
+            )
+        ) from None
+    if pd_model and guess and "analyte" in table.columns and PD_TITRE_COLUMN not in table.columns:
+        raise InputError(
+            Problem(
+                f"{what} is a PD model ({PD_MODEL_NAME}), and these look like PK samples (an analyte column, "
+                "no titres)",
+                file=str(file),
+                allowed=f"PD samples (the pd_samples template: {PD_TITRE_COLUMN} per visit, or --conc naming "
+                "the titre column), or a kinetic (PK) population model for PK samples",
+            )
+        )
+    return table
 
 
 def _population_data(
@@ -986,14 +1035,15 @@ def _population_data(
     zero_is_blq: bool = True,
 ) -> Any:
     """The `PopulationData` of a sample table for `kinetics popfit` and `kinetics map`: PD samples by
-    `pd_population_data` (value column `aqp4_igg_titre` when the default `value` is missing; titres
+    `pd_population_data` (value column `PD_TITRE_COLUMN` when the default `value` is missing; titres
     censored as `titre` says), PK samples by `PopulationData.from_frame` (one analyte, dose column)."""
     subject, time, conc, lloq = samples.subject, samples.time, samples.conc, samples.lloq
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import pd_population_data
+        from cartrial.kinetics.templates import PD_TITRE_COLUMN
 
-        if conc == "value" and "value" not in table.columns and "aqp4_igg_titre" in table.columns:
-            conc = "aqp4_igg_titre"
+        if conc == _VALUE_COLUMN and conc not in table.columns and PD_TITRE_COLUMN in table.columns:
+            conc = PD_TITRE_COLUMN
         for column, option in ((conc, "--conc"), (subject, "--subject"), (time, "--time")):
             if column not in table.columns:
                 raise InputError(
@@ -1094,7 +1144,7 @@ def map_command(
         help="Unit of the time column: min, h, day or week; converted to the population model's time unit "
         "(days for stein2019 and PD models; estimates.json data.time_unit).",
     ),
-    conc: str = typer.Option("value", "--conc", help="Value column."),
+    conc: str = typer.Option(_VALUE_COLUMN, "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
@@ -1131,9 +1181,23 @@ def map_command(
                 allowed="estimates.json of `cartrial kinetics popfit`",
             )
         ) from None
-    from cartrial.kinetics.popfit.pdmodel import is_pd_model
+    from cartrial.kinetics.popfit.pdmodel import PD_MODEL_NAME, is_pd_model
 
-    pd_population = isinstance(doc, dict) and is_pd_model(str(doc.get("model")))
+    name = doc.get("model") if isinstance(doc, dict) else None
+    pd_population = isinstance(name, str) and is_pd_model(name)
+    if isinstance(doc, dict) and not pd_population:  # checked at its key before the samples are read, its
+        # text never quoted: the file's text is no option the user typed (D-12.2)
+        from cartrial.kinetics.popfit.structural import MODELS
+
+        if not (isinstance(name, str) and name in MODELS):
+            raise InputError(
+                Problem(
+                    "not a population model of cartrial",
+                    file=str(population),
+                    field="model",
+                    allowed=choice_text([*sorted(MODELS), PD_MODEL_NAME]),
+                )
+            )
     if individual_parameters is not None and not pd_population:
         raise InputError(
             Problem(
@@ -1151,7 +1215,7 @@ def map_command(
         titre = "interval"
     samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     data = _population_data(
-        _read_samples(file, pd_population, samples),
+        _read_samples(file, pd_population, samples, str(name), "map"),
         samples,
         pd_model=pd_population,
         titre=titre,

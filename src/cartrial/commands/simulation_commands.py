@@ -16,6 +16,8 @@ from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
     from cartrial.simulation import TrialOc
@@ -127,6 +129,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     from rich.table import Table
 
     from cartrial.simulation.oc import (
+        early_stop_summary_text,
         edss_probability_text,
         mean_cell,
         proportion_cell,
@@ -151,8 +154,9 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     edss = edss_probability_text(s)
     above = treated_above_text(s)
     console.print(
-        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}; early stop for "
-        f"toxicity {proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], s['trials'])}; ≥ 1 patient "
+        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}; "
+        + early_stop_summary_text(s)
+        + "; ≥ 1 patient "
         "with grade ≥ 3 CRS "
         + proportion_text(s["p_any_crs_grade3plus_pct"], s["p_any_crs_grade3plus_se_pct"], s["trials"])
         + (f"; {above}" if above else "")
@@ -195,13 +199,15 @@ def study_command(
 ) -> None:
     """One virtual trial written as the CSV import templates (`cartrial import templates DIR` reads them)."""
 
-    from cartrial.simulation import prepare
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import load_scenario, prepare
     from cartrial.simulation.scenario import EXPANSION_PATIENTS
-    from cartrial.simulation.study import simulate_study
+    from cartrial.simulation.study import simulate_study, virtual_study_protocol
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     check_seed(seed, "--seed")
-    scenario, protocol = _load(scenario_path)
+    scenario, protocol_path = load_scenario(scenario_path)
+    protocol = load_protocol(protocol_path)
     if patients is not None:
         EXPANSION_PATIENTS.check("--expansion-patients", patients)  # as the scenario declares it
         design = scenario.design.model_copy(update={"expansion_patients": patients})
@@ -211,6 +217,8 @@ def study_command(
     _out_folder(out)
     for name, frame in study.forms.items():
         write_atomic(out / f"{name}.csv", csv_text(frame))
+    # the protocol to create the study with: therapies not collected (CRS management not simulated, D-19.434)
+    write_atomic(out / "protocol.yaml", virtual_study_protocol(protocol_path))
     if as_json:
         typer.echo(dumps_json(study.summary))
         return
@@ -228,7 +236,8 @@ def study_command(
     after = study.summary["after_today"]
     if after is None:
         console.print(
-            f"next: cartrial import templates {out} (after cartrial db init with the scenario's protocol)"
+            f"next: cartrial import templates {out} (after cartrial db init with {out / 'protocol.yaml'}: "
+            "the scenario's protocol with analysis.options.therapies_collected: false)"
         )
     else:
         refused = after["consents_after_today"]
@@ -273,7 +282,6 @@ def sweep_command(
 ) -> None:
     """Operating characteristics over a grid of scenario/design parameters, in parallel (same seed, same
     results whatever the number of workers)."""
-    from rich.table import Table
 
     from cartrial.errors import InputError, Problem
     from cartrial.simulation.sweep import load_grid, run_sweep
@@ -322,16 +330,37 @@ def sweep_command(
     if as_json:
         typer.echo(dumps_json(payload))
         return
-    table = Table(
-        title=f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
+    title = (
+        f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
         f"seed {seed} ({result.settings['seeds']} to every point)"
         if result.settings["seeds"] == "common"
         else f"sweep: {result.settings['points']} points × {result.settings['trials_per_point']} trials, "
         f"seed {seed} (an independent child seed per point)"
     )
-    shown = [c for c in result.table.columns if c != "seed"][:10]
+    shown = [c for c in result.table.columns if c != "seed"][:SWEEP_SHOWN]
+    terminal().print(sweep_table(result.table, title, shown))
+
+
+SWEEP_SHOWN = 10
+"""Columns of the sweep table printed on the terminal (all are in sweep.csv and the JSON)."""
+
+
+def sweep_table(frame: Any, title: str, shown: Sequence[str]) -> Any:
+    """The printed sweep table: the `shown` columns of `frame` (`run_sweep`'s table), a number to 2
+    decimals; a cell without a value "n/a", with its reason per column in the caption
+    (`cartrial.simulation.sweep.missing_reason`), never "nan" or "None" (D-19.475)."""
+    import pandas as pd
+    from rich.table import Table
+
+    from cartrial.simulation.sweep import missing_reason
+
+    columns = [c for c in frame.columns if c != "seed"]
+    notes = [f"{len(shown)} of {len(columns)} columns shown; every column in --out sweep.csv and --json"]
+    missing = {c: missing_reason(c) for c in shown if frame[c].isna().any()}
+    notes += [f"n/a in {column}: {reason}" for column, reason in missing.items()]
+    table = Table(title=title, caption="\n".join(notes))
     for column in shown:
         table.add_column(column, justify="right")
-    for row in result.table[shown].itertuples(index=False):
-        table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
-    terminal().print(table)
+    for row in frame[list(shown)].itertuples(index=False):
+        table.add_row(*("n/a" if pd.isna(v) else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row))
+    return table

@@ -17,7 +17,13 @@ def run(ctx: DemoContext) -> None:
 
     from cartrial.protocol import load_protocol
     from cartrial.simulation import html_summary, load_scenario, prepare, simulate_trials, summarise_run
-    from cartrial.simulation.oc import edss_probability_text, mean_cell, proportion_cell, proportion_text
+    from cartrial.simulation.oc import (
+        early_stop_summary_text,
+        edss_probability_text,
+        mean_cell,
+        proportion_cell,
+        proportion_text,
+    )
     from cartrial.tabular import csv_text, dumps_json, write_atomic
 
     scenario_file = ctx.examples_dir / "ct103a-nmosd" / "scenario.yaml"
@@ -67,7 +73,7 @@ def run(ctx: DemoContext) -> None:
     console.print(metrics)
     s = oc.summary
     console.print(
-        f"early stop for toxicity {proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], trials)}, "
+        early_stop_summary_text(s, trials) + ", "
         f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], trials)}; "
         f"{edss_probability_text(s)}. Virtual data from stated assumptions (docs/simulation.md), not "
         f"evidence. Files: {out_dir}"

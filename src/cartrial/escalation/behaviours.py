@@ -119,8 +119,9 @@ class StopWhenNAtDose(Behaviour):
 @dataclass(frozen=True)
 class StopWhenTooToxic(Behaviour):
     """Stop with no recommended dose when P(p_dose > threshold) > confidence: under the model posterior for
-    CRM designs (Zohar & Chevret 2001), otherwise under Beta(1, 1) with the data at that dose (only once
-    `min_n` patients were treated there). `threshold` None = the design's target.
+    CRM designs (Zohar & Chevret 2001), otherwise under Beta(1, 1) with the data at that dose; either only
+    once `min_n` patients were treated at that dose (a CRM posterior after one patient is mostly its prior,
+    decisions D-19.479). `threshold` None = the design's target.
 
     >>> from cartrial.escalation import Boin, with_behaviours
     >>> with_behaviours(Boin(3, 0.3), StopWhenTooToxic()).fit("1TTT").continue_
@@ -155,10 +156,10 @@ class StopWhenTooToxic(Behaviour):
         prob_method = getattr(inner, "prob_toxicity_above", None)
         if prob_method is not None:
             prob = prob_method(state, index, threshold)
-            too_toxic = np.asarray((prob > self.confidence) & (state.n.sum(axis=1) > 0))
         else:
             prob = prob_above(threshold, state.n[:, index], state.y[:, index])
-            too_toxic = (prob > self.confidence) & (state.n[:, index] >= self.min_n)
+        # not before `min_n` patients at the dose: a CRM posterior after one DLT is the prior's (D-19.479)
+        too_toxic = np.asarray((prob > self.confidence) & (state.n[:, index] >= self.min_n))
         proposal.stop_where(too_toxic, StopReason.LOWEST_DOSE_TOO_TOXIC)
 
     def describe(self) -> dict[str, Any]:
@@ -384,6 +385,19 @@ class BehavingDesign(Design):
 
     def mtd_rule(self) -> str:
         return self.inner.mtd_rule()
+
+    def safety_stop(self) -> str | None:
+        """The inner design's safety stop and every `StopWhenTooToxic` of the behaviours (D-19.478)."""
+        parts = [self.inner.safety_stop()]
+        for b in self.behaviours:
+            if isinstance(b, StopWhenTooToxic):
+                threshold = "the target" if b.threshold is None else f"{b.threshold:g}"
+                parts.append(
+                    f"stop_when_too_toxic: P(p_{b.dose} > {threshold}) > {b.confidence:g} with >= {b.min_n} "
+                    f"patients at level {b.dose}"
+                )
+        given = [p for p in parts if p]
+        return "; ".join(given) if given else None
 
     def estimates(self, state: TrialState) -> tuple[DoseEstimate, ...]:
         return self.inner.estimates(state)

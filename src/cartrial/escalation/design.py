@@ -272,6 +272,13 @@ class Design(ABC):
     def mtd_rule(self) -> str:
         return "final MTD rule of the design"
 
+    def safety_stop(self) -> str | None:
+        """The design's rule for stopping for toxicity with no dose recommended, in words; None when it has
+        none — a CRM as dfcrm 0.2-2.1 `crm` then keeps treating at, and selects, a too-toxic level 1
+        (docs/science/dose-escalation.md §7.2, §10), which its operating characteristics must say
+        (D-19.478)."""
+        return None
+
     def admissible_mask(self, state: TrialState) -> np.ndarray:
         """Doses the design allows for the next cohort (T, K): by default, the non-eliminated ones."""
         return ~state.eliminated

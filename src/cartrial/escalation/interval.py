@@ -219,6 +219,13 @@ class IntervalDesign(Design):
             proposal.stop_where(bad & ~has, StopReason.NO_ADMISSIBLE_DOSE)
         return proposal
 
+    def safety_stop(self) -> str | None:
+        """Level 1 eliminated (§4.3): the trial stops with no dose recommended (D-19.478)."""
+        return (
+            f"level 1 eliminated (P(p_1 > {self.target_value:g}) > {self.cutoff_eliminate:g} under "
+            f"Beta(1, 1) with >= {self.exclusion_min_n} patients there): stop, no dose recommended"
+        )
+
     def extra_stops(self, state: TrialState, proposal: Proposal) -> None:
         """Design-specific stopping rules (BOIN `extrasafe`)."""
 
@@ -415,6 +422,14 @@ class Boin(IntervalDesign):
             out[at & (y <= int(row["escalate_max"] or 0))] = int(Decision.ESCALATE)
             out[at & (y >= int(row["deescalate_min"] or 0))] = int(Decision.DEESCALATE)
         return out
+
+    def safety_stop(self) -> str | None:
+        """Level 1 eliminated, and with `extrasafe` its earlier stop (BOIN 2.7.2; D-19.478)."""
+        text = super().safety_stop()
+        if self.extrasafe:
+            bound = self.cutoff_eliminate - self.offset
+            text = f"{text}; extrasafe: P(p_1 > target) > {bound:g} with >= 3 patients at level 1"
+        return text
 
     def extra_stops(self, state: TrialState, proposal: Proposal) -> None:
         if not self.extrasafe:
@@ -623,6 +638,12 @@ class TableDesign(IntervalDesign):
 
     def eliminates(self, n: int, y: int) -> bool:
         return self.table.get((n, y)) == Decision.ELIMINATE
+
+    def safety_stop(self) -> str | None:
+        """Level 1 eliminated by a DU cell of the table; None for a table without one (D-19.478)."""
+        if Decision.ELIMINATE not in self.table.values():
+            return None
+        return "level 1 eliminated by a DU cell of the decision table: stop, no dose recommended"
 
     def elimination_table(self, n: np.ndarray, y: np.ndarray, prob: np.ndarray) -> np.ndarray:
         out = np.zeros(n.shape, dtype=bool)

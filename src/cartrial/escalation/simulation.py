@@ -21,6 +21,7 @@ Definitions used in the reports:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class OperatingCharacteristics:
     pct_treated_above_mtd_se: float = 0.0
     total_n_se: float = 0.0
     total_dlt_se: float = 0.0
+    safety_stop: str | None = None
+    """The design's stopping rule for toxicity in words (`Design.safety_stop`); None: it has none, so
+    `early_stop_pct` is 0 by construction, not a finding (D-19.478)."""
     per_trial: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -152,7 +156,26 @@ class OperatingCharacteristics:
             "pct_treated_above_mtd_se": self.pct_treated_above_mtd_se,
             "total_n_se": self.total_n_se,
             "total_dlt_se": self.total_dlt_se,
+            "safety_stop": self.safety_stop,
         }
+
+
+NO_SAFETY_STOP = (
+    "none possible: the design has no safety stop (as dfcrm crm), so with a too-toxic level 1 it keeps "
+    "treating there and selects it; a selected level is not a recommendation"
+)
+"""What the operating characteristics say of a design without a safety stop instead of "0 %" (D-19.478)."""
+
+
+def early_stop_text(shown: str, safety_stop: str | None) -> str:
+    """``"early stop for toxicity 12.0 %"`` (`shown`: the rate as the caller prints it), or, for a design
+    without a safety stop (`safety_stop` None, `Design.safety_stop`), ``"early stop for toxicity: none
+    possible …"`` (D-19.478).
+
+    >>> early_stop_text("0.0 %", None).startswith("early stop for toxicity: none possible")
+    True
+    """
+    return f"early stop for toxicity {shown}" if safety_stop else f"early stop for toxicity: {NO_SAFETY_STOP}"
 
 
 #: Largest number of simulated trials: the per-trial state is a few (trials x doses) arrays.
@@ -167,6 +190,40 @@ MAX_EXACT_DOSES = 12
 MAX_TRIAL_CELLS = 20_000_000
 #: Largest TITE-CRM time between cohorts, in days (as the DLT window: ten years).
 MAX_ACCRUAL_DAYS = float(MAX_DAYS)
+
+
+#: Cohorts simulated when neither `cohorts` nor a `max_n` is given (`escalate simulate --cohorts`).
+DEFAULT_COHORTS = 10
+
+
+def cohorts_for_max_n(
+    cohorts: int | None,
+    cohort_size: int,
+    max_n: int | None,
+    names: tuple[str, str, str] = ("cohorts", "cohort_size", "max_n"),
+) -> int:
+    """The number of cohorts a simulation runs: `cohorts` when given, else ceil(`max_n` / `cohort_size`), else
+    `DEFAULT_COHORTS`. A given `cohorts` x `cohort_size` below `max_n` is refused: every trial would end
+    before its max_n, silently (decisions D-19.481). `names`: the three arguments as the user wrote them.
+
+    >>> cohorts_for_max_n(None, 1, 12), cohorts_for_max_n(None, 5, 12), cohorts_for_max_n(None, 3, None)
+    (12, 3, 10)
+    """
+    if cohorts is None:
+        return DEFAULT_COHORTS if max_n is None else math.ceil(int(max_n) / int(cohort_size))
+    if max_n is not None and int(max_n) > int(cohorts) * int(cohort_size):
+        c, size, n = names
+        raise InputError(
+            Problem(
+                f"{c} x {size} = {int(cohorts)} x {int(cohort_size)} = {int(cohorts) * int(cohort_size)} "
+                f"patients, fewer than {n} {int(max_n)}: every trial would end before {n}",
+                field=c,
+                value=cohorts,
+                allowed=f"at least {math.ceil(int(max_n) / int(cohort_size))} | {c} not given (then "
+                f"ceil({n} / {size}))",
+            )
+        )
+    return int(cohorts)
 
 
 def check_simulation_size(trials: int, cohorts: int, cohort_size: int, n_doses: int = 1) -> None:
@@ -562,6 +619,7 @@ def _monte_carlo_oc(
     above = p > target
     total = float(mean_n.sum())
     return OperatingCharacteristics(
+        safety_stop=design.safety_stop(),
         design=design.name,
         options=options,
         truth=tuple(float(v) for v in p),
@@ -582,6 +640,16 @@ def _monte_carlo_oc(
         per_trial={"mtd": mtd, "reason": reason, "n": n, "y": y} if keep_trials else None,
         **_mc_summaries(trials, mtd, safety, n.astype(float), y.astype(float), above),
     )
+
+
+_TITE_OPTION = {
+    "StopWhenTooToxic": "safety_stop",
+    "StopWhenNAtDose": "stop_n_at_dose",
+    "CoherentEscalation": "coherent",
+    "ExpansionCohort": "expansion",
+}
+"""The option (protocol field, CLI flag without ``--``) that adds a behaviour the TITE-CRM simulation does
+not run, for its message (D-19.480)."""
 
 
 def _simulate_tite(
@@ -612,12 +680,18 @@ def _simulate_tite(
     inner = design.inner if isinstance(design, BehavingDesign) else design
     assert isinstance(inner, TiteCrm)
     behaviours = design.behaviours if isinstance(design, BehavingDesign) else ()
-    unsupported = [type(b).__name__ for b in behaviours if not isinstance(b, DontSkipDoses | StopAtN)]
+    unsupported = [
+        _TITE_OPTION.get(type(b).__name__, type(b).__name__)
+        for b in behaviours
+        if not isinstance(b, DontSkipDoses | StopAtN)
+    ]
     if isinstance(design, BehavingDesign) and design.expansion is not None:
-        unsupported.append("ExpansionCohort")
-    if unsupported:
+        unsupported.append(_TITE_OPTION["ExpansionCohort"])
+    if unsupported:  # named by the protocol / CLI option that added the behaviour (D-19.480)
         raise ConfigurationError(
-            f"TITE-CRM simulation supports DontSkipDoses and StopAtN only (got {', '.join(unsupported)})"
+            "the TITE-CRM simulation supports the options no_skip and max_n only; remove "
+            f"{' | '.join(unsupported)} to simulate it (a single-trial recommendation, escalate next, keeps "
+            "them)"
         )
     if inner.scheme != "linear":
         raise ConfigurationError("TITE-CRM simulation is implemented for the linear weight scheme only")
@@ -785,6 +859,7 @@ def exact_three_plus_three(
     above = p > target
     total = float(mean_n.sum())
     return OperatingCharacteristics(
+        safety_stop=design.safety_stop(),
         design=inner.name,
         options=design.options(),
         truth=tuple(float(v) for v in p),
@@ -809,16 +884,20 @@ def exact_three_plus_three(
 
 
 __all__ = [
+    "DEFAULT_COHORTS",
     "MAX_COHORTS",
     "MAX_DRAWS",
     "MAX_EXACT_DOSES",
     "MAX_TRIALS",
     "MAX_TRIAL_CELLS",
+    "NO_SAFETY_STOP",
     "CohortRun",
     "OperatingCharacteristics",
     "OutcomeSource",
     "check_simulation_size",
     "check_truth",
+    "cohorts_for_max_n",
+    "early_stop_text",
     "exact_three_plus_three",
     "run_cohorts",
     "simulate",

@@ -22,6 +22,7 @@ from cartrial.escalation.behaviours import (
     ExpansionCohort,
     StopAtN,
     StopWhenNAtDose,
+    StopWhenTooToxic,
 )
 from cartrial.escalation.crm import Crm, TiteCrm
 from cartrial.escalation.design import Design
@@ -31,6 +32,7 @@ from cartrial.protocol.design_options import (
     DESIGNS,
     OPTIONS,
     PROBABILITY,
+    SAFETY_STOP_MIN_N,
     TARGET,
     check_design_options,
     spec_options,
@@ -154,6 +156,22 @@ def assemble_design(
     behaviours: list[Behaviour] = []
     if values.get("max_n") is not None:
         behaviours.append(StopAtN(int(values["max_n"])))
+    if values.get("safety_stop_min_n") is not None and values.get("safety_stop") is None:
+        raise InputError(
+            Problem(
+                "safety_stop_min_n applies to a safety stop only",
+                field="safety_stop_min_n",
+                allowed="with safety_stop (a probability, e.g. 0.9)",
+            )
+        )
+    if values.get("safety_stop") is not None:  # CRM: P(p_1 > target) > confidence (D-19.478), n_1 >= min
+        min_n = values.get("safety_stop_min_n")
+        behaviours.append(
+            StopWhenTooToxic(
+                confidence=float(values["safety_stop"]),
+                min_n=int(min_n) if min_n is not None else SAFETY_STOP_MIN_N,
+            )
+        )
     if values.get("stop_n_at_dose") is not None:
         behaviours.append(
             StopWhenNAtDose(int(values["stop_n_at_dose"]), "recommended", requires_stay=name == "boin")

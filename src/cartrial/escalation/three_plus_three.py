@@ -188,6 +188,10 @@ class ThreePlusThree(Design):
     def select_mtd_batch(self, state: TrialState) -> np.ndarray:
         return three_plus_three_mtd(state.n, state.y, state.eliminated, self.variant)
 
+    def safety_stop(self) -> str | None:
+        """Level 1 exceeded (>= 2 DLTs there): stop with no MTD (D-19.478)."""
+        return ">= 2 DLTs at level 1 (3+3 rule): stop, no MTD"
+
     def mtd_rule(self) -> str:
         if self.variant == "escalation_only":
             return (

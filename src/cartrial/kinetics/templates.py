@@ -35,12 +35,16 @@ PK_COLUMNS: tuple[str, ...] = (
 )
 """Columns of ``pk_samples.csv``: one row per sample and analyte (value blank when ``blq`` is true)."""
 
+PD_TITRE_COLUMN = "aqp4_igg_titre"
+"""The titre column of ``pd_samples.csv`` (AQP4-IgG, as ``1:320`` or ``negative``): the value column of the
+population PD model."""
+
 PD_COLUMNS: tuple[str, ...] = (
     "subject_id",
     "nominal_day",
     "actual_day",
     "sampled_at",
-    "aqp4_igg_titre",
+    PD_TITRE_COLUMN,
     "aqp4_igg_assay",
     "cd19_b_cells_per_ul",
     "bcma_plasma_cells_per_ul",
@@ -126,6 +130,7 @@ __all__ = [
     "PD_COLUMNS",
     "PD_COLUMN_UNITS",
     "PD_NOMINAL_DAYS",
+    "PD_TITRE_COLUMN",
     "PK_ANALYTE_UNITS",
     "PK_COLUMNS",
     "PK_NCA_COLUMNS",

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from cartrial.allowed import choice_text
+from cartrial.columns import trim_blanks
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
@@ -58,7 +59,7 @@ def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Tit
     >>> parse_titre_step("negative").positive
     False
     """
-    raw = str(text).strip()
+    raw = trim_blanks(str(text))  # only space, tab, CR, LF: a no-break space is refused (D-19.446)
     key = raw.lower()
     if key in _NEGATIVE:
         return Titre(raw, None, 0)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cartrial.columns import BLANK_RUN, trim_blanks
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
 
@@ -105,12 +106,13 @@ ALLOWED_TEXT = (
     "'ETDRS 70', or CF, HM, LP, NLP (a bare number needs a notation)"
 )
 
-_SNELLEN = re.compile(r"^(?P<num>\d+(?:\.\d+)?)\s*/\s*(?P<den>\d+(?:\.\d+)?)\s*(?P<adj>[+-]\s*\d+)?$")
+# The patterns read the folded key (`parse_acuity`): its only white space is U+0020 (D-19.446).
+_SNELLEN = re.compile(r"^(?P<num>\d+(?:\.\d+)?) */ *(?P<den>\d+(?:\.\d+)?) *(?P<adj>[+-] *\d+)?$")
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
-_LOGMAR = re.compile(rf"^(?:logmar\s*[:=]?\s*(?P<a>{_NUMBER})|(?P<b>{_NUMBER})\s*logmar)$")
-_DECIMAL = re.compile(rf"^(?:(?:decimal|dec)\s*[:=]?\s*(?P<a>{_NUMBER})|(?P<b>{_NUMBER})\s*(?:decimal|dec))$")
+_LOGMAR = re.compile(rf"^(?:logmar *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *logmar)$")
+_DECIMAL = re.compile(rf"^(?:(?:decimal|dec) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:decimal|dec))$")
 _LETTERS = re.compile(
-    rf"^(?:(?:etdrs|letters)\s*[:=]?\s*(?P<a>{_NUMBER})|(?P<b>{_NUMBER})\s*(?:etdrs\s*)?letters?)$"
+    rf"^(?:(?:etdrs|letters) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:etdrs *)?letters?)$"
 )
 _BARE = re.compile(rf"^{_NUMBER}$")
 
@@ -192,8 +194,8 @@ def parse_acuity(
     (0.301, 0.1)
     """
     conv = choose(OffChartConvention, convention, "offchart_convention")
-    raw = str(text).strip()
-    key = " ".join(raw.lower().replace("_", " ").split())
+    raw = trim_blanks(str(text))  # only space, tab, CR, LF: a no-break space is refused (D-19.446)
+    key = BLANK_RUN.sub(" ", raw.lower().replace("_", " ")).strip(" ")
     if not key:
         raise _problem(raw, "acuity is blank")
     for word, level in _OFF_CHART_WORDS.items():

@@ -182,6 +182,13 @@ class AnalysisOptions(BaseModel):
     aqp4_igg_baseline: Aqp4Baseline = Aqp4Baseline.PD_SAMPLES_THEN_SCREENING
     teae_expected_cytopenias: ExpectedCytopenias = ExpectedCytopenias.LYMPHOPENIA
     ctcae_version: str = "5.0"
+    therapies_collected: bool = Field(
+        default=True,
+        description="The study collects the therapies form (tocilizumab, corticosteroids): a CRS/ICANS "
+        "episode without a recorded dose is 'not given', so no therapies row at all is 0 of N. false: CRS "
+        "treatment is 'not recorded' (missing, never 0), as in a virtual study, which does not simulate CRS "
+        "management (decisions D-19.476, D-19.434).",
+    )
 
     @field_validator("ctcae_version", mode="before")
     @classmethod

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from cartrial.columns import trim_blanks
+
 DEATH_SOURCE = (
     "the recorded fatal adverse event: CTCAE v5.0 grade 5 (death related to AE), category death or outcome "
     "fatal; the date of death is the event's end date when recorded, else its onset (D-19.83)"
@@ -24,7 +26,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value != value:  # NaN: a blank cell of a data frame
         return ""
-    return str(value).strip()
+    return trim_blanks(str(value))
 
 
 def is_fatal(grade: Any, category: Any, outcome: Any) -> bool:

@@ -68,6 +68,11 @@ STAGGER_DAYS = Allowed(low=0, high=MAX_DAYS, integer=True, unit="days")
 """Days between the first and the next patient of a cohort (sentinel dosing; 0 = none; `MAX_DAYS`): the
 trial simulator adds them to every cohort's calendar."""
 _FLAG = TRUE_FALSE
+#: Patients treated at level 1 before a CRM safety stop (`safety_stop`) may stop the trial (decisions
+#: D-19.479): the CRM posterior after one patient is mostly its prior (logistic model: one DLT alone gives
+#: P(p_1 > 0.3) ≈ 0.92); 3, one 3+3 cohort, as BOIN extrasafe's n_1 >= 3 and the interval designs'
+#: elimination.
+SAFETY_STOP_MIN_N = 3
 
 
 def dose_levels(n_doses: int) -> Allowed:
@@ -246,6 +251,23 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
         _CRM,
     ),
     _probability("conf_level", "CRM toxicity interval level (default 0.90, dfcrm).", _CRM),
+    _probability(
+        "safety_stop",
+        "CRM safety stop: stop with no dose recommended when P(p_1 > target) > this under the posterior "
+        "(Zohar & Chevret 2001; e.g. 0.9). Not given: none, as dfcrm crm (a too-toxic level 1 is kept and "
+        "selected; the operating characteristics say so).",
+        _CRM,
+        behaviour=True,
+    ),
+    DesignOption(
+        "safety_stop_min_n",
+        "int",
+        f"CRM safety stop: patients treated at level 1 before it may stop the trial (default "
+        f"{SAFETY_STOP_MIN_N}; bcrm stop$nmin counts the whole trial instead). Needs --safety-stop.",
+        _CRM,
+        rule=Allowed(low=1, high=MAX_PATIENTS, integer=True),
+        behaviour=True,
+    ),
     DesignOption(
         "intercept",
         "float",
@@ -454,6 +476,7 @@ __all__ = [
     "OPTIONS",
     "PATIENTS",
     "PROBABILITY",
+    "SAFETY_STOP_MIN_N",
     "STAGGER_DAYS",
     "TARGET",
     "DesignOption",

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cartrial.columns import ONE_LINE_CHARACTER
+from cartrial.columns import ONE_LINE_CHARACTER, trim_blanks
 
 
 class StudyStatus(StrEnum):
@@ -111,9 +111,9 @@ def parse_disposition(text: str | None) -> Disposition | None:
     >>> parse_disposition("").status, parse_disposition("left the study")
     (<StudyStatus.ONGOING: 'ONGOING'>, None)
     """
-    if text is None or not str(text).strip():
+    if text is None or not trim_blanks(str(text)):
         return DISPOSITIONS["ongoing"]
-    match = _PATTERN.fullmatch(str(text).strip())
+    match = _PATTERN.fullmatch(trim_blanks(str(text)))
     return None if match is None else _SPELLINGS[match.group(1).lower()]
 
 
@@ -124,7 +124,7 @@ def reported_term(text: str) -> str:
     >>> reported_term(" Withdrawn : "), reported_term("lost: moved abroad")
     ('Withdrawn', 'lost: moved abroad')
     """
-    stripped = str(text).strip()
+    stripped = trim_blanks(str(text))
     match = _PATTERN.fullmatch(stripped)
     if match is None or (match.group(2) or "").strip(" :"):
         return stripped

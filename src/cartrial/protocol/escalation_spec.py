@@ -112,6 +112,8 @@ _OPTIONAL_FIELDS = (
     "bound_mtd",
     "skip_rule",
     "coherent",
+    "safety_stop",
+    "safety_stop_min_n",
 )
 
 
@@ -144,7 +146,10 @@ class EscalationSpec(BaseModel):
       `start_level` (1-based, default 1).
     - Every other design option of `cartrial.protocol.design_options.DESIGN_OPTIONS` under its own name
       (None = the engine's documented default): `incomplete_cohort`, `require_six_at_top` (3+3); `ptox`,
-      `integration`, `conf_level`, `intercept` (crm/tite-crm); `exclusion_min_n` (mtpi2/i3+3, default 3;
+      `integration`, `conf_level`, `intercept`, `safety_stop` (crm/tite-crm: stop with no dose when
+      P(p_1 > target) > it, Zohar & Chevret 2001; not given: no safety stop, as dfcrm, D-19.478),
+      `safety_stop_min_n` (patients at level 1 before that stop may act, default 3, D-19.479);
+      `exclusion_min_n` (mtpi2/i3+3, default 3;
       0 = R `escalation` 0.2.3); `extrasafe`, `offset`, `deescalate_inequality`, `bound_mtd` (boin);
       `skip_rule` (with `no_skip`: ``current`` = R `dont_skip_doses`, default; ``highest_tried``) and
       `coherent` (all designs).
@@ -189,6 +194,8 @@ class EscalationSpec(BaseModel):
     bound_mtd: TrueFalse | None = None
     skip_rule: Literal["current", "highest_tried"] | None = None
     coherent: TrueFalse | None = None
+    safety_stop: float | None = None
+    safety_stop_min_n: int | None = None
     dlt_window_days: int
     stagger_days: int = 0
     dlt_rules: list[DltRule] = Field(default_factory=list)

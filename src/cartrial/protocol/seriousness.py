@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cartrial.columns import FALSE_WORDS, TRUE_WORDS
+from cartrial.columns import FALSE_WORDS, TRUE_WORDS, trim_blanks
 from cartrial.protocol.death import is_fatal
 
 
@@ -72,7 +72,7 @@ def flag(value: Any) -> bool | None:
         return value
     if value is None or (isinstance(value, float) and value != value):
         return None
-    text = str(value).strip().lower()
+    text = trim_blanks(str(value)).lower()
     if text in TRUE_WORDS or text == "1.0":
         return True
     if text in FALSE_WORDS or text == "0.0":
@@ -122,7 +122,7 @@ def fatal_disagreement(
     >>> fatal_disagreement(True, None, "fatal", 5) is None
     True
     """
-    text = str(outcome).strip().lower() if outcome is not None else ""
+    text = trim_blanks(str(outcome)).lower() if outcome is not None else ""
     fatal = is_fatal(grade, category, outcome)
     if fatal and flag(serious) is False:
         return "serious", "a fatal event recorded not serious"

@@ -280,6 +280,8 @@ def run_settings(prepared: Prepared) -> dict[str, Any]:
         "scenario": prepared.scenario.name,
         "design": prepared.design.name,
         "design_options": prepared.design.options(),
+        # the design's stopping rule for toxicity; None: it has none, early_stop_pct is 0 by construction
+        "safety_stop": prepared.design.safety_stop(),
         "pool_screened": len(prepared.pool.covariates),
         "pool_eligible": len(prepared.eligible),
         "screening_pass_pct": prepared.pool.pass_rate * 100,
@@ -325,6 +327,25 @@ def _treated_above(batch: TrialBatch) -> dict[str, float | None]:
         "pct_treated_above_target": pct,
         "pct_treated_above_target_se": se,
     }
+
+
+def early_stop_summary_text(summary: Mapping[str, Any], trials: int | None = None) -> str:
+    """The early-stop sentence of a trial-simulation `summary` (`TrialOc.summary`): its rate, or "none
+    possible" for a design without a safety stop (`summary["safety_stop"]` None, D-19.478). A summary written
+    before that key existed says it does not state whether the design can stop — never taken as one that can
+    (D-19.482). `trials` defaults to the summary's.
+
+    >>> early_stop_summary_text({"early_stop_pct": 0.0, "early_stop_se_pct": 0.0, "trials": 10})[:31]
+    'early stop for toxicity 0.0 % ('
+    """
+    from cartrial.escalation.simulation import early_stop_text
+
+    n = int(summary["trials"] if trials is None else trials)
+    shown = proportion_text(summary["early_stop_pct"], summary["early_stop_se_pct"], n)
+    if "safety_stop" not in summary:
+        unstated = "the summary does not state whether the design has a safety stop"
+        return f"early stop for toxicity {shown} ({unstated})"
+    return early_stop_text(shown, summary["safety_stop"])
 
 
 def treated_above_text(summary: Mapping[str, Any]) -> str:
@@ -407,6 +428,11 @@ def trials_table(batch: TrialBatch) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def _sentence(text: str) -> str:
+    """`text` with its first letter upper case, the rest unchanged (str.capitalize lowers "SE", "CI")."""
+    return text[:1].upper() + text[1:]
+
+
 def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     """A short self-contained HTML page: the dose table, the metrics table and histograms (matplotlib SVG
     inline). `oc` is `summarise(batch)`, `title` the page's title (text)."""
@@ -468,8 +494,9 @@ def html_summary(oc: TrialOc, batch: TrialBatch, title: str) -> str:
     s = oc.summary
     edss = edss_probability_text(s)
     head = (
-        f"<p>{s['trials']} simulated trials, seed {s['seed']}. Early stop for toxicity "
-        f"{proportion_text(s['early_stop_pct'], s['early_stop_se_pct'], s['trials'])}; no MTD "
+        f"<p>{s['trials']} simulated trials, seed {s['seed']}. "
+        + html.escape(_sentence(early_stop_summary_text(s)))
+        + f"; no MTD "
         f"{proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], s['trials'])}"
         + (f"; {html.escape(above)}" if (above := treated_above_text(s)) else "")
         + (f"; {edss}" if edss else "")
@@ -494,6 +521,7 @@ __all__ = [
     "METRIC_LABELS",
     "QUANTILES",
     "TrialOc",
+    "early_stop_summary_text",
     "edss_probability_text",
     "exact_interval_pct",
     "html_summary",

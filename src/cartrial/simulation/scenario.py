@@ -631,6 +631,9 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
     of another model, with covariate effects (the simulator's dose effect is its own), or labelled NOT
     CONVERGED is refused (`InputError` naming `source`)."""
     from cartrial.kinetics.models import STEIN_PARAMETERS
+    from cartrial.kinetics.popfit.pdmodel import is_pd_model
+    from cartrial.kinetics.popfit.population import PopulationModel
+    from cartrial.kinetics.popfit.structural import MODELS
 
     allowed = (
         "the estimates.json of a converged `cartrial kinetics popfit --model stein2019` without covariates"
@@ -641,33 +644,30 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
 
     if not isinstance(document, dict) or document.get("model") != "stein2019":
         model = document.get("model") if isinstance(document, dict) else None
-        raise refuse("not a stein2019 population model", "model", model)
-    if document.get("status") != "converged" or not document.get("converged", False):
+        known = isinstance(model, str) and (model in MODELS or is_pd_model(model))
+        # the file's text is named only when it is a model name (D-12.2)
+        raise refuse("not a stein2019 population model", "model", model if known else None)
+    # read by the one reader of `kinetics map` first: each key's kind and range, located, and its
+    # `converged` (default true) the one rule of both (D-19.466)
+    population = PopulationModel.from_dict(document, source=source)
+    if not population.converged:
         raise refuse(
             "the population fit is labelled NOT CONVERGED: its estimates cannot drive a simulation",
-            "status",
-            document.get("status"),
+            "converged",
         )
-    if document.get("covariates"):
+    if population.spec.covariate_effects:
         raise refuse(
             "covariate effects cannot be carried into the simulator (it applies its own dose effect)",
             "covariates",
-            ", ".join(str(c.get("label")) for c in document["covariates"] if isinstance(c, dict)),
         )
-    try:
-        typical = {name: float(document["typical"][name]) for name in STEIN_PARAMETERS}
-        iiv = [str(n) for n in document.get("iiv", [])]
-        omega = [[float(v) for v in row] for row in document.get("omega", [])]
-        omega2 = {name: 0.0 for name in STEIN_PARAMETERS}
-        for k, name in enumerate(iiv):
-            omega2[name] = omega[k][k]
-        error = document.get("error", {})
-        sigma = document.get("sigma", {})
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise refuse(f"malformed population model ({type(exc).__name__})", "typical") from None
+    typical = population.typical()
+    omega2 = {name: 0.0 for name in STEIN_PARAMETERS}
+    for k, name in enumerate(population.spec.iiv_names):
+        omega2[name] = float(population.theta.omega[k, k])
     update: dict[str, Any] = {**kinetics.model_dump(), **typical, "omega2": omega2, "iiv": True}
-    if error.get("kind") == "additive" and error.get("scale") == "log" and "a" in sigma:
-        update["residual_sd_log"] = float(sigma["a"])
+    error = population.spec.error
+    if error.kind == "additive" and error.scale == "log":
+        update["residual_sd_log"] = float(population.theta.sigma[0])
     try:
         return Kinetics.model_validate(update)
     except ValueError as exc:

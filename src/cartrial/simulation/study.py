@@ -23,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from cartrial.columns import utc_today
 from cartrial.protocol import ToxicityCategory
@@ -97,12 +99,32 @@ SIMULATED_PD_COLUMNS: tuple[str, ...] = ("aqp4_igg_titre", "aqp4_igg_assay")
 
 #: CRS management is not drawn: no therapies form (tocilizumab, corticosteroids). The reference study does not
 #: report its rates (../shared/reference/ct103a-nmosd-trial.md §7: per-patient tocilizumab/steroid use "not
-#: retrieved"), so there is nothing to draw it from; an analysis of the imported study counts 0 treated,
-#: which the run says is not data (`SimulatedStudy.summary["crs_management"]`, decisions D-19.393).
+#: retrieved"), so there is nothing to draw it from; an analysis of the imported study reports CRS treatment
+#: as not recorded, not 0, when the study is created with the protocol `virtual_study_protocol` writes
+#: (`analysis.options.therapies_collected: false`, D-19.476, D-19.434), and the run says so
+#: (`SimulatedStudy.summary["crs_management"]`, decisions D-19.393).
 CRS_MANAGEMENT_NOT_SIMULATED = (
-    "not simulated: no therapies form (tocilizumab, corticosteroids) is written, so an analysis of this "
-    "study counts 0 patients treated for CRS, which is not data"
+    "not simulated: no therapies form (tocilizumab, corticosteroids) is written, and the protocol.yaml "
+    "written with the forms states analysis.options.therapies_collected: false, so an analysis of this study "
+    "reports CRS treatment as not recorded"
 )
+
+
+def virtual_study_protocol(protocol_path: Path) -> str:
+    """The YAML text of the protocol a virtual study is to be created with: the scenario's protocol
+    (`protocol_path`, already validated) with `analysis.options.therapies_collected: false` — the study does
+    not collect the therapies form, CRS management is not simulated (D-19.393, D-19.434). Comments of the
+    original are not kept; a header says where it comes from."""
+    data = yaml.safe_load(Path(protocol_path).read_text(encoding="utf-8"))
+    analysis = data.setdefault("analysis", {}) or {}
+    data["analysis"] = analysis
+    options = analysis.get("options") or {}
+    analysis["options"] = {**options, "therapies_collected": False}
+    header = (
+        f"# Written by cartrial simulate study from {Path(protocol_path).name}: the same protocol, with\n"
+        "# analysis.options.therapies_collected: false (a virtual study does not simulate CRS management).\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def _disposition(
@@ -871,4 +893,4 @@ def _relapse(sid: str, onset: dt.date, rng: np.random.Generator, note: str) -> d
     }
 
 
-__all__ = ["FORMS", "SimulatedStudy", "dates_after_today", "simulate_study"]
+__all__ = ["FORMS", "SimulatedStudy", "dates_after_today", "simulate_study", "virtual_study_protocol"]

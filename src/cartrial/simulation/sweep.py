@@ -301,10 +301,28 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         "pct_treated_above_target",
     ):
         row[key] = oc.summary[key]
+    if not oc.summary.get("safety_stop"):  # no safety stop: not applicable, not 0 % (D-19.478)
+        row["early_stop_pct"] = None
     for metric in oc.metrics.to_dict(orient="records"):
         if "mean" in metric:
             row[f"{metric['metric']}_mean"] = metric["mean"]
     return row
+
+
+def missing_reason(column: str) -> str:
+    """Why a cell of the sweep table's `column` has no value (NaN in the table, empty in sweep.csv, null in
+    JSON; "n/a" printed, D-19.475): the summary's own reasons (`cartrial.simulation.oc`)."""
+    if column.startswith(("pct_treated_above_target", "target_toxicity")):
+        return "the design has no target toxicity"
+    if column == "early_stop_pct":
+        return "the design has no safety stop (as dfcrm crm): it keeps treating at a too-toxic level 1"
+    if column.startswith("p_edss_improved_half"):
+        return "no trial with an EDSS-evaluable patient, or EDSS not collected"
+    if column.startswith(("true_dlt_pct_", "selection_pct_", "mean_n_")):
+        return "the point has no such dose level"
+    if column.endswith("_mean"):
+        return "no trial had an evaluable patient"
+    return "no value at this point"
 
 
 @dataclass(frozen=True)
@@ -447,6 +465,7 @@ __all__ = [
     "SweepResult",
     "grid_points",
     "load_grid",
+    "missing_reason",
     "point_seeds",
     "run_point",
     "run_sweep",

@@ -247,9 +247,40 @@ def _known_keys(
 
 def _chunk_size(tx: Transaction, keys: Sequence[str]) -> int:
     """Rows per existence check and insert (also the bound of an audit batch row's run of records)."""
-    if tx.backend == "postgresql":
-        return PG_CHUNK_ROWS  # keys are staged by COPY: the statements do not grow with the chunk
+    return key_chunk_rows(tx.backend, keys)
+
+
+def key_chunk_rows(backend: str, keys: Sequence[str]) -> int:
+    """Rows per lookup of stored records by key (`stored_by_key`) and per bulk write chunk: on PostgreSQL
+    `PG_CHUNK_ROWS` (the keys are staged by COPY, the statement does not grow with the chunk), elsewhere
+    at most 30,000 bound parameters per ``IN`` (SQLite allows 32,766) and 5,000 rows."""
+    if backend == "postgresql":
+        return PG_CHUNK_ROWS
     return max(1, min(5_000, 30_000 // max(1, len(keys))))
+
+
+def stored_by_key(
+    connection: Connection, model: type[StudyData], keys: Sequence[str], wanted: Sequence[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], Any]:
+    """The stored records of `model` whose `keys` columns are one of the `wanted` key tuples, by key
+    tuple, typed as SQLAlchemy reads them: the one lookup of stored records by key of the bulk writes
+    (D-19.438). PostgreSQL: the keys staged by COPY and joined with the table (`pg_bulk.stored_rows_by_key`;
+    an ``IN`` of thousands of tuples is planned as a BitmapOr of as many index scans); SQLite: an ``IN``
+    list. Both per chunk of `key_chunk_rows` keys."""
+    table = table_of(model)
+    key_of = _tuple_getter(keys)
+    found: dict[tuple[Any, ...], Any] = {}
+    postgresql = connection.dialect.name == "postgresql"
+    for chunk in chunks(list(wanted), key_chunk_rows(connection.dialect.name, keys)):
+        if postgresql:
+            found.update(pg_bulk.stored_rows_by_key(connection, table, keys, chunk, key_of))
+            continue
+        key_cols = [table.c[k] for k in keys]
+        condition = key_cols[0].in_([w[0] for w in chunk]) if len(keys) == 1 else tuple_(*key_cols).in_(chunk)
+        found.update(
+            (key_of(row), row) for row in connection.execute(select(table).where(condition)).mappings()
+        )
+    return found
 
 
 def _sync_sequence(tx: Transaction, table_name: str, result: UpsertResult, ids: _IdCounter) -> None:
@@ -549,8 +580,6 @@ def _upsert_chunk(
 ) -> UpsertResult:
     """`known`: every key the table holds (it was empty when this transaction began writing it), or
     None when unknown (then the stored rows are looked up)."""
-    table = table_of(model)
-    columns = columns_of(model)
     inserts: list[dict[str, Any]] = []
     updates: list[tuple[RowLike, dict[str, Any]]] = []
     unchanged = 0
@@ -569,17 +598,7 @@ def _upsert_chunk(
         candidates = list(chunk)
     if candidates:
         wanted = list(map(key_of, candidates))
-        existing: dict[tuple[Any, ...], Any]
-        if tx.backend == "postgresql":
-            existing = pg_bulk.stored_rows_by_key(tx.connection, table, keys, wanted, key_of)
-        else:
-            key_cols = [columns[k] for k in keys]
-            condition = (
-                key_cols[0].in_([w[0] for w in wanted]) if len(keys) == 1 else tuple_(*key_cols).in_(wanted)
-            )
-            existing = {
-                key_of(row): row for row in tx.connection.execute(select(table).where(condition)).mappings()
-            }
+        existing = stored_by_key(tx.connection, model, keys, wanted)
         for row, key in zip(candidates, wanted, strict=True):
             current = existing.get(key)
             if current is None:
@@ -803,13 +822,17 @@ def _audit_new_records(
     `first_id` (decisions D-19.10): each run of consecutive records of one subject (at most
     `BATCH_MAX_RECORDS`) is sealed by one batch row (`audit.BATCH_ACTION`, the records' ids and values),
     a record alone in its run by its own insert row (the record as JSON, as a single-record insert
-    writes it)."""
+    writes it). A record that is its own site (a site, `writes.own_site_column`) is always alone: a batch
+    row would show every site of the run to an investigator of its first one (D-19.484)."""
+    from cartrial.store.writes import own_site_column
+
+    most = 1 if own_site_column(STUDY_TABLES[table_name]) is not None else audit_chain.BATCH_MAX_RECORDS
     columns = sorted(by_name)
     masked = [index for index, name in enumerate(columns) if name in MASKED_COLUMNS]
     # each record's values in sorted column order (what a batch row holds), built by zip in C
     records = list(zip(*(by_name[name] for name in columns), strict=True)) if columns else [()] * n
     singles: list[int] = []
-    for start, end in _subject_runs(subjects, n, audit_chain.BATCH_MAX_RECORDS):
+    for start, end in _subject_runs(subjects, n, most):
         subject = subjects[start]
         if end - start == 1:
             singles.append(start)

@@ -1461,7 +1461,9 @@ CONTEXT_TABLES = ("subject", "infusion", "adverse_event")
 def stored_records(
     connection: Connection, subject_ids: Iterable[str], tables: Iterable[str] = CONTEXT_TABLES
 ) -> dict[str, dict[str, list[Record]]]:
-    """Stored records of `tables` for `subject_ids`: subject → table → records (not new)."""
+    """Stored records of `tables` for `subject_ids`: subject → table → records (not new), each table's in
+    id order (not the database's plan-dependent order: the records of a subject come out alike whether
+    read alone or with other subjects', D-19.433)."""
     from sqlalchemy import select
 
     from cartrial.store.fields import DATABASE_COLUMNS
@@ -1480,7 +1482,14 @@ def stored_records(
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))
                 out[str(row["subject_id"])].setdefault(table, []).append(record)
+        for by_table in out.values():
+            if table in by_table:
+                by_table[table].sort(key=_record_id)
     return out
+
+
+def _record_id(record: Record) -> int:
+    return record.record_id or 0
 
 
 def stored_table_records(connection: Connection, table: str) -> list[Record]:
@@ -1648,16 +1657,18 @@ def check_single_write(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
     record_id: int | None,
+    context: WriteContext | None = None,
 ) -> list[Finding]:
     """The edit checks of one record being inserted (`before` None) or edited, with the subject's stored
     records: a finding that the write creates (absent before it) refuses the write when hard (`InputError`;
     the caller's transaction rolls back) and raises a data query when soft (in the same transaction).
-    Returns the findings the write created."""
+    Returns the findings the write created. `context`: the stored records read once for the rows of one
+    bulk write (`write_context`)."""
     from cartrial.errors import InputError
 
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
-    created = write_findings(tx.connection, table, before, after, record_id)
+    created = write_findings(tx.connection, table, before, after, record_id, context)
     hard = hard_problems(created)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
@@ -1690,18 +1701,75 @@ def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int)
     return created
 
 
+@dataclass
+class WriteContext:
+    """What the edit checks of the rows of one bulk write read, read once for all of them (`write_context`):
+    the study protocol and the stored records, of `tables`, of every subject the rows write (D-19.433).
+    `write_findings` with it finds what it finds reading them per row, provided that nothing but data
+    queries is written between the rows' checks (`writes.upsert_checked_rows` writes every row first)."""
+
+    protocol: Protocol | None
+    tables: tuple[str, ...]
+    stored: dict[str, dict[str, list[Record]]]
+    earlier: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = field(default_factory=dict)
+    """Per (subject, tables read): the findings of the subject's stored records alone, the state before
+    every insert into a table not among them (the same for each such row)."""
+
+    def records(self, subject_id: str, tables: tuple[str, ...]) -> dict[str, list[Record]] | None:
+        """The subject's stored records of `tables`, in the order `stored_records` gives them when asked
+        for these tables alone; None when not read here."""
+        by_table = self.stored.get(subject_id)
+        if by_table is None or not set(tables) <= set(self.tables):
+            return None
+        return {name: rows for name, rows in by_table.items() if name in tables}
+
+
+def _write_tables(table: str, deleting: bool) -> tuple[str, ...]:
+    """The tables of a subject's stored records that the edit checks of a write of `table` read: an
+    adverse event may date a death, a subject row the end of study, an infusion day 0 (the lymphodepletion
+    and assessments are counted from it, D-19.167), and a delete may move the date of death, the end of
+    study or the first infusion: then the subject's other dated records are compared with it too."""
+    ending = table in ("adverse_event", "subject", "infusion") or deleting
+    return (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if ending else CONTEXT_TABLES
+
+
+def write_context(
+    connection: Connection,
+    table: str,
+    writes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
+) -> WriteContext:
+    """The `WriteContext` of the (before, after) writes of `table` already stored in the open transaction:
+    the protocol, and the stored records of their subjects (before and after) of every table a row's
+    checks read (`_write_tables`; a row moving a record to another subject reads the old subject's as for
+    a delete), in one query per table and 500 subjects (`stored_records`)."""
+    from cartrial.store.fields import study_protocol
+
+    subjects: set[str] = set()
+    deleting = False
+    if table in CHECKED_TABLES:
+        for before, after in writes:
+            values = [v.get("subject_id") for v in (before, after) if v is not None]
+            subjects.update(str(s) for s in values if s is not None)
+            moved = before is not None and before.get("subject_id") != after.get("subject_id")
+            deleting = deleting or moved
+    tables = _write_tables(table, deleting)
+    return WriteContext(study_protocol(connection), tables, stored_records(connection, subjects, tables))
+
+
 def write_findings(
     connection: Connection,
     table: str,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     record_id: int | None,
+    context: WriteContext | None = None,
 ) -> list[Finding]:
     """The findings that writing `after` over `before` (None: a new record; `record_id` None: not yet
     stored) would create, with the subject's stored records; nothing is written. `after` None: the delete of
     record `record_id` (`before`, D-19.103): the findings on the subject's remaining records. The one
     computation of `check_single_write`, `check_delete` and of the web forms' check while typing
-    (`preview_write_checks`)."""
+    (`preview_write_checks`). `context`: the protocol and stored records read once for the rows of one
+    bulk write (`write_context`, D-19.433); the same findings as reading them here."""
     from cartrial.store.fields import study_protocol
 
     if (
@@ -1713,19 +1781,20 @@ def write_findings(
         # an edit of the subject moves the record: a delete from the old subject's records and an insert
         # among the new subject's, each compared with that subject's records alone (D-19.146)
         return [
-            *write_findings(connection, table, before, None, record_id),
-            *write_findings(connection, table, None, after, record_id),
+            *write_findings(connection, table, before, None, record_id, context),
+            *write_findings(connection, table, None, after, record_id, context),
         ]
     values = after if after is not None else before
     subject_id = values.get("subject_id") if values is not None and table in CHECKED_TABLES else None
     if subject_id is None:
         return []
-    # an adverse event may date a death, a subject row the end of study, an infusion day 0 (the
-    # lymphodepletion and assessments are counted from it, D-19.167), and a delete may move the date of
-    # death, the end of study or the first infusion: the subject's other dated records are compared with it
-    ending = table in ("adverse_event", "subject", "infusion") or after is None
-    tables = (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if ending else CONTEXT_TABLES
-    stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
+    tables = _write_tables(table, after is None)
+    read = None if context is None else context.records(str(subject_id), tables)
+    if read is None or context is None:
+        stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
+        protocol = study_protocol(connection)
+    else:
+        stored, protocol = read, context.protocol
 
     def state(values: Mapping[str, Any] | None) -> SubjectRecords:
         by_table: dict[str, list[Record]] = {}
@@ -1739,8 +1808,14 @@ def write_findings(
             by_table.setdefault(table, []).append(Record(table, dict(values), True, record_id=record_id))
         return SubjectRecords(str(subject_id), by_table)
 
-    protocol = study_protocol(connection)
-    earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
+    if context is not None and before is None and table not in stored:
+        # no stored record of the table to leave out: the state before is the same for every new record
+        memo = (str(subject_id), tables)
+        if memo not in context.earlier:
+            context.earlier[memo] = {_key(f) for f in run_edit_checks([state(None)], protocol)}
+        earlier = context.earlier[memo]
+    else:
+        earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
     created = [f for f in run_edit_checks([state(after)], protocol) if _key(f) not in earlier]
     # a check that fires on the record written is reported there only: the same conflict seen from a stored
     # record (INFUSION-ONCE fires on both infusions) would lead the refusal with a value the user did not give
@@ -2442,6 +2517,7 @@ __all__ = [
     "Record",
     "Severity",
     "SubjectRecords",
+    "WriteContext",
     "check_delete",
     "check_single_write",
     "decision_dlts",
@@ -2454,5 +2530,6 @@ __all__ = [
     "run_edit_checks",
     "stored_records",
     "stored_table_records",
+    "write_context",
     "write_findings",
 ]

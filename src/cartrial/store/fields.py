@@ -39,10 +39,12 @@ from cartrial.columns import (
     CONTROL_CHARACTERS,
     CONTROL_CHARACTERS_ALLOWED,
     LINE_BREAK,
+    LINE_BREAKS,
     NOT_UNICODE_ALLOWED,
     ONE_LINE_ALLOWED,
     ONE_LINE_SPACE,
     is_unicode_text,
+    trim_blanks,
 )
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
@@ -279,31 +281,23 @@ class KeyText(StrEnum):
     """A code the study assigns (subject id, site code, user name, study or query code): the strict rule."""
     TYPED = "typed"
     """A text a site types in its own language and an import matches on (AE term, drug, analyte): only
-    what hides a difference or breaks an export is refused (`TYPED_KEY_REFUSED`)."""
+    what hides a difference or breaks an export is refused (`key_text_fault`, D-19.443)."""
 
 
 KEY_TEXT_ALLOWED = (
-    "visible characters (letters, digits, punctuation, symbols) in Unicode NFC form, with single plain "
-    "spaces (U+0020) only between them: no invisible, format, control or other space character"
+    "visible characters (letters, digits, punctuation, symbols) on one line, in Unicode NFC form, with "
+    "single plain spaces (U+0020) only between them: no invisible, format, control, line-break or other "
+    "space character"
 )
 """What an identifier (`KeyText.IDENTIFIER`) allows, in words (D-19.420)."""
 
 TYPED_KEY_TEXT_ALLOWED = (
-    "text of any script in Unicode NFC form, with no space at its start or end and no control, "
-    "direction-control (U+202A-U+202E, U+2066-U+2069), zero-width space (U+200B), word joiner (U+2060), "
-    "byte-order mark (U+FEFF), soft hyphen (U+00AD) or line/paragraph separator; full-width punctuation, "
-    "the ideographic space and the joiners U+200C/U+200D are allowed"
+    "text of any script on one line, in Unicode NFC form, with no space at its edges and no invisible, "
+    "control or look-alike space character (in full: docs/store.md, Protected records)"
 )
-"""What a typed matching text (`KeyText.TYPED`) allows, in words (D-19.425)."""
-
-TYPED_KEY_REFUSED = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u200b\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
-)
-"""The characters a typed matching text refuses (D-19.425): C0 and C1 controls (general category Cc),
-the soft hyphen, zero-width space, word joiner and byte-order mark (invisible: two texts look identical
-while differing), the bidirectional embedding, override and isolate controls (they reorder what is shown:
-Trojan Source) and the line and paragraph separators (they break an export's line). The zero-width
-joiner and non-joiner (U+200C/U+200D) are spelling in Persian and Indic scripts and stay allowed."""
+"""What a typed matching text (`KeyText.TYPED`) allows, in words (D-19.425, D-19.443): one sentence that
+points at the rule in full (its exceptions — U+3000, joiners, variation selectors — are in docs/store.md),
+as it is repeated with every refused row (D-19.452)."""
 
 
 def key_text_allowed(key: KeyText) -> str:
@@ -312,21 +306,54 @@ def key_text_allowed(key: KeyText) -> str:
 
 
 KEY_TEXT_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
-"""Unicode general categories no key text holds (U+0020 SPACE, a Zs, excepted): control (Cc), format
-(Cf: zero-width space and joiners, bidirectional overrides such as U+202E, the byte-order mark, soft
+"""Unicode general categories no key text holds (U+0020 SPACE, a Zs, excepted; a typed text also allows
+U+3000 IDEOGRAPHIC SPACE and, in context, the joiners, `TYPED_KEY_SPACES`, `_joined`): control (Cc), format
+(Cf: zero-width space and joiners, bidirectional overrides and marks, tags, the byte-order mark, soft
 hyphen), surrogate (Cs), private use (Co), unassigned (Cn), line and paragraph separators (Zl, Zp) and
 every space other than U+0020 (Zs: no-break space U+00A0, the en/em/thin spaces, ideographic space…)."""
 
-INVISIBLE_NOT_FORMAT = re.compile(
-    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
-"""The Default_Ignorable_Code_Point characters (Unicode DerivedCoreProperties.txt) outside the refused
-categories: combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other
-variation selectors. They are letters or marks by category, but show nothing."""
+"""The Default_Ignorable_Code_Point characters (DerivedCoreProperties.txt; the same list from Unicode 14.0,
+which added U+180F, to 15.1): characters that show nothing (UAX #44 §5.7.2). The general categories beside
+it are those of the running Python's Unicode data (`unicodedata.unidata_version`, 14.0 on Python 3.11), so
+a character assigned only in a later version is unassigned (Cn) here (D-19.451). Most are format
+characters (Cf) or unassigned; the others are letters or marks by category — combining grapheme
+joiner U+034F, the Hangul fillers U+115F/U+1160/U+3164/U+FFA0, Khmer inherent vowels, Mongolian and
+other variation selectors — and show nothing either. PRECIS (RFC 8264 §9, PrecisIgnorableProperties)
+disallows them in every string class."""
+
+TYPED_KEY_SPACES = frozenset(" \u3000")
+"""The spaces a typed matching text holds between words (D-19.425): U+0020 and U+3000 IDEOGRAPHIC SPACE."""
+
+JOINERS = frozenset("\u200c\u200d")
+"""ZERO WIDTH NON-JOINER and ZERO WIDTH JOINER: spelling in Arabic-script and Indic text (UAX #31 §2.3)."""
+
+JOINING_SCRIPTS = frozenset(
+    {
+        "ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "MANDAIC", "ADLAM", "DEVANAGARI", "BENGALI", "GURMUKHI",
+        "GUJARATI", "ORIYA", "TAMIL", "TELUGU", "KANNADA", "MALAYALAM", "SINHALA", "MYANMAR", "KHMER",
+    }
+)  # fmt: skip
+"""The scripts whose words are spelt with U+200C/U+200D, by the first word of their letters' Unicode names:
+the cursive-joining scripts of RFC 5892 Appendix A.1 (Joining_Type, Arabic, Syriac, N'Ko, Mongolian,
+Mandaic, Adlam) and the Brahmic scripts of its viramas (A.1/A.2; UAX #31 §2.3 Figures 3-5)."""
+
+VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+"""VARIATION SELECTOR-1 … -256: part of a standardized, emoji or ideographic variation sequence
+(StandardizedVariants.txt, UTS #51, UTS #37 IVD) only after the character it varies."""
+
+
+JOINER_OUT_OF_PLACE = "a joiner not between two letters of a script written with it"
+SELECTOR_OUT_OF_PLACE = "a variation selector not after a character it varies"
 
 
 def _character_name(character: str) -> str:
-    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``)."""
+    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``; a code
+    point this installation's Unicode data does not assign: ``U+31350 <unassigned>``)."""
     code = f"U+{ord(character):04X}"
     name = unicodedata.name(character, "")
     if not name:
@@ -335,52 +362,171 @@ def _character_name(character: str) -> str:
     return f"{code} {name}"
 
 
+UNASSIGNED_KIND = (
+    f"a code point not assigned in this installation's Unicode version, {unicodedata.unidata_version}"
+)
+"""Why an unassigned code point (category Cn) is refused: the categories are those of the running Python's
+Unicode data (`unicodedata.unidata_version`; Python 3.11: 14.0), so a character of a later Unicode version
+(a CJK Extension H ideograph of 15.0) is unassigned here (D-19.451)."""
+
+
+def _refused(character: str, kind: str = "an invisible or look-alike character") -> str:
+    """The one message of a refused character of a key text: ``contains U+200B ZERO WIDTH SPACE (an
+    invisible or look-alike character)``; a control character, a line break and an unassigned code point
+    say so (D-19.444, D-19.451)."""
+    category = unicodedata.category(character)
+    if character in LINE_BREAKS or category in ("Zl", "Zp"):
+        kind = "a line break"
+    elif category == "Cc":
+        kind = "a control character"
+    elif category == "Cn":
+        kind = UNASSIGNED_KIND
+    return f"contains {_character_name(character)} ({kind})"
+
+
+def _at_edge(character: str) -> str:
+    """``begins or ends with a space`` (U+0020) or ``begins or ends with U+3000 IDEOGRAPHIC SPACE``."""
+    return f"begins or ends with {'a space' if character == ' ' else _character_name(character)}"
+
+
+def edge_character_fault(text: str) -> str | None:
+    """``begins or ends with U+00A0 NO-BREAK SPACE`` when `text` begins or ends with a character no key
+    holds wherever it stands (a space other than U+0020, a format, control or other invisible character:
+    `refused_character`), or None. The reason given for a value of a number, date, choice or other parsed
+    field refused with such a character at an edge: only `cartrial.columns.BLANKS` are trimmed (D-19.445),
+    so a no-break space pasted from a French-locale spreadsheet is refused, and the message names it
+    since the value is not shown (D-12.2, D-19.447)."""
+    for character in (text[:1], text[-1:]):
+        if character and refused_character(character):
+            return _at_edge(character)
+    return None
+
+
 def key_text_fault(text: str, key: KeyText = KeyText.IDENTIFIER) -> str | None:
     """Why `text` cannot be a key text of tier `key` (`FieldRule.key`), naming the first offending
-    character by code point and Unicode name, or None when it can (D-19.420, D-19.425). A key that looks
-    like another but differs in an invisible or look-alike character would enrol a second subject, open a
-    second site or miss its record on re-import, so it is refused — never silently altered.
+    character by code point and Unicode name, or None when it can (D-19.420, D-19.425, D-19.443). A key
+    that looks like another but differs in an invisible or look-alike character would enrol a second
+    subject, open a second site or miss its record on re-import, so it is refused — never silently altered.
+    The one key-text rule of every path (import, web form, API, `db edit`, the store's writes).
 
-    A typed matching text (`KeyText.TYPED`: AE term, drug, analyte) refuses a character of
-    `TYPED_KEY_REFUSED`, a space (any space separator) at its start or end and a text not in NFC; what
-    it accepts includes everything an identifier accepts. An identifier (`KeyText.IDENTIFIER`) refuses:
-
-    - a character of `KEY_TEXT_REFUSED_CATEGORIES` (a space other than U+0020, a format or control
-      character…) or one of `INVISIBLE_NOT_FORMAT`;
-    - a full-width or half-width form (Unicode decomposition ``<wide>`` / ``<narrow>``: ``ＣＴ－００１``
-      typed with an East Asian input method in full-width mode looks like ``CT-001``);
-    - a space at the start or end, or two spaces in a row (a web page shows them as one);
-    - a text not in Unicode normalization form NFC (UAX #15): a letter followed by a combining accent
-      that has a precomposed form (``e`` + U+0301) is the same key as the composed letter (``é``).
+    Both tiers refuse a character of `KEY_TEXT_REFUSED_CATEGORIES` or `DEFAULT_IGNORABLE`, a space at the
+    start or end and a text not in Unicode normalization form NFC (UAX #15: a letter followed by a combining
+    accent that has a precomposed form, ``e`` + U+0301, is the same key as ``é``). A typed matching text
+    (`KeyText.TYPED`: AE term, drug, analyte) excepts the ideographic space (`TYPED_KEY_SPACES`), a joiner
+    between letters of a script written with it (`_joined`) and a variation selector after a character it
+    varies (`_varies`): the PRECIS FreeformClass (RFC 8264 §4.3) without its other spaces. An identifier
+    (`KeyText.IDENTIFIER`) also refuses a full-width or half-width form (decomposition ``<wide>`` /
+    ``<narrow>``: ``ＣＴ－００１`` typed in full-width mode looks like ``CT-001``) and two spaces in a row (a
+    web page shows them as one).
 
     >>> key_text_fault("CT-9\\u200b02")
     'contains U+200B ZERO WIDTH SPACE (an invisible or look-alike character)'
     >>> key_text_fault("CT-902") is None
     True
     """
-    shown = "(an invisible or look-alike character)"
-    if key is KeyText.TYPED:
-        return _typed_key_fault(text, shown)
+    typed = key is KeyText.TYPED
     if text.isascii():  # the common case: only C0 controls, DEL and spaces can be wrong
         bad = re.search(r"[\x00-\x1f\x7f]", text)
         if bad is not None:
-            return f"contains {_character_name(bad.group())} {shown}"
-    else:
+            return _refused(bad.group())
+    elif typed:  # one search; context (joiner, variation selector, U+3000) only where one stands (D-19.450)
+        pattern = _refused_pattern()
+        found = pattern.search(text)
+        while found is not None:
+            fault = _typed_character_fault(text, found.start())
+            if fault is not None:
+                return fault
+            found = pattern.search(text, found.end())
+    else:  # an identifier outside ASCII is rare: each character, with its look-alike check
         for character in text:
-            if (
-                character != " " and unicodedata.category(character) in KEY_TEXT_REFUSED_CATEGORIES
-            ) or INVISIBLE_NOT_FORMAT.match(character):
-                return f"contains {_character_name(character)} {shown}"
-            if unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")):
-                plain = unicodedata.normalize("NFKC", character)
-                return (
-                    f"contains {_character_name(character)} (a full- or half-width look-alike of {plain!r})"
-                )
-    if text != text.strip(" "):
-        return "begins or ends with a space"
-    if "  " in text:
+            fault = _identifier_character_fault(character)
+            if fault is not None:
+                return fault
+    for edge in (text[:1], text[-1:]):
+        if edge and edge in TYPED_KEY_SPACES:
+            return _at_edge(edge)
+    if not typed and "  " in text:
         return "contains two spaces in a row"
     return _nfc_fault(text)
+
+
+def refused_character(character: str) -> bool:
+    """Whether `character` is refused in any key text wherever it stands (U+0020 SPACE is not): a character
+    of `KEY_TEXT_REFUSED_CATEGORIES` or `DEFAULT_IGNORABLE` (a typed text excepts some in context,
+    `_typed_character_fault`). The one definition: `_refused_pattern` is generated from it."""
+    return character != " " and (
+        unicodedata.category(character) in KEY_TEXT_REFUSED_CATEGORIES
+        or DEFAULT_IGNORABLE.match(character) is not None
+    )
+
+
+@cache
+def _refused_pattern() -> re.Pattern[str]:
+    """One character class of every character of the Basic Multilingual Plane that `refused_character`
+    refuses, generated from it on first use (about 0.05 s, once per process; D-19.450), and every character
+    beyond U+FFFF, which the caller judges by `refused_character` itself: `re` compiles a class of the BMP
+    to a bitmap, but a class with ranges beyond it to a list it scans range by range (14 times slower)."""
+    ranges: list[str] = []
+    start = None
+    for code in range(0x10001):
+        if code < 0x10000 and refused_character(chr(code)):
+            start = code if start is None else start
+        elif start is not None:
+            ranges.append(f"\\u{start:04x}" + ("" if code - 1 == start else f"-\\u{code - 1:04x}"))
+            start = None
+    return re.compile("[" + "".join(ranges) + "\\U00010000-\\U0010ffff]")
+
+
+def _identifier_character_fault(character: str) -> str | None:
+    """Why `character` cannot stand in an identifier (`KeyText.IDENTIFIER`), or None."""
+    if refused_character(character):
+        return _refused(character)
+    if unicodedata.decomposition(character).startswith(("<wide>", "<narrow>")):
+        plain = unicodedata.normalize("NFKC", character)
+        return f"contains {_character_name(character)} (a full- or half-width look-alike of {plain!r})"
+    return None
+
+
+def _typed_character_fault(text: str, i: int) -> str | None:
+    """Why the character at `i` cannot stand there in a typed matching text (`KeyText.TYPED`), or None."""
+    character = text[i]
+    if character in TYPED_KEY_SPACES or not refused_character(character):
+        return None
+    if character in JOINERS:
+        return None if _joined(text, i) else _refused(character, JOINER_OUT_OF_PLACE)
+    if VARIATION_SELECTOR.match(character):
+        return None if _varies(text, i) else _refused(character, SELECTOR_OUT_OF_PLACE)
+    return _refused(character)
+
+
+def _letter(character: str) -> bool:
+    """Whether `character` is a letter or a mark (general category L or M)."""
+    return unicodedata.category(character)[0] in "LM"
+
+
+def _joined(text: str, i: int) -> bool:
+    """Whether the joiner at `i` stands where a script spells with it: right after a virama (canonical
+    combining class 9), whatever follows — RFC 5892 Appendix A.1/A.2, e.g. a legacy Malayalam chillu
+    ``ന്`` + ZWJ at the end of a word (D-19.448) — or inside a word of a script written with joiners, after
+    a letter or mark of `JOINING_SCRIPTS` and before a letter or mark. At the start or end (but after a
+    virama), beside a space, a digit, punctuation or another invisible character it only hides a
+    difference."""
+    if i > 0 and unicodedata.combining(text[i - 1]) == 9:
+        return True
+    if i == 0 or i == len(text) - 1 or not _letter(text[i - 1]) or not _letter(text[i + 1]):
+        return False
+    return unicodedata.name(text[i - 1], "").split(" ")[0] in JOINING_SCRIPTS
+
+
+def _varies(text: str, i: int) -> bool:
+    """Whether the variation selector at `i` follows a character it varies: a CJK ideograph (standardized
+    and ideographic variation sequences, StandardizedVariants.txt and the IVD of UTS #37) or a symbol
+    (text and emoji presentation, UTS #51). After a Latin letter, a digit, a space or nothing it only
+    hides a difference."""
+    if i == 0:
+        return False
+    before = text[i - 1]
+    return unicodedata.category(before) in ("So", "Sm") or unicodedata.name(before, "").startswith("CJK ")
 
 
 def _nfc_fault(text: str) -> str | None:
@@ -394,14 +540,16 @@ def _nfc_fault(text: str) -> str | None:
     return None
 
 
-def _typed_key_fault(text: str, shown: str) -> str | None:
-    """`key_text_fault` of a typed matching text (`KeyText.TYPED`, D-19.425)."""
-    bad = TYPED_KEY_REFUSED.search(text)
-    if bad is not None:
-        return f"contains {_character_name(bad.group())} {shown}"
-    if text and (unicodedata.category(text[0]) == "Zs" or unicodedata.category(text[-1]) == "Zs"):
-        return "begins or ends with a space"
-    return _nfc_fault(text)
+def key_text_problem(field: str, text: str, key: KeyText) -> Problem | None:
+    """The located problem of `key_text_fault` (None: none), with what is allowed; the text is carried only
+    as `Problem.value` (D-12.2)."""
+    if not is_unicode_text(text):  # D-19.197: not a character of the text, and not shown
+        return Problem("is not Unicode text", field=field, allowed=NOT_UNICODE_ALLOWED)
+    fault = key_text_fault(text, key)
+    if fault is None:
+        return None
+    shown = text if len(text) <= 60 else text[:57] + "…"
+    return Problem(fault, field=field, value=shown, allowed=key_text_allowed(key))
 
 
 def bounds_text(
@@ -906,7 +1054,7 @@ def cell_text(rule: FieldRule, value: Any) -> str | None:
         return value.isoformat()
     if rule.key is not None and isinstance(value, str):
         return value  # a key is stored as given: spaces around it are refused, not trimmed (D-19.420)
-    return str(value).strip()
+    return trim_blanks(str(value))
 
 
 def validate_record(
@@ -985,7 +1133,8 @@ def typed_record_values(
     """Values of some fields of `table` — text as typed (a form, ``db edit --set``) or JSON values — as
     the typed values the store writes, parsed by the import's own column parser
     (`cartrial.store.importing.validation.validate_form`, one record, only the fields given): ``"true"``
-    → True, ``"38.5"`` → 38.5, ISO dates → dates; text is stripped, blank → None (a cleared field). The
+    → True, ``"38.5"`` → 38.5, ISO dates → dates; text is trimmed of `cartrial.columns.BLANKS` (other
+    spaces are kept for the rules to judge, D-19.445), blank → None (a cleared field). The
     one parser of a single record's values: the web forms, the API and `cartrial db edit` call it.
     Raises `InputError` with every problem located as ``table.field`` (nothing is written)."""
     import pandas as pd
@@ -994,7 +1143,9 @@ def typed_record_values(
     from cartrial.store.importing.forms import form_for_table
     from cartrial.store.importing.validation import FormData, validate_form
 
-    stripped = {name: (raw.strip() or None) if isinstance(raw, str) else raw for name, raw in values.items()}
+    stripped = {
+        name: (trim_blanks(raw) or None) if isinstance(raw, str) else raw for name, raw in values.items()
+    }
     cells, problems = _cell_texts(table, stripped, protocol)
     if not problems:
         frame = pd.DataFrame({name: [text] for name, text in cells.items()}, dtype=object)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,6 +37,17 @@ class LockInfo:
     reason: str
     snapshot_sha256: str | None
     records_locked: int = 0
+
+    SITE_FIELDS: ClassVar[tuple[str, ...]] = ("id", "cutoff", "locked_by", "locked_at", "reason")
+    """What a site-restricted user reads of the lock (the web banner, `db summary`: which lock, the cut-off,
+    who, when and why); the digest and the number of every site's locked records are not theirs (D-19.453,
+    D-19.485)."""
+
+    def fields(self, sites: tuple[str | None, ...] | None = None) -> dict[str, Any]:
+        """The lock as field -> value: every field (`sites` None: a study-wide reader), or for a reader of
+        `sites` only `SITE_FIELDS`."""
+        values = dict(vars(self))
+        return values if sites is None else {k: values[k] for k in self.SITE_FIELDS}
 
     def describe(self) -> str:
         return (

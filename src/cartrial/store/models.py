@@ -734,6 +734,12 @@ class ImportManifest(StudyData, Base):
     imported_by: Mapped[str] = mapped_column(String(80))
     imported_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     reason: Mapped[str | None] = mapped_column(Text)
+    site_id: Mapped[str | None] = mapped_column(String(40))
+    """The site the import was made at: the importer's site when a site-restricted user
+    (`permissions.SITE_RESTRICTED_ROLES`) imported, None for a study-wide role's import and for every
+    manifest written before migration 0009. Recorded at import time, so a later move of the account does
+    not move the import; only a site's own investigators read it (D-19.483). No foreign key: a manifest
+    is history and outlives its site's record."""
 
     __table_args__ = (UniqueConstraint("file_name", "imported_at", name="uq_import_manifest"),)
 

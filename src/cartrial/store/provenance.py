@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 
 def record_import(tx: Transaction, file_name: str, sha256: str, kind: str, row_counts: RowLike) -> int:
-    """Write the manifest of one imported file (inside the import's transaction; audited: ``import``)."""
+    """Write the manifest of one imported file (inside the import's transaction; audited: ``import``, the
+    audit row holding every column written, `site_id` included). Its `site_id` is the acting user's site
+    when their role is site-restricted, else None (study-wide), as the user is at import time (D-19.483)."""
+    from cartrial.store.permissions import readable_sites
+
+    sites = readable_sites(tx.actor.role, tx.actor.site_id)
     now = utc_now()
     values = {
         "file_name": file_name,
@@ -31,6 +36,7 @@ def record_import(tx: Transaction, file_name: str, sha256: str, kind: str, row_c
         "imported_by": tx.actor.username,
         "imported_at": now,
         "reason": tx.reason,
+        "site_id": None if sites is None else sites[0],
     }
     table = table_of(STUDY_TABLES["import_manifest"])
     manifest_id = tx.connection.execute(

@@ -127,9 +127,10 @@ never (D-19.418, D-19.453)."""
 def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the audit rows a user of `sites` may read (None: every row; D-19.411, D-19.418): a row about a
     subject now at one of `sites` (its subject record and all its data), a row about one of those sites'
-    own site record, a row about an import made at those sites (`_site_imports`, D-19.453), and a row
-    about a study-wide record (no subject: the study, an escalation decision). Another site's subject, a
-    deleted subject or site, another site's or a study-wide import, the user accounts (`app_user`, every
+    own site record (not a batch row: one holds every site written in its run, D-19.484), a row about an
+    import made at those sites (`_site_imports`: the site recorded at import time, D-19.453, D-19.483), and
+    a row about a study-wide record (no subject: the study, an escalation decision). Another site's subject,
+    a deleted subject or site, another site's or a study-wide import, the user accounts (`app_user`, every
     site's staff) and the locks' rows (`_STUDY_WIDE_TRAIL`) are as absent. The one rule of every audit
     read (`audit_rows`, `audit_history`, `record_audit` through `StudyUser`, and the trail's count)."""
     from sqlalchemy import and_
@@ -148,7 +149,11 @@ def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
     return [
         or_(
             audit.c.subject_id.in_(own_subjects),
-            and_(audit.c.table_name == "site", audit.c.record_id.in_(own_sites)),
+            and_(
+                audit.c.table_name == "site",
+                audit.c.action != audit_chain.BATCH_ACTION,  # a batch row holds every site of its run
+                audit.c.record_id.in_(own_sites),
+            ),
             and_(audit.c.table_name == "import_manifest", audit.c.record_id.in_(_site_imports(sites))),
             and_(
                 audit.c.subject_id.is_(None),
@@ -162,21 +167,14 @@ def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
 
 
 def _site_imports(sites: tuple[str | None, ...]) -> Any:
-    """The ids of the import manifests a user of `sites` may read (D-19.453): the imports made by a
-    site-restricted user (`SITE_RESTRICTED_ROLES`, the role of the import's own audit row) who is now at one
-    of `sites`. A study-wide role's import may hold every site's rows, and another site's import names that
-    site's files and row counts: both are as absent."""
-    from cartrial.store.models import User
-    from cartrial.store.permissions import SITE_RESTRICTED_ROLES
+    """The ids of the import manifests a user of `sites` may read: those made at one of `sites` (the
+    `site_id` recorded at import time, D-19.483). A study-wide role's import (no site; so is every manifest
+    written before migration 0009) may hold every site's rows, and another site's import names that site's
+    files and row counts: both are as absent."""
+    from cartrial.store.models import ImportManifest
 
-    audit = table_of(AuditLog)
-    site_users = select(table_of(User).c.username).where(table_of(User).c.site_id.in_(list(sites)))
-    return select(audit.c.record_id).where(
-        audit.c.table_name == "import_manifest",
-        audit.c.action == "import",
-        audit.c.user_role.in_(sorted(SITE_RESTRICTED_ROLES)),
-        audit.c.username.in_(site_users),
-    )
+    table = table_of(ImportManifest)
+    return select(table.c.id).where(table.c.site_id.in_(list(sites)))
 
 
 def tables_with_rows(connection: Connection, names: Sequence[str]) -> set[str]:
@@ -372,8 +370,8 @@ def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[An
     """Only the records of `sites`: a subject's by its site, a site's by its own id (another site's name
     and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject; a
     user account of `sites` or of the study-wide staff (no site), an import manifest of an import made at
-    `sites` (`_site_imports`); every other study-level record (the study, escalation decisions) is shown
-    (D-19.453)."""
+    `sites` (its `site_id`, recorded at import time, D-19.483); every other study-level record (the study,
+    escalation decisions) is shown (D-19.453)."""
     from cartrial.store.models import ImportManifest, Subject, User
     from cartrial.store.writes import own_site_column
 
@@ -386,7 +384,7 @@ def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[An
     if model is User:
         return [or_(table.c.site_id.in_(list(sites)), table.c.site_id.is_(None))]
     if model is ImportManifest:
-        return [table.c.id.in_(_site_imports(sites))]
+        return [table.c.site_id.in_(list(sites))]
     column = model.subject_column
     if column and column in columns_of(model):
         return [table.c[column].in_(select(Subject.subject_id).where(Subject.site_id.in_(list(sites))))]

@@ -10,6 +10,7 @@ the whole record as the old value). The permission of the action is checked by t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, String, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
     UpsertResult,
@@ -25,13 +26,20 @@ from cartrial.store.bulk import (
     check_birth_date_privacy,
     check_subjects_and_sites,
     prepare_rows,
+    stored_by_key,
     subject_sites,
     upsert_rows,
 )
 from cartrial.store.edit_checks import reconcile_write
-from cartrial.store.fields import check_record_write, control_character_problem, line_break_problem
+from cartrial.store.fields import (
+    check_record_write,
+    control_character_problem,
+    field_rules,
+    key_text_problem,
+    line_break_problem,
+)
 from cartrial.store.locking import is_locked
-from cartrial.store.models import StudyData, Subject, User
+from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
@@ -91,6 +99,7 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
     rule, `fields.CONTROL_CHARACTERS`; checked here too because the natural-key lookup runs before the field
     rules, and PostgreSQL refuses a NUL even in a query)."""
     columns = columns_of(model)
+    key_rules = field_rules(table_name) if table_name in STUDY_TABLES else {}
     for name, value in values.items():
         column = columns.get(name)
         if column is None or not isinstance(value, str) or not isinstance(column.type, String):
@@ -105,6 +114,12 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
                     allowed=f"at most {limit} characters",
                 )
             )
+        rule = key_rules.get(name)
+        if rule is not None and rule.key is not None:  # a key: its own rule, its own words (D-19.444)
+            problem = key_text_problem(f"{table_name}.{name}", value, rule.key)
+            if problem is not None:
+                raise InputError(problem)
+            continue
         problem = control_character_problem(f"{table_name}.{name}", value)
         if problem is None and limit is not None:  # a text of bounded length is one line (D-19.137)
             problem = line_break_problem(f"{table_name}.{name}", value)
@@ -143,6 +158,30 @@ def check_last_admin(connection: Connection, current: RowLike, after: RowLike | 
         )
 
 
+def typed_texts(table_name: str, values: RowLike) -> RowLike:
+    """`values` with each number or yes/no given as text (``"5.5"`` for a lab value) read as the import
+    reads the same cell (`fields.typed_record_values`, the import's column parser; D-19.439), so that
+    both backends store and audit the typed value; what the import refuses (``"5,5"``) is refused here,
+    `InputError` located at ``table.field``. Other values are left to `prepare_rows` and the field rules
+    (text stays as given, D-19.420)."""
+    from cartrial.store.fields import FieldKind, field_rules, typed_record_values
+    from cartrial.store.models import STUDY_TABLES
+
+    if table_name not in STUDY_TABLES:
+        return values
+    rules = field_rules(table_name)
+    texts = {
+        name: value
+        for name, value in values.items()
+        if isinstance(value, str)
+        and (rule := rules.get(name)) is not None
+        and rule.kind in (FieldKind.INTEGER, FieldKind.NUMBER, FieldKind.BOOLEAN)
+    }
+    if not texts:
+        return values
+    return {**values, **typed_record_values(table_name, texts)}
+
+
 def insert_record(
     tx: Transaction, table_name: str, values: RowLike, *, password_hash: str | None = None
 ) -> int:
@@ -152,7 +191,7 @@ def insert_record(
     `StudyUser.add_user`, never through the public record API."""
     model = model_of(table_name)
     refuse_protected(table_name, "inserted one by one", values)
-    values = plain_row(values, table_name)
+    values = typed_texts(table_name, plain_row(values, table_name))
     if password_hash is not None and model is User:
         values = {**values, "password_hash": password_hash}
     keys = model.natural_key
@@ -196,7 +235,7 @@ def upsert_checked_rows(
     derived values and data queries."""
     from dataclasses import replace
 
-    from cartrial.store.edit_checks import check_single_write
+    from cartrial.store.edit_checks import check_single_write, write_context
     from cartrial.store.fields import records_write_problems, study_protocol
     from cartrial.store.permissions import Action, write_action
 
@@ -206,7 +245,18 @@ def upsert_checked_rows(
     if not rows or any(k not in columns_of(model) for k in keys):
         return upsert_rows(tx, table_name, rows, keys)  # nothing to check, or its own refusal
     check_unique_key(model, table_name, keys)
-    prepared = prepare_rows(model, table_name, rows, keys)
+    typed: list[RowLike] = []
+    unread: list[Problem] = []  # numbers as text the import's parser refuses, of every row (D-19.439)
+    for number, row in enumerate(rows, start=1):
+        try:
+            typed.append(typed_texts(table_name, row))
+        except InputError as exc:
+            unread.extend(replace(p, row=number) for p in exc.problems)
+    if unread:
+        refused = len({p.row for p in unread})
+        header = f"{table_name}: {len(unread)} problem(s) in {refused} row(s); nothing was written"
+        raise InputError(unread, header=header)
+    prepared = prepare_rows(model, table_name, typed, keys)
     for number, row in enumerate(prepared, start=1):
         try:
             check_texts(model, table_name, row)
@@ -216,15 +266,16 @@ def upsert_checked_rows(
                 header=f"{table_name} row {number}: nothing was written",
             ) from None
     check_subjects_and_sites(tx, model, table_name, prepared)
-    befores = [find_by_key(tx.connection, model, row, keys) for row in prepared]
-    befores = [None if b is None else dict(b) for b in befores]
+    befores = [None if b is None else dict(b) for b in find_by_keys(tx.connection, model, prepared, keys)]
     changed = [
         before is None or any(not same_value(before.get(k), v) for k, v in row.items())
         for row, before in zip(prepared, befores, strict=True)
     ]
-    for row, before in zip(prepared, befores, strict=True):
-        if before is not None:  # the stored record matched, as well as the row written (as `update_record`)
-            check_record_sites(tx, model, table_name, [before, {**before, **row}])
+    # the stored record matched, as well as the row written (as `update_record`): every matched row's
+    # versions at once, one lookup of their subjects' sites (the refusal names no record, so it is the one
+    # the first refused row would give; D-19.433)
+    matched = [(before, row) for row, before in zip(prepared, befores, strict=True) if before is not None]
+    check_record_sites(tx, model, table_name, [v for b, r in matched for v in (b, {**b, **r})])
     if any(before is None for before in befores):
         tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
@@ -256,16 +307,24 @@ def upsert_checked_rows(
         result = _upsert_users(tx, prepared, befores, keys)
     else:
         result = upsert_rows(tx, table_name, prepared, keys)
+    numbers = [number for number, change in enumerate(changed, start=1) if change]
+    stored_rows = [
+        _written(stored, table_name, number)
+        for number, stored in zip(
+            numbers, find_by_keys(tx.connection, model, [prepared[n - 1] for n in numbers], keys), strict=True
+        )
+    ]
+    # the subjects' stored records read once for every row's edit checks (D-19.433)
+    context = write_context(
+        tx.connection, table_name, [(befores[n - 1], s) for n, s in zip(numbers, stored_rows, strict=True)]
+    )
     written: list[Mapping[str, Any]] = []
-    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
-        if not change:
-            continue
-        stored = find_by_key(tx.connection, model, row, keys)
-        assert stored is not None
+    for number, stored in zip(numbers, stored_rows, strict=True):
+        before = befores[number - 1]
         if model is User and before is not None:  # judged on the state after the whole call (D-19.432)
             check_last_admin(tx.connection, before, stored)
         try:
-            check_single_write(tx, table_name, before, stored, int(stored["id"]))
+            check_single_write(tx, table_name, before, stored, int(stored["id"]), context)
         except InputError as exc:
             raise InputError(
                 [replace(p, row=number) for p in exc.problems],
@@ -342,7 +401,7 @@ def preview_write_checks(
 
     model = model_of(table_name)
     try:
-        clean = prepare_rows(model, table_name, [values], ())[0]
+        clean = prepare_rows(model, table_name, [typed_texts(table_name, values)], ())[0]
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
         return write_findings(connection, table_name, current, after, record_id)
@@ -360,6 +419,49 @@ def find_by_key(
         .mappings()
         .first()
     )
+
+
+def _written(stored: RowLike | None, table_name: str, number: int) -> RowLike:
+    """The stored record of row `number` just written (`InternalError` if it is not found: the write and
+    the lookup disagree, and no row's checks may be judged on another row's record)."""
+    if stored is None:
+        raise InternalError(f"{table_name} row {number}: the record written was not found by its key")
+    return stored
+
+
+def find_by_keys(
+    connection: Connection, model: type[StudyData], rows: Sequence[RowLike], keys: Sequence[str]
+) -> list[RowLike | None]:
+    """`find_by_key` of each row (None: none), read together by `bulk.stored_by_key` (D-19.433,
+    D-19.438) and matched back to the rows by their key values. A row with a key value not of its
+    column's own Python type (text for an integer, a date-time for a date, a naive date-time, None),
+    where the database's comparison may differ from Python's, is looked up alone by `find_by_key`."""
+    table = table_of(model)
+    columns = [table.c[k] for k in keys]
+    found: list[RowLike | None] = [None] * len(rows)
+    batched: list[int] = []
+    for number, row in enumerate(rows):
+        if keys and all(_plain_key(column, row[k]) for column, k in zip(columns, keys, strict=True)):
+            batched.append(number)
+        else:
+            found[number] = find_by_key(connection, model, row, keys)
+    wanted = [tuple(rows[n][k] for k in keys) for n in batched]
+    stored = stored_by_key(connection, model, keys, wanted)
+    for number, key in zip(batched, wanted, strict=True):
+        found[number] = stored.get(key)
+    return found
+
+
+def _plain_key(column: Any, value: Any) -> bool:
+    """Whether `value` is of exactly the Python type `column` gives back (an aware date-time for a UTC
+    date-time), so that Python's equality of keys is the database's."""
+    if isinstance(column.type, UtcDateTime):
+        return value.__class__ is dt.datetime and value.tzinfo is not None
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return False
+    return value.__class__ is kind and kind in (str, int, dt.date)
 
 
 @dataclass(frozen=True)
@@ -392,7 +494,7 @@ def prevalidate_update(
         refuse_protected(table_name, "edited", changes)
         current = current_record(connection, model, table_name, record_id)
         record_id = int(current["id"])  # a numpy integer id bound as the int it names
-        clean = prepare_rows(model, table_name, [changes], ())[0]
+        clean = prepare_rows(model, table_name, [typed_texts(table_name, changes)], ())[0]
         diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
         if not diff:
             return None
@@ -418,6 +520,7 @@ def update_record(
     model = model_of(table_name)
     changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
+    changes = typed_texts(table_name, changes)
     current = current_record(tx.connection, model, table_name, record_id)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if int(current["version"]) != int(expected_version):

@@ -712,13 +712,14 @@ def audit_verify(user: Annotated[WebUser, Depends(permit(Action.READ))]) -> dict
 
 @router.get("/lock", response_model=LockOut, tags=["lock"])
 def lock_state(request: Request, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> LockOut:
-    """The active data lock, if any."""
+    """The active data lock, if any: to a site-restricted user what the banner shows (cut-off, who, when,
+    why; `LockInfo.SITE_FIELDS`), to a study-wide user also the digest and locked-record count (D-19.485)."""
     lock = request.app.state.service.active_lock()
     if lock is None:
         return LockOut(locked=False)
     details = {
         k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v)
-        for k, v in vars(lock).items()
+        for k, v in lock.fields(user.service.read_sites()).items()
         if isinstance(v, str | int | float | bool | dt.date | type(None))
     }
     return LockOut(locked=True, description=lock.describe(), details=details)

@@ -32,7 +32,14 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.columns import is_unicode_text
-from cartrial.errors import CartrialError, ConflictError, InputError, PermissionDeniedError, Problem
+from cartrial.errors import (
+    CartrialError,
+    ConflictError,
+    InputError,
+    InternalError,
+    PermissionDeniedError,
+    Problem,
+)
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
 
 __all__ = [
@@ -168,6 +175,8 @@ def status_of(exc: CartrialError) -> int:
         return 409
     if isinstance(exc, InputError):
         return 422
+    if isinstance(exc, InternalError):
+        return 500
     return 400
 
 

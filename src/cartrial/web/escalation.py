@@ -35,7 +35,7 @@ from typing import Any
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.web.errors import without_database_location
 
-__all__ = ["assign_cohorts", "escalation_state", "record_decision"]
+__all__ = ["assign_cohorts", "escalation_state", "other_site_counts", "record_decision"]
 
 DECISION_TABLE_MAX_N = 12
 """Patients per dose level covered by the decision table shown."""
@@ -101,7 +101,8 @@ def _day(value: Any) -> dt.date | None:
 
 def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: dt.date) -> dict[str, Any]:
     """The escalation state as plain data (see the module docstring). `sites`: the sites whose patients are
-    listed by name (None: all; others are counted, not named)."""
+    listed (None: all). Another site's patients are only counted (`other_site_counts`, D-19.486): per cohort
+    and dose level, in ``other_sites``; the recommendation and the per-dose counts are the study's."""
     from cartrial.analysis.core import study_populations
     from cartrial.escalation.outcomes import parse_outcomes
     from cartrial.escalation.spec import design_from_spec
@@ -133,7 +134,8 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
         counted = evaluable or waiting  # D-19.123: the analysis's evaluability, never a second rule
         patients.append(
             {
-                "subject_id": str(row.subject_id) if visible else None,
+                "subject_id": str(row.subject_id),
+                "visible": visible,
                 "dose_level": int(row.dose_level),
                 "infused_on": day0.isoformat(),
                 "window_closes_on": closes.isoformat(),
@@ -158,6 +160,11 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
     sizes = [(parse_outcomes(str(row.outcomes), n_doses).n_patients, _day(row.decided_on)) for row in rows]
     cohort_members, pending = assign_cohorts(patients, sizes)
     for row, members in zip(rows, cohort_members, strict=True):
+        for member in members:
+            member["cohort"] = int(row.cohort)
+    for member in pending:
+        member["cohort"] = len(rows) + 1  # the next cohort (`next_cohort`)
+    for row, members in zip(rows, cohort_members, strict=True):
         text = str(row.outcomes)
         outcome_blocks.append(text)
         recorded.append(
@@ -168,7 +175,7 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
                 "outcomes": text,
                 "decision": str(row.decision),
                 "approved_by": str(row.approved_by or ""),
-                "patients": [p["subject_id"] for p in members],
+                "patients": [p["subject_id"] for p in members if p["visible"]],
             }
         )
     provisional = any(p["evaluation"] == "pending" for p in pending)
@@ -207,20 +214,59 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
         datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
         if "escalation_replay" in datasets:
             replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
+    if sites is not None:  # another site's patients are counted, not named nor dated (D-19.486)
+        own = {p["subject_id"] for p in patients if p["visible"]}
+        replay = [
+            {
+                **r,
+                "subjects": " ".join(s for s in str(r.get("subjects") or "").split() if s in own),
+                "replaced": " ".join(s for s in str(r.get("replaced") or "").split() if s in own),
+                "last_infused_on": None,
+                "days_after_last_infusion": None,
+            }
+            for r in replay
+        ]
+    shown = [{k: v for k, v in p.items() if k != "visible"} for p in patients if p["visible"]]
     return {
         "available": True,
         "as_of": today.isoformat(),
         "design": str(protocol.escalation.design),
         "dose_levels": n_doses,
         "dlt_window_days": window,
-        "patients": patients,
+        "patients": shown,
+        "other_sites": other_site_counts([p for p in patients if not p["visible"]]),
         "cohorts": recorded,
-        "pending": {"patients": [p["subject_id"] for p in pending], "outcomes": pending_text},
+        "pending": {
+            "patients": [p["subject_id"] for p in pending if p["visible"]],
+            "outcomes": pending_text,
+            "dose_level": pending[-1]["dose_level"] if pending else None,
+        },
         "next_cohort": len(recorded) + 1,
         "recommendation": recommendation,
         "replay": replay,
         "decision_table": _decision_table(design, protocol),
     }
+
+
+def other_site_counts(patients: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (cohort, dose level), in that order, the number of `patients` infused, DLT-evaluable and with a
+    DLT in the window: how another site's patients are shown to a site-restricted reader (D-19.486), what
+    the safety review committee's summary needs, without a patient's infusion day, evaluation or reason.
+
+    >>> other_site_counts([{"cohort": 1, "dose_level": 1, "evaluable": True, "dlt": True},
+    ...                    {"cohort": 1, "dose_level": 1, "evaluable": False, "dlt": False}])
+    [{'cohort': 1, 'dose_level': 1, 'infused': 2, 'evaluable': 1, 'dlt': 1}]
+    """
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for p in patients:
+        key = (int(p["cohort"]), int(p["dose_level"]))
+        row = out.setdefault(
+            key, {"cohort": key[0], "dose_level": key[1], "infused": 0, "evaluable": 0, "dlt": 0}
+        )
+        row["infused"] += 1
+        row["evaluable"] += bool(p["evaluable"])
+        row["dlt"] += bool(p["dlt"])
+    return [out[key] for key in sorted(out)]
 
 
 def design_decision(fit: Any) -> str:

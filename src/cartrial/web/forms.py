@@ -18,6 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
+from cartrial.columns import trim_blanks
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA
 
@@ -291,11 +292,12 @@ def form(name: str) -> WebForm:
 
 
 def clean_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Form values as the store takes them: blank text → None (a cleared field), text stripped."""
+    """Form values as the store takes them: blank text → None (a cleared field), text trimmed of space,
+    tab, CR and LF only (`cartrial.columns.trim_blanks`; any other space is the field rule's, D-19.445)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         if isinstance(value, str):
-            value = value.strip()
+            value = trim_blanks(value)
             out[name] = value if value != "" else None
         else:
             out[name] = value

@@ -1127,29 +1127,35 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
         return state
     patients = list(state["patients"])
     replay = {int(r["cohort"]): r for r in state.get("replay", [])}
+
+    def members_of(number: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A cohort's own patients (the state assigned each its cohort) and another site's counts."""
+        own = [p for p in patients if p["cohort"] == number]
+        return own, [c for c in state["other_sites"] if c["cohort"] == number]
+
     cohorts: list[dict[str, Any]] = []
-    used = 0
     for cohort in state["cohorts"]:
-        members = patients[used : used + len(cohort["patients"])]
-        used += len(members)
+        members, others = members_of(int(cohort["cohort"]))
         replayed = replay.get(int(cohort["cohort"]), {})
         cohorts.append(
             {
                 **cohort,
                 "members": members,
+                "other_sites": others,
                 "design_decision": replayed.get("design_decision"),
                 "deviation": replayed.get("deviation") or "",
                 "pending": False,
             }
         )
-    pending = patients[used:]
-    if pending:
+    pending, others = members_of(int(state["next_cohort"]))
+    if pending or others:
         cohorts.append(
             {
                 "cohort": state["next_cohort"],
-                "dose_level": pending[-1]["dose_level"],
+                "dose_level": state["pending"]["dose_level"],
                 "outcomes": state["pending"]["outcomes"],
                 "members": pending,
+                "other_sites": others,
                 "pending": True,
             }
         )
@@ -1159,7 +1165,7 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
         "decisions": DECISIONS,
         # a cohort of replaced patients only has no outcome to decide on (D-19.123)
         "decidable": bool(state["pending"]["outcomes"]) and not state["recommendation"]["provisional"],
-        "pending_level": pending[-1]["dose_level"] if pending else None,
+        "pending_level": state["pending"]["dose_level"],
     }
 
 

@@ -105,7 +105,7 @@ CASES = {
     ),
     "wrong-kind": (
         _edited(lambda d: d.__setitem__("omega", "x")),
-        "not a cartrial population model (a value is not of the kind or shape popfit writes",
+        "omega: not a matrix of the parameters of iiv; allowed: 6 rows of 6 numbers",
     ),
 }
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
@@ -25,13 +25,27 @@ from .titre_decline import DECLINE, fit_decline, titre_table
 finite = st.floats(min_value=-30.0, max_value=30.0, allow_nan=False)
 
 
+@pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
 @settings(max_examples=200, deadline=None)
 @given(finite, st.floats(min_value=0.0, max_value=40.0, allow_nan=False))
+# an interval a few ulps wide: quadrature on x subdivided below the float resolution (IntegrationWarning)
+@example(27.377752589326036, 5.592344467105673e-15)
+@example(-26.642931720538478, 1.361688474399901e-13)
+@example(-30.0, 40.0)
 def test_interval_probability_is_a_probability(lower: float, width: float) -> None:
-    value = float(log_interval_probability(np.array(lower), np.array(lower + width)))
+    upper = lower + width
+    value = float(log_interval_probability(np.array(lower), np.array(upper)))
     assert value <= 1e-12
-    # the mass by quadrature of the density (no difference of CDFs, so no cancellation)
-    direct = integrate.quad(stats.norm.pdf, lower, lower + width, epsabs=0.0, epsrel=1e-10, limit=200)[0]
+    # the mass by quadrature of the density (no difference of CDFs, so no cancellation), on the interval
+    # mapped to [0, 1] (x = lower + w·t): the same integral, whose abscissae quad can subdivide however
+    # narrow [lower, upper] is — on x itself an interval a few ulps wide was cut below the float resolution
+    w = upper - lower
+    direct = (
+        w
+        * integrate.quad(
+            lambda t: stats.norm.pdf(lower + w * t), 0.0, 1.0, epsabs=0.0, epsrel=1e-10, limit=200
+        )[0]
+    )
     if direct > 1e-250:
         assert math.exp(value) == pytest.approx(direct, rel=1e-6, abs=1e-300)
 

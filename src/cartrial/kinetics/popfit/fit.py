@@ -27,6 +27,7 @@ from cartrial.kinetics.popfit.population import (
     PopulationSpec,
     Theta,
     collapsed_variances,
+    residuals_out_of_range,
     typicals_out_of_range,
     variances_out_of_range,
 )
@@ -137,7 +138,9 @@ class PopulationFit:
         out = self.model.to_dict()
         out.update(
             {
-                "units": list(parameter_units(self.model.spec.model, self.data.value_unit)),
+                "units": list(
+                    parameter_units(self.model.spec.model, self.data.value_unit, self.data.time_unit)
+                ),
                 "status": self.status,
                 "method": self.settings.get("method", "saem"),
                 "likelihood": self.likelihood,
@@ -222,8 +225,9 @@ def fit_population(
     error = error or ErrorModel()
     if blq == "m1":
         data = data.drop_blq()
-    fixed_values = check_fixed(struct, fix, initial)
-    initial_values = check_typical_values(struct, initial, "initial")
+    units = parameter_units(struct, data.value_unit, data.time_unit)  # a range in the data's units
+    fixed_values = check_fixed(struct, fix, initial, units=units)
+    initial_values = check_typical_values(struct, initial, "initial", units=units)
     labels, x, info = covariate_design(data, list(covariates), list(struct.parameters))
     default_iiv = tuple(n for n in struct.parameters if n not in fixed_values)
     spec = PopulationSpec(
@@ -370,7 +374,10 @@ def fit_population(
         )
     if not math.isfinite(log_lik):
         problems.append("log-likelihood by importance sampling is not finite")
-    problems += _runaway_typical(spec, theta, data.value_unit) + _runaway_variances(spec, theta)
+    problems += _runaway_typical(spec, theta, data.value_unit, data.time_unit) + _runaway_variances(
+        spec, theta
+    )
+    problems += _runaway_residuals(spec, theta, data.value_unit)
 
     cov = np.full((0, 0), np.nan)
     se_vec = None
@@ -443,6 +450,7 @@ def fit_population(
         data.value_unit,
         no_se_reason,
         fixed_values=fixed_values,
+        time_unit=data.time_unit,
     )
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
@@ -517,13 +525,18 @@ def check_typical_values(
     values: Mapping[str, float] | None,
     option: str,
     typed: Mapping[str, str] | None = None,
+    units: Sequence[str] | None = None,
+    deferred: Sequence[str] = (),
 ) -> dict[str, float]:
     """Typical values given by name — initial values (`option` ``initial``) or fixed ones (``fix``) — as
     floats: a name the model does not have, or a value outside what the parameter allows
     (`StructuralModel.initial_rule`: within `INITIAL_FACTOR` of its default and in its domain, D-19.240), is
     an `OptionError` naming `option`, the value as NAME=VALUE and what is allowed. The one check of both
     options (D-19.322). `typed`: each value as the user wrote it, quoted in a problem instead of the number it
-    was read as (D-19.372).
+    was read as (D-19.372). `units`: each parameter's unit for the data fitted (`parameter_units`), in which
+    a range is stated (default: the model's; D-19.463); `deferred`: parameters whose range is not checked
+    here — the command line checks the options before the data, whose unit such a parameter is in, are read
+    (`data_unit_parameters`); `fit_population` checks them.
 
     >>> check_typical_values(get_model("stein2019"), {"cmax": 5000}, "initial")
     {'cmax': 5000.0}
@@ -543,7 +556,9 @@ def check_typical_values(
                     allowed=" | ".join(struct.parameters),
                 )
             )
-        problem = struct.initial_rule(struct.index(name)).problem(option, value)
+        j = struct.index(name)
+        rule = struct.initial_rule(j, None if units is None else units[j])
+        problem = rule.problem(option, value) if name not in deferred else None
         if problem is not None:  # the field is the option; the value names the parameter (cmax=1e-320)
             raise OptionError(
                 dataclasses.replace(
@@ -561,6 +576,8 @@ def check_fixed(
     fix: Mapping[str, float] | None,
     initial: Mapping[str, float] | None = None,
     typed: Mapping[str, str] | None = None,
+    units: Sequence[str] | None = None,
+    deferred: Sequence[str] = (),
 ) -> dict[str, float]:
     """The typical values to hold fixed, checked as initial values are (`StructuralModel.initial_rule`,
     D-19.240): a name the model does not have, a value outside the parameter's range, or a parameter given
@@ -573,7 +590,7 @@ def check_fixed(
     ...
     cartrial.errors.OptionError: fix: ... allowed: fb ...
     """
-    out = check_typical_values(struct, fix, "fix", typed)
+    out = check_typical_values(struct, fix, "fix", typed, units, deferred)
     for name in out:
         if name in (initial or {}):
             raise OptionError(
@@ -647,14 +664,16 @@ def _convergence_problems(
     return problems
 
 
-def _runaway_typical(spec: PopulationSpec, theta: Theta, value_unit: str = "") -> list[str]:
+def _runaway_typical(
+    spec: PopulationSpec, theta: Theta, value_unit: str = "", time_unit: str = ""
+) -> list[str]:
     """A typical value that ran off beyond the model's range — farther than `INITIAL_FACTOR` (10⁶) from the
     model's default, or not finite — is not estimated by the data (D-19.243): on the example study's 12
     profiles with IIV on tmax, Cmax and α only, F_B went to 0.0008 and β, without IIV, to exactly 0, an
     estimate that `kinetics map` cannot use. Each such parameter is a convergence problem; its range is in
-    the data's unit (`value_unit`, `parameter_units`)."""
+    the data's units (`value_unit`, `time_unit`, `parameter_units`)."""
     model = spec.model
-    units = parameter_units(model, value_unit)
+    units = parameter_units(model, value_unit, time_unit)
     return [
         f"typical {name} ran off to {value:.3g}, outside "
         f"{model.initial_rule(model.index(name), units[model.index(name)]).text()} "
@@ -682,6 +701,18 @@ def _runaway_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
     ]
 
 
+def _runaway_residuals(spec: PopulationSpec, theta: Theta, value_unit: str = "") -> list[str]:
+    """A residual error parameter outside its range (`ErrorModel.rule`, any method): a convergence problem,
+    since `kinetics map --population` refuses the file that holds it — the rule is `residuals_out_of_range`,
+    the one map applies (D-19.464)."""
+    return [
+        f"residual {name} is {value:.3g}, outside {spec.error.rule(name, value_unit).text()}: the residual "
+        "error did not settle (check the data's units or the error model: --error, --scale); kinetics map "
+        "cannot use this fit"
+        for name, value in residuals_out_of_range(spec.error, theta.sigma, value_unit)
+    ]
+
+
 def _collapsed_variances(spec: PopulationSpec, theta: Theta) -> list[str]:
     """An IIV variance that collapsed (any method; `collapsed_variances`: below 1e-4 on the log scale, a
     normal parameter's below 1 % of its typical value as an SD; D-19.408): the data do not support it."""
@@ -705,11 +736,13 @@ def _estimates_table(
     no_se_reason: str = "its standard error is not finite",
     *,
     fixed_values: Mapping[str, float] | None = None,
+    time_unit: str = "",
 ) -> pd.DataFrame:
-    """The estimates table; a fixed typical value (`fixed_values`, as given) is its row's estimate."""
+    """The estimates table; a fixed typical value (`fixed_values`, as given) is its row's estimate. Units are
+    the data's (`value_unit`, `time_unit`; `parameter_units`, `ErrorModel.unit`)."""
     from cartrial.kinetics.popfit.saem import ThetaCodec
 
-    units = parameter_units(spec.model, value_unit)
+    units = parameter_units(spec.model, value_unit, time_unit)
 
     codec = ThetaCodec(spec)
     rows: list[dict[str, Any]] = []
@@ -816,7 +849,7 @@ def _estimates_table(
     for a, name in enumerate(spec.error.names):
         sig = theta.sigma[a]
         s = se[pos + a]
-        unit = "log scale SD" if spec.error.scale == "log" else ("SD" if name == "a" else "fraction")
+        unit = spec.error.unit(name, value_unit)
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
         wald = _log_wald_row("residual", name, sig, s, unit, note, float("nan"))
         rows.append(_variance_row(wald, variance_ci, sd=True))

@@ -33,7 +33,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from cartrial.allowed import allowed, check_fields
+from cartrial.allowed import (
+    MAX_CONCENTRATION,
+    RESIDUAL_FRACTION,
+    RESIDUAL_LOG_SD,
+    Allowed,
+    allowed,
+    check_fields,
+)
 from cartrial.errors import ConfigurationError
 
 FloatArray = npt.NDArray[np.float64]
@@ -63,6 +70,34 @@ class ErrorModel:
     @property
     def names(self) -> tuple[str, ...]:
         return {"additive": ("a",), "proportional": ("b",), "combined": ("a", "b")}[self.kind]
+
+    def unit(self, name: str, value_unit: str) -> str:
+        """The unit of residual parameter `name`: the SD of log y (``log scale SD``) on the log scale; on the
+        linear scale the additive SD ``a`` in the data's concentration unit (`value_unit`; "data unit" when
+        the data carry none) and the proportional ``b`` a fraction of the prediction (D-19.463).
+
+        >>> ErrorModel("combined", "linear").unit("a", "mg/L")
+        'mg/L'
+        """
+        if self.scale == "log":
+            return "log scale SD"
+        return (value_unit or "data unit") if name == "a" else "fraction"
+
+    def rule(self, name: str, value_unit: str = "") -> Allowed:
+        """What residual parameter `name` may be: the one range `kinetics popfit` labels an estimate beyond
+        and `kinetics map --population` refuses (D-19.464) — `RESIDUAL_LOG_SD` on the log scale,
+        `RESIDUAL_FRACTION` for b, and an additive SD on the linear scale above 0 and at most the largest
+        concentration (`MAX_CONCENTRATION`), in the data's unit.
+
+        >>> ErrorModel("additive", "linear").rule("a", "mg/L").text()
+        'greater than 0 and at most 1e+15 mg/L'
+        """
+        if self.scale == "log":
+            return RESIDUAL_LOG_SD
+        if name == "b":
+            return RESIDUAL_FRACTION
+        label = f"greater than 0 and at most {MAX_CONCENTRATION:.0e} {self.unit(name, value_unit)}"
+        return Allowed(low=0, high=MAX_CONCENTRATION, low_exclusive=True, label=label)
 
     def transform(self, x: FloatArray) -> FloatArray:
         if self.scale == "log":

@@ -95,7 +95,7 @@ def map_estimate(
     """MAP estimate for subject number `subject` of `data` (one patient; its samples may be few or BLQ)."""
     spec, theta = population.spec, population.theta
     one = data.select([subject])
-    units = parameter_units(spec.model, one.value_unit)
+    units = parameter_units(spec.model, one.value_unit, one.time_unit)
     # (1, k) covariate columns; a covariate the model has no effect of is refused
     x = population.covariate_row(dict(covariates or {}))
     _check_typical(population, x)

@@ -10,6 +10,7 @@ population's data, where the model is extrapolated (D-19.219). Pure: the caller 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ import pandas as pd
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.map import MapResult, map_estimate
+from cartrial.kinetics.popfit.population import json_number
 from cartrial.wording import count as count_of
 
 
@@ -165,12 +167,23 @@ def _data_section(doc: dict[str, Any], source: str) -> dict[str, Any]:
         about = {}
     about = about or {}
     last = about.get("last_time")
-    if last is not None and (isinstance(last, bool) or not isinstance(last, int | float) or last != last):
+    number = None if last is None else json_number(last)
+    if last is not None and (number is None or not math.isfinite(number)):
         problems.append(
             Problem(
-                "not a number", file=source, field="data.last_time", allowed="the last sample time, a number"
+                "not a finite number" if number is not None else "not a number",
+                file=source,
+                field="data.last_time",
+                allowed="the last sample time, a finite number",
             )
         )
+    for key in ("value_unit", "time_unit"):  # a unit is a text (``true`` was read as the unit "True")
+        if about.get(key) is not None and not isinstance(about[key], str):
+            problems.append(
+                Problem(
+                    "not a text", file=source, field=f"data.{key}", allowed="a unit (text), as popfit wrote"
+                )
+            )
     units = doc.get("units")
     if units is not None and not (isinstance(units, list) and all(isinstance(u, str) for u in units)):
         problems.append(

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cartrial.allowed import OMEGA_LOG_VARIANCE, allowed, check_fields, choice_text
-from cartrial.errors import InputError, Problem
+from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.structural import StructuralModel, get_model, parameter_units
 from cartrial.wording import noun, verb
@@ -135,6 +135,39 @@ def variances_out_of_range(
         if model.distribution(model.index(name)) == "lognormal"
         and OMEGA_LOG_VARIANCE.problem(name, float(value)) is not None
     ]
+
+
+def residuals_out_of_range(
+    error: ErrorModel, sigma: npt.NDArray[np.float64], value_unit: str = ""
+) -> list[tuple[str, float]]:
+    """(name, value) of each residual error parameter outside its range (`ErrorModel.rule`: a log-scale SD
+    or a fraction above 0 and at most 10, a linear additive SD above 0 and at most 1e15 in the data's unit).
+    The one rule of `fit_population` (a convergence problem) and `PopulationModel.from_dict` (a refused file;
+    D-19.464).
+
+    >>> residuals_out_of_range(ErrorModel(), np.array([1e300]))
+    [('a', 1e+300)]
+    """
+    return [
+        (name, float(value))
+        for name, value in zip(error.names, np.asarray(sigma, dtype=float), strict=True)
+        if error.rule(name, value_unit).problem(name, float(value)) is not None
+    ]
+
+
+def json_number(value: Any) -> float | None:
+    """The float of a JSON number — an int or a float, not a bool (``true`` is not 1.0) nor a text (``"2e4"``
+    is not 20000) — or None; an integer beyond a float is infinite (D-19.464).
+
+    >>> json_number(True), json_number("2e4"), json_number(3)
+    (None, None, 3.0)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 COLLAPSED_OMEGA2 = 1e-4
@@ -265,12 +298,11 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
                         "a level",
                     )
         else:
-            centre = effect.get("centre")
-            number = isinstance(centre, int | float) and not isinstance(centre, bool)
-            value = float(centre) if number and centre is not None else math.nan
-            if not math.isfinite(value) or (kind == "power" and value <= 0):
+            value = json_number(effect.get("centre"))
+            if value is None or not math.isfinite(value) or (kind == "power" and value <= 0):
                 positive = " > 0" if kind == "power" else ""
                 bad(f"a {kind} effect needs its centre", f"{where}.centre", f"a finite number{positive}")
+    problems += _number_problems(data, source, model)
     if "converged" in data and not isinstance(data["converged"], bool):
         bad("not true or false", "converged", "true | false")
     listed = data.get("convergence_problems", [])
@@ -282,6 +314,73 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
         )
     if problems:
         raise InputError(problems)
+
+
+def _number_problems(data: dict[str, Any], source: str, model: StructuralModel) -> list[Problem]:
+    """Each number `from_dict` reads that is not a finite JSON number (`json_number`: not a bool, not a text,
+    not NaN or ±inf, not an integer beyond a float) or not in its range, at its key (D-19.464):
+    ``typical.NAME``, ``omega[i][j]`` and ``covariates[k].estimate`` must be finite numbers (their ranges are
+    the model's, the covariance's and the variances' rules, checked next), ``sigma.NAME`` a finite number
+    within `ErrorModel.rule` in the data's unit. ``omega`` is len(iiv) rows of len(iiv) numbers, as popfit
+    writes it (a flat list was reshaped past these checks). Keys that are missing or of another shape are
+    left to `from_dict`, which names them."""
+    problems: list[Problem] = []
+
+    def bad(message: str, field: str, allowed: str) -> None:
+        problems.append(Problem(message, file=source, field=field, allowed=allowed))
+
+    def finite(value: Any, field: str, allowed: str) -> float | None:
+        """The float of `value`, else None with its problem at `field`."""
+        number = json_number(value)
+        if number is None or not math.isfinite(number):
+            bad("not a number" if number is None else "not a finite number", field, allowed)
+            return None
+        return number
+
+    typical = data.get("typical")
+    typical = typical if isinstance(typical, dict) else {}
+    for name in model.parameters:
+        if name in typical:
+            finite(
+                typical[name], f"typical.{name}", "a finite number (the typical value on its natural scale)"
+            )
+    iiv, omega = data.get("iiv"), data.get("omega")
+    if isinstance(iiv, list) and "omega" in data:
+        n = len(iiv)
+        shape = f"{n} rows of {n} numbers, one row and column per parameter of iiv in its order"
+        if not isinstance(omega, list) or len(omega) != n:
+            bad("not a matrix of the parameters of iiv", "omega", shape)
+        else:
+            for i, row in enumerate(omega):
+                if not isinstance(row, list) or len(row) != n:
+                    bad(f"not a row of {n} numbers", f"omega[{i}]", shape)
+                    continue
+                for j, value in enumerate(row):
+                    finite(value, f"omega[{i}][{j}]", "a finite number (a variance or covariance of eta)")
+    covariates = data.get("covariates")
+    if covariates is not None and not isinstance(covariates, list):
+        bad("not a list", "covariates", "a list of covariate effects, as popfit writes")
+    for k, effect in enumerate(covariates if isinstance(covariates, list) else []):
+        if isinstance(effect, dict) and "estimate" in effect:
+            finite(effect["estimate"], f"covariates[{k}].estimate", "a finite number (the coefficient)")
+    sigma, error = data.get("sigma"), data.get("error")
+    if isinstance(sigma, dict) and isinstance(error, dict):
+        try:
+            model_error = ErrorModel(str(error.get("kind")), str(error.get("scale")))
+        except CartrialError:
+            return problems  # `from_dict` names error.kind / error.scale
+        about = data.get("data")
+        unit = about.get("value_unit") if isinstance(about, dict) else None
+        for name in model_error.names:
+            if name not in sigma:
+                continue
+            rule = model_error.rule(name, unit if isinstance(unit, str) else "")
+            where = f"{rule.text()}; the {model_error.kind} error on the {model_error.scale} scale"
+            number = finite(sigma[name], f"sigma.{name}", where)
+            problem = None if number is None else rule.problem(name, number)
+            if problem is not None:
+                bad(problem.message, f"sigma.{name}", where)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -376,9 +475,12 @@ class PopulationModel:
                 info,
                 tuple(str(n) for n in data.get("fixed", [])),
             )
-        except InputError as exc:  # an option of the document (error.kind, blq, …) named with the file
-            raise exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source) from None
-        except (KeyError, TypeError, ValueError) as exc:
+        except InputError as exc:  # an option of the document (error.kind, blq, …) named with the file; an
+            # unknown model's text is not quoted (it could be any text, a record's too: D-12.2, D-19.465)
+            named_error = exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source)
+            problems = (replace(p, value=None) if p.field == "model" else p for p in named_error.problems)
+            raise named_error.with_problems(problems) from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(
                 Problem(
                     f"not a cartrial population model ({_in_words(exc)})",
@@ -435,7 +537,10 @@ class PopulationModel:
         if beyond:
             about = data.get("data")
             given = about.get("value_unit") if isinstance(about, dict) else None
-            units = parameter_units(model, given if isinstance(given, str) else "")
+            timed = about.get("time_unit") if isinstance(about, dict) else None
+            units = parameter_units(
+                model, given if isinstance(given, str) else "", timed if isinstance(timed, str) else ""
+            )
             raise InputError(
                 [
                     Problem(

@@ -308,19 +308,43 @@ DATA_UNIT_PLACEHOLDERS: tuple[str, ...] = ("copies/ug", "conc", "data unit")
 baseline): they are in whatever unit the fitted values are in (`parameter_units`)."""
 
 
-def parameter_units(model: StructuralModel, value_unit: str) -> tuple[str, ...]:
-    """The unit of each parameter of `model` for data in `value_unit`: a parameter on the observations'
-    scale takes the data's unit (the Stein cmax of a fit of CAR-T cells per µL is in cells/uL, not
-    copies/ug); the others keep the model's.
+def parameter_units(model: StructuralModel, value_unit: str, time_unit: str = "") -> tuple[str, ...]:
+    """The unit of each parameter of `model` for data in `value_unit` with times in `time_unit`: a parameter
+    on the observations' scale takes the data's unit (the Stein cmax of a fit of CAR-T cells per µL is in
+    cells/uL, not copies/ug), and in a compound unit the model's ``conc`` is the data's concentration unit
+    and ``time`` the data's time unit (the bi-exponential k1 of hours is in 1/h, not 1/time; D-19.463).
+    "dose" stays: a dose column carries no unit. Without a unit (""), the model's word is kept.
 
     >>> parameter_units(STEIN2019, "cells/uL")[2]
     'cells/uL'
     >>> parameter_units(STEIN2019, "")[2]
     'copies/ug'
+    >>> parameter_units(ONE_COMPARTMENT_ORAL, "mg/L", "h")
+    ('1/h', 'dose/(mg/L)', 'dose/(mg/L)/h')
     """
-    if not value_unit:
-        return tuple(model.units)
-    return tuple(value_unit if u in DATA_UNIT_PLACEHOLDERS else u for u in model.units)
+    value = f"({value_unit})" if "/" in value_unit or " " in value_unit else value_unit
+    words = {"conc": value, "time": time_unit}
+
+    def unit(u: str) -> str:
+        if u in DATA_UNIT_PLACEHOLDERS:
+            return value_unit or u
+        return "/".join(words.get(part) or part for part in u.split("/"))
+
+    return tuple(unit(u) for u in model.units)
+
+
+def data_unit_parameters(model: StructuralModel) -> tuple[str, ...]:
+    """The parameters of `model` whose unit is, or contains, the data's concentration unit
+    (`parameter_units`): their range can be stated only once the data are read.
+
+    >>> data_unit_parameters(STEIN2019), data_unit_parameters(ONE_COMPARTMENT_ORAL)
+    (('cmax',), ('v', 'cl'))
+    """
+    return tuple(
+        name
+        for name, u in zip(model.parameters, model.units, strict=True)
+        if u in DATA_UNIT_PLACEHOLDERS or "conc" in u.split("/")
+    )
 
 
 def get_model(name: str) -> StructuralModel:

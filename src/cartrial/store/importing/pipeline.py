@@ -729,8 +729,9 @@ def import_templates(
             report.seconds = (now() - started).total_seconds()
             return report
         if partial:
+            sites = StudyService(engine).as_user(user).read_sites()
             with engine.connect() as connection:  # a look first; re-checked under the write lock
-                unchanged = UnchangedFiles.find(connection, listed, "templates")
+                unchanged = UnchangedFiles.find(connection, listed, "templates", sites)
     try:
         report = _import_templates(
             engine, listed, large, user=user, dry_run=dry_run, reason=reason, progress=progress,
@@ -919,14 +920,20 @@ UNCHANGED_TAIL_ROWS = 10_000
 """How many of the newest audit rows `unchanged_since_import` looks at (a run of manifest rows only)."""
 
 
-def earlier_manifests(connection: Any, kind: str) -> dict[tuple[str, str], dict[str, Any]] | None:
+def earlier_manifests(
+    connection: Any, kind: str, sites: Sites = None
+) -> dict[tuple[str, str], dict[str, Any]] | None:
     """(file name, SHA-256) -> row counts of the manifests of `kind` imports in the run of ``import`` audit
     rows that ends the trail, each written by this software version; None when there is no such run (or
-    it cannot be shown whole). What such a run means: see `unchanged_since_import`."""
+    it cannot be shown whole). What such a run means: see `unchanged_since_import`. `sites`: only the
+    manifests of imports made at these sites (`import_manifest.site_id`, the rule of every manifest read,
+    `reads._site_condition`; D-19.487): another site's import is neither this user's earlier import nor
+    theirs to learn the row counts of."""
     from sqlalchemy import desc
 
     from cartrial import __version__
     from cartrial.store.models import AuditLog, ImportManifest
+    from cartrial.store.reads import _site_condition
 
     tail = connection.execute(
         select(AuditLog.action, AuditLog.table_name, AuditLog.record_id, AuditLog.software_version)
@@ -953,7 +960,10 @@ def earlier_manifests(connection: Any, kind: str) -> dict[tuple[str, str], dict[
                 ImportManifest.sha256,
                 ImportManifest.kind,
                 ImportManifest.row_counts,
-            ).where(ImportManifest.id.in_(manifest_ids[start : start + 1_000]))
+            ).where(
+                ImportManifest.id.in_(manifest_ids[start : start + 1_000]),
+                *_site_condition(ImportManifest, sites),
+            )
         ):
             if manifest_kind == kind:
                 earlier.setdefault((Path(file_name).name, sha256), dict(row_counts or {}))
@@ -961,7 +971,7 @@ def earlier_manifests(connection: Any, kind: str) -> dict[tuple[str, str], dict[
 
 
 def unchanged_since_import(
-    connection: Any, entries: Sequence[ManifestEntry], kind: str
+    connection: Any, entries: Sequence[ManifestEntry], kind: str, sites: Sites = None
 ) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
     """For a re-import of byte-identical files into a database nothing has changed since: each entry with
     the row counts of its earlier manifest; None when that cannot be shown (then the full path runs).
@@ -974,7 +984,7 @@ def unchanged_since_import(
     as given and passed this version's validation then: a full re-import would read, validate and
     compare every row only to find it unchanged. A change made outside the application (no audit row) is
     what `cartrial db audit verify` reports (store/tamper.py, replay of the trail)."""
-    found = unchanged_files(connection, entries, kind)
+    found = unchanged_files(connection, entries, kind, sites=sites)
     if found is None or len(found) != len(entries):
         return None
     return found
@@ -985,11 +995,12 @@ def unchanged_files(
     entries: Sequence[ManifestEntry],
     kind: str,
     skippable: Callable[[str], bool] | None = None,
+    sites: Sites = None,
 ) -> list[tuple[ManifestEntry, dict[str, Any]]] | None:
     """The entries (of those `skippable` allows, by form name) whose (file name, SHA-256) is a manifest in
     the trailing run of import rows (`earlier_manifests`), each with that manifest's row counts; None when
-    there is no such run."""
-    earlier = earlier_manifests(connection, kind)
+    there is no such run. `sites`: the importing user's (`earlier_manifests`)."""
+    earlier = earlier_manifests(connection, kind, sites)
     if earlier is None:
         return None
     found: list[tuple[ManifestEntry, dict[str, Any]]] = []
@@ -1050,19 +1061,25 @@ class UnchangedFiles:
 
     kind: str
     files: tuple[tuple[ManifestEntry, dict[str, Any]], ...]
+    sites: Sites = None
+    """The importing user's sites (`earlier_manifests`)."""
 
     @classmethod
-    def find(cls, connection: Any, entries: Sequence[ManifestEntry], kind: str) -> UnchangedFiles | None:
-        """The left-out files of a re-import of `entries` (None: every file is read)."""
-        found = unchanged_files(connection, entries, kind, lambda name: name not in READ_ON_REIMPORT)
-        return cls(kind, tuple(found)) if found else None
+    def find(
+        cls, connection: Any, entries: Sequence[ManifestEntry], kind: str, sites: Sites = None
+    ) -> UnchangedFiles | None:
+        """The left-out files of a re-import of `entries` by a user of `sites` (None: every file is read)."""
+        found = unchanged_files(
+            connection, entries, kind, lambda name: name not in READ_ON_REIMPORT, sites=sites
+        )
+        return cls(kind, tuple(found), sites) if found else None
 
     def entries(self) -> list[ManifestEntry]:
         return [entry for entry, _ in self.files]
 
     def recheck(self, connection: Any) -> None:
         """Under the write lock: raise `_ChangedSince` unless every left-out file is still shown unchanged."""
-        found = unchanged_files(connection, self.entries(), self.kind)
+        found = unchanged_files(connection, self.entries(), self.kind, sites=self.sites)
         if found is None or [e for e, _ in found] != self.entries():
             raise _ChangedSince
 
@@ -1128,11 +1145,12 @@ def _write_unchanged(
 ) -> list[FormCounts] | None:
     """Inside one write transaction (chain lock held): re-check `unchanged_since_import` and, when it
     holds, record one manifest per file with every row unchanged; None (nothing written) otherwise."""
-    from cartrial.store.permissions import Action
+    from cartrial.store.permissions import Action, readable_sites
     from cartrial.store.service import StudyService
 
+    sites = StudyService(engine).as_user(user).read_sites()
     with engine.connect() as connection:  # a look first, without taking the write lock
-        if unchanged_since_import(connection, entries, kind) is None:
+        if unchanged_since_import(connection, entries, kind, sites) is None:
             return None
     counts: list[FormCounts] = []
     with (
@@ -1144,7 +1162,8 @@ def _write_unchanged(
         ) as tx
     ):
         tx.require(Action.IMPORT, f"{kind} import")
-        found = unchanged_since_import(tx.connection, entries, kind)
+        actor_sites = readable_sites(tx.actor.role, tx.actor.site_id)  # as loaded under the write lock
+        found = unchanged_since_import(tx.connection, entries, kind, actor_sites)
         if found is None:
             return None
         for entry, earlier in found:

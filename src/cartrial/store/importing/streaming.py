@@ -34,7 +34,7 @@ from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME, FormSpec
 from cartrial.store.importing.validation import FormData
-from cartrial.tabular import _needs_strip, _read_header, read_csv
+from cartrial.tabular import _read_header, read_csv, trim_cells
 
 STREAM_BYTES = 64 * 1024 * 1024
 """Template files larger than this are streamed (about 1 million lab rows)."""
@@ -136,9 +136,7 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
                 skip_blank_lines=False,
             )
             frame.columns = header
-            for column in frame.columns:
-                if _needs_strip(frame[column]):
-                    frame[column] = frame[column].str.strip()
+            trim_cells(frame)
             rows = np.arange(offset, offset + len(frame)) + FIRST_DATA_ROW
             offset += len(frame)
             yield FormData(spec=spec, frame=frame, file=str(file), sha256=sha256, source_rows=rows)
@@ -249,8 +247,7 @@ def repeated_key_problems(
                 file=data.file,
                 row=int(numbers[position]),
                 field=", ".join(template_key),
-                value=" / ".join(str(v) for v in key),
-                allowed="one row per natural key",
+                allowed="one row per natural key",  # rows and fields, no value of the record (D-12.2)
             )
         )
     return problems

@@ -40,6 +40,7 @@ from cartrial.store.fields import (
     ProtocolSet,
     clinic_time,
     dose_levels,
+    edge_character_fault,
     field_rules,
     key_text_allowed,
     key_text_fault,
@@ -218,6 +219,7 @@ def validate_form(
         problems.extend(_record_problems(spec, values, data.file))
         flagged = {(p.row, p.field) for p in problems}
         problems.extend(p for p in _external_problems(data) if (p.row, p.field) not in flagged)
+    problems = _edge_characters_named(problems, {c.name for c in columns if c.rule and c.rule.key})
     if check_keys:
         problems.extend(_duplicate_keys(spec, values, data.file))
     problems = [_locate(p, data) for p in problems]
@@ -236,6 +238,27 @@ def validate_form(
         source_rows=data.source_rows,
     )
     return validated, []
+
+
+def _edge_characters_named(problems: list[Problem], keys: set[str]) -> list[Problem]:
+    """`problems` with the problems of each refused cell that begins or ends with a space or invisible
+    character other than `cartrial.columns.BLANKS` (`edge_character_fault`: a no-break space pasted from
+    a French-locale spreadsheet) replaced by one problem naming that character, with the first problem's
+    allowed text: ``0.45\\u00a0`` is "begins or ends with U+00A0 NO-BREAK SPACE", not "not a number", and
+    ``OD\\u00a0`` one problem, not two (D-19.447). A key names its characters itself (`key_text_fault`);
+    a cell refused only as too long keeps that reason (free text keeps such a character)."""
+    by_cell: dict[tuple[int | None, str | None], list[Problem]] = {}
+    for problem in problems:
+        by_cell.setdefault((problem.row, problem.field), []).append(problem)
+    out: list[Problem] = []
+    for (row, name), found in by_cell.items():
+        value = found[0].value
+        fault = None
+        refused = any(p.message != "text too long" for p in found)
+        if row is not None and name not in keys and isinstance(value, str) and refused:
+            fault = edge_character_fault(value)
+        out.extend(found if fault is None else [replace(found[0], message=fault)])
+    return out
 
 
 def _record_problems(spec: FormSpec, values: dict[str, np.ndarray], file: str) -> list[Problem]:
@@ -385,26 +408,21 @@ def _parse_text(
     if rule.protocol_set is ProtocolSet.AQP4_TITRE:
         off_grid = np.array([text != "" and not titre_on_grid(text) for text in texts.tolist()], dtype=bool)
         flags.append((off_grid, "not a titre on the assay's dilution grid", allowed))
-    controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
-    flags.append((controls, "contains a control character", CONTROL_CHARACTERS_ALLOWED))
-    breaks = (
-        distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
-        if column.max_length is not None
-        else np.zeros(len(texts), dtype=bool)
-    )
+    if rule.key is None:  # a key's control characters and line breaks: its own rule names them (D-19.444)
+        controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+        flags.append((controls, "contains a control character", CONTROL_CHARACTERS_ALLOWED))
     if column.max_length is not None:
         too_long = np.array([len(text) > column.max_length for text in texts.tolist()], dtype=bool)
         flags.append((too_long, "text too long", f"at most {column.max_length} characters"))
+    if rule.key is None and column.max_length is not None:
         # a text of bounded length (an identifier, code, name or term) is one line (D-19.137)
+        breaks = distinct_texts.str.contains(LINE_BREAK, regex=True).to_numpy(dtype=bool)
         flags.append((breaks & ~controls, "contains a line break", ONE_LINE_ALLOWED))
     for flagged, message, what in flags:  # check by check, each in row order (as reported before)
         for i in np.flatnonzero(flagged[codes]):
             sink.add(i, column.name, raw[i], message, what)
     if rule.key is not None:  # a key text: no invisible or look-alike character (D-19.420, D-19.425)
-        reported = controls | breaks  # already refused above, in its own words
-        faults = [
-            None if reported[k] else key_text_fault(text, rule.key) for k, text in enumerate(texts.tolist())
-        ]
+        faults = [key_text_fault(text, rule.key) for text in texts.tolist()]
         key_allowed = key_text_allowed(rule.key)
         for k in [k for k, fault in enumerate(faults) if fault is not None]:
             for i in np.flatnonzero(codes == k):
@@ -609,8 +627,7 @@ def _duplicate_keys(spec: FormSpec, values: dict[str, np.ndarray], file: str) ->
                 file=file,
                 row=row,
                 field=", ".join(template_key),
-                value=" / ".join(str(v) for v in key),
-                allowed="one row per natural key",
+                allowed="one row per natural key",  # rows and fields, no value of the record (D-12.2)
             )
         )
     return problems

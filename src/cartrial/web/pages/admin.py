@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from cartrial.columns import trim_blanks
 from cartrial.errors import CartrialError
 from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULE
@@ -69,7 +70,9 @@ def add_user(
     return _attempt(
         request,
         user,
-        lambda: user.service.add_user(username.strip(), role, site_id or None, password, full_name or None),
+        lambda: user.service.add_user(
+            trim_blanks(username), role, site_id or None, password, full_name or None
+        ),
         "user_added",
     )
 

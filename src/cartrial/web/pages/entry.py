@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from cartrial.allowed import RECORD_VERSION, record_version
+from cartrial.columns import trim_blanks
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
@@ -254,10 +255,10 @@ def _site_problems(
     from cartrial.store.permissions import check_sites
 
     given = values.get("site_id")
-    if table != "subject" or not isinstance(given, str) or not given.strip():
+    if table != "subject" or not isinstance(given, str) or not trim_blanks(given):
         return []  # a blank site is the field rules' (required)
     try:
-        check_sites(user.username, user.role, user.site_id, [given.strip()], "the subject")
+        check_sites(user.username, user.role, user.site_id, [trim_blanks(given)], "the subject")
         return []
     except PermissionDeniedError:
         pass

@@ -1,0 +1,74 @@
+"""CRS treatment (tocilizumab, corticosteroids) is "not recorded" only in a study that does not collect the
+therapies form (protocol `analysis.options.therapies_collected: false`; a virtual study, whose `simulate
+study` writes that protocol): flags missing, the summary's k empty with the reason, the datasets' notes and
+the key finding say so (D-19.476). A study that collects therapies and has no row reports 0 of N — a real 0,
+not hidden (D-19.434)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from cartrial.analysis import analyse
+
+
+def _crs_finding(analysis) -> str:  # type: ignore[no-untyped-def]
+    [text] = [f.statement for f in analysis.findings if f.statement.startswith("CRS began")]
+    return text
+
+
+def _with(snapshot, collected: bool | None, rows: bool):  # type: ignore[no-untyped-def]
+    tables = dict(snapshot.tables)
+    if not rows:
+        tables["therapies"] = snapshot.tables["therapies"].iloc[0:0]
+    protocol = snapshot.protocol
+    if collected is not None:
+        options = protocol.analysis.options.model_copy(update={"therapies_collected": collected})
+        protocol = protocol.model_copy(
+            update={"analysis": protocol.analysis.model_copy(update={"options": options})}
+        )
+    return analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))
+
+
+def test_a_study_not_collecting_therapies_reports_not_recorded(snapshot) -> None:  # type: ignore[no-untyped-def]
+    assert len(snapshot.tables["therapies"])  # the example records therapies
+    analysis = _with(snapshot, collected=False, rows=False)
+    text = _crs_finding(analysis)
+    assert "was given in 0" not in text and "not recorded" in text
+    summary = analysis.datasets["crs_icans_summary"].table
+    treated = summary[summary["measure"].isin(["crs_tocilizumab", "crs_corticosteroid"])]
+    assert len(treated) and treated["k"].isna().all() and treated["percent"].isna().all()
+    assert treated["description"].str.contains("not recorded").all()
+    by_subject = analysis.datasets["crs_icans_by_subject"]
+    assert by_subject.table["crs_tocilizumab"].isna().all()
+    episodes = analysis.datasets["crs_episodes"]
+    assert len(episodes.table) and episodes.table["tocilizumab_doses"].isna().all()
+    for name in ("crs_episodes", "icans_episodes", "crs_icans_by_subject", "crs_icans_summary"):
+        notes = " ".join(analysis.datasets[name].notes)
+        assert "not recorded" in notes and "therapies_collected" in notes, name
+    # the other measures keep their counts
+    anyc = summary[summary["measure"] == "crs_any"]
+    assert anyc["k"].notna().all() and (pd.to_numeric(anyc["k"]) > 0).any()
+
+
+def test_a_study_collecting_therapies_with_no_row_reports_zero(snapshot) -> None:  # type: ignore[no-untyped-def]
+    """The protocol's default (`therapies_collected: true`): no therapies row is "none given", 0 of N."""
+    analysis = _with(snapshot, collected=None, rows=False)
+    text = _crs_finding(analysis)
+    assert "tocilizumab was given in 0 and corticosteroids in 0" in text
+    summary = analysis.datasets["crs_icans_summary"].table
+    treated = summary[summary["measure"] == "crs_tocilizumab"]
+    assert len(treated) and (pd.to_numeric(treated["k"]) == 0).all()
+    assert not treated["description"].str.contains("not recorded").any()
+    assert (analysis.datasets["crs_icans_by_subject"].table["crs_tocilizumab"].dropna() == False).all()  # noqa: E712
+    assert not any("not recorded" in n for n in analysis.datasets["crs_episodes"].notes)
+
+
+def test_recorded_therapies_keep_their_counts(analysis) -> None:  # type: ignore[no-untyped-def]
+    text = _crs_finding(analysis)
+    assert "tocilizumab was given in" in text
+    summary = analysis.datasets["crs_icans_summary"].table
+    treated = summary[summary["measure"] == "crs_tocilizumab"]
+    assert treated["k"].notna().all()
+    assert not treated["description"].str.contains("not recorded").any()
