@@ -115,25 +115,18 @@ def test_a_site_investigators_report_names_the_restriction(two_sites: str, tmp_p
     assert "RESTRICTED VIEW" not in (tmp_path / "w" / "report.html").read_text(encoding="utf-8")
 
 
-def test_a_site_investigators_cdisc_export_names_the_sites_included(
-    two_sites: str, tmp_path: Path, cli: Any
-) -> None:
-    result = cli(*_args("export", two_sites, tmp_path / "c"), "--user", "inv_pumch")
-    assert result.exit_code == 0, result.stderr
-    out = tmp_path / "c"
-    dm = json.loads((out / "sdtm" / "dm.json").read_text(encoding="utf-8"))
-    subjects = {row[dm_column(dm, "USUBJID")] for row in dm["rows"]}
-    assert subjects and all(s.endswith("CT-901") for s in subjects)
-    summary = json.loads((out / "cdisc-export.json").read_text(encoding="utf-8"))
-    assert summary["snapshot"]["view"]["sites"] == ["PUMCH"]
-    readme = (out / "README.md").read_text(encoding="utf-8")
-    assert "RESTRICTED VIEW" in readme and "PUMCH" in readme
-    define = (out / "sdtm" / "define.xml").read_text(encoding="utf-8")
-    assert "RESTRICTED VIEW" in define
+def test_a_site_restricted_cdisc_export_is_refused_by_the_api(two_sites: str, tmp_path: Path) -> None:
+    """A CDISC submission describes the whole study (D-19.461): `export_cdisc` refuses a site view; the
+    CLI refuses before reading (tests/store/test_restricted_outputs.py)."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import export_cdisc
+    from cartrial.errors import InputError
+    from cartrial.store.snapshot import read_snapshot
 
-
-def dm_column(dataset: dict[str, Any], name: str) -> int:
-    return [c["name"] for c in dataset["columns"]].index(name)
+    mine = read_snapshot(two_sites, dt.date(2022, 3, 20), sites="PUMCH")
+    with pytest.raises(InputError, match="describes the whole study"):
+        export_cdisc(mine, analyse(mine), tmp_path / "c", formats="json")
+    assert not (tmp_path / "c").exists()
 
 
 def test_a_user_without_the_read_permission_is_refused(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -64,7 +65,12 @@ def analyse_command(
     from cartrial.analysis.output import analysis_files
     from cartrial.tabular import dumps_json, write_atomic
 
-    snapshot = user_snapshot(user, url, data_cutoff(cutoff))
+    persisting: dict[str, Any] = {}
+    if persist:  # checked before anything is read or analysed (D-19.462)
+        from cartrial.store.permissions import Action
+
+        persisting = {"require": Action.DERIVE, "whole_study_for": "storing derived values (--persist)"}
+    snapshot = user_snapshot(user, url, data_cutoff(cutoff), **persisting)
     analysis = analyse(snapshot)
     stored = None
     if persist:

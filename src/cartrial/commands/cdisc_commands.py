@@ -109,7 +109,8 @@ def cdisc_command(
     from cartrial.analysis import analyse
     from cartrial.cdisc.export import export_cdisc
 
-    snapshot = user_snapshot(user, url, data_cutoff(cutoff))
+    # SDTM/ADaM submission datasets describe the whole study: no site-restricted export (D-19.461)
+    snapshot = user_snapshot(user, url, data_cutoff(cutoff), whole_study_for="a CDISC export (export cdisc)")
     analysis = analyse(snapshot)
     result = export_cdisc(
         snapshot,

@@ -42,12 +42,15 @@ def report_command(
     investigator's report holds only their sites' subjects and says so on its first page."""
     from cartrial.analysis import analyse
     from cartrial.report import read_popfit, report_files
+    from cartrial.report.popfit import check_fit_view
 
     cutoff_date = data_cutoff(cutoff)
     if out.exists() and not out.is_dir():
         raise InputError(Problem("not a folder", field="--out", value=str(out)))
     population_fit = read_popfit(popfit) if popfit is not None else None
     snapshot = user_snapshot(user, url, cutoff_date)
+    if population_fit is not None:
+        check_fit_view(population_fit, snapshot.view())
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
     removed = remove_earlier_report_files(out, files)

@@ -47,13 +47,14 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, String, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Problem
 from cartrial.store import models
 from cartrial.store.database import DatabaseError
 from cartrial.store.spellings import read_spellings
 
 if TYPE_CHECKING:
     from cartrial.protocol import Protocol
+    from cartrial.store.permissions import Action
     from cartrial.store.service import StudyUser
 
 SNAPSHOT_TABLES: dict[str, type[models.StudyData]] = {
@@ -692,14 +693,32 @@ def view_sites(user: StudyUser) -> frozenset[str] | None:
     return None if readable is None else frozenset(s for s in readable if s)
 
 
-def snapshot_for_user(user: StudyUser, cutoff: dt.date, **options: Any) -> StudySnapshot:
+def snapshot_for_user(
+    user: StudyUser,
+    cutoff: dt.date,
+    *,
+    whole_study_for: str | None = None,
+    require: Action | None = None,
+    **options: Any,
+) -> StudySnapshot:
     """`read_snapshot` of the user's view (`view_sites`): a site-restricted investigator's snapshot holds
     only their sites' subjects and says so (`StudySnapshot.view`); a user without the READ permission is
     refused (`PermissionDeniedError`). `options`: those of `read_snapshot` (not `sites`, `read_by`).
-    The caller has authenticated the user (`cartrial.commands.auth_commands.acting_user`; D-19.457)."""
-    return read_snapshot(
-        user.service.engine, cutoff, sites=view_sites(user), read_by=user.username, **options
-    )
+    The caller has authenticated the user (`cartrial.commands.auth_commands.acting_user`; D-19.457).
+
+    Before anything is read: `require` is a further permission the output needs (`--persist`: DERIVE);
+    `whole_study_for` names an output that describes the whole study (a CDISC submission, stored derived
+    values), refused to a site-restricted user (D-19.461, D-19.462)."""
+    if require is not None:
+        user.check(require, whole_study_for or "")
+    sites = view_sites(user)
+    if whole_study_for is not None and sites is not None:
+        raise PermissionDeniedError(
+            f"{whole_study_for} describes the whole study, and user {user.username} reads only site(s) "
+            f"{', '.join(sorted(sites)) or 'none'}: ask a data manager or statistician (a role that reads "
+            "every site) to run it"
+        )
+    return read_snapshot(user.service.engine, cutoff, sites=sites, read_by=user.username, **options)
 
 
 def site_countries(connection: Connection) -> dict[str, str]:
