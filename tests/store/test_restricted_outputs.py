@@ -116,3 +116,20 @@ def test_persist_is_refused_to_a_site_restricted_user_with_derive(
     assert result.exit_code == 2, result.stderr
     assert "whole study" in result.stderr and "--persist" in result.stderr
     assert not (tmp_path / "a").exists()
+
+
+def test_a_site_without_subjects_at_the_cutoff_is_told_so(two_sites: str, tmp_path: Path, cli: Any) -> None:
+    """An investigator of a site with no infused subject was told "the cut-off is before the first
+    infusion", which is about the study, not their view (D-19.459)."""
+    from cartrial.store import StudyService, connect
+
+    from ..conftest import TEST_PASSWORD
+
+    service = StudyService(connect(two_sites))
+    service.add_site("admin", "PKU", "Peking University First Hospital", "CN")
+    service.add_user("admin", "inv_pku", "investigator", site_id="PKU", password=TEST_PASSWORD)
+    service.engine.dispose()
+    result = cli(*_args("analyse", two_sites, tmp_path / "a"), "--user", "inv_pku")
+    assert result.exit_code == 2, result.stderr
+    assert "site(s) PKU" in result.stderr and "no subject" in result.stderr
+    assert "before the first infusion" not in result.stderr and "CT-" not in result.stderr

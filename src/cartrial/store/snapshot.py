@@ -646,6 +646,13 @@ def read_snapshot(
         finally:
             transaction.rollback()
     first_infusion = _first_infusion(tables["infusions"])
+    if first_infusion is None and not before_first_infusion and view is not None:
+        # about the view's sites only: the study's first infusion may be at another site (D-19.459)
+        raise CartrialError(
+            f"{where}: the site(s) {', '.join(view) or 'none'} of your view hold no subject infused on or "
+            f"before the cut-off {cutoff.isoformat()} ({len(view_subjects or ())} subject(s) at these "
+            f"site(s), {after['infusions']} infusion(s) after the cut-off): nothing to analyse in this view"
+        )
     if first_infusion is None and not before_first_infusion:
         raise CartrialError(
             f"{where}: no infusion on or before the cut-off {cutoff.isoformat()} "
