@@ -308,7 +308,7 @@ def build_example(url: str) -> str:
     from cartrial.store.importing import import_templates
 
     example = cartrial_examples.path("ct103a-nmosd")
-    init_study(url, example / "protocol.yaml", "admin")
+    init_study(url, example / "protocol.yaml", "admin", admin_password=TEST_PASSWORD)
     import_templates(url, example / "study", "admin")
     return url
 

@@ -67,7 +67,7 @@ def test_simulate_import_analyse_report_export(tmp_path: Path):
     ok("import", "templates", study, "--user", "admin", "--url", url)
     cutoff = "2022-11-03"
     analysis = tmp_path / "analysis"
-    ok("analyse", "--url", url, "--cutoff", cutoff, "--out", analysis)
+    ok("analyse", "--url", url, "--user", "admin", "--cutoff", cutoff, "--out", analysis)
     # D-19.61: no dataset, population or finding of an outcome the study does not collect
     datasets = {p.name for p in analysis.iterdir()}
     assert not datasets & NMOSD_DATASETS, datasets & NMOSD_DATASETS
@@ -76,7 +76,7 @@ def test_simulate_import_analyse_report_export(tmp_path: Path):
     for word in ("Relapse-free", "Annualised relapse rate", "AQP4", "EDSS", "efficacy:edss_change"):
         assert word not in text, word
     report = tmp_path / "report"
-    ok("report", "--url", url, "--cutoff", cutoff, "--out", report, "--no-pdf")
+    ok("report", "--url", url, "--user", "admin", "--cutoff", cutoff, "--out", report, "--no-pdf")
     html = (report / "report.html").read_text(encoding="utf-8")
     for word in (
         "NMOSD",
@@ -97,7 +97,20 @@ def test_simulate_import_analyse_report_export(tmp_path: Path):
     assert "relapse" not in (report / "figures" / "swimmer.svg").read_text(encoding="utf-8")
     assert "- rates:" not in (analysis / "README.md").read_text(encoding="utf-8")
     cdisc = tmp_path / "cdisc"
-    ok("export", "cdisc", "--url", url, "--cutoff", cutoff, "--out", cdisc, "--format", "json")
+    ok(
+        "export",
+        "cdisc",
+        "--url",
+        url,
+        "--user",
+        "admin",
+        "--cutoff",
+        cutoff,
+        "--out",
+        cdisc,
+        "--format",
+        "json",
+    )
     ok("export", "cdisc", "--check", cdisc)
     # D-19.63: the diagnosis and texts are the protocol's, not NMOSD's
     exported = "\n".join(p.read_text(encoding="utf-8") for p in cdisc.rglob("*.json"))

@@ -95,13 +95,13 @@ def test_analysis_and_report_say_which_endpoints_are_not_derived(tmp_path: Path)
     ok("import", "templates", study, "--user", "admin", "--url", url)
     cutoff = "2022-10-01"
     analysis = tmp_path / "analysis"
-    ok("analyse", "--url", url, "--cutoff", cutoff, "--out", analysis)
+    ok("analyse", "--url", url, "--user", "admin", "--cutoff", cutoff, "--out", analysis)
     meta = json.loads((analysis / "analysis.json").read_text(encoding="utf-8"))
     noted = [f for f in meta["findings"] if f["domain"] == "endpoints"]
     assert {f["source"] for f in noted} == {f"protocol endpoints.{key}" for key in SLE_UNDERIVED}
     assert all("not derived by cartrial" in f["statement"] for f in noted)
     report = tmp_path / "report"
-    ok("report", "--url", url, "--cutoff", cutoff, "--out", report, "--no-pdf")
+    ok("report", "--url", url, "--user", "admin", "--cutoff", cutoff, "--out", report, "--no-pdf")
     html = (report / "report.html").read_text(encoding="utf-8")
     for name in ("SLEDAI-2K change from baseline", "DORIS remission", "B-cell aplasia", "Anti-dsDNA change"):
         assert name in html, name
@@ -124,7 +124,20 @@ def test_cdisc_export_has_no_empty_nmosd_datasets_or_adsl_variables(tmp_path: Pa
     ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
     ok("import", "templates", study, "--user", "admin", "--url", url)
     cdisc = tmp_path / "cdisc"
-    ok("export", "cdisc", "--url", url, "--cutoff", "2022-10-01", "--out", cdisc, "--format", "json")
+    ok(
+        "export",
+        "cdisc",
+        "--url",
+        url,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-10-01",
+        "--out",
+        cdisc,
+        "--format",
+        "json",
+    )
     ok("export", "cdisc", "--check", cdisc)
     written = {p.stem for p in cdisc.rglob("*.json") if p.parent.name in ("sdtm", "adam")}
     assert not written & NMOSD_OUTCOME_DATASETS, written & NMOSD_OUTCOME_DATASETS
@@ -227,7 +240,9 @@ def test_cdisc_export_names_a_lab_analyte_without_a_test_code(tmp_path: Path):
     )
     ok("import", "templates", extra, "--user", "admin", "--url", url)
     cdisc = tmp_path / "cdisc"
-    result = run_cartrial("export", "cdisc", "--url", url, "--cutoff", "2022-10-01", "--out", cdisc)
+    result = run_cartrial(
+        "export", "cdisc", "--url", url, "--user", "admin", "--cutoff", "2022-10-01", "--out", cdisc
+    )
     assert result.exit_code == 2, result.output
     assert "labs" in result.stderr and "analyte" in result.stderr
     assert "1 laboratory record" in result.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from cartrial.store import StudyService, connect, init_study
 
-from ..conftest import edit_ct004_crs_to_grade_3, run_cartrial
+from ..conftest import TEST_PASSWORD, edit_ct004_crs_to_grade_3, run_cartrial
 from .conftest import PROTOCOL
 
 CUTOFF = "2022-03-20"
@@ -28,12 +28,30 @@ def test_datasets_are_written_and_identical_for_the_same_snapshot(
     example_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = cli(
-        capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--out", str(tmp_path / "a")
+        capsys,
+        "analyse",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(tmp_path / "a"),
     )
     assert code == 0
     assert "CRS occurred in 12 of 12" in out and "DRAFT" in out
     code, _, _ = cli(
-        capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--out", str(tmp_path / "b")
+        capsys,
+        "analyse",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(tmp_path / "b"),
     )
     assert code == 0
     first, second = folder_bytes(tmp_path / "a"), folder_bytes(tmp_path / "b")
@@ -46,11 +64,15 @@ def test_datasets_are_written_and_identical_for_the_same_snapshot(
 def test_an_audited_edit_to_crs_grade_3_changes_the_findings(
     example_sqlite: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--json")
+    code, out, _ = cli(
+        capsys, "analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", CUTOFF, "--json"
+    )
     assert code == 0
     before = json.loads(out)["findings"]
     edit_ct004_crs_to_grade_3(example_sqlite)  # ASTCT 2019 grade 3
-    code, out, _ = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--json")
+    code, out, _ = cli(
+        capsys, "analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", CUTOFF, "--json"
+    )
     assert code == 0
     after = json.loads(out)
     crs = [f["statement"] for f in after["findings"] if f["statement"].startswith("CRS occurred")]
@@ -64,13 +86,17 @@ def test_an_audited_edit_to_crs_grade_3_changes_the_findings(
 def test_bad_input_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], example_sqlite: str
 ) -> None:
-    code, _, err = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", "20-03-2022")
+    code, _, err = cli(
+        capsys, "analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", "20-03-2022"
+    )
     assert code == 2 and "not a date" in err
-    code, _, err = cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", "2021-01-01")
+    code, _, err = cli(
+        capsys, "analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", "2021-01-01"
+    )
     assert code == 2 and "before the first infusion" in err
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
-    init_study(empty, PROTOCOL, "admin")
-    code, _, err = cli(capsys, "analyse", "--url", empty, "--cutoff", CUTOFF)
+    init_study(empty, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+    code, _, err = cli(capsys, "analyse", "--url", empty, "--user", "admin", "--cutoff", CUTOFF)
     assert code == 2 and "no subject" in err
     assert "Traceback" not in err
 
@@ -80,11 +106,33 @@ def test_sqlite_and_postgresql_give_the_same_datasets(
     example_sqlite: str, example_postgres: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert (
-        cli(capsys, "analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--out", str(tmp_path / "s"))[0]
+        cli(
+            capsys,
+            "analyse",
+            "--url",
+            example_sqlite,
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(tmp_path / "s"),
+        )[0]
         == 0
     )
     assert (
-        cli(capsys, "analyse", "--url", example_postgres, "--cutoff", CUTOFF, "--out", str(tmp_path / "p"))[0]
+        cli(
+            capsys,
+            "analyse",
+            "--url",
+            example_postgres,
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(tmp_path / "p"),
+        )[0]
         == 0
     )
     lite, pg = folder_bytes(tmp_path / "s"), folder_bytes(tmp_path / "p")
@@ -134,7 +182,7 @@ def test_datasets_of_an_earlier_analysis_that_this_one_lacks_are_removed(
     not write (a study without PK samples beside an earlier `nca_by_subject.csv`): the folder mixed two
     analyses, exit 0. The ones the earlier analysis.json lists are removed (and said); other files stay."""
     out = tmp_path / "a"
-    args = ("analyse", "--url", example_sqlite, "--cutoff", CUTOFF, "--out", str(out))
+    args = ("analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", CUTOFF, "--out", str(out))
     assert cli(capsys, *args)[0] == 0
     metadata = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     metadata["datasets"]["retired_dataset"] = metadata["datasets"]["populations"]

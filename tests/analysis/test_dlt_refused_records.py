@@ -133,7 +133,9 @@ def test_analyse_command_reports_refused_records(
     from cartrial.cli import app
 
     url, ids = corrupted
-    result = CliRunner().invoke(app, ["analyse", "--url", url, "--cutoff", CUTOFF.isoformat(), "--json"])
+    result = CliRunner().invoke(
+        app, ["analyse", "--url", url, "--user", "admin", "--cutoff", CUTOFF.isoformat(), "--json"]
+    )
     assert result.exit_code == 0, result.output
     findings = json.loads(result.stdout)["findings"]
     dlt = next(f["statement"] for f in findings if "dose-limiting toxicity" in f["statement"])

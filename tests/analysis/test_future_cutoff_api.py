@@ -75,7 +75,7 @@ def test_analyse_refuses_a_duck_typed_snapshot_with_a_later_cutoff(snapshot: Stu
 
 
 def test_the_cli_keeps_its_message_and_exit_code(example_sqlite: str, cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("analyse", "--url", example_sqlite, "--cutoff", TOMORROW.isoformat())
+    result = cli("analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", TOMORROW.isoformat())
     assert result.exit_code == 2
     flat = " ".join(result.stderr.split())
     assert "--cutoff" in flat and "a data cut-off cannot be in the future" in flat

@@ -30,6 +30,8 @@ def test_export_command_writes_both_formats_and_check_lists_findings(cli, export
         "cdisc",
         "--url",
         f"sqlite:///{db}",
+        "--user",
+        "admin",
         "--cutoff",
         "2022-03-20",
         "--out",
@@ -73,7 +75,18 @@ def test_export_command_with_edss_domain_rs_writes_rs_instead_of_qs(cli, exporte
     db = tmp_path / "study.db"
     shutil.copyfile(exported_rs.url.removeprefix("sqlite:///"), db)
     out = tmp_path / "cdisc"
-    base = ("export", "cdisc", "--url", f"sqlite:///{db}", "--cutoff", "2022-03-20", "--out", out)
+    base = (
+        "export",
+        "cdisc",
+        "--url",
+        f"sqlite:///{db}",
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        out,
+    )
     result = cli(*base, "--format", "json", "--edss-domain", "rs", "--json")
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
@@ -90,7 +103,18 @@ def test_export_refuses_bad_options_and_missing_core(cli, exported, tmp_path: Pa
     db = tmp_path / "study.db"
     shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
     url = f"sqlite:///{db}"
-    base = ("export", "cdisc", "--url", url, "--cutoff", "2022-03-20", "--out", tmp_path / "o")
+    base = (
+        "export",
+        "cdisc",
+        "--url",
+        url,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        tmp_path / "o",
+    )
     bad_format = cli(*base, "--format", "sas7bdat")
     assert bad_format.exit_code == 2 and "xpt | json | both" in bad_format.stderr
     bad_ig = cli(*base, "--sdtmig", "3.3")

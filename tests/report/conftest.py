@@ -10,6 +10,8 @@ import pytest
 
 from cartrial.cli import main
 
+from ..conftest import TEST_PASSWORD
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "ct103a-nmosd"
 PROTOCOL = EXAMPLE / "protocol.yaml"
@@ -33,8 +35,29 @@ def report_sqlite(example_sqlite: str) -> str:
 def example_report(report_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder `cartrial report` writes for the example study at the 2022-03-20 cut-off (HTML and PDF)."""
     out = tmp_path_factory.mktemp("report_out")
-    code = main(
-        ["report", "--url", f"sqlite:///{report_sqlite_template}", "--cutoff", CUTOFF, "--out", str(out)]
-    )
+    secret = tmp_path_factory.mktemp("report_credentials") / "password"
+    secret.write_text(TEST_PASSWORD + "\n")
+    secret.chmod(0o600)
+    with pytest.MonkeyPatch.context() as patch:  # session scope: before the per-test credentials
+        patch.setenv("CARTRIAL_PASSWORD_FILE", str(secret))
+        patch.setenv("XDG_CONFIG_HOME", str(secret.parent / "config"))
+        code = report_main(out, report_sqlite_template)
     assert code == 0
     return out
+
+
+def report_main(out: Path, database: Path) -> int:
+    """`cartrial report` of the example study as its admin (the test password) into `out`."""
+    return main(
+        [
+            "report",
+            "--url",
+            f"sqlite:///{database}",
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(out),
+        ]
+    )

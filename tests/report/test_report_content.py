@@ -17,7 +17,7 @@ from cartrial.report import report_files
 from cartrial.store import init_study
 from cartrial.store.snapshot import read_snapshot
 
-from ..conftest import edit_ct004_crs_to_grade_3, run_cartrial
+from ..conftest import TEST_PASSWORD, edit_ct004_crs_to_grade_3, run_cartrial
 from .conftest import CUTOFF, PROTOCOL, STUDY
 
 SECTION_ORDER = (
@@ -128,12 +128,36 @@ def test_an_audited_crs_edit_changes_statements_tables_and_figures(
 ) -> None:
     before, after = tmp_path / "before", tmp_path / "after"
     assert (
-        cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(before), "--no-pdf")[0]
+        cli(
+            capsys,
+            "report",
+            "--url",
+            report_sqlite,
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(before),
+            "--no-pdf",
+        )[0]
         == 0
     )
     edit_ct004_crs_to_grade_3(report_sqlite)
     assert (
-        cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(after), "--no-pdf")[0]
+        cli(
+            capsys,
+            "report",
+            "--url",
+            report_sqlite,
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(after),
+            "--no-pdf",
+        )[0]
         == 0
     )
     text_before = html_text((before / "report.html").read_text(encoding="utf-8"))
@@ -153,13 +177,17 @@ def test_bad_input_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], report_sqlite: str
 ) -> None:
     out = str(tmp_path / "r")
-    code, _, err = cli(capsys, "report", "--url", report_sqlite, "--cutoff", "2021-01-01", "--out", out)
+    code, _, err = cli(
+        capsys, "report", "--url", report_sqlite, "--user", "admin", "--cutoff", "2021-01-01", "--out", out
+    )
     assert code == 2 and "before the first infusion" in err
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
-    init_study(empty, PROTOCOL, "admin")
-    code, _, err = cli(capsys, "report", "--url", empty, "--cutoff", CUTOFF, "--out", out)
+    init_study(empty, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+    code, _, err = cli(capsys, "report", "--url", empty, "--user", "admin", "--cutoff", CUTOFF, "--out", out)
     assert code == 2 and "no subject" in err
-    code, _, err = cli(capsys, "report", "--url", report_sqlite, "--cutoff", "20-03-2022", "--out", out)
+    code, _, err = cli(
+        capsys, "report", "--url", report_sqlite, "--user", "admin", "--cutoff", "20-03-2022", "--out", out
+    )
     assert code == 2 and "not a date" in err
     assert "Traceback" not in err
     assert not (tmp_path / "r" / "report.html").exists()
@@ -174,11 +202,36 @@ def test_sqlite_and_postgresql_give_identical_tables(
     build_example(postgres_url)
     lite, pg = tmp_path / "lite", tmp_path / "pg"
     assert (
-        cli(capsys, "report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(lite), "--no-pdf")[0]
+        cli(
+            capsys,
+            "report",
+            "--url",
+            report_sqlite,
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(lite),
+            "--no-pdf",
+        )[0]
         == 0
     )
     assert (
-        cli(capsys, "report", "--url", postgres_url, "--cutoff", CUTOFF, "--out", str(pg), "--no-pdf")[0] == 0
+        cli(
+            capsys,
+            "report",
+            "--url",
+            postgres_url,
+            "--user",
+            "admin",
+            "--cutoff",
+            CUTOFF,
+            "--out",
+            str(pg),
+            "--no-pdf",
+        )[0]
+        == 0
     )
     lite_tables = {p.name: p.read_bytes() for p in (lite / "tables").iterdir()}
     pg_tables = {p.name: p.read_bytes() for p in (pg / "tables").iterdir()}
@@ -194,7 +247,18 @@ def test_files_of_an_earlier_report_that_this_one_lacks_are_removed(
     report.pdf which the new one does not write (exit 0): the folder mixed two reports. They are removed and
     named; other files of the folder stay."""
     out = tmp_path / "report"
-    args = ("report", "--url", report_sqlite, "--cutoff", CUTOFF, "--out", str(out), "--no-pdf")
+    args = (
+        "report",
+        "--url",
+        report_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(out),
+        "--no-pdf",
+    )
     assert cli(capsys, *args)[0] == 0
     (out / "tables" / "retired_table.csv").write_text("a\n1\n", encoding="utf-8")
     (out / "figures" / "retired_figure.svg").write_text("<svg/>", encoding="utf-8")

@@ -284,7 +284,18 @@ def test_a_legacy_country_is_refused_at_the_export_by_site_and_entered_by_db_edi
     with service.transaction("admin", "import (release 0.x)", "site of CT-001 corrected") as tx:
         upsert_rows(tx, "subject", [{"subject_id": "CT-001", "site_id": "OLD"}])
     out = tmp_path / "cdisc"
-    args = ("export", "cdisc", "--url", url, "--cutoff", CUTOFF.isoformat(), "--out", str(out))
+    args = (
+        "export",
+        "cdisc",
+        "--url",
+        url,
+        "--user",
+        "admin",
+        "--cutoff",
+        CUTOFF.isoformat(),
+        "--out",
+        str(out),
+    )
     code, _, err = cli(*args)
     assert code == 2
     assert "site OLD: country" in err and "cartrial db edit site" in err and "N/A" not in err

@@ -12,6 +12,15 @@ def _column_text(name: str, dtype: Any, described: dict[str, str]) -> str:
     return described.get(name, f"({dtype})")
 
 
+def view_lines(view: Any) -> list[str]:
+    """The README lines naming whose view of the study the datasets are (`StudySnapshot.view`; D-19.459):
+    a site-restricted view in bold, as a heading reader sees it first; nothing for a snapshot without one."""
+    if not isinstance(view, dict) or not view.get("statement"):
+        return []
+    statement = str(view["statement"])
+    return [f"**{statement}**" if not view.get("whole_study") else f"Subjects included: {statement}.", ""]
+
+
 def readme_text(analysis: Analysis) -> str:
     """README.md of an analysis folder: the snapshot, then each dataset with its population, derivation,
     sources, notes and columns."""
@@ -21,6 +30,7 @@ def readme_text(analysis: Analysis) -> str:
         "",
         "**DRAFT — unlocked data**" if snap.get("unlocked") else f"Locked data (lock {snap.get('lock_id')}).",
         "",
+        *view_lines(snap.get("view")),
         f"- protocol SHA-256: `{snap.get('protocol_sha256', '')}`",
         f"- audit-chain head at the snapshot: id {snap.get('audit_head_id')}, "
         f"`{snap.get('audit_head_hash')}`",

@@ -6,6 +6,7 @@ Layout of the output folder::
     OUT/sdtm/<name>.xpt, <name>.json, define.xml
     OUT/adam/<name>.xpt, <name>.json, define.xml
     OUT/cdisc-export.json   (snapshot metadata, options, per-dataset records/variables/findings)
+    OUT/README.md           (study, cut-off and who read it; always the whole study, D-19.461)
 
 Nothing is written when any dataset has a finding (`CdiscValidationError`, CLI exit 2): the export fails, it
 never truncates or drops.
@@ -26,7 +27,7 @@ from cartrial.allowed import choice_text
 from cartrial.cdisc.adam import RESPONDER_CODELIST, study_codelists
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
-from cartrial.errors import CartrialError, ConfigurationError
+from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
 
 FORMATS = ("xpt", "json", "both")
 SDTMIG_VERSIONS = ("3.4",)
@@ -132,7 +133,10 @@ def export_cdisc(
     a mapping given is used instead (D-19.383).
 
     `edss_domain`: ``qs`` (default) writes the EDSS and Kurtzke FS in QS, ``rs`` in RS (SDTMIG 3.4
-    clinical classification; QS is then not written, it holds nothing else). See D-15.11."""
+    clinical classification; QS is then not written, it holds nothing else). See D-15.11.
+
+    A site-restricted snapshot (`StudySnapshot.view`) is refused: SDTM/ADaM describe the whole study
+    (TS.ACTSUB, SSTDTC, the define.xml title; D-19.461)."""
     from cartrial import __version__
     from cartrial.allowed import path_argument
     from cartrial.cdisc.define import build_define
@@ -142,6 +146,14 @@ def export_cdisc(
     from cartrial.tabular import write_atomic
 
     check_options(formats, sdtmig, edss_domain)
+    if not snapshot.view()["whole_study"]:  # submission datasets describe the whole study (D-19.461)
+        raise InputError(
+            Problem(
+                "a CDISC export describes the whole study; this snapshot is a site-restricted view",
+                field="snapshot",
+                allowed="a snapshot of the whole study (read_snapshot without sites=)",
+            )
+        )
     frames = build_all(snapshot, analysis, sites, edss_domain=edss_domain)
     terms = study_codelists(snapshot.protocol)
     findings = validate_all(frames, terms)
@@ -151,6 +163,8 @@ def export_cdisc(
     specs = dataset_specs()
     created = created or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     study_id = str(frames["DM"]["STUDYID"].iloc[0]) if len(frames["DM"]) else str(snapshot.protocol.study.id)
+    view = snapshot.view()
+    study_title = str(snapshot.protocol.study.title)
     # character lengths once per dataset: the XPT file, the Dataset-JSON file and define.xml share them
     lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
     summaries: list[DatasetSummary] = []
@@ -187,7 +201,7 @@ def export_cdisc(
             group,
             frames,
             study_id=study_id,
-            study_title=str(snapshot.protocol.study.title),
+            study_title=study_title,
             created=created,
             version=__version__,
             file_format="xpt" if formats != "json" else "json",
@@ -206,7 +220,21 @@ def export_cdisc(
         },
     }
     write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    write_atomic(out_dir / "README.md", _readme(snapshot, study_id, view))
     return result
+
+
+def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any]) -> str:
+    """The export folder's README.md: study, cut-off and whose view of the study the datasets hold
+    (`StudySnapshot.view`: always the whole study, D-19.461)."""
+    lines = [
+        f"# CDISC export of {study_id}, data cut-off {snapshot.cutoff.isoformat()}",
+        "",
+        f"Subjects included: {view['statement']}.",
+        f"Sites: {', '.join(view['sites']) or 'none'}.",
+    ]
+    lines += ["", "cdisc-export.json records the snapshot (its `view`), the options and every dataset.", ""]
+    return "\n".join(lines)
 
 
 def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]]]:

@@ -9,13 +9,14 @@ at module level.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from cartrial.commands.auth_commands import USER_HELP, user_snapshot
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
@@ -31,6 +32,15 @@ def data_cutoff(text: str, option: str = "--cutoff") -> date:
     return not_after_today(iso_date(text, option), option, text)
 
 
+def view_line(meta: Mapping[str, object]) -> str:
+    """The terminal line stating whose view of the study an output is (`StudySnapshot.view`, D-19.457):
+    bold red for a site-restricted view, so that it is never mistaken for the study."""
+    view = meta["view"]
+    assert isinstance(view, dict)
+    statement = str(view["statement"])
+    return statement if view["whole_study"] else f"[bold red]{statement}[/]"
+
+
 def analyse_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
     cutoff: str = typer.Option(
@@ -43,28 +53,27 @@ def analyse_command(
     persist: bool = typer.Option(
         False, "--persist", help="Store the per-subject results as derived values (statistician or admin)."
     ),
-    user: str | None = typer.Option(
-        None, "--user", help="Acting user for --persist (default: $CARTRIAL_USER)."
-    ),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
 ) -> None:
     """Analyse the study database as of a data cut-off: datasets (CSV) and key findings.
 
-    Populations, safety, efficacy, PK/PD datasets and the key findings (each with numerator, denominator,
-    population and source)."""
+    Reads as the acting user (--user, authenticated): a site investigator's analysis holds only their
+    sites' subjects and says so; --persist stores the results as that user. Populations, safety,
+    efficacy, PK/PD datasets and the key findings (each with numerator, denominator, population and
+    source)."""
     from cartrial.analysis import analyse
     from cartrial.analysis.output import analysis_files
-    from cartrial.store.snapshot import read_snapshot
     from cartrial.tabular import dumps_json, write_atomic
 
-    actor = None
-    if persist:
-        actor = user or os.environ.get("CARTRIAL_USER")
-        if not actor:
-            raise InputError(Problem("no acting user: pass --user NAME or set CARTRIAL_USER", field="--user"))
-    snapshot = read_snapshot(url, data_cutoff(cutoff))
+    persisting: dict[str, Any] = {}
+    if persist:  # checked before anything is read or analysed (D-19.462)
+        from cartrial.store.permissions import Action
+
+        persisting = {"require": Action.DERIVE, "whole_study_for": "storing derived values (--persist)"}
+    snapshot = user_snapshot(user, url, data_cutoff(cutoff), **persisting)
     analysis = analyse(snapshot)
     stored = None
-    if actor is not None:
+    if persist:
         from cartrial.analysis.provenance import derived_value_rows
         from cartrial.store import StudyService
 
@@ -73,7 +82,9 @@ def analyse_command(
             str(s): int(i) for s, i in zip(subjects["subject_id"], subjects["record_id"], strict=True)
         }
         stored = StudyService(url).store_derived(
-            actor, derived_value_rows(analysis, record_ids), source=f"cartrial analyse --cutoff {cutoff}"
+            str(snapshot.read_by),
+            derived_value_rows(analysis, record_ids),
+            source=f"cartrial analyse --cutoff {cutoff}",
         )
     if out is not None:
         if out.exists() and not out.is_dir():
@@ -108,6 +119,7 @@ def analyse_command(
     meta = analysis.snapshot
     status = "[bold red]DRAFT — unlocked data[/]" if meta["unlocked"] else f"locked (lock {meta['lock_id']})"
     console.print(f"[bold]{meta['study']}[/] — data cut-off {meta['cutoff']}: {status}")
+    console.print(view_line(meta))
     table = Table(title="Key findings", show_lines=False)
     table.add_column("domain")
     table.add_column("finding")
@@ -133,7 +145,8 @@ def register(app: typer.Typer) -> None:
     app.command(
         "analyse",
         epilog=(
-            "Example: [bold]cartrial analyse --url sqlite:///study.db --cutoff 2022-03-20 --out analysis/[/]"
+            "Example: [bold]cartrial analyse --url sqlite:///study.db --user admin --cutoff 2022-03-20 "
+            "--out analysis/[/]"
         ),
     )(analyse_command)
 

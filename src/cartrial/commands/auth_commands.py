@@ -186,6 +186,23 @@ def acting_user(user: str | None, url: str | None) -> str:
     return name
 
 
+def user_snapshot(user: str | None, url: str | None, cutoff: Any, **options: Any) -> Any:
+    """The study snapshot at `cutoff` as the authenticated acting user reads it (`acting_user`, then
+    `cartrial.store.snapshot.snapshot_for_user`: READ permission, a site investigator's own sites only,
+    the view recorded in the snapshot's metadata; D-19.457, D-19.458). For every command that reads the
+    store's identified data (`analyse`, `report`, `export cdisc`, `kinetics popfit --url`). `options`: those
+    of `read_snapshot`."""
+    from cartrial.store import StudyService
+    from cartrial.store.snapshot import snapshot_for_user
+
+    name = acting_user(user, url)
+    service = StudyService(url)
+    try:
+        return snapshot_for_user(service.as_user(name), cutoff, **options)
+    finally:
+        service.engine.dispose()
+
+
 # --------------------------------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------------------------------

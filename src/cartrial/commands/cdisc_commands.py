@@ -12,12 +12,14 @@ from pathlib import Path
 
 import typer
 
-from cartrial.commands.analysis_commands import URL_HELP, data_cutoff
+from cartrial.commands.analysis_commands import URL_HELP, data_cutoff, view_line
+from cartrial.commands.auth_commands import USER_HELP, user_snapshot
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
 EXAMPLE = (
-    "Example: [bold]cartrial export cdisc --url sqlite:///study.db --cutoff 2022-03-20 --out cdisc/[/]"
+    "Example: [bold]cartrial export cdisc --url sqlite:///study.db --user admin --cutoff 2022-03-20 "
+    "--out cdisc/[/]"
     "  (then `cartrial export cdisc --check cdisc/`; add `--edss-domain rs` for EDSS/KFSS in RS)"
 )
 
@@ -52,12 +54,14 @@ def cdisc_command(
         None, "--core", help="Path of a CDISC CORE executable to run on the SDTM output."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
 ) -> None:
     """SDTM (SDTMIG 3.4) and ADaM (ADaMIG 1.3) of the study as of a data cut-off, with Define-XML 2.1.
 
     Every dataset is validated before anything is written (XPT v5 limits, ISO 8601 dates, --SEQ, keys,
     codelists); any finding fails the export. ADaM values come from the same analysis as
-    `cartrial analyse`."""
+    `cartrial analyse`. Reads as the acting user (--user, authenticated): a site investigator's export
+    holds only their sites' subjects and names them (README.md, define.xml, cdisc-export.json)."""
     from cartrial.tabular import dumps_json
 
     console = terminal()
@@ -104,9 +108,9 @@ def cdisc_command(
         core_path = resolve_core(core)
     from cartrial.analysis import analyse
     from cartrial.cdisc.export import export_cdisc
-    from cartrial.store.snapshot import read_snapshot
 
-    snapshot = read_snapshot(url, data_cutoff(cutoff))
+    # SDTM/ADaM submission datasets describe the whole study: no site-restricted export (D-19.461)
+    snapshot = user_snapshot(user, url, data_cutoff(cutoff), whole_study_for="a CDISC export (export cdisc)")
     analysis = analyse(snapshot)
     result = export_cdisc(
         snapshot,
@@ -132,6 +136,7 @@ def cdisc_command(
     for d in result.datasets:
         table.add_row(d.standard, d.name, str(d.records), str(d.variables), str(d.findings))
     console.print(table)
+    console.print(view_line(result.snapshot))
     if result.snapshot.get("unlocked"):
         console.print("[bold red]DRAFT — unlocked data[/] (no data lock at this cut-off)")
     for line in core_lines:

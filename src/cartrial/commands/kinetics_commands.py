@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from cartrial.allowed import LLOQ, check_seed, choice_text
+from cartrial.commands.auth_commands import USER_HELP
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem
@@ -638,6 +639,7 @@ def popfit_command(
     ),
     url: str | None = typer.Option(None, "--url", help="Fit the store's PK samples (study database URL)."),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Data cut-off (YYYY-MM-DD) with --url."),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP + " With --url: whose view is read."),
     allow_unquantified: bool = typer.Option(False, "--allow-unquantified", help="Keep all-BLQ subjects."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     no_figures: bool = typer.Option(False, "--no-figures", help="Skip the figures."),
@@ -799,7 +801,7 @@ def popfit_command(
         source = str(file)
     else:
         from cartrial.analysis.populations import dose_levels
-        from cartrial.store.snapshot import read_snapshot
+        from cartrial.commands.auth_commands import user_snapshot
 
         if cutoff is None:
             raise InputError(Problem("--url needs --cutoff", field="--cutoff", allowed="YYYY-MM-DD"))
@@ -807,10 +809,10 @@ def popfit_command(
 
         cut = iso_date(cutoff, "--cutoff")
         # only selects the samples dated up to it, no follow-up is counted: a later date is allowed (D-19.380)
-        snapshot = read_snapshot(url, cut, allow_future_cutoff=True)
+        snapshot = user_snapshot(user, url, cut, allow_future_cutoff=True)
         name = "pd_samples" if pd_model else "pk_samples"
         table = snapshot.table(name) if pd_model else _pk_sample_times(snapshot)
-        source = f"store {name} (cut-off {cutoff})"
+        source = f"store {name} (cut-off {cutoff}; {snapshot.view()['statement']})"
         levels = dose_levels(snapshot.table("infusions"))
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
@@ -824,6 +826,8 @@ def popfit_command(
         allow_unquantified=allow_unquantified,
         zero_is_blq=scale == "log",
     )
+    if snapshot is not None:  # whose view the fit is, in estimates.json and summary.html (D-19.459)
+        data = dataclasses.replace(data, view=snapshot.view())
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     if not pd_model:  # the ranges in the data's unit, each value quoted as typed (D-19.463)
         units = parameter_units(struct, data.value_unit, data.time_unit)

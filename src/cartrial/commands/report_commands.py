@@ -13,7 +13,8 @@ from pathlib import Path
 
 import typer
 
-from cartrial.commands.analysis_commands import URL_HELP, data_cutoff
+from cartrial.commands.analysis_commands import URL_HELP, data_cutoff, view_line
+from cartrial.commands.auth_commands import USER_HELP, user_snapshot
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 
@@ -30,22 +31,26 @@ def report_command(
         "--popfit",
         help="Folder (or its estimates.json) of `cartrial kinetics popfit`: adds a population-PK section.",
     ),
+    user: str | None = typer.Option(None, "--user", help=USER_HELP),
 ) -> None:
     """Interim report as of a data cut-off: report.html, report.pdf, tables and figures.
 
     report.html is one self-contained file; report.pdf is A4 with page numbers and a running header;
     tables/*.csv and figures/*.svg hold each table and figure. The key findings are printed. With --popfit,
     a population-PK section shows the fit's estimates, variability, shrinkage, OFV/AIC/BIC, convergence
-    status and GOF/VPC figures (docs/report.md)."""
+    status and GOF/VPC figures (docs/report.md). Reads as the acting user (--user, authenticated): a site
+    investigator's report holds only their sites' subjects and says so on its first page."""
     from cartrial.analysis import analyse
     from cartrial.report import read_popfit, report_files
-    from cartrial.store.snapshot import read_snapshot
+    from cartrial.report.popfit import check_fit_view
 
     cutoff_date = data_cutoff(cutoff)
     if out.exists() and not out.is_dir():
         raise InputError(Problem("not a folder", field="--out", value=str(out)))
     population_fit = read_popfit(popfit) if popfit is not None else None
-    snapshot = read_snapshot(url, cutoff_date)
+    snapshot = user_snapshot(user, url, cutoff_date)
+    if population_fit is not None:
+        check_fit_view(population_fit, snapshot.view())
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
     removed = remove_earlier_report_files(out, files)
@@ -60,6 +65,7 @@ def report_command(
     meta = analysis.snapshot
     status = "[bold red]DRAFT — unlocked data[/]" if meta["unlocked"] else f"locked (lock {meta['lock_id']})"
     console.print(f"[bold]{meta['study']}[/] — data cut-off {meta['cutoff']}: {status}")
+    console.print(view_line(meta))
     for finding in analysis.findings:
         console.print(f"  • {finding.statement}")
     if population_fit is not None:
@@ -124,7 +130,10 @@ def register(app: typer.Typer) -> None:
     """Add ``report`` to the root app."""
     app.command(
         "report",
-        epilog="Example: [bold]cartrial report --url sqlite:///study.db --cutoff 2022-03-20 --out report/[/]",
+        epilog=(
+            "Example: [bold]cartrial report --url sqlite:///study.db --user admin --cutoff 2022-03-20 "
+            "--out report/[/]"
+        ),
     )(report_command)
 
 

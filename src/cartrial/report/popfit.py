@@ -175,6 +175,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         '<body style="font-family:sans-serif;max-width:1100px;margin:auto">',
         f"<h1>Population fit: {e(spec.model.name)} — {e(status)}</h1>",
         banner,
+        f"<p><b>Data: {e(fit_view_statement(d.get('view')))}</b></p>",
         f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
         f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
         f"on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
@@ -278,6 +279,44 @@ def read_popfit(path: Path) -> PopfitResult:
             tables[name] = None
             notes.append(f"{name}.csv not found beside {target.name}: its figure is not shown")
     return PopfitResult(document, str(target), tables["diagnostics"], tables["vpc"], tuple(notes))
+
+
+FILE_VIEW = "fit from a file, view unknown"
+"""How a fit of a sample file (no ``data.view`` in its estimates.json) is labelled (D-19.460)."""
+
+
+def fit_view_statement(view: Any) -> str:
+    """The view statement of a fit's data (``data.view.statement`` of estimates.json, D-19.459), or
+    `FILE_VIEW` for a fit of a sample file."""
+    if isinstance(view, dict) and isinstance(view.get("statement"), str):
+        return str(view["statement"])
+    return FILE_VIEW
+
+
+def check_fit_view(result: PopfitResult, view: dict[str, Any]) -> None:
+    """Refuse a population fit read from a different view of the study than the report's (`view`,
+    `StudySnapshot.view`; D-19.460): a fit of one site's subjects shown in a whole-study report (or the
+    reverse) was not told apart. Views are equal when both are the whole study or both hold the same
+    sites; a fit of a sample file (no recorded view) is allowed and labelled `FILE_VIEW`."""
+    fitted = (result.document.get("data") or {}).get("view")
+    if not isinstance(fitted, dict):
+        return
+
+    def scope(v: dict[str, Any]) -> tuple[bool, tuple[str, ...]]:
+        whole = v.get("whole_study") is True
+        return whole, () if whole else tuple(sorted(str(s) for s in v.get("sites") or []))
+
+    if scope(fitted) != scope(view):
+        raise InputError(
+            Problem(
+                f"the population fit is of another view of the study (fit: {fit_view_statement(fitted)}; "
+                f"report: {view['statement']})",
+                file=result.source,
+                field="--popfit",
+                allowed="a fit of `kinetics popfit --url` read as a user with the report's view, or a fit "
+                "of a sample file",
+            )
+        )
 
 
 FIT_STATUSES: tuple[str, ...] = ("converged", "NOT CONVERGED")
@@ -503,7 +542,7 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
     method = str(doc.get("method", "saem"))
     intro = (
         f"Population (mixed-effects) fit of the {doc.get('model')} model by {method.upper()} "
-        f"(cartrial kinetics popfit; {result.source}): "
+        f"(cartrial kinetics popfit; {result.source}; data: {fit_view_statement(data.get('view'))}): "
         f"{data.get('n_subjects', '?')} subjects, {data.get('n_observations', '?')} samples, "
         f"{data.get('n_blq', '?')} BLQ (BLQ method {str(doc.get('blq', 'm3')).upper()}). "
         f"Status: {status}. −2LL (importance sampling) {_fmt(ll.get('minus_2_log_likelihood'), '.2f')}, "

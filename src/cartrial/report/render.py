@@ -511,6 +511,7 @@ def build_report(
 
     meta = analysis.snapshot
     unlocked = bool(meta.get("unlocked"))
+    view = meta.get("view") or {"statement": "whole study (every site)", "whole_study": True}
     title = {
         "study": str(meta.get("study", "")),
         "protocol_version": str(meta.get("protocol_version") or "not stated"),
@@ -520,6 +521,9 @@ def build_report(
         "audit_head": f"id {meta.get('audit_head_id')}, {meta.get('audit_head_hash')}",
         "tables_sha256": str(meta.get("tables_sha256", "")),
         "cartrial_version": cartrial_version,
+        # whose view: a site-restricted report says so on its first page and in every page header (D-19.457)
+        "view": str(view["statement"]),
+        "restricted": "" if view["whole_study"] else "true",
     }
     findings = [f.as_dict() for f in analysis.findings]
     figures = build_figures(analysis, tables)

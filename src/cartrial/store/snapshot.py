@@ -38,7 +38,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +47,15 @@ import pandas as pd
 from sqlalchemy import Connection, Date, DateTime, Engine, String, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Problem
 from cartrial.store import models
 from cartrial.store.database import DatabaseError
 from cartrial.store.spellings import read_spellings
 
 if TYPE_CHECKING:
     from cartrial.protocol import Protocol
+    from cartrial.store.permissions import Action
+    from cartrial.store.service import StudyUser
 
 SNAPSHOT_TABLES: dict[str, type[models.StudyData]] = {
     "subjects": models.Subject,
@@ -77,6 +79,14 @@ SNAPSHOT_TABLES: dict[str, type[models.StudyData]] = {
 
 DATABASE_ONLY_COLUMNS = frozenset({"id", "version", "created_at", "updated_at"})
 """Columns the database fills itself (not in any template); `id` is kept as ``record_id`` for provenance."""
+
+SUBJECT_ID = "subject_id"
+"""The column that ties a snapshot record to its subject (and so to the subject's site)."""
+
+SITE_VIEW_EMPTY = frozenset({"escalation_decisions"})
+"""Tables without a subject that a site-restricted view (`read_snapshot`'s `sites`) holds no row of: the
+study-level cohorts span every site, and a site's subset cannot replay them (moved from the web's
+`snapshot_for`, D-19.457)."""
 
 RECORD_ID = "record_id"
 """Last column of every snapshot table: the database id of the record (traceability of derived values)."""
@@ -111,6 +121,13 @@ class StudySnapshot:
     which reads it when no `sites` are given; D-19.383)."""
     allow_future_cutoff: bool = False
     """The named opt-in to a cut-off after today (`read_snapshot`'s; D-19.380): recorded in `metadata`."""
+    view_sites: tuple[str, ...] | None = None
+    """The sites whose subjects the snapshot holds (`read_snapshot`'s `sites`, sorted): None is the whole
+    study; a site-restricted user's view names their sites, recorded in `metadata` and stated in every
+    output (D-19.457)."""
+    read_by: str | None = None
+    """The authenticated user whose view this is (`snapshot_for_user`), None for a direct database read:
+    recorded in `metadata` (D-19.458)."""
 
     def __post_init__(self) -> None:
         # a notebook's dataclasses.replace(snapshot, cutoff=...) is checked like read_snapshot's (D-19.67),
@@ -167,6 +184,26 @@ class StudySnapshot:
             "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
             "records_ended_after_cutoff": dict(self.ended_after_cutoff),
             "values_read_in_spelling": {k: dict(v) for k, v in self.read_in_spelling.items()},
+            "view": self.view(),
+        }
+
+    def view(self) -> dict[str, Any]:
+        """Whose view of the study this is (D-19.457, D-19.458): ``whole_study`` (bool), ``sites`` (the
+        sites included; every site of the study for the whole study), ``read_by`` (the authenticated user,
+        None for a direct database read) and ``statement``, the sentence every output prints."""
+        sites = sorted(self.sites) if self.view_sites is None else list(self.view_sites)
+        if self.view_sites is None:
+            statement = "whole study (every site)"
+        else:
+            named = ", ".join(sites) if sites else "none"
+            statement = f"RESTRICTED VIEW: only the subjects of site(s) {named}, not the whole study"
+        if self.read_by is not None:
+            statement += f"; read by {self.read_by}"
+        return {
+            "whole_study": self.view_sites is None,
+            "sites": sites,
+            "read_by": self.read_by,
+            "statement": statement,
         }
 
 
@@ -280,10 +317,18 @@ def _raw_sqlite_columns(
 
 
 def _read_table(
-    connection: Connection, model: type[models.StudyData], cutoff: dt.date
+    connection: Connection,
+    model: type[models.StudyData],
+    cutoff: dt.date,
+    subjects: frozenset[str] | None = None,
+    name: str = "",
 ) -> tuple[pd.DataFrame, int, tuple[str, ...], dict[str, int]]:
     """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out, values
     read in their one spelling per field).
+
+    `subjects` (a site-restricted view, `read_snapshot`'s `sites`): only the records of these subjects are
+    read and counted (a table without a subject keeps its rows, except the `SITE_VIEW_EMPTY` snapshot
+    table `name`); None: every record.
 
     Read with SQLAlchemy Core (no ORM objects) and converted column by column."""
     table = model.__table__  # type: ignore[attr-defined]
@@ -295,20 +340,28 @@ def _read_table(
     if data is None:
         result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
         data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
-    keep = np.ones(len(data[0]), dtype=bool)
+    mine = np.ones(len(data[0]), dtype=bool)
+    if subjects is not None:
+        if SUBJECT_ID in names:
+            owner = data[names.index(SUBJECT_ID)]
+            mine = np.array([v is not None and str(v) in subjects for v in owner], dtype=bool)
+        elif name in SITE_VIEW_EMPTY:
+            mine = np.zeros(len(data[0]), dtype=bool)
+    keep = mine.copy()
     left_out_subjects: set[str] = set()
     if date_column:
         dates = data[names.index(date_column)]
         if next((isinstance(v, _IsoText) for v in dates if v is not None), False):
             day = cutoff.isoformat()
-            keep = np.array([v is None or v[:10] <= day for v in dates], dtype=bool)
+            keep &= np.array([v is None or v[:10] <= day for v in dates], dtype=bool)
         else:
             clinical = [_clinical_date(v) for v in dates]
-            keep = np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
-        if subject_column and subject_column in names and not keep.all():
-            subjects = data[names.index(subject_column)]
-            left_out_subjects = {str(subjects[i]) for i in np.flatnonzero(~keep) if subjects[i] is not None}
-    left_out = int((~keep).sum())
+            keep &= np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
+        dropped = mine & ~keep
+        if subject_column and subject_column in names and dropped.any():
+            owners = data[names.index(subject_column)]
+            left_out_subjects = {str(owners[i]) for i in np.flatnonzero(dropped) if owners[i] is not None}
+    left_out = int((mine & ~keep).sum())
     index = np.flatnonzero(keep)
     frame = pd.DataFrame(
         {
@@ -487,8 +540,18 @@ def read_snapshot(
     protocol_text: str | None = None,
     before_first_infusion: bool = False,
     allow_future_cutoff: bool = False,
+    sites: Iterable[str] | None = None,
+    read_by: str | None = None,
 ) -> StudySnapshot:
     """The study as of `cutoff` (see the module docstring).
+
+    The Python API reads as the holder of the database URL, with no user and no permission check: it is
+    for statisticians with direct database access, the equivalent of an SQL client on the same URL
+    (docs/security.md section 5). The commands read a user's view through `snapshot_for_user`.
+    `sites`: only the subjects of these sites (and their records) are read, counted and listed — also in
+    `after_cutoff` and `after_cutoff_subjects` —, `StudySnapshot.sites` holds only these sites and the
+    escalation decisions none (`SITE_VIEW_EMPTY`); None (default): the whole study. `read_by`: the user
+    whose view it is, recorded in `metadata` (D-19.457, D-19.458).
 
     `url_or_service`: a database URL, a SQLAlchemy `Engine` or a `StudyService`. `protocol_text`
     (optional): a protocol YAML the caller expects; it must be the one stored (same SHA-256), else a
@@ -539,13 +602,25 @@ def read_snapshot(
             n_subjects = connection.execute(select(func.count()).select_from(models.Subject)).scalar_one()
             if n_subjects == 0:
                 raise CartrialError(f"{where}: the database holds no subject (nothing to analyse)")
+            given = (sites,) if isinstance(sites, str) else sites  # one site named as text
+            view = None if given is None else tuple(sorted({str(s) for s in given}))
+            view_subjects = None
+            if view is not None:
+                view_subjects = frozenset(
+                    str(s)
+                    for s in connection.execute(
+                        select(models.Subject.subject_id).where(models.Subject.site_id.in_(view))
+                    ).scalars()
+                )
             tables: dict[str, pd.DataFrame] = {}
             after: dict[str, int] = {}
             after_subjects: dict[str, tuple[str, ...]] = {}
             respelled: dict[str, dict[str, int]] = {}
             ended: dict[str, int] = {}
             for name, model in SNAPSHOT_TABLES.items():
-                frame, left_out, subjects, counts = _read_table(connection, model, cutoff)
+                frame, left_out, subjects, counts = _read_table(
+                    connection, model, cutoff, view_subjects, name
+                )
                 frame, n_ended = open_at_cutoff(name, frame, cutoff)  # D-19.85
                 if n_ended:
                     ended[name] = n_ended
@@ -565,10 +640,19 @@ def read_snapshot(
                 .order_by(models.AuditLog.id.desc())
                 .limit(1)
             ).first()
-            sites = site_countries(connection)
+            countries = site_countries(connection)
+            if view is not None:  # a site-restricted view names no other site (D-19.383)
+                countries = {site: c for site, c in countries.items() if site in view}
         finally:
             transaction.rollback()
     first_infusion = _first_infusion(tables["infusions"])
+    if first_infusion is None and not before_first_infusion and view is not None:
+        # about the view's sites only: the study's first infusion may be at another site (D-19.459)
+        raise CartrialError(
+            f"{where}: the site(s) {', '.join(view) or 'none'} of your view hold no subject infused on or "
+            f"before the cut-off {cutoff.isoformat()} ({len(view_subjects or ())} subject(s) at these "
+            f"site(s), {after['infusions']} infusion(s) after the cut-off): nothing to analyse in this view"
+        )
     if first_infusion is None and not before_first_infusion:
         raise CartrialError(
             f"{where}: no infusion on or before the cut-off {cutoff.isoformat()} "
@@ -602,8 +686,46 @@ def read_snapshot(
         audit_head_hash=None if head is None else str(head[1]),
         backend=engine.dialect.name,
         allow_future_cutoff=allow_future_cutoff,
-        sites=sites,
+        sites=countries,
+        view_sites=view,
+        read_by=read_by,
     )
+
+
+def view_sites(user: StudyUser) -> frozenset[str] | None:
+    """The sites whose subjects `user` may read (`StudyUser.read_sites`, which checks the READ permission and
+    raises `PermissionDeniedError` without it): None for the whole study, else the user's sites (an
+    investigator without a site reads none). The one rule of a user's view, for the web and the CLI."""
+    readable = user.read_sites()
+    return None if readable is None else frozenset(s for s in readable if s)
+
+
+def snapshot_for_user(
+    user: StudyUser,
+    cutoff: dt.date,
+    *,
+    whole_study_for: str | None = None,
+    require: Action | None = None,
+    **options: Any,
+) -> StudySnapshot:
+    """`read_snapshot` of the user's view (`view_sites`): a site-restricted investigator's snapshot holds
+    only their sites' subjects and says so (`StudySnapshot.view`); a user without the READ permission is
+    refused (`PermissionDeniedError`). `options`: those of `read_snapshot` (not `sites`, `read_by`).
+    The caller has authenticated the user (`cartrial.commands.auth_commands.acting_user`; D-19.457).
+
+    Before anything is read: `require` is a further permission the output needs (`--persist`: DERIVE);
+    `whole_study_for` names an output that describes the whole study (a CDISC submission, stored derived
+    values), refused to a site-restricted user (D-19.461, D-19.462)."""
+    if require is not None:
+        user.check(require, whole_study_for or "")
+    sites = view_sites(user)
+    if whole_study_for is not None and sites is not None:
+        raise PermissionDeniedError(
+            f"{whole_study_for} describes the whole study, and user {user.username} reads only site(s) "
+            f"{', '.join(sorted(sites)) or 'none'}: ask a data manager or statistician (a role that reads "
+            "every site) to run it"
+        )
+    return read_snapshot(user.service.engine, cutoff, sites=sites, read_by=user.username, **options)
 
 
 def site_countries(connection: Connection) -> dict[str, str]:

@@ -359,9 +359,11 @@ def edit_check_problems(
             return [replace(refusal.problem, field="subject.subject_id")], []
     subject = typed.get(column) if column and spec.table != "subject" else None  # a subject: may be new
     if subject is not None:
-        sites = handle.read_sites()
+        from cartrial.store.snapshot import view_sites
+
+        sites = view_sites(handle)  # the user's view, the one rule of the store (D-19.457)
         try:
-            require_subject(handle, None if sites is None else frozenset(s for s in sites if s), str(subject))
+            require_subject(handle, sites, str(subject))
         except NotVisible:
             problem = Problem(
                 "no subject with this id that you may see",

@@ -22,7 +22,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -818,46 +818,23 @@ def _audit_head(handle: StudyUser) -> int:
 
 
 def snapshot_for(handle: StudyUser, cutoff: dt.date, *, whole_study: bool = False) -> Any:
-    """The study snapshot at `cutoff` (`cartrial.store.snapshot.read_snapshot`) restricted to the subjects
-    the user may read (`StudyUser.read_sites`, which checks the READ permission); `whole_study` keeps every
-    subject, for results that need all of them (the escalation design) — the caller then shows no other
-    site's subject. A restricted snapshot's `sites` (site → country) holds only the user's sites. A cut-off
-    before the study's first infusion gives a snapshot without infusions (the safety page still states the
-    adverse events of the enrolled, D-19.106).
+    """The study snapshot at `cutoff` of the user's view (`cartrial.store.snapshot.read_snapshot` with the
+    sites of `cartrial.store.snapshot.view_sites`, which checks the READ permission: the one rule the CLI
+    follows too, D-19.457); `whole_study` keeps every subject, for results that need all of them (the
+    escalation design) — the caller then shows no other site's subject. A restricted snapshot's `sites`
+    (site → country) holds only the user's sites. A cut-off before the study's first infusion gives a
+    snapshot without infusions (the safety page still states the adverse events of the enrolled, D-19.106).
 
     Cached per (database, newest audit row, cut-off, sites): any write adds an audit row, so a cached
     snapshot is never stale."""
-    from cartrial.store.snapshot import read_snapshot
+    from cartrial.store.snapshot import read_snapshot, view_sites
 
-    readable = handle.read_sites()
-    sites = None if whole_study or readable is None else frozenset(s for s in readable if s)
+    readable = view_sites(handle)
+    sites = None if whole_study else readable
     key = ("snapshot", str(handle.engine.url), _audit_head(handle), cutoff, sites)
 
     def make() -> Any:
-        snapshot = read_snapshot(handle.engine, cutoff, before_first_infusion=True)
-        if sites is None:
-            return snapshot
-        keep = {
-            str(s)
-            for s, site in zip(
-                snapshot.tables["subjects"]["subject_id"], snapshot.tables["subjects"]["site_id"], strict=True
-            )
-            if site in sites
-        }
-        tables = {
-            name: (
-                frame[frame["subject_id"].isin(keep)].reset_index(drop=True)
-                if "subject_id" in frame
-                # study-level cohorts span every site: a site's subset cannot replay them
-                else frame.iloc[0:0]
-                if name == "escalation_decisions"
-                else frame
-            )
-            for name, frame in snapshot.tables.items()
-        }
-        # the sites' countries too: a site-restricted user sees no other site (D-19.383)
-        countries = {site: country for site, country in snapshot.sites.items() if site in sites}
-        return replace(snapshot, tables=tables, sites=countries)
+        return read_snapshot(handle.engine, cutoff, before_first_infusion=True, sites=sites)
 
     return _cached(key, make)
 

@@ -100,6 +100,8 @@ def test_popfit_from_the_store_with_a_dose_level_covariate(example_sqlite: str, 
         "popfit",
         "--url",
         example_sqlite,
+        "--user",
+        "admin",
         "--cutoff",
         "2022-03-20",
         "--covariate",
@@ -376,7 +378,7 @@ def test_popfit_from_the_store_leaves_out_the_samples_drawn_before_the_infusion(
     reads the analysis layer's sample time (`analysis.kinetics.sample_actual_days`) and notes them as the
     file route notes a negative time (D-19.217)."""
     result = run_cartrial(
-        "kinetics", "popfit", "--url", example_sqlite, "--cutoff", "2022-03-20",
+        "kinetics", "popfit", "--url", example_sqlite, "--user", "admin", "--cutoff", "2022-03-20",
         *FAST, "--no-figures", "--json", "--out", str(tmp_path / "o"),
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr

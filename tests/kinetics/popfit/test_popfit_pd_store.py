@@ -24,7 +24,18 @@ CUTOFF = ("--cutoff", "2030-01-01")  # after the last sample: the whole example
 def _popfit_pd_store(url: str, out: Path | str, *options: str) -> CliResult:
     """`cartrial kinetics popfit --model pd` of the store at `url` (the whole example) written to `out`."""
     return run_cartrial(
-        "kinetics", "popfit", "--model", "pd", "--url", url, *CUTOFF, *options, "--out", str(out)
+        "kinetics",
+        "popfit",
+        "--model",
+        "pd",
+        "--url",
+        url,
+        "--user",
+        "admin",
+        *CUTOFF,
+        *options,
+        "--out",
+        str(out),
     )
 
 

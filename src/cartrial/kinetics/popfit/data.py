@@ -52,6 +52,8 @@ class PopulationData:
     value_unit: str = ""
     time_unit: str = ""
     n_pre_dose: int = 0
+    view: dict[str, Any] | None = None
+    """Whose view of the study the samples are (`StudySnapshot.view`, D-19.459); None for a sample file."""
 
     @property
     def n_subjects(self) -> int:
@@ -119,7 +121,11 @@ class PopulationData:
             None if high is None else [high[i][keep[i]] for i in range(self.n_subjects)],
         )
         return replace(
-            packed, value_unit=self.value_unit, time_unit=self.time_unit, n_pre_dose=self.n_pre_dose
+            packed,
+            value_unit=self.value_unit,
+            time_unit=self.time_unit,
+            n_pre_dose=self.n_pre_dose,
+            view=self.view,
         )
 
     def in_time_unit(self, given: str, target: str) -> PopulationData:
@@ -362,6 +368,7 @@ class PopulationData:
             "value_unit": self.value_unit,
             "time_unit": self.time_unit,
             "n_pre_dose": self.n_pre_dose,
+            "view": self.view,
             "last_time": float(self.times[self.observed].max()) if self.n_observations else None,
         }
 
