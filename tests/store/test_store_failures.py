@@ -80,9 +80,9 @@ def test_a_file_that_is_not_a_database(
         ("audit", "log"),
         ("db", "records", "subject", "--user", "admin"),
         ("import", "templates", str(STUDY_FOLDER), "--user", "admin"),
-        ("analyse", "--cutoff", "2022-03-20"),
-        ("report", "--cutoff", "2022-03-20"),
-        ("export", "cdisc", "--cutoff", "2022-03-20"),
+        ("analyse", "--cutoff", "2022-03-20", "--user", "admin"),
+        ("report", "--cutoff", "2022-03-20", "--user", "admin"),
+        ("export", "cdisc", "--cutoff", "2022-03-20", "--user", "admin"),
         ("serve", "--port", "8765"),
     ],
 )
