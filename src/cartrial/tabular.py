@@ -132,7 +132,8 @@ def read_csv(
     return frame
 
 
-_EDGE_BLANK = re.compile(r"[ \t\r\n]\x00|\x00[ \t\r\n]|\A[ \t\r\n]|[ \t\r\n]\Z")  # \x00 joins cells
+_BLANK = f"[{re.escape(BLANKS)}]"
+_EDGE_BLANK = re.compile(f"{_BLANK}\x00|\x00{_BLANK}|\\A{_BLANK}|{_BLANK}\\Z")  # \x00 joins cells
 
 
 def trim_cells(frame: pd.DataFrame) -> None:

@@ -507,18 +507,15 @@ def simulate_command(
 
 
 def _cap_text(design: Any, cohorts: int, size: int) -> str:
-    """``at most N patients per trial (C cohorts of S[, --max-n M])`` (D-19.481); a 3+3 runs at least 2K
-    cohorts (`simulate`)."""
-    from cartrial.escalation.behaviours import StopAtN
-    from cartrial.escalation.three_plus_three import ThreePlusThree
+    """``at most N patients per trial (C cohorts of S[, --max-n M])`` (D-19.481), of the cohorts
+    `simulate` runs (`simulated_cohorts`)."""
+    from cartrial.escalation.simulation import simulated_cohorts
 
-    inner = getattr(design, "inner", design)
-    if isinstance(inner, ThreePlusThree):
-        cohorts = max(cohorts, 2 * inner.n_doses)
-    caps = [b.n for b in getattr(design, "behaviours", ()) if isinstance(b, StopAtN)]
-    most = min([cohorts * size, *caps])
+    cohorts = simulated_cohorts(design, cohorts)
+    max_n = getattr(design, "max_n", None)
+    most = cohorts * size if max_n is None else min(cohorts * size, max_n)
     return f"at most {most} patients per trial ({cohorts} cohorts of {size}" + (
-        f", --max-n {min(caps)})" if caps else ")"
+        f", --max-n {max_n})" if max_n is not None else ")"
     )
 
 

@@ -249,21 +249,20 @@ def summary_command(
     (a site investigator: their sites), or without a user of the whole study (D-19.454)."""
     service = _service(url)
     actor = _actor(user, url) if user or os.environ.get("CARTRIAL_USER") else None
-    counts = service.table_counts(actor)
-    lock = service.active_lock()
-    if as_json:
-        typer.echo(
-            dumps_json(
-                {
-                    "tables": counts,
-                    "lock": None
-                    if lock is None
-                    else {"cutoff": lock.cutoff.isoformat(), "by": lock.locked_by, "reason": lock.reason},
-                }
-            )
-        )
+    if not as_json:
+        print_summary(terminal(), service, actor)
         return
-    print_summary(terminal(), service, actor)
+    lock = service.active_lock()
+    typer.echo(
+        dumps_json(
+            {
+                "tables": service.table_counts(actor),
+                "lock": None
+                if lock is None
+                else {"cutoff": lock.cutoff.isoformat(), "by": lock.locked_by, "reason": lock.reason},
+            }
+        )
+    )
 
 
 def print_summary(console: Console, service: Any, actor: str | None = None) -> None:

@@ -196,6 +196,13 @@ MAX_ACCRUAL_DAYS = float(MAX_DAYS)
 DEFAULT_COHORTS = 10
 
 
+def simulated_cohorts(design: Any, cohorts: int) -> int:
+    """The cohorts `simulate` runs for `cohorts` asked: a 3+3 runs at least 2 × its levels (a level never
+    holds more than 6 patients), every other design `cohorts`."""
+    inner = getattr(design, "inner", design)
+    return max(cohorts, 2 * inner.n_doses) if isinstance(inner, ThreePlusThree) else cohorts
+
+
 def cohorts_for_max_n(
     cohorts: int | None,
     cohort_size: int,
@@ -542,8 +549,7 @@ def simulate(
         raise OptionError(wrong_size)
     check_simulation_size(trials, cohorts, size, design.n_doses)
     inner = design.inner if isinstance(design, BehavingDesign) else design
-    if isinstance(inner, ThreePlusThree):
-        cohorts = max(cohorts, 2 * inner.n_doses)
+    cohorts = simulated_cohorts(design, cohorts)
     if isinstance(inner, ThreePlusThree) and size != 3:
         raise InputError(
             Problem("a 3+3 design treats cohorts of 3", field="cohort_size", value=size, allowed="3")

@@ -307,6 +307,7 @@ def max_cohorts(prepared: Prepared) -> int:
     """Most escalation cohorts a trial can need: the scenario's `design.max_cohorts`, else 2 × levels for
     3+3 (a level never holds more than 6), else ceil(max_n / cohort size)."""
     from cartrial.escalation.behaviours import BehavingDesign
+    from cartrial.escalation.simulation import cohorts_for_max_n
     from cartrial.escalation.three_plus_three import ThreePlusThree
 
     if prepared.scenario.design.max_cohorts is not None:
@@ -326,7 +327,7 @@ def max_cohorts(prepared: Prepared) -> int:
                 allowed="1..1000",
             )
         )
-    return -(-int(max_n) // int(design.cohort_size))
+    return cohorts_for_max_n(None, int(design.cohort_size), int(max_n))
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ def upsert_rows(
     connection = tx.connection
     known = _known_keys(tx, table_name, keys, known_new)
     ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
-    chunk_size = _chunk_size(tx, keys)
+    chunk_size = key_chunk_rows(tx.backend, keys)
     result = UpsertResult()
     for chunk in chunks(prepared, chunk_size):
         result = result + _upsert_chunk(tx, model, table_name, keys, chunk, known, ids)
@@ -243,11 +243,6 @@ def _known_keys(
         if tx.connection.execute(select(table.c.id).limit(1)).first() is None:
             tracked = tx._new_table_keys[table_name] = (keys, set())
     return tracked[1] if tracked is not None else None
-
-
-def _chunk_size(tx: Transaction, keys: Sequence[str]) -> int:
-    """Rows per existence check and insert (also the bound of an audit batch row's run of records)."""
-    return key_chunk_rows(tx.backend, keys)
 
 
 def key_chunk_rows(backend: str, keys: Sequence[str]) -> int:
@@ -335,7 +330,7 @@ def upsert_columns(
         _check_subject_ids(tx, table_name, subject_column, subject_ids)
     table = table_of(model)
     ids = _IdCounter(int(tx.connection.execute(select(func.max(table.c.id))).scalar() or 0))
-    chunk_size = _chunk_size(tx, keys)
+    chunk_size = key_chunk_rows(tx.backend, keys)
     for start in range(0, n, chunk_size):
         stop = min(n, start + chunk_size)
         tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")

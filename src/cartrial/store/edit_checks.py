@@ -1477,19 +1477,12 @@ def stored_records(
         model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            query = select(model_table).where(model_table.c.subject_id.in_(chunk))
+            query = select(model_table).where(model_table.c.subject_id.in_(chunk)).order_by(model_table.c.id)
             for row in connection.execute(query).mappings():
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))
                 out[str(row["subject_id"])].setdefault(table, []).append(record)
-        for by_table in out.values():
-            if table in by_table:
-                by_table[table].sort(key=_record_id)
     return out
-
-
-def _record_id(record: Record) -> int:
-    return record.record_id or 0
 
 
 def stored_table_records(connection: Connection, table: str) -> list[Record]:
@@ -1737,13 +1730,12 @@ def write_context(
     connection: Connection,
     table: str,
     writes: Sequence[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
+    protocol: Protocol | None,
 ) -> WriteContext:
     """The `WriteContext` of the (before, after) writes of `table` already stored in the open transaction:
-    the protocol, and the stored records of their subjects (before and after) of every table a row's
-    checks read (`_write_tables`; a row moving a record to another subject reads the old subject's as for
-    a delete), in one query per table and 500 subjects (`stored_records`)."""
-    from cartrial.store.fields import study_protocol
-
+    the study's `protocol` (as the caller read it), and the stored records of their subjects (before and
+    after) of every table a row's checks read (`_write_tables`; a row moving a record to another subject
+    reads the old subject's as for a delete), in one query per table and 500 subjects (`stored_records`)."""
     subjects: set[str] = set()
     deleting = False
     if table in CHECKED_TABLES:
@@ -1753,7 +1745,7 @@ def write_context(
             moved = before is not None and before.get("subject_id") != after.get("subject_id")
             deleting = deleting or moved
     tables = _write_tables(table, deleting)
-    return WriteContext(study_protocol(connection), tables, stored_records(connection, subjects, tables))
+    return WriteContext(protocol, tables, stored_records(connection, subjects, tables))
 
 
 def write_findings(

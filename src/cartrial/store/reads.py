@@ -173,8 +173,7 @@ def _site_imports(sites: tuple[str | None, ...]) -> Any:
     files and row counts: both are as absent."""
     from cartrial.store.models import ImportManifest
 
-    table = table_of(ImportManifest)
-    return select(table.c.id).where(table.c.site_id.in_(list(sites)))
+    return select(table_of(ImportManifest).c.id).where(*_site_condition(ImportManifest, sites))
 
 
 def tables_with_rows(connection: Connection, names: Sequence[str]) -> set[str]:

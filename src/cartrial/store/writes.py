@@ -164,8 +164,7 @@ def typed_texts(table_name: str, values: RowLike) -> RowLike:
     both backends store and audit the typed value; what the import refuses (``"5,5"``) is refused here,
     `InputError` located at ``table.field``. Other values are left to `prepare_rows` and the field rules
     (text stays as given, D-19.420)."""
-    from cartrial.store.fields import FieldKind, field_rules, typed_record_values
-    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.fields import FieldKind, typed_record_values
 
     if table_name not in STUDY_TABLES:
         return values
@@ -307,19 +306,21 @@ def upsert_checked_rows(
         result = _upsert_users(tx, prepared, befores, keys)
     else:
         result = upsert_rows(tx, table_name, prepared, keys)
-    numbers = [number for number, change in enumerate(changed, start=1) if change]
     stored_rows = [
         _written(stored, table_name, number)
         for number, stored in zip(
-            numbers, find_by_keys(tx.connection, model, [prepared[n - 1] for n in numbers], keys), strict=True
+            judged, find_by_keys(tx.connection, model, [prepared[n - 1] for n in judged], keys), strict=True
         )
     ]
     # the subjects' stored records read once for every row's edit checks (D-19.433)
     context = write_context(
-        tx.connection, table_name, [(befores[n - 1], s) for n, s in zip(numbers, stored_rows, strict=True)]
+        tx.connection,
+        table_name,
+        [(befores[n - 1], s) for n, s in zip(judged, stored_rows, strict=True)],
+        protocol,
     )
     written: list[Mapping[str, Any]] = []
-    for number, stored in zip(numbers, stored_rows, strict=True):
+    for number, stored in zip(judged, stored_rows, strict=True):
         before = befores[number - 1]
         if model is User and before is not None:  # judged on the state after the whole call (D-19.432)
             check_last_admin(tx.connection, before, stored)

@@ -159,12 +159,11 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
         rows = list(decisions.sort_values("_cohort").itertuples(index=False))
     sizes = [(parse_outcomes(str(row.outcomes), n_doses).n_patients, _day(row.decided_on)) for row in rows]
     cohort_members, pending = assign_cohorts(patients, sizes)
-    for row, members in zip(rows, cohort_members, strict=True):
-        for member in members:
-            member["cohort"] = int(row.cohort)
     for member in pending:
         member["cohort"] = len(rows) + 1  # the next cohort (`next_cohort`)
     for row, members in zip(rows, cohort_members, strict=True):
+        for member in members:
+            member["cohort"] = int(row.cohort)
         text = str(row.outcomes)
         outcome_blocks.append(text)
         recorded.append(
@@ -216,11 +215,15 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
             replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
     if sites is not None:  # another site's patients are counted, not named nor dated (D-19.486)
         own = {p["subject_id"] for p in patients if p["visible"]}
+
+        def own_ids(text: Any) -> str:
+            return " ".join(s for s in str(text or "").split() if s in own)
+
         replay = [
             {
                 **r,
-                "subjects": " ".join(s for s in str(r.get("subjects") or "").split() if s in own),
-                "replaced": " ".join(s for s in str(r.get("replaced") or "").split() if s in own),
+                "subjects": own_ids(r.get("subjects")),
+                "replaced": own_ids(r.get("replaced")),
                 "last_infused_on": None,
                 "days_after_last_infusion": None,
             }

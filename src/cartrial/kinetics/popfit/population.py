@@ -142,8 +142,8 @@ def residuals_out_of_range(
 ) -> list[tuple[str, float]]:
     """(name, value) of each residual error parameter outside its range (`ErrorModel.rule`: a log-scale SD
     or a fraction above 0 and at most 10, a linear additive SD above 0 and at most 1e15 in the data's unit).
-    The one rule of `fit_population` (a convergence problem) and `PopulationModel.from_dict` (a refused file;
-    D-19.464).
+    `fit_population`'s convergence problem; `PopulationModel.from_dict` refuses a file by the same
+    `ErrorModel.rule`, applied at each ``sigma`` key (D-19.464).
 
     >>> residuals_out_of_range(ErrorModel(), np.array([1e300]))
     [('a', 1e+300)]

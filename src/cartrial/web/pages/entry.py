@@ -255,10 +255,11 @@ def _site_problems(
     from cartrial.store.permissions import check_sites
 
     given = values.get("site_id")
-    if table != "subject" or not isinstance(given, str) or not trim_blanks(given):
+    site = trim_blanks(given) if isinstance(given, str) else ""
+    if table != "subject" or not site:
         return []  # a blank site is the field rules' (required)
     try:
-        check_sites(user.username, user.role, user.site_id, [trim_blanks(given)], "the subject")
+        check_sites(user.username, user.role, user.site_id, [site], "the subject")
         return []
     except PermissionDeniedError:
         pass
