@@ -72,3 +72,35 @@ def test_recorded_therapies_keep_their_counts(analysis) -> None:  # type: ignore
     treated = summary[summary["measure"] == "crs_tocilizumab"]
     assert treated["k"].notna().all()
     assert not treated["description"].str.contains("not recorded").any()
+
+
+def test_a_not_recorded_row_names_no_ci_method(snapshot) -> None:  # type: ignore[no-untyped-def]
+    """A row with no interval names no CI method (it was patched after `incidence` and kept the
+    Clopper-Pearson text): n/a, with the reason in its description (D-19.528)."""
+    analysis = _with(snapshot, collected=False, rows=False)
+    summary = analysis.datasets["crs_icans_summary"].table
+    treated = summary[summary["measure"].isin(["crs_tocilizumab", "icans_corticosteroid"])]
+    assert len(treated)
+    assert not treated["ci_method"].str.contains("Clopper").any()
+    assert treated["ci_method"].str.startswith("n/a").all()
+    assert treated[["ci_low_pct", "ci_high_pct"]].isna().all().all()
+    recorded = summary[summary["measure"] == "crs_any"]
+    assert recorded["ci_method"].str.contains("Clopper").all()
+
+
+def test_incidence_knows_not_recorded() -> None:
+    """The one derivation: `incidence` itself writes a not-recorded row (k, percent, CI, subjects empty;
+    no CI method; the reason in the description), whatever the flag column holds (D-19.528)."""
+    from cartrial.analysis.summaries import incidence
+
+    frame = pd.DataFrame(
+        {"subject_id": ["A", "B", "C"], "dose_level": [1, 1, 2], "x": [True, False, True], "y": [True] * 3}
+    )
+    table = incidence(frame, ["x", "y"], "safety", {"x": "X given"}, not_recorded={"x": "why not"})
+    x, y = table[table["measure"] == "x"], table[table["measure"] == "y"]
+    assert len(x) == 3 and x["k"].isna().all() and x["percent"].isna().all()
+    assert x["ci_low_pct"].isna().all() and x["ci_high_pct"].isna().all()
+    assert (x["subjects"] == "").all() and (x["n"].tolist() == [2, 1, 3])
+    assert (x["description"] == "X given (why not)").all()
+    assert not x["ci_method"].str.contains("Clopper").any()
+    assert (pd.to_numeric(y["k"]) == y["n"]).all() and y["ci_method"].str.contains("Clopper").all()

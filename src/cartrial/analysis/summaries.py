@@ -8,7 +8,7 @@ subject with n = 0 (D-19.108).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,10 @@ import pandas as pd
 from cartrial.analysis.stats import PROPORTION_CI_METHOD, proportion
 
 ALL = "all"
+
+NOT_RECORDED_CI = "n/a (not recorded: no interval)"
+"""The ``ci_method`` of an incidence row whose flag is not recorded: no interval exists, so no method is
+named; the description says why (D-19.528)."""
 
 
 def dose_level_groups(
@@ -68,9 +72,14 @@ def incidence(
     population: str,
     labels: dict[str, str] | None = None,
     levels: Sequence[int] = (),
+    not_recorded: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per (group, flag): k subjects with the flag true of n in the group, percent, exact 95 % CI
     (groups: `dose_level_groups` with `levels`).
+
+    `not_recorded`: flag → why it is not recorded (D-19.476, D-19.434). Such a flag's rows keep n; k,
+    percent, CI and subjects are empty, ``ci_method`` is `NOT_RECORDED_CI` (no interval, so no method) and the
+    description ends with the reason — never a count of data not collected (D-19.528).
 
     >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "crs": [True, False]})
     >>> incidence(t, ["crs"], "safety")[["group", "measure", "k", "n", "percent"]].values.tolist()
@@ -79,13 +88,31 @@ def incidence(
     rows: list[dict[str, Any]] = []
     for group, part in dose_level_groups(per_subject, levels):
         for flag in flags:
+            description = (labels or {}).get(flag, flag)
+            if flag in (not_recorded or {}):
+                rows.append(
+                    {
+                        "group": group,
+                        "measure": flag,
+                        "description": f"{description} ({(not_recorded or {})[flag]})",
+                        "k": pd.NA,
+                        "n": len(part),
+                        "percent": None,
+                        "ci_low_pct": None,
+                        "ci_high_pct": None,
+                        "population": population,
+                        "ci_method": NOT_RECORDED_CI,
+                        "subjects": "",
+                    }
+                )
+                continue
             values = part[flag].astype("boolean").fillna(False)
             p = proportion(int(values.sum()), len(part))
             rows.append(
                 {
                     "group": group,
                     "measure": flag,
-                    "description": (labels or {}).get(flag, flag),
+                    "description": description,
                     "k": p.k,
                     "n": p.n,
                     "percent": p.percent,
@@ -96,7 +123,10 @@ def incidence(
                     "subjects": ";".join(sorted(str(s) for s in part.loc[values.to_numpy(), "subject_id"])),
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not_recorded and len(table):
+        table["k"] = table["k"].astype("Int64")
+    return table
 
 
 def distribution(
