@@ -190,3 +190,16 @@ def test_an_unknown_model_name_is_not_quoted(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_scenario(path)
     assert "SECRET" not in str(caught.value) and "model" in [p.field for p in caught.value.problems]
+
+
+def test_a_fit_value_beyond_the_simulator_is_refused_at_its_key(tmp_path: Path) -> None:
+    """A residual SD that `kinetics map` reads (≤ 10) but the simulator does not (kinetics.residual_sd_log
+    ≤ 5): the first line is the located, human message — the fit file, its key `sigma.a`, the scenario key
+    and what is allowed — not pydantic's "1 validation error for Kinetics" header (D-19.532)."""
+    path, _ = _scenario(tmp_path, sigma={"a": 7.0})
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'fit' / 'estimates.json'}, sigma.a: "), first
+    assert "kinetics.residual_sd_log" in first and "≤ 5" in first, first
+    assert "validation error" not in str(caught.value) and "Input should" not in str(caught.value)

@@ -469,7 +469,8 @@ def _choices(expected: str) -> str:
     return choice_text(item[1:-1] if len(item) > 1 and item[0] == item[-1] == "'" else item for item in items)
 
 
-def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
+def allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
+    """What a pydantic error item allows, in the reader's words (``≤ 5``, a choice list, a date …)."""
     if str(error.get("type", "")).startswith("date"):
         return "a calendar date YYYY-MM-DD"
     if error.get("type") == "finite_number":
@@ -568,7 +569,7 @@ def problems_from_validation_error(
                 line=line,
                 field=path,
                 value=_display(item.get("input")),
-                allowed=_allowed_from_ctx(item),
+                allowed=allowed_from_ctx(item),
             )
         )
     problems.sort(key=lambda p: p.line if p.line is not None else 0)
@@ -692,9 +693,11 @@ def read_text_file(path: Any) -> str:
 
 __all__ = [
     "MAX_YAML_VALUES",
+    "SEMANTIC_ERROR_TYPE",
     "Issue",
     "TrueFalse",
     "YamlPositions",
+    "allowed_from_ctx",
     "option_error",
     "option_issues",
     "parse_yaml_model",

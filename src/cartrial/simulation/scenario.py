@@ -14,14 +14,16 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.candidate import SCREENING_DATES, screening_date_problem
 from cartrial.protocol.design_options import PATIENTS
 from cartrial.protocol.yaml_source import (
+    SEMANTIC_ERROR_TYPE,
     Issue,
+    allowed_from_ctx,
     option_error,
     parse_yaml_model,
     read_text_file,
@@ -670,8 +672,48 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
         update["residual_sd_log"] = float(population.theta.sigma[0])
     try:
         return Kinetics.model_validate(update)
-    except ValueError as exc:
-        raise refuse(f"population model values out of range: {exc}".splitlines()[0], "typical") from None
+    except ValidationError as exc:  # located at the fit's key, in words, never pydantic's header (D-19.532)
+        raise InputError(
+            [
+                Problem(
+                    f"{issue.message} for the simulator (scenario kinetics."
+                    + ".".join(str(part) for part in issue.path)
+                    + ")",
+                    file=source,
+                    field=_fit_key(issue.path, population.spec.iiv_names),
+                    allowed=issue.allowed,
+                )
+                for issue in _kinetics_issues(exc)
+            ]
+        ) from None
+
+
+def _kinetics_issues(exc: ValidationError) -> list[Issue]:
+    """The located issues of a `Kinetics` validation error: a cross-field (semantic) error's own, else one
+    per field with pydantic's bound in the reader's words (`allowed_from_ctx`)."""
+    issues: list[Issue] = []
+    for item in exc.errors():
+        if item["type"] == SEMANTIC_ERROR_TYPE:
+            issues.extend(item["ctx"]["issues"])
+        else:
+            issues.append(Issue(tuple(item["loc"]), "out of range", None, allowed_from_ctx(item)))
+    return issues
+
+
+def _fit_key(path: tuple[str | int, ...], iiv: tuple[str, ...]) -> str:
+    """The estimates.json key a `Kinetics` field is taken from (`population_kinetics`): ``typical.NAME``,
+    ``sigma.a`` (the residual SD), ``omega[k][k]`` (an IIV variance)."""
+    from cartrial.kinetics.models import STEIN_PARAMETERS
+
+    name = str(path[0]) if path else ""
+    if name in STEIN_PARAMETERS:
+        return f"typical.{name}"
+    if name == "residual_sd_log":
+        return "sigma.a"
+    if name == "omega2" and len(path) > 1 and path[1] in iiv:
+        k = iiv.index(str(path[1]))
+        return f"omega[{k}][{k}]"
+    return "omega" if name == "omega2" else name
 
 
 def _with_population_model(scenario: Scenario, path: Path, text: str) -> Scenario:
