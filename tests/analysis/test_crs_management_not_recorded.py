@@ -104,3 +104,17 @@ def test_incidence_knows_not_recorded() -> None:
     assert (x["description"] == "X given (why not)").all()
     assert not x["ci_method"].str.contains("Clopper").any()
     assert (pd.to_numeric(y["k"]) == y["n"]).all() and y["ci_method"].str.contains("Clopper").all()
+
+
+def test_a_group_of_no_subject_names_no_ci_method() -> None:
+    """n = 0 (a protocol dose level not dosed, D-19.108) has no interval either: its row names none — the
+    `Proportion` says so, and `incidence` takes its method from it (D-19.535)."""
+    from cartrial.analysis.stats import PROPORTION_CI_METHOD, proportion
+    from cartrial.analysis.summaries import incidence
+
+    assert proportion(0, 0).method.startswith("n/a") and proportion(1, 3).method == PROPORTION_CI_METHOD
+    frame = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "x": [True, False]})
+    table = incidence(frame, ["x"], "safety", levels=(1, 2)).set_index("group")
+    assert table.loc["dose level 2", "n"] == 0 and pd.isna(table.loc["dose level 2", "ci_low_pct"])
+    assert table.loc["dose level 2", "ci_method"].startswith("n/a")
+    assert table.loc["dose level 1", "ci_method"] == PROPORTION_CI_METHOD

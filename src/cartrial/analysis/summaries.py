@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.analysis.stats import PROPORTION_CI_METHOD, proportion
+from cartrial.analysis.stats import proportion
 
 ALL = "all"
 
@@ -119,7 +119,7 @@ def incidence(
                     "ci_low_pct": p.ci_low_pct,
                     "ci_high_pct": p.ci_high_pct,
                     "population": population,
-                    "ci_method": PROPORTION_CI_METHOD,
+                    "ci_method": p.method,  # none named without an interval (n = 0, D-19.535)
                     "subjects": ";".join(sorted(str(s) for s in part.loc[values.to_numpy(), "subject_id"])),
                 }
             )
