@@ -74,7 +74,7 @@ def run(ctx: DemoContext) -> None:
     s = oc.summary
     console.print(
         early_stop_summary_text(s) + ", "
-        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], trials)}; "
+        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], int(s['trials']))}; "
         f"{edss_probability_text(s)}. Virtual data from stated assumptions (docs/simulation.md), not "
         f"evidence. Files: {out_dir}"
     )

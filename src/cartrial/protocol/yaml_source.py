@@ -70,7 +70,8 @@ class Issue:
     refs: tuple[tuple[str | int, ...], ...] = ()
 
 
-def _plain_message(issue: Issue) -> str:
+def plain_message(issue: Issue) -> str:
+    """`issue`'s message with each ``{refN}`` the path it refers to (``a/b``), for a reader without lines."""
     message = issue.message
     for number, ref in enumerate(issue.refs):
         message = message.replace(f"{{ref{number}}}", "/".join(str(part) for part in ref))
@@ -79,7 +80,7 @@ def _plain_message(issue: Issue) -> str:
 
 def semantic_error(issues: Sequence[Issue]) -> PydanticCustomError:
     """A pydantic error carrying several located issues (raise it from a ``model_validator``)."""
-    summary = "; ".join(_plain_message(issue) for issue in issues)
+    summary = "; ".join(plain_message(issue) for issue in issues)
     return PydanticCustomError(SEMANTIC_ERROR_TYPE, "{summary}", {"summary": summary, "issues": list(issues)})
 
 
@@ -701,6 +702,7 @@ __all__ = [
     "option_error",
     "option_issues",
     "parse_yaml_model",
+    "plain_message",
     "problems_from_issues",
     "problems_from_validation_error",
     "read_json",

@@ -26,6 +26,7 @@ from cartrial.protocol.yaml_source import (
     allowed_from_ctx,
     option_error,
     parse_yaml_model,
+    plain_message,
     read_text_file,
     semantic_error,
 )
@@ -351,6 +352,7 @@ def _omega2_issues(kinetics: Any) -> list[Issue]:
                     f"times omega2_scale {kinetics.omega2_scale:g}, the variance simulated is out of range",
                     value,
                     f"ω² × omega2_scale {OMEGA_LOG_VARIANCE.text()}",
+                    refs=(("omega2_scale",),),  # the other key of the product (D-19.532)
                 )
             )
     return issues
@@ -676,8 +678,10 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
         raise InputError(
             [
                 Problem(
-                    f"{issue.message} for the simulator (scenario kinetics."
-                    + ".".join(str(part) for part in issue.path)
+                    f"{plain_message(issue)} for the simulator (scenario "
+                    + ", ".join(  # the key refused and each key the refusal refers to (omega2_scale)
+                        "kinetics." + ".".join(str(part) for part in path) for path in (issue.path, *issue.refs)
+                    )
                     + ")",
                     file=source,
                     field=_fit_key(issue.path, population.spec.iiv_names),
@@ -690,14 +694,20 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
 
 def _kinetics_issues(exc: ValidationError) -> list[Issue]:
     """The located issues of a `Kinetics` validation error: a cross-field (semantic) error's own, else one
-    per field with pydantic's bound in the reader's words (`allowed_from_ctx`)."""
+    per field with pydantic's bound in the reader's words (`allowed_from_ctx`): "out of range" for a bound,
+    else "not allowed" (a value of another kind)."""
     issues: list[Issue] = []
     for item in exc.errors():
         if item["type"] == SEMANTIC_ERROR_TYPE:
             issues.extend(item["ctx"]["issues"])
         else:
-            issues.append(Issue(tuple(item["loc"]), "out of range", None, allowed_from_ctx(item)))
+            message = "out of range" if item["type"] in _BOUND_ERRORS else "not allowed"
+            issues.append(Issue(tuple(item["loc"]), message, None, allowed_from_ctx(item)))
     return issues
+
+
+_BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+"""pydantic's error types of a bound (``gt``, ``ge``, ``lt``, ``le``): the value is out of range."""
 
 
 def _fit_key(path: tuple[str | int, ...], iiv: tuple[str, ...]) -> str:

@@ -522,7 +522,8 @@ class PopulationModel:
                     allowed=" | ".join(model.parameters) + f" (the {model.name} model, in this order)",
                 )
             )
-        if np.all(np.isfinite(omega)) and not _is_covariance(omega):  # a negative or asymmetric Ω was used
+        # every entry of Ω is a finite number here (`_number_problems`, D-19.531)
+        if not _is_covariance(omega):  # a negative or asymmetric Ω was used
             raise InputError(
                 Problem(
                     "omega is not a covariance matrix",
@@ -531,7 +532,7 @@ class PopulationModel:
                     allowed="a symmetric positive semi-definite matrix (variances ≥ 0)",
                 )
             )
-        beyond = variances_out_of_range(model, iiv, omega) if np.all(np.isfinite(omega)) else []
+        beyond = variances_out_of_range(model, iiv, omega)
         if beyond:
             raise InputError(
                 Problem(
