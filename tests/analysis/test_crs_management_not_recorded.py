@@ -118,3 +118,20 @@ def test_a_group_of_no_subject_names_no_ci_method() -> None:
     assert table.loc["dose level 2", "n"] == 0 and pd.isna(table.loc["dose level 2", "ci_low_pct"])
     assert table.loc["dose level 2", "ci_method"].startswith("n/a")
     assert table.loc["dose level 1", "ci_method"] == PROPORTION_CI_METHOD
+
+
+def test_no_flag_recorded_keeps_float_columns_and_an_unknown_flag_is_refused() -> None:
+    """Every flag not recorded: percent and CI are float columns of NaN (not object columns of None); a
+    `not_recorded` key that is no flag of the table is a caller's error, never silently counted."""
+    import pytest
+
+    from cartrial.analysis.stats import NOT_RECORDED_CI
+    from cartrial.analysis.summaries import incidence
+
+    frame = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 2], "x": [True, False]})
+    table = incidence(frame, ["x"], "safety", not_recorded={"x": "why not"})
+    for column in ("percent", "ci_low_pct", "ci_high_pct"):
+        assert table[column].dtype == "float64" and table[column].isna().all(), column
+    assert (table["ci_method"] == NOT_RECORDED_CI).all()
+    with pytest.raises(ValueError, match="xx"):
+        incidence(frame, ["x"], "safety", not_recorded={"xx": "why not"})

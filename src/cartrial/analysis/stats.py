@@ -29,6 +29,9 @@ PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson, Biometr
 RATE_CI_METHOD = "exact Poisson 95% CI (Garwood, Biometrika 1936;28:437)"
 NO_SUBJECT_CI = "n/a (n = 0: no interval)"
 """The method of a proportion of no subject: none, as it has no interval (D-19.535)."""
+NOT_RECORDED_CI = "n/a (not recorded: no interval)"
+"""The ``ci_method`` of an incidence row whose flag is not recorded: no interval exists, so no method is
+named; the description says why (D-19.528)."""
 GEOMETRIC_METHOD = "geometric mean; geometric CV % = 100*sqrt(exp(s^2)-1), s = SD of ln values (n-1)"
 
 
@@ -209,6 +212,7 @@ def category_counts(values: Iterable[str | None], levels: Iterable[str] = ()) ->
 
 __all__ = [
     "GEOMETRIC_METHOD",
+    "NOT_RECORDED_CI",
     "NO_SUBJECT_CI",
     "PROPORTION_CI_METHOD",
     "RATE_CI_METHOD",

@@ -14,13 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.analysis.stats import proportion
+from cartrial.analysis.stats import NOT_RECORDED_CI, proportion
 
 ALL = "all"
-
-NOT_RECORDED_CI = "n/a (not recorded: no interval)"
-"""The ``ci_method`` of an incidence row whose flag is not recorded: no interval exists, so no method is
-named; the description says why (D-19.528)."""
 
 
 def dose_level_groups(
@@ -79,27 +75,32 @@ def incidence(
 
     `not_recorded`: flag → why it is not recorded (D-19.476, D-19.434). Such a flag's rows keep n; k,
     percent, CI and subjects are empty, ``ci_method`` is `NOT_RECORDED_CI` (no interval, so no method) and the
-    description ends with the reason — never a count of data not collected (D-19.528).
+    description ends with the reason — never a count of data not collected (D-19.528). A key of
+    `not_recorded` not in `flags` is a `ValueError` (a programming error).
 
     >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "crs": [True, False]})
     >>> incidence(t, ["crs"], "safety")[["group", "measure", "k", "n", "percent"]].values.tolist()
     [['dose level 1', 'crs', 1, 2, 50.0], ['all', 'crs', 1, 2, 50.0]]
     """
+    not_recorded = not_recorded or {}
+    unknown = sorted(set(not_recorded) - set(flags))
+    if unknown:  # a caller's slip (a misspelt flag would be counted as recorded), never the data's
+        raise ValueError(f"not_recorded names no flag of the table: {', '.join(unknown)}")
     rows: list[dict[str, Any]] = []
     for group, part in dose_level_groups(per_subject, levels):
         for flag in flags:
             description = (labels or {}).get(flag, flag)
-            if flag in (not_recorded or {}):
+            if flag in not_recorded:
                 rows.append(
                     {
                         "group": group,
                         "measure": flag,
-                        "description": f"{description} ({(not_recorded or {})[flag]})",
+                        "description": f"{description} ({not_recorded[flag]})",
                         "k": pd.NA,
                         "n": len(part),
-                        "percent": None,
-                        "ci_low_pct": None,
-                        "ci_high_pct": None,
+                        "percent": float("nan"),  # float columns even when no flag is recorded
+                        "ci_low_pct": float("nan"),
+                        "ci_high_pct": float("nan"),
                         "population": population,
                         "ci_method": NOT_RECORDED_CI,
                         "subjects": "",
