@@ -83,12 +83,16 @@ def run(ctx: DemoContext) -> None:
 
 def pd_column(protocol_path: Path) -> str:
     """The PD samples' titre column the protocol at `protocol_path` collects (`pd_titre_column` of its
-    `collected_assessments`); a protocol collecting none is an `InputError` naming the file."""
+    `collected_assessments`); a protocol collecting none, or more than one, is an `InputError` naming the
+    file."""
     from cartrial.errors import InputError, Problem
     from cartrial.protocol import load_protocol
     from cartrial.protocol.records import pd_titre_column
 
-    column = pd_titre_column(load_protocol(protocol_path).collected_assessments)
+    try:
+        column = pd_titre_column(load_protocol(protocol_path).collected_assessments)
+    except InputError as exc:  # more than one titre collected: named with the protocol file
+        raise exc.renamed({}, file=str(protocol_path)) from None
     if column is None:
         raise InputError(
             Problem(

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from cartrial.errors import InputError, Problem
+
 FormColumn = tuple[str, str]
 """(form, column): one column of one import form."""
 
@@ -130,7 +132,9 @@ def form_columns(form: str, assessments: Collection[str], *, describing: bool = 
 def pd_titre_column(assessments: Collection[str]) -> str | None:
     """The end-point titre column of the PD samples form that `assessments` (a protocol's
     `collected_assessments`) collect — the antibody the population PD model is fitted on — or None when the
-    protocol collects no titre (another indication's study; D-19.534).
+    protocol collects no titre (another indication's study; D-19.534). More than one titre collected is an
+    `InputError` at ``schedule`` (the model fits one antibody; which one is not the code's to guess): the
+    caller names its file, or the user names the column (``kinetics popfit --conc``).
 
     >>> pd_titre_column({"pk", "pd", "aqp4_igg"}), pd_titre_column({"pk", "pd", "b_cells"})
     ('aqp4_igg_titre', None)
@@ -141,6 +145,15 @@ def pd_titre_column(assessments: Collection[str]) -> str | None:
         if a in assessments and recorded.titre and recorded.form == "pd_samples"
         for c in recorded.columns
     ]
+    if len(columns) > 1:
+        raise InputError(
+            Problem(
+                f"the protocol collects {len(columns)} antibody titres ({', '.join(columns)}); the population "
+                "PD model is fitted on one",
+                field="schedule",
+                allowed="one titre assessment collected, or the titre column named (kinetics popfit --conc)",
+            )
+        )
     return columns[0] if columns else None
 
 
