@@ -148,8 +148,8 @@ def pd_titre_column(assessments: Collection[str]) -> str | None:
     if len(columns) > 1:
         raise InputError(
             Problem(
-                f"the protocol collects {len(columns)} antibody titres ({', '.join(columns)}); the population "
-                "PD model is fitted on one",
+                f"the protocol collects {len(columns)} antibody titres ({', '.join(columns)}); the "
+                "population PD model is fitted on one",
                 field="schedule",
                 allowed="one titre assessment collected, or the titre column named (kinetics popfit --conc)",
             )

@@ -680,7 +680,8 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
                 Problem(
                     f"{plain_message(issue)} for the simulator (scenario "
                     + ", ".join(  # the key refused and each key the refusal refers to (omega2_scale)
-                        "kinetics." + ".".join(str(part) for part in path) for path in (issue.path, *issue.refs)
+                        "kinetics." + ".".join(str(part) for part in path)
+                        for path in (issue.path, *issue.refs)
                     )
                     + ")",
                     file=source,
