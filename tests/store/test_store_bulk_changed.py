@@ -41,7 +41,9 @@ _KEYS = [
 _UNITS = {"wbc": ("10^9/l", 4.0), "crp": ("mg/l", 0.0)}
 
 
-def _lab(key: tuple[str, str, dt.datetime], value: float, unit: str | None, uln: float | None) -> dict[str, Any]:
+def _lab(
+    key: tuple[str, str, dt.datetime], value: float, unit: str | None, uln: float | None
+) -> dict[str, Any]:
     subject, analyte, at = key
     row: dict[str, Any] = {"subject_id": subject, "analyte": analyte, "collected_at": at, "value": value}
     row["unit"], row["lln"] = _UNITS[analyte]
@@ -136,7 +138,9 @@ def _store(service: StudyService, rows: list[dict[str, Any]]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    stored=st.lists(_ROWS.filter(lambda r: r["value"] > 0 and r.get("unit") == _UNITS[r["analyte"]][0]), max_size=8),
+    stored=st.lists(
+        _ROWS.filter(lambda r: r["value"] > 0 and r.get("unit") == _UNITS[r["analyte"]][0]), max_size=8
+    ),
     rows=st.lists(_ROWS, min_size=1, max_size=8),
     zone=st.booleans(),
 )
@@ -190,3 +194,56 @@ def test_a_committed_batch_of_changed_rows_replays_to_the_stored_records(study: 
     assert versions == [2 if n in changed else 1 for n in range(len(_KEYS))]
     verified = verify_complete(service)
     assert verified.ok, verified.findings
+
+
+def test_a_checked_call_prepares_and_checks_its_rows_once(study: StudyDb) -> None:
+    """`Transaction.upsert_rows` runs the bulk write's own checks (`prepare_rows`, the subjects and sites)
+    once per call, not once for its field rules and again for the write (D-19.511); and still refuses
+    what they refuse (an unknown subject), writing nothing."""
+    from unittest.mock import patch
+
+    from cartrial.store import bulk
+
+    service = study.service
+    calls: list[str] = []
+    real_prepare, real_sites = bulk.prepare_rows, bulk.check_subjects_and_sites
+
+    def prepare(*args: Any) -> Any:
+        calls.append("prepare_rows")
+        return real_prepare(*args)
+
+    def sites(*args: Any) -> Any:
+        calls.append("check_subjects_and_sites")
+        return real_sites(*args)
+
+    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:4]]
+    with (
+        patch.object(bulk, "prepare_rows", prepare),
+        patch.object(bulk, "check_subjects_and_sites", sites),
+        service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
+    ):
+        assert tx.upsert_rows("lab_result", rows).inserted == 4
+    assert calls == ["prepare_rows", "check_subjects_and_sites"]
+    unknown = [{**rows[0], "subject_id": "CT-999"}]
+    assert _outcome(service, unknown, batched=True) == "InputError"
+
+
+def test_rows_checked_in_another_transaction_are_not_written(study: StudyDb) -> None:
+    """`bulk.upsert_prepared` writes only rows `prepare_upsert` checked in the same transaction, and a part
+    of them only of those rows (`InternalError` otherwise: a write may not skip the checks)."""
+    import pytest
+
+    from cartrial.errors import InternalError
+    from cartrial.store import bulk
+
+    service = study.service
+    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:2]]
+    with service.as_user("dm").transaction(source="lab feed", reason="feed") as first:
+        checked = bulk.prepare_upsert(first, "lab_result", rows)
+        with pytest.raises(InternalError):
+            checked.part([dict(checked.rows[0])])
+    with (
+        pytest.raises(InternalError),
+        service.as_user("dm").transaction(source="lab feed", reason="feed") as second,
+    ):
+        bulk.upsert_prepared(second, checked)

@@ -21,13 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
+    CheckedRows,
     UpsertResult,
     apply_update,
     check_birth_date_privacy,
     check_subjects_and_sites,
     prepare_rows,
+    prepare_upsert,
     stored_by_key,
     subject_sites,
+    upsert_prepared,
     upsert_rows,
 )
 from cartrial.store.edit_checks import reconcile_write
@@ -255,16 +258,20 @@ def upsert_checked_rows(
         refused = len({p.row for p in unread})
         header = f"{table_name}: {len(unread)} problem(s) in {refused} row(s); nothing was written"
         raise InputError(unread, header=header)
-    prepared = prepare_rows(model, table_name, typed, keys)
-    for number, row in enumerate(prepared, start=1):
-        try:
-            check_texts(model, table_name, row)
-        except InputError as exc:
-            raise InputError(
-                [replace(p, row=number) for p in exc.problems],
-                header=f"{table_name} row {number}: nothing was written",
-            ) from None
-    check_subjects_and_sites(tx, model, table_name, prepared)
+
+    def texts(prepared: list[dict[str, Any]]) -> None:
+        for number, row in enumerate(prepared, start=1):
+            try:
+                check_texts(model, table_name, row)
+            except InputError as exc:
+                raise InputError(
+                    [replace(p, row=number) for p in exc.problems],
+                    header=f"{table_name} row {number}: nothing was written",
+                ) from None
+
+    # the bulk write's own checks once, with the texts' between them; `upsert_prepared` writes (D-19.511)
+    checked = prepare_upsert(tx, table_name, typed, keys, each=texts)
+    prepared = checked.rows
     befores = [None if b is None else dict(b) for b in find_by_keys(tx.connection, model, prepared, keys)]
     changed = [
         before is None or any(not same_value(before.get(k), v) for k, v in row.items())
@@ -302,10 +309,7 @@ def upsert_checked_rows(
             problems,
             header=f"{table_name}: {len(problems)} problem(s) in {bad_rows} row(s); nothing was written",
         )
-    if model is User:
-        result = _upsert_users(tx, prepared, befores, keys)
-    else:
-        result = upsert_rows(tx, table_name, prepared, keys)
+    result = _upsert_users(tx, checked, befores) if model is User else upsert_prepared(tx, checked)
     stored_rows = [
         _written(stored, table_name, number)
         for number, stored in zip(
@@ -374,19 +378,17 @@ def check_unique_key(model: type[StudyData], table_name: str, keys: Sequence[str
     )
 
 
-def _upsert_users(
-    tx: Transaction, rows: list[dict[str, Any]], befores: Sequence[RowLike | None], keys: Sequence[str]
-) -> UpsertResult:
+def _upsert_users(tx: Transaction, checked: CheckedRows, befores: Sequence[RowLike | None]) -> UpsertResult:
     """Write `app_user` rows one by one, each user name first checked free in any case
     (`check_username_free`, as `insert_record` / `update_record`) against the stored users and the rows
     of this call already written, so that the case-insensitive unique index never refuses (D-19.432)."""
     result = UpsertResult()
-    for row, before in zip(rows, befores, strict=True):
+    for row, before in zip(checked.rows, befores, strict=True):
         if "username" in row:
             check_username_free(
                 tx.connection, str(row["username"]), None if before is None else int(before["id"])
             )
-        result = result + upsert_rows(tx, "app_user", [row], keys)
+        result = result + upsert_prepared(tx, checked.part([row]))
     return result
 
 
