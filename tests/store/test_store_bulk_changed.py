@@ -13,15 +13,22 @@ replays to the stored records (`audit verify`).
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.event import listen as event_listen
+from sqlalchemy.event import remove as event_remove
 
-from cartrial.errors import CartrialError
-from cartrial.store import StudyService
-from cartrial.store.models import STUDY_TABLES
+from cartrial.errors import CartrialError, ConflictError, InputError, InternalError
+from cartrial.store import StudyService, bulk, edit_checks
+from cartrial.store.models import STUDY_TABLES, AuditLog
 from cartrial.store.tables import table_of
 from cartrial.store.tamper import verify_complete
 
@@ -196,15 +203,12 @@ def test_a_committed_batch_of_changed_rows_replays_to_the_stored_records(study: 
     assert verified.ok, verified.findings
 
 
-def test_a_checked_call_prepares_and_checks_its_rows_once(study: StudyDb) -> None:
-    """`Transaction.upsert_rows` runs the bulk write's own checks (`prepare_rows`, the subjects and sites)
-    once per call, not once for its field rules and again for the write (D-19.511); and still refuses
-    what they refuse (an unknown subject), writing nothing."""
-    from unittest.mock import patch
+@contextmanager
+def _counted_checks() -> Iterator[list[str]]:
+    """`prepare_rows` and `check_subjects_and_sites` counted into one list wherever they are called from:
+    `bulk`'s own names and the names `writes` imports (a call through either is one call)."""
+    from cartrial.store import bulk, writes
 
-    from cartrial.store import bulk
-
-    service = study.service
     calls: list[str] = []
     real_prepare, real_sites = bulk.prepare_rows, bulk.check_subjects_and_sites
 
@@ -216,10 +220,23 @@ def test_a_checked_call_prepares_and_checks_its_rows_once(study: StudyDb) -> Non
         calls.append("check_subjects_and_sites")
         return real_sites(*args)
 
-    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:4]]
     with (
         patch.object(bulk, "prepare_rows", prepare),
         patch.object(bulk, "check_subjects_and_sites", sites),
+        patch.object(writes, "prepare_rows", prepare),
+        patch.object(writes, "check_subjects_and_sites", sites),
+    ):
+        yield calls
+
+
+def test_a_checked_call_prepares_and_checks_its_rows_once(study: StudyDb) -> None:
+    """`Transaction.upsert_rows` runs the bulk write's own checks (`prepare_rows`, the subjects and sites)
+    once per call, not once for its field rules and again for the write (D-19.511); and still refuses
+    what they refuse (an unknown subject), writing nothing."""
+    service = study.service
+    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:4]]
+    with (
+        _counted_checks() as calls,
         service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
     ):
         assert tx.upsert_rows("lab_result", rows).inserted == 4
@@ -228,14 +245,131 @@ def test_a_checked_call_prepares_and_checks_its_rows_once(study: StudyDb) -> Non
     assert _outcome(service, unknown, batched=True) == "InputError"
 
 
+def test_insert_record_prepares_and_checks_its_row_once(study: StudyDb) -> None:
+    """`Transaction.insert_record` normalises its row and checks its subject and site once (D-19.515), and
+    still refuses a key taken (409) and an unknown subject, writing nothing."""
+    service = study.service
+    row = _lab(_KEYS[0], 5.0, None, None)
+    with (
+        _counted_checks() as calls,
+        service.as_user("dm").transaction(source="entry", reason="entry") as tx,
+    ):
+        tx.insert_record("lab_result", dict(row))
+    assert calls == ["prepare_rows", "check_subjects_and_sites"]
+    for values, refusal in ((row, ConflictError), ({**row, "subject_id": "CT-999"}, InputError)):
+        with (
+            pytest.raises(refusal),
+            service.as_user("dm").transaction(source="entry", reason="entry") as tx,
+        ):
+            tx.insert_record("lab_result", dict(values))
+    assert _lab_rows(service) == [(1, 5.0)]
+
+
+def _lab_rows(service: StudyService) -> list[tuple[int, float]]:
+    """(version, value) of every stored lab record, in id order."""
+    labs = table_of(STUDY_TABLES["lab_result"])
+    with service.engine.connect() as connection:
+        return [
+            (int(version), float(value))
+            for version, value in connection.execute(select(labs.c.version, labs.c.value).order_by(labs.c.id))
+        ]
+
+
+def _audit_count(service: StudyService) -> int:
+    with service.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(AuditLog)).scalar_one())
+
+
+def _stored_labs(tx: Any) -> list[dict[str, Any]]:
+    labs = table_of(STUDY_TABLES["lab_result"])
+    return [dict(r) for r in tx.connection.execute(select(labs).order_by(labs.c.id)).mappings()]
+
+
+def test_a_record_changed_meanwhile_in_a_run_refuses_the_call(study: StudyDb) -> None:
+    """`bulk.apply_updates` given a stale version for the middle record of a run of three (the same column
+    changed) refuses with `ConflictError`; rolled back, the stored values, versions and audit trail are
+    those before the call (D-19.512)."""
+    service = study.service
+    _store(service, [_lab(key, 5.0, None, None) for key in _KEYS[:3]])
+    before, audited = _lab_rows(service), _audit_count(service)
+    model = STUDY_TABLES["lab_result"]
+    with (
+        pytest.raises(ConflictError),
+        service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
+    ):
+        stored = _stored_labs(tx)
+        stored[1]["version"] = int(stored[1]["version"]) + 1  # changed by someone else meanwhile
+        bulk.apply_updates(tx, model, "lab_result", [(s, {"value": 6.5}) for s in stored], "feed")
+    assert before == [(1, 5.0)] * 3
+    assert _lab_rows(service) == before and _audit_count(service) == audited
+
+
+def test_a_run_written_before_a_refused_run_is_audited(study: StudyDb) -> None:
+    """A caller that catches the refusal of a later run inside its transaction and commits keeps the
+    earlier run's update with its audit rows (written right after the run, D-19.513): the trail replays."""
+    service = study.service
+    _store(service, [_lab(key, 5.0, None, None) for key in _KEYS[:2]])
+    model = STUDY_TABLES["lab_result"]
+    with service.as_user("dm").transaction(source="lab feed", reason="feed") as tx:
+        first, second = _stored_labs(tx)
+        second["version"] = int(second["version"]) + 1  # changed meanwhile: its run is refused
+        with pytest.raises(ConflictError):
+            bulk.apply_updates(
+                tx, model, "lab_result", [(first, {"value": 6.5}), (second, {"uln": 12.0})], "fix"
+            )
+    assert _lab_rows(service) == [(2, 6.5), (1, 5.0)]
+    verified = verify_complete(service)
+    assert verified.ok, verified.findings
+
+
+def test_changed_rows_changing_one_column_are_one_update_statement(study: StudyDb) -> None:
+    """n stored lab rows whose value changes, in one call: one UPDATE statement on `lab_result` (an
+    executemany), not one per row (D-19.512); each row changed once."""
+    service = study.service
+    keys = _KEYS[:5]
+    _store(service, [_lab(key, 5.0, None, None) for key in keys])
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event_listen(service.engine, "before_cursor_execute", record)
+    try:
+        with service.as_user("dm").transaction(source="lab feed", reason="feed") as tx:
+            assert tx.upsert_rows("lab_result", [_lab(key, 6.5, None, None) for key in keys]).updated == len(
+                keys
+            )
+    finally:
+        event_remove(service.engine, "before_cursor_execute", record)
+    assert len([s for s in statements if s.startswith("update lab_result")]) == 1
+    assert _lab_rows(service) == [(2, 6.5)] * len(keys)
+
+
+def test_the_edit_checks_judge_a_changed_row_once_when_nothing_fires(study: StudyDb) -> None:
+    """A changed row after which no edit check fires is judged once (the state after the write), not also
+    in the state before it (D-19.512): one `run_edit_checks` from `write_findings` per changed row."""
+    service = study.service
+    keys = _KEYS[:4]
+    _store(service, [_lab(key, 5.0, None, None) for key in keys])
+    real = edit_checks.run_edit_checks
+    callers: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        callers.append(sys._getframe(1).f_code.co_name)
+        return real(*args, **kwargs)
+
+    with (
+        patch.object(edit_checks, "run_edit_checks", counted),
+        service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
+    ):
+        assert tx.upsert_rows("lab_result", [_lab(key, 6.5, None, None) for key in keys]).updated == len(keys)
+        assert tx.raised_queries == []
+    assert callers.count("write_findings") == len(keys)
+
+
 def test_rows_checked_in_another_transaction_are_not_written(study: StudyDb) -> None:
     """`bulk.upsert_prepared` writes only rows `prepare_upsert` checked in the same transaction, and a part
     of them only of those rows (`InternalError` otherwise: a write may not skip the checks)."""
-    import pytest
-
-    from cartrial.errors import InternalError
-    from cartrial.store import bulk
-
     service = study.service
     rows = [_lab(key, 5.0, None, None) for key in _KEYS[:2]]
     with service.as_user("dm").transaction(source="lab feed", reason="feed") as first:
@@ -247,3 +381,28 @@ def test_rows_checked_in_another_transaction_are_not_written(study: StudyDb) -> 
         service.as_user("dm").transaction(source="lab feed", reason="feed") as second,
     ):
         bulk.upsert_prepared(second, checked)
+
+
+def test_checked_rows_built_directly_are_not_written(study: StudyDb) -> None:
+    """`CheckedRows` built past `prepare_upsert` — directly, or by `dataclasses.replace` of checked rows
+    with other rows — is refused by `upsert_prepared` (`InternalError`: the checks would be skipped), and so
+    is a part of it; nothing is written (D-19.514)."""
+    from dataclasses import replace
+
+    service = study.service
+    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:2]]
+    unknown = {**rows[0], "subject_id": "CT-999"}  # what `prepare_upsert` refuses
+    with service.as_user("dm").transaction(source="lab feed", reason="feed") as tx:
+        keys = ("subject_id", "analyte", "collected_at")
+        checked = bulk.prepare_upsert(tx, "lab_result", rows)
+        unchecked = [
+            bulk.CheckedRows(tx, "lab_result", keys, (unknown,)),
+            replace(checked, rows=(unknown,)),
+        ]
+        for built in unchecked:
+            with pytest.raises(InternalError):
+                bulk.upsert_prepared(tx, built)
+            with pytest.raises(InternalError):
+                built.part(list(built.rows))
+        assert isinstance(checked.rows, tuple)
+    assert _lab_rows(service) == []

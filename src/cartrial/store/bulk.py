@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING, Any, cast
 
@@ -207,25 +207,41 @@ def upsert_rows(
     return upsert_prepared(tx, prepare_upsert(tx, table_name, rows, key_columns), known_new=known_new)
 
 
+_CHECKED = object()
+"""The mark only `prepare_upsert` and `CheckedRows.part` set on the `CheckedRows` they return (D-19.514)."""
+
+
 @dataclass(frozen=True)
 class CheckedRows:
     """Rows of one table that met the bulk write's own checks in the open transaction `tx`
     (`prepare_upsert`: `prepare_rows` and `check_subjects_and_sites`), ready for `upsert_prepared`. Made
     by `prepare_upsert` only, so that a caller that judges the prepared rows further (the API's bulk
-    write, `writes.upsert_checked_rows`) runs those checks once and cannot skip them (D-19.511)."""
+    write, `writes.upsert_checked_rows`) runs those checks once and cannot skip them (D-19.511): one built
+    directly (or by `dataclasses.replace`) lacks the mark `_checked`, which `upsert_prepared` requires, and
+    the rows are held in a tuple (D-19.514)."""
 
     tx: Transaction
     table_name: str
     keys: tuple[str, ...]
-    rows: list[dict[str, Any]]
+    rows: tuple[dict[str, Any], ...]
+    _checked: object = field(default=None, init=False, repr=False, compare=False)
 
-    def part(self, rows: list[dict[str, Any]]) -> CheckedRows:
+    def part(self, rows: Sequence[dict[str, Any]]) -> CheckedRows:
         """The same checked rows, some of them (each one of `rows`, as given by `self.rows`): a part of
         rows that met the checks meets them (keys unique, subjects and sites known and allowed)."""
         held = {id(row) for row in self.rows}
-        if not all(id(row) in held for row in rows):
+        if self._checked is not _CHECKED or not all(id(row) in held for row in rows):
             raise InternalError(f"{self.table_name}: rows written that were not checked")
-        return CheckedRows(self.tx, self.table_name, self.keys, rows)
+        return _checked_rows(self.tx, self.table_name, self.keys, rows)
+
+
+def _checked_rows(
+    tx: Transaction, table_name: str, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> CheckedRows:
+    """`CheckedRows` with the mark of rows checked (callers: `prepare_upsert`, `CheckedRows.part`)."""
+    checked = CheckedRows(tx, table_name, keys, tuple(rows))
+    object.__setattr__(checked, "_checked", _CHECKED)
+    return checked
 
 
 def prepare_upsert(
@@ -246,16 +262,18 @@ def prepare_upsert(
     if unknown_keys:
         raise InputError(Problem("unknown key column", field=f"{table_name}", value=", ".join(unknown_keys)))
     if not rows:
-        return CheckedRows(tx, table_name, keys, [])
+        return _checked_rows(tx, table_name, keys, [])
     prepared = prepare_rows(model, table_name, rows, keys)
     if each is not None:
         each(prepared)
     check_subjects_and_sites(tx, model, table_name, prepared)
-    return CheckedRows(tx, table_name, keys, prepared)
+    return _checked_rows(tx, table_name, keys, prepared)
 
 
 def upsert_prepared(tx: Transaction, checked: CheckedRows, *, known_new: bool = False) -> UpsertResult:
     """Write rows checked by `prepare_upsert` in this transaction (`upsert_rows` after its checks)."""
+    if checked._checked is not _CHECKED:  # built past `prepare_upsert`: its checks skipped (D-19.514)
+        raise InternalError(f"{checked.table_name}: rows written that were not checked")
     if checked.tx is not tx:
         raise InternalError(f"{checked.table_name}: rows checked in another transaction")
     if not checked.rows:
@@ -971,10 +989,12 @@ def apply_updates(
     """`apply_update` of each (stored record, changes) at its stored version, set-based (D-19.512): each
     run of consecutive updates changing the same columns is one executemany UPDATE (matched by id and
     version, as `apply_update`: a record changed meanwhile refuses the whole call), and every changed
-    value gets its audit row as `apply_update` writes it, in the updates' order."""
+    value gets its audit row as `apply_update` writes it, in the updates' order, each run's right after
+    the run is written (D-19.513)."""
     table = table_of(model)
     tx._new_table_keys.pop(table_name, None)  # an update may change key columns
     now = utc_now()
+    subject_column = model.subject_column
     start = 0
     while start < len(updates):
         names = tuple(updates[start][1])
@@ -1016,22 +1036,22 @@ def apply_updates(
                 f"{len(run) - max(result.rowcount, 0)} record(s) of {table_name} were changed by someone "
                 "else during this write; reload them and apply your change again"
             )
+        # the run's audit rows at once: no update written stays unaudited if a later run is refused (D-19.513)
+        for current, changes in run:
+            subject = (changes.get(subject_column) or current.get(subject_column)) if subject_column else None
+            record_id = int(current["id"])
+            for name, value in changes.items():
+                tx.audit(
+                    "update",
+                    table_name,
+                    record_id,
+                    subject,
+                    name,
+                    audit_value(name, current[name]),
+                    audit_value(name, value),
+                    reason=reason,
+                )
         start = end
-    subject_column = model.subject_column
-    for current, changes in updates:
-        subject = (changes.get(subject_column) or current.get(subject_column)) if subject_column else None
-        record_id = int(current["id"])
-        for name, value in changes.items():
-            tx.audit(
-                "update",
-                table_name,
-                record_id,
-                subject,
-                name,
-                audit_value(name, current[name]),
-                audit_value(name, value),
-                reason=reason,
-            )
 
 
 def apply_update(

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from cartrial.columns import utc_today
 from cartrial.errors import InputError, Problem
@@ -170,7 +170,9 @@ class SubjectRecords:
 
     subject_id: str
     by_table: dict[str, list[Record]] = field(default_factory=dict)
-    _death: Any = field(default=None, repr=False, compare=False)
+    _death: tuple[tuple[dt.date, Record] | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     """The date of death held for one run of the checks (`run_edit_checks`: the records do not change
     during it, and four checks ask), as a 1-tuple; None when not held."""
 
@@ -201,7 +203,7 @@ class SubjectRecords:
         """(date of death, the fatal adverse event giving it): the earliest `death_day` of the subject's
         fatal adverse events (`cartrial.protocol.death`, the analysis's rule); None when none is recorded."""
         if self._death is not None:
-            return cast("tuple[dt.date, Record] | None", self._death[0])
+            return self._death[0]
         found: tuple[dt.date, Record] | None = None
         for event in self.of("adverse_event"):
             if not is_fatal(event.get("grade"), event.get("category"), event.get("outcome")):

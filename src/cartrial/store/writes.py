@@ -197,21 +197,28 @@ def insert_record(
     if password_hash is not None and model is User:
         values = {**values, "password_hash": password_hash}
     keys = model.natural_key
-    prepared = prepare_rows(model, table_name, [values], keys)
-    check_texts(model, table_name, prepared[0])
-    if model is User:
-        check_username_free(tx.connection, str(prepared[0]["username"]))
-    existing = find_by_key(tx.connection, model, prepared[0], keys)
-    if existing is not None:
-        given = ", ".join(str(prepared[0][k]) for k in keys)
-        refusal = _held_elsewhere(tx, model, table_name, given, existing)  # another site's (D-19.297)
-        if refusal is not None:
-            # the checks a free key meets first (the subject's site): the same refusal, held key or not
-            check_subjects_and_sites(tx, model, table_name, [dict(prepared[0])])
-            raise refusal
-        raise key_taken(table_name, keys, given, int(existing["id"]))
-    upsert_rows(tx, table_name, prepared, keys)
-    found = find_by_key(tx.connection, model, prepared[0], keys)
+
+    def free_key(prepared: list[dict[str, Any]]) -> None:
+        """The checks of the one prepared row before its subject and site are (`prepare_upsert`'s `each`):
+        its texts, a user name free, its key free."""
+        row = prepared[0]
+        check_texts(model, table_name, row)
+        if model is User:
+            check_username_free(tx.connection, str(row["username"]))
+        existing = find_by_key(tx.connection, model, row, keys)
+        if existing is not None:
+            given = ", ".join(str(row[k]) for k in keys)
+            refusal = _held_elsewhere(tx, model, table_name, given, existing)  # another site's (D-19.297)
+            if refusal is not None:
+                # the checks a free key meets first (the subject's site): the same refusal, held key or not
+                check_subjects_and_sites(tx, model, table_name, [dict(row)])
+                raise refusal
+            raise key_taken(table_name, keys, given, int(existing["id"]))
+
+    # the bulk write's own checks once, then the write (D-19.515)
+    checked = prepare_upsert(tx, table_name, [values], keys, each=free_key)
+    upsert_prepared(tx, checked)
+    found = find_by_key(tx.connection, model, checked.rows[0], keys)
     assert found is not None
     # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
     check_record_write(tx, table_name, None, found, int(found["id"]))
