@@ -287,19 +287,23 @@ def _stored_labs(tx: Any) -> list[dict[str, Any]]:
 
 def test_a_record_changed_meanwhile_in_a_run_refuses_the_call(study: StudyDb) -> None:
     """`bulk.apply_updates` given a stale version for the middle record of a run of three (the same column
-    changed) refuses with `ConflictError`; rolled back, the stored values, versions and audit trail are
-    those before the call (D-19.512)."""
+    changed) refuses with `ConflictError` naming that record by id, never a value (D-19.516); rolled back,
+    the stored values, versions and audit trail are those before the call (D-19.512)."""
     service = study.service
     _store(service, [_lab(key, 5.0, None, None) for key in _KEYS[:3]])
     before, audited = _lab_rows(service), _audit_count(service)
     model = STUDY_TABLES["lab_result"]
     with (
-        pytest.raises(ConflictError),
+        pytest.raises(ConflictError) as refused,
         service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
     ):
         stored = _stored_labs(tx)
-        stored[1]["version"] = int(stored[1]["version"]) + 1  # changed by someone else meanwhile
+        # read before one change by someone else: the version stored is the one the UPDATE would give
+        stored[1]["version"] = int(stored[1]["version"]) - 1
         bulk.apply_updates(tx, model, "lab_result", [(s, {"value": 6.5}) for s in stored], "feed")
+    message = str(refused.value)
+    assert f"record {stored[1]['id']})" in message
+    assert "6.5" not in message and "5.0" not in message and "CT-0" not in message
     assert before == [(1, 5.0)] * 3
     assert _lab_rows(service) == before and _audit_count(service) == audited
 

@@ -68,6 +68,8 @@ from cartrial.store.tables import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from cartrial.store.transaction import Transaction
 
 
@@ -1032,9 +1034,11 @@ def apply_updates(
         except IntegrityError as exc:
             raise integrity_error(exc, table_name) from None
         if result.rowcount != len(run):
+            first = _first_not_written(tx, table, run, now)
             raise ConflictError(
                 f"{len(run) - max(result.rowcount, 0)} record(s) of {table_name} were changed by someone "
-                "else during this write; reload them and apply your change again"
+                f"else during this write{'' if first is None else f' (the first: record {first})'}; "
+                "reload them and apply your change again"
             )
         # the run's audit rows at once: no update written stays unaudited if a later run is refused (D-19.513)
         for current, changes in run:
@@ -1052,6 +1056,28 @@ def apply_updates(
                     reason=reason,
                 )
         start = end
+
+
+def _first_not_written(
+    tx: Transaction, table: Table, run: Sequence[tuple[RowLike, RowLike]], now: Any
+) -> int | None:
+    """The id of the first record of `run` its UPDATE did not match (changed or deleted meanwhile): the
+    first, in the run's order, not stamped `updated_at` = `now` by it (its version alone cannot tell: a
+    record changed once meanwhile has the version the UPDATE would have given it). Read on the refusal
+    only, by chunks of ids; a record id is no record value (D-19.516). None when none is found (a record
+    twice in one run)."""
+    ids = [int(stored["id"]) for stored, _ in run]
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        written = set(
+            tx.connection.execute(
+                select(table.c.id).where(table.c.id.in_(part), table.c.updated_at == now)
+            ).scalars()
+        )
+        missed = next((record_id for record_id in part if record_id not in written), None)
+        if missed is not None:
+            return missed
+    return None
 
 
 def apply_update(
