@@ -225,6 +225,24 @@ class CliResult:
 Cli = Callable[..., CliResult]
 
 
+ESCALATION_DECISION: dict[str, Any] = {
+    "cohort": 1,
+    "dose_level": 1,
+    "decided_on": "2021-07-06",
+    "outcomes": "1NNN",
+    "decision": "escalate",
+    "approved_by": "safety review committee",
+}
+"""The safety review committee's decision the tests record (cohort 1 escalates): `record_decision`."""
+
+
+def record_decision(service: Any, username: str = "dm", **changes: Any) -> int:
+    """Insert `ESCALATION_DECISION` with `changes` as `username` through the `StudyService` (what the
+    committee's decision form writes); returns its id. The one helper of the tests that need a decision
+    stored."""
+    return int(service.insert_record(username, "escalation_decision", {**ESCALATION_DECISION, **changes}))
+
+
 def run_cartrial(
     *args: object,
     capsys: pytest.CaptureFixture[str] | None = None,
