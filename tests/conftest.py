@@ -138,6 +138,43 @@ def _test_credentials(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 
 
 # ---------------------------------------------------------------------------------------------------------
+# password hashes (decision D-19.488)
+# ---------------------------------------------------------------------------------------------------------
+
+TEST_ONLY_HASHER_PARAMETERS = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+"""argon2id parameters of the test-only hasher: argon2's minimum work (one pass over 8 KiB). Production
+(`cartrial.store.users.password_hasher`: RFC 9106 low-memory, t=3, m=64 MiB, p=4) takes ~0.12 s per hash
+AND per verification on the 2-core CI machine, and every CLI command that acts as a user verifies one."""
+_PRODUCTION_PASSWORD_HASHER: list[Callable[[], Any]] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_only_password_hasher() -> Iterator[None]:
+    """Every password hash the tests make (session templates included: this session fixture is set up before
+    them) uses `TEST_ONLY_HASHER_PARAMETERS`; verification reads the parameters stored in each hash, so
+    the production verify path runs unchanged on cheap hashes. Set ONLY here, never by an environment
+    variable or setting a production run could pick up; `production_password_hasher` restores the real
+    hasher for the tests of the production parameters (tests/store/test_password_hashing.py)."""
+    from argon2 import PasswordHasher
+
+    from cartrial.store import users
+
+    if not _PRODUCTION_PASSWORD_HASHER:
+        _PRODUCTION_PASSWORD_HASHER.append(users.password_hasher)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "password_hasher", lambda: PasswordHasher(**TEST_ONLY_HASHER_PARAMETERS))
+        yield
+
+
+@pytest.fixture
+def production_password_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production hasher (`cartrial.store.users.password_hasher` as shipped) for this test."""
+    from cartrial.store import users
+
+    monkeypatch.setattr(users, "password_hasher", _PRODUCTION_PASSWORD_HASHER[0])
+
+
+# ---------------------------------------------------------------------------------------------------------
 # PostgreSQL
 # ---------------------------------------------------------------------------------------------------------
 
