@@ -168,10 +168,12 @@ def _test_only_password_hasher() -> Iterator[None]:
 
 @pytest.fixture
 def production_password_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The production hasher (`cartrial.store.users.password_hasher` as shipped) for this test."""
-    from cartrial.store import users
+    """The production hasher (`cartrial.store.users.password_hasher` as shipped) for this test (and a fresh
+    dummy hash of `cartrial.store.auth`, so that neither kind leaks into the other tests)."""
+    from cartrial.store import auth, users
 
     monkeypatch.setattr(users, "password_hasher", _PRODUCTION_PASSWORD_HASHER[0])
+    monkeypatch.setattr(auth, "_DUMMY_HASH", [])
 
 
 # ---------------------------------------------------------------------------------------------------------

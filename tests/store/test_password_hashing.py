@@ -39,7 +39,8 @@ def test_users_act_end_to_end_with_production_hashes(
     production_password_hasher: None, tmp_path: Path, cli: Cli
 ) -> None:
     """`db init` and `db user add` store RFC 9106 low-memory hashes; the user then signs in with the
-    password (a login session, and a read command by the password file); a wrong password is refused."""
+    password (a login session, and a read command by the password file); a wrong password and an unknown
+    user are refused."""
     url = f"sqlite:///{tmp_path / 'study.db'}"
     assert cli("db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
     add = ("db", "user", "add", "--password", "--url", url, "--user", "alice")
@@ -58,6 +59,8 @@ def test_users_act_end_to_end_with_production_hashes(
         "db", "summary", "--url", url, "--user", "alice", env={"CARTRIAL_PASSWORD_FILE": str(wrong)}
     )
     assert refused.exit_code != 0 and "password" in refused.stderr.lower()
+    unknown = cli("db", "summary", "--url", url, "--user", "nobody")  # verified against the dummy hash
+    assert unknown.exit_code != 0 and "nobody" not in unknown.stdout
 
 
 def test_the_suite_hashes_with_the_test_only_hasher() -> None:
