@@ -364,11 +364,31 @@ def example_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
     """A private copy of the imported example study (SQLite URL)."""
     target = tmp_path / "study.db"
-    for suffix in ("", "-wal"):
-        source = Path(f"{example_sqlite_template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
+    copy_sqlite_file(example_sqlite_template, target)
     return f"sqlite:///{target}"
+
+
+def make_read_only(folder: Path) -> None:
+    """Make every file under `folder` (a session or module template's output) read-only (0o444), so that a
+    test that writes into a shared template fails loudly instead of changing what later tests read. A
+    test that needs to edit one copies it with `copy_writable_tree`."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
+
+
+def copy_writable_tree(source: Path, target: Path) -> Path:
+    """A private, writable copy of the folder `source` (a read-only template, `make_read_only`): the files
+    are copied without their modes (`shutil.copyfile`), so the copies are writable again."""
+    return Path(shutil.copytree(source, target, copy_function=shutil.copyfile))
+
+
+def copy_sqlite_file(source: Path, target: Path) -> None:
+    """Copy a SQLite database file and its write-ahead log (`-wal`), if any, to `target`: the one copy of
+    a session template's database the fixtures make."""
+    for suffix in ("", "-wal"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
 
 
 def edit_ct004_crs_to_grade_3(url: str) -> None:

@@ -8,7 +8,6 @@ session template (or, without the CREATEDB privilege, its own schema), dropped a
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from cartrial import examples as cartrial_examples
 from cartrial.store import StudyService, connect, init_study
+
+from ..conftest import copy_sqlite_file, make_read_only
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
@@ -128,10 +129,7 @@ def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "study.db"
-        for suffix in ("", "-wal"):
-            source = Path(f"{template}{suffix}")
-            if source.exists():
-                shutil.copyfile(source, f"{target}{suffix}")
+        copy_sqlite_file(template, target)
         url = f"sqlite:///{target}"
         db = StudyDb(url, StudyService(connect(url)))
         yield db
@@ -153,7 +151,7 @@ def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
 def sqlite_study(sqlite_template: Path, tmp_path: Path) -> StudyDb:
     """A copy of the SQLite study template (`make_study`) of this test's own."""
     target = tmp_path / "study.db"
-    shutil.copyfile(sqlite_template, target)
+    copy_sqlite_file(sqlite_template, target)
     url = f"sqlite:///{target}"
     return StudyDb(url, StudyService(connect(url)))
 
@@ -183,13 +181,6 @@ def _add_second_site(url: str) -> None:
             service.upsert_rows(tx, "infusion", [given])
     finally:
         service.engine.dispose()
-
-
-def copy_sqlite_file(source: Path, target: Path) -> None:
-    """Copy a SQLite database file (and its write-ahead log, if any)."""
-    for suffix in ("", "-wal"):
-        if Path(f"{source}{suffix}").exists():
-            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
 
 
 @pytest.fixture(scope="session")
@@ -248,4 +239,6 @@ def two_sites_reports(two_sites_template: Path, tmp_path_factory: pytest.TempPat
         admin = run_cartrial(*base, folder / "admin", "--user", "admin")
     assert tjh.exit_code == 0, tjh.stderr
     assert admin.exit_code == 0, admin.stderr
+    make_read_only(folder / "tjh")
+    make_read_only(folder / "admin")
     return TwoSitesReports(tjh.stdout, folder / "tjh", folder / "admin")

@@ -5,14 +5,13 @@ site with no subject at the cut-off is told so."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..conftest import run_cartrial
-from .conftest import TwoSitesReports, copy_sqlite_file, session_credentials
+from ..conftest import copy_sqlite_file, copy_writable_tree, make_read_only, run_cartrial
+from .conftest import TwoSitesReports, session_credentials
 from .test_reads_as_user import _args
 
 FAST = ("--k1", "5", "--k2", "5", "--no-figures")
@@ -29,13 +28,14 @@ def tjh_fit_template(two_sites_template: Path, tmp_path_factory: pytest.TempPath
             *_args("popfit", f"sqlite:///{database}", folder / "fit"), *FAST, "--user", "inv_tjh"
         )
     assert result.exit_code == 0, result.stderr
+    make_read_only(folder / "fit")
     return folder / "fit"
 
 
 @pytest.fixture
 def tjh_fit(tjh_fit_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the fit's folder (a test may edit its estimates.json)."""
-    return Path(shutil.copytree(tjh_fit_template, tmp_path / "fit"))
+    """A private, writable copy of the fit's folder (a test may edit its estimates.json)."""
+    return copy_writable_tree(tjh_fit_template, tmp_path / "fit")
 
 
 def test_a_restricted_popfit_records_its_view_in_estimates_and_summary(tjh_fit: Path) -> None:
@@ -89,12 +89,18 @@ def test_restricted_report_title_and_analysis_readme_say_so(
     html = (two_sites_reports.tjh / "report.html").read_text(encoding="utf-8")
     title = html.split("<title>")[1].split("</title>")[0]
     h1 = html.split("<h1")[1].split("</h1>")[0]
-    assert "RESTRICTED VIEW" in title and "RESTRICTED VIEW" in h1
+    assert "RESTRICTED VIEW" in title, f"the site view's <title> does not say RESTRICTED VIEW: {title!r}"
+    assert "RESTRICTED VIEW" in h1, f"the site view's <h1> does not say RESTRICTED VIEW: {h1!r}"
     analysed = cli(*_args("analyse", two_sites, tmp_path / "a"), "--user", "inv_tjh")
     assert analysed.exit_code == 0, analysed.stderr
     assert "RESTRICTED VIEW" in (tmp_path / "a" / "README.md").read_text(encoding="utf-8")
     whole = (two_sites_reports.admin / "report.html").read_text(encoding="utf-8")
-    assert "RESTRICTED VIEW" not in whole.split("<h1")[1].split("</h1>")[0] and "RESTRICTED VIEW" not in whole
+    whole_title = whole.split("<title>")[1].split("</title>")[0]
+    whole_h1 = whole.split("<h1")[1].split("</h1>")[0]
+    assert "RESTRICTED VIEW" not in whole_title, (
+        f"the whole study's <title> says RESTRICTED VIEW: {whole_title!r}"
+    )
+    assert "RESTRICTED VIEW" not in whole_h1, f"the whole study's <h1> says RESTRICTED VIEW: {whole_h1!r}"
 
 
 def test_persist_is_refused_before_reading_without_derive_or_for_a_site_view(
