@@ -11,6 +11,7 @@ environment variables) and returns the exit code, stdout and stderr.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import os
@@ -368,13 +369,35 @@ def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def make_read_only(folder: Path) -> None:
-    """Make every file under `folder` (a session or module template's output) read-only (0o444), so that a
-    test that writes into a shared template fails loudly instead of changing what later tests read. A
-    test that needs to edit one copies it with `copy_writable_tree`."""
-    for path in folder.rglob("*"):
-        if path.is_file():
-            path.chmod(0o444)
+def _folder_digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@contextlib.contextmanager
+def make_read_only(*folders: Path) -> Iterator[None]:
+    """Make every file under `folders` (a session or module template's output) read-only (0o444) while the
+    tests use it, so that a test that writes into a shared template fails loudly instead of changing what
+    later tests read; on leaving, check that no file was added, removed or changed (file modes do not stop
+    root, which CI containers may run as). A test that needs to edit one copies it with
+    `copy_writable_tree`."""
+    before = {folder: _folder_digests(folder) for folder in folders}
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                path.chmod(0o444)
+    yield
+    for folder in folders:
+        after = _folder_digests(folder)
+        changed = sorted(
+            name
+            for name in before[folder].keys() | after.keys()
+            if before[folder].get(name) != after.get(name)
+        )
+        assert not changed, f"a test changed the read-only template {folder}: {changed}"
 
 
 def copy_writable_tree(source: Path, target: Path) -> Path:

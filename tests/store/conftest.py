@@ -225,7 +225,9 @@ def session_credentials(factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def two_sites_reports(two_sites_template: Path, tmp_path_factory: pytest.TempPathFactory) -> TwoSitesReports:
+def two_sites_reports(
+    two_sites_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwoSitesReports]:
     """The two reports, run once per session (read only): the tests of the restriction label share them."""
     from ..conftest import run_cartrial
 
@@ -239,6 +241,5 @@ def two_sites_reports(two_sites_template: Path, tmp_path_factory: pytest.TempPat
         admin = run_cartrial(*base, folder / "admin", "--user", "admin")
     assert tjh.exit_code == 0, tjh.stderr
     assert admin.exit_code == 0, admin.stderr
-    make_read_only(folder / "tjh")
-    make_read_only(folder / "admin")
-    return TwoSitesReports(tjh.stdout, folder / "tjh", folder / "admin")
+    with make_read_only(folder / "tjh", folder / "admin"):
+        yield TwoSitesReports(tjh.stdout, folder / "tjh", folder / "admin")

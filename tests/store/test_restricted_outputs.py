@@ -5,6 +5,7 @@ site with no subject at the cut-off is told so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ FAST = ("--k1", "5", "--k2", "5", "--no-figures")
 
 
 @pytest.fixture(scope="module")
-def tjh_fit_template(two_sites_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tjh_fit_template(two_sites_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`kinetics popfit --url` of the two-site study as `inv_tjh`, run once per module (read only)."""
     folder = tmp_path_factory.mktemp("tjh_fit")
     database = folder / "study.db"
@@ -28,8 +29,8 @@ def tjh_fit_template(two_sites_template: Path, tmp_path_factory: pytest.TempPath
             *_args("popfit", f"sqlite:///{database}", folder / "fit"), *FAST, "--user", "inv_tjh"
         )
     assert result.exit_code == 0, result.stderr
-    make_read_only(folder / "fit")
-    return folder / "fit"
+    with make_read_only(folder / "fit"):
+        yield folder / "fit"
 
 
 @pytest.fixture
