@@ -36,6 +36,7 @@ from cartrial import __version__
 from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
 from cartrial.errors import InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
+from cartrial.store import users
 from cartrial.store.database import ReadOnlyDatabaseError
 from cartrial.store.fields import control_character_problem
 from cartrial.store.models import AuditLog, Base, User, utc_now
@@ -127,9 +128,7 @@ _DUMMY_HASH: list[str] = []
 def _dummy_hash() -> str:
     """A hash to verify against when the user has none, so that the time taken does not reveal it."""
     if not _DUMMY_HASH:
-        from argon2 import PasswordHasher
-
-        _DUMMY_HASH.append(PasswordHasher().hash(secrets.token_hex(16)))
+        _DUMMY_HASH.append(users.password_hasher().hash(secrets.token_hex(16)))
     return _DUMMY_HASH[0]
 
 

@@ -20,6 +20,8 @@ from cartrial.store.models import User
 from cartrial.store.tables import RowLike, check_role, require_identifier, table_of
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from cartrial.store.transaction import Transaction
 
 
@@ -122,15 +124,23 @@ def check_password(password: str, username: str) -> None:
         raise InputError(problem)
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of the normalised `password` (`normalised_password`; argon2-cffi defaults, RFC 9106
-    low-memory profile). It does not apply the policy (`check_password`): the functions that set a
-    password do, with the user name."""
+def password_hasher() -> PasswordHasher:
+    """The hasher of every new password hash: argon2-cffi's defaults (argon2id, the RFC 9106 low-memory
+    profile: t=3, m=64 MiB, p=4). There is no setting or environment variable that changes it. Verifying
+    reads the parameters stored in the hash itself. (The test suite, and only it, replaces this function
+    through a pytest fixture, `tests/conftest.py`, decision D-19.488.)"""
     from argon2 import PasswordHasher
 
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the normalised `password` (`normalised_password`; `password_hasher`: argon2-cffi
+    defaults, RFC 9106 low-memory profile). It does not apply the policy (`check_password`): the functions
+    that set a password do, with the user name."""
     if not password:
         raise InputError(Problem("empty password", field="password"))
-    return str(PasswordHasher().hash(normalised_password(password)))
+    return str(password_hasher().hash(normalised_password(password)))
 
 
 def _argon2_verifies(stored_hash: str, password: str) -> bool:
