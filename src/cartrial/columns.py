@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -82,6 +83,30 @@ def trim_blanks(text: str) -> str:
     """`text` without `BLANKS` at its start and end (other white space is kept): what every parser of a
     typed or imported value trims, never `str.strip()`, which removes every Unicode space (D-19.446)."""
     return text.strip(BLANKS)
+
+
+DIGITS_ALLOWED = "digits are written 0-9"
+"""Why a number in another script's digits is refused (D-19.520)."""
+
+
+def other_digit(text: str) -> str | None:
+    """The first decimal digit of `text` that is not one of 0-9 (``٢`` ARABIC-INDIC DIGIT TWO, ``２``
+    FULLWIDTH DIGIT TWO…), or None. Every number the import reads is written in 0-9 — a number, integer or
+    date field refuses ``٥`` — so a parser that reads digits inside a text (an acuity, a titre) refuses
+    the others too, rather than read them with Python's ``\\d`` and ``int()``, which take every script's
+    digits (D-19.520)."""
+    if text.isascii():
+        return None
+    return next((c for c in text if c.isdecimal() and not "0" <= c <= "9"), None)
+
+
+def other_digit_fault(text: str) -> str | None:
+    """``contains U+0662 ARABIC-INDIC DIGIT TWO (digits are written 0-9)`` for the first `other_digit` of
+    `text`, or None: the digit is named, the value is not shown (D-12.2)."""
+    digit = other_digit(text)
+    if digit is None:
+        return None
+    return f"contains U+{ord(digit):04X} {unicodedata.name(digit, '')} ({DIGITS_ALLOWED})"
 
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})

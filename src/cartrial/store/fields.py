@@ -276,6 +276,13 @@ def control_character_problem(field: str, value: str) -> Problem | None:
     )
 
 
+def named_control_character(text: str) -> str:
+    """``contains U+001B <control> (a control character)``: the first control character of `text` (one
+    `control_character_problem` found), named in the key rule's words (D-19.444, D-19.522)."""
+    found = re.search(CONTROL_CHARACTERS, text)
+    return "contains a control character" if found is None else _refused(found.group())
+
+
 class KeyText(StrEnum):
     """The two tiers of key text (D-19.425), declared once per field (`FieldRule.key`, `_key_text`)."""
 
@@ -571,6 +578,20 @@ def key_text_problem(field: str, text: str, key: KeyText) -> Problem | None:
     return Problem(fault, field=field, value=shown, allowed=key_text_allowed(key))
 
 
+def lookup_text_problem(table: str, name: str, value: str) -> Problem | None:
+    """The problem of a text a read or a login looks a record up by (a filter's subject id, site code or
+    query code, a user name), or None: a key field (`FieldRule.key`) by the key's own rule and words
+    (`key_text_problem`), so a filter ``CT-0`` + U+200B + ``01`` is refused naming the character rather
+    than matching nothing; any other field by `control_character_problem`. The value is not carried (a
+    filter or user name may identify a patient or a person, D-12.2) (D-19.522)."""
+    rule = field_rules(table).get(name)
+    if rule is not None and rule.key is not None:
+        problem = key_text_problem(f"{table}.{name}", value, rule.key)
+    else:
+        problem = control_character_problem(f"{table}.{name}", value)
+    return None if problem is None else replace(problem, value=None)
+
+
 def bounds_text(
     minimum: float | None,
     maximum: float | None,
@@ -605,7 +626,7 @@ AQP4_STATUS_CHOICES = ("positive", "negative", "unknown")
 ESCALATION_DECISIONS = ("escalate", "stay", "de-escalate", "expand", "stop")
 """Decisions of a dose-escalation step (escalate / stay / de-escalate, plus expanding a dose level and
 stopping the trial; docs/science dose escalation)."""
-OUTCOMES_PATTERN = r"(\d+[NT]+)(" + ONE_LINE_SPACE + r"+\d+[NT]+)*"
+OUTCOMES_PATTERN = r"([0-9]+[NT]+)(" + ONE_LINE_SPACE + r"+[0-9]+[NT]+)*"
 """Outcome-string notation (e.g. ``1NNN 2NTN``: dose level then one letter per patient, N = no DLT,
 T = DLT; as in the R package escalation by Brock), on one line: cohorts are separated by white space that
 does not end a line (`cartrial.columns.ONE_LINE_SPACE`, D-19.128)."""
@@ -1203,7 +1224,7 @@ def time_zone_of(name: str) -> ZoneInfo | None:
         return None
 
 
-LOCAL_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2}(\.\d+)?)?)$")
+LOCAL_DATETIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)$")
 """A date-time with a time of day and no offset: a clinic time (the datetime-local input's form)."""
 
 
@@ -1212,7 +1233,7 @@ def clinic_time(text: str) -> datetime | None:
     not of that form or not a real calendar date and time (``2026-02-30 10:00``, ``25:00``, ``10:61``).
     The one reading of such a text: the field rules (which refuse it without a zone, D-19.296) and
     `localize_datetime` (which reads it in a zone) both use it."""
-    found = LOCAL_DATETIME.match(text.strip())
+    found = LOCAL_DATETIME.match(trim_blanks(text))
     if found is None:
         return None
     try:
@@ -1243,8 +1264,11 @@ def localize_datetime(text: str, zone: str) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2}))?$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+ISO_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2}))?$"
+)
 """A date, or a date-time WITH its offset (Z or ±hh:mm): a time of day without a zone is ambiguous and is
 refused (docs/store.md). A bare date means that day at 00:00 UTC."""
 
