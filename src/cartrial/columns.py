@@ -17,7 +17,7 @@ import datetime as _dt
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,54 @@ def trim_blanks(text: str) -> str:
     """`text` without `BLANKS` at its start and end (other white space is kept): what every parser of a
     typed or imported value trims, never `str.strip()`, which removes every Unicode space (D-19.446)."""
     return text.strip(BLANKS)
+
+
+HEADER_EDGE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+"""General categories of the characters a column name may not begin or end with once `BLANKS` are trimmed:
+every other space (U+00A0, U+3000…), line separator, control or format character (U+200B…) (D-19.523)."""
+
+HEADER_ALLOWED = (
+    "a column name without a space or invisible character at its edges (space and tab are trimmed)"
+)
+
+
+def character_name(character: str) -> str:
+    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``; a code
+    point this installation's Unicode data does not assign: ``U+31350 <unassigned>``): how a refused
+    character is named in every message (D-19.420)."""
+    code = f"U+{ord(character):04X}"
+    name = unicodedata.name(character, "")
+    if not name:
+        category = unicodedata.category(character)
+        name = {"Cc": "<control>", "Cs": "<surrogate>", "Co": "<private use>"}.get(category, "<unassigned>")
+    return f"{code} {name}"
+
+
+def header_names(cells: Sequence[str], file: str | Path | None = None) -> list[str]:
+    """The column names of a CSV header row: each cell without `BLANKS` at its edges, as a cell
+    (D-19.445), never `str.strip()`. A name that then begins or ends with another space, control or format
+    character (`HEADER_EDGE_CATEGORIES`: ``subject_id`` + U+00A0 from a spreadsheet) is refused, naming the
+    character and the column's position (row 1, ``column 2``) rather than matched silently (D-19.523)."""
+    names = [trim_blanks(str(cell)) for cell in cells]
+    problems = []
+    for position, name in enumerate(names, start=1):
+        edge = next(
+            (c for c in (name[:1], name[-1:]) if c and unicodedata.category(c) in HEADER_EDGE_CATEGORIES),
+            None,
+        )
+        if edge is not None:
+            problems.append(
+                Problem(
+                    f"column name begins or ends with {character_name(edge)}",
+                    file=None if file is None else str(file),
+                    row=1,
+                    field=f"column {position}",
+                    allowed=HEADER_ALLOWED,
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return names
 
 
 DIGITS_ALLOWED = "digits are written 0-9"

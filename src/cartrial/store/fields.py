@@ -44,6 +44,7 @@ from cartrial.columns import (
     NOT_UNICODE_ALLOWED,
     ONE_LINE_ALLOWED,
     ONE_LINE_SPACE,
+    character_name,
     is_unicode_text,
     trim_blanks,
 )
@@ -369,15 +370,8 @@ NON_JOINER_OUT_OF_PLACE = "a non-joiner neither right after a virama nor between
 SELECTOR_OUT_OF_PLACE = "a variation selector not after a character it varies"
 
 
-def _character_name(character: str) -> str:
-    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``; a code
-    point this installation's Unicode data does not assign: ``U+31350 <unassigned>``)."""
-    code = f"U+{ord(character):04X}"
-    name = unicodedata.name(character, "")
-    if not name:
-        category = unicodedata.category(character)
-        name = {"Cc": "<control>", "Cs": "<surrogate>", "Co": "<private use>"}.get(category, "<unassigned>")
-    return f"{code} {name}"
+_character_name = character_name
+"""``U+200B ZERO WIDTH SPACE``: `cartrial.columns.character_name`, the one naming function."""
 
 
 UNASSIGNED_KIND = (
