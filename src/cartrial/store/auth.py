@@ -337,8 +337,13 @@ def authenticate_session(
     """`authenticate(target, username, token=token)` for a server checking a session on every request:
     `idle_timeout` (at most `IDLE_TIMEOUT`) is the server's own idle limit, and the last use is written
     only when older than `touch_after` (fewer writes; the idle limit is then exact to `touch_after`).
-    An expired session is deleted. Raises `AuthenticationError` like `authenticate`."""
-    _refuse_impossible_name(username)
+    An expired session is deleted. Raises `AuthenticationError` like `authenticate` — also when the
+    credential's user-name part breaks the identifier rule: no user has such a name, so the credential names
+    no user (a 401 on the web, never a 422; `current_user` never raises, D-19.522)."""
+    if lookup_text_problem("app_user", "username", username) is not None:
+        raise AuthenticationError(
+            "the login session has expired or is not valid: log in again (`cartrial login`)"
+        )
     return _authenticate_token(
         _engine(target),
         username,
