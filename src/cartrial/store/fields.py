@@ -365,7 +365,7 @@ VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 (StandardizedVariants.txt, UTS #51, UTS #37 IVD) only after the character it varies."""
 
 
-JOINER_OUT_OF_PLACE = "a joiner not right after a virama"
+JOINER_OUT_OF_PLACE = "a joiner neither right after a virama nor between a letter and its virama"
 NON_JOINER_OUT_OF_PLACE = "a non-joiner neither right after a virama nor between two letters that would join"
 SELECTOR_OUT_OF_PLACE = "a variation selector not after a character it varies"
 
@@ -522,8 +522,8 @@ def _joined(text: str, i: int) -> bool:
     its left; between Latin letters; at an edge) and only hides a difference."""
     if i > 0 and unicodedata.combining(text[i - 1]) == VIRAMA:
         return True
-    if text[i] != "\u200c":
-        return False
+    if text[i] == "\u200d":
+        return _before_own_virama(text, i)
     before = i - 1
     while before >= 0 and joining_type(text[before]) == "T":
         before -= 1
@@ -536,6 +536,21 @@ def _joined(text: str, i: int) -> bool:
         and after < len(text)
         and joining_type(text[after]) in ("R", "D")
     )
+
+
+def _before_own_virama(text: str, i: int) -> bool:
+    """Whether the ZERO WIDTH JOINER at `i` stands between a letter and a virama (canonical combining class
+    9) of the same script — the Unicode Standard's encoding of a visible form, not a hidden difference
+    (Core Specification ch. 12: Bengali ra + ya-phala (in "rash") = <RA, ZWJ, VIRAMA, YA> rather than reph,
+    Devanagari eyelash ra = <RA, ZWJ, VIRAMA>; D-19.525). The script is the Unicode name's first
+    word (``BENGALI LETTER RA``, ``BENGALI SIGN VIRAMA``)."""
+    if i == 0 or i + 1 >= len(text):
+        return False
+    letter, virama = text[i - 1], text[i + 1]
+    if not unicodedata.category(letter).startswith("L") or unicodedata.combining(virama) != VIRAMA:
+        return False
+    script = unicodedata.name(letter, "").split(" ")[0]
+    return bool(script) and unicodedata.name(virama, "").split(" ")[0] == script
 
 
 def _varies(text: str, i: int) -> bool:
