@@ -130,13 +130,16 @@ def test_a_joiner_where_rfc_5892_allows_none_is_refused(term: str) -> None:
 def _rfc_5892_oracle(text: str) -> bool:
     """RFC 5892 Appendix A.1/A.2 written from the RFC over the test's own joining types: every joiner is
     right after a virama (U+094D, the alphabet's only character of canonical combining class 9), or is a
-    ZWNJ matching ``(L|D) T* ZWNJ T* (R|D)``."""
+    ZWNJ matching ``(L|D) T* ZWNJ T* (R|D)``; and, from the Unicode Standard ch. 12 (D-19.525), a ZWJ between
+    the Devanagari letter KA and the virama (no other letter of the alphabet is Devanagari)."""
     types = "".join(TYPED_FROM_ARABICSHAPING[c] for c in text)
     for i, character in enumerate(text):
         if character not in (ZWNJ, ZWJ):
             continue
         if i > 0 and text[i - 1] == "\u094d":
             continue
+        if character == ZWJ and i > 0 and text[i - 1] == "\u0915" and text[i + 1 : i + 2] == "\u094d":
+            continue  # D-19.525: a ZWJ between a letter and its own script's virama (the alphabet's only one)
         if character == ZWJ:
             return False
         if re.search("[LD]T*$", types[:i]) is None or re.match("T*[RD]", types[i + 1 :]) is None:
@@ -148,6 +151,8 @@ def _rfc_5892_oracle(text: str) -> bool:
 @given(st.text(st.sampled_from(sorted(TYPED_FROM_ARABICSHAPING)), min_size=1, max_size=12))
 @example("ب\u064e\u200c\u064eه")
 @example("\u062f\u200c\u0647")  # DAL (R) before: refused
+@example("\u0915\u200d\u094d")  # KA + ZWJ + VIRAMA: accepted (D-19.525)
+@example("\u0628\u200d\u094d")  # BEH + ZWJ + Devanagari VIRAMA: another script, refused
 def test_the_joiner_rule_is_rfc_5892(text: str) -> None:
     """Property: over letters of every joining type, transparent marks, a virama and both joiners, a typed
     text (in NFC, without a mark or joiner at the start) is accepted exactly when the RFC's rule holds."""
