@@ -106,6 +106,15 @@ def character_name(character: str) -> str:
     return f"{code} {name}"
 
 
+def invisible_edge(text: str) -> str | None:
+    """The character of general category `HEADER_EDGE_CATEGORIES` that `text` (its `BLANKS` already
+    trimmed) begins or ends with, or None: another space, line separator, control or format character."""
+    return next(
+        (c for c in (text[:1], text[-1:]) if c and unicodedata.category(c) in HEADER_EDGE_CATEGORIES),
+        None,
+    )
+
+
 def header_names(cells: Sequence[str], file: str | Path | None = None) -> list[str]:
     """The column names of a CSV header row: each cell without `BLANKS` at its edges, as a cell
     (D-19.445), never `str.strip()`. A name that then begins or ends with another space, control or format
@@ -114,10 +123,7 @@ def header_names(cells: Sequence[str], file: str | Path | None = None) -> list[s
     names = [trim_blanks(str(cell)) for cell in cells]
     problems = []
     for position, name in enumerate(names, start=1):
-        edge = next(
-            (c for c in (name[:1], name[-1:]) if c and unicodedata.category(c) in HEADER_EDGE_CATEGORIES),
-            None,
-        )
+        edge = invisible_edge(name)
         if edge is not None:
             problems.append(
                 Problem(
