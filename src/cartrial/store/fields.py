@@ -39,6 +39,7 @@ from cartrial.allowed import choice_text
 from cartrial.columns import (
     CONTROL_CHARACTERS,
     CONTROL_CHARACTERS_ALLOWED,
+    DIGITS_ALLOWED,
     LINE_BREAK,
     LINE_BREAKS,
     NOT_UNICODE_ALLOWED,
@@ -157,6 +158,9 @@ class Domain:
     known: tuple[str, ...] | None = None
     """Known spellings of a free-text field: a value equal to one of them but for case is stored in that
     spelling; any other text is kept as given (see `FieldRule.known_values`)."""
+    digits_0_to_9: bool = False
+    """A text that a parser later reads numbers from (visual acuity, titre): another script's digit is
+    refused at entry (`FieldRule.digits_0_to_9`, D-19.520)."""
     help: str = ""
     source: str = ""
 
@@ -189,6 +193,9 @@ class FieldRule:
     identifies a record or what re-imports match on — an identifier (``subject_id``, ``site_id``,
     ``username``, ``study_code``, ``query_code``: `KeyText.IDENTIFIER`) or a text a site types and an
     import matches on (an AE ``term``, a ``drug``, a lab or PK ``analyte``: `KeyText.TYPED`)."""
+    digits_0_to_9: bool = False
+    """A text holding numbers that a parser reads (``20/40``, ``1:100``): a digit other than 0-9 is
+    refused where the value is entered, naming the digit (`columns.other_digit_fault`, D-19.520)."""
     help: str = ""
     source: str = ""
 
@@ -247,7 +254,8 @@ class FieldRule:
                 f"spelling when it is one of {choice_text(self.known_values)} in any case"
             )
         if self.kind is FieldKind.TEXT and self.max_length is not None:
-            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}"
+            digits = f"; {DIGITS_ALLOWED}" if self.digits_0_to_9 else ""
+            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}{digits}"
         if self.kind is FieldKind.JSON:
             return json_allowed(self.name)
         return ALLOWED_TEXT[self.kind]
@@ -652,6 +660,7 @@ _GRADING = "cartrial.grading.tables (ASTCT 2019 consensus; docs/templates/gradin
 _NEURO = "cartrial.neuro (Neurostatus / Wingerchuk 1999 / MSFC; docs/templates/neuro.md)"
 _TITRE = Domain(
     protocol_set=ProtocolSet.AQP4_TITRE,
+    digits_0_to_9=True,
     help="AQP4-IgG end-point titre of the cell-based assay.",
     source="docs/science/neuro-outcomes.md §6 (EUROIMMUN fixed CBA dilution series)",
 )
@@ -757,7 +766,10 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "assistance": Domain(choices=tuple(a.value for a in Assistance), source=_NEURO),
         "method": Domain(choices=tuple(m.value for m in EdssMethod), source=_NEURO),
     },
-    "visual_acuity": {"eye": Domain(choices=EYES, source=_NEURO)},
+    "visual_acuity": {
+        "eye": Domain(choices=EYES, source=_NEURO),
+        "acuity": Domain(digits_0_to_9=True, source=_NEURO),
+    },
     "osis_assessment": {
         **{name: Domain(minimum=0, maximum=maximum, source=_NEURO) for name, maximum in OSIS_MAX.items()},
         "timed_25_foot_walk_s": Domain(
@@ -898,6 +910,7 @@ def field_rules(table: str) -> dict[str, FieldRule]:
             protocol_set=domain.protocol_set,
             known_values=domain.known,
             key=_key_text(table, column, kind, domain),
+            digits_0_to_9=domain.digits_0_to_9,
             help=domain.help or (column.doc or ""),
             source=domain.source or f"cartrial.store.models ({table})",
         )
