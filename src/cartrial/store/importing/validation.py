@@ -410,9 +410,9 @@ def _parse_text(
     if rule.digits_0_to_9:  # a text a parser reads numbers from: digits 0-9, the digit named (D-19.520)
         digit_faults = [other_digit_fault(text) for text in texts.tolist()]
         other_digits = np.array([fault is not None for fault in digit_faults], dtype=bool)
-        for k in np.flatnonzero(other_digits):
-            for i in np.flatnonzero(codes == k):
-                sink.add(i, column.name, raw[i], str(digit_faults[k]), allowed)
+        for d in np.flatnonzero(other_digits):
+            for i in np.flatnonzero(codes == d):
+                sink.add(i, column.name, raw[i], str(digit_faults[d]), allowed)
     if rule.protocol_set is ProtocolSet.AQP4_TITRE:
         off_grid = (
             np.array([text != "" and not titre_on_grid(text) for text in texts.tolist()], dtype=bool)
