@@ -201,7 +201,7 @@ class Accrual(_Model):
     needed more candidates than listed is reported)."""
 
     candidates_per_month: float = Field(default=2.0, ge=0.1, le=1000, description="0.1 to 1000 (D-19.369)")
-    start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    start_date: str = Field(default="2021-04-01", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
     site_country: str = Field(default="China", min_length=1, max_length=80)
     """Country of the virtual site, as a site records it (ISO 3166-1 name or code; the reference study's by

@@ -181,19 +181,33 @@ def user_row(connection: Connection, username: str) -> RowLike:
     return row
 
 
+def _require_key(value: str, what: str, field: str) -> None:
+    """`require_identifier`, then the identifier key rule (`fields.key_text_problem`) located at `field`
+    (``table.column``, as the write's own check names it)."""
+    from cartrial.store.fields import KeyText, key_text_problem
+
+    require_identifier(value, what)
+    problem = key_text_problem(field, value, KeyText.IDENTIFIER)
+    if problem is not None:
+        raise InputError(problem)
+
+
 def new_site(
     site_id: str, name: str | None, country: str | None, time_zone: str | None = None
 ) -> dict[str, Any]:
-    """The values of a new `site` record (the code checked; the time zone by the field rules)."""
-    require_identifier(site_id, "site")
+    """The values of a new `site` record (the code checked by the identifier key rule, as every lookup of it
+    is, D-19.524; the time zone by the field rules)."""
+    _require_key(site_id, "site", "site.site_id")
     return {"site_id": site_id, "name": name, "country": country, "time_zone": time_zone}
 
 
 def new_user(
     username: str, role: str, site_id: str | None, password: str | None, full_name: str | None
 ) -> dict[str, Any]:
-    """The values of a new `app_user` record (name, role and site checked, password hashed)."""
-    require_identifier(username, "username")
+    """The values of a new `app_user` record (name, role and site checked, password hashed). The name is
+    judged by the identifier key rule that every sign-in applies (D-19.522), so no user is created who can
+    never log in (D-19.524)."""
+    _require_key(username, "username", "app_user.username")
     check_role(role)
     if role == "investigator" and not site_id:
         raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
