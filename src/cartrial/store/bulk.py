@@ -1042,19 +1042,7 @@ def apply_updates(
             )
         # the run's audit rows at once: no update written stays unaudited if a later run is refused (D-19.513)
         for current, changes in run:
-            subject = (changes.get(subject_column) or current.get(subject_column)) if subject_column else None
-            record_id = int(current["id"])
-            for name, value in changes.items():
-                tx.audit(
-                    "update",
-                    table_name,
-                    record_id,
-                    subject,
-                    name,
-                    audit_value(name, current[name]),
-                    audit_value(name, value),
-                    reason=reason,
-                )
+            audit_update(tx, table_name, subject_column, current, changes, reason)
         start = end
 
 
@@ -1105,8 +1093,22 @@ def apply_update(
             f"{table_name} record {record_id} was changed by someone else (expected version "
             f"{expected_version}); reload it and apply your change again"
         )
-    subject_column = model.subject_column
+    audit_update(tx, table_name, model.subject_column, current, changes, reason)
+    return expected_version + 1
+
+
+def audit_update(
+    tx: Transaction,
+    table_name: str,
+    subject_column: str | None,
+    current: RowLike,
+    changes: RowLike,
+    reason: str | None,
+) -> None:
+    """One audit row per changed field of the record `current`: old and new value, the subject (as
+    changed, else as stored) and the reason."""
     subject = (changes.get(subject_column) or current.get(subject_column)) if subject_column else None
+    record_id = int(current["id"])
     for name, value in changes.items():
         tx.audit(
             "update",
@@ -1118,4 +1120,3 @@ def apply_update(
             audit_value(name, value),
             reason=reason,
         )
-    return expected_version + 1
