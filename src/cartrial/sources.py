@@ -13,6 +13,7 @@ Standard library and `cartrial.errors` only (the command line imports it at star
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -89,20 +90,78 @@ def refuse_destination_inside(
         )
 
 
+JSON_MAX_DEPTH = 500
+"""The deepest nesting of arrays and objects a JSON text may have (the parser recurses once per level;
+the interpreter's recursion limit, about 1000, would end it with a traceback)."""
+
+_LONG_INTEGER = re.compile(r"-?\d{4301,}")
+"""A JSON number of more than 4300 digits (the interpreter refuses to convert it: a traceback)."""
+
+
+def _too_deep_at(text: str) -> int | None:
+    """The offset where `text` nests arrays/objects deeper than `JSON_MAX_DEPTH` (outside strings), else
+    None."""
+    depth, in_string, escaped = 0, False, False
+    for i, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > JSON_MAX_DEPTH:
+                return i
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+def parse_json(text: str) -> Any:
+    """The JSON document of `text`, from any source a user controls (a file, a CSV cell, a form): every way
+    it cannot be read is a `json.JSONDecodeError` (a `ValueError`) with the line and column where it
+    fails, so the callers' located errors cover it — also nesting deeper than `JSON_MAX_DEPTH` and an
+    integer of more than 4300 digits, which the standard parser ends with a traceback (`RecursionError`,
+    `ValueError`; `screen` candidates, `report --popfit`, JSON cells of `import templates`; D-19.496).
+
+    >>> parse_json('{"a": [1, 2]}')
+    {'a': [1, 2]}
+    >>> parse_json("[" * 501 + "]" * 501)
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: nested deeper than 500 arrays/objects: line 1 column 501 (char 500)
+    """
+    import json
+
+    deep = _too_deep_at(text)
+    if deep is not None:
+        raise json.JSONDecodeError(f"nested deeper than {JSON_MAX_DEPTH} arrays/objects", text, deep)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:  # pragma: no cover - the depth check above comes first
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError:  # an integer too long to convert
+        long = _LONG_INTEGER.search(text)
+        raise json.JSONDecodeError(
+            "a number of more than 4300 digits", text, long.start() if long else 0
+        ) from None
+
+
 def load_json_file(path: str | os.PathLike[str]) -> Any:
     """The JSON document of a file the user names; every way it cannot be read is an `OSError` or a
     `ValueError` with a message a user can read: not UTF-8, not JSON, an integer of more than 4300 digits,
-    or nesting deeper than the interpreter's recursion limit (these two were tracebacks of `kinetics map
-    --population`, cli-sweep; D-19.337). Callers turn either into their located `InputError`."""
+    or nesting too deep (these two were tracebacks of `kinetics map --population`, cli-sweep; D-19.337;
+    `parse_json`). Callers turn either into their located `InputError`."""
     import json
 
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
+        return parse_json(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except ValueError as exc:  # an integer too long to convert
-        raise ValueError(str(exc).split(";")[0]) from None

@@ -368,8 +368,10 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
 
 def read_json(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
     """Parse JSON, reporting syntax errors at their line; positions come from the YAML composer."""
+    from cartrial.sources import parse_json
+
     try:
-        data = json.loads(text)
+        data = parse_json(text)  # too deep or too long a number is a located error too (D-19.496)
     except json.JSONDecodeError as exc:
         raise InputError(
             Problem(f"malformed JSON: {exc.msg} at column {exc.colno}", file=source, line=exc.lineno)

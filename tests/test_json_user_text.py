@@ -1,0 +1,79 @@
+"""Every JSON text a user controls is read by one reader (`cartrial.sources.parse_json`, D-19.496).
+
+Before: a screening candidate (`screen`), a population fit (`report --popfit`) and a JSON cell of an import
+(`import templates`, `db edit`) nested 100,000 deep or holding a 5000-digit number ended in a traceback
+(`RecursionError`; "Exceeds the limit (4300 digits)"), each reader calling `json.loads` itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cartrial.cli import main
+from cartrial.errors import InputError
+from cartrial.report.popfit import read_popfit
+from cartrial.sources import JSON_MAX_DEPTH, parse_json
+from cartrial.store.fields import typed_record_values
+
+DEEP = "[" * 100_000 + "]" * 100_000
+LONG_NUMBER = "[" + "9" * 5000 + "]"
+
+
+@pytest.mark.parametrize(("text", "reason"), [(DEEP, "nested deeper than"), (LONG_NUMBER, "4300 digits")])
+def test_parse_json_refuses_with_a_located_decode_error(text: str, reason: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert reason in caught.value.msg and caught.value.lineno == 1
+
+
+def test_the_depth_limit_counts_brackets_outside_strings_only() -> None:
+    inside_a_string = json.dumps({"notes": "[" * 5000})
+    assert parse_json(inside_a_string) == {"notes": "[" * 5000}
+    assert parse_json("[" * JSON_MAX_DEPTH + "]" * JSON_MAX_DEPTH) is not None
+    with pytest.raises(json.JSONDecodeError):
+        parse_json("[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1))
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
+def test_parse_json_reads_what_json_writes(value: object) -> None:
+    assert parse_json(json.dumps(value)) == value
+
+
+@pytest.mark.parametrize(("body", "reason"), [(DEEP, "nested deeper than"), (LONG_NUMBER, "4300 digits")])
+def test_screen_candidate_json_is_a_located_error(
+    tmp_path: Path, examples_dir: Path, capsys: pytest.CaptureFixture[str], body: str, reason: str
+) -> None:
+    candidate = tmp_path / "c.json"
+    candidate.write_text('{"id": "X", "notes": ' + body + "}")
+    code = main(["screen", str(examples_dir / "ct103a-nmosd" / "protocol.yaml"), str(candidate)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "c.json, line 1: malformed JSON" in err and reason in err
+
+
+@pytest.mark.parametrize(("body", "reason"), [(DEEP, "nested deeper than"), (LONG_NUMBER, "4300 digits")])
+def test_report_popfit_document_is_a_located_error(tmp_path: Path, body: str, reason: str) -> None:
+    (tmp_path / "estimates.json").write_text(body)
+    with pytest.raises(InputError) as caught:
+        read_popfit(tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.file == str(tmp_path / "estimates.json") and reason in problem.message
+
+
+@pytest.mark.parametrize(("cell", "reason"), [(DEEP, "nested deeper than"), (LONG_NUMBER, "4300 digits")])
+def test_a_json_cell_of_a_record_is_a_field_problem(cell: str, reason: str) -> None:
+    with pytest.raises(InputError) as caught:
+        typed_record_values("subject", {"treatment_history": cell})
+    (problem,) = caught.value.problems
+    assert problem.field == "subject.treatment_history" and reason in problem.message
