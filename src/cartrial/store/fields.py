@@ -718,7 +718,12 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "relapse": {"severity": Domain(choices=tuple(s.value for s in Severity), source=_NEURO)},
     "pk_sample": {
         "analyte": Domain(known=tuple(PK_ANALYTES), source=_LAB_TESTS),
-        "value": Domain(minimum=0, help="Measured value in `unit` (blank when BLQ).", source="kinetics"),
+        "value": Domain(
+            minimum=0,
+            maximum=MAX_CONCENTRATION,  # the kinetics readers' bound (D-19.499)
+            help="Measured value in `unit` (blank when BLQ).",
+            source="kinetics",
+        ),
         "lloq": Domain(
             minimum=MIN_LLOQ, maximum=MAX_CONCENTRATION, help="Lower limit of quantification (LLOQ)."
         ),
