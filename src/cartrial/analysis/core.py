@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -216,7 +216,20 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
 
     `snapshot` is a `cartrial.store.snapshot.StudySnapshot` or any object with `tables` (template-layout
     frames by template name), `protocol`, `cutoff` and `metadata()`.
+
+    The tables are the study's records, not the user's own input: a problem an engine finds in a row of
+    them names the table, row and field and what is allowed, never the value (`Problem.value` dropped for
+    every problem at a row; D-12.2, D-19.500) — `analyse`, `report` and `export cdisc` print these errors.
+    A problem of the protocol or of a column name keeps what it quotes.
     """
+    try:
+        return _analyse(snapshot)
+    except InputError as exc:
+        problems = [replace(p, value=None) if p.row is not None else p for p in exc.problems]
+        raise exc.with_problems(problems) from None
+
+
+def _analyse(snapshot: SnapshotLike) -> Analysis:
     missing = [name for name in ("tables", "protocol", "cutoff", "metadata") if not hasattr(snapshot, name)]
     if missing:
         raise InputError(
