@@ -222,7 +222,21 @@ def test_records_dated_after_screening_are_located_errors_with_iso_dates(tmp_pat
         ("labs[0].date", 9),
     }
     text = str(caught.value)
-    assert "datetime.date" not in text and "(got 2030-06-10)" in text and "≤ 2024-03-15" in text
+    assert "datetime.date" not in text and "(got 2030-06-10)" in text
+    # the other cell is named, never quoted: the screening date is not this record's value (D-12.2, D-19.502)
+    assert "after screening_date" in text and "on or before screening_date" in text
+    assert "2024-03-15" not in text and "neutrophils" not in text
+
+
+def test_a_last_dose_before_the_start_names_the_start_field_not_its_date(tmp_path: Path) -> None:
+    body = (
+        "treatments:\n  - {agent: rituximab, therapy_classes: [anti_cd20], start_date: 2021-05-04, "
+        "last_dose_date: 2021-01-02}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, body))
+    text = str(caught.value)
+    assert "on or after start_date" in text and "2021-05-04" not in text
 
 
 def test_screen_cli_reports_records_after_screening(

@@ -151,7 +151,7 @@ class TreatmentRecord(BaseModel):
                         ("last_dose_date",),
                         "last dose is before the start",
                         self.last_dose_date,
-                        f"≥ {self.start_date}",
+                        "on or after start_date",
                     )
                 ]
             )
@@ -226,9 +226,9 @@ class Candidate(BaseModel):
             issues += [
                 Issue(
                     path,
-                    f"{what} is after the screening date {day.isoformat()}",
+                    f"{what} is after screening_date",  # names the field, never its value (D-12.2)
                     value,
-                    f"≤ {day.isoformat()}",
+                    "on or before screening_date",
                 )
                 for path, what, value in self._dated_records()
                 if value > day
@@ -282,7 +282,7 @@ class Candidate(BaseModel):
         if self.edss is not None:
             records.append((("edss", "date"), "the EDSS assessment", self.edss.date))
         for i, lab in enumerate(self.labs or ()):
-            records.append((("labs", i, "date"), f"the {lab.analyte} result", lab.date))
+            records.append((("labs", i, "date"), "the lab result", lab.date))
         return [(path, what, value) for path, what, value in records if value is not None]
 
 
