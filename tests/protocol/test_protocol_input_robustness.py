@@ -278,3 +278,21 @@ def test_problem_shows_dates_as_iso_8601() -> None:
     assert str(Problem("late", value=dt.date(2030, 6, 10))) == "late (got 2030-06-10)"
     assert "2030-06-10T08:30:00" in str(Problem("late", value=dt.datetime(2030, 6, 10, 8, 30)))
     assert str(Problem("bad", value="x")) == "bad (got 'x')"
+
+
+@pytest.mark.parametrize("born", ["0001-01-01", "1899-12-31"])
+def test_a_date_of_birth_before_1900_is_a_located_error(tmp_path: Path, born: str) -> None:
+    """`date_of_birth: 0001-01-01` was screened (a 2023-year-old candidate); the earliest date of birth is
+    1 January 1900, the study forms' earliest birth_year (cli-audit, D-19.503)."""
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, f"date_of_birth: {born}\n"))
+    (problem,) = caught.value.problems
+    assert problem.line == 3 and problem.field == "date_of_birth"
+    assert problem.allowed == "on or after 1900-01-01"
+    assert load_candidate(_candidate(tmp_path, "date_of_birth: 1900-01-01\n")).date_of_birth is not None
+
+
+def test_the_earliest_birth_is_the_store_birth_year_minimum() -> None:
+    from cartrial.store.fields import DOMAIN_RULES
+
+    assert DOMAIN_RULES["subject"]["birth_year"].minimum == 1900

@@ -69,6 +69,7 @@ from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
+from cartrial.protocol.candidate import EARLIEST_BIRTH
 from cartrial.protocol.disposition import (
     DISPOSITION_PATTERN,
     DISPOSITION_TEXT,
@@ -606,7 +607,9 @@ _TITRE = Domain(
 DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "subject": {
         "sex": Domain(choices=SEX_CHOICES, help="Sex at birth."),
-        "birth_year": Domain(minimum=1900, maximum=2100, help="Year of birth (no later than consent)."),
+        "birth_year": Domain(
+            minimum=EARLIEST_BIRTH.year, maximum=2100, help="Year of birth (no later than consent)."
+        ),
         "weight_kg": WEIGHT_KG,
         "height_cm": Domain(unit="cm", minimum=30, maximum=250, help="Height in cm."),
         "aqp4_igg_status": Domain(choices=AQP4_STATUS_CHOICES, help="AQP4-IgG serostatus at screening."),
