@@ -604,6 +604,10 @@ _TITRE = Domain(
     source="docs/science/neuro-outcomes.md §6 (EUROIMMUN fixed CBA dilution series)",
 )
 
+MEDDRA_CODE_PATTERN = r"[0-9]{8}"
+"""A MedDRA code: 8 digits (MedDRA Introductory Guide: each term, from SOC to LLT, has a unique 8-digit
+numeric code); text such as ``nan`` or ``=HYPERLINK(…)`` is refused (D-19.506)."""
+
 DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "subject": {
         "sex": Domain(choices=SEX_CHOICES, help="Sex at birth."),
@@ -683,6 +687,13 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "dose": Domain(minimum=0, source=_GRADING),
     },
     "adverse_event": {
+        "meddra_code": Domain(
+            pattern=MEDDRA_CODE_PATTERN,
+            pattern_text="an 8-digit MedDRA code, e.g. 10052015",
+            help="MedDRA code of the event's preferred term (or lowest level term).",
+            source="MedDRA Introductory Guide (every term has an 8-digit numeric code); SDTM AE.AEPTCD "
+            "(D-19.506)",
+        ),
         "category": Domain(choices=tuple(c.value for c in ToxicityCategory)),
         "grade": Domain(minimum=1, maximum=5, required=True, help="CTCAE grade 1-5."),
         "relatedness": Domain(choices=tuple(r.value for r in Relatedness)),
