@@ -61,7 +61,7 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
             "correction",
         ),
         "raise_query": lambda u: service.raise_query(u, "infusion", record_id, "please check the weight"),
-        # the lock freezes CT-001 (consent 2021-05-06), not the infusion: a lock that freezes nothing is refused
+        # freezes CT-001's consent (2021-05-06), not the infusion; a lock freezing nothing is refused
         "lock_and_unlock": lambda u: service.lock(u, dt.date(2021, 5, 6), "interim"),
         "unlock": lambda u: service.unlock(u, "reopen"),
         "add_user": lambda u: service.add_user(u, f"new_{u}", "monitor"),

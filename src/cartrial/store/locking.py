@@ -134,9 +134,9 @@ def snapshot_matches(connection: Connection) -> bool | None:
 def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
     """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``). `cutoff`: a date or
     ``YYYY-MM-DD`` text, as every cut-off (`cartrial.columns.cutoff_date`, D-19.67); a planned date after
-    today is allowed (a lock as of a planned date freezes what is entered up to it; D-19.51, D-19.380). A cut-off
-    that freezes no record (before the study's earliest record, or a study without records) is an
-    `InputError` naming ``cutoff`` (D-19.505)."""
+    today is allowed (a lock as of a planned date freezes what is entered up to it; D-19.51, D-19.380).
+    A cut-off that freezes no record (before the study's earliest record, or a study without records) is
+    an `InputError` naming ``cutoff`` (D-19.505)."""
     from cartrial.columns import cutoff_date
 
     cutoff = cutoff_date(cutoff, allow_future=True)
