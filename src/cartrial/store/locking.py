@@ -135,15 +135,17 @@ def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
     """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``). `cutoff`: a date or
     ``YYYY-MM-DD`` text, as every cut-off (`cartrial.columns.cutoff_date`, D-19.67); a planned date after
     today is allowed (a lock as of a planned date freezes what is entered up to it; D-19.51, D-19.380).
-    A cut-off that freezes no record (before the study's earliest record, or a study without records) is
-    an `InputError` naming ``cutoff`` (D-19.505)."""
+    A cut-off before every record of a study that has records (it would freeze none) is an `InputError`
+    naming ``cutoff`` (D-19.505)."""
     from cartrial.columns import cutoff_date
 
     cutoff = cutoff_date(cutoff, allow_future=True)
     if tx.lock is not None:
         raise ConflictError(f"the database is already locked: {tx.lock.describe()}; unlock it first")
     digest, count = snapshot(tx.connection, cutoff)
-    if count == 0:  # a lock that freezes nothing is a mistyped cut-off, not a lock (D-19.505)
+    # a cut-off before every record of a study that has records is a mistyped cut-off, not a lock; a study
+    # without records may be locked (it guards the period against entry) (D-19.505)
+    if count == 0 and snapshot(tx.connection, dt.date.max)[1] > 0:
         raise InputError(
             Problem(
                 "the cut-off is before every record of the study: the lock would freeze no record",
