@@ -403,18 +403,34 @@ API_BULK_ROWS = 10_000
 API_BULK_TARGET_SECONDS = 2.0
 
 
-def api_bulk_validation(folder: Path, common: dict[str, Any]) -> dict[str, Any]:
-    """Seconds for the field rules of one `Transaction.upsert_rows` call over `API_BULK_ROWS` lab rows of
-    the synthetic study (`fields.records_write_problems`, one pass per call, D-19.431; no database)."""
-    from cartrial.store.fields import records_write_problems
+def synthetic_lab_rows(folder: Path, n: int, *, numbers: bool) -> list[dict[str, Any]]:
+    """The first `n` rows of the synthetic study's labs.csv in `folder` as the API takes them (table
+    columns, blank cells left out): the rows of `api_bulk_validation` and of bench_store_api's calls.
+    `numbers`: the number columns (`LAB_NUMBERS`) as Python floats, as a lab feed passes them; else every
+    value as its CSV text (dates and date-times stay ISO text either way)."""
     from cartrial.store.importing.forms import form_for_table
 
     names = {c.name: c.table_column for c in form_for_table("lab_result").columns() if c.table_column}
     with (folder / "labs.csv").open(newline="", encoding="utf-8") as handle:
         rows = [
             {names[k]: v for k, v in row.items() if k in names and v != ""}
-            for _, row in zip(range(API_BULK_ROWS), csv.DictReader(handle), strict=False)
+            for _, row in zip(range(n), csv.DictReader(handle), strict=False)
         ]
+    if not numbers:
+        return rows
+    return [{k: float(v) if k in LAB_NUMBERS else v for k, v in row.items()} for row in rows]
+
+
+LAB_NUMBERS = frozenset({"value", "lln", "uln"})
+"""Lab columns a feed passes as Python numbers."""
+
+
+def api_bulk_validation(folder: Path, common: dict[str, Any]) -> dict[str, Any]:
+    """Seconds for the field rules of one `Transaction.upsert_rows` call over `API_BULK_ROWS` lab rows of
+    the synthetic study (`fields.records_write_problems`, one pass per call, D-19.431; no database)."""
+    from cartrial.store.fields import records_write_problems
+
+    rows = synthetic_lab_rows(folder, API_BULK_ROWS, numbers=False)
     writes = [(None, row) for row in rows]
     seconds = []
     for _ in range(REPEATS):

@@ -11,6 +11,7 @@ environment variables) and returns the exit code, stdout and stderr.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import os
@@ -138,6 +139,45 @@ def _test_credentials(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 
 
 # ---------------------------------------------------------------------------------------------------------
+# password hashes (decision D-19.488)
+# ---------------------------------------------------------------------------------------------------------
+
+TEST_ONLY_HASHER_PARAMETERS = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+"""argon2id parameters of the test-only hasher: argon2's minimum work (one pass over 8 KiB). Production
+(`cartrial.store.users.password_hasher`: RFC 9106 low-memory, t=3, m=64 MiB, p=4) takes ~0.12 s per hash
+AND per verification on the 2-core CI machine, and every CLI command that acts as a user verifies one."""
+_PRODUCTION_PASSWORD_HASHER: list[Callable[[], Any]] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_only_password_hasher() -> Iterator[None]:
+    """Every password hash the tests make (session templates included: this session fixture is set up before
+    them) uses `TEST_ONLY_HASHER_PARAMETERS`; verification reads the parameters stored in each hash, so
+    the production verify path runs unchanged on cheap hashes. Set ONLY here, never by an environment
+    variable or setting a production run could pick up; `production_password_hasher` restores the real
+    hasher for the tests of the production parameters (tests/store/test_password_hashing.py)."""
+    from argon2 import PasswordHasher
+
+    from cartrial.store import users
+
+    if not _PRODUCTION_PASSWORD_HASHER:
+        _PRODUCTION_PASSWORD_HASHER.append(users.password_hasher)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "password_hasher", lambda: PasswordHasher(**TEST_ONLY_HASHER_PARAMETERS))
+        yield
+
+
+@pytest.fixture
+def production_password_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production hasher (`cartrial.store.users.password_hasher` as shipped) for this test (and a fresh
+    dummy hash of `cartrial.store.auth`, so that neither kind leaks into the other tests)."""
+    from cartrial.store import auth, users
+
+    monkeypatch.setattr(users, "password_hasher", _PRODUCTION_PASSWORD_HASHER[0])
+    monkeypatch.setattr(auth, "_DUMMY_HASH", [])
+
+
+# ---------------------------------------------------------------------------------------------------------
 # PostgreSQL
 # ---------------------------------------------------------------------------------------------------------
 
@@ -223,6 +263,24 @@ class CliResult:
 
 
 Cli = Callable[..., CliResult]
+
+
+ESCALATION_DECISION: dict[str, Any] = {
+    "cohort": 1,
+    "dose_level": 1,
+    "decided_on": "2021-07-06",
+    "outcomes": "1NNN",
+    "decision": "escalate",
+    "approved_by": "safety review committee",
+}
+"""The safety review committee's decision the tests record (cohort 1 escalates): `record_decision`."""
+
+
+def record_decision(service: Any, username: str = "dm", **changes: Any) -> int:
+    """Insert `ESCALATION_DECISION` with `changes` as `username` through the `StudyService` (what the
+    committee's decision form writes); returns its id. The one helper of the tests that need a decision
+    stored."""
+    return int(service.insert_record(username, "escalation_decision", {**ESCALATION_DECISION, **changes}))
 
 
 def run_cartrial(
@@ -325,11 +383,53 @@ def example_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
     """A private copy of the imported example study (SQLite URL)."""
     target = tmp_path / "study.db"
-    for suffix in ("", "-wal"):
-        source = Path(f"{example_sqlite_template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
+    copy_sqlite_file(example_sqlite_template, target)
     return f"sqlite:///{target}"
+
+
+def _folder_digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@contextlib.contextmanager
+def make_read_only(*folders: Path) -> Iterator[None]:
+    """Make every file under `folders` (a session or module template's output) read-only (0o444) while the
+    tests use it, so that a test that writes into a shared template fails loudly instead of changing what
+    later tests read; on leaving, check that no file was added, removed or changed (file modes do not stop
+    root, which CI containers may run as). A test that needs to edit one copies it with
+    `copy_writable_tree`."""
+    before = {folder: _folder_digests(folder) for folder in folders}
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                path.chmod(0o444)
+    yield
+    for folder in folders:
+        after = _folder_digests(folder)
+        changed = sorted(
+            name
+            for name in before[folder].keys() | after.keys()
+            if before[folder].get(name) != after.get(name)
+        )
+        assert not changed, f"a test changed the read-only template {folder}: {changed}"
+
+
+def copy_writable_tree(source: Path, target: Path) -> Path:
+    """A private, writable copy of the folder `source` (a read-only template, `make_read_only`): the files
+    are copied without their modes (`shutil.copyfile`), so the copies are writable again."""
+    return Path(shutil.copytree(source, target, copy_function=shutil.copyfile))
+
+
+def copy_sqlite_file(source: Path, target: Path) -> None:
+    """Copy a SQLite database file and its write-ahead log (`-wal`), if any, to `target`: the one copy of
+    a session template's database the fixtures make."""
+    for suffix in ("", "-wal"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
 
 
 def edit_ct004_crs_to_grade_3(url: str) -> None:

@@ -249,3 +249,16 @@ def test_cdisc_export_names_a_lab_analyte_without_a_test_code(tmp_path: Path):
     assert "hemoglobin" in result.stderr and "neutrophils" in result.stderr  # what cartrial maps
     assert "anti_dsdna" not in result.output and "ANTI_DSD" not in result.output
     assert not cdisc.exists() or not any(cdisc.rglob("*.json"))
+
+
+def test_the_pd_demo_reads_its_titre_column_from_the_protocol() -> None:
+    """The demo's PD fit took "aqp4_igg_titre" as written; it reads the titre the protocol collects
+    (`protocol.records.pd_titre_column`), and a protocol collecting none (this SLE study) is refused with
+    the file named, not fitted on a column of another indication (D-19.534)."""
+    from cartrial.demo.popfit import pd_column
+    from cartrial.errors import InputError
+
+    assert pd_column(REFERENCE) == "aqp4_igg_titre"
+    with pytest.raises(InputError) as caught:
+        pd_column(PROTOCOL)
+    assert str(PROTOCOL) in str(caught.value) and "no antibody titre" in str(caught.value)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,84 @@ def trim_blanks(text: str) -> str:
     """`text` without `BLANKS` at its start and end (other white space is kept): what every parser of a
     typed or imported value trims, never `str.strip()`, which removes every Unicode space (D-19.446)."""
     return text.strip(BLANKS)
+
+
+HEADER_EDGE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+"""General categories of the characters a column name may not begin or end with once `BLANKS` are trimmed:
+every other space (U+00A0, U+3000…), line separator, control or format character (U+200B…) (D-19.523)."""
+
+HEADER_ALLOWED = (
+    "a column name without a space or invisible character at its edges (space and tab are trimmed)"
+)
+
+
+def character_name(character: str) -> str:
+    """``U+200B ZERO WIDTH SPACE`` (a control character, which has no name: ``U+0007 <control>``; a code
+    point this installation's Unicode data does not assign: ``U+31350 <unassigned>``): how a refused
+    character is named in every message (D-19.420)."""
+    code = f"U+{ord(character):04X}"
+    name = unicodedata.name(character, "")
+    if not name:
+        category = unicodedata.category(character)
+        name = {"Cc": "<control>", "Cs": "<surrogate>", "Co": "<private use>"}.get(category, "<unassigned>")
+    return f"{code} {name}"
+
+
+def invisible_edge(text: str) -> str | None:
+    """The character of general category `HEADER_EDGE_CATEGORIES` that `text` (its `BLANKS` already
+    trimmed) begins or ends with, or None: another space, line separator, control or format character."""
+    return next(
+        (c for c in (text[:1], text[-1:]) if c and unicodedata.category(c) in HEADER_EDGE_CATEGORIES),
+        None,
+    )
+
+
+def header_names(cells: Sequence[str], file: str | Path | None = None) -> list[str]:
+    """The column names of a CSV header row: each cell without `BLANKS` at its edges, as a cell
+    (D-19.445), never `str.strip()`. A name that then begins or ends with another space, control or format
+    character (`HEADER_EDGE_CATEGORIES`: ``subject_id`` + U+00A0 from a spreadsheet) is refused, naming the
+    character and the column's position (row 1, ``column 2``) rather than matched silently (D-19.523)."""
+    names = [trim_blanks(str(cell)) for cell in cells]
+    problems = []
+    for position, name in enumerate(names, start=1):
+        edge = invisible_edge(name)
+        if edge is not None:
+            problems.append(
+                Problem(
+                    f"column name begins or ends with {character_name(edge)}",
+                    file=None if file is None else str(file),
+                    row=1,
+                    field=f"column {position}",
+                    allowed=HEADER_ALLOWED,
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return names
+
+
+DIGITS_ALLOWED = "digits are written 0-9"
+"""Why a number in another script's digits is refused (D-19.520)."""
+
+
+def other_digit(text: str) -> str | None:
+    """The first decimal digit of `text` that is not one of 0-9 (``٢`` ARABIC-INDIC DIGIT TWO, ``２``
+    FULLWIDTH DIGIT TWO…), or None. Every number the import reads is written in 0-9 — a number, integer or
+    date field refuses ``٥`` — so a parser that reads digits inside a text (an acuity, a titre) refuses
+    the others too, rather than read them with Python's ``\\d`` and ``int()``, which take every script's
+    digits (D-19.520)."""
+    if text.isascii():
+        return None
+    return next((c for c in text if c.isdecimal() and not "0" <= c <= "9"), None)
+
+
+def other_digit_fault(text: str) -> str | None:
+    """``contains U+0662 ARABIC-INDIC DIGIT TWO (digits are written 0-9)`` for the first `other_digit` of
+    `text`, or None: the digit is named, the value is not shown (D-12.2)."""
+    digit = other_digit(text)
+    if digit is None:
+        return None
+    return f"contains U+{ord(digit):04X} {unicodedata.name(digit, '')} ({DIGITS_ALLOWED})"
 
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})

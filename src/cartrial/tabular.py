@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import BLANKS, FIRST_DATA_ROW
+from cartrial.columns import BLANKS, FIRST_DATA_ROW, header_names, trim_blanks
 from cartrial.errors import InputError, Problem
 from cartrial.sources import special_kind
 
@@ -85,7 +85,7 @@ def read_csv(
     except UnicodeDecodeError:
         _read_text(file)  # raises with the row of the bad byte
         raise
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = [trim_blanks(str(c)) for c in frame.columns]  # checked in `_read_header` (D-19.523)
     problems: list[Problem] = []
     # pandas renames a repeated column "a" to "a.1"; the header as written decides
     duplicated = sorted({c for c in header if header.count(c) > 1})
@@ -226,7 +226,8 @@ def refuse_nul_bytes(file: Path, block_bytes: int = 1 << 24) -> None:
 
 
 def _read_header(file: Path) -> list[str]:
-    """The header row as written (stripped names); `InputError` if it is not UTF-8."""
+    """The header row as written (names without `BLANKS` at their edges, `columns.header_names`: another
+    space or invisible character there is refused, D-19.523); `InputError` if it is not UTF-8."""
     try:
         with file.open(encoding="utf-8-sig", newline="") as handle:
             first = next(csv.reader(handle), [])
@@ -235,7 +236,7 @@ def _read_header(file: Path) -> list[str]:
         raise
     except OSError as exc:
         raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(file))) from None
-    return [cell.strip() for cell in first]
+    return header_names(first, file)
 
 
 def _data_records(file: Path) -> Iterator[list[str]]:
@@ -401,7 +402,7 @@ def dumps_json(payload: Any) -> str:
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = re.compile(r"[=+\-@\t\r]")
 #: A plain decimal number as text ("-5", "-0.3", "+1e-3"): a spreadsheet reads it as a number, not a formula.
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def neutralise_cell(value: Any) -> Any:

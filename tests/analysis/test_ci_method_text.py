@@ -9,12 +9,20 @@ import re
 import pytest
 
 from cartrial.analysis.options import CI_METHOD_TEXT
-from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
+from cartrial.analysis.stats import (
+    NO_SUBJECT_CI,
+    NOT_RECORDED_CI,
+    PROPORTION_CI_METHOD,
+    RATE_CI_METHOD,
+    proportion,
+)
 
 SOFTWARE = re.compile(r"scipy|binomtest|cartrial|RateEstimate|\w+\.\w+\(", re.IGNORECASE)
 
 
-@pytest.mark.parametrize("text", [PROPORTION_CI_METHOD, RATE_CI_METHOD, *CI_METHOD_TEXT.values()])
+@pytest.mark.parametrize(
+    "text", [PROPORTION_CI_METHOD, RATE_CI_METHOD, NO_SUBJECT_CI, NOT_RECORDED_CI, *CI_METHOD_TEXT.values()]
+)
 def test_a_ci_method_text_names_no_software(text: str) -> None:
     assert not SOFTWARE.search(text), text
 

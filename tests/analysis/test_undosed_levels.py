@@ -77,3 +77,18 @@ def test_dose_level_groups_keeps_a_level_of_the_data_outside_the_list() -> None:
 def test_the_disposition_finding_names_the_undosed_level(interim: Analysis) -> None:
     statement = next(f.statement for f in interim.findings if f.domain == "disposition")
     assert "were infused (3 at dose level 1, 0 at dose level 2)" in statement
+
+
+def test_a_responder_row_of_no_evaluable_subject_names_no_ci_method(interim: Analysis) -> None:
+    """The undosed level 2 (and any level whose subjects are all not evaluable) has n_evaluable = 0 and no
+    interval: its `ci_method` is "n/a …", not Clopper-Pearson; a level with an evaluable subject keeps the
+    Clopper-Pearson text (D-19.535)."""
+    from cartrial.analysis.stats import PROPORTION_CI_METHOD
+
+    responders = interim.datasets["responders_summary"].table
+    level2 = responders[responders["group"] == "dose level 2"]
+    assert len(level2) and level2["ci_method"].str.startswith("n/a").all()
+    none = responders[responders["n_evaluable"] == 0]
+    assert none["ci_method"].str.startswith("n/a").all() and none["ci_low_pct"].isna().all()
+    some = responders[responders["n_evaluable"] > 0]
+    assert len(some) and (some["ci_method"] == PROPORTION_CI_METHOD).all()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,18 +57,51 @@ def test_example_lb_nrind_follows_the_collected_range(exported) -> None:  # type
     assert {"LOW", "NORMAL"} <= set(expected)
 
 
-def test_a_uln_gives_high(example_sqlite_template: Path) -> None:
+@dataclasses.dataclass(frozen=True)
+class EditedLb:
+    """The LB domain of the example study built once from a snapshot with two edits to the labs table, each
+    read by its own test: `limits` are the four neutrophil results whose limits were set from themselves
+    (name -> row of `labs`); every other neutrophil result has a ULN of 1000 /mm3 (1.0 x 10^9/L)."""
+
+    labs: pd.DataFrame
+    limits: dict[str, int]
+    lb: pd.DataFrame
+
+
+ULN_EDIT = {"/mm3": "1000", "other": "1"}
+"""The ULN the edit gives a neutrophil result, by unit: 1000 /mm3 and 1 x 10^9/L, the same limit."""
+
+
+@pytest.fixture(scope="module")
+def edited_lb(example_sqlite_template: Path) -> EditedLb:
+    """`analyse` + `build_all` of the edited example (see `EditedLb`) once for the module (read only)."""
     snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
     labs = snapshot.tables["labs"].copy()
-    per_ul = labs["unit"].eq("/mm3")
+    value = pd.to_numeric(labs["value"], errors="coerce")
     neut = labs["analyte"].eq("neutrophils")
-    # a ULN of 1000 /mm3 (1.0 x 10^9/L): above it is HIGH
-    labs["uln"] = np.where(neut, np.where(per_ul, "1000", "1"), "")
+    at_low, at_high, below, above = labs.index[neut & value.gt(0)][:4]
+    # a ULN of 1000 /mm3 (1.0 x 10^9/L) on the other neutrophil results: above it is HIGH
+    uln = np.where(labs["unit"].eq("/mm3"), ULN_EDIT["/mm3"], ULN_EDIT["other"])
+    labs["uln"] = pd.Series(np.where(neut, uln, ""), index=labs.index, dtype=object)
+    labs["lln"] = labs["lln"].astype(object)
+    # limits equal to a result, or one step past it (the limits are the results themselves)
+    labs.loc[at_low, ["lln", "uln"]] = [labs.at[at_low, "value"], ""]
+    labs.loc[at_high, ["lln", "uln"]] = ["", labs.at[at_high, "value"]]
+    labs.loc[below, ["lln", "uln"]] = [f"{value[below] * 2:g}", ""]
+    labs.loc[above, ["lln", "uln"]] = ["", f"{value[above] / 2:g}"]
     changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "labs": labs})
     lb = build_all(changed, analyse(changed))["LB"]
-    rows = lb[lb["LBTESTCD"] == "NEUT"]
+    limits = {"at_low": at_low, "at_high": at_high, "below": below, "above": above}
+    return EditedLb(labs, limits, lb)
+
+
+def test_a_uln_gives_high(edited_lb: EditedLb) -> None:
+    rows = edited_lb.lb[edited_lb.lb["LBTESTCD"] == "NEUT"]
     expected = _expected(_numbers(rows["LBORRES"]), _numbers(rows["LBORNRLO"]), _numbers(rows["LBORNRHI"]))
-    assert list(rows["LBNRIND"]) == expected and "HIGH" in expected
+    assert list(rows["LBNRIND"]) == expected
+    with_uln = rows["LBORNRHI"].fillna("").isin(ULN_EDIT.values()).to_numpy()
+    assert with_uln.any(), "no neutrophil result carries the edited ULN"
+    assert "HIGH" in [e for e, edited in zip(expected, with_uln, strict=True) if edited]
 
 
 FINITE = st.floats(-1e6, 1e6, allow_nan=False)
@@ -83,26 +117,14 @@ def test_reference_range_indicator(value: float, low: float, high: float) -> Non
     assert list(got) == [*_expected(np.array([value]), np.array([low]), np.array([high])), ""]
 
 
-def test_a_result_at_exactly_its_limit_is_normal(example_sqlite_template: Path) -> None:
+def test_a_result_at_exactly_its_limit_is_normal(edited_lb: EditedLb) -> None:
     """Worked examples (D-19.474, D-19.435): a neutrophil result equal to its LLN is NORMAL, not LOW; a
     result equal to a ULN is NORMAL, not HIGH; one unit step past either limit is LOW / HIGH. The limits are
     the results themselves (no LBSTNR* value is taken from the code)."""
-    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
-    labs = snapshot.tables["labs"].copy()
-    neut = labs.index[labs["analyte"].eq("neutrophils") & pd.to_numeric(labs["value"], errors="coerce").gt(0)]
-    at_low, at_high, below, above = neut[:4]
-    labs["lln"] = labs["lln"].astype(object)
-    labs["uln"] = (labs["uln"] if "uln" in labs else pd.Series("", index=labs.index)).astype(object)
-    value = pd.to_numeric(labs["value"], errors="coerce")
-    labs.loc[at_low, ["lln", "uln"]] = [labs.at[at_low, "value"], ""]
-    labs.loc[at_high, ["lln", "uln"]] = ["", labs.at[at_high, "value"]]
-    labs.loc[below, ["lln", "uln"]] = [f"{value[below] * 2:g}", ""]
-    labs.loc[above, ["lln", "uln"]] = ["", f"{value[above] / 2:g}"]
-    changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "labs": labs})
-    lb = build_all(changed, analyse(changed))["LB"]
+    labs, lb = edited_lb.labs, edited_lb.lb
     rows = lb[lb["LBTESTCD"] == "NEUT"].reset_index(drop=True)
     got = {}
-    for name, i in (("at_low", at_low), ("at_high", at_high), ("below", below), ("above", above)):
+    for name, i in edited_lb.limits.items():
         [hit] = rows.index[
             (rows["USUBJID"].str.endswith(str(labs.at[i, "subject_id"])))
             & (rows["LBORRES"] == str(labs.at[i, "value"]))

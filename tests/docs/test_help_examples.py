@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..conftest import TEST_PASSWORD, run_cartrial
+from ..conftest import TEST_PASSWORD, copy_sqlite_file, run_cartrial
 
 EXAMPLE = re.compile(r"(?:^|\n)Example: \[bold\](?P<command>.+?)\[/\]", re.DOTALL)
 DB = "sqlite:///study.db"
@@ -138,9 +137,7 @@ def test_the_example_runs(
     assert copied.exit_code == 0, copied.output
     if DB in argv and path not in NO_DATABASE:
         template = request.getfixturevalue("study_with_passwords")
-        for suffix in ("", "-wal"):
-            if Path(f"{template}{suffix}").exists():
-                shutil.copyfile(f"{template}{suffix}", tmp_path / f"study.db{suffix}")
+        copy_sqlite_file(template, tmp_path / "study.db")
     for before in PRELUDES.get(path, []):
         done = run_cartrial(*before)
         assert done.exit_code == 0, f"prelude {before}: {done.output}"

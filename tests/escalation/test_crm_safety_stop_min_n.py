@@ -108,3 +108,24 @@ def test_a_minimum_without_a_safety_stop_is_refused() -> None:
 
     with pytest.raises(CartrialError, match="safety_stop"):
         assemble_design("crm", 3, {"skeleton": SKELETON, "target": TARGET, "safety_stop_min_n": 2})
+
+
+def test_one_default_for_the_minimum() -> None:
+    """The default lives once (`design_options.SAFETY_STOP_MIN_N`): the behaviour built without the option,
+    the behaviour's own default and the documented default agree (D-19.529). Behaviour: with the default a
+    `1T 1T` (two patients) does not stop however toxic, a third toxic patient does."""
+    import re
+    from pathlib import Path
+
+    from cartrial.escalation.behaviours import StopWhenTooToxic
+    from cartrial.protocol.design_options import SAFETY_STOP_MIN_N
+
+    assert StopWhenTooToxic().min_n == SAFETY_STOP_MIN_N
+    built = assemble_design("crm", 3, {"skeleton": SKELETON, "target": TARGET, "safety_stop": 0.5})
+    [stop] = [b for b in built.options()["behaviours"] if b["behaviour"] == "stop_when_too_toxic"]
+    assert stop["min_n"] == SAFETY_STOP_MIN_N
+    assert built.fit(" ".join(["1T"] * (SAFETY_STOP_MIN_N - 1))).continue_
+    assert not built.fit(" ".join(["1T"] * SAFETY_STOP_MIN_N)).continue_
+    docs = (Path(__file__).parents[2] / "docs" / "escalation.md").read_text(encoding="utf-8")
+    [row] = [line for line in docs.splitlines() if line.startswith("| `--safety-stop-min-n`")]
+    assert re.search(rf"\(default {SAFETY_STOP_MIN_N};", row)

@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ import pytest
 import cartrial
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "MANIFEST.in")
+SOURCE_FILES = ("pyproject.toml", "README.md", "LICENSE", "NOTICE", "CHANGELOG.md", "MANIFEST.in")
 
 AUDITED_MAIN = """\
 import os, sys
@@ -175,6 +176,10 @@ def test_build_makes_sdist_and_wheel_that_pass_twine_and_the_sdist_builds_the_sa
         "cartrial/py.typed",
     }
     assert shipped <= names, shipped - names
+    # the Unicode licence attribution of the Joining_Type table (D-19.527) ships in both
+    assert f"cartrial-{cartrial.__version__}.dist-info/licenses/NOTICE" in names
+    with tarfile.open(sdists[0]) as archive:
+        assert f"cartrial-{cartrial.__version__}/NOTICE" in archive.getnames()
 
 
 def test_metadata_has_one_version_and_classifiers(release: Release) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,24 @@ def _snapshot(template: Path, day: dt.date) -> StudySnapshot:
     return read_snapshot(f"sqlite:///{template}", day)
 
 
+Analysed = Callable[[dt.date], tuple[StudySnapshot, Analysis]]
+
+
+@pytest.fixture(scope="module")
+def analysed(example_sqlite_template: Path) -> Analysed:
+    """The example's snapshot and analysis at a cut-off, each cut-off analysed once for the module (read
+    only: a test that changes one replaces it with `dataclasses.replace`)."""
+    cache: dict[dt.date, tuple[StudySnapshot, Analysis]] = {}
+
+    def at(day: dt.date) -> tuple[StudySnapshot, Analysis]:
+        if day not in cache:
+            snapshot = _snapshot(example_sqlite_template, day)
+            cache[day] = (snapshot, analyse(snapshot))
+        return cache[day]
+
+    return at
+
+
 def _overlaps(fig: Any, legend: Any, texts: list[Any]) -> list[str]:
     renderer = fig.canvas.get_renderer()
     box = legend.get_window_extent(renderer)
@@ -42,9 +61,8 @@ def _axis_texts(ax: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("day", [dt.date(2021, 5, 10), dt.date(2022, 3, 20)])
-def test_legends_do_not_cover_the_axes(example_sqlite_template: Path, day: dt.date) -> None:
-    snapshot = _snapshot(example_sqlite_template, day)
-    analysis = analyse(snapshot)
+def test_legends_do_not_cover_the_axes(analysed: Analysed, day: dt.date) -> None:
+    snapshot, analysis = analysed(day)
     swimmer = swimmer_plot(analysis, snapshot.tables)
     swimmer.canvas.draw()
     (legend,) = swimmer.legends
@@ -57,18 +75,18 @@ def test_legends_do_not_cover_the_axes(example_sqlite_template: Path, day: dt.da
     assert [t.get_text() for t in legend.get_texts()] == [f"grade {g}" for g in range(6)] + unobserved
 
 
-def test_the_heat_map_marks_days_not_yet_observed(example_sqlite_template: Path) -> None:
+def test_the_heat_map_marks_days_not_yet_observed(analysed: Analysed) -> None:
     """At 2021-05-10 CT-001 (infused 2021-04-27) is followed 13 days: days 14-28 are not observed, in both
     panels (not white, grade 0). At 2022-03-20 every patient is followed beyond day 28 (CT-012, the last,
     infused 2021-12-07)."""
-    early = _snapshot(example_sqlite_template, dt.date(2021, 5, 10))
-    fig = crs_heatmap_plot(analyse(early), early.tables)
+    early, early_analysis = analysed(dt.date(2021, 5, 10))
+    fig = crs_heatmap_plot(early_analysis, early.tables)
     for ax in fig.axes:
         (patch,) = [p for p in ax.patches if p.get_gid() == "unobserved-CT-001"]
         assert patch.get_x() == 13.5  # cell d spans d-0.5..d+0.5: day 13 observed, day 14 not
         assert patch.get_x() + patch.get_width() == 28.5
-    late = _snapshot(example_sqlite_template, dt.date(2022, 3, 20))
-    fig = crs_heatmap_plot(analyse(late), late.tables)
+    late, late_analysis = analysed(dt.date(2022, 3, 20))
+    fig = crs_heatmap_plot(late_analysis, late.tables)
     assert [p.get_gid() for ax in fig.axes for p in ax.patches if p.get_gid()] == []
 
 
@@ -101,11 +119,10 @@ def test_the_bar_end_says_died_left_or_on_study(example_sqlite_template: Path) -
         label for _m, _c, label in END_MARKERS.values()}]  # fmt: skip
 
 
-def test_each_crs_grade_drawn_has_its_legend_entry(example_sqlite_template: Path) -> None:
+def test_each_crs_grade_drawn_has_its_legend_entry(analysed: Analysed) -> None:
     """CT-005's CRS episode (grade 2 in the example) made grade 4: the legend shows grades 1, 2, 3 (the
     scale) and 4 (drawn)."""
-    snapshot = _snapshot(example_sqlite_template, dt.date(2022, 3, 20))
-    analysis = analyse(snapshot)
+    snapshot, analysis = analysed(dt.date(2022, 3, 20))
     episodes = analysis.datasets["crs_episodes"]
     table = episodes.table.copy()
     table.loc[table["subject_id"] == "CT-005", "max_grade"] = 4

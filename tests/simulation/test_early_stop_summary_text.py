@@ -4,8 +4,6 @@ can stop ("early stop for toxicity 0.0 %"). Now it says the summary does not sta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cartrial.simulation.oc import early_stop_summary_text
 
 BASE = {"early_stop_pct": 0.0, "early_stop_se_pct": 0.0, "trials": 100}
@@ -25,7 +23,26 @@ def test_a_design_with_a_stop_gives_its_rate() -> None:
     assert text.startswith("early stop for toxicity 12") and "not state" not in text
 
 
-def test_no_caller_keeps_a_truthy_placeholder() -> None:
-    root = Path(__file__).resolve().parents[2] / "src" / "cartrial"
-    for path in root.rglob("*.py"):
-        assert '"safety_stop", "not stated"' not in path.read_text(encoding="utf-8"), path
+def _printed(summary: dict) -> str:  # type: ignore[type-arg]
+    """What `cartrial simulate trial` prints for a run with `summary` (its caller of the sentence)."""
+    import pandas as pd
+    from rich.console import Console
+
+    from cartrial.commands.simulation_commands import print_oc
+    from cartrial.simulation.oc import TrialOc
+
+    console = Console(record=True, width=400)
+    print_oc(console, TrialOc(pd.DataFrame(), pd.DataFrame(), summary), "title")
+    return console.export_text()
+
+
+def test_the_printed_summary_does_not_invent_a_safety_stop() -> None:
+    """Behavioural (replaces a grep for one spelling of the placeholder): the CLI's printed
+    summary of a summary without the key says so, and one without a stop says "none possible"."""
+    base = {**BASE, "no_mtd_pct": 0.0, "no_mtd_se_pct": 0.0}
+    base |= {"p_any_crs_grade3plus_pct": 0.0, "p_any_crs_grade3plus_se_pct": 0.0}
+    text = _printed(base)
+    assert "does not state whether the design has a safety stop" in text
+    assert "none possible" in _printed({**base, "safety_stop": None})
+    stated = _printed({**base, "early_stop_pct": 12.0, "safety_stop": "P(p_1 > 0.3) > 0.9"})
+    assert "early stop for toxicity 12.0 %" in stated and "not state" not in stated

@@ -190,3 +190,49 @@ def test_an_unknown_model_name_is_not_quoted(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_scenario(path)
     assert "SECRET" not in str(caught.value) and "model" in [p.field for p in caught.value.problems]
+
+
+def test_a_fit_value_beyond_the_simulator_is_refused_at_its_key(tmp_path: Path) -> None:
+    """A residual SD that `kinetics map` reads (≤ 10) but the simulator does not (kinetics.residual_sd_log
+    ≤ 5): the first line is the located, human message — the fit file, its key `sigma.a`, the scenario key
+    and what is allowed — not pydantic's "1 validation error for Kinetics" header (D-19.532)."""
+    path, _ = _scenario(tmp_path, sigma={"a": 7.0})
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'fit' / 'estimates.json'}, sigma.a: "), first
+    assert "kinetics.residual_sd_log" in first and "≤ 5" in first, first
+    assert "validation error" not in str(caught.value) and "Input should" not in str(caught.value)
+
+
+def test_a_fit_variance_beyond_the_simulator_once_scaled_names_omega2_scale(tmp_path: Path) -> None:
+    """ω² = 20 of tmax_days is within the fit's range (≤ 100) but, times the scenario's omega2_scale 10, the
+    variance simulated is not: the problem is at the fit's key and names both scenario keys of the product
+    (D-19.532)."""
+    path, doc = _scenario(tmp_path)
+    omega = doc["omega"]
+    omega[1][1] = 20.0
+    (tmp_path / "fit" / "estimates.json").write_text(json.dumps({**doc, "omega": omega}))
+    path.write_text(path.read_text() + "  omega2_scale: 10\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'fit' / 'estimates.json'}, omega[1][1]: "), first
+    assert "kinetics.omega2.tmax_days" in first and "kinetics.omega2_scale" in first, first
+
+
+def test_a_value_of_another_kind_is_not_allowed_and_a_bound_out_of_range() -> None:
+    """A bound refused is "out of range"; a value of another kind "not allowed" — never "out of range" for a
+    value that has no range (D-19.532)."""
+    from pydantic import ValidationError
+
+    from cartrial.simulation.scenario import Kinetics, _kinetics_issues
+
+    with pytest.raises(ValidationError) as kind:
+        Kinetics.model_validate({"iiv": "perhaps"})
+    with pytest.raises(ValidationError) as bound:
+        Kinetics.model_validate({"residual_sd_log": 7.0})
+    assert [(i.path, i.message) for i in _kinetics_issues(kind.value)] == [(("iiv",), "not allowed")]
+    assert [(i.path, i.message) for i in _kinetics_issues(bound.value)] == [
+        (("residual_sd_log",), "out of range")
+    ]

@@ -8,7 +8,6 @@ session template (or, without the CREATEDB privilege, its own schema), dropped a
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from cartrial import examples as cartrial_examples
 from cartrial.store import StudyService, connect, init_study
+
+from ..conftest import copy_sqlite_file, make_read_only
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
@@ -128,10 +129,7 @@ def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "study.db"
-        for suffix in ("", "-wal"):
-            source = Path(f"{template}{suffix}")
-            if source.exists():
-                shutil.copyfile(source, f"{target}{suffix}")
+        copy_sqlite_file(template, target)
         url = f"sqlite:///{target}"
         db = StudyDb(url, StudyService(connect(url)))
         yield db
@@ -153,6 +151,95 @@ def study(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudyDb]:
 def sqlite_study(sqlite_template: Path, tmp_path: Path) -> StudyDb:
     """A copy of the SQLite study template (`make_study`) of this test's own."""
     target = tmp_path / "study.db"
-    shutil.copyfile(sqlite_template, target)
+    copy_sqlite_file(sqlite_template, target)
     url = f"sqlite:///{target}"
     return StudyDb(url, StudyService(connect(url)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the example study at two sites (the tests of site-restricted reads, D-19.457)
+# ---------------------------------------------------------------------------------------------------------
+
+HOUSEKEEPING = {"id", "version", "created_at", "updated_at"}
+
+
+def _add_second_site(url: str) -> None:
+    """PUMCH with one infused subject, CT-901 (a copy of CT-001), and an investigator at each site."""
+    service = StudyService(connect(url))
+    try:
+        service.add_site("admin", "PUMCH", "Peking Union Medical College Hospital", "CN")
+        service.add_user("admin", "inv_tjh", "investigator", site_id="TJH", password=TEST_PASSWORD)
+        service.add_user("admin", "inv_pumch", "investigator", site_id="PUMCH", password=TEST_PASSWORD)
+        subject = service.find_records("admin", "subject", subject_id="CT-001")[0]
+        infusion = service.find_records("admin", "infusion", subject_id="CT-001")[0]
+        copy = {k: v for k, v in subject.items() if k not in HOUSEKEEPING}
+        copy.update(subject_id="CT-901", site_id="PUMCH", screening_number="S-901")
+        given = {k: v for k, v in infusion.items() if k not in HOUSEKEEPING}
+        given.update(subject_id="CT-901")
+        with service.transaction("admin", "test setup") as tx:
+            service.upsert_rows(tx, "subject", [copy])
+            service.upsert_rows(tx, "infusion", [given])
+    finally:
+        service.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def two_sites_template(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example study (every subject at TJH) with a second site, built once per session (read only)."""
+    path = tmp_path_factory.mktemp("two_sites") / "study.db"
+    copy_sqlite_file(example_sqlite_template, path)
+    _add_second_site(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def two_sites(two_sites_template: Path, tmp_path: Path) -> str:
+    """A private copy of the example study (every subject at TJH) with a second site PUMCH holding one
+    infused subject, CT-901, and an investigator at each site (`inv_tjh`, `inv_pumch`)."""
+    target = tmp_path / "study.db"
+    copy_sqlite_file(two_sites_template, target)
+    return f"sqlite:///{target}"
+
+
+@dataclass(frozen=True)
+class TwoSitesReports:
+    """`cartrial report` of `two_sites_template` at the 2022-03-20 cut-off as `inv_tjh` (a site view) and as
+    `admin` (the whole study): each run's stdout and output folder."""
+
+    tjh_stdout: str
+    tjh: Path
+    admin: Path
+
+
+@contextmanager
+def session_credentials(factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The test password file and a private config folder for a session fixture that runs the CLI (the
+    per-test credentials of `tests/conftest.py` are not set up yet at session scope)."""
+    secret = factory.mktemp("session_credentials") / "password"
+    secret.write_text(TEST_PASSWORD + "\n")
+    secret.chmod(0o600)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARTRIAL_PASSWORD_FILE", str(secret))
+        patch.setenv("XDG_CONFIG_HOME", str(secret.parent / "config"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def two_sites_reports(
+    two_sites_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwoSitesReports]:
+    """The two reports, run once per session (read only): the tests of the restriction label share them."""
+    from ..conftest import run_cartrial
+
+    folder = tmp_path_factory.mktemp("two_sites_reports")
+    database = folder / "study.db"
+    copy_sqlite_file(two_sites_template, database)
+    url = f"sqlite:///{database}"
+    base = ("report", "--url", url, "--cutoff", "2022-03-20", "--no-pdf", "--out")
+    with session_credentials(tmp_path_factory):
+        tjh = run_cartrial(*base, folder / "tjh", "--user", "inv_tjh")
+        admin = run_cartrial(*base, folder / "admin", "--user", "admin")
+    assert tjh.exit_code == 0, tjh.stderr
+    assert admin.exit_code == 0, admin.stderr
+    with make_read_only(folder / "tjh", folder / "admin"):
+        yield TwoSitesReports(tjh.stdout, folder / "tjh", folder / "admin")

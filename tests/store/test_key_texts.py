@@ -208,7 +208,7 @@ def test_free_text_refuses_a_c1_control_character(study: StudyDb, character: str
 TYPED_TEXTS = [
     "头痛（轻度）",  # U+FF08/U+FF09 FULLWIDTH PARENTHESIS: ordinary Chinese punctuation
     "頭痛\u3000軽度",  # U+3000 IDEOGRAPHIC SPACE between Japanese words
-    "سردرد\u200cها",  # U+200C ZERO WIDTH NON-JOINER: Persian plural suffix
+    "کتاب\u200cها",  # U+200C ZERO WIDTH NON-JOINER: Persian plural suffix after a joining letter
     "क्\u200dष",  # U+200D ZERO WIDTH JOINER in Devanagari
     "Headache  (mild)",  # two inner spaces, as a term stored before D-19.420 reads
 ]
@@ -359,6 +359,8 @@ INVISIBLE_IN_A_TERM = [
     ("\u200dHeadache", "U+200D ZERO WIDTH JOINER"),
     ("سردرد\u200c", "U+200C ZERO WIDTH NON-JOINER"),
     ("Head\u200dache", "U+200D ZERO WIDTH JOINER"),  # Latin is not written with joiners
+    ("سردرد\u200cها", "U+200C ZERO WIDTH NON-JOINER"),  # after DAL, which never joins (D-19.519)
+    ("ب\u200dب", "U+200D ZERO WIDTH JOINER"),  # ZWJ between Arabic letters: after a virama only
     ("क\u200d ष", "U+200D ZERO WIDTH JOINER"),  # after a letter (no virama), before a space
 ]
 
@@ -376,7 +378,7 @@ def test_a_typed_term_refuses_every_invisible_character(term: str, named: str) -
 @pytest.mark.parametrize(
     "term",
     [
-        "سردرد\u200cها",  # ZWNJ between Persian letters
+        "کتاب\u200cها",  # ZWNJ between Persian letters that would join (D-19.519)
         "می\u200cخواهم",
         "क्\u200dष",  # ZWJ after a Devanagari virama
         "क्\u200d ष",  # after a virama whatever follows (RFC 5892 A.1/A.2): before a space

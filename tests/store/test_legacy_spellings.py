@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +32,7 @@ from cartrial.store.models import LabResult
 from cartrial.store.snapshot import read_snapshot
 from cartrial.store.spellings import DUPLICATE, LOCKED, legacy_values, read_spellings, respell
 
-from ..conftest import Cli
+from ..conftest import Cli, copy_sqlite_file
 from .conftest import TEST_PASSWORD, StudyDb
 
 CUTOFF = dt.date(2022, 3, 20)
@@ -46,10 +45,7 @@ def _legacy_study(template: Path, target: Path) -> tuple[str, StudyService]:
     """A copy of the example study with rows an earlier release wrote: a grade 4 neutrophil count as
     `Neutrophils`, a second spelling (`NEUTROPHILS`) of an existing neutrophil result (same subject and
     time), a PK analyte `CAR_T_Cells`, and a site with the country `N/A`."""
-    for suffix in ("", "-wal"):
-        source = Path(f"{template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
+    copy_sqlite_file(template, target)
     url = f"sqlite:///{target}"
     service = StudyService(connect(url))
     service.add_user("admin", "dm", "data_manager", password=TEST_PASSWORD)

@@ -6,7 +6,6 @@ stored subject gets one."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from cartrial.store.bulk import upsert_rows  # as an earlier release wrote: no f
 from cartrial.store.fields import validate_record
 from cartrial.store.importing import import_templates
 
-from ..conftest import TEST_PASSWORD, Cli
+from ..conftest import TEST_PASSWORD, Cli, copy_sqlite_file
 
 AE = {
     "subject_id": "CT-003",
@@ -41,10 +40,7 @@ def legacy(example_sqlite_template: Path, tmp_path: Path) -> tuple[str, StudySer
     """The example study with CT-003 stored as `withdrawn` and no disposition_date, as release 0.x wrote
     it (an audited write that bypasses today's rules), and a data manager `dm`."""
     target = tmp_path / "legacy.db"
-    for suffix in ("", "-wal"):
-        source = Path(f"{example_sqlite_template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
+    copy_sqlite_file(example_sqlite_template, target)
     url = f"sqlite:///{target}"
     service = StudyService(connect(url))
     service.add_user("admin", "dm", "data_manager", password=TEST_PASSWORD)

@@ -130,9 +130,7 @@ def test_the_same_characters_in_another_unicode_form_sign_in(study: StudyDb) -> 
 
 def test_a_hash_stored_before_normalisation_still_verifies() -> None:
     """A hash of the password exactly as typed (stored before D-19.109) keeps working, in that form only."""
-    from argon2 import PasswordHasher
-
-    legacy = PasswordHasher().hash(DECOMPOSED)
+    legacy = users.password_hasher().hash(DECOMPOSED)
     assert users.password_matches(legacy, DECOMPOSED)
     assert users.password_matches(users.hash_password(DECOMPOSED), COMPOSED)
     assert not users.password_matches(legacy, "cafe au lait, deux sucres")

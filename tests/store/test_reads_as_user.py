@@ -17,32 +17,9 @@ from cartrial.store import StudyService, connect
 from cartrial.store.permissions import PermissionDeniedError
 
 from ..conftest import TEST_PASSWORD
+from .conftest import TwoSitesReports
 
 CUTOFF = "2022-03-20"
-HOUSEKEEPING = {"id", "version", "created_at", "updated_at"}
-
-
-@pytest.fixture
-def two_sites(example_sqlite: str) -> str:
-    """The example study (every subject at TJH) with a second site PUMCH holding one infused subject,
-    CT-901, and an investigator at each site."""
-    service = StudyService(connect(example_sqlite))
-    try:
-        service.add_site("admin", "PUMCH", "Peking Union Medical College Hospital", "CN")
-        service.add_user("admin", "inv_tjh", "investigator", site_id="TJH", password=TEST_PASSWORD)
-        service.add_user("admin", "inv_pumch", "investigator", site_id="PUMCH", password=TEST_PASSWORD)
-        subject = service.find_records("admin", "subject", subject_id="CT-001")[0]
-        infusion = service.find_records("admin", "infusion", subject_id="CT-001")[0]
-        copy = {k: v for k, v in subject.items() if k not in HOUSEKEEPING}
-        copy.update(subject_id="CT-901", site_id="PUMCH", screening_number="S-901")
-        given = {k: v for k, v in infusion.items() if k not in HOUSEKEEPING}
-        given.update(subject_id="CT-901")
-        with service.transaction("admin", "test setup") as tx:
-            service.upsert_rows(tx, "subject", [copy])
-            service.upsert_rows(tx, "infusion", [given])
-    finally:
-        service.engine.dispose()
-    return example_sqlite
 
 
 def _args(command: str, url: str, out: Path) -> list[str]:
@@ -103,16 +80,13 @@ def test_an_admins_analysis_is_the_whole_study(two_sites: str, tmp_path: Path, c
     assert "CT-901" in populations and "CT-001" in populations
 
 
-def test_a_site_investigators_report_names_the_restriction(two_sites: str, tmp_path: Path, cli: Any) -> None:
-    result = cli(*_args("report", two_sites, tmp_path / "r"), "--user", "inv_tjh")
-    assert result.exit_code == 0, result.stderr
-    assert "RESTRICTED" in result.stdout
-    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+def test_a_site_investigators_report_names_the_restriction(two_sites_reports: TwoSitesReports) -> None:
+    """The reports (`two_sites_reports`: `cartrial report` as `inv_tjh` and as `admin`, run once)."""
+    assert "RESTRICTED" in two_sites_reports.tjh_stdout
+    html = (two_sites_reports.tjh / "report.html").read_text(encoding="utf-8")
     assert "RESTRICTED VIEW" in html and "site(s) TJH" in html
     assert "CT-901" not in html
-    whole = cli(*_args("report", two_sites, tmp_path / "w"), "--user", "admin")
-    assert whole.exit_code == 0, whole.stderr
-    assert "RESTRICTED VIEW" not in (tmp_path / "w" / "report.html").read_text(encoding="utf-8")
+    assert "RESTRICTED VIEW" not in (two_sites_reports.admin / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_site_restricted_cdisc_export_is_refused_by_the_api(two_sites: str, tmp_path: Path) -> None:

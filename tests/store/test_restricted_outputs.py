@@ -5,23 +5,38 @@ site with no subject at the cut-off is told so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..conftest import copy_sqlite_file, copy_writable_tree, make_read_only, run_cartrial
+from .conftest import TwoSitesReports, session_credentials
 from .test_reads_as_user import _args
-from .test_reads_as_user import two_sites as two_sites  # the fixture
 
 FAST = ("--k1", "5", "--k2", "5", "--no-figures")
 
 
-@pytest.fixture
-def tjh_fit(two_sites: str, tmp_path: Path, cli: Any) -> Path:
-    out = tmp_path / "fit"
-    result = cli(*_args("popfit", two_sites, out), *FAST, "--user", "inv_tjh")
+@pytest.fixture(scope="module")
+def tjh_fit_template(two_sites_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`kinetics popfit --url` of the two-site study as `inv_tjh`, run once per module (read only)."""
+    folder = tmp_path_factory.mktemp("tjh_fit")
+    database = folder / "study.db"
+    copy_sqlite_file(two_sites_template, database)
+    with session_credentials(tmp_path_factory):
+        result = run_cartrial(
+            *_args("popfit", f"sqlite:///{database}", folder / "fit"), *FAST, "--user", "inv_tjh"
+        )
     assert result.exit_code == 0, result.stderr
-    return out
+    with make_read_only(folder / "fit"):
+        yield folder / "fit"
+
+
+@pytest.fixture
+def tjh_fit(tjh_fit_template: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the fit's folder (a test may edit its estimates.json)."""
+    return copy_writable_tree(tjh_fit_template, tmp_path / "fit")
 
 
 def test_a_restricted_popfit_records_its_view_in_estimates_and_summary(tjh_fit: Path) -> None:
@@ -68,19 +83,25 @@ def test_a_site_restricted_cdisc_export_is_refused(two_sites: str, tmp_path: Pat
     assert whole.exit_code == 0, whole.stderr
 
 
-def test_restricted_report_title_and_analysis_readme_say_so(two_sites: str, tmp_path: Path, cli: Any) -> None:
-    result = cli(*_args("report", two_sites, tmp_path / "r"), "--user", "inv_tjh")
-    assert result.exit_code == 0, result.stderr
-    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+def test_restricted_report_title_and_analysis_readme_say_so(
+    two_sites: str, two_sites_reports: TwoSitesReports, tmp_path: Path, cli: Any
+) -> None:
+    """The reports are `two_sites_reports` (`cartrial report` as `inv_tjh` and as `admin`, run once)."""
+    html = (two_sites_reports.tjh / "report.html").read_text(encoding="utf-8")
     title = html.split("<title>")[1].split("</title>")[0]
     h1 = html.split("<h1")[1].split("</h1>")[0]
-    assert "RESTRICTED VIEW" in title and "RESTRICTED VIEW" in h1
+    assert "RESTRICTED VIEW" in title, f"the site view's <title> does not say RESTRICTED VIEW: {title!r}"
+    assert "RESTRICTED VIEW" in h1, f"the site view's <h1> does not say RESTRICTED VIEW: {h1!r}"
     analysed = cli(*_args("analyse", two_sites, tmp_path / "a"), "--user", "inv_tjh")
     assert analysed.exit_code == 0, analysed.stderr
     assert "RESTRICTED VIEW" in (tmp_path / "a" / "README.md").read_text(encoding="utf-8")
-    admin = cli(*_args("report", two_sites, tmp_path / "w"), "--user", "admin")
-    assert admin.exit_code == 0, admin.stderr
-    assert "RESTRICTED VIEW" not in (tmp_path / "w" / "report.html").read_text(encoding="utf-8")
+    whole = (two_sites_reports.admin / "report.html").read_text(encoding="utf-8")
+    whole_title = whole.split("<title>")[1].split("</title>")[0]
+    whole_h1 = whole.split("<h1")[1].split("</h1>")[0]
+    assert "RESTRICTED VIEW" not in whole_title, (
+        f"the whole study's <title> says RESTRICTED VIEW: {whole_title!r}"
+    )
+    assert "RESTRICTED VIEW" not in whole_h1, f"the whole study's <h1> says RESTRICTED VIEW: {whole_h1!r}"
 
 
 def test_persist_is_refused_before_reading_without_derive_or_for_a_site_view(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
+from tests.conftest import record_decision
 
 from cartrial.cli import main
 from cartrial.errors import ConfigurationError
@@ -365,19 +366,11 @@ def test_escalation_decisions_written_by_a_role_without_record_escalation_are_li
     warns (the trail is intact, so not a finding) naming each such audit row by id and role only."""
     from cartrial.store import PERMISSIONS, Action
 
-    decision = {
-        "cohort": 1,
-        "dose_level": 1,
-        "decided_on": "2021-07-06",
-        "outcomes": "1NNN",
-        "decision": "escalate",
-        "approved_by": "safety review committee",
-    }
     # the matrix before D-19.410: the investigator recorded the committee's decisions
     monkeypatch.setitem(PERMISSIONS, "investigator", PERMISSIONS["investigator"] | {Action.RECORD_ESCALATION})
-    record_id = study.service.insert_record("inv", "escalation_decision", decision)
+    record_id = record_decision(study.service, "inv")
     monkeypatch.undo()
-    study.service.insert_record("dm", "escalation_decision", {**decision, "cohort": 2})
+    record_decision(study.service, cohort=2)
     with study.service.engine.connect() as connection:
         rows = connection.execute(
             text("SELECT id FROM audit_log WHERE table_name = 'escalation_decision' AND record_id = :r"),

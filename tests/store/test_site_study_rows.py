@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.conftest import record_decision
 
 from cartrial.errors import InputError
 
@@ -17,18 +18,6 @@ def _import(service, username: str, file_name: str) -> int:
     """Record one import manifest as `username` (what an import writes)."""
     with service.transaction(username, "import", "test import") as tx:
         return service.record_import(tx, file_name, "0" * 64, "templates", {"subject": {"read": 7}})
-
-
-def _decision(service) -> None:
-    values = {
-        "cohort": 1,
-        "dose_level": 1,
-        "decided_on": dt.date(2021, 7, 1),
-        "outcomes": "1NN",
-        "decision": "escalate",
-        "approved_by": "safety review committee",
-    }
-    service.insert_record("dm", "escalation_decision", values, "test")
 
 
 def test_an_investigator_reads_only_their_sites_import_manifests(study) -> None:
@@ -55,7 +44,7 @@ def test_an_investigator_reads_only_their_sites_import_manifests(study) -> None:
 def test_escalation_decisions_and_the_study_stay_visible_to_an_investigator(study) -> None:
     """Study-level safety decisions (the next cohort's dose) are every site's to know (D-19.453)."""
     service = study.service
-    _decision(service)
+    record_decision(service, decided_on=dt.date(2021, 7, 1), outcomes="1NN")
     inv = service.as_user("inv")
     assert [row["cohort"] for row in inv.find_records("escalation_decision")] == [1]
     assert any(row["table_name"] == "escalation_decision" for row in inv.audit_rows())

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from tests.conftest import record_decision
 
 from cartrial.errors import ConflictError, PermissionDeniedError
 from cartrial.store import PERMISSIONS, Action, StudyService
@@ -40,18 +41,7 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
             },
         ),
         "enter_other_site": lambda u: service.insert_record(u, "infusion", FOREIGN_INFUSION),
-        "record_escalation": lambda u: service.insert_record(
-            u,
-            "escalation_decision",
-            {
-                "cohort": len(u),
-                "dose_level": 1,
-                "decided_on": "2021-07-06",
-                "outcomes": "1NNN",
-                "decision": "escalate",
-                "approved_by": "safety review committee",
-            },
-        ),
+        "record_escalation": lambda u: record_decision(service, u, cohort=len(u)),
         "edit": lambda u: service.update_record(
             u,
             "infusion",

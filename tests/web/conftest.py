@@ -10,7 +10,6 @@ created through the store without the argon2 check, except in the tests of login
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from cartrial import examples as cartrial_examples
 from cartrial.store import StudyService, connect, init_study
+
+from ..conftest import copy_sqlite_file
 
 PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 TEST_PASSWORD = "test-password-0123"
@@ -166,10 +167,7 @@ def web_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _copy_sqlite(template: Path, tmp_path: Path) -> str:
     target = tmp_path / "study.db"
-    for suffix in ("", "-wal"):
-        source = Path(f"{template}{suffix}")
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
+    copy_sqlite_file(template, target)
     return f"sqlite:///{target}"
 
 

@@ -406,17 +406,22 @@ def test_a_control_character_in_the_url_or_a_value_is_a_located_4xx_never_a_serv
     """PostgreSQL cannot store or even compare a text holding NUL: a ``%00`` in a path or a query parameter
     is refused before any route runs (400, not echoed), one in a record's field by the field rules (422)."""
     dm = any_web_study.bearer("dm")
-    for url, field in [
-        ("/api/v1/audit/subjects/CT%00-001", "URL path"),
-        ("/api/v1/records/infusions?subject_id=CT-001%1b", "query parameter 'subject_id'"),
+    for url, field, named in [
+        ("/api/v1/audit/subjects/CT%00-001", "URL path", "U+0000"),
+        ("/api/v1/records/infusions?subject_id=CT-001%1b", "query parameter 'subject_id'", "U+001B"),
     ]:
         answer = dm.get(url)
         assert answer.status_code == 400, url
         body = answer.json()
-        assert (body["error"], body["field"], body["value"]) == ("contains a control character", field, None)
+        # named as every refused key character (D-19.522)
+        message = f"contains {named} <control> (a control character)"
+        assert (body["error"], body["field"], body["value"]) == (message, field, None)
         assert body["allowed"]
     page = any_web_study.session("dm").get("/subjects/CT-001%00")
     assert page.status_code == 400 and "control character" in page.text
+    invisible = dm.get("/api/v1/records/infusions?subject_id=CT-0%E2%80%8B01")  # U+200B: a key's rule
+    assert invisible.status_code in (400, 422), invisible.text
+    assert invisible.json()["error"].startswith("contains U+200B ZERO WIDTH SPACE")
     created = dm.post(
         "/api/v1/records/crs_assessments",
         json={"values": {"subject_id": "CT-001\x00", **_crs("2021-05-02T10:00:00Z", 38.2)}},

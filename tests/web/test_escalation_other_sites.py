@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.conftest import record_decision
+
 DETAIL = ("infused_on", "window_closes_on", "days_left", "reason_not_evaluable", "evaluation")
 
 
 def _decide(study) -> None:
-    values = {
-        "cohort": 1,
-        "dose_level": 1,
-        "decided_on": dt.date(2021, 7, 1),
-        "outcomes": "1NN",
-        "decision": "escalate",
-        "approved_by": "safety review committee",
-    }
-    study.service.insert_record("dm", "escalation_decision", values, "test")
+    record_decision(study.service, decided_on=dt.date(2021, 7, 1), outcomes="1NN")
 
 
 def _counts(rows: list[dict]) -> dict:

@@ -3,20 +3,13 @@ D-19.410): a user who may not write a table is shown its record read-only and is
 
 from __future__ import annotations
 
-DECISION = {
-    "cohort": 1,
-    "dose_level": 1,
-    "decided_on": "2021-07-06",
-    "outcomes": "1NNN",
-    "decision": "escalate",
-    "approved_by": "safety review committee",
-}
+from tests.conftest import record_decision
 
 
 def test_an_investigator_sees_a_record_they_may_not_write_read_only(any_web_study):
     """An escalation decision and the own site's record: a form the save would refuse (403) was shown."""
     service = any_web_study.service
-    decision_id = service.insert_record("dm", "escalation_decision", DECISION)
+    decision_id = record_decision(service)
     site_id = service.find_records("admin", "site", site_id="TJH")[0]["id"]
     inv = any_web_study.session("inv")
     for path in (f"/records/escalation_decision/{decision_id}", f"/records/site/{site_id}"):

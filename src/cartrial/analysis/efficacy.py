@@ -28,7 +28,7 @@ from cartrial.analysis.populations import (
     last_contact,
     protocol_levels,
 )
-from cartrial.analysis.stats import PROPORTION_CI_METHOD, RATE_CI_METHOD, proportion
+from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 
 
@@ -139,7 +139,7 @@ def responder_datasets(
                     ),
                     "evaluable_rule": rule.value,
                     "population": population.name,
-                    "ci_method": PROPORTION_CI_METHOD,
+                    "ci_method": p.method,  # none named without an interval (n = 0, D-19.535)
                     "source": summary.source,
                 }
             )

@@ -27,12 +27,17 @@ from cartrial.rounding import fixed  # the one rounding of reported numbers (D-1
 # never the software that computes it (documented above and in docs/analysis.md; D-19.477).
 PROPORTION_CI_METHOD = "exact Clopper-Pearson 95% CI (Clopper & Pearson, Biometrika 1934;26:404)"
 RATE_CI_METHOD = "exact Poisson 95% CI (Garwood, Biometrika 1936;28:437)"
+NO_SUBJECT_CI = "n/a (n = 0: no interval)"
+"""The method of a proportion of no subject: none, as it has no interval (D-19.535)."""
+NOT_RECORDED_CI = "n/a (not recorded: no interval)"
+"""The ``ci_method`` of an incidence row whose flag is not recorded: no interval exists, so no method is
+named; the description says why (D-19.528)."""
 GEOMETRIC_METHOD = "geometric mean; geometric CV % = 100*sqrt(exp(s^2)-1), s = SD of ln values (n-1)"
 
 
 @dataclass(frozen=True)
 class Proportion:
-    """k of n with its exact 95 % CI (None when n = 0)."""
+    """k of n with its exact 95 % CI (None when n = 0, and then `method` `NO_SUBJECT_CI`)."""
 
     k: int
     n: int
@@ -79,7 +84,7 @@ def proportion(k: int, n: int, confidence: float = 0.95) -> Proportion:
             )
         )
     if n == 0:
-        return Proportion(k, n, None, None, None)
+        return Proportion(k, n, None, None, None, NO_SUBJECT_CI)
     low, high = clopper_pearson(k, n, confidence)
     return Proportion(k, n, round(100.0 * k / n, 4), round(100.0 * low, 4), round(100.0 * high, 4))
 
@@ -207,6 +212,8 @@ def category_counts(values: Iterable[str | None], levels: Iterable[str] = ()) ->
 
 __all__ = [
     "GEOMETRIC_METHOD",
+    "NOT_RECORDED_CI",
+    "NO_SUBJECT_CI",
     "PROPORTION_CI_METHOD",
     "RATE_CI_METHOD",
     "ContinuousSummary",

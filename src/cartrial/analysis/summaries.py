@@ -8,13 +8,13 @@ subject with n = 0 (D-19.108).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cartrial.analysis.stats import PROPORTION_CI_METHOD, proportion
+from cartrial.analysis.stats import NOT_RECORDED_CI, proportion
 
 ALL = "all"
 
@@ -68,35 +68,66 @@ def incidence(
     population: str,
     labels: dict[str, str] | None = None,
     levels: Sequence[int] = (),
+    not_recorded: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per (group, flag): k subjects with the flag true of n in the group, percent, exact 95 % CI
     (groups: `dose_level_groups` with `levels`).
+
+    `not_recorded`: flag → why it is not recorded (D-19.476, D-19.434). Such a flag's rows keep n; k,
+    percent, CI and subjects are empty, ``ci_method`` is `NOT_RECORDED_CI` (no interval, so no method) and the
+    description ends with the reason — never a count of data not collected (D-19.528). A key of
+    `not_recorded` not in `flags` is a `ValueError` (a programming error).
 
     >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "crs": [True, False]})
     >>> incidence(t, ["crs"], "safety")[["group", "measure", "k", "n", "percent"]].values.tolist()
     [['dose level 1', 'crs', 1, 2, 50.0], ['all', 'crs', 1, 2, 50.0]]
     """
+    not_recorded = not_recorded or {}
+    unknown = sorted(set(not_recorded) - set(flags))
+    if unknown:  # a caller's slip (a misspelt flag would be counted as recorded), never the data's
+        raise ValueError(f"not_recorded names no flag of the table: {', '.join(unknown)}")
     rows: list[dict[str, Any]] = []
     for group, part in dose_level_groups(per_subject, levels):
         for flag in flags:
+            description = (labels or {}).get(flag, flag)
+            if flag in not_recorded:
+                rows.append(
+                    {
+                        "group": group,
+                        "measure": flag,
+                        "description": f"{description} ({not_recorded[flag]})",
+                        "k": pd.NA,
+                        "n": len(part),
+                        "percent": float("nan"),  # float columns even when no flag is recorded
+                        "ci_low_pct": float("nan"),
+                        "ci_high_pct": float("nan"),
+                        "population": population,
+                        "ci_method": NOT_RECORDED_CI,
+                        "subjects": "",
+                    }
+                )
+                continue
             values = part[flag].astype("boolean").fillna(False)
             p = proportion(int(values.sum()), len(part))
             rows.append(
                 {
                     "group": group,
                     "measure": flag,
-                    "description": (labels or {}).get(flag, flag),
+                    "description": description,
                     "k": p.k,
                     "n": p.n,
                     "percent": p.percent,
                     "ci_low_pct": p.ci_low_pct,
                     "ci_high_pct": p.ci_high_pct,
                     "population": population,
-                    "ci_method": PROPORTION_CI_METHOD,
+                    "ci_method": p.method,  # none named without an interval (n = 0, D-19.535)
                     "subjects": ";".join(sorted(str(s) for s in part.loc[values.to_numpy(), "subject_id"])),
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not_recorded and len(table):
+        table["k"] = table["k"].astype("Int64")
+    return table
 
 
 def distribution(

@@ -154,16 +154,15 @@ def crs_icans_datasets(
             ("corticosteroid", "treated with corticosteroids"),
         )
     }
-    summary = incidence(by_subject, flags, SAFETY, labels, protocol_levels)
-    if not known:
-        treated = summary["measure"].isin([f"{k}_{m}" for k in ("crs", "icans") for m in THERAPY_MEASURES])
-        summary["k"] = summary["k"].astype("Int64")
-        summary.loc[treated, "k"] = pd.NA
-        summary.loc[treated, ["percent", "ci_low_pct", "ci_high_pct"]] = float("nan")
-        summary.loc[treated, "subjects"] = ""
-        summary.loc[treated, "description"] = (
-            summary.loc[treated, "description"] + f" ({THERAPIES_NOT_RECORDED})"
-        )
+    treated = [f"{k}_{m}" for k in ("crs", "icans") for m in THERAPY_MEASURES]
+    summary = incidence(  # not recorded: k, percent and CI empty with the reason (D-19.476, D-19.528)
+        by_subject,
+        flags,
+        SAFETY,
+        labels,
+        protocol_levels,
+        not_recorded=None if known else dict.fromkeys(treated, THERAPIES_NOT_RECORDED),
+    )
     timing = distribution(
         by_subject,
         [

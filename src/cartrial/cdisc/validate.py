@@ -51,10 +51,11 @@ TESTCD_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,7}$")
 NON_ASCII_RE = r"[^\x00-\x7f]"
 
 # ISO 8601 date/time with right truncation (SDTMIG 3.4 §4.4.2): YYYY, YYYY-MM, YYYY-MM-DD, then THH, THH:MM,
-# THH:MM:SS(.fff); an optional time zone. Intervals/durations are not used by cartrial.
+# THH:MM:SS(.fff); an optional time zone. Intervals/durations are not used by cartrial. Digits are 0-9 only
+# (D-19.520: `\d` would take Arabic-Indic digits).
 ISO8601_RE = re.compile(
-    r"^(?P<y>\d{4})(-(?P<m>\d{2})(-(?P<d>\d{2})(T(?P<H>\d{2})(:(?P<M>\d{2})(:(?P<S>\d{2})(\.\d+)?)?)?"
-    r"(Z|[+-]\d{2}(:\d{2})?)?)?)?)?$"
+    r"^(?P<y>[0-9]{4})(-(?P<m>[0-9]{2})(-(?P<d>[0-9]{2})(T(?P<H>[0-9]{2})(:(?P<M>[0-9]{2})"
+    r"(:(?P<S>[0-9]{2})(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?)?)?)?$"
 )
 
 TEST_CODE_VARIABLES = ("TESTCD", "PARMCD", "PARAMCD", "QNAM", "IETESTCD")

@@ -550,19 +550,25 @@ def _parse_named_values(items: list[str], option: str) -> dict[str, str]:
     return out
 
 
-def _parse_named_numbers(items: list[str], option: str) -> dict[str, float]:
-    """`_parse_named_values` with each VALUE a number (not a number: an `InputError` naming the option)."""
+def _parse_named_numbers(
+    items: list[str], option: str, *, comma_separated: bool = False
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The one parse of a NAME=NUMBER option (`--initial`, `--fix`): the numbers and each value as typed (the
+    engine's checks quote it so, D-19.372). `comma_separated`: an item may hold several, NAME=VALUE[,…]
+    (`--fix`). Not NAME=VALUE, a NAME twice or a VALUE not a number: an `InputError` naming the option."""
     from cartrial.columns import read_number
 
+    parts = [part for item in items for part in item.split(",")] if comma_separated else items
+    typed = _parse_named_values(parts, option)
     out: dict[str, float] = {}
-    for name, value in _parse_named_values(items, option).items():
+    for name, value in typed.items():
         number = read_number(value)  # the import's number rule: `float` took "1_000" (D-19.372)
         if number != number:
             raise InputError(
                 Problem("not a number", field=option, value=f"{name}={value}", allowed="NAME=NUMBER")
             )
         out[name] = number
-    return out
+    return out, typed
 
 
 @kinetics_app.command("popfit", epilog=POPFIT_EXAMPLE)
@@ -706,7 +712,7 @@ def popfit_command(
     # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that
     # the log scale takes an additive error only)
     check_interval_methods(ci, variance_ci)
-    fixed = _parse_named_numbers([part for item in fix for part in item.split(",")], "--fix")
+    fixed, typed_fix = _parse_named_numbers(fix, "--fix", comma_separated=True)
     spec_rules = declared(PopulationSpec)
     for field, value in (("omega_structure", omega), ("blq", blq)):
         spec_rules[field].check(field, value)
@@ -719,7 +725,7 @@ def popfit_command(
     from cartrial.kinetics.popfit.pdmodel import TITRE_LIKELIHOOD, is_pd_model
 
     pd_model = is_pd_model(model)
-    init = _parse_named_numbers(initial, "--initial")
+    init, typed_initial = _parse_named_numbers(initial, "--initial")
     if not pd_model:  # --fix and --initial as the engine checks them (names, ranges, not both), before any
         # data is read; each value quoted as typed (D-19.372). A range in the data's concentration unit is
         # stated in it, so `fit_population` checks it once the data are read (D-19.463)
@@ -730,8 +736,6 @@ def popfit_command(
             struct, "", _model_time_unit(model) or check_time_unit(time_unit, "--time-unit")
         )
         later = data_unit_parameters(struct)
-        typed_initial = _parse_named_values(initial, "--initial")
-        typed_fix = _parse_named_values([part for item in fix for part in item.split(",")], "--fix")
         check_typical_values(struct, init, "initial", typed_initial, units, later)
         check_fixed(struct, fixed, init, typed_fix, units, later)
     if pd_model and individual_parameters is None and url is None:

@@ -81,6 +81,30 @@ def run(ctx: DemoContext) -> None:
     _pd_fit(ctx, fit.ebe, out_dir / "pd")
 
 
+def pd_column(protocol_path: Path) -> str:
+    """The PD samples' titre column the protocol at `protocol_path` collects (`pd_titre_column` of its
+    `collected_assessments`); a protocol collecting none, or more than one, is an `InputError` naming the
+    file."""
+    from cartrial.errors import InputError, Problem
+    from cartrial.protocol import load_protocol
+    from cartrial.protocol.records import pd_titre_column
+
+    try:
+        column = pd_titre_column(load_protocol(protocol_path).collected_assessments)
+    except InputError as exc:  # more than one titre collected: named with the protocol file
+        raise exc.renamed({}, file=str(protocol_path)) from None
+    if column is None:
+        raise InputError(
+            Problem(
+                "the protocol collects no antibody titre for the population PD model",
+                file=str(protocol_path),
+                field="schedule",
+                allowed="an assessment recorded as a titre on the PD samples form (e.g. aqp4_igg)",
+            )
+        )
+    return column
+
+
 def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     """The PD population model on the example's titres, with the kinetic fit's EBEs as fixed inputs."""
     from cartrial.commands.report_commands import write_report
@@ -90,10 +114,10 @@ def _pd_fit(ctx: DemoContext, ebe: pd.DataFrame, out_dir: Path) -> None:
     from cartrial.tabular import read_csv
 
     source = ctx.examples_dir / "ct103a-nmosd" / "study" / "pd_samples.csv"
-    # titres interval-censored on the dilution grid (the default titre likelihood)
-    data = pd_population_data(
-        read_csv(source, required=["subject_id"]), "aqp4_igg_titre", source="pd_samples.csv"
-    )
+    # the titre the example's protocol collects (D-19.534), interval-censored on the dilution grid (the
+    # default titre likelihood)
+    column = pd_column(ctx.examples_dir / "ct103a-nmosd" / "protocol.yaml")
+    data = pd_population_data(read_csv(source, required=["subject_id"]), column, source="pd_samples.csv")
     inputs = pd_fit_inputs(data, ebe, source="EBEs of the kinetic fit")  # as `kinetics popfit --model pd`
     fit = fit_population(
         inputs.data,

@@ -73,8 +73,8 @@ def run(ctx: DemoContext) -> None:
     console.print(metrics)
     s = oc.summary
     console.print(
-        early_stop_summary_text(s, trials) + ", "
-        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], trials)}; "
+        early_stop_summary_text(s) + ", "
+        f"no MTD {proportion_text(s['no_mtd_pct'], s['no_mtd_se_pct'], int(s['trials']))}; "
         f"{edss_probability_text(s)}. Virtual data from stated assumptions (docs/simulation.md), not "
         f"evidence. Files: {out_dir}"
     )

@@ -25,7 +25,14 @@ from cartrial.errors import InputError, Problem
 from cartrial.escalation.design import Design, DoseEstimate, Fit, Proposal, StopReason, TrialState
 from cartrial.escalation.interval import prob_above
 from cartrial.escalation.outcomes import Outcomes, format_outcomes
-from cartrial.protocol.design_options import MAX_DOSE_LEVELS, OPTIONS, PATIENTS, PROBABILITY, dose_levels
+from cartrial.protocol.design_options import (
+    MAX_DOSE_LEVELS,
+    OPTIONS,
+    PATIENTS,
+    PROBABILITY,
+    SAFETY_STOP_MIN_N,
+    dose_levels,
+)
 
 
 def _declared(rule: Allowed) -> dict[str, Allowed]:
@@ -134,7 +141,7 @@ class StopWhenTooToxic(Behaviour):
     )
     confidence: float = dataclasses.field(default=0.95, metadata=_declared(PROBABILITY))
     # at least 1: with no patient at the dose, Beta(1, 1) alone gives P(p > threshold) = 1 - threshold
-    min_n: int = dataclasses.field(default=3, metadata=_declared(_PATIENTS))
+    min_n: int = dataclasses.field(default=SAFETY_STOP_MIN_N, metadata=_declared(_PATIENTS))
 
     def __post_init__(self) -> None:
         check_fields(self)

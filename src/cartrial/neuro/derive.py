@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import Allowed, check_argument, choice_text
-from cartrial.columns import BLANKS, RowProblems, parse_datetime, parse_text, text_frame
+from cartrial.columns import BLANKS, RowProblems, header_names, parse_datetime, parse_text, text_frame
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import DisabilityOptions, DisabilityOutcome, confirmed_disability_change
@@ -146,7 +146,7 @@ def as_frame(data: FrameLike) -> pd.DataFrame:
         frame = pd.read_csv(
             io.StringIO(data), dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=True
         )
-        frame.columns = [str(c).strip() for c in frame.columns]
+        frame.columns = header_names([str(c) for c in frame.columns])  # as a CSV file's header (D-19.523)
         return frame.apply(lambda cells: cells.str.strip(BLANKS))
     raise TypeError(f"expected a DataFrame or CSV text, got {type(data).__name__}")
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from cartrial.allowed import choice_text
-from cartrial.columns import trim_blanks
+from cartrial.columns import other_digit_fault, trim_blanks
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
@@ -23,7 +23,7 @@ from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 DEFAULT_SERIES: tuple[int, ...] = AQP4_TITRE_DILUTIONS
 ALLOWED = "an end-point titre such as 1:320 (or 1/320, 320), 'negative' / '<1:10', or '>=1:1000' at the top"
 
-_RATIO = re.compile(r"^(?P<op>>=|≥|>)?(?:1[:/])?(?P<den>\d+)$")
+_RATIO = re.compile(r"^(?P<op>>=|≥|>)?(?:1[:/])?(?P<den>[0-9]+)$")  # 0-9 only, not `\d` (D-19.520)
 _NEGATIVE = {"negative", "neg", "-", "<1:10", "< 1:10", "<1/10", "not detected", "nd"}
 
 
@@ -63,6 +63,9 @@ def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Tit
     key = raw.lower()
     if key in _NEGATIVE:
         return Titre(raw, None, 0)
+    digit = other_digit_fault(key)
+    if digit is not None:  # "1:١٠٠" is not read as 1:100 (D-19.520)
+        raise InputError(Problem(digit, field="titre", value=raw, allowed=ALLOWED))
     found = _RATIO.match(key.replace(" ", "").replace(",", ""))
     if not found:
         raise InputError(Problem("not a titre", field="titre", value=raw, allowed=ALLOWED))

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cartrial.columns import BLANK_RUN, trim_blanks
+from cartrial.columns import BLANK_RUN, other_digit_fault, trim_blanks
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
 
@@ -107,8 +107,11 @@ ALLOWED_TEXT = (
 )
 
 # The patterns read the folded key (`parse_acuity`): its only white space is U+0020 (D-19.446).
-_SNELLEN = re.compile(r"^(?P<num>\d+(?:\.\d+)?) */ *(?P<den>\d+(?:\.\d+)?) *(?P<adj>[+-] *\d+)?$")
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+# Digits are 0-9 only (`[0-9]`, not `\d`, which matches every script's digits; D-19.520).
+_SNELLEN = re.compile(
+    r"^(?P<num>[0-9]+(?:\.[0-9]+)?) */ *(?P<den>[0-9]+(?:\.[0-9]+)?) *(?P<adj>[+-] *[0-9]+)?$"
+)
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _LOGMAR = re.compile(rf"^(?:logmar *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *logmar)$")
 _DECIMAL = re.compile(rf"^(?:(?:decimal|dec) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:decimal|dec))$")
 _LETTERS = re.compile(
@@ -198,9 +201,12 @@ def parse_acuity(
     key = BLANK_RUN.sub(" ", raw.lower().replace("_", " ")).strip(" ")
     if not key:
         raise _problem(raw, "acuity is blank")
+    digit = other_digit_fault(key)
+    if digit is not None:  # "٢٠/٤٠" is not read as 20/40, as a number field refuses "٥" (D-19.520)
+        raise _problem(raw, digit)
     for word, level in _OFF_CHART_WORDS.items():
         # "CF 1m", "CF at 30 cm": the distance is kept in the native text only.
-        if key == word or key.startswith(word + " ") or (len(word) <= 3 and re.match(rf"^{word}\d", key)):
+        if key == word or key.startswith(word + " ") or (len(word) <= 3 and re.match(rf"^{word}[0-9]", key)):
             return VisualAcuity(raw, Notation.OFF_CHART, OFF_CHART_LOGMAR[conv][level], level, conv)
     snellen = _SNELLEN.match(key)
     if snellen:

@@ -148,7 +148,8 @@ class EscalationSpec(BaseModel):
       (None = the engine's documented default): `incomplete_cohort`, `require_six_at_top` (3+3); `ptox`,
       `integration`, `conf_level`, `intercept`, `safety_stop` (crm/tite-crm: stop with no dose when
       P(p_1 > target) > it, Zohar & Chevret 2001; not given: no safety stop, as dfcrm, D-19.478),
-      `safety_stop_min_n` (patients at level 1 before that stop may act, default 3, D-19.479);
+      `safety_stop_min_n` (patients at level 1 before that stop may act, default
+      `design_options.SAFETY_STOP_MIN_N`, D-19.479);
       `exclusion_min_n` (mtpi2/i3+3, default 3;
       0 = R `escalation` 0.2.3); `extrasafe`, `offset`, `deescalate_inequality`, `bound_mtd` (boin);
       `skip_rule` (with `no_skip`: ``current`` = R `dont_skip_doses`, default; ``highest_tried``) and

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from cartrial.errors import InputError, Problem
+
 FormColumn = tuple[str, str]
 """(form, column): one column of one import form."""
 
@@ -38,6 +40,9 @@ class Recorded:
     describing: tuple[FormColumn, ...] = ()
     """Columns that describe its values without being them (an assay, a pre-treatment history): offered and
     listed with the assessment, never counted as its data."""
+    titre: bool = False
+    """Its `columns` hold end-point titres (``1:320``, ``negative``): on the PD samples form, the value of the
+    population PD model (`pd_titre_column`)."""
     cell: bool = True
     """A visit listing the assessment expects a record of `form` (False: an event form, reviewed at the
     visit and recorded when an event occurs)."""
@@ -77,6 +82,7 @@ ASSESSMENT_RECORDS: Mapping[str, Recorded] = {
         ("aqp4_igg_titre",),
         elsewhere=(("subjects", "aqp4_igg_status"), ("subjects", "aqp4_igg_titre")),
         describing=_AQP4_ASSAY,
+        titre=True,
     ),
     "immunoglobulins": Recorded("pd_samples", ("igg_g_per_l", "iga_g_per_l", "igm_g_per_l")),
     "edss": Recorded("edss"),
@@ -123,4 +129,39 @@ def form_columns(form: str, assessments: Collection[str], *, describing: bool = 
     )
 
 
-__all__ = ["ASSESSMENT_RECORDS", "FormColumn", "Recorded", "form_columns", "visit_forms"]
+def pd_titre_column(assessments: Collection[str]) -> str | None:
+    """The end-point titre column of the PD samples form that `assessments` (a protocol's
+    `collected_assessments`) collect — the antibody the population PD model is fitted on — or None when the
+    protocol collects no titre (another indication's study; D-19.534). More than one titre collected is an
+    `InputError` at ``schedule`` (the model fits one antibody; which one is not the code's to guess): the
+    caller names its file, or the user names the column (``kinetics popfit --conc``).
+
+    >>> pd_titre_column({"pk", "pd", "aqp4_igg"}), pd_titre_column({"pk", "pd", "b_cells"})
+    ('aqp4_igg_titre', None)
+    """
+    columns = [
+        c
+        for a, recorded in ASSESSMENT_RECORDS.items()
+        if a in assessments and recorded.titre and recorded.form == "pd_samples"
+        for c in recorded.columns
+    ]
+    if len(columns) > 1:
+        raise InputError(
+            Problem(
+                f"the protocol collects {len(columns)} antibody titres ({', '.join(columns)}); the "
+                "population PD model is fitted on one",
+                field="schedule",
+                allowed="one titre assessment collected, or the titre column named (kinetics popfit --conc)",
+            )
+        )
+    return columns[0] if columns else None
+
+
+__all__ = [
+    "ASSESSMENT_RECORDS",
+    "FormColumn",
+    "Recorded",
+    "form_columns",
+    "pd_titre_column",
+    "visit_forms",
+]

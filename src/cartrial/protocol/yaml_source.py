@@ -70,7 +70,8 @@ class Issue:
     refs: tuple[tuple[str | int, ...], ...] = ()
 
 
-def _plain_message(issue: Issue) -> str:
+def plain_message(issue: Issue) -> str:
+    """`issue`'s message with each ``{refN}`` the path it refers to (``a/b``), for a reader without lines."""
     message = issue.message
     for number, ref in enumerate(issue.refs):
         message = message.replace(f"{{ref{number}}}", "/".join(str(part) for part in ref))
@@ -79,7 +80,7 @@ def _plain_message(issue: Issue) -> str:
 
 def semantic_error(issues: Sequence[Issue]) -> PydanticCustomError:
     """A pydantic error carrying several located issues (raise it from a ``model_validator``)."""
-    summary = "; ".join(_plain_message(issue) for issue in issues)
+    summary = "; ".join(plain_message(issue) for issue in issues)
     return PydanticCustomError(SEMANTIC_ERROR_TYPE, "{summary}", {"summary": summary, "issues": list(issues)})
 
 
@@ -471,7 +472,8 @@ def _choices(expected: str) -> str:
     return choice_text(item[1:-1] if len(item) > 1 and item[0] == item[-1] == "'" else item for item in items)
 
 
-def _allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
+def allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
+    """What a pydantic error item allows, in the reader's words (``≤ 5``, a choice list, a date …)."""
     if str(error.get("type", "")).startswith("date"):
         return "a calendar date YYYY-MM-DD"
     if error.get("type") == "finite_number":
@@ -570,7 +572,7 @@ def problems_from_validation_error(
                 line=line,
                 field=path,
                 value=_display(item.get("input")),
-                allowed=_allowed_from_ctx(item),
+                allowed=allowed_from_ctx(item),
             )
         )
     problems.sort(key=lambda p: p.line if p.line is not None else 0)
@@ -694,12 +696,15 @@ def read_text_file(path: Any) -> str:
 
 __all__ = [
     "MAX_YAML_VALUES",
+    "SEMANTIC_ERROR_TYPE",
     "Issue",
     "TrueFalse",
     "YamlPositions",
+    "allowed_from_ctx",
     "option_error",
     "option_issues",
     "parse_yaml_model",
+    "plain_message",
     "problems_from_issues",
     "problems_from_validation_error",
     "read_json",

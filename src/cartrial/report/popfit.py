@@ -386,16 +386,6 @@ def _fmt(value: Any, digits: str = ".4g") -> str:
     return "–" if not math.isfinite(v) else format(v, digits)
 
 
-def _cv_percent(omega2: float, typical: float, note: str) -> str:
-    """CV % of a between-subject variance: √(e^{ω²} − 1) for a log-normal parameter; ω/|typical value| for a
-    normal one (its estimates row says the η is on the natural scale)."""
-    if not omega2 >= 0:
-        return "–"
-    if "natural scale" in note:
-        return _fmt(100 * math.sqrt(omega2) / abs(typical), ".1f") if typical else "–"
-    return _fmt(100 * math.sqrt(math.expm1(omega2)), ".1f")
-
-
 def covariate_reference(row: Any) -> str:
     """What a covariate row's coefficient is relative to (the estimates' ``covariate``, ``level``,
     ``reference_level``, ``centre`` columns, D-19.239): "dose_level = 1 vs dose_level = 2 (reference)" or
@@ -460,13 +450,10 @@ def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     ).reset_index(drop=True)
     bsv = rows[rows["kind"].isin(["omega2", "omega_cov"])]
-    typical = rows[rows["kind"] == "typical"]
-    typical_of = {str(p): _num(e) for p, e in zip(typical["parameter"], typical["estimate"], strict=True)}
-    notes = bsv["note"] if "note" in bsv else pd.Series([""] * len(bsv), index=bsv.index)
-    cv = [
-        _cv_percent(_num(v), typical_of.get(str(p), math.nan), str(note)) if k == "omega2" else "–"
-        for k, p, v, note in zip(bsv["kind"], bsv["parameter"], bsv["estimate"], notes, strict=True)
-    ]
+    # the CV % the fit derived on its model's η scale (`kinetics.popfit.fit.bsv_cv_percent`, D-19.536); a
+    # document written before that column states none
+    stated = bsv["cv_percent"] if "cv_percent" in bsv else pd.Series([math.nan] * len(bsv), index=bsv.index)
+    cv = [_fmt(v, ".1f") if k == "omega2" else "–" for k, v in zip(bsv["kind"], stated, strict=True)]
     bsv_out = pd.DataFrame(
         {
             "kind": bsv["kind"].astype(str),

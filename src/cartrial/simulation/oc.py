@@ -329,19 +329,18 @@ def _treated_above(batch: TrialBatch) -> dict[str, float | None]:
     }
 
 
-def early_stop_summary_text(summary: Mapping[str, Any], trials: int | None = None) -> str:
+def early_stop_summary_text(summary: Mapping[str, Any]) -> str:
     """The early-stop sentence of a trial-simulation `summary` (`TrialOc.summary`): its rate, or "none
     possible" for a design without a safety stop (`summary["safety_stop"]` None, D-19.478). A summary written
     before that key existed says it does not state whether the design can stop — never taken as one that can
-    (D-19.482). `trials` defaults to the summary's.
+    (D-19.482). The rate's SE is over the summary's own ``trials``.
 
     >>> early_stop_summary_text({"early_stop_pct": 0.0, "early_stop_se_pct": 0.0, "trials": 10})[:31]
     'early stop for toxicity 0.0 % ('
     """
     from cartrial.escalation.simulation import early_stop_text
 
-    n = int(summary["trials"] if trials is None else trials)
-    shown = proportion_text(summary["early_stop_pct"], summary["early_stop_se_pct"], n)
+    shown = proportion_text(summary["early_stop_pct"], summary["early_stop_se_pct"], int(summary["trials"]))
     if "safety_stop" not in summary:
         unstated = "the summary does not state whether the design has a safety stop"
         return f"early stop for toxicity {shown} ({unstated})"

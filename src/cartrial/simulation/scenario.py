@@ -14,16 +14,19 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cartrial.allowed import Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.candidate import SCREENING_DATES, screening_date_problem
 from cartrial.protocol.design_options import PATIENTS
 from cartrial.protocol.yaml_source import (
+    SEMANTIC_ERROR_TYPE,
     Issue,
+    allowed_from_ctx,
     option_error,
     parse_yaml_model,
+    plain_message,
     read_text_file,
     semantic_error,
 )
@@ -198,7 +201,7 @@ class Accrual(_Model):
     needed more candidates than listed is reported)."""
 
     candidates_per_month: float = Field(default=2.0, ge=0.1, le=1000, description="0.1 to 1000 (D-19.369)")
-    start_date: str = Field(default="2021-04-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    start_date: str = Field(default="2021-04-01", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     dates: list[dt.date] | None = Field(default=None, min_length=2, max_length=100_000)
     site_country: str = Field(default="China", min_length=1, max_length=80)
     """Country of the virtual site, as a site records it (ISO 3166-1 name or code; the reference study's by
@@ -349,6 +352,7 @@ def _omega2_issues(kinetics: Any) -> list[Issue]:
                     f"times omega2_scale {kinetics.omega2_scale:g}, the variance simulated is out of range",
                     value,
                     f"ω² × omega2_scale {OMEGA_LOG_VARIANCE.text()}",
+                    refs=(("omega2_scale",),),  # the other key of the product (D-19.532)
                 )
             )
     return issues
@@ -670,8 +674,57 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
         update["residual_sd_log"] = float(population.theta.sigma[0])
     try:
         return Kinetics.model_validate(update)
-    except ValueError as exc:
-        raise refuse(f"population model values out of range: {exc}".splitlines()[0], "typical") from None
+    except ValidationError as exc:  # located at the fit's key, in words, never pydantic's header (D-19.532)
+        raise InputError(
+            [
+                Problem(
+                    f"{plain_message(issue)} for the simulator (scenario "
+                    + ", ".join(  # the key refused and each key the refusal refers to (omega2_scale)
+                        "kinetics." + ".".join(str(part) for part in path)
+                        for path in (issue.path, *issue.refs)
+                    )
+                    + ")",
+                    file=source,
+                    field=_fit_key(issue.path, population.spec.iiv_names),
+                    allowed=issue.allowed,
+                )
+                for issue in _kinetics_issues(exc)
+            ]
+        ) from None
+
+
+def _kinetics_issues(exc: ValidationError) -> list[Issue]:
+    """The located issues of a `Kinetics` validation error: a cross-field (semantic) error's own, else one
+    per field with pydantic's bound in the reader's words (`allowed_from_ctx`): "out of range" for a bound,
+    else "not allowed" (a value of another kind)."""
+    issues: list[Issue] = []
+    for item in exc.errors():
+        if item["type"] == SEMANTIC_ERROR_TYPE:
+            issues.extend(item["ctx"]["issues"])
+        else:
+            message = "out of range" if item["type"] in _BOUND_ERRORS else "not allowed"
+            issues.append(Issue(tuple(item["loc"]), message, None, allowed_from_ctx(item)))
+    return issues
+
+
+_BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+"""pydantic's error types of a bound (``gt``, ``ge``, ``lt``, ``le``): the value is out of range."""
+
+
+def _fit_key(path: tuple[str | int, ...], iiv: tuple[str, ...]) -> str:
+    """The estimates.json key a `Kinetics` field is taken from (`population_kinetics`): ``typical.NAME``,
+    ``sigma.a`` (the residual SD), ``omega[k][k]`` (an IIV variance)."""
+    from cartrial.kinetics.models import STEIN_PARAMETERS
+
+    name = str(path[0]) if path else ""
+    if name in STEIN_PARAMETERS:
+        return f"typical.{name}"
+    if name == "residual_sd_log":
+        return "sigma.a"
+    if name == "omega2" and len(path) > 1 and path[1] in iiv:
+        k = iiv.index(str(path[1]))
+        return f"omega[{k}][{k}]"
+    return "omega" if name == "omega2" else name
 
 
 def _with_population_model(scenario: Scenario, path: Path, text: str) -> Scenario:

@@ -36,8 +36,9 @@ from cartrial import __version__
 from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
 from cartrial.errors import InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
+from cartrial.store import users
 from cartrial.store.database import ReadOnlyDatabaseError
-from cartrial.store.fields import control_character_problem
+from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import AuditLog, Base, User, utc_now
 from cartrial.store.users import password_matches
 
@@ -127,9 +128,7 @@ _DUMMY_HASH: list[str] = []
 def _dummy_hash() -> str:
     """A hash to verify against when the user has none, so that the time taken does not reveal it."""
     if not _DUMMY_HASH:
-        from argon2 import PasswordHasher
-
-        _DUMMY_HASH.append(PasswordHasher().hash(secrets.token_hex(16)))
+        _DUMMY_HASH.append(users.password_hasher().hash(secrets.token_hex(16)))
     return _DUMMY_HASH[0]
 
 
@@ -240,7 +239,7 @@ def authenticate(
     attempts throttled) and audits failures and throttled attempts; never records the password."""
     if (password is None) == (token is None):
         raise InputError(Problem("give exactly one of a password or a session token", field="authentication"))
-    _refuse_control_characters(username)
+    _refuse_impossible_name(username)
     if password is not None and not is_unicode_text(password):  # argon2 cannot encode it (D-19.197)
         raise InputError(
             Problem("the password is not Unicode text", field="password", allowed=NOT_UNICODE_ALLOWED)
@@ -256,12 +255,14 @@ def authenticate(
             engine.dispose()
 
 
-def _refuse_control_characters(username: str) -> None:
-    """No user name holds a control character (the field rules refuse one), and PostgreSQL cannot compare
-    a text holding NUL: such a name is refused as input before any query (not echoed back)."""
-    problem = control_character_problem("username", username)
+def _refuse_impossible_name(username: str) -> None:
+    """No user name breaks the identifier rule (the field rules refuse it when the user is created), and
+    PostgreSQL cannot compare a text holding NUL: such a name is refused as input before any query, named
+    as every refused key character is (``contains U+200B ZERO WIDTH SPACE (…)``), not echoed back
+    (`fields.lookup_text_problem`, D-19.522)."""
+    problem = lookup_text_problem("app_user", "username", username)
     if problem is not None:
-        raise InputError(replace(problem, value=None))
+        raise InputError(replace(problem, field="username"))
 
 
 def _authenticate_password(engine: Engine, username: str, password: str) -> AuthenticatedUser:
@@ -335,8 +336,13 @@ def authenticate_session(
     """`authenticate(target, username, token=token)` for a server checking a session on every request:
     `idle_timeout` (at most `IDLE_TIMEOUT`) is the server's own idle limit, and the last use is written
     only when older than `touch_after` (fewer writes; the idle limit is then exact to `touch_after`).
-    An expired session is deleted. Raises `AuthenticationError` like `authenticate`."""
-    _refuse_control_characters(username)
+    An expired session is deleted. Raises `AuthenticationError` like `authenticate` — also when the
+    credential's user-name part breaks the identifier rule: no user has such a name, so the credential names
+    no user (a 401 on the web, never a 422; `current_user` never raises, D-19.522)."""
+    if lookup_text_problem("app_user", "username", username) is not None:
+        raise AuthenticationError(
+            "the login session has expired or is not valid: log in again (`cartrial login`)"
+        )
     return _authenticate_token(
         _engine(target),
         username,

@@ -24,15 +24,15 @@ import datetime as dt
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, compress, islice, repeat
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, Connection, Date, func, select, text, tuple_, update
+from sqlalchemy import JSON, Connection, Date, bindparam, func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.allowed import choice_text
-from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked
@@ -68,6 +68,8 @@ from cartrial.store.tables import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
+
     from cartrial.store.transaction import Transaction
 
 
@@ -204,6 +206,57 @@ def upsert_rows(
     (none when the table is empty), executemany inserts with ids assigned under the write lock, no
     per-row ORM objects.
     """
+    return upsert_prepared(tx, prepare_upsert(tx, table_name, rows, key_columns), known_new=known_new)
+
+
+_CHECKED = object()
+"""The mark only `prepare_upsert` and `CheckedRows.part` set on the `CheckedRows` they return (D-19.514)."""
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    """Rows of one table that met the bulk write's own checks in the open transaction `tx`
+    (`prepare_upsert`: `prepare_rows` and `check_subjects_and_sites`), ready for `upsert_prepared`. Made
+    by `prepare_upsert` only, so that a caller that judges the prepared rows further (the API's bulk
+    write, `writes.upsert_checked_rows`) runs those checks once and cannot skip them (D-19.511): one built
+    directly (or by `dataclasses.replace`) lacks the mark `_checked`, which `upsert_prepared` requires, and
+    the rows are held in a tuple (D-19.514)."""
+
+    tx: Transaction
+    table_name: str
+    keys: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+    _checked: object = field(default=None, init=False, repr=False, compare=False)
+
+    def part(self, rows: Sequence[dict[str, Any]]) -> CheckedRows:
+        """The same checked rows, some of them (each one of `rows`, as given by `self.rows`): a part of
+        rows that met the checks meets them (keys unique, subjects and sites known and allowed)."""
+        held = {id(row) for row in self.rows}
+        if self._checked is not _CHECKED or not all(id(row) in held for row in rows):
+            raise InternalError(f"{self.table_name}: rows written that were not checked")
+        return _checked_rows(self.tx, self.table_name, self.keys, rows)
+
+
+def _checked_rows(
+    tx: Transaction, table_name: str, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> CheckedRows:
+    """`CheckedRows` with the mark of rows checked (callers: `prepare_upsert`, `CheckedRows.part`)."""
+    checked = CheckedRows(tx, table_name, keys, tuple(rows))
+    object.__setattr__(checked, "_checked", _CHECKED)
+    return checked
+
+
+def prepare_upsert(
+    tx: Transaction,
+    table_name: str,
+    rows: Sequence[RowLike],
+    key_columns: Sequence[str] | None = None,
+    each: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> CheckedRows:
+    """The checks of `upsert_rows` before anything is looked up or written: known key columns, every row
+    normalised and checked by `prepare_rows` (known columns, dates, keys given and unique), then `each`
+    on the prepared rows (a caller's checks of them, in that order), then the rows' subjects and sites
+    (`check_subjects_and_sites`). No rows: nothing to check."""
     model = model_of(table_name)
     columns = columns_of(model)
     keys = tuple(key_columns or model.natural_key)
@@ -211,9 +264,24 @@ def upsert_rows(
     if unknown_keys:
         raise InputError(Problem("unknown key column", field=f"{table_name}", value=", ".join(unknown_keys)))
     if not rows:
-        return UpsertResult()
+        return _checked_rows(tx, table_name, keys, [])
     prepared = prepare_rows(model, table_name, rows, keys)
+    if each is not None:
+        each(prepared)
     check_subjects_and_sites(tx, model, table_name, prepared)
+    return _checked_rows(tx, table_name, keys, prepared)
+
+
+def upsert_prepared(tx: Transaction, checked: CheckedRows, *, known_new: bool = False) -> UpsertResult:
+    """Write rows checked by `prepare_upsert` in this transaction (`upsert_rows` after its checks)."""
+    if checked._checked is not _CHECKED:  # built past `prepare_upsert`: its checks skipped (D-19.514)
+        raise InternalError(f"{checked.table_name}: rows written that were not checked")
+    if checked.tx is not tx:
+        raise InternalError(f"{checked.table_name}: rows checked in another transaction")
+    if not checked.rows:
+        return UpsertResult()
+    table_name, keys, prepared = checked.table_name, checked.keys, checked.rows
+    model = model_of(table_name)
     table = table_of(model)
     connection = tx.connection
     known = _known_keys(tx, table_name, keys, known_new)
@@ -629,8 +697,8 @@ def _upsert_chunk(
         _insert_rows(tx, model, table_name, inserts, ids)
         if isinstance(known, set):
             known.update(chunk_keys if len(inserts) == len(chunk) else map(key_of, inserts))
-    for stored, changes in updates:
-        apply_update(tx, model, table_name, stored, changes, int(stored["version"]), tx.reason)
+    if updates:
+        apply_updates(tx, model, table_name, updates, tx.reason)
     return UpsertResult(len(inserts), len(updates), unchanged)
 
 
@@ -911,6 +979,105 @@ def _refuse_locked(
         f"{len(locked)} record(s) of {table_name} dated on or before the cut-off are frozen by "
         f"{tx.lock.describe()}: {shown}{more}; an admin must unlock (with a reason) first."
     )
+
+
+def apply_updates(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    updates: Sequence[tuple[RowLike, RowLike]],
+    reason: str | None,
+) -> None:
+    """`apply_update` of each (stored record, changes) at its stored version, set-based (D-19.512): each
+    run of consecutive updates changing the same columns is one executemany UPDATE (matched by id and
+    version, as `apply_update`: a record changed meanwhile refuses the whole call), and every changed
+    value gets its audit row as `apply_update` writes it, in the updates' order, each run's right after
+    the run is written (D-19.513)."""
+    table = table_of(model)
+    tx._new_table_keys.pop(table_name, None)  # an update may change key columns
+    now = utc_now()
+    subject_column = model.subject_column
+    start = 0
+    while start < len(updates):
+        names = tuple(updates[start][1])
+        end = start + 1
+        while end < len(updates) and tuple(updates[end][1]) == names:
+            end += 1
+        run = updates[start:end]
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("_id", type_=table.c.id.type),
+                table.c.version == bindparam("_version", type_=table.c.version.type),
+            )
+            .values(
+                {
+                    **{
+                        table.c[name]: bindparam(f"_new_{index}", type_=table.c[name].type)
+                        for index, name in enumerate(names)
+                    },
+                    table.c.version: table.c.version + 1,
+                    table.c.updated_at: now,
+                }
+            )
+        )
+        parameters = [
+            {
+                "_id": int(stored["id"]),
+                "_version": int(stored["version"]),
+                **{f"_new_{index}": changes[name] for index, name in enumerate(names)},
+            }
+            for stored, changes in run
+        ]
+        try:
+            result = tx.connection.execute(statement, parameters)
+        except IntegrityError as exc:
+            raise integrity_error(exc, table_name) from None
+        if result.rowcount != len(run):
+            first = _first_not_written(tx, table, run, now)
+            raise ConflictError(
+                f"{len(run) - max(result.rowcount, 0)} record(s) of {table_name} were changed by someone "
+                f"else during this write{'' if first is None else f' (the first: record {first})'}; "
+                "reload them and apply your change again"
+            )
+        # the run's audit rows at once: no update written stays unaudited if a later run is refused (D-19.513)
+        for current, changes in run:
+            subject = (changes.get(subject_column) or current.get(subject_column)) if subject_column else None
+            record_id = int(current["id"])
+            for name, value in changes.items():
+                tx.audit(
+                    "update",
+                    table_name,
+                    record_id,
+                    subject,
+                    name,
+                    audit_value(name, current[name]),
+                    audit_value(name, value),
+                    reason=reason,
+                )
+        start = end
+
+
+def _first_not_written(
+    tx: Transaction, table: Table, run: Sequence[tuple[RowLike, RowLike]], now: Any
+) -> int | None:
+    """The id of the first record of `run` its UPDATE did not match (changed or deleted meanwhile): the
+    first, in the run's order, not stamped `updated_at` = `now` by it (its version alone cannot tell: a
+    record changed once meanwhile has the version the UPDATE would have given it). Read on the refusal
+    only, by chunks of ids; a record id is no record value (D-19.516). None when none is found (a record
+    twice in one run)."""
+    ids = [int(stored["id"]) for stored, _ in run]
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        written = set(
+            tx.connection.execute(
+                select(table.c.id).where(table.c.id.in_(part), table.c.updated_at == now)
+            ).scalars()
+        )
+        missed = next((record_id for record_id in part if record_id not in written), None)
+        if missed is not None:
+            return missed
+    return None
 
 
 def apply_update(

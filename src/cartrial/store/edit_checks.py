@@ -170,6 +170,11 @@ class SubjectRecords:
 
     subject_id: str
     by_table: dict[str, list[Record]] = field(default_factory=dict)
+    _death: tuple[tuple[dt.date, Record] | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The date of death held for one run of the checks (`run_edit_checks`: the records do not change
+    during it, and four checks ask), as a 1-tuple; None when not held."""
 
     def of(self, table: str) -> list[Record]:
         return self.by_table.get(table, [])
@@ -197,6 +202,8 @@ class SubjectRecords:
     def death(self) -> tuple[dt.date, Record] | None:
         """(date of death, the fatal adverse event giving it): the earliest `death_day` of the subject's
         fatal adverse events (`cartrial.protocol.death`, the analysis's rule); None when none is recorded."""
+        if self._death is not None:
+            return self._death[0]
         found: tuple[dt.date, Record] | None = None
         for event in self.of("adverse_event"):
             if not is_fatal(event.get("grade"), event.get("category"), event.get("outcome")):
@@ -1330,11 +1337,16 @@ def run_edit_checks(
     for records in subjects:
         subject = records.subject
         subject_new = subject is not None and subject.new
-        for check, function in EDIT_CHECKS:
-            hard = check.severity is Severity.HARD
-            for record, field_name, value, message in function(records, protocol, today):
-                if record.new or (hard and subject_new):
-                    findings.append(Finding(check, record, field_name, value, message))
+        records._death = None
+        records._death = (records.death(),)  # found once per run (D-19.512)
+        try:
+            for check, function in EDIT_CHECKS:
+                hard = check.severity is Severity.HARD
+                for record, field_name, value, message in function(records, protocol, today):
+                    if record.new or (hard and subject_new):
+                        findings.append(Finding(check, record, field_name, value, message))
+        finally:
+            records._death = None
     return findings
 
 
@@ -1800,6 +1812,9 @@ def write_findings(
             by_table.setdefault(table, []).append(Record(table, dict(values), True, record_id=record_id))
         return SubjectRecords(str(subject_id), by_table)
 
+    found = run_edit_checks([state(after)], protocol)
+    if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
+        return []
     if context is not None and before is None and table not in stored:
         # no stored record of the table to leave out: the state before is the same for every new record
         memo = (str(subject_id), tables)
@@ -1808,7 +1823,7 @@ def write_findings(
         earlier = context.earlier[memo]
     else:
         earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
-    created = [f for f in run_edit_checks([state(after)], protocol) if _key(f) not in earlier]
+    created = [f for f in found if _key(f) not in earlier]
     # a check that fires on the record written is reported there only: the same conflict seen from a stored
     # record (INFUSION-ONCE fires on both infusions) would lead the refusal with a value the user did not give
     written = {f.check.id for f in created if f.record.record_id == record_id and f.record.table == table}

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, String, func, or_, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
-from cartrial.store.fields import control_character_problem
+from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
 from cartrial.store.tables import (
     MASKED_COLUMNS,
@@ -66,10 +66,7 @@ def find_records(
     bad = [name for name in equals if name not in columns or name in MASKED_COLUMNS]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
-    for name, value in equals.items():
-        problem = control_character_problem(f"{table_name}.{name}", value) if isinstance(value, str) else None
-        if problem is not None:  # no stored text holds one, and PostgreSQL refuses a NUL even in a query
-            raise InputError(problem)
+    _refuse_impossible_filters(table_name, equals)
     table = table_of(model)
     conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
     query = select(table).where(*conditions, *_site_condition(model, sites))
@@ -282,6 +279,15 @@ def visible_audit_ids(connection: Connection, ids: Sequence[int], sites: tuple[s
     return {int(i) for i in connection.execute(query).scalars()}
 
 
+def _refuse_impossible_filters(table_name: str, equals: dict[str, Any]) -> None:
+    """Refuse a filter text no stored value can hold, as the writes refuse it (`fields.lookup_text_problem`:
+    a key by the key rule, naming the character; PostgreSQL refuses a NUL even in a query) (D-19.522)."""
+    for name, value in equals.items():
+        problem = lookup_text_problem(table_name, name, value) if isinstance(value, str) else None
+        if problem is not None:
+            raise InputError(problem)
+
+
 def page_records(
     connection: Connection,
     table_name: str,
@@ -311,6 +317,7 @@ def page_records(
     bad = [name for name in equals if name not in known or name in MASKED_COLUMNS]
     if bad:
         raise InputError(Problem("unknown column", field=table_name, value=", ".join(bad)))
+    _refuse_impossible_filters(table_name, equals)
     table = table_of(model)
     conditions = [table.c[k] == coerce(known[k], v, table_name) for k, v in equals.items()]
     conditions += _site_condition(model, sites)

@@ -78,7 +78,14 @@ def init_study(
         if admin_site is not None:
             new_site(admin_site, None, None)
     except InputError as exc:
-        raise exc.renamed({"username": "--admin", "site": "--admin-site"}) from None
+        raise exc.renamed(
+            {
+                "username": "--admin",
+                "app_user.username": "--admin",
+                "site": "--admin-site",
+                "site.site_id": "--admin-site",
+            }
+        ) from None
     owned = not isinstance(url, Engine)
     engine = url if isinstance(url, Engine) else connect(url, create=True)
     try:

@@ -20,6 +20,8 @@ from cartrial.store.models import User
 from cartrial.store.tables import RowLike, check_role, require_identifier, table_of
 
 if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
     from cartrial.store.transaction import Transaction
 
 
@@ -122,15 +124,23 @@ def check_password(password: str, username: str) -> None:
         raise InputError(problem)
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of the normalised `password` (`normalised_password`; argon2-cffi defaults, RFC 9106
-    low-memory profile). It does not apply the policy (`check_password`): the functions that set a
-    password do, with the user name."""
+def password_hasher() -> PasswordHasher:
+    """The hasher of every new password hash: argon2-cffi's defaults (argon2id, the RFC 9106 low-memory
+    profile: t=3, m=64 MiB, p=4). There is no setting or environment variable that changes it. Verifying
+    reads the parameters stored in the hash itself. (The test suite, and only it, replaces this function
+    through a pytest fixture, `tests/conftest.py`, decision D-19.488.)"""
     from argon2 import PasswordHasher
 
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the normalised `password` (`normalised_password`; `password_hasher`: argon2-cffi
+    defaults, RFC 9106 low-memory profile). It does not apply the policy (`check_password`): the functions
+    that set a password do, with the user name."""
     if not password:
         raise InputError(Problem("empty password", field="password"))
-    return str(PasswordHasher().hash(normalised_password(password)))
+    return str(password_hasher().hash(normalised_password(password)))
 
 
 def _argon2_verifies(stored_hash: str, password: str) -> bool:
@@ -171,19 +181,33 @@ def user_row(connection: Connection, username: str) -> RowLike:
     return row
 
 
+def _require_key(value: str, what: str, field: str) -> None:
+    """`require_identifier`, then the identifier key rule (`fields.key_text_problem`) located at `field`
+    (``table.column``, as the write's own check names it)."""
+    from cartrial.store.fields import KeyText, key_text_problem
+
+    require_identifier(value, what)
+    problem = key_text_problem(field, value, KeyText.IDENTIFIER)
+    if problem is not None:
+        raise InputError(problem)
+
+
 def new_site(
     site_id: str, name: str | None, country: str | None, time_zone: str | None = None
 ) -> dict[str, Any]:
-    """The values of a new `site` record (the code checked; the time zone by the field rules)."""
-    require_identifier(site_id, "site")
+    """The values of a new `site` record (the code checked by the identifier key rule, as every lookup of it
+    is, D-19.524; the time zone by the field rules)."""
+    _require_key(site_id, "site", "site.site_id")
     return {"site_id": site_id, "name": name, "country": country, "time_zone": time_zone}
 
 
 def new_user(
     username: str, role: str, site_id: str | None, password: str | None, full_name: str | None
 ) -> dict[str, Any]:
-    """The values of a new `app_user` record (name, role and site checked, password hashed)."""
-    require_identifier(username, "username")
+    """The values of a new `app_user` record (name, role and site checked, password hashed). The name is
+    judged by the identifier key rule that every sign-in applies (D-19.522), so no user is created who can
+    never log in (D-19.524)."""
+    _require_key(username, "username", "app_user.username")
     check_role(role)
     if role == "investigator" and not site_id:
         raise InputError(Problem("an investigator needs a site", field="site", value=site_id))

@@ -21,13 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
+    CheckedRows,
     UpsertResult,
     apply_update,
     check_birth_date_privacy,
     check_subjects_and_sites,
     prepare_rows,
+    prepare_upsert,
     stored_by_key,
     subject_sites,
+    upsert_prepared,
     upsert_rows,
 )
 from cartrial.store.edit_checks import reconcile_write
@@ -194,21 +197,28 @@ def insert_record(
     if password_hash is not None and model is User:
         values = {**values, "password_hash": password_hash}
     keys = model.natural_key
-    prepared = prepare_rows(model, table_name, [values], keys)
-    check_texts(model, table_name, prepared[0])
-    if model is User:
-        check_username_free(tx.connection, str(prepared[0]["username"]))
-    existing = find_by_key(tx.connection, model, prepared[0], keys)
-    if existing is not None:
-        given = ", ".join(str(prepared[0][k]) for k in keys)
-        refusal = _held_elsewhere(tx, model, table_name, given, existing)  # another site's (D-19.297)
-        if refusal is not None:
-            # the checks a free key meets first (the subject's site): the same refusal, held key or not
-            check_subjects_and_sites(tx, model, table_name, [dict(prepared[0])])
-            raise refusal
-        raise key_taken(table_name, keys, given, int(existing["id"]))
-    upsert_rows(tx, table_name, prepared, keys)
-    found = find_by_key(tx.connection, model, prepared[0], keys)
+
+    def free_key(prepared: list[dict[str, Any]]) -> None:
+        """The checks of the one prepared row before its subject and site are (`prepare_upsert`'s `each`):
+        its texts, a user name free, its key free."""
+        row = prepared[0]
+        check_texts(model, table_name, row)
+        if model is User:
+            check_username_free(tx.connection, str(row["username"]))
+        existing = find_by_key(tx.connection, model, row, keys)
+        if existing is not None:
+            given = ", ".join(str(row[k]) for k in keys)
+            refusal = _held_elsewhere(tx, model, table_name, given, existing)  # another site's (D-19.297)
+            if refusal is not None:
+                # the checks a free key meets first (the subject's site): the same refusal, held key or not
+                check_subjects_and_sites(tx, model, table_name, [dict(row)])
+                raise refusal
+            raise key_taken(table_name, keys, given, int(existing["id"]))
+
+    # the bulk write's own checks once, then the write (D-19.515)
+    checked = prepare_upsert(tx, table_name, [values], keys, each=free_key)
+    upsert_prepared(tx, checked)
+    found = find_by_key(tx.connection, model, checked.rows[0], keys)
     assert found is not None
     # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
     check_record_write(tx, table_name, None, found, int(found["id"]))
@@ -255,16 +265,20 @@ def upsert_checked_rows(
         refused = len({p.row for p in unread})
         header = f"{table_name}: {len(unread)} problem(s) in {refused} row(s); nothing was written"
         raise InputError(unread, header=header)
-    prepared = prepare_rows(model, table_name, typed, keys)
-    for number, row in enumerate(prepared, start=1):
-        try:
-            check_texts(model, table_name, row)
-        except InputError as exc:
-            raise InputError(
-                [replace(p, row=number) for p in exc.problems],
-                header=f"{table_name} row {number}: nothing was written",
-            ) from None
-    check_subjects_and_sites(tx, model, table_name, prepared)
+
+    def texts(prepared: list[dict[str, Any]]) -> None:
+        for number, row in enumerate(prepared, start=1):
+            try:
+                check_texts(model, table_name, row)
+            except InputError as exc:
+                raise InputError(
+                    [replace(p, row=number) for p in exc.problems],
+                    header=f"{table_name} row {number}: nothing was written",
+                ) from None
+
+    # the bulk write's own checks once, with the texts' between them; `upsert_prepared` writes (D-19.511)
+    checked = prepare_upsert(tx, table_name, typed, keys, each=texts)
+    prepared = checked.rows
     befores = [None if b is None else dict(b) for b in find_by_keys(tx.connection, model, prepared, keys)]
     changed = [
         before is None or any(not same_value(before.get(k), v) for k, v in row.items())
@@ -302,10 +316,7 @@ def upsert_checked_rows(
             problems,
             header=f"{table_name}: {len(problems)} problem(s) in {bad_rows} row(s); nothing was written",
         )
-    if model is User:
-        result = _upsert_users(tx, prepared, befores, keys)
-    else:
-        result = upsert_rows(tx, table_name, prepared, keys)
+    result = _upsert_users(tx, checked, befores) if model is User else upsert_prepared(tx, checked)
     stored_rows = [
         _written(stored, table_name, number)
         for number, stored in zip(
@@ -374,19 +385,17 @@ def check_unique_key(model: type[StudyData], table_name: str, keys: Sequence[str
     )
 
 
-def _upsert_users(
-    tx: Transaction, rows: list[dict[str, Any]], befores: Sequence[RowLike | None], keys: Sequence[str]
-) -> UpsertResult:
+def _upsert_users(tx: Transaction, checked: CheckedRows, befores: Sequence[RowLike | None]) -> UpsertResult:
     """Write `app_user` rows one by one, each user name first checked free in any case
     (`check_username_free`, as `insert_record` / `update_record`) against the stored users and the rows
     of this call already written, so that the case-insensitive unique index never refuses (D-19.432)."""
     result = UpsertResult()
-    for row, before in zip(rows, befores, strict=True):
+    for row, before in zip(checked.rows, befores, strict=True):
         if "username" in row:
             check_username_free(
                 tx.connection, str(row["username"]), None if before is None else int(before["id"])
             )
-        result = result + upsert_rows(tx, "app_user", [row], keys)
+        result = result + upsert_prepared(tx, checked.part([row]))
     return result
 
 

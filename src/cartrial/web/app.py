@@ -410,9 +410,14 @@ def _request_threads() -> int:
     text = os.environ.get("CARTRIAL_WEB_THREADS", "").strip()
     if not text:
         return REQUEST_THREADS
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 64:  # `"²".isdigit()` (D-19.520)
         raise InputError(
-            Problem("not a thread count", field="CARTRIAL_WEB_THREADS", value=text, allowed="1 to 64")
+            Problem(
+                "not a thread count",
+                field="CARTRIAL_WEB_THREADS",
+                value=text,
+                allowed="1 to 64, written in the digits 0-9",
+            )
         )
     return int(text)
 

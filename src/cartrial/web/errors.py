@@ -273,12 +273,18 @@ def _page(request: Request, status: int, message: str) -> Response:
 def _control_character_problem(request: Request) -> Problem | None:
     """A control character in the URL's path or a query parameter (``%00`` and the like): refused before a
     route runs, as the store refuses it in a value (PostgreSQL cannot even compare a text holding NUL)."""
-    from cartrial.store.fields import control_character_problem
+    from cartrial.store.fields import control_character_problem, named_control_character
 
     found = control_character_problem("URL path", request.url.path)
+    text = request.url.path
     for name, value in request.query_params.multi_items():
-        found = found or control_character_problem(f"query parameter {name[:40]!r}", name + value)
-    return found
+        if found is None:
+            found = control_character_problem(f"query parameter {name[:40]!r}", name + value)
+            text = name + value
+    if found is None or found.value is None:  # not Unicode text: said so, nothing named
+        return found
+    # named as every refused character of a key: "contains U+001B <control> (a control character)" (D-19.522)
+    return replace(found, message=named_control_character(text))
 
 
 class RefuseControlCharacters:

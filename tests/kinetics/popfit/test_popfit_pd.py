@@ -186,3 +186,28 @@ def test_cli_refuses_an_unreadable_ebe_file(tmp_path: Path, kind: str) -> None:
     result = _popfit_pd(target, tmp_path / "o")
     assert result.exit_code == 2, result.stderr
     assert "ebe.csv" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_pd_parameters_have_their_units() -> None:
+    """a0 is y(0), so in the observations' unit: titres 1:D are read as D, a reciprocal titre (the fit said
+    "data unit", a placeholder); k_kill·CAR(t) is a rate per day with CAR in copies/µg, so k_kill is in
+    1/(copies/ug)/day; a numeric PD column keeps its unit column's unit (D-19.533)."""
+    from cartrial.kinetics.popfit.pdmodel import TITRE_UNIT, pd_fit_inputs, pd_population_data
+    from cartrial.kinetics.popfit.structural import parameter_units
+    from cartrial.tabular import read_csv
+
+    table = read_csv(STUDY / "pd_samples.csv", required=["subject_id"])
+    data = pd_population_data(table, "aqp4_igg_titre", source="pd_samples.csv")
+    assert data.value_unit == TITRE_UNIT == "reciprocal titre"
+    ebe = pd.DataFrame(
+        [
+            {"subject": s, **dict(zip(STEIN_PARAMETERS, STEIN_2019_TYPICAL.as_array(), strict=True))}
+            for s in data.subjects
+        ]
+    )
+    model = pd_fit_inputs(data, ebe).structural
+    units = dict(zip(model.parameters, parameter_units(model, data.value_unit, data.time_unit), strict=True))
+    assert units["a0"] == "reciprocal titre" and units["k_kill"] == "1/(copies/ug)/day"
+    assert units["igg_half_life_days"] == "day"
+    numeric = table.assign(level=[float(i % 7 + 1) for i in range(len(table))], unit="mg/L")
+    assert pd_population_data(numeric, "level", source="pd_samples.csv").value_unit == "mg/L"

@@ -64,3 +64,19 @@ def test_every_lloq_help_is_the_rule() -> None:
     assert len(helps) >= 4
     for help_text in helps:
         assert f"Allowed: {LLOQ.text()}." in help_text and "> 0" not in help_text, help_text
+
+
+def test_one_parse_gives_the_numbers_and_the_values_as_typed() -> None:
+    """`--fix`/`--initial` are parsed once (they were split and parsed twice, D-19.530): the numbers and the
+    values as typed come from the same parse; `--fix` takes NAME=VALUE[,NAME=VALUE], `--initial` one per
+    item."""
+    from cartrial.commands.kinetics_commands import _parse_named_numbers
+    from cartrial.errors import InputError
+
+    numbers, typed = _parse_named_numbers(["cmax=1e3, beta_per_day=0.0032"], "--fix", comma_separated=True)
+    assert numbers == {"cmax": 1000.0, "beta_per_day": 0.0032}
+    assert typed == {"cmax": "1e3", "beta_per_day": "0.0032"}
+    with pytest.raises(InputError, match="--fix: NAME given more than once"):
+        _parse_named_numbers(["cmax=1", "cmax=2"], "--fix", comma_separated=True)
+    with pytest.raises(InputError, match=r"--initial: not a number \(got 'cmax=1,b=2'\)"):
+        _parse_named_numbers(["cmax=1,b=2"], "--initial")

@@ -854,6 +854,17 @@ def _estimates_table(
         wald = _log_wald_row("residual", name, sig, s, unit, note, float("nan"))
         rows.append(_variance_row(wald, variance_ci, sd=True))
     rows = [_note_without_ci(r, no_se_reason) for r in rows]
+    typical_of = {r["parameter"]: r["estimate"] for r in rows if r["kind"] == "typical"}
+    for r in rows:  # an IIV variance's CV %, on the scale the model declares for its η (D-19.536)
+        r["cv_percent"] = (
+            bsv_cv_percent(
+                r["estimate"],
+                typical_of.get(r["parameter"], float("nan")),
+                spec.model.distribution(spec.model.index(r["parameter"])),
+            )
+            if r["kind"] == "omega2"
+            else float("nan")
+        )
     table = pd.DataFrame(rows).drop(columns="description")
     table["fixed"] = [bool(r.get("fixed", False)) for r in rows]
     table["status"] = "converged" if converged else "NOT CONVERGED"
@@ -1004,6 +1015,25 @@ def _eta_unit(spec: PopulationSpec, units: Sequence[str], first: str, second: st
     if len(parts) == 1:
         return parts[0]
     return f"({parts[0]})²" if parts[0] == parts[1] else f"({parts[0]})·({parts[1]})"
+
+
+def bsv_cv_percent(omega2: float, typical: float, distribution: str) -> float:
+    """The CV % of a parameter's between-subject variability from its IIV variance ω² (an estimates table's
+    ``cv_percent``; D-19.536), by the distribution its model declares (`StructuralModel.distribution`):
+    log-normal (η on the log scale) 100·√(e^{ω²} − 1), the CV of a log-normal variable; normal (η added on
+    the natural scale) 100·ω/|typical value|. NaN when ω² is not ≥ 0, or for a normal parameter whose typical
+    value is 0 or not finite.
+
+    >>> round(bsv_cv_percent(0.09, 2.0, "lognormal"), 2), bsv_cv_percent(0.25, -5.0, "normal")
+    (30.69, 10.0)
+    """
+    if not omega2 >= 0:
+        return float("nan")
+    if distribution == "normal":
+        if not math.isfinite(typical) or typical == 0:
+            return float("nan")
+        return 100 * math.sqrt(omega2) / abs(typical)
+    return 100 * math.sqrt(math.expm1(omega2))
 
 
 def _eta_scale(spec: PopulationSpec, name: str) -> str:

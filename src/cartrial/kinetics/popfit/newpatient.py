@@ -10,7 +10,6 @@ population's data, where the model is extrapolated (D-19.219). Pure: the caller 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -21,7 +20,7 @@ import pandas as pd
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.map import MapResult, map_estimate
-from cartrial.kinetics.popfit.population import json_number
+from cartrial.kinetics.popfit.population import finite_json_number
 from cartrial.wording import count as count_of
 
 
@@ -167,16 +166,10 @@ def _data_section(doc: dict[str, Any], source: str) -> dict[str, Any]:
         about = {}
     about = about or {}
     last = about.get("last_time")
-    number = None if last is None else json_number(last)
-    if last is not None and (number is None or not math.isfinite(number)):
-        problems.append(
-            Problem(
-                "not a finite number" if number is not None else "not a number",
-                file=source,
-                field="data.last_time",
-                allowed="the last sample time, a finite number",
-            )
-        )
+    if last is not None:
+        number = finite_json_number(last, source, "data.last_time", "the last sample time, a finite number")
+        if isinstance(number, Problem):
+            problems.append(number)
     for key in ("value_unit", "time_unit"):  # a unit is a text (``true`` was read as the unit "True")
         if about.get(key) is not None and not isinstance(about[key], str):
             problems.append(

@@ -15,10 +15,10 @@ LB. J Pharmacokinet Pharmacodyn 2003;30:387-404). Given CAR(t), the plasma-cell 
 with p_protected = f/(1 - f) (f = ``protected_fraction``, capped at 0.99 as `simulate_pd` does).
 
 Estimated (log-normal, IIV chosen with ``--iiv``): ``a0`` (baseline antibody level, in the unit of the
-data: titre dilution or concentration), ``k_kill`` (1/(copies/µg)/day), ``protected_fraction`` and
-``igg_half_life_days``. ``k_out`` (plasma-cell renewal, 0.002/day) is fixed at the packaged value
-(``kinetics/data/pd_model.yaml``): over a trial's months it changes A by a few per cent and is not
-identifiable from titres.
+data: a reciprocal titre, `TITRE_UNIT`, or the concentration's unit), ``k_kill`` (1/(copies/µg)/day),
+``protected_fraction`` and ``igg_half_life_days``. ``k_out`` (plasma-cell renewal, 0.002/day) is fixed at
+the packaged value (``kinetics/data/pd_model.yaml``): over a trial's months it changes A by a few per cent
+and is not identifiable from titres.
 
 **Numerical solution.** ∫CAR is the exact piecewise integral of the closed form (`stein2019_auc`),
 precomputed once per subject on a time grid (0.5-day steps to day 28, then 2-day steps). On each step the
@@ -77,6 +77,13 @@ PROTECTED_FRACTION_CAP = 0.99
 
 PD_POPULATION_PARAMETERS: tuple[str, ...] = ("a0", "k_kill", "protected_fraction", "igg_half_life_days")
 PD_POPULATION_UNITS: tuple[str, ...] = ("data unit", "1/(copies/ug)/day", "-", "day")
+"""The units, from the equations (D-19.533): a0 = y(0), so the observations' unit (`parameter_units` puts the
+data's in place of "data unit": `TITRE_UNIT` for titres); k_kill·CAR(t) is a rate per day with CAR(t) the
+Stein 2019 level in copies/µg, so k_kill is in 1/(copies/ug)/day; f is a fraction ("-"); t½ in days."""
+
+TITRE_UNIT = "reciprocal titre"
+"""The unit of a titre read as a number: 1:D is D, the reciprocal of the end-point dilution (dimensionless;
+the unit of the PD data, hence of a0, when the observations are titres)."""
 
 PD_SOURCE = (
     "cartrial proposed CAR-T -> plasma cell -> AQP4-IgG model (docs/science/cellular-kinetics.md §7, [P], "
@@ -379,7 +386,7 @@ TITRE_CENSORING: tuple[str, ...] = ("interval", "centre")
 TITRE_LIKELIHOOD = Allowed(values=TITRE_CENSORING)
 """What ``censoring`` of `titre_observations` allows (``--titre`` on the command line)."""
 
-_TITRE_TEXT = re.compile(r"^(?P<op>>=|≥|>)?\s*(?:1\s*[:/]\s*)?(?P<den>\d+(?:\.\d+)?)$")
+_TITRE_TEXT = re.compile(r"^(?P<op>>=|≥|>)?\s*(?:1\s*[:/]\s*)?(?P<den>[0-9]+(?:\.[0-9]+)?)$")
 
 
 def titre_bounds(
@@ -501,7 +508,7 @@ def pd_population_data(
     if titres:
         skip = blank
         frame.loc[skip, "_pd_blq"] = True  # passes validation as a flagged sample, then dropped
-    return PopulationData.from_frame(
+    data = PopulationData.from_frame(
         frame,
         subject=subject,
         time=time,
@@ -517,13 +524,17 @@ def pd_population_data(
         interval_columns=("_pd_low", "_pd_high") if titres and censoring == "interval" else None,
         skip=skip,
     )
+    # titres are reciprocal dilutions: their unit, and a0's, is the titre's (D-19.533)
+    return replace(data, value_unit=TITRE_UNIT) if titres and not data.value_unit else data
 
 
 __all__ = [
     "PD_MODEL_NAME",
     "PD_POPULATION_PARAMETERS",
+    "PD_POPULATION_UNITS",
     "TITRE_CENSORING",
     "TITRE_LIKELIHOOD",
+    "TITRE_UNIT",
     "attach_kinetics",
     "cumulative_car_auc",
     "initial_baseline",

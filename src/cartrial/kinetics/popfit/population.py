@@ -170,6 +170,23 @@ def json_number(value: Any) -> float | None:
         return math.inf
 
 
+def finite_json_number(value: Any, source: str, field: str, allowed: str) -> float | Problem:
+    """The float of `value` when it is a finite JSON number (`json_number`), else the `Problem` at `field` of
+    file `source` — "not a number" or "not a finite number", never the value. The one rule of every number
+    an estimates.json holds (`from_dict`, `map_from_fit`'s ``data.last_time``; D-19.464).
+
+    >>> finite_json_number(2, "f.json", "x", "a number")
+    2.0
+    >>> finite_json_number(float("inf"), "f.json", "x", "a finite number").message
+    'not a finite number'
+    """
+    number = json_number(value)
+    if number is None or not math.isfinite(number):
+        message = "not a number" if number is None else "not a finite number"
+        return Problem(message, file=source, field=field, allowed=allowed)
+    return number
+
+
 COLLAPSED_OMEGA2 = 1e-4
 """A log-normal parameter's IIV variance below this (an SD of 0.01 on the log scale, a CV of about 1 %) has
 collapsed; a normal parameter's when its variance is below this times its typical value squared (an SD below
@@ -275,10 +292,12 @@ def _check_document(data: Any, source: str, model: StructuralModel | None) -> No
 
     for key in ("iiv", "fixed"):
         listed = data.get(key, [])
-        if isinstance(listed, list):
-            for k, name in enumerate(listed):
-                if name not in model.parameters:
-                    bad("not a parameter of the model", f"{key}[{k}]", names)
+        if not isinstance(listed, list):  # a text was read letter by letter (D-19.531)
+            bad("not a list", key, f"a list of parameter names, each one of {names}")
+            continue
+        for k, name in enumerate(listed):
+            if name not in model.parameters:
+                bad("not a parameter of the model", f"{key}[{k}]", names)
     covariates = data.get("covariates", [])
     for k, effect in enumerate(covariates if isinstance(covariates, list) else []):
         if not isinstance(effect, dict):
@@ -330,20 +349,26 @@ def _number_problems(data: dict[str, Any], source: str, model: StructuralModel) 
         problems.append(Problem(message, file=source, field=field, allowed=allowed))
 
     def finite(value: Any, field: str, allowed: str) -> float | None:
-        """The float of `value`, else None with its problem at `field`."""
-        number = json_number(value)
-        if number is None or not math.isfinite(number):
-            bad("not a number" if number is None else "not a finite number", field, allowed)
+        """The float of `value`, else None with its problem at `field` (`finite_json_number`)."""
+        number = finite_json_number(value, source, field, allowed)
+        if isinstance(number, Problem):
+            problems.append(number)
             return None
         return number
 
     typical = data.get("typical")
     typical = typical if isinstance(typical, dict) else {}
-    for name in model.parameters:
+    for j, name in enumerate(model.parameters):
         if name in typical:
-            finite(
+            value = finite(
                 typical[name], f"typical.{name}", "a finite number (the typical value on its natural scale)"
             )
+            if value is not None and value <= 0 and model.distribution(j) != "normal":
+                bad(  # its log is the model's scale (D-19.531)
+                    "not greater than 0",
+                    f"typical.{name}",
+                    "a number > 0 (a log-normal parameter's typical value)",
+                )
     iiv, omega = data.get("iiv"), data.get("omega")
     if isinstance(iiv, list) and "omega" in data:
         n = len(iiv)
@@ -446,7 +471,6 @@ class PopulationModel:
                     "not a format this release reads",
                     file=source,
                     field="format",
-                    value=str(data.get("format"))[:80],
                     allowed=POPFIT_FORMAT,
                 )
             )
@@ -475,11 +499,11 @@ class PopulationModel:
                 info,
                 tuple(str(n) for n in data.get("fixed", [])),
             )
-        except InputError as exc:  # an option of the document (error.kind, blq, …) named with the file; an
-            # unknown model's text is not quoted (it could be any text, a record's too: D-12.2, D-19.465)
+        except InputError as exc:  # an option of the document (model, error.kind, blq, …) named with the
+            # file and its allowed values; its text is not quoted, as no other key of the file (D-19.465,
+            # D-19.531)
             named_error = exc.renamed({"kind": "error.kind", "scale": "error.scale"}, file=source)
-            problems = (replace(p, value=None) if p.field == "model" else p for p in named_error.problems)
-            raise named_error.with_problems(problems) from None
+            raise named_error.with_problems(replace(p, value=None) for p in named_error.problems) from None
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(
                 Problem(
@@ -498,7 +522,8 @@ class PopulationModel:
                     allowed=" | ".join(model.parameters) + f" (the {model.name} model, in this order)",
                 )
             )
-        if np.all(np.isfinite(omega)) and not _is_covariance(omega):  # a negative or asymmetric Ω was used
+        # every entry of Ω is a finite number here (`_number_problems`, D-19.531)
+        if not _is_covariance(omega):  # a negative or asymmetric Ω was used
             raise InputError(
                 Problem(
                     "omega is not a covariance matrix",
@@ -507,7 +532,7 @@ class PopulationModel:
                     allowed="a symmetric positive semi-definite matrix (variances ≥ 0)",
                 )
             )
-        beyond = variances_out_of_range(model, iiv, omega) if np.all(np.isfinite(omega)) else []
+        beyond = variances_out_of_range(model, iiv, omega)
         if beyond:
             raise InputError(
                 Problem(
@@ -518,19 +543,6 @@ class PopulationModel:
                     file=source,
                     field="omega",
                     allowed=f"variances of log-normal parameters {OMEGA_LOG_VARIANCE.text()}",
-                )
-            )
-        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(omega)) and np.all(sigma > 0)):
-            bad = [f"typical.{n}" for n, v in zip(model.parameters, mu, strict=True) if not np.isfinite(v)]
-            bad += ["omega"] if not np.all(np.isfinite(omega)) else []
-            bad += ["sigma"] if not np.all(sigma > 0) else []
-            raise InputError(
-                Problem(
-                    "population model has non-finite or non-positive values (a fit whose estimate ran off "
-                    "to a bound; see its convergence_problems)",
-                    file=source,
-                    field=", ".join(bad),
-                    allowed="a converged popfit's estimates.json",
                 )
             )
         beyond = typicals_out_of_range(model, mu) if named else []

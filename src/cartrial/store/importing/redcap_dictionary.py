@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cartrial.allowed import choice_text
-from cartrial.columns import FIRST_DATA_ROW
+from cartrial.columns import FIRST_DATA_ROW, character_name, invisible_edge, trim_blanks
 from cartrial.errors import InputError, Problem
 from cartrial.tabular import read_csv
 
@@ -63,6 +63,9 @@ API_DICTIONARY_COLUMNS: tuple[str, ...] = (
 )
 """The same 18 columns as the REDCap API (``content=metadata``) names them (docs/science/data-standards.md
 §6.1 [V])."""
+DISPLAY_NAMES: dict[str, str] = dict(zip(API_DICTIONARY_COLUMNS, DICTIONARY_COLUMNS, strict=True))
+"""The download header's name of each column (a problem names the column as REDCap shows it)."""
+EDGE_ALLOWED = "text without a space or invisible character at its edges (space and tab are trimmed)"
 
 FIELD_TYPES = frozenset(
     {
@@ -226,7 +229,23 @@ def read_dictionary(path: str | Path) -> DataDictionary:
     fields: dict[str, FieldSpec] = {}
     for index, record in enumerate(frame.to_dict(orient="records")):
         row = index + FIRST_DATA_ROW
-        cell = {k: str(v).strip() for k, v in record.items()}
+        # each cell loses only BLANKS at its edges, as a header or a data cell (D-19.445, D-19.523): another
+        # invisible character there is refused, located, not stripped silently by `str.strip()`
+        cell = {k: trim_blanks(str(v)) for k, v in record.items()}
+        edges = [
+            Problem(
+                f"begins or ends with {character_name(edge)}",
+                file=name,
+                row=row,
+                field=DISPLAY_NAMES[k],
+                allowed=EDGE_ALLOWED,
+            )
+            for k, v in cell.items()
+            if (edge := invisible_edge(v)) is not None
+        ]
+        if edges:
+            problems.extend(edges)
+            continue
         field_name = cell["field_name"]
         if not field_name:
             problems.append(Problem("blank field name", file=name, row=row, field="Variable / Field Name"))

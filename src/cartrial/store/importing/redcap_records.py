@@ -54,7 +54,7 @@ DATE_FORMATS: dict[str, tuple[str, ...]] = {
 date-times map
 to ISO 8601; raw exports write them year first)."""
 
-INTEGER_PATTERN = re.compile(r"^[+-]?\d+$")
+INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER_DP = re.compile(r"^number(_(\d)dp)?(_comma_decimal)?$")
 
 
@@ -214,7 +214,7 @@ def read_records(
                     f"'{instrument.iat[i]}'",
                     f"blank here: a repeating-instrument row holds only fields of '{instrument.iat[i]}'",
                 )
-    instance_ok = instance.str.fullmatch(r"[1-9]\d*").to_numpy()
+    instance_ok = instance.str.fullmatch(r"[1-9][0-9]*").to_numpy()
     for i in np.flatnonzero(~instance_ok & (instance != "").to_numpy()):
         add(int(i), REPEAT_INSTANCE_COLUMN, str(instance.iat[i]), "not a positive whole number", "1, 2, 3, …")
     for i in np.flatnonzero(((instrument != "") & (instance == "")).to_numpy()):

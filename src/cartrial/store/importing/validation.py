@@ -24,6 +24,7 @@ from cartrial.columns import (
     ONE_LINE_ALLOWED,
     RowProblems,
     distinct,
+    other_digit_fault,
     parse_bool,
     parse_float,
     parse_int,
@@ -405,8 +406,18 @@ def _parse_text(
     if rule.pattern is not None:
         matches = distinct_texts.str.fullmatch(rule.pattern).to_numpy(dtype=bool)
         flags.append((~matches & ~blank_texts, "not in the expected form", allowed))
+    other_digits = np.zeros(len(texts), dtype=bool)
+    if rule.digits_0_to_9:  # a text a parser reads numbers from: digits 0-9, the digit named (D-19.520)
+        digit_faults = [other_digit_fault(text) for text in texts.tolist()]
+        other_digits = np.array([fault is not None for fault in digit_faults], dtype=bool)
+        for d in np.flatnonzero(other_digits):
+            for i in np.flatnonzero(codes == d):
+                sink.add(i, column.name, raw[i], str(digit_faults[d]), allowed)
     if rule.protocol_set is ProtocolSet.AQP4_TITRE:
-        off_grid = np.array([text != "" and not titre_on_grid(text) for text in texts.tolist()], dtype=bool)
+        off_grid = (
+            np.array([text != "" and not titre_on_grid(text) for text in texts.tolist()], dtype=bool)
+            & ~other_digits
+        )
         flags.append((off_grid, "not a titre on the assay's dilution grid", allowed))
     if rule.key is None:  # a key's control characters and line breaks: its own rule names them (D-19.444)
         controls = distinct_texts.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
@@ -546,7 +557,7 @@ DATETIME_OFFSET_ALLOWED = (
 )
 """What a real date and time with an impossible offset (+24:00, +08:60) is told."""
 
-_OFFSET = re.compile(r"(?:[Zz]|[+-](\d{2}):?(\d{2}))$")
+_OFFSET = re.compile(r"(?:[Zz]|[+-]([0-9]{2}):?([0-9]{2}))$")
 
 
 def _impossible_date_time(text: str) -> bool:

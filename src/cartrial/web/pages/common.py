@@ -53,7 +53,7 @@ def sites(user: WebUser) -> views.Sites:
     return None if user.sites is None else frozenset(s for s in user.sites if s)
 
 
-QUERY_CODES = re.compile(r"Q-\d{6}(,Q-\d{6}){0,49}")
+QUERY_CODES = re.compile(r"Q-[0-9]{6}(,Q-[0-9]{6}){0,49}")
 """The ``queries`` parameter of a confirmation: query codes only (nothing else from the URL is shown)."""
 
 

@@ -636,6 +636,14 @@ async def check_form(
         record = (await request.form()).get("record_id")
     except ClientDisconnect:  # the browser dropped the check (the user left the page): nothing to answer
         return Response(status_code=204)
-    record_id = int(record) if isinstance(record, str) and record.isdecimal() and len(record) < 19 else None
+    record_id = record_id_of(record)
     zone = await _zone(request)
     return await run_in_threadpool(_check, request, user, spec.name, values, record_id, zone)
+
+
+def record_id_of(value: object) -> int | None:
+    """The record id a live check names (`record_id` of the form), or None: only the digits 0-9 are read
+    (`str.isdecimal` and `int` take ``١٢`` as 12, D-19.520), and at most 18 of them (a BIGINT)."""
+    if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) < 19:
+        return int(value)
+    return None
