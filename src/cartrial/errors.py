@@ -10,7 +10,8 @@ data manager sees when the file is opened in a spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -190,3 +191,17 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
 ]
+
+
+@contextmanager
+def stored_rows_errors() -> Iterator[None]:
+    """Around an engine run on the study's stored rows (a snapshot's tables, never the user's own file):
+    an `InputError` leaving it has `Problem.value` dropped from every problem located at a row — the
+    table, row, field and what is allowed remain (D-12.2, D-19.500). A problem of the protocol or of a
+    column name (no row) keeps what it quotes. The one place the analysis, `kinetics popfit --url` and
+    the web safety page clean an engine's error (D-19.507)."""
+    try:
+        yield
+    except InputError as exc:
+        problems = [replace(p, value=None) if p.row is not None else p for p in exc.problems]
+        raise exc.with_problems(problems) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -34,7 +34,7 @@ from cartrial.analysis.toxicity import (
     lab_datasets,
 )
 from cartrial.columns import cutoff_date
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, stored_rows_errors
 from cartrial.protocol.disposition import DISPOSITION_TEXT, STUDY_ENDED
 from cartrial.wording import count, noun
 
@@ -222,11 +222,8 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     every problem at a row; D-12.2, D-19.500) — `analyse`, `report` and `export cdisc` print these errors.
     A problem of the protocol or of a column name keeps what it quotes.
     """
-    try:
+    with stored_rows_errors():  # D-19.507: the one clean-up of every path running engines on stored rows
         return _analyse(snapshot)
-    except InputError as exc:
-        problems = [replace(p, value=None) if p.row is not None else p for p in exc.problems]
-        raise exc.with_problems(problems) from None
 
 
 def _analyse(snapshot: SnapshotLike) -> Analysis:
