@@ -39,6 +39,49 @@ def test_the_depth_limit_counts_brackets_outside_strings_only() -> None:
         parse_json("[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1))
 
 
+def test_a_long_number_is_located_at_the_number_not_at_digits_in_a_string() -> None:
+    """D-19.508: a regex found the first 4301 digits anywhere, a string's included (position 6 here)."""
+    text = '{"s":"' + "1" * 5000 + '","n":' + "9" * 5000 + "}"
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert caught.value.pos == text.index('"n":') + 4
+
+
+def test_a_long_number_after_a_long_fraction_is_located_at_its_sign() -> None:
+    text = "[1." + "2" * 5000 + ", -" + "3" * 5000 + "]"
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert caught.value.pos == text.index("-")
+
+
+def test_the_digit_limit_is_the_interpreters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D-19.508: the limit was written as 4300; the interpreter's (`sys.set_int_max_str_digits`) rules."""
+    import sys
+
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        text = "[" + "7" * 641 + "]"
+        with pytest.raises(json.JSONDecodeError) as caught:
+            parse_json(text)
+    finally:
+        sys.set_int_max_str_digits(previous)
+    assert "more than 640 digits" in caught.value.msg and caught.value.pos == 1
+
+
+def test_a_text_with_few_brackets_is_not_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D-19.508: at most JSON_MAX_DEPTH brackets cannot nest deeper; a long body is not walked in Python."""
+    from cartrial import sources
+
+    def no_scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("scanned")
+
+    monkeypatch.setattr(sources, "_scan_json", no_scan)
+    text = json.dumps({"notes": "x" * 100_000, "list": [[1]] * (JSON_MAX_DEPTH // 2 - 1)})
+    assert text.count("[") + text.count("{") <= JSON_MAX_DEPTH
+    assert parse_json(text)["notes"] == "x" * 100_000
+
+
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(),
