@@ -120,3 +120,21 @@ def test_a_json_cell_of_a_record_is_a_field_problem(cell: str, reason: str) -> N
         typed_record_values("subject", {"treatment_history": cell})
     (problem,) = caught.value.problems
     assert problem.field == "subject.treatment_history" and reason in problem.message
+
+
+def test_json_through_the_protocol_reader_has_the_json_depth_limit_and_words() -> None:
+    """D-19.509: JSON 101–500 deep passed `parse_json` and then met the YAML builder's own limit, worded
+    "nesting too deep (recursive alias?)" — JSON has no alias."""
+    from cartrial.protocol.yaml_source import read_json, read_yaml
+
+    deepest = "[" * JSON_MAX_DEPTH + "1" + "]" * JSON_MAX_DEPTH
+    assert read_json(deepest, "candidates.json")[2] == []
+    for deeper in ("[" * 150 + "]" * 150, "[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1)):
+        with pytest.raises(InputError) as caught:
+            read_json(deeper, "candidates.json")
+        text = str(caught.value)
+        assert f"nested deeper than {JSON_MAX_DEPTH} levels" in text and "alias" not in text
+    # YAML: the same limit counted the same way (the mapping is a level), the same words
+    assert read_yaml("a: " + "[" * (JSON_MAX_DEPTH - 1) + "1" + "]" * (JSON_MAX_DEPTH - 1), "p.yaml")[2] == []
+    (problem,) = read_yaml("a: " + deepest, "p.yaml")[2]
+    assert problem.message == f"nested deeper than {JSON_MAX_DEPTH} levels" and problem.line == 1

@@ -90,9 +90,14 @@ def refuse_destination_inside(
         )
 
 
-JSON_MAX_DEPTH = 500
-"""The deepest nesting of arrays and objects a JSON text may have (the parser recurses once per level;
-the interpreter's recursion limit, about 1000, would end it with a traceback)."""
+JSON_MAX_DEPTH = 100
+"""The deepest nesting of a document a user gives: JSON arrays/objects here, YAML mappings/sequences in the
+protocol reader (`cartrial.protocol.yaml_source`) — one limit and one message, `NESTED_TOO_DEEP`, for both
+(D-19.509). Real documents nest a few levels; the parsers recurse once or more per level and the
+interpreter's recursion limit (about 1000) would end them with a traceback."""
+
+NESTED_TOO_DEEP = f"nested deeper than {JSON_MAX_DEPTH} levels"
+"""The message of a document nested deeper than `JSON_MAX_DEPTH`, JSON or YAML."""
 
 
 def _scan_json(text: str, *, integer_digits: int | None = None) -> int | None:
@@ -151,15 +156,15 @@ def parse_json(text: str) -> Any:
 
     >>> parse_json('{"a": [1, 2]}')
     {'a': [1, 2]}
-    >>> parse_json("[" * 501 + "]" * 501)
+    >>> parse_json("[" * 101 + "]" * 101)
     Traceback (most recent call last):
-    json.decoder.JSONDecodeError: nested deeper than 500 arrays/objects: line 1 column 501 (char 500)
+    json.decoder.JSONDecodeError: nested deeper than 100 levels: line 1 column 101 (char 100)
     """
     import json
 
     deep = _too_deep_at(text)
     if deep is not None:
-        raise json.JSONDecodeError(f"nested deeper than {JSON_MAX_DEPTH} arrays/objects", text, deep)
+        raise json.JSONDecodeError(NESTED_TOO_DEEP, text, deep)
     try:
         return json.loads(text)
     except json.JSONDecodeError:

@@ -29,7 +29,7 @@ CASES = {
     ),
     "deep": (
         "[" * 100000 + "]" * 100000,
-        "cannot read the population model: not JSON: nested deeper than 500",
+        "cannot read the population model: not JSON: nested deeper than 100 levels",
     ),
     "time-unit": (
         _edited(lambda d: d["data"].__setitem__("time_unit", "fortnight")),
