@@ -117,3 +117,18 @@ def test_the_ibm_range_limits_are_held() -> None:
     largest, smallest = 16.0**63 * (1 - 2.0**-53), 16.0**-65
     encoded = ibm_double(np.array([largest, smallest]))
     assert [int(x) for x in encoded] == [0x7FFFFFFFFFFFFFF8, 0x0010000000000000]
+
+
+def test_the_pyreadstat_comparison_writer_has_the_same_range_check(tmp_path: Path) -> None:
+    """D-19.510: `write_xpt(engine="pyreadstat")` wrote a number XPORT cannot hold without the check of the
+    default writer; both now refuse it at its record and variable, without its value."""
+    from cartrial.cdisc.transport import write_xpt
+
+    spec = dataset_specs()["EX"]
+    assert spec.variable("EXDOSE").type != "Char"
+    path = tmp_path / "ex.xpt"
+    with pytest.raises(InputError) as caught:
+        write_xpt(pd.DataFrame({"EXDOSE": [1.0, 1e80]}), spec, path, engine="pyreadstat")
+    (problem,) = caught.value.problems
+    assert problem.field == "EXDOSE" and problem.message.startswith("record 2 of 2")
+    assert "1e+80" not in str(caught.value) and not path.exists()

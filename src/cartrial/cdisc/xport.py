@@ -149,6 +149,26 @@ CHUNK_ROWS = 65536
 """Observations encoded and written per step (keeps the buffers small and cache-friendly)."""
 
 
+def xport_numbers(values: Any, name: str, path: Path, n: int) -> np.ndarray:
+    """`values` as IBM doubles (`ibm_double`); a number no XPORT can hold is an `InputError` located at its
+    record (1-based, of `n`) and variable `name` of `path`, never its value (D-19.498). Both XPORT writers
+    check it (`cartrial.cdisc.transport.write_xpt`, D-19.510)."""
+    try:
+        return ibm_double(np.asarray(values, dtype=float))
+    except OutsideIbmRange as exc:  # a stored value no XPORT can hold: located, never its value
+        first, count = int(exc.positions[0]) + 1, len(exc.positions)
+        more = f" (and {count - 1} more record(s))" if count > 1 else ""
+        raise InputError(
+            Problem(
+                f"record {first} of {n}{more}: a number outside the range SAS XPORT can hold; "
+                "the Dataset-JSON format (--format json) holds any finite number",
+                file=str(path),
+                field=name,
+                allowed=IBM_RANGE,
+            )
+        ) from None
+
+
 def write_xport(
     frame: pd.DataFrame | Mapping[str, Any],
     columns: Sequence[XptColumn],
@@ -184,20 +204,7 @@ def write_xport(
     prepared: list[np.ndarray] = []
     for column in columns:
         if column.type == "Num":
-            try:
-                prepared.append(ibm_double(np.asarray(frame[column.name], dtype=float)).view(np.uint8))
-            except OutsideIbmRange as exc:  # a stored value no XPORT can hold: located, never its value
-                first, count = int(exc.positions[0]) + 1, len(exc.positions)
-                more = f" (and {count - 1} more record(s))" if count > 1 else ""
-                raise InputError(
-                    Problem(
-                        f"record {first} of {n}{more}: a number outside the range SAS XPORT can hold; "
-                        "the Dataset-JSON format (--format json) holds any finite number",
-                        file=str(path),
-                        field=column.name,
-                        allowed=IBM_RANGE,
-                    )
-                ) from None
+            prepared.append(xport_numbers(frame[column.name], column.name, path, n).view(np.uint8))
         else:
             prepared.append(_character_text(frame[column.name], column.length))
     width = sum(c.length for c in columns)
@@ -219,4 +226,4 @@ def write_xport(
         handle.write(b" " * ((-(n * width)) % RECORD))
 
 
-__all__ = ["IBM_RANGE", "OutsideIbmRange", "XptColumn", "ibm_double", "write_xport"]
+__all__ = ["IBM_RANGE", "OutsideIbmRange", "XptColumn", "ibm_double", "write_xport", "xport_numbers"]
