@@ -32,5 +32,8 @@ def test_a_refused_stored_value_is_named_by_table_row_and_field_only(snapshot: S
     text = str(caught.value)
     assert "7.77" not in text and "got" not in text
     (problem,) = caught.value.problems
-    assert problem.file == "pk_samples" and problem.field == "value" and problem.value is None
-    assert problem.row is not None and problem.allowed
+    assert problem.field == "value" and problem.value is None and problem.allowed
+    # by the record id `db edit pk_sample N` takes, not a row of a filtered frame (D-19.507)
+    record = int(pk.loc[row, "record_id"])
+    assert problem.record == f"pk_sample record {record}" and problem.row is None
+    assert f"pk_sample record {record}, value: out of range" in text

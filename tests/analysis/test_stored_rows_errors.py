@@ -100,3 +100,15 @@ def test_the_web_safety_page_shows_an_engine_refusal_without_the_value(
     text = " ".join(view.notes)
     assert "labs, row 5, value: out of range" in text
     assert "7.77" not in text and "got" not in text
+
+
+def test_a_row_of_the_engines_frame_is_named_by_its_record_id() -> None:
+    """D-19.507: row 3 of the (filtered) frame an engine was given is its second row: record 41 here."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"value": ["1", SENTINEL, "2"], "record_id": [17, 41, 5]})
+    with pytest.raises(InputError) as caught, stored_rows_errors({"pk_samples": (frame, "pk_sample")}):
+        raise InputError(Problem("out of range", file="pk_samples", row=3, field="value", value=SENTINEL))
+    (problem,) = caught.value.problems
+    assert problem.record == "pk_sample record 41" and problem.row is None and problem.value is None
+    assert str(problem) == "pk_sample record 41, value: out of range"
