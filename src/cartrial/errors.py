@@ -221,7 +221,7 @@ def _stored_problem(problem: Problem, frames: Mapping[str, tuple[Any, str]]) -> 
     if problem.row is None and problem.record is None:
         return problem
     problem = replace(problem, value=None)
-    if problem.row is None or problem.file not in frames:
+    if problem.row is None or problem.file is None or problem.file not in frames:
         return problem
     frame, table = frames[problem.file]
     position = problem.row - 2  # spreadsheet numbering: the header is row 1 (cartrial.columns.FIRST_DATA_ROW)
