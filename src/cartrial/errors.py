@@ -10,7 +10,8 @@ data manager sees when the file is opened in a spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +45,9 @@ class Problem:
     field: str | None = None
     value: Any = None
     allowed: str | None = None
+    record: str | None = None
+    """A stored record, by the table and id `cartrial db edit` takes (``pk_sample record 123``): ids are
+    not values (docs/security.md §5; D-19.507)."""
 
     def location(self) -> str:
         parts: list[str] = []
@@ -53,6 +57,8 @@ class Problem:
             parts.append(f"line {self.line}")
         if self.row is not None:
             parts.append(f"row {self.row}")
+        if self.record:
+            parts.append(str(self.record))
         if self.field:
             parts.append(str(self.field))
         return ", ".join(parts)
@@ -190,3 +196,40 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
 ]
+
+
+@contextmanager
+def stored_rows_errors(frames: Mapping[str, tuple[Any, str]] | None = None) -> Iterator[None]:
+    """Around an engine run on the study's stored rows (a snapshot's tables, never the user's own file):
+    an `InputError` leaving it has `Problem.value` dropped from every problem located at a row or record —
+    the table, row, field and what is allowed remain (D-12.2, D-19.500). A problem of the protocol or of a
+    column name (no row) keeps what it quotes. The one place the analysis, `kinetics popfit --url` and
+    the web safety page clean an engine's error (D-19.507).
+
+    `frames`: problem file → (the frame the engine was given, with its ``record_id`` column; the store
+    table `cartrial db edit` names). A problem at a row of that frame (spreadsheet numbering: position + 2)
+    is then located at its record instead, ``pk_sample record 123, value`` — a row number of a filtered
+    frame is no place a user can find (D-19.507)."""
+    try:
+        yield
+    except InputError as exc:
+        problems = [_stored_problem(p, frames or {}) for p in exc.problems]
+        raise exc.with_problems(problems) from None
+
+
+def _stored_problem(problem: Problem, frames: Mapping[str, tuple[Any, str]]) -> Problem:
+    if problem.row is None and problem.record is None:
+        return problem
+    problem = replace(problem, value=None)
+    if problem.row is None or problem.file is None or problem.file not in frames:
+        return problem
+    frame, table = frames[problem.file]
+    position = problem.row - 2  # spreadsheet numbering: the header is row 1 (cartrial.columns.FIRST_DATA_ROW)
+    if "record_id" not in getattr(frame, "columns", ()) or not 0 <= position < len(frame):
+        return problem
+    record = frame["record_id"].iat[position]
+    try:
+        record_id = int(record)
+    except (TypeError, ValueError):
+        return problem
+    return replace(problem, file=None, row=None, record=f"{table} record {record_id}")

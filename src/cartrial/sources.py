@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,20 +90,103 @@ def refuse_destination_inside(
         )
 
 
+JSON_MAX_DEPTH = 100
+"""The deepest nesting of a document a user gives: JSON arrays/objects here, YAML mappings/sequences in the
+protocol reader (`cartrial.protocol.yaml_source`) — one limit and one message, `NESTED_TOO_DEEP`, for both
+(D-19.509). Real documents nest a few levels; the parsers recurse once or more per level and the
+interpreter's recursion limit (about 1000) would end them with a traceback."""
+
+NESTED_TOO_DEEP = f"nested deeper than {JSON_MAX_DEPTH} levels"
+"""The message of a document nested deeper than `JSON_MAX_DEPTH`, JSON or YAML."""
+
+
+def _scan_json(text: str, *, integer_digits: int | None = None) -> int | None:
+    """The offset where `text` nests arrays/objects deeper than `JSON_MAX_DEPTH`, or (`integer_digits`
+    given) where an integer of more than that many digits starts (its sign included) — both outside
+    strings; else None. A digit run after or before '.', 'e' or 'E' is part of a float (a fraction or an
+    exponent), which the parser converts whatever its length: not an integer."""
+    depth, in_string, escaped = 0, False, False
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > JSON_MAX_DEPTH and integer_digits is None:
+                return i
+        elif char in "]}":
+            depth -= 1
+        elif integer_digits is not None and char.isascii() and char.isdigit():
+            end = i
+            while end < n and text[end].isascii() and text[end].isdigit():
+                end += 1
+            before = text[i - 1] if i else ""
+            after = text[end] if end < n else ""
+            if end - i > integer_digits and before not in ".eE" and after not in ".eE":
+                return i - 1 if before == "-" else i
+            i = end
+            continue
+        i += 1
+    return None
+
+
+def _too_deep_at(text: str) -> int | None:
+    """The offset where `text` nests arrays/objects deeper than `JSON_MAX_DEPTH` (outside strings), else
+    None. Fewer brackets than the limit cannot nest deeper: counted at C speed, no scan (D-19.508)."""
+    if text.count("[") + text.count("{") <= JSON_MAX_DEPTH:
+        return None
+    return _scan_json(text)
+
+
+def parse_json(text: str) -> Any:
+    """The JSON document of `text`, from any source a user controls (a file, a CSV cell, a form): every way
+    it cannot be read is a `json.JSONDecodeError` (a `ValueError`) with the line and column where it
+    fails, so the callers' located errors cover it — also nesting deeper than `JSON_MAX_DEPTH` and an
+    integer of more digits than `sys.get_int_max_str_digits()` (4300 by default), which the standard parser
+    ends with a traceback (`RecursionError`, `ValueError`; `screen` candidates, `report --popfit`, JSON
+    cells of `import templates`; D-19.496, D-19.508).
+
+    >>> parse_json('{"a": [1, 2]}')
+    {'a': [1, 2]}
+    >>> parse_json("[" * 101 + "]" * 101)
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: nested deeper than 100 levels: line 1 column 101 (char 100)
+    """
+    import json
+
+    deep = _too_deep_at(text)
+    if deep is not None:
+        raise json.JSONDecodeError(NESTED_TOO_DEEP, text, deep)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:  # pragma: no cover - the depth check above comes first
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError:  # an integer too long to convert (the interpreter's limit, D-19.508)
+        limit = sys.get_int_max_str_digits()
+        at = _scan_json(text, integer_digits=limit) if limit else None
+        raise json.JSONDecodeError(f"a number of more than {limit} digits", text, at or 0) from None
+
+
 def load_json_file(path: str | os.PathLike[str]) -> Any:
     """The JSON document of a file the user names; every way it cannot be read is an `OSError` or a
-    `ValueError` with a message a user can read: not UTF-8, not JSON, an integer of more than 4300 digits,
-    or nesting deeper than the interpreter's recursion limit (these two were tracebacks of `kinetics map
-    --population`, cli-sweep; D-19.337). Callers turn either into their located `InputError`."""
+    `ValueError` with a message a user can read: not UTF-8, not JSON, an integer too long to convert,
+    or nesting too deep (these two were tracebacks of `kinetics map --population`, cli-sweep; D-19.337;
+    `parse_json`). Callers turn either into their located `InputError`."""
     import json
 
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
+        return parse_json(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except ValueError as exc:  # an integer too long to convert
-        raise ValueError(str(exc).split(";")[0]) from None

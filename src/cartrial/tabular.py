@@ -22,6 +22,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -552,6 +553,61 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def staged_folder(out: str | Path, field: str = "--out") -> Iterator[Path]:
+    """A temporary folder beside `out` to write a multi-file result into; when the block ends without an
+    error, every file written there is moved to the same place under `out` (a rename on the same file
+    system), else the temporary folder is removed and `out` is exactly as it was: nothing the user gave is
+    lost or half-written, no earlier file of `out` is touched (D-19.501).
+
+    A file of `out` that the result also holds is replaced; other files of `out` are left alone. A place
+    where the temporary folder cannot be made is an `InputError` naming `out` and `field`."""
+    import shutil
+
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise InputError(
+            Problem("not a folder", field=field, file=str(target), allowed="a folder (new or existing)")
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise InputError(
+            Problem(f"cannot create the output folder: {exc.strerror or exc}", file=str(target), field=field)
+        ) from None
+    try:
+        try:
+            yield stage
+        except InputError as exc:  # a file is named where the user will look for it, not in the stage
+            raise InputError([_unstaged(p, stage, target) for p in exc.problems], header=exc.header) from None
+        staged = sorted(p for p in stage.rglob("*") if p.is_file() and not p.is_symlink())
+        for path in staged:  # refused before the first file moves: a folder where a file goes
+            refuse_special_target(target / path.relative_to(stage))
+        try:
+            for path in staged:
+                final = target / path.relative_to(stage)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, final)
+        except OSError as exc:
+            raise InputError(
+                Problem(
+                    f"cannot write the output folder: {exc.strerror or exc}", file=str(target), field=field
+                )
+            ) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _unstaged(problem: Problem, stage: Path, target: Path) -> Problem:
+    """`problem` with a file of the staging folder named by its place under the output folder."""
+    import dataclasses
+
+    if problem.file and problem.file.startswith(str(stage)):
+        return dataclasses.replace(problem, file=str(target) + problem.file[len(str(stage)) :])
+    return problem
 
 
 def emit_table(

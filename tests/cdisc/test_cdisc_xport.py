@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from cartrial.cdisc.spec import dataset_specs
 from cartrial.cdisc.xport import XptColumn, ibm_double, write_xport
+from cartrial.errors import InputError
 
 FINITE = st.one_of(
     st.just(0.0),
@@ -77,7 +78,7 @@ def test_a_value_longer_than_its_length_or_an_infinite_number_is_an_error(tmp_pa
             dataset_name="T",
             dataset_label="Test",
         )
-    with pytest.raises(ValueError, match="infinite"):
+    with pytest.raises(InputError, match="outside the range SAS XPORT can hold"):
         write_xport(
             pd.DataFrame({"X": [math.inf]}),
             [XptColumn("X", "Number", "Num", 8)],
@@ -86,3 +87,48 @@ def test_a_value_longer_than_its_length_or_an_infinite_number_is_an_error(tmp_pa
             dataset_label="Test",
         )
     assert not (tmp_path / "a.xpt").exists() and not (tmp_path / "b.xpt").exists()
+
+
+@pytest.mark.parametrize("outside", [1e308, -1e80, 1e-300, -1e-79, math.inf])
+def test_a_number_xport_cannot_hold_is_a_located_error_without_its_value(
+    tmp_path: Path, outside: float
+) -> None:
+    """A stored value that passed the field rules with a soft query (cells/kg 1e308) ended `export cdisc`
+    in a traceback ("a number outside the IBM floating-point range"); now the file, the variable and the
+    record are named, never the value (cli-audit, D-19.498)."""
+    path = tmp_path / "ex.xpt"
+    with pytest.raises(InputError) as caught:
+        write_xport(
+            pd.DataFrame({"EXDOSE": [1.0, outside, 2.0, outside]}),
+            [XptColumn("EXDOSE", "Dose", "Num", 8)],
+            path,
+            dataset_name="EX",
+            dataset_label="Exposure",
+        )
+    (problem,) = caught.value.problems
+    assert problem.file == str(path) and problem.field == "EXDOSE"
+    assert problem.message.startswith("record 2 of 4 (and 1 more record(s))")
+    assert "5.4e-79" in str(problem.allowed) and repr(outside) not in str(caught.value)
+    assert not path.exists()
+
+
+def test_the_ibm_range_limits_are_held() -> None:
+    # the largest double below 16**63 (fraction 2**56 - 8, exponent 0x7F); 16**-65 (fraction 1/16, exponent 0)
+    largest, smallest = 16.0**63 * (1 - 2.0**-53), 16.0**-65
+    encoded = ibm_double(np.array([largest, smallest]))
+    assert [int(x) for x in encoded] == [0x7FFFFFFFFFFFFFF8, 0x0010000000000000]
+
+
+def test_the_pyreadstat_comparison_writer_has_the_same_range_check(tmp_path: Path) -> None:
+    """D-19.510: `write_xpt(engine="pyreadstat")` wrote a number XPORT cannot hold without the check of the
+    default writer; both now refuse it at its record and variable, without its value."""
+    from cartrial.cdisc.transport import write_xpt
+
+    spec = dataset_specs()["EX"]
+    assert spec.variable("EXDOSE").type != "Char"
+    path = tmp_path / "ex.xpt"
+    with pytest.raises(InputError) as caught:
+        write_xpt(pd.DataFrame({"EXDOSE": [1.0, 1e80]}), spec, path, engine="pyreadstat")
+    (problem,) = caught.value.problems
+    assert problem.field == "EXDOSE" and problem.message.startswith("record 2 of 2")
+    assert "1e+80" not in str(caught.value) and not path.exists()

@@ -840,3 +840,45 @@ def test_relapses_subjects_disposition_agrees_with_the_analysis(tmp_path: Path) 
     (note,) = datasets["relapse_free_km"].notes
     assert payload["relapse_free_survival"]["median_follow_up"] in note
     assert payload["relapse_free_survival"]["median_follow_up_days"] == 120
+
+
+_EDSS_HEADER = (
+    "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,ambulation\n"
+)
+
+
+def test_responders_with_an_infusion_after_today_is_a_located_error(tmp_path: Path) -> None:
+    """An infusion dated 9999-01-01 made every assessment a baseline: 0 evaluable subjects, exit 0, no
+    word. An infusion after today cannot have happened: exit 2 at its file, row and field (cli-audit,
+    D-19.504)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-03-01\nS2,9999-01-01\n")
+    edss = write(
+        tmp_path,
+        "edss.csv",
+        _EDSS_HEADER + "S1,2021-02-20,0,0,3,0,0,2,0,2\nS1,2021-09-01,0,0,2,0,0,1,0,1\n"
+        "S2,2021-02-20,0,0,3,0,0,2,0,2\n",
+    )
+    run = cli("score", "responders", "--infusions", str(infusions), "--edss", str(edss))
+    assert run.exit_code == 2
+    assert "inf.csv, row 3, infused_at" in run.message and "an infusion cannot be after today" in run.message
+
+
+def test_responders_with_no_evaluable_subject_says_why_per_subject(tmp_path: Path) -> None:
+    """No follow-up after the infusion for any subject: still a result (0 evaluable), but stderr and the
+    JSON say so, naming each subject and the reason, without their values (cli-audit, D-19.504)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-03-01\nS2,2021-03-01\n")
+    edss = write(
+        tmp_path,
+        "edss.csv",
+        _EDSS_HEADER + "S1,2021-02-20,0,0,3,0,0,2,0,2\nS2,2021-03-20,0,0,3,0,0,2,0,2\n",
+    )
+    args = ("score", "responders", "--infusions", str(infusions), "--edss", str(edss))
+    args += ("--definition", "bowel_bladder_fs_decrease_1")
+    run = cli(*args)
+    assert run.exit_code == 0
+    assert "no subject is evaluable for bowel_bladder_fs_decrease_1" in run.message
+    assert "no assessment after the infusion: S1" in run.message
+    assert "no assessment on or before the infusion (no baseline): S2" in run.message
+    payload = json.loads(cli(*args, "--json").stdout)
+    (warning,) = payload["warnings"]
+    assert "S1" in warning and "S2" in warning

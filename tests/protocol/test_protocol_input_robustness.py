@@ -222,7 +222,21 @@ def test_records_dated_after_screening_are_located_errors_with_iso_dates(tmp_pat
         ("labs[0].date", 9),
     }
     text = str(caught.value)
-    assert "datetime.date" not in text and "(got 2030-06-10)" in text and "≤ 2024-03-15" in text
+    assert "datetime.date" not in text and "(got 2030-06-10)" in text
+    # the other cell is named, never quoted: the screening date is not this record's value (D-12.2, D-19.502)
+    assert "after screening_date" in text and "on or before screening_date" in text
+    assert "2024-03-15" not in text and "neutrophils" not in text
+
+
+def test_a_last_dose_before_the_start_names_the_start_field_not_its_date(tmp_path: Path) -> None:
+    body = (
+        "treatments:\n  - {agent: rituximab, therapy_classes: [anti_cd20], start_date: 2021-05-04, "
+        "last_dose_date: 2021-01-02}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, body))
+    text = str(caught.value)
+    assert "on or after start_date" in text and "2021-05-04" not in text
 
 
 def test_screen_cli_reports_records_after_screening(
@@ -264,3 +278,21 @@ def test_problem_shows_dates_as_iso_8601() -> None:
     assert str(Problem("late", value=dt.date(2030, 6, 10))) == "late (got 2030-06-10)"
     assert "2030-06-10T08:30:00" in str(Problem("late", value=dt.datetime(2030, 6, 10, 8, 30)))
     assert str(Problem("bad", value="x")) == "bad (got 'x')"
+
+
+@pytest.mark.parametrize("born", ["0001-01-01", "1899-12-31"])
+def test_a_date_of_birth_before_1900_is_a_located_error(tmp_path: Path, born: str) -> None:
+    """`date_of_birth: 0001-01-01` was screened (a 2023-year-old candidate); the earliest date of birth is
+    1 January 1900, the study forms' earliest birth_year (cli-audit, D-19.503)."""
+    with pytest.raises(InputError) as caught:
+        load_candidate(_candidate(tmp_path, f"date_of_birth: {born}\n"))
+    (problem,) = caught.value.problems
+    assert problem.line == 3 and problem.field == "date_of_birth"
+    assert problem.allowed == "on or after 1900-01-01"
+    assert load_candidate(_candidate(tmp_path, "date_of_birth: 1900-01-01\n")).date_of_birth is not None
+
+
+def test_the_earliest_birth_is_the_store_birth_year_minimum() -> None:
+    from cartrial.store.fields import DOMAIN_RULES
+
+    assert DOMAIN_RULES["subject"]["birth_year"].minimum == 1900

@@ -189,7 +189,7 @@ def test_rewrite_with_recomputed_hashes_before_the_checkpoint_is_caught(study: S
     """Rewriting a value and its audit row, then recomputing every later hash, passes the chain and the
     replay; the checkpoint and the lock that recorded the head both catch it."""
     record_id = add_infusion(study)
-    study.service.lock("stat", dt.date(2020, 1, 1), "anchor")
+    study.service.lock("stat", dt.date(2021, 5, 6), "anchor")  # freezes a consent, not the infusion
     with connect(study.url).connect() as connection:
         saved = make_checkpoint(connection)
     audit_id = rewrite_value_and_audit(study, record_id)

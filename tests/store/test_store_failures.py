@@ -100,6 +100,35 @@ def test_a_mistyped_database_path_is_refused_and_creates_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("db", "summary"),
+        ("audit", "verify"),
+        ("audit", "log"),
+        ("db", "records", "subject", "--user", "admin"),
+        ("import", "templates", str(STUDY_FOLDER), "--user", "admin"),
+        ("analyse", "--cutoff", "2022-03-20", "--user", "admin"),
+        ("export", "cdisc", "--cutoff", "2022-03-20", "--user", "admin"),
+    ],
+)
+def test_an_empty_file_as_the_database_is_refused_and_left_empty(
+    command: tuple[str, ...], tmp_path: Path, cli: Cli
+) -> None:
+    """An empty file given as --url to a command that does not create a study (a placeholder, a file
+    truncated by a full disk) is refused naming --url; SQLite used to write a 16 KB database header into it
+    before the command said "not a cartrial study database" (cli-audit, D-19.497)."""
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    out = ("--out", str(tmp_path / "out")) if command[0] in ("analyse", "export") else ()
+    result = cli(*command, *out, "--url", f"sqlite:///{path}")
+    assert result.exit_code == 2, result.stderr
+    assert "an empty file, not a study database" in result.stderr and "db init" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert path.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
 def test_db_init_creates_the_database_file(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "new.db"
     result = cli("db", "init", "--protocol", str(PROTOCOL), "--admin", "admin", "--url", f"sqlite:///{path}")

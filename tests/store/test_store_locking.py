@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cartrial.errors import ConflictError
+from cartrial.errors import ConflictError, InputError
 from cartrial.store import locking
 from cartrial.store.models import STUDY_TABLES
 
@@ -45,3 +45,33 @@ def test_the_last_representable_day_locks_every_dated_record(study) -> None:
     """`db lock --cutoff 9999-12-31` used to overflow computing the end of the cut-off day (decisions §19)."""
     info = study.service.as_user("stat").lock(dt.date.max, "everything")
     assert info.records_locked == 3
+
+
+@pytest.mark.parametrize("cutoff", ["0001-01-01", "2021-05-05"])
+def test_a_lock_that_freezes_no_record_is_refused_naming_the_cutoff(study, cutoff: str) -> None:
+    """`db lock --cutoff 0001-01-01` locked 0 records with exit 0 (the earliest record is the consent of
+    2021-05-06): now exit 2 naming --cutoff, no lock and no audit row written (cli-audit, D-19.505)."""
+    from cartrial.cli import main
+
+    audit_before = study.service.table_counts()["audit_log"]
+    code = main(["db", "lock", "--url", study.url, "--user", "admin", "--cutoff", cutoff, "--reason", "x"])
+    assert code == 2
+    assert study.service.active_lock() is None
+    assert study.service.table_counts()["audit_log"] == audit_before
+    with pytest.raises(InputError) as caught:
+        study.service.lock("admin", dt.date.fromisoformat(cutoff), "x")
+    (problem,) = caught.value.problems
+    assert problem.field == "cutoff" and "earliest record" in (problem.allowed or "")
+    # the earliest record's own day freezes it: allowed
+    assert study.service.lock("admin", dt.date(2021, 5, 6), "first consent").records_locked == 1
+
+
+def test_the_cli_names_the_cutoff_option(study, capsys: pytest.CaptureFixture[str]) -> None:
+    from cartrial.cli import main
+
+    assert (
+        main(["db", "lock", "--url", study.url, "--user", "admin", "--cutoff", "1999-01-01", "--reason", "x"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "--cutoff" in err and "freeze no record" in err

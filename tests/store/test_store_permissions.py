@@ -51,7 +51,8 @@ def operations(service: StudyService, record_id: int) -> dict[str, Callable[[str
             "correction",
         ),
         "raise_query": lambda u: service.raise_query(u, "infusion", record_id, "please check the weight"),
-        "lock_and_unlock": lambda u: service.lock(u, dt.date(2020, 1, 1), "interim"),
+        # freezes CT-001's consent (2021-05-06), not the infusion; a lock freezing nothing is refused
+        "lock_and_unlock": lambda u: service.lock(u, dt.date(2021, 5, 6), "interim"),
         "unlock": lambda u: service.unlock(u, "reopen"),
         "add_user": lambda u: service.add_user(u, f"new_{u}", "monitor"),
         "add_site": lambda u: service.add_site(u, f"S{len(u)}"),
@@ -124,7 +125,7 @@ def test_each_role_is_refused_what_it_may_not_do(study, role: str) -> None:
     username = USER_OF_ROLE[role]
     for name, operation in operations(service, record_id).items():
         if name == "unlock" and service.active_lock() is None:
-            service.lock("admin", dt.date(2020, 1, 1), "lock for the unlock check")
+            service.lock("admin", dt.date(2021, 5, 6), "lock for the unlock check")
         allowed = name in EXPECTED[role]
         audit_before = service.table_counts()["audit_log"]
         if allowed:

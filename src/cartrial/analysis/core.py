@@ -34,7 +34,7 @@ from cartrial.analysis.toxicity import (
     lab_datasets,
 )
 from cartrial.columns import cutoff_date
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, stored_rows_errors
 from cartrial.protocol.disposition import DISPOSITION_TEXT, STUDY_ENDED
 from cartrial.wording import count, noun
 
@@ -216,7 +216,17 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
 
     `snapshot` is a `cartrial.store.snapshot.StudySnapshot` or any object with `tables` (template-layout
     frames by template name), `protocol`, `cutoff` and `metadata()`.
+
+    The tables are the study's records, not the user's own input: a problem an engine finds in a row of
+    them names the table, row and field and what is allowed, never the value (`Problem.value` dropped for
+    every problem at a row; D-12.2, D-19.500) — `analyse`, `report` and `export cdisc` print these errors.
+    A problem of the protocol or of a column name keeps what it quotes.
     """
+    with stored_rows_errors():  # D-19.507: the one clean-up of every path running engines on stored rows
+        return _analyse(snapshot)
+
+
+def _analyse(snapshot: SnapshotLike) -> Analysis:
     missing = [name for name in ("tables", "protocol", "cutoff", "metadata") if not hasattr(snapshot, name)]
     if missing:
         raise InputError(

@@ -208,13 +208,17 @@ def nca_datasets(
     # only, as before (D-19.154)
     if "half_lloq" in (nca_options.blq_first, nca_options.blq_middle, nca_options.blq_last) and "lloq" in pk:
         columns["lloq_column"] = "lloq"
-    result = derive_nca(
-        pk,
-        **columns,
-        options=nca_options,
-        source="pk_samples",
-        nominal_windows=nca_windows(schedule),
-    )
+    from cartrial.errors import stored_rows_errors
+
+    # a refused sample is named by its record id, which `db edit pk_sample` takes (D-19.507)
+    with stored_rows_errors({"pk_samples": (pk, "pk_sample")}):
+        result = derive_nca(
+            pk,
+            **columns,
+            options=nca_options,
+            source="pk_samples",
+            nominal_windows=nca_windows(schedule),
+        )
     nca = result.table.copy()
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")

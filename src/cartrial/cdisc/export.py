@@ -143,7 +143,7 @@ def export_cdisc(
 
     out_dir = path_argument(out_dir, "out_dir")
     from cartrial.cdisc.transport import char_lengths, write_dataset_json_frame, write_xpt
-    from cartrial.tabular import write_atomic
+    from cartrial.tabular import staged_folder, write_atomic
 
     check_options(formats, sdtmig, edss_domain)
     if not snapshot.view()["whole_study"]:  # submission datasets describe the whole study (D-19.461)
@@ -169,58 +169,59 @@ def export_cdisc(
     lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
     summaries: list[DatasetSummary] = []
     written: list[str] = []
-    for standard, folder in (("SDTMIG", "sdtm"), ("ADaMIG", "adam")):
-        target = out_dir / folder
-        target.mkdir(parents=True, exist_ok=True)
-        group = [specs[n] for n in frames if specs[n].standard == standard]
-        for spec in group:
-            frame = frames[spec.name]
-            files = []
-            if formats in ("xpt", "both"):
-                path = target / f"{spec.name.lower()}.xpt"
-                write_xpt(frame, spec, path, created=created, lengths=lengths[spec.name])
-                files.append(str(path.relative_to(out_dir)))
-            if formats in ("json", "both"):
-                path = target / f"{spec.name.lower()}.json"
-                write_dataset_json_frame(
-                    frame,
-                    spec,
-                    path,
-                    study_oid=study_id,
-                    created=created,
-                    version=__version__,
-                    lengths=lengths[spec.name],
+    with staged_folder(out_dir, field="out_dir") as stage:  # all or nothing in out_dir (D-19.501)
+        for standard, folder in (("SDTMIG", "sdtm"), ("ADaMIG", "adam")):
+            target = stage / folder
+            target.mkdir(parents=True, exist_ok=True)
+            group = [specs[n] for n in frames if specs[n].standard == standard]
+            for spec in group:
+                frame = frames[spec.name]
+                files = []
+                if formats in ("xpt", "both"):
+                    path = target / f"{spec.name.lower()}.xpt"
+                    write_xpt(frame, spec, path, created=created, lengths=lengths[spec.name])
+                    files.append(str(path.relative_to(stage)))
+                if formats in ("json", "both"):
+                    path = target / f"{spec.name.lower()}.json"
+                    write_dataset_json_frame(
+                        frame,
+                        spec,
+                        path,
+                        study_oid=study_id,
+                        created=created,
+                        version=__version__,
+                        lengths=lengths[spec.name],
+                    )
+                    files.append(str(path.relative_to(stage)))
+                written.extend(files)
+                summaries.append(
+                    DatasetSummary(standard, spec.name, len(frame), len(frame.columns), 0, tuple(files))
                 )
-                files.append(str(path.relative_to(out_dir)))
-            written.extend(files)
-            summaries.append(
-                DatasetSummary(standard, spec.name, len(frame), len(frame.columns), 0, tuple(files))
+            define = build_define(
+                standard,
+                group,
+                frames,
+                study_id=study_id,
+                study_title=study_title,
+                created=created,
+                version=__version__,
+                file_format="xpt" if formats != "json" else "json",
+                lengths=lengths,
+                terms=terms,
             )
-        define = build_define(
-            standard,
-            group,
-            frames,
-            study_id=study_id,
-            study_title=study_title,
-            created=created,
-            version=__version__,
-            file_format="xpt" if formats != "json" else "json",
-            lengths=lengths,
-            terms=terms,
-        )
-        (target / "define.xml").write_bytes(define)
-        written.append(f"{folder}/define.xml")
-    result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
-    manifest = {
-        **result.metadata(),
-        "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
-        # the study's own terms of a sponsor codelist (ADRS.PARAMCD), for `--check` of the written folder
-        "study_codelists": {
-            RESPONDER_CODELIST: [[term.value, term.decode] for term in terms[RESPONDER_CODELIST].terms]
-        },
-    }
-    write_atomic(out_dir / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    write_atomic(out_dir / "README.md", _readme(snapshot, study_id, view))
+            (target / "define.xml").write_bytes(define)
+            written.append(f"{folder}/define.xml")
+        result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
+        manifest = {
+            **result.metadata(),
+            "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
+            # the study's own terms of a sponsor codelist (ADRS.PARAMCD), for `--check` of the written folder
+            "study_codelists": {
+                RESPONDER_CODELIST: [[term.value, term.decode] for term in terms[RESPONDER_CODELIST].terms]
+            },
+        }
+        write_atomic(stage / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
+        write_atomic(stage / "README.md", _readme(snapshot, study_id, view))
     return result
 
 

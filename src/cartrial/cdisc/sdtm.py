@@ -655,11 +655,42 @@ def episodes(analysis: Any) -> list[EpisodeRow]:
     return out
 
 
+def _refuse_stored_meddra_codes(ae: pd.DataFrame) -> None:
+    """`InputError` naming each adverse-event record (by record id) whose stored `meddra_code` is not blank
+    and not an 8-digit MedDRA code (stored before D-19.506, which refuses it on every write path): AEPTCD
+    cannot be written and was left empty without a word. Never the code itself (D-12.2); the fix is the
+    record's (`db edit`), as for a site's country (D-19.76, D-19.510)."""
+    from cartrial.store.fields import MEDDRA_CODE_PATTERN
+
+    if not len(ae) or "meddra_code" not in ae:
+        return
+    code = ae["meddra_code"].fillna("").astype(str).str.strip()
+    bad = (code != "") & ~code.str.fullmatch(MEDDRA_CODE_PATTERN)
+    if not bad.any():
+        return
+    records = [str(r) for r in ae.loc[bad, "record_id"]] if "record_id" in ae else []
+    raise InputError(
+        [
+            Problem(
+                "the stored MedDRA code is not an 8-digit code (stored before decisions D-19.506): AE.AEPTCD "
+                "cannot be written",
+                file="adverse_events",
+                field=f"adverse_event record {record}: meddra_code",
+                allowed="an 8-digit MedDRA code, or blank: `cartrial db edit adverse_event RECORD_ID --set "
+                "meddra_code=CODE --expected-version N --reason TEXT`",
+            )
+            for record in (records or ["?"])
+        ],
+        header=f"{int(bad.sum())} adverse event(s) with an invalid stored MedDRA code; nothing was written:",
+    )
+
+
 def build_ae(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """One record per AE of the AE form that is not CRS/ICANS, one per CRS/ICANS episode graded by the
     analysis layer (ASTCT 2019), and the reported CRS/ICANS rows that match no episode (kept, never dropped).
     A reported CRS/ICANS row is matched to the episode of the same subject and kind in onset order."""
     ae = ctx.table("adverse_events")
+    _refuse_stored_meddra_codes(ae)
     cutoff = ctx.snapshot.cutoff.isoformat()
     rows: list[dict[str, Any]] = []
     reported: dict[tuple[str, str], list[dict[str, Any]]] = {}

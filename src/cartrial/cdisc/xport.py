@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.errors import InputError, Problem
+
 RECORD = 80
 NAMESTR_LENGTH = 140
 MISSING_NUMBER = np.frombuffer(b"\x2e" + b"\x00" * 7, dtype=">u8")[0]
@@ -43,6 +45,18 @@ class XptColumn:
     format_decimals: int = 0
 
 
+IBM_RANGE = "0, or a magnitude from about 5.4e-79 to 7.2e75 (IBM System/370 floating point)"
+"""The numbers SAS XPORT can hold, in words."""
+
+
+class OutsideIbmRange(ValueError):
+    """Numbers that IBM floating point cannot hold: `positions` are their indices (0-based)."""
+
+    def __init__(self, positions: np.ndarray) -> None:
+        super().__init__(f"a number outside the range of SAS XPORT; allowed: {IBM_RANGE}")
+        self.positions = positions
+
+
 def ibm_double(values: np.ndarray) -> np.ndarray:
     """IEEE 754 doubles → 8-byte IBM System/370 floating point (big-endian uint64); NaN → SAS missing ``.``.
 
@@ -54,13 +68,14 @@ def ibm_double(values: np.ndarray) -> np.ndarray:
     missing = np.isnan(x)
     nonzero = ~missing & (x != 0)
     if np.isinf(x).any():
-        raise ValueError("an infinite number cannot be written to SAS XPORT")
+        raise OutsideIbmRange(np.flatnonzero(np.isinf(x)))
     if nonzero.any():
         a = np.abs(x[nonzero])
         m, e = np.frexp(a)
         exponent = -((-e) // 4)
-        if ((exponent + 64) < 0).any() or ((exponent + 64) > 127).any():
-            raise ValueError("a number outside the IBM floating-point range (about 5e-79 to 7e75)")
+        outside = ((exponent + 64) < 0) | ((exponent + 64) > 127)
+        if outside.any():
+            raise OutsideIbmRange(np.flatnonzero(nonzero)[outside])
         fraction = np.ldexp(m, (e - 4 * exponent) + 56).astype(np.uint64)
         sign = (x[nonzero] < 0).astype(np.uint64) << np.uint64(63)
         out[nonzero] = sign | ((exponent + 64).astype(np.uint64) << np.uint64(56)) | fraction
@@ -134,6 +149,26 @@ CHUNK_ROWS = 65536
 """Observations encoded and written per step (keeps the buffers small and cache-friendly)."""
 
 
+def xport_numbers(values: Any, name: str, path: Path, n: int) -> np.ndarray:
+    """`values` as IBM doubles (`ibm_double`); a number no XPORT can hold is an `InputError` located at its
+    record (1-based, of `n`) and variable `name` of `path`, never its value (D-19.498). Both XPORT writers
+    check it (`cartrial.cdisc.transport.write_xpt`, D-19.510)."""
+    try:
+        return ibm_double(np.asarray(values, dtype=float))
+    except OutsideIbmRange as exc:  # a stored value no XPORT can hold: located, never its value
+        first, count = int(exc.positions[0]) + 1, len(exc.positions)
+        more = f" (and {count - 1} more record(s))" if count > 1 else ""
+        raise InputError(
+            Problem(
+                f"record {first} of {n}{more}: a number outside the range SAS XPORT can hold; "
+                "the Dataset-JSON format (--format json) holds any finite number",
+                file=str(path),
+                field=name,
+                allowed=IBM_RANGE,
+            )
+        ) from None
+
+
 def write_xport(
     frame: pd.DataFrame | Mapping[str, Any],
     columns: Sequence[XptColumn],
@@ -169,7 +204,7 @@ def write_xport(
     prepared: list[np.ndarray] = []
     for column in columns:
         if column.type == "Num":
-            prepared.append(ibm_double(np.asarray(frame[column.name], dtype=float)).view(np.uint8))
+            prepared.append(xport_numbers(frame[column.name], column.name, path, n).view(np.uint8))
         else:
             prepared.append(_character_text(frame[column.name], column.length))
     width = sum(c.length for c in columns)
@@ -191,4 +226,4 @@ def write_xport(
         handle.write(b" " * ((-(n * width)) % RECORD))
 
 
-__all__ = ["XptColumn", "ibm_double", "write_xport"]
+__all__ = ["IBM_RANGE", "OutsideIbmRange", "XptColumn", "ibm_double", "write_xport", "xport_numbers"]

@@ -63,7 +63,7 @@ def analyse_command(
     source)."""
     from cartrial.analysis import analyse
     from cartrial.analysis.output import analysis_files
-    from cartrial.tabular import dumps_json, write_atomic
+    from cartrial.tabular import dumps_json, staged_folder, write_atomic
 
     persisting: dict[str, Any] = {}
     if persist:  # checked before anything is read or analysed (D-19.462)
@@ -89,11 +89,12 @@ def analyse_command(
     if out is not None:
         if out.exists() and not out.is_dir():
             raise InputError(Problem("not a folder", field="--out", value=str(out)))
-        out.mkdir(parents=True, exist_ok=True)
         files = analysis_files(analysis)
-        removed = remove_stale_datasets(out, files)
-        for name, text in files.items():
-            write_atomic(out / name, text)
+        earlier = stale_dataset_names(out, files)
+        with staged_folder(out) as stage:  # all files or none (D-19.501)
+            for name, text in files.items():
+                write_atomic(stage / name, text)
+        removed = remove_stale_datasets(earlier)
         if removed:
             typer.echo(
                 f"removed {len(removed)} dataset(s) of the earlier analysis in {out} that this one does not "
@@ -154,11 +155,11 @@ def register(app: typer.Typer) -> None:
 __all__ = ["analyse_command", "register"]
 
 
-def remove_stale_datasets(out: Path, files: Mapping[str, str]) -> list[str]:
-    """Remove from `out` the dataset CSVs that the analysis written there before listed (its
-    ``analysis.json``) and this one does not write: a folder never mixes two analyses (a study analysed
-    again without PK samples kept the earlier ``nca_by_subject.csv`` beside the new README; D-19.53). Only
-    names that the earlier analysis.json lists are touched; returns the file names removed."""
+def stale_dataset_names(out: Path, files: Mapping[str, str]) -> list[Path]:
+    """The dataset CSVs of `out` that the analysis written there before listed (its ``analysis.json``) and
+    this one does not write: a folder never mixes two analyses (a study analysed again without PK samples
+    kept the earlier ``nca_by_subject.csv`` beside the new README; D-19.53). Only names that the earlier
+    analysis.json lists are returned; read before the new analysis.json replaces it."""
     import json
 
     try:
@@ -166,12 +167,20 @@ def remove_stale_datasets(out: Path, files: Mapping[str, str]) -> list[str]:
         names = list(earlier["datasets"])
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return []
-    removed: list[str] = []
+    stale: list[Path] = []
     for name in names:
         if not isinstance(name, str) or not name or any(c in name for c in "/\\:") or name.startswith("."):
             continue
         target = out / f"{name}.csv"
         if target.name not in files and target.is_file() and not target.is_symlink():
-            target.unlink()
-            removed.append(target.name)
+            stale.append(target)
+    return stale
+
+
+def remove_stale_datasets(stale: list[Path]) -> list[str]:
+    """Remove the `stale_dataset_names` once the new analysis is in place; returns the file names removed."""
+    removed: list[str] = []
+    for target in stale:
+        target.unlink(missing_ok=True)
+        removed.append(target.name)
     return removed

@@ -9,6 +9,7 @@ command line starts fast. The demo step is `cartrial.demo.kinetics`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from enum import StrEnum
@@ -22,7 +23,7 @@ from cartrial.allowed import LLOQ, check_seed, choice_text
 from cartrial.commands.auth_commands import USER_HELP
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.errors import ConfigurationError, InputError, Problem, stored_rows_errors
 
 #: The help of every `--lloq`: the range is the rule's own text (`check_lloq`, D-19.375).
 _VALUE_COLUMN = "value"
@@ -821,15 +822,17 @@ def popfit_command(
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
-    data = _population_data(
-        table,
-        samples,
-        pd_model=pd_model,
-        titre=titre,
-        source=source,
-        allow_unquantified=allow_unquantified,
-        zero_is_blq=scale == "log",
-    )
+    # the store's rows are not the user's file: a refused one is named without its value (D-19.507)
+    with stored_rows_errors() if snapshot is not None else contextlib.nullcontext():
+        data = _population_data(
+            table,
+            samples,
+            pd_model=pd_model,
+            titre=titre,
+            source=source,
+            allow_unquantified=allow_unquantified,
+            zero_is_blq=scale == "log",
+        )
     if snapshot is not None:  # whose view the fit is, in estimates.json and summary.html (D-19.459)
         data = dataclasses.replace(data, view=snapshot.view())
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))

@@ -338,9 +338,50 @@ def score_osis(
 
 
 def _infusions_frame(path: Path) -> pd.DataFrame:
+    """The infusions form; an infusion dated after today is a located error (file, row, field): it cannot
+    have happened, and every assessment would fall before it (D-19.504)."""
+    from cartrial.columns import RowProblems, parse_datetime, utc_today
     from cartrial.neuro.tables import INFUSION_ONE_OF
 
-    return _read(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
+    frame = _read(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
+    column = "infused_at" if "infused_at" in frame.columns else "infusion_date"
+    problems = RowProblems(path)
+    today = utc_today()
+    for i, moment in enumerate(parse_datetime(frame, column, problems, required=False)):
+        if moment is not None and moment.date() > today:
+            problems.add(
+                i,
+                column,
+                frame[column].iloc[i],
+                "an infusion cannot be after today",
+                f"a date up to today ({today})",
+            )
+    problems.raise_if_any()  # a bad date is refused here too, by the same reader as the engine's
+    return frame
+
+
+def _not_evaluable_reason(baseline: dict[str, Any], follow_up: dict[str, Any]) -> str:
+    """Why a subject is not evaluable for a responder definition, without the subject's values (D-12.2)."""
+    if all(v is None for v in baseline.values()):
+        return "no assessment on or before the infusion (no baseline)"
+    if all(v is None for v in follow_up.values()):
+        return "no assessment after the infusion"
+    return "a measure missing, or no room to improve at baseline"
+
+
+def _no_evaluable_warnings(summaries: Any) -> list[str]:
+    """One warning per responder definition with subjects but none evaluable, naming each subject and why
+    (a 0 % of 0 evaluable is otherwise a silent empty result; D-19.504)."""
+    lines = []
+    for s in summaries:
+        if s.n_evaluable or not s.subjects:
+            continue
+        by_reason: dict[str, list[str]] = {}
+        for o in s.subjects:
+            by_reason.setdefault(_not_evaluable_reason(o.baseline, o.follow_up), []).append(o.subject_id)
+        detail = "; ".join(f"{reason}: {', '.join(ids)}" for reason, ids in by_reason.items())
+        lines.append(f"warning: no subject is evaluable for {s.definition} — {detail}")
+    return lines
 
 
 @score_app.command(
@@ -408,10 +449,14 @@ def score_responders(
             f"in "
             f"{infusions} are left out: {', '.join(result.subjects_without_infusion)}"
         )
+    no_evaluable = _no_evaluable_warnings(result.summaries)
+    for line in no_evaluable:
+        _warn(line)
     if as_json:
         payload = {
             "follow_up": follow_up,
             "offchart_convention": offchart_convention,
+            "warnings": no_evaluable,
             "subjects_without_infusion": list(result.subjects_without_infusion),
             "n_infused": result.n_infused,
             "rows": result.payload(),

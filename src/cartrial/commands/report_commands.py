@@ -53,8 +53,8 @@ def report_command(
         check_fit_view(population_fit, snapshot.view())
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
+    write_report(out, files)  # all files or none (D-19.501); then the earlier report's leftovers go
     removed = remove_earlier_report_files(out, files)
-    write_report(out, files)
     if removed:
         typer.echo(
             f"removed {len(removed)} file(s) of the earlier report in {out} that this one does not have: "
@@ -83,28 +83,23 @@ report's (D-19.53)."""
 
 
 def write_report(out: Path, files: dict[str, str | bytes]) -> None:
-    """Write each report file under `out` atomically: text through `cartrial.tabular.write_atomic`, the
-    PDF's bytes through a temporary file and a rename."""
-    import os
-    import tempfile
+    """Write the report files under `out` all or none: into a temporary folder beside it, moved into place
+    when every file is written (`cartrial.tabular.staged_folder`, D-19.501)."""
+    from cartrial.tabular import staged_folder, write_atomic
 
-    from cartrial.tabular import write_atomic
-
-    for name, content in files.items():
-        target = out / name
-        if isinstance(content, str):
-            write_atomic(target, content)
-            continue
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise InputError(
-                Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))
-            ) from None
+    with staged_folder(out) as stage:
+        for name, content in files.items():
+            target = stage / name
+            if isinstance(content, str):
+                write_atomic(target, content)
+                continue
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            except OSError as exc:
+                raise InputError(
+                    Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))
+                ) from None
 
 
 def remove_earlier_report_files(out: Path, files: Mapping[str, object]) -> list[str]:

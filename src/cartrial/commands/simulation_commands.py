@@ -96,7 +96,7 @@ def trial_command(
 
     from cartrial.simulation import html_summary, prepare, simulate_trials, summarise_run, trials_table
     from cartrial.simulation.scenario import TRIALS
-    from cartrial.tabular import csv_text, dumps_json, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, staged_folder, write_atomic
 
     check_seed(seed, "--seed")
     TRIALS.check("trials", trials)  # the engine's declaration, before the scenario is read
@@ -113,11 +113,12 @@ def trial_command(
     oc = summarise_run(prepared, batch)
     if out is not None:
         _out_folder(out)
-        write_atomic(out / "oc.json", dumps_json(oc.as_dict()) + "\n")
-        write_atomic(out / "doses.csv", csv_text(oc.doses))
-        write_atomic(out / "metrics.csv", csv_text(oc.metrics))
-        write_atomic(out / "trials.csv", csv_text(trials_table(batch)))
-        write_atomic(out / "summary.html", html_summary(oc, batch, f"Virtual trials: {scenario.name}"))
+        with staged_folder(out) as stage:  # all files or none (D-19.501)
+            write_atomic(stage / "oc.json", dumps_json(oc.as_dict()) + "\n")
+            write_atomic(stage / "doses.csv", csv_text(oc.doses))
+            write_atomic(stage / "metrics.csv", csv_text(oc.metrics))
+            write_atomic(stage / "trials.csv", csv_text(trials_table(batch)))
+            write_atomic(stage / "summary.html", html_summary(oc, batch, f"Virtual trials: {scenario.name}"))
     if as_json:
         typer.echo(dumps_json(oc.as_dict()))
         return
@@ -203,7 +204,7 @@ def study_command(
     from cartrial.simulation import load_scenario, prepare
     from cartrial.simulation.scenario import EXPANSION_PATIENTS
     from cartrial.simulation.study import simulate_study, virtual_study_protocol
-    from cartrial.tabular import csv_text, dumps_json, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, staged_folder, write_atomic
 
     check_seed(seed, "--seed")
     scenario, protocol_path = load_scenario(scenario_path)
@@ -215,10 +216,11 @@ def study_command(
     prepared = prepare(scenario, protocol, seed, scenario_file=str(scenario_path))
     study = simulate_study(prepared, seed)
     _out_folder(out)
-    for name, frame in study.forms.items():
-        write_atomic(out / f"{name}.csv", csv_text(frame))
-    # the protocol to create the study with: therapies not collected (CRS management not simulated, D-19.434)
-    write_atomic(out / "protocol.yaml", virtual_study_protocol(protocol_path))
+    with staged_folder(out) as stage:  # all files or none (D-19.501)
+        for name, frame in study.forms.items():
+            write_atomic(stage / f"{name}.csv", csv_text(frame))
+        # the protocol to create the study with: therapies not collected (no CRS management, D-19.434)
+        write_atomic(stage / "protocol.yaml", virtual_study_protocol(protocol_path))
     if as_json:
         typer.echo(dumps_json(study.summary))
         return
@@ -285,7 +287,7 @@ def sweep_command(
 
     from cartrial.errors import InputError, Problem
     from cartrial.simulation.sweep import load_grid, run_sweep
-    from cartrial.tabular import csv_text, dumps_json, to_json_records, write_atomic
+    from cartrial.tabular import csv_text, dumps_json, staged_folder, to_json_records, write_atomic
 
     check_seed(seed, "--seed")
     if not 0 <= workers <= 64:
@@ -325,8 +327,9 @@ def sweep_command(
     payload = {**result.settings, "points_table": to_json_records(result.table)}
     if out is not None:
         _out_folder(out)
-        write_atomic(out / "sweep.csv", csv_text(result.table))
-        write_atomic(out / "sweep.json", dumps_json(payload) + "\n")
+        with staged_folder(out) as stage:  # all files or none (D-19.501)
+            write_atomic(stage / "sweep.csv", csv_text(result.table))
+            write_atomic(stage / "sweep.json", dumps_json(payload) + "\n")
     if as_json:
         typer.echo(dumps_json(payload))
         return

@@ -491,7 +491,15 @@ def lock_command(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     """Freeze every record dated on or before the cut-off (statistician or admin)."""
-    lock = _service(url).lock(_actor(user, url), _parse_date(cutoff, "--cutoff"), reason, "cli")
+    import dataclasses
+
+    try:
+        lock = _service(url).lock(_actor(user, url), _parse_date(cutoff, "--cutoff"), reason, "cli")
+    except InputError as exc:  # the store names its argument; the user typed the option
+        problems = [
+            dataclasses.replace(p, field="--cutoff") if p.field == "cutoff" else p for p in exc.problems
+        ]
+        raise InputError(problems, header=exc.header) from None
     typer.echo(
         f"locked {lock.records_locked} records dated on or before {lock.cutoff.isoformat()} "
         f"(snapshot sha256 {lock.snapshot_sha256})"

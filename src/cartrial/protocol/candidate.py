@@ -39,7 +39,11 @@ def _calendar_date(value: Any) -> Any:
 #: A calendar date written YYYY-MM-DD (YAML date or ISO text); numbers are refused.
 CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
-SCREENING_DATES = (dt.date(1900, 1, 1), dt.date(9999, 12, 31))
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+"""The earliest date of birth a subject or candidate may have: the study forms' `birth_year` minimum
+(`cartrial.store.fields`, declared from this) — one plausibility rule for screening and import (D-19.503)."""
+
+SCREENING_DATES = (EARLIEST_BIRTH, dt.date(9999, 12, 31))
 """The screening dates a candidate may be screened on: from 1900 (the earliest birth year of the study forms)
 to the end of the calendar. Every eligibility look-back (at most `cartrial.protocol.eligibility.
 MAX_LOOKBACK_MONTHS`) then stays in the calendar (a screening date in year 1 ended in a traceback;
@@ -151,7 +155,7 @@ class TreatmentRecord(BaseModel):
                         ("last_dose_date",),
                         "last dose is before the start",
                         self.last_dose_date,
-                        f"≥ {self.start_date}",
+                        "on or after start_date",
                     )
                 ]
             )
@@ -216,6 +220,15 @@ class Candidate(BaseModel):
         screens as of that date: records after it are not used, as the rules say. One relapse per onset
         date (`_repeated_relapses`)."""
         issues = self._repeated_relapses()
+        if self.date_of_birth is not None and self.date_of_birth < EARLIEST_BIRTH:  # implausible (D-19.503)
+            issues.append(
+                Issue(
+                    ("date_of_birth",),
+                    "the date of birth is before the earliest birth year of the study forms",
+                    self.date_of_birth,
+                    f"on or after {EARLIEST_BIRTH.isoformat()}",
+                )
+            )
         day = self.screening_date
         out_of_range = None if day is None else screening_date_problem(day)
         if out_of_range is not None:
@@ -226,9 +239,9 @@ class Candidate(BaseModel):
             issues += [
                 Issue(
                     path,
-                    f"{what} is after the screening date {day.isoformat()}",
+                    f"{what} is after screening_date",  # names the field, never its value (D-12.2)
                     value,
-                    f"≤ {day.isoformat()}",
+                    "on or before screening_date",
                 )
                 for path, what, value in self._dated_records()
                 if value > day
@@ -282,7 +295,7 @@ class Candidate(BaseModel):
         if self.edss is not None:
             records.append((("edss", "date"), "the EDSS assessment", self.edss.date))
         for i, lab in enumerate(self.labs or ()):
-            records.append((("labs", i, "date"), f"the {lab.analyte} result", lab.date))
+            records.append((("labs", i, "date"), "the lab result", lab.date))
         return [(path, what, value) for path, what, value in records if value is not None]
 
 
@@ -312,6 +325,7 @@ def load_candidate(path: str | Path) -> Candidate:
 
 
 __all__ = [
+    "EARLIEST_BIRTH",
     "Aqp4Assay",
     "Aqp4Test",
     "Candidate",

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
+from cartrial.sources import JSON_MAX_DEPTH, NESTED_TOO_DEEP
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -166,8 +167,13 @@ class _Builder:
 
     def build(self, node: yaml.Node, line: int, path: str, depth: int = 0) -> tuple[Any, _Located]:
         located = _Located(node=node, line=line)
-        if depth > 100:
-            self.problems.append(Problem("nesting too deep (recursive alias?)", file=self.source, line=line))
+        if depth >= JSON_MAX_DEPTH and isinstance(node, yaml.CollectionNode):
+            # the one limit and message of JSON too (D-19.509); a recursive alias is refused before this
+            self.problems.append(
+                Problem(
+                    NESTED_TOO_DEEP, file=self.source, line=line, allowed=f"at most {JSON_MAX_DEPTH} levels"
+                )
+            )
             return None, located
         if isinstance(node, yaml.MappingNode):
             data: dict[Any, Any] = {}
@@ -369,8 +375,10 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
 
 def read_json(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
     """Parse JSON, reporting syntax errors at their line; positions come from the YAML composer."""
+    from cartrial.sources import parse_json
+
     try:
-        data = json.loads(text)
+        data = parse_json(text)  # too deep or too long a number is a located error too (D-19.496)
     except json.JSONDecodeError as exc:
         raise InputError(
             Problem(f"malformed JSON: {exc.msg} at column {exc.colno}", file=source, line=exc.lineno)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cartrial.errors import InputError, Problem
+from cartrial.sources import parse_json
 
 if TYPE_CHECKING:
     from cartrial.kinetics.popfit.fit import PopulationFit
@@ -252,7 +253,7 @@ def read_popfit(path: Path) -> PopfitResult:
     target = path / "estimates.json" if path.is_dir() else path
     allowed = "the folder (or its estimates.json) written by `cartrial kinetics popfit --out DIR`"
     try:
-        document = json.loads(target.read_text(encoding="utf-8"))
+        document = parse_json(target.read_text(encoding="utf-8"))  # never a traceback (D-19.496)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(

@@ -135,6 +135,18 @@ def connect(
                     )
                 )
             _refuse_non_sqlite_file(path, text)
+            if not create and path.is_file() and path.stat().st_size == 0:
+                # SQLite would write its header into it: a reading command must leave the file as it was,
+                # as it leaves no database at a mistyped path (D-19.58, D-19.497)
+                raise InputError(
+                    Problem(
+                        "an empty file, not a study database",
+                        field="url",
+                        value=text,
+                        allowed="the path of an existing study database (a new one is made by "
+                        "`cartrial db init --url URL`)",
+                    )
+                )
             read_only_uri = _read_only_uri(path)
             if read_only_uri is not None:
                 parsed = parsed.set(database=read_only_uri, query={**parsed.query, "uri": "true"})

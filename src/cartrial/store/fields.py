@@ -72,6 +72,7 @@ from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
+from cartrial.protocol.candidate import EARLIEST_BIRTH
 from cartrial.protocol.disposition import (
     DISPOSITION_PATTERN,
     DISPOSITION_TEXT,
@@ -665,10 +666,16 @@ _TITRE = Domain(
     source="docs/science/neuro-outcomes.md §6 (EUROIMMUN fixed CBA dilution series)",
 )
 
+MEDDRA_CODE_PATTERN = r"[0-9]{8}"
+"""A MedDRA code: 8 digits (MedDRA Introductory Guide: each term, from SOC to LLT, has a unique 8-digit
+numeric code); text such as ``nan`` or ``=HYPERLINK(…)`` is refused (D-19.506)."""
+
 DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "subject": {
         "sex": Domain(choices=SEX_CHOICES, help="Sex at birth."),
-        "birth_year": Domain(minimum=1900, maximum=2100, help="Year of birth (no later than consent)."),
+        "birth_year": Domain(
+            minimum=EARLIEST_BIRTH.year, maximum=2100, help="Year of birth (no later than consent)."
+        ),
         "weight_kg": WEIGHT_KG,
         "height_cm": Domain(unit="cm", minimum=30, maximum=250, help="Height in cm."),
         "aqp4_igg_status": Domain(choices=AQP4_STATUS_CHOICES, help="AQP4-IgG serostatus at screening."),
@@ -742,6 +749,13 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "dose": Domain(minimum=0, source=_GRADING),
     },
     "adverse_event": {
+        "meddra_code": Domain(
+            pattern=MEDDRA_CODE_PATTERN,
+            pattern_text="an 8-digit MedDRA code, e.g. 10052015",
+            help="MedDRA code of the event's preferred term (or lowest level term).",
+            source="MedDRA Introductory Guide (every term has an 8-digit numeric code); SDTM AE.AEPTCD "
+            "(D-19.506)",
+        ),
         "category": Domain(choices=tuple(c.value for c in ToxicityCategory)),
         "grade": Domain(minimum=1, maximum=5, required=True, help="CTCAE grade 1-5."),
         "relatedness": Domain(choices=tuple(r.value for r in Relatedness)),
@@ -783,7 +797,12 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "relapse": {"severity": Domain(choices=tuple(s.value for s in Severity), source=_NEURO)},
     "pk_sample": {
         "analyte": Domain(known=tuple(PK_ANALYTES), source=_LAB_TESTS),
-        "value": Domain(minimum=0, help="Measured value in `unit` (blank when BLQ).", source="kinetics"),
+        "value": Domain(
+            minimum=0,
+            maximum=MAX_CONCENTRATION,  # the kinetics readers' bound (D-19.499)
+            help="Measured value in `unit` (blank when BLQ).",
+            source="kinetics",
+        ),
         "lloq": Domain(
             minimum=MIN_LLOQ, maximum=MAX_CONCENTRATION, help="Lower limit of quantification (LLOQ)."
         ),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from cartrial.errors import ConflictError
+from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.audit import canonical_json
 from cartrial.store.models import STUDY_TABLES, DataLock, StudyData, utc_now
 from cartrial.store.tables import RowLike, columns_of, is_datetime, table_of
@@ -134,13 +134,27 @@ def snapshot_matches(connection: Connection) -> bool | None:
 def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
     """Freeze every record dated on or before `cutoff` (inside `tx`; audited ``lock``). `cutoff`: a date or
     ``YYYY-MM-DD`` text, as every cut-off (`cartrial.columns.cutoff_date`, D-19.67); a planned date after
-    today is allowed (a lock as of a planned date freezes what is entered up to it; D-19.51, D-19.380)."""
+    today is allowed (a lock as of a planned date freezes what is entered up to it; D-19.51, D-19.380).
+    A cut-off before every record of a study that has records (it would freeze none) is an `InputError`
+    naming ``cutoff`` (D-19.505)."""
     from cartrial.columns import cutoff_date
 
     cutoff = cutoff_date(cutoff, allow_future=True)
     if tx.lock is not None:
         raise ConflictError(f"the database is already locked: {tx.lock.describe()}; unlock it first")
     digest, count = snapshot(tx.connection, cutoff)
+    # a cut-off before every record of a study that has records is a mistyped cut-off, not a lock; a study
+    # without records may be locked (it guards the period against entry) (D-19.505)
+    if count == 0 and snapshot(tx.connection, dt.date.max)[1] > 0:
+        raise InputError(
+            Problem(
+                "the cut-off is before every record of the study: the lock would freeze no record",
+                field="cutoff",
+                value=cutoff.isoformat(),
+                allowed="a cut-off on or after the study's earliest record date (a lock freezes the records "
+                "dated on or before it; `db records` lists them)",
+            )
+        )
     now = utc_now()
     table = table_of(DataLock)
     lock_id = tx.connection.execute(

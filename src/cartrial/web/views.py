@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
 from cartrial.columns import utc_today
-from cartrial.errors import CartrialError, ConflictError
+from cartrial.errors import CartrialError, ConflictError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.web.errors import without_database_location
 
@@ -883,6 +883,11 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     )
 
     def make() -> SafetyData:
+        # an engine's refusal of a stored row reaches the page named without its value (D-19.507)
+        with stored_rows_errors():
+            return _make()
+
+    def _make() -> SafetyData:
         tables = dict(snapshot.tables)
         study = study_populations(tables, snapshot.protocol, cutoff)
         populations, membership = study.populations, study.membership

@@ -25,9 +25,12 @@ def _edited(change: Any) -> str:
 CASES = {
     "huge-integer": (
         ESTIMATES.read_text(encoding="utf-8").replace('"n_subjects": 12', '"n_subjects": ' + "9" * 5000),
-        "cannot read the population model: Exceeds the limit (4300 digits)",
+        "cannot read the population model: not JSON: a number of more than 4300 digits",
     ),
-    "deep": ("[" * 100000 + "]" * 100000, "cannot read the population model: the JSON is nested too deeply"),
+    "deep": (
+        "[" * 100000 + "]" * 100000,
+        "cannot read the population model: not JSON: nested deeper than 100 levels",
+    ),
     "time-unit": (
         _edited(lambda d: d["data"].__setitem__("time_unit", "fortnight")),
         "data.time_unit: not a time unit (got 'fortnight'); allowed: min | h | day | week",

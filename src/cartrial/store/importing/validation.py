@@ -596,6 +596,7 @@ def _valid_iso_datetime(text: object) -> bool:
 
 
 def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
+    from cartrial.sources import parse_json
     from cartrial.store.fields import json_allowed
 
     allowed = json_allowed(name)
@@ -606,7 +607,7 @@ def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) 
                 sink.add(i, name, "", "value is required", allowed)
             continue
         try:
-            value = json.loads(cell)
+            value = parse_json(cell)  # too deep or too long a number: a located problem (D-19.496)
         except json.JSONDecodeError as exc:
             sink.add(i, name, cell, f"not valid JSON ({exc.msg})", allowed)
             continue

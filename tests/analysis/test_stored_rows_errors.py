@@ -1,0 +1,114 @@
+"""Every path that runs an engine on the study's stored rows names a refused record without its value
+(D-12.2, D-19.500, D-19.507).
+
+Before: only `analyse` dropped `Problem.value`; `kinetics popfit --url` printed "(got '-7.77')" for a
+stored PK concentration its reader refuses, and the web safety page showed an engine's refusal of a
+stored row with the value. A value a store rule of an older version accepted is put in with SQL, as such a
+database holds it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cartrial.errors import InputError, Problem, stored_rows_errors
+
+from ..conftest import run_cartrial
+
+SENTINEL = "7.77e+300"
+
+
+def _store_value(url: str, sql: str) -> None:
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            assert connection.execute(sql).rowcount >= 1
+    finally:
+        connection.close()
+
+
+def test_the_helper_drops_values_at_rows_only() -> None:
+    at_row = Problem("out of range", file="pk_samples", row=3, field="value", value=SENTINEL)
+    option = Problem("not an option", field="analysis.options.x", value="quoted")
+    with pytest.raises(InputError) as caught, stored_rows_errors():
+        raise InputError([at_row, option])
+    first, second = caught.value.problems
+    assert first.value is None and first.row == 3 and first.field == "value"
+    assert second.value == "quoted"
+    assert "7.77" not in str(caught.value)
+
+
+def test_popfit_from_the_store_names_a_refused_stored_value_without_it(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    _store_value(
+        example_sqlite,
+        # a negative concentration: the kinetics reader refuses it (a number >= 0)
+        "UPDATE pk_sample SET value = -7.77 "
+        "WHERE id = (SELECT min(id) FROM pk_sample WHERE value > 0 AND analyte = 'car_transgene')",
+    )
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--no-figures",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "value" in result.stderr and "row" in result.stderr
+    assert "7.77" not in result.stderr + result.stdout and "got" not in result.stderr
+
+
+def test_the_web_safety_page_shows_an_engine_refusal_without_the_value(
+    example_sqlite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from cartrial.analysis import core
+    from cartrial.store import StudyService, connect
+    from cartrial.web import views
+
+    real = core.safety_derivations
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        derive = dict(real(*args, **kwargs))
+
+        def refuse() -> Any:
+            raise InputError(
+                Problem("out of range", file="labs", row=5, field="value", value=SENTINEL, allowed="0 to 1e6")
+            )
+
+        derive["lab_datasets"] = refuse
+        return derive
+
+    monkeypatch.setattr(core, "safety_derivations", refusing)
+    service = StudyService(connect(example_sqlite))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, dt.date(2022, 3, 20))
+    finally:
+        service.engine.dispose()
+    text = " ".join(view.notes)
+    assert "labs, row 5, value: out of range" in text
+    assert "7.77" not in text and "got" not in text
+
+
+def test_a_row_of_the_engines_frame_is_named_by_its_record_id() -> None:
+    """D-19.507: row 3 of the (filtered) frame an engine was given is its second row: record 41 here."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"value": ["1", SENTINEL, "2"], "record_id": [17, 41, 5]})
+    with pytest.raises(InputError) as caught, stored_rows_errors({"pk_samples": (frame, "pk_sample")}):
+        raise InputError(Problem("out of range", file="pk_samples", row=3, field="value", value=SENTINEL))
+    (problem,) = caught.value.problems
+    assert problem.record == "pk_sample record 41" and problem.row is None and problem.value is None
+    assert str(problem) == "pk_sample record 41, value: out of range"
