@@ -212,29 +212,6 @@ def test_map_rejects_a_file_that_is_not_a_population_model(tmp_path: Path) -> No
     assert "not a cartrial population model" in result.stderr
 
 
-def test_demo_step_fits_the_example_and_predicts_a_new_patient(tmp_path: Path) -> None:
-    from rich.console import Console
-
-    from cartrial import templates as cartrial_templates
-    from cartrial.demo import STEPS, DemoContext
-    from cartrial.demo.popfit import run
-
-    assert "popfit" in STEPS
-    console = Console(record=True, width=120)
-    run(
-        DemoContext(
-            cartrial_examples.path("ct103a-nmosd").parent, cartrial_templates.path(), tmp_path, console
-        )
-    )
-    text = console.export_text()
-    status = json.loads((tmp_path / "popfit" / "estimates.json").read_text())["status"]
-    assert f"Population fit (SAEM, M3): {status}" in text
-    assert "MAP of a new patient" in text
-    assert (tmp_path / "popfit" / "map" / "map_profile.csv").exists()
-    pd_status = json.loads((tmp_path / "popfit" / "pd" / "estimates.json").read_text())["status"]
-    assert f"PD population fit (AQP4-IgG titres on the kinetic EBEs): {pd_status}" in text
-
-
 def test_theophylline_by_the_laplacian_method_on_the_linear_scale(
     validation_dir: Path, tmp_path: Path
 ) -> None:

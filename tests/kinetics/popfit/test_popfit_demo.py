@@ -7,6 +7,7 @@ example (docs/popfit.md) and what the titres carry: the example simulates IIV on
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -29,11 +30,19 @@ def test_the_demo_fits_the_documented_pd_model() -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_population_fits_converge(tmp_path: Path) -> None:
+def test_the_demo_population_fits_converge_and_predict_a_new_patient(tmp_path: Path) -> None:
+    """The demo's popfit step (a listed step of `cartrial demo`): both fits converge, their status is the one
+    written to estimates.json, and a new patient is predicted by MAP (one run of the step for both checks)."""
+    from cartrial.demo import STEPS
+
+    assert "popfit" in STEPS
     console = Console(record=True, width=300)
     popfit.run(DemoContext(REPO / "examples", REPO / "docs" / "templates", tmp_path, console))
     printed = console.export_text()
     assert "NOT CONVERGED" not in printed and "not converged:" not in printed, printed
     assert "Population fit (SAEM, M3): converged" in printed
     assert "PD population fit (AQP4-IgG titres on the kinetic EBEs): converged" in printed
-    assert (tmp_path / "popfit" / "pd" / "estimates.json").is_file()
+    for folder in ("popfit", "popfit/pd"):
+        assert json.loads((tmp_path / folder / "estimates.json").read_text())["status"] == "converged"
+    assert "MAP of a new patient" in printed
+    assert (tmp_path / "popfit" / "map" / "map_profile.csv").exists()
