@@ -1050,18 +1050,23 @@ def _first_not_written(
     tx: Transaction, table: Table, run: Sequence[tuple[RowLike, RowLike]], now: Any
 ) -> int | None:
     """The id of the first record of `run` its UPDATE did not match (changed or deleted meanwhile): the
-    first, in the run's order, not stamped `updated_at` = `now` by it (its version alone cannot tell: a
-    record changed once meanwhile has the version the UPDATE would have given it). Read on the refusal
-    only, by chunks of ids; a record id is no record value (D-19.516). None when none is found (a record
-    twice in one run)."""
+    first, in the run's order, whose row is not both stamped `updated_at` = `now` and at its stored version
+    + 1 (neither alone tells: a record changed once meanwhile has the version the UPDATE would have given it,
+    and another writer may stamp the same clock tick). Best effort: a record changed meanwhile by a writer
+    in the same tick to the same version, or the same record in two runs of one call, may be taken as
+    written and a later one named; the refusal's count (the UPDATE's rowcount) is exact. Read on the
+    refusal only, by chunks of ids; a record id is no record value (D-19.516). None when none is found."""
+    expected = {int(stored["id"]): int(stored["version"]) + 1 for stored, _ in run}
     ids = [int(stored["id"]) for stored, _ in run]
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        written = set(
-            tx.connection.execute(
-                select(table.c.id).where(table.c.id.in_(part), table.c.updated_at == now)
-            ).scalars()
-        )
+        written = {
+            record_id
+            for record_id, version, updated_at in tx.connection.execute(
+                select(table.c.id, table.c.version, table.c.updated_at).where(table.c.id.in_(part))
+            )
+            if updated_at == now and version == expected[record_id]
+        }
         missed = next((record_id for record_id in part if record_id not in written), None)
         if missed is not None:
             return missed
