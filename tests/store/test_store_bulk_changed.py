@@ -410,6 +410,21 @@ def test_rows_checked_in_another_transaction_are_not_written(study: StudyDb) -> 
         bulk.upsert_prepared(second, checked)
 
 
+def test_checked_rows_cannot_be_changed_after_their_checks(study: StudyDb) -> None:
+    """The rows `prepare_upsert` checked are read-only copies: a subject changed after the subject and site
+    check (to one the check refuses) is refused by Python, and changing the caller's own dict afterwards
+    does not reach what is written (D-19.514)."""
+    service = study.service
+    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:1]]
+    with service.as_user("dm").transaction(source="lab feed", reason="feed") as tx:
+        checked = bulk.prepare_upsert(tx, "lab_result", rows)
+        with pytest.raises(TypeError):
+            checked.rows[0]["subject_id"] = "CT-999"  # type: ignore[index]
+        rows[0]["subject_id"] = "CT-999"
+        assert checked.rows[0]["subject_id"] == "CT-001"
+        assert bulk.upsert_prepared(tx, checked).inserted == 1
+
+
 def test_checked_rows_built_directly_are_not_written(study: StudyDb) -> None:
     """`CheckedRows` built past `prepare_upsert` — directly, or by `dataclasses.replace` of checked rows
     with other rows — is refused by `upsert_prepared` (`InternalError`: the checks would be skipped), and so

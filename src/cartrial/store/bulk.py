@@ -26,6 +26,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, islice, repeat
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import JSON, Connection, Date, bindparam, func, select, text, tuple_, update
@@ -225,10 +226,10 @@ class CheckedRows:
     tx: Transaction
     table_name: str
     keys: tuple[str, ...]
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[Mapping[str, Any], ...]
     _checked: object = field(default=None, init=False, repr=False, compare=False)
 
-    def part(self, rows: Sequence[dict[str, Any]]) -> CheckedRows:
+    def part(self, rows: Sequence[Mapping[str, Any]]) -> CheckedRows:
         """The same checked rows, some of them (each one of `rows`, as given by `self.rows`): a part of
         rows that met the checks meets them (keys unique, subjects and sites known and allowed)."""
         held = {id(row) for row in self.rows}
@@ -238,10 +239,13 @@ class CheckedRows:
 
 
 def _checked_rows(
-    tx: Transaction, table_name: str, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+    tx: Transaction, table_name: str, keys: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
 ) -> CheckedRows:
-    """`CheckedRows` with the mark of rows checked (callers: `prepare_upsert`, `CheckedRows.part`)."""
-    checked = CheckedRows(tx, table_name, keys, tuple(rows))
+    """`CheckedRows` with the mark of rows checked (callers: `prepare_upsert`, `CheckedRows.part`), each row
+    read-only (a `MappingProxyType` of a copy), so that a row changed after its checks cannot be written
+    (D-19.514)."""
+    frozen = tuple(row if isinstance(row, MappingProxyType) else MappingProxyType(dict(row)) for row in rows)
+    checked = CheckedRows(tx, table_name, keys, frozen)
     object.__setattr__(checked, "_checked", _CHECKED)
     return checked
 
