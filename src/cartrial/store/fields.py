@@ -554,9 +554,9 @@ def _joined(text: str, i: int) -> bool:
 def _before_own_virama(text: str, i: int) -> bool:
     """Whether the ZERO WIDTH JOINER at `i` stands between a letter and a virama (canonical combining class
     9) of the same script — the Unicode Standard's encoding of a visible form, not a hidden difference
-    (Core Specification ch. 12: Bengali ra + ya-phala (in "rash") = <RA, ZWJ, VIRAMA, YA> rather than reph,
-    Devanagari eyelash ra = <RA, ZWJ, VIRAMA>; D-19.525). The script is the Unicode name's first
-    word (``BENGALI LETTER RA``, ``BENGALI SIGN VIRAMA``)."""
+    (Core Specification ch. 12: Bengali ra + ya-phala (in "rash") = <RA, ZWJ, VIRAMA, YA> rather than
+    reph; D-19.525). The script is the Unicode name's first word (``BENGALI LETTER RA``, ``BENGALI SIGN
+    VIRAMA``)."""
     if i == 0 or i + 1 >= len(text):
         return False
     letter, virama = text[i - 1], text[i + 1]
