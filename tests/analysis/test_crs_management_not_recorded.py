@@ -127,11 +127,12 @@ def test_no_flag_recorded_keeps_float_columns_and_an_unknown_flag_is_refused() -
 
     from cartrial.analysis.stats import NOT_RECORDED_CI
     from cartrial.analysis.summaries import incidence
+    from cartrial.errors import InternalError
 
     frame = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 2], "x": [True, False]})
     table = incidence(frame, ["x"], "safety", not_recorded={"x": "why not"})
     for column in ("percent", "ci_low_pct", "ci_high_pct"):
         assert table[column].dtype == "float64" and table[column].isna().all(), column
     assert (table["ci_method"] == NOT_RECORDED_CI).all()
-    with pytest.raises(ValueError, match="xx"):
+    with pytest.raises(InternalError, match="xx"):
         incidence(frame, ["x"], "safety", not_recorded={"xx": "why not"})

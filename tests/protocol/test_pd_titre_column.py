@@ -42,4 +42,4 @@ def test_two_titres_collected_are_refused_not_one_guessed(monkeypatch: pytest.Mo
         pd_titre_column({"pd", "aqp4_igg", "mog_igg"})
     [problem] = caught.value.problems
     assert problem.field == "schedule" and "aqp4_igg_titre" in problem.message
-    assert "mog_igg_titre" in problem.message and "--conc" in (problem.allowed or "")
+    assert "mog_igg_titre" in problem.message and "collect one titre assessment" in (problem.allowed or "")

@@ -226,3 +226,13 @@ def test_keyed_batch_rows_are_sealed_and_a_recomputed_batch_fails_its_seal(
     assert verify_complete(study.service, checkpoint=before).ok is False  # the replay sees the forged value
     result = verify_complete(study.service, key=key, checkpoint=before)
     assert "seal" in kinds(result) and "chain" not in kinds(result)
+
+
+def test_a_batch_range_in_other_digits_is_no_range() -> None:
+    """`batch_ids` reads only ASCII digits: ``²`` is a digit to `str.isdigit` but `int` refuses it (a
+    ValueError), and ``١`` (Arabic-Indic one) `int` would read as 1."""
+    from cartrial.store.audit import BATCH_ACTION, batch_ids
+
+    assert batch_ids({"action": BATCH_ACTION, "record_id": 2, "field": "ids 2..²"}) is None
+    assert batch_ids({"action": BATCH_ACTION, "record_id": 1, "field": "ids \u0661..3"}) is None
+    assert batch_ids({"action": BATCH_ACTION, "record_id": 2, "field": "ids 2..3"}) == (2, 3)

@@ -308,6 +308,29 @@ def test_a_record_changed_meanwhile_in_a_run_refuses_the_call(study: StudyDb) ->
     assert _lab_rows(service) == before and _audit_count(service) == audited
 
 
+def test_a_record_changed_twice_in_the_same_clock_tick_is_named(study: StudyDb) -> None:
+    """Another writer stamping the same `updated_at` (a coarse clock) is not taken for this write: a record
+    changed twice meanwhile in that tick (its version is not the stored one + 1) is named (D-19.516)."""
+    service = study.service
+    _store(service, [_lab(key, 5.0, None, None) for key in _KEYS[:3]])
+    labs = table_of(STUDY_TABLES["lab_result"])
+    tick = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    with (
+        patch.object(bulk, "utc_now", lambda: tick),
+        pytest.raises(ConflictError) as refused,
+        service.as_user("dm").transaction(source="lab feed", reason="feed") as tx,
+    ):
+        stored = _stored_labs(tx)
+        tx.connection.execute(  # someone else, twice, in the same tick
+            labs.update()
+            .where(labs.c.id == stored[1]["id"])
+            .values(version=labs.c.version + 2, updated_at=tick)
+        )
+        model = STUDY_TABLES["lab_result"]
+        bulk.apply_updates(tx, model, "lab_result", [(s, {"value": 6.5}) for s in stored], "feed")
+    assert f"(the first: record {stored[1]['id']})" in str(refused.value)
+
+
 def test_a_run_written_before_a_refused_run_is_audited(study: StudyDb) -> None:
     """A caller that catches the refusal of a later run inside its transaction and commits keeps the
     earlier run's update with its audit rows (written right after the run, D-19.513): the trail replays."""
@@ -385,6 +408,21 @@ def test_rows_checked_in_another_transaction_are_not_written(study: StudyDb) -> 
         service.as_user("dm").transaction(source="lab feed", reason="feed") as second,
     ):
         bulk.upsert_prepared(second, checked)
+
+
+def test_checked_rows_cannot_be_changed_after_their_checks(study: StudyDb) -> None:
+    """The rows `prepare_upsert` checked are read-only copies: a subject changed after the subject and site
+    check (to one the check refuses) is refused by Python, and changing the caller's own dict afterwards
+    does not reach what is written (D-19.514)."""
+    service = study.service
+    rows = [_lab(key, 5.0, None, None) for key in _KEYS[:1]]
+    with service.as_user("dm").transaction(source="lab feed", reason="feed") as tx:
+        checked = bulk.prepare_upsert(tx, "lab_result", rows)
+        with pytest.raises(TypeError):
+            checked.rows[0]["subject_id"] = "CT-999"  # type: ignore[index]
+        rows[0]["subject_id"] = "CT-999"
+        assert checked.rows[0]["subject_id"] == "CT-001"
+        assert bulk.upsert_prepared(tx, checked).inserted == 1
 
 
 def test_checked_rows_built_directly_are_not_written(study: StudyDb) -> None:

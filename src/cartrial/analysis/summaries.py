@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.analysis.stats import NOT_RECORDED_CI, proportion
+from cartrial.errors import InternalError
 
 ALL = "all"
 
@@ -76,7 +77,7 @@ def incidence(
     `not_recorded`: flag → why it is not recorded (D-19.476, D-19.434). Such a flag's rows keep n; k,
     percent, CI and subjects are empty, ``ci_method`` is `NOT_RECORDED_CI` (no interval, so no method) and the
     description ends with the reason — never a count of data not collected (D-19.528). A key of
-    `not_recorded` not in `flags` is a `ValueError` (a programming error).
+    `not_recorded` not in `flags` is an `InternalError` (a programming error, not the user's input).
 
     >>> t = pd.DataFrame({"subject_id": ["A", "B"], "dose_level": [1, 1], "crs": [True, False]})
     >>> incidence(t, ["crs"], "safety")[["group", "measure", "k", "n", "percent"]].values.tolist()
@@ -85,7 +86,7 @@ def incidence(
     not_recorded = not_recorded or {}
     unknown = sorted(set(not_recorded) - set(flags))
     if unknown:  # a caller's slip (a misspelt flag would be counted as recorded), never the data's
-        raise ValueError(f"not_recorded names no flag of the table: {', '.join(unknown)}")
+        raise InternalError(f"not_recorded names no flag of the table: {', '.join(unknown)}")
     rows: list[dict[str, Any]] = []
     for group, part in dose_level_groups(per_subject, levels):
         for flag in flags:

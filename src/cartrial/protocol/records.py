@@ -134,7 +134,7 @@ def pd_titre_column(assessments: Collection[str]) -> str | None:
     `collected_assessments`) collect — the antibody the population PD model is fitted on — or None when the
     protocol collects no titre (another indication's study; D-19.534). More than one titre collected is an
     `InputError` at ``schedule`` (the model fits one antibody; which one is not the code's to guess): the
-    caller names its file, or the user names the column (``kinetics popfit --conc``).
+    caller (the demo) names the protocol file; the protocol is to collect one titre assessment.
 
     >>> pd_titre_column({"pk", "pd", "aqp4_igg"}), pd_titre_column({"pk", "pd", "b_cells"})
     ('aqp4_igg_titre', None)
@@ -151,7 +151,7 @@ def pd_titre_column(assessments: Collection[str]) -> str | None:
                 f"the protocol collects {len(columns)} antibody titres ({', '.join(columns)}); the "
                 "population PD model is fitted on one",
                 field="schedule",
-                allowed="one titre assessment collected, or the titre column named (kinetics popfit --conc)",
+                allowed="collect one titre assessment (the population PD model fits one antibody)",
             )
         )
     return columns[0] if columns else None

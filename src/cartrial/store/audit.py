@@ -159,6 +159,11 @@ def expand_batch(new_value: str | None) -> list[tuple[int, dict[str, Any]]]:
     return [(first_id + i, dict(zip(columns, values, strict=True))) for i, values in enumerate(records)]
 
 
+def _ascii_digits(text: str) -> bool:
+    """Only ASCII digits (``str.isdigit`` is also true of ``²`` and other digits `int` refuses or reads)."""
+    return text.isascii() and text.isdigit()
+
+
 def batch_ids(row: Mapping[Any, Any]) -> tuple[int, int] | None:
     """(first, last) id of a batch row from its `record_id` and `field` (None: not a batch row or a field
     that is not a range); what a record lookup filters on before expanding (`expand_batch`)."""
@@ -166,7 +171,9 @@ def batch_ids(row: Mapping[Any, Any]) -> tuple[int, int] | None:
         return None
     field_text = str(row.get("field") or "")
     first_text, _, last_text = field_text.removeprefix("ids ").partition("..")
-    if not (first_text.isdigit() and last_text.isdigit()) or int(first_text) != int(row["record_id"]):
+    if not (_ascii_digits(first_text) and _ascii_digits(last_text)):
+        return None
+    if int(first_text) != int(row["record_id"]):
         return None
     return int(first_text), int(last_text)
 

@@ -26,6 +26,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, islice, repeat
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import JSON, Connection, Date, bindparam, func, select, text, tuple_, update
@@ -225,10 +226,10 @@ class CheckedRows:
     tx: Transaction
     table_name: str
     keys: tuple[str, ...]
-    rows: tuple[dict[str, Any], ...]
+    rows: tuple[Mapping[str, Any], ...]
     _checked: object = field(default=None, init=False, repr=False, compare=False)
 
-    def part(self, rows: Sequence[dict[str, Any]]) -> CheckedRows:
+    def part(self, rows: Sequence[Mapping[str, Any]]) -> CheckedRows:
         """The same checked rows, some of them (each one of `rows`, as given by `self.rows`): a part of
         rows that met the checks meets them (keys unique, subjects and sites known and allowed)."""
         held = {id(row) for row in self.rows}
@@ -238,10 +239,13 @@ class CheckedRows:
 
 
 def _checked_rows(
-    tx: Transaction, table_name: str, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+    tx: Transaction, table_name: str, keys: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
 ) -> CheckedRows:
-    """`CheckedRows` with the mark of rows checked (callers: `prepare_upsert`, `CheckedRows.part`)."""
-    checked = CheckedRows(tx, table_name, keys, tuple(rows))
+    """`CheckedRows` with the mark of rows checked (callers: `prepare_upsert`, `CheckedRows.part`), each row
+    read-only (a `MappingProxyType` of a copy), so that a row changed after its checks cannot be written
+    (D-19.514)."""
+    frozen = tuple(row if isinstance(row, MappingProxyType) else MappingProxyType(dict(row)) for row in rows)
+    checked = CheckedRows(tx, table_name, keys, frozen)
     object.__setattr__(checked, "_checked", _CHECKED)
     return checked
 
@@ -1050,18 +1054,23 @@ def _first_not_written(
     tx: Transaction, table: Table, run: Sequence[tuple[RowLike, RowLike]], now: Any
 ) -> int | None:
     """The id of the first record of `run` its UPDATE did not match (changed or deleted meanwhile): the
-    first, in the run's order, not stamped `updated_at` = `now` by it (its version alone cannot tell: a
-    record changed once meanwhile has the version the UPDATE would have given it). Read on the refusal
-    only, by chunks of ids; a record id is no record value (D-19.516). None when none is found (a record
-    twice in one run)."""
+    first, in the run's order, whose row is not both stamped `updated_at` = `now` and at its stored version
+    + 1 (neither alone tells: a record changed once meanwhile has the version the UPDATE would have given it,
+    and another writer may stamp the same clock tick). Best effort: a record changed meanwhile by a writer
+    in the same tick to the same version, or the same record in two runs of one call, may be taken as
+    written and a later one named; the refusal's count (the UPDATE's rowcount) is exact. Read on the
+    refusal only, by chunks of ids; a record id is no record value (D-19.516). None when none is found."""
+    expected = {int(stored["id"]): int(stored["version"]) + 1 for stored, _ in run}
     ids = [int(stored["id"]) for stored, _ in run]
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        written = set(
-            tx.connection.execute(
-                select(table.c.id).where(table.c.id.in_(part), table.c.updated_at == now)
-            ).scalars()
-        )
+        written = {
+            record_id
+            for record_id, version, updated_at in tx.connection.execute(
+                select(table.c.id, table.c.version, table.c.updated_at).where(table.c.id.in_(part))
+            )
+            if updated_at == now and version == expected[record_id]
+        }
         missed = next((record_id for record_id in part if record_id not in written), None)
         if missed is not None:
             return missed

@@ -376,7 +376,7 @@ VARIATION_SELECTOR = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 JOINER_OUT_OF_PLACE = "a joiner neither right after a virama nor between a letter and its virama"
 NON_JOINER_OUT_OF_PLACE = "a non-joiner neither right after a virama nor between two letters that would join"
-NON_JOINER_FIX = "delete it; the word looks the same without it"
+NON_JOINER_FIX = "delete it; the word usually looks the same without it"
 SELECTOR_OUT_OF_PLACE = "a variation selector not after a character it varies"
 
 
@@ -517,9 +517,9 @@ def _typed_character_fault(text: str, i: int) -> str | None:
     if character in JOINERS:
         if _joined(text, i):
             return None
-        if character == "\u200d":
-            return _refused(character, JOINER_OUT_OF_PLACE)
-        # invisible where it stands: say where, and that deleting it changes nothing one sees (D-19.519)
+        if character == "\u200d":  # where it stands, as for a non-joiner (D-19.519)
+            return f"{_refused(character, JOINER_OUT_OF_PLACE)} at character {i + 1}"
+        # invisible where it stands: say where, and that deleting it usually changes nothing seen (D-19.519)
         return f"{_refused(character, NON_JOINER_OUT_OF_PLACE)} at character {i + 1}: {NON_JOINER_FIX}"
     if VARIATION_SELECTOR.match(character):
         return None if _varies(text, i) else _refused(character, SELECTOR_OUT_OF_PLACE)
@@ -554,9 +554,9 @@ def _joined(text: str, i: int) -> bool:
 def _before_own_virama(text: str, i: int) -> bool:
     """Whether the ZERO WIDTH JOINER at `i` stands between a letter and a virama (canonical combining class
     9) of the same script — the Unicode Standard's encoding of a visible form, not a hidden difference
-    (Core Specification ch. 12: Bengali ra + ya-phala (in "rash") = <RA, ZWJ, VIRAMA, YA> rather than reph,
-    Devanagari eyelash ra = <RA, ZWJ, VIRAMA>; D-19.525). The script is the Unicode name's first
-    word (``BENGALI LETTER RA``, ``BENGALI SIGN VIRAMA``)."""
+    (Core Specification ch. 12: Bengali ra + ya-phala (in "rash") = <RA, ZWJ, VIRAMA, YA> rather than
+    reph; D-19.525). The script is the Unicode name's first word (``BENGALI LETTER RA``, ``BENGALI SIGN
+    VIRAMA``)."""
     if i == 0 or i + 1 >= len(text):
         return False
     letter, virama = text[i - 1], text[i + 1]

@@ -11,6 +11,7 @@ that the same characters typed on another keyboard or system sign in (D-19.109).
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, select
@@ -183,13 +184,14 @@ def user_row(connection: Connection, username: str) -> RowLike:
 
 def _require_key(value: str, what: str, field: str) -> None:
     """`require_identifier`, then the identifier key rule (`fields.key_text_problem`) located at `field`
-    (``table.column``, as the write's own check names it)."""
+    (``table.column``, as the write's own check names it). The value is not carried, as a lookup's is not
+    (a user name may identify a person, D-12.2, D-19.522) (D-19.524)."""
     from cartrial.store.fields import KeyText, key_text_problem
 
     require_identifier(value, what)
     problem = key_text_problem(field, value, KeyText.IDENTIFIER)
     if problem is not None:
-        raise InputError(problem)
+        raise InputError(replace(problem, value=None))
 
 
 def new_site(

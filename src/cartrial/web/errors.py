@@ -354,7 +354,7 @@ class LimitRequestBody:
             limit = MAX_UPLOAD_REQUEST_BYTES
         request = Request(scope, receive)
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
+        if length.isascii() and length.isdigit() and int(length) > limit:
             await _refuse_too_large(request, scope, receive, send, limit)
             return
         received = 0

@@ -54,3 +54,10 @@ def test_the_report_reads_the_stated_cv_not_the_note() -> None:
     assert bsv["cv_percent"].tolist() == ["53.3"]
     _, old = estimates_tables(PopfitResult({"estimates": [typical, row]}, "estimates.json"))
     assert old["cv_percent"].tolist() == ["–"]
+
+
+@pytest.mark.parametrize("distribution", ["log-normal", "Normal", ""])
+def test_another_distribution_is_not_taken_for_log_normal(distribution: str) -> None:
+    """A distribution neither ``lognormal`` nor ``normal`` is a programming error, not the log-normal CV."""
+    with pytest.raises(ValueError, match="distribution"):
+        bsv_cv_percent(0.09, 2.0, distribution)

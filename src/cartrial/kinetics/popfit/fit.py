@@ -1022,18 +1022,21 @@ def bsv_cv_percent(omega2: float, typical: float, distribution: str) -> float:
     ``cv_percent``; D-19.536), by the distribution its model declares (`StructuralModel.distribution`):
     log-normal (η on the log scale) 100·√(e^{ω²} − 1), the CV of a log-normal variable; normal (η added on
     the natural scale) 100·ω/|typical value|. NaN when ω² is not ≥ 0, or for a normal parameter whose typical
-    value is 0 or not finite.
+    value is 0 or not finite. Another distribution is a programming error (`ValueError`), not taken for
+    log-normal.
 
     >>> round(bsv_cv_percent(0.09, 2.0, "lognormal"), 2), bsv_cv_percent(0.25, -5.0, "normal")
     (30.69, 10.0)
     """
+    if distribution not in ("lognormal", "normal"):
+        raise ValueError(f"bsv_cv_percent: unknown distribution {distribution!r} (lognormal or normal)")
     if not omega2 >= 0:
         return float("nan")
-    if distribution == "normal":
-        if not math.isfinite(typical) or typical == 0:
-            return float("nan")
-        return 100 * math.sqrt(omega2) / abs(typical)
-    return 100 * math.sqrt(math.expm1(omega2))
+    if distribution == "lognormal":
+        return 100 * math.sqrt(math.expm1(omega2))
+    if not math.isfinite(typical) or typical == 0:
+        return float("nan")
+    return 100 * math.sqrt(omega2) / abs(typical)
 
 
 def _eta_scale(spec: PopulationSpec, name: str) -> str:

@@ -340,7 +340,7 @@ def read_dictionary(path: str | Path) -> DataDictionary:
     return DataDictionary(fields=fields, file=name)
 
 
-_NUMBER_VALIDATION = re.compile(r"^(integer|number(_\d+dp)?(_comma_decimal)?)$")
+_NUMBER_VALIDATION = re.compile(r"^(integer|number(_[0-9]+dp)?(_comma_decimal)?)$")
 
 
 def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row: int) -> list[Problem]:

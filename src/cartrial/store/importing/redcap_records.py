@@ -55,7 +55,7 @@ date-times map
 to ISO 8601; raw exports write them year first)."""
 
 INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+$")
-_NUMBER_DP = re.compile(r"^number(_(\d)dp)?(_comma_decimal)?$")
+_NUMBER_DP = re.compile(r"^number(_([0-9])dp)?(_comma_decimal)?$")
 
 
 @dataclass(frozen=True)
