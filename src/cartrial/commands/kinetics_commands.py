@@ -843,6 +843,7 @@ def popfit_command(
     structural: Any = model
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
+    kinetic_outputs: dict[str, str | bytes] = {}  # OUT/kinetics/, written with the PD fit's files (D-19.501)
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import pd_fit_inputs
 
@@ -850,7 +851,7 @@ def popfit_command(
             ip_table = read_csv(individual_parameters)
             ip_source = str(individual_parameters)
         else:
-            ip_table, ip_source = _store_kinetic_fit(
+            ip_table, ip_source, kinetic_outputs = _store_kinetic_fit(
                 snapshot,
                 cutoff,
                 out,
@@ -914,7 +915,10 @@ def popfit_command(
         fit.settings["notes"] = kinetic_notes
     _make_folder(out)
     outputs = popfit_files(fit, figures=not no_figures, figure_format=figure_format, seed=seed)
-    write_report(out, outputs)
+    # one stage for the whole run: the kinetic step's files and the PD fit's, all or none (D-19.501)
+    write_report(
+        out, {**outputs, **{f"kinetics/{name}": content for name, content in kinetic_outputs.items()}}
+    )
     files = file_listing(outputs, out)
     kinetic_folder = out / "kinetics" if pd_model and individual_parameters is None else None
     if kinetic_folder is not None:
@@ -1107,11 +1111,12 @@ def _store_kinetic_fit(
     figure_format: str,
     allow_unquantified: bool,
     quiet: bool,
-) -> tuple[Any, str]:
+) -> tuple[Any, str, dict[str, str | bytes]]:
     """The kinetic step of a sequential PD fit from the store: a stein2019 popfit of the snapshot's PK
-    samples (same cut-off, SAEM settings and seed), written to OUT/kinetics/; its EBEs (with its status)
-    are the PD fit's kinetic parameters (docs/popfit.md, "PD fit from the store")."""
-    from cartrial.commands.report_commands import write_report
+    samples (same cut-off, SAEM settings and seed); its EBEs (with its status) are the PD fit's kinetic
+    parameters (docs/popfit.md, "PD fit from the store"). Returns them, the path of OUT/kinetics/ebe.csv and
+    the kinetic fit's files, which the caller writes to OUT/kinetics/ with the PD fit's own, in one stage:
+    an error of the PD fit leaves OUT as it was (D-19.501)."""
     from cartrial.kinetics.popfit import PopulationData, fit_population
     from cartrial.report.popfit import popfit_files
 
@@ -1126,10 +1131,8 @@ def _store_kinetic_fit(
     if not quiet:
         _err_console().print(f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {source})")
     fit = fit_population(data, "stein2019", settings=settings)
-    folder = out / "kinetics"
-    _make_folder(folder)
-    write_report(folder, popfit_files(fit, figures=figures, figure_format=figure_format))
-    return fit.ebe.assign(status=fit.status), str((folder / "ebe.csv").resolve())
+    files = popfit_files(fit, figures=figures, figure_format=figure_format)
+    return fit.ebe.assign(status=fit.status), str((out / "kinetics" / "ebe.csv").resolve()), files
 
 
 @kinetics_app.command("map", epilog=MAP_EXAMPLE)
