@@ -87,6 +87,7 @@ class Problem:
             "file": self.file,
             "line": self.line,
             "row": self.row,
+            "record": self.record,
             "field": self.field,
             "value": None if self.value is None else _shortened(str(self.value)),
             "allowed": self.allowed,

@@ -112,3 +112,16 @@ def test_a_row_of_the_engines_frame_is_named_by_its_record_id() -> None:
     (problem,) = caught.value.problems
     assert problem.record == "pk_sample record 41" and problem.row is None and problem.value is None
     assert str(problem) == "pk_sample record 41, value: out of range"
+
+
+def test_a_problem_at_a_record_keeps_its_place_in_json_and_the_api() -> None:
+    """D-19.539: `Problem.as_dict` had no `record`, so a problem moved to a record (file and row None) lost
+    its place in --json, results.py and the API's problems[]."""
+    from cartrial.web.api import ProblemOut
+    from cartrial.web.errors import error_body
+
+    problem = Problem("out of range", field="value", record="pk_sample record 41")
+    assert problem.as_dict()["record"] == "pk_sample record 41"
+    assert ProblemOut(**problem.as_dict()).record == "pk_sample record 41"
+    assert error_body(InputError(problem))["problems"][0]["record"] == "pk_sample record 41"
+    assert "record" in ProblemOut.model_json_schema()["properties"]
