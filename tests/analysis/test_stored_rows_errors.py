@@ -65,8 +65,54 @@ def test_popfit_from_the_store_names_a_refused_stored_value_without_it(
         str(tmp_path / "o"),
     )
     assert result.exit_code == 2, result.stderr
-    assert "value" in result.stderr and "row" in result.stderr
+    # named by the record id `db edit pk_sample` takes, not a row of the reader's filtered frame (D-19.507)
+    assert f"pk_sample record {_refused_id(example_sqlite)}, value" in result.stderr
     assert "7.77" not in result.stderr + result.stdout and "got" not in result.stderr
+
+
+def _refused_id(url: str) -> int:
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        (record_id,) = connection.execute("SELECT id FROM pk_sample WHERE value < 0").fetchone()
+    finally:
+        connection.close()
+    return int(record_id)
+
+
+def test_a_pd_fit_from_the_store_names_a_refused_pd_sample_by_its_record(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.507: the PD reader's row of `popfit --model pd --url` is named by the pd_sample record id."""
+    _store_value(
+        example_sqlite,
+        "UPDATE pd_sample SET aqp4_igg_titre = '1:7' "
+        "WHERE id = (SELECT max(id) FROM pd_sample WHERE aqp4_igg_titre LIKE '1:%')",
+    )
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    try:
+        (record_id,) = connection.execute("SELECT id FROM pd_sample WHERE aqp4_igg_titre = '1:7'").fetchone()
+    finally:
+        connection.close()
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        "--model",
+        "pd",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2030-01-01",
+        "--individual-parameters",
+        str(tmp_path / "ebe.csv"),
+        "--no-figures",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2, result.stderr
+    assert f"pd_sample record {record_id}, aqp4_igg_titre" in result.stderr
+    assert "1:7" not in result.stderr and "got" not in result.stderr
 
 
 def test_the_web_safety_page_shows_an_engine_refusal_without_the_value(
