@@ -54,7 +54,7 @@ def test_a_long_number_after_a_long_fraction_is_located_at_its_sign() -> None:
     assert caught.value.pos == text.index("-")
 
 
-def test_the_digit_limit_is_the_interpreters(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_digit_limit_is_the_interpreters() -> None:
     """D-19.508: the limit was written as 4300; the interpreter's (`sys.set_int_max_str_digits`) rules."""
     import sys
 
@@ -67,6 +67,18 @@ def test_the_digit_limit_is_the_interpreters(monkeypatch: pytest.MonkeyPatch) ->
     finally:
         sys.set_int_max_str_digits(previous)
     assert "more than 640 digits" in caught.value.msg and caught.value.pos == 1
+
+
+def test_a_long_number_at_the_edges_of_the_text_is_located() -> None:
+    """D-19.508: the neighbours were tested with `in ".eE"`, a substring test that the empty neighbour at
+    the start or end of the text passes: such a number was not located (column 0 of line 1)."""
+    text = "\n\n-" + "7" * 5000
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert (caught.value.lineno, caught.value.colno) == (3, 1) and caught.value.pos == 2
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json("7" * 5000)
+    assert "digits" in caught.value.msg
 
 
 def test_a_text_with_few_brackets_is_not_scanned(monkeypatch: pytest.MonkeyPatch) -> None:

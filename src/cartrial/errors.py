@@ -87,6 +87,7 @@ class Problem:
             "file": self.file,
             "line": self.line,
             "row": self.row,
+            "record": self.record,
             "field": self.field,
             "value": None if self.value is None else _shortened(str(self.value)),
             "allowed": self.allowed,
@@ -223,8 +224,10 @@ def _stored_problem(problem: Problem, frames: Mapping[str, tuple[Any, str]]) -> 
     problem = replace(problem, value=None)
     if problem.row is None or problem.file is None or problem.file not in frames:
         return problem
+    from cartrial.columns import FIRST_DATA_ROW  # here: cartrial.columns imports this module
+
     frame, table = frames[problem.file]
-    position = problem.row - 2  # spreadsheet numbering: the header is row 1 (cartrial.columns.FIRST_DATA_ROW)
+    position = problem.row - FIRST_DATA_ROW  # spreadsheet numbering: the header is row 1
     if "record_id" not in getattr(frame, "columns", ()) or not 0 <= position < len(frame):
         return problem
     record = frame["record_id"].iat[position]

@@ -100,6 +100,11 @@ NESTED_TOO_DEEP = f"nested deeper than {JSON_MAX_DEPTH} levels"
 """The message of a document nested deeper than `JSON_MAX_DEPTH`, JSON or YAML."""
 
 
+_FLOAT_MARKS = frozenset(".eE")
+"""Characters beside a digit run that make it part of a float (a set: an empty neighbour, at the start or
+end of the text, is not one of them, as it is a substring of any text)."""
+
+
 def _scan_json(text: str, *, integer_digits: int | None = None) -> int | None:
     """The offset where `text` nests arrays/objects deeper than `JSON_MAX_DEPTH`, or (`integer_digits`
     given) where an integer of more than that many digits starts (its sign included) — both outside
@@ -130,7 +135,7 @@ def _scan_json(text: str, *, integer_digits: int | None = None) -> int | None:
                 end += 1
             before = text[i - 1] if i else ""
             after = text[end] if end < n else ""
-            if end - i > integer_digits and before not in ".eE" and after not in ".eE":
+            if end - i > integer_digits and before not in _FLOAT_MARKS and after not in _FLOAT_MARKS:
                 return i - 1 if before == "-" else i
             i = end
             continue

@@ -555,15 +555,24 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise
 
 
+STAGE_PREFIX = ".cartrial-stage-"
+"""Name prefix of the temporary folder `staged_folder` writes into: hidden, and plainly cartrial's."""
+
+
 @contextmanager
 def staged_folder(out: str | Path, field: str = "--out") -> Iterator[Path]:
-    """A temporary folder beside `out` to write a multi-file result into; when the block ends without an
-    error, every file written there is moved to the same place under `out` (a rename on the same file
-    system), else the temporary folder is removed and `out` is exactly as it was: nothing the user gave is
-    lost or half-written, no earlier file of `out` is touched (D-19.501).
+    """A temporary folder to write a multi-file result into; when the block ends without an error, every
+    file written there is moved to the same place under `out`, else the temporary folder is removed and
+    `out` is exactly as it was: nothing the user gave is lost or half-written, no earlier file of `out` is
+    touched (D-19.501).
 
-    A file of `out` that the result also holds is replaced; other files of `out` are left alone. A place
-    where the temporary folder cannot be made is an `InputError` naming `out` and `field`."""
+    When `out` exists the temporary folder is made INSIDE it (``.cartrial-stage-XXXX``, removed after), so
+    each move is a rename on the file system of `out` itself — a bind mount or a symbolic link to another
+    disk works, and so does a folder the user may write in under a parent they may not (D-19.538). When
+    `out` is new the temporary folder is made beside it and renamed to `out` whole. Before the first move
+    every destination folder is checked writable; a move that still fails says how many files were already
+    moved. A file of `out` that the result also holds is replaced; other files of `out` are left alone. A
+    place where the temporary folder cannot be made is an `InputError` naming `out` and `field`."""
     import shutil
 
     target = Path(out)
@@ -571,9 +580,13 @@ def staged_folder(out: str | Path, field: str = "--out") -> Iterator[Path]:
         raise InputError(
             Problem("not a folder", field=field, file=str(target), allowed="a folder (new or existing)")
         )
+    existing = target.is_dir()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        if existing:
+            stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=target.resolve()))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            stage = _new_folder_beside(target)
     except OSError as exc:
         raise InputError(
             Problem(f"cannot create the output folder: {exc.strerror or exc}", file=str(target), field=field)
@@ -583,22 +596,63 @@ def staged_folder(out: str | Path, field: str = "--out") -> Iterator[Path]:
             yield stage
         except InputError as exc:  # a file is named where the user will look for it, not in the stage
             raise InputError([_unstaged(p, stage, target) for p in exc.problems], header=exc.header) from None
-        staged = sorted(p for p in stage.rglob("*") if p.is_file() and not p.is_symlink())
-        for path in staged:  # refused before the first file moves: a folder where a file goes
-            refuse_special_target(target / path.relative_to(stage))
-        try:
-            for path in staged:
-                final = target / path.relative_to(stage)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, final)
-        except OSError as exc:
-            raise InputError(
-                Problem(
-                    f"cannot write the output folder: {exc.strerror or exc}", file=str(target), field=field
-                )
-            ) from None
+        if not existing and not target.exists() and not target.is_symlink():
+            try:
+                os.rename(stage, target)  # a new folder, whole: atomic within its parent
+                return
+            except OSError:
+                pass  # made meanwhile: moved file by file below
+        _move_staged(stage, target, field)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _new_folder_beside(target: Path) -> Path:
+    """A new empty folder beside `target` with a hidden unique name, made with the process's default mode
+    (`mkdtemp` makes 0700, which a folder renamed to `target` would keep)."""
+    import secrets
+
+    while True:
+        stage = target.parent / f"{STAGE_PREFIX}{target.name}.{secrets.token_hex(4)}"
+        try:
+            stage.mkdir()
+            return stage
+        except FileExistsError:
+            continue
+
+
+def _move_staged(stage: Path, target: Path, field: str) -> None:
+    """Move every file of `stage` to its place under `target`; every destination is checked (not a folder or
+    device, its folder writable) before the first move (D-19.538)."""
+    staged = sorted(p for p in stage.rglob("*") if p.is_file() and not p.is_symlink())
+    for path in staged:  # refused before the first file moves: a folder where a file goes
+        refuse_special_target(target / path.relative_to(stage))
+    for folder in sorted({(target / path.relative_to(stage)).parent for path in staged}):
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+            raise InputError(
+                Problem("cannot write the output folder: permission denied", file=str(folder), field=field)
+            )
+    moved: list[str] = []
+    try:
+        for path in staged:
+            name = path.relative_to(stage)
+            final = target / name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
+            moved.append(name.as_posix())
+    except OSError as exc:
+        done = f"; {len(moved)} of {len(staged)} files were already moved"
+        if moved:
+            shown = ", ".join(moved[:10]) + (", …" if len(moved) > 10 else "")
+            done += f" ({shown})"
+        raise InputError(
+            Problem(
+                f"cannot write the output folder: {exc.strerror or exc}{done}", file=str(target), field=field
+            )
+        ) from None
 
 
 def _unstaged(problem: Problem, stage: Path, target: Path) -> Problem:

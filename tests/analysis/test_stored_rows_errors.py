@@ -65,8 +65,54 @@ def test_popfit_from_the_store_names_a_refused_stored_value_without_it(
         str(tmp_path / "o"),
     )
     assert result.exit_code == 2, result.stderr
-    assert "value" in result.stderr and "row" in result.stderr
+    # named by the record id `db edit pk_sample` takes, not a row of the reader's filtered frame (D-19.507)
+    assert f"pk_sample record {_refused_id(example_sqlite)}, value" in result.stderr
     assert "7.77" not in result.stderr + result.stdout and "got" not in result.stderr
+
+
+def _refused_id(url: str) -> int:
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        (record_id,) = connection.execute("SELECT id FROM pk_sample WHERE value < 0").fetchone()
+    finally:
+        connection.close()
+    return int(record_id)
+
+
+def test_a_pd_fit_from_the_store_names_a_refused_pd_sample_by_its_record(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.507: the PD reader's row of `popfit --model pd --url` is named by the pd_sample record id."""
+    _store_value(
+        example_sqlite,
+        "UPDATE pd_sample SET aqp4_igg_titre = '1:7' "
+        "WHERE id = (SELECT max(id) FROM pd_sample WHERE aqp4_igg_titre LIKE '1:%')",
+    )
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    try:
+        (record_id,) = connection.execute("SELECT id FROM pd_sample WHERE aqp4_igg_titre = '1:7'").fetchone()
+    finally:
+        connection.close()
+    result = run_cartrial(
+        "kinetics",
+        "popfit",
+        "--model",
+        "pd",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2030-01-01",
+        "--individual-parameters",
+        str(tmp_path / "ebe.csv"),
+        "--no-figures",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2, result.stderr
+    assert f"pd_sample record {record_id}, aqp4_igg_titre" in result.stderr
+    assert "1:7" not in result.stderr and "got" not in result.stderr
 
 
 def test_the_web_safety_page_shows_an_engine_refusal_without_the_value(
@@ -112,3 +158,16 @@ def test_a_row_of_the_engines_frame_is_named_by_its_record_id() -> None:
     (problem,) = caught.value.problems
     assert problem.record == "pk_sample record 41" and problem.row is None and problem.value is None
     assert str(problem) == "pk_sample record 41, value: out of range"
+
+
+def test_a_problem_at_a_record_keeps_its_place_in_json_and_the_api() -> None:
+    """D-19.539: `Problem.as_dict` had no `record`, so a problem moved to a record (file and row None) lost
+    its place in --json, results.py and the API's problems[]."""
+    from cartrial.web.api import ProblemOut
+    from cartrial.web.errors import error_body
+
+    problem = Problem("out of range", field="value", record="pk_sample record 41")
+    assert problem.as_dict()["record"] == "pk_sample record 41"
+    assert ProblemOut(**problem.as_dict()).record == "pk_sample record 41"
+    assert error_body(InputError(problem))["problems"][0]["record"] == "pk_sample record 41"
+    assert "record" in ProblemOut.model_json_schema()["properties"]

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.cdisc.spec import dataset_specs
-from cartrial.cdisc.xport import XptColumn, ibm_double, write_xport
+from cartrial.cdisc.xport import OutsideIbmRange, XptColumn, ibm_double, outside_ibm_range, write_xport
 from cartrial.errors import InputError
 
 FINITE = st.one_of(
@@ -132,3 +132,16 @@ def test_the_pyreadstat_comparison_writer_has_the_same_range_check(tmp_path: Pat
     (problem,) = caught.value.problems
     assert problem.field == "EXDOSE" and problem.message.startswith("record 2 of 2")
     assert "1e+80" not in str(caught.value) and not path.exists()
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_the_range_check_alone_agrees_with_the_encoder(x: float) -> None:
+    """D-19.510: the pyreadstat writer calls the range check only (`check_xport_numbers`); it refuses a
+    number exactly when the encoder cannot hold it."""
+    try:
+        ibm_double(np.array([x]))
+        held = True
+    except OutsideIbmRange:
+        held = False
+    assert held == (len(outside_ibm_range(np.array([x]))) == 0)
+    assert len(outside_ibm_range(np.array([16.0**63, 16.0**-66, -(16.0**-65), 0.0, math.nan]))) == 2

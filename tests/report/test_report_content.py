@@ -270,3 +270,32 @@ def test_files_of_an_earlier_report_that_this_one_lacks_are_removed(
         assert not (out / name).exists() and name in err
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert (out / "report.html").is_file() and any((out / "tables").iterdir())
+
+
+def test_a_fresh_out_keeps_the_users_tables_and_pdf(
+    report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """D-19.501: the report is written before the earlier one's leftovers go, and whether an earlier report
+    was there was told by report.html — always the new one by then. A folder with no earlier report lost the
+    user's tables/*.csv and report.pdf. The leftovers are now decided before writing."""
+    out = tmp_path / "report"
+    (out / "tables").mkdir(parents=True)
+    (out / "tables" / "my_own.csv").write_text("a\n1\n", encoding="utf-8")
+    (out / "report.pdf").write_bytes(b"%PDF-1.7 the user's")
+    code, _out, err = cli(
+        capsys,
+        "report",
+        "--url",
+        report_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(out),
+        "--no-pdf",
+    )
+    assert code == 0 and "removed" not in err
+    assert (out / "tables" / "my_own.csv").read_text(encoding="utf-8") == "a\n1\n"
+    assert (out / "report.pdf").read_bytes() == b"%PDF-1.7 the user's"
+    assert (out / "report.html").is_file()

@@ -169,7 +169,7 @@ def export_cdisc(
     lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
     summaries: list[DatasetSummary] = []
     written: list[str] = []
-    with staged_folder(out_dir, field="out_dir") as stage:  # all or nothing in out_dir (D-19.501)
+    with staged_folder(out_dir, field="--out") as stage:  # all or nothing in out_dir (D-19.501)
         for standard, folder in (("SDTMIG", "sdtm"), ("ADaMIG", "adam")):
             target = stage / folder
             target.mkdir(parents=True, exist_ok=True)

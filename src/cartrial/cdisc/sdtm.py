@@ -165,6 +165,14 @@ def _num(text: Any) -> float:
     return value
 
 
+def _aeptcd(code: object) -> float:
+    """AE.AEPTCD of a stored `meddra_code`: NaN when blank; otherwise its 8 digits, which
+    `_refuse_stored_meddra_codes` checked before any row is built (D-19.510) — no other text reaches here."""
+    if code is None or (isinstance(code, float) and math.isnan(code)) or not str(code).strip():
+        return math.nan
+    return float(str(code))
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -755,7 +763,7 @@ def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
         "AESPID": f"AE-{r['record_id']}",
         "AETERM": ascii_text(r["term"]),
         "AEDECOD": ascii_text(r["term"]),
-        "AEPTCD": float(r["meddra_code"]) if _is_number(r["meddra_code"]) else math.nan,
+        "AEPTCD": _aeptcd(r["meddra_code"]),
         "AECAT": ae_category(category),
         "AESER": _yn(r["serious"]),
         **_seriousness(r),
@@ -781,9 +789,7 @@ def _episode_row(
         "AEGRPID": f"{e.kind.upper()}-{e.episode}",
         "AETERM": term,
         "AEDECOD": term,
-        "AEPTCD": float(match["meddra_code"])
-        if match is not None and _is_number(match["meddra_code"])
-        else math.nan,
+        "AEPTCD": _aeptcd(match["meddra_code"]) if match is not None else math.nan,
         "AECAT": ae_category(e.kind),
         "AESER": _yn(match["serious"]) if match is not None else "",
         **_seriousness(match),

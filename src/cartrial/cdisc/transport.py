@@ -125,12 +125,12 @@ def write_xpt(
         return
     import pyreadstat
 
-    from cartrial.cdisc.xport import xport_numbers
+    from cartrial.cdisc.xport import check_xport_numbers
 
     data, formats = _xpt_frame(frame, spec)
     for name in data.columns:  # the same range check as the default writer: pyreadstat would write junk
         if spec.variable(name).type != "Char":
-            xport_numbers(data[name], name, path, len(data))
+            check_xport_numbers(data[name], name, path, len(data))
     labels: list[str | None] = [spec.variable(c).label for c in data.columns]
 
     pyreadstat.write_xport(

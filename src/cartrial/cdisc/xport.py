@@ -57,6 +57,18 @@ class OutsideIbmRange(ValueError):
         self.positions = positions
 
 
+def outside_ibm_range(values: np.ndarray) -> np.ndarray:
+    """Positions of the numbers of `values` an IBM double cannot hold (infinite, or a base-16 exponent
+    outside -64…63); NaN (SAS missing) and 0 are held."""
+    x = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        finite_nonzero = np.isfinite(x) & (x != 0)
+    e = np.frexp(np.abs(np.where(finite_nonzero, x, 1.0)))[1]
+    exponent = -((-e) // 4)
+    outside = finite_nonzero & (((exponent + 64) < 0) | ((exponent + 64) > 127))
+    return np.flatnonzero(np.isinf(x) | outside)
+
+
 def ibm_double(values: np.ndarray) -> np.ndarray:
     """IEEE 754 doubles → 8-byte IBM System/370 floating point (big-endian uint64); NaN → SAS missing ``.``.
 
@@ -64,18 +76,16 @@ def ibm_double(values: np.ndarray) -> np.ndarray:
     x = m·2**e (0.5 <= m < 1, `numpy.frexp`), E = ceil(e / 4) and f = m·2**(e − 4E); f·2**56 is an integer
     (m has 53 significant bits and e − 4E >= −3), so the conversion is exact."""
     x = np.asarray(values, dtype=float)
+    outside = outside_ibm_range(x)
+    if len(outside):
+        raise OutsideIbmRange(outside)
     out = np.zeros(len(x), dtype=np.uint64)
     missing = np.isnan(x)
     nonzero = ~missing & (x != 0)
-    if np.isinf(x).any():
-        raise OutsideIbmRange(np.flatnonzero(np.isinf(x)))
     if nonzero.any():
         a = np.abs(x[nonzero])
         m, e = np.frexp(a)
         exponent = -((-e) // 4)
-        outside = ((exponent + 64) < 0) | ((exponent + 64) > 127)
-        if outside.any():
-            raise OutsideIbmRange(np.flatnonzero(nonzero)[outside])
         fraction = np.ldexp(m, (e - 4 * exponent) + 56).astype(np.uint64)
         sign = (x[nonzero] < 0).astype(np.uint64) << np.uint64(63)
         out[nonzero] = sign | ((exponent + 64).astype(np.uint64) << np.uint64(56)) | fraction
@@ -151,22 +161,33 @@ CHUNK_ROWS = 65536
 
 def xport_numbers(values: Any, name: str, path: Path, n: int) -> np.ndarray:
     """`values` as IBM doubles (`ibm_double`); a number no XPORT can hold is an `InputError` located at its
-    record (1-based, of `n`) and variable `name` of `path`, never its value (D-19.498). Both XPORT writers
-    check it (`cartrial.cdisc.transport.write_xpt`, D-19.510)."""
+    record (1-based, of `n`) and variable `name` of `path`, never its value (D-19.498)."""
     try:
         return ibm_double(np.asarray(values, dtype=float))
     except OutsideIbmRange as exc:  # a stored value no XPORT can hold: located, never its value
-        first, count = int(exc.positions[0]) + 1, len(exc.positions)
-        more = f" (and {count - 1} more record(s))" if count > 1 else ""
-        raise InputError(
-            Problem(
-                f"record {first} of {n}{more}: a number outside the range SAS XPORT can hold; "
-                "the Dataset-JSON format (--format json) holds any finite number",
-                file=str(path),
-                field=name,
-                allowed=IBM_RANGE,
-            )
-        ) from None
+        raise _outside_error(exc.positions, name, path, n) from None
+
+
+def check_xport_numbers(values: Any, name: str, path: Path, n: int) -> None:
+    """The range check of `xport_numbers` without the conversion, for the pyreadstat writer, which
+    converts itself: both XPORT writers check it (`cartrial.cdisc.transport.write_xpt`, D-19.510)."""
+    positions = outside_ibm_range(np.asarray(values, dtype=float))
+    if len(positions):
+        raise _outside_error(positions, name, path, n)
+
+
+def _outside_error(positions: np.ndarray, name: str, path: Path, n: int) -> InputError:
+    first, count = int(positions[0]) + 1, len(positions)
+    more = f" (and {count - 1} more record(s))" if count > 1 else ""
+    return InputError(
+        Problem(
+            f"record {first} of {n}{more}: a number outside the range SAS XPORT can hold; "
+            "the Dataset-JSON format (--format json) holds any finite number",
+            file=str(path),
+            field=name,
+            allowed=IBM_RANGE,
+        )
+    )
 
 
 def write_xport(

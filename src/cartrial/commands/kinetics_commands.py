@@ -800,6 +800,7 @@ def popfit_command(
     if file is None and url is None and cutoff is None:
         raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
     snapshot: Any = None
+    stored_frames: dict[str, tuple[Any, str]] = {}
     samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
     if file is not None:
         table = _read_samples(file, pd_model, samples, model, "popfit")
@@ -816,14 +817,16 @@ def popfit_command(
         # only selects the samples dated up to it, no follow-up is counted: a later date is allowed (D-19.380)
         snapshot = user_snapshot(user, url, cut, allow_future_cutoff=True)
         name = "pd_samples" if pd_model else "pk_samples"
-        table = snapshot.table(name) if pd_model else _pk_sample_times(snapshot)
+        table = snapshot.table(name) if pd_model else _stored_pk_samples(snapshot, samples.analyte)
         source = f"store {name} (cut-off {cutoff}; {snapshot.view()['statement']})"
+        # the reader's row N is position N - 2 of `table`: named by its record id, `db edit` takes (D-19.507)
+        stored_frames = {source: (table, "pd_sample" if pd_model else "pk_sample")}
         levels = dose_levels(snapshot.table("infusions"))
         covariates = pd.DataFrame(
             {"subject_id": list(levels), "dose_level": [str(v) for v in levels.values()]}
         )
     # the store's rows are not the user's file: a refused one is named without its value (D-19.507)
-    with stored_rows_errors() if snapshot is not None else contextlib.nullcontext():
+    with stored_rows_errors(stored_frames) if snapshot is not None else contextlib.nullcontext():
         data = _population_data(
             table,
             samples,
@@ -843,6 +846,7 @@ def popfit_command(
     structural: Any = model
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     pd_settings: dict[str, Any] = {}
+    kinetic_outputs: dict[str, str | bytes] = {}  # OUT/kinetics/, written with the PD fit's files (D-19.501)
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import pd_fit_inputs
 
@@ -850,7 +854,7 @@ def popfit_command(
             ip_table = read_csv(individual_parameters)
             ip_source = str(individual_parameters)
         else:
-            ip_table, ip_source = _store_kinetic_fit(
+            ip_table, ip_source, kinetic_outputs = _store_kinetic_fit(
                 snapshot,
                 cutoff,
                 out,
@@ -914,7 +918,10 @@ def popfit_command(
         fit.settings["notes"] = kinetic_notes
     _make_folder(out)
     outputs = popfit_files(fit, figures=not no_figures, figure_format=figure_format, seed=seed)
-    write_report(out, outputs)
+    # one stage for the whole run: the kinetic step's files and the PD fit's, all or none (D-19.501)
+    write_report(
+        out, {**outputs, **{f"kinetics/{name}": content for name, content in kinetic_outputs.items()}}
+    )
     files = file_listing(outputs, out)
     kinetic_folder = out / "kinetics" if pd_model and individual_parameters is None else None
     if kinetic_folder is not None:
@@ -1097,6 +1104,18 @@ def _pk_sample_times(snapshot: Any) -> Any:
     return pk.assign(actual_day=sample_actual_days(pk, snapshot.table("infusions")).to_numpy())
 
 
+def _stored_pk_samples(snapshot: Any, analyte: str | None) -> Any:
+    """The snapshot's PK samples (`_pk_sample_times`) as the population reader uses them: only `analyte`'s
+    rows, renumbered, when there are any (the reader's own selection, which then keeps every row in place),
+    so that the reader's row N is position N - 2 of this frame, whose ``record_id`` names the sample
+    (D-19.507). With none the whole table, for the reader's "no sample of this analyte" naming the others."""
+    table = _pk_sample_times(snapshot)
+    if analyte is None or "analyte" not in table.columns:
+        return table
+    rows = table[table["analyte"].astype(str).str.strip() == analyte].reset_index(drop=True)
+    return rows if len(rows) else table
+
+
 def _store_kinetic_fit(
     snapshot: Any,
     cutoff: str | None,
@@ -1107,29 +1126,30 @@ def _store_kinetic_fit(
     figure_format: str,
     allow_unquantified: bool,
     quiet: bool,
-) -> tuple[Any, str]:
+) -> tuple[Any, str, dict[str, str | bytes]]:
     """The kinetic step of a sequential PD fit from the store: a stein2019 popfit of the snapshot's PK
-    samples (same cut-off, SAEM settings and seed), written to OUT/kinetics/; its EBEs (with its status)
-    are the PD fit's kinetic parameters (docs/popfit.md, "PD fit from the store")."""
-    from cartrial.commands.report_commands import write_report
+    samples (same cut-off, SAEM settings and seed); its EBEs (with its status) are the PD fit's kinetic
+    parameters (docs/popfit.md, "PD fit from the store"). Returns them, the path of OUT/kinetics/ebe.csv and
+    the kinetic fit's files, which the caller writes to OUT/kinetics/ with the PD fit's own, in one stage:
+    an error of the PD fit leaves OUT as it was (D-19.501)."""
     from cartrial.kinetics.popfit import PopulationData, fit_population
     from cartrial.report.popfit import popfit_files
 
     source = f"store pk_samples (cut-off {cutoff})"
-    data = PopulationData.from_frame(
-        _pk_sample_times(snapshot),
-        analyte=analyte,
-        source=source,
-        allow_unquantified=allow_unquantified,
-        drop_pre_dose=True,
-    )
+    table = _stored_pk_samples(snapshot, analyte)
+    with stored_rows_errors({source: (table, "pk_sample")}):  # a store's row, by its record id (D-19.507)
+        data = PopulationData.from_frame(
+            table,
+            analyte=analyte,
+            source=source,
+            allow_unquantified=allow_unquantified,
+            drop_pre_dose=True,
+        )
     if not quiet:
         _err_console().print(f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {source})")
     fit = fit_population(data, "stein2019", settings=settings)
-    folder = out / "kinetics"
-    _make_folder(folder)
-    write_report(folder, popfit_files(fit, figures=figures, figure_format=figure_format))
-    return fit.ebe.assign(status=fit.status), str((folder / "ebe.csv").resolve())
+    files = popfit_files(fit, figures=figures, figure_format=figure_format)
+    return fit.ebe.assign(status=fit.status), str((out / "kinetics" / "ebe.csv").resolve()), files
 
 
 @kinetics_app.command("map", epilog=MAP_EXAMPLE)

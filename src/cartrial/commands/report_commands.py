@@ -53,8 +53,9 @@ def report_command(
         check_fit_view(population_fit, snapshot.view())
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
+    stale = earlier_report_files(out, files)  # decided before writing: report.html is then the new one
     write_report(out, files)  # all files or none (D-19.501); then the earlier report's leftovers go
-    removed = remove_earlier_report_files(out, files)
+    removed = remove_earlier_report_files(out, stale)
     if removed:
         typer.echo(
             f"removed {len(removed)} file(s) of the earlier report in {out} that this one does not have: "
@@ -102,20 +103,32 @@ def write_report(out: Path, files: dict[str, str | bytes]) -> None:
                 ) from None
 
 
-def remove_earlier_report_files(out: Path, files: Mapping[str, object]) -> list[str]:
-    """Remove the files of an earlier `cartrial report` in `out` that this one does not write (a table or
-    figure under tables/ or figures/; report.pdf when this one has none), so that the folder never mixes
-    two reports; returns their names (D-19.53). Other files of `out` are left alone."""
-    removed: list[str] = []
+def earlier_report_files(out: Path, files: Mapping[str, object]) -> list[str]:
+    """The files of an earlier `cartrial report` in `out` that this one does not write (a table or figure
+    under tables/ or figures/; report.pdf when this one has none). Called BEFORE this report is written:
+    whether `out` holds an earlier report is told by its report.html, which afterwards is always the new
+    one (D-19.53, D-19.501). Nothing when `out` holds no report.html: the folder's files are the user's."""
     if not (out / "report.html").is_file():  # no earlier report here
-        return removed
+        return []
     candidates = [out / "report.pdf"]
     for folder in REPORT_FOLDERS:
         if (out / folder).is_dir() and not (out / folder).is_symlink():
             candidates += sorted(p for p in (out / folder).iterdir() if p.suffix in (".csv", ".svg"))
-    for path in candidates:
-        name = path.relative_to(out).as_posix()
-        if name not in files and path.is_file() and not path.is_symlink():
+    return [
+        path.relative_to(out).as_posix()
+        for path in candidates
+        if path.relative_to(out).as_posix() not in files and path.is_file() and not path.is_symlink()
+    ]
+
+
+def remove_earlier_report_files(out: Path, stale: list[str]) -> list[str]:
+    """Remove `stale` (from `earlier_report_files`, taken before the new report was written) from `out`, so
+    that the folder never mixes two reports; returns the names removed (D-19.53). Other files of `out` are
+    left alone."""
+    removed: list[str] = []
+    for name in stale:
+        path = out / name
+        if path.is_file() and not path.is_symlink():
             path.unlink()
             removed.append(name)
     return removed

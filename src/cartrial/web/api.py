@@ -163,6 +163,10 @@ class ProblemOut(BaseModel):
     file: str | None = None
     row: int | None = None
     line: int | None = None
+    record: str | None = Field(
+        None,
+        description="a stored record, by the table and id `cartrial db edit` takes: pk_sample record 123",
+    )
 
 
 class Validation(BaseModel):

@@ -92,7 +92,8 @@ def _has_unpaired_surrogate(value: Any) -> bool:
 def read_json_body(body: bytes) -> Any:
     """The JSON value of a request body, or `json.JSONDecodeError` naming what is wrong — the one error
     FastAPI reports as a located 422 (``body``), for every body JSON cannot give as text (D-19.171): not
-    UTF-8, a number beyond Python's 4,300-digit limit, nesting beyond the recursion limit, and a
+    UTF-8, a number beyond the interpreter's digit limit (4,300 by default), nesting deeper than 100
+    levels (`cartrial.sources.NESTED_TOO_DEEP`), and a
     ``\\uD800``–``\\uDFFF`` escape without its pair, which no UTF-8 text (no database, no answer) can hold
     (D-19.170)."""
     try:

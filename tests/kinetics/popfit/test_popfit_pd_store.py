@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from cartrial import examples as cartrial_examples
 from cartrial.kinetics.models import STEIN_2019_TYPICAL, STEIN_PARAMETERS
@@ -118,3 +119,28 @@ def test_pd_fit_from_the_store_names_a_subject_without_kinetics(example_sqlite: 
     assert "CT-002" in result.stderr and "ebe.csv" in result.stderr and "Traceback" not in result.stderr
     bad = _popfit_pd_store(example_sqlite, "x", "--titre", "mid")
     assert bad.exit_code == 2 and "--titre" in bad.stderr
+
+
+def test_a_pd_fit_refused_after_the_kinetic_step_leaves_out_as_it_was(
+    example_sqlite: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D-19.501: the kinetic step wrote OUT/kinetics/ in its own stage, so a PD fit refused after it left
+    an earlier kinetics/ replaced. The whole run is one stage now."""
+    from cartrial.errors import InputError, Problem
+    from cartrial.kinetics.popfit import pdmodel
+
+    out = tmp_path / "o"
+    (out / "kinetics").mkdir(parents=True)
+    (out / "kinetics" / "estimates.json").write_text("earlier", encoding="utf-8")
+
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise InputError(Problem("refused after the kinetic step", field="--model"))
+
+    monkeypatch.setattr(pdmodel, "pd_fit_inputs", refuse)
+    result = _popfit_pd_store(example_sqlite, out, *FAST)
+    assert result.exit_code == 2 and "refused after the kinetic step" in result.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "kinetics",
+        "kinetics/estimates.json",
+    ]
+    assert (out / "kinetics" / "estimates.json").read_text(encoding="utf-8") == "earlier"
