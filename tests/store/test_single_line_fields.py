@@ -21,9 +21,10 @@ LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 VALID = {
     ("subject", "disposition"): "withdrawn: moved abroad",
     ("escalation_decision", "outcomes"): "1NNN 2NTN",
+    ("adverse_event", "meddra_code"): "10019211",
 }
-"""A valid value of each field with a pattern, its middle a place a line break can go (a reason's words, the
-separator between two cohorts)."""
+"""A valid value of each field with a pattern, with a place a line break can go (a reason's words, the
+separator between two cohorts, the middle of a MedDRA code)."""
 
 
 def test_the_line_breaks_are_those_of_splitlines() -> None:
@@ -50,8 +51,12 @@ def test_no_field_with_a_pattern_accepts_a_line_break(
     table, name = field
     value = VALID[field]
     spaces = [i for i, c in enumerate(value) if c == " "]
-    at = data.draw(st.sampled_from(spaces))
-    broken = value[:at] + brk + value[at + 1 :]  # the space replaced by the line break: two lines
+    if spaces:
+        at = data.draw(st.sampled_from(spaces))
+        broken = value[:at] + brk + value[at + 1 :]  # the space replaced by the line break: two lines
+    else:
+        at = data.draw(st.integers(1, len(value) - 1))
+        broken = value[:at] + brk + value[at:]  # a code split in two lines
     assert len(broken.splitlines()) == 2
     pattern = all_field_rules()[table][name].pattern or ""
     assert re.fullmatch(pattern, broken) is None
