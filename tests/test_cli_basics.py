@@ -235,3 +235,38 @@ def test_commands_print_without_rich_highlighting() -> None:
         if path.name != "terminal.py" and "Console(" in path.read_text(encoding="utf-8")
     ]
     assert direct == []
+
+
+def test_running_the_cli_again_in_one_process_adds_no_command_again() -> None:
+    """Every in-process run of `main` registers the command groups again (a notebook, the tests); the `db`
+    and `audit` groups gained their other modules' commands on every run, so each later run built every
+    copy and ran slower (D-19.541). The groups hold the same commands after one run as after five."""
+    import io
+    from contextlib import redirect_stdout
+
+    import typer
+
+    from cartrial.commands import AREA_MODULES
+
+    def sizes() -> dict[str, int]:
+        found = {}
+        for name in AREA_MODULES:
+            for attribute, value in vars(sys.modules[name]).items():
+                if isinstance(value, typer.Typer):
+                    size = len(value.registered_commands) + len(value.registered_groups)
+                    found[f"{name}.{attribute}"] = size
+        return found
+
+    def run_all() -> None:
+        for module in AREA_MODULES:
+            __import__(module)
+        for argv in (["db", "--help"], ["audit", "--help"], ["kinetics", "--help"], ["--help"]):
+            with redirect_stdout(io.StringIO()):
+                assert main(argv) == 0
+
+    run_all()
+    once = sizes()
+    for _ in range(4):
+        run_all()
+    assert sizes() == once
+    assert any(name.endswith("store_commands.db_app") for name in once)

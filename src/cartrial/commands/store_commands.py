@@ -9,6 +9,7 @@ else ``sqlite:///cartrial.db``). Permissions are checked by the service, not her
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,20 @@ JSON_HELP = "Print JSON instead of a table."
 QUERY_STATUSES = ("open", "answered", "closed")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `db` and `audit` command groups to the root app."""
+@functools.cache
+def _add_other_modules_commands() -> None:
+    """Add the commands of `audit_commands` and `auth_commands` to the `audit` and `db` groups, once per
+    process: every in-process run of `cartrial.cli.main` registers the groups again, and commands added on
+    each run piled up in these module-level groups, so each later run built all the copies (D-19.541)."""
     from cartrial.commands import audit_commands, auth_commands
 
     audit_commands.register_audit_group(audit_app)
     auth_commands.register_db_group(db_app)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `db` and `audit` command groups to the root app."""
+    _add_other_modules_commands()
     app.add_typer(db_app, name="db")
     app.add_typer(audit_app, name="audit")
 
