@@ -37,7 +37,8 @@ def test_the_helper_drops_values_at_rows_only() -> None:
     with pytest.raises(InputError) as caught, stored_rows_errors():
         raise InputError([at_row, option])
     first, second = caught.value.problems
-    assert first.value is None and first.row == 3 and first.field == "value"
+    # no frame locates it: the table and field remain, not a row of a frame no user sees (D-19.542)
+    assert first.value is None and first.row is None and first.file == "pk_samples" and first.field == "value"
     assert second.value == "quoted"
     assert "7.77" not in str(caught.value)
 
@@ -144,8 +145,102 @@ def test_the_web_safety_page_shows_an_engine_refusal_without_the_value(
     finally:
         service.engine.dispose()
     text = " ".join(view.notes)
-    assert "labs, row 5, value: out of range" in text
+    # a row of a frame the page does not know: the table and field only, never a guessed record (D-19.542)
+    assert "labs, value: out of range" in text and "row 5" not in text
     assert "7.77" not in text and "got" not in text
+
+
+def _planted_edss(url: str) -> int:
+    """An EDSS pyramidal score of 9 (the engine allows 0 to 6) in the last record of the study, and no
+    infusion for CT-001 any more (nor escalation decisions): the engines are handed the infused subjects'
+    rows only, so the refused record is no longer at its place in the snapshot's table (a mapping from the
+    snapshot's rows would name another record). Returns the planted record's id."""
+    _store_value(
+        url, "UPDATE edss_assessment SET pyramidal = 9 WHERE id = (SELECT max(id) FROM edss_assessment)"
+    )
+    _store_value(url, "DELETE FROM infusion WHERE subject_id = 'CT-001'")
+    _store_value(url, "DELETE FROM escalation_decision")  # cohort 1 no longer adds up without CT-001
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        (record_id,) = connection.execute("SELECT id FROM edss_assessment WHERE pyramidal = 9").fetchone()
+        (before,) = connection.execute(
+            "SELECT count(*) FROM edss_assessment WHERE subject_id = 'CT-001'"
+        ).fetchone()
+    finally:
+        connection.close()
+    assert before > 0  # rows of the left-out subject come first: the handed frame is shifted
+    return int(record_id)
+
+
+def _assert_named_by_record(text: str, record_id: int) -> None:
+    line = next(line for line in text.splitlines() if "pyramidal" in line)
+    assert f"edss_assessment record {record_id}, pyramidal: out of range" in line, text
+    assert "row" not in line and "(got" not in line, line  # no frame row number, no value
+    assert "edss, " not in line
+
+
+def test_analyse_names_a_refused_stored_record_by_its_id(example_sqlite: str, tmp_path: Path) -> None:
+    """D-19.542: `analyse` located an engine's refusal at "edss, row N" of the frame the engine was given
+    (the safety population's rows), a row no user can find; it is the record `db edit` takes."""
+    record_id = _planted_edss(example_sqlite)
+    result = run_cartrial(
+        "analyse",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        str(tmp_path / "analysis"),
+    )
+    assert result.exit_code == 2, result.stderr
+    _assert_named_by_record(result.stderr, record_id)
+
+
+def test_report_names_a_refused_stored_record_by_its_id(example_sqlite: str, tmp_path: Path) -> None:
+    """D-19.542: `report` prints the analysis' error: the record, not a row of an engine's frame."""
+    record_id = _planted_edss(example_sqlite)
+    result = run_cartrial(
+        "report",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        str(tmp_path / "report"),
+        "--no-pdf",
+    )
+    assert result.exit_code == 2, result.stderr
+    _assert_named_by_record(result.stderr, record_id)
+
+
+def test_the_web_safety_page_names_a_refused_stored_record_by_its_id(example_sqlite: str) -> None:
+    """D-19.542: a therapy category the grading refuses (stored before a store rule refused it), on the
+    safety page: the therapy record, never "therapies, row N" nor the value."""
+    import datetime as dt
+
+    from cartrial.store import StudyService, connect
+    from cartrial.web import views
+
+    _store_value(
+        example_sqlite, "UPDATE therapy SET therapy = 'zzzz' WHERE id = (SELECT max(id) FROM therapy)"
+    )
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    try:
+        (record_id,) = connection.execute("SELECT id FROM therapy WHERE therapy = 'zzzz'").fetchone()
+    finally:
+        connection.close()
+    service = StudyService(connect(example_sqlite))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, dt.date(2022, 3, 20))
+    finally:
+        service.engine.dispose()
+    text = " ".join(view.notes)
+    assert f"therapy record {record_id}, therapy: unknown category" in text, text
+    assert "zzzz" not in text and "row" not in text and "got" not in text
 
 
 def test_a_row_of_the_engines_frame_is_named_by_its_record_id() -> None:
@@ -171,3 +266,26 @@ def test_a_problem_at_a_record_keeps_its_place_in_json_and_the_api() -> None:
     assert ProblemOut(**problem.as_dict()).record == "pk_sample record 41"
     assert error_body(InputError(problem))["problems"][0]["record"] == "pk_sample record 41"
     assert "record" in ProblemOut.model_json_schema()["properties"]
+
+
+def test_a_row_no_frame_can_place_keeps_its_table_and_field_only() -> None:
+    """D-19.542: a row outside the frame, or of a frame without record ids, names no record (never a guessed
+    one) and no row: the table and field remain."""
+    import pandas as pd
+
+    from cartrial.analysis.model import stored_rows
+
+    with_ids = pd.DataFrame({"pyramidal": ["1", "2"], "record_id": [17, 41]})
+    without_ids = pd.DataFrame({"subject_id": ["S1"], "assessed_at": ["2021-01-01"]})
+    outside = Problem("out of range", file="edss", row=4, field="pyramidal", value=SENTINEL)
+    no_ids = Problem("not a date", file="osis", row=2, field="assessed_at", value=SENTINEL)
+    with pytest.raises(InputError) as caught, stored_rows({"edss": with_ids, "osis": without_ids}):
+        raise InputError([outside, no_ids])
+    assert [(p.file, p.row, p.record, p.field, p.value) for p in caught.value.problems] == [
+        ("edss", None, None, "pyramidal", None),
+        ("osis", None, None, "assessed_at", None),
+    ]
+    with pytest.raises(InputError) as caught, stored_rows({"edss": with_ids}):
+        raise InputError(Problem("out of range", file="edss", row=3, field="pyramidal", value=SENTINEL))
+    # the store table `db edit` names, from the snapshot's table name
+    assert str(caught.value.problems[0]) == "edss_assessment record 41, pyramidal: out of range"

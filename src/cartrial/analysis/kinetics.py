@@ -208,10 +208,10 @@ def nca_datasets(
     # only, as before (D-19.154)
     if "half_lloq" in (nca_options.blq_first, nca_options.blq_middle, nca_options.blq_last) and "lloq" in pk:
         columns["lloq_column"] = "lloq"
-    from cartrial.errors import stored_rows_errors
+    from cartrial.analysis.model import stored_rows
 
-    # a refused sample is named by its record id, which `db edit pk_sample` takes (D-19.507)
-    with stored_rows_errors({"pk_samples": (pk, "pk_sample")}):
+    # a refused sample is named by its record id, which `db edit pk_sample` takes (D-19.507, D-19.542)
+    with stored_rows({"pk_samples": pk}):
         result = derive_nca(
             pk,
             **columns,

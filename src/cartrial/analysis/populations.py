@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.model import Population
+from cartrial.analysis.model import Population, stored_rows
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import (
     DEATH,
@@ -61,7 +61,8 @@ def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
 
     if len(infusions) == 0:
         return {}
-    return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
+    with stored_rows({"infusions": infusions}):  # a refused record named by its id (D-19.542)
+        return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
 
 
 def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt.date]:
@@ -177,14 +178,16 @@ def last_contact(
     infusions = infusions[infusions["subject_id"].isin(wanted)]
     forms = [infusions[["subject_id", "infused_at"]].rename(columns={"infused_at": "assessed_at"})]
     names = ["infusions"]
+    given = {"infusions": infusions}  # each form's rows, with their record_id, as handed (D-19.542)
     for name, column in CONTACT_COLUMNS.items():
         frame = tables[name]
         frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
         forms.append(frame[["subject_id", column]].rename(columns={column: "assessed_at"}))
         names.append(name)
-    end = end_of_follow_up(
-        infusion_dates(infusions), assessments=forms, cutoff=cutoff, assessment_sources=names
-    )
+        given[name] = frame
+    day0 = infusion_dates(infusions)
+    with stored_rows(given):
+        end = end_of_follow_up(day0, assessments=forms, cutoff=cutoff, assessment_sources=names)
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
     subjects = tables.get("subjects")
@@ -193,7 +196,6 @@ def last_contact(
     # last contact as the death does: a record after it is data the store queries (RECORD-AFTER-END-OF-STUDY,
     # D-19.101), not a contact (D-19.110)
     last = dated_ends(ends)
-    day0 = infusion_dates(infusions)
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)
