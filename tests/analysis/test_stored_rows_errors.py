@@ -179,12 +179,18 @@ def _assert_named_by_record(text: str, record_id: int) -> None:
     assert "edss, " not in line
 
 
-def test_analyse_names_a_refused_stored_record_by_its_id(example_sqlite: str, tmp_path: Path) -> None:
-    """D-19.542: `analyse` located an engine's refusal at "edss, row N" of the frame the engine was given
-    (the safety population's rows), a row no user can find; it is the record `db edit` takes."""
+@pytest.mark.parametrize(
+    "command", [("analyse",), ("report", "--no-pdf"), ("export", "cdisc")], ids=["analyse", "report", "cdisc"]
+)
+def test_a_refused_stored_record_is_named_by_its_id(
+    command: tuple[str, ...], example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.542: `analyse`, `report` and `export cdisc` located an engine's refusal at "edss, row 50,
+    pyramidal": row 50 of the frame the engine was given (the safety population's rows), a row no user can
+    find, and of the snapshot's table another record. It is the record `db edit` takes."""
     record_id = _planted_edss(example_sqlite)
     result = run_cartrial(
-        "analyse",
+        *command,
         "--url",
         example_sqlite,
         "--user",
@@ -192,26 +198,7 @@ def test_analyse_names_a_refused_stored_record_by_its_id(example_sqlite: str, tm
         "--cutoff",
         "2022-03-20",
         "--out",
-        str(tmp_path / "analysis"),
-    )
-    assert result.exit_code == 2, result.stderr
-    _assert_named_by_record(result.stderr, record_id)
-
-
-def test_report_names_a_refused_stored_record_by_its_id(example_sqlite: str, tmp_path: Path) -> None:
-    """D-19.542: `report` prints the analysis' error: the record, not a row of an engine's frame."""
-    record_id = _planted_edss(example_sqlite)
-    result = run_cartrial(
-        "report",
-        "--url",
-        example_sqlite,
-        "--user",
-        "admin",
-        "--cutoff",
-        "2022-03-20",
-        "--out",
-        str(tmp_path / "report"),
-        "--no-pdf",
+        str(tmp_path / "out"),
     )
     assert result.exit_code == 2, result.stderr
     _assert_named_by_record(result.stderr, record_id)
