@@ -6,7 +6,9 @@ Issue 19 section 2; 21 CFR 11.10(d) (limiting system access to authorised indivi
 - `authenticate(target, username, password=... | token=...)` is the one entry point of every front end
   (CLI, later the web app): it returns an `AuthenticatedUser` or raises `AuthenticationError`;
 - passwords are checked with argon2-cffi against `app_user.password_hash` (argon2id, RFC 9106). A user
-  without a stored hash cannot authenticate (an admin sets one: `cartrial password --for NAME`);
+  without a stored hash cannot authenticate (an admin sets one: `cartrial password --for NAME`). A
+  successful check of a hash made with other parameters than `users.password_hasher`'s replaces it by a
+  current one, audited (`_rehash_if_needed`, D-19.544);
 - failed attempts are counted per user name in `auth_throttle` (in the database, so the count holds across
   processes and machines): from the `FREE_FAILURES`-th failure within `FAILURE_WINDOW` each further attempt
   must wait 2, 4, 8, … seconds, up to `MAX_DELAY` (a lock-out); an attempt while waiting is refused
@@ -34,10 +36,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cartrial import __version__
 from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
-from cartrial.errors import InputError, PermissionDeniedError, Problem
+from cartrial.errors import ConflictError, InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import users
-from cartrial.store.database import ReadOnlyDatabaseError
+from cartrial.store.database import DatabaseError, ReadOnlyDatabaseError
 from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import AuditLog, Base, User, utc_now
 from cartrial.store.users import password_matches
@@ -273,6 +275,7 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
     if locked_until is None:
         ok = _password_matches(user.password_hash if user is not None else None, password)
         if ok and user.active:
+            _rehash_if_needed(engine, user.username, user.password_hash, password)
             _reset_throttle(engine, username)
             return AuthenticatedUser(user.username, user.role, user.site_id, "password")
     recorded_name = user.username if user is not None else UNKNOWN_USER
@@ -296,6 +299,23 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
             f"authentication failed; too many failed attempts for this user name: try again in {wait} s"
         )
     raise AuthenticationError("authentication failed: wrong user name or password, or the user is inactive")
+
+
+def _rehash_if_needed(engine: Engine, username: str, stored: str, password: str) -> None:
+    """After a successful password check: a stored hash made with other parameters than the current
+    `users.password_hasher` is replaced by a current one (`users.rehash_password`, audited by the user with
+    `users.REHASH_REASON`; OWASP Password Storage Cheat Sheet, D-19.544). The sign-in does not depend on it:
+    when the write cannot be made (a read-only archived copy or database role, a lock held too long, the
+    record changed meanwhile) the hash stays as it is, and the next sign-in tries again."""
+    if not users.needs_rehash(stored):
+        return
+    from cartrial.store.transaction import open_transaction
+
+    try:
+        with open_transaction(engine, username, "authentication", users.REHASH_REASON) as tx:
+            users.rehash_password(tx, username, password, stored, users.REHASH_REASON)
+    except (DBAPIError, DatabaseError, ConflictError, PermissionDeniedError):
+        pass
 
 
 def _reset_throttle(engine: Engine, username: str) -> None:
