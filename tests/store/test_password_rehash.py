@@ -9,8 +9,11 @@ tests/store/test_password_hashing.py."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+import logging
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,11 @@ import pytest
 from argon2 import PasswordHasher, Type, extract_parameters
 from sqlalchemy import text
 
-from cartrial.store import StudyService, auth, connect, users
-from cartrial.store.auth import AuthenticationError, authenticate
+from cartrial.store import StudyService, auth, connect, database, users
+from cartrial.store import transaction as transaction_module
+from cartrial.store.audit import row_mac
+from cartrial.store.auth import AuthenticationError, authenticate, create_session
+from cartrial.store.database import ReadOnlyDatabaseError
 from cartrial.store.tables import masked
 from cartrial.store.tamper import verify_complete
 from cartrial.store.transaction import open_transaction
@@ -61,6 +67,41 @@ def store_weak_hash(db: StudyDb, monkeypatch: pytest.MonkeyPatch, username: str 
     stored = str(user_row(db, username)["password_hash"])
     assert extract_parameters(stored).type is Type.I
     return stored
+
+
+def forbid_rehash_attempts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record (and refuse) every step of a re-hash: computing a new hash, opening the write, writing it;
+    returns the list of the steps called (empty: no attempt was made)."""
+    calls: list[str] = []
+
+    def refuse(name: str) -> Callable[..., Any]:
+        def called(*_: Any, **__: Any) -> Any:
+            calls.append(name)
+            raise AssertionError(f"{name} called: a re-hash was attempted")
+
+        return called
+
+    monkeypatch.setattr(users, "hash_password", refuse("hash_password"))
+    monkeypatch.setattr(users, "rehash_password", refuse("rehash_password"))
+    monkeypatch.setattr(transaction_module, "open_transaction", refuse("open_transaction"))
+    return calls
+
+
+def rehash_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The warnings logged by the authentication module."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "cartrial.store.auth" and r.levelno == logging.WARNING
+    ]
+
+
+def assert_warning_names_nothing(message: str, *values: str) -> None:
+    """A re-hash warning carries neither the user name nor a hash nor the password (D-12.2, D-19.544)."""
+    assert "password hash" in message and "could not be upgraded" in message
+    for value in values:
+        assert value not in message
+    assert not re.search(r"\bdm\b", message)
 
 
 def test_a_login_rehashes_a_hash_with_other_parameters_and_audits_it(
@@ -133,12 +174,17 @@ def test_a_wrong_password_never_rewrites_a_weak_hash(study: StudyDb, monkeypatch
 def test_an_inactive_user_with_a_weak_hash_is_refused_and_not_rewritten(
     study: StudyDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No re-hash is even attempted (not merely refused later by the transaction's actor check): no new
+    hash is computed, no write is opened, the stored hash and the trail's re-hash rows stay as they were."""
     store_weak_hash(study, monkeypatch)
     study.service.as_user("admin").set_active("dm", False, "left the study")
     before = user_row(study, "dm")
+    calls = forbid_rehash_attempts(monkeypatch)
     with pytest.raises(AuthenticationError):
         authenticate(study.service, "dm", password=TEST_PASSWORD)
+    assert calls == []
     assert user_row(study, "dm") == before
+    assert not [row for row in audit_rows(study) if row["reason"] == REHASH_REASON]
 
 
 def test_a_password_changed_meanwhile_is_never_overwritten(
@@ -150,7 +196,9 @@ def test_a_password_changed_meanwhile_is_never_overwritten(
     study.service.set_password("admin", "dm", "a brand new password for dm", "reset by the admin")
     before = user_row(study, "dm")
     with open_transaction(study.service.engine, "dm", "authentication", REHASH_REASON) as tx:
-        assert users.rehash_password(tx, "dm", TEST_PASSWORD, weak, REHASH_REASON) is False
+        assert (
+            users.rehash_password(tx, "dm", weak, users.hash_password(TEST_PASSWORD), REHASH_REASON) is False
+        )
     assert user_row(study, "dm") == before
     assert users.password_matches(before["password_hash"], "a brand new password for dm")
 
@@ -199,8 +247,14 @@ def test_a_read_only_copy_signs_in_without_rewriting(
     study.service.engine.dispose()
     content = path.read_bytes()
     with read_only(path, folder=folder):
-        assert not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222
-        user = authenticate(study.url, "dm", password=TEST_PASSWORD)
+        archive = StudyService(connect(f"sqlite:///{path}"))
+        with pytest.raises(ReadOnlyDatabaseError):  # the copy really is read-only to the store
+            archive.add_site("admin", "NEW", "New site")
+        archive.engine.dispose()
+        with monkeypatch.context() as patch:  # not even the new hash is computed (64 MiB in production)
+            calls = forbid_rehash_attempts(patch)
+            user = authenticate(study.url, "dm", password=TEST_PASSWORD)
+        assert calls == []
         assert (user.username, user.method) == ("dm", "password")
         assert path.read_bytes() == content
     assert user_row(study, "dm")["password_hash"] == weak
@@ -210,7 +264,7 @@ def test_a_read_only_copy_signs_in_without_rewriting(
 
 
 def test_a_failed_rehash_write_does_not_fail_the_login(
-    study: StudyDb, monkeypatch: pytest.MonkeyPatch
+    study: StudyDb, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Whatever keeps the re-hash from being written (a read-only PostgreSQL role, a lock held too long),
     the password was right: the user signs in and the stored hash stays as it was."""
@@ -222,5 +276,180 @@ def test_a_failed_rehash_write_does_not_fail_the_login(
         raise DatabaseError("the database refused the operation")
 
     monkeypatch.setattr(users, "rehash_password", refuse)
-    assert auth.authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        assert auth.authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
     assert user_row(study, "dm")["password_hash"] == weak
+    (message,) = rehash_warnings(caplog)
+    assert "(DatabaseError)" in message
+    assert_warning_names_nothing(message, weak, TEST_PASSWORD)
+    assert not [row for row in audit_rows(study) if row["reason"] == REHASH_REASON]
+
+
+def sqlite_study(sqlite_template: Path, tmp_path: Path) -> tuple[StudyDb, Path]:
+    """A SQLite copy of the test study (for what only a SQLite file can show: its write lock)."""
+    path = tmp_path / "study.db"
+    copy_sqlite_file(sqlite_template, path)
+    return StudyDb(f"sqlite:///{path}", StudyService(connect(f"sqlite:///{path}"))), path
+
+
+def test_the_new_hash_is_computed_before_the_write_lock_is_taken(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing costs about 0.1 s and 64 MiB at the production parameters: while it runs, another writer
+    can take the database's write lock (the re-hash's own write, compare-and-swap, follows)."""
+    study, path = sqlite_study(sqlite_template, tmp_path)
+    weak = store_weak_hash(study, monkeypatch)
+    hash_password = users.hash_password
+    lock_free: list[bool] = []
+
+    def hash_and_try_the_lock(password: str) -> str:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            lock_free.append(True)
+        except sqlite3.OperationalError:  # database is locked: a writer (the re-hash) holds it
+            lock_free.append(False)
+        finally:
+            other.close()
+        return hash_password(password)
+
+    monkeypatch.setattr(users, "hash_password", hash_and_try_the_lock)
+    assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    assert lock_free == [True]
+    stored = str(user_row(study, "dm")["password_hash"])
+    assert stored != weak and extract_parameters(stored).type is Type.ID
+    assert verify_complete(study.service).ok
+    study.service.engine.dispose()
+
+
+def test_a_rehash_refused_by_a_lock_held_too_long_does_not_fail_the_login(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real failure where the write transaction opens: another writer holds the SQLite write lock longer
+    than the busy wait. The sign-in succeeds, the hash stays, and one warning says why in general terms."""
+    study, path = sqlite_study(sqlite_template, tmp_path)
+    weak = store_weak_hash(study, monkeypatch)
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    reset_throttle = auth._reset_throttle
+
+    def release_then_reset(engine: Any, username: str) -> None:  # the lock is released after the re-hash
+        if blocker.in_transaction:
+            blocker.execute("ROLLBACK")
+        reset_throttle(engine, username)
+
+    monkeypatch.setattr(auth, "_reset_throttle", release_then_reset)
+    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    assert not blocker.in_transaction  # the lock was held until the re-hash had given up
+    blocker.close()
+    assert user_row(study, "dm")["password_hash"] == weak
+    (message,) = rehash_warnings(caplog)
+    assert "(DatabaseError)" in message
+    assert_warning_names_nothing(message, weak, TEST_PASSWORD, str(path))
+    assert verify_complete(study.service).ok
+    study.service.engine.dispose()
+
+
+def test_a_rehash_refused_when_its_audit_row_is_written_does_not_fail_the_login(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real failure at the transaction's flush: the database refuses the audit row (a trigger standing for
+    a role without INSERT on audit_log). The update of the hash is rolled back with it."""
+    study, _path = sqlite_study(sqlite_template, tmp_path)
+    weak = store_weak_hash(study, monkeypatch)
+    trail = audit_rows(study)
+    with study.service.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                "BEGIN SELECT RAISE(ABORT, 'audit rows refused'); END"
+            )
+        )
+    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    assert user_row(study, "dm")["password_hash"] == weak
+    assert audit_rows(study) == trail
+    (message,) = rehash_warnings(caplog)
+    assert "(IntegrityError)" in message
+    assert_warning_names_nothing(message, weak, TEST_PASSWORD)
+    study.service.engine.dispose()
+
+
+@pytest.mark.parametrize("key_problem", ["unset", "another-key", "missing-file"])
+def test_a_keyed_study_signs_in_without_its_key_and_upgrades_with_it(
+    study: StudyDb,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    key_problem: str,
+) -> None:
+    """A keyed trail (D-19.366) refuses rows sealed without its key: without the key (or with another, or
+    with a key file that cannot be read) a correct password still signs in, as it did before re-hashing
+    existed (a read-only `db summary` with a password file needs no key), and the hash waits; with the key
+    the next sign-in upgrades it."""
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(secrets.token_hex(32))  # what `cartrial audit keygen` writes
+    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
+    weak = store_weak_hash(study, monkeypatch)
+    trail = audit_rows(study)
+    assert trail[-1]["row_mac"] is not None  # the trail is keyed
+
+    if key_problem == "unset":
+        monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
+    elif key_problem == "another-key":
+        other = tmp_path / "other.key"
+        other.write_text(secrets.token_hex(32))
+        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(other))
+    else:
+        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(tmp_path / "no-such.key"))
+    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    assert user_row(study, "dm")["password_hash"] == weak
+    assert audit_rows(study) == trail
+    (message,) = rehash_warnings(caplog)
+    assert "(ConfigurationError)" in message
+    assert_warning_names_nothing(message, weak, TEST_PASSWORD, key_file.read_text())
+
+    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
+    assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    stored = str(user_row(study, "dm")["password_hash"])
+    assert stored != weak and extract_parameters(stored).type is Type.ID
+    last = audit_rows(study)[-1]  # the re-hash row, sealed with the study's key
+    assert (last["reason"], last["field"]) == (REHASH_REASON, "password_hash")
+    assert last["row_mac"] == row_mac(key_file.read_text().strip().encode(), last["row_hash"])
+    assert verify_complete(study.service).ok
+
+
+def test_an_empty_legacy_password_signs_in_and_its_hash_is_left(
+    study: StudyDb, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An older tool stored a hash of the empty password, which `hash_password` refuses to make
+    (`InputError`, D-19.57): the sign-in is decided by the stored hash as before, and the re-hash gives up
+    with a warning instead of failing it."""
+    legacy = argon2i_hasher().hash("")
+    with study.service.engine.begin() as connection:  # as the other tool wrote it, outside cartrial
+        connection.execute(
+            text("UPDATE app_user SET password_hash = :h WHERE username = 'dm'"), {"h": legacy}
+        )
+    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        assert authenticate(study.service, "dm", password="").username == "dm"
+    assert user_row(study, "dm")["password_hash"] == legacy
+    (message,) = rehash_warnings(caplog)
+    assert "(InputError)" in message
+    assert_warning_names_nothing(message, legacy)
+
+
+def test_a_session_login_leaves_a_weak_hash_alone(study: StudyDb, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session token carries no password to hash: only a password sign-in upgrades."""
+    token = create_session(study.service, authenticate(study.service, "dm", password=TEST_PASSWORD))
+    weak = store_weak_hash(study, monkeypatch)
+    before, trail = user_row(study, "dm"), audit_rows(study)
+    calls = forbid_rehash_attempts(monkeypatch)
+    user = authenticate(study.service, "dm", token=token)
+    assert (user.username, user.method) == ("dm", "token")
+    assert calls == []
+    assert user_row(study, "dm") == before and before["password_hash"] == weak
+    assert not [row for row in audit_rows(study)[len(trail) :] if row["reason"] == REHASH_REASON]

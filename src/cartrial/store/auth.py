@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -36,10 +37,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cartrial import __version__
 from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
-from cartrial.errors import ConflictError, InputError, PermissionDeniedError, Problem
+from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import users
-from cartrial.store.database import DatabaseError, ReadOnlyDatabaseError
+from cartrial.store.database import ReadOnlyDatabaseError, opened_read_only
 from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import AuditLog, Base, User, utc_now
 from cartrial.store.users import password_matches
@@ -54,6 +55,8 @@ FREE_FAILURES = 2
 """Failures allowed in a window before attempts are delayed."""
 MAX_DELAY = dt.timedelta(minutes=15)
 """The longest wait imposed between attempts (reached at the 11th failure in a window)."""
+_log = logging.getLogger(__name__)
+"""Warnings of this module: a stored hash that could not be upgraded (never a user name, hash or password)."""
 UNKNOWN_USER = "?"
 """How an attempt on a user name that does not exist is recorded in the audit trail."""
 
@@ -302,20 +305,31 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
 
 
 def _rehash_if_needed(engine: Engine, username: str, stored: str, password: str) -> None:
-    """After a successful password check: a stored hash made with other parameters than the current
-    `users.password_hasher` is replaced by a current one (`users.rehash_password`, audited by the user with
-    `users.REHASH_REASON`; OWASP Password Storage Cheat Sheet, D-19.544). The sign-in does not depend on it:
-    when the write cannot be made (a read-only archived copy or database role, a lock held too long, the
-    record changed meanwhile) the hash stays as it is, and the next sign-in tries again."""
-    if not users.needs_rehash(stored):
+    """After a successful password check of an active user: a stored hash made with other parameters than
+    the current `users.password_hasher` is replaced by a current one (`users.rehash_password`, audited by
+    the user with `users.REHASH_REASON`; OWASP Password Storage Cheat Sheet, D-19.544).
+
+    Nothing is attempted on a SQLite file opened read-only (`database.opened_read_only`: an archived copy).
+    The new hash is computed before the write transaction opens (the lock is not held while hashing); the
+    write replaces the stored hash only if it is still `stored`. The sign-in never depends on it: whatever
+    cartrial or the database refuses (`CartrialError`: a keyed trail without its key or with another,
+    D-19.366; a hash `hash_password` refuses to make; a lock held too long, a read-only role, the record
+    changed meanwhile — and the driver's own errors) leaves the hash as it is, logs one warning naming only
+    the kind of failure, and the next sign-in tries again (D-19.545)."""
+    if not users.needs_rehash(stored) or opened_read_only(engine):
         return
     from cartrial.store.transaction import open_transaction
 
     try:
+        new_hash = users.hash_password(password)
         with open_transaction(engine, username, "authentication", users.REHASH_REASON) as tx:
-            users.rehash_password(tx, username, password, stored, users.REHASH_REASON)
-    except (DBAPIError, DatabaseError, ConflictError, PermissionDeniedError):
-        pass
+            users.rehash_password(tx, username, stored, new_hash, users.REHASH_REASON)
+    except (CartrialError, DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+        _log.warning(
+            "the stored password hash of the user signing in could not be upgraded to the current "
+            "parameters (%s); the sign-in goes on and a later sign-in tries again",
+            type(exc).__name__,
+        )
 
 
 def _reset_throttle(engine: Engine, username: str) -> None:
