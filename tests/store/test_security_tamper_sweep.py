@@ -203,7 +203,9 @@ def tampers(kind: str, raw: Any, sqlite: bool) -> list[tuple[str, Any]]:
 
 
 def found(connection: Connection, table: str) -> bool:
-    findings, _ = replay_state(connection)
+    """Whether the replay of `table` (alone: a table's findings do not depend on the others,
+    `test_a_table_replayed_alone_has_the_findings_it_has_among_all`) or the lock anchors report it."""
+    findings, _ = replay_state(connection, tables=[table])
     findings += verify_lock_anchors(connection)[0]
     return any(f.table == table for f in findings)
 
@@ -293,3 +295,30 @@ def test_any_direct_change_of_any_column_is_found(swept: Engine, table: Table) -
     if try_tamper(swept, table, insert, {"i": row["id"]}, None) == "missed":
         missed.append("insert")
     assert not missed, f"{table.name}: undetected {missed}"
+
+
+def test_a_table_replayed_alone_has_the_findings_it_has_among_all(swept: Engine) -> None:
+    """`replay_state(tables=[T])` reports of T exactly what the full replay reports of T (the sweep above
+    replays one table per tamper), here with a change made without the trail in three tables at once."""
+    with swept.connect() as connection:
+        transaction = connection.begin()
+        try:
+            connection.execute(text("UPDATE infusion SET viability_pct = viability_pct + 1"))
+            connection.execute(text("DELETE FROM lab_result WHERE id = (SELECT min(id) FROM lab_result)"))
+            connection.execute(text("UPDATE data_lock SET reason = 'rewritten'"))
+            everything, _ = replay_state(connection)
+            assert {f.table for f in everything} >= {"infusion", "lab_result", "data_lock"}
+            for table in [t.name for t in TABLES if t.name not in NOT_DATA]:
+                alone, _ = replay_state(connection, tables=[table])
+                assert [f.message for f in alone] == [f.message for f in everything if f.table == table], (
+                    table
+                )
+        finally:
+            transaction.rollback()
+
+
+def test_replaying_an_unknown_table_is_refused(swept: Engine) -> None:
+    from cartrial.errors import ConfigurationError
+
+    with swept.connect() as connection, pytest.raises(ConfigurationError, match=r"audit_log.*allowed: "):
+        replay_state(connection, tables=["audit_log"])
