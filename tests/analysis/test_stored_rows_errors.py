@@ -276,3 +276,47 @@ def test_a_row_no_frame_can_place_keeps_its_table_and_field_only() -> None:
         raise InputError(Problem("out of range", file="edss", row=3, field="pyramidal", value=SENTINEL))
     # the store table `db edit` names, from the snapshot's table name
     assert str(caught.value.problems[0]) == "edss_assessment record 41, pyramidal: out of range"
+
+
+def _one(url: str, query: str) -> Any:
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        (value,) = connection.execute(query).fetchone()
+    finally:
+        connection.close()
+    return value
+
+
+def _analyse(url: str, out: Path, cutoff: str = "2022-03-20") -> Any:
+    return run_cartrial("analyse", "--url", url, "--user", "admin", "--cutoff", cutoff, "--out", str(out))
+
+
+def test_a_refused_pd_titre_is_named_by_its_record_without_the_value(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.542: the AQP4-IgG titre change parses one titre at a time (no frame row): `analyse` printed
+    "titre: dilution not in the assay series (got '1:7')", no record and the value."""
+    _store_value(
+        example_sqlite,
+        "UPDATE pd_sample SET aqp4_igg_titre = '1:7' "
+        "WHERE id = (SELECT max(id) FROM pd_sample WHERE aqp4_igg_titre LIKE '1:%')",
+    )
+    record_id = _one(example_sqlite, "SELECT id FROM pd_sample WHERE aqp4_igg_titre = '1:7'")
+    result = _analyse(example_sqlite, tmp_path / "out", cutoff="2026-01-01")
+    assert result.exit_code == 2, result.stderr
+    assert f"pd_sample record {record_id}, aqp4_igg_titre: " in result.stderr, result.stderr
+    assert "1:7" not in result.stderr and "(got" not in result.stderr
+
+
+def test_a_birth_after_the_infusion_is_named_by_its_record_not_the_infusion_date(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.542: the age engine compared the birth with the infusion day and `analyse` printed the
+    infusion date, "(got 2021-12-07)", another record's value, with no record."""
+    _store_value(example_sqlite, "UPDATE subject SET birth_year = 2024 WHERE subject_id = 'CT-012'")
+    record_id = _one(example_sqlite, "SELECT id FROM subject WHERE subject_id = 'CT-012'")
+    infused = str(_one(example_sqlite, "SELECT infused_at FROM infusion WHERE subject_id = 'CT-012'"))[:10]
+    result = _analyse(example_sqlite, tmp_path / "out")
+    assert result.exit_code == 2, result.stderr
+    assert f"subject record {record_id}, birth_year: after the infusion day" in result.stderr, result.stderr
+    assert infused not in result.stderr and "2024" not in result.stderr and "(got" not in result.stderr

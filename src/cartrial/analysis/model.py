@@ -173,4 +173,50 @@ def stored_rows(frames: Mapping[str, pd.DataFrame]) -> Iterator[None]:
         yield
 
 
-__all__ = ["Analysis", "Dataset", "Finding", "Population", "SnapshotLike", "stored_rows"]
+def record_name(table: str, record_id: Any) -> str | None:
+    """``<table> record <id>`` (`Problem.record`, the store table and id `cartrial db edit` takes) from a
+    frame's ``record_id`` cell; None when the cell is no record id (a frame not read from the store)."""
+    try:
+        return f"{table} record {int(record_id)}"
+    except (TypeError, ValueError):
+        return None
+
+
+@contextmanager
+def stored_record(table: str, record_id: Any, field: str) -> Iterator[None]:
+    """Around an engine call on ONE stored value that is not a row of a frame (`stored_rows` cannot place
+    it: a titre parsed on its own): a problem the engine finds is located at that value, `<table> record
+    <id>, <field>` (`record_name`; the table and field only when `record_id` is none), without the value
+    (D-12.2, D-19.542)."""
+    from dataclasses import replace
+
+    from cartrial.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        record = record_name(table, record_id)
+        raise exc.with_problems(
+            replace(
+                p,
+                file=None if record else table,
+                line=None,
+                row=None,
+                record=record,
+                field=field,
+                value=None,
+            )
+            for p in exc.problems
+        ) from None
+
+
+__all__ = [
+    "Analysis",
+    "Dataset",
+    "Finding",
+    "Population",
+    "SnapshotLike",
+    "record_name",
+    "stored_record",
+    "stored_rows",
+]
