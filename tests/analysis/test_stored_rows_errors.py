@@ -320,3 +320,12 @@ def test_a_birth_after_the_infusion_is_named_by_its_record_not_the_infusion_date
     assert result.exit_code == 2, result.stderr
     assert f"subject record {record_id}, birth_year: after the infusion day" in result.stderr, result.stderr
     assert infused not in result.stderr and "2024" not in result.stderr and "(got" not in result.stderr
+
+
+def test_a_row_without_a_file_is_dropped_too() -> None:
+    """D-19.542: a problem at a row but of no file kept the row ("row 7, value"): a row of no frame."""
+    with pytest.raises(InputError) as caught, stored_rows_errors():
+        raise InputError(Problem("out of range", row=7, field="value", value=SENTINEL))
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.value, problem.field) == (None, None, "value")
+    assert str(problem) == "value: out of range"
