@@ -329,3 +329,54 @@ def test_a_row_without_a_file_is_dropped_too() -> None:
     (problem,) = caught.value.problems
     assert (problem.row, problem.value, problem.field) == (None, None, "value")
     assert str(problem) == "value: out of range"
+
+
+def test_a_repeated_stored_record_names_the_other_record_not_a_frame_row(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.542: a copy of a therapy record (its category upper-cased, the same key) stopped `analyse` with
+    "conflicts with row 20" / "duplicate of row 19", rows of the grading's frame, and "differs in
+    record_id": the id is no cell of the record, so every copy differed in it."""
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    try:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(therapy)") if row[1] != "id"]
+        copied = ", ".join("upper(therapy)" if c == "therapy" else c for c in columns)
+        with connection:
+            (original,) = connection.execute("SELECT max(id) FROM therapy").fetchone()
+            copy = connection.execute(
+                f"INSERT INTO therapy ({', '.join(columns)}) SELECT {copied} FROM therapy WHERE id = ?",
+                (original,),
+            ).lastrowid
+    finally:
+        connection.close()
+    result = _analyse(example_sqlite, tmp_path / "out")
+    assert result.exit_code == 2, result.stderr
+    assert f"therapy record {copy}, given_at: duplicate of record {original} (same " in result.stderr, (
+        result.stderr
+    )
+    assert "row" not in result.stderr.replace("one row per", "") and "record_id" not in result.stderr
+
+
+def test_repeated_keys_of_stored_records_and_of_a_users_file() -> None:
+    """A frame with record ids names the other records by id and never compares the id; a user's file (no
+    record_id column) keeps its row numbers (D-19.542)."""
+    import pandas as pd
+
+    from cartrial.columns import RowProblems, check_repeated_keys
+
+    frame = pd.DataFrame({"subject_id": "S1", "day": ["1", "1", "1"], "c": ["5", "5", "7"]})
+    keys = pd.DataFrame({"subject_id": frame["subject_id"], "day": frame["day"].astype(float)})
+    stored = RowProblems("pk_samples")
+    check_repeated_keys(keys, frame.assign(record_id=["41", "17", "9"]), stored, "day")
+    user = RowProblems("pk.csv")
+    check_repeated_keys(keys, frame, user, "day")
+    assert [(p.row, p.message) for p in stored.all()] == [
+        (2, "conflicts with record 9 (same subject_id and day; differs in c)"),
+        (3, "duplicate of record 41 (same subject_id and day; identical values)"),
+        (4, "duplicate of records 41, 17 (same subject_id and day; differs in c)"),
+    ]
+    assert [p.message for p in user.all()] == [
+        "conflicts with row 4 (same subject_id and day; differs in c)",
+        "duplicate of row 2 (same subject_id and day; identical values)",
+        "duplicate of rows 2, 3 (same subject_id and day; differs in c)",
+    ]

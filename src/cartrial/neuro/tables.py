@@ -29,6 +29,7 @@ from cartrial.columns import (
     parse_float,
     parse_int,
     parse_text,
+    row_labels,
 )
 from cartrial.errors import InputError
 from cartrial.neuro.choices import choose
@@ -113,6 +114,7 @@ def check_chronology(
     if keys is not None:
         key_values["eye"] = [k if k else None for k in keys]
     check_repeated_keys(pd.DataFrame(key_values, dtype=object), cells, problems, column)
+    label_of = row_labels(cells)  # a stored record's other record by its id, not a frame row (D-19.542)
     last: dict[object, tuple[int, datetime | date]] = {}
     seen: set[tuple[object, ...]] = set()
     for i, (subject, moment) in enumerate(zip(subject_ids, moments, strict=True)):
@@ -127,7 +129,7 @@ def check_chronology(
                 i,
                 column,
                 _iso(moment),
-                f"dates out of order: earlier than row {previous[0] + 2} of the same subject",
+                f"dates out of order: earlier than {label_of([previous[0]])} of the same subject",
                 "rows of one subject in chronological order",
             )
             continue
