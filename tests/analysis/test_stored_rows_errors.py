@@ -380,3 +380,63 @@ def test_repeated_keys_of_stored_records_and_of_a_users_file() -> None:
         "duplicate of row 2 (same subject_id and day; identical values)",
         "duplicate of rows 2, 3 (same subject_id and day; differs in c)",
     ]
+
+
+_WITHOUT_CT001 = ("DELETE FROM infusion WHERE subject_id = 'CT-001'", "DELETE FROM escalation_decision")
+"""CT-001's rows come first and are no longer handed to the engines (not infused): a frame row is then
+another record of the table (and cohort 1 no longer adds up without CT-001, so no decisions)."""
+
+PLANTED = [
+    # (store table, field, planted value, statements after it): each stops `analyse` in another wrapper
+    ("relapse", "phenotype", "'zzzz'", _WITHOUT_CT001),  # relapse_datasets
+    ("visual_acuity", "acuity", "'zzzz'", _WITHOUT_CT001),  # responder_datasets
+    ("timed_walk", "trial_1_seconds", "999", _WITHOUT_CT001),  # responder_datasets
+    ("osis_assessment", "motor", "9", _WITHOUT_CT001),  # the OSIS derivation
+    ("escalation_decision", "outcomes", "'zz'", ()),  # the DLT replay
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "value", "after"), PLANTED, ids=[f"{t}.{f}" for t, f, _, _ in PLANTED]
+)
+def test_each_engine_call_names_a_refused_stored_record_by_its_id(
+    table: str, field: str, value: str, after: tuple[str, ...], example_sqlite: str, tmp_path: Path
+) -> None:
+    """D-19.542: every wrapped engine call on stored rows; removing a wrapper names "<form>, row N" (a row
+    of the engine's frame, another record after CT-001's rows are left out) or no record."""
+    _store_value(
+        example_sqlite, f"UPDATE {table} SET {field} = {value} WHERE id = (SELECT max(id) FROM {table})"
+    )
+    record_id = _one(example_sqlite, f"SELECT max(id) FROM {table}")
+    for statement in after:
+        _store_value(example_sqlite, statement)
+    result = _analyse(example_sqlite, tmp_path / "out")
+    assert result.exit_code == 2, result.stderr
+    line = next((line for line in result.stderr.splitlines() if f", {field}:" in line), result.stderr)
+    assert f"{table} record {record_id}, {field}: " in line, result.stderr
+    said = line.split(f"{field}: ", 1)[1].split("; allowed", 1)[0]  # the message, not the allowed values
+    assert " row " not in line and "(got" not in line and value.strip("'") not in said
+
+
+def test_the_osis_derivation_names_a_refused_stored_record_by_its_id(example_sqlite: str) -> None:
+    """D-19.542: the OSIS change's own engine call (`analyse` meets an OSIS score first in the responders,
+    so this calls the dataset itself)."""
+    import datetime as dt
+
+    from cartrial.analysis import study_populations
+    from cartrial.analysis.efficacy import osis_dataset
+    from cartrial.store.snapshot import read_snapshot
+
+    table, field = "osis_assessment", "motor"
+    _store_value(example_sqlite, f"UPDATE {table} SET {field} = 9 WHERE id = (SELECT max(id) FROM {table})")
+    record_id = _one(example_sqlite, f"SELECT max(id) FROM {table}")
+    for statement in _WITHOUT_CT001:
+        _store_value(example_sqlite, statement)
+    cutoff = dt.date(2022, 3, 20)
+    snapshot = read_snapshot(example_sqlite, cutoff)
+    populations = study_populations(snapshot.tables, snapshot.protocol, cutoff).populations
+    with pytest.raises(InputError) as caught:
+        osis_dataset(snapshot.tables, cutoff, populations)
+    (problem,) = caught.value.problems
+    assert str(problem).startswith(f"{table} record {record_id}, {field}: out of range"), str(problem)
+    assert problem.row is None and problem.value is None
