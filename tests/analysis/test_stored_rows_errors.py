@@ -440,3 +440,25 @@ def test_the_osis_derivation_names_a_refused_stored_record_by_its_id(example_sql
     (problem,) = caught.value.problems
     assert str(problem).startswith(f"{table} record {record_id}, {field}: out of range"), str(problem)
     assert problem.row is None and problem.value is None
+
+
+def test_the_last_contact_names_a_forms_own_date_column(example_sqlite: str) -> None:
+    """D-19.542: the last contact hands the engine each form's date as ``assessed_at``; a refusal named
+    "lab_result record N, assessed_at", a field the table lacks. (A cell the snapshot would refuse itself,
+    D-19.543, put in the read tables to reach the engine.)"""
+    import datetime as dt
+
+    from cartrial.analysis.populations import last_contact
+    from cartrial.store.snapshot import read_snapshot
+
+    cutoff = dt.date(2022, 3, 20)
+    tables = dict(read_snapshot(example_sqlite, cutoff).tables)
+    labs = tables["labs"].copy()
+    labs.loc[labs.index[-1], "collected_at"] = "zzzz"
+    tables["labs"] = labs
+    record_id = labs["record_id"].iloc[-1]
+    with pytest.raises(InputError) as caught:
+        last_contact(tables, sorted(set(tables["infusions"]["subject_id"])), cutoff)
+    text = str(caught.value)
+    assert f"lab_result record {record_id}, collected_at: " in text, text
+    assert "assessed_at" not in text and "zzzz" not in text

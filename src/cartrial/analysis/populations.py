@@ -26,7 +26,8 @@ end-of-study status and reason (ADSL EOSSTT/DCSREAS, DS disposition events).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +163,24 @@ CONTACT_COLUMNS: dict[str, str] = {
 study ended, and of the relapse follow-up)."""
 
 
+@contextmanager
+def _contact_columns() -> Iterator[None]:
+    """The engine reads each contact form's date as ``assessed_at`` (`last_contact`): a problem it finds
+    names the form's own column (``labs, collected_at``; ``infused_at``), which the table has (D-19.542)."""
+    from dataclasses import replace
+
+    from cartrial.errors import InputError
+
+    columns = {"infusions": "infused_at", **CONTACT_COLUMNS}
+    try:
+        yield
+    except InputError as exc:
+        raise exc.with_problems(
+            replace(p, field=columns[p.file]) if p.field == "assessed_at" and p.file in columns else p
+            for p in exc.problems
+        ) from None
+
+
 def last_contact(
     tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date | None = None
 ) -> dict[str, dt.date]:
@@ -186,7 +205,7 @@ def last_contact(
         names.append(name)
         given[name] = frame
     day0 = infusion_dates(infusions)
-    with stored_rows(given):
+    with stored_rows(given), _contact_columns():
         end = end_of_follow_up(day0, assessments=forms, cutoff=cutoff, assessment_sources=names)
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
