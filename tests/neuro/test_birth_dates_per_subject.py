@@ -1,4 +1,4 @@
-"""A subject's birth is its date if given, else its year: a study may record both kinds (D-19.548).
+"""A subject's birth is its date if given, else its year: a study may record both kinds (D-19.553).
 
 Before: as soon as one subject had a ``birth_date``, the relapse analysis read that column only and every
 other subject, with its ``birth_year`` stored, failed "birth_date: value is required".

@@ -529,7 +529,7 @@ def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, d
     ``birth_year`` (the earliest possible birth day, so that "before birth" is never a false alarm). Per
     subject: a study may record the full date for some subjects and the year for others, and one of them
     is required (a subject with a year only was refused, "birth_date: value is required", as soon as
-    another subject had a date; D-19.548).
+    another subject had a date; D-19.553).
 
     >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "birth_date": ["1980-05-02", ""],
     ...                      "birth_year": ["1980", "1975"]})
