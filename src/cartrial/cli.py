@@ -12,6 +12,7 @@ User errors (`CartrialError`) print their message and exit 2 without a traceback
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import sys
 from dataclasses import replace
@@ -339,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    _show_library_warnings()
     try:
         code = app(args=args, prog_name="cartrial", standalone_mode=False)
         return code if isinstance(code, int) and not isinstance(code, bool) else 0
@@ -378,6 +380,31 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("interrupted", err=True)
         return 130
     return 0
+
+
+class _WarningLine(logging.Handler):
+    """Writes a record of the ``cartrial`` loggers to the current stderr as ``warning: <message>``, as the
+    commands print their own warnings (``typer.echo(..., err=True)``; the stream is looked up at each record,
+    so a caller that replaces `sys.stderr` between runs gets them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            typer.echo(self.format(record), err=True)
+        except Exception:
+            self.handleError(record)
+
+
+def _show_library_warnings() -> None:
+    """Attach `_WarningLine` (level WARNING) to the ``cartrial`` logger, once per process: every in-process
+    run of `main` calls this, and a handler added per run would print each warning once per earlier run
+    (the trap of D-19.541). The library itself configures no handler (D-19.545); without this, a CLI user
+    would get Python's last-resort handler's bare text."""
+    logger = logging.getLogger("cartrial")
+    if any(isinstance(handler, _WarningLine) for handler in logger.handlers):
+        return
+    handler = _WarningLine(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger.addHandler(handler)
 
 
 def _show_usage_error(error: TyperException) -> None:

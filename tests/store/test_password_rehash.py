@@ -96,9 +96,30 @@ def rehash_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-def assert_warning_names_nothing(message: str, *values: str) -> None:
-    """A re-hash warning carries neither the user name nor a hash nor the password (D-12.2, D-19.544)."""
-    assert "password hash" in message and "could not be upgraded" in message
+REHASH_FAILED = (
+    "the stored password hash of the user signing in could not be upgraded to the current parameters ({}); "
+    "the sign-in goes on and a later sign-in tries again"
+)
+"""The whole warning of a failed re-hash (written out: the test's own statement of D-19.545)."""
+WAITS_FOR_KEY = (
+    "stored password hashes are upgraded to the current parameters only with this study's audit key, which "
+    "CARTRIAL_AUDIT_KEY_FILE does not give ({}); sign-ins go on meanwhile"
+)
+"""The whole warning, once per process, of a keyed study signed into without its key (D-19.545)."""
+
+
+@pytest.fixture(autouse=True)
+def _key_wait_not_yet_logged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process would: the key-wait warning not yet logged."""
+    monkeypatch.setattr(auth, "_key_wait_logged", False)
+
+
+def assert_warning_names_nothing(
+    message: str, kind: str, *values: str, template: str = REHASH_FAILED
+) -> None:
+    """A re-hash warning is exactly the template with the failure's class name: never the exception's
+    message (a file, a database detail), the user name, a hash or the password (D-12.2, D-19.545)."""
+    assert re.fullmatch(re.escape(template.format(kind)), message), message
     for value in values:
         assert value not in message
     assert not re.search(r"\bdm\b", message)
@@ -280,8 +301,7 @@ def test_a_failed_rehash_write_does_not_fail_the_login(
         assert auth.authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
     assert user_row(study, "dm")["password_hash"] == weak
     (message,) = rehash_warnings(caplog)
-    assert "(DatabaseError)" in message
-    assert_warning_names_nothing(message, weak, TEST_PASSWORD)
+    assert_warning_names_nothing(message, "DatabaseError", weak, TEST_PASSWORD)
     assert not [row for row in audit_rows(study) if row["reason"] == REHASH_REASON]
 
 
@@ -347,8 +367,7 @@ def test_a_rehash_refused_by_a_lock_held_too_long_does_not_fail_the_login(
     blocker.close()
     assert user_row(study, "dm")["password_hash"] == weak
     (message,) = rehash_warnings(caplog)
-    assert "(DatabaseError)" in message
-    assert_warning_names_nothing(message, weak, TEST_PASSWORD, str(path))
+    assert_warning_names_nothing(message, "DatabaseError", weak, TEST_PASSWORD, str(path))
     assert verify_complete(study.service).ok
     study.service.engine.dispose()
 
@@ -373,8 +392,7 @@ def test_a_rehash_refused_when_its_audit_row_is_written_does_not_fail_the_login(
     assert user_row(study, "dm")["password_hash"] == weak
     assert audit_rows(study) == trail
     (message,) = rehash_warnings(caplog)
-    assert "(IntegrityError)" in message
-    assert_warning_names_nothing(message, weak, TEST_PASSWORD)
+    assert_warning_names_nothing(message, "IntegrityError", weak, TEST_PASSWORD)
     study.service.engine.dispose()
 
 
@@ -405,13 +423,17 @@ def test_a_keyed_study_signs_in_without_its_key_and_upgrades_with_it(
         monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(other))
     else:
         monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(tmp_path / "no-such.key"))
-    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
-        assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    with monkeypatch.context() as patch, caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        calls = forbid_rehash_attempts(patch)  # checked up front: no 64 MiB hash, no write transaction
+        for _ in range(3):  # e.g. three CLI commands of a notebook, or a server's sign-ins
+            assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    assert calls == []
     assert user_row(study, "dm")["password_hash"] == weak
     assert audit_rows(study) == trail
-    (message,) = rehash_warnings(caplog)
-    assert "(ConfigurationError)" in message
-    assert_warning_names_nothing(message, weak, TEST_PASSWORD, key_file.read_text())
+    (message,) = rehash_warnings(caplog)  # once per process, not at every sign-in
+    assert_warning_names_nothing(
+        message, "ConfigurationError", weak, TEST_PASSWORD, key_file.read_text(), template=WAITS_FOR_KEY
+    )
 
     monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
     assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
@@ -438,8 +460,7 @@ def test_an_empty_legacy_password_signs_in_and_its_hash_is_left(
         assert authenticate(study.service, "dm", password="").username == "dm"
     assert user_row(study, "dm")["password_hash"] == legacy
     (message,) = rehash_warnings(caplog)
-    assert "(InputError)" in message
-    assert_warning_names_nothing(message, legacy)
+    assert_warning_names_nothing(message, "InputError", legacy)
 
 
 def test_a_session_login_leaves_a_weak_hash_alone(study: StudyDb, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -453,3 +474,118 @@ def test_a_session_login_leaves_a_weak_hash_alone(study: StudyDb, monkeypatch: p
     assert calls == []
     assert user_row(study, "dm") == before and before["password_hash"] == weak
     assert not [row for row in audit_rows(study)[len(trail) :] if row["reason"] == REHASH_REASON]
+
+
+def test_a_hash_argon2_cannot_make_does_not_fail_the_login(
+    study: StudyDb, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """argon2 refuses to hash (`HashingError`: e.g. the 64 MiB of the production parameters not
+    allocated): the password was right, so the user signs in and the weak hash stays."""
+    from argon2.exceptions import HashingError
+
+    weak = store_weak_hash(study, monkeypatch)
+
+    class FailingHasher(PasswordHasher):
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            raise HashingError("Memory allocation error")
+
+    monkeypatch.setattr(users, "password_hasher", lambda: FailingHasher(**TEST_ONLY_HASHER_PARAMETERS))
+    with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
+        assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    assert user_row(study, "dm")["password_hash"] == weak
+    (message,) = rehash_warnings(caplog)
+    assert_warning_names_nothing(message, "HashingError", weak, TEST_PASSWORD, "Memory allocation")
+    assert not [row for row in audit_rows(study) if row["reason"] == REHASH_REASON]
+
+
+def test_a_read_only_file_named_by_a_sqlite_uri_signs_in_without_rewriting(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connect` leaves a ``file:`` URI as it is given (no writability check): a read-only archived file
+    named that way is still recognised, and no re-hash is attempted (docs/security.md)."""
+    study, path = sqlite_study(sqlite_template, tmp_path)
+    weak = store_weak_hash(study, monkeypatch)
+    study.service.engine.dispose()
+    url = f"sqlite:///file:{path}?uri=true"
+    assert not database.opened_read_only(connect(url))  # writable: the re-hash would be made
+    content = path.read_bytes()
+    with read_only(path, folder=False):
+        assert database.opened_read_only(connect(url))
+        with monkeypatch.context() as patch:
+            calls = forbid_rehash_attempts(patch)
+            assert authenticate(url, "dm", password=TEST_PASSWORD).username == "dm"
+        assert calls == []
+        assert path.read_bytes() == content
+    assert user_row(study, "dm")["password_hash"] == weak
+
+
+IMMUTABLE_VALUES = [
+    "1",
+    "2",
+    "yes",
+    "YES",
+    "on",
+    "On",
+    "TRUE",
+    "true",
+    "0",
+    "no",
+    "off",
+    "False",
+    "full",
+    "256",
+]
+"""SQLite's true spellings (any case, any non-zero number) and false ones (``256`` is 0 as 8 bits)."""
+
+
+@pytest.mark.parametrize("value", IMMUTABLE_VALUES)
+def test_opened_read_only_reads_immutable_as_sqlite_does(
+    sqlite_template: Path, tmp_path: Path, value: str
+) -> None:
+    """The oracle is SQLite itself: a write through a connection opened with the same URI parameter is
+    refused exactly when `opened_read_only` says the engine opens the file read-only."""
+    path = tmp_path / "study.db"
+    copy_sqlite_file(sqlite_template, path)
+    raw = sqlite3.connect(f"file:{path}?immutable={value}", uri=True, isolation_level=None)
+    try:
+        raw.execute("CREATE TABLE probe (x)")
+        refused = False
+    except sqlite3.OperationalError as exc:
+        assert "readonly" in str(exc)
+        refused = True
+    finally:
+        raw.close()
+    engine = connect(f"sqlite:///file:{path}?uri=true&immutable={value}")
+    assert database.opened_read_only(engine) is refused
+    engine.dispose()
+
+
+def test_the_cli_prints_a_rehash_warning_on_stderr_once_and_keeps_stdout_clean(
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A CLI user sees the warning as the commands print theirs (``warning: …`` on stderr), once per
+    warning however often `main` runs in one process (D-19.541's trap); ``--json`` output stays parseable."""
+    import json
+
+    from cartrial.cli import main
+
+    study, _path = sqlite_study(sqlite_template, tmp_path)
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
+    store_weak_hash(study, monkeypatch)
+    study.service.engine.dispose()
+    monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
+    args = ["audit", "log", "--url", study.url, "--user", "dm", "--json"]
+    capsys.readouterr()
+    for run in range(3):
+        monkeypatch.setattr(auth, "_key_wait_logged", False)  # as a new process: the warning is due again
+        assert main(args) == 0
+        out, err = capsys.readouterr()
+        json.loads(out)
+        assert err == "warning: " + WAITS_FOR_KEY.format("ConfigurationError") + "\n", (run, err)
+    handlers = [h for h in logging.getLogger("cartrial").handlers if type(h).__name__ == "_WarningLine"]
+    assert len(handlers) == 1

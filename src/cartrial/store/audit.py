@@ -290,6 +290,14 @@ def _writing_key(head: ChainHead) -> bytes | None:
     return key
 
 
+def check_writing_key(connection: Connection) -> None:
+    """Raise the `ConfigurationError` (`InputError` for a key path that is no regular file) that `append`
+    would raise now: a keyed trail with `CARTRIAL_AUDIT_KEY_FILE` unset, unreadable or naming another key
+    (`_writing_key` on the current head). A check before costly work whose rows would be refused; the head
+    read outside the chain lock is enough, since a keyed trail stays keyed with the same key."""
+    _writing_key(read_head(connection))
+
+
 def append(connection: Connection, head: ChainHead, entries: Iterable[Sequence[Any]]) -> int:
     """Seal `entries` onto the chain after `head` (updated in place) and insert them; returns the count.
 

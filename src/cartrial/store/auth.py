@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cartrial import __version__
 from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
-from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Problem
+from cartrial.errors import CartrialError, ConfigurationError, InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import users
 from cartrial.store.database import ReadOnlyDatabaseError, opened_read_only
@@ -304,32 +304,55 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
     raise AuthenticationError("authentication failed: wrong user name or password, or the user is inactive")
 
 
+_REHASH_FAILED = (
+    "the stored password hash of the user signing in could not be upgraded to the current parameters (%s); "
+    "the sign-in goes on and a later sign-in tries again"
+)
+_REHASH_WAITS_FOR_KEY = (
+    "stored password hashes are upgraded to the current parameters only with this study's audit key, which "
+    "CARTRIAL_AUDIT_KEY_FILE does not give (%s); sign-ins go on meanwhile"
+)
+_key_wait_logged = False
+"""Whether this process has logged `_REHASH_WAITS_FOR_KEY` (once per process: every CLI run of a keyed
+study without its key would otherwise print it, a server at every sign-in)."""
+
+
 def _rehash_if_needed(engine: Engine, username: str, stored: str, password: str) -> None:
     """After a successful password check of an active user: a stored hash made with other parameters than
     the current `users.password_hasher` is replaced by a current one (`users.rehash_password`, audited by
     the user with `users.REHASH_REASON`; OWASP Password Storage Cheat Sheet, D-19.544).
 
-    Nothing is attempted on a SQLite file opened read-only (`database.opened_read_only`: an archived copy).
-    The new hash is computed before the write transaction opens (the lock is not held while hashing); the
-    write replaces the stored hash only if it is still `stored`. The sign-in never depends on it: whatever
-    cartrial or the database refuses (`CartrialError`: a keyed trail without its key or with another,
-    D-19.366; a hash `hash_password` refuses to make; a lock held too long, a read-only role, the record
-    changed meanwhile — and the driver's own errors) leaves the hash as it is, logs one warning naming only
-    the kind of failure, and the next sign-in tries again (D-19.545)."""
+    Nothing is attempted on a SQLite file opened read-only (`database.opened_read_only`: an archived copy,
+    however its URL names it), nor on a keyed trail whose key is unset, unreadable or another
+    (`audit.check_writing_key`, D-19.366): no hash is computed and no transaction opened; the latter is
+    logged once per process (the upgrade waits for the key). The new hash is computed before the write
+    transaction opens (the lock is not held while hashing); the write replaces the stored hash only if it
+    is still `stored`. The sign-in never depends on it: whatever cartrial or the database refuses
+    (`CartrialError`: a hash `hash_password` refuses to make, a lock held too long, a read-only role, the
+    record changed meanwhile; argon2's `HashingError`, e.g. the 64 MiB not allocated; and the driver's own
+    errors) leaves the hash as it is, logs one warning naming only the kind of failure, and the next sign-in
+    tries again (D-19.545)."""
+    global _key_wait_logged
     if not users.needs_rehash(stored) or opened_read_only(engine):
         return
+    from argon2.exceptions import HashingError
+
     from cartrial.store.transaction import open_transaction
 
     try:
+        try:
+            with engine.connect() as connection:
+                audit_chain.check_writing_key(connection)
+        except (ConfigurationError, InputError) as exc:
+            if not _key_wait_logged:
+                _key_wait_logged = True
+                _log.warning(_REHASH_WAITS_FOR_KEY, type(exc).__name__)
+            return
         new_hash = users.hash_password(password)
         with open_transaction(engine, username, "authentication", users.REHASH_REASON) as tx:
             users.rehash_password(tx, username, stored, new_hash, users.REHASH_REASON)
-    except (CartrialError, DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
-        _log.warning(
-            "the stored password hash of the user signing in could not be upgraded to the current "
-            "parameters (%s); the sign-in goes on and a later sign-in tries again",
-            type(exc).__name__,
-        )
+    except (CartrialError, HashingError, DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+        _log.warning(_REHASH_FAILED, type(exc).__name__)
 
 
 def _reset_throttle(engine: Engine, username: str) -> None:

@@ -243,17 +243,13 @@ def _refuse_non_sqlite_file(path: Path, url: str) -> None:
 
 def _read_only_uri(path: Path) -> str | None:
     """A read-only SQLite URI for an existing file that cannot be written (None: open it normally)."""
-    import os
     from urllib.parse import quote
 
     if not path.is_file():
         return None
 
-    def writable(target: Path) -> bool:  # permission bits too: root may write a 0444 file, but an
-        return os.access(target, os.W_OK) and bool(target.stat().st_mode & 0o222)  # archive means read-only
-
-    folder_writable = writable(path.parent)
-    if writable(path) and folder_writable:
+    folder_writable = _writable(path.parent)
+    if _writable(path) and folder_writable:
         return None
     wal = Path(f"{path}-wal")
     has_log = wal.is_file() and wal.stat().st_size > 0
@@ -262,20 +258,70 @@ def _read_only_uri(path: Path) -> str | None:
     return f"file:{quote(str(path))}?{mode}"
 
 
-def opened_read_only(engine: Engine) -> bool:
-    """Whether `engine` opens its SQLite file read-only (`mode=ro` or `immutable=1`: an archived copy that
-    `connect` found not writable, or a URI that asks for it). False for PostgreSQL, whose read-only role is
-    known only when a write is refused."""
-    from urllib.parse import parse_qs
+def _writable(target: Path) -> bool:
+    """Whether this process may write `target`, permission bits too: root may write a 0444 file, but an
+    archive made read-only means read-only."""
+    return os.access(target, os.W_OK) and bool(target.stat().st_mode & 0o222)
 
+
+def opened_read_only(engine: Engine) -> bool:
+    """Whether `engine` opens its SQLite file read-only, as SQLite itself decides it: a URI (``uri=true``)
+    whose last ``mode`` is ``ro`` or whose first ``immutable`` is true (`_sqlite_boolean`: ``1``, ``yes``,
+    ``on``, ``true`` in any case, any other non-zero number), or a file (or its folder) this process may not
+    write (`_writable`, the check `connect` makes for a path; `connect` leaves a ``file:`` URI as it is
+    given). An archived copy, however it is named. False for an in-memory database and for PostgreSQL,
+    whose read-only role is known only when a write is refused."""
     url = engine.url
     if url.get_backend_name() != "sqlite":
         return False
-    database = url.database or ""
-    options = dict(url.query)
-    if database.startswith("file:"):
-        options.update({k: v[-1] for k, v in parse_qs(database.partition("?")[2]).items()})
-    return options.get("mode") == "ro" or options.get("immutable") in ("1", "true")
+    arguments, options = engine.dialect.create_connect_args(url)  # the file name SQLite is given
+    filename = str(arguments[0]) if arguments else str(options.get("database", ""))
+    if options.get("uri") and filename.startswith("file:"):
+        path_text, parameters = _sqlite_uri(filename)
+        modes = [value for key, value in parameters if key == "mode"]
+        immutable = next((value for key, value in parameters if key == "immutable"), None)
+        if (modes and modes[-1] == "ro") or (immutable is not None and _sqlite_boolean(immutable)):
+            return True
+        if (modes and modes[-1] == "memory") or any(k == "vfs" and v == "memdb" for k, v in parameters):
+            return False
+    else:
+        path_text = filename
+    if path_text in ("", ":memory:"):
+        return False
+    path = Path(path_text).expanduser()
+    try:
+        return path.is_file() and not (_writable(path) and _writable(path.resolve().parent))
+    except OSError:
+        return False
+
+
+def _sqlite_uri(uri: str) -> tuple[str, list[tuple[str, str]]]:
+    """The path and the (name, value) parameters, in order, of a SQLite ``file:`` URI as `sqlite3ParseUri`
+    reads it: an authority of ``//`` or ``//localhost``, ``%HH`` escapes decoded, ``#`` ends it."""
+    from urllib.parse import unquote
+
+    rest = uri[len("file:") :].partition("#")[0]
+    path, _, query = rest.partition("?")
+    if path.startswith("//"):
+        slash = path.find("/", 2)
+        path = path[slash:] if slash >= 0 else ""
+    parameters = []
+    for pair in query.split("&") if query else []:
+        if pair:
+            key, _, value = pair.partition("=")
+            parameters.append((unquote(key), unquote(value)))
+    return unquote(path), parameters
+
+
+def _sqlite_boolean(value: str) -> bool:
+    """A URI boolean as SQLite reads it (`sqlite3GetBoolean`): a number by its leading digits (as an 8-bit
+    value: ``256`` is false), else ``on``, ``yes``, ``true`` (true) or ``no``, ``off``, ``false`` (false)
+    in any case; anything else is the default, false."""
+    digits = len(value) - len(value.lstrip("0123456789"))
+    if digits:
+        number = int(value[:digits])
+        return number <= 2**31 - 1 and number % 256 != 0
+    return value.lower() in ("on", "yes", "true")
 
 
 def _translate_errors(engine: Engine) -> None:
