@@ -270,3 +270,19 @@ def test_running_the_cli_again_in_one_process_adds_no_command_again() -> None:
         run_all()
     assert sizes() == once
     assert any(name.endswith("store_commands.db_app") for name in once)
+
+
+def test_library_warnings_print_once_as_warning_lines_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """A warning of a cartrial library logger (e.g. a password hash that could not be upgraded, D-19.545)
+    reaches a CLI user as the commands print theirs, ``warning: …`` on stderr, once however often `main`
+    ran in the process (a handler added per run would repeat it, D-19.541); stdout gets nothing."""
+    import logging
+
+    for _ in range(3):
+        assert main(["--version"]) == 0
+    capsys.readouterr()
+    logging.getLogger("cartrial.store.auth").warning("a library warning (%s)", "KindOfError")
+    logging.getLogger("cartrial.store.auth").info("an information line")
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "warning: a library warning (KindOfError)\n"
