@@ -179,6 +179,13 @@ class ConflictError(CartrialError):
         self.existing = existing
 
 
+class StoredValueError(InputError):
+    """A value held in the study database that cartrial never writes (put in by a direct change, e.g. text
+    that is no date in a SQLite date column): located by its record (``infusion record 12, infused_at``) and
+    what is allowed, never the value (D-12.2, D-19.543, D-19.556). The server's data, not the request's:
+    the web answers 409 with the problems (`cartrial.web.errors.status_of`)."""
+
+
 class InternalError(CartrialError):
     """An invariant of cartrial itself failed (not the user's input): the operation stops, nothing is
     written (the transaction rolls back). Raised, not asserted, so that ``python -O`` keeps the check."""
@@ -196,6 +203,7 @@ __all__ = [
     "OptionError",
     "PermissionDeniedError",
     "Problem",
+    "StoredValueError",
 ]
 
 

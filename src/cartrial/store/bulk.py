@@ -37,7 +37,7 @@ from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked
-from cartrial.store.models import STUDY_TABLES, StudyData, Subject, UtcDateTime, utc_now
+from cartrial.store.models import STUDY_TABLES, StoredDate, StudyData, Subject, UtcDateTime, utc_now
 from cartrial.store.permissions import (
     Action,
     check_sites,
@@ -139,7 +139,7 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
         kind = columns[name].type
         if isinstance(kind, UtcDateTime):
             conversions.append((index, audit_chain.sqlite_timestamp))
-        elif isinstance(kind, Date):
+        elif isinstance(kind, Date | StoredDate):
             conversions.append((index, _iso_date))
         elif isinstance(kind, JSON):
             conversions.append((index, _json_text))

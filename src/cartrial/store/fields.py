@@ -82,7 +82,7 @@ from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, SERIOUSNESS_SOURCE
 from cartrial.store import joining_types
-from cartrial.store.models import STUDY_TABLES, UtcDateTime
+from cartrial.store.models import STUDY_TABLES, StoredDate, UtcDateTime
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -839,7 +839,7 @@ def _kind(column: Column[Any]) -> FieldKind:
         return FieldKind.INTEGER
     if isinstance(column_type, Float):
         return FieldKind.NUMBER
-    if isinstance(column_type, Date):
+    if isinstance(column_type, Date | StoredDate):
         return FieldKind.DATE
     if isinstance(column_type, JSON):
         return FieldKind.JSON

@@ -48,6 +48,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from cartrial.errors import StoredValueError
+from cartrial.store.stored_dates import unreadable_date, unreadable_dates
+
 ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
 """The user roles (docs/science/decisions.md D-7.1); what each may do is
 `cartrial.store.permissions.PERMISSIONS`."""
@@ -58,11 +61,19 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
     Naive values are refused (a time without a zone is ambiguous). Values are converted to UTC before
     storage; SQLite stores them as text without the zone, PostgreSQL as ``timestamptz``; values read back
-    are always aware and in UTC.
+    are always aware and in UTC. Stored text no reader reads (SQLite only: a direct change) is a
+    `StoredValueError` naming the table and column, never the value (D-19.556; `_locate_stored_dates`).
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+    stored_timed = True
+    """A date-time (`cartrial.store.stored_dates`)."""
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__()
+        self.stored_table = stored_table
+        self.stored_column = stored_column
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -88,12 +99,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """On SQLite, the stored text straight to an aware UTC date-time with the C parser
         (`datetime.fromisoformat`; SQLAlchemy's generic SQLite parser is a regular expression per value,
-        the largest cost of reading a casebook's thousand records). Text it cannot parse goes the generic
-        way. Other backends: the driver's date-time, then `process_result_value`."""
+        the largest cost of reading a casebook's thousand records). Text it cannot parse, or a number, is
+        refused (`_unreadable`). Other backends: the driver's date-time, then `process_result_value`."""
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         generic = super().result_processor(dialect, coltype)
-        utc, parse = dt.UTC, dt.datetime.fromisoformat
+        utc, parse, refused = dt.UTC, dt.datetime.fromisoformat, self._unreadable
 
         def process(value: Any) -> dt.datetime | None:
             if value.__class__ is str:
@@ -105,11 +116,62 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
                 try:
                     parsed = parse(value)
                 except ValueError:
-                    return generic(value) if generic is not None else None
+                    raise refused() from None
                 return parsed.replace(tzinfo=utc) if parsed.tzinfo is None else parsed.astimezone(utc)
-            return generic(value) if generic is not None else value
+            if value is None or generic is None:
+                return value
+            try:
+                return generic(value)
+            except (ValueError, TypeError):
+                raise refused() from None
 
         return process
+
+    def _unreadable(self) -> StoredValueError:
+        return _unreadable_stored(self.stored_table, self.stored_column, timed=True)
+
+
+class StoredDate(TypeDecorator[dt.date]):
+    """A date (``DATE``) whose stored text no reader reads (SQLite only: a direct change) is a
+    `StoredValueError` naming the table and column, never SQLAlchemy's ``ValueError`` quoting the value
+    (D-19.556). Read with ``date.fromisoformat``, as SQLite's ``DATE`` reads it."""
+
+    impl = Date
+    cache_ok = True
+    stored_timed = False
+    """A date, not a date-time (`cartrial.store.stored_dates`)."""
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__()
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse, refused = dt.date.fromisoformat, self._unreadable
+
+        def process(value: Any) -> dt.date | None:
+            if value is None:
+                return None
+            if value.__class__ is str:
+                try:
+                    return parse(value)
+                except ValueError:
+                    raise refused() from None
+            raise refused()
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        return _unreadable_stored(self.stored_table, self.stored_column, timed=False)
+
+
+def _unreadable_stored(table: str | None, column: str | None, *, timed: bool) -> StoredValueError:
+    """The refusal of a stored value of `table`.`column` no reader reads: by table and column; the record
+    is added by `cartrial.store.stored_dates.locating` where the query has it."""
+    where = unreadable_date(table or "a table", column or "a date column", None, timed=timed)
+    return unreadable_dates([where])
 
 
 def utc_now() -> dt.datetime:
@@ -122,7 +184,7 @@ class Base(DeclarativeBase):
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UtcDateTime(),
-        dt.date: Date(),
+        dt.date: StoredDate(),
         dict[str, Any]: JSON(none_as_null=True),
         list[Any]: JSON(none_as_null=True),
     }
@@ -837,3 +899,15 @@ STUDY_TABLES: dict[str, type[StudyData]] = {
     )
 }
 """Every audited table, by table name (what `upsert_rows`, `update_record`, `delete_record` accept)."""
+
+
+def _locate_stored_dates() -> None:
+    """Give each date and date-time column its own type naming its table and column, so that a stored value
+    its reader refuses is named by where it is (D-19.556): the annotation map shares one type object."""
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, UtcDateTime | StoredDate):
+                column.type = type(column.type)(table.name, column.name)
+
+
+_locate_stored_dates()

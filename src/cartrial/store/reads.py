@@ -15,6 +15,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
+from cartrial.store.stored_dates import locating, unreadable_date, unreadable_dates
 from cartrial.store.tables import (
     MASKED_COLUMNS,
     coerce,
@@ -69,8 +70,9 @@ def find_records(
     _refuse_impossible_filters(table_name, equals)
     table = table_of(model)
     conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
-    query = select(table).where(*conditions, *_site_condition(model, sites))
-    return [unmasked(row) for row in connection.execute(query.order_by(table.c.id)).mappings()]
+    query = select(table).where(*conditions, *_site_condition(model, sites)).order_by(table.c.id)
+    with locating(connection, query):  # a stored date no reader reads, by its record (D-19.556)
+        return [unmasked(row) for row in connection.execute(query).mappings()]
 
 
 AUTHENTICATION_SOURCE = "authentication"
@@ -343,9 +345,10 @@ def page_records(
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    result = connection.execute(query)
-    keys = tuple(result.keys())
-    rows = [dict(zip(keys, row, strict=True)) for row in result.all()]  # one fetch, no row mappings
+    with locating(connection, query):  # a stored date no reader reads, by its record (D-19.556)
+        result = connection.execute(query)
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, row, strict=True)) for row in result.all()]  # one fetch, no row mappings
     if not count:
         return rows, len(rows)
     if (rows or offset == 0) and (limit is None or len(rows) < limit):
@@ -370,6 +373,19 @@ def _day_expression(connection: Connection, model: Any) -> Any:
     else:  # SQLite keeps dates as ISO text and date-times as UTC ISO text without zone
         day = func.substr(type_coerce(column, String), 1, 10)
     return type_coerce(day, String)
+
+
+def _stored_day(text: str, table_name: str, column: str | None, record_id: int | None = None) -> Any:
+    """The day of a stored clinical date's text (`_day_expression`), else the located refusal of a value
+    cartrial never writes (`StoredValueError`, never the value; D-19.556)."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        timed = column is not None and is_datetime(columns_of(model_of(table_name))[column])
+        problem = unreadable_date(table_name, column or "clinical date", record_id, timed=timed)
+        raise unreadable_dates([problem]) from None
 
 
 def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
@@ -404,7 +420,6 @@ def subject_days(
     (a study-wide view needs the days, not the thousand records of each subject): the UTC calendar day of
     the table's `clinical_date_column`, undated records left out; `sites` as in `page_records`. An empty
     list for a table without subject or date column."""
-    import datetime as dt
 
     model = model_of(table_name)
     day = _day_expression(connection, model)
@@ -414,8 +429,12 @@ def subject_days(
     table = table_of(model)
     conditions = [table.c[str(model.clinical_date_column)].is_not(None), *_site_condition(model, sites)]
     query = select(table.c[subject_column], day).where(*conditions).distinct()
-    parse = dt.date.fromisoformat
-    return [(str(subject), parse(text)) for subject, text in connection.execute(query).all()]
+    rows = connection.execute(query).all()
+    with locating(connection, select(table).where(*conditions)):
+        return [
+            (str(subject), _stored_day(text, table.name, model.clinical_date_column))
+            for subject, text in rows
+        ]
 
 
 def record_days(
@@ -441,7 +460,6 @@ def record_days_by_table(
 ) -> dict[str, list[tuple[int, Any]]]:
     """`record_days` of several tables in one statement (``UNION ALL``: one round trip for a casebook's
     fifteen forms), table name → [(id, day or None)] in id order."""
-    import datetime as dt
 
     from sqlalchemy import String, literal, null, type_coerce, union_all
 
@@ -467,9 +485,9 @@ def record_days_by_table(
     out: dict[str, list[tuple[int, Any]]] = {name: [] for name in table_names}
     if not selects:
         return out
-    parse = dt.date.fromisoformat
     for name, record_id, text in connection.execute(union_all(*selects)).all():
-        out[name].append((int(record_id), parse(text) if text else None))
+        column = model_of(name).clinical_date_column
+        out[name].append((int(record_id), _stored_day(text, name, column, int(record_id)) if text else None))
     for rows in out.values():
         rows.sort(key=lambda row: row[0])
     return out
@@ -485,9 +503,11 @@ def records_by_id(
     model = model_of(table_name)
     table = table_of(model)
     selected = select(*(table.c[name] for name in dict.fromkeys(("id", *columns))))
-    result = connection.execute(selected.where(table.c.id.in_(list(ids))))
-    keys = tuple(result.keys())
-    return {int(row[0]): dict(zip(keys, row, strict=True)) for row in result.all()}
+    query = selected.where(table.c.id.in_(list(ids)))
+    with locating(connection, query):  # a stored date no reader reads, by its record (D-19.556)
+        result = connection.execute(query)
+        keys = tuple(result.keys())
+        return {int(row[0]): dict(zip(keys, row, strict=True)) for row in result.all()}
 
 
 def record_audit(connection: Connection, table_name: str, record_id: int) -> list[dict[str, Any]]:

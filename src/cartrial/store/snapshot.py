@@ -44,13 +44,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Date, DateTime, Engine, String, func, inspect, select, text, type_coerce
+from sqlalchemy import Connection, Engine, String, func, inspect, select, text, type_coerce
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Problem
 from cartrial.store import models
 from cartrial.store.database import DatabaseError
 from cartrial.store.spellings import read_spellings
+from cartrial.store.stored_dates import unreadable_date, unreadable_dates
 
 if TYPE_CHECKING:
     from cartrial.protocol import Protocol
@@ -297,7 +298,7 @@ def _raw_sqlite_columns(
         if isinstance(column.type, models.UtcDateTime):
             kinds.append("datetime")
             selected.append(type_coerce(column, String).label(column.name))
-        elif isinstance(column.type, Date) and not isinstance(column.type, DateTime):
+        elif isinstance(column.type, models.StoredDate):
             kinds.append("date")
             selected.append(type_coerce(column, String).label(column.name))
         else:
@@ -342,26 +343,14 @@ def _iso_cell(value: Any, kind: str, pattern: re.Pattern[str]) -> _IsoText | Non
     return _IsoText(parsed.isoformat())
 
 
-UNREADABLE_DATE_HEADER = (
-    "The study database holds a date that cartrial never stores (changed directly in the database; "
-    "`cartrial audit verify` checks the records against the audit trail):"
-)
-
-
 def _unreadable_dates(table: Any, columns: list[Any], cells: Iterable[tuple[str, int]]) -> InputError:
     """The refusal of stored dates and date-times no reader can read: each named by its record, ``infusion
-    record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543)."""
+    record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543; the one text,
+    `cartrial.store.stored_dates`, D-19.556)."""
     timed = {c.name for c in columns if isinstance(c.type, models.UtcDateTime)}
-    problems = [
-        Problem(
-            "not a readable date-time" if name in timed else "not a date",
-            record=f"{table.name} record {record_id}",
-            field=name,
-            allowed="a UTC date-time, YYYY-MM-DD HH:MM:SS" if name in timed else "a date, YYYY-MM-DD",
-        )
-        for name, record_id in cells
-    ]
-    return InputError(problems, header=UNREADABLE_DATE_HEADER)
+    return unreadable_dates(
+        unreadable_date(table.name, name, record_id, timed=name in timed) for name, record_id in cells
+    )
 
 
 def _read_table(

@@ -21,7 +21,7 @@ from cartrial.allowed import choice_text
 from cartrial.columns import utc_moment
 from cartrial.errors import InputError, Problem
 from cartrial.store.audit import canonical_json
-from cartrial.store.models import ROLES, STUDY_TABLES, StudyData, UtcDateTime
+from cartrial.store.models import ROLES, STUDY_TABLES, StoredDate, StudyData, UtcDateTime
 
 RowLike = Mapping[Any, Any]
 """A record as a mapping of column name to value (a dict or a SQLAlchemy `RowMapping`)."""
@@ -267,7 +267,7 @@ def coerce(column: Column[Any], value: Any, where: str) -> Any:
                     allowed="ISO 8601 with Z or an offset, within the years 1 to 9999 in UTC",
                 )
             ) from exc
-    if isinstance(column.type, Date):
+    if isinstance(column.type, Date | StoredDate):
         try:
             return dt.date.fromisoformat(value)
         except ValueError as exc:
@@ -315,7 +315,7 @@ def _temporal_value(column: Column[Any], value: Any, field: str) -> Any:
 
 
 def is_temporal(column: Column[Any]) -> bool:
-    return isinstance(column.type, UtcDateTime | DateTime | Date)
+    return isinstance(column.type, UtcDateTime | DateTime | Date | StoredDate)
 
 
 def is_datetime(column: Column[Any]) -> bool:

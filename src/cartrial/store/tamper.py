@@ -39,7 +39,7 @@ import orjson
 from sqlalchemy import JSON, Connection, Engine, Float, Integer, Numeric, Table, func, select
 
 from cartrial import __version__
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.errors import ConfigurationError, InputError, Problem, StoredValueError
 from cartrial.store import audit as audit_chain
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StudyData
 from cartrial.store.service import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
@@ -216,7 +216,12 @@ def _stored_rows(
                         or (integer and type(stored) is not int)
                     ):
                         raise ValueError("not the stored form")
-            except (ValueError, TypeError, OverflowError):
+            except (
+                ValueError,
+                TypeError,
+                OverflowError,
+                StoredValueError,
+            ):  # its reader's refusal (D-19.556)
                 values[name] = _UNREADABLE
                 odd.append(name)
                 continue

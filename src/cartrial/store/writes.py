@@ -44,6 +44,7 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
+from cartrial.store.stored_dates import locating
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -651,7 +652,9 @@ def current_record(
     row = None
     record_id = record_id_of(record_id)
     if valid_record_id(record_id):
-        row = connection.execute(select(table).where(table.c.id == record_id)).mappings().first()
+        query = select(table).where(table.c.id == record_id)
+        with locating(connection, query):  # a stored date no reader reads, by its record (D-19.556)
+            row = connection.execute(query).mappings().first()
     if row is None:
         raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return row

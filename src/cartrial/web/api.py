@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import not_after_today, utc_today
-from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action
 from cartrial.store.tables import MAX_REASON_LENGTH
 from cartrial.web.errors import JSONBodyRoute, NotFoundError
@@ -300,6 +300,8 @@ def _record(form_name: str, row: dict[str, Any]) -> Record:
 def _visible(user: WebUser, table: str, record_id: int) -> dict[str, Any]:
     try:
         return user.service.visible_record(table, record_id)
+    except StoredValueError:  # the record is there, its stored value is not (409, D-19.556)
+        raise
     except InputError as exc:
         raise NotFoundError(exc.problems) from None
 

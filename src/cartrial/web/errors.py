@@ -5,7 +5,8 @@
   `NotAuthenticated` (no credential, an invalid or expired token) and the store's `AuthenticationError`
   (wrong user name or password, a user name throttled by the store); the per-address login throttle → 429;
   authorisation failures, `PermissionDeniedError` (an authenticated user's role or site, CSRF) → 403;
-- `ConflictError` (changed since read, data lock, existing key) → 409;
+- `ConflictError` (changed since read, data lock, existing key) → 409; so is `StoredValueError` (a stored
+  value cartrial never writes, by its record: the server's data conflicts with its types, D-19.556);
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
 - a control character in the URL (``%00``…) → 400 in the same shape, before any route runs;
@@ -39,6 +40,7 @@ from cartrial.errors import (
     InternalError,
     PermissionDeniedError,
     Problem,
+    StoredValueError,
 )
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
 
@@ -167,7 +169,7 @@ def status_of(exc: CartrialError) -> int:
         return 403
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, ConflictError):
+    if isinstance(exc, ConflictError | StoredValueError):  # the server's data, not the request (D-19.556)
         return 409
     if isinstance(exc, InputError):
         return 422

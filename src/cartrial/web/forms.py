@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
 from cartrial.columns import trim_blanks
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, StoredValueError
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA
 
 if TYPE_CHECKING:
@@ -349,6 +349,8 @@ def edit_check_problems(
     if record_id is not None:
         try:
             handle.visible_record(spec.table, record_id)
+        except StoredValueError:  # the record is there, its stored value is not (409, D-19.556)
+            raise
         except InputError as exc:
             raise NotFoundError(exc.problems) from None
     column = model_of(spec.table).subject_column

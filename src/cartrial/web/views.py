@@ -157,13 +157,15 @@ def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) 
     table with a form of the study (`cartrial.web.forms.forms`): the record page, its audit trail and a
     query on it serve no other table — user accounts, the audit log, locks, import manifests are shown
     by their own pages to the roles that may see them (D-19.343)."""
-    from cartrial.errors import InputError
+    from cartrial.errors import InputError, StoredValueError
     from cartrial.web.forms import forms
 
     if not any(candidate.table == table for candidate in forms().values()):
         raise NotVisible(f"no {table} record {record_id} that you may see")
     try:
         return handle.visible_record(table, record_id)
+    except StoredValueError:  # the record is there, its stored value is not (409, D-19.556)
+        raise
     except InputError as exc:
         raise NotVisible(f"no {table} record {record_id} that you may see") from exc
 

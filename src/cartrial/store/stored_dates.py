@@ -1,0 +1,102 @@
+"""Stored dates and date-times cartrial never writes: the one refusal, by record, never the value.
+
+SQLite keeps any text in a date or date-time column; a value put in with SQL (``zzzz``, ``2021-13-45``) is
+refused by the column types' own readers (`cartrial.store.models.UtcDateTime`, `StoredDate`) with a
+`StoredValueError` naming the table and column (D-19.556), and by the snapshot read by its record
+(D-19.543). `locating` adds the record ids where the failed query has them. PostgreSQL's ``date`` and
+``timestamptz`` columns refuse such text at the write: nothing to refuse at a read there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+from sqlalchemy import Connection, String, type_coerce
+from sqlalchemy.exc import SQLAlchemyError
+
+from cartrial.errors import Problem, StoredValueError
+
+UNREADABLE_DATE_HEADER = (
+    "The study database holds a date that cartrial never stores (changed directly in the database; "
+    "`cartrial audit verify` checks the records against the audit trail):"
+)
+
+
+def unreadable_date(table: str, column: str, record_id: int | None, *, timed: bool) -> Problem:
+    """One stored date (`timed`: date-time) no reader reads: ``<table> record <id>, <column>`` (the table
+    alone when the id is not known), what is allowed, never the value (D-12.2)."""
+    return Problem(
+        "not a readable date-time" if timed else "not a date",
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed="a UTC date-time, YYYY-MM-DD HH:MM:SS" if timed else "a date, YYYY-MM-DD",
+    )
+
+
+def unreadable_dates(problems: Iterable[Problem]) -> StoredValueError:
+    """The refusal of the stored dates `problems` (`unreadable_date`), under the one header."""
+    return StoredValueError(list(problems), header=UNREADABLE_DATE_HEADER)
+
+
+def readable(value: Any, *, timed: bool) -> bool:
+    """Whether the column's reader (``fromisoformat``, as `models.UtcDateTime`, `models.StoredDate` and the
+    snapshot read it) reads the stored text `value` (None: an empty cell, readable)."""
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.datetime.fromisoformat(value) if timed else dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+@contextmanager
+def locating(connection: Connection, query: Any) -> Iterator[None]:
+    """Around the execution and fetch of the Core `query`: a `StoredValueError` naming a column but no
+    record is raised again with the id of each record of the same query (same conditions, sites and page)
+    whose value in that column no reader reads. Without an ``id`` column to read, the error goes as it came
+    (table and column)."""
+    try:
+        yield
+    except StoredValueError as error:
+        raise _located(connection, query, error) from None
+
+
+def _located(connection: Connection, query: Any, error: StoredValueError) -> StoredValueError:
+    tables = {getattr(t, "name", None): t for t in query.get_final_froms()}
+    problems: list[Problem] = []
+    done: set[str] = set()
+    for problem in error.problems:
+        table = tables.get(problem.record)
+        if table is None or "id" not in table.c or problem.field not in table.c:
+            problems.append(problem)
+            continue
+        if table.name in done:
+            continue
+        done.add(table.name)
+        # every stored date of this table the query reads, not only the first one the reader met
+        selected = {c.name for c in query.selected_columns}
+        columns = [
+            c
+            for c in table.c
+            if (c.name in selected or c.name == problem.field) and hasattr(c.type, "stored_timed")
+        ]
+        texts = [type_coerce(c, String) for c in columns]
+        try:
+            rows = connection.execute(query.with_only_columns(table.c.id, *texts)).all()
+        except SQLAlchemyError:  # the locating read must never hide the refusal itself
+            problems.append(problem)
+            continue
+        found = [
+            unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed)
+            for row in rows
+            for c, value in zip(columns, row[1:], strict=True)
+            if not readable(value, timed=c.type.stored_timed)
+        ]
+        problems += found or [problem]
+    return cast(StoredValueError, error.with_problems(problems))  # with_problems keeps the class

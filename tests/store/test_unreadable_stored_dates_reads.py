@@ -1,0 +1,178 @@
+"""Every read of a stored date or date-time cartrial never writes refuses it by its record, never a traceback
+quoting it (D-12.2, issue 19, D-19.556; the snapshot's read is D-19.543).
+
+Before: D-19.543 covered the snapshot only; ``cartrial db records`` and ``cartrial db edit`` (and the web's
+record pages, tests/web/test_unreadable_stored_dates_web.py) met SQLAlchemy's parser: ``ValueError: Invalid
+isoformat string: 'zzzz'`` with a traceback. Such a value exists only by a direct change on SQLite:
+PostgreSQL's ``date`` and ``timestamptz`` columns refuse the text at the write
+(`test_postgresql_refuses_the_text_at_the_write` below, and
+tests/store/test_unreadable_stored_dates.py::test_postgresql_refuses_an_unreadable_date_in_its_columns).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from ..conftest import run_cartrial
+
+HEADER_START = "The study database holds a date that cartrial never stores"
+
+
+def _plant(url: str, table: str, column: str, value: object, where: str = "") -> int:
+    """`value` in `column` of one record of `table` (the last, or the first matching `where`), as a direct
+    change would put it; returns the record's id."""
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            query = f"SELECT min(id) FROM {table} WHERE {where}" if where else f"SELECT max(id) FROM {table}"
+            (record_id,) = connection.execute(query).fetchone()
+            connection.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, record_id))
+    finally:
+        connection.close()
+    return int(record_id)
+
+
+def _version(url: str, table: str, record_id: int) -> tuple[object, ...]:
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return tuple(connection.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone())
+    finally:
+        connection.close()
+
+
+PLANTED = [
+    ("infusion", "infused_at", "zzzz"),  # a clinical date-time, not even the shape of one
+    ("infusion", "created_at", "zzzz"),  # a timestamp of the store's own
+    ("subject", "disposition_date", "2021-13-45"),  # a date-only column: the shape, month 13
+    ("subject", "consent_date", 20210101.5),  # not text at all
+]
+
+
+def _assert_located(text: str, table: str, record_id: int, column: str, value: object) -> None:
+    assert HEADER_START in text and "cartrial audit verify" in text, text  # D-19.543's one header
+    assert f"{table} record {record_id}, {column}: not a" in text, text
+    assert "allowed: a" in text and "YYYY-MM-DD" in text, text
+    assert "Traceback" not in text and str(value) not in text and "got" not in text, text
+
+
+@pytest.mark.parametrize(("table", "column", "value"), PLANTED, ids=[f"{t}.{c}" for t, c, _ in PLANTED])
+def test_db_records_names_the_record(table: str, column: str, value: object, example_sqlite: str) -> None:
+    record_id = _plant(example_sqlite, table, column, value)
+    result = run_cartrial("db", "records", table, "--user", "admin", "--url", example_sqlite)
+    assert result.exit_code == 2, result.stderr
+    _assert_located(result.stderr + result.stdout, table, record_id, column, value)
+
+
+def test_db_records_names_each_unreadable_record_of_the_table(example_sqlite: str) -> None:
+    """Every record and column the read meets, not the first one only."""
+    first = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
+    last = _plant(example_sqlite, "infusion", "updated_at", "2021-02-30 00:00:00")
+    assert first != last
+    result = run_cartrial("db", "records", "infusion", "--user", "admin", "--url", example_sqlite)
+    assert result.exit_code == 2
+    assert f"infusion record {first}, infused_at: not a readable date-time" in result.stderr
+    assert f"infusion record {last}, updated_at: not a readable date-time" in result.stderr
+
+
+def test_db_records_of_a_filter_without_the_record_is_not_refused(example_sqlite: str) -> None:
+    """The refusal is about what the read reads: another subject's records are listed."""
+    _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="subject_id = 'CT-001'")
+    result = run_cartrial(
+        "db",
+        "records",
+        "infusion",
+        "--subject",
+        "CT-002",
+        "--json",
+        "--user",
+        "admin",
+        "--url",
+        example_sqlite,
+    )
+    assert result.exit_code == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["subject_id"] == "CT-002" and row["infused_at"]
+
+
+def test_db_edit_names_the_record_and_changes_nothing(example_sqlite: str) -> None:
+    record_id = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
+    before = _version(example_sqlite, "infusion", record_id)
+    result = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", "viability_pct=90", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    _assert_located(result.stderr + result.stdout, "infusion", record_id, "infused_at", "zzzz")
+    assert _version(example_sqlite, "infusion", record_id) == before
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"), PLANTED[::2], ids=[f"{t}.{c}" for t, c, _ in PLANTED[::2]]
+)
+def test_audit_verify_reports_the_record_as_a_finding(
+    table: str, column: str, value: object, example_sqlite: str
+) -> None:
+    """Verify reads every stored value raw: the unreadable one is a finding naming its record and field
+    (a change without an audit record), not a refusal of the whole check. `created_at` is not replayed
+    (not an audited field): verify still completes."""
+    record_id = _plant(example_sqlite, table, column, value)
+    result = run_cartrial("audit", "verify", "--url", example_sqlite)
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text and str(value) not in text
+    if column == "created_at":
+        assert result.exit_code == 0, text
+        return
+    assert result.exit_code == 1, text
+    finding = next(line for line in text.splitlines() if f"{table} id {record_id} " in line)
+    assert "unaudited-update" in finding and column in finding.split("field(s)")[1], finding
+
+
+def test_the_column_type_refuses_by_table_and_column_on_any_read(example_sqlite: str) -> None:
+    """The lowest layer: a read that does not locate records (any Core or ORM select) is refused by the
+    column's own type, never SQLAlchemy's ``ValueError`` quoting the value."""
+    from sqlalchemy import create_engine, select
+
+    from cartrial.errors import StoredValueError
+    from cartrial.store.models import Infusion, Subject
+
+    _plant(example_sqlite, "infusion", "infused_at", "zzzz")
+    _plant(example_sqlite, "subject", "disposition_date", "2021-13-45")
+    engine = create_engine(example_sqlite)
+    try:
+        for model, column in ((Infusion, "infused_at"), (Subject, "disposition_date")):
+            with engine.connect() as connection, pytest.raises(StoredValueError) as caught:
+                connection.execute(select(model.__table__)).all()  # type: ignore[attr-defined]
+            text = str(caught.value)
+            assert f"{model.__tablename__}, {column}: not a" in text, text
+            assert "zzzz" not in text and "2021-13-45" not in text
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_refuses_the_text_at_the_write(postgres_url: str) -> None:
+    """Why the refusal is SQLite's only: PostgreSQL's typed columns refuse the text (a timestamp and a date
+    of a study's own rows here; the clinical columns in test_unreadable_stored_dates.py)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DataError
+
+    from cartrial import examples
+    from cartrial.store import init_study
+
+    from ..conftest import TEST_PASSWORD
+
+    init_study(
+        postgres_url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin", admin_password=TEST_PASSWORD
+    )
+    engine = create_engine(postgres_url)
+    try:
+        for statement in (
+            "UPDATE study SET created_at = 'zzzz'",
+            "UPDATE app_user SET updated_at = '2021-13-45'",
+        ):
+            with pytest.raises(DataError), engine.begin() as connection:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
