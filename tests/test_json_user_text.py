@@ -150,3 +150,16 @@ def test_json_through_the_protocol_reader_has_the_json_depth_limit_and_words() -
     assert read_yaml("a: " + "[" * (JSON_MAX_DEPTH - 1) + "1" + "]" * (JSON_MAX_DEPTH - 1), "p.yaml")[2] == []
     (problem,) = read_yaml("a: " + deepest, "p.yaml")[2]
     assert problem.message == f"nested deeper than {JSON_MAX_DEPTH} levels" and problem.line == 1
+
+
+def test_a_key_given_twice_in_one_object_is_refused_at_its_second_place() -> None:
+    """D-19.547: ``{"a": 1, "a": 2}`` was read as ``{"a": 2}``: the first value dropped without a word (an
+    API body's field, a JSON cell of an import). The second occurrence is located; keys of different objects
+    may repeat."""
+    text = '{"values": {"temperature_c": 38.5, "oxygen": "none", "temperature_c": 41}}'
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert "'temperature_c'" in caught.value.msg and "twice" in caught.value.msg
+    assert caught.value.pos == text.rindex('"temperature_c"')
+    assert parse_json('[{"a": 1}, {"a": 2}]') == [{"a": 1}, {"a": 2}]
+    assert parse_json('{"a": {"a": 1}}') == {"a": {"a": 1}}

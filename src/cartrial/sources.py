@@ -151,13 +151,40 @@ def _too_deep_at(text: str) -> int | None:
     return _scan_json(text)
 
 
+class _RepeatedKey(ValueError):
+    """A key given twice in one JSON object (its text is the key)."""
+
+
+def _object_of_distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`parse_json`'s object hook: the object, unless a key repeats — which `json.loads` would read as the
+    last value, dropping the first without a word (D-19.547)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
+def _second_key_at(text: str, key: str) -> int:
+    """Where `key` is written a second time as an object key in `text` (0 if it is spelt otherwise, with
+    escapes: the message names the key)."""
+    import json
+    import re
+
+    spelt = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:")
+    found = list(spelt.finditer(text))
+    return found[1].start() if len(found) > 1 else 0
+
+
 def parse_json(text: str) -> Any:
     """The JSON document of `text`, from any source a user controls (a file, a CSV cell, a form): every way
     it cannot be read is a `json.JSONDecodeError` (a `ValueError`) with the line and column where it
     fails, so the callers' located errors cover it — also nesting deeper than `JSON_MAX_DEPTH` and an
     integer of more digits than `sys.get_int_max_str_digits()` (4300 by default), which the standard parser
     ends with a traceback (`RecursionError`, `ValueError`; `screen` candidates, `report --popfit`, JSON
-    cells of `import templates`; D-19.496, D-19.508).
+    cells of `import templates`; D-19.496, D-19.508) — and a key given twice in one object, which the
+    standard parser reads as its last value (D-19.547).
 
     >>> parse_json('{"a": [1, 2]}')
     {'a': [1, 2]}
@@ -171,7 +198,15 @@ def parse_json(text: str) -> Any:
     if deep is not None:
         raise json.JSONDecodeError(NESTED_TOO_DEEP, text, deep)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object_of_distinct_keys)
+    except _RepeatedKey as repeated:
+        key = repeated.args[0]
+        shown = key if len(key) <= 40 else key[:40] + "…"
+        raise json.JSONDecodeError(
+            f"the key {shown!r} is given twice in one object (the second would replace the first)",
+            text,
+            _second_key_at(text, key),
+        ) from None
     except json.JSONDecodeError:
         raise
     except RecursionError:  # pragma: no cover - the depth check above comes first

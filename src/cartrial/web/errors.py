@@ -9,6 +9,7 @@
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
 - a control character in the URL (``%00``…) → 400 in the same shape, before any route runs;
+- a query parameter or form field given more than once (`one_value_each`) → 422 in the same shape;
 - a request body larger than `MAX_BODY_BYTES` (a file upload to an import route excepted) → 413 in the same
   shape, before any route runs and without reading more of it (`LimitRequestBody`);
 - pages: anonymous → redirect to the login page; other errors → a short HTML page with the same message.
@@ -286,6 +287,51 @@ def _control_character_problem(request: Request) -> Problem | None:
         return found
     # named as every refused character of a key: "contains U+001B <control> (a control character)" (D-19.522)
     return replace(found, message=named_control_character(text))
+
+
+REPEATABLE_FIELDS = frozenset({"files"})
+"""Form fields a request may give more than once: the files of an upload (one part per file)."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
+    """The first name of `pairs` (name, value) given more than once, as a located problem; None if none."""
+    seen: set[str] = set()
+    for name, _value in pairs:
+        if name in seen and name not in REPEATABLE_FIELDS:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            return Problem(
+                f"the {kind} {shown!r} is given more than once (the app would keep only one of the values)",
+                field=shown,
+                allowed=f"each {kind} once",
+            )
+        seen.add(name)
+    return None
+
+
+async def one_value_each(request: Request) -> None:
+    """App dependency of every route: a query parameter or form field given twice is a located 422 (API) or
+    the error page, before the route reads either (D-19.548). FastAPI and Starlette keep the last value of a
+    repeated name and drop the others without a word (``temperature_c=38.5&temperature_c=41`` saved 41).
+    The value is not shown (a repeated field may be a password). A form is read here only where the route
+    reads one (a page, or an API route declaring form fields): an API route taking JSON keeps its
+    "not a JSON body" answer to a form."""
+    problem = _repeated_problem("query parameter", request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if problem is None and content_type in FORM_TYPES and _reads_a_form(request):
+        problem = _repeated_problem("form field", (await request.form()).multi_items())
+    if problem is not None:
+        raise InputError(problem)
+
+
+def _reads_a_form(request: Request) -> bool:
+    from fastapi import params
+
+    route = request.scope.get("route")
+    if not _is_api(request):
+        return True
+    body = getattr(route, "body_field", None)
+    return body is not None and isinstance(body.field_info, params.Form)
 
 
 class RefuseControlCharacters:

@@ -1,0 +1,134 @@
+"""A field or parameter given twice (web sweep, D-19.547, D-19.548): the app kept the last value and dropped
+the first without a word — a form post's ``temperature_c=38.5&temperature_c=41`` saved 41, a JSON body's
+repeated key likewise, ``?limit=1&limit=500`` read 500. Each is now refused before anything is written,
+naming the field and what is allowed: a 422 in the API's error shape, the error page on pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import CRS_ROW
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def _temperatures(web_study) -> dict[str, float]:
+    rows = web_study.service.find_records("admin", "crs_assessment")
+    return {r["subject_id"]: r["temperature_c"] for r in rows}
+
+
+def _crs_id(web_study, subject: str) -> int:
+    rows = web_study.service.find_records("admin", "crs_assessment")
+    return next(int(r["id"]) for r in rows if r["subject_id"] == subject)
+
+
+def test_a_page_form_field_sent_twice_is_refused_and_nothing_is_saved(any_web_study):
+    web_study = any_web_study
+    client = web_study.session("inv")
+    record = _crs_id(web_study, "CT-001")
+    before = _temperatures(web_study)
+    token = _csrf(client.get(f"/records/crs_assessment/{record}").text)
+    sent = _post(token, record, ["38.5", "41"])
+    answer = client.post(f"/records/crs_assessment/{record}", data=sent)
+    assert answer.status_code == 422, answer.text[:500]
+    assert "temperature_c" in answer.text and "more than once" in answer.text
+    assert "Traceback" not in answer.text
+    assert _temperatures(web_study) == before
+
+
+def _post(token: str, record: int, temperatures: list[str]) -> dict[str, str | list[str]]:
+    """The record form of CT-001's CRS assessment as a browser posts it, ``temperature_c`` as `temperatures`
+    (a list: each sent under the same name)."""
+    return {
+        "csrf_token": token,
+        "version": "1",
+        "record_id": str(record),
+        "subject_id": "CT-001",
+        "assessed_at": str(CRS_ROW["assessed_at"]),
+        "temperature_c": temperatures,
+        "fever_masked": "false",
+        "hypotension": "false",
+        "vasopressors": "0",
+        "vasopressin": "false",
+        "oxygen": "none",
+        "reason": "temperature corrected from the chart",
+    }
+
+
+def test_a_form_sent_once_per_field_still_saves(web_study):
+    """The refusal does not touch a browser's own post: each field once (the page's form as served)."""
+    client = web_study.session("inv")
+    record = _crs_id(web_study, "CT-001")
+    token = _csrf(client.get(f"/records/crs_assessment/{record}").text)
+    sent = _post(token, record, ["38.5"])
+    answer = client.post(f"/records/crs_assessment/{record}", data=sent, follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:2000]
+    assert _temperatures(web_study)["CT-001"] == 38.5
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/api/v1/token", {"username": ["inv", "admin"], "password": ["x", "y"]}),
+        ("/api/v1/import/templates", {"reason": ["first reason", "second reason"]}),
+    ],
+)
+def test_an_api_form_field_sent_twice_is_a_located_422(web_study, path, data):
+    client = web_study.bearer("admin") if "import" in path else web_study.client()
+    answer = client.post(path, data=data)
+    assert answer.status_code == 422, answer.text[:500]
+    body = answer.json()
+    assert body["field"] == next(iter(data)) and "more than once" in body["error"]
+    assert body["value"] is None  # a password is never echoed
+
+
+def test_an_api_body_key_given_twice_is_a_located_422_and_nothing_is_saved(any_web_study):
+    web_study = any_web_study
+    client = web_study.bearer("inv")
+    record = _crs_id(web_study, "CT-001")
+    token = client.get(f"/api/v1/records/crs_assessments/{record}").headers["ETag"]
+    before = _temperatures(web_study)
+    body = (
+        '{"values": {"temperature_c": 38.5, "temperature_c": 41},'
+        ' "reason": "temperature corrected from the chart"}'
+    )
+    answer = client.patch(
+        f"/api/v1/records/crs_assessments/{record}",
+        content=body.encode(),
+        headers={"Content-Type": "application/json", "If-Match": token},
+    )
+    assert answer.status_code == 422, answer.text[:500]
+    error = answer.json()
+    assert error["field"] == "body" and "'temperature_c'" in error["error"] and "twice" in error["error"]
+    assert _temperatures(web_study) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/records/crs_assessments?limit=1&limit=500", "/api/v1/queries?status=open&status=closed"],
+)
+def test_an_api_query_parameter_given_twice_is_a_located_422(web_study, path):
+    answer = web_study.bearer("admin").get(path)
+    assert answer.status_code == 422, answer.text[:500]
+    body = answer.json()
+    assert body["field"] == path.split("?")[1].split("=")[0] and "more than once" in body["error"]
+
+
+def test_a_page_query_parameter_given_twice_is_refused(web_study):
+    answer = web_study.session("admin").get("/subjects?page=1&page=2")
+    assert answer.status_code == 422
+    assert "page" in answer.text and "more than once" in answer.text
+
+
+def test_an_upload_of_several_files_under_one_name_is_not_a_repeated_field(web_study):
+    """``files`` repeats by design (an upload of several templates): the refusal is for text fields."""
+    client = web_study.bearer("admin")
+    files = [("files", ("a.csv", b"x\n", "text/csv")), ("files", ("b.csv", b"y\n", "text/csv"))]
+    answer = client.post("/api/v1/import/templates", files=files, data={"dry_run": "true"})
+    assert "more than once" not in answer.text
