@@ -132,3 +132,25 @@ def test_an_upload_of_several_files_under_one_name_is_not_a_repeated_field(web_s
     files = [("files", ("a.csv", b"x\n", "text/csv")), ("files", ("b.csv", b"y\n", "text/csv"))]
     answer = client.post("/api/v1/import/templates", files=files, data={"dry_run": "true"})
     assert "more than once" not in answer.text
+
+
+def test_an_api_query_parameter_the_route_does_not_take_is_refused_naming_those_it_takes(web_study):
+    """D-19.549: ``?subjectid=CT-001`` (a typo of ``subject_id``) was ignored without a word, and the list
+    answered every subject's records as if filtered — while a body's unknown key was already refused."""
+    client = web_study.bearer("admin")
+    answer = client.get("/api/v1/records/crs_assessments?subjectid=CT-001")
+    assert answer.status_code == 422, answer.text[:500]
+    body = answer.json()
+    assert body["field"] == "subjectid" and "subject_id" in body["allowed"] and "limit" in body["allowed"]
+    assert body["value"] is None
+    plain = client.get("/api/v1/me?verbose=1")
+    assert plain.status_code == 422 and plain.json()["field"] == "verbose"
+    assert client.get("/api/v1/records/crs_assessments?subject_id=CT-001&limit=5").status_code == 200
+    assert client.delete("/api/v1/records/crs_assessments/1?reasn=entered+twice").status_code == 422
+    assert len(web_study.service.find_records("admin", "crs_assessment")) == 2
+
+
+def test_a_page_keeps_its_own_query_parameters(web_study):
+    """Pages take parameters the pages read themselves (``done``, ``queries`` after a redirect): untouched."""
+    client = web_study.session("admin")
+    assert client.get("/subjects?done=saved").status_code == 200

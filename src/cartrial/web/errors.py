@@ -9,7 +9,8 @@
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
 - a control character in the URL (``%00``…) → 400 in the same shape, before any route runs;
-- a query parameter or form field given more than once (`one_value_each`) → 422 in the same shape;
+- a query parameter or form field given more than once, an API query parameter the route does not take
+  (`one_value_each`) → 422 in the same shape;
 - a request body larger than `MAX_BODY_BYTES` (a file upload to an import route excepted) → 413 in the same
   shape, before any route runs and without reading more of it (`LimitRequestBody`);
 - pages: anonymous → redirect to the login page; other errors → a short HTML page with the same message.
@@ -309,14 +310,59 @@ def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
     return None
 
 
+def _unknown_query_problem(request: Request) -> Problem | None:
+    """An API request's first query parameter its route does not take, naming those it takes (D-19.549):
+    FastAPI ignores it, so a misspelt filter (``?subjectid=``) answered the unfiltered list. Pages read some
+    parameters themselves (``done``, ``queries``): not checked here."""
+    if not _is_api(request):
+        return None
+    taken = _query_names(request.scope.get("route"))
+    if taken is None:
+        return None
+    for name in request.query_params:
+        if name not in taken:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            return Problem(
+                f"the query parameter {shown!r} is not one this route takes",
+                field=shown,
+                allowed=", ".join(sorted(taken)) or "no query parameter",
+            )
+    return None
+
+
+QUERY_NAMES_ATTRIBUTE = "cartrial_query_names"
+"""Where `_query_names` keeps a route's names (computed once per route)."""
+
+
+def _query_names(route: Any) -> frozenset[str] | None:
+    """The query parameter names `route` declares (its dependencies' included); None if not an API route."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    names: frozenset[str] | None = getattr(route, QUERY_NAMES_ATTRIBUTE, None)
+    if names is None:
+        found: set[str] = set()
+        todo = [dependant]
+        while todo:
+            one = todo.pop()
+            found.update(field.alias for field in one.query_params)
+            todo.extend(one.dependencies)
+        names = frozenset(found)
+        setattr(route, QUERY_NAMES_ATTRIBUTE, names)
+    return names
+
+
 async def one_value_each(request: Request) -> None:
     """App dependency of every route: a query parameter or form field given twice is a located 422 (API) or
     the error page, before the route reads either (D-19.548). FastAPI and Starlette keep the last value of a
     repeated name and drop the others without a word (``temperature_c=38.5&temperature_c=41`` saved 41).
     The value is not shown (a repeated field may be a password). A form is read here only where the route
     reads one (a page, or an API route declaring form fields): an API route taking JSON keeps its
-    "not a JSON body" answer to a form."""
+    "not a JSON body" answer to a form. An API query parameter the route does not take is refused too
+    (`_unknown_query_problem`, D-19.549)."""
     problem = _repeated_problem("query parameter", request.query_params.multi_items())
+    if problem is None:
+        problem = _unknown_query_problem(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if problem is None and content_type in FORM_TYPES and _reads_a_form(request):
         problem = _repeated_problem("form field", (await request.form()).multi_items())
