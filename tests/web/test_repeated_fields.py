@@ -154,3 +154,22 @@ def test_a_page_keeps_its_own_query_parameters(web_study):
     """Pages take parameters the pages read themselves (``done``, ``queries`` after a redirect): untouched."""
     client = web_study.session("admin")
     assert client.get("/subjects?done=saved").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [
+        ("multipart/form-data", b"x"),  # no boundary
+        ("multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"),
+    ],
+)
+def test_a_form_body_that_cannot_be_read_is_located_at_the_body(web_study, content_type, content):
+    """D-19.550: a multipart body without its boundary (or a part without a name) was a 400 with
+    ``field: null`` ("Missing boundary in multipart."): now located at ``body`` with what is allowed."""
+    client = web_study.bearer("admin")
+    answer = client.post("/api/v1/token", content=content, headers={"Content-Type": content_type})
+    assert 400 <= answer.status_code < 500, answer.text
+    body = answer.json()
+    assert body["field"] == "body" and "multipart/form-data" in body["allowed"], body
+    page = web_study.session("inv").post("/subjects", content=content, headers={"Content-Type": content_type})
+    assert page.status_code == answer.status_code and "form body" in page.text

@@ -295,6 +295,17 @@ REPEATABLE_FIELDS = frozenset({"files"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+FORM_BODY_ALLOWED = (
+    "a form body: application/x-www-form-urlencoded, or multipart/form-data with its boundary and a name for "
+    "each part (at most 1000 parts, 1 MB per field)"
+)
+
+
+def _content_type(request: Request) -> str:
+    """The request's media type, lower case, without parameters."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
     """The first name of `pairs` (name, value) given more than once, as a located problem; None if none."""
     seen: set[str] = set()
@@ -363,8 +374,7 @@ async def one_value_each(request: Request) -> None:
     problem = _repeated_problem("query parameter", request.query_params.multi_items())
     if problem is None:
         problem = _unknown_query_problem(request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if problem is None and content_type in FORM_TYPES and _reads_a_form(request):
+    if problem is None and _content_type(request) in FORM_TYPES and _reads_a_form(request):
         problem = _repeated_problem("form field", (await request.form()).multi_items())
     if problem is not None:
         raise InputError(problem)
@@ -638,6 +648,10 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 404 and _is_api(request):
             message = "no such API route"
             body.update(error=message, field="path", allowed="the routes of /api/v1/openapi.json")
+        elif exc.status_code == 400 and _content_type(request) in FORM_TYPES:
+            # Starlette's form parser (no boundary, a part without a name, too many parts): located (D-19.550)
+            message = f"the form body could not be read: {message}"
+            body.update(error=message, field="body", allowed=FORM_BODY_ALLOWED)
         if not _is_api(request):
             page = _page(request, exc.status_code, message)
             page.headers.update(headers)
