@@ -64,3 +64,29 @@ def test_a_version_in_range_still_saves(any_web_study):
         json={"values": {"temperature_c": 38.6}, "reason": "re-read"},
     )
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("where", ["If-Match", "version_token"])
+def test_a_stale_version_token_is_a_409_naming_where_it_was_sent(web_study, where):
+    """D-19.551: the 409 of a token read before another change had ``field: null``: it now names the
+    header or body field the stale token came in, echoes that token (the caller's own) and says what to
+    send instead. Nothing is written."""
+    record = _crs_record(web_study)
+    api = web_study.bearer("dm")
+    first = api.patch(
+        f"/api/v1/records/crs_assessments/{record['id']}",
+        json={"values": {"temperature_c": 38.6}, "reason": "re-read the chart"},
+        headers={"If-Match": f'"{record["id"]}-1"'},
+    )
+    assert first.status_code == 200, first.text
+    stale = f"{record['id']}-1"
+    change = {"values": {"temperature_c": 37.0}, "reason": "another reading"}
+    path = f"/api/v1/records/crs_assessments/{record['id']}"
+    if where == "If-Match":
+        answer = api.patch(path, json=change, headers={where: stale})
+    else:
+        answer = api.patch(path, json={**change, where: stale})
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert body["field"] == where and body["value"] == stale and "GET" in body["allowed"]
+    assert _crs_record(web_study)["temperature_c"] == 38.6

@@ -311,8 +311,19 @@ def _protocol(request: Request) -> Any:
         return study_protocol(connection)
 
 
-def _stale(exc: ConflictError) -> ConflictError:
-    return ConflictError(f"the record changed since you opened it; nothing was saved: reload it ({exc})")
+def _stale(exc: ConflictError, field: str, token: str) -> ConflictError:
+    """The 409 of a version token read before another change, located at the header or body field the
+    caller sent it in, with that token (their own input) as the value (D-19.551)."""
+    return ConflictError(
+        f"the record changed since you opened it; nothing was saved: reload it ({exc})",
+        problem=Problem(
+            "the record changed since this version token was read",
+            field=field,
+            value=token,
+            allowed="the record's current version token: GET the record again (its ETag) and apply your "
+            "change to it",
+        ),
+    )
 
 
 # -- authentication -----------------------------------------------------------------------------------
@@ -548,7 +559,8 @@ def _update(
             spec.table, record_id, values, expected, body.reason, "web", raised=raised
         )
     except StaleVersionError as exc:
-        raise _stale(exc) from None
+        field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
+        raise _stale(exc, field, str(token)) from None
     token_ = f"{record_id}-{version}"
     response.headers["ETag"] = f'"{token_}"'
     return Saved(
