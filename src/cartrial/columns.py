@@ -17,7 +17,7 @@ import datetime as _dt
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -594,8 +594,12 @@ def check_repeated_keys(
     if not repeated.any():
         return refused
     text = text_frame(frame)
-    cells = {c: text[c].to_numpy(dtype=object) for c in text.columns if c not in keys.columns}
+    # a stored record's id is no cell of the record: copies always differ in it (D-19.542)
+    cells = {
+        c: text[c].to_numpy(dtype=object) for c in text.columns if c not in keys.columns and c != RECORD_ID
+    }
     what = _and_list(map(str, keys.columns))
+    label_of = row_labels(frame)
     earlier: dict[int, list[int]] = {}
     conflicts: dict[int, dict[str, list[int]]] = {}  # first row of a key -> differing column -> rows
 
@@ -607,8 +611,7 @@ def check_repeated_keys(
         before = earlier.setdefault(int(group[i]), [])
         if before:
             differing = [c for c, v in cells.items() if any(not same_cell(v[i], v[j]) for j in before)]
-            rows = ", ".join(str(j + FIRST_DATA_ROW) for j in before)
-            label = f"row {rows}" if len(before) == 1 else f"rows {rows}"
+            label = label_of(before)
             detail = f"differs in {', '.join(differing)}" if differing else "identical values"
             refuse(i, f"duplicate of {label} (same {what}; {detail})")
             for c in differing:
@@ -616,10 +619,36 @@ def check_repeated_keys(
         before.append(i)
     for first, by_column in conflicts.items():
         others = sorted({j for rows_ in by_column.values() for j in rows_})
-        rows = ", ".join(str(j + FIRST_DATA_ROW) for j in others)
-        label = f"row {rows}" if len(others) == 1 else f"rows {rows}"
-        refuse(first, f"conflicts with {label} (same {what}; differs in {', '.join(by_column)})")
+        refuse(first, f"conflicts with {label_of(others)} (same {what}; differs in {', '.join(by_column)})")
     return refused
+
+
+RECORD_ID = "record_id"
+"""The column of a snapshot table's frame holding each row's stored record id
+(`cartrial.store.snapshot.RECORD_ID`): a frame read from the store, not a user's file."""
+
+
+def row_labels(frame: pd.DataFrame) -> Callable[[list[int]], str]:
+    """How `check_repeated_keys` (and the neuro forms' date order) names other rows: a user's file by its
+    rows (``row 19``, spreadsheet numbering), a frame of stored records (with `RECORD_ID`) by their record
+    ids (``record 19``, of the same table as the problem's own record, `cartrial.errors.stored_rows_errors`),
+    never by a row of an in-memory frame no user sees; "another record" when an id is missing (D-19.542)."""
+    if RECORD_ID not in frame.columns:
+
+        def rows(positions: list[int]) -> str:
+            numbers = ", ".join(str(j + FIRST_DATA_ROW) for j in positions)
+            return f"row {numbers}" if len(positions) == 1 else f"rows {numbers}"
+
+        return rows
+    ids = frame[RECORD_ID].to_numpy(dtype=object)
+
+    def records(positions: list[int]) -> str:
+        found = [str(ids[j]).strip() for j in positions]
+        if not all(re.fullmatch(r"\d+", r, re.ASCII) for r in found):
+            return "another record"
+        return f"record {found[0]}" if len(found) == 1 else f"records {', '.join(found)}"
+
+    return records
 
 
 CUTOFF_ALLOWED = "a datetime.date, or ISO 8601 text YYYY-MM-DD"

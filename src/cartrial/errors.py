@@ -210,7 +210,12 @@ def stored_rows_errors(frames: Mapping[str, tuple[Any, str]] | None = None) -> I
     `frames`: problem file → (the frame the engine was given, with its ``record_id`` column; the store
     table `cartrial db edit` names). A problem at a row of that frame (spreadsheet numbering: position + 2)
     is then located at its record instead, ``pk_sample record 123, value`` — a row number of a filtered
-    frame is no place a user can find (D-19.507)."""
+    frame is no place a user can find (D-19.507). A problem at a row that no frame of `frames` locates (no
+    file, its file not in it, the frame without ``record_id``, the row outside it) keeps its table and
+    field only, the row dropped: which record it is only the frame the engine was given can tell, and
+    naming one from another frame (the snapshot's table, in another order or with more rows) could name the
+    wrong record (D-19.542). So a wrapper names the frames of the one engine call it is around
+    (`cartrial.analysis.model.stored_rows`), and an outer one without frames leaves no row number."""
     try:
         yield
     except InputError as exc:
@@ -222,17 +227,22 @@ def _stored_problem(problem: Problem, frames: Mapping[str, tuple[Any, str]]) -> 
     if problem.row is None and problem.record is None:
         return problem
     problem = replace(problem, value=None)
-    if problem.row is None or problem.file is None or problem.file not in frames:
+    if problem.row is None:
         return problem
+    # the table and field, never a row of a frame the user cannot see nor a guessed record (D-19.542); a
+    # row without a file is of no frame at all
+    unlocated = replace(problem, row=None)
+    if problem.file is None or problem.file not in frames:
+        return unlocated
     from cartrial.columns import FIRST_DATA_ROW  # here: cartrial.columns imports this module
 
     frame, table = frames[problem.file]
     position = problem.row - FIRST_DATA_ROW  # spreadsheet numbering: the header is row 1
     if "record_id" not in getattr(frame, "columns", ()) or not 0 <= position < len(frame):
-        return problem
+        return unlocated
     record = frame["record_id"].iat[position]
     try:
         record_id = int(record)
     except (TypeError, ValueError):
-        return problem
+        return unlocated
     return replace(problem, file=None, row=None, record=f"{table} record {record_id}")

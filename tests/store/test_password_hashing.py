@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from argon2 import Type, extract_parameters
+import pytest
+from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from sqlalchemy import create_engine, text
 
-from cartrial.store import auth, users
+from cartrial.store import StudyService, auth, connect, users
 
 from ..conftest import TEST_ONLY_HASHER_PARAMETERS, TEST_PASSWORD, Cli
 from .conftest import PROTOCOL
@@ -73,6 +74,41 @@ def test_users_act_end_to_end_with_production_hashes(
     assert "nobody" not in unknown.stdout
     # the fixture emptied the dummy-hash cache, so its entry was made in this test: production parameters
     assert extract_parameters(auth._DUMMY_HASH[0]) == RFC_9106_LOW_MEMORY
+
+
+def test_a_login_upgrades_a_weaker_stored_hash_to_the_production_parameters(
+    production_password_hasher: None, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hash stored with weaker parameters (argon2id t=1, m=8 KiB, p=1: an older release or another tool)
+    is replaced at the next sign-in by an RFC 9106 low-memory hash of the same password, audited so that
+    `audit verify` stays OK; the password keeps working and the new hash is not rewritten again
+    (decision D-19.544)."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    assert cli("db", "init", "--url", url, "--protocol", str(PROTOCOL), "--admin", "alice")[0] == 0
+    add = ("db", "user", "add", "--password", "--url", url, "--user", "alice")
+    assert cli(*add, "sue", "--role", "statistician")[0] == 0
+    production = users.password_hasher
+    with monkeypatch.context() as patch:  # sue's password set through the audited change, weakly hashed
+        patch.setattr(
+            users, "password_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        service = StudyService(connect(url))
+        service.set_password("sue", "sue", TEST_PASSWORD, "set by an older release")
+        service.engine.dispose()
+    assert users.password_hasher is production
+    weak = _stored_hashes(url)["sue"]
+    weak_parameters = extract_parameters(weak)
+    assert (weak_parameters.time_cost, weak_parameters.memory_cost, weak_parameters.parallelism) == (1, 8, 1)
+
+    assert cli("login", "--url", url, "--user", "sue").exit_code == 0
+    rehashed = _stored_hashes(url)["sue"]
+    assert rehashed != weak and extract_parameters(rehashed) == RFC_9106_LOW_MEMORY
+    assert users.password_matches(rehashed, TEST_PASSWORD)
+    verify = cli("audit", "verify", "--url", url)
+    assert verify.exit_code == 0, verify.output
+    assert weak not in verify.output and rehashed not in verify.output
+    assert cli("db", "summary", "--url", url, "--user", "sue").exit_code == 0
+    assert _stored_hashes(url)["sue"] == rehashed  # a current hash is not rewritten
 
 
 def test_the_suite_hashes_with_the_test_only_hasher() -> None:

@@ -218,11 +218,16 @@ def analyse(snapshot: SnapshotLike) -> Analysis:
     frames by template name), `protocol`, `cutoff` and `metadata()`.
 
     The tables are the study's records, not the user's own input: a problem an engine finds in a row of
-    them names the table, row and field and what is allowed, never the value (`Problem.value` dropped for
-    every problem at a row; D-12.2, D-19.500) — `analyse`, `report` and `export cdisc` print these errors.
-    A problem of the protocol or of a column name keeps what it quotes.
+    them names the record (``edss_assessment record 53``, the store table and id `cartrial db edit` takes),
+    the field and what is allowed, never the value (`Problem.value` dropped for every problem at a row;
+    D-12.2, D-19.500) — `analyse`, `report` and `export cdisc` print these errors. Each engine call names
+    the frames it is handed (`cartrial.analysis.model.stored_rows`); a row no such frame locates keeps its
+    table and field only, never a row number of an in-memory frame (D-19.542). A problem of the protocol
+    or of a column name keeps what it quotes.
     """
-    with stored_rows_errors():  # D-19.507: the one clean-up of every path running engines on stored rows
+    # D-19.507: the one clean-up of every path running engines on stored rows (rows without a frame
+    # dropped, D-19.542)
+    with stored_rows_errors():
         return _analyse(snapshot)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.model import Dataset, Population, stored_record
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates, protocol_levels
 from cartrial.analysis.stats import category_counts, continuous_summary, fixed
 from cartrial.analysis.summaries import ALL, dose_level_groups
@@ -60,16 +60,27 @@ class Characteristic:
 
 
 def _age(subjects: pd.DataFrame, day0: Mapping[str, dt.date]) -> dict[str, int | None]:
+    from cartrial.errors import InputError, Problem
     from cartrial.protocol import completed_years
 
     out: dict[str, int | None] = {}
     for row in subjects.to_dict("records"):
         sid = str(row["subject_id"])
-        born: dt.date | None = None
-        if str(row.get("birth_date") or ""):
-            born = dt.date.fromisoformat(str(row["birth_date"])[:10])
-        elif str(row.get("birth_year") or ""):
-            born = dt.date(int(float(row["birth_year"])), 1, 1)
+        field = "birth_date" if str(row.get("birth_date") or "") else "birth_year"
+        # a stored birth the age cannot use (after the infusion, or no year: a record the store's checks
+        # never let in) is named by its record, not by the infusion date the engine compares it with, nor
+        # its value (D-12.2, D-19.542)
+        with stored_record("subject", row.get("record_id"), field):
+            born: dt.date | None = None
+            try:
+                if field == "birth_date":
+                    born = dt.date.fromisoformat(str(row["birth_date"])[:10])
+                elif str(row.get("birth_year") or ""):
+                    born = dt.date(int(float(row["birth_year"])), 1, 1)
+            except (TypeError, ValueError, OverflowError):
+                raise InputError(Problem("not a date" if field == "birth_date" else "not a year")) from None
+            if born is not None and sid in day0 and born > day0[sid]:
+                raise InputError(Problem("after the infusion day", allowed="on or before the infusion day"))
         out[sid] = completed_years(born, day0[sid]) if born is not None and sid in day0 else None
     return out
 

@@ -441,10 +441,13 @@ def dlt_datasets(
 def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame, protocol: Any) -> Dataset:
     """The escalation engine's replay (`cartrial.escalation.replay_decisions`): the one implementation of
     the check of recorded decisions against the protocol's design and DLT window."""
+    from cartrial.analysis.model import stored_rows
     from cartrial.escalation import replay_decisions
     from cartrial.escalation.conduct import deviation_count_note
 
-    result = replay_decisions(decisions, infusions, dlts, protocol)
+    # a refused decision or infusion named by its record id (D-19.542); the DLT frame is derived, not stored
+    with stored_rows({"escalation_decisions": decisions, "infusions": infusions}):
+        result = replay_decisions(decisions, infusions, dlts, protocol)
     table = result.table
     n_dev = int((table["deviation"] != "").sum())
     # one count of the deviations, worded by `cartrial.wording` (D-19.265): the engine's own

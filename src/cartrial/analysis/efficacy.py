@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.model import Dataset, Population, stored_rows
 from cartrial.analysis.populations import (
     SAFETY,
     death_dates,
@@ -30,6 +30,9 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+
+RESPONDER_TABLES = ("infusions", "edss", "visual_acuity", "osis", "timed_walk")
+"""The snapshot tables `derive_responders` reads."""
 
 
 def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -58,16 +61,18 @@ def responder_datasets(
     planned = responder_definitions_from_protocol(protocol)
     if not planned:
         return {}
-    result = derive_responders(
-        _restrict(tables["infusions"], safety_ids),
-        edss=_restrict(tables["edss"], safety_ids),
-        visual_acuity=_restrict(tables["visual_acuity"], safety_ids),
-        osis=_restrict(tables["osis"], safety_ids),
-        timed_walk=_restrict(tables["timed_walk"], safety_ids),
-        definitions=[d for d, _ in planned.values()],
-        parameters={d: p for d, p in planned.values()},
-        cutoff=cutoff,
-    )
+    given = {name: _restrict(tables[name], safety_ids) for name in RESPONDER_TABLES}
+    with stored_rows(given):  # a refused record named by its id (D-19.542)
+        result = derive_responders(
+            given["infusions"],
+            edss=given["edss"],
+            visual_acuity=given["visual_acuity"],
+            osis=given["osis"],
+            timed_walk=given["timed_walk"],
+            definitions=[d for d, _ in planned.values()],
+            parameters={d: p for d, p in planned.values()},
+            cutoff=cutoff,
+        )
     subject_rows: list[dict[str, Any]] = []
     summary_rows: list[dict[str, Any]] = []
     for endpoint, summary in zip(planned, result.summaries, strict=True):
@@ -173,8 +178,12 @@ def edss_datasets(
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    edss = derive_edss(_restrict(tables["edss"], safety_ids), cutoff=cutoff, source="edss")
-    disability = derive_disability(edss, _restrict(tables["infusions"], safety_ids), relapses=attacks).table
+    edss_rows = _restrict(tables["edss"], safety_ids)
+    with stored_rows({"edss": edss_rows}):  # a refused record named by its id (D-19.542)
+        edss = derive_edss(edss_rows, cutoff=cutoff, source="edss")
+    infused = _restrict(tables["infusions"], safety_ids)
+    with stored_rows({"infusions": infused}):
+        disability = derive_disability(edss, infused, relapses=attacks).table
     change = disability.copy()
     change.insert(1, "dose_level", [levels.get(s) for s in change["subject_id"]])
     change["dose_level"] = change["dose_level"].astype("Int64")
@@ -217,7 +226,9 @@ def osis_dataset(
     from cartrial.neuro.derive import derive_osis
 
     safety_ids = populations[SAFETY].subject_ids
-    scored = derive_osis(_restrict(tables["osis"], safety_ids), cutoff=cutoff).table
+    osis_rows = _restrict(tables["osis"], safety_ids)
+    with stored_rows({"osis": osis_rows}):  # a refused record named by its id (D-19.542)
+        scored = derive_osis(osis_rows, cutoff=cutoff).table
     day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
     rows = []
@@ -270,22 +281,25 @@ def relapse_datasets(
     subjects = tables["subjects"]
     study_deaths = deaths_ending_study(end_of_study(subjects, died), cutoff)
     with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
-    result = derive_relapses(
-        _restrict(tables["relapses"], safety_ids),
-        _restrict(tables["infusions"], safety_ids),
-        last_assessment=(
-            follow_up_ends(tables, safety_ids, cutoff)  # a death or the end of the study ends it
-            if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
-            else last_contact(tables, safety_ids, cutoff)
-        ),
-        cutoff=cutoff,
-        subjects=_restrict(subjects, safety_ids) if with_birth else None,
-        options=relapse_options_from_protocol(protocol),
-        # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal), a
-        # death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
-        deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
-        source="relapses",
+    last_assessment = (
+        follow_up_ends(tables, safety_ids, cutoff)  # a death or the end of the study ends it
+        if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
+        else last_contact(tables, safety_ids, cutoff)
     )
+    given = {name: _restrict(tables[name], safety_ids) for name in ("relapses", "infusions", "subjects")}
+    with stored_rows(given):  # a refused record named by its id (D-19.542)
+        result = derive_relapses(
+            given["relapses"],
+            given["infusions"],
+            last_assessment=last_assessment,
+            cutoff=cutoff,
+            subjects=given["subjects"] if with_birth else None,
+            options=relapse_options_from_protocol(protocol),
+            # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal),
+            # a death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
+            deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
+            source="relapses",
+        )
     by_subject = result.table.copy()
     by_subject.insert(1, "dose_level", [levels.get(s) for s in by_subject["subject_id"]])
     by_subject["dose_level"] = by_subject["dose_level"].astype("Int64")

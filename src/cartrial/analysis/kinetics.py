@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.model import Dataset, Population, stored_record
 from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
@@ -208,10 +208,10 @@ def nca_datasets(
     # only, as before (D-19.154)
     if "half_lloq" in (nca_options.blq_first, nca_options.blq_middle, nca_options.blq_last) and "lloq" in pk:
         columns["lloq_column"] = "lloq"
-    from cartrial.errors import stored_rows_errors
+    from cartrial.analysis.model import stored_rows
 
-    # a refused sample is named by its record id, which `db edit pk_sample` takes (D-19.507)
-    with stored_rows_errors({"pk_samples": (pk, "pk_sample")}):
+    # a refused sample is named by its record id, which `db edit pk_sample` takes (D-19.507, D-19.542)
+    with stored_rows({"pk_samples": pk}):
         result = derive_nca(
             pk,
             **columns,
@@ -435,12 +435,17 @@ def pd_datasets(
     pdt = tables["pd_samples"]
     subjects = tables.get("subjects")
     screening: dict[str, tuple[str, str]] = {}
+    screening_records: dict[str, Any] = {}
     if subjects is not None and "aqp4_igg_titre" in subjects.columns:
         assays = subjects["aqp4_igg_assay"] if "aqp4_igg_assay" in subjects.columns else [""] * len(subjects)
         screening = {
             str(s): (_text(t), _text(a))
             for s, t, a in zip(subjects["subject_id"], subjects["aqp4_igg_titre"], assays, strict=True)
         }
+        if "record_id" in subjects.columns:
+            screening_records = dict(
+                zip(subjects["subject_id"].astype(str), subjects["record_id"], strict=True)
+            )
     rows: list[dict[str, Any]] = []
     markers: list[dict[str, Any]] = []
     excluded: dict[str, list[str]] = {}
@@ -457,11 +462,15 @@ def pd_datasets(
         post = titres[(tdays > 0).to_numpy()]
         row: dict[str, Any] = {"subject_id": sid, "dose_level": levels.get(sid)}
         baseline_text, source, differs = "", "", None
+        # the stored record each titre is read from, to name a refused one (D-19.542)
+        baseline_record: tuple[str, Any] = ("", None)
         if len(base):
             baseline_text, source = str(base["aqp4_igg_titre"].iloc[-1]), "pd_samples"
+            baseline_record = ("pd_sample", base["record_id"].iloc[-1] if "record_id" in base else None)
         elif rule == "pd_samples_then_screening" and screening.get(sid, ("", ""))[0]:
             baseline_text, screening_assay = screening[sid]
             source = "screening"
+            baseline_record = ("subject", screening_records.get(sid))
             pd_assays = (
                 {_text(a) for a in own["aqp4_igg_assay"]} - {""} if "aqp4_igg_assay" in own.columns else set()
             )
@@ -470,8 +479,11 @@ def pd_datasets(
             if differs:
                 other_assay.append(sid)
         if baseline_text and len(post):
-            before = parse_titre_step(baseline_text)
-            after = parse_titre_step(post["aqp4_igg_titre"].iloc[-1])
+            with stored_record(*baseline_record, "aqp4_igg_titre"):
+                before = parse_titre_step(baseline_text)
+            last_record = post["record_id"].iloc[-1] if "record_id" in post else None
+            with stored_record("pd_sample", last_record, "aqp4_igg_titre"):
+                after = parse_titre_step(post["aqp4_igg_titre"].iloc[-1])
             row |= {
                 "baseline_titre": before.native,
                 "baseline_source": source,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -152,4 +153,70 @@ class Analysis:
         }
 
 
-__all__ = ["Analysis", "Dataset", "Finding", "Population", "SnapshotLike"]
+@contextmanager
+def stored_rows(frames: Mapping[str, pd.DataFrame]) -> Iterator[None]:
+    """Around ONE engine call on the study's stored rows: `frames` are the snapshot tables that call is
+    handed, by snapshot table name (the problem file the engines use: ``edss``, ``infusions``, ...), each
+    the very frame handed — filtered, re-ordered or cut to some columns as the call gets it, the rows in the
+    same order, with their ``record_id``. A problem the engine finds at a row of one of them is named by
+    its record, ``edss_assessment record 53, pyramidal``, the store table and id `cartrial db edit` takes;
+    any other problem at a row keeps its table and field only; no value of a stored record in either
+    (`cartrial.errors.stored_rows_errors`, D-19.507, D-19.542). The one way the analysis (and so `analyse`,
+    `report`, `export cdisc` and the web safety page) locates an engine's refusal of a stored row: a
+    mapping from the snapshot's own tables would name the wrong record whenever the call was handed a
+    subset (the safety population's rows) or the tables in another order."""
+    from cartrial.errors import stored_rows_errors
+    from cartrial.store.importing.forms import FORMS_BY_NAME  # snapshot table → the store's (as core)
+
+    located = {name: (frame, FORMS_BY_NAME[name].table) for name, frame in frames.items()}
+    with stored_rows_errors(located):
+        yield
+
+
+def record_name(table: str, record_id: Any) -> str | None:
+    """``<table> record <id>`` (`Problem.record`, the store table and id `cartrial db edit` takes) from a
+    frame's ``record_id`` cell; None when the cell is no record id (a frame not read from the store)."""
+    try:
+        return f"{table} record {int(record_id)}"
+    except (TypeError, ValueError):
+        return None
+
+
+@contextmanager
+def stored_record(table: str, record_id: Any, field: str) -> Iterator[None]:
+    """Around an engine call on ONE stored value that is not a row of a frame (`stored_rows` cannot place
+    it: a titre parsed on its own): a problem the engine finds is located at that value, `<table> record
+    <id>, <field>` (`record_name`; the table and field only when `record_id` is none), without the value
+    (D-12.2, D-19.542)."""
+    from dataclasses import replace
+
+    from cartrial.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        record = record_name(table, record_id)
+        raise exc.with_problems(
+            replace(
+                p,
+                file=None if record else table,
+                line=None,
+                row=None,
+                record=record,
+                field=field,
+                value=None,
+            )
+            for p in exc.problems
+        ) from None
+
+
+__all__ = [
+    "Analysis",
+    "Dataset",
+    "Finding",
+    "Population",
+    "SnapshotLike",
+    "record_name",
+    "stored_record",
+    "stored_rows",
+]

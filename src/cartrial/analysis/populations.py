@@ -26,13 +26,14 @@ end-of-study status and reason (ADSL EOSSTT/DCSREAS, DS disposition events).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.model import Population
+from cartrial.analysis.model import Population, stored_rows
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import (
     DEATH,
@@ -61,7 +62,8 @@ def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
 
     if len(infusions) == 0:
         return {}
-    return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
+    with stored_rows({"infusions": infusions}):  # a refused record named by its id (D-19.542)
+        return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
 
 
 def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt.date]:
@@ -161,6 +163,24 @@ CONTACT_COLUMNS: dict[str, str] = {
 study ended, and of the relapse follow-up)."""
 
 
+@contextmanager
+def _contact_columns() -> Iterator[None]:
+    """The engine reads each contact form's date as ``assessed_at`` (`last_contact`): a problem it finds
+    names the form's own column (``labs, collected_at``; ``infused_at``), which the table has (D-19.542)."""
+    from dataclasses import replace
+
+    from cartrial.errors import InputError
+
+    columns = {"infusions": "infused_at", **CONTACT_COLUMNS}
+    try:
+        yield
+    except InputError as exc:
+        raise exc.with_problems(
+            replace(p, field=columns[p.file]) if p.field == "assessed_at" and p.file in columns else p
+            for p in exc.problems
+        ) from None
+
+
 def last_contact(
     tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date | None = None
 ) -> dict[str, dt.date]:
@@ -177,14 +197,16 @@ def last_contact(
     infusions = infusions[infusions["subject_id"].isin(wanted)]
     forms = [infusions[["subject_id", "infused_at"]].rename(columns={"infused_at": "assessed_at"})]
     names = ["infusions"]
+    given = {"infusions": infusions}  # each form's rows, with their record_id, as handed (D-19.542)
     for name, column in CONTACT_COLUMNS.items():
         frame = tables[name]
         frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
         forms.append(frame[["subject_id", column]].rename(columns={column: "assessed_at"}))
         names.append(name)
-    end = end_of_follow_up(
-        infusion_dates(infusions), assessments=forms, cutoff=cutoff, assessment_sources=names
-    )
+        given[name] = frame
+    day0 = infusion_dates(infusions)
+    with stored_rows(given), _contact_columns():
+        end = end_of_follow_up(day0, assessments=forms, cutoff=cutoff, assessment_sources=names)
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff or dt.date.max)
     subjects = tables.get("subjects")
@@ -193,7 +215,6 @@ def last_contact(
     # last contact as the death does: a record after it is data the store queries (RECORD-AFTER-END-OF-STUDY,
     # D-19.101), not a contact (D-19.110)
     last = dated_ends(ends)
-    day0 = infusion_dates(infusions)
     # a death dated before the infusion (impossible data, queried by RECORD-AFTER-DEATH) ends the follow-up
     # at the infusion day, never before it: the infusion is a contact (a negative follow-up failed the
     # relapse analysis, review of D-19.94)

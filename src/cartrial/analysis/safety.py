@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from cartrial.analysis.model import stored_rows
 from cartrial.errors import InputError, Problem
 from cartrial.results import Result
 
@@ -183,9 +184,10 @@ def crs_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
     from cartrial.grading import CRS_SCALE, derive_crs_episodes
 
     frame, notes = _known(tables["crs_assessments"], _infused(tables), "CRS assessments")
-    result = derive_crs_episodes(
-        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=CRS_FORM
-    )
+    with stored_rows({CRS_FORM: frame, "infusions": tables["infusions"], "therapies": tables["therapies"]}):
+        result = derive_crs_episodes(
+            frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=CRS_FORM
+        )
     return _episodes(result, frame, CRS_SCALE, notes, "CRS assessment", CRS_FORM)
 
 
@@ -196,9 +198,10 @@ def icans_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
     from cartrial.grading.icans import ICANS_SCALE
 
     frame, notes = _known(tables["icans_assessments"], _infused(tables), "ICANS assessments")
-    result = derive_icans_episodes(
-        frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=ICANS_FORM
-    )
+    with stored_rows({ICANS_FORM: frame, "infusions": tables["infusions"], "therapies": tables["therapies"]}):
+        result = derive_icans_episodes(
+            frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=ICANS_FORM
+        )
     return _episodes(result, frame, ICANS_SCALE, notes, "ICANS assessment", ICANS_FORM)
 
 
@@ -234,9 +237,10 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
     from cartrial.grading import derive_lab_grades
 
     frame, notes = _haematology(tables)
-    result = derive_lab_grades(
-        frame, ctcae_version=ctcae_version, infusions=tables["infusions"], keep_going=True, file="labs"
-    )
+    with stored_rows({LAB_FORM: frame, "infusions": tables["infusions"]}):  # D-19.542
+        result = derive_lab_grades(
+            frame, ctcae_version=ctcae_version, infusions=tables["infusions"], keep_going=True, file=LAB_FORM
+        )
     table = result.table
     if "error" in table:
         table = table[table["error"].fillna("") == ""]
@@ -285,7 +289,8 @@ def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
     from cartrial.grading import derive_icaht
 
     frame, notes = _haematology(tables)
-    result = derive_icaht(frame, tables["infusions"], keep_going=True, file="labs")
+    with stored_rows({LAB_FORM: frame, "infusions": tables["infusions"]}):  # D-19.542
+        result = derive_icaht(frame, tables["infusions"], keep_going=True, file=LAB_FORM)
     table = result.table.rename(
         columns={
             "early_grade": "early_icaht_grade",
@@ -365,24 +370,29 @@ def graded_events(
     lab_frame, lab_notes = _haematology(tables)
     # first the rows the grading refuses (those of the episodes and lab grades handed in, which were derived
     # from these very frames, or found by the grading here), then the rows that can give an event
-    crs_frame, crs_refused = gradable(
-        crs_frame,
-        lambda f: derive_crs_episodes(f, infusions, therapies=therapies, keep_going=True, file=CRS_FORM),
-        CRS_FORM,
-        None if crs is None else crs.refused,
-    )
-    icans_frame, icans_refused = gradable(
-        icans_frame,
-        lambda f: derive_icans_episodes(f, infusions, therapies=therapies, keep_going=True, file=ICANS_FORM),
-        ICANS_FORM,
-        None if icans is None else icans.refused,
-    )
-    lab_frame, lab_refused = gradable(
-        lab_frame,
-        lambda f: derive_lab_grades(f, ctcae_version=ctcae_version, keep_going=True, file=LAB_FORM),
-        LAB_FORM,
-        None if labs is None else labs.refused,
-    )
+    # a refusal of an infusion or therapy record is named by its id (D-19.542); the forms' own refused
+    # records are the notes' (`RefusedRow`)
+    with stored_rows({"infusions": infusions, "therapies": tables["therapies"]}):
+        crs_frame, crs_refused = gradable(
+            crs_frame,
+            lambda f: derive_crs_episodes(f, infusions, therapies=therapies, keep_going=True, file=CRS_FORM),
+            CRS_FORM,
+            None if crs is None else crs.refused,
+        )
+        icans_frame, icans_refused = gradable(
+            icans_frame,
+            lambda f: derive_icans_episodes(
+                f, infusions, therapies=therapies, keep_going=True, file=ICANS_FORM
+            ),
+            ICANS_FORM,
+            None if icans is None else icans.refused,
+        )
+        lab_frame, lab_refused = gradable(
+            lab_frame,
+            lambda f: derive_lab_grades(f, ctcae_version=ctcae_version, keep_going=True, file=LAB_FORM),
+            LAB_FORM,
+            None if labs is None else labs.refused,
+        )
     if crs is not None:
         crs_frame = crs_frame[crs_frame["subject_id"].isin(_with_episode(crs))].reset_index(drop=True)
     if icans is not None:
@@ -397,15 +407,17 @@ def graded_events(
         lab_frame = lab_frame[mask].reset_index(drop=True)
     refused = (*crs_refused, *icans_refused, *lab_refused)
     refused_notes = [r.note(REFUSED_WHAT[r.form]) for r in refused]
-    result = derive_graded_events(
-        infusions,
-        crs=crs_frame,
-        icans=icans_frame,
-        labs=lab_frame,
-        therapies=therapies,
-        ctcae_version=ctcae_version,
-        min_lab_grade=MIN_LAB_GRADE,
-    )
+    given = {CRS_FORM: crs_frame, ICANS_FORM: icans_frame, LAB_FORM: lab_frame, "infusions": infusions}
+    with stored_rows({**given, "therapies": tables["therapies"]}):
+        result = derive_graded_events(
+            infusions,
+            crs=crs_frame,
+            icans=icans_frame,
+            labs=lab_frame,
+            therapies=therapies,
+            ctcae_version=ctcae_version,
+            min_lab_grade=MIN_LAB_GRADE,
+        )
     table = result.table
     if not len(table):
         table = pd.DataFrame(columns=GRADED_EVENT_COLUMNS)

@@ -29,6 +29,7 @@ from cartrial.columns import (
     parse_float,
     parse_int,
     parse_text,
+    row_labels,
 )
 from cartrial.errors import InputError
 from cartrial.neuro.choices import choose
@@ -113,6 +114,7 @@ def check_chronology(
     if keys is not None:
         key_values["eye"] = [k if k else None for k in keys]
     check_repeated_keys(pd.DataFrame(key_values, dtype=object), cells, problems, column)
+    label_of = row_labels(cells)  # a stored record's other record by its id, not a frame row (D-19.542)
     last: dict[object, tuple[int, datetime | date]] = {}
     seen: set[tuple[object, ...]] = set()
     for i, (subject, moment) in enumerate(zip(subject_ids, moments, strict=True)):
@@ -127,7 +129,7 @@ def check_chronology(
                 i,
                 column,
                 _iso(moment),
-                f"dates out of order: earlier than row {previous[0] + 2} of the same subject",
+                f"dates out of order: earlier than {label_of([previous[0]])} of the same subject",
                 "rows of one subject in chronological order",
             )
             continue
@@ -523,20 +525,38 @@ def parse_last_assessments(frame: pd.DataFrame, problems: RowProblems, column: s
 
 
 def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
-    """Birth date per subject from a subjects form: ``birth_date`` if present, else 1 January of
-    ``birth_year`` (the earliest possible birth day, so that "before birth" is never a false alarm)."""
+    """Birth date per subject from a subjects form: its ``birth_date`` if given, else 1 January of its
+    ``birth_year`` (the earliest possible birth day, so that "before birth" is never a false alarm). Per
+    subject: a study may record the full date for some subjects and the year for others, and one of them
+    is required (a subject with a year only was refused, "birth_date: value is required", as soon as
+    another subject had a date; D-19.553).
+
+    >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "birth_date": ["1980-05-02", ""],
+    ...                      "birth_year": ["1980", "1975"]})
+    >>> sorted(parse_birth_dates(form, RowProblems("subjects")).items())
+    [('S1', datetime.date(1980, 5, 2)), ('S2', datetime.date(1975, 1, 1))]
+    """
     subject = parse_text(frame, "subject_id", problems)
     out: dict[str, date] = {}
+    with_year = "birth_year" in frame.columns
     if "birth_date" in frame.columns:
-        born = parse_datetime(frame, "birth_date", problems)
+        born = parse_datetime(frame, "birth_date", problems, required=not with_year)
         for sid, moment in zip(subject, born, strict=True):
             if sid and moment is not None:
                 out[str(sid)] = moment.date()
-        return out
-    years = parse_int(frame, "birth_year", problems, minimum=1900, maximum=2100)
-    for sid, year in zip(subject, years, strict=True):
-        if sid and np.isfinite(year):
-            out[str(sid)] = date(int(year), 1, 1)
+    if with_year:
+        # the year of the subjects without a date only (a date given, its year is not read, as before)
+        dated = np.array([str(s) in out for s in subject], dtype=bool)
+        undated = frame.assign(birth_year=frame["birth_year"].where(~dated, ""))
+        years = parse_int(undated, "birth_year", problems, minimum=1900, maximum=2100, required=False)
+        refused = problems.bad_mask(len(frame))  # a bad date or year: already a problem of the row
+        for i, (sid, year) in enumerate(zip(subject, years, strict=True)):
+            if not sid or str(sid) in out:
+                continue
+            if np.isfinite(year):
+                out[str(sid)] = date(int(year), 1, 1)
+            elif not refused[i]:
+                problems.add(i, "birth_year", "", "value is required", "a birth_date or a birth_year")
     return out
 
 

@@ -6,7 +6,9 @@ Issue 19 section 2; 21 CFR 11.10(d) (limiting system access to authorised indivi
 - `authenticate(target, username, password=... | token=...)` is the one entry point of every front end
   (CLI, later the web app): it returns an `AuthenticatedUser` or raises `AuthenticationError`;
 - passwords are checked with argon2-cffi against `app_user.password_hash` (argon2id, RFC 9106). A user
-  without a stored hash cannot authenticate (an admin sets one: `cartrial password --for NAME`);
+  without a stored hash cannot authenticate (an admin sets one: `cartrial password --for NAME`). A
+  successful check of a hash made with other parameters than `users.password_hasher`'s replaces it by a
+  current one, audited (`_rehash_if_needed`, D-19.544);
 - failed attempts are counted per user name in `auth_throttle` (in the database, so the count holds across
   processes and machines): from the `FREE_FAILURES`-th failure within `FAILURE_WINDOW` each further attempt
   must wait 2, 4, 8, … seconds, up to `MAX_DELAY` (a lock-out); an attempt while waiting is refused
@@ -24,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -34,10 +37,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cartrial import __version__
 from cartrial.columns import NOT_UNICODE_ALLOWED, is_unicode_text
-from cartrial.errors import InputError, PermissionDeniedError, Problem
+from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import users
-from cartrial.store.database import ReadOnlyDatabaseError
+from cartrial.store.database import ReadOnlyDatabaseError, opened_read_only
 from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import AuditLog, Base, User, utc_now
 from cartrial.store.users import password_matches
@@ -52,6 +55,8 @@ FREE_FAILURES = 2
 """Failures allowed in a window before attempts are delayed."""
 MAX_DELAY = dt.timedelta(minutes=15)
 """The longest wait imposed between attempts (reached at the 11th failure in a window)."""
+_log = logging.getLogger(__name__)
+"""Warnings of this module: a stored hash that could not be upgraded (never a user name, hash or password)."""
 UNKNOWN_USER = "?"
 """How an attempt on a user name that does not exist is recorded in the audit trail."""
 
@@ -273,6 +278,7 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
     if locked_until is None:
         ok = _password_matches(user.password_hash if user is not None else None, password)
         if ok and user.active:
+            _rehash_if_needed(engine, user.username, user.password_hash, password)
             _reset_throttle(engine, username)
             return AuthenticatedUser(user.username, user.role, user.site_id, "password")
     recorded_name = user.username if user is not None else UNKNOWN_USER
@@ -296,6 +302,34 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
             f"authentication failed; too many failed attempts for this user name: try again in {wait} s"
         )
     raise AuthenticationError("authentication failed: wrong user name or password, or the user is inactive")
+
+
+def _rehash_if_needed(engine: Engine, username: str, stored: str, password: str) -> None:
+    """After a successful password check of an active user: a stored hash made with other parameters than
+    the current `users.password_hasher` is replaced by a current one (`users.rehash_password`, audited by
+    the user with `users.REHASH_REASON`; OWASP Password Storage Cheat Sheet, D-19.544).
+
+    Nothing is attempted on a SQLite file opened read-only (`database.opened_read_only`: an archived copy).
+    The new hash is computed before the write transaction opens (the lock is not held while hashing); the
+    write replaces the stored hash only if it is still `stored`. The sign-in never depends on it: whatever
+    cartrial or the database refuses (`CartrialError`: a keyed trail without its key or with another,
+    D-19.366; a hash `hash_password` refuses to make; a lock held too long, a read-only role, the record
+    changed meanwhile — and the driver's own errors) leaves the hash as it is, logs one warning naming only
+    the kind of failure, and the next sign-in tries again (D-19.545)."""
+    if not users.needs_rehash(stored) or opened_read_only(engine):
+        return
+    from cartrial.store.transaction import open_transaction
+
+    try:
+        new_hash = users.hash_password(password)
+        with open_transaction(engine, username, "authentication", users.REHASH_REASON) as tx:
+            users.rehash_password(tx, username, stored, new_hash, users.REHASH_REASON)
+    except (CartrialError, DBAPIError, engine.dialect.loaded_dbapi.Error) as exc:
+        _log.warning(
+            "the stored password hash of the user signing in could not be upgraded to the current "
+            "parameters (%s); the sign-in goes on and a later sign-in tries again",
+            type(exc).__name__,
+        )
 
 
 def _reset_throttle(engine: Engine, username: str) -> None:

@@ -262,6 +262,22 @@ def _read_only_uri(path: Path) -> str | None:
     return f"file:{quote(str(path))}?{mode}"
 
 
+def opened_read_only(engine: Engine) -> bool:
+    """Whether `engine` opens its SQLite file read-only (`mode=ro` or `immutable=1`: an archived copy that
+    `connect` found not writable, or a URI that asks for it). False for PostgreSQL, whose read-only role is
+    known only when a write is refused."""
+    from urllib.parse import parse_qs
+
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    options = dict(url.query)
+    if database.startswith("file:"):
+        options.update({k: v[-1] for k, v in parse_qs(database.partition("?")[2]).items()})
+    return options.get("mode") == "ro" or options.get("immutable") in ("1", "true")
+
+
 def _translate_errors(engine: Engine) -> None:
     """Replace the failures of the database itself (operational and interface errors, a file that is not a
     database) by one-line `DatabaseError`s without SQL or parameters. Errors about the statement or the data

@@ -281,10 +281,16 @@ _SQLITE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def _raw_sqlite_columns(
     connection: Connection, table: Any, columns: list[Any]
-) -> list[tuple[Any, ...]] | None:
-    """SQLite only: the columns with dates and date-times read as their stored text (no per-value type
-    processing), converted to the template cells in bulk; None when a stored value is not in the format
-    SQLAlchemy writes (the caller then reads the typed values)."""
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]] | None:
+    """SQLite only: (the columns with dates and date-times read as their stored text (no per-value type
+    processing), converted to the template cells in bulk; the (column, record id) of each stored value no
+    reader of the column reads, by its position), or None when the table has no date column.
+
+    SQLite keeps any text in a date column: a value the store never writes (a direct change, ``zzzz`` or
+    ``2021-13-45``) was an uncaught ``ValueError`` quoting it from SQLAlchemy's parser, or went on as a
+    date to fail in the analysis. Such a cell is read as empty here and its record returned, for
+    `_read_table` to refuse it by its id (`_unreadable_dates`, D-19.543). A readable value in another
+    spelling than SQLAlchemy writes is converted as the column's type reads it (``fromisoformat``)."""
     kinds: list[str] = []
     selected: list[Any] = []
     for column in columns:
@@ -302,18 +308,60 @@ def _raw_sqlite_columns(
     rows = connection.execute(select(*selected, table.c.id).order_by(table.c.id)).all()
     data = list(zip(*rows, strict=False)) or [() for _ in range(len(columns) + 1)]
     out: list[tuple[Any, ...]] = []
-    for kind, values in zip([*kinds, ""], data, strict=True):
+    unreadable: list[tuple[str, int]] = []
+    for column, kind, values in zip([*columns, None], [*kinds, ""], data, strict=True):
         if not kind:
             out.append(values)
             continue
         pattern = _SQLITE_DATETIME if kind == "datetime" else _SQLITE_DATE
-        if not all(v is None or pattern.fullmatch(v) for v in values):
-            return None
-        if kind == "datetime":
-            out.append(tuple(None if v is None else _IsoText(f"{v[:10]}T{v[11:19]}Z") for v in values))
-        else:
-            out.append(tuple(None if v is None else _IsoText(v) for v in values))
-    return out
+        cells: list[_IsoText | None] = []
+        for position, value in enumerate(values):
+            cell = None if value is None else _iso_cell(value, kind, pattern)
+            if value is not None and cell is None:
+                unreadable.append((column.name, position))
+            cells.append(cell)
+        out.append(tuple(cells))
+    return out, unreadable
+
+
+def _iso_cell(value: Any, kind: str, pattern: re.Pattern[str]) -> _IsoText | None:
+    """Stored `value` of a date (`kind` "date") or UTC date-time column as its template cell, None when the
+    column's reader (``fromisoformat``, as `models.UtcDateTime` and SQLite's ``DATE`` read) cannot read
+    it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value) if kind == "datetime" else dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    if pattern.fullmatch(value):  # as SQLAlchemy writes it: the text itself (the common case)
+        return _IsoText(f"{value[:10]}T{value[11:19]}Z" if kind == "datetime" else value)
+    if isinstance(parsed, dt.datetime):
+        utc = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+        return _IsoText(utc.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _IsoText(parsed.isoformat())
+
+
+UNREADABLE_DATE_HEADER = (
+    "The study database holds a date that cartrial never stores (changed directly in the database; "
+    "`cartrial audit verify` checks the records against the audit trail):"
+)
+
+
+def _unreadable_dates(table: Any, columns: list[Any], cells: Iterable[tuple[str, int]]) -> InputError:
+    """The refusal of stored dates and date-times no reader can read: each named by its record, ``infusion
+    record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543)."""
+    timed = {c.name for c in columns if isinstance(c.type, models.UtcDateTime)}
+    problems = [
+        Problem(
+            "not a readable date-time" if name in timed else "not a date",
+            record=f"{table.name} record {record_id}",
+            field=name,
+            allowed="a UTC date-time, YYYY-MM-DD HH:MM:SS" if name in timed else "a date, YYYY-MM-DD",
+        )
+        for name, record_id in cells
+    ]
+    return InputError(problems, header=UNREADABLE_DATE_HEADER)
 
 
 def _read_table(
@@ -336,7 +384,8 @@ def _read_table(
     names = [c.name for c in columns]
     date_column = model.clinical_date_column
     subject_column = model.subject_column
-    data = _raw_sqlite_columns(connection, table, columns) if connection.dialect.name == "sqlite" else None
+    raw = _raw_sqlite_columns(connection, table, columns) if connection.dialect.name == "sqlite" else None
+    data, unreadable = raw if raw is not None else (None, [])
     if data is None:
         result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
         data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
@@ -347,6 +396,8 @@ def _read_table(
             mine = np.array([v is not None and str(v) in subjects for v in owner], dtype=bool)
         elif name in SITE_VIEW_EMPTY:
             mine = np.zeros(len(data[0]), dtype=bool)
+    if refused := [(column, data[-1][i]) for column, i in unreadable if mine[i]]:
+        raise _unreadable_dates(table, columns, refused)  # a record of this view only (D-19.543)
     keep = mine.copy()
     left_out_subjects: set[str] = set()
     if date_column:

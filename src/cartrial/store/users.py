@@ -144,6 +144,22 @@ def hash_password(password: str) -> str:
     return str(password_hasher().hash(normalised_password(password)))
 
 
+REHASH_REASON: Final = "password re-hashed at login with current parameters"
+"""The reason the audit trail gives a hash replaced at sign-in (`rehash_password`, D-19.544)."""
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Whether a stored hash was made with other parameters (type, version, costs, salt or hash length) than
+    `password_hasher`'s, argon2-cffi's `PasswordHasher.check_needs_rehash` (False for a malformed hash, which
+    verifies no password). Asked only after the password matched it (D-19.544)."""
+    from argon2.exceptions import InvalidHashError
+
+    try:
+        return bool(password_hasher().check_needs_rehash(stored_hash))
+    except InvalidHashError:
+        return False
+
+
 def _argon2_verifies(stored_hash: str, password: str) -> bool:
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
@@ -247,3 +263,33 @@ def set_password(tx: Transaction, username: str, password: str, reason: str) -> 
         int(current["version"]),
         reason,
     )
+
+
+def rehash_password(
+    tx: Transaction, username: str, verified_hash: str, new_hash: str, reason: str = REHASH_REASON
+) -> bool:
+    """Replace `username`'s stored hash `verified_hash`, which the password has just matched, by `new_hash`,
+    the caller's `hash_password` of that same password with the current parameters — computed before the
+    write transaction opened, so the write lock is not held while hashing (about 0.1 s and 64 MiB in
+    production) —, audited as a password change is (`set_password`: an ``update`` of
+    ``app_user.password_hash`` as fingerprints, D-19.360, with `reason`), so that `audit verify` replays it.
+    The policy (`check_password`) is not applied: the password is the one the user has, not a new one.
+    Nothing is written, and False returned, when the stored hash is no longer `verified_hash` (changed
+    meanwhile: an older password is never brought back; compared under the write lock) (D-19.544)."""
+    from cartrial.store.bulk import apply_update
+    from cartrial.store.writes import current_record
+
+    user = user_row(tx.connection, username)
+    current = current_record(tx.connection, User, "app_user", int(user["id"]))
+    if current["password_hash"] != verified_hash:
+        return False
+    apply_update(
+        tx,
+        User,
+        "app_user",
+        current,
+        {"password_hash": new_hash},
+        int(current["version"]),
+        reason,
+    )
+    return True

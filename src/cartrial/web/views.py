@@ -883,7 +883,8 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     )
 
     def make() -> SafetyData:
-        # an engine's refusal of a stored row reaches the page named without its value (D-19.507)
+        # an engine's refusal of a stored row reaches the page named by its record, without its value: the
+        # analysis names the frames of each engine call (D-19.507, D-19.542)
         with stored_rows_errors():
             return _make()
 
