@@ -148,12 +148,27 @@ def test_an_api_query_parameter_the_route_does_not_take_is_refused_naming_those_
     assert client.get("/api/v1/records/crs_assessments?subject_id=CT-001&limit=5").status_code == 200
     assert client.delete("/api/v1/records/crs_assessments/1?reasn=entered+twice").status_code == 422
     assert len(web_study.service.find_records("admin", "crs_assessment")) == 2
+    # before authentication (an app dependency): the names are public in openapi.json anyway
+    anonymous = web_study.client().get("/api/v1/records/crs_assessments?subjectid=CT-001")
+    assert anonymous.status_code == 422 and anonymous.json()["field"] == "subjectid"
+    assert web_study.client().get("/api/v1/records/crs_assessments").status_code == 401
 
 
 def test_a_page_keeps_its_own_query_parameters(web_study):
     """Pages take parameters the pages read themselves (``done``, ``queries`` after a redirect): untouched."""
     client = web_study.session("admin")
     assert client.get("/subjects?done=saved").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/docs?configUrl=x", "/api/v1/docs/oauth2-redirect?code=abc&state=xyz"]
+)
+def test_the_html_pages_under_api_keep_their_query_parameters(web_study, path):
+    """The Swagger UI page and its OAuth2 redirect page are under ``/api/`` but outside the API's schema:
+    reading ``code`` and ``state`` is the redirect page's job, so they are not refused as unknown."""
+    answer = web_study.client().get(path)
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.headers["content-type"].startswith("text/html")
 
 
 @pytest.mark.parametrize(

@@ -323,11 +323,14 @@ def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
 
 def _unknown_query_problem(request: Request) -> Problem | None:
     """An API request's first query parameter its route does not take, naming those it takes (D-19.549):
-    FastAPI ignores it, so a misspelt filter (``?subjectid=``) answered the unfiltered list. Pages read some
-    parameters themselves (``done``, ``queries``): not checked here."""
-    if not _is_api(request):
+    FastAPI ignores it, so a misspelt filter (``?subjectid=``) answered the unfiltered list. Only the API's
+    own routes, those of its schema (``openapi.json``), are checked: pages read some parameters themselves
+    (``done``, ``queries``), and so do the HTML pages under ``/api/`` outside the schema (the Swagger UI
+    page's ``configUrl``, its OAuth2 redirect page's ``code`` and ``state``)."""
+    route = request.scope.get("route")
+    if not _is_api(request) or not getattr(route, "include_in_schema", False):
         return None
-    taken = _query_names(request.scope.get("route"))
+    taken = _query_names(route)
     if taken is None:
         return None
     for name in request.query_params:
