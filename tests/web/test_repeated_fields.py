@@ -127,10 +127,19 @@ def test_a_page_query_parameter_given_twice_is_refused(web_study):
 
 
 def test_an_upload_of_several_files_under_one_name_is_not_a_repeated_field(web_study):
-    """``files`` repeats by design (an upload of several templates): the refusal is for text fields."""
+    """``files`` repeats by design (an upload of several templates): the refusal is for text fields. Every
+    part is read: the first file's name is the one refused (a read of the last part only would check the
+    good template alone and answer 200)."""
     client = web_study.bearer("admin")
-    files = [("files", ("a.csv", b"x\n", "text/csv")), ("files", ("b.csv", b"y\n", "text/csv"))]
+    therapies = (
+        b"subject_id,given_at,therapy,agent,dose,unit\n"
+        b"CT-001,2021-04-30T11:00:00Z,antipyretic,paracetamol,500,mg\n"
+    )
+    files = [("files", ("a.csv", b"x\n", "text/csv")), ("files", ("therapies.csv", therapies, "text/csv"))]
     answer = client.post("/api/v1/import/templates", files=files, data={"dry_run": "true"})
+    assert answer.status_code == 422, answer.text[:500]
+    body = answer.json()
+    assert body["field"] == "files" and body["value"] == "a.csv" and "template file name" in body["error"]
     assert "more than once" not in answer.text
 
 

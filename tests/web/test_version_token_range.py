@@ -29,11 +29,11 @@ def test_the_api_refuses_a_version_token_out_of_the_declared_range(any_web_study
                 "json": {"values": {"temperature_c": 38.6}, "reason": "x"},
             }
         )
-    for request in sent:
+    for request, field in zip(sent, ["version_token", "If-Match"], strict=False):
         answer = api.patch(f"/api/v1/records/crs_assessments/{record['id']}", **request)
         assert answer.status_code == 422, (answer.status_code, answer.text)
         body = answer.json()
-        assert body["field"] == "If-Match" and "1 to 1000000000" in body["allowed"]
+        assert body["field"] == field and "1 to 1000000000" in body["allowed"]  # where the token was sent
     assert any_web_study.service.get_record("admin", "crs_assessment", record["id"]) == record
 
 
@@ -89,4 +89,6 @@ def test_a_stale_version_token_is_a_409_naming_where_it_was_sent(web_study, wher
     assert answer.status_code == 409, answer.text
     body = answer.json()
     assert body["field"] == where and body["value"] == stale and "GET" in body["allowed"]
+    (problem,) = body["problems"]  # the problem's own message is in the body, as a 422's is
+    assert problem["field"] == where and "changed since this version token was read" in problem["message"]
     assert _crs_record(web_study)["temperature_c"] == 38.6

@@ -248,7 +248,9 @@ def version_token(record: dict[str, Any]) -> str:
     return f"{record['id']}-{record['version']}"
 
 
-def _expected_version(record_id: int, token: str | None) -> int:
+def _expected_version(record_id: int, token: str | None, field: str = "If-Match") -> int:
+    """The version a token names; a token that is not one of this record is refused at `field`, where the
+    caller sent it (the ``If-Match`` header or the body's ``version_token``)."""
     if not token:
         raise InputError(
             Problem(
@@ -267,7 +269,7 @@ def _expected_version(record_id: int, token: str | None) -> int:
         raise InputError(
             Problem(
                 "not a version token of this record",
-                field="If-Match",
+                field=field,
                 value=token,
                 allowed=f"{record_id}-<version>, as returned by GET (version {RECORD_VERSION.text()})",
             )
@@ -546,7 +548,8 @@ def _update(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
-    expected = _expected_version(record_id, if_match or body.version_token)
+    field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
+    expected = _expected_version(record_id, token, field)
     _visible(user, spec.table, record_id)
     subject = body.values.get("subject_id")
     if user.sites is not None and subject is not None and spec.table != "subject":
@@ -559,7 +562,6 @@ def _update(
             spec.table, record_id, values, expected, body.reason, "web", raised=raised
         )
     except StaleVersionError as exc:
-        field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
         raise _stale(exc, field, str(token)) from None
     token_ = f"{record_id}-{version}"
     response.headers["ETag"] = f'"{token_}"'

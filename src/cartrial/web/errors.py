@@ -234,7 +234,8 @@ def _problem_out(problem: Any) -> dict[str, Any]:
 
 
 def error_body(exc: CartrialError) -> dict[str, Any]:
-    """``{error, field, value, allowed}`` (+ ``problems`` and ``problems_total`` for input errors). Bounded
+    """``{error, field, value, allowed}`` (+ ``problems`` and ``problems_total`` for input errors and a
+    located conflict: a 409's problem message is in the body as a 422's is). Bounded
     whatever the request held (D-19.349): values shortened, at most `MAX_PROBLEMS_SHOWN` problems, an
     ``error`` text of at most `MAX_ERROR_CHARACTERS`."""
     body: dict[str, Any] = {"error": str(exc), "field": None, "value": None, "allowed": None}
@@ -249,6 +250,8 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
     elif isinstance(exc, ConflictError) and exc.problem is not None:
         located = _problem_out(exc.problem)
         body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
+        body["problems"] = [located]
+        body["problems_total"] = 1
     body["error"] = bounded_text(str(body["error"]))
     return body
 

@@ -226,7 +226,7 @@ def true_or_false(field: str, text: object, *, blank: bool | None = None) -> boo
     """A page form's true/false value, read by the import's words (`cartrial.columns.TRUE_WORDS`,
     `FALSE_WORDS`, as `cartrial.columns.parse_bool`); a blank or absent value is `blank` (None: required).
     Anything else is a located `InputError` with the value sent — never read as false (D-19.552)."""
-    from cartrial.columns import FALSE_WORDS, TRUE_WORDS, trim_blanks
+    from cartrial.columns import BOOL_ALLOWED, FALSE_WORDS, TRUE_WORDS, trim_blanks
     from cartrial.errors import InputError, Problem
 
     word = trim_blanks(text).lower() if isinstance(text, str) else ""
@@ -239,7 +239,7 @@ def true_or_false(field: str, text: object, *, blank: bool | None = None) -> boo
             "not true or false" if word else "value is required",
             field=field,
             value=text if isinstance(text, str) and text else None,
-            allowed="true or false (also yes/no, 1/0)",
+            allowed=BOOL_ALLOWED,
         )
     )
 
