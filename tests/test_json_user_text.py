@@ -150,3 +150,47 @@ def test_json_through_the_protocol_reader_has_the_json_depth_limit_and_words() -
     assert read_yaml("a: " + "[" * (JSON_MAX_DEPTH - 1) + "1" + "]" * (JSON_MAX_DEPTH - 1), "p.yaml")[2] == []
     (problem,) = read_yaml("a: " + deepest, "p.yaml")[2]
     assert problem.message == f"nested deeper than {JSON_MAX_DEPTH} levels" and problem.line == 1
+
+
+def test_a_key_given_twice_in_one_object_is_refused_at_its_second_place() -> None:
+    """D-19.547: ``{"a": 1, "a": 2}`` was read as ``{"a": 2}``: the first value dropped without a word (an
+    API body's field, a JSON cell of an import). The second occurrence is located; keys of different objects
+    may repeat."""
+    text = '{"values": {"temperature_c": 38.5, "oxygen": "none", "temperature_c": 41}}'
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert "'temperature_c'" in caught.value.msg and "twice" in caught.value.msg
+    assert caught.value.pos == text.rindex('"temperature_c"')
+    assert parse_json('[{"a": 1}, {"a": 2}]') == [{"a": 1}, {"a": 2}]
+    assert parse_json('{"a": {"a": 1}}') == {"a": {"a": 1}}
+
+
+def _refused_at(text: str) -> tuple[str, int]:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    return caught.value.msg, caught.value.pos
+
+
+def test_a_repeated_key_is_located_in_its_own_object_not_at_another_objects_key() -> None:
+    """D-19.547: the key written twice is found by the object it repeats in, not by the second place its
+    spelling appears anywhere in the text (another object, a string value)."""
+    text = '{"a": 1, "b": {"a": 2, "c": {"a": 3, "a": 4}}}'
+    msg, pos = _refused_at(text)
+    assert "'a'" in msg and pos == text.index('"a": 4')
+    text = '{"x": {"k": 1}, "y": {"k": 2, "k": 3}}'
+    assert _refused_at(text)[1] == text.index('"k": 3')
+    text = '{"note": "\\"a\\": 1", "a": 1, "b": 2, "a": 2}'  # the key's spelling inside a string value
+    assert _refused_at(text)[1] == text.rindex('"a": 2')
+    text = '{"a": 1, "\\u0061": 2}'  # the same key spelt with an escape
+    msg, pos = _refused_at(text)
+    assert "'a'" in msg and pos == text.index('"\\u0061"')
+
+
+def test_the_repeated_key_reported_is_the_first_in_the_text() -> None:
+    """The standard parser meets inner objects first (an object is complete only at its '}'): the key
+    reported is still the earliest repeat in the text, with its line and column."""
+    text = '{\n  "id": "A",\n  "id": "B",\n  "inner": {"k": 1, "k": 2}\n}'
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert "'id'" in caught.value.msg
+    assert (caught.value.lineno, caught.value.colno) == (3, 3)

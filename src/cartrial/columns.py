@@ -163,8 +163,17 @@ def other_digit_fault(text: str) -> str | None:
     return f"contains U+{ord(digit):04X} {unicodedata.name(digit, '')} ({DIGITS_ALLOWED})"
 
 
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+_BOOL_WORD_PAIRS = (("true", "false"), ("t", "f"), ("yes", "no"), ("y", "n"), ("1", "0"))
+"""The words read as true / false (any case): the one list, for the reader and for what it says."""
+TRUE_WORDS = frozenset(true for true, _ in _BOOL_WORD_PAIRS)
+FALSE_WORDS = frozenset(false for _, false in _BOOL_WORD_PAIRS)
+BOOL_ALLOWED = (
+    "true or false (also "
+    + ", ".join(f"{true}/{false}" for true, false in _BOOL_WORD_PAIRS[1:])
+    + "; any case)"
+)
+"""What a true/false value may be, exactly the words read (`TRUE_WORDS`, `FALSE_WORDS`): the import's
+boolean columns, the field reference, the pages' true/false fields (D-19.552)."""
 
 
 class RowProblems:
@@ -377,7 +386,7 @@ def parse_int(
 def parse_bool(
     frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True, default: bool = False
 ) -> np.ndarray:
-    """Parse true/false (also yes/no, 1/0); blank is `default` unless `required`."""
+    """Parse true/false (`BOOL_ALLOWED`); blank is `default` unless `required`."""
     raw = _cells(frame, column).to_numpy(dtype=object)
     codes, texts = distinct(raw)
     lowered = [text.lower() for text in texts.tolist()]  # once per distinct text
@@ -387,7 +396,7 @@ def parse_bool(
     blank = np.array([text == "" for text in lowered], dtype=bool)[codes]
     out[is_true] = True
     out[is_false] = False
-    allowed = "true or false (also yes/no, 1/0)"
+    allowed = BOOL_ALLOWED
     for i in np.flatnonzero(~(is_true | is_false | blank)):
         problems.add(i, column, raw[i], "not true or false", allowed)
     if required and column in frame.columns:

@@ -16,7 +16,7 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cartrial.errors import InputError, Problem
 
@@ -151,13 +151,64 @@ def _too_deep_at(text: str) -> int | None:
     return _scan_json(text)
 
 
-def parse_json(text: str) -> Any:
+class _RepeatedKey(ValueError):
+    """A key given twice in one JSON object (its text is the key)."""
+
+
+def _object_of_distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`parse_json`'s object hook: the object, unless a key repeats — which `json.loads` would read as the
+    last value, dropping the first without a word (D-19.547)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
+_JSON_TOKEN = r'("[^"\\]*(?:\\.[^"\\]*)*")[ \t\n\r]*(:)?|[\[\]{}]'
+"""A JSON string (with the colon after it, if any: then it is a key) or a bracket: what `_repeated_key_at`
+reads (`re` caches the compiled pattern)."""
+
+
+def _repeated_key_at(text: str) -> tuple[int, str] | None:
+    """The first key, in text order, written a second time in the same object of `text`: the offset of
+    the opening quote of its second occurrence, and the key; else None. A structural scan: one key set
+    per open object, keys compared as decoded (``"\\u0061"`` is ``"a"``), strings skipped whole (a key's
+    spelling inside a string value is not a key). Run only once `json.loads` has met a repeat, so the
+    document is well formed up to that point (D-19.547)."""
+    import json
+    import re
+
+    open_objects: list[set[str] | None] = []  # per open array (None) or object (its keys so far)
+    for token in re.finditer(_JSON_TOKEN, text):
+        char = text[token.start()]
+        if char == "{":
+            open_objects.append(set())
+        elif char == "[":
+            open_objects.append(None)
+        elif char in "]}":
+            if open_objects:
+                open_objects.pop()
+        elif token.group(2) is not None and open_objects and (keys := open_objects[-1]) is not None:
+            key = json.loads(token.group(1))
+            if key in keys:
+                return token.start(), key
+            keys.add(key)
+    return None
+
+
+def parse_json(text: str, *, repeated_keys: Literal["refuse", "allow"] = "refuse") -> Any:
     """The JSON document of `text`, from any source a user controls (a file, a CSV cell, a form): every way
     it cannot be read is a `json.JSONDecodeError` (a `ValueError`) with the line and column where it
     fails, so the callers' located errors cover it — also nesting deeper than `JSON_MAX_DEPTH` and an
     integer of more digits than `sys.get_int_max_str_digits()` (4300 by default), which the standard parser
     ends with a traceback (`RecursionError`, `ValueError`; `screen` candidates, `report --popfit`, JSON
-    cells of `import templates`; D-19.496, D-19.508).
+    cells of `import templates`; D-19.496, D-19.508) — and a key given twice in one object, which the
+    standard parser reads as its last value (D-19.547): the first such key in text order, at its second
+    occurrence. `repeated_keys="allow"` is for a caller that reports every repeated key itself with its
+    field path and lines (the `screen` candidate reader, `cartrial.protocol.yaml_source.read_json`); the
+    value read is then the standard parser's.
 
     >>> parse_json('{"a": [1, 2]}')
     {'a': [1, 2]}
@@ -171,7 +222,17 @@ def parse_json(text: str) -> Any:
     if deep is not None:
         raise json.JSONDecodeError(NESTED_TOO_DEEP, text, deep)
     try:
-        return json.loads(text)
+        if repeated_keys == "allow":
+            return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object_of_distinct_keys)
+    except _RepeatedKey as repeated:
+        where, key = _repeated_key_at(text) or (0, repeated.args[0])
+        shown = key if len(key) <= 40 else key[:40] + "…"
+        raise json.JSONDecodeError(
+            f"the key {shown!r} is given twice in one object (the second would replace the first)",
+            text,
+            where,
+        ) from None
     except json.JSONDecodeError:
         raise
     except RecursionError:  # pragma: no cover - the depth check above comes first

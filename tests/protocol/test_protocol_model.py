@@ -550,6 +550,34 @@ def test_duplicate_key_in_json_candidate(tmp_path) -> None:  # type: ignore[no-u
     assert caught.value.problems[0].line == 3
 
 
+def test_every_duplicate_key_in_json_candidate_is_reported_with_its_path_and_lines() -> None:
+    """D-19.547: a JSON candidate gets the YAML reader's report of keys given twice — every one, its field
+    path, its line and the line of the first — not only the first repeat the JSON parser meets."""
+    from cartrial.protocol.yaml_source import read_json
+
+    text = (
+        '{\n "id": "SCR-9",\n "sex": "F",\n "sex": "M",\n "relapses": [\n  {"onset_date": "2020-01-01"},\n'
+        '  {"onset_date": "2021-01-01",\n   "onset_date": "2021-02-01"}\n ]\n}\n'
+    )
+    problems = read_json(text, "c.json")[2]
+    assert [(p.line, p.field) for p in problems] == [(4, "sex"), (8, "relapses[1].onset_date")]
+    assert "first given at line 3" in problems[0].message and "first given at line 7" in problems[1].message
+
+
+def test_duplicate_json_key_is_refused_when_yaml_cannot_give_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON the YAML composer cannot read loses the lines of its fields, not the refusal of a repeated key."""
+    from cartrial.protocol import yaml_source
+
+    def cannot_compose(text: str, source: str) -> None:
+        raise InputError(Problem("cannot compose", file=source))
+
+    monkeypatch.setattr(yaml_source, "read_yaml", cannot_compose)
+    assert yaml_source.read_json('{"id": "A"}', "c.json")[0] == {"id": "A"}
+    with pytest.raises(InputError, match="'id' is given twice") as caught:
+        yaml_source.read_json('{\n "id": "A",\n "id": "B"\n}', "c.json")
+    assert caught.value.problems[0].line == 3
+
+
 def test_cross_section_errors_are_reported_with_field_errors_elsewhere() -> None:
     """A bad study section does not hide the DLT-window-versus-follow-up problem or the skeleton length."""
     text = (

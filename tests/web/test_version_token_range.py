@@ -29,11 +29,11 @@ def test_the_api_refuses_a_version_token_out_of_the_declared_range(any_web_study
                 "json": {"values": {"temperature_c": 38.6}, "reason": "x"},
             }
         )
-    for request in sent:
+    for request, field in zip(sent, ["version_token", "If-Match"], strict=False):
         answer = api.patch(f"/api/v1/records/crs_assessments/{record['id']}", **request)
         assert answer.status_code == 422, (answer.status_code, answer.text)
         body = answer.json()
-        assert body["field"] == "If-Match" and "1 to 1000000000" in body["allowed"]
+        assert body["field"] == field and "1 to 1000000000" in body["allowed"]  # where the token was sent
     assert any_web_study.service.get_record("admin", "crs_assessment", record["id"]) == record
 
 
@@ -64,3 +64,31 @@ def test_a_version_in_range_still_saves(any_web_study):
         json={"values": {"temperature_c": 38.6}, "reason": "re-read"},
     )
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("where", ["If-Match", "version_token"])
+def test_a_stale_version_token_is_a_409_naming_where_it_was_sent(web_study, where):
+    """D-19.551: the 409 of a token read before another change had ``field: null``: it now names the
+    header or body field the stale token came in, echoes that token (the caller's own) and says what to
+    send instead. Nothing is written."""
+    record = _crs_record(web_study)
+    api = web_study.bearer("dm")
+    first = api.patch(
+        f"/api/v1/records/crs_assessments/{record['id']}",
+        json={"values": {"temperature_c": 38.6}, "reason": "re-read the chart"},
+        headers={"If-Match": f'"{record["id"]}-1"'},
+    )
+    assert first.status_code == 200, first.text
+    stale = f"{record['id']}-1"
+    change = {"values": {"temperature_c": 37.0}, "reason": "another reading"}
+    path = f"/api/v1/records/crs_assessments/{record['id']}"
+    if where == "If-Match":
+        answer = api.patch(path, json=change, headers={where: stale})
+    else:
+        answer = api.patch(path, json={**change, where: stale})
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert body["field"] == where and body["value"] == stale and "GET" in body["allowed"]
+    (problem,) = body["problems"]  # the problem's own message is in the body, as a 422's is
+    assert problem["field"] == where and "changed since this version token was read" in problem["message"]
+    assert _crs_record(web_study)["temperature_c"] == 38.6

@@ -17,7 +17,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, StrictBool, ValidationError
@@ -374,18 +374,24 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
 
 
 def read_json(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
-    """Parse JSON, reporting syntax errors at their line; positions come from the YAML composer."""
+    """Parse JSON, reporting syntax errors at their line; positions come from the YAML composer, and so
+    does the report of keys given twice: every one, with its field path, its line and the line of its first
+    occurrence — the rule of YAML candidates, one report for both (D-19.547)."""
     from cartrial.sources import parse_json
 
-    try:
-        data = parse_json(text)  # too deep or too long a number is a located error too (D-19.496)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            Problem(f"malformed JSON: {exc.msg} at column {exc.colno}", file=source, line=exc.lineno)
-        ) from None
+    def parsed(repeated_keys: Literal["refuse", "allow"]) -> Any:
+        try:  # too deep or too long a number is a located error too (D-19.496)
+            return parse_json(text, repeated_keys=repeated_keys)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                Problem(f"malformed JSON: {exc.msg} at column {exc.colno}", file=source, line=exc.lineno)
+            ) from None
+
+    data = parsed("allow")
     try:
         _, positions, duplicates = read_yaml(text, source)
     except InputError:  # valid JSON that YAML 1.1 cannot compose (rare): keep the data, lose the lines
+        parsed("refuse")  # with no report of repeated keys from the composer, refuse the first one here
         positions, duplicates = YamlPositions(None), []
     return data, positions, duplicates
 

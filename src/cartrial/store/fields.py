@@ -37,6 +37,7 @@ from sqlalchemy.sql.schema import Column
 
 from cartrial.allowed import choice_text
 from cartrial.columns import (
+    BOOL_ALLOWED,
     CONTROL_CHARACTERS,
     CONTROL_CHARACTERS_ALLOWED,
     DIGITS_ALLOWED,
@@ -122,7 +123,7 @@ ALLOWED_TEXT = {
     FieldKind.TEXT: "text",
     FieldKind.INTEGER: "a whole number",
     FieldKind.NUMBER: "a number",
-    FieldKind.BOOLEAN: "true or false (also yes/no, 1/0)",
+    FieldKind.BOOLEAN: BOOL_ALLOWED,
     FieldKind.DATE: "ISO 8601 date YYYY-MM-DD",
     FieldKind.DATETIME: "ISO 8601 date-time with Z or an offset, e.g. 2021-06-01T08:30:00Z (or a date)",
     FieldKind.JSON: 'JSON list or object, e.g. [{"drug": "rituximab", "stopped_on": "2020-01-05"}]',

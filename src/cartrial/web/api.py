@@ -248,7 +248,9 @@ def version_token(record: dict[str, Any]) -> str:
     return f"{record['id']}-{record['version']}"
 
 
-def _expected_version(record_id: int, token: str | None) -> int:
+def _expected_version(record_id: int, token: str | None, field: str = "If-Match") -> int:
+    """The version a token names; a token that is not one of this record is refused at `field`, where the
+    caller sent it (the ``If-Match`` header or the body's ``version_token``)."""
     if not token:
         raise InputError(
             Problem(
@@ -267,7 +269,7 @@ def _expected_version(record_id: int, token: str | None) -> int:
         raise InputError(
             Problem(
                 "not a version token of this record",
-                field="If-Match",
+                field=field,
                 value=token,
                 allowed=f"{record_id}-<version>, as returned by GET (version {RECORD_VERSION.text()})",
             )
@@ -313,8 +315,19 @@ def _protocol(request: Request) -> Any:
         return study_protocol(connection)
 
 
-def _stale(exc: ConflictError) -> ConflictError:
-    return ConflictError(f"the record changed since you opened it; nothing was saved: reload it ({exc})")
+def _stale(exc: ConflictError, field: str, token: str) -> ConflictError:
+    """The 409 of a version token read before another change, located at the header or body field the
+    caller sent it in, with that token (their own input) as the value (D-19.551)."""
+    return ConflictError(
+        f"the record changed since you opened it; nothing was saved: reload it ({exc})",
+        problem=Problem(
+            "the record changed since this version token was read",
+            field=field,
+            value=token,
+            allowed="the record's current version token: GET the record again (its ETag) and apply your "
+            "change to it",
+        ),
+    )
 
 
 # -- authentication -----------------------------------------------------------------------------------
@@ -537,7 +550,8 @@ def _update(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
-    expected = _expected_version(record_id, if_match or body.version_token)
+    field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
+    expected = _expected_version(record_id, token, field)
     _visible(user, spec.table, record_id)
     subject = body.values.get("subject_id")
     if user.sites is not None and subject is not None and spec.table != "subject":
@@ -550,7 +564,7 @@ def _update(
             spec.table, record_id, values, expected, body.reason, "web", raised=raised
         )
     except StaleVersionError as exc:
-        raise _stale(exc) from None
+        raise _stale(exc, field, str(token)) from None
     token_ = f"{record_id}-{version}"
     response.headers["ETag"] = f'"{token_}"'
     return Saved(

@@ -280,6 +280,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
         docs_url=None,  # FastAPI's page loads Swagger UI from a CDN with an inline script: our own (D-19.363)
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
+        dependencies=[Depends(errors.one_value_each)],  # a name given twice: refused, not its last value kept
     )
     app.state.service = service
     app.state.settings = settings

@@ -10,6 +10,8 @@
 - any other `CartrialError` (configuration, not estimable) → 400;
 - a request that does not match the declared parameters (`RequestValidationError`) → 422 in the same shape;
 - a control character in the URL (``%00``…) → 400 in the same shape, before any route runs;
+- a query parameter or form field given more than once, an API query parameter the route does not take
+  (`one_value_each`) → 422 in the same shape;
 - a request body larger than `MAX_BODY_BYTES` (a file upload to an import route excepted) → 413 in the same
   shape, before any route runs and without reading more of it (`LimitRequestBody`);
 - pages: anonymous → redirect to the login page; other errors → a short HTML page with the same message.
@@ -234,7 +236,8 @@ def _problem_out(problem: Any) -> dict[str, Any]:
 
 
 def error_body(exc: CartrialError) -> dict[str, Any]:
-    """``{error, field, value, allowed}`` (+ ``problems`` and ``problems_total`` for input errors). Bounded
+    """``{error, field, value, allowed}`` (+ ``problems`` and ``problems_total`` for input errors and a
+    located conflict: a 409's problem message is in the body as a 422's is). Bounded
     whatever the request held (D-19.349): values shortened, at most `MAX_PROBLEMS_SHOWN` problems, an
     ``error`` text of at most `MAX_ERROR_CHARACTERS`."""
     body: dict[str, Any] = {"error": str(exc), "field": None, "value": None, "allowed": None}
@@ -249,6 +252,8 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
     elif isinstance(exc, ConflictError) and exc.problem is not None:
         located = _problem_out(exc.problem)
         body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
+        body["problems"] = [located]
+        body["problems_total"] = 1
     body["error"] = bounded_text(str(body["error"]))
     return body
 
@@ -288,6 +293,109 @@ def _control_character_problem(request: Request) -> Problem | None:
         return found
     # named as every refused character of a key: "contains U+001B <control> (a control character)" (D-19.522)
     return replace(found, message=named_control_character(text))
+
+
+REPEATABLE_FIELDS = frozenset({"files"})
+"""Form fields a request may give more than once: the files of an upload (one part per file)."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+FORM_BODY_ALLOWED = (
+    "a form body: application/x-www-form-urlencoded, or multipart/form-data with its boundary and a name for "
+    "each part (at most 1000 parts, 1 MB per field)"
+)
+
+
+def _content_type(request: Request) -> str:
+    """The request's media type, lower case, without parameters."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
+    """The first name of `pairs` (name, value) given more than once, as a located problem; None if none."""
+    seen: set[str] = set()
+    for name, _value in pairs:
+        if name in seen and name not in REPEATABLE_FIELDS:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            return Problem(
+                f"the {kind} {shown!r} is given more than once (the app would keep only one of the values)",
+                field=shown,
+                allowed=f"each {kind} once",
+            )
+        seen.add(name)
+    return None
+
+
+def _unknown_query_problem(request: Request) -> Problem | None:
+    """An API request's first query parameter its route does not take, naming those it takes (D-19.549):
+    FastAPI ignores it, so a misspelt filter (``?subjectid=``) answered the unfiltered list. Only the API's
+    own routes, those of its schema (``openapi.json``), are checked: pages read some parameters themselves
+    (``done``, ``queries``), and so do the HTML pages under ``/api/`` outside the schema (the Swagger UI
+    page's ``configUrl``, its OAuth2 redirect page's ``code`` and ``state``)."""
+    route = request.scope.get("route")
+    if not _is_api(request) or not getattr(route, "include_in_schema", False):
+        return None
+    taken = _query_names(route)
+    if taken is None:
+        return None
+    for name in request.query_params:
+        if name not in taken:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            return Problem(
+                f"the query parameter {shown!r} is not one this route takes",
+                field=shown,
+                allowed=", ".join(sorted(taken)) or "no query parameter",
+            )
+    return None
+
+
+QUERY_NAMES_ATTRIBUTE = "cartrial_query_names"
+"""Where `_query_names` keeps a route's names (computed once per route)."""
+
+
+def _query_names(route: Any) -> frozenset[str] | None:
+    """The query parameter names `route` declares (its dependencies' included); None if not an API route."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    names: frozenset[str] | None = getattr(route, QUERY_NAMES_ATTRIBUTE, None)
+    if names is None:
+        found: set[str] = set()
+        todo = [dependant]
+        while todo:
+            one = todo.pop()
+            found.update(field.alias for field in one.query_params)
+            todo.extend(one.dependencies)
+        names = frozenset(found)
+        setattr(route, QUERY_NAMES_ATTRIBUTE, names)
+    return names
+
+
+async def one_value_each(request: Request) -> None:
+    """App dependency of every route: a query parameter or form field given twice is a located 422 (API) or
+    the error page, before the route reads either (D-19.548). FastAPI and Starlette keep the last value of a
+    repeated name and drop the others without a word (``temperature_c=38.5&temperature_c=41`` saved 41).
+    The value is not shown (a repeated field may be a password). A form is read here only where the route
+    reads one (a page, or an API route declaring form fields): an API route taking JSON keeps its
+    "not a JSON body" answer to a form. An API query parameter the route does not take is refused too
+    (`_unknown_query_problem`, D-19.549)."""
+    problem = _repeated_problem("query parameter", request.query_params.multi_items())
+    if problem is None:
+        problem = _unknown_query_problem(request)
+    if problem is None and _content_type(request) in FORM_TYPES and _reads_a_form(request):
+        problem = _repeated_problem("form field", (await request.form()).multi_items())
+    if problem is not None:
+        raise InputError(problem)
+
+
+def _reads_a_form(request: Request) -> bool:
+    from fastapi import params
+
+    route = request.scope.get("route")
+    if not _is_api(request):
+        return True
+    body = getattr(route, "body_field", None)
+    return body is not None and isinstance(body.field_info, params.Form)
 
 
 class RefuseControlCharacters:
@@ -548,6 +656,10 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 404 and _is_api(request):
             message = "no such API route"
             body.update(error=message, field="path", allowed="the routes of /api/v1/openapi.json")
+        elif exc.status_code == 400 and _content_type(request) in FORM_TYPES:
+            # Starlette's form parser (no boundary, a part without a name, too many parts): located (D-19.550)
+            message = f"the form body could not be read: {message}"
+            body.update(error=message, field="body", allowed=FORM_BODY_ALLOWED)
         if not _is_api(request):
             page = _page(request, exc.status_code, message)
             page.headers.update(headers)

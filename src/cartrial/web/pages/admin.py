@@ -8,11 +8,11 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cartrial.columns import trim_blanks
-from cartrial.errors import CartrialError
+from cartrial.errors import CartrialError, InputError
 from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULE
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, page_router, redirect
+from cartrial.web.pages.common import done_message, page_router, redirect, true_or_false
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -117,8 +117,13 @@ def set_active(
     reason: str = Form(""),
     user: WebUser = Depends(permit(Action.MANAGE_USERS)),
 ) -> Response:
-    """Deactivate (or reactivate) a user: their sessions stop working at once (reason required)."""
-    value = active == "1"
+    """Deactivate (or reactivate) a user: their sessions stop working at once (reason required). `active`
+    is read as the import reads a true/false cell; anything else is refused, not read as "deactivate"
+    (D-19.552)."""
+    try:
+        value = true_or_false("active", active)
+    except InputError as exc:
+        return _page(request, user, str(exc), status_code=422)
 
     def change() -> None:
         user.service.set_active(username, value, reason or None)

@@ -220,3 +220,44 @@ def problems_by_field(problems: Iterable[Problem]) -> dict[str, list[str]]:
     for problem in problems:
         by_field.setdefault(field_name(problem), []).append(problem_text(problem))
     return by_field
+
+
+def true_or_false(field: str, text: object, *, blank: bool | None = None) -> bool:
+    """A page form's true/false value, read by the import's words (`cartrial.columns.TRUE_WORDS`,
+    `FALSE_WORDS`, as `cartrial.columns.parse_bool`); a blank or absent value is `blank` (None: required).
+    Anything else is a located `InputError` with the value sent — never read as false (D-19.552)."""
+    from cartrial.columns import BOOL_ALLOWED, FALSE_WORDS, TRUE_WORDS, trim_blanks
+    from cartrial.errors import InputError, Problem
+
+    word = trim_blanks(text).lower() if isinstance(text, str) else ""
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    if not word and blank is not None:
+        return blank
+    raise InputError(
+        Problem(
+            "not true or false" if word else "value is required",
+            field=field,
+            value=text if isinstance(text, str) and text else None,
+            allowed=BOOL_ALLOWED,
+        )
+    )
+
+
+def one_of(field: str, text: object, choices: Sequence[str], *, blank: str) -> str:
+    """A page form's choice among `choices` (as sent; blank or absent: `blank`), else a located
+    `InputError` with the value sent — never read as the default (D-19.552)."""
+    from cartrial.errors import InputError, Problem
+
+    if text is None or text == "":
+        return blank
+    if isinstance(text, str) and text in choices:
+        return text
+    raise InputError(
+        Problem(
+            "not one of the choices",
+            field=field,
+            value=text if isinstance(text, str) else None,
+            allowed=" | ".join(choices),
+        )
+    )

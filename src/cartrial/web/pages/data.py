@@ -8,9 +8,10 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from cartrial.errors import InputError
 from cartrial.store.permissions import Action
 from cartrial.web import views
-from cartrial.web.pages.common import page_router
+from cartrial.web.pages.common import one_of, page_router, true_or_false
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -48,8 +49,11 @@ async def import_files(request: Request, user: WebUser = Depends(permit(Action.I
     """Import uploaded files atomically: all problems listed (file, row, field), nothing written unless
     every file passes; a dry run checks only."""
     data = await request.form()
-    kind = data.get("kind")
-    dry_run = data.get("dry_run") == "1"
+    try:  # read as sent, never a default in place of a value the page does not offer (D-19.552)
+        kind = one_of("kind", data.get("kind"), ("templates", "redcap"), blank="templates")
+        dry_run = true_or_false("dry_run", data.get("dry_run"), blank=False)  # an unticked box sends nothing
+    except InputError as exc:
+        return _page(request, user, views.ImportOutcome(False, [], [], str(exc)), status_code=422)
     reason = data.get("reason")
     uploads = [item for item in data.getlist("files") if isinstance(item, UploadFile) and item.filename]
     # the parser spooled each file to disk and counted it: the total is checked before any is read
@@ -68,7 +72,7 @@ async def import_files(request: Request, user: WebUser = Depends(permit(Action.I
         views.import_upload,
         user.service,
         files,
-        kind="redcap" if kind == "redcap" else "templates",
+        kind=kind,
         dry_run=dry_run,
         reason=reason if isinstance(reason, str) and reason.strip() else None,
     )
