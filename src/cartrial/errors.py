@@ -220,7 +220,9 @@ def stored_rows_errors(frames: Mapping[str, tuple[Any, str]] | None = None) -> I
     is then located at its record instead, ``pk_sample record 123, value`` — a row number of a filtered
     frame is no place a user can find (D-19.507). A problem at a row that no frame of `frames` locates (no
     file, its file not in it, the frame without ``record_id``, the row outside it) keeps its table and
-    field only, the row dropped: which record it is only the frame the engine was given can tell, and
+    field only, the row dropped (the store table when its file is in `frames`, as `db records` and a
+    record's name use it; else the engine's file name, which no wrapper without frames can map): which
+    record it is only the frame the engine was given can tell, and
     naming one from another frame (the snapshot's table, in another order or with more rows) could name the
     wrong record (D-19.542). So a wrapper names the frames of the one engine call it is around
     (`cartrial.analysis.model.stored_rows`), and an outer one without frames leaves no row number."""
@@ -245,6 +247,7 @@ def _stored_problem(problem: Problem, frames: Mapping[str, tuple[Any, str]]) -> 
     from cartrial.columns import FIRST_DATA_ROW  # here: cartrial.columns imports this module
 
     frame, table = frames[problem.file]
+    unlocated = replace(unlocated, file=table)  # the store table `db records` takes, as a record names it
     position = problem.row - FIRST_DATA_ROW  # spreadsheet numbering: the header is row 1
     if "record_id" not in getattr(frame, "columns", ()) or not 0 <= position < len(frame):
         return unlocated

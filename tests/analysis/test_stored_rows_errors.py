@@ -268,9 +268,10 @@ def test_a_row_no_frame_can_place_keeps_its_table_and_field_only() -> None:
     no_ids = Problem("not a date", file="osis", row=2, field="assessed_at", value=SENTINEL)
     with pytest.raises(InputError) as caught, stored_rows({"edss": with_ids, "osis": without_ids}):
         raise InputError([outside, no_ids])
+    # named by the store table (`db records` takes it; `stored_record` without a record id names it too)
     assert [(p.file, p.row, p.record, p.field, p.value) for p in caught.value.problems] == [
-        ("edss", None, None, "pyramidal", None),
-        ("osis", None, None, "assessed_at", None),
+        ("edss_assessment", None, None, "pyramidal", None),
+        ("osis_assessment", None, None, "assessed_at", None),
     ]
     with pytest.raises(InputError) as caught, stored_rows({"edss": with_ids}):
         raise InputError(Problem("out of range", file="edss", row=3, field="pyramidal", value=SENTINEL))
@@ -314,6 +315,8 @@ def test_a_birth_after_the_infusion_is_named_by_its_record_not_the_infusion_date
     """D-19.542: the age engine compared the birth with the infusion day and `analyse` printed the
     infusion date, "(got 2021-12-07)", another record's value, with no record."""
     _store_value(example_sqlite, "UPDATE subject SET birth_year = 2024 WHERE subject_id = 'CT-012'")
+    # its relapses would now be refused first, dated before that birth year (D-19.553): none here
+    _store_value(example_sqlite, "DELETE FROM relapse WHERE subject_id = 'CT-012'")
     record_id = _one(example_sqlite, "SELECT id FROM subject WHERE subject_id = 'CT-012'")
     infused = str(_one(example_sqlite, "SELECT infused_at FROM infusion WHERE subject_id = 'CT-012'"))[:10]
     result = _analyse(example_sqlite, tmp_path / "out")
@@ -462,3 +465,29 @@ def test_the_last_contact_names_a_forms_own_date_column(example_sqlite: str) -> 
     text = str(caught.value)
     assert f"lab_result record {record_id}, collected_at: " in text, text
     assert "assessed_at" not in text and "zzzz" not in text
+
+
+def test_a_stored_value_without_its_record_is_named_by_the_same_table_either_way() -> None:
+    """A table-and-field-only problem names the store table (`db records` takes it, a record's name uses
+    it) whether one value (`stored_record`) or a frame's row (`stored_rows`) had no record id."""
+    import pandas as pd
+
+    from cartrial.analysis.model import stored_record, stored_rows
+
+    with pytest.raises(InputError) as one, stored_record("pd_sample", None, "aqp4_igg_titre"):
+        raise InputError(Problem("dilution not in the assay series", value=SENTINEL))
+    no_ids = pd.DataFrame({"subject_id": ["S1"], "aqp4_igg_titre": ["1:7"]})
+    with pytest.raises(InputError) as row, stored_rows({"pd_samples": no_ids}):
+        raise InputError(
+            Problem(
+                "dilution not in the assay series",
+                file="pd_samples",
+                row=2,
+                field="aqp4_igg_titre",
+                value=SENTINEL,
+            )
+        )
+    for caught in (one, row):
+        (problem,) = caught.value.problems
+        assert (problem.file, problem.record, problem.row, problem.value) == ("pd_sample", None, None, None)
+    assert str(one.value) == "pd_sample, aqp4_igg_titre: dilution not in the assay series"

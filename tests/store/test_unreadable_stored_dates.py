@@ -91,13 +91,91 @@ def test_a_readable_date_time_in_another_spelling_is_read_as_its_type_reads_it(e
     assert cell == "2021-12-07T08:30:00Z"
 
 
-def test_a_site_view_is_not_refused_for_another_sites_record(example_sqlite: str) -> None:
-    """Only a record the view reads is refused (its id is no business of another site's reader)."""
+def _plant_for(url: str, table: str, column: str, value: object, subject_id: str) -> int:
+    """`value` in `column` of the last record of `subject_id` in `table`; returns that record's id."""
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            (record_id,) = connection.execute(
+                f"SELECT max(id) FROM {table} WHERE subject_id = ?", (subject_id,)
+            ).fetchone()
+            connection.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (value, record_id))
+    finally:
+        connection.close()
+    assert record_id is not None
+    return int(record_id)
+
+
+def test_every_unreadable_date_of_every_table_is_refused_at_once(example_sqlite: str) -> None:
+    """One refusal lists them all (no fix-and-rerun loop, one table at a time)."""
+    from cartrial.store.snapshot import read_snapshot
+    from cartrial.store.stored_dates import UNREADABLE_DATE_HEADER
+
+    planted = [
+        ("subject", "disposition_date", _plant(example_sqlite, "subject", "disposition_date", "2021-13-45")),
+        ("infusion", "infused_at", _plant(example_sqlite, "infusion", "infused_at", "zzzz")),
+        ("edss_assessment", "assessed_at", _plant(example_sqlite, "edss_assessment", "assessed_at", "zzzz")),
+    ]
+    with pytest.raises(InputError) as caught:
+        read_snapshot(example_sqlite, CUTOFF)
+    assert caught.value.header == UNREADABLE_DATE_HEADER
+    named = {(p.record, p.field) for p in caught.value.problems}
+    assert named == {(f"{table} record {record_id}", column) for table, column, record_id in planted}
+
+
+def test_the_list_of_unreadable_dates_is_bounded(
+    example_sqlite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cartrial.store import tamper
     from cartrial.store.snapshot import read_snapshot
 
-    _plant(example_sqlite, "infusion", "infused_at", "zzzz")
-    snapshot = read_snapshot(example_sqlite, CUTOFF, sites=["ZZZ"], before_first_infusion=True)  # all at TJH
-    assert len(snapshot.tables["infusions"]) == 0
+    monkeypatch.setattr(tamper, "MAX_FINDINGS", 2)
+    for subject_id in ("CT-001", "CT-002", "CT-003"):
+        _plant_for(example_sqlite, "infusion", "infused_at", "zzzz", subject_id)
+    with pytest.raises(InputError) as caught:
+        read_snapshot(example_sqlite, CUTOFF)
+    problems = caught.value.problems
+    assert [p.field for p in problems] == ["infused_at", "infused_at", None]
+    assert problems[-1].message == "and 1 more unreadable stored date(s) not listed"
+
+
+def test_a_site_view_is_refused_for_its_own_records_only(example_sqlite: str) -> None:
+    """Only a record the view reads is refused (its id is no business of another site's reader): CT-012
+    moved to a second site, with unreadable dates in its records; the first site's view reads fine."""
+    from cartrial.store.snapshot import read_snapshot
+
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            connection.execute(
+                "INSERT INTO site (site_id, name, country, created_at, updated_at, version, time_zone) "
+                "SELECT 'SITE2', 'Second site', country, created_at, updated_at, 1, time_zone FROM site "
+                "WHERE site_id = 'TJH'"
+            )
+            moved = connection.execute(
+                "UPDATE subject SET site_id = 'SITE2' WHERE subject_id = 'CT-012'"
+            ).rowcount
+            sites = dict(
+                connection.execute("SELECT site_id, count(*) FROM subject GROUP BY site_id").fetchall()
+            )
+    finally:
+        connection.close()
+    assert moved == 1 and sites == {"TJH": 11, "SITE2": 1}
+    infusion = _plant_for(example_sqlite, "infusion", "infused_at", "zzzz", "CT-012")
+    edss = _plant_for(example_sqlite, "edss_assessment", "assessed_at", "2021-13-45 10:00:00", "CT-012")
+
+    first = read_snapshot(example_sqlite, CUTOFF, sites=["TJH"])
+    assert len(first.tables["infusions"]) == 11
+    assert "CT-012" not in set(first.tables["subjects"]["subject_id"])
+    assert len(first.tables["edss"]) > 0
+
+    with pytest.raises(InputError) as caught:
+        read_snapshot(example_sqlite, CUTOFF, sites=["SITE2"])
+    named = {(p.record, p.field) for p in caught.value.problems}
+    assert named == {
+        (f"infusion record {infusion}", "infused_at"),
+        (f"edss_assessment record {edss}", "assessed_at"),
+    }
 
 
 def test_postgresql_refuses_an_unreadable_date_in_its_columns(postgres_url: str) -> None:

@@ -280,7 +280,11 @@ def relapse_datasets(
     died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
     study_deaths = deaths_ending_study(end_of_study(subjects, died), cutoff)
-    with_birth = "birth_date" in subjects and subjects["birth_date"].astype(bool).any()
+    # one rule for every study: the births are checked whenever any subject has one, its date or its year;
+    # a subject with neither (both optional in the store) has no before-birth check (D-19.553)
+    with_birth = any(
+        column in subjects and subjects[column].astype(bool).any() for column in ("birth_date", "birth_year")
+    )
     last_assessment = (
         follow_up_ends(tables, safety_ids, cutoff)  # a death or the end of the study ends it
         if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
@@ -294,6 +298,7 @@ def relapse_datasets(
             last_assessment=last_assessment,
             cutoff=cutoff,
             subjects=given["subjects"] if with_birth else None,
+            birth_required=False,
             options=relapse_options_from_protocol(protocol),
             # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal),
             # a death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)

@@ -160,7 +160,8 @@ def stored_rows(frames: Mapping[str, pd.DataFrame]) -> Iterator[None]:
     the very frame handed — filtered, re-ordered or cut to some columns as the call gets it, the rows in the
     same order, with their ``record_id``. A problem the engine finds at a row of one of them is named by
     its record, ``edss_assessment record 53, pyramidal``, the store table and id `cartrial db edit` takes;
-    any other problem at a row keeps its table and field only; no value of a stored record in either
+    any other problem at a row keeps its table (the store table, as `stored_record` names one without a
+    record id) and field only; no value of a stored record in either
     (`cartrial.errors.stored_rows_errors`, D-19.507, D-19.542). The one way the analysis (and so `analyse`,
     `report`, `export cdisc` and the web safety page) locates an engine's refusal of a stored row: a
     mapping from the snapshot's own tables would name the wrong record whenever the call was handed a
@@ -186,7 +187,8 @@ def record_name(table: str, record_id: Any) -> str | None:
 def stored_record(table: str, record_id: Any, field: str) -> Iterator[None]:
     """Around an engine call on ONE stored value that is not a row of a frame (`stored_rows` cannot place
     it: a titre parsed on its own): a problem the engine finds is located at that value, `<table> record
-    <id>, <field>` (`record_name`; the table and field only when `record_id` is none), without the value
+    <id>, <field>` (`record_name`; the store table and field only when `record_id` is none: the table
+    `cartrial db records` takes, as `stored_rows` names a row no record locates), without the value
     (D-12.2, D-19.542)."""
     from dataclasses import replace
 

@@ -496,10 +496,13 @@ def relapse_episodes(
     keep_going: bool = False,
     source: str = "relapses",
     subjects_source: str = "subjects",
+    birth_required: bool = True,
 ) -> tuple[list[RelapseEpisode], RowProblems]:
     """Validated episodes of a relapse form (`cartrial.neuro.tables.parse_relapse_table`); with
     `infusions`, an episode of a subject without an infusion date is an error. Returns the good episodes
-    and the problems (raised unless `keep_going`).
+    and the problems (raised unless `keep_going`). `birth_dates` as a subjects form: every subject needs a
+    ``birth_date`` or ``birth_year`` unless not `birth_required` (a subject with neither then has no
+    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553).
 
     >>> form = "subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     >>> episodes, _ = relapse_episodes(form)
@@ -511,7 +514,11 @@ def relapse_episodes(
         births = birth_dates
     else:
         birth_problems = RowProblems(subjects_source)
-        births = parse_birth_dates(text_frame(as_frame(birth_dates)), birth_problems)
+        form = text_frame(as_frame(birth_dates))
+        births = parse_birth_dates(form, birth_problems, required=birth_required)
+        if not birth_required:  # a subject listed with no birth is still a subject: no before-birth check
+            listed = form["subject_id"] if "subject_id" in form.columns else ()
+            births = {**{str(s): date.min for s in listed if str(s)}, **births}
         birth_problems.raise_if_any()
     data = text_frame(as_frame(frame))
     problems = RowProblems(source)
@@ -767,6 +774,7 @@ def derive_relapses(
     infusions_source: str = "infusions",
     subjects_source: str = "subjects",
     assessment_sources: Sequence[str] = (),
+    birth_required: bool = True,
 ) -> RelapseResult:
     """ARR before and after infusion (exact Poisson CI), the within-patient post/pre rate ratio (exact
     conditional CI, with the regression-to-the-mean caveat) and Kaplan-Meier relapse-free survival with the
@@ -780,7 +788,8 @@ def derive_relapses(
     ``cartrial.analysis.populations.dated_ends``: a completion, withdrawal or loss on its disposition date, or
     a death); one on or before the cut-off ends the subject's follow-up as a death does (`end_at_death`: a
     later record is not a contact, D-19.110, D-19.133) but is censored in the reverse Kaplan-Meier only when
-    it is in `deaths`.
+    it is in `deaths`. `subjects` (a subjects form, or the birth date per subject): an onset before the
+    subject's birth is an error; `birth_required=False` lets a subject of the form have no birth (no check).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     ...        "S1,2020-11-01,optic_neuritis,mild\\n")
@@ -801,6 +810,7 @@ def derive_relapses(
             keep_going=keep_going,
             source=source,
             subjects_source=subjects_source,
+            birth_required=birth_required,
         )
         found = tuple(problems.all()) if keep_going else ()
     else:

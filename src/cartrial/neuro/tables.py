@@ -524,12 +524,16 @@ def parse_last_assessments(frame: pd.DataFrame, problems: RowProblems, column: s
     return {str(s): m.date() for s, m in zip(subject, moments, strict=True) if s and m is not None}
 
 
-def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
+def parse_birth_dates(
+    frame: pd.DataFrame, problems: RowProblems, *, required: bool = True
+) -> dict[str, date]:
     """Birth date per subject from a subjects form: its ``birth_date`` if given, else 1 January of its
     ``birth_year`` (the earliest possible birth day, so that "before birth" is never a false alarm). Per
-    subject: a study may record the full date for some subjects and the year for others, and one of them
-    is required (a subject with a year only was refused, "birth_date: value is required", as soon as
-    another subject had a date; D-19.553).
+    subject: a study may record the full date for some subjects and the year for others (a subject with a
+    year only was refused, "birth_date: value is required", as soon as another subject had a date). With
+    `required` (the `cartrial relapses --subjects` form) every subject needs one of them; without (the
+    study's stored subjects, where both are optional) a subject with neither is left out: it has no
+    before-birth check (D-19.553).
 
     >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "birth_date": ["1980-05-02", ""],
     ...                      "birth_year": ["1980", "1975"]})
@@ -540,7 +544,7 @@ def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, d
     out: dict[str, date] = {}
     with_year = "birth_year" in frame.columns
     if "birth_date" in frame.columns:
-        born = parse_datetime(frame, "birth_date", problems, required=not with_year)
+        born = parse_datetime(frame, "birth_date", problems, required=required and not with_year)
         for sid, moment in zip(subject, born, strict=True):
             if sid and moment is not None:
                 out[str(sid)] = moment.date()
@@ -555,7 +559,7 @@ def parse_birth_dates(frame: pd.DataFrame, problems: RowProblems) -> dict[str, d
                 continue
             if np.isfinite(year):
                 out[str(sid)] = date(int(year), 1, 1)
-            elif not refused[i]:
+            elif required and not refused[i]:
                 problems.add(i, "birth_year", "", "value is required", "a birth_date or a birth_year")
     return out
 

@@ -276,8 +276,8 @@ class _IsoText(str):
     __slots__ = ()
 
 
-_SQLITE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
-_SQLITE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SQLITE_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?")
+_SQLITE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _raw_sqlite_columns(
@@ -343,14 +343,28 @@ def _iso_cell(value: Any, kind: str, pattern: re.Pattern[str]) -> _IsoText | Non
     return _IsoText(parsed.isoformat())
 
 
-def _unreadable_dates(table: Any, columns: list[Any], cells: Iterable[tuple[str, int]]) -> InputError:
-    """The refusal of stored dates and date-times no reader can read: each named by its record, ``infusion
-    record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543; the one text,
-    `cartrial.store.stored_dates`, D-19.556)."""
+def _unreadable_date_problems(
+    table: Any, columns: list[Any], cells: Iterable[tuple[str, int]]
+) -> list[Problem]:
+    """The stored dates and date-times of one table no reader can read: each named by its record,
+    ``infusion record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543; the one
+    text, `cartrial.store.stored_dates`, D-19.556)."""
     timed = {c.name for c in columns if isinstance(c.type, models.UtcDateTime)}
-    return unreadable_dates(
-        unreadable_date(table.name, name, record_id, timed=name in timed) for name, record_id in cells
-    )
+    return [unreadable_date(table.name, name, record_id, timed=name in timed) for name, record_id in cells]
+
+
+def _unreadable_dates(problems: list[Problem]) -> InputError:
+    """The one refusal of every unreadable stored date of the tables read (all tables at once: no
+    fix-and-rerun loop, D-19.543), at most `cartrial.store.tamper.MAX_FINDINGS` listed (as `audit verify`
+    lists its findings) and how many more."""
+    from cartrial.store.tamper import MAX_FINDINGS  # only on this refusal: the snapshot does not need it
+
+    listed = problems[:MAX_FINDINGS]
+    if len(problems) > MAX_FINDINGS:
+        listed.append(
+            Problem(f"and {len(problems) - MAX_FINDINGS} more unreadable stored date(s) not listed")
+        )
+    return unreadable_dates(listed)
 
 
 def _read_table(
@@ -359,15 +373,19 @@ def _read_table(
     cutoff: dt.date,
     subjects: frozenset[str] | None = None,
     name: str = "",
+    unreadable_out: list[Problem] | None = None,
 ) -> tuple[pd.DataFrame, int, tuple[str, ...], dict[str, int]]:
     """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out, values
     read in their one spelling per field).
 
     `subjects` (a site-restricted view, `read_snapshot`'s `sites`): only the records of these subjects are
     read and counted (a table without a subject keeps its rows, except the `SITE_VIEW_EMPTY` snapshot
-    table `name`); None: every record.
+    table `name`); None: every record. A stored date no reader reads is read as empty and its problem
+    appended to `unreadable_out` (`read_snapshot` refuses them all at once; without it, raised here).
 
     Read with SQLAlchemy Core (no ORM objects) and converted column by column."""
+    own_problems = unreadable_out is None
+    unreadable_out = [] if unreadable_out is None else unreadable_out
     table = model.__table__  # type: ignore[attr-defined]
     columns = [c for c in table.columns if c.name not in DATABASE_ONLY_COLUMNS]
     names = [c.name for c in columns]
@@ -386,7 +404,10 @@ def _read_table(
         elif name in SITE_VIEW_EMPTY:
             mine = np.zeros(len(data[0]), dtype=bool)
     if refused := [(column, data[-1][i]) for column, i in unreadable if mine[i]]:
-        raise _unreadable_dates(table, columns, refused)  # a record of this view only (D-19.543)
+        # a record of this view only, refused with every other table's once all are read (D-19.543)
+        unreadable_out.extend(_unreadable_date_problems(table, columns, refused))
+        if own_problems:
+            raise _unreadable_dates(unreadable_out)
     keep = mine.copy()
     left_out_subjects: set[str] = set()
     if date_column:
@@ -657,9 +678,10 @@ def read_snapshot(
             after_subjects: dict[str, tuple[str, ...]] = {}
             respelled: dict[str, dict[str, int]] = {}
             ended: dict[str, int] = {}
+            unreadable: list[Problem] = []
             for name, model in SNAPSHOT_TABLES.items():
                 frame, left_out, subjects, counts = _read_table(
-                    connection, model, cutoff, view_subjects, name
+                    connection, model, cutoff, view_subjects, name, unreadable
                 )
                 frame, n_ended = open_at_cutoff(name, frame, cutoff)  # D-19.85
                 if n_ended:
@@ -670,6 +692,8 @@ def read_snapshot(
                 after[name] = left_out
                 if subjects:
                     after_subjects[name] = subjects
+            if unreadable:  # every table's at once (D-19.543)
+                raise _unreadable_dates(unreadable)
             lock = connection.execute(
                 select(models.DataLock.id)
                 .where(models.DataLock.active.is_(True), models.DataLock.cutoff == cutoff)
