@@ -176,3 +176,28 @@ def test_postgresql_refuses_the_text_at_the_write(postgres_url: str) -> None:
                 connection.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_a_bulk_write_checked_against_the_record_is_refused_by_the_record(example_sqlite: str) -> None:
+    """The edit checks of a written row read the subject's stored records: the planted infusion is named
+    as itself under the one header, not as "adverse_event row 1: refused by 1 edit check(s)" (the user's
+    row). Before: the refusal was wrapped as the row's own problem (review of D-19.556)."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store import StudyService, connect
+
+    service = StudyService(connect(example_sqlite))
+    try:
+        user = service.as_user("admin")
+        stored = user.find_records("adverse_event")[0]
+        record_id = _plant(
+            example_sqlite, "infusion", "infused_at", "zzzz", where=f"subject_id = '{stored['subject_id']}'"
+        )
+        row = {k: v for k, v in stored.items() if k not in ("id", "version", "created_at", "updated_at")}
+        row = {k: v for k, v in row.items() if not k.endswith("_by")} | {"term": "Changed in a bulk write"}
+        with pytest.raises(StoredValueError) as raised, user.transaction("test", "a bulk write") as tx:
+            service.upsert_rows(tx, "adverse_event", [row])
+        text = str(raised.value)
+        _assert_located(text, "infusion", record_id, "infused_at", "zzzz")
+        assert "row 1" not in text and "edit check" not in text, text
+    finally:
+        service.engine.dispose()
