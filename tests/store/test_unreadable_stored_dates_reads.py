@@ -201,3 +201,31 @@ def test_a_bulk_write_checked_against_the_record_is_refused_by_the_record(exampl
         assert "row 1" not in text and "edit check" not in text, text
     finally:
         service.engine.dispose()
+
+
+def test_a_mass_change_is_listed_up_to_the_bound_then_counted(
+    example_sqlite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal lists at most `tamper.MAX_FINDINGS` records (audit verify's bound), then ``and N more``:
+    a direct change of a whole table must not make a 409 body of every record (review of D-19.556)."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store import StudyService, connect, tamper
+
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    with connection:
+        planted = connection.execute("UPDATE lab_result SET updated_at = 'zzzz'").rowcount
+    connection.close()
+    bound = 3
+    assert planted > bound + 1
+    monkeypatch.setattr(tamper, "MAX_FINDINGS", bound)
+    service = StudyService(connect(example_sqlite))
+    try:
+        with pytest.raises(StoredValueError) as raised:
+            service.as_user("admin").find_records("lab_result")
+    finally:
+        service.engine.dispose()
+    problems = raised.value.problems
+    assert len(problems) == bound + 1, problems
+    assert all(p.record and p.record.startswith("lab_result record ") for p in problems[:bound])
+    assert problems[-1].message == f"and {planted - bound} more stored value(s) no reader reads"
+    assert "zzzz" not in str(raised.value)
