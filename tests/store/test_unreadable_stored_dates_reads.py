@@ -176,3 +176,56 @@ def test_postgresql_refuses_the_text_at_the_write(postgres_url: str) -> None:
                 connection.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_a_bulk_write_checked_against_the_record_is_refused_by_the_record(example_sqlite: str) -> None:
+    """The edit checks of a written row read the subject's stored records: the planted infusion is named
+    as itself under the one header, not as "adverse_event row 1: refused by 1 edit check(s)" (the user's
+    row). Before: the refusal was wrapped as the row's own problem (review of D-19.556)."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store import StudyService, connect
+
+    service = StudyService(connect(example_sqlite))
+    try:
+        user = service.as_user("admin")
+        stored = user.find_records("adverse_event")[0]
+        record_id = _plant(
+            example_sqlite, "infusion", "infused_at", "zzzz", where=f"subject_id = '{stored['subject_id']}'"
+        )
+        row = {k: v for k, v in stored.items() if k not in ("id", "version", "created_at", "updated_at")}
+        row = {k: v for k, v in row.items() if not k.endswith("_by")} | {"term": "Changed in a bulk write"}
+        with pytest.raises(StoredValueError) as raised, user.transaction("test", "a bulk write") as tx:
+            service.upsert_rows(tx, "adverse_event", [row])
+        text = str(raised.value)
+        _assert_located(text, "infusion", record_id, "infused_at", "zzzz")
+        assert "row 1" not in text and "edit check" not in text, text
+    finally:
+        service.engine.dispose()
+
+
+def test_a_mass_change_is_listed_up_to_the_bound_then_counted(
+    example_sqlite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal lists at most `tamper.MAX_FINDINGS` records (audit verify's bound), then ``and N more``:
+    a direct change of a whole table must not make a 409 body of every record (review of D-19.556)."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store import StudyService, connect, tamper
+
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    with connection:
+        planted = connection.execute("UPDATE lab_result SET updated_at = 'zzzz'").rowcount
+    connection.close()
+    bound = 3
+    assert planted > bound + 1
+    monkeypatch.setattr(tamper, "MAX_FINDINGS", bound)
+    service = StudyService(connect(example_sqlite))
+    try:
+        with pytest.raises(StoredValueError) as raised:
+            service.as_user("admin").find_records("lab_result")
+    finally:
+        service.engine.dispose()
+    problems = raised.value.problems
+    assert len(problems) == bound + 1, problems
+    assert all(p.record and p.record.startswith("lab_result record ") for p in problems[:bound])
+    assert problems[-1].message == f"and {planted - bound} more stored value(s) no reader reads"
+    assert "zzzz" not in str(raised.value)

@@ -62,3 +62,83 @@ def test_another_sites_reader_is_not_refused_for_it(web_study: WebStudy) -> None
     answer = web_study.bearer("inv2").get("/api/v1/records/infusions")
     assert answer.status_code == 200, answer.text
     assert [item["values"]["subject_id"] for item in answer.json()["items"]] == ["CT-101"]
+
+
+# -- a form of another record of the subject: the edit checks read the planted infusion (review of D-19.556)
+
+TERM = "Headache typed while another record has an unreadable date"
+AE = {
+    "term": TERM,
+    "started_on": "2021-05-10",
+    "category": "non_hematologic",
+    "grade": "1",
+    "grading_scale": "CTCAE",
+    "grading_scale_version": "5.0",
+    "serious": "false",
+    "relatedness": "unlikely",
+    "dlt": "false",
+    "outcome": "recovered",
+    "ended_on": "2021-05-12",
+}
+
+
+def _assert_names_the_infusion(text: str, record_id: int) -> None:
+    assert re.search(rf"infusion record {record_id}, infused_at: not a readable date-time", text), text
+    assert "cartrial never stores" in text and "cartrial audit verify" in text, text  # the header kept
+    assert PLANTED not in text and "Traceback" not in text
+
+
+def test_the_live_check_does_not_say_no_findings_when_it_could_not_check(web_study: WebStudy) -> None:
+    """Before: the store's preview caught the refusal as an input problem and returned no findings, so the
+    form's live check answered "ok" while the save refused."""
+    from cartrial.errors import StoredValueError
+
+    record_id = _plant(web_study, "CT-001")
+    answer = web_study.bearer("admin").post(
+        "/api/v1/forms/adverse_events/validate", json={"values": {**AE, "subject_id": "CT-001"}}
+    )
+    assert answer.status_code == 409, answer.text
+    (problem,) = answer.json()["problems"]
+    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
+    _assert_names_the_infusion(answer.json()["error"] + "\n" + str(problem), record_id)
+    try:
+        web_study.service.as_user("admin").preview_write_checks(
+            "adverse_event", {**AE, "subject_id": "CT-001"}
+        )
+    except StoredValueError as error:
+        _assert_names_the_infusion(str(error), record_id)
+    else:
+        raise AssertionError("the preview answered although it could not read the subject's infusion")
+
+
+def test_a_form_save_answers_409_naming_the_other_record_and_keeps_the_entries(web_study: WebStudy) -> None:
+    """Before: the refusal became a form problem at the user's own box of the same field name (422, the
+    header and the record lost); the record is another one, not what the user typed."""
+    record_id = _plant(web_study, "CT-001")
+    client = web_study.session("admin")
+    page = client.post("/subjects/CT-001/forms/adverse_events", data=AE)
+    assert page.status_code == 409, (page.status_code, page.text[:2000])
+    _assert_names_the_infusion(page.text, record_id)
+    assert TERM in page.text  # as a version conflict: what the user typed is kept in the form
+    answer = web_study.bearer("admin").post(
+        "/api/v1/records/adverse_events", json={"values": {**AE, "subject_id": "CT-001"}}
+    )
+    assert answer.status_code == 409, answer.text
+    (problem,) = answer.json()["problems"]
+    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
+    listed = web_study.bearer("admin").get("/api/v1/records/adverse_events?subject_id=CT-001").json()
+    assert TERM not in str(listed)  # nothing was written
+
+
+def test_the_dashboards_answer_409_not_nothing_to_analyse(web_study: WebStudy) -> None:
+    """Before: the safety and escalation views caught every refusal as "nothing to analyse yet" / "not
+    available" (200), hiding that the study database holds a value cartrial never writes."""
+    record_id = _plant(web_study, "CT-001")
+    session = web_study.session("admin")
+    for path in ("/safety", "/escalation"):
+        page = session.get(path)
+        assert page.status_code == 409, (path, page.status_code)
+        _assert_names_the_infusion(page.text, record_id)
+    answer = web_study.bearer("admin").get("/api/v1/escalation")
+    assert answer.status_code == 409, answer.text
+    _assert_names_the_infusion(answer.text, record_id)

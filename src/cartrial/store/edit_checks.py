@@ -1480,6 +1480,7 @@ def stored_records(
 
     from cartrial.store.fields import DATABASE_COLUMNS
     from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import locating
 
     wanted = sorted({str(s) for s in subject_ids})
     out: dict[str, dict[str, list[Record]]] = {s: {} for s in wanted}
@@ -1490,7 +1491,9 @@ def stored_records(
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             query = select(model_table).where(model_table.c.subject_id.in_(chunk)).order_by(model_table.c.id)
-            for row in connection.execute(query).mappings():
+            with locating(connection, query):  # a stored date no reader reads: named by record (D-19.556)
+                rows = connection.execute(query).mappings().all()
+            for row in rows:
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))
                 out[str(row["subject_id"])].setdefault(table, []).append(record)
@@ -1503,8 +1506,12 @@ def stored_table_records(connection: Connection, table: str) -> list[Record]:
 
     from cartrial.store.fields import DATABASE_COLUMNS
     from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import locating
 
     model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+    query = select(model_table)
+    with locating(connection, query):  # a stored date no reader reads: named by record (D-19.556)
+        rows = connection.execute(query).mappings().all()
     return [
         Record(
             table,
@@ -1512,7 +1519,7 @@ def stored_table_records(connection: Connection, table: str) -> list[Record]:
             new=False,
             record_id=int(row["id"]),
         )
-        for row in connection.execute(select(model_table)).mappings()
+        for row in rows
     ]
 
 

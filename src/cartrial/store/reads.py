@@ -5,6 +5,7 @@ The permission to read is checked by the caller (the `StudyService` facade).
 
 from __future__ import annotations
 
+import datetime as dt
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -311,7 +312,6 @@ def page_records(
     ignores them); `limit` / `offset`: the page; `columns`: only these columns of each record (always with
     `id`; None: all); `count=False` skips counting (the count returned is then the number of rows
     returned, for a caller that reads every match)."""
-    import datetime as dt
 
     model = model_of(table_name)
     known = columns_of(model)
@@ -375,11 +375,14 @@ def _day_expression(connection: Connection, model: Any) -> Any:
     return type_coerce(day, String)
 
 
+_DAY = dt.date.fromisoformat
+"""The reader of a stored day's text (`_day_expression`)."""
+
+
 def _stored_day(text: str, table_name: str, column: str | None, record_id: int | None = None) -> Any:
     """The day of a stored clinical date's text (`_day_expression`), else the located refusal of a value
-    cartrial never writes (`StoredValueError`, never the value; D-19.556)."""
-    import datetime as dt
-
+    cartrial never writes (`StoredValueError`, never the value; D-19.556). A loop over many rows parses
+    with `_DAY` itself and calls this on its `ValueError` only (per row, the call costs)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -431,10 +434,14 @@ def subject_days(
     query = select(table.c[subject_column], day).where(*conditions).distinct()
     rows = connection.execute(query).all()
     with locating(connection, select(table).where(*conditions)):
-        return [
-            (str(subject), _stored_day(text, table.name, model.clinical_date_column))
-            for subject, text in rows
-        ]
+        out: list[tuple[str, Any]] = []
+        for subject, text in rows:
+            try:
+                day = _DAY(text)
+            except ValueError:
+                day = _stored_day(text, table.name, model.clinical_date_column)
+            out.append((str(subject), day))
+        return out
 
 
 def record_days(
@@ -485,9 +492,15 @@ def record_days_by_table(
     out: dict[str, list[tuple[int, Any]]] = {name: [] for name in table_names}
     if not selects:
         return out
+    date_columns = {name: model_of(name).clinical_date_column for name in out}  # per table, not per row
     for name, record_id, text in connection.execute(union_all(*selects)).all():
-        column = model_of(name).clinical_date_column
-        out[name].append((int(record_id), _stored_day(text, name, column, int(record_id)) if text else None))
+        day = None
+        if text:
+            try:
+                day = _DAY(text)
+            except ValueError:
+                day = _stored_day(text, name, date_columns[name], int(record_id))
+        out[name].append((int(record_id), day))
     for rows in out.values():
         rows.sort(key=lambda row: row[0])
     return out

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Connection, and_, select
 
-from cartrial.errors import CartrialError, PermissionDeniedError
+from cartrial.errors import CartrialError, PermissionDeniedError, StoredValueError
 from cartrial.store.fields import field_rules
 from cartrial.store.models import STUDY_TABLES, Site
 from cartrial.store.tables import require_reason, table_of
@@ -266,6 +266,8 @@ def respell(
             user.update_record(
                 item.table, item.record_id, {item.field: item.spelling}, item.version, reason, source
             )
+        except StoredValueError:  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
+            raise
         except CartrialError as exc:
             refused.append((item, str(exc).splitlines()[0]))
         else:

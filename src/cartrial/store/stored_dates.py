@@ -37,8 +37,21 @@ def unreadable_date(table: str, column: str, record_id: int | None, *, timed: bo
 
 
 def unreadable_dates(problems: Iterable[Problem]) -> StoredValueError:
-    """The refusal of the stored dates `problems` (`unreadable_date`), under the one header."""
-    return StoredValueError(list(problems), header=UNREADABLE_DATE_HEADER)
+    """The refusal of the stored dates `problems` (`unreadable_date`), under the one header, at most
+    `tamper.MAX_FINDINGS` of them (`bounded`)."""
+    return StoredValueError(bounded(list(problems)), header=UNREADABLE_DATE_HEADER)
+
+
+def bounded(problems: list[Problem]) -> list[Problem]:
+    """`problems` as one refusal lists them: the first `cartrial.store.tamper.MAX_FINDINGS` (the bound of
+    `audit verify`'s findings), then one line ``and N more`` — a mass change must not make a 409 body or
+    an error message of every record of the study."""
+    from cartrial.store.tamper import MAX_FINDINGS  # here: tamper imports the store, which imports this
+
+    if len(problems) <= MAX_FINDINGS:
+        return problems
+    more = len(problems) - MAX_FINDINGS
+    return [*problems[:MAX_FINDINGS], Problem(f"and {more} more stored value(s) no reader reads")]
 
 
 def readable(value: Any, *, timed: bool) -> bool:
@@ -99,4 +112,4 @@ def _located(connection: Connection, query: Any, error: StoredValueError) -> Sto
             if not readable(value, timed=c.type.stored_timed)
         ]
         problems += found or [problem]
-    return cast(StoredValueError, error.with_problems(problems))  # with_problems keeps the class
+    return cast(StoredValueError, error.with_problems(bounded(problems)))  # with_problems keeps the class

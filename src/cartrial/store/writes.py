@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, String, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from cartrial.errors import ConflictError, InputError, InternalError, Problem
+from cartrial.errors import ConflictError, InputError, InternalError, Problem, StoredValueError
 from cartrial.store import audit as audit_chain
 from cartrial.store.bulk import (
     CheckedRows,
@@ -338,6 +338,8 @@ def upsert_checked_rows(
             check_last_admin(tx.connection, before, stored)
         try:
             check_single_write(tx, table_name, before, stored, int(stored["id"]), context)
+        except StoredValueError:  # a stored record, not this row: the refusal as it came (D-19.556)
+            raise
         except InputError as exc:
             raise InputError(
                 [replace(p, row=number) for p in exc.problems],
@@ -416,6 +418,8 @@ def preview_write_checks(
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
         return write_findings(connection, table_name, current, after, record_id)
+    except StoredValueError:  # not checked is not "no findings": the refusal itself (D-19.556)
+        raise
     except InputError:
         return []
 

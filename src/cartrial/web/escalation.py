@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from cartrial.errors import CartrialError, InputError, Problem
+from cartrial.errors import CartrialError, InputError, Problem, StoredValueError
 from cartrial.web.errors import without_database_location
 
 __all__ = ["assign_cohorts", "escalation_state", "other_site_counts", "record_decision"]
@@ -110,6 +110,8 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
 
     try:
         snapshot = read_snapshot(service, today)
+    except StoredValueError:
+        raise  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
     except CartrialError as exc:
         return {"available": False, "reason": without_database_location(str(exc), service.engine)}
     protocol = snapshot.protocol

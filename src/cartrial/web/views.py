@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
 from cartrial.columns import utc_today
-from cartrial.errors import CartrialError, ConflictError, stored_rows_errors
+from cartrial.errors import CartrialError, ConflictError, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.web.errors import without_database_location
 
@@ -1037,6 +1037,8 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
             )
             return empty("no patient you may see was infused by the cut-off", *left_out)
         analysis = safety_data(handle, cutoff)
+    except StoredValueError:
+        raise  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
     except CartrialError as exc:  # nothing to analyse yet (no subject, no infusion by the cut-off)
         return empty(without_database_location(str(exc), handle.engine))
     membership = analysis.datasets["populations"].table
@@ -1323,6 +1325,8 @@ def import_upload(
                 report = import_templates(
                     handle.engine, folder, handle.username, dry_run=dry_run, reason=reason
                 )
+        except StoredValueError:
+            raise  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
         except InputError as exc:
             problems = [
                 {

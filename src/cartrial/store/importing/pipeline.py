@@ -34,7 +34,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from cartrial.allowed import choice_text
-from cartrial.errors import InputError, Problem, shortened
+from cartrial.errors import InputError, Problem, StoredValueError, shortened
 from cartrial.protocol.model import Protocol
 from cartrial.sources import refuse_special_source
 from cartrial.store.edit_checks import (
@@ -851,6 +851,8 @@ def import_redcap(
     state = database_state(engine, user)
     try:
         validated = validate_all(forms, state)
+    except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
+        raise
     except InputError as exc:
         problems = [*problems, *exc.problems]
         validated = []
@@ -1224,11 +1226,15 @@ def _import_streamed(
     findings: list[Finding] = []
     try:
         validated = validate_all(forms, state)
+    except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
+        raise
     except InputError as exc:
         problems.extend(exc.problems)
     if not problems:
         try:
             findings = plan_edit_checks(engine, validated, state, unchanged)
+        except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
+            raise
         except InputError as exc:
             problems.extend(exc.problems)
     imported_subjects: set[str] = set()

@@ -9,7 +9,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cartrial.columns import utc_today
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action
 from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, problems_by_field, redirect, sites
@@ -110,6 +110,8 @@ def record_decision(
                 today=utc_today(),
                 approved_by=approved_by,
             )
+        except StoredValueError:  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
+            raise
         except InputError as exc:
             problems = list(exc.problems)
         else:

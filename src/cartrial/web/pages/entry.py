@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import trim_blanks
-from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
 from cartrial.web.pages.common import (
@@ -226,12 +226,13 @@ def new_subject(request: Request, user: WebUser = Depends(permit(Action.ENTER)))
     )
 
 
-def _existing_link(user: WebUser, exc: ConflictError) -> str | None:
+def _existing_link(user: WebUser, exc: ConflictError | StoredValueError) -> str | None:
     """The page of the record a duplicate key names, if the user may see it (D-19.283): a record of a
     site the user may not see is not linked (the store's text names its id only)."""
-    if exc.existing is None:
+    existing = getattr(exc, "existing", None)
+    if existing is None:
         return None
-    table, record_id = exc.existing
+    table, record_id = existing
     try:
         views.require_record(user.service, sites(user), table, record_id)
     except views.NotVisible:
@@ -296,9 +297,7 @@ def _create_subject(
                 _source(local),
                 raised=raised,
             )
-        except InputError as exc:
-            problems = _problems_of(exc)
-        except ConflictError as exc:
+        except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             return _form_page(
                 request,
                 user,
@@ -314,6 +313,8 @@ def _create_subject(
                 zone=zone,
                 utc=local.utc,
             )
+        except InputError as exc:
+            problems = _problems_of(exc)
         else:
             return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved", queries=_codes(raised))
     return _form_page(
@@ -392,9 +393,7 @@ def _create(
                 _source(local),
                 raised=raised,
             )
-        except InputError as exc:
-            problems = _problems_of(exc)
-        except ConflictError as exc:
+        except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             return _form_page(
                 request,
                 user,
@@ -409,6 +408,8 @@ def _create(
                 zone=zone,
                 utc=local.utc,
             )
+        except InputError as exc:
+            problems = _problems_of(exc)
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "saved", queries=_codes(raised))
     return _form_page(
@@ -500,9 +501,7 @@ def _update(
             handle.update_record(
                 spec.table, record_id, changes, expected, reason.strip(), _source(local), raised=raised
             )
-        except InputError as exc:
-            problems = _problems_of(exc)
-        except ConflictError as exc:
+        except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             from cartrial.store.writes import StaleVersionError
 
             text = str(exc)
@@ -527,6 +526,8 @@ def _update(
                 zone=zone,
                 utc=local.utc,
             )
+        except InputError as exc:
+            problems = _problems_of(exc)
         else:
             return redirect(f"/records/{spec.table}/{record_id}", "updated", queries=_codes(raised))
     return _form_page(

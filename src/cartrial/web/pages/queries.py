@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from cartrial.errors import InputError
+from cartrial.errors import InputError, StoredValueError
 from cartrial.store.permissions import Action
 from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, problem_text, redirect, sites
@@ -100,6 +100,8 @@ def raise_query(
     record = views.require_record(user.service, sites(user), table, record_id)
     try:
         user.service.raise_query(table, record_id, text, field or None)
+    except StoredValueError:  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
+        raise
     except InputError as exc:
         from cartrial.web.pages.entry import record_form, refused_raise_page
 
@@ -148,6 +150,8 @@ def _query_step(request: Request, user: WebUser, query_code: str, step: str, tex
     kept, problems, done = _STEPS[step]
     try:
         write(query_code, text)
+    except StoredValueError:  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
+        raise
     except InputError as exc:
         refused = {kept: {query_code: text}, problems: {query_code: said(exc)}}
         return _query_page(request, user, None, None, None, status_code=422, **refused)
