@@ -136,7 +136,7 @@ def test_the_list_of_unreadable_dates_is_bounded(
         read_snapshot(example_sqlite, CUTOFF)
     problems = caught.value.problems
     assert [p.field for p in problems] == ["infused_at", "infused_at", None]
-    assert problems[-1].message == "and 1 more unreadable stored date(s) not listed"
+    assert problems[-1].message == "and 1 more stored value(s) no reader reads"
 
 
 def test_a_site_view_is_refused_for_its_own_records_only(example_sqlite: str) -> None:

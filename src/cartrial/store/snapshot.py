@@ -355,16 +355,8 @@ def _unreadable_date_problems(
 
 def _unreadable_dates(problems: list[Problem]) -> InputError:
     """The one refusal of every unreadable stored date of the tables read (all tables at once: no
-    fix-and-rerun loop, D-19.543), at most `cartrial.store.tamper.MAX_FINDINGS` listed (as `audit verify`
-    lists its findings) and how many more."""
-    from cartrial.store.tamper import MAX_FINDINGS  # only on this refusal: the snapshot does not need it
-
-    listed = problems[:MAX_FINDINGS]
-    if len(problems) > MAX_FINDINGS:
-        listed.append(
-            Problem(f"and {len(problems) - MAX_FINDINGS} more unreadable stored date(s) not listed")
-        )
-    return unreadable_dates(listed)
+    fix-and-rerun loop, D-19.543), bounded as every such refusal is (`stored_dates.bounded`)."""
+    return unreadable_dates(problems)
 
 
 def _read_table(
