@@ -13,7 +13,8 @@ Issue 19 section 2; 21 CFR 11.10(d) (limiting system access to authorised indivi
   processes and machines): from the `FREE_FAILURES`-th failure within `FAILURE_WINDOW` each further attempt
   must wait 2, 4, 8, … seconds, up to `MAX_DELAY` (a lock-out); an attempt while waiting is refused
   without checking the password. Failures and refusals are audited (``login_failed``,
-  ``login_throttled``); a login creating a session is audited (``login``). The password never appears in
+  ``login_throttled``) — on a keyed trail without its key they are still counted and refused alike, and
+  only logged (D-19.558) —; a login creating a session is audited (``login``). The password never appears in
   an audit row, message or log; an unknown user name is recorded as ``?`` (it may be a mistyped password);
 - sessions (`create_session`): a random token (256 bits) given to the client; the database keeps only
   its digest in `auth_session` (keyed with the audit key when one is configured, else SHA-256: D-19.366,
@@ -56,7 +57,8 @@ FREE_FAILURES = 2
 MAX_DELAY = dt.timedelta(minutes=15)
 """The longest wait imposed between attempts (reached at the 11th failure in a window)."""
 _log = logging.getLogger(__name__)
-"""Warnings of this module: a stored hash that could not be upgraded (never a user name, hash or password)."""
+"""Warnings of this module: a stored hash that could not be upgraded, a failed attempt that could not be
+audited for lack of the audit key (never a user name, hash, key or password)."""
 UNKNOWN_USER = "?"
 """How an attempt on a user name that does not exist is recorded in the audit trail."""
 
@@ -287,10 +289,12 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
     try:
         with _write(engine) as connection:
             if locked_until is not None:
-                _audit(connection, recorded_name, role, "login_throttled", user_id, None)
+                _audit_unless_keyless(connection, recorded_name, role, "login_throttled", user_id, None)
             else:
                 failures = _record_failure(connection, username, now)
-                _audit(connection, recorded_name, role, "login_failed", user_id, {"failures": failures})
+                _audit_unless_keyless(
+                    connection, recorded_name, role, "login_failed", user_id, {"failures": failures}
+                )
                 delay = throttle_delay(failures)
                 if delay:
                     locked_until = now + delay
@@ -302,6 +306,29 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
             f"authentication failed; too many failed attempts for this user name: try again in {wait} s"
         )
     raise AuthenticationError("authentication failed: wrong user name or password, or the user is inactive")
+
+
+_FAILURE_NOT_AUDITED = (
+    "a failed sign-in attempt was counted but not audited: this study's audit trail is keyed and "
+    "CARTRIAL_AUDIT_KEY_FILE does not give its key (%s)"
+)
+
+
+def _audit_unless_keyless(
+    connection: Connection, username: str, role: str, action: str, user_id: int | None, detail: Any
+) -> None:
+    """`_audit` of a failed or throttled attempt, skipped with one warning (the exception's class name only:
+    no user name, key path or value) when the trail is keyed and `CARTRIAL_AUDIT_KEY_FILE` is unset,
+    unreadable or names another key (`audit.check_writing_key`, checked under the chain lock before any row
+    is written). The answer to a wrong password never depends on the key — a key error would tell a wrong
+    password from a right one, which signs in without the key (D-19.545) — and the failure counted in
+    `auth_throttle` in the same transaction is kept, so throttling holds (D-19.558)."""
+    try:
+        audit_chain.check_writing_key(connection)
+    except (ConfigurationError, InputError) as exc:
+        _log.warning(_FAILURE_NOT_AUDITED, type(exc).__name__)
+        return
+    _audit(connection, username, role, action, user_id, detail)
 
 
 _REHASH_FAILED = (
