@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from cartrial.errors import ConfigurationError
 from cartrial.store.audit import row_mac
-from cartrial.store.auth import FREE_FAILURES, AuthenticationError, authenticate
+from cartrial.store.auth import FREE_FAILURES, AuthenticationError, authenticate, create_session
 from cartrial.store.tamper import verify_complete
 
 from ..conftest import TEST_PASSWORD
@@ -139,5 +140,12 @@ def test_a_right_password_without_the_key_still_signs_in_and_resets_the_count(
         authenticate(study.service, "dm", password=WRONG)
     assert str(caught.value) == WRONG_PASSWORD and "CARTRIAL_AUDIT_KEY_FILE" not in str(caught.value)
     assert throttle(study)["dm"] == 1
-    assert authenticate(study.service, "dm", password=TEST_PASSWORD).username == "dm"
+    user = authenticate(study.service, "dm", password=TEST_PASSWORD)
+    assert user.username == "dm"
     assert "dm" not in throttle(study)
+    trail = audit_rows(study)
+    with pytest.raises(ConfigurationError, match="audit trail is keyed"):  # unchanged: no session (and no
+        create_session(study.service, user)  # `login` row) without the key (docs/security.md)
+    assert audit_rows(study) == trail
+    with study.service.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM auth_session")).scalar() == 0
