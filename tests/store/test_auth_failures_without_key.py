@@ -30,8 +30,8 @@ WRONG = "Wrong-Secret-987"
 WRONG_PASSWORD = "authentication failed: wrong user name or password, or the user is inactive"
 """The whole answer to a wrong password (written out: the test's own statement of the rule)."""
 NOT_AUDITED = (
-    "a failed sign-in attempt was counted but not audited: this study's audit trail is keyed and "
-    "CARTRIAL_AUDIT_KEY_FILE does not give its key ({})"
+    "a sign-in attempt ({}) was not audited: CARTRIAL_AUDIT_KEY_FILE does not give a key this study's "
+    "audit trail accepts ({}); a failed attempt is still counted for throttling"
 )
 """The whole warning of a failed attempt whose audit row could not be sealed (D-19.558)."""
 
@@ -107,9 +107,13 @@ def test_a_wrong_password_without_the_key_is_refused_counted_and_throttled(
     assert audit_rows(study) == trail  # nothing written without the key
     warnings = auth_warnings(caplog)
     assert len(warnings) == FREE_FAILURES + 3  # one per unaudited attempt (failed or throttled)
+    actions = set()
     for message in warnings:
-        assert re.fullmatch(re.escape(NOT_AUDITED.format("ConfigurationError")), message), message
+        action = next(a for a in ("login_failed", "login_throttled") if f"({a})" in message)
+        actions.add(action)
+        assert re.fullmatch(re.escape(NOT_AUDITED.format(action, "ConfigurationError")), message), message
         assert not re.search(r"\bdm\b", message) and WRONG not in message and key not in message
+    assert actions == {"login_failed", "login_throttled"}  # the warning says which event was not audited
 
     monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))  # with the key again: audited as before
     unlock(study)

@@ -309,8 +309,8 @@ def _authenticate_password(engine: Engine, username: str, password: str) -> Auth
 
 
 _FAILURE_NOT_AUDITED = (
-    "a failed sign-in attempt was counted but not audited: this study's audit trail is keyed and "
-    "CARTRIAL_AUDIT_KEY_FILE does not give its key (%s)"
+    "a sign-in attempt (%s) was not audited: CARTRIAL_AUDIT_KEY_FILE does not give a key this study's "
+    "audit trail accepts (%s); a failed attempt is still counted for throttling"
 )
 
 
@@ -326,7 +326,7 @@ def _audit_unless_keyless(
     try:
         audit_chain.check_writing_key(connection)
     except (ConfigurationError, InputError) as exc:
-        _log.warning(_FAILURE_NOT_AUDITED, type(exc).__name__)
+        _log.warning(_FAILURE_NOT_AUDITED, action, type(exc).__name__)
         return
     _audit(connection, username, role, action, user_id, detail)
 
