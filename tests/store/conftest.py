@@ -8,11 +8,13 @@ session template (or, without the CREATEDB privilege, its own schema), dropped a
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -243,3 +245,27 @@ def two_sites_reports(
     assert admin.exit_code == 0, admin.stderr
     with make_read_only(folder / "tjh", folder / "admin"):
         yield TwoSitesReports(tjh.stdout, folder / "tjh", folder / "admin")
+
+
+def audit_rows(db: StudyDb) -> list[dict[str, Any]]:
+    """Every audit row of `db`'s study, oldest first, as plain dicts."""
+    with db.service.engine.connect() as connection:
+        return [dict(r) for r in connection.execute(text("SELECT * FROM audit_log ORDER BY id")).mappings()]
+
+
+KEY_PROBLEMS = ("unset", "another-key", "missing-file")
+"""How a process can lack a keyed trail's audit key (D-19.366): `withhold_audit_key`."""
+
+
+def withhold_audit_key(key_problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make this process lack the study's audit key as `key_problem` says (one of `KEY_PROBLEMS`):
+    `CARTRIAL_AUDIT_KEY_FILE` unset, naming another key, or naming a file that does not exist."""
+    if key_problem == "unset":
+        monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
+    elif key_problem == "another-key":
+        other = tmp_path / "other.key"
+        other.write_text(secrets.token_hex(32))
+        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(other))
+    else:
+        assert key_problem == "missing-file", key_problem
+        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(tmp_path / "no-such.key"))

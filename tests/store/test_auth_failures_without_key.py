@@ -13,7 +13,6 @@ import logging
 import re
 import secrets
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -24,7 +23,7 @@ from cartrial.store.auth import FREE_FAILURES, AuthenticationError, authenticate
 from cartrial.store.tamper import verify_complete
 
 from ..conftest import TEST_PASSWORD
-from .conftest import StudyDb
+from .conftest import KEY_PROBLEMS, StudyDb, audit_rows, withhold_audit_key
 
 WRONG = "Wrong-Secret-987"
 WRONG_PASSWORD = "authentication failed: wrong user name or password, or the user is inactive"
@@ -34,11 +33,6 @@ NOT_AUDITED = (
     "audit trail accepts ({}); a failed attempt is still counted for throttling"
 )
 """The whole warning of a failed attempt whose audit row could not be sealed (D-19.558)."""
-
-
-def audit_rows(db: StudyDb) -> list[dict[str, Any]]:
-    with db.service.engine.connect() as connection:
-        return [dict(r._mapping) for r in connection.execute(text("SELECT * FROM audit_log ORDER BY id"))]
 
 
 def throttle(db: StudyDb) -> dict[str, int]:
@@ -61,7 +55,7 @@ def auth_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("key_problem", ["unset", "another-key", "missing-file"])
+@pytest.mark.parametrize("key_problem", KEY_PROBLEMS)
 def test_a_wrong_password_without_the_key_is_refused_counted_and_throttled(
     study: StudyDb,
     tmp_path: Path,
@@ -81,14 +75,7 @@ def test_a_wrong_password_without_the_key_is_refused_counted_and_throttled(
     assert last["row_mac"] == row_mac(key.encode(), last["row_hash"])
     trail = audit_rows(study)
 
-    if key_problem == "unset":
-        monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
-    elif key_problem == "another-key":
-        other = tmp_path / "other.key"
-        other.write_text(secrets.token_hex(32))
-        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(other))
-    else:
-        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(tmp_path / "no-such.key"))
+    withhold_audit_key(key_problem, tmp_path, monkeypatch)
     with caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
         for n in range(1, FREE_FAILURES + 1):
             with pytest.raises(AuthenticationError) as caught:

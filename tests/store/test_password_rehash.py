@@ -32,7 +32,7 @@ from cartrial.store.tamper import verify_complete
 from cartrial.store.transaction import open_transaction
 
 from ..conftest import TEST_ONLY_HASHER_PARAMETERS, TEST_PASSWORD, copy_sqlite_file
-from .conftest import StudyDb
+from .conftest import KEY_PROBLEMS, StudyDb, audit_rows, withhold_audit_key
 
 REHASH_REASON = "password re-hashed at login with current parameters"
 """The reason the audit trail gives a re-hash (written out: the test's own statement of the rule)."""
@@ -49,11 +49,6 @@ def user_row(db: StudyDb, username: str) -> dict[str, Any]:
             text("SELECT * FROM app_user WHERE username = :name"), {"name": username}
         ).mappings()
         return dict(row.one())
-
-
-def audit_rows(db: StudyDb) -> list[dict[str, Any]]:
-    with db.service.engine.connect() as connection:
-        return [dict(r) for r in connection.execute(text("SELECT * FROM audit_log ORDER BY id")).mappings()]
 
 
 def store_weak_hash(db: StudyDb, monkeypatch: pytest.MonkeyPatch, username: str = "dm") -> str:
@@ -396,7 +391,7 @@ def test_a_rehash_refused_when_its_audit_row_is_written_does_not_fail_the_login(
     study.service.engine.dispose()
 
 
-@pytest.mark.parametrize("key_problem", ["unset", "another-key", "missing-file"])
+@pytest.mark.parametrize("key_problem", KEY_PROBLEMS)
 def test_a_keyed_study_signs_in_without_its_key_and_upgrades_with_it(
     study: StudyDb,
     tmp_path: Path,
@@ -415,14 +410,7 @@ def test_a_keyed_study_signs_in_without_its_key_and_upgrades_with_it(
     trail = audit_rows(study)
     assert trail[-1]["row_mac"] is not None  # the trail is keyed
 
-    if key_problem == "unset":
-        monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
-    elif key_problem == "another-key":
-        other = tmp_path / "other.key"
-        other.write_text(secrets.token_hex(32))
-        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(other))
-    else:
-        monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(tmp_path / "no-such.key"))
+    withhold_audit_key(key_problem, tmp_path, monkeypatch)
     with monkeypatch.context() as patch, caplog.at_level(logging.WARNING, logger="cartrial.store.auth"):
         calls = forbid_rehash_attempts(patch)  # checked up front: no 64 MiB hash, no write transaction
         for _ in range(3):  # e.g. three CLI commands of a notebook, or a server's sign-ins
