@@ -46,18 +46,12 @@ def example_report(report_sqlite_template: Path, tmp_path_factory: pytest.TempPa
     return out
 
 
+def report_argv(url: str, out: Path, *options: str) -> list[str]:
+    """The arguments of `cartrial report` of the study at `url` as its admin at `CUTOFF` into `out`, then
+    `options`."""
+    return ["report", "--url", url, "--user", "admin", "--cutoff", CUTOFF, "--out", str(out), *options]
+
+
 def report_main(out: Path, database: Path) -> int:
     """`cartrial report` of the example study as its admin (the test password) into `out`."""
-    return main(
-        [
-            "report",
-            "--url",
-            f"sqlite:///{database}",
-            "--user",
-            "admin",
-            "--cutoff",
-            CUTOFF,
-            "--out",
-            str(out),
-        ]
-    )
+    return main(report_argv(f"sqlite:///{database}", out))

@@ -18,7 +18,7 @@ from cartrial.store import init_study
 from cartrial.store.snapshot import read_snapshot
 
 from ..conftest import TEST_PASSWORD, edit_ct004_crs_to_grade_3, run_cartrial
-from .conftest import CUTOFF, PROTOCOL, STUDY
+from .conftest import CUTOFF, PROTOCOL, STUDY, report_argv
 
 SECTION_ORDER = (
     "title-page",
@@ -247,18 +247,7 @@ def test_files_of_an_earlier_report_that_this_one_lacks_are_removed(
     report.pdf which the new one does not write (exit 0): the folder mixed two reports. They are removed and
     named; other files of the folder stay."""
     out = tmp_path / "report"
-    args = (
-        "report",
-        "--url",
-        report_sqlite,
-        "--user",
-        "admin",
-        "--cutoff",
-        CUTOFF,
-        "--out",
-        str(out),
-        "--no-pdf",
-    )
+    args = report_argv(report_sqlite, out, "--no-pdf")
     assert cli(capsys, *args)[0] == 0
     (out / "tables" / "retired_table.csv").write_text("a\n1\n", encoding="utf-8")
     (out / "figures" / "retired_figure.svg").write_text("<svg/>", encoding="utf-8")
@@ -282,19 +271,7 @@ def test_a_fresh_out_keeps_the_users_tables_and_pdf(
     (out / "tables").mkdir(parents=True)
     (out / "tables" / "my_own.csv").write_text("a\n1\n", encoding="utf-8")
     (out / "report.pdf").write_bytes(b"%PDF-1.7 the user's")
-    code, _out, err = cli(
-        capsys,
-        "report",
-        "--url",
-        report_sqlite,
-        "--user",
-        "admin",
-        "--cutoff",
-        CUTOFF,
-        "--out",
-        str(out),
-        "--no-pdf",
-    )
+    code, _out, err = cli(capsys, *report_argv(report_sqlite, out, "--no-pdf"))
     assert code == 0 and "removed" not in err
     assert (out / "tables" / "my_own.csv").read_text(encoding="utf-8") == "a\n1\n"
     assert (out / "report.pdf").read_bytes() == b"%PDF-1.7 the user's"

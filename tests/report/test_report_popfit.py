@@ -17,7 +17,7 @@ from cartrial.errors import InputError
 from cartrial.report.popfit import estimates_tables, popfit_report_section, read_popfit
 
 from ..conftest import run_cartrial
-from .conftest import CUTOFF, STUDY
+from .conftest import CUTOFF, STUDY, report_argv
 
 
 @pytest.fixture(scope="module")
@@ -143,20 +143,7 @@ def test_report_command_adds_the_section_after_pharmacokinetics(
     popfit_dir: Path, report_sqlite: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "report"
-    result = run_cartrial(
-        "report",
-        "--url",
-        report_sqlite,
-        "--user",
-        "admin",
-        "--cutoff",
-        CUTOFF,
-        "--out",
-        str(out),
-        "--no-pdf",
-        "--popfit",
-        str(popfit_dir),
-    )
+    result = run_cartrial(*report_argv(report_sqlite, out, "--no-pdf", "--popfit", str(popfit_dir)))
     assert result.exit_code == 0, result.stderr
     html = (out / "report.html").read_text()
     anchors = re.findall(r'<section id="([^"]+)">', html)
