@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from itertools import repeat
@@ -214,7 +216,10 @@ def validate_form(
         default = _scalar_default(spec, column)
         if default is not None:
             cells = cells.where(cells != "", default)
-        values[column.table_column] = _parsed_array(cells, column, column.rule, sink, protocol)
+        if n == 1 and record_mode:  # one record (a form save, an API write): its cells' verdicts reused
+            values[column.table_column] = _one_cell_parsed(cells, column, sink, protocol)
+        else:
+            values[column.table_column] = _parsed_array(cells, column, column.rule, sink, protocol)
     problems = sink.all()
     if not partial:
         problems.extend(_record_problems(spec, values, data.file))
@@ -362,6 +367,60 @@ def _parsed_array(
     if column.kind is FieldKind.JSON:
         return _parse_json(cells, name, required, sink)
     return _parse_text(cells, column, rule, sink, protocol)
+
+
+ONE_CELL_CACHE_SIZE = 8192
+"""Cells whose parse `_one_cell_parsed` keeps (least recently used dropped first)."""
+
+_one_cell_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, tuple[tuple[Any, ...], ...]]] = OrderedDict()
+_one_cell_protocols: dict[int, Protocol] = {}
+"""The protocols the cached parses were made with, by `id`: held so that no other object takes the id of
+one while a parse keyed by it is cached."""
+_one_cell_lock = threading.Lock()
+
+
+def _one_cell_parsed(
+    cells: pd.Series, column: FormColumn, sink: RowProblems, protocol: Protocol | None
+) -> np.ndarray:
+    """`_parsed_array` of a one-row column, its result and problems kept per (column, cell text, protocol)
+    and given again for the same cell (D-19.567). The parse of a cell depends on nothing else: each
+    distinct text of a column is checked once and its verdict mapped back to the rows (`distinct`), so
+    the result and problems of one cell are those of `_parsed_array` on it — the same code, run once per
+    text instead of once per write (each single-record write, web form save and API call validates its
+    record several times, on one-row frames whose pandas overhead per column is the cost). JSON cells are
+    not kept (their value is a mutable list or object)."""
+    assert column.rule is not None
+    text = cells.iat[0]
+    if column.kind is FieldKind.JSON or not isinstance(text, str):
+        return _parsed_array(cells, column, column.rule, sink, protocol)
+    key = (column, text, id(protocol))
+    with _one_cell_lock:
+        hit = _one_cell_cache.get(key)
+        if hit is not None:
+            _one_cell_cache.move_to_end(key)
+    if hit is None:
+        fresh = RowProblems(sink.file)
+        parsed = _parsed_array(cells, column, column.rule, fresh, protocol)
+        if fresh.file_level or set(fresh.by_row) - {FIRST_DATA_ROW}:  # not a verdict of the cell alone
+            sink.file_level.extend(fresh.file_level)
+            for row, found in fresh.by_row.items():
+                sink.by_row[row].extend(found)
+            return parsed
+        found = tuple((p.field, p.value, p.message, p.allowed) for p in fresh.by_row.get(FIRST_DATA_ROW, []))
+        hit = (parsed, found)
+        with _one_cell_lock:
+            if protocol is not None and id(protocol) not in _one_cell_protocols:
+                if len(_one_cell_protocols) >= 4:  # another study's protocols: start afresh
+                    _one_cell_protocols.clear()
+                    _one_cell_cache.clear()
+                _one_cell_protocols[id(protocol)] = protocol
+            _one_cell_cache[key] = hit
+            if len(_one_cell_cache) > ONE_CELL_CACHE_SIZE:
+                _one_cell_cache.popitem(last=False)
+    parsed, found = hit
+    for name, value, message, allowed in found:
+        sink.add(0, name, value, message, allowed)
+    return parsed.copy()
 
 
 def _numbers_as_python(parsed: np.ndarray, as_int: bool) -> np.ndarray:
