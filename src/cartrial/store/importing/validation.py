@@ -371,6 +371,8 @@ def _parsed_array(
 
 ONE_CELL_CACHE_SIZE = 8192
 """Cells whose parse `_one_cell_parsed` keeps (least recently used dropped first)."""
+ONE_CELL_MAX_TEXT = 256
+"""Longer cells (free text: a description, a comment) are parsed each time, not kept."""
 
 _one_cell_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, tuple[tuple[Any, ...], ...]]] = OrderedDict()
 _one_cell_protocols: dict[int, Protocol] = {}
@@ -387,11 +389,13 @@ def _one_cell_parsed(
     distinct text of a column is checked once and its verdict mapped back to the rows (`distinct`), so
     the result and problems of one cell are those of `_parsed_array` on it — the same code, run once per
     text instead of once per write (each single-record write, web form save and API call validates its
-    record several times, on one-row frames whose pandas overhead per column is the cost). JSON cells are
-    not kept (their value is a mutable list or object)."""
+    record several times, on one-row frames whose pandas overhead per column is the cost). JSON cells
+    (their value is a mutable list or object) and long texts are not kept; a kept array is given as a copy.
+    The protocol is part of the key by identity, and every protocol keyed is held while its verdicts are
+    kept (`_one_cell_protocols`), so that an id is never another protocol's."""
     assert column.rule is not None
     text = cells.iat[0]
-    if column.kind is FieldKind.JSON or not isinstance(text, str):
+    if column.kind is FieldKind.JSON or not isinstance(text, str) or len(text) > ONE_CELL_MAX_TEXT:
         return _parsed_array(cells, column, column.rule, sink, protocol)
     key = (column, text, id(protocol))
     with _one_cell_lock:
