@@ -82,8 +82,12 @@ def measure(tmp: Path) -> dict[str, tuple[float, float]]:
     try:
         with service.engine.connect() as connection:
             protocol = study_protocol(connection)
-            crs = connection.execute(text("SELECT * FROM crs_assessment ORDER BY id LIMIT 40")).mappings().all()
-        stored_crs = {k: v for k, v in crs[0].items() if k not in ("id", "version", "created_at", "updated_at")}
+            crs = (
+                connection.execute(text("SELECT * FROM crs_assessment ORDER BY id LIMIT 40")).mappings().all()
+            )
+        stored_crs = {
+            k: v for k, v in crs[0].items() if k not in ("id", "version", "created_at", "updated_at")
+        }
         lab = typed_record_values("lab_result", labs[-1], protocol=protocol)
         results = {
             "validate_record_lab_result": _median_ms(
@@ -131,7 +135,9 @@ def run() -> list[dict[str, Any]]:
                 "name": f"store_single_{name}_ms",
                 "value": ms,
                 "unit": "ms",
-                "target": f"≤ {target:g} ms median (D-19.567)" if target is not None else "recorded (D-19.567)",
+                "target": f"≤ {target:g} ms median (D-19.567)"
+                if target is not None
+                else "recorded (D-19.567)",
                 "meets_target": True if target is None else ms <= target,
                 "cpu_ms": cpu_ms,
                 "before_ms": BEFORE_MS.get(name),

@@ -56,7 +56,9 @@ def import_findings(table: str, row: dict[str, str], protocol: Any) -> list[tupl
     form = form_for_table(table)
     columns = [c.name for c in form.columns() if c.table_column is not None]
     frame = pd.DataFrame({name: [row.get(name, "")] for name in columns}, dtype=object)
-    _, found = validate_form(FormData(spec=form, frame=frame, file=form.file_name, sha256=""), protocol=protocol)
+    _, found = validate_form(
+        FormData(spec=form, frame=frame, file=form.file_name, sha256=""), protocol=protocol
+    )
     return sorted({(p.field, p.message, p.value, p.allowed) for p in found}, key=repr)
 
 
@@ -67,7 +69,9 @@ def record_findings(table: str, row: dict[str, str], protocol: Any) -> list[tupl
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), table=st.sampled_from(TABLES), with_protocol=st.booleans())
-def test_a_single_record_has_the_import_findings_seen_or_not(data: st.DataObject, table: str, with_protocol: bool):
+def test_a_single_record_has_the_import_findings_seen_or_not(
+    data: st.DataObject, table: str, with_protocol: bool
+):
     """Each column of an example row is kept or replaced by a bad cell; `validate_record` of the row, run
     twice (its cells' verdicts then reused), finds exactly what the import finds for the same row in a
     file — with the study's protocol (the dose levels it allows) and without, in any order."""

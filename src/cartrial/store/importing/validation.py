@@ -399,29 +399,28 @@ def _one_cell_parsed(
         return _parsed_array(cells, column, column.rule, sink, protocol)
     key = (column, text, id(protocol))
     with _one_cell_lock:
-        hit = _one_cell_cache.get(key)
-        if hit is not None:
+        kept = _one_cell_cache.get(key)
+        if kept is not None:
             _one_cell_cache.move_to_end(key)
-    if hit is None:
+    if kept is None:
         fresh = RowProblems(sink.file)
         parsed = _parsed_array(cells, column, column.rule, fresh, protocol)
         if fresh.file_level or set(fresh.by_row) - {FIRST_DATA_ROW}:  # not a verdict of the cell alone
             sink.file_level.extend(fresh.file_level)
-            for row, found in fresh.by_row.items():
-                sink.by_row[row].extend(found)
+            for row, problems in fresh.by_row.items():
+                sink.by_row[row].extend(problems)
             return parsed
-        found = tuple((p.field, p.value, p.message, p.allowed) for p in fresh.by_row.get(FIRST_DATA_ROW, []))
-        hit = (parsed, found)
+        kept = (parsed, tuple((p.field, p.value, p.message, p.allowed) for p in fresh.by_row[FIRST_DATA_ROW]))
         with _one_cell_lock:
             if protocol is not None and id(protocol) not in _one_cell_protocols:
                 if len(_one_cell_protocols) >= 4:  # another study's protocols: start afresh
                     _one_cell_protocols.clear()
                     _one_cell_cache.clear()
                 _one_cell_protocols[id(protocol)] = protocol
-            _one_cell_cache[key] = hit
+            _one_cell_cache[key] = kept
             if len(_one_cell_cache) > ONE_CELL_CACHE_SIZE:
                 _one_cell_cache.popitem(last=False)
-    parsed, found = hit
+    parsed, found = kept
     for name, value, message, allowed in found:
         sink.add(0, name, value, message, allowed)
     return parsed.copy()
