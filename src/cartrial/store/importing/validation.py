@@ -201,7 +201,20 @@ def validate_form(
             if name not in known and name in rules
         ]  # fmt: skip
     absent = pd.Series(np.full(n, "", dtype=object))
+    # one record (a form save, an API write): its cells read once, each cell's verdict reused (D-19.567)
+    one_row = (
+        dict(zip(frame.columns, frame.to_numpy(dtype=object)[0].tolist(), strict=True))
+        if n == 1 and record_mode
+        else None
+    )
     for column in columns:
+        if one_row is not None and column.table_column is not None and column.rule is not None:
+            text = one_row.get(column.name, "")
+            default = _scalar_default(spec, column)
+            if default is not None and text == "":
+                text = default  # as `cells.where(cells != "", default)` below, on the one cell
+            values[column.table_column] = _one_cell_parsed(text, column, sink, protocol)
+            continue
         cells = frame[column.name] if column.name in frame.columns else absent
         if column.table_column is None or column.rule is None:
             filled = cells != ""
@@ -216,10 +229,7 @@ def validate_form(
         default = _scalar_default(spec, column)
         if default is not None:
             cells = cells.where(cells != "", default)
-        if n == 1 and record_mode:  # one record (a form save, an API write): its cells' verdicts reused
-            values[column.table_column] = _one_cell_parsed(cells, column, sink, protocol)
-        else:
-            values[column.table_column] = _parsed_array(cells, column, column.rule, sink, protocol)
+        values[column.table_column] = _parsed_array(cells, column, column.rule, sink, protocol)
     problems = sink.all()
     if not partial:
         problems.extend(_record_problems(spec, values, data.file))
@@ -382,21 +392,20 @@ _one_cell_lock = threading.Lock()
 
 
 def _one_cell_parsed(
-    cells: pd.Series, column: FormColumn, sink: RowProblems, protocol: Protocol | None
+    text: Any, column: FormColumn, sink: RowProblems, protocol: Protocol | None
 ) -> np.ndarray:
-    """`_parsed_array` of a one-row column, its result and problems kept per (column, cell text, protocol)
-    and given again for the same cell (D-19.567). The parse of a cell depends on nothing else: each
-    distinct text of a column is checked once and its verdict mapped back to the rows (`distinct`), so
-    the result and problems of one cell are those of `_parsed_array` on it — the same code, run once per
-    text instead of once per write (each single-record write, web form save and API call validates its
-    record several times, on one-row frames whose pandas overhead per column is the cost). JSON cells
-    (their value is a mutable list or object) and long texts are not kept; a kept array is given as a copy.
-    The protocol is part of the key by identity, and every protocol keyed is held while its verdicts are
-    kept (`_one_cell_protocols`), so that an id is never another protocol's."""
+    """`_parsed_array` of a one-row column (its cell `text`), its result and problems kept per (column,
+    cell text, protocol) and given again for the same cell (D-19.567). The parse of a cell depends on
+    nothing else: each distinct text of a column is checked once and its verdict mapped back to the rows
+    (`distinct`), so the result and problems of one cell are those of `_parsed_array` on it — the same
+    code, run once per text instead of once per write (each single-record write, web form save and API
+    call validates its record several times, on one-row frames whose pandas overhead per column is the
+    cost). JSON cells (their value is a mutable list or object) and long texts are not kept; a kept array
+    is given as a copy. The protocol is part of the key by identity, and every protocol keyed is held
+    while its verdicts are kept (`_one_cell_protocols`), so that an id is never another protocol's."""
     assert column.rule is not None
-    text = cells.iat[0]
     if column.kind is FieldKind.JSON or not isinstance(text, str) or len(text) > ONE_CELL_MAX_TEXT:
-        return _parsed_array(cells, column, column.rule, sink, protocol)
+        return _parsed_array(_one_cell(text, column), column, column.rule, sink, protocol)
     key = (column, text, id(protocol))
     with _one_cell_lock:
         kept = _one_cell_cache.get(key)
@@ -404,7 +413,7 @@ def _one_cell_parsed(
             _one_cell_cache.move_to_end(key)
     if kept is None:
         fresh = RowProblems(sink.file)
-        parsed = _parsed_array(cells, column, column.rule, fresh, protocol)
+        parsed = _parsed_array(_one_cell(text, column), column, column.rule, fresh, protocol)
         if fresh.file_level or set(fresh.by_row) - {FIRST_DATA_ROW}:  # not a verdict of the cell alone
             sink.file_level.extend(fresh.file_level)
             for row, problems in fresh.by_row.items():
@@ -424,6 +433,11 @@ def _one_cell_parsed(
     for name, value, message, allowed in found:
         sink.add(0, name, value, message, allowed)
     return parsed.copy()
+
+
+def _one_cell(text: Any, column: FormColumn) -> pd.Series:
+    """The column of a one-row frame holding `text` (what `validate_form` gives `_parsed_array`)."""
+    return pd.Series([text], dtype=object, name=column.name)
 
 
 def _numbers_as_python(parsed: np.ndarray, as_int: bool) -> np.ndarray:
