@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cartrial import examples
 from cartrial.protocol.model import parse_protocol
-from cartrial.store.fields import validate_record
+from cartrial.store.fields import typed_record_values, validate_record
 from cartrial.store.importing.forms import form_for_table
 from cartrial.store.importing.validation import FormData, validate_form
 
@@ -50,16 +50,23 @@ def good_row(table: str) -> dict[str, str]:
         return dict(next(csv.DictReader(handle)))
 
 
-def import_findings(table: str, row: dict[str, str], protocol: Any) -> list[tuple[Any, ...]]:
-    """The import's problems of `row` as the only row of its form's file (located fields, values and what
-    is allowed; the file and row left out, as a single record has none)."""
+def import_read(
+    table: str, row: dict[str, str], protocol: Any
+) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """The import's typed values (table column → value; empty when refused) and problems of `row` as the
+    only row of its form's file (located fields, values and what is allowed; the file and row left out, as
+    a single record has none)."""
     form = form_for_table(table)
     columns = [c.name for c in form.columns() if c.table_column is not None]
     frame = pd.DataFrame({name: [row.get(name, "")] for name in columns}, dtype=object)
-    _, found = validate_form(
-        FormData(spec=form, frame=frame, file=form.file_name, sha256=""), protocol=protocol
-    )
-    return sorted({(p.field, p.message, p.value, p.allowed) for p in found}, key=repr)
+    data = FormData(spec=form, frame=frame, file=form.file_name, sha256="")
+    validated, found = validate_form(data, protocol=protocol)
+    values = {} if validated is None else {name: column[0] for name, column in validated.columns.items()}
+    return values, sorted({(p.field, p.message, p.value, p.allowed) for p in found}, key=repr)
+
+
+def import_findings(table: str, row: dict[str, str], protocol: Any) -> list[tuple[Any, ...]]:
+    return import_read(table, row, protocol)[1]
 
 
 def record_findings(table: str, row: dict[str, str], protocol: Any) -> list[tuple[Any, ...]]:
@@ -74,14 +81,18 @@ def test_a_single_record_has_the_import_findings_seen_or_not(
 ):
     """Each column of an example row is kept or replaced by a bad cell; `validate_record` of the row, run
     twice (its cells' verdicts then reused), finds exactly what the import finds for the same row in a
-    file — with the study's protocol (the dose levels it allows) and without, in any order."""
+    file — with the study's protocol (the dose levels it allows) and without, in any order; a clean row's
+    values are read by `typed_record_values` as the import reads them."""
     protocol = PROTOCOL if with_protocol else None
     row = {
         name: data.draw(st.sampled_from((good, *BAD)), label=name) for name, good in good_row(table).items()
     }
-    expected = import_findings(table, row, protocol)
+    typed, expected = import_read(table, row, protocol)
     assert record_findings(table, row, protocol) == expected
     assert record_findings(table, row, protocol) == expected  # every cell seen now
+    if not expected:  # a clean row: the single record's parser reads the values the import reads
+        read = typed_record_values(table, row, protocol=protocol)
+        assert read == {name: typed[name] for name in read}
 
 
 def test_the_protocol_of_a_cell_verdict_is_its_own():
