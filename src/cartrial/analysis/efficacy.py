@@ -20,6 +20,7 @@ from cartrial.analysis.model import Dataset, Population, stored_rows
 from cartrial.analysis.populations import (
     SAFETY,
     death_dates,
+    dated_ends,
     deaths_ending_study,
     dose_levels,
     end_of_study,
@@ -279,7 +280,8 @@ def relapse_datasets(
     levels = dose_levels(tables["infusions"])
     died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
-    study_deaths = deaths_ending_study(end_of_study(subjects, died), cutoff)
+    ends = end_of_study(subjects, died)
+    study_deaths = deaths_ending_study(ends, cutoff)
     # one rule for every study: the births are checked whenever any subject has one, its date or its year;
     # a subject with neither (both optional in the store) has no before-birth check (D-19.553)
     with_birth = any(
@@ -303,6 +305,8 @@ def relapse_datasets(
             # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal),
             # a death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
             deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
+            # a relapse extends the follow-up to its onset (D-19.587), never past the dated end of study
+            ends_of_study=dated_ends(ends),
             source="relapses",
         )
     by_subject = result.table.copy()

@@ -839,8 +839,17 @@ def derive_relapses(
         return {str(k): _day(v) for k, v in (given or {}).items() if cutoff is None or _day(v) <= cutoff}
 
     died, ended = by_cutoff(deaths), by_cutoff(ends_of_study)
+    # a relapse is itself observed on its onset day: the follow-up reaches at least the onset of every
+    # episode on or after the infusion (and on or before the cut-off), or that relapse would be dropped
+    # from the ARR and the Kaplan-Meier curve (D-19.587)
+    reached = dict(end.last_assessment)
+    for episode in episodes:
+        sid = str(episode.subject_id)
+        if sid in reached and sid in days and episode.onset >= days[sid]:
+            if cutoff is None or episode.onset <= cutoff:
+                reached[sid] = max(reached[sid], episode.onset)
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
-    last = end_at_death(end.last_assessment, died, days, ended)
+    last = end_at_death(reached, died, days, ended)
     follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
