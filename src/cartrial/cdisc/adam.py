@@ -554,7 +554,8 @@ def build_adtte(
 ) -> pd.DataFrame:
     """ADaM-TTE: time to first relapse after the infusion (analysis `relapses_by_subject`), time to CRS
     onset (analysis `crs_icans_by_subject`, censored at the follow-up end) and from CRS onset to resolution
-    (first CRS episode of `crs_episodes`; censored at the cut-off while ongoing). AVAL in days. A time read
+    (first CRS episode of `crs_episodes`; while ongoing at the cut-off, censored at its last assessment,
+    D-19.588). AVAL in days. A time read
     from an SDTM record names it by SRCSEQ (the AE record of the CRS episode, the CE record of the attack on
     ADT; D-19.140)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
@@ -708,19 +709,24 @@ def build_adtte(
                 (onset, resolved) if resolved is not None else (None, None),
             )
         else:
-            midnight = dt.datetime.combine(cutoff, dt.time())
-            days = (midnight - onset).total_seconds() / 86400
+            # ongoing at the cut-off: censored at the episode's last assessment, which saw it ongoing (the
+            # grading engine's `ongoing_at_day`; never before the onset, never an instant the data do not
+            # reach; D-19.588)
+            last = parse_instant(str(r.get("last_assessed_at") or "").replace("+00:00", "Z"))
+            if last is None or last < onset:
+                last = onset
+            days = (last - onset).total_seconds() / 86400
             add(
                 sid,
                 "TTCRSRES",
                 round(days, 3),
                 1,
                 onset.date(),
-                "CRS ONGOING AT DATA CUT-OFF",
+                "CRS ONGOING AT LAST ASSESSMENT BEFORE DATA CUT-OFF",
                 "AE",
                 "AEENRTPT",
-                cutoff,
-                (onset, midnight),
+                last.date(),
+                (onset, last),
             )
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
 
