@@ -74,6 +74,9 @@ def _episode_subjects(
             pd.to_numeric(own["duration_days"], errors="coerce").dropna() if len(own) else pd.Series([])
         )
         worst = max(grades) if grades else 0
+        # an episode still unresolved has no duration yet: the subject's total is not known (at least the
+        # resolved part), so blank, never the sum of the resolved episodes alone (D-19.589)
+        ongoing = bool(len(own) and own["resolved_at"].isna().any())
         rows.append(
             {
                 "subject_id": sid,
@@ -85,8 +88,10 @@ def _episode_subjects(
                 f"{kind}_grade_ge3": worst >= 3,
                 f"{kind}_episodes": len(own),
                 f"{kind}_first_onset_day": float(onset.min()) if len(onset) else None,
-                f"{kind}_total_duration_days": float(duration.sum()) if len(duration) else None,
-                f"{kind}_ongoing": bool(len(own) and own["resolved_at"].isna().any()),
+                f"{kind}_total_duration_days": float(duration.sum())
+                if len(duration) and not ongoing
+                else None,
+                f"{kind}_ongoing": ongoing,
                 **{
                     f"{kind}_{m}": bool(len(own) and own[f"{m}_doses"].sum() > 0) if treated_known else pd.NA
                     for m in THERAPY_MEASURES
@@ -224,7 +229,8 @@ def crs_icans_datasets(
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
                 "crs_first_onset_day": "study day of the first CRS episode's onset (day 0 = infusion)",
-                "crs_total_duration_days": "sum of the CRS episodes' durations, days",
+                "crs_total_duration_days": "sum of the CRS episodes' durations, days; blank while an episode "
+                "is ongoing (crs_ongoing: its duration is not known yet, D-19.589)",
             },
         ),
         "crs_icans_summary": Dataset(
