@@ -69,10 +69,7 @@ def test_the_engine_follows_a_subject_to_a_relapse_after_the_given_end() -> None
     """S1 infused 2021-01-01, last assessed 2021-06-01, relapse 2021-06-15 (cut-off 2021-07-01): by hand
     Jan 1 to Jun 15 is 31 + 28 + 31 + 30 + 31 + 14 = 165 days. An episode after the cut-off is not in the
     data and does not extend anything."""
-    relapses = (
-        "subject_id,onset_date,phenotype,severity\n"
-        "S1,2021-06-15,myelitis,severe\n"
-    )
+    relapses = "subject_id,onset_date,phenotype,severity\nS1,2021-06-15,myelitis,severe\n"
     result = derive_relapses(
         relapses,
         {"S1": dt.date(2021, 1, 1), "S2": dt.date(2021, 1, 1)},

@@ -19,8 +19,8 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population, stored_rows
 from cartrial.analysis.populations import (
     SAFETY,
-    death_dates,
     dated_ends,
+    death_dates,
     deaths_ending_study,
     dose_levels,
     end_of_study,

@@ -845,9 +845,9 @@ def derive_relapses(
     reached = dict(end.last_assessment)
     for episode in episodes:
         sid = str(episode.subject_id)
-        if sid in reached and sid in days and episode.onset >= days[sid]:
-            if cutoff is None or episode.onset <= cutoff:
-                reached[sid] = max(reached[sid], episode.onset)
+        within = sid in reached and sid in days and episode.onset >= days[sid]
+        if within and (cutoff is None or episode.onset <= cutoff):
+            reached[sid] = max(reached[sid], episode.onset)
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
     last = end_at_death(reached, died, days, ended)
     follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
