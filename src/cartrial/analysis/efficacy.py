@@ -292,6 +292,13 @@ def relapse_datasets(
         if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
         else last_contact(tables, safety_ids, cutoff)
     )
+    # the end of study caps the follow-up a relapse may extend (D-19.587): its date, or for an end stored
+    # undated before D-19.92 the last contact, which is then that end
+    ended_on = dated_ends(ends) | {
+        sid: last_assessment[sid]
+        for sid in safety_ids
+        if sid in ends and ends[sid].ended and ends[sid].date is None and sid in last_assessment
+    }
     given = {name: _restrict(tables[name], safety_ids) for name in ("relapses", "infusions", "subjects")}
     with stored_rows(given):  # a refused record named by its id (D-19.542)
         result = derive_relapses(
@@ -306,7 +313,7 @@ def relapse_datasets(
             # a death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
             deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
             # a relapse extends the follow-up to its onset (D-19.587), never past the dated end of study
-            ends_of_study=dated_ends(ends),
+            ends_of_study=ended_on,
             source="relapses",
         )
     by_subject = result.table.copy()
