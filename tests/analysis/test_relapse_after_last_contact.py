@@ -82,3 +82,75 @@ def test_the_engine_follows_a_subject_to_a_relapse_after_the_given_end() -> None
     assert table.loc["S1", "post_days"] == 165
     assert table.loc["S2", "post_days"] == 151  # Jan 1 to Jun 1: 31 + 28 + 31 + 30 + 31, unchanged
     assert result.km is not None and result.km.n_events == 1
+
+
+def _engine(relapse: str, **given: object) -> tuple[int, int]:
+    """S1 infused 2021-01-01, last assessed 2021-06-01 (cut-off 2021-07-01): (post_attacks, post_days)."""
+    result = derive_relapses(
+        "subject_id,onset_date,phenotype,severity\n" + relapse,
+        {"S1": dt.date(2021, 1, 1)},
+        last_assessment={"S1": dt.date(2021, 6, 1)},
+        cutoff=dt.date(2021, 7, 1),
+        **given,  # type: ignore[arg-type]
+    )
+    row = result.table.set_index("subject_id").loc["S1"]
+    return int(row["post_attacks"]), int(row["post_days"])
+
+
+def test_a_relapse_after_the_death_or_end_of_study_extends_nothing() -> None:
+    """The reviewer's case: death (or dated end of study) 2021-06-10, relapse 2021-06-15 after it. The
+    relapse is not on study, so the follow-up stays at the last assessment, as without the relapse: Jan 1 to
+    Jun 1 is 31 + 28 + 31 + 30 + 31 = 151 days, 0 attacks (the old code reached the death, 160 days)."""
+    late = "S1,2021-06-15,myelitis,severe\n"
+    for given in ({"deaths": {"S1": dt.date(2021, 6, 10)}}, {"ends_of_study": {"S1": dt.date(2021, 6, 10)}}):
+        assert _engine("", **given) == (0, 151)
+        assert _engine(late, **given) == (0, 151)
+    # a relapse before that end extends the follow-up to its onset: Jun 1 + 4 days = 155
+    early = "S1,2021-06-05,myelitis,severe\n"
+    assert _engine(early, deaths={"S1": dt.date(2021, 6, 10)}) == (1, 155)
+    assert _engine(early, ends_of_study={"S1": dt.date(2021, 6, 10)}) == (1, 155)
+    # an end of study without its date (None, stored before D-19.92) is the last assessment: nothing after it
+    assert _engine(early, ends_of_study={"S1": None}) == (0, 151)
+    assert _engine(late, ends_of_study={"S1": None}) == (0, 151)
+
+
+def test_the_note_counts_the_subjects_followed_past_the_last_assessment() -> None:
+    """Only S1 (relapse 2021-06-15 after its last assessment 2021-06-01) is extended; S2's relapse on
+    2021-05-01 is before its last assessment; S3's after its death extends nothing: 1 subject."""
+    relapses = (
+        "subject_id,onset_date,phenotype,severity\nS1,2021-06-15,myelitis,severe\n"
+        "S2,2021-05-01,myelitis,severe\nS3,2021-06-20,myelitis,severe\n"
+    )
+    ids = ("S1", "S2", "S3")
+    result = derive_relapses(
+        relapses,
+        dict.fromkeys(ids, dt.date(2021, 1, 1)),
+        last_assessment=dict.fromkeys(ids, dt.date(2021, 6, 1)),
+        deaths={"S3": dt.date(2021, 6, 10)},
+        cutoff=dt.date(2021, 7, 1),
+    )
+    (note,) = [n for n in result.notes if n.startswith("follow-up extended")]
+    assert "onset: 1 subject (D-19.587)" in note and "relapse_follow_up_end: cutoff" in note
+    without = derive_relapses(
+        relapses,
+        dict.fromkeys(ids, dt.date(2021, 1, 1)),
+        last_assessment=dict.fromkeys(ids, dt.date(2021, 7, 1)),
+    )
+    assert not [n for n in without.notes if n.startswith("follow-up extended")]
+
+
+def test_an_undated_end_of_study_ends_the_follow_up_at_the_last_contact(snapshot: StudySnapshot) -> None:
+    """CT-002's study ended (withdrawn) with no disposition date (stored before D-19.92): its end is its last
+    contact 2022-02-11, day 269. A relapse on 2022-03-15, after that end, is not on study: 0 attacks and 269
+    days, both follow-up ends (the cut-off one ends at that end too: `follow_up_ends`)."""
+    tables = _with_relapse(dict(snapshot.tables), "2022-03-15")
+    subjects = tables["subjects"].copy()
+    at = subjects["subject_id"] == SUBJECT
+    subjects.loc[at, "disposition"] = "withdrawn"
+    subjects.loc[at, "disposition_date"] = ""
+    tables["subjects"] = subjects
+    study = study_populations(tables, snapshot.protocol, CUTOFF)
+    for end in ("last_contact", "cutoff"):
+        datasets, _ = relapse_datasets(tables, snapshot.protocol, CUTOFF, study.populations, end)
+        row = datasets["relapses_by_subject"].table.set_index("subject_id").loc[SUBJECT]
+        assert (row["post_attacks"], row["post_days"]) == (0, 269), end

@@ -19,7 +19,6 @@ import pandas as pd
 from cartrial.analysis.model import Dataset, Population, stored_rows
 from cartrial.analysis.populations import (
     SAFETY,
-    dated_ends,
     death_dates,
     deaths_ending_study,
     dose_levels,
@@ -28,6 +27,7 @@ from cartrial.analysis.populations import (
     infusion_dates,
     last_contact,
     protocol_levels,
+    study_ends,
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
@@ -292,13 +292,6 @@ def relapse_datasets(
         if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
         else last_contact(tables, safety_ids, cutoff)
     )
-    # the end of study caps the follow-up a relapse may extend (D-19.587): its date, or for an end stored
-    # undated before D-19.92 the last contact, which is then that end
-    ended_on = dated_ends(ends) | {
-        sid: last_assessment[sid]
-        for sid in safety_ids
-        if sid in ends and ends[sid].ended and ends[sid].date is None and sid in last_assessment
-    }
     given = {name: _restrict(tables[name], safety_ids) for name in ("relapses", "infusions", "subjects")}
     with stored_rows(given):  # a refused record named by its id (D-19.542)
         result = derive_relapses(
@@ -312,8 +305,9 @@ def relapse_datasets(
             # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal),
             # a death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
             deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
-            # a relapse extends the follow-up to its onset (D-19.587), never past the dated end of study
-            ends_of_study=ended_on,
+            # a relapse extends the follow-up to its onset (D-19.587), never past the end of study: its
+            # date, or for an end stored undated (before D-19.92) the last contact, which is then that end
+            ends_of_study={sid: day for sid, day in study_ends(ends).items() if sid in safety_ids},
             source="relapses",
         )
     by_subject = result.table.copy()
@@ -364,6 +358,8 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses", "infusions", "edss"),
+            # the subjects a reported relapse followed past the last contact, and that bias (D-19.587)
+            notes=tuple(note for note in result.notes if note.startswith("follow-up extended")),
         ),
         "relapse_rates": Dataset(
             "relapse_rates",

@@ -665,11 +665,12 @@ def relapses(
     if ends is None:
         deaths, ended = died, None
     else:
-        from cartrial.analysis.populations import dated_ends, deaths_ending_study
+        from cartrial.analysis.populations import deaths_ending_study, study_ends
 
         # as `cartrial analyse`: the deaths that ended the study, the form's included, are censored; every
-        # dated end of study (a death's too) ends the follow-up (D-19.110, D-19.112, D-19.133)
-        deaths, ended = deaths_ending_study(ends, cut or date.max), dated_ends(ends)
+        # end of study (a death's too) ends the follow-up, an undated one at the last assessment (D-19.110,
+        # D-19.112, D-19.133, D-19.587)
+        deaths, ended = deaths_ending_study(ends, cut or date.max), study_ends(ends)
     result = derive_relapses(
         frame,
         infusion_frame,
