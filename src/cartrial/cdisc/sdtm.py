@@ -479,6 +479,9 @@ LAST_DATE_COLUMNS = (
     "administered_on",
     "consent_date",
     "disposition_date",  # the end of study is a contact (RFPENDTC on or after DS.DSSTDTC, D-19.111)
+    # a relapse is a record of the subject: the relapse follow-up reaches its onset (D-19.587), so the
+    # end of participation is never before it (ADTTE TTRELAP's ADT on or before RFPENDTC, D-19.590)
+    "onset_date",
 )
 
 
