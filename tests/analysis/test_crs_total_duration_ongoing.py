@@ -69,3 +69,11 @@ def test_the_total_duration_is_blank_while_an_episode_is_ongoing(snapshot: Study
     timing = datasets["crs_icans_timing"].table
     level = timing[(timing["group"] == "dose level 1") & (timing["measure"] == "crs_total_duration_days")]
     assert int(level["n"].iloc[0]) + int(level["n_missing"].iloc[0]) == 3  # CT-001, CT-002, CT-003
+    # by hand (crs_assessments.csv): CT-002 (2021-05-20 to 05-22) and CT-003 (2021-06-12 to 06-16) have a
+    # resolved CRS, a total each; CT-001's is blank (the sum of the resolved part gave n 3, n_missing 0)
+    assert int(level["n"].iloc[0]) == 2
+    assert int(level["n_missing"].iloc[0]) == 1
+    # n_missing mixes "no CRS" and "ongoing": n_ongoing says how many are still ongoing (D-19.589)
+    assert int(level["n_ongoing"].iloc[0]) == 1
+    onset = timing[(timing["group"] == "dose level 1") & (timing["measure"] == "crs_first_onset_day")]
+    assert pd.isna(onset["n_ongoing"].iloc[0])  # an onset is known while the episode is ongoing

@@ -179,6 +179,16 @@ def crs_icans_datasets(
         SAFETY,
         protocol_levels,
     )
+    # a total duration is blank both without an episode and while one is ongoing (D-19.589): n_ongoing
+    # counts the latter, for the duration measures only (an onset is known while ongoing)
+    ongoing = {
+        (group, f"{kind}_total_duration_days"): int(part[f"{kind}_ongoing"].astype(bool).sum())
+        for group, part in dose_level_groups(by_subject, protocol_levels)
+        for kind in ("crs", "icans")
+    }
+    timing["n_ongoing"] = pd.array(
+        [ongoing.get((g, m)) for g, m in zip(timing["group"], timing["measure"], strict=True)], dtype="Int64"
+    )
     # blank tocilizumab / corticosteroid cells say why in every dataset that carries them (D-19.434)
     untreated = () if known else (f"treated with tocilizumab / corticosteroids: {THERAPIES_NOT_RECORDED}",)
     grades = []
@@ -257,6 +267,11 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.analysis.summaries.distribution",
             ("crs_icans_by_subject",),
+            columns={
+                "n_missing": "subjects without a value: no episode, or (a total duration) one still ongoing",
+                "n_ongoing": "of n_missing, subjects with an episode still ongoing: a total duration "
+                "not known yet (D-19.589); blank for an onset day",
+            },
         ),
     }
 
