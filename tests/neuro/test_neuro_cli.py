@@ -901,6 +901,7 @@ def test_relapses_after_the_last_contact_agree_with_the_analysis(tmp_path: Path)
     (note,) = datasets["relapses_by_subject"].notes
     assert note.startswith("follow-up extended past the last assessment to a later relapse onset: 1 subject")
     assert note in payload["notes"]
+    assert f"note: {note}" in result.message  # said on stderr too
 
 
 _EDSS_HEADER = (

@@ -694,6 +694,9 @@ def relapses(
         _warn(f"warning: end of follow-up not given; using the {result.end_of_follow_up}")
     for problem in result.problems:
         _warn(f"skipped: {problem}")
+    for note in result.notes:  # the subjects a relapse followed past the last assessment (D-19.587)
+        if note.startswith("follow-up extended"):
+            _warn(f"note: {note}")
     if km_out is not None and result.km is not None:
         write_atomic(km_out, csv_text(km_frame(result.km)))
     if as_json:
