@@ -739,7 +739,8 @@ def build_adtte(
 
 
 def _crs_assessment_seqs(sdtm: Mapping[str, pd.DataFrame]) -> dict[tuple[str, dt.datetime], int]:
-    """The first FASEQ of each CRS assessment by (USUBJID, its instant FADTC): the FA record a censored
+    """The lowest FASEQ of each CRS assessment by (USUBJID, its instant FADTC) — its component whose FATESTCD
+    sorts first (FASEQ follows FA's keys), FIO2 when recorded: the FA record a censored
     ADTTE TTCRSRES reads its time from (SRCSEQ, D-19.591)."""
     fa = sdtm.get("FA")
     out: dict[tuple[str, dt.datetime], int] = {}
