@@ -273,7 +273,12 @@ def relapse_datasets(
     subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92). The median follow-up is the
     reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`end_of_study`:
     a fatal adverse event, or the form alone) censored (D-19.90, D-19.91, D-19.112)."""
-    from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
+    from cartrial.neuro.derive import (
+        EXTENDED_NOTE_PREFIX,
+        derive_relapses,
+        km_frame,
+        relapse_options_from_protocol,
+    )
     from cartrial.neuro.relapses import median_follow_up_text
 
     safety_ids = populations[SAFETY].subject_ids
@@ -359,7 +364,7 @@ def relapse_datasets(
             "cartrial.neuro.derive_relapses",
             ("relapses", "infusions", "edss"),
             # the subjects a reported relapse followed past the last contact, and that bias (D-19.587)
-            notes=tuple(note for note in result.notes if note.startswith("follow-up extended")),
+            notes=tuple(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
         ),
         "relapse_rates": Dataset(
             "relapse_rates",

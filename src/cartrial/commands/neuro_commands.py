@@ -629,7 +629,7 @@ def relapses(
     """ARR before/after infusion (exact Poisson CI), the post/pre rate ratio (exact conditional CI) and
     Kaplan-Meier relapse-free survival with the reverse-KM median follow-up."""
     from cartrial.neuro.choices import choose
-    from cartrial.neuro.derive import derive_relapses, km_frame
+    from cartrial.neuro.derive import EXTENDED_NOTE_PREFIX, derive_relapses, km_frame
     from cartrial.neuro.relapses import MergeAnchor, RelapseOptions
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
@@ -695,7 +695,7 @@ def relapses(
     for problem in result.problems:
         _warn(f"skipped: {problem}")
     for note in result.notes:  # the subjects a relapse followed past the last assessment (D-19.587)
-        if note.startswith("follow-up extended"):
+        if note.startswith(EXTENDED_NOTE_PREFIX):
             _warn(f"note: {note}")
     if km_out is not None and result.km is not None:
         write_atomic(km_out, csv_text(km_frame(result.km)))

@@ -588,8 +588,10 @@ def _iso_dates(value: Any) -> Any:
     return value
 
 
+EXTENDED_NOTE_PREFIX = "follow-up extended past the last assessment to a later relapse onset"
+"""How `EXTENDED_NOTE` begins: what the analysis and the `relapses` command find that note by."""
 EXTENDED_NOTE = (
-    "follow-up extended past the last assessment to a later relapse onset: {n} (D-19.587); only a subject "
+    EXTENDED_NOTE_PREFIX + ": {n} (D-19.587); only a subject "
     "who reports an episode is followed past the last contact, so the ARR after infusion and the relapse "
     "hazard lean upward, by at most that gap; sensitivity analysis: follow-up to the cut-off (protocol "
     "relapse_follow_up_end: cutoff)"
