@@ -842,6 +842,68 @@ def test_relapses_subjects_disposition_agrees_with_the_analysis(tmp_path: Path) 
     assert payload["relapse_free_survival"]["median_follow_up_days"] == 120
 
 
+def test_relapses_after_the_last_contact_agree_with_the_analysis(tmp_path: Path) -> None:
+    """A relapse after the last contact (D-19.587), the command and `cartrial analyse` on the same records,
+    both handing the engine `populations.study_ends`. Infused 2021-01-01. S1 withdrawn 2021-01-31 (day 30),
+    last seen day 20, relapse on day 60, after the end: not on study, follow-up 20 days, 0 attacks (the old
+    engine reached the withdrawal, 30 days). S3 ongoing, last seen day 120 (2021-05-01), relapses on day 100
+    and day 150 (2021-05-31, before the cut-off 2021-06-30): followed to day 150, 2 attacks. S2 dead on day
+    40 (the form), seen day 10: 10 days. The note counts 1 subject followed past the last contact. An end
+    of study without its date is refused by the command (`test_relapses_subjects_disposition_is_checked`);
+    `analyse` ends such a follow-up at the last contact
+    (`tests/analysis/test_relapse_after_last_contact.py`)."""
+    from types import SimpleNamespace
+
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import CONTACT_COLUMNS, SAFETY
+
+    seen_text = (
+        "subject_id,assessed_at\nS1,2021-01-21T00:00:00Z\nS2,2021-01-11T00:00:00Z\nS3,2021-05-01T00:00:00Z\n"
+    )
+    relapses_text = RELAPSE_HEADER + (
+        "S1,2021-03-02,myelitis,severe\nS3,2021-04-11,optic_neuritis,mild\nS3,2021-05-31,myelitis,severe\n"
+    )
+
+    def frame(text: str) -> pd.DataFrame:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+    infusions = frame(THREE_INFUSED)
+    infusions["dose_level"] = "1"
+    tables = {name: pd.DataFrame({"subject_id": [], column: []}) for name, column in CONTACT_COLUMNS.items()}
+    tables |= {
+        "edss": frame(seen_text),
+        "infusions": infusions,
+        "subjects": frame(DISPOSED),
+        "relapses": frame(relapses_text),
+        "adverse_events": frame(AE_HEADER),
+    }
+    ids = ("S1", "S2", "S3")
+    datasets, _ = relapse_datasets(
+        tables, SimpleNamespace(endpoints={}), date(2021, 6, 30), {SAFETY: Population(SAFETY, "infused", ids)}
+    )
+    analysed = datasets["relapses_by_subject"].table.set_index("subject_id")
+    src = write(tmp_path, "r.csv", relapses_text)
+    inf = write(tmp_path, "i.csv", THREE_INFUSED)
+    seen = write(tmp_path, "seen.csv", seen_text)
+    people = write(tmp_path, "subjects.csv", DISPOSED)
+    result = cli(
+        "relapses", str(src), "--infusion-dates", str(inf), "--assessments", str(seen), "--cutoff",
+        "2021-06-30", "--subjects", str(people), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    command = pd.DataFrame(payload["subjects"]).set_index("subject_id")
+    assert command["post_days"].tolist() == [20, 10, 150]
+    assert command["post_attacks"].tolist() == [0, 0, 2]
+    for column in ("post_days", "post_attacks", "pre_attacks"):
+        assert command[column].tolist() == analysed.loc[list(ids), column].tolist(), column
+    (note,) = datasets["relapses_by_subject"].notes
+    assert note.startswith("follow-up extended past the last assessment to a later relapse onset: 1 subject")
+    assert note in payload["notes"]
+    assert f"note: {note}" in result.message  # said on stderr too
+
+
 _EDSS_HEADER = (
     "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,ambulation\n"
 )

@@ -629,7 +629,7 @@ def relapses(
     """ARR before/after infusion (exact Poisson CI), the post/pre rate ratio (exact conditional CI) and
     Kaplan-Meier relapse-free survival with the reverse-KM median follow-up."""
     from cartrial.neuro.choices import choose
-    from cartrial.neuro.derive import derive_relapses, km_frame
+    from cartrial.neuro.derive import EXTENDED_NOTE_PREFIX, derive_relapses, km_frame
     from cartrial.neuro.relapses import MergeAnchor, RelapseOptions
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
@@ -665,11 +665,12 @@ def relapses(
     if ends is None:
         deaths, ended = died, None
     else:
-        from cartrial.analysis.populations import dated_ends, deaths_ending_study
+        from cartrial.analysis.populations import deaths_ending_study, study_ends
 
         # as `cartrial analyse`: the deaths that ended the study, the form's included, are censored; every
-        # dated end of study (a death's too) ends the follow-up (D-19.110, D-19.112, D-19.133)
-        deaths, ended = deaths_ending_study(ends, cut or date.max), dated_ends(ends)
+        # end of study (a death's too) ends the follow-up, an undated one at the last assessment (D-19.110,
+        # D-19.112, D-19.133, D-19.587)
+        deaths, ended = deaths_ending_study(ends, cut or date.max), study_ends(ends)
     result = derive_relapses(
         frame,
         infusion_frame,
@@ -693,6 +694,9 @@ def relapses(
         _warn(f"warning: end of follow-up not given; using the {result.end_of_follow_up}")
     for problem in result.problems:
         _warn(f"skipped: {problem}")
+    for note in result.notes:  # the subjects a relapse followed past the last assessment (D-19.587)
+        if note.startswith(EXTENDED_NOTE_PREFIX):
+            _warn(f"note: {note}")
     if km_out is not None and result.km is not None:
         write_atomic(km_out, csv_text(km_frame(result.km)))
     if as_json:

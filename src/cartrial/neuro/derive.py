@@ -588,6 +588,17 @@ def _iso_dates(value: Any) -> Any:
     return value
 
 
+EXTENDED_NOTE_PREFIX = "follow-up extended past the last assessment to a later relapse onset"
+"""How `EXTENDED_NOTE` begins: what the analysis and the `relapses` command find that note by."""
+EXTENDED_NOTE = (
+    EXTENDED_NOTE_PREFIX + ": {n} (D-19.587); only a subject "
+    "who reports an episode is followed past the last contact, so the ARR after infusion and the relapse "
+    "hazard lean upward, by at most that gap; sensitivity analysis: follow-up to the cut-off (protocol "
+    "relapse_follow_up_end: cutoff)"
+)
+"""The note of `derive_relapses` counting the subjects whose relapse follow-up a reported episode extended."""
+
+
 @dataclass(frozen=True)
 class RelapseResult(Result):
     """`Result` of `derive_relapses`: ``table`` is the per-subject ARR listing; the engine objects are kept
@@ -766,7 +777,7 @@ def derive_relapses(
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
     deaths: Mapping[str, date] | None = None,
-    ends_of_study: Mapping[str, date] | None = None,
+    ends_of_study: Mapping[str, date | None] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
     keep_going: bool = False,
@@ -788,7 +799,10 @@ def derive_relapses(
     ``cartrial.analysis.populations.dated_ends``: a completion, withdrawal or loss on its disposition date, or
     a death); one on or before the cut-off ends the subject's follow-up as a death does (`end_at_death`: a
     later record is not a contact, D-19.110, D-19.133) but is censored in the reverse Kaplan-Meier only when
-    it is in `deaths`. `subjects` (a subjects form, or the birth date per subject): an onset before the
+    it is in `deaths`; a subject mapped to None ended the study on an undated day (stored before D-19.92):
+    its end is its last assessment. An episode reported after the last assessment, on or before the cut-off,
+    the death and the end of study, extends the subject's follow-up to its onset (D-19.587; a note counts
+    those subjects). `subjects` (a subjects form, or the birth date per subject): an onset before the
     subject's birth is an error; `birth_required=False` lets a subject of the form have no birth (no check).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
@@ -838,9 +852,28 @@ def derive_relapses(
         # a death or end after the cut-off is not in the data (D-19.83)
         return {str(k): _day(v) for k, v in (given or {}).items() if cutoff is None or _day(v) <= cutoff}
 
-    died, ended = by_cutoff(deaths), by_cutoff(ends_of_study)
+    # an end of study stored undated (before D-19.92) is the subject's last assessment itself (D-19.587)
+    ended_on = {
+        str(k): end.last_assessment.get(str(k)) if v is None else v for k, v in (ends_of_study or {}).items()
+    }
+    died, ended = by_cutoff(deaths), by_cutoff({k: v for k, v in ended_on.items() if v is not None})
+    # a relapse is itself observed on its onset day: the follow-up reaches at least the onset of every
+    # episode (any, qualifying or merged or not: it was reported) on or after the infusion, or that relapse
+    # would be dropped from the ARR and the Kaplan-Meier curve — only an onset on study: on or before the
+    # cut-off, the death and the end of study, the cap computed first, so a relapse after the death or the
+    # end extends nothing (D-19.587)
+    cap = {
+        sid: min(cutoff or date.max, died.get(sid, date.max), ended.get(sid, date.max))
+        for sid in end.last_assessment
+    }
+    reached = dict(end.last_assessment)
+    for episode in episodes:
+        sid = str(episode.subject_id)
+        if sid in reached and sid in days and days[sid] <= episode.onset <= cap[sid]:
+            reached[sid] = max(reached[sid], episode.onset)
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
-    last = end_at_death(end.last_assessment, died, days, ended)
+    last = end_at_death(reached, died, days, ended)
+    extended = sorted(sid for sid in days if reached[sid] > end.last_assessment[sid])
     follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
@@ -855,6 +888,8 @@ def derive_relapses(
     notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
     if end.guessed:
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
+    if extended:
+        notes.append(EXTENDED_NOTE.format(n=count(len(extended), "subject")))
     return RelapseResult(
         arr_listing(arr),
         derivation="cartrial.neuro.derive_relapses",
