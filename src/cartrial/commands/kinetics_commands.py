@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import typer
 from rich.console import Console
 
-from cartrial.allowed import LLOQ, check_seed, choice_text
+from cartrial.allowed import LLOQ, SIMULATED_RESIDUAL_LOG_SD, check_seed, choice_text
 from cartrial.commands.auth_commands import USER_HELP
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
@@ -328,7 +328,10 @@ def simulate_command(
     seed: int = seed_option(1),
     days: str = typer.Option("0:365", "--days", help="Days START:STOP[:STEP] or a,b,c (0 to 36,500)."),
     residual_sd: float = typer.Option(
-        0.0, "--residual-sd", help="Residual SD on the log scale (allowed: 0 to 5; Stein Table 1: 0.56)."
+        0.0,
+        "--residual-sd",
+        help=f"Residual SD on the log scale (allowed: {SIMULATED_RESIDUAL_LOG_SD.text()}; "
+        "Stein Table 1: 0.56).",
     ),
     no_iiv: bool = typer.Option(False, "--no-iiv", help="Typical subject only (no variability)."),
     params_out: Path | None = typer.Option(None, "--params-out", help="Write individual parameters here."),

@@ -30,7 +30,14 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, special
 
-from cartrial.allowed import Allowed, check_argument, check_flag, check_instance, check_seed
+from cartrial.allowed import (
+    SIMULATED_RESIDUAL_LOG_SD,
+    Allowed,
+    check_argument,
+    check_flag,
+    check_instance,
+    check_seed,
+)
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 from cartrial.wording import count
 
@@ -356,9 +363,9 @@ MAX_DAY = 36_500.0
 """Latest simulated day (100 years after infusion): beyond any follow-up."""
 MAX_SAMPLES = 50_000_000
 """Most samples (subjects × days) of one run (about 2 GB of CSV)."""
-RESIDUAL_SD_LOG = Allowed(low=0, high=5.0)
-"""The residual SD on the log scale of a simulation: 5 is a factor e^5 ≈ 150 per SD, far beyond any assay
-(Stein 2019 Table 1: 0.56)."""
+RESIDUAL_SD_LOG = SIMULATED_RESIDUAL_LOG_SD
+"""The residual SD on the log scale of a simulation: `cartrial.allowed.SIMULATED_RESIDUAL_LOG_SD`, 0 to 10,
+the upper bound of a fitted one, so every fit `kinetics map` reads is simulated (D-19.600)."""
 OMEGA2 = Allowed(low=0, high=25.0, label="0 to 25 (a log-scale SD of at most 5)")
 """A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4)."""
 

@@ -15,8 +15,10 @@ Limits (each with its reason):
 * `MAX_DAYS_PER_SUBJECT` = 100,000 time points per subject.
 * `MAX_SAMPLES` = 50,000,000 rows in one run (about 2 GB of CSV).
 * seed: `cartrial.allowed.SEED`, a whole number from 0 to 2^63 − 1 (one range for every command; D-19.19).
-* residual SD on the log scale: `RESIDUAL_SD_LOG`, 0 ≤ SD ≤ 5 (5 is a factor e^5 ≈ 150 per SD, far beyond
-  any assay; Stein 2019 Table 1 has 0.56).
+* residual SD on the log scale: `RESIDUAL_SD_LOG`, `cartrial.allowed.SIMULATED_RESIDUAL_LOG_SD`, 0 to 10
+  (0: no residual error): the upper bound of a fitted one (`cartrial.allowed.MAX_RESIDUAL_LOG_SD`, a factor
+  e^10 ≈ 22000 per SD, far beyond any assay; Stein 2019 Table 1 has 0.56), so every fit `kinetics map` reads
+  is simulated (D-19.600).
 
 Problems name the arguments of these functions (`n_subjects`, `days`, `residual_sd_log`, `seed`); the
 command line renames them to its options (``--subjects``, ``--days``, ``--residual-sd``, ``--seed``).
@@ -33,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import MAX_SEED, check_seed
+from cartrial.allowed import MAX_RESIDUAL_LOG_SD, MAX_SEED, check_seed
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import (
     MAX_DAY,
@@ -52,7 +54,7 @@ FloatArray = npt.NDArray[np.float64]
 
 MAX_PD_SUBJECTS = 1_000
 MAX_DAYS_PER_SUBJECT = 100_000
-MAX_RESIDUAL_SD_LOG = RESIDUAL_SD_LOG.high
+MAX_RESIDUAL_SD_LOG = MAX_RESIDUAL_LOG_SD
 # MAX_SUBJECTS, MAX_DAY, MAX_SAMPLES and RESIDUAL_SD_LOG are declared with `simulate_stein2019`, which checks
 # them too (D-19.79)
 CHUNK_SAMPLES = 1_000_000

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import SIMULATED_RESIDUAL_LOG_SD, Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.candidate import SCREENING_DATES, screening_date_problem
 from cartrial.protocol.design_options import PATIENTS
@@ -296,7 +296,7 @@ class Kinetics(_Model):
     omega2_scale: float = Field(default=1.0, ge=0, le=10)
     reference_cells_per_kg: float = Field(default=1.0e6, gt=0)
     dose_exponent: float = Field(default=0.5, ge=0, le=3)
-    residual_sd_log: float = Field(default=0.3, ge=0, le=5)
+    residual_sd_log: float = Field(default=0.3, description="residual SD on the log scale (D-19.600)")
     lloq_copies_per_ug: float = Field(default=50.0, gt=0)
     persistence_day: float = Field(default=180.0, gt=0)
     omega2: dict[str, float] = Field(
@@ -360,13 +360,15 @@ def _omega2_issues(kinetics: Any) -> list[Issue]:
 
 def _kinetics_range_issues(kinetics: Any) -> list[Issue]:
     """Each Stein 2019 typical value by the rule of `kinetics popfit --initial` (within 10^6 of the model's
-    default and its domain, D-19.37), the reference dose, the LLOQ (the one LLOQ range) and the persistence
-    day (D-19.335)."""
+    default and its domain, D-19.37), the residual SD (the one range of a simulated one, which holds every
+    fit `kinetics map` reads, D-19.600), the reference dose, the LLOQ (the one LLOQ range) and the
+    persistence day (D-19.335)."""
     from cartrial.kinetics.popfit.structural import STEIN2019
     from cartrial.kinetics.templates import LLOQ
 
     rules = {name: STEIN2019.initial_rule(j) for j, name in enumerate(STEIN2019.parameters)}
     rules |= {
+        "residual_sd_log": SIMULATED_RESIDUAL_LOG_SD,
         "reference_cells_per_kg": REFERENCE_CELLS_PER_KG,
         "lloq_copies_per_ug": LLOQ,
         "persistence_day": PERSISTENCE_DAY,

@@ -1,0 +1,87 @@
+"""The residual SD on the log scale has one upper bound (D-19.600): what `kinetics popfit` leaves unlabelled
+and `kinetics map --population` reads (at most 10) is what `kinetics simulate --residual-sd` and a
+scenario's `kinetics.residual_sd_log` take. Before, the simulators stopped at 5: a pharmacometrician who
+fitted a residual SD of 7 could map with it but not simulate from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.conftest import Cli
+
+from cartrial.errors import InputError
+from cartrial.simulation import load_scenario
+
+REPO = Path(__file__).resolve().parents[2]
+FIT = REPO / "tests" / "data" / "popfit" / "estimates.json"
+PROTOCOL = REPO / "src" / "cartrial" / "examples" / "ct103a-nmosd" / "protocol.yaml"
+SIMULATED = "0 to 10 (an SD of log y; 0: no residual error)"
+
+
+def _fit_scenario(tmp_path: Path, sigma: float) -> Path:
+    doc = json.loads(FIT.read_text())
+    doc.update({"status": "converged", "converged": True, "sigma": {"a": sigma}})
+    (tmp_path / "estimates.json").write_text(json.dumps(doc))
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        f"name: popfit\nprotocol: {PROTOCOL}\nkinetics:\n  population_model: estimates.json\n",
+        encoding="utf-8",
+    )
+    return scenario
+
+
+def test_one_upper_bound_for_a_fitted_and_a_simulated_residual_sd() -> None:
+    from cartrial.allowed import MAX_RESIDUAL_LOG_SD, RESIDUAL_LOG_SD, SIMULATED_RESIDUAL_LOG_SD
+    from cartrial.kinetics.simulation import MAX_RESIDUAL_SD_LOG, RESIDUAL_SD_LOG
+
+    assert MAX_RESIDUAL_LOG_SD == 10
+    assert RESIDUAL_LOG_SD.high == SIMULATED_RESIDUAL_LOG_SD.high == MAX_RESIDUAL_SD_LOG == 10
+    assert RESIDUAL_SD_LOG is SIMULATED_RESIDUAL_LOG_SD
+    assert SIMULATED_RESIDUAL_LOG_SD.problem("sd", 0.0) is None  # no residual error
+    assert RESIDUAL_LOG_SD.problem("sd", 0.0) is not None  # a fit's SD is never 0
+    assert SIMULATED_RESIDUAL_LOG_SD.text() == SIMULATED
+
+
+@pytest.mark.parametrize("sigma", [7.0, 10.0])
+def test_a_fit_map_reads_drives_a_simulation(tmp_path: Path, sigma: float) -> None:
+    scenario, _ = load_scenario(_fit_scenario(tmp_path, sigma))
+    assert scenario.kinetics.residual_sd_log == sigma
+
+
+def test_a_scenario_residual_sd_beyond_the_bound_is_refused_naming_the_range(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        f"name: s\nprotocol: {PROTOCOL}\nkinetics:\n  residual_sd_log: 10.5\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as caught:
+        load_scenario(scenario)
+    text = str(caught.value)
+    assert "kinetics.residual_sd_log" in text and "line 4" in text and SIMULATED in text, text
+    scenario.write_text(f"name: s\nprotocol: {PROTOCOL}\nkinetics:\n  residual_sd_log: 7\n", encoding="utf-8")
+    assert load_scenario(scenario)[0].kinetics.residual_sd_log == 7
+
+
+@pytest.mark.parametrize("model", ["stein2019", "cartrial-pd"])
+def test_kinetics_simulate_takes_a_residual_sd_up_to_ten(cli: Cli, tmp_path: Path, model: str) -> None:
+    out = tmp_path / "sim.csv"
+    args = ["kinetics", "simulate", "--model", model, "--subjects", "2", "--days", "0:14:7", "--seed", "3"]
+    code, _, err = cli(*args, "--residual-sd", "7", "--out", out)
+    assert code == 0, err
+    assert out.stat().st_size > 0
+    code, _, err = cli(*args, "--residual-sd", "10.5", "--out", out)
+    assert code == 2
+    assert err.endswith(f"error: --residual-sd: out of range (got 10.5); allowed: {SIMULATED}\n"), err
+
+
+def test_the_help_of_residual_sd_states_the_range() -> None:
+    import typer
+
+    from cartrial.commands import kinetics_commands
+
+    scratch = typer.Typer()
+    kinetics_commands.register(scratch)
+    simulate = typer.main.get_group(scratch).commands["kinetics"].commands["simulate"]  # type: ignore[attr-defined]
+    text = next(p.help or "" for p in simulate.params if "--residual-sd" in p.opts)
+    assert f"allowed: {SIMULATED}" in text, text
