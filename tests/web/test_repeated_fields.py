@@ -213,3 +213,12 @@ def test_a_long_query_parameter_name_is_shown_by_its_first_forty_characters(web_
     assert answer.status_code == 422, answer.text[:500]
     body = answer.json()
     assert body["field"] == shown and repr(shown) in body["error"]
+
+
+@pytest.mark.parametrize(("name", "shown"), [("q" * 40, "q" * 40), ("q" * 41, "q" * 40 + "…")])
+def test_a_long_query_parameter_name_with_a_control_character_is_cut_visibly(web_study, name, shown):
+    """The control-character refusal named a long parameter by its first 40 characters without a sign of
+    the cut (``name[:40]``), the one place the web did not use `shown_name` (D-19.602)."""
+    answer = web_study.bearer("admin").get(f"/api/v1/records/crs_assessments?{name}=x%1b")
+    assert answer.status_code == 400, answer.text[:500]
+    assert answer.json()["field"] == f"query parameter {shown!r}"

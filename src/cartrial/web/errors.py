@@ -288,7 +288,7 @@ def _control_character_problem(request: Request) -> Problem | None:
     text = request.url.path
     for name, value in request.query_params.multi_items():
         if found is None:
-            found = control_character_problem(f"query parameter {name[:40]!r}", name + value)
+            found = control_character_problem(f"query parameter {shown_name(name)!r}", name + value)
             text = name + value
     if found is None or found.value is None:  # not Unicode text: said so, nothing named
         return found
