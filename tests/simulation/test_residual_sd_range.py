@@ -85,3 +85,24 @@ def test_the_help_of_residual_sd_states_the_range() -> None:
     simulate = typer.main.get_group(scratch).commands["kinetics"].commands["simulate"]  # type: ignore[attr-defined]
     text = next(p.help or "" for p in simulate.params if "--residual-sd" in p.opts)
     assert f"allowed: {SIMULATED}" in text, text
+
+
+def test_simulate_stein2019_takes_the_variance_a_scenario_and_map_take() -> None:
+    """D-19.603: the Python API's `simulate_stein2019(omega2=…)` stopped at 25 (a log-scale SD of 5) while a
+    scenario's `kinetics.omega2`, `kinetics popfit` and `kinetics map` take 0 to 100 (D-19.409): a fit's
+    ω² of 50 drove a scenario but was refused by the engine. One range now, `OMEGA_LOG_VARIANCE`."""
+    import numpy as np
+
+    from cartrial.allowed import OMEGA_LOG_VARIANCE
+    from cartrial.kinetics.models import OMEGA2, simulate_stein2019
+
+    assert OMEGA2 is OMEGA_LOG_VARIANCE
+    days = np.arange(0.0, 29.0, 7.0)
+    sim = simulate_stein2019(50, days, seed=2, omega2={"cmax": 50.0, "tmax_days": 100.0})
+    levels = sim.long_table()["conc_copies_per_ug"].to_numpy()
+    assert levels.size == 250 and np.isfinite(levels).all() and (levels >= 0).all()
+    with pytest.raises(InputError) as caught:
+        simulate_stein2019(2, days, seed=2, omega2={"cmax": 100.5})
+    assert str(caught.value) == (
+        "omega2[cmax]: out of range (got 100.5); allowed: 0 to 100 on the log scale (an SD of at most 10)"
+    )

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from cartrial.allowed import (
+    OMEGA_LOG_VARIANCE,
     SIMULATED_RESIDUAL_LOG_SD,
     Allowed,
     check_argument,
@@ -366,8 +367,10 @@ MAX_SAMPLES = 50_000_000
 RESIDUAL_SD_LOG = SIMULATED_RESIDUAL_LOG_SD
 """The residual SD on the log scale of a simulation: `cartrial.allowed.SIMULATED_RESIDUAL_LOG_SD`, 0 to 10,
 the upper bound of a fitted one, so every fit `kinetics map` reads is simulated (D-19.600)."""
-OMEGA2 = Allowed(low=0, high=25.0, label="0 to 25 (a log-scale SD of at most 5)")
-"""A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4)."""
+OMEGA2 = OMEGA_LOG_VARIANCE
+"""A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4):
+`cartrial.allowed.OMEGA_LOG_VARIANCE`, 0 to 100, the range a scenario's `kinetics.omega2`, `kinetics popfit`
+and `kinetics map` take, so a fit's ω² drives this engine as it drives a scenario (D-19.603)."""
 
 
 SUBJECTS_LIMIT_REASON = "individual parameters are held in memory; run several seeds for more"
@@ -493,8 +496,8 @@ def simulate_stein2019(
     ``residual_sd_log`` > 0 (Table 1: 0.56), observations are C·exp(eps), eps ~ N(0, sd²). `cmax_scale`
     (scalar or per subject) multiplies the typical Cmax, e.g. for a dose-level assumption. Deterministic
     for a given `seed` (numpy PCG64). Limits: 1 to `MAX_SUBJECTS` subjects, days 0 to `MAX_DAY`, at most
-    `MAX_SAMPLES` samples; `omega2` names model parameters, each 0 to 25; `cmax_scale` and `rho_factor`
-    > 0; anything else is an `InputError` naming the argument (D-19.79).
+    `MAX_SAMPLES` samples; `omega2` names model parameters, each `OMEGA2` (0 to 100); `cmax_scale` and
+    `rho_factor` > 0; anything else is an `InputError` naming the argument (D-19.79).
 
     >>> sim = simulate_stein2019(2, [0, 7, 28], seed=1)
     >>> sim.concentration.shape, sim.parameters["subject"].tolist()
