@@ -42,8 +42,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from cartrial.allowed import choice_text
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import Allowed, choice_text
+from cartrial.errors import ConfigurationError, InputError
 from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
 FloatArray = npt.NDArray[np.float64]
@@ -60,6 +60,17 @@ PD_PARAMETERS: tuple[str, ...] = (
     "protected_fraction",
     "igg_half_life_days",
 )
+
+_AT_LEAST_ZERO = Allowed(low=0, label="a finite number ≥ 0")
+_ABOVE_ZERO = Allowed(low=0, low_exclusive=True, label="a finite number > 0")
+PD_OVERRIDES: dict[str, Allowed] = {
+    name: _ABOVE_ZERO if name in ("ec50_relative", "igg_half_life_days") else _AT_LEAST_ZERO
+    for name in PD_PARAMETERS
+}
+"""The one rule of each PD parameter given instead of the drawn one (`simulate_pd`'s ``overrides``, a
+scenario's `pd.overrides`; D-19.604): a finite number ≥ 0 — an amount, a rate or a fraction, 0 being a model
+without that process (``e0`` 0: no CAR-T) — and > 0 for the two the equations divide by (``ec50_relative``,
+``igg_half_life_days``). `protected_fraction` is capped at 0.99 as a drawn one is."""
 
 _DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
     ("e0", 1.0),
@@ -220,6 +231,9 @@ def simulate_pd(
         if name not in values:
             raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {choice_text(PD_PARAMETERS)}")
         values[name] = np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,)).copy()
+        for each in values[name]:  # scalar or per subject: the first refused value
+            if (problem := PD_OVERRIDES[name].problem(f"overrides[{name}]", float(each))) is not None:
+                raise InputError(problem)
     values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, 0.99)
     k_deg = math.log(2) / values["igg_half_life_days"]
     protected = values["protected_fraction"] / (1 - values["protected_fraction"])
@@ -309,6 +323,7 @@ def parse_titre(text: str) -> float:
 
 
 __all__ = [
+    "PD_OVERRIDES",
     "PD_PARAMETERS",
     "TITRE_DILUTIONS",
     "PdModel",

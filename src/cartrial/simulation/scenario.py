@@ -393,18 +393,16 @@ class PdSettings(_Model):
 
     @model_validator(mode="after")
     def _known_parameters(self) -> PdSettings:
-        from cartrial.kinetics.pd import PD_PARAMETERS
+        from cartrial.kinetics.pd import PD_OVERRIDES, PD_PARAMETERS
 
         issues = [
             Issue(("overrides", name), "unknown PD parameter", name, ", ".join(PD_PARAMETERS))
             for name in self.overrides
             if name not in PD_PARAMETERS
         ]
-        issues += [
-            Issue(("overrides", name), "must be > 0", value, "> 0")
-            for name, value in self.overrides.items()
-            if name in PD_PARAMETERS and not value > 0
-        ]
+        for name, value in self.overrides.items():  # the engine's rule (D-19.604)
+            if name in PD_PARAMETERS and (problem := PD_OVERRIDES[name].problem(name, value)) is not None:
+                issues.append(Issue(("overrides", name), problem.message, value, problem.allowed))
         if issues:
             raise semantic_error(issues)
         return self
