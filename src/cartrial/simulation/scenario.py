@@ -193,6 +193,9 @@ class Population(_Model):
 LATEST_ACCRUAL_START = dt.date(SCREENING_DATES[1].year - 100, 12, 31)
 #: The latest study day a scenario names (`data_cutoff_day`): a century (D-19.369).
 MAX_STUDY_DAY = 36500.0
+MAX_FOLLOW_UP_DAYS = 3650.0
+"""The longest follow-up of a scenario (`follow_up_days`, ten years), the bound of `kinetics.persistence_day`
+too (D-19.605)."""
 
 
 class Accrual(_Model):
@@ -328,8 +331,8 @@ class Kinetics(_Model):
 REFERENCE_CELLS_PER_KG = Allowed(low=1.0, high=1e12, unit="cells/kg")
 """`kinetics.reference_cells_per_kg`: within 10^6 of its default 10^6, the top being the protocol's largest
 dose (`cartrial.protocol.dosing.MAX_CELLS_PER_KG`); 1e-300 made every exposure overflow and ran for ever."""
-PERSISTENCE_DAY = Allowed(low=1.0, high=3650.0, unit="days")
-"""`kinetics.persistence_day`: within the longest follow-up a scenario allows (`follow_up_days` ≤ 3650)."""
+PERSISTENCE_DAY = Allowed(low=1.0, high=MAX_FOLLOW_UP_DAYS, unit="days")
+"""`kinetics.persistence_day`: within the longest follow-up a scenario allows (`MAX_FOLLOW_UP_DAYS`)."""
 
 
 def _omega2_issues(kinetics: Any) -> list[Issue]:
@@ -551,7 +554,7 @@ class Scenario(_Model):
     toxicity: Toxicity = Toxicity()
     efficacy: Efficacy = Efficacy()
     design: DesignSettings = DesignSettings()
-    follow_up_days: float = Field(default=365.0, gt=28, le=3650)
+    follow_up_days: float = Field(default=365.0, gt=28, le=MAX_FOLLOW_UP_DAYS)
     data_cutoff_day: float | None = Field(
         default=None, ge=1, le=MAX_STUDY_DAY, description="study day of the cut-off: 1 to 36500"
     )
