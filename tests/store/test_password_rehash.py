@@ -550,37 +550,6 @@ def test_opened_read_only_reads_immutable_as_sqlite_does(
     engine.dispose()
 
 
-def test_the_cli_prints_a_rehash_warning_on_stderr_once_and_keeps_stdout_clean(
-    sqlite_template: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """A CLI user sees the warning as the commands print theirs (``warning: …`` on stderr), once per
-    warning however often `main` runs in one process (D-19.541's trap); ``--json`` output stays parseable."""
-    import json
-
-    from cartrial.cli import main
-
-    study, _path = sqlite_study(sqlite_template, tmp_path)
-    key_file = tmp_path / "audit.key"
-    key_file.write_text(secrets.token_hex(32))
-    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
-    store_weak_hash(study, monkeypatch)
-    study.service.engine.dispose()
-    monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
-    args = ["audit", "log", "--url", study.url, "--user", "dm", "--json"]
-    capsys.readouterr()
-    for run in range(3):
-        monkeypatch.setattr(auth, "_key_wait_logged", False)  # as a new process: the warning is due again
-        assert main(args) == 0
-        out, err = capsys.readouterr()
-        json.loads(out)
-        assert err == "warning: " + WAITS_FOR_KEY.format("ConfigurationError") + "\n", (run, err)
-    handlers = [h for h in logging.getLogger("cartrial").handlers if type(h).__name__ == "_WarningLine"]
-    assert len(handlers) == 1
-
-
 def _weak_hash_on_a_keyed_study_without_its_key(
     sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> list[str]:
@@ -593,6 +562,28 @@ def _weak_hash_on_a_keyed_study_without_its_key(
     study.service.engine.dispose()
     monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
     return ["audit", "log", "--url", study.url, "--user", "dm", "--json"]
+
+
+def test_the_cli_prints_a_rehash_warning_on_stderr_once_and_keeps_stdout_clean(
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A CLI user sees the warning as the commands print theirs (``warning: …`` on stderr), once per
+    warning however often `main` runs in one process (D-19.541's trap); ``--json`` output stays parseable."""
+    from cartrial.cli import main
+
+    args = _weak_hash_on_a_keyed_study_without_its_key(sqlite_template, tmp_path, monkeypatch)
+    capsys.readouterr()
+    for run in range(3):
+        monkeypatch.setattr(auth, "_key_wait_logged", False)  # as a new process: the warning is due again
+        assert main(args) == 0
+        out, err = capsys.readouterr()
+        json.loads(out)
+        assert err == "warning: " + WAITS_FOR_KEY.format("ConfigurationError") + "\n", (run, err)
+    handlers = [h for h in logging.getLogger("cartrial").handlers if type(h).__name__ == "_WarningLine"]
+    assert len(handlers) == 1
 
 
 def test_an_application_that_configured_logging_sees_a_cli_warning_once(
