@@ -231,7 +231,10 @@ def simulate_pd(
         if name not in values:
             raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {choice_text(PD_PARAMETERS)}")
         values[name] = np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,)).copy()
-        for each in values[name]:  # scalar or per subject: the first refused value
+        given = values[name]
+        if np.all(np.isfinite(given) & (given > 0)):  # within every rule of `PD_OVERRIDES`: no loop
+            continue
+        for each in given:  # scalar or per subject: the first refused value
             if (problem := PD_OVERRIDES[name].problem(f"overrides[{name}]", float(each))) is not None:
                 raise InputError(problem)
     values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, 0.99)
