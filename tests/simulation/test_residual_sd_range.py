@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import Cli
@@ -106,3 +107,72 @@ def test_simulate_stein2019_takes_the_variance_a_scenario_and_map_take() -> None
     assert str(caught.value) == (
         "omega2[cmax]: out of range (got 100.5); allowed: 0 to 100 on the log scale (an SD of at most 10)"
     )
+
+
+def test_a_simulation_at_the_largest_residual_sd_is_read_back_by_nca(cli: Cli, tmp_path: Path) -> None:
+    """D-19.606: at a residual SD of 10 a lognormal draw reached 5.3e18, above the largest concentration
+    cartrial's readers take (`MAX_CONCENTRATION`, 1e15), so `cartrial nca` refused the simulator's own
+    output (exit 2). An observation above it is written as it (an assay's upper limit) and counted."""
+    import pandas as pd
+
+    from cartrial.allowed import MAX_CONCENTRATION
+
+    out = tmp_path / "sim.csv"
+    args = ["kinetics", "simulate", "--subjects", "100", "--days", "0:365:7", "--seed", "1"]
+    code, _, err = cli(*args, "--residual-sd", "10", "--out", out)
+    assert code == 0, err
+    levels = pd.read_csv(out)["conc_copies_per_ug"]
+    assert levels.max() == MAX_CONCENTRATION
+    limited = int((levels == MAX_CONCENTRATION).sum())
+    assert limited > 0
+    assert f"{limited} samples above 1e+15 written as 1e+15" in err, err
+    code, _, err = cli(
+        "nca",
+        out,
+        "--subject",
+        "subject",
+        "--time",
+        "day",
+        "--conc",
+        "conc_copies_per_ug",
+        "--conc-unit",
+        "copies/ug",
+    )
+    assert code == 0, err
+
+
+def test_simulate_stein2019_limits_an_observation_to_the_largest_concentration() -> None:
+    import numpy as np
+
+    from cartrial.allowed import MAX_CONCENTRATION
+    from cartrial.kinetics.models import simulate_stein2019
+    from cartrial.kinetics.simulation import simulate_stein2019_chunks
+
+    days = np.arange(0.0, 366.0, 7.0)
+    sim = simulate_stein2019(100, days, seed=1, residual_sd_log=10.0)
+    assert sim.concentration.max() == MAX_CONCENTRATION
+    limited = int((sim.concentration == MAX_CONCENTRATION).sum())
+    assert limited > 0 and sim.settings["limited_to_max_concentration"] == limited
+    chunks = simulate_stein2019_chunks(100, days, seed=1, residual_sd_log=10.0, chunk_samples=530)
+    levels = np.concatenate([table["conc_copies_per_ug"].to_numpy() for table in chunks.tables()])
+    assert np.array_equal(levels, sim.concentration.ravel())
+    assert chunks.limited == limited
+    assert simulate_stein2019(3, days, seed=1).settings["limited_to_max_concentration"] == 0
+
+
+def test_a_simulated_study_limits_a_pk_sample_to_the_largest_concentration(make_scenario: Any) -> None:
+    """D-19.606: `simulate study` draws its PK samples by the engine's rule, so `db import` (the store's
+    bound is `MAX_CONCENTRATION` too) reads every one; seed 1 drew one above 1e15 at a residual SD of 10."""
+    from cartrial.allowed import MAX_CONCENTRATION
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import prepare
+    from cartrial.simulation.study import simulate_study
+
+    scenario, protocol = load_scenario(
+        make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
+    )
+    study = simulate_study(prepare(scenario, load_protocol(protocol), 1), 1)
+    values = [float(v) for v in study.forms["pk_samples"]["value"] if v != ""]
+    assert max(values) == MAX_CONCENTRATION
+    limited = sum(v == MAX_CONCENTRATION for v in values)
+    assert study.summary["pk_samples_limited_to_max_concentration"] == limited == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -363,7 +364,12 @@ def simulate_command(
         write_atomic(params_out, csv_text(parameters))
     extra = {"command": "kinetics simulate", "settings": settings}
     if chunks is not None:
-        _write_chunks(chunks.tables(), out, as_json, extra)
+        run = chunks
+        _write_chunks(chunks.tables(), out, as_json, extra, after=lambda: _limited_note(run.limited))
+        if run.limited:
+            _err_console().print(
+                f"note: {_limited_text(run.limited)} (an assay's upper limit; D-19.606)", highlight=False
+            )
     else:
         from cartrial.tabular import emit_table
 
@@ -376,10 +382,30 @@ def simulate_command(
         )
 
 
-def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
-    """Write a stream of tables as one CSV (header once) or one JSON document ``{**extra, "rows": [...]}``,
-    chunk by chunk, so memory stays bounded; the text is the same as `cartrial.tabular.emit_table` would
-    write for the whole table. A file is written to a temporary name beside it and renamed at the end."""
+def _limited_text(limited: int) -> str:
+    from cartrial.allowed import MAX_CONCENTRATION
+    from cartrial.wording import count
+
+    return f"{count(limited, 'sample')} above {MAX_CONCENTRATION:g} written as {MAX_CONCENTRATION:g}"
+
+
+def _limited_note(limited: int) -> dict[str, Any]:
+    """What a JSON output says after its rows about the observations limited to `MAX_CONCENTRATION`."""
+    return {"limited_to_max_concentration": limited}
+
+
+def _write_chunks(
+    tables: Any,
+    out: Path | None,
+    as_json: bool,
+    extra: dict[str, Any],
+    after: Callable[[], dict[str, Any]] | None = None,
+) -> None:
+    """Write a stream of tables as one CSV (header once) or one JSON document ``{**extra, "rows": [...],
+    **after()}``, chunk by chunk, so memory stays bounded; the text is the same as
+    `cartrial.tabular.emit_table` would write for the whole table. `after` is called once every row is
+    written (a count known only then). A file is written to a temporary name beside it and renamed at the
+    end."""
     import os
     import sys
     import tempfile
@@ -392,7 +418,7 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
                 yield csv_text(table, header=i == 0)
             return
         marker = '"@@rows@@"'
-        head, tail = dumps_json({**extra, "rows": ["@@rows@@"]}).split(marker)
+        head = dumps_json({**extra, "rows": ["@@rows@@"]}).split(marker)[0]
         yield head
         first = True
         for table in tables:
@@ -400,6 +426,7 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
             if records:
                 yield ("" if first else ",\n    ") + ",\n    ".join(records)
                 first = False
+        tail = dumps_json({**extra, "rows": ["@@rows@@"], **(after() if after else {})}).split(marker)[1]
         yield tail + "\n"  # a simulation has at least one row, so the list is never empty
 
     if out is None:

@@ -45,6 +45,7 @@ from cartrial.kinetics.models import (
     STEIN_PARAMETERS,
     check_samples,
     check_subjects,
+    observed_levels,
     simulate_stein2019,
     stein2019_concentration,
 )
@@ -171,7 +172,8 @@ def check_simulation(
 @dataclass(frozen=True)
 class Stein2019Chunks:
     """A Stein 2019 simulation delivered block by block: `parameters` (one row per subject), `settings`, and
-    `tables()`, a generator of long tables (subject, day, conc_copies_per_ug) in subject order."""
+    `tables()`, a generator of long tables (subject, day, conc_copies_per_ug) in subject order; `limited`
+    counts the observations written as `MAX_CONCENTRATION` once the blocks are read."""
 
     days: FloatArray
     parameter_values: FloatArray
@@ -181,6 +183,13 @@ class Stein2019Chunks:
     rng: np.random.Generator
     settings: dict[str, Any] = field(default_factory=dict)
     chunk_subjects: int = 1
+    _limited: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def limited(self) -> int:
+        """How many observations of the blocks yielded so far were above `MAX_CONCENTRATION` and written as
+        it (`observed_levels`, D-19.606)."""
+        return self._limited[0]
 
     @property
     def parameters(self) -> pd.DataFrame:
@@ -206,8 +215,8 @@ class Stein2019Chunks:
                 conc = stein2019_concentration(self.days, *columns, rate_bound=bound)
             if conc.ndim == 1:
                 conc = conc[None, :]
-            if self.residual_sd_log > 0:
-                conc = conc * np.exp(self.rng.standard_normal(conc.shape) * self.residual_sd_log)
+            conc, limited = observed_levels(conc, self.residual_sd_log, self.rng)
+            self._limited[0] += limited
             k = block.shape[0]
             yield pd.DataFrame(
                 {
@@ -249,6 +258,7 @@ def simulate_stein2019_chunks(
     labels = np.array([f"SIM-{i + 1:0{width}d}" for i in range(n_subjects)], dtype=object)
     chunk_subjects = n_subjects if n_subjects * m <= chunk_samples else max(1, chunk_samples // m)
     settings = {**head.settings, "residual_sd_log": residual_sd_log}
+    del settings["limited_to_max_concentration"]  # the head's, not the run's: `Stein2019Chunks.limited`
     return Stein2019Chunks(
         days=t,
         parameter_values=head.parameter_values,
