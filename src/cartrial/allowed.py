@@ -335,9 +335,9 @@ SIMULATED_RESIDUAL_LOG_SD = Allowed(
     label=f"0 to {MAX_RESIDUAL_LOG_SD:g} (an SD of log y; 0: no residual error)",
 )
 """The one range of a simulated residual SD on the log scale: `kinetics simulate --residual-sd` (Stein 2019
-and the PD model), a scenario's `kinetics.residual_sd_log` and the engines' ``residual_sd_log``. Every fit
-`kinetics map` reads is simulated (`RESIDUAL_LOG_SD` lies within it); 0 simulates without residual error
-(D-19.600)."""
+and the PD model's CAR-T level), a scenario's `kinetics.residual_sd_log` and the engines'
+``residual_sd_log``. Every fit `kinetics map` reads is simulated (`RESIDUAL_LOG_SD` lies within it); 0
+simulates without residual error (D-19.600)."""
 
 RESIDUAL_FRACTION = Allowed(
     low=0,

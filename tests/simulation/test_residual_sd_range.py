@@ -86,6 +86,7 @@ def test_the_help_of_residual_sd_states_the_range() -> None:
     simulate = typer.main.get_group(scratch).commands["kinetics"].commands["simulate"]  # type: ignore[attr-defined]
     text = next(p.help or "" for p in simulate.params if "--residual-sd" in p.opts)
     assert f"allowed: {SIMULATED}" in text, text
+    assert "(allowed" not in text, text  # no brackets within brackets
 
 
 def test_simulate_stein2019_takes_the_variance_a_scenario_and_map_take() -> None:
@@ -176,3 +177,23 @@ def test_a_simulated_study_limits_a_pk_sample_to_the_largest_concentration(make_
     assert max(values) == MAX_CONCENTRATION
     limited = sum(v == MAX_CONCENTRATION for v in values)
     assert study.summary["pk_samples_limited_to_max_concentration"] == limited == 1
+
+
+def test_the_residual_sd_applies_to_the_pd_model_s_car_t_level(cli: Cli, tmp_path: Path) -> None:
+    """D-19.600: `--residual-sd` was silently ignored with `--model cartrial-pd` (the output was the same at
+    0 and 10). It applies to the CAR-T level (copies/µg, an assay's concentration), as the Stein 2019 model's;
+    the plasma cells and AQP4-IgG relative to baseline are model values, unchanged."""
+    import pandas as pd
+
+    args = ["kinetics", "simulate", "--model", "cartrial-pd", "--subjects", "3", "--days", "0:28:7"]
+    tables = {}
+    for sd in ("0", "2"):
+        out = tmp_path / f"pd-{sd}.csv"
+        code, _, err = cli(*args, "--seed", "3", "--residual-sd", sd, "--out", out)
+        assert code == 0, err
+        tables[sd] = pd.read_csv(out)
+    exact, noisy = tables["0"], tables["2"]
+    ratio = noisy["car_t_copies_per_ug"] / exact["car_t_copies_per_ug"]
+    assert (ratio[exact["car_t_copies_per_ug"] > 0] != 1).all()
+    for column in ("subject", "day", "plasma_cells_relative", "aqp4_igg_relative"):
+        assert noisy[column].equals(exact[column]), column

@@ -331,8 +331,8 @@ def simulate_command(
     residual_sd: float = typer.Option(
         0.0,
         "--residual-sd",
-        help=f"Residual SD on the log scale (allowed: {SIMULATED_RESIDUAL_LOG_SD.text()}; "
-        "Stein Table 1: 0.56).",
+        help="Residual SD on the log scale of the CAR-T level (either model); allowed: "
+        f"{SIMULATED_RESIDUAL_LOG_SD.text()}. Stein Table 1: 0.56.",
     ),
     no_iiv: bool = typer.Option(False, "--no-iiv", help="Typical subject only (no variability)."),
     params_out: Path | None = typer.Option(None, "--params-out", help="Write individual parameters here."),
@@ -357,7 +357,9 @@ def simulate_command(
         )
         settings = chunks.settings
     else:
-        table, params, settings = simulate_pd_table(subjects, grid, seed=seed, iiv=not no_iiv)
+        table, params, settings = simulate_pd_table(
+            subjects, grid, seed=seed, iiv=not no_iiv, residual_sd_log=residual_sd
+        )
         chunks = None
     if params_out is not None:
         parameters = chunks.parameters if chunks is not None else params
@@ -366,14 +368,16 @@ def simulate_command(
     if chunks is not None:
         run = chunks
         _write_chunks(chunks.tables(), out, as_json, extra, after=lambda: _limited_note(run.limited))
-        if run.limited:
-            _err_console().print(
-                f"note: {_limited_text(run.limited)} (an assay's upper limit; D-19.606)", highlight=False
-            )
+        limited = run.limited
     else:
         from cartrial.tabular import emit_table
 
         emit_table(table, out, as_json, extra=extra)
+        limited = int(settings["limited_to_max_concentration"])
+    if limited:
+        _err_console().print(
+            f"note: {_limited_text(limited)} (an assay's upper limit; D-19.606)", highlight=False
+        )
     if out is not None:
         from cartrial.wording import count
 

@@ -272,10 +272,21 @@ def simulate_stein2019_chunks(
 
 
 def simulate_pd_table(
-    n_subjects: int, days: npt.ArrayLike, *, seed: int | None = None, iiv: bool = True
+    n_subjects: int,
+    days: npt.ArrayLike,
+    *,
+    seed: int | None = None,
+    iiv: bool = True,
+    residual_sd_log: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The proposed PD model (`simulate_pd`) as a long table: subject, day, CAR-T (copies/µg), plasma cells
     and AQP4-IgG relative to baseline; also the individual parameters and the settings.
+
+    ``residual_sd_log`` (`RESIDUAL_SD_LOG`) applies to the CAR-T level, a concentration an assay measures,
+    by the rule of the Stein 2019 model's (`observed_levels`: C·exp(eps), at most `MAX_CONCENTRATION`,
+    counted in ``settings["limited_to_max_concentration"]``); eps is drawn from a stream of its own (a child
+    of `seed`), so the individual parameters and the model values are those of a run without it. The
+    plasma cells and AQP4-IgG relative to baseline are model values, without residual error (D-19.600).
 
     >>> table, params, settings = simulate_pd_table(2, [0, 14, 28], seed=1)
     >>> table.columns.tolist()
@@ -283,20 +294,29 @@ def simulate_pd_table(
     >>> len(table), settings["note"]
     (6, 'cartrial proposed model, not published')
     """
+    RESIDUAL_SD_LOG.check("residual_sd_log", residual_sd_log)
     grid = np.asarray(days, dtype=float)
     sim = simulate_pd(n_subjects, grid, seed=seed, iiv=iiv)
     n, m = sim.car_t.shape
+    residual_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    car_t, limited = observed_levels(sim.car_t, residual_sd_log, residual_rng)
     params = sim.parameters
     table = pd.DataFrame(
         {
             "subject": np.repeat(params["subject"].to_numpy(), m),
             "day": np.tile(grid, n),
-            "car_t_copies_per_ug": sim.car_t.ravel(),
+            "car_t_copies_per_ug": car_t.ravel(),
             "plasma_cells_relative": sim.plasma_cells_relative().ravel(),
             "aqp4_igg_relative": sim.antibody_relative.ravel(),
         }
     )
-    return table, params, {**sim.settings, "note": "cartrial proposed model, not published"}
+    settings = {
+        **sim.settings,
+        "residual_sd_log": residual_sd_log,
+        "limited_to_max_concentration": limited,
+        "note": "cartrial proposed model, not published",
+    }
+    return table, params, settings
 
 
 __all__ = [
