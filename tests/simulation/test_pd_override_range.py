@@ -15,8 +15,12 @@ from cartrial.errors import InputError
 from cartrial.kinetics import simulate_pd
 from cartrial.simulation import load_scenario
 
-ALLOWED = "a finite number ≥ 0"
-POSITIVE = "a finite number > 0"
+# the rule of each override (D-19.604): 0 or within 10^6 of the typical value; > 0 for a divisor
+ALLOWED = "0, or 2e-10 to 200 1/(copies/ug)/day (10^-6 to 10^6 × the typical 0.0002)"  # k_kill
+POSITIVE = {
+    "ec50_relative": "2e-07 to 2e+05 (10^-6 to 10^6 × the typical 0.2)",
+    "igg_half_life_days": "2.1e-05 to 2.1e+07 day (10^-6 to 10^6 × the typical 21)",
+}
 
 
 @pytest.mark.parametrize(
@@ -65,12 +69,13 @@ def test_a_divisor_override_of_zero_is_refused(name: str) -> None:
     assert (problem.field, problem.message, problem.allowed) == (
         f"overrides[{name}]",
         "out of range",
-        POSITIVE,
+        POSITIVE[name],
     )
 
 
 @pytest.mark.parametrize(
-    ("name", "value", "allowed"), [("k_kill", -1.0, ALLOWED), ("ec50_relative", 0.0, POSITIVE)]
+    ("name", "value", "allowed"),
+    [("k_kill", -1.0, ALLOWED), ("ec50_relative", 0.0, POSITIVE["ec50_relative"])],
 )
 def test_a_scenario_override_is_refused_by_the_engines_rule(
     make_scenario: Callable[..., Path], name: str, value: float, allowed: str
@@ -86,3 +91,69 @@ def test_a_scenario_without_car_t_expansion_is_taken(make_scenario: Callable[...
     """``e0: 0`` (no CAR-T), which the engine runs, was refused by the scenario ("must be > 0")."""
     scenario, _ = load_scenario(make_scenario({"pd": {"overrides": {"e0": 0.0}}}))
     assert scenario.pd.overrides["e0"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("k_kill", 1e300, "0, or 2e-10 to 200 1/(copies/ug)/day (10^-6 to 10^6 × the typical 0.0002)"),
+        ("e0", 1e300, "0, or 5e-06 to 5e+06 copies/ug (10^-6 to 10^6 × the typical 5)"),
+        ("k_exp", 1e300, "0, or 1.5e-06 to 1.5e+06 1/day (10^-6 to 10^6 × the typical 1.5)"),
+        ("k_c", 1e300, "0, or 2e-07 to 2e+05 1/day (10^-6 to 10^6 × the typical 0.2)"),
+        ("igg_half_life_days", 1e-300, "2.1e-05 to 2.1e+07 day (10^-6 to 10^6 × the typical 21)"),
+        ("ec50_relative", 1e-300, "2e-07 to 2e+05 (10^-6 to 10^6 × the typical 0.2)"),
+        ("protected_fraction", 0.995, "0, or 5e-08 to 0.99 (10^-6 to 10^6 × the typical 0.05)"),
+    ],
+)
+def test_an_override_far_from_its_typical_value_is_refused_before_solving(
+    name: str, value: float, allowed: str
+) -> None:
+    """D-19.604: any finite number ≥ 0 was taken; `k_kill` 1e300 (also `e0`, `k_exp`, `k_c`) ran the solver
+    for over a minute, `igg_half_life_days` 1e-300 failed in LSODA, `ec50_relative` 1e-300 gave nonsense.
+    Each override lies within 10^6 of its typical value (as an initial value of popfit, D-19.37)."""
+    with pytest.raises(InputError) as caught:
+        simulate_pd(2, [0.0, 7.0], seed=1, overrides={name: value})
+    problem = caught.value.problems[0]
+    assert (problem.field, problem.message, problem.value, problem.allowed) == (
+        f"overrides[{name}]",
+        "out of range",
+        value,
+        allowed,
+    )
+
+
+def test_an_override_at_either_end_of_its_range_is_solved() -> None:
+    from cartrial.kinetics.pd import PD_PARAMETERS, pd_override_rules
+
+    rules = pd_override_rules()
+    assert set(rules) == set(PD_PARAMETERS)
+    for name, rule in rules.items():
+        for value in (rule.low, rule.high):
+            sim = simulate_pd(2, [0.0, 28.0, 365.0], seed=1, overrides={name: value})
+            assert math.isfinite(float(sim.antibody_relative.sum())), (name, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("fast", "not a number"), ([1e-4, 2e-4, 3e-4], "3 values for 2 subjects")],
+)
+def test_an_override_that_is_not_one_number_or_one_per_subject_is_located(
+    value: object, message: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        simulate_pd(2, [0.0, 7.0], seed=1, overrides={"k_kill": value})  # type: ignore[dict-item]
+    problem = caught.value.problems[0]
+    assert (problem.field, problem.message) == ("overrides[k_kill]", message)
+    assert problem.allowed == "one number, or one per subject", problem
+
+
+def test_a_scenario_override_far_from_its_typical_value_is_refused_at_its_line(
+    make_scenario: Callable[..., Path],
+) -> None:
+    """`pd.overrides: {k_kill: 1e300}` hung `simulate study`; it is refused when the scenario is read."""
+    path = make_scenario({"pd": {"overrides": {"k_kill": 1e300}}})
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    text = str(caught.value)
+    assert "pd.overrides.k_kill" in text and "line" in text and "out of range" in text, text
+    assert "2e-10 to 200" in text, text

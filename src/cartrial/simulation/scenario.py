@@ -396,7 +396,9 @@ class PdSettings(_Model):
 
     @model_validator(mode="after")
     def _known_parameters(self) -> PdSettings:
-        from cartrial.kinetics.pd import PD_OVERRIDES, PD_PARAMETERS
+        from cartrial.kinetics.pd import PD_PARAMETERS, pd_override_rules
+
+        rules = pd_override_rules()
 
         issues = [
             Issue(("overrides", name), "unknown PD parameter", name, ", ".join(PD_PARAMETERS))
@@ -404,7 +406,7 @@ class PdSettings(_Model):
             if name not in PD_PARAMETERS
         ]
         for name, value in self.overrides.items():  # the engine's rule (D-19.604)
-            if name in PD_PARAMETERS and (problem := PD_OVERRIDES[name].problem(name, value)) is not None:
+            if name in PD_PARAMETERS and (problem := rules[name].problem(name, value)) is not None:
                 issues.append(Issue(("overrides", name), problem.message, value, problem.allowed))
         if issues:
             raise semantic_error(issues)
