@@ -400,21 +400,21 @@ class _WarningLine(logging.Handler):
 
 def _on_the_terminal_already(record: logging.LogRecord) -> bool:
     """Whether a handler other than `_WarningLine` that `record` reaches — on its logger or an ancestor it
-    propagates to, the root's included — writes it to stderr or stdout (a `logging.StreamHandler` on one
-    of them, at a level and with filters that let it through): an application that configured logging
+    propagates to, the root's included — is a `logging.StreamHandler` whose stream IS the current
+    `sys.stderr`, at a level that lets the record through: an application that configured logging
     (``logging.basicConfig()``) and runs `main` in-process would otherwise see each warning twice, its own
-    line and the CLI's (D-19.601). A handler writing elsewhere (a file, pytest's capture) does not count:
-    the CLI user still sees the warning, once."""
-    terminal = {id(stream) for stream in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__) if stream}
+    line and the CLI's (D-19.601). Only the level is checked, never the handler's filters (a stateful one, a
+    dedupe or a rate limit, would count the call and drop the record); a handler writing elsewhere — a file,
+    pytest's capture, stdout, the process's stderr while `sys.stderr` is redirected — does not count, so a
+    miss gives a second line, never a lost one."""
     logger: logging.Logger | None = logging.getLogger(record.name)
     while logger is not None:
         for handler in logger.handlers:
             if (
                 not isinstance(handler, _WarningLine)
                 and isinstance(handler, logging.StreamHandler)
-                and id(handler.stream) in terminal
+                and handler.stream is sys.stderr
                 and record.levelno >= handler.level
-                and handler.filter(record)
             ):
                 return True
         logger = logger.parent if logger.propagate else None
