@@ -718,14 +718,14 @@ _BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "l
 
 def _fit_key(path: tuple[str | int, ...], iiv: tuple[str, ...]) -> str:
     """The estimates.json key a `Kinetics` field is taken from (`population_kinetics`): ``typical.NAME``,
-    ``sigma.a`` (the residual SD), ``omega[k][k]`` (an IIV variance)."""
+    ``omega[k][k]`` (an IIV variance). The residual SD (``sigma.a``) has none: the fit's reader refuses at
+    ``sigma.a`` whatever is outside `RESIDUAL_LOG_SD`, which lies within the simulator's range
+    (`SIMULATED_RESIDUAL_LOG_SD`, one bound, D-19.600), so the simulator never refuses it."""
     from cartrial.kinetics.models import STEIN_PARAMETERS
 
     name = str(path[0]) if path else ""
     if name in STEIN_PARAMETERS:
         return f"typical.{name}"
-    if name == "residual_sd_log":
-        return "sigma.a"
     if name == "omega2" and len(path) > 1 and path[1] in iiv:
         k = iiv.index(str(path[1]))
         return f"omega[{k}][{k}]"
