@@ -157,3 +157,43 @@ def test_a_scenario_override_far_from_its_typical_value_is_refused_at_its_line(
     text = str(caught.value)
     assert "pd.overrides.k_kill" in text and "line" in text and "out of range" in text, text
     assert "2e-10 to 200" in text, text
+
+
+def test_the_trial_simulators_dose_effect_is_not_held_to_the_override_rule(make_scenario) -> None:
+    """Review of D-19.604: `simulate trial` passed each patient's dose-scaled e0 (e0 × (dose / reference)
+    ^ exponent) as an `overrides["e0"]`, so a scenario the loader accepts (reference 1 cell/kg, exponent
+    1: e0 × 5·10^5) failed partway with "overrides[e0]: out of range (got 7757264.15…)", a key and a
+    number the user never wrote. The dose effect is the engine's own `e0_scale`, not an override."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import prepare
+
+    scenario, protocol = load_scenario(
+        make_scenario(
+            {"pool_size": 50, "kinetics": {"reference_cells_per_kg": 1.0}, "pd": {"dose_exponent": 1.0}}
+        )
+    )
+    prepared = prepare(scenario, load_protocol(protocol), 1)
+    assert prepared is not None
+
+
+def test_e0_scale_multiplies_the_sampled_e0_and_is_checked_as_a_factor() -> None:
+    """`e0_scale` multiplies the sampled initial effector (per subject); a non-finite or negative factor
+    is refused at its name, before anything is solved."""
+    base = simulate_pd(2, [0.0], seed=3).parameters["e0"].to_numpy()
+    scaled = simulate_pd(2, [0.0], seed=3, e0_scale=[2.0, 0.5]).parameters["e0"].to_numpy()
+    assert scaled.tolist() == [base[0] * 2.0, base[1] * 0.5]
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(InputError) as caught:
+            simulate_pd(2, [0.0, 7.0], seed=3, e0_scale=bad)
+        assert caught.value.problems[0].field == "e0_scale"
+
+
+@pytest.mark.parametrize("value", ["5", True, [1.0, "2"]])
+def test_an_override_given_as_text_or_a_bool_is_not_a_number(value: object) -> None:
+    """Review of D-19.604: ``"5"`` and ``True`` were converted to 5.0 and 1.0 and simulated."""
+    with pytest.raises(InputError) as caught:
+        simulate_pd(2, [0.0, 7.0], seed=1, overrides={"e0": value})  # type: ignore[dict-item]
+    assert (caught.value.problems[0].field, caught.value.problems[0].message) == (
+        "overrides[e0]",
+        "not a number",
+    )

@@ -220,13 +220,15 @@ class PdSimulation:
         return (self.plasma_cells + protected) / (1.0 + protected)
 
 
-def _override_values(name: str, value: Any, n_subjects: int) -> FloatArray:
-    """One override as one value per subject; anything but one number or one per subject is an
-    `InputError` at ``overrides[NAME]``."""
-    field = f"overrides[{name}]"
+def _override_values(field: str, value: Any, n_subjects: int) -> FloatArray:
+    """One override (or `e0_scale`) as one value per subject; anything but one number or one per subject
+    is an `InputError` at `field` (``overrides[NAME]``)."""
     allowed = "one number, or one per subject"
-    try:
-        given = np.asarray(value, dtype=float)
+    try:  # numbers only: a text ("5") or a bool is not read as one
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError(raw.dtype)
+        given = raw.astype(float)
     except (TypeError, ValueError):
         raise InputError(Problem("not a number", field=field, allowed=allowed)) from None
     if given.ndim > 1 or given.size not in (1, n_subjects):
@@ -244,13 +246,17 @@ def simulate_pd(
     model: PdModel | None = None,
     iiv: bool = True,
     overrides: dict[str, npt.ArrayLike] | None = None,
+    e0_scale: npt.ArrayLike | None = None,
     extinction_copies_per_ug: float = EFFECTOR_EXTINCTION_COPIES_PER_UG,
 ) -> PdSimulation:
     """Simulate the proposed PD model for `n_subjects` virtual subjects at `days` (from day 0).
 
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
     capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling, each within
-    `pd_override_rules` (an `InputError` at ``overrides[NAME]`` before anything is solved, D-19.604). One
+    `pd_override_rules` (an `InputError` at ``overrides[NAME]`` before anything is solved, D-19.604).
+    `e0_scale` (scalar or per subject, a finite number ≥ 0) then multiplies the initial effector: a dose
+    effect computed by the caller (the trial simulator's (dose / reference)^exponent), not a user's
+    value, so not held to the override rule (an `InputError` at ``e0_scale`` otherwise). One
     ODE system of 4·N states is solved (LSODA, `PD_SOLVER_RTOL`, `PD_SOLVER_ATOL`); every state is an
     amount, kept at or above 0. An effector amount below `extinction_copies_per_ug` (default the solver's
     absolute tolerance, `EFFECTOR_EXTINCTION_COPIES_PER_UG`, copies/µg) is extinct: 0 from then on, in the
@@ -281,7 +287,7 @@ def simulate_pd(
     for name, value in (overrides or {}).items():
         if name not in values:
             raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {choice_text(PD_PARAMETERS)}")
-        values[name] = given = _override_values(name, value, n_subjects)
+        values[name] = given = _override_values(f"overrides[{name}]", value, n_subjects)
         if not rules:
             rules = pd_override_rules(pd_model)
         rule = rules[name]
@@ -291,6 +297,13 @@ def simulate_pd(
         for each in given:  # scalar or per subject: the first refused value
             if (problem := rule.problem(f"overrides[{name}]", float(each))) is not None:
                 raise InputError(problem)
+    if e0_scale is not None:
+        scale = _override_values("e0_scale", e0_scale, n_subjects)
+        if not np.all(np.isfinite(scale) & (scale >= 0)):
+            raise InputError(
+                Problem("not a finite number of 0 or more", field="e0_scale", allowed="a finite number ≥ 0")
+            )
+        values["e0"] = values["e0"] * scale
     values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, PROTECTED_FRACTION_CAP)
     k_deg = math.log(2) / values["igg_half_life_days"]
     protected = values["protected_fraction"] / (1 - values["protected_fraction"])
