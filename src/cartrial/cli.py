@@ -385,7 +385,11 @@ def main(argv: list[str] | None = None) -> int:
 class _WarningLine(logging.Handler):
     """Writes a record of the ``cartrial`` loggers to the current stderr as ``warning: <message>``, as the
     commands print their own warnings (``typer.echo(..., err=True)``; the stream is looked up at each record,
-    so a caller that replaces `sys.stderr` between runs gets them)."""
+    so a caller that replaces `sys.stderr` between runs gets them) — unless another handler the record
+    reaches already writes it to the terminal (`_on_the_terminal_already`, D-19.601)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _on_the_terminal_already(record) and bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -394,11 +398,35 @@ class _WarningLine(logging.Handler):
             self.handleError(record)
 
 
+def _on_the_terminal_already(record: logging.LogRecord) -> bool:
+    """Whether a handler other than `_WarningLine` that `record` reaches — on its logger or an ancestor it
+    propagates to, the root's included — is a `logging.StreamHandler` whose stream IS the current
+    `sys.stderr`, at a level that lets the record through: an application that configured logging
+    (``logging.basicConfig()``) and runs `main` in-process would otherwise see each warning twice, its own
+    line and the CLI's (D-19.601). Only the level is checked, never the handler's filters (a stateful one, a
+    dedupe or a rate limit, would count the call and drop the record); a handler writing elsewhere — a file,
+    pytest's capture, stdout, the process's stderr while `sys.stderr` is redirected — does not count, so a
+    miss gives a second line, never a lost one."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None:
+        for handler in logger.handlers:
+            if (
+                not isinstance(handler, _WarningLine)
+                and isinstance(handler, logging.StreamHandler)
+                and handler.stream is sys.stderr
+                and record.levelno >= handler.level
+            ):
+                return True
+        logger = logger.parent if logger.propagate else None
+    return False
+
+
 def _show_library_warnings() -> None:
     """Attach `_WarningLine` (level WARNING) to the ``cartrial`` logger, once per process: every in-process
     run of `main` calls this, and a handler added per run would print each warning once per earlier run
     (the trap of D-19.541). The library itself configures no handler (D-19.545); without this, a CLI user
-    would get Python's last-resort handler's bare text."""
+    would get Python's last-resort handler's bare text. The record still propagates (an application's log
+    file keeps it); the line is left out when the application's own handler shows it (D-19.601)."""
     logger = logging.getLogger("cartrial")
     if any(isinstance(handler, _WarningLine) for handler in logger.handlers):
         return
