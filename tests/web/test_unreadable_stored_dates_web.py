@@ -142,3 +142,69 @@ def test_the_dashboards_answer_409_not_nothing_to_analyse(web_study: WebStudy) -
     answer = web_study.bearer("admin").get("/api/v1/escalation")
     assert answer.status_code == 409, answer.text
     _assert_names_the_infusion(answer.text, record_id)
+
+
+# -- list pages: one unreadable record must not lock staff out of the study (D-19.559)
+
+
+def _plant_in(study: WebStudy, table: str, column: str, subject_id: str, text: str) -> int:
+    """`text` in `column` of `subject_id`'s (first) `table` record (a direct change); its record id."""
+    connection = sqlite3.connect(study.url.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            (record_id,) = connection.execute(
+                f"SELECT min(id) FROM {table} WHERE subject_id = ?", (subject_id,)
+            ).fetchone()
+            connection.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", (text, record_id))
+    finally:
+        connection.close()
+    return int(record_id)
+
+
+def _notice(text: str) -> str:
+    """The list page's notice of the records it leaves out (`id="unreadable-records"`)."""
+    found = re.search(r'<section[^>]*id="unreadable-records".*?</section>', text, re.S)
+    assert found, text[:3000]
+    assert "cartrial audit verify" in found.group(0) and "Traceback" not in text
+    return found.group(0)
+
+
+def test_the_home_and_subject_list_show_the_readable_rows_and_name_the_record(web_study: WebStudy) -> None:
+    """Before: the study home and the subject list answered 409 for the whole page while any one visible
+    record held a stored date no reader reads."""
+    infusion = _plant(web_study, "CT-001")
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-101", PLANTED)
+    session = web_study.session("admin")
+    home = session.get("/")
+    assert home.status_code == 200, (home.status_code, home.text[:2000])
+    notice = _notice(home.text)
+    assert f"infusion record {infusion}, infused_at" in notice
+    assert f"crs_assessment record {crs}, assessed_at" in notice  # a scheduled form's day (subject_days)
+    assert PLANTED not in home.text
+    subjects = session.get("/subjects")
+    assert subjects.status_code == 200, (subjects.status_code, subjects.text[:2000])
+    assert (
+        f"infusion record {infusion}, infused_at" in _notice(subjects.text) and PLANTED not in subjects.text
+    )
+    for subject_id in ("CT-001", "CT-002", "CT-101"):  # every subject record is readable
+        assert f">{subject_id}</a>" in subjects.text, subject_id
+    assert "2021-04-27" in subjects.text  # CT-101's readable infusion is shown
+    # a reader of the other site sees no notice: PUMCH's investigator reads no TJH record
+    other = web_study.session("inv2").get("/subjects")
+    assert other.status_code == 200 and "unreadable-records" not in other.text
+    assert "infusion record" not in other.text
+
+
+def test_the_query_list_shows_the_readable_rows_and_the_audit_page_answers(web_study: WebStudy) -> None:
+    """A date-shaped text (``2021-13-45``) in a subject's consent date: before, the query list (which
+    reads the subjects for their sites) and the subject list answered 409."""
+    record = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    session = web_study.session("admin")
+    for path in ("/queries", "/subjects"):
+        page = session.get(path)
+        assert page.status_code == 200, (path, page.status_code, page.text[:2000])
+        assert f"subject record {record}, consent_date: not a date" in _notice(page.text), path
+        assert "2021-13-45" not in page.text, path
+    listed = session.get("/subjects").text
+    assert ">CT-001</a>" in listed and ">CT-101</a>" in listed and ">CT-002</a>" not in listed
+    assert session.get("/audit").status_code == 200

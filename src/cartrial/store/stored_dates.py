@@ -10,11 +10,12 @@ refused by the column types' own readers (`cartrial.store.models.UtcDateTime`, `
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, String, type_coerce
+from sqlalchemy import Connection, String, Table, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from cartrial.errors import Problem, StoredValueError
@@ -81,13 +82,22 @@ def locating(connection: Connection, query: Any) -> Iterator[None]:
 
 
 def _located(connection: Connection, query: Any, error: StoredValueError) -> StoredValueError:
+    problems = [problem for _, _, problem in _locate(connection, query, error)]
+    return cast(StoredValueError, error.with_problems(bounded(problems)))  # with_problems keeps the class
+
+
+def _locate(
+    connection: Connection, query: Any, error: StoredValueError
+) -> list[tuple[Table | None, int | None, Problem]]:
+    """The problems of `error` by record: (table, record id, problem) of each record of `query` whose
+    stored date no reader reads, (None, None, problem) for a problem no record locates."""
     tables = {getattr(t, "name", None): t for t in query.get_final_froms()}
-    problems: list[Problem] = []
+    out: list[tuple[Table | None, int | None, Problem]] = []
     done: set[str] = set()
     for problem in error.problems:
         table = tables.get(problem.record)
         if table is None or "id" not in table.c or problem.field not in table.c:
-            problems.append(problem)
+            out.append((None, None, problem))
             continue
         if table.name in done:
             continue
@@ -103,13 +113,55 @@ def _located(connection: Connection, query: Any, error: StoredValueError) -> Sto
         try:
             rows = connection.execute(query.with_only_columns(table.c.id, *texts)).all()
         except SQLAlchemyError:  # the locating read must never hide the refusal itself
-            problems.append(problem)
+            out.append((None, None, problem))
             continue
         found = [
-            unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed)
+            (table, int(row[0]), unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed))
             for row in rows
             for c, value in zip(columns, row[1:], strict=True)
             if not readable(value, timed=c.type.stored_timed)
         ]
-        problems += found or [problem]
-    return cast(StoredValueError, error.with_problems(bounded(problems)))  # with_problems keeps the class
+        out += found or [(None, None, problem)]
+    return out
+
+
+_LEFT_OUT: ContextVar[list[Problem] | None] = ContextVar("cartrial_unreadable_left_out", default=None)
+_T = TypeVar("_T")
+
+
+@contextmanager
+def leaving_out_unreadable() -> Iterator[list[Problem]]:
+    """Within: the list reads (`reads.page_records`, `reads.subject_days`, through `read_leaving_out`)
+    leave out each record holding a stored date no reader reads and add its problems (`unreadable_date`:
+    ``<table> record <id>, <field>``, never the value) to the list yielded, instead of refusing the whole
+    read: a list page shows every readable record and names the others (D-19.559)."""
+    left_out: list[Problem] = []
+    token = _LEFT_OUT.set(left_out)
+    try:
+        yield left_out
+    finally:
+        _LEFT_OUT.reset(token)
+
+
+def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequence[Any]], _T]) -> _T:
+    """`fetch(conditions)` (a read of `query`'s records with these extra conditions) as under `locating`.
+    Within `leaving_out_unreadable`, a refusal whose every problem is located by its record is answered by
+    `fetch` again without these records (``id NOT IN``), their problems noted; otherwise (or any problem
+    without its record) the located refusal."""
+    left_out = _LEFT_OUT.get()
+    conditions: list[Any] = []
+    while True:
+        narrowed = query.where(*conditions)
+        try:
+            return fetch(conditions)
+        except StoredValueError as error:
+            located = _locate(connection, narrowed, error)
+            if left_out is None or any(table is None for table, _, _ in located):
+                problems = [problem for _, _, problem in located]
+                raise cast(StoredValueError, error.with_problems(bounded(problems))) from None
+            ids: dict[Table, set[int]] = {}
+            for table, record_id, problem in located:
+                ids.setdefault(cast(Table, table), set()).add(cast(int, record_id))
+                if problem not in left_out:
+                    left_out.append(problem)
+            conditions += [table.c.id.not_in(sorted(numbers)) for table, numbers in ids.items()]

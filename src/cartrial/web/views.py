@@ -22,14 +22,15 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
 from cartrial.columns import utc_today
-from cartrial.errors import CartrialError, ConflictError, StoredValueError, stored_rows_errors
+from cartrial.errors import CartrialError, ConflictError, Problem, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
+from cartrial.store.stored_dates import bounded, leaving_out_unreadable
 from cartrial.web.errors import without_database_location
 
 if TYPE_CHECKING:
@@ -571,6 +572,8 @@ class StudyHome:
     """complete / (complete + missing + overdue) in %, None when nothing was due."""
     lock: str | None
     as_of: dt.date
+    unreadable: tuple[Problem, ...] = ()
+    """The records left out, each holding a stored date no reader reads (`unreadable_records`, D-19.559)."""
 
 
 def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
@@ -585,6 +588,18 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
 
 
 def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
+    with leaving_out_unreadable() as left_out:
+        home = _read_study_home(handle, sites, today)
+    return replace(home, unreadable=unreadable_records(left_out))
+
+
+def unreadable_records(left_out: Sequence[Problem]) -> tuple[Problem, ...]:
+    """What a list page says of the records it left out (`stored_dates.leaving_out_unreadable`): each by
+    ``<table> record <id>, <field>``, never the value, at most `tamper.MAX_FINDINGS` (D-19.559)."""
+    return tuple(bounded(list(left_out)))
+
+
+def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
     from cartrial.store import reads
 
     protocol = study_protocol(handle)
