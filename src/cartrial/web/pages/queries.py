@@ -8,8 +8,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from cartrial.errors import InputError, StoredValueError
 from cartrial.store.permissions import Action
-from cartrial.web import views
 from cartrial.store.stored_dates import leaving_out_unreadable
+from cartrial.web import views
 from cartrial.web.pages.common import (
     done_message,
     page_router,

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from cartrial.columns import utc_today
 from cartrial.store.permissions import Action
-from cartrial.web import views
 from cartrial.store.stored_dates import leaving_out_unreadable
+from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, sites, unreadable_context
 from cartrial.web.security import WebUser, permit
 from cartrial.web.templating import render
@@ -107,6 +107,5 @@ def casebook(
             "may_enter": user.may(Action.ENTER),
             "done": done_message(request),
             "nav": "subjects",
-            **unreadable_context(views.unreadable_records(left_out)),
         },
     )
