@@ -229,3 +229,46 @@ def test_a_mass_change_is_listed_up_to_the_bound_then_counted(
     assert all(p.record and p.record.startswith("lab_result record ") for p in problems[:bound])
     assert problems[-1].message == f"and {planted - bound} more stored value(s) no reader reads"
     assert "zzzz" not in str(raised.value)
+
+
+def test_db_edit_repairs_the_unreadable_date_and_verify_keeps_reporting_the_tamper(
+    example_sqlite: str,
+) -> None:
+    """Before: `db edit` read the record first and refused it, so no data manager could correct the date
+    through cartrial (D-19.556's "not done"). The edit setting every unreadable field repairs the record;
+    its audit row records the text that was stored as the old value (never shown in a message), so `audit
+    verify` goes on reporting the direct change: as a trail inconsistency of that audited update (D-19.560)."""
+    record_id = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
+    before = run_cartrial("audit", "verify", "--url", example_sqlite)
+    assert before.exit_code == 1 and "zzzz" not in before.stdout + before.stderr
+    assert any(
+        f"infusion id {record_id} " in line and "unaudited-update" in line and "infused_at" in line
+        for line in before.stdout.splitlines()
+    ), before.stdout
+    result = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", "infused_at=2021-04-27T02:00:00Z",
+        "--reason", "corrected from the infusion record", "--expected-version", "1",
+        "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "zzzz" not in result.stdout + result.stderr and "version 2" in result.stdout
+    listed = run_cartrial("db", "records", "infusion", "--json", "--user", "admin", "--url", example_sqlite)
+    assert listed.exit_code == 0, listed.stderr
+    (row,) = [r for r in json.loads(listed.stdout) if r["id"] == record_id]
+    assert row["infused_at"].startswith("2021-04-27") and row["version"] == 2
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    try:
+        audited = connection.execute(
+            "SELECT old_value, new_value, reason FROM audit_log WHERE action = 'update' "
+            "AND table_name = 'infusion' AND record_id = ? AND field = 'infused_at'",
+            (record_id,),
+        ).fetchall()
+    finally:
+        connection.close()
+    assert audited == [('"zzzz"', '"2021-04-27T02:00:00Z"', "corrected from the infusion record")]
+    after = run_cartrial("audit", "verify", "--url", example_sqlite)
+    text = after.stdout + after.stderr
+    assert after.exit_code == 1 and "zzzz" not in text and "Traceback" not in text, text
+    (finding,) = [line for line in after.stdout.splitlines() if f"infusion id {record_id} " in line]
+    assert "trail-inconsistent" in finding and "infused_at" in finding, finding
+    assert "changed outside the application" in finding, finding

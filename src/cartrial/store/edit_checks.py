@@ -1471,11 +1471,15 @@ CONTEXT_TABLES = ("subject", "infusion", "adverse_event")
 
 
 def stored_records(
-    connection: Connection, subject_ids: Iterable[str], tables: Iterable[str] = CONTEXT_TABLES
+    connection: Connection,
+    subject_ids: Iterable[str],
+    tables: Iterable[str] = CONTEXT_TABLES,
+    written: tuple[str, int] | None = None,
 ) -> dict[str, dict[str, list[Record]]]:
     """Stored records of `tables` for `subject_ids`: subject → table → records (not new), each table's in
     id order (not the database's plan-dependent order: the records of a subject come out alike whether
-    read alone or with other subjects', D-19.433)."""
+    read alone or with other subjects', D-19.433). `written`: (table, id) of the record a write replaces,
+    not read (the checks put its new values in its place; a repair of its unreadable date, D-19.560)."""
     from sqlalchemy import select
 
     from cartrial.store.fields import DATABASE_COLUMNS
@@ -1491,6 +1495,8 @@ def stored_records(
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             query = select(model_table).where(model_table.c.subject_id.in_(chunk)).order_by(model_table.c.id)
+            if written is not None and written[0] == table:
+                query = query.where(model_table.c.id != written[1])
             with locating(connection, query):  # a stored date no reader reads: named by record (D-19.556)
                 rows = connection.execute(query).mappings().all()
             for row in rows:
@@ -1802,7 +1808,8 @@ def write_findings(
     tables = _write_tables(table, after is None)
     read = None if context is None else context.records(str(subject_id), tables)
     if read is None or context is None:
-        stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
+        written = None if record_id is None or before is None else (table, record_id)
+        stored = stored_records(connection, [str(subject_id)], tables, written).get(str(subject_id), {})
         protocol = study_protocol(connection)
     else:
         stored, protocol = read, context.protocol

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, String, and_, delete, func, select
+from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, InternalError, Problem, StoredValueError
@@ -44,7 +44,7 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
-from cartrial.store.stored_dates import locating
+from cartrial.store.stored_dates import locating, readable
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -536,7 +536,7 @@ def update_record(
     changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
     changes = typed_texts(table_name, changes)
-    current = current_record(tx.connection, model, table_name, record_id)
+    current, unreadable = record_to_repair(tx.connection, model, table_name, record_id, changes)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if int(current["version"]) != int(expected_version):
         raise StaleVersionError(
@@ -545,7 +545,11 @@ def update_record(
             "change again"
         )
     clean = prepare_rows(model, table_name, [changes], ())[0]
-    diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
+    diff = {
+        name: value
+        for name, value in clean.items()
+        if name in unreadable or not same_value(current[name], value)  # a repair always writes (D-19.560)
+    }
     if not diff:
         return int(current["version"])
     check_texts(model, table_name, diff)
@@ -576,7 +580,9 @@ def update_record(
         and validated.after == after
     )
     check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
-    version = apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
+    # the audit row's old value of a repaired date is the text that was stored (D-19.560)
+    stored = {**current, **unreadable}
+    version = apply_update(tx, model, table_name, stored, diff, int(expected_version), reason)
     reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
     return version
 
@@ -662,6 +668,35 @@ def current_record(
     if row is None:
         raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return row
+
+
+def record_to_repair(
+    connection: Connection, model: type[StudyData], table_name: str, record_id: int, changes: RowLike
+) -> tuple[RowLike, dict[str, Any]]:
+    """The stored record an update of `changes` starts from (`current_record`) and, when it holds stored
+    dates no reader reads (D-19.556) that `changes` sets every one of, the record with these columns empty
+    and their stored texts by column: what repairs them (D-19.560). The text goes to the audit row's old
+    value only, never to a message; a record with an unreadable date the update does not set (every
+    update rewrites ``updated_at``) is refused as before, by its record and field."""
+    try:
+        return current_record(connection, model, table_name, record_id), {}
+    except StoredValueError:
+        table = table_of(model)
+        dated = [c for c in table.c if hasattr(c.type, "stored_timed")]
+        where = table.c.id == record_id_of(record_id)
+        texts = connection.execute(select(*(type_coerce(c, String) for c in dated)).where(where)).first()
+        if texts is None:
+            raise
+        unreadable = {
+            c.name: text
+            for c, text in zip(dated, texts, strict=True)
+            if not readable(text, timed=c.type.stored_timed)
+        }
+        if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
+            raise
+        query = select(*(c for c in table.c if c.name not in unreadable)).where(where)
+        row = connection.execute(query).mappings().one()
+        return {**row, **dict.fromkeys(unreadable)}, {n: t for n, t in unreadable.items() if n in changes}
 
 
 def _held_elsewhere(
