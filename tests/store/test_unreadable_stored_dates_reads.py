@@ -237,7 +237,7 @@ def test_db_edit_repairs_the_unreadable_date_and_verify_keeps_reporting_the_tamp
     """Before: `db edit` read the record first and refused it, so no data manager could correct the date
     through cartrial (D-19.556's "not done"). The edit setting every unreadable field repairs the record;
     its audit row records the text that was stored as the old value (never shown in a message), so `audit
-    verify` goes on reporting the direct change: as a trail inconsistency of that audited update (D-19.560)."""
+    verify` goes on reporting the direct change: as a trail inconsistency of the audited update (D-19.560)."""
     record_id = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
     before = run_cartrial("audit", "verify", "--url", example_sqlite)
     assert before.exit_code == 1 and "zzzz" not in before.stdout + before.stderr
@@ -272,3 +272,22 @@ def test_db_edit_repairs_the_unreadable_date_and_verify_keeps_reporting_the_tamp
     (finding,) = [line for line in after.stdout.splitlines() if f"infusion id {record_id} " in line]
     assert "trail-inconsistent" in finding and "infused_at" in finding, finding
     assert "changed outside the application" in finding, finding
+
+
+def test_db_edit_setting_one_of_two_unreadable_dates_is_refused_naming_the_other(example_sqlite: str) -> None:
+    """A repair sets every unreadable date of the record (D-19.560): else the refusal as before, by record
+    and field, and nothing is written."""
+    record_id = _plant(example_sqlite, "subject", "consent_date", "2021-13-45", where="subject_id = 'CT-001'")
+    assert (
+        _plant(example_sqlite, "subject", "disposition_date", "zzzz", where="subject_id = 'CT-001'")
+        == record_id
+    )
+    before = _version(example_sqlite, "subject", record_id)
+    result = run_cartrial(
+        "db", "edit", "subject", record_id, "--set", "consent_date=2021-01-05", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    _assert_located(result.stderr + result.stdout, "subject", record_id, "disposition_date", "zzzz")
+    assert "2021-13-45" not in result.stderr + result.stdout
+    assert _version(example_sqlite, "subject", record_id) == before

@@ -208,3 +208,34 @@ def test_the_query_list_shows_the_readable_rows_and_the_audit_page_answers(web_s
     listed = session.get("/subjects").text
     assert ">CT-001</a>" in listed and ">CT-101</a>" in listed and ">CT-002</a>" not in listed
     assert session.get("/audit").status_code == 200
+
+
+def test_the_api_repairs_the_record_and_the_list_reads_again(web_study: WebStudy) -> None:
+    """The repair of D-19.560 through the API's PATCH (the version token of the record, unchanged by the
+    direct change): the list that refused (409) answers 200 again."""
+    record_id = _plant(web_study, "CT-001")
+    client = web_study.bearer("admin")
+    assert client.get("/api/v1/records/infusions").status_code == 409
+    change = {
+        "values": {"infused_at": "2021-04-27T02:00:00Z"},
+        "reason": "corrected from the infusion record",
+        "version_token": f"{record_id}-1",
+    }
+    # another site's reader: no such record (404), as any record of that site, never its refusal (409)
+    other = web_study.bearer("inv2")
+    for answer in (
+        other.get(f"/api/v1/records/infusions/{record_id}"),
+        other.patch(f"/api/v1/records/infusions/{record_id}", json=change),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert "infused_at" not in answer.text
+    answer = client.patch(
+        f"/api/v1/records/infusions/{record_id}",
+        json=change,
+    )
+    assert answer.status_code == 200, answer.text
+    assert PLANTED not in answer.text and answer.json()["version"] == 2
+    listed = client.get("/api/v1/records/infusions")
+    assert listed.status_code == 200, listed.text
+    (item,) = [i for i in listed.json()["items"] if i["values"]["subject_id"] == "CT-001"]
+    assert item["values"]["infused_at"].startswith("2021-04-27")

@@ -44,13 +44,15 @@ def get_record(
     `sites`: a record of another site (`_site_condition`) is answered as one that does not exist (D-19.428,
     as D-19.345 / D-19.411); None: every site."""
     model = model_of(table_name)
-    record = unmasked(current_record(connection, model, table_name, record_id))
     if sites is not None and _site_condition(model, sites):
+        # the site first, reading no stored value: another site's record with a date no reader reads is
+        # "no such record" too, never its refusal (D-19.560)
         table = table_of(model)
-        query = select(table.c.id).where(table.c.id == record["id"], *_site_condition(model, sites))
-        if connection.execute(query).first() is None:
+        number = record_id_of(record_id)
+        query = select(table.c.id).where(table.c.id == number, *_site_condition(model, sites))
+        if not valid_record_id(number) or connection.execute(query).first() is None:
             raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
-    return record
+    return unmasked(current_record(connection, model, table_name, record_id))
 
 
 def find_records(
