@@ -14,6 +14,7 @@ checks it inside the write transaction that holds the audit-chain lock
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
@@ -552,12 +553,10 @@ def _update(
     spec = _form(form)
     field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
     expected = _expected_version(record_id, token, field)
-    try:
+    # a stored date no reader reads: the record is visible (its site is checked first); the update
+    # repairs it or refuses it by its record (D-19.560)
+    with contextlib.suppress(StoredValueError):
         _visible(user, spec.table, record_id)
-    except (
-        StoredValueError
-    ):  # visible (its site is checked first): the update repairs it or refuses (D-19.560)
-        pass
     subject = body.values.get("subject_id")
     if user.sites is not None and subject is not None and spec.table != "subject":
         # moved to another site's subject: as if absent (a subject renamed: its new id is a key, D-19.297)
