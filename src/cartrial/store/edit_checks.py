@@ -1808,8 +1808,8 @@ def write_findings(
     tables = _write_tables(table, after is None)
     read = None if context is None else context.records(str(subject_id), tables)
     if read is None or context is None:
-        written = None if record_id is None or before is None else (table, record_id)
-        stored = stored_records(connection, [str(subject_id)], tables, written).get(str(subject_id), {})
+        replaced = None if record_id is None or before is None else (table, record_id)
+        stored = stored_records(connection, [str(subject_id)], tables, replaced).get(str(subject_id), {})
         protocol = study_protocol(connection)
     else:
         stored, protocol = read, context.protocol

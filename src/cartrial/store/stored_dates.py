@@ -115,7 +115,7 @@ def _locate(
         except SQLAlchemyError:  # the locating read must never hide the refusal itself
             out.append((None, None, problem))
             continue
-        found = [
+        found: list[tuple[Table | None, int | None, Problem]] = [
             (table, int(row[0]), unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed))
             for row in rows
             for c, value in zip(columns, row[1:], strict=True)

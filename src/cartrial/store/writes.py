@@ -690,7 +690,7 @@ def record_to_repair(
         unreadable = {
             c.name: text
             for c, text in zip(dated, texts, strict=True)
-            if not readable(text, timed=c.type.stored_timed)
+            if not readable(text, timed=isinstance(c.type, UtcDateTime))
         }
         if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
             raise
