@@ -54,6 +54,7 @@ def test_the_record_page_answers_409_naming_the_record(web_study: WebStudy) -> N
         assert re.search(rf"infusion record {record_id}, infused_at: not a readable date-time", page.text), (
             path
         )
+        assert "cartrial db edit" in page.text, path  # how the record is corrected (D-19.560)
 
 
 def test_another_sites_reader_is_not_refused_for_it(web_study: WebStudy) -> None:
