@@ -3,7 +3,9 @@
 SQLite keeps any text in a date or date-time column; a value put in with SQL (``zzzz``, ``2021-13-45``) is
 refused by the column types' own readers (`cartrial.store.models.UtcDateTime`, `StoredDate`) with a
 `StoredValueError` naming the table and column (D-19.556), and by the snapshot read by its record
-(D-19.543). `locating` adds the record ids where the failed query has them. PostgreSQL's ``date`` and
+(D-19.543). `locating` adds the record ids where the failed query has them; within
+`leaving_out_unreadable` a list read leaves these records out and names them instead (D-19.559); an update
+setting each such date repairs the record (`writes.record_to_repair`, D-19.560). PostgreSQL's ``date`` and
 ``timestamptz`` columns refuse such text at the write: nothing to refuse at a read there.
 """
 
@@ -161,8 +163,10 @@ def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequen
                 problems = [problem for _, _, problem in located]
                 raise cast(StoredValueError, error.with_problems(bounded(problems))) from None
             ids: dict[Table, set[int]] = {}
+            noted = set(left_out)  # a mass change: thousands of records, each noted once
             for table, record_id, problem in located:
                 ids.setdefault(cast(Table, table), set()).add(cast(int, record_id))
-                if problem not in left_out:
+                if problem not in noted:
+                    noted.add(problem)
                     left_out.append(problem)
             conditions += [table.c.id.not_in(sorted(numbers)) for table, numbers in ids.items()]
