@@ -291,3 +291,107 @@ def test_db_edit_setting_one_of_two_unreadable_dates_is_refused_naming_the_other
     _assert_located(result.stderr + result.stdout, "subject", record_id, "disposition_date", "zzzz")
     assert "2021-13-45" not in result.stderr + result.stdout
     assert _version(example_sqlite, "subject", record_id) == before
+
+
+def _sql(url: str, statement: str, *params: object) -> list[tuple[object, ...]]:
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            return connection.execute(statement, params).fetchall()
+    finally:
+        connection.close()
+
+
+def test_a_repair_changing_another_field_is_refused_naming_it(example_sqlite: str) -> None:
+    """Before: the repair also changed `dose_level`, a field it had no reason to touch. A repair changes
+    only the record's unreadable fields (D-19.561); anything else is refused by its field, nothing written."""
+    record_id = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
+    before = _version(example_sqlite, "infusion", record_id)
+    result = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", "infused_at=2021-04-27T02:00:00Z", "--set", "dose_level=2",
+        "--reason", "x", "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stdout + result.stderr
+    text = result.stdout + result.stderr
+    assert "infusion.dose_level" in text and "only" in text, text
+    assert "zzzz" not in text and "Traceback" not in text
+    assert _version(example_sqlite, "infusion", record_id) == before
+
+
+def test_a_repair_of_the_clinical_date_under_a_lock_is_refused_naming_the_lock(example_sqlite: str) -> None:
+    """Before: with a data lock active the repair of an infusion's planted date (which hid whether the
+    record was frozen) set it past the cut-off and changed the dose level: a locked record changed. While a
+    lock is active, a record whose clinical date is unreadable counts as locked (D-19.561)."""
+    locked = run_cartrial(
+        "db",
+        "lock",
+        "--cutoff",
+        "2030-01-01",
+        "--reason",
+        "final",
+        "--url",
+        example_sqlite,
+        "--user",
+        "admin",
+    )
+    assert locked.exit_code == 0, locked.stderr
+    record_id = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
+    before = _version(example_sqlite, "infusion", record_id)
+    result = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", "infused_at=2031-01-01T00:00:00Z",
+        "--reason", "x", "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    text = result.stdout + result.stderr
+    assert result.exit_code != 0, text
+    assert "data lock #" in text and "unlock" in text and f"infusion record {record_id}" in text, text
+    assert "zzzz" not in text and "Traceback" not in text
+    assert _version(example_sqlite, "infusion", record_id) == before
+
+
+def test_two_unreadable_records_of_a_subject_are_repaired_one_after_the_other(example_sqlite: str) -> None:
+    """Before: a subject's consent date and its infusion's date, both planted, refused each other's repair
+    forever (the edit checks read the other record). During a repair the checks skip the subject's other
+    unreadable records and the result names them (D-19.562)."""
+    (subject_id,) = _sql(example_sqlite, "SELECT subject_id FROM infusion ORDER BY id LIMIT 1")[0]
+    subject = _plant(
+        example_sqlite, "subject", "consent_date", "2021-13-45", where=f"subject_id = '{subject_id}'"
+    )
+    infusion = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where=f"subject_id = '{subject_id}'")
+    first = run_cartrial(
+        "db", "edit", "subject", subject, "--set", "consent_date=2021-01-05", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    text = first.stdout + first.stderr
+    assert first.exit_code == 0, text
+    assert f"infusion record {infusion}, infused_at" in first.stdout, text  # what the checks could not see
+    assert "zzzz" not in text and "2021-13-45" not in text
+    second = run_cartrial(
+        "db", "edit", "infusion", infusion, "--set", "infused_at=2021-04-27T02:00:00Z", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert second.exit_code == 0, second.stdout + second.stderr
+    assert "could not" not in second.stdout  # nothing left unseen
+    assert _sql(example_sqlite, "SELECT version FROM infusion WHERE id = ?", infusion) == [(2,)]
+
+
+def test_a_mass_change_of_a_subjects_adverse_events_is_repaired_one_by_one(example_sqlite: str) -> None:
+    """Before: every AE start date of one subject planted: the repair of each was refused by the others."""
+    (subject_id,) = _sql(
+        example_sqlite,
+        "SELECT subject_id FROM adverse_event GROUP BY subject_id HAVING count(*) > 1 ORDER BY subject_id",
+    )[0]
+    ids = [
+        int(i)
+        for (i,) in _sql(example_sqlite, "SELECT id FROM adverse_event WHERE subject_id = ?", subject_id)
+    ]
+    _sql(
+        example_sqlite, "UPDATE adverse_event SET started_on = '2021-13-45' WHERE subject_id = ?", subject_id
+    )
+    result = run_cartrial(
+        "db", "edit", "adverse_event", ids[0], "--set", "started_on=2021-05-01", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr
+    for other in ids[1:]:
+        assert f"adverse_event record {other}, started_on" in result.stdout, result.stdout
+    assert "2021-13-45" not in result.stdout + result.stderr

@@ -240,3 +240,27 @@ def test_the_api_repairs_the_record_and_the_list_reads_again(web_study: WebStudy
     assert listed.status_code == 200, listed.text
     (item,) = [i for i in listed.json()["items"] if i["values"]["subject_id"] == "CT-001"]
     assert item["values"]["infused_at"].startswith("2021-04-27")
+
+
+def test_the_api_repair_changes_only_the_date_and_names_what_the_checks_could_not_read(
+    web_study: WebStudy,
+) -> None:
+    """A repair changing another field is refused (422) naming it (D-19.561); a repair while another
+    record of the subject is unreadable goes through, its answer naming that record (D-19.562)."""
+    record_id = _plant(web_study, "CT-001")
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    client = web_study.bearer("admin")
+    change = {
+        "values": {"infused_at": "2021-04-27T02:00:00Z", "dose_level": 3},
+        "reason": "corrected from the infusion record",
+        "version_token": f"{record_id}-1",
+    }
+    refused = client.patch(f"/api/v1/records/infusions/{record_id}", json=change)
+    assert refused.status_code == 422, refused.text
+    assert "dose_level" in refused.text and PLANTED not in refused.text
+    change["values"] = {"infused_at": "2021-04-27T02:00:00Z"}
+    answer = client.patch(f"/api/v1/records/infusions/{record_id}", json=change)
+    assert answer.status_code == 200, answer.text
+    (unseen,) = answer.json()["unchecked"]
+    assert unseen.startswith(f"subject record {subject}, consent_date: not a date"), unseen
+    assert "2021-13-45" not in answer.text and PLANTED not in answer.text

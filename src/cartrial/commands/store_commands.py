@@ -406,15 +406,24 @@ def edit_command(
     changes = parse_assignments(service, table, assignments)
     actor = _actor(user, url)
     raised: list[Any] = []
+    unchecked: list[Problem] = []
     version = service.update_record(
-        actor, table, record_id, changes, version_read, reason, "cli", raised=raised
+        actor, table, record_id, changes, version_read, reason, "cli", raised=raised, unchecked=unchecked
     )
+    from cartrial.store.stored_dates import bounded
+
+    unseen = [str(p) for p in bounded(unchecked)]
     _print_write(
         f"{table} record {record_id} now at version {version}",
-        {"table": table, "record_id": record_id, "version": version},
+        {"table": table, "record_id": record_id, "version": version}
+        | ({"unchecked": unseen} if unseen else {}),
         raised,
         as_json,
     )
+    if unseen and not as_json:  # a repair: what its edit checks could not read (D-19.562)
+        typer.echo(f"the edit checks could not read {len(unchecked)} other record(s) of the subject:")
+        for line in unseen:
+            typer.echo(f"  {line}")
 
 
 def _print_write(done: str, payload: dict[str, Any], raised: list[Any], as_json: bool) -> None:

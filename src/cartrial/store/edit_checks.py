@@ -1484,7 +1484,7 @@ def stored_records(
 
     from cartrial.store.fields import DATABASE_COLUMNS
     from cartrial.store.models import STUDY_TABLES
-    from cartrial.store.stored_dates import locating
+    from cartrial.store.stored_dates import read_leaving_out
 
     wanted = sorted({str(s) for s in subject_ids})
     out: dict[str, dict[str, list[Record]]] = {s: {} for s in wanted}
@@ -1497,8 +1497,13 @@ def stored_records(
             query = select(model_table).where(model_table.c.subject_id.in_(chunk)).order_by(model_table.c.id)
             if written is not None and written[0] == table:
                 query = query.where(model_table.c.id != written[1])
-            with locating(connection, query):  # a stored date no reader reads: named by record (D-19.556)
-                rows = connection.execute(query).mappings().all()
+            # a stored date no reader reads: refused by its record (D-19.556); within a repair left out
+            # and named (`writes.update_record`, D-19.562)
+            rows = read_leaving_out(
+                connection,
+                query,
+                lambda left_out, q=query: connection.execute(q.where(*left_out)).mappings().all(),
+            )
             for row in rows:
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from cartrial import __version__
-from cartrial.errors import ConflictError
+from cartrial.errors import ConflictError, Problem
 from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verification_for_one_site, verify_chain
 from cartrial.store.bulk import UpsertResult
@@ -195,9 +195,17 @@ class StudyService:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> int:
         return self.as_user(actor).update_record(
-            table_name, record_id, changes, expected_version, reason, source, raised=raised
+            table_name,
+            record_id,
+            changes,
+            expected_version,
+            reason,
+            source,
+            raised=raised,
+            unchecked=unchecked,
         )
 
     def delete_record(
@@ -339,9 +347,11 @@ class StudyUser:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> int:
         """Change fields of one record, if it is still at `expected_version`; returns the new version;
-        `raised` as for `insert_record`.
+        `raised` as for `insert_record`; `unchecked`: a list the records a repair's edit checks could not
+        read are added to (by record and field, never the value, D-19.562).
 
         Stale version -> `ConflictError` (reload and retry); locked record -> `ConflictError` naming the lock;
         missing reason -> `InputError`. Unchanged values are ignored (no change, no audit row)."""
@@ -357,6 +367,8 @@ class StudyUser:
                 tx.update_record(table_name, record_id, changes, expected_version, reason, validated)
             )
         _collect(raised, tx)
+        if unchecked is not None:
+            unchecked.extend(tx.unchecked)
         return version
 
     def preview_write_checks(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select, text
 
 from cartrial import __version__
-from cartrial.errors import PermissionDeniedError
+from cartrial.errors import PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import database
 from cartrial.store.audit import AuditEntry
@@ -124,6 +124,9 @@ class Transaction:
     """Characters of the batch documents queued (flushed early past `PENDING_BATCH_CHARS`: flat memory)."""
     audit_rows_written: int = 0
     raised_queries: list[Any] = field(default_factory=list)
+    unchecked: list[Problem] = field(default_factory=list)
+    """The records a repair's edit checks could not read (a stored date no reader reads), by record and
+    field, never the value (D-19.562)."""
     """The data queries the edit checks raised in this transaction
     (`cartrial.store.edit_checks.RaisedQuery`, added by `record_queries`; D-19.130)."""
     written_subjects: set[str] = field(default_factory=set)

@@ -44,7 +44,7 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
-from cartrial.store.stored_dates import locating, readable
+from cartrial.store.stored_dates import leaving_out_unreadable, locating, readable
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -552,6 +552,8 @@ def update_record(
     }
     if not diff:
         return int(current["version"])
+    if unreadable:
+        refuse_beyond_repair(tx, model, table_name, record_id, unreadable, diff)
     check_texts(model, table_name, diff)
     # the own-site rule before the references are looked up: a subject moved to another site is refused
     # alike whether that site exists or not (D-19.415)
@@ -579,12 +581,54 @@ def update_record(
         and validated.version == int(current["version"])
         and validated.after == after
     )
-    check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+    if not unreadable:
+        check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+    else:  # a repair: the checks skip the subject's other unreadable records and name them (D-19.562)
+        with leaving_out_unreadable() as unseen:
+            check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+        tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     # the audit row's old value of a repaired date is the text that was stored (D-19.560)
     stored = {**current, **unreadable}
     version = apply_update(tx, model, table_name, stored, diff, int(expected_version), reason)
-    reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
+    if not unreadable:
+        reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
+    else:
+        with leaving_out_unreadable() as unseen:
+            reconcile_write(tx, table_name, current, after)
+        tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return version
+
+
+def refuse_beyond_repair(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    record_id: int,
+    unreadable: Mapping[str, Any],
+    diff: Mapping[str, Any],
+) -> None:
+    """A repair of the unreadable stored dates `unreadable` (`record_to_repair`) changes only them: any
+    other changed field is refused, located, nothing written; while a data lock is active a record whose
+    clinical date is unreadable counts as frozen (whether it is cannot be told), refused naming the lock as
+    any frozen record (D-19.561)."""
+    others = [name for name in diff if name not in unreadable and name != "updated_at"]
+    if others:
+        raise InputError(
+            [
+                Problem(
+                    "a repair of an unreadable stored date changes only that date; change this field in "
+                    "another edit once the record is repaired",
+                    field=f"{table_name}.{name}",
+                )
+                for name in others
+            ]
+        )
+    if tx.lock is not None and model.clinical_date_column in unreadable:
+        raise ConflictError(
+            f"{table_name} record {record_id} holds an unreadable {model.clinical_date_column} (its clinical "
+            f"date), so it counts as frozen by {tx.lock.describe()}; an admin must unlock (with a reason) "
+            "before it can change"
+        )
 
 
 def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:

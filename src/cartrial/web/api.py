@@ -27,6 +27,7 @@ from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import not_after_today, utc_today
 from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action
+from cartrial.store.stored_dates import bounded
 from cartrial.store.tables import MAX_REASON_LENGTH
 from cartrial.web.errors import JSONBodyRoute, NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
@@ -146,6 +147,9 @@ class Saved(BaseModel):
     version_token: str
     queries: list[RaisedQueryOut] = []
     """The data queries the write raised (D-19.130)."""
+    unchecked: list[str] = []
+    """A repair's (D-19.560): the subject's other records its edit checks could not read, each ``<table>
+    record <id>, <field>: …``, never the value (D-19.562)."""
 
 
 class Deleted(BaseModel):
@@ -563,9 +567,10 @@ def _update(
         _require_visible_subject(user, spec.table, str(subject))
     values = typed_values(spec.name, body.values, protocol=protocol)
     raised: list[Any] = []
+    unchecked: list[Any] = []
     try:
         version = user.service.update_record(
-            spec.table, record_id, values, expected, body.reason, "web", raised=raised
+            spec.table, record_id, values, expected, body.reason, "web", raised=raised, unchecked=unchecked
         )
     except StaleVersionError as exc:
         raise _stale(exc, field, str(token)) from None
@@ -577,6 +582,7 @@ def _update(
         version=version,
         version_token=token_,
         queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+        unchecked=[str(p) for p in bounded(unchecked)],
     )
 
 
