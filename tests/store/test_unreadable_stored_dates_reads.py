@@ -308,8 +308,9 @@ def test_a_repair_changing_another_field_is_refused_naming_it(example_sqlite: st
     record_id = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where="1")
     before = _version(example_sqlite, "infusion", record_id)
     result = run_cartrial(
-        "db", "edit", "infusion", record_id, "--set", "infused_at=2021-04-27T02:00:00Z", "--set", "dose_level=2",
-        "--reason", "x", "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+        "db", "edit", "infusion", record_id, "--set", "infused_at=2021-04-27T02:00:00Z",
+        "--set", "dose_level=2", "--reason", "x", "--expected-version", "1",
+        "--user", "admin", "--url", example_sqlite,
     )  # fmt: skip
     assert result.exit_code == 2, result.stdout + result.stderr
     text = result.stdout + result.stderr
