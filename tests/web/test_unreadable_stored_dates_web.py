@@ -204,7 +204,10 @@ def test_the_query_list_shows_the_readable_rows_and_the_audit_page_answers(web_s
     for path in ("/queries", "/subjects"):
         page = session.get(path)
         assert page.status_code == 200, (path, page.status_code, page.text[:2000])
-        assert f"subject record {record}, consent_date: not a date" in _notice(page.text), path
+        if path == "/subjects":
+            assert f"subject record {record}, consent_date: not a date" in _notice(page.text), path
+        else:  # the query list reads the subjects' ids and sites only: nothing left out (D-19.564)
+            assert "unreadable-records" not in page.text, path
         assert "2021-13-45" not in page.text, path
     listed = session.get("/subjects").text
     assert ">CT-001</a>" in listed and ">CT-101</a>" in listed and ">CT-002</a>" not in listed
@@ -264,3 +267,77 @@ def test_the_api_repair_changes_only_the_date_and_names_what_the_checks_could_no
     (unseen,) = answer.json()["unchecked"]
     assert unseen.startswith(f"subject record {subject}, consent_date: not a date"), unseen
     assert "2021-13-45" not in answer.text and PLANTED not in answer.text
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _all_sites(html: str) -> list[str]:
+    """The cells of the home's "All sites" enrolment row: each dose level, not infused, total."""
+    found = re.search(r"All sites</th>(.*?)</tr>", html, re.S)
+    assert found, html[:3000]
+    return re.findall(r'<td class="num">(\d+)</td>', found.group(1))
+
+
+def test_a_subject_whose_infusion_is_left_out_is_marked_not_counted_as_not_infused(
+    web_study: WebStudy,
+) -> None:
+    """Before: the subject list showed CT-001 (its only infusion unreadable) as "not infused", the home
+    counted it under not infused, and with a later second infusion showed that one's day 0 and dose level;
+    the notice said the record was "not counted". Now its row is marked, the home leaves it out of the
+    level and not-infused counts and completeness, and the notice names it (D-19.563)."""
+    session = web_study.session("admin")
+    before = _all_sites(session.get("/").text)
+    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(infusion)") if r[1] != "id"]
+        chosen = ", ".join(
+            "'2021-06-01 02:00:00.000000'" if c == "infused_at" else "2" if c == "dose_level" else c
+            for c in columns
+        )
+        with connection:  # a second, later infusion of another dose level
+            connection.execute(
+                f"INSERT INTO infusion ({', '.join(columns)}) SELECT {chosen} FROM infusion "
+                "WHERE subject_id = 'CT-001'"
+            )
+    finally:
+        connection.close()
+    record_id = _plant(web_study, "CT-001")  # the first infusion
+    admin = web_study.service.as_user("admin")  # an audited write: the home's cache sees a new version
+    admin.raise_query("subject", int(admin.find_records("subject", subject_id="CT-101")[0]["id"]), "check")
+    listed = session.get("/subjects").text
+    row = re.search(r">CT-001</a>.*?</tr>", listed, re.S)
+    assert row, listed[:3000]
+    assert "infusion record unreadable" in row.group(0) and "not infused" not in row.group(0)
+    assert "2021-06-01" not in row.group(0)
+    assert "CT-001" in _notice(listed) and PLANTED not in listed
+    home = session.get("/").text
+    notice = _text(_notice(home))
+    assert (
+        f"infusion record {record_id}, infused_at" in notice and "Subjects of these records: CT-001" in notice
+    )
+    assert "not shown or counted" not in notice and "dose-level and not-infused counts" in notice
+    after = _all_sites(home)
+    levels_before, levels_after = sum(map(int, before[:-2])), sum(map(int, after[:-2]))
+    assert after[-2:] == [before[-2], before[-1]] and levels_after == levels_before - 1, (before, after)
+
+
+def test_a_subject_with_an_unreadable_consent_date_keeps_its_queries(web_study: WebStudy) -> None:
+    """Before: the query list and the home's open-query count read whole subject rows to map a subject to
+    its site, so a subject with an unreadable consent date lost its queries there (D-19.564)."""
+    admin = web_study.service.as_user("admin")
+    subject = int(admin.find_records("subject", subject_id="CT-002")[0]["id"])
+    code = admin.raise_query("subject", subject, "please check consent")
+    count_before = re.search(
+        r'(\d+)</span> <a href="/queries\?status=open"', web_study.session("admin").get("/").text
+    )
+    assert count_before
+    _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    for user in ("admin", "inv"):
+        page = web_study.session(user).get("/queries")
+        assert page.status_code == 200 and code in page.text, user
+    home = web_study.session("admin").get("/").text
+    count = re.search(r'(\d+)</span> <a href="/queries\?status=open"', home)
+    assert count and count.group(1) == count_before.group(1)
+    assert web_study.session("admin").get("/queries?site=TJH").text.count(code) >= 1

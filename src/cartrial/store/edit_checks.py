@@ -45,7 +45,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from cartrial.columns import utc_today
@@ -1499,16 +1499,17 @@ def stored_records(
                 query = query.where(model_table.c.id != written[1])
             # a stored date no reader reads: refused by its record (D-19.556); within a repair left out
             # and named (`writes.update_record`, D-19.562)
-            rows = read_leaving_out(
-                connection,
-                query,
-                lambda left_out, q=query: connection.execute(q.where(*left_out)).mappings().all(),
-            )
+            rows = read_leaving_out(connection, query, partial(_fetch_rows, connection, query))
             for row in rows:
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))
                 out[str(row["subject_id"])].setdefault(table, []).append(record)
     return out
+
+
+def _fetch_rows(connection: Connection, query: Any, left_out: Sequence[Any]) -> Sequence[Any]:
+    """The row mappings of `query` narrowed by `left_out` (`stored_dates.read_leaving_out`'s fetch)."""
+    return connection.execute(query.where(*left_out)).mappings().all()
 
 
 def stored_table_records(connection: Connection, table: str) -> list[Record]:

@@ -128,17 +128,53 @@ def _locate(
     return out
 
 
-_LEFT_OUT: ContextVar[list[Problem] | None] = ContextVar("cartrial_unreadable_left_out", default=None)
+class LeftOut(list[Problem]):
+    """The problems of the records a read left out (`leaving_out_unreadable`), each once, and these records
+    by table: table name → record ids (`subjects_left_out` reads their subjects, D-19.563)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, set[int]] = {}
+
+
+_LEFT_OUT: ContextVar[LeftOut | None] = ContextVar("cartrial_unreadable_left_out", default=None)
 _T = TypeVar("_T")
 
 
+def left_out_now() -> LeftOut | None:
+    """The records left out so far within the innermost `leaving_out_unreadable` (None outside one)."""
+    return _LEFT_OUT.get()
+
+
+def subjects_left_out(connection: Connection, left_out: LeftOut) -> dict[str, set[str]]:
+    """Subject id → the tables of its records `left_out` (their ``subject_id`` is readable: only a date is
+    not), read by record id, 500 at a time (D-19.563)."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import STUDY_TABLES
+
+    out: dict[str, set[str]] = {}
+    for name, ids in left_out.records.items():
+        model = STUDY_TABLES.get(name)
+        table = getattr(model, "__table__", None)
+        if table is None or "subject_id" not in table.c:
+            continue
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            query = select(table.c.subject_id).where(table.c.id.in_(wanted[start : start + 500]))
+            for (subject,) in connection.execute(query).all():
+                if subject is not None:
+                    out.setdefault(str(subject), set()).add(name)
+    return out
+
+
 @contextmanager
-def leaving_out_unreadable() -> Iterator[list[Problem]]:
+def leaving_out_unreadable() -> Iterator[LeftOut]:
     """Within: the list reads (`reads.page_records`, `reads.subject_days`, through `read_leaving_out`)
     leave out each record holding a stored date no reader reads and add its problems (`unreadable_date`:
     ``<table> record <id>, <field>``, never the value) to the list yielded, instead of refusing the whole
     read: a list page shows every readable record and names the others (D-19.559)."""
-    left_out: list[Problem] = []
+    left_out = LeftOut()
     token = _LEFT_OUT.set(left_out)
     try:
         yield left_out
@@ -166,6 +202,7 @@ def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequen
             noted = set(left_out)  # a mass change: thousands of records, each noted once
             for table, record_id, problem in located:
                 ids.setdefault(cast(Table, table), set()).add(cast(int, record_id))
+                left_out.records.setdefault(cast(Table, table).name, set()).add(cast(int, record_id))
                 if problem not in noted:
                     noted.add(problem)
                     left_out.append(problem)

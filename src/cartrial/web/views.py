@@ -110,8 +110,22 @@ def rows_by_table(
 
 
 def subject_sites(handle: StudyUser) -> dict[str, str]:
-    """Subject id → site id of every subject (READ permission)."""
-    return {str(r["subject_id"]): str(r["site_id"]) for r in rows_of(handle, "subject")}
+    """Subject id → site id of every subject (READ permission): these two columns only, so a subject with a
+    stored date no reader reads keeps its site (its queries listed and counted, D-19.564)."""
+    rows = rows_by_table(handle, ["subject"], {"subject": ["subject_id", "site_id"]})["subject"]
+    return {str(r["subject_id"]): str(r["site_id"]) for r in rows}
+
+
+def left_out_subjects(handle: StudyUser) -> dict[str, set[str]]:
+    """Within `stored_dates.leaving_out_unreadable`: subject id → the tables of its records left out so far
+    (a stored date no reader reads; the subject id is readable), {} outside or when none (D-19.563)."""
+    from cartrial.store.stored_dates import left_out_now, subjects_left_out
+
+    left_out = left_out_now()
+    if not left_out or not left_out.records:
+        return {}
+    with handle.service.read() as connection:
+        return subjects_left_out(connection, left_out)
 
 
 def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
@@ -517,6 +531,9 @@ class SubjectRow:
     dose_level: int | None
     open_queries: int
     disposition: str | None
+    unreadable: str | None = None
+    """Which of the subject's records the list left out (``infusion record unreadable``): its infusion,
+    dose level or query count may then be incomplete (D-19.563)."""
 
 
 def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> list[SubjectRow]:
@@ -530,12 +547,17 @@ def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> li
         if q.get("status") == "open" and q.get("subject_id"):
             queries[str(q["subject_id"])] = queries.get(str(q["subject_id"]), 0) + 1
     out = []
-    for subject in rows_of(handle, "subject"):
+    subjects = rows_of(handle, "subject")
+    flagged = left_out_subjects(handle)  # a left-out record's subject: marked, never "not infused"
+    for subject in subjects:
         site_id = str(subject["site_id"])
         if not _site_ok(site_id, sites) or (site and site_id != site):
             continue
         sid = str(subject["subject_id"])
         day0, level = _first_infusion(infusions.get(sid, []))
+        tables = sorted(flagged.get(sid, set()) - {"subject"})
+        if "infusion" in tables:
+            day0, level = None, None
         out.append(
             SubjectRow(
                 sid,
@@ -545,6 +567,7 @@ def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> li
                 level,
                 queries.get(sid, 0),
                 subject.get("disposition"),
+                " and ".join(f"{t} record" for t in tables) + " unreadable" if tables else None,
             )
         )
     return sorted(out, key=lambda r: r.subject_id)
@@ -574,6 +597,9 @@ class StudyHome:
     as_of: dt.date
     unreadable: tuple[Problem, ...] = ()
     """The records left out, each holding a stored date no reader reads (`unreadable_records`, D-19.559)."""
+    unreadable_subjects: tuple[str, ...] = ()
+    """The subjects of these records: left out of the dose-level, not-infused and completeness counts
+    (D-19.563)."""
 
 
 def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
@@ -605,7 +631,7 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
     protocol = study_protocol(handle)
     levels = tuple(int(d.level) for d in protocol.dose_levels)
     subjects = [s for s in rows_of(handle, "subject") if _site_ok(s.get("site_id"), sites)]
-    ids = {str(s["subject_id"]) for s in subjects}
+    ids = set(visible_subjects(handle, sites))  # with a subject whose record is left out (D-19.564)
     scheduled = [t for t in _scheduled_tables() if t not in ("subject", "infusion")]
     # the schedule needs, per subject and form, only the days that have a record (grouped in the
     # database: a study of a thousand subjects has about a million records)
@@ -622,6 +648,8 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         infusions, _ = reads.page_records(
             connection, "infusion", sites=allowed, columns=casebook_columns("infusion"), count=False
         )
+    # a left-out record's subject: its level, infusion and schedule cannot be told (D-19.563)
+    flagged = {s for s in left_out_subjects(handle) if s in ids}
     grouped_infusions: dict[str, list[dict[str, Any]]] = {}
     for row in infusions:
         if str(row["subject_id"]) in ids:
@@ -642,6 +670,10 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
             site, {"site_id": site, "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
         )
         day0, level = _first_infusion(by_table["infusion"].get(sid, []))
+        if sid in flagged:  # enrolled; neither by level nor "not infused", no schedule cells
+            for target in (row, total):
+                target["total"] += 1
+            continue
         for target in (row, total):
             target["total"] += 1
             if level is None:
@@ -668,6 +700,7 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         completeness_pct=None if not due else round(100.0 * counts.get("complete", 0) / due, 1),
         lock=lock.describe() if lock else None,
         as_of=today,
+        unreadable_subjects=tuple(sorted(flagged)),
     )
 
 

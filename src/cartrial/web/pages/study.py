@@ -25,9 +25,26 @@ def study_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -
     return render(
         request,
         "home.html",
-        {"title": "Study home", "home": home, "nav": "home", **unreadable_context(home.unreadable)},
+        {
+            "title": "Study home",
+            "home": home,
+            "nav": "home",
+            **unreadable_context(home.unreadable, home.unreadable_subjects, HOME_EFFECT),
+        },
     )
 
+
+HOME_EFFECT = (
+    "These records are not shown below. Their subjects are counted as enrolled but left out of the "
+    "dose-level and not-infused counts and of data completeness (a subject whose own record is left out is "
+    "not counted)."
+)
+"""What the study home does with a left-out record's subject (D-19.563)."""
+SUBJECTS_EFFECT = (
+    "These records are not shown below. Their subjects are marked in the list (a subject whose own record "
+    "is left out is not listed)."
+)
+"""What the subject list does with a left-out record's subject (D-19.563)."""
 
 SUBJECTS_PER_PAGE = 100
 """Subjects listed per page of the subject list (a study of a thousand subjects is ten pages)."""
@@ -45,6 +62,7 @@ def subject_list(
     visible = sites(user)
     with leaving_out_unreadable() as left_out:  # one unreadable record must not hide the rest (D-19.559)
         rows = views.subject_list(user.service, visible, site or None)
+        named = sorted(views.left_out_subjects(user.service))
     all_sites = views.site_ids(user.service) if visible is None else sorted(visible)
     pages = max(1, -(-len(rows) // SUBJECTS_PER_PAGE))
     page = min(page, pages)
@@ -62,7 +80,7 @@ def subject_list(
             "site": site or "",
             "sites": all_sites,
             "nav": "subjects",
-            **unreadable_context(views.unreadable_records(left_out)),
+            **unreadable_context(views.unreadable_records(left_out), named, SUBJECTS_EFFECT),
         },
     )
 
