@@ -341,3 +341,31 @@ def test_a_subject_with_an_unreadable_consent_date_keeps_its_queries(web_study: 
     count = re.search(r'(\d+)</span> <a href="/queries\?status=open"', home)
     assert count and count.group(1) == count_before.group(1)
     assert web_study.session("admin").get("/queries?site=TJH").text.count(code) >= 1
+
+
+def test_a_mass_change_past_the_bound_is_a_bounded_409_not_too_many_sql_variables(
+    web_study: WebStudy,
+) -> None:
+    """Before: 260,000 planted records made the study home a 400 "too many SQL variables" (each id bound
+    in ``NOT IN``). Past `LEAVE_OUT_BOUND` records a read is refused as before: 409, bounded (D-19.565)."""
+    from cartrial.store.stored_dates import LEAVE_OUT_BOUND
+
+    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
+        (template,) = connection.execute(
+            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
+        ).fetchall()
+        at = columns.index("assessed_at")
+        planted = [(*template[:at], f"zz{n}", *template[at + 1 :]) for n in range(LEAVE_OUT_BOUND + 1)]
+        with connection:
+            connection.executemany(
+                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                planted,
+            )
+    finally:
+        connection.close()
+    home = web_study.session("admin").get("/")
+    assert home.status_code == 409, (home.status_code, home.text[-2000:])
+    assert "too many" not in home.text.lower() and "zz1" not in home.text
+    assert "crs_assessment record " in home.text and "Traceback" not in home.text

@@ -128,6 +128,13 @@ def _locate(
     return out
 
 
+LEAVE_OUT_BOUND = 1_000
+"""At most this many records one read leaves out (each an ``id NOT IN`` value bound to the query; SQLite
+refuses more than 32,766 variables); past it the read is refused as outside `leaving_out_unreadable`, the
+refusal bounded (`bounded`): a mass change is answered 409, never "too many SQL variables" (D-19.565).
+`tamper.MAX_FINDINGS`' scale: a notice lists at most that many records anyway."""
+
+
 class LeftOut(list[Problem]):
     """The problems of the records a read left out (`leaving_out_unreadable`), each once, and these records
     by table: table name → record ids (`subjects_left_out` reads their subjects, D-19.563)."""
@@ -185,17 +192,23 @@ def leaving_out_unreadable() -> Iterator[LeftOut]:
 def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequence[Any]], _T]) -> _T:
     """`fetch(conditions)` (a read of `query`'s records with these extra conditions) as under `locating`.
     Within `leaving_out_unreadable`, a refusal whose every problem is located by its record is answered by
-    `fetch` again without these records (``id NOT IN``), their problems noted; otherwise (or any problem
-    without its record) the located refusal."""
+    `fetch` again without these records (``id NOT IN``), their problems noted; otherwise (any problem
+    without its record, or more than `LEAVE_OUT_BOUND` records) the located refusal."""
     left_out = _LEFT_OUT.get()
     conditions: list[Any] = []
+    excluded = 0
     while True:
         narrowed = query.where(*conditions)
         try:
             return fetch(conditions)
         except StoredValueError as error:
             located = _locate(connection, narrowed, error)
-            if left_out is None or any(table is None for table, _, _ in located):
+            excluded += len(located)
+            if (
+                left_out is None
+                or any(table is None for table, _, _ in located)
+                or excluded > LEAVE_OUT_BOUND  # never an unbounded list of bound ids (D-19.565)
+            ):
                 problems = [problem for _, _, problem in located]
                 raise cast(StoredValueError, error.with_problems(bounded(problems))) from None
             ids: dict[Table, set[int]] = {}
