@@ -396,3 +396,32 @@ def test_a_mass_change_of_a_subjects_adverse_events_is_repaired_one_by_one(examp
     for other in ids[1:]:
         assert f"adverse_event record {other}, started_on" in result.stdout, result.stdout
     assert "2021-13-45" not in result.stdout + result.stderr
+
+
+def test_a_date_planted_as_a_blob_is_repaired_its_audit_row_keeping_the_bytes_as_hex(
+    example_sqlite: str,
+) -> None:
+    """Before: a BLOB in a date column (``X'00ff7a7a'``) made the repair crash with a TypeError in the audit
+    row's JSON (a traceback). The audit row keeps a text form of a non-text old value, the SQLite blob
+    literal ``X'<hex>'`` (never in a message), and `audit verify` replays it as any repaired text
+    (D-19.566)."""
+    record_id = _plant(example_sqlite, "subject", "consent_date", b"\x00\xffzz", where="1")
+    result = run_cartrial(
+        "db", "edit", "subject", record_id, "--set", "consent_date=2021-01-05", "--reason", "corrected",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    text = result.stdout + result.stderr
+    assert result.exit_code == 0, text
+    assert "Traceback" not in text and "00ff7a7a" not in text
+    audited = _sql(
+        example_sqlite,
+        "SELECT old_value, new_value FROM audit_log WHERE action = 'update' AND table_name = 'subject' "
+        "AND record_id = ? AND field = 'consent_date'",
+        record_id,
+    )
+    assert audited == [("\"X'00ff7a7a'\"", '"2021-01-05"')]
+    after = run_cartrial("audit", "verify", "--url", example_sqlite)
+    shown = after.stdout + after.stderr
+    assert after.exit_code == 1 and "Traceback" not in shown and "00ff7a7a" not in shown, shown
+    (finding,) = [line for line in after.stdout.splitlines() if f"subject id {record_id} " in line]
+    assert "trail-inconsistent" in finding and "consent_date" in finding, finding

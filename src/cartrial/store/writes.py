@@ -732,7 +732,7 @@ def record_to_repair(
         if texts is None:
             raise
         unreadable = {
-            c.name: text
+            c.name: stored_text(text)
             for c, text in zip(dated, texts, strict=True)
             if not readable(text, timed=isinstance(c.type, UtcDateTime))
         }
@@ -741,6 +741,14 @@ def record_to_repair(
         query = select(*(c for c in table.c if c.name not in unreadable)).where(where)
         row = connection.execute(query).mappings().one()
         return {**row, **dict.fromkeys(unreadable)}, {n: t for n, t in unreadable.items() if n in changes}
+
+
+def stored_text(value: Any) -> Any:
+    """A stored value as an audit row's old value holds it (JSON): a BLOB (bytes) as the SQLite blob
+    literal ``X'<hex>'``, anything else as it was read (D-19.566). For the audit row only, never a message."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"X'{bytes(value).hex()}'"
+    return value
 
 
 def _held_elsewhere(
