@@ -425,3 +425,26 @@ def test_a_date_planted_as_a_blob_is_repaired_its_audit_row_keeping_the_bytes_as
     assert after.exit_code == 1 and "Traceback" not in shown and "00ff7a7a" not in shown, shown
     (finding,) = [line for line in after.stdout.splitlines() if f"subject id {record_id} " in line]
     assert "trail-inconsistent" in finding and "consent_date" in finding, finding
+
+
+def test_a_no_op_edit_of_a_record_with_an_unreadable_updated_at_is_refused_a_change_repairs_it(
+    example_sqlite: str,
+) -> None:
+    """Before: with only `updated_at` unreadable, an edit changing nothing reported success and left the
+    record unreadable. It is refused naming the field; an edit changing a field rewrites it (D-19.566)."""
+    record_id = _plant(example_sqlite, "infusion", "updated_at", "zzzz", where="1")
+    ((level,),) = _sql(example_sqlite, "SELECT dose_level FROM infusion WHERE id = ?", record_id)
+    same = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", f"dose_level={level}", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    text = same.stdout + same.stderr
+    assert same.exit_code == 2, text
+    assert f"infusion record {record_id}, updated_at: not a readable date-time" in text and "zzzz" not in text
+    changed = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", f"dose_level={int(level) % 2 + 1}", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert changed.exit_code == 0, changed.stdout + changed.stderr
+    listed = run_cartrial("db", "records", "infusion", "--user", "admin", "--url", example_sqlite)
+    assert listed.exit_code == 0, listed.stderr

@@ -25,7 +25,7 @@ from cartrial.errors import Problem, StoredValueError
 UNREADABLE_DATE_HEADER = (
     "The study database holds a date that cartrial never stores (changed directly in the database; "
     "`cartrial audit verify` checks the records against the audit trail; `cartrial db edit` setting each "
-    "such date, with a reason, corrects the record):"
+    "such date, with a reason, corrects the record; an unreadable `created_at` cannot be set by an edit):"
 )
 
 

@@ -538,6 +538,7 @@ def update_record(
     changes = typed_texts(table_name, changes)
     current, unreadable = record_to_repair(tx.connection, model, table_name, record_id, changes)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
+    repairs = {name: text for name, text in unreadable.items() if name in changes}
     if int(current["version"]) != int(expected_version):
         raise StaleVersionError(
             f"{table_name} record {record_id} is at version {current['version']}, not "
@@ -548,12 +549,21 @@ def update_record(
     diff = {
         name: value
         for name, value in clean.items()
-        if name in unreadable or not same_value(current[name], value)  # a repair always writes (D-19.560)
+        if name in repairs or not same_value(current[name], value)  # a repair always writes (D-19.560)
     }
     if not diff:
+        if unreadable:  # only updated_at: an edit changing nothing leaves it unreadable (D-19.566)
+            raise InputError(
+                Problem(
+                    "not a readable date-time; an edit that changes no field does not rewrite it: change "
+                    "a field, with a reason, to repair the record",
+                    record=f"{table_name} record {record_id}",
+                    field="updated_at",
+                )
+            )
         return int(current["version"])
-    if unreadable:
-        refuse_beyond_repair(tx, model, table_name, record_id, unreadable, diff)
+    if repairs:
+        refuse_beyond_repair(tx, model, table_name, record_id, repairs, diff)
     check_texts(model, table_name, diff)
     # the own-site rule before the references are looked up: a subject moved to another site is refused
     # alike whether that site exists or not (D-19.415)
@@ -581,16 +591,16 @@ def update_record(
         and validated.version == int(current["version"])
         and validated.after == after
     )
-    if not unreadable:
+    if not repairs:
         check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
     else:  # a repair: the checks skip the subject's other unreadable records and name them (D-19.562)
         with leaving_out_unreadable() as unseen:
             check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
         tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     # the audit row's old value of a repaired date is the text that was stored (D-19.560)
-    stored = {**current, **unreadable}
+    stored = {**current, **repairs}
     version = apply_update(tx, model, table_name, stored, diff, int(expected_version), reason)
-    if not unreadable:
+    if not repairs:
         reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
     else:
         with leaving_out_unreadable() as unseen:
@@ -718,8 +728,9 @@ def record_to_repair(
     connection: Connection, model: type[StudyData], table_name: str, record_id: int, changes: RowLike
 ) -> tuple[RowLike, dict[str, Any]]:
     """The stored record an update of `changes` starts from (`current_record`) and, when it holds stored
-    dates no reader reads (D-19.556) that `changes` sets every one of, the record with these columns empty
-    and their stored texts by column: what repairs them (D-19.560). The text goes to the audit row's old
+    dates no reader reads (D-19.556) that `changes` sets every one of (`updated_at` excepted), the record
+    with these columns empty and their stored texts by column (`stored_text`): what repairs them (D-19.560;
+    `updated_at` is rewritten by any write that changes a field). The text goes to the audit row's old
     value only, never to a message; a record with an unreadable date the update does not set (every
     update rewrites ``updated_at``) is refused as before, by its record and field."""
     try:
@@ -740,7 +751,7 @@ def record_to_repair(
             raise
         query = select(*(c for c in table.c if c.name not in unreadable)).where(where)
         row = connection.execute(query).mappings().one()
-        return {**row, **dict.fromkeys(unreadable)}, {n: t for n, t in unreadable.items() if n in changes}
+        return {**row, **dict.fromkeys(unreadable)}, unreadable
 
 
 def stored_text(value: Any) -> Any:
