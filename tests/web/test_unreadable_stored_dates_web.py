@@ -369,3 +369,130 @@ def test_a_mass_change_past_the_bound_is_a_bounded_409_not_too_many_sql_variable
     assert home.status_code == 409, (home.status_code, home.text[-2000:])
     assert "too many" not in home.text.lower() and "zz1" not in home.text
     assert "crs_assessment record " in home.text and "Traceback" not in home.text
+
+
+# -- review 2 of D-19.559 to D-19.566
+
+
+def _sql(study: WebStudy, statement: str, *params: object) -> list[tuple[object, ...]]:
+    connection = sqlite3.connect(study.url.removeprefix("sqlite:///"))
+    try:
+        with connection:
+            return connection.execute(statement, params).fetchall()
+    finally:
+        connection.close()
+
+
+def _refusal(call: object) -> str:
+    """The class of what `call()` raised ("OK": nothing)."""
+    try:
+        call()  # type: ignore[operator]
+    except Exception as error:  # noqa: BLE001 - the class is the answer compared
+        return type(error).__name__
+    return "OK"
+
+
+def test_another_sites_user_learns_nothing_of_a_records_stored_values(web_study: WebStudy) -> None:
+    """Before: the repair's and the no-op's checks ran before the site check, so PUMCH's investigator got
+    "OK" for a no-op edit of PUMCH-foreign CT-001's infusion giving its stored dose level and a refusal for
+    another one, and, with its date planted, a repair refusal naming the field for a changed dose level
+    and a permission refusal for the stored one: an oracle of another site's values (D-19.566, amended).
+    Now each answer is the permission refusal."""
+    (record_id,) = _sql(web_study, "SELECT id FROM infusion WHERE subject_id = 'CT-001'")[0]
+    (level,) = _sql(web_study, "SELECT dose_level FROM infusion WHERE id = ?", record_id)[0]
+    service = web_study.service
+    for other in (level, int(level) % 3 + 1):  # readable: the stored dose level and another
+        answer = _refusal(
+            lambda o=other: service.update_record("inv2", "infusion", record_id, {"dose_level": o}, 1, "x")
+        )
+        assert answer == "PermissionDeniedError", (other, answer)
+    _plant(web_study, "CT-001")
+    date = "2021-04-27T02:00:00Z"
+    for change in ({"dose_level": level}, {"dose_level": int(level) % 3 + 1}, {"weight_kg": 61}, {}):
+        answer = _refusal(
+            lambda c=change: service.update_record(
+                "inv2", "infusion", record_id, {"infused_at": date, **c}, 1, "x"
+            )
+        )
+        assert answer == "PermissionDeniedError", (change, answer)
+    _sql(web_study, "UPDATE infusion SET infused_at = '2021-04-27 02:00:00.000000', updated_at = ? WHERE id = ?",
+         PLANTED, record_id)  # fmt: skip
+    answer = _refusal(
+        lambda: service.update_record("inv2", "infusion", record_id, {"dose_level": level}, 1, "x")
+    )
+    assert answer == "PermissionDeniedError", answer
+
+
+def _queries(study: WebStudy) -> list[tuple[object, ...]]:
+    return _sql(study, "SELECT query_code, table_name, record_id, status FROM data_query ORDER BY id")
+
+
+def _open_lymphodepletion_query(study: WebStudy) -> int:
+    """A lymphodepletion of CT-001 on day +10 (after its infusion): the edit checks raise an open query on
+    it; its record id."""
+    study.service.insert_record(
+        "admin",
+        "lymphodepletion_administration",
+        {"subject_id": "CT-001", "drug": "fludarabine", "administered_on": "2021-05-10"},
+        "api",
+    )
+    (record_id,) = _sql(study, "SELECT max(id) FROM lymphodepletion_administration")[0]
+    opened = [q for q in _queries(study) if q[1] == "lymphodepletion_administration" and q[2] == record_id]
+    assert opened and all(q[3] == "open" for q in opened), _queries(study)
+    return int(record_id)
+
+
+def test_a_query_is_not_closed_by_a_write_while_the_subjects_infusion_is_left_out(
+    web_study: WebStudy,
+) -> None:
+    """Before: a repair of CT-001's CRS date, its infusion date unreadable (left out of the checks), closed
+    the open query on its lymphodepletion "by the system: no longer fires after the write" — it did not fire
+    only because the infusion was not read. A query of a subject with left-out records stays open
+    (D-19.562, amended)."""
+    _open_lymphodepletion_query(web_study)
+    before = _queries(web_study)
+    _plant(web_study, "CT-001")
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    unchecked: list[object] = []
+    web_study.service.update_record(
+        "admin",
+        "crs_assessment",
+        crs,
+        {"assessed_at": "2021-04-30T10:00:00Z"},
+        1,
+        "repair",
+        unchecked=unchecked,
+    )
+    assert _queries(web_study) == before
+    assert any("infusion record" in str(p) for p in unchecked), unchecked
+    closures = _sql(
+        web_study, "SELECT count(*) FROM audit_log WHERE table_name = 'data_query' AND field = 'status'"
+    )
+    assert closures == [(0,)]
+
+
+def test_an_open_query_on_another_unreadable_record_does_not_block_a_repair(web_study: WebStudy) -> None:
+    """Before: the reconciling re-read the records with open queries by id outside the leaving-out, so the
+    open query on CT-001's lymphodepletion, its date planted, refused the repair of the CRS date with an
+    unlocated "not a date" (no record): the deadlock of D-19.562 again. The record is left out, named, and
+    its query kept open (D-19.562, amended)."""
+    record_id = _open_lymphodepletion_query(web_study)
+    before = _queries(web_study)
+    _plant_in(web_study, "lymphodepletion_administration", "administered_on", "CT-001", PLANTED)
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    unchecked: list[object] = []
+    web_study.service.update_record(
+        "admin",
+        "crs_assessment",
+        crs,
+        {"assessed_at": "2021-04-30T10:00:00Z"},
+        1,
+        "repair",
+        unchecked=unchecked,
+    )
+    assert _queries(web_study) == before
+    named = [str(p) for p in unchecked]
+    assert any(f"lymphodepletion_administration record {record_id}, administered_on" in p for p in named), (
+        named
+    )
+    assert PLANTED not in str(named)

@@ -545,6 +545,9 @@ def update_record(
             f"{expected_version}: someone changed it since you read it; reload it and apply your "
             "change again"
         )
+    # the site first: another site's user learns nothing of the record's stored values from what is
+    # refused next (a no-op, a repair's limits, the lock; D-19.566)
+    check_record_sites(tx, model, table_name, [current])
     clean = prepare_rows(model, table_name, [changes], ())[0]
     diff = {
         name: value
