@@ -2415,12 +2415,15 @@ def reconcile_queries(
     (D-19.164): a disposition set back to ongoing or dated later, a date corrected, a dose fixed. Each
     closure is an audited update by `EDIT_CHECK_USER` whose reason names the check, the record and the
     write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
-    person raised is never touched. Returns the codes closed."""
+    person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
+    is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
+    Returns the codes closed."""
     from sqlalchemy import select
 
     from cartrial.store.bulk import apply_update
     from cartrial.store.fields import DATABASE_COLUMNS, study_protocol
     from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import left_out_now, read_leaving_out, subjects_left_out
 
     wanted = sorted({str(s) for s in subject_ids if s is not None})
     if not wanted:
@@ -2453,7 +2456,9 @@ def reconcile_queries(
         chosen = sorted(wanted_ids)
         for start in range(0, len(chosen), 500):
             query = select(model_table).where(model_table.c.id.in_(chosen[start : start + 500]))
-            for found in tx.connection.execute(query).mappings():
+            # through the one skip-and-note read: within a write's leaving-out a record no reader reads
+            # is left out and named, its queries kept open below (D-19.562)
+            for found in read_leaving_out(tx.connection, query, partial(_fetch_rows, tx.connection, query)):
                 values = {k: v for k, v in found.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(found["id"]))
                 stored.setdefault(str(found["subject_id"]), {}).setdefault(table, []).append(record)
@@ -2473,6 +2478,11 @@ def reconcile_queries(
         )
         for subject_id, by_table in stored.items()
     ]
+    # the checks of a subject with records left out (`stored_dates.leaving_out_unreadable`) are partial:
+    # a check that does not fire may not fire only because a record was not read, so none of its queries
+    # is closed while records are left out (they stay open; the write names them, D-19.562)
+    left_out = left_out_now()
+    partial_subjects = set(subjects_left_out(tx.connection, left_out)) if left_out else set()
     if protocol is None:
         protocol = study_protocol(tx.connection)
     firing = {
@@ -2488,6 +2498,8 @@ def reconcile_queries(
         for row in open_rows:
             check_id = str(row["text"]).removeprefix("Edit check ").split(" ", 1)[0]
             table, record_id = str(row["table_name"]), row["record_id"]
+            if str(row["subject_id"]) in partial_subjects:
+                continue  # its subject's checks could not read every record: kept open (D-19.562)
             if record_id is None or (table, int(record_id)) not in present:
                 continue  # a deleted record: not judged here
             if (check_id, table, int(record_id), row["field"]) in firing:
