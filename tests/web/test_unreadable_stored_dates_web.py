@@ -496,3 +496,50 @@ def test_an_open_query_on_another_unreadable_record_does_not_block_a_repair(web_
         named
     )
     assert PLANTED not in str(named)
+
+
+def test_a_subject_with_unreadable_records_is_not_trapped_and_the_trail_names_the_partial_checks(
+    web_study: WebStudy,
+) -> None:
+    """Before: CT-001's consent date and infusion date planted; the infusion repaired to 2020-01-01 was
+    accepted (its hard check against the unreadable consent skipped); then the true consent date was
+    refused (INFUSION-BEFORE-CONSENT) and an ordinary edit of the infusion was refused by the unreadable
+    consent: the subject was trapped. Every edit of a subject with unreadable records now runs its checks
+    leaving them out, names them (`unchecked`) and its audit rows' reason says the checks were partial
+    (D-19.562, amended)."""
+    (subject,) = _sql(web_study, "SELECT id FROM subject WHERE subject_id = 'CT-001'")[0]
+    _sql(web_study, "UPDATE subject SET consent_date = '2021-13-45' WHERE id = ?", subject)
+    infusion = _plant(web_study, "CT-001")
+    service = web_study.service
+    named = f"subject record {subject}, consent_date"
+    unchecked: list[object] = []
+    service.update_record(
+        "admin", "infusion", infusion, {"infused_at": "2020-01-01T00:00:00Z"}, 1, "fix", unchecked=unchecked
+    )
+    assert [str(p).startswith(named) for p in unchecked] == [True], unchecked
+    unchecked.clear()
+    assert (
+        service.update_record(
+            "admin",
+            "infusion",
+            infusion,
+            {"infused_at": "2021-04-27T02:00:00Z"},
+            2,
+            "typo",
+            unchecked=unchecked,
+        )
+        == 3
+    )
+    assert [str(p).startswith(named) for p in unchecked] == [True], unchecked
+    reasons = _sql(
+        web_study,
+        "SELECT reason FROM audit_log WHERE table_name = 'infusion' AND record_id = ? AND field = 'infused_at' "
+        "ORDER BY id",
+        infusion,
+    )
+    assert [r[0] for r in reasons] == [
+        f"fix (the edit checks could not read: {named})",
+        f"typo (the edit checks could not read: {named})",
+    ]
+    assert service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "fix") == 2
+    assert "2021-13-45" not in str(_sql(web_study, "SELECT reason FROM audit_log")) + str(unchecked)

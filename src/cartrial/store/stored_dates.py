@@ -58,6 +58,35 @@ def bounded(problems: list[Problem]) -> list[Problem]:
     return [*problems[:MAX_FINDINGS], Problem(f"and {more} more stored value(s) no reader reads")]
 
 
+def unread_records(problems: Iterable[Problem]) -> dict[str, list[str]]:
+    """The records of `problems` (`unreadable_date`'s), each once in order: ``<table> record <id>`` → its
+    fields (one problem per field; a count of records counts these keys)."""
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.record:
+            fields = out.setdefault(problem.record, [])
+            if problem.field and problem.field not in fields:
+                fields.append(problem.field)
+    return out
+
+
+REASON_RECORDS = 20
+"""At most this many records an audit row's reason names (`partial_checks_reason`), then "and N more"."""
+
+
+def partial_checks_reason(reason: str, problems: Iterable[Problem]) -> str:
+    """The audit reason of a write whose edit checks left out the records of `problems` (D-19.562): the
+    user's `reason` with ``(the edit checks could not read: <table> record <id>, <field>; …)`` appended,
+    at most `REASON_RECORDS` records, never a value — the trail says the checks were partial."""
+    records = unread_records(problems)
+    if not records:
+        return reason
+    named = [f"{record}, {', '.join(fields)}" for record, fields in records.items()]
+    if len(named) > REASON_RECORDS:
+        named = [*named[:REASON_RECORDS], f"and {len(named) - REASON_RECORDS} more record(s)"]
+    return f"{reason} (the edit checks could not read: {'; '.join(named)})"
+
+
 def readable(value: Any, *, timed: bool) -> bool:
     """Whether the column's reader (``fromisoformat``, as `models.UtcDateTime`, `models.StoredDate` and the
     snapshot read it) reads the stored text `value` (None: an empty cell, readable)."""

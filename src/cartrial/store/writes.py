@@ -44,7 +44,7 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
-from cartrial.store.stored_dates import leaving_out_unreadable, locating, readable
+from cartrial.store.stored_dates import leaving_out_unreadable, locating, partial_checks_reason, readable
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -594,21 +594,20 @@ def update_record(
         and validated.version == int(current["version"])
         and validated.after == after
     )
-    if not repairs:
+    # any edit (a repair or not): the checks skip the subject's other unreadable records and name them,
+    # in the answer (`unchecked`) and in the audit rows' reason — a subject with unreadable records is
+    # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
+    with leaving_out_unreadable() as unseen:
         check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
-    else:  # a repair: the checks skip the subject's other unreadable records and name them (D-19.562)
-        with leaving_out_unreadable() as unseen:
-            check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
-        tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     # the audit row's old value of a repaired date is the text that was stored (D-19.560)
     stored = {**current, **repairs}
-    version = apply_update(tx, model, table_name, stored, diff, int(expected_version), reason)
-    if not repairs:
-        reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
-    else:
-        with leaving_out_unreadable() as unseen:
-            reconcile_write(tx, table_name, current, after)
-        tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    audited = partial_checks_reason(reason, unseen)
+    version = apply_update(tx, model, table_name, stored, diff, int(expected_version), audited)
+    # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
+    with leaving_out_unreadable() as unseen:
+        reconcile_write(tx, table_name, current, after)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return version
 
 
