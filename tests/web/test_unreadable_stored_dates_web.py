@@ -543,3 +543,22 @@ def test_a_subject_with_unreadable_records_is_not_trapped_and_the_trail_names_th
     ]
     assert service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "fix") == 2
     assert "2021-13-45" not in str(_sql(web_study, "SELECT reason FROM audit_log")) + str(unchecked)
+
+
+def test_an_unreadable_crs_date_leaves_its_subject_in_the_dose_level_counts(web_study: WebStudy) -> None:
+    """Before: one planted CRS assessment date of CT-001 moved it out of its dose level on the home (the
+    level's count dropped): any left-out record left its subject out of the level counts. Only a left-out
+    infusion does (its level cannot be told); completeness still leaves the subject out (D-19.563,
+    amended)."""
+    session = web_study.session("admin")
+    home = session.get("/").text
+    before = _all_sites(home)
+    due_before = re.search(r"(\d+(?:\.\d+)?)\s*%", _text(home))
+    _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    admin = web_study.service.as_user("admin")  # an audited write: the home's cache sees a new version
+    admin.raise_query("subject", int(admin.find_records("subject", subject_id="CT-101")[0]["id"]), "check")
+    home = session.get("/").text
+    assert _all_sites(home) == before, (before, _all_sites(home))
+    notice = _text(_notice(home))
+    assert "Subjects of these records: CT-001" in notice and "completeness" in notice, notice
+    assert due_before is not None and PLANTED not in home

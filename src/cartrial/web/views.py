@@ -598,8 +598,8 @@ class StudyHome:
     unreadable: tuple[Problem, ...] = ()
     """The records left out, each holding a stored date no reader reads (`unreadable_records`, D-19.559)."""
     unreadable_subjects: tuple[str, ...] = ()
-    """The subjects of these records: left out of the dose-level, not-infused and completeness counts
-    (D-19.563)."""
+    """The subjects of these records: left out of the completeness counts, and of the dose-level and
+    not-infused counts when their infusion is left out (D-19.563)."""
 
 
 def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
@@ -648,8 +648,11 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         infusions, _ = reads.page_records(
             connection, "infusion", sites=allowed, columns=casebook_columns("infusion"), count=False
         )
-    # a left-out record's subject: its level, infusion and schedule cannot be told (D-19.563)
-    flagged = {s for s in left_out_subjects(handle) if s in ids}
+    # a left-out record's subject: its schedule cannot be told; with its infusion left out, neither its
+    # level nor whether it was infused (D-19.563)
+    left = {s: tables for s, tables in left_out_subjects(handle).items() if s in ids}
+    flagged = set(left)
+    uninfusable = {s for s, tables in left.items() if "infusion" in tables}
     grouped_infusions: dict[str, list[dict[str, Any]]] = {}
     for row in infusions:
         if str(row["subject_id"]) in ids:
@@ -670,16 +673,16 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
             site, {"site_id": site, "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
         )
         day0, level = _first_infusion(by_table["infusion"].get(sid, []))
-        if sid in flagged:  # enrolled; neither by level nor "not infused", no schedule cells
-            for target in (row, total):
-                target["total"] += 1
-            continue
         for target in (row, total):
             target["total"] += 1
+            if sid in uninfusable:  # enrolled; neither by level nor "not infused"
+                continue
             if level is None:
                 target["not_infused"] += 1
             else:
                 target["by_level"][level] = target["by_level"].get(level, 0) + 1
+        if sid in flagged:  # no schedule cells: a left-out record's form cannot be told
+            continue
         records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
         visits, _ = schedule_cells(protocol, records, day0, today)
         for visit in visits:

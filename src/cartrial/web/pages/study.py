@@ -35,9 +35,9 @@ def study_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -
 
 
 HOME_EFFECT = (
-    "These records are not shown below. Their subjects are counted as enrolled but left out of the "
-    "dose-level and not-infused counts and of data completeness (a subject whose own record is left out is "
-    "not counted)."
+    "These records are not shown below. Their subjects are counted as enrolled and left out of data "
+    "completeness; a subject whose infusion record is left out is also left out of the dose-level and "
+    "not-infused counts (a subject whose own record is left out is not counted)."
 )
 """What the study home does with a left-out record's subject (D-19.563)."""
 SUBJECTS_EFFECT = (
