@@ -448,3 +448,22 @@ def test_a_no_op_edit_of_a_record_with_an_unreadable_updated_at_is_refused_a_cha
     assert changed.exit_code == 0, changed.stdout + changed.stderr
     listed = run_cartrial("db", "records", "infusion", "--user", "admin", "--url", example_sqlite)
     assert listed.exit_code == 0, listed.stderr
+
+
+def test_db_edit_counts_the_records_its_checks_could_not_read_not_their_fields(example_sqlite: str) -> None:
+    """Before: "could not read 2 other record(s)" for one subject record with two unreadable dates (one per
+    field). The count is of records (D-19.562, amended); each field is still named."""
+    (subject_id,) = _sql(example_sqlite, "SELECT subject_id FROM infusion ORDER BY id LIMIT 1")[0]
+    where = f"subject_id = '{subject_id}'"
+    subject = _plant(example_sqlite, "subject", "consent_date", "2021-13-45", where=where)
+    assert _plant(example_sqlite, "subject", "disposition_date", "zzzz", where=where) == subject
+    infusion = _plant(example_sqlite, "infusion", "infused_at", "zzzz", where=where)
+    result = run_cartrial(
+        "db", "edit", "infusion", infusion, "--set", "infused_at=2021-04-27T02:00:00Z", "--reason", "x",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "could not read 1 other record(s)" in result.stdout, result.stdout
+    assert f"subject record {subject}, consent_date" in result.stdout
+    assert f"subject record {subject}, disposition_date" in result.stdout
+    assert "zzzz" not in result.stdout + result.stderr and "2021-13-45" not in result.stdout

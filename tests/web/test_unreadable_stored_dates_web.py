@@ -562,3 +562,31 @@ def test_an_unreadable_crs_date_leaves_its_subject_in_the_dose_level_counts(web_
     notice = _text(_notice(home))
     assert "Subjects of these records: CT-001" in notice and "completeness" in notice, notice
     assert due_before is not None and PLANTED not in home
+
+
+def test_the_bound_counts_records_not_their_fields(web_study: WebStudy) -> None:
+    """Before: `LEAVE_OUT_BOUND` counted one per unreadable field, so 501 records with two planted dates
+    each (1,002 fields) made the home a 409 although only 501 records were left out (D-19.565, amended)."""
+    from cartrial.store.stored_dates import LEAVE_OUT_BOUND
+
+    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
+        (template,) = connection.execute(
+            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
+        ).fetchall()
+        planted = {columns.index("assessed_at"), columns.index("updated_at")}
+        rows = [
+            tuple(f"zz{n}" if i in planted else v for i, v in enumerate(template))
+            for n in range(LEAVE_OUT_BOUND // 2 + 1)
+        ]
+        with connection:
+            connection.executemany(
+                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                rows,
+            )
+    finally:
+        connection.close()
+    home = web_study.session("admin").get("/")
+    assert home.status_code == 200, (home.status_code, home.text[-2000:])
+    assert "crs_assessment record " in _notice(home.text) and "zz1" not in home.text

@@ -410,7 +410,7 @@ def edit_command(
     version = service.update_record(
         actor, table, record_id, changes, version_read, reason, "cli", raised=raised, unchecked=unchecked
     )
-    from cartrial.store.stored_dates import bounded
+    from cartrial.store.stored_dates import bounded, unread_records
 
     unseen = [str(p) for p in bounded(unchecked)]
     _print_write(
@@ -420,8 +420,9 @@ def edit_command(
         raised,
         as_json,
     )
-    if unseen and not as_json:  # a repair: what its edit checks could not read (D-19.562)
-        typer.echo(f"the edit checks could not read {len(unchecked)} other record(s) of the subject:")
+    if unseen and not as_json:  # what the edit checks could not read (D-19.562)
+        records = len(unread_records(unchecked))  # records, not their fields (D-19.562)
+        typer.echo(f"the edit checks could not read {records} other record(s) of the subject:")
         for line in unseen:
             typer.echo(f"  {line}")
 

@@ -350,7 +350,7 @@ class StudyUser:
         unchecked: list[Problem] | None = None,
     ) -> int:
         """Change fields of one record, if it is still at `expected_version`; returns the new version;
-        `raised` as for `insert_record`; `unchecked`: a list the records a repair's edit checks could not
+        `raised` as for `insert_record`; `unchecked`: a list the records the edit's checks could not
         read are added to (by record and field, never the value, D-19.562).
 
         Stale version -> `ConflictError` (reload and retry); locked record -> `ConflictError` naming the lock;

@@ -225,18 +225,18 @@ def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequen
     without its record, or more than `LEAVE_OUT_BOUND` records) the located refusal."""
     left_out = _LEFT_OUT.get()
     conditions: list[Any] = []
-    excluded = 0
+    excluded: set[tuple[str, int]] = set()  # records, not their fields (one problem per field)
     while True:
         narrowed = query.where(*conditions)
         try:
             return fetch(conditions)
         except StoredValueError as error:
             located = _locate(connection, narrowed, error)
-            excluded += len(located)
+            excluded |= {(t.name, cast(int, n)) for t, n, _ in located if t is not None}
             if (
                 left_out is None
                 or any(table is None for table, _, _ in located)
-                or excluded > LEAVE_OUT_BOUND  # never an unbounded list of bound ids (D-19.565)
+                or len(excluded) > LEAVE_OUT_BOUND  # never an unbounded list of bound ids (D-19.565)
             ):
                 problems = [problem for _, _, problem in located]
                 raise cast(StoredValueError, error.with_problems(bounded(problems))) from None

@@ -124,11 +124,11 @@ class Transaction:
     """Characters of the batch documents queued (flushed early past `PENDING_BATCH_CHARS`: flat memory)."""
     audit_rows_written: int = 0
     raised_queries: list[Any] = field(default_factory=list)
-    unchecked: list[Problem] = field(default_factory=list)
-    """The records a repair's edit checks could not read (a stored date no reader reads), by record and
-    field, never the value (D-19.562)."""
     """The data queries the edit checks raised in this transaction
     (`cartrial.store.edit_checks.RaisedQuery`, added by `record_queries`; D-19.130)."""
+    unchecked: list[Problem] = field(default_factory=list)
+    """The records an edit's checks could not read (a stored date no reader reads), by record and field,
+    never the value (D-19.562)."""
     written_subjects: set[str] = field(default_factory=set)
     """The subjects whose records an import wrote in this transaction (`reconcile_queries` judges their
     edit-check queries at its end, D-19.164)."""

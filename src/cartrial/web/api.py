@@ -148,7 +148,7 @@ class Saved(BaseModel):
     queries: list[RaisedQueryOut] = []
     """The data queries the write raised (D-19.130)."""
     unchecked: list[str] = []
-    """A repair's (D-19.560): the subject's other records its edit checks could not read, each ``<table>
+    """An edit's (D-19.560): the subject's other records its edit checks could not read, each ``<table>
     record <id>, <field>: …``, never the value (D-19.562)."""
 
 
