@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 
 from .conftest import WebStudy
 
@@ -383,11 +384,11 @@ def _sql(study: WebStudy, statement: str, *params: object) -> list[tuple[object,
         connection.close()
 
 
-def _refusal(call: object) -> str:
+def _refusal(call: Callable[[], object]) -> str:
     """The class of what `call()` raised ("OK": nothing)."""
     try:
-        call()  # type: ignore[operator]
-    except Exception as error:  # noqa: BLE001 - the class is the answer compared
+        call()
+    except Exception as error:  # the class is the answer compared
         return type(error).__name__
     return "OK"
 
@@ -415,8 +416,12 @@ def test_another_sites_user_learns_nothing_of_a_records_stored_values(web_study:
             )
         )
         assert answer == "PermissionDeniedError", (change, answer)
-    _sql(web_study, "UPDATE infusion SET infused_at = '2021-04-27 02:00:00.000000', updated_at = ? WHERE id = ?",
-         PLANTED, record_id)  # fmt: skip
+    _sql(
+        web_study,
+        "UPDATE infusion SET infused_at = '2021-04-27 02:00:00.000000', updated_at = ? WHERE id = ?",
+        PLANTED,
+        record_id,
+    )
     answer = _refusal(
         lambda: service.update_record("inv2", "infusion", record_id, {"dose_level": level}, 1, "x")
     )
@@ -533,8 +538,8 @@ def test_a_subject_with_unreadable_records_is_not_trapped_and_the_trail_names_th
     assert [str(p).startswith(named) for p in unchecked] == [True], unchecked
     reasons = _sql(
         web_study,
-        "SELECT reason FROM audit_log WHERE table_name = 'infusion' AND record_id = ? AND field = 'infused_at' "
-        "ORDER BY id",
+        "SELECT reason FROM audit_log WHERE table_name = 'infusion' AND record_id = ? "
+        "AND field = 'infused_at' ORDER BY id",
         infusion,
     )
     assert [r[0] for r in reasons] == [
