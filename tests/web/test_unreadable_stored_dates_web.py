@@ -595,3 +595,30 @@ def test_the_bound_counts_records_not_their_fields(web_study: WebStudy) -> None:
     home = web_study.session("admin").get("/")
     assert home.status_code == 200, (home.status_code, home.text[-2000:])
     assert "crs_assessment record " in _notice(home.text) and "zz1" not in home.text
+
+
+def test_a_delete_of_a_subject_with_an_unreadable_record_names_it_in_the_trail(web_study: WebStudy) -> None:
+    """Before: deleting CT-001's CRS assessment was refused by its unreadable consent date (the delete's
+    reconciling checks read the subject's records). A delete, as an edit, runs its checks leaving such
+    records out and its audit row's reason names them (D-19.562, amended)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    (crs,) = _sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-001'")[0]
+    unchecked: list[object] = []
+    web_study.service.delete_record("admin", "crs_assessment", crs, "entered twice", unchecked=unchecked)
+    named = f"subject record {subject}, consent_date"
+    assert [str(p).startswith(named) for p in unchecked] == [True], unchecked
+    assert _sql(web_study, "SELECT count(*) FROM crs_assessment WHERE id = ?", crs) == [(0,)]
+    reasons = _sql(
+        web_study,
+        "SELECT reason FROM audit_log WHERE action = 'delete' AND table_name = 'crs_assessment' "
+        "AND record_id = ?",
+        crs,
+    )
+    assert reasons == [(f"entered twice (the edit checks could not read: {named})",)]
+    infusion = _sql(web_study, "SELECT min(id) FROM infusion WHERE subject_id = 'CT-001'")[0][0]
+    answer = web_study.bearer("admin").delete(
+        f"/api/v1/records/infusions/{infusion}", params={"reason": "entered twice"}
+    )
+    assert answer.status_code == 200, answer.text
+    (unseen,) = answer.json()["unchecked"]
+    assert unseen.startswith(named) and "2021-13-45" not in answer.text

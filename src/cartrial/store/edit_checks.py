@@ -1709,7 +1709,13 @@ def reconcile_write(tx: Any, table: str, *values: Mapping[str, Any] | None) -> l
     return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None})
 
 
-def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int) -> list[Finding]:
+def check_delete(
+    tx: Any,
+    table: str,
+    before: Mapping[str, Any],
+    record_id: int,
+    created: Sequence[Finding] | None = None,
+) -> list[Finding]:
     """The edit checks a delete of record `record_id` of `table` (`before`: its values, already deleted in
     the open transaction `tx`) makes fire on the subject's remaining records (D-19.103): the reconciling
     checks across records (a disposition ``death`` left without its fatal adverse event, a record now after
@@ -1719,10 +1725,13 @@ def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int)
     refuses a delete: removing a record cannot make a remaining one impossible (the hard checks compare a
     record with the subject row, which a remaining record's foreign key keeps), and a refusal would trap a
     user whose correction starts with the delete; the next write of that record is checked as usual.
-    Returns the findings the delete created."""
-    created = write_findings(tx.connection, table, before, None, record_id)
+    Returns the findings the delete created. `created`: these findings computed before the delete
+    (`write_findings` of the delete; the record is not read either way: the same findings), as
+    `writes.delete_record` does to name what its checks could not read in the audit row (D-19.562)."""
+    if created is None:
+        created = write_findings(tx.connection, table, before, None, record_id)
     record_queries(tx, created)
-    return created
+    return list(created)
 
 
 @dataclass

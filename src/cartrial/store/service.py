@@ -217,8 +217,11 @@ class StudyService:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> None:
-        self.as_user(actor).delete_record(table_name, record_id, reason, source, raised=raised)
+        self.as_user(actor).delete_record(
+            table_name, record_id, reason, source, raised=raised, unchecked=unchecked
+        )
 
     def get_record(self, actor: str, table_name: str, record_id: int) -> dict[str, Any]:
         return self.as_user(actor).get_record(table_name, record_id)
@@ -391,14 +394,17 @@ class StudyUser:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> None:
         """Delete one record (audited with the whole record as the old value); reason required; `raised`
         as for `insert_record` (a delete's reconciling checks raise queries on remaining records,
-        D-19.103)."""
+        D-19.103); `unchecked` as for `update_record` (D-19.562)."""
         reason = require_reason(reason, "delete")
         with self._write(source, reason) as tx:
             tx.delete_record(table_name, record_id, reason)
         _collect(raised, tx)
+        if unchecked is not None:
+            unchecked.extend(tx.unchecked)
 
     # -- reads --------------------------------------------------------------------------------------
 

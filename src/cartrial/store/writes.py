@@ -657,6 +657,14 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         raise ConflictError(
             f"{table_name} record {record_id} is frozen by {tx.lock.describe()}; it cannot be deleted"
         )
+    # the reconciling edit checks of the subject's remaining records (D-19.103), computed before the delete
+    # (the record is not read either way): a subject's unreadable records left out and named, in the
+    # answer and in the audit row's reason, as for an edit (D-19.562)
+    from cartrial.store.edit_checks import check_delete, write_findings
+
+    with leaving_out_unreadable() as unseen:
+        created = write_findings(tx.connection, table_name, current, None, record_id)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     table = table_of(model)
     try:
         with tx.connection.begin_nested():
@@ -678,13 +686,12 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         audit_chain.INSERT_FIELD,
         record_json(values),
         None,
-        reason=reason,
+        reason=partial_checks_reason(reason, unseen),
     )
-    # the reconciling edit checks of the subject's remaining records (D-19.103): soft queries only
-    from cartrial.store.edit_checks import check_delete
-
-    check_delete(tx, table_name, current, record_id)
-    reconcile_write(tx, table_name, current)  # queries whose check no longer fires (D-19.164)
+    check_delete(tx, table_name, current, record_id, created)  # soft queries only
+    with leaving_out_unreadable() as unseen:  # queries whose check no longer fires (D-19.164, D-19.562)
+        reconcile_write(tx, table_name, current)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
 
 
 def check_references(

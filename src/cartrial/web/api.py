@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import not_after_today, utc_today
@@ -158,6 +158,17 @@ class Deleted(BaseModel):
     queries: list[RaisedQueryOut] = []
     """The data queries the delete's reconciling edit checks raised on the subject's remaining records
     (D-19.103, D-19.160)."""
+    unchecked: list[str] = []
+    """The subject's other records the delete's edit checks could not read, each ``<table> record <id>,
+    <field>: …``, never the value (D-19.562)."""
+
+    @model_serializer(mode="wrap")
+    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`unchecked` only when the checks left a record out: a delete's answer is otherwise as before."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("unchecked"):
+            data.pop("unchecked", None)
+        return data
 
 
 class ProblemOut(BaseModel):
@@ -627,8 +638,14 @@ def delete_record(
     spec = _form(form)
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
-    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised)
-    return Deleted(form=spec.name, id=record_id, queries=[RaisedQueryOut(**q.as_dict()) for q in raised])
+    unchecked: list[Any] = []
+    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised, unchecked=unchecked)
+    return Deleted(
+        form=spec.name,
+        id=record_id,
+        queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+        unchecked=[str(p) for p in bounded(unchecked)],
+    )
 
 
 # -- queries ------------------------------------------------------------------------------------------
