@@ -416,6 +416,12 @@ def test_another_sites_user_learns_nothing_of_a_records_stored_values(web_study:
             )
         )
         assert answer == "PermissionDeniedError", (change, answer)
+    for change in ({"dose_level": level}, {"weight_kg": 61}):  # no repair: the refusal is still the site's
+        answer = _refusal(lambda c=change: service.update_record("inv2", "infusion", record_id, c, 1, "x"))
+        assert answer == "PermissionDeniedError", (change, answer)
+    assert _refusal(lambda: service.delete_record("inv2", "infusion", record_id, "x")) == (
+        "PermissionDeniedError"
+    )
     _sql(
         web_study,
         "UPDATE infusion SET infused_at = '2021-04-27 02:00:00.000000', updated_at = ? WHERE id = ?",

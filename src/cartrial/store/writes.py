@@ -11,7 +11,8 @@ the whole record as the old value). The permission of the action is checked by t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -536,7 +537,8 @@ def update_record(
     changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
     changes = typed_texts(table_name, changes)
-    current, unreadable = record_to_repair(tx.connection, model, table_name, record_id, changes)
+    with _other_sites_first(tx, model, table_name, record_id):
+        current, unreadable = record_to_repair(tx.connection, model, table_name, record_id, changes)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
     repairs = {name: text for name, text in unreadable.items() if name in changes}
     if int(current["version"]) != int(expected_version):
@@ -647,7 +649,8 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     """Delete one record (audited with the whole record as the old value)."""
     model = model_of(table_name)
     refuse_protected(table_name, "deleted")
-    current = current_record(tx.connection, model, table_name, record_id)
+    with _other_sites_first(tx, model, table_name, record_id):
+        current = current_record(tx.connection, model, table_name, record_id)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if model is User:
         check_last_admin(tx.connection, current, None)
@@ -731,6 +734,26 @@ def current_record(
     if row is None:
         raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return row
+
+
+@contextmanager
+def _other_sites_first(
+    tx: Transaction, model: type[StudyData], table_name: str, record_id: int
+) -> Iterator[None]:
+    """A record whose stored date no reader reads (`StoredValueError`, D-19.556) is refused for another
+    site's user as any record of that site is: by the site rule, read from the record's site or subject
+    column alone, before the refusal that would tell the record holds such a date (D-19.566)."""
+    try:
+        yield
+    except StoredValueError:
+        table = table_of(model)
+        column = own_site_column(model) or model.subject_column
+        if column is not None and column in table.c:
+            query = select(table.c[column]).where(table.c.id == record_id_of(record_id))
+            row = tx.connection.execute(query).mappings().first()
+            if row is not None:
+                check_record_sites(tx, model, table_name, [dict(row)])
+        raise
 
 
 def record_to_repair(
