@@ -122,7 +122,9 @@ class Finding:
         return None if value is None else str(value)
 
     def problem(self) -> Problem:
-        """The located problem (hard checks refuse with it; soft ones are listed with it)."""
+        """The located problem (hard checks refuse with it; soft ones are listed with it). The value is
+        shown only for a record being written (the user's own entry); a hard finding on a stored record
+        (a new consent date after the stored infusion) names the record's field, never its value (D-12.2)."""
         record = self.record
         where_field = self.field if record.file is not None else f"{record.table}.{self.field}"
         return Problem(
@@ -130,7 +132,7 @@ class Finding:
             file=record.file,
             row=record.row,
             field=where_field,
-            value=_text(self.value),
+            value=_text(self.value) if record.new else None,
             allowed=self.check.rule,
         )
 
@@ -149,7 +151,7 @@ class Finding:
             "row": self.record.row,
             "record_id": self.record.record_id,
             "field": self.field,
-            "value": _text(self.value),
+            "value": _text(self.value) if self.record.new else None,
             "message": self.message,
         }
 
