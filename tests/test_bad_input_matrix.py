@@ -1119,3 +1119,50 @@ def test_popfit_initial_value_is_bounded(cli: Cli, tmp_path: Path, value: str) -
         result.stderr
     )
     assert "RuntimeWarning" not in result.stderr
+
+
+def _output_onto_input_cases() -> Iterator[Any]:
+    """Every command with a file ``--out`` and an input file among its valid arguments: (command, index of
+    the first input file argument)."""
+    for path, command in sorted(TREE.items()):
+        if path not in VALID or (path, "--out") in FOLDER_OUTPUTS:
+            continue
+        if not any("--out" in getattr(p, "opts", ()) for p in command.params):
+            continue
+        index = next((i for i, a in enumerate(VALID[path]) if a.startswith(str(REPO_ROOT))), None)
+        if index is not None and Path(VALID[path][index]).is_file():
+            yield pytest.param(path, index, id=path)
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot-slash", "symlink"])
+@pytest.mark.parametrize(("command", "index"), list(_output_onto_input_cases()))
+def test_out_naming_an_input_file_is_refused(
+    cli: Cli, tmp_path: Path, request: pytest.FixtureRequest, command: str, index: int, spelling: str
+) -> None:
+    """``--out`` naming one of the command's own input files (`score edss form.csv --out form.csv`)
+    replaced the user's form with the result and exited 0 (attackcli, D-19.575). Refused before the
+    command runs: exit 2 naming both, and the input is byte-identical afterwards."""
+    base = list(VALID[command])
+    source = Path(base[index])
+    copy = tmp_path / "input" / source.name
+    copy.parent.mkdir()
+    shutil.copyfile(source, copy)
+    base[index] = str(copy)
+    out = {
+        "same": str(copy),
+        "dot-slash": str(copy.parent / "." / copy.name),
+        "symlink": str(tmp_path / "link.csv"),
+    }[spelling]
+    if spelling == "symlink":
+        (tmp_path / "link.csv").symlink_to(copy)
+    before = copy.read_bytes()
+    template = request.getfixturevalue("study_template") if _needs_db(base) else None
+    args = _prepare([a for a in base if a != "--json"], tmp_path, template)
+    if "--out" in args:
+        args[args.index("--out") + 1] = out
+    else:
+        args += ["--out", out]
+    result = check_run(cli, args, frozenset({2}))
+    assert f"{out}, --out: is also an input of the command ({copy})" in result.stderr, result.stderr
+    assert copy.read_bytes() == before
+    assert copy.is_file() and not copy.is_symlink()

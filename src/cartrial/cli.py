@@ -58,10 +58,45 @@ def _check_paths_before_running(command: Any) -> None:
                     param = by_name.get(name)
                     flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
                     refuse_special_source(item, field=flags[0] if flags else None)
+        _refuse_output_onto_an_input(ctx.params, by_name)
         return invoke(ctx)
 
     command.invoke = checked_invoke
     command._paths_checked = True
+
+
+def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]) -> None:
+    """`InputError` when the file of ``--out`` is one of the command's input files (the same path, another
+    spelling of it, a symbolic or hard link to it): the result would replace what the user gave — `score
+    edss form.csv --out form.csv` exited 0 with the raw form gone (D-19.575). Checked before the command
+    runs, so nothing is read or written."""
+    import os
+
+    out = params.get("out")
+    if not isinstance(out, Path) or not out.is_file():
+        return
+    for name, value in params.items():
+        if name == "out":
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(item, Path):
+                continue
+            try:
+                same = item.is_file() and os.path.samefile(item, out)
+            except OSError:
+                continue
+            if same:
+                flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+                option = flags[0] if flags else f"argument {name.upper()}"
+                raise InputError(
+                    Problem(
+                        f"is also an input of the command ({item}); "
+                        "writing the result there would replace it",
+                        file=str(out),
+                        field="--out",
+                        allowed=f"a file that is not an input (here not the file of {option})",
+                    )
+                )
 
 
 class LazyGroup(TyperGroup):
