@@ -1166,3 +1166,44 @@ def test_out_naming_an_input_file_is_refused(
     assert f"{out}, --out: is also an input of the command ({copy})" in result.stderr, result.stderr
     assert copy.read_bytes() == before
     assert copy.is_file() and not copy.is_symlink()
+
+
+@pytest.mark.parametrize("command", ["grade crs", "grade icans", "grade labs", "score edss", "score osis"])
+def test_grading_a_graded_file_again_gives_the_same_table(cli: Cli, tmp_path: Path, command: str) -> None:
+    """A per-row grading or scoring command run on its own output (a result column already in the input)
+    gives the same table as from the raw form: the result columns are replaced, never doubled. `score edss`
+    on `score edss` output ended in a pandas traceback ("cannot insert edss_options, already exists";
+    attackcli, D-19.576)."""
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    check_run(cli, [*VALID[command], "--out", str(first)], frozenset({0}))
+    again = [*VALID[command][:-1], str(first), "--out", str(second)]
+    check_run(cli, again, frozenset({0}))
+    assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_an_error_column_of_an_earlier_run_is_not_kept(
+    cli: Cli, tmp_path: Path, command: str, keep_going: bool
+) -> None:
+    """``error`` is the result column of ``--keep-going``. A form graded with ``--keep-going``, its bad row
+    corrected, and graded again kept the old message on the now graded row ("temperature_c: out of range
+    (got '99')" beside grade 0): the input's ``error`` column was carried over when no row had a problem
+    (attackcli, D-19.576). A form whose every row carries a stale message gives the raw form's table."""
+    import csv
+
+    source = Path(VALID[command][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    stale = tmp_path / "stale.csv"
+    with stale.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [[*rows[0], "error"], *([*r, "temperature_c: out of range (got '99')"] for r in rows[1:])]
+        )
+    flag = ["--keep-going"] if keep_going else []
+    raw, again = tmp_path / "raw.csv", tmp_path / "again.csv"
+    check_run(cli, [*VALID[command], *flag, "--out", str(raw)], frozenset({0}))
+    check_run(cli, [*VALID[command][:-1], str(stale), *flag, "--out", str(again)], frozenset({0}))
+    assert again.read_text(encoding="utf-8") == raw.read_text(encoding="utf-8")

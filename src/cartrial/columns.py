@@ -225,6 +225,17 @@ class RowProblems:
             )
         return texts
 
+    def with_error_column(self, frame: pd.DataFrame, keep_going: bool) -> pd.DataFrame:
+        """`frame` with the ``error`` column of ``keep_going``: the problems of each row ('' for a good row)
+        when some row has one, else no ``error`` column. ``error`` is a result column: one already in
+        `frame` (the output of an earlier ``--keep-going`` run graded again) is replaced or removed, so a
+        corrected row never keeps the message of its old value (D-19.576)."""
+        out = frame.drop(columns=["error"], errors="ignore")
+        if keep_going and self:
+            out = out.copy()
+            out["error"] = self.error_column(len(frame))
+        return out
+
     def raise_if_any(self, keep_going: bool = False) -> None:
         """Raise an InputError listing every problem, unless `keep_going` and all problems are per-row."""
         if self.file_level or (self.by_row and not keep_going):

@@ -253,7 +253,9 @@ def score_edss(
         source=str(file),
         acuity_source=str(visual_acuity),
     )
-    table = result.table
+    # `edss_options` is a result column: one already in the input (a scored file scored again) is replaced,
+    # as `edss` and `edss_rule` are, never doubled (D-19.576)
+    table = result.table.drop(columns=["edss_options"], errors="ignore")
     recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict(), "source": EDSS_SOURCE}
     if "kurtzke_gaps" in result.options:
         recorded["kurtzke_gaps"] = result.options["kurtzke_gaps"]

@@ -137,9 +137,7 @@ def _with_results(
         if bad.any():
             series = series.astype(object).where(~bad, None)
         out[name] = series
-    if keep_going and problems:
-        out["error"] = problems.error_column(len(frame))
-    return out
+    return problems.with_error_column(out, keep_going)
 
 
 def _row_problems(problems: RowProblems, keep_going: bool) -> tuple[Problem, ...]:

@@ -152,10 +152,7 @@ def as_frame(data: FrameLike) -> pd.DataFrame:
 
 
 def _with_errors(frame: pd.DataFrame, problems: RowProblems, keep_going: bool) -> pd.DataFrame:
-    if keep_going and problems:
-        frame = frame.copy()
-        frame["error"] = problems.error_column(len(frame))
-    return frame
+    return problems.with_error_column(frame, keep_going)
 
 
 def _round(value: float | None, digits: int) -> float:
