@@ -194,3 +194,27 @@ def test_per_patient_arr_has_exact_poisson_ci() -> None:
     assert row.pre_rate.ci_high == pytest.approx(8.7673 / py, abs=1e-4)
     assert row.post_rate.ci_low == 0.0
     assert row.post_rate.ci_high == pytest.approx(3.6889 / (200 / 365.25), abs=1e-3)
+
+
+def test_an_infusion_after_the_cutoff_is_an_input_error_from_a_mapping_too() -> None:
+    """The infusion days given as a mapping (the Python API) are held to the same rule as a form: an
+    infusion after the data cut-off is not in the data (attackcli, D-19.577)."""
+    from datetime import date
+
+    import pytest
+
+    from cartrial.errors import InputError
+    from cartrial.neuro import derive_relapses
+
+    rel = "subject_id,onset_date,phenotype,severity\nS1,2020-05-01,myelitis,severe\n"
+    infused = {"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}
+    with pytest.raises(InputError) as raised:
+        derive_relapses(rel, infused, cutoff=date(2021, 7, 1))
+    (problem,) = raised.value.problems
+    assert (problem.field, problem.value, problem.message) == (
+        "subject_id",
+        "S2",
+        "infused after the data cut-off",
+    )
+    assert problem.allowed == "an infusion on or before 2021-07-01"
+    assert derive_relapses(rel, infused, cutoff=date(2021, 8, 1)).table["subject_id"].tolist() == ["S1", "S2"]

@@ -393,16 +393,34 @@ def derive_osis(
 # --- infusions and follow-up ----------------------------------------------------------------------------
 
 
-def infusion_days(infusions: FrameLike | Mapping[str, date], *, source: str = "infusions") -> dict[str, date]:
-    """Day 0 per subject from an infusions form (``infused_at`` or ``infusion_date``) or a mapping.
+def infusion_days(
+    infusions: FrameLike | Mapping[str, date], *, source: str = "infusions", cutoff: date | None = None
+) -> dict[str, date]:
+    """Day 0 per subject from an infusions form (``infused_at`` or ``infusion_date``) or a mapping. With a
+    data `cutoff`, an infusion after it is an `InputError` (at its row for a form): an analysis as of the
+    cut-off has no such infusion, and counting it made a subject not yet infused "relapse-free" (D-19.577).
 
     >>> infusion_days("subject_id,infused_at\\nS1,2021-03-01T09:00:00Z\\n")
     {'S1': datetime.date(2021, 3, 1)}
     """
     if isinstance(infusions, Mapping):
-        return {str(k): _day(v) for k, v in infusions.items()}
+        days = {str(k): _day(v) for k, v in infusions.items()}
+        late = [
+            Problem(
+                "infused after the data cut-off",
+                file=source,
+                field="subject_id",
+                value=sid,
+                allowed=f"an infusion on or before {cutoff.isoformat()}",
+            )
+            for sid, day in sorted(days.items())
+            if cutoff is not None and day > cutoff
+        ]
+        if late:
+            raise InputError(late)
+        return days
     problems = RowProblems(source)
-    days = parse_infusion_table(text_frame(as_frame(infusions)), problems)
+    days = parse_infusion_table(text_frame(as_frame(infusions)), problems, cutoff)
     problems.raise_if_any()
     return days
 
@@ -797,7 +815,7 @@ def derive_relapses(
     2
     """
     options = options or RelapseOptions()
-    days = infusion_days(infusions, source=infusions_source)
+    days = infusion_days(infusions, source=infusions_source, cutoff=cutoff)
     if isinstance(relapses, pd.DataFrame | str):
         episodes, problems = relapse_episodes(
             relapses,
