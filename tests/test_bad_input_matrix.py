@@ -1230,3 +1230,31 @@ def test_an_infusion_after_the_cutoff_is_refused_by_relapses(cli: Cli, tmp_path:
     # on the cut-off day itself the infusion is in the data: day 0, no follow-up yet
     result = check_run(cli, [*args, "--cutoff", "2022-03-01"], frozenset({0}))
     assert "relapse-free 2/2" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_a_long_quoted_cell_is_read_as_pandas_reads_it(cli: Cli, tmp_path: Path, command: str) -> None:
+    """A form with an extra ``note`` column holding a quoted 140,000-character text (a pasted narrative)
+    and a row whose note is blank was refused "row 2: not a readable CSV file: field larger than field
+    limit (131072)" — the csv module's default limit in the row checks — while the same cell unquoted was
+    read (attackcli, D-19.578). It is graded, the note kept whole."""
+    import csv
+
+    source = Path(VALID[command][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    note = "pasted narrative, with a comma\n" * 4700 + "end"
+    form = tmp_path / "with-note.csv"
+    with form.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*rows[0], "note"])
+        writer.writerow([*rows[1], note])
+        writer.writerows([*r, ""] for r in rows[2:])
+    out = tmp_path / "out.csv"
+    check_run(cli, [*VALID[command][:-1], str(form), "--out", str(out)], frozenset({0}))
+    with out.open(encoding="utf-8", newline="") as handle:
+        graded = list(csv.DictReader(handle))
+    assert len(graded) == len(rows) - 1
+    assert graded[0]["note"] == note

@@ -35,6 +35,13 @@ from cartrial.columns import BLANKS, FIRST_DATA_ROW, header_names, trim_blanks
 from cartrial.errors import InputError, Problem
 from cartrial.sources import special_kind
 
+# The csv module refuses a cell longer than 131,072 characters by default, pandas' reader does not: a form
+# with a long quoted note (a pasted narrative) was refused as "not a readable CSV file" by the row checks
+# that split the file with the csv module, while the same cell unquoted was read. The file is already in
+# memory when it is split, so a cell may be as long as pandas reads it (D-19.578); 2**31 - 1 is the largest
+# limit the C long of every platform holds.
+csv.field_size_limit(2**31 - 1)
+
 
 def read_csv(
     path: str | Path,
