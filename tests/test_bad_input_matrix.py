@@ -1258,3 +1258,34 @@ def test_a_long_quoted_cell_is_read_as_pandas_reads_it(cli: Cli, tmp_path: Path,
         graded = list(csv.DictReader(handle))
     assert len(graded) == len(rows) - 1
     assert graded[0]["note"] == note
+
+
+@pytest.mark.parametrize("target", ["url", "environment-url", "password-file"])
+def test_out_naming_the_study_database_or_a_secret_file_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, target: str
+) -> None:
+    """`audit checkpoint --out study.db --url sqlite:///study.db` replaced the whole audited study database
+    with a 363-byte JSON checkpoint and exited 0; the SQLite file of the URL (given or from
+    $CARTRIAL_DB_URL) and the password file are inputs of a command on the database too (attackcli,
+    D-19.575). Refused before anything is opened; the file is byte-identical afterwards."""
+    database = tmp_path / "study.db"
+    shutil.copyfile(study_template, database)
+    args = ["audit", "checkpoint"]
+    env: dict[str, str] | None = None
+    if target == "url":
+        out, args = database, [*args, "--url", f"sqlite:///{database}"]
+        expected = f"{database}, --out: is also an input of the command ({database})"
+        named = "--url"
+    elif target == "environment-url":
+        out, env = database, {"CARTRIAL_DB_URL": f"sqlite:///{database}"}
+        expected = f"{database}, --out: is also an input of the command ({database})"
+        named = "the study database ($CARTRIAL_DB_URL, else sqlite:///cartrial.db)"
+    else:
+        out, args = Path(os.environ["CARTRIAL_PASSWORD_FILE"]), [*args, "--url", f"sqlite:///{database}"]
+        expected = f"{out}, --out: is also an input of the command ({out})"
+        named = "$CARTRIAL_PASSWORD_FILE"
+    before = out.read_bytes()
+    result = check_run(cli, [*args, "--out", str(out)], frozenset({2}), env=env)
+    assert expected in result.stderr, result.stderr
+    assert f"allowed: a file that is not an input (here not the file of {named})" in result.stderr
+    assert out.read_bytes() == before

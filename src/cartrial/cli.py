@@ -68,35 +68,72 @@ def _check_paths_before_running(command: Any) -> None:
 def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]) -> None:
     """`InputError` when the file of ``--out`` is one of the command's input files (the same path, another
     spelling of it, a symbolic or hard link to it): the result would replace what the user gave — `score
-    edss form.csv --out form.csv` exited 0 with the raw form gone (D-19.575). Checked before the command
-    runs, so nothing is read or written."""
+    edss form.csv --out form.csv` exited 0 with the raw form gone (D-19.575). The inputs are the command's
+    path options and arguments and, for a command on the study database (a ``--url`` option), the SQLite
+    file of the URL it opens (given, `$CARTRIAL_DB_URL` or the default) and the password and audit key files
+    named by environment variables: `audit checkpoint --out study.db --url sqlite:///study.db` replaced the
+    audited database with 363 bytes of JSON and exited 0. Checked before the command runs, so nothing is
+    read or written."""
     import os
 
     out = params.get("out")
     if not isinstance(out, Path) or not out.is_file():
         return
+    inputs: list[tuple[Path, str]] = []
     for name, value in params.items():
         if name == "out":
             continue
-        for item in value if isinstance(value, list | tuple) else [value]:
-            if not isinstance(item, Path):
-                continue
-            try:
-                same = item.is_file() and os.path.samefile(item, out)
-            except OSError:
-                continue
-            if same:
-                flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
-                option = flags[0] if flags else f"argument {name.upper()}"
-                raise InputError(
-                    Problem(
-                        f"is also an input of the command ({item}); "
-                        "writing the result there would replace it",
-                        file=str(out),
-                        field="--out",
-                        allowed=f"a file that is not an input (here not the file of {option})",
-                    )
+        flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+        option = flags[0] if flags else f"argument {name.upper()}"
+        inputs += [(item, option) for item in (value if isinstance(value, list | tuple) else [value])
+                   if isinstance(item, Path)]  # fmt: skip
+    if "url" in by_name:
+        inputs += _study_files(params.get("url"))
+    for item, option in inputs:
+        try:
+            same = item.is_file() and os.path.samefile(item, out)
+        except OSError:
+            continue
+        if same:
+            raise InputError(
+                Problem(
+                    f"is also an input of the command ({item}); writing the result there would replace it",
+                    file=str(out),
+                    field="--out",
+                    allowed=f"a file that is not an input (here not the file of {option})",
                 )
+            )
+
+
+def _study_files(url: object) -> list[tuple[Path, str]]:
+    """The files a command on the study database reads besides its path options: the SQLite file of its
+    URL (none for PostgreSQL or a URL that does not parse: the command names that itself) and the files
+    named by `$CARTRIAL_PASSWORD_FILE`, `$CARTRIAL_NEW_PASSWORD_FILE` and `$CARTRIAL_AUDIT_KEY_FILE`."""
+    import os
+
+    from cartrial.commands.auth_commands import NEW_PASSWORD_FILE_VARIABLE, PASSWORD_FILE_VARIABLE
+    from cartrial.store.audit import AUDIT_KEY_ENVIRONMENT_VARIABLE
+    from cartrial.store.database import DEFAULT_URL, URL_ENVIRONMENT_VARIABLE, parse_url
+
+    files: list[tuple[Path, str]] = []
+    try:
+        parsed = parse_url(url if isinstance(url, str) else None)
+    except CartrialError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            given = (
+                "--url"
+                if isinstance(url, str) and url
+                else f"the study database (${URL_ENVIRONMENT_VARIABLE}, else {DEFAULT_URL})"
+            )
+            files.append((Path(database).expanduser(), given))
+    for variable in (PASSWORD_FILE_VARIABLE, NEW_PASSWORD_FILE_VARIABLE, AUDIT_KEY_ENVIRONMENT_VARIABLE):
+        named = os.environ.get(variable)
+        if named:
+            files.append((Path(named), f"${variable}"))
+    return files
 
 
 class LazyGroup(TyperGroup):
