@@ -1289,3 +1289,67 @@ def test_out_naming_the_study_database_or_a_secret_file_is_refused(
     assert expected in result.stderr, result.stderr
     assert f"allowed: a file that is not an input (here not the file of {named})" in result.stderr
     assert out.read_bytes() == before
+
+
+def _multi_output_cases() -> Iterator[Any]:
+    """Every command with a file ``--out`` and another output option (``--km-out``, ``--params-out``,
+    ``--trials-out``): (command, the other option)."""
+    from cartrial.cli import OUTPUT_PARAMETERS
+
+    for path, command in sorted(TREE.items()):
+        if path not in VALID or (path, "--out") in FOLDER_OUTPUTS:
+            continue
+        names = {p.name for p in command.params}
+        for param in command.params:
+            if param.name != "out" and param.name in OUTPUT_PARAMETERS and "out" in names:
+                yield pytest.param(path, param.opts[0], id=f"{path} {param.opts[0]}")
+
+
+def test_every_output_option_is_declared_an_output() -> None:
+    """The output options the command line guards are the ones this matrix treats as outputs: one set."""
+    from cartrial.cli import OUTPUT_PARAMETERS
+
+    outputs = {p.name for command in TREE.values() for p in command.params if _kind(p) == "path-out"}
+    assert outputs == set(OUTPUT_PARAMETERS)
+    assert {c.values[1] for c in _multi_output_cases()} >= {"--km-out", "--params-out"}
+
+
+@pytest.mark.parametrize("exists", [False, True])
+@pytest.mark.parametrize(("command", "option"), list(_multi_output_cases()))
+def test_two_outputs_naming_the_same_file_are_refused(
+    cli: Cli, tmp_path: Path, command: str, option: str, exists: bool
+) -> None:
+    """`relapses … --km-out r.csv --out r.csv` wrote one result over the other (or, once r.csv existed,
+    was refused with the wrong reason "is also an input"; attackcli review M1, D-19.579). Refused with exit
+    2 whether or not the file exists yet; nothing is written."""
+    out = tmp_path / "r.csv"
+    if exists:
+        out.write_text("keep\n", encoding="utf-8")
+    other = str(tmp_path / "." / "r.csv")
+    result = check_run(cli, [*VALID[command], option, other, "--out", str(out)], frozenset({2}))
+    assert f"{other}, {option}: is also the output of --out ({out})" in result.stderr, result.stderr
+    assert "allowed: a file that is not another output of the command" in result.stderr
+    assert out.read_text(encoding="utf-8") == "keep\n" if exists else not out.exists()
+
+
+def test_an_output_option_naming_an_input_file_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """`relapses relapses.csv --infusion-dates infusions.csv --km-out infusions.csv --out r.csv` exited 0
+    and replaced the infusions form with the Kaplan-Meier table: only ``--out`` was compared with the
+    inputs (attackcli review M1, D-19.579). Every output option is."""
+    option, input_option = "--km-out", "--infusion-dates"
+    given = tmp_path / "infusions.csv"
+    shutil.copyfile(STUDY / "infusions.csv", given)
+    before = given.read_bytes()
+    args = [
+        "relapses",
+        str(STUDY / "relapses.csv"),
+        input_option,
+        str(given),
+        "--out",
+        str(tmp_path / "r.csv"),
+    ]
+    result = check_run(cli, [*args, option, str(given)], frozenset({2}))
+    assert f"{given}, {option}: is also an input of the command ({given})" in result.stderr, result.stderr
+    assert f"allowed: a file that is not an input (here not the file of {input_option})" in result.stderr
+    assert given.read_bytes() == before
+    assert not (tmp_path / "r.csv").exists()

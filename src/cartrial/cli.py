@@ -65,44 +65,81 @@ def _check_paths_before_running(command: Any) -> None:
     command._paths_checked = True
 
 
+OUTPUT_PARAMETERS = frozenset({"out", "km_out", "params_out", "trials_out"})
+"""The parameters of a command that name a file (or folder) it writes: every other path option or argument is
+an input. One set: the output checks below and the bad-input matrix use it (D-19.579)."""
+
+
 def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]) -> None:
-    """`InputError` when the file of ``--out`` is one of the command's input files (the same path, another
-    spelling of it, a symbolic or hard link to it): the result would replace what the user gave — `score
-    edss form.csv --out form.csv` exited 0 with the raw form gone (D-19.575). The inputs are the command's
-    path options and arguments and, for a command on the study database (a ``--url`` option), the SQLite
-    file of the URL it opens (given, `$CARTRIAL_DB_URL` or the default) and the password and audit key files
-    named by environment variables: `audit checkpoint --out study.db --url sqlite:///study.db` replaced the
-    audited database with 363 bytes of JSON and exited 0. Checked before the command runs, so nothing is
-    read or written."""
+    """`InputError` when the file of an output option (`OUTPUT_PARAMETERS`: ``--out``, ``--km-out``,
+    ``--params-out``, ``--trials-out``) is one of the command's input files (the same path, another spelling
+    of it, a symbolic or hard link to it): the result would replace what the user gave — `score edss form.csv
+    --out form.csv` exited 0 with the raw form gone (D-19.575, D-19.579) — or when two output options name the
+    same file, exists it yet or not: one result would replace the other (D-19.579). The inputs are the
+    command's other path options and arguments and, for a command on the study database (a ``--url``
+    option), the SQLite file of the URL it opens (given, `$CARTRIAL_DB_URL` or the default) and the password
+    and audit key files named by environment variables: `audit checkpoint --out study.db --url
+    sqlite:///study.db` replaced the audited database with 363 bytes of JSON and exited 0. Checked before
+    the command runs, so nothing is read or written."""
     import os
 
-    out = params.get("out")
-    if not isinstance(out, Path) or not out.is_file():
+    def option_of(name: str) -> str:
+        flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+        return flags[0] if flags else f"argument {name.upper()}"
+
+    outputs = [
+        (value, option_of(name))
+        for name, value in params.items()
+        if name in OUTPUT_PARAMETERS and isinstance(value, Path)
+    ]
+    if not outputs:
         return
     inputs: list[tuple[Path, str]] = []
     for name, value in params.items():
-        if name == "out":
+        if name in OUTPUT_PARAMETERS:
             continue
-        flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
-        option = flags[0] if flags else f"argument {name.upper()}"
-        inputs += [(item, option) for item in (value if isinstance(value, list | tuple) else [value])
+        inputs += [(item, option_of(name)) for item in (value if isinstance(value, list | tuple) else [value])
                    if isinstance(item, Path)]  # fmt: skip
     if "url" in by_name:
         inputs += _study_files(params.get("url"))
-    for item, option in inputs:
-        try:
-            same = item.is_file() and os.path.samefile(item, out)
-        except OSError:
+    for out, out_option in outputs:
+        if not out.is_file():
             continue
-        if same:
-            raise InputError(
-                Problem(
-                    f"is also an input of the command ({item}); writing the result there would replace it",
-                    file=str(out),
-                    field="--out",
-                    allowed=f"a file that is not an input (here not the file of {option})",
+        for item, option in inputs:
+            if _same_file(item, out):
+                raise InputError(
+                    Problem(
+                        f"is also an input of the command ({item}); "
+                        "writing the result there would replace it",
+                        file=str(out),
+                        field=out_option,
+                        allowed=f"a file that is not an input (here not the file of {option})",
+                    )
                 )
-            )
+    # the output given last on the command line is named (`--km-out r.csv --out r.csv`: --km-out's file is
+    # also the output of --out); `--out` is checked first, so it is the one the message points to
+    ordered = sorted(outputs, key=lambda pair: pair[1] != "--out")
+    for i, (first, first_option) in enumerate(ordered):
+        for other, other_option in ordered[i + 1 :]:
+            if _same_file(first, other) or os.path.realpath(first) == os.path.realpath(other):
+                raise InputError(
+                    Problem(
+                        f"is also the output of {first_option} ({first}); one result would replace the other",
+                        file=str(other),
+                        field=other_option,
+                        allowed="a file that is not another output of the command",
+                    )
+                )
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """True when both name one existing file (another spelling, a symbolic or hard link)."""
+    import os
+
+    try:
+        return one.is_file() and other.is_file() and os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def _study_files(url: object) -> list[tuple[Path, str]]:
