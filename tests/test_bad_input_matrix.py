@@ -13,6 +13,7 @@ checked before anything is allocated).
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -1209,11 +1210,12 @@ def test_an_error_column_of_an_earlier_run_is_not_kept(
     assert again.read_text(encoding="utf-8") == raw.read_text(encoding="utf-8")
 
 
-def test_an_infusion_after_the_cutoff_is_refused_by_relapses(cli: Cli, tmp_path: Path) -> None:
+def test_a_subject_infused_after_the_cutoff_is_left_out_by_relapses(cli: Cli, tmp_path: Path) -> None:
     """`relapses --cutoff` with an infusion dated after the cut-off counted that subject, not yet infused
     as of the cut-off, as "relapse-free 1/1" with 0 days of follow-up and a pre-treatment window running
-    past the cut-off; exit 0 (attackcli, D-19.577). An onset after the cut-off was already an error; so is
-    the infusion now, at its row."""
+    past the cut-off; exit 0 (attackcli, D-19.577). The first fix refused the whole file, unlike `analyse`
+    (which leaves such an infusion out) and ignoring --keep-going (review M2): the subject is left out
+    with their relapses — no "no infusion date" error for them — and a warning names them."""
     infusions = tmp_path / "infusions.csv"
     infusions.write_text(
         "subject_id,infused_at\nB,2021-06-01T02:00:00Z\nA,2022-03-01T02:00:00Z\n", encoding="utf-8"
@@ -1223,13 +1225,20 @@ def test_an_infusion_after_the_cutoff_is_refused_by_relapses(cli: Cli, tmp_path:
         "subject_id,onset_date,phenotype,severity\nA,2021-06-01,myelitis,moderate\n", encoding="utf-8"
     )
     args = ["relapses", str(relapses), "--infusion-dates", str(infusions)]
-    result = check_run(cli, [*args, "--cutoff", "2022-02-28"], frozenset({2}))
-    assert f"{infusions}, row 3, infused_at: after the data cut-off" in result.stderr, result.stderr
-    assert "allowed: on or before 2022-02-28" in result.stderr
-    assert "row 2" not in result.stderr  # B, infused before the cut-off, is fine
+    out = tmp_path / "arr.csv"
+    result = check_run(cli, [*args, "--cutoff", "2022-02-28", "--out", str(out)], frozenset({0}))
+    assert (
+        f"warning: 1 subject(s) infused after the data cut-off 2022-02-28 in {infusions} are left out, "
+        "with their relapses: A"
+    ) in result.stderr, result.stderr
+    assert "relapse-free 1/1" in result.stderr
+    assert "no infusion date" not in result.stderr
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert [row["subject_id"] for row in csv.DictReader(handle)] == ["B"]
     # on the cut-off day itself the infusion is in the data: day 0, no follow-up yet
     result = check_run(cli, [*args, "--cutoff", "2022-03-01"], frozenset({0}))
     assert "relapse-free 2/2" in result.stderr + result.stdout
+    assert "left out" not in result.stderr
 
 
 @pytest.mark.parametrize(

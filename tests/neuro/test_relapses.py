@@ -196,25 +196,69 @@ def test_per_patient_arr_has_exact_poisson_ci() -> None:
     assert row.post_rate.ci_high == pytest.approx(3.6889 / (200 / 365.25), abs=1e-3)
 
 
-def test_an_infusion_after_the_cutoff_is_an_input_error_from_a_mapping_too() -> None:
-    """The infusion days given as a mapping (the Python API) are held to the same rule as a form: an
-    infusion after the data cut-off is not in the data (attackcli, D-19.577)."""
+@pytest.mark.parametrize("given", ["mapping", "form"])
+def test_a_subject_infused_after_the_cutoff_is_left_out_with_their_relapses(given: str) -> None:
+    """A subject infused after the data cut-off was not yet infused as of it: `derive_relapses` counted
+    them relapse-free with no follow-up, and the first fix refused the whole file (attackcli, D-19.577
+    amended). The subject is left out with their relapses (no "no infusion date" error for them), named in
+    a note, as the study snapshot leaves such an infusion out; the same from a mapping (the Python API) and
+    from a form."""
     from datetime import date
 
-    import pytest
-
-    from cartrial.errors import InputError
     from cartrial.neuro import derive_relapses
 
-    rel = "subject_id,onset_date,phenotype,severity\nS1,2020-05-01,myelitis,severe\n"
-    infused = {"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}
-    with pytest.raises(InputError) as raised:
-        derive_relapses(rel, infused, cutoff=date(2021, 7, 1))
-    (problem,) = raised.value.problems
-    assert (problem.field, problem.value, problem.message) == (
-        "subject_id",
-        "S2",
-        "infused after the data cut-off",
+    rel = (
+        "subject_id,onset_date,phenotype,severity\nS1,2020-05-01,myelitis,severe\n"
+        "S2,2021-03-01,optic_neuritis,mild\n"
     )
-    assert problem.allowed == "an infusion on or before 2021-07-01"
-    assert derive_relapses(rel, infused, cutoff=date(2021, 8, 1)).table["subject_id"].tolist() == ["S1", "S2"]
+    infused: object = {"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}
+    if given == "form":
+        infused = "subject_id,infused_at\nS1,2021-01-01T09:00:00Z\nS2,2021-08-01T09:00:00Z\n"
+    result = derive_relapses(rel, infused, cutoff=date(2021, 7, 1))  # type: ignore[arg-type]
+    assert result.table["subject_id"].tolist() == ["S1"]
+    assert result.table["pre_attacks"].tolist() == [1]
+    assert result.table["post_days"].tolist() == [181]  # 2021-01-01 to 2021-07-01
+    assert result.infused_after_cutoff == ("S2",)
+    assert "1 subject infused after the data cut-off 2021-07-01 is left out: S2, with their relapses" in (
+        result.notes
+    )
+    assert [e.subject_id for e in result.episodes] == ["S1"]
+    # on or after the infusion day the cut-off has the subject: both in, nothing left out
+    later = derive_relapses(rel, infused, cutoff=date(2021, 8, 1))  # type: ignore[arg-type]
+    assert later.table["subject_id"].tolist() == ["S1", "S2"]
+    assert later.infused_after_cutoff == ()
+
+
+def test_end_of_follow_up_and_responders_leave_out_a_subject_infused_after_the_cutoff() -> None:
+    """The same day-0 rule in every reader that takes a cut-off (D-19.577): `end_of_follow_up` gives no end
+    for a subject infused after it, `derive_responders` counts them neither infused nor "without infusion"
+    and names them in a note."""
+    from datetime import date
+
+    import pandas as pd
+
+    from cartrial.neuro import derive_responders, end_of_follow_up
+
+    infused = {"S1": date(2021, 1, 2), "S2": date(2021, 8, 1)}
+    cut = date(2021, 7, 1)
+    assert end_of_follow_up(infused, cutoff=cut).last_assessment == {"S1": cut}
+    form = "subject_id,infused_at,last_assessed_at\nS1,2021-01-02,2021-06-01\nS2,2021-08-01,2021-06-20\n"
+    assert end_of_follow_up(form, cutoff=cut).last_assessment == {"S1": date(2021, 6, 1)}
+    fs = {"visual": 0, "brainstem": 0, "cerebellar": 0, "sensory": 0, "cerebral": 0, "ambulation": 1}
+    edss = pd.DataFrame(
+        [
+            {"subject_id": sid, "assessed_at": when, "pyramidal": pyr, "bowel_bladder": bb, **fs}
+            for sid, when, pyr, bb in [
+                ("S1", "2021-01-01", 3, 2),
+                ("S1", "2021-06-01", 2, 1),
+                ("S2", "2021-01-01", 3, 2),
+                ("S2", "2021-06-01", 3, 2),
+            ]
+        ]
+    )
+    result = derive_responders(infused, edss=edss, definitions=["bowel_bladder_fs_decrease_1"], cutoff=cut)
+    assert result.table[["n_evaluable", "n_responders"]].values.tolist() == [[1, 1]]
+    assert result.n_infused == 1
+    assert result.infused_after_cutoff == ("S2",)
+    assert result.subjects_without_infusion == ()
+    assert "1 subject infused after the data cut-off 2021-07-01 is left out: S2" in result.notes

@@ -549,7 +549,8 @@ def relapses(
         None,
         "--cutoff",
         "--data-cutoff",
-        help="Data cut-off (YYYY-MM-DD, not after today): later onsets are errors; end of follow-up if no "
+        help="Data cut-off (YYYY-MM-DD, not after today): later onsets are errors; a subject infused "
+        "after it is left out with their relapses (a warning names them); end of follow-up if no "
         "--assessments.",
     ),
     subjects: Path | None = typer.Option(
@@ -693,6 +694,13 @@ def relapses(
     )
     if any(note.startswith("warning:") for note in result.notes):
         _warn(f"warning: end of follow-up not given; using the {result.end_of_follow_up}")
+    if result.infused_after_cutoff:
+        # not yet infused as of the cut-off: left out, as `cartrial analyse` leaves them out (D-19.577)
+        late = result.infused_after_cutoff
+        _warn(
+            f"warning: {len(late)} subject(s) infused after the data cut-off {cut} in {infusion_dates} are "
+            f"left out, with their relapses: {', '.join(late)}"
+        )
     for problem in result.problems:
         _warn(f"skipped: {problem}")
     if km_out is not None and result.km is not None:

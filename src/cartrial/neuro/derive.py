@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -393,36 +393,46 @@ def derive_osis(
 # --- infusions and follow-up ----------------------------------------------------------------------------
 
 
-def infusion_days(
-    infusions: FrameLike | Mapping[str, date], *, source: str = "infusions", cutoff: date | None = None
-) -> dict[str, date]:
-    """Day 0 per subject from an infusions form (``infused_at`` or ``infusion_date``) or a mapping. With a
-    data `cutoff`, an infusion after it is an `InputError` (at its row for a form): an analysis as of the
-    cut-off has no such infusion, and counting it made a subject not yet infused "relapse-free" (D-19.577).
+def infusion_days(infusions: FrameLike | Mapping[str, date], *, source: str = "infusions") -> dict[str, date]:
+    """Day 0 per subject from an infusions form (``infused_at`` or ``infusion_date``) or a mapping.
 
     >>> infusion_days("subject_id,infused_at\\nS1,2021-03-01T09:00:00Z\\n")
     {'S1': datetime.date(2021, 3, 1)}
     """
     if isinstance(infusions, Mapping):
-        days = {str(k): _day(v) for k, v in infusions.items()}
-        late = [
-            Problem(
-                "infused after the data cut-off",
-                file=source,
-                field="subject_id",
-                value=sid,
-                allowed=f"an infusion on or before {cutoff.isoformat()}",
-            )
-            for sid, day in sorted(days.items())
-            if cutoff is not None and day > cutoff
-        ]
-        if late:
-            raise InputError(late)
-        return days
+        return {str(k): _day(v) for k, v in infusions.items()}
     problems = RowProblems(source)
-    days = parse_infusion_table(text_frame(as_frame(infusions)), problems, cutoff)
+    days = parse_infusion_table(text_frame(as_frame(infusions)), problems)
     problems.raise_if_any()
     return days
+
+
+def infused_by_cutoff(
+    days: Mapping[str, date], cutoff: date | None
+) -> tuple[dict[str, date], tuple[str, ...]]:
+    """Day 0 of the subjects infused on or before the data `cutoff`, and the subjects infused after it. A
+    subject infused after the cut-off was not yet infused as of it: an analysis as of the cut-off leaves the
+    subject out, as the study snapshot leaves such an infusion out (D-19.83) — counting it made a subject
+    not yet infused "relapse-free" with no follow-up (D-19.577). An infusion on the cut-off day is in.
+    Without a cut-off every subject is kept.
+
+    >>> infused_by_cutoff({"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}, date(2021, 7, 1))
+    ({'S1': datetime.date(2021, 1, 1)}, ('S2',))
+    """
+    if cutoff is None:
+        return dict(days), ()
+    kept = {sid: day for sid, day in days.items() if day <= cutoff}
+    return kept, tuple(sorted(sid for sid in days if sid not in kept))
+
+
+def infused_after_cutoff_note(late: Sequence[str], cutoff: date | None) -> str:
+    """The note naming the subjects `infused_by_cutoff` left out (the user's own data: ids are named)."""
+    n = len(late)
+    when = cutoff.isoformat() if cutoff else ""
+    return (
+        f"{count(n, 'subject')} infused after the data cut-off {when} {verb(n, 'is', 'are')} left out: "
+        + ", ".join(late)
+    )
 
 
 @dataclass(frozen=True)
@@ -454,7 +464,7 @@ def end_of_follow_up(
     >>> end_of_follow_up({"S1": date(2021, 3, 1)}, cutoff=date(2021, 9, 1)).last_assessment
     {'S1': datetime.date(2021, 9, 1)}
     """
-    days = infusion_days(infusions, source=source)
+    days, late = infused_by_cutoff(infusion_days(infusions, source=source), cutoff)
     if assessments:
         last: dict[str, date] = {}
         for i, form in enumerate(assessments):
@@ -483,7 +493,11 @@ def end_of_follow_up(
             recorded = parse_last_assessments(frame, problems, column)
             problems.raise_if_any()
             return FollowUpEnd(
-                {sid: min(day, cutoff) if cutoff else day for sid, day in recorded.items()},
+                {
+                    sid: min(day, cutoff) if cutoff else day
+                    for sid, day in recorded.items()
+                    if sid not in late  # infused after the cut-off: left out (D-19.577)
+                },
                 "last assessment column of the infusions (CLI: --infusion-dates)",
             )
     if cutoff is not None:
@@ -512,12 +526,15 @@ def relapse_episodes(
     source: str = "relapses",
     subjects_source: str = "subjects",
     birth_required: bool = True,
+    left_out: Collection[str] = (),
 ) -> tuple[list[RelapseEpisode], RowProblems]:
     """Validated episodes of a relapse form (`cartrial.neuro.tables.parse_relapse_table`); with
     `infusions`, an episode of a subject without an infusion date is an error. Returns the good episodes
     and the problems (raised unless `keep_going`). `birth_dates` as a subjects form: every subject needs a
     ``birth_date`` or ``birth_year`` unless not `birth_required` (a subject with neither then has no
-    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553).
+    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553). The episodes of the subjects
+    `left_out` (infused after the data cut-off, `infused_by_cutoff`) are not in the result and need no
+    infusion date (D-19.577).
 
     >>> form = "subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     >>> episodes, _ = relapse_episodes(form)
@@ -540,7 +557,9 @@ def relapse_episodes(
     parsed = parse_relapse_table(data, problems, birth_dates=births, cutoff=cutoff)
     if infusions is not None:
         for i, record in enumerate(parsed):
-            if record is not None and record.subject_id not in infusions:
+            if record is None or record.subject_id in left_out:
+                continue
+            if record.subject_id not in infusions:
                 problems.add(
                     i,
                     "subject_id",
@@ -550,7 +569,8 @@ def relapse_episodes(
                 )
     problems.raise_if_any(keep_going)
     bad = problems.bad_mask(len(data))
-    return [r for i, r in enumerate(parsed) if r is not None and not bad[i]], problems
+    kept = [r for i, r in enumerate(parsed) if r is not None and not bad[i] and r.subject_id not in left_out]
+    return kept, problems
 
 
 def _ci(rate: RateEstimate | None, side: str) -> float | None:
@@ -615,6 +635,7 @@ class RelapseResult(Result):
     episodes: tuple[RelapseEpisode, ...] = ()
     relapse_options: RelapseOptions = field(default_factory=RelapseOptions)
     end_of_follow_up: str = ""
+    infused_after_cutoff: tuple[str, ...] = ()  # left out with their relapses (D-19.577)
 
     def payload(self) -> dict[str, Any]:
         """JSON-ready results: options, pooled ARR with CI, rate ratio, KM with numbers at risk, attacks and
@@ -815,7 +836,7 @@ def derive_relapses(
     2
     """
     options = options or RelapseOptions()
-    days = infusion_days(infusions, source=infusions_source, cutoff=cutoff)
+    days, late = infused_by_cutoff(infusion_days(infusions, source=infusions_source), cutoff)
     if isinstance(relapses, pd.DataFrame | str):
         episodes, problems = relapse_episodes(
             relapses,
@@ -826,10 +847,11 @@ def derive_relapses(
             source=source,
             subjects_source=subjects_source,
             birth_required=birth_required,
+            left_out=late,
         )
         found = tuple(problems.all()) if keep_going else ()
     else:
-        episodes, found = list(relapses), ()
+        episodes, found = [e for e in relapses if e.subject_id not in late], ()
     if last_assessment is not None:
         end = FollowUpEnd({str(k): _day(v) for k, v in last_assessment.items()}, "given per subject")
     else:
@@ -870,6 +892,8 @@ def derive_relapses(
     notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
     if end.guessed:
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
+    if late:
+        notes.append(infused_after_cutoff_note(late, cutoff) + ", with their relapses")
     return RelapseResult(
         arr_listing(arr),
         derivation="cartrial.neuro.derive_relapses",
@@ -898,6 +922,7 @@ def derive_relapses(
         episodes=tuple(episodes),
         relapse_options=options,
         end_of_follow_up=end.source,
+        infused_after_cutoff=late,
     )
 
 
@@ -941,11 +966,13 @@ def _series_from_edss(table: EdssTable, scores: np.ndarray) -> dict[str, dict[st
 @dataclass(frozen=True)
 class ResponderResult(Result):
     """`Result` of `derive_responders`: one row per definition; ``summaries`` keep every subject's
-    outcome, ``subjects_without_infusion`` those left out (no day 0)."""
+    outcome, ``subjects_without_infusion`` those left out (no day 0), ``infused_after_cutoff`` those left
+    out because infused after the data cut-off (D-19.577)."""
 
     summaries: tuple[ResponderSummary, ...] = ()
     subjects_without_infusion: tuple[str, ...] = ()
     n_infused: int = 0
+    infused_after_cutoff: tuple[str, ...] = ()  # left out: not yet infused as of the cut-off (D-19.577)
 
     def payload(self) -> list[dict[str, Any]]:
         """JSON-ready rows: each definition with its numbers and every subject's outcome."""
@@ -1027,7 +1054,8 @@ def derive_responders(
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
-    days = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    days, late = infused_by_cutoff(infused, cutoff)
     given = {"edss": edss, "visual_acuity": visual_acuity, "osis": osis, "timed_walk": timed_walk}
     for name in definitions or []:
         if name not in RESPONDER_DEFINITIONS:
@@ -1076,7 +1104,7 @@ def derive_responders(
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
-    without_infusion = tuple(sorted(assessed - set(days)))
+    without_infusion = tuple(sorted(assessed - set(days) - set(late)))
     table = responder_table(summaries, len(days))
     notes = []
     if without_infusion:
@@ -1085,6 +1113,8 @@ def derive_responders(
             f"{count(n, 'subject')} with assessments but no infusion {verb(n, 'is', 'are')} left out: "
             + ", ".join(without_infusion)
         )
+    if late:
+        notes.append(infused_after_cutoff_note(late, cutoff))
     return ResponderResult(
         table,
         derivation="cartrial.neuro.derive_responders",
@@ -1099,6 +1129,7 @@ def derive_responders(
         summaries=summaries,
         subjects_without_infusion=without_infusion,
         n_infused=len(days),
+        infused_after_cutoff=late,
     )
 
 
@@ -1350,6 +1381,8 @@ __all__ = [
     "end_at_death",
     "end_of_follow_up",
     "format_ratio",
+    "infused_after_cutoff_note",
+    "infused_by_cutoff",
     "infusion_days",
     "km_frame",
     "percent_of_infused",

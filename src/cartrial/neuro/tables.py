@@ -497,12 +497,8 @@ def parse_timed_walk_table(
     return TimedWalkTable(subject, assessed, seconds, unable)
 
 
-def parse_infusion_table(
-    frame: pd.DataFrame, problems: RowProblems, cutoff: date | None = None
-) -> dict[str, date]:
-    """Infusion day (day 0, UTC date of ``infused_at``, or of ``infusion_date``) per subject. With a data
-    `cutoff`, an infusion after it is a located problem: it is not in the data of an analysis as of the
-    cut-off (D-19.577)."""
+def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
+    """Infusion day (day 0, UTC date of ``infused_at``, or of ``infusion_date``) per subject."""
     subject = parse_text(frame, "subject_id", problems)
     column = (
         "infused_at"
@@ -510,7 +506,6 @@ def parse_infusion_table(
         else "infusion_date"
     )
     infused = parse_datetime(frame, column, problems)
-    _check_not_after(infused, cutoff, problems, column)
     out: dict[str, date] = {}
     for i, (sid, moment) in enumerate(zip(subject, infused, strict=True)):
         if not sid or moment is None:
