@@ -1169,12 +1169,15 @@ def test_out_naming_an_input_file_is_refused(
     assert copy.is_file() and not copy.is_symlink()
 
 
-@pytest.mark.parametrize("command", ["grade crs", "grade icans", "grade labs", "score edss", "score osis"])
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
 def test_grading_a_graded_file_again_gives_the_same_table(cli: Cli, tmp_path: Path, command: str) -> None:
     """A per-row grading or scoring command run on its own output (a result column already in the input)
     gives the same table as from the raw form: the result columns are replaced, never doubled. `score edss`
     on `score edss` output ended in a pandas traceback ("cannot insert edss_options, already exists";
-    attackcli, D-19.576)."""
+    attackcli, D-19.576); `score va` on its own output was refused, its `notation` column read as the input
+    hint ("notation: unknown category (got 'snellen_20')"; review L1, D-19.580)."""
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     check_run(cli, [*VALID[command], "--out", str(first)], frozenset({0}))
     again = [*VALID[command][:-1], str(first), "--out", str(second)]

@@ -882,3 +882,34 @@ def test_responders_with_no_evaluable_subject_says_why_per_subject(tmp_path: Pat
     payload = json.loads(cli(*args, "--json").stdout)
     (warning,) = payload["warnings"]
     assert "S1" in warning and "S2" in warning
+
+
+def test_va_notation_column_may_state_the_acuitys_own_notation(tmp_path: Path) -> None:
+    """`score va` writes the notation of each acuity (snellen_20, snellen_6, off_chart, …) into `notation`,
+    which is also the input's hint for bare numbers: a scored file was refused on the next run ("unknown
+    category (got 'snellen_20')"; attackcli review L1, D-19.580). A notation the acuity states itself is
+    accepted when it agrees with the acuity, refused at its row when it does not."""
+    good = write(
+        tmp_path,
+        "good.csv",
+        "subject_id,assessed_at,eye,acuity,notation\nS1,2021-01-01,OD,20/40,snellen_20\n"
+        "S1,2021-01-01,OS,CF,off_chart\nS2,2021-01-01,OD,6/12,snellen_6\nS2,2021-01-01,OS,0.5,decimal\n",
+    )
+    scored = cli("score", "va", str(good))
+    assert scored.exit_code == 0, scored.message
+    rows = list(csv.DictReader(io.StringIO(scored.stdout)))
+    assert [r["notation"] for r in rows] == ["snellen_20", "off_chart", "snellen_6", "decimal"]
+    assert [r["logmar"] for r in rows[::2]] == ["0.301", "0.301"]  # 20/40 = 6/12 = logMAR log10(2)
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        "subject_id,assessed_at,eye,acuity,notation\nS1,2021-01-01,OD,20/40,snellen_6\n"
+        "S1,2021-01-01,OS,20/40,\n",
+    )
+    refused = cli("score", "va", str(bad))
+    assert refused.exit_code == 2
+    assert (
+        "row 2, notation: does not match the acuity (got 'snellen_6'); allowed: blank, or the acuity's own "
+        "notation (snellen_20)"
+    ) in refused.message
+    assert "row 3" not in refused.message
