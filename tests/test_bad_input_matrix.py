@@ -1365,3 +1365,48 @@ def test_an_output_option_naming_an_input_file_is_refused(cli: Cli, tmp_path: Pa
     assert f"allowed: a file that is not an input (here not the file of {input_option})" in result.stderr
     assert given.read_bytes() == before
     assert not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("quoted", [True, False])
+def test_a_cell_longer_than_the_limit_is_refused_at_its_row_and_column(
+    cli: Cli, tmp_path: Path, quoted: bool
+) -> None:
+    """D-19.578 removed the csv module's cell limit: one 50 MB quoted cell then peaked near 476 MB while the
+    row checks split the file (attackcli review L2). A cell longer than 1,000,000 characters is refused at
+    its file, row and column (D-19.581), quoted or not; one of exactly 1,000,000 is read whole."""
+    import csv
+
+    source = Path(VALID["grade crs"][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for length, expected in ((1_000_001, 2), (1_000_000, 0)):
+        note = ("a,\nbc" if quoted else "abcde") * (length // 5) + "x" * (length % 5)
+        form = tmp_path / f"note-{length}.csv"
+        with form.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*rows[0], "note"])
+            writer.writerows([*r, ""] for r in rows[1:-1])
+            writer.writerow([*rows[-1], note])
+        out = tmp_path / f"out-{length}.csv"
+        result = check_run(cli, ["grade", "crs", str(form), "--out", str(out)], frozenset({expected}))
+        if expected == 2:
+            assert (
+                f"{form}, row {len(rows)}, note: the cell has 1,000,001 characters; "
+                "allowed: at most 1,000,000 characters per cell"
+            ) in result.stderr, result.stderr
+            assert not out.exists()
+        else:
+            with out.open(encoding="utf-8", newline="") as handle:
+                assert list(csv.DictReader(handle))[-1]["note"] == note
+
+
+def test_a_header_with_a_long_unclosed_quoted_cell_is_located(cli: Cli, tmp_path: Path) -> None:
+    """A header row whose last name opens a quote never closed, swallowing more than 131,072 characters,
+    was refused "not a readable CSV file: field larger than field limit" before D-19.578; it is the located
+    unclosed-quote error at row 1 (attackcli review, minor)."""
+    form = tmp_path / "header-quote.csv"
+    form.write_text('subject_id,assessed_at,"note\n' + ("x" * 200 + "\n") * 800 + "S1,2021-01-01\n")
+    result = check_run(cli, ["grade", "crs", str(form)], frozenset({2}))
+    assert (
+        f'{form}, row 1: a quote (") opens a cell that is never closed: every later row would be read into it'
+    ) in result.stderr, result.stderr

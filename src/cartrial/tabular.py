@@ -42,6 +42,37 @@ from cartrial.sources import special_kind
 # limit the C long of every platform holds.
 csv.field_size_limit(2**31 - 1)
 
+MAX_CELL_CHARACTERS = 1_000_000
+"""The longest cell a CSV reader accepts (D-19.581): a pasted narrative of some 150 pages; no form field
+needs more. A longer cell is refused at its file, row and column before any row check splits the file again
+(that split peaked near 10 times the cell's size: a 50 MB quoted cell took ~476 MB)."""
+
+
+def refuse_long_cells(
+    file: Path | str, frame: pd.DataFrame, rows: Sequence[int] | None = None, size: int | None = None
+) -> None:
+    """`InputError` naming each cell of `frame` longer than `MAX_CELL_CHARACTERS` (file, spreadsheet row,
+    column and the limit; never the cell). `rows`: the spreadsheet row of each frame row (default: position
+    + `FIRST_DATA_ROW`). `size`: the bytes the frame was read from; at most the limit, no cell can exceed it
+    (a character is at least one byte), and nothing is scanned."""
+    if size is not None and size <= MAX_CELL_CHARACTERS:
+        return
+    problems: list[Problem] = []
+    for column in frame.columns:
+        lengths = frame[column].str.len().to_numpy(dtype=float, na_value=0.0)
+        for position in np.flatnonzero(lengths > MAX_CELL_CHARACTERS)[:50]:
+            problems.append(
+                Problem(
+                    f"the cell has {int(lengths[position]):,} characters",
+                    file=str(file),
+                    row=int(rows[position]) if rows is not None else int(position) + FIRST_DATA_ROW,
+                    field=str(column),
+                    allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
 
 def read_csv(
     path: str | Path,
@@ -93,6 +124,8 @@ def read_csv(
         _read_text(file)  # raises with the row of the bad byte
         raise
     frame.columns = [trim_blanks(str(c)) for c in frame.columns]  # checked in `_read_header` (D-19.523)
+    # before the row checks split the file with the csv module again (D-19.581)
+    refuse_long_cells(file, frame, size=file.stat().st_size)
     problems: list[Problem] = []
     # pandas renames a repeated column "a" to "a.1"; the header as written decides
     duplicated = sorted({c for c in header if header.count(c) > 1})
