@@ -1391,7 +1391,7 @@ def test_a_cell_longer_than_the_limit_is_refused_at_its_row_and_column(
         result = check_run(cli, ["grade", "crs", str(form), "--out", str(out)], frozenset({expected}))
         if expected == 2:
             assert (
-                f"{form}, row {len(rows)}, note: the cell has 1,000,001 characters; "
+                f"{form}, row {len(rows)}, note: the cell is too long (1,000,001 characters); "
                 "allowed: at most 1,000,000 characters per cell"
             ) in result.stderr, result.stderr
             assert not out.exists()

@@ -63,7 +63,7 @@ def refuse_long_cells(
         for position in np.flatnonzero(lengths > MAX_CELL_CHARACTERS)[:50]:
             problems.append(
                 Problem(
-                    f"the cell has {int(lengths[position]):,} characters",
+                    f"the cell is too long ({int(lengths[position]):,} characters)",
                     file=str(file),
                     row=int(rows[position]) if rows is not None else int(position) + FIRST_DATA_ROW,
                     field=str(column),
