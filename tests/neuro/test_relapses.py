@@ -244,6 +244,10 @@ def test_end_of_follow_up_and_responders_leave_out_a_subject_infused_after_the_c
     assert end_of_follow_up(infused, cutoff=cut).last_assessment == {"S1": cut}
     form = "subject_id,infused_at,last_assessed_at\nS1,2021-01-02,2021-06-01\nS2,2021-08-01,2021-06-20\n"
     assert end_of_follow_up(form, cutoff=cut).last_assessment == {"S1": date(2021, 6, 1)}
+    visits = pd.DataFrame({"subject_id": ["S1", "S2"], "assessed_at": ["2021-05-01", "2021-06-20"]})
+    assert end_of_follow_up(infused, assessments=[visits], cutoff=cut).last_assessment == {
+        "S1": date(2021, 5, 1)
+    }
     fs = {"visual": 0, "brainstem": 0, "cerebellar": 0, "sensory": 0, "cerebral": 0, "ambulation": 1}
     edss = pd.DataFrame(
         [

@@ -478,8 +478,8 @@ def end_of_follow_up(
                 if moment is None:
                     continue
                 day = moment.date()
-                if cutoff is not None and day > cutoff:
-                    continue
+                if (cutoff is not None and day > cutoff) or str(sid) in late:
+                    continue  # after the cut-off, or a subject infused after it (D-19.577)
                 last[str(sid)] = max(day, last.get(str(sid), day))
         return FollowUpEnd(
             last,
