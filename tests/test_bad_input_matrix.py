@@ -1213,6 +1213,53 @@ def test_an_error_column_of_an_earlier_run_is_not_kept(
     assert again.read_text(encoding="utf-8") == raw.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_a_users_error_column_is_not_dropped_silently(cli: Cli, tmp_path: Path, command: str) -> None:
+    """A user's own ``error`` column ("reviewer: check temp") was dropped from the result with no word
+    (review2 M1, D-19.582): a warning names the file and the count of non-blank cells, never their text;
+    an all-blank ``error`` column is replaced with no warning."""
+    import csv
+
+    source = Path(VALID[command][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    own, blank = tmp_path / "own.csv", tmp_path / "blank.csv"
+    notes = ["reviewer: check temp", *([""] * (len(rows) - 2))]
+    with own.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([[*rows[0], "error"], *([*r, n] for r, n in zip(rows[1:], notes))])
+    with blank.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([[*rows[0], "error"], *([*r, ""] for r in rows[1:])])
+    result = check_run(cli, [*VALID[command][:-1], str(own), "--out", str(tmp_path / "o.csv")], frozenset({0}))
+    assert (
+        f"warning: {own}: the input column `error` (1 non-blank cells) is replaced: `error` is the "
+        "command's result column"
+    ) in result.stderr, result.stderr
+    assert "reviewer" not in result.stderr
+    result = check_run(cli, [*VALID[command][:-1], str(blank), "--out", str(tmp_path / "b.csv")], frozenset({0}))
+    assert "`error`" not in result.stderr, result.stderr
+
+
+def test_a_users_error_column_is_a_note_of_the_python_result() -> None:
+    """The Python API carries the same warning in `Result.notes` (review2 M1, D-19.582)."""
+    import pandas as pd
+
+    from cartrial.neuro import derive_osis
+
+    form = pd.DataFrame(
+        {"subject_id": ["S1", "S2"], "assessed_at": ["2021-03-01"] * 2, "visual_od": [2, 1],
+         "visual_os": [4, 0], "motor": [1, 0], "sensory": [0, 0], "sphincter": [1, 0],
+         "error": ["reviewer: check", None]}
+    )  # fmt: skip
+    result = derive_osis(form, source="osis.csv")
+    assert "error" not in result.table.columns
+    assert result.notes == (
+        "warning: osis.csv: the input column `error` (1 non-blank cells) is replaced: `error` is the "
+        "command's result column",
+    )
+
+
 def test_a_subject_infused_after_the_cutoff_is_left_out_by_relapses(cli: Cli, tmp_path: Path) -> None:
     """`relapses --cutoff` with an infusion dated after the cut-off counted that subject, not yet infused
     as of the cut-off, as "relapse-free 1/1" with 0 days of follow-up and a pre-treatment window running

@@ -128,6 +128,12 @@ def _warn(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def _warn_notes(result: Any) -> None:
+    """The notes of a per-row derivation (the replaced input `error` column, D-19.582) on stderr."""
+    for note in result.notes:
+        _warn(note)
+
+
 # --- EDSS -----------------------------------------------------------------------------------------------
 
 
@@ -253,6 +259,7 @@ def score_edss(
         source=str(file),
         acuity_source=str(visual_acuity),
     )
+    _warn_notes(result)
     # `edss_options` is a result column: one already in the input (a scored file scored again) is replaced,
     # as `edss` and `edss_rule` are, never doubled (D-19.576)
     table = result.table.drop(columns=["edss_options"], errors="ignore")
@@ -307,6 +314,7 @@ def score_va(
         cutoff=_date_option(cutoff, "--cutoff"),
         source=str(file),
     )
+    _warn_notes(result)
     emit_table(result.table, out, as_json, {"offchart_convention": convention, "source": VA_SOURCE})
 
 
@@ -333,6 +341,7 @@ def score_osis(
     result = derive_osis(
         frame, keep_going=keep_going, cutoff=_date_option(cutoff, "--cutoff"), source=str(file)
     )
+    _warn_notes(result)
     emit_table(result.table, out, as_json, {"source": OSIS_SOURCE})
 
 

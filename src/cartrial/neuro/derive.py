@@ -289,12 +289,14 @@ def derive_edss(
     recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict()}
     if kind is EdssMethod.KURTZKE:
         recorded["kurtzke_gaps"] = asdict(gaps or KurtzkeGapOptions())
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_edss",
         options=recorded,
         sources=(EDSS_SOURCE,),
         units={"edss": "EDSS step (0-10)"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -342,12 +344,14 @@ def derive_visual_acuity(
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = chosen.value
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_visual_acuity",
         options={"offchart_convention": chosen.value, "numeric_notation": numeric_notation},
         sources=(VA_SOURCE,),
         units={"logmar": "logMAR", "decimal": "decimal acuity", "etdrs_letters": "letters"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -380,12 +384,14 @@ def derive_osis(
     result["visual_worse_eye"] = pd.Series(
         [None if np.isnan(g) else int(g) for g in worse], index=result.index, dtype=object
     )
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_osis",
         options={},
         sources=(OSIS_SOURCE,),
         units={"visual_worse_eye": "OSIS grade"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
