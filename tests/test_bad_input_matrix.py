@@ -1231,13 +1231,17 @@ def test_a_users_error_column_is_not_dropped_silently(cli: Cli, tmp_path: Path, 
         csv.writer(handle).writerows([[*rows[0], "error"], *([*r, n] for r, n in zip(rows[1:], notes))])
     with blank.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([[*rows[0], "error"], *([*r, ""] for r in rows[1:])])
-    result = check_run(cli, [*VALID[command][:-1], str(own), "--out", str(tmp_path / "o.csv")], frozenset({0}))
+    result = check_run(
+        cli, [*VALID[command][:-1], str(own), "--out", str(tmp_path / "o.csv")], frozenset({0})
+    )
     assert (
         f"warning: {own}: the input column `error` (1 non-blank cells) is replaced: `error` is the "
         "command's result column"
     ) in result.stderr, result.stderr
     assert "reviewer" not in result.stderr
-    result = check_run(cli, [*VALID[command][:-1], str(blank), "--out", str(tmp_path / "b.csv")], frozenset({0}))
+    result = check_run(
+        cli, [*VALID[command][:-1], str(blank), "--out", str(tmp_path / "b.csv")], frozenset({0})
+    )
     assert "`error`" not in result.stderr, result.stderr
 
 
@@ -1414,6 +1418,47 @@ def test_an_output_option_naming_an_input_file_is_refused(cli: Cli, tmp_path: Pa
     assert not (tmp_path / "r.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("command", "name", "option"),
+    [
+        ("map", "map_profile.csv", None),
+        ("map", "map_parameters.csv", "--individual-parameters"),
+        ("popfit", "ebe.csv", "--individual-parameters"),
+        ("popfit", "kinetics/ebe.csv", "--individual-parameters"),
+    ],
+)
+def test_a_folder_output_holding_an_input_under_a_written_name_is_refused(
+    cli: Cli, tmp_path: Path, command: str, name: str, option: str | None
+) -> None:
+    """`kinetics map D/map_profile.csv … --out D` replaced its own input with the new profile, exit 0; so did
+    `kinetics map pd.csv --individual-parameters P/map_parameters.csv --out P` and `kinetics popfit …
+    --individual-parameters fit/ebe.csv --out fit`: the folder outputs were not compared with the inputs
+    (review2 M2, D-19.583). Refused with exit 2 before anything is read or written; an input in the folder
+    under a name the command does not write is allowed."""
+    folder = tmp_path / "out"
+    given = folder / name
+    given.parent.mkdir(parents=True)
+    shutil.copyfile(STUDY / "pk_samples.csv", given)
+    before = given.read_bytes()
+    args = [*VALID[f"kinetics {command}"]]
+    if command == "popfit":
+        args = args[: args.index("--out")]
+    if option is None:
+        args[2] = str(given)
+        used = "argument FILE"
+    else:
+        args += [option, str(given)]
+        used = option
+    result = check_run(cli, [*args, "--out", str(folder / ".")], frozenset({2}))
+    assert (
+        f"--out: is a folder where the command writes {name}, which is also an input of the command "
+        f"({given}); writing the result there would replace it; allowed: a folder that does not hold that "
+        f"file (here the file of {used})"
+    ) in result.stderr, result.stderr
+    assert given.read_bytes() == before
+    assert sorted(p.name for p in folder.rglob("*")) == sorted(Path(name).parts)
+
+
 @pytest.mark.parametrize("quoted", [True, False])
 def test_a_cell_longer_than_the_limit_is_refused_at_its_row_and_column(
     cli: Cli, tmp_path: Path, quoted: bool
@@ -1457,3 +1502,18 @@ def test_a_header_with_a_long_unclosed_quoted_cell_is_located(cli: Cli, tmp_path
     assert (
         f'{form}, row 1: a quote (") opens a cell that is never closed: every later row would be read into it'
     ) in result.stderr, result.stderr
+
+
+def test_a_folder_output_may_hold_an_input_under_another_name(cli: Cli, tmp_path: Path) -> None:
+    """The folder rule of D-19.583 refuses only the names the command writes: `kinetics map out/pk.csv …
+    --out out` writes its files beside the input, which stays as it was."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    given = folder / "pk_samples.csv"
+    shutil.copyfile(STUDY / "pk_samples.csv", given)
+    before = given.read_bytes()
+    args = [*VALID["kinetics map"]]
+    args[2] = str(given)
+    check_run(cli, [*args, "--no-figures", "--out", str(folder)], frozenset({0}))
+    assert given.read_bytes() == before
+    assert (folder / "map_profile.csv").is_file()

@@ -59,6 +59,7 @@ def _check_paths_before_running(command: Any) -> None:
                     flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
                     refuse_special_source(item, field=flags[0] if flags else None)
         _refuse_output_onto_an_input(ctx.params, by_name)
+        _refuse_folder_output_onto_an_input(ctx.command_path.split()[-2:], ctx.params, by_name)
         return invoke(ctx)
 
     command.invoke = checked_invoke
@@ -130,6 +131,57 @@ def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]
                         allowed="a file that is not another output of the command",
                     )
                 )
+
+
+FOLDER_OUTPUT_COMMANDS = {("kinetics", "popfit"): "popfit", ("kinetics", "map"): "map"}
+"""The commands whose ``--out`` is a folder of files with names of their own
+(`cartrial.report.popfit.written_file_names`)."""
+
+
+def _refuse_folder_output_onto_an_input(
+    path: list[str], params: dict[str, Any], by_name: dict[str, Any]
+) -> None:
+    """`InputError` when an input of a command writing a folder (`FOLDER_OUTPUT_COMMANDS`) is a file that
+    command writes in its ``--out`` folder: `kinetics map D/map_profile.csv … --out D` replaced its own
+    input, exit 0 (D-19.583). The rule of `_refuse_output_onto_an_input` for a folder output: the input's
+    resolved path is compared with OUT/NAME for every NAME the command may write."""
+    import os
+
+    command = FOLDER_OUTPUT_COMMANDS.get((path[0], path[-1]) if path else ("", ""))
+    out = params.get("out")
+    if command is None or not isinstance(out, Path):
+        return
+    from cartrial.report.popfit import written_file_names
+
+    folder = os.path.realpath(out)
+    written = {os.path.join(folder, *name.split("/")) for name in written_file_names(command)}
+    for name, value in params.items():
+        if name in OUTPUT_PARAMETERS:
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(item, Path) or not item.is_file():
+                continue
+            target = next(
+                (
+                    Path(w)
+                    for w in sorted(written)
+                    if os.path.realpath(item) == w or _same_file(item, Path(w))
+                ),
+                None,
+            )
+            if target is None:
+                continue
+            flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+            option = flags[0] if flags else f"argument {name.upper()}"
+            raise InputError(
+                Problem(
+                    f"is a folder where the command writes {target.relative_to(folder)}, which is also an "
+                    f"input of the command ({item}); writing the result there would replace it",
+                    file=str(out),
+                    field="--out",
+                    allowed=f"a folder that does not hold that file (here the file of {option})",
+                )
+            )
 
 
 def _same_file(one: Path, other: Path) -> bool:
