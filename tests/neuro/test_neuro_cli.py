@@ -909,10 +909,12 @@ def test_va_notation_column_may_state_the_acuitys_own_notation(tmp_path: Path) -
     refused = cli("score", "va", str(bad))
     assert refused.exit_code == 2
     assert (
-        "row 2, notation: does not match the acuity (got 'snellen_6'); allowed: blank, or the acuity's own "
-        "notation (snellen_20)"
+        "row 2, notation: does not match the acuity (got 'snellen_6'); allowed: blank, or the notation the "
+        "acuity states itself (20/x: snellen_20; 6/x: snellen_6; CF/HM/LP/NLP: off_chart)"
     ) in refused.message
     assert "row 3" not in refused.message
+    # the allowed text is fixed: it is never derived from the acuity read from the file (D-12.2)
+    assert "(snellen_20)" not in refused.message
 
 
 def test_relapses_leaves_out_a_subject_infused_after_the_cutoff_as_the_analysis_does(tmp_path: Path) -> None:

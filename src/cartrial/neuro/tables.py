@@ -65,6 +65,9 @@ VA_OPTIONAL: tuple[str, ...] = ("notation",)
 SELF_STATED_NOTATIONS = (Notation.SNELLEN_FEET, Notation.SNELLEN_METRES, Notation.OFF_CHART)
 """Notations an acuity states itself (20/40, 6/12, CF): in the ``notation`` column (as `score va` writes
 it) only when they agree with the acuity (D-19.580)."""
+SELF_STATED_ALLOWED = "blank, or the notation the acuity states itself (20/x: snellen_20; 6/x: snellen_6; CF/HM/LP/NLP: off_chart)"
+"""What a self-stated ``notation`` may be: a fixed text, never derived from the row's acuity (a stored value,
+D-12.2; D-19.580)."""
 OSIS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *OSIS_MAX)
 OSIS_REQUIRED: tuple[str, ...] = ("subject_id", "assessed_at", "motor", "sensory", "sphincter")
 OSIS_ONE_OF: tuple[tuple[str, ...], ...] = (("visual_od", "visual"), ("visual_os", "visual"))
@@ -342,7 +345,7 @@ def parse_va_table(
                 "notation",
                 notations[i],
                 "does not match the acuity",
-                f"blank, or the acuity's own notation ({va.notation.value})",
+                SELF_STATED_ALLOWED,
             )
             acuity_of_row[i] = None
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
