@@ -1282,7 +1282,7 @@ def test_a_subject_infused_after_the_cutoff_is_left_out_by_relapses(cli: Cli, tm
     out = tmp_path / "arr.csv"
     result = check_run(cli, [*args, "--cutoff", "2022-02-28", "--out", str(out)], frozenset({0}))
     assert (
-        f"warning: 1 subject(s) infused after the data cut-off 2022-02-28 in {infusions} are left out, "
+        f"warning: 1 subject(s) infused after the data cut-off 2022-02-28 in {infusions} are left out "
         "with their relapses: A"
     ) in result.stderr, result.stderr
     assert "relapse-free 1/1" in result.stderr
@@ -1293,6 +1293,44 @@ def test_a_subject_infused_after_the_cutoff_is_left_out_by_relapses(cli: Cli, tm
     result = check_run(cli, [*args, "--cutoff", "2022-03-01"], frozenset({0}))
     assert "relapse-free 2/2" in result.stderr + result.stdout
     assert "left out" not in result.stderr
+
+
+def test_relapses_json_names_the_subjects_infused_after_the_cutoff(cli: Cli, tmp_path: Path) -> None:
+    """`relapses --json` lists the subjects left out as infused after the cut-off, as `score responders
+    --json` lists `subjects_without_infusion` (review2 L6, D-19.577)."""
+    import json
+
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(
+        "subject_id,infused_at\nB,2021-06-01T02:00:00Z\nA,2022-03-01T02:00:00Z\n", encoding="utf-8"
+    )
+    relapses = tmp_path / "relapses.csv"
+    relapses.write_text("subject_id,onset_date,phenotype,severity\n", encoding="utf-8")
+    args = ["relapses", str(relapses), "--infusion-dates", str(infusions), "--json"]
+    result = check_run(cli, [*args, "--cutoff", "2022-02-28"], frozenset({0}))
+    assert json.loads(result.stdout)["infused_after_cutoff"] == ["A"]
+    result = check_run(cli, [*args, "--cutoff", "2022-03-01"], frozenset({0}))
+    assert json.loads(result.stdout)["infused_after_cutoff"] == []
+
+
+def test_relapses_with_every_subject_infused_after_the_cutoff_says_why(cli: Cli, tmp_path: Path) -> None:
+    """With every infusion after the cut-off `relapses` printed only "no subjects with follow-up: the ARR is
+    not estimable", not why (review2 L5): a located error names the infusions file and the cut-off
+    (D-19.585)."""
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(
+        "subject_id,infused_at\nB,2022-04-01T02:00:00Z\nA,2022-03-01T02:00:00Z\n", encoding="utf-8"
+    )
+    relapses = tmp_path / "relapses.csv"
+    relapses.write_text(
+        "subject_id,onset_date,phenotype,severity\nA,2021-06-01,myelitis,moderate\n", encoding="utf-8"
+    )
+    args = ["relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "2022-02-28"]
+    result = check_run(cli, args, frozenset({2}))
+    assert (
+        f"{infusions}: every subject is infused after the data cut-off 2022-02-28: no subject has follow-up, "
+        "so the ARR is not estimable; allowed: at least one infusion on or before the data cut-off"
+    ) in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize(

@@ -219,9 +219,10 @@ def test_a_subject_infused_after_the_cutoff_is_left_out_with_their_relapses(give
     assert result.table["pre_attacks"].tolist() == [1]
     assert result.table["post_days"].tolist() == [181]  # 2021-01-01 to 2021-07-01
     assert result.infused_after_cutoff == ("S2",)
-    assert "1 subject infused after the data cut-off 2021-07-01 is left out: S2, with their relapses" in (
+    assert "1 subject infused after the data cut-off 2021-07-01 is left out with their relapses: S2" in (
         result.notes
     )
+    assert result.payload()["infused_after_cutoff"] == ["S2"]
     assert [e.subject_id for e in result.episodes] == ["S1"]
     # on or after the infusion day the cut-off has the subject: both in, nothing left out
     later = derive_relapses(rel, infused, cutoff=date(2021, 8, 1))  # type: ignore[arg-type]

@@ -708,7 +708,7 @@ def relapses(
         late = result.infused_after_cutoff
         _warn(
             f"warning: {len(late)} subject(s) infused after the data cut-off {cut} in {infusion_dates} are "
-            f"left out, with their relapses: {', '.join(late)}"
+            f"left out with their relapses: {', '.join(late)}"
         )
     for problem in result.problems:
         _warn(f"skipped: {problem}")

@@ -431,12 +431,13 @@ def infused_by_cutoff(
     return kept, tuple(sorted(sid for sid in days if sid not in kept))
 
 
-def infused_after_cutoff_note(late: Sequence[str], cutoff: date | None) -> str:
-    """The note naming the subjects `infused_by_cutoff` left out (the user's own data: ids are named)."""
+def infused_after_cutoff_note(late: Sequence[str], cutoff: date | None, what: str = "") -> str:
+    """The note naming the subjects `infused_by_cutoff` left out (the user's own data: ids are named);
+    `what`: what is left out with them (" with their relapses")."""
     n = len(late)
     when = cutoff.isoformat() if cutoff else ""
     return (
-        f"{count(n, 'subject')} infused after the data cut-off {when} {verb(n, 'is', 'are')} left out: "
+        f"{count(n, 'subject')} infused after the data cut-off {when} {verb(n, 'is', 'are')} left out{what}: "
         + ", ".join(late)
     )
 
@@ -724,6 +725,7 @@ class RelapseResult(Result):
                     if not qualifies(r, options)[0]
                 ],
                 "end_of_follow_up": self.end_of_follow_up,
+                "infused_after_cutoff": list(self.infused_after_cutoff),
                 "notes": list(self.notes),
             }
         )
@@ -843,6 +845,16 @@ def derive_relapses(
     """
     options = options or RelapseOptions()
     days, late = infused_by_cutoff(infusion_days(infusions, source=infusions_source), cutoff)
+    if late and not days:
+        # nobody left to follow: say why, at the infusions and the cut-off, rather than "no subjects" (D-19.585)
+        raise InputError(
+            Problem(
+                f"every subject is infused after the data cut-off {cutoff.isoformat() if cutoff else ''}: "
+                "no subject has follow-up, so the ARR is not estimable",
+                file=infusions_source,
+                allowed="at least one infusion on or before the data cut-off",
+            )
+        )
     if isinstance(relapses, pd.DataFrame | str):
         episodes, problems = relapse_episodes(
             relapses,
@@ -899,7 +911,7 @@ def derive_relapses(
     if end.guessed:
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
     if late:
-        notes.append(infused_after_cutoff_note(late, cutoff) + ", with their relapses")
+        notes.append(infused_after_cutoff_note(late, cutoff, " with their relapses"))
     return RelapseResult(
         arr_listing(arr),
         derivation="cartrial.neuro.derive_relapses",
