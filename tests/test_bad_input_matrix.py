@@ -1228,7 +1228,9 @@ def test_a_users_error_column_is_not_dropped_silently(cli: Cli, tmp_path: Path, 
     own, blank = tmp_path / "own.csv", tmp_path / "blank.csv"
     notes = ["reviewer: check temp", *([""] * (len(rows) - 2))]
     with own.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows([[*rows[0], "error"], *([*r, n] for r, n in zip(rows[1:], notes))])
+        csv.writer(handle).writerows(
+            [[*rows[0], "error"], *([*r, n] for r, n in zip(rows[1:], notes, strict=True))]
+        )
     with blank.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([[*rows[0], "error"], *([*r, ""] for r in rows[1:])])
     result = check_run(

@@ -846,7 +846,7 @@ def derive_relapses(
     options = options or RelapseOptions()
     days, late = infused_by_cutoff(infusion_days(infusions, source=infusions_source), cutoff)
     if late and not days:
-        # nobody left to follow: say why, at the infusions and the cut-off, rather than "no subjects" (D-19.585)
+        # nobody left to follow: say why, at the infusions file and the cut-off (D-19.585)
         raise InputError(
             Problem(
                 f"every subject is infused after the data cut-off {cutoff.isoformat() if cutoff else ''}: "

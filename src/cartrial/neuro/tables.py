@@ -65,7 +65,10 @@ VA_OPTIONAL: tuple[str, ...] = ("notation",)
 SELF_STATED_NOTATIONS = (Notation.SNELLEN_FEET, Notation.SNELLEN_METRES, Notation.OFF_CHART)
 """Notations an acuity states itself (20/40, 6/12, CF): in the ``notation`` column (as `score va` writes
 it) only when they agree with the acuity (D-19.580)."""
-SELF_STATED_ALLOWED = "blank, or the notation the acuity states itself (20/x: snellen_20; 6/x: snellen_6; CF/HM/LP/NLP: off_chart)"
+SELF_STATED_ALLOWED = (
+    "blank, or the notation the acuity states itself "
+    "(20/x: snellen_20; 6/x: snellen_6; CF/HM/LP/NLP: off_chart)"
+)
 """What a self-stated ``notation`` may be: a fixed text, never derived from the row's acuity (a stored value,
 D-12.2; D-19.580)."""
 OSIS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *OSIS_MAX)
