@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -152,10 +152,7 @@ def as_frame(data: FrameLike) -> pd.DataFrame:
 
 
 def _with_errors(frame: pd.DataFrame, problems: RowProblems, keep_going: bool) -> pd.DataFrame:
-    if keep_going and problems:
-        frame = frame.copy()
-        frame["error"] = problems.error_column(len(frame))
-    return frame
+    return problems.with_error_column(frame, keep_going)
 
 
 def _round(value: float | None, digits: int) -> float:
@@ -292,12 +289,14 @@ def derive_edss(
     recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict()}
     if kind is EdssMethod.KURTZKE:
         recorded["kurtzke_gaps"] = asdict(gaps or KurtzkeGapOptions())
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_edss",
         options=recorded,
         sources=(EDSS_SOURCE,),
         units={"edss": "EDSS step (0-10)"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -345,12 +344,14 @@ def derive_visual_acuity(
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = chosen.value
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_visual_acuity",
         options={"offchart_convention": chosen.value, "numeric_notation": numeric_notation},
         sources=(VA_SOURCE,),
         units={"logmar": "logMAR", "decimal": "decimal acuity", "etdrs_letters": "letters"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -383,12 +384,14 @@ def derive_osis(
     result["visual_worse_eye"] = pd.Series(
         [None if np.isnan(g) else int(g) for g in worse], index=result.index, dtype=object
     )
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_osis",
         options={},
         sources=(OSIS_SOURCE,),
         units={"visual_worse_eye": "OSIS grade"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -408,6 +411,35 @@ def infusion_days(infusions: FrameLike | Mapping[str, date], *, source: str = "i
     days = parse_infusion_table(text_frame(as_frame(infusions)), problems)
     problems.raise_if_any()
     return days
+
+
+def infused_by_cutoff(
+    days: Mapping[str, date], cutoff: date | None
+) -> tuple[dict[str, date], tuple[str, ...]]:
+    """Day 0 of the subjects infused on or before the data `cutoff`, and the subjects infused after it. A
+    subject infused after the cut-off was not yet infused as of it: an analysis as of the cut-off leaves the
+    subject out, as the study snapshot leaves such an infusion out (D-19.83) — counting it made a subject
+    not yet infused "relapse-free" with no follow-up (D-19.577). An infusion on the cut-off day is in.
+    Without a cut-off every subject is kept.
+
+    >>> infused_by_cutoff({"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}, date(2021, 7, 1))
+    ({'S1': datetime.date(2021, 1, 1)}, ('S2',))
+    """
+    if cutoff is None:
+        return dict(days), ()
+    kept = {sid: day for sid, day in days.items() if day <= cutoff}
+    return kept, tuple(sorted(sid for sid in days if sid not in kept))
+
+
+def infused_after_cutoff_note(late: Sequence[str], cutoff: date | None, what: str = "") -> str:
+    """The note naming the subjects `infused_by_cutoff` left out (the user's own data: ids are named);
+    `what`: what is left out with them (" with their relapses")."""
+    n = len(late)
+    when = cutoff.isoformat() if cutoff else ""
+    return (
+        f"{count(n, 'subject')} infused after the data cut-off {when} {verb(n, 'is', 'are')} left out{what}: "
+        + ", ".join(late)
+    )
 
 
 @dataclass(frozen=True)
@@ -439,7 +471,7 @@ def end_of_follow_up(
     >>> end_of_follow_up({"S1": date(2021, 3, 1)}, cutoff=date(2021, 9, 1)).last_assessment
     {'S1': datetime.date(2021, 9, 1)}
     """
-    days = infusion_days(infusions, source=source)
+    days, late = infused_by_cutoff(infusion_days(infusions, source=source), cutoff)
     if assessments:
         last: dict[str, date] = {}
         for i, form in enumerate(assessments):
@@ -453,8 +485,8 @@ def end_of_follow_up(
                 if moment is None:
                     continue
                 day = moment.date()
-                if cutoff is not None and day > cutoff:
-                    continue
+                if (cutoff is not None and day > cutoff) or str(sid) in late:
+                    continue  # after the cut-off, or a subject infused after it (D-19.577)
                 last[str(sid)] = max(day, last.get(str(sid), day))
         return FollowUpEnd(
             last,
@@ -468,7 +500,11 @@ def end_of_follow_up(
             recorded = parse_last_assessments(frame, problems, column)
             problems.raise_if_any()
             return FollowUpEnd(
-                {sid: min(day, cutoff) if cutoff else day for sid, day in recorded.items()},
+                {
+                    sid: min(day, cutoff) if cutoff else day
+                    for sid, day in recorded.items()
+                    if sid not in late  # infused after the cut-off: left out (D-19.577)
+                },
                 "last assessment column of the infusions (CLI: --infusion-dates)",
             )
     if cutoff is not None:
@@ -497,12 +533,15 @@ def relapse_episodes(
     source: str = "relapses",
     subjects_source: str = "subjects",
     birth_required: bool = True,
+    left_out: Collection[str] = (),
 ) -> tuple[list[RelapseEpisode], RowProblems]:
     """Validated episodes of a relapse form (`cartrial.neuro.tables.parse_relapse_table`); with
     `infusions`, an episode of a subject without an infusion date is an error. Returns the good episodes
     and the problems (raised unless `keep_going`). `birth_dates` as a subjects form: every subject needs a
     ``birth_date`` or ``birth_year`` unless not `birth_required` (a subject with neither then has no
-    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553).
+    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553). The episodes of the subjects
+    `left_out` (infused after the data cut-off, `infused_by_cutoff`) are not in the result and need no
+    infusion date (D-19.577).
 
     >>> form = "subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     >>> episodes, _ = relapse_episodes(form)
@@ -525,7 +564,9 @@ def relapse_episodes(
     parsed = parse_relapse_table(data, problems, birth_dates=births, cutoff=cutoff)
     if infusions is not None:
         for i, record in enumerate(parsed):
-            if record is not None and record.subject_id not in infusions:
+            if record is None or record.subject_id in left_out:
+                continue
+            if record.subject_id not in infusions:
                 problems.add(
                     i,
                     "subject_id",
@@ -535,7 +576,8 @@ def relapse_episodes(
                 )
     problems.raise_if_any(keep_going)
     bad = problems.bad_mask(len(data))
-    return [r for i, r in enumerate(parsed) if r is not None and not bad[i]], problems
+    kept = [r for i, r in enumerate(parsed) if r is not None and not bad[i] and r.subject_id not in left_out]
+    return kept, problems
 
 
 def _ci(rate: RateEstimate | None, side: str) -> float | None:
@@ -611,6 +653,7 @@ class RelapseResult(Result):
     episodes: tuple[RelapseEpisode, ...] = ()
     relapse_options: RelapseOptions = field(default_factory=RelapseOptions)
     end_of_follow_up: str = ""
+    infused_after_cutoff: tuple[str, ...] = ()  # left out with their relapses (D-19.577)
 
     def payload(self) -> dict[str, Any]:
         """JSON-ready results: options, pooled ARR with CI, rate ratio, KM with numbers at risk, attacks and
@@ -693,6 +736,7 @@ class RelapseResult(Result):
                     if not qualifies(r, options)[0]
                 ],
                 "end_of_follow_up": self.end_of_follow_up,
+                "infused_after_cutoff": list(self.infused_after_cutoff),
                 "notes": list(self.notes),
             }
         )
@@ -814,7 +858,17 @@ def derive_relapses(
     2
     """
     options = options or RelapseOptions()
-    days = infusion_days(infusions, source=infusions_source)
+    days, late = infused_by_cutoff(infusion_days(infusions, source=infusions_source), cutoff)
+    if late and not days:
+        # nobody left to follow: say why, at the infusions file and the cut-off (D-19.585)
+        raise InputError(
+            Problem(
+                f"every subject is infused after the data cut-off {cutoff.isoformat() if cutoff else ''}: "
+                "no subject has follow-up, so the ARR is not estimable",
+                file=infusions_source,
+                allowed="at least one infusion on or before the data cut-off",
+            )
+        )
     if isinstance(relapses, pd.DataFrame | str):
         episodes, problems = relapse_episodes(
             relapses,
@@ -825,10 +879,11 @@ def derive_relapses(
             source=source,
             subjects_source=subjects_source,
             birth_required=birth_required,
+            left_out=late,
         )
         found = tuple(problems.all()) if keep_going else ()
     else:
-        episodes, found = list(relapses), ()
+        episodes, found = [e for e in relapses if e.subject_id not in late], ()
     if last_assessment is not None:
         end = FollowUpEnd({str(k): _day(v) for k, v in last_assessment.items()}, "given per subject")
     else:
@@ -890,6 +945,8 @@ def derive_relapses(
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
     if extended:
         notes.append(EXTENDED_NOTE.format(n=count(len(extended), "subject")))
+    if late:
+        notes.append(infused_after_cutoff_note(late, cutoff, " with their relapses"))
     return RelapseResult(
         arr_listing(arr),
         derivation="cartrial.neuro.derive_relapses",
@@ -918,6 +975,7 @@ def derive_relapses(
         episodes=tuple(episodes),
         relapse_options=options,
         end_of_follow_up=end.source,
+        infused_after_cutoff=late,
     )
 
 
@@ -961,11 +1019,13 @@ def _series_from_edss(table: EdssTable, scores: np.ndarray) -> dict[str, dict[st
 @dataclass(frozen=True)
 class ResponderResult(Result):
     """`Result` of `derive_responders`: one row per definition; ``summaries`` keep every subject's
-    outcome, ``subjects_without_infusion`` those left out (no day 0)."""
+    outcome, ``subjects_without_infusion`` those left out (no day 0), ``infused_after_cutoff`` those left
+    out because infused after the data cut-off (D-19.577)."""
 
     summaries: tuple[ResponderSummary, ...] = ()
     subjects_without_infusion: tuple[str, ...] = ()
     n_infused: int = 0
+    infused_after_cutoff: tuple[str, ...] = ()  # left out: not yet infused as of the cut-off (D-19.577)
 
     def payload(self) -> list[dict[str, Any]]:
         """JSON-ready rows: each definition with its numbers and every subject's outcome."""
@@ -1047,7 +1107,8 @@ def derive_responders(
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
-    days = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    days, late = infused_by_cutoff(infused, cutoff)
     given = {"edss": edss, "visual_acuity": visual_acuity, "osis": osis, "timed_walk": timed_walk}
     for name in definitions or []:
         if name not in RESPONDER_DEFINITIONS:
@@ -1096,7 +1157,7 @@ def derive_responders(
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
-    without_infusion = tuple(sorted(assessed - set(days)))
+    without_infusion = tuple(sorted(assessed - set(days) - set(late)))
     table = responder_table(summaries, len(days))
     notes = []
     if without_infusion:
@@ -1105,6 +1166,8 @@ def derive_responders(
             f"{count(n, 'subject')} with assessments but no infusion {verb(n, 'is', 'are')} left out: "
             + ", ".join(without_infusion)
         )
+    if late:
+        notes.append(infused_after_cutoff_note(late, cutoff))
     return ResponderResult(
         table,
         derivation="cartrial.neuro.derive_responders",
@@ -1119,6 +1182,7 @@ def derive_responders(
         summaries=summaries,
         subjects_without_infusion=without_infusion,
         n_infused=len(days),
+        infused_after_cutoff=late,
     )
 
 
@@ -1370,6 +1434,8 @@ __all__ = [
     "end_at_death",
     "end_of_follow_up",
     "format_ratio",
+    "infused_after_cutoff_note",
+    "infused_by_cutoff",
     "infusion_days",
     "km_frame",
     "percent_of_infused",
