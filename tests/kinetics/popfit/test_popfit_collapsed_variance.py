@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cartrial.kinetics.popfit import ErrorModel, PopulationSpec, Theta, get_model
@@ -44,6 +44,7 @@ def test_a_log_normal_variance_keeps_its_threshold() -> None:
 
 
 @settings(max_examples=60, deadline=None)
+@example(log10_scale=5.27734375, log10_cv=-2.0, a2=0.875, log10_omega_k1=0.0)  # the tie CI found
 @given(
     log10_scale=st.floats(-6.0, 6.0),
     log10_cv=st.floats(-4.0, 0.0),
@@ -63,6 +64,9 @@ def test_a_change_of_unit_changes_no_verdict(
     other = collapsed_variances(
         MODEL, SPEC.iiv_names, np.where(MODEL.normal_mask, mu * units, mu), np.diag(scaled)
     )
-    assert [n for n, _ in one] == [n for n, _ in other]
+    # at a CV of exactly 1 % (the threshold itself) A2's verdict is the rounding's on either unit, as the
+    # absolute verdicts below allow; everywhere else the names are the same (a CI run found the tie)
+    tie = {"a2"} if abs(log10_cv + 2.0) < 1e-9 else set()
+    assert [n for n, _ in one if n not in tie] == [n for n, _ in other if n not in tie]
     assert ("a2" in [n for n, _ in one]) == (log10_cv < -2.0) or abs(log10_cv + 2.0) < 1e-9
     assert ("k1" in [n for n, _ in one]) == (log10_omega_k1 < -4.0) or abs(log10_omega_k1 + 4.0) < 1e-9
