@@ -737,3 +737,68 @@ def not_after_today(day: _dt.date, field: str, typed: Any = None) -> _dt.date:
             )
         )
     return day
+
+
+# --- the study-day calendar (D-19.607) -------------------------------------------------------------------
+
+TIME_ZONE_COLUMN = "time_zone"
+"""The optional column of an engine's infusions form naming the IANA time zone whose calendar a subject's
+study days are counted in (its site's, `site.time_zone`, D-19.285): blank or absent is UTC (D-19.607)."""
+
+
+def time_zone_of(name: str) -> _dt.tzinfo | None:
+    """The IANA time zone `name` (None: not one the zoneinfo database knows; D-19.285). `zoneinfo` itself
+    refuses what is not a key of its database: a blank or absolute name, one with ``..`` or not normalised
+    (ValueError), a name with spaces around it or unknown (ZoneInfoNotFoundError), a folder of zones such as
+    ``Europe`` (IsADirectoryError, an OSError)."""
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def on_site_clock(moment: datetime, zone: str | None) -> datetime:
+    """`moment` (timezone-aware) read on the clock of the IANA `zone` — the same instant, so elapsed times
+    are unchanged, but its `date()` is the site's calendar date; a blank `zone` (a site without one) or a
+    zone the zoneinfo database does not know keeps `moment` as it is (UTC). The one rule of the study-day
+    calendar (D-19.607).
+
+    >>> on_site_clock(utc_moment("2021-04-26T23:30:00Z"), "Asia/Shanghai").date()
+    datetime.date(2021, 4, 27)
+    >>> on_site_clock(utc_moment("2021-04-26T23:30:00Z"), None).date()
+    datetime.date(2021, 4, 26)
+    """
+    tz = time_zone_of(zone) if zone else None
+    return moment if tz is None else moment.astimezone(tz)
+
+
+def calendar_days(moment: datetime, day0: datetime) -> int:
+    """Whole calendar days from the date of `day0` to the date of `moment`, both read on `day0`'s clock (its
+    `tzinfo`: the site's zone when `on_site_clock` set it, else UTC) — the study-day arithmetic of a
+    date-time (0 on the infusion's day; D-19.607).
+
+    >>> day0 = on_site_clock(utc_moment("2021-04-26T23:30:00Z"), "Asia/Shanghai")
+    >>> calendar_days(utc_moment("2021-04-27T16:30:00Z"), day0)
+    1
+    """
+    return (moment.astimezone(day0.tzinfo).date() - day0.date()).days
+
+
+def parse_time_zones(frame: pd.DataFrame, problems: RowProblems) -> list[str | None]:
+    """The optional `TIME_ZONE_COLUMN` of an infusions form: the IANA zone of each row (None: blank or no
+    such column, the UTC calendar); a name the zoneinfo database does not know is a problem of its row."""
+    if TIME_ZONE_COLUMN not in frame.columns:
+        return [None] * len(frame)
+    out: list[str | None] = []
+    for i, cell in enumerate(_cells(frame, TIME_ZONE_COLUMN).tolist()):
+        text = str(cell).strip()
+        if text and time_zone_of(text) is None:
+            problems.add(
+                i, TIME_ZONE_COLUMN, text, "not an IANA time zone", "an IANA zone such as Asia/Shanghai, or blank for UTC"
+            )
+            out.append(None)
+        else:
+            out.append(text or None)
+    return out

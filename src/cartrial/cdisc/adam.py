@@ -28,8 +28,11 @@ from cartrial.cdisc.common import (
     empty_frame,
     finalize,
     parse_instant,
+    site_date_of,
+    site_days,
     study_day,
     study_day_column,
+    subject_zones,
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
 
@@ -349,7 +352,7 @@ def build_adlb(
             pd.to_numeric(lookup.reindex(keys), errors="coerce").to_numpy(dtype=float), index=graded.index
         )
     when = pd.to_datetime(graded["collected_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
-    day = when.dt.tz_localize(None).dt.normalize()
+    day = site_days(when, sid.map(subject_zones(analysis)))  # on the site's calendar (D-19.607)
     trtsdt = usubjid.map(pd.Series(pd.to_datetime(subjects["TRTSDT"], errors="coerce"), index=subjects.index))
     grade = graded["grade"].astype(int)
     has_base = ~np.isnan(base_grade.to_numpy())
@@ -570,6 +573,7 @@ def build_adtte(
     first_episode = {str(r["subject_id"]): f"CRS-{int(r['episode'])}" for r in _rows(first_crs)}
 
     onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
+    zones = subject_zones(analysis)  # ADT: the date on the site's calendar (D-19.607)
     dm = (sdtm or {}).get("DM")
     # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
     infusion_of = {u: parse_instant(t) if "T" in t else None for u, t in _dm_values(dm, "RFSTDTC").items()}
@@ -659,7 +663,7 @@ def build_adtte(
         start = s.get("TRTSDT")
         if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
             onset = onset_of.get(sid)
-            at = onset.date() if onset is not None else None
+            at = site_date_of(onset, zones.get(sid)) if onset is not None else None
             infused = infusion_of.get(str(s.get("USUBJID", "")))
             pair = (infused, onset) if infused is not None and onset is not None else (None, None)
             add(
@@ -694,13 +698,13 @@ def build_adtte(
             continue
         if not _missing(r["duration_days"]) and not _missing(r["resolved_at"]):
             resolved = parse_instant(str(r["resolved_at"]))
-            at = resolved.date() if resolved is not None else None
+            at = site_date_of(resolved, zones.get(sid)) if resolved is not None else None
             add(
                 sid,
                 "TTCRSRES",
                 float(r["duration_days"]),
                 0,
-                onset.date(),
+                site_date_of(onset, zones.get(sid)),
                 "CRS RESOLVED",
                 "AE",
                 "AEENDTC",
@@ -715,7 +719,7 @@ def build_adtte(
                 "TTCRSRES",
                 round(days, 3),
                 1,
-                onset.date(),
+                site_date_of(onset, zones.get(sid)),
                 "CRS ONGOING AT DATA CUT-OFF",
                 "AE",
                 "AEENRTPT",
@@ -804,6 +808,7 @@ def build_adedss(
     last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL). Each
     score names its SDTM EDSS0101 record (SRCDOM, SRCVAR, SRCSEQ; D-19.145)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    zones = subject_zones(analysis)
     domain, seqs = _edss_sources(sdtm or {})
     change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
     rows = []
@@ -811,7 +816,7 @@ def build_adedss(
         sid = str(r["subject_id"])
         s = subjects.get(sid, {})
         when = parse_instant(str(r["assessed_at"]))
-        adt = when.date() if when else None
+        adt = site_date_of(when, zones.get(sid)) if when else None  # on the site's calendar (D-19.607)
         c = change.get(sid, {})
         base = c.get("baseline_edss")
         aval = r["edss"]

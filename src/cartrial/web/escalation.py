@@ -118,7 +118,7 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
     tables = snapshot.tables
     window = int(protocol.escalation.dlt_window_days)
     n_doses = len(protocol.dose_levels)
-    study = study_populations(tables, protocol, today)
+    study = study_populations(tables, protocol, today, time_zones=snapshot.time_zones)  # D-19.607
     membership = study.membership
     site_of = {
         str(s): str(site)

@@ -866,7 +866,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     derivation (no patient infused: its `ae_not_infused` statement is then all there is to show, D-19.106).
     The notes end with the analysis layer's statement of the adverse events of the enrolled patients not
     infused (`not_infused_finding`, D-19.88) when there is one."""
-    from cartrial.analysis.core import safety_derivations, study_populations
+    from cartrial.analysis.core import safety_derivations, study_populations, study_tables
     from cartrial.analysis.findings import not_infused_finding
     from cartrial.analysis.model import Dataset
     from cartrial.analysis.populations import ENROLLED
@@ -891,7 +891,8 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
             return _make()
 
     def _make() -> SafetyData:
-        tables = dict(snapshot.tables)
+        # the analysis' calendar: each subject's days on the site's calendar (D-19.607)
+        tables = study_tables(snapshot.tables, snapshot.time_zones)
         study = study_populations(tables, snapshot.protocol, cutoff)
         populations, membership = study.populations, study.membership
         datasets: dict[str, Any] = {
