@@ -796,7 +796,11 @@ def parse_time_zones(frame: pd.DataFrame, problems: RowProblems) -> list[str | N
         text = str(cell).strip()
         if text and time_zone_of(text) is None:
             problems.add(
-                i, TIME_ZONE_COLUMN, text, "not an IANA time zone", "an IANA zone such as Asia/Shanghai, or blank for UTC"
+                i,
+                TIME_ZONE_COLUMN,
+                text,
+                "not an IANA time zone",
+                "an IANA zone such as Asia/Shanghai, or blank for UTC",
             )
             out.append(None)
         else:

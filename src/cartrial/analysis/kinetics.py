@@ -20,7 +20,6 @@ D-19.104): the day-28 visit taken on day 20 does not cover AUC0-28.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 

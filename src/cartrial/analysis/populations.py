@@ -83,7 +83,9 @@ def site_calendar(
     )
     zones = time_zones or {}
     column = [zones.get(site_of.get(str(s), ""), "") for s in infusions["subject_id"]]
-    out["infusions"] = infusions.assign(**{TIME_ZONE_COLUMN: pd.Series(column, index=infusions.index, dtype=object)})
+    out["infusions"] = infusions.assign(
+        **{TIME_ZONE_COLUMN: pd.Series(column, index=infusions.index, dtype=object)}
+    )
     return out
 
 
@@ -157,12 +159,13 @@ def site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
     >>> site_days(when, pd.Series(["Asia/Shanghai", ""])).dt.strftime("%Y-%m-%d").tolist()
     ['2021-04-27', '2021-04-26']
     """
-    day = when.dt.tz_localize(None).dt.normalize()
+    days = when.dt.tz_localize(None).dt.normalize().to_numpy(dtype="datetime64[ns]").copy()
     zones = pd.Series(zones.to_numpy(dtype=object), index=when.index).fillna("").astype(str)
     for zone in (z for z in pd.unique(zones) if z):
         rows = (zones == zone).to_numpy(dtype=bool)
-        day[rows] = when[rows].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
-    return day
+        local = when[rows].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+        days[rows] = local.to_numpy(dtype="datetime64[ns]")
+    return pd.Series(days, index=when.index, dtype="datetime64[ns]")
 
 
 def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
@@ -175,7 +178,9 @@ def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
     if len(infusions) == 0:
         return {}
     with stored_rows({"infusions": infusions}):  # a refused record named by its id (D-19.542)
-        columns = ["subject_id", "infused_at"] + ([TIME_ZONE_COLUMN] if TIME_ZONE_COLUMN in infusions.columns else [])
+        columns = ["subject_id", "infused_at"] + (
+            [TIME_ZONE_COLUMN] if TIME_ZONE_COLUMN in infusions.columns else []
+        )
     return infusion_days(infusions[columns], source="infusions")
 
 
@@ -311,7 +316,10 @@ def last_contact(
     zones = subject_time_zones(infusions)  # each contact's date on the site's calendar (D-19.607)
     forms = [
         pd.DataFrame(
-            {"subject_id": infusions["subject_id"], "assessed_at": site_date_texts(infusions, "infused_at", zones)}
+            {
+                "subject_id": infusions["subject_id"],
+                "assessed_at": site_date_texts(infusions, "infused_at", zones),
+            }
         )
     ]
     names = ["infusions"]
@@ -320,7 +328,9 @@ def last_contact(
         frame = tables[name]
         frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
         forms.append(
-            pd.DataFrame({"subject_id": frame["subject_id"], "assessed_at": site_date_texts(frame, column, zones)})
+            pd.DataFrame(
+                {"subject_id": frame["subject_id"], "assessed_at": site_date_texts(frame, column, zones)}
+            )
         )
         names.append(name)
         given[name] = frame

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.cdisc.spec import DatasetSpec
 from cartrial.analysis.populations import site_days, subject_zones
+from cartrial.cdisc.spec import DatasetSpec
 from cartrial.columns import on_site_clock
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical

@@ -208,7 +208,8 @@ class SdtmContext:
             self.timelines[sid] = SubjectTimeline(dlt_window_days=window, zone=zones.get(str(sid)))
         for row in _rows(self.table("infusions")):
             tl = self.timelines.setdefault(
-                row["subject_id"], SubjectTimeline(dlt_window_days=window, zone=zones.get(str(row["subject_id"])))
+                row["subject_id"],
+                SubjectTimeline(dlt_window_days=window, zone=zones.get(str(row["subject_id"]))),
             )
             when = parse_instant(row["infused_at"])
             if tl.infusion is None or (when is not None and when < tl.infusion):
@@ -2019,7 +2020,10 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
     }.get(str(study.phase), str(study.phase).upper())
     infusions = ctx.table("infusions")
     first = min(
-        (ctx.timeline(str(s)).dtc(x)[:10] for s, x in zip(infusions["subject_id"], infusions["infused_at"], strict=True)),
+        (
+            ctx.timeline(str(s)).dtc(x)[:10]
+            for s, x in zip(infusions["subject_id"], infusions["infused_at"], strict=True)
+        ),
         default="",
     )
     consent = min((dtc(x)[:10] for x in ctx.table("subjects")["consent_date"] if x), default="")

@@ -87,8 +87,6 @@ from cartrial.store import joining_types
 from cartrial.store.models import STUDY_TABLES, StoredDate, UtcDateTime
 
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
     from sqlalchemy.engine import Connection
 
     from cartrial.protocol.model import Protocol
