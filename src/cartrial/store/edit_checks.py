@@ -48,7 +48,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cartrial.columns import utc_today
+from cartrial.columns import on_site_clock, time_zone_of, utc_today
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -170,6 +170,9 @@ class SubjectRecords:
 
     subject_id: str
     by_table: dict[str, list[Record]] = field(default_factory=dict)
+    time_zone: str | None = None
+    """The IANA time zone of the subject's site (`site.time_zone`; None: UTC): the calendar the subject's
+    study days are counted on (`day`, `infusion_day`; D-19.607)."""
     _death: tuple[tuple[dt.date, Record] | None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -231,9 +234,16 @@ class SubjectRecords:
         days = [found[0] for found in (self.death(), self.end_of_study()) if found is not None]
         return min(days) if days else None
 
+    def day(self, value: Any) -> dt.date | None:
+        """The date of a date or date-time value on the subject's site calendar (a date as recorded; a
+        date-time's instant read in `time_zone`, UTC without one; D-19.607)."""
+        if isinstance(value, dt.datetime):
+            return on_site_clock(_aware(value), self.time_zone).date()
+        return _day(value)
+
     def infusion_day(self) -> dt.date | None:
-        """The day of the (first) CAR-T infusion, UTC."""
-        days = [_day(r.get("infused_at")) for r in self.of("infusion")]
+        """The day of the (first) CAR-T infusion on the site's calendar (day 0; D-19.607)."""
+        days = [self.day(r.get("infused_at")) for r in self.of("infusion")]
         known = [d for d in days if d is not None]
         return min(known) if known else None
 
@@ -465,7 +475,7 @@ def _lymphodepletion_day(
     infused = records.infusion_day()
     if infused is None:
         return
-    first = next(r for r in records.of("infusion") if _day(r.get("infused_at")) == infused)
+    first = next(r for r in records.of("infusion") if records.day(r.get("infused_at")) == infused)
     for dose in records.of("lymphodepletion_administration"):
         day = _day(dose.get("administered_on"))
         relative = dose.get("day_relative_to_infusion")
@@ -487,7 +497,8 @@ def _lymphodepletion_day(
                 relative,
                 "lymphodepletion_administration.day_relative_to_infusion does not match "
                 "lymphodepletion_administration.administered_on counted from the subject's infusion "
-                f"({_where(first)}, infusion.infused_at, its UTC day = day 0): correct either",
+                f"({_where(first)}, infusion.infused_at, its day on the site's calendar = day 0): "
+                "correct either",
             )
 
 
@@ -819,6 +830,11 @@ def _first_infusion(records: SubjectRecords) -> Record | None:
     return min(dated, key=lambda r: _aware(r.get("infused_at"))) if dated else None
 
 
+def _zone(name: str | None) -> dt.tzinfo:
+    """The tzinfo of an IANA zone name (UTC for None or a name the zoneinfo database does not know)."""
+    return (time_zone_of(name) if name else None) or dt.UTC
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -860,12 +876,12 @@ def _assessment_long_before_infusion(
     infused = records.infusion_day()
     if infused is None:
         return
-    first = next(r for r in records.of("infusion") if _day(r.get("infused_at")) == infused)
+    first = next(r for r in records.of("infusion") if records.day(r.get("infused_at")) == infused)
     earliest = earliest_assessment_day(protocol)
     limit = infused + dt.timedelta(days=earliest)
     for table, column in ASSESSMENT_TABLES.items():
         for record in records.of(table):
-            day = _day(record.get(column))
+            day = records.day(record.get(column))
             if day is not None and day < limit:
                 yield (
                     record,
@@ -1062,12 +1078,13 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "LYMPHODEPLETION-DAY",
-            "lymphodepletion administered_on on or before the infusion's day (UTC), and equal to it plus "
-            "day_relative_to_infusion when that is given",
+            "lymphodepletion administered_on on or before the infusion's day (on the site's calendar, UTC "
+            "for a site without a time zone), and equal to it plus day_relative_to_infusion when that is "
+            "given",
             Severity.SOFT,
             "logical date order (lymphodepletion precedes the CAR-T infusion, day 0); "
             + EDC_PRACTICE
-            + " (D-19.167)",
+            + " (D-19.167, D-19.607)",
         ),
         _lymphodepletion_day,
     ),
@@ -1325,6 +1342,23 @@ STUDY_CHECKS: tuple[EditCheck, ...] = (DECISION_BEFORE_DLT_WINDOW,)
 
 CHECKS: tuple[EditCheck, ...] = (*(check for check, _ in EDIT_CHECKS), *STUDY_CHECKS)
 CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
+
+
+def site_zones_of(
+    connection: Connection, subjects: Iterable[SubjectRecords], zones: Mapping[str, str] | None = None
+) -> None:
+    """Give each subject its site's time zone (`SubjectRecords.time_zone`, from its subject row's site_id
+    and the stored `site.time_zone`, or `zones` already read; D-19.607): the calendar the checks count its
+    days on."""
+    from cartrial.store.snapshot import site_time_zones
+
+    zones = site_time_zones(connection) if zones is None else zones
+    if not zones:
+        return
+    for records in subjects:
+        subject = records.subject
+        site = None if subject is None else subject.get("site_id")
+        records.time_zone = zones.get(str(site)) if site is not None else None
 
 
 def run_edit_checks(
@@ -1806,6 +1840,9 @@ def write_findings(
         protocol = study_protocol(connection)
     else:
         stored, protocol = read, context.protocol
+    from cartrial.store.snapshot import site_time_zones
+
+    zones = site_time_zones(connection)  # the site's calendar (D-19.607)
 
     def state(values: Mapping[str, Any] | None) -> SubjectRecords:
         by_table: dict[str, list[Record]] = {}
@@ -1817,7 +1854,9 @@ def write_findings(
             ]
         if values is not None:
             by_table.setdefault(table, []).append(Record(table, dict(values), True, record_id=record_id))
-        return SubjectRecords(str(subject_id), by_table)
+        records = SubjectRecords(str(subject_id), by_table)
+        site_zones_of(connection, [records], zones)
+        return records
 
     found = run_edit_checks([state(after)], protocol)
     if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
@@ -1934,9 +1973,10 @@ def import_findings(
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
     _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
+    site_zones_of(connection, subjects.values())  # the site's calendar (D-19.607)
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
-    limits = {
-        s: dt.datetime.combine(day + earliest, dt.time(0), dt.UTC)
+    limits = {  # 00:00 of the limit day on the site's clock (UTC without a zone)
+        s: dt.datetime.combine(day + earliest, dt.time(0), _zone(records.time_zone))
         for s, records in subjects.items()
         if (day := records.infusion_day())
     }
@@ -2073,8 +2113,11 @@ def _stored_side_findings(
         if not stored_only:
             continue
         on_imported = imported_checks.get(subject_id, set())
-        earlier = {_key(f) for f in run_edit_checks([SubjectRecords(subject_id, before)], protocol, today)}
-        for finding in run_edit_checks([SubjectRecords(subject_id, after)], protocol, today):
+        zone = subjects[subject_id].time_zone  # the site's calendar (D-19.607)
+        earlier = {
+            _key(f) for f in run_edit_checks([SubjectRecords(subject_id, before, zone)], protocol, today)
+        }
+        for finding in run_edit_checks([SubjectRecords(subject_id, after, zone)], protocol, today):
             key = _key(finding)
             if (
                 id(finding.record) in stored_only
@@ -2462,6 +2505,7 @@ def reconcile_queries(
     ]
     if protocol is None:
         protocol = study_protocol(tx.connection)
+    site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
     firing = {
         (f.check.id, f.record.table, f.record.record_id, f.field)
         for f in run_edit_checks(states, protocol, today)
