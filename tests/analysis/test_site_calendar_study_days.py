@@ -179,3 +179,33 @@ def test_a_site_at_utc_counts_the_days_as_before(
     assert calendar_days(moment, day0) == (moment.date() - infused.date()).days
     text = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert dtc(text, zone) == dtc(text)
+
+
+def test_the_engines_read_the_calendar_from_the_infusions_time_zone_column() -> None:
+    """The grading engine's lab study day and the neuro engine's day 0 read the optional `time_zone` of the
+    infusions form (plain data, filled by the analysis from `site.time_zone`): a neutrophil count drawn
+    2021-04-28T02:00Z (10:00 in Wuhan) after an infusion at 2021-04-26T23:30Z (07:30 in Wuhan on 04-27) is
+    study day 1 there, day 2 on the UTC calendar; an unknown zone is a located problem."""
+    from cartrial.errors import InputError
+    from cartrial.grading import derive_lab_grades
+    from cartrial.neuro import infusion_days
+
+    labs = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "collected_at": ["2021-04-28T02:00:00Z"],
+            "analyte": ["neutrophils"],
+            "value": ["1.0"],
+            "unit": ["10^9/L"],
+            "lln": ["1.8"],
+        }
+    )
+    infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2021-04-26T23:30:00Z"]})
+    zoned = infusions.assign(time_zone="Asia/Shanghai")
+    assert derive_lab_grades(labs, infusions=zoned).table["study_day"].tolist() == [1]
+    assert derive_lab_grades(labs, infusions=infusions).table["study_day"].tolist() == [2]
+    assert infusion_days(zoned) == {"S1": dt.date(2021, 4, 27)}
+    assert infusion_days(infusions) == {"S1": dt.date(2021, 4, 26)}
+    with pytest.raises(InputError) as refused:
+        infusion_days(infusions.assign(time_zone="Mars/Olympus"))
+    assert "time_zone" in str(refused.value) and "IANA" in str(refused.value)
