@@ -209,3 +209,23 @@ def test_the_engines_read_the_calendar_from_the_infusions_time_zone_column() -> 
     with pytest.raises(InputError) as refused:
         infusion_days(infusions.assign(time_zone="Mars/Olympus"))
     assert "time_zone" in str(refused.value) and "IANA" in str(refused.value)
+
+
+def test_the_neuro_engine_counts_an_edss_visit_on_the_ward_calendar() -> None:
+    """An EDSS taken at 09:00 in Wuhan on the infusion's ward day (2021-04-27T01:00Z; infusion at 07:30 =
+    2021-04-26T23:30Z) is on day 0, so it is the baseline (the last visit on or before day 0): 3.0, not the
+    4.0 of the week before; on the UTC calendar it was day 1, a post-infusion visit."""
+    from cartrial.neuro import derive_disability
+
+    edss = pd.DataFrame(
+        {
+            "subject_id": ["S1"] * 3,
+            "assessed_at": ["2021-04-20T01:00:00Z", "2021-04-27T01:00:00Z", "2021-08-01T01:00:00Z"],
+            "edss": [4.0, 3.0, 3.0],
+        }
+    )
+    infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2021-04-26T23:30:00Z"]})
+    at_site = derive_disability(edss, infusions.assign(time_zone="Asia/Shanghai")).table
+    in_utc = derive_disability(edss, infusions).table
+    assert at_site["baseline_edss"].tolist() == [3.0]
+    assert in_utc["baseline_edss"].tolist() == [4.0]
