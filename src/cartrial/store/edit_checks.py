@@ -48,7 +48,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cartrial.columns import on_site_clock, time_zone_of, utc_today
+from cartrial.columns import TIME_ZONE_COLUMN, on_site_clock, time_zone_of, utc_today
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -1344,6 +1344,23 @@ CHECKS: tuple[EditCheck, ...] = (*(check for check, _ in EDIT_CHECKS), *STUDY_CH
 CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
 
 
+def _site_time_zones(connection: Connection) -> dict[str, str]:
+    from cartrial.store.snapshot import site_time_zones
+
+    return site_time_zones(connection)
+
+
+def site_zones_of_records(subjects: Iterable[SubjectRecords], zones: Mapping[str, str] | None) -> None:
+    """Give each subject its site's time zone (`SubjectRecords.time_zone`) from its subject row's site_id and
+    `zones` (site_id → IANA zone; D-19.607)."""
+    if not zones:
+        return
+    for records in subjects:
+        subject = records.subject
+        site = None if subject is None else subject.get("site_id")
+        records.time_zone = zones.get(str(site)) if site is not None else None
+
+
 def site_zones_of(
     connection: Connection, subjects: Iterable[SubjectRecords], zones: Mapping[str, str] | None = None
 ) -> None:
@@ -1352,13 +1369,7 @@ def site_zones_of(
     days on."""
     from cartrial.store.snapshot import site_time_zones
 
-    zones = site_time_zones(connection) if zones is None else zones
-    if not zones:
-        return
-    for records in subjects:
-        subject = records.subject
-        site = None if subject is None else subject.get("site_id")
-        records.time_zone = zones.get(str(site)) if site is not None else None
+    site_zones_of_records(subjects, site_time_zones(connection) if zones is None else zones)
 
 
 def run_edit_checks(
@@ -1395,13 +1406,16 @@ def decision_dlts(
     adverse_events: Sequence[Record],
     subjects: Sequence[Record],
     window_days: int,
+    time_zones: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
     """The replay's DLT assessment of each infused subject (rows subject_id, dlt, evaluable; D-19.248): `dlt`
     an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT window (the window
     rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag); `evaluable` false for a
     subject who died (`cartrial.protocol.death`) or whose study ended (the disposition date) before
     completing the window without such a DLT (`cartrial.protocol.dlt.dlt_evaluable`): replaced, no outcome
-    letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending)."""
+    letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending). Day 0 is
+    the infusion's day on the calendar of the subject's site (`time_zones`: site_id → IANA zone; D-19.607).
+    """
     from cartrial.escalation.dlt import assess_dlt
     from cartrial.protocol.dlt import GradedEvent, ToxicityCategory, dlt_evaluable, dlt_window_complete
 
@@ -1413,6 +1427,7 @@ def decision_dlts(
     rows: list[dict[str, str]] = []
     for subject_id, tables in sorted(by_subject.items()):
         records = SubjectRecords(subject_id, tables)
+        site_zones_of_records([records], time_zones)
         day0 = records.infusion_day()
         if day0 is None:
             continue
@@ -1448,6 +1463,7 @@ def decision_window_findings(
     protocol: Protocol | None,
     adverse_events: Sequence[Record] = (),
     subjects: Sequence[Record] = (),
+    time_zones: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` on every new (`Record.new`) escalation decision whose replay row has
     `window_complete` False, given every decision and infusion of the study (stored and new), and its
@@ -1456,7 +1472,9 @@ def decision_window_findings(
     The cohorts, the patients without a DLT whose window the decision waits for, the replaced ones and the
     window come from `cartrial.escalation.replay_decisions` (not re-implemented here; D-19.248). When the
     replay cannot run (no protocol, no infusions yet, fewer infusions than the decisions' cohorts hold),
-    nothing fires: `cartrial escalate replay` and the analysis report the inconsistency itself."""
+    nothing fires: `cartrial escalate replay` and the analysis report the inconsistency itself. Each
+    infusion's day is on its subject's site calendar (`time_zones`: site_id → IANA zone, read from the
+    subject rows' site_id; D-19.607), as the analysis hands the replay."""
     if protocol is None or not infusions or not any(r.new for r in decisions):
         return []
     import pandas as pd
@@ -1466,8 +1484,13 @@ def decision_window_findings(
 
     decision_frame = pd.DataFrame([{c: r.get(c) for c in DECISION_COLUMNS} for r in decisions])
     infusion_frame = pd.DataFrame([{c: r.get(c) for c in INFUSION_COLUMNS} for r in infusions])
+    site_of = {str(r.get("subject_id")): str(r.get("site_id")) for r in subjects}
+    zones = time_zones or {}
+    infusion_frame[TIME_ZONE_COLUMN] = [
+        zones.get(site_of.get(str(r.get("subject_id")), ""), "") for r in infusions
+    ]
     window = int(protocol.escalation.dlt_window_days)
-    dlts = decision_dlts(infusions, adverse_events, subjects, window)
+    dlts = decision_dlts(infusions, adverse_events, subjects, window, zones)
     dlt_frame = pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable"]) if dlts else None
     try:
         replay = replay_decisions(decision_frame, infusion_frame, dlt_frame, protocol).table
@@ -1891,6 +1914,7 @@ def _check_decision_write(
     infusions = stored_table_records(tx.connection, "infusion")
     events = stored_table_records(tx.connection, "adverse_event")
     subjects = stored_table_records(tx.connection, "subject")
+    zones = _site_time_zones(tx.connection)  # the site's calendar (D-19.607)
     stored = [
         r
         for r in stored_table_records(tx.connection, "escalation_decision")
@@ -1901,7 +1925,7 @@ def _check_decision_write(
         if values is None:
             return []
         record = Record("escalation_decision", dict(values), True, record_id=record_id)
-        return decision_window_findings([*stored, record], infusions, protocol, events, subjects)
+        return decision_window_findings([*stored, record], infusions, protocol, events, subjects, zones)
 
     earlier = {_key(f) for f in state(before)}
     created = [f for f in state(after) if _key(f) not in earlier]
@@ -2355,6 +2379,7 @@ def _import_decision_findings(
         protocol,
         merged["adverse_event"],
         merged["subject"],
+        _site_time_zones(connection),  # the site's calendar (D-19.607)
     )
 
 
