@@ -41,3 +41,59 @@ def test_a_site_without_a_time_zone_keeps_the_utc_calendar(
     assert stored_side(planned, "LYMPHODEPLETION-DAY") == [
         ("lymphodepletion_administration", "day_relative_to_infusion")
     ]
+
+
+def _after_death(zone: str | None) -> list[tuple[str, str]]:
+    """RECORD-AFTER-DEATH, RECORD-AFTER-END-OF-STUDY and INFUSION-BEFORE-CONSENT findings (check, record id)
+    of a subject of a New York site (EST, UTC-5) consented on 2024-01-10 who died on 2024-03-01 (a fatal
+    adverse event of that day) and whose study ended that day: a new lab drawn at 21:00 on the date of death
+    (2024-03-02T02:00Z, the next UTC day) and a new infusion at 22:00 on 2024-01-09, the day before consent
+    (2024-01-10T03:00Z, the consent's UTC day)."""
+    import datetime as dt
+
+    from cartrial.store.edit_checks import Record, SubjectRecords, run_edit_checks
+
+    died = dt.date(2024, 3, 1)
+    subject = Record(
+        "subject",
+        {
+            "subject_id": "S-1",
+            "site_id": "NYC",
+            "consent_date": dt.date(2024, 1, 10),
+            "disposition": "completed",
+            "disposition_date": died,
+        },
+        False,
+        record_id=1,
+    )
+    fatal = Record(
+        "adverse_event",
+        {"subject_id": "S-1", "term": "sepsis", "grade": 5, "started_on": died, "ended_on": died},
+        False,
+        record_id=2,
+    )
+    lab = Record(  # 2024-03-01 21:00 in New York
+        "lab_result",
+        {"subject_id": "S-1", "collected_at": dt.datetime(2024, 3, 2, 2, 0, tzinfo=dt.UTC)},
+        True,
+        record_id=3,
+    )
+    infusion = Record(  # 2024-01-09 22:00 in New York
+        "infusion",
+        {"subject_id": "S-1", "infused_at": dt.datetime(2024, 1, 10, 3, 0, tzinfo=dt.UTC)},
+        True,
+        record_id=4,
+    )
+    tables = {"subject": [subject], "adverse_event": [fatal], "lab_result": [lab], "infusion": [infusion]}
+    records = SubjectRecords("S-1", tables, zone)
+    wanted = {"RECORD-AFTER-DEATH", "RECORD-AFTER-END-OF-STUDY", "INFUSION-BEFORE-CONSENT"}
+    found = run_edit_checks([records], None, dt.date(2024, 6, 1))
+    return sorted((f.check.id, str(f.record.record_id)) for f in found if f.check.id in wanted)
+
+
+def test_a_new_york_evening_lab_on_the_death_date_is_not_after_death() -> None:
+    assert _after_death("America/New_York") == [("INFUSION-BEFORE-CONSENT", "4")]
+
+
+def test_on_the_utc_calendar_the_same_lab_is_the_next_day() -> None:
+    assert _after_death(None) == [("RECORD-AFTER-DEATH", "3"), ("RECORD-AFTER-END-OF-STUDY", "3")]

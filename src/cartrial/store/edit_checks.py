@@ -404,7 +404,7 @@ def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> 
             return
         for table, column in columns:
             for record in records.of(table):
-                day = _day(record.get(column))
+                day = records.day(record.get(column))  # the site's calendar (D-19.607)
                 if day is not None and day < consent:
                     yield (
                         record,
@@ -909,11 +909,11 @@ def _death_field(event: Record) -> str:
 
 def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
     """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
-    `last` (a date-time by its UTC day): the one scan of `RECORD-AFTER-DEATH` and
-    `RECORD-AFTER-END-OF-STUDY`."""
+    `last` (a date-time by its day on the site's calendar, `SubjectRecords.day`; D-19.607): the one scan of
+    `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`."""
     for table, column in DATED_TABLES.items():
         for record in records.of(table):
-            day = _day(record.get(column))
+            day = records.day(record.get(column))
             if day is not None and day > last:
                 yield record, column
 
@@ -1996,8 +1996,8 @@ def import_findings(
         for table, again in (restated or {}).get(subject_id, {}).items():
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
-    _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
     site_zones_of(connection, subjects.values())  # the site's calendar (D-19.607)
+    _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
     limits = {  # 00:00 of the limit day on the site's clock (UTC without a zone)
         s: dt.datetime.combine(day + earliest, dt.time(0), _zone(records.time_zone))
@@ -2185,7 +2185,7 @@ def _add_stored_after_end(
                 r
                 for r in rows
                 if r.record_id not in known
-                and (day := _day(r.get(DATED_TABLES[table]))) is not None
+                and (day := subjects[subject_id].day(r.get(DATED_TABLES[table]))) is not None
                 and day > died[subject_id]
             )
 
