@@ -30,6 +30,8 @@ from cartrial.cdisc.common import (
     parse_instant,
     site_date_of,
     site_days,
+    site_midnight,
+    site_wall_clock,
     study_day,
     study_day_column,
     subject_zones,
@@ -615,9 +617,9 @@ def build_adtte(
                 "AVAL": aval,
                 "CNSR": float(cnsr),
                 "STARTDT": start,
-                "STARTDTM": instants[0],
+                "STARTDTM": site_wall_clock(instants[0], zones.get(sid)),  # the site's clock (D-19.607)
                 "ADT": adt,
-                "ADTM": instants[1],
+                "ADTM": site_wall_clock(instants[1], zones.get(sid)),
                 "EVNTDESC": desc if cnsr == 0 else "",
                 "CNSDTDSC": desc if cnsr == 1 else "",
                 "SRCDOM": src,
@@ -712,7 +714,7 @@ def build_adtte(
                 (onset, resolved) if resolved is not None else (None, None),
             )
         else:
-            midnight = dt.datetime.combine(cutoff, dt.time())
+            midnight = site_midnight(cutoff, zones.get(sid))  # 00:00 of the cut-off at the site (D-19.607)
             days = (midnight - onset).total_seconds() / 86400
             add(
                 sid,

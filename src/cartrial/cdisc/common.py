@@ -17,7 +17,7 @@ import pandas as pd
 
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
-from cartrial.columns import on_site_clock
+from cartrial.columns import on_site_clock, time_zone_of
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
 # Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
@@ -314,6 +314,25 @@ def protocol_visits(protocol: Any) -> tuple[Visit, ...]:
 def site_date_of(instant: dt.datetime, zone: str | None) -> dt.date:
     """The date of `instant` (naive UTC, `parse_instant`) on the calendar of the IANA `zone` (None: UTC)."""
     return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).date()
+
+
+def site_wall_clock(instant: dt.datetime | None, zone: str | None) -> dt.datetime | None:
+    """`instant` (naive UTC, `parse_instant`) as the site's wall-clock time (naive; the IANA `zone`, None:
+    UTC as it is): an ADaM numeric date-time (*DTM), whose date part is then the date on the site's calendar
+    the matching *DT holds (D-19.607). None stays None.
+
+    >>> site_wall_clock(dt.datetime(2021, 4, 26, 23, 30), "Asia/Shanghai")
+    datetime.datetime(2021, 4, 27, 7, 30)
+    """
+    if instant is None:
+        return None
+    return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).replace(tzinfo=None)
+
+
+def site_midnight(day: dt.date, zone: str | None) -> dt.datetime:
+    """00:00 of `day` on the site's clock (the IANA `zone`, None: UTC) as a naive UTC instant (D-19.607)."""
+    tz = time_zone_of(zone) if zone else None
+    return dt.datetime.combine(day, dt.time(), tz or dt.UTC).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -675,6 +694,8 @@ __all__ = [
     "result_text",
     "site_date_of",
     "site_days",
+    "site_midnight",
+    "site_wall_clock",
     "study_day",
     "study_day_column",
     "subject_zones",
