@@ -17,7 +17,7 @@ import datetime as _dt
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, StoredValueError
 
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
 
@@ -761,17 +761,48 @@ def time_zone_of(name: str) -> _dt.tzinfo | None:
 
 def on_site_clock(moment: datetime, zone: str | None) -> datetime:
     """`moment` (timezone-aware) read on the clock of the IANA `zone` — the same instant, so elapsed times
-    are unchanged, but its `date()` is the site's calendar date; a blank `zone` (a site without one) or a
-    zone the zoneinfo database does not know keeps `moment` as it is (UTC). The one rule of the study-day
-    calendar (D-19.607).
+    are unchanged, but its `date()` is the site's calendar date; a blank `zone` (a site without one) keeps
+    `moment` as it is (UTC); a zone the zoneinfo database does not know is a ValueError, never a silent UTC
+    (its readers refuse it first, located: `site_zone_problems`, `parse_time_zones`). The one rule of the
+    study-day calendar (D-19.607).
 
     >>> on_site_clock(utc_moment("2021-04-26T23:30:00Z"), "Asia/Shanghai").date()
     datetime.date(2021, 4, 27)
     >>> on_site_clock(utc_moment("2021-04-26T23:30:00Z"), None).date()
     datetime.date(2021, 4, 26)
     """
-    tz = time_zone_of(zone) if zone else None
-    return moment if tz is None else moment.astimezone(tz)
+    if not zone:
+        return moment
+    tz = time_zone_of(zone)
+    if tz is None:
+        raise ValueError("not an IANA time zone")
+    return moment.astimezone(tz)
+
+
+def site_zone_problems(zones: Mapping[str, str]) -> list[Problem]:
+    """One located problem (``site <id>``, time_zone; never the stored value) per site of `zones` (site_id →
+    stored `site.time_zone`) whose zone the zoneinfo database does not know: the subjects' study-day
+    calendar cannot be counted, and is never silently UTC (D-19.607)."""
+    return [
+        Problem(
+            "not an IANA time zone the zoneinfo database knows (the study days of its subjects are counted "
+            "on the site's calendar)",
+            record=f"site {site}",
+            field="time_zone",
+            allowed="an IANA zone such as Asia/Shanghai (the tzdata package installed), or blank for UTC",
+        )
+        for site, zone in zones.items()
+        if zone and time_zone_of(str(zone)) is None
+    ]
+
+
+def checked_site_zones(zones: Mapping[str, str]) -> Mapping[str, str]:
+    """`zones` (site_id → IANA zone), refused with `site_zone_problems` (a `StoredValueError`) when any is
+    unknown (D-19.607)."""
+    problems = site_zone_problems(zones)
+    if problems:
+        raise StoredValueError(problems)
+    return zones
 
 
 def calendar_days(moment: datetime, day0: datetime) -> int:

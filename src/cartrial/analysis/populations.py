@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population, stored_rows
-from cartrial.columns import TIME_ZONE_COLUMN, on_site_clock, utc_moment
+from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, utc_moment
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import (
     DEATH,
@@ -64,7 +64,8 @@ def site_calendar(
     read it (day 0 = the infusion's date on the site's calendar, the study day of a date-time its date
     there); `site_date` reads it for the analysis' own day numbers. A site without a zone keeps the UTC
     calendar. Infusions that already carry the column (tables this function returned) keep it when
-    `time_zones` is None.
+    `time_zones` is None. A stored zone the zoneinfo database does not know is refused here, once, located
+    by its site (`cartrial.columns.checked_site_zones`), never counted as UTC.
 
     >>> t = {"subjects": pd.DataFrame({"subject_id": ["A", "B"], "site_id": ["TJH", "X"]}),
     ...      "infusions": pd.DataFrame({"subject_id": ["A", "B"], "infused_at": ["", ""]})}
@@ -81,7 +82,7 @@ def site_calendar(
         if subjects is None or "site_id" not in subjects.columns
         else {str(s): str(site) for s, site in zip(subjects["subject_id"], subjects["site_id"], strict=True)}
     )
-    zones = time_zones or {}
+    zones = checked_site_zones(time_zones or {})
     column = [zones.get(site_of.get(str(s), ""), "") for s in infusions["subject_id"]]
     out["infusions"] = infusions.assign(
         **{TIME_ZONE_COLUMN: pd.Series(column, index=infusions.index, dtype=object)}

@@ -48,7 +48,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cartrial.columns import TIME_ZONE_COLUMN, on_site_clock, time_zone_of, utc_today
+from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_today
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -1352,9 +1352,11 @@ def _site_time_zones(connection: Connection) -> dict[str, str]:
 
 def site_zones_of_records(subjects: Iterable[SubjectRecords], zones: Mapping[str, str] | None) -> None:
     """Give each subject its site's time zone (`SubjectRecords.time_zone`) from its subject row's site_id and
-    `zones` (site_id → IANA zone; D-19.607)."""
+    `zones` (site_id → IANA zone; an unknown one refused, located by its site: `checked_site_zones`;
+    D-19.607)."""
     if not zones:
         return
+    checked_site_zones(zones)
     for records in subjects:
         subject = records.subject
         site = None if subject is None else subject.get("site_id")
@@ -1485,7 +1487,7 @@ def decision_window_findings(
     decision_frame = pd.DataFrame([{c: r.get(c) for c in DECISION_COLUMNS} for r in decisions])
     infusion_frame = pd.DataFrame([{c: r.get(c) for c in INFUSION_COLUMNS} for r in infusions])
     site_of = {str(r.get("subject_id")): str(r.get("site_id")) for r in subjects}
-    zones = time_zones or {}
+    zones = checked_site_zones(time_zones or {})
     infusion_frame[TIME_ZONE_COLUMN] = [
         zones.get(site_of.get(str(r.get("subject_id")), ""), "") for r in infusions
     ]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
-from cartrial.columns import on_site_clock, utc_today
+from cartrial.columns import checked_site_zones, on_site_clock, utc_today
 from cartrial.errors import CartrialError, ConflictError, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.web.errors import without_database_location
@@ -408,7 +408,7 @@ def site_zones(handle: StudyUser) -> dict[str, str]:
     from cartrial.store.snapshot import site_time_zones
 
     with handle.service.read() as connection:
-        return site_time_zones(connection)
+        return dict(checked_site_zones(site_time_zones(connection)))
 
 
 def subject_zone(connection: Any, subject: Mapping[str, Any]) -> str | None:
@@ -416,7 +416,7 @@ def subject_zone(connection: Any, subject: Mapping[str, Any]) -> str | None:
     (D-19.607)."""
     from cartrial.store.snapshot import site_time_zones
 
-    return site_time_zones(connection).get(str(subject.get("site_id")))
+    return checked_site_zones(site_time_zones(connection)).get(str(subject.get("site_id")))
 
 
 def study_protocol(handle: StudyUser) -> Any:
@@ -626,7 +626,7 @@ def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
     by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with handle.service.read() as connection:
         allowed = handle._read_sites(connection)
-        site_zone = site_time_zones(connection)  # each subject's site calendar (D-19.607)
+        site_zone = checked_site_zones(site_time_zones(connection))  # the site's calendar (D-19.607)
         zone_of = {
             str(s["subject_id"]): site_zone[str(s["site_id"])]
             for s in subjects
