@@ -139,8 +139,27 @@ def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) 
             return value
         return value if day is None else day.isoformat()
 
-    values = [one(s, v) for s, v in zip(frame["subject_id"], frame[column], strict=True)]
-    return pd.Series(values, index=frame.index, dtype=object)
+    values = frame[column].reset_index(drop=True)
+    subject_zone = frame["subject_id"].astype(str).map(zones).fillna("").reset_index(drop=True)
+    texts = values.where(values.map(lambda v: isinstance(v, str)), "").astype(str).str.strip()
+    timed = texts.str.len() > 10
+    # vectorised (pandas' zone conversion) for the years 1970 to 2036, where it and zoneinfo agree; any other
+    # cell, and a text pandas does not read, goes through `site_date` (the one rule)
+    # a text without offset is UTC (`utc_moment`): given its "Z" so pandas reads every cell alike
+    offset = texts.str.contains(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$", regex=True)
+    when = pd.to_datetime(
+        texts.where(offset, texts + "Z").where(timed), utc=True, format="ISO8601", errors="coerce"
+    )
+    fast = (timed & when.notna() & when.dt.year.between(1970, 2036)).to_numpy(dtype=bool)
+    out = values.to_numpy(dtype=object).copy()
+    if fast.any():
+        days = site_days(when[fast], subject_zone[fast])
+        out[fast] = days.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    slow = (timed.to_numpy(dtype=bool)) & ~fast
+    if slow.any():
+        ids = frame["subject_id"].reset_index(drop=True)
+        out[slow] = [one(s, v) for s, v in zip(ids[slow], values[slow], strict=True)]
+    return pd.Series(out, index=frame.index, dtype=object)
 
 
 def subject_zones(analysis: Any) -> dict[str, str]:

@@ -446,8 +446,8 @@ def _dtc_distinct(text: pd.Series) -> np.ndarray:
 def dtc_column(values: pd.Series, zones: pd.Series | None = None) -> pd.Series:
     """`dtc` of every cell of a column, vectorised: once per distinct cell; ``YYYY-MM-DDTHH:MM:SSZ`` cells
     are sliced (seconds dropped when zero), other date-times go through `dtc`. `zones` (aligned with
-    `values`): each cell's site time zone ('' none) — the cells of a zoned subject go through `dtc` with it
-    (D-19.607)."""
+    `values`): each cell's site time zone ('' none) — the cells of a zoned subject are written as `dtc`
+    writes them with it, vectorised once per distinct zone (`_dtc_in_zone`; D-19.607)."""
     values = values.reset_index(drop=True)
     out = pd.Series(by_distinct(values, _dtc_distinct), dtype=object)
     if zones is None:
@@ -457,8 +457,47 @@ def dtc_column(values: pd.Series, zones: pd.Series | None = None) -> pd.Series:
         dtype=bool
     )
     if timed.any():
-        out[timed] = [dtc(str(v), z) for v, z in zip(values[timed], zoned[timed], strict=True)]
+        cells, cell_zones = values[timed].astype(str), zoned[timed]
+        utc = out[timed].astype(str)  # `dtc` without a zone: the UTC text of each instant
+        written = pd.Series(index=cells.index, dtype=object)
+        for zone in pd.unique(cell_zones):
+            rows = (cell_zones == zone).to_numpy(dtype=bool)
+            written[rows] = _dtc_in_zone(cells[rows], utc[rows], str(zone))
+        out[timed] = written.to_numpy(dtype=object)
     return out
+
+
+def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
+    """`dtc(cell, zone)` of date-time cells of one site's zone (`utc`: their `dtc` without a zone), at once:
+    pandas' zone conversion gives each instant's UTC offset, the local time is the UTC time plus it, each
+    distinct offset is formatted once; a cell pandas does not read, or not of the years 1970 to 2036, goes
+    through `dtc`."""
+    parsed = pd.to_datetime(utc, format="ISO8601", errors="coerce")
+    offsets = parsed.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None) - parsed
+    local = (parsed + offsets).to_numpy(dtype="datetime64[s]")
+    minutes = np.datetime_as_string(local, unit="m")
+    seconds = np.datetime_as_string(local, unit="s")
+    text = np.where(utc.str.len().to_numpy() > 16, seconds, minutes).astype(object)
+    designator = {
+        o: _offset_designator(o)
+        for o in pd.unique(offsets.dropna())  # a handful of offsets per zone
+    }
+    out = text + offsets.map(designator).fillna("").to_numpy(dtype=object)
+    # before 1970 (local mean times) and after 2036 (daylight-saving rules past the tables' transitions)
+    # pandas and zoneinfo may differ: there `dtc` (zoneinfo, the one rule) decides
+    unread = (parsed.isna() | (parsed.dt.year < 1970) | (parsed.dt.year > 2036)).to_numpy(dtype=bool)
+    if unread.any():
+        out[unread] = [dtc(c, zone) for c in cells[unread]]
+    return out
+
+
+def _offset_designator(offset: Any) -> str:
+    """The ISO 8601 designator `dtc` writes for a UTC offset (``+08:00``; none for a zero offset)."""
+    delta = pd.Timedelta(offset).to_pytimedelta()
+    if delta == dt.timedelta(0):
+        return ""
+    z = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(delta)).strftime("%z")
+    return z[:3] + ":" + z[3:]
 
 
 def _day_distinct(dtcs: pd.Series) -> np.ndarray:
