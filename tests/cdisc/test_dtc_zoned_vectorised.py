@@ -47,3 +47,13 @@ def test_site_date_texts_gives_each_cell_its_site_date(rows: list[tuple[str, str
         for i, (v, _) in enumerate(rows)
     ]
     assert site_date_texts(frame, "at", zones).tolist() == expected
+
+
+def test_a_zoned_site_writes_its_offset_at_zero_too() -> None:
+    """A London subject's winter time (GMT, +00:00) and summer time (BST, +01:00) carry a designator alike,
+    so one subject never mixes styles; a site in UTC itself writes as a site without a zone."""
+    values = pd.Series(["2021-01-05T10:00:00Z", "2021-07-05T10:00:00Z", "2021-01-05T10:00:00Z"])
+    zones = pd.Series(["Europe/London", "Europe/London", "Etc/UTC"])
+    expected = ["2021-01-05T10:00+00:00", "2021-07-05T11:00+01:00", "2021-01-05T10:00"]
+    assert dtc_column(values, zones).tolist() == expected
+    assert [dtc(v, z) for v, z in zip(values, zones, strict=True)] == expected

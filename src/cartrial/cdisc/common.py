@@ -224,16 +224,38 @@ def parse_instant(text: str) -> dt.datetime | None:
     return value
 
 
+UTC_ZONES = frozenset(
+    {
+        *("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "Etc/GMT"),
+        *(
+            "GMT",
+            "Etc/GMT0",
+            "Etc/GMT+0",
+            "Etc/GMT-0",
+            "GMT0",
+            "GMT+0",
+            "GMT-0",
+            "Etc/Greenwich",
+            "Greenwich",
+        ),
+    }
+)
+"""IANA names of UTC itself: a site there writes --DTC as a site without a zone (UTC, no designator)."""
+
+
 def dtc(text: str, zone: str | None = None) -> str:
     """SDTM --DTC of a snapshot cell: dates stay ``YYYY-MM-DD`` (a date field is the site's calendar date);
     date-times become ``YYYY-MM-DDTHH:MM`` (seconds dropped when zero; SDTMIG 3.4 §4.4.2) — in UTC without a
     designator for a subject whose site has no time zone (as before), else on the site's clock (`zone`, its
-    IANA name) with its UTC offset, ``2021-04-27T07:30+08:00`` (ISO 8601): the date a reviewer reads is the
-    date the study day counts (D-19.607). Partial dates (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601
-    right truncation), never imputed.
+    IANA name) with its UTC offset, ``2021-04-27T07:30+08:00`` (ISO 8601), ``+00:00`` at a zero offset (a
+    London winter time: one style for all of a subject's date-times; a site in UTC itself, `UTC_ZONES`, as
+    without a zone): the date a reviewer reads is the date the study day counts (D-19.607). Partial dates
+    (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
 
     >>> dtc("2021-04-26T23:30:00Z"), dtc("2021-04-26T23:30:00Z", "Asia/Shanghai")
     ('2021-04-26T23:30', '2021-04-27T07:30+08:00')
+    >>> dtc("2021-01-05T10:00:00Z", "Europe/London"), dtc("2021-01-05T10:00:00Z", "Etc/UTC")
+    ('2021-01-05T10:00+00:00', '2021-01-05T10:00')
     """
     text = (text or "").strip()
     if not text:
@@ -244,8 +266,9 @@ def dtc(text: str, zone: str | None = None) -> str:
     assert value is not None
     shape = "%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S"
     local = on_site_clock(value.replace(tzinfo=dt.UTC), zone)
-    if local.utcoffset() not in (None, dt.timedelta(0)):  # a zero offset is UTC: written as before
-        return local.strftime(shape) + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
+    if zone and zone not in UTC_ZONES:  # a zoned site: always its offset, +00:00 too (one style per subject)
+        z = local.strftime("%z")
+        return local.strftime(shape) + z[:3] + ":" + z[3:]
     return value.strftime(shape)
 
 
@@ -462,7 +485,11 @@ def dtc_column(values: pd.Series, zones: pd.Series | None = None) -> pd.Series:
         written = pd.Series(index=cells.index, dtype=object)
         for zone in pd.unique(cell_zones):
             rows = (cell_zones == zone).to_numpy(dtype=bool)
-            written[rows] = _dtc_in_zone(cells[rows], utc[rows], str(zone))
+            written[rows] = (
+                utc[rows].to_numpy(dtype=object)  # UTC itself: as without a zone
+                if zone in UTC_ZONES
+                else _dtc_in_zone(cells[rows], utc[rows], str(zone))
+            )
         out[timed] = written.to_numpy(dtype=object)
     return out
 
@@ -492,10 +519,8 @@ def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
 
 
 def _offset_designator(offset: Any) -> str:
-    """The ISO 8601 designator `dtc` writes for a UTC offset (``+08:00``; none for a zero offset)."""
+    """The ISO 8601 designator `dtc` writes for a UTC offset of a zoned site (``+08:00``, ``+00:00``)."""
     delta = pd.Timedelta(offset).to_pytimedelta()
-    if delta == dt.timedelta(0):
-        return ""
     z = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(delta)).strftime("%z")
     return z[:3] + ":" + z[3:]
 
