@@ -70,3 +70,14 @@ def test_analysis_edit_checks_and_casebook_refuse_the_same_way(
         _one_site_problem(caught.value)
     finally:
         service.engine.dispose()
+
+
+def test_the_snapshot_provenance_names_each_site_s_calendar(
+    example_sqlite_template: Path, tmp_path: Path
+) -> None:
+    from cartrial.store.snapshot import read_snapshot
+
+    db = tmp_path / "study.db"
+    shutil.copyfile(example_sqlite_template, db)
+    metadata = read_snapshot(f"sqlite:///{db}", dt.date(2022, 3, 20)).metadata()
+    assert metadata["site_time_zones"] == {"TJH": "Asia/Shanghai"}  # the example's sites.csv

@@ -190,6 +190,8 @@ class StudySnapshot:
             "records_ended_after_cutoff": dict(self.ended_after_cutoff),
             "values_read_in_spelling": {k: dict(v) for k, v in self.read_in_spelling.items()},
             "view": self.view(),
+            # site → IANA zone: the calendar of each site's study days (UTC: not listed; D-19.607)
+            "site_time_zones": dict(self.time_zones),
         }
 
     def view(self) -> dict[str, Any]:
