@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.analysis import analyse
@@ -229,3 +229,23 @@ def test_the_neuro_engine_counts_an_edss_visit_on_the_ward_calendar() -> None:
     in_utc = derive_disability(edss, infusions).table
     assert at_site["baseline_edss"].tolist() == [3.0]
     assert in_utc["baseline_edss"].tolist() == [4.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    infused=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2035, 12, 31)),
+    later=st.timedeltas(min_value=dt.timedelta(days=-40), max_value=dt.timedelta(days=400)),
+    zone=st.sampled_from(
+        [("Etc/GMT-8", dt.timedelta(hours=8)), ("Asia/Kolkata", dt.timedelta(hours=5, minutes=30))]
+    ),
+)
+def test_study_days_in_a_fixed_offset_zone_match_a_hand_shifted_calendar(
+    infused: dt.datetime, later: dt.timedelta, zone: tuple[str, dt.timedelta]
+) -> None:
+    """Oracle independent of zoneinfo: in a zone of one fixed offset (UTC+8; India, UTC+5:30 since 1945) the
+    site's date of an instant is the date of the UTC time plus that literal offset."""
+    name, offset = zone
+    i = infused.replace(tzinfo=dt.UTC)
+    m = i + later
+    assert calendar_days(m, on_site_clock(i, name)) == ((m + offset).date() - (i + offset).date()).days
+    assert on_site_clock(m, name).date() == (m + offset).date()
