@@ -94,3 +94,29 @@ def test_record_days_and_subject_days_read_the_site_calendar(
         assert ("CT-101", dt.date(2021, 4, 30)) in days  # a subject not listed: its UTC day
     finally:
         service.engine.dispose()
+
+
+def test_the_escalation_page_closes_a_window_on_the_site_s_today(
+    web_sqlite_template: Path, tmp_path: Path
+) -> None:
+    """CT-001 (TJH) infused 2021-04-27T02:00Z: day 0 = 27 April in Kiritimati (UTC+14, 16:00) as in UTC;
+    the 28-day window closes on 25 May. At 2021-05-24T11:00Z it is already 25 May 01:00 there: closed at
+    the site, though UTC's today (24 May) is still inside it."""
+    from cartrial.web.escalation import escalation_state
+
+    url = _copy_sqlite(web_sqlite_template, tmp_path)
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE site SET time_zone = 'Pacific/Kiritimati' WHERE site_id = 'TJH'")
+    service = StudyService(connect(url))
+    try:
+        now = dt.datetime(2021, 5, 24, 11, 0, tzinfo=dt.UTC)
+        state = escalation_state(service, None, dt.date(2021, 5, 24), now=now)
+        patient = {p["subject_id"]: p for p in state["patients"]}
+        assert patient["CT-001"]["window_closes_on"] == "2021-05-25"
+        assert (patient["CT-001"]["window_open"], patient["CT-001"]["days_left"]) == (False, 0)
+        assert (patient["CT-101"]["window_open"], patient["CT-101"]["days_left"]) == (
+            True,
+            1,
+        )  # PUMCH: no zone
+    finally:
+        service.engine.dispose()
