@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.web.conftest import CRS_ROW, _copy_sqlite
 
@@ -120,3 +121,27 @@ def test_the_escalation_page_closes_a_window_on_the_site_s_today(
         )  # PUMCH: no zone
     finally:
         service.engine.dispose()
+
+
+def test_both_backends_read_the_instant_on_the_site_calendar(any_web_study: Any) -> None:
+    """`reads.record_days`/`subject_days` with a zone read the stored instant (SQLite text, PostgreSQL
+    timestamptz) and take its date on the site's clock: 22:30Z on 27 April is 28 April in Wuhan."""
+    from sqlalchemy import text
+
+    from cartrial.store import reads
+
+    service = any_web_study.service
+    with service.transaction("admin", "test: a day-1 assessment early in the morning in Wuhan") as tx:
+        row = {**CRS_ROW, "subject_id": "CT-001", "assessed_at": "2021-04-27T22:30:00Z"}
+        service.upsert_rows(tx, "crs_assessment", [row])
+    with service.engine.begin() as connection:
+        connection.execute(text("UPDATE site SET time_zone = 'Asia/Shanghai' WHERE site_id = 'TJH'"))
+    with service.read() as connection:
+        local = dict(
+            reads.record_days(
+                connection, "crs_assessment", equals={"subject_id": "CT-001"}, time_zone="Asia/Shanghai"
+            )
+        )
+        days = reads.subject_days(connection, "crs_assessment", time_zones={"CT-001": "Asia/Shanghai"})
+    assert sorted(local.values()) == [dt.date(2021, 4, 28), dt.date(2021, 4, 30)]  # 04-30 10:00Z: 18:00
+    assert sorted(d for s, d in days if s == "CT-001") == [dt.date(2021, 4, 28), dt.date(2021, 4, 30)]
