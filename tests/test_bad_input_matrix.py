@@ -13,6 +13,7 @@ checked before anything is allocated).
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -1119,3 +1120,440 @@ def test_popfit_initial_value_is_bounded(cli: Cli, tmp_path: Path, value: str) -
         result.stderr
     )
     assert "RuntimeWarning" not in result.stderr
+
+
+def _output_onto_input_cases() -> Iterator[Any]:
+    """Every command with a file ``--out`` and an input file among its valid arguments: (command, index of
+    the first input file argument)."""
+    for path, command in sorted(TREE.items()):
+        if path not in VALID or (path, "--out") in FOLDER_OUTPUTS:
+            continue
+        if not any("--out" in getattr(p, "opts", ()) for p in command.params):
+            continue
+        index = next((i for i, a in enumerate(VALID[path]) if a.startswith(str(REPO_ROOT))), None)
+        if index is not None and Path(VALID[path][index]).is_file():
+            yield pytest.param(path, index, id=path)
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot-slash", "symlink"])
+@pytest.mark.parametrize(("command", "index"), list(_output_onto_input_cases()))
+def test_out_naming_an_input_file_is_refused(
+    cli: Cli, tmp_path: Path, request: pytest.FixtureRequest, command: str, index: int, spelling: str
+) -> None:
+    """``--out`` naming one of the command's own input files (`score edss form.csv --out form.csv`)
+    replaced the user's form with the result and exited 0 (attackcli, D-19.575). Refused before the
+    command runs: exit 2 naming both, and the input is byte-identical afterwards."""
+    base = list(VALID[command])
+    source = Path(base[index])
+    copy = tmp_path / "input" / source.name
+    copy.parent.mkdir()
+    shutil.copyfile(source, copy)
+    base[index] = str(copy)
+    out = {
+        "same": str(copy),
+        "dot-slash": str(copy.parent / "." / copy.name),
+        "symlink": str(tmp_path / "link.csv"),
+    }[spelling]
+    if spelling == "symlink":
+        (tmp_path / "link.csv").symlink_to(copy)
+    before = copy.read_bytes()
+    template = request.getfixturevalue("study_template") if _needs_db(base) else None
+    args = _prepare([a for a in base if a != "--json"], tmp_path, template)
+    if "--out" in args:
+        args[args.index("--out") + 1] = out
+    else:
+        args += ["--out", out]
+    result = check_run(cli, args, frozenset({2}))
+    assert f"{out}, --out: is also an input of the command ({copy})" in result.stderr, result.stderr
+    assert copy.read_bytes() == before
+    assert copy.is_file() and not copy.is_symlink()
+
+
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_grading_a_graded_file_again_gives_the_same_table(cli: Cli, tmp_path: Path, command: str) -> None:
+    """A per-row grading or scoring command run on its own output (a result column already in the input)
+    gives the same table as from the raw form: the result columns are replaced, never doubled. `score edss`
+    on `score edss` output ended in a pandas traceback ("cannot insert edss_options, already exists";
+    attackcli, D-19.576); `score va` on its own output was refused, its `notation` column read as the input
+    hint ("notation: unknown category (got 'snellen_20')"; review L1, D-19.580)."""
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    check_run(cli, [*VALID[command], "--out", str(first)], frozenset({0}))
+    again = [*VALID[command][:-1], str(first), "--out", str(second)]
+    check_run(cli, again, frozenset({0}))
+    assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_an_error_column_of_an_earlier_run_is_not_kept(
+    cli: Cli, tmp_path: Path, command: str, keep_going: bool
+) -> None:
+    """``error`` is the result column of ``--keep-going``. A form graded with ``--keep-going``, its bad row
+    corrected, and graded again kept the old message on the now graded row ("temperature_c: out of range
+    (got '99')" beside grade 0): the input's ``error`` column was carried over when no row had a problem
+    (attackcli, D-19.576). A form whose every row carries a stale message gives the raw form's table."""
+    import csv
+
+    source = Path(VALID[command][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    stale = tmp_path / "stale.csv"
+    with stale.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [[*rows[0], "error"], *([*r, "temperature_c: out of range (got '99')"] for r in rows[1:])]
+        )
+    flag = ["--keep-going"] if keep_going else []
+    raw, again = tmp_path / "raw.csv", tmp_path / "again.csv"
+    check_run(cli, [*VALID[command], *flag, "--out", str(raw)], frozenset({0}))
+    check_run(cli, [*VALID[command][:-1], str(stale), *flag, "--out", str(again)], frozenset({0}))
+    assert again.read_text(encoding="utf-8") == raw.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_a_users_error_column_is_not_dropped_silently(cli: Cli, tmp_path: Path, command: str) -> None:
+    """A user's own ``error`` column ("reviewer: check temp") was dropped from the result with no word
+    (review2 M1, D-19.582): a warning names the file and the count of non-blank cells, never their text;
+    an all-blank ``error`` column is replaced with no warning."""
+    import csv
+
+    source = Path(VALID[command][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    own, blank = tmp_path / "own.csv", tmp_path / "blank.csv"
+    notes = ["reviewer: check temp", *([""] * (len(rows) - 2))]
+    with own.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [[*rows[0], "error"], *([*r, n] for r, n in zip(rows[1:], notes, strict=True))]
+        )
+    with blank.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([[*rows[0], "error"], *([*r, ""] for r in rows[1:])])
+    result = check_run(
+        cli, [*VALID[command][:-1], str(own), "--out", str(tmp_path / "o.csv")], frozenset({0})
+    )
+    assert (
+        f"warning: {own}: the input column `error` (1 non-blank cells) is replaced: `error` is the "
+        "command's result column"
+    ) in result.stderr, result.stderr
+    assert "reviewer" not in result.stderr
+    result = check_run(
+        cli, [*VALID[command][:-1], str(blank), "--out", str(tmp_path / "b.csv")], frozenset({0})
+    )
+    assert "`error`" not in result.stderr, result.stderr
+
+
+def test_a_users_error_column_is_a_note_of_the_python_result() -> None:
+    """The Python API carries the same warning in `Result.notes` (review2 M1, D-19.582)."""
+    import pandas as pd
+
+    from cartrial.neuro import derive_osis
+
+    form = pd.DataFrame(
+        {"subject_id": ["S1", "S2"], "assessed_at": ["2021-03-01"] * 2, "visual_od": [2, 1],
+         "visual_os": [4, 0], "motor": [1, 0], "sensory": [0, 0], "sphincter": [1, 0],
+         "error": ["reviewer: check", None]}
+    )  # fmt: skip
+    result = derive_osis(form, source="osis.csv")
+    assert "error" not in result.table.columns
+    assert result.notes == (
+        "warning: osis.csv: the input column `error` (1 non-blank cells) is replaced: `error` is the "
+        "command's result column",
+    )
+
+
+def test_a_subject_infused_after_the_cutoff_is_left_out_by_relapses(cli: Cli, tmp_path: Path) -> None:
+    """`relapses --cutoff` with an infusion dated after the cut-off counted that subject, not yet infused
+    as of the cut-off, as "relapse-free 1/1" with 0 days of follow-up and a pre-treatment window running
+    past the cut-off; exit 0 (attackcli, D-19.577). The first fix refused the whole file, unlike `analyse`
+    (which leaves such an infusion out) and ignoring --keep-going (review M2): the subject is left out
+    with their relapses — no "no infusion date" error for them — and a warning names them."""
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(
+        "subject_id,infused_at\nB,2021-06-01T02:00:00Z\nA,2022-03-01T02:00:00Z\n", encoding="utf-8"
+    )
+    relapses = tmp_path / "relapses.csv"
+    relapses.write_text(
+        "subject_id,onset_date,phenotype,severity\nA,2021-06-01,myelitis,moderate\n", encoding="utf-8"
+    )
+    args = ["relapses", str(relapses), "--infusion-dates", str(infusions)]
+    out = tmp_path / "arr.csv"
+    result = check_run(cli, [*args, "--cutoff", "2022-02-28", "--out", str(out)], frozenset({0}))
+    assert (
+        f"warning: 1 subject(s) infused after the data cut-off 2022-02-28 in {infusions} are left out "
+        "with their relapses: A"
+    ) in result.stderr, result.stderr
+    assert "relapse-free 1/1" in result.stderr
+    assert "no infusion date" not in result.stderr
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert [row["subject_id"] for row in csv.DictReader(handle)] == ["B"]
+    # on the cut-off day itself the infusion is in the data: day 0, no follow-up yet
+    result = check_run(cli, [*args, "--cutoff", "2022-03-01"], frozenset({0}))
+    assert "relapse-free 2/2" in result.stderr + result.stdout
+    assert "left out" not in result.stderr
+
+
+def test_relapses_json_names_the_subjects_infused_after_the_cutoff(cli: Cli, tmp_path: Path) -> None:
+    """`relapses --json` lists the subjects left out as infused after the cut-off, as `score responders
+    --json` lists `subjects_without_infusion` (review2 L6, D-19.577)."""
+    import json
+
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(
+        "subject_id,infused_at\nB,2021-06-01T02:00:00Z\nA,2022-03-01T02:00:00Z\n", encoding="utf-8"
+    )
+    relapses = tmp_path / "relapses.csv"
+    relapses.write_text("subject_id,onset_date,phenotype,severity\n", encoding="utf-8")
+    args = ["relapses", str(relapses), "--infusion-dates", str(infusions), "--json"]
+    result = check_run(cli, [*args, "--cutoff", "2022-02-28"], frozenset({0}))
+    assert json.loads(result.stdout)["infused_after_cutoff"] == ["A"]
+    result = check_run(cli, [*args, "--cutoff", "2022-03-01"], frozenset({0}))
+    assert json.loads(result.stdout)["infused_after_cutoff"] == []
+
+
+def test_relapses_with_every_subject_infused_after_the_cutoff_says_why(cli: Cli, tmp_path: Path) -> None:
+    """With every infusion after the cut-off `relapses` printed only "no subjects with follow-up: the ARR is
+    not estimable", not why (review2 L5): a located error names the infusions file and the cut-off
+    (D-19.585)."""
+    infusions = tmp_path / "infusions.csv"
+    infusions.write_text(
+        "subject_id,infused_at\nB,2022-04-01T02:00:00Z\nA,2022-03-01T02:00:00Z\n", encoding="utf-8"
+    )
+    relapses = tmp_path / "relapses.csv"
+    relapses.write_text(
+        "subject_id,onset_date,phenotype,severity\nA,2021-06-01,myelitis,moderate\n", encoding="utf-8"
+    )
+    args = ["relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "2022-02-28"]
+    result = check_run(cli, args, frozenset({2}))
+    assert (
+        f"{infusions}: every subject is infused after the data cut-off 2022-02-28: no subject has follow-up, "
+        "so the ARR is not estimable; allowed: at least one infusion on or before the data cut-off"
+    ) in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", ["grade crs", "grade icans", "grade labs", "score edss", "score va", "score osis"]
+)
+def test_a_long_quoted_cell_is_read_as_pandas_reads_it(cli: Cli, tmp_path: Path, command: str) -> None:
+    """A form with an extra ``note`` column holding a quoted 140,000-character text (a pasted narrative)
+    and a row whose note is blank was refused "row 2: not a readable CSV file: field larger than field
+    limit (131072)" — the csv module's default limit in the row checks — while the same cell unquoted was
+    read (attackcli, D-19.578). It is graded, the note kept whole."""
+    import csv
+
+    source = Path(VALID[command][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    note = "pasted narrative, with a comma\n" * 4700 + "end"
+    form = tmp_path / "with-note.csv"
+    with form.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*rows[0], "note"])
+        writer.writerow([*rows[1], note])
+        writer.writerows([*r, ""] for r in rows[2:])
+    out = tmp_path / "out.csv"
+    check_run(cli, [*VALID[command][:-1], str(form), "--out", str(out)], frozenset({0}))
+    with out.open(encoding="utf-8", newline="") as handle:
+        graded = list(csv.DictReader(handle))
+    assert len(graded) == len(rows) - 1
+    assert graded[0]["note"] == note
+
+
+@pytest.mark.parametrize("target", ["url", "environment-url", "password-file"])
+def test_out_naming_the_study_database_or_a_secret_file_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, target: str
+) -> None:
+    """`audit checkpoint --out study.db --url sqlite:///study.db` replaced the whole audited study database
+    with a 363-byte JSON checkpoint and exited 0; the SQLite file of the URL (given or from
+    $CARTRIAL_DB_URL) and the password file are inputs of a command on the database too (attackcli,
+    D-19.575). Refused before anything is opened; the file is byte-identical afterwards."""
+    database = tmp_path / "study.db"
+    shutil.copyfile(study_template, database)
+    args = ["audit", "checkpoint"]
+    env: dict[str, str] | None = None
+    if target == "url":
+        out, args = database, [*args, "--url", f"sqlite:///{database}"]
+        expected = f"{database}, --out: is also an input of the command ({database})"
+        named = "--url"
+    elif target == "environment-url":
+        out, env = database, {"CARTRIAL_DB_URL": f"sqlite:///{database}"}
+        expected = f"{database}, --out: is also an input of the command ({database})"
+        named = "the study database ($CARTRIAL_DB_URL, else sqlite:///cartrial.db)"
+    else:
+        out, args = Path(os.environ["CARTRIAL_PASSWORD_FILE"]), [*args, "--url", f"sqlite:///{database}"]
+        expected = f"{out}, --out: is also an input of the command ({out})"
+        named = "$CARTRIAL_PASSWORD_FILE"
+    before = out.read_bytes()
+    result = check_run(cli, [*args, "--out", str(out)], frozenset({2}), env=env)
+    assert expected in result.stderr, result.stderr
+    assert f"allowed: a file that is not an input (here not the file of {named})" in result.stderr
+    assert out.read_bytes() == before
+
+
+def _multi_output_cases() -> Iterator[Any]:
+    """Every command with a file ``--out`` and another output option (``--km-out``, ``--params-out``,
+    ``--trials-out``): (command, the other option)."""
+    from cartrial.cli import OUTPUT_PARAMETERS
+
+    for path, command in sorted(TREE.items()):
+        if path not in VALID or (path, "--out") in FOLDER_OUTPUTS:
+            continue
+        names = {p.name for p in command.params}
+        for param in command.params:
+            if param.name != "out" and param.name in OUTPUT_PARAMETERS and "out" in names:
+                yield pytest.param(path, param.opts[0], id=f"{path} {param.opts[0]}")
+
+
+def test_every_output_option_is_declared_an_output() -> None:
+    """The output options the command line guards are the ones this matrix treats as outputs: one set."""
+    from cartrial.cli import OUTPUT_PARAMETERS
+
+    outputs = {p.name for command in TREE.values() for p in command.params if _kind(p) == "path-out"}
+    assert outputs == set(OUTPUT_PARAMETERS)
+    assert {c.values[1] for c in _multi_output_cases()} >= {"--km-out", "--params-out"}
+
+
+@pytest.mark.parametrize("exists", [False, True])
+@pytest.mark.parametrize(("command", "option"), list(_multi_output_cases()))
+def test_two_outputs_naming_the_same_file_are_refused(
+    cli: Cli, tmp_path: Path, command: str, option: str, exists: bool
+) -> None:
+    """`relapses … --km-out r.csv --out r.csv` wrote one result over the other (or, once r.csv existed,
+    was refused with the wrong reason "is also an input"; attackcli review M1, D-19.579). Refused with exit
+    2 whether or not the file exists yet; nothing is written."""
+    out = tmp_path / "r.csv"
+    if exists:
+        out.write_text("keep\n", encoding="utf-8")
+    other = str(tmp_path / "." / "r.csv")
+    result = check_run(cli, [*VALID[command], option, other, "--out", str(out)], frozenset({2}))
+    assert f"{other}, {option}: is also the output of --out ({out})" in result.stderr, result.stderr
+    assert "allowed: a file that is not another output of the command" in result.stderr
+    assert out.read_text(encoding="utf-8") == "keep\n" if exists else not out.exists()
+
+
+def test_an_output_option_naming_an_input_file_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """`relapses relapses.csv --infusion-dates infusions.csv --km-out infusions.csv --out r.csv` exited 0
+    and replaced the infusions form with the Kaplan-Meier table: only ``--out`` was compared with the
+    inputs (attackcli review M1, D-19.579). Every output option is."""
+    option, input_option = "--km-out", "--infusion-dates"
+    given = tmp_path / "infusions.csv"
+    shutil.copyfile(STUDY / "infusions.csv", given)
+    before = given.read_bytes()
+    args = [
+        "relapses",
+        str(STUDY / "relapses.csv"),
+        input_option,
+        str(given),
+        "--out",
+        str(tmp_path / "r.csv"),
+    ]
+    result = check_run(cli, [*args, option, str(given)], frozenset({2}))
+    assert f"{given}, {option}: is also an input of the command ({given})" in result.stderr, result.stderr
+    assert f"allowed: a file that is not an input (here not the file of {input_option})" in result.stderr
+    assert given.read_bytes() == before
+    assert not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "option"),
+    [
+        ("map", "map_profile.csv", None),
+        ("map", "map_parameters.csv", "--individual-parameters"),
+        ("popfit", "ebe.csv", "--individual-parameters"),
+        ("popfit", "kinetics/ebe.csv", "--individual-parameters"),
+    ],
+)
+def test_a_folder_output_holding_an_input_under_a_written_name_is_refused(
+    cli: Cli, tmp_path: Path, command: str, name: str, option: str | None
+) -> None:
+    """`kinetics map D/map_profile.csv … --out D` replaced its own input with the new profile, exit 0; so did
+    `kinetics map pd.csv --individual-parameters P/map_parameters.csv --out P` and `kinetics popfit …
+    --individual-parameters fit/ebe.csv --out fit`: the folder outputs were not compared with the inputs
+    (review2 M2, D-19.583). Refused with exit 2 before anything is read or written; an input in the folder
+    under a name the command does not write is allowed."""
+    folder = tmp_path / "out"
+    given = folder / name
+    given.parent.mkdir(parents=True)
+    shutil.copyfile(STUDY / "pk_samples.csv", given)
+    before = given.read_bytes()
+    args = [*VALID[f"kinetics {command}"]]
+    if command == "popfit":
+        args = args[: args.index("--out")]
+    if option is None:
+        args[2] = str(given)
+        used = "argument FILE"
+    else:
+        args += [option, str(given)]
+        used = option
+    result = check_run(cli, [*args, "--out", str(folder / ".")], frozenset({2}))
+    assert (
+        f"--out: is a folder where the command writes {name}, which is also an input of the command "
+        f"({given}); writing the result there would replace it; allowed: a folder that does not hold that "
+        f"file (here the file of {used})"
+    ) in result.stderr, result.stderr
+    assert given.read_bytes() == before
+    assert sorted(p.name for p in folder.rglob("*")) == sorted(Path(name).parts)
+
+
+@pytest.mark.parametrize("quoted", [True, False])
+def test_a_cell_longer_than_the_limit_is_refused_at_its_row_and_column(
+    cli: Cli, tmp_path: Path, quoted: bool
+) -> None:
+    """D-19.578 removed the csv module's cell limit: one 50 MB quoted cell then peaked near 476 MB while the
+    row checks split the file (attackcli review L2). A cell longer than 1,000,000 characters is refused at
+    its file, row and column (D-19.581), quoted or not; one of exactly 1,000,000 is read whole."""
+    import csv
+
+    source = Path(VALID["grade crs"][-1])
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    for length, expected in ((1_000_001, 2), (1_000_000, 0)):
+        note = ("a,\nbc" if quoted else "abcde") * (length // 5) + "x" * (length % 5)
+        form = tmp_path / f"note-{length}.csv"
+        with form.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*rows[0], "note"])
+            writer.writerows([*r, ""] for r in rows[1:-1])
+            writer.writerow([*rows[-1], note])
+        out = tmp_path / f"out-{length}.csv"
+        result = check_run(cli, ["grade", "crs", str(form), "--out", str(out)], frozenset({expected}))
+        if expected == 2:
+            assert (
+                f"{form}, row {len(rows)}, note: the cell is too long (1,000,001 characters); "
+                "allowed: at most 1,000,000 characters per cell"
+            ) in result.stderr, result.stderr
+            assert not out.exists()
+        else:
+            with out.open(encoding="utf-8", newline="") as handle:
+                assert list(csv.DictReader(handle))[-1]["note"] == note
+
+
+def test_a_header_with_a_long_unclosed_quoted_cell_is_located(cli: Cli, tmp_path: Path) -> None:
+    """A header row whose last name opens a quote never closed, swallowing more than 131,072 characters,
+    was refused "not a readable CSV file: field larger than field limit" before D-19.578; it is the located
+    unclosed-quote error at row 1 (attackcli review, minor)."""
+    form = tmp_path / "header-quote.csv"
+    form.write_text('subject_id,assessed_at,"note\n' + ("x" * 200 + "\n") * 800 + "S1,2021-01-01\n")
+    result = check_run(cli, ["grade", "crs", str(form)], frozenset({2}))
+    assert (
+        f'{form}, row 1: a quote (") opens a cell that is never closed: every later row would be read into it'
+    ) in result.stderr, result.stderr
+
+
+def test_a_folder_output_may_hold_an_input_under_another_name(cli: Cli, tmp_path: Path) -> None:
+    """The folder rule of D-19.583 refuses only the names the command writes: `kinetics map out/pk.csv …
+    --out out` writes its files beside the input, which stays as it was."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    given = folder / "pk_samples.csv"
+    shutil.copyfile(STUDY / "pk_samples.csv", given)
+    before = given.read_bytes()
+    args = [*VALID["kinetics map"]]
+    args[2] = str(given)
+    check_run(cli, [*args, "--no-figures", "--out", str(folder)], frozenset({0}))
+    assert given.read_bytes() == before
+    assert (folder / "map_profile.csv").is_file()

@@ -767,7 +767,7 @@ def _engine_calls() -> dict[str, tuple[Callable[[], Any], str]]:
     return {
         "check_simulation.n_subjects": (lambda: check_simulation(0, (0, 1, 1)), "n_subjects"),
         "check_simulation.residual_sd_log": (
-            lambda: check_simulation(1, (0, 1, 1), residual_sd_log=6.0),
+            lambda: check_simulation(1, (0, 1, 1), residual_sd_log=11.0),
             "residual_sd_log",
         ),
         "check_days.days": (lambda: check_days([-1.0, 2.0]), "days"),
@@ -811,9 +811,9 @@ PK = STUDY / "pk_samples.csv"
 #: (arguments, flag, the message after the flag, up to the end of the line)
 RENAMED_CLI_CASES: list[tuple[list[str], str, str]] = [
     (
-        ["kinetics", "simulate", "--subjects", "2", "--days", "0:3", "--residual-sd", "6", "--out", OUT],
+        ["kinetics", "simulate", "--subjects", "2", "--days", "0:3", "--residual-sd", "11", "--out", OUT],
         "--residual-sd",
-        "out of range (got 6); allowed: 0 to 5",
+        "out of range (got 11); allowed: 0 to 10",
     ),
     (
         ["kinetics", "simulate", "--subjects", "0", "--days", "0:3", "--out", OUT],

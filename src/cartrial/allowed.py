@@ -312,16 +312,38 @@ variance is in the parameter's own unit squared (a bi-exponential A1 in ng/mL ha
 not bounded by it."""
 
 
+MAX_RESIDUAL_LOG_SD = 10.0
+"""The one upper bound of a residual SD on the log scale (an additive error of log y), fitted or simulated:
+an SD of 10 spreads a sample by a factor e^10 ≈ 22000 per SD, the bound of a log-scale between-subject SD
+(`OMEGA_LOG_VARIANCE`), far beyond any assay (Stein 2019 Table 1: 0.56). `RESIDUAL_LOG_SD` (a fit's) and
+`SIMULATED_RESIDUAL_LOG_SD` (a simulation's) differ only at 0 (docs/science/decisions.md D-19.464,
+D-19.600)."""
+
 RESIDUAL_LOG_SD = Allowed(
-    low=0, high=10, low_exclusive=True, label="greater than 0 and at most 10 (an SD of log y)"
+    low=0,
+    high=MAX_RESIDUAL_LOG_SD,
+    low_exclusive=True,
+    label=f"greater than 0 and at most {MAX_RESIDUAL_LOG_SD:g} (an SD of log y)",
 )
-"""The one range of a residual SD on the log scale (an additive error of log y): an SD of 10 spreads a sample
-by a factor e^10 per SD, the bound of a log-scale between-subject SD (`OMEGA_LOG_VARIANCE`); `kinetics
-popfit` labels an estimate beyond it NOT CONVERGED and `kinetics map --population` refuses it
-(docs/science/decisions.md D-19.464)."""
+"""The one range of a fitted residual SD on the log scale: `kinetics popfit` labels an estimate beyond it NOT
+CONVERGED and `kinetics map --population` refuses it (docs/science/decisions.md D-19.464); an SD of 0 is no
+fit (every sample's likelihood would be infinite)."""
+
+SIMULATED_RESIDUAL_LOG_SD = Allowed(
+    low=0,
+    high=MAX_RESIDUAL_LOG_SD,
+    label=f"0 to {MAX_RESIDUAL_LOG_SD:g} (an SD of log y; 0: no residual error)",
+)
+"""The one range of a simulated residual SD on the log scale: `kinetics simulate --residual-sd` (Stein 2019
+and the PD model's CAR-T level), a scenario's `kinetics.residual_sd_log` and the engines'
+``residual_sd_log``. Every fit `kinetics map` reads is simulated (`RESIDUAL_LOG_SD` lies within it); 0
+simulates without residual error (D-19.600)."""
 
 RESIDUAL_FRACTION = Allowed(
-    low=0, high=10, low_exclusive=True, label="greater than 0 and at most 10 (a fraction of the prediction)"
+    low=0,
+    high=MAX_RESIDUAL_LOG_SD,
+    low_exclusive=True,
+    label=f"greater than 0 and at most {MAX_RESIDUAL_LOG_SD:g} (a fraction of the prediction)",
 )
 """The one range of a proportional residual error b (the SD as a fraction of the prediction, linear scale):
 for a small b it is the log-scale SD, so the same bound as `RESIDUAL_LOG_SD` (D-19.464)."""
@@ -379,6 +401,7 @@ def check_seed(seed: Any, field: str = "seed", *, optional: bool = False) -> Non
 __all__ = [
     "LLOQ",
     "MAX_CONCENTRATION",
+    "MAX_RESIDUAL_LOG_SD",
     "MAX_SEED",
     "METADATA_KEY",
     "MIN_LLOQ",
@@ -387,6 +410,7 @@ __all__ = [
     "RESIDUAL_LOG_SD",
     "SEED",
     "SEED_HELP",
+    "SIMULATED_RESIDUAL_LOG_SD",
     "TRUE_FALSE",
     "Allowed",
     "allowed",

@@ -58,10 +58,171 @@ def _check_paths_before_running(command: Any) -> None:
                     param = by_name.get(name)
                     flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
                     refuse_special_source(item, field=flags[0] if flags else None)
+        _refuse_output_onto_an_input(ctx.params, by_name)
+        _refuse_folder_output_onto_an_input(ctx.command_path.split()[-2:], ctx.params, by_name)
         return invoke(ctx)
 
     command.invoke = checked_invoke
     command._paths_checked = True
+
+
+OUTPUT_PARAMETERS = frozenset({"out", "km_out", "params_out", "trials_out"})
+"""The parameters of a command that name a file (or folder) it writes: every other path option or argument is
+an input. One set: the output checks below and the bad-input matrix use it (D-19.579)."""
+
+
+def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]) -> None:
+    """`InputError` when the file of an output option (`OUTPUT_PARAMETERS`: ``--out``, ``--km-out``,
+    ``--params-out``, ``--trials-out``) is one of the command's input files (the same path, another spelling
+    of it, a symbolic or hard link to it): the result would replace what the user gave — `score edss form.csv
+    --out form.csv` exited 0 with the raw form gone (D-19.575, D-19.579) — or when two output options name the
+    same file, exists it yet or not: one result would replace the other (D-19.579). The inputs are the
+    command's other path options and arguments and, for a command on the study database (a ``--url``
+    option), the SQLite file of the URL it opens (given, `$CARTRIAL_DB_URL` or the default) and the password
+    and audit key files named by environment variables: `audit checkpoint --out study.db --url
+    sqlite:///study.db` replaced the audited database with 363 bytes of JSON and exited 0. Checked before
+    the command runs, so nothing is read or written."""
+    import os
+
+    def option_of(name: str) -> str:
+        flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+        return flags[0] if flags else f"argument {name.upper()}"
+
+    outputs = [
+        (value, option_of(name))
+        for name, value in params.items()
+        if name in OUTPUT_PARAMETERS and isinstance(value, Path)
+    ]
+    if not outputs:
+        return
+    inputs: list[tuple[Path, str]] = []
+    for name, value in params.items():
+        if name in OUTPUT_PARAMETERS:
+            continue
+        inputs += [(item, option_of(name)) for item in (value if isinstance(value, list | tuple) else [value])
+                   if isinstance(item, Path)]  # fmt: skip
+    if "url" in by_name:
+        inputs += _study_files(params.get("url"))
+    for out, out_option in outputs:
+        if not out.is_file():
+            continue
+        for item, option in inputs:
+            if _same_file(item, out):
+                raise InputError(
+                    Problem(
+                        f"is also an input of the command ({item}); "
+                        "writing the result there would replace it",
+                        file=str(out),
+                        field=out_option,
+                        allowed=f"a file that is not an input (here not the file of {option})",
+                    )
+                )
+    # the output given last on the command line is named (`--km-out r.csv --out r.csv`: --km-out's file is
+    # also the output of --out); `--out` is checked first, so it is the one the message points to
+    ordered = sorted(outputs, key=lambda pair: pair[1] != "--out")
+    for i, (first, first_option) in enumerate(ordered):
+        for other, other_option in ordered[i + 1 :]:
+            if _same_file(first, other) or os.path.realpath(first) == os.path.realpath(other):
+                raise InputError(
+                    Problem(
+                        f"is also the output of {first_option} ({first}); one result would replace the other",
+                        file=str(other),
+                        field=other_option,
+                        allowed="a file that is not another output of the command",
+                    )
+                )
+
+
+FOLDER_OUTPUT_COMMANDS = {("kinetics", "popfit"): "popfit", ("kinetics", "map"): "map"}
+"""The commands whose ``--out`` is a folder of files with names of their own
+(`cartrial.report.popfit.written_file_names`)."""
+
+
+def _refuse_folder_output_onto_an_input(
+    path: list[str], params: dict[str, Any], by_name: dict[str, Any]
+) -> None:
+    """`InputError` when an input of a command writing a folder (`FOLDER_OUTPUT_COMMANDS`) is a file that
+    command writes in its ``--out`` folder: `kinetics map D/map_profile.csv … --out D` replaced its own
+    input, exit 0 (D-19.583). The rule of `_refuse_output_onto_an_input` for a folder output: the input's
+    resolved path is compared with OUT/NAME for every NAME the command may write."""
+    import os
+
+    command = FOLDER_OUTPUT_COMMANDS.get((path[0], path[-1]) if path else ("", ""))
+    out = params.get("out")
+    if command is None or not isinstance(out, Path):
+        return
+    from cartrial.report.popfit import written_file_names
+
+    folder = os.path.realpath(out)
+    written = {os.path.join(folder, *name.split("/")) for name in written_file_names(command)}
+    for name, value in params.items():
+        if name in OUTPUT_PARAMETERS:
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if not isinstance(item, Path) or not item.is_file():
+                continue
+            target = next(
+                (
+                    Path(w)
+                    for w in sorted(written)
+                    if os.path.realpath(item) == w or _same_file(item, Path(w))
+                ),
+                None,
+            )
+            if target is None:
+                continue
+            flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+            option = flags[0] if flags else f"argument {name.upper()}"
+            raise InputError(
+                Problem(
+                    f"is a folder where the command writes {target.relative_to(folder)}, which is also an "
+                    f"input of the command ({item}); writing the result there would replace it",
+                    file=str(out),
+                    field="--out",
+                    allowed=f"a folder that does not hold that file (here the file of {option})",
+                )
+            )
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """True when both name one existing file (another spelling, a symbolic or hard link)."""
+    import os
+
+    try:
+        return one.is_file() and other.is_file() and os.path.samefile(one, other)
+    except OSError:
+        return False
+
+
+def _study_files(url: object) -> list[tuple[Path, str]]:
+    """The files a command on the study database reads besides its path options: the SQLite file of its
+    URL (none for PostgreSQL or a URL that does not parse: the command names that itself) and the files
+    named by `$CARTRIAL_PASSWORD_FILE`, `$CARTRIAL_NEW_PASSWORD_FILE` and `$CARTRIAL_AUDIT_KEY_FILE`."""
+    import os
+
+    from cartrial.commands.auth_commands import NEW_PASSWORD_FILE_VARIABLE, PASSWORD_FILE_VARIABLE
+    from cartrial.store.audit import AUDIT_KEY_ENVIRONMENT_VARIABLE
+    from cartrial.store.database import DEFAULT_URL, URL_ENVIRONMENT_VARIABLE, parse_url
+
+    files: list[tuple[Path, str]] = []
+    try:
+        parsed = parse_url(url if isinstance(url, str) else None)
+    except CartrialError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            given = (
+                "--url"
+                if isinstance(url, str) and url
+                else f"the study database (${URL_ENVIRONMENT_VARIABLE}, else {DEFAULT_URL})"
+            )
+            files.append((Path(database).expanduser(), given))
+    for variable in (PASSWORD_FILE_VARIABLE, NEW_PASSWORD_FILE_VARIABLE, AUDIT_KEY_ENVIRONMENT_VARIABLE):
+        named = os.environ.get(variable)
+        if named:
+            files.append((Path(named), f"${variable}"))
+    return files
 
 
 class LazyGroup(TyperGroup):
@@ -385,7 +546,11 @@ def main(argv: list[str] | None = None) -> int:
 class _WarningLine(logging.Handler):
     """Writes a record of the ``cartrial`` loggers to the current stderr as ``warning: <message>``, as the
     commands print their own warnings (``typer.echo(..., err=True)``; the stream is looked up at each record,
-    so a caller that replaces `sys.stderr` between runs gets them)."""
+    so a caller that replaces `sys.stderr` between runs gets them) — unless another handler the record
+    reaches already writes it to the terminal (`_on_the_terminal_already`, D-19.601)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _on_the_terminal_already(record) and bool(super().filter(record))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -394,11 +559,35 @@ class _WarningLine(logging.Handler):
             self.handleError(record)
 
 
+def _on_the_terminal_already(record: logging.LogRecord) -> bool:
+    """Whether a handler other than `_WarningLine` that `record` reaches — on its logger or an ancestor it
+    propagates to, the root's included — is a `logging.StreamHandler` whose stream IS the current
+    `sys.stderr`, at a level that lets the record through: an application that configured logging
+    (``logging.basicConfig()``) and runs `main` in-process would otherwise see each warning twice, its own
+    line and the CLI's (D-19.601). Only the level is checked, never the handler's filters (a stateful one, a
+    dedupe or a rate limit, would count the call and drop the record); a handler writing elsewhere — a file,
+    pytest's capture, stdout, the process's stderr while `sys.stderr` is redirected — does not count, so a
+    miss gives a second line, never a lost one."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None:
+        for handler in logger.handlers:
+            if (
+                not isinstance(handler, _WarningLine)
+                and isinstance(handler, logging.StreamHandler)
+                and handler.stream is sys.stderr
+                and record.levelno >= handler.level
+            ):
+                return True
+        logger = logger.parent if logger.propagate else None
+    return False
+
+
 def _show_library_warnings() -> None:
     """Attach `_WarningLine` (level WARNING) to the ``cartrial`` logger, once per process: every in-process
     run of `main` calls this, and a handler added per run would print each warning once per earlier run
     (the trap of D-19.541). The library itself configures no handler (D-19.545); without this, a CLI user
-    would get Python's last-resort handler's bare text."""
+    would get Python's last-resort handler's bare text. The record still propagates (an application's log
+    file keeps it); the line is left out when the application's own handler shows it (D-19.601)."""
     logger = logging.getLogger("cartrial")
     if any(isinstance(handler, _WarningLine) for handler in logger.handlers):
         return

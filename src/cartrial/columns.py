@@ -183,6 +183,8 @@ class RowProblems:
         self.file = str(file)
         self.by_row: dict[int, list[Problem]] = defaultdict(list)
         self.file_level: list[Problem] = []
+        self.notes: list[str] = []
+        """Warnings about the whole file (the replaced input ``error`` column, D-19.582)."""
 
     def add(
         self,
@@ -224,6 +226,26 @@ class RowProblems:
                 for p in problems
             )
         return texts
+
+    def with_error_column(self, frame: pd.DataFrame, keep_going: bool) -> pd.DataFrame:
+        """`frame` with the ``error`` column of ``keep_going``: the problems of each row ('' for a good row)
+        when some row has one, else no ``error`` column. ``error`` is a result column: one already in
+        `frame` (the output of an earlier ``--keep-going`` run graded again) is replaced or removed, so a
+        corrected row never keeps the message of its old value (D-19.576). When that column has a non-blank
+        cell (perhaps the user's own note) a warning in `notes` names the file and the count of such cells,
+        never their text (D-19.582)."""
+        if "error" in frame.columns:
+            filled = sum(1 for value in text_cells(frame["error"]).tolist() if _text(value))
+            if filled:
+                self.notes.append(
+                    f"warning: {self.file}: the input column `error` ({filled} non-blank cells) is replaced: "
+                    "`error` is the command's result column"
+                )
+        out = frame.drop(columns=["error"], errors="ignore")
+        if keep_going and self:
+            out = out.copy()
+            out["error"] = self.error_column(len(frame))
+        return out
 
     def raise_if_any(self, keep_going: bool = False) -> None:
         """Raise an InputError listing every problem, unless `keep_going` and all problems are per-row."""

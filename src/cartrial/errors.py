@@ -28,6 +28,23 @@ def _shortened(text: str, *, quoted: bool = False) -> str:
     return shown if len(text) <= SHOWN_VALUE_CHARACTERS else f"{shown}… ({len(text):,} characters)"
 
 
+SHOWN_NAME_CHARACTERS = 40
+"""A name quoted in a message — a JSON key, a form field or query parameter the user gave twice or that a
+route does not take — is shown whole up to this many characters, else by its first ones and "…" (D-19.599):
+a name is a short word, so its length is not added as `shortened` adds a value's."""
+
+
+def shown_name(name: str) -> str:
+    """`name` whole when at most `SHOWN_NAME_CHARACTERS` long, else its first ones and "…".
+
+    >>> shown_name("subject_id")
+    'subject_id'
+    >>> shown_name("k" * 41) == "k" * 40 + "…"
+    True
+    """
+    return name if len(name) <= SHOWN_NAME_CHARACTERS else name[:SHOWN_NAME_CHARACTERS] + "…"
+
+
 def shortened(text: str) -> str:
     """`text` cut to `SHOWN_VALUE_CHARACTERS` with its length when longer: for a value quoted in a message's
     allowed list (a 100,000-character subject id among the known ones stays one short item)."""

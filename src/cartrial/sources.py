@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, shown_name
 
 
 def special_kind(mode: int) -> str | None:
@@ -227,9 +227,8 @@ def parse_json(text: str, *, repeated_keys: Literal["refuse", "allow"] = "refuse
         return json.loads(text, object_pairs_hook=_object_of_distinct_keys)
     except _RepeatedKey as repeated:
         where, key = _repeated_key_at(text) or (0, repeated.args[0])
-        shown = key if len(key) <= 40 else key[:40] + "…"
         raise json.JSONDecodeError(
-            f"the key {shown!r} is given twice in one object (the second would replace the first)",
+            f"the key {shown_name(key)!r} is given twice in one object (the second would replace the first)",
             text,
             where,
         ) from None

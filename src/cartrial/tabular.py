@@ -35,6 +35,59 @@ from cartrial.columns import BLANKS, FIRST_DATA_ROW, header_names, trim_blanks
 from cartrial.errors import InputError, Problem
 from cartrial.sources import special_kind
 
+# The csv module refuses a cell longer than 131,072 characters by default, pandas' reader does not: a form
+# with a long quoted note (a pasted narrative) was refused as "not a readable CSV file" by the row checks
+# that split the file with the csv module, while the same cell unquoted was read. The file is already in
+# memory when it is split, so a cell may be as long as pandas reads it (D-19.578); 2**31 - 1 is the largest
+# limit the C long of every platform holds.
+csv.field_size_limit(2**31 - 1)
+
+MAX_CELL_CHARACTERS = 1_000_000
+"""The longest cell a CSV reader accepts (D-19.581): a pasted narrative of some 150 pages; no form field
+needs more. A longer cell is refused at its file, row and column before any row check splits the file again
+(that split peaked near 10 times the cell's size: a 50 MB quoted cell took ~476 MB)."""
+
+
+def _longest_text(values: np.ndarray) -> int:
+    """The length of the longest text among `values` (0 for none); a cell that is not a text counts 0."""
+    if not len(values):
+        return 0
+    try:
+        return max(map(len, values))
+    except TypeError:  # a NaN or None among the texts
+        return max((len(v) for v in values if isinstance(v, str)), default=0)
+
+
+def refuse_long_cells(
+    file: Path | str, frame: pd.DataFrame, rows: Sequence[int] | None = None, size: int | None = None
+) -> None:
+    """`InputError` naming each cell of `frame` longer than `MAX_CELL_CHARACTERS` (file, spreadsheet row,
+    column and the limit; never the cell). `rows`: the spreadsheet row of each frame row (default: position
+    + `FIRST_DATA_ROW`). `size`: the bytes the frame was read from; at most the limit, no cell can exceed it
+    (a character is at least one byte), and nothing is scanned."""
+    if size is not None and size <= MAX_CELL_CHARACTERS:
+        return
+    problems: list[Problem] = []
+    for position_of_column, column in enumerate(frame.columns):
+        cells = frame.iloc[:, position_of_column]
+        if not (cells.dtype == object or isinstance(cells.dtype, pd.StringDtype)):
+            continue  # numbers, dates, booleans: never a long text
+        if _longest_text(cells.to_numpy(dtype=object)) <= MAX_CELL_CHARACTERS:
+            continue  # the usual case: one pass of len() in C, no Series built (review2 L3)
+        lengths = cells.str.len().to_numpy(dtype=float, na_value=0.0)
+        for position in np.flatnonzero(lengths > MAX_CELL_CHARACTERS)[:50]:
+            problems.append(
+                Problem(
+                    f"the cell is too long ({int(lengths[position]):,} characters)",
+                    file=str(file),
+                    row=int(rows[position]) if rows is not None else int(position) + FIRST_DATA_ROW,
+                    field=str(column),
+                    allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
 
 def read_csv(
     path: str | Path,
@@ -86,6 +139,8 @@ def read_csv(
         _read_text(file)  # raises with the row of the bad byte
         raise
     frame.columns = [trim_blanks(str(c)) for c in frame.columns]  # checked in `_read_header` (D-19.523)
+    # before the row checks split the file with the csv module again (D-19.581)
+    refuse_long_cells(file, frame, size=file.stat().st_size)
     problems: list[Problem] = []
     # pandas renames a repeated column "a" to "a.1"; the header as written decides
     duplicated = sorted({c for c in header if header.count(c) > 1})

@@ -44,19 +44,30 @@ def test_every_adt_is_the_date_part_of_its_adtm(example_sqlite_template: Path, t
         assert _dates_are_date_parts(adtte) > 0
 
 
-def test_the_ongoing_crs_is_censored_at_the_site_s_midnight(
+def test_the_ongoing_crs_is_censored_at_its_last_assessment_on_the_site_s_clock(
     example_sqlite_template: Path, tmp_path: Path
 ) -> None:
-    """CT-001's first CRS (onset 2021-04-30T10:00Z, 18:00 in Wuhan) is ongoing at the cut-off 2021-05-02:
-    censored at 00:00 of 2021-05-02 in Wuhan (2021-05-01T16:00Z), 1 day 6 hours after the onset = 1.25
-    days (hand count); on the UTC clock (a site without a zone) 00:00Z, 1 day 14 hours = 1.583 days."""
-    for zone, aval, adtm in (
-        ("keep", 1.25, dt.datetime(2021, 5, 2, 0, 0)),
-        ("America/New_York", 1.75, dt.datetime(2021, 5, 2, 0, 0)),  # 04:00Z: 1 day 18 hours
-        (None, 1.583, dt.datetime(2021, 5, 2, 0, 0)),
+    """CT-001's first CRS (onset at its assessment of 2021-04-30T10:00Z, 18:00 in Wuhan) is ongoing at the
+    cut-off 2021-05-02: censored at the episode's last CRS assessment, 2021-05-02T10:30Z (D-19.588), not at a
+    midnight. AVAL is the exact elapsed time, 2 days 30 minutes = 2.021 days whatever the zone; STARTDTM and
+    ADTM are the onset and that assessment on the site's clock (hand count): Wuhan (UTC+8) 18:00 and 18:30,
+    New York (EDT, UTC-4) 06:00 and 06:30, a site without a zone 10:00 and 10:30 UTC; ADT 2021-05-02, STARTDT
+    2021-04-30 in each (D-19.607)."""
+    for zone, start, adtm in (
+        ("keep", dt.datetime(2021, 4, 30, 18, 0), dt.datetime(2021, 5, 2, 18, 30)),
+        ("America/New_York", dt.datetime(2021, 4, 30, 6, 0), dt.datetime(2021, 5, 2, 6, 30)),
+        (None, dt.datetime(2021, 4, 30, 10, 0), dt.datetime(2021, 5, 2, 10, 30)),
     ):
         adtte = _adtte(example_sqlite_template, tmp_path, dt.date(2021, 5, 2), zone)
         _dates_are_date_parts(adtte)
-        ongoing = adtte[(adtte["PARAMCD"] == "TTCRSRES") & (adtte["CNSR"] == 1)].iloc[0]
-        assert round(float(ongoing["AVAL"]), 3) == aval, zone
+        ongoing = adtte[
+            (adtte["USUBJID"] == "CT103A-NMOSD-CT-001")
+            & (adtte["PARAMCD"] == "TTCRSRES")
+            & (adtte["CNSR"] == 1)
+        ].iloc[0]
+        assert round(float(ongoing["AVAL"]), 3) == 2.021, zone
+        assert pd.Timestamp(ongoing["STARTDTM"]).to_pydatetime() == start, zone
         assert pd.Timestamp(ongoing["ADTM"]).to_pydatetime() == adtm, zone
+        assert str(ongoing["STARTDT"]) == "2021-04-30", zone
+        assert str(ongoing["ADT"]) == "2021-05-02", zone
+        assert (ongoing["SRCDOM"], ongoing["SRCVAR"]) == ("FA", "FADTC"), zone

@@ -79,7 +79,10 @@ def test_adtte_adt_is_the_date_of_the_event_not_startdt_plus_truncated_days(
     """D-19.141: AVAL of the CRS times is a fraction of days between instants; ADT was STARTDT + AVAL with the
     fraction dropped, so a CRS resolved 1.99 days after a 10:00 onset (AEENDTC 2021-08-29) had ADT 2021-08-28,
     and a CRS ongoing at the cut-off was censored the day before the cut-off. ADT is now the date of the
-    event instant (the AE record's date) and the cut-off for the ongoing episode."""
+    event instant (the AE record's date) and, for the ongoing episode, the date of its last CRS assessment
+    (D-19.588) — in the example CT-001's of 2021-05-02T10:30, on the cut-off day. With that assessment
+    removed the last one is 2021-05-01T10:00: ADT 2021-05-01, the day before the cut-off, never the cut-off
+    itself nor STARTDT + truncated days (by hand: onset 2021-04-30T10:00 + 1.0 day)."""
     cutoff = dt.date(2021, 5, 2)  # CT-001's first CRS (onset 2021-04-30T10:00) is ongoing
     _, frames = _frames_at(example_sqlite_template, tmp_path, cutoff)
     adtte = frames["ADTTE"]
@@ -90,6 +93,25 @@ def test_adtte_adt_is_the_date_of_the_event_not_startdt_plus_truncated_days(
     for _, row in adtte[(adtte["SRCDOM"] == "AE") & (adtte["CNSR"] == 0)].iterrows():
         source = ae[(ae["USUBJID"] == row["USUBJID"]) & (ae["AESEQ"] == row["SRCSEQ"])].iloc[0]
         assert str(source[row["SRCVAR"]])[:10] == str(row["ADT"])[:10]
+
+    # the last assessment before the cut-off day
+    import dataclasses
+
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all, read_sites
+    from cartrial.store.snapshot import read_snapshot
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    snapshot = read_snapshot(url, cutoff)
+    crs = snapshot.tables["crs_assessments"]
+    dropped = crs[~((crs["subject_id"] == "CT-001") & crs["assessed_at"].str.startswith("2021-05-02"))]
+    assert len(dropped) == len(crs) - 1
+    changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "crs_assessments": dropped})
+    adtte = build_all(changed, analyse(changed), read_sites(url))["ADTTE"]
+    ongoing = adtte[(adtte["PARAMCD"] == "TTCRSRES") & (adtte["CNSR"] == 1)]
+    assert len(ongoing) == 1
+    assert str(ongoing["ADT"].iloc[0]) == "2021-05-01"
+    assert ongoing["AVAL"].iloc[0] == 1.0
 
 
 def test_stresn_is_the_number_stresc_reads_as(exported) -> None:  # type: ignore[no-untyped-def]

@@ -842,6 +842,68 @@ def test_relapses_subjects_disposition_agrees_with_the_analysis(tmp_path: Path) 
     assert payload["relapse_free_survival"]["median_follow_up_days"] == 120
 
 
+def test_relapses_after_the_last_contact_agree_with_the_analysis(tmp_path: Path) -> None:
+    """A relapse after the last contact (D-19.587), the command and `cartrial analyse` on the same records,
+    both handing the engine `populations.study_ends`. Infused 2021-01-01. S1 withdrawn 2021-01-31 (day 30),
+    last seen day 20, relapse on day 60, after the end: not on study, follow-up 20 days, 0 attacks (the old
+    engine reached the withdrawal, 30 days). S3 ongoing, last seen day 120 (2021-05-01), relapses on day 100
+    and day 150 (2021-05-31, before the cut-off 2021-06-30): followed to day 150, 2 attacks. S2 dead on day
+    40 (the form), seen day 10: 10 days. The note counts 1 subject followed past the last contact. An end
+    of study without its date is refused by the command (`test_relapses_subjects_disposition_is_checked`);
+    `analyse` ends such a follow-up at the last contact
+    (`tests/analysis/test_relapse_after_last_contact.py`)."""
+    from types import SimpleNamespace
+
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import CONTACT_COLUMNS, SAFETY
+
+    seen_text = (
+        "subject_id,assessed_at\nS1,2021-01-21T00:00:00Z\nS2,2021-01-11T00:00:00Z\nS3,2021-05-01T00:00:00Z\n"
+    )
+    relapses_text = RELAPSE_HEADER + (
+        "S1,2021-03-02,myelitis,severe\nS3,2021-04-11,optic_neuritis,mild\nS3,2021-05-31,myelitis,severe\n"
+    )
+
+    def frame(text: str) -> pd.DataFrame:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+    infusions = frame(THREE_INFUSED)
+    infusions["dose_level"] = "1"
+    tables = {name: pd.DataFrame({"subject_id": [], column: []}) for name, column in CONTACT_COLUMNS.items()}
+    tables |= {
+        "edss": frame(seen_text),
+        "infusions": infusions,
+        "subjects": frame(DISPOSED),
+        "relapses": frame(relapses_text),
+        "adverse_events": frame(AE_HEADER),
+    }
+    ids = ("S1", "S2", "S3")
+    datasets, _ = relapse_datasets(
+        tables, SimpleNamespace(endpoints={}), date(2021, 6, 30), {SAFETY: Population(SAFETY, "infused", ids)}
+    )
+    analysed = datasets["relapses_by_subject"].table.set_index("subject_id")
+    src = write(tmp_path, "r.csv", relapses_text)
+    inf = write(tmp_path, "i.csv", THREE_INFUSED)
+    seen = write(tmp_path, "seen.csv", seen_text)
+    people = write(tmp_path, "subjects.csv", DISPOSED)
+    result = cli(
+        "relapses", str(src), "--infusion-dates", str(inf), "--assessments", str(seen), "--cutoff",
+        "2021-06-30", "--subjects", str(people), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.message
+    payload = json.loads(result.stdout)
+    command = pd.DataFrame(payload["subjects"]).set_index("subject_id")
+    assert command["post_days"].tolist() == [20, 10, 150]
+    assert command["post_attacks"].tolist() == [0, 0, 2]
+    for column in ("post_days", "post_attacks", "pre_attacks"):
+        assert command[column].tolist() == analysed.loc[list(ids), column].tolist(), column
+    (note,) = datasets["relapses_by_subject"].notes
+    assert note.startswith("follow-up extended past the last assessment to a later relapse onset: 1 subject")
+    assert note in payload["notes"]
+    assert f"note: {note}" in result.message  # said on stderr too
+
+
 _EDSS_HEADER = (
     "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,ambulation\n"
 )
@@ -882,3 +944,87 @@ def test_responders_with_no_evaluable_subject_says_why_per_subject(tmp_path: Pat
     payload = json.loads(cli(*args, "--json").stdout)
     (warning,) = payload["warnings"]
     assert "S1" in warning and "S2" in warning
+
+
+def test_va_notation_column_may_state_the_acuitys_own_notation(tmp_path: Path) -> None:
+    """`score va` writes the notation of each acuity (snellen_20, snellen_6, off_chart, …) into `notation`,
+    which is also the input's hint for bare numbers: a scored file was refused on the next run ("unknown
+    category (got 'snellen_20')"; attackcli review L1, D-19.580). A notation the acuity states itself is
+    accepted when it agrees with the acuity, refused at its row when it does not."""
+    good = write(
+        tmp_path,
+        "good.csv",
+        "subject_id,assessed_at,eye,acuity,notation\nS1,2021-01-01,OD,20/40,snellen_20\n"
+        "S1,2021-01-01,OS,CF,off_chart\nS2,2021-01-01,OD,6/12,snellen_6\nS2,2021-01-01,OS,0.5,decimal\n",
+    )
+    scored = cli("score", "va", str(good))
+    assert scored.exit_code == 0, scored.message
+    rows = list(csv.DictReader(io.StringIO(scored.stdout)))
+    assert [r["notation"] for r in rows] == ["snellen_20", "off_chart", "snellen_6", "decimal"]
+    assert [r["logmar"] for r in rows[::2]] == ["0.301", "0.301"]  # 20/40 = 6/12 = logMAR log10(2)
+    bad = write(
+        tmp_path,
+        "bad.csv",
+        "subject_id,assessed_at,eye,acuity,notation\nS1,2021-01-01,OD,20/40,snellen_6\n"
+        "S1,2021-01-01,OS,20/40,\n",
+    )
+    refused = cli("score", "va", str(bad))
+    assert refused.exit_code == 2
+    assert (
+        "row 2, notation: does not match the acuity (got 'snellen_6'); allowed: blank, or the notation the "
+        "acuity states itself (20/x: snellen_20; 6/x: snellen_6; CF/HM/LP/NLP: off_chart)"
+    ) in refused.message
+    assert "row 3" not in refused.message
+    # the allowed text is fixed: it is never derived from the acuity read from the file (D-12.2)
+    assert "(snellen_20)" not in refused.message
+
+
+def test_relapses_leaves_out_a_subject_infused_after_the_cutoff_as_the_analysis_does(tmp_path: Path) -> None:
+    """S4 is infused on 2021-07-15, after the 2021-06-30 cut-off, with a relapse and a visit before it. The
+    study snapshot leaves that infusion out, so `cartrial analyse` has no S4 in its relapse datasets; the
+    command leaves S4 out with their relapse, naming them in a warning, and gives the other three subjects
+    the analysis' values (attackcli review M2, D-19.577)."""
+    from types import SimpleNamespace
+
+    from cartrial.analysis.efficacy import relapse_datasets
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import CONTACT_COLUMNS, SAFETY
+
+    def frame(text: str) -> pd.DataFrame:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+    late_infusion = "S4,2021-07-15T00:00:00Z\n"
+    late_relapse = "S4,2021-03-01,myelitis,severe\n"
+    late_visit = "S4,2021-05-01T00:00:00Z\n"
+    subjects = DISPOSED + "S4,1985,ongoing,\n"
+    infusions = frame(THREE_INFUSED)  # as the snapshot gives it: S4's infusion is after the cut-off
+    infusions["dose_level"] = "1"
+    tables = {name: pd.DataFrame({"subject_id": [], column: []}) for name, column in CONTACT_COLUMNS.items()}
+    tables |= {
+        "edss": frame(THREE_SEEN + late_visit),
+        "infusions": infusions,
+        "subjects": frame(subjects),
+        "relapses": frame(THREE_RELAPSES + late_relapse),
+        "adverse_events": frame(AE_HEADER),
+    }
+    ids = ("S1", "S2", "S3")
+    datasets, _ = relapse_datasets(
+        tables, SimpleNamespace(endpoints={}), date(2021, 6, 30), {SAFETY: Population(SAFETY, "infused", ids)}
+    )
+    analysed = datasets["relapses_by_subject"].table.set_index("subject_id")
+    assert sorted(analysed.index) == list(ids)
+    src = write(tmp_path, "r.csv", THREE_RELAPSES + late_relapse)
+    inf = write(tmp_path, "i.csv", THREE_INFUSED + late_infusion)
+    seen = write(tmp_path, "seen.csv", THREE_SEEN + late_visit)
+    people = write(tmp_path, "subjects.csv", subjects)
+    result = cli(
+        "relapses", str(src), "--infusion-dates", str(inf), "--assessments", str(seen), "--cutoff",
+        "2021-06-30", "--subjects", str(people), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.message
+    assert "infused after the data cut-off 2021-06-30" in result.message and ": S4" in result.message
+    command = pd.DataFrame(json.loads(result.stdout)["subjects"]).set_index("subject_id")
+    assert list(command.index) == list(ids)
+    for column in ("post_days", "post_attacks", "pre_attacks"):
+        assert command[column].tolist() == analysed.loc[list(ids), column].tolist(), column
+    assert command["post_days"].tolist() == [30, 40, 120]  # as without S4 (the test above, by hand)

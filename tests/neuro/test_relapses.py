@@ -194,3 +194,76 @@ def test_per_patient_arr_has_exact_poisson_ci() -> None:
     assert row.pre_rate.ci_high == pytest.approx(8.7673 / py, abs=1e-4)
     assert row.post_rate.ci_low == 0.0
     assert row.post_rate.ci_high == pytest.approx(3.6889 / (200 / 365.25), abs=1e-3)
+
+
+@pytest.mark.parametrize("given", ["mapping", "form"])
+def test_a_subject_infused_after_the_cutoff_is_left_out_with_their_relapses(given: str) -> None:
+    """A subject infused after the data cut-off was not yet infused as of it: `derive_relapses` counted
+    them relapse-free with no follow-up, and the first fix refused the whole file (attackcli, D-19.577
+    amended). The subject is left out with their relapses (no "no infusion date" error for them), named in
+    a note, as the study snapshot leaves such an infusion out; the same from a mapping (the Python API) and
+    from a form."""
+    from datetime import date
+
+    from cartrial.neuro import derive_relapses
+
+    rel = (
+        "subject_id,onset_date,phenotype,severity\nS1,2020-05-01,myelitis,severe\n"
+        "S2,2021-03-01,optic_neuritis,mild\n"
+    )
+    infused: object = {"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}
+    if given == "form":
+        infused = "subject_id,infused_at\nS1,2021-01-01T09:00:00Z\nS2,2021-08-01T09:00:00Z\n"
+    result = derive_relapses(rel, infused, cutoff=date(2021, 7, 1))  # type: ignore[arg-type]
+    assert result.table["subject_id"].tolist() == ["S1"]
+    assert result.table["pre_attacks"].tolist() == [1]
+    assert result.table["post_days"].tolist() == [181]  # 2021-01-01 to 2021-07-01
+    assert result.infused_after_cutoff == ("S2",)
+    assert "1 subject infused after the data cut-off 2021-07-01 is left out with their relapses: S2" in (
+        result.notes
+    )
+    assert result.payload()["infused_after_cutoff"] == ["S2"]
+    assert [e.subject_id for e in result.episodes] == ["S1"]
+    # on or after the infusion day the cut-off has the subject: both in, nothing left out
+    later = derive_relapses(rel, infused, cutoff=date(2021, 8, 1))  # type: ignore[arg-type]
+    assert later.table["subject_id"].tolist() == ["S1", "S2"]
+    assert later.infused_after_cutoff == ()
+
+
+def test_end_of_follow_up_and_responders_leave_out_a_subject_infused_after_the_cutoff() -> None:
+    """The same day-0 rule in every reader that takes a cut-off (D-19.577): `end_of_follow_up` gives no end
+    for a subject infused after it, `derive_responders` counts them neither infused nor "without infusion"
+    and names them in a note."""
+    from datetime import date
+
+    import pandas as pd
+
+    from cartrial.neuro import derive_responders, end_of_follow_up
+
+    infused = {"S1": date(2021, 1, 2), "S2": date(2021, 8, 1)}
+    cut = date(2021, 7, 1)
+    assert end_of_follow_up(infused, cutoff=cut).last_assessment == {"S1": cut}
+    form = "subject_id,infused_at,last_assessed_at\nS1,2021-01-02,2021-06-01\nS2,2021-08-01,2021-06-20\n"
+    assert end_of_follow_up(form, cutoff=cut).last_assessment == {"S1": date(2021, 6, 1)}
+    visits = pd.DataFrame({"subject_id": ["S1", "S2"], "assessed_at": ["2021-05-01", "2021-06-20"]})
+    assert end_of_follow_up(infused, assessments=[visits], cutoff=cut).last_assessment == {
+        "S1": date(2021, 5, 1)
+    }
+    fs = {"visual": 0, "brainstem": 0, "cerebellar": 0, "sensory": 0, "cerebral": 0, "ambulation": 1}
+    edss = pd.DataFrame(
+        [
+            {"subject_id": sid, "assessed_at": when, "pyramidal": pyr, "bowel_bladder": bb, **fs}
+            for sid, when, pyr, bb in [
+                ("S1", "2021-01-01", 3, 2),
+                ("S1", "2021-06-01", 2, 1),
+                ("S2", "2021-01-01", 3, 2),
+                ("S2", "2021-06-01", 3, 2),
+            ]
+        ]
+    )
+    result = derive_responders(infused, edss=edss, definitions=["bowel_bladder_fs_decrease_1"], cutoff=cut)
+    assert result.table[["n_evaluable", "n_responders"]].values.tolist() == [[1, 1]]
+    assert result.n_infused == 1
+    assert result.infused_after_cutoff == ("S2",)
+    assert result.subjects_without_infusion == ()
+    assert "1 subject infused after the data cut-off 2021-07-01 is left out: S2" in result.notes

@@ -132,3 +132,31 @@ def test_each_crs_grade_drawn_has_its_legend_entry(analysed: Analysed) -> None:
     fig = swimmer_plot(changed, snapshot.tables)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert [x for x in labels if x.startswith("CRS grade")] == [f"CRS grade {g}" for g in (1, 2, 3, 4)]
+
+
+def test_the_bar_ends_where_the_label_says_for_a_relapse_after_the_last_contact(analysed: Analysed) -> None:
+    """D-19.587: a relapse after the last contact extends the relapse follow-up to its onset, so the bar
+    (`relapses_by_subject.post_days`) no longer ends at the last contact; the axis label said "bar ends at
+    last contact". CT-002 (infused 2021-05-18, last contact 2022-02-11, day 269) with a relapse on
+    2022-03-15: by hand its bar ends at day 301 and the label names the end of the relapse follow-up."""
+    import pandas as pd
+
+    snapshot, _ = analysed(dt.date(2022, 3, 20))
+    relapses = snapshot.tables["relapses"]
+    row = {c: "" for c in relapses.columns} | {
+        "subject_id": "CT-002",
+        "onset_date": "2022-03-15",
+        "phenotype": "myelitis",
+        "severity": "moderate",
+        "lasted_over_24h": "true",
+        "fever_or_infection": "false",
+        "record_id": "999999",
+    }
+    tables = {**snapshot.tables, "relapses": pd.concat([relapses, pd.DataFrame([row])], ignore_index=True)}
+    changed = dataclasses.replace(snapshot, tables=tables)
+    fig = swimmer_plot(analyse(changed), changed.tables)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "days after infusion (bar ends at the end of the relapse follow-up)"
+    position = [t.get_text() for t in ax.get_yticklabels()].index("CT-002")
+    widths = [p.get_width() for p in ax.patches if abs(p.get_y() + p.get_height() / 2 - position) < 1e-9]
+    assert 301.0 in widths

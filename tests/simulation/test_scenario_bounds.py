@@ -217,3 +217,13 @@ def test_a_design_override_the_protocol_refuses_names_the_scenario(cli, tmp_path
     assert f"{scenario}, design.overrides.start_level: design override: out of range (got 99); allowed:" in (
         result.stderr
     ), result.stderr
+
+
+def test_the_persistence_day_and_the_follow_up_share_one_longest_follow_up() -> None:
+    """`kinetics.persistence_day` is bounded by the longest follow-up a scenario allows: one constant,
+    `MAX_FOLLOW_UP_DAYS` (3650 days), where each wrote 3650 (D-19.605)."""
+    from cartrial.simulation.scenario import MAX_FOLLOW_UP_DAYS, PERSISTENCE_DAY, Scenario
+
+    bounds = [getattr(m, "le", None) for m in Scenario.model_fields["follow_up_days"].metadata]
+    assert MAX_FOLLOW_UP_DAYS == 3650
+    assert PERSISTENCE_DAY.high == MAX_FOLLOW_UP_DAYS and MAX_FOLLOW_UP_DAYS in bounds

@@ -192,17 +192,14 @@ def test_an_unknown_model_name_is_not_quoted(tmp_path: Path) -> None:
     assert "SECRET" not in str(caught.value) and "model" in [p.field for p in caught.value.problems]
 
 
-def test_a_fit_value_beyond_the_simulator_is_refused_at_its_key(tmp_path: Path) -> None:
-    """A residual SD that `kinetics map` reads (≤ 10) but the simulator does not (kinetics.residual_sd_log
-    ≤ 5): the first line is the located, human message — the fit file, its key `sigma.a`, the scenario key
-    and what is allowed — not pydantic's "1 validation error for Kinetics" header (D-19.532)."""
+def test_a_fit_residual_sd_map_reads_is_simulated(tmp_path: Path) -> None:
+    """A residual SD that `kinetics map` reads (≤ 10) was refused by the simulator (kinetics.residual_sd_log
+    ≤ 5) with a located message (D-19.532); the two ranges are now one (D-19.600): the fit drives the
+    simulation. The located refusal of a fit value beyond the simulator is tested on ω² × omega2_scale
+    below, the one such value left."""
     path, _ = _scenario(tmp_path, sigma={"a": 7.0})
-    with pytest.raises(InputError) as caught:
-        load_scenario(path)
-    first = str(caught.value).splitlines()[0]
-    assert first.startswith(f"{tmp_path / 'fit' / 'estimates.json'}, sigma.a: "), first
-    assert "kinetics.residual_sd_log" in first and "≤ 5" in first, first
-    assert "validation error" not in str(caught.value) and "Input should" not in str(caught.value)
+    scenario, _ = load_scenario(path)
+    assert scenario.kinetics.residual_sd_log == 7.0
 
 
 def test_a_fit_variance_beyond_the_simulator_once_scaled_names_omega2_scale(tmp_path: Path) -> None:
@@ -219,6 +216,7 @@ def test_a_fit_variance_beyond_the_simulator_once_scaled_names_omega2_scale(tmp_
     first = str(caught.value).splitlines()[0]
     assert first.startswith(f"{tmp_path / 'fit' / 'estimates.json'}, omega[1][1]: "), first
     assert "kinetics.omega2.tmax_days" in first and "kinetics.omega2_scale" in first, first
+    assert "validation error" not in str(caught.value) and "Input should" not in str(caught.value)
 
 
 def test_a_value_of_another_kind_is_not_allowed_and_a_bound_out_of_range() -> None:
@@ -231,8 +229,8 @@ def test_a_value_of_another_kind_is_not_allowed_and_a_bound_out_of_range() -> No
     with pytest.raises(ValidationError) as kind:
         Kinetics.model_validate({"iiv": "perhaps"})
     with pytest.raises(ValidationError) as bound:
-        Kinetics.model_validate({"residual_sd_log": 7.0})
+        Kinetics.model_validate({"dose_exponent": 4.0})  # pydantic's le=3 (residual_sd_log: D-19.600)
     assert [(i.path, i.message) for i in _kinetics_issues(kind.value)] == [(("iiv",), "not allowed")]
     assert [(i.path, i.message) for i in _kinetics_issues(bound.value)] == [
-        (("residual_sd_log",), "out of range")
+        (("dose_exponent",), "out of range")
     ]

@@ -420,6 +420,8 @@ def test_an_imported_consent_date_after_the_stored_infusion_is_refused(
         import_templates(study.url, folder, "admin", reason="consent date correction")
     (problem,) = caught.value.problems
     assert problem.field == "infusion.infused_at" and "INFUSION-BEFORE-CONSENT" in problem.message
+    # the finding is on the stored infusion, not on the file's row: its value is not shown (D-12.2)
+    assert problem.value is None and GOOD_INFUSION["infused_at"][:10] not in str(caught.value)
 
 
 # -------------------------------------------------------------------------------------------------------

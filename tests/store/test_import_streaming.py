@@ -259,3 +259,37 @@ def test_a_file_with_a_nul_byte_is_not_streamed(tmp_path: Path) -> None:
     file = tmp_path / "labs.csv"
     file.write_bytes(b"a,b\n1,2\n3,x\x00y\n")
     assert not plain_layout(file)
+
+
+def test_a_long_cell_in_a_streamed_chunk_is_reported_with_the_other_files_problems(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """A cell over the 1,000,000-character limit in a streamed chunk raised its `InputError` out of the
+    streamed reader: the import stopped there and the problems of the other files were not reported
+    (review2 L7, D-19.586). It is one problem among the others, as a streamed file read whole (`read_whole`)
+    reports its own read errors."""
+    bad = tmp_path / "long"
+    bad.mkdir()
+    for file in synthetic.glob("*.csv"):
+        (bad / file.name).write_bytes(file.read_bytes())
+    lines = (synthetic / "labs.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[1500 - 1].split(",")
+    cells[3] = "x" * 1_000_001
+    lines[1500 - 1] = ",".join(cells)
+    (bad / "labs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    crs = (synthetic / "crs_assessments.csv").read_text(encoding="utf-8").splitlines()
+    cells = crs[10 - 1].split(",")
+    cells[3] = "abc"
+    crs[10 - 1] = ",".join(cells)
+    (bad / "crs_assessments.csv").write_text("\n".join(crs) + "\n", encoding="utf-8")
+    assert plain_layout(bad / "labs.csv")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, PROTOCOL, "admin")
+    before = StudyService(url).table_counts()
+    with pytest.raises(InputError) as streamed:
+        import_templates(url, bad, "admin", **STREAM)
+    assert StudyService(url).table_counts() == before
+    located = sorted((Path(str(p.file)).name, p.row) for p in streamed.value.problems)
+    assert ("labs.csv", 1500) in located and ("crs_assessments.csv", 10) in located, located
+    (long,) = [p for p in streamed.value.problems if p.row == 1500]
+    assert long.message == "the cell is too long (1,000,001 characters)"

@@ -9,10 +9,12 @@ tests/store/test_password_hashing.py."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -548,6 +550,20 @@ def test_opened_read_only_reads_immutable_as_sqlite_does(
     engine.dispose()
 
 
+def _weak_hash_on_a_keyed_study_without_its_key(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The arguments of a `cartrial` run that logs the key-wait warning (`WAITS_FOR_KEY`) once."""
+    study, _path = sqlite_study(sqlite_template, tmp_path)
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(secrets.token_hex(32))
+    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
+    store_weak_hash(study, monkeypatch)
+    study.service.engine.dispose()
+    monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
+    return ["audit", "log", "--url", study.url, "--user", "dm", "--json"]
+
+
 def test_the_cli_prints_a_rehash_warning_on_stderr_once_and_keeps_stdout_clean(
     sqlite_template: Path,
     tmp_path: Path,
@@ -556,18 +572,9 @@ def test_the_cli_prints_a_rehash_warning_on_stderr_once_and_keeps_stdout_clean(
 ) -> None:
     """A CLI user sees the warning as the commands print theirs (``warning: …`` on stderr), once per
     warning however often `main` runs in one process (D-19.541's trap); ``--json`` output stays parseable."""
-    import json
-
     from cartrial.cli import main
 
-    study, _path = sqlite_study(sqlite_template, tmp_path)
-    key_file = tmp_path / "audit.key"
-    key_file.write_text(secrets.token_hex(32))
-    monkeypatch.setenv("CARTRIAL_AUDIT_KEY_FILE", str(key_file))
-    store_weak_hash(study, monkeypatch)
-    study.service.engine.dispose()
-    monkeypatch.delenv("CARTRIAL_AUDIT_KEY_FILE")
-    args = ["audit", "log", "--url", study.url, "--user", "dm", "--json"]
+    args = _weak_hash_on_a_keyed_study_without_its_key(sqlite_template, tmp_path, monkeypatch)
     capsys.readouterr()
     for run in range(3):
         monkeypatch.setattr(auth, "_key_wait_logged", False)  # as a new process: the warning is due again
@@ -577,3 +584,80 @@ def test_the_cli_prints_a_rehash_warning_on_stderr_once_and_keeps_stdout_clean(
         assert err == "warning: " + WAITS_FOR_KEY.format("ConfigurationError") + "\n", (run, err)
     handlers = [h for h in logging.getLogger("cartrial").handlers if type(h).__name__ == "_WarningLine"]
     assert len(handlers) == 1
+
+
+def test_an_application_that_configured_logging_sees_a_cli_warning_once(
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """D-19.601: an application whose root logger writes to stderr (the handler `logging.basicConfig`
+    installs) and that runs `cartrial.cli.main` in-process saw each warning twice — its own line and the
+    CLI's ``warning: …`` (the record propagates from ``cartrial`` to the root). Now once, in the
+    application's format; the record still reaches the application's handler."""
+    from cartrial.cli import main
+
+    args = _weak_hash_on_a_keyed_study_without_its_key(sqlite_template, tmp_path, monkeypatch)
+    warning = WAITS_FOR_KEY.format("ConfigurationError")
+    capsys.readouterr()
+    root = logging.getLogger()
+    configured = logging.StreamHandler(sys.stderr)  # what logging.basicConfig() adds, its format too
+    configured.setFormatter(logging.Formatter(logging.BASIC_FORMAT))
+    root.addHandler(configured)
+    try:
+        for run in range(2):
+            monkeypatch.setattr(auth, "_key_wait_logged", False)
+            assert main(args) == 0
+            out, err = capsys.readouterr()
+            json.loads(out)
+            assert err == f"WARNING:cartrial.store.auth:{warning}\n", (run, err)
+    finally:
+        root.removeHandler(configured)
+    monkeypatch.setattr(auth, "_key_wait_logged", False)  # and without it: the CLI's own line, once
+    assert main(args) == 0
+    assert capsys.readouterr().err == f"warning: {warning}\n"
+
+
+def test_a_cli_warning_captured_by_a_handler_off_the_terminal_is_still_printed_once(
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler that does not write to the terminal (pytest's caplog, a log file) gets the record, and the
+    CLI user still sees the warning on stderr, once (D-19.601)."""
+    from cartrial.cli import main
+
+    args = _weak_hash_on_a_keyed_study_without_its_key(sqlite_template, tmp_path, monkeypatch)
+    warning = WAITS_FOR_KEY.format("ConfigurationError")
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING):
+        assert main(args) == 0
+    assert capsys.readouterr().err == f"warning: {warning}\n"
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("cartrial.store.auth", warning)]
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_a_python_program_running_the_cli_sees_a_warning_once(
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configured: bool
+) -> None:
+    """The same in a program of its own (no pytest handler on the root): with `logging.basicConfig()` the
+    warning is its line, without it the CLI's ``warning: …`` (D-19.601)."""
+    import subprocess
+
+    args = _weak_hash_on_a_keyed_study_without_its_key(sqlite_template, tmp_path, monkeypatch)
+    program = (
+        "import logging, sys\n"
+        + ("logging.basicConfig()\n" if configured else "")
+        + "from cartrial.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)
+    warning = WAITS_FOR_KEY.format("ConfigurationError")
+    expected = f"WARNING:cartrial.store.auth:{warning}\n" if configured else f"warning: {warning}\n"
+    assert done.stderr == expected

@@ -197,3 +197,28 @@ def test_a_form_body_that_cannot_be_read_is_located_at_the_body(web_study, conte
     assert body["field"] == "body" and "multipart/form-data" in body["allowed"], body
     page = web_study.session("inv").post("/subjects", content=content, headers={"Content-Type": content_type})
     assert page.status_code == answer.status_code and "form body" in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        (f"{'q' * 40}=1&{'q' * 40}=2", "q" * 40),
+        (f"{'q' * 41}=1&{'q' * 41}=2", "q" * 40 + "…"),  # given twice: cut at 40 (D-19.599)
+        (f"{'q' * 40}=1", "q" * 40),
+        (f"{'q' * 41}=1", "q" * 40 + "…"),  # not taken by the route
+    ],
+)
+def test_a_long_query_parameter_name_is_shown_by_its_first_forty_characters(web_study, query, shown):
+    answer = web_study.bearer("admin").get(f"/api/v1/records/crs_assessments?{query}")
+    assert answer.status_code == 422, answer.text[:500]
+    body = answer.json()
+    assert body["field"] == shown and repr(shown) in body["error"]
+
+
+@pytest.mark.parametrize(("name", "shown"), [("q" * 40, "q" * 40), ("q" * 41, "q" * 40 + "…")])
+def test_a_long_query_parameter_name_with_a_control_character_is_cut_visibly(web_study, name, shown):
+    """The control-character refusal named a long parameter by its first 40 characters without a sign of
+    the cut (``name[:40]``), the one place the web did not use `shown_name` (D-19.602)."""
+    answer = web_study.bearer("admin").get(f"/api/v1/records/crs_assessments?{name}=x%1b")
+    assert answer.status_code == 400, answer.text[:500]
+    assert answer.json()["field"] == f"query parameter {shown!r}"

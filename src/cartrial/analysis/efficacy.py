@@ -28,6 +28,7 @@ from cartrial.analysis.populations import (
     last_contact,
     protocol_levels,
     site_date,
+    study_ends,
     subject_time_zones,
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
@@ -275,14 +276,20 @@ def relapse_datasets(
     subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92). The median follow-up is the
     reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`end_of_study`:
     a fatal adverse event, or the form alone) censored (D-19.90, D-19.91, D-19.112)."""
-    from cartrial.neuro.derive import derive_relapses, km_frame, relapse_options_from_protocol
+    from cartrial.neuro.derive import (
+        EXTENDED_NOTE_PREFIX,
+        derive_relapses,
+        km_frame,
+        relapse_options_from_protocol,
+    )
     from cartrial.neuro.relapses import median_follow_up_text
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     died = death_dates(tables["adverse_events"], cutoff)
     subjects = tables["subjects"]
-    study_deaths = deaths_ending_study(end_of_study(subjects, died), cutoff)
+    ends = end_of_study(subjects, died)
+    study_deaths = deaths_ending_study(ends, cutoff)
     # one rule for every study: the births are checked whenever any subject has one, its date or its year;
     # a subject with neither (both optional in the store) has no before-birth check (D-19.553)
     with_birth = any(
@@ -306,6 +313,9 @@ def relapse_datasets(
             # censored in the reverse KM: the deaths that ended the study (not one after a dated withdrawal),
             # a death the form alone dates included, as the populations read it (`end_of_study`, D-19.112)
             deaths={sid: study_deaths[sid] for sid in safety_ids if sid in study_deaths},
+            # a relapse extends the follow-up to its onset (D-19.587), never past the end of study: its
+            # date, or for an end stored undated (before D-19.92) the last contact, which is then that end
+            ends_of_study={sid: day for sid, day in study_ends(ends).items() if sid in safety_ids},
             source="relapses",
         )
     by_subject = result.table.copy()
@@ -356,6 +366,8 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses", "infusions", "edss"),
+            # the subjects a reported relapse followed past the last contact, and that bias (D-19.587)
+            notes=tuple(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
         ),
         "relapse_rates": Dataset(
             "relapse_rates",

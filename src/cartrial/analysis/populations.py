@@ -425,6 +425,21 @@ def dated_ends(ends: Mapping[str, EndOfStudy]) -> dict[str, dt.date]:
     return {sid: end.date for sid, end in ends.items() if end.ended and end.date is not None}
 
 
+def study_ends(ends: Mapping[str, EndOfStudy]) -> dict[str, dt.date | None]:
+    """Each subject whose study ended (`end_of_study`) with the date it ended, or None for an end stored
+    undated before D-19.92, whose end is the subject's last contact: what `cartrial.neuro.derive_relapses`
+    takes as ``ends_of_study`` (it reads None as the last assessment it is given or finds) — the one mapping
+    `cartrial analyse` and the `relapses` command's ``--subjects`` hand it, so a relapse after that end
+    extends no follow-up in either (D-19.587, D-19.133).
+
+    >>> from cartrial.protocol.disposition import DISPOSITIONS
+    >>> study_ends({"S1": EndOfStudy(DISPOSITIONS["withdrawn"], dt.date(2021, 1, 31)),
+    ...             "S2": EndOfStudy(DISPOSITIONS["ongoing"]), "S3": EndOfStudy(DISPOSITIONS["lost"])})
+    {'S1': datetime.date(2021, 1, 31), 'S3': None}
+    """
+    return {sid: end.date for sid, end in ends.items() if end.ended}
+
+
 def deaths_ending_study(ends: Mapping[str, EndOfStudy], cutoff: dt.date) -> dict[str, dt.date]:
     """The date of each death that ended the study on or before `cutoff` (`end_of_study`: a fatal adverse
     event, or the form's disposition ``death`` alone; not a death after a dated completion, withdrawal or

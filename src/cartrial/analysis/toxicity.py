@@ -74,6 +74,9 @@ def _episode_subjects(
             pd.to_numeric(own["duration_days"], errors="coerce").dropna() if len(own) else pd.Series([])
         )
         worst = max(grades) if grades else 0
+        # an episode still unresolved has no duration yet: the subject's total is not known (at least the
+        # resolved part), so blank, never the sum of the resolved episodes alone (D-19.589)
+        ongoing = bool(len(own) and own["resolved_at"].isna().any())
         rows.append(
             {
                 "subject_id": sid,
@@ -85,8 +88,10 @@ def _episode_subjects(
                 f"{kind}_grade_ge3": worst >= 3,
                 f"{kind}_episodes": len(own),
                 f"{kind}_first_onset_day": float(onset.min()) if len(onset) else None,
-                f"{kind}_total_duration_days": float(duration.sum()) if len(duration) else None,
-                f"{kind}_ongoing": bool(len(own) and own["resolved_at"].isna().any()),
+                f"{kind}_total_duration_days": float(duration.sum())
+                if len(duration) and not ongoing
+                else None,
+                f"{kind}_ongoing": ongoing,
                 **{
                     f"{kind}_{m}": bool(len(own) and own[f"{m}_doses"].sum() > 0) if treated_known else pd.NA
                     for m in THERAPY_MEASURES
@@ -174,6 +179,16 @@ def crs_icans_datasets(
         SAFETY,
         protocol_levels,
     )
+    # a total duration is blank both without an episode and while one is ongoing (D-19.589): n_ongoing
+    # counts the latter, for the duration measures only (an onset is known while ongoing)
+    ongoing = {
+        (group, f"{kind}_total_duration_days"): int(part[f"{kind}_ongoing"].astype(bool).sum())
+        for group, part in dose_level_groups(by_subject, protocol_levels)
+        for kind in ("crs", "icans")
+    }
+    timing["n_ongoing"] = pd.array(
+        [ongoing.get((g, m)) for g, m in zip(timing["group"], timing["measure"], strict=True)], dtype="Int64"
+    )
     # blank tocilizumab / corticosteroid cells say why in every dataset that carries them (D-19.434)
     untreated = () if known else (f"treated with tocilizumab / corticosteroids: {THERAPIES_NOT_RECORDED}",)
     grades = []
@@ -224,7 +239,8 @@ def crs_icans_datasets(
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
                 "crs_first_onset_day": "study day of the first CRS episode's onset (day 0 = infusion)",
-                "crs_total_duration_days": "sum of the CRS episodes' durations, days",
+                "crs_total_duration_days": "sum of the CRS episodes' durations, days; blank while an episode "
+                "is ongoing (crs_ongoing: its duration is not known yet, D-19.589)",
             },
         ),
         "crs_icans_summary": Dataset(
@@ -251,6 +267,11 @@ def crs_icans_datasets(
             SAFETY,
             "cartrial.analysis.summaries.distribution",
             ("crs_icans_by_subject",),
+            columns={
+                "n_missing": "subjects without a value: no episode, or (a total duration) one still ongoing",
+                "n_ongoing": "of n_missing, subjects with an episode still ongoing: a total duration "
+                "not known yet (D-19.589); blank for an onset day",
+            },
         ),
     }
 

@@ -30,13 +30,13 @@ from cartrial.cdisc.common import (
     parse_instant,
     site_date_of,
     site_days,
-    site_midnight,
     site_wall_clock,
     study_day,
     study_day_column,
     subject_zones,
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
+from cartrial.errors import InternalError
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
     "visual_acuity_response": ("VARESP", "Visual Acuity Response"),
@@ -559,12 +559,14 @@ def build_adtte(
 ) -> pd.DataFrame:
     """ADaM-TTE: time to first relapse after the infusion (analysis `relapses_by_subject`), time to CRS
     onset (analysis `crs_icans_by_subject`, censored at the follow-up end) and from CRS onset to resolution
-    (first CRS episode of `crs_episodes`; censored at the cut-off while ongoing). AVAL in days. A time read
+    (first CRS episode of `crs_episodes`; while ongoing at the cut-off, censored at its last assessment,
+    D-19.588). AVAL in days. A time read
     from an SDTM record names it by SRCSEQ (the AE record of the CRS episode, the CE record of the attack on
     ADT; D-19.140)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
     rows: list[dict[str, Any]] = []
     ae_seq, ce_seq = _source_seqs(sdtm or {})
+    fa_seq = _crs_assessment_seqs(sdtm or {})
     crs = analysis.datasets["crs_episodes"].table
     has_episodes = "episode" in crs.columns  # no CRS graded in the study: the analysis table has no columns
     first_crs = (
@@ -605,6 +607,8 @@ def build_adtte(
             seq = ae_seq.get((usubjid, first_episode.get(sid, "")))
         elif src == "CE" and adt is not None:
             seq = ce_seq.get((usubjid, adt.isoformat()))
+        elif src == "FA" and instants[1] is not None:
+            seq = fa_seq.get((usubjid, instants[1]))
         rows.append(
             {
                 "STUDYID": s.get("STUDYID", ""),
@@ -714,21 +718,46 @@ def build_adtte(
                 (onset, resolved) if resolved is not None else (None, None),
             )
         else:
-            midnight = site_midnight(cutoff, zones.get(sid))  # 00:00 of the cut-off at the site (D-19.607)
-            days = (midnight - onset).total_seconds() / 86400
+            # ongoing at the cut-off: censored at the episode's last assessment, which saw it ongoing (the
+            # grading engine's `ongoing_at_day`; never an instant the data do not reach; D-19.588), the FA
+            # record of that assessment its source (D-19.591); its date on the site's calendar, its time on
+            # the site's clock, AVAL from the exact instants (D-19.607)
+            last = parse_instant(str(r.get("last_assessed_at") or "").replace("+00:00", "Z"))
+            if last is None or last < onset:
+                # an unresolved episode has at least its onset's assessment (the grading engine's episodes)
+                raise InternalError(
+                    "crs_episodes: an unresolved CRS episode has no last_assessed_at on or after its onset"
+                )
+            days = (last - onset).total_seconds() / 86400
             add(
                 sid,
                 "TTCRSRES",
                 round(days, 3),
                 1,
                 site_date_of(onset, zones.get(sid)),
-                "CRS ONGOING AT DATA CUT-OFF",
-                "AE",
-                "AEENRTPT",
-                cutoff,
-                (onset, midnight),
+                "CRS ONGOING AT LAST ASSESSMENT BEFORE DATA CUT-OFF",
+                "FA",
+                "FADTC",
+                site_date_of(last, zones.get(sid)),
+                (onset, last),
             )
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
+
+
+def _crs_assessment_seqs(sdtm: Mapping[str, pd.DataFrame]) -> dict[tuple[str, dt.datetime], int]:
+    """The lowest FASEQ of each CRS assessment by (USUBJID, its instant FADTC) — its component whose FATESTCD
+    sorts first (FASEQ follows FA's keys), FIO2 when recorded: the FA record a censored
+    ADTTE TTCRSRES reads its time from (SRCSEQ, D-19.591)."""
+    fa = sdtm.get("FA")
+    out: dict[tuple[str, dt.datetime], int] = {}
+    if fa is None or not len(fa) or "FACAT" not in fa.columns:
+        return out
+    crs = fa[fa["FACAT"] == "CRS ASSESSMENT"].sort_values(["USUBJID", "FASEQ"])
+    for u, dtc, seq in zip(crs["USUBJID"], crs["FADTC"], crs["FASEQ"], strict=True):
+        at = parse_instant(str(dtc).replace("+00:00", "Z"))
+        if at is not None:
+            out.setdefault((str(u), at), int(seq))
+    return out
 
 
 def _source_seqs(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
-from cartrial.columns import on_site_clock, time_zone_of
+from cartrial.columns import on_site_clock
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
 # Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
@@ -350,12 +350,6 @@ def site_wall_clock(instant: dt.datetime | None, zone: str | None) -> dt.datetim
     if instant is None:
         return None
     return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).replace(tzinfo=None)
-
-
-def site_midnight(day: dt.date, zone: str | None) -> dt.datetime:
-    """00:00 of `day` on the site's clock (the IANA `zone`, None: UTC) as a naive UTC instant (D-19.607)."""
-    tz = time_zone_of(zone) if zone else None
-    return dt.datetime.combine(day, dt.time(), tz or dt.UTC).astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -758,7 +752,6 @@ __all__ = [
     "result_text",
     "site_date_of",
     "site_days",
-    "site_midnight",
     "site_wall_clock",
     "study_day",
     "study_day_column",

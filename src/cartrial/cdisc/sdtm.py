@@ -449,14 +449,17 @@ def _cutoff_description(lock_id: int | None) -> str:
 
 def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot, the dated
-    end of study (subjects' ``disposition_date``) included (computed once per export). Snapshot cells are
-    ISO 8601 in UTC: a date-time's date is taken on the subject's site calendar (D-19.607)."""
+    end of study (subjects' ``disposition_date``) and a relapse onset on study (`_relapse_ends`, D-19.590)
+    included (computed once per export). Snapshot cells are ISO 8601 in UTC: a date-time's date is taken on
+    the subject's site calendar (D-19.607); a relapse onset (a date) is compared with the end of study on
+    that calendar."""
     from cartrial.analysis.populations import site_date_texts
 
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
     zones = {sid: tl.zone for sid, tl in ctx.timelines.items() if tl.zone}
+    ends = _relapse_ends(ctx)
     parts = []
     for frame in ctx.snapshot.tables.values():
         if "subject_id" not in frame.columns:
@@ -468,6 +471,12 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
                 keep = by_distinct(
                     days, lambda u: np.array([len(d) == 10 and d <= cutoff for d in u], dtype=bool)
                 ).astype(bool)
+                if column == RELAPSE_ONSET:  # only an onset on study (`_relapse_ends`, D-19.590)
+                    on_study = [
+                        (end := ends.get(str(sid))) is None or day <= end
+                        for sid, day in zip(frame["subject_id"], days, strict=True)
+                    ]
+                    keep &= np.array(on_study, dtype=bool)
                 parts.append(pd.DataFrame({"sid": frame["subject_id"].to_numpy()[keep], "day": days[keep]}))
     out: dict[str, str] = {}
     if parts:
@@ -478,6 +487,7 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     return out
 
 
+RELAPSE_ONSET = "onset_date"
 LAST_DATE_COLUMNS = (
     "collected_at",
     "assessed_at",
@@ -489,7 +499,25 @@ LAST_DATE_COLUMNS = (
     "administered_on",
     "consent_date",
     "disposition_date",  # the end of study is a contact (RFPENDTC on or after DS.DSSTDTC, D-19.111)
+    # a relapse on study is a record of the subject: the relapse follow-up reaches its onset (D-19.587), so
+    # the end of participation is never before it (ADTTE TTRELAP's ADT on or before RFPENDTC, D-19.590);
+    # one after the death or the end of study is not (`_relapse_ends`)
+    RELAPSE_ONSET,
 )
+
+
+def _relapse_ends(ctx: SdtmContext) -> dict[str, str]:
+    """The last day a relapse onset is on study, as `derive_relapses` extends the relapse follow-up
+    (D-19.587), per subject whose study ended: its end of study — the death or the dated completion,
+    withdrawal or loss — from the one mapping the analysis hands the engine
+    (`cartrial.analysis.populations.study_ends` of `end_of_study`, D-19.92), as an ISO date; "" for an end
+    stored undated (before D-19.92), which is the last contact itself, so no onset extends it. A subject on
+    study is not in it: every onset by the cut-off counts."""
+    from cartrial.analysis.populations import death_dates, end_of_study, study_ends
+
+    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)
+    ends = study_ends(end_of_study(ctx.table("subjects"), died))
+    return {sid: "" if day is None else day.isoformat() for sid, day in ends.items()}
 
 
 def _strip(series: pd.Series) -> pd.Series:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 import typer
 from rich.console import Console
 
-from cartrial.allowed import LLOQ, check_seed, choice_text
+from cartrial.allowed import LLOQ, SIMULATED_RESIDUAL_LOG_SD, check_seed, choice_text
 from cartrial.commands.auth_commands import USER_HELP
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
@@ -328,7 +329,10 @@ def simulate_command(
     seed: int = seed_option(1),
     days: str = typer.Option("0:365", "--days", help="Days START:STOP[:STEP] or a,b,c (0 to 36,500)."),
     residual_sd: float = typer.Option(
-        0.0, "--residual-sd", help="Residual SD on the log scale (allowed: 0 to 5; Stein Table 1: 0.56)."
+        0.0,
+        "--residual-sd",
+        help="Residual SD on the log scale of the CAR-T level (either model); allowed: "
+        f"{SIMULATED_RESIDUAL_LOG_SD.text()}. Stein Table 1: 0.56.",
     ),
     no_iiv: bool = typer.Option(False, "--no-iiv", help="Typical subject only (no variability)."),
     params_out: Path | None = typer.Option(None, "--params-out", help="Write individual parameters here."),
@@ -353,18 +357,27 @@ def simulate_command(
         )
         settings = chunks.settings
     else:
-        table, params, settings = simulate_pd_table(subjects, grid, seed=seed, iiv=not no_iiv)
+        table, params, settings = simulate_pd_table(
+            subjects, grid, seed=seed, iiv=not no_iiv, residual_sd_log=residual_sd
+        )
         chunks = None
     if params_out is not None:
         parameters = chunks.parameters if chunks is not None else params
         write_atomic(params_out, csv_text(parameters))
     extra = {"command": "kinetics simulate", "settings": settings}
     if chunks is not None:
-        _write_chunks(chunks.tables(), out, as_json, extra)
+        run = chunks
+        _write_chunks(chunks.tables(), out, as_json, extra, after=lambda: _limited_note(run.limited))
+        limited = run.limited
     else:
         from cartrial.tabular import emit_table
 
         emit_table(table, out, as_json, extra=extra)
+        limited = int(settings["limited_to_max_concentration"])
+    if limited:
+        _err_console().print(
+            f"note: {_limited_text(limited)} (an assay's upper limit; D-19.606)", highlight=False
+        )
     if out is not None:
         from cartrial.wording import count
 
@@ -373,10 +386,30 @@ def simulate_command(
         )
 
 
-def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
-    """Write a stream of tables as one CSV (header once) or one JSON document ``{**extra, "rows": [...]}``,
-    chunk by chunk, so memory stays bounded; the text is the same as `cartrial.tabular.emit_table` would
-    write for the whole table. A file is written to a temporary name beside it and renamed at the end."""
+def _limited_text(limited: int) -> str:
+    from cartrial.allowed import MAX_CONCENTRATION
+    from cartrial.wording import count
+
+    return f"{count(limited, 'sample')} above {MAX_CONCENTRATION:g} written as {MAX_CONCENTRATION:g}"
+
+
+def _limited_note(limited: int) -> dict[str, Any]:
+    """What a JSON output says after its rows about the observations limited to `MAX_CONCENTRATION`."""
+    return {"limited_to_max_concentration": limited}
+
+
+def _write_chunks(
+    tables: Any,
+    out: Path | None,
+    as_json: bool,
+    extra: dict[str, Any],
+    after: Callable[[], dict[str, Any]] | None = None,
+) -> None:
+    """Write a stream of tables as one CSV (header once) or one JSON document ``{**extra, "rows": [...],
+    **after()}``, chunk by chunk, so memory stays bounded; the text is the same as
+    `cartrial.tabular.emit_table` would write for the whole table. `after` is called once every row is
+    written (a count known only then). A file is written to a temporary name beside it and renamed at the
+    end."""
     import os
     import sys
     import tempfile
@@ -389,7 +422,7 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
                 yield csv_text(table, header=i == 0)
             return
         marker = '"@@rows@@"'
-        head, tail = dumps_json({**extra, "rows": ["@@rows@@"]}).split(marker)
+        head = dumps_json({**extra, "rows": ["@@rows@@"]}).split(marker)[0]
         yield head
         first = True
         for table in tables:
@@ -397,6 +430,7 @@ def _write_chunks(tables: Any, out: Path | None, as_json: bool, extra: dict[str,
             if records:
                 yield ("" if first else ",\n    ") + ",\n    ".join(records)
                 first = False
+        tail = dumps_json({**extra, "rows": ["@@rows@@"], **(after() if after else {})}).split(marker)[1]
         yield tail + "\n"  # a simulation has at least one row, so the list is never empty
 
     if out is None:

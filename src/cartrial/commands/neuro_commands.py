@@ -128,6 +128,12 @@ def _warn(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def _warn_notes(result: Any) -> None:
+    """The notes of a per-row derivation (the replaced input `error` column, D-19.582) on stderr."""
+    for note in result.notes:
+        _warn(note)
+
+
 # --- EDSS -----------------------------------------------------------------------------------------------
 
 
@@ -253,7 +259,10 @@ def score_edss(
         source=str(file),
         acuity_source=str(visual_acuity),
     )
-    table = result.table
+    _warn_notes(result)
+    # `edss_options` is a result column: one already in the input (a scored file scored again) is replaced,
+    # as `edss` and `edss_rule` are, never doubled (D-19.576)
+    table = result.table.drop(columns=["edss_options"], errors="ignore")
     recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict(), "source": EDSS_SOURCE}
     if "kurtzke_gaps" in result.options:
         recorded["kurtzke_gaps"] = result.options["kurtzke_gaps"]
@@ -305,6 +314,7 @@ def score_va(
         cutoff=_date_option(cutoff, "--cutoff"),
         source=str(file),
     )
+    _warn_notes(result)
     emit_table(result.table, out, as_json, {"offchart_convention": convention, "source": VA_SOURCE})
 
 
@@ -331,6 +341,7 @@ def score_osis(
     result = derive_osis(
         frame, keep_going=keep_going, cutoff=_date_option(cutoff, "--cutoff"), source=str(file)
     )
+    _warn_notes(result)
     emit_table(result.table, out, as_json, {"source": OSIS_SOURCE})
 
 
@@ -547,7 +558,8 @@ def relapses(
         None,
         "--cutoff",
         "--data-cutoff",
-        help="Data cut-off (YYYY-MM-DD, not after today): later onsets are errors; end of follow-up if no "
+        help="Data cut-off (YYYY-MM-DD, not after today): later onsets are errors; a subject infused "
+        "after it is left out with their relapses (a warning names them); end of follow-up if no "
         "--assessments.",
     ),
     subjects: Path | None = typer.Option(
@@ -629,7 +641,7 @@ def relapses(
     """ARR before/after infusion (exact Poisson CI), the post/pre rate ratio (exact conditional CI) and
     Kaplan-Meier relapse-free survival with the reverse-KM median follow-up."""
     from cartrial.neuro.choices import choose
-    from cartrial.neuro.derive import derive_relapses, km_frame
+    from cartrial.neuro.derive import EXTENDED_NOTE_PREFIX, derive_relapses, km_frame
     from cartrial.neuro.relapses import MergeAnchor, RelapseOptions
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
@@ -665,11 +677,12 @@ def relapses(
     if ends is None:
         deaths, ended = died, None
     else:
-        from cartrial.analysis.populations import dated_ends, deaths_ending_study
+        from cartrial.analysis.populations import deaths_ending_study, study_ends
 
         # as `cartrial analyse`: the deaths that ended the study, the form's included, are censored; every
-        # dated end of study (a death's too) ends the follow-up (D-19.110, D-19.112, D-19.133)
-        deaths, ended = deaths_ending_study(ends, cut or date.max), dated_ends(ends)
+        # end of study (a death's too) ends the follow-up, an undated one at the last assessment (D-19.110,
+        # D-19.112, D-19.133, D-19.587)
+        deaths, ended = deaths_ending_study(ends, cut or date.max), study_ends(ends)
     result = derive_relapses(
         frame,
         infusion_frame,
@@ -691,8 +704,18 @@ def relapses(
     )
     if any(note.startswith("warning:") for note in result.notes):
         _warn(f"warning: end of follow-up not given; using the {result.end_of_follow_up}")
+    if result.infused_after_cutoff:
+        # not yet infused as of the cut-off: left out, as `cartrial analyse` leaves them out (D-19.577)
+        late = result.infused_after_cutoff
+        _warn(
+            f"warning: {len(late)} subject(s) infused after the data cut-off {cut} in {infusion_dates} are "
+            f"left out with their relapses: {', '.join(late)}"
+        )
     for problem in result.problems:
         _warn(f"skipped: {problem}")
+    for note in result.notes:  # the subjects a relapse followed past the last assessment (D-19.587)
+        if note.startswith(EXTENDED_NOTE_PREFIX):
+            _warn(f"note: {note}")
     if km_out is not None and result.km is not None:
         write_atomic(km_out, csv_text(km_frame(result.km)))
     if as_json:

@@ -406,27 +406,54 @@ def edit_command(
     changes = parse_assignments(service, table, assignments)
     actor = _actor(user, url)
     raised: list[Any] = []
+    unchecked: list[Problem] = []
     version = service.update_record(
-        actor, table, record_id, changes, version_read, reason, "cli", raised=raised
+        actor, table, record_id, changes, version_read, reason, "cli", raised=raised, unchecked=unchecked
     )
     _print_write(
         f"{table} record {record_id} now at version {version}",
         {"table": table, "record_id": record_id, "version": version},
         raised,
         as_json,
+        unchecked,
     )
 
 
-def _print_write(done: str, payload: dict[str, Any], raised: list[Any], as_json: bool) -> None:
+def _print_unchecked(unchecked: list[Problem]) -> None:
+    """What a write's edit checks could not read (D-19.562): the number of records (not their fields),
+    then each ``<table> record <id>, <field>: …`` (bounded), never a value."""
+    from cartrial.store.stored_dates import bounded, unread_records
+
+    if not unchecked:
+        return
+    records = len(unread_records(unchecked))
+    typer.echo(f"the edit checks could not read {records} other record(s) of the subject:")
+    for problem in bounded(unchecked):
+        typer.echo(f"  {problem}")
+
+
+def _print_write(
+    done: str,
+    payload: dict[str, Any],
+    raised: list[Any],
+    as_json: bool,
+    unchecked: list[Problem] | None = None,
+) -> None:
     """A single-record write's outcome with the data queries its edit checks raised (`RaisedQuery`: code,
     check, table and field — never a value, D-12.2): one line each, or a ``queries`` list in JSON
-    (D-19.130)."""
+    (D-19.130); then the records its checks could not read (`_print_unchecked`; JSON: ``unchecked``,
+    D-19.562)."""
+    from cartrial.store.stored_dates import bounded
+
     if as_json:
-        typer.echo(dumps_json({**payload, "queries": [q.as_dict() for q in raised]}))
+        unseen = [str(p) for p in bounded(unchecked or [])]
+        extra = {"unchecked": unseen} if unseen else {}
+        typer.echo(dumps_json({**payload, **extra, "queries": [q.as_dict() for q in raised]}))
         return
     typer.echo(done)
     for query in raised:
         typer.echo(query.text())
+    _print_unchecked(unchecked or [])
 
 
 @db_app.command(
@@ -449,12 +476,16 @@ def delete_command(
     """Delete one record, with a reason (the whole record stays in the audit trail). Prints the data
     queries the delete raised on the subject's remaining records (D-19.103, D-19.130)."""
     raised: list[Any] = []
-    _service(url).delete_record(_actor(user, url), table, record_id, reason, "cli", raised=raised)
+    unchecked: list[Problem] = []
+    _service(url).delete_record(
+        _actor(user, url), table, record_id, reason, "cli", raised=raised, unchecked=unchecked
+    )
     _print_write(
         f"{table} record {record_id} deleted",
         {"table": table, "record_id": record_id, "deleted": True},
         raised,
         as_json,
+        unchecked,
     )
 
 

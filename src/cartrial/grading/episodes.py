@@ -159,6 +159,9 @@ class EpisodeSummary:
             "resolution_basis": self.resolution_basis,
             "duration_days": _round(self.duration_days),
             "ongoing_at_day": _round(self.ongoing_at_day),
+            # the instant `ongoing_at_day` is measured to: what a duration censored while the episode is
+            # unresolved is censored at (ADTTE TTCRSRES, D-19.588)
+            "last_assessed_at": self.last_assessed_at.isoformat() if self.last_assessed_at else None,
             "n_assessments": self.n_assessments,
         }
         if self.kind == "crs":

@@ -137,9 +137,7 @@ def _with_results(
         if bad.any():
             series = series.astype(object).where(~bad, None)
         out[name] = series
-    if keep_going and problems:
-        out["error"] = problems.error_column(len(frame))
-    return out
+    return problems.with_error_column(out, keep_going)
 
 
 def _row_problems(problems: RowProblems, keep_going: bool) -> tuple[Problem, ...]:
@@ -416,6 +414,7 @@ def derive_crs_grades(
         options=opts,
         sources=(CRS_SOURCE,),
         units={"temperature_c_used": "°C"},
+        notes=tuple(problems.notes),
         problems=_row_problems(problems, keep_going),
     )
 
@@ -451,11 +450,13 @@ def derive_icans_grades(
         **{f"{d.lower()}_grade": graded.domain_grades[d].astype(int) for d in DOMAINS},
     }
     problems.raise_if_any(keep_going)
+    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
     return Result(
-        table=_with_results(frame, problems, _columns_frame(columns), keep_going),
+        table=table,
         derivation="cartrial.grading.derive_icans_grades",
         options={},
         sources=(ICANS_SOURCE,),
+        notes=tuple(problems.notes),
         problems=_row_problems(problems, keep_going),
     )
 
@@ -569,8 +570,9 @@ def derive_lab_grades(
     if times is not None:
         columns |= _study_day_columns(inputs, bad, times)
     problems.raise_if_any(keep_going)
+    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
     return Result(
-        table=_with_results(frame, problems, _columns_frame(columns), keep_going),
+        table=table,
         derivation="cartrial.grading.derive_lab_grades",
         options={
             "ctcae_version": ctcae_version,
@@ -582,7 +584,7 @@ def derive_lab_grades(
             "lln_canonical": "canonical_unit",
             "uln_canonical": "canonical_unit",
         },
-        notes=notes,
+        notes=(*notes, *problems.notes),
         problems=_row_problems(problems, keep_going),
     )
 

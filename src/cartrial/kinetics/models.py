@@ -30,7 +30,16 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, special
 
-from cartrial.allowed import Allowed, check_argument, check_flag, check_instance, check_seed
+from cartrial.allowed import (
+    MAX_CONCENTRATION,
+    OMEGA_LOG_VARIANCE,
+    SIMULATED_RESIDUAL_LOG_SD,
+    Allowed,
+    check_argument,
+    check_flag,
+    check_instance,
+    check_seed,
+)
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
 from cartrial.wording import count
 
@@ -356,11 +365,13 @@ MAX_DAY = 36_500.0
 """Latest simulated day (100 years after infusion): beyond any follow-up."""
 MAX_SAMPLES = 50_000_000
 """Most samples (subjects × days) of one run (about 2 GB of CSV)."""
-RESIDUAL_SD_LOG = Allowed(low=0, high=5.0)
-"""The residual SD on the log scale of a simulation: 5 is a factor e^5 ≈ 150 per SD, far beyond any assay
-(Stein 2019 Table 1: 0.56)."""
-OMEGA2 = Allowed(low=0, high=25.0, label="0 to 25 (a log-scale SD of at most 5)")
-"""A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4)."""
+RESIDUAL_SD_LOG = SIMULATED_RESIDUAL_LOG_SD
+"""The residual SD on the log scale of a simulation: `cartrial.allowed.SIMULATED_RESIDUAL_LOG_SD`, 0 to 10,
+the upper bound of a fitted one, so every fit `kinetics map` reads is simulated (D-19.600)."""
+OMEGA2 = OMEGA_LOG_VARIANCE
+"""A between-subject variance ω² on the log scale (Stein 2019 Table 1: 0.38 to 2.4):
+`cartrial.allowed.OMEGA_LOG_VARIANCE`, 0 to 100, the range a scenario's `kinetics.omega2`, `kinetics popfit`
+and `kinetics map` take, so a fit's ω² drives this engine as it drives a scenario (D-19.603)."""
 
 
 SUBJECTS_LIMIT_REASON = "individual parameters are held in memory; run several seeds for more"
@@ -466,6 +477,30 @@ def _check_simulation_arguments(
     return t, dict(variances), np.broadcast_to(scale, (int(n_subjects),)).astype(float)
 
 
+def observed_levels(
+    levels: FloatArray, residual_sd_log: float, rng: np.random.Generator, *, draw_at_zero: bool = False
+) -> tuple[FloatArray, int]:
+    """The simulated observations of `levels` and how many were limited: with ``residual_sd_log`` > 0 each
+    is C·exp(eps), eps ~ N(0, sd²) drawn from `rng` in the shape of `levels` (`draw_at_zero`: drawn at an SD
+    of 0 too, as a simulated study does to keep its random stream); an observation above
+    `cartrial.allowed.MAX_CONCENTRATION` (1e15, the largest level cartrial's readers take) is written as
+    it, as an assay reports a level above its upper limit of quantification. The one rule of every
+    simulated level (`simulate_stein2019`, `kinetics simulate`, a simulated study's PK samples), so what
+    cartrial simulates it reads back (`kinetics nca`, `popfit`, `db import`; D-19.606): a lognormal draw is
+    unbounded, so no bound of the SD alone guarantees it (at an SD of 10, 5.3e18 in 5,300 draws).
+
+    >>> observed_levels(np.array([1.0, 1e16]), 0.0, np.random.default_rng(1))
+    (array([1.e+00, 1.e+15]), 1)
+    """
+    if residual_sd_log > 0 or draw_at_zero:
+        levels = levels * np.exp(rng.standard_normal(levels.shape) * residual_sd_log)
+    above = ~(levels <= MAX_CONCENTRATION) & ~np.isnan(levels)
+    limited = int(np.count_nonzero(above))
+    if limited:
+        levels = np.where(above, MAX_CONCENTRATION, levels)
+    return levels, limited
+
+
 def simulate_stein2019(
     n_subjects: int,
     days: npt.ArrayLike,
@@ -483,11 +518,13 @@ def simulate_stein2019(
 
     Individual parameters: theta · exp(eta), eta ~ N(0, omega²) (Table 1; diagonal). F_B is capped at 1
     (a log-normal fraction can exceed 1 at extreme eta; the cap keeps C(t) ≥ 0 and is recorded). With
-    ``residual_sd_log`` > 0 (Table 1: 0.56), observations are C·exp(eps), eps ~ N(0, sd²). `cmax_scale`
+    ``residual_sd_log`` > 0 (Table 1: 0.56), observations are C·exp(eps), eps ~ N(0, sd²); one above
+    `MAX_CONCENTRATION` is written as it, counted in ``settings["limited_to_max_concentration"]``
+    (`observed_levels`, D-19.606). `cmax_scale`
     (scalar or per subject) multiplies the typical Cmax, e.g. for a dose-level assumption. Deterministic
     for a given `seed` (numpy PCG64). Limits: 1 to `MAX_SUBJECTS` subjects, days 0 to `MAX_DAY`, at most
-    `MAX_SAMPLES` samples; `omega2` names model parameters, each 0 to 25; `cmax_scale` and `rho_factor`
-    > 0; anything else is an `InputError` naming the argument (D-19.79).
+    `MAX_SAMPLES` samples; `omega2` names model parameters, each `OMEGA2` (0 to 100); `cmax_scale` and
+    `rho_factor` > 0; anything else is an `InputError` naming the argument (D-19.79).
 
     >>> sim = simulate_stein2019(2, [0, 7, 28], seed=1)
     >>> sim.concentration.shape, sim.parameters["subject"].tolist()
@@ -511,8 +548,7 @@ def simulate_stein2019(
     conc = stein2019_concentration(t, *individual.T, rho_factor=rho_factor)
     if conc.ndim == 1:
         conc = conc[None, :]
-    if residual_sd_log > 0:
-        conc = conc * np.exp(rng.standard_normal(conc.shape) * residual_sd_log)
+    conc, limited = observed_levels(conc, residual_sd_log, rng)
     return Stein2019Simulation(
         days=t,
         parameter_values=individual,
@@ -528,6 +564,7 @@ def simulate_stein2019(
             "residual_sd_log": residual_sd_log,
             "rho_factor": rho_factor,
             "seed": seed,
+            "limited_to_max_concentration": limited,
         },
     )
 
@@ -931,6 +968,7 @@ __all__ = [
     "Stein2019Parameters",
     "Stein2019Simulation",
     "fit_stein2019",
+    "observed_levels",
     "simulate_stein2019",
     "stein2019_auc",
     "stein2019_concentration",

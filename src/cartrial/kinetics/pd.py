@@ -32,6 +32,7 @@ Solved with scipy ``solve_ivp`` (LSODA) on all subjects at once (state vector of
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -42,8 +43,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from cartrial.allowed import choice_text
-from cartrial.errors import ConfigurationError
+from cartrial.allowed import Allowed, choice_text
+from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 
 FloatArray = npt.NDArray[np.float64]
@@ -60,6 +61,49 @@ PD_PARAMETERS: tuple[str, ...] = (
     "protected_fraction",
     "igg_half_life_days",
 )
+
+PD_OVERRIDE_FACTOR = 1e6
+"""A PD parameter given instead of the drawn one lies within this factor of its typical value (the rule of
+an initial typical value of `kinetics popfit`, D-19.37): far beyond any plausible patient, yet the ODE system
+stays solvable in a second (`k_kill` 1e300 ran for over a minute; `igg_half_life_days` 1e-300 failed in
+LSODA)."""
+
+PROTECTED_FRACTION_CAP = 0.99
+"""The largest protected fraction: a drawn one is capped at it, a given one refused above it."""
+
+_DIVISORS = ("ec50_relative", "igg_half_life_days")
+
+
+def pd_override_rules(model: PdModel | None = None) -> dict[str, Allowed]:
+    """The one rule of each PD parameter given instead of the drawn one (`simulate_pd`'s ``overrides``, a
+    scenario's `pd.overrides`; D-19.604): `PD_OVERRIDE_FACTOR` (10^6) below to 10^6 above the `model`'s
+    typical value (default the packaged one), `protected_fraction` at most `PROTECTED_FRACTION_CAP`; and 0, a
+    model without that process (``e0`` 0: no CAR-T), except for the two the equations divide by
+    (``ec50_relative``, ``igg_half_life_days``).
+
+    >>> pd_override_rules()["k_kill"].text()
+    '0, or 2e-10 to 200 1/(copies/ug)/day (10^-6 to 10^6 × the typical 0.0002)'
+    """
+    model = model or _packaged_model()
+    rules: dict[str, Allowed] = {}
+    for name in PD_PARAMETERS:
+        parameter = model.parameters[name]
+        low, high = parameter.value / PD_OVERRIDE_FACTOR, parameter.value * PD_OVERRIDE_FACTOR
+        if name == "protected_fraction":
+            high = min(high, PROTECTED_FRACTION_CAP)
+        unit = "" if " " in parameter.unit else f" {parameter.unit}"  # a fraction's long wording left out
+        span = f"{low:.3g} to {high:.3g}{unit} (10^-6 to 10^6 × the typical {parameter.value:g})"
+        zero = name not in _DIVISORS
+        rules[name] = Allowed(
+            values=(0.0,) if zero else (), low=low, high=high, label=f"0, or {span}" if zero else span
+        )
+    return rules
+
+
+@functools.cache
+def _packaged_model() -> PdModel:
+    return load_pd_model()
+
 
 _DRAW_SLOTS: tuple[tuple[str | None, float], ...] = (
     ("e0", 1.0),
@@ -176,6 +220,24 @@ class PdSimulation:
         return (self.plasma_cells + protected) / (1.0 + protected)
 
 
+def _override_values(field: str, value: Any, n_subjects: int) -> FloatArray:
+    """One override (or `e0_scale`) as one value per subject; anything but one number or one per subject
+    is an `InputError` at `field` (``overrides[NAME]``)."""
+    allowed = "one number, or one per subject"
+    try:  # numbers only: a text ("5") or a bool is not read as one
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iuf":
+            raise TypeError(raw.dtype)
+        given = raw.astype(float)
+    except (TypeError, ValueError):
+        raise InputError(Problem("not a number", field=field, allowed=allowed)) from None
+    if given.ndim > 1 or given.size not in (1, n_subjects):
+        raise InputError(
+            Problem(f"{given.size} values for {n_subjects} subjects", field=field, allowed=allowed)
+        )
+    return np.broadcast_to(given.reshape(-1), (n_subjects,)).astype(float)
+
+
 def simulate_pd(
     n_subjects: int,
     days: npt.ArrayLike,
@@ -184,16 +246,21 @@ def simulate_pd(
     model: PdModel | None = None,
     iiv: bool = True,
     overrides: dict[str, npt.ArrayLike] | None = None,
+    e0_scale: npt.ArrayLike | None = None,
     extinction_copies_per_ug: float = EFFECTOR_EXTINCTION_COPIES_PER_UG,
 ) -> PdSimulation:
     """Simulate the proposed PD model for `n_subjects` virtual subjects at `days` (from day 0).
 
     Individual parameters: typical · exp(eta), eta ~ N(0, iiv_sd_log²) (YAML); ``protected_fraction`` is
-    capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling. One ODE system
-    of 4·N states is solved (LSODA, `PD_SOLVER_RTOL`, `PD_SOLVER_ATOL`); every state is an amount, kept at or
-    above 0. An effector amount below `extinction_copies_per_ug` (default the solver's absolute tolerance,
-    `EFFECTOR_EXTINCTION_COPIES_PER_UG`, copies/µg) is extinct: 0 from then on, in the equations and in
-    `effector` (decisions D-19.391); 0 turns the rule off.
+    capped at 0.99. `overrides` replaces a parameter (scalar or per subject) after sampling, each within
+    `pd_override_rules` (an `InputError` at ``overrides[NAME]`` before anything is solved, D-19.604).
+    `e0_scale` (scalar or per subject, a finite number ≥ 0) then multiplies the initial effector: a dose
+    effect computed by the caller (the trial simulator's (dose / reference)^exponent), not a user's
+    value, so not held to the override rule (an `InputError` at ``e0_scale`` otherwise). One
+    ODE system of 4·N states is solved (LSODA, `PD_SOLVER_RTOL`, `PD_SOLVER_ATOL`); every state is an
+    amount, kept at or above 0. An effector amount below `extinction_copies_per_ug` (default the solver's
+    absolute tolerance, `EFFECTOR_EXTINCTION_COPIES_PER_UG`, copies/µg) is extinct: 0 from then on, in the
+    equations and in `effector` (decisions D-19.391); 0 turns the rule off.
 
     >>> sim = simulate_pd(2, [0, 14, 28], seed=1)
     >>> sim.antibody_relative.shape, sim.antibody_relative[:, 0].tolist()
@@ -216,11 +283,28 @@ def simulate_pd(
         p = pd_model.parameters[name]
         eta = sign * z * p.iiv_sd_log if iiv else np.zeros(n_subjects)
         values[name] = p.value * np.exp(eta)
+    rules: dict[str, Allowed] = {}
     for name, value in (overrides or {}).items():
         if name not in values:
             raise ConfigurationError(f"unknown PD parameter {name!r}; allowed: {choice_text(PD_PARAMETERS)}")
-        values[name] = np.broadcast_to(np.asarray(value, dtype=float), (n_subjects,)).copy()
-    values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, 0.99)
+        values[name] = given = _override_values(f"overrides[{name}]", value, n_subjects)
+        if not rules:
+            rules = pd_override_rules(pd_model)
+        rule = rules[name]
+        low, high, zero = float(rule.low or 0.0), float(rule.high or 0.0), bool(rule.values)
+        if np.all(((given >= low) & (given <= high)) | ((given == 0) & zero)):
+            continue  # within the rule: no loop over the subjects
+        for each in given:  # scalar or per subject: the first refused value
+            if (problem := rule.problem(f"overrides[{name}]", float(each))) is not None:
+                raise InputError(problem)
+    if e0_scale is not None:
+        scale = _override_values("e0_scale", e0_scale, n_subjects)
+        if not np.all(np.isfinite(scale) & (scale >= 0)):
+            raise InputError(
+                Problem("not a finite number of 0 or more", field="e0_scale", allowed="a finite number ≥ 0")
+            )
+        values["e0"] = values["e0"] * scale
+    values["protected_fraction"] = np.clip(values["protected_fraction"], 0.0, PROTECTED_FRACTION_CAP)
     k_deg = math.log(2) / values["igg_half_life_days"]
     protected = values["protected_fraction"] / (1 - values["protected_fraction"])
     k_syn = k_deg / (1.0 + protected)  # A(0) = 1
@@ -309,6 +393,7 @@ def parse_titre(text: str) -> float:
 
 
 __all__ = [
+    "PD_OVERRIDE_FACTOR",
     "PD_PARAMETERS",
     "TITRE_DILUTIONS",
     "PdModel",
@@ -316,6 +401,7 @@ __all__ = [
     "PdSimulation",
     "load_pd_model",
     "parse_titre",
+    "pd_override_rules",
     "simulate_pd",
     "titre_endpoint",
 ]

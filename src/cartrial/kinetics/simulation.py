@@ -15,8 +15,10 @@ Limits (each with its reason):
 * `MAX_DAYS_PER_SUBJECT` = 100,000 time points per subject.
 * `MAX_SAMPLES` = 50,000,000 rows in one run (about 2 GB of CSV).
 * seed: `cartrial.allowed.SEED`, a whole number from 0 to 2^63 − 1 (one range for every command; D-19.19).
-* residual SD on the log scale: `RESIDUAL_SD_LOG`, 0 ≤ SD ≤ 5 (5 is a factor e^5 ≈ 150 per SD, far beyond
-  any assay; Stein 2019 Table 1 has 0.56).
+* residual SD on the log scale: `RESIDUAL_SD_LOG`, `cartrial.allowed.SIMULATED_RESIDUAL_LOG_SD`, 0 to 10
+  (0: no residual error): the upper bound of a fitted one (`cartrial.allowed.MAX_RESIDUAL_LOG_SD`, a factor
+  e^10 ≈ 22000 per SD, far beyond any assay; Stein 2019 Table 1 has 0.56), so every fit `kinetics map` reads
+  is simulated (D-19.600).
 
 Problems name the arguments of these functions (`n_subjects`, `days`, `residual_sd_log`, `seed`); the
 command line renames them to its options (``--subjects``, ``--days``, ``--residual-sd``, ``--seed``).
@@ -33,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import MAX_SEED, check_seed
+from cartrial.allowed import MAX_RESIDUAL_LOG_SD, MAX_SEED, check_seed
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import (
     MAX_DAY,
@@ -43,6 +45,7 @@ from cartrial.kinetics.models import (
     STEIN_PARAMETERS,
     check_samples,
     check_subjects,
+    observed_levels,
     simulate_stein2019,
     stein2019_concentration,
 )
@@ -52,7 +55,7 @@ FloatArray = npt.NDArray[np.float64]
 
 MAX_PD_SUBJECTS = 1_000
 MAX_DAYS_PER_SUBJECT = 100_000
-MAX_RESIDUAL_SD_LOG = RESIDUAL_SD_LOG.high
+MAX_RESIDUAL_SD_LOG = MAX_RESIDUAL_LOG_SD
 # MAX_SUBJECTS, MAX_DAY, MAX_SAMPLES and RESIDUAL_SD_LOG are declared with `simulate_stein2019`, which checks
 # them too (D-19.79)
 CHUNK_SAMPLES = 1_000_000
@@ -169,7 +172,8 @@ def check_simulation(
 @dataclass(frozen=True)
 class Stein2019Chunks:
     """A Stein 2019 simulation delivered block by block: `parameters` (one row per subject), `settings`, and
-    `tables()`, a generator of long tables (subject, day, conc_copies_per_ug) in subject order."""
+    `tables()`, a generator of long tables (subject, day, conc_copies_per_ug) in subject order; `limited`
+    counts the observations written as `MAX_CONCENTRATION` once the blocks are read."""
 
     days: FloatArray
     parameter_values: FloatArray
@@ -179,6 +183,13 @@ class Stein2019Chunks:
     rng: np.random.Generator
     settings: dict[str, Any] = field(default_factory=dict)
     chunk_subjects: int = 1
+    _limited: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def limited(self) -> int:
+        """How many observations of the blocks yielded so far were above `MAX_CONCENTRATION` and written as
+        it (`observed_levels`, D-19.606)."""
+        return self._limited[0]
 
     @property
     def parameters(self) -> pd.DataFrame:
@@ -204,8 +215,8 @@ class Stein2019Chunks:
                 conc = stein2019_concentration(self.days, *columns, rate_bound=bound)
             if conc.ndim == 1:
                 conc = conc[None, :]
-            if self.residual_sd_log > 0:
-                conc = conc * np.exp(self.rng.standard_normal(conc.shape) * self.residual_sd_log)
+            conc, limited = observed_levels(conc, self.residual_sd_log, self.rng)
+            self._limited[0] += limited
             k = block.shape[0]
             yield pd.DataFrame(
                 {
@@ -247,6 +258,7 @@ def simulate_stein2019_chunks(
     labels = np.array([f"SIM-{i + 1:0{width}d}" for i in range(n_subjects)], dtype=object)
     chunk_subjects = n_subjects if n_subjects * m <= chunk_samples else max(1, chunk_samples // m)
     settings = {**head.settings, "residual_sd_log": residual_sd_log}
+    del settings["limited_to_max_concentration"]  # the head's, not the run's: `Stein2019Chunks.limited`
     return Stein2019Chunks(
         days=t,
         parameter_values=head.parameter_values,
@@ -260,10 +272,21 @@ def simulate_stein2019_chunks(
 
 
 def simulate_pd_table(
-    n_subjects: int, days: npt.ArrayLike, *, seed: int | None = None, iiv: bool = True
+    n_subjects: int,
+    days: npt.ArrayLike,
+    *,
+    seed: int | None = None,
+    iiv: bool = True,
+    residual_sd_log: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """The proposed PD model (`simulate_pd`) as a long table: subject, day, CAR-T (copies/µg), plasma cells
     and AQP4-IgG relative to baseline; also the individual parameters and the settings.
+
+    ``residual_sd_log`` (`RESIDUAL_SD_LOG`) applies to the CAR-T level, a concentration an assay measures,
+    by the rule of the Stein 2019 model's (`observed_levels`: C·exp(eps), at most `MAX_CONCENTRATION`,
+    counted in ``settings["limited_to_max_concentration"]``); eps is drawn from a stream of its own (a child
+    of `seed`), so the individual parameters and the model values are those of a run without it. The
+    plasma cells and AQP4-IgG relative to baseline are model values, without residual error (D-19.600).
 
     >>> table, params, settings = simulate_pd_table(2, [0, 14, 28], seed=1)
     >>> table.columns.tolist()
@@ -271,20 +294,29 @@ def simulate_pd_table(
     >>> len(table), settings["note"]
     (6, 'cartrial proposed model, not published')
     """
+    RESIDUAL_SD_LOG.check("residual_sd_log", residual_sd_log)
     grid = np.asarray(days, dtype=float)
     sim = simulate_pd(n_subjects, grid, seed=seed, iiv=iiv)
     n, m = sim.car_t.shape
+    residual_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    car_t, limited = observed_levels(sim.car_t, residual_sd_log, residual_rng)
     params = sim.parameters
     table = pd.DataFrame(
         {
             "subject": np.repeat(params["subject"].to_numpy(), m),
             "day": np.tile(grid, n),
-            "car_t_copies_per_ug": sim.car_t.ravel(),
+            "car_t_copies_per_ug": car_t.ravel(),
             "plasma_cells_relative": sim.plasma_cells_relative().ravel(),
             "aqp4_igg_relative": sim.antibody_relative.ravel(),
         }
     )
-    return table, params, {**sim.settings, "note": "cartrial proposed model, not published"}
+    settings = {
+        **sim.settings,
+        "residual_sd_log": residual_sd_log,
+        "limited_to_max_concentration": limited,
+        "note": "cartrial proposed model, not published",
+    }
+    return table, params, settings
 
 
 __all__ = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -161,10 +161,7 @@ def as_frame(data: FrameLike) -> pd.DataFrame:
 
 
 def _with_errors(frame: pd.DataFrame, problems: RowProblems, keep_going: bool) -> pd.DataFrame:
-    if keep_going and problems:
-        frame = frame.copy()
-        frame["error"] = problems.error_column(len(frame))
-    return frame
+    return problems.with_error_column(frame, keep_going)
 
 
 def _round(value: float | None, digits: int) -> float:
@@ -301,12 +298,14 @@ def derive_edss(
     recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict()}
     if kind is EdssMethod.KURTZKE:
         recorded["kurtzke_gaps"] = asdict(gaps or KurtzkeGapOptions())
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_edss",
         options=recorded,
         sources=(EDSS_SOURCE,),
         units={"edss": "EDSS step (0-10)"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -354,12 +353,14 @@ def derive_visual_acuity(
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = chosen.value
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_visual_acuity",
         options={"offchart_convention": chosen.value, "numeric_notation": numeric_notation},
         sources=(VA_SOURCE,),
         units={"logmar": "logMAR", "decimal": "decimal acuity", "etdrs_letters": "letters"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -392,12 +393,14 @@ def derive_osis(
     result["visual_worse_eye"] = pd.Series(
         [None if np.isnan(g) else int(g) for g in worse], index=result.index, dtype=object
     )
+    table = _with_errors(result, problems, keep_going)
     return Result(
-        _with_errors(result, problems, keep_going),
+        table,
         derivation="cartrial.neuro.derive_osis",
         options={},
         sources=(OSIS_SOURCE,),
         units={"visual_worse_eye": "OSIS grade"},
+        notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
 
@@ -417,6 +420,35 @@ def infusion_days(infusions: FrameLike | Mapping[str, date], *, source: str = "i
     days = parse_infusion_table(text_frame(as_frame(infusions)), problems)
     problems.raise_if_any()
     return days
+
+
+def infused_by_cutoff(
+    days: Mapping[str, date], cutoff: date | None
+) -> tuple[dict[str, date], tuple[str, ...]]:
+    """Day 0 of the subjects infused on or before the data `cutoff`, and the subjects infused after it. A
+    subject infused after the cut-off was not yet infused as of it: an analysis as of the cut-off leaves the
+    subject out, as the study snapshot leaves such an infusion out (D-19.83) — counting it made a subject
+    not yet infused "relapse-free" with no follow-up (D-19.577). An infusion on the cut-off day is in.
+    Without a cut-off every subject is kept.
+
+    >>> infused_by_cutoff({"S1": date(2021, 1, 1), "S2": date(2021, 8, 1)}, date(2021, 7, 1))
+    ({'S1': datetime.date(2021, 1, 1)}, ('S2',))
+    """
+    if cutoff is None:
+        return dict(days), ()
+    kept = {sid: day for sid, day in days.items() if day <= cutoff}
+    return kept, tuple(sorted(sid for sid in days if sid not in kept))
+
+
+def infused_after_cutoff_note(late: Sequence[str], cutoff: date | None, what: str = "") -> str:
+    """The note naming the subjects `infused_by_cutoff` left out (the user's own data: ids are named);
+    `what`: what is left out with them (" with their relapses")."""
+    n = len(late)
+    when = cutoff.isoformat() if cutoff else ""
+    return (
+        f"{count(n, 'subject')} infused after the data cut-off {when} {verb(n, 'is', 'are')} left out{what}: "
+        + ", ".join(late)
+    )
 
 
 @dataclass(frozen=True)
@@ -448,7 +480,7 @@ def end_of_follow_up(
     >>> end_of_follow_up({"S1": date(2021, 3, 1)}, cutoff=date(2021, 9, 1)).last_assessment
     {'S1': datetime.date(2021, 9, 1)}
     """
-    days = infusion_days(infusions, source=source)
+    days, late = infused_by_cutoff(infusion_days(infusions, source=source), cutoff)
     if assessments:
         last: dict[str, date] = {}
         for i, form in enumerate(assessments):
@@ -462,8 +494,8 @@ def end_of_follow_up(
                 if moment is None:
                     continue
                 day = moment.date()
-                if cutoff is not None and day > cutoff:
-                    continue
+                if (cutoff is not None and day > cutoff) or str(sid) in late:
+                    continue  # after the cut-off, or a subject infused after it (D-19.577)
                 last[str(sid)] = max(day, last.get(str(sid), day))
         return FollowUpEnd(
             last,
@@ -477,7 +509,11 @@ def end_of_follow_up(
             recorded = parse_last_assessments(frame, problems, column)
             problems.raise_if_any()
             return FollowUpEnd(
-                {sid: min(day, cutoff) if cutoff else day for sid, day in recorded.items()},
+                {
+                    sid: min(day, cutoff) if cutoff else day
+                    for sid, day in recorded.items()
+                    if sid not in late  # infused after the cut-off: left out (D-19.577)
+                },
                 "last assessment column of the infusions (CLI: --infusion-dates)",
             )
     if cutoff is not None:
@@ -506,12 +542,15 @@ def relapse_episodes(
     source: str = "relapses",
     subjects_source: str = "subjects",
     birth_required: bool = True,
+    left_out: Collection[str] = (),
 ) -> tuple[list[RelapseEpisode], RowProblems]:
     """Validated episodes of a relapse form (`cartrial.neuro.tables.parse_relapse_table`); with
     `infusions`, an episode of a subject without an infusion date is an error. Returns the good episodes
     and the problems (raised unless `keep_going`). `birth_dates` as a subjects form: every subject needs a
     ``birth_date`` or ``birth_year`` unless not `birth_required` (a subject with neither then has no
-    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553).
+    before-birth check; `cartrial.neuro.tables.parse_birth_dates`, D-19.553). The episodes of the subjects
+    `left_out` (infused after the data cut-off, `infused_by_cutoff`) are not in the result and need no
+    infusion date (D-19.577).
 
     >>> form = "subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     >>> episodes, _ = relapse_episodes(form)
@@ -534,7 +573,9 @@ def relapse_episodes(
     parsed = parse_relapse_table(data, problems, birth_dates=births, cutoff=cutoff)
     if infusions is not None:
         for i, record in enumerate(parsed):
-            if record is not None and record.subject_id not in infusions:
+            if record is None or record.subject_id in left_out:
+                continue
+            if record.subject_id not in infusions:
                 problems.add(
                     i,
                     "subject_id",
@@ -544,7 +585,8 @@ def relapse_episodes(
                 )
     problems.raise_if_any(keep_going)
     bad = problems.bad_mask(len(data))
-    return [r for i, r in enumerate(parsed) if r is not None and not bad[i]], problems
+    kept = [r for i, r in enumerate(parsed) if r is not None and not bad[i] and r.subject_id not in left_out]
+    return kept, problems
 
 
 def _ci(rate: RateEstimate | None, side: str) -> float | None:
@@ -597,6 +639,17 @@ def _iso_dates(value: Any) -> Any:
     return value
 
 
+EXTENDED_NOTE_PREFIX = "follow-up extended past the last assessment to a later relapse onset"
+"""How `EXTENDED_NOTE` begins: what the analysis and the `relapses` command find that note by."""
+EXTENDED_NOTE = (
+    EXTENDED_NOTE_PREFIX + ": {n} (D-19.587); only a subject "
+    "who reports an episode is followed past the last contact, so the ARR after infusion and the relapse "
+    "hazard lean upward, by at most that gap; sensitivity analysis: follow-up to the cut-off (protocol "
+    "relapse_follow_up_end: cutoff)"
+)
+"""The note of `derive_relapses` counting the subjects whose relapse follow-up a reported episode extended."""
+
+
 @dataclass(frozen=True)
 class RelapseResult(Result):
     """`Result` of `derive_relapses`: ``table`` is the per-subject ARR listing; the engine objects are kept
@@ -609,6 +662,7 @@ class RelapseResult(Result):
     episodes: tuple[RelapseEpisode, ...] = ()
     relapse_options: RelapseOptions = field(default_factory=RelapseOptions)
     end_of_follow_up: str = ""
+    infused_after_cutoff: tuple[str, ...] = ()  # left out with their relapses (D-19.577)
 
     def payload(self) -> dict[str, Any]:
         """JSON-ready results: options, pooled ARR with CI, rate ratio, KM with numbers at risk, attacks and
@@ -691,6 +745,7 @@ class RelapseResult(Result):
                     if not qualifies(r, options)[0]
                 ],
                 "end_of_follow_up": self.end_of_follow_up,
+                "infused_after_cutoff": list(self.infused_after_cutoff),
                 "notes": list(self.notes),
             }
         )
@@ -775,7 +830,7 @@ def derive_relapses(
     follow_up_method: FollowUpMethod | str = FollowUpMethod.REVERSE_KM,
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
     deaths: Mapping[str, date] | None = None,
-    ends_of_study: Mapping[str, date] | None = None,
+    ends_of_study: Mapping[str, date | None] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
     keep_going: bool = False,
@@ -797,7 +852,10 @@ def derive_relapses(
     ``cartrial.analysis.populations.dated_ends``: a completion, withdrawal or loss on its disposition date, or
     a death); one on or before the cut-off ends the subject's follow-up as a death does (`end_at_death`: a
     later record is not a contact, D-19.110, D-19.133) but is censored in the reverse Kaplan-Meier only when
-    it is in `deaths`. `subjects` (a subjects form, or the birth date per subject): an onset before the
+    it is in `deaths`; a subject mapped to None ended the study on an undated day (stored before D-19.92):
+    its end is its last assessment. An episode reported after the last assessment, on or before the cut-off,
+    the death and the end of study, extends the subject's follow-up to its onset (D-19.587; a note counts
+    those subjects). `subjects` (a subjects form, or the birth date per subject): an onset before the
     subject's birth is an error; `birth_required=False` lets a subject of the form have no birth (no check).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
@@ -809,7 +867,17 @@ def derive_relapses(
     2
     """
     options = options or RelapseOptions()
-    days = infusion_days(infusions, source=infusions_source)
+    days, late = infused_by_cutoff(infusion_days(infusions, source=infusions_source), cutoff)
+    if late and not days:
+        # nobody left to follow: say why, at the infusions file and the cut-off (D-19.585)
+        raise InputError(
+            Problem(
+                f"every subject is infused after the data cut-off {cutoff.isoformat() if cutoff else ''}: "
+                "no subject has follow-up, so the ARR is not estimable",
+                file=infusions_source,
+                allowed="at least one infusion on or before the data cut-off",
+            )
+        )
     if isinstance(relapses, pd.DataFrame | str):
         episodes, problems = relapse_episodes(
             relapses,
@@ -820,10 +888,11 @@ def derive_relapses(
             source=source,
             subjects_source=subjects_source,
             birth_required=birth_required,
+            left_out=late,
         )
         found = tuple(problems.all()) if keep_going else ()
     else:
-        episodes, found = list(relapses), ()
+        episodes, found = [e for e in relapses if e.subject_id not in late], ()
     if last_assessment is not None:
         end = FollowUpEnd({str(k): _day(v) for k, v in last_assessment.items()}, "given per subject")
     else:
@@ -847,9 +916,28 @@ def derive_relapses(
         # a death or end after the cut-off is not in the data (D-19.83)
         return {str(k): _day(v) for k, v in (given or {}).items() if cutoff is None or _day(v) <= cutoff}
 
-    died, ended = by_cutoff(deaths), by_cutoff(ends_of_study)
+    # an end of study stored undated (before D-19.92) is the subject's last assessment itself (D-19.587)
+    ended_on = {
+        str(k): end.last_assessment.get(str(k)) if v is None else v for k, v in (ends_of_study or {}).items()
+    }
+    died, ended = by_cutoff(deaths), by_cutoff({k: v for k, v in ended_on.items() if v is not None})
+    # a relapse is itself observed on its onset day: the follow-up reaches at least the onset of every
+    # episode (any, qualifying or merged or not: it was reported) on or after the infusion, or that relapse
+    # would be dropped from the ARR and the Kaplan-Meier curve — only an onset on study: on or before the
+    # cut-off, the death and the end of study, the cap computed first, so a relapse after the death or the
+    # end extends nothing (D-19.587)
+    cap = {
+        sid: min(cutoff or date.max, died.get(sid, date.max), ended.get(sid, date.max))
+        for sid in end.last_assessment
+    }
+    reached = dict(end.last_assessment)
+    for episode in episodes:
+        sid = str(episode.subject_id)
+        if sid in reached and sid in days and days[sid] <= episode.onset <= cap[sid]:
+            reached[sid] = max(reached[sid], episode.onset)
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
-    last = end_at_death(end.last_assessment, died, days, ended)
+    last = end_at_death(reached, died, days, ended)
+    extended = sorted(sid for sid in days if reached[sid] > end.last_assessment[sid])
     follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
@@ -864,6 +952,10 @@ def derive_relapses(
     notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
     if end.guessed:
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
+    if extended:
+        notes.append(EXTENDED_NOTE.format(n=count(len(extended), "subject")))
+    if late:
+        notes.append(infused_after_cutoff_note(late, cutoff, " with their relapses"))
     return RelapseResult(
         arr_listing(arr),
         derivation="cartrial.neuro.derive_relapses",
@@ -892,6 +984,7 @@ def derive_relapses(
         episodes=tuple(episodes),
         relapse_options=options,
         end_of_follow_up=end.source,
+        infused_after_cutoff=late,
     )
 
 
@@ -964,11 +1057,13 @@ def _series_from_edss(
 @dataclass(frozen=True)
 class ResponderResult(Result):
     """`Result` of `derive_responders`: one row per definition; ``summaries`` keep every subject's
-    outcome, ``subjects_without_infusion`` those left out (no day 0)."""
+    outcome, ``subjects_without_infusion`` those left out (no day 0), ``infused_after_cutoff`` those left
+    out because infused after the data cut-off (D-19.577)."""
 
     summaries: tuple[ResponderSummary, ...] = ()
     subjects_without_infusion: tuple[str, ...] = ()
     n_infused: int = 0
+    infused_after_cutoff: tuple[str, ...] = ()  # left out: not yet infused as of the cut-off (D-19.577)
 
     def payload(self) -> list[dict[str, Any]]:
         """JSON-ready rows: each definition with its numbers and every subject's outcome."""
@@ -1050,7 +1145,8 @@ def derive_responders(
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
-    days = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
+    days, late = infused_by_cutoff(infused, cutoff)  # day 0 on the site's calendar vs the cut-off (D-19.607)
     zones = infusion_time_zones(infusions)  # each assessment's date on the site's calendar (D-19.607)
     given = {"edss": edss, "visual_acuity": visual_acuity, "osis": osis, "timed_walk": timed_walk}
     for name in definitions or []:
@@ -1102,7 +1198,7 @@ def derive_responders(
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
-    without_infusion = tuple(sorted(assessed - set(days)))
+    without_infusion = tuple(sorted(assessed - set(days) - set(late)))
     table = responder_table(summaries, len(days))
     notes = []
     if without_infusion:
@@ -1111,6 +1207,8 @@ def derive_responders(
             f"{count(n, 'subject')} with assessments but no infusion {verb(n, 'is', 'are')} left out: "
             + ", ".join(without_infusion)
         )
+    if late:
+        notes.append(infused_after_cutoff_note(late, cutoff))
     return ResponderResult(
         table,
         derivation="cartrial.neuro.derive_responders",
@@ -1125,6 +1223,7 @@ def derive_responders(
         summaries=summaries,
         subjects_without_infusion=without_infusion,
         n_infused=len(days),
+        infused_after_cutoff=late,
     )
 
 
@@ -1381,6 +1480,8 @@ __all__ = [
     "end_at_death",
     "end_of_follow_up",
     "format_ratio",
+    "infused_after_cutoff_note",
+    "infused_by_cutoff",
     "infusion_days",
     "km_frame",
     "percent_of_infused",

@@ -64,6 +64,15 @@ EDSS_KURTZKE_COLUMNS: tuple[str, ...] = (
 )
 VA_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", "eye", "acuity")
 VA_OPTIONAL: tuple[str, ...] = ("notation",)
+SELF_STATED_NOTATIONS = (Notation.SNELLEN_FEET, Notation.SNELLEN_METRES, Notation.OFF_CHART)
+"""Notations an acuity states itself (20/40, 6/12, CF): in the ``notation`` column (as `score va` writes
+it) only when they agree with the acuity (D-19.580)."""
+SELF_STATED_ALLOWED = (
+    "blank, or the notation the acuity states itself "
+    "(20/x: snellen_20; 6/x: snellen_6; CF/HM/LP/NLP: off_chart)"
+)
+"""What a self-stated ``notation`` may be: a fixed text, never derived from the row's acuity (a stored value,
+D-12.2; D-19.580)."""
 OSIS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *OSIS_MAX)
 OSIS_REQUIRED: tuple[str, ...] = ("subject_id", "assessed_at", "motor", "sensory", "sphincter")
 OSIS_ONE_OF: tuple[tuple[str, ...], ...] = (("visual_od", "visual"), ("visual_os", "visual"))
@@ -280,11 +289,19 @@ def parse_va_table(
         codes, texts = _distinct_cells(frame["eye"])
         eye_frame["eye"] = _object_array([EYE_SYNONYMS.get(str(c).strip().lower(), c) for c in texts])[codes]
     eye = parse_choice(eye_frame, "eye", EYES, problems)
+    # `notation` names how a bare number is read (decimal, logmar, etdrs_letters); the other notations are
+    # what `score va` writes there for an acuity that says its notation itself (20/40, 6/12, CF): they are
+    # accepted when they agree with the acuity, so a scored file scores again as the raw form (D-19.580)
     notations = (
         parse_choice(
             frame,
             "notation",
-            [Notation.DECIMAL.value, Notation.LOGMAR.value, Notation.ETDRS_LETTERS.value],
+            [
+                Notation.DECIMAL.value,
+                Notation.LOGMAR.value,
+                Notation.ETDRS_LETTERS.value,
+                *(n.value for n in SELF_STATED_NOTATIONS),
+            ],
             problems,
             required=False,
         )
@@ -324,6 +341,18 @@ def parse_va_table(
     for i in np.flatnonzero(refused):
         problems.add(i, "acuity", cell_values[i], acuity_of_row[i], ALLOWED_TEXT)
     acuity_of_row[refused] = None
+    stated = {n.value for n in SELF_STATED_NOTATIONS}
+    for i in np.flatnonzero(np.isin(notations.astype(str), list(stated))):
+        va = acuity_of_row[i]
+        if isinstance(va, VisualAcuity) and va.notation.value != notations[i]:
+            problems.add(
+                int(i),
+                "notation",
+                notations[i],
+                "does not match the acuity",
+                SELF_STATED_ALLOWED,
+            )
+            acuity_of_row[i] = None
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame, keys=list(eye))
     _check_not_after(assessed, cutoff, problems, "assessed_at")

@@ -205,7 +205,8 @@ def _end_of_bar(row: Mapping[str, Any]) -> str:
 
 
 def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """Follow-up per subject (bar to last contact) by dose level, CRS episodes and relapses after infusion."""
+    """Follow-up per subject (bar to the end of the relapse follow-up, else of follow-up) by dose level, CRS
+    episodes and relapses after infusion."""
     fig = swimmer_plot(analysis, tables)
     if fig is None:
         return None
@@ -233,8 +234,9 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
     infusion = _infusion_days(analysis)
     subjects = list(safety["subject_id"].astype(str))[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(subjects) + 1.4), layout="constrained")
-    # the bar ends at the last contact: the end of relapse follow-up of `relapses_by_subject` (post_days,
-    # cartrial.neuro.end_of_follow_up); the cut-off when that dataset is absent
+    # the bar ends at the end of the relapse follow-up of `relapses_by_subject` (post_days: the last contact,
+    # or a relapse reported after it, D-19.587, or the cut-off with relapse_follow_up_end: cutoff); at the end
+    # of follow-up (populations.follow_up_days) when that dataset is absent
     relapses = analysis.datasets.get("relapses_by_subject")
     contact: dict[str, float] = {}
     if relapses is not None and "post_days" in relapses.table:
@@ -281,7 +283,8 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
                 ax.plot(day, positions[subject], "X", color="black", markersize=7)
     ax.set_yticks(range(len(subjects)))
     ax.set_yticklabels(subjects)
-    ax.set_xlabel("days after infusion (bar ends at last contact)")
+    ends_at = "the end of the relapse follow-up" if contact else "the end of follow-up"
+    ax.set_xlabel(f"days after infusion (bar ends at {ends_at})")
     levels = sorted({str(v) for v in safety["dose_level"]})
     handles: list[Any] = [
         Patch(color=_colour(level), alpha=0.55, label=f"dose level {level}") for level in levels

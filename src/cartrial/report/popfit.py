@@ -67,6 +67,25 @@ FILE_KEYS: dict[str, str] = {
 }
 """The key of each file in the command's ``files`` listing (figures: ``figure_<stem>``)."""
 
+POPFIT_FIGURE_STEMS = ("obs_vs_pred", "npde", "individual_fits", "vpc", "saem_trace")
+"""The figures of a fit (`cartrial.report.popfit_figures.popfit_figures`), each ``.png`` or ``.svg``."""
+MAP_FIGURE_STEM = "map_fit"
+FIGURE_SUFFIXES = ("png", "svg")
+
+
+def written_file_names(command: str) -> frozenset[str]:
+    """The names, relative to ``--out``, of every file `kinetics popfit` (``command="popfit"``: its files,
+    figures and, for a PD model fitted from the study, the kinetic fit's under ``kinetics/``) or `kinetics
+    map` (``"map"``) may write: an input of the command may not be one of them (D-19.583)."""
+    figures = {f"{stem}.{suffix}" for stem in POPFIT_FIGURE_STEMS for suffix in FIGURE_SUFFIXES}
+    fit = {name for name in FILE_KEYS if not name.startswith("map")} | figures
+    if command == "popfit":
+        return frozenset(fit | {f"kinetics/{name}" for name in fit})
+    return frozenset(
+        {name for name in FILE_KEYS if name.startswith("map")}
+        | {f"{MAP_FIGURE_STEM}.{suffix}" for suffix in FIGURE_SUFFIXES}
+    )
+
 
 def popfit_files(
     fit: PopulationFit,
@@ -211,7 +230,7 @@ def map_files(
     if figures:
         from cartrial.report.popfit_figures import encode, map_figure
 
-        files[f"map_fit.{figure_format}"] = encode(map_figure(result), figure_format)
+        files[f"{MAP_FIGURE_STEM}.{figure_format}"] = encode(map_figure(result), figure_format)
     return files
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import SIMULATED_RESIDUAL_LOG_SD, Allowed
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.candidate import SCREENING_DATES, screening_date_problem
 from cartrial.protocol.design_options import PATIENTS
@@ -193,6 +193,9 @@ class Population(_Model):
 LATEST_ACCRUAL_START = dt.date(SCREENING_DATES[1].year - 100, 12, 31)
 #: The latest study day a scenario names (`data_cutoff_day`): a century (D-19.369).
 MAX_STUDY_DAY = 36500.0
+MAX_FOLLOW_UP_DAYS = 3650.0
+"""The longest follow-up of a scenario (`follow_up_days`, ten years), the bound of `kinetics.persistence_day`
+too (D-19.605)."""
 
 
 class Accrual(_Model):
@@ -296,7 +299,7 @@ class Kinetics(_Model):
     omega2_scale: float = Field(default=1.0, ge=0, le=10)
     reference_cells_per_kg: float = Field(default=1.0e6, gt=0)
     dose_exponent: float = Field(default=0.5, ge=0, le=3)
-    residual_sd_log: float = Field(default=0.3, ge=0, le=5)
+    residual_sd_log: float = Field(default=0.3, description="residual SD on the log scale (D-19.600)")
     lloq_copies_per_ug: float = Field(default=50.0, gt=0)
     persistence_day: float = Field(default=180.0, gt=0)
     omega2: dict[str, float] = Field(
@@ -328,8 +331,8 @@ class Kinetics(_Model):
 REFERENCE_CELLS_PER_KG = Allowed(low=1.0, high=1e12, unit="cells/kg")
 """`kinetics.reference_cells_per_kg`: within 10^6 of its default 10^6, the top being the protocol's largest
 dose (`cartrial.protocol.dosing.MAX_CELLS_PER_KG`); 1e-300 made every exposure overflow and ran for ever."""
-PERSISTENCE_DAY = Allowed(low=1.0, high=3650.0, unit="days")
-"""`kinetics.persistence_day`: within the longest follow-up a scenario allows (`follow_up_days` ≤ 3650)."""
+PERSISTENCE_DAY = Allowed(low=1.0, high=MAX_FOLLOW_UP_DAYS, unit="days")
+"""`kinetics.persistence_day`: within the longest follow-up a scenario allows (`MAX_FOLLOW_UP_DAYS`)."""
 
 
 def _omega2_issues(kinetics: Any) -> list[Issue]:
@@ -360,13 +363,15 @@ def _omega2_issues(kinetics: Any) -> list[Issue]:
 
 def _kinetics_range_issues(kinetics: Any) -> list[Issue]:
     """Each Stein 2019 typical value by the rule of `kinetics popfit --initial` (within 10^6 of the model's
-    default and its domain, D-19.37), the reference dose, the LLOQ (the one LLOQ range) and the persistence
-    day (D-19.335)."""
+    default and its domain, D-19.37), the residual SD (the one range of a simulated one, which holds every
+    fit `kinetics map` reads, D-19.600), the reference dose, the LLOQ (the one LLOQ range) and the
+    persistence day (D-19.335)."""
     from cartrial.kinetics.popfit.structural import STEIN2019
     from cartrial.kinetics.templates import LLOQ
 
     rules = {name: STEIN2019.initial_rule(j) for j, name in enumerate(STEIN2019.parameters)}
     rules |= {
+        "residual_sd_log": SIMULATED_RESIDUAL_LOG_SD,
         "reference_cells_per_kg": REFERENCE_CELLS_PER_KG,
         "lloq_copies_per_ug": LLOQ,
         "persistence_day": PERSISTENCE_DAY,
@@ -391,18 +396,18 @@ class PdSettings(_Model):
 
     @model_validator(mode="after")
     def _known_parameters(self) -> PdSettings:
-        from cartrial.kinetics.pd import PD_PARAMETERS
+        from cartrial.kinetics.pd import PD_PARAMETERS, pd_override_rules
+
+        rules = pd_override_rules()
 
         issues = [
             Issue(("overrides", name), "unknown PD parameter", name, ", ".join(PD_PARAMETERS))
             for name in self.overrides
             if name not in PD_PARAMETERS
         ]
-        issues += [
-            Issue(("overrides", name), "must be > 0", value, "> 0")
-            for name, value in self.overrides.items()
-            if name in PD_PARAMETERS and not value > 0
-        ]
+        for name, value in self.overrides.items():  # the engine's rule (D-19.604)
+            if name in PD_PARAMETERS and (problem := rules[name].problem(name, value)) is not None:
+                issues.append(Issue(("overrides", name), problem.message, value, problem.allowed))
         if issues:
             raise semantic_error(issues)
         return self
@@ -551,7 +556,7 @@ class Scenario(_Model):
     toxicity: Toxicity = Toxicity()
     efficacy: Efficacy = Efficacy()
     design: DesignSettings = DesignSettings()
-    follow_up_days: float = Field(default=365.0, gt=28, le=3650)
+    follow_up_days: float = Field(default=365.0, gt=28, le=MAX_FOLLOW_UP_DAYS)
     data_cutoff_day: float | None = Field(
         default=None, ge=1, le=MAX_STUDY_DAY, description="study day of the cut-off: 1 to 36500"
     )
@@ -713,14 +718,14 @@ _BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "l
 
 def _fit_key(path: tuple[str | int, ...], iiv: tuple[str, ...]) -> str:
     """The estimates.json key a `Kinetics` field is taken from (`population_kinetics`): ``typical.NAME``,
-    ``sigma.a`` (the residual SD), ``omega[k][k]`` (an IIV variance)."""
+    ``omega[k][k]`` (an IIV variance). The residual SD (``sigma.a``) has none: the fit's reader refuses at
+    ``sigma.a`` whatever is outside `RESIDUAL_LOG_SD`, which lies within the simulator's range
+    (`SIMULATED_RESIDUAL_LOG_SD`, one bound, D-19.600), so the simulator never refuses it."""
     from cartrial.kinetics.models import STEIN_PARAMETERS
 
     name = str(path[0]) if path else ""
     if name in STEIN_PARAMETERS:
         return f"typical.{name}"
-    if name == "residual_sd_log":
-        return "sigma.a"
     if name == "omega2" and len(path) > 1 and path[1] in iiv:
         k = iiv.index(str(path[1]))
         return f"omega[{k}][{k}]"

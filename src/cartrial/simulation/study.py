@@ -277,6 +277,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     today (`dates_after_today`)."""
     from cartrial.escalation import design_decision
     from cartrial.grading.ctcae import ctcae_term
+    from cartrial.kinetics.models import observed_levels
     from cartrial.kinetics.pd import titre_endpoint
 
     sc = prepared.scenario
@@ -363,6 +364,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         u = np.sort(rng.random(relapse_counts[j]))
         grid = curve[: end + 1]
         relapse_days.append(list(np.interp(u * grid[-1], grid, np.arange(end + 1))) if grid[-1] > 0 else [])
+    pk_limited = 0  # PK observations above MAX_CONCENTRATION, written as it (D-19.606)
     for j, s in enumerate(order):
         sid = f"SIM-{j + 1:0{width}d}"
         ids[s] = sid
@@ -614,7 +616,10 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             conc = m.stein2019_concentration(
                 pk_days, params[0], params[1], params[2] * factor, params[3], params[4], params[5]
             )
-            conc = np.atleast_1d(conc) * np.exp(rng.normal(0, sc.kinetics.residual_sd_log, pk_days.size))
+            conc, limited = observed_levels(  # the engine's rule: at most MAX_CONCENTRATION (D-19.606)
+                np.atleast_1d(conc), sc.kinetics.residual_sd_log, rng, draw_at_zero=True
+            )
+            pk_limited += limited
             lloq = sc.kinetics.lloq_copies_per_ug
             for day, value in zip(pk_days, conc, strict=True):
                 blq = bool(value < lloq)
@@ -763,6 +768,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         "rows": {name: len(frame) for name, frame in forms.items()},
         "not_simulated": not_simulated,
         "crs_management": CRS_MANAGEMENT_NOT_SIMULATED,
+        "pk_samples_limited_to_max_concentration": pk_limited,
     }
     summary["after_today"] = dates_after_today(
         forms["subjects"], dt.date.fromisoformat(sc.accrual.start_date), cutoff_date, today

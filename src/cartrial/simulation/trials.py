@@ -209,7 +209,6 @@ def _pd_courses(
     for c, start in enumerate(range(0, n, chunk)):
         size = min(chunk, n - start)
         s = int(seeds[c].generate_state(1)[0])
-        e0 = simulate_pd(size, [0.0], seed=s, model=model).parameters["e0"].to_numpy()
         for k, dose in enumerate(cells_per_kg):
             factor = _factors(
                 dose,
@@ -217,7 +216,7 @@ def _pd_courses(
                 (size,),
                 lambda d: m.dose_factor(d, ref, scenario.pd.dose_exponent),
             )
-            sim = simulate_pd(size, days, seed=s, model=model, overrides={"e0": e0 * factor})
+            sim = simulate_pd(size, days, seed=s, model=model, e0_scale=factor)  # the sampled e0 × factor
             out[start : start + size, k, :] = sim.antibody_relative
     return np.maximum(out, 1e-9)
 

@@ -45,7 +45,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_today
@@ -122,7 +122,9 @@ class Finding:
         return None if value is None else str(value)
 
     def problem(self) -> Problem:
-        """The located problem (hard checks refuse with it; soft ones are listed with it)."""
+        """The located problem (hard checks refuse with it; soft ones are listed with it). The value is
+        shown only for a record being written (the user's own entry); a hard finding on a stored record
+        (a new consent date after the stored infusion) names the record's field, never its value (D-12.2)."""
         record = self.record
         where_field = self.field if record.file is not None else f"{record.table}.{self.field}"
         return Problem(
@@ -130,7 +132,7 @@ class Finding:
             file=record.file,
             row=record.row,
             field=where_field,
-            value=_text(self.value),
+            value=_text(self.value) if record.new else None,
             allowed=self.check.rule,
         )
 
@@ -149,7 +151,7 @@ class Finding:
             "row": self.record.row,
             "record_id": self.record.record_id,
             "field": self.field,
-            "value": _text(self.value),
+            "value": _text(self.value) if self.record.new else None,
             "message": self.message,
         }
 
@@ -1530,16 +1532,20 @@ CONTEXT_TABLES = ("subject", "infusion", "adverse_event")
 
 
 def stored_records(
-    connection: Connection, subject_ids: Iterable[str], tables: Iterable[str] = CONTEXT_TABLES
+    connection: Connection,
+    subject_ids: Iterable[str],
+    tables: Iterable[str] = CONTEXT_TABLES,
+    written: tuple[str, int] | None = None,
 ) -> dict[str, dict[str, list[Record]]]:
     """Stored records of `tables` for `subject_ids`: subject → table → records (not new), each table's in
     id order (not the database's plan-dependent order: the records of a subject come out alike whether
-    read alone or with other subjects', D-19.433)."""
+    read alone or with other subjects', D-19.433). `written`: (table, id) of the record a write replaces,
+    not read (the checks put its new values in its place; a repair of its unreadable date, D-19.560)."""
     from sqlalchemy import select
 
     from cartrial.store.fields import DATABASE_COLUMNS
     from cartrial.store.models import STUDY_TABLES
-    from cartrial.store.stored_dates import locating
+    from cartrial.store.stored_dates import read_leaving_out
 
     wanted = sorted({str(s) for s in subject_ids})
     out: dict[str, dict[str, list[Record]]] = {s: {} for s in wanted}
@@ -1550,13 +1556,21 @@ def stored_records(
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             query = select(model_table).where(model_table.c.subject_id.in_(chunk)).order_by(model_table.c.id)
-            with locating(connection, query):  # a stored date no reader reads: named by record (D-19.556)
-                rows = connection.execute(query).mappings().all()
+            if written is not None and written[0] == table:
+                query = query.where(model_table.c.id != written[1])
+            # a stored date no reader reads: refused by its record (D-19.556); within a repair left out
+            # and named (`writes.update_record`, D-19.562)
+            rows = read_leaving_out(connection, query, partial(_fetch_rows, connection, query))
             for row in rows:
                 values = {k: v for k, v in row.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(row["id"]))
                 out[str(row["subject_id"])].setdefault(table, []).append(record)
     return out
+
+
+def _fetch_rows(connection: Connection, query: Any, left_out: Sequence[Any]) -> Sequence[Any]:
+    """The row mappings of `query` narrowed by `left_out` (`stored_dates.read_leaving_out`'s fetch)."""
+    return connection.execute(query.where(*left_out)).mappings().all()
 
 
 def stored_table_records(connection: Connection, table: str) -> list[Record]:
@@ -1756,7 +1770,13 @@ def reconcile_write(tx: Any, table: str, *values: Mapping[str, Any] | None) -> l
     return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None})
 
 
-def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int) -> list[Finding]:
+def check_delete(
+    tx: Any,
+    table: str,
+    before: Mapping[str, Any],
+    record_id: int,
+    created: Sequence[Finding] | None = None,
+) -> list[Finding]:
     """The edit checks a delete of record `record_id` of `table` (`before`: its values, already deleted in
     the open transaction `tx`) makes fire on the subject's remaining records (D-19.103): the reconciling
     checks across records (a disposition ``death`` left without its fatal adverse event, a record now after
@@ -1766,10 +1786,13 @@ def check_delete(tx: Any, table: str, before: Mapping[str, Any], record_id: int)
     refuses a delete: removing a record cannot make a remaining one impossible (the hard checks compare a
     record with the subject row, which a remaining record's foreign key keeps), and a refusal would trap a
     user whose correction starts with the delete; the next write of that record is checked as usual.
-    Returns the findings the delete created."""
-    created = write_findings(tx.connection, table, before, None, record_id)
+    Returns the findings the delete created. `created`: these findings computed before the delete
+    (`write_findings` of the delete; the record is not read either way: the same findings), as
+    `writes.delete_record` does to name what its checks could not read in the audit row (D-19.562)."""
+    if created is None:
+        created = write_findings(tx.connection, table, before, None, record_id)
     record_queries(tx, created)
-    return created
+    return list(created)
 
 
 @dataclass
@@ -1861,7 +1884,8 @@ def write_findings(
     tables = _write_tables(table, after is None)
     read = None if context is None else context.records(str(subject_id), tables)
     if read is None or context is None:
-        stored = stored_records(connection, [str(subject_id)], tables).get(str(subject_id), {})
+        replaced = None if record_id is None or before is None else (table, record_id)
+        stored = stored_records(connection, [str(subject_id)], tables, replaced).get(str(subject_id), {})
         protocol = study_protocol(connection)
     else:
         stored, protocol = read, context.protocol
@@ -2472,12 +2496,15 @@ def reconcile_queries(
     (D-19.164): a disposition set back to ongoing or dated later, a date corrected, a dose fixed. Each
     closure is an audited update by `EDIT_CHECK_USER` whose reason names the check, the record and the
     write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
-    person raised is never touched. Returns the codes closed."""
+    person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
+    is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
+    Returns the codes closed."""
     from sqlalchemy import select
 
     from cartrial.store.bulk import apply_update
     from cartrial.store.fields import DATABASE_COLUMNS, study_protocol
     from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import left_out_now, read_leaving_out, subjects_left_out
 
     wanted = sorted({str(s) for s in subject_ids if s is not None})
     if not wanted:
@@ -2510,7 +2537,9 @@ def reconcile_queries(
         chosen = sorted(wanted_ids)
         for start in range(0, len(chosen), 500):
             query = select(model_table).where(model_table.c.id.in_(chosen[start : start + 500]))
-            for found in tx.connection.execute(query).mappings():
+            # through the one skip-and-note read: within a write's leaving-out a record no reader reads
+            # is left out and named, its queries kept open below (D-19.562)
+            for found in read_leaving_out(tx.connection, query, partial(_fetch_rows, tx.connection, query)):
                 values = {k: v for k, v in found.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(found["id"]))
                 stored.setdefault(str(found["subject_id"]), {}).setdefault(table, []).append(record)
@@ -2530,6 +2559,11 @@ def reconcile_queries(
         )
         for subject_id, by_table in stored.items()
     ]
+    # the checks of a subject with records left out (`stored_dates.leaving_out_unreadable`) are partial:
+    # a check that does not fire may not fire only because a record was not read, so none of its queries
+    # is closed while records are left out (they stay open; the write names them, D-19.562)
+    left_out = left_out_now()
+    partial_subjects = set(subjects_left_out(tx.connection, left_out)) if left_out else set()
     if protocol is None:
         protocol = study_protocol(tx.connection)
     site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
@@ -2546,6 +2580,8 @@ def reconcile_queries(
         for row in open_rows:
             check_id = str(row["text"]).removeprefix("Edit check ").split(" ", 1)[0]
             table, record_id = str(row["table_name"]), row["record_id"]
+            if str(row["subject_id"]) in partial_subjects:
+                continue  # its subject's checks could not read every record: kept open (D-19.562)
             if record_id is None or (table, int(record_id)) not in present:
                 continue  # a deleted record: not judged here
             if (check_id, table, int(record_id), row["field"]) in firing:

@@ -17,7 +17,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.fields import lookup_text_problem
 from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock
-from cartrial.store.stored_dates import locating, unreadable_date, unreadable_dates
+from cartrial.store.stored_dates import locating, read_leaving_out, unreadable_date, unreadable_dates
 from cartrial.store.tables import (
     MASKED_COLUMNS,
     coerce,
@@ -45,13 +45,15 @@ def get_record(
     `sites`: a record of another site (`_site_condition`) is answered as one that does not exist (D-19.428,
     as D-19.345 / D-19.411); None: every site."""
     model = model_of(table_name)
-    record = unmasked(current_record(connection, model, table_name, record_id))
     if sites is not None and _site_condition(model, sites):
+        # the site first, reading no stored value: another site's record with a date no reader reads is
+        # "no such record" too, never its refusal (D-19.560)
         table = table_of(model)
-        query = select(table.c.id).where(table.c.id == record["id"], *_site_condition(model, sites))
-        if connection.execute(query).first() is None:
+        number = record_id_of(record_id)
+        query = select(table.c.id).where(table.c.id == number, *_site_condition(model, sites))
+        if not valid_record_id(number) or connection.execute(query).first() is None:
             raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
-    return record
+    return unmasked(current_record(connection, model, table_name, record_id))
 
 
 def find_records(
@@ -346,10 +348,14 @@ def page_records(
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    with locating(connection, query):  # a stored date no reader reads, by its record (D-19.556)
-        result = connection.execute(query)
+
+    def fetch(left_out: Sequence[Any]) -> list[dict[str, Any]]:
+        result = connection.execute(query.where(*left_out))
         keys = tuple(result.keys())
-        rows = [dict(zip(keys, row, strict=True)) for row in result.all()]  # one fetch, no row mappings
+        return [dict(zip(keys, row, strict=True)) for row in result.all()]  # one fetch, no row mappings
+
+    # a stored date no reader reads: refused by its record (D-19.556); a list page leaves it out (D-19.559)
+    rows = read_leaving_out(connection, query, fetch)
     if not count:
         return rows, len(rows)
     if (rows or offset == 0) and (limit is None or len(rows) < limit):
@@ -464,17 +470,21 @@ def subject_days(
     moment = _moment_expression(connection, model) if zones else None
     table = table_of(model)
     conditions = [table.c[str(model.clinical_date_column)].is_not(None), *_site_condition(model, sites)]
-    query = select(table.c[subject_column], day if moment is None else moment).where(*conditions).distinct()
-    rows = connection.execute(query).all()
-    with locating(connection, select(table).where(*conditions)):
+
+    def fetch(left_out: Sequence[Any]) -> list[tuple[str, Any]]:
+        read = day if moment is None else moment
+        query = select(table.c[subject_column], read).where(*conditions, *left_out).distinct()
         out: dict[tuple[str, Any], None] = {}
-        for subject, text in rows:
+        for subject, text in connection.execute(query).all():
             try:
                 found = _site_day(text, zones.get(str(subject))) if moment is not None else _DAY(text)
             except ValueError:
                 found = _stored_day(text, table.name, model.clinical_date_column)
-            out[(str(subject), found)] = None
+            out[(str(subject), found)] = None  # two instants of one site day: one pair
         return list(out)
+
+    # refused by its records (D-19.556); a list page leaves them out (D-19.559)
+    return read_leaving_out(connection, select(table).where(*conditions), fetch)
 
 
 def record_days(

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from cartrial import __version__
-from cartrial.errors import ConflictError
+from cartrial.errors import ConflictError, Problem
 from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verification_for_one_site, verify_chain
 from cartrial.store.bulk import UpsertResult
@@ -195,9 +195,17 @@ class StudyService:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> int:
         return self.as_user(actor).update_record(
-            table_name, record_id, changes, expected_version, reason, source, raised=raised
+            table_name,
+            record_id,
+            changes,
+            expected_version,
+            reason,
+            source,
+            raised=raised,
+            unchecked=unchecked,
         )
 
     def delete_record(
@@ -209,8 +217,11 @@ class StudyService:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> None:
-        self.as_user(actor).delete_record(table_name, record_id, reason, source, raised=raised)
+        self.as_user(actor).delete_record(
+            table_name, record_id, reason, source, raised=raised, unchecked=unchecked
+        )
 
     def get_record(self, actor: str, table_name: str, record_id: int) -> dict[str, Any]:
         return self.as_user(actor).get_record(table_name, record_id)
@@ -339,9 +350,11 @@ class StudyUser:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> int:
         """Change fields of one record, if it is still at `expected_version`; returns the new version;
-        `raised` as for `insert_record`.
+        `raised` as for `insert_record`; `unchecked`: a list the records the edit's checks could not
+        read are added to (by record and field, never the value, D-19.562).
 
         Stale version -> `ConflictError` (reload and retry); locked record -> `ConflictError` naming the lock;
         missing reason -> `InputError`. Unchanged values are ignored (no change, no audit row)."""
@@ -357,6 +370,8 @@ class StudyUser:
                 tx.update_record(table_name, record_id, changes, expected_version, reason, validated)
             )
         _collect(raised, tx)
+        if unchecked is not None:
+            unchecked.extend(tx.unchecked)
         return version
 
     def preview_write_checks(
@@ -379,14 +394,17 @@ class StudyUser:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> None:
         """Delete one record (audited with the whole record as the old value); reason required; `raised`
         as for `insert_record` (a delete's reconciling checks raise queries on remaining records,
-        D-19.103)."""
+        D-19.103); `unchecked` as for `update_record` (D-19.562)."""
         reason = require_reason(reason, "delete")
         with self._write(source, reason) as tx:
             tx.delete_record(table_name, record_id, reason)
         _collect(raised, tx)
+        if unchecked is not None:
+            unchecked.extend(tx.unchecked)
 
     # -- reads --------------------------------------------------------------------------------------
 

@@ -3,25 +3,29 @@
 SQLite keeps any text in a date or date-time column; a value put in with SQL (``zzzz``, ``2021-13-45``) is
 refused by the column types' own readers (`cartrial.store.models.UtcDateTime`, `StoredDate`) with a
 `StoredValueError` naming the table and column (D-19.556), and by the snapshot read by its record
-(D-19.543). `locating` adds the record ids where the failed query has them. PostgreSQL's ``date`` and
+(D-19.543). `locating` adds the record ids where the failed query has them; within
+`leaving_out_unreadable` a list read leaves these records out and names them instead (D-19.559); an update
+setting each such date repairs the record (`writes.record_to_repair`, D-19.560). PostgreSQL's ``date`` and
 ``timestamptz`` columns refuse such text at the write: nothing to refuse at a read there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, String, type_coerce
+from sqlalchemy import Connection, String, Table, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
 
 from cartrial.errors import Problem, StoredValueError
 
 UNREADABLE_DATE_HEADER = (
     "The study database holds a date that cartrial never stores (changed directly in the database; "
-    "`cartrial audit verify` checks the records against the audit trail):"
+    "`cartrial audit verify` checks the records against the audit trail; `cartrial db edit` setting each "
+    "such date, with a reason, corrects the record; an unreadable `created_at` cannot be set by an edit):"
 )
 
 
@@ -54,6 +58,35 @@ def bounded(problems: list[Problem]) -> list[Problem]:
     return [*problems[:MAX_FINDINGS], Problem(f"and {more} more stored value(s) no reader reads")]
 
 
+def unread_records(problems: Iterable[Problem]) -> dict[str, list[str]]:
+    """The records of `problems` (`unreadable_date`'s), each once in order: ``<table> record <id>`` → its
+    fields (one problem per field; a count of records counts these keys)."""
+    out: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.record:
+            fields = out.setdefault(problem.record, [])
+            if problem.field and problem.field not in fields:
+                fields.append(problem.field)
+    return out
+
+
+REASON_RECORDS = 20
+"""At most this many records an audit row's reason names (`partial_checks_reason`), then "and N more"."""
+
+
+def partial_checks_reason(reason: str, problems: Iterable[Problem]) -> str:
+    """The audit reason of a write whose edit checks left out the records of `problems` (D-19.562): the
+    user's `reason` with ``(the edit checks could not read: <table> record <id>, <field>; …)`` appended,
+    at most `REASON_RECORDS` records, never a value — the trail says the checks were partial."""
+    records = unread_records(problems)
+    if not records:
+        return reason
+    named = [f"{record}, {', '.join(fields)}" for record, fields in records.items()]
+    if len(named) > REASON_RECORDS:
+        named = [*named[:REASON_RECORDS], f"and {len(named) - REASON_RECORDS} more record(s)"]
+    return f"{reason} (the edit checks could not read: {'; '.join(named)})"
+
+
 def readable(value: Any, *, timed: bool) -> bool:
     """Whether the column's reader (``fromisoformat``, as `models.UtcDateTime`, `models.StoredDate` and the
     snapshot read it) reads the stored text `value` (None: an empty cell, readable)."""
@@ -81,13 +114,22 @@ def locating(connection: Connection, query: Any) -> Iterator[None]:
 
 
 def _located(connection: Connection, query: Any, error: StoredValueError) -> StoredValueError:
+    problems = [problem for _, _, problem in _locate(connection, query, error)]
+    return cast(StoredValueError, error.with_problems(bounded(problems)))  # with_problems keeps the class
+
+
+def _locate(
+    connection: Connection, query: Any, error: StoredValueError
+) -> list[tuple[Table | None, int | None, Problem]]:
+    """The problems of `error` by record: (table, record id, problem) of each record of `query` whose
+    stored date no reader reads, (None, None, problem) for a problem no record locates."""
     tables = {getattr(t, "name", None): t for t in query.get_final_froms()}
-    problems: list[Problem] = []
+    out: list[tuple[Table | None, int | None, Problem]] = []
     done: set[str] = set()
     for problem in error.problems:
         table = tables.get(problem.record)
         if table is None or "id" not in table.c or problem.field not in table.c:
-            problems.append(problem)
+            out.append((None, None, problem))
             continue
         if table.name in done:
             continue
@@ -103,13 +145,107 @@ def _located(connection: Connection, query: Any, error: StoredValueError) -> Sto
         try:
             rows = connection.execute(query.with_only_columns(table.c.id, *texts)).all()
         except SQLAlchemyError:  # the locating read must never hide the refusal itself
-            problems.append(problem)
+            out.append((None, None, problem))
             continue
-        found = [
-            unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed)
+        found: list[tuple[Table | None, int | None, Problem]] = [
+            (table, int(row[0]), unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed))
             for row in rows
             for c, value in zip(columns, row[1:], strict=True)
             if not readable(value, timed=c.type.stored_timed)
         ]
-        problems += found or [problem]
-    return cast(StoredValueError, error.with_problems(bounded(problems)))  # with_problems keeps the class
+        out += found or [(None, None, problem)]
+    return out
+
+
+LEAVE_OUT_BOUND = 1_000
+"""At most this many records one read leaves out (each an ``id NOT IN`` value bound to the query; SQLite
+refuses more than 32,766 variables); past it the read is refused as outside `leaving_out_unreadable`, the
+refusal bounded (`bounded`): a mass change is answered 409, never "too many SQL variables" (D-19.565).
+`tamper.MAX_FINDINGS`' scale: a notice lists at most that many records anyway."""
+
+
+class LeftOut(list[Problem]):
+    """The problems of the records a read left out (`leaving_out_unreadable`), each once, and these records
+    by table: table name → record ids (`subjects_left_out` reads their subjects, D-19.563)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, set[int]] = {}
+
+
+_LEFT_OUT: ContextVar[LeftOut | None] = ContextVar("cartrial_unreadable_left_out", default=None)
+_T = TypeVar("_T")
+
+
+def left_out_now() -> LeftOut | None:
+    """The records left out so far within the innermost `leaving_out_unreadable` (None outside one)."""
+    return _LEFT_OUT.get()
+
+
+def subjects_left_out(connection: Connection, left_out: LeftOut) -> dict[str, set[str]]:
+    """Subject id → the tables of its records `left_out` (their ``subject_id`` is readable: only a date is
+    not), read by record id, 500 at a time (D-19.563)."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import STUDY_TABLES
+
+    out: dict[str, set[str]] = {}
+    for name, ids in left_out.records.items():
+        model = STUDY_TABLES.get(name)
+        table = getattr(model, "__table__", None)
+        if table is None or "subject_id" not in table.c:
+            continue
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            query = select(table.c.subject_id).where(table.c.id.in_(wanted[start : start + 500]))
+            for (subject,) in connection.execute(query).all():
+                if subject is not None:
+                    out.setdefault(str(subject), set()).add(name)
+    return out
+
+
+@contextmanager
+def leaving_out_unreadable() -> Iterator[LeftOut]:
+    """Within: the list reads (`reads.page_records`, `reads.subject_days`, through `read_leaving_out`)
+    leave out each record holding a stored date no reader reads and add its problems (`unreadable_date`:
+    ``<table> record <id>, <field>``, never the value) to the list yielded, instead of refusing the whole
+    read: a list page shows every readable record and names the others (D-19.559)."""
+    left_out = LeftOut()
+    token = _LEFT_OUT.set(left_out)
+    try:
+        yield left_out
+    finally:
+        _LEFT_OUT.reset(token)
+
+
+def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequence[Any]], _T]) -> _T:
+    """`fetch(conditions)` (a read of `query`'s records with these extra conditions) as under `locating`.
+    Within `leaving_out_unreadable`, a refusal whose every problem is located by its record is answered by
+    `fetch` again without these records (``id NOT IN``), their problems noted; otherwise (any problem
+    without its record, or more than `LEAVE_OUT_BOUND` records) the located refusal."""
+    left_out = _LEFT_OUT.get()
+    conditions: list[Any] = []
+    excluded: set[tuple[str, int]] = set()  # records, not their fields (one problem per field)
+    while True:
+        narrowed = query.where(*conditions)
+        try:
+            return fetch(conditions)
+        except StoredValueError as error:
+            located = _locate(connection, narrowed, error)
+            excluded |= {(t.name, cast(int, n)) for t, n, _ in located if t is not None}
+            if (
+                left_out is None
+                or any(table is None for table, _, _ in located)
+                or len(excluded) > LEAVE_OUT_BOUND  # never an unbounded list of bound ids (D-19.565)
+            ):
+                problems = [problem for _, _, problem in located]
+                raise cast(StoredValueError, error.with_problems(bounded(problems))) from None
+            ids: dict[Table, set[int]] = {}
+            noted = set(left_out)  # a mass change: thousands of records, each noted once
+            for table, record_id, problem in located:
+                ids.setdefault(cast(Table, table), set()).add(cast(int, record_id))
+                left_out.records.setdefault(cast(Table, table).name, set()).add(cast(int, record_id))
+                if problem not in noted:
+                    noted.add(problem)
+                    left_out.append(problem)
+            conditions += [table.c.id.not_in(sorted(numbers)) for table, numbers in ids.items()]

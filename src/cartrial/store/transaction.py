@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select, text
 
 from cartrial import __version__
-from cartrial.errors import PermissionDeniedError
+from cartrial.errors import PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import database
 from cartrial.store.audit import AuditEntry
@@ -126,6 +126,9 @@ class Transaction:
     raised_queries: list[Any] = field(default_factory=list)
     """The data queries the edit checks raised in this transaction
     (`cartrial.store.edit_checks.RaisedQuery`, added by `record_queries`; D-19.130)."""
+    unchecked: list[Problem] = field(default_factory=list)
+    """The records an edit's checks could not read (a stored date no reader reads), by record and field,
+    never the value (D-19.562)."""
     written_subjects: set[str] = field(default_factory=set)
     """The subjects whose records an import wrote in this transaction (`reconcile_queries` judges their
     edit-check queries at its end, D-19.164)."""

@@ -11,11 +11,12 @@ the whole record as the old value). The permission of the action is checked by t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, String, and_, delete, func, select
+from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, InternalError, Problem, StoredValueError
@@ -44,7 +45,7 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
-from cartrial.store.stored_dates import locating
+from cartrial.store.stored_dates import leaving_out_unreadable, locating, partial_checks_reason, readable
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -536,18 +537,38 @@ def update_record(
     changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
     changes = typed_texts(table_name, changes)
-    current = current_record(tx.connection, model, table_name, record_id)
+    with _other_sites_first(tx, model, table_name, record_id):
+        current, unreadable = record_to_repair(tx.connection, model, table_name, record_id, changes)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
+    repairs = {name: text for name, text in unreadable.items() if name in changes}
     if int(current["version"]) != int(expected_version):
         raise StaleVersionError(
             f"{table_name} record {record_id} is at version {current['version']}, not "
             f"{expected_version}: someone changed it since you read it; reload it and apply your "
             "change again"
         )
+    # the site first: another site's user learns nothing of the record's stored values from what is
+    # refused next (a no-op, a repair's limits, the lock; D-19.566)
+    check_record_sites(tx, model, table_name, [current])
     clean = prepare_rows(model, table_name, [changes], ())[0]
-    diff = {name: value for name, value in clean.items() if not same_value(current[name], value)}
+    diff = {
+        name: value
+        for name, value in clean.items()
+        if name in repairs or not same_value(current[name], value)  # a repair always writes (D-19.560)
+    }
     if not diff:
+        if unreadable:  # only updated_at: an edit changing nothing leaves it unreadable (D-19.566)
+            raise InputError(
+                Problem(
+                    "not a readable date-time; an edit that changes no field does not rewrite it: change "
+                    "a field, with a reason, to repair the record",
+                    record=f"{table_name} record {record_id}",
+                    field="updated_at",
+                )
+            )
         return int(current["version"])
+    if repairs:
+        refuse_beyond_repair(tx, model, table_name, record_id, repairs, diff)
     check_texts(model, table_name, diff)
     # the own-site rule before the references are looked up: a subject moved to another site is refused
     # alike whether that site exists or not (D-19.415)
@@ -575,17 +596,61 @@ def update_record(
         and validated.version == int(current["version"])
         and validated.after == after
     )
-    check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
-    version = apply_update(tx, model, table_name, current, diff, int(expected_version), reason)
-    reconcile_write(tx, table_name, current, after)  # queries whose check no longer fires (D-19.164)
+    # any edit (a repair or not): the checks skip the subject's other unreadable records and name them,
+    # in the answer (`unchecked`) and in the audit rows' reason — a subject with unreadable records is
+    # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
+    with leaving_out_unreadable() as unseen:
+        check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    # the audit row's old value of a repaired date is the text that was stored (D-19.560)
+    stored = {**current, **repairs}
+    audited = partial_checks_reason(reason, unseen)
+    version = apply_update(tx, model, table_name, stored, diff, int(expected_version), audited)
+    # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
+    with leaving_out_unreadable() as unseen:
+        reconcile_write(tx, table_name, current, after)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return version
+
+
+def refuse_beyond_repair(
+    tx: Transaction,
+    model: type[StudyData],
+    table_name: str,
+    record_id: int,
+    unreadable: Mapping[str, Any],
+    diff: Mapping[str, Any],
+) -> None:
+    """A repair of the unreadable stored dates `unreadable` (`record_to_repair`) changes only them: any
+    other changed field is refused, located, nothing written; while a data lock is active a record whose
+    clinical date is unreadable counts as frozen (whether it is cannot be told), refused naming the lock as
+    any frozen record (D-19.561)."""
+    others = [name for name in diff if name not in unreadable and name != "updated_at"]
+    if others:
+        raise InputError(
+            [
+                Problem(
+                    "a repair of an unreadable stored date changes only that date; change this field in "
+                    "another edit once the record is repaired",
+                    field=f"{table_name}.{name}",
+                )
+                for name in others
+            ]
+        )
+    if tx.lock is not None and model.clinical_date_column in unreadable:
+        raise ConflictError(
+            f"{table_name} record {record_id} holds an unreadable {model.clinical_date_column} (its clinical "
+            f"date), so it counts as frozen by {tx.lock.describe()}; an admin must unlock (with a reason) "
+            "before it can change"
+        )
 
 
 def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
     """Delete one record (audited with the whole record as the old value)."""
     model = model_of(table_name)
     refuse_protected(table_name, "deleted")
-    current = current_record(tx.connection, model, table_name, record_id)
+    with _other_sites_first(tx, model, table_name, record_id):
+        current = current_record(tx.connection, model, table_name, record_id)
     record_id = int(current["id"])  # a numpy integer id bound as the int it names
     if model is User:
         check_last_admin(tx.connection, current, None)
@@ -595,6 +660,14 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         raise ConflictError(
             f"{table_name} record {record_id} is frozen by {tx.lock.describe()}; it cannot be deleted"
         )
+    # the reconciling edit checks of the subject's remaining records (D-19.103), computed before the delete
+    # (the record is not read either way): a subject's unreadable records left out and named, in the
+    # answer and in the audit row's reason, as for an edit (D-19.562)
+    from cartrial.store.edit_checks import check_delete, write_findings
+
+    with leaving_out_unreadable() as unseen:
+        created = write_findings(tx.connection, table_name, current, None, record_id)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     table = table_of(model)
     try:
         with tx.connection.begin_nested():
@@ -616,13 +689,12 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         audit_chain.INSERT_FIELD,
         record_json(values),
         None,
-        reason=reason,
+        reason=partial_checks_reason(reason, unseen),
     )
-    # the reconciling edit checks of the subject's remaining records (D-19.103): soft queries only
-    from cartrial.store.edit_checks import check_delete
-
-    check_delete(tx, table_name, current, record_id)
-    reconcile_write(tx, table_name, current)  # queries whose check no longer fires (D-19.164)
+    check_delete(tx, table_name, current, record_id, created)  # soft queries only
+    with leaving_out_unreadable() as unseen:  # queries whose check no longer fires (D-19.164, D-19.562)
+        reconcile_write(tx, table_name, current)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
 
 
 def check_references(
@@ -662,6 +734,64 @@ def current_record(
     if row is None:
         raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return row
+
+
+@contextmanager
+def _other_sites_first(
+    tx: Transaction, model: type[StudyData], table_name: str, record_id: int
+) -> Iterator[None]:
+    """A record whose stored date no reader reads (`StoredValueError`, D-19.556) is refused for another
+    site's user as any record of that site is: by the site rule, read from the record's site or subject
+    column alone, before the refusal that would tell the record holds such a date (D-19.566)."""
+    try:
+        yield
+    except StoredValueError:
+        table = table_of(model)
+        column = own_site_column(model) or model.subject_column
+        if column is not None and column in table.c:
+            query = select(table.c[column]).where(table.c.id == record_id_of(record_id))
+            row = tx.connection.execute(query).mappings().first()
+            if row is not None:
+                check_record_sites(tx, model, table_name, [dict(row)])
+        raise
+
+
+def record_to_repair(
+    connection: Connection, model: type[StudyData], table_name: str, record_id: int, changes: RowLike
+) -> tuple[RowLike, dict[str, Any]]:
+    """The stored record an update of `changes` starts from (`current_record`) and, when it holds stored
+    dates no reader reads (D-19.556) that `changes` sets every one of (`updated_at` excepted), the record
+    with these columns empty and their stored texts by column (`stored_text`): what repairs them (D-19.560;
+    `updated_at` is rewritten by any write that changes a field). The text goes to the audit row's old
+    value only, never to a message; a record with an unreadable date the update does not set (every
+    update rewrites ``updated_at``) is refused as before, by its record and field."""
+    try:
+        return current_record(connection, model, table_name, record_id), {}
+    except StoredValueError:
+        table = table_of(model)
+        dated = [c for c in table.c if hasattr(c.type, "stored_timed")]
+        where = table.c.id == record_id_of(record_id)
+        texts = connection.execute(select(*(type_coerce(c, String) for c in dated)).where(where)).first()
+        if texts is None:
+            raise
+        unreadable = {
+            c.name: stored_text(text)
+            for c, text in zip(dated, texts, strict=True)
+            if not readable(text, timed=isinstance(c.type, UtcDateTime))
+        }
+        if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
+            raise
+        query = select(*(c for c in table.c if c.name not in unreadable)).where(where)
+        row = connection.execute(query).mappings().one()
+        return {**row, **dict.fromkeys(unreadable)}, unreadable
+
+
+def stored_text(value: Any) -> Any:
+    """A stored value as an audit row's old value holds it (JSON): a BLOB (bytes) as the SQLite blob
+    literal ``X'<hex>'``, anything else as it was read (D-19.566). For the audit row only, never a message."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"X'{bytes(value).hex()}'"
+    return value
 
 
 def _held_elsewhere(

@@ -14,18 +14,20 @@ checks it inside the write transaction that holds the audit-chain lock
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import not_after_today, utc_today
 from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action
+from cartrial.store.stored_dates import bounded
 from cartrial.store.tables import MAX_REASON_LENGTH
 from cartrial.web.errors import JSONBodyRoute, NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
@@ -145,6 +147,9 @@ class Saved(BaseModel):
     version_token: str
     queries: list[RaisedQueryOut] = []
     """The data queries the write raised (D-19.130)."""
+    unchecked: list[str] = []
+    """An edit's (D-19.560): the subject's other records its edit checks could not read, each ``<table>
+    record <id>, <field>: …``, never the value (D-19.562)."""
 
 
 class Deleted(BaseModel):
@@ -153,6 +158,17 @@ class Deleted(BaseModel):
     queries: list[RaisedQueryOut] = []
     """The data queries the delete's reconciling edit checks raised on the subject's remaining records
     (D-19.103, D-19.160)."""
+    unchecked: list[str] = []
+    """The subject's other records the delete's edit checks could not read, each ``<table> record <id>,
+    <field>: …``, never the value (D-19.562)."""
+
+    @model_serializer(mode="wrap")
+    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`unchecked` only when the checks left a record out: a delete's answer is otherwise as before."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("unchecked"):
+            data.pop("unchecked", None)
+        return data
 
 
 class ProblemOut(BaseModel):
@@ -552,16 +568,20 @@ def _update(
     spec = _form(form)
     field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
     expected = _expected_version(record_id, token, field)
-    _visible(user, spec.table, record_id)
+    # a stored date no reader reads: the record is visible (its site is checked first); the update
+    # repairs it or refuses it by its record (D-19.560)
+    with contextlib.suppress(StoredValueError):
+        _visible(user, spec.table, record_id)
     subject = body.values.get("subject_id")
     if user.sites is not None and subject is not None and spec.table != "subject":
         # moved to another site's subject: as if absent (a subject renamed: its new id is a key, D-19.297)
         _require_visible_subject(user, spec.table, str(subject))
     values = typed_values(spec.name, body.values, protocol=protocol)
     raised: list[Any] = []
+    unchecked: list[Any] = []
     try:
         version = user.service.update_record(
-            spec.table, record_id, values, expected, body.reason, "web", raised=raised
+            spec.table, record_id, values, expected, body.reason, "web", raised=raised, unchecked=unchecked
         )
     except StaleVersionError as exc:
         raise _stale(exc, field, str(token)) from None
@@ -573,6 +593,7 @@ def _update(
         version=version,
         version_token=token_,
         queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+        unchecked=[str(p) for p in bounded(unchecked)],
     )
 
 
@@ -617,8 +638,14 @@ def delete_record(
     spec = _form(form)
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
-    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised)
-    return Deleted(form=spec.name, id=record_id, queries=[RaisedQueryOut(**q.as_dict()) for q in raised])
+    unchecked: list[Any] = []
+    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised, unchecked=unchecked)
+    return Deleted(
+        form=spec.name,
+        id=record_id,
+        queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+        unchecked=[str(p) for p in bounded(unchecked)],
+    )
 
 
 # -- queries ------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from cartrial.errors import (
     PermissionDeniedError,
     Problem,
     StoredValueError,
+    shown_name,
 )
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
 
@@ -287,7 +288,7 @@ def _control_character_problem(request: Request) -> Problem | None:
     text = request.url.path
     for name, value in request.query_params.multi_items():
         if found is None:
-            found = control_character_problem(f"query parameter {name[:40]!r}", name + value)
+            found = control_character_problem(f"query parameter {shown_name(name)!r}", name + value)
             text = name + value
     if found is None or found.value is None:  # not Unicode text: said so, nothing named
         return found
@@ -316,7 +317,7 @@ def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
     seen: set[str] = set()
     for name, _value in pairs:
         if name in seen and name not in REPEATABLE_FIELDS:
-            shown = name if len(name) <= 40 else name[:40] + "…"
+            shown = shown_name(name)
             return Problem(
                 f"the {kind} {shown!r} is given more than once (the app would keep only one of the values)",
                 field=shown,
@@ -340,7 +341,7 @@ def _unknown_query_problem(request: Request) -> Problem | None:
         return None
     for name in request.query_params:
         if name not in taken:
-            shown = name if len(name) <= 40 else name[:40] + "…"
+            shown = shown_name(name)
             return Problem(
                 f"the query parameter {shown!r} is not one this route takes",
                 field=shown,

@@ -22,14 +22,15 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
 from cartrial.columns import checked_site_zones, on_site_clock, utc_today
-from cartrial.errors import CartrialError, ConflictError, StoredValueError, stored_rows_errors
+from cartrial.errors import CartrialError, ConflictError, Problem, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
+from cartrial.store.stored_dates import bounded, leaving_out_unreadable
 from cartrial.web.errors import without_database_location
 
 if TYPE_CHECKING:
@@ -109,8 +110,22 @@ def rows_by_table(
 
 
 def subject_sites(handle: StudyUser) -> dict[str, str]:
-    """Subject id → site id of every subject (READ permission)."""
-    return {str(r["subject_id"]): str(r["site_id"]) for r in rows_of(handle, "subject")}
+    """Subject id → site id of every subject (READ permission): these two columns only, so a subject with a
+    stored date no reader reads keeps its site (its queries listed and counted, D-19.564)."""
+    rows = rows_by_table(handle, ["subject"], {"subject": ["subject_id", "site_id"]})["subject"]
+    return {str(r["subject_id"]): str(r["site_id"]) for r in rows}
+
+
+def left_out_subjects(handle: StudyUser) -> dict[str, set[str]]:
+    """Within `stored_dates.leaving_out_unreadable`: subject id → the tables of its records left out so far
+    (a stored date no reader reads; the subject id is readable), {} outside or when none (D-19.563)."""
+    from cartrial.store.stored_dates import left_out_now, subjects_left_out
+
+    left_out = left_out_now()
+    if not left_out or not left_out.records:
+        return {}
+    with handle.service.read() as connection:
+        return subjects_left_out(connection, left_out)
 
 
 def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
@@ -543,6 +558,9 @@ class SubjectRow:
     dose_level: int | None
     open_queries: int
     disposition: str | None
+    unreadable: str | None = None
+    """Which of the subject's records the list left out (``infusion record unreadable``): its infusion,
+    dose level or query count may then be incomplete (D-19.563)."""
 
 
 def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> list[SubjectRow]:
@@ -557,12 +575,17 @@ def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> li
         if q.get("status") == "open" and q.get("subject_id"):
             queries[str(q["subject_id"])] = queries.get(str(q["subject_id"]), 0) + 1
     out = []
-    for subject in rows_of(handle, "subject"):
+    subjects = rows_of(handle, "subject")
+    flagged = left_out_subjects(handle)  # a left-out record's subject: marked, never "not infused"
+    for subject in subjects:
         site_id = str(subject["site_id"])
         if not _site_ok(site_id, sites) or (site and site_id != site):
             continue
         sid = str(subject["subject_id"])
         day0, level = _first_infusion(infusions.get(sid, []), zones.get(site_id))
+        tables = sorted(flagged.get(sid, set()) - {"subject"})
+        if "infusion" in tables:
+            day0, level = None, None
         out.append(
             SubjectRow(
                 sid,
@@ -572,6 +595,7 @@ def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> li
                 level,
                 queries.get(sid, 0),
                 subject.get("disposition"),
+                " and ".join(f"{t} record" for t in tables) + " unreadable" if tables else None,
             )
         )
     return sorted(out, key=lambda r: r.subject_id)
@@ -599,6 +623,11 @@ class StudyHome:
     """complete / (complete + missing + overdue) in %, None when nothing was due."""
     lock: str | None
     as_of: dt.date
+    unreadable: tuple[Problem, ...] = ()
+    """The records left out, each holding a stored date no reader reads (`unreadable_records`, D-19.559)."""
+    unreadable_subjects: tuple[str, ...] = ()
+    """The subjects of these records: left out of the completeness counts, and of the dose-level and
+    not-infused counts when their infusion is left out (D-19.563)."""
 
 
 def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
@@ -613,13 +642,25 @@ def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) ->
 
 
 def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
+    with leaving_out_unreadable() as left_out:
+        home = _read_study_home(handle, sites, today)
+    return replace(home, unreadable=unreadable_records(left_out))
+
+
+def unreadable_records(left_out: Sequence[Problem]) -> tuple[Problem, ...]:
+    """What a list page says of the records it left out (`stored_dates.leaving_out_unreadable`): each by
+    ``<table> record <id>, <field>``, never the value, at most `tamper.MAX_FINDINGS` (D-19.559)."""
+    return tuple(bounded(list(left_out)))
+
+
+def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
     from cartrial.store import reads
     from cartrial.store.snapshot import site_time_zones
 
     protocol = study_protocol(handle)
     levels = tuple(int(d.level) for d in protocol.dose_levels)
     subjects = [s for s in rows_of(handle, "subject") if _site_ok(s.get("site_id"), sites)]
-    ids = {str(s["subject_id"]) for s in subjects}
+    ids = set(visible_subjects(handle, sites))  # with a subject whose record is left out (D-19.564)
     scheduled = [t for t in _scheduled_tables() if t not in ("subject", "infusion")]
     # the schedule needs, per subject and form, only the days that have a record (grouped in the
     # database: a study of a thousand subjects has about a million records)
@@ -642,6 +683,11 @@ def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
         infusions, _ = reads.page_records(
             connection, "infusion", sites=allowed, columns=casebook_columns("infusion"), count=False
         )
+    # a left-out record's subject: its schedule cannot be told; with its infusion left out, neither its
+    # level nor whether it was infused (D-19.563)
+    left = {s: tables for s, tables in left_out_subjects(handle).items() if s in ids}
+    flagged = set(left)
+    uninfusable = {s for s, tables in left.items() if "infusion" in tables}
     grouped_infusions: dict[str, list[dict[str, Any]]] = {}
     for row in infusions:
         if str(row["subject_id"]) in ids:
@@ -664,10 +710,14 @@ def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
         day0, level = _first_infusion(by_table["infusion"].get(sid, []), zone_of.get(sid))
         for target in (row, total):
             target["total"] += 1
+            if sid in uninfusable:  # enrolled; neither by level nor "not infused"
+                continue
             if level is None:
                 target["not_infused"] += 1
             else:
                 target["by_level"][level] = target["by_level"].get(level, 0) + 1
+        if sid in flagged:  # no schedule cells: a left-out record's form cannot be told
+            continue
         records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
         visits, _ = schedule_cells(protocol, records, day0, today, zone_of.get(sid))
         for visit in visits:
@@ -688,6 +738,7 @@ def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
         completeness_pct=None if not due else round(100.0 * counts.get("complete", 0) / due, 1),
         lock=lock.describe() if lock else None,
         as_of=today,
+        unreadable_subjects=tuple(sorted(flagged)),
     )
 
 

@@ -1328,7 +1328,14 @@ def _stream_file(
             problems.extend(exc.problems)
             return FormCounts(spec.name, spec.table, str(file), 0), done
     try:
-        for data in source:
+        while True:
+            try:
+                data = next(source)
+            except StopIteration:
+                break
+            except InputError as exc:  # a cell over the limit in a chunk (D-19.581): reported with the
+                problems.extend(exc.problems)  # other files' problems, as `read_whole` reports it (D-19.586)
+                break
             validated, chunk_problems = validate_form(data, protocol=known.protocol)
             chunk_problems += _cross_file_problems([data], known)
             read += len(data.frame)

@@ -34,7 +34,7 @@ from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME, FormSpec
 from cartrial.store.importing.validation import FormData
-from cartrial.tabular import _read_header, read_csv, trim_cells
+from cartrial.tabular import _read_header, read_csv, refuse_long_cells, trim_cells
 
 STREAM_BYTES = 64 * 1024 * 1024
 """Template files larger than this are streamed (about 1 million lab rows)."""
@@ -136,8 +136,10 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
                 skip_blank_lines=False,
             )
             frame.columns = header
-            trim_cells(frame)
             rows = np.arange(offset, offset + len(frame)) + FIRST_DATA_ROW
+            # the cell limit of every reader (D-19.581); a line within it holds no longer cell
+            refuse_long_cells(file, frame, rows=rows.tolist(), size=max(map(len, lines)))
+            trim_cells(frame)
             offset += len(frame)
             yield FormData(spec=spec, frame=frame, file=str(file), sha256=sha256, source_rows=rows)
 

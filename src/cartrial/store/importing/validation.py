@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from itertools import repeat
@@ -199,7 +201,20 @@ def validate_form(
             if name not in known and name in rules
         ]  # fmt: skip
     absent = pd.Series(np.full(n, "", dtype=object))
+    # one record (a form save, an API write): its cells read once, each cell's verdict reused (D-19.567)
+    one_row = (
+        dict(zip(frame.columns, frame.to_numpy(dtype=object)[0].tolist(), strict=True))
+        if n == 1 and record_mode
+        else None
+    )
     for column in columns:
+        if one_row is not None and column.table_column is not None and column.rule is not None:
+            text = one_row.get(column.name, "")
+            default = _scalar_default(spec, column)
+            if default is not None and text == "":
+                text = default  # as `cells.where(cells != "", default)` below, on the one cell
+            values[column.table_column] = _one_cell_parsed(text, column, sink, protocol)
+            continue
         cells = frame[column.name] if column.name in frame.columns else absent
         if column.table_column is None or column.rule is None:
             filled = cells != ""
@@ -362,6 +377,67 @@ def _parsed_array(
     if column.kind is FieldKind.JSON:
         return _parse_json(cells, name, required, sink)
     return _parse_text(cells, column, rule, sink, protocol)
+
+
+ONE_CELL_CACHE_SIZE = 8192
+"""Cells whose parse `_one_cell_parsed` keeps (least recently used dropped first)."""
+ONE_CELL_MAX_TEXT = 256
+"""Longer cells (free text: a description, a comment) are parsed each time, not kept."""
+
+_one_cell_cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, tuple[tuple[Any, ...], ...]]] = OrderedDict()
+_one_cell_protocols: dict[int, Protocol] = {}
+"""The protocols the cached parses were made with, by `id`: held so that no other object takes the id of
+one while a parse keyed by it is cached."""
+_one_cell_lock = threading.Lock()
+
+
+def _one_cell_parsed(
+    text: Any, column: FormColumn, sink: RowProblems, protocol: Protocol | None
+) -> np.ndarray:
+    """`_parsed_array` of a one-row column (its cell `text`), its result and problems kept per (column,
+    cell text, protocol) and given again for the same cell (D-19.567). The parse of a cell depends on
+    nothing else: each distinct text of a column is checked once and its verdict mapped back to the rows
+    (`distinct`), so the result and problems of one cell are those of `_parsed_array` on it — the same
+    code, run once per text instead of once per write (each single-record write, web form save and API
+    call validates its record several times, on one-row frames whose pandas overhead per column is the
+    cost). JSON cells (their value is a mutable list or object) and long texts are not kept; a kept array
+    is given as a copy. The protocol is part of the key by identity, and every protocol keyed is held
+    while its verdicts are kept (`_one_cell_protocols`), so that an id is never another protocol's."""
+    assert column.rule is not None
+    if column.kind is FieldKind.JSON or not isinstance(text, str) or len(text) > ONE_CELL_MAX_TEXT:
+        return _parsed_array(_one_cell(text, column), column, column.rule, sink, protocol)
+    key = (column, text, id(protocol))
+    with _one_cell_lock:
+        kept = _one_cell_cache.get(key)
+        if kept is not None:
+            _one_cell_cache.move_to_end(key)
+    if kept is None:
+        fresh = RowProblems(sink.file)
+        parsed = _parsed_array(_one_cell(text, column), column, column.rule, fresh, protocol)
+        if fresh.file_level or set(fresh.by_row) - {FIRST_DATA_ROW}:  # not a verdict of the cell alone
+            sink.file_level.extend(fresh.file_level)
+            for row, problems in fresh.by_row.items():
+                sink.by_row[row].extend(problems)
+            return parsed
+        kept = (parsed, tuple((p.field, p.value, p.message, p.allowed) for p in fresh.by_row[FIRST_DATA_ROW]))
+        with _one_cell_lock:
+            if protocol is not None and id(protocol) not in _one_cell_protocols:
+                if len(_one_cell_protocols) >= 4:  # another study's protocols: start afresh
+                    _one_cell_protocols.clear()
+                    _one_cell_cache.clear()
+                _one_cell_protocols[id(protocol)] = protocol
+            _one_cell_cache[key] = kept
+            if len(_one_cell_cache) > ONE_CELL_CACHE_SIZE:
+                _one_cell_cache.popitem(last=False)
+    parsed, found = kept
+    for name, value, message, allowed in found:
+        sink.add(0, name, value, message, allowed)
+    return parsed.copy()
+
+
+def _one_cell(text: Any, column: FormColumn) -> pd.Series:
+    """The column of a one-row frame holding `text` (what `validate_form` gives `_parsed_array`)."""
+    return pd.Series([text], dtype=object, name=column.name)
 
 
 def _numbers_as_python(parsed: np.ndarray, as_int: bool) -> np.ndarray:

@@ -204,6 +204,25 @@ def other_problems(problems: Sequence[Problem], form_name: str) -> list[str]:
     return [problem_text(p) for p in problems if field_name(p) not in names]
 
 
+def unreadable_context(
+    left_out: Sequence[Problem], subjects: Sequence[str] = (), effect: str | None = None
+) -> dict[str, Any]:
+    """The template context of a list page's notice of the records it left out (`views.unreadable_records`,
+    ``partials/unreadable.html``): each ``<table> record <id>, <field>``, what is allowed, never the value
+    (the problems hold none), under the refusal's own header pointing to `cartrial audit verify`
+    (D-19.559); `subjects`: the subjects of these records, `effect`: what the page does with them, in
+    words (D-19.563)."""
+    from cartrial.store.stored_dates import UNREADABLE_DATE_HEADER
+
+    return {
+        "unreadable": [str(p) for p in left_out],
+        "unreadable_header": UNREADABLE_DATE_HEADER,
+        # the subjects of these records (their ids are readable) and what the page does with them (D-19.563)
+        "unreadable_subjects": list(subjects),
+        "unreadable_effect": effect or "These records are not shown below.",
+    }
+
+
 def problem_text(problem: Problem) -> str:
     """A problem as a page shows it: its message and what is allowed (never the value typed, D-12.2)."""
     return problem.message + (f" (allowed: {problem.allowed})" if problem.allowed else "")

@@ -8,8 +8,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from cartrial.errors import InputError, StoredValueError
 from cartrial.store.permissions import Action
+from cartrial.store.stored_dates import leaving_out_unreadable
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, page_router, problem_text, redirect, sites
+from cartrial.web.pages.common import (
+    done_message,
+    page_router,
+    problem_text,
+    redirect,
+    sites,
+    unreadable_context,
+)
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
@@ -46,7 +54,10 @@ def _query_page(
     refused reason to close (D-19.282)."""
     visible = sites(user)
     status = status if status in views.QUERY_STATUSES else None
-    rows = views.query_list(user.service, visible, site=site or None, subject=subject or None, status=status)
+    with leaving_out_unreadable() as left_out:  # one unreadable record must not hide the rest (D-19.559)
+        rows = views.query_list(
+            user.service, visible, site=site or None, subject=subject or None, status=status
+        )
     return render(
         request,
         "queries.html",
@@ -66,6 +77,7 @@ def _query_page(
             "answer_problems": answer_problems or {},
             "closes": closes or {},
             "close_problems": close_problems or {},
+            **unreadable_context(views.unreadable_records(left_out)),
         },
         status_code=status_code,
     )

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from cartrial.columns import utc_today
 from cartrial.store.permissions import Action
+from cartrial.store.stored_dates import leaving_out_unreadable
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, page_router, sites
+from cartrial.web.pages.common import done_message, page_router, sites, unreadable_context
 from cartrial.web.security import WebUser, permit
 from cartrial.web.templating import render
 
@@ -21,8 +22,29 @@ router = page_router()
 def study_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -> HTMLResponse:
     """Enrolment by site and dose level, open queries, data completeness, current lock."""
     home = views.study_home(user.service, sites(user))
-    return render(request, "home.html", {"title": "Study home", "home": home, "nav": "home"})
+    return render(
+        request,
+        "home.html",
+        {
+            "title": "Study home",
+            "home": home,
+            "nav": "home",
+            **unreadable_context(home.unreadable, home.unreadable_subjects, HOME_EFFECT),
+        },
+    )
 
+
+HOME_EFFECT = (
+    "These records are not shown below. Their subjects are counted as enrolled and left out of data "
+    "completeness; a subject whose infusion record is left out is also left out of the dose-level and "
+    "not-infused counts (a subject whose own record is left out is not counted)."
+)
+"""What the study home does with a left-out record's subject (D-19.563)."""
+SUBJECTS_EFFECT = (
+    "These records are not shown below. Their subjects are marked in the list (a subject whose own record "
+    "is left out is not listed)."
+)
+"""What the subject list does with a left-out record's subject (D-19.563)."""
 
 SUBJECTS_PER_PAGE = 100
 """Subjects listed per page of the subject list (a study of a thousand subjects is ten pages)."""
@@ -38,7 +60,9 @@ def subject_list(
     """The subjects the user may see (investigators: their site's), optionally of one site; a page of
     `SUBJECTS_PER_PAGE` at a time, in subject-id order."""
     visible = sites(user)
-    rows = views.subject_list(user.service, visible, site or None)
+    with leaving_out_unreadable() as left_out:  # one unreadable record must not hide the rest (D-19.559)
+        rows = views.subject_list(user.service, visible, site or None)
+        named = sorted(views.left_out_subjects(user.service))
     all_sites = views.site_ids(user.service) if visible is None else sorted(visible)
     pages = max(1, -(-len(rows) // SUBJECTS_PER_PAGE))
     page = min(page, pages)
@@ -56,6 +80,7 @@ def subject_list(
             "site": site or "",
             "sites": all_sites,
             "nav": "subjects",
+            **unreadable_context(views.unreadable_records(left_out), named, SUBJECTS_EFFECT),
         },
     )
 
