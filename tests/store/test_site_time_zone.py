@@ -46,6 +46,12 @@ def test_a_site_time_zone_is_an_iana_zone_on_every_path(sqlite_study: str, tmp_p
         service.add_site("admin", "XXX", "Nowhere", "DE", "Europe/Nowhere")
     with pytest.raises(InputError, match="IANA"):
         service.update_record("admin", "site", record, {"time_zone": "../etc/passwd"}, 1, "typo", "cli")
+    for key in ("posix/Asia/Shanghai", "right/Europe/Berlin", "Factory", "localtime", "posixrules"):
+        with pytest.raises(InputError, match="IANA") as caught:  # loads in zoneinfo, names no place's zone
+            service.add_site("admin", "XXX", "Nowhere", "DE", key)
+        assert [p.field for p in caught.value.problems] == ["site.time_zone"]
+        with pytest.raises(InputError, match="IANA"):
+            service.update_record("admin", "site", record, {"time_zone": key}, 1, "typo", "cli")
 
 
 @pytest.mark.parametrize("text", ["", " UTC", "Mars/Olympus", "../../etc/passwd", "/usr/share/zoneinfo/UTC"])
