@@ -251,8 +251,8 @@ def dtc(text: str, zone: str | None = None) -> str:
     London winter time: one style for all of a subject's date-times; a site in UTC itself, `UTC_ZONES`, as
     without a zone): the date a reviewer reads is the date the study day counts (D-19.607). An offset that is
     no whole number of minutes (a local mean time, such as Monrovia's -00:44:30 before 1972) has no ISO 8601
-    designator (±hh:mm): such an instant is written in UTC with ``Z``, exact, never a rounded offset. Partial dates
-    (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
+    designator (±hh:mm): such an instant is written in UTC with ``Z``, exact, never a rounded offset.
+    Partial dates (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
 
     >>> dtc("2021-04-26T23:30:00Z"), dtc("2021-04-26T23:30:00Z", "Asia/Shanghai")
     ('2021-04-26T23:30', '2021-04-27T07:30+08:00')
