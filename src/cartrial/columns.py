@@ -14,6 +14,7 @@ No file or terminal I/O lives here (that is `cartrial.tabular`, used by the comm
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -772,13 +773,33 @@ def time_zone_of(name: str) -> _dt.tzinfo | None:
     """The IANA time zone `name` (None: not one the zoneinfo database knows; D-19.285). `zoneinfo` itself
     refuses what is not a key of its database: a blank or absolute name, one with ``..`` or not normalised
     (ValueError), a name with spaces around it or unknown (ZoneInfoNotFoundError), a folder of zones such as
-    ``Europe`` (IsADirectoryError, an OSError)."""
+    ``Europe`` (IsADirectoryError, an OSError). A key it loads that names no place's zone is refused too:
+    one outside `zoneinfo.available_timezones()` or a copy of another under ``posix/`` or ``right/`` (leap
+    seconds counted, which no other reader does), ``Factory``, ``localtime`` and ``posixrules`` (D-19.607).
+
+    >>> time_zone_of("posix/Asia/Shanghai") is None, time_zone_of("Asia/Shanghai") is None
+    (True, False)
+    """
     import zoneinfo
 
+    if name not in _place_zones():
+        return None
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+@functools.cache
+def _place_zones() -> frozenset[str]:
+    """The IANA keys `time_zone_of` accepts: the zoneinfo database's, less those naming no place's zone."""
+    import zoneinfo
+
+    return frozenset(
+        z
+        for z in zoneinfo.available_timezones()
+        if not z.startswith(("posix/", "right/")) and z not in {"Factory", "localtime", "posixrules"}
+    )
 
 
 def on_site_clock(moment: datetime, zone: str | None) -> datetime:

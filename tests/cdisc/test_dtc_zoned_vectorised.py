@@ -57,3 +57,48 @@ def test_a_zoned_site_writes_its_offset_at_zero_too() -> None:
     expected = ["2021-01-05T10:00+00:00", "2021-07-05T11:00+01:00", "2021-01-05T10:00"]
     assert dtc_column(values, zones).tolist() == expected
     assert [dtc(v, z) for v, z in zip(values, zones, strict=True)] == expected
+
+
+def test_vancouver_summer_instant_is_the_same_day_on_both_paths() -> None:
+    """2026-07-01T06:30Z is 23:30 of June 30 in Vancouver (PDT, -07:00) in every edition of the database
+    (before and after British Columbia's permanent -07:00 from November 2026): the vectorised writers and
+    the per-cell rule give the hand-written date and text."""
+    values = pd.Series(["2026-07-01T06:30:00Z"])
+    frame = pd.DataFrame({"subject_id": ["V"], "at": values})
+    assert site_date_texts(frame, "at", {"V": "America/Vancouver"}).tolist() == ["2026-06-30"]
+    assert site_date("2026-07-01T06:30:00Z", "America/Vancouver") == dt.date(2026, 6, 30)
+    assert dtc_column(values, pd.Series(["America/Vancouver"])).tolist() == ["2026-06-30T23:30-07:00"]
+    assert dtc("2026-07-01T06:30:00Z", "America/Vancouver") == "2026-06-30T23:30-07:00"
+
+
+def test_vancouver_from_november_2026_is_one_database_on_both_paths() -> None:
+    """Where tz database editions differ (Vancouver from 2026-11-01: -08:00 in older editions, -07:00 in
+    newer), pandas' conversion and zoneinfo read the same one (pandas is handed the zoneinfo object, never
+    the name pytz reads from its own copy): every half hour of November and December 2026 gets the same
+    site date and --DTC on the vectorised and the per-cell paths, whatever the installed edition."""
+    stamps = pd.date_range("2026-10-31T00:00Z", "2026-12-31T23:30Z", freq="30min")
+    texts = [s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in stamps]
+    frame = pd.DataFrame({"subject_id": ["V"] * len(texts), "at": texts})
+    assert site_date_texts(frame, "at", {"V": "America/Vancouver"}).tolist() == [
+        site_date(t, "America/Vancouver").isoformat()  # type: ignore[union-attr]
+        for t in texts
+    ]
+    zones = pd.Series(["America/Vancouver"] * len(texts))
+    assert dtc_column(pd.Series(texts), zones).tolist() == [dtc(t, "America/Vancouver") for t in texts]
+
+
+def test_an_offset_of_seconds_is_written_in_utc_with_z() -> None:
+    """Monrovia's clock before 1972 was 44 minutes 30 seconds behind UTC: ISO 8601 has no designator for it
+    (±hh:mm), so --DTC writes that instant in UTC with Z on both paths — exact, never a rounded offset; the
+    study day still counts Monrovia's date."""
+    values = pd.Series(["1971-06-01T12:00:00Z", "1971-06-01T00:30:00Z", "1973-06-01T12:00:00Z"])
+    zones = pd.Series(["Africa/Monrovia"] * 3)
+    expected = ["1971-06-01T12:00Z", "1971-06-01T00:30Z", "1973-06-01T12:00+00:00"]
+    assert dtc_column(values, zones).tolist() == expected
+    assert [dtc(v, "Africa/Monrovia") for v in values] == expected
+    frame = pd.DataFrame({"subject_id": ["M"] * 3, "at": values})
+    assert site_date_texts(frame, "at", {"M": "Africa/Monrovia"}).tolist() == [
+        "1971-06-01",
+        "1971-05-31",
+        "1973-06-01",
+    ]

@@ -102,7 +102,7 @@ def test_the_escalation_page_closes_a_window_on_the_site_s_today(
 ) -> None:
     """CT-001 (TJH) infused 2021-04-27T02:00Z: day 0 = 27 April in Kiritimati (UTC+14, 16:00) as in UTC;
     the 28-day window closes on 25 May. At 2021-05-24T11:00Z it is already 25 May 01:00 there: closed at
-    the site, though UTC's today (24 May) is still inside it."""
+    the site, though UTC's today (24 May) is still inside it; its evaluation is read as of that same day."""
     from cartrial.web.escalation import escalation_state
 
     url = _copy_sqlite(web_sqlite_template, tmp_path)
@@ -119,6 +119,9 @@ def test_the_escalation_page_closes_a_window_on_the_site_s_today(
             True,
             1,
         )  # PUMCH: no zone
+        # the evaluation is as of the same day as the window: closed without a DLT at TJH, pending at PUMCH
+        assert patient["CT-001"]["evaluation"] == "no DLT"
+        assert patient["CT-101"]["evaluation"] == "pending"
     finally:
         service.engine.dispose()
 

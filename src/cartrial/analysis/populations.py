@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population, stored_rows
-from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, utc_moment
+from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_moment
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import (
     DEATH,
@@ -143,14 +143,14 @@ def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) 
     subject_zone = frame["subject_id"].astype(str).map(zones).fillna("").reset_index(drop=True)
     texts = values.where(values.map(lambda v: isinstance(v, str)), "").astype(str).str.strip()
     timed = texts.str.len() > 10
-    # vectorised (pandas' zone conversion) for the years 1970 to 2036, where it and zoneinfo agree; any other
-    # cell, and a text pandas does not read, goes through `site_date` (the one rule)
+    # vectorised (pandas' conversion with the zoneinfo object `site_days` hands it: the instants `site_date`
+    # reads); a text pandas does not read goes through `site_date` (the one rule)
     # a text without offset is UTC (`utc_moment`): given its "Z" so pandas reads every cell alike
     offset = texts.str.contains(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$", regex=True)
     when = pd.to_datetime(
         texts.where(offset, texts + "Z").where(timed), utc=True, format="ISO8601", errors="coerce"
     )
-    fast = (timed & when.notna() & when.dt.year.between(1970, 2036)).to_numpy(dtype=bool)
+    fast = (timed & when.notna()).to_numpy(dtype=bool)
     out = values.to_numpy(dtype=object).copy()
     if fast.any():
         days = site_days(when[fast], subject_zone[fast])
@@ -173,7 +173,9 @@ def subject_zones(analysis: Any) -> dict[str, str]:
 def site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
     """`site_date` of many instants at once: the calendar day (naive datetime64 at midnight; NaT stays) of
     timezone-aware UTC instants `when` on the calendar of each row's IANA zone (`zones`, aligned by
-    position; '' or missing: UTC).
+    position; '' or missing: UTC). Each zone is handed to pandas as its zoneinfo object (`time_zone_of`),
+    never by name, which pandas would read from pytz's own copy of the database: one database, the one
+    `on_site_clock` reads (D-19.607).
 
     >>> when = pd.to_datetime(pd.Series(["2021-04-26T23:30:00Z", "2021-04-26T23:30:00Z"]), utc=True)
     >>> site_days(when, pd.Series(["Asia/Shanghai", ""])).dt.strftime("%Y-%m-%d").tolist()
@@ -183,7 +185,10 @@ def site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
     zones = pd.Series(zones.to_numpy(dtype=object), index=when.index).fillna("").astype(str)
     for zone in (z for z in pd.unique(zones) if z):
         rows = (zones == zone).to_numpy(dtype=bool)
-        local = when[rows].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+        tz = time_zone_of(zone)
+        if tz is None:
+            raise ValueError("not an IANA time zone")
+        local = when[rows].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
         days[rows] = local.to_numpy(dtype="datetime64[ns]")
     return pd.Series(days, index=when.index, dtype="datetime64[ns]")
 

@@ -249,8 +249,10 @@ def dtc(text: str, zone: str | None = None) -> str:
     designator for a subject whose site has no time zone (as before), else on the site's clock (`zone`, its
     IANA name) with its UTC offset, ``2021-04-27T07:30+08:00`` (ISO 8601), ``+00:00`` at a zero offset (a
     London winter time: one style for all of a subject's date-times; a site in UTC itself, `UTC_ZONES`, as
-    without a zone): the date a reviewer reads is the date the study day counts (D-19.607). Partial dates
-    (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
+    without a zone): the date a reviewer reads is the date the study day counts (D-19.607). An offset that is
+    no whole number of minutes (a local mean time, such as Monrovia's -00:44:30 before 1972) has no ISO 8601
+    designator (±hh:mm): such an instant is written in UTC with ``Z``, exact, never a rounded offset.
+    Partial dates (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
 
     >>> dtc("2021-04-26T23:30:00Z"), dtc("2021-04-26T23:30:00Z", "Asia/Shanghai")
     ('2021-04-26T23:30', '2021-04-27T07:30+08:00')
@@ -267,8 +269,10 @@ def dtc(text: str, zone: str | None = None) -> str:
     shape = "%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S"
     local = on_site_clock(value.replace(tzinfo=dt.UTC), zone)
     if zone and zone not in UTC_ZONES:  # a zoned site: always its offset, +00:00 too (one style per subject)
-        z = local.strftime("%z")
-        return local.strftime(shape) + z[:3] + ":" + z[3:]
+        designator = _offset_designator(local.utcoffset())
+        if designator is None:  # an offset of seconds (a local mean time): the UTC time, with Z
+            return value.strftime(shape) + "Z"
+        return local.strftime(shape) + designator
     return value.strftime(shape)
 
 
@@ -491,10 +495,14 @@ def dtc_column(values: pd.Series, zones: pd.Series | None = None) -> pd.Series:
 def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
     """`dtc(cell, zone)` of date-time cells of one site's zone (`utc`: their `dtc` without a zone), at once:
     pandas' zone conversion gives each instant's UTC offset, the local time is the UTC time plus it, each
-    distinct offset is formatted once; a cell pandas does not read, or not of the years 1970 to 2036, goes
-    through `dtc`."""
+    distinct offset is formatted once; a cell pandas does not read goes through `dtc`. The zone is handed to
+    pandas as its zoneinfo object (`time_zone_of`), never by name (pytz's own copy of the database): the
+    offsets `dtc` reads."""
+    tz = time_zone_of(zone)
+    if tz is None:
+        raise ValueError("not an IANA time zone")
     parsed = pd.to_datetime(utc, format="ISO8601", errors="coerce")
-    offsets = parsed.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None) - parsed
+    offsets = parsed.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None) - parsed
     local = (parsed + offsets).to_numpy(dtype="datetime64[s]")
     minutes = np.datetime_as_string(local, unit="m")
     seconds = np.datetime_as_string(local, unit="s")
@@ -504,19 +512,27 @@ def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
         for o in pd.unique(offsets.dropna())  # a handful of offsets per zone
     }
     out = text + offsets.map(designator).fillna("").to_numpy(dtype=object)
-    # before 1970 (local mean times) and after 2036 (daylight-saving rules past the tables' transitions)
-    # pandas and zoneinfo may differ: there `dtc` (zoneinfo, the one rule) decides
-    unread = (parsed.isna() | (parsed.dt.year < 1970) | (parsed.dt.year > 2036)).to_numpy(dtype=bool)
+    seconds_offset = offsets.map(lambda o: designator.get(o, "") is None).to_numpy(dtype=bool)
+    if seconds_offset.any():  # no ±hh:mm designator: the UTC time, with Z (as `dtc`)
+        out[seconds_offset] = utc[seconds_offset].to_numpy(dtype=object) + "Z"
+    unread = parsed.isna().to_numpy(dtype=bool)
     if unread.any():
         out[unread] = [dtc(c, zone) for c in cells[unread]]
     return out
 
 
-def _offset_designator(offset: Any) -> str:
-    """The ISO 8601 designator `dtc` writes for a UTC offset of a zoned site (``+08:00``, ``+00:00``)."""
-    delta = pd.Timedelta(offset).to_pytimedelta()
-    z = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(delta)).strftime("%z")
-    return z[:3] + ":" + z[3:]
+def _offset_designator(offset: Any) -> str | None:
+    """The ISO 8601 designator `dtc` writes for a UTC offset of a zoned site (``+08:00``, ``+00:00``); None
+    for an offset that is no whole number of minutes (ISO 8601 has ±hh:mm only; D-19.607).
+
+    >>> _offset_designator(dt.timedelta(hours=-7)), _offset_designator(dt.timedelta(minutes=-44, seconds=-30))
+    ('-07:00', None)
+    """
+    seconds = int(pd.Timedelta(offset).total_seconds())
+    if seconds % 60:
+        return None
+    sign, minutes = ("-" if seconds < 0 else "+"), abs(seconds) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _day_distinct(dtcs: pd.Series) -> np.ndarray:

@@ -109,6 +109,8 @@ def escalation_state(
     A patient's DLT window (`window_closes_on`, a date on the site's calendar) is open until the site's
     today: the date of `now` (an aware instant; the current one when `today` is today in UTC) on the site's
     clock, else `today` as given (D-19.607)."""
+    import pandas as pd
+
     from cartrial.analysis.core import study_populations
     from cartrial.columns import on_site_clock, utc_today
     from cartrial.escalation.outcomes import parse_outcomes
@@ -138,13 +140,24 @@ def escalation_state(
         zone = snapshot.time_zones.get(site_of.get(subject_id, ""))
         return today if now is None else on_site_clock(now, zone).date()
 
-    infused = membership[membership["safety"]].copy()
+    # a patient's row reads its evaluation (pending or not) as of the same day its window is closed on: the
+    # populations as of each distinct site today (one when no site's today differs from `today`; D-19.607)
+    todays = {str(s): site_today(str(s)) for s in membership["subject_id"]}
+    as_of = {today: membership}
+    for day in sorted(set(todays.values()) - {today}):
+        as_of[day] = study_populations(
+            tables, protocol, day, allow_future_cutoff=day > today, time_zones=snapshot.time_zones
+        ).membership
+    own_day = pd.concat(
+        [frame[frame["subject_id"].astype(str).map(todays) == day] for day, frame in as_of.items()]
+    )
+    infused = own_day[own_day["safety"]].copy()
     infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
     patients: list[dict[str, Any]] = []
     for row in infused.itertuples(index=False):
         day0 = dt.date.fromisoformat(str(row.infusion_date))
         closes = day0 + dt.timedelta(days=window)
-        their_today = site_today(str(row.subject_id))  # the site's today (D-19.607)
+        their_today = todays[str(row.subject_id)]  # the site's today (D-19.607)
         visible = sites is None or site_of.get(str(row.subject_id)) in sites
         dlt, evaluable = bool(row.dlt_in_window), bool(row.dlt_evaluable)
         waiting = bool(row.dlt_window_pending)
