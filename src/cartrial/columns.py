@@ -14,10 +14,11 @@ No file or terminal I/O lives here (that is `cartrial.tabular`, used by the comm
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, Problem, StoredValueError
 
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
 
@@ -759,3 +760,123 @@ def not_after_today(day: _dt.date, field: str, typed: Any = None) -> _dt.date:
             )
         )
     return day
+
+
+# --- the study-day calendar (D-19.607) -------------------------------------------------------------------
+
+TIME_ZONE_COLUMN = "time_zone"
+"""The optional column of an engine's infusions form naming the IANA time zone whose calendar a subject's
+study days are counted in (its site's, `site.time_zone`, D-19.285): blank or absent is UTC (D-19.607)."""
+
+
+def time_zone_of(name: str) -> _dt.tzinfo | None:
+    """The IANA time zone `name` (None: not one the zoneinfo database knows; D-19.285). `zoneinfo` itself
+    refuses what is not a key of its database: a blank or absolute name, one with ``..`` or not normalised
+    (ValueError), a name with spaces around it or unknown (ZoneInfoNotFoundError), a folder of zones such as
+    ``Europe`` (IsADirectoryError, an OSError). A key it loads that names no place's zone is refused too:
+    one outside `zoneinfo.available_timezones()` or a copy of another under ``posix/`` or ``right/`` (leap
+    seconds counted, which no other reader does), ``Factory``, ``localtime`` and ``posixrules`` (D-19.607).
+
+    >>> time_zone_of("posix/Asia/Shanghai") is None, time_zone_of("Asia/Shanghai") is None
+    (True, False)
+    """
+    import zoneinfo
+
+    if name not in _place_zones():
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+@functools.cache
+def _place_zones() -> frozenset[str]:
+    """The IANA keys `time_zone_of` accepts: the zoneinfo database's, less those naming no place's zone."""
+    import zoneinfo
+
+    return frozenset(
+        z
+        for z in zoneinfo.available_timezones()
+        if not z.startswith(("posix/", "right/")) and z not in {"Factory", "localtime", "posixrules"}
+    )
+
+
+def on_site_clock(moment: datetime, zone: str | None) -> datetime:
+    """`moment` (timezone-aware) read on the clock of the IANA `zone` — the same instant, so elapsed times
+    are unchanged, but its `date()` is the site's calendar date; a blank `zone` (a site without one) keeps
+    `moment` as it is (UTC); a zone the zoneinfo database does not know is a ValueError, never a silent UTC
+    (its readers refuse it first, located: `site_zone_problems`, `parse_time_zones`). The one rule of the
+    study-day calendar (D-19.607).
+
+    >>> on_site_clock(utc_moment("2021-04-26T23:30:00Z"), "Asia/Shanghai").date()
+    datetime.date(2021, 4, 27)
+    >>> on_site_clock(utc_moment("2021-04-26T23:30:00Z"), None).date()
+    datetime.date(2021, 4, 26)
+    """
+    if not zone:
+        return moment
+    tz = time_zone_of(zone)
+    if tz is None:
+        raise ValueError("not an IANA time zone")
+    return moment.astimezone(tz)
+
+
+def site_zone_problems(zones: Mapping[str, str]) -> list[Problem]:
+    """One located problem (``site <id>``, time_zone; never the stored value) per site of `zones` (site_id →
+    stored `site.time_zone`) whose zone the zoneinfo database does not know: the subjects' study-day
+    calendar cannot be counted, and is never silently UTC (D-19.607)."""
+    return [
+        Problem(
+            "not an IANA time zone the zoneinfo database knows (the study days of its subjects are counted "
+            "on the site's calendar)",
+            record=f"site {site}",
+            field="time_zone",
+            allowed="an IANA zone such as Asia/Shanghai (the tzdata package installed), or blank for UTC",
+        )
+        for site, zone in zones.items()
+        if zone and time_zone_of(str(zone)) is None
+    ]
+
+
+def checked_site_zones(zones: Mapping[str, str]) -> Mapping[str, str]:
+    """`zones` (site_id → IANA zone), refused with `site_zone_problems` (a `StoredValueError`) when any is
+    unknown (D-19.607)."""
+    problems = site_zone_problems(zones)
+    if problems:
+        raise StoredValueError(problems)
+    return zones
+
+
+def calendar_days(moment: datetime, day0: datetime) -> int:
+    """Whole calendar days from the date of `day0` to the date of `moment`, both read on `day0`'s clock (its
+    `tzinfo`: the site's zone when `on_site_clock` set it, else UTC) — the study-day arithmetic of a
+    date-time (0 on the infusion's day; D-19.607).
+
+    >>> day0 = on_site_clock(utc_moment("2021-04-26T23:30:00Z"), "Asia/Shanghai")
+    >>> calendar_days(utc_moment("2021-04-27T16:30:00Z"), day0)
+    1
+    """
+    return (moment.astimezone(day0.tzinfo).date() - day0.date()).days
+
+
+def parse_time_zones(frame: pd.DataFrame, problems: RowProblems) -> list[str | None]:
+    """The optional `TIME_ZONE_COLUMN` of an infusions form: the IANA zone of each row (None: blank or no
+    such column, the UTC calendar); a name the zoneinfo database does not know is a problem of its row."""
+    if TIME_ZONE_COLUMN not in frame.columns:
+        return [None] * len(frame)
+    out: list[str | None] = []
+    for i, cell in enumerate(_cells(frame, TIME_ZONE_COLUMN).tolist()):
+        text = str(cell).strip()
+        if text and time_zone_of(text) is None:
+            problems.add(
+                i,
+                TIME_ZONE_COLUMN,
+                text,
+                "not an IANA time zone",
+                "an IANA zone such as Asia/Shanghai, or blank for UTC",
+            )
+            out.append(None)
+        else:
+            out.append(text or None)
+    return out

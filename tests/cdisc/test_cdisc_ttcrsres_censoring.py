@@ -13,6 +13,8 @@ The example's CT-001 (infused 2021-04-27T02:00Z; crs_assessments.csv) has CRS fr
 2021-04-30T10:00Z (39.2 °C) and is assessed again 2021-05-01T10:00Z and 2021-05-02T10:30Z, febrile. By hand:
 at the cut-off 2021-04-30 the onset is the last assessment, AVAL 0; at the cut-off 2021-05-02 the last
 assessment is 2 days and 30 minutes after the onset, AVAL 2 + 0.5/24 = 2.021 (3 decimals, as duration_days).
+CT-001's site TJH is in Wuhan (UTC+8): STARTDTM/ADTM are the local time at site (D-19.607), the onset 18:00,
+the last assessment 18:30 on 2021-05-02, and FADTC is written on the site's clock with its offset.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def _adtte(template: Path, tmp_path: Path, cutoff: dt.date) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("cutoff", "aval", "adtm"),
     [
-        (dt.date(2021, 4, 30), 0.0, dt.datetime(2021, 4, 30, 10, 0)),
-        (dt.date(2021, 5, 2), 2.021, dt.datetime(2021, 5, 2, 10, 30)),
+        (dt.date(2021, 4, 30), 0.0, dt.datetime(2021, 4, 30, 18, 0)),  # 10:00Z in Wuhan
+        (dt.date(2021, 5, 2), 2.021, dt.datetime(2021, 5, 2, 18, 30)),  # 10:30Z in Wuhan
     ],
 )
 def test_an_ongoing_crs_is_censored_at_its_last_assessment(
@@ -57,7 +59,7 @@ def test_an_ongoing_crs_is_censored_at_its_last_assessment(
     assert record["CNSR"] == 1
     assert record["AVAL"] == pytest.approx(aval, abs=1e-9)
     assert record["AVAL"] >= 0
-    assert pd.Timestamp(record["STARTDTM"]) == pd.Timestamp(2021, 4, 30, 10, 0)
+    assert pd.Timestamp(record["STARTDTM"]) == pd.Timestamp(2021, 4, 30, 18, 0)  # 10:00Z in Wuhan
     assert pd.Timestamp(record["ADTM"]) == pd.Timestamp(adtm)
     assert str(record["ADT"]) == adtm.date().isoformat()
 
@@ -93,7 +95,8 @@ def test_a_censored_crs_cites_the_fa_record_of_its_last_assessment(
     cited = fa[(fa["USUBJID"] == USUBJID) & (fa["FASEQ"] == record["SRCSEQ"])]
     assert len(cited) == 1
     assert cited.iloc[0]["FACAT"] == "CRS ASSESSMENT"
-    assert str(cited.iloc[0]["FADTC"]).startswith("2021-05-02T10:30")
+    assert str(cited.iloc[0]["FADTC"]).startswith("2021-05-02T18:30")  # 10:30Z on the Wuhan clock
+    assert str(cited.iloc[0]["FADTC"]).endswith("+08:00")
     same = fa[(fa["USUBJID"] == USUBJID) & (fa["FADTC"] == cited.iloc[0]["FADTC"])]
     assert record["SRCSEQ"] == same["FASEQ"].min()  # the assessment's first record
     # a resolved CRS (an event) still cites its AE record's end

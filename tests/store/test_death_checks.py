@@ -5,8 +5,9 @@ raises a data query; the dry run lists it; the messages name tables, fields and 
 
 The small study is the example's sites, subjects and infusions (CT-001 infused 2021-04-27, CT-002 on
 2021-05-18) with the adverse events and labs of each test. The fatal event below ends on 2021-06-12: its end
-date is the date of death (D-19.83), so a lab on 2021-06-12 23:00 UTC is the same day (no query) and one on
-2021-06-20 is after it.
+date is the date of death (D-19.83), so a lab at 23:00 on 2021-06-12 in Wuhan (15:00Z; TJH's time zone is
+Asia/Shanghai, the calendar of its subjects' days, D-19.607) is the same day (no query) and one on 2021-06-20
+is after it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ AE_HEADER = (
 )
 FATAL = "CT-001,Sepsis,,infection,2021-06-10,2021-06-12,5,CTCAE,5.0,true,possible,false,,fatal,,"
 LAB_HEADER = "subject_id,collected_at,analyte,value,unit,lln"
-LAB_SAME_DAY = "CT-001,2021-06-12T23:00:00Z,platelets,100,10^9/L,125"
+LAB_SAME_DAY = "CT-001,2021-06-12T15:00:00Z,platelets,100,10^9/L,125"
 LAB_AFTER = "CT-001,2021-06-20T07:00:00Z,platelets,100,10^9/L,125"
 END_DATE = "2021-06-12"
 """The date of the end of study of a subject given a disposition: FATAL's end date."""

@@ -6,8 +6,8 @@ write; the messages name tables, fields and locations, never a value. A lymphode
 record (RECORD-AFTER-DEATH too).
 
 Same small study as tests/store/test_death_checks.py: CT-001 infused 2021-04-27; FATAL ends on 2021-06-12,
-the date of death (D-19.83); an end of study on 2021-06-12 puts LAB_SAME_DAY (23:00 UTC that day) on it and
-LAB_AFTER (2021-06-20) after it.
+the date of death (D-19.83); an end of study on 2021-06-12 puts LAB_SAME_DAY (23:00 that day in Wuhan,
+15:00Z) on it and LAB_AFTER (2021-06-20) after it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from cartrial.store import StudyService, connect
 from cartrial.store.fields import clinic_time, localize_datetime, time_zone_of, validate_record
 from cartrial.store.importing import import_templates
 
-ZONES = sorted(zoneinfo.available_timezones())
+# the keys zoneinfo lists that name a place's zone (Factory and localtime name none: refused, D-19.607)
+ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime", "posixrules"})
 
 
 @pytest.fixture
@@ -46,6 +47,12 @@ def test_a_site_time_zone_is_an_iana_zone_on_every_path(sqlite_study: str, tmp_p
         service.add_site("admin", "XXX", "Nowhere", "DE", "Europe/Nowhere")
     with pytest.raises(InputError, match="IANA"):
         service.update_record("admin", "site", record, {"time_zone": "../etc/passwd"}, 1, "typo", "cli")
+    for key in ("posix/Asia/Shanghai", "right/Europe/Berlin", "Factory", "localtime", "posixrules"):
+        with pytest.raises(InputError, match="IANA") as caught:  # loads in zoneinfo, names no place's zone
+            service.add_site("admin", "XXX", "Nowhere", "DE", key)
+        assert [p.field for p in caught.value.problems] == ["site.time_zone"]
+        with pytest.raises(InputError, match="IANA"):
+            service.update_record("admin", "site", record, {"time_zone": key}, 1, "typo", "cli")
 
 
 @pytest.mark.parametrize("text", ["", " UTC", "Mars/Olympus", "../../etc/passwd", "/usr/share/zoneinfo/UTC"])

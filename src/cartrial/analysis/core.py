@@ -26,14 +26,20 @@ from cartrial.analysis.kinetics import nca_datasets, pd_datasets
 from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
 from cartrial.analysis.outcomes import DATASET_OUTCOME, OPTION_OUTCOME, POPULATION_OUTCOME, collected_outcomes
-from cartrial.analysis.populations import ENROLLED, derive_populations, protocol_levels
+from cartrial.analysis.populations import (
+    ENROLLED,
+    derive_populations,
+    protocol_levels,
+    site_calendar,
+    subject_time_zones,
+)
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
     adverse_event_datasets,
     crs_icans_datasets,
     lab_datasets,
 )
-from cartrial.columns import cutoff_date
+from cartrial.columns import TIME_ZONE_COLUMN, cutoff_date
 from cartrial.errors import InputError, Problem, stored_rows_errors
 from cartrial.protocol.disposition import DISPOSITION_TEXT, STUDY_ENDED
 from cartrial.wording import count, noun
@@ -60,7 +66,7 @@ SNAPSHOT_TABLES = (
 store test checks against this list)."""
 
 
-def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
+def study_tables(tables: Any, time_zones: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """`tables` checked where they enter the analysis, before anything is derived (decisions D-19.67,
     D-19.73): a mapping of every snapshot table name to a DataFrame in the layout of its CSV template; an
     unknown table name (``subject`` for ``subjects``), a missing table, a value that is not a DataFrame, a
@@ -68,7 +74,9 @@ def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
     `InputError` naming the table and the column and what is allowed
     (`cartrial.store.snapshot.snapshot_table`, from the one declaration of the form fields). A table with no
     record is an empty DataFrame with the template's columns, as `read_snapshot` gives; the tables are
-    returned in that layout (all text, in the snapshot's row order)."""
+    returned in that layout (all text, in the snapshot's row order), the infusions with the study-day
+    calendar's ``time_zone`` column (`cartrial.analysis.populations.site_calendar`: `time_zones` is site_id
+    → IANA zone, `StudySnapshot.time_zones`; D-19.607)."""
     from cartrial.allowed import choice_text
     from cartrial.store.importing.forms import FORMS_BY_TABLE
     from cartrial.store.snapshot import snapshot_table
@@ -111,13 +119,22 @@ def study_tables(tables: Any) -> dict[str, pd.DataFrame]:
     if wrong:
         raise InputError(Problem("not a pandas DataFrame", field="tables", value=", ".join(wrong)))
     checked: dict[str, pd.DataFrame] = {}
+    zone_column = None  # tables `study_tables` returned: their calendar column kept (D-19.607)
     for name in SNAPSHOT_TABLES:
+        frame = tables[name]
+        if name == "infusions" and TIME_ZONE_COLUMN in frame.columns:
+            zone_column = frame[TIME_ZONE_COLUMN]
+            frame = frame.drop(columns=[TIME_ZONE_COLUMN])
         try:
-            checked[name] = snapshot_table(name, tables[name])
+            checked[name] = snapshot_table(name, frame)
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
+    if time_zones is not None:
+        return site_calendar(checked, time_zones)
+    if zone_column is not None:
+        checked["infusions"] = checked["infusions"].assign(**{TIME_ZONE_COLUMN: zone_column.to_numpy()})
     return checked
 
 
@@ -135,14 +152,20 @@ class StudyPopulations:
 
 
 def study_populations(
-    tables: Mapping[str, pd.DataFrame], protocol: Any, cutoff: dt.date, *, allow_future_cutoff: bool = False
+    tables: Mapping[str, pd.DataFrame],
+    protocol: Any,
+    cutoff: dt.date,
+    *,
+    allow_future_cutoff: bool = False,
+    time_zones: Mapping[str, str] | None = None,
 ) -> StudyPopulations:
     """Populations (enrolled, safety, DLT-evaluable) as of `cutoff`, the DLTs judged by the protocol's DLT
     rules on the graded events (`cartrial.analysis.dlt.evaluate_dlts`). The one entry point for every
     reader of the populations: `analyse`, the web dashboards and the CDISC export. A cut-off after today is
-    an `InputError` unless `allow_future_cutoff` (`cartrial.columns.cutoff_date`, D-19.380)."""
+    an `InputError` unless `allow_future_cutoff` (`cartrial.columns.cutoff_date`, D-19.380). `time_zones`:
+    the sites' zones (`StudySnapshot.time_zones`), the study-day calendar (`study_tables`, D-19.607)."""
     cutoff = cutoff_date(cutoff, allow_future=allow_future_cutoff)
-    return _study_populations(study_tables(tables), protocol, cutoff)
+    return _study_populations(study_tables(tables, time_zones), protocol, cutoff)
 
 
 def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
@@ -242,7 +265,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
                 "or an object with tables, protocol, cutoff and metadata()",
             )
         )
-    tables = study_tables(snapshot.tables)
+    tables = study_tables(snapshot.tables, dict(getattr(snapshot, "time_zones", None) or {}))
     protocol = snapshot.protocol
     # after today only for a snapshot read with the opt-in (read_snapshot's allow_future_cutoff, D-19.380)
     future = getattr(snapshot, "allow_future_cutoff", False) is True
@@ -335,7 +358,12 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
         findings,
         options,
         option_source,
-        intermediates={"graded_labs": study.labs, "outcomes": outcomes},
+        # the subjects' study-day calendars, the one the CDISC export and the report read (D-19.607)
+        intermediates={
+            "graded_labs": study.labs,
+            "outcomes": outcomes,
+            "time_zones": subject_time_zones(tables["infusions"]),
+        },
     )
 
 

@@ -27,7 +27,9 @@ from cartrial.analysis.populations import (
     infusion_dates,
     last_contact,
     protocol_levels,
+    site_date,
     study_ends,
+    subject_time_zones,
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
@@ -231,12 +233,13 @@ def osis_dataset(
     with stored_rows({"osis": osis_rows}):  # a refused record named by its id (D-19.542)
         scored = derive_osis(osis_rows, cutoff=cutoff).table
     day0 = infusion_dates(tables["infusions"])
+    zones = subject_time_zones(tables["infusions"])  # the assessment's day on the site's calendar (D-19.607)
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
     rows = []
     groups = by_subject(scored)
     for sid in safety_ids:
         own = rows_of(groups, scored, sid).sort_values("assessed_at", kind="mergesort")
-        days = own["assessed_at"].map(lambda s: dt.date.fromisoformat(str(s)[:10]))
+        days = own["assessed_at"].map(lambda s, zone=zones.get(sid): site_date(s, zone))
         base = own[(days <= day0[sid]).to_numpy()]
         post = own[(days > day0[sid]).to_numpy()]
         row: dict[str, Any] = {"subject_id": sid, "evaluable": bool(len(base) and len(post))}

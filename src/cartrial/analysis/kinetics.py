@@ -20,14 +20,13 @@ D-19.104): the day-28 visit taken on day 20 does not cover AUC0-28.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population, stored_record
-from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates
+from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates, site_date, subject_time_zones
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.wording import count
@@ -432,6 +431,7 @@ def pd_datasets(
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     day0 = infusion_dates(tables["infusions"])
+    zones = subject_time_zones(tables["infusions"])  # the sample's day on the site's calendar (D-19.607)
     pdt = tables["pd_samples"]
     subjects = tables.get("subjects")
     screening: dict[str, tuple[str, str]] = {}
@@ -455,7 +455,8 @@ def pd_datasets(
     for sid in safety_ids:
         own = rows_of(groups, pdt, sid).sort_values("sampled_at", kind="mergesort")
         start = day0[sid]
-        days = own["sampled_at"].map(lambda s, start=start: (dt.date.fromisoformat(str(s)[:10]) - start).days)
+        zone = zones.get(sid)
+        days = own["sampled_at"].map(lambda s, start=start, zone=zone: (site_date(s, zone) - start).days)
         titres = own[own["aqp4_igg_titre"].astype(bool)]
         tdays = days[own["aqp4_igg_titre"].astype(bool)]
         base = titres[(tdays <= 0).to_numpy()]

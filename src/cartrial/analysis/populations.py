@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population, stored_rows
+from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_moment
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import (
     DEATH,
@@ -54,8 +55,147 @@ LYMPHODEPLETED_NOT_INFUSED = "lymphodepleted, not infused by the cut-off"
 the safety set (D-19.88): told apart from `NOT_INFUSED`, since they received study treatment."""
 
 
+def site_calendar(
+    tables: Mapping[str, pd.DataFrame], time_zones: Mapping[str, str] | None
+) -> dict[str, pd.DataFrame]:
+    """The one place the analysis decides the study-day calendar (D-19.607): `tables` with the infusions'
+    `time_zone` column (`cartrial.columns.TIME_ZONE_COLUMN`) — the IANA zone of each subject's site
+    (`time_zones`: site_id → zone, `StudySnapshot.time_zones`), blank for a site without one. The engines
+    read it (day 0 = the infusion's date on the site's calendar, the study day of a date-time its date
+    there); `site_date` reads it for the analysis' own day numbers. A site without a zone keeps the UTC
+    calendar. Infusions that already carry the column (tables this function returned) keep it when
+    `time_zones` is None. A stored zone the zoneinfo database does not know is refused here, once, located
+    by its site (`cartrial.columns.checked_site_zones`), never counted as UTC.
+
+    >>> t = {"subjects": pd.DataFrame({"subject_id": ["A", "B"], "site_id": ["TJH", "X"]}),
+    ...      "infusions": pd.DataFrame({"subject_id": ["A", "B"], "infused_at": ["", ""]})}
+    >>> site_calendar(t, {"TJH": "Asia/Shanghai"})["infusions"]["time_zone"].tolist()
+    ['Asia/Shanghai', '']
+    """
+    out = dict(tables)
+    infusions = out["infusions"]
+    if time_zones is None and TIME_ZONE_COLUMN in infusions.columns:
+        return out
+    subjects = out.get("subjects")
+    site_of = (
+        {}
+        if subjects is None or "site_id" not in subjects.columns
+        else {str(s): str(site) for s, site in zip(subjects["subject_id"], subjects["site_id"], strict=True)}
+    )
+    zones = checked_site_zones(time_zones or {})
+    column = [zones.get(site_of.get(str(s), ""), "") for s in infusions["subject_id"]]
+    out["infusions"] = infusions.assign(
+        **{TIME_ZONE_COLUMN: pd.Series(column, index=infusions.index, dtype=object)}
+    )
+    return out
+
+
+def subject_time_zones(infusions: pd.DataFrame) -> dict[str, str]:
+    """subject_id → the IANA zone of the subject's study-day calendar (`site_calendar`'s column; subjects of
+    a site without a zone are not listed: UTC)."""
+    if TIME_ZONE_COLUMN not in infusions.columns:
+        return {}
+    return {
+        str(s): str(z)
+        for s, z in zip(infusions["subject_id"], infusions[TIME_ZONE_COLUMN], strict=True)
+        if isinstance(z, str) and z
+    }
+
+
+def site_date(value: Any, zone: str | None) -> dt.date | None:
+    """The date of a date or date-time value on the site's calendar (D-19.607): a date as recorded (a date
+    field is the site's calendar date); a date-time's instant read in the IANA `zone` (None: UTC). None for
+    a blank value.
+
+    >>> site_date("2021-04-26T23:30:00Z", "Asia/Shanghai"), site_date("2021-04-26T23:30:00Z", None)
+    (datetime.date(2021, 4, 27), datetime.date(2021, 4, 26))
+    >>> site_date("2021-04-26", "Asia/Shanghai")
+    datetime.date(2021, 4, 26)
+    """
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
+    if not text:
+        return None
+    if len(text) <= 10:
+        return dt.date.fromisoformat(text)
+    return on_site_clock(utc_moment(text), zone).date()
+
+
+def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) -> pd.Series:
+    """`frame[column]` with each date-time replaced by its date on its subject's site calendar (`site_date`,
+    ISO text; `zones`: `subject_time_zones`): what the analysis hands an engine that counts whole days. A
+    blank, a date or a text that is no date-time is kept as it is (the engine names a bad one).
+
+    >>> f = pd.DataFrame({"subject_id": ["A", "B"], "at": ["2021-04-26T23:30:00Z", "2021-04-26T23:30:00Z"]})
+    >>> site_date_texts(f, "at", {"A": "Asia/Shanghai"}).tolist()
+    ['2021-04-27', '2021-04-26']
+    """
+
+    def one(sid: Any, value: Any) -> Any:
+        if not isinstance(value, str) or len(value.strip()) <= 10:
+            return value
+        try:
+            day = site_date(value, zones.get(str(sid)))
+        except ValueError:
+            return value
+        return value if day is None else day.isoformat()
+
+    values = frame[column].reset_index(drop=True)
+    subject_zone = frame["subject_id"].astype(str).map(zones).fillna("").reset_index(drop=True)
+    texts = values.where(values.map(lambda v: isinstance(v, str)), "").astype(str).str.strip()
+    timed = texts.str.len() > 10
+    # vectorised (pandas' conversion with the zoneinfo object `site_days` hands it: the instants `site_date`
+    # reads); a text pandas does not read goes through `site_date` (the one rule)
+    # a text without offset is UTC (`utc_moment`): given its "Z" so pandas reads every cell alike
+    offset = texts.str.contains(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$", regex=True)
+    when = pd.to_datetime(
+        texts.where(offset, texts + "Z").where(timed), utc=True, format="ISO8601", errors="coerce"
+    )
+    fast = (timed & when.notna()).to_numpy(dtype=bool)
+    out = values.to_numpy(dtype=object).copy()
+    if fast.any():
+        days = site_days(when[fast], subject_zone[fast])
+        out[fast] = days.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    slow = (timed.to_numpy(dtype=bool)) & ~fast
+    if slow.any():
+        ids = frame["subject_id"].reset_index(drop=True)
+        out[slow] = [one(s, v) for s, v in zip(ids[slow], values[slow], strict=True)]
+    return pd.Series(out, index=frame.index, dtype=object)
+
+
+def subject_zones(analysis: Any) -> dict[str, str]:
+    """subject_id → the IANA zone of the subject's study-day calendar as an `Analysis` decided it
+    (``intermediates['time_zones']``; a subject of a site without a zone is not listed: UTC): what the CDISC
+    export and the report read, never deciding again (D-19.607)."""
+    zones = getattr(analysis, "intermediates", {}).get("time_zones") or {}
+    return {str(k): str(v) for k, v in zones.items()}
+
+
+def site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
+    """`site_date` of many instants at once: the calendar day (naive datetime64 at midnight; NaT stays) of
+    timezone-aware UTC instants `when` on the calendar of each row's IANA zone (`zones`, aligned by
+    position; '' or missing: UTC). Each zone is handed to pandas as its zoneinfo object (`time_zone_of`),
+    never by name, which pandas would read from pytz's own copy of the database: one database, the one
+    `on_site_clock` reads (D-19.607).
+
+    >>> when = pd.to_datetime(pd.Series(["2021-04-26T23:30:00Z", "2021-04-26T23:30:00Z"]), utc=True)
+    >>> site_days(when, pd.Series(["Asia/Shanghai", ""])).dt.strftime("%Y-%m-%d").tolist()
+    ['2021-04-27', '2021-04-26']
+    """
+    days = when.dt.tz_localize(None).dt.normalize().to_numpy(dtype="datetime64[ns]").copy()
+    zones = pd.Series(zones.to_numpy(dtype=object), index=when.index).fillna("").astype(str)
+    for zone in (z for z in pd.unique(zones) if z):
+        rows = (zones == zone).to_numpy(dtype=bool)
+        tz = time_zone_of(zone)
+        if tz is None:
+            raise ValueError("not an IANA time zone")
+        local = when[rows].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+        days[rows] = local.to_numpy(dtype="datetime64[ns]")
+    return pd.Series(days, index=when.index, dtype="datetime64[ns]")
+
+
 def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
-    """Day 0 per subject (UTC calendar date of ``infused_at``): the neuro engine's
+    """Day 0 per subject (the date of ``infused_at`` on the site's calendar, the infusions' ``time_zone``
+    column `site_calendar` adds; UTC without it, D-19.607): the neuro engine's
     `cartrial.neuro.derive.infusion_days`, the one implementation the analysis uses (a subject infused twice
     is an error there, as in grading)."""
     from cartrial.neuro.derive import infusion_days
@@ -63,7 +203,10 @@ def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:
     if len(infusions) == 0:
         return {}
     with stored_rows({"infusions": infusions}):  # a refused record named by its id (D-19.542)
-        return infusion_days(infusions[["subject_id", "infused_at"]], source="infusions")
+        columns = ["subject_id", "infused_at"] + (
+            [TIME_ZONE_COLUMN] if TIME_ZONE_COLUMN in infusions.columns else []
+        )
+    return infusion_days(infusions[columns], source="infusions")
 
 
 def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt.date]:
@@ -195,13 +338,25 @@ def last_contact(
     wanted = set(ids)
     infusions = tables["infusions"]
     infusions = infusions[infusions["subject_id"].isin(wanted)]
-    forms = [infusions[["subject_id", "infused_at"]].rename(columns={"infused_at": "assessed_at"})]
+    zones = subject_time_zones(infusions)  # each contact's date on the site's calendar (D-19.607)
+    forms = [
+        pd.DataFrame(
+            {
+                "subject_id": infusions["subject_id"],
+                "assessed_at": site_date_texts(infusions, "infused_at", zones),
+            }
+        )
+    ]
     names = ["infusions"]
     given = {"infusions": infusions}  # each form's rows, with their record_id, as handed (D-19.542)
     for name, column in CONTACT_COLUMNS.items():
         frame = tables[name]
         frame = frame[frame["subject_id"].isin(wanted) & (frame[column] != "")]
-        forms.append(frame[["subject_id", column]].rename(columns={column: "assessed_at"}))
+        forms.append(
+            pd.DataFrame(
+                {"subject_id": frame["subject_id"], "assessed_at": site_date_texts(frame, column, zones)}
+            )
+        )
         names.append(name)
         given[name] = frame
     day0 = infusion_dates(infusions)

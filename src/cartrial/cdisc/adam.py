@@ -28,8 +28,12 @@ from cartrial.cdisc.common import (
     empty_frame,
     finalize,
     parse_instant,
+    site_date_of,
+    site_days,
+    site_wall_clock,
     study_day,
     study_day_column,
+    subject_zones,
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.errors import InternalError
@@ -350,7 +354,7 @@ def build_adlb(
             pd.to_numeric(lookup.reindex(keys), errors="coerce").to_numpy(dtype=float), index=graded.index
         )
     when = pd.to_datetime(graded["collected_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
-    day = when.dt.tz_localize(None).dt.normalize()
+    day = site_days(when, sid.map(subject_zones(analysis)))  # on the site's calendar (D-19.607)
     trtsdt = usubjid.map(pd.Series(pd.to_datetime(subjects["TRTSDT"], errors="coerce"), index=subjects.index))
     grade = graded["grade"].astype(int)
     has_base = ~np.isnan(base_grade.to_numpy())
@@ -573,6 +577,7 @@ def build_adtte(
     first_episode = {str(r["subject_id"]): f"CRS-{int(r['episode'])}" for r in _rows(first_crs)}
 
     onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
+    zones = subject_zones(analysis)  # ADT: the date on the site's calendar (D-19.607)
     dm = (sdtm or {}).get("DM")
     # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
     infusion_of = {u: parse_instant(t) if "T" in t else None for u, t in _dm_values(dm, "RFSTDTC").items()}
@@ -616,9 +621,9 @@ def build_adtte(
                 "AVAL": aval,
                 "CNSR": float(cnsr),
                 "STARTDT": start,
-                "STARTDTM": instants[0],
+                "STARTDTM": site_wall_clock(instants[0], zones.get(sid)),  # the site's clock (D-19.607)
                 "ADT": adt,
-                "ADTM": instants[1],
+                "ADTM": site_wall_clock(instants[1], zones.get(sid)),
                 "EVNTDESC": desc if cnsr == 0 else "",
                 "CNSDTDSC": desc if cnsr == 1 else "",
                 "SRCDOM": src,
@@ -664,7 +669,7 @@ def build_adtte(
         start = s.get("TRTSDT")
         if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
             onset = onset_of.get(sid)
-            at = onset.date() if onset is not None else None
+            at = site_date_of(onset, zones.get(sid)) if onset is not None else None
             infused = infusion_of.get(str(s.get("USUBJID", "")))
             pair = (infused, onset) if infused is not None and onset is not None else (None, None)
             add(
@@ -699,13 +704,13 @@ def build_adtte(
             continue
         if not _missing(r["duration_days"]) and not _missing(r["resolved_at"]):
             resolved = parse_instant(str(r["resolved_at"]))
-            at = resolved.date() if resolved is not None else None
+            at = site_date_of(resolved, zones.get(sid)) if resolved is not None else None
             add(
                 sid,
                 "TTCRSRES",
                 float(r["duration_days"]),
                 0,
-                onset.date(),
+                site_date_of(onset, zones.get(sid)),
                 "CRS RESOLVED",
                 "AE",
                 "AEENDTC",
@@ -715,7 +720,8 @@ def build_adtte(
         else:
             # ongoing at the cut-off: censored at the episode's last assessment, which saw it ongoing (the
             # grading engine's `ongoing_at_day`; never an instant the data do not reach; D-19.588), the FA
-            # record of that assessment its source (D-19.591)
+            # record of that assessment its source (D-19.591); its date on the site's calendar, its time on
+            # the site's clock, AVAL from the exact instants (D-19.607)
             last = parse_instant(str(r.get("last_assessed_at") or "").replace("+00:00", "Z"))
             if last is None or last < onset:
                 # an unresolved episode has at least its onset's assessment (the grading engine's episodes)
@@ -728,11 +734,11 @@ def build_adtte(
                 "TTCRSRES",
                 round(days, 3),
                 1,
-                onset.date(),
+                site_date_of(onset, zones.get(sid)),
                 "CRS ONGOING AT LAST ASSESSMENT BEFORE DATA CUT-OFF",
                 "FA",
                 "FADTC",
-                last.date(),
+                site_date_of(last, zones.get(sid)),
                 (onset, last),
             )
     return _frame(rows, spec, ["USUBJID", "PARAMCD"])
@@ -833,6 +839,7 @@ def build_adedss(
     last change and the confirmed improvement/worsening flags of the analysis layer (CRIT1FL/CRIT2FL). Each
     score names its SDTM EDSS0101 record (SRCDOM, SRCVAR, SRCSEQ; D-19.145)."""
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
+    zones = subject_zones(analysis)
     domain, seqs = _edss_sources(sdtm or {})
     change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
     rows = []
@@ -840,7 +847,7 @@ def build_adedss(
         sid = str(r["subject_id"])
         s = subjects.get(sid, {})
         when = parse_instant(str(r["assessed_at"]))
-        adt = when.date() if when else None
+        adt = site_date_of(when, zones.get(sid)) if when else None  # on the site's calendar (D-19.607)
         c = change.get(sid, {})
         base = c.get("baseline_edss")
         aval = r["edss"]

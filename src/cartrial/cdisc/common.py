@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
+from cartrial.columns import on_site_clock
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
 # Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
@@ -222,10 +224,41 @@ def parse_instant(text: str) -> dt.datetime | None:
     return value
 
 
-def dtc(text: str) -> str:
-    """SDTM --DTC of a snapshot cell: dates stay ``YYYY-MM-DD``; date-times become ``YYYY-MM-DDTHH:MM``
-    (UTC, seconds dropped when zero; SDTMIG 3.4 §4.4.2). Partial dates (``YYYY``, ``YYYY-MM``) stay partial
-    (ISO 8601 right truncation), never imputed."""
+UTC_ZONES = frozenset(
+    {
+        *("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "Etc/GMT"),
+        *(
+            "GMT",
+            "Etc/GMT0",
+            "Etc/GMT+0",
+            "Etc/GMT-0",
+            "GMT0",
+            "GMT+0",
+            "GMT-0",
+            "Etc/Greenwich",
+            "Greenwich",
+        ),
+    }
+)
+"""IANA names of UTC itself: a site there writes --DTC as a site without a zone (UTC, no designator)."""
+
+
+def dtc(text: str, zone: str | None = None) -> str:
+    """SDTM --DTC of a snapshot cell: dates stay ``YYYY-MM-DD`` (a date field is the site's calendar date);
+    date-times become ``YYYY-MM-DDTHH:MM`` (seconds dropped when zero; SDTMIG 3.4 §4.4.2) — in UTC without a
+    designator for a subject whose site has no time zone (as before), else on the site's clock (`zone`, its
+    IANA name) with its UTC offset, ``2021-04-27T07:30+08:00`` (ISO 8601), ``+00:00`` at a zero offset (a
+    London winter time: one style for all of a subject's date-times; a site in UTC itself, `UTC_ZONES`, as
+    without a zone): the date a reviewer reads is the date the study day counts (D-19.607). An offset that is
+    no whole number of minutes (a local mean time, such as Monrovia's -00:44:30 before 1972) has no ISO 8601
+    designator (±hh:mm): such an instant is written in UTC with ``Z``, exact, never a rounded offset.
+    Partial dates (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
+
+    >>> dtc("2021-04-26T23:30:00Z"), dtc("2021-04-26T23:30:00Z", "Asia/Shanghai")
+    ('2021-04-26T23:30', '2021-04-27T07:30+08:00')
+    >>> dtc("2021-01-05T10:00:00Z", "Europe/London"), dtc("2021-01-05T10:00:00Z", "Etc/UTC")
+    ('2021-01-05T10:00+00:00', '2021-01-05T10:00')
+    """
     text = (text or "").strip()
     if not text:
         return ""
@@ -233,7 +266,14 @@ def dtc(text: str) -> str:
         return text
     value = parse_instant(text)
     assert value is not None
-    return value.strftime("%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S")
+    shape = "%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S"
+    local = on_site_clock(value.replace(tzinfo=dt.UTC), zone)
+    if zone and zone not in UTC_ZONES:  # a zoned site: always its offset, +00:00 too (one style per subject)
+        designator = _offset_designator(local.utcoffset())
+        if designator is None:  # an offset of seconds (a local mean time): the UTC time, with Z
+            return value.strftime(shape) + "Z"
+        return local.strftime(shape) + designator
+    return value.strftime(shape)
 
 
 def result_text(value: float, decimals: int | None = None) -> str:
@@ -298,6 +338,24 @@ def protocol_visits(protocol: Any) -> tuple[Visit, ...]:
     return tuple(out)
 
 
+def site_date_of(instant: dt.datetime, zone: str | None) -> dt.date:
+    """The date of `instant` (naive UTC, `parse_instant`) on the calendar of the IANA `zone` (None: UTC)."""
+    return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).date()
+
+
+def site_wall_clock(instant: dt.datetime | None, zone: str | None) -> dt.datetime | None:
+    """`instant` (naive UTC, `parse_instant`) as the site's wall-clock time (naive; the IANA `zone`, None:
+    UTC as it is): an ADaM numeric date-time (*DTM), whose date part is then the date on the site's calendar
+    the matching *DT holds (D-19.607). None stays None.
+
+    >>> site_wall_clock(dt.datetime(2021, 4, 26, 23, 30), "Asia/Shanghai")
+    datetime.datetime(2021, 4, 27, 7, 30)
+    """
+    if instant is None:
+        return None
+    return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).replace(tzinfo=None)
+
+
 @dataclass
 class SubjectTimeline:
     """Reference dates of one subject: CAR-T infusion (RFSTDTC, day 1) and lymphodepletion start."""
@@ -305,10 +363,22 @@ class SubjectTimeline:
     infusion: dt.datetime | None = None
     ld_start: dt.date | None = None
     dlt_window_days: int = 28
+    zone: str | None = None
+    """The IANA time zone of the subject's site (None: UTC): the calendar of the subject's study days and
+    the clock of its --DTC date-times (`Analysis.intermediates['time_zones']`, D-19.607)."""
 
     @property
     def reference(self) -> dt.date | None:
-        return self.infusion.date() if self.infusion else None
+        """RFSTDTC's date, day 1: the infusion's date on the site's calendar (D-19.607)."""
+        return self.site_date(self.infusion) if self.infusion else None
+
+    def site_date(self, instant: dt.datetime) -> dt.date:
+        """The date of `instant` (naive UTC, `parse_instant`) on the site's calendar."""
+        return site_date_of(instant, self.zone)
+
+    def dtc(self, text: str) -> str:
+        """`dtc` of a snapshot or analysis cell of this subject, on the site's clock."""
+        return dtc(text, self.zone)
 
     def epoch(self, value: str) -> str:
         """EPOCH (SDTMIG 3.4 §4.1.3.1): SCREENING before lymphodepletion (or before the infusion without
@@ -317,10 +387,11 @@ class SubjectTimeline:
         day = date_of(value)
         if day is None or self.infusion is None:
             return ""
-        start = self.ld_start or self.infusion.date()
+        reference = self.site_date(self.infusion)
+        start = self.ld_start or reference
         if day < start:
             return "SCREENING"
-        if (day - self.infusion.date()).days < self.dlt_window_days:
+        if (day - reference).days < self.dlt_window_days:
             return "TREATMENT"
         return "FOLLOW-UP"
 
@@ -339,7 +410,7 @@ class VisitAssigner:
         day = date_of(value)
         if day is None or timeline.infusion is None:
             return math.nan, ""
-        pday = (day - timeline.infusion.date()).days
+        pday = (day - timeline.site_date(timeline.infusion)).days
         best = None
         for v in self.visits:
             if v.protocol_day - v.minus <= pday <= v.protocol_day + v.plus:
@@ -393,10 +464,75 @@ def _dtc_distinct(text: pd.Series) -> np.ndarray:
     return out
 
 
-def dtc_column(values: pd.Series) -> pd.Series:
+def dtc_column(values: pd.Series, zones: pd.Series | None = None) -> pd.Series:
     """`dtc` of every cell of a column, vectorised: once per distinct cell; ``YYYY-MM-DDTHH:MM:SSZ`` cells
-    are sliced (seconds dropped when zero), other date-times go through `dtc`."""
-    return pd.Series(by_distinct(values, _dtc_distinct), dtype=object)
+    are sliced (seconds dropped when zero), other date-times go through `dtc`. `zones` (aligned with
+    `values`): each cell's site time zone ('' none) — the cells of a zoned subject are written as `dtc`
+    writes them with it, vectorised once per distinct zone (`_dtc_in_zone`; D-19.607)."""
+    values = values.reset_index(drop=True)
+    out = pd.Series(by_distinct(values, _dtc_distinct), dtype=object)
+    if zones is None:
+        return out
+    zoned = zones.reset_index(drop=True).fillna("").astype(str)
+    timed = (zoned != "").to_numpy(dtype=bool) & values.astype(str).str.contains("T", regex=False).to_numpy(
+        dtype=bool
+    )
+    if timed.any():
+        cells, cell_zones = values[timed].astype(str), zoned[timed]
+        utc = out[timed].astype(str)  # `dtc` without a zone: the UTC text of each instant
+        written = pd.Series(index=cells.index, dtype=object)
+        for zone in pd.unique(cell_zones):
+            rows = (cell_zones == zone).to_numpy(dtype=bool)
+            written[rows] = (
+                utc[rows].to_numpy(dtype=object)  # UTC itself: as without a zone
+                if zone in UTC_ZONES
+                else _dtc_in_zone(cells[rows], utc[rows], str(zone))
+            )
+        out[timed] = written.to_numpy(dtype=object)
+    return out
+
+
+def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
+    """`dtc(cell, zone)` of date-time cells of one site's zone (`utc`: their `dtc` without a zone), at once:
+    pandas' zone conversion gives each instant's UTC offset, the local time is the UTC time plus it, each
+    distinct offset is formatted once; a cell pandas does not read goes through `dtc`. The zone is handed to
+    pandas as its zoneinfo object (`time_zone_of`), never by name (pytz's own copy of the database): the
+    offsets `dtc` reads."""
+    tz = time_zone_of(zone)
+    if tz is None:
+        raise ValueError("not an IANA time zone")
+    parsed = pd.to_datetime(utc, format="ISO8601", errors="coerce")
+    offsets = parsed.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None) - parsed
+    local = (parsed + offsets).to_numpy(dtype="datetime64[s]")
+    minutes = np.datetime_as_string(local, unit="m")
+    seconds = np.datetime_as_string(local, unit="s")
+    text = np.where(utc.str.len().to_numpy() > 16, seconds, minutes).astype(object)
+    designator = {
+        o: _offset_designator(o)
+        for o in pd.unique(offsets.dropna())  # a handful of offsets per zone
+    }
+    out = text + offsets.map(designator).fillna("").to_numpy(dtype=object)
+    seconds_offset = offsets.map(lambda o: designator.get(o, "") is None).to_numpy(dtype=bool)
+    if seconds_offset.any():  # no ±hh:mm designator: the UTC time, with Z (as `dtc`)
+        out[seconds_offset] = utc[seconds_offset].to_numpy(dtype=object) + "Z"
+    unread = parsed.isna().to_numpy(dtype=bool)
+    if unread.any():
+        out[unread] = [dtc(c, zone) for c in cells[unread]]
+    return out
+
+
+def _offset_designator(offset: Any) -> str | None:
+    """The ISO 8601 designator `dtc` writes for a UTC offset of a zoned site (``+08:00``, ``+00:00``); None
+    for an offset that is no whole number of minutes (ISO 8601 has ±hh:mm only; D-19.607).
+
+    >>> _offset_designator(dt.timedelta(hours=-7)), _offset_designator(dt.timedelta(minutes=-44, seconds=-30))
+    ('-07:00', None)
+    """
+    seconds = int(pd.Timedelta(offset).total_seconds())
+    if seconds % 60:
+        return None
+    sign, minutes = ("-" if seconds < 0 else "+"), abs(seconds) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _day_distinct(dtcs: pd.Series) -> np.ndarray:
@@ -424,27 +560,28 @@ def study_day_column(days: pd.Series, reference: pd.Series) -> np.ndarray:
     return number
 
 
-def _as_day(value: dt.date | dt.datetime | None) -> Any:
-    if value is None:
-        return pd.NaT
-    return pd.Timestamp(value.date() if isinstance(value, dt.datetime) else value)
+def _as_day(value: dt.date | None) -> Any:
+    return pd.NaT if value is None else pd.Timestamp(value)
 
 
 @dataclass
 class TimingTables:
-    """Per-subject reference dates of the timelines as lookup Series (subject_id → datetime64)."""
+    """Per-subject reference dates of the timelines as lookup Series (subject_id → datetime64; `zone`:
+    subject_id → the site's IANA zone, '' none)."""
 
     infusion_day: pd.Series
     ld_start: pd.Series
     window: pd.Series
+    zone: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
     @classmethod
     def of(cls, timelines: Mapping[str, SubjectTimeline]) -> TimingTables:
         ids = list(timelines)
         return cls(
-            pd.Series([_as_day(t.infusion) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
+            pd.Series([_as_day(t.reference) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
             pd.Series([_as_day(t.ld_start) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
             pd.Series([t.dlt_window_days for t in timelines.values()], index=ids, dtype=float),
+            pd.Series([t.zone or "" for t in timelines.values()], index=ids, dtype=object),
         )
 
 
@@ -460,7 +597,8 @@ def timing_columns(
     every visit window gets VISIT ``UNSCHEDULED`` and, as VISITNUM, the number of the last scheduled visit
     before it: `number_unscheduled` numbers those visits once all domains are built."""
     subjects = subjects.astype(str).reset_index(drop=True)
-    text = dtc_column(values)
+    zones = subjects.map(tables.zone).fillna("") if len(tables.zone) else None
+    text = dtc_column(values, zones)  # a zoned subject's date-times on the site's clock (D-19.607)
     day = pd.Series(by_distinct(text, _day_distinct), dtype="datetime64[ns]")
     reference = subjects.map(tables.infusion_day)
     out = pd.DataFrame({f"{prefix}DTC": text, f"{prefix}DY": study_day_column(day, reference)})
@@ -628,7 +766,11 @@ __all__ = [
     "parse_instant",
     "protocol_visits",
     "result_text",
+    "site_date_of",
+    "site_days",
+    "site_wall_clock",
     "study_day",
     "study_day_column",
+    "subject_zones",
     "timing_columns",
 ]

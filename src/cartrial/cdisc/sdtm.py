@@ -201,10 +201,16 @@ class SdtmContext:
     def __post_init__(self) -> None:
         protocol = self.snapshot.protocol
         window = int(protocol.escalation.dlt_window_days)
+        # each subject's study-day calendar, the analysis' (its site's time zone; D-19.607)
+        zones = dict(getattr(self.analysis, "intermediates", {}).get("time_zones") or {})
         for row in _rows(self.table("subjects")):
-            self.timelines[row["subject_id"]] = SubjectTimeline(dlt_window_days=window)
+            sid = row["subject_id"]
+            self.timelines[sid] = SubjectTimeline(dlt_window_days=window, zone=zones.get(str(sid)))
         for row in _rows(self.table("infusions")):
-            tl = self.timelines.setdefault(row["subject_id"], SubjectTimeline(dlt_window_days=window))
+            tl = self.timelines.setdefault(
+                row["subject_id"],
+                SubjectTimeline(dlt_window_days=window, zone=zones.get(str(row["subject_id"]))),
+            )
             when = parse_instant(row["infused_at"])
             if tl.infusion is None or (when is not None and when < tl.infusion):
                 tl.infusion = when
@@ -326,9 +332,9 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         sid = r["subject_id"]
         tl = ctx.timeline(sid)
         armcd, arm = _arm(protocol, level.get(sid, ""))
-        infusion = dtc(first_infusion.get(sid, ""))
+        infusion = tl.dtc(first_infusion.get(sid, ""))
         first_ex = infusion
-        if ex_first.get(sid) is not None and tl.infusion is not None and ex_first[sid] < tl.infusion.date():  # type: ignore[operator]
+        if ex_first.get(sid) is not None and tl.reference is not None and ex_first[sid] < tl.reference:  # type: ignore[operator]
             first_ex = ex_first[sid].isoformat()  # type: ignore[union-attr]
         birth = r["birth_date"] or r["birth_year"]
         consent = date_of(r["consent_date"])
@@ -407,11 +413,11 @@ def build_se(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         ended = sid in ended_ids
         last = last_dates.get(sid, "") if ended else ""
         starts = [("SCRN", consent)]
-        if tl.ld_start is not None and (tl.infusion is None or tl.ld_start < tl.infusion.date()):
+        if tl.ld_start is not None and (tl.reference is None or tl.ld_start < tl.reference):
             starts.append(("LD", tl.ld_start.isoformat()))
-        if tl.infusion is not None:
-            starts.append(("CART", dtc(first_infusion.get(sid, ""))))
-            follow_up = (tl.infusion.date() + dt.timedelta(days=tl.dlt_window_days)).isoformat()
+        if tl.reference is not None:
+            starts.append(("CART", tl.dtc(first_infusion.get(sid, ""))))
+            follow_up = (tl.reference + dt.timedelta(days=tl.dlt_window_days)).isoformat()
             if follow_up <= cutoff.isoformat() and (not ended or follow_up <= last[:10]):
                 starts.append(("FU", follow_up))
         assigned = bool(_arm(protocol, level.get(sid, ""))[0])
@@ -444,11 +450,15 @@ def _cutoff_description(lock_id: int | None) -> str:
 def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     """Last date with any record per subject (RFENDTC/RFPENDTC): the last contact in the snapshot, the dated
     end of study (subjects' ``disposition_date``) and a relapse onset on study (`_relapse_ends`, D-19.590)
-    included (computed once per export). Snapshot cells are ISO 8601 in UTC, so their first ten characters
-    are the date."""
+    included (computed once per export). Snapshot cells are ISO 8601 in UTC: a date-time's date is taken on
+    the subject's site calendar (D-19.607); a relapse onset (a date) is compared with the end of study on
+    that calendar."""
+    from cartrial.analysis.populations import site_date_texts
+
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
+    zones = {sid: tl.zone for sid, tl in ctx.timelines.items() if tl.zone}
     ends = _relapse_ends(ctx)
     parts = []
     for frame in ctx.snapshot.tables.values():
@@ -456,7 +466,8 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
             continue
         for column in LAST_DATE_COLUMNS:
             if column in frame.columns and len(frame):
-                days = date_part(frame[column])
+                values = site_date_texts(frame, column, zones) if zones else frame[column]
+                days = date_part(values)
                 keep = by_distinct(
                     days, lambda u: np.array([len(d) == 10 and d <= cutoff for d in u], dtype=bool)
                 ).astype(bool)
@@ -754,7 +765,7 @@ def build_ae(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 def _ae_common(ctx: SdtmContext, sid: str, start: str, end: str, cutoff: str) -> dict[str, Any]:
     tl = ctx.timeline(sid)
-    s, e = dtc(start), dtc(end)
+    s, e = tl.dtc(start), tl.dtc(end)
     return {
         **ctx.base(sid, "AE"),
         "EPOCH": tl.epoch(s),
@@ -837,7 +848,7 @@ def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     for r in _rows(ctx.table("therapies")):
         sid = r["subject_id"]
         tl = ctx.timeline(sid)
-        start, end = dtc(r["given_at"]), dtc(r["stopped_at"])
+        start, end = tl.dtc(r["given_at"]), tl.dtc(r["stopped_at"])
         rows.append(
             {
                 **ctx.base(sid, "CM"),
@@ -1146,7 +1157,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
     tpt, number, eltm = planned_time_points(nominal, before)
     unit = _map_distinct(pk["unit"], ascii_text).to_numpy()
-    rftdtc = {s: dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
+    rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [
             {
@@ -1252,7 +1263,7 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "PPSPEC": "BLOOD",
                     "PPSTINT": stint,
                     "PPENINT": enint,
-                    "PPRFTDTC": dtc(tl.infusion.isoformat()) if tl.infusion else "",
+                    "PPRFTDTC": tl.dtc(tl.infusion.isoformat()) if tl.infusion else "",
                     "PPDTC": "",
                 }
             )
@@ -1444,7 +1455,7 @@ def _relapse_rows(ctx: SdtmContext, pre: bool) -> list[tuple[str, dict[str, Any]
     for r in _rows(ctx.table("relapses")):
         tl = ctx.timeline(r["subject_id"])
         onset = date_of(r["onset_date"])
-        before = tl.infusion is None or onset is None or onset < tl.infusion.date()
+        before = tl.reference is None or onset is None or onset < tl.reference
         if before == pre:
             out.append((r["subject_id"], r))
     return out
@@ -2036,7 +2047,13 @@ def build_trial_design(ctx: SdtmContext, specs: Mapping[str, DatasetSpec]) -> di
         "phase_2": "PHASE II TRIAL",
     }.get(str(study.phase), str(study.phase).upper())
     infusions = ctx.table("infusions")
-    first = min((dtc(x)[:10] for x in infusions["infused_at"]), default="")
+    first = min(
+        (
+            ctx.timeline(str(s)).dtc(x)[:10]
+            for s, x in zip(infusions["subject_id"], infusions["infused_at"], strict=True)
+        ),
+        default="",
+    )
     consent = min((dtc(x)[:10] for x in ctx.table("subjects")["consent_date"] if x), default="")
     ages = [
         (c.rule.min_years, c.rule.max_years)

@@ -21,11 +21,13 @@ import pandas as pd
 from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
+    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
     parse_int,
     parse_text,
+    parse_time_zones,
 )
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
@@ -200,6 +202,7 @@ def replay_decisions(
     subject = parse_text(infusions, "subject_id", inf_problems)
     inf_level = parse_int(infusions, "dose_level", inf_problems, minimum=1, maximum=n_doses)
     infused = parse_datetime(infusions, "infused_at", inf_problems)
+    inf_zones = parse_time_zones(infusions, inf_problems)  # the site's calendar (optional; D-19.607)
     # one row per cohort, one infusion per subject, one DLT flag per subject: a repeat is never counted
     # twice nor silently overridden (as every other reader of the infusions form refuses it)
     _refuse_repeats(cohort, "cohort", "cohort listed twice", "one row per cohort", dec_problems)
@@ -239,7 +242,9 @@ def replay_decisions(
     dec_problems.raise_if_any()
     inf_problems.raise_if_any()
 
-    moments = [m for m in infused if m is not None]  # required: raise_if_any refused blanks
+    # required: raise_if_any refused blanks; each on its site's clock, so that its `date()` is the infusion's
+    # day on the site's calendar (the instant, and so the order, unchanged; D-19.607)
+    moments = [on_site_clock(m, z) for m, z in zip(infused, inf_zones, strict=True) if m is not None]
     queue: list[tuple[datetime, str, int]] = sorted(
         ((moments[i], str(subject[i]), int(inf_level[i])) for i in range(len(infusions))),
         key=lambda item: (item[0], item[1]),

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.columns import calendar_days
 from cartrial.grading.choices import GradingUnit, MaskedResolution, ResolutionRule
 from cartrial.grading.crs import (
     CRS_SCALE,
@@ -146,7 +147,7 @@ class EpisodeSummary:
             "kind": self.kind,
             "episode": self.episode,
             "scale": self.scale,
-            "infused_at": self.infused_at.isoformat(),
+            "infused_at": self.infused_at.astimezone(UTC).isoformat(),
             "onset_at": self.onset_at.isoformat() if self.onset_at else None,
             "onset_day": _round(self.onset_day),
             "onset_hours": _round(self.onset_hours),
@@ -181,8 +182,9 @@ def _round(value: float | None) -> float | None:
 
 
 def _study_day(moment: datetime, infused_at: datetime) -> int:
-    """Calendar day relative to the infusion (day 0 = the infusion's UTC date)."""
-    return (moment.date() - infused_at.date()).days
+    """Calendar day relative to the infusion (day 0 = the infusion's date on the site's calendar, its
+    `tzinfo`; UTC for a site without a time zone, D-19.607)."""
+    return calendar_days(moment, infused_at)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import RowProblems, parse_datetime, parse_text, text_frame
+from cartrial.columns import RowProblems, calendar_days, parse_datetime, parse_text, text_frame
 from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import (
     CRS_SCALE,
@@ -200,7 +200,7 @@ def new_therapy_days(
     days: dict[str, int] = {}
     for sid, moment in zip(subjects, moments, strict=True):
         assert moment is not None
-        day = (moment.date() - times[str(sid)].date()).days
+        day = calendar_days(moment, times[str(sid)])
         days[str(sid)] = min(day, days.get(str(sid), day))
     return days
 
@@ -497,7 +497,7 @@ def _study_day_columns(
             days.append(None)
             before.append(None)
             continue
-        days.append((moment.date() - infused.date()).days)
+        days.append(calendar_days(moment, infused))
         before.append(bool(moment < infused))
     return {
         "study_day": pd.array(days, dtype="Int64"),
@@ -763,7 +763,7 @@ def _icaht_table(
         moment = inputs.collected_at[i]
         assert moment is not None
         days, values = series.setdefault((sid, analyte), ([], []))
-        days.append((moment.date() - infusions[sid].date()).days)
+        days.append(calendar_days(moment, infusions[sid]))
         values.append(float(inputs.value_canonical[i]) * wanted[analyte])
     censor = new_therapy_days or {}
     rows = []

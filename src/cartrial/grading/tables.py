@@ -21,12 +21,14 @@ from cartrial.allowed import choice_text
 from cartrial.columns import (
     RowProblems,
     distinct,
+    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
     parse_float,
     parse_int,
     parse_text,
+    parse_time_zones,
     text_frame,
 )
 from cartrial.errors import InputError
@@ -505,7 +507,10 @@ def _unit_lookup(analyte: str, unit: str) -> tuple[float, str | None, str]:
 
 
 def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[str, datetime]:
-    """Infusion time of each subject (columns `subject_id`, `infused_at`; other columns ignored).
+    """Infusion time of each subject (columns `subject_id`, `infused_at`, optional `time_zone`; other
+    columns ignored). With a `time_zone` (IANA, the subject's site's) the time is read on that zone's clock
+    (`cartrial.columns.on_site_clock`): the same instant, its date the site's calendar date — day 0 of the
+    subject's study days (D-19.607); blank or absent is UTC.
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
@@ -516,12 +521,13 @@ def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[st
     frame = text_frame(frame)  # typed frames (numbers, booleans, datetimes) as CSV text
     subject = parse_text(frame, "subject_id", problems)
     infused = parse_datetime(frame, "infused_at", problems)
+    zones = parse_time_zones(frame, problems)
     out: dict[str, datetime] = {}
-    for i, (sid, moment) in enumerate(zip(subject, infused, strict=True)):
+    for i, (sid, moment, zone) in enumerate(zip(subject, infused, zones, strict=True)):
         if sid in out:
             problems.add(i, "subject_id", sid, "subject listed twice", "one infusion row per subject")
         elif sid and moment is not None:
-            out[str(sid)] = moment
+            out[str(sid)] = on_site_clock(moment, zone)
     return out
 
 

@@ -25,7 +25,16 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import Allowed, check_argument, choice_text
-from cartrial.columns import BLANKS, RowProblems, header_names, parse_datetime, parse_text, text_frame
+from cartrial.columns import (
+    BLANKS,
+    TIME_ZONE_COLUMN,
+    RowProblems,
+    header_names,
+    on_site_clock,
+    parse_datetime,
+    parse_text,
+    text_frame,
+)
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import DisabilityOptions, DisabilityOutcome, confirmed_disability_change
@@ -1002,13 +1011,42 @@ MEASURE_FORM: dict[str, str] = {
 }
 
 
-def _series_from_edss(table: EdssTable, scores: np.ndarray) -> dict[str, dict[str, list[tuple[date, Any]]]]:
+def infusion_time_zones(infusions: FrameLike | Mapping[str, date]) -> dict[str, str]:
+    """subject_id → the IANA zone of the subject's study-day calendar: the optional ``time_zone`` column of
+    an infusions form (`infusion_days` checks it; blank, absent or a mapping of day-0 dates: UTC, not
+    listed; D-19.607)."""
+    if isinstance(infusions, Mapping):
+        return {}
+    frame = text_frame(as_frame(infusions))
+    if TIME_ZONE_COLUMN not in frame.columns:
+        return {}
+    return {
+        str(s).strip(): str(z).strip()
+        for s, z in zip(frame["subject_id"], frame[TIME_ZONE_COLUMN], strict=True)
+        if str(z).strip()
+    }
+
+
+def _visit_day(value: Any, zone: str | None) -> date:
+    """The date of a scored form's ``assessed_at`` (a date, or a date-time read on the site's clock)."""
+    stamp = pd.Timestamp(value)
+    return stamp.date() if stamp.tzinfo is None else on_site_clock(stamp.to_pydatetime(), zone).date()
+
+
+def _site_day(moment: datetime, sid: Any, zones: Mapping[str, str]) -> date:
+    """The date of `moment` on the subject's site calendar (`infusion_time_zones`; UTC without a zone)."""
+    return on_site_clock(moment, zones.get(str(sid))).date()
+
+
+def _series_from_edss(
+    table: EdssTable, scores: np.ndarray, zones: Mapping[str, str]
+) -> dict[str, dict[str, list[tuple[date, Any]]]]:
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     for i, sid in enumerate(table.subject_id):
         moment = table.assessed_at[i]
         if moment is None or not np.isfinite(scores[i]):
             continue
-        day = moment.date()
+        day = _site_day(moment, sid, zones)
         for j, name in enumerate(FS_NAMES):
             series[str(sid)][name].append((day, float(table.fs[i, j])))
         series[str(sid)]["ambulation"].append((day, float(table.ambulation[i])))
@@ -1108,7 +1146,8 @@ def derive_responders(
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
-    days, late = infused_by_cutoff(infused, cutoff)
+    days, late = infused_by_cutoff(infused, cutoff)  # day 0 on the site's calendar vs the cut-off (D-19.607)
+    zones = infusion_time_zones(infusions)  # each assessment's date on the site's calendar (D-19.607)
     given = {"edss": edss, "visual_acuity": visual_acuity, "osis": osis, "timed_walk": timed_walk}
     for name in definitions or []:
         if name not in RESPONDER_DEFINITIONS:
@@ -1128,7 +1167,9 @@ def derive_responders(
         problems = RowProblems(names.get("edss", "edss"))
         table = parse_edss_table(text_frame(as_frame(edss)), problems)
         assessed |= {str(s) for s in table.subject_id}
-        for sid, by_measure in _series_from_edss(table, scored.table["edss"].to_numpy(dtype=float)).items():
+        for sid, by_measure in _series_from_edss(
+            table, scored.table["edss"].to_numpy(dtype=float), zones
+        ).items():
             series[sid].update(by_measure)
     if visual_acuity is not None:
         acuity = _acuity_table(
@@ -1140,19 +1181,19 @@ def derive_responders(
             acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
         ):
             if moment is not None and va is not None and eye:
-                series[str(sid)][f"acuity_{str(eye).lower()}"].append((moment.date(), va))
+                series[str(sid)][f"acuity_{str(eye).lower()}"].append((_site_day(moment, sid, zones), va))
     if osis is not None:
         problems = RowProblems(names.get("osis", "osis"))
         osis_table = parse_osis_table(text_frame(as_frame(osis)), problems, cutoff=cutoff)
         problems.raise_if_any()
         assessed |= {str(s) for s in osis_table.subject_id}
-        _add_osis(series, osis_table)
+        _add_osis(series, osis_table, zones)
     if timed_walk is not None:
         problems = RowProblems(names.get("timed_walk", "timed_walk"))
         walk = parse_timed_walk_table(text_frame(as_frame(timed_walk)), problems, cutoff=cutoff)
         problems.raise_if_any()
         assessed |= {str(s) for s in walk.subject_id}
-        _add_timed_walk(series, walk)
+        _add_timed_walk(series, walk, zones)
     rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
@@ -1189,7 +1230,9 @@ def derive_responders(
 _FLAG = {"visual_acuity": "va", "timed_walk": "timed-walk"}
 
 
-def _add_osis(series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTable) -> None:
+def _add_osis(
+    series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTable, zones: Mapping[str, str]
+) -> None:
     for i, sid in enumerate(osis.subject_id):
         moment = osis.assessed_at[i]
         if moment is None:
@@ -1198,17 +1241,19 @@ def _add_osis(series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTa
             if np.isfinite(values[i]):
                 # a single (worse-eye) visual grade counts as one eye for osis_visual_decrease_1
                 measure = "osis_visual_od" if name == "visual" else f"osis_{name}"
-                series[str(sid)][measure].append((moment.date(), float(values[i])))
+                series[str(sid)][measure].append((_site_day(moment, sid, zones), float(values[i])))
 
 
-def _add_timed_walk(series: dict[str, dict[str, list[tuple[date, Any]]]], walk: TimedWalkTable) -> None:
+def _add_timed_walk(
+    series: dict[str, dict[str, list[tuple[date, Any]]]], walk: TimedWalkTable, zones: Mapping[str, str]
+) -> None:
     for sid, moment, seconds, unable in zip(
         walk.subject_id, walk.assessed_at, walk.seconds, walk.unable_to_walk, strict=True
     ):
         if moment is not None:
             # unable to walk = infinitely slow (worse than any time), not a missing value
             value = float(seconds) if np.isfinite(seconds) else (np.inf if unable else None)
-            series[str(sid)]["t25fw_seconds"].append((moment.date(), value))
+            series[str(sid)]["t25fw_seconds"].append((_site_day(moment, sid, zones), value))
 
 
 def responder_table(summaries: Iterable[ResponderSummary], n_infused: int | None = None) -> pd.DataFrame:
@@ -1354,6 +1399,7 @@ def derive_disability(
         data = as_frame(edss)
         scored = data if "edss" in data.columns else derive_edss(data).table
     days = infusion_days(infusions)
+    zones = infusion_time_zones(infusions)  # each visit's date on the site's calendar (D-19.607)
     attacks: list[Attack]
     if relapses is None:
         attacks = []
@@ -1370,7 +1416,7 @@ def derive_disability(
         if str(sid) not in days or edss_values.isna().any():
             continue
         day0 = days[str(sid)]
-        visit_days = [(pd.Timestamp(t).date() - day0).days for t in group["assessed_at"]]
+        visit_days = [(_visit_day(t, zones.get(str(sid))) - day0).days for t in group["assessed_at"]]
         visits = [(d, float(e)) for d, e in zip(visit_days, edss_values, strict=True)]
         baseline_days = [d for d, _ in visits if d <= 0]
         if not baseline_days or max(d for d, _ in visits) <= max(baseline_days):

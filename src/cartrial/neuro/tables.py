@@ -23,12 +23,14 @@ from cartrial.columns import (
     RowProblems,
     check_repeated_keys,
     distinct,
+    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
     parse_float,
     parse_int,
     parse_text,
+    parse_time_zones,
     row_labels,
 )
 from cartrial.errors import InputError
@@ -527,7 +529,8 @@ def parse_timed_walk_table(
 
 
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
-    """Infusion day (day 0, UTC date of ``infused_at``, or of ``infusion_date``) per subject."""
+    """Infusion day (day 0) per subject: the date of ``infused_at`` (or ``infusion_date``) on the calendar of
+    the row's optional ``time_zone`` (IANA, the subject's site's; blank or absent: UTC; D-19.607)."""
     subject = parse_text(frame, "subject_id", problems)
     column = (
         "infused_at"
@@ -535,14 +538,15 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         else "infusion_date"
     )
     infused = parse_datetime(frame, column, problems)
+    zones = parse_time_zones(frame, problems)
     out: dict[str, date] = {}
-    for i, (sid, moment) in enumerate(zip(subject, infused, strict=True)):
+    for i, (sid, moment, zone) in enumerate(zip(subject, infused, zones, strict=True)):
         if not sid or moment is None:
             continue
         if sid in out:
             problems.add(i, "subject_id", sid, "subject infused twice in this file", "one row per subject")
             continue
-        out[str(sid)] = moment.date()
+        out[str(sid)] = on_site_clock(moment, zone).date()
     return out
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
+from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
@@ -97,8 +98,14 @@ def _dose_levels(analysis: Analysis) -> dict[str, Any]:
     return dict(zip(membership["subject_id"].astype(str), membership["dose_level"], strict=True))
 
 
-def _study_day(frame: pd.DataFrame, column: str, infusion: Mapping[str, pd.Timestamp]) -> pd.Series:
-    stamps = pd.to_datetime(frame[column], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
+def _study_day(
+    frame: pd.DataFrame, column: str, infusion: Mapping[str, pd.Timestamp], zones: Mapping[str, str]
+) -> pd.Series:
+    """Days from the infusion date on the subject's site calendar (the analysis' `subject_zones`; a date
+    value is the site's date as recorded, a date-time's date is read in the zone; D-19.607)."""
+    when = pd.to_datetime(frame[column], errors="coerce", utc=True)
+    timed = frame[column].astype(str).str.contains("T", regex=False)
+    stamps = site_days(when, frame["subject_id"].astype(str).map(zones).where(timed, ""))
     base = frame["subject_id"].astype(str).map(infusion)
     return (stamps - pd.to_datetime(base)).dt.days
 
@@ -270,7 +277,7 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
     with_relapses = "relapses_by_subject" in analysis.datasets  # D-19.61: relapses are analysed
     relapses = tables.get("relapses") if with_relapses else None
     if relapses is not None and not relapses.empty and "onset_date" in relapses:
-        days = _study_day(relapses, "onset_date", infusion)
+        days = _study_day(relapses, "onset_date", infusion, subject_zones(analysis))
         for subject, day in zip(relapses["subject_id"].astype(str), days, strict=True):
             if subject in positions and not pd.isna(day) and day >= 0:
                 ax.plot(day, positions[subject], "X", color="black", markersize=7)
@@ -484,7 +491,7 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
         return None
     frame = dataset.table.copy()
     infusion = _infusion_days(analysis)
-    frame["day"] = _study_day(frame, "assessed_at", infusion)
+    frame["day"] = _study_day(frame, "assessed_at", infusion, subject_zones(analysis))
     frame["edss_num"] = _num(frame["edss"])
     levels = _dose_levels(analysis)
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -589,7 +596,7 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
         return None
     infusion = _infusion_days(analysis)
     frame = labs.copy()
-    frame["day"] = _study_day(frame, "collected_at", infusion)
+    frame["day"] = _study_day(frame, "collected_at", infusion, subject_zones(analysis))
     frame["value_num"] = _num(frame["value"]) * frame["unit"].map(_to_10e9_per_l_factor)
     levels = _dose_levels(analysis)
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))

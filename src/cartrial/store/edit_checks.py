@@ -48,7 +48,7 @@ from enum import StrEnum
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from cartrial.columns import utc_today
+from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_today
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -172,6 +172,9 @@ class SubjectRecords:
 
     subject_id: str
     by_table: dict[str, list[Record]] = field(default_factory=dict)
+    time_zone: str | None = None
+    """The IANA time zone of the subject's site (`site.time_zone`; None: UTC): the calendar the subject's
+    study days are counted on (`day`, `infusion_day`; D-19.607)."""
     _death: tuple[tuple[dt.date, Record] | None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -233,9 +236,16 @@ class SubjectRecords:
         days = [found[0] for found in (self.death(), self.end_of_study()) if found is not None]
         return min(days) if days else None
 
+    def day(self, value: Any) -> dt.date | None:
+        """The date of a date or date-time value on the subject's site calendar (a date as recorded; a
+        date-time's instant read in `time_zone`, UTC without one; D-19.607)."""
+        if isinstance(value, dt.datetime):
+            return on_site_clock(_aware(value), self.time_zone).date()
+        return _day(value)
+
     def infusion_day(self) -> dt.date | None:
-        """The day of the (first) CAR-T infusion, UTC."""
-        days = [_day(r.get("infused_at")) for r in self.of("infusion")]
+        """The day of the (first) CAR-T infusion on the site's calendar (day 0; D-19.607)."""
+        days = [self.day(r.get("infused_at")) for r in self.of("infusion")]
         known = [d for d in days if d is not None]
         return min(known) if known else None
 
@@ -396,7 +406,7 @@ def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> 
             return
         for table, column in columns:
             for record in records.of(table):
-                day = _day(record.get(column))
+                day = records.day(record.get(column))  # the site's calendar (D-19.607)
                 if day is not None and day < consent:
                     yield (
                         record,
@@ -467,7 +477,7 @@ def _lymphodepletion_day(
     infused = records.infusion_day()
     if infused is None:
         return
-    first = next(r for r in records.of("infusion") if _day(r.get("infused_at")) == infused)
+    first = next(r for r in records.of("infusion") if records.day(r.get("infused_at")) == infused)
     for dose in records.of("lymphodepletion_administration"):
         day = _day(dose.get("administered_on"))
         relative = dose.get("day_relative_to_infusion")
@@ -489,7 +499,8 @@ def _lymphodepletion_day(
                 relative,
                 "lymphodepletion_administration.day_relative_to_infusion does not match "
                 "lymphodepletion_administration.administered_on counted from the subject's infusion "
-                f"({_where(first)}, infusion.infused_at, its UTC day = day 0): correct either",
+                f"({_where(first)}, infusion.infused_at, its day on the site's calendar = day 0): "
+                "correct either",
             )
 
 
@@ -821,6 +832,11 @@ def _first_infusion(records: SubjectRecords) -> Record | None:
     return min(dated, key=lambda r: _aware(r.get("infused_at"))) if dated else None
 
 
+def _zone(name: str | None) -> dt.tzinfo:
+    """The tzinfo of an IANA zone name (UTC for None or a name the zoneinfo database does not know)."""
+    return (time_zone_of(name) if name else None) or dt.UTC
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -862,12 +878,12 @@ def _assessment_long_before_infusion(
     infused = records.infusion_day()
     if infused is None:
         return
-    first = next(r for r in records.of("infusion") if _day(r.get("infused_at")) == infused)
+    first = next(r for r in records.of("infusion") if records.day(r.get("infused_at")) == infused)
     earliest = earliest_assessment_day(protocol)
     limit = infused + dt.timedelta(days=earliest)
     for table, column in ASSESSMENT_TABLES.items():
         for record in records.of(table):
-            day = _day(record.get(column))
+            day = records.day(record.get(column))
             if day is not None and day < limit:
                 yield (
                     record,
@@ -895,11 +911,11 @@ def _death_field(event: Record) -> str:
 
 def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
     """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
-    `last` (a date-time by its UTC day): the one scan of `RECORD-AFTER-DEATH` and
-    `RECORD-AFTER-END-OF-STUDY`."""
+    `last` (a date-time by its day on the site's calendar, `SubjectRecords.day`; D-19.607): the one scan of
+    `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`."""
     for table, column in DATED_TABLES.items():
         for record in records.of(table):
-            day = _day(record.get(column))
+            day = records.day(record.get(column))
             if day is not None and day > last:
                 yield record, column
 
@@ -1064,12 +1080,13 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "LYMPHODEPLETION-DAY",
-            "lymphodepletion administered_on on or before the infusion's day (UTC), and equal to it plus "
-            "day_relative_to_infusion when that is given",
+            "lymphodepletion administered_on on or before the infusion's day (on the site's calendar, UTC "
+            "for a site without a time zone), and equal to it plus day_relative_to_infusion when that is "
+            "given",
             Severity.SOFT,
             "logical date order (lymphodepletion precedes the CAR-T infusion, day 0); "
             + EDC_PRACTICE
-            + " (D-19.167)",
+            + " (D-19.167, D-19.607)",
         ),
         _lymphodepletion_day,
     ),
@@ -1329,6 +1346,36 @@ CHECKS: tuple[EditCheck, ...] = (*(check for check, _ in EDIT_CHECKS), *STUDY_CH
 CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
 
 
+def _site_time_zones(connection: Connection) -> dict[str, str]:
+    from cartrial.store.snapshot import site_time_zones
+
+    return site_time_zones(connection)
+
+
+def site_zones_of_records(subjects: Iterable[SubjectRecords], zones: Mapping[str, str] | None) -> None:
+    """Give each subject its site's time zone (`SubjectRecords.time_zone`) from its subject row's site_id and
+    `zones` (site_id → IANA zone; an unknown one refused, located by its site: `checked_site_zones`;
+    D-19.607)."""
+    if not zones:
+        return
+    checked_site_zones(zones)
+    for records in subjects:
+        subject = records.subject
+        site = None if subject is None else subject.get("site_id")
+        records.time_zone = zones.get(str(site)) if site is not None else None
+
+
+def site_zones_of(
+    connection: Connection, subjects: Iterable[SubjectRecords], zones: Mapping[str, str] | None = None
+) -> None:
+    """Give each subject its site's time zone (`SubjectRecords.time_zone`, from its subject row's site_id
+    and the stored `site.time_zone`, or `zones` already read; D-19.607): the calendar the checks count its
+    days on."""
+    from cartrial.store.snapshot import site_time_zones
+
+    site_zones_of_records(subjects, site_time_zones(connection) if zones is None else zones)
+
+
 def run_edit_checks(
     subjects: Iterable[SubjectRecords], protocol: Protocol | None, today: dt.date | None = None
 ) -> list[Finding]:
@@ -1363,13 +1410,16 @@ def decision_dlts(
     adverse_events: Sequence[Record],
     subjects: Sequence[Record],
     window_days: int,
+    time_zones: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
     """The replay's DLT assessment of each infused subject (rows subject_id, dlt, evaluable; D-19.248): `dlt`
     an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT window (the window
     rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag); `evaluable` false for a
     subject who died (`cartrial.protocol.death`) or whose study ended (the disposition date) before
     completing the window without such a DLT (`cartrial.protocol.dlt.dlt_evaluable`): replaced, no outcome
-    letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending)."""
+    letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending). Day 0 is
+    the infusion's day on the calendar of the subject's site (`time_zones`: site_id → IANA zone; D-19.607).
+    """
     from cartrial.escalation.dlt import assess_dlt
     from cartrial.protocol.dlt import GradedEvent, ToxicityCategory, dlt_evaluable, dlt_window_complete
 
@@ -1381,6 +1431,7 @@ def decision_dlts(
     rows: list[dict[str, str]] = []
     for subject_id, tables in sorted(by_subject.items()):
         records = SubjectRecords(subject_id, tables)
+        site_zones_of_records([records], time_zones)
         day0 = records.infusion_day()
         if day0 is None:
             continue
@@ -1416,6 +1467,7 @@ def decision_window_findings(
     protocol: Protocol | None,
     adverse_events: Sequence[Record] = (),
     subjects: Sequence[Record] = (),
+    time_zones: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` on every new (`Record.new`) escalation decision whose replay row has
     `window_complete` False, given every decision and infusion of the study (stored and new), and its
@@ -1424,7 +1476,9 @@ def decision_window_findings(
     The cohorts, the patients without a DLT whose window the decision waits for, the replaced ones and the
     window come from `cartrial.escalation.replay_decisions` (not re-implemented here; D-19.248). When the
     replay cannot run (no protocol, no infusions yet, fewer infusions than the decisions' cohorts hold),
-    nothing fires: `cartrial escalate replay` and the analysis report the inconsistency itself."""
+    nothing fires: `cartrial escalate replay` and the analysis report the inconsistency itself. Each
+    infusion's day is on its subject's site calendar (`time_zones`: site_id → IANA zone, read from the
+    subject rows' site_id; D-19.607), as the analysis hands the replay."""
     if protocol is None or not infusions or not any(r.new for r in decisions):
         return []
     import pandas as pd
@@ -1434,8 +1488,13 @@ def decision_window_findings(
 
     decision_frame = pd.DataFrame([{c: r.get(c) for c in DECISION_COLUMNS} for r in decisions])
     infusion_frame = pd.DataFrame([{c: r.get(c) for c in INFUSION_COLUMNS} for r in infusions])
+    site_of = {str(r.get("subject_id")): str(r.get("site_id")) for r in subjects}
+    zones = checked_site_zones(time_zones or {})
+    infusion_frame[TIME_ZONE_COLUMN] = [
+        zones.get(site_of.get(str(r.get("subject_id")), ""), "") for r in infusions
+    ]
     window = int(protocol.escalation.dlt_window_days)
-    dlts = decision_dlts(infusions, adverse_events, subjects, window)
+    dlts = decision_dlts(infusions, adverse_events, subjects, window, zones)
     dlt_frame = pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable"]) if dlts else None
     try:
         replay = replay_decisions(decision_frame, infusion_frame, dlt_frame, protocol).table
@@ -1830,6 +1889,9 @@ def write_findings(
         protocol = study_protocol(connection)
     else:
         stored, protocol = read, context.protocol
+    from cartrial.store.snapshot import site_time_zones
+
+    zones = site_time_zones(connection)  # the site's calendar (D-19.607)
 
     def state(values: Mapping[str, Any] | None) -> SubjectRecords:
         by_table: dict[str, list[Record]] = {}
@@ -1841,7 +1903,9 @@ def write_findings(
             ]
         if values is not None:
             by_table.setdefault(table, []).append(Record(table, dict(values), True, record_id=record_id))
-        return SubjectRecords(str(subject_id), by_table)
+        records = SubjectRecords(str(subject_id), by_table)
+        site_zones_of(connection, [records], zones)
+        return records
 
     found = run_edit_checks([state(after)], protocol)
     if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
@@ -1876,6 +1940,7 @@ def _check_decision_write(
     infusions = stored_table_records(tx.connection, "infusion")
     events = stored_table_records(tx.connection, "adverse_event")
     subjects = stored_table_records(tx.connection, "subject")
+    zones = _site_time_zones(tx.connection)  # the site's calendar (D-19.607)
     stored = [
         r
         for r in stored_table_records(tx.connection, "escalation_decision")
@@ -1886,7 +1951,7 @@ def _check_decision_write(
         if values is None:
             return []
         record = Record("escalation_decision", dict(values), True, record_id=record_id)
-        return decision_window_findings([*stored, record], infusions, protocol, events, subjects)
+        return decision_window_findings([*stored, record], infusions, protocol, events, subjects, zones)
 
     earlier = {_key(f) for f in state(before)}
     created = [f for f in state(after) if _key(f) not in earlier]
@@ -1957,10 +2022,11 @@ def import_findings(
         for table, again in (restated or {}).get(subject_id, {}).items():
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
+    site_zones_of(connection, subjects.values())  # the site's calendar (D-19.607)
     _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
-    limits = {
-        s: dt.datetime.combine(day + earliest, dt.time(0), dt.UTC)
+    limits = {  # 00:00 of the limit day on the site's clock (UTC without a zone)
+        s: dt.datetime.combine(day + earliest, dt.time(0), _zone(records.time_zone))
         for s, records in subjects.items()
         if (day := records.infusion_day())
     }
@@ -2097,8 +2163,11 @@ def _stored_side_findings(
         if not stored_only:
             continue
         on_imported = imported_checks.get(subject_id, set())
-        earlier = {_key(f) for f in run_edit_checks([SubjectRecords(subject_id, before)], protocol, today)}
-        for finding in run_edit_checks([SubjectRecords(subject_id, after)], protocol, today):
+        zone = subjects[subject_id].time_zone  # the site's calendar (D-19.607)
+        earlier = {
+            _key(f) for f in run_edit_checks([SubjectRecords(subject_id, before, zone)], protocol, today)
+        }
+        for finding in run_edit_checks([SubjectRecords(subject_id, after, zone)], protocol, today):
             key = _key(finding)
             if (
                 id(finding.record) in stored_only
@@ -2142,7 +2211,7 @@ def _add_stored_after_end(
                 r
                 for r in rows
                 if r.record_id not in known
-                and (day := _day(r.get(DATED_TABLES[table]))) is not None
+                and (day := subjects[subject_id].day(r.get(DATED_TABLES[table]))) is not None
                 and day > died[subject_id]
             )
 
@@ -2336,6 +2405,7 @@ def _import_decision_findings(
         protocol,
         merged["adverse_event"],
         merged["subject"],
+        _site_time_zones(connection),  # the site's calendar (D-19.607)
     )
 
 
@@ -2496,6 +2566,7 @@ def reconcile_queries(
     partial_subjects = set(subjects_left_out(tx.connection, left_out)) if left_out else set()
     if protocol is None:
         protocol = study_protocol(tx.connection)
+    site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
     firing = {
         (f.check.id, f.record.table, f.record.record_id, f.field)
         for f in run_edit_checks(states, protocol, today)

@@ -48,6 +48,7 @@ from cartrial.columns import (
     ONE_LINE_SPACE,
     character_name,
     is_unicode_text,
+    time_zone_of,
     trim_blanks,
 )
 from cartrial.columns import bounds_text as range_words
@@ -86,8 +87,6 @@ from cartrial.store import joining_types
 from cartrial.store.models import STUDY_TABLES, StoredDate, UtcDateTime
 
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
     from sqlalchemy.engine import Connection
 
     from cartrial.protocol.model import Protocol
@@ -1255,19 +1254,6 @@ def _unique(problems: Sequence[Problem]) -> list[Problem]:
             seen.add(key)
             out.append(problem)
     return out
-
-
-def time_zone_of(name: str) -> ZoneInfo | None:
-    """The IANA time zone `name` (None: not one the zoneinfo database knows; D-19.285). `zoneinfo` itself
-    refuses what is not a key of its database: a blank or absolute name, one with ``..`` or not normalised
-    (ValueError), a name with spaces around it or unknown (ZoneInfoNotFoundError), a folder of zones such as
-    ``Europe`` (IsADirectoryError, an OSError)."""
-    import zoneinfo
-
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return None
 
 
 LOCAL_DATETIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)$")

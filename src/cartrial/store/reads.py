@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, String, func, or_, select
 
+from cartrial.columns import on_site_clock, utc_moment
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.fields import lookup_text_problem
@@ -365,7 +366,7 @@ def page_records(
 
 def _day_expression(connection: Connection, model: Any) -> Any:
     """SQL for the UTC calendar day (ISO text) of the model's `clinical_date_column` (None: no such
-    column): a date-time's UTC date, as `cartrial.web.views.utc_date` makes it in Python."""
+    column): a date-time's UTC date (`_moment_expression` and `_site_day` read it on a site's calendar)."""
     from sqlalchemy import String, type_coerce
 
     columns = columns_of(model)
@@ -383,6 +384,31 @@ def _day_expression(connection: Connection, model: Any) -> Any:
 
 _DAY = dt.date.fromisoformat
 """The reader of a stored day's text (`_day_expression`)."""
+
+
+def _moment_expression(connection: Connection, model: Any) -> Any:
+    """SQL for the UTC instant (ISO text to the second) of the model's `clinical_date_column` when it is a
+    date-time, else None: what a site's calendar reads its day from (`_site_day`, D-19.607)."""
+    from sqlalchemy import type_coerce
+
+    columns = columns_of(model)
+    date_column = model.clinical_date_column
+    if not date_column or date_column not in columns or not is_datetime(columns[date_column]):
+        return None
+    column = table_of(model).c[date_column]
+    if connection.dialect.name == "postgresql":
+        moment: Any = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS')
+    else:  # SQLite keeps date-times as UTC ISO text without zone
+        moment = func.substr(type_coerce(column, String), 1, 19)
+    return type_coerce(moment, String)
+
+
+def _site_day(text: str, zone: str | None) -> dt.date:
+    """The date on the site's calendar (`cartrial.columns.on_site_clock`, the one rule; D-19.607) of a
+    stored instant's text (`_moment_expression`) or a stored day's text; ValueError for neither."""
+    if len(text) <= 10:
+        return _DAY(text)
+    return on_site_clock(utc_moment(text), zone).date()
 
 
 def _stored_day(text: str, table_name: str, column: str | None, record_id: int | None = None) -> Any:
@@ -423,31 +449,39 @@ def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[An
 
 
 def subject_days(
-    connection: Connection, table_name: str, *, sites: tuple[str | None, ...] | None = None
+    connection: Connection,
+    table_name: str,
+    *,
+    sites: tuple[str | None, ...] | None = None,
+    time_zones: Mapping[str, str] | None = None,
 ) -> list[tuple[str, Any]]:
     """The distinct (subject id, clinical day) pairs of `table_name`'s records, grouped in the database
-    (a study-wide view needs the days, not the thousand records of each subject): the UTC calendar day of
-    the table's `clinical_date_column`, undated records left out; `sites` as in `page_records`. An empty
-    list for a table without subject or date column."""
+    (a study-wide view needs the days, not the thousand records of each subject): the calendar day of the
+    table's `clinical_date_column` — a date-time's date on its subject's site calendar (`time_zones`:
+    subject id → the site's IANA zone; a subject not listed, UTC; D-19.607) —, undated records left out;
+    `sites` as in `page_records`. An empty list for a table without subject or date column."""
 
     model = model_of(table_name)
     day = _day_expression(connection, model)
     subject_column = model.subject_column
     if day is None or not subject_column or subject_column not in columns_of(model):
         return []
+    zones = time_zones or {}
+    moment = _moment_expression(connection, model) if zones else None
     table = table_of(model)
     conditions = [table.c[str(model.clinical_date_column)].is_not(None), *_site_condition(model, sites)]
 
     def fetch(left_out: Sequence[Any]) -> list[tuple[str, Any]]:
-        query = select(table.c[subject_column], day).where(*conditions, *left_out).distinct()
-        out: list[tuple[str, Any]] = []
+        read = day if moment is None else moment
+        query = select(table.c[subject_column], read).where(*conditions, *left_out).distinct()
+        out: dict[tuple[str, Any], None] = {}
         for subject, text in connection.execute(query).all():
             try:
-                parsed = _DAY(text)
+                found = _site_day(text, zones.get(str(subject))) if moment is not None else _DAY(text)
             except ValueError:
-                parsed = _stored_day(text, table.name, model.clinical_date_column)
-            out.append((str(subject), parsed))
-        return out
+                found = _stored_day(text, table.name, model.clinical_date_column)
+            out[(str(subject), found)] = None  # two instants of one site day: one pair
+        return list(out)
 
     # refused by its records (D-19.556); a list page leaves them out (D-19.559)
     return read_leaving_out(connection, select(table).where(*conditions), fetch)
@@ -459,12 +493,16 @@ def record_days(
     *,
     equals: dict[str, Any] | None = None,
     sites: tuple[str | None, ...] | None = None,
+    time_zone: str | None = None,
 ) -> list[tuple[int, Any]]:
     """(id, clinical day or None) of every record of `table_name` matching `equals` and `sites` (as
     `page_records`), in id order: what placing records on a schedule needs, read from the natural-key
-    index where it covers the date (no record is loaded). The clinical day is the UTC calendar day of the
-    `clinical_date_column`; a table without one gives None days."""
-    return record_days_by_table(connection, [table_name], equals=equals, sites=sites)[table_name]
+    index where it covers the date (no record is loaded). The clinical day is the calendar day of the
+    `clinical_date_column` (a date-time's on the calendar of `time_zone`, the subject's site's; UTC without
+    one; D-19.607); a table without one gives None days."""
+    return record_days_by_table(connection, [table_name], equals=equals, sites=sites, time_zone=time_zone)[
+        table_name
+    ]
 
 
 def record_days_by_table(
@@ -473,9 +511,11 @@ def record_days_by_table(
     *,
     equals: dict[str, Any] | None = None,
     sites: tuple[str | None, ...] | None = None,
+    time_zone: str | None = None,
 ) -> dict[str, list[tuple[int, Any]]]:
     """`record_days` of several tables in one statement (``UNION ALL``: one round trip for a casebook's
-    fifteen forms), table name → [(id, day or None)] in id order."""
+    fifteen forms), table name → [(id, day or None)] in id order; a date-time's day on the calendar of
+    `time_zone` (one subject's site; UTC without one; D-19.607)."""
 
     from sqlalchemy import String, literal, null, type_coerce, union_all
 
@@ -490,7 +530,8 @@ def record_days_by_table(
         table = table_of(model)
         conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in wanted.items()]
         conditions += _site_condition(model, sites)
-        day = _day_expression(connection, model)
+        moment = _moment_expression(connection, model) if time_zone else None
+        day = _day_expression(connection, model) if moment is None else moment
         selects.append(
             select(
                 type_coerce(literal(table_name), String).label("form_table"),
@@ -506,7 +547,7 @@ def record_days_by_table(
         day = None
         if text:
             try:
-                day = _DAY(text)
+                day = _site_day(text, time_zone) if time_zone else _DAY(text)
             except ValueError:
                 day = _stored_day(text, name, date_columns[name], int(record_id))
         out[name].append((int(record_id), day))

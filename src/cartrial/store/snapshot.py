@@ -120,6 +120,10 @@ class StudySnapshot:
     sites: Mapping[str, str] = field(default_factory=dict)
     """site_id → country of the study's sites, read in the same transaction (DM.COUNTRY of the CDISC export,
     which reads it when no `sites` are given; D-19.383)."""
+    time_zones: Mapping[str, str] = field(default_factory=dict)
+    """site_id → IANA time zone (`site.time_zone`, D-19.285) of the study's sites that have one, read in the
+    same transaction: the calendar of their subjects' study days (day 0 and the date of every date-time;
+    D-19.607). A site not listed counts its days in UTC."""
     allow_future_cutoff: bool = False
     """The named opt-in to a cut-off after today (`read_snapshot`'s; D-19.380): recorded in `metadata`."""
     view_sites: tuple[str, ...] | None = None
@@ -186,6 +190,8 @@ class StudySnapshot:
             "records_ended_after_cutoff": dict(self.ended_after_cutoff),
             "values_read_in_spelling": {k: dict(v) for k, v in self.read_in_spelling.items()},
             "view": self.view(),
+            # site → IANA zone: the calendar of each site's study days (UTC: not listed; D-19.607)
+            "site_time_zones": dict(self.time_zones),
         }
 
     def view(self) -> dict[str, Any]:
@@ -697,8 +703,10 @@ def read_snapshot(
                 .limit(1)
             ).first()
             countries = site_countries(connection)
+            zones = site_time_zones(connection)
             if view is not None:  # a site-restricted view names no other site (D-19.383)
                 countries = {site: c for site, c in countries.items() if site in view}
+                zones = {site: z for site, z in zones.items() if site in view}
         finally:
             transaction.rollback()
     first_infusion = _first_infusion(tables["infusions"])
@@ -743,6 +751,7 @@ def read_snapshot(
         backend=engine.dialect.name,
         allow_future_cutoff=allow_future_cutoff,
         sites=countries,
+        time_zones=zones,
         view_sites=view,
         read_by=read_by,
     )
@@ -792,6 +801,15 @@ def site_countries(connection: Connection) -> dict[str, str]:
         select(models.Site.site_id, models.Site.country).order_by(models.Site.site_id)
     ).all()
     return {str(site): str(country or "") for site, country in rows}
+
+
+def site_time_zones(connection: Connection) -> dict[str, str]:
+    """site_id → IANA time zone of the study's sites that record one (`site.time_zone`, D-19.285), in
+    site_id order: the study-day calendar of their subjects (`StudySnapshot.time_zones`, D-19.607)."""
+    rows = connection.execute(
+        select(models.Site.site_id, models.Site.time_zone).order_by(models.Site.site_id)
+    ).all()
+    return {str(site): str(zone) for site, zone in rows if zone}
 
 
 def _first_infusion(infusions: pd.DataFrame) -> str | None:

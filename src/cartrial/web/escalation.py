@@ -99,11 +99,20 @@ def _day(value: Any) -> dt.date | None:
         return None
 
 
-def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: dt.date) -> dict[str, Any]:
+def escalation_state(
+    service: Any, sites: tuple[str | None, ...] | None, today: dt.date, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """The escalation state as plain data (see the module docstring). `sites`: the sites whose patients are
     listed (None: all). Another site's patients are only counted (`other_site_counts`, D-19.486): per cohort
-    and dose level, in ``other_sites``; the recommendation and the per-dose counts are the study's."""
+    and dose level, in ``other_sites``; the recommendation and the per-dose counts are the study's.
+
+    A patient's DLT window (`window_closes_on`, a date on the site's calendar) is open until the site's
+    today: the date of `now` (an aware instant; the current one when `today` is today in UTC) on the site's
+    clock, else `today` as given (D-19.607)."""
+    import pandas as pd
+
     from cartrial.analysis.core import study_populations
+    from cartrial.columns import on_site_clock, utc_today
     from cartrial.escalation.outcomes import parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
@@ -118,18 +127,37 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
     tables = snapshot.tables
     window = int(protocol.escalation.dlt_window_days)
     n_doses = len(protocol.dose_levels)
-    study = study_populations(tables, protocol, today)
+    study = study_populations(tables, protocol, today, time_zones=snapshot.time_zones)  # D-19.607
     membership = study.membership
     site_of = {
         str(s): str(site)
         for s, site in zip(tables["subjects"]["subject_id"], tables["subjects"]["site_id"], strict=True)
     }
-    infused = membership[membership["safety"]].copy()
+    if now is None and today == utc_today():
+        now = dt.datetime.now(dt.UTC)
+
+    def site_today(subject_id: str) -> dt.date:
+        zone = snapshot.time_zones.get(site_of.get(subject_id, ""))
+        return today if now is None else on_site_clock(now, zone).date()
+
+    # a patient's row reads its evaluation (pending or not) as of the same day its window is closed on: the
+    # populations as of each distinct site today (one when no site's today differs from `today`; D-19.607)
+    todays = {str(s): site_today(str(s)) for s in membership["subject_id"]}
+    as_of = {today: membership}
+    for day in sorted(set(todays.values()) - {today}):
+        as_of[day] = study_populations(
+            tables, protocol, day, allow_future_cutoff=day > today, time_zones=snapshot.time_zones
+        ).membership
+    own_day = pd.concat(
+        [frame[frame["subject_id"].astype(str).map(todays) == day] for day, frame in as_of.items()]
+    )
+    infused = own_day[own_day["safety"]].copy()
     infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
     patients: list[dict[str, Any]] = []
     for row in infused.itertuples(index=False):
         day0 = dt.date.fromisoformat(str(row.infusion_date))
         closes = day0 + dt.timedelta(days=window)
+        their_today = todays[str(row.subject_id)]  # the site's today (D-19.607)
         visible = sites is None or site_of.get(str(row.subject_id)) in sites
         dlt, evaluable = bool(row.dlt_in_window), bool(row.dlt_evaluable)
         waiting = bool(row.dlt_window_pending)
@@ -141,8 +169,8 @@ def escalation_state(service: Any, sites: tuple[str | None, ...] | None, today: 
                 "dose_level": int(row.dose_level),
                 "infused_on": day0.isoformat(),
                 "window_closes_on": closes.isoformat(),
-                "window_open": today < closes,
-                "days_left": max(0, (closes - today).days),
+                "window_open": their_today < closes,
+                "days_left": max(0, (closes - their_today).days),
                 "dlt": dlt,
                 "evaluable": evaluable,
                 "evaluation": _evaluation(dlt, evaluable, waiting),

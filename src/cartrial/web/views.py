@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
-from cartrial.columns import utc_today
+from cartrial.columns import checked_site_zones, on_site_clock, utc_today
 from cartrial.errors import CartrialError, ConflictError, Problem, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.store.stored_dates import bounded, leaving_out_unreadable
@@ -200,10 +200,12 @@ def require_query(handle: StudyUser, query_code: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def utc_date(value: Any) -> dt.date | None:
-    """The UTC calendar date of a stored date or aware date-time (None for anything else)."""
+def site_day(value: Any, zone: str | None = None) -> dt.date | None:
+    """The date of a stored date (as recorded) or date-time (its instant, naive = UTC, on the clock of the
+    site's IANA `zone`, `cartrial.columns.on_site_clock`; UTC without one; D-19.607) — None for anything
+    else: the calendar the casebook places a subject's records on, as the analysis counts its days."""
     if isinstance(value, dt.datetime):
-        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+        return on_site_clock(value if value.tzinfo else value.replace(tzinfo=dt.UTC), zone).date()
     if isinstance(value, dt.date):
         return value
     return None
@@ -348,12 +350,14 @@ def schedule_cells(
     records: Mapping[str, Sequence[Mapping[str, Any]]],
     infusion_date: dt.date | None,
     today: dt.date,
+    time_zone: str | None = None,
 ) -> tuple[list[CaseVisit], set[tuple[str, int]]]:
     """The casebook cells of one subject (docs/science/decisions.md D-14.21): for each visit of the
     protocol's schedule, each form its assessments need (`cartrial.protocol.records.ASSESSMENT_RECORDS`),
     with its status on `today` (the records' clinical dates against the visit window, day 0 =
     `infusion_date`); also the (table, id) of the records matched to a visit. `records`: table → the
-    subject's records."""
+    subject's records; `time_zone`: the IANA zone of the subject's site, whose calendar a date-time's day
+    is read on (`site_day`; D-19.607)."""
     import bisect
 
     visits: list[CaseVisit] = []
@@ -362,7 +366,9 @@ def schedule_cells(
     for table, rows in records.items():  # each table's records by clinical day, once (bisected per visit)
         column = _date_column(table)
         pairs = sorted(
-            (day, int(r["id"])) for r in rows if column and (day := utc_date(r.get(column))) is not None
+            (day, int(r["id"]))
+            for r in rows
+            if column and (day := site_day(r.get(column), time_zone)) is not None
         )
         dated[table] = ([day for day, _ in pairs], [i for _, i in pairs])
     for visit in protocol.schedule.visits:
@@ -400,12 +406,32 @@ def schedule_cells(
     return visits, matched
 
 
-def _first_infusion(rows: Sequence[Mapping[str, Any]]) -> tuple[dt.date | None, int | None]:
+def _first_infusion(
+    rows: Sequence[Mapping[str, Any]], time_zone: str | None = None
+) -> tuple[dt.date | None, int | None]:
+    """Day 0 (the first infusion's date on the site's calendar, `time_zone`; D-19.607) and its dose level."""
     dated = [(r["infused_at"], r) for r in rows if r.get("infused_at") is not None]
     if not dated:
         return None, None
     moment, row = min(dated, key=lambda item: item[0])
-    return utc_date(moment), int(row["dose_level"]) if row.get("dose_level") is not None else None
+    return site_day(moment, time_zone), int(row["dose_level"]) if row.get("dose_level") is not None else None
+
+
+def site_zones(handle: StudyUser) -> dict[str, str]:
+    """site_id → the IANA time zone of the sites that record one (`site.time_zone`): their subjects'
+    study-day calendar (D-19.607)."""
+    from cartrial.store.snapshot import site_time_zones
+
+    with handle.service.read() as connection:
+        return dict(checked_site_zones(site_time_zones(connection)))
+
+
+def subject_zone(connection: Any, subject: Mapping[str, Any]) -> str | None:
+    """The IANA time zone of the subject's site (`site.time_zone`; None: UTC), its study-day calendar
+    (D-19.607)."""
+    from cartrial.store.snapshot import site_time_zones
+
+    return checked_site_zones(site_time_zones(connection)).get(str(subject.get("site_id")))
 
 
 def study_protocol(handle: StudyUser) -> Any:
@@ -461,7 +487,8 @@ def casebook(
     records: dict[str, list[dict[str, Any]]] = {}
     with handle.service.read() as connection:
         allowed = handle._read_sites(connection)
-        days = reads.record_days_by_table(connection, tables, equals=equals, sites=allowed)
+        zone = subject_zone(connection, subject)  # the site's calendar (D-19.607)
+        days = reads.record_days_by_table(connection, tables, equals=equals, sites=allowed, time_zone=zone)
         for table in tables:
             column = str(_date_column(table))
             records[table] = [{"id": i, column: day} for i, day in days[table]]
@@ -476,8 +503,8 @@ def casebook(
         queries, _ = reads.page_records(connection, "data_query", equals=equals, sites=allowed, count=False)
         records["infusion"] = infusions
         records["subject"] = [subject]
-        infusion_date, level = _first_infusion(infusions)
-        visits, matched = schedule_cells(protocol, records, infusion_date, today)
+        infusion_date, level = _first_infusion(infusions, zone)
+        visits, matched = schedule_cells(protocol, records, infusion_date, today, zone)
         other: dict[str, dict[str, Any]] = {}
         for table in tables:
             rest = [r for r in records.get(table, []) if (table, int(r["id"])) not in matched]
@@ -542,6 +569,7 @@ def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> li
     narrow = {"infusion": casebook_columns("infusion")}
     for row in rows_by_table(handle, ["infusion"], narrow)["infusion"]:
         infusions.setdefault(str(row["subject_id"]), []).append(row)
+    zones = site_zones(handle)
     queries: dict[str, int] = {}
     for q in rows_of(handle, "data_query"):
         if q.get("status") == "open" and q.get("subject_id"):
@@ -554,7 +582,7 @@ def subject_list(handle: StudyUser, sites: Sites, site: str | None = None) -> li
         if not _site_ok(site_id, sites) or (site and site_id != site):
             continue
         sid = str(subject["subject_id"])
-        day0, level = _first_infusion(infusions.get(sid, []))
+        day0, level = _first_infusion(infusions.get(sid, []), zones.get(site_id))
         tables = sorted(flagged.get(sid, set()) - {"subject"})
         if "infusion" in tables:
             day0, level = None, None
@@ -627,6 +655,7 @@ def unreadable_records(left_out: Sequence[Problem]) -> tuple[Problem, ...]:
 
 def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
     from cartrial.store import reads
+    from cartrial.store.snapshot import site_time_zones
 
     protocol = study_protocol(handle)
     levels = tuple(int(d.level) for d in protocol.dose_levels)
@@ -638,10 +667,16 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
     by_table: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with handle.service.read() as connection:
         allowed = handle._read_sites(connection)
+        site_zone = checked_site_zones(site_time_zones(connection))  # the site's calendar (D-19.607)
+        zone_of = {
+            str(s["subject_id"]): site_zone[str(s["site_id"])]
+            for s in subjects
+            if str(s["site_id"]) in site_zone
+        }
         for table in scheduled:
             column = _date_column(table)
             grouped: dict[str, list[dict[str, Any]]] = {}
-            for sid, day in reads.subject_days(connection, table, sites=allowed):
+            for sid, day in reads.subject_days(connection, table, sites=allowed, time_zones=zone_of):
                 if sid in ids:
                     grouped.setdefault(sid, []).append({"id": 0, str(column): day})
             by_table[table] = grouped
@@ -672,7 +707,7 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         row = site_rows.setdefault(
             site, {"site_id": site, "by_level": dict.fromkeys(levels, 0), "not_infused": 0, "total": 0}
         )
-        day0, level = _first_infusion(by_table["infusion"].get(sid, []))
+        day0, level = _first_infusion(by_table["infusion"].get(sid, []), zone_of.get(sid))
         for target in (row, total):
             target["total"] += 1
             if sid in uninfusable:  # enrolled; neither by level nor "not infused"
@@ -684,7 +719,7 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         if sid in flagged:  # no schedule cells: a left-out record's form cannot be told
             continue
         records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
-        visits, _ = schedule_cells(protocol, records, day0, today)
+        visits, _ = schedule_cells(protocol, records, day0, today, zone_of.get(sid))
         for visit in visits:
             for cell in visit.cells:
                 counts[cell.status] = counts.get(cell.status, 0) + 1
@@ -917,7 +952,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     derivation (no patient infused: its `ae_not_infused` statement is then all there is to show, D-19.106).
     The notes end with the analysis layer's statement of the adverse events of the enrolled patients not
     infused (`not_infused_finding`, D-19.88) when there is one."""
-    from cartrial.analysis.core import safety_derivations, study_populations
+    from cartrial.analysis.core import safety_derivations, study_populations, study_tables
     from cartrial.analysis.findings import not_infused_finding
     from cartrial.analysis.model import Dataset
     from cartrial.analysis.populations import ENROLLED
@@ -942,7 +977,8 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
             return _make()
 
     def _make() -> SafetyData:
-        tables = dict(snapshot.tables)
+        # the analysis' calendar: each subject's days on the site's calendar (D-19.607)
+        tables = study_tables(snapshot.tables, snapshot.time_zones)
         study = study_populations(tables, snapshot.protocol, cutoff)
         populations, membership = study.populations, study.membership
         datasets: dict[str, Any] = {
