@@ -17,7 +17,7 @@ import pandas as pd
 
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
-from cartrial.columns import on_site_clock
+from cartrial.columns import on_site_clock, time_zone_of
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
 # Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
