@@ -503,3 +503,24 @@ def fit_theoph(*, omega: str, **options: Any) -> Any:
         **THEOPH_SAS_START,
         **options,
     )
+
+
+def with_relapse(snapshot: Any, subject_id: str, onset_date: str, record_id: str = "999999") -> Any:
+    """`snapshot` with one more relapse (a qualifying moderate myelitis of `subject_id` at `onset_date`) in
+    its `relapses` table: a case the shipped example does not have (D-19.587, D-19.590)."""
+    import dataclasses
+
+    import pandas as pd
+
+    relapses = snapshot.tables["relapses"]
+    added = {c: "" for c in relapses.columns} | {
+        "subject_id": subject_id,
+        "onset_date": onset_date,
+        "phenotype": "myelitis",
+        "severity": "moderate",
+        "lasted_over_24h": "true",
+        "fever_or_infection": "false",
+        "record_id": record_id,
+    }
+    tables = {**snapshot.tables, "relapses": pd.concat([relapses, pd.DataFrame([added])], ignore_index=True)}
+    return dataclasses.replace(snapshot, tables=tables)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+from tests.conftest import with_relapse
 
 
 def test_a_relapse_onset_is_a_date_of_participation(exported) -> None:  # type: ignore[no-untyped-def]
@@ -24,18 +25,7 @@ def test_a_relapse_onset_is_a_date_of_participation(exported) -> None:  # type: 
     row = before.set_index("USUBJID").loc[usubjid]
     assert str(row["RFPENDTC"])[:10] == "2022-02-11"  # the case as the example has it
 
-    relapses = snapshot.tables["relapses"]
-    added = {c: "" for c in relapses.columns} | {
-        "subject_id": "CT-002",
-        "onset_date": "2022-03-15",
-        "phenotype": "myelitis",
-        "severity": "moderate",
-        "lasted_over_24h": "true",
-        "fever_or_infection": "false",
-        "record_id": "999999",
-    }
-    tables = {**snapshot.tables, "relapses": pd.concat([relapses, pd.DataFrame([added])], ignore_index=True)}
-    changed = dataclasses.replace(snapshot, tables=tables)
+    changed = with_relapse(snapshot, "CT-002", "2022-03-15")
     frames = build_all(changed, analyse(changed), {"TJH": "China"})
     dm = frames["DM"].set_index("USUBJID").loc[usubjid]
     assert str(dm["RFPENDTC"])[:10] == "2022-03-15"

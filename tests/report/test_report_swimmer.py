@@ -139,21 +139,10 @@ def test_the_bar_ends_where_the_label_says_for_a_relapse_after_the_last_contact(
     (`relapses_by_subject.post_days`) no longer ends at the last contact; the axis label said "bar ends at
     last contact". CT-002 (infused 2021-05-18, last contact 2022-02-11, day 269) with a relapse on
     2022-03-15: by hand its bar ends at day 301 and the label names the end of the relapse follow-up."""
-    import pandas as pd
+    from tests.conftest import with_relapse
 
     snapshot, _ = analysed(dt.date(2022, 3, 20))
-    relapses = snapshot.tables["relapses"]
-    row = {c: "" for c in relapses.columns} | {
-        "subject_id": "CT-002",
-        "onset_date": "2022-03-15",
-        "phenotype": "myelitis",
-        "severity": "moderate",
-        "lasted_over_24h": "true",
-        "fever_or_infection": "false",
-        "record_id": "999999",
-    }
-    tables = {**snapshot.tables, "relapses": pd.concat([relapses, pd.DataFrame([row])], ignore_index=True)}
-    changed = dataclasses.replace(snapshot, tables=tables)
+    changed = with_relapse(snapshot, "CT-002", "2022-03-15")
     fig = swimmer_plot(analyse(changed), changed.tables)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "days after infusion (bar ends at the end of the relapse follow-up)"

@@ -453,6 +453,21 @@ def _open_lymphodepletion_query(study: WebStudy) -> int:
     return int(record_id)
 
 
+def _repair_crs(study: WebStudy, crs: int) -> list[object]:
+    """The admin's repair of CRS record `crs`'s planted date; what its checks could not read."""
+    unchecked: list[object] = []
+    study.service.update_record(
+        "admin",
+        "crs_assessment",
+        crs,
+        {"assessed_at": "2021-04-30T10:00:00Z"},
+        1,
+        "repair",
+        unchecked=unchecked,
+    )
+    return unchecked
+
+
 def test_a_query_is_not_closed_by_a_write_while_the_subjects_infusion_is_left_out(
     web_study: WebStudy,
 ) -> None:
@@ -464,16 +479,7 @@ def test_a_query_is_not_closed_by_a_write_while_the_subjects_infusion_is_left_ou
     before = _queries(web_study)
     _plant(web_study, "CT-001")
     crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
-    unchecked: list[object] = []
-    web_study.service.update_record(
-        "admin",
-        "crs_assessment",
-        crs,
-        {"assessed_at": "2021-04-30T10:00:00Z"},
-        1,
-        "repair",
-        unchecked=unchecked,
-    )
+    unchecked = _repair_crs(web_study, crs)
     assert _queries(web_study) == before
     assert any("infusion record" in str(p) for p in unchecked), unchecked
     closures = _sql(
@@ -491,16 +497,7 @@ def test_an_open_query_on_another_unreadable_record_does_not_block_a_repair(web_
     before = _queries(web_study)
     _plant_in(web_study, "lymphodepletion_administration", "administered_on", "CT-001", PLANTED)
     crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
-    unchecked: list[object] = []
-    web_study.service.update_record(
-        "admin",
-        "crs_assessment",
-        crs,
-        {"assessed_at": "2021-04-30T10:00:00Z"},
-        1,
-        "repair",
-        unchecked=unchecked,
-    )
+    unchecked = _repair_crs(web_study, crs)
     assert _queries(web_study) == before
     named = [str(p) for p in unchecked]
     assert any(f"lymphodepletion_administration record {record_id}, administered_on" in p for p in named), (
