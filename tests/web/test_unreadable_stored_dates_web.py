@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 
 from .conftest import WebStudy
+from .pages.helpers import adverse_event_entries
 
 PLANTED = "zzzz"
 
@@ -69,19 +70,7 @@ def test_another_sites_reader_is_not_refused_for_it(web_study: WebStudy) -> None
 # -- a form of another record of the subject: the edit checks read the planted infusion (review of D-19.556)
 
 TERM = "Headache typed while another record has an unreadable date"
-AE = {
-    "term": TERM,
-    "started_on": "2021-05-10",
-    "category": "non_hematologic",
-    "grade": "1",
-    "grading_scale": "CTCAE",
-    "grading_scale_version": "5.0",
-    "serious": "false",
-    "relatedness": "unlikely",
-    "dlt": "false",
-    "outcome": "recovered",
-    "ended_on": "2021-05-12",
-}
+AE = adverse_event_entries(TERM)
 
 
 def _assert_names_the_infusion(text: str, record_id: int) -> None:

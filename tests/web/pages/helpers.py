@@ -60,3 +60,21 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found, "no CSRF token on the page"
     return found.group(1)
+
+
+def adverse_event_entries(term: str) -> dict[str, str]:
+    """The entries of a grade 1 non-haematologic adverse event named `term` (10 to 12 May 2021, recovered):
+    a valid adverse-event form of any subject of the example study (its subject given apart)."""
+    return {
+        "term": term,
+        "started_on": "2021-05-10",
+        "category": "non_hematologic",
+        "grade": "1",
+        "grading_scale": "CTCAE",
+        "grading_scale_version": "5.0",
+        "serious": "false",
+        "relatedness": "unlikely",
+        "dlt": "false",
+        "outcome": "recovered",
+        "ended_on": "2021-05-12",
+    }

@@ -9,22 +9,10 @@ import re
 from typing import Any
 
 from ...conftest import TEST_PASSWORD
-from .helpers import csrf_of
+from .helpers import adverse_event_entries, csrf_of
 
 TERM = "Headache typed before the session ended"
-AE = {
-    "term": TERM,
-    "started_on": "2021-05-10",
-    "category": "non_hematologic",
-    "grade": "1",
-    "grading_scale": "CTCAE",
-    "grading_scale_version": "5.0",
-    "serious": "false",
-    "relatedness": "unlikely",
-    "dlt": "false",
-    "outcome": "recovered",
-    "ended_on": "2021-05-12",
-}
+AE = adverse_event_entries(TERM)
 
 
 def _ended(login: Any, web_app: Any, username: str) -> tuple[Any, str]:
