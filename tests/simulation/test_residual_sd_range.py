@@ -113,7 +113,9 @@ def test_simulate_stein2019_takes_the_variance_a_scenario_and_map_take() -> None
 def test_a_simulation_at_the_largest_residual_sd_is_read_back_by_nca(cli: Cli, tmp_path: Path) -> None:
     """D-19.606: at a residual SD of 10 a lognormal draw reached 5.3e18, above the largest concentration
     cartrial's readers take (`MAX_CONCENTRATION`, 1e15), so `cartrial nca` refused the simulator's own
-    output (exit 2). An observation above it is written as it (an assay's upper limit) and counted."""
+    output (exit 2). An observation above it is written as it (an assay's upper limit) and counted.
+    Changed by design in D-19.663: such a row is flagged ``alq`` and `cartrial nca` refuses it by its row
+    (it read 1e15 as a measured Cmax); the other rows are read back."""
     import pandas as pd
 
     from cartrial.allowed import MAX_CONCENTRATION
@@ -127,18 +129,16 @@ def test_a_simulation_at_the_largest_residual_sd_is_read_back_by_nca(cli: Cli, t
     limited = int((levels == MAX_CONCENTRATION).sum())
     assert limited > 0
     assert f"{limited} samples above 1e+15 written as 1e+15" in err, err
-    code, _, err = cli(
-        "nca",
-        out,
-        "--subject",
-        "subject",
-        "--time",
-        "day",
-        "--conc",
-        "conc_copies_per_ug",
-        "--conc-unit",
-        "copies/ug",
-    )
+    nca = ["nca", "--subject", "subject", "--time", "day", "--conc", "conc_copies_per_ug", "--conc-unit", "copies/ug"]
+    # D-19.663: the limited rows are flagged (alq) and the NCA refuses them by row instead of taking 1e15
+    # for a measured Cmax; without them the simulator's output is read back
+    table = pd.read_csv(out)
+    assert int(table["alq"].sum()) == limited
+    code, _, err = cli(*nca, out)
+    assert code == 2 and err.count(", alq: the sample is above the upper limit of quantification") == limited, err
+    kept = tmp_path / "measured.csv"
+    table[~table["alq"]].to_csv(kept, index=False)
+    code, _, err = cli(*nca, kept)
     assert code == 0, err
 
 

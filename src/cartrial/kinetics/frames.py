@@ -39,6 +39,7 @@ from cartrial.kinetics.models import (
 )
 from cartrial.kinetics.nca import PKNCA_SOURCE, NcaOptions, derived_units, nca
 from cartrial.kinetics.templates import (
+    ALQ_COLUMN,
     CONC_UNIT_CHARACTERS,
     CONC_UNIT_MAX_LENGTH,
     LLOQ,
@@ -170,8 +171,14 @@ def validate_profiles(
     source: str = "data",
     keep_going: bool = False,
     nominal_time: str | None = None,
+    alq_column: str | None = ALQ_COLUMN,
 ) -> tuple[pd.DataFrame, RowProblems]:
     """Validate a sample table (one row per sample) and return the parsed frame and its problems.
+
+    A sample flagged true in `alq_column` (``alq``, when the table has it: a level above the upper limit of
+    quantification, as cartrial's simulators flag a level written as `MAX_CONCENTRATION`) is a problem of
+    its row: its level is only a lower bound, and NCA, the per-subject and the population fit need a
+    measured one (D-19.663).
 
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
@@ -252,6 +259,18 @@ def validate_profiles(
         frame["_nominal"] = parse_float(data, nominal_time, problems, required=False)
     if blq_column:
         _check_blq_values(data, conc, blq_column, lloq_column, flags, values, frame, lloq, problems)
+    if alq_column and alq_column in data.columns and alq_column not in (subject, time, conc, *by, *optional):
+        above = parse_bool(data, alq_column, problems, required=False)
+        for i in np.flatnonzero(above):
+            problems.add(
+                i,
+                alq_column,
+                text_cells(data[alq_column]).iat[i],
+                "the sample is above the upper limit of quantification: its level is a lower bound, not a "
+                "measurement",
+                f"{alq_column}=false (a measured level); NCA and the kinetic fits take no sample censored "
+                "above a limit: remove the row, and say so, to analyse the others",
+            )
     frame["_row"] = np.arange(n)
     keys = ["_subject", *by]
     # one sample per profile and time, the rule of every reader (docs/science/decisions.md D-19.18)

@@ -41,6 +41,7 @@ from cartrial.allowed import (
     check_seed,
 )
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
+from cartrial.kinetics.templates import ALQ_COLUMN
 from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
@@ -347,13 +348,16 @@ class Stein2019Simulation:
         return table
 
     def long_table(self) -> pd.DataFrame:
-        """Tidy samples: subject, day, conc_copies_per_ug."""
+        """Tidy samples: subject, day, conc_copies_per_ug and `ALQ_COLUMN` (the level is the limit
+        `MAX_CONCENTRATION`, `above_limit`; D-19.663)."""
         n, m = self.concentration.shape
+        levels = self.concentration.ravel()
         return pd.DataFrame(
             {
                 "subject": np.repeat(self.parameters["subject"].to_numpy(), m),
                 "day": np.tile(self.days, n),
-                "conc_copies_per_ug": self.concentration.ravel(),
+                "conc_copies_per_ug": levels,
+                ALQ_COLUMN: above_limit(levels),
             }
         )
 
@@ -499,6 +503,17 @@ def observed_levels(
     if limited:
         levels = np.where(above, MAX_CONCENTRATION, levels)
     return levels, limited
+
+
+def above_limit(levels: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which simulated observations `observed_levels` wrote as the limit `MAX_CONCENTRATION` (the written
+    level is the limit): the ``alq`` flag of the simulators' tables, so no reader takes the limit for a
+    measured level (D-19.663).
+
+    >>> above_limit(np.array([1.0, 1e15])).tolist()
+    [False, True]
+    """
+    return np.asarray(np.asarray(levels) >= MAX_CONCENTRATION, dtype=bool)
 
 
 def simulate_stein2019(

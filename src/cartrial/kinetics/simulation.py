@@ -43,6 +43,7 @@ from cartrial.kinetics.models import (
     MAX_SUBJECTS,
     RESIDUAL_SD_LOG,
     STEIN_PARAMETERS,
+    above_limit,
     check_samples,
     check_subjects,
     observed_levels,
@@ -50,6 +51,7 @@ from cartrial.kinetics.models import (
     stein2019_concentration,
 )
 from cartrial.kinetics.pd import simulate_pd
+from cartrial.kinetics.templates import ALQ_COLUMN
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -223,6 +225,7 @@ class Stein2019Chunks:
                     "subject": np.repeat(self.labels[start : start + k], m),
                     "day": np.tile(self.days, k),
                     "conc_copies_per_ug": conc.ravel(),
+                    ALQ_COLUMN: above_limit(conc.ravel()),
                 }
             )
 
@@ -290,7 +293,7 @@ def simulate_pd_table(
 
     >>> table, params, settings = simulate_pd_table(2, [0, 14, 28], seed=1)
     >>> table.columns.tolist()
-    ['subject', 'day', 'car_t_copies_per_ug', 'plasma_cells_relative', 'aqp4_igg_relative']
+    ['subject', 'day', 'car_t_copies_per_ug', 'car_t_alq', 'plasma_cells_relative', 'aqp4_igg_relative']
     >>> len(table), settings["note"]
     (6, 'cartrial proposed model, not published')
     """
@@ -306,6 +309,7 @@ def simulate_pd_table(
             "subject": np.repeat(params["subject"].to_numpy(), m),
             "day": np.tile(grid, n),
             "car_t_copies_per_ug": car_t.ravel(),
+            f"car_t_{ALQ_COLUMN}": above_limit(car_t.ravel()),
             "plasma_cells_relative": sim.plasma_cells_relative().ravel(),
             "aqp4_igg_relative": sim.antibody_relative.ravel(),
         }
