@@ -668,6 +668,20 @@ def _log_prediction(theta: FloatArray, t: FloatArray) -> tuple[FloatArray, Float
     return np.where(after, log_after, log_before), jac
 
 
+def log_y_jacobian(quantified_values: npt.ArrayLike) -> float:
+    """2·Σ log y over the quantified observations y: added to the −2LL of log y (a fit with its residual error
+    on the log scale) it gives the −2LL of y itself, since p(y) = p(log y)/y. The one rule of the reported
+    −2LL (and AIC, BIC) of `fit_stein2019` (`kinetics fit`) and `kinetics popfit` (docs/popfit.md), so their
+    likelihoods are on the scale of the data and comparable with a linear-scale fit (D-19.664). A censored
+    (BLQ) sample contributes a probability, which needs no Jacobian.
+
+    >>> round(log_y_jacobian([1.0, math.e]), 12)
+    2.0
+    """
+    values = np.asarray(quantified_values, dtype=float)
+    return float(2.0 * np.sum(np.log(values)))
+
+
 def _negative_log_likelihood(
     theta: FloatArray, t: FloatArray, log_y: FloatArray, quantified: BoolArray, log_lloq: FloatArray
 ) -> tuple[float, FloatArray]:
@@ -933,16 +947,17 @@ def fit_stein2019(
         }
     )
     n_par = 7
-    nll = float(best.fun)
+    # the −2LL of y, as `kinetics popfit` reports it: that of log y plus 2·Σ log y (D-19.664)
+    m2ll = 2 * float(best.fun) + log_y_jacobian(y[quant])
     q_res = residual[quant]
     ss_tot = float(np.sum((log_y[quant] - log_y[quant].mean()) ** 2))
     diagnostics = {
         "n_observations": len(t),
         "n_quantifiable": n_q,
         "n_blq": int(is_blq.sum()),
-        "minus_2_log_likelihood": 2 * nll,
-        "aic": 2 * nll + 2 * n_par,
-        "bic": 2 * nll + n_par * math.log(len(t)),
+        "minus_2_log_likelihood": m2ll,
+        "aic": m2ll + 2 * n_par,
+        "bic": m2ll + n_par * math.log(len(t)),
         "r2_log": 1.0 - float(np.sum(q_res**2)) / ss_tot if ss_tot > 0 else float("nan"),
         "max_abs_weighted_residual": float(np.nanmax(np.abs(residual / sigma))),
         "converged": bool(best.success),

@@ -20,6 +20,7 @@ import pandas as pd
 
 from cartrial.allowed import OMEGA_LOG_VARIANCE, Allowed
 from cartrial.errors import ConfigurationError, NotEstimableError, OptionError, Problem
+from cartrial.kinetics.models import log_y_jacobian
 from cartrial.kinetics.popfit.data import PopulationData, covariate_design
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import (
@@ -319,7 +320,8 @@ def fit_population(
     lik = MarginalLikelihood(work, proposal.draws(settings.is_draws, rng), theta)
     ll_i, ll_var = lik.per_subject(theta)
     log_lik = float(np.sum(ll_i))
-    jac = float(np.sum(np.log(data.y[work.quantified]))) if error.scale == "log" else 0.0
+    # the −2LL of y on either scale: a log-scale fit adds 2·Σ log y (`log_y_jacobian`, D-19.664)
+    jac = log_y_jacobian(data.y[work.quantified]) if error.scale == "log" else 0.0
     n_par = (
         spec.p
         - len(fixed_values)
@@ -327,7 +329,7 @@ def fit_population(
         + (q if omega == "diagonal" else q * (q + 1) // 2)
         + len(error.names)
     )
-    m2ll = -2 * log_lik + 2 * jac
+    m2ll = -2 * log_lik + jac
     likelihood = {
         "minus_2_log_likelihood": m2ll,
         "minus_2_log_likelihood_mc_se": float(2 * math.sqrt(np.sum(ll_var)))
