@@ -101,6 +101,7 @@ _CLI_NAMES: dict[str, str] = {
     "n_subjects": "--subjects",
     "days": "--days",
     "residual_sd_log": "--residual-sd",
+    "dose_unit": "--dose-unit",
 }
 
 
@@ -191,6 +192,9 @@ def nca_command(
     time: str = typer.Option(..., "--time", help="Column of time since infusion."),
     conc: str = typer.Option(..., "--conc", help="Column of concentration (blank or 0 when BLQ)."),
     dose: str | None = typer.Option(None, "--dose", help="Column of dose (adds dose-normalised Cmax/AUC)."),
+    dose_unit: str | None = typer.Option(
+        None, "--dose-unit", help='Unit of the dose column, e.g. "cells/kg" or "cells" (required with --dose).'
+    ),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
     time_unit: str = typer.Option("day", "--time-unit", help="Unit of the time column: min, h, day or week."),
     conc_unit: str | None = typer.Option(
@@ -262,6 +266,7 @@ def nca_command(
         "conc_unit": conc_unit,
         "unit_column": unit_col,
         "dose": dose,
+        "dose_unit": dose_unit,
         "lloq": lloq,
         "lloq_column": lloq_col,
         "blq_column": blq_col,
@@ -306,9 +311,20 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
                 allowed='--conc-unit "copies/ug" or --unit-col COLUMN',
             )
         )
+    if arguments["dose"] and arguments["dose_unit"] is None:
+        raise InputError(
+            Problem(
+                "the dose unit is missing: a dose-normalised Cmax or AUC is meaningless without it",
+                file=str(file),
+                field="--dose-unit",
+                allowed='--dose-unit "cells/kg" or "cells" (per kg and per total cells differ by the weight)',
+            )
+        )
     check_time_unit(arguments["time_unit"], "--time-unit")
     if arguments["conc_unit"] is not None:
         check_conc_unit(arguments["conc_unit"], "--conc-unit")
+    if arguments["dose"]:
+        check_conc_unit(arguments["dose_unit"], "--dose-unit")
     check_lloq(arguments["lloq"], "--lloq")
     options = arguments["options"]
     if options.blq_middle == "half_lloq" and arguments["lloq"] is None and not arguments["lloq_column"]:

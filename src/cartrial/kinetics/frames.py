@@ -327,6 +327,21 @@ def _check_blq_values(
         )
 
 
+DOSE_NORMALISED: tuple[str, ...] = ("cmax", "auclast", "aucinf_obs")
+"""The NCA parameters `derive_nca` divides by the dose (columns ``<name>_dn``)."""
+
+
+def dose_normalised_units(units: Mapping[str, str], dose_unit: str) -> dict[str, str]:
+    """The units of ``dose`` and of each dose-normalised parameter: the parameter's unit over the dose's
+    (D-19.665).
+
+    >>> dose_normalised_units({"cmax": "copies/ug", "auclast": "copies·day/ug", "aucinf_obs": "copies·day/ug"},
+    ...                       "cells/kg")["cmax_dn"]
+    '(copies/ug)/(cells/kg)'
+    """
+    return {"dose": dose_unit, **{f"{name}_dn": f"({units[name]})/({dose_unit})" for name in DOSE_NORMALISED}}
+
+
 def _input_error_texts(frame: pd.DataFrame, problems: RowProblems) -> dict[Any, list[str]]:
     """Per subject: 'row N: problem' texts of its bad rows (spreadsheet row numbers)."""
     messages = problems.error_column(len(frame))
@@ -355,13 +370,17 @@ def derive_nca(
     source: str = "data",
     nominal_time: str | None = None,
     nominal_windows: Mapping[float, tuple[float, float]] | None = None,
+    dose_unit: str | None = None,
 ) -> KineticsResult:
     """NCA per profile (subject and ``by`` groups) of a sample table, PKNCA rules by default.
 
     Validates the table (`validate_profiles`), takes the concentration unit from `conc_unit` or per
     profile from `unit_column` (one of them is required), checks the time unit against `TIME_UNITS`,
     codes flagged BLQ samples and values below the LLOQ as 0, runs `cartrial.kinetics.nca.nca` per unit, and
-    with `dose` adds ``dose`` and dose-normalised ``cmax_dn``, ``auclast_dn``, ``aucinf_obs_dn``. With
+    with `dose` adds ``dose``, ``dose_unit`` and dose-normalised ``cmax_dn``, ``auclast_dn``, ``aucinf_obs_dn``
+    (`dose_unit`, e.g. "cells/kg" or "cells", is then required: per kg and per total cells differ by the
+    weight; the units of the dose-normalised columns are derived from it, `dose_normalised_units`,
+    D-19.665). With
     `keep_going`, bad rows are left out and listed per subject in ``input_errors`` (a subject whose every
     row is bad stays in the table with the reason); the problems are in the result's ``problems``.
     `nominal_time` (a column of scheduled times) lets a sample of the interval-end visit taken inside its
@@ -395,8 +414,19 @@ def derive_nca(
                 allowed='conc_unit="copies/ug" or unit_column=COLUMN (CLI: --conc-unit or --unit-col)',
             )
         )
+    if dose and dose_unit is None:
+        problems_first.append(
+            Problem(
+                "the dose unit is missing: a dose-normalised Cmax or AUC is meaningless without it",
+                file=source,
+                field="dose_unit",
+                allowed='dose_unit="cells/kg" or "cells" (CLI: --dose-unit)',
+            )
+        )
     if problems_first:
         raise InputError(problems_first)
+    if dose:
+        dose_unit = check_conc_unit(str(dose_unit), "dose_unit")
     time_unit = check_time_unit(time_unit)
     if conc_unit is not None:
         conc_unit = check_conc_unit(conc_unit)
@@ -449,10 +479,13 @@ def derive_nca(
             doses = part.groupby(keys, sort=False)["_dose"].first().reset_index()
             doses = doses.rename(columns={"_subject": subject, "_dose": "dose"})
             table = table.merge(doses, on=[subject, *by], how="left")
-            for name in ("cmax", "auclast", "aucinf_obs"):
+            table["dose_unit"] = dose_unit
+            for name in DOSE_NORMALISED:
                 table[f"{name}_dn"] = table[name] / table["dose"]
         tables.append(table)
         units_by_unit[unit] = dict(result.units)
+        if dose:
+            units_by_unit[unit].update(dose_normalised_units(result.units, str(dose_unit)))
         notes.extend(result.notes)
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if problems and keep_going:
