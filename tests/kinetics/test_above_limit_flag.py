@@ -72,7 +72,9 @@ def test_nca_refuses_a_level_flagged_above_the_limit() -> None:
 def test_the_population_fit_refuses_a_level_flagged_above_the_limit() -> None:
     from cartrial.kinetics.popfit.data import PopulationData
 
-    frame = pd.concat([_profile(["false", "true", "false", "false"]), _profile(["false"] * 4).assign(subject="B")])
+    frame = pd.concat(
+        [_profile(["false", "true", "false", "false"]), _profile(["false"] * 4).assign(subject="B")]
+    )
     with pytest.raises(InputError) as caught:
         PopulationData.from_frame(frame, subject="subject", time="day", conc="conc", source="sim.csv")
     assert "sim.csv, row 3, alq" in str(caught.value), str(caught.value)

@@ -1,5 +1,5 @@
-"""`kinetics fit` reports the −2LL, AIC and BIC of the observations y, as `kinetics popfit` does (its log-scale
-fits add the Jacobian Σ 2·log y, docs/popfit.md), so the two commands' likelihoods are on one scale
+"""`kinetics fit` reports the −2LL, AIC and BIC of the observations y, as `kinetics popfit` does (its
+log-scale fits add the Jacobian Σ 2·log y, docs/popfit.md), so the two commands' likelihoods are on one scale
 (D-19.664). Before, the individual fit reported the −2LL of log y: 172 units below that of y on this
 profile, unlabelled.
 
@@ -28,9 +28,10 @@ def test_the_individual_fit_reports_the_likelihood_of_y() -> None:
     pred = stein2019_concentration(days, *[fit.estimates[k] for k in STEIN_PARAMETERS])
     sigma = fit.residual_sd_log
     q = y > 0
-    log_lik = stats.lognorm.logpdf(y[q], s=sigma, scale=pred[q]).sum() + stats.norm.logcdf(
-        (math.log(5.0) - np.log(pred[~q])) / sigma
-    ).sum()
+    log_lik = (
+        stats.lognorm.logpdf(y[q], s=sigma, scale=pred[q]).sum()
+        + stats.norm.logcdf((math.log(5.0) - np.log(pred[~q])) / sigma).sum()
+    )
     d = fit.diagnostics
     assert math.isclose(d["minus_2_log_likelihood"], -2 * log_lik, rel_tol=1e-9, abs_tol=1e-6)
     assert math.isclose(d["aic"], -2 * log_lik + 2 * 7, rel_tol=1e-9)

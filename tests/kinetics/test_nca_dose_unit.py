@@ -45,7 +45,20 @@ def test_the_dose_normalised_parameters_carry_their_unit() -> None:
 def test_the_cli_asks_for_the_dose_unit(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     file = tmp_path / "pk.csv"
     SAMPLES.to_csv(file, index=False)
-    args = ["nca", file, "--subject", "s", "--time", "t", "--conc", "c", "--conc-unit", "copies/ug", "--dose", "d"]
+    args = [
+        "nca",
+        file,
+        "--subject",
+        "s",
+        "--time",
+        "t",
+        "--conc",
+        "c",
+        "--conc-unit",
+        "copies/ug",
+        "--dose",
+        "d",
+    ]
     code, _, err = cli(*args)
     assert code == 2 and "--dose-unit" in err, err
     out = tmp_path / "nca.csv"

@@ -129,13 +129,25 @@ def test_a_simulation_at_the_largest_residual_sd_is_read_back_by_nca(cli: Cli, t
     limited = int((levels == MAX_CONCENTRATION).sum())
     assert limited > 0
     assert f"{limited} samples above 1e+15 written as 1e+15" in err, err
-    nca = ["nca", "--subject", "subject", "--time", "day", "--conc", "conc_copies_per_ug", "--conc-unit", "copies/ug"]
+    nca = [
+        "nca",
+        "--subject",
+        "subject",
+        "--time",
+        "day",
+        "--conc",
+        "conc_copies_per_ug",
+        "--conc-unit",
+        "copies/ug",
+    ]
     # D-19.663: the limited rows are flagged (alq) and the NCA refuses them by row instead of taking 1e15
     # for a measured Cmax; without them the simulator's output is read back
     table = pd.read_csv(out)
     assert int(table["alq"].sum()) == limited
     code, _, err = cli(*nca, out)
-    assert code == 2 and err.count(", alq: the sample is above the upper limit of quantification") == limited, err
+    assert (
+        code == 2 and err.count(", alq: the sample is above the upper limit of quantification") == limited
+    ), err
     kept = tmp_path / "measured.csv"
     table[~table["alq"]].to_csv(kept, index=False)
     code, _, err = cli(*nca, kept)

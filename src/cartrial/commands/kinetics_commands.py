@@ -193,7 +193,9 @@ def nca_command(
     conc: str = typer.Option(..., "--conc", help="Column of concentration (blank or 0 when BLQ)."),
     dose: str | None = typer.Option(None, "--dose", help="Column of dose (adds dose-normalised Cmax/AUC)."),
     dose_unit: str | None = typer.Option(
-        None, "--dose-unit", help='Unit of the dose column, e.g. "cells/kg" or "cells" (required with --dose).'
+        None,
+        "--dose-unit",
+        help='Unit of the dose column, e.g. "cells/kg" or "cells" (required with --dose).',
     ),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
     time_unit: str = typer.Option("day", "--time-unit", help="Unit of the time column: min, h, day or week."),

@@ -335,8 +335,8 @@ def dose_normalised_units(units: Mapping[str, str], dose_unit: str) -> dict[str,
     """The units of ``dose`` and of each dose-normalised parameter: the parameter's unit over the dose's
     (D-19.665).
 
-    >>> dose_normalised_units({"cmax": "copies/ug", "auclast": "copies·day/ug", "aucinf_obs": "copies·day/ug"},
-    ...                       "cells/kg")["cmax_dn"]
+    >>> auc = "copies·day/ug"
+    >>> dose_normalised_units({"cmax": "copies/ug", "auclast": auc, "aucinf_obs": auc}, "cells/kg")["cmax_dn"]
     '(copies/ug)/(cells/kg)'
     """
     return {"dose": dose_unit, **{f"{name}_dn": f"({units[name]})/({dose_unit})" for name in DOSE_NORMALISED}}
@@ -377,10 +377,10 @@ def derive_nca(
     Validates the table (`validate_profiles`), takes the concentration unit from `conc_unit` or per
     profile from `unit_column` (one of them is required), checks the time unit against `TIME_UNITS`,
     codes flagged BLQ samples and values below the LLOQ as 0, runs `cartrial.kinetics.nca.nca` per unit, and
-    with `dose` adds ``dose``, ``dose_unit`` and dose-normalised ``cmax_dn``, ``auclast_dn``, ``aucinf_obs_dn``
-    (`dose_unit`, e.g. "cells/kg" or "cells", is then required: per kg and per total cells differ by the
-    weight; the units of the dose-normalised columns are derived from it, `dose_normalised_units`,
-    D-19.665). With
+    with `dose` adds ``dose``, ``dose_unit`` and dose-normalised ``cmax_dn``, ``auclast_dn``,
+    ``aucinf_obs_dn`` (`dose_unit`, e.g. "cells/kg" or "cells", is then required: per kg and per total
+    cells differ by the weight; the units of the dose-normalised columns are derived from it,
+    `dose_normalised_units`, D-19.665). With
     `keep_going`, bad rows are left out and listed per subject in ``input_errors`` (a subject whose every
     row is bad stays in the table with the reason); the problems are in the result's ``problems``.
     `nominal_time` (a column of scheduled times) lets a sample of the interval-end visit taken inside its
