@@ -24,6 +24,9 @@ def test_a_dose_without_its_unit_is_refused() -> None:
     with pytest.raises(InputError) as caught:
         derive_nca(SAMPLES, subject="s", time="t", conc="c", dose="d", conc_unit="copies/ug", source="pk.csv")
     assert "dose_unit" in str(caught.value) and "the dose unit is missing" in str(caught.value)
+    with pytest.raises(InputError) as caught:  # nor a unit without a dose: never silently unused
+        derive_nca(SAMPLES, subject="s", time="t", conc="c", dose_unit="cells", conc_unit="copies/ug")
+    assert "a dose unit without a dose column is not used" in str(caught.value)
 
 
 def test_the_dose_normalised_parameters_carry_their_unit() -> None:

@@ -322,6 +322,15 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
                 allowed='--dose-unit "cells/kg" or "cells" (per kg and per total cells differ by the weight)',
             )
         )
+    if arguments["dose_unit"] is not None and not arguments["dose"]:
+        raise InputError(
+            Problem(
+                "a dose unit without a dose column is not used",
+                field="--dose-unit",
+                value=arguments["dose_unit"],
+                allowed="--dose-unit together with --dose COLUMN, or neither",
+            )
+        )
     check_time_unit(arguments["time_unit"], "--time-unit")
     if arguments["conc_unit"] is not None:
         check_conc_unit(arguments["conc_unit"], "--conc-unit")

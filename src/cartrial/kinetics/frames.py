@@ -423,6 +423,15 @@ def derive_nca(
                 allowed='dose_unit="cells/kg" or "cells" (CLI: --dose-unit)',
             )
         )
+    if dose_unit is not None and not dose:
+        problems_first.append(
+            Problem(
+                "a dose unit without a dose column is not used",
+                field="dose_unit",
+                value=dose_unit,
+                allowed="dose_unit together with dose=COLUMN, or neither",
+            )
+        )
     if problems_first:
         raise InputError(problems_first)
     if dose:
