@@ -396,7 +396,7 @@ def map_figure(result: MapResult) -> Any:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.fill_between(
         profile["time"], profile["p05"], profile["p95"], color="tab:blue", alpha=0.2,
-        label="MAP 90 % band (5th-95th)",
+        label="MAP 90 % band (5th-95th, no residual error)",
     )  # fmt: skip
     ax.plot(profile["time"], profile["map_prediction"], "b-", lw=1.2, label="MAP (individual)")
     ax.plot(profile["time"], profile["population_prediction"], "k--", lw=1, label="population typical")

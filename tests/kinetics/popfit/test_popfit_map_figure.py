@@ -96,7 +96,7 @@ def test_the_figure_shows_what_it_should(tmp_path: Path) -> None:
     assert list(blq.get_xdata()) == [90.0] and list(blq.get_ydata()) == [50.0]
     assert lines["MAP (individual)"].get_ydata() == pytest.approx(result.profile["map_prediction"])
     assert lines["population typical"].get_ydata() == pytest.approx(result.profile["population_prediction"])
-    bands = [c for c in ax.collections if c.get_label() == "MAP 90 % band (5th-95th)"]
+    bands = [c for c in ax.collections if c.get_label() == "MAP 90 % band (5th-95th, no residual error)"]
     assert len(bands) == 1
     assert ax.get_yscale() == "log"  # the population's error is on the log scale
     assert "copies/ug gDNA" in ax.get_ylabel() and "day" in ax.get_xlabel()
