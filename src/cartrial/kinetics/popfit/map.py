@@ -9,7 +9,8 @@ The posterior mode of η maximises log p(y | φ) + log N(η; 0, Ω) (the populat
 samples enter by the M3 censored likelihood, so even one or two samples — or only BLQ ones — update the
 prior). Uncertainty: the Laplace approximation N(η̂, H⁻¹) (H = Hessian of -log posterior at the mode); the
 profile band is the 5th-95th percentile of predictions over draws from it (individual-prediction band,
-without residual error; a note of every result says so, with the residual error's size, D-19.666). A parameter's 90 % interval is the 5th-95th percentile of φ over the same draws,
+without residual error; a note of every result says so, with the residual error's size, D-19.666).
+A parameter's 90 % interval is the 5th-95th percentile of φ over the same draws,
 back-transformed and clipped to the parameter's domain as the model uses it (F_B ≤ 1; D-19.240).
 Source: Sheiner LB, Beal SL. Bayesian individualization of pharmacokinetics. J Pharm Sci
 1982;71:1344-1348 (MAP estimation); the same conditional mode as the EBEs of `fit_population`.
