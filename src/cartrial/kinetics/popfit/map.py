@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,10 @@ def map_estimate(
     # (1, k) covariate columns; a covariate the model has no effect of is refused
     x = population.covariate_row(dict(covariates or {}))
     _check_typical(population, x)
-    work = Work(spec, one, x)
+    # the patient's BLQ samples enter by M3 whatever rule the population was fitted with: its `blq` says how
+    # the population's data were used; the posterior's likelihood of a BLQ sample is its probability below
+    # the LLOQ (Beal 2001; an M1 population dropped them silently here before, D-19.667)
+    work = Work(spec if spec.blq == "m3" else replace(spec, blq="m3"), one, x)
     eta, hess, _, ok = conditional_modes(work, theta, np.zeros((1, spec.q)))
     cov = np.linalg.inv(_pd(hess[0]))
     phi_mode = spec.phi(theta, x, eta)
@@ -158,6 +161,11 @@ def map_estimate(
     interval = f" ({n_i} interval-censored)" if n_i else ""
     n_b = int((one.observed & one.blq).sum())
     notes.append(f"samples used: {n_q} quantifiable{interval}, {n_b} BLQ")
+    if spec.blq != "m3" and n_b:
+        notes.append(
+            "the population was fitted with BLQ samples dropped (M1); this patient's BLQ samples enter by M3, "
+            "their probability below the LLOQ (D-19.667)"
+        )
     notes.append(band_note(spec.error.scale, spec.error.names, theta.sigma))
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
     if fixed:
