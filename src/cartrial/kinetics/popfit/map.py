@@ -163,8 +163,8 @@ def map_estimate(
     notes.append(f"samples used: {n_q} quantifiable{interval}, {n_b} BLQ")
     if spec.blq != "m3" and n_b:
         notes.append(
-            "the population was fitted with BLQ samples dropped (M1); this patient's BLQ samples enter by M3, "
-            "their probability below the LLOQ (D-19.667)"
+            "the population was fitted with BLQ samples dropped (M1); this patient's BLQ samples enter by "
+            "M3, their probability below the LLOQ (D-19.667)"
         )
     notes.append(band_note(spec.error.scale, spec.error.names, theta.sigma))
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
