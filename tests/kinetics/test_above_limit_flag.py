@@ -87,3 +87,18 @@ def test_kinetics_simulate_writes_the_flag_and_nca_refuses_it(cli, tmp_path: Pat
     assert code == 0, err
     table = pd.read_csv(out)
     assert table["alq"].tolist() == (table["conc_copies_per_ug"] == MAX_CONCENTRATION).tolist()
+
+
+def test_the_individual_fit_refuses_a_level_flagged_above_the_limit() -> None:
+    from cartrial.kinetics import derive_stein2019_fits
+
+    with pytest.raises(InputError) as caught:
+        derive_stein2019_fits(
+            _profile(["false", "true", "false", "false"]),
+            subject="subject",
+            time="day",
+            conc="conc",
+            conc_unit="copies/ug",
+            source="sim.csv",
+        )
+    assert "sim.csv, row 3, alq" in str(caught.value), str(caught.value)
