@@ -1,8 +1,10 @@
 """A simulated level above the largest readable level is written as that level (D-19.606) and flagged in
-an ``alq`` column (above the limit of quantification, as ``blq`` flags a level below one); every reader
-that needs a measured level (NCA, the per-subject fit, the population fit) refuses a flagged sample by its
-row, instead of taking the limit as an observed level (D-19.663). Expected values by hand: the flag is true
-exactly where the written level is the limit (1e15)."""
+the column ``<value column>_alq`` (above the limit of quantification, as ``blq`` flags a level below one);
+every reader that needs a measured level (NCA, the per-subject fit, the population fit) refuses a flagged
+sample by its row, instead of taking the limit as an observed level (D-19.663). The flag column is an
+option (``alq_column``, CLI ``--alq-col``), by default the value column's ``<value>_alq`` when the file has
+it, so the flag of the PD model's CAR-T level is found too (D-19.668). Expected values by hand: the flag is
+true exactly where the written level is the limit (1e15)."""
 
 from __future__ import annotations
 
@@ -23,12 +25,14 @@ def test_a_simulated_level_at_the_limit_is_flagged() -> None:
     days = np.arange(0.0, 366.0, 7.0)
     sim = simulate_stein2019(100, days, seed=1, residual_sd_log=10.0)
     table = sim.long_table()
-    flagged = table["alq"].to_numpy(bool)
+    flagged = table["conc_copies_per_ug_alq"].to_numpy(bool)
     assert np.array_equal(flagged, table["conc_copies_per_ug"].to_numpy() == MAX_CONCENTRATION)
     assert int(flagged.sum()) == sim.settings["limited_to_max_concentration"] > 0
     chunks = simulate_stein2019_chunks(100, days, seed=1, residual_sd_log=10.0, chunk_samples=530)
-    assert np.array_equal(np.concatenate([t["alq"].to_numpy(bool) for t in chunks.tables()]), flagged)
-    assert not simulate_stein2019(3, days, seed=1).long_table()["alq"].any()
+    assert np.array_equal(
+        np.concatenate([t["conc_copies_per_ug_alq"].to_numpy(bool) for t in chunks.tables()]), flagged
+    )
+    assert not simulate_stein2019(3, days, seed=1).long_table()["conc_copies_per_ug_alq"].any()
 
 
 def _profile(alq: list[str]) -> pd.DataFrame:
@@ -37,7 +41,7 @@ def _profile(alq: list[str]) -> pd.DataFrame:
             "subject": ["A"] * 4,
             "day": [1.0, 7.0, 14.0, 28.0],
             "conc": [100.0, MAX_CONCENTRATION, 1000.0, 50.0],
-            "alq": alq,
+            "conc_alq": alq,
         }
     )
 
@@ -57,7 +61,7 @@ def test_nca_refuses_a_level_flagged_above_the_limit() -> None:
             source="sim.csv",
         )
     text = str(caught.value)
-    assert "sim.csv, row 3, alq" in text and "above the upper limit of quantification" in text, text
+    assert "sim.csv, row 3, conc_alq" in text and "above the upper limit of quantification" in text, text
     result = derive_nca(
         _profile(["false"] * 4),
         subject="subject",
@@ -77,16 +81,91 @@ def test_the_population_fit_refuses_a_level_flagged_above_the_limit() -> None:
     )
     with pytest.raises(InputError) as caught:
         PopulationData.from_frame(frame, subject="subject", time="day", conc="conc", source="sim.csv")
-    assert "sim.csv, row 3, alq" in str(caught.value), str(caught.value)
+    assert "sim.csv, row 3, conc_alq" in str(caught.value), str(caught.value)
+
+
+NCA = ["nca", "--subject", "subject", "--time", "day", "--conc-unit", "copies/ug"]
 
 
 def test_kinetics_simulate_writes_the_flag_and_nca_refuses_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Seed 1, 10 subjects, weekly to day 56 at a residual SD of 10 draws one level above 1e15 (counted on
+    stderr); before, this test's settings flagged no row and checked nothing."""
     out = tmp_path / "sim.csv"
-    args = ["kinetics", "simulate", "--subjects", "3", "--days", "0:28:7", "--seed", "1"]
+    args = ["kinetics", "simulate", "--subjects", "10", "--days", "0:56:7", "--seed", "1"]
     code, _, err = cli(*args, "--residual-sd", "10", "--out", out)
     assert code == 0, err
     table = pd.read_csv(out)
-    assert table["alq"].tolist() == (table["conc_copies_per_ug"] == MAX_CONCENTRATION).tolist()
+    flagged = table["conc_copies_per_ug_alq"].to_numpy(bool)
+    assert flagged.tolist() == (table["conc_copies_per_ug"] == MAX_CONCENTRATION).tolist()
+    assert flagged.sum() > 0
+    code, _, err = cli(*NCA, "--conc", "conc_copies_per_ug", out)
+    rows = [int(i) + 2 for i in np.flatnonzero(flagged)]  # spreadsheet rows: the first data row is row 2
+    assert code == 2, err
+    for row in rows:
+        assert f"row {row}, conc_copies_per_ug_alq: the sample is above the upper limit" in err, err
+    assert "--keep-going" in err, err
+
+
+def test_the_pd_model_s_flag_is_read_for_its_car_t_level(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The PD model's table flags its CAR-T level (the only column with residual error) in
+    ``car_t_copies_per_ug_alq``. Before, the flag was ``car_t_alq``, which the readers never looked at: `nca
+    --conc car_t_copies_per_ug` took the 1e15 row for a measured Cmax (exit 0). Seed 3, 20 subjects weekly
+    to day 91 at a residual SD of 10 writes two levels as the limit."""
+    out = tmp_path / "pd.csv"
+    args = ["kinetics", "simulate", "--model", "cartrial-pd", "--subjects", "20", "--days", "0:91:7"]
+    code, _, err = cli(*args, "--seed", "3", "--residual-sd", "10", "--out", out)
+    assert code == 0, err
+    table = pd.read_csv(out)
+    flagged = table["car_t_copies_per_ug_alq"].to_numpy(bool)
+    assert flagged.tolist() == (table["car_t_copies_per_ug"] == MAX_CONCENTRATION).tolist()
+    assert flagged.sum() == 2
+    code, _, err = cli(*NCA, "--conc", "car_t_copies_per_ug", out)
+    assert code == 2 and err.count("car_t_copies_per_ug_alq: the sample is above the upper limit") == 2, err
+    # the flag is the CAR-T level's: the model's plasma cells (no residual error) are read
+    code, _, err = cli(*NCA[:-1], "relative to baseline", "--conc", "plasma_cells_relative", out)
+    assert code == 0, err
+
+
+def test_the_flag_column_is_an_option(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file's own flag column is named with ``--alq-col`` (nca, kinetics fit, popfit, map); a column named
+    that is missing is refused as any other named column."""
+    file = tmp_path / "pk.csv"
+    _profile(["false", "true", "false", "false"]).rename(columns={"conc_alq": "above"}).to_csv(
+        file, index=False
+    )
+    base = [
+        "nca",
+        file,
+        "--subject",
+        "subject",
+        "--time",
+        "day",
+        "--conc",
+        "conc",
+        "--conc-unit",
+        "copies/ug",
+    ]
+    code, _, err = cli(*base, "--alq-col", "above")
+    assert code == 2 and "row 3, above: the sample is above the upper limit" in err, err
+    code, _, err = cli(*base, "--alq-col", "nosuch")
+    assert code == 2 and "nosuch" in err, err
+    for command in (["nca"], ["kinetics", "fit"], ["kinetics", "popfit"], ["kinetics", "map"]):
+        code, out, _ = cli(*command, "--help")
+        assert code == 0 and "--alq-col" in out, command
+
+
+def test_the_population_fit_takes_the_flag_column_option() -> None:
+    from cartrial.kinetics.popfit.data import PopulationData
+
+    frame = pd.concat(
+        [_profile(["false", "true", "false", "false"]), _profile(["false"] * 4).assign(subject="B")]
+    )
+    frame = frame.rename(columns={"conc_alq": "above"})
+    with pytest.raises(InputError) as caught:
+        PopulationData.from_frame(
+            frame, subject="subject", time="day", conc="conc", source="sim.csv", alq_column="above"
+        )
+    assert "sim.csv, row 3, above" in str(caught.value), str(caught.value)
 
 
 def test_the_individual_fit_refuses_a_level_flagged_above_the_limit() -> None:
@@ -101,4 +180,4 @@ def test_the_individual_fit_refuses_a_level_flagged_above_the_limit() -> None:
             conc_unit="copies/ug",
             source="sim.csv",
         )
-    assert "sim.csv, row 3, alq" in str(caught.value), str(caught.value)
+    assert "sim.csv, row 3, conc_alq" in str(caught.value), str(caught.value)

@@ -68,3 +68,26 @@ def test_the_cli_asks_for_the_dose_unit(cli, tmp_path: Path) -> None:  # type: i
     code, _, err = cli(*args, "--dose-unit", "cells", "--out", out)
     assert code == 0, err
     assert pd.read_csv(out)["dose_unit"].tolist() == ["cells"]
+
+
+def test_a_bad_dose_unit_is_named_as_a_dose_unit(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Before, ``--dose-unit 'cells$'`` was refused as "not a concentration unit", with concentration examples
+    (copies/ug gDNA, cells/uL or mg/L) as what is allowed (D-19.669); a bad concentration unit keeps its own
+    text."""
+    from cartrial.kinetics import derive_nca
+
+    with pytest.raises(InputError) as caught:
+        derive_nca(
+            SAMPLES, subject="s", time="t", conc="c", dose="d", dose_unit="cells$", conc_unit="copies/ug"
+        )
+    text = str(caught.value)
+    assert "not a dose unit" in text and "cells/kg" in text and "concentration" not in text, text
+    file = tmp_path / "pk.csv"
+    SAMPLES.to_csv(file, index=False)
+    args = ["nca", file, "--subject", "s", "--time", "t", "--conc", "c", "--dose", "d"]
+    code, _, err = cli(*args, "--conc-unit", "copies/ug", "--dose-unit", "cells$")
+    assert code == 2 and "--dose-unit: not a dose unit (got 'cells$')" in err, err
+    assert "cells/kg" in err and "concentration" not in err, err
+    code, _, err = cli(*args, "--conc-unit", "copies$", "--dose-unit", "cells")
+    assert code == 2 and "--conc-unit: not a concentration unit (got 'copies$')" in err, err
+    assert "copies/ug gDNA" in err, err

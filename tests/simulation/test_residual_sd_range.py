@@ -114,7 +114,8 @@ def test_a_simulation_at_the_largest_residual_sd_is_read_back_by_nca(cli: Cli, t
     """D-19.606: at a residual SD of 10 a lognormal draw reached 5.3e18, above the largest concentration
     cartrial's readers take (`MAX_CONCENTRATION`, 1e15), so `cartrial nca` refused the simulator's own
     output (exit 2). An observation above it is written as it (an assay's upper limit) and counted.
-    Changed by design in D-19.663: such a row is flagged ``alq`` and `cartrial nca` refuses it by its row
+    Changed by design in D-19.663: such a row is flagged (``conc_copies_per_ug_alq``, D-19.668) and
+    `cartrial nca` refuses it by its row
     (it read 1e15 as a measured Cmax); the other rows are read back."""
     import pandas as pd
 
@@ -140,16 +141,19 @@ def test_a_simulation_at_the_largest_residual_sd_is_read_back_by_nca(cli: Cli, t
         "--conc-unit",
         "copies/ug",
     ]
-    # D-19.663: the limited rows are flagged (alq) and the NCA refuses them by row instead of taking 1e15
+    # D-19.663: the limited rows are flagged (conc_copies_per_ug_alq) and the NCA refuses them by row
+    # instead of taking 1e15
     # for a measured Cmax; without them the simulator's output is read back
     table = pd.read_csv(out)
-    assert int(table["alq"].sum()) == limited
+    assert int(table["conc_copies_per_ug_alq"].sum()) == limited
     code, _, err = cli(*nca, out)
     assert (
-        code == 2 and err.count(", alq: the sample is above the upper limit of quantification") == limited
+        code == 2
+        and err.count(", conc_copies_per_ug_alq: the sample is above the upper limit of quantification")
+        == limited
     ), err
     kept = tmp_path / "measured.csv"
-    table[~table["alq"]].to_csv(kept, index=False)
+    table[~table["conc_copies_per_ug_alq"]].to_csv(kept, index=False)
     code, _, err = cli(*nca, kept)
     assert code == 0, err
 
@@ -175,8 +179,11 @@ def test_simulate_stein2019_limits_an_observation_to_the_largest_concentration()
 
 def test_a_simulated_study_limits_a_pk_sample_to_the_largest_concentration(make_scenario: Any) -> None:
     """D-19.606: `simulate study` draws its PK samples by the engine's rule, so `db import` (the store's
-    bound is `MAX_CONCENTRATION` too) reads every one; seed 1 drew one above 1e15 at a residual SD of 10."""
-    from cartrial.allowed import MAX_CONCENTRATION
+    bound is `MAX_CONCENTRATION` too) reads every one; seed 1 drew one above 1e15 at a residual SD of 10.
+    Changed by design in D-19.670: the store's ``pk_samples`` has no upper-limit flag, so such a sample would
+    be stored, and analysed (NCA, report, CDISC PP), as a measured 1e15; the study is refused instead, with
+    the count, the scenario field and what is allowed, before anything is written."""
+    from cartrial.errors import InputError
     from cartrial.protocol import load_protocol
     from cartrial.simulation import prepare
     from cartrial.simulation.study import simulate_study
@@ -184,11 +191,21 @@ def test_a_simulated_study_limits_a_pk_sample_to_the_largest_concentration(make_
     scenario, protocol = load_scenario(
         make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
     )
-    study = simulate_study(prepare(scenario, load_protocol(protocol), 1), 1)
-    values = [float(v) for v in study.forms["pk_samples"]["value"] if v != ""]
-    assert max(values) == MAX_CONCENTRATION
-    limited = sum(v == MAX_CONCENTRATION for v in values)
-    assert study.summary["pk_samples_limited_to_max_concentration"] == limited == 1
+    with pytest.raises(InputError) as caught:
+        simulate_study(prepare(scenario, load_protocol(protocol), 1), 1)
+    text = str(caught.value)
+    assert "kinetics.residual_sd_log" in text and "1 PK sample" in text and "above 1e+15" in text, text
+
+
+def test_simulate_study_writes_nothing_when_a_pk_sample_is_above_the_limit(
+    make_scenario: Any, cli: Cli, tmp_path: Path
+) -> None:
+    """D-19.670: the command exits 2 naming the field, and the output folder is not created."""
+    path = make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
+    out = tmp_path / "study"
+    code, _, err = cli("simulate", "study", "--scenario", path, "--seed", "1", "--out", out)
+    assert code == 2 and "kinetics.residual_sd_log" in err, err
+    assert not out.exists()
 
 
 def test_the_residual_sd_applies_to_the_pd_model_s_car_t_level(cli: Cli, tmp_path: Path) -> None:

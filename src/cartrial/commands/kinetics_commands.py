@@ -102,7 +102,14 @@ _CLI_NAMES: dict[str, str] = {
     "days": "--days",
     "residual_sd_log": "--residual-sd",
     "dose_unit": "--dose-unit",
+    "alq_column": "--alq-col",
 }
+
+ALQ_HELP = (
+    "Column flagging a level above the upper limit of quantification (true/false); a flagged sample is "
+    "refused by its row (its level is a lower bound). Default: the value column's COLUMN_alq when the file "
+    "has it, as `kinetics simulate` writes it (e.g. conc_copies_per_ug_alq)."
+)
 
 
 def _check_columns(by: list[str], **options: str | None) -> None:
@@ -211,6 +218,7 @@ def nca_command(
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples (true/false)."),
+    alq_col: str | None = typer.Option(None, "--alq-col", help=ALQ_HELP),
     lambda_z: LambdaZChoice = typer.Option(
         LambdaZChoice.PKNCA, "--lambda-z", help="Terminal window rule (default PKNCA's)."
     ),
@@ -247,6 +255,7 @@ def nca_command(
         blq_col=blq_col,
         lloq_col=lloq_col,
         unit_col=unit_col,
+        alq_col=alq_col,
     )
     intervals = tuple(parse_interval(text) for text in interval)
     options = NcaOptions.from_preset(
@@ -272,12 +281,13 @@ def nca_command(
         "lloq": lloq,
         "lloq_column": lloq_col,
         "blq_column": blq_col,
+        "alq_column": alq_col,
         "options": options,
         "keep_going": keep_going,
         "source": str(file),
     }
     _check_nca_arguments(arguments, file)
-    optional = [c for c in (dose, blq_col, lloq_col, unit_col) if c]
+    optional = [c for c in (dose, blq_col, lloq_col, unit_col, alq_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
     result = derive_nca(raw, **arguments)
     meta = result.metadata()
@@ -335,7 +345,7 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
     if arguments["conc_unit"] is not None:
         check_conc_unit(arguments["conc_unit"], "--conc-unit")
     if arguments["dose"]:
-        check_conc_unit(arguments["dose_unit"], "--dose-unit")
+        check_conc_unit(arguments["dose_unit"], "--dose-unit", "dose")
     check_lloq(arguments["lloq"], "--lloq")
     options = arguments["options"]
     if options.blq_middle == "half_lloq" and arguments["lloq"] is None and not arguments["lloq_column"]:
@@ -515,6 +525,7 @@ def fit_command(
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples."),
+    alq_col: str | None = typer.Option(None, "--alq-col", help=ALQ_HELP),
     by: list[str] = typer.Option([], "--by", help="Extra grouping column, e.g. analyte (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="JSON output with diagnostics."),
     out: Path | None = typer.Option(None, "--out", help="Write here instead of stdout."),
@@ -537,9 +548,16 @@ def fit_command(
     if conc_unit is not None:
         check_conc_unit(conc_unit, "--conc-unit")
     _check_columns(
-        by, subject=subject, time=time, conc=conc, blq_col=blq_col, lloq_col=lloq_col, unit_col=unit_col
+        by,
+        subject=subject,
+        time=time,
+        conc=conc,
+        blq_col=blq_col,
+        lloq_col=lloq_col,
+        unit_col=unit_col,
+        alq_col=alq_col,
     )
-    optional = [c for c in (blq_col, lloq_col, unit_col) if c]
+    optional = [c for c in (blq_col, lloq_col, unit_col, alq_col) if c]
     raw = read_csv(file, required=[subject, time, conc, *by, *optional])
     if conc_unit is None and unit_col is None and "unit" in raw.columns:
         unit_col = "unit"  # the sample templates' column, read as popfit reads it (D-19.242)
@@ -564,6 +582,7 @@ def fit_command(
         time_unit=time_unit,
         conc_unit=conc_unit,
         unit_column=unit_col,
+        alq_column=alq_col,
     )
     meta = result.metadata()
     console = _err_console()
@@ -672,6 +691,7 @@ def popfit_command(
     ),
     conc: str = typer.Option(_VALUE_COLUMN, "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
+    alq_col: str | None = typer.Option(None, "--alq-col", help=ALQ_HELP + " PK samples only."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte to fit (template files)."),
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     initial: list[str] = typer.Option(
@@ -862,7 +882,7 @@ def popfit_command(
         raise InputError(Problem("no data: give a PK sample FILE or --url URL --cutoff DATE", field="FILE"))
     snapshot: Any = None
     stored_frames: dict[str, tuple[Any, str]] = {}
-    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
+    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq, alq_col)
     if file is not None:
         table = _read_samples(file, pd_model, samples, model, "popfit")
         source = str(file)
@@ -1031,7 +1051,7 @@ def popfit_command(
 
 class _SampleOptions(NamedTuple):
     """The sample-table options `kinetics popfit` and `kinetics map` share (--subject, --time, --conc,
-    --dose-col, --analyte, --lloq)."""
+    --dose-col, --analyte, --lloq, --alq-col)."""
 
     subject: str
     time: str
@@ -1039,6 +1059,7 @@ class _SampleOptions(NamedTuple):
     dose_col: str | None
     analyte: str
     lloq: float | None
+    alq_col: str | None = None
 
 
 def _model_time_unit(model: str) -> str:
@@ -1113,8 +1134,18 @@ def _population_data(
 ) -> Any:
     """The `PopulationData` of a sample table for `kinetics popfit` and `kinetics map`: PD samples by
     `pd_population_data` (value column `PD_TITRE_COLUMN` when the default `value` is missing; titres
-    censored as `titre` says), PK samples by `PopulationData.from_frame` (one analyte, dose column)."""
+    censored as `titre` says), PK samples by `PopulationData.from_frame` (one analyte, dose column, the
+    flag of a level above the upper limit, --alq-col: D-19.668)."""
     subject, time, conc, lloq = samples.subject, samples.time, samples.conc, samples.lloq
+    if pd_model and samples.alq_col:
+        raise InputError(
+            Problem(
+                "a PD model's titres have no upper-limit flag: --alq-col is not used",
+                field="--alq-col",
+                value=samples.alq_col,
+                allowed="--alq-col with PK samples (a kinetic model), or without it",
+            )
+        )
     if pd_model:
         from cartrial.kinetics.popfit.pdmodel import pd_population_data
         from cartrial.kinetics.templates import PD_TITRE_COLUMN
@@ -1148,6 +1179,7 @@ def _population_data(
         lloq=lloq,
         dose_column=samples.dose_col,
         analyte=samples.analyte,
+        alq_column=samples.alq_col,
         source=source,
         allow_unquantified=allow_unquantified,
         min_subjects=min_subjects,
@@ -1236,6 +1268,7 @@ def map_command(
     ),
     conc: str = typer.Option(_VALUE_COLUMN, "--conc", help="Value column."),
     dose_col: str | None = typer.Option(None, "--dose-col", help="Dose column (models with a dose)."),
+    alq_col: str | None = typer.Option(None, "--alq-col", help=ALQ_HELP + " PK samples only."),
     analyte: str = typer.Option("car_transgene", "--analyte", help="Analyte (template files)."),
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     patient: str | None = typer.Option(None, "--patient", help="Subject id when the file has several."),
@@ -1303,7 +1336,7 @@ def map_command(
         titre = titre_censoring_of(doc)
     else:
         titre = "interval"
-    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq)
+    samples = _SampleOptions(subject, time, conc, dose_col, analyte, lloq, alq_col)
     data = _population_data(
         _read_samples(file, pd_population, samples, str(name), "map"),
         samples,

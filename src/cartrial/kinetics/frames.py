@@ -35,11 +35,11 @@ from cartrial.kinetics.models import (
     STEIN_2019_SOURCE,
     STEIN_PARAMETERS,
     FitOptions,
+    alq_flag_column,
     fit_stein2019,
 )
 from cartrial.kinetics.nca import PKNCA_SOURCE, NcaOptions, derived_units, nca
 from cartrial.kinetics.templates import (
-    ALQ_COLUMN,
     CONC_UNIT_CHARACTERS,
     CONC_UNIT_MAX_LENGTH,
     LLOQ,
@@ -93,19 +93,33 @@ def check_time_unit(time_unit: str, field_name: str = "time_unit") -> str:
     return unit
 
 
-def check_conc_unit(conc_unit: str, field_name: str = "conc_unit") -> str:
-    """A concentration unit: non-blank, at most `CONC_UNIT_MAX_LENGTH` characters of `CONC_UNIT_CHARACTERS`.
+def check_conc_unit(conc_unit: str, field_name: str = "conc_unit", kind: str = "concentration") -> str:
+    """A unit of a concentration (`kind` "concentration") or of a dose ("dose"): non-blank, at most
+    `CONC_UNIT_MAX_LENGTH` characters of `CONC_UNIT_CHARACTERS` (one rule of a unit's text); the message and
+    the examples of what is allowed are those of its kind (D-19.669).
 
     >>> check_conc_unit("copies/ug gDNA")
     'copies/ug gDNA'
+    >>> check_conc_unit("cells$", "--dose-unit", "dose")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cartrial.errors.InputError: --dose-unit: not a dose unit (got 'cells$'); allowed: a unit such as ...
     """
     unit = str(conc_unit).strip()
-    allowed = f"a unit such as copies/ug gDNA, cells/uL or mg/L ({CONC_UNIT_CHARACTERS})"
+    examples = UNIT_EXAMPLES[kind]
+    allowed = f"a unit such as {examples} ({CONC_UNIT_CHARACTERS})"
     if not unit:
-        raise InputError(Problem("the concentration unit is missing", field=field_name, allowed=allowed))
+        raise InputError(Problem(f"the {kind} unit is missing", field=field_name, allowed=allowed))
     if len(unit) > CONC_UNIT_MAX_LENGTH or not _CONC_UNIT.match(unit):
-        raise InputError(Problem("not a concentration unit", field=field_name, value=unit, allowed=allowed))
+        raise InputError(Problem(f"not a {kind} unit", field=field_name, value=unit, allowed=allowed))
     return unit
+
+
+UNIT_EXAMPLES: dict[str, str] = {
+    "concentration": "copies/ug gDNA, cells/uL or mg/L",
+    "dose": "cells/kg (per kg of body weight) or cells (total cells)",
+}
+"""Examples of a unit of each kind `check_conc_unit` checks, for its messages."""
 
 
 def check_lloq(lloq: float | None, field_name: str = "lloq") -> float | None:
@@ -171,14 +185,14 @@ def validate_profiles(
     source: str = "data",
     keep_going: bool = False,
     nominal_time: str | None = None,
-    alq_column: str | None = ALQ_COLUMN,
+    alq_column: str | None = None,
 ) -> tuple[pd.DataFrame, RowProblems]:
     """Validate a sample table (one row per sample) and return the parsed frame and its problems.
 
-    A sample flagged true in `alq_column` (``alq``, when the table has it: a level above the upper limit of
-    quantification, as cartrial's simulators flag a level written as `MAX_CONCENTRATION`) is a problem of
-    its row: its level is only a lower bound, and NCA, the per-subject and the population fit need a
-    measured one (D-19.663).
+    A sample flagged true in `alq_column` (a level above the upper limit of quantification; by default the
+    column ``<conc>_alq`` when the table has it, `alq_flag_column`, where cartrial's simulators flag a level
+    written as `MAX_CONCENTRATION`) is a problem of its row: its level is only a lower bound, and NCA, the
+    per-subject and the population fit need a measured one (D-19.663, D-19.668).
 
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
@@ -197,20 +211,21 @@ def validate_profiles(
     ...     print(error.problems[0])
     data, row 3, c: out of range (got '-3.0'); allowed: a number ≥ 0
     """
-    check_column_roles(
-        {
-            "subject": subject,
-            "time": time,
-            "conc": conc,
-            "dose": dose,
-            "blq_column": blq_column,
-            "lloq_column": lloq_column,
-            "unit_column": unit_column,
-            "nominal_time": nominal_time,
-        },
-        by,
-    )
-    optional = [c for c in (dose, blq_column, lloq_column, unit_column, nominal_time) if c]
+    roles = {
+        "subject": subject,
+        "time": time,
+        "conc": conc,
+        "dose": dose,
+        "blq_column": blq_column,
+        "lloq_column": lloq_column,
+        "unit_column": unit_column,
+        "nominal_time": nominal_time,
+    }
+    own = alq_flag_column(conc)  # the value column's own flag, as the simulators write it
+    if alq_column is None and own in data.columns and own not in (*roles.values(), *by):
+        alq_column = own
+    check_column_roles({**roles, "alq_column": alq_column}, by)
+    optional = [c for c in (dose, blq_column, lloq_column, unit_column, nominal_time, alq_column) if c]
     needed = [subject, time, conc, *by, *optional]
     missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
     if missing:
@@ -259,7 +274,7 @@ def validate_profiles(
         frame["_nominal"] = parse_float(data, nominal_time, problems, required=False)
     if blq_column:
         _check_blq_values(data, conc, blq_column, lloq_column, flags, values, frame, lloq, problems)
-    if alq_column and alq_column in data.columns and alq_column not in (subject, time, conc, *by, *optional):
+    if alq_column:
         above = parse_bool(data, alq_column, problems, required=False)
         for i in np.flatnonzero(above):
             problems.add(
@@ -269,7 +284,8 @@ def validate_profiles(
                 "the sample is above the upper limit of quantification: its level is a lower bound, not a "
                 "measurement",
                 f"{alq_column}=false (a measured level); NCA and the kinetic fits take no sample censored "
-                "above a limit: remove the row, and say so, to analyse the others",
+                "above a limit: remove the row, and say so, to analyse the others (nca and kinetics fit: "
+                "--keep-going leaves such rows out and lists them)",
             )
     frame["_row"] = np.arange(n)
     keys = ["_subject", *by]
@@ -371,6 +387,7 @@ def derive_nca(
     nominal_time: str | None = None,
     nominal_windows: Mapping[float, tuple[float, float]] | None = None,
     dose_unit: str | None = None,
+    alq_column: str | None = None,
 ) -> KineticsResult:
     """NCA per profile (subject and ``by`` groups) of a sample table, PKNCA rules by default.
 
@@ -380,7 +397,9 @@ def derive_nca(
     with `dose` adds ``dose``, ``dose_unit`` and dose-normalised ``cmax_dn``, ``auclast_dn``,
     ``aucinf_obs_dn`` (`dose_unit`, e.g. "cells/kg" or "cells", is then required: per kg and per total
     cells differ by the weight; the units of the dose-normalised columns are derived from it,
-    `dose_normalised_units`, D-19.665). With
+    `dose_normalised_units`, D-19.665). A sample flagged in `alq_column` (default ``<conc>_alq`` when the
+    table has it) is above the upper limit of quantification and refused by its row (`validate_profiles`,
+    D-19.663, D-19.668). With
     `keep_going`, bad rows are left out and listed per subject in ``input_errors`` (a subject whose every
     row is bad stays in the table with the reason); the problems are in the result's ``problems``.
     `nominal_time` (a column of scheduled times) lets a sample of the interval-end visit taken inside its
@@ -435,7 +454,7 @@ def derive_nca(
     if problems_first:
         raise InputError(problems_first)
     if dose:
-        dose_unit = check_conc_unit(str(dose_unit), "dose_unit")
+        dose_unit = check_conc_unit(str(dose_unit), "dose_unit", "dose")
     time_unit = check_time_unit(time_unit)
     if conc_unit is not None:
         conc_unit = check_conc_unit(conc_unit)
@@ -457,6 +476,7 @@ def derive_nca(
         source=source,
         keep_going=keep_going,
         nominal_time=nominal_time,
+        alq_column=alq_column,
     )
     if unit_column and conc_unit is None:
         _check_row_units(frame, problems, unit_column, keep_going)
@@ -575,8 +595,11 @@ def derive_stein2019_fits(
     time_unit: str = "day",
     conc_unit: str | None = None,
     unit_column: str | None = None,
+    alq_column: str | None = None,
 ) -> KineticsResult:
     """Fit the Stein 2019 model to each profile of a sample table (`fit_stein2019`, BLQ censored, M3).
+    A sample flagged in `alq_column` (default ``<conc>_alq`` when the table has it) is refused by its row
+    (`validate_profiles`, D-19.663, D-19.668).
 
     One row per profile: the six estimates and their SEs, the ML residual SD on the log scale and the same
     corrected for the degrees of freedom (`residual_sd_log_df_corrected`), counts, AIC, R² (log scale), the
@@ -626,6 +649,7 @@ def derive_stein2019_fits(
         source=source,
         keep_going=keep_going,
         unit_column=unit_column,
+        alq_column=alq_column,
     )
     if unit_column:  # each row's unit is a unit (one per profile: `validate_profiles`)
         _check_row_units(frame, problems, unit_column, keep_going)

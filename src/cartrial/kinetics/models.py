@@ -41,7 +41,6 @@ from cartrial.allowed import (
     check_seed,
 )
 from cartrial.errors import ConfigurationError, InputError, NotEstimableError, Problem
-from cartrial.kinetics.templates import ALQ_COLUMN
 from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
@@ -348,8 +347,8 @@ class Stein2019Simulation:
         return table
 
     def long_table(self) -> pd.DataFrame:
-        """Tidy samples: subject, day, conc_copies_per_ug and `ALQ_COLUMN` (the level is the limit
-        `MAX_CONCENTRATION`, `above_limit`; D-19.663)."""
+        """Tidy samples: subject, day, conc_copies_per_ug and its flag ``conc_copies_per_ug_alq``
+        (`alq_flag_column`: the level is the limit `MAX_CONCENTRATION`, `above_limit`; D-19.663)."""
         n, m = self.concentration.shape
         levels = self.concentration.ravel()
         return pd.DataFrame(
@@ -357,7 +356,7 @@ class Stein2019Simulation:
                 "subject": np.repeat(self.parameters["subject"].to_numpy(), m),
                 "day": np.tile(self.days, n),
                 "conc_copies_per_ug": levels,
-                ALQ_COLUMN: above_limit(levels),
+                alq_flag_column("conc_copies_per_ug"): above_limit(levels),
             }
         )
 
@@ -505,10 +504,28 @@ def observed_levels(
     return levels, limited
 
 
+ALQ_SUFFIX = "_alq"
+"""The suffix of the flag column of a level above the upper limit of quantification (`alq_flag_column`)."""
+
+
+def alq_flag_column(value_column: str) -> str:
+    """The column flagging (true/false) the levels of `value_column` above the upper limit of quantification,
+    as ``blq`` flags one below the lower: ``<value column>_alq``. cartrial's simulators write a level above
+    `MAX_CONCENTRATION` as it and flag it there (`above_limit`), one flag per value column with residual
+    error; `cartrial.kinetics.frames.validate_profiles` (NCA, the per-subject and the population fit) reads
+    it by default for its value column, or the column named by its `alq_column` option (CLI ``--alq-col``),
+    and refuses a flagged sample by its row (D-19.663, D-19.668).
+
+    >>> alq_flag_column("car_t_copies_per_ug")
+    'car_t_copies_per_ug_alq'
+    """
+    return f"{value_column}{ALQ_SUFFIX}"
+
+
 def above_limit(levels: FloatArray) -> npt.NDArray[np.bool_]:
     """Which simulated observations `observed_levels` wrote as the limit `MAX_CONCENTRATION` (the written
-    level is the limit): the ``alq`` flag of the simulators' tables, so no reader takes the limit for a
-    measured level (D-19.663).
+    level is the limit): the flag (`alq_flag_column`) of the simulators' tables, so no reader takes the
+    limit for a measured level (D-19.663).
 
     >>> above_limit(np.array([1.0, 1e15])).tolist()
     [False, True]

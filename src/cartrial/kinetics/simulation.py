@@ -44,6 +44,7 @@ from cartrial.kinetics.models import (
     RESIDUAL_SD_LOG,
     STEIN_PARAMETERS,
     above_limit,
+    alq_flag_column,
     check_samples,
     check_subjects,
     observed_levels,
@@ -51,7 +52,6 @@ from cartrial.kinetics.models import (
     stein2019_concentration,
 )
 from cartrial.kinetics.pd import simulate_pd
-from cartrial.kinetics.templates import ALQ_COLUMN
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -174,7 +174,8 @@ def check_simulation(
 @dataclass(frozen=True)
 class Stein2019Chunks:
     """A Stein 2019 simulation delivered block by block: `parameters` (one row per subject), `settings`, and
-    `tables()`, a generator of long tables (subject, day, conc_copies_per_ug) in subject order; `limited`
+    `tables()`, a generator of long tables (subject, day, conc_copies_per_ug and its flag
+    conc_copies_per_ug_alq, D-19.663) in subject order; `limited`
     counts the observations written as `MAX_CONCENTRATION` once the blocks are read."""
 
     days: FloatArray
@@ -225,7 +226,7 @@ class Stein2019Chunks:
                     "subject": np.repeat(self.labels[start : start + k], m),
                     "day": np.tile(self.days, k),
                     "conc_copies_per_ug": conc.ravel(),
-                    ALQ_COLUMN: above_limit(conc.ravel()),
+                    alq_flag_column("conc_copies_per_ug"): above_limit(conc.ravel()),
                 }
             )
 
@@ -292,8 +293,9 @@ def simulate_pd_table(
     plasma cells and AQP4-IgG relative to baseline are model values, without residual error (D-19.600).
 
     >>> table, params, settings = simulate_pd_table(2, [0, 14, 28], seed=1)
-    >>> table.columns.tolist()
-    ['subject', 'day', 'car_t_copies_per_ug', 'car_t_alq', 'plasma_cells_relative', 'aqp4_igg_relative']
+    >>> table.columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['subject', 'day', 'car_t_copies_per_ug', 'car_t_copies_per_ug_alq',
+     'plasma_cells_relative', 'aqp4_igg_relative']
     >>> len(table), settings["note"]
     (6, 'cartrial proposed model, not published')
     """
@@ -309,7 +311,7 @@ def simulate_pd_table(
             "subject": np.repeat(params["subject"].to_numpy(), m),
             "day": np.tile(grid, n),
             "car_t_copies_per_ug": car_t.ravel(),
-            f"car_t_{ALQ_COLUMN}": above_limit(car_t.ravel()),
+            alq_flag_column("car_t_copies_per_ug"): above_limit(car_t.ravel()),
             "plasma_cells_relative": sim.plasma_cells_relative().ravel(),
             "aqp4_igg_relative": sim.antibody_relative.ravel(),
         }

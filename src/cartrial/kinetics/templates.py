@@ -35,12 +35,6 @@ PK_COLUMNS: tuple[str, ...] = (
 )
 """Columns of ``pk_samples.csv``: one row per sample and analyte (value blank when ``blq`` is true)."""
 
-ALQ_COLUMN = "alq"
-"""The flag of a level above the upper limit of quantification (true/false), as ``blq`` flags one below the
-lower: cartrial's simulators write a level above `MAX_CONCENTRATION` as it and flag it here; the readers that
-need a measured level (`cartrial.kinetics.frames.validate_profiles`: NCA, the per-subject and the population
-fit) refuse a flagged sample by its row (D-19.663)."""
-
 PD_TITRE_COLUMN = "aqp4_igg_titre"
 """The titre column of ``pd_samples.csv`` (AQP4-IgG, as ``1:320`` or ``negative``): the value column of the
 population PD model."""

@@ -757,6 +757,8 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 "approved_by": "safety review committee (simulated)",
             }
         )
+    if pk_limited:
+        _refuse_limited_pk(pk_limited, sc.kinetics.residual_sd_log)
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
     not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
     cutoff_date = (start + dt.timedelta(days=cutoff)).date()
@@ -774,6 +776,28 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         forms["subjects"], dt.date.fromisoformat(sc.accrual.start_date), cutoff_date, today
     )
     return SimulatedStudy(forms, summary)
+
+
+def _refuse_limited_pk(limited: int, residual_sd_log: float) -> None:
+    """A simulated study whose PK samples include `limited` levels drawn above `MAX_CONCENTRATION` is
+    refused (D-19.670): `observed_levels` writes such a level as the limit (D-19.606), a lower bound, and the
+    store's ``pk_samples`` template has no upper-limit flag, so the study database, the analysis NCA, the
+    report and CDISC PP would read it as a measured level."""
+    from cartrial.allowed import MAX_CONCENTRATION
+    from cartrial.errors import InputError, Problem
+    from cartrial.wording import count
+
+    raise InputError(
+        Problem(
+            f"{count(limited, 'PK sample')} drawn above {MAX_CONCENTRATION:g} copies/ug, the largest level "
+            "the store takes: written as the limit it would be stored and analysed as a measured level "
+            "(pk_samples has no upper-limit flag)",
+            field="kinetics.residual_sd_log",
+            value=residual_sd_log,
+            allowed="a residual SD that keeps every level within the limit (default 0.3, an assay's "
+            "size), or another --seed",
+        )
+    )
 
 
 def dates_after_today(

@@ -59,3 +59,16 @@ def test_with_an_uninformative_sample_the_interval_is_the_prior_s() -> None:
             expected = typical[j] * math.exp(z * sd)
             # Monte-Carlo error of a 5 % quantile of 8000 draws: about 0.025 SD on the log scale
             assert abs(math.log(params.loc[name, column] / expected)) < 0.1 * sd, (name, column)
+
+
+def test_the_band_note_of_a_linear_scale_error_names_each_parameter_s_unit() -> None:
+    """On the linear scale the residual SD is sqrt(a² + (b·f)²): a in the data's unit, b a fraction of the
+    prediction f. Before, the note read "residual a 0.5, b 0.2 on the linear scale", without either."""
+    from cartrial.kinetics.popfit.likelihood import ErrorModel
+    from cartrial.kinetics.popfit.map import band_note
+
+    note = band_note(ErrorModel("combined", "linear"), [0.5, 0.2], "mg/L")
+    assert "without residual error" in note
+    assert "a 0.5 mg/L (additive SD)" in note, note
+    assert "b 0.2 (proportional SD, a fraction of the prediction)" in note, note
+    assert "residual SD 0.56 on the log scale" in band_note(ErrorModel("additive", "log"), [0.56], "mg/L")

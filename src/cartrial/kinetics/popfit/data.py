@@ -209,6 +209,7 @@ class PopulationData:
         skip: npt.ArrayLike | None = None,
         unit_column: str | None = "unit",
         drop_pre_dose: bool = False,
+        alq_column: str | None = None,
     ) -> PopulationData:
         """From a sample table (the PK template by default; `analyte` selects one analyte's rows).
 
@@ -219,6 +220,10 @@ class PopulationData:
         A sample is BLQ when flagged in `blq_column`, below its LLOQ, or (with `zero_is_blq`, the default for
         CAR-T data fitted on the log scale) equal to 0; with ``zero_is_blq=False`` a 0 is an observed value
         (e.g. a pre-dose concentration fitted on the linear scale).
+
+        `alq_column`: the column flagging a level above the upper limit of quantification (default the
+        value column's ``<conc>_alq`` when the table has it); a flagged sample is refused by its row
+        (`validate_profiles`, D-19.663, D-19.668).
 
         `unit_column` (when the table has it): the unit of each value; the samples fitted must share one
         (a fit of mixed units is refused, with the row), which becomes `value_unit`.
@@ -256,6 +261,7 @@ class PopulationData:
             lloq=lloq,
             source=source,
             unit_column=unit_col,
+            alq_column=alq_column,
         )
         if skip is not None:
             frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]

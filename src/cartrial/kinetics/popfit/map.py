@@ -13,7 +13,9 @@ without residual error; a note of every result says so, with the residual error'
 A parameter's 90 % interval is the 5th-95th percentile of φ over the same draws,
 back-transformed and clipped to the parameter's domain as the model uses it (F_B ≤ 1; D-19.240).
 Source: Sheiner LB, Beal SL. Bayesian individualization of pharmacokinetics. J Pharm Sci
-1982;71:1344-1348 (MAP estimation); the same conditional mode as the EBEs of `fit_population`.
+1982;71:1344-1348 (MAP estimation); the same conditional mode as the EBEs of `fit_population`, except
+that the patient's BLQ samples always enter by M3: under a population fitted with M1 (BLQ samples dropped)
+its EBEs ignore them, a MAP does not (D-19.667).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 
 from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
+from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import PopulationModel
 from cartrial.kinetics.popfit.saem import Work, _pd, conditional_modes
 from cartrial.kinetics.popfit.structural import parameter_units, time_unit_of
@@ -166,7 +169,7 @@ def map_estimate(
             "the population was fitted with BLQ samples dropped (M1); this patient's BLQ samples enter by "
             "M3, their probability below the LLOQ (D-19.667)"
         )
-    notes.append(band_note(spec.error.scale, spec.error.names, theta.sigma))
+    notes.append(band_note(spec.error, theta.sigma, one.value_unit))
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
     if fixed:
         notes.append(
@@ -192,20 +195,31 @@ def map_estimate(
     )
 
 
-def band_note(scale: str, names: tuple[str, ...], sigma: npt.ArrayLike) -> str:
+def band_note(error: ErrorModel, sigma: npt.ArrayLike, value_unit: str = "") -> str:
     """What the MAP's profile band is (D-19.666): the 90 % interval of the individual prediction from the
     parameters' posterior uncertainty (Laplace draws), without the residual error of an observation, whose
-    size it names — so the band is not read as the interval of the next sample.
+    size it names with its unit (`ErrorModel.unit`: the SD of log y; on the linear scale the additive SD a
+    in the data's unit and the proportional b a fraction of the prediction, D-19.671) — so the band is not
+    read as the interval of the next sample.
 
-    >>> band_note("log", ("a",), [0.56])[:60]
-    'profile band (p05, p95): the 5th-95th percentile of the indi'
+    >>> band_note(ErrorModel("additive", "log"), [0.56]).split("varies more ")[1]
+    '(residual SD 0.56 on the log scale)'
+    >>> note = band_note(ErrorModel("combined", "linear"), [0.5, 0.2], "mg/L")
+    >>> "a 0.5 mg/L (additive SD), b 0.2 (proportional SD, a fraction of the prediction)" in note
+    True
     """
     values = np.atleast_1d(np.asarray(sigma, dtype=float))
-    if scale == "log":
+    if error.scale == "log":
         residual = f"residual SD {values[0]:g} on the log scale"
     else:
-        residual = "residual " + ", ".join(f"{n} {v:g}" for n, v in zip(names, values, strict=True))
-        residual += " on the linear scale"
+        what = {"a": "additive SD", "b": "proportional SD, a fraction of the prediction"}
+        parts = [
+            f"{name} {value:g} {error.unit(name, value_unit)} ({what[name]})"
+            if name == "a"
+            else f"{name} {value:g} ({what[name]})"
+            for name, value in zip(error.names, values, strict=True)
+        ]
+        residual = "residual error on the linear scale: " + ", ".join(parts)
     return (
         "profile band (p05, p95): the 5th-95th percentile of the individual prediction over the MAP's "
         f"parameter uncertainty, without residual error; an observation varies more ({residual})"
