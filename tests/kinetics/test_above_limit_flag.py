@@ -181,3 +181,41 @@ def test_the_individual_fit_refuses_a_level_flagged_above_the_limit() -> None:
             source="sim.csv",
         )
     assert "sim.csv, row 3, conc_alq" in str(caught.value), str(caught.value)
+
+
+def test_a_flag_of_a_column_the_file_lacks_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A simulated file whose value column was renamed ``value`` still carries ``conc_copies_per_ug_alq``
+    (true where the level is 1e15). Before, ``nca --conc value`` looked only for ``value_alq``, found none,
+    and answered Cmax 1e15 (exit 0): the flag was lost with the rename. Now the file's flag of a column it
+    lacks is refused until named (``--alq-col``), which then refuses the flagged row 3."""
+    frame = _profile(["false", "true", "false", "false"]).rename(
+        columns={"conc": "value", "conc_alq": "conc_copies_per_ug_alq"}
+    )
+    file = tmp_path / "renamed.csv"
+    frame.to_csv(file, index=False)
+    base = [*NCA, "--conc", "value", file]
+    code, out, err = cli(*base)
+    assert code == 2, out + err
+    assert (
+        f"{file}, conc_copies_per_ug_alq: an upper-limit flag of a column the file lacks: name it with "
+        "--alq-col" in err
+    ), err
+    code, _, err = cli(*base, "--alq-col", "conc_copies_per_ug_alq")
+    assert code == 2 and "row 3, conc_copies_per_ug_alq: the sample is above the upper limit" in err, err
+    # the same file with the flag's own value column is read as before (the flag is that column's)
+    from cartrial.kinetics import derive_nca
+
+    kept = frame.assign(conc_copies_per_ug=frame["value"], conc_copies_per_ug_alq="false")
+    result = derive_nca(kept, subject="subject", time="day", conc="value", time_unit="day", conc_unit="c/u")
+    assert float(result.table["cmax"].iloc[0]) == MAX_CONCENTRATION
+
+
+def test_the_api_refuses_a_flag_of_a_column_the_table_lacks() -> None:
+    from cartrial.kinetics.popfit.data import PopulationData
+
+    frame = pd.concat(
+        [_profile(["false", "true", "false", "false"]), _profile(["false"] * 4).assign(subject="B")]
+    ).rename(columns={"conc_alq": "level_alq"})
+    with pytest.raises(InputError) as caught:
+        PopulationData.from_frame(frame, subject="subject", time="day", conc="conc", source="sim.csv")
+    assert "sim.csv, level_alq: an upper-limit flag of a column the file lacks" in str(caught.value)

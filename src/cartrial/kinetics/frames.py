@@ -30,6 +30,7 @@ from cartrial.columns import (
 )
 from cartrial.errors import InputError, NotEstimableError, Problem
 from cartrial.kinetics.models import (
+    ALQ_SUFFIX,
     POORLY_DETERMINED_CONDITION,
     POORLY_DETERMINED_RSE_PERCENT,
     STEIN_2019_SOURCE,
@@ -192,7 +193,9 @@ def validate_profiles(
     A sample flagged true in `alq_column` (a level above the upper limit of quantification; by default the
     column ``<conc>_alq`` when the table has it, `alq_flag_column`, where cartrial's simulators flag a level
     written as `MAX_CONCENTRATION`) is a problem of its row: its level is only a lower bound, and NCA, the
-    per-subject and the population fit need a measured one (D-19.663, D-19.668).
+    per-subject and the population fit need a measured one (D-19.663, D-19.668). An explicit `alq_column`
+    is the only flag read (``<conc>_alq`` is then ignored); without it, a ``Y_alq`` column whose ``Y`` the
+    table lacks (a renamed value column that kept its flag) is refused until named.
 
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
@@ -237,6 +240,8 @@ def validate_profiles(
                 for c in missing
             ]
         )
+    if alq_column is None:
+        _refuse_orphan_flags(data, {*roles.values(), *by}, source)
     problems = RowProblems(source)
     n = len(data)
     ids = parse_text(data, subject, problems)
@@ -308,6 +313,32 @@ def validate_profiles(
     problems.raise_if_any(keep_going)
     frame["_bad"] = problems.bad_mask(n)
     return frame, problems
+
+
+def _refuse_orphan_flags(data: pd.DataFrame, used: set[str | None], source: str) -> None:
+    """A ``Y_alq`` column whose value column ``Y`` the table lacks (a renamed value column, the flag kept)
+    may flag the analysed column under another name: without ``alq_column`` it is refused rather than
+    ignored, so a flagged level is never read as measured by the rename (D-19.668)."""
+    orphans = [
+        str(c)
+        for c in data.columns
+        if str(c).endswith(ALQ_SUFFIX)
+        and c not in used
+        and str(c)[: -len(ALQ_SUFFIX)] not in map(str, data.columns)
+    ]
+    if orphans:
+        raise InputError(
+            [
+                Problem(
+                    "an upper-limit flag of a column the file lacks: name it with --alq-col",
+                    file=source,
+                    field=column,
+                    allowed="--alq-col naming the flag of the analysed column (the API's alq_column), or "
+                    "the flag's value column in the file",
+                )
+                for column in orphans
+            ]
+        )
 
 
 def _check_blq_values(
