@@ -177,7 +177,7 @@ def test_simulate_stein2019_limits_an_observation_to_the_largest_concentration()
     assert simulate_stein2019(3, days, seed=1).settings["limited_to_max_concentration"] == 0
 
 
-def test_a_simulated_study_limits_a_pk_sample_to_the_largest_concentration(make_scenario: Any) -> None:
+def test_a_simulated_study_with_a_pk_sample_above_the_limit_is_refused(make_scenario: Any) -> None:
     """D-19.606: `simulate study` draws its PK samples by the engine's rule, so `db import` (the store's
     bound is `MAX_CONCENTRATION` too) reads every one; seed 1 drew one above 1e15 at a residual SD of 10.
     Changed by design in D-19.670: the store's ``pk_samples`` has no upper-limit flag, so such a sample would
@@ -195,6 +195,35 @@ def test_a_simulated_study_limits_a_pk_sample_to_the_largest_concentration(make_
         simulate_study(prepare(scenario, load_protocol(protocol), 1), 1)
     text = str(caught.value)
     assert "kinetics.residual_sd_log" in text and "1 PK sample" in text and "above 1e+15" in text, text
+    # the scenario file is named when `prepare` was given it, with a bound that keeps a study within the
+    # limit: at an SD of 4 the chance that any of a 1,000-patient study's 15,000 samples exceeds 1e15 is
+    # below 1e-5 with Stein 2019's kinetics (per sample Φ((ln 1e15 − ln C)/4), C over the IIV; D-19.670)
+    path = make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
+    scenario, protocol = load_scenario(path)
+    with pytest.raises(InputError) as caught:
+        simulate_study(prepare(scenario, load_protocol(protocol), 1, scenario_file=str(path)), 1)
+    (problem,) = caught.value.problems
+    assert problem.file == str(path) and problem.field == "kinetics.residual_sd_log", problem
+    assert problem.value == 10.0 and "a residual SD of at most 4" in str(problem.allowed), problem
+
+
+def test_a_study_refused_for_a_population_model_s_residual_sd_names_that_model(tmp_path: Path) -> None:
+    """The residual SD came from the population model's ``sigma.a`` (`kinetics.population_model`), not
+    from ``kinetics.residual_sd_log``, which the scenario does not set: before, the refusal named the key the
+    user had not written."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import prepare
+    from cartrial.simulation.study import simulate_study
+
+    path = _fit_scenario(tmp_path, 10.0)
+    path.write_text(path.read_text(encoding="utf-8") + "pool_size: 100\n", encoding="utf-8")
+    scenario, protocol = load_scenario(path)
+    with pytest.raises(InputError) as caught:
+        simulate_study(prepare(scenario, load_protocol(protocol), 1, scenario_file=str(path)), 1)
+    (problem,) = caught.value.problems
+    assert problem.file == str(path) and problem.field == "kinetics.population_model", problem
+    assert "residual_sd_log" not in str(problem), problem
+    assert "sigma.a 10 of the population model" in str(problem), problem
 
 
 def test_simulate_study_writes_nothing_when_a_pk_sample_is_above_the_limit(
@@ -205,6 +234,7 @@ def test_simulate_study_writes_nothing_when_a_pk_sample_is_above_the_limit(
     out = tmp_path / "study"
     code, _, err = cli("simulate", "study", "--scenario", path, "--seed", "1", "--out", out)
     assert code == 2 and "kinetics.residual_sd_log" in err, err
+    assert f"{path}, kinetics.residual_sd_log" in err, err  # the scenario file named
     assert not out.exists()
 
 

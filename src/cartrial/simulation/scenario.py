@@ -14,7 +14,15 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cartrial.allowed import SIMULATED_RESIDUAL_LOG_SD, Allowed
 from cartrial.errors import InputError, Problem
@@ -311,6 +319,14 @@ class Kinetics(_Model):
         description="estimates.json of a `cartrial kinetics popfit --model stein2019`, relative to the "
         "scenario file: its typical values, omega² and residual SD replace the ones above",
     )
+    _residual_sd_from: str | None = PrivateAttr(default=None)
+
+    @property
+    def residual_sd_from(self) -> str | None:
+        """The population model (its estimates.json path) whose ``sigma.a`` is `residual_sd_log`
+        (`population_kinetics`: an additive error on the log scale), or None when the value is the
+        scenario's own ``kinetics.residual_sd_log``; a refusal names the key the user wrote (D-19.670)."""
+        return self._residual_sd_from
 
     @model_validator(mode="after")
     def _known_omega2(self) -> Kinetics:
@@ -678,7 +694,7 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
     if error.kind == "additive" and error.scale == "log":
         update["residual_sd_log"] = float(population.theta.sigma[0])
     try:
-        return Kinetics.model_validate(update)
+        result = Kinetics.model_validate(update)
     except ValidationError as exc:  # located at the fit's key, in words, never pydantic's header (D-19.532)
         raise InputError(
             [
@@ -696,6 +712,9 @@ def population_kinetics(kinetics: Kinetics, document: dict[str, Any], source: st
                 for issue in _kinetics_issues(exc)
             ]
         ) from None
+    if error.kind == "additive" and error.scale == "log":  # the fit's sigma.a replaced the scenario's SD
+        result._residual_sd_from = source
+    return result
 
 
 def _kinetics_issues(exc: ValidationError) -> list[Issue]:

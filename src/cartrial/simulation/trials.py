@@ -75,6 +75,8 @@ class Prepared:
     total_cells: FloatArray
     delivered_cells_per_kg: FloatArray
     settings: dict[str, Any] = field(default_factory=dict)
+    #: the scenario file `prepare` was given (`scenario_file`), named in later refusals about the scenario
+    scenario_file: str | None = None
 
     @property
     def n_doses(self) -> int:
@@ -282,6 +284,7 @@ def prepare(
         total_cells=total_cells,
         delivered_cells_per_kg=delivered,
         settings={"window_days": float(spec.dlt_window_days), "stagger_days": float(spec.stagger_days)},
+        scenario_file=scenario_file,
     )
 
 
