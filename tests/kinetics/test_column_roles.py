@@ -84,3 +84,9 @@ def test_popfit_and_map_name_the_options(cli: Any, tmp_path: Path, command: str)
     result = cli(*args)
     assert result.exit_code == 2
     assert "--conc: column already given as --time (got 'value')" in result.stderr, result.stderr
+    # --alq-col too, checked before the file (and the population) is read: before, the duplicate was found
+    # only by the table check, which named it alq_column (the API's argument)
+    result = cli(*args[:5], "actual_day", "--alq-col", "actual_day", *args[6:])
+    assert result.exit_code == 2
+    assert "--alq-col: column already given as --time (got 'actual_day')" in result.stderr, result.stderr
+    assert "alq_column" not in result.stderr, result.stderr

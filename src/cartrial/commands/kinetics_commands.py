@@ -789,7 +789,7 @@ def popfit_command(
             Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")
         )
     _check_figure_format(figure_format)
-    _check_columns([], subject=subject, time=time, conc=conc, dose_col=dose_col)  # D-19.340
+    _check_columns([], subject=subject, time=time, conc=conc, dose_col=dose_col, alq_col=alq_col)  # D-19.340
     # the engine's rules, before any data is read (its fields renamed to the options by _POPFIT_NAMES):
     # --ci/--variance-ci, --omega/--blq (`PopulationSpec`), --error/--scale (`ErrorModel`, with its rule that
     # the log scale takes an additive error only)
@@ -1289,7 +1289,7 @@ def map_command(
 
     check_lloq(lloq, "--lloq")
     _check_figure_format(figure_format)
-    _check_columns([], subject=subject, time=time, conc=conc, dose_col=dose_col)  # D-19.340
+    _check_columns([], subject=subject, time=time, conc=conc, dose_col=dose_col, alq_col=alq_col)  # D-19.340
 
     from cartrial.sources import load_json_file
 
