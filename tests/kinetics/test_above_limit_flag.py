@@ -82,6 +82,8 @@ def test_the_population_fit_refuses_a_level_flagged_above_the_limit() -> None:
     with pytest.raises(InputError) as caught:
         PopulationData.from_frame(frame, subject="subject", time="day", conc="conc", source="sim.csv")
     assert "sim.csv, row 3, conc_alq" in str(caught.value), str(caught.value)
+    # popfit and map have no --keep-going: what is allowed does not offer it (nca and kinetics fit do)
+    assert "keep-going" not in str(caught.value) and "remove the row" in str(caught.value), str(caught.value)
 
 
 NCA = ["nca", "--subject", "subject", "--time", "day", "--conc-unit", "copies/ug"]
@@ -94,6 +96,7 @@ def test_kinetics_simulate_writes_the_flag_and_nca_refuses_it(cli, tmp_path: Pat
     args = ["kinetics", "simulate", "--subjects", "10", "--days", "0:56:7", "--seed", "1"]
     code, _, err = cli(*args, "--residual-sd", "10", "--out", out)
     assert code == 0, err
+    assert "flagged true in conc_copies_per_ug_alq" in err, err  # the note names the flag column
     table = pd.read_csv(out)
     flagged = table["conc_copies_per_ug_alq"].to_numpy(bool)
     assert flagged.tolist() == (table["conc_copies_per_ug"] == MAX_CONCENTRATION).tolist()
@@ -110,17 +113,21 @@ def test_the_pd_model_s_flag_is_read_for_its_car_t_level(cli, tmp_path: Path) ->
     """The PD model's table flags its CAR-T level (the only column with residual error) in
     ``car_t_copies_per_ug_alq``. Before, the flag was ``car_t_alq``, which the readers never looked at: `nca
     --conc car_t_copies_per_ug` took the 1e15 row for a measured Cmax (exit 0). Seed 3, 20 subjects weekly
-    to day 91 at a residual SD of 10 writes two levels as the limit."""
+    to day 91 at a residual SD of 10 writes levels at the limit, each refused by its row."""
     out = tmp_path / "pd.csv"
     args = ["kinetics", "simulate", "--model", "cartrial-pd", "--subjects", "20", "--days", "0:91:7"]
     code, _, err = cli(*args, "--seed", "3", "--residual-sd", "10", "--out", out)
     assert code == 0, err
+    assert "flagged true in car_t_copies_per_ug_alq" in err, err
     table = pd.read_csv(out)
     flagged = table["car_t_copies_per_ug_alq"].to_numpy(bool)
     assert flagged.tolist() == (table["car_t_copies_per_ug"] == MAX_CONCENTRATION).tolist()
-    assert flagged.sum() == 2
+    assert flagged.any()  # the flag is true exactly at the limit (above); its rows come from the file
     code, _, err = cli(*NCA, "--conc", "car_t_copies_per_ug", out)
-    assert code == 2 and err.count("car_t_copies_per_ug_alq: the sample is above the upper limit") == 2, err
+    message = "car_t_copies_per_ug_alq: the sample is above the upper limit"
+    assert code == 2 and err.count(message) == int(flagged.sum()), err
+    for i in np.flatnonzero(flagged):  # spreadsheet rows: the first data row is row 2
+        assert f"{out}, row {int(i) + 2}, {message}" in err, err
     # the flag is the CAR-T level's: the model's plasma cells (no residual error) are read
     code, _, err = cli(*NCA[:-1], "relative to baseline", "--conc", "plasma_cells_relative", out)
     assert code == 0, err
@@ -149,6 +156,7 @@ def test_the_flag_column_is_an_option(cli, tmp_path: Path) -> None:  # type: ign
     assert code == 2 and "row 3, above: the sample is above the upper limit" in err, err
     code, _, err = cli(*base, "--alq-col", "nosuch")
     assert code == 2 and "nosuch" in err, err
+    assert f"{file}, nosuch: required column is missing" in err, err  # located: the file and the column
     for command in (["nca"], ["kinetics", "fit"], ["kinetics", "popfit"], ["kinetics", "map"]):
         code, out, _ = cli(*command, "--help")
         assert code == 0 and "--alq-col" in out, command
@@ -219,3 +227,40 @@ def test_the_api_refuses_a_flag_of_a_column_the_table_lacks() -> None:
     with pytest.raises(InputError) as caught:
         PopulationData.from_frame(frame, subject="subject", time="day", conc="conc", source="sim.csv")
     assert "sim.csv, level_alq: an upper-limit flag of a column the file lacks" in str(caught.value)
+
+
+STUDY = Path(__file__).resolve().parents[2] / "examples" / "ct103a-nmosd" / "study"
+POPULATION = Path(__file__).resolve().parents[1] / "data" / "popfit" / "estimates.json"
+
+
+@pytest.mark.parametrize("command", ["popfit", "map"])
+def test_popfit_and_map_pass_the_flag_column_to_the_reader(cli, tmp_path: Path, command: str) -> None:  # type: ignore[no-untyped-def]
+    """`--alq-col above` reaches `PopulationData.from_frame`: the flagged row 3 is refused by its row, and
+    what is allowed names no --keep-going (neither command has it)."""
+    frame = pd.concat(
+        [_profile(["false", "true", "false", "false"]), _profile(["false"] * 4).assign(subject="B")]
+    ).rename(columns={"conc_alq": "above"})
+    file = tmp_path / "pk.csv"
+    frame.to_csv(file, index=False)
+    args = ["kinetics", command, file, "--subject", "subject", "--time", "day", "--conc", "conc"]
+    args += ["--alq-col", "above", "--no-figures"]
+    if command == "popfit":
+        args += ["--out", tmp_path / "o", "--k1", "2", "--k2", "2"]
+    else:
+        args += ["--patient", "A", "--population", POPULATION]
+    code, _, err = cli(*args)
+    assert code == 2, err
+    assert f"{file}, row 3, above: the sample is above the upper limit of quantification" in err, err
+    assert "keep-going" not in err, err
+
+
+def test_a_pd_model_refuses_the_flag_column_option(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A PD model's titres have no upper-limit flag: `--alq-col` is refused, not ignored (D-19.668)."""
+    ebe = tmp_path / "ebe.csv"  # the PD fit's kinetic input; the option is refused before it is used
+    ebe.write_text("subject_id,foldx\nX,1\n", encoding="utf-8")
+    args = ["kinetics", "popfit", STUDY / "pd_samples.csv", "--model", "pd", "--no-figures"]
+    args += ["--individual-parameters", ebe]
+    code, _, err = cli(*args, "--out", tmp_path / "o", "--alq-col", "above")
+    assert code == 2, err
+    assert "--alq-col: a PD model's titres have no upper-limit flag: --alq-col is not used" in err, err
+    assert not (tmp_path / "o").exists()

@@ -90,3 +90,12 @@ def test_popfit_and_map_name_the_options(cli: Any, tmp_path: Path, command: str)
     assert result.exit_code == 2
     assert "--alq-col: column already given as --time (got 'actual_day')" in result.stderr, result.stderr
     assert "alq_column" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", [NCA, [*FIT, "--subject", "subject_id", "--time", "actual_day"]])
+def test_the_flag_column_is_a_column_option_too(cli: Any, command: list[str]) -> None:
+    """`--alq-col` naming the value column (or any column another option names) is the options' mistake,
+    named by the options before the file is read (D-19.340, D-19.668)."""
+    result = cli(*command, "--conc", "value", "--alq-col", "value")
+    assert result.exit_code == 2
+    assert "--alq-col: column already given as --conc (got 'value')" in result.stderr, result.stderr

@@ -412,8 +412,13 @@ def simulate_command(
         emit_table(table, out, as_json, extra=extra)
         limited = int(settings["limited_to_max_concentration"])
     if limited:
+        from cartrial.kinetics.models import alq_flag_column
+
+        flag = alq_flag_column("conc_copies_per_ug" if chunks is not None else "car_t_copies_per_ug")
         _err_console().print(
-            f"note: {_limited_text(limited)} (an assay's upper limit; D-19.606)", highlight=False
+            f"note: {_limited_text(limited)} (an assay's upper limit; D-19.606) and flagged true in {flag}: "
+            "nca and the kinetic fits refuse those rows (D-19.663)",
+            highlight=False,
         )
     if out is not None:
         from cartrial.wording import count

@@ -187,6 +187,7 @@ def validate_profiles(
     keep_going: bool = False,
     nominal_time: str | None = None,
     alq_column: str | None = None,
+    keep_going_option: bool = True,
 ) -> tuple[pd.DataFrame, RowProblems]:
     """Validate a sample table (one row per sample) and return the parsed frame and its problems.
 
@@ -203,7 +204,8 @@ def validate_profiles(
     in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile.
     The parsed frame has ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional
     ``_lloq``, ``_dose``, ``_unit``, ``_nominal`` (`nominal_time`: a number or blank, for the partial-AUC
-    coverage only), the ``by`` columns, ``_row`` (0-based position) and ``_bad``. Without
+    coverage only), the ``by`` columns, ``_row`` (0-based position) and ``_bad``. `keep_going_option`:
+    the caller offers ``--keep-going`` (nca, kinetics fit), named in what a refused row allows. Without
     `keep_going` any problem raises an `InputError` naming every bad row (spreadsheet numbering: first data
     row = row 2); with it, bad rows are marked in ``_bad`` and the problems returned.
 
@@ -289,8 +291,8 @@ def validate_profiles(
                 "the sample is above the upper limit of quantification: its level is a lower bound, not a "
                 "measurement",
                 f"{alq_column}=false (a measured level); NCA and the kinetic fits take no sample censored "
-                "above a limit: remove the row, and say so, to analyse the others (nca and kinetics fit: "
-                "--keep-going leaves such rows out and lists them)",
+                "above a limit: remove the row, and say so, to analyse the others"
+                + (" (--keep-going leaves such rows out and lists them)" if keep_going_option else ""),
             )
     frame["_row"] = np.arange(n)
     keys = ["_subject", *by]

@@ -262,6 +262,7 @@ class PopulationData:
             source=source,
             unit_column=unit_col,
             alq_column=alq_column,
+            keep_going_option=False,  # popfit and map have no --keep-going
         )
         if skip is not None:
             frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
