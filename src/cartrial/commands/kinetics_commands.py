@@ -107,8 +107,10 @@ _CLI_NAMES: dict[str, str] = {
 
 ALQ_HELP = (
     "Column flagging a level above the upper limit of quantification (true/false); a flagged sample is "
-    "refused by its row (its level is a lower bound). Default: the value column's COLUMN_alq when the file "
-    "has it, as `kinetics simulate` writes it (e.g. conc_copies_per_ug_alq)."
+    "refused by its row (its level is a lower bound). Default: the --conc column's own flag <conc>_alq when "
+    "the file has it, as `kinetics simulate` writes it (e.g. conc_copies_per_ug_alq); a column named here "
+    "is the only flag read (<conc>_alq is then ignored). A file with a flag <Y>_alq but no column <Y> (a "
+    "renamed value column) is refused until the flag is named here."
 )
 
 
