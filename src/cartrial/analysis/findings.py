@@ -461,18 +461,34 @@ def efficacy_findings(
                 "edss_change",
             )
         )
-        confirmed = int(evaluable["improvement_confirmed"].astype(bool).sum())
+        # only the patients whose baseline leaves room to improve under the improvement definition
+        # (the engine's `improvement_evaluable`; cdi_common: baseline 0 cannot improve), D-19.623
+        improvable = evaluable[evaluable["improvement_evaluable"].astype(bool)]
+        cannot = sorted(str(s) for s in evaluable.loc[~evaluable.index.isin(improvable.index), "subject_id"])
+        confirmed = int(improvable["improvement_confirmed"].astype(bool).sum())
+        if len(improvable):
+            text = (
+                f"Confirmed EDSS improvement in {k_of_n(confirmed, len(improvable), 'evaluable patient')}"
+                f"{_pct(confirmed, len(improvable))}."
+            )
+        elif len(evaluable):
+            text = "Confirmed EDSS improvement not evaluable: no evaluable patient can improve."
+        else:
+            text = "Confirmed EDSS improvement not yet evaluable: no patient evaluable."
+        if cannot:
+            text += (
+                f" Not evaluable for improvement: {len(cannot)} — baseline EDSS leaves no room to improve "
+                f"under the improvement definition: {', '.join(cannot)}."
+            )
         out.append(
             Finding(
                 "efficacy",
-                f"Confirmed EDSS improvement in {k_of_n(confirmed, len(evaluable), 'evaluable patient')}"
-                f"{_pct(confirmed, len(evaluable))}."
-                if len(evaluable)
-                else "Confirmed EDSS improvement not yet evaluable: no patient evaluable.",
+                text,
                 confirmed,
-                len(evaluable),
+                len(improvable),
                 pop.name,
-                "cartrial.neuro.derive_disability (CDI, default options)",
+                "cartrial.neuro.derive_disability (CDI, default options), among the patients whose baseline "
+                "EDSS can improve under the improvement definition (improvement_evaluable, D-19.623)",
                 "edss_change",
             )
         )
