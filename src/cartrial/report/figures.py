@@ -329,6 +329,21 @@ def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
     return pk
 
 
+def dose_level_medians(pk: pd.DataFrame) -> pd.DataFrame:
+    """The median concentration per dose level and nominal day that the expansion figure draws (`_pk_frame`
+    rows with ``dose_level``): columns ``dose_level``, ``nominal_day`` (a number), ``median``, sorted by
+    level and day."""
+    quantified = pk[(pk["value_num"] > 0) & (pk["blq"].astype(str).str.lower() != "true")]
+    quantified = quantified.assign(nominal_num=_num(quantified["nominal_day"]))
+    rows = []
+    for (level, day), part in quantified.groupby(["dose_level", "nominal_num"], sort=False):
+        rows.append(
+            {"dose_level": level, "nominal_day": float(day), "median": float(part["value_num"].median())}
+        )
+    out = pd.DataFrame(rows, columns=["dose_level", "nominal_day", "median"])
+    return out.sort_values(["dose_level", "nominal_day"], kind="mergesort").reset_index(drop=True)
+
+
 def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """Transgene copies vs day (log scale): individual curves and the median per dose level, LLOQ line."""
     import matplotlib.pyplot as plt
@@ -355,13 +370,11 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
             alpha=0.3,
             linewidth=0.8,
         )
-    for level, rows in quantified.groupby("dose_level", sort=True):
-        median = rows.groupby("nominal_day")["value_num"].median()
-        days = _num(pd.Series(median.index)).to_numpy()
-        order = days.argsort()
+    medians = dose_level_medians(pk)
+    for level, rows in medians.groupby("dose_level", sort=True):
         ax.plot(
-            days[order],
-            median.to_numpy()[order],
+            rows["nominal_day"].to_numpy(),
+            rows["median"].to_numpy(),
             color=_colour(level),
             linewidth=2.2,
             marker="o",
