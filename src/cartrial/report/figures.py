@@ -331,16 +331,39 @@ def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
 
 def dose_level_medians(pk: pd.DataFrame) -> pd.DataFrame:
     """The median concentration per dose level and nominal day that the expansion figure draws (`_pk_frame`
-    rows with ``dose_level``): columns ``dose_level``, ``nominal_day`` (a number), ``median``, sorted by
-    level and day."""
-    quantified = pk[(pk["value_num"] > 0) & (pk["blq"].astype(str).str.lower() != "true")]
-    quantified = quantified.assign(nominal_num=_num(quantified["nominal_day"]))
+    rows with ``dose_level``): columns ``dose_level``, ``nominal_day`` (a number), ``n`` (samples with a
+    result), ``n_blq`` and ``median``, sorted by level and day (D-19.624).
+
+    Every sample with a result counts: a BLQ sample (``blq`` true, or no positive value) ranks below every
+    quantifiable one, as 0, never left out — dropping it moves the median up. A median below the group's
+    LLOQ (more than half the samples BLQ, or the two middle ones straddling the LLOQ) is not a measured
+    concentration: ``median`` is NaN there and the figure's line breaks (Helsel DR, *Statistics for Censored
+    Environmental Data*, 2nd ed. 2012, ch. 4 and 6: with more than half the values below the detection limit
+    the median is "< DL"; deleting them biases it up). A sample with neither a value nor the BLQ flag (not
+    analysed) is no result and is left out."""
+    blq = pk["blq"].astype(str).str.strip().str.lower().eq("true") | (pk["value_num"] <= 0)
+    resulted = blq | pk["value_num"].notna()
+    frame = pk[resulted].assign(
+        nominal_num=_num(pk.loc[resulted, "nominal_day"]),
+        result=pk.loc[resulted, "value_num"].where(~blq[resulted], 0.0),
+        is_blq=blq[resulted],
+    )
     rows = []
-    for (level, day), part in quantified.groupby(["dose_level", "nominal_num"], sort=False):
+    for (level, day), part in frame.groupby(["dose_level", "nominal_num"], sort=False):
+        median = float(part["result"].median())
+        lloq = part["lloq_num"].dropna() if "lloq_num" in part else pd.Series(dtype=float)
+        floor = float(lloq.min()) if len(lloq) else 0.0
+        below = median <= 0 or median < floor
         rows.append(
-            {"dose_level": level, "nominal_day": float(day), "median": float(part["value_num"].median())}
+            {
+                "dose_level": level,
+                "nominal_day": float(day),
+                "n": len(part),
+                "n_blq": int(part["is_blq"].sum()),
+                "median": math.nan if below else median,
+            }
         )
-    out = pd.DataFrame(rows, columns=["dose_level", "nominal_day", "median"])
+    out = pd.DataFrame(rows, columns=["dose_level", "nominal_day", "n", "n_blq", "median"])
     return out.sort_values(["dose_level", "nominal_day"], kind="mergesort").reset_index(drop=True)
 
 
@@ -397,7 +420,8 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     return Figure(
         "expansion",
         f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
-        "(thin) and median per dose level (thick).",
+        "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
+        "below the quantifiable ones; the line breaks where the median is below the LLOQ.",
         _svg(fig),
     )
 

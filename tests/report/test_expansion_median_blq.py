@@ -1,0 +1,56 @@
+"""The expansion figure's median counts the BLQ samples (D-19.624).
+
+The report's expansion figure drew "the median per dose level" of each nominal day over the quantifiable
+samples only: a BLQ sample (no value, ``blq`` true) was dropped before the median. The median is a rank
+statistic; a BLQ result is known to lie below every quantifiable one (below the LLOQ), so dropping it moves
+the median up, and when most patients are BLQ the line showed a quantifiable "median" although the median
+patient had no detectable transgene. In the example study, dose level 2 at day 90 has 6 of 9 samples BLQ
+(src/cartrial/examples/ct103a-nmosd/study/pk_samples.csv) and the figure drew 560 copies/ug gDNA there.
+
+Expected values by hand (median of the sorted values, BLQ ranked lowest, as 0):
+- day 90, [BLQ x 6, 100, 560, 900]: the 5th of 9 is BLQ → the median is BLQ: not drawn (old: 560);
+- day 4, [BLQ, 54, 9421]: the 2nd of 3 is 54 → 54 (old: (54 + 9421) / 2 = 4737.5);
+- day 28, [800, 1200, 1500]: 1200 (no BLQ: unchanged);
+- day 1, [BLQ, 120]: (0 + 120) / 2 = 60, below the LLOQ 100 → BLQ, not drawn (old: 120).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from cartrial.report.figures import dose_level_medians
+
+
+def _sample(subject: str, day: int, value: float | None) -> dict[str, object]:
+    return {
+        "subject_id": subject,
+        "dose_level": 2,
+        "nominal_day": str(day),
+        "value_num": math.nan if value is None else value,
+        "lloq_num": 100.0 if day == 1 else 50.0,
+        "blq": "true" if value is None else "false",
+    }
+
+
+def _frame() -> pd.DataFrame:
+    rows = [_sample(f"S{i}", 90, None) for i in range(6)]
+    rows += [_sample("S6", 90, 100.0), _sample("S7", 90, 560.0), _sample("S8", 90, 900.0)]
+    rows += [_sample("S0", 4, None), _sample("S1", 4, 54.0), _sample("S2", 4, 9421.0)]
+    rows += [_sample("S0", 28, 800.0), _sample("S1", 28, 1200.0), _sample("S2", 28, 1500.0)]
+    rows += [_sample("S0", 1, None), _sample("S1", 1, 120.0)]
+    return pd.DataFrame(rows)
+
+
+def test_a_blq_sample_counts_in_the_median() -> None:
+    medians = dose_level_medians(_frame()).set_index("nominal_day")["median"]
+    assert medians[4.0] == pytest.approx(54.0)
+    assert medians[28.0] == pytest.approx(1200.0)
+
+
+def test_a_median_below_the_lloq_is_not_drawn() -> None:
+    medians = dose_level_medians(_frame()).set_index("nominal_day")["median"]
+    assert math.isnan(medians[90.0])
+    assert math.isnan(medians[1.0])
