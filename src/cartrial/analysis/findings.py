@@ -640,15 +640,31 @@ def pk_pd_findings(
             )
     if "aqp4_titre_change" in datasets and "aqp4_igg" in outcomes:
         titre = datasets["aqp4_titre_change"].table
-        evaluable = titre[titre["evaluable"]]
-        k = int(evaluable["titre_fell"].astype(bool).sum())
-        pop = populations["efficacy:aqp4_titre"]
-        text = (
-            f"AQP4-IgG titre fell by ≥ 1 dilution step in {k_of_n(k, len(evaluable), 'evaluable patient')}"
-            f"{_pct(k, len(evaluable))}."
-            if len(evaluable)
-            else "AQP4-IgG titre change not yet evaluable: no patient evaluable."
+        evaluable = titre[titre["evaluable"].eq(True)]
+        # only the patients whose baseline titre can fall (not negative: `titre_can_fall`), D-19.625
+        can_fall = (
+            evaluable["fall_evaluable"].eq(True)
+            if "fall_evaluable" in evaluable
+            else pd.Series(True, index=evaluable.index)
         )
+        falling = evaluable[can_fall.to_numpy(dtype=bool)]
+        negative = sorted(str(s) for s in evaluable.loc[~can_fall.to_numpy(dtype=bool), "subject_id"])
+        k = int(falling["titre_fell"].astype(bool).sum())
+        pop = populations["efficacy:aqp4_titre"]
+        if len(falling):
+            text = (
+                f"AQP4-IgG titre fell by ≥ 1 dilution step in {k_of_n(k, len(falling), 'evaluable patient')}"
+                f"{_pct(k, len(falling))}."
+            )
+        elif len(evaluable):
+            text = "AQP4-IgG titre fall not evaluable: no evaluable patient has a positive baseline titre."
+        else:
+            text = "AQP4-IgG titre change not yet evaluable: no patient evaluable."
+        if negative:
+            text += (
+                f" Not evaluable for a fall: {len(negative)} — baseline titre negative (cannot fall): "
+                f"{', '.join(negative)}."
+            )
         if pop.excluded:
             text += f" {_capital(pop.not_evaluable_text())}."
         out.append(
@@ -656,10 +672,11 @@ def pk_pd_findings(
                 "pd",
                 text,
                 k,
-                len(evaluable),
+                len(falling),
                 pop.name,
                 "last post-infusion titre vs last titre on or before day 0, dilution-series steps "
-                "(docs/science/neuro-outcomes.md §6)",
+                "(docs/science/neuro-outcomes.md §6), among the patients whose baseline titre is positive "
+                "(fall_evaluable, D-19.625)",
                 "aqp4_titre_change",
             )
         )

@@ -48,6 +48,7 @@ TITRE_COLUMNS = [
     "last_titre_day",
     "change_steps",
     "titre_fell",
+    "fall_evaluable",
     "evaluable",
     "reason",
 ]
@@ -425,7 +426,7 @@ def pd_datasets(
     ``baseline_source`` says which, ``baseline_assay_differs`` flags a screening assay recorded and different
     from the PD samples' (titres of different assays are not pooled without a flag, neuro-outcomes.md §6);
     ``pd_samples``: the PD samples only."""
-    from cartrial.neuro import parse_titre_step, titre_fell, titre_steps
+    from cartrial.neuro import parse_titre_step, titre_can_fall, titre_fell, titre_steps
 
     rule = str(getattr(aqp4_baseline, "value", aqp4_baseline))
     safety_ids = populations[SAFETY].subject_ids
@@ -493,6 +494,7 @@ def pd_datasets(
                 "last_titre_day": int(tdays[(tdays > 0).to_numpy()].iloc[-1]),
                 "change_steps": titre_steps(before, after),
                 "titre_fell": titre_fell(before, after),
+                "fall_evaluable": titre_can_fall(before),
                 "evaluable": True,
             }
         else:
@@ -536,6 +538,8 @@ def pd_datasets(
                 "baseline_source": "pd_samples: last PD-sample titre on or before day 0; screening: "
                 "subjects.aqp4_igg_titre, no PD titre before the infusion "
                 "(analysis.options.aqp4_igg_baseline, D-19.233)",
+                "fall_evaluable": "the baseline titre can fall by a dilution step (not negative): the "
+                "denominator of the 'titre fell' finding (D-19.625)",
                 "baseline_assay_differs": "screening baseline whose recorded assay (subjects.aqp4_igg_assay) "
                 "differs from the PD samples' (neuro-outcomes.md §6: flagged, not silently pooled)",
             },

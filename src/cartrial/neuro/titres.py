@@ -149,11 +149,25 @@ def titre_fell(before: Titre | str, after: Titre | str, *, min_steps: int = 1) -
     return titre_steps(before, after) <= -min_steps
 
 
+def titre_can_fall(before: Titre | str, *, min_steps: int = 1) -> bool:
+    """Whether a titre can fall by `min_steps` dilution steps (`titre_fell`): the baseline is at least that
+    many steps above negative (index 0). A negative baseline cannot fall; a "titre fell" rate counts only the
+    patients whose baseline can (D-19.625, as a responder needs room to improve at baseline).
+
+    >>> titre_can_fall("negative"), titre_can_fall("1:10"), titre_can_fall("1:10", min_steps=2)
+    (False, True, False)
+    """
+    if min_steps < 1:
+        raise ConfigurationError(f"min_steps must be >= 1, got {min_steps}")
+    return _titre(before, "before").index >= min_steps
+
+
 __all__ = [
     "DEFAULT_SERIES",
     "Titre",
     "fold_change",
     "parse_titre_step",
+    "titre_can_fall",
     "titre_fell",
     "titre_interval",
     "titre_steps",
