@@ -558,9 +558,22 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
 
 
 def _reciprocal(titre: Any) -> float:
+    """The reciprocal dilution the AQP4-IgG figure draws. By the titre rule (`parse_titre_step`)
+    a negative titre ("negative", "<1:10": index 0, below the first dilution) is 0, drawn at the figure's
+    floor, never dropped or read as 1:10 (D-19.626); a positive one its denominator; a dilution outside the
+    series ("1:7") its number; blank or other text NaN (not drawn)."""
+    from cartrial.errors import CartrialError
+    from cartrial.neuro import parse_titre_step
+
     text = str(titre).strip()
     if not text or text.lower() in {"nan", "none"}:
         return float("nan")
+    try:
+        parsed = parse_titre_step(text)
+    except CartrialError:
+        parsed = None
+    if parsed is not None:
+        return 0.0 if parsed.denominator is None else float(parsed.denominator)
     if ":" in text:
         text = text.split(":", 1)[1]
     try:
@@ -601,7 +614,10 @@ def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figur
     ax.set_ylabel("AQP4-IgG titre (reciprocal dilution)")
     _dose_legend(ax, levels, loc="upper right")
     return Figure(
-        "aqp4_titre", "AQP4-IgG titre over time per patient (log scale; colour: dose level).", _svg(fig)
+        "aqp4_titre",
+        "AQP4-IgG titre over time per patient (log scale; colour: dose level; a negative titre, below 1:10, "
+        "drawn at 1).",
+        _svg(fig),
     )
 
 
