@@ -17,9 +17,12 @@ Expected values by hand (median of the sorted values, BLQ ranked lowest, as 0):
 from __future__ import annotations
 
 import math
+import statistics
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.report.figures import dose_level_medians
 
@@ -54,3 +57,30 @@ def test_a_median_below_the_lloq_is_not_drawn() -> None:
     medians = dose_level_medians(_frame()).set_index("nominal_day")["median"]
     assert math.isnan(medians[90.0])
     assert math.isnan(medians[1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(min_value=50.0, max_value=1e6)), min_size=1, max_size=15))
+def test_the_median_is_that_of_the_values_with_blq_lowest(values: list[float | None]) -> None:
+    """Property: against `statistics.median` of the values with each BLQ as 0 (ranked below the LLOQ 50);
+    not drawn (NaN) exactly when that median is below the LLOQ."""
+    frame = pd.DataFrame(
+        [
+            {
+                "subject_id": f"S{i}",
+                "dose_level": 1,
+                "nominal_day": "28",
+                "value_num": math.nan if v is None else v,
+                "lloq_num": 50.0,
+                "blq": "true" if v is None else "false",
+            }
+            for i, v in enumerate(values)
+        ]
+    )
+    expected = statistics.median([0.0 if v is None else v for v in values])
+    row = dose_level_medians(frame).iloc[0]
+    assert (row["n"], row["n_blq"]) == (len(values), sum(v is None for v in values))
+    if expected < 50.0:
+        assert math.isnan(row["median"])
+    else:
+        assert row["median"] == pytest.approx(expected)
