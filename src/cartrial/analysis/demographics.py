@@ -115,16 +115,17 @@ def _immunosuppressants(text: str) -> int | None:
 
 
 def _reciprocal_titre(text: str) -> float | None:
+    """The reciprocal dilution by the one titre rule (`cartrial.neuro.titre_reciprocal`, D-19.628); None for
+    blank or text the rule refuses (listed last, never read as a number)."""
     from cartrial.errors import CartrialError
-    from cartrial.neuro import parse_titre_step
+    from cartrial.neuro import titre_reciprocal
 
     if not text.strip():
         return None
     try:
-        titre = parse_titre_step(text)
+        return titre_reciprocal(text)
     except CartrialError:
         return None
-    return float(titre.denominator) if titre.denominator is not None else 0.0
 
 
 def _titre_levels(values: Sequence[str]) -> tuple[str, ...]:

@@ -157,6 +157,78 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     return stored.where(~(elapsed < 0), elapsed).reset_index(drop=True)
 
 
+MEDIAN_BY_DAY_COLUMNS = [
+    "analyte",
+    "dose_level",
+    "nominal_day",
+    "n",
+    "n_blq",
+    "n_censored",
+    "lloq",
+    "median",
+    "median_below_lloq",
+]
+
+
+def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
+    """The median concentration per analyte, dose level and nominal day over every sample with a result,
+    the BLQ ones counted (D-19.624, D-19.627): columns `MEDIAN_BY_DAY_COLUMNS`, sorted.
+
+    A sample is BLQ when its ``blq`` flag is true (the import's true/false words,
+    `cartrial.columns.parse_bool`) or its value is ≤ 0; a sample with neither a value nor the flag (not
+    analysed) is no result and is left out. A BLQ sample is censored: it ranks below every quantifiable one.
+    With mixed LLOQs in a group, a quantifiable value below the highest LLOQ of the group's BLQ samples cannot
+    be ranked against them and is censored too (``n_censored`` ≥ ``n_blq``). The median is estimable only
+    when fewer than half the samples are censored (2·n_censored < n: both middle values quantifiable);
+    otherwise ``median`` is NaN and ``median_below_lloq`` true, the median is "< LLOQ" (Helsel 2012, ch. 4 and
+    6), never a value imputed for the censored ones. ``lloq``: the highest LLOQ of the group's samples."""
+    from cartrial.columns import RowProblems, parse_bool
+
+    if not len(pk):
+        return pd.DataFrame(columns=MEDIAN_BY_DAY_COLUMNS)
+    value = pd.to_numeric(pk["value"], errors="coerce")
+    lloq = (
+        pd.to_numeric(pk["lloq"], errors="coerce")
+        if "lloq" in pk
+        else pd.Series(float("nan"), index=pk.index)
+    )
+    # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
+    flag = pd.Series(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), index=pk.index)
+    blq = flag | (value <= 0)
+    resulted = blq | value.notna()
+    frame = pd.DataFrame(
+        {
+            "analyte": pk["analyte"].astype(str),
+            "dose_level": pk["subject_id"].astype(str).map(dict(levels)),
+            "nominal_day": pd.to_numeric(pk["nominal_day"], errors="coerce"),
+            "value": value.where(~blq),
+            "lloq": lloq,
+            "blq": blq,
+        }
+    )[resulted & pk["subject_id"].astype(str).isin(list(levels))]
+    rows = []
+    for (analyte, level, day), part in frame.groupby(["analyte", "dose_level", "nominal_day"], sort=True):
+        censor_limit = part.loc[part["blq"], "lloq"].max()  # NaN: no BLQ sample, or its LLOQ unknown
+        censored = part["blq"] | (part["value"] < censor_limit)
+        n, n_censored = len(part), int(censored.sum())
+        estimable = 2 * n_censored < n
+        rows.append(
+            {
+                "analyte": analyte,
+                "dose_level": int(level),
+                "nominal_day": float(day),
+                "n": n,
+                "n_blq": int(part["blq"].sum()),
+                "n_censored": n_censored,
+                "lloq": float(part["lloq"].max()) if part["lloq"].notna().any() else float("nan"),
+                # both middle values quantifiable: the median of the values with the censored ranked lowest
+                "median": float(part["value"].where(~censored, 0.0).median()) if estimable else float("nan"),
+                "median_below_lloq": not estimable,
+            }
+        )
+    return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
+
+
 def persistence_column(persistence_day: float) -> str:
     """Name of the persistence flag column: ``detectable_beyond_day_180`` for the default day 180."""
     return f"detectable_beyond_day_{persistence_day:g}"
@@ -325,6 +397,25 @@ def nca_datasets(
                 "n_not_covered": "partial AUCs: subjects with a value whose samples stop before the interval "
                 f"end (an AUC to the last sample), {'left out of' if rule == 'covered' else 'included in'} n "
                 "(analysis.options.nca_interval_summary; D-19.95)",
+            },
+        ),
+        "pk_median_by_day": Dataset(
+            "pk_median_by_day",
+            "Median concentration per analyte, dose level and nominal day over every sample with a result, "
+            "BLQ counted (the expansion figure's median line)",
+            median_by_day(pk, levels),
+            "pk",
+            "cartrial.analysis.kinetics.median_by_day (Helsel 2012: estimable when fewer than half the "
+            "samples are censored; D-19.624, D-19.627)",
+            ("pk_samples", "infusions"),
+            columns={
+                "n": "samples with a result, quantifiable or BLQ",
+                "n_blq": "samples flagged BLQ (or with a value <= 0)",
+                "n_censored": "samples ranked below the quantifiable ones: the BLQ, and a value below the "
+                "highest LLOQ of the group's BLQ samples (mixed LLOQs)",
+                "median": "median with the censored ranked lowest; blank when 2 x n_censored >= n",
+                "median_below_lloq": "half or more of the samples censored: the median is below the LLOQ, "
+                "not estimable as a value (D-19.627)",
             },
         ),
         "persistence": Dataset(
@@ -574,6 +665,7 @@ def pd_datasets(
 __all__ = [
     "PERSISTENCE_DAY",
     "WINDOW_SLACK_DAYS",
+    "median_by_day",
     "nca_datasets",
     "nca_windows",
     "pd_datasets",

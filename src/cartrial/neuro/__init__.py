@@ -108,6 +108,7 @@ from cartrial.neuro.titres import (
     titre_can_fall,
     titre_fell,
     titre_interval,
+    titre_reciprocal,
     titre_steps,
 )
 from cartrial.neuro.visual_acuity import (
@@ -225,6 +226,7 @@ __all__ = [
     "titre_can_fall",
     "titre_fell",
     "titre_interval",
+    "titre_reciprocal",
     "titre_steps",
     "visual_fs_from_acuity",
     "worsening_threshold",

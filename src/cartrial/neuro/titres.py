@@ -82,6 +82,19 @@ def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Tit
     return Titre(raw, denominator, series.index(denominator) + 1, at_top=found["op"] is not None)
 
 
+def titre_reciprocal(titre: Titre | str) -> float:
+    """The reciprocal dilution of an end-point titre (a `Titre` or its text, read by `parse_titre_step`, the
+    one titre rule): its denominator for a positive titre, 0 for a negative one (index 0, below the first
+    dilution: "negative", "<1:10" …). No other reading: text the rule refuses ("1:7", off the series;
+    "<1:32", not a titre) is an `InputError`, never read as the number it contains (D-19.628).
+
+    >>> titre_reciprocal("1:320"), titre_reciprocal("1/320"), titre_reciprocal(">=1:1000"), titre_reciprocal("<1:10")
+    (320.0, 320.0, 1000.0, 0.0)
+    """
+    parsed = _titre(titre, "titre")
+    return 0.0 if parsed.denominator is None else float(parsed.denominator)
+
+
 def titre_interval(titre: Titre, series: tuple[int, ...] = DEFAULT_SERIES) -> tuple[float, float]:
     """Interval holding the true end-point dilution denominator (§6): [D_k, D_k+1) for a positive titre;
     [0, first dilution) for negative; [D_top, inf) when positive at the top dilution.
@@ -170,5 +183,6 @@ __all__ = [
     "titre_can_fall",
     "titre_fell",
     "titre_interval",
+    "titre_reciprocal",
     "titre_steps",
 ]

@@ -329,44 +329,6 @@ def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
     return pk
 
 
-def dose_level_medians(pk: pd.DataFrame) -> pd.DataFrame:
-    """The median concentration per dose level and nominal day that the expansion figure draws (`_pk_frame`
-    rows with ``dose_level``): columns ``dose_level``, ``nominal_day`` (a number), ``n`` (samples with a
-    result), ``n_blq`` and ``median``, sorted by level and day (D-19.624).
-
-    Every sample with a result counts: a BLQ sample (``blq`` true, or no positive value) ranks below every
-    quantifiable one, as 0, never left out — dropping it moves the median up. A median below the group's
-    LLOQ (more than half the samples BLQ, or the two middle ones straddling the LLOQ) is not a measured
-    concentration: ``median`` is NaN there and the figure's line breaks (Helsel DR, *Statistics for Censored
-    Environmental Data*, 2nd ed. 2012, ch. 4 and 6: with more than half the values below the detection limit
-    the median is "< DL"; deleting them biases it up). A sample with neither a value nor the BLQ flag (not
-    analysed) is no result and is left out."""
-    blq = pk["blq"].astype(str).str.strip().str.lower().eq("true") | (pk["value_num"] <= 0)
-    resulted = blq | pk["value_num"].notna()
-    frame = pk[resulted].assign(
-        nominal_num=_num(pk.loc[resulted, "nominal_day"]),
-        result=pk.loc[resulted, "value_num"].where(~blq[resulted], 0.0),
-        is_blq=blq[resulted],
-    )
-    rows = []
-    for (level, day), part in frame.groupby(["dose_level", "nominal_num"], sort=False):
-        median = float(part["result"].median())
-        lloq = part["lloq_num"].dropna() if "lloq_num" in part else pd.Series(dtype=float)
-        floor = float(lloq.min()) if len(lloq) else 0.0
-        below = median <= 0 or median < floor
-        rows.append(
-            {
-                "dose_level": level,
-                "nominal_day": float(day),
-                "n": len(part),
-                "n_blq": int(part["is_blq"].sum()),
-                "median": math.nan if below else median,
-            }
-        )
-    out = pd.DataFrame(rows, columns=["dose_level", "nominal_day", "n", "n_blq", "median"])
-    return out.sort_values(["dose_level", "nominal_day"], kind="mergesort").reset_index(drop=True)
-
-
 def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """Transgene copies vs day (log scale): individual curves and the median per dose level, LLOQ line."""
     import matplotlib.pyplot as plt
@@ -382,7 +344,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     levels = _dose_levels(analysis)
     pk["dose_level"] = pk["subject_id"].astype(str).map(levels)
     unit = str(pk["unit"].iloc[0]) if "unit" in pk else ""
-    quantified = pk[(pk["value_num"] > 0) & (pk["blq"].astype(str).str.lower() != "true")]
+    from cartrial.columns import RowProblems, parse_bool
+
+    blq = parse_bool(pk, "blq", RowProblems("pk_samples"), required=False)  # the import's words
+    quantified = pk[(pk["value_num"] > 0).to_numpy() & ~blq]
     fig, ax = plt.subplots(figsize=(7, 4))
     for _subject, rows in quantified.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
@@ -393,8 +358,14 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
             alpha=0.3,
             linewidth=0.8,
         )
-    medians = dose_level_medians(pk)
+    # the analysis layer's median per dose level and nominal day (BLQ counted, NaN where not estimable:
+    # the line breaks; D-19.624, D-19.627); a level with no estimable median gets no line nor legend entry
+    dataset = analysis.datasets.get("pk_median_by_day")
+    medians = dataset.table if dataset is not None else pd.DataFrame(columns=["analyte", "dose_level"])
+    medians = medians[medians["analyte"].astype(str) == analyte]
     for level, rows in medians.groupby("dose_level", sort=True):
+        if rows["median"].isna().all():
+            continue
         ax.plot(
             rows["nominal_day"].to_numpy(),
             rows["median"].to_numpy(),
@@ -558,28 +529,16 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
 
 
 def _reciprocal(titre: Any) -> float:
-    """The reciprocal dilution the AQP4-IgG figure draws. By the titre rule (`parse_titre_step`)
-    a negative titre ("negative", "<1:10": index 0, below the first dilution) is 0, drawn at the figure's
-    floor, never dropped or read as 1:10 (D-19.626); a positive one its denominator; a dilution outside the
-    series ("1:7") its number; blank or other text NaN (not drawn)."""
-    from cartrial.errors import CartrialError
-    from cartrial.neuro import parse_titre_step
+    """The reciprocal dilution the AQP4-IgG figure draws: the one titre rule,
+    `cartrial.neuro.titre_reciprocal` (a negative titre 0, drawn at the floor, D-19.626); blank is no titre
+    (NaN, not drawn). No lenient reading of other text (D-19.628): the analysis read every stored titre by
+    the same rule before the report draws it."""
+    from cartrial.neuro import titre_reciprocal
 
-    text = str(titre).strip()
-    if not text or text.lower() in {"nan", "none"}:
+    text = "" if titre is None or (isinstance(titre, float) and titre != titre) else str(titre).strip()
+    if not text:
         return float("nan")
-    try:
-        parsed = parse_titre_step(text)
-    except CartrialError:
-        parsed = None
-    if parsed is not None:
-        return 0.0 if parsed.denominator is None else float(parsed.denominator)
-    if ":" in text:
-        text = text.split(":", 1)[1]
-    try:
-        return float(text)
-    except ValueError:
-        return float("nan")
+    return titre_reciprocal(text)
 
 
 def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
@@ -610,6 +569,15 @@ def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figur
             alpha=0.8,
         )
     ax.set_yscale("log")
+    # the floor (1) is "negative", below the first dilution; the other ticks the series' dilutions
+    from matplotlib.ticker import NullLocator
+
+    from cartrial.neuro.titres import DEFAULT_SERIES
+
+    top = float(frame["titre"].max())
+    dilutions = [d for d in DEFAULT_SERIES if d <= max(top, DEFAULT_SERIES[0])]
+    ax.set_yticks([1.0, *map(float, dilutions)], ["neg", *(f"1:{d}" for d in dilutions)])
+    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("days after infusion")
     ax.set_ylabel("AQP4-IgG titre (reciprocal dilution)")
     _dose_legend(ax, levels, loc="upper right")
