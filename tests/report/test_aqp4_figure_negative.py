@@ -73,7 +73,7 @@ def test_the_figure_draws_ct005s_negative_day_182_at_the_floor(
     drawn = _drawn(monkeypatch)
     assert figures.aqp4_figure(analysis, snapshot.tables) is not None
     ax = drawn[0].axes[0]
-    # CT-005: 1:32 at baseline (day -7), negative at day 182 (pd_samples.csv); lines are drawn by subject order
+    # CT-005: 1:32 at baseline (day -7), negative at day 182 (pd_samples.csv); one line per subject, in order
     subjects = sorted(set(snapshot.tables["pd_samples"]["subject_id"].astype(str)))
     line = ax.get_lines()[subjects.index("CT-005")]
     points = dict(zip(line.get_xdata(), line.get_ydata(), strict=True))

@@ -88,8 +88,8 @@ def titre_reciprocal(titre: Titre | str) -> float:
     dilution: "negative", "<1:10" …). No other reading: text the rule refuses ("1:7", off the series;
     "<1:32", not a titre) is an `InputError`, never read as the number it contains (D-19.628).
 
-    >>> titre_reciprocal("1:320"), titre_reciprocal("1/320"), titre_reciprocal(">=1:1000"), titre_reciprocal("<1:10")
-    (320.0, 320.0, 1000.0, 0.0)
+    >>> [titre_reciprocal(t) for t in ("1:320", "1/320", "320", ">=1:1000", "<1:10", "negative")]
+    [320.0, 320.0, 320.0, 1000.0, 0.0, 0.0]
     """
     parsed = _titre(titre, "titre")
     return 0.0 if parsed.denominator is None else float(parsed.denominator)
