@@ -991,11 +991,8 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             value = values[keep].reset_index(drop=True)
             subjects = pd_samples["subject_id"][keep]
             if column == "aqp4_igg_titre":
-                # "1:320" stays as text in LBORRES; the reciprocal (320) in LBSTRESC/LBSTRESN; "negative" is
-                # below the first dilution: LBSTRESC "NEGATIVE", LBSTRESN empty (data-standards.md §2.1)
-                reciprocal = value.map(lambda v: v.split(":", 1)[1] if v.startswith("1:") else "")
-                stresc = np.where(reciprocal != "", reciprocal, value.str.upper())
-                stresn = np.where(reciprocal != "", _numbers(reciprocal), math.nan)
+                # the titre as collected in LBORRES; LBSTRESC/LBSTRESN by the one titre rule (D-19.629)
+                stresc, stresn = _titre_standard(value)
             else:
                 stresc, stresn = value.to_numpy(), _numbers(value)
             serum = column.endswith("g_per_l") or column == "aqp4_igg_titre"
@@ -1026,6 +1023,29 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 }
             )
     return _baseline_flag(_vector_frame_with_instant(parts, spec, "LB"), ctx, "LB")
+
+
+def _titre_standard(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """LBSTRESC and LBSTRESN of AQP4-IgG titres, each read by the one titre rule
+    (`cartrial.neuro.parse_titre_step`, `titre_reciprocal`; D-19.629): a positive end-point titre is its
+    reciprocal dilution ("1:320", "1/320", "320" → "320", 320); every negative spelling ("negative", "<1:10",
+    "nd" …, below the first dilution) is "NEGATIVE" with LBSTRESN null; a titre positive at the top dilution
+    (">=1:1000") keeps its qualifier, ">=1000", LBSTRESN null (SDTMIG 3.4 LB: LBSTRESN holds only an exact
+    numeric result, a result beyond a limit stays character, as "<0.1"). Each distinct text is read once."""
+    from cartrial.neuro import parse_titre_step, titre_reciprocal
+
+    standard: dict[str, tuple[str, float]] = {}
+    for text in values.unique():
+        titre = parse_titre_step(text)
+        if not titre.positive:
+            standard[text] = ("NEGATIVE", math.nan)
+        elif titre.at_top:
+            standard[text] = (f">={titre.denominator}", math.nan)
+        else:
+            standard[text] = (str(titre.denominator), titre_reciprocal(titre))
+    stresc = np.array([standard[v][0] for v in values], dtype=object)
+    stresn = np.array([standard[v][1] for v in values], dtype=float)
+    return stresc, stresn
 
 
 def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.DataFrame:
