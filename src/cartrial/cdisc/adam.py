@@ -900,7 +900,7 @@ def build_adedss(
                 "BASE": math.nan if _missing(c["baseline_edss"]) else float(c["baseline_edss"]),
                 "CRIT1": "Confirmed EDSS improvement (analysis layer options)",
                 # blank, not "N", for a patient whose baseline leaves no room to improve (the engine's
-                # improvement_evaluable): not a non-improver, as ADRS blanks a non-evaluable CRIT1FL (D-19.623)
+                # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
                 "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
                 "CRIT2FL": _yn(c["worsening_confirmed"]),
