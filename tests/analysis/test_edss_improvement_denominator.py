@@ -46,12 +46,18 @@ def test_a_baseline_edss_0_is_not_in_the_improvement_denominator(snapshot: Study
     assert change.loc[SUBJECT, "baseline_edss"] == 0.0
     assert not bool(change.loc[SUBJECT, "improvement_evaluable"])
     assert len(analysis.populations["efficacy:edss_change"].subject_ids) == 12
-    others = change.drop(index=SUBJECT)
-    confirmed = int(others["improvement_confirmed"].astype(bool).sum())
     finding = next(f for f in analysis.findings if f.statement.startswith("Confirmed EDSS improvement"))
     assert finding.denominator == 11
-    assert finding.numerator == confirmed
-    assert f"in {confirmed} of 11 evaluable patients" in finding.statement
+    # hand count (cdi_common: >= 1.0 from a baseline <= 5.5, else >= 0.5, confirmed >= 84 days later):
+    # CT-001 5.0 -> 2.0 (Jul 26, confirmed Oct 24), CT-004 6.0 -> 5.0 (Oct 11, Jan 9), CT-006 3.0 -> 2.0
+    # (Nov 22, Feb 22); CT-007 and CT-008 improve but are not confirmed 84 days later, CT-005/009/011 fall 0.5
+    assert finding.numerator == 3
+    assert sorted(change.index[change["improvement_confirmed"].astype(bool)]) == [
+        "CT-001",
+        "CT-004",
+        "CT-006",
+    ]
+    assert "in 3 of 11 evaluable patients" in finding.statement
     assert f"{SUBJECT}" in finding.statement
     assert "no room to improve" in finding.statement
 
@@ -62,3 +68,13 @@ def test_every_patient_can_improve_in_the_example(snapshot: StudySnapshot) -> No
     finding = next(f for f in analysis.findings if f.statement.startswith("Confirmed EDSS improvement"))
     assert finding.denominator == 12
     assert "no room to improve" not in finding.statement
+
+
+def test_the_report_table_shows_improvement_evaluability() -> None:
+    """The report's edss_change table shows who is evaluable for improvement, the finding's denominator
+    (D-19.623): without it a reader counts the improvers over every row."""
+    from cartrial.report.render import SECTIONS
+
+    [spec] = [t for s in SECTIONS for t in s.tables if t.dataset == "edss_change"]
+    assert "improvement_evaluable" in spec.columns
+    assert spec.columns.index("improvement_evaluable") < spec.columns.index("improvement_confirmed")
