@@ -642,11 +642,8 @@ def pk_pd_findings(
         titre = datasets["aqp4_titre_change"].table
         evaluable = titre[titre["evaluable"].eq(True)]
         # only the patients whose baseline titre can fall (not negative: `titre_can_fall`), D-19.625
-        can_fall = (
-            evaluable["fall_evaluable"].eq(True)
-            if "fall_evaluable" in evaluable
-            else pd.Series(True, index=evaluable.index)
-        )
+        # `fall_evaluable` is always a column of the dataset (TITRE_COLUMNS): no fallback counting everyone
+        can_fall = evaluable["fall_evaluable"].eq(True)
         falling = evaluable[can_fall.to_numpy(dtype=bool)]
         negative = sorted(str(s) for s in evaluable.loc[~can_fall.to_numpy(dtype=bool), "subject_id"])
         k = int(falling["titre_fell"].astype(bool).sum())

@@ -621,7 +621,7 @@ def pd_datasets(
             "AQP4-IgG titre: baseline, last, change in dilution steps",
             titre,
             "efficacy:aqp4_titre",
-            "cartrial.neuro.titre_steps / titre_fell",
+            "cartrial.neuro.titre_steps / titre_fell / titre_can_fall (fall_evaluable, D-19.625)",
             ("pd_samples", "infusions", *(("subjects",) if rule == "pd_samples_then_screening" else ())),
             columns={
                 "change_steps": "change in dilution-series steps "
