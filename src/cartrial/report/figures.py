@@ -392,7 +392,7 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         "expansion",
         f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
         "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
-        "below the quantifiable ones; the line breaks where the median is below the LLOQ.",
+        "below the quantifiable ones; the line breaks where half or more are BLQ (median below the LLOQ).",
         _svg(fig),
     )
 
