@@ -89,3 +89,34 @@ def test_adedss_crit1fl_is_blank_when_not_evaluable_for_improvement(frames: dict
     assert len(others) == 11 and set(others) <= {"Y", "N"}
     # the report's finding: 3 confirmed improvements among the 11 who can improve (hand count, D-19.623)
     assert others.count("Y") == 3
+
+
+def test_a_negative_titre_has_no_unit(frames: dict[str, pd.DataFrame]) -> None:
+    """SDTMIG 3.4 LB (original and standardised results): --ORRESU/--STRESU hold the unit of the result
+    "when applicable"; "NEGATIVE" is a qualitative result with no unit (it was "titer"). A positive titre
+    keeps "titer" (D-19.629)."""
+    lb = frames["LB"]
+    titres = lb[lb["LBTESTCD"] == "AQP4AB"]
+    negative = titres[titres["LBSTRESC"] == "NEGATIVE"]
+    assert len(negative) >= 3
+    assert set(negative["LBORRESU"].fillna("")) == {""} and set(negative["LBSTRESU"].fillna("")) == {""}
+    positive = titres[titres["LBSTRESC"] != "NEGATIVE"]
+    assert set(positive["LBORRESU"]) == {"titer"} and set(positive["LBSTRESU"]) == {"titer"}
+
+
+def test_lb_reads_the_analysis_titre_dataset(example_sqlite_template: Path) -> None:
+    """LB's standardised titre is the analysis dataset ``aqp4_titres`` (D-19.631), never a second reading of
+    the stored text: a standard text put in the dataset is the one LB writes."""
+    from cartrial.cdisc.sdtm import SdtmContext, build_lb
+    from cartrial.cdisc.spec import dataset_specs
+
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+    analysis = analyse(snapshot)
+    dataset = analysis.datasets["aqp4_titres"]
+    table = dataset.table.copy()
+    record = int(table["record_id"].iloc[0])
+    table.loc[table.index[0], ["standard", "standard_numeric"]] = ["SENTINEL", math.nan]
+    analysis.datasets["aqp4_titres"] = dataclasses.replace(dataset, table=table)
+    lb = build_lb(SdtmContext(snapshot, analysis, {}), dataset_specs()["LB"])
+    [row] = lb[(lb["LBREFID"] == f"PD-{record}") & (lb["LBTESTCD"] == "AQP4AB")].to_dict("records")
+    assert row["LBSTRESC"] == "SENTINEL"

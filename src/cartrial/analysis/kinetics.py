@@ -26,7 +26,14 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population, stored_record
-from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates, site_date, subject_time_zones
+from cartrial.analysis.populations import (
+    ENROLLED,
+    SAFETY,
+    dose_levels,
+    infusion_dates,
+    site_date,
+    subject_time_zones,
+)
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.wording import count
@@ -502,6 +509,99 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
 
 
+TITRE_SAMPLE_COLUMNS = [
+    "record_id",
+    "subject_id",
+    "dose_level",
+    "nominal_day",
+    "actual_day",
+    "sampled_at",
+    "titre",
+    "step",
+    "reciprocal",
+    "at_top",
+    "standard",
+    "standard_numeric",
+]
+"""Columns of the per-sample dataset ``aqp4_titres`` (`titre_samples`, D-19.631)."""
+
+NEGATIVE_TITRE = "NEGATIVE"
+"""The standardised text of every negative titre (index 0, below the first dilution; D-19.629)."""
+
+
+def titre_standard(titre: Any) -> tuple[str, float]:
+    """The standardised text and number of a parsed titre (`cartrial.neuro.Titre`; D-19.629): a positive
+    end-point titre its reciprocal dilution ("320", 320); negative `NEGATIVE_TITRE`, no number; positive at
+    the top dilution ">=1000", no number (right-censored: not an exact result).
+
+    >>> from cartrial.neuro import parse_titre_step
+    >>> [titre_standard(parse_titre_step(t)) for t in ("1/320", "nd", ">=1:1000")]
+    [('320', 320.0), ('NEGATIVE', nan), ('>=1000', nan)]
+    """
+    if not titre.positive:
+        return NEGATIVE_TITRE, float("nan")
+    if titre.at_top:
+        return f">={titre.denominator}", float("nan")
+    return str(titre.denominator), float(titre.denominator)
+
+
+def titre_samples(pdt: pd.DataFrame, levels: Mapping[str, int]) -> tuple[pd.DataFrame, dict[Any, Any]]:
+    """Every stored PD sample with an AQP4-IgG titre, each titre read once by the titre rule
+    (`cartrial.neuro.parse_titre_step`; D-19.631): the rows of the dataset ``aqp4_titres``
+    (`TITRE_SAMPLE_COLUMNS`: ``step`` the dilution-series index, 0 negative; ``reciprocal`` the reciprocal
+    dilution, 0 for a negative titre, `cartrial.neuro.titre_reciprocal`; ``standard`` / ``standard_numeric``
+    by `titre_standard`), and the parsed titre of each row by the index of `pdt`.
+
+    A stored titre the rule refuses (off the assay series, e.g. "1:7" put in with SQL or by an older
+    version) is an `InputError` naming ``pd_sample record <id>, aqp4_igg_titre`` without the value (D-12.2,
+    D-19.542), every such titre at once: the analysis is refused, never run without the sample, as for an
+    unreadable stored date (D-19.543)."""
+    from cartrial.errors import InputError
+    from cartrial.neuro import parse_titre_step
+
+    rows: list[dict[str, Any]] = []
+    parsed: dict[Any, Any] = {}
+    problems = []
+    column = pdt["aqp4_igg_titre"] if "aqp4_igg_titre" in pdt else pd.Series("", index=pdt.index)
+    for index, value in column.items():
+        text = _text(value)
+        if not text:
+            continue
+        sample = pdt.loc[index]
+        record_id = sample.get("record_id")
+        try:
+            with stored_record("pd_sample", record_id, "aqp4_igg_titre"):
+                titre = parse_titre_step(text)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        parsed[index] = titre
+        standard, number = titre_standard(titre)
+        rows.append(
+            {
+                "record_id": record_id,
+                "subject_id": str(sample["subject_id"]),
+                "dose_level": levels.get(str(sample["subject_id"])),
+                "nominal_day": pd.to_numeric(sample.get("nominal_day"), errors="coerce"),
+                "actual_day": pd.to_numeric(sample.get("actual_day"), errors="coerce"),
+                "sampled_at": sample.get("sampled_at"),
+                "titre": text,
+                "step": titre.index,
+                "reciprocal": float(titre.denominator or 0),
+                "at_top": titre.at_top,
+                "standard": standard,
+                "standard_numeric": number,
+            }
+        )
+    if problems:
+        raise InputError(problems)
+    frame = pd.DataFrame(rows, columns=TITRE_SAMPLE_COLUMNS)
+    frame["dose_level"] = frame["dose_level"].astype("Int64")
+    for name in ("nominal_day", "actual_day", "reciprocal", "standard_numeric"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    return frame, parsed
+
+
 def pd_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: dict[str, Population],
@@ -524,7 +624,9 @@ def pd_datasets(
     levels = dose_levels(tables["infusions"])
     day0 = infusion_dates(tables["infusions"])
     zones = subject_time_zones(tables["infusions"])  # the sample's day on the site's calendar (D-19.607)
-    pdt = tables["pd_samples"]
+    pdt = tables["pd_samples"].reset_index(drop=True)
+    # every stored titre read once, here: the figure and SDTM LB read this dataset (D-19.631)
+    titre_table, parsed = titre_samples(pdt, levels)
     subjects = tables.get("subjects")
     screening: dict[str, tuple[str, str]] = {}
     screening_records: dict[str, Any] = {}
@@ -549,8 +651,9 @@ def pd_datasets(
         start = day0[sid]
         zone = zones.get(sid)
         days = own["sampled_at"].map(lambda s, start=start, zone=zone: (site_date(s, zone) - start).days)
-        titres = own[own["aqp4_igg_titre"].astype(bool)]
-        tdays = days[own["aqp4_igg_titre"].astype(bool)]
+        has_titre = own["aqp4_igg_titre"].map(_text) != ""  # the rows `titre_samples` read
+        titres = own[has_titre]
+        tdays = days[has_titre]
         base = titres[(tdays <= 0).to_numpy()]
         post = titres[(tdays > 0).to_numpy()]
         row: dict[str, Any] = {"subject_id": sid, "dose_level": levels.get(sid)}
@@ -572,11 +675,12 @@ def pd_datasets(
             if differs:
                 other_assay.append(sid)
         if baseline_text and len(post):
-            with stored_record(*baseline_record, "aqp4_igg_titre"):
-                before = parse_titre_step(baseline_text)
-            last_record = post["record_id"].iloc[-1] if "record_id" in post else None
-            with stored_record("pd_sample", last_record, "aqp4_igg_titre"):
-                after = parse_titre_step(post["aqp4_igg_titre"].iloc[-1])
+            if source == "pd_samples":
+                before = parsed[base.index[-1]]
+            else:
+                with stored_record(*baseline_record, "aqp4_igg_titre"):
+                    before = parse_titre_step(baseline_text)
+            after = parsed[post.index[-1]]
             row |= {
                 "baseline_titre": before.native,
                 "baseline_source": source,
@@ -651,6 +755,25 @@ def pd_datasets(
                 ),
             ),
         ),
+        "aqp4_titres": Dataset(
+            "aqp4_titres",
+            "AQP4-IgG titre of every PD sample, read by the titre rule (reciprocal dilution, standardised)",
+            titre_table,
+            ENROLLED,
+            "cartrial.analysis.kinetics.titre_samples (cartrial.neuro.parse_titre_step; D-19.631)",
+            ("pd_samples", "infusions"),
+            columns={
+                "titre": "the titre as stored",
+                "step": "dilution-series index: 0 negative (below 1:10), 1 = 1:10, ... "
+                "(docs/science/neuro-outcomes.md §6)",
+                "reciprocal": "reciprocal dilution; 0 for a negative titre; a titre positive at the top "
+                "dilution (at_top) is its top dilution, a lower bound",
+                "at_top": "positive at the highest dilution tested (>=1:1000): right-censored",
+                "standard": "standardised result: the reciprocal as text, NEGATIVE, or >=<top> (SDTM LB "
+                "LBSTRESC, D-19.629)",
+                "standard_numeric": "the exact reciprocal; blank for a negative or a top titre (LBSTRESN)",
+            },
+        ),
         "pd_markers": Dataset(
             "pd_markers",
             "PD analytes (B cells, plasma cells, immunoglobulins): baseline, post-infusion nadir, last",
@@ -670,4 +793,6 @@ __all__ = [
     "nca_windows",
     "pd_datasets",
     "persistence_column",
+    "titre_samples",
+    "titre_standard",
 ]

@@ -52,6 +52,7 @@ DATASET_OUTCOME: dict[str, str] = {
     "relapse_rates": "relapses",
     "relapse_free_km": "relapses",
     "aqp4_titre_change": "aqp4_igg",
+    "aqp4_titres": "aqp4_igg",
     "osis_change": "osis",
 }
 

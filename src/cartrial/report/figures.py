@@ -528,28 +528,18 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
     )
 
 
-def _reciprocal(titre: Any) -> float:
-    """The reciprocal dilution the AQP4-IgG figure draws: the one titre rule,
-    `cartrial.neuro.titre_reciprocal` (a negative titre 0, drawn at the floor, D-19.626); blank is no titre
-    (NaN, not drawn). No lenient reading of other text (D-19.628): the analysis read every stored titre by
-    the same rule before the report draws it."""
-    from cartrial.neuro import titre_reciprocal
-
-    text = "" if titre is None or (isinstance(titre, float) and titre != titre) else str(titre).strip()
-    if not text:
-        return float("nan")
-    return titre_reciprocal(text)
-
-
 def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """AQP4-IgG titre (reciprocal dilution, log scale) over days after infusion per subject."""
+    """AQP4-IgG titre (reciprocal dilution, log scale) over days after infusion per subject, from the
+    analysis dataset ``aqp4_titres`` (D-19.631); `tables` is not read."""
     import matplotlib.pyplot as plt
 
-    pd_samples = tables.get("pd_samples")
-    if pd_samples is None or pd_samples.empty:
+    # every titre read once by the analysis (the titre rule: a negative titre 0, drawn at the floor; a
+    # stored titre the rule refuses has refused the analysis by its record; D-19.626, D-19.631)
+    dataset = analysis.datasets.get("aqp4_titres")
+    if dataset is None or dataset.table.empty:
         return None
-    frame = pd_samples.copy()
-    frame["titre"] = frame["aqp4_igg_titre"].map(_reciprocal)
+    frame = dataset.table.copy()
+    frame["titre"] = _num(frame["reciprocal"])
     day = _num(frame["actual_day"])
     frame["day"] = day.where(day.notna(), _num(frame["nominal_day"]))
     frame = frame.dropna(subset=["titre", "day"])
