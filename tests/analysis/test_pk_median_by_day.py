@@ -135,3 +135,76 @@ def test_the_median_is_that_of_the_values_with_blq_lowest(values: list[float | N
         assert math.isnan(row["median"])
     else:
         assert row["median"] == pytest.approx(expected)
+
+
+def test_a_blq_sample_without_an_lloq_censors_its_group() -> None:
+    """A BLQ sample whose LLOQ is blank is below a limit no one knows: it cannot be ranked against any
+    measured value (formerly ranked below all of them: [BLQ (LLOQ ?), 150, 300] drew 150). Every sample of
+    its group is censored, the median not estimable, with the reason (D-19.627)."""
+    rows = [_sample("S0", 7, None), _sample("S1", 7, 150.0), _sample("S2", 7, 300.0)]
+    frame = pd.DataFrame(rows)
+    frame.loc[0, "lloq"] = ""
+    row = dose_level_medians(frame).iloc[0]
+    assert (row["n"], row["n_blq"], row["n_censored"]) == (3, 1, 3)
+    assert math.isnan(row["median"])
+    assert "no LLOQ" in str(row["reason"])
+    # every sample BLQ: no measured value to rank, the median is BLQ (below the LLOQ) as before
+    only_blq = pd.DataFrame([_sample("S0", 7, None), _sample("S1", 7, None)])
+    only_blq.loc[0, "lloq"] = ""
+    row = dose_level_medians(only_blq).iloc[0]
+    assert math.isnan(row["median"]) and bool(row["median_below_lloq"])
+
+
+# Brute force over every group of 1 to 4 samples (every ordering) from the kinds below, mixed LLOQs. The
+# rule, as stated in D-19.627: a sample is censored when BLQ, or when its measured value is below the
+# highest LLOQ of the group's BLQ samples; the median is a number only when 2·censored < n, and that number
+# is the median with the censored ranked lowest. Checked against what the data determine: whenever the rule
+# gives a number, every set of true values the censored samples can have (a BLQ below its own LLOQ) gives
+# that same median.
+KINDS = (("blq", 50.0), ("blq", 200.0), ("value", 100.0), ("value", 150.0), ("value", 300.0))
+
+
+def _rule(group: tuple[tuple[str, float], ...]) -> float:
+    limits = [x for kind, x in group if kind == "blq"]
+    limit = max(limits) if limits else -math.inf
+    censored = [kind == "blq" or x < limit for kind, x in group]
+    if 2 * sum(censored) >= len(group):
+        return math.nan
+    return statistics.median([0.0 if c else x for (_, x), c in zip(group, censored, strict=True)])
+
+
+def _completions(group: tuple[tuple[str, float], ...]) -> list[float]:
+    """The median of every set of true values: a BLQ sample at 0, or just below each measured value or
+    limit under its own LLOQ (enough points to realise every ordering)."""
+    import itertools
+
+    cuts = sorted({x for _, x in group} | {0.0})
+    choices = [
+        [x] if kind == "value" else [c - 0.5 for c in cuts if 0 < c <= x] + [0.0] for kind, x in group
+    ]
+    return [statistics.median(values) for values in itertools.product(*choices)]
+
+
+def test_the_censored_median_rule_over_every_ordering_with_mixed_lloqs() -> None:
+    import itertools
+
+    groups = [g for n in range(1, 5) for g in itertools.product(KINDS, repeat=n)]
+    rows = []
+    for day, group in enumerate(groups):
+        for i, (kind, x) in enumerate(group):
+            rows.append(
+                {
+                    "subject_id": f"S{i}",
+                    "analyte": "car_transgene",
+                    "nominal_day": str(day),
+                    "value": "" if kind == "blq" else str(x),
+                    "lloq": str(x) if kind == "blq" else "50",
+                    "blq": "true" if kind == "blq" else "false",
+                }
+            )
+    table = median_by_day(pd.DataFrame(rows), {f"S{i}": 1 for i in range(4)}).set_index("nominal_day")
+    for day, group in enumerate(groups):
+        got, expected = float(table.loc[float(day), "median"]), _rule(group)
+        assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected), group
+        if not math.isnan(got):  # sound: the data determine it
+            assert set(_completions(group)) == {got}, group

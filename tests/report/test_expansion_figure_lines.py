@@ -71,3 +71,15 @@ def test_a_level_without_an_estimable_median_gets_no_legend_entry(
     labels = [line.get_label() for line in _axes(changed, snapshot, monkeypatch).get_lines()]
     assert "dose level 1: median" not in labels
     assert "dose level 2: median" in labels
+
+
+def test_the_caption_says_the_line_breaks_where_half_or_more_are_censored(
+    snapshot: StudySnapshot, analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D-19.627: the median is not estimable where half or more of the samples are censored — BLQ, or
+    measured below a BLQ sample's higher LLOQ — not only where half or more are BLQ (the former caption)."""
+    monkeypatch.setattr(figures, "_svg", lambda fig: "")
+    figure = figures.expansion_figure(analysis, snapshot.tables)
+    assert figure is not None
+    assert "half or more are censored" in figure.caption and "higher LLOQ" in figure.caption
+    assert "half or more are BLQ" not in figure.caption

@@ -174,6 +174,7 @@ MEDIAN_BY_DAY_COLUMNS = [
     "lloq",
     "median",
     "median_below_lloq",
+    "reason",
 ]
 
 
@@ -185,10 +186,16 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     `cartrial.columns.parse_bool`) or its value is ≤ 0; a sample with neither a value nor the flag (not
     analysed) is no result and is left out. A BLQ sample is censored: it ranks below every quantifiable one.
     With mixed LLOQs in a group, a quantifiable value below the highest LLOQ of the group's BLQ samples cannot
-    be ranked against them and is censored too (``n_censored`` ≥ ``n_blq``). The median is estimable only
+    be ranked against them and is censored too (``n_censored`` ≥ ``n_blq``); a BLQ sample with no LLOQ can be
+    ranked against no measured value: every sample of its group is censored (``reason`` says so; with no
+    measured value in the group it changes nothing). The median is estimable only
     when fewer than half the samples are censored (2·n_censored < n: both middle values quantifiable);
     otherwise ``median`` is NaN and ``median_below_lloq`` true, the median is "< LLOQ" (Helsel 2012, ch. 4 and
-    6), never a value imputed for the censored ones. ``lloq``: the highest LLOQ of the group's samples."""
+    6), never a value imputed for the censored ones. ``lloq``: the highest LLOQ of the group's samples;
+    ``reason``: why the median is not estimable (blank when it is).
+
+    Recensoring at the highest LLOQ loses information: a measured value below it is treated as censored
+    although it is known (the Kaplan-Meier median for multiply censored data keeps it, D-19.627)."""
     from cartrial.columns import RowProblems, parse_bool
 
     if not len(pk):
@@ -215,10 +222,19 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     )[resulted & pk["subject_id"].astype(str).isin(list(levels))]
     rows = []
     for (analyte, level, day), part in frame.groupby(["analyte", "dose_level", "nominal_day"], sort=True):
-        censor_limit = part.loc[part["blq"], "lloq"].max()  # NaN: no BLQ sample, or its LLOQ unknown
-        censored = part["blq"] | (part["value"] < censor_limit)
+        limits = part.loc[part["blq"], "lloq"]
+        # a BLQ sample with no LLOQ is below a limit no one knows: no measured value can be ranked against
+        # it, so every sample of the group is censored (D-19.627)
+        unknown_limit = bool(limits.isna().any()) and bool((~part["blq"]).any())
+        censored = part["blq"] | (part["value"] < limits.max()) | unknown_limit
         n, n_censored = len(part), int(censored.sum())
         estimable = 2 * n_censored < n
+        if unknown_limit:
+            reason = "a BLQ sample with no LLOQ: no measured value can be ranked against it"
+        elif not estimable:
+            reason = "half or more of the samples censored: the median is below the LLOQ"
+        else:
+            reason = ""
         rows.append(
             {
                 "analyte": analyte,
@@ -230,7 +246,8 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
                 "lloq": float(part["lloq"].max()) if part["lloq"].notna().any() else float("nan"),
                 # both middle values quantifiable: the median of the values with the censored ranked lowest
                 "median": float(part["value"].where(~censored, 0.0).median()) if estimable else float("nan"),
-                "median_below_lloq": not estimable,
+                "median_below_lloq": not estimable and not unknown_limit,
+                "reason": reason,
             }
         )
     return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
@@ -419,10 +436,13 @@ def nca_datasets(
                 "n": "samples with a result, quantifiable or BLQ",
                 "n_blq": "samples flagged BLQ (or with a value <= 0)",
                 "n_censored": "samples ranked below the quantifiable ones: the BLQ, and a value below the "
-                "highest LLOQ of the group's BLQ samples (mixed LLOQs)",
+                "highest LLOQ of the group's BLQ samples (mixed LLOQs); every sample when a BLQ sample has "
+                "no LLOQ",
                 "median": "median with the censored ranked lowest; blank when 2 x n_censored >= n",
                 "median_below_lloq": "half or more of the samples censored: the median is below the LLOQ, "
                 "not estimable as a value (D-19.627)",
+                "reason": "why the median is blank: half or more censored, or a BLQ sample with no LLOQ "
+                "(every sample of the group then censored)",
             },
         ),
         "persistence": Dataset(

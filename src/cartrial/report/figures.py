@@ -392,7 +392,9 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         "expansion",
         f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
         "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
-        "below the quantifiable ones; the line breaks where half or more are BLQ (median below the LLOQ).",
+        "below the quantifiable ones; the line breaks where half or more are censored (BLQ, or measured "
+        "below a BLQ sample's higher LLOQ; all, when a BLQ sample has no LLOQ): the median is not "
+        "estimable there.",
         _svg(fig),
     )
 
