@@ -180,9 +180,7 @@ def _completions(group: tuple[tuple[str, float], ...]) -> list[float]:
     import itertools
 
     cuts = sorted({x for _, x in group} | {0.0})
-    choices = [
-        [x] if kind == "value" else [c - 0.5 for c in cuts if 0 < c <= x] + [0.0] for kind, x in group
-    ]
+    choices = [[x] if kind == "value" else [c - 0.5 for c in cuts if 0 < c <= x] + [0.0] for kind, x in group]
     return [statistics.median(values) for values in itertools.product(*choices)]
 
 

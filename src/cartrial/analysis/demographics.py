@@ -22,7 +22,9 @@ Characteristics (`CHARACTERISTICS`):
   by default; `relapses_by_subject.pre_attacks`);
 - baseline EDSS (`edss_change.baseline_edss`, last EDSS on or before day 0, Neurostatus scoring);
 - AQP4-IgG titre at screening (``subjects.aqp4_igg_titre``; categories in dilution order, and the median
-  and range of the reciprocal titre, `cartrial.neuro.parse_titre_step`) and serostatus.
+  and range of the reciprocal titre, `cartrial.neuro.parse_titre_step`; a titre positive at the top
+  dilution, ">=1:1000", is a lower bound: a median or range value resting on it is written "≥1000",
+  D-19.632) and serostatus.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class Characteristic:
     """Decimals the data carry (age in whole years: 0; weight to 0.1 kg: 1): minimum and maximum are written
     with them, mean, SD and median with one more (D-19.232)."""
     show_mean: bool = True
+    lower_bound_column: str = ""
+    """Per-subject column flagging a value that is only a lower bound (a titre positive at the top dilution,
+    ">=1:1000"): a minimum, median or maximum that rests on one is written "≥" (D-19.632)."""
 
 
 def _age(subjects: pd.DataFrame, day0: Mapping[str, dt.date]) -> dict[str, int | None]:
@@ -128,6 +133,20 @@ def _reciprocal_titre(text: str) -> float | None:
         return None
 
 
+def _titre_at_top(text: str) -> bool | None:
+    """Whether a titre is positive at the top dilution tested (">=1:1000": its reciprocal a lower bound,
+    `cartrial.neuro.Titre.at_top`); None where `_reciprocal_titre` has no reciprocal."""
+    from cartrial.errors import CartrialError
+    from cartrial.neuro import parse_titre_step
+
+    if not text.strip():
+        return None
+    try:
+        return parse_titre_step(text).at_top
+    except CartrialError:
+        return None
+
+
 def _titre_levels(values: Sequence[str]) -> tuple[str, ...]:
     """Distinct titres in dilution order (negative first); unparsable ones last, sorted."""
     known = {v: _reciprocal_titre(v) for v in set(values) if v}
@@ -187,6 +206,7 @@ def demographics_by_subject(
                 "aqp4_igg_status": str(own.get("aqp4_igg_status") or "") or None,
                 "aqp4_igg_titre": titre or None,
                 "aqp4_igg_titre_reciprocal": _reciprocal_titre(titre),
+                "aqp4_igg_titre_at_top": _titre_at_top(titre),
             }
         )
     frame = pd.DataFrame(rows)
@@ -259,12 +279,35 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
             "subjects.aqp4_igg_titre (cartrial.neuro.parse_titre_step)",
             decimals=0,
             show_mean=False,
+            lower_bound_column="aqp4_igg_titre_at_top",
         ),
     )
 
 
 def _fmt(value: float | None, decimals: int) -> str:
     return "" if value is None else fixed(value, decimals)
+
+
+def _lower_bounds(values: pd.Series, flags: pd.Series | None) -> dict[str, str]:
+    """ "≥" for the minimum, median and maximum that rest on a value that is only a lower bound (`flags`
+    true; D-19.632), else "": the values sorted, a lower bound after an exact value equal to it; the median
+    rests on its middle value(s)."""
+    marks = {"minimum": "", "median": "", "maximum": ""}
+    if flags is None:
+        return marks
+    items = sorted(
+        (float(v), bool(f) if f is not None and not pd.isna(f) else False)
+        for v, f in zip(values, flags, strict=True)
+        if v is not None and not pd.isna(v)
+    )
+    if not items:
+        return marks
+    n = len(items)
+    middle = items[(n - 1) // 2 : n // 2 + 1]
+    marks["minimum"] = "≥" if items[0][1] else ""
+    marks["maximum"] = "≥" if items[-1][1] else ""
+    marks["median"] = "≥" if any(f for _, f in middle) else ""
+    return marks
 
 
 def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
@@ -278,6 +321,7 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
         summary = continuous_summary(None if pd.isna(v) else float(v) for v in values)
         # the data's decimals for minimum and maximum, one more for mean, SD and median (D-19.232)
         d = spec.decimals
+        bound = _lower_bounds(values, part.get(spec.lower_bound_column) if spec.lower_bound_column else None)
         sd = _fmt(summary.sd, d + 1) if summary.sd is not None else "-"
         rows = [("n", str(summary.n))]
         if summary.n:
@@ -286,7 +330,9 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
             rows += [
                 (
                     "median (min-max)",
-                    f"{_fmt(summary.median, d + 1)} ({_fmt(summary.minimum, d)}-{_fmt(summary.maximum, d)})",
+                    f"{bound['median']}{_fmt(summary.median, d + 1)} "
+                    f"({bound['minimum']}{_fmt(summary.minimum, d)}"
+                    f"-{bound['maximum']}{_fmt(summary.maximum, d)})",
                 ),
             ]
         return [*rows, ("missing", missing_text)]

@@ -41,6 +41,7 @@ CHARACTERISTIC_OUTCOME: dict[str, str] = {
     "aqp4_igg_status": "aqp4_igg",
     "aqp4_igg_titre": "aqp4_igg",
     "aqp4_igg_titre_reciprocal": "aqp4_igg",
+    "aqp4_igg_titre_at_top": "aqp4_igg",
 }
 
 
