@@ -560,9 +560,11 @@ def titre_standard(titre: Any) -> tuple[str, float]:
     """
     if not titre.positive:
         return NEGATIVE_TITRE, float("nan")
+    from cartrial.neuro import titre_reciprocal
+
     if titre.at_top:
         return f">={titre.denominator}", float("nan")
-    return str(titre.denominator), float(titre.denominator)
+    return str(titre.denominator), titre_reciprocal(titre)
 
 
 def titre_samples(pdt: pd.DataFrame, levels: Mapping[str, int]) -> tuple[pd.DataFrame, dict[Any, Any]]:
@@ -577,7 +579,7 @@ def titre_samples(pdt: pd.DataFrame, levels: Mapping[str, int]) -> tuple[pd.Data
     D-19.542), every such titre at once: the analysis is refused, never run without the sample, as for an
     unreadable stored date (D-19.543)."""
     from cartrial.errors import InputError
-    from cartrial.neuro import parse_titre_step
+    from cartrial.neuro import parse_titre_step, titre_reciprocal
 
     rows: list[dict[str, Any]] = []
     parsed: dict[Any, Any] = {}
@@ -607,7 +609,7 @@ def titre_samples(pdt: pd.DataFrame, levels: Mapping[str, int]) -> tuple[pd.Data
                 "sampled_at": sample.get("sampled_at"),
                 "titre": text,
                 "step": titre.index,
-                "reciprocal": float(titre.denominator or 0),
+                "reciprocal": titre_reciprocal(titre),
                 "at_top": titre.at_top,
                 "standard": standard,
                 "standard_numeric": number,
