@@ -584,12 +584,11 @@ def titre_samples(pdt: pd.DataFrame, levels: Mapping[str, int]) -> tuple[pd.Data
     rows: list[dict[str, Any]] = []
     parsed: dict[Any, Any] = {}
     problems = []
-    column = pdt["aqp4_igg_titre"] if "aqp4_igg_titre" in pdt else pd.Series("", index=pdt.index)
-    for index, value in column.items():
-        text = _text(value)
+    records = pdt.to_dict("records") if "aqp4_igg_titre" in pdt else []
+    for index, sample in zip(pdt.index, records, strict=False):
+        text = _text(sample["aqp4_igg_titre"])
         if not text:
             continue
-        sample = pdt.loc[index]
         record_id = sample.get("record_id")
         try:
             with stored_record("pd_sample", record_id, "aqp4_igg_titre"):
