@@ -30,7 +30,8 @@ _NEGATIVE = {"negative", "neg", "-", "<1:10", "< 1:10", "<1/10", "not detected",
 @dataclass(frozen=True)
 class Titre:
     """One end-point titre. ``index`` is the ordinal step (0 negative, 1 = 1:10, ...); ``at_top`` marks a
-    titre still positive at the highest dilution tested (right-censored)."""
+    titre still positive at the highest dilution tested (right-censored): written with ">" / ">=", or the last
+    dilution of the series (`parse_titre_step`; the one rule of `titre_interval`, D-19.632)."""
 
     native: str
     denominator: int | None  # None when negative
@@ -49,7 +50,8 @@ class Titre:
 def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
     """Parse an end-point titre (docs/science/neuro-outcomes.md §6). The dilution must be one of `series`;
     "negative" (and
-    "<1:10") is index 0; a leading ">" or ">=" marks a titre positive at the top dilution tested.
+    "<1:10") is index 0; a leading ">" or ">=", or the last dilution of `series`, marks a titre positive at
+    the top dilution tested (`Titre.at_top`, a lower bound).
 
     Named for what it returns — the ordinal step of the dilution series (a `Titre`) — unlike
     `cartrial.kinetics.pd.parse_titre`, which returns a log10 value for the PD model.
@@ -79,7 +81,9 @@ def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Tit
                 allowed=choice_text(f"1:{d}" for d in series),
             )
         )
-    return Titre(raw, denominator, series.index(denominator) + 1, at_top=found["op"] is not None)
+    # positive at the last dilution of the series is a lower bound too, as `titre_interval` reads it
+    at_top = found["op"] is not None or denominator == series[-1]
+    return Titre(raw, denominator, series.index(denominator) + 1, at_top=at_top)
 
 
 def titre_reciprocal(titre: Titre | str) -> float:
