@@ -440,7 +440,7 @@ def nca_datasets(
                 "no LLOQ",
                 "median": "median with the censored ranked lowest; blank when 2 x n_censored >= n",
                 "median_below_lloq": "half or more of the samples censored: the median is below the LLOQ, "
-                "not estimable as a value (D-19.627)",
+                "not estimable as a value (D-19.627; false when a BLQ sample has no LLOQ: see `reason`)",
                 "reason": "why the median is blank: half or more censored, or a BLQ sample with no LLOQ "
                 "(every sample of the group then censored)",
             },
