@@ -27,18 +27,7 @@ from cartrial.errors import InputError
 from cartrial.report import figures
 from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
-
-def _reciprocal(titre: str) -> float:
-    """The reciprocal dilution the AQP4-IgG figure draws: the analysis dataset ``aqp4_titres``' reading of
-    one stored titre (`cartrial.analysis.kinetics.titre_samples`, D-19.631; formerly the figure's own
-    helper); NaN for a blank titre (no row, not drawn)."""
-    import pandas as pd
-
-    from cartrial.analysis.kinetics import titre_samples
-
-    frame, _ = titre_samples(pd.DataFrame({"subject_id": ["S1"], "aqp4_igg_titre": [titre]}), {})
-    return float(frame["reciprocal"].iloc[0]) if len(frame) else float("nan")
-
+from .conftest import drawn_reciprocal as _reciprocal
 
 CUTOFF = date(2022, 3, 20)
 

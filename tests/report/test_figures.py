@@ -14,17 +14,7 @@ from cartrial.errors import InputError
 from cartrial.neuro.titres import DEFAULT_SERIES
 from cartrial.report.figures import _to_10e9_per_l_factor, build_figures
 
-
-def _reciprocal(titre: str) -> float:
-    """The reciprocal dilution the AQP4-IgG figure draws: the analysis dataset ``aqp4_titres``' reading of
-    one stored titre (`cartrial.analysis.kinetics.titre_samples`, D-19.631; formerly the figure's own
-    helper); NaN for a blank titre (no row, not drawn)."""
-    import pandas as pd
-
-    from cartrial.analysis.kinetics import titre_samples
-
-    frame, _ = titre_samples(pd.DataFrame({"subject_id": ["S1"], "aqp4_igg_titre": [titre]}), {})
-    return float(frame["reciprocal"].iloc[0]) if len(frame) else float("nan")
+from .conftest import drawn_reciprocal as _reciprocal
 
 
 def test_count_units_convert_to_10e9_per_litre() -> None:
