@@ -55,3 +55,15 @@ def report_argv(url: str, out: Path, *options: str) -> list[str]:
 def report_main(out: Path, database: Path) -> int:
     """`cartrial report` of the example study as its admin (the test password) into `out`."""
     return main(report_argv(f"sqlite:///{database}", out))
+
+
+def drawn_reciprocal(titre: str) -> float:
+    """The reciprocal dilution the AQP4-IgG figure draws: the analysis dataset ``aqp4_titres``' reading of
+    one stored titre (`cartrial.analysis.kinetics.titre_samples`, D-19.631; formerly the figure's own
+    helper); NaN for a blank titre (no row, not drawn). Shared by the figure tests."""
+    import pandas as pd
+
+    from cartrial.analysis.kinetics import titre_samples
+
+    frame, _ = titre_samples(pd.DataFrame({"subject_id": ["S1"], "aqp4_igg_titre": [titre]}), {})
+    return float(frame["reciprocal"].iloc[0]) if len(frame) else float("nan")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cartrial.analysis.model import Analysis, Dataset
-from cartrial.report.figures import _reciprocal, _to_10e9_per_l_factor, build_figures
+from cartrial.errors import InputError
+from cartrial.neuro.titres import DEFAULT_SERIES
+from cartrial.report.figures import _to_10e9_per_l_factor, build_figures
+
+from .conftest import drawn_reciprocal as _reciprocal
 
 
 def test_count_units_convert_to_10e9_per_litre() -> None:
@@ -22,7 +27,13 @@ def test_count_units_convert_to_10e9_per_litre() -> None:
 
 @given(st.integers(min_value=1, max_value=10**6))
 def test_titre_reciprocal_reads_one_to_n(n: int) -> None:
-    assert _reciprocal(f"1:{n}") == float(n)
+    # the titre rule (D-19.628): a dilution of the assay series is its number; any other is refused, no
+    # longer read leniently as its number
+    if n in DEFAULT_SERIES:
+        assert _reciprocal(f"1:{n}") == float(n)
+    else:
+        with pytest.raises(InputError):
+            _reciprocal(f"1:{n}")
     assert math.isnan(_reciprocal(""))
 
 

@@ -22,7 +22,10 @@ Characteristics (`CHARACTERISTICS`):
   by default; `relapses_by_subject.pre_attacks`);
 - baseline EDSS (`edss_change.baseline_edss`, last EDSS on or before day 0, Neurostatus scoring);
 - AQP4-IgG titre at screening (``subjects.aqp4_igg_titre``; categories in dilution order, and the median
-  and range of the reciprocal titre, `cartrial.neuro.parse_titre_step`) and serostatus.
+  and range of the reciprocal titre, `cartrial.neuro.parse_titre_step`, each stored titre read once and
+  an unreadable one refused by its record, D-19.631; a titre positive at the top dilution, ">=1:1000" or
+  the series' last "1:10000", is a lower bound: a minimum, median or maximum it can raise is written "≥",
+  `_lower_bounds`, D-19.632) and serostatus.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ class Characteristic:
     """Decimals the data carry (age in whole years: 0; weight to 0.1 kg: 1): minimum and maximum are written
     with them, mean, SD and median with one more (D-19.232)."""
     show_mean: bool = True
+    lower_bound_column: str = ""
+    """Per-subject column flagging a value that is only a lower bound (a titre positive at the top dilution,
+    ">=1:1000"): a minimum, median or maximum it can raise is written "≥" (`_lower_bounds`, D-19.632)."""
 
 
 def _age(subjects: pd.DataFrame, day0: Mapping[str, dt.date]) -> dict[str, int | None]:
@@ -114,24 +120,48 @@ def _immunosuppressants(text: str) -> int | None:
     return len(agents)
 
 
-def _reciprocal_titre(text: str) -> float | None:
-    from cartrial.errors import CartrialError
+def _screening_titres(subjects: pd.DataFrame) -> dict[str, Any]:
+    """Each subject's screening titre (``subjects.aqp4_igg_titre``) read once by the titre rule
+    (`cartrial.neuro.parse_titre_step`, D-19.631): a `cartrial.neuro.Titre` by subject id, None when blank.
+    A stored titre the rule refuses ("1:7", off the series; "<1:32", not a titre: put in with SQL or by an
+    older version) is an `InputError` naming ``subject record <id>, aqp4_igg_titre`` without the value
+    (`stored_record`; D-12.2, D-19.542), every such titre at once: the analysis is refused, never run with the
+    titre counted as missing (D-19.543)."""
+    from cartrial.errors import InputError
     from cartrial.neuro import parse_titre_step
 
-    if not text.strip():
-        return None
-    try:
-        titre = parse_titre_step(text)
-    except CartrialError:
-        return None
-    return float(titre.denominator) if titre.denominator is not None else 0.0
+    out: dict[str, Any] = {}
+    problems = []
+    for row in subjects.to_dict("records"):
+        sid = str(row["subject_id"])
+        text = str(row.get("aqp4_igg_titre") or "")
+        out[sid] = None
+        if not text.strip():
+            continue
+        try:
+            with stored_record("subject", row.get("record_id"), "aqp4_igg_titre"):
+                out[sid] = parse_titre_step(text)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return out
 
 
-def _titre_levels(values: Sequence[str]) -> tuple[str, ...]:
-    """Distinct titres in dilution order (negative first); unparsable ones last, sorted."""
-    known = {v: _reciprocal_titre(v) for v in set(values) if v}
-    parsed = sorted((r, v) for v, r in known.items() if r is not None)
-    return tuple(v for _, v in parsed) + tuple(sorted(v for v, r in known.items() if r is None))
+def _titre_levels(per_subject: pd.DataFrame) -> tuple[str, ...]:
+    """Distinct screening titres as stored, in dilution order (negative first; at one dilution the exact
+    titre before the one positive at the top, ">=1:1000"), from the titres `_screening_titres` read."""
+    known = {
+        (float(r), bool(t), str(v))
+        for v, r, t in zip(
+            per_subject["aqp4_igg_titre"],
+            per_subject["aqp4_igg_titre_reciprocal"],
+            per_subject["aqp4_igg_titre_at_top"],
+            strict=True,
+        )
+        if v is not None and not pd.isna(v)
+    }
+    return tuple(v for _, _, v in sorted(known))
 
 
 def demographics_by_subject(
@@ -140,6 +170,8 @@ def demographics_by_subject(
     datasets: Mapping[str, Dataset],
 ) -> pd.DataFrame:
     """One row per safety-set subject: dose level and the value of every characteristic (None = missing)."""
+    from cartrial.neuro import titre_reciprocal
+
     safety_ids = list(populations[SAFETY].subject_ids)
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
@@ -147,6 +179,7 @@ def demographics_by_subject(
     subjects = subjects[subjects["subject_id"].isin(safety_ids)]
     record = {str(r["subject_id"]): r for r in subjects.to_dict("records")}
     age = _age(subjects, day0)
+    screening = _screening_titres(subjects)
 
     def column(frame_name: str, name: str) -> dict[str, Any]:
         dataset = datasets.get(frame_name)
@@ -167,7 +200,7 @@ def demographics_by_subject(
             else None
         )
         n_immuno = _immunosuppressants(str(own.get("treatment_history") or ""))
-        titre = str(own.get("aqp4_igg_titre") or "")
+        titre = screening.get(sid)
         rel = relapses.get(sid)
         base_edss = _float(edss.get(sid))
         rows.append(
@@ -184,8 +217,9 @@ def demographics_by_subject(
                 "relapses_pre_window": None if rel is None or pd.isna(rel) else int(rel),
                 "baseline_edss": base_edss,
                 "aqp4_igg_status": str(own.get("aqp4_igg_status") or "") or None,
-                "aqp4_igg_titre": titre or None,
-                "aqp4_igg_titre_reciprocal": _reciprocal_titre(titre),
+                "aqp4_igg_titre": None if titre is None else str(own.get("aqp4_igg_titre")),
+                "aqp4_igg_titre_reciprocal": None if titre is None else titre_reciprocal(titre),
+                "aqp4_igg_titre_at_top": None if titre is None else titre.at_top,
             }
         )
     frame = pd.DataFrame(rows)
@@ -258,12 +292,40 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
             "subjects.aqp4_igg_titre (cartrial.neuro.parse_titre_step)",
             decimals=0,
             show_mean=False,
+            lower_bound_column="aqp4_igg_titre_at_top",
         ),
     )
 
 
 def _fmt(value: float | None, decimals: int) -> str:
     return "" if value is None else fixed(value, decimals)
+
+
+def _lower_bounds(values: pd.Series, flags: pd.Series | None) -> dict[str, str]:
+    """ "≥" for the minimum, median and maximum that are only lower bounds (D-19.632), else "". A value
+    flagged in `flags` is only a lower bound of its true value, which may exceed every exact value. Sorted by
+    value, a lower bound after an exact value equal to it: the minimum is a lower bound when the smallest
+    value is one; the maximum when any value is one (its true value may be the largest); the median when a
+    lower bound sorts at or before the upper middle position and its true value can move the middle values:
+    with every lower bound raised without limit the middle values differ (a lower bound after the upper
+    middle, or one whose rise only an equal exact value takes its place, leaves the median exact)."""
+    marks = {"minimum": "", "median": "", "maximum": ""}
+    if flags is None:
+        return marks
+    items = sorted(
+        (float(v), bool(f) if f is not None and not pd.isna(f) else False)
+        for v, f in zip(values, flags, strict=True)
+        if v is not None and not pd.isna(v)
+    )
+    if not items:
+        return marks
+    n = len(items)
+    middle = slice((n - 1) // 2, n // 2 + 1)
+    raised = sorted(float("inf") if f else v for v, f in items)
+    marks["minimum"] = "≥" if items[0][1] else ""
+    marks["maximum"] = "≥" if any(f for _, f in items) else ""
+    marks["median"] = "≥" if [v for v, _ in items[middle]] != raised[middle] else ""
+    return marks
 
 
 def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
@@ -277,6 +339,7 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
         summary = continuous_summary(None if pd.isna(v) else float(v) for v in values)
         # the data's decimals for minimum and maximum, one more for mean, SD and median (D-19.232)
         d = spec.decimals
+        bound = _lower_bounds(values, part.get(spec.lower_bound_column) if spec.lower_bound_column else None)
         sd = _fmt(summary.sd, d + 1) if summary.sd is not None else "-"
         rows = [("n", str(summary.n))]
         if summary.n:
@@ -285,7 +348,9 @@ def _cells(spec: Characteristic, part: pd.DataFrame) -> list[tuple[str, str]]:
             rows += [
                 (
                     "median (min-max)",
-                    f"{_fmt(summary.median, d + 1)} ({_fmt(summary.minimum, d)}-{_fmt(summary.maximum, d)})",
+                    f"{bound['median']}{_fmt(summary.median, d + 1)} "
+                    f"({bound['minimum']}{_fmt(summary.minimum, d)}"
+                    f"-{bound['maximum']}{_fmt(summary.maximum, d)})",
                 ),
             ]
         return [*rows, ("missing", missing_text)]
@@ -352,8 +417,7 @@ def demographics_datasets(
 
     per_subject = demographics_by_subject(tables, populations, datasets)
     months = int(relapse_options_from_protocol(protocol).pre_window_months)
-    titres = [str(v) for v in per_subject["aqp4_igg_titre"].dropna()]
-    specs = characteristics(months, _titre_levels(titres))
+    specs = characteristics(months, _titre_levels(per_subject))
     if outcomes is not None:
         dropped = [c for c, o in CHARACTERISTIC_OUTCOME.items() if o not in outcomes]
         specs = tuple(s for s in specs if s.column not in dropped)

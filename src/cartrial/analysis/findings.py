@@ -461,18 +461,34 @@ def efficacy_findings(
                 "edss_change",
             )
         )
-        confirmed = int(evaluable["improvement_confirmed"].astype(bool).sum())
+        # only the patients whose baseline leaves room to improve under the improvement definition
+        # (the engine's `improvement_evaluable`; cdi_common: baseline 0 cannot improve), D-19.623
+        improvable = evaluable[evaluable["improvement_evaluable"].astype(bool)]
+        cannot = sorted(str(s) for s in evaluable.loc[~evaluable.index.isin(improvable.index), "subject_id"])
+        confirmed = int(improvable["improvement_confirmed"].astype(bool).sum())
+        if len(improvable):
+            text = (
+                f"Confirmed EDSS improvement in {k_of_n(confirmed, len(improvable), 'evaluable patient')}"
+                f"{_pct(confirmed, len(improvable))}."
+            )
+        elif len(evaluable):
+            text = "Confirmed EDSS improvement not evaluable: no evaluable patient can improve."
+        else:
+            text = "Confirmed EDSS improvement not yet evaluable: no patient evaluable."
+        if cannot:
+            text += (
+                f" Not evaluable for improvement: {len(cannot)} — baseline EDSS leaves no room to improve "
+                f"under the improvement definition: {', '.join(cannot)}."
+            )
         out.append(
             Finding(
                 "efficacy",
-                f"Confirmed EDSS improvement in {k_of_n(confirmed, len(evaluable), 'evaluable patient')}"
-                f"{_pct(confirmed, len(evaluable))}."
-                if len(evaluable)
-                else "Confirmed EDSS improvement not yet evaluable: no patient evaluable.",
+                text,
                 confirmed,
-                len(evaluable),
+                len(improvable),
                 pop.name,
-                "cartrial.neuro.derive_disability (CDI, default options)",
+                "cartrial.neuro.derive_disability (CDI, default options), among the patients whose baseline "
+                "EDSS can improve under the improvement definition (improvement_evaluable, D-19.623)",
                 "edss_change",
             )
         )
@@ -624,15 +640,28 @@ def pk_pd_findings(
             )
     if "aqp4_titre_change" in datasets and "aqp4_igg" in outcomes:
         titre = datasets["aqp4_titre_change"].table
-        evaluable = titre[titre["evaluable"]]
-        k = int(evaluable["titre_fell"].astype(bool).sum())
+        evaluable = titre[titre["evaluable"].eq(True)]
+        # only the patients whose baseline titre can fall (not negative: `titre_can_fall`), D-19.625
+        # `fall_evaluable` is always a column of the dataset (TITRE_COLUMNS): no fallback counting everyone
+        can_fall = evaluable["fall_evaluable"].eq(True)
+        falling = evaluable[can_fall.to_numpy(dtype=bool)]
+        negative = sorted(str(s) for s in evaluable.loc[~can_fall.to_numpy(dtype=bool), "subject_id"])
+        k = int(falling["titre_fell"].astype(bool).sum())
         pop = populations["efficacy:aqp4_titre"]
-        text = (
-            f"AQP4-IgG titre fell by ≥ 1 dilution step in {k_of_n(k, len(evaluable), 'evaluable patient')}"
-            f"{_pct(k, len(evaluable))}."
-            if len(evaluable)
-            else "AQP4-IgG titre change not yet evaluable: no patient evaluable."
-        )
+        if len(falling):
+            text = (
+                f"AQP4-IgG titre fell by ≥ 1 dilution step in {k_of_n(k, len(falling), 'evaluable patient')}"
+                f"{_pct(k, len(falling))}."
+            )
+        elif len(evaluable):
+            text = "AQP4-IgG titre fall not evaluable: no evaluable patient has a positive baseline titre."
+        else:
+            text = "AQP4-IgG titre change not yet evaluable: no patient evaluable."
+        if negative:
+            text += (
+                f" Not evaluable for a fall: {len(negative)} — baseline titre negative (cannot fall): "
+                f"{', '.join(negative)}."
+            )
         if pop.excluded:
             text += f" {_capital(pop.not_evaluable_text())}."
         out.append(
@@ -640,10 +669,11 @@ def pk_pd_findings(
                 "pd",
                 text,
                 k,
-                len(evaluable),
+                len(falling),
                 pop.name,
                 "last post-infusion titre vs last titre on or before day 0, dilution-series steps "
-                "(docs/science/neuro-outcomes.md §6)",
+                "(docs/science/neuro-outcomes.md §6), among the patients whose baseline titre is positive "
+                "(fall_evaluable, D-19.625)",
                 "aqp4_titre_change",
             )
         )

@@ -26,7 +26,14 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population, stored_record
-from cartrial.analysis.populations import SAFETY, dose_levels, infusion_dates, site_date, subject_time_zones
+from cartrial.analysis.populations import (
+    ENROLLED,
+    SAFETY,
+    dose_levels,
+    infusion_dates,
+    site_date,
+    subject_time_zones,
+)
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.wording import count
@@ -48,6 +55,7 @@ TITRE_COLUMNS = [
     "last_titre_day",
     "change_steps",
     "titre_fell",
+    "fall_evaluable",
     "evaluable",
     "reason",
 ]
@@ -154,6 +162,95 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
     elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
     return stored.where(~(elapsed < 0), elapsed).reset_index(drop=True)
+
+
+MEDIAN_BY_DAY_COLUMNS = [
+    "analyte",
+    "dose_level",
+    "nominal_day",
+    "n",
+    "n_blq",
+    "n_censored",
+    "lloq",
+    "median",
+    "median_below_lloq",
+    "reason",
+]
+
+
+def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
+    """The median concentration per analyte, dose level and nominal day over every sample with a result,
+    the BLQ ones counted (D-19.624, D-19.627): columns `MEDIAN_BY_DAY_COLUMNS`, sorted.
+
+    A sample is BLQ when its ``blq`` flag is true (the import's true/false words,
+    `cartrial.columns.parse_bool`) or its value is ≤ 0; a sample with neither a value nor the flag (not
+    analysed) is no result and is left out. A BLQ sample is censored: it ranks below every quantifiable one.
+    With mixed LLOQs in a group, a quantifiable value below the highest LLOQ of the group's BLQ samples cannot
+    be ranked against them and is censored too (``n_censored`` ≥ ``n_blq``); a BLQ sample with no LLOQ can be
+    ranked against no measured value: every sample of its group is censored (``reason`` says so; with no
+    measured value in the group it changes nothing). The median is estimable only
+    when fewer than half the samples are censored (2·n_censored < n: both middle values quantifiable);
+    otherwise ``median`` is NaN and ``median_below_lloq`` true, the median is "< LLOQ" (Helsel 2012, ch. 4 and
+    6), never a value imputed for the censored ones. ``lloq``: the highest LLOQ of the group's samples;
+    ``reason``: why the median is not estimable (blank when it is).
+
+    Recensoring at the highest LLOQ loses information: a measured value below it is treated as censored
+    although it is known (the Kaplan-Meier median for multiply censored data keeps it, D-19.627)."""
+    from cartrial.columns import RowProblems, parse_bool
+
+    if not len(pk):
+        return pd.DataFrame(columns=MEDIAN_BY_DAY_COLUMNS)
+    value = pd.to_numeric(pk["value"], errors="coerce")
+    lloq = (
+        pd.to_numeric(pk["lloq"], errors="coerce")
+        if "lloq" in pk
+        else pd.Series(float("nan"), index=pk.index)
+    )
+    # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
+    flag = pd.Series(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), index=pk.index)
+    blq = flag | (value <= 0)
+    resulted = blq | value.notna()
+    frame = pd.DataFrame(
+        {
+            "analyte": pk["analyte"].astype(str),
+            "dose_level": pk["subject_id"].astype(str).map(dict(levels)),
+            "nominal_day": pd.to_numeric(pk["nominal_day"], errors="coerce"),
+            "value": value.where(~blq),
+            "lloq": lloq,
+            "blq": blq,
+        }
+    )[resulted & pk["subject_id"].astype(str).isin(list(levels))]
+    rows = []
+    for (analyte, level, day), part in frame.groupby(["analyte", "dose_level", "nominal_day"], sort=True):
+        limits = part.loc[part["blq"], "lloq"]
+        # a BLQ sample with no LLOQ is below a limit no one knows: no measured value can be ranked against
+        # it, so every sample of the group is censored (D-19.627)
+        unknown_limit = bool(limits.isna().any()) and bool((~part["blq"]).any())
+        censored = part["blq"] | (part["value"] < limits.max()) | unknown_limit
+        n, n_censored = len(part), int(censored.sum())
+        estimable = 2 * n_censored < n
+        if unknown_limit:
+            reason = "a BLQ sample with no LLOQ: no measured value can be ranked against it"
+        elif not estimable:
+            reason = "half or more of the samples censored: the median is below the LLOQ"
+        else:
+            reason = ""
+        rows.append(
+            {
+                "analyte": analyte,
+                "dose_level": int(level),
+                "nominal_day": float(day),
+                "n": n,
+                "n_blq": int(part["blq"].sum()),
+                "n_censored": n_censored,
+                "lloq": float(part["lloq"].max()) if part["lloq"].notna().any() else float("nan"),
+                # both middle values quantifiable: the median of the values with the censored ranked lowest
+                "median": float(part["value"].where(~censored, 0.0).median()) if estimable else float("nan"),
+                "median_below_lloq": not estimable and not unknown_limit,
+                "reason": reason,
+            }
+        )
+    return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
 
 
 def persistence_column(persistence_day: float) -> str:
@@ -326,6 +423,28 @@ def nca_datasets(
                 "(analysis.options.nca_interval_summary; D-19.95)",
             },
         ),
+        "pk_median_by_day": Dataset(
+            "pk_median_by_day",
+            "Median concentration per analyte, dose level and nominal day over every sample with a result, "
+            "BLQ counted (the expansion figure's median line)",
+            median_by_day(pk, levels),
+            "pk",
+            "cartrial.analysis.kinetics.median_by_day (Helsel 2012: estimable when fewer than half the "
+            "samples are censored; D-19.624, D-19.627)",
+            ("pk_samples", "infusions"),
+            columns={
+                "n": "samples with a result, quantifiable or BLQ",
+                "n_blq": "samples flagged BLQ (or with a value <= 0)",
+                "n_censored": "samples ranked below the quantifiable ones: the BLQ, and a value below the "
+                "highest LLOQ of the group's BLQ samples (mixed LLOQs); every sample when a BLQ sample has "
+                "no LLOQ",
+                "median": "median with the censored ranked lowest; blank when 2 x n_censored >= n",
+                "median_below_lloq": "half or more of the samples censored: the median is below the LLOQ, "
+                "not estimable as a value (D-19.627; false when a BLQ sample has no LLOQ: see `reason`)",
+                "reason": "why the median is blank: half or more censored, or a BLQ sample with no LLOQ "
+                "(every sample of the group then censored)",
+            },
+        ),
         "persistence": Dataset(
             "persistence",
             "CAR-T persistence: last quantifiable day per subject and analyte",
@@ -410,6 +529,100 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
 
 
+TITRE_SAMPLE_COLUMNS = [
+    "record_id",
+    "subject_id",
+    "dose_level",
+    "nominal_day",
+    "actual_day",
+    "sampled_at",
+    "titre",
+    "step",
+    "reciprocal",
+    "at_top",
+    "standard",
+    "standard_numeric",
+]
+"""Columns of the per-sample dataset ``aqp4_titres`` (`titre_samples`, D-19.631)."""
+
+NEGATIVE_TITRE = "NEGATIVE"
+"""The standardised text of every negative titre (index 0, below the first dilution; D-19.629)."""
+
+
+def titre_standard(titre: Any) -> tuple[str, float]:
+    """The standardised text and number of a parsed titre (`cartrial.neuro.Titre`; D-19.629): a positive
+    end-point titre its reciprocal dilution ("320", 320); negative `NEGATIVE_TITRE`, no number; positive at
+    the top dilution ">=1000", no number (right-censored: not an exact result).
+
+    >>> from cartrial.neuro import parse_titre_step
+    >>> [titre_standard(parse_titre_step(t)) for t in ("1/320", "nd", ">=1:1000")]
+    [('320', 320.0), ('NEGATIVE', nan), ('>=1000', nan)]
+    """
+    if not titre.positive:
+        return NEGATIVE_TITRE, float("nan")
+    from cartrial.neuro import titre_reciprocal
+
+    if titre.at_top:
+        return f">={titre.denominator}", float("nan")
+    return str(titre.denominator), titre_reciprocal(titre)
+
+
+def titre_samples(pdt: pd.DataFrame, levels: Mapping[str, int]) -> tuple[pd.DataFrame, dict[Any, Any]]:
+    """Every stored PD sample with an AQP4-IgG titre, each titre read once by the titre rule
+    (`cartrial.neuro.parse_titre_step`; D-19.631): the rows of the dataset ``aqp4_titres``
+    (`TITRE_SAMPLE_COLUMNS`: ``step`` the dilution-series index, 0 negative; ``reciprocal`` the reciprocal
+    dilution, 0 for a negative titre, `cartrial.neuro.titre_reciprocal`; ``standard`` / ``standard_numeric``
+    by `titre_standard`), and the parsed titre of each row by the index of `pdt`.
+
+    A stored titre the rule refuses (off the assay series, e.g. "1:7" put in with SQL or by an older
+    version) is an `InputError` naming ``pd_sample record <id>, aqp4_igg_titre`` without the value (D-12.2,
+    D-19.542), every such titre at once: the analysis is refused, never run without the sample, as for an
+    unreadable stored date (D-19.543)."""
+    from cartrial.errors import InputError
+    from cartrial.neuro import parse_titre_step, titre_reciprocal
+
+    rows: list[dict[str, Any]] = []
+    parsed: dict[Any, Any] = {}
+    problems = []
+    records = pdt.to_dict("records") if "aqp4_igg_titre" in pdt else []
+    for index, sample in zip(pdt.index, records, strict=False):
+        text = _text(sample["aqp4_igg_titre"])
+        if not text:
+            continue
+        record_id = sample.get("record_id")
+        try:
+            with stored_record("pd_sample", record_id, "aqp4_igg_titre"):
+                titre = parse_titre_step(text)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        parsed[index] = titre
+        standard, number = titre_standard(titre)
+        rows.append(
+            {
+                "record_id": record_id,
+                "subject_id": str(sample["subject_id"]),
+                "dose_level": levels.get(str(sample["subject_id"])),
+                "nominal_day": pd.to_numeric(sample.get("nominal_day"), errors="coerce"),
+                "actual_day": pd.to_numeric(sample.get("actual_day"), errors="coerce"),
+                "sampled_at": sample.get("sampled_at"),
+                "titre": text,
+                "step": titre.index,
+                "reciprocal": titre_reciprocal(titre),
+                "at_top": titre.at_top,
+                "standard": standard,
+                "standard_numeric": number,
+            }
+        )
+    if problems:
+        raise InputError(problems)
+    frame = pd.DataFrame(rows, columns=TITRE_SAMPLE_COLUMNS)
+    frame["dose_level"] = frame["dose_level"].astype("Int64")
+    for name in ("nominal_day", "actual_day", "reciprocal", "standard_numeric"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    return frame, parsed
+
+
 def pd_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: dict[str, Population],
@@ -425,14 +638,16 @@ def pd_datasets(
     ``baseline_source`` says which, ``baseline_assay_differs`` flags a screening assay recorded and different
     from the PD samples' (titres of different assays are not pooled without a flag, neuro-outcomes.md §6);
     ``pd_samples``: the PD samples only."""
-    from cartrial.neuro import parse_titre_step, titre_fell, titre_steps
+    from cartrial.neuro import parse_titre_step, titre_can_fall, titre_fell, titre_steps
 
     rule = str(getattr(aqp4_baseline, "value", aqp4_baseline))
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     day0 = infusion_dates(tables["infusions"])
     zones = subject_time_zones(tables["infusions"])  # the sample's day on the site's calendar (D-19.607)
-    pdt = tables["pd_samples"]
+    pdt = tables["pd_samples"].reset_index(drop=True)
+    # every stored titre read once, here: the figure and SDTM LB read this dataset (D-19.631)
+    titre_table, parsed = titre_samples(pdt, levels)
     subjects = tables.get("subjects")
     screening: dict[str, tuple[str, str]] = {}
     screening_records: dict[str, Any] = {}
@@ -457,8 +672,9 @@ def pd_datasets(
         start = day0[sid]
         zone = zones.get(sid)
         days = own["sampled_at"].map(lambda s, start=start, zone=zone: (site_date(s, zone) - start).days)
-        titres = own[own["aqp4_igg_titre"].astype(bool)]
-        tdays = days[own["aqp4_igg_titre"].astype(bool)]
+        has_titre = own["aqp4_igg_titre"].map(_text) != ""  # the rows `titre_samples` read
+        titres = own[has_titre]
+        tdays = days[has_titre]
         base = titres[(tdays <= 0).to_numpy()]
         post = titres[(tdays > 0).to_numpy()]
         row: dict[str, Any] = {"subject_id": sid, "dose_level": levels.get(sid)}
@@ -480,11 +696,12 @@ def pd_datasets(
             if differs:
                 other_assay.append(sid)
         if baseline_text and len(post):
-            with stored_record(*baseline_record, "aqp4_igg_titre"):
-                before = parse_titre_step(baseline_text)
-            last_record = post["record_id"].iloc[-1] if "record_id" in post else None
-            with stored_record("pd_sample", last_record, "aqp4_igg_titre"):
-                after = parse_titre_step(post["aqp4_igg_titre"].iloc[-1])
+            if source == "pd_samples":
+                before = parsed[base.index[-1]]
+            else:
+                with stored_record(*baseline_record, "aqp4_igg_titre"):
+                    before = parse_titre_step(baseline_text)
+            after = parsed[post.index[-1]]
             row |= {
                 "baseline_titre": before.native,
                 "baseline_source": source,
@@ -493,6 +710,7 @@ def pd_datasets(
                 "last_titre_day": int(tdays[(tdays > 0).to_numpy()].iloc[-1]),
                 "change_steps": titre_steps(before, after),
                 "titre_fell": titre_fell(before, after),
+                "fall_evaluable": titre_can_fall(before),
                 "evaluable": True,
             }
         else:
@@ -528,7 +746,7 @@ def pd_datasets(
             "AQP4-IgG titre: baseline, last, change in dilution steps",
             titre,
             "efficacy:aqp4_titre",
-            "cartrial.neuro.titre_steps / titre_fell",
+            "cartrial.neuro.titre_steps / titre_fell / titre_can_fall (fall_evaluable, D-19.625)",
             ("pd_samples", "infusions", *(("subjects",) if rule == "pd_samples_then_screening" else ())),
             columns={
                 "change_steps": "change in dilution-series steps "
@@ -536,6 +754,8 @@ def pd_datasets(
                 "baseline_source": "pd_samples: last PD-sample titre on or before day 0; screening: "
                 "subjects.aqp4_igg_titre, no PD titre before the infusion "
                 "(analysis.options.aqp4_igg_baseline, D-19.233)",
+                "fall_evaluable": "the baseline titre can fall by a dilution step (not negative): the "
+                "denominator of the 'titre fell' finding (D-19.625)",
                 "baseline_assay_differs": "screening baseline whose recorded assay (subjects.aqp4_igg_assay) "
                 "differs from the PD samples' (neuro-outcomes.md §6: flagged, not silently pooled)",
             },
@@ -556,6 +776,25 @@ def pd_datasets(
                 ),
             ),
         ),
+        "aqp4_titres": Dataset(
+            "aqp4_titres",
+            "AQP4-IgG titre of every PD sample, read by the titre rule (reciprocal dilution, standardised)",
+            titre_table,
+            ENROLLED,
+            "cartrial.analysis.kinetics.titre_samples (cartrial.neuro.parse_titre_step; D-19.631)",
+            ("pd_samples", "infusions"),
+            columns={
+                "titre": "the titre as stored",
+                "step": "dilution-series index: 0 negative (below 1:10), 1 = 1:10, ... "
+                "(docs/science/neuro-outcomes.md §6)",
+                "reciprocal": "reciprocal dilution; 0 for a negative titre; a titre positive at the top "
+                "dilution (at_top) is its top dilution, a lower bound",
+                "at_top": "positive at the highest dilution tested (>=1:1000): right-censored",
+                "standard": "standardised result: the reciprocal as text, NEGATIVE, or >=<top> (SDTM LB "
+                "LBSTRESC, D-19.629)",
+                "standard_numeric": "the exact reciprocal; blank for a negative or a top titre (LBSTRESN)",
+            },
+        ),
         "pd_markers": Dataset(
             "pd_markers",
             "PD analytes (B cells, plasma cells, immunoglobulins): baseline, post-infusion nadir, last",
@@ -570,8 +809,11 @@ def pd_datasets(
 __all__ = [
     "PERSISTENCE_DAY",
     "WINDOW_SLACK_DAYS",
+    "median_by_day",
     "nca_datasets",
     "nca_windows",
     "pd_datasets",
     "persistence_column",
+    "titre_samples",
+    "titre_standard",
 ]

@@ -41,6 +41,7 @@ CHARACTERISTIC_OUTCOME: dict[str, str] = {
     "aqp4_igg_status": "aqp4_igg",
     "aqp4_igg_titre": "aqp4_igg",
     "aqp4_igg_titre_reciprocal": "aqp4_igg",
+    "aqp4_igg_titre_at_top": "aqp4_igg",
 }
 
 
@@ -52,6 +53,7 @@ DATASET_OUTCOME: dict[str, str] = {
     "relapse_rates": "relapses",
     "relapse_free_km": "relapses",
     "aqp4_titre_change": "aqp4_igg",
+    "aqp4_titres": "aqp4_igg",
     "osis_change": "osis",
 }
 

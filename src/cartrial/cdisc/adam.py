@@ -831,6 +831,12 @@ def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str
     return "", {}
 
 
+def _evaluable_for_improvement(change: Mapping[str, Any]) -> bool:
+    """The analysis layer's `improvement_evaluable` of an `edss_change` row (the neuro engine's rule)."""
+    value = change["improvement_evaluable"]
+    return not _missing(value) and bool(value)
+
+
 def build_adedss(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, sdtm: Mapping[str, pd.DataFrame] | None = None
 ) -> pd.DataFrame:
@@ -893,7 +899,9 @@ def build_adedss(
                 "AVAL": math.nan if _missing(c["edss_change"]) else float(c["edss_change"]),
                 "BASE": math.nan if _missing(c["baseline_edss"]) else float(c["baseline_edss"]),
                 "CRIT1": "Confirmed EDSS improvement (analysis layer options)",
-                "CRIT1FL": _yn(c["improvement_confirmed"]),
+                # blank, not "N", for a patient whose baseline leaves no room to improve (the engine's
+                # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
+                "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
                 "CRIT2FL": _yn(c["worsening_confirmed"]),
                 "_t": "9999",

@@ -990,12 +990,15 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 continue
             value = values[keep].reset_index(drop=True)
             subjects = pd_samples["subject_id"][keep]
+            pd_unit: Any = unit_text
             if column == "aqp4_igg_titre":
-                # "1:320" stays as text in LBORRES; the reciprocal (320) in LBSTRESC/LBSTRESN; "negative" is
-                # below the first dilution: LBSTRESC "NEGATIVE", LBSTRESN empty (data-standards.md §2.1)
-                reciprocal = value.map(lambda v: v.split(":", 1)[1] if v.startswith("1:") else "")
-                stresc = np.where(reciprocal != "", reciprocal, value.str.upper())
-                stresn = np.where(reciprocal != "", _numbers(reciprocal), math.nan)
+                # the titre as collected in LBORRES; LBSTRESC/LBSTRESN the analysis' reading by the one
+                # titre rule (dataset aqp4_titres, D-19.629, D-19.631); a NEGATIVE result is qualitative:
+                # no unit (SDTMIG 3.4: the unit "when applicable")
+                from cartrial.analysis.kinetics import NEGATIVE_TITRE
+
+                stresc, stresn = _titre_standard(ctx, pd_samples[keep])
+                pd_unit = np.where(stresc == NEGATIVE_TITRE, "", unit_text).astype(object)
             else:
                 stresc, stresn = value.to_numpy(), _numbers(value)
             serum = column.endswith("g_per_l") or column == "aqp4_igg_titre"
@@ -1007,12 +1010,12 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "LBTEST": test,
                     "LBCAT": cat,
                     "LBORRES": value.to_numpy(),
-                    "LBORRESU": unit_text,
+                    "LBORRESU": pd_unit,
                     "LBORNRLO": "",
                     "LBORNRHI": "",
                     "LBSTRESC": stresc,
                     "LBSTRESN": stresn,
-                    "LBSTRESU": unit_text,
+                    "LBSTRESU": pd_unit,
                     "LBSTNRLO": math.nan,
                     "LBSTNRHI": math.nan,
                     "LBNRIND": "",
@@ -1026,6 +1029,30 @@ def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 }
             )
     return _baseline_flag(_vector_frame_with_instant(parts, spec, "LB"), ctx, "LB")
+
+
+def _titre_standard(ctx: SdtmContext, samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """LBSTRESC and LBSTRESN of the PD samples `samples` (each with a titre): the analysis dataset
+    ``aqp4_titres`` (`cartrial.analysis.kinetics.titre_samples`, D-19.631) by record id — a positive end-point
+    titre its reciprocal dilution ("1:320", "1/320", "320" → "320", 320); every negative spelling
+    "NEGATIVE", LBSTRESN null; ">=1:1000" → ">=1000", LBSTRESN null (SDTMIG 3.4 LB: LBSTRESN holds only an
+    exact numeric result; D-19.629). A sample the analysis does not carry (an analysis built without the
+    dataset) is read by the same analysis function, which refuses a stored titre off the rule by its
+    record, without the value (D-12.2)."""
+    from cartrial.analysis.kinetics import titre_samples
+
+    dataset = getattr(ctx.analysis, "datasets", {}).get("aqp4_titres")
+    known = dataset.table if dataset is not None else pd.DataFrame(columns=["record_id"])
+    by_record = known.drop_duplicates("record_id").set_index(known["record_id"].drop_duplicates().astype(str))
+    ids = samples["record_id"].astype(str)
+    missing = samples[~ids.isin(by_record.index).to_numpy()]
+    if len(missing):
+        read, _ = titre_samples(missing, {})
+        by_record = pd.concat([by_record, read.set_index(read["record_id"].astype(str))])
+    rows = by_record.loc[ids.to_numpy()]
+    stresc = rows["standard"].astype(str).to_numpy(dtype=object)
+    stresn = pd.to_numeric(rows["standard_numeric"], errors="coerce").to_numpy(dtype=float)
+    return stresc, stresn
 
 
 def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.DataFrame:

@@ -126,10 +126,13 @@ def run(ctx: DemoContext) -> None:
             f"{summary.n_responders}/{planned.n_infused} infused ({_percent(share)})",
             summary.definition,
         )
+    # over the patients whose baseline can improve (the engine's improvement_evaluable), the analysis
+    # finding's denominator (D-19.623)
+    improvable = disability[disability["improvement_evaluable"].astype(bool)]
     table.add_row(
         "EDSS improvement",
-        f"confirmed in {int(disability['improvement_confirmed'].sum())}/{len(disability)}, "
-        f"unconfirmed in {int(disability['improvement_unconfirmed'].sum())}",
+        f"confirmed in {int(improvable['improvement_confirmed'].sum())}/{len(improvable)} evaluable, "
+        f"unconfirmed in {int(improvable['improvement_unconfirmed'].sum())}",
         "cdi_common (>= 1.0 if baseline <= 5.5, else 0.5), confirmed at >= 84 days, fixed reference",
     )
     table.add_row(

@@ -257,7 +257,15 @@ def example_pd_samples(
 
 
 def titre_fell(pd_samples: pd.DataFrame, subject_ids: Sequence[str] | None = None) -> dict[str, bool]:
-    """Whether each subject's last AQP4-IgG titre is below the baseline (first) titre.
+    """Whether each subject's last AQP4-IgG titre is below its first (synthetic-data check).
+
+    Not the trial's "titre fell" rule and not a second implementation of it: a check that the synthetic
+    example reproduces the publication's count (11 of 12 fell), comparing the first and last samples of the
+    generated form on the PD model's log10 scale (`parse_titre`). The endpoint is the analysis layer's
+    `aqp4_titre_change` (`cartrial.neuro.titre_fell` on the dilution steps, baseline the last titre on or
+    before day 0, denominator `titre_can_fall`, D-19.625); an engine never imports another (ARCHITECTURE.md),
+    so kinetics cannot call neuro's rule. On the example's on-grid titres, whose first sample is the
+    baseline, both read the same (a fall of ≥ 1 step is a lower log10 titre; D-19.630).
 
     >>> titre_fell(pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [-7, 90],
     ...                          "aqp4_igg_titre": ["1:320", "1:32"]}))

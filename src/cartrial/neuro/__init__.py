@@ -105,8 +105,10 @@ from cartrial.neuro.titres import (
     Titre,
     fold_change,
     parse_titre_step,
+    titre_can_fall,
     titre_fell,
     titre_interval,
+    titre_reciprocal,
     titre_steps,
 )
 from cartrial.neuro.visual_acuity import (
@@ -221,8 +223,10 @@ __all__ = [
     "responder_table",
     "reverse_km_median",
     "rule_codes",
+    "titre_can_fall",
     "titre_fell",
     "titre_interval",
+    "titre_reciprocal",
     "titre_steps",
     "visual_fs_from_acuity",
     "worsening_threshold",

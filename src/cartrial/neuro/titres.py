@@ -30,7 +30,8 @@ _NEGATIVE = {"negative", "neg", "-", "<1:10", "< 1:10", "<1/10", "not detected",
 @dataclass(frozen=True)
 class Titre:
     """One end-point titre. ``index`` is the ordinal step (0 negative, 1 = 1:10, ...); ``at_top`` marks a
-    titre still positive at the highest dilution tested (right-censored)."""
+    titre still positive at the highest dilution tested (right-censored): written with ">" / ">=", or the last
+    dilution of the series (`parse_titre_step`; the one rule of `titre_interval`, D-19.632)."""
 
     native: str
     denominator: int | None  # None when negative
@@ -49,7 +50,8 @@ class Titre:
 def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Titre:
     """Parse an end-point titre (docs/science/neuro-outcomes.md §6). The dilution must be one of `series`;
     "negative" (and
-    "<1:10") is index 0; a leading ">" or ">=" marks a titre positive at the top dilution tested.
+    "<1:10") is index 0; a leading ">" or ">=", or the last dilution of `series`, marks a titre positive at
+    the top dilution tested (`Titre.at_top`, a lower bound).
 
     Named for what it returns — the ordinal step of the dilution series (a `Titre`) — unlike
     `cartrial.kinetics.pd.parse_titre`, which returns a log10 value for the PD model.
@@ -79,7 +81,22 @@ def parse_titre_step(text: str, series: tuple[int, ...] = DEFAULT_SERIES) -> Tit
                 allowed=choice_text(f"1:{d}" for d in series),
             )
         )
-    return Titre(raw, denominator, series.index(denominator) + 1, at_top=found["op"] is not None)
+    # positive at the last dilution of the series is a lower bound too, as `titre_interval` reads it
+    at_top = found["op"] is not None or denominator == series[-1]
+    return Titre(raw, denominator, series.index(denominator) + 1, at_top=at_top)
+
+
+def titre_reciprocal(titre: Titre | str) -> float:
+    """The reciprocal dilution of an end-point titre (a `Titre` or its text, read by `parse_titre_step`, the
+    one titre rule): its denominator for a positive titre, 0 for a negative one (index 0, below the first
+    dilution: "negative", "<1:10" …). No other reading: text the rule refuses ("1:7", off the series;
+    "<1:32", not a titre) is an `InputError`, never read as the number it contains (D-19.628).
+
+    >>> [titre_reciprocal(t) for t in ("1:320", "1/320", "320", ">=1:1000", "<1:10", "negative")]
+    [320.0, 320.0, 320.0, 1000.0, 0.0, 0.0]
+    """
+    parsed = _titre(titre, "titre")
+    return 0.0 if parsed.denominator is None else float(parsed.denominator)
 
 
 def titre_interval(titre: Titre, series: tuple[int, ...] = DEFAULT_SERIES) -> tuple[float, float]:
@@ -149,12 +166,27 @@ def titre_fell(before: Titre | str, after: Titre | str, *, min_steps: int = 1) -
     return titre_steps(before, after) <= -min_steps
 
 
+def titre_can_fall(before: Titre | str, *, min_steps: int = 1) -> bool:
+    """Whether a titre can fall by `min_steps` dilution steps (`titre_fell`): the baseline is at least that
+    many steps above negative (index 0). A negative baseline cannot fall; a "titre fell" rate counts only the
+    patients whose baseline can (D-19.625, as a responder needs room to improve at baseline).
+
+    >>> titre_can_fall("negative"), titre_can_fall("1:10"), titre_can_fall("1:10", min_steps=2)
+    (False, True, False)
+    """
+    if min_steps < 1:
+        raise ConfigurationError(f"min_steps must be >= 1, got {min_steps}")
+    return _titre(before, "before").index >= min_steps
+
+
 __all__ = [
     "DEFAULT_SERIES",
     "Titre",
     "fold_change",
     "parse_titre_step",
+    "titre_can_fall",
     "titre_fell",
     "titre_interval",
+    "titre_reciprocal",
     "titre_steps",
 ]

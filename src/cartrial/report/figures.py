@@ -344,7 +344,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     levels = _dose_levels(analysis)
     pk["dose_level"] = pk["subject_id"].astype(str).map(levels)
     unit = str(pk["unit"].iloc[0]) if "unit" in pk else ""
-    quantified = pk[(pk["value_num"] > 0) & (pk["blq"].astype(str).str.lower() != "true")]
+    from cartrial.columns import RowProblems, parse_bool
+
+    blq = parse_bool(pk, "blq", RowProblems("pk_samples"), required=False)  # the import's words
+    quantified = pk[(pk["value_num"] > 0).to_numpy() & ~blq]
     fig, ax = plt.subplots(figsize=(7, 4))
     for _subject, rows in quantified.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
@@ -355,13 +358,17 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
             alpha=0.3,
             linewidth=0.8,
         )
-    for level, rows in quantified.groupby("dose_level", sort=True):
-        median = rows.groupby("nominal_day")["value_num"].median()
-        days = _num(pd.Series(median.index)).to_numpy()
-        order = days.argsort()
+    # the analysis layer's median per dose level and nominal day (BLQ counted, NaN where not estimable:
+    # the line breaks; D-19.624, D-19.627); a level with no estimable median gets no line nor legend entry
+    dataset = analysis.datasets.get("pk_median_by_day")
+    medians = dataset.table if dataset is not None else pd.DataFrame(columns=["analyte", "dose_level"])
+    medians = medians[medians["analyte"].astype(str) == analyte]
+    for level, rows in medians.groupby("dose_level", sort=True):
+        if rows["median"].isna().all():
+            continue
         ax.plot(
-            days[order],
-            median.to_numpy()[order],
+            rows["nominal_day"].to_numpy(),
+            rows["median"].to_numpy(),
             color=_colour(level),
             linewidth=2.2,
             marker="o",
@@ -384,7 +391,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     return Figure(
         "expansion",
         f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
-        "(thin) and median per dose level (thick).",
+        "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
+        "below the quantifiable ones; the line breaks where half or more are censored (BLQ, or measured "
+        "below a BLQ sample's higher LLOQ; all, when a BLQ sample has no LLOQ): the median is not "
+        "estimable there.",
         _svg(fig),
     )
 
@@ -520,27 +530,18 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
     )
 
 
-def _reciprocal(titre: Any) -> float:
-    text = str(titre).strip()
-    if not text or text.lower() in {"nan", "none"}:
-        return float("nan")
-    if ":" in text:
-        text = text.split(":", 1)[1]
-    try:
-        return float(text)
-    except ValueError:
-        return float("nan")
-
-
 def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """AQP4-IgG titre (reciprocal dilution, log scale) over days after infusion per subject."""
+    """AQP4-IgG titre (reciprocal dilution, log scale) over days after infusion per subject, from the
+    analysis dataset ``aqp4_titres`` (D-19.631); `tables` is not read."""
     import matplotlib.pyplot as plt
 
-    pd_samples = tables.get("pd_samples")
-    if pd_samples is None or pd_samples.empty:
+    # every titre read once by the analysis (the titre rule: a negative titre 0, drawn at the floor; a
+    # stored titre the rule refuses has refused the analysis by its record; D-19.626, D-19.631)
+    dataset = analysis.datasets.get("aqp4_titres")
+    if dataset is None or dataset.table.empty:
         return None
-    frame = pd_samples.copy()
-    frame["titre"] = frame["aqp4_igg_titre"].map(_reciprocal)
+    frame = dataset.table.copy()
+    frame["titre"] = _num(frame["reciprocal"])
     day = _num(frame["actual_day"])
     frame["day"] = day.where(day.notna(), _num(frame["nominal_day"]))
     frame = frame.dropna(subset=["titre", "day"])
@@ -560,11 +561,23 @@ def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figur
             alpha=0.8,
         )
     ax.set_yscale("log")
+    # the floor (1) is "negative", below the first dilution; the other ticks the series' dilutions
+    from matplotlib.ticker import NullLocator
+
+    from cartrial.neuro.titres import DEFAULT_SERIES
+
+    top = float(frame["titre"].max())
+    dilutions = [d for d in DEFAULT_SERIES if d <= max(top, DEFAULT_SERIES[0])]
+    ax.set_yticks([1.0, *map(float, dilutions)], ["neg", *(f"1:{d}" for d in dilutions)])
+    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("days after infusion")
     ax.set_ylabel("AQP4-IgG titre (reciprocal dilution)")
     _dose_legend(ax, levels, loc="upper right")
     return Figure(
-        "aqp4_titre", "AQP4-IgG titre over time per patient (log scale; colour: dose level).", _svg(fig)
+        "aqp4_titre",
+        "AQP4-IgG titre over time per patient (log scale; colour: dose level; a negative titre, below 1:10, "
+        "drawn at 1).",
+        _svg(fig),
     )
 
 

@@ -220,6 +220,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "baseline_edss",
                     "last_edss",
                     "edss_change",
+                    "improvement_evaluable",
                     "improvement_confirmed",
                     "worsening_confirmed",
                 ),
