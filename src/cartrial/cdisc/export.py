@@ -26,7 +26,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.cdisc.adam import RESPONDER_CODELIST, study_codelists
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
-from cartrial.cdisc.validate import Finding, validate_dataset
+from cartrial.cdisc.validate import Finding, records_after_death, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
 
 FORMATS = ("xpt", "json", "both")
@@ -61,6 +61,9 @@ class ExportResult:
     files: tuple[str, ...] = field(default_factory=tuple)
     frames: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     """The datasets as written (for callers that summarise or test them)."""
+    data_issues: tuple[Finding, ...] = ()
+    """Data errors written as recorded, not refused (severity ``warning``): records dated after the
+    subject's death (`records_after_death`, D-19.653)."""
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -68,6 +71,7 @@ class ExportResult:
             "snapshot": dict(self.snapshot),
             "datasets": [d.__dict__ | {"files": list(d.files)} for d in self.datasets],
             "files": list(self.files),
+            "data_issues": [issue.as_dict() for issue in self.data_issues],
         }
 
 
@@ -211,7 +215,8 @@ def export_cdisc(
             )
             (target / "define.xml").write_bytes(define)
             written.append(f"{folder}/define.xml")
-        result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
+        issues = tuple(records_after_death(frames))  # written as recorded, listed (D-19.653)
+        result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames, issues)
         manifest = {
             **result.metadata(),
             "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
@@ -221,19 +226,26 @@ def export_cdisc(
             },
         }
         write_atomic(stage / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
-        write_atomic(stage / "README.md", _readme(snapshot, study_id, view))
+        write_atomic(stage / "README.md", _readme(snapshot, study_id, view, len(issues)))
     return result
 
 
-def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any]) -> str:
+def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any], issues: int = 0) -> str:
     """The export folder's README.md: study, cut-off and whose view of the study the datasets hold
-    (`StudySnapshot.view`: always the whole study, D-19.461)."""
+    (`StudySnapshot.view`: always the whole study, D-19.461), and how many data issues the manifest lists
+    (D-19.653)."""
     lines = [
         f"# CDISC export of {study_id}, data cut-off {snapshot.cutoff.isoformat()}",
         "",
         f"Subjects included: {view['statement']}.",
         f"Sites: {', '.join(view['sites']) or 'none'}.",
     ]
+    if issues:
+        lines += [
+            "",
+            f"Data issues: {issues} record(s) dated after the subject's death, written as recorded "
+            "(`data_issues` in cdisc-export.json; DM.RFPENDTC ends at the death).",
+        ]
     lines += ["", "cdisc-export.json records the snapshot (its `view`), the options and every dataset.", ""]
     return "\n".join(lines)
 

@@ -452,14 +452,19 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     end of study (subjects' ``disposition_date``) and a relapse onset on study (`_relapse_ends`, D-19.590)
     included (computed once per export). Snapshot cells are ISO 8601 in UTC: a date-time's date is taken on
     the subject's site calendar (D-19.607); a relapse onset (a date) is compared with the end of study on
-    that calendar."""
-    from cartrial.analysis.populations import site_date_texts
+    that calendar. A record dated after the subject's death (DM.DTHDTC, `death_dates`) is no date of
+    participation: a data error the store queries (RECORD-AFTER-DEATH, D-19.93), kept in its domain and
+    listed by the export (`validate.records_after_death`), never the end of participation (D-19.653)."""
+    from cartrial.analysis.populations import death_dates, site_date_texts
 
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
     zones = {sid: tl.zone for sid, tl in ctx.timelines.items() if tl.zone}
     ends = _relapse_ends(ctx)
+    died = {
+        sid: day.isoformat() for sid, day in death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff).items()
+    }
     parts = []
     for frame in ctx.snapshot.tables.values():
         if "subject_id" not in frame.columns:
@@ -477,6 +482,12 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
                         for sid, day in zip(frame["subject_id"], days, strict=True)
                     ]
                     keep &= np.array(on_study, dtype=bool)
+                if died:  # nothing after the death is participation (D-19.653)
+                    alive = [
+                        (death := died.get(str(sid))) is None or day <= death
+                        for sid, day in zip(frame["subject_id"], days, strict=True)
+                    ]
+                    keep &= np.array(alive, dtype=bool)
                 parts.append(pd.DataFrame({"sid": frame["subject_id"].to_numpy()[keep], "day": days[keep]}))
     out: dict[str, str] = {}
     if parts:

@@ -465,4 +465,52 @@ def _check_seq(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
     ]
 
 
-__all__ = ["Finding", "is_iso8601", "validate_dataset"]
+DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)$")
+
+
+def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
+    """Each SDTM record (DM aside) with a complete --DTC, --STDTC or --ENDTC date after its subject's
+    DM.DTHDTC, one warning per record and variable (D-19.653): a data error the store has queried
+    (RECORD-AFTER-DEATH, D-19.93). The export keeps the record as recorded and ends DM.RFPENDTC at the death;
+    it does not fail on it (the query is the site's to resolve), it lists it. A finding names the dataset,
+    the variable and the record number, never a date or a subject."""
+    from cartrial.cdisc.spec import dataset_specs
+
+    dm = frames.get("DM")
+    if dm is None or not len(dm) or "DTHDTC" not in dm.columns:
+        return []
+    deaths = {
+        str(u): str(d)[:10]
+        for u, d in zip(dm["USUBJID"], dm["DTHDTC"], strict=True)
+        if isinstance(d, str) and is_iso8601(d[:10]) and len(d) >= 10
+    }
+    if not deaths:
+        return []
+    specs = dataset_specs()
+    out: list[Finding] = []
+    for name, frame in frames.items():
+        spec = specs.get(name)
+        if spec is None or spec.standard != "SDTMIG" or name == "DM" or "USUBJID" not in frame.columns:
+            continue
+        death = frame["USUBJID"].astype(str).map(deaths)
+        for column in (c for c in frame.columns if DTC_RE.match(str(c))):
+            day = frame[column].fillna("").astype(str).str[:10]
+            complete = day.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+            after = death.notna() & complete & (day > death.fillna(""))
+            out.extend(
+                Finding(
+                    name,
+                    "record-after-death",
+                    f"{column} is after the subject's death (DM.DTHDTC): kept as recorded, not a date of "
+                    "participation (DM.RFPENDTC ends at the death); the store's edit check RECORD-AFTER-DEATH "
+                    "queries it",
+                    column,
+                    record,
+                    "warning",
+                )
+                for record in _rows_of(after)
+            )
+    return out
+
+
+__all__ = ["Finding", "is_iso8601", "records_after_death", "validate_dataset"]

@@ -137,6 +137,8 @@ def cdisc_command(
         table.add_row(d.standard, d.name, str(d.records), str(d.variables), str(d.findings))
     console.print(table)
     console.print(view_line(result.snapshot))
+    for issue in result.data_issues:  # written as recorded, listed (D-19.653)
+        console.print(f"[yellow]data issue[/] {issue}")
     if result.snapshot.get("unlocked"):
         console.print("[bold red]DRAFT — unlocked data[/] (no data lock at this cut-off)")
     for line in core_lines:
