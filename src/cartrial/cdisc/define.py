@@ -19,6 +19,7 @@ become a runtime dependency; the tests validate every file against the Define-XM
 from __future__ import annotations
 
 import hashlib
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
@@ -61,15 +62,33 @@ def _oid(*parts: str) -> str:
     return ".".join(p.replace(" ", "_") for p in parts if p)
 
 
+COMPLETE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+COMPLETE_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+)
+
+
+def _iso_data_type(values: list[str]) -> str:
+    """The Define-XML (ODM 1.3.2) data type of ISO 8601 texts: ``date`` when every one is a complete date
+    (xs:date), ``datetime`` when every one is a complete date-time to the second (xs:dateTime),
+    else the right-truncated forms: ``partialDate`` without a time, ``partialDatetime`` with one
+    (D-19.655). No value: ``date``."""
+    if all(COMPLETE_DATE.match(v) for v in values):
+        return "date"
+    if all(COMPLETE_DATETIME.match(v) for v in values):
+        return "datetime"
+    return "partialDatetime" if any("T" in v for v in values) else "partialDate"
+
+
 def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
     if variable.type == "Char":
         if variable.date == "iso8601":
-            has_time = (
-                frame is not None
-                and variable.name in frame.columns
-                and any("T" in str(x) for x in pd.unique(frame[variable.name]))
+            values = (
+                [str(x) for x in pd.unique(frame[variable.name]) if isinstance(x, str) and x]
+                if frame is not None and variable.name in frame.columns
+                else []
             )
-            return "datetime" if has_time else "date"
+            return _iso_data_type(values)
         return "text"
     if variable.date in ("sasdate", "sasdatetime"):
         return "integer"

@@ -463,7 +463,8 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     zones = {sid: tl.zone for sid, tl in ctx.timelines.items() if tl.zone}
     ends = _relapse_ends(ctx)
     died = {
-        sid: day.isoformat() for sid, day in death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff).items()
+        sid: day.isoformat()
+        for sid, day in death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff).items()
     }
     parts = []
     for frame in ctx.snapshot.tables.values():
