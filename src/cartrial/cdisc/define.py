@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from cartrial.cdisc.sdtm import TS_VALUE_ORIGINS
+from cartrial.cdisc.sdtm import AE_QUALIFIERS, EDSS_QUALIFIERS, TS_VALUE_ORIGINS
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package
 from cartrial.cdisc.transport import char_lengths
 
@@ -327,6 +327,45 @@ def _origin(variable: Variable) -> ET.Element:
     return origin
 
 
+SUPP_QUALIFIERS = {q.qnam: q for q in (*AE_QUALIFIERS, *EDSS_QUALIFIERS.values())}
+"""The supplemental qualifiers the export writes, by QNAM: each value-level QVAL states the QORIG written
+and, when Derived, its own method (D-19.656)."""
+
+
+def _vlm_derivation(
+    ref: ET.Element,
+    origin: ET.Element,
+    spec: DatasetSpec,
+    variable: Variable,
+    methods: dict[str, tuple[str, str]] | None,
+) -> None:
+    """A value-level ItemRef whose item is Derived names the variable's method (Define-XML 2.1: MethodOID
+    is required for a Derived origin, D-19.656)."""
+    if origin.get("Type") == "Derived" and variable.method and methods is not None:
+        oid = _method_oid(spec.name, variable.name)
+        ref.set("MethodOID", oid)
+        methods.setdefault(oid, (f"{spec.name}.{variable.name}", _method_text(variable)))
+
+
+def _supp_origin(
+    ref: ET.Element, spec: DatasetSpec, qnam: str, methods: dict[str, tuple[str, str]] | None
+) -> ET.Element | None:
+    """The origin of a SUPP-- QVAL for one QNAM: its QORIG (SDTMIG 3.4 §8.4.1), with the qualifier's own
+    method when Derived; None for a QNAM the export does not know (the variable's origin then)."""
+    qualifier = SUPP_QUALIFIERS.get(qnam)
+    if qualifier is None:
+        return None
+    attrs = {
+        "Type": qualifier.origin,
+        **({"Source": "Investigator"} if qualifier.origin == "Collected" else {}),
+    }
+    if qualifier.origin == "Derived" and qualifier.method and methods is not None:
+        oid = _method_oid(spec.name, f"QVAL_{qnam}")
+        ref.set("MethodOID", oid)
+        methods[oid] = (f"{spec.name}.QVAL ({qnam})", qualifier.method)
+    return ET.Element(_d("Origin"), attrs)
+
+
 def _value_list(
     spec: DatasetSpec,
     variable: Variable,
@@ -343,7 +382,7 @@ def _value_list(
     entry per grading scale) and for a variable whose codelist depends on another variable (DSDECOD by DSCAT:
     one entry per DSCAT value in the data, each with its codelist; D-15.9)."""
     if variable.value_codelists:
-        return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used)
+        return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used, methods)
     if variable.name == "AETOXGR" or (spec.name == "ADAE" and variable.name == "ATOXGR"):
         by = "AECAT"
         if frame is None or by not in frame.columns:
@@ -379,17 +418,17 @@ def _value_list(
             if variable.codelist:
                 ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", variable.codelist)})
             if spec.standard == "SDTMIG":  # the reported CTCAE grade is collected, the ASTCT grade derived
-                d.append(
-                    ET.Element(
-                        _d("Origin"),
-                        {
-                            "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
-                            **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
-                        },
-                    )
+                origin = ET.Element(
+                    _d("Origin"),
+                    {
+                        "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
+                        **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
+                    },
                 )
             else:  # an ADaM value is never collected: the variable's own origin (D-19.144)
-                d.append(_origin(variable))
+                origin = _origin(variable)
+            d.append(origin)
+            _vlm_derivation(ref, origin, spec, variable, methods)
             item_defs.append(d)
         return vl
     if not variable.vlm or not spec.testcd or variable.name == spec.testcd:
@@ -431,8 +470,13 @@ def _value_list(
             + (" (sponsor-defined test code)" if sponsor else ""),
         )
         own = TS_VALUE_ORIGINS.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
-        if own is None:
-            d.append(_origin(variable))
+        supp = _supp_origin(ref, spec, code, methods) if spec.name.startswith("SUPP") else None
+        if supp is not None:  # a supplemental value: its QNAM's QORIG (D-19.656)
+            d.append(supp)
+        elif own is None:
+            origin = _origin(variable)
+            d.append(origin)
+            _vlm_derivation(ref, origin, spec, variable, methods)
         else:  # a TS value the export derives from the data or assigns, not the protocol's (D-19.260)
             d.append(ET.Element(_d("Origin"), {"Type": own[0]}))
             if own[1] and own[0] == "Derived" and methods is not None:
@@ -454,6 +498,7 @@ def _value_codelists(
     where_clauses: list[ET.Element],
     item_defs: list[ET.Element],
     used: set[str],
+    methods: dict[str, tuple[str, str]] | None = None,
 ) -> ET.Element | None:
     by = variable.codelist_by or ""
     if frame is None or by not in frame.columns or variable.name not in frame.columns:
@@ -485,7 +530,9 @@ def _value_codelists(
         _text(d, _o("Description"), f"{variable.label} for {by} = {selector}")
         used.add(codelist)
         ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", codelist)})
-        d.append(_origin(variable))
+        origin = _origin(variable)
+        d.append(origin)
+        _vlm_derivation(ref, origin, spec, variable, methods)
         item_defs.append(d)
     return vl
 

@@ -89,10 +89,19 @@ class Qualifier:
     qnam: str
     origin: str
     evaluator: str = ""
+    method: str = ""
+    """How a Derived value is derived (define.xml value-level MethodDef, D-19.656)."""
 
 
 AE_QUALIFIERS: tuple[Qualifier, ...] = (
-    Qualifier("AEGRSCL", "Derived"),
+    Qualifier(
+        "AEGRSCL",
+        "Derived",
+        method="The grading scale of AETOXGR: ASTCT 2019 for a CRS or ICANS episode graded by cartrial's "
+        "grading engine (Lee DW et al., BBMT 2019;25:625-638) and for a grade the adverse event form reports "
+        "on the ASTCT scale; else NCI CTCAE v<adverse_events.grading_scale_version> (5.0 when blank); no "
+        "record without a grade",
+    ),
     Qualifier("AEREPGR", "Collected"),
     Qualifier("AEDLTFL", "Collected"),
 )
