@@ -33,13 +33,12 @@ SAS_EPOCH = dt.date(1960, 1, 1)
 
 
 def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
-    """Character length per Char variable: the spec's fixed length, else the longest value (at least 1)."""
+    """Character length per Char variable: the longest value (at least 1). A spec's `length` is the most a
+    value may have (`validate_dataset` refuses a longer one), never a width to pad to: the FDA Study Data
+    Technical Conformance Guide allots a character column the maximum length of its data (D-19.657)."""
     out = {}
     for v in spec.variables:
         if v.type != "Char" or v.name not in frame.columns:
-            continue
-        if v.length:
-            out[v.name] = v.length
             continue
         # values are ASCII once validated, so characters = bytes; the longest of the distinct values (as
         # text, as `astype(str)` writes them), each converted once
