@@ -502,8 +502,8 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
                     name,
                     "record-after-death",
                     f"{column} is after the subject's death (DM.DTHDTC): kept as recorded, not a date of "
-                    "participation (DM.RFPENDTC ends at the death); the store's edit check RECORD-AFTER-DEATH "
-                    "queries it",
+                    "participation (DM.RFPENDTC ends at the death); the store's edit check "
+                    "RECORD-AFTER-DEATH queries it",
                     column,
                     record,
                     "warning",
