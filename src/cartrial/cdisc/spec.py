@@ -4,8 +4,9 @@ controlled terminology the mapping uses (`ct/codelists.yaml`), loaded into pydan
 A dataset spec lists, in order, every variable with its label, type, length (optional: the most bytes a
 character value may have; the written width is always the longest value, D-19.657), core status
 (Req/Exp/Perm), origin (Collected, Derived, Assigned, Protocol, Predecessor), codelist, and for derived
-variables the derivation method with its source. The builders (`cartrial.cdisc.sdtm`, `cartrial.cdisc.adam`), the validator, the writers, Define-XML and
-docs/cdisc.md all read these specs, so the mapping is written once.
+variables the derivation method with its source. The builders (`cartrial.cdisc.sdtm`,
+`cartrial.cdisc.adam`), the validator, the writers, Define-XML and docs/cdisc.md all read these specs,
+so the mapping is written once.
 
 Sources: CDISC SDTMIG 3.4, ADaMIG 1.3, ADaM OCCDS 1.1, ADaMIG-NCA 1.0, ADaM-TTE 1.0, Define-XML 2.1
 (see the shared reference data-standards.md §1-§4).
