@@ -378,7 +378,8 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "ARM": arm,
                 "ACTARMCD": armcd,
                 "ACTARM": arm,
-                "ARMNRS": "" if armcd else "ASSIGNED, NOT TREATED",
+                # no arm in the data (the level is recorded at the infusion): not assigned (D-19.658)
+                "ARMNRS": "" if armcd else "NOT ASSIGNED",
                 "ACTARMUD": "",
                 "COUNTRY": country_alpha3(country_name) or "",
                 "DMDTC": dtc(r["consent_date"]),
