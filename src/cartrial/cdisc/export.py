@@ -254,7 +254,17 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     """Re-validate every ``*.xpt`` and ``*.json`` dataset under `folder` (recursively) against its spec.
 
     Returns (findings, [(file, records, variables)]). A file whose name is not a known dataset is a
-    finding."""
+    finding. `check_folder_issues` also lists the data issues (D-19.659)."""
+    findings, seen, _ = check_folder_issues(folder)
+    return findings, seen
+
+
+def check_folder_issues(
+    folder: Path,
+) -> tuple[list[Finding], list[tuple[str, int, int]], list[Finding]]:
+    """`check_folder` and the data issues of the files read: the records dated after the subject's death
+    (`records_after_death` over the datasets of each folder and format, as the export lists them; warnings
+    that do not fail the check, D-19.653, D-19.659). Returns (findings, seen, data issues)."""
     from cartrial.allowed import path_argument
     from cartrial.cdisc.transport import read_dataset_json, read_xpt
 
@@ -265,6 +275,8 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     terms = _written_codelists(folder)
     findings: list[Finding] = []
     seen: list[tuple[str, int, int]] = []
+    groups: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+    where: dict[tuple[str, str, str], str] = {}
     files = sorted(
         p
         for p in folder.rglob("*")
@@ -302,9 +314,17 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
                 Finding(f"{relative}:{f.dataset}", f.rule, f.message, f.variable, f.record, f.severity)
             )
         seen.append((relative, len(frame), len(frame.columns)))
+        group = (str(path.parent), path.suffix.lower())
+        groups.setdefault(group, {})[name] = frame
+        where[(*group, name)] = relative
     if not files:
         raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
-    return findings, seen
+    issues = [
+        Finding(f"{where[(*group, i.dataset)]}:{i.dataset}", i.rule, i.message, i.variable, i.record, i.severity)
+        for group, frames in groups.items()
+        for i in records_after_death(frames)
+    ]
+    return findings, seen, issues
 
 
 def _unreadable(exc: BaseException, path: Path) -> str:
@@ -375,6 +395,7 @@ __all__ = [
     "ExportResult",
     "build_all",
     "check_folder",
+    "check_folder_issues",
     "check_options",
     "export_cdisc",
     "read_sites",
