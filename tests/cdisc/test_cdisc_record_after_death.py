@@ -93,7 +93,8 @@ def test_a_record_after_the_death_ends_no_participation(exported, tmp_path: Path
     assert sorted((i["dataset"], i["variable"], i["record"]) for i in manifest["data_issues"]) == sorted(
         expected
     )
-    assert "Data issues: 3 record(s) dated after the subject's death" in (
+    # 3 dates in 2 records (LB's, and SV's start and end of one visit), counted by hand (D-19.659)
+    assert "Data issues: 3 date(s) in 2 record(s) dated after the subject's death" in (
         tmp_path / "out" / "README.md"
     ).read_text(encoding="utf-8")
     text = json.dumps(manifest["data_issues"]) + "".join(str(i) for i in issues)
@@ -105,3 +106,58 @@ def test_the_example_study_has_no_record_after_a_death(exported) -> None:  # typ
     from cartrial.cdisc.validate import records_after_death
 
     assert records_after_death(exported.frames) == []
+
+
+def _frames(**domains: list[dict[str, str]]) -> dict[str, pd.DataFrame]:
+    dm = pd.DataFrame(
+        [
+            {"USUBJID": "S-1", "DTHDTC": "2022-03-01"},
+            {"USUBJID": "S-2", "DTHDTC": ""},
+        ]
+    )
+    return {"DM": dm} | {name: pd.DataFrame(rows) for name, rows in domains.items()}
+
+
+def test_a_partial_date_wholly_after_the_death_is_listed() -> None:
+    """A right-truncated date is after the death when its earliest possible day is (SDTMIG 3.4 §4.4.2):
+    by hand, against a death on 2022-03-01, "2022-04" (April) and "2023" are after; "2022-03" (March, the
+    death's month) and "2022" may not be; the subject without a death has none (D-19.659)."""
+    from cartrial.cdisc.validate import records_after_death
+
+    cm = [
+        {"USUBJID": "S-1", "CMSTDTC": "2022-02-01", "CMENDTC": "2022-04"},
+        {"USUBJID": "S-1", "CMSTDTC": "2022-02-01", "CMENDTC": "2022-03"},
+        {"USUBJID": "S-1", "CMSTDTC": "2023", "CMENDTC": ""},
+        {"USUBJID": "S-1", "CMSTDTC": "2022", "CMENDTC": "2022-03-01T10:00"},
+        {"USUBJID": "S-2", "CMSTDTC": "2024-01", "CMENDTC": "2025"},
+    ]
+    found = sorted((i.variable, i.record) for i in records_after_death(_frames(CM=cm)))
+    assert found == [("CMENDTC", 1), ("CMSTDTC", 3)]
+
+
+def test_a_data_issue_names_the_store_check_only_where_the_store_checks_that_date() -> None:
+    """The store's RECORD-AFTER-DEATH (D-19.93) compares a lab's collection, a therapy's start and an
+    adverse event's onset with the death (store.edit_checks.DATED_TABLES), not an adverse event's end, a
+    therapy's stop or a visit (SV, derived from the records): the message says so (D-19.659)."""
+    from cartrial.cdisc.validate import records_after_death
+
+    frames = _frames(
+        LB=[{"USUBJID": "S-1", "LBDTC": "2022-03-05"}],
+        AE=[{"USUBJID": "S-1", "AESTDTC": "2022-03-02", "AEENDTC": "2022-03-09"}],
+        CM=[{"USUBJID": "S-1", "CMSTDTC": "2022-02-01", "CMENDTC": "2022-03-09"}],
+        SV=[{"USUBJID": "S-1", "SVSTDTC": "2022-03-05", "SVENDTC": "2022-03-05"}],
+    )
+    messages = {(i.dataset, i.variable): i.message for i in records_after_death(frames)}
+    assert set(messages) == {
+        ("LB", "LBDTC"),
+        ("AE", "AESTDTC"),
+        ("AE", "AEENDTC"),
+        ("CM", "CMENDTC"),
+        ("SV", "SVSTDTC"),
+        ("SV", "SVENDTC"),
+    }
+    for key in (("LB", "LBDTC"), ("AE", "AESTDTC")):
+        assert "RECORD-AFTER-DEATH" in messages[key]
+    for key in (("AE", "AEENDTC"), ("CM", "CMENDTC"), ("SV", "SVSTDTC"), ("SV", "SVENDTC")):
+        assert "RECORD-AFTER-DEATH" not in messages[key]
+    assert "the visit's records" in messages[("SV", "SVSTDTC")]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,14 +226,17 @@ def export_cdisc(
             },
         }
         write_atomic(stage / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
-        write_atomic(stage / "README.md", _readme(snapshot, study_id, view, len(issues)))
+        write_atomic(stage / "README.md", _readme(snapshot, study_id, view, issues))
     return result
 
 
-def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any], issues: int = 0) -> str:
+def _readme(
+    snapshot: Any, study_id: str, view: Mapping[str, Any], issues: Sequence[Finding] = ()
+) -> str:
     """The export folder's README.md: study, cut-off and whose view of the study the datasets hold
-    (`StudySnapshot.view`: always the whole study, D-19.461), and how many data issues the manifest lists
-    (D-19.653)."""
+    (`StudySnapshot.view`: always the whole study, D-19.461), and the data issues the manifest lists:
+    dates after the subject's death, in how many distinct records (dataset and record number; D-19.653,
+    D-19.659)."""
     lines = [
         f"# CDISC export of {study_id}, data cut-off {snapshot.cutoff.isoformat()}",
         "",
@@ -241,10 +244,11 @@ def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any], issues: int =
         f"Sites: {', '.join(view['sites']) or 'none'}.",
     ]
     if issues:
+        records = len({(i.dataset, i.record) for i in issues})
         lines += [
             "",
-            f"Data issues: {issues} record(s) dated after the subject's death, written as recorded "
-            "(`data_issues` in cdisc-export.json; DM.RFPENDTC ends at the death).",
+            f"Data issues: {len(issues)} date(s) in {records} record(s) dated after the subject's death, "
+            "written as recorded (`data_issues` in cdisc-export.json; DM.RFPENDTC ends at the death).",
         ]
     lines += ["", "cdisc-export.json records the snapshot (its `view`), the options and every dataset.", ""]
     return "\n".join(lines)

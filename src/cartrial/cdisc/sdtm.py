@@ -205,6 +205,7 @@ class SdtmContext:
     visit_dtc: dict[str, str] = field(default_factory=dict)
     """Domain → its --DTC column, for the domains with VISITNUM (`number_unscheduled`)."""
     _timing_tables: TimingTables | None = None
+    _deaths: dict[str, dt.date] | None = None
     _graded_labs: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
@@ -240,6 +241,15 @@ class SdtmContext:
 
     def table(self, name: str) -> pd.DataFrame:
         return self.snapshot.tables[name]
+
+    def deaths(self) -> dict[str, dt.date]:
+        """Each subject's date of death by the cut-off (`death_dates`, D-19.83), computed once per export:
+        DM.DTHDTC, the end of participation and the end of study read this one mapping."""
+        if self._deaths is None:
+            from cartrial.analysis.populations import death_dates
+
+            self._deaths = death_dates(self.table("adverse_events"), self.snapshot.cutoff)
+        return self._deaths
 
     def timeline(self, subject: str) -> SubjectTimeline:
         return self.timelines.get(subject) or SubjectTimeline()
@@ -332,9 +342,7 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     level, first_infusion = _infusion_maps(ctx)
     last_dates = _last_dates(ctx)
     ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
-    from cartrial.analysis.populations import death_dates
-
-    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)  # D-19.83
+    died = ctx.deaths()  # D-19.83
     _refuse_unknown_countries(ctx)
     rows = []
     for r in _rows(ctx.table("subjects")):
@@ -465,17 +473,15 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     that calendar. A record dated after the subject's death (DM.DTHDTC, `death_dates`) is no date of
     participation: a data error the store queries (RECORD-AFTER-DEATH, D-19.93), kept in its domain and
     listed by the export (`validate.records_after_death`), never the end of participation (D-19.653)."""
-    from cartrial.analysis.populations import death_dates, site_date_texts
+    from cartrial.analysis.populations import site_date_texts
+    from cartrial.protocol.death import is_after_death
 
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
     zones = {sid: tl.zone for sid, tl in ctx.timelines.items() if tl.zone}
     ends = _relapse_ends(ctx)
-    died = {
-        sid: day.isoformat()
-        for sid, day in death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff).items()
-    }
+    died = {sid: day.isoformat() for sid, day in ctx.deaths().items()}
     parts = []
     for frame in ctx.snapshot.tables.values():
         if "subject_id" not in frame.columns:
@@ -495,7 +501,7 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
                     keep &= np.array(on_study, dtype=bool)
                 if died:  # nothing after the death is participation (D-19.653)
                     alive = [
-                        (death := died.get(str(sid))) is None or day <= death
+                        (death := died.get(str(sid))) is None or not is_after_death(day, death)
                         for sid, day in zip(frame["subject_id"], days, strict=True)
                     ]
                     keep &= np.array(alive, dtype=bool)
@@ -535,9 +541,9 @@ def _relapse_ends(ctx: SdtmContext) -> dict[str, str]:
     (`cartrial.analysis.populations.study_ends` of `end_of_study`, D-19.92), as an ISO date; "" for an end
     stored undated (before D-19.92), which is the last contact itself, so no onset extends it. A subject on
     study is not in it: every onset by the cut-off counts."""
-    from cartrial.analysis.populations import death_dates, end_of_study, study_ends
+    from cartrial.analysis.populations import end_of_study, study_ends
 
-    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)
+    died = ctx.deaths()
     ends = study_ends(end_of_study(ctx.table("subjects"), died))
     return {sid: "" if day is None else day.isoformat() for sid, day in ends.items()}
 

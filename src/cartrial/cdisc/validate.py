@@ -466,23 +466,62 @@ def _check_seq(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
 
 
 DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)$")
+STORE_QUERIED_DATES = frozenset(
+    {
+        ("EX", "EXSTDTC"),
+        ("EX", "EXENDTC"),
+        ("CM", "CMSTDTC"),
+        ("AE", "AESTDTC"),
+        ("CE", "CESTDTC"),
+        ("MH", "MHSTDTC"),
+        ("LB", "LBDTC"),
+        ("PC", "PCDTC"),
+        ("QS", "QSDTC"),
+        ("RS", "RSDTC"),
+        ("OE", "OEDTC"),
+        ("FT", "FTDTC"),
+        ("FA", "FADTC"),
+    }
+)
+"""The SDTM dates written from a store date that the store's edit check RECORD-AFTER-DEATH (D-19.93)
+compares with the death (`cartrial.store.edit_checks.DATED_TABLES`: infusion, lymphodepletion, the
+assessments, labs, samples, a therapy's start, an adverse event's onset, a relapse onset). Not in it: an
+adverse event's end (AEENDTC), a therapy's stop (CMENDTC), DS, and SV/SE, derived from the records
+(D-19.659)."""
+DERIVED_FROM_RECORDS = {"SV": "the visit's records", "SE": "the element's records"}
+
+
+def _after_death_message(dataset: str, column: str) -> str:
+    """Why a date after the death is listed and where to look, true for that date (D-19.659)."""
+    head = (
+        f"{column} is after the subject's death (DM.DTHDTC): kept as recorded, not a date of participation "
+        "(DM.RFPENDTC ends at the death); "
+    )
+    if (dataset, column) in STORE_QUERIED_DATES:
+        return head + "the store's edit check RECORD-AFTER-DEATH (D-19.93) queries the source record"
+    if dataset in DERIVED_FROM_RECORDS:
+        return head + f"derived from {DERIVED_FROM_RECORDS[dataset]}: check those dated after the death"
+    return head + "no store edit check compares this date with the death: check the source record"
 
 
 def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
-    """Each SDTM record (DM aside) with a complete --DTC, --STDTC or --ENDTC date after its subject's
-    DM.DTHDTC, one warning per record and variable (D-19.653): a data error the store has queried
-    (RECORD-AFTER-DEATH, D-19.93). The export keeps the record as recorded and ends DM.RFPENDTC at the death;
-    it does not fail on it (the query is the site's to resolve), it lists it. A finding names the dataset,
-    the variable and the record number, never a date or a subject."""
+    """Each SDTM record (DM aside) with a --DTC, --STDTC or --ENDTC date wholly after its subject's
+    DM.DTHDTC (`is_after_death`: a complete date after it, or a truncated one whose earliest day is, such as
+    2022-04 against 2022-03-01), one warning per record and variable (D-19.653, D-19.659). The export keeps
+    the record as recorded and ends DM.RFPENDTC at the death; it does not fail on it (a data error for the
+    site to resolve), it lists it. The message says whether the store's edit check RECORD-AFTER-DEATH
+    queries that date (`STORE_QUERIED_DATES`). A finding names the dataset, the variable and the record
+    number, never a date or a subject."""
     from cartrial.cdisc.spec import dataset_specs
+    from cartrial.protocol.death import is_after_death
 
     dm = frames.get("DM")
     if dm is None or not len(dm) or "DTHDTC" not in dm.columns:
         return []
     deaths = {
-        str(u): str(d)[:10]
+        str(u): str(d)
         for u, d in zip(dm["USUBJID"], dm["DTHDTC"], strict=True)
-        if isinstance(d, str) and is_iso8601(d[:10]) and len(d) >= 10
+        if isinstance(d, str) and d and is_iso8601(d)
     }
     if not deaths:
         return []
@@ -493,21 +532,17 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
         if spec is None or spec.standard != "SDTMIG" or name == "DM" or "USUBJID" not in frame.columns:
             continue
         death = frame["USUBJID"].astype(str).map(deaths)
+        dead = np.flatnonzero(death.notna().to_numpy())  # only the records of a subject who died
+        if not len(dead):
+            continue
         for column in (c for c in frame.columns if DTC_RE.match(str(c))):
-            day = frame[column].fillna("").astype(str).str[:10]
-            complete = day.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-            after = death.notna() & complete & (day > death.fillna(""))
+            after = np.zeros(len(frame), dtype=bool)
+            values, died = frame[column].to_numpy(), death.to_numpy()
+            for i in dead:
+                after[i] = isinstance(values[i], str) and is_after_death(values[i], died[i])
+            message = _after_death_message(name, column)
             out.extend(
-                Finding(
-                    name,
-                    "record-after-death",
-                    f"{column} is after the subject's death (DM.DTHDTC): kept as recorded, not a date of "
-                    "participation (DM.RFPENDTC ends at the death); the store's edit check "
-                    "RECORD-AFTER-DEATH queries it",
-                    column,
-                    record,
-                    "warning",
-                )
+                Finding(name, "record-after-death", message, column, record, "warning")
                 for record in _rows_of(after)
             )
     return out
