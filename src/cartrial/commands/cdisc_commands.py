@@ -59,7 +59,8 @@ def cdisc_command(
     """SDTM (SDTMIG 3.4) and ADaM (ADaMIG 1.3) of the study as of a data cut-off, with Define-XML 2.1.
 
     Every dataset is validated before anything is written (XPT v5 limits, ISO 8601 dates, --SEQ, keys,
-    codelists); any finding fails the export. ADaM values come from the same analysis as
+    codelists); any finding fails the export. A record dated after the subject's death is written as
+    recorded and listed as a data issue, not a failure (D-19.653). ADaM values come from the same analysis as
     `cartrial analyse`. Reads as the acting user (--user, authenticated): a site investigator's export
     holds only their sites' subjects and names them (README.md, define.xml, cdisc-export.json)."""
     from cartrial.tabular import dumps_json
