@@ -89,8 +89,16 @@ def test_export_text_output_names_the_rule_of_a_data_issue(  # type: ignore[no-u
     db = tmp_path / "study.db"
     shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
     result = cli(
-        "export", "cdisc", "--url", f"sqlite:///{db}", "--user", "admin", "--cutoff", "2022-03-20",
-        "--out", tmp_path / "o",
+        "export",
+        "cdisc",
+        "--url",
+        f"sqlite:///{db}",
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        tmp_path / "o",
     )
     assert result.exit_code == 0, result.stderr
     assert "LB.LBDTC record 7: [record-after-death]" in " ".join(result.stdout.split())

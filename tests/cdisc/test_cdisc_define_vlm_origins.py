@@ -59,3 +59,34 @@ def test_supplemental_values_carry_their_qorig(exported) -> None:  # type: ignor
                 assert "value-level" not in methods[ref.get("MethodOID")], (name, qnam)
             checked += 1
     assert checked == expected >= 4  # AEGRSCL AEREPGR AEDLTFL; the EDSS qualifiers the example has
+
+
+def test_collected_supplemental_values_name_their_source(exported) -> None:  # type: ignore[no-untyped-def]
+    """A Collected SUPP-- QVAL value-level item names the store column it was collected in, as its
+    variable-level origin did before D-19.656 (SUPPQS.QVAL's source: edss.ambulation for EDSSAMB, …;
+    SUPPAE: adverse_events.grade, adverse_events.dlt; D-19.662)."""
+    document = etree.parse(str(exported.out / "sdtm" / "define.xml"))
+    where = {
+        w.get("OID"): w.find(".//odm:CheckValue", NS).text
+        for w in document.findall(".//def:WhereClauseDef", NS)
+    }
+    items = {item.get("OID"): item for item in document.findall(".//odm:ItemDef", NS)}
+    expected = {
+        "EDSSAMB": "edss.ambulation",
+        "EDSSWDST": "edss.walking_distance_m",
+        "EDSSAID": "edss.assistance",
+        "EDSSMETH": "edss.method",
+        "AEREPGR": "adverse_events.grade",
+        "AEDLTFL": "adverse_events.dlt",
+    }
+    seen = {}
+    for name in ("SUPPAE", "SUPPQS"):
+        vl = document.find(f".//def:ValueListDef[@OID='VL.{name}.QVAL']", NS)
+        for ref in vl.findall("odm:ItemRef", NS):
+            qnam = where[ref.find("def:WhereClauseRef", NS).get("WhereClauseOID")]
+            origin = items[ref.get("ItemOID")].find("def:Origin", NS)
+            if origin.get("Type") == "Collected":
+                description = origin.find("odm:Description", NS)
+                seen[qnam] = "" if description is None else "".join(description.itertext()).strip()
+    assert {q: expected[q] for q in seen} == {q: s.split(" ")[0].rstrip(";,") for q, s in seen.items()}
+    assert {"EDSSAMB", "AEREPGR", "AEDLTFL"} <= set(seen)

@@ -351,7 +351,7 @@ def _supp_origin(
     ref: ET.Element, spec: DatasetSpec, qnam: str, methods: dict[str, tuple[str, str]] | None
 ) -> ET.Element | None:
     """The origin of a SUPP-- QVAL for one QNAM: its QORIG (SDTMIG 3.4 §8.4.1), with the qualifier's own
-    method when Derived; None for a QNAM the export does not know (the variable's origin then)."""
+    method when Derived and the store column it was collected in when Collected (D-19.662); None for a QNAM the export does not know (the variable's origin then)."""
     qualifier = SUPP_QUALIFIERS.get(qnam)
     if qualifier is None:
         return None
@@ -363,7 +363,10 @@ def _supp_origin(
         oid = _method_oid(spec.name, f"QVAL_{qnam}")
         ref.set("MethodOID", oid)
         methods[oid] = (f"{spec.name}.QVAL ({qnam})", qualifier.method)
-    return ET.Element(_d("Origin"), attrs)
+    origin = ET.Element(_d("Origin"), attrs)
+    if qualifier.origin == "Collected" and qualifier.source:  # where it was collected (D-19.662)
+        _text(origin, _o("Description"), qualifier.source)
+    return origin
 
 
 def _value_list(

@@ -230,9 +230,7 @@ def export_cdisc(
     return result
 
 
-def _readme(
-    snapshot: Any, study_id: str, view: Mapping[str, Any], issues: Sequence[Finding] = ()
-) -> str:
+def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any], issues: Sequence[Finding] = ()) -> str:
     """The export folder's README.md: study, cut-off and whose view of the study the datasets hold
     (`StudySnapshot.view`: always the whole study, D-19.461), and the data issues the manifest lists:
     dates after the subject's death, in how many distinct records (dataset and record number; D-19.653,
@@ -324,7 +322,9 @@ def check_folder_issues(
     if not files:
         raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
     issues = [
-        Finding(f"{where[(*group, i.dataset)]}:{i.dataset}", i.rule, i.message, i.variable, i.record, i.severity)
+        Finding(
+            f"{where[(*group, i.dataset)]}:{i.dataset}", i.rule, i.message, i.variable, i.record, i.severity
+        )
         for group, frames in groups.items()
         for i in records_after_death(frames)
     ]

@@ -91,6 +91,8 @@ class Qualifier:
     evaluator: str = ""
     method: str = ""
     """How a Derived value is derived (define.xml value-level MethodDef, D-19.656)."""
+    source: str = ""
+    """Where a Collected value was collected (store table.column; define.xml value-level origin, D-19.662)."""
 
 
 AE_QUALIFIERS: tuple[Qualifier, ...] = (
@@ -102,17 +104,21 @@ AE_QUALIFIERS: tuple[Qualifier, ...] = (
         "on the ASTCT scale; else NCI CTCAE v<adverse_events.grading_scale_version> (5.0 when blank); no "
         "record without a grade",
     ),
-    Qualifier("AEREPGR", "Collected"),
-    Qualifier("AEDLTFL", "Collected"),
+    Qualifier(
+        "AEREPGR", "Collected", source="adverse_events.grade (the grade the adverse event form reports)"
+    ),
+    Qualifier("AEDLTFL", "Collected", source="adverse_events.dlt (the DLT flag the form reports)"),
 )
 """SUPPAE: grading scale and version of AETOXGR, grade reported on the AE form, DLT flag."""
 EDSS_QUALIFIERS: Mapping[str, Qualifier] = {
     # store column of the EDSS form: qualifier of the assessment's EDSS0101 record in SUPPQS/SUPPRS (D-15.12);
     # no CDISC test code exists and the EDSS/KFSS test-code codelists are non-extensible
-    "ambulation": Qualifier("EDSSAMB", "Collected", EDSS_EVALUATOR),
-    "walking_distance_m": Qualifier("EDSSWDST", "Collected", EDSS_EVALUATOR),
-    "assistance": Qualifier("EDSSAID", "Collected", EDSS_EVALUATOR),
-    "method": Qualifier("EDSSMETH", "Collected", EDSS_EVALUATOR),
+    "ambulation": Qualifier("EDSSAMB", "Collected", EDSS_EVALUATOR, source="edss.ambulation"),
+    "walking_distance_m": Qualifier(
+        "EDSSWDST", "Collected", EDSS_EVALUATOR, source="edss.walking_distance_m"
+    ),
+    "assistance": Qualifier("EDSSAID", "Collected", EDSS_EVALUATOR, source="edss.assistance"),
+    "method": Qualifier("EDSSMETH", "Collected", EDSS_EVALUATOR, source="edss.method"),
     # the form's `examiner` (a person's name) is not submitted: SDTM records the evaluator's role (--EVAL)
 }
 FA_CRS: Mapping[str, tuple[str, str, str]] = {
