@@ -351,7 +351,8 @@ def _supp_origin(
     ref: ET.Element, spec: DatasetSpec, qnam: str, methods: dict[str, tuple[str, str]] | None
 ) -> ET.Element | None:
     """The origin of a SUPP-- QVAL for one QNAM: its QORIG (SDTMIG 3.4 §8.4.1), with the qualifier's own
-    method when Derived and the store column it was collected in when Collected (D-19.662); None for a QNAM the export does not know (the variable's origin then)."""
+    method when Derived and the store column it was collected in when Collected (D-19.662); None for a
+    QNAM the export does not know (the variable's origin then)."""
     qualifier = SUPP_QUALIFIERS.get(qnam)
     if qualifier is None:
         return None
