@@ -55,3 +55,40 @@ def test_every_iso_8601_item_s_data_type_admits_its_values(exported) -> None:  #
     assert checked["DM.BRTHDTC"] == "partialDate"
     assert checked["AE.AESTDTC"] == "partialDatetime"
     assert checked["DM.RFICDTC"] == "date"
+
+
+DURATION = re.compile(
+    r"^-?P(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?$"
+)
+"""ODM 1.3.2 durationDatetime: an ISO 8601 duration (PnYnMnDTnHnMnS, PnW), at least one component."""
+
+
+def test_iso_8601_durations_and_ts_dates_are_declared_as_such(exported) -> None:  # type: ignore[no-untyped-def]
+    """PC.PCELTM ("P1D") and TE.TEDUR ("P28D") hold ISO 8601 durations (SDTMIG 3.4 PC, TE), TS.TSVAL for
+    AGEMIN/AGEMAX a duration ("P18Y") and for SSTDTC/DCUTDTC a date (SDTMIG 3.4 TS, Appendix C1): declared
+    durationDatetime and date (value level for TS), not text (D-19.660)."""
+    document = etree.parse(str(exported.out / "sdtm" / "define.xml"))
+    declared = {item.get("OID"): item.get("DataType") for item in document.findall(".//odm:ItemDef", NS)}
+    frames = exported.frames
+    expected = {"IT.PC.PCELTM": "durationDatetime", "IT.TE.TEDUR": "durationDatetime"}
+    ts = frames["TS"]
+    for code, data_type in (
+        ("AGEMIN", "durationDatetime"),
+        ("AGEMAX", "durationDatetime"),
+        ("SSTDTC", "date"),
+        ("DCUTDTC", "date"),
+    ):
+        assert code in set(ts["TSPARMCD"])
+        expected[f"IT.TS.TSVAL.{code}"] = data_type
+    assert {oid: declared.get(oid) for oid in expected} == expected
+    # every value admitted by its declared type
+    for name, column in (("PC", "PCELTM"), ("TE", "TEDUR")):
+        values = [v for v in pd.unique(frames[name][column]) if isinstance(v, str) and v]
+        assert values and all(DURATION.match(v) for v in values), (name, column)
+    for code in ("AGEMIN", "AGEMAX"):
+        assert all(DURATION.match(v) for v in ts.loc[ts["TSPARMCD"] == code, "TSVAL"])
+    for code in ("SSTDTC", "DCUTDTC"):
+        assert all(FORMATS["date"].match(v) for v in ts.loc[ts["TSPARMCD"] == code, "TSVAL"])
+    # a duration item, like a date, has no Length (Define-XML 2.1: Length for text, integer, float)
+    items = {item.get("OID"): item for item in document.findall(".//odm:ItemDef", NS)}
+    assert all(items[oid].get("Length") is None for oid in expected)

@@ -80,6 +80,18 @@ def _iso_data_type(values: list[str]) -> str:
     return "partialDatetime" if any("T" in v for v in values) else "partialDate"
 
 
+TS_VALUE_TYPES: Mapping[str, str] = {
+    "AGEMIN": "duration",
+    "AGEMAX": "duration",
+    "SSTDTC": "iso8601",
+    "SENDTC": "iso8601",
+    "DCUTDTC": "iso8601",
+}
+"""TS parameters whose TSVAL is an ISO 8601 duration or date (SDTMIG 3.4 TS, Appendix C1 TSVAL format:
+AGEMIN/AGEMAX durations such as P18Y, SSTDTC/SENDTC/DCUTDTC dates): their value-level DataType is
+durationDatetime, or the date type of their values (`_iso_data_type`), not text (D-19.660)."""
+
+
 def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
     if variable.type == "Char":
         if variable.date == "iso8601":
@@ -89,6 +101,8 @@ def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
                 else []
             )
             return _iso_data_type(values)
+        if variable.date == "duration":  # an ISO 8601 duration (ODM 1.3.2 durationDatetime; D-19.660)
+            return "durationDatetime"
         return "text"
     if variable.date in ("sasdate", "sasdatetime"):
         return "integer"
@@ -460,7 +474,12 @@ def _value_list(
         vl_item = _oid(item_oid, code)
         ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
         ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
-        if variable.type == "Char":
+        ts_type = TS_VALUE_TYPES.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
+        if ts_type is not None:  # a TS value that is an ISO 8601 date or duration (D-19.660)
+            values = [str(v) for v in pd.unique(frame.loc[frame[spec.testcd] == code, variable.name]) if v]
+            data_type = "durationDatetime" if ts_type == "duration" else _iso_data_type(values)
+            attrs = {"OID": vl_item, "Name": variable.name, "DataType": data_type}
+        elif variable.type == "Char":
             length = max(1, int(longest.get(code, 1)))
             attrs = {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": str(length)}
         else:

@@ -47,7 +47,7 @@ class Variable(BaseModel):
     codelist: str | None = None
     method: str | None = None
     """Derivation method for Derived variables, citing its source (becomes a Define-XML MethodDef)."""
-    date: Literal["iso8601", "sasdate", "sasdatetime"] | None = None
+    date: Literal["iso8601", "duration", "sasdate", "sasdatetime"] | None = None
     """iso8601: character ISO 8601 (SDTM --DTC); sasdate/sasdatetime: numeric ADaM date (DATE9./E8601DT.)."""
     vlm: bool = False
     """Value-level metadata by the dataset's test-code variable (Define-XML def:ValueListDef)."""

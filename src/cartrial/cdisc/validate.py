@@ -51,11 +51,17 @@ TESTCD_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,7}$")
 NON_ASCII_RE = r"[^\x00-\x7f]"
 
 # ISO 8601 date/time with right truncation (SDTMIG 3.4 §4.4.2): YYYY, YYYY-MM, YYYY-MM-DD, then THH, THH:MM,
-# THH:MM:SS(.fff); an optional time zone. Intervals/durations are not used by cartrial. Digits are 0-9 only
-# (D-19.520: `\d` would take Arabic-Indic digits).
+# THH:MM:SS(.fff); an optional time zone. Digits are 0-9 only (D-19.520: `\d` would take Arabic-Indic digits).
 ISO8601_RE = re.compile(
     r"^(?P<y>[0-9]{4})(-(?P<m>[0-9]{2})(-(?P<d>[0-9]{2})(T(?P<H>[0-9]{2})(:(?P<M>[0-9]{2})"
     r"(:(?P<S>[0-9]{2})(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?)?)?)?$"
+)
+
+# ISO 8601 duration (PnYnMnDTnHnMnS or PnW; a leading "-" for a time before the reference, as PC.PCELTM
+# writes it, D-19.389): at least one component, a T only before a time component (ODM 1.3.2
+# durationDatetime; D-19.660).
+DURATION_RE = re.compile(
+    r"^-?P(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?$"
 )
 
 TEST_CODE_VARIABLES = ("TESTCD", "PARMCD", "PARAMCD", "QNAM", "IETESTCD")
@@ -396,6 +402,11 @@ def _check_values(
     if variable.date == "iso8601":
         bad = np.fromiter((bool(u) and not is_iso8601(u) for u in distinct), dtype=bool, count=len(distinct))
         add("iso8601", "not an ISO 8601 date/time", _rows_of(bad[codes] if len(codes) else bad[:0]))
+    elif variable.date == "duration":  # D-19.660
+        bad = np.fromiter(
+            (bool(u) and not DURATION_RE.match(u) for u in distinct), dtype=bool, count=len(distinct)
+        )
+        add("iso8601", "not an ISO 8601 duration", _rows_of(bad[codes] if len(codes) else bad[:0]))
     if variable.codelist:
         codelist = terms.get(variable.codelist)
         if codelist is None:
