@@ -146,7 +146,7 @@ def export_cdisc(
     from cartrial.cdisc.define import build_define
 
     out_dir = path_argument(out_dir, "out_dir")
-    from cartrial.cdisc.transport import char_lengths, write_dataset_json_frame, write_xpt
+    from cartrial.cdisc.transport import study_char_lengths, write_dataset_json_frame, write_xpt
     from cartrial.tabular import staged_folder, write_atomic
 
     check_options(formats, sdtmig, edss_domain)
@@ -169,8 +169,9 @@ def export_cdisc(
     study_id = str(frames["DM"]["STUDYID"].iloc[0]) if len(frames["DM"]) else str(snapshot.protocol.study.id)
     view = snapshot.view()
     study_title = str(snapshot.protocol.study.title)
-    # character lengths once per dataset: the XPT file, the Dataset-JSON file and define.xml share them
-    lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
+    # character lengths once per export, one per variable across the study (SUPP-- per dataset): the XPT
+    # file, the Dataset-JSON file and define.xml share them (D-19.657)
+    lengths = study_char_lengths(frames, specs)
     summaries: list[DatasetSummary] = []
     written: list[str] = []
     with staged_folder(out_dir, field="--out") as stage:  # all or nothing in out_dir (D-19.501)

@@ -47,6 +47,27 @@ def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
     return out
 
 
+def study_char_lengths(
+    frames: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec]
+) -> dict[str, dict[str, int]]:
+    """Character length per dataset and Char variable, one width per variable name across the study: the
+    longest value of that name over every dataset written (SDTM and ADaM), except in a SUPP-- dataset,
+    whose variables keep the longest value of their own dataset (FDA Study Data Technical Conformance
+    Guide: the allotted length of a character column is the maximum length of the variable used across all
+    datasets in the study, except for SUPPQUAL datasets, where it is the maximum in the individual dataset;
+    D-19.657). The XPT file, the Dataset-JSON file and define.xml all take these."""
+    own = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
+    study: dict[str, int] = {}
+    for name, lengths in own.items():
+        if not name.startswith("SUPP"):
+            for variable, length in lengths.items():
+                study[variable] = max(study.get(variable, 1), length)
+    return {
+        name: lengths if name.startswith("SUPP") else {v: study[v] for v in lengths}
+        for name, lengths in own.items()
+    }
+
+
 def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, dict[str, str]]:
     data: dict[str, Any] = {}
     formats: dict[str, str] = {}
@@ -348,6 +369,7 @@ __all__ = [
     "dataset_json",
     "read_dataset_json",
     "read_xpt",
+    "study_char_lengths",
     "write_dataset_json",
     "write_dataset_json_frame",
     "write_xpt",
