@@ -62,9 +62,11 @@ def test_a_zoned_site_writes_offsets_and_counts_days_on_its_calendar(tmp_path: P
         for column in (c for c in frame.columns if DTC.match(str(c))):
             for value in frame[column]:
                 text = "" if pd.isna(value) else str(value)
-                if "T" in text:  # a date-time: the site's offset at that wall-clock time
+                if "T" in text:  # a date-time: the site's wall-clock time and offset at that instant
                     moment = dt.datetime.fromisoformat(text)
-                    assert moment.utcoffset() == place.utcoffset(moment.replace(tzinfo=None)), (name, column)
+                    local = moment.astimezone(place)  # round trip: right for either side of a fall-back hour
+                    assert local.replace(tzinfo=None) == moment.replace(tzinfo=None), (name, column)
+                    assert local.utcoffset() == moment.utcoffset(), (name, column)
                     offsets.add(text[-6:])
             suffix = next((s for s in DY if column.endswith(s) and len(column) == 2 + len(s)), None)
             day_column = column[:2] + DY[suffix] if suffix else ""
