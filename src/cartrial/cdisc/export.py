@@ -258,7 +258,7 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
 
     Returns (findings, [(file, records, variables)]). A file whose name is not a known dataset is a
     finding. `check_folder_issues` also lists the data issues (D-19.659)."""
-    findings, seen, _ = check_folder_issues(folder)
+    findings, seen, _ = _check_folder(folder, with_issues=False)
     return findings, seen
 
 
@@ -267,7 +267,15 @@ def check_folder_issues(
 ) -> tuple[list[Finding], list[tuple[str, int, int]], list[Finding]]:
     """`check_folder` and the data issues of the files read: the records dated after the subject's death
     (`records_after_death` over the datasets of each folder and format, as the export lists them; warnings
-    that do not fail the check, D-19.653, D-19.659). Returns (findings, seen, data issues)."""
+    that do not fail the check, D-19.653, D-19.659). An issue of a record in both the XPT and the
+    Dataset-JSON file of a folder is listed once, naming both files (``sdtm/lb.json and lb.xpt:LB``).
+    Returns (findings, seen, data issues)."""
+    return _check_folder(folder, with_issues=True)
+
+
+def _check_folder(
+    folder: Path, *, with_issues: bool
+) -> tuple[list[Finding], list[tuple[str, int, int]], list[Finding]]:
     from cartrial.allowed import path_argument
     from cartrial.cdisc.transport import read_dataset_json, read_xpt
 
@@ -317,19 +325,29 @@ def check_folder_issues(
                 Finding(f"{relative}:{f.dataset}", f.rule, f.message, f.variable, f.record, f.severity)
             )
         seen.append((relative, len(frame), len(frame.columns)))
-        group = (str(path.parent), path.suffix.lower())
-        groups.setdefault(group, {})[name] = frame
-        where[(*group, name)] = relative
+        if with_issues:
+            group = (str(path.parent), path.suffix.lower())
+            groups.setdefault(group, {})[name] = frame
+            where[(*group, name)] = relative
     if not files:
         raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
+    # one issue per folder, dataset, variable and record: the files of each format it is in
+    files_of: dict[tuple[str, str, str, int | None, str, str, str], list[str]] = {}
+    for group, frames in groups.items():
+        for i in records_after_death(frames):
+            key = (group[0], i.dataset, i.variable, i.record, i.rule, i.message, i.severity)
+            files_of.setdefault(key, []).append(where[(*group, i.dataset)])
     issues = [
-        Finding(
-            f"{where[(*group, i.dataset)]}:{i.dataset}", i.rule, i.message, i.variable, i.record, i.severity
-        )
-        for group, frames in groups.items()
-        for i in records_after_death(frames)
+        Finding(f"{_file_names(names)}:{dataset}", rule, message, variable, record, severity)
+        for (_, dataset, variable, record, rule, message, severity), names in files_of.items()
     ]
     return findings, seen, issues
+
+
+def _file_names(relatives: list[str]) -> str:
+    """``sdtm/lb.json and lb.xpt``: the files of one folder, the folder named once."""
+    first, *others = sorted(relatives)
+    return " and ".join([first, *(Path(r).name for r in others)])
 
 
 def _unreadable(exc: BaseException, path: Path) -> str:

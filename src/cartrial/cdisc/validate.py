@@ -5,7 +5,8 @@ character values > 200 bytes and non-ASCII text; shared reference data-standards
 checks every dataset BEFORE anything is written and fails — never truncates — on a violation:
 
 - dataset name <= 8 (letter first, letters/digits/underscore), dataset label <= 40;
-- variable names <= 8 upper-case ASCII, labels <= 40, every variable in the spec (and in its order);
+- variable names <= 8 upper-case ASCII, labels <= 40, every variable in the spec (and in its order), none
+  named twice;
 - character values <= 200 bytes and <= the spec's fixed length, ASCII only (FDA Study Data Technical
   Conformance Guide: ASCII character set);
 - --TESTCD / PARAMCD / TSPARMCD / QNAM values <= 8 characters and name-like, --TEST / TSPARM / QLABEL <= 40
@@ -172,6 +173,11 @@ def validate_dataset(
         add("dataset-label", f"dataset label is {len(dataset_label)} characters; at most {MAX_LABEL}")
     if not dataset_label.isascii():
         add("ascii", "dataset label has non-ASCII characters")
+    repeated = frame.columns[frame.columns.duplicated()].unique()
+    for column in repeated:  # a user's file (`check_folder`) may name a variable twice
+        add("duplicate-variable", "variable appears more than once (the first is checked)", str(column))
+    if len(repeated):
+        frame = frame.loc[:, ~frame.columns.duplicated()]
     columns = list(frame.columns)
     for column in columns:
         if not NAME_RE.match(str(column)):
@@ -515,6 +521,14 @@ def _after_death_message(dataset: str, column: str) -> str:
     return head + "no store edit check compares this date with the death: check the source record"
 
 
+def _one_column(frame: pd.DataFrame | None, name: str) -> np.ndarray | None:
+    """The values of variable `name` when `frame` has it exactly once (a user's file may lack or repeat
+    it: each is a finding of `validate_dataset`, never a traceback here)."""
+    if frame is None or sum(str(c) == name for c in frame.columns) != 1:
+        return None
+    return frame.loc[:, [c for c in frame.columns if str(c) == name]].iloc[:, 0].to_numpy()
+
+
 def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
     """Each SDTM record (DM aside) with a --DTC, --STDTC or --ENDTC date wholly after its subject's
     DM.DTHDTC (`is_after_death`: a complete date after it, or a truncated one whose earliest day is, such as
@@ -522,17 +536,20 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
     the record as recorded and ends DM.RFPENDTC at the death; it does not fail on it (a data error for the
     site to resolve), it lists it. The message says whether the store's edit check RECORD-AFTER-DEATH
     queries that date (`STORE_QUERIED_DATES`). A finding names the dataset, the variable and the record
-    number, never a date or a subject."""
+    number, never a date or a subject. Read from a user's folder (`check_folder_issues`), a dataset may lack
+    DM, USUBJID or the date, repeat a variable or hold any value: such a record is not listed here (no
+    traceback); `validate_dataset` reports the variable or the value."""
     from cartrial.cdisc.spec import dataset_specs
     from cartrial.protocol.death import is_after_death
 
     dm = frames.get("DM")
-    if dm is None or not len(dm) or "DTHDTC" not in dm.columns:
-        return []
+    subjects, dates = _one_column(dm, "USUBJID"), _one_column(dm, "DTHDTC")
+    if subjects is None or dates is None:
+        return []  # a user's DM without them: the missing variable is a finding of `validate_dataset`
     deaths = {
-        str(u): str(d)
-        for u, d in zip(dm["USUBJID"], dm["DTHDTC"], strict=True)
-        if isinstance(d, str) and d and is_iso8601(d)
+        u: d
+        for u, d in zip(subjects, dates, strict=True)
+        if isinstance(u, str) and u and isinstance(d, str) and d and is_iso8601(d)
     }
     if not deaths:
         return []
@@ -540,17 +557,23 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
     out: list[Finding] = []
     for name, frame in frames.items():
         spec = specs.get(name)
-        if spec is None or spec.standard != "SDTMIG" or name == "DM" or "USUBJID" not in frame.columns:
+        if spec is None or spec.standard != "SDTMIG" or name == "DM":
             continue
-        death = frame["USUBJID"].astype(str).map(deaths)
-        dead = np.flatnonzero(death.notna().to_numpy())  # only the records of a subject who died
-        if not len(dead):
+        of = _one_column(frame, "USUBJID")
+        if of is None:
             continue
-        for column in (c for c in frame.columns if DTC_RE.match(str(c))):
+        death = [deaths.get(u) if isinstance(u, str) else None for u in of]
+        dead = [i for i, d in enumerate(death) if d is not None]  # only the records of a subject who died
+        if not dead:
+            continue
+        for column in dict.fromkeys(str(c) for c in frame.columns if DTC_RE.match(str(c))):
+            values = _one_column(frame, column)
+            if values is None:
+                continue
             after = np.zeros(len(frame), dtype=bool)
-            values, died = frame[column].to_numpy(), death.to_numpy()
             for i in dead:
-                after[i] = isinstance(values[i], str) and is_after_death(values[i], died[i])
+                value = values[i]
+                after[i] = isinstance(value, str) and is_iso8601(value) and is_after_death(value, death[i])
             message = _after_death_message(name, column)
             out.extend(
                 Finding(name, "record-after-death", message, column, record, "warning")

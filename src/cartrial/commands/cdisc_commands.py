@@ -84,7 +84,7 @@ def cdisc_command(
             from rich.markup import escape
             from rich.table import Table
 
-            table = Table(title=f"CDISC check of {check}")
+            table = Table(title=f"CDISC check of {escape(str(check))}")  # a path is no markup
             for column in ("file", "records", "variables"):
                 table.add_column(column, justify="right" if column != "file" else "left")
             for f, r, v in seen:
