@@ -176,8 +176,14 @@ def test_check_with_a_repeated_variable_is_a_finding_not_a_traceback(cli, export
     result = cli("export", "cdisc", "--check", tmp_path, "--json")
     assert result.exit_code == 1, result.stdout + result.stderr
     payload = json.loads(result.stdout)
-    repeated = {(f["dataset"], f["variable"]) for f in payload["findings"] if f["rule"] == "duplicate-variable"}
-    assert repeated == {("sdtm/dm.json:DM", "USUBJID"), ("sdtm/dm.json:DM", "DTHDTC"), ("sdtm/lb.json:LB", "LBDTC")}
+    repeated = {
+        (f["dataset"], f["variable"]) for f in payload["findings"] if f["rule"] == "duplicate-variable"
+    }
+    assert repeated == {
+        ("sdtm/dm.json:DM", "USUBJID"),
+        ("sdtm/dm.json:DM", "DTHDTC"),
+        ("sdtm/lb.json:LB", "LBDTC"),
+    }
     assert payload["data_issues"] == []
 
 

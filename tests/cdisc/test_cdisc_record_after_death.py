@@ -161,3 +161,61 @@ def test_a_data_issue_names_the_store_check_only_where_the_store_checks_that_dat
     for key in (("AE", "AEENDTC"), ("CM", "CMENDTC"), ("SV", "SVSTDTC"), ("SV", "SVENDTC")):
         assert "RECORD-AFTER-DEATH" not in messages[key]
     assert "the visit's records" in messages[("SV", "SVSTDTC")]
+
+
+def test_mh_and_cm_history_records_are_not_said_to_be_queried_by_the_store() -> None:
+    """MH and CM hold records the store's RECORD-AFTER-DEATH never compares with the death: the diagnosis
+    date and the relapse history of the subject form (MHSPID DIAGNOSIS, HISTORY; sdtm.build_mh) and the
+    prior treatments of the subject form (CMSPID HISTORY; sdtm.build_cm). Only a relapse form's onset
+    (MHSPID REL-n: store table relapse, onset_date) and a therapy form's start (CMSPID CM-n: therapy,
+    given_at) are in store.edit_checks.DATED_TABLES."""
+    from cartrial.cdisc.validate import records_after_death
+
+    frames = _frames(
+        MH=[
+            {"USUBJID": "S-1", "MHSPID": "DIAGNOSIS", "MHSTDTC": "2022-03-05"},
+            {"USUBJID": "S-1", "MHSPID": "HISTORY", "MHSTDTC": "2022-03-06"},
+            {"USUBJID": "S-1", "MHSPID": "REL-12", "MHSTDTC": "2022-03-07"},
+        ],
+        CM=[
+            {"USUBJID": "S-1", "CMSPID": "HISTORY", "CMSTDTC": "2022-03-05", "CMENDTC": ""},
+            {"USUBJID": "S-1", "CMSPID": "CM-7", "CMSTDTC": "2022-03-06", "CMENDTC": ""},
+        ],
+    )
+    queried = {(i.dataset, i.record): "RECORD-AFTER-DEATH" in i.message for i in records_after_death(frames)}
+    assert queried == {("MH", 1): False, ("MH", 2): False, ("MH", 3): True, ("CM", 1): False, ("CM", 2): True}
+
+
+def test_every_store_queried_date_is_a_dated_table_of_the_store() -> None:
+    """Each SDTM date said to be queried by RECORD-AFTER-DEATH names the store table and date column it is
+    written from, and the store's check compares exactly that column (store.edit_checks.DATED_TABLES): the
+    two lists cannot drift apart. By hand from the SDTM builders (sdtm.py): EX from infusion and
+    lymphodepletion; CM (CM-n) from therapy; AE from adverse_event (a CRS/ICANS episode from its
+    assessments); CE and MH (REL-n) from relapse; LB from lab_result and pd_sample; PC from pk_sample; QS/RS
+    from edss_assessment; OE from visual_acuity; FT from timed_walk; FA from crs/icans_assessment."""
+    from cartrial.cdisc.validate import STORE_QUERIED_DATES
+    from cartrial.store.edit_checks import DATED_TABLES
+
+    expected = {
+        ("EX", "EXSTDTC"): {"infusion", "lymphodepletion_administration"},
+        ("EX", "EXENDTC"): {"infusion", "lymphodepletion_administration"},
+        ("CM", "CMSTDTC"): {"therapy"},
+        ("AE", "AESTDTC"): {"adverse_event", "crs_assessment", "icans_assessment"},
+        ("CE", "CESTDTC"): {"relapse"},
+        ("MH", "MHSTDTC"): {"relapse"},
+        ("LB", "LBDTC"): {"lab_result", "pd_sample"},
+        ("PC", "PCDTC"): {"pk_sample"},
+        ("QS", "QSDTC"): {"edss_assessment"},
+        ("RS", "RSDTC"): {"edss_assessment"},
+        ("OE", "OEDTC"): {"visual_acuity"},
+        ("FT", "FTDTC"): {"timed_walk"},
+        ("FA", "FADTC"): {"crs_assessment", "icans_assessment"},
+    }
+    assert {
+        key: {table for table, _ in date.sources} for key, date in STORE_QUERIED_DATES.items()
+    } == expected
+    for date in STORE_QUERIED_DATES.values():
+        for table, column in date.sources:
+            assert DATED_TABLES[table] == column, (table, column)
+    assert STORE_QUERIED_DATES[("CM", "CMSTDTC")].spid == ("CM-",)
+    assert STORE_QUERIED_DATES[("MH", "MHSTDTC")].spid == ("REL-",)

@@ -483,38 +483,54 @@ def _check_seq(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
 
 
 DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)$")
-STORE_QUERIED_DATES = frozenset(
-    {
-        ("EX", "EXSTDTC"),
-        ("EX", "EXENDTC"),
-        ("CM", "CMSTDTC"),
-        ("AE", "AESTDTC"),
-        ("CE", "CESTDTC"),
-        ("MH", "MHSTDTC"),
-        ("LB", "LBDTC"),
-        ("PC", "PCDTC"),
-        ("QS", "QSDTC"),
-        ("RS", "RSDTC"),
-        ("OE", "OEDTC"),
-        ("FT", "FTDTC"),
-        ("FA", "FADTC"),
-    }
-)
+
+
+@dataclass(frozen=True)
+class StoreDate:
+    """The store dates an SDTM date is written from: (store table, its date column) pairs of
+    `cartrial.store.edit_checks.DATED_TABLES`, and the --SPID prefixes of the records written from them
+    (empty: every record of the dataset)."""
+
+    sources: tuple[tuple[str, str], ...]
+    spid: tuple[str, ...] = ()
+
+
+_INFUSION_DAYS = (("infusion", "infused_at"), ("lymphodepletion_administration", "administered_on"))
+_CRS_ICANS = (("crs_assessment", "assessed_at"), ("icans_assessment", "assessed_at"))
+STORE_QUERIED_DATES: Mapping[tuple[str, str], StoreDate] = {
+    ("EX", "EXSTDTC"): StoreDate(_INFUSION_DAYS),
+    ("EX", "EXENDTC"): StoreDate(_INFUSION_DAYS),  # a one-day administration: its start
+    ("CM", "CMSTDTC"): StoreDate((("therapy", "given_at"),), ("CM-",)),  # not HISTORY (subject form)
+    ("AE", "AESTDTC"): StoreDate((("adverse_event", "started_on"), *_CRS_ICANS)),  # an episode: assessments
+    ("CE", "CESTDTC"): StoreDate((("relapse", "onset_date"),)),
+    ("MH", "MHSTDTC"): StoreDate((("relapse", "onset_date"),), ("REL-",)),  # not DIAGNOSIS, HISTORY
+    ("LB", "LBDTC"): StoreDate((("lab_result", "collected_at"), ("pd_sample", "sampled_at"))),
+    ("PC", "PCDTC"): StoreDate((("pk_sample", "sampled_at"),)),
+    ("QS", "QSDTC"): StoreDate((("edss_assessment", "assessed_at"),)),
+    ("RS", "RSDTC"): StoreDate((("edss_assessment", "assessed_at"),)),
+    ("OE", "OEDTC"): StoreDate((("visual_acuity", "assessed_at"),)),
+    ("FT", "FTDTC"): StoreDate((("timed_walk", "assessed_at"),)),
+    ("FA", "FADTC"): StoreDate(_CRS_ICANS),
+}
 """The SDTM dates written from a store date that the store's edit check RECORD-AFTER-DEATH (D-19.93)
-compares with the death (`cartrial.store.edit_checks.DATED_TABLES`: infusion, lymphodepletion, the
-assessments, labs, samples, a therapy's start, an adverse event's onset, a relapse onset). Not in it: an
-adverse event's end (AEENDTC), a therapy's stop (CMENDTC), DS, and SV/SE, derived from the records
-(D-19.659)."""
+compares with the death (`cartrial.store.edit_checks.DATED_TABLES`), each with its store table and column
+(tests/cdisc/test_cdisc_record_after_death.py checks each against DATED_TABLES). In MH only a relapse
+form's onset (MHSPID REL-n) and in CM only a therapy form's start (CMSPID CM-n) are: the diagnosis date,
+the relapse history and the prior treatments of the subject form (MHSPID DIAGNOSIS/HISTORY, CMSPID HISTORY)
+are not compared. Not in it: an adverse event's end (AEENDTC), a therapy's stop (CMENDTC), DS, and SV/SE,
+derived from the records (D-19.659)."""
 DERIVED_FROM_RECORDS = {"SV": "the visit's records", "SE": "the element's records"}
 
 
-def _after_death_message(dataset: str, column: str) -> str:
-    """Why a date after the death is listed and where to look, true for that date (D-19.659)."""
+def _after_death_message(dataset: str, column: str, spid: object = "") -> str:
+    """Why a date after the death is listed and where to look, true for that date of the record whose
+    --SPID is `spid` (D-19.659)."""
     head = (
         f"{column} is after the subject's death (DM.DTHDTC): kept as recorded, not a date of participation "
         "(DM.RFPENDTC ends at the death); "
     )
-    if (dataset, column) in STORE_QUERIED_DATES:
+    store = STORE_QUERIED_DATES.get((dataset, column))
+    if store is not None and (not store.spid or (isinstance(spid, str) and spid.startswith(store.spid))):
         return head + "the store's edit check RECORD-AFTER-DEATH (D-19.93) queries the source record"
     if dataset in DERIVED_FROM_RECORDS:
         return head + f"derived from {DERIVED_FROM_RECORDS[dataset]}: check those dated after the death"
@@ -574,12 +590,26 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
             for i in dead:
                 value = values[i]
                 after[i] = isinstance(value, str) and is_iso8601(value) and is_after_death(value, death[i])
-            message = _after_death_message(name, column)
+            spids = _one_column(frame, f"{name}SPID")
             out.extend(
-                Finding(name, "record-after-death", message, column, record, "warning")
+                Finding(
+                    name,
+                    "record-after-death",
+                    _after_death_message(name, column, "" if spids is None else spids[record - 1]),
+                    column,
+                    record,
+                    "warning",
+                )
                 for record in _rows_of(after)
             )
     return out
 
 
-__all__ = ["Finding", "is_iso8601", "records_after_death", "validate_dataset"]
+__all__ = [
+    "STORE_QUERIED_DATES",
+    "Finding",
+    "StoreDate",
+    "is_iso8601",
+    "records_after_death",
+    "validate_dataset",
+]
