@@ -57,3 +57,32 @@ def test_every_character_variable_is_as_wide_as_its_longest_value(exported) -> N
                 checked += 1
     assert checked > 300
     assert "USUBJID" in study and {"VISIT"} <= wider_than_own  # the case discriminates
+
+
+def test_define_without_lengths_takes_the_study_wide_widths() -> None:
+    """`build_define` called without `lengths` declares each character variable as wide as its longest value
+    across the datasets given (D-19.657), as the export does: by hand, USUBJID is "S-1" in DM and "S-1000"
+    in AE, so 6 in both; AETERM only in AE, 4 ("Rash"). It used each dataset's own width (DM 3)."""
+    from cartrial.cdisc.define import build_define
+    from cartrial.cdisc.spec import dataset_specs
+
+    specs = dataset_specs()
+    frames = {
+        "DM": pd.DataFrame({"STUDYID": ["S"], "DOMAIN": ["DM"], "USUBJID": ["S-1"]}),
+        "AE": pd.DataFrame({"STUDYID": ["S"], "DOMAIN": ["AE"], "USUBJID": ["S-1000"], "AETERM": ["Rash"]}),
+    }
+    document = build_define(
+        "SDTMIG",
+        [specs["DM"], specs["AE"]],
+        frames,
+        study_id="S",
+        study_title="t",
+        created="2026-01-01T00:00:00",
+        version="0",
+    )
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    length = {
+        item.get("OID"): item.get("Length")
+        for item in etree.fromstring(document).findall(".//odm:ItemDef", ns)
+    }
+    assert (length["IT.DM.USUBJID"], length["IT.AE.USUBJID"], length["IT.AE.AETERM"]) == ("6", "6", "4")

@@ -57,12 +57,6 @@ def test_every_iso_8601_item_s_data_type_admits_its_values(exported) -> None:  #
     assert checked["DM.RFICDTC"] == "date"
 
 
-DURATION = re.compile(
-    r"^-?P(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?$"
-)
-"""ODM 1.3.2 durationDatetime: an ISO 8601 duration (PnYnMnDTnHnMnS, PnW), at least one component."""
-
-
 def test_iso_8601_durations_and_ts_dates_are_declared_as_such(exported) -> None:  # type: ignore[no-untyped-def]
     """PC.PCELTM ("P1D") and TE.TEDUR ("P28D") hold ISO 8601 durations (SDTMIG 3.4 PC, TE), TS.TSVAL for
     AGEMIN/AGEMAX a duration ("P18Y") and for SSTDTC/DCUTDTC a date (SDTMIG 3.4 TS, Appendix C1): declared
@@ -81,12 +75,14 @@ def test_iso_8601_durations_and_ts_dates_are_declared_as_such(exported) -> None:
         assert code in set(ts["TSPARMCD"])
         expected[f"IT.TS.TSVAL.{code}"] = data_type
     assert {oid: declared.get(oid) for oid in expected} == expected
-    # every value admitted by its declared type
-    for name, column in (("PC", "PCELTM"), ("TE", "TEDUR")):
-        values = [v for v in pd.unique(frames[name][column]) if isinstance(v, str) and v]
-        assert values and all(DURATION.match(v) for v in values), (name, column)
-    for code in ("AGEMIN", "AGEMAX"):
-        assert all(DURATION.match(v) for v in ts.loc[ts["TSPARMCD"] == code, "TSVAL"])
+    # the values, by hand from the example protocol: PK days 1-270 after the infusion, a 4-day
+    # lymphodepletion element and a 28-day treatment element, ages 18 to 75 (ISO 8601 durations PnD, PnY)
+    days = (1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270)
+    eltm = {v for v in pd.unique(frames["PC"]["PCELTM"]) if isinstance(v, str) and v}
+    assert eltm == {f"P{d}D" for d in days}
+    assert {v for v in pd.unique(frames["TE"]["TEDUR"]) if isinstance(v, str) and v} == {"P4D", "P28D"}
+    ages = dict(zip(ts["TSPARMCD"], ts["TSVAL"], strict=True))
+    assert (ages["AGEMIN"], ages["AGEMAX"]) == ("P18Y", "P75Y")
     for code in ("SSTDTC", "DCUTDTC"):
         assert all(FORMATS["date"].match(v) for v in ts.loc[ts["TSPARMCD"] == code, "TSVAL"])
     # a duration item, like a date, has no Length (Define-XML 2.1: Length for text, integer, float)

@@ -26,8 +26,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from cartrial.cdisc.sdtm import AE_QUALIFIERS, EDSS_QUALIFIERS, TS_VALUE_ORIGINS
-from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package
-from cartrial.cdisc.transport import char_lengths
+from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package, dataset_specs
+from cartrial.cdisc.transport import char_lengths, study_char_lengths
+from cartrial.cdisc.validate import TS_VALUE_TYPES
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -80,18 +81,6 @@ def _iso_data_type(values: list[str]) -> str:
     return "partialDatetime" if any("T" in v for v in values) else "partialDate"
 
 
-TS_VALUE_TYPES: Mapping[str, str] = {
-    "AGEMIN": "duration",
-    "AGEMAX": "duration",
-    "SSTDTC": "iso8601",
-    "SENDTC": "iso8601",
-    "DCUTDTC": "iso8601",
-}
-"""TS parameters whose TSVAL is an ISO 8601 duration or date (SDTMIG 3.4 TS, Appendix C1 TSVAL format:
-AGEMIN/AGEMAX durations such as P18Y, SSTDTC/SENDTC/DCUTDTC dates): their value-level DataType is
-durationDatetime, or the date type of their values (`_iso_data_type`), not text (D-19.660)."""
-
-
 def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
     if variable.type == "Char":
         if variable.date == "iso8601":
@@ -137,8 +126,12 @@ def build_define(
     terms: Mapping[str, Codelist] | None = None,
 ) -> bytes:
     """The define.xml document (UTF-8 bytes) of one standard (``SDTMIG`` or ``ADaMIG``); `lengths`: the
-    character lengths per dataset when the caller computed them (`char_lengths`, as the transport files)."""
+    character lengths per dataset as the transport files have them (`study_char_lengths`); without it,
+    `study_char_lengths` of `frames` (each variable as wide as its longest value across them; D-19.657)."""
     terms = codelists() if terms is None else terms
+    if lengths is None:
+        known = {**dataset_specs(), **{spec.name: spec for spec in specs}}
+        lengths = study_char_lengths({n: f for n, f in frames.items() if n in known}, known)
     odm = ET.Element(
         _o("ODM"),
         {

@@ -58,12 +58,24 @@ ISO8601_RE = re.compile(
     r"(:(?P<S>[0-9]{2})(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?)?)?)?$"
 )
 
-# ISO 8601 duration (PnYnMnDTnHnMnS or PnW; a leading "-" for a time before the reference, as PC.PCELTM
-# writes it, D-19.389): at least one component, a T only before a time component (ODM 1.3.2
-# durationDatetime; D-19.660).
+# ISO 8601 duration (PnYnMnDTnHnMnS, or PnW alone: ISO 8601 weeks do not combine with other components; a
+# leading "-" for a time before the reference, as PC.PCELTM writes it, D-19.389): at least one component, a T
+# only before a time component, a fraction only on the seconds (ODM 1.3.2 durationDatetime; D-19.660).
 DURATION_RE = re.compile(
-    r"^-?P(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?$"
+    r"^-?P(?:[0-9]+W|(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?)$"
 )
+
+TS_VALUE_TYPES: Mapping[str, str] = {
+    "AGEMIN": "duration",
+    "AGEMAX": "duration",
+    "SSTDTC": "iso8601",
+    "SENDTC": "iso8601",
+    "DCUTDTC": "iso8601",
+}
+"""TS parameters whose TSVAL is an ISO 8601 duration or date (SDTMIG 3.4 TS, Appendix C1 TSVAL format:
+AGEMIN/AGEMAX durations such as P18Y, SSTDTC/SENDTC/DCUTDTC dates): the validator checks TSVAL of those
+records as such (rule `iso8601`), and define.xml declares their value-level DataType durationDatetime, or the
+date type of their values, not text (D-19.660)."""
 
 TEST_CODE_VARIABLES = ("TESTCD", "PARMCD", "PARAMCD", "QNAM", "IETESTCD")
 TEST_NAME_VARIABLES = ("TEST", "TSPARM", "QLABEL")
@@ -118,6 +130,12 @@ def is_iso8601(text: str) -> bool:
     if m["M"] is not None and int(m["M"]) > 59:
         return False
     return not (m["S"] is not None and int(m["S"]) > 59)
+
+
+def is_duration(text: str) -> bool:
+    """True when `text` is an ISO 8601 duration as ODM 1.3.2 durationDatetime takes it (``P18Y``, ``P1D``,
+    ``-PT30M``, ``P2W``; not ``P1W2D``, ``P``, ``PT`` or ``P1H``; `DURATION_RE`)."""
+    return bool(DURATION_RE.match(text))
 
 
 def _missing(value: object) -> bool:
@@ -201,9 +219,34 @@ def validate_dataset(
         out.extend(_check_values(frame[variable.name], spec, variable.name, terms))
         if variable.value_codelists:
             out.extend(_check_value_codelists(frame, spec, variable.name, terms))
+    out.extend(_check_ts_values(frame, spec))
     out.extend(_check_keys(frame, spec))
     out.extend(_check_seq(frame, spec))
     out.extend(_check_time_points(frame, spec))
+    return out
+
+
+def _check_ts_values(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
+    """TS.TSVAL of a parameter of `TS_VALUE_TYPES`: an ISO 8601 duration (AGEMIN, AGEMAX) or date/time
+    (SSTDTC, SENDTC, DCUTDTC), rule `iso8601` (D-19.660)."""
+    if spec.name != "TS" or "TSPARMCD" not in frame.columns or "TSVAL" not in frame.columns:
+        return []
+    out = []
+    for kind, what, check in (
+        ("duration", "ISO 8601 duration", is_duration),
+        ("iso8601", "ISO 8601 date/time", is_iso8601),
+    ):
+        bad = [
+            isinstance(code, str)
+            and TS_VALUE_TYPES.get(code) == kind
+            and not (isinstance(value, str) and (value == "" or check(value)))
+            for code, value in zip(frame["TSPARMCD"], frame["TSVAL"], strict=True)
+        ]
+        rows = _rows_of(bad)
+        if rows:
+            codes = "/".join(code for code, k in TS_VALUE_TYPES.items() if k == kind)
+            message = f"TSVAL of {codes} not an {what} (records {_records(rows)})"
+            out.append(Finding(spec.name, "iso8601", message, "TSVAL", rows[0]))
     return out
 
 
@@ -409,9 +452,7 @@ def _check_values(
         bad = np.fromiter((bool(u) and not is_iso8601(u) for u in distinct), dtype=bool, count=len(distinct))
         add("iso8601", "not an ISO 8601 date/time", _rows_of(bad[codes] if len(codes) else bad[:0]))
     elif variable.date == "duration":  # D-19.660
-        bad = np.fromiter(
-            (bool(u) and not DURATION_RE.match(u) for u in distinct), dtype=bool, count=len(distinct)
-        )
+        bad = np.fromiter((bool(u) and not is_duration(u) for u in distinct), dtype=bool, count=len(distinct))
         add("iso8601", "not an ISO 8601 duration", _rows_of(bad[codes] if len(codes) else bad[:0]))
     if variable.codelist:
         codelist = terms.get(variable.codelist)
@@ -607,8 +648,10 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
 
 __all__ = [
     "STORE_QUERIED_DATES",
+    "TS_VALUE_TYPES",
     "Finding",
     "StoreDate",
+    "is_duration",
     "is_iso8601",
     "records_after_death",
     "validate_dataset",
