@@ -353,20 +353,29 @@ def test_a_duration_variable_holds_an_iso_8601_duration(text: str, valid: bool) 
 
 
 def test_ts_agemin_and_agemax_are_iso_8601_durations() -> None:
-    """TS.TSVAL of AGEMIN/AGEMAX is an ISO 8601 duration (SDTMIG 3.4 TS, Appendix C1: "P18Y"): "18" or
-    "P1W2D" is a finding naming TSVAL and the record; another parameter's text is not checked as one."""
+    """TS.TSVAL of AGEMIN/AGEMAX is an ISO 8601 duration (SDTMIG 3.4 TS, Appendix C1: "P18Y"), of
+    SSTDTC/SENDTC/DCUTDTC an ISO 8601 date: "75 years", "P1W2D" or "20 March 2022" is a finding naming TSVAL
+    and the records; another parameter's text is not checked as one."""
     spec = dataset_specs()["TS"]
-    rows = [("AGEMIN", "P18Y"), ("AGEMAX", "75 years"), ("AGEMIN", "P1W2D"), ("TITLE", "18 years")]
+    rows = [
+        ("AGEMIN", 1.0, "P18Y"),
+        ("AGEMAX", 1.0, "75 years"),
+        ("AGEMIN", 2.0, "P1W2D"),
+        ("TITLE", 1.0, "18 years"),
+        ("DCUTDTC", 1.0, "2022-03-20"),
+        ("SSTDTC", 1.0, "20 March 2022"),
+    ]
     frame = pd.DataFrame(
         {
             "STUDYID": "S",
             "DOMAIN": "TS",
-            "TSSEQ": [1.0, 1.0, 2.0, 1.0],
+            "TSSEQ": [r[1] for r in rows],
             "TSPARMCD": [r[0] for r in rows],
-            "TSPARM": ["Planned Minimum Age of Subjects", "Planned Maximum Age of Subjects"] * 2,
-            "TSVAL": [r[1] for r in rows],
+            "TSPARM": "A parameter",
+            "TSVAL": [r[2] for r in rows],
         }
     )
     found = [f for f in validate_dataset(frame, spec) if f.rule == "iso8601"]
-    assert [(f.variable, f.record) for f in found] == [("TSVAL", 2)]
+    assert [(f.variable, f.record) for f in found] == [("TSVAL", 2), ("TSVAL", 6)]
     assert "(records 2, 3)" in found[0].message
+    assert "(records 6)" in found[1].message
