@@ -14,7 +14,9 @@ checks every dataset BEFORE anything is written and fails — never truncates �
 - required (Req) variables present and populated (an ADaM Req variable whose spec gives `may_be_null`:
   present; ADaMIG v1.3 Req is inclusion, D-19.84), expected (Exp) variables present;
 - no duplicate natural keys;
-- --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4);
+- --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4); a duration
+  variable (PC.PCELTM, TE.TEDUR) and TS.TSVAL of AGEMIN/AGEMAX an ISO 8601 duration, TS.TSVAL of
+  SSTDTC/SENDTC/DCUTDTC a date (`TS_VALUE_TYPES`; D-19.660);
 - --DY / --STDY / --ENDY never 0 (SDTMIG 3.4 §4.4.4: there is no day 0);
 - --SEQ unique per subject;
 - --TPT and --TPTNUM (ATPT and ATPTN) one-to-one within a --TPTREF (D-19.381), and --TPT and a given --ELTM

@@ -72,9 +72,8 @@ def is_after_death(date: str, death: str) -> bool:
     """True when an ISO 8601 date — complete or right-truncated (YYYY, YYYY-MM, YYYY-MM-DD; a date-time by
     its date) — is wholly after the date of death: its earliest possible day is later than the death's
     latest, compared on the precision both have (SDTMIG 3.4 §4.4.2). A date on the death's day, or a
-    truncated one that may be (``2022-03`` against 2022-03-01), is not; text that is no such date is not.
-    The one comparison of the CDISC export's end of participation and its listing of records after the
-    death (D-19.653, D-19.659); the store's check compares typed dates (`RECORD-AFTER-DEATH`).
+    truncated one that may be (``2022-03`` against 2022-03-01), is not; text that is no such date is not
+    (D-19.653, D-19.659).
 
     >>> is_after_death("2022-04", "2022-03-01"), is_after_death("2022-03", "2022-03-01")
     (True, False)
