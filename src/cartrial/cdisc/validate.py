@@ -621,8 +621,8 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
         of = _one_column(frame, "USUBJID")
         if of is None:
             continue
-        death = [deaths.get(u) if isinstance(u, str) else None for u in of]
-        dead = [i for i, d in enumerate(death) if d is not None]  # only the records of a subject who died
+        # only the records of a subject who died: (record index, date of death)
+        dead = [(i, deaths[u]) for i, u in enumerate(of) if isinstance(u, str) and u in deaths]
         if not dead:
             continue
         for column in dict.fromkeys(str(c) for c in frame.columns if DTC_RE.match(str(c))):
@@ -630,9 +630,9 @@ def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
             if values is None:
                 continue
             after = np.zeros(len(frame), dtype=bool)
-            for i in dead:
+            for i, died in dead:
                 value = values[i]
-                after[i] = isinstance(value, str) and is_iso8601(value) and is_after_death(value, death[i])
+                after[i] = isinstance(value, str) and is_iso8601(value) and is_after_death(value, died)
             spids = _one_column(frame, f"{name}SPID")
             out.extend(
                 Finding(
