@@ -93,6 +93,7 @@ COMMAND_API: dict[str, str | None] = {
 SHARED_API = (
     "cartrial.store:read_snapshot",
     "cartrial.cdisc:read_sites",
+    "cartrial.cdisc:check_folder_issues",  # export cdisc --check
     "cartrial.analysis:analysis_files",
     "cartrial.report:popfit_files",
     "cartrial.report:map_files",

@@ -312,3 +312,70 @@ def test_a_non_latin_script_is_kept_for_the_validator_to_refuse() -> None:
     assert ascii_text("撤回同意") == "撤回同意"
     assert ascii_text("β-lactam") == "β-lactam"
     assert ascii_text("Ünal Øre") == "Unal Ore"
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        # ISO 8601 durations by hand (ISO 8601-1:2019 §5.5.2: PnYnMnDTnHnMnS, or PnW alone; a T only before
+        # a time component; at least one component; a leading "-" before the reference, as PCELTM writes it)
+        ("P18Y", True),
+        ("P1D", True),
+        ("P28D", True),
+        ("PT2H", True),
+        ("-PT30M", True),
+        ("P2W", True),
+        ("P1Y2M3DT4H5M6.5S", True),
+        ("PT0.5S", True),
+        ("", True),  # blank: not collected
+        ("P", False),
+        ("PT", False),
+        ("P1DT", False),
+        ("P1H", False),  # hours only after T
+        ("1D", False),
+        ("P18 years", False),
+        ("18 years", False),
+        ("P1W2D", False),  # weeks do not combine with other components
+        ("P1Y2W", False),
+        ("P1.5D", False),
+    ],
+)
+def test_a_duration_variable_holds_an_iso_8601_duration(text: str, valid: bool) -> None:
+    spec = _spec(
+        variables=[
+            *_spec().variables,
+            Variable(name="XXELTM", label="Elapsed Time", core="Perm", date="duration"),
+        ]
+    )
+    frame = _frame(1, XXELTM=[text])
+    rules = [(f.rule, f.variable) for f in validate_dataset(frame, spec, terms=TERMS)]
+    assert (("iso8601", "XXELTM") not in rules) is valid, rules
+
+
+def test_ts_agemin_and_agemax_are_iso_8601_durations() -> None:
+    """TS.TSVAL of AGEMIN/AGEMAX is an ISO 8601 duration (SDTMIG 3.4 TS, Appendix C1: "P18Y"), of
+    SSTDTC/SENDTC/DCUTDTC an ISO 8601 date: "75 years", "P1W2D" or "20 March 2022" is a finding naming TSVAL
+    and the records; another parameter's text is not checked as one."""
+    spec = dataset_specs()["TS"]
+    rows = [
+        ("AGEMIN", 1.0, "P18Y"),
+        ("AGEMAX", 1.0, "75 years"),
+        ("AGEMIN", 2.0, "P1W2D"),
+        ("TITLE", 1.0, "18 years"),
+        ("DCUTDTC", 1.0, "2022-03-20"),
+        ("SSTDTC", 1.0, "20 March 2022"),
+    ]
+    frame = pd.DataFrame(
+        {
+            "STUDYID": "S",
+            "DOMAIN": "TS",
+            "TSSEQ": [r[1] for r in rows],
+            "TSPARMCD": [r[0] for r in rows],
+            "TSPARM": "A parameter",
+            "TSVAL": [r[2] for r in rows],
+        }
+    )
+    found = [f for f in validate_dataset(frame, spec) if f.rule == "iso8601"]
+    assert [(f.variable, f.record) for f in found] == [("TSVAL", 2), ("TSVAL", 6)]
+    assert "(records 2, 3)" in found[0].message
+    assert "(records 6)" in found[1].message

@@ -5,8 +5,8 @@ The mapping is data (`specs/sdtm/*.yaml`, `specs/adam/*.yaml`, `ct/codelists.yam
 `cartrial.cdisc.spec`); the builders read the store snapshot and the analysis layer and add no scientific
 rule.
 
-Public API: `export_cdisc(snapshot, analysis, out_dir)`, `check_folder(folder)`, `build_all`,
-`validate_dataset`, `dataset_specs`, `codelists`.
+Public API: `export_cdisc(snapshot, analysis, out_dir)`, `check_folder(folder)` (with the data issues:
+`check_folder_issues`), `build_all`, `validate_dataset`, `dataset_specs`, `codelists`.
 """
 
 from cartrial.cdisc.export import (
@@ -14,6 +14,7 @@ from cartrial.cdisc.export import (
     ExportResult,
     build_all,
     check_folder,
+    check_folder_issues,
     export_cdisc,
     read_sites,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Variable",
     "build_all",
     "check_folder",
+    "check_folder_issues",
     "codelists",
     "dataset_specs",
     "export_cdisc",

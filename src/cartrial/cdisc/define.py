@@ -19,14 +19,16 @@ become a runtime dependency; the tests validate every file against the Define-XM
 from __future__ import annotations
 
 import hashlib
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from cartrial.cdisc.sdtm import TS_VALUE_ORIGINS
-from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package
-from cartrial.cdisc.transport import char_lengths
+from cartrial.cdisc.sdtm import AE_QUALIFIERS, EDSS_QUALIFIERS, TS_VALUE_ORIGINS
+from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package, dataset_specs
+from cartrial.cdisc.transport import char_lengths, study_char_lengths
+from cartrial.cdisc.validate import TS_VALUE_TYPES
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -61,15 +63,35 @@ def _oid(*parts: str) -> str:
     return ".".join(p.replace(" ", "_") for p in parts if p)
 
 
+COMPLETE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+COMPLETE_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+)
+
+
+def _iso_data_type(values: list[str]) -> str:
+    """The Define-XML (ODM 1.3.2) data type of ISO 8601 texts: ``date`` when every one is a complete date
+    (xs:date), ``datetime`` when every one is a complete date-time to the second (xs:dateTime),
+    else the right-truncated forms: ``partialDate`` without a time, ``partialDatetime`` with one
+    (D-19.655). No value: ``date``."""
+    if all(COMPLETE_DATE.match(v) for v in values):
+        return "date"
+    if all(COMPLETE_DATETIME.match(v) for v in values):
+        return "datetime"
+    return "partialDatetime" if any("T" in v for v in values) else "partialDate"
+
+
 def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
     if variable.type == "Char":
         if variable.date == "iso8601":
-            has_time = (
-                frame is not None
-                and variable.name in frame.columns
-                and any("T" in str(x) for x in pd.unique(frame[variable.name]))
+            values = (
+                [str(x) for x in pd.unique(frame[variable.name]) if isinstance(x, str) and x]
+                if frame is not None and variable.name in frame.columns
+                else []
             )
-            return "datetime" if has_time else "date"
+            return _iso_data_type(values)
+        if variable.date == "duration":  # an ISO 8601 duration (ODM 1.3.2 durationDatetime; D-19.660)
+            return "durationDatetime"
         return "text"
     if variable.date in ("sasdate", "sasdatetime"):
         return "integer"
@@ -104,8 +126,12 @@ def build_define(
     terms: Mapping[str, Codelist] | None = None,
 ) -> bytes:
     """The define.xml document (UTF-8 bytes) of one standard (``SDTMIG`` or ``ADaMIG``); `lengths`: the
-    character lengths per dataset when the caller computed them (`char_lengths`, as the transport files)."""
+    character lengths per dataset as the transport files have them (`study_char_lengths`); without it,
+    `study_char_lengths` of `frames` (each variable as wide as its longest value across them; D-19.657)."""
     terms = codelists() if terms is None else terms
+    if lengths is None:
+        known = {**dataset_specs(), **{spec.name: spec for spec in specs}}
+        lengths = study_char_lengths({n: f for n, f in frames.items() if n in known}, known)
     odm = ET.Element(
         _o("ODM"),
         {
@@ -308,6 +334,49 @@ def _origin(variable: Variable) -> ET.Element:
     return origin
 
 
+SUPP_QUALIFIERS = {q.qnam: q for q in (*AE_QUALIFIERS, *EDSS_QUALIFIERS.values())}
+"""The supplemental qualifiers the export writes, by QNAM: each value-level QVAL states the QORIG written
+and, when Derived, its own method (D-19.656)."""
+
+
+def _vlm_derivation(
+    ref: ET.Element,
+    origin: ET.Element,
+    spec: DatasetSpec,
+    variable: Variable,
+    methods: dict[str, tuple[str, str]] | None,
+) -> None:
+    """A value-level ItemRef whose item is Derived names the variable's method (Define-XML 2.1: MethodOID
+    is required for a Derived origin, D-19.656)."""
+    if origin.get("Type") == "Derived" and variable.method and methods is not None:
+        oid = _method_oid(spec.name, variable.name)
+        ref.set("MethodOID", oid)
+        methods.setdefault(oid, (f"{spec.name}.{variable.name}", _method_text(variable)))
+
+
+def _supp_origin(
+    ref: ET.Element, spec: DatasetSpec, qnam: str, methods: dict[str, tuple[str, str]] | None
+) -> ET.Element | None:
+    """The origin of a SUPP-- QVAL for one QNAM: its QORIG (SDTMIG 3.4 §8.4.1), with the qualifier's own
+    method when Derived and the store column it was collected in when Collected (D-19.662); None for a
+    QNAM the export does not know (the variable's origin then)."""
+    qualifier = SUPP_QUALIFIERS.get(qnam)
+    if qualifier is None:
+        return None
+    attrs = {
+        "Type": qualifier.origin,
+        **({"Source": "Investigator"} if qualifier.origin == "Collected" else {}),
+    }
+    if qualifier.origin == "Derived" and qualifier.method and methods is not None:
+        oid = _method_oid(spec.name, f"QVAL_{qnam}")
+        ref.set("MethodOID", oid)
+        methods[oid] = (f"{spec.name}.QVAL ({qnam})", qualifier.method)
+    origin = ET.Element(_d("Origin"), attrs)
+    if qualifier.origin == "Collected" and qualifier.source:  # where it was collected (D-19.662)
+        _text(origin, _o("Description"), qualifier.source)
+    return origin
+
+
 def _value_list(
     spec: DatasetSpec,
     variable: Variable,
@@ -324,7 +393,7 @@ def _value_list(
     entry per grading scale) and for a variable whose codelist depends on another variable (DSDECOD by DSCAT:
     one entry per DSCAT value in the data, each with its codelist; D-15.9)."""
     if variable.value_codelists:
-        return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used)
+        return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used, methods)
     if variable.name == "AETOXGR" or (spec.name == "ADAE" and variable.name == "ATOXGR"):
         by = "AECAT"
         if frame is None or by not in frame.columns:
@@ -360,17 +429,17 @@ def _value_list(
             if variable.codelist:
                 ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", variable.codelist)})
             if spec.standard == "SDTMIG":  # the reported CTCAE grade is collected, the ASTCT grade derived
-                d.append(
-                    ET.Element(
-                        _d("Origin"),
-                        {
-                            "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
-                            **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
-                        },
-                    )
+                origin = ET.Element(
+                    _d("Origin"),
+                    {
+                        "Type": "Derived" if scale.startswith("ASTCT") else "Collected",
+                        **({} if scale.startswith("ASTCT") else {"Source": "Investigator"}),
+                    },
                 )
             else:  # an ADaM value is never collected: the variable's own origin (D-19.144)
-                d.append(_origin(variable))
+                origin = _origin(variable)
+            d.append(origin)
+            _vlm_derivation(ref, origin, spec, variable, methods)
             item_defs.append(d)
         return vl
     if not variable.vlm or not spec.testcd or variable.name == spec.testcd:
@@ -398,7 +467,12 @@ def _value_list(
         vl_item = _oid(item_oid, code)
         ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
         ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
-        if variable.type == "Char":
+        ts_type = TS_VALUE_TYPES.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
+        if ts_type is not None:  # a TS value that is an ISO 8601 date or duration (D-19.660)
+            values = [str(v) for v in pd.unique(frame.loc[frame[spec.testcd] == code, variable.name]) if v]
+            data_type = "durationDatetime" if ts_type == "duration" else _iso_data_type(values)
+            attrs = {"OID": vl_item, "Name": variable.name, "DataType": data_type}
+        elif variable.type == "Char":
             length = max(1, int(longest.get(code, 1)))
             attrs = {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": str(length)}
         else:
@@ -412,8 +486,13 @@ def _value_list(
             + (" (sponsor-defined test code)" if sponsor else ""),
         )
         own = TS_VALUE_ORIGINS.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
-        if own is None:
-            d.append(_origin(variable))
+        supp = _supp_origin(ref, spec, code, methods) if spec.name.startswith("SUPP") else None
+        if supp is not None:  # a supplemental value: its QNAM's QORIG (D-19.656)
+            d.append(supp)
+        elif own is None:
+            origin = _origin(variable)
+            d.append(origin)
+            _vlm_derivation(ref, origin, spec, variable, methods)
         else:  # a TS value the export derives from the data or assigns, not the protocol's (D-19.260)
             d.append(ET.Element(_d("Origin"), {"Type": own[0]}))
             if own[1] and own[0] == "Derived" and methods is not None:
@@ -435,6 +514,7 @@ def _value_codelists(
     where_clauses: list[ET.Element],
     item_defs: list[ET.Element],
     used: set[str],
+    methods: dict[str, tuple[str, str]] | None = None,
 ) -> ET.Element | None:
     by = variable.codelist_by or ""
     if frame is None or by not in frame.columns or variable.name not in frame.columns:
@@ -466,7 +546,9 @@ def _value_codelists(
         _text(d, _o("Description"), f"{variable.label} for {by} = {selector}")
         used.add(codelist)
         ET.SubElement(d, _o("CodeListRef"), {"CodeListOID": _oid("CL", codelist)})
-        d.append(_origin(variable))
+        origin = _origin(variable)
+        d.append(origin)
+        _vlm_derivation(ref, origin, spec, variable, methods)
         item_defs.append(d)
     return vl
 

@@ -71,6 +71,8 @@ def render_mapping() -> str:
                     if v.date == "sasdatetime"
                     else " (ISO 8601)"
                     if v.date == "iso8601"
+                    else " (ISO 8601 duration)"
+                    if v.date == "duration"
                     else ""
                 )
                 lines.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ import pandas as pd
 from cartrial.allowed import choice_text
 from cartrial.cdisc.adam import RESPONDER_CODELIST, study_codelists
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
-from cartrial.cdisc.validate import Finding, validate_dataset
+from cartrial.cdisc.validate import Finding, records_after_death, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
 
 FORMATS = ("xpt", "json", "both")
@@ -61,6 +61,9 @@ class ExportResult:
     files: tuple[str, ...] = field(default_factory=tuple)
     frames: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     """The datasets as written (for callers that summarise or test them)."""
+    data_issues: tuple[Finding, ...] = ()
+    """Data errors written as recorded, not refused (severity ``warning``): records dated after the
+    subject's death (`records_after_death`, D-19.653)."""
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -68,6 +71,7 @@ class ExportResult:
             "snapshot": dict(self.snapshot),
             "datasets": [d.__dict__ | {"files": list(d.files)} for d in self.datasets],
             "files": list(self.files),
+            "data_issues": [issue.as_dict() for issue in self.data_issues],
         }
 
 
@@ -142,7 +146,7 @@ def export_cdisc(
     from cartrial.cdisc.define import build_define
 
     out_dir = path_argument(out_dir, "out_dir")
-    from cartrial.cdisc.transport import char_lengths, write_dataset_json_frame, write_xpt
+    from cartrial.cdisc.transport import study_char_lengths, write_dataset_json_frame, write_xpt
     from cartrial.tabular import staged_folder, write_atomic
 
     check_options(formats, sdtmig, edss_domain)
@@ -165,8 +169,9 @@ def export_cdisc(
     study_id = str(frames["DM"]["STUDYID"].iloc[0]) if len(frames["DM"]) else str(snapshot.protocol.study.id)
     view = snapshot.view()
     study_title = str(snapshot.protocol.study.title)
-    # character lengths once per dataset: the XPT file, the Dataset-JSON file and define.xml share them
-    lengths = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
+    # character lengths once per export, one per variable across the study (SUPP-- per dataset): the XPT
+    # file, the Dataset-JSON file and define.xml share them (D-19.657)
+    lengths = study_char_lengths(frames, specs)
     summaries: list[DatasetSummary] = []
     written: list[str] = []
     with staged_folder(out_dir, field="--out") as stage:  # all or nothing in out_dir (D-19.501)
@@ -211,7 +216,8 @@ def export_cdisc(
             )
             (target / "define.xml").write_bytes(define)
             written.append(f"{folder}/define.xml")
-        result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames)
+        issues = tuple(records_after_death(frames))  # written as recorded, listed (D-19.653)
+        result = ExportResult(out_dir, tuple(summaries), snapshot.metadata(), tuple(written), frames, issues)
         manifest = {
             **result.metadata(),
             "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
@@ -221,19 +227,28 @@ def export_cdisc(
             },
         }
         write_atomic(stage / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
-        write_atomic(stage / "README.md", _readme(snapshot, study_id, view))
+        write_atomic(stage / "README.md", _readme(snapshot, study_id, view, issues))
     return result
 
 
-def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any]) -> str:
+def _readme(snapshot: Any, study_id: str, view: Mapping[str, Any], issues: Sequence[Finding] = ()) -> str:
     """The export folder's README.md: study, cut-off and whose view of the study the datasets hold
-    (`StudySnapshot.view`: always the whole study, D-19.461)."""
+    (`StudySnapshot.view`: always the whole study, D-19.461), and the data issues the manifest lists:
+    dates after the subject's death, in how many distinct records (dataset and record number; D-19.653,
+    D-19.659)."""
     lines = [
         f"# CDISC export of {study_id}, data cut-off {snapshot.cutoff.isoformat()}",
         "",
         f"Subjects included: {view['statement']}.",
         f"Sites: {', '.join(view['sites']) or 'none'}.",
     ]
+    if issues:
+        records = len({(i.dataset, i.record) for i in issues})
+        lines += [
+            "",
+            f"Data issues: {len(issues)} date(s) in {records} record(s) dated after the subject's death, "
+            "written as recorded (`data_issues` in cdisc-export.json; DM.RFPENDTC ends at the death).",
+        ]
     lines += ["", "cdisc-export.json records the snapshot (its `view`), the options and every dataset.", ""]
     return "\n".join(lines)
 
@@ -242,7 +257,25 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     """Re-validate every ``*.xpt`` and ``*.json`` dataset under `folder` (recursively) against its spec.
 
     Returns (findings, [(file, records, variables)]). A file whose name is not a known dataset is a
-    finding."""
+    finding. `check_folder_issues` also lists the data issues (D-19.659)."""
+    findings, seen, _ = _check_folder(folder, with_issues=False)
+    return findings, seen
+
+
+def check_folder_issues(
+    folder: Path,
+) -> tuple[list[Finding], list[tuple[str, int, int]], list[Finding]]:
+    """`check_folder` and the data issues of the files read: the records dated after the subject's death
+    (`records_after_death` over the datasets of each folder and format, as the export lists them; warnings
+    that do not fail the check, D-19.653, D-19.659). An issue of a record in both the XPT and the
+    Dataset-JSON file of a folder is listed once, naming both files (``sdtm/lb.json and lb.xpt:LB``).
+    Returns (findings, seen, data issues)."""
+    return _check_folder(folder, with_issues=True)
+
+
+def _check_folder(
+    folder: Path, *, with_issues: bool
+) -> tuple[list[Finding], list[tuple[str, int, int]], list[Finding]]:
     from cartrial.allowed import path_argument
     from cartrial.cdisc.transport import read_dataset_json, read_xpt
 
@@ -253,6 +286,8 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
     terms = _written_codelists(folder)
     findings: list[Finding] = []
     seen: list[tuple[str, int, int]] = []
+    groups: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+    where: dict[tuple[str, str, str], str] = {}
     files = sorted(
         p
         for p in folder.rglob("*")
@@ -290,9 +325,29 @@ def check_folder(folder: Path) -> tuple[list[Finding], list[tuple[str, int, int]
                 Finding(f"{relative}:{f.dataset}", f.rule, f.message, f.variable, f.record, f.severity)
             )
         seen.append((relative, len(frame), len(frame.columns)))
+        if with_issues:
+            group = (str(path.parent), path.suffix.lower())
+            groups.setdefault(group, {})[name] = frame
+            where[(*group, name)] = relative
     if not files:
         raise CartrialError(f"--check: no dataset files (*.xpt, *.json) in {folder}")
-    return findings, seen
+    # one issue per folder, dataset, variable and record: the files of each format it is in
+    files_of: dict[tuple[str, str, str, int | None, str, str, str], list[str]] = {}
+    for group, frames in groups.items():
+        for i in records_after_death(frames):
+            key = (group[0], i.dataset, i.variable, i.record, i.rule, i.message, i.severity)
+            files_of.setdefault(key, []).append(where[(*group, i.dataset)])
+    issues = [
+        Finding(f"{_file_names(names)}:{dataset}", rule, message, variable, record, severity)
+        for (_, dataset, variable, record, rule, message, severity), names in files_of.items()
+    ]
+    return findings, seen, issues
+
+
+def _file_names(relatives: list[str]) -> str:
+    """``sdtm/lb.json and lb.xpt``: the files of one folder, the folder named once."""
+    first, *others = sorted(relatives)
+    return " and ".join([first, *(Path(r).name for r in others)])
 
 
 def _unreadable(exc: BaseException, path: Path) -> str:
@@ -363,6 +418,7 @@ __all__ = [
     "ExportResult",
     "build_all",
     "check_folder",
+    "check_folder_issues",
     "check_options",
     "export_cdisc",
     "read_sites",

@@ -89,21 +89,36 @@ class Qualifier:
     qnam: str
     origin: str
     evaluator: str = ""
+    method: str = ""
+    """How a Derived value is derived (define.xml value-level MethodDef, D-19.656)."""
+    source: str = ""
+    """Where a Collected value was collected (store table.column; define.xml value-level origin, D-19.662)."""
 
 
 AE_QUALIFIERS: tuple[Qualifier, ...] = (
-    Qualifier("AEGRSCL", "Derived"),
-    Qualifier("AEREPGR", "Collected"),
-    Qualifier("AEDLTFL", "Collected"),
+    Qualifier(
+        "AEGRSCL",
+        "Derived",
+        method="The grading scale of AETOXGR: ASTCT 2019 for a CRS or ICANS episode graded by cartrial's "
+        "grading engine (Lee DW et al., BBMT 2019;25:625-638) and for a grade the adverse event form reports "
+        "on the ASTCT scale; else NCI CTCAE v<adverse_events.grading_scale_version> (5.0 when blank); no "
+        "record without a grade",
+    ),
+    Qualifier(
+        "AEREPGR", "Collected", source="adverse_events.grade (the grade the adverse event form reports)"
+    ),
+    Qualifier("AEDLTFL", "Collected", source="adverse_events.dlt (the DLT flag the form reports)"),
 )
 """SUPPAE: grading scale and version of AETOXGR, grade reported on the AE form, DLT flag."""
 EDSS_QUALIFIERS: Mapping[str, Qualifier] = {
     # store column of the EDSS form: qualifier of the assessment's EDSS0101 record in SUPPQS/SUPPRS (D-15.12);
     # no CDISC test code exists and the EDSS/KFSS test-code codelists are non-extensible
-    "ambulation": Qualifier("EDSSAMB", "Collected", EDSS_EVALUATOR),
-    "walking_distance_m": Qualifier("EDSSWDST", "Collected", EDSS_EVALUATOR),
-    "assistance": Qualifier("EDSSAID", "Collected", EDSS_EVALUATOR),
-    "method": Qualifier("EDSSMETH", "Collected", EDSS_EVALUATOR),
+    "ambulation": Qualifier("EDSSAMB", "Collected", EDSS_EVALUATOR, source="edss.ambulation"),
+    "walking_distance_m": Qualifier(
+        "EDSSWDST", "Collected", EDSS_EVALUATOR, source="edss.walking_distance_m"
+    ),
+    "assistance": Qualifier("EDSSAID", "Collected", EDSS_EVALUATOR, source="edss.assistance"),
+    "method": Qualifier("EDSSMETH", "Collected", EDSS_EVALUATOR, source="edss.method"),
     # the form's `examiner` (a person's name) is not submitted: SDTM records the evaluator's role (--EVAL)
 }
 FA_CRS: Mapping[str, tuple[str, str, str]] = {
@@ -196,6 +211,7 @@ class SdtmContext:
     visit_dtc: dict[str, str] = field(default_factory=dict)
     """Domain → its --DTC column, for the domains with VISITNUM (`number_unscheduled`)."""
     _timing_tables: TimingTables | None = None
+    _deaths: dict[str, dt.date] | None = None
     _graded_labs: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
@@ -231,6 +247,15 @@ class SdtmContext:
 
     def table(self, name: str) -> pd.DataFrame:
         return self.snapshot.tables[name]
+
+    def deaths(self) -> dict[str, dt.date]:
+        """Each subject's date of death by the cut-off (`death_dates`, D-19.83), computed once per export:
+        DM.DTHDTC, the end of participation and the end of study read this one mapping."""
+        if self._deaths is None:
+            from cartrial.analysis.populations import death_dates
+
+            self._deaths = death_dates(self.table("adverse_events"), self.snapshot.cutoff)
+        return self._deaths
 
     def timeline(self, subject: str) -> SubjectTimeline:
         return self.timelines.get(subject) or SubjectTimeline()
@@ -323,9 +348,7 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     level, first_infusion = _infusion_maps(ctx)
     last_dates = _last_dates(ctx)
     ex_first = {s: tl.ld_start for s, tl in ctx.timelines.items()}
-    from cartrial.analysis.populations import death_dates
-
-    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)  # D-19.83
+    died = ctx.deaths()  # D-19.83
     _refuse_unknown_countries(ctx)
     rows = []
     for r in _rows(ctx.table("subjects")):
@@ -369,7 +392,8 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "ARM": arm,
                 "ACTARMCD": armcd,
                 "ACTARM": arm,
-                "ARMNRS": "" if armcd else "ASSIGNED, NOT TREATED",
+                # no arm in the data (the level is recorded at the infusion): not assigned (D-19.658)
+                "ARMNRS": "" if armcd else "NOT ASSIGNED",
                 "ACTARMUD": "",
                 "COUNTRY": country_alpha3(country_name) or "",
                 "DMDTC": dtc(r["consent_date"]),
@@ -452,14 +476,18 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
     end of study (subjects' ``disposition_date``) and a relapse onset on study (`_relapse_ends`, D-19.590)
     included (computed once per export). Snapshot cells are ISO 8601 in UTC: a date-time's date is taken on
     the subject's site calendar (D-19.607); a relapse onset (a date) is compared with the end of study on
-    that calendar."""
+    that calendar. A record dated after the subject's death (DM.DTHDTC, `death_dates`) is no date of
+    participation: a data error the store queries (RECORD-AFTER-DEATH, D-19.93), kept in its domain and
+    listed by the export (`validate.records_after_death`), never the end of participation (D-19.653)."""
     from cartrial.analysis.populations import site_date_texts
+    from cartrial.protocol.death import is_after_death
 
     if ctx.last_dates is not None:
         return ctx.last_dates
     cutoff = ctx.snapshot.cutoff.isoformat()
     zones = {sid: tl.zone for sid, tl in ctx.timelines.items() if tl.zone}
     ends = _relapse_ends(ctx)
+    died = {sid: day.isoformat() for sid, day in ctx.deaths().items()}
     parts = []
     for frame in ctx.snapshot.tables.values():
         if "subject_id" not in frame.columns:
@@ -477,6 +505,12 @@ def _last_dates(ctx: SdtmContext) -> dict[str, str]:
                         for sid, day in zip(frame["subject_id"], days, strict=True)
                     ]
                     keep &= np.array(on_study, dtype=bool)
+                if died:  # nothing after the death is participation (D-19.653)
+                    alive = [
+                        (death := died.get(str(sid))) is None or not is_after_death(day, death)
+                        for sid, day in zip(frame["subject_id"], days, strict=True)
+                    ]
+                    keep &= np.array(alive, dtype=bool)
                 parts.append(pd.DataFrame({"sid": frame["subject_id"].to_numpy()[keep], "day": days[keep]}))
     out: dict[str, str] = {}
     if parts:
@@ -513,9 +547,9 @@ def _relapse_ends(ctx: SdtmContext) -> dict[str, str]:
     (`cartrial.analysis.populations.study_ends` of `end_of_study`, D-19.92), as an ISO date; "" for an end
     stored undated (before D-19.92), which is the last contact itself, so no onset extends it. A subject on
     study is not in it: every onset by the cut-off counts."""
-    from cartrial.analysis.populations import death_dates, end_of_study, study_ends
+    from cartrial.analysis.populations import end_of_study, study_ends
 
-    died = death_dates(ctx.table("adverse_events"), ctx.snapshot.cutoff)
+    died = ctx.deaths()
     ends = study_ends(end_of_study(ctx.table("subjects"), died))
     return {sid: "" if day is None else day.isoformat() for sid, day in ends.items()}
 

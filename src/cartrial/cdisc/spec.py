@@ -1,11 +1,12 @@
 """The CDISC mapping as data: one spec per dataset (`specs/sdtm/*.yaml`, `specs/adam/*.yaml`) and the
 controlled terminology the mapping uses (`ct/codelists.yaml`), loaded into pydantic models.
 
-A dataset spec lists, in order, every variable with its label, type, length (optional: character lengths
-default to the longest value written), core status (Req/Exp/Perm), origin (Collected, Derived, Assigned,
-Protocol, Predecessor), codelist, and for derived variables the derivation method with its source. The
-builders (`cartrial.cdisc.sdtm`, `cartrial.cdisc.adam`), the validator, the writers, Define-XML and
-docs/cdisc.md all read these specs, so the mapping is written once.
+A dataset spec lists, in order, every variable with its label, type, length (optional: the most bytes a
+character value may have; the written width is always the longest value, D-19.657), core status
+(Req/Exp/Perm), origin (Collected, Derived, Assigned, Protocol, Predecessor), codelist, and for derived
+variables the derivation method with its source. The builders (`cartrial.cdisc.sdtm`,
+`cartrial.cdisc.adam`), the validator, the writers, Define-XML and docs/cdisc.md all read these specs,
+so the mapping is written once.
 
 Sources: CDISC SDTMIG 3.4, ADaMIG 1.3, ADaM OCCDS 1.1, ADaMIG-NCA 1.0, ADaM-TTE 1.0, Define-XML 2.1
 (see the shared reference data-standards.md §1-§4).
@@ -36,7 +37,8 @@ class Variable(BaseModel):
     label: str
     type: Literal["Char", "Num"] = "Char"
     length: int | None = None
-    """Fixed character length (bytes); None: the longest value written (at least 1)."""
+    """The most bytes a character value may have (checked by `validate_dataset`; None: 200). The written
+    width is the longest value (at least 1), never this (D-19.657)."""
     core: Core = "Perm"
     origin: Origin = "Collected"
     source: str = ""
@@ -45,7 +47,7 @@ class Variable(BaseModel):
     codelist: str | None = None
     method: str | None = None
     """Derivation method for Derived variables, citing its source (becomes a Define-XML MethodDef)."""
-    date: Literal["iso8601", "sasdate", "sasdatetime"] | None = None
+    date: Literal["iso8601", "duration", "sasdate", "sasdatetime"] | None = None
     """iso8601: character ISO 8601 (SDTM --DTC); sasdate/sasdatetime: numeric ADaM date (DATE9./E8601DT.)."""
     vlm: bool = False
     """Value-level metadata by the dataset's test-code variable (Define-XML def:ValueListDef)."""

@@ -33,19 +33,39 @@ SAS_EPOCH = dt.date(1960, 1, 1)
 
 
 def char_lengths(frame: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
-    """Character length per Char variable: the spec's fixed length, else the longest value (at least 1)."""
+    """Character length per Char variable: the longest value (at least 1). A spec's `length` is the most a
+    value may have (`validate_dataset` refuses a longer one), never a width to pad to: the FDA Study Data
+    Technical Conformance Guide allots a character column the maximum length of its data (D-19.657)."""
     out = {}
     for v in spec.variables:
         if v.type != "Char" or v.name not in frame.columns:
-            continue
-        if v.length:
-            out[v.name] = v.length
             continue
         # values are ASCII once validated, so characters = bytes; the longest of the distinct values (as
         # text, as `astype(str)` writes them), each converted once
         longest = max(map(len, map(str, pd.unique(frame[v.name]))), default=0)
         out[v.name] = max(1, longest)
     return out
+
+
+def study_char_lengths(
+    frames: Mapping[str, pd.DataFrame], specs: Mapping[str, DatasetSpec]
+) -> dict[str, dict[str, int]]:
+    """Character length per dataset and Char variable, one width per variable name across the study: the
+    longest value of that name over every dataset written (SDTM and ADaM), except in a SUPP-- dataset,
+    whose variables keep the longest value of their own dataset (FDA Study Data Technical Conformance
+    Guide: the allotted length of a character column is the maximum length of the variable used across all
+    datasets in the study, except for SUPPQUAL datasets, where it is the maximum in the individual dataset;
+    D-19.657). The XPT file, the Dataset-JSON file and define.xml all take these."""
+    own = {name: char_lengths(frame, specs[name]) for name, frame in frames.items()}
+    study: dict[str, int] = {}
+    for name, lengths in own.items():
+        if not name.startswith("SUPP"):
+            for variable, length in lengths.items():
+                study[variable] = max(study.get(variable, 1), length)
+    return {
+        name: lengths if name.startswith("SUPP") else {v: study[v] for v in lengths}
+        for name, lengths in own.items()
+    }
 
 
 def _xpt_frame(frame: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -349,6 +369,7 @@ __all__ = [
     "dataset_json",
     "read_dataset_json",
     "read_xpt",
+    "study_char_lengths",
     "write_dataset_json",
     "write_dataset_json_frame",
     "write_xpt",

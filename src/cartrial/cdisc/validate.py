@@ -5,7 +5,8 @@ character values > 200 bytes and non-ASCII text; shared reference data-standards
 checks every dataset BEFORE anything is written and fails — never truncates — on a violation:
 
 - dataset name <= 8 (letter first, letters/digits/underscore), dataset label <= 40;
-- variable names <= 8 upper-case ASCII, labels <= 40, every variable in the spec (and in its order);
+- variable names <= 8 upper-case ASCII, labels <= 40, every variable in the spec (and in its order), none
+  named twice;
 - character values <= 200 bytes and <= the spec's fixed length, ASCII only (FDA Study Data Technical
   Conformance Guide: ASCII character set);
 - --TESTCD / PARAMCD / TSPARMCD / QNAM values <= 8 characters and name-like, --TEST / TSPARM / QLABEL <= 40
@@ -13,7 +14,9 @@ checks every dataset BEFORE anything is written and fails — never truncates �
 - required (Req) variables present and populated (an ADaM Req variable whose spec gives `may_be_null`:
   present; ADaMIG v1.3 Req is inclusion, D-19.84), expected (Exp) variables present;
 - no duplicate natural keys;
-- --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4);
+- --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4); a duration
+  variable (PC.PCELTM, TE.TEDUR) and TS.TSVAL of AGEMIN/AGEMAX an ISO 8601 duration, TS.TSVAL of
+  SSTDTC/SENDTC/DCUTDTC a date (`TS_VALUE_TYPES`; D-19.660);
 - --DY / --STDY / --ENDY never 0 (SDTMIG 3.4 §4.4.4: there is no day 0);
 - --SEQ unique per subject;
 - --TPT and --TPTNUM (ATPT and ATPTN) one-to-one within a --TPTREF (D-19.381), and --TPT and a given --ELTM
@@ -51,12 +54,30 @@ TESTCD_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,7}$")
 NON_ASCII_RE = r"[^\x00-\x7f]"
 
 # ISO 8601 date/time with right truncation (SDTMIG 3.4 §4.4.2): YYYY, YYYY-MM, YYYY-MM-DD, then THH, THH:MM,
-# THH:MM:SS(.fff); an optional time zone. Intervals/durations are not used by cartrial. Digits are 0-9 only
-# (D-19.520: `\d` would take Arabic-Indic digits).
+# THH:MM:SS(.fff); an optional time zone. Digits are 0-9 only (D-19.520: `\d` would take Arabic-Indic digits).
 ISO8601_RE = re.compile(
     r"^(?P<y>[0-9]{4})(-(?P<m>[0-9]{2})(-(?P<d>[0-9]{2})(T(?P<H>[0-9]{2})(:(?P<M>[0-9]{2})"
     r"(:(?P<S>[0-9]{2})(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?)?)?)?$"
 )
+
+# ISO 8601 duration (PnYnMnDTnHnMnS, or PnW alone: ISO 8601 weeks do not combine with other components; a
+# leading "-" for a time before the reference, as PC.PCELTM writes it, D-19.389): at least one component, a T
+# only before a time component, a fraction only on the seconds (ODM 1.3.2 durationDatetime; D-19.660).
+DURATION_RE = re.compile(
+    r"^-?P(?:[0-9]+W|(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?)$"
+)
+
+TS_VALUE_TYPES: Mapping[str, str] = {
+    "AGEMIN": "duration",
+    "AGEMAX": "duration",
+    "SSTDTC": "iso8601",
+    "SENDTC": "iso8601",
+    "DCUTDTC": "iso8601",
+}
+"""TS parameters whose TSVAL is an ISO 8601 duration or date (SDTMIG 3.4 TS, Appendix C1 TSVAL format:
+AGEMIN/AGEMAX durations such as P18Y, SSTDTC/SENDTC/DCUTDTC dates): the validator checks TSVAL of those
+records as such (rule `iso8601`), and define.xml declares their value-level DataType durationDatetime, or the
+date type of their values, not text (D-19.660)."""
 
 TEST_CODE_VARIABLES = ("TESTCD", "PARMCD", "PARAMCD", "QNAM", "IETESTCD")
 TEST_NAME_VARIABLES = ("TEST", "TSPARM", "QLABEL")
@@ -113,6 +134,12 @@ def is_iso8601(text: str) -> bool:
     return not (m["S"] is not None and int(m["S"]) > 59)
 
 
+def is_duration(text: str) -> bool:
+    """True when `text` is an ISO 8601 duration as ODM 1.3.2 durationDatetime takes it (``P18Y``, ``P1D``,
+    ``-PT30M``, ``P2W``; not ``P1W2D``, ``P``, ``PT`` or ``P1H``; `DURATION_RE`)."""
+    return bool(DURATION_RE.match(text))
+
+
 def _missing(value: object) -> bool:
     if value is None:
         return True
@@ -166,6 +193,11 @@ def validate_dataset(
         add("dataset-label", f"dataset label is {len(dataset_label)} characters; at most {MAX_LABEL}")
     if not dataset_label.isascii():
         add("ascii", "dataset label has non-ASCII characters")
+    repeated = frame.columns[frame.columns.duplicated()].unique()
+    for column in repeated:  # a user's file (`check_folder`) may name a variable twice
+        add("duplicate-variable", "variable appears more than once (the first is checked)", str(column))
+    if len(repeated):
+        frame = frame.loc[:, ~frame.columns.duplicated()]
     columns = list(frame.columns)
     for column in columns:
         if not NAME_RE.match(str(column)):
@@ -189,9 +221,34 @@ def validate_dataset(
         out.extend(_check_values(frame[variable.name], spec, variable.name, terms))
         if variable.value_codelists:
             out.extend(_check_value_codelists(frame, spec, variable.name, terms))
+    out.extend(_check_ts_values(frame, spec))
     out.extend(_check_keys(frame, spec))
     out.extend(_check_seq(frame, spec))
     out.extend(_check_time_points(frame, spec))
+    return out
+
+
+def _check_ts_values(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
+    """TS.TSVAL of a parameter of `TS_VALUE_TYPES`: an ISO 8601 duration (AGEMIN, AGEMAX) or date/time
+    (SSTDTC, SENDTC, DCUTDTC), rule `iso8601` (D-19.660)."""
+    if spec.name != "TS" or "TSPARMCD" not in frame.columns or "TSVAL" not in frame.columns:
+        return []
+    out = []
+    for kind, what, check in (
+        ("duration", "ISO 8601 duration", is_duration),
+        ("iso8601", "ISO 8601 date/time", is_iso8601),
+    ):
+        bad = [
+            isinstance(code, str)
+            and TS_VALUE_TYPES.get(code) == kind
+            and not (isinstance(value, str) and (value == "" or check(value)))
+            for code, value in zip(frame["TSPARMCD"], frame["TSVAL"], strict=True)
+        ]
+        rows = _rows_of(bad)
+        if rows:
+            codes = "/".join(code for code, k in TS_VALUE_TYPES.items() if k == kind)
+            message = f"TSVAL of {codes} not an {what} (records {_records(rows)})"
+            out.append(Finding(spec.name, "iso8601", message, "TSVAL", rows[0]))
     return out
 
 
@@ -396,6 +453,9 @@ def _check_values(
     if variable.date == "iso8601":
         bad = np.fromiter((bool(u) and not is_iso8601(u) for u in distinct), dtype=bool, count=len(distinct))
         add("iso8601", "not an ISO 8601 date/time", _rows_of(bad[codes] if len(codes) else bad[:0]))
+    elif variable.date == "duration":  # D-19.660
+        bad = np.fromiter((bool(u) and not is_duration(u) for u in distinct), dtype=bool, count=len(distinct))
+        add("iso8601", "not an ISO 8601 duration", _rows_of(bad[codes] if len(codes) else bad[:0]))
     if variable.codelist:
         codelist = terms.get(variable.codelist)
         if codelist is None:
@@ -465,4 +525,136 @@ def _check_seq(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
     ]
 
 
-__all__ = ["Finding", "is_iso8601", "validate_dataset"]
+DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)$")
+
+
+@dataclass(frozen=True)
+class StoreDate:
+    """The store dates an SDTM date is written from: (store table, its date column) pairs of
+    `cartrial.store.edit_checks.DATED_TABLES`, and the --SPID prefixes of the records written from them
+    (empty: every record of the dataset)."""
+
+    sources: tuple[tuple[str, str], ...]
+    spid: tuple[str, ...] = ()
+
+
+_INFUSION_DAYS = (("infusion", "infused_at"), ("lymphodepletion_administration", "administered_on"))
+_CRS_ICANS = (("crs_assessment", "assessed_at"), ("icans_assessment", "assessed_at"))
+STORE_QUERIED_DATES: Mapping[tuple[str, str], StoreDate] = {
+    ("EX", "EXSTDTC"): StoreDate(_INFUSION_DAYS),
+    ("EX", "EXENDTC"): StoreDate(_INFUSION_DAYS),  # a one-day administration: its start
+    ("CM", "CMSTDTC"): StoreDate((("therapy", "given_at"),), ("CM-",)),  # not HISTORY (subject form)
+    ("AE", "AESTDTC"): StoreDate((("adverse_event", "started_on"), *_CRS_ICANS)),  # an episode: assessments
+    ("CE", "CESTDTC"): StoreDate((("relapse", "onset_date"),)),
+    ("MH", "MHSTDTC"): StoreDate((("relapse", "onset_date"),), ("REL-",)),  # not DIAGNOSIS, HISTORY
+    ("LB", "LBDTC"): StoreDate((("lab_result", "collected_at"), ("pd_sample", "sampled_at"))),
+    ("PC", "PCDTC"): StoreDate((("pk_sample", "sampled_at"),)),
+    ("QS", "QSDTC"): StoreDate((("edss_assessment", "assessed_at"),)),
+    ("RS", "RSDTC"): StoreDate((("edss_assessment", "assessed_at"),)),
+    ("OE", "OEDTC"): StoreDate((("visual_acuity", "assessed_at"),)),
+    ("FT", "FTDTC"): StoreDate((("timed_walk", "assessed_at"),)),
+    ("FA", "FADTC"): StoreDate(_CRS_ICANS),
+}
+"""The SDTM dates written from a store date that the store's edit check RECORD-AFTER-DEATH (D-19.93)
+compares with the death (`cartrial.store.edit_checks.DATED_TABLES`), each with its store table and column
+(tests/cdisc/test_cdisc_record_after_death.py checks each against DATED_TABLES). In MH only a relapse
+form's onset (MHSPID REL-n) and in CM only a therapy form's start (CMSPID CM-n) are: the diagnosis date,
+the relapse history and the prior treatments of the subject form (MHSPID DIAGNOSIS/HISTORY, CMSPID HISTORY)
+are not compared. Not in it: an adverse event's end (AEENDTC), a therapy's stop (CMENDTC), DS, and SV/SE,
+derived from the records (D-19.659)."""
+DERIVED_FROM_RECORDS = {"SV": "the visit's records", "SE": "the element's records"}
+
+
+def _after_death_message(dataset: str, column: str, spid: object = "") -> str:
+    """Why a date after the death is listed and where to look, true for that date of the record whose
+    --SPID is `spid` (D-19.659)."""
+    head = (
+        f"{column} is after the subject's death (DM.DTHDTC): kept as recorded, not a date of participation "
+        "(DM.RFPENDTC ends at the death); "
+    )
+    store = STORE_QUERIED_DATES.get((dataset, column))
+    if store is not None and (not store.spid or (isinstance(spid, str) and spid.startswith(store.spid))):
+        return head + "the store's edit check RECORD-AFTER-DEATH (D-19.93) queries the source record"
+    if dataset in DERIVED_FROM_RECORDS:
+        return head + f"derived from {DERIVED_FROM_RECORDS[dataset]}: check those dated after the death"
+    return head + "no store edit check compares this date with the death: check the source record"
+
+
+def _one_column(frame: pd.DataFrame | None, name: str) -> np.ndarray | None:
+    """The values of variable `name` when `frame` has it exactly once (a user's file may lack or repeat
+    it: each is a finding of `validate_dataset`, never a traceback here)."""
+    if frame is None or sum(str(c) == name for c in frame.columns) != 1:
+        return None
+    return frame.loc[:, [c for c in frame.columns if str(c) == name]].iloc[:, 0].to_numpy()
+
+
+def records_after_death(frames: Mapping[str, pd.DataFrame]) -> list[Finding]:
+    """Each SDTM record (DM aside) with a --DTC, --STDTC or --ENDTC date wholly after its subject's
+    DM.DTHDTC (`is_after_death`: a complete date after it, or a truncated one whose earliest day is, such as
+    2022-04 against 2022-03-01), one warning per record and variable (D-19.653, D-19.659). The export keeps
+    the record as recorded and ends DM.RFPENDTC at the death; it does not fail on it (a data error for the
+    site to resolve), it lists it. The message says whether the store's edit check RECORD-AFTER-DEATH
+    queries that date (`STORE_QUERIED_DATES`). A finding names the dataset, the variable and the record
+    number, never a date or a subject. Read from a user's folder (`check_folder_issues`), a dataset may lack
+    DM, USUBJID or the date, repeat a variable or hold any value: such a record is not listed here (no
+    traceback); `validate_dataset` reports the variable or the value."""
+    from cartrial.cdisc.spec import dataset_specs
+    from cartrial.protocol.death import is_after_death
+
+    dm = frames.get("DM")
+    subjects, dates = _one_column(dm, "USUBJID"), _one_column(dm, "DTHDTC")
+    if subjects is None or dates is None:
+        return []  # a user's DM without them: the missing variable is a finding of `validate_dataset`
+    deaths = {
+        u: d
+        for u, d in zip(subjects, dates, strict=True)
+        if isinstance(u, str) and u and isinstance(d, str) and d and is_iso8601(d)
+    }
+    if not deaths:
+        return []
+    specs = dataset_specs()
+    out: list[Finding] = []
+    for name, frame in frames.items():
+        spec = specs.get(name)
+        if spec is None or spec.standard != "SDTMIG" or name == "DM":
+            continue
+        of = _one_column(frame, "USUBJID")
+        if of is None:
+            continue
+        # only the records of a subject who died: (record index, date of death)
+        dead = [(i, deaths[u]) for i, u in enumerate(of) if isinstance(u, str) and u in deaths]
+        if not dead:
+            continue
+        for column in dict.fromkeys(str(c) for c in frame.columns if DTC_RE.match(str(c))):
+            values = _one_column(frame, column)
+            if values is None:
+                continue
+            after = np.zeros(len(frame), dtype=bool)
+            for i, died in dead:
+                value = values[i]
+                after[i] = isinstance(value, str) and is_iso8601(value) and is_after_death(value, died)
+            spids = _one_column(frame, f"{name}SPID")
+            out.extend(
+                Finding(
+                    name,
+                    "record-after-death",
+                    _after_death_message(name, column, "" if spids is None else spids[record - 1]),
+                    column,
+                    record,
+                    "warning",
+                )
+                for record in _rows_of(after)
+            )
+    return out
+
+
+__all__ = [
+    "STORE_QUERIED_DATES",
+    "TS_VALUE_TYPES",
+    "Finding",
+    "StoreDate",
+    "is_duration",
+    "is_iso8601",
+    "records_after_death",
+    "validate_dataset",
+]

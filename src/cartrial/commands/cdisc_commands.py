@@ -59,37 +59,46 @@ def cdisc_command(
     """SDTM (SDTMIG 3.4) and ADaM (ADaMIG 1.3) of the study as of a data cut-off, with Define-XML 2.1.
 
     Every dataset is validated before anything is written (XPT v5 limits, ISO 8601 dates, --SEQ, keys,
-    codelists); any finding fails the export. ADaM values come from the same analysis as
+    codelists); any finding fails the export. A record dated after the subject's death is written as
+    recorded and listed as a data issue, not a failure (D-19.653). ADaM values come from the same analysis as
     `cartrial analyse`. Reads as the acting user (--user, authenticated): a site investigator's export
     holds only their sites' subjects and names them (README.md, define.xml, cdisc-export.json)."""
     from cartrial.tabular import dumps_json
 
     console = terminal()
     if check is not None:
-        from cartrial.cdisc.export import check_folder
+        from cartrial.cdisc.export import check_folder_issues
 
-        findings, seen = check_folder(check)
+        findings, seen, issues = check_folder_issues(check)
         if as_json:
             typer.echo(
                 dumps_json(
                     {
                         "files": [{"file": f, "records": r, "variables": v} for f, r, v in seen],
                         "findings": [f.as_dict() for f in findings],
+                        "data_issues": [i.as_dict() for i in issues],
                     }
                 )
             )
         else:
+            from rich.markup import escape
             from rich.table import Table
 
-            table = Table(title=f"CDISC check of {check}")
+            table = Table(title=f"CDISC check of {escape(str(check))}")  # a path is no markup
             for column in ("file", "records", "variables"):
                 table.add_column(column, justify="right" if column != "file" else "left")
             for f, r, v in seen:
                 table.add_row(f, str(r), str(v))
             console.print(table)
+            # escaped: a finding's "[rule]" is no rich markup tag (D-19.659)
             for finding in findings:
-                console.print(f"[red]finding[/] {finding}", markup=True, highlight=False)
-            console.print(f"{len(findings)} finding(s) in {len(seen)} dataset file(s)")
+                console.print(f"[red]finding[/] {escape(str(finding))}", markup=True, highlight=False)
+            for issue in issues:  # listed, not failing the check (D-19.653)
+                console.print(f"[yellow]data issue[/] {escape(str(issue))}", highlight=False)
+            console.print(
+                f"{len(findings)} finding(s) in {len(seen)} dataset file(s)"
+                + (f"; {len(issues)} data issue(s) (not failing the check)" if issues else "")
+            )
         if findings:
             raise typer.Exit(1)
         return
@@ -128,6 +137,7 @@ def cdisc_command(
     if as_json:
         typer.echo(dumps_json({**result.metadata(), "core": core_lines}))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"CDISC export as of {cutoff} → {out}")
@@ -137,6 +147,8 @@ def cdisc_command(
         table.add_row(d.standard, d.name, str(d.records), str(d.variables), str(d.findings))
     console.print(table)
     console.print(view_line(result.snapshot))
+    for issue in result.data_issues:  # written as recorded, listed (D-19.653)
+        console.print(f"[yellow]data issue[/] {escape(str(issue))}", highlight=False)
     if result.snapshot.get("unlocked"):
         console.print("[bold red]DRAFT — unlocked data[/] (no data lock at this cut-off)")
     for line in core_lines:

@@ -10,6 +10,7 @@ records) both call `is_fatal` and `death_day`, so the two read the same death. P
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from cartrial.columns import trim_blanks
@@ -67,4 +68,26 @@ def death_day(started: Any, ended: Any) -> dt.date | None:
     return _date(ended) if _text(ended) or isinstance(ended, dt.date) else _date(started)
 
 
-__all__ = ["DEATH_SOURCE", "death_day", "is_fatal"]
+def is_after_death(date: str, death: str) -> bool:
+    """True when an ISO 8601 date — complete or right-truncated (YYYY, YYYY-MM, YYYY-MM-DD; a date-time by
+    its date) — is wholly after the date of death: its earliest possible day is later than the death's
+    latest, compared on the precision both have (SDTMIG 3.4 §4.4.2). A date on the death's day, or a
+    truncated one that may be (``2022-03`` against 2022-03-01), is not; text that is no such date is not
+    (D-19.653, D-19.659).
+
+    >>> is_after_death("2022-04", "2022-03-01"), is_after_death("2022-03", "2022-03-01")
+    (True, False)
+    >>> is_after_death("2022-03-05T10:00+08:00", "2022-03-01"), is_after_death("2022-03-01", "2022-03-01")
+    (True, False)
+    """
+    a, b = date[:10], death[:10]
+    if not (_ISO_DAY.match(a) and _ISO_DAY.match(b)):
+        return False
+    n = min(len(a), len(b))
+    return a[:n] > b[:n]
+
+
+_ISO_DAY = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
+
+
+__all__ = ["DEATH_SOURCE", "death_day", "is_after_death", "is_fatal"]
