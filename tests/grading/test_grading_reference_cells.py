@@ -7,7 +7,8 @@ Early: a day is at or below a threshold (500 or 100/µL) by the lowest count of 
 after the last count), ``locf`` (the last count on or before the day, counts before day 0 included), or
 ``sampled_only``; runs separated by fewer than 3 days above are one episode, gap days counted (H2); the
 longest episode decides (ANC <= 500: 1-6 days 1, 7-13 2, 14-30 3, >= 31 4 (H1); ANC <= 100: 7-13 3, >= 14 4);
-an ANC <= 500 episode starting by day 3 and lasting to the last count of days 0-30 is grade 4. Late: the grade
+an ANC <= 500 episode starting by day 3 and lasting to the end of follow-up (day 30 when a count follows day
+30, else the last count of days 0-30; D-19.673) is grade 4. Late: the grade
 of the second-lowest ANC of days 31-100 (<= 1500 1, <= 1000 2, <= 500 3, <= 100 4; H3, two values needed).
 """
 
@@ -66,8 +67,10 @@ def _early_reference(days: list[int], anc: list[float], mode: str) -> int | None
     early_days = [d for d in days if 0 <= d <= 30]
     if not early_days:
         return None
-    last = max(early_days)
-    window = [(d, a) for d, a in zip(days, anc, strict=True) if d <= last]
+    # end of the window's follow-up: day 30 when a count follows day 30, else the last early count (D-19.673);
+    # every count bounds the unsampled days
+    last = 30 if max(days) > 30 else max(early_days)
+    window = list(zip(days, anc, strict=True))
     sampled = set(early_days)
     result = []
     for threshold in (500.0, 100.0):

@@ -192,6 +192,16 @@ def _longest(
     return best, best_episode
 
 
+def _early_window_end(days: np.ndarray, early_mask: np.ndarray) -> int:
+    """Last day of the early window's follow-up (D-19.673): day 30 when the subject has a count after day 30
+    (follow-up continues past the window, and that count bounds the unsampled days before it), otherwise the
+    last count of days 0-30 (the end of follow-up, e.g. a death on day 16). An episode lasting "to the end of
+    follow-up" (§5.1) must reach this day: a count after it is follow-up too."""
+    if (days > EARLY_LAST_DAY).any():
+        return EARLY_LAST_DAY
+    return int(days[early_mask].max())
+
+
 def _series(
     days: Sequence[int], counts: Sequence[float], name: str, censor_day: int | None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -238,8 +248,9 @@ def grade_icaht(
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
     the higher of the two; episodes separated by a recovery shorter than `min_recovery_days` are merged; an
-    ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up (the
-    last count of days 0-30) is grade 4. Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
+    ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up is grade
+    4 (the end of follow-up of the window: day 30 when there is a count after day 30, which bounds the
+    unsampled days before it, otherwise the last count of days 0-30; D-19.673). Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
     30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
     its threshold (non-transient neutropenia). Source: Rejeski et al. Blood 2023 (see module docstring).
 
@@ -258,14 +269,14 @@ def grade_icaht(
         early_rule = "not gradable: no ANC on days 0-30"
         days500 = days100 = 0
     else:
-        last_day = int(d[early_mask].max())
+        last_day = _early_window_end(d, early_mask)
         mode = opts.unsampled_days
         sampled = np.zeros(last_day + 1, dtype=bool)
         sampled[d[early_mask]] = True
-        window = d <= last_day
         gap = opts.max_interpolated_days
-        below500 = _daily_below(d[window], a[window], 500.0, last_day, mode, gap)
-        below100 = _daily_below(d[window], a[window], 100.0, last_day, mode, gap)
+        # every count (after censoring) informs the unsampled days of the window, a later one included
+        below500 = _daily_below(d, a, 500.0, last_day, mode, gap)
+        below100 = _daily_below(d, a, 100.0, last_day, mode, gap)
         sampled_only = mode is UnsampledDays.SAMPLED_ONLY
         days500, episode500 = _longest(below500, sampled, opts.min_recovery_days, sampled_only)
         days100, _ = _longest(below100, sampled, opts.min_recovery_days, sampled_only)
@@ -375,11 +386,11 @@ def _daily_below_strict(
     max_gap: int | None = None,
 ) -> np.ndarray:
     """Per day first_day..last_day: platelets strictly below `threshold` (× 10^9/L)."""
-    # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it
-    window = days <= last_day
+    # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it, and a
+    # later one bounds the unsampled days before it (D-19.673)
     return _daily_below(
-        days[window] - first_day,
-        values[window],
+        days - first_day,
+        values,
         np.nextafter(threshold, -np.inf),
         last_day - first_day,
         mode,
@@ -428,7 +439,7 @@ def grade_t_icaht(
         mask = (d >= first) & (d <= last_allowed)
         if not mask.any():
             return None
-        last = int(d[mask].max())
+        last = _early_window_end(d, mask) if last_allowed == EARLY_LAST_DAY else int(d[mask].max())
         sampled = np.zeros(last - first + 1, dtype=bool)
         sampled[d[mask] - first] = True
         return last, sampled

@@ -1,0 +1,108 @@
+"""Grades checked case by case against the source text (docs/science/toxicity-grading.md; ASTCT 2019, EHA/EBMT
+ICAHT 2023): cases where the engine gave a grade the rule does not give, without a word."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.errors import InputError
+from cartrial.grading.crs import grade_crs
+from cartrial.grading.icaht import IcahtOptions, grade_icaht
+
+# ---------------------------------------------------------------- ICAHT: end of follow-up (D-19.673)
+
+
+def test_early_icaht_recovery_after_the_last_early_count_is_not_never_recovered() -> None:
+    """§5.1: "An ANC ≤ 500/µL episode that starts by day 3 and lasts to the end of follow-up counts as grade
+    4". ANC 300/µL daily on days 0-10, then 3000/µL on day 35: the subject is followed beyond day 30 and
+    recovered, so follow-up did not end on day 10. Linear interpolation (H4 default) between day 10 (300) and
+    day 35 (3000) rises 108/µL a day: day 11 408 (≤ 500), day 12 516 (> 500), so ANC ≤ 500/µL on days 0-11,
+    12 days: grade 2 (7-13 days), not grade 4 "to the end of follow-up (day 10)"."""
+    days = [*range(11), 35]
+    anc = [300.0] * 11 + [3000.0]
+    got = grade_icaht(days, anc)
+    assert got.early_days_anc_le_500 == 12
+    assert got.early_grade == 2, got.early_rule
+
+
+def test_early_icaht_still_low_after_day_30_is_grade_4() -> None:
+    """The same subject still at 400/µL on day 35: interpolated, every day 0-30 is ≤ 500/µL, 31 days: grade 4
+    (§5.1, ≥ 31 days, H1 default)."""
+    got = grade_icaht([*range(11), 35], [300.0] * 11 + [400.0])
+    assert got.early_days_anc_le_500 == 31
+    assert got.early_grade == 4
+
+
+def test_early_icaht_follow_up_ending_in_the_window_stays_grade_4() -> None:
+    """Counts that end on day 10 (last follow-up, e.g. death) with ANC ≤ 500/µL since day 0: the grader's
+    never-recovered rule (§5.1) applies, grade 4."""
+    got = grade_icaht(list(range(11)), [300.0] * 11)
+    assert got.early_grade == 4
+
+
+def test_early_icaht_locf_carries_the_last_early_count_to_day_30() -> None:
+    """H4 ``locf``: a day is below when the most recent count on or before it is below. ANC 300/µL on days
+    0-10 and 3000/µL on day 35: days 11-30 carry 300, so 31 days ≤ 500/µL: grade 4."""
+    got = grade_icaht([*range(11), 35], [300.0] * 11 + [3000.0], IcahtOptions(unsampled_days="locf"))
+    assert got.early_days_anc_le_500 == 31
+    assert got.early_grade == 4
+
+
+def _early_grade_of_days(days_le_500: int) -> int:
+    """§5.1 ANC ≤ 500/µL row: 1-6 days 1, 7-13 2, 14-30 3, ≥ 31 4 (H1 default 31)."""
+    return 4 if days_le_500 >= 31 else 3 if days_le_500 >= 14 else 2 if days_le_500 >= 7 else 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(n_low=st.integers(min_value=1, max_value=29), later_day=st.integers(min_value=31, max_value=100))
+def test_early_icaht_interpolates_to_a_recovery_after_day_30(n_low: int, later_day: int) -> None:
+    """ANC 300/µL daily on days 0..n_low-1, 3001/µL on `later_day` > 30 (H4 linear, every gap interpolated):
+    day n_low-1+k is ≤ 500/µL when 300 + 2701·k/gap ≤ 500, gap = later_day - (n_low-1), i.e. 2701·k ≤ 200·gap
+    (never a tie); the episode runs from day 0, so the grade is that of its length in days 0-30 (§5.1), and
+    a recovery seen after day 30 is never "to the end of follow-up" at the last early count."""
+    gap = later_day - (n_low - 1)
+    extra = max(k for k in range(gap) if 2701 * k <= 200 * gap)
+    days_le_500 = min(n_low + extra, 31)
+    got = grade_icaht([*range(n_low), later_day], [300.0] * n_low + [3001.0])
+    assert got.early_days_anc_le_500 == days_le_500
+    assert got.early_grade == _early_grade_of_days(days_le_500), got.early_rule
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n_low=st.integers(min_value=1, max_value=29),
+    later_day=st.integers(min_value=31, max_value=100),
+    mode=st.sampled_from(["linear", "locf", "sampled_only"]),
+)
+def test_early_icaht_a_later_recovery_never_raises_the_grade(n_low: int, later_day: int, mode: str) -> None:
+    """Adding a count > 500/µL after day 30 (a recovery seen later) never makes the early grade worse than
+    the same series whose follow-up ends at its last early count (monotonicity guard, §5.1)."""
+    days, anc = list(range(n_low)), [300.0] * n_low
+    options = IcahtOptions(unsampled_days=mode)  # type: ignore[arg-type]
+    ended = grade_icaht(days, anc, options).early_grade
+    followed = grade_icaht([*days, later_day], [*anc, 3000.0], options).early_grade
+    assert ended is not None and followed is not None
+    assert followed <= ended
+
+
+# ---------------------------------------------------------------- CRS: vasopressors need hypotension (D-19.674)
+
+
+@pytest.mark.parametrize(("vasopressors", "vasopressin"), [(1, False), (2, False), (0, True)])
+def test_grade_crs_refuses_vasopressors_with_hypotension_false(vasopressors: int, vasopressin: bool) -> None:
+    """ASTCT 2019 CRS table: grade 3 is hypotension "requiring a vasopressor with or without vasopressin",
+    grade 4 "requiring multiple vasopressors (excluding vasopressin)". Vasopressors with hypotension=false is
+    the contradiction the forms refuse (D-3.2); `grade_crs` graded it as no hypotension (grade 1 with fever,
+    not 3 or 4) without a word."""
+    with pytest.raises(InputError) as caught:
+        grade_crs(
+            temperature_c=38.5,
+            fever_masked=False,
+            hypotension=False,
+            vasopressors=vasopressors,
+            vasopressin=vasopressin,
+            oxygen="none",
+        )
+    assert ("vasopressin" if vasopressin else "vasopressors") in str(caught.value)
