@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cartrial.errors import InputError
 from cartrial.grading.crs import grade_crs
-from cartrial.grading.icaht import IcahtOptions, grade_icaht
+from cartrial.grading.icaht import IcahtOptions, grade_icaht, grade_t_icaht
 
 # ---------------------------------------------------------------- ICAHT: end of follow-up (D-19.673)
 
@@ -85,6 +85,15 @@ def test_early_icaht_a_later_recovery_never_raises_the_grade(n_low: int, later_d
     followed = grade_icaht([*days, later_day], [*anc, 3000.0], options).early_grade
     assert ended is not None and followed is not None
     assert followed <= ended
+
+
+def test_early_t_icaht_days_before_a_count_after_day_30_are_interpolated() -> None:
+    """§5.3 early T-ICAHT: PLT < 20 ×10^9/L for 1-13 days grade 3, ≥ 14 days grade 4. Platelets 10 ×10^9/L
+    daily on days 0-12, 100 on day 35 (H4 linear): 10 + 90·k/23 < 20 for k = 1, 2 (k < 2.56), so days 0-14
+    are < 20: 15 days, grade 4 (the last early count on day 12 no longer ends the window, D-19.673)."""
+    got = grade_t_icaht([*range(13), 35], [10.0] * 13 + [100.0])
+    assert got.early_days_plt_lt_20 == 15
+    assert got.early_grade == 4
 
 
 # ---------------------------------------------------------------- CRS: vasopressors need hypotension (D-19.674)
