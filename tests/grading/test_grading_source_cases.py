@@ -3,6 +3,8 @@ ICAHT 2023): cases where the engine gave a grade the rule does not give, without
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -115,3 +117,60 @@ def test_grade_crs_refuses_vasopressors_with_hypotension_false(vasopressors: int
             oxygen="none",
         )
     assert ("vasopressin" if vasopressin else "vasopressors") in str(caught.value)
+
+
+# ---------------------------------------------------------------- ICANS: not assessable is not grade 0 (D-19.675)
+
+
+def _icans_episodes(consciousness: list[str], ice: list[float | None], other: list[bool], seizure: list[str]):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from cartrial.columns import RowProblems
+    from cartrial.grading.episodes import icans_episodes
+    from cartrial.grading.tables import parse_icans_frame
+
+    n = len(consciousness)
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["S1"] * n,
+            "assessed_at": [f"2024-01-{15 + k}T08:00Z" for k in range(n)],
+            "consciousness": consciousness,
+            "seizure": seizure,
+            "motor": "none",
+            "cerebral_edema": "none",
+            "ice_total": ice,
+            "consciousness_other_cause": other,
+        }
+    )
+    infused = {"S1": datetime(2024, 1, 10, tzinfo=UTC)}
+    return icans_episodes(parse_icans_frame(frame, RowProblems("icans")), infused)
+
+
+def test_a_sedated_day_does_not_resolve_an_icans_episode() -> None:
+    """ASTCT 2019 ICANS table: ICE grade 4 is "0, because the patient is unarousable and cannot be assessed";
+    ICANS grades findings not attributable to another cause (ICANS-5: sedating medication). A patient
+    unarousable because sedated (e.g. intubated after a prolonged seizure) cannot be assessed: that day is
+    not ICANS grade 0, so it cannot be the "first day of grade 0" that resolves the episode (A6). Seizure
+    > 5 min on 15 Jan (grade 4), sedated 16-17 Jan, alert with ICE 10 on 18 Jan: one episode, grade 4,
+    resolved on 18 Jan (3 days), not on 16 Jan (1 day)."""
+    episodes = _icans_episodes(
+        ["awakens_to_tactile", "unarousable", "unarousable", "alert"],
+        [2, None, None, 10],
+        [False, True, True, False],
+        ["prolonged_or_repetitive", "none", "none", "none"],
+    )
+    assert [(e.episode, e.max_grade) for e in episodes] == [(1, 4)]
+    assert episodes[0].resolved_at == datetime(2024, 1, 18, 8, tzinfo=UTC)
+    assert episodes[0].duration_days == 3.0
+
+
+def test_a_sedated_day_then_icans_again_is_one_episode() -> None:
+    """The same patient still at ICE 5 (grade 2) after sedation: the episode never had an assessable grade-0
+    day, so it is one episode (grade 4, ongoing), not two."""
+    episodes = _icans_episodes(
+        ["awakens_to_tactile", "unarousable", "awakens_spontaneously"],
+        [2, None, 5],
+        [False, True, False],
+        ["prolonged_or_repetitive", "none", "none"],
+    )
+    assert [(e.episode, e.max_grade, e.resolved_at) for e in episodes] == [(1, 4, None)]
