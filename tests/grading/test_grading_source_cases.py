@@ -98,6 +98,25 @@ def test_early_t_icaht_days_before_a_count_after_day_30_are_interpolated() -> No
     assert got.early_grade == 4
 
 
+def test_late_icaht_two_counts_of_one_day_are_not_non_transient() -> None:
+    """§5.2: late ICAHT needs non-transient neutropenia, at least two values below the threshold (H3 default
+    2), and the lowest count of a day decides that day (module rule, D-12.1). ANC 80 and 90/µL drawn on day 45
+    (a repeat the same day) and 2000/µL on days 60 and 90: one day ≤ 100/µL, the second-lowest day is 2000:
+    late grade 0, not 4."""
+    got = grade_icaht([0, 45, 45, 60, 90], [3000.0, 80.0, 90.0, 2000.0, 2000.0])
+    assert got.late_grade == 0, got.late_rule
+    assert got.late_nadir_per_ul == 80.0
+    # on two days it is non-transient: grade 4
+    assert grade_icaht([0, 45, 46, 60], [3000.0, 80.0, 90.0, 2000.0]).late_grade == 4
+
+
+def test_late_t_icaht_two_tests_of_one_day_count_once() -> None:
+    """§5.3: late T-ICAHT grades need ≥ 2 tests below the threshold; two platelet counts of 40 ×10^9/L on day 45
+    (one day) and 150 on days 60 and 90: fewer than two days < 100, late grade 0 (not 2)."""
+    got = grade_t_icaht([0, 45, 45, 60, 90], [150.0, 40.0, 40.0, 150.0, 150.0])
+    assert got.late_grade == 0, got.late_rule
+
+
 # ---------------------------------------------------------------- CRS: vasopressors need hypotension (D-19.674)
 
 

@@ -252,7 +252,7 @@ def grade_icaht(
     4 (the end of follow-up of the window: day 30 when there is a count after day 30, which bounds the
     unsampled days before it, otherwise the last count of days 0-30; D-19.673). Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
     30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
-    its threshold (non-transient neutropenia). Source: Rejeski et al. Blood 2023 (see module docstring).
+    its threshold (non-transient neutropenia); each day contributes one value, its lowest (D-19.676). Source: Rejeski et al. Blood 2023 (see module docstring).
 
     >>> grade_icaht([7, 14], [400.0, 2000.0]).early_grade  # interpolated: only day 7 <= 500/µL
     1
@@ -309,7 +309,9 @@ def grade_icaht(
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
 
-    late_values = np.sort(a[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)])
+    # the lowest count of each day (two draws of one day are one value: non-transient needs two days, D-19.676)
+    late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
+    late_values = np.sort(_daily_values(d[late_mask], a[late_mask])[1])
     nadir = float(late_values[0]) if len(late_values) else None
     if not len(late_values):
         late_grade: int | None = None
@@ -419,7 +421,8 @@ def grade_t_icaht(
     ≥ 7 days grade 2; PLT < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Late: PLT < 100 grade 1, < 50
     grade 2 (≥ 1 day), < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Days below a threshold are cumulative;
     recoveries shorter than `min_recovery_days` (non-stable) count as days below; late grades need at least
-    `late_min_values` (default 2) tests below the threshold. Unsampled days follow `unsampled_days` (H4).
+    `late_min_values` (default 2) tests below the threshold, on different days (the lowest test of a day
+    counts once, D-19.676). Unsampled days follow `unsampled_days` (H4).
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
 
@@ -475,7 +478,8 @@ def grade_t_icaht(
         l20 = 0
     else:
         last, sampled = late
-        late_values = v[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)]
+        late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
+        late_values = _daily_values(d[late_mask], v[late_mask])[1]  # one test a day, its lowest (D-19.676)
         l20 = _cumulative(
             _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, mode, gap),
             sampled,
