@@ -13,7 +13,7 @@ from cartrial.errors import InputError
 from cartrial.grading.crs import grade_crs
 from cartrial.grading.icaht import IcahtOptions, grade_icaht, grade_t_icaht
 
-# ---------------------------------------------------------------- ICAHT: end of follow-up (D-19.673)
+# ------------ ICAHT: end of follow-up (D-19.673)
 
 
 def test_early_icaht_recovery_after_the_last_early_count_is_not_never_recovered() -> None:
@@ -111,13 +111,13 @@ def test_late_icaht_two_counts_of_one_day_are_not_non_transient() -> None:
 
 
 def test_late_t_icaht_two_tests_of_one_day_count_once() -> None:
-    """§5.3: late T-ICAHT grades need ≥ 2 tests below the threshold; two platelet counts of 40 ×10^9/L on day 45
-    (one day) and 150 on days 60 and 90: fewer than two days < 100, late grade 0 (not 2)."""
+    """§5.3: late T-ICAHT grades need ≥ 2 tests below the threshold; two platelet counts of 40 ×10^9/L on
+    day 45 (one day) and 150 on days 60 and 90: fewer than two days < 100, late grade 0 (not 2)."""
     got = grade_t_icaht([0, 45, 45, 60, 90], [150.0, 40.0, 40.0, 150.0, 150.0])
     assert got.late_grade == 0, got.late_rule
 
 
-# ---------------------------------------------------------------- CRS: vasopressors need hypotension (D-19.674)
+# ------------ CRS: vasopressors need hypotension (D-19.674)
 
 
 @pytest.mark.parametrize(("vasopressors", "vasopressin"), [(1, False), (2, False), (0, True)])
@@ -138,7 +138,7 @@ def test_grade_crs_refuses_vasopressors_with_hypotension_false(vasopressors: int
     assert ("vasopressin" if vasopressin else "vasopressors") in str(caught.value)
 
 
-# ---------------------------------------------------------------- ICANS: not assessable is not grade 0 (D-19.675)
+# ------------ ICANS: not assessable is not grade 0 (D-19.675)
 
 
 def _icans_episodes(consciousness: list[str], ice: list[float | None], other: list[bool], seizure: list[str]):  # type: ignore[no-untyped-def]

@@ -299,8 +299,8 @@ def grade_crs(
             )
         )
     if not hypotension and (vasopressors > 0 or vasopressin):
-        # a vasopressor means hypotension needing one (grade 3/4): with hypotension=false the inputs contradict
-        # each other, as the forms refuse them (D-3.2); never graded as no hypotension (D-19.674)
+        # a vasopressor means hypotension needing one (grade 3/4): with hypotension=false the inputs
+        # contradict each other, as the forms refuse them (D-3.2); never graded as no hypotension (D-19.674)
         name = "vasopressors" if vasopressors > 0 else "vasopressin"
         raise InputError(
             Problem(

@@ -608,9 +608,9 @@ def icans_episodes(
         consciousness_other_cause=inputs.consciousness_other_cause,
     )
     texts = graded.rule_texts()
-    # not assessable: unarousable from another cause (sedation) with ICE 0 or blank and no other finding; such a
-    # row is no ICANS grade 0 (ICANS-5, the ICE grade 4 "because the patient is unarousable and cannot be
-    # assessed"), so it neither opens nor resolves an episode (D-19.675)
+    # not assessable: unarousable from another cause (sedation) with ICE 0 or blank and no other finding;
+    # such a row is no ICANS grade 0 (ICANS-5, the ICE grade 4 "because the patient is unarousable and cannot
+    # be assessed"), so it neither opens nor resolves an episode (D-19.675)
     sedated = graded.other_cause_unarousable
     not_assessable = (
         np.zeros(n, dtype=bool) if sedated is None else np.asarray(sedated, dtype=bool) & (graded.grade == 0)

@@ -250,9 +250,10 @@ def grade_icaht(
     the higher of the two; episodes separated by a recovery shorter than `min_recovery_days` are merged; an
     ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up is grade
     4 (the end of follow-up of the window: day 30 when there is a count after day 30, which bounds the
-    unsampled days before it, otherwise the last count of days 0-30; D-19.673). Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
-    30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
-    its threshold (non-transient neutropenia); each day contributes one value, its lowest (D-19.676). Source: Rejeski et al. Blood 2023 (see module docstring).
+    unsampled days before it, otherwise the last count of days 0-30; D-19.673). Late (§5.2): grade of the
+    `late_min_values`-th lowest ANC after day 30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that
+    grade needs that many values at or below its threshold (non-transient neutropenia); each day contributes
+    one value, its lowest (D-19.676). Source: Rejeski et al. Blood 2023 (see module docstring).
 
     >>> grade_icaht([7, 14], [400.0, 2000.0]).early_grade  # interpolated: only day 7 <= 500/µL
     1
@@ -309,7 +310,8 @@ def grade_icaht(
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
 
-    # the lowest count of each day (two draws of one day are one value: non-transient needs two days, D-19.676)
+    # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
+    # D-19.676)
     late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
     late_values = np.sort(_daily_values(d[late_mask], a[late_mask])[1])
     nadir = float(late_values[0]) if len(late_values) else None
