@@ -193,3 +193,37 @@ def test_a_sedated_day_then_icans_again_is_one_episode() -> None:
         ["prolonged_or_repetitive", "none", "none"],
     )
     assert [(e.episode, e.max_grade, e.resolved_at) for e in episodes] == [(1, 4, None)]
+
+
+# ------------ Legacy CRS: one vasopressor without its dose is not "low dose" (D-19.677)
+
+
+@pytest.mark.parametrize("scale", ["Lee 2014", "CARTOX"])
+def test_legacy_one_vasopressor_with_no_dose_of_any_agent_is_not_gradable(scale: str) -> None:
+    """Lee 2014 / CARTOX (toxicity-grading.md §3.1-3.2): hypotension on a low dose of one vasopressor is
+    grade 2, on a high dose grade 3; "high dose" is judged from the agent's dose (§3.2). One vasopressor
+    recorded (`vasopressors=1`) with every dose 0 or blank says nothing about that agent's dose: the grade is
+    2 or 3, not gradable (the module's rule: a grade only when the known criteria decide it) — it was graded
+    2 as a "low-dose vasopressor"."""
+    from cartrial.grading.crs import OxygenDevice
+    from cartrial.grading.legacy import LegacyObservation, VasopressorDoses, grade_legacy_crs
+
+    obs = LegacyObservation(
+        temperature_c=38.5,
+        hypotension=True,
+        vasopressors=1,
+        vasopressin=False,
+        oxygen=OxygenDevice.NONE,
+        doses=VasopressorDoses(),
+        organ_toxicity_grade=0,
+        transaminase_grade=0,
+        life_threatening_hypotension=False,
+    )
+    got = grade_legacy_crs(obs, scale)
+    assert got.grade is None, got.rule
+    assert "vasopressor doses" in got.missing_inputs
+    # the agent's dose given: decided (noradrenaline 25 µg/min ≥ 20: high dose, grade 3; 5: low dose, 2)
+    high = VasopressorDoses(norepinephrine_ug_min=25.0)
+    low = VasopressorDoses(norepinephrine_ug_min=5.0)
+    assert grade_legacy_crs(LegacyObservation(**{**obs.__dict__, "doses": high}), scale).grade == 3
+    assert grade_legacy_crs(LegacyObservation(**{**obs.__dict__, "doses": low}), scale).grade == 2
