@@ -5,7 +5,8 @@ docs/science/toxicity-grading.md §5.1-5.2, §5.5): early and late grades of man
 Early: a day is at or below a threshold (500 or 100/µL) by the lowest count of the day, or, unsampled, by
 `unsampled_days` (H4): ``linear`` interpolation between the neighbouring counts (no day before the first or
 after the last count), ``locf`` (the last count on or before the day, counts before day 0 included), or
-``sampled_only``; runs separated by fewer than 3 days above are one episode, gap days counted (H2); the
+``sampled_only``; runs separated by fewer than 3 days above (sampled days with `sampled_only`, D-19.678) are one
+episode, gap days counted (H2); the
 longest episode decides (ANC <= 500: 1-6 days 1, 7-13 2, 14-30 3, >= 31 4 (H1); ANC <= 100: 7-13 3, >= 14 4);
 an ANC <= 500 episode starting by day 3 and lasting to the end of follow-up (day 30 when a count follows day
 30, else the last count of days 0-30; D-19.673) is grade 4. Late: the grade
@@ -45,7 +46,7 @@ def _below_days(days: list[int], anc: list[float], threshold: float, mode: str, 
     return out
 
 
-def _episodes(below: list[bool], min_recovery: int = 3) -> list[list[int]]:
+def _episodes(below: list[bool], min_recovery: int = 3, sampled: set[int] | None = None) -> list[list[int]]:
     runs: list[list[int]] = []
     for day, is_below in enumerate(below):
         if not is_below:
@@ -56,7 +57,10 @@ def _episodes(below: list[bool], min_recovery: int = 3) -> list[list[int]]:
             runs.append([day, day])
     merged: list[list[int]] = []
     for start, end in runs:
-        if merged and start - merged[-1][1] - 1 < min_recovery:
+        # with sampled_only the recovery is counted in sampled days (values on different days, D-19.678)
+        gap_days = range(merged[-1][1] + 1, start) if merged else range(0)
+        gap = sum(1 for k in gap_days if k in sampled) if sampled is not None else len(gap_days)
+        if merged and gap < min_recovery:
             merged[-1][1] = end
         else:
             merged.append([start, end])
@@ -76,7 +80,7 @@ def _early_reference(days: list[int], anc: list[float], mode: str) -> int | None
     for threshold in (500.0, 100.0):
         below = _below_days([d for d, _ in window], [a for _, a in window], threshold, mode, last)
         best: tuple[int, int, int] = (0, -1, -1)
-        for start, end in _episodes(below):
+        for start, end in _episodes(below, sampled=sampled if mode == "sampled_only" else None):
             length = (
                 sum(1 for k in range(start, end + 1) if k in sampled)
                 if mode == "sampled_only"

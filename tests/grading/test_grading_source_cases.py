@@ -117,6 +117,23 @@ def test_late_t_icaht_two_tests_of_one_day_count_once() -> None:
     assert got.late_grade == 0, got.late_rule
 
 
+def test_sampled_only_unsampled_days_are_no_recovery() -> None:
+    """H4 ``sampled_only`` counts sampled days only; a recovery that separates two episodes is ≥ 3 days above
+    the threshold (H2), and ANC recovery is "three consecutive values on different days ≥ 0.5 ×10^9/L"
+    (toxicity-grading.md §5.4, CIBMTR): values, so days without a count are not a recovery. ANC 300/µL
+    every day 0-20 but not sampled on days 5-7, 2000/µL on days 21-23: one episode of 18 sampled days, grade
+    3 (14-30 days), not two episodes (5 and 13 days: grade 2)."""
+    days = [d for d in range(24) if d not in (5, 6, 7)]
+    anc = [300.0 if d <= 20 else 2000.0 for d in days]
+    got = grade_icaht(days, anc, IcahtOptions(unsampled_days="sampled_only"))
+    assert got.early_days_anc_le_500 == 18
+    assert got.early_grade == 3, got.early_rule
+    # three sampled values above (days 5-7 at 2000/µL) are a recovery: 5 and 13 days, grade 2
+    series = [300.0] * 5 + [2000.0] * 3 + [300.0] * 13 + [2000.0] * 3
+    recovered = grade_icaht(list(range(24)), series, IcahtOptions(unsampled_days="sampled_only"))
+    assert recovered.early_days_anc_le_500 == 13 and recovered.early_grade == 2
+
+
 # ------------ CRS: vasopressors need hypotension (D-19.674)
 
 

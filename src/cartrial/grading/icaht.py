@@ -161,8 +161,14 @@ def _daily_below(
     return below
 
 
-def _episodes(below: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]]:
-    """Runs of below days as (first, last) day, merging runs separated by fewer than `min_recovery_days`."""
+def _episodes(
+    below: np.ndarray, min_recovery_days: int, sampled: np.ndarray | None = None
+) -> list[tuple[int, int]]:
+    """Runs of below days as (first, last) day, merging runs separated by fewer than `min_recovery_days`.
+
+    With `sampled` (``sampled_only``: an unsampled day is unknown) the recovery between two runs is counted
+    in sampled days: ANC recovery is three consecutive values on different days (toxicity-grading.md §5.4),
+    so days without a count are no recovery (D-19.678)."""
     runs: list[tuple[int, int]] = []
     day = 0
     while day < len(below):
@@ -174,7 +180,11 @@ def _episodes(below: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]
         day += 1
     merged: list[tuple[int, int]] = []
     for start, end in runs:
-        if merged and start - merged[-1][1] - 1 < min_recovery_days:
+        if merged and sampled is not None:
+            gap = int(sampled[merged[-1][1] + 1 : start].sum())
+        elif merged:
+            gap = start - merged[-1][1] - 1
+        if merged and gap < min_recovery_days:
             merged[-1] = (merged[-1][0], end)
         else:
             merged.append((start, end))
@@ -185,7 +195,7 @@ def _longest(
     below: np.ndarray, sampled: np.ndarray, min_recovery_days: int, sampled_only: bool
 ) -> tuple[int, tuple[int, int] | None]:
     best, best_episode = 0, None
-    for start, end in _episodes(below, min_recovery_days):
+    for start, end in _episodes(below, min_recovery_days, sampled if sampled_only else None):
         length = int(sampled[start : end + 1].sum()) if sampled_only else end - start + 1
         if length > best:
             best, best_episode = length, (start, end)
@@ -403,7 +413,7 @@ def _daily_below_strict(
 
 
 def _cumulative(below: np.ndarray, sampled: np.ndarray, min_recovery_days: int, sampled_only: bool) -> int:
-    episodes = _episodes(below, min_recovery_days)
+    episodes = _episodes(below, min_recovery_days, sampled if sampled_only else None)
     if sampled_only:
         return int(sum(sampled[a : b + 1].sum() for a, b in episodes))
     return int(sum(b - a + 1 for a, b in episodes))
