@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from cartrial.errors import InputError
 from cartrial.grading.crs import grade_crs
-from cartrial.grading.icaht import IcahtOptions, grade_icaht, grade_t_icaht
+from cartrial.grading.episodes import EpisodeSummary, icans_episodes
+from cartrial.grading.icaht import IcahtOptions, UnsampledDays, grade_icaht, grade_t_icaht
 
 # ------------ ICAHT: end of follow-up (D-19.673)
 
@@ -47,7 +48,9 @@ def test_early_icaht_follow_up_ending_in_the_window_stays_grade_4() -> None:
 def test_early_icaht_locf_carries_the_last_early_count_to_day_30() -> None:
     """H4 ``locf``: a day is below when the most recent count on or before it is below. ANC 300/µL on days
     0-10 and 3000/µL on day 35: days 11-30 carry 300, so 31 days ≤ 500/µL: grade 4."""
-    got = grade_icaht([*range(11), 35], [300.0] * 11 + [3000.0], IcahtOptions(unsampled_days="locf"))
+    got = grade_icaht(
+        [*range(11), 35], [300.0] * 11 + [3000.0], IcahtOptions(unsampled_days=UnsampledDays.LOCF)
+    )
     assert got.early_days_anc_le_500 == 31
     assert got.early_grade == 4
 
@@ -125,12 +128,12 @@ def test_sampled_only_unsampled_days_are_no_recovery() -> None:
     3 (14-30 days), not two episodes (5 and 13 days: grade 2)."""
     days = [d for d in range(24) if d not in (5, 6, 7)]
     anc = [300.0 if d <= 20 else 2000.0 for d in days]
-    got = grade_icaht(days, anc, IcahtOptions(unsampled_days="sampled_only"))
+    got = grade_icaht(days, anc, IcahtOptions(unsampled_days=UnsampledDays.SAMPLED_ONLY))
     assert got.early_days_anc_le_500 == 18
     assert got.early_grade == 3, got.early_rule
     # three sampled values above (days 5-7 at 2000/µL) are a recovery: 5 and 13 days, grade 2
     series = [300.0] * 5 + [2000.0] * 3 + [300.0] * 13 + [2000.0] * 3
-    recovered = grade_icaht(list(range(24)), series, IcahtOptions(unsampled_days="sampled_only"))
+    recovered = grade_icaht(list(range(24)), series, IcahtOptions(unsampled_days=UnsampledDays.SAMPLED_ONLY))
     assert recovered.early_days_anc_le_500 == 13 and recovered.early_grade == 2
 
 
@@ -158,11 +161,12 @@ def test_grade_crs_refuses_vasopressors_with_hypotension_false(vasopressors: int
 # ------------ ICANS: not assessable is not grade 0 (D-19.675)
 
 
-def _icans_episodes(consciousness: list[str], ice: list[float | None], other: list[bool], seizure: list[str]):  # type: ignore[no-untyped-def]
+def _icans_episodes(
+    consciousness: list[str], ice: list[float | None], other: list[bool], seizure: list[str]
+) -> list[EpisodeSummary]:
     import pandas as pd
 
     from cartrial.columns import RowProblems
-    from cartrial.grading.episodes import icans_episodes
     from cartrial.grading.tables import parse_icans_frame
 
     n = len(consciousness)
