@@ -8,7 +8,9 @@ after the last count), ``locf`` (the last count on or before the day, counts bef
 ``sampled_only``; runs separated by fewer than 3 days above (sampled days with `sampled_only`, D-19.678)
 are one episode, gap days counted (H2); the longest episode decides (ANC <= 500: 1-6 days 1, 7-13 2, 14-30
 3, >= 31 4 (H1); ANC <= 100: 7-13 3, >= 14 4); an ANC <= 500 episode starting by day 3 and lasting to the end
-of follow-up (day 30 when a count follows day 30, else the last count of days 0-30; D-19.673) is grade 4.
+of follow-up (day 30 when a count follows day 30, else the last count of days 0-30; D-19.673) is grade 4;
+with `sampled_only` it must reach the last sampled day of that window, and when days after it are unsampled
+the first count after it must still be <= 500 (no recovery seen, D-19.681).
 Late: the grade of the second-lowest ANC of days 31-100 (<= 1500 1, <= 1000 2, <= 500 3, <= 100 4; H3, two
 values needed).
 """
@@ -93,7 +95,13 @@ def _early_reference(days: list[int], anc: list[float], mode: str) -> int | None
     days100 = result[1][0][0]
     g500 = 4 if days500 >= 31 else 3 if days500 >= 14 else 2 if days500 >= 7 else 1 if days500 >= 1 else 0
     g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
-    never_recovered = start >= 0 and start <= 3 and end == last and below500[last]
+    # the episode must reach the window's last day with a value; when later days are unknown (sampled_only,
+    # no count on days after it to day 30), the first count after it must still be <= 500 (no recovery seen;
+    # D-19.681)
+    last_known = max(d for d in range(last + 1) if mode != "sampled_only" or d in sampled)
+    after = [a for d, a in window if d == min((k for k in days if k > last_known), default=-1)]
+    no_recovery = last_known == last or min(after) <= 500
+    never_recovered = 0 <= start <= 3 and end == last_known and below500[last_known] and no_recovery
     return max(g500, g100, 4 if never_recovered else 0)
 
 

@@ -248,3 +248,132 @@ def test_legacy_one_vasopressor_with_no_dose_of_any_agent_is_not_gradable(scale:
     low = VasopressorDoses(norepinephrine_ug_min=5.0)
     assert grade_legacy_crs(LegacyObservation(**{**obs.__dict__, "doses": high}), scale).grade == 3
     assert grade_legacy_crs(LegacyObservation(**{**obs.__dict__, "doses": low}), scale).grade == 2
+
+
+# ------------ ICAHT: no recovery seen after the window's last known day (D-19.673, D-19.678)
+
+SAMPLED_ONLY = IcahtOptions(unsampled_days=UnsampledDays.SAMPLED_ONLY)
+GAP_7 = IcahtOptions(max_interpolated_days=7)
+
+
+@pytest.mark.parametrize(
+    ("days", "anc", "options"),
+    [
+        # ANC 300/µL daily days 0-28 and again 300 on day 31 (days 29-30 not sampled)
+        ([*range(29), 31], [300.0] * 30, SAMPLED_ONLY),
+        # 300 on days 0-10, 400 on days 35 and 60 (days 11-30 not sampled)
+        ([*range(11), 35, 60], [300.0] * 11 + [400.0, 400.0], SAMPLED_ONLY),
+        # weekly 300 on days 0-28, 400 on day 35
+        ([0, 7, 14, 21, 28, 35], [300.0] * 5 + [400.0], SAMPLED_ONLY),
+        # 300 daily days 0-20, 100 on day 35: days 21-34 are a run of 14 unsampled days > 7, unknown
+        ([*range(21), 35], [300.0] * 21 + [100.0], GAP_7),
+    ],
+)
+def test_early_icaht_still_low_after_the_last_known_day_is_never_recovered(
+    days: list[int], anc: list[float], options: IcahtOptions
+) -> None:
+    """§5.1: an ANC ≤ 500/µL episode that starts by day 3 and lasts to the end of follow-up is grade 4. Below
+    500/µL from day 0 to the last day of days 0-30 with a known value, and the next count (after day 30) still
+    ≤ 500/µL: no recovery is seen, the subject never recovered in the window: grade 4 (the same series without
+    the later count, follow-up ending at the last early count, is grade 4: more evidence of not recovering
+    cannot lower the grade)."""
+    early = [d for d in days if d <= 30]
+    ended = grade_icaht(early, anc[: len(early)], options)
+    assert ended.early_grade == 4
+    got = grade_icaht(days, anc, options)
+    assert got.early_grade == 4, got.early_rule
+    assert "without recovery" in got.early_rule
+
+
+def test_early_icaht_recovery_after_the_last_known_day_is_not_never_recovered() -> None:
+    """The mirror: 300/µL daily on days 0-28 and 3000/µL on day 31 (sampled_only): the first count after the
+    last sampled day of the window shows recovery, so the episode is graded by its 29 sampled days, grade 3
+    (14-30 days)."""
+    got = grade_icaht([*range(29), 31], [300.0] * 29 + [3000.0], SAMPLED_ONLY)
+    assert got.early_days_anc_le_500 == 29
+    assert got.early_grade == 3, got.early_rule
+
+
+def test_days_beyond_the_gap_limit_are_unknown_as_with_sampled_only() -> None:
+    """H4: with `max_interpolated_days` the days of a longer unsampled run are unknown, as with
+    ``sampled_only`` (one rule, D-19.678): they are not below a threshold and not a recovery. ANC 300/µL on
+    days 0-5 and 16-28 (days 6-15 a run of 10 unsampled days > 7): one episode of 6 + 13 = 19 known days
+    from day 0 to the end of follow-up (day 28) without recovery: grade 4, as ``sampled_only`` grades it
+    (was 6 days, grade 1 with the limit: the unknown days split the episode)."""
+    days = [*range(6), *range(16, 29)]
+    anc = [300.0] * len(days)
+    limited = grade_icaht(days, anc, GAP_7)
+    sampled = grade_icaht(days, anc, SAMPLED_ONLY)
+    assert limited.early_days_anc_le_500 == sampled.early_days_anc_le_500 == 19
+    assert limited.early_grade == sampled.early_grade == 4
+    # 3000/µL on day 40 (days 29-39 unknown under both): recovery seen after the last known day 28, so the
+    # 19 days decide, grade 3 (14-30 days)
+    later_days, later_anc = [*days, 40], [*anc, 3000.0]
+    for options in (GAP_7, SAMPLED_ONLY):
+        got = grade_icaht(later_days, later_anc, options)
+        assert (got.early_days_anc_le_500, got.early_grade) == (19, 3), options
+    # T-ICAHT: platelets 10 ×10^9/L on the same days: < 20 on 19 known days, one cumulative run, grade 4
+    t = grade_t_icaht(days, [10.0] * len(days), GAP_7)
+    assert t.early_days_plt_lt_20 == 19 and t.early_grade == 4
+
+
+ALL_MODES = [
+    IcahtOptions(),
+    IcahtOptions(unsampled_days=UnsampledDays.LOCF),
+    SAMPLED_ONLY,
+    GAP_7,
+    IcahtOptions(max_interpolated_days=3),
+]
+EARLY_SERIES = st.lists(
+    st.tuples(st.integers(-3, 30), st.sampled_from([50.0, 90.0, 300.0, 480.0, 520.0, 2000.0])),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    series=EARLY_SERIES,
+    later=st.lists(st.tuples(st.integers(31, 100), st.sampled_from([0.0, 90.0, 300.0, 500.0])), min_size=1),
+    options=st.sampled_from(ALL_MODES),
+)
+def test_early_icaht_a_later_low_count_never_lowers_the_grade(
+    series: list[tuple[int, float]], later: list[tuple[int, float]], options: IcahtOptions
+) -> None:
+    """Counts ≤ 500/µL after day 30 (follow-up continues, no recovery seen) never lower the early or late
+    ICAHT grade against the same series ending at its last count, under every rule for unsampled days; for
+    T-ICAHT, platelets < 20 ×10^9/L after day 30 likewise."""
+    if not any(d >= 0 for d, _ in series):
+        return
+    days, anc = [d for d, _ in series], [a for _, a in series]
+    more_days, more = [*days, *(d for d, _ in later)], [*anc, *(a for _, a in later)]
+    before, after = grade_icaht(days, anc, options), grade_icaht(more_days, more, options)
+    assert before.early_grade is not None and after.early_grade is not None
+    assert after.early_grade >= before.early_grade, (before.early_rule, after.early_rule)
+    plt = [a / 30.0 for a in anc]  # 50-2000 cells/µL → 1.7-67 ×10^9/L
+    low_plt = [*plt, *(a / 30.0 for _, a in later)]  # ≤ 500/30 < 20
+    t_before, t_after = grade_t_icaht(days, plt, options), grade_t_icaht(more_days, low_plt, options)
+    assert (t_after.early_grade or 0) >= (t_before.early_grade or 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    series=EARLY_SERIES,
+    later_day=st.integers(31, 100),
+    options=st.sampled_from(ALL_MODES[2:]),
+)
+def test_early_icaht_a_later_recovery_never_raises_the_grade_sampled_or_gap_limited(
+    series: list[tuple[int, float]], later_day: int, options: IcahtOptions
+) -> None:
+    """The other direction, where no later count bounds interpolation: a count > 500/µL after day 30 never
+    raises the early grade under ``sampled_only`` or beyond a gap limit (for ``linear`` and ``locf`` with the
+    episode from day 0 see `test_early_icaht_a_later_recovery_never_raises_the_grade`)."""
+    limit = options.max_interpolated_days
+    if not any(d >= 0 for d, _ in series):
+        return
+    if limit is not None and later_day - max(d for d, _ in series) - 1 <= limit:
+        return  # the later count would bound the unsampled days by interpolation
+    days, anc = [d for d, _ in series], [a for _, a in series]
+    before = grade_icaht(days, anc, options).early_grade
+    after = grade_icaht([*days, later_day], [*anc, 3000.0], options).early_grade
+    assert before is not None and after is not None and after <= before
