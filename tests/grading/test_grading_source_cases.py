@@ -216,6 +216,14 @@ def test_a_sedated_day_then_icans_again_is_one_episode() -> None:
     assert [(e.episode, e.max_grade, e.resolved_at) for e in episodes] == [(1, 4, None)]
 
 
+def test_a_sedated_assessment_is_not_counted_without_an_episode_either() -> None:
+    """D-19.675: an assessment that cannot grade ICANS (unarousable from sedation, no other finding) is left
+    out of an episode's `n_assessments`; the "no episode" row counted it. Alert with ICE 10, then sedated:
+    no episode, 1 assessable assessment (was 2)."""
+    episodes = _icans_episodes(["alert", "unarousable"], [10, None], [False, True], ["none", "none"])
+    assert [(e.episode, e.max_grade, e.n_assessments) for e in episodes] == [(0, 0, 1)]
+
+
 # ------------ Legacy CRS: one vasopressor without its dose is not "low dose" (D-19.677)
 
 
@@ -377,3 +385,38 @@ def test_early_icaht_a_later_recovery_never_raises_the_grade_sampled_or_gap_limi
     before = grade_icaht(days, anc, options).early_grade
     after = grade_icaht([*days, later_day], [*anc, 3000.0], options).early_grade
     assert before is not None and after is not None and after <= before
+
+
+# ------------ CRS form: vasopressors with a normal systolic pressure (D-19.679)
+
+
+def test_vasopressors_with_a_normal_sbp_name_the_sbp_field() -> None:
+    """A CRS row with `hypotension` blank, `systolic_bp_mmhg` 104 and `vasopressors` 1: hypotension is
+    derived from the SBP (≥ 90 mmHg: false, A4), and the row is refused, but the user never wrote
+    "hypotension=false"; a vasopressor keeps the SBP ≥ 90. The problem names `systolic_bp_mmhg` and says what
+    to enter (hypotension=true when the vasopressor treats hypotension)."""
+    import pandas as pd
+
+    from cartrial.columns import RowProblems
+    from cartrial.grading.tables import parse_crs_frame
+
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "assessed_at": ["2024-01-15T08:00Z"],
+            "temperature_c": ["38.5"],
+            "fever_masked": ["false"],
+            "hypotension": [""],
+            "systolic_bp_mmhg": ["104"],
+            "vasopressors": ["1"],
+            "vasopressin": ["false"],
+            "oxygen": ["none"],
+        }
+    )
+    problems = RowProblems("crs_assessments")
+    parse_crs_frame(frame, problems)
+    (problem,) = problems.all()
+    text = str(problem)
+    assert problem.field == "vasopressors"
+    assert "systolic_bp_mmhg" in text and "hypotension=false" not in text
+    assert "hypotension=true" in text

@@ -661,7 +661,8 @@ def icans_episodes(
                 EpisodeSummary(
                     episode=0,
                     max_grade=0,
-                    n_assessments=len(all_rows),
+                    # assessable rows only, as an episode counts them (D-19.675)
+                    n_assessments=sum(1 for i in all_rows if not not_assessable[i]),
                     max_grade_rule="no assessment of ICANS grade ≥ 1",
                     **common,
                 )
