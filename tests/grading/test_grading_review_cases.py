@@ -169,26 +169,24 @@ def test_icaht_unsampled_days_linear_by_default() -> None:
 
 def test_icaht_max_interpolated_days_is_the_graders_gap_limit() -> None:
     """The published grader interpolates runs of at most 7 consecutive unsampled days (zoo `na.approx(maxgap =
-    7)`); a longer run stays missing: never below, and no recovery either (unknown, as with ``sampled_only``;
-    D-19.680). ANC 300/µL on days 0, 14 and 28 (13 unsampled days between counts), 2000/µL on day 30: every
-    gap interpolated (default) -> days 0-28 ≤ 500/µL, 29 days, grade 3; limit 7 -> only the sampled days 0, 14
-    and 28 are known and below, one episode of 3 known days (no known day of recovery between them), grade 1.
-    Weekly counts (6 unsampled days) are interpolated under both."""
+    7)`); a longer run stays missing and never counts as below. ANC 300/µL on days 0, 14 and 28 (13 unsampled
+    days between counts), 2000/µL on day 30: every gap interpolated (default) -> days 0-28 ≤ 500/µL, 29 days,
+    grade 3; limit 7 -> only the sampled days 0, 14 and 28 are below, separate episodes (recovery ≥ 3 days),
+    1 day, grade 1. Weekly counts (6 unsampled days) are interpolated under both."""
     days, anc = [0, 14, 28, 30], [300.0, 300.0, 300.0, 2000.0]
     every_gap = grade_icaht(days, anc)
     assert (every_gap.early_days_anc_le_500, every_gap.early_grade) == (29, 3)
     limited = grade_icaht(days, anc, IcahtOptions(max_interpolated_days=7))
-    assert (limited.early_days_anc_le_500, limited.early_grade) == (3, 1)
+    assert (limited.early_days_anc_le_500, limited.early_grade) == (1, 1)
     weekly = [0, 7, 14, 21, 28], [300.0, 300.0, 300.0, 300.0, 300.0]
     assert grade_icaht(*weekly, IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 29
-    # limit 5: the 5 sampled days are known, one episode of 5 days (was 1: unknown days split it; D-19.680)
-    assert grade_icaht(*weekly, IcahtOptions(max_interpolated_days=5)).early_days_anc_le_500 == 5
+    assert grade_icaht(*weekly, IcahtOptions(max_interpolated_days=5)).early_days_anc_le_500 == 1
     # a run of exactly the limit is interpolated, one day more is not
     assert (
         grade_icaht([0, 8], [300.0, 300.0], IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 9
     )
     assert (
-        grade_icaht([0, 9], [300.0, 300.0], IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 2
+        grade_icaht([0, 9], [300.0, 300.0], IcahtOptions(max_interpolated_days=7)).early_days_anc_le_500 == 1
     )
 
 
@@ -202,15 +200,15 @@ def test_icaht_max_interpolated_days_is_the_graders_gap_limit() -> None:
     st.integers(1, 100),
 )
 def test_icaht_gap_limit_only_removes_days(series: list[tuple[int, float]], limit: int) -> None:
-    """A limit of at least the longest run of unsampled days changes nothing; a series graded without a
-    limit is graded with one. (A limit can raise a grade: its unknown days are no recovery, so two runs an
-    interpolated recovery separated can be one episode, as under ``sampled_only``; D-19.680. The grade and
-    day-count inequalities against no limit were removed for that reason.)"""
+    """A gap limit never adds a day below a threshold, so it never raises a grade; a limit of at least the
+    longest run of unsampled days changes nothing."""
     days, anc = [d for d, _ in series], [a for _, a in series]
     free = grade_icaht(days, anc)
     limited = grade_icaht(days, anc, IcahtOptions(max_interpolated_days=limit))
+    assert limited.early_days_anc_le_500 <= free.early_days_anc_le_500
+    assert limited.early_days_anc_le_100 <= free.early_days_anc_le_100
     if free.early_grade is not None:
-        assert limited.early_grade is not None
+        assert limited.early_grade is not None and limited.early_grade <= free.early_grade
     sampled = sorted(set(days))
     if limit >= max((b - a - 1 for a, b in itertools.pairwise(sampled)), default=0):
         assert limited.early_grade == free.early_grade and limited.late_grade == free.late_grade

@@ -273,8 +273,6 @@ GAP_7 = IcahtOptions(max_interpolated_days=7)
         ([*range(11), 35, 60], [300.0] * 11 + [400.0, 400.0], SAMPLED_ONLY),
         # weekly 300 on days 0-28, 400 on day 35
         ([0, 7, 14, 21, 28, 35], [300.0] * 5 + [400.0], SAMPLED_ONLY),
-        # 300 daily days 0-20, 100 on day 35: days 21-34 are a run of 14 unsampled days > 7, unknown
-        ([*range(21), 35], [300.0] * 21 + [100.0], GAP_7),
     ],
 )
 def test_early_icaht_still_low_after_the_last_known_day_is_never_recovered(
@@ -302,27 +300,45 @@ def test_early_icaht_recovery_after_the_last_known_day_is_not_never_recovered() 
     assert got.early_grade == 3, got.early_rule
 
 
-def test_days_beyond_the_gap_limit_are_unknown_as_with_sampled_only() -> None:
-    """H4: with `max_interpolated_days` the days of a longer unsampled run are unknown, as with
-    ``sampled_only`` (one rule, D-19.678): they are not below a threshold and not a recovery. ANC 300/µL on
-    days 0-5 and 16-28 (days 6-15 a run of 10 unsampled days > 7): one episode of 6 + 13 = 19 known days
-    from day 0 to the end of follow-up (day 28) without recovery: grade 4, as ``sampled_only`` grades it
-    (was 6 days, grade 1 with the limit: the unknown days split the episode)."""
+def test_days_beyond_the_gap_limit_split_episodes_as_in_the_grader() -> None:
+    """H4: with `max_interpolated_days` the days of a longer unsampled run stay missing, and the grader's
+    heatwaveR `exceedance` counts a missing day as not below and joins runs only across ≤ 2 days, so such a
+    run (≥ 8 days under the limit 7) splits an episode (D-19.680); ``sampled_only`` does not: its unsampled
+    days are no recovery (D-19.678). ANC 300/µL on days 0-5 and 16-28 (days 6-15 a run of 10 unsampled days),
+    no later count (follow-up ends on day 28): limit 7 -> episodes 0-5 (6 days) and 16-28 (13 days), the
+    second reaches day 28 but starts after day 3: 13 days, grade 2 (7-13 days); the grader simulated by hand
+    gives the same. ``sampled_only`` -> one episode of 6 + 13 = 19 sampled days from day 0 to the last
+    count: grade 4."""
     days = [*range(6), *range(16, 29)]
     anc = [300.0] * len(days)
     limited = grade_icaht(days, anc, GAP_7)
+    assert (limited.early_days_anc_le_500, limited.early_grade) == (13, 2)
     sampled = grade_icaht(days, anc, SAMPLED_ONLY)
-    assert limited.early_days_anc_le_500 == sampled.early_days_anc_le_500 == 19
-    assert limited.early_grade == sampled.early_grade == 4
-    # 3000/µL on day 40 (days 29-39 unknown under both): recovery seen after the last known day 28, so the
-    # 19 days decide, grade 3 (14-30 days)
-    later_days, later_anc = [*days, 40], [*anc, 3000.0]
+    assert (sampled.early_days_anc_le_500, sampled.early_grade) == (19, 4)
+    # T-ICAHT: platelets 10 ×10^9/L on the same days: < 20 on days 0-5 and 16-28, 6 + 13 = 19 cumulative
+    # days, grade 4 (≥ 14) under both
     for options in (GAP_7, SAMPLED_ONLY):
-        got = grade_icaht(later_days, later_anc, options)
-        assert (got.early_days_anc_le_500, got.early_grade) == (19, 3), options
-    # T-ICAHT: platelets 10 ×10^9/L on the same days: < 20 on 19 known days, one cumulative run, grade 4
-    t = grade_t_icaht(days, [10.0] * len(days), GAP_7)
-    assert t.early_days_plt_lt_20 == 19 and t.early_grade == 4
+        t = grade_t_icaht(days, [10.0] * len(days), options)
+        assert t.early_days_plt_lt_20 == 19 and t.early_grade == 4
+
+
+def test_gap_limit_days_at_the_window_end_are_no_never_recovered() -> None:
+    """The grader reads counts of days 0-30 only: 300/µL daily on days 0-20 and 100/µL on day 35, limit 7:
+    days 21-30 lie in a run of 14 unsampled days, missing, not below; the episode 0-20 does not reach day 30
+    (the window's end, a count follows day 30): 21 days, grade 3, not grade 4 (D-19.680, D-19.681). Without
+    the later count the follow-up ends on day 20 and the episode reaches it: grade 4."""
+    got = grade_icaht([*range(21), 35], [300.0] * 21 + [100.0], GAP_7)
+    assert (got.early_days_anc_le_500, got.early_grade) == (21, 3), got.early_rule
+    assert grade_icaht([*range(21)], [300.0] * 21, GAP_7).early_grade == 4
+
+
+@pytest.mark.parametrize("options", [SAMPLED_ONLY, GAP_7])
+def test_a_count_after_day_100_says_nothing_about_the_early_window(options: IcahtOptions) -> None:
+    """300/µL daily on days 0-20 and 300/µL on day 365 only: the count follows day 30, so the window ends on
+    day 30 and days 21-30 are unknown; the look-ahead for "no recovery seen" reads days 31-100 only (the
+    late window's range), and there is none: 21 days, grade 3 (14-30), not grade 4 (D-19.681)."""
+    got = grade_icaht([*range(21), 365], [300.0] * 22, options)
+    assert (got.early_days_anc_le_500, got.early_grade) == (21, 3), got.early_rule
 
 
 ALL_MODES = [
@@ -343,14 +359,17 @@ EARLY_SERIES = st.lists(
 @given(
     series=EARLY_SERIES,
     later=st.lists(st.tuples(st.integers(31, 100), st.sampled_from([0.0, 90.0, 300.0, 500.0])), min_size=1),
-    options=st.sampled_from(ALL_MODES),
+    options=st.sampled_from(ALL_MODES[:3]),
 )
 def test_early_icaht_a_later_low_count_never_lowers_the_grade(
     series: list[tuple[int, float]], later: list[tuple[int, float]], options: IcahtOptions
 ) -> None:
-    """Counts ≤ 500/µL after day 30 (follow-up continues, no recovery seen) never lower the early or late
-    ICAHT grade against the same series ending at its last count, under every rule for unsampled days; for
-    T-ICAHT, platelets < 20 ×10^9/L after day 30 likewise."""
+    """Counts ≤ 500/µL on days 31-100 (follow-up continues, no recovery seen) never lower the early or late
+    ICAHT grade against the same series ending at its last count, under ``linear``, ``locf`` and
+    ``sampled_only``; for T-ICAHT, platelets < 20 ×10^9/L on days 31-100 likewise. It does not hold under a
+    gap limit (the grader's rule: the later count extends the window to day 30 and the unsampled days before
+    it, beyond the limit, are not below; `test_gap_limit_days_at_the_window_end_are_no_never_recovered`), nor
+    for a count after day 100 under ``sampled_only`` (no look-ahead beyond day 100, D-19.681)."""
     if not any(d >= 0 for d, _ in series):
         return
     days, anc = [d for d, _ in series], [a for _, a in series]

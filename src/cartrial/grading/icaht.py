@@ -50,9 +50,10 @@ class IcahtOptions:
       the grader published with the consensus does (Rejeski et al. Blood 2023); ``locf`` (the previous
       default, a project proposal) and ``sampled_only`` remain options.
     - `max_interpolated_days` (H4, with ``linear``): the longest run of consecutive unsampled days that is
-      interpolated; the days of a longer run are unknown, as unsampled days with ``sampled_only``: not below
-      any threshold, not a recovery, not counted in an episode's days (one rule, D-19.678, D-19.680).
-      Default **None** (every gap interpolated); **7** is the grader's limit (zoo ``na.approx(maxgap = 7)``:
+      interpolated; the days of a longer run are not below any threshold and count as calendar days of
+      recovery, so they split episodes, as the grader's missing days do (heatwaveR ``exceedance`` counts a
+      missing day as not below and joins runs only across ≤ 2 days; D-19.680). (Unsampled days under
+      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated); **7** is the grader's limit (zoo ``na.approx(maxgap = 7)``:
       "ANC values that are missing for > 7 consecutive days remain missing"). Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
       lasting to the end of follow-up (`_no_recovery_after`) is grade 4. Default **3**; range 0-30 (the early
@@ -129,10 +130,11 @@ def _daily_below(
     day has a value at all.
 
     Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
-    neighbouring sampled days (days before the first count have no value; with `max_gap`, neither have the
-    days of a run of more than `max_gap` consecutive unsampled days); ``locf`` carries the last sampled day
-    forward (from a count before day 0 too); ``sampled_only`` gives them no value. A day without a value is
-    unknown: not below, and no recovery either (`_episodes`, D-19.678)."""
+    neighbouring sampled days (days before the first count have no value; with `max_gap`, the days of a run
+    of more than `max_gap` consecutive unsampled days are not below but counted as calendar days, a recovery,
+    as the published grader counts its missing days: D-19.680); ``locf`` carries the last sampled day
+    forward (from a count before day 0 too); ``sampled_only`` gives them no value. A day without a value
+    (`known` false) is unknown: not below, and no recovery either (`_episodes`, D-19.678)."""
     below = np.zeros(last_day + 1, dtype=bool)
     known = np.zeros(last_day + 1, dtype=bool)
     if len(days) == 0:
@@ -142,12 +144,15 @@ def _daily_below(
         grid = np.arange(last_day + 1)
         known = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
         interpolated = np.interp(grid, sampled_days, lowest)
+        below = known & (interpolated <= threshold)
         if max_gap is not None:
-            # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days
+            # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days;
+            # the grader leaves a longer run missing and its exceedance counts a missing day as not below:
+            # not below, but a calendar day of recovery, so the run splits episodes (D-19.680)
             following = np.clip(np.searchsorted(sampled_days, grid), 1, len(sampled_days) - 1)
             run = sampled_days[following] - sampled_days[following - 1] - 1
-            known &= np.isin(grid, sampled_days) | (run <= max_gap)
-        return known & (interpolated <= threshold), known
+            below &= np.isin(grid, sampled_days) | (run <= max_gap)
+        return below, known
     if mode is UnsampledDays.LOCF:
         current: bool | None = None
         by_day = dict(zip(sampled_days.tolist(), lowest.tolist(), strict=True))
@@ -172,8 +177,8 @@ def _episodes(below: np.ndarray, known: np.ndarray, min_recovery_days: int) -> l
 
     The recovery between two runs is counted in days with a value (`known`): ANC recovery is three
     consecutive values on different days (toxicity-grading.md §5.4), so an unknown day (not sampled under
-    ``sampled_only``, beyond the gap limit under ``linear``) is no recovery (D-19.678). Under ``linear`` and
-    ``locf`` without a gap limit every day between two runs has a value: calendar days."""
+    ``sampled_only``) is no recovery (D-19.678). Under ``linear`` (a day beyond the gap limit included: the
+    grader's rule, D-19.680) and ``locf`` every day between two runs counts: calendar days."""
     runs: list[tuple[int, int]] = []
     day = 0
     while day < len(below):
@@ -221,12 +226,16 @@ def _no_recovery_after(days: np.ndarray, anc: np.ndarray, last_known: int, last_
     """An ANC ≤ 500/µL episode reaching the window's last day with a value (`last_known`) lasts to the end of
     follow-up (§5.1; D-19.673, D-19.681): when that day is the window's end (`last_day`: day 30 when a count
     follows day 30, else the last count), or when the days after it are unknown (not sampled under
-    ``sampled_only``, beyond the gap limit) and the first count after it, on a day after day 30, is still
-    ≤ 500/µL (its lowest of the day): no recovery is seen, and a later low count is more evidence of not
-    recovering, never less."""
+    ``sampled_only``) and the first count after it, on days 31-100 (the late window's range; a later count
+    says nothing about the early window), is still ≤ 500/µL (its lowest of the day): no recovery is seen,
+    and a later low count is more evidence of not recovering, never less. No count on days 31-100: no
+    evidence, not never recovered. (Under ``linear`` and ``locf`` every day to the window's end has a value,
+    so this look-ahead is ``sampled_only``'s only; beyond a gap limit the grader reads only days 0-30.)"""
     if last_known == last_day:
         return True
-    later = days > last_known
+    later = (days > last_known) & (days <= LATE_LAST_DAY)
+    if not later.any():
+        return False
     first = days[later].min()
     return bool(anc[later & (days == first)].min() <= 500.0)
 
@@ -280,9 +289,10 @@ def grade_icaht(
     ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up is grade
     4 (the end of follow-up of the window: day 30 when there is a count after day 30, which bounds the
     unsampled days before it, otherwise the last count of days 0-30; D-19.673; when the days after the
-    episode's last known day are unknown, the first count after it must still be ≤ 500/µL, D-19.681). Days
-    without a value (unsampled under ``sampled_only``, beyond `max_interpolated_days`) are unknown: not
-    below, no recovery, not counted (D-19.678, D-19.680). Late (§5.2): grade of the
+    episode's last known day are unknown, the first count after it on days 31-100 must still be ≤ 500/µL,
+    D-19.681). Unsampled days under ``sampled_only`` are unknown: not below, no recovery, not counted
+    (D-19.678); days beyond `max_interpolated_days` are not below and count as calendar days of recovery,
+    the grader's rule (D-19.680). Late (§5.2): grade of the
     `late_min_values`-th lowest ANC after day 30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that
     grade needs that many values at or below its threshold (non-transient neutropenia); each day contributes
     one value, its lowest (D-19.676). Source: Rejeski et al. Blood 2023 (see module docstring).
