@@ -4,13 +4,13 @@ docs/science/toxicity-grading.md §5.1-5.2, §5.5): early and late grades of man
 
 Early: a day is at or below a threshold (500 or 100/µL) by the lowest count of the day, or, unsampled, by
 `unsampled_days` (H4): ``linear`` interpolation between the neighbouring counts (no day before the first or
-after the last count; with a gap limit of 7, no day in a run of more than 7 unsampled days, which still
-counts as a calendar day of recovery: D-19.680), ``locf`` (the last count on or before the day, counts
-before day 0 included), or ``sampled_only``; runs separated by fewer than 3 days above (sampled days with `sampled_only`, D-19.678)
-are one episode, gap days counted (H2); the longest episode decides (ANC <= 500: 1-6 days 1, 7-13 2, 14-30
-3, >= 31 4 (H1); ANC <= 100: 7-13 3, >= 14 4); an ANC <= 500 episode starting by day 3 and lasting to the end
-of follow-up (day 30 when a count follows day 30, else the last count of days 0-30; D-19.673) is grade 4;
-with `sampled_only` it must reach the last sampled day of that window, and when days after it are unsampled
+after the last count; with a gap limit of 7, no day in a run of more than 7 unsampled days, which still counts
+as a calendar day of recovery: D-19.680), ``locf`` (the last count on or before the day, counts before day 0
+included), or ``sampled_only``; runs separated by fewer than 3 days above (sampled days with `sampled_only`,
+D-19.678) are one episode, gap days counted (H2); the longest episode decides (ANC <= 500: 1-6 days 1, 7-13 2,
+14-30 3, >= 31 4 (H1); ANC <= 100: 7-13 3, >= 14 4); an ANC <= 500 episode starting by day 3 and lasting to
+the end of follow-up (day 30 when a count follows day 30, else the last count of days 0-30; D-19.673) is grade
+4; with `sampled_only` it must reach the last sampled day of that window, and when days after it are unsampled
 the first count after it on days 31-100 must still be <= 500 (no recovery seen, D-19.681).
 Late: the grade of the second-lowest ANC of days 31-100 (<= 1500 1, <= 1000 2, <= 500 3, <= 100 4; H3, two
 values needed).

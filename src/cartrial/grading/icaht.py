@@ -53,8 +53,9 @@ class IcahtOptions:
       interpolated; the days of a longer run are not below any threshold and count as calendar days of
       recovery, so they split episodes, as the grader's missing days do (heatwaveR ``exceedance`` counts a
       missing day as not below and joins runs only across ≤ 2 days; D-19.680). (Unsampled days under
-      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated); **7** is the grader's limit (zoo ``na.approx(maxgap = 7)``:
-      "ANC values that are missing for > 7 consecutive days remain missing"). Range 1-100.
+      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated); **7** is
+      the grader's limit (zoo ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days
+      remain missing"). Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
       lasting to the end of follow-up (`_no_recovery_after`) is grade 4. Default **3**; range 0-30 (the early
       window).
