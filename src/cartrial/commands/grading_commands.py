@@ -397,7 +397,8 @@ def icaht_command(
         "--max-interpolated-days",
         help=(
             "H4 with linear: longest run of unsampled days interpolated (allowed: 1 to 100 days or none); "
-            "days of a longer run count as not below. Default: every gap; 7 = the published grader's limit."
+            "days of a longer run count as not below and split episodes. Default: every gap; 7 = the "
+            "published grader's limit."
         ),
     ),
 ) -> None:

@@ -256,7 +256,9 @@ def grade_crs(
     nasal cannula); `death_due_to_crs`; `fever_other_cause`: fever attributed to another cause (CRS-1).
     A temperature outside 30-45 °C or NaN, a vasopressor count that is not a whole number 0-10, a flow
     outside 0-100 L/min and a flag that is not a boolean are an `InputError` naming the argument; a NaN
-    flow (a gap in a column) is no flow recorded (D-19.79).
+    flow (a gap in a column) is no flow recorded (D-19.79). Vasopressors or vasopressin with
+    ``hypotension=False`` contradict each other (a vasopressor is given for hypotension): an `InputError`, as
+    the forms refuse them (D-3.2, D-19.674).
 
     Rules (ASTCT 2019 CRS table; docs/science/toxicity-grading.md §1.2-1.3): death due to CRS is grade 5
     (CRS-9);
@@ -294,6 +296,17 @@ def grade_crs(
                 "a flow is required for oxygen by nasal cannula (≤ 6 L/min is low flow)",
                 field="oxygen_l_min",
                 allowed=_OXYGEN_FLOW.text().removesuffix(" or none"),
+            )
+        )
+    if not hypotension and (vasopressors > 0 or vasopressin):
+        # a vasopressor means hypotension needing one (grade 3/4): with hypotension=false the inputs
+        # contradict each other, as the forms refuse them (D-3.2); never graded as no hypotension (D-19.674)
+        name = "vasopressors" if vasopressors > 0 else "vasopressin"
+        raise InputError(
+            Problem(
+                f"{name} given with hypotension=false",
+                field=name,
+                allowed="0 when hypotension=false" if vasopressors > 0 else "false when hypotension=false",
             )
         )
     # hypotension grade (CRS-4, A3)

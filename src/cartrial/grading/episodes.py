@@ -578,7 +578,9 @@ def icans_episodes(
 ) -> list[EpisodeSummary]:
     """ICANS episodes of each subject (ASTCT 2019 ICANS grades; episodes end at the first grade-0 unit;
     day grading takes the worst assessment of the day, the same as the worst value of each domain because
-    the ICANS grade is the maximum over domains). Therapies (e.g. corticosteroids) are summarised per
+    the ICANS grade is the maximum over domains). An assessment that cannot grade ICANS (unarousable from
+    another cause such as sedation, no other finding) is not a grade-0 unit: it neither opens nor ends an
+    episode (D-19.675). Therapies (e.g. corticosteroids) are summarised per
     episode as for CRS.
 
     >>> import pandas as pd
@@ -606,21 +608,29 @@ def icans_episodes(
         consciousness_other_cause=inputs.consciousness_other_cause,
     )
     texts = graded.rule_texts()
+    # not assessable: unarousable from another cause (sedation) with ICE 0 or blank and no other finding;
+    # such a row is no ICANS grade 0 (ICANS-5, the ICE grade 4 "because the patient is unarousable and cannot
+    # be assessed"), so it neither opens nor resolves an episode (D-19.675)
+    sedated = graded.other_cause_unarousable
+    not_assessable = (
+        np.zeros(n, dtype=bool) if sedated is None else np.asarray(sedated, dtype=bool) & (graded.grade == 0)
+    )
     summaries: list[EpisodeSummary] = []
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
         # ICANS follows the infusion: earlier assessments never open an episode
         rows = np.array([i for i in all_rows if inputs.assessed_at[i] >= infused_at], dtype=np.int64)
+        graded_rows = [int(i) for i in rows if not not_assessable[i]]
         # the last assessment time (before the infusion when none follows it: no episode, D-19.135)
         times = [inputs.assessed_at[i] for i in rows] or [inputs.assessed_at[all_rows[-1]]]
         if ep_opts.grading_unit is GradingUnit.ASSESSMENT:
-            groups = [[int(i)] for i in rows]
+            groups = [[i] for i in graded_rows]
         else:
             by_day: dict[int, list[int]] = {}
-            for i in rows:
+            for i in graded_rows:
                 at = inputs.assessed_at[i]
                 assert at is not None
-                by_day.setdefault(_study_day(at, infused_at), []).append(int(i))
+                by_day.setdefault(_study_day(at, infused_at), []).append(i)
             groups = [by_day[d] for d in sorted(by_day)]
         units = []
         for members in groups:
@@ -651,7 +661,8 @@ def icans_episodes(
                 EpisodeSummary(
                     episode=0,
                     max_grade=0,
-                    n_assessments=len(all_rows),
+                    # assessable rows only, as an episode counts them (D-19.675)
+                    n_assessments=sum(1 for i in all_rows if not not_assessable[i]),
                     max_grade_rule="no assessment of ICANS grade ≥ 1",
                     **common,
                 )

@@ -50,12 +50,15 @@ class IcahtOptions:
       the grader published with the consensus does (Rejeski et al. Blood 2023); ``locf`` (the previous
       default, a project proposal) and ``sampled_only`` remain options.
     - `max_interpolated_days` (H4, with ``linear``): the longest run of consecutive unsampled days that is
-      interpolated; the days of a longer run are not below any threshold (unknown, as with
-      ``sampled_only``). Default **None** (every gap interpolated); **7** is the grader's limit (zoo
-      ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days remain missing").
-      Range 1-100.
+      interpolated; the days of a longer run are not below any threshold and count as calendar days of
+      recovery, so they split episodes, as the grader's missing days do (heatwaveR ``exceedance`` counts a
+      missing day as not below and joins runs only across ≤ 2 days; D-19.680). (Unsampled days under
+      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated); **7** is
+      the grader's limit (zoo ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days
+      remain missing"). Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
-      lasting to the end of follow-up is grade 4. Default **3**; range 0-30 (the early window).
+      lasting to the end of follow-up (`_no_recovery_after`) is grade 4. Default **3**; range 0-30 (the early
+      window).
     G-CSF and transfusions (H5): counts are used as given [P].
     """
 
@@ -123,27 +126,34 @@ def _daily_below(
     last_day: int,
     mode: UnsampledDays,
     max_gap: int | None = None,
-) -> np.ndarray:
-    """Boolean per day 0..last_day: at or below (≤) `threshold` on that day.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(below, known), booleans per day 0..last_day: the day's value is at or below (≤) `threshold`, and the
+    day has a value at all.
 
     Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
-    neighbouring sampled days (days before the first count are not below; with `max_gap`, neither are the
-    days of a run of more than `max_gap` consecutive unsampled days); ``locf`` carries the last sampled day
-    forward (from a count before day 0 too); ``sampled_only`` leaves them not below."""
+    neighbouring sampled days (days before the first count have no value; with `max_gap`, the days of a run
+    of more than `max_gap` consecutive unsampled days are not below but counted as calendar days, a recovery,
+    as the published grader counts its missing days: D-19.680); ``locf`` carries the last sampled day
+    forward (from a count before day 0 too); ``sampled_only`` gives them no value. A day without a value
+    (`known` false) is unknown: not below, and no recovery either (`_episodes`, D-19.678)."""
     below = np.zeros(last_day + 1, dtype=bool)
+    known = np.zeros(last_day + 1, dtype=bool)
     if len(days) == 0:
-        return below
+        return below, known
     sampled_days, lowest = _daily_values(days, anc)
     if mode is UnsampledDays.LINEAR:
         grid = np.arange(last_day + 1)
-        inside = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
+        known = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
         interpolated = np.interp(grid, sampled_days, lowest)
+        below = known & (interpolated <= threshold)
         if max_gap is not None:
-            # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days
+            # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days;
+            # the grader leaves a longer run missing and its exceedance counts a missing day as not below:
+            # not below, but a calendar day of recovery, so the run splits episodes (D-19.680)
             following = np.clip(np.searchsorted(sampled_days, grid), 1, len(sampled_days) - 1)
             run = sampled_days[following] - sampled_days[following - 1] - 1
-            inside &= np.isin(grid, sampled_days) | (run <= max_gap)
-        return inside & (interpolated <= threshold)
+            below &= np.isin(grid, sampled_days) | (run <= max_gap)
+        return below, known
     if mode is UnsampledDays.LOCF:
         current: bool | None = None
         by_day = dict(zip(sampled_days.tolist(), lowest.tolist(), strict=True))
@@ -154,15 +164,22 @@ def _daily_below(
             if day in by_day:
                 current = by_day[day] <= threshold
             below[day] = bool(current)
-        return below
+            known[day] = current is not None
+        return below, known
     for d, a in zip(sampled_days, lowest, strict=True):
         if 0 <= d <= last_day:
             below[int(d)] = a <= threshold
-    return below
+            known[int(d)] = True
+    return below, known
 
 
-def _episodes(below: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]]:
-    """Runs of below days as (first, last) day, merging runs separated by fewer than `min_recovery_days`."""
+def _episodes(below: np.ndarray, known: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]]:
+    """Runs of below days as (first, last) day, merging runs separated by fewer than `min_recovery_days`.
+
+    The recovery between two runs is counted in days with a value (`known`): ANC recovery is three
+    consecutive values on different days (toxicity-grading.md §5.4), so an unknown day (not sampled under
+    ``sampled_only``) is no recovery (D-19.678). Under ``linear`` (a day beyond the gap limit included: the
+    grader's rule, D-19.680) and ``locf`` every day between two runs counts: calendar days."""
     runs: list[tuple[int, int]] = []
     day = 0
     while day < len(below):
@@ -174,7 +191,8 @@ def _episodes(below: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]
         day += 1
     merged: list[tuple[int, int]] = []
     for start, end in runs:
-        if merged and start - merged[-1][1] - 1 < min_recovery_days:
+        gap = int(known[merged[-1][1] + 1 : start].sum()) if merged else 0
+        if merged and gap < min_recovery_days:
             merged[-1] = (merged[-1][0], end)
         else:
             merged.append((start, end))
@@ -182,14 +200,45 @@ def _episodes(below: np.ndarray, min_recovery_days: int) -> list[tuple[int, int]
 
 
 def _longest(
-    below: np.ndarray, sampled: np.ndarray, min_recovery_days: int, sampled_only: bool
+    below: np.ndarray, known: np.ndarray, min_recovery_days: int
 ) -> tuple[int, tuple[int, int] | None]:
+    """Length in days with a value of the longest episode, and that episode (first, last day)."""
     best, best_episode = 0, None
-    for start, end in _episodes(below, min_recovery_days):
-        length = int(sampled[start : end + 1].sum()) if sampled_only else end - start + 1
+    for start, end in _episodes(below, known, min_recovery_days):
+        length = int(known[start : end + 1].sum())
         if length > best:
             best, best_episode = length, (start, end)
     return best, best_episode
+
+
+def _early_window_end(days: np.ndarray, early_mask: np.ndarray) -> int:
+    """Last day of the early window's follow-up as the counts show it (D-19.673): day 30 when the subject
+    has a count after day 30 (follow-up continues past the window, and that count bounds the unsampled days
+    before it), otherwise the last count of days 0-30. The counts do not say why they stop there (a death, a
+    loss to follow-up, or labs no longer drawn): the grader reads the last count as the end of follow-up, and
+    so does this function (D-19.682). An episode lasting "to the end of follow-up" (§5.1) must reach this
+    day or, when the days before it are unknown, the last day with a value (`_no_recovery_after`)."""
+    if (days > EARLY_LAST_DAY).any():
+        return EARLY_LAST_DAY
+    return int(days[early_mask].max())
+
+
+def _no_recovery_after(days: np.ndarray, anc: np.ndarray, last_known: int, last_day: int) -> bool:
+    """An ANC ≤ 500/µL episode reaching the window's last day with a value (`last_known`) lasts to the end of
+    follow-up (§5.1; D-19.673, D-19.681): when that day is the window's end (`last_day`: day 30 when a count
+    follows day 30, else the last count), or when the days after it are unknown (not sampled under
+    ``sampled_only``) and the first count after it, on days 31-100 (the late window's range; a later count
+    says nothing about the early window), is still ≤ 500/µL (its lowest of the day): no recovery is seen,
+    and a later low count is more evidence of not recovering, never less. No count on days 31-100: no
+    evidence, not never recovered. (Under ``linear`` and ``locf`` every day to the window's end has a value,
+    so this look-ahead is ``sampled_only``'s only; beyond a gap limit the grader reads only days 0-30.)"""
+    if last_known == last_day:
+        return True
+    later = (days > last_known) & (days <= LATE_LAST_DAY)
+    if not later.any():
+        return False
+    first = days[later].min()
+    return bool(anc[later & (days == first)].min() <= 500.0)
 
 
 def _series(
@@ -238,10 +287,16 @@ def grade_icaht(
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
     the higher of the two; episodes separated by a recovery shorter than `min_recovery_days` are merged; an
-    ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up (the
-    last count of days 0-30) is grade 4. Late (§5.2): grade of the `late_min_values`-th lowest ANC after day
-    30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that grade needs that many values at or below
-    its threshold (non-transient neutropenia). Source: Rejeski et al. Blood 2023 (see module docstring).
+    ANC ≤ 500 episode starting by day `never_recovered_from_day` and lasting to the end of follow-up is grade
+    4 (the end of follow-up of the window: day 30 when there is a count after day 30, which bounds the
+    unsampled days before it, otherwise the last count of days 0-30; D-19.673; when the days after the
+    episode's last known day are unknown, the first count after it on days 31-100 must still be ≤ 500/µL,
+    D-19.681). Unsampled days under ``sampled_only`` are unknown: not below, no recovery, not counted
+    (D-19.678); days beyond `max_interpolated_days` are not below and count as calendar days of recovery,
+    the grader's rule (D-19.680). Late (§5.2): grade of the
+    `late_min_values`-th lowest ANC after day 30 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4), so that
+    grade needs that many values at or below its threshold (non-transient neutropenia); each day contributes
+    one value, its lowest (D-19.676). Source: Rejeski et al. Blood 2023 (see module docstring).
 
     >>> grade_icaht([7, 14], [400.0, 2000.0]).early_grade  # interpolated: only day 7 <= 500/µL
     1
@@ -258,17 +313,14 @@ def grade_icaht(
         early_rule = "not gradable: no ANC on days 0-30"
         days500 = days100 = 0
     else:
-        last_day = int(d[early_mask].max())
+        last_day = _early_window_end(d, early_mask)
         mode = opts.unsampled_days
-        sampled = np.zeros(last_day + 1, dtype=bool)
-        sampled[d[early_mask]] = True
-        window = d <= last_day
         gap = opts.max_interpolated_days
-        below500 = _daily_below(d[window], a[window], 500.0, last_day, mode, gap)
-        below100 = _daily_below(d[window], a[window], 100.0, last_day, mode, gap)
-        sampled_only = mode is UnsampledDays.SAMPLED_ONLY
-        days500, episode500 = _longest(below500, sampled, opts.min_recovery_days, sampled_only)
-        days100, _ = _longest(below100, sampled, opts.min_recovery_days, sampled_only)
+        # every count (after censoring) informs the unsampled days of the window, a later one included
+        below500, known = _daily_below(d, a, 500.0, last_day, mode, gap)
+        below100, _ = _daily_below(d, a, 100.0, last_day, mode, gap)
+        days500, episode500 = _longest(below500, known, opts.min_recovery_days)
+        days100, _ = _longest(below100, known, opts.min_recovery_days)
         g500 = 0
         if days500 >= opts.early_g4_min_days:
             g500 = 4
@@ -279,26 +331,34 @@ def grade_icaht(
         elif days500 >= 1:
             g500 = 1
         g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
+        last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
         never_recovered = (
             episode500 is not None
             and episode500[0] <= opts.never_recovered_from_day
-            and episode500[1] == last_day
-            and bool(below500[last_day])
+            and episode500[1] == last_known
+            and _no_recovery_after(d, a, last_known, last_day)
         )
         early_grade = max(g500, g100, 4 if never_recovered else 0)
         if early_grade == 0:
             early_rule = "grade 0: no day with ANC ≤ 500/µL on days 0-30"
         elif never_recovered and early_grade == 4 and g500 < 4 and g100 < 4:
-            early_rule = (
-                f"grade 4: ANC ≤ 500/µL from day {episode500[0] if episode500 else '?'} to the end of "
-                f"follow-up (day {last_day}) without recovery"
+            assert episode500 is not None  # never_recovered needs the episode
+            early_rule = f"grade 4: ANC ≤ 500/µL from day {episode500[0]} to day {last_known}, " + (
+                "the last count, without recovery seen (the counts end there)"
+                if last_known == last_day and last_day < EARLY_LAST_DAY
+                else f"day {last_day} of the window, without recovery"
+                if last_known == last_day
+                else "the last day with a value; the next count is still ≤ 500/µL: without recovery"
             )
         elif g100 >= g500:
             early_rule = f"grade {early_grade}: ANC ≤ 100/µL for {days100} days"
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
 
-    late_values = np.sort(a[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)])
+    # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
+    # D-19.676)
+    late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
+    late_values = np.sort(_daily_values(d[late_mask], a[late_mask])[1])
     nadir = float(late_values[0]) if len(late_values) else None
     if not len(late_values):
         late_grade: int | None = None
@@ -322,7 +382,9 @@ def grade_icaht(
                 else 0
             )
         if reference is None:
-            late_rule = f"grade 0: only {len(late_values)} ANC on days 31-100; late_min_values={k} needed"
+            late_rule = (
+                f"grade 0: ANC on {len(late_values)} day(s) of days 31-100; late_min_values={k} needed"
+            )
         elif late_grade == 0:
             late_rule = f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL on days 31-100"
         else:
@@ -373,13 +435,14 @@ def _daily_below_strict(
     last_day: int,
     mode: UnsampledDays,
     max_gap: int | None = None,
-) -> np.ndarray:
-    """Per day first_day..last_day: platelets strictly below `threshold` (× 10^9/L)."""
-    # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it
-    window = days <= last_day
+) -> tuple[np.ndarray, np.ndarray]:
+    """(below, known) per day first_day..last_day: platelets strictly below `threshold` (× 10^9/L), and the
+    day has a value (`_daily_below`)."""
+    # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it, and a
+    # later one bounds the unsampled days before it (D-19.673)
     return _daily_below(
-        days[window] - first_day,
-        values[window],
+        days - first_day,
+        values,
         np.nextafter(threshold, -np.inf),
         last_day - first_day,
         mode,
@@ -387,11 +450,10 @@ def _daily_below_strict(
     )
 
 
-def _cumulative(below: np.ndarray, sampled: np.ndarray, min_recovery_days: int, sampled_only: bool) -> int:
-    episodes = _episodes(below, min_recovery_days)
-    if sampled_only:
-        return int(sum(sampled[a : b + 1].sum() for a, b in episodes))
-    return int(sum(b - a + 1 for a, b in episodes))
+def _cumulative(below_known: tuple[np.ndarray, np.ndarray], min_recovery_days: int) -> int:
+    """Days with a value in the episodes below a threshold (non-stable recoveries counted as below)."""
+    below, known = below_known
+    return int(sum(known[a : b + 1].sum() for a, b in _episodes(below, known, min_recovery_days)))
 
 
 def grade_t_icaht(
@@ -408,7 +470,8 @@ def grade_t_icaht(
     ≥ 7 days grade 2; PLT < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Late: PLT < 100 grade 1, < 50
     grade 2 (≥ 1 day), < 20 for 1-13 days grade 3, ≥ 14 days grade 4. Days below a threshold are cumulative;
     recoveries shorter than `min_recovery_days` (non-stable) count as days below; late grades need at least
-    `late_min_values` (default 2) tests below the threshold. Unsampled days follow `unsampled_days` (H4).
+    `late_min_values` (default 2) tests below the threshold, on different days (the lowest test of a day
+    counts once, D-19.676). Unsampled days follow `unsampled_days` (H4).
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
 
@@ -421,17 +484,13 @@ def grade_t_icaht(
         keep = d < censor_day
         d, v = d[keep], v[keep]
     mode = opts.unsampled_days
-    sampled_only = mode is UnsampledDays.SAMPLED_ONLY
     gap = opts.max_interpolated_days
 
-    def window(first: int, last_allowed: int) -> tuple[int, np.ndarray] | None:
+    def window(first: int, last_allowed: int) -> int | None:
         mask = (d >= first) & (d <= last_allowed)
         if not mask.any():
             return None
-        last = int(d[mask].max())
-        sampled = np.zeros(last - first + 1, dtype=bool)
-        sampled[d[mask] - first] = True
-        return last, sampled
+        return _early_window_end(d, mask) if last_allowed == EARLY_LAST_DAY else int(d[mask].max())
 
     early = window(0, EARLY_LAST_DAY)
     if early is None:
@@ -439,13 +498,8 @@ def grade_t_icaht(
         early_rule = "not gradable: no platelet count on days 0-30"
         e50 = e20 = 0
     else:
-        last, sampled = early
-        e50 = _cumulative(
-            _daily_below_strict(d, v, 50.0, 0, last, mode, gap), sampled, opts.min_recovery_days, sampled_only
-        )
-        e20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, 0, last, mode, gap), sampled, opts.min_recovery_days, sampled_only
-        )
+        e50 = _cumulative(_daily_below_strict(d, v, 50.0, 0, early, mode, gap), opts.min_recovery_days)
+        e20 = _cumulative(_daily_below_strict(d, v, 20.0, 0, early, mode, gap), opts.min_recovery_days)
         g50 = 2 if e50 >= 7 else 1 if e50 >= 1 else 0
         g20 = 4 if e20 >= 14 else 3 if e20 >= 1 else 0
         early_grade = max(g50, g20)
@@ -463,13 +517,10 @@ def grade_t_icaht(
         late_rule = "not gradable: no platelet count on days 31-100"
         l20 = 0
     else:
-        last, sampled = late
-        late_values = v[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)]
+        late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
+        late_values = _daily_values(d[late_mask], v[late_mask])[1]  # one test a day, its lowest (D-19.676)
         l20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, last, mode, gap),
-            sampled,
-            opts.min_recovery_days,
-            sampled_only,
+            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, late, mode, gap), opts.min_recovery_days
         )
         n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
         late_grade = 0

@@ -115,6 +115,19 @@ def is_high_dose(doses: VasopressorDoses, thresholds: HighDoseVasopressorThresho
     return agents[name] >= single[name]
 
 
+def _agent_dosed(doses: VasopressorDoses) -> bool:
+    """Whether a dose > 0 of a vasopressor other than vasopressin is recorded."""
+    return any(
+        dose > 0
+        for dose in (
+            doses.norepinephrine_ug_min,
+            doses.dopamine_ug_kg_min,
+            doses.phenylephrine_ug_min,
+            doses.epinephrine_ug_min,
+        )
+    )
+
+
 @dataclass(frozen=True)
 class LegacyObservation:
     """What the legacy scales need; None means not recorded.
@@ -217,7 +230,9 @@ def _criteria(
                 low, high, text, missing = 2, 2, "hypotension responsive to fluids", ()
             elif total >= 2:
                 low, high, text, missing = 3, 3, "hypotension needing multiple vasopressors", ()
-            elif obs.doses is None:
+            elif obs.doses is None or (pressors >= 1 and not _agent_dosed(obs.doses)):
+                # one vasopressor with no agent's dose recorded (all 0 or blank): low or high dose unknown
+                # (D-19.677)
                 low, high, text, missing = 2, 3, "one vasopressor, dose unknown", ("vasopressor doses",)
             elif is_high_dose(obs.doses, thresholds):
                 low, high, text, missing = 3, 3, "hypotension needing a high-dose vasopressor", ()

@@ -196,6 +196,7 @@ def parse_crs_frame(
     else:
         hyp_blank = np.ones(n, dtype=bool)
         hypotension = np.zeros(n, dtype=bool)
+    derive = np.zeros(n, dtype=bool)  # hypotension blank, taken from the systolic pressure (A4)
     if "systolic_bp_mmhg" in frame.columns:
         sbp = parse_float(
             frame,
@@ -242,21 +243,28 @@ def parse_crs_frame(
         )
     with np.errstate(invalid="ignore"):
         pressor_without_hypotension = ~hypotension & ~hyp_blank & (vasopressors > 0)
+    # with hypotension blank and a systolic pressure ≥ the threshold the row never said hypotension=false:
+    # name the pressure and what to enter (a vasopressor keeps the pressure up; D-19.679)
+    from_sbp = (
+        f"with hypotension blank and systolic_bp_mmhg ≥ {sbp_threshold_mmhg:g} mmHg (no hypotension)",
+        f"hypotension=true when the agent treats hypotension (systolic_bp_mmhg measured on it may be "
+        f"≥ {sbp_threshold_mmhg:g})",
+    )
     for i in np.flatnonzero(pressor_without_hypotension):
         problems.add(
             i,
             "vasopressors",
             frame["vasopressors"].iat[i],
-            "vasopressors given with hypotension=false",
-            "0 when hypotension=false",
+            f"vasopressors given {from_sbp[0]}" if derive[i] else "vasopressors given with hypotension=false",
+            f"{from_sbp[1]}, else 0" if derive[i] else "0 when hypotension=false",
         )
     for i in np.flatnonzero(~hypotension & ~hyp_blank & vasopressin):
         problems.add(
             i,
             "vasopressin",
             frame["vasopressin"].iat[i],
-            "vasopressin given with hypotension=false",
-            "false when hypotension=false",
+            f"vasopressin given {from_sbp[0]}" if derive[i] else "vasopressin given with hypotension=false",
+            f"{from_sbp[1]}, else false" if derive[i] else "false when hypotension=false",
         )
     death = parse_bool(frame, "death_due_to_crs", problems, required=False)
     other = parse_bool(frame, "fever_other_cause", problems, required=False)
