@@ -228,3 +228,55 @@ def test_worse_acuity_never_lowers_visual_fs_or_osis(logmar: float, worse_by: fl
     fellow = parse_acuity(format_logmar(other, digits=3))
     assert visual_fs_from_acuity(worse, fellow) >= visual_fs_from_acuity(better, fellow)
     assert osis_visual_from_acuity(worse) >= osis_visual_from_acuity(better)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # neuro-outcomes.md §2.1 reference row [V]: decimal 0.4 = logMAR 0.4, 0.63 = 0.2, 0.32 = 0.5,
+        # 0.5 = 0.3, 0.16 = 0.8, 0.25 = 0.6, 1.25 = -0.1, 0.8 = 0.1: each pair is two chart lines (0.2)
+        ("decimal 0.4", "decimal 0.63"),
+        ("decimal 0.32", "decimal 0.5"),
+        ("decimal 0.16", "decimal 0.25"),
+        ("decimal 0.8", "decimal 1.25"),
+        # the same lines as printed on a Snellen chart (20/32 is logMAR 0.2, 20/63 0.5, 20/125 0.8)
+        ("20/50", "20/32"),
+        ("20/63", "20/40"),
+        ("20/125", "20/80"),
+        ("6/15", "6/9.5"),
+    ],
+)
+def test_eye_change_two_chart_lines_is_0_2_logmar(before: str, after: str) -> None:
+    """§2.1/§2.3: one chart line = 0.1 logMAR = 5 letters, so a two-line gain is the 0.2 logMAR (10 letter)
+    threshold, whatever rounding the printed Snellen or decimal value carries (D-19.683). Worsening is
+    symmetric."""
+    better, worse = parse_acuity(after), parse_acuity(before)
+    assert eye_change(worse, better).category is AcuityChange.IMPROVED
+    assert eye_change(better, worse).category is AcuityChange.WORSENED
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "category"),
+    [
+        ("logMAR 0.50", "logMAR 0.31", AcuityChange.STABLE),  # 9.5 letters: short of 10
+        ("logMAR 0.50", "logMAR 0.30", AcuityChange.IMPROVED),  # 10 letters
+        ("logMAR 0.30", "logMAR 0.49", AcuityChange.STABLE),
+        ("70 letters", "79 letters", AcuityChange.STABLE),  # 9 letters
+        ("70 letters", "80 letters", AcuityChange.IMPROVED),
+        ("70 letters", "60 letters", AcuityChange.WORSENED),
+    ],
+)
+def test_eye_change_counts_whole_letters(before: str, after: str, category: AcuityChange) -> None:
+    """A change is counted in whole letters (0.02 logMAR, §2.1); half a letter short stays short (D-19.683)."""
+    assert eye_change(parse_acuity(before), parse_acuity(after)).category is category
+
+
+@given(st.integers(0, 100), st.integers(0, 100))
+@settings(max_examples=200, deadline=None)
+def test_eye_change_on_letter_scores_is_exact(a: int, b: int) -> None:
+    """On ETDRS letter scores the 0.2 logMAR threshold is exactly 10 letters (§2.1: 5 letters a line)."""
+    change = eye_change(parse_acuity(f"{a} letters"), parse_acuity(f"{b} letters")).category
+    expected = (
+        AcuityChange.IMPROVED if b - a >= 10 else AcuityChange.WORSENED if a - b >= 10 else AcuityChange.STABLE
+    )
+    assert change is expected

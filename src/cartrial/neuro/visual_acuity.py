@@ -298,13 +298,31 @@ class EyeChange:
     reason: str
 
 
+def chart_letters(logmar_change: float) -> int:
+    """A logMAR change in whole ETDRS letters (one letter = 0.02 logMAR, one line = 0.1 = 5 letters;
+    docs/science/neuro-outcomes.md §2.1), rounded to the nearest letter, a half letter towards no change
+    (D-19.683).
+
+    The printed Snellen and decimal values of the chart lines are rounded (20/32 = decimal 0.63 is the
+    logMAR 0.2 line, exactly 0.204; 20/63 = 0.32 is 0.5, exactly 0.495), so the logMAR difference of two
+    lines computed from them is off by up to 0.007; counted in letters it is the chart's whole lines.
+
+    >>> chart_letters(math.log10(32 / 20) - math.log10(50 / 20)), chart_letters(0.19), chart_letters(0.21)
+    (-10, 9, 10)
+    """
+    letters = abs(logmar_change) / LOGMAR_PER_LETTER
+    whole = max(0, math.ceil(letters - 0.5 - 1e-9))
+    return whole if logmar_change >= 0 else -whole
+
+
 def eye_change(
     baseline: VisualAcuity, follow_up: VisualAcuity, *, threshold_logmar: float = 0.2
 ) -> EyeChange:
     """Classify one eye: improved when logMAR falls by >= `threshold_logmar`, worsened when it rises by as
     much, else stable (docs/science/neuro-outcomes.md §2.3: default 0.2 logMAR = 2 lines = 10 letters, option
     0.3;
-    [U] awaiting confirmation).
+    [U] awaiting confirmation). The change is counted in whole chart letters (`chart_letters`, D-19.683), so
+    two lines of a Snellen chart (20/50 -> 20/32) are 0.2; ``logmar_change`` keeps the exact difference.
 
     Off-chart levels without a numeric convention are compared on their order (NLP < LP < HM < CF <
     any chart acuity): a move from off-chart onto the chart is improved, the reverse worsened, a move
@@ -320,9 +338,11 @@ def eye_change(
     tolerance = 1e-9  # so that a change of exactly 0.2 computed from floats counts as 0.2
     if baseline.logmar is not None and follow_up.logmar is not None:
         delta = follow_up.logmar - baseline.logmar
-        if delta <= -threshold_logmar + tolerance:
+        # counted in whole chart letters (D-19.683): 20/50 -> 20/32 is two lines (0.4 -> 0.2), not 0.194
+        counted = chart_letters(delta) * LOGMAR_PER_LETTER
+        if counted <= -threshold_logmar + tolerance:
             category = AcuityChange.IMPROVED
-        elif delta >= threshold_logmar - tolerance:
+        elif counted >= threshold_logmar - tolerance:
             category = AcuityChange.WORSENED
         else:
             category = AcuityChange.STABLE
@@ -430,6 +450,7 @@ __all__ = [
     "VisualAcuity",
     "VisualFsCutPoints",
     "acuity_rank",
+    "chart_letters",
     "eye_change",
     "format_decimal",
     "format_letters",
