@@ -267,7 +267,8 @@ def test_eye_change_two_chart_lines_is_0_2_logmar(before: str, after: str) -> No
     ],
 )
 def test_eye_change_counts_whole_letters(before: str, after: str, category: AcuityChange) -> None:
-    """A change is counted in whole letters (0.02 logMAR, §2.1); half a letter short stays short (D-19.683)."""
+    """A change is counted in whole letters (0.02 logMAR, §2.1); half a letter short stays short
+    (D-19.683)."""
     assert eye_change(parse_acuity(before), parse_acuity(after)).category is category
 
 
@@ -276,7 +277,9 @@ def test_eye_change_counts_whole_letters(before: str, after: str, category: Acui
 def test_eye_change_on_letter_scores_is_exact(a: int, b: int) -> None:
     """On ETDRS letter scores the 0.2 logMAR threshold is exactly 10 letters (§2.1: 5 letters a line)."""
     change = eye_change(parse_acuity(f"{a} letters"), parse_acuity(f"{b} letters")).category
-    expected = (
-        AcuityChange.IMPROVED if b - a >= 10 else AcuityChange.WORSENED if a - b >= 10 else AcuityChange.STABLE
-    )
+    expected = AcuityChange.STABLE
+    if b - a >= 10:
+        expected = AcuityChange.IMPROVED
+    elif a - b >= 10:
+        expected = AcuityChange.WORSENED
     assert change is expected
