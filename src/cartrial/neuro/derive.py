@@ -1383,7 +1383,9 @@ def derive_disability(
     `last_edss`; neither change is evaluated (D-19.187). `edss` is a scored form (``subject_id``,
     ``assessed_at``, ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default
     options). Relapses classify worsening as relapse-associated or PIRA, and visits within
-    ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change.
+    ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change. A visit without a score
+    (a bad row of a ``keep_going`` result) is left out and named in the notes, the subject evaluated on its
+    scored visits; a subject with no infusion is named in the notes too (D-19.685).
 
     >>> edss = pd.DataFrame({"subject_id": ["S1"] * 3,
     ...                      "assessed_at": ["2021-01-01", "2021-04-01", "2021-08-01"],
@@ -1411,10 +1413,22 @@ def derive_disability(
         attacks = merge_attacks([r for r in relapses if isinstance(r, RelapseEpisode)], relapse_options)
     options_text = ";".join(f"{k}={v}" for k, v in options.as_dict().items())
     rows = []
+    notes: list[str] = []
+    without_infusion: list[str] = []
     for sid, group in scored.groupby("subject_id", sort=True):
         edss_values = pd.to_numeric(group["edss"], errors="coerce")
-        if str(sid) not in days or edss_values.isna().any():
+        if str(sid) not in days:
+            without_infusion.append(str(sid))
             continue
+        unscored = int(edss_values.isna().sum())
+        if unscored:
+            # a visit without a score (a bad row of a keep-going EDSS result) is left out and named; the
+            # subject keeps its row from the scored visits (D-19.685)
+            group, edss_values = group[edss_values.notna()], edss_values[edss_values.notna()]
+            notes.append(
+                f"{sid}: {count(unscored, 'EDSS visit')} without a score {verb(unscored, 'is', 'are')} left "
+                "out of the disability change (see the EDSS form's errors)"
+            )
         day0 = days[str(sid)]
         visit_days = [(_visit_day(t, zones.get(str(sid))) - day0).days for t in group["assessed_at"]]
         visits = [(d, float(e)) for d, e in zip(visit_days, edss_values, strict=True)]
@@ -1447,9 +1461,16 @@ def derive_disability(
         "worsening_unconfirmed",
         "options",
     ]
+    if without_infusion:
+        n = len(without_infusion)
+        notes.append(
+            f"{count(n, 'subject')} with EDSS visits but no infusion {verb(n, 'is', 'are')} left out: "
+            + ", ".join(without_infusion)
+        )
     return Result(
         pd.DataFrame(rows, columns=columns),  # the same columns when no subject has a scored EDSS
         derivation="cartrial.neuro.derive_disability",
+        notes=tuple(notes),
         options={**options.as_dict(), "relapses": relapse_options.as_dict()},
         sources=("docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
         units={
