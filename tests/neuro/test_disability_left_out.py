@@ -1,4 +1,5 @@
-"""`derive_disability` never drops a subject silently (D-19.685).
+"""`derive_disability` never drops a subject silently (D-19.685) and reads every onset of an attack
+(D-19.686).
 
 A scored EDSS form from `derive_edss(..., keep_going=True)` has a blank ``edss`` in each bad row. The
 subject of such a row vanished from the disability table (no row, no note), shrinking the denominator of
@@ -10,11 +11,12 @@ confirmation): from a baseline of 2.0 an EDSS of 5.0 is a worsening (>= 1.0), un
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
 from cartrial.neuro.derive import derive_disability, derive_edss
+from cartrial.neuro.relapses import Phenotype, RelapseEpisode
 
 FS = ("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder", "cerebral")
 
@@ -56,3 +58,36 @@ def test_subject_without_an_infusion_is_named() -> None:
     result = derive_disability(derive_edss(form), {"S1": date(2021, 1, 1)})
     assert result.table["subject_id"].tolist() == ["S1"]
     assert any("S3" in note and "no infusion" in note for note in result.notes)
+
+
+
+def test_a_merged_attacks_later_onset_also_excludes_a_confirmation_visit() -> None:
+    """§4.2: episodes < 30 days apart are one attack; §5 (D-19.686): a visit within
+    ``relapse_exclusion_days`` (30) after any onset of an attack — its later, merged worsening included —
+    neither confirms nor refutes. Baseline 3.0 (day 0), 4.5 on day 30 (onset: >= 1.0 from 3.0, NMOSD-trial
+    thresholds); episodes on days 100 and 125 (one attack, first onset day 100). Day 140 is 15 days after
+    the day-125 episode: it does not confirm, and with no later visit the worsening is unconfirmed. With a
+    visit on day 200 it is confirmed there, relapse-associated."""
+    day0 = date(2021, 1, 1)
+    myelitis = frozenset({Phenotype.MYELITIS})
+    episodes = [
+        RelapseEpisode("S1", day0 + timedelta(days=100), myelitis),
+        RelapseEpisode("S1", day0 + timedelta(days=125), myelitis),
+    ]
+
+    def row(visits: dict[int, float]) -> pd.Series:
+        edss = pd.DataFrame(
+            {
+                "subject_id": ["S1"] * len(visits),
+                "assessed_at": [(day0 + timedelta(days=d)).isoformat() for d in visits],
+                "edss": list(visits.values()),
+            }
+        )
+        return derive_disability(edss, {"S1": day0}, relapses=episodes).table.iloc[0]
+
+    short = row({0: 3.0, 30: 4.5, 140: 4.5})
+    assert not short["worsening_confirmed"]
+    assert short["worsening_unconfirmed"]
+    longer = row({0: 3.0, 30: 4.5, 140: 4.5, 200: 4.5})
+    assert longer["worsening_confirmed"]
+    assert longer["worsening_relapse_associated"]

@@ -1444,7 +1444,9 @@ def derive_disability(
             continue
         start = max(baseline_days)
         visits = sorted((d, e) for d, e in visits if d >= start)
-        relapse_days = [(a.onset - day0).days for a in attacks if a.subject_id == str(sid)]
+        # every onset of an attack, its merged later worsenings too: a visit within the exclusion window
+        # after any of them is during the attack (D-19.686)
+        relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
         worse = confirmed_disability_change(visits, "worsening", options, relapse_days)
         better = confirmed_disability_change(visits, "improvement", options, relapse_days)
         rows.append(_disability_row(sid, visits[0][1], visits[-1][1], better, worse, options_text))
