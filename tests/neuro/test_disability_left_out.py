@@ -60,7 +60,6 @@ def test_subject_without_an_infusion_is_named() -> None:
     assert any("S3" in note and "no infusion" in note for note in result.notes)
 
 
-
 def test_a_merged_attacks_later_onset_also_excludes_a_confirmation_visit() -> None:
     """§4.2: episodes < 30 days apart are one attack; §5 (D-19.686): a visit within
     ``relapse_exclusion_days`` (30) after any onset of an attack — its later, merged worsening included —
