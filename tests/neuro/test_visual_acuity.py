@@ -283,3 +283,18 @@ def test_eye_change_on_letter_scores_is_exact(a: int, b: int) -> None:
     elif a - b >= 10:
         expected = AcuityChange.WORSENED
     assert change is expected
+
+
+def test_score_va_rounds_a_half_letter_half_away_from_zero() -> None:
+    """§2.1: letters = 85 − 50 logMAR, one letter per 0.02 logMAR. logMAR 0.31/0.33/0.35/0.37 are 69.5,
+    68.5, 67.5 and 66.5 letters: reported 70, 69, 68, 67 (D-19.289 rounding, D-19.687) — each 0.02 step one
+    letter — not 70, 68, 68, 66 (ties to even)."""
+    from cartrial.neuro.derive import derive_visual_acuity
+
+    acuities = ["logMAR 0.31", "logMAR 0.33", "logMAR 0.35", "logMAR 0.37"]
+    form = "subject_id,assessed_at,eye,acuity\n" + "".join(
+        f"S{i},2021-03-01,OD,{text}\n" for i, text in enumerate(acuities)
+    )
+    table = derive_visual_acuity(form).table
+    assert table["etdrs_letters"].tolist() == [70.0, 69.0, 68.0, 67.0]
+    assert format_letters(0.33) == "69 letters"

@@ -165,7 +165,9 @@ def _with_errors(frame: pd.DataFrame, problems: RowProblems, keep_going: bool) -
 
 
 def _round(value: float | None, digits: int) -> float:
-    return np.nan if value is None else round(value, digits)
+    """A reported acuity conversion, a tie half away from zero (the one rounding of reported numbers,
+    D-19.289; D-19.687: logMAR 0.33 = 68.5 letters is 69, as 0.31 = 69.5 is 70)."""
+    return np.nan if value is None else round_half_away(value, digits)
 
 
 def _day(moment: datetime | date) -> date:

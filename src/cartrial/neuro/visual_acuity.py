@@ -17,6 +17,7 @@ from enum import StrEnum
 from cartrial.columns import BLANK_RUN, other_digit_fault, trim_blanks
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
+from cartrial.rounding import fixed
 
 
 class Notation(StrEnum):
@@ -273,7 +274,8 @@ def format_logmar(logmar: float, digits: int = 2) -> str:
 
 
 def format_letters(logmar: float) -> str:
-    return f"{round(85.0 - 50.0 * logmar):d} letters"
+    """ETDRS letters (85 − 50 logMAR, §2.1), a half letter rounded half away from zero (D-19.687)."""
+    return f"{fixed(85.0 - 50.0 * logmar, 0)} letters"
 
 
 # --- change and derived grades -------------------------------------------------------------------------
