@@ -136,3 +136,28 @@ def test_vision_baseline_on_the_eligibility_line_is_evaluable(
     )  # fmt: skip
     assert outcome.evaluable
     assert outcome.responder
+
+
+@pytest.mark.parametrize("minimum", [0.25, 0.15, 0.35])
+def test_vision_baseline_exactly_at_a_minimum_between_letters_is_evaluable(minimum: float) -> None:
+    """A baseline exactly at ``min_baseline_logmar`` is eligible even when the minimum is not a whole
+    letter (0.25 = 12.5 letters, §2.1): letters only widen the rule (D-19.684)."""
+    outcome = evaluate_responder(
+        "logmar_improved_0_2", "A", {"acuity_od": parse_acuity(f"logMAR {minimum}")},
+        {"acuity_od": parse_acuity("logMAR -0.3")}, {"min_baseline_logmar": minimum},
+    )  # fmt: skip
+    assert outcome.evaluable
+    assert outcome.responder
+
+
+@pytest.mark.parametrize(("baseline", "minimum"), [("logMAR 0.19", 0.2), ("logMAR -0.11", -0.1)])
+def test_vision_baseline_half_a_letter_below_the_minimum_is_not_evaluable(
+    baseline: str, minimum: float
+) -> None:
+    """Half a letter (0.01 logMAR) below the minimum is short whatever the sign, as half a letter short of
+    the change threshold is (D-19.683, D-19.684): 0.19 with 0.2 and -0.11 with -0.1."""
+    outcome = evaluate_responder(
+        "logmar_improved_0_2", "A", {"acuity_od": parse_acuity(baseline)},
+        {"acuity_od": parse_acuity("logMAR -0.3")}, {"min_baseline_logmar": minimum},
+    )  # fmt: skip
+    assert not outcome.evaluable

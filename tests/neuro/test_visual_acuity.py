@@ -17,6 +17,7 @@ from cartrial.neuro.visual_acuity import (
     Notation,
     OffChart,
     VisualFsCutPoints,
+    chart_letters,
     eye_change,
     format_decimal,
     format_letters,
@@ -298,3 +299,49 @@ def test_score_va_rounds_a_half_letter_half_away_from_zero() -> None:
     table = derive_visual_acuity(form).table
     assert table["etdrs_letters"].tolist() == [70.0, 69.0, 68.0, 67.0]
     assert format_letters(0.33) == "69 letters"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "threshold"),
+    [
+        ("logMAR 0.50", "logMAR 0.25", 0.25),  # exactly 0.25 = 12.5 letters
+        ("logMAR 0.50", "logMAR 0.35", 0.15),  # exactly 0.15 = 7.5 letters
+        ("logMAR 0.60", "logMAR 0.25", 0.35),  # exactly 0.35 = 17.5 letters
+    ],
+)
+def test_eye_change_threshold_between_letters_counts_the_exact_change(
+    before: str, after: str, threshold: float
+) -> None:
+    """A threshold that is not a whole number of letters (0.25 = 12.5 letters, §2.1: one letter = 0.02
+    logMAR) is reached by an exact change of that size: letter counting only widens the rule (it rescues
+    rounded chart labels), it never turns a change that reaches the threshold into a stable eye
+    (D-19.683). Worsening is symmetric."""
+    b, f = parse_acuity(before), parse_acuity(after)
+    assert eye_change(b, f, threshold_logmar=threshold).category is AcuityChange.IMPROVED
+    assert eye_change(f, b, threshold_logmar=threshold).category is AcuityChange.WORSENED
+
+
+def test_eye_change_off_chart_value_is_not_counted_in_letters() -> None:
+    """Off-chart levels read no chart letters (§2.2): CF under Schulze-Bonsel 2006 is decimal 0.014 =
+    logMAR 1.854; to logMAR 1.66 is a fall of 0.194, short of 0.2: stable (exactly, not rounded up to 10
+    letters; D-19.683)."""
+    cf = parse_acuity("CF", convention="schulze_bonsel_2006")
+    assert cf.logmar is not None and abs(cf.logmar - 1.854) < 0.001
+    assert eye_change(cf, parse_acuity("logMAR 1.66")).category is AcuityChange.STABLE
+    assert eye_change(parse_acuity("logMAR 1.66"), cf).category is AcuityChange.STABLE
+
+
+@given(st.integers(-100, 100), st.floats(-0.499, 0.499))
+@settings(max_examples=300, deadline=None)
+def test_chart_letters_is_the_nearest_letter(letters: int, part: float) -> None:
+    """`chart_letters` is the nearest whole letter (one letter = 0.02 logMAR, §2.1): k letters plus less
+    than half a letter either way is k."""
+    assert chart_letters((letters + part) * 0.02) == letters
+
+
+@given(st.integers(-100, 100))
+@settings(max_examples=100, deadline=None)
+def test_chart_letters_half_letter_is_rounded_down(letters: int) -> None:
+    """A value exactly half way between two letters is the smaller (D-19.683): half a letter short of a
+    threshold or a minimum is short, whichever sign."""
+    assert chart_letters((letters + 0.5) * 0.02) == letters

@@ -22,11 +22,10 @@ from typing import Any
 
 from cartrial.neuro.choices import choose
 from cartrial.neuro.visual_acuity import (
-    LOGMAR_PER_LETTER,
     AcuityChange,
     VisualAcuity,
-    chart_letters,
     eye_change,
+    reaches,
 )
 from cartrial.protocol.responders import (
     DEFAULT_RESPONDERS,
@@ -122,10 +121,10 @@ def evaluate_responder(
             continue
         if spec.kind is RuleKind.ACUITY_PER_EYE:
             assert isinstance(b, VisualAcuity) and isinstance(f, VisualAcuity)
-            # the baseline read in whole chart letters, as the change is (D-19.684): 6/9.5 is the 0.2 line
-            if (
-                b.logmar is not None
-                and chart_letters(b.logmar) * LOGMAR_PER_LETTER < float(params["min_baseline_logmar"]) - 1e-9
+            # the baseline read as the change is, exactly or in whole chart letters on the chart (D-19.684):
+            # 6/9.5 is the 0.2 line
+            if b.logmar is not None and not reaches(
+                b.logmar, float(params["min_baseline_logmar"]), in_letters=b.off_chart is None
             ):
                 continue
             evaluable_eyes.append(measure)
