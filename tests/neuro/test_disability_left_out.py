@@ -14,7 +14,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
+import pytest
 
+from cartrial.errors import InputError
 from cartrial.neuro.derive import derive_disability, derive_edss
 from cartrial.neuro.relapses import Phenotype, RelapseEpisode
 
@@ -90,3 +92,74 @@ def test_a_merged_attacks_later_onset_also_excludes_a_confirmation_visit() -> No
     longer = row({0: 3.0, 30: 4.5, 140: 4.5, 200: 4.5})
     assert longer["worsening_confirmed"]
     assert longer["worsening_relapse_associated"]
+
+
+def _unscored(rows: list[tuple[str, str, int, int]]) -> object:
+    return derive_edss(_form(rows), keep_going=True)
+
+
+def test_an_unscored_visit_between_onset_and_confirmation_blocks_it() -> None:
+    """§5: a worsening is confirmed only "with the increase maintained at every intermediate visit". From a
+    baseline of 2.0 (day 0), 5.0 on day 31 is the onset (>= 1.0, NMOSD-trial thresholds) and 5.0 on day 134
+    is >= 84 days later; the visit of day 59 has no score, so the increase is not shown to be held there:
+    not confirmed, unconfirmed with the reason in the row and the note saying what it affected."""
+    scored = _unscored(
+        [
+            ("S1", "2021-01-01", 2, 0),  # day 0: 2.0
+            ("S1", "2021-02-01", 2, 3),  # day 31: 5.0
+            ("S1", "2021-03-01", 9, 0),  # day 59: unscored
+            ("S1", "2021-05-15", 2, 3),  # day 134: 5.0
+        ]
+    )
+    result = derive_disability(scored, {"S1": date(2021, 1, 1)})  # type: ignore[arg-type]
+    row = result.table.iloc[0]
+    assert row["baseline_edss"] == 2.0
+    assert not row["worsening_confirmed"]
+    assert row["worsening_unconfirmed"]
+    assert "without a score" in row["reason"] and "worsening" in row["reason"]
+    assert any("S1" in n and "worsening" in n for n in result.notes)
+
+
+def test_an_unscored_day_0_visit_leaves_no_baseline() -> None:
+    """The baseline is the last visit on or before day 0 (D-19.187); when that visit has no score the
+    baseline is not known and an earlier (screening) visit does not silently take its place."""
+    scored = _unscored(
+        [
+            ("S1", "2020-10-03", 2, 0),  # day -90: 2.0 (screening)
+            ("S1", "2021-01-01", 9, 0),  # day 0: unscored
+            ("S1", "2021-02-01", 2, 3),  # day 31: 5.0
+            ("S1", "2021-06-01", 2, 3),  # day 151: 5.0
+        ]
+    )
+    result = derive_disability(scored, {"S1": date(2021, 1, 1)})  # type: ignore[arg-type]
+    row = result.table.iloc[0]
+    assert pd.isna(row["baseline_edss"])
+    assert not row["improvement_evaluable"]
+    assert not row["worsening_confirmed"] and not row["worsening_unconfirmed"]
+    assert "baseline" in row["reason"] and "without a score" in row["reason"]
+    assert any("S1" in n and "baseline" in n for n in result.notes)
+
+
+def test_a_subject_with_every_visit_unscored_keeps_a_row() -> None:
+    scored = _unscored([("S1", "2021-01-01", 9, 0), ("S1", "2021-06-01", 9, 0), ("S2", "2021-01-01", 2, 0)])
+    result = derive_disability(scored, {"S1": date(2021, 1, 1), "S2": date(2021, 1, 1)})  # type: ignore[arg-type]
+    row = result.table.set_index("subject_id").loc["S1"]
+    assert pd.isna(row["baseline_edss"]) and pd.isna(row["last_edss"])
+    assert not row["improvement_evaluable"] and not row["worsening_confirmed"]
+    assert any("S1" in n and "2 EDSS visits" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("value", ["", "abc", "3.7"])
+def test_a_plain_table_with_an_unreadable_score_is_refused(value: str) -> None:
+    """A scored table without an ``error`` column (not a keep-going `derive_edss` result) has no errors
+    to point to: a blank or unreadable ``edss`` is the user's bad input, refused with its row, field and
+    value and what is allowed (never silently "unscored")."""
+    edss = pd.DataFrame(
+        {"subject_id": ["S1", "S1"], "assessed_at": ["2021-01-01", "2021-06-01"], "edss": ["2.0", value]}
+    )
+    with pytest.raises(InputError) as caught:
+        derive_disability(edss, {"S1": date(2021, 1, 1)})
+    text = str(caught.value)
+    assert "row 3" in text and "edss" in text and "0, 1.0, 1.5" in text
+    if value:
+        assert value in text

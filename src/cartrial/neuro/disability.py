@@ -175,7 +175,9 @@ class UnconfirmedChange:
     reference_edss: float
     edss_at_onset: float
     change: float
-    reason: str  # "follow-up ended before confirmation" or "not sustained"
+    reason: (
+        str  # "follow-up ended before confirmation", "not sustained", "an unscored visit before confirmation"
+    )
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def confirmed_disability_change(
     direction: Direction | str = Direction.WORSENING,
     options: DisabilityOptions | None = None,
     relapse_days: Sequence[int] = (),
+    unscored_days: Sequence[int] = (),
 ) -> DisabilityOutcome:
     """First confirmed EDSS worsening or improvement, and the unconfirmed changes
     (docs/science/neuro-outcomes.md §5).
@@ -209,6 +212,9 @@ def confirmed_disability_change(
     worsening is relapse-associated if a relapse began within ``relapse_window_days`` before onset or
     between onset and confirmation, otherwise progression independent of relapse activity (PIRA). Visits
     within ``relapse_exclusion_days`` after a relapse onset are not used to confirm or refute a change.
+    ``unscored_days`` are days of visits that took place without a score: the change cannot be shown to be
+    held there, so an onset with such a visit (outside the relapse exclusion) after it and on or before its
+    confirming visit is not confirmed ("an unscored visit before confirmation"; a later onset may be).
 
     >>> out = confirmed_disability_change([(0, 3.0), (30, 4.5), (120, 4.5)], "worsening")
     >>> out.confirmed.onset_day, out.confirmed.confirmation_day
@@ -272,6 +278,16 @@ def confirmed_disability_change(
         )
         last = confirming if confirming is not None else len(ordered) - 1
         held_all = all(meets(ordered[k][1], ref) for k in range(i + 1, last + 1) if not excluded[k])
+        blocked = confirming is not None and any(
+            day_i < u <= ordered[confirming][0]
+            and not (window > 0 and any(0 <= u - r <= window for r in relapse_days))
+            for u in unscored_days
+        )
+        if blocked and held_all:
+            unconfirmed.append(
+                UnconfirmedChange(day_i, ref, value_i, change, "an unscored visit before confirmation")
+            )
+            continue
         if confirming is not None and held_all:
             associated = None
             if kind is Direction.WORSENING:
