@@ -15,7 +15,6 @@ of the others.
 from __future__ import annotations
 
 import io
-import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,6 +38,7 @@ from cartrial.columns import (
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import (
+    UNSCORED_BEFORE_CONFIRMATION,
     DisabilityOptions,
     DisabilityOutcome,
     confirmed_disability_change,
@@ -1392,7 +1392,7 @@ def _unscored_rows(scored: pd.DataFrame) -> pd.Series:
             continue
         problem = edss_step_problem("edss", number)
         if problem is not None:
-            blank = value is None or (isinstance(value, float) and math.isnan(value))
+            blank = value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
             message = problem.message
             if pd.isna(number):
                 message = (
@@ -1501,15 +1501,23 @@ def derive_disability(
             }
             reasons = []
             for direction, outcome in outcomes.items():
-                blocked = [
-                    u for u in outcome.unconfirmed if u.reason == "an unscored visit before confirmation"
-                ]
-                if blocked:
+                blocked = [u for u in outcome.unconfirmed if u.reason == UNSCORED_BEFORE_CONFIRMATION]
+                if not blocked:
+                    continue
+                article = "an" if direction == "improvement" else "a"
+                if outcome.confirmed is None:
                     reasons.append(
                         f"{direction} from day {blocked[0].onset_day} not confirmed: a visit without a score "
                         "lies between its onset and the confirming visit"
                     )
-                    affected.append(f"a {direction} is not confirmed across one")
+                    affected.append(f"{article} {direction} is not confirmed across one")
+                else:
+                    # a later onset was confirmed: say so, never "not confirmed" beside a confirmed change
+                    reasons.append(
+                        f"{direction} from day {blocked[0].onset_day} not confirmed across a visit without a "
+                        f"score; confirmed from day {outcome.confirmed.onset_day}"
+                    )
+                    affected.append(f"{article} {direction} is confirmed only from a later onset")
             better, worse = outcomes["improvement"], outcomes["worsening"]
             rows.append(
                 _disability_row(

@@ -159,6 +159,11 @@ def improvement_threshold(reference_edss: float, definition: ImprovementDefiniti
     return 1.0 if reference_edss <= 5.5 else 0.5
 
 
+#: `UnconfirmedChange.reason` of a change held at every scored visit but with a visit without a score
+#: between its onset and its confirmation (D-19.688, D-19.690); callers compare against this constant.
+UNSCORED_BEFORE_CONFIRMATION = "an unscored visit before confirmation"
+
+
 @dataclass(frozen=True)
 class ConfirmedChange:
     onset_day: int
@@ -175,9 +180,7 @@ class UnconfirmedChange:
     reference_edss: float
     edss_at_onset: float
     change: float
-    reason: (
-        str  # "follow-up ended before confirmation", "not sustained", "an unscored visit before confirmation"
-    )
+    reason: str  # "follow-up ended before confirmation", "not sustained", UNSCORED_BEFORE_CONFIRMATION
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,10 @@ def confirmed_disability_change(
     within ``relapse_exclusion_days`` after a relapse onset are not used to confirm or refute a change.
     ``unscored_days`` are days of visits that took place without a score: the change cannot be shown to be
     held there, so an onset with such a visit (outside the relapse exclusion) after it and on or before its
-    confirming visit is not confirmed ("an unscored visit before confirmation"; a later onset may be).
+    confirming visit is not confirmed ("an unscored visit before confirmation"; a later onset may be), as is
+    one still held at the last scored visit with an unscored visit at least ``confirmation_days`` after its
+    onset (that visit would have confirmed or refuted it). An unscored day that is also a scored visit's day
+    is ignored: the scored visit shows the change (D-19.690).
 
     >>> out = confirmed_disability_change([(0, 3.0), (30, 4.5), (120, 4.5)], "worsening")
     >>> out.confirmed.onset_day, out.confirmed.confirmation_day
@@ -255,6 +261,14 @@ def confirmed_disability_change(
         return change >= limit - 1e-9
 
     window = options.relapse_exclusion_days
+    scored_days = set(days)
+    # an unscored visit on a scored visit's day does not count: the scored one wins, as for the baseline;
+    # one within the relapse exclusion window neither confirms nor refutes (D-19.690)
+    unscored = sorted(
+        u
+        for u in set(unscored_days)
+        if u not in scored_days and not (window > 0 and any(0 <= u - r <= window for r in relapse_days))
+    )
     excluded = [window > 0 and any(0 <= d - r <= window for r in relapse_days) for d, _ in ordered]
     unconfirmed: list[UnconfirmedChange] = []
     for i in range(1, len(ordered)):
@@ -278,15 +292,14 @@ def confirmed_disability_change(
         )
         last = confirming if confirming is not None else len(ordered) - 1
         held_all = all(meets(ordered[k][1], ref) for k in range(i + 1, last + 1) if not excluded[k])
-        blocked = confirming is not None and any(
-            day_i < u <= ordered[confirming][0]
-            and not (window > 0 and any(0 <= u - r <= window for r in relapse_days))
-            for u in unscored_days
-        )
+        if confirming is not None:
+            blocked = any(day_i < u <= ordered[confirming][0] for u in unscored)
+        else:
+            blocked = any(u - day_i >= options.confirmation_days for u in unscored)
         if blocked and held_all:
-            unconfirmed.append(
-                UnconfirmedChange(day_i, ref, value_i, change, "an unscored visit before confirmation")
-            )
+            unconfirmed.append(UnconfirmedChange(day_i, ref, value_i, change, UNSCORED_BEFORE_CONFIRMATION))
+            if confirming is None:
+                break
             continue
         if confirming is not None and held_all:
             associated = None
@@ -306,6 +319,7 @@ def confirmed_disability_change(
 
 
 __all__ = [
+    "UNSCORED_BEFORE_CONFIRMATION",
     "ConfirmedChange",
     "Direction",
     "DisabilityOptions",
