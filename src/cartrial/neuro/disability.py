@@ -10,8 +10,6 @@ analysis (decrease >= 1.0 sustained 12 weeks, baseline >= 2.0); the common CDI v
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,6 +18,7 @@ from typing import Any
 from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.errors import InputError, Problem
 from cartrial.neuro.choices import choose
+from cartrial.protocol.edss_steps import edss_step_problem  # the one EDSS-step rule (D-19.691)
 
 
 class Direction(StrEnum):
@@ -106,17 +105,6 @@ class DisabilityOptions:
             "relapse_window_days": self.relapse_window_days,
             "relapse_exclusion_days": self.relapse_exclusion_days,
         }
-
-
-def edss_step_problem(field: str, value: Any) -> Problem | None:
-    """None when `value` is a step of the EDSS (0, 1.0, 1.5, …, 9.5, 10; there is no 0.5), else a `Problem`
-    naming `field` (Kurtzke 1983; docs/science/neuro-outcomes.md §1)."""
-    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
-    if not (0 <= number <= 10 and (number * 2).is_integer() and number != 0.5):
-        return Problem(
-            "EDSS must be 0-10 in steps of 0.5", field=field, value=value, allowed="0, 1.0, 1.5, ..., 10"
-        )
-    return None
 
 
 def _check_reference(reference_edss: Any) -> None:
