@@ -120,3 +120,27 @@ def test_baseline_and_last_follow_the_definition(days: list[int], data: st.DataO
     if base_day is None or not after:
         assert not row["improvement_evaluable"]
         assert not row["improvement_confirmed"] and not row["worsening_confirmed"]
+
+
+def test_edss_change_carries_the_notes_of_derive_disability(
+    snapshot: object, analysis: object, monkeypatch: object
+) -> None:
+    """The notes of `derive_disability` (D-19.685, D-19.688: subjects left out, unscored visits and what
+    they affected) reach the `edss_change` dataset's notes, which the report prints; they were dropped."""
+    import cartrial.neuro.derive as derive
+    from cartrial.analysis.efficacy import edss_datasets
+    from cartrial.results import Result
+
+    real = derive.derive_disability
+
+    def noted(*args: object, **kwargs: object) -> Result:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        return Result(
+            result.table, derivation=result.derivation, notes=("CT-002: a note of derive_disability",)
+        )
+
+    monkeypatch.setattr(derive, "derive_disability", noted)  # type: ignore[attr-defined]
+    tables = snapshot.tables  # type: ignore[attr-defined]
+    populations = dict(analysis.populations)  # type: ignore[attr-defined]
+    datasets = edss_datasets(tables, CUTOFF, populations, [])
+    assert "CT-002: a note of derive_disability" in datasets["edss_change"].notes

@@ -110,3 +110,54 @@ def test_t25fw_unable_to_walk() -> None:
     assert after.evaluable and after.responder is False
     before = evaluate_responder("t25fw_20pct_faster", "A", {"t25fw_seconds": inf}, {"t25fw_seconds": 8.0})
     assert not before.evaluable
+
+
+@pytest.mark.parametrize(
+    ("baseline", "follow_up", "parameters"),
+    [
+        # the logMAR 0.2 line of a metric chart and of the §2.1 reference row (decimal 0.63) [V]
+        ("6/9.5", "6/6", None),
+        ("decimal 0.63", "decimal 1.0", None),
+        # the 0.5 line (20/63 = decimal 0.32, §2.1) with an eligibility of 0.5 and a 0.3 threshold
+        ("20/63", "20/32", {"threshold_logmar": 0.3, "min_baseline_logmar": 0.5}),
+        ("decimal 0.32", "decimal 0.63", {"threshold_logmar": 0.3, "min_baseline_logmar": 0.5}),
+    ],
+)
+def test_vision_baseline_on_the_eligibility_line_is_evaluable(
+    baseline: str, follow_up: str, parameters: dict[str, float] | None
+) -> None:
+    """An eye whose baseline is the chart line of ``min_baseline_logmar`` is eligible and a two-line (or
+    three-line) gain from it responds: the line is read in whole letters as the change is (§2.1: one line
+    = 0.1 logMAR = 5 letters; D-19.683, D-19.684), not excluded because its printed value is 0.0004-0.005
+    short of the nominal logMAR."""
+    outcome = evaluate_responder(
+        "logmar_improved_0_2", "A", {"acuity_od": parse_acuity(baseline)},
+        {"acuity_od": parse_acuity(follow_up)}, parameters,
+    )  # fmt: skip
+    assert outcome.evaluable
+    assert outcome.responder
+
+
+@pytest.mark.parametrize("minimum", [0.25, 0.15, 0.35])
+def test_vision_baseline_exactly_at_a_minimum_between_letters_is_evaluable(minimum: float) -> None:
+    """A baseline exactly at ``min_baseline_logmar`` is eligible even when the minimum is not a whole
+    letter (0.25 = 12.5 letters, §2.1): letters only widen the rule (D-19.684)."""
+    outcome = evaluate_responder(
+        "logmar_improved_0_2", "A", {"acuity_od": parse_acuity(f"logMAR {minimum}")},
+        {"acuity_od": parse_acuity("logMAR -0.3")}, {"min_baseline_logmar": minimum},
+    )  # fmt: skip
+    assert outcome.evaluable
+    assert outcome.responder
+
+
+@pytest.mark.parametrize(("baseline", "minimum"), [("logMAR 0.19", 0.2), ("logMAR -0.11", -0.1)])
+def test_vision_baseline_half_a_letter_below_the_minimum_is_not_evaluable(
+    baseline: str, minimum: float
+) -> None:
+    """Half a letter (0.01 logMAR) below the minimum is short whatever the sign, as half a letter short of
+    the change threshold is (D-19.683, D-19.684): 0.19 with 0.2 and -0.11 with -0.1."""
+    outcome = evaluate_responder(
+        "logmar_improved_0_2", "A", {"acuity_od": parse_acuity(baseline)},
+        {"acuity_od": parse_acuity("logMAR -0.3")}, {"min_baseline_logmar": minimum},
+    )  # fmt: skip
+    assert not outcome.evaluable

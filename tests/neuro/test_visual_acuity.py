@@ -17,6 +17,7 @@ from cartrial.neuro.visual_acuity import (
     Notation,
     OffChart,
     VisualFsCutPoints,
+    chart_letters,
     eye_change,
     format_decimal,
     format_letters,
@@ -228,3 +229,119 @@ def test_worse_acuity_never_lowers_visual_fs_or_osis(logmar: float, worse_by: fl
     fellow = parse_acuity(format_logmar(other, digits=3))
     assert visual_fs_from_acuity(worse, fellow) >= visual_fs_from_acuity(better, fellow)
     assert osis_visual_from_acuity(worse) >= osis_visual_from_acuity(better)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # neuro-outcomes.md §2.1 reference row [V]: decimal 0.4 = logMAR 0.4, 0.63 = 0.2, 0.32 = 0.5,
+        # 0.5 = 0.3, 0.16 = 0.8, 0.25 = 0.6, 1.25 = -0.1, 0.8 = 0.1: each pair is two chart lines (0.2)
+        ("decimal 0.4", "decimal 0.63"),
+        ("decimal 0.32", "decimal 0.5"),
+        ("decimal 0.16", "decimal 0.25"),
+        ("decimal 0.8", "decimal 1.25"),
+        # the same lines as printed on a Snellen chart (20/32 is logMAR 0.2, 20/63 0.5, 20/125 0.8)
+        ("20/50", "20/32"),
+        ("20/63", "20/40"),
+        ("20/125", "20/80"),
+        ("6/15", "6/9.5"),
+    ],
+)
+def test_eye_change_two_chart_lines_is_0_2_logmar(before: str, after: str) -> None:
+    """§2.1/§2.3: one chart line = 0.1 logMAR = 5 letters, so a two-line gain is the 0.2 logMAR (10 letter)
+    threshold, whatever rounding the printed Snellen or decimal value carries (D-19.683). Worsening is
+    symmetric."""
+    better, worse = parse_acuity(after), parse_acuity(before)
+    assert eye_change(worse, better).category is AcuityChange.IMPROVED
+    assert eye_change(better, worse).category is AcuityChange.WORSENED
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "category"),
+    [
+        ("logMAR 0.50", "logMAR 0.31", AcuityChange.STABLE),  # 9.5 letters: short of 10
+        ("logMAR 0.50", "logMAR 0.30", AcuityChange.IMPROVED),  # 10 letters
+        ("logMAR 0.30", "logMAR 0.49", AcuityChange.STABLE),
+        ("70 letters", "79 letters", AcuityChange.STABLE),  # 9 letters
+        ("70 letters", "80 letters", AcuityChange.IMPROVED),
+        ("70 letters", "60 letters", AcuityChange.WORSENED),
+    ],
+)
+def test_eye_change_counts_whole_letters(before: str, after: str, category: AcuityChange) -> None:
+    """A change is counted in whole letters (0.02 logMAR, §2.1); half a letter short stays short
+    (D-19.683)."""
+    assert eye_change(parse_acuity(before), parse_acuity(after)).category is category
+
+
+@given(st.integers(0, 100), st.integers(0, 100))
+@settings(max_examples=200, deadline=None)
+def test_eye_change_on_letter_scores_is_exact(a: int, b: int) -> None:
+    """On ETDRS letter scores the 0.2 logMAR threshold is exactly 10 letters (§2.1: 5 letters a line)."""
+    change = eye_change(parse_acuity(f"{a} letters"), parse_acuity(f"{b} letters")).category
+    expected = AcuityChange.STABLE
+    if b - a >= 10:
+        expected = AcuityChange.IMPROVED
+    elif a - b >= 10:
+        expected = AcuityChange.WORSENED
+    assert change is expected
+
+
+def test_score_va_rounds_a_half_letter_half_away_from_zero() -> None:
+    """§2.1: letters = 85 − 50 logMAR, one letter per 0.02 logMAR. logMAR 0.31/0.33/0.35/0.37 are 69.5,
+    68.5, 67.5 and 66.5 letters: reported 70, 69, 68, 67 (D-19.289 rounding, D-19.687) — each 0.02 step one
+    letter — not 70, 68, 68, 66 (ties to even)."""
+    from cartrial.neuro.derive import derive_visual_acuity
+
+    acuities = ["logMAR 0.31", "logMAR 0.33", "logMAR 0.35", "logMAR 0.37"]
+    form = "subject_id,assessed_at,eye,acuity\n" + "".join(
+        f"S{i},2021-03-01,OD,{text}\n" for i, text in enumerate(acuities)
+    )
+    table = derive_visual_acuity(form).table
+    assert table["etdrs_letters"].tolist() == [70.0, 69.0, 68.0, 67.0]
+    assert format_letters(0.33) == "69 letters"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "threshold"),
+    [
+        ("logMAR 0.50", "logMAR 0.25", 0.25),  # exactly 0.25 = 12.5 letters
+        ("logMAR 0.50", "logMAR 0.35", 0.15),  # exactly 0.15 = 7.5 letters
+        ("logMAR 0.60", "logMAR 0.25", 0.35),  # exactly 0.35 = 17.5 letters
+    ],
+)
+def test_eye_change_threshold_between_letters_counts_the_exact_change(
+    before: str, after: str, threshold: float
+) -> None:
+    """A threshold that is not a whole number of letters (0.25 = 12.5 letters, §2.1: one letter = 0.02
+    logMAR) is reached by an exact change of that size: letter counting only widens the rule (it rescues
+    rounded chart labels), it never turns a change that reaches the threshold into a stable eye
+    (D-19.683). Worsening is symmetric."""
+    b, f = parse_acuity(before), parse_acuity(after)
+    assert eye_change(b, f, threshold_logmar=threshold).category is AcuityChange.IMPROVED
+    assert eye_change(f, b, threshold_logmar=threshold).category is AcuityChange.WORSENED
+
+
+def test_eye_change_off_chart_value_is_not_counted_in_letters() -> None:
+    """Off-chart levels read no chart letters (§2.2): CF under Schulze-Bonsel 2006 is decimal 0.014 =
+    logMAR 1.854; to logMAR 1.66 is a fall of 0.194, short of 0.2: stable (exactly, not rounded up to 10
+    letters; D-19.683)."""
+    cf = parse_acuity("CF", convention="schulze_bonsel_2006")
+    assert cf.logmar is not None and abs(cf.logmar - 1.854) < 0.001
+    assert eye_change(cf, parse_acuity("logMAR 1.66")).category is AcuityChange.STABLE
+    assert eye_change(parse_acuity("logMAR 1.66"), cf).category is AcuityChange.STABLE
+
+
+@given(st.integers(-100, 100), st.floats(-0.499, 0.499))
+@settings(max_examples=300, deadline=None)
+def test_chart_letters_is_the_nearest_letter(letters: int, part: float) -> None:
+    """`chart_letters` is the nearest whole letter (one letter = 0.02 logMAR, §2.1): k letters plus less
+    than half a letter either way is k."""
+    assert chart_letters((letters + part) * 0.02) == letters
+
+
+@given(st.integers(-100, 100))
+@settings(max_examples=100, deadline=None)
+def test_chart_letters_half_letter_is_rounded_down(letters: int) -> None:
+    """A value exactly half way between two letters is the smaller (D-19.683): half a letter short of a
+    threshold or a minimum is short, whichever sign."""
+    assert chart_letters((letters + 0.5) * 0.02) == letters

@@ -186,7 +186,8 @@ def edss_datasets(
         edss = derive_edss(edss_rows, cutoff=cutoff, source="edss")
     infused = _restrict(tables["infusions"], safety_ids)
     with stored_rows({"infusions": infused}):
-        disability = derive_disability(edss, infused, relapses=attacks).table
+        disability_result = derive_disability(edss, infused, relapses=attacks)
+    disability = disability_result.table
     change = disability.copy()
     change.insert(1, "dose_level", [levels.get(s) for s in change["subject_id"]])
     change["dose_level"] = change["dose_level"].astype("Int64")
@@ -218,6 +219,8 @@ def edss_datasets(
             "cartrial.neuro.derive_disability",
             ("edss_scored", "infusions", "relapses"),
             columns={"edss_change": "last EDSS minus baseline EDSS, EDSS points (negative = better)"},
+            # subjects left out, unscored visits and what they affected (D-19.685, D-19.688)
+            notes=tuple(disability_result.notes),
         ),
     }
 

@@ -92,7 +92,8 @@ def run(ctx: DemoContext) -> None:
     assert relapses.arr is not None and relapses.km is not None and relapses.rate_ratio is not None
     save("relapse_free_km.csv", km_frame(relapses.km))
 
-    disability = derive_disability(edss, infusions, relapses=relapses.attacks).table
+    disability_result = derive_disability(edss, infusions, relapses=relapses.attacks)
+    disability = disability_result.table
     save("disability_change.csv", disability)
 
     # EDSS change baseline -> last visit per subject
@@ -162,6 +163,8 @@ def run(ctx: DemoContext) -> None:
     )
     ctx.console.print(table)
     ctx.console.print(f"note: {relapses.rate_ratio.note}")
+    for note in disability_result.notes:  # subjects or visits left out of the disability change (D-19.685)
+        ctx.console.print(f"note: {note}")
     ctx.console.print(f"neuro results written to {out_dir}/")
 
 

@@ -37,7 +37,13 @@ from cartrial.columns import (
 )
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
-from cartrial.neuro.disability import DisabilityOptions, DisabilityOutcome, confirmed_disability_change
+from cartrial.neuro.disability import (
+    UNSCORED_BEFORE_CONFIRMATION,
+    DisabilityOptions,
+    DisabilityOutcome,
+    confirmed_disability_change,
+    edss_step_problem,
+)
 from cartrial.neuro.edss_scale import (
     FS_NAMES,
     EdssMethod,
@@ -165,7 +171,9 @@ def _with_errors(frame: pd.DataFrame, problems: RowProblems, keep_going: bool) -
 
 
 def _round(value: float | None, digits: int) -> float:
-    return np.nan if value is None else round(value, digits)
+    """A reported acuity conversion, a tie half away from zero (the one rounding of reported numbers,
+    D-19.289; D-19.687: logMAR 0.33 = 68.5 letters is 69, as 0.31 = 69.5 is 70)."""
+    return np.nan if value is None else round_half_away(value, digits)
 
 
 def _day(moment: datetime | date) -> date:
@@ -1348,6 +1356,7 @@ def _disability_row(
     better: DisabilityOutcome | None,
     worse: DisabilityOutcome | None,
     options: str,
+    reason: str = "",
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
     baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187)."""
@@ -1364,8 +1373,35 @@ def _disability_row(
         "worsening_confirmed": worsened is not None,
         "worsening_relapse_associated": worsened.relapse_associated if worsened is not None else None,
         "worsening_unconfirmed": worsened is None and worse is not None and bool(worse.unconfirmed),
+        "reason": reason,
         "options": options,
     }
+
+
+def _unscored_rows(scored: pd.DataFrame) -> pd.Series:
+    """Which rows of a scored EDSS table have no score: a blank ``edss`` is unscored only in a row with an
+    ``error`` (a bad row kept by `derive_edss(..., keep_going=True)`, D-19.685); any other score that is not
+    an EDSS step is the user's bad input, refused with its row, field and value (D-19.689)."""
+    problems = RowProblems("edss")
+    errors = scored["error"] if "error" in scored.columns else pd.Series("", index=scored.index)
+    unscored = pd.Series(False, index=scored.index)
+    for position, (index, value) in enumerate(scored["edss"].items()):
+        number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+        if pd.isna(number) and str(errors[index] if pd.notna(errors[index]) else "").strip():
+            unscored[index] = True
+            continue
+        problem = edss_step_problem("edss", number)
+        if problem is not None:
+            blank = value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+            message = problem.message
+            if pd.isna(number):
+                message = (
+                    "EDSS score missing or not a number (a visit is left out unscored only in a row with an "
+                    "`error`, a bad row kept by derive_edss(..., keep_going=True))"
+                )
+            problems.add(position, "edss", "" if blank else value, message, problem.allowed)
+    problems.raise_if_any()
+    return unscored
 
 
 def derive_disability(
@@ -1383,7 +1419,9 @@ def derive_disability(
     `last_edss`; neither change is evaluated (D-19.187). `edss` is a scored form (``subject_id``,
     ``assessed_at``, ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default
     options). Relapses classify worsening as relapse-associated or PIRA, and visits within
-    ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change.
+    ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change. A visit without a score
+    (a bad row of a ``keep_going`` result) is left out and named in the notes, the subject evaluated on its
+    scored visits; a subject with no infusion is named in the notes too (D-19.685).
 
     >>> edss = pd.DataFrame({"subject_id": ["S1"] * 3,
     ...                      "assessed_at": ["2021-01-01", "2021-04-01", "2021-08-01"],
@@ -1411,29 +1449,88 @@ def derive_disability(
         attacks = merge_attacks([r for r in relapses if isinstance(r, RelapseEpisode)], relapse_options)
     options_text = ";".join(f"{k}={v}" for k, v in options.as_dict().items())
     rows = []
+    notes: list[str] = []
+    without_infusion: list[str] = []
+    scored = scored.reset_index(drop=True)
+    unscored_rows = _unscored_rows(scored)
     for sid, group in scored.groupby("subject_id", sort=True):
-        edss_values = pd.to_numeric(group["edss"], errors="coerce")
-        if str(sid) not in days or edss_values.isna().any():
+        if str(sid) not in days:
+            without_infusion.append(str(sid))
             continue
         day0 = days[str(sid)]
         visit_days = [(_visit_day(t, zones.get(str(sid))) - day0).days for t in group["assessed_at"]]
-        visits = [(d, float(e)) for d, e in zip(visit_days, edss_values, strict=True)]
+        has_score = ~unscored_rows[group.index]
+        visits = [(d, float(e)) for d, e, ok in zip(visit_days, group["edss"], has_score, strict=True) if ok]
+        # a visit without a score (a bad row of a keep-going EDSS result) is left out, the subject keeps its
+        # row from the scored visits (D-19.685); it still took place, so it is the baseline when it is the
+        # last visit on or before day 0 (no baseline then) and it blocks a confirmation across it (D-19.688)
+        unscored_days = [d for d, ok in zip(visit_days, has_score, strict=True) if not ok]
+        affected: list[str] = []
+        all_days = sorted(visit_days)
+        before = [d for d in all_days if d <= 0]
+        baseline_unscored = bool(before) and max(before) in unscored_days and max(before) not in dict(visits)
         baseline_days = [d for d, _ in visits if d <= 0]
-        if not baseline_days or max(d for d, _ in visits) <= max(baseline_days):
-            # no baseline (no visit on or before day 0) or no visit after it: no change to evaluate, and
-            # never a post-infusion visit taken as the baseline (D-19.187)
-            later = [(d, e) for d, e in visits if d > 0]
-            baseline = dict(visits)[max(baseline_days)] if baseline_days else None
+        later = [(d, e) for d, e in visits if d > 0]
+        if baseline_unscored or not baseline_days or max(d for d, _ in visits) <= max(baseline_days):
+            # no baseline (no visit on or before day 0, or the last one unscored) or no visit after it: no
+            # change to evaluate, never a post-infusion (or an earlier) visit taken as the baseline (D-19.187)
+            if baseline_unscored:
+                reason = "the baseline visit (last on or before day 0) is without a score: no baseline"
+                affected.append("the baseline visit is one of them: no baseline, no change evaluated")
+            elif not baseline_days:
+                reason = "no scored EDSS visit on or before day 0: no baseline"
+            else:
+                reason = "no scored EDSS visit after the baseline"
+            baseline = None if baseline_unscored or not baseline_days else dict(visits)[max(baseline_days)]
             rows.append(
-                _disability_row(sid, baseline, max(later)[1] if later else None, None, None, options_text)
+                _disability_row(
+                    sid, baseline, max(later)[1] if later else None, None, None, options_text, reason
+                )
             )
-            continue
-        start = max(baseline_days)
-        visits = sorted((d, e) for d, e in visits if d >= start)
-        relapse_days = [(a.onset - day0).days for a in attacks if a.subject_id == str(sid)]
-        worse = confirmed_disability_change(visits, "worsening", options, relapse_days)
-        better = confirmed_disability_change(visits, "improvement", options, relapse_days)
-        rows.append(_disability_row(sid, visits[0][1], visits[-1][1], better, worse, options_text))
+        else:
+            start = max(baseline_days)
+            visits = sorted((d, e) for d, e in visits if d >= start)
+            # every onset of an attack, its merged later worsenings too: a visit within the exclusion window
+            # after any of them is during the attack (D-19.686)
+            relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
+            outcomes = {
+                direction: confirmed_disability_change(
+                    visits, direction, options, relapse_days, [d for d in unscored_days if d > start]
+                )
+                for direction in ("worsening", "improvement")
+            }
+            reasons = []
+            for direction, outcome in outcomes.items():
+                blocked = [u for u in outcome.unconfirmed if u.reason == UNSCORED_BEFORE_CONFIRMATION]
+                if not blocked:
+                    continue
+                article = "an" if direction == "improvement" else "a"
+                if outcome.confirmed is None:
+                    reasons.append(
+                        f"{direction} from day {blocked[0].onset_day} not confirmed: a visit without a score "
+                        "lies between its onset and the confirming visit"
+                    )
+                    affected.append(f"{article} {direction} is not confirmed across one")
+                else:
+                    # a later onset was confirmed: say so, never "not confirmed" beside a confirmed change
+                    reasons.append(
+                        f"{direction} from day {blocked[0].onset_day} not confirmed across a visit without a "
+                        f"score; confirmed from day {outcome.confirmed.onset_day}"
+                    )
+                    affected.append(f"{article} {direction} is confirmed only from a later onset")
+            better, worse = outcomes["improvement"], outcomes["worsening"]
+            rows.append(
+                _disability_row(
+                    sid, visits[0][1], visits[-1][1], better, worse, options_text, "; ".join(reasons)
+                )
+            )
+        if unscored_days:
+            n = len(unscored_days)
+            notes.append(
+                f"{sid}: {count(n, 'EDSS visit')} without a score {verb(n, 'is', 'are')} left out of the "
+                "disability change (see the EDSS form's errors)"
+                + (f"; {'; '.join(affected)}" if affected else "")
+            )
     columns = [
         "subject_id",
         "baseline_edss",
@@ -1445,11 +1542,19 @@ def derive_disability(
         "worsening_confirmed",
         "worsening_relapse_associated",
         "worsening_unconfirmed",
+        "reason",
         "options",
     ]
+    if without_infusion:
+        n = len(without_infusion)
+        notes.append(
+            f"{count(n, 'subject')} with EDSS visits but no infusion {verb(n, 'is', 'are')} left out: "
+            + ", ".join(without_infusion)
+        )
     return Result(
         pd.DataFrame(rows, columns=columns),  # the same columns when no subject has a scored EDSS
         derivation="cartrial.neuro.derive_disability",
+        notes=tuple(notes),
         options={**options.as_dict(), "relapses": relapse_options.as_dict()},
         sources=("docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
         units={

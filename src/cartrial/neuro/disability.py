@@ -10,8 +10,6 @@ analysis (decrease >= 1.0 sustained 12 weeks, baseline >= 2.0); the common CDI v
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,6 +18,7 @@ from typing import Any
 from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.errors import InputError, Problem
 from cartrial.neuro.choices import choose
+from cartrial.protocol.edss_steps import edss_step_problem  # the one EDSS-step rule (D-19.691)
 
 
 class Direction(StrEnum):
@@ -108,17 +107,6 @@ class DisabilityOptions:
         }
 
 
-def edss_step_problem(field: str, value: Any) -> Problem | None:
-    """None when `value` is a step of the EDSS (0, 1.0, 1.5, …, 9.5, 10; there is no 0.5), else a `Problem`
-    naming `field` (Kurtzke 1983; docs/science/neuro-outcomes.md §1)."""
-    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
-    if not (0 <= number <= 10 and (number * 2).is_integer() and number != 0.5):
-        return Problem(
-            "EDSS must be 0-10 in steps of 0.5", field=field, value=value, allowed="0, 1.0, 1.5, ..., 10"
-        )
-    return None
-
-
 def _check_reference(reference_edss: Any) -> None:
     problem = edss_step_problem("reference_edss", reference_edss)
     if problem is not None:
@@ -159,6 +147,11 @@ def improvement_threshold(reference_edss: float, definition: ImprovementDefiniti
     return 1.0 if reference_edss <= 5.5 else 0.5
 
 
+#: `UnconfirmedChange.reason` of a change held at every scored visit but with a visit without a score
+#: between its onset and its confirmation (D-19.688, D-19.690); callers compare against this constant.
+UNSCORED_BEFORE_CONFIRMATION = "an unscored visit before confirmation"
+
+
 @dataclass(frozen=True)
 class ConfirmedChange:
     onset_day: int
@@ -175,7 +168,7 @@ class UnconfirmedChange:
     reference_edss: float
     edss_at_onset: float
     change: float
-    reason: str  # "follow-up ended before confirmation" or "not sustained"
+    reason: str  # "follow-up ended before confirmation", "not sustained", UNSCORED_BEFORE_CONFIRMATION
 
 
 @dataclass(frozen=True)
@@ -197,6 +190,7 @@ def confirmed_disability_change(
     direction: Direction | str = Direction.WORSENING,
     options: DisabilityOptions | None = None,
     relapse_days: Sequence[int] = (),
+    unscored_days: Sequence[int] = (),
 ) -> DisabilityOutcome:
     """First confirmed EDSS worsening or improvement, and the unconfirmed changes
     (docs/science/neuro-outcomes.md §5).
@@ -209,6 +203,12 @@ def confirmed_disability_change(
     worsening is relapse-associated if a relapse began within ``relapse_window_days`` before onset or
     between onset and confirmation, otherwise progression independent of relapse activity (PIRA). Visits
     within ``relapse_exclusion_days`` after a relapse onset are not used to confirm or refute a change.
+    ``unscored_days`` are days of visits that took place without a score: the change cannot be shown to be
+    held there, so an onset with such a visit (outside the relapse exclusion) after it and on or before its
+    confirming visit is not confirmed ("an unscored visit before confirmation"; a later onset may be), as is
+    one still held at the last scored visit with an unscored visit at least ``confirmation_days`` after its
+    onset (that visit would have confirmed or refuted it). An unscored day that is also a scored visit's day
+    is ignored: the scored visit shows the change (D-19.690).
 
     >>> out = confirmed_disability_change([(0, 3.0), (30, 4.5), (120, 4.5)], "worsening")
     >>> out.confirmed.onset_day, out.confirmed.confirmation_day
@@ -249,6 +249,14 @@ def confirmed_disability_change(
         return change >= limit - 1e-9
 
     window = options.relapse_exclusion_days
+    scored_days = set(days)
+    # an unscored visit on a scored visit's day does not count: the scored one wins, as for the baseline;
+    # one within the relapse exclusion window neither confirms nor refutes (D-19.690)
+    unscored = sorted(
+        u
+        for u in set(unscored_days)
+        if u not in scored_days and not (window > 0 and any(0 <= u - r <= window for r in relapse_days))
+    )
     excluded = [window > 0 and any(0 <= d - r <= window for r in relapse_days) for d, _ in ordered]
     unconfirmed: list[UnconfirmedChange] = []
     for i in range(1, len(ordered)):
@@ -272,6 +280,15 @@ def confirmed_disability_change(
         )
         last = confirming if confirming is not None else len(ordered) - 1
         held_all = all(meets(ordered[k][1], ref) for k in range(i + 1, last + 1) if not excluded[k])
+        if confirming is not None:
+            blocked = any(day_i < u <= ordered[confirming][0] for u in unscored)
+        else:
+            blocked = any(u - day_i >= options.confirmation_days for u in unscored)
+        if blocked and held_all:
+            unconfirmed.append(UnconfirmedChange(day_i, ref, value_i, change, UNSCORED_BEFORE_CONFIRMATION))
+            if confirming is None:
+                break
+            continue
         if confirming is not None and held_all:
             associated = None
             if kind is Direction.WORSENING:
@@ -290,6 +307,7 @@ def confirmed_disability_change(
 
 
 __all__ = [
+    "UNSCORED_BEFORE_CONFIRMATION",
     "ConfirmedChange",
     "Direction",
     "DisabilityOptions",

@@ -21,7 +21,12 @@ from enum import StrEnum
 from typing import Any
 
 from cartrial.neuro.choices import choose
-from cartrial.neuro.visual_acuity import AcuityChange, VisualAcuity, eye_change
+from cartrial.neuro.visual_acuity import (
+    AcuityChange,
+    VisualAcuity,
+    eye_change,
+    reaches,
+)
 from cartrial.protocol.responders import (
     DEFAULT_RESPONDERS,
     RESPONDER_DEFINITIONS,
@@ -116,7 +121,11 @@ def evaluate_responder(
             continue
         if spec.kind is RuleKind.ACUITY_PER_EYE:
             assert isinstance(b, VisualAcuity) and isinstance(f, VisualAcuity)
-            if b.logmar is not None and b.logmar < float(params["min_baseline_logmar"]) - 1e-9:
+            # the baseline read as the change is, exactly or in whole chart letters on the chart (D-19.684):
+            # 6/9.5 is the 0.2 line
+            if b.logmar is not None and not reaches(
+                b.logmar, float(params["min_baseline_logmar"]), in_letters=b.off_chart is None
+            ):
                 continue
             evaluable_eyes.append(measure)
             change = eye_change(b, f, threshold_logmar=float(params["threshold_logmar"]))

@@ -17,6 +17,7 @@ from enum import StrEnum
 from cartrial.columns import BLANK_RUN, other_digit_fault, trim_blanks
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.neuro.choices import choose
+from cartrial.rounding import fixed
 
 
 class Notation(StrEnum):
@@ -273,7 +274,8 @@ def format_logmar(logmar: float, digits: int = 2) -> str:
 
 
 def format_letters(logmar: float) -> str:
-    return f"{round(85.0 - 50.0 * logmar):d} letters"
+    """ETDRS letters (85 − 50 logMAR, §2.1), a half letter rounded half away from zero (D-19.687)."""
+    return f"{fixed(85.0 - 50.0 * logmar, 0)} letters"
 
 
 # --- change and derived grades -------------------------------------------------------------------------
@@ -298,13 +300,49 @@ class EyeChange:
     reason: str
 
 
+def chart_letters(logmar: float) -> int:
+    """A logMAR amount in whole ETDRS letters (one letter = 0.02 logMAR, one line = 0.1 = 5 letters;
+    docs/science/neuro-outcomes.md §2.1): the nearest whole letter, a value exactly half way rounded down (to
+    the smaller amount, so half a letter short of a threshold or a minimum stays short; D-19.683).
+
+    The printed Snellen and decimal values of the chart lines are rounded (20/32 = decimal 0.63 is the
+    logMAR 0.2 line, exactly 0.204; 20/63 is the 0.5 line, exactly 0.498, decimal 0.32 exactly 0.495), so
+    the logMAR difference of two lines computed from them is off by up to 0.007; counted in letters it is
+    the chart's whole lines.
+
+    >>> chart_letters(math.log10(32 / 20) - math.log10(50 / 20)), chart_letters(0.19), chart_letters(0.21)
+    (-10, 9, 10)
+    """
+    return math.ceil(logmar / LOGMAR_PER_LETTER - 0.5 - 1e-9)
+
+
+def reaches(amount: float, threshold: float, *, in_letters: bool) -> bool:
+    """Whether a logMAR `amount` (a fall, a rise or a baseline level) reaches `threshold`: exactly
+    (tolerance 1e-9) or, when `in_letters` (both acuities on the chart), in whole chart letters
+    (`chart_letters`). The letters only widen the exact rule — they exist to rescue the rounded labels of
+    chart lines — so a threshold that is not a whole letter (0.25 = 12.5 letters) is still reached by an
+    exact 0.25 (D-19.683, D-19.684).
+
+    >>> reaches(0.194, 0.2, in_letters=True), reaches(0.194, 0.2, in_letters=False)
+    (True, False)
+    >>> reaches(0.25, 0.25, in_letters=True), reaches(0.19, 0.2, in_letters=True)
+    (True, False)
+    """
+    tolerance = 1e-9  # so that a change of exactly 0.2 computed from floats counts as 0.2
+    if amount >= threshold - tolerance:
+        return True
+    return in_letters and chart_letters(amount) * LOGMAR_PER_LETTER >= threshold - tolerance
+
+
 def eye_change(
     baseline: VisualAcuity, follow_up: VisualAcuity, *, threshold_logmar: float = 0.2
 ) -> EyeChange:
     """Classify one eye: improved when logMAR falls by >= `threshold_logmar`, worsened when it rises by as
     much, else stable (docs/science/neuro-outcomes.md §2.3: default 0.2 logMAR = 2 lines = 10 letters, option
     0.3;
-    [U] awaiting confirmation).
+    [U] awaiting confirmation). The change reaches the threshold exactly or, when both acuities are on the
+    chart, in whole chart letters (`reaches`, `chart_letters`, D-19.683), so two lines of a Snellen chart
+    (20/50 -> 20/32) are 0.2; ``logmar_change`` keeps the exact difference.
 
     Off-chart levels without a numeric convention are compared on their order (NLP < LP < HM < CF <
     any chart acuity): a move from off-chart onto the chart is improved, the reverse worsened, a move
@@ -317,12 +355,14 @@ def eye_change(
     """
     if threshold_logmar <= 0:
         raise ConfigurationError(f"threshold_logmar must be > 0, got {threshold_logmar}")
-    tolerance = 1e-9  # so that a change of exactly 0.2 computed from floats counts as 0.2
     if baseline.logmar is not None and follow_up.logmar is not None:
         delta = follow_up.logmar - baseline.logmar
-        if delta <= -threshold_logmar + tolerance:
+        # exact, or in whole chart letters when both are on the chart (D-19.683): 20/50 -> 20/32 is two
+        # lines (0.4 -> 0.2), not 0.194; an off-chart value under a numeric convention reads no letters
+        on_chart = baseline.off_chart is None and follow_up.off_chart is None
+        if reaches(-delta, threshold_logmar, in_letters=on_chart):
             category = AcuityChange.IMPROVED
-        elif delta >= threshold_logmar - tolerance:
+        elif reaches(delta, threshold_logmar, in_letters=on_chart):
             category = AcuityChange.WORSENED
         else:
             category = AcuityChange.STABLE
@@ -430,11 +470,13 @@ __all__ = [
     "VisualAcuity",
     "VisualFsCutPoints",
     "acuity_rank",
+    "chart_letters",
     "eye_change",
     "format_decimal",
     "format_letters",
     "format_logmar",
     "format_snellen",
     "parse_acuity",
+    "reaches",
     "visual_fs_from_acuity",
 ]

@@ -14,9 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cartrial.errors import Problem
+from cartrial.protocol.edss_steps import EDSS_STEP_MESSAGE, edss_step_problem
 from cartrial.protocol.yaml_source import (
     Issue,
     TrueFalse,
@@ -172,10 +173,19 @@ class RelapseRecord(BaseModel):
     notes: str | None = None
 
 
+def _edss_step(value: float) -> float:
+    # the one EDSS-step rule (0, 1.0, 1.5, …, 9.5, 10; no 0.5), in the project's wording (D-19.691)
+    if edss_step_problem("score", value) is not None:
+        raise ValueError(EDSS_STEP_MESSAGE)  # the loader adds "(got …)" (the user's own input)
+    return value
+
+
 class EdssRecord(BaseModel):
+    """EDSS at screening: a step of the scale (`cartrial.protocol.edss_steps`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    score: float = Field(ge=0, le=10, multiple_of=0.5)
+    score: Annotated[float, AfterValidator(_edss_step)]
     date: CalendarDate | None = None
 
 

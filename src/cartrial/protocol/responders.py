@@ -80,7 +80,8 @@ RESPONDER_DEFINITIONS: dict[str, ResponderDefinition] = {
             RuleKind.ACUITY_PER_EYE,
             {"threshold_logmar": 0.2, "min_baseline_logmar": 0.2},
             "vision improved: logMAR fell by >= threshold_logmar (default 0.2 = 2 lines) in at least one eye "
-            "whose baseline logMAR was >= min_baseline_logmar; off-chart levels compared on their order",
+            "whose baseline logMAR was >= min_baseline_logmar, each exactly or in whole letters "
+            "(0.02 logMAR) on the chart (D-19.683); off-chart levels compared on their order",
             "docs/science/neuro-outcomes.md §2.3 (0.2 logMAR [U]; 0.3 option); eligible-eye rule [P]",
             allowed={"threshold_logmar": _LOGMAR_STEP, "min_baseline_logmar": _LOGMAR_BASELINE},
         ),
