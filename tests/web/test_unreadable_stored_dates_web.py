@@ -102,23 +102,60 @@ def test_the_live_check_does_not_say_no_findings_when_it_could_not_check(web_stu
         raise AssertionError("the preview answered although it could not read the subject's infusion")
 
 
-def test_a_form_save_answers_409_naming_the_other_record_and_keeps_the_entries(web_study: WebStudy) -> None:
-    """Before: the refusal became a form problem at the user's own box of the same field name (422, the
-    header and the record lost); the record is another one, not what the user typed."""
+def test_a_new_record_is_saved_its_checks_leaving_out_and_naming_the_other_record(
+    web_study: WebStudy,
+) -> None:
+    """Before: a new record of a subject with another unreadable record was refused (409, D-19.556 as
+    amended by D-19.557): site staff could not enter today's adverse event until a data manager repaired
+    the infusion. Changed by design (D-19.643; this test asserted the 409 before): an insert runs its edit
+    checks leaving the unreadable record out and names it — in the web page after the save, the API's
+    `unchecked` and the insert's audit reason — as an edit does (D-19.562); never the stored value."""
     record_id = _plant(web_study, "CT-001")
     client = web_study.session("admin")
     page = client.post("/subjects/CT-001/forms/adverse_events", data=AE)
-    assert page.status_code == 409, (page.status_code, page.text[:2000])
-    _assert_names_the_infusion(page.text, record_id)
-    assert TERM in page.text  # as a version conflict: what the user typed is kept in the form
+    assert page.status_code == 200, (page.status_code, page.text[:2000])
+    assert TERM in page.text and PLANTED not in page.text and "Traceback" not in page.text
+    notice = re.search(r'<section[^>]*id="unchecked-records".*?</section>', page.text, re.S)
+    assert notice, page.text[:3000]
+    assert f"infusion record {record_id}, infused_at" in notice.group(0), notice.group(0)
+    other = "Fatigue typed while another record has an unreadable date"
     answer = web_study.bearer("admin").post(
-        "/api/v1/records/adverse_events", json={"values": {**AE, "subject_id": "CT-001"}}
+        "/api/v1/records/adverse_events",
+        json={"values": {**adverse_event_entries(other), "subject_id": "CT-001"}},
     )
-    assert answer.status_code == 409, answer.text
-    (problem,) = answer.json()["problems"]
-    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
+    assert answer.status_code == 201, answer.text
+    (unseen,) = answer.json()["unchecked"]
+    assert unseen.startswith(f"infusion record {record_id}, infused_at") and PLANTED not in answer.text
     listed = web_study.bearer("admin").get("/api/v1/records/adverse_events?subject_id=CT-001").json()
-    assert TERM not in str(listed)  # nothing was written
+    assert TERM in str(listed) and other in str(listed)  # both written
+    reasons = _sql(
+        web_study,
+        "SELECT reason FROM audit_log WHERE action = 'insert' AND table_name = 'adverse_event' "
+        "AND record_id = ?",
+        answer.json()["id"],
+    )
+    assert reasons == [(f"the edit checks could not read: infusion record {record_id}, infused_at",)]
+
+
+def test_a_new_record_meets_the_hard_checks_it_can_read(web_study: WebStudy) -> None:
+    """Leaving an unreadable record out does not switch the other checks off: a second infusion of CT-001
+    (its consent date unreadable) is still refused by INFUSION-ONCE, nothing written (D-19.643)."""
+    _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    before = _sql(web_study, "SELECT count(*) FROM infusion")
+    answer = web_study.bearer("admin").post(
+        "/api/v1/records/infusions",
+        json={
+            "values": {
+                "subject_id": "CT-001",
+                "infused_at": "2021-05-02T10:00:00Z",
+                "dose_level": 1,
+                "cells_per_kg": 1000000,
+            }
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert "INFUSION-ONCE" in answer.text and "2021-13-45" not in answer.text
+    assert _sql(web_study, "SELECT count(*) FROM infusion") == before
 
 
 def test_the_dashboards_answer_409_not_nothing_to_analyse(web_study: WebStudy) -> None:
@@ -614,3 +651,66 @@ def test_a_delete_of_a_subject_with_an_unreadable_record_names_it_in_the_trail(w
     assert answer.status_code == 200, answer.text
     (unseen,) = answer.json()["unchecked"]
     assert unseen.startswith(named) and "2021-13-45" not in answer.text
+
+
+def _unchecked_notice(html: str) -> str:
+    """The record page's notice of the records a save's edit checks could not read (D-19.644)."""
+    found = re.search(r'<section[^>]*id="unchecked-records".*?</section>', html, re.S)
+    assert found, html[:3000]
+    return found.group(0)
+
+
+def test_the_record_page_names_what_an_edits_checks_could_not_read(web_study: WebStudy) -> None:
+    """Before: an edit of CT-001's CRS assessment, its infusion date unreadable, was saved and the page
+    said only "updated": the API named the left-out infusion (`unchecked`), the web form did not
+    (D-19.644). The notice names the record and field, never the value, and a forged parameter that names
+    no record is not shown."""
+    infusion = _plant(web_study, "CT-001")
+    crs = int(_sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-001'")[0][0])
+    client = web_study.session("dm")
+    page = client.post(
+        f"/records/crs_assessment/{crs}", data={"temperature_c": "38.6", "version": "1", "reason": "re-read"}
+    )
+    assert page.status_code == 200, (page.status_code, page.text[:2000])
+    notice = _unchecked_notice(page.text)
+    assert f"infusion record {infusion}, infused_at" in notice and PLANTED not in page.text, notice
+    assert _sql(web_study, "SELECT temperature_c FROM crs_assessment WHERE id = ?", crs) == [(38.6,)]
+    forged = client.get(f"/records/crs_assessment/{crs}?done=updated&unchecked=<b>zzzz</b>")
+    assert 'id="unchecked-records"' not in forged.text and "<b>zzzz" not in forged.text
+
+
+def test_a_reason_of_the_longest_length_is_kept_whole_with_the_bounded_note(web_study: WebStudy) -> None:
+    """A reason of `MAX_REASON_LENGTH` characters and 25 unreadable CRS assessment dates of CT-001: the
+    edit is saved, its audit reason is the whole reason (never cut) and the note naming `REASON_RECORDS`
+    records then "and 5 more record(s)" — longer than what a user may type, by a bounded note (D-19.645)."""
+    from cartrial.store.stored_dates import REASON_RECORDS
+    from cartrial.store.tables import MAX_REASON_LENGTH
+
+    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
+        (template,) = connection.execute(
+            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
+        ).fetchall()
+        at = columns.index("assessed_at")
+        rows = [tuple(f"zz{n}" if i == at else v for i, v in enumerate(template)) for n in range(25)]
+        with connection:
+            connection.executemany(
+                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                rows,
+            )
+    finally:
+        connection.close()
+    (infusion,) = _sql(web_study, "SELECT min(id) FROM infusion WHERE subject_id = 'CT-001'")[0]
+    reason = "r" * (MAX_REASON_LENGTH - 1) + "."
+    unchecked: list[object] = []
+    web_study.service.update_record(
+        "admin", "infusion", int(infusion), {"viability_pct": 77}, 1, reason, unchecked=unchecked
+    )
+    assert len(unchecked) == 25
+    ((stored,),) = _sql(
+        web_study, "SELECT reason FROM audit_log WHERE table_name = 'infusion' AND field = 'viability_pct'"
+    )
+    assert stored.startswith(reason + " (the edit checks could not read: crs_assessment record ")
+    assert stored.endswith("; and 5 more record(s))") and stored.count(", assessed_at") == REASON_RECORDS
+    assert len(stored) > MAX_REASON_LENGTH and "zz" not in stored

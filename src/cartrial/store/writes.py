@@ -219,13 +219,22 @@ def insert_record(
 
     # the bulk write's own checks once, then the write (D-19.515)
     checked = prepare_upsert(tx, table_name, [values], keys, each=free_key)
+    tx.flush()  # the new record's audit row stays queued until its checks have run (`note_partial_checks`)
     upsert_prepared(tx, checked)
     found = find_by_key(tx.connection, model, checked.rows[0], keys)
     assert found is not None
-    # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
-    check_record_write(tx, table_name, None, found, int(found["id"]))
-    reconcile_write(tx, table_name, found)  # queries whose check no longer fires are closed (D-19.164)
-    return int(found["id"])
+    record_id = int(found["id"])
+    # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back);
+    # the subject's unreadable records left out and named, in the answer and the audit row's reason, as
+    # for an edit: a new record is never refused by another record it cannot read (D-19.643, D-19.562)
+    with leaving_out_unreadable() as unseen:
+        check_record_write(tx, table_name, None, found, record_id)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    tx.note_partial_checks(table_name, record_id, unseen)
+    with leaving_out_unreadable() as unseen:  # queries whose check no longer fires are closed (D-19.164)
+        reconcile_write(tx, table_name, found)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    return record_id
 
 
 def upsert_checked_rows(

@@ -148,8 +148,8 @@ class Saved(BaseModel):
     queries: list[RaisedQueryOut] = []
     """The data queries the write raised (D-19.130)."""
     unchecked: list[str] = []
-    """An edit's (D-19.560): the subject's other records its edit checks could not read, each ``<table>
-    record <id>, <field>: …``, never the value (D-19.562)."""
+    """The subject's other records the write's edit checks could not read (an edit's, D-19.562; a new
+    record's, D-19.643), each ``<table> record <id>, <field>: …``, never the value."""
 
 
 class Deleted(BaseModel):
@@ -540,7 +540,8 @@ def create_record(
         _require_visible_subject(user, spec.table, subject)
     values = typed_values(spec.name, body.values, protocol=_protocol(request))
     raised: list[Any] = []
-    record_id = user.service.insert_record(spec.table, values, "web", raised=raised)
+    unchecked: list[Any] = []
+    record_id = user.service.insert_record(spec.table, values, "web", raised=raised, unchecked=unchecked)
     row = user.service.get_record(spec.table, record_id)
     response.headers["ETag"] = f'"{version_token(row)}"'
     response.headers["Location"] = f"/api/v1/records/{spec.name}/{record_id}"
@@ -550,6 +551,7 @@ def create_record(
         version=int(row["version"]),
         version_token=version_token(row),
         queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+        unchecked=[str(p) for p in bounded(unchecked)],
     )
 
 

@@ -33,11 +33,20 @@ from cartrial.web.pages.common import (
     problems_by_field,
     redirect,
     sites,
+    unchecked_param,
+    unchecked_records,
 )
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
 router = page_router()
+
+UNCHECKED_HEADER = (
+    "The record is saved, but the edit checks could not read these other records of the subject: each "
+    "holds a date that cartrial never stores (changed directly in the database), so the checks that "
+    "compare with them did not run."
+)
+"""The record page's notice after a save whose edit checks left records out (D-19.644)."""
 
 NOT_ENTERED_HERE = frozenset({"subject", "site", "escalation_decision"})
 """Tables whose records are not created from a subject's casebook (subjects by import or the API; sites by
@@ -152,6 +161,8 @@ def _form_page(
         "may_answer": user.may(Action.ANSWER_QUERY),
         "may_close": user.may(Action.RAISE_QUERY),
         "done": done_message(request),
+        "unchecked": unchecked_records(request),
+        "unchecked_header": UNCHECKED_HEADER,
         "nav": "subjects",
         "action": action,
         "raising": raising or {},
@@ -289,6 +300,7 @@ def _create_subject(
         + _site_problems(user, spec.table, values)
     )
     raised: list[Any] = []
+    unchecked: list[Any] = []
     if not problems:
         try:
             user.service.insert_record(
@@ -296,6 +308,7 @@ def _create_subject(
                 typed_values(spec.name, local.values, protocol=protocol),
                 _source(local),
                 raised=raised,
+                unchecked=unchecked,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             return _form_page(
@@ -385,6 +398,7 @@ def _create(
     local = localize(spec.name, values, zone)
     problems = validate(spec.name, local.values, protocol=protocol) + local.problems
     raised: list[Any] = []
+    unchecked: list[Any] = []
     if not problems:
         try:
             record_id = handle.insert_record(
@@ -392,6 +406,7 @@ def _create(
                 typed_values(spec.name, local.values, protocol=protocol),
                 _source(local),
                 raised=raised,
+                unchecked=unchecked,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             return _form_page(
@@ -411,7 +426,12 @@ def _create(
         except InputError as exc:
             problems = _problems_of(exc)
         else:
-            return redirect(f"/records/{spec.table}/{record_id}", "saved", queries=_codes(raised))
+            return redirect(
+                f"/records/{spec.table}/{record_id}",
+                "saved",
+                queries=_codes(raised),
+                unchecked=unchecked_param(unchecked),
+            )
     return _form_page(
         request,
         user,
@@ -495,11 +515,19 @@ def _update(
     local = localize(spec.name, values, zone)
     problems += local.problems
     raised: list[Any] = []
+    unchecked: list[Any] = []
     if not problems:
         try:
             changes = typed_values(spec.name, local.values, protocol=views.study_protocol(handle))
             handle.update_record(
-                spec.table, record_id, changes, expected, reason.strip(), _source(local), raised=raised
+                spec.table,
+                record_id,
+                changes,
+                expected,
+                reason.strip(),
+                _source(local),
+                raised=raised,
+                unchecked=unchecked,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             from cartrial.store.writes import StaleVersionError
@@ -529,7 +557,12 @@ def _update(
         except InputError as exc:
             problems = _problems_of(exc)
         else:
-            return redirect(f"/records/{spec.table}/{record_id}", "updated", queries=_codes(raised))
+            return redirect(
+                f"/records/{spec.table}/{record_id}",
+                "updated",
+                queries=_codes(raised),
+                unchecked=unchecked_param(unchecked),
+            )
     return _form_page(
         request,
         user,
