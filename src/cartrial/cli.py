@@ -63,7 +63,47 @@ def _check_paths_before_running(command: Any) -> None:
         return invoke(ctx)
 
     command.invoke = checked_invoke
+    parse_args = command.parse_args
+
+    def checked_parse_args(ctx: Any, args: list[str]) -> list[str]:
+        _refuse_a_repeated_single_value(command, ctx, args)
+        return parse_args(ctx, args)
+
+    command.parse_args = checked_parse_args
     command._paths_checked = True
+
+
+def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> None:
+    """`InputError` (exit 2) naming an option that takes one value and is given more than once
+    (``--cutoff A --cutoff B``): click keeps the last one silently, and which one the user meant cannot be
+    told (D-19.646). An option declared to repeat (``--set``, several values), a counted option and a flag
+    (``--json --json`` asks the same) are not refused. Reads the command line as the command's own parser
+    reads it (every spelling of the option, ``--opt=V`` too); a line the parser refuses is left to the
+    command's parse, which refuses it in its own words. Nothing has run yet."""
+    try:
+        _, _, order = command.make_parser(ctx).parse_args(args=list(args))
+    except TyperException:
+        return
+
+    def single_valued(param: Any) -> bool:
+        kind = getattr(param, "param_type_name", "")
+        return kind == "option" and not (param.multiple or param.count or param.is_flag)
+
+    seen: dict[str, int] = {}
+    for param in order:
+        if single_valued(param):
+            seen[param.name] = seen.get(param.name, 0) + 1
+    problems = [
+        Problem(
+            f"given {count} times",
+            field=next((o for o in param.opts if o.startswith("--")), param.opts[0]),
+            allowed="once: the option takes one value (give the one you mean)",
+        )
+        for param in command.params
+        if single_valued(param) and (count := seen.get(param.name or "", 0)) > 1
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 OUTPUT_PARAMETERS = frozenset({"out", "km_out", "params_out", "trials_out"})

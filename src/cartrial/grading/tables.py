@@ -129,6 +129,11 @@ def _optional_bool(frame: pd.DataFrame, column: str, problems: RowProblems) -> n
     return out
 
 
+ROOM_AIR_FIO2_PCT = 21.0
+"""The inspired oxygen fraction of room air (the atmosphere's 20.9%, charted as 21%): the lowest `fio2_pct`,
+and the only one with ``oxygen=none`` (D-19.647)."""
+
+
 def parse_crs_frame(
     frame: pd.DataFrame, problems: RowProblems, *, sbp_threshold_mmhg: float = 90.0
 ) -> CrsInputs:
@@ -140,7 +145,7 @@ def parse_crs_frame(
     0-10, and vasopressors or vasopressin only with ``hypotension=true``; true/false flags. `hypotension`
     may be blank when `systolic_bp_mmhg` is given (then hypotension = SBP < `sbp_threshold_mmhg`, ASTCT
     ambiguity A4). Optional legacy-scale columns (FiO2, vasopressor doses, organ toxicity grades) are
-    range-checked.
+    range-checked; `fio2_pct` above room air (21%) is refused with ``oxygen=none`` (D-19.647).
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
@@ -261,7 +266,22 @@ def parse_crs_frame(
     death = parse_bool(frame, "death_due_to_crs", problems, required=False)
     other = parse_bool(frame, "fever_other_cause", problems, required=False)
     resolved = parse_bool(frame, "crs_resolved", problems, required=False)
-    fio2 = parse_float(frame, "fio2_pct", problems, required=False, minimum=21, maximum=100, unit="%")
+    fio2 = parse_float(
+        frame, "fio2_pct", problems, required=False, minimum=ROOM_AIR_FIO2_PCT, maximum=100, unit="%"
+    )
+    # oxygen=none is room air: an inspired fraction above the atmosphere's says oxygen is given (D-19.647)
+    with np.errstate(invalid="ignore"):
+        fio2_without_oxygen = (
+            (devices == OxygenDevice.NONE.value) & np.isfinite(fio2) & (fio2 > ROOM_AIR_FIO2_PCT)
+        )
+    for row in np.flatnonzero(fio2_without_oxygen):
+        problems.add(
+            row,
+            "fio2_pct",
+            frame["fio2_pct"].iat[row],
+            "FiO2 above room air given with oxygen=none",
+            f"blank or {ROOM_AIR_FIO2_PCT:g} (room air) when oxygen=none; oxygen given: its device in oxygen",
+        )
     doses = {
         name: parse_float(frame, name, problems, required=False, minimum=0, maximum=limit, unit=unit)
         for name, limit, unit in (
