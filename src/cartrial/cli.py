@@ -80,6 +80,8 @@ def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> 
     (``--json --json`` asks the same) are not refused. Reads the command line as the command's own parser
     reads it (every spelling of the option, ``--opt=V`` too); a line the parser refuses is left to the
     command's parse, which refuses it in its own words. Nothing has run yet."""
+    if ctx.resilient_parsing:  # shell completion: never refuse what is being typed
+        return
     try:
         _, _, order = command.make_parser(ctx).parse_args(args=list(args))
     except TyperException:

@@ -714,3 +714,22 @@ def test_a_reason_of_the_longest_length_is_kept_whole_with_the_bounded_note(web_
     assert stored.startswith(reason + " (the edit checks could not read: crs_assessment record ")
     assert stored.endswith("; and 5 more record(s))") and stored.count(", assessed_at") == REASON_RECORDS
     assert len(stored) > MAX_REASON_LENGTH and "zz" not in stored
+
+
+def test_a_subject_with_an_unreadable_consent_date_gets_new_records_from_its_forms(
+    web_study: WebStudy,
+) -> None:
+    """Before: with CT-001's own consent date unreadable, the new-record form of any of its forms answered
+    409 (the page found the subject by reading its whole record) and so did the save: the site could not
+    enter an adverse event. The subject is found by its id and site (D-19.649); the save names the record
+    its checks could not read (D-19.643); the casebook, which shows the subject record, keeps its 409."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    client = web_study.session("dm")
+    for form in ("adverse_events", "crs_assessments"):
+        page = client.get(f"/subjects/CT-001/forms/{form}/new")
+        assert page.status_code == 200, (form, page.status_code)
+    saved = client.post("/subjects/CT-001/forms/adverse_events", data=AE)
+    assert saved.status_code == 200, (saved.status_code, saved.text[:2000])
+    assert f"subject record {subject}, consent_date" in _unchecked_notice(saved.text)
+    assert "2021-13-45" not in saved.text
+    assert client.get("/subjects/CT-001").status_code == 409

@@ -71,7 +71,7 @@ def done_message(request: Request) -> str | None:
     return message
 
 
-UNCHECKED_NAME = re.compile(r"[a-z_]+ record [0-9]+(, [a-z_]+)+|and [0-9]+ more record\(s\)")
+UNCHECKED_NAME = re.compile(r"[a-z0-9_]+ record [0-9]+(, [a-z0-9_]+)+|and [0-9]+ more record\(s\)")
 """One record a save's edit checks could not read, as `stored_dates.unread_names` names it (no value)."""
 
 
