@@ -80,18 +80,30 @@ def _assert_names_the_infusion(text: str, record_id: int) -> None:
 
 
 def test_the_live_check_does_not_say_no_findings_when_it_could_not_check(web_study: WebStudy) -> None:
-    """Before: the store's preview caught the refusal as an input problem and returned no findings, so the
-    form's live check answered "ok" while the save refused."""
+    """Before D-19.557: the store's preview caught the refusal as an input problem and returned no
+    findings, so the form's live check answered "ok" while the save refused. Since the save leaves the
+    unreadable record out and names it (D-19.643), the live check does the same (D-19.650; this test
+    asserted a 409 before — changed by design): never a bare "no findings", the record named, never its
+    value; the store's preview without `unchecked` still refuses (D-19.556)."""
     from cartrial.errors import StoredValueError
 
     record_id = _plant(web_study, "CT-001")
     answer = web_study.bearer("admin").post(
         "/api/v1/forms/adverse_events/validate", json={"values": {**AE, "subject_id": "CT-001"}}
     )
-    assert answer.status_code == 409, answer.text
-    (problem,) = answer.json()["problems"]
-    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
-    _assert_names_the_infusion(answer.json()["error"] + "\n" + str(problem), record_id)
+    assert answer.status_code == 200, answer.text
+    (unseen,) = answer.json()["unchecked"]
+    assert unseen.startswith(f"infusion record {record_id}, infused_at: not a readable date-time"), unseen
+    assert PLANTED not in answer.text
+    fragment = web_study.session("admin").post(
+        "/forms/adverse_events/check", data={**AE, "subject_id": "CT-001"}
+    )
+    assert fragment.status_code == 200, fragment.text[:2000]
+    assert (
+        'id="would-leave-out"' in fragment.text
+        and f"infusion record {record_id}, infused_at" in fragment.text
+    )
+    assert PLANTED not in fragment.text
     try:
         web_study.service.as_user("admin").preview_write_checks(
             "adverse_event", {**AE, "subject_id": "CT-001"}

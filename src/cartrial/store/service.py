@@ -382,16 +382,21 @@ class StudyUser:
         return version
 
     def preview_write_checks(
-        self, table_name: str, values: RowLike, record_id: int | None = None
+        self,
+        table_name: str,
+        values: RowLike,
+        record_id: int | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> list[Finding]:
         """The edit checks across forms that saving `values` (a new record, or changes to `record_id`)
-        would fire, nothing written (`cartrial.store.writes.preview_write_checks`; READ permission)."""
+        would fire, nothing written (`cartrial.store.writes.preview_write_checks`; READ permission);
+        `unchecked` as there (D-19.650)."""
         from cartrial.store.writes import preview_write_checks
 
         model_of(table_name)  # unknown table: InputError before the permission check
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
-            return preview_write_checks(connection, table_name, values, record_id)
+            return preview_write_checks(connection, table_name, values, record_id, unchecked)
 
     def delete_record(
         self,

@@ -413,13 +413,20 @@ def _upsert_users(tx: Transaction, checked: CheckedRows, befores: Sequence[RowLi
 
 
 def preview_write_checks(
-    connection: Connection, table_name: str, values: RowLike, record_id: int | None = None
+    connection: Connection,
+    table_name: str,
+    values: RowLike,
+    record_id: int | None = None,
+    unchecked: list[Problem] | None = None,
 ) -> list[Finding]:
     """The edit checks across forms (`cartrial.store.edit_checks`) that saving `values` as a new record
     (`record_id` None) or as changes to record `record_id` would fire, with the subject's stored records:
     hard findings would refuse the save, soft ones raise a data query. Nothing is written; a value the
     field rules refuse is left to them (`cartrial.store.fields.validate_record`) and gives no finding.
-    The same computation as the write (`edit_checks.write_findings`), run while a form is filled in."""
+    The same computation as the write (`edit_checks.write_findings`), run while a form is filled in.
+    `unchecked`: given, the subject's other records holding a stored date no reader reads are left out of
+    the checks, as the save leaves them out (D-19.643, D-19.562), and added to it (never a value);
+    without it, such a record refuses the preview (D-19.556)."""
     from cartrial.store.edit_checks import write_findings
 
     model = model_of(table_name)
@@ -427,7 +434,12 @@ def preview_write_checks(
         clean = prepare_rows(model, table_name, [typed_texts(table_name, values)], ())[0]
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
-        return write_findings(connection, table_name, current, after, record_id)
+        if unchecked is None:
+            return write_findings(connection, table_name, current, after, record_id)
+        with leaving_out_unreadable() as unseen:
+            found = write_findings(connection, table_name, current, after, record_id)
+        unchecked.extend(p for p in unseen if p not in unchecked)
+        return found
     except StoredValueError:  # not checked is not "no findings": the refusal itself (D-19.556)
         raise
     except InputError:

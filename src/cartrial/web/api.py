@@ -191,6 +191,20 @@ class Validation(BaseModel):
     queries: list[ProblemOut] = Field(
         default_factory=list, description="soft edit checks: saving would raise these data queries"
     )
+    unchecked: list[str] = Field(
+        default_factory=list,
+        description="the subject's other records the edit checks could not read (a stored date no reader "
+        "reads), left out as the save leaves them out: `<table> record <id>, <field>: …`; only when any "
+        "(D-19.650)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`unchecked` only when the checks left a record out: the answer is otherwise as before."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("unchecked"):
+            data.pop("unchecked", None)
+        return data
 
 
 class QueryIn(BaseModel):
@@ -423,14 +437,21 @@ def validate_values(
     protocol = _protocol(request)
     problems = validate(spec.name, body.values, protocol=protocol, partial=body.partial)
     queries: list[Problem] = []
+    unchecked: list[Problem] = []
     if not problems:
         problems, queries = edit_check_problems(
-            spec.name, body.values, protocol=protocol, handle=user.service, record_id=body.record_id
+            spec.name,
+            body.values,
+            protocol=protocol,
+            handle=user.service,
+            record_id=body.record_id,
+            unchecked=unchecked,
         )
     return Validation(
         ok=not problems,
         problems=[ProblemOut(**p.as_dict()) for p in problems],
         queries=[ProblemOut(**p.as_dict()) for p in queries],
+        unchecked=[str(p) for p in bounded(unchecked)],
     )
 
 

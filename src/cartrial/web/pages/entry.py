@@ -627,10 +627,16 @@ def _check(
         if values.get(field_name(p)) not in (None, "") or field_name(p) not in values
     ]
     queries: list[Problem] = []
+    unchecked: list[Problem] = []
     if not problems:
         # the edit checks across forms, with the subject's stored records, as the save would run them
         problems, queries = edit_check_problems(
-            spec.name, values, protocol=protocol, handle=user.service, record_id=record_id
+            spec.name,
+            values,
+            protocol=protocol,
+            handle=user.service,
+            record_id=record_id,
+            unchecked=unchecked,
         )
     by_field = problems_by_field(problems)
     return render(
@@ -647,6 +653,7 @@ def _check(
                 for t in texts
             ],
             "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
+            "unchecked": unchecked_param(unchecked),
             "preview": _preview(spec.name, values),
             "utc_names": datetime_fields(spec.name),
             "utc": local.utc,
