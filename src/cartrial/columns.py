@@ -731,7 +731,10 @@ def iso_date(text: str, field: str, allowed: str = "YYYY-MM-DD, e.g. 2022-03-20"
     except ValueError:
         parsed = None
     if parsed is None:
-        raise InputError(Problem("not a date", field=field, value=text, allowed=allowed))
+        # of the form, but no day of the calendar: said so, not as a format error (D-19.648)
+        unreal = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII) and impossible_calendar_date(text)
+        message = "not a real calendar date (month 01-12, a day the month has)" if unreal else "not a date"
+        raise InputError(Problem(message, field=field, value=text, allowed=allowed))
     return parsed
 
 

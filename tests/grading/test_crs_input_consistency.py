@@ -83,3 +83,21 @@ def test_a_malformed_date_keeps_the_format_message(capsys, tmp_path: Path) -> No
     path = write(tmp_path, "crs.csv", f"{CRS_HEADER}\nS1,03/02/2026,38.5,false,false,0,false,none,\n")
     code, _, err = run(capsys, "grade", "crs", str(path))
     assert code == 2 and "not an ISO 8601 date or date-time" in err, err
+
+
+def test_an_impossible_cutoff_option_is_said_to_be_no_real_calendar_date(capsys, tmp_path: Path) -> None:
+    """The date options (`iso_date`: `--cutoff`, …) tell an impossible day the same way (D-19.648)."""
+    relapses = write(
+        tmp_path,
+        "r.csv",
+        "subject_id,onset_date,phenotype,severity,adjudicated\nCT-001,2021-03-01,myelitis,severe,confirmed\n",
+    )
+    infusions = write(tmp_path, "i.csv", "subject_id,infused_at\nCT-001,2021-01-01T09:00:00Z\n")
+    code, _, err = run(
+        capsys, "relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "2026-02-30"
+    )
+    assert code == 2 and "--cutoff: not a real calendar date" in err, err
+    code, _, err = run(
+        capsys, "relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "20260230"
+    )
+    assert code == 2 and "--cutoff: not a date" in err, err
