@@ -518,7 +518,12 @@ def test_a_query_is_not_closed_by_a_write_while_the_subjects_infusion_is_left_ou
     _plant(web_study, "CT-001")
     crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
     unchecked = _repair_crs(web_study, crs)
-    assert _queries(web_study) == before
+    # the queries before all kept open; the repair's own CHECKS-LEFT-OUT query added (D-19.652: the
+    # comparison was `== before` until then — changed by design)
+    after = _queries(web_study)
+    assert after[: len(before)] == before
+    assert [(q[1], q[2], q[3]) for q in after[len(before) :]] == [("crs_assessment", crs, "open")]
+    assert [row[:3] for row in _left_out_queries(web_study)] == [("crs_assessment", crs, "open")]
     assert any("infusion record" in str(p) for p in unchecked), unchecked
     closures = _sql(
         web_study, "SELECT count(*) FROM audit_log WHERE table_name = 'data_query' AND field = 'status'"
@@ -745,3 +750,113 @@ def test_a_subject_with_an_unreadable_consent_date_gets_new_records_from_its_for
     assert f"subject record {subject}, consent_date" in _unchecked_notice(saved.text)
     assert "2021-13-45" not in saved.text
     assert client.get("/subjects/CT-001").status_code == 409
+
+
+# -- a hard check that needs the left-out record refuses; a soft one raises a query (review of D-19.643)
+
+SECOND_INFUSION = {
+    "subject_id": "CT-001",
+    "infused_at": "2021-05-02T10:00:00Z",
+    "dose_level": 1,
+    "cells_per_kg": 1000000,
+}
+
+
+def _left_out_queries(study: WebStudy) -> list[tuple[object, ...]]:
+    return _sql(
+        study,
+        "SELECT table_name, record_id, status, text FROM data_query WHERE text LIKE 'Edit check CHECKS-LEFT-OUT%'",
+    )
+
+
+def test_a_second_infusion_is_refused_while_the_first_is_unreadable_and_the_repair_goes_through(
+    web_study: WebStudy,
+) -> None:
+    """Before: with CT-001's infusion date unreadable a second infusion was saved (201; INFUSION-ONCE
+    could not read the first infusion and was skipped), and the repair of the first was then refused by
+    INFUSION-ONCE: a deadlock. A hard check of the written table that reads a table with a left-out record
+    refuses (409, naming the record, never its value); the repair goes through (D-19.651)."""
+    record_id = _plant(web_study, "CT-001")
+    before = _sql(web_study, "SELECT count(*) FROM infusion")
+    answer = web_study.bearer("admin").post("/api/v1/records/infusions", json={"values": SECOND_INFUSION})
+    assert answer.status_code == 409, answer.text
+    assert "INFUSION-ONCE" in answer.text and PLANTED not in answer.text
+    (problem,) = answer.json()["problems"]
+    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
+    assert problem["value"] is None
+    assert _sql(web_study, "SELECT count(*) FROM infusion") == before
+    web_study.service.update_record(
+        "admin", "infusion", record_id, {"infused_at": "2021-04-27T02:00:00Z"}, 1, "repaired from source"
+    )
+    again = web_study.bearer("admin").post("/api/v1/records/infusions", json={"values": SECOND_INFUSION})
+    assert again.status_code == 422 and "INFUSION-ONCE" in again.text, again.text
+
+
+def test_an_infusion_of_a_subject_with_an_unreadable_consent_is_refused_and_the_form_keeps_it(
+    web_study: WebStudy,
+) -> None:
+    """Before: CT-002's consent date unreadable, an infusion dated before the consent was saved with no
+    query (INFUSION-BEFORE-CONSENT skipped). Refused now (409 naming the subject record; the live check
+    says the same), and the web form's 409 keeps what the user typed (D-19.651)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    values = {**SECOND_INFUSION, "subject_id": "CT-002", "infused_at": "2020-01-02T10:00:00Z"}
+    answer = web_study.bearer("admin").post("/api/v1/records/infusions", json={"values": values})
+    assert answer.status_code == 409, answer.text
+    assert "INFUSION-BEFORE-CONSENT" in answer.text and "2021-13-45" not in answer.text
+    assert any(p["record"] == f"subject record {subject}" for p in answer.json()["problems"])
+    assert _sql(web_study, "SELECT count(*) FROM infusion WHERE subject_id = 'CT-002'") == [(0,)]
+    check = web_study.bearer("admin").post("/api/v1/forms/infusions/validate", json={"values": values})
+    assert check.status_code == 409 and "INFUSION-BEFORE-CONSENT" in check.text, check.text
+    page = web_study.session("dm").post(
+        "/subjects/CT-002/forms/infusions",
+        data={"infused_at": "2020-01-02T10:00:00Z", "dose_level": "1", "cells_per_kg": "1234567"},
+    )
+    assert page.status_code == 409, (page.status_code, page.text[:2000])
+    assert f"subject record {subject}, consent_date" in page.text and "2021-13-45" not in page.text
+    assert 'value="1234567"' in page.text  # what the user typed is kept
+
+
+def test_an_edit_blind_to_a_hard_check_is_queried_and_the_repair_runs_the_check(web_study: WebStudy) -> None:
+    """The same hole in an edit (D-19.562): CT-001's consent unreadable, its infusion moved before the
+    consent was saved with nothing said. An edit is not refused for it (it is the way out of the conflict,
+    test_a_subject_with_unreadable_records_is_not_trapped_…): it raises a CHECKS-LEFT-OUT query; the
+    consent's repair runs INFUSION-BEFORE-CONSENT and refuses the conflict, naming the infusion; the
+    infusion corrected, the repair goes through and closes the query (D-19.651, D-19.652)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    (infusion,) = _sql(web_study, "SELECT id FROM infusion WHERE subject_id = 'CT-001'")[0]
+    service = web_study.service
+    service.update_record("admin", "infusion", int(infusion), {"infused_at": "2021-03-01T10:00:00Z"}, 1, "t")
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("infusion", infusion, "open")
+    assert f"subject record {subject}, consent_date" in str(text) and "2021-13-45" not in str(text)
+    refusal = _refusal(
+        lambda: service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "r")
+    )
+    assert refusal == "InputError"
+    service.update_record("admin", "infusion", int(infusion), {"infused_at": "2021-04-27T02:00:00Z"}, 2, "t")
+    service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "repaired")
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+
+
+def test_a_new_record_whose_soft_checks_left_records_out_raises_a_query_closed_by_the_repair(
+    web_study: WebStudy,
+) -> None:
+    """Only soft checks skipped: the record is saved and a data query (CHECKS-LEFT-OUT) on it names the
+    records left out, on the data manager's worklist; the repair closes it and runs the skipped checks
+    (AE-BEFORE-CONSENT raises its query) (D-19.652)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    event = {**adverse_event_entries("Early rash"), "started_on": "2021-01-10", "ended_on": "2021-01-12"}
+    answer = web_study.bearer("admin").post(
+        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": "CT-002"}}
+    )
+    assert answer.status_code == 201, answer.text
+    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("adverse_event", answer.json()["id"], "open")
+    assert f"subject record {subject}, consent_date" in str(text) and "2021-13-45" not in str(text)
+    web_study.service.update_record(
+        "admin", "subject", subject, {"consent_date": "2021-05-01"}, 1, "repaired from source"
+    )
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+    rerun = _sql(web_study, "SELECT status FROM data_query WHERE text LIKE 'Edit check AE-BEFORE-CONSENT%'")
+    assert rerun == [("open",)]

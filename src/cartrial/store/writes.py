@@ -45,7 +45,16 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
-from cartrial.store.stored_dates import leaving_out_unreadable, locating, partial_checks_reason, readable
+from cartrial.store.stored_dates import (
+    UNREADABLE_DATE_HEADER,
+    LeftOut,
+    bounded,
+    leaving_out_unreadable,
+    locating,
+    partial_checks_reason,
+    readable,
+    unread_names,
+)
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -229,12 +238,48 @@ def insert_record(
     # for an edit: a new record is never refused by another record it cannot read (D-19.643, D-19.562)
     with leaving_out_unreadable() as unseen:
         check_record_write(tx, table_name, None, found, record_id)
+    refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     tx.note_partial_checks(table_name, record_id, unseen)
+    query_left_out(tx, table_name, found, record_id, unseen)
     with leaving_out_unreadable() as unseen:  # queries whose check no longer fires are closed (D-19.164)
         reconcile_write(tx, table_name, found)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return record_id
+
+
+def refuse_blind_hard_checks(table_name: str, unseen: LeftOut, where: str) -> None:
+    """`StoredValueError` (409) naming the records `unseen` (left out of a single write's edit checks) of the
+    tables a hard check of `table_name` compares (`edit_checks.blind_hard_checks`): that check could not
+    run, and saving would let through what it refuses (a second infusion while the first is unreadable) and
+    then refuse the repair of the record left out. Names the records to repair, never a value (D-19.651)."""
+    from cartrial.store.edit_checks import blind_hard_checks, compared
+
+    tables = {name for name, ids in unseen.records.items() if ids}
+    blind = blind_hard_checks(table_name, tables)
+    if not blind:
+        return
+    read = {name for check in blind for name in compared(check, table_name)}
+    named = [p for p in unseen if p.record and p.record.rsplit(" record ", 1)[0] in read]
+    header = (
+        f"{where}: the edit check(s) {', '.join(c.id for c in blind)} compare it with the records below, "
+        "which cannot be read; nothing was written — a data manager repairs them first. "
+        + UNREADABLE_DATE_HEADER
+    )
+    raise StoredValueError(bounded(named), header=header)
+
+
+def query_left_out(
+    tx: Transaction, table_name: str, values: RowLike, record_id: int, unseen: Sequence[Problem]
+) -> None:
+    """A data query (`edit_checks.CHECKS_LEFT_OUT`) on the written record naming the records `unseen` its
+    checks left out (soft checks only: `refuse_blind_hard_checks` refused the others), on the data
+    manager's worklist until a write leaving none out (the repair) closes it (D-19.652)."""
+    from cartrial.store.edit_checks import left_out_finding, record_queries
+
+    names = unread_names(unseen)
+    if names:
+        record_queries(tx, [left_out_finding(table_name, dict(values), record_id, names)])
 
 
 def upsert_checked_rows(
@@ -438,6 +483,8 @@ def preview_write_checks(
             return write_findings(connection, table_name, current, after, record_id)
         with leaving_out_unreadable() as unseen:
             found = write_findings(connection, table_name, current, after, record_id)
+        if record_id is None:  # a new record: refused as its save is (D-19.651)
+            refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
         unchecked.extend(p for p in unseen if p not in unchecked)
         return found
     except StoredValueError:  # not checked is not "no findings": the refusal itself (D-19.556)
@@ -622,11 +669,14 @@ def update_record(
     # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
     with leaving_out_unreadable() as unseen:
         check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+    # an edit is never refused for a record its checks cannot read, even a hard check's: it is the way out
+    # of a conflict the repair of that record meets (an insert is, D-19.651); it raises a query (D-19.652)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     # the audit row's old value of a repaired date is the text that was stored (D-19.560)
     stored = {**current, **repairs}
     audited = partial_checks_reason(reason, unseen)
     version = apply_update(tx, model, table_name, stored, diff, int(expected_version), audited)
+    query_left_out(tx, table_name, after, record_id, unseen)
     # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
     with leaving_out_unreadable() as unseen:
         reconcile_write(tx, table_name, current, after)
