@@ -765,7 +765,8 @@ SECOND_INFUSION = {
 def _left_out_queries(study: WebStudy) -> list[tuple[object, ...]]:
     return _sql(
         study,
-        "SELECT table_name, record_id, status, text FROM data_query WHERE text LIKE 'Edit check CHECKS-LEFT-OUT%'",
+        "SELECT table_name, record_id, status, text FROM data_query "
+        "WHERE text LIKE 'Edit check CHECKS-LEFT-OUT%'",
     )
 
 

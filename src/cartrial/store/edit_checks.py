@@ -1572,9 +1572,7 @@ def compared(check: EditCheck, table: str) -> set[str]:
     return {name for name in check.reads if name != table or check.among}
 
 
-def left_out_finding(
-    table: str, values: Mapping[str, Any], record_id: int, names: Sequence[str]
-) -> Finding:
+def left_out_finding(table: str, values: Mapping[str, Any], record_id: int, names: Sequence[str]) -> Finding:
     """The `CHECKS_LEFT_OUT` finding on the written record `record_id` of `table` naming the records its
     checks left out (`names`: ``<table> record <id>, <field>``, never a value; D-19.652)."""
     return Finding(
