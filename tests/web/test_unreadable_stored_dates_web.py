@@ -693,7 +693,25 @@ def test_the_record_page_names_what_an_edits_checks_could_not_read(web_study: We
     assert f"infusion record {infusion}, infused_at" in notice and PLANTED not in page.text, notice
     assert _sql(web_study, "SELECT temperature_c FROM crs_assessment WHERE id = ?", crs) == [(38.6,)]
     forged = client.get(f"/records/crs_assessment/{crs}?done=updated&unchecked=<b>zzzz</b>")
-    assert 'id="unchecked-records"' not in forged.text and "<b>zzzz" not in forged.text
+    assert "<b>zzzz" not in forged.text and "zzzz" not in forged.text
+
+
+def test_the_checks_left_out_notice_is_computed_never_taken_from_the_link(web_study: WebStudy) -> None:
+    """Before: the notice was carried in the redirect's URL (`?done=x&unchecked=subject record 3,
+    consent_date`): a link could make a record page say that records were left out (review of D-19.644).
+    The record page computes it from the stored records (D-19.644, amended): a forged parameter shows
+    nothing; a record of a subject with an unreadable record names it, even without a save."""
+    other = int(_sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-101'")[0][0])
+    forged = "done=updated&unchecked=subject record 3, consent_date"
+    page = web_study.session("admin").get(f"/records/crs_assessment/{other}?{forged}")
+    assert page.status_code == 200 and 'id="unchecked-records"' not in page.text
+    assert "subject record 3" not in page.text
+    infusion = _plant(web_study, "CT-001")
+    crs = int(_sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-001'")[0][0])
+    page = web_study.session("admin").get(f"/records/crs_assessment/{crs}?{forged}")
+    notice = _unchecked_notice(page.text)
+    assert f"infusion record {infusion}, infused_at" in notice and "subject record 3" not in page.text
+    assert PLANTED not in page.text
 
 
 def test_a_reason_of_the_longest_length_is_kept_whole_with_the_bounded_note(web_study: WebStudy) -> None:

@@ -169,6 +169,20 @@ def subject_time_zone(handle: StudyUser, subject_id: Any) -> str | None:
     return site_time_zone(handle, found[0].get("site_id")) if found else None
 
 
+def checks_left_out(handle: StudyUser, table: str, record_id: int) -> list[str]:
+    """The subject's other records the edit checks of record `record_id` of `table` leave out now (a stored
+    date no reader reads), as a save names them (`stored_dates.unread_names`: bounded, never a value):
+    computed from the stored records for the record page's notice, never carried in a link (D-19.644)."""
+    from cartrial.store.edit_checks import CHECKED_TABLES
+    from cartrial.store.stored_dates import unread_names
+
+    if table not in CHECKED_TABLES:
+        return []
+    unchecked: list[Problem] = []
+    handle.preview_write_checks(table, {}, record_id, unchecked)
+    return unread_names(unchecked)
+
+
 def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
     """The subject a record belongs to (None for study-level tables)."""
     from cartrial.store.tables import model_of

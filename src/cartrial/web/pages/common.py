@@ -71,28 +71,6 @@ def done_message(request: Request) -> str | None:
     return message
 
 
-UNCHECKED_NAME = re.compile(r"[a-z0-9_]+ record [0-9]+(, [a-z0-9_]+)+|and [0-9]+ more record\(s\)")
-"""One record a save's edit checks could not read, as `stored_dates.unread_names` names it (no value)."""
-
-
-def unchecked_param(unchecked: list[Any]) -> str | None:
-    """The records a save's edit checks could not read (`Problem`s, D-19.562, D-19.643) for the redirect
-    to the saved record: ``unchecked`` names them (`unread_names`, bounded), read back by
-    `unchecked_records`."""
-    from cartrial.store.stored_dates import unread_names
-
-    return "; ".join(unread_names(unchecked)) or None
-
-
-def unchecked_records(request: Request) -> list[str]:
-    """The records named by the ``unchecked`` parameter of a save's redirect (`unchecked_param`), read only
-    when every one is a record's name (`UNCHECKED_NAME`): the record page's notice (D-19.644)."""
-    names = request.query_params.get("unchecked", "").split("; ")
-    if not request.query_params.get("done") or not all(UNCHECKED_NAME.fullmatch(n) for n in names):
-        return []
-    return names
-
-
 def redirect(path: str, done: str | None = None, **params: Any) -> RedirectResponse:
     """A 303 redirect to `path` (with a fixed confirmation `done` and other query parameters)."""
     query = {k: v for k, v in {**params, "done": done}.items() if v is not None}

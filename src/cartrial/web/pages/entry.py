@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import trim_blanks
 from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
+from cartrial.store import stored_dates
 from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
 from cartrial.web.pages.common import (
@@ -33,8 +34,6 @@ from cartrial.web.pages.common import (
     problems_by_field,
     redirect,
     sites,
-    unchecked_param,
-    unchecked_records,
 )
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
@@ -42,11 +41,11 @@ from cartrial.web.templating import render
 router = page_router()
 
 UNCHECKED_HEADER = (
-    "The record is saved, but the edit checks could not read these other records of the subject: each "
-    "holds a date that cartrial never stores (changed directly in the database), so the checks that "
-    "compare with them did not run."
+    "The edit checks of this record cannot read these other records of the subject: each holds a date "
+    "that cartrial never stores (changed directly in the database), so the checks that compare with them "
+    "do not run (a save is still possible: its audit trail and a data query name these records)."
 )
-"""The record page's notice after a save whose edit checks left records out (D-19.644)."""
+"""The record page's notice of the records its edit checks leave out, computed (D-19.644)."""
 
 NOT_ENTERED_HERE = frozenset({"subject", "site", "escalation_decision"})
 """Tables whose records are not created from a subject's casebook (subjects by import or the API; sites by
@@ -161,7 +160,7 @@ def _form_page(
         "may_answer": user.may(Action.ANSWER_QUERY),
         "may_close": user.may(Action.RAISE_QUERY),
         "done": done_message(request),
-        "unchecked": unchecked_records(request),
+        "unchecked": [] if record is None else views.checks_left_out(handle, spec.table, int(record["id"])),
         "unchecked_header": UNCHECKED_HEADER,
         "nav": "subjects",
         "action": action,
@@ -300,7 +299,6 @@ def _create_subject(
         + _site_problems(user, spec.table, values)
     )
     raised: list[Any] = []
-    unchecked: list[Any] = []
     if not problems:
         try:
             user.service.insert_record(
@@ -308,7 +306,6 @@ def _create_subject(
                 typed_values(spec.name, local.values, protocol=protocol),
                 _source(local),
                 raised=raised,
-                unchecked=unchecked,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             return _form_page(
@@ -398,7 +395,6 @@ def _create(
     local = localize(spec.name, values, zone)
     problems = validate(spec.name, local.values, protocol=protocol) + local.problems
     raised: list[Any] = []
-    unchecked: list[Any] = []
     if not problems:
         try:
             record_id = handle.insert_record(
@@ -406,7 +402,6 @@ def _create(
                 typed_values(spec.name, local.values, protocol=protocol),
                 _source(local),
                 raised=raised,
-                unchecked=unchecked,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             return _form_page(
@@ -426,12 +421,7 @@ def _create(
         except InputError as exc:
             problems = _problems_of(exc)
         else:
-            return redirect(
-                f"/records/{spec.table}/{record_id}",
-                "saved",
-                queries=_codes(raised),
-                unchecked=unchecked_param(unchecked),
-            )
+            return redirect(f"/records/{spec.table}/{record_id}", "saved", queries=_codes(raised))
     return _form_page(
         request,
         user,
@@ -515,7 +505,6 @@ def _update(
     local = localize(spec.name, values, zone)
     problems += local.problems
     raised: list[Any] = []
-    unchecked: list[Any] = []
     if not problems:
         try:
             changes = typed_values(spec.name, local.values, protocol=views.study_protocol(handle))
@@ -527,7 +516,6 @@ def _update(
                 reason.strip(),
                 _source(local),
                 raised=raised,
-                unchecked=unchecked,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             from cartrial.store.writes import StaleVersionError
@@ -557,12 +545,7 @@ def _update(
         except InputError as exc:
             problems = _problems_of(exc)
         else:
-            return redirect(
-                f"/records/{spec.table}/{record_id}",
-                "updated",
-                queries=_codes(raised),
-                unchecked=unchecked_param(unchecked),
-            )
+            return redirect(f"/records/{spec.table}/{record_id}", "updated", queries=_codes(raised))
     return _form_page(
         request,
         user,
@@ -653,7 +636,7 @@ def _check(
                 for t in texts
             ],
             "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
-            "unchecked": unchecked_param(unchecked),
+            "unchecked": "; ".join(stored_dates.unread_names(unchecked)),  # bounded, never a value
             "preview": _preview(spec.name, values),
             "utc_names": datetime_fields(spec.name),
             "utc": local.utc,
