@@ -879,3 +879,19 @@ def test_a_new_record_whose_soft_checks_left_records_out_raises_a_query_closed_b
     assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
     rerun = _sql(web_study, "SELECT status FROM data_query WHERE text LIKE 'Edit check AE-BEFORE-CONSENT%'")
     assert rerun == [("open",)]
+
+
+def test_the_casebooks_409_links_the_subjects_new_record_forms(web_study: WebStudy) -> None:
+    """Before: with CT-001's consent date unreadable its casebook answered 409 with no way on; the forms
+    that take its new records (D-19.649) opened only from a typed URL. The 409 page says a data manager
+    repairs the record and links each new-record form of the subject (D-19.703)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    page = web_study.session("inv").get("/subjects/CT-001")
+    assert page.status_code == 409
+    assert f"subject record {subject}, consent_date" in page.text and "2021-13-45" not in page.text
+    assert "data manager" in page.text
+    links = re.findall(r'href="(/subjects/CT-001/forms/[a-z_]+/new)"', page.text)
+    assert "/subjects/CT-001/forms/adverse_events/new" in links, links
+    for link in links[:2]:
+        assert web_study.session("inv").get(link).status_code == 200, link
+    assert web_study.session("mon").get("/subjects/CT-001").text.count("/forms/") == 0  # may not enter
