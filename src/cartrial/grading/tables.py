@@ -134,6 +134,28 @@ ROOM_AIR_FIO2_PCT = 21.0
 and the only one with ``oxygen=none`` (D-19.647)."""
 
 
+FIO2_WITHOUT_OXYGEN = "FiO2 above room air given with oxygen=none"
+FIO2_WITHOUT_OXYGEN_ALLOWED = (
+    f"blank or {ROOM_AIR_FIO2_PCT:g} (room air) when oxygen=none; oxygen given: its device in oxygen"
+)
+
+
+def fio2_without_oxygen(oxygen: object, fio2_pct: object) -> bool:
+    """Whether a CRS assessment's `fio2_pct` is above room air while `oxygen` (its device) is ``none``: the
+    row contradicts itself (D-19.647). The one rule: `parse_crs_frame` (the engine's validator: ``grade
+    crs``, the import, a whole record's save) and the store's record rule of the live check (D-19.705).
+
+    >>> fio2_without_oxygen("none", 40.0), fio2_without_oxygen("none", 21.0)
+    (True, False)
+    """
+    return (
+        oxygen == OxygenDevice.NONE.value
+        and isinstance(fio2_pct, int | float)
+        and math.isfinite(fio2_pct)
+        and fio2_pct > ROOM_AIR_FIO2_PCT
+    )
+
+
 def parse_crs_frame(
     frame: pd.DataFrame, problems: RowProblems, *, sbp_threshold_mmhg: float = 90.0
 ) -> CrsInputs:
@@ -270,18 +292,11 @@ def parse_crs_frame(
         frame, "fio2_pct", problems, required=False, minimum=ROOM_AIR_FIO2_PCT, maximum=100, unit="%"
     )
     # oxygen=none is room air: an inspired fraction above the atmosphere's says oxygen is given (D-19.647)
-    with np.errstate(invalid="ignore"):
-        fio2_without_oxygen = (
-            (devices == OxygenDevice.NONE.value) & np.isfinite(fio2) & (fio2 > ROOM_AIR_FIO2_PCT)
-        )
-    for row in np.flatnonzero(fio2_without_oxygen):
-        problems.add(
-            row,
-            "fio2_pct",
-            frame["fio2_pct"].iat[row],
-            "FiO2 above room air given with oxygen=none",
-            f"blank or {ROOM_AIR_FIO2_PCT:g} (room air) when oxygen=none; oxygen given: its device in oxygen",
-        )
+    for row in range(len(frame)):
+        if fio2_without_oxygen(devices[row], fio2[row]):
+            problems.add(
+                row, "fio2_pct", frame["fio2_pct"].iat[row], FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED
+            )
     doses = {
         name: parse_float(frame, name, problems, required=False, minimum=0, maximum=limit, unit=unit)
         for name, limit, unit in (
