@@ -518,8 +518,9 @@ def parse_datetime(
     return [moments[k] for k in codes.tolist()]
 
 
-ISO_DATE_START = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:$|[T ])")
-"""The date of an ISO 8601 date or date-time, as its first ten characters (``YYYY-MM-DD``)."""
+ISO_DATE_START = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:$|[T ])", re.ASCII)
+"""The date of an ISO 8601 date or date-time, as its first ten characters (``YYYY-MM-DD``, ASCII digits:
+a full-width ``２０２６`` is no date of the form)."""
 REAL_DATE_ALLOWED = (
     "a real calendar date (month 01-12, a day the month has), as an ISO 8601 date or date-time, "
     "e.g. 2021-03-04 or 2021-03-04T08:30:00Z"

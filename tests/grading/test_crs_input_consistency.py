@@ -101,3 +101,12 @@ def test_an_impossible_cutoff_option_is_said_to_be_no_real_calendar_date(capsys,
         capsys, "relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "20260230"
     )
     assert code == 2 and "--cutoff: not a date" in err, err
+
+
+def test_full_width_digits_are_no_calendar_date_of_the_iso_form() -> None:
+    """`２０２６-02-30` (full-width digits) is not of the ISO 8601 form: a format error, never "not a real
+    calendar date" (D-19.648: the form is ASCII digits)."""
+    from cartrial.columns import impossible_calendar_date
+
+    assert impossible_calendar_date("２０２６-02-30") is False
+    assert impossible_calendar_date("2026-02-30") is True
