@@ -292,10 +292,10 @@ def parse_crs_frame(
         frame, "fio2_pct", problems, required=False, minimum=ROOM_AIR_FIO2_PCT, maximum=100, unit="%"
     )
     # oxygen=none is room air: an inspired fraction above the atmosphere's says oxygen is given (D-19.647)
-    for row in range(len(frame)):
-        if fio2_without_oxygen(devices[row], fio2[row]):
+    for at in range(len(frame)):
+        if fio2_without_oxygen(devices[at], fio2[at]):
             problems.add(
-                row, "fio2_pct", frame["fio2_pct"].iat[row], FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED
+                at, "fio2_pct", frame["fio2_pct"].iat[at], FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED
             )
     doses = {
         name: parse_float(frame, name, problems, required=False, minimum=0, maximum=limit, unit=unit)
