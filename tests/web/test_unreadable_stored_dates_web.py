@@ -895,3 +895,63 @@ def test_the_casebooks_409_links_the_subjects_new_record_forms(web_study: WebStu
     for link in links[:2]:
         assert web_study.session("inv").get(link).status_code == 200, link
     assert web_study.session("mon").get("/subjects/CT-001").text.count("/forms/") == 0  # may not enter
+
+
+def test_a_checks_left_out_query_on_a_record_outside_the_context_tables_stays_open(web_study: WebStudy) -> None:
+    """Before: CT-001's CRS assessment date unreadable, a new adverse event raised CHECKS-LEFT-OUT and the
+    same write closed it ("no longer fires"): the reconciling read only the subject, infusion and adverse
+    event records, found nothing left out. It stays open until a read of every checked table of the subject
+    leaves nothing out; the CRS repair closes it (D-19.652)."""
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    event = {**adverse_event_entries("Rash"), "started_on": "2021-05-10", "ended_on": "2021-05-12"}
+    answer = web_study.bearer("dm").post(
+        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": "CT-001"}}
+    )
+    assert answer.status_code == 201, answer.text
+    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("adverse_event", answer.json()["id"], "open")
+    assert f"crs_assessment record {crs}, assessed_at" in str(text)
+    closures = "SELECT count(*) FROM audit_log WHERE table_name = 'data_query' AND field = 'status'"
+    assert _sql(web_study, closures) == [(0,)]
+    web_study.service.update_record(
+        "admin", "crs_assessment", crs, {"assessed_at": "2021-05-02T10:00:00Z"}, 1, "repaired from source"
+    )
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+
+
+def test_an_edit_skipping_a_hard_check_on_a_relapse_keeps_its_query_open(web_study: WebStudy) -> None:
+    """Before: CT-001's relapse onset unreadable, its birth year edited to 2021 (after the 2020 onset:
+    RELAPSE-BEFORE-BIRTH could not run) was saved and its CHECKS-LEFT-OUT query closed in the same write,
+    nothing on the worklist. The query stays open and names the skipped hard check (D-19.652)."""
+    service = web_study.service
+    relapse = {"onset_date": "2020-06-01", "phenotype": "myelitis", "severity": "severe"}
+    service.insert_record("admin", "relapse", {"subject_id": "CT-001", **relapse, "adjudicated": "confirmed"}, "api")
+    record = _plant_in(web_study, "relapse", "onset_date", "CT-001", "2020-13-45")
+    ((subject,),) = _sql(web_study, "SELECT id FROM subject WHERE subject_id = 'CT-001'")
+    service.update_record("admin", "subject", int(subject), {"birth_year": 2021}, 1, "birth year")
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("subject", subject, "open")
+    assert f"relapse record {record}, onset_date" in str(text) and "2020-13-45" not in str(text)
+    assert "RELAPSE-BEFORE-BIRTH" in str(text)
+
+
+def test_a_record_moved_to_a_subject_with_an_unreadable_record_is_refused(web_study: WebStudy) -> None:
+    """Before: CT-002's infusion edited to subject CT-001 (whose infusion date is unreadable) was saved: a
+    record moved is checked as new among the new subject's records (D-19.146), INFUSION-ONCE was skipped,
+    and CT-001 had two infusions. Refused as a new infusion is (409 naming the record, D-19.651)."""
+    service = web_study.service
+    service.insert_record("admin", "infusion", {**SECOND_INFUSION, "subject_id": "CT-002"}, "api")
+    ((moved,),) = _sql(web_study, "SELECT id FROM infusion WHERE subject_id = 'CT-002'")
+    first = _plant(web_study, "CT-001")
+    change = {"subject_id": "CT-001"}
+    assert _refusal(lambda: service.update_record("admin", "infusion", int(moved), change, 1, "moved")) == (
+        "StoredValueError"
+    )
+    assert _sql(web_study, "SELECT count(*) FROM infusion WHERE subject_id = 'CT-001'") == [(1,)]
+    preview = web_study.service.as_user("admin")
+    assert _refusal(lambda: preview.preview_write_checks("infusion", change, int(moved), [])) == "StoredValueError"
+    service.update_record("admin", "infusion", first, {"infused_at": "2021-04-27T02:00:00Z"}, 1, "repaired")
+    assert _refusal(lambda: service.update_record("admin", "infusion", int(moved), change, 1, "moved")) == (
+        "InputError"
+    )  # INFUSION-ONCE now runs

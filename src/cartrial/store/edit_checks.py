@@ -1572,18 +1572,27 @@ def compared(check: EditCheck, table: str) -> set[str]:
     return {name for name in check.reads if name != table or check.among}
 
 
-def left_out_finding(table: str, values: Mapping[str, Any], record_id: int, names: Sequence[str]) -> Finding:
+def left_out_finding(
+    table: str, values: Mapping[str, Any], record_id: int, names: Sequence[str], hard: Sequence[str] = ()
+) -> Finding:
     """The `CHECKS_LEFT_OUT` finding on the written record `record_id` of `table` naming the records its
-    checks left out (`names`: ``<table> record <id>, <field>``, never a value; D-19.652)."""
+    checks left out (`names`: ``<table> record <id>, <field>``, never a value) and, for an edit, the hard
+    checks skipped (`hard`: a hard rule may be broken; D-19.652)."""
+    skipped = (
+        f" — among them the hard check(s) {', '.join(hard)}, which would refuse a record breaking them: "
+        "the record may break them"
+        if hard
+        else ""
+    )
     return Finding(
         CHECKS_LEFT_OUT,
         Record(table, values, new=True, record_id=record_id),
         "id",
         None,
         f"the edit checks of this {table} record could not read {'; '.join(names)} (a date cartrial never "
-        "stores): the checks comparing with them did not run; repair these records (cartrial db edit or "
-        "the API's record update, setting each date, with a reason): the repair closes this query and runs "
-        "the checks",
+        f"stores): the checks comparing with them did not run{skipped}; repair these records (cartrial db "
+        "edit or the API's record update, setting each date, with a reason): the repair closes this query "
+        "and runs the checks",
     )
 
 
@@ -2632,6 +2641,14 @@ def reconcile_queries(
     # is closed while records are left out (they stay open; the write names them, D-19.562)
     left_out = left_out_now()
     partial_subjects = set(subjects_left_out(tx.connection, left_out)) if left_out else set()
+    # a subject with an open CHECKS-LEFT-OUT query: its left-out record may be in any checked table, which
+    # the read above (the context tables, the queried records) need not touch; every checked table is read
+    # (leaving out, D-19.562), and the subject is partial while any record is still left out (D-19.652)
+    partial_subjects |= _still_left_out(
+        tx.connection,
+        {str(row["subject_id"]) for row in open_rows if _check_of(row) == CHECKS_LEFT_OUT.id},
+    )
+    raised_now = {str(getattr(q, "code", "")) for q in getattr(tx, "raised_queries", ())}
     if protocol is None:
         protocol = study_protocol(tx.connection)
     site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
@@ -2650,6 +2667,8 @@ def reconcile_queries(
             table, record_id = str(row["table_name"]), row["record_id"]
             if str(row["subject_id"]) in partial_subjects:
                 continue  # its subject's checks could not read every record: kept open (D-19.562)
+            if str(row["query_code"]) in raised_now:
+                continue  # raised by this very write: never closed by it (D-19.652)
             if record_id is None or (table, int(record_id)) not in present:
                 continue  # a deleted record: not judged here
             if (check_id, table, int(record_id), row["field"]) in firing:
@@ -2668,6 +2687,28 @@ def reconcile_queries(
     finally:
         tx.actor, tx.source, tx.reason = actor, source, reason
     return closed
+
+
+def _check_of(query: Mapping[str, Any]) -> str:
+    """The edit check id a system data query's text names (``Edit check <ID> ...``)."""
+    return str(query["text"]).removeprefix("Edit check ").split(" ", 1)[0]
+
+
+def _still_left_out(connection: Connection, subject_ids: set[str]) -> set[str]:
+    """The subjects of `subject_ids` a read of every checked table (`CHECKED_TABLES`, through the
+    leaving-out read) cannot read whole: a record left out, or a read refused outright (an unlocated
+    problem, past `stored_dates.LEAVE_OUT_BOUND`). Their CHECKS-LEFT-OUT queries stay open (D-19.652)."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store.stored_dates import leaving_out_unreadable, subjects_left_out
+
+    if not subject_ids:
+        return set()
+    with leaving_out_unreadable() as unseen:  # its own: the write's answer names only what its checks left out
+        try:
+            stored_records(connection, subject_ids, sorted(CHECKED_TABLES))
+        except StoredValueError:
+            return set(subject_ids)
+    return set(subjects_left_out(connection, unseen)) & subject_ids if unseen.records else set()
 
 
 def _changed_since(

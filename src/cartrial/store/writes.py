@@ -269,17 +269,45 @@ def refuse_blind_hard_checks(table_name: str, unseen: LeftOut, where: str) -> No
     raise StoredValueError(bounded(named), header=header)
 
 
+def moved_subject(before: RowLike, after: RowLike) -> str | None:
+    """The subject an edit moves a record to (its ``subject_id`` changed), else None."""
+    old, new = before.get("subject_id"), after.get("subject_id")
+    return None if new is None or str(new) == str(old) else str(new)
+
+
+def of_subject(connection: Connection, unseen: LeftOut, subject_id: str) -> LeftOut:
+    """The records of `unseen` that are `subject_id`'s (by record id), with their problems."""
+    out = LeftOut()
+    for name, ids in unseen.records.items():
+        table = getattr(STUDY_TABLES.get(name), "__table__", None)
+        if table is None or "subject_id" not in table.c or not ids:
+            continue
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            query = select(table.c.id).where(
+                table.c.id.in_(wanted[start : start + 500]), table.c.subject_id == subject_id
+            )
+            found = {int(n) for (n,) in connection.execute(query).all()}
+            if found:
+                out.records.setdefault(name, set()).update(found)
+    mine = {f"{name} record {n}" for name, ids in out.records.items() for n in ids}
+    out.extend(p for p in unseen if p.record in mine)
+    return out
+
+
 def query_left_out(
     tx: Transaction, table_name: str, values: RowLike, record_id: int, unseen: Sequence[Problem]
 ) -> None:
     """A data query (`edit_checks.CHECKS_LEFT_OUT`) on the written record naming the records `unseen` its
     checks left out (soft checks only: `refuse_blind_hard_checks` refused the others), on the data
     manager's worklist until a write leaving none out (the repair) closes it (D-19.652)."""
-    from cartrial.store.edit_checks import left_out_finding, record_queries
+    from cartrial.store.edit_checks import blind_hard_checks, left_out_finding, record_queries
 
     names = unread_names(unseen)
     if names:
-        record_queries(tx, [left_out_finding(table_name, dict(values), record_id, names)])
+        tables = {p.record.rsplit(" record ", 1)[0] for p in unseen if p.record}
+        hard = [check.id for check in blind_hard_checks(table_name, tables)]  # an edit's (D-19.652)
+        record_queries(tx, [left_out_finding(table_name, dict(values), record_id, names, hard)])
 
 
 def upsert_checked_rows(
@@ -483,8 +511,13 @@ def preview_write_checks(
             return write_findings(connection, table_name, current, after, record_id)
         with leaving_out_unreadable() as unseen:
             found = write_findings(connection, table_name, current, after, record_id)
+        moved_to = None if current is None else moved_subject(current, after)
         if record_id is None:  # a new record: refused as its save is (D-19.651)
             refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
+        elif moved_to is not None:  # a record moved to another subject: as its save is (D-19.651)
+            refuse_blind_hard_checks(
+                table_name, of_subject(connection, unseen, moved_to), f"{table_name} record {record_id} moved"
+            )
         unchecked.extend(p for p in unseen if p not in unchecked)
         return found
     except StoredValueError:  # not checked is not "no findings": the refusal itself (D-19.556)
@@ -669,6 +702,11 @@ def update_record(
     # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
     with leaving_out_unreadable() as unseen:
         check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+    moved_to = moved_subject(current, after)
+    if moved_to is not None:  # checked as a new record among the new subject's (D-19.146): as an insert
+        refuse_blind_hard_checks(
+            table_name, of_subject(tx.connection, unseen, moved_to), f"{table_name} record {record_id} moved"
+        )
     # an edit is never refused for a record its checks cannot read, even a hard check's: it is the way out
     # of a conflict the repair of that record meets (an insert is, D-19.651); it raises a query (D-19.652)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
