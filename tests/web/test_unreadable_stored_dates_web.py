@@ -955,3 +955,14 @@ def test_a_record_moved_to_a_subject_with_an_unreadable_record_is_refused(web_st
     assert _refusal(lambda: service.update_record("admin", "infusion", int(moved), change, 1, "moved")) == (
         "InputError"
     )  # INFUSION-ONCE now runs
+
+
+def test_the_casebooks_409_leaves_out_the_forms_a_hard_check_would_refuse(web_study: WebStudy) -> None:
+    """Before: CT-001's consent date unreadable, the 409 linked "New infusion" and "New relapse", whose
+    saves are always refused (INFUSION-BEFORE-CONSENT, RELAPSE-BEFORE-BIRTH compare them with the subject
+    record, D-19.651). Only forms that can save are linked; an adverse event still is (D-19.703)."""
+    _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    page = web_study.session("dm").get("/subjects/CT-001")
+    assert page.status_code == 409
+    links = re.findall(r'href="/subjects/CT-001/forms/([a-z_]+)/new"', page.text)
+    assert "adverse_events" in links and "infusions" not in links and "relapses" not in links, links

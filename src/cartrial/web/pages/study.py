@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from cartrial.columns import utc_today
 from cartrial.errors import StoredValueError
+from cartrial.store.edit_checks import blind_hard_checks
 from cartrial.store.permissions import Action, write_action
 from cartrial.store.stored_dates import leaving_out_unreadable
 from cartrial.web import views
@@ -101,7 +102,8 @@ def _refused_entry(form_name: str, book: views.Casebook) -> str | None:
 UNREADABLE_CASEBOOK_HELP = (
     "The casebook shows the subject record, which cannot be read: a data manager repairs it (cartrial db "
     "edit or the API's record update, setting each unreadable date, with a reason). Meanwhile the "
-    "subject's new records can be entered; their edit checks leave the record out and name it:"
+    "subject's new records can be entered; their edit checks leave the record out and name it (a form "
+    "whose hard edit check needs that record, such as the infusion, opens once it is repaired):"
 )
 """What the casebook's 409 of a subject whose own record is unreadable says above its forms (D-19.703)."""
 
@@ -123,10 +125,14 @@ def casebook(
         book = views.casebook(user.service, sites(user), subject_id, utc_today(), show_all=all)
     except StoredValueError as error:  # the subject's own record unreadable: 409, its forms linked (D-19.703)
         views.require_subject(user.service, sites(user), subject_id)  # another site's: 404, as before
+        unread = {p.record.rsplit(" record ", 1)[0] for p in error.problems if p.record}
         links = [
             {"href": f"/subjects/{subject_id}/forms/{name}/new", "label": f"New {record_noun(name)}"}
             for name in names
-            if name in offered and user.may(write_action(form(name).table, Action.ENTER))
+            if name in offered
+            and user.may(write_action(form(name).table, Action.ENTER))
+            # a form whose hard check compares it with the unreadable record never saves (D-19.651)
+            and not blind_hard_checks(form(name).table, unread)
         ]
         return render(
             request,
