@@ -966,3 +966,16 @@ def test_the_casebooks_409_leaves_out_the_forms_a_hard_check_would_refuse(web_st
     assert page.status_code == 409
     links = re.findall(r'href="/subjects/CT-001/forms/([a-z_]+)/new"', page.text)
     assert "adverse_events" in links and "infusions" not in links and "relapses" not in links, links
+
+
+def test_the_live_check_shows_a_refusal_of_the_save_in_the_fragment(web_study: WebStudy) -> None:
+    """Before: CT-002's consent date unreadable, the live check of an infusion answered the full 409 error
+    page, which htmx does not swap in: the user saw nothing. The fragment (200) shows the refusal among the
+    form's problems, naming the record, never its value (D-19.650, D-19.651)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    values = {"subject_id": "CT-002", "infused_at": "2020-01-02T10:00:00Z", "dose_level": "1"}
+    fragment = web_study.session("dm").post("/forms/infusions/check", data={**values, "cells_per_kg": "1234567"})
+    assert fragment.status_code == 200, fragment.text[:1000]
+    assert "<html" not in fragment.text.lower()
+    assert "INFUSION-BEFORE-CONSENT" in fragment.text and f"subject record {subject}" in fragment.text
+    assert "2021-13-45" not in fragment.text

@@ -24,6 +24,7 @@ from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store import stored_dates
 from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
+from cartrial.web.errors import bounded_text
 from cartrial.web.pages.common import (
     done_message,
     field_name,
@@ -611,16 +612,20 @@ def _check(
     ]
     queries: list[Problem] = []
     unchecked: list[Problem] = []
+    refused: list[str] = []
     if not problems:
         # the edit checks across forms, with the subject's stored records, as the save would run them
-        problems, queries = edit_check_problems(
-            spec.name,
-            values,
-            protocol=protocol,
-            handle=user.service,
-            record_id=record_id,
-            unchecked=unchecked,
-        )
+        try:
+            problems, queries = edit_check_problems(
+                spec.name,
+                values,
+                protocol=protocol,
+                handle=user.service,
+                record_id=record_id,
+                unchecked=unchecked,
+            )
+        except StoredValueError as error:  # the save's 409, shown in the fragment htmx swaps in (D-19.650)
+            refused = [bounded_text(str(error))]
     by_field = problems_by_field(problems)
     return render(
         request,
@@ -630,10 +635,13 @@ def _check(
             "names": spec.field_names,
             "by_field": by_field,
             "form_problems": [
-                t
-                for n, texts in by_field.items()
-                if n not in spec.field_names and n != ZONE_FIELD
-                for t in texts
+                *refused,
+                *(
+                    t
+                    for n, texts in by_field.items()
+                    if n not in spec.field_names and n != ZONE_FIELD
+                    for t in texts
+                ),
             ],
             "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
             "unchecked": "; ".join(stored_dates.unread_names(unchecked)),  # bounded, never a value
