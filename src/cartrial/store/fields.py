@@ -53,7 +53,7 @@ from cartrial.columns import (
 )
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
-from cartrial.errors import Problem
+from cartrial.errors import InternalError, Problem
 from cartrial.grading.crs import OXYGEN_DEVICES, SBP_RANGE_MMHG
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
@@ -992,9 +992,14 @@ class RecordRule:
     source: str = "EDC edit-check practice (logical date order)"
     reads: tuple[str, ...] = ()
     """Every field the rule reads: a record checked in part (`validate_record(partial=True)`, the live
-    check) is checked by the rule when each of them is given (D-19.705); none declared: whole records only."""
+    check) is checked by the rule when each of them is given (D-19.705); declaring none is refused at the
+    rule's definition (it would never run in the live check; tests/store/test_record_rule_reads.py)."""
     live_only: bool = False
     """The rule of an engine's validator (which checks a whole record): run only on a record in part."""
+
+    def __post_init__(self) -> None:
+        if not self.reads:  # it would never run in the live check (D-19.705)
+            raise InternalError(f"record rule {self.id} declares no field it reads (RecordRule.reads)")
 
 
 RECORD_RULES: tuple[RecordRule, ...] = (
