@@ -131,3 +131,36 @@ def test_every_command_refuses_a_repeated_option_and_a_flag_both_ways(capsys) ->
         assert result.exit_code == 2 and "both ways" in result.stderr, (path, flag.opts, result.stderr)
         checked += 1
     assert checked > 20
+
+
+def test_a_click_without_the_parsers_private_tables_still_refuses_by_the_plain_count(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal reads click's private parser tables (`_long_opt`, `_short_opt`); a click without them
+    raised AttributeError (a traceback on every command). The command line is then read plainly: a
+    repeat is still refused, a flag both ways too, and the help still wins (D-19.646, D-19.704)."""
+
+    class _Hidden:
+        """Click's parser without its private option tables (everything else as is)."""
+
+        def __init__(self, real: object) -> None:
+            self._real = real
+
+        def __getattr__(self, name: str) -> object:
+            if name in ("_long_opt", "_short_opt"):
+                raise AttributeError(name)
+            return getattr(self._real, name)
+
+    leaf_class = type(dict(_leaves(_root()))[("relapses",)])
+    original = leaf_class.make_parser
+    monkeypatch.setattr(leaf_class, "make_parser", lambda self, ctx: _Hidden(original(self, ctx)))
+    relapses, infusions = _relapse_files(tmp_path)
+    args = [relapses, "--infusion-dates", infusions, "--cutoff", "2022-01-01", "--cutoff=2022-06-30"]
+    result = run_cartrial("relapses", *args, capsys=capsys)
+    assert result.exit_code == 2 and "given 2 times" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    path, option = _flag_pairs(_root())[0]
+    both = run_cartrial(*path, option.opts[0], option.secondary_opts[0], capsys=capsys)
+    assert both.exit_code == 2 and "both ways" in both.stderr, both.stderr
+    helped = run_cartrial("relapses", "--cutoff", "a", "--cutoff", "b", "--help", capsys=capsys)
+    assert "given 2 times" not in helped.stderr, helped.stderr

@@ -15,7 +15,7 @@ import importlib
 import logging
 import re
 import sys
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -87,12 +87,19 @@ def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> 
         return
     parser = command.make_parser(ctx)
     seen: dict[Any, list[Any]] = {}  # param → what each occurrence gave (a value, or a flag's constant)
-    for option in {id(o): o for o in (*parser._long_opt.values(), *parser._short_opt.values())}.values():
-        option.process = _noting(option, seen)
-    try:
-        parser.parse_args(args=list(args))
-    except TyperException:
-        return
+    try:  # click's parser keeps its options in private tables: a click without them is read plainly
+        options = (*parser._long_opt.values(), *parser._short_opt.values())
+    except AttributeError:
+        options = None
+    if options is None:
+        seen = _counted(command.get_params(ctx), args)
+    else:
+        for option in {id(o): o for o in options}.values():
+            option.process = _noting(option, seen)
+        try:
+            parser.parse_args(args=list(args))
+        except TyperException:
+            return
     help_names = set(ctx.help_option_names)
     if any(help_names & set(getattr(param, "opts", ())) for param in seen):
         return  # the help wins: nothing runs
@@ -122,6 +129,27 @@ def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> 
             )
     if problems:
         raise InputError(problems)
+
+
+def _counted(params: Sequence[Any], args: Sequence[str]) -> dict[Any, list[Any]]:
+    """What `_refuse_a_repeated_single_value` notes, read plainly from the command line (a click whose
+    parser lacks the private option tables; `params`: the command's, the help option too): each occurrence
+    of an option's spelling (``--opt``,
+    ``--opt=V``; up to ``--``) gives the option's param, a flag its constant (True, or False for a
+    secondary spelling ``--no-…``), any other option the spelling given (so repeats are counted)."""
+    seen: dict[Any, list[Any]] = {}
+    for token in args:
+        if token == "--":
+            break
+        spelling = token.split("=", 1)[0] if token.startswith("--") else token
+        for param in params:
+            if getattr(param, "param_type_name", "") != "option":
+                continue
+            if spelling in param.opts:
+                seen.setdefault(param, []).append(True if param.is_flag else token)
+            elif spelling in getattr(param, "secondary_opts", ()):
+                seen.setdefault(param, []).append(False)
+    return seen
 
 
 def _noting(option: Any, seen: dict[Any, list[Any]]) -> Any:

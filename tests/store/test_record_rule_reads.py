@@ -21,7 +21,10 @@ FIRING: dict[str, dict[str, Any]] = {
     "BIRTH-DATE-AFTER-CONSENT": {"birth_date": dt.date(2022, 1, 1), "consent_date": dt.date(2021, 1, 1)},
     "DISPOSITION-UNDATED": {"disposition_date": None, "disposition": "death"},
     "DISPOSITION-DATE-WITHOUT-END": {"disposition_date": dt.date(2021, 1, 1), "disposition": "ongoing"},
-    "DISPOSITION-BEFORE-CONSENT": {"disposition_date": dt.date(2020, 1, 1), "consent_date": dt.date(2021, 1, 1)},
+    "DISPOSITION-BEFORE-CONSENT": {
+        "disposition_date": dt.date(2020, 1, 1),
+        "consent_date": dt.date(2021, 1, 1),
+    },
     "DIAGNOSIS-AFTER-CONSENT": {"diagnosis_date": dt.date(2022, 1, 1), "consent_date": dt.date(2021, 1, 1)},
     "THERAPY-STOP-BEFORE-START": {
         "stopped_at": dt.datetime(2021, 1, 1, 10, tzinfo=UTC),

@@ -897,7 +897,9 @@ def test_the_casebooks_409_links_the_subjects_new_record_forms(web_study: WebStu
     assert web_study.session("mon").get("/subjects/CT-001").text.count("/forms/") == 0  # may not enter
 
 
-def test_a_checks_left_out_query_on_a_record_outside_the_context_tables_stays_open(web_study: WebStudy) -> None:
+def test_a_checks_left_out_query_on_a_record_outside_the_context_tables_stays_open(
+    web_study: WebStudy,
+) -> None:
     """Before: CT-001's CRS assessment date unreadable, a new adverse event raised CHECKS-LEFT-OUT and the
     same write closed it ("no longer fires"): the reconciling read only the subject, infusion and adverse
     event records, found nothing left out. It stays open until a read of every checked table of the subject
@@ -926,7 +928,8 @@ def test_an_edit_skipping_a_hard_check_on_a_relapse_keeps_its_query_open(web_stu
     nothing on the worklist. The query stays open and names the skipped hard check (D-19.652)."""
     service = web_study.service
     relapse = {"onset_date": "2020-06-01", "phenotype": "myelitis", "severity": "severe"}
-    service.insert_record("admin", "relapse", {"subject_id": "CT-001", **relapse, "adjudicated": "confirmed"}, "api")
+    relapse |= {"subject_id": "CT-001", "adjudicated": "confirmed"}
+    service.insert_record("admin", "relapse", relapse, "api")
     record = _plant_in(web_study, "relapse", "onset_date", "CT-001", "2020-13-45")
     ((subject,),) = _sql(web_study, "SELECT id FROM subject WHERE subject_id = 'CT-001'")
     service.update_record("admin", "subject", int(subject), {"birth_year": 2021}, 1, "birth year")
@@ -950,7 +953,8 @@ def test_a_record_moved_to_a_subject_with_an_unreadable_record_is_refused(web_st
     )
     assert _sql(web_study, "SELECT count(*) FROM infusion WHERE subject_id = 'CT-001'") == [(1,)]
     preview = web_study.service.as_user("admin")
-    assert _refusal(lambda: preview.preview_write_checks("infusion", change, int(moved), [])) == "StoredValueError"
+    previewed = _refusal(lambda: preview.preview_write_checks("infusion", change, int(moved), []))
+    assert previewed == "StoredValueError"
     service.update_record("admin", "infusion", first, {"infused_at": "2021-04-27T02:00:00Z"}, 1, "repaired")
     assert _refusal(lambda: service.update_record("admin", "infusion", int(moved), change, 1, "moved")) == (
         "InputError"
@@ -974,7 +978,8 @@ def test_the_live_check_shows_a_refusal_of_the_save_in_the_fragment(web_study: W
     form's problems, naming the record, never its value (D-19.650, D-19.651)."""
     subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
     values = {"subject_id": "CT-002", "infused_at": "2020-01-02T10:00:00Z", "dose_level": "1"}
-    fragment = web_study.session("dm").post("/forms/infusions/check", data={**values, "cells_per_kg": "1234567"})
+    values["cells_per_kg"] = "1234567"
+    fragment = web_study.session("dm").post("/forms/infusions/check", data=values)
     assert fragment.status_code == 200, fragment.text[:1000]
     assert "<html" not in fragment.text.lower()
     assert "INFUSION-BEFORE-CONSENT" in fragment.text and f"subject record {subject}" in fragment.text

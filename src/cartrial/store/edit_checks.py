@@ -2703,7 +2703,8 @@ def _still_left_out(connection: Connection, subject_ids: set[str]) -> set[str]:
 
     if not subject_ids:
         return set()
-    with leaving_out_unreadable() as unseen:  # its own: the write's answer names only what its checks left out
+    # a leaving-out of its own: the write's answer names only what its checks left out
+    with leaving_out_unreadable() as unseen:
         try:
             stored_records(connection, subject_ids, sorted(CHECKED_TABLES))
         except StoredValueError:

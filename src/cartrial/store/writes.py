@@ -235,7 +235,8 @@ def insert_record(
     record_id = int(found["id"])
     # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back);
     # the subject's unreadable records left out and named, in the answer and the audit row's reason, as
-    # for an edit: a new record is never refused by another record it cannot read (D-19.643, D-19.562)
+    # for an edit (D-19.643, D-19.562) — unless a hard check of the new record compares it with one of
+    # them: refused then, naming the records to repair (`refuse_blind_hard_checks`, D-19.651)
     with leaving_out_unreadable() as unseen:
         check_record_write(tx, table_name, None, found, record_id)
     refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
