@@ -15,6 +15,7 @@ import importlib
 import logging
 import re
 import sys
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,105 @@ def _check_paths_before_running(command: Any) -> None:
         return invoke(ctx)
 
     command.invoke = checked_invoke
+    parse_args = command.parse_args
+
+    def checked_parse_args(ctx: Any, args: list[str]) -> list[str]:
+        _refuse_a_repeated_single_value(command, ctx, args)
+        return parse_args(ctx, args)
+
+    command.parse_args = checked_parse_args
     command._paths_checked = True
+
+
+def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> None:
+    """`InputError` (exit 2) naming an option that takes one value and is given more than once
+    (``--cutoff A --cutoff B``): click keeps the last one silently, and which one the user meant cannot be
+    told (D-19.646); and a flag given both ways (``--pdf --no-pdf``: the last would win as silently,
+    D-19.704). An option declared to repeat (``--set``, several values), a counted option and a flag given
+    the same way twice (``--json --json`` asks the same) are not refused. Reads the command line as the
+    command's own parser reads it (every spelling of the option, ``--opt=V`` too); a line the parser
+    refuses (an unknown option) is left to the command's parse, which refuses it in its own words; a line
+    asking for the help (``--help``) gets it. Nothing has run yet."""
+    if ctx.resilient_parsing:  # shell completion: never refuse what is being typed
+        return
+    parser = command.make_parser(ctx)
+    seen: dict[Any, list[Any]] = {}  # param → what each occurrence gave (a value, or a flag's constant)
+    try:  # click's parser keeps its options in private tables: a click without them is read plainly
+        options = (*parser._long_opt.values(), *parser._short_opt.values())
+    except AttributeError:
+        options = None
+    if options is None:
+        seen = _counted(command.get_params(ctx), args)
+    else:
+        for option in {id(o): o for o in options}.values():
+            option.process = _noting(option, seen)
+        try:
+            parser.parse_args(args=list(args))
+        except TyperException:
+            return
+    help_names = set(ctx.help_option_names)
+    if any(help_names & set(getattr(param, "opts", ())) for param in seen):
+        return  # the help wins: nothing runs
+    problems = []
+    for param in command.params:
+        given = seen.get(param, [])
+        if getattr(param, "param_type_name", "") != "option" or len(given) < 2:
+            continue
+        name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+        if param.is_flag and param.secondary_opts:
+            if len(set(given)) > 1:
+                other = next((o for o in param.secondary_opts if o.startswith("--")), param.secondary_opts[0])
+                problems.append(
+                    Problem(
+                        "given both ways",
+                        field=f"{name}/{other}",
+                        allowed=f"one of {name} or {other} (give the one you mean)",
+                    )
+                )
+        elif not (param.multiple or param.count or param.is_flag):
+            problems.append(
+                Problem(
+                    f"given {len(given)} times",
+                    field=name,
+                    allowed="once: the option takes one value (give the one you mean)",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
+def _counted(params: Sequence[Any], args: Sequence[str]) -> dict[Any, list[Any]]:
+    """What `_refuse_a_repeated_single_value` notes, read plainly from the command line (a click whose
+    parser lacks the private option tables; `params`: the command's, the help option too): each occurrence
+    of an option's spelling (``--opt``,
+    ``--opt=V``; up to ``--``) gives the option's param, a flag its constant (True, or False for a
+    secondary spelling ``--no-…``), any other option the spelling given (so repeats are counted)."""
+    seen: dict[Any, list[Any]] = {}
+    for token in args:
+        if token == "--":
+            break
+        spelling = token.split("=", 1)[0] if token.startswith("--") else token
+        for param in params:
+            if getattr(param, "param_type_name", "") != "option":
+                continue
+            if spelling in param.opts:
+                seen.setdefault(param, []).append(True if param.is_flag else token)
+            elif spelling in getattr(param, "secondary_opts", ()):
+                seen.setdefault(param, []).append(False)
+    return seen
+
+
+def _noting(option: Any, seen: dict[Any, list[Any]]) -> Any:
+    """`option.process` (a parser option of click's) that also notes what the occurrence gave: the value,
+    or the flag's constant (``--pdf`` True, ``--no-pdf`` False)."""
+    process = option.process
+
+    def noting(value: Any, state: Any) -> None:
+        given = option.const if option.action in ("store_const", "append_const") else value
+        seen.setdefault(option.obj, []).append(given if isinstance(given, Hashable) else repr(given))
+        process(value, state)
+
+    return noting
 
 
 OUTPUT_PARAMETERS = frozenset({"out", "km_out", "params_out", "trials_out"})

@@ -504,13 +504,46 @@ def parse_datetime(
                 bad_texts[k] = True
         moments.append(moment)
     blank_texts = np.asarray(texts == "", dtype=bool)
+    unreal = np.array(
+        [bad and impossible_calendar_date(t) for bad, t in zip(bad_texts, texts.tolist(), strict=True)], bool
+    )
     for i in np.flatnonzero(bad_texts[codes] | (blank_texts[codes] & required)):
         cell = cells[i]
         if cell == "":
             problems.add(i, column, "", "value is required", allowed)
+        elif unreal[codes[i]]:
+            problems.add(i, column, cell, "not a real calendar date", REAL_DATE_ALLOWED)
         else:
             problems.add(i, column, cell, "not an ISO 8601 date or date-time", allowed)
     return [moments[k] for k in codes.tolist()]
+
+
+ISO_DATE_START = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:$|[T ])", re.ASCII)
+"""The date of an ISO 8601 date or date-time, as its first ten characters (``YYYY-MM-DD``, ASCII digits:
+a full-width ``２０２６`` is no date of the form)."""
+REAL_DATE_ALLOWED = (
+    "a real calendar date (month 01-12, a day the month has), as an ISO 8601 date or date-time, "
+    "e.g. 2021-03-04 or 2021-03-04T08:30:00Z"
+)
+"""What a date of the ISO 8601 form but no day of the calendar (2026-02-30, 2026-13-01) is told (D-19.648)."""
+
+
+def impossible_calendar_date(text: str) -> bool:
+    """Whether `text` starts with a date of the ISO 8601 form ``YYYY-MM-DD`` that the calendar does not have
+    (``2026-02-30``, ``2025-02-29``, ``2026-13-01``): such a text is refused as no real date, not as a
+    format error (D-19.648).
+
+    >>> impossible_calendar_date("2026-02-30T10:00:00Z"), impossible_calendar_date("2024-02-29")
+    (True, False)
+    """
+    found = ISO_DATE_START.match(text.strip())
+    if found is None:
+        return False
+    try:
+        _dt.date.fromisoformat(found.group(0).rstrip("T "))
+    except ValueError:
+        return True
+    return False
 
 
 def parse_text(
@@ -699,7 +732,10 @@ def iso_date(text: str, field: str, allowed: str = "YYYY-MM-DD, e.g. 2022-03-20"
     except ValueError:
         parsed = None
     if parsed is None:
-        raise InputError(Problem("not a date", field=field, value=text, allowed=allowed))
+        # of the form, but no day of the calendar: said so, not as a format error (D-19.648)
+        unreal = re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII) and impossible_calendar_date(text)
+        message = "not a real calendar date (month 01-12, a day the month has)" if unreal else "not a date"
+        raise InputError(Problem(message, field=field, value=text, allowed=allowed))
     return parsed
 
 

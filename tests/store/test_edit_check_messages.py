@@ -21,6 +21,7 @@ from cartrial.store.edit_checks import (
     Record,
     SubjectRecords,
     decision_window_findings,
+    left_out_finding,
     run_edit_checks,
 )
 
@@ -345,7 +346,10 @@ def decision_findings() -> list[Finding]:
 
 @pytest.fixture(scope="module")
 def findings() -> list[Finding]:
-    return [*run_edit_checks(sentinel_subjects(), REFERENCE, TODAY), *decision_findings()]
+    # CHECKS-LEFT-OUT is raised by a write whose checks left out a record (D-19.652), on a sentinel record
+    event = next(r for s in sentinel_subjects() for r in s.of("adverse_event"))
+    left_out = left_out_finding(event.table, event.values, 1, ["subject record 1, consent_date"])
+    return [*run_edit_checks(sentinel_subjects(), REFERENCE, TODAY), *decision_findings(), left_out]
 
 
 def test_every_registered_check_fires_on_the_sentinel_records(findings: list[Finding]) -> None:

@@ -80,18 +80,30 @@ def _assert_names_the_infusion(text: str, record_id: int) -> None:
 
 
 def test_the_live_check_does_not_say_no_findings_when_it_could_not_check(web_study: WebStudy) -> None:
-    """Before: the store's preview caught the refusal as an input problem and returned no findings, so the
-    form's live check answered "ok" while the save refused."""
+    """Before D-19.557: the store's preview caught the refusal as an input problem and returned no
+    findings, so the form's live check answered "ok" while the save refused. Since the save leaves the
+    unreadable record out and names it (D-19.643), the live check does the same (D-19.650; this test
+    asserted a 409 before — changed by design): never a bare "no findings", the record named, never its
+    value; the store's preview without `unchecked` still refuses (D-19.556)."""
     from cartrial.errors import StoredValueError
 
     record_id = _plant(web_study, "CT-001")
     answer = web_study.bearer("admin").post(
         "/api/v1/forms/adverse_events/validate", json={"values": {**AE, "subject_id": "CT-001"}}
     )
-    assert answer.status_code == 409, answer.text
-    (problem,) = answer.json()["problems"]
-    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
-    _assert_names_the_infusion(answer.json()["error"] + "\n" + str(problem), record_id)
+    assert answer.status_code == 200, answer.text
+    (unseen,) = answer.json()["unchecked"]
+    assert unseen.startswith(f"infusion record {record_id}, infused_at: not a readable date-time"), unseen
+    assert PLANTED not in answer.text
+    fragment = web_study.session("admin").post(
+        "/forms/adverse_events/check", data={**AE, "subject_id": "CT-001"}
+    )
+    assert fragment.status_code == 200, fragment.text[:2000]
+    assert (
+        'id="would-leave-out"' in fragment.text
+        and f"infusion record {record_id}, infused_at" in fragment.text
+    )
+    assert PLANTED not in fragment.text
     try:
         web_study.service.as_user("admin").preview_write_checks(
             "adverse_event", {**AE, "subject_id": "CT-001"}
@@ -102,23 +114,60 @@ def test_the_live_check_does_not_say_no_findings_when_it_could_not_check(web_stu
         raise AssertionError("the preview answered although it could not read the subject's infusion")
 
 
-def test_a_form_save_answers_409_naming_the_other_record_and_keeps_the_entries(web_study: WebStudy) -> None:
-    """Before: the refusal became a form problem at the user's own box of the same field name (422, the
-    header and the record lost); the record is another one, not what the user typed."""
+def test_a_new_record_is_saved_its_checks_leaving_out_and_naming_the_other_record(
+    web_study: WebStudy,
+) -> None:
+    """Before: a new record of a subject with another unreadable record was refused (409, D-19.556 as
+    amended by D-19.557): site staff could not enter today's adverse event until a data manager repaired
+    the infusion. Changed by design (D-19.643; this test asserted the 409 before): an insert runs its edit
+    checks leaving the unreadable record out and names it — in the web page after the save, the API's
+    `unchecked` and the insert's audit reason — as an edit does (D-19.562); never the stored value."""
     record_id = _plant(web_study, "CT-001")
     client = web_study.session("admin")
     page = client.post("/subjects/CT-001/forms/adverse_events", data=AE)
-    assert page.status_code == 409, (page.status_code, page.text[:2000])
-    _assert_names_the_infusion(page.text, record_id)
-    assert TERM in page.text  # as a version conflict: what the user typed is kept in the form
+    assert page.status_code == 200, (page.status_code, page.text[:2000])
+    assert TERM in page.text and PLANTED not in page.text and "Traceback" not in page.text
+    notice = re.search(r'<section[^>]*id="unchecked-records".*?</section>', page.text, re.S)
+    assert notice, page.text[:3000]
+    assert f"infusion record {record_id}, infused_at" in notice.group(0), notice.group(0)
+    other = "Fatigue typed while another record has an unreadable date"
     answer = web_study.bearer("admin").post(
-        "/api/v1/records/adverse_events", json={"values": {**AE, "subject_id": "CT-001"}}
+        "/api/v1/records/adverse_events",
+        json={"values": {**adverse_event_entries(other), "subject_id": "CT-001"}},
     )
-    assert answer.status_code == 409, answer.text
-    (problem,) = answer.json()["problems"]
-    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
+    assert answer.status_code == 201, answer.text
+    (unseen,) = answer.json()["unchecked"]
+    assert unseen.startswith(f"infusion record {record_id}, infused_at") and PLANTED not in answer.text
     listed = web_study.bearer("admin").get("/api/v1/records/adverse_events?subject_id=CT-001").json()
-    assert TERM not in str(listed)  # nothing was written
+    assert TERM in str(listed) and other in str(listed)  # both written
+    reasons = _sql(
+        web_study,
+        "SELECT reason FROM audit_log WHERE action = 'insert' AND table_name = 'adverse_event' "
+        "AND record_id = ?",
+        answer.json()["id"],
+    )
+    assert reasons == [(f"the edit checks could not read: infusion record {record_id}, infused_at",)]
+
+
+def test_a_new_record_meets_the_hard_checks_it_can_read(web_study: WebStudy) -> None:
+    """Leaving an unreadable record out does not switch the other checks off: a second infusion of CT-001
+    (its consent date unreadable) is still refused by INFUSION-ONCE, nothing written (D-19.643)."""
+    _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    before = _sql(web_study, "SELECT count(*) FROM infusion")
+    answer = web_study.bearer("admin").post(
+        "/api/v1/records/infusions",
+        json={
+            "values": {
+                "subject_id": "CT-001",
+                "infused_at": "2021-05-02T10:00:00Z",
+                "dose_level": 1,
+                "cells_per_kg": 1000000,
+            }
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert "INFUSION-ONCE" in answer.text and "2021-13-45" not in answer.text
+    assert _sql(web_study, "SELECT count(*) FROM infusion") == before
 
 
 def test_the_dashboards_answer_409_not_nothing_to_analyse(web_study: WebStudy) -> None:
@@ -469,7 +518,12 @@ def test_a_query_is_not_closed_by_a_write_while_the_subjects_infusion_is_left_ou
     _plant(web_study, "CT-001")
     crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
     unchecked = _repair_crs(web_study, crs)
-    assert _queries(web_study) == before
+    # the queries before all kept open; the repair's own CHECKS-LEFT-OUT query added (D-19.652: the
+    # comparison was `== before` until then — changed by design)
+    after = _queries(web_study)
+    assert after[: len(before)] == before
+    assert [(q[1], q[2], q[3]) for q in after[len(before) :]] == [("crs_assessment", crs, "open")]
+    assert [row[:3] for row in _left_out_queries(web_study)] == [("crs_assessment", crs, "open")]
     assert any("infusion record" in str(p) for p in unchecked), unchecked
     closures = _sql(
         web_study, "SELECT count(*) FROM audit_log WHERE table_name = 'data_query' AND field = 'status'"
@@ -614,3 +668,319 @@ def test_a_delete_of_a_subject_with_an_unreadable_record_names_it_in_the_trail(w
     assert answer.status_code == 200, answer.text
     (unseen,) = answer.json()["unchecked"]
     assert unseen.startswith(named) and "2021-13-45" not in answer.text
+
+
+def _unchecked_notice(html: str) -> str:
+    """The record page's notice of the records a save's edit checks could not read (D-19.644)."""
+    found = re.search(r'<section[^>]*id="unchecked-records".*?</section>', html, re.S)
+    assert found, html[:3000]
+    return found.group(0)
+
+
+def test_the_record_page_names_what_an_edits_checks_could_not_read(web_study: WebStudy) -> None:
+    """Before: an edit of CT-001's CRS assessment, its infusion date unreadable, was saved and the page
+    said only "updated": the API named the left-out infusion (`unchecked`), the web form did not
+    (D-19.644). The notice names the record and field, never the value, and a forged parameter that names
+    no record is not shown."""
+    infusion = _plant(web_study, "CT-001")
+    crs = int(_sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-001'")[0][0])
+    client = web_study.session("dm")
+    page = client.post(
+        f"/records/crs_assessment/{crs}", data={"temperature_c": "38.6", "version": "1", "reason": "re-read"}
+    )
+    assert page.status_code == 200, (page.status_code, page.text[:2000])
+    notice = _unchecked_notice(page.text)
+    assert f"infusion record {infusion}, infused_at" in notice and PLANTED not in page.text, notice
+    assert _sql(web_study, "SELECT temperature_c FROM crs_assessment WHERE id = ?", crs) == [(38.6,)]
+    forged = client.get(f"/records/crs_assessment/{crs}?done=updated&unchecked=<b>zzzz</b>")
+    assert "<b>zzzz" not in forged.text and "zzzz" not in forged.text
+
+
+def test_the_checks_left_out_notice_is_computed_never_taken_from_the_link(web_study: WebStudy) -> None:
+    """Before: the notice was carried in the redirect's URL (`?done=x&unchecked=subject record 3,
+    consent_date`): a link could make a record page say that records were left out (review of D-19.644).
+    The record page computes it from the stored records (D-19.644, amended): a forged parameter shows
+    nothing; a record of a subject with an unreadable record names it, even without a save."""
+    other = int(_sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-101'")[0][0])
+    forged = "done=updated&unchecked=subject record 3, consent_date"
+    page = web_study.session("admin").get(f"/records/crs_assessment/{other}?{forged}")
+    assert page.status_code == 200 and 'id="unchecked-records"' not in page.text
+    assert "subject record 3" not in page.text
+    infusion = _plant(web_study, "CT-001")
+    crs = int(_sql(web_study, "SELECT min(id) FROM crs_assessment WHERE subject_id = 'CT-001'")[0][0])
+    page = web_study.session("admin").get(f"/records/crs_assessment/{crs}?{forged}")
+    notice = _unchecked_notice(page.text)
+    assert f"infusion record {infusion}, infused_at" in notice and "subject record 3" not in page.text
+    assert PLANTED not in page.text
+
+
+def test_a_reason_of_the_longest_length_is_kept_whole_with_the_bounded_note(web_study: WebStudy) -> None:
+    """A reason of `MAX_REASON_LENGTH` characters and 25 unreadable CRS assessment dates of CT-001: the
+    edit is saved, its audit reason is the whole reason (never cut) and the note naming `REASON_RECORDS`
+    records then "and 5 more record(s)" — longer than what a user may type, by a bounded note (D-19.645)."""
+    from cartrial.store.stored_dates import REASON_RECORDS
+    from cartrial.store.tables import MAX_REASON_LENGTH
+
+    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
+        (template,) = connection.execute(
+            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
+        ).fetchall()
+        at = columns.index("assessed_at")
+        rows = [tuple(f"zz{n}" if i == at else v for i, v in enumerate(template)) for n in range(25)]
+        with connection:
+            connection.executemany(
+                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                rows,
+            )
+    finally:
+        connection.close()
+    (infusion,) = _sql(web_study, "SELECT min(id) FROM infusion WHERE subject_id = 'CT-001'")[0]
+    reason = "r" * (MAX_REASON_LENGTH - 1) + "."
+    unchecked: list[object] = []
+    web_study.service.update_record(
+        "admin", "infusion", int(infusion), {"viability_pct": 77}, 1, reason, unchecked=unchecked
+    )
+    assert len(unchecked) == 25
+    ((stored,),) = _sql(
+        web_study, "SELECT reason FROM audit_log WHERE table_name = 'infusion' AND field = 'viability_pct'"
+    )
+    assert stored.startswith(reason + " (the edit checks could not read: crs_assessment record ")
+    assert stored.endswith("; and 5 more record(s))") and stored.count(", assessed_at") == REASON_RECORDS
+    assert len(stored) > MAX_REASON_LENGTH and "zz" not in stored
+
+
+def test_a_subject_with_an_unreadable_consent_date_gets_new_records_from_its_forms(
+    web_study: WebStudy,
+) -> None:
+    """Before: with CT-001's own consent date unreadable, the new-record form of any of its forms answered
+    409 (the page found the subject by reading its whole record) and so did the save: the site could not
+    enter an adverse event. The subject is found by its id and site (D-19.649); the save names the record
+    its checks could not read (D-19.643); the casebook, which shows the subject record, keeps its 409."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    client = web_study.session("dm")
+    for form in ("adverse_events", "crs_assessments"):
+        page = client.get(f"/subjects/CT-001/forms/{form}/new")
+        assert page.status_code == 200, (form, page.status_code)
+    saved = client.post("/subjects/CT-001/forms/adverse_events", data=AE)
+    assert saved.status_code == 200, (saved.status_code, saved.text[:2000])
+    assert f"subject record {subject}, consent_date" in _unchecked_notice(saved.text)
+    assert "2021-13-45" not in saved.text
+    assert client.get("/subjects/CT-001").status_code == 409
+
+
+# -- a hard check that needs the left-out record refuses; a soft one raises a query (review of D-19.643)
+
+SECOND_INFUSION = {
+    "subject_id": "CT-001",
+    "infused_at": "2021-05-02T10:00:00Z",
+    "dose_level": 1,
+    "cells_per_kg": 1000000,
+}
+
+
+def _left_out_queries(study: WebStudy) -> list[tuple[object, ...]]:
+    return _sql(
+        study,
+        "SELECT table_name, record_id, status, text FROM data_query "
+        "WHERE text LIKE 'Edit check CHECKS-LEFT-OUT%'",
+    )
+
+
+def test_a_second_infusion_is_refused_while_the_first_is_unreadable_and_the_repair_goes_through(
+    web_study: WebStudy,
+) -> None:
+    """Before: with CT-001's infusion date unreadable a second infusion was saved (201; INFUSION-ONCE
+    could not read the first infusion and was skipped), and the repair of the first was then refused by
+    INFUSION-ONCE: a deadlock. A hard check of the written table that reads a table with a left-out record
+    refuses (409, naming the record, never its value); the repair goes through (D-19.651)."""
+    record_id = _plant(web_study, "CT-001")
+    before = _sql(web_study, "SELECT count(*) FROM infusion")
+    answer = web_study.bearer("admin").post("/api/v1/records/infusions", json={"values": SECOND_INFUSION})
+    assert answer.status_code == 409, answer.text
+    assert "INFUSION-ONCE" in answer.text and PLANTED not in answer.text
+    (problem,) = answer.json()["problems"]
+    assert problem["record"] == f"infusion record {record_id}" and problem["field"] == "infused_at"
+    assert problem["value"] is None
+    assert _sql(web_study, "SELECT count(*) FROM infusion") == before
+    web_study.service.update_record(
+        "admin", "infusion", record_id, {"infused_at": "2021-04-27T02:00:00Z"}, 1, "repaired from source"
+    )
+    again = web_study.bearer("admin").post("/api/v1/records/infusions", json={"values": SECOND_INFUSION})
+    assert again.status_code == 422 and "INFUSION-ONCE" in again.text, again.text
+
+
+def test_an_infusion_of_a_subject_with_an_unreadable_consent_is_refused_and_the_form_keeps_it(
+    web_study: WebStudy,
+) -> None:
+    """Before: CT-002's consent date unreadable, an infusion dated before the consent was saved with no
+    query (INFUSION-BEFORE-CONSENT skipped). Refused now (409 naming the subject record; the live check
+    says the same), and the web form's 409 keeps what the user typed (D-19.651)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    values = {**SECOND_INFUSION, "subject_id": "CT-002", "infused_at": "2020-01-02T10:00:00Z"}
+    answer = web_study.bearer("admin").post("/api/v1/records/infusions", json={"values": values})
+    assert answer.status_code == 409, answer.text
+    assert "INFUSION-BEFORE-CONSENT" in answer.text and "2021-13-45" not in answer.text
+    assert any(p["record"] == f"subject record {subject}" for p in answer.json()["problems"])
+    assert _sql(web_study, "SELECT count(*) FROM infusion WHERE subject_id = 'CT-002'") == [(0,)]
+    check = web_study.bearer("admin").post("/api/v1/forms/infusions/validate", json={"values": values})
+    assert check.status_code == 409 and "INFUSION-BEFORE-CONSENT" in check.text, check.text
+    page = web_study.session("dm").post(
+        "/subjects/CT-002/forms/infusions",
+        data={"infused_at": "2020-01-02T10:00:00Z", "dose_level": "1", "cells_per_kg": "1234567"},
+    )
+    assert page.status_code == 409, (page.status_code, page.text[:2000])
+    assert f"subject record {subject}, consent_date" in page.text and "2021-13-45" not in page.text
+    assert 'value="1234567"' in page.text  # what the user typed is kept
+
+
+def test_an_edit_blind_to_a_hard_check_is_queried_and_the_repair_runs_the_check(web_study: WebStudy) -> None:
+    """The same hole in an edit (D-19.562): CT-001's consent unreadable, its infusion moved before the
+    consent was saved with nothing said. An edit is not refused for it (it is the way out of the conflict,
+    test_a_subject_with_unreadable_records_is_not_trapped_…): it raises a CHECKS-LEFT-OUT query; the
+    consent's repair runs INFUSION-BEFORE-CONSENT and refuses the conflict, naming the infusion; the
+    infusion corrected, the repair goes through and closes the query (D-19.651, D-19.652)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    (infusion,) = _sql(web_study, "SELECT id FROM infusion WHERE subject_id = 'CT-001'")[0]
+    service = web_study.service
+    service.update_record("admin", "infusion", int(infusion), {"infused_at": "2021-03-01T10:00:00Z"}, 1, "t")
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("infusion", infusion, "open")
+    assert f"subject record {subject}, consent_date" in str(text) and "2021-13-45" not in str(text)
+    refusal = _refusal(
+        lambda: service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "r")
+    )
+    assert refusal == "InputError"
+    service.update_record("admin", "infusion", int(infusion), {"infused_at": "2021-04-27T02:00:00Z"}, 2, "t")
+    service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "repaired")
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+
+
+def test_a_new_record_whose_soft_checks_left_records_out_raises_a_query_closed_by_the_repair(
+    web_study: WebStudy,
+) -> None:
+    """Only soft checks skipped: the record is saved and a data query (CHECKS-LEFT-OUT) on it names the
+    records left out, on the data manager's worklist; the repair closes it and runs the skipped checks
+    (AE-BEFORE-CONSENT raises its query) (D-19.652)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    event = {**adverse_event_entries("Early rash"), "started_on": "2021-01-10", "ended_on": "2021-01-12"}
+    answer = web_study.bearer("admin").post(
+        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": "CT-002"}}
+    )
+    assert answer.status_code == 201, answer.text
+    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("adverse_event", answer.json()["id"], "open")
+    assert f"subject record {subject}, consent_date" in str(text) and "2021-13-45" not in str(text)
+    web_study.service.update_record(
+        "admin", "subject", subject, {"consent_date": "2021-05-01"}, 1, "repaired from source"
+    )
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+    rerun = _sql(web_study, "SELECT status FROM data_query WHERE text LIKE 'Edit check AE-BEFORE-CONSENT%'")
+    assert rerun == [("open",)]
+
+
+def test_the_casebooks_409_links_the_subjects_new_record_forms(web_study: WebStudy) -> None:
+    """Before: with CT-001's consent date unreadable its casebook answered 409 with no way on; the forms
+    that take its new records (D-19.649) opened only from a typed URL. The 409 page says a data manager
+    repairs the record and links each new-record form of the subject (D-19.703)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    page = web_study.session("inv").get("/subjects/CT-001")
+    assert page.status_code == 409
+    assert f"subject record {subject}, consent_date" in page.text and "2021-13-45" not in page.text
+    assert "data manager" in page.text
+    links = re.findall(r'href="(/subjects/CT-001/forms/[a-z_]+/new)"', page.text)
+    assert "/subjects/CT-001/forms/adverse_events/new" in links, links
+    for link in links[:2]:
+        assert web_study.session("inv").get(link).status_code == 200, link
+    assert web_study.session("mon").get("/subjects/CT-001").text.count("/forms/") == 0  # may not enter
+
+
+def test_a_checks_left_out_query_on_a_record_outside_the_context_tables_stays_open(
+    web_study: WebStudy,
+) -> None:
+    """Before: CT-001's CRS assessment date unreadable, a new adverse event raised CHECKS-LEFT-OUT and the
+    same write closed it ("no longer fires"): the reconciling read only the subject, infusion and adverse
+    event records, found nothing left out. It stays open until a read of every checked table of the subject
+    leaves nothing out; the CRS repair closes it (D-19.652)."""
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    event = {**adverse_event_entries("Rash"), "started_on": "2021-05-10", "ended_on": "2021-05-12"}
+    answer = web_study.bearer("dm").post(
+        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": "CT-001"}}
+    )
+    assert answer.status_code == 201, answer.text
+    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("adverse_event", answer.json()["id"], "open")
+    assert f"crs_assessment record {crs}, assessed_at" in str(text)
+    closures = "SELECT count(*) FROM audit_log WHERE table_name = 'data_query' AND field = 'status'"
+    assert _sql(web_study, closures) == [(0,)]
+    web_study.service.update_record(
+        "admin", "crs_assessment", crs, {"assessed_at": "2021-05-02T10:00:00Z"}, 1, "repaired from source"
+    )
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+
+
+def test_an_edit_skipping_a_hard_check_on_a_relapse_keeps_its_query_open(web_study: WebStudy) -> None:
+    """Before: CT-001's relapse onset unreadable, its birth year edited to 2021 (after the 2020 onset:
+    RELAPSE-BEFORE-BIRTH could not run) was saved and its CHECKS-LEFT-OUT query closed in the same write,
+    nothing on the worklist. The query stays open and names the skipped hard check (D-19.652)."""
+    service = web_study.service
+    relapse = {"onset_date": "2020-06-01", "phenotype": "myelitis", "severity": "severe"}
+    relapse |= {"subject_id": "CT-001", "adjudicated": "confirmed"}
+    service.insert_record("admin", "relapse", relapse, "api")
+    record = _plant_in(web_study, "relapse", "onset_date", "CT-001", "2020-13-45")
+    ((subject,),) = _sql(web_study, "SELECT id FROM subject WHERE subject_id = 'CT-001'")
+    service.update_record("admin", "subject", int(subject), {"birth_year": 2021}, 1, "birth year")
+    ((table, record_id, status, text),) = _left_out_queries(web_study)
+    assert (table, record_id, status) == ("subject", subject, "open")
+    assert f"relapse record {record}, onset_date" in str(text) and "2020-13-45" not in str(text)
+    assert "RELAPSE-BEFORE-BIRTH" in str(text)
+
+
+def test_a_record_moved_to_a_subject_with_an_unreadable_record_is_refused(web_study: WebStudy) -> None:
+    """Before: CT-002's infusion edited to subject CT-001 (whose infusion date is unreadable) was saved: a
+    record moved is checked as new among the new subject's records (D-19.146), INFUSION-ONCE was skipped,
+    and CT-001 had two infusions. Refused as a new infusion is (409 naming the record, D-19.651)."""
+    service = web_study.service
+    service.insert_record("admin", "infusion", {**SECOND_INFUSION, "subject_id": "CT-002"}, "api")
+    ((moved,),) = _sql(web_study, "SELECT id FROM infusion WHERE subject_id = 'CT-002'")
+    first = _plant(web_study, "CT-001")
+    change = {"subject_id": "CT-001"}
+    assert _refusal(lambda: service.update_record("admin", "infusion", int(moved), change, 1, "moved")) == (
+        "StoredValueError"
+    )
+    assert _sql(web_study, "SELECT count(*) FROM infusion WHERE subject_id = 'CT-001'") == [(1,)]
+    preview = web_study.service.as_user("admin")
+    previewed = _refusal(lambda: preview.preview_write_checks("infusion", change, int(moved), []))
+    assert previewed == "StoredValueError"
+    service.update_record("admin", "infusion", first, {"infused_at": "2021-04-27T02:00:00Z"}, 1, "repaired")
+    assert _refusal(lambda: service.update_record("admin", "infusion", int(moved), change, 1, "moved")) == (
+        "InputError"
+    )  # INFUSION-ONCE now runs
+
+
+def test_the_casebooks_409_leaves_out_the_forms_a_hard_check_would_refuse(web_study: WebStudy) -> None:
+    """Before: CT-001's consent date unreadable, the 409 linked "New infusion" and "New relapse", whose
+    saves are always refused (INFUSION-BEFORE-CONSENT, RELAPSE-BEFORE-BIRTH compare them with the subject
+    record, D-19.651). Only forms that can save are linked; an adverse event still is (D-19.703)."""
+    _plant_in(web_study, "subject", "consent_date", "CT-001", "2021-13-45")
+    page = web_study.session("dm").get("/subjects/CT-001")
+    assert page.status_code == 409
+    links = re.findall(r'href="/subjects/CT-001/forms/([a-z_]+)/new"', page.text)
+    assert "adverse_events" in links and "infusions" not in links and "relapses" not in links, links
+
+
+def test_the_live_check_shows_a_refusal_of_the_save_in_the_fragment(web_study: WebStudy) -> None:
+    """Before: CT-002's consent date unreadable, the live check of an infusion answered the full 409 error
+    page, which htmx does not swap in: the user saw nothing. The fragment (200) shows the refusal among the
+    form's problems, naming the record, never its value (D-19.650, D-19.651)."""
+    subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
+    values = {"subject_id": "CT-002", "infused_at": "2020-01-02T10:00:00Z", "dose_level": "1"}
+    values["cells_per_kg"] = "1234567"
+    fragment = web_study.session("dm").post("/forms/infusions/check", data=values)
+    assert fragment.status_code == 200, fragment.text[:1000]
+    assert "<html" not in fragment.text.lower()
+    assert "INFUSION-BEFORE-CONSENT" in fragment.text and f"subject record {subject}" in fragment.text
+    assert "2021-13-45" not in fragment.text

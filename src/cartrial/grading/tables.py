@@ -129,6 +129,33 @@ def _optional_bool(frame: pd.DataFrame, column: str, problems: RowProblems) -> n
     return out
 
 
+ROOM_AIR_FIO2_PCT = 21.0
+"""The inspired oxygen fraction of room air (the atmosphere's 20.9%, charted as 21%): the lowest `fio2_pct`,
+and the only one with ``oxygen=none`` (D-19.647)."""
+
+
+FIO2_WITHOUT_OXYGEN = "FiO2 above room air given with oxygen=none"
+FIO2_WITHOUT_OXYGEN_ALLOWED = (
+    f"blank or {ROOM_AIR_FIO2_PCT:g} (room air) when oxygen=none; oxygen given: its device in oxygen"
+)
+
+
+def fio2_without_oxygen(oxygen: object, fio2_pct: object) -> bool:
+    """Whether a CRS assessment's `fio2_pct` is above room air while `oxygen` (its device) is ``none``: the
+    row contradicts itself (D-19.647). The one rule: `parse_crs_frame` (the engine's validator: ``grade
+    crs``, the import, a whole record's save) and the store's record rule of the live check (D-19.705).
+
+    >>> fio2_without_oxygen("none", 40.0), fio2_without_oxygen("none", 21.0)
+    (True, False)
+    """
+    return (
+        oxygen == OxygenDevice.NONE.value
+        and isinstance(fio2_pct, int | float)
+        and math.isfinite(fio2_pct)
+        and fio2_pct > ROOM_AIR_FIO2_PCT
+    )
+
+
 def parse_crs_frame(
     frame: pd.DataFrame, problems: RowProblems, *, sbp_threshold_mmhg: float = 90.0
 ) -> CrsInputs:
@@ -140,7 +167,7 @@ def parse_crs_frame(
     0-10, and vasopressors or vasopressin only with ``hypotension=true``; true/false flags. `hypotension`
     may be blank when `systolic_bp_mmhg` is given (then hypotension = SBP < `sbp_threshold_mmhg`, ASTCT
     ambiguity A4). Optional legacy-scale columns (FiO2, vasopressor doses, organ toxicity grades) are
-    range-checked.
+    range-checked; `fio2_pct` above room air (21%) is refused with ``oxygen=none`` (D-19.647).
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
@@ -269,7 +296,15 @@ def parse_crs_frame(
     death = parse_bool(frame, "death_due_to_crs", problems, required=False)
     other = parse_bool(frame, "fever_other_cause", problems, required=False)
     resolved = parse_bool(frame, "crs_resolved", problems, required=False)
-    fio2 = parse_float(frame, "fio2_pct", problems, required=False, minimum=21, maximum=100, unit="%")
+    fio2 = parse_float(
+        frame, "fio2_pct", problems, required=False, minimum=ROOM_AIR_FIO2_PCT, maximum=100, unit="%"
+    )
+    # oxygen=none is room air: an inspired fraction above the atmosphere's says oxygen is given (D-19.647)
+    for at in range(len(frame)):
+        if fio2_without_oxygen(devices[at], fio2[at]):
+            problems.add(
+                at, "fio2_pct", frame["fio2_pct"].iat[at], FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED
+            )
     doses = {
         name: parse_float(frame, name, problems, required=False, minimum=0, maximum=limit, unit=unit)
         for name, limit, unit in (

@@ -88,6 +88,13 @@ class EditCheck:
     rule: str
     severity: Severity
     source: str
+    reads: tuple[str, ...] = ()
+    """A hard check's tables: those whose records it compares (the table it fires on among them). A new
+    record of one of them whose checks left out a record of another (or of its own with `among`) is
+    refused, as the check could not run (`blind_hard_checks`, D-19.651); every hard check declares them
+    (tests/store/test_edit_check_reads.py)."""
+    among: bool = False
+    """The check compares the records of one table among themselves (INFUSION-ONCE: another infusion)."""
 
 
 @dataclass
@@ -1037,7 +1044,13 @@ def _fatal_ae_disposition(
 
 EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
-        EditCheck("CONSENT-FUTURE", "consent_date on or before today", Severity.HARD, ICH_CONSENT),
+        EditCheck(
+            "CONSENT-FUTURE",
+            "consent_date on or before today",
+            Severity.HARD,
+            ICH_CONSENT,
+            reads=("subject",),
+        ),
         _consent_in_future,
     ),
     (
@@ -1064,7 +1077,11 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     ),
     (
         EditCheck(
-            "INFUSION-BEFORE-CONSENT", "infusion on or after the consent date", Severity.HARD, ICH_CONSENT
+            "INFUSION-BEFORE-CONSENT",
+            "infusion on or after the consent date",
+            Severity.HARD,
+            ICH_CONSENT,
+            reads=("subject", "infusion"),
         ),
         _infusion_before_consent,
     ),
@@ -1096,6 +1113,7 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "infusion on or after birth (birth_date, or the birth year)",
             Severity.HARD,
             "logical date order",
+            reads=("subject", "infusion"),
         ),
         _infusion_before_birth,
     ),
@@ -1106,6 +1124,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             Severity.HARD,
             "the protocol's single infusion (one dose level per subject; day 0 of every derivation, "
             "cartrial.analysis.populations.infusion_dates)",
+            reads=("infusion",),
+            among=True,
         ),
         _second_infusion,
     ),
@@ -1115,6 +1135,7 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "relapse onset on or after birth (birth_date, or the birth year)",
             Severity.HARD,
             "logical date order (as cartrial.neuro.tables.parse_relapse_table)",
+            reads=("subject", "relapse"),
         ),
         _relapse_before_birth,
     ),
@@ -1342,7 +1363,19 @@ DECISION_BEFORE_DLT_WINDOW = EditCheck(
 """Study-level check (decisions and infusions of every subject), run by `decision_window_findings`."""
 STUDY_CHECKS: tuple[EditCheck, ...] = (DECISION_BEFORE_DLT_WINDOW,)
 
-CHECKS: tuple[EditCheck, ...] = (*(check for check, _ in EDIT_CHECKS), *STUDY_CHECKS)
+CHECKS_LEFT_OUT = EditCheck(
+    "CHECKS-LEFT-OUT",
+    "every edit check of a record reads the subject's records it compares with (a record holding a date "
+    "cartrial never stores is left out of a single write's checks and named)",
+    Severity.SOFT,
+    "ICH E6(R3) 3.16 (data checked before it is relied on); raised on the written record when its checks "
+    "left out another record of the subject, closed by the next write of the subject that leaves none out "
+    "(its repair), which runs the skipped checks (D-19.652)",
+)
+"""Not a check over the records (not in `EDIT_CHECKS`): a single write whose checks left records out
+raises it (`left_out_finding`); `reconcile_queries` closes it once no record of the subject is left out."""
+
+CHECKS: tuple[EditCheck, ...] = (*(check for check, _ in EDIT_CHECKS), *STUDY_CHECKS, CHECKS_LEFT_OUT)
 CHECKS_BY_ID: dict[str, EditCheck] = {check.id: check for check in CHECKS}
 
 
@@ -1517,6 +1550,50 @@ def decision_window_findings(
             Finding(DECISION_BEFORE_DLT_WINDOW, record, "decided_on", record.get("decided_on"), message)
         )
     return findings
+
+
+def blind_hard_checks(table: str, tables_left_out: Iterable[str]) -> list[EditCheck]:
+    """The hard checks of a write of `table` that could not run because a record of a table they compare
+    (`EditCheck.reads`) was left out of the write's checks (`tables_left_out`): such a write is refused
+    until the record is repaired (D-19.651); soft ones skipped raise `CHECKS_LEFT_OUT` instead."""
+    left_out = set(tables_left_out)
+    return [
+        check
+        for check, _ in EDIT_CHECKS
+        if check.severity is Severity.HARD and table in check.reads and left_out & compared(check, table)
+    ]
+
+
+def compared(check: EditCheck, table: str) -> set[str]:
+    """The tables whose records `check` compares a record of `table` with (`EditCheck.reads`: the others,
+    and its own with `EditCheck.among`); none when it does not read `table`."""
+    if table not in check.reads:
+        return set()
+    return {name for name in check.reads if name != table or check.among}
+
+
+def left_out_finding(
+    table: str, values: Mapping[str, Any], record_id: int, names: Sequence[str], hard: Sequence[str] = ()
+) -> Finding:
+    """The `CHECKS_LEFT_OUT` finding on the written record `record_id` of `table` naming the records its
+    checks left out (`names`: ``<table> record <id>, <field>``, never a value) and, for an edit, the hard
+    checks skipped (`hard`: a hard rule may be broken; D-19.652)."""
+    skipped = (
+        f" — among them the hard check(s) {', '.join(hard)}, which would refuse a record breaking them: "
+        "the record may break them"
+        if hard
+        else ""
+    )
+    return Finding(
+        CHECKS_LEFT_OUT,
+        Record(table, values, new=True, record_id=record_id),
+        "id",
+        None,
+        f"the edit checks of this {table} record could not read {'; '.join(names)} (a date cartrial never "
+        f"stores): the checks comparing with them did not run{skipped}; repair these records (cartrial db "
+        "edit or the API's record update, setting each date, with a reason): the repair closes this query "
+        "and runs the checks",
+    )
 
 
 def hard_problems(findings: Sequence[Finding]) -> list[Problem]:
@@ -2510,7 +2587,7 @@ def reconcile_queries(
     if not wanted:
         return []
     queries = STUDY_TABLES["data_query"].__table__  # type: ignore[attr-defined]
-    subject_checks = {check.id for check, _ in EDIT_CHECKS}
+    subject_checks = {check.id for check, _ in EDIT_CHECKS} | {CHECKS_LEFT_OUT.id}  # never firing here
     open_rows: list[Any] = []
     for start in range(0, len(wanted), 500):
         open_rows += [
@@ -2564,6 +2641,14 @@ def reconcile_queries(
     # is closed while records are left out (they stay open; the write names them, D-19.562)
     left_out = left_out_now()
     partial_subjects = set(subjects_left_out(tx.connection, left_out)) if left_out else set()
+    # a subject with an open CHECKS-LEFT-OUT query: its left-out record may be in any checked table, which
+    # the read above (the context tables, the queried records) need not touch; every checked table is read
+    # (leaving out, D-19.562), and the subject is partial while any record is still left out (D-19.652)
+    partial_subjects |= _still_left_out(
+        tx.connection,
+        {str(row["subject_id"]) for row in open_rows if _check_of(row) == CHECKS_LEFT_OUT.id},
+    )
+    raised_now = {str(getattr(q, "code", "")) for q in getattr(tx, "raised_queries", ())}
     if protocol is None:
         protocol = study_protocol(tx.connection)
     site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
@@ -2582,6 +2667,8 @@ def reconcile_queries(
             table, record_id = str(row["table_name"]), row["record_id"]
             if str(row["subject_id"]) in partial_subjects:
                 continue  # its subject's checks could not read every record: kept open (D-19.562)
+            if str(row["query_code"]) in raised_now:
+                continue  # raised by this very write: never closed by it (D-19.652)
             if record_id is None or (table, int(record_id)) not in present:
                 continue  # a deleted record: not judged here
             if (check_id, table, int(record_id), row["field"]) in firing:
@@ -2600,6 +2687,29 @@ def reconcile_queries(
     finally:
         tx.actor, tx.source, tx.reason = actor, source, reason
     return closed
+
+
+def _check_of(query: Mapping[str, Any]) -> str:
+    """The edit check id a system data query's text names (``Edit check <ID> ...``)."""
+    return str(query["text"]).removeprefix("Edit check ").split(" ", 1)[0]
+
+
+def _still_left_out(connection: Connection, subject_ids: set[str]) -> set[str]:
+    """The subjects of `subject_ids` a read of every checked table (`CHECKED_TABLES`, through the
+    leaving-out read) cannot read whole: a record left out, or a read refused outright (an unlocated
+    problem, past `stored_dates.LEAVE_OUT_BOUND`). Their CHECKS-LEFT-OUT queries stay open (D-19.652)."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store.stored_dates import leaving_out_unreadable, subjects_left_out
+
+    if not subject_ids:
+        return set()
+    # a leaving-out of its own: the write's answer names only what its checks left out
+    with leaving_out_unreadable() as unseen:
+        try:
+            stored_records(connection, subject_ids, sorted(CHECKED_TABLES))
+        except StoredValueError:
+            return set(subject_ids)
+    return set(subjects_left_out(connection, unseen)) & subject_ids if unseen.records else set()
 
 
 def _changed_since(
@@ -2628,6 +2738,7 @@ def _changed_since(
 __all__ = [
     "CHECKS",
     "CHECKS_BY_ID",
+    "CHECKS_LEFT_OUT",
     "DATED_TABLES",
     "DECISION_BEFORE_DLT_WINDOW",
     "EDIT_CHECKS",
@@ -2639,12 +2750,14 @@ __all__ = [
     "Severity",
     "SubjectRecords",
     "WriteContext",
+    "blind_hard_checks",
     "check_delete",
     "check_single_write",
     "decision_dlts",
     "decision_window_findings",
     "hard_problems",
     "import_findings",
+    "left_out_finding",
     "reconcile_queries",
     "reconcile_write",
     "record_queries",

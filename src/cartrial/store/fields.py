@@ -53,7 +53,7 @@ from cartrial.columns import (
 )
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
-from cartrial.errors import Problem
+from cartrial.errors import InternalError, Problem
 from cartrial.grading.crs import OXYGEN_DEVICES, SBP_RANGE_MMHG
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
@@ -63,10 +63,13 @@ from cartrial.grading.icans import (
     SEIZURE_TYPES,
 )
 from cartrial.grading.tables import (
+    FIO2_WITHOUT_OXYGEN,
+    FIO2_WITHOUT_OXYGEN_ALLOWED,
     MAX_OXYGEN_L_MIN,
     MAX_VASOPRESSORS,
     TEMPERATURE_RANGE_C,
     THERAPY_CATEGORIES,
+    fio2_without_oxygen,
 )
 from cartrial.kinetics.templates import MAX_CONCENTRATION, MIN_LLOQ
 from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, Assistance, EdssMethod
@@ -987,6 +990,16 @@ class RecordRule:
     allowed: str
     violated: Callable[[Mapping[str, Any]], bool]
     source: str = "EDC edit-check practice (logical date order)"
+    reads: tuple[str, ...] = ()
+    """Every field the rule reads: a record checked in part (`validate_record(partial=True)`, the live
+    check) is checked by the rule when each of them is given (D-19.705); declaring none is refused at the
+    rule's definition (it would never run in the live check; tests/store/test_record_rule_reads.py)."""
+    live_only: bool = False
+    """The rule of an engine's validator (which checks a whole record): run only on a record in part."""
+
+    def __post_init__(self) -> None:
+        if not self.reads:  # it would never run in the live check (D-19.705)
+            raise InternalError(f"record rule {self.id} declares no field it reads (RecordRule.reads)")
 
 
 RECORD_RULES: tuple[RecordRule, ...] = (
@@ -997,6 +1010,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "the adverse event ends before it starts",
         "on or after started_on",
         lambda r: _before(r.get("ended_on"), r.get("started_on")),
+        reads=("ended_on", "started_on"),
     ),
     RecordRule(
         "BIRTH-YEAR-AFTER-CONSENT",
@@ -1009,6 +1023,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
             and _year(r.get("consent_date")) is not None
             and int(r["birth_year"]) > int(r["consent_date"].year)
         ),
+        reads=("birth_year", "consent_date"),
     ),
     RecordRule(
         "BIRTH-DATE-AFTER-CONSENT",
@@ -1017,6 +1032,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "birth date after the consent date",
         "on or before consent_date",
         lambda r: _before(r.get("consent_date"), r.get("birth_date")),
+        reads=("birth_date", "consent_date"),
     ),
     RecordRule(
         "DISPOSITION-UNDATED",
@@ -1029,6 +1045,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "records subject`; allowed whatever else the subject holds)",
         lambda r: r.get("disposition_date") is None and _study_ended(r.get("disposition")),
         "SDTMIG 3.4 DS (DSSTDTC of a disposition event); ADaMIG v1.3 ADSL.EOSDT; decisions D-19.92, D-19.249",
+        reads=("disposition_date", "disposition"),
     ),
     RecordRule(
         "DISPOSITION-DATE-WITHOUT-END",
@@ -1038,6 +1055,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "blank while the disposition is ongoing (or blank)",
         lambda r: r.get("disposition_date") is not None and _study_ongoing(r.get("disposition")),
         "decisions D-19.92",
+        reads=("disposition_date", "disposition"),
     ),
     RecordRule(
         "DISPOSITION-BEFORE-CONSENT",
@@ -1046,6 +1064,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "the study ended before consent",
         "on or after consent_date",
         lambda r: _before(r.get("disposition_date"), r.get("consent_date")),
+        reads=("disposition_date", "consent_date"),
     ),
     RecordRule(
         "DIAGNOSIS-AFTER-CONSENT",
@@ -1054,6 +1073,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "diagnosis dated after consent (the subject is enrolled for a diagnosed disease)",
         "on or before consent_date",
         lambda r: _before(r.get("consent_date"), r.get("diagnosis_date")),
+        reads=("diagnosis_date", "consent_date"),
     ),
     RecordRule(
         "THERAPY-STOP-BEFORE-START",
@@ -1062,6 +1082,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "the therapy stops before it is given",
         "on or after given_at",
         lambda r: _before(r.get("stopped_at"), r.get("given_at")),
+        reads=("stopped_at", "given_at"),
     ),
     RecordRule(
         "SITE-COUNTRY-ISO",
@@ -1071,6 +1092,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         COUNTRY_ALLOWED,
         lambda r: isinstance(r.get("country"), str) and country_alpha3(r["country"]) is None,
         "ISO 3166-1 (SDTMIG 3.4 DM.COUNTRY); cartrial.countries",
+        reads=("country",),
     ),
     RecordRule(
         "SITE-TIME-ZONE-IANA",
@@ -1080,6 +1102,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "an IANA time zone such as Europe/Berlin, Asia/Shanghai or UTC",
         lambda r: isinstance(r.get("time_zone"), str) and time_zone_of(r["time_zone"]) is None,
         "IANA time zone database (Python zoneinfo); D-19.285",
+        reads=("time_zone",),
     ),
     RecordRule(
         "LEUKAPHERESIS-AFTER-INFUSION",
@@ -1088,6 +1111,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "leukapheresis dated after the infusion of the product made from it",
         "on or before the day of infused_at",
         lambda r: _before(r.get("infused_at"), r.get("leukapheresis_on")),
+        reads=("infused_at", "leukapheresis_on"),
     ),
     RecordRule(
         "PK-BLQ-AT-OR-ABOVE-LLOQ",
@@ -1105,6 +1129,18 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         ),
         "bioanalytical method validation: the LLOQ is the lowest concentration quantified with acceptable "
         "accuracy and precision (ICH M10; FDA BMV guidance 2018); SDTMIG 3.4 PC (PCLLOQ) (D-19.165)",
+        reads=("blq", "value", "lloq"),
+    ),
+    RecordRule(
+        "CRS-FIO2-WITHOUT-OXYGEN",
+        "crs_assessment",
+        "fio2_pct",
+        FIO2_WITHOUT_OXYGEN,
+        FIO2_WITHOUT_OXYGEN_ALLOWED,
+        lambda r: fio2_without_oxygen(r.get("oxygen"), r.get("fio2_pct")),
+        "room air FiO2 21%; ASTCT 2019 hypoxia by the oxygen device (D-19.647)",
+        reads=("oxygen", "fio2_pct"),
+        live_only=True,  # a whole record: the engine's validator (`parse_crs_frame`) checks it
     ),
 )
 """Every rule between fields of one record."""

@@ -181,8 +181,11 @@ class StudyService:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> int:
-        return self.as_user(actor).insert_record(table_name, values, source, raised=raised)
+        return self.as_user(actor).insert_record(
+            table_name, values, source, raised=raised, unchecked=unchecked
+        )
 
     def update_record(
         self,
@@ -331,13 +334,17 @@ class StudyUser:
         source: str = "api",
         *,
         raised: list[RaisedQuery] | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> int:
         """Insert one new record (`ConflictError` if its natural key exists); returns its id. Needs the
         table's enter permission (`permissions.write_action`). `raised`: a list the data queries the
-        write's edit checks raised are added to, once committed (D-19.130)."""
+        write's edit checks raised are added to, once committed (D-19.130); `unchecked` as for
+        `update_record` (D-19.643)."""
         with self._write(source) as tx:
             record_id = int(tx.insert_record(table_name, values))
         _collect(raised, tx)
+        if unchecked is not None:
+            unchecked.extend(tx.unchecked)
         return record_id
 
     def update_record(
@@ -375,16 +382,21 @@ class StudyUser:
         return version
 
     def preview_write_checks(
-        self, table_name: str, values: RowLike, record_id: int | None = None
+        self,
+        table_name: str,
+        values: RowLike,
+        record_id: int | None = None,
+        unchecked: list[Problem] | None = None,
     ) -> list[Finding]:
         """The edit checks across forms that saving `values` (a new record, or changes to `record_id`)
-        would fire, nothing written (`cartrial.store.writes.preview_write_checks`; READ permission)."""
+        would fire, nothing written (`cartrial.store.writes.preview_write_checks`; READ permission);
+        `unchecked` as there (D-19.650)."""
         from cartrial.store.writes import preview_write_checks
 
         model_of(table_name)  # unknown table: InputError before the permission check
         self.check(Action.READ, table_name)
         with self.service.read() as connection:
-            return preview_write_checks(connection, table_name, values, record_id)
+            return preview_write_checks(connection, table_name, values, record_id, unchecked)
 
     def delete_record(
         self,

@@ -74,16 +74,27 @@ REASON_RECORDS = 20
 """At most this many records an audit row's reason names (`partial_checks_reason`), then "and N more"."""
 
 
+def unread_names(problems: Iterable[Problem]) -> list[str]:
+    """The records of `problems` as a write names them (its audit reason, the web's notice after a save):
+    ``<table> record <id>, <field>[, <field>]`` each, at most `REASON_RECORDS`, then ``and N more
+    record(s)``; never a value."""
+    named = [f"{record}, {', '.join(fields)}" for record, fields in unread_records(problems).items()]
+    if len(named) > REASON_RECORDS:
+        named = [*named[:REASON_RECORDS], f"and {len(named) - REASON_RECORDS} more record(s)"]
+    return named
+
+
 def partial_checks_reason(reason: str, problems: Iterable[Problem]) -> str:
     """The audit reason of a write whose edit checks left out the records of `problems` (D-19.562): the
     user's `reason` with ``(the edit checks could not read: <table> record <id>, <field>; …)`` appended,
-    at most `REASON_RECORDS` records, never a value — the trail says the checks were partial."""
-    records = unread_records(problems)
-    if not records:
+    at most `REASON_RECORDS` records (`unread_names`), never a value — the trail says the checks were
+    partial. The user's reason is kept whole: the result may pass `MAX_REASON_LENGTH`, the bound of what a
+    user types, by at most the bounded note (D-19.645)."""
+    named = unread_names(problems)
+    if not named:
         return reason
-    named = [f"{record}, {', '.join(fields)}" for record, fields in records.items()]
-    if len(named) > REASON_RECORDS:
-        named = [*named[:REASON_RECORDS], f"and {len(named) - REASON_RECORDS} more record(s)"]
+    if not reason:  # an insert, which takes no reason: the note alone (D-19.643)
+        return f"the edit checks could not read: {'; '.join(named)}"
     return f"{reason} (the edit checks could not read: {'; '.join(named)})"
 
 

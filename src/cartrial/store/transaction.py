@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select, text
 
 from cartrial import __version__
-from cartrial.errors import PermissionDeniedError, Problem
+from cartrial.errors import InternalError, PermissionDeniedError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import database
 from cartrial.store.audit import AuditEntry
@@ -297,6 +297,27 @@ class Transaction:
         self._pending_chars += len(records_json)
         if len(self._pending) >= 50_000 or self._pending_chars >= PENDING_BATCH_CHARS:
             self.flush()
+
+    def note_partial_checks(self, table_name: str, record_id: int, unseen: Sequence[Problem]) -> None:
+        """Name the records `unseen` (those an insert's edit checks left out, D-19.643) in the reason of the
+        still queued audit rows of the new record `record_id` of `table_name`
+        (`stored_dates.partial_checks_reason`): an insert writes its audit row before its checks run. A
+        single insert flushes the queue first (`writes.insert_record`), so its rows are still queued."""
+        from cartrial.store.stored_dates import partial_checks_reason
+
+        if not unseen:
+            return
+        fields = AuditEntry._fields
+        at = {name: fields.index(name) for name in ("table_name", "record_id", "reason")}
+        amended = 0
+        for index, row in enumerate(self._pending):
+            if row[at["table_name"]] == table_name and row[at["record_id"]] == record_id:
+                reason = partial_checks_reason(row[at["reason"]] or "", unseen)
+                entry = AuditEntry._make(row)._replace(reason=reason)
+                self._pending[index] = entry if isinstance(row, AuditEntry) else tuple(entry)
+                amended += 1
+        if not amended:  # never a partial check the trail does not say
+            raise InternalError(f"the audit row of {table_name} record {record_id} was not queued")
 
     def flush(self) -> None:
         """Write the queued audit rows onto the chain (inside this transaction)."""

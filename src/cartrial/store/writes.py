@@ -45,7 +45,16 @@ from cartrial.store.fields import (
 from cartrial.store.locking import is_locked
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
-from cartrial.store.stored_dates import leaving_out_unreadable, locating, partial_checks_reason, readable
+from cartrial.store.stored_dates import (
+    UNREADABLE_DATE_HEADER,
+    LeftOut,
+    bounded,
+    leaving_out_unreadable,
+    locating,
+    partial_checks_reason,
+    readable,
+    unread_names,
+)
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
     RowLike,
@@ -219,13 +228,87 @@ def insert_record(
 
     # the bulk write's own checks once, then the write (D-19.515)
     checked = prepare_upsert(tx, table_name, [values], keys, each=free_key)
+    tx.flush()  # the new record's audit row stays queued until its checks have run (`note_partial_checks`)
     upsert_prepared(tx, checked)
     found = find_by_key(tx.connection, model, checked.rows[0], keys)
     assert found is not None
-    # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
-    check_record_write(tx, table_name, None, found, int(found["id"]))
-    reconcile_write(tx, table_name, found)  # queries whose check no longer fires are closed (D-19.164)
-    return int(found["id"])
+    record_id = int(found["id"])
+    # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back);
+    # the subject's unreadable records left out and named, in the answer and the audit row's reason, as
+    # for an edit (D-19.643, D-19.562) — unless a hard check of the new record compares it with one of
+    # them: refused then, naming the records to repair (`refuse_blind_hard_checks`, D-19.651)
+    with leaving_out_unreadable() as unseen:
+        check_record_write(tx, table_name, None, found, record_id)
+    refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    tx.note_partial_checks(table_name, record_id, unseen)
+    query_left_out(tx, table_name, found, record_id, unseen)
+    with leaving_out_unreadable() as unseen:  # queries whose check no longer fires are closed (D-19.164)
+        reconcile_write(tx, table_name, found)
+    tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
+    return record_id
+
+
+def refuse_blind_hard_checks(table_name: str, unseen: LeftOut, where: str) -> None:
+    """`StoredValueError` (409) naming the records `unseen` (left out of a single write's edit checks) of the
+    tables a hard check of `table_name` compares (`edit_checks.blind_hard_checks`): that check could not
+    run, and saving would let through what it refuses (a second infusion while the first is unreadable) and
+    then refuse the repair of the record left out. Names the records to repair, never a value (D-19.651)."""
+    from cartrial.store.edit_checks import blind_hard_checks, compared
+
+    tables = {name for name, ids in unseen.records.items() if ids}
+    blind = blind_hard_checks(table_name, tables)
+    if not blind:
+        return
+    read = {name for check in blind for name in compared(check, table_name)}
+    named = [p for p in unseen if p.record and p.record.rsplit(" record ", 1)[0] in read]
+    header = (
+        f"{where}: the edit check(s) {', '.join(c.id for c in blind)} compare it with the records below, "
+        "which cannot be read; nothing was written — a data manager repairs them first. "
+        + UNREADABLE_DATE_HEADER
+    )
+    raise StoredValueError(bounded(named), header=header)
+
+
+def moved_subject(before: RowLike, after: RowLike) -> str | None:
+    """The subject an edit moves a record to (its ``subject_id`` changed), else None."""
+    old, new = before.get("subject_id"), after.get("subject_id")
+    return None if new is None or str(new) == str(old) else str(new)
+
+
+def of_subject(connection: Connection, unseen: LeftOut, subject_id: str) -> LeftOut:
+    """The records of `unseen` that are `subject_id`'s (by record id), with their problems."""
+    out = LeftOut()
+    for name, ids in unseen.records.items():
+        table = getattr(STUDY_TABLES.get(name), "__table__", None)
+        if table is None or "subject_id" not in table.c or not ids:
+            continue
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            query = select(table.c.id).where(
+                table.c.id.in_(wanted[start : start + 500]), table.c.subject_id == subject_id
+            )
+            found = {int(n) for (n,) in connection.execute(query).all()}
+            if found:
+                out.records.setdefault(name, set()).update(found)
+    mine = {f"{name} record {n}" for name, ids in out.records.items() for n in ids}
+    out.extend(p for p in unseen if p.record in mine)
+    return out
+
+
+def query_left_out(
+    tx: Transaction, table_name: str, values: RowLike, record_id: int, unseen: Sequence[Problem]
+) -> None:
+    """A data query (`edit_checks.CHECKS_LEFT_OUT`) on the written record naming the records `unseen` its
+    checks left out (soft checks only: `refuse_blind_hard_checks` refused the others), on the data
+    manager's worklist until a write leaving none out (the repair) closes it (D-19.652)."""
+    from cartrial.store.edit_checks import blind_hard_checks, left_out_finding, record_queries
+
+    names = unread_names(unseen)
+    if names:
+        tables = {p.record.rsplit(" record ", 1)[0] for p in unseen if p.record}
+        hard = [check.id for check in blind_hard_checks(table_name, tables)]  # an edit's (D-19.652)
+        record_queries(tx, [left_out_finding(table_name, dict(values), record_id, names, hard)])
 
 
 def upsert_checked_rows(
@@ -404,13 +487,20 @@ def _upsert_users(tx: Transaction, checked: CheckedRows, befores: Sequence[RowLi
 
 
 def preview_write_checks(
-    connection: Connection, table_name: str, values: RowLike, record_id: int | None = None
+    connection: Connection,
+    table_name: str,
+    values: RowLike,
+    record_id: int | None = None,
+    unchecked: list[Problem] | None = None,
 ) -> list[Finding]:
     """The edit checks across forms (`cartrial.store.edit_checks`) that saving `values` as a new record
     (`record_id` None) or as changes to record `record_id` would fire, with the subject's stored records:
     hard findings would refuse the save, soft ones raise a data query. Nothing is written; a value the
     field rules refuse is left to them (`cartrial.store.fields.validate_record`) and gives no finding.
-    The same computation as the write (`edit_checks.write_findings`), run while a form is filled in."""
+    The same computation as the write (`edit_checks.write_findings`), run while a form is filled in.
+    `unchecked`: given, the subject's other records holding a stored date no reader reads are left out of
+    the checks, as the save leaves them out (D-19.643, D-19.562), and added to it (never a value);
+    without it, such a record refuses the preview (D-19.556)."""
     from cartrial.store.edit_checks import write_findings
 
     model = model_of(table_name)
@@ -418,7 +508,19 @@ def preview_write_checks(
         clean = prepare_rows(model, table_name, [typed_texts(table_name, values)], ())[0]
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
-        return write_findings(connection, table_name, current, after, record_id)
+        if unchecked is None:
+            return write_findings(connection, table_name, current, after, record_id)
+        with leaving_out_unreadable() as unseen:
+            found = write_findings(connection, table_name, current, after, record_id)
+        moved_to = None if current is None else moved_subject(current, after)
+        if record_id is None:  # a new record: refused as its save is (D-19.651)
+            refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
+        elif moved_to is not None:  # a record moved to another subject: as its save is (D-19.651)
+            refuse_blind_hard_checks(
+                table_name, of_subject(connection, unseen, moved_to), f"{table_name} record {record_id} moved"
+            )
+        unchecked.extend(p for p in unseen if p not in unchecked)
+        return found
     except StoredValueError:  # not checked is not "no findings": the refusal itself (D-19.556)
         raise
     except InputError:
@@ -601,11 +703,19 @@ def update_record(
     # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
     with leaving_out_unreadable() as unseen:
         check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+    moved_to = moved_subject(current, after)
+    if moved_to is not None:  # checked as a new record among the new subject's (D-19.146): as an insert
+        refuse_blind_hard_checks(
+            table_name, of_subject(tx.connection, unseen, moved_to), f"{table_name} record {record_id} moved"
+        )
+    # an edit is never refused for a record its checks cannot read, even a hard check's: it is the way out
+    # of a conflict the repair of that record meets (an insert is, D-19.651); it raises a query (D-19.652)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     # the audit row's old value of a repaired date is the text that was stored (D-19.560)
     stored = {**current, **repairs}
     audited = partial_checks_reason(reason, unseen)
     version = apply_update(tx, model, table_name, stored, diff, int(expected_version), audited)
+    query_left_out(tx, table_name, after, record_id, unseen)
     # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
     with leaving_out_unreadable() as unseen:
         reconcile_write(tx, table_name, current, after)

@@ -148,8 +148,8 @@ class Saved(BaseModel):
     queries: list[RaisedQueryOut] = []
     """The data queries the write raised (D-19.130)."""
     unchecked: list[str] = []
-    """An edit's (D-19.560): the subject's other records its edit checks could not read, each ``<table>
-    record <id>, <field>: …``, never the value (D-19.562)."""
+    """The subject's other records the write's edit checks could not read (an edit's, D-19.562; a new
+    record's, D-19.643), each ``<table> record <id>, <field>: …``, never the value."""
 
 
 class Deleted(BaseModel):
@@ -191,6 +191,20 @@ class Validation(BaseModel):
     queries: list[ProblemOut] = Field(
         default_factory=list, description="soft edit checks: saving would raise these data queries"
     )
+    unchecked: list[str] = Field(
+        default_factory=list,
+        description="the subject's other records the edit checks could not read (a stored date no reader "
+        "reads), left out as the save leaves them out: `<table> record <id>, <field>: …`; only when any "
+        "(D-19.650)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`unchecked` only when the checks left a record out: the answer is otherwise as before."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("unchecked"):
+            data.pop("unchecked", None)
+        return data
 
 
 class QueryIn(BaseModel):
@@ -423,14 +437,21 @@ def validate_values(
     protocol = _protocol(request)
     problems = validate(spec.name, body.values, protocol=protocol, partial=body.partial)
     queries: list[Problem] = []
+    unchecked: list[Problem] = []
     if not problems:
         problems, queries = edit_check_problems(
-            spec.name, body.values, protocol=protocol, handle=user.service, record_id=body.record_id
+            spec.name,
+            body.values,
+            protocol=protocol,
+            handle=user.service,
+            record_id=body.record_id,
+            unchecked=unchecked,
         )
     return Validation(
         ok=not problems,
         problems=[ProblemOut(**p.as_dict()) for p in problems],
         queries=[ProblemOut(**p.as_dict()) for p in queries],
+        unchecked=[str(p) for p in bounded(unchecked)],
     )
 
 
@@ -540,7 +561,8 @@ def create_record(
         _require_visible_subject(user, spec.table, subject)
     values = typed_values(spec.name, body.values, protocol=_protocol(request))
     raised: list[Any] = []
-    record_id = user.service.insert_record(spec.table, values, "web", raised=raised)
+    unchecked: list[Any] = []
+    record_id = user.service.insert_record(spec.table, values, "web", raised=raised, unchecked=unchecked)
     row = user.service.get_record(spec.table, record_id)
     response.headers["ETag"] = f'"{version_token(row)}"'
     response.headers["Location"] = f"/api/v1/records/{spec.name}/{record_id}"
@@ -550,6 +572,7 @@ def create_record(
         version=int(row["version"]),
         version_token=version_token(row),
         queries=[RaisedQueryOut(**q.as_dict()) for q in raised],
+        unchecked=[str(p) for p in bounded(unchecked)],
     )
 
 

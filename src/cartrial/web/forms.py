@@ -328,12 +328,15 @@ def edit_check_problems(
     protocol: Protocol | None,
     handle: StudyUser,
     record_id: int | None = None,
+    unchecked: list[Problem] | None = None,
 ) -> tuple[list[Problem], list[Problem]]:
     """The edit checks across forms that saving these values would fire (a new record, or changes to
     `record_id`), nothing written: (hard, soft) problems, each located as ``table.field`` with the check's
     id, severity and rule. Hard ones would refuse the save; soft ones would raise a data query. Values
     the field rules refuse give none (`validate` reports them). The store's own computation
-    (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree."""
+    (`StudyUser.preview_write_checks`), so the check while typing and the save cannot disagree:
+    `unchecked` is given the subject's other records the checks could not read, left out as the save
+    leaves them out (D-19.650)."""
     from cartrial.store.edit_checks import Severity
     from cartrial.store.tables import model_of
     from cartrial.web.errors import NotFoundError
@@ -374,7 +377,7 @@ def edit_check_problems(
                 allowed="a subject of your site" if sites is not None else "an enrolled subject",
             )
             return [problem], []
-    findings = handle.preview_write_checks(spec.table, typed, record_id)
+    findings = handle.preview_write_checks(spec.table, typed, record_id, unchecked)
     hard = [f.problem() for f in findings if f.check.severity is Severity.HARD]
     soft = [f.problem() for f in findings if f.check.severity is Severity.SOFT]
     return hard, soft

@@ -133,9 +133,19 @@ def visible_subjects(handle: StudyUser, sites: Sites) -> dict[str, str]:
     return {s: site for s, site in subject_sites(handle).items() if _site_ok(site, sites)}
 
 
-def require_subject(handle: StudyUser, sites: Sites, subject_id: str) -> dict[str, Any]:
-    """The subject record, or `NotVisible` (unknown subject or a site the user may not see)."""
-    rows = rows_of(handle, "subject", subject_id=subject_id)
+SUBJECT_KEY_COLUMNS = ("subject_id", "site_id")
+"""What tells a subject and its site: a subject whose stored date no reader reads keeps them (D-19.564)."""
+
+
+def require_subject(
+    handle: StudyUser, sites: Sites, subject_id: str, *, whole: bool = False
+) -> dict[str, Any]:
+    """The subject's id, site (and record id), or the whole record with `whole`; `NotVisible` (unknown
+    subject or a site the user may not see). Without `whole` only `SUBJECT_KEY_COLUMNS` are read: a
+    subject with an unreadable stored date (its consent date) is still found, so its forms open and
+    save (D-19.649); a read of the whole record refuses it (D-19.556)."""
+    columns = None if whole else {"subject": list(SUBJECT_KEY_COLUMNS)}
+    rows = rows_by_table(handle, ["subject"], columns, subject_id=subject_id)["subject"]
     if not rows or not _site_ok(rows[0].get("site_id"), sites):
         raise NotVisible(f"no subject {subject_id!r} that you may see")
     return rows[0]
@@ -154,8 +164,26 @@ def subject_time_zone(handle: StudyUser, subject_id: Any) -> str | None:
     """The time zone of the subject's site (None: unknown subject, or the site has none)."""
     if not isinstance(subject_id, str) or not subject_id:
         return None
-    rows = rows_of(handle, "subject", subject_id=subject_id)
-    return site_time_zone(handle, rows[0].get("site_id")) if rows else None
+    rows = rows_by_table(handle, ["subject"], {"subject": list(SUBJECT_KEY_COLUMNS)}, subject_id=subject_id)
+    found = rows["subject"]
+    return site_time_zone(handle, found[0].get("site_id")) if found else None
+
+
+def checks_left_out(handle: StudyUser, table: str, record_id: int) -> list[str]:
+    """The subject's other records the edit checks of record `record_id` of `table` leave out now (a stored
+    date no reader reads), as a save names them (`stored_dates.unread_names`: bounded, never a value):
+    computed from the stored records for the record page's notice, never carried in a link (D-19.644)."""
+    from cartrial.store.edit_checks import CHECKED_TABLES
+    from cartrial.store.stored_dates import unread_names
+
+    if table not in CHECKED_TABLES:
+        return []
+    unchecked: list[Problem] = []
+    try:
+        handle.preview_write_checks(table, {}, record_id, unchecked)
+    except StoredValueError as error:  # past the bound of records left out: named as refused (D-19.565)
+        return unread_names(error.problems)
+    return unread_names(unchecked)
 
 
 def record_subject(table: str, record: Mapping[str, Any]) -> str | None:
@@ -480,7 +508,7 @@ def casebook(
     from cartrial.store import reads
 
     today = today or utc_today()
-    subject = require_subject(handle, sites, subject_id)
+    subject = require_subject(handle, sites, subject_id, whole=True)  # the casebook shows it (D-19.559)
     protocol = study_protocol(handle)
     tables = [t for t in subject_tables() if t != "subject"]
     equals = {"subject_id": subject_id}

@@ -231,7 +231,12 @@ def validate_form(
             cells = cells.where(cells != "", default)
         values[column.table_column] = _parsed_array(cells, column, column.rule, sink, protocol)
     problems = sink.all()
-    if not partial:
+    if partial:  # a record in part: each rule between fields whose fields are all given (D-19.705)
+        bad = {p.field for p in problems}
+        problems.extend(
+            p for p in _record_problems(spec, values, data.file, given=set(values)) if p.field not in bad
+        )
+    else:
         problems.extend(_record_problems(spec, values, data.file))
         flagged = {(p.row, p.field) for p in problems}
         problems.extend(p for p in _external_problems(data) if (p.row, p.field) not in flagged)
@@ -277,9 +282,17 @@ def _edge_characters_named(problems: list[Problem], keys: set[str]) -> list[Prob
     return out
 
 
-def _record_problems(spec: FormSpec, values: dict[str, np.ndarray], file: str) -> list[Problem]:
-    """Problems of the rules between fields of one record (`cartrial.store.fields.RECORD_RULES`)."""
-    rules = record_rules(spec.table)
+def _record_problems(
+    spec: FormSpec, values: dict[str, np.ndarray], file: str, given: set[str] | None = None
+) -> list[Problem]:
+    """Problems of the rules between fields of one record (`cartrial.store.fields.RECORD_RULES`): of a
+    whole record (`given` None) those not left to the engine's validator (`RecordRule.live_only`); of a
+    record in part, each rule whose fields (`RecordRule.reads`) are all `given` (D-19.705)."""
+    rules = [
+        rule
+        for rule in record_rules(spec.table)
+        if (not rule.live_only if given is None else bool(rule.reads) and set(rule.reads) <= given)
+    ]
     if not rules:
         return []
     names = list(values)

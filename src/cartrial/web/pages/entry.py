@@ -21,8 +21,10 @@ from starlette.requests import ClientDisconnect
 from cartrial.allowed import RECORD_VERSION, record_version
 from cartrial.columns import trim_blanks
 from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
+from cartrial.store import stored_dates
 from cartrial.store.permissions import Action, write_action
 from cartrial.web import views
+from cartrial.web.errors import bounded_text
 from cartrial.web.pages.common import (
     done_message,
     field_name,
@@ -38,6 +40,13 @@ from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
 
 router = page_router()
+
+UNCHECKED_HEADER = (
+    "The edit checks of this record cannot read these other records of the subject: each holds a date "
+    "that cartrial never stores (changed directly in the database), so the checks that compare with them "
+    "do not run (a save is still possible: its audit trail and a data query name these records)."
+)
+"""The record page's notice of the records its edit checks leave out, computed (D-19.644)."""
 
 NOT_ENTERED_HERE = frozenset({"subject", "site", "escalation_decision"})
 """Tables whose records are not created from a subject's casebook (subjects by import or the API; sites by
@@ -152,6 +161,8 @@ def _form_page(
         "may_answer": user.may(Action.ANSWER_QUERY),
         "may_close": user.may(Action.RAISE_QUERY),
         "done": done_message(request),
+        "unchecked": [] if record is None else views.checks_left_out(handle, spec.table, int(record["id"])),
+        "unchecked_header": UNCHECKED_HEADER,
         "nav": "subjects",
         "action": action,
         "raising": raising or {},
@@ -499,7 +510,13 @@ def _update(
         try:
             changes = typed_values(spec.name, local.values, protocol=views.study_protocol(handle))
             handle.update_record(
-                spec.table, record_id, changes, expected, reason.strip(), _source(local), raised=raised
+                spec.table,
+                record_id,
+                changes,
+                expected,
+                reason.strip(),
+                _source(local),
+                raised=raised,
             )
         except (ConflictError, StoredValueError) as exc:  # a stored date no reader reads: 409 (D-19.556)
             from cartrial.store.writes import StaleVersionError
@@ -594,11 +611,21 @@ def _check(
         if values.get(field_name(p)) not in (None, "") or field_name(p) not in values
     ]
     queries: list[Problem] = []
+    unchecked: list[Problem] = []
+    refused: list[str] = []
     if not problems:
         # the edit checks across forms, with the subject's stored records, as the save would run them
-        problems, queries = edit_check_problems(
-            spec.name, values, protocol=protocol, handle=user.service, record_id=record_id
-        )
+        try:
+            problems, queries = edit_check_problems(
+                spec.name,
+                values,
+                protocol=protocol,
+                handle=user.service,
+                record_id=record_id,
+                unchecked=unchecked,
+            )
+        except StoredValueError as error:  # the save's 409, shown in the fragment htmx swaps in (D-19.650)
+            refused = [bounded_text(str(error))]
     by_field = problems_by_field(problems)
     return render(
         request,
@@ -608,12 +635,16 @@ def _check(
             "names": spec.field_names,
             "by_field": by_field,
             "form_problems": [
-                t
-                for n, texts in by_field.items()
-                if n not in spec.field_names and n != ZONE_FIELD
-                for t in texts
+                *refused,
+                *(
+                    t
+                    for n, texts in by_field.items()
+                    if n not in spec.field_names and n != ZONE_FIELD
+                    for t in texts
+                ),
             ],
             "queries": [f"{q.message} (rule: {q.allowed})" for q in queries],
+            "unchecked": "; ".join(stored_dates.unread_names(unchecked)),  # bounded, never a value
             "preview": _preview(spec.name, values),
             "utc_names": datetime_fields(spec.name),
             "utc": local.utc,

@@ -8,9 +8,12 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from cartrial.columns import utc_today
-from cartrial.store.permissions import Action
+from cartrial.errors import StoredValueError
+from cartrial.store.edit_checks import blind_hard_checks
+from cartrial.store.permissions import Action, write_action
 from cartrial.store.stored_dates import leaving_out_unreadable
 from cartrial.web import views
+from cartrial.web.errors import bounded_text
 from cartrial.web.pages.common import done_message, page_router, sites, unreadable_context
 from cartrial.web.security import WebUser, permit
 from cartrial.web.templating import render
@@ -96,6 +99,15 @@ def _refused_entry(form_name: str, book: views.Casebook) -> str | None:
     )
 
 
+UNREADABLE_CASEBOOK_HELP = (
+    "The casebook shows the subject record, which cannot be read: a data manager repairs it (cartrial db "
+    "edit or the API's record update, setting each unreadable date, with a reason). Meanwhile the "
+    "subject's new records can be entered; their edit checks leave the record out and name it (a form "
+    "whose hard edit check needs that record, such as the infusion, opens once it is repaired):"
+)
+"""What the casebook's 409 of a subject whose own record is unreadable says above its forms (D-19.703)."""
+
+
 @router.get("/subjects/{subject_id}", response_class=HTMLResponse, name="casebook")
 def casebook(
     request: Request,
@@ -105,13 +117,38 @@ def casebook(
 ) -> HTMLResponse:
     """Every form of one subject by visit (protocol schedule), missing and overdue marked; the records
     outside the schedule, a few per form (`all`: every record of that form)."""
-    book = views.casebook(user.service, sites(user), subject_id, utc_today(), show_all=all)
     from cartrial.web.forms import form, record_noun
 
     offered = views.study_form_names(user.service)  # D-19.70: the study's forms only
+    names = [form(form_of).name for form_of in views.subject_tables() if form_of != "subject"]
+    try:
+        book = views.casebook(user.service, sites(user), subject_id, utc_today(), show_all=all)
+    except StoredValueError as error:  # the subject's own record unreadable: 409, its forms linked (D-19.703)
+        views.require_subject(user.service, sites(user), subject_id)  # another site's: 404, as before
+        unread = {p.record.rsplit(" record ", 1)[0] for p in error.problems if p.record}
+        links = [
+            {"href": f"/subjects/{subject_id}/forms/{name}/new", "label": f"New {record_noun(name)}"}
+            for name in names
+            if name in offered
+            and user.may(write_action(form(name).table, Action.ENTER))
+            # a form whose hard check compares it with the unreadable record never saves (D-19.651)
+            and not blind_hard_checks(form(name).table, unread)
+        ]
+        return render(
+            request,
+            "error.html",
+            {
+                "title": "Error 409",
+                "message": bounded_text(str(error)),
+                "help": UNREADABLE_CASEBOOK_HELP,
+                "links": links,
+                "status": 409,
+            },
+            status_code=409,
+        )
     entry_forms = [
         {"name": name, "label": f"New {record_noun(name)}", "refused": _refused_entry(name, book)}
-        for name in (form(form_of).name for form_of in views.subject_tables() if form_of != "subject")
+        for name in names
         if name in offered
     ]
     return render(
