@@ -740,10 +740,61 @@ def cutoff_date(value: Any, field: str = "cutoff", *, allow_future: bool = False
     return chosen
 
 
+def utc_now() -> datetime:
+    """The current instant, timezone-aware UTC: the one "now" every "today" is read from (`utc_today`,
+    `site_today`), never the server's local clock."""
+    return _dt.datetime.now(_dt.UTC)
+
+
 def utc_today() -> _dt.date:
-    """Today's date in UTC, the project's one "today" (times are UTC, D-19.185, D-19.387): not the server's
-    local date, which is a day ahead of or behind UTC for hours of every day."""
-    return _dt.datetime.now(_dt.UTC).date()
+    """Today's date in UTC, the project's one "today" of what belongs to no site (times are UTC, D-19.185,
+    D-19.387): not the server's local date, which is a day ahead of or behind UTC for hours of every day.
+    A subject's or a site's today is `site_today` (D-19.613)."""
+    return utc_now().date()
+
+
+def site_today(zone: str | None, now: datetime | None = None) -> _dt.date:
+    """Today on the calendar of the IANA `zone` (a site's, `site.time_zone`; blank or None: UTC) at the
+    instant `now` (default the current one, `utc_now`): the day a site's date fields are typed on, the one
+    "today" of a subject's records (DATE-FUTURE and the other checks against today, the casebook's days
+    since infusion; D-19.613). At 07:00 in Wuhan on 7 December it is 23:00Z on the 6th:
+
+    >>> site_today("Asia/Shanghai", utc_moment("2026-12-06T23:00:00Z"))
+    datetime.date(2026, 12, 7)
+    >>> site_today(None, utc_moment("2026-12-06T23:00:00Z"))
+    datetime.date(2026, 12, 6)
+    """
+    return on_site_clock(utc_now() if now is None else now, zone).date()
+
+
+def site_day(value: Any, zone: str | None = None) -> _dt.date | None:
+    """The date of a date field or a date-time on the calendar of the IANA `zone` (blank or None: UTC): a
+    date as recorded (a site's date is typed on its own calendar); a date-time's instant read on the site's
+    clock (`on_site_clock`; a naive one is UTC); None for anything else. The calendar the casebook and the
+    edit checks place a subject's records on (D-19.607); what `after_site_today` compares (D-19.613)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return on_site_clock(moment, zone).date()
+    if isinstance(value, _dt.date):
+        return value
+    return None
+
+
+def after_site_today(value: Any, zone: str | None, today: _dt.date) -> bool:
+    """Whether a date field or date-time `value` of a record at a site in `zone` is after `today`, that
+    site's today (`site_today`): a date against it as typed, a date-time by its date on the site's clock
+    (`site_day`), so a date-time later today at the site is not "after today", nor a bare date typed in a
+    date-time field (00:00Z of that day) while the site is already on it. The one rule of every "is it after
+    today" check of a subject's records (D-19.613).
+
+    >>> wuhan_7am = site_today("Asia/Shanghai", utc_moment("2026-12-06T23:00:00Z"))
+    >>> after_site_today(_dt.date(2026, 12, 7), "Asia/Shanghai", wuhan_7am)
+    False
+    >>> after_site_today(_dt.date(2026, 12, 8), "Asia/Shanghai", wuhan_7am)
+    True
+    """
+    day = site_day(value, zone)
+    return day is not None and day > today
 
 
 def not_after_today(day: _dt.date, field: str, typed: Any = None) -> _dt.date:

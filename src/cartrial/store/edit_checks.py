@@ -48,7 +48,15 @@ from enum import StrEnum
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_today
+from cartrial.columns import (
+    TIME_ZONE_COLUMN,
+    after_site_today,
+    checked_site_zones,
+    site_day,
+    site_today,
+    time_zone_of,
+    utc_now,
+)
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -238,10 +246,8 @@ class SubjectRecords:
 
     def day(self, value: Any) -> dt.date | None:
         """The date of a date or date-time value on the subject's site calendar (a date as recorded; a
-        date-time's instant read in `time_zone`, UTC without one; D-19.607)."""
-        if isinstance(value, dt.datetime):
-            return on_site_clock(_aware(value), self.time_zone).date()
-        return _day(value)
+        date-time's instant read in `time_zone`, UTC without one; `cartrial.columns.site_day`, D-19.607)."""
+        return site_day(value, self.time_zone)
 
     def infusion_day(self) -> dt.date | None:
         """The day of the (first) CAR-T infusion on the site's calendar (day 0; D-19.607)."""
@@ -342,8 +348,10 @@ CheckFunction = Callable[
 
 
 def _dates_in_future(columns: Mapping[str, Sequence[str]], what: str) -> CheckFunction:
-    """The check that each date (or date-time, by its UTC day) of `columns` (table → its date columns; the
-    subject table: the subject row) is on or before today (`what`: why it cannot be later)."""
+    """The check that each date (or date-time, by its date on the site's calendar) of `columns` (table → its
+    date columns; the subject table: the subject row) is on or before today (`what`: why it cannot be
+    later). `today` is the subject's site's today (`run_edit_checks`); the comparison is
+    `cartrial.columns.after_site_today` (D-19.613)."""
 
     def check(
         records: SubjectRecords, protocol: Protocol | None, today: dt.date
@@ -356,8 +364,7 @@ def _dates_in_future(columns: Mapping[str, Sequence[str]], what: str) -> CheckFu
                 rows = records.of(table)
             for record in rows:
                 for name in names:
-                    day = _day(record.get(name))
-                    if day is not None and day > today:
+                    if after_site_today(record.get(name), records.time_zone, today):
                         message = f"{table}.{name} ({_where(record)}) is after today: {what}"
                         yield record, name, record.get(name), message
 
@@ -394,8 +401,9 @@ _date_in_future = _dates_in_future(
 
 
 def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> CheckFunction:
-    """The check that each date (or date-time, by its UTC day) of `columns` ((table, column) pairs) is on or
-    after the subject's consent (`why`: what a date before it means, appended to the message)."""
+    """The check that each date (or date-time, by its date on the site's calendar) of `columns` ((table,
+    column) pairs) is on or after the subject's consent (`why`: what a date before it means, appended to
+    the message)."""
 
     def check(
         records: SubjectRecords, protocol: Protocol | None, today: dt.date
@@ -1037,13 +1045,18 @@ def _fatal_ae_disposition(
 
 EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
-        EditCheck("CONSENT-FUTURE", "consent_date on or before today", Severity.HARD, ICH_CONSENT),
+        EditCheck(
+            "CONSENT-FUTURE",
+            "consent_date on or before today at the subject's site",
+            Severity.HARD,
+            ICH_CONSENT,
+        ),
         _consent_in_future,
     ),
     (
         EditCheck(
             "END-OF-STUDY-FUTURE",
-            "disposition_date on or before today",
+            "disposition_date on or before today at the subject's site",
             Severity.SOFT,
             "logical date order (an end of study is recorded once it happened; SDTM DS.DSSTDTC, ADSL.EOSDT); "
             + EDC_PRACTICE
@@ -1056,7 +1069,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "DATE-FUTURE",
             "every other date of a subject's records ("
             + ", ".join(f"{t}.{c}" for t, cs in FUTURE_DATED.items() for c in cs)
-            + ") on or before today (a date-time by its UTC day)",
+            + ") on or before today at the subject's site (a date-time by its date on the site's calendar; "
+            "UTC without a site time zone)",
             Severity.SOFT,
             "logical date order (a record is entered once it happened); " + EDC_PRACTICE + " (D-19.163)",
         ),
@@ -1377,13 +1391,22 @@ def site_zones_of(
 
 
 def run_edit_checks(
-    subjects: Iterable[SubjectRecords], protocol: Protocol | None, today: dt.date | None = None
+    subjects: Iterable[SubjectRecords],
+    protocol: Protocol | None,
+    today: dt.date | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """Every finding on a new record (`Record.new`) of the given subjects; a hard finding on a stored
-    record too when the subject row itself is new (a consent date moved after the stored infusion)."""
-    today = today or utc_today()
+    record too when the subject row itself is new (a consent date moved after the stored infusion).
+
+    Today is each subject's site's today at the instant `now` (default the current one;
+    `cartrial.columns.site_today` with `SubjectRecords.time_zone`, UTC without a zone; D-19.613); an
+    explicit `today` is that day at every site (an as-of day, as given)."""
+    now = utc_now() if now is None else now
     findings: list[Finding] = []
     for records in subjects:
+        subject_today = today if today is not None else site_today(records.time_zone, now)
         subject = records.subject
         subject_new = subject is not None and subject.new
         records._death = None
@@ -1391,7 +1414,7 @@ def run_edit_checks(
         try:
             for check, function in EDIT_CHECKS:
                 hard = check.severity is Severity.HARD
-                for record, field_name, value, message in function(records, protocol, today):
+                for record, field_name, value, message in function(records, protocol, subject_today):
                     if record.new or (hard and subject_new):
                         findings.append(Finding(check, record, field_name, value, message))
         finally:
@@ -1980,7 +2003,7 @@ def import_findings(
     (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes."""
     from cartrial.store.models import STUDY_TABLES
 
-    today = today or utc_today()
+    now = utc_now()  # one instant for the whole import: each subject's site today is read from it (D-19.613)
     imported: dict[str, dict[str, list[Record]]] = {}
     for form in forms:
         table = form.spec.table
@@ -2037,6 +2060,17 @@ def import_findings(
         for s, records in subjects.items()
         if (end := records.end_day())
     }
+    # a moment at or after 00:00 of the day after the site's today, on the site's clock, is on a later
+    # day (DATE-FUTURE; an explicit `today` is that day at every site; D-19.613): the first such instant
+    # (fold 0), so a clock set back across midnight only adds candidates that the check itself drops
+    tomorrows = {
+        s: dt.datetime.combine(
+            (today if today is not None else site_today(records.time_zone, now)) + dt.timedelta(days=1),
+            dt.time(0),
+            _zone(records.time_zone),
+        )
+        for s, records in subjects.items()
+    }
     infused = {  # the moment day 0 starts from, per subject (SAMPLE-DAY-MISMATCH; PK and PD alike)
         s: _aware(first.get("infused_at"))
         for s, records in subjects.items()
@@ -2051,7 +2085,7 @@ def import_findings(
         candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
         for name in FUTURE_DATED.get(table, ()):
             if name in columns:
-                candidates += _after_day(columns[name], today)
+                candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
         if table == "lab_result" and "value" in columns and "unit" in columns:
             candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         if table == "lab_result" and "analyte" in columns:
@@ -2067,12 +2101,12 @@ def import_findings(
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
-    found = run_edit_checks(subjects.values(), protocol, today)
+    found = run_edit_checks(subjects.values(), protocol, today, now=now)
     imported_tables = {form.spec.table for form in forms}
     return [
         *found,
         *_stored_side_findings(
-            connection, subjects, stored, changed, imported_tables, protocol, today, found
+            connection, subjects, stored, changed, imported_tables, protocol, today, found, now
         ),
         *_import_decision_findings(connection, forms, protocol),
     ]
@@ -2096,8 +2130,9 @@ def _stored_side_findings(
     changed: Mapping[str, set[str]],
     imported: set[str],
     protocol: Protocol | None,
-    today: dt.date,
+    today: dt.date | None,
     found: Sequence[Finding],
+    now: dt.datetime,
 ) -> list[Finding]:
     """The findings an import creates on stored records that it does not give (D-19.246): for each subject
     whose context records (`changed`: subject -> the context tables changed or added) the import changes,
@@ -2165,9 +2200,10 @@ def _stored_side_findings(
         on_imported = imported_checks.get(subject_id, set())
         zone = subjects[subject_id].time_zone  # the site's calendar (D-19.607)
         earlier = {
-            _key(f) for f in run_edit_checks([SubjectRecords(subject_id, before, zone)], protocol, today)
+            _key(f)
+            for f in run_edit_checks([SubjectRecords(subject_id, before, zone)], protocol, today, now=now)
         }
-        for finding in run_edit_checks([SubjectRecords(subject_id, after, zone)], protocol, today):
+        for finding in run_edit_checks([SubjectRecords(subject_id, after, zone)], protocol, today, now=now):
             key = _key(finding)
             if (
                 id(finding.record) in stored_only
@@ -2243,19 +2279,6 @@ def _before_limit(
     moment_of_row, limit_of_row = moment_us[moment_codes], limit_us[subject_codes]
     chosen = moment_of_row >= limit_of_row if after else moment_of_row < limit_of_row
     return np.flatnonzero(chosen & (moment_codes >= 0)).tolist()
-
-
-def _after_day(moments: Sequence[Any], day: dt.date) -> list[int]:
-    """Positions of the rows whose date (a date-time by its UTC day, `_day`) is after `day`; each distinct
-    value looked at once (`DATE-FUTURE`)."""
-    import numpy as np
-    import pandas as pd
-
-    codes, values = pd.factorize(_objects(moments), sort=False)  # None: -1
-    later = np.array(
-        [(found := _day(v)) is not None and found > day for v in values.tolist()] + [False], dtype=bool
-    )
-    return np.flatnonzero(later[codes]).tolist()
 
 
 def _microseconds(moment: dt.datetime) -> int:

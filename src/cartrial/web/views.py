@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
-from cartrial.columns import checked_site_zones, on_site_clock, utc_today
+from cartrial.columns import checked_site_zones, site_day, utc_today
 from cartrial.errors import CartrialError, ConflictError, Problem, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.store.stored_dates import bounded, leaving_out_unreadable
@@ -198,17 +198,6 @@ def require_query(handle: StudyUser, query_code: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 # values
 # ---------------------------------------------------------------------------------------------------------
-
-
-def site_day(value: Any, zone: str | None = None) -> dt.date | None:
-    """The date of a stored date (as recorded) or date-time (its instant, naive = UTC, on the clock of the
-    site's IANA `zone`, `cartrial.columns.on_site_clock`; UTC without one; D-19.607) — None for anything
-    else: the calendar the casebook places a subject's records on, as the analysis counts its days."""
-    if isinstance(value, dt.datetime):
-        return on_site_clock(value if value.tzinfo else value.replace(tzinfo=dt.UTC), zone).date()
-    if isinstance(value, dt.date):
-        return value
-    return None
 
 
 def display(value: Any) -> str:

@@ -1,0 +1,190 @@
+"""D-19.613: "after today" is today at the subject's site. DATE-FUTURE (and CONSENT-FUTURE,
+END-OF-STUDY-FUTURE) compared a date, and a date-time by its UTC day, with today's UTC date. At 07:00 in
+Wuhan (UTC+8) on 7 December 2026 it is 23:00Z on the 6th: an adverse event started on 7 December, typed on
+the ward that morning, was queried as after today. At 20:00 in New York (EST, UTC-5) on 6 December it is
+01:00Z on the 7th: a date of 7 December, tomorrow at the site, was not queried. Every now here is a fixed
+instant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cartrial.columns import after_site_today, site_today
+from cartrial.store.edit_checks import Record, SubjectRecords, run_edit_checks
+from cartrial.store.importing import import_templates
+
+from .test_cross_form_checks import empty_study_url  # noqa: F401
+from .test_death_checks import EXAMPLE_STUDY
+
+WUHAN_7AM_7_DEC = dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC)  # 07:00 on 7 December in Asia/Shanghai
+NEW_YORK_8PM_6_DEC = dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC)  # 20:00 EST on 6 December
+FUTURE = ("DATE-FUTURE", "CONSENT-FUTURE", "END-OF-STUDY-FUTURE")
+
+
+def _future(zone: str | None, now: dt.datetime, **dated: object) -> list[tuple[str, str]]:
+    """(check, field) of the after-today checks on one new record of each `table.field=value` of `dated`
+    (the subject row: `subject.consent_date`) for a subject of a site in `zone`, at the instant `now`."""
+    tables: dict[str, list[Record]] = {"subject": [Record("subject", {"subject_id": "S-1"}, False)]}
+    for key, value in dated.items():
+        table, name = key.split("__")
+        if table == "subject":
+            tables["subject"] = [Record("subject", {"subject_id": "S-1", name: value}, True)]
+        else:
+            tables.setdefault(table, []).append(Record(table, {"subject_id": "S-1", name: value}, True))
+    found = run_edit_checks([SubjectRecords("S-1", tables, zone)], None, now=now)
+    return sorted((f.check.id, f.field) for f in found if f.check.id in FUTURE)
+
+
+def test_a_wuhan_morning_date_of_the_ward_day_is_not_after_today() -> None:
+    """Before: [("DATE-FUTURE", "infused_at"), ("DATE-FUTURE", "started_on")] — 7 December after UTC's 6th;
+    the infusion typed as a bare date (00:00Z on the 7th, 08:00 in Wuhan) likewise."""
+    assert (
+        _future(
+            "Asia/Shanghai",
+            WUHAN_7AM_7_DEC,
+            adverse_event__started_on=dt.date(2026, 12, 7),
+            infusion__infused_at=dt.datetime(2026, 12, 7, tzinfo=dt.UTC),
+        )
+        == []
+    )
+    # the next ward day is after today there
+    assert _future("Asia/Shanghai", WUHAN_7AM_7_DEC, adverse_event__started_on=dt.date(2026, 12, 8)) == [
+        ("DATE-FUTURE", "started_on")
+    ]
+
+
+def test_without_a_site_zone_today_stays_the_utc_date() -> None:
+    assert _future(None, WUHAN_7AM_7_DEC, adverse_event__started_on=dt.date(2026, 12, 7)) == [
+        ("DATE-FUTURE", "started_on")
+    ]
+    assert _future(None, NEW_YORK_8PM_6_DEC, adverse_event__started_on=dt.date(2026, 12, 7)) == []
+
+
+def test_a_new_york_evening_date_of_tomorrow_is_after_today() -> None:
+    """Before: nothing — 7 December is UTC's today at 01:00Z, but the site is still on the 6th. A lab drawn
+    at 01:00 EST on the 7th (06:00Z) is tomorrow at the site too; one at 19:30 EST on the 6th is not."""
+    assert _future(
+        "America/New_York",
+        NEW_YORK_8PM_6_DEC,
+        adverse_event__started_on=dt.date(2026, 12, 7),
+        subject__consent_date=dt.date(2026, 12, 7),
+        lab_result__collected_at=dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC),
+    ) == [("CONSENT-FUTURE", "consent_date"), ("DATE-FUTURE", "collected_at"), ("DATE-FUTURE", "started_on")]
+    assert (
+        _future(
+            "America/New_York",
+            NEW_YORK_8PM_6_DEC,
+            adverse_event__started_on=dt.date(2026, 12, 6),
+            lab_result__collected_at=dt.datetime(2026, 12, 7, 0, 30, tzinfo=dt.UTC),
+        )
+        == []
+    )
+
+
+def test_new_york_today_after_the_fall_back_is_read_in_standard_time() -> None:
+    """Daylight saving ended in New York at 06:00Z on 1 November 2026 (02:00 EDT → 01:00 EST). At 04:30Z
+    on 2 November it is 23:30 EST on 1 November (an EDT reading, UTC-4, would say 00:30 on the 2nd):
+    2 November is after today there; at 04:30Z on 1 November it is 00:30 EDT on the 1st."""
+    after_fall_back = dt.datetime(2026, 11, 2, 4, 30, tzinfo=dt.UTC)
+    assert site_today("America/New_York", after_fall_back) == dt.date(2026, 11, 1)
+    assert _future("America/New_York", after_fall_back, adverse_event__started_on=dt.date(2026, 11, 2)) == [
+        ("DATE-FUTURE", "started_on")
+    ]
+    before_fall_back = dt.datetime(2026, 11, 1, 4, 30, tzinfo=dt.UTC)
+    assert site_today("America/New_York", before_fall_back) == dt.date(2026, 11, 1)
+    assert _future("America/New_York", before_fall_back, adverse_event__started_on=dt.date(2026, 11, 1)) == []
+
+
+def test_an_explicit_today_is_that_day_at_every_site() -> None:
+    tables = {
+        "subject": [Record("subject", {"subject_id": "S-1"}, False)],
+        "adverse_event": [Record("adverse_event", {"started_on": dt.date(2026, 12, 7)}, True)],
+    }
+    found = run_edit_checks([SubjectRecords("S-1", tables, "Asia/Shanghai")], None, dt.date(2026, 12, 6))
+    assert [f.check.id for f in found if f.check.id == "DATE-FUTURE"] == ["DATE-FUTURE"]
+
+
+@given(
+    now=st.datetimes(min_value=dt.datetime(1995, 1, 1), max_value=dt.datetime(2090, 1, 1)),
+    back=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=3)),
+    zone=st.sampled_from(
+        ["Asia/Shanghai", "America/New_York", "Pacific/Kiritimati", "America/Santiago", None]
+    ),
+)
+def test_a_moment_that_has_happened_is_never_after_today(
+    now: dt.datetime, back: dt.timedelta, zone: str | None
+) -> None:
+    """Whatever the site's zone (daylight saving included), a date-time at or before now is not after
+    today there; in Wuhan (UTC+8 all year since 1991) today is the UTC time plus eight hours."""
+    instant = now.replace(tzinfo=dt.UTC)
+    today = site_today(zone, instant)
+    assert not after_site_today(instant - back, zone, today)
+    assert not after_site_today(instant, zone, today)
+    wuhan = site_today("Asia/Shanghai", instant)
+    assert wuhan == (now + dt.timedelta(hours=8)).date()
+    assert after_site_today(wuhan + dt.timedelta(days=1), "Asia/Shanghai", wuhan)
+    assert not after_site_today(wuhan, "Asia/Shanghai", wuhan)
+
+
+# --- the import agrees with the single-record path --------------------------------------------------------
+
+LAB_HEADER = "subject_id,collected_at,analyte,value,unit,lln"
+AE_HEADER = (
+    "subject_id,term,meddra_code,category,started_on,ended_on,grade,grading_scale,grading_scale_version,"
+    "serious,serious_death,serious_life_threatening,serious_hospitalisation,serious_disability,"
+    "serious_congenital_anomaly,serious_medically_important,relatedness,dlt,action_taken,outcome,pathogen,"
+    "infection_site"
+)
+
+
+def _import_at(url: str, folder: Path, now: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    import cartrial.store.edit_checks as edit_checks
+
+    monkeypatch.setattr(edit_checks, "utc_now", lambda: now)
+    planned = import_templates(url, folder, "admin", dry_run=True).edit_checks
+    return sorted(
+        (Path(f.record.file or "").name, f.record.row, f.field) for f in planned if f.check.id in FUTURE
+    )
+
+
+def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The example's site TJH is in Asia/Shanghai. At 07:00 on 7 December in Wuhan an adverse event started
+    that day is not after today (before: queried); at 18:00 on 7 December (10:00Z) a lab drawn at 01:00 on the
+    8th in Wuhan (17:00Z on the 7th, UTC's today) is after today there (before: not queried, the import's
+    per-value pre-filter read its UTC day). The single-record path says the same (the tests above)."""
+    first = tmp_path / "first"
+    first.mkdir()
+    for name in ("sites", "subjects", "infusions"):
+        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    import_templates(empty_study_url, first, "admin")
+    morning = tmp_path / "morning"
+    morning.mkdir()
+    (morning / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
+        "recovering,,\n",
+        "utf-8",
+    )
+    (morning / "labs.csv").write_text(
+        LAB_HEADER + "\nCT-001,2026-12-06T22:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
+    )
+    assert _import_at(empty_study_url, morning, WUHAN_7AM_7_DEC, monkeypatch) == []
+    evening = tmp_path / "evening"
+    evening.mkdir()
+    (evening / "labs.csv").write_text(
+        LAB_HEADER
+        + "\nCT-001,2026-12-07T17:00:00Z,platelets,100,10^9/L,125\nCT-001,2026-12-07T15:00:00Z,platelets,100,"
+        "10^9/L,125\n",
+        "utf-8",
+    )
+    at_six_pm = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    assert _import_at(empty_study_url, evening, at_six_pm, monkeypatch) == [("labs.csv", 2, "collected_at")]
