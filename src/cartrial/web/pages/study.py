@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from cartrial.columns import utc_today
 from cartrial.store.permissions import Action
 from cartrial.store.stored_dates import leaving_out_unreadable
 from cartrial.web import views
@@ -105,7 +104,7 @@ def casebook(
 ) -> HTMLResponse:
     """Every form of one subject by visit (protocol schedule), missing and overdue marked; the records
     outside the schedule, a few per form (`all`: every record of that form)."""
-    book = views.casebook(user.service, sites(user), subject_id, utc_today(), show_all=all)
+    book = views.casebook(user.service, sites(user), subject_id, show_all=all)  # the site's today (D-19.614)
     from cartrial.web.forms import form, record_noun
 
     offered = views.study_form_names(user.service)  # D-19.70: the study's forms only
