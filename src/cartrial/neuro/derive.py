@@ -92,6 +92,7 @@ from cartrial.neuro.tables import (
     parse_relapse_table,
     parse_timed_walk_table,
     parse_va_table,
+    site_dates,
 )
 from cartrial.neuro.visual_acuity import (
     Notation,
@@ -477,10 +478,15 @@ def end_of_follow_up(
     3. the data cut-off for every subject;
     4. the latest date in the data (infusions, `latest_event`) — a guess, flagged ``guessed``.
 
+    A date-time (``assessed_at``, the last-assessment column) counts by its date on the subject's site
+    calendar: the infusions form's optional ``time_zone`` column (`infusion_time_zones`), as the analysis
+    hands it the site dates (D-19.607); without the column (or blank) it is the UTC date (D-19.615).
+
     >>> end_of_follow_up({"S1": date(2021, 3, 1)}, cutoff=date(2021, 9, 1)).last_assessment
     {'S1': datetime.date(2021, 9, 1)}
     """
     days, late = infused_by_cutoff(infusion_days(infusions, source=source), cutoff)
+    zones = infusion_time_zones(infusions)  # checked by infusion_days (D-19.615)
     if assessments:
         last: dict[str, date] = {}
         for i, form in enumerate(assessments):
@@ -490,10 +496,10 @@ def end_of_follow_up(
             subjects = parse_text(text, "subject_id", problems)
             moments = parse_datetime(text, "assessed_at", problems)
             problems.raise_if_any()
-            for sid, moment in zip(subjects, moments, strict=True):
-                if moment is None:
+            dates = site_dates(text["assessed_at"], moments, [zones.get(str(s)) for s in subjects])
+            for sid, day in zip(subjects, dates, strict=True):
+                if day is None:
                     continue
-                day = moment.date()
                 if (cutoff is not None and day > cutoff) or str(sid) in late:
                     continue  # after the cut-off, or a subject infused after it (D-19.577)
                 last[str(sid)] = max(day, last.get(str(sid), day))
@@ -506,7 +512,7 @@ def end_of_follow_up(
         column = next((c for c in LAST_ASSESSMENT_COLUMNS if c in frame.columns), None)
         if column is not None:
             problems = RowProblems(source)
-            recorded = parse_last_assessments(frame, problems, column)
+            recorded = parse_last_assessments(frame, problems, column, zones)
             problems.raise_if_any()
             return FollowUpEnd(
                 {

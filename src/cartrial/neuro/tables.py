@@ -10,6 +10,7 @@ Forms and columns: ``docs/templates/neuro.md``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -550,11 +551,43 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
     return out
 
 
-def parse_last_assessments(frame: pd.DataFrame, problems: RowProblems, column: str) -> dict[str, date]:
-    """Last assessment date per subject from a column of an infusions/follow-up form (blank = unknown)."""
+def parse_last_assessments(
+    frame: pd.DataFrame, problems: RowProblems, column: str, zones: Mapping[str, str] | None = None
+) -> dict[str, date]:
+    """Last assessment date per subject from a column of an infusions/follow-up form (blank = unknown): a
+    date as given, a date-time by its date on the subject's site calendar (`zones`: subject_id → IANA
+    zone, the form's ``time_zone`` column; a subject not listed: UTC; D-19.615)."""
     subject = parse_text(frame, "subject_id", problems)
     moments = parse_datetime(frame, column, problems, required=False)
-    return {str(s): m.date() for s, m in zip(subject, moments, strict=True) if s and m is not None}
+    days = site_dates(frame[column], moments, [zones.get(str(s)) if zones else None for s in subject])
+    return {str(s): d for s, d in zip(subject, days, strict=True) if s and d is not None}
+
+
+def site_dates(
+    cells: pd.Series, moments: Sequence[datetime | None], zones: Sequence[str | None]
+) -> list[date | None]:
+    """The date of each parsed cell (`moments`, from `parse_datetime` of `cells`) on its row's site calendar
+    (`zones`, None: UTC): a cell typed as a bare date is that date as given (a site's date, D-19.607),
+    whatever the zone; a date-time is its instant read on the site's clock (D-19.615).
+
+    >>> from cartrial.columns import utc_moment
+    >>> cells = pd.Series(["2021-06-02", "2021-06-01T23:30:00Z", "2021-06-02"])
+    >>> site_dates(cells, [utc_moment(c) for c in cells], ["America/New_York", "Asia/Shanghai", None])
+    [datetime.date(2021, 6, 2), datetime.date(2021, 6, 2), datetime.date(2021, 6, 2)]
+    """
+    out: list[date | None] = []
+    for cell, moment, zone in zip(cells.tolist(), moments, zones, strict=True):
+        if moment is None:
+            out.append(None)
+        elif ISO_DATE_TEXT.fullmatch(str(cell).strip()):
+            out.append(moment.date())
+        else:
+            out.append(on_site_clock(moment, zone).date())
+    return out
+
+
+ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+"""A cell typed as a date without a time (read by `parse_datetime` as 00:00Z of that date)."""
 
 
 def parse_birth_dates(
@@ -626,4 +659,5 @@ __all__ = [
     "parse_relapse_table",
     "parse_timed_walk_table",
     "parse_va_table",
+    "site_dates",
 ]

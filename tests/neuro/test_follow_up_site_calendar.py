@@ -1,0 +1,83 @@
+"""D-19.615: the neuro engine's own end of follow-up (the command line, without the analysis) reads a
+date-time on the subject's site calendar when the infusions form carries a ``time_zone`` column, as the
+analysis does (D-19.607); without one, the UTC date. 2021-06-01T23:30Z is 07:30 on 2 June in Wuhan
+(UTC+8); 2021-06-02T02:00Z is 22:00 on 1 June in New York (EDT, UTC-4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.neuro.derive import end_of_follow_up
+
+INFUSED = {"subject_id": ["S1", "S2"], "infused_at": ["2021-04-27T02:00:00Z", "2021-04-27T14:00:00Z"]}
+ZONES = ["Asia/Shanghai", "America/New_York"]
+LAST = ["2021-06-01T23:30:00Z", "2021-06-02T02:00:00Z"]
+
+
+def test_the_last_assessments_count_on_the_site_calendar() -> None:
+    """Before: {'S1': 2021-06-01, 'S2': 2021-06-02}, the UTC dates."""
+    infusions = pd.DataFrame({**INFUSED, "time_zone": ZONES})
+    assessments = pd.DataFrame({"subject_id": ["S1", "S2"], "assessed_at": LAST})
+    end = end_of_follow_up(infusions, assessments=[assessments])
+    assert end.last_assessment == {"S1": dt.date(2021, 6, 2), "S2": dt.date(2021, 6, 1)}
+
+
+def test_the_last_assessment_column_counts_on_the_site_calendar() -> None:
+    infusions = pd.DataFrame({**INFUSED, "time_zone": ZONES, "last_assessed_at": LAST})
+    end = end_of_follow_up(infusions)
+    assert end.last_assessment == {"S1": dt.date(2021, 6, 2), "S2": dt.date(2021, 6, 1)}
+    # a bare date is the site's date as typed, whatever the zone (not 00:00Z read in New York: 1 June)
+    bare = pd.DataFrame({**INFUSED, "time_zone": ZONES, "last_assessed_at": ["2021-06-02", "2021-06-02"]})
+    assert end_of_follow_up(bare).last_assessment == {"S1": dt.date(2021, 6, 2), "S2": dt.date(2021, 6, 2)}
+
+
+def test_without_a_time_zone_column_the_utc_date_is_used() -> None:
+    infusions = pd.DataFrame({**INFUSED, "last_assessed_at": LAST})
+    assert end_of_follow_up(infusions).last_assessment == {
+        "S1": dt.date(2021, 6, 1),
+        "S2": dt.date(2021, 6, 2),
+    }
+
+
+class _Clock(dt.datetime):
+    at = dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC)
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> _Clock:  # type: ignore[override]
+        return cls.fromtimestamp(cls.at.timestamp(), dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "refused"),
+    [
+        (dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC), "Asia/Shanghai", False),  # 07:00 on 7 Dec in Wuhan
+        (dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC), "", True),  # UTC: still 6 Dec
+        (dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC), "America/New_York", True),  # 20:00 on 6 Dec there
+        (dt.datetime(2026, 12, 7, 1, 0, tzinfo=dt.UTC), "", False),
+    ],
+)
+def test_an_infusion_after_today_is_after_the_site_s_today(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, now: dt.datetime, zone: str, refused: bool
+) -> None:
+    """An infusion dated 7 December 2026 (`score responders --infusions`). Before: refused in Wuhan at 07:00
+    (UTC's 6th), accepted in New York at 20:00 on the 6th (UTC's 7th)."""
+    import cartrial.columns as columns
+    from cartrial.commands.neuro_commands import _infusions_frame
+
+    monkeypatch.setattr(_Clock, "at", now)
+    monkeypatch.setattr(
+        columns, "_dt", SimpleNamespace(date=dt.date, datetime=_Clock, UTC=dt.UTC, timedelta=dt.timedelta)
+    )
+    path = tmp_path / "inf.csv"
+    path.write_text(f"subject_id,infused_at,time_zone\nS1,2026-12-07,{zone}\n", "utf-8")
+    if refused:
+        with pytest.raises(InputError, match="an infusion cannot be after today"):
+            _infusions_frame(path)
+    else:
+        _infusions_frame(path)
