@@ -188,3 +188,32 @@ def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
     )
     at_six_pm = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
     assert _import_at(empty_study_url, evening, at_six_pm, monkeypatch) == [("labs.csv", 2, "collected_at")]
+
+
+def test_an_import_finds_a_wuhan_lab_after_the_death_on_the_ward_calendar(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """CT-001 (site TJH, Asia/Shanghai) died on 1 June 2021. A lab drawn at 04:00 on 2 June in Wuhan
+    (2021-06-01T20:00Z) is after the death on the ward calendar, as a single-record write says
+    (`SubjectRecords.day`, D-19.607). Before: the import's pre-filter of the large tables compared it with
+    00:00 UTC of 2 June and never looked at it (D-19.617)."""
+    first = tmp_path / "first"
+    first.mkdir()
+    for name in ("sites", "subjects", "infusions"):
+        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    (first / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
+        "false,,fatal,,\n",
+        "utf-8",
+    )
+    import_templates(empty_study_url, first, "admin")
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "labs.csv").write_text(
+        LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
+    )
+    planned = import_templates(empty_study_url, labs, "admin", dry_run=True).edit_checks
+    assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
+        (2, "collected_at")
+    ]

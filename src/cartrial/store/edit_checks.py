@@ -2053,10 +2053,11 @@ def import_findings(
         for s, records in subjects.items()
         if (day := records.infusion_day())
     }
-    # a moment at or after 00:00 UTC of the day after the death or the end of study is on a later day
-    # (RECORD-AFTER-DEATH, RECORD-AFTER-END-OF-STUDY)
+    # a moment at or after 00:00 of the day after the death or the end of study, on the site's clock (UTC
+    # without a zone; was UTC for every site: D-19.617), is on a later day (RECORD-AFTER-DEATH,
+    # RECORD-AFTER-END-OF-STUDY); the first such instant, as `tomorrows` below
     ends = {
-        s: dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), dt.UTC)
+        s: dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), _zone(records.time_zone))
         for s, records in subjects.items()
         if (end := records.end_day())
     }
