@@ -217,3 +217,47 @@ def test_an_import_finds_a_wuhan_lab_after_the_death_on_the_ward_calendar(
     assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
         (2, "collected_at")
     ]
+
+
+def test_a_single_record_write_reads_the_same_site_today(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The web form, the API and `db edit` (`insert_record`) at 07:00 on 7 December in Wuhan: an adverse
+    event started that day raises no DATE-FUTURE query (before: raised), one of the 8th does."""
+    import cartrial.store.edit_checks as edit_checks
+    from cartrial.store import StudyService, connect
+
+    from .test_store_data_quality import system_queries
+
+    first = tmp_path / "first"
+    first.mkdir()
+    for name in ("sites", "subjects", "infusions"):
+        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    import_templates(empty_study_url, first, "admin")
+    monkeypatch.setattr(edit_checks, "utc_now", lambda: WUHAN_7AM_7_DEC)
+    service = StudyService(connect(empty_study_url))
+    event = {
+        "subject_id": "CT-001",
+        "term": "Headache",
+        "category": "non_hematologic",
+        "grade": 1,
+        "grading_scale": "CTCAE",
+        "grading_scale_version": "5.0",
+        "serious": False,
+        "relatedness": "possible",
+        "dlt": False,
+        "outcome": "recovering",
+    }
+    try:
+        service.insert_record(
+            "admin", "adverse_event", {**event, "started_on": dt.date(2026, 12, 7)}, "entry"
+        )
+        assert system_queries(empty_study_url, "DATE-FUTURE") == []
+        service.insert_record(
+            "admin", "adverse_event", {**event, "started_on": dt.date(2026, 12, 8)}, "entry"
+        )
+        assert [q["field"] for q in system_queries(empty_study_url, "DATE-FUTURE")] == ["started_on"]
+    finally:
+        service.engine.dispose()
