@@ -1930,17 +1930,18 @@ def write_findings(
         site_zones_of(connection, [records], zones)
         return records
 
-    found = run_edit_checks([state(after)], protocol)
+    now = utc_now()  # one instant for the states before and after the write: one site today (D-19.613)
+    found = run_edit_checks([state(after)], protocol, now=now)
     if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
         return []
     if context is not None and before is None and table not in stored:
         # no stored record of the table to leave out: the state before is the same for every new record
         memo = (str(subject_id), tables)
         if memo not in context.earlier:
-            context.earlier[memo] = {_key(f) for f in run_edit_checks([state(None)], protocol)}
+            context.earlier[memo] = {_key(f) for f in run_edit_checks([state(None)], protocol, now=now)}
         earlier = context.earlier[memo]
     else:
-        earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
+        earlier = {_key(f) for f in run_edit_checks([state(before)], protocol, now=now)}
     created = [f for f in found if _key(f) not in earlier]
     # a check that fires on the record written is reported there only: the same conflict seen from a stored
     # record (INFUSION-ONCE fires on both infusions) would lead the refusal with a value the user did not give
