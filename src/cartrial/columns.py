@@ -780,20 +780,56 @@ def site_day(value: Any, zone: str | None = None) -> _dt.date | None:
     return None
 
 
+def typed_site_date(value: Any, zone: str | None = None) -> _dt.date | None:
+    """The calendar date a site meant by a date field, a date-time or a date-time's text, at a site in the
+    IANA `zone` (blank or None: UTC): a date as recorded; an instant at exactly 00:00:00Z (what a date typed
+    without a time becomes: ``2021-06-02``, ``20210602``, ``2021-W22-3``, every form `utc_moment` reads as a
+    date) is that date, the date typed, whatever the zone; any other instant is its date on the site's
+    clock (`on_site_clock`; a naive one is UTC); None for a blank or anything else. Text is read by
+    `utc_moment` (a ValueError when it reads no date). The one rule of "the site's date of a date-time"
+    when deciding whether it is after today (`after_site_today`) and of the neuro engine's site dates
+    (D-19.613, D-19.615, D-19.618). Its price: a time typed as exactly 00:00:00Z (19:00:00 EST) is taken as
+    a date typed without a time.
+
+    >>> typed_site_date("2021-06-02", "America/New_York"), typed_site_date("20210602", "America/New_York")
+    (datetime.date(2021, 6, 2), datetime.date(2021, 6, 2))
+    >>> typed_site_date("2021-06-02T02:00:00Z", "America/New_York")
+    datetime.date(2021, 6, 1)
+    >>> typed_site_date(utc_moment("2021-06-01T23:30:00Z"), "Asia/Shanghai")
+    datetime.date(2021, 6, 2)
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        value = utc_moment(value.strip())
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        if not (moment.hour or moment.minute or moment.second or moment.microsecond):
+            return moment.date()  # a date typed without a time (D-19.618)
+        return on_site_clock(moment, zone).date()
+    if isinstance(value, _dt.date):
+        return value
+    return None
+
+
 def after_site_today(value: Any, zone: str | None, today: _dt.date) -> bool:
     """Whether a date field or date-time `value` of a record at a site in `zone` is after `today`, that
-    site's today (`site_today`): a date against it as typed, a date-time by its date on the site's clock
-    (`site_day`), so a date-time later today at the site is not "after today", nor a bare date typed in a
-    date-time field (00:00Z of that day) while the site is already on it. The one rule of every "is it after
-    today" check of a subject's records (D-19.613).
+    site's today (`site_today`): a date against it as typed, a date-time by the date the site meant
+    (`typed_site_date`: 00:00:00Z exactly, a date typed without a time, by that date; any other instant by
+    its date on the site's clock), so a date-time later today at the site is not "after today", and a bare
+    date of tomorrow is, west of UTC too. The one rule of every "is it after today" check of a subject's
+    records (D-19.613, D-19.618).
 
     >>> wuhan_7am = site_today("Asia/Shanghai", utc_moment("2026-12-06T23:00:00Z"))
     >>> after_site_today(_dt.date(2026, 12, 7), "Asia/Shanghai", wuhan_7am)
     False
     >>> after_site_today(_dt.date(2026, 12, 8), "Asia/Shanghai", wuhan_7am)
     True
+    >>> new_york_10am = site_today("America/New_York", utc_moment("2026-12-07T15:00:00Z"))
+    >>> after_site_today(utc_moment("2026-12-08"), "America/New_York", new_york_10am)
+    True
     """
-    day = site_day(value, zone)
+    day = typed_site_date(value, zone)
     return day is not None and day > today
 
 

@@ -121,11 +121,16 @@ def test_a_moment_that_has_happened_is_never_after_today(
     now: dt.datetime, back: dt.timedelta, zone: str | None
 ) -> None:
     """Whatever the site's zone (daylight saving included), a date-time at or before now is not after
-    today there; in Wuhan (UTC+8 all year since 1991) today is the UTC time plus eight hours."""
+    today there — unless it is exactly 00:00:00Z, a date typed without a time, judged by that date (the
+    price of D-19.618: a real entry at that instant west of UTC, on the previous site day, may be); in
+    Wuhan (UTC+8 all year since 1991) today is the UTC time plus eight hours."""
     instant = now.replace(tzinfo=dt.UTC)
     today = site_today(zone, instant)
-    assert not after_site_today(instant - back, zone, today)
-    assert not after_site_today(instant, zone, today)
+    for moment in (instant - back, instant):
+        if moment.time() == dt.time(0):
+            assert after_site_today(moment, zone, today) == (moment.date() > today)
+        else:
+            assert not after_site_today(moment, zone, today)
     wuhan = site_today("Asia/Shanghai", instant)
     assert wuhan == (now + dt.timedelta(hours=8)).date()
     assert after_site_today(wuhan + dt.timedelta(days=1), "Asia/Shanghai", wuhan)
@@ -261,3 +266,208 @@ def test_a_single_record_write_reads_the_same_site_today(
         assert [q["field"] for q in system_queries(empty_study_url, "DATE-FUTURE")] == ["started_on"]
     finally:
         service.engine.dispose()
+
+
+# -- an import that brings its own sites.csv; a date typed without a time; one now per import ---------------
+
+SUBJECT_HEADER = (
+    "subject_id,site_id,screening_number,consent_date,sex,birth_year,weight_kg,height_cm,aqp4_igg_status,"
+    "aqp4_igg_titre"
+)
+NEW_YORK_10AM_7_DEC = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)  # 10:00 EST on 7 December
+
+
+def _sites(folder: Path, zone: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "sites.csv").write_text(f"site_id,name,country,time_zone\nTJH,Site,China,{zone}\n", "utf-8")
+
+
+def _example(folder: Path, *names: str) -> None:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", folder / f"{name}.csv")
+
+
+@pytest.mark.parametrize("stream", [None, 1])
+def test_a_first_import_reads_today_at_the_sites_it_brings(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stream: int | None,
+) -> None:
+    """An empty study; at 07:00 on 7 December in Wuhan one import gives sites.csv (TJH, Asia/Shanghai) and
+    a subject consented that day. Before: refused, CONSENT-FUTURE (hard) — the import's checks read the zones
+    of the stored sites only (none yet), so TJH's subjects were checked on UTC's 6 December."""
+    first = tmp_path / "first"
+    _sites(first, "Asia/Shanghai")
+    (first / "subjects.csv").write_text(
+        SUBJECT_HEADER + "\nCT-009,TJH,S-009,2026-12-07,F,1972,58.0,160,positive,1:320\n", "utf-8"
+    )
+    import cartrial.store.edit_checks as edit_checks
+
+    monkeypatch.setattr(edit_checks, "utc_now", lambda: WUHAN_7AM_7_DEC)
+    report = import_templates(empty_study_url, first, "admin", dry_run=True, stream_bytes=stream)
+    assert [f.check.id for f in report.edit_checks if f.check.id in FUTURE] == []
+
+
+@pytest.mark.parametrize("stream", [None, 1])
+def test_streamed_and_whole_imports_agree_on_a_lab_after_today_at_a_new_site(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stream: int | None,
+) -> None:
+    """A first import of the example's sites, subjects, infusions and two labs at 18:00 on 7 December in
+    Wuhan (10:00Z): 17:00Z is 01:00 on the 8th there (after today), 15:00Z is 23:00 on the 7th (not). Before:
+    the whole-file path read TJH on UTC (nothing found), the streamed path (checked inside the
+    transaction, after sites.csv was written) found row 2."""
+    first = tmp_path / "first"
+    _example(first, "sites", "subjects", "infusions")
+    (first / "labs.csv").write_text(
+        LAB_HEADER + "\nCT-001,2026-12-07T17:00:00Z,platelets,100,10^9/L,125\n"
+        "CT-001,2026-12-07T15:00:00Z,platelets,100,10^9/L,125\n",
+        "utf-8",
+    )
+    import cartrial.store.edit_checks as edit_checks
+
+    monkeypatch.setattr(edit_checks, "utc_now", lambda: dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC))
+    report = import_templates(empty_study_url, first, "admin", dry_run=True, stream_bytes=stream)
+    assert [(f.record.row, f.field) for f in report.edit_checks if f.check.id == "DATE-FUTURE"] == [
+        (2, "collected_at")
+    ]
+
+
+def test_an_import_that_changes_a_sites_time_zone_checks_on_the_new_one(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TJH was stored without a time zone (UTC). An import gives its zone, Asia/Shanghai, and an adverse
+    event started on 7 December at 07:00 there. Before: DATE-FUTURE — the stored zone (none) was read."""
+    first = tmp_path / "first"
+    _sites(first, "")
+    _example(first, "subjects", "infusions")
+    import_templates(empty_study_url, first, "admin")
+    second = tmp_path / "second"
+    _sites(second, "Asia/Shanghai")
+    (second / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
+        "recovering,,\n",
+        "utf-8",
+    )
+    assert _import_at(empty_study_url, second, WUHAN_7AM_7_DEC, monkeypatch) == []
+
+
+@pytest.mark.parametrize("stream", [None, 1])
+def test_a_first_import_counts_days_on_the_calendar_of_the_sites_it_brings(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    stream: int | None,
+) -> None:
+    """D-19.607 in one first import: CT-001 (TJH, Asia/Shanghai, given in the same import) died on 1 June
+    2021; a lab at 04:00 on 2 June in Wuhan (2021-06-01T20:00Z) is after the death. Before: not found by the
+    whole-file path (TJH read on UTC, the lab on 1 June)."""
+    first = tmp_path / "first"
+    _example(first, "sites", "subjects", "infusions")
+    (first / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
+        "false,,fatal,,\n",
+        "utf-8",
+    )
+    (first / "labs.csv").write_text(
+        LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
+    )
+    report = import_templates(empty_study_url, first, "admin", dry_run=True, stream_bytes=stream)
+    # (streamed, the labs may be written before the adverse events: then found on the stored lab)
+    assert [f.field for f in report.edit_checks if f.check.id == "RECORD-AFTER-DEATH"] == ["collected_at"]
+
+
+def test_a_bare_date_of_tomorrow_in_new_york_is_after_today() -> None:
+    """A date typed without a time in a date-time field is stored as 00:00:00Z of that date: it is judged by
+    that (UTC) date, the date typed. Before: 2026-12-08T00:00Z read on the New York clock is 19:00 on the
+    7th, today there at 10:00 on the 7th — never queried."""
+    tomorrow = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
+    assert _future("America/New_York", NEW_YORK_10AM_7_DEC, lab_result__collected_at=tomorrow) == [
+        ("DATE-FUTURE", "collected_at")
+    ]
+    # a real time (00:00:01Z, 19:00:01 EST on the 7th) is read on the site's clock: today there
+    assert (
+        _future("America/New_York", NEW_YORK_10AM_7_DEC, lab_result__collected_at=tomorrow.replace(second=1))
+        == []
+    )
+    # the price (recorded in the decision): an entry at exactly 19:00:00 EST on the 7th is taken as a bare
+    # 8 December, a soft query that is false
+    assert _future("America/New_York", NEW_YORK_10AM_7_DEC, lab_result__collected_at=tomorrow) != []
+
+
+def test_a_bare_date_of_today_in_a_wuhan_morning_is_not_after_today() -> None:
+    today = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    assert _future("Asia/Shanghai", WUHAN_7AM_7_DEC, lab_result__collected_at=today) == []
+
+
+def test_an_import_queries_a_bare_date_of_tomorrow_in_new_york(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The import's pre-filter of the large tables follows the same rule. Before: 2026-12-08 (00:00Z) is
+    before 00:00 EST on the 8th (05:00Z), so the row was never looked at."""
+    first = tmp_path / "first"
+    _sites(first, "America/New_York")
+    _example(first, "subjects", "infusions")
+    import_templates(empty_study_url, first, "admin")
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "labs.csv").write_text(
+        LAB_HEADER + "\nCT-001,2026-12-08,platelets,100,10^9/L,125\n"
+        "CT-001,2026-12-07,platelets,100,10^9/L,125\n",
+        "utf-8",
+    )
+    assert _import_at(empty_study_url, labs, NEW_YORK_10AM_7_DEC, monkeypatch) == [
+        ("labs.csv", 2, "collected_at")
+    ]
+
+
+class _Ticking:
+    """A clock that moves on an hour each time it is read, from 23:30 on 7 December in Wuhan."""
+
+    def __init__(self) -> None:
+        self.at = dt.datetime(2026, 12, 7, 15, 30, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        at = self.at
+        self.at += dt.timedelta(hours=1)
+        return at
+
+
+def test_an_import_reads_one_now_for_every_chunk_and_its_reconciliation(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two labs at 00:30 on 8 December in Wuhan, streamed one row a chunk, imported at 23:30 on the 7th on a
+    clock read more than once: both are after today at the import's one instant, and the queries they raise
+    stay open after the import's own reconciliation. Before: each chunk and the reconciliation read the
+    clock again — the second chunk was past midnight in Wuhan (not queried), and the reconciliation closed
+    the first chunk's query."""
+    import cartrial.store.edit_checks as edit_checks
+
+    from .test_store_data_quality import system_queries
+
+    first = tmp_path / "first"
+    _example(first, "sites", "subjects", "infusions")
+    import_templates(empty_study_url, first, "admin")
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "labs.csv").write_text(
+        LAB_HEADER + "\nCT-001,2026-12-07T16:30:00Z,platelets,100,10^9/L,125\n"
+        "CT-002,2026-12-07T16:30:00Z,platelets,100,10^9/L,125\n",
+        "utf-8",
+    )
+    monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
+    report = import_templates(empty_study_url, labs, "admin", stream_bytes=1, chunk_rows=1)
+    assert [(f.record.row, f.field) for f in report.edit_checks if f.check.id == "DATE-FUTURE"] == [
+        (2, "collected_at"),
+        (3, "collected_at"),
+    ]
+    assert sorted(q["status"] for q in system_queries(empty_study_url, "DATE-FUTURE")) == ["open", "open"]

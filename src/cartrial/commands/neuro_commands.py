@@ -351,9 +351,18 @@ def score_osis(
 def _infusions_frame(path: Path) -> pd.DataFrame:
     """The infusions form; an infusion dated after today is a located error (file, row, field): it cannot
     have happened, and every assessment would fall before it (D-19.504). Today is the row's site's (its
-    ``time_zone`` cell; blank or no such column: UTC), and a date-time counts by its date there
-    (`site_dates`, `cartrial.columns.site_today`; D-19.615)."""
-    from cartrial.columns import RowProblems, parse_datetime, parse_time_zones, site_today, utc_now
+    ``time_zone`` cell; blank or no such column: UTC), and a cell counts by the date day 0 is read from
+    (`site_dates`: a date typed without a time is that date, a date-time its date there;
+    `cartrial.columns.site_today`; D-19.615). A row whose zone is not an IANA zone is refused for that
+    alone: its today is unknown, so it is not also judged on UTC's."""
+    from cartrial.columns import (
+        TIME_ZONE_COLUMN,
+        RowProblems,
+        parse_datetime,
+        parse_time_zones,
+        site_today,
+        utc_now,
+    )
     from cartrial.neuro.tables import INFUSION_ONE_OF, site_dates
 
     frame = _read(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
@@ -362,7 +371,14 @@ def _infusions_frame(path: Path) -> pd.DataFrame:
     now = utc_now()
     zones = parse_time_zones(frame, problems)
     moments = parse_datetime(frame, column, problems, required=False)
-    for i, (day, zone) in enumerate(zip(site_dates(frame[column], moments, zones), zones, strict=True)):
+    typed = (
+        [bool(str(c).strip()) for c in frame[TIME_ZONE_COLUMN].fillna("")]
+        if TIME_ZONE_COLUMN in frame.columns
+        else [False] * len(frame)
+    )
+    for i, (day, zone) in enumerate(zip(site_dates(moments, zones), zones, strict=True)):
+        if typed[i] and zone is None:
+            continue  # an unknown zone, refused by `parse_time_zones`: no today to compare with
         today = site_today(zone, now)
         if day is not None and day > today:
             problems.add(

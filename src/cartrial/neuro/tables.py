@@ -10,7 +10,6 @@ Forms and columns: ``docs/templates/neuro.md``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,7 +23,6 @@ from cartrial.columns import (
     RowProblems,
     check_repeated_keys,
     distinct,
-    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -33,6 +31,7 @@ from cartrial.columns import (
     parse_text,
     parse_time_zones,
     row_labels,
+    typed_site_date,
 )
 from cartrial.errors import InputError
 from cartrial.neuro.choices import choose
@@ -531,7 +530,8 @@ def parse_timed_walk_table(
 
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
     """Infusion day (day 0) per subject: the date of ``infused_at`` (or ``infusion_date``) on the calendar of
-    the row's optional ``time_zone`` (IANA, the subject's site's; blank or absent: UTC; D-19.607)."""
+    the row's optional ``time_zone`` (IANA, the subject's site's; blank or absent: UTC; D-19.607): a date
+    typed without a time is that date, a date-time its date on the site's clock (`site_dates`; D-19.615)."""
     subject = parse_text(frame, "subject_id", problems)
     column = (
         "infused_at"
@@ -547,7 +547,7 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         if sid in out:
             problems.add(i, "subject_id", sid, "subject infused twice in this file", "one row per subject")
             continue
-        out[str(sid)] = on_site_clock(moment, zone).date()
+        out[str(sid)] = site_dates([moment], [zone])[0]
     return out
 
 
@@ -559,35 +559,27 @@ def parse_last_assessments(
     zone, the form's ``time_zone`` column; a subject not listed: UTC; D-19.615)."""
     subject = parse_text(frame, "subject_id", problems)
     moments = parse_datetime(frame, column, problems, required=False)
-    days = site_dates(frame[column], moments, [zones.get(str(s)) if zones else None for s in subject])
+    days = site_dates(moments, [zones.get(str(s)) if zones else None for s in subject])
     return {str(s): d for s, d in zip(subject, days, strict=True) if s and d is not None}
 
 
-def site_dates(
-    cells: pd.Series, moments: Sequence[datetime | None], zones: Sequence[str | None]
-) -> list[date | None]:
-    """The date of each parsed cell (`moments`, from `parse_datetime` of `cells`) on its row's site calendar
-    (`zones`, None: UTC): a cell typed as a bare date is that date as given (a site's date, D-19.607),
-    whatever the zone; a date-time is its instant read on the site's clock (D-19.615).
+def site_dates(moments: Sequence[datetime | None], zones: Sequence[str | None]) -> list[date | None]:
+    """The date of each parsed cell (`moments`, from `parse_datetime`) on its row's site calendar (`zones`,
+    None: UTC), by the one rule `cartrial.columns.typed_site_date`: a cell typed without a time (any form
+    `parse_datetime` reads as a date: ``2021-06-02``, ``20210602``, ``2021-W22-3``; 00:00:00Z) is that date,
+    whatever the zone; a date-time is its instant read on the site's clock (D-19.615, D-19.618). Day 0, the
+    last assessment, the scored visits and the infusion-after-today check all read a cell through it.
 
     >>> from cartrial.columns import utc_moment
-    >>> cells = pd.Series(["2021-06-02", "2021-06-01T23:30:00Z", "2021-06-02"])
-    >>> site_dates(cells, [utc_moment(c) for c in cells], ["America/New_York", "Asia/Shanghai", None])
-    [datetime.date(2021, 6, 2), datetime.date(2021, 6, 2), datetime.date(2021, 6, 2)]
+    >>> cells = ["2021-06-02", "2021-06-01T23:30:00Z", "20210602", "2021-06-02T02:00:00Z"]
+    >>> zones = ["America/New_York", "Asia/Shanghai", "America/New_York", "America/New_York"]
+    >>> [str(day) for day in site_dates([utc_moment(c) for c in cells], zones)]
+    ['2021-06-02', '2021-06-02', '2021-06-02', '2021-06-01']
     """
-    out: list[date | None] = []
-    for cell, moment, zone in zip(cells.tolist(), moments, zones, strict=True):
-        if moment is None:
-            out.append(None)
-        elif ISO_DATE_TEXT.fullmatch(str(cell).strip()):
-            out.append(moment.date())
-        else:
-            out.append(on_site_clock(moment, zone).date())
-    return out
-
-
-ISO_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-"""A cell typed as a date without a time (read by `parse_datetime` as 00:00Z of that date)."""
+    return [
+        None if moment is None else typed_site_date(moment, zone)
+        for moment, zone in zip(moments, zones, strict=True)
+    ]
 
 
 def parse_birth_dates(

@@ -542,7 +542,7 @@ def _infusion_before_birth(
     if born is None or subject is None:
         return
     for infusion in records.of("infusion"):
-        day = _day(infusion.get("infused_at"))
+        day = records.day(infusion.get("infused_at"))  # on the site's calendar, as the birth is (D-19.622)
         if day is not None and day < born:
             yield (
                 infusion,
@@ -1390,6 +1390,19 @@ def site_zones_of(
     site_zones_of_records(subjects, site_time_zones(connection) if zones is None else zones)
 
 
+def today_at(zone: str | None, today: dt.date | None, now: dt.datetime) -> dt.date:
+    """`today` when given (an as-of day: that day at every site), else today at the site in `zone` at the
+    instant `now` (`cartrial.columns.site_today`; D-19.613)."""
+    return today if today is not None else site_today(zone, now)
+
+
+def check_clock() -> dt.datetime:
+    """The instant an import or a write reads once and hands to every edit check it runs (each chunk of a
+    streamed file, the rows of a bulk write, the reconciliation of the queries; D-19.621): one now, so one
+    today at each site for the whole import or write (`run_edit_checks`)."""
+    return utc_now()
+
+
 def run_edit_checks(
     subjects: Iterable[SubjectRecords],
     protocol: Protocol | None,
@@ -1406,7 +1419,7 @@ def run_edit_checks(
     now = utc_now() if now is None else now
     findings: list[Finding] = []
     for records in subjects:
-        subject_today = today if today is not None else site_today(records.time_zone, now)
+        subject_today = today_at(records.time_zone, today, now)
         subject = records.subject
         subject_new = subject is not None and subject.new
         records._death = None
@@ -1785,12 +1798,15 @@ def check_single_write(
     return created
 
 
-def reconcile_write(tx: Any, table: str, *values: Mapping[str, Any] | None) -> list[str]:
+def reconcile_write(
+    tx: Any, table: str, *values: Mapping[str, Any] | None, now: dt.datetime | None = None
+) -> list[str]:
     """`reconcile_queries` after a single-record write of `table` (stored in `tx`): the subjects of its
-    old and new values (an edit may move a record to another subject)."""
+    old and new values (an edit may move a record to another subject). `now`: the write's instant (a bulk
+    write's `WriteContext.now`; D-19.621)."""
     if table not in CHECKED_TABLES:
         return []
-    return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None})
+    return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None}, now=now)
 
 
 def check_delete(
@@ -1831,6 +1847,8 @@ class WriteContext:
     earlier: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = field(default_factory=dict)
     """Per (subject, tables read): the findings of the subject's stored records alone, the state before
     every insert into a table not among them (the same for each such row)."""
+    now: dt.datetime = field(default_factory=lambda: check_clock())
+    """The one instant every row's checks and the write's reconciliation read today from (D-19.621)."""
 
     def records(self, subject_id: str, tables: tuple[str, ...]) -> dict[str, list[Record]] | None:
         """The subject's stored records of `tables`, in the order `stored_records` gives them when asked
@@ -1930,7 +1948,9 @@ def write_findings(
         site_zones_of(connection, [records], zones)
         return records
 
-    now = utc_now()  # one instant for the states before and after the write: one site today (D-19.613)
+    # one instant for the states before and after the write, and for every row of a bulk write: one site
+    # today (D-19.613, D-19.621)
+    now = context.now if context is not None else check_clock()
     found = run_edit_checks([state(after)], protocol, now=now)
     if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
         return []
@@ -1994,6 +2014,8 @@ def import_findings(
     protocol: Protocol | None,
     today: dt.date | None = None,
     restated: Mapping[str, Mapping[str, Sequence[Record]]] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
     merged with the stored records of their subjects (an imported row with a stored natural key replaces
@@ -2001,10 +2023,16 @@ def import_findings(
 
     `restated`: subject -> table -> stored records checked as if imported (`new`), located by table and
     record id: the rows of a byte-identical file that a partial re-import does not read again
-    (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes."""
+    (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes.
+
+    A subject's site calendar is its site's `time_zone` as the import leaves it: the stored sites' with the
+    imported sites' rows laid over them (`import_site_zones`; D-19.619). `now`: the import's one instant
+    (default the current one; every chunk of a streamed import is given the same, D-19.621)."""
     from cartrial.store.models import STUDY_TABLES
 
-    now = utc_now()  # one instant for the whole import: each subject's site today is read from it (D-19.613)
+    # one instant for the whole import: each subject's site today is read from it (D-19.613)
+    now = check_clock() if now is None else now
+    zones = import_site_zones(connection, forms)
     imported: dict[str, dict[str, list[Record]]] = {}
     for form in forms:
         table = form.spec.table
@@ -2022,7 +2050,7 @@ def import_findings(
     for form in large:
         subject_ids.update(str(s) for s in set(form.columns.get("subject_id", ())) if s is not None)
     if not subject_ids:
-        return _import_decision_findings(connection, forms, protocol)
+        return _import_decision_findings(connection, forms, protocol, zones)
     stored = stored_records(connection, subject_ids)
     subjects: dict[str, SubjectRecords] = {}
     changed: dict[str, set[str]] = {}  # subject -> its context tables whose records this import changes
@@ -2046,7 +2074,7 @@ def import_findings(
         for table, again in (restated or {}).get(subject_id, {}).items():
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
-    site_zones_of(connection, subjects.values())  # the site's calendar (D-19.607)
+    site_zones_of(connection, subjects.values(), zones)  # the site's calendar (D-19.607, D-19.619)
     _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
     limits = {  # 00:00 of the limit day on the site's clock (UTC without a zone)
@@ -2064,14 +2092,15 @@ def import_findings(
     }
     # a moment at or after 00:00 of the day after the site's today, on the site's clock, is on a later
     # day (DATE-FUTURE; an explicit `today` is that day at every site; D-19.613): the first such instant
-    # (fold 0), so a clock set back across midnight only adds candidates that the check itself drops
+    # (fold 0), so a clock set back across midnight only adds candidates that the check itself drops; and
+    # 00:00Z of that day, a date typed without a time (D-19.618), when earlier (a site west of UTC)
     tomorrows = {
-        s: dt.datetime.combine(
-            (today if today is not None else site_today(records.time_zone, now)) + dt.timedelta(days=1),
-            dt.time(0),
-            _zone(records.time_zone),
+        s: min(
+            dt.datetime.combine(tomorrow, dt.time(0), _zone(records.time_zone)),
+            dt.datetime.combine(tomorrow, dt.time(0), dt.UTC),
         )
         for s, records in subjects.items()
+        if (tomorrow := today_at(records.time_zone, today, now) + dt.timedelta(days=1))
     }
     infused = {  # the moment day 0 starts from, per subject (SAMPLE-DAY-MISMATCH; PK and PD alike)
         s: _aware(first.get("infused_at"))
@@ -2110,7 +2139,7 @@ def import_findings(
         *_stored_side_findings(
             connection, subjects, stored, changed, imported_tables, protocol, today, found, now
         ),
-        *_import_decision_findings(connection, forms, protocol),
+        *_import_decision_findings(connection, forms, protocol, zones),
     ]
 
 
@@ -2394,8 +2423,32 @@ def _implausible_labs(analytes: Sequence[Any], values: Sequence[Any], units: Seq
     return np.flatnonzero(implausible & ~np.isnan(factor) & ~np.isnan(numbers)).tolist()
 
 
+def import_site_zones(connection: Connection, forms: Sequence[Any]) -> dict[str, str]:
+    """site_id → IANA time zone as an import leaves the sites: the stored `site.time_zone` values
+    (`site_time_zones`) with the validated ``site`` forms' rows laid over them — a new site's zone, a
+    changed one, a blank cell clearing it (a file without the column leaves it as stored). What the
+    import's checks count a subject's days and read its today on (D-19.607, D-19.613, D-19.619)."""
+    zones = _site_time_zones(connection)
+    for form in forms:
+        if form.spec.table != "site":
+            continue
+        for values in form.rows():
+            site = values.get("site_id")
+            if site is None or TIME_ZONE_COLUMN not in values:
+                continue
+            zone = values[TIME_ZONE_COLUMN]
+            if zone:
+                zones[str(site)] = str(zone)
+            else:
+                zones.pop(str(site), None)
+    return zones
+
+
 def _import_decision_findings(
-    connection: Connection, forms: Sequence[Any], protocol: Protocol | None
+    connection: Connection,
+    forms: Sequence[Any],
+    protocol: Protocol | None,
+    zones: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` of the imported escalation decisions, with every stored and imported
     infusion and the stored decisions (an imported row with a stored natural key replaces it)."""
@@ -2430,7 +2483,8 @@ def _import_decision_findings(
         protocol,
         merged["adverse_event"],
         merged["subject"],
-        _site_time_zones(connection),  # the site's calendar (D-19.607)
+        # the site's calendar as the import leaves it (D-19.607, D-19.619)
+        _site_time_zones(connection) if zones is None else zones,
     )
 
 
@@ -2514,7 +2568,12 @@ SYSTEM_CLOSURE = "closed by the system: edit check {check} no longer fires on {w
 
 
 def reconcile_queries(
-    tx: Any, subject_ids: Iterable[Any], protocol: Protocol | None = None, today: dt.date | None = None
+    tx: Any,
+    subject_ids: Iterable[Any],
+    protocol: Protocol | None = None,
+    today: dt.date | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[str]:
     """Close the open or answered data queries that the edit checks raised on the records of `subject_ids`
     and whose check no longer fires on the stored records after the write in the open transaction `tx`
@@ -2523,7 +2582,8 @@ def reconcile_queries(
     write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
     person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
     is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
-    Returns the codes closed."""
+    `now`: the instant of the import or write whose findings raised the queries (default the current one),
+    so that a query it raised is judged at the same site today (D-19.621). Returns the codes closed."""
     from sqlalchemy import select
 
     from cartrial.store.bulk import apply_update
@@ -2594,7 +2654,7 @@ def reconcile_queries(
     site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
     firing = {
         (f.check.id, f.record.table, f.record.record_id, f.field)
-        for f in run_edit_checks(states, protocol, today)
+        for f in run_edit_checks(states, protocol, today, now=now)
     }
     closed: list[str] = []
     actor, source, reason = tx.actor, tx.source, tx.reason

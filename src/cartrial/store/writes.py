@@ -348,7 +348,8 @@ def upsert_checked_rows(
                 "nothing was written",
             ) from None
         written.extend(v for v in (before, stored) if v is not None)
-    reconcile_write(tx, table_name, *written)  # queries whose check no longer fires (D-19.164)
+    # queries whose check no longer fires (D-19.164), judged at the write's one instant (D-19.621)
+    reconcile_write(tx, table_name, *written, now=context.now)
     return result
 
 
