@@ -471,3 +471,24 @@ def test_an_import_reads_one_now_for_every_chunk_and_its_reconciliation(
         (3, "collected_at"),
     ]
     assert sorted(q["status"] for q in system_queries(empty_study_url, "DATE-FUTURE")) == ["open", "open"]
+
+
+def test_an_infusion_on_the_birthday_at_the_site_is_not_before_birth() -> None:
+    """INFUSION-BEFORE-BIRTH compares the infusion's day on the site's calendar with the birth date (a date
+    typed at the site), as every other day of the subject (D-19.607). An infusion at 04:00 on 1 January 2000
+    in Wuhan (1999-12-31T20:00Z) of a subject born that day. Before: its UTC day, 31 December, fired it."""
+    subject = Record("subject", {"subject_id": "S-1", "birth_date": dt.date(2000, 1, 1)}, True)
+    infusion = Record(
+        "infusion", {"subject_id": "S-1", "infused_at": dt.datetime(1999, 12, 31, 20, 0, tzinfo=dt.UTC)}, True
+    )
+    tables = {"subject": [subject], "infusion": [infusion]}
+    found = run_edit_checks([SubjectRecords("S-1", tables, "Asia/Shanghai")], None, now=WUHAN_7AM_7_DEC)
+    assert [f.check.id for f in found if f.check.id == "INFUSION-BEFORE-BIRTH"] == []
+    # the day before, on the site's calendar, is before birth
+    infusion.values["infused_at"] = dt.datetime(1999, 12, 31, 15, 0, tzinfo=dt.UTC)  # 23:00 on the 31st
+    found = run_edit_checks([SubjectRecords("S-1", tables, "Asia/Shanghai")], None, now=WUHAN_7AM_7_DEC)
+    assert [f.check.id for f in found if f.check.id == "INFUSION-BEFORE-BIRTH"] == ["INFUSION-BEFORE-BIRTH"]
+    # a bare date of the birthday in New York (00:00Z, 19:00 on the 31st there) is the birthday (D-19.618)
+    infusion.values["infused_at"] = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    found = run_edit_checks([SubjectRecords("S-1", tables, "America/New_York")], None, now=WUHAN_7AM_7_DEC)
+    assert [f.check.id for f in found if f.check.id == "INFUSION-BEFORE-BIRTH"] == []

@@ -55,6 +55,7 @@ from cartrial.columns import (
     site_day,
     site_today,
     time_zone_of,
+    typed_site_date,
     utc_now,
 )
 from cartrial.errors import InputError, Problem
@@ -542,7 +543,9 @@ def _infusion_before_birth(
     if born is None or subject is None:
         return
     for infusion in records.of("infusion"):
-        day = records.day(infusion.get("infused_at"))  # on the site's calendar, as the birth is (D-19.622)
+        # the date the site meant, as the birth date is typed there: on the site's clock, a bare date (00:00Z)
+        # as typed (`typed_site_date`; D-19.622)
+        day = typed_site_date(infusion.get("infused_at"), records.time_zone)
         if day is not None and day < born:
             yield (
                 infusion,
