@@ -68,3 +68,34 @@ def test_the_study_home_counts_each_subject_on_its_site_s_today(
         assert home.as_of == dt.date(2021, 4, 28)  # the study-wide page's label: the UTC date
     finally:
         service.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("now", "kathmandu_day"),
+    [
+        (dt.datetime(2021, 4, 28, 18, 14, 59, tzinfo=dt.UTC), dt.date(2021, 4, 28)),  # 23:59:59 there
+        (dt.datetime(2021, 4, 28, 18, 15, tzinfo=dt.UTC), dt.date(2021, 4, 29)),  # 00:00 there
+    ],
+)
+def test_the_study_home_s_quarter_hour_keeps_a_plus_0545_site_s_today(
+    web_sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    now: dt.datetime,
+    kathmandu_day: dt.date,
+) -> None:
+    """Asia/Kathmandu is UTC+05:45: its midnight falls at a quarter hour of UTC (18:15Z), so the instant the
+    study home rounds down to (`SITE_DAY_STEP`) reads the same site today as the true instant, a second
+    before and at its midnight (D-19.614)."""
+    from cartrial.columns import site_today
+
+    service = StudyService(connect(_copy_sqlite(web_sqlite_template, tmp_path)))
+    seen: list[object] = []
+    monkeypatch.setattr(views, "_study_home", lambda handle, sites, at: seen.append(at) or SimpleNamespace())
+    try:
+        views.study_home(service.as_user("admin"), None, now=now)
+    finally:
+        service.engine.dispose()
+    (at,) = seen
+    assert isinstance(at, dt.datetime) and at <= now
+    assert site_today("Asia/Kathmandu", at) == site_today("Asia/Kathmandu", now) == kathmandu_day

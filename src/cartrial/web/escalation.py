@@ -112,7 +112,7 @@ def escalation_state(
     import pandas as pd
 
     from cartrial.analysis.core import study_populations
-    from cartrial.columns import site_today, utc_now, utc_today
+    from cartrial.columns import site_today, utc_now
     from cartrial.escalation.outcomes import parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
@@ -133,8 +133,9 @@ def escalation_state(
         str(s): str(site)
         for s, site in zip(tables["subjects"]["subject_id"], tables["subjects"]["site_id"], strict=True)
     }
-    if now is None and today == utc_today():
-        now = utc_now()
+    if now is None:  # the clock read once: its date decides, its instant is the sites' now
+        current = utc_now()
+        now = current if today == current.date() else None
 
     def subject_today(subject_id: str) -> dt.date:  # the one site-today rule (D-19.613)
         zone = snapshot.time_zones.get(site_of.get(subject_id, ""))
