@@ -1072,8 +1072,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "DATE-FUTURE",
             "every other date of a subject's records ("
             + ", ".join(f"{t}.{c}" for t, cs in FUTURE_DATED.items() for c in cs)
-            + ") on or before today at the subject's site (a date-time by its date on the site's calendar; "
-            "UTC without a site time zone)",
+            + ") on or before today at the subject's site (a date-time by its date on the site's calendar, "
+            "a date typed without a time (00:00:00Z) by that date; UTC without a site time zone)",
             Severity.SOFT,
             "logical date order (a record is entered once it happened); " + EDC_PRACTICE + " (D-19.163)",
         ),
