@@ -547,7 +547,9 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         if sid in out:
             problems.add(i, "subject_id", sid, "subject infused twice in this file", "one row per subject")
             continue
-        out[str(sid)] = site_dates([moment], [zone])[0]
+        day = site_dates([moment], [zone])[0]  # the one rule of a cell's site date (D-19.615)
+        if day is not None:
+            out[str(sid)] = day
     return out
 
 
