@@ -349,7 +349,7 @@ def upsert_checked_rows(
             ) from None
         written.extend(v for v in (before, stored) if v is not None)
     # queries whose check no longer fires (D-19.164), judged at the write's one instant (D-19.621)
-    reconcile_write(tx, table_name, *written, now=context.now)
+    reconcile_write(tx, table_name, *written, now=None if context is None else context.now)
     return result
 
 
