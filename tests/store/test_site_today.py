@@ -492,3 +492,38 @@ def test_an_infusion_on_the_birthday_at_the_site_is_not_before_birth() -> None:
     infusion.values["infused_at"] = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     found = run_edit_checks([SubjectRecords("S-1", tables, "America/New_York")], None, now=WUHAN_7AM_7_DEC)
     assert [f.check.id for f in found if f.check.id == "INFUSION-BEFORE-BIRTH"] == []
+
+
+def test_a_bulk_write_reads_one_now_for_every_row_and_its_reconciliation(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`Transaction.upsert_rows` (a lab feed) of two labs at 00:30 on 8 December in Wuhan, at 23:30 on the
+    7th on a clock read more than once: both raise a DATE-FUTURE query, both stay open. Before: each row
+    read the clock (the second past midnight in Wuhan: no query) and the write's reconciliation read it
+    again (closing the first row's query)."""
+    import cartrial.store.edit_checks as edit_checks
+    from cartrial.store import StudyService, connect
+
+    from .test_store_data_quality import system_queries
+
+    first = tmp_path / "first"
+    _example(first, "sites", "subjects", "infusions")
+    import_templates(empty_study_url, first, "admin")
+    monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
+    service = StudyService(connect(empty_study_url))
+    lab = {"analyte": "platelets", "value": 100.0, "unit": "10^9/L", "lln": 125.0}
+    moment = dt.datetime(2026, 12, 7, 16, 30, tzinfo=dt.UTC)
+    try:
+        with service.as_user("admin").transaction(source="lab feed", reason="feed") as tx:
+            tx.upsert_rows(
+                "lab_result",
+                [{"subject_id": s, "collected_at": moment, **lab} for s in ("CT-001", "CT-002")],
+            )
+    finally:
+        service.engine.dispose()
+    assert sorted((q["subject_id"], q["status"]) for q in system_queries(empty_study_url, "DATE-FUTURE")) == [
+        ("CT-001", "open"),
+        ("CT-002", "open"),
+    ]
