@@ -780,6 +780,24 @@ def site_day(value: Any, zone: str | None = None) -> _dt.date | None:
     return None
 
 
+def date_only_text(text: Any) -> bool:
+    """Whether a cell's text is a date typed without a time part: every form `utc_moment` reads as a date
+    only (``date.fromisoformat``: ``2021-06-02``, ``20210602``, ``2021-W22-3``, ``2021W223``, ``2021-W22``;
+    an ordinal date such as ``2021-153`` is not read at all), spaces around it ignored. A cell with a time
+    (``2021-06-02T00:00:00Z``) is an instant, even at exactly midnight UTC (D-19.615).
+
+    >>> [date_only_text(t) for t in ["2021-06-02", " 20210602 ", "2021-W22-3", "2021-06-02T00:00:00Z", ""]]
+    [True, True, True, False, False]
+    """
+    if not isinstance(text, str):
+        return False
+    try:
+        _dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def typed_site_date(value: Any, zone: str | None = None) -> _dt.date | None:
     """The calendar date a site meant by a date field, a date-time or a date-time's text, at a site in the
     IANA `zone` (blank or None: UTC): a date as recorded; an instant at exactly 00:00:00Z (what a date typed
@@ -787,8 +805,9 @@ def typed_site_date(value: Any, zone: str | None = None) -> _dt.date | None:
     date) is that date, the date typed, whatever the zone; any other instant is its date on the site's
     clock (`on_site_clock`; a naive one is UTC); None for a blank or anything else. Text is read by
     `utc_moment` (a ValueError when it reads no date). The one rule of "the site's date of a date-time"
-    when deciding whether it is after today (`after_site_today`) and of the neuro engine's site dates
-    (D-19.613, D-19.615, D-19.618). Its price: a time typed as exactly 00:00:00Z (19:00:00 EST) is taken as
+    in the store's checks, which see only the stored instant, never the text (`after_site_today`;
+    D-19.613, D-19.618); the neuro engine, which has the text, reads it by `date_only_text` (D-19.615).
+    Its price: a time typed as exactly 00:00:00Z (19:00:00 EST) is taken as
     a date typed without a time.
 
     >>> typed_site_date("2021-06-02", "America/New_York"), typed_site_date("20210602", "America/New_York")

@@ -114,6 +114,26 @@ def test_every_form_of_a_bare_date_is_that_date(text: str) -> None:
     }
 
 
+def test_a_real_midnight_utc_instant_is_the_evening_before_in_new_york() -> None:
+    """2021-06-02T00:00:00Z is 20:00 EDT on 1 June: a value with a time is read on the site's clock, even at
+    exactly 00:00:00Z (only a cell whose text has no time is a date as typed). Before (HEAD of the first
+    review): 2 June for both, the instant taken as a bare date (the analysis's snapshot writes every
+    infusion as ...T%H:%M:%SZ, so day 0 left the D-19.607 calendar)."""
+    from cartrial.neuro.derive import infusion_days
+
+    moment = "2021-06-02T00:00:00Z"
+    infusions = pd.DataFrame(
+        {
+            "subject_id": ["S2"],
+            "infused_at": [moment],
+            "time_zone": ["America/New_York"],
+            "last_assessed_at": [moment],
+        }
+    )
+    assert infusion_days(infusions) == {"S2": dt.date(2021, 6, 1)}
+    assert end_of_follow_up(infusions).last_assessment == {"S2": dt.date(2021, 6, 1)}
+
+
 def _at(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> None:
     import cartrial.columns as columns
 

@@ -376,7 +376,9 @@ def _infusions_frame(path: Path) -> pd.DataFrame:
         if TIME_ZONE_COLUMN in frame.columns
         else [False] * len(frame)
     )
-    for i, (day, zone) in enumerate(zip(site_dates(moments, zones), zones, strict=True)):
+    for i, (day, zone) in enumerate(
+        zip(site_dates(frame[column].tolist(), moments, zones), zones, strict=True)
+    ):
         if typed[i] and zone is None:
             continue  # an unknown zone, refused by `parse_time_zones`: no today to compare with
         today = site_today(zone, now)

@@ -30,6 +30,7 @@ from cartrial.columns import (
     TIME_ZONE_COLUMN,
     RowProblems,
     header_names,
+    on_site_clock,
     parse_datetime,
     parse_text,
     text_frame,
@@ -495,7 +496,7 @@ def end_of_follow_up(
             subjects = parse_text(text, "subject_id", problems)
             moments = parse_datetime(text, "assessed_at", problems)
             problems.raise_if_any()
-            dates = site_dates(moments, [zones.get(str(s)) for s in subjects])
+            dates = site_dates(text["assessed_at"].tolist(), moments, [zones.get(str(s)) for s in subjects])
             for sid, day in zip(subjects, dates, strict=True):
                 if day is None:
                     continue
@@ -1035,19 +1036,13 @@ def infusion_time_zones(infusions: FrameLike | Mapping[str, date]) -> dict[str, 
 def _visit_day(value: Any, zone: str | None) -> date:
     """The date of a scored form's ``assessed_at`` (a date, or a date-time read on the site's clock)."""
     stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        return stamp.date()
-    day = site_dates([stamp.to_pydatetime()], [zone])[0]  # the rule of day 0 (D-19.615)
-    assert day is not None
-    return day
+    return stamp.date() if stamp.tzinfo is None else on_site_clock(stamp.to_pydatetime(), zone).date()
 
 
 def _site_day(moment: datetime, sid: Any, zones: Mapping[str, str]) -> date:
-    """The date of `moment` on the subject's site calendar (`infusion_time_zones`; UTC without a zone), by
-    the rule of day 0 (`site_dates`: 00:00:00Z, a date typed without a time, is that date; D-19.615)."""
-    day = site_dates([moment], [zones.get(str(sid))])[0]
-    assert day is not None  # a moment always has a date
-    return day
+    """The date of `moment`, a parsed instant, on the subject's site calendar (`infusion_time_zones`; UTC
+    without a zone; `on_site_clock`, as grading and CDISC read it; D-19.607)."""
+    return on_site_clock(moment, zones.get(str(sid))).date()
 
 
 def _series_from_edss(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,9 @@ from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
     check_repeated_keys,
+    date_only_text,
     distinct,
+    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -31,7 +34,6 @@ from cartrial.columns import (
     parse_text,
     parse_time_zones,
     row_labels,
-    typed_site_date,
 )
 from cartrial.errors import InputError
 from cartrial.neuro.choices import choose
@@ -539,6 +541,7 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         else "infusion_date"
     )
     infused = parse_datetime(frame, column, problems)
+    texts = frame[column].tolist() if column in frame.columns else [""] * len(frame)
     zones = parse_time_zones(frame, problems)
     out: dict[str, date] = {}
     for i, (sid, moment, zone) in enumerate(zip(subject, infused, zones, strict=True)):
@@ -547,7 +550,7 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         if sid in out:
             problems.add(i, "subject_id", sid, "subject infused twice in this file", "one row per subject")
             continue
-        day = site_dates([moment], [zone])[0]  # the one rule of a cell's site date (D-19.615)
+        day = site_dates([texts[i]], [moment], [zone])[0]  # the one rule (D-19.615)
         if day is not None:
             out[str(sid)] = day
     return out
@@ -561,26 +564,35 @@ def parse_last_assessments(
     zone, the form's ``time_zone`` column; a subject not listed: UTC; D-19.615)."""
     subject = parse_text(frame, "subject_id", problems)
     moments = parse_datetime(frame, column, problems, required=False)
-    days = site_dates(moments, [zones.get(str(s)) if zones else None for s in subject])
+    texts = frame[column].tolist() if column in frame.columns else [""] * len(frame)
+    days = site_dates(texts, moments, [zones.get(str(s)) if zones else None for s in subject])
     return {str(s): d for s, d in zip(subject, days, strict=True) if s and d is not None}
 
 
-def site_dates(moments: Sequence[datetime | None], zones: Sequence[str | None]) -> list[date | None]:
-    """The date of each parsed cell (`moments`, from `parse_datetime`) on its row's site calendar (`zones`,
-    None: UTC), by the one rule `cartrial.columns.typed_site_date`: a cell typed without a time (any form
-    `parse_datetime` reads as a date: ``2021-06-02``, ``20210602``, ``2021-W22-3``; 00:00:00Z) is that date,
-    whatever the zone; a date-time is its instant read on the site's clock (D-19.615, D-19.618). Day 0, the
-    last assessment, the scored visits and the infusion-after-today check all read a cell through it.
+def site_dates(
+    cells: Sequence[Any], moments: Sequence[datetime | None], zones: Sequence[str | None]
+) -> list[date | None]:
+    """The date of each parsed cell (`moments`, from `parse_datetime` of the texts `cells`) on its row's site
+    calendar (`zones`, None: UTC): a cell whose TEXT has no time part (`cartrial.columns.date_only_text`:
+    ``2021-06-02``, ``20210602``, ``2021-W22-3``) is that date as typed, whatever the zone; every value with
+    a time, 00:00:00Z included (20:00 the evening before in New York), is its instant read on the site's
+    clock (`on_site_clock`; D-19.607, D-19.615). Day 0, the last assessment and the infusion-after-today
+    check read a cell through it; the store, which sees only the stored instant, judges "after today" by
+    `cartrial.columns.typed_site_date` instead (D-19.618).
 
     >>> from cartrial.columns import utc_moment
-    >>> cells = ["2021-06-02", "2021-06-01T23:30:00Z", "20210602", "2021-06-02T02:00:00Z"]
+    >>> cells = ["2021-06-02", "2021-06-01T23:30:00Z", "20210602", "2021-06-02T00:00:00Z"]
     >>> zones = ["America/New_York", "Asia/Shanghai", "America/New_York", "America/New_York"]
-    >>> [str(day) for day in site_dates([utc_moment(c) for c in cells], zones)]
+    >>> [str(day) for day in site_dates(cells, [utc_moment(c) for c in cells], zones)]
     ['2021-06-02', '2021-06-02', '2021-06-02', '2021-06-01']
     """
     return [
-        None if moment is None else typed_site_date(moment, zone)
-        for moment, zone in zip(moments, zones, strict=True)
+        None
+        if moment is None
+        else moment.date()
+        if date_only_text(cell)
+        else on_site_clock(moment, zone).date()
+        for cell, moment, zone in zip(cells, moments, zones, strict=True)
     ]
 
 
