@@ -527,3 +527,98 @@ def test_a_bulk_write_reads_one_now_for_every_row_and_its_reconciliation(
         ("CT-001", "open"),
         ("CT-002", "open"),
     ]
+
+
+# -- one rule for a stored date-time compared with a date typed at the site (D-19.618, D-19.622) ----------
+
+NY = "America/New_York"
+
+
+def _fired(zone: str | None, *records: Record) -> list[str]:
+    """The check ids that fire on one subject's `records` at a site in `zone`."""
+    tables: dict[str, list[Record]] = {}
+    for record in records:
+        tables.setdefault(record.table, []).append(record)
+    found = run_edit_checks([SubjectRecords("S-1", tables, zone)], None, now=WUHAN_7AM_7_DEC)
+    return sorted({f.check.id for f in found})
+
+
+def test_a_bare_infusion_date_of_the_consent_day_in_new_york_is_not_before_consent() -> None:
+    """Consent 2 June 2021 and the infusion typed 2021-06-02 (stored 00:00:00Z, 20:00 on 1 June in New York)
+    on a subject born that day: not before consent (hard) and not before birth — one date for one infusion.
+    Before: INFUSION-BEFORE-CONSENT refused it (the site's clock: 1 June) while the birth check read 2
+    June."""
+    subject = Record(
+        "subject",
+        {"subject_id": "S-1", "consent_date": dt.date(2021, 6, 2), "birth_date": dt.date(2021, 6, 2)},
+        True,
+    )
+    infusion = Record(
+        "infusion", {"subject_id": "S-1", "infused_at": dt.datetime(2021, 6, 2, tzinfo=dt.UTC)}, True
+    )
+    fired = _fired(NY, subject, infusion)
+    assert "INFUSION-BEFORE-CONSENT" not in fired
+    assert "INFUSION-BEFORE-BIRTH" not in fired
+
+
+def test_a_real_evening_instant_is_the_site_s_date_against_consent() -> None:
+    """22:00 on 1 June in New York (2021-06-02T02:00:00Z) is before a consent of 2 June; 04:00 on 2 June in
+    Wuhan (2021-06-01T20:00:00Z) is not (the site's date, not the UTC date)."""
+    subject = Record("subject", {"subject_id": "S-1", "consent_date": dt.date(2021, 6, 2)}, True)
+    evening = Record(
+        "infusion", {"subject_id": "S-1", "infused_at": dt.datetime(2021, 6, 2, 2, tzinfo=dt.UTC)}, True
+    )
+    assert "INFUSION-BEFORE-CONSENT" in _fired(NY, subject, evening)
+    morning = Record(
+        "infusion", {"subject_id": "S-1", "infused_at": dt.datetime(2021, 6, 1, 20, tzinfo=dt.UTC)}, True
+    )
+    assert "INFUSION-BEFORE-CONSENT" not in _fired("Asia/Shanghai", subject, morning)
+
+
+def test_a_bare_date_of_the_day_after_the_death_in_new_york_is_after_the_death() -> None:
+    """A fatal adverse event on 1 June 2021; a lab typed 2021-06-02 (00:00:00Z) at a New York site is on the
+    day after the death, as typed. Before: read on the site's clock (20:00 on 1 June), not after."""
+    fatal = Record(
+        "adverse_event",
+        {
+            "subject_id": "S-1",
+            "term": "Sepsis",
+            "category": "infection",
+            "started_on": dt.date(2021, 6, 1),
+            "ended_on": dt.date(2021, 6, 1),
+            "grade": 5,
+            "outcome": "fatal",
+        },
+        True,
+    )
+    lab = Record(
+        "lab_result", {"subject_id": "S-1", "collected_at": dt.datetime(2021, 6, 2, tzinfo=dt.UTC)}, True
+    )
+    assert "RECORD-AFTER-DEATH" in _fired(NY, fatal, lab)
+    # 22:00 on 1 June in New York (02:00Z on the 2nd): the day of the death, not after
+    lab.values["collected_at"] = dt.datetime(2021, 6, 2, 2, tzinfo=dt.UTC)
+    assert "RECORD-AFTER-DEATH" not in _fired(NY, fatal, lab)
+
+
+def test_an_import_finds_a_bare_lab_date_after_the_death_in_new_york(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The import's pre-filter reads the same rule: CT-001 (a New York site) died on 1 June 2021; a lab typed
+    2021-06-02 (00:00Z, before 00:00 EDT on the 2nd, 04:00Z) is after the death. Before: never looked at."""
+    first = tmp_path / "first"
+    _sites(first, NY)
+    _example(first, "subjects", "infusions")
+    (first / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
+        "false,,fatal,,\n",
+        "utf-8",
+    )
+    import_templates(empty_study_url, first, "admin")
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "labs.csv").write_text(LAB_HEADER + "\nCT-001,2021-06-02,platelets,100,10^9/L,125\n", "utf-8")
+    planned = import_templates(empty_study_url, labs, "admin", dry_run=True).edit_checks
+    assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
+        (2, "collected_at")
+    ]

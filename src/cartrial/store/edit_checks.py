@@ -250,6 +250,15 @@ class SubjectRecords:
         date-time's instant read in `time_zone`, UTC without one; `cartrial.columns.site_day`, D-19.607)."""
         return site_day(value, self.time_zone)
 
+    def typed_day(self, value: Any) -> dt.date | None:
+        """The date the site meant by a stored date or date-time, compared with a date typed at the site
+        (consent, birth, death, end of study): a date as recorded; 00:00:00Z, what a date typed without a
+        time becomes, that date; any other instant its date on the site's clock
+        (`cartrial.columns.typed_site_date`). The one rule of the store's date-comparison checks
+        (INFUSION-, PROCEDURE- and AE-BEFORE-CONSENT, INFUSION-BEFORE-BIRTH, RECORD-AFTER-DEATH,
+        RECORD-AFTER-END-OF-STUDY; D-19.618, D-19.622); study days are counted by `day` (D-19.607)."""
+        return typed_site_date(value, self.time_zone)
+
     def infusion_day(self) -> dt.date | None:
         """The day of the (first) CAR-T infusion on the site's calendar (day 0; D-19.607)."""
         days = [self.day(r.get("infused_at")) for r in self.of("infusion")]
@@ -415,7 +424,7 @@ def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> 
             return
         for table, column in columns:
             for record in records.of(table):
-                day = records.day(record.get(column))  # the site's calendar (D-19.607)
+                day = records.typed_day(record.get(column))  # the date the site meant (D-19.618)
                 if day is not None and day < consent:
                     yield (
                         record,
@@ -543,9 +552,7 @@ def _infusion_before_birth(
     if born is None or subject is None:
         return
     for infusion in records.of("infusion"):
-        # the date the site meant, as the birth date is typed there: on the site's clock, a bare date (00:00Z)
-        # as typed (`typed_site_date`; D-19.622)
-        day = typed_site_date(infusion.get("infused_at"), records.time_zone)
+        day = records.typed_day(infusion.get("infused_at"))  # the date the site meant (D-19.622)
         if day is not None and day < born:
             yield (
                 infusion,
@@ -922,11 +929,12 @@ def _death_field(event: Record) -> str:
 
 def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
     """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
-    `last` (a date-time by its day on the site's calendar, `SubjectRecords.day`; D-19.607): the one scan of
+    `last` (by the date the site meant, `SubjectRecords.typed_day`: a bare date, 00:00:00Z, as typed, any
+    other instant on the site's clock; D-19.607, D-19.618): the one scan of
     `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`."""
     for table, column in DATED_TABLES.items():
         for record in records.of(table):
-            day = records.day(record.get(column))
+            day = records.typed_day(record.get(column))  # the date the site meant (D-19.618)
             if day is not None and day > last:
                 yield record, column
 
@@ -2088,8 +2096,12 @@ def import_findings(
     # a moment at or after 00:00 of the day after the death or the end of study, on the site's clock (UTC
     # without a zone; was UTC for every site: D-19.617), is on a later day (RECORD-AFTER-DEATH,
     # RECORD-AFTER-END-OF-STUDY); the first such instant, as `tomorrows` below
+    # and 00:00Z of that day, a date typed without a time, when earlier (`SubjectRecords.typed_day`, D-19.618)
     ends = {
-        s: dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), _zone(records.time_zone))
+        s: min(
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), _zone(records.time_zone)),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), dt.UTC),
+        )
         for s, records in subjects.items()
         if (end := records.end_day())
     }
@@ -2281,7 +2293,7 @@ def _add_stored_after_end(
                 r
                 for r in rows
                 if r.record_id not in known
-                and (day := subjects[subject_id].day(r.get(DATED_TABLES[table]))) is not None
+                and (day := subjects[subject_id].typed_day(r.get(DATED_TABLES[table]))) is not None
                 and day > died[subject_id]
             )
 
