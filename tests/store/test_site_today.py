@@ -622,3 +622,45 @@ def test_an_import_finds_a_bare_lab_date_after_the_death_in_new_york(
     assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
         (2, "collected_at")
     ]
+
+
+def test_a_single_record_write_reads_one_now_for_its_checks_and_its_reconciliation(
+    empty_study_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`Transaction.insert_record` of a lab at 00:30 on 8 December in Wuhan, at 23:30 on the 7th on a clock
+    that moves on an hour each read: its DATE-FUTURE query stays open, then an edit and a delete of another
+    record of the subject read their one instant too. Before: the write's reconciliation read the clock again
+    (00:30 on the 8th in Wuhan: the lab no longer after today) and closed the query it had just raised."""
+    import cartrial.store.edit_checks as edit_checks
+    from cartrial.store import StudyService, connect
+
+    from .test_store_data_quality import system_queries
+
+    first = tmp_path / "first"
+    _example(first, "sites", "subjects", "infusions")
+    import_templates(empty_study_url, first, "admin")
+    lab = {"analyte": "platelets", "value": 100.0, "unit": "10^9/L", "lln": 125.0}
+    moment = dt.datetime(2026, 12, 7, 16, 30, tzinfo=dt.UTC)  # 00:30 on 8 December in Wuhan
+    service = StudyService(connect(empty_study_url))
+    try:
+        monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
+        with service.as_user("admin").transaction(source="form", reason="entry") as tx:
+            tx.insert_record("lab_result", {"subject_id": "CT-001", "collected_at": moment, **lab})
+        assert [q["status"] for q in system_queries(empty_study_url, "DATE-FUTURE")] == ["open"]
+        monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
+        with service.as_user("admin").transaction(source="form", reason="entry") as tx:
+            other = tx.insert_record(
+                "lab_result", {"subject_id": "CT-001", "collected_at": moment - dt.timedelta(days=9), **lab}
+            )
+        monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
+        with service.as_user("admin").transaction(source="form", reason="entry") as tx:
+            tx.update_record("lab_result", other, {"value": 101.0}, 1, reason="typing slip")
+        assert [q["status"] for q in system_queries(empty_study_url, "DATE-FUTURE")] == ["open"]
+        monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
+        with service.as_user("admin").transaction(source="form", reason="entry") as tx:
+            tx.delete_record("lab_result", other, reason="duplicate")
+        assert [q["status"] for q in system_queries(empty_study_url, "DATE-FUTURE")] == ["open"]
+    finally:
+        service.engine.dispose()

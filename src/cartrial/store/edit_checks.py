@@ -1790,17 +1790,20 @@ def check_single_write(
     after: Mapping[str, Any],
     record_id: int | None,
     context: WriteContext | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The edit checks of one record being inserted (`before` None) or edited, with the subject's stored
     records: a finding that the write creates (absent before it) refuses the write when hard (`InputError`;
     the caller's transaction rolls back) and raises a data query when soft (in the same transaction).
     Returns the findings the write created. `context`: the stored records read once for the rows of one
-    bulk write (`write_context`)."""
+    bulk write (`write_context`). `now`: the write's one instant (`check_clock`), which its reconciliation
+    reads too (`reconcile_write`; D-19.621)."""
     from cartrial.errors import InputError
 
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
-    created = write_findings(tx.connection, table, before, after, record_id, context)
+    created = write_findings(tx.connection, table, before, after, record_id, context, now=now)
     hard = hard_problems(created)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
@@ -1826,6 +1829,8 @@ def check_delete(
     before: Mapping[str, Any],
     record_id: int,
     created: Sequence[Finding] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The edit checks a delete of record `record_id` of `table` (`before`: its values, already deleted in
     the open transaction `tx`) makes fire on the subject's remaining records (D-19.103): the reconciling
@@ -1840,7 +1845,7 @@ def check_delete(
     (`write_findings` of the delete; the record is not read either way: the same findings), as
     `writes.delete_record` does to name what its checks could not read in the audit row (D-19.562)."""
     if created is None:
-        created = write_findings(tx.connection, table, before, None, record_id)
+        created = write_findings(tx.connection, table, before, None, record_id, now=now)
     record_queries(tx, created)
     return list(created)
 
@@ -1908,6 +1913,8 @@ def write_findings(
     after: Mapping[str, Any] | None,
     record_id: int | None,
     context: WriteContext | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The findings that writing `after` over `before` (None: a new record; `record_id` None: not yet
     stored) would create, with the subject's stored records; nothing is written. `after` None: the delete of
@@ -1926,8 +1933,8 @@ def write_findings(
         # an edit of the subject moves the record: a delete from the old subject's records and an insert
         # among the new subject's, each compared with that subject's records alone (D-19.146)
         return [
-            *write_findings(connection, table, before, None, record_id, context),
-            *write_findings(connection, table, None, after, record_id, context),
+            *write_findings(connection, table, before, None, record_id, context, now=now),
+            *write_findings(connection, table, None, after, record_id, context, now=now),
         ]
     values = after if after is not None else before
     subject_id = values.get("subject_id") if values is not None and table in CHECKED_TABLES else None
@@ -1961,7 +1968,8 @@ def write_findings(
 
     # one instant for the states before and after the write, and for every row of a bulk write: one site
     # today (D-19.613, D-19.621)
-    now = context.now if context is not None else check_clock()
+    if now is None:
+        now = context.now if context is not None else check_clock()
     found = run_edit_checks([state(after)], protocol, now=now)
     if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
         return []

@@ -34,7 +34,7 @@ from cartrial.store.bulk import (
     upsert_prepared,
     upsert_rows,
 )
-from cartrial.store.edit_checks import reconcile_write
+from cartrial.store.edit_checks import check_clock, reconcile_write
 from cartrial.store.fields import (
     check_record_write,
     control_character_problem,
@@ -223,8 +223,11 @@ def insert_record(
     found = find_by_key(tx.connection, model, checked.rows[0], keys)
     assert found is not None
     # the import's field rules and edit checks, on the stored form (a refusal rolls the transaction back)
-    check_record_write(tx, table_name, None, found, int(found["id"]))
-    reconcile_write(tx, table_name, found)  # queries whose check no longer fires are closed (D-19.164)
+    now = check_clock()  # the write's one instant: its checks and its reconciliation (D-19.621)
+    check_record_write(tx, table_name, None, found, int(found["id"]), now=now)
+    reconcile_write(
+        tx, table_name, found, now=now
+    )  # queries whose check no longer fires are closed (D-19.164)
     return int(found["id"])
 
 
@@ -600,8 +603,9 @@ def update_record(
     # any edit (a repair or not): the checks skip the subject's other unreadable records and name them,
     # in the answer (`unchecked`) and in the audit rows' reason — a subject with unreadable records is
     # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
+    now = check_clock()  # the write's one instant: its checks and its reconciliation (D-19.621)
     with leaving_out_unreadable() as unseen:
-        check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+        check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     # the audit row's old value of a repaired date is the text that was stored (D-19.560)
     stored = {**current, **repairs}
@@ -609,7 +613,7 @@ def update_record(
     version = apply_update(tx, model, table_name, stored, diff, int(expected_version), audited)
     # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
     with leaving_out_unreadable() as unseen:
-        reconcile_write(tx, table_name, current, after)
+        reconcile_write(tx, table_name, current, after, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return version
 
@@ -664,10 +668,11 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     # the reconciling edit checks of the subject's remaining records (D-19.103), computed before the delete
     # (the record is not read either way): a subject's unreadable records left out and named, in the
     # answer and in the audit row's reason, as for an edit (D-19.562)
-    from cartrial.store.edit_checks import check_delete, write_findings
+    from cartrial.store.edit_checks import check_clock, check_delete, write_findings
 
+    now = check_clock()  # the delete's one instant: its checks and its reconciliation (D-19.621)
     with leaving_out_unreadable() as unseen:
-        created = write_findings(tx.connection, table_name, current, None, record_id)
+        created = write_findings(tx.connection, table_name, current, None, record_id, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     table = table_of(model)
     try:
@@ -692,9 +697,9 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         None,
         reason=partial_checks_reason(reason, unseen),
     )
-    check_delete(tx, table_name, current, record_id, created)  # soft queries only
+    check_delete(tx, table_name, current, record_id, created, now=now)  # soft queries only
     with leaving_out_unreadable() as unseen:  # queries whose check no longer fires (D-19.164, D-19.562)
-        reconcile_write(tx, table_name, current)
+        reconcile_write(tx, table_name, current, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
 
 
