@@ -776,10 +776,116 @@ def cutoff_date(value: Any, field: str = "cutoff", *, allow_future: bool = False
     return chosen
 
 
+def utc_now() -> datetime:
+    """The current instant, timezone-aware UTC: the one "now" every "today" is read from (`utc_today`,
+    `site_today`), never the server's local clock."""
+    return _dt.datetime.now(_dt.UTC)
+
+
 def utc_today() -> _dt.date:
-    """Today's date in UTC, the project's one "today" (times are UTC, D-19.185, D-19.387): not the server's
-    local date, which is a day ahead of or behind UTC for hours of every day."""
-    return _dt.datetime.now(_dt.UTC).date()
+    """Today's date in UTC, the project's one "today" of what belongs to no site (times are UTC, D-19.185,
+    D-19.387): not the server's local date, which is a day ahead of or behind UTC for hours of every day.
+    A subject's or a site's today is `site_today` (D-19.613)."""
+    return utc_now().date()
+
+
+def site_today(zone: str | None, now: datetime | None = None) -> _dt.date:
+    """Today on the calendar of the IANA `zone` (a site's, `site.time_zone`; blank or None: UTC) at the
+    instant `now` (default the current one, `utc_now`): the day a site's date fields are typed on, the one
+    "today" of a subject's records (DATE-FUTURE and the other checks against today, the casebook's days
+    since infusion; D-19.613). At 07:00 in Wuhan on 7 December it is 23:00Z on the 6th:
+
+    >>> site_today("Asia/Shanghai", utc_moment("2026-12-06T23:00:00Z"))
+    datetime.date(2026, 12, 7)
+    >>> site_today(None, utc_moment("2026-12-06T23:00:00Z"))
+    datetime.date(2026, 12, 6)
+    """
+    return on_site_clock(utc_now() if now is None else now, zone).date()
+
+
+def site_day(value: Any, zone: str | None = None) -> _dt.date | None:
+    """The date of a date field or a date-time on the calendar of the IANA `zone` (blank or None: UTC): a
+    date as recorded (a site's date is typed on its own calendar); a date-time's instant read on the site's
+    clock (`on_site_clock`; a naive one is UTC); None for anything else. The calendar the casebook and the
+    edit checks place a subject's records on (D-19.607); what `after_site_today` compares (D-19.613)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return on_site_clock(moment, zone).date()
+    if isinstance(value, _dt.date):
+        return value
+    return None
+
+
+def date_only_text(text: Any) -> bool:
+    """Whether a cell's text is a date typed without a time part: every form `utc_moment` reads as a date
+    only (``date.fromisoformat``: ``2021-06-02``, ``20210602``, ``2021-W22-3``, ``2021W223``, ``2021-W22``;
+    an ordinal date such as ``2021-153`` is not read at all), spaces around it ignored. A cell with a time
+    (``2021-06-02T00:00:00Z``) is an instant, even at exactly midnight UTC (D-19.615).
+
+    >>> [date_only_text(t) for t in ["2021-06-02", " 20210602 ", "2021-W22-3", "2021-06-02T00:00:00Z", ""]]
+    [True, True, True, False, False]
+    """
+    if not isinstance(text, str):
+        return False
+    try:
+        _dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def typed_site_date(value: Any, zone: str | None = None) -> _dt.date | None:
+    """The calendar date a site meant by a date field, a date-time or a date-time's text, at a site in the
+    IANA `zone` (blank or None: UTC): a date as recorded; an instant at exactly 00:00:00Z (what a date typed
+    without a time becomes: ``2021-06-02``, ``20210602``, ``2021-W22-3``, every form `utc_moment` reads as a
+    date) is that date, the date typed, whatever the zone; any other instant is its date on the site's
+    clock (`on_site_clock`; a naive one is UTC); None for a blank or anything else. Text is read by
+    `utc_moment` (a ValueError when it reads no date). The one rule of "the site's date of a date-time"
+    in the store's checks, which see only the stored instant, never the text (`after_site_today`;
+    D-19.613, D-19.618); the neuro engine, which has the text, reads it by `date_only_text` (D-19.615).
+    Its price: a time typed as exactly 00:00:00Z (19:00:00 EST) is taken as
+    a date typed without a time.
+
+    >>> typed_site_date("2021-06-02", "America/New_York"), typed_site_date("20210602", "America/New_York")
+    (datetime.date(2021, 6, 2), datetime.date(2021, 6, 2))
+    >>> typed_site_date("2021-06-02T02:00:00Z", "America/New_York")
+    datetime.date(2021, 6, 1)
+    >>> typed_site_date(utc_moment("2021-06-01T23:30:00Z"), "Asia/Shanghai")
+    datetime.date(2021, 6, 2)
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        value = utc_moment(value.strip())
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        if not (moment.hour or moment.minute or moment.second or moment.microsecond):
+            return moment.date()  # a date typed without a time (D-19.618)
+        return on_site_clock(moment, zone).date()
+    if isinstance(value, _dt.date):
+        return value
+    return None
+
+
+def after_site_today(value: Any, zone: str | None, today: _dt.date) -> bool:
+    """Whether a date field or date-time `value` of a record at a site in `zone` is after `today`, that
+    site's today (`site_today`): a date against it as typed, a date-time by the date the site meant
+    (`typed_site_date`: 00:00:00Z exactly, a date typed without a time, by that date; any other instant by
+    its date on the site's clock), so a date-time later today at the site is not "after today", and a bare
+    date of tomorrow is, west of UTC too. The one rule of every "is it after today" check of a subject's
+    records (D-19.613, D-19.618).
+
+    >>> wuhan_7am = site_today("Asia/Shanghai", utc_moment("2026-12-06T23:00:00Z"))
+    >>> after_site_today(_dt.date(2026, 12, 7), "Asia/Shanghai", wuhan_7am)
+    False
+    >>> after_site_today(_dt.date(2026, 12, 8), "Asia/Shanghai", wuhan_7am)
+    True
+    >>> new_york_10am = site_today("America/New_York", utc_moment("2026-12-07T15:00:00Z"))
+    >>> after_site_today(utc_moment("2026-12-08"), "America/New_York", new_york_10am)
+    True
+    """
+    day = typed_site_date(value, zone)
+    return day is not None and day > today
 
 
 def not_after_today(day: _dt.date, field: str, typed: Any = None) -> _dt.date:

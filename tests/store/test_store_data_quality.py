@@ -81,11 +81,15 @@ def test_any_date_after_today_is_queried_on_import_and_on_edit(empty_study_url: 
         ("lab_result", "collected_at"),
         ("adverse_event", "ended_on"),
     }
-    # a single-record write (db edit, web form, API): a therapy given tomorrow
+    # a single-record write (db edit, web form, API): a therapy given the day after tomorrow (UTC's tomorrow
+    # at 09:00Z is 17:00 of today in Wuhan, the example site's zone, from 16:00Z on: D-19.613)
     service = StudyService(connect(empty_study_url))
-    tomorrow = dt.datetime.combine(soon - dt.timedelta(days=29), dt.time(9), dt.UTC)
+    day_after_tomorrow = dt.datetime.combine(soon - dt.timedelta(days=28), dt.time(9), dt.UTC)
     service.insert_record(
-        "admin", "therapy", {"subject_id": "CT-001", "given_at": tomorrow, "therapy": "antipyretic"}, "entry"
+        "admin",
+        "therapy",
+        {"subject_id": "CT-001", "given_at": day_after_tomorrow, "therapy": "antipyretic"},
+        "entry",
     )
     fields = {(q["table_name"], q["field"]) for q in system_queries(empty_study_url, "DATE-FUTURE")}
     assert ("therapy", "given_at") in fields

@@ -148,3 +148,30 @@ def test_both_backends_read_the_instant_on_the_site_calendar(any_web_study: Any)
         days = reads.subject_days(connection, "crs_assessment", time_zones={"CT-001": "Asia/Shanghai"})
     assert sorted(local.values()) == [dt.date(2021, 4, 28), dt.date(2021, 4, 30)]  # 04-30 10:00Z: 18:00
     assert sorted(d for s, d in days if s == "CT-001") == [dt.date(2021, 4, 28), dt.date(2021, 4, 30)]
+
+
+def test_subject_days_across_a_clock_set_back_over_midnight(any_web_study: Any) -> None:
+    """D-19.616: in Goose Bay (America/Goose_Bay) daylight saving ended at 00:01 ADT (UTC-3) on
+    7 November 2010, 03:01Z, the clock set back to 23:01 AST (UTC-4) on the 6th. Three assessments of the
+    UTC day 2010-11-07 — 03:00:30Z (00:00:30 on the 7th), 03:30Z (23:30 on the 6th) and 05:00Z (01:00 on
+    the 7th) — are on the site days 6 and 7 November: the first and last instant of the UTC day alone say
+    the 7th only. In Wuhan (no clock change) all three are on the 7th."""
+    from cartrial.store import reads
+
+    service = any_web_study.service
+    with service.transaction("admin", "test: assessments on a clock change at the site") as tx:
+        rows = [
+            {**CRS_ROW, "subject_id": "CT-001", "assessed_at": at}
+            for at in ("2010-11-07T03:00:30Z", "2010-11-07T03:30:00Z", "2010-11-07T05:00:00Z")
+        ]
+        service.upsert_rows(tx, "crs_assessment", rows)
+    with service.read() as connection:
+        goose_bay = reads.subject_days(
+            connection, "crs_assessment", time_zones={"CT-001": "America/Goose_Bay"}
+        )
+        wuhan = reads.subject_days(connection, "crs_assessment", time_zones={"CT-001": "Asia/Shanghai"})
+    assert {d for s, d in goose_bay if s == "CT-001" and d.year == 2010} == {
+        dt.date(2010, 11, 6),
+        dt.date(2010, 11, 7),
+    }
+    assert {d for s, d in wuhan if s == "CT-001" and d.year == 2010} == {dt.date(2010, 11, 7)}

@@ -350,22 +350,45 @@ def score_osis(
 
 def _infusions_frame(path: Path) -> pd.DataFrame:
     """The infusions form; an infusion dated after today is a located error (file, row, field): it cannot
-    have happened, and every assessment would fall before it (D-19.504)."""
-    from cartrial.columns import RowProblems, parse_datetime, utc_today
-    from cartrial.neuro.tables import INFUSION_ONE_OF
+    have happened, and every assessment would fall before it (D-19.504). Today is the row's site's (its
+    ``time_zone`` cell; blank or no such column: UTC), and a cell counts by the date day 0 is read from
+    (`site_dates`: a date typed without a time is that date, a date-time its date there;
+    `cartrial.columns.site_today`; D-19.615). A row whose zone is not an IANA zone is refused for that
+    alone: its today is unknown, so it is not also judged on UTC's."""
+    from cartrial.columns import (
+        TIME_ZONE_COLUMN,
+        RowProblems,
+        parse_datetime,
+        parse_time_zones,
+        site_today,
+        utc_now,
+    )
+    from cartrial.neuro.tables import INFUSION_ONE_OF, site_dates
 
     frame = _read(path, required=["subject_id"], one_of=INFUSION_ONE_OF)
     column = "infused_at" if "infused_at" in frame.columns else "infusion_date"
     problems = RowProblems(path)
-    today = utc_today()
-    for i, moment in enumerate(parse_datetime(frame, column, problems, required=False)):
-        if moment is not None and moment.date() > today:
+    now = utc_now()
+    zones = parse_time_zones(frame, problems)
+    moments = parse_datetime(frame, column, problems, required=False)
+    typed = (
+        [bool(str(c).strip()) for c in frame[TIME_ZONE_COLUMN].fillna("")]
+        if TIME_ZONE_COLUMN in frame.columns
+        else [False] * len(frame)
+    )
+    for i, (day, zone) in enumerate(
+        zip(site_dates(frame[column].tolist(), moments, zones), zones, strict=True)
+    ):
+        if typed[i] and zone is None:
+            continue  # an unknown zone, refused by `parse_time_zones`: no today to compare with
+        today = site_today(zone, now)
+        if day is not None and day > today:
             problems.add(
                 i,
                 column,
                 frame[column].iloc[i],
                 "an infusion cannot be after today",
-                f"a date up to today ({today})",
+                f"a date up to today ({today}{' at the site, ' + zone if zone else ''})",
             )
     problems.raise_if_any()  # a bad date is refused here too, by the same reader as the engine's
     return frame

@@ -98,6 +98,7 @@ from cartrial.neuro.tables import (
     parse_relapse_table,
     parse_timed_walk_table,
     parse_va_table,
+    site_dates,
 )
 from cartrial.neuro.visual_acuity import (
     Notation,
@@ -485,10 +486,15 @@ def end_of_follow_up(
     3. the data cut-off for every subject;
     4. the latest date in the data (infusions, `latest_event`) — a guess, flagged ``guessed``.
 
+    A date-time (``assessed_at``, the last-assessment column) counts by its date on the subject's site
+    calendar: the infusions form's optional ``time_zone`` column (`infusion_time_zones`), as the analysis
+    hands it the site dates (D-19.607); without the column (or blank) it is the UTC date (D-19.615).
+
     >>> end_of_follow_up({"S1": date(2021, 3, 1)}, cutoff=date(2021, 9, 1)).last_assessment
     {'S1': datetime.date(2021, 9, 1)}
     """
     days, late = infused_by_cutoff(infusion_days(infusions, source=source), cutoff)
+    zones = infusion_time_zones(infusions)  # checked by infusion_days (D-19.615)
     if assessments:
         last: dict[str, date] = {}
         for i, form in enumerate(assessments):
@@ -498,10 +504,10 @@ def end_of_follow_up(
             subjects = parse_text(text, "subject_id", problems)
             moments = parse_datetime(text, "assessed_at", problems)
             problems.raise_if_any()
-            for sid, moment in zip(subjects, moments, strict=True):
-                if moment is None:
+            dates = site_dates(text["assessed_at"].tolist(), moments, [zones.get(str(s)) for s in subjects])
+            for sid, day in zip(subjects, dates, strict=True):
+                if day is None:
                     continue
-                day = moment.date()
                 if (cutoff is not None and day > cutoff) or str(sid) in late:
                     continue  # after the cut-off, or a subject infused after it (D-19.577)
                 last[str(sid)] = max(day, last.get(str(sid), day))
@@ -514,7 +520,7 @@ def end_of_follow_up(
         column = next((c for c in LAST_ASSESSMENT_COLUMNS if c in frame.columns), None)
         if column is not None:
             problems = RowProblems(source)
-            recorded = parse_last_assessments(frame, problems, column)
+            recorded = parse_last_assessments(frame, problems, column, zones)
             problems.raise_if_any()
             return FollowUpEnd(
                 {
@@ -1042,7 +1048,8 @@ def _visit_day(value: Any, zone: str | None) -> date:
 
 
 def _site_day(moment: datetime, sid: Any, zones: Mapping[str, str]) -> date:
-    """The date of `moment` on the subject's site calendar (`infusion_time_zones`; UTC without a zone)."""
+    """The date of `moment`, a parsed instant, on the subject's site calendar (`infusion_time_zones`; UTC
+    without a zone; `on_site_clock`, as grading and CDISC read it; D-19.607)."""
     return on_site_clock(moment, zones.get(str(sid))).date()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
     check_repeated_keys,
+    date_only_text,
     distinct,
     on_site_clock,
     parse_bool,
@@ -530,7 +532,8 @@ def parse_timed_walk_table(
 
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
     """Infusion day (day 0) per subject: the date of ``infused_at`` (or ``infusion_date``) on the calendar of
-    the row's optional ``time_zone`` (IANA, the subject's site's; blank or absent: UTC; D-19.607)."""
+    the row's optional ``time_zone`` (IANA, the subject's site's; blank or absent: UTC; D-19.607): a date
+    typed without a time is that date, a date-time its date on the site's clock (`site_dates`; D-19.615)."""
     subject = parse_text(frame, "subject_id", problems)
     column = (
         "infused_at"
@@ -538,6 +541,7 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         else "infusion_date"
     )
     infused = parse_datetime(frame, column, problems)
+    texts = frame[column].tolist() if column in frame.columns else [""] * len(frame)
     zones = parse_time_zones(frame, problems)
     out: dict[str, date] = {}
     for i, (sid, moment, zone) in enumerate(zip(subject, infused, zones, strict=True)):
@@ -546,15 +550,50 @@ def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         if sid in out:
             problems.add(i, "subject_id", sid, "subject infused twice in this file", "one row per subject")
             continue
-        out[str(sid)] = on_site_clock(moment, zone).date()
+        day = site_dates([texts[i]], [moment], [zone])[0]  # the one rule (D-19.615)
+        if day is not None:
+            out[str(sid)] = day
     return out
 
 
-def parse_last_assessments(frame: pd.DataFrame, problems: RowProblems, column: str) -> dict[str, date]:
-    """Last assessment date per subject from a column of an infusions/follow-up form (blank = unknown)."""
+def parse_last_assessments(
+    frame: pd.DataFrame, problems: RowProblems, column: str, zones: Mapping[str, str] | None = None
+) -> dict[str, date]:
+    """Last assessment date per subject from a column of an infusions/follow-up form (blank = unknown): a
+    date as given, a date-time by its date on the subject's site calendar (`zones`: subject_id → IANA
+    zone, the form's ``time_zone`` column; a subject not listed: UTC; D-19.615)."""
     subject = parse_text(frame, "subject_id", problems)
     moments = parse_datetime(frame, column, problems, required=False)
-    return {str(s): m.date() for s, m in zip(subject, moments, strict=True) if s and m is not None}
+    texts = frame[column].tolist() if column in frame.columns else [""] * len(frame)
+    days = site_dates(texts, moments, [zones.get(str(s)) if zones else None for s in subject])
+    return {str(s): d for s, d in zip(subject, days, strict=True) if s and d is not None}
+
+
+def site_dates(
+    cells: Sequence[Any], moments: Sequence[datetime | None], zones: Sequence[str | None]
+) -> list[date | None]:
+    """The date of each parsed cell (`moments`, from `parse_datetime` of the texts `cells`) on its row's site
+    calendar (`zones`, None: UTC): a cell whose TEXT has no time part (`cartrial.columns.date_only_text`:
+    ``2021-06-02``, ``20210602``, ``2021-W22-3``) is that date as typed, whatever the zone; every value with
+    a time, 00:00:00Z included (20:00 the evening before in New York), is its instant read on the site's
+    clock (`on_site_clock`; D-19.607, D-19.615). Day 0, the last assessment and the infusion-after-today
+    check read a cell through it; the store, which sees only the stored instant, judges "after today" by
+    `cartrial.columns.typed_site_date` instead (D-19.618).
+
+    >>> from cartrial.columns import utc_moment
+    >>> cells = ["2021-06-02", "2021-06-01T23:30:00Z", "20210602", "2021-06-02T00:00:00Z"]
+    >>> zones = ["America/New_York", "Asia/Shanghai", "America/New_York", "America/New_York"]
+    >>> [str(day) for day in site_dates(cells, [utc_moment(c) for c in cells], zones)]
+    ['2021-06-02', '2021-06-02', '2021-06-02', '2021-06-01']
+    """
+    return [
+        None
+        if moment is None
+        else moment.date()
+        if date_only_text(cell)
+        else on_site_clock(moment, zone).date()
+        for cell, moment, zone in zip(cells, moments, zones, strict=True)
+    ]
 
 
 def parse_birth_dates(
@@ -626,4 +665,5 @@ __all__ = [
     "parse_relapse_table",
     "parse_timed_walk_table",
     "parse_va_table",
+    "site_dates",
 ]

@@ -48,7 +48,16 @@ from enum import StrEnum
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_today
+from cartrial.columns import (
+    TIME_ZONE_COLUMN,
+    after_site_today,
+    checked_site_zones,
+    site_day,
+    site_today,
+    time_zone_of,
+    typed_site_date,
+    utc_now,
+)
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -245,10 +254,17 @@ class SubjectRecords:
 
     def day(self, value: Any) -> dt.date | None:
         """The date of a date or date-time value on the subject's site calendar (a date as recorded; a
-        date-time's instant read in `time_zone`, UTC without one; D-19.607)."""
-        if isinstance(value, dt.datetime):
-            return on_site_clock(_aware(value), self.time_zone).date()
-        return _day(value)
+        date-time's instant read in `time_zone`, UTC without one; `cartrial.columns.site_day`, D-19.607)."""
+        return site_day(value, self.time_zone)
+
+    def typed_day(self, value: Any) -> dt.date | None:
+        """The date the site meant by a stored date or date-time, compared with a date typed at the site
+        (consent, birth, death, end of study): a date as recorded; 00:00:00Z, what a date typed without a
+        time becomes, that date; any other instant its date on the site's clock
+        (`cartrial.columns.typed_site_date`). The one rule of the store's date-comparison checks
+        (INFUSION-, PROCEDURE- and AE-BEFORE-CONSENT, INFUSION-BEFORE-BIRTH, RECORD-AFTER-DEATH,
+        RECORD-AFTER-END-OF-STUDY; D-19.618, D-19.622); study days are counted by `day` (D-19.607)."""
+        return typed_site_date(value, self.time_zone)
 
     def infusion_day(self) -> dt.date | None:
         """The day of the (first) CAR-T infusion on the site's calendar (day 0; D-19.607)."""
@@ -349,8 +365,10 @@ CheckFunction = Callable[
 
 
 def _dates_in_future(columns: Mapping[str, Sequence[str]], what: str) -> CheckFunction:
-    """The check that each date (or date-time, by its UTC day) of `columns` (table → its date columns; the
-    subject table: the subject row) is on or before today (`what`: why it cannot be later)."""
+    """The check that each date (or date-time, by its date on the site's calendar) of `columns` (table → its
+    date columns; the subject table: the subject row) is on or before today (`what`: why it cannot be
+    later). `today` is the subject's site's today (`run_edit_checks`); the comparison is
+    `cartrial.columns.after_site_today` (D-19.613)."""
 
     def check(
         records: SubjectRecords, protocol: Protocol | None, today: dt.date
@@ -363,8 +381,7 @@ def _dates_in_future(columns: Mapping[str, Sequence[str]], what: str) -> CheckFu
                 rows = records.of(table)
             for record in rows:
                 for name in names:
-                    day = _day(record.get(name))
-                    if day is not None and day > today:
+                    if after_site_today(record.get(name), records.time_zone, today):
                         message = f"{table}.{name} ({_where(record)}) is after today: {what}"
                         yield record, name, record.get(name), message
 
@@ -401,8 +418,9 @@ _date_in_future = _dates_in_future(
 
 
 def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> CheckFunction:
-    """The check that each date (or date-time, by its UTC day) of `columns` ((table, column) pairs) is on or
-    after the subject's consent (`why`: what a date before it means, appended to the message)."""
+    """The check that each date (or date-time, by its date on the site's calendar) of `columns` ((table,
+    column) pairs) is on or after the subject's consent (`why`: what a date before it means, appended to
+    the message)."""
 
     def check(
         records: SubjectRecords, protocol: Protocol | None, today: dt.date
@@ -413,7 +431,7 @@ def _dated_before_consent(columns: Sequence[tuple[str, str]], why: str = "") -> 
             return
         for table, column in columns:
             for record in records.of(table):
-                day = records.day(record.get(column))  # the site's calendar (D-19.607)
+                day = records.typed_day(record.get(column))  # the date the site meant (D-19.618)
                 if day is not None and day < consent:
                     yield (
                         record,
@@ -541,7 +559,7 @@ def _infusion_before_birth(
     if born is None or subject is None:
         return
     for infusion in records.of("infusion"):
-        day = _day(infusion.get("infused_at"))
+        day = records.typed_day(infusion.get("infused_at"))  # the date the site meant (D-19.622)
         if day is not None and day < born:
             yield (
                 infusion,
@@ -918,11 +936,12 @@ def _death_field(event: Record) -> str:
 
 def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
     """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
-    `last` (a date-time by its day on the site's calendar, `SubjectRecords.day`; D-19.607): the one scan of
+    `last` (by the date the site meant, `SubjectRecords.typed_day`: a bare date, 00:00:00Z, as typed, any
+    other instant on the site's clock; D-19.607, D-19.618): the one scan of
     `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`."""
     for table, column in DATED_TABLES.items():
         for record in records.of(table):
-            day = records.day(record.get(column))
+            day = records.typed_day(record.get(column))  # the date the site meant (D-19.618)
             if day is not None and day > last:
                 yield record, column
 
@@ -1046,7 +1065,7 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "CONSENT-FUTURE",
-            "consent_date on or before today",
+            "consent_date on or before today at the subject's site",
             Severity.HARD,
             ICH_CONSENT,
             reads=("subject",),
@@ -1056,7 +1075,7 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "END-OF-STUDY-FUTURE",
-            "disposition_date on or before today",
+            "disposition_date on or before today at the subject's site",
             Severity.SOFT,
             "logical date order (an end of study is recorded once it happened; SDTM DS.DSSTDTC, ADSL.EOSDT); "
             + EDC_PRACTICE
@@ -1069,7 +1088,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "DATE-FUTURE",
             "every other date of a subject's records ("
             + ", ".join(f"{t}.{c}" for t, cs in FUTURE_DATED.items() for c in cs)
-            + ") on or before today (a date-time by its UTC day)",
+            + ") on or before today at the subject's site (a date-time by its date on the site's calendar, "
+            "a date typed without a time (00:00:00Z) by that date; UTC without a site time zone)",
             Severity.SOFT,
             "logical date order (a record is entered once it happened); " + EDC_PRACTICE + " (D-19.163)",
         ),
@@ -1409,14 +1429,36 @@ def site_zones_of(
     site_zones_of_records(subjects, site_time_zones(connection) if zones is None else zones)
 
 
+def today_at(zone: str | None, today: dt.date | None, now: dt.datetime) -> dt.date:
+    """`today` when given (an as-of day: that day at every site), else today at the site in `zone` at the
+    instant `now` (`cartrial.columns.site_today`; D-19.613)."""
+    return today if today is not None else site_today(zone, now)
+
+
+def check_clock() -> dt.datetime:
+    """The instant an import or a write reads once and hands to every edit check it runs (each chunk of a
+    streamed file, the rows of a bulk write, the reconciliation of the queries; D-19.621): one now, so one
+    today at each site for the whole import or write (`run_edit_checks`)."""
+    return utc_now()
+
+
 def run_edit_checks(
-    subjects: Iterable[SubjectRecords], protocol: Protocol | None, today: dt.date | None = None
+    subjects: Iterable[SubjectRecords],
+    protocol: Protocol | None,
+    today: dt.date | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """Every finding on a new record (`Record.new`) of the given subjects; a hard finding on a stored
-    record too when the subject row itself is new (a consent date moved after the stored infusion)."""
-    today = today or utc_today()
+    record too when the subject row itself is new (a consent date moved after the stored infusion).
+
+    Today is each subject's site's today at the instant `now` (default the current one;
+    `cartrial.columns.site_today` with `SubjectRecords.time_zone`, UTC without a zone; D-19.613); an
+    explicit `today` is that day at every site (an as-of day, as given)."""
+    now = utc_now() if now is None else now
     findings: list[Finding] = []
     for records in subjects:
+        subject_today = today_at(records.time_zone, today, now)
         subject = records.subject
         subject_new = subject is not None and subject.new
         records._death = None
@@ -1424,7 +1466,7 @@ def run_edit_checks(
         try:
             for check, function in EDIT_CHECKS:
                 hard = check.severity is Severity.HARD
-                for record, field_name, value, message in function(records, protocol, today):
+                for record, field_name, value, message in function(records, protocol, subject_today):
                     if record.new or (hard and subject_new):
                         findings.append(Finding(check, record, field_name, value, message))
         finally:
@@ -1820,17 +1862,20 @@ def check_single_write(
     after: Mapping[str, Any],
     record_id: int | None,
     context: WriteContext | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The edit checks of one record being inserted (`before` None) or edited, with the subject's stored
     records: a finding that the write creates (absent before it) refuses the write when hard (`InputError`;
     the caller's transaction rolls back) and raises a data query when soft (in the same transaction).
     Returns the findings the write created. `context`: the stored records read once for the rows of one
-    bulk write (`write_context`)."""
+    bulk write (`write_context`). `now`: the write's one instant (`check_clock`), which its reconciliation
+    reads too (`reconcile_write`; D-19.621)."""
     from cartrial.errors import InputError
 
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
-    created = write_findings(tx.connection, table, before, after, record_id, context)
+    created = write_findings(tx.connection, table, before, after, record_id, context, now=now)
     hard = hard_problems(created)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
@@ -1839,12 +1884,15 @@ def check_single_write(
     return created
 
 
-def reconcile_write(tx: Any, table: str, *values: Mapping[str, Any] | None) -> list[str]:
+def reconcile_write(
+    tx: Any, table: str, *values: Mapping[str, Any] | None, now: dt.datetime | None = None
+) -> list[str]:
     """`reconcile_queries` after a single-record write of `table` (stored in `tx`): the subjects of its
-    old and new values (an edit may move a record to another subject)."""
+    old and new values (an edit may move a record to another subject). `now`: the write's instant (a bulk
+    write's `WriteContext.now`; D-19.621)."""
     if table not in CHECKED_TABLES:
         return []
-    return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None})
+    return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None}, now=now)
 
 
 def check_delete(
@@ -1853,6 +1901,8 @@ def check_delete(
     before: Mapping[str, Any],
     record_id: int,
     created: Sequence[Finding] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The edit checks a delete of record `record_id` of `table` (`before`: its values, already deleted in
     the open transaction `tx`) makes fire on the subject's remaining records (D-19.103): the reconciling
@@ -1867,7 +1917,7 @@ def check_delete(
     (`write_findings` of the delete; the record is not read either way: the same findings), as
     `writes.delete_record` does to name what its checks could not read in the audit row (D-19.562)."""
     if created is None:
-        created = write_findings(tx.connection, table, before, None, record_id)
+        created = write_findings(tx.connection, table, before, None, record_id, now=now)
     record_queries(tx, created)
     return list(created)
 
@@ -1885,6 +1935,8 @@ class WriteContext:
     earlier: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = field(default_factory=dict)
     """Per (subject, tables read): the findings of the subject's stored records alone, the state before
     every insert into a table not among them (the same for each such row)."""
+    now: dt.datetime = field(default_factory=lambda: check_clock())
+    """The one instant every row's checks and the write's reconciliation read today from (D-19.621)."""
 
     def records(self, subject_id: str, tables: tuple[str, ...]) -> dict[str, list[Record]] | None:
         """The subject's stored records of `tables`, in the order `stored_records` gives them when asked
@@ -1933,6 +1985,8 @@ def write_findings(
     after: Mapping[str, Any] | None,
     record_id: int | None,
     context: WriteContext | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The findings that writing `after` over `before` (None: a new record; `record_id` None: not yet
     stored) would create, with the subject's stored records; nothing is written. `after` None: the delete of
@@ -1951,8 +2005,8 @@ def write_findings(
         # an edit of the subject moves the record: a delete from the old subject's records and an insert
         # among the new subject's, each compared with that subject's records alone (D-19.146)
         return [
-            *write_findings(connection, table, before, None, record_id, context),
-            *write_findings(connection, table, None, after, record_id, context),
+            *write_findings(connection, table, before, None, record_id, context, now=now),
+            *write_findings(connection, table, None, after, record_id, context, now=now),
         ]
     values = after if after is not None else before
     subject_id = values.get("subject_id") if values is not None and table in CHECKED_TABLES else None
@@ -1984,17 +2038,21 @@ def write_findings(
         site_zones_of(connection, [records], zones)
         return records
 
-    found = run_edit_checks([state(after)], protocol)
+    # one instant for the states before and after the write, and for every row of a bulk write: one site
+    # today (D-19.613, D-19.621)
+    if now is None:
+        now = context.now if context is not None else check_clock()
+    found = run_edit_checks([state(after)], protocol, now=now)
     if not found:  # nothing fires after the write: it creates nothing, whatever fired before (D-19.512)
         return []
     if context is not None and before is None and table not in stored:
         # no stored record of the table to leave out: the state before is the same for every new record
         memo = (str(subject_id), tables)
         if memo not in context.earlier:
-            context.earlier[memo] = {_key(f) for f in run_edit_checks([state(None)], protocol)}
+            context.earlier[memo] = {_key(f) for f in run_edit_checks([state(None)], protocol, now=now)}
         earlier = context.earlier[memo]
     else:
-        earlier = {_key(f) for f in run_edit_checks([state(before)], protocol)}
+        earlier = {_key(f) for f in run_edit_checks([state(before)], protocol, now=now)}
     created = [f for f in found if _key(f) not in earlier]
     # a check that fires on the record written is reported there only: the same conflict seen from a stored
     # record (INFUSION-ONCE fires on both infusions) would lead the refusal with a value the user did not give
@@ -2047,6 +2105,8 @@ def import_findings(
     protocol: Protocol | None,
     today: dt.date | None = None,
     restated: Mapping[str, Mapping[str, Sequence[Record]]] | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[Finding]:
     """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
     merged with the stored records of their subjects (an imported row with a stored natural key replaces
@@ -2054,10 +2114,16 @@ def import_findings(
 
     `restated`: subject -> table -> stored records checked as if imported (`new`), located by table and
     record id: the rows of a byte-identical file that a partial re-import does not read again
-    (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes."""
+    (`cartrial.store.importing.pipeline`), for the subjects whose context records it changes.
+
+    A subject's site calendar is its site's `time_zone` as the import leaves it: the stored sites' with the
+    imported sites' rows laid over them (`import_site_zones`; D-19.619). `now`: the import's one instant
+    (default the current one; every chunk of a streamed import is given the same, D-19.621)."""
     from cartrial.store.models import STUDY_TABLES
 
-    today = today or utc_today()
+    # one instant for the whole import: each subject's site today is read from it (D-19.613)
+    now = check_clock() if now is None else now
+    zones = import_site_zones(connection, forms)
     imported: dict[str, dict[str, list[Record]]] = {}
     for form in forms:
         table = form.spec.table
@@ -2075,7 +2141,7 @@ def import_findings(
     for form in large:
         subject_ids.update(str(s) for s in set(form.columns.get("subject_id", ())) if s is not None)
     if not subject_ids:
-        return _import_decision_findings(connection, forms, protocol)
+        return _import_decision_findings(connection, forms, protocol, zones)
     stored = stored_records(connection, subject_ids)
     subjects: dict[str, SubjectRecords] = {}
     changed: dict[str, set[str]] = {}  # subject -> its context tables whose records this import changes
@@ -2099,7 +2165,7 @@ def import_findings(
         for table, again in (restated or {}).get(subject_id, {}).items():
             by_table.setdefault(table, []).extend(again)
         subjects[subject_id] = SubjectRecords(subject_id, by_table)
-    site_zones_of(connection, subjects.values())  # the site's calendar (D-19.607)
+    site_zones_of(connection, subjects.values(), zones)  # the site's calendar (D-19.607, D-19.619)
     _add_stored_after_end(connection, subjects, {form.spec.table for form in forms})
     earliest = dt.timedelta(days=earliest_assessment_day(protocol))
     limits = {  # 00:00 of the limit day on the site's clock (UTC without a zone)
@@ -2107,12 +2173,29 @@ def import_findings(
         for s, records in subjects.items()
         if (day := records.infusion_day())
     }
-    # a moment at or after 00:00 UTC of the day after the death or the end of study is on a later day
-    # (RECORD-AFTER-DEATH, RECORD-AFTER-END-OF-STUDY)
+    # a moment at or after 00:00 of the day after the death or the end of study, on the site's clock (UTC
+    # without a zone; was UTC for every site: D-19.617), is on a later day (RECORD-AFTER-DEATH,
+    # RECORD-AFTER-END-OF-STUDY); the first such instant, as `tomorrows` below
+    # and 00:00Z of that day, a date typed without a time, when earlier (`SubjectRecords.typed_day`, D-19.618)
     ends = {
-        s: dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), dt.UTC)
+        s: min(
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), _zone(records.time_zone)),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), dt.UTC),
+        )
         for s, records in subjects.items()
         if (end := records.end_day())
+    }
+    # a moment at or after 00:00 of the day after the site's today, on the site's clock, is on a later
+    # day (DATE-FUTURE; an explicit `today` is that day at every site; D-19.613): the first such instant
+    # (fold 0), so a clock set back across midnight only adds candidates that the check itself drops; and
+    # 00:00Z of that day, a date typed without a time (D-19.618), when earlier (a site west of UTC)
+    tomorrows = {
+        s: min(
+            dt.datetime.combine(tomorrow, dt.time(0), _zone(records.time_zone)),
+            dt.datetime.combine(tomorrow, dt.time(0), dt.UTC),
+        )
+        for s, records in subjects.items()
+        if (tomorrow := today_at(records.time_zone, today, now) + dt.timedelta(days=1))
     }
     infused = {  # the moment day 0 starts from, per subject (SAMPLE-DAY-MISMATCH; PK and PD alike)
         s: _aware(first.get("infused_at"))
@@ -2128,7 +2211,7 @@ def import_findings(
         candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
         for name in FUTURE_DATED.get(table, ()):
             if name in columns:
-                candidates += _after_day(columns[name], today)
+                candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
         if table == "lab_result" and "value" in columns and "unit" in columns:
             candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         if table == "lab_result" and "analyte" in columns:
@@ -2144,14 +2227,14 @@ def import_findings(
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
-    found = run_edit_checks(subjects.values(), protocol, today)
+    found = run_edit_checks(subjects.values(), protocol, today, now=now)
     imported_tables = {form.spec.table for form in forms}
     return [
         *found,
         *_stored_side_findings(
-            connection, subjects, stored, changed, imported_tables, protocol, today, found
+            connection, subjects, stored, changed, imported_tables, protocol, today, found, now
         ),
-        *_import_decision_findings(connection, forms, protocol),
+        *_import_decision_findings(connection, forms, protocol, zones),
     ]
 
 
@@ -2173,8 +2256,9 @@ def _stored_side_findings(
     changed: Mapping[str, set[str]],
     imported: set[str],
     protocol: Protocol | None,
-    today: dt.date,
+    today: dt.date | None,
     found: Sequence[Finding],
+    now: dt.datetime,
 ) -> list[Finding]:
     """The findings an import creates on stored records that it does not give (D-19.246): for each subject
     whose context records (`changed`: subject -> the context tables changed or added) the import changes,
@@ -2242,9 +2326,10 @@ def _stored_side_findings(
         on_imported = imported_checks.get(subject_id, set())
         zone = subjects[subject_id].time_zone  # the site's calendar (D-19.607)
         earlier = {
-            _key(f) for f in run_edit_checks([SubjectRecords(subject_id, before, zone)], protocol, today)
+            _key(f)
+            for f in run_edit_checks([SubjectRecords(subject_id, before, zone)], protocol, today, now=now)
         }
-        for finding in run_edit_checks([SubjectRecords(subject_id, after, zone)], protocol, today):
+        for finding in run_edit_checks([SubjectRecords(subject_id, after, zone)], protocol, today, now=now):
             key = _key(finding)
             if (
                 id(finding.record) in stored_only
@@ -2288,7 +2373,7 @@ def _add_stored_after_end(
                 r
                 for r in rows
                 if r.record_id not in known
-                and (day := subjects[subject_id].day(r.get(DATED_TABLES[table]))) is not None
+                and (day := subjects[subject_id].typed_day(r.get(DATED_TABLES[table]))) is not None
                 and day > died[subject_id]
             )
 
@@ -2320,19 +2405,6 @@ def _before_limit(
     moment_of_row, limit_of_row = moment_us[moment_codes], limit_us[subject_codes]
     chosen = moment_of_row >= limit_of_row if after else moment_of_row < limit_of_row
     return np.flatnonzero(chosen & (moment_codes >= 0)).tolist()
-
-
-def _after_day(moments: Sequence[Any], day: dt.date) -> list[int]:
-    """Positions of the rows whose date (a date-time by its UTC day, `_day`) is after `day`; each distinct
-    value looked at once (`DATE-FUTURE`)."""
-    import numpy as np
-    import pandas as pd
-
-    codes, values = pd.factorize(_objects(moments), sort=False)  # None: -1
-    later = np.array(
-        [(found := _day(v)) is not None and found > day for v in values.tolist()] + [False], dtype=bool
-    )
-    return np.flatnonzero(later[codes]).tolist()
 
 
 def _microseconds(moment: dt.datetime) -> int:
@@ -2446,8 +2518,32 @@ def _implausible_labs(analytes: Sequence[Any], values: Sequence[Any], units: Seq
     return np.flatnonzero(implausible & ~np.isnan(factor) & ~np.isnan(numbers)).tolist()
 
 
+def import_site_zones(connection: Connection, forms: Sequence[Any]) -> dict[str, str]:
+    """site_id → IANA time zone as an import leaves the sites: the stored `site.time_zone` values
+    (`site_time_zones`) with the validated ``site`` forms' rows laid over them — a new site's zone, a
+    changed one, a blank cell clearing it (a file without the column leaves it as stored). What the
+    import's checks count a subject's days and read its today on (D-19.607, D-19.613, D-19.619)."""
+    zones = _site_time_zones(connection)
+    for form in forms:
+        if form.spec.table != "site":
+            continue
+        for values in form.rows():
+            site = values.get("site_id")
+            if site is None or TIME_ZONE_COLUMN not in values:
+                continue
+            zone = values[TIME_ZONE_COLUMN]
+            if zone:
+                zones[str(site)] = str(zone)
+            else:
+                zones.pop(str(site), None)
+    return zones
+
+
 def _import_decision_findings(
-    connection: Connection, forms: Sequence[Any], protocol: Protocol | None
+    connection: Connection,
+    forms: Sequence[Any],
+    protocol: Protocol | None,
+    zones: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` of the imported escalation decisions, with every stored and imported
     infusion and the stored decisions (an imported row with a stored natural key replaces it)."""
@@ -2482,7 +2578,8 @@ def _import_decision_findings(
         protocol,
         merged["adverse_event"],
         merged["subject"],
-        _site_time_zones(connection),  # the site's calendar (D-19.607)
+        # the site's calendar as the import leaves it (D-19.607, D-19.619)
+        _site_time_zones(connection) if zones is None else zones,
     )
 
 
@@ -2566,7 +2663,12 @@ SYSTEM_CLOSURE = "closed by the system: edit check {check} no longer fires on {w
 
 
 def reconcile_queries(
-    tx: Any, subject_ids: Iterable[Any], protocol: Protocol | None = None, today: dt.date | None = None
+    tx: Any,
+    subject_ids: Iterable[Any],
+    protocol: Protocol | None = None,
+    today: dt.date | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[str]:
     """Close the open or answered data queries that the edit checks raised on the records of `subject_ids`
     and whose check no longer fires on the stored records after the write in the open transaction `tx`
@@ -2575,7 +2677,8 @@ def reconcile_queries(
     write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
     person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
     is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
-    Returns the codes closed."""
+    `now`: the instant of the import or write whose findings raised the queries (default the current one),
+    so that a query it raised is judged at the same site today (D-19.621). Returns the codes closed."""
     from sqlalchemy import select
 
     from cartrial.store.bulk import apply_update
@@ -2654,7 +2757,7 @@ def reconcile_queries(
     site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
     firing = {
         (f.check.id, f.record.table, f.record.record_id, f.field)
-        for f in run_edit_checks(states, protocol, today)
+        for f in run_edit_checks(states, protocol, today, now=now)
     }
     closed: list[str] = []
     actor, source, reason = tx.actor, tx.source, tx.reason

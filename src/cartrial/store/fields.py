@@ -1377,6 +1377,7 @@ def check_record_write(
     record_id: int | None = None,
     *,
     fields_checked: bool = False,
+    now: datetime | None = None,
 ) -> None:
     """Refuse (`InputError`, every problem located as ``table.field``) a single-record insert (`before`
     None) or edit of `table` whose result breaks a field rule, a rule between its fields or the owning
@@ -1390,7 +1391,8 @@ def check_record_write(
 
     `fields_checked`: the field rules were already checked (`check_record_fields`) on exactly this
     `before` and `after` (`cartrial.store.writes.prevalidate_update`, outside the audit-chain lock); only
-    the edit checks across forms run here.
+    the edit checks across forms run here. `now`: the write's one instant (`check_clock`), which the caller
+    passes to its reconciliation too (D-19.621).
     """
     from cartrial.store.edit_checks import check_single_write
 
@@ -1398,7 +1400,7 @@ def check_record_write(
         return
     if not fields_checked:
         check_record_fields(tx.connection, table, before, after, record_id)
-    check_single_write(tx, table, before, after, record_id)
+    check_single_write(tx, table, before, after, record_id, now=now)
 
 
 def record_write_problems(

@@ -48,6 +48,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from cartrial.columns import utc_now as _current_instant
 from cartrial.errors import StoredValueError
 from cartrial.store.stored_dates import unreadable_date, unreadable_dates
 
@@ -175,8 +176,9 @@ def _unreadable_stored(table: str | None, column: str | None, *, timed: bool) ->
 
 
 def utc_now() -> dt.datetime:
-    """Now, timezone-aware UTC (server-side clock: ALCOA 'contemporaneous')."""
-    return dt.datetime.now(dt.UTC)
+    """Now, timezone-aware UTC (server-side clock: ALCOA 'contemporaneous'): `cartrial.columns.utc_now`,
+    the one clock every "today" is read from."""
+    return _current_instant()
 
 
 class Base(DeclarativeBase):

@@ -34,7 +34,7 @@ from cartrial.store.bulk import (
     upsert_prepared,
     upsert_rows,
 )
-from cartrial.store.edit_checks import reconcile_write
+from cartrial.store.edit_checks import check_clock, reconcile_write
 from cartrial.store.fields import (
     check_record_write,
     control_character_problem,
@@ -237,14 +237,15 @@ def insert_record(
     # the subject's unreadable records left out and named, in the answer and the audit row's reason, as
     # for an edit (D-19.643, D-19.562) — unless a hard check of the new record compares it with one of
     # them: refused then, naming the records to repair (`refuse_blind_hard_checks`, D-19.651)
+    now = check_clock()  # the write's one instant: its checks and its reconciliation (D-19.621)
     with leaving_out_unreadable() as unseen:
-        check_record_write(tx, table_name, None, found, record_id)
+        check_record_write(tx, table_name, None, found, record_id, now=now)
     refuse_blind_hard_checks(table_name, unseen, f"new {table_name} record")
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     tx.note_partial_checks(table_name, record_id, unseen)
     query_left_out(tx, table_name, found, record_id, unseen)
     with leaving_out_unreadable() as unseen:  # queries whose check no longer fires are closed (D-19.164)
-        reconcile_write(tx, table_name, found)
+        reconcile_write(tx, table_name, found, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return record_id
 
@@ -431,7 +432,8 @@ def upsert_checked_rows(
                 "nothing was written",
             ) from None
         written.extend(v for v in (before, stored) if v is not None)
-    reconcile_write(tx, table_name, *written)  # queries whose check no longer fires (D-19.164)
+    # queries whose check no longer fires (D-19.164), judged at the write's one instant (D-19.621)
+    reconcile_write(tx, table_name, *written, now=None if context is None else context.now)
     return result
 
 
@@ -701,8 +703,9 @@ def update_record(
     # any edit (a repair or not): the checks skip the subject's other unreadable records and name them,
     # in the answer (`unchecked`) and in the audit rows' reason — a subject with unreadable records is
     # never trapped by a check that cannot read them, and the trail says the checks were partial (D-19.562)
+    now = check_clock()  # the write's one instant: its checks and its reconciliation (D-19.621)
     with leaving_out_unreadable() as unseen:
-        check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked)
+        check_record_write(tx, table_name, current, after, record_id, fields_checked=fields_checked, now=now)
     moved_to = moved_subject(current, after)
     if moved_to is not None:  # checked as a new record among the new subject's (D-19.146): as an insert
         refuse_blind_hard_checks(
@@ -718,7 +721,7 @@ def update_record(
     query_left_out(tx, table_name, after, record_id, unseen)
     # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
     with leaving_out_unreadable() as unseen:
-        reconcile_write(tx, table_name, current, after)
+        reconcile_write(tx, table_name, current, after, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return version
 
@@ -773,10 +776,11 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     # the reconciling edit checks of the subject's remaining records (D-19.103), computed before the delete
     # (the record is not read either way): a subject's unreadable records left out and named, in the
     # answer and in the audit row's reason, as for an edit (D-19.562)
-    from cartrial.store.edit_checks import check_delete, write_findings
+    from cartrial.store.edit_checks import check_clock, check_delete, write_findings
 
+    now = check_clock()  # the delete's one instant: its checks and its reconciliation (D-19.621)
     with leaving_out_unreadable() as unseen:
-        created = write_findings(tx.connection, table_name, current, None, record_id)
+        created = write_findings(tx.connection, table_name, current, None, record_id, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     table = table_of(model)
     try:
@@ -801,9 +805,9 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
         None,
         reason=partial_checks_reason(reason, unseen),
     )
-    check_delete(tx, table_name, current, record_id, created)  # soft queries only
+    check_delete(tx, table_name, current, record_id, created, now=now)  # soft queries only
     with leaving_out_unreadable() as unseen:  # queries whose check no longer fires (D-19.164, D-19.562)
-        reconcile_write(tx, table_name, current)
+        reconcile_write(tx, table_name, current, now=now)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
 
 

@@ -112,7 +112,7 @@ def escalation_state(
     import pandas as pd
 
     from cartrial.analysis.core import study_populations
-    from cartrial.columns import on_site_clock, utc_today
+    from cartrial.columns import site_today, utc_now
     from cartrial.escalation.outcomes import parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
@@ -133,16 +133,17 @@ def escalation_state(
         str(s): str(site)
         for s, site in zip(tables["subjects"]["subject_id"], tables["subjects"]["site_id"], strict=True)
     }
-    if now is None and today == utc_today():
-        now = dt.datetime.now(dt.UTC)
+    if now is None:  # the clock read once: its date decides, its instant is the sites' now
+        current = utc_now()
+        now = current if today == current.date() else None
 
-    def site_today(subject_id: str) -> dt.date:
+    def subject_today(subject_id: str) -> dt.date:  # the one site-today rule (D-19.613)
         zone = snapshot.time_zones.get(site_of.get(subject_id, ""))
-        return today if now is None else on_site_clock(now, zone).date()
+        return today if now is None else site_today(zone, now)
 
     # a patient's row reads its evaluation (pending or not) as of the same day its window is closed on: the
     # populations as of each distinct site today (one when no site's today differs from `today`; D-19.607)
-    todays = {str(s): site_today(str(s)) for s in membership["subject_id"]}
+    todays = {str(s): subject_today(str(s)) for s in membership["subject_id"]}
     as_of = {today: membership}
     for day in sorted(set(todays.values()) - {today}):
         as_of[day] = study_populations(

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cartrial.allowed import choice_text
-from cartrial.columns import checked_site_zones, on_site_clock, utc_today
+from cartrial.columns import checked_site_zones, site_day, site_today, utc_now, utc_today
 from cartrial.errors import CartrialError, ConflictError, Problem, StoredValueError, stored_rows_errors
 from cartrial.store.permissions import SITE_RESTRICTED_ROLES, Action
 from cartrial.store.stored_dates import bounded, leaving_out_unreadable
@@ -226,17 +226,6 @@ def require_query(handle: StudyUser, query_code: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------
 # values
 # ---------------------------------------------------------------------------------------------------------
-
-
-def site_day(value: Any, zone: str | None = None) -> dt.date | None:
-    """The date of a stored date (as recorded) or date-time (its instant, naive = UTC, on the clock of the
-    site's IANA `zone`, `cartrial.columns.on_site_clock`; UTC without one; D-19.607) — None for anything
-    else: the calendar the casebook places a subject's records on, as the analysis counts its days."""
-    if isinstance(value, dt.datetime):
-        return on_site_clock(value if value.tzinfo else value.replace(tzinfo=dt.UTC), zone).date()
-    if isinstance(value, dt.date):
-        return value
-    return None
 
 
 def display(value: Any) -> str:
@@ -498,16 +487,20 @@ def casebook(
     today: dt.date | None = None,
     *,
     show_all: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Casebook:
     """Every form of a subject by visit (schedule from the protocol), missing/overdue marked, plus the
     records not matched to a visit (events, unscheduled visits: the first `OTHER_SHOWN` of each form, or
     all of the form named `show_all`) and the subject's open queries.
 
     Reads the id and clinical day of each record (`cartrial.store.reads.record_days`, from the index),
-    the infusions, and the labels of the records listed: not the thousand whole records of a subject."""
+    the infusions, and the labels of the records listed: not the thousand whole records of a subject.
+
+    `today` (default: the site's today at the instant `now`, the current one by default; UTC without a site
+    zone; `cartrial.columns.site_today`, D-19.614): the day the visits' windows are read against, on the
+    calendar the subject's records are placed on."""
     from cartrial.store import reads
 
-    today = today or utc_today()
     subject = require_subject(handle, sites, subject_id, whole=True)  # the casebook shows it (D-19.559)
     protocol = study_protocol(handle)
     tables = [t for t in subject_tables() if t != "subject"]
@@ -516,6 +509,7 @@ def casebook(
     with handle.service.read() as connection:
         allowed = handle._read_sites(connection)
         zone = subject_zone(connection, subject)  # the site's calendar (D-19.607)
+        today = today if today is not None else site_today(zone, now)  # the site's today (D-19.614)
         days = reads.record_days_by_table(connection, tables, equals=equals, sites=allowed, time_zone=zone)
         for table in tables:
             column = str(_date_column(table))
@@ -658,20 +652,34 @@ class StudyHome:
     not-infused counts when their infusion is left out (D-19.563)."""
 
 
-def study_home(handle: StudyUser, sites: Sites, today: dt.date | None = None) -> StudyHome:
+SITE_DAY_STEP = dt.timedelta(minutes=15)
+"""Every UTC offset in use is a whole number of quarter hours: a site's today changes only at a quarter
+hour of UTC, so the study home read at the start of the quarter is right for all of it (D-19.614)."""
+
+
+def study_home(
+    handle: StudyUser, sites: Sites, today: dt.date | None = None, *, now: dt.datetime | None = None
+) -> StudyHome:
     """What the study home shows (see `StudyHome`). Cached per (database, data version, day, sites): the
     data version changes with every committed write, so a cached home is never stale; between writes
-    the page costs one indexed query."""
-    today = today or utc_today()
+    the page costs one indexed query. Without `today`, each subject's scheduled forms are due by its site's
+    today at `now` (the current instant by default, read at the start of its quarter hour, `SITE_DAY_STEP`;
+    D-19.614); `as_of` is then the UTC date of that instant (the page is study-wide)."""
     readable = handle.read_sites()  # the READ permission, checked on every call (also when cached)
-    key = ("home", str(handle.engine.url), _audit_head(handle), today, sites, readable)
-    home: StudyHome = _cached(key, lambda: _study_home(handle, sites, today))
+    if today is None:
+        moment = utc_now() if now is None else now
+        at: dt.date | dt.datetime = moment - (moment - dt.datetime.min.replace(tzinfo=dt.UTC)) % SITE_DAY_STEP
+    else:
+        at = today
+    key = ("home", str(handle.engine.url), _audit_head(handle), at, sites, readable)
+    home: StudyHome = _cached(key, lambda: _study_home(handle, sites, at))
     return home
 
 
-def _study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
+def _study_home(handle: StudyUser, sites: Sites, at: dt.date | dt.datetime) -> StudyHome:
+    """`at`: the day of every subject, or the instant each subject's site today is read at."""
     with leaving_out_unreadable() as left_out:
-        home = _read_study_home(handle, sites, today)
+        home = _read_study_home(handle, sites, at)
     return replace(home, unreadable=unreadable_records(left_out))
 
 
@@ -681,7 +689,7 @@ def unreadable_records(left_out: Sequence[Problem]) -> tuple[Problem, ...]:
     return tuple(bounded(list(left_out)))
 
 
-def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHome:
+def _read_study_home(handle: StudyUser, sites: Sites, at: dt.date | dt.datetime) -> StudyHome:
     from cartrial.store import reads
     from cartrial.store.snapshot import site_time_zones
 
@@ -747,7 +755,8 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         if sid in flagged:  # no schedule cells: a left-out record's form cannot be told
             continue
         records = {"subject": [subject], **{t: g.get(sid, []) for t, g in by_table.items()}}
-        visits, _ = schedule_cells(protocol, records, day0, today, zone_of.get(sid))
+        their_today = site_today(zone_of.get(sid), at) if isinstance(at, dt.datetime) else at  # D-19.614
+        visits, _ = schedule_cells(protocol, records, day0, their_today, zone_of.get(sid))
         for visit in visits:
             for cell in visit.cells:
                 counts[cell.status] = counts.get(cell.status, 0) + 1
@@ -765,7 +774,7 @@ def _read_study_home(handle: StudyUser, sites: Sites, today: dt.date) -> StudyHo
         completeness=counts,
         completeness_pct=None if not due else round(100.0 * counts.get("complete", 0) / due, 1),
         lock=lock.describe() if lock else None,
-        as_of=today,
+        as_of=at.astimezone(dt.UTC).date() if isinstance(at, dt.datetime) else at,
         unreadable_subjects=tuple(sorted(flagged)),
     )
 

@@ -40,6 +40,7 @@ from cartrial.sources import refuse_special_source
 from cartrial.store.edit_checks import (
     Finding,
     Severity,
+    check_clock,
     hard_problems,
     import_findings,
     reconcile_queries,
@@ -364,13 +365,16 @@ def plan_edit_checks(
     validated: Sequence[ValidatedForm],
     state: DatabaseState,
     unchanged: UnchangedFiles | None = None,
+    *,
+    now: datetime | None = None,
 ) -> list[Finding]:
     """The edit checks that the validated forms fire (with the subjects' stored records): raise one
     `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
-    `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`)."""
+    `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
+    import's one instant (`check_clock`, read once per import; D-19.621)."""
     with engine.connect() as connection:
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
-        findings = import_findings(connection, validated, state.protocol, restated=restated)
+        findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
     hard = hard_problems(findings)
     if hard:
         raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
@@ -441,6 +445,7 @@ def write_forms(
     manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
     findings: Sequence[Finding] = (),
     unchanged: UnchangedFiles | None = None,
+    now: datetime | None = None,
 ) -> list[FormCounts]:
     """Write every validated form in ONE transaction and record one manifest row per input file.
 
@@ -482,7 +487,14 @@ def write_forms(
         if unchanged is not None:
             counts += unchanged.counts()
         record_manifests(
-            tx, entries, counts, kind=kind, reason=reason, manifest_counts=manifest_counts, findings=findings
+            tx,
+            entries,
+            counts,
+            kind=kind,
+            reason=reason,
+            manifest_counts=manifest_counts,
+            findings=findings,
+            now=now,
         )
     return counts
 
@@ -667,14 +679,15 @@ def record_manifests(
     reason: str | None,
     manifest_counts: Callable[[ManifestEntry, list[FormCounts]], dict[str, Any]] | None = None,
     findings: Sequence[Finding] = (),
+    now: datetime | None = None,
 ) -> None:
     """The end of an import's transaction: one data query per soft edit-check finding, one manifest row per
-    input file."""
+    input file. `now`: the import's one instant, the one its findings were found at (D-19.621)."""
     tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
     tx.source = f"{kind} import"
     record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
     # the edit-check queries whose check no longer fires after the import are closed by the system
-    reconcile_queries(tx, getattr(tx, "written_subjects", ()))
+    reconcile_queries(tx, getattr(tx, "written_subjects", ()), now=now)
     for entry in entries:
         mine = [c for c in counts if c.file == entry.file]
         row_counts: dict[str, Any] = (
@@ -779,7 +792,8 @@ def _import_templates(
     forms, _ = read_template_dir(Path(listed[0].file).parent, read)
     state = database_state(engine, user)
     validated = validate_all(forms, state)
-    findings = plan_edit_checks(engine, validated, state, unchanged)
+    clock = check_clock()  # the import's one now (D-19.621)
+    findings = plan_edit_checks(engine, validated, state, unchanged, now=clock)
     report = ImportReport(
         kind="templates",
         user=user,
@@ -802,6 +816,7 @@ def _import_templates(
             progress=progress,
             findings=findings,
             unchanged=unchanged,
+            now=clock,
         )
     return report
 
@@ -858,7 +873,8 @@ def import_redcap(
         validated = []
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
-    findings = plan_edit_checks(engine, validated, state)
+    clock = check_clock()  # the import's one now (D-19.621)
+    findings = plan_edit_checks(engine, validated, state, now=clock)
     report = ImportReport(
         kind="redcap",
         user=user,
@@ -899,6 +915,7 @@ def import_redcap(
             progress=progress,
             manifest_counts=redcap_counts,
             findings=findings,
+            now=clock,
         )
         written = {c.form for c in report.forms}
         report.forms += [
@@ -1212,6 +1229,7 @@ def _import_streamed(
     from cartrial.store.service import StudyService
 
     kind = "templates"
+    clock = check_clock()  # the import's one now: the whole files', every chunk's checks (D-19.621)
     listed = list(read) if listed is None else list(listed)
     whole_entries = [e for e in read if e not in large]
     problems: list[Problem] = []
@@ -1232,7 +1250,7 @@ def _import_streamed(
         problems.extend(exc.problems)
     if not problems:
         try:
-            findings = plan_edit_checks(engine, validated, state, unchanged)
+            findings = plan_edit_checks(engine, validated, state, unchanged, now=clock)
         except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
             raise
         except InputError as exc:
@@ -1268,7 +1286,7 @@ def _import_streamed(
                 if entry in large:
                     form_count, done = _stream_file(
                         tx, entry, known, problems, findings, kind=kind, reason=reason, progress=progress,
-                        done=done, chunk_rows=chunk_rows,
+                        done=done, chunk_rows=chunk_rows, now=clock,
                     )  # fmt: skip
                     counts.append(form_count)
                 elif not problems and (form := by_file.pop(entry.file, None)) is not None:
@@ -1281,7 +1299,7 @@ def _import_streamed(
                 raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
             if unchanged is not None:
                 counts += unchanged.counts()
-            record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings)
+            record_manifests(tx, listed, counts, kind=kind, reason=reason, findings=findings, now=clock)
             if dry_run:
                 raise _DryRunDone
     except _DryRunDone:  # what was found, written nothing: read and kept stay
@@ -1305,9 +1323,11 @@ def _stream_file(
     progress: ProgressCallback | None,
     done: int,
     chunk_rows: int,
+    now: datetime | None = None,
 ) -> tuple[FormCounts, int]:
     """Validate and (while no problem was found anywhere) write one large file chunk by chunk; problems and
-    soft edit-check findings are appended to the given lists."""
+    soft edit-check findings are appended to the given lists. `now`: the import's one instant, given to the
+    checks of every chunk (D-19.621)."""
     from sqlalchemy import select as select_
 
     from cartrial.store.tables import table_of
@@ -1349,7 +1369,9 @@ def _stream_file(
                 continue
             if not problems and not chunk_problems:
                 found = [
-                    f for f in import_findings(tx.connection, [validated], known.protocol) if f.record.new
+                    f
+                    for f in import_findings(tx.connection, [validated], known.protocol, now=now)
+                    if f.record.new
                 ]
                 chunk_problems += hard_problems(found)
                 findings.extend(f for f in found if f.check.severity is not Severity.HARD)

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from cartrial.columns import utc_today
 from cartrial.errors import StoredValueError
 from cartrial.store.edit_checks import blind_hard_checks
 from cartrial.store.permissions import Action, write_action
@@ -122,7 +121,8 @@ def casebook(
     offered = views.study_form_names(user.service)  # D-19.70: the study's forms only
     names = [form(form_of).name for form_of in views.subject_tables() if form_of != "subject"]
     try:
-        book = views.casebook(user.service, sites(user), subject_id, utc_today(), show_all=all)
+        # the subject's site's today (D-19.614)
+        book = views.casebook(user.service, sites(user), subject_id, show_all=all)
     except StoredValueError as error:  # the subject's own record unreadable: 409, its forms linked (D-19.703)
         views.require_subject(user.service, sites(user), subject_id)  # another site's: 404, as before
         unread = {p.record.rsplit(" record ", 1)[0] for p in error.problems if p.record}
