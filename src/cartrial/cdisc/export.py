@@ -268,7 +268,8 @@ def check_folder_issues(
     """`check_folder` and the data issues of the files read: the records dated after the subject's death
     (`records_after_death` over the datasets of each folder and format, as the export lists them; warnings
     that do not fail the check, D-19.653, D-19.659). An issue of a record in both the XPT and the
-    Dataset-JSON file of a folder is listed once, naming both files (``sdtm/lb.json and lb.xpt:LB``).
+    Dataset-JSON file of a folder is listed once: its ``dataset`` the dataset's name, its ``files`` both
+    files (shown ``sdtm/lb.json and lb.xpt:LB``).
     Returns (findings, seen, data issues)."""
     return _check_folder(folder, with_issues=True)
 
