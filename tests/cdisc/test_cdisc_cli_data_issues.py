@@ -62,7 +62,7 @@ def test_check_lists_records_after_the_death_without_failing(cli, exported, tmp_
     payload = json.loads(result.stdout)
     assert payload["findings"] == []
     issues = [(i["dataset"], i["variable"], i["record"], i["rule"]) for i in payload["data_issues"]]
-    assert ("sdtm/lb.json:LB", "LBDTC", record, "record-after-death") in issues
+    assert ("LB", "LBDTC", record, "record-after-death") in issues
     text = cli("export", "cdisc", "--check", tmp_path)
     assert text.exit_code == 0
     flat = " ".join(text.stdout.split())
@@ -131,7 +131,8 @@ def test_check_without_dm_usubjid_reports_findings_not_a_traceback(cli, exported
 
 
 def test_check_without_the_datasets_date_or_subject_lists_no_issue(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """LB without USUBJID (or without LBDTC): a finding, no data issue, no traceback."""
+    """LB without USUBJID (or without LBDTC): a finding, no data issue, no traceback. A regression guard:
+    it passed on the code it was written against (third review)."""
     _dead_before_a_lab(exported, tmp_path)
     _drop_column(tmp_path / "sdtm" / "lb.json", "USUBJID")
     result = cli("export", "cdisc", "--check", tmp_path, "--json")
@@ -141,7 +142,8 @@ def test_check_without_the_datasets_date_or_subject_lists_no_issue(cli, exported
 
 def test_check_with_odd_values_in_dm_and_lb_is_no_traceback(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A user's folder with numbers, nulls and malformed dates where the dates and subjects are: findings,
-    never a traceback; the well-formed record after the death is still listed."""
+    never a traceback; the well-formed record after the death is still listed. A regression guard: it
+    passed on the code it was written against (third review)."""
     record, _ = _dead_before_a_lab(exported, tmp_path)
     dm, dm_names = _json_rows(tmp_path / "sdtm" / "dm.json")
     odd = [None, 12, 3.5, "2022-13-45", "2022-03-01T25:00", "not a date", True]
@@ -158,7 +160,7 @@ def test_check_with_odd_values_in_dm_and_lb_is_no_traceback(cli, exported, tmp_p
     payload = json.loads(result.stdout)
     assert payload["findings"]
     issues = [(i["dataset"], i["variable"], i["record"]) for i in payload["data_issues"]]
-    assert ("sdtm/lb.json:LB", "LBDTC", record) in issues
+    assert ("LB", "LBDTC", record) in issues
 
 
 def test_check_with_a_repeated_variable_is_a_finding_not_a_traceback(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +186,30 @@ def test_check_with_a_repeated_variable_is_a_finding_not_a_traceback(cli, export
         ("sdtm/dm.json:DM", "DTHDTC"),
         ("sdtm/lb.json:LB", "LBDTC"),
     }
+    # the values are read by position: no false iso8601 or duplicate-key finding (the column names were
+    # read as the values before)
+    assert {f["rule"] for f in payload["findings"]} == {"duplicate-variable"}, payload["findings"]
     assert payload["data_issues"] == []
+
+
+def test_check_with_a_repeated_numeric_variable_is_a_duplicate_variable_finding(
+    cli, exported, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """LB.LBSEQ (integer) named twice in a user's Dataset-JSON: a duplicate-variable finding and nothing
+    else (the file was reported unreadable before)."""
+    _dead_before_a_lab(exported, tmp_path)
+    document, names = _json_rows(tmp_path / "sdtm" / "lb.json")
+    i = names.index("LBSEQ")
+    document["columns"].append(dict(document["columns"][i]))
+    for row in document["rows"]:
+        row.append(row[i])
+    (tmp_path / "sdtm" / "lb.json").write_text(json.dumps(document), encoding="utf-8")
+    result = cli("export", "cdisc", "--check", tmp_path, "--json")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    assert [(f["dataset"], f["variable"], f["rule"]) for f in payload["findings"]] == [
+        ("sdtm/lb.json:LB", "LBSEQ", "duplicate-variable")
+    ]
 
 
 def test_check_lists_an_issue_of_both_formats_once(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -201,11 +226,11 @@ def test_check_lists_an_issue_of_both_formats_once(cli, exported, tmp_path: Path
     result = cli("export", "cdisc", "--check", tmp_path, "--json")
     assert result.exit_code == 0, result.stdout
     issues = [
-        (i["dataset"], i["variable"], i["record"])
+        (i["dataset"], i["files"], i["variable"], i["record"])
         for i in json.loads(result.stdout)["data_issues"]
         if i["variable"] == "LBDTC" and i["record"] == record
     ]
-    assert issues == [("sdtm/lb.json and lb.xpt:LB", "LBDTC", record)]
+    assert issues == [("LB", ["sdtm/lb.json", "sdtm/lb.xpt"], "LBDTC", record)]
     text = " ".join(cli("export", "cdisc", "--check", tmp_path).stdout.split())
     assert text.count(f"LB.LBDTC record {record}: [record-after-death]") == 1
     assert f"sdtm/lb.json and lb.xpt:LB.LBDTC record {record}:" in text
@@ -219,3 +244,87 @@ def test_check_table_title_shows_the_folder_as_given(cli, exported, tmp_path: Pa
     result = cli("export", "cdisc", "--check", folder)
     assert result.exit_code == 0, result.stdout
     assert "[bold]x" in result.stdout.replace("\n", "").replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("label", None),
+        ("label", ["a", "list"]),
+        ("label", 7),
+        ("name", None),
+        ("name", 12),
+        ("dataType", None),
+        ("dataType", "no-such-type"),
+        ("length", "20"),
+        ("length", 2.5),
+        ("length", True),
+        ("itemOID", None),
+        ("itemOID", {"a": 1}),
+    ],
+)
+def test_check_with_a_bad_column_metadata_field_is_a_finding(
+    cli, exported, tmp_path: Path, field: str, value: object
+) -> None:  # type: ignore[no-untyped-def]
+    """A Dataset-JSON column whose label, name, dataType, length or itemOID is not of its type (null, a list,
+    a number for text...): a finding naming the file, the column and the field, exit 1, never a traceback
+    (TypeError / AttributeError before for a label)."""
+    _dead_before_a_lab(exported, tmp_path)
+    document, names = _json_rows(tmp_path / "sdtm" / "lb.json")
+    i = names.index("LBTESTCD")
+    document["columns"][i][field] = value
+    (tmp_path / "sdtm" / "lb.json").write_text(json.dumps(document), encoding="utf-8")
+    for args in ((), ("--json",)):
+        result = cli("export", "cdisc", "--check", tmp_path, *args)
+        assert result.exit_code == 1, result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+    findings = [f for f in json.loads(result.stdout)["findings"] if f["dataset"].startswith("sdtm/lb.json")]
+    assert findings
+    assert any(field in f["message"] for f in findings), findings
+
+
+def test_check_with_a_lone_surrogate_value_is_a_finding(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A value holding a lone surrogate (``"\\ud800"``, valid JSON, no Unicode text): an ``ascii`` finding of
+    that record, never a traceback (UnicodeEncodeError before)."""
+    _dead_before_a_lab(exported, tmp_path)
+    path = tmp_path / "sdtm" / "lb.json"
+    document, names = _json_rows(path)
+    document["rows"][1][names.index("LBORRES")] = "5\ud800"
+    document["rows"][1][names.index("LBTESTCD")] = "AL\ud800"
+    path.write_text(json.dumps(document), encoding="utf-8")  # json.dumps escapes it: "5\\ud800"
+    for label in ("x\ud800", None):
+        if label is not None:
+            document["rows"][1][names.index("LBORRES")] = "5"
+            document["columns"][names.index("LBORRES")]["label"] = label
+            path.write_text(json.dumps(document), encoding="utf-8")
+        result = cli("export", "cdisc", "--check", tmp_path, "--json")
+        assert result.exit_code == 1, result.stdout + result.stderr
+        findings = json.loads(result.stdout)["findings"]
+        assert ("sdtm/lb.json:LB", "LBORRES", "ascii") in {
+            (f["dataset"], f["variable"], f["rule"]) for f in findings
+        }
+        text = cli("export", "cdisc", "--check", tmp_path)
+        assert text.exit_code == 1
+        assert "[ascii]" in text.stdout
+
+
+def test_check_json_data_issue_names_the_dataset_and_lists_its_files(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`--json`: a data issue's ``dataset`` is the dataset's name and ``files`` the files it is in (the
+    dataset held ``sdtm/lb.json:LB`` before)."""
+    record, _ = _dead_before_a_lab(exported, tmp_path)
+    result = cli("export", "cdisc", "--check", tmp_path, "--json")
+    issues = json.loads(result.stdout)["data_issues"]
+    assert ("LB", ["sdtm/lb.json"], "LBDTC", record) in [
+        (i["dataset"], i["files"], i["variable"], i["record"]) for i in issues
+    ]
+    assert all(i["dataset"] == "LB" and i["files"] == ["sdtm/lb.json"] for i in issues)
+
+
+def test_check_text_table_shows_a_file_name_with_brackets(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A folder named ``[bold]x`` is shown as is in the table of files (no rich markup)."""
+    sdtm = tmp_path / "[bold]x"
+    sdtm.mkdir()
+    shutil.copyfile(exported.out / "sdtm" / "dm.json", sdtm / "dm.json")
+    result = cli("export", "cdisc", "--check", tmp_path)
+    assert result.exit_code == 0, result.stdout
+    assert "[bold]x/dm.json" in result.stdout.replace("\n", "")

@@ -318,7 +318,9 @@ def test_a_non_latin_script_is_kept_for_the_validator_to_refuse() -> None:
     ("text", "valid"),
     [
         # ISO 8601 durations by hand (ISO 8601-1:2019 §5.5.2: PnYnMnDTnHnMnS, or PnW alone; a T only before
-        # a time component; at least one component; a leading "-" before the reference, as PCELTM writes it)
+        # a time component; at least one component; a leading "-" before the reference, as PCELTM writes it).
+        # A fraction only on the seconds: ISO 8601 allows a decimal fraction of the lowest-order component
+        # ("P1.5D"), but ODM's durationDatetime (xs:duration) allows one only on the seconds (D-19.660)
         ("P18Y", True),
         ("P1D", True),
         ("P28D", True),

@@ -268,7 +268,8 @@ def check_folder_issues(
     """`check_folder` and the data issues of the files read: the records dated after the subject's death
     (`records_after_death` over the datasets of each folder and format, as the export lists them; warnings
     that do not fail the check, D-19.653, D-19.659). An issue of a record in both the XPT and the
-    Dataset-JSON file of a folder is listed once, naming both files (``sdtm/lb.json and lb.xpt:LB``).
+    Dataset-JSON file of a folder is listed once: its ``dataset`` the dataset's name, its ``files`` both
+    files (shown ``sdtm/lb.json and lb.xpt:LB``).
     Returns (findings, seen, data issues)."""
     return _check_folder(folder, with_issues=True)
 
@@ -277,7 +278,7 @@ def _check_folder(
     folder: Path, *, with_issues: bool
 ) -> tuple[list[Finding], list[tuple[str, int, int]], list[Finding]]:
     from cartrial.allowed import path_argument
-    from cartrial.cdisc.transport import read_dataset_json, read_xpt
+    from cartrial.cdisc.transport import DatasetJSONError, read_dataset_json, read_xpt
 
     folder = path_argument(folder, "folder")
     if not folder.is_dir():
@@ -306,7 +307,9 @@ def _check_folder(
                 frame = _restore_types(frame, spec)
             else:
                 frame, meta = read_dataset_json(path)
-                label = str(meta.get("label", ""))
+                label = meta.get("label", "")
+                if not isinstance(label, str):
+                    raise DatasetJSONError("the dataset's label must be text")
                 labels = {c["name"]: c.get("label", "") for c in meta["columns"]}
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             findings.append(
@@ -338,16 +341,10 @@ def _check_folder(
             key = (group[0], i.dataset, i.variable, i.record, i.rule, i.message, i.severity)
             files_of.setdefault(key, []).append(where[(*group, i.dataset)])
     issues = [
-        Finding(f"{_file_names(names)}:{dataset}", rule, message, variable, record, severity)
+        Finding(dataset, rule, message, variable, record, severity, files=tuple(names))
         for (_, dataset, variable, record, rule, message, severity), names in files_of.items()
     ]
     return findings, seen, issues
-
-
-def _file_names(relatives: list[str]) -> str:
-    """``sdtm/lb.json and lb.xpt``: the files of one folder, the folder named once."""
-    first, *others = sorted(relatives)
-    return " and ".join([first, *(Path(r).name for r in others)])
 
 
 def _unreadable(exc: BaseException, path: Path) -> str:
@@ -356,6 +353,10 @@ def _unreadable(exc: BaseException, path: Path) -> str:
         return exc.strerror or "the file cannot be opened"
     if isinstance(exc, UnicodeDecodeError):
         return "not UTF-8 text"
+    from cartrial.cdisc.transport import DatasetJSONError
+
+    if isinstance(exc, DatasetJSONError):
+        return f"not a Dataset-JSON document of the expected structure: {exc}"
     if path.suffix.lower() == ".xpt":
         return "not a SAS XPORT (XPT) file"
     return "not a Dataset-JSON document of the expected structure"

@@ -342,29 +342,69 @@ def write_dataset_json_frame(
         handle.write(b"]}")
 
 
+DATASET_JSON_TYPES = ("string", "integer", "float", "double", "decimal", "boolean", "date", "datetime")
+"""The column dataTypes `read_dataset_json` reads (Dataset-JSON v1.1; ``time`` and ``URI`` are not used)."""
+
+
+def _column_metadata_problem(k: int, column: Any) -> str | None:
+    """Why column `k` (0-based) of a Dataset-JSON document is not readable metadata, or None: ``name``
+    text, ``dataType`` one of `DATASET_JSON_TYPES`, ``label`` and ``itemOID`` text when present,
+    ``length`` a whole number >= 1 when present (D-19.661)."""
+    where = f"column {k + 1}"
+    if not isinstance(column, dict):
+        return f"{where} is not an object"
+    if not isinstance(column.get("name"), str):
+        return f"{where}: name must be text"
+    where = f"column {k + 1} ({column['name']!r})"
+    if column.get("dataType") not in DATASET_JSON_TYPES:
+        return f"{where}: dataType must be one of {', '.join(DATASET_JSON_TYPES)}"
+    for field in ("label", "itemOID"):
+        if field in column and not isinstance(column[field], str):
+            return f"{where}: {field} must be text"
+    length = column.get("length")
+    if "length" in column and (type(length) is not int or length < 1):
+        return f"{where}: length must be a whole number >= 1"
+    return None
+
+
+class DatasetJSONError(ValueError):
+    """A Dataset-JSON document whose column metadata is not of the expected types (the message names
+    the column and the field; `check_folder` reports it as a finding)."""
+
+
 def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(frame, document without rows) of a Dataset-JSON file; dates come back as `datetime.date`,
-    missing character values as ``''``."""
+    missing character values as ``''``. Columns are converted by position, so a variable named twice
+    keeps each column's own values. A column whose metadata is not of its type raises
+    `DatasetJSONError` naming the column and the field."""
     document = json.loads(path.read_text(encoding="utf-8"))
     columns = document["columns"]
+    if not isinstance(columns, list):
+        raise DatasetJSONError("columns must be a list")
+    for k, c in enumerate(columns):
+        problem = _column_metadata_problem(k, c)
+        if problem:
+            raise DatasetJSONError(problem)
     names = [c["name"] for c in columns]
     frame = pd.DataFrame(document.get("rows", []), columns=names, dtype=object)
-    for c in columns:
-        n = c["name"]
+    for k, c in enumerate(columns):
+        values = frame.iloc[:, k]
         if c["dataType"] == "string":
-            frame[n] = ["" if x is None else x for x in frame[n]]
+            frame.isetitem(k, ["" if x is None else x for x in values])
         elif c["dataType"] == "date":
-            frame[n] = [None if x is None else dt.date.fromisoformat(x) for x in frame[n]]
+            frame.isetitem(k, [None if x is None else dt.date.fromisoformat(x) for x in values])
         elif c["dataType"] == "datetime":
-            frame[n] = [None if x is None else dt.datetime.fromisoformat(x) for x in frame[n]]
+            frame.isetitem(k, [None if x is None else dt.datetime.fromisoformat(x) for x in values])
         else:
-            frame[n] = pd.to_numeric(frame[n]).astype(float)
+            frame.isetitem(k, pd.to_numeric(values).astype(float))
     meta = {k: v for k, v in document.items() if k != "rows"}
     return frame, meta
 
 
 __all__ = [
+    "DATASET_JSON_TYPES",
     "DATASET_JSON_VERSION",
+    "DatasetJSONError",
     "char_lengths",
     "dataset_json",
     "read_dataset_json",

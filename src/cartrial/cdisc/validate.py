@@ -37,6 +37,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -93,9 +94,15 @@ class Finding:
     variable: str = ""
     record: int | None = None
     severity: str = "error"
+    files: tuple[str, ...] = ()
+    """The files it is in (``--check``'s data issues, D-19.659): named before the dataset, the folder
+    once (``sdtm/lb.json and lb.xpt:LB``)."""
 
     def __str__(self) -> str:
         where = self.dataset
+        if self.files:
+            first, *others = sorted(self.files)
+            where = " and ".join([first, *(PurePath(f).name for f in others)]) + f":{where}"
         if self.variable:
             where += f".{self.variable}"
         if self.record is not None:
@@ -110,7 +117,7 @@ class Finding:
             "rule": self.rule,
             "severity": self.severity,
             "message": self.message,
-        }
+        } | ({"files": sorted(self.files)} if self.files else {})
 
 
 def is_iso8601(text: str) -> bool:
@@ -431,7 +438,7 @@ def _check_values(
     else:
         ascii_distinct = np.fromiter((u.isascii() for u in distinct), dtype=bool, count=len(distinct))
         bytes_distinct = np.fromiter(
-            (len(u.encode("utf-8")) for u in distinct), dtype=np.int64, count=len(distinct)
+            (len(u.encode("utf-8", "surrogatepass")) for u in distinct), dtype=np.int64, count=len(distinct)
         )
     non_ascii = ~ascii_distinct[codes] if len(codes) else np.zeros(0, dtype=bool)
     lengths = bytes_distinct[codes] if len(codes) else np.zeros(0, dtype=np.int64)

@@ -88,7 +88,7 @@ def cdisc_command(
             for column in ("file", "records", "variables"):
                 table.add_column(column, justify="right" if column != "file" else "left")
             for f, r, v in seen:
-                table.add_row(f, str(r), str(v))
+                table.add_row(escape(f), str(r), str(v))
             console.print(table)
             # escaped: a finding's "[rule]" is no rich markup tag (D-19.659)
             for finding in findings:
