@@ -43,12 +43,16 @@ def test_a_value_not_typed_on_the_command_line_is_unchanged() -> None:
     assert str(as_typed(located, ["--lloq", "0"])).endswith("(got 0.0)")
 
 
-def test_the_last_of_a_repeated_flag_is_quoted(cli: Cli, tmp_path: Path) -> None:
-    """The parser keeps the last value of a repeated option, so the message quotes the last text."""
+def test_a_repeated_flag_is_refused_and_a_single_one_is_quoted_as_typed(cli: Cli, tmp_path: Path) -> None:
+    """A single-valued option given twice is refused, naming it (D-19.646; before, the parser kept the last
+    value and the message quoted it); given once, the message quotes the text as typed."""
     args = ["--subjects", "2", "--days", "0:3", "--residual-sd", "11.00", "--residual-sd", "11"]
     code, _, err = cli("kinetics", "simulate", *args, "--out", tmp_path / "x.csv")
     assert code == 2
-    assert "--residual-sd: out of range (got 11);" in err, err
+    assert "--residual-sd: given 2 times" in err, err
+    code, _, err = cli("kinetics", "simulate", *args[:6], "--out", tmp_path / "x.csv")
+    assert code == 2
+    assert "--residual-sd: out of range (got 11.00);" in err, err
 
 
 def test_only_flags_are_matched_not_plain_words() -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.event import remove as event_remove
 
 from cartrial.errors import CartrialError, ConflictError, InputError, InternalError
 from cartrial.store import StudyService, bulk, edit_checks
+from cartrial.store.audit import AuditEntry
 from cartrial.store.models import STUDY_TABLES, AuditLog
 from cartrial.store.tables import table_of
 from cartrial.store.tamper import verify_complete
@@ -87,7 +88,7 @@ class _Done(Exception):
         self.outcome = outcome
 
 
-def _state(tx: Any) -> tuple[Any, ...]:
+def _state(tx: Any, audited_before: int) -> tuple[Any, ...]:
     tables = {}
     for name in ("lab_result", "data_query"):
         table = table_of(STUDY_TABLES[name])
@@ -95,7 +96,16 @@ def _state(tx: Any) -> tuple[Any, ...]:
             {k: v for k, v in row.items() if k not in NOW_COLUMNS}
             for row in tx.connection.execute(select(table).order_by(table.c.id)).mappings()
         ]
-    updates = [tuple(entry)[UPDATE_FIELDS] for entry in tx._pending if tuple(entry)[3] == "update"]
+    # the update audit rows of this call: those already written onto the chain (a single insert flushes
+    # the queue first, D-19.643) and those still queued
+    audit = AuditLog.__table__
+    written = tx.connection.execute(
+        select(*(audit.c[name] for name in AuditEntry._fields))
+        .where(audit.c.id > audited_before)
+        .order_by(audit.c.id)
+    ).all()
+    entries = [*(tuple(row) for row in written), *(tuple(entry) for entry in tx._pending)]
+    updates = [entry[UPDATE_FIELDS] for entry in entries if entry[3] == "update"]
     queries = [(q.check, q.table, q.record_id, q.field) for q in tx.raised_queries]
     return tables, [u for u in updates if u[1] == "lab_result"], queries
 
@@ -123,11 +133,15 @@ def _one_by_one(tx: Any, rows: list[dict[str, Any]]) -> None:
 def _outcome(service: StudyService, rows: list[dict[str, Any]], batched: bool) -> Any:
     try:
         with service.as_user("dm").transaction(source="lab feed", reason="feed") as tx:
+            audit = AuditLog.__table__
+            audited_before = int(
+                tx.connection.execute(select(func.coalesce(func.max(audit.c.id), 0))).scalar()
+            )
             if batched:
                 tx.upsert_rows("lab_result", [dict(row) for row in rows])
             else:
                 _one_by_one(tx, [dict(row) for row in rows])
-            raise _Done(_state(tx))
+            raise _Done(_state(tx, audited_before))
     except _Done as done:
         return done.outcome
     except CartrialError as exc:

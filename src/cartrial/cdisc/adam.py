@@ -806,7 +806,8 @@ def build_adrs(
                 "PARAM": f"{name} ({r['definition']})",
                 "AVAL": (1.0 if avalc == "Y" else 0.0) if avalc else math.nan,
                 "AVALC": avalc,
-                "CRIT1": ascii_text(descriptions.get(endpoint, str(r["definition"])))[:200],
+                # at most 200 characters, no trailing blank (an XPT cell keeps none)
+                "CRIT1": ascii_text(descriptions.get(endpoint, str(r["definition"])))[:200].rstrip(),
                 "CRIT1FL": avalc,
                 "ANL01FL": "Y" if evaluable else "N",
                 "NEVALRS": "" if evaluable else ascii_text(r["reason"])[:200],
