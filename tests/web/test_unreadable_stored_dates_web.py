@@ -1005,6 +1005,9 @@ def test_a_checks_left_out_query_cannot_be_closed_while_its_records_are_left_out
     with pytest.raises(ConflictError) as refused:
         service.close_query("dm", str(code), "closing anyway")
     assert f"crs_assessment record {crs}" in str(refused.value) and PLANTED not in str(refused.value)
+    answer = web_study.bearer("dm").post(f"/api/v1/queries/{code}/close", json={"reason": "closing anyway"})
+    assert answer.status_code == 409, answer.text
+    assert f"crs_assessment record {crs}" in answer.text and PLANTED not in answer.text
     assert [row[2] for row in _left_out_queries(web_study)] == ["open"]
     service.update_record(
         "admin", "crs_assessment", crs, {"assessed_at": "2021-05-02T10:00:00Z"}, 1, "repaired from source"
