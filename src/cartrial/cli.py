@@ -136,7 +136,13 @@ def _counted(params: Sequence[Any], args: Sequence[str]) -> dict[Any, list[Any]]
     parser lacks the private option tables; `params`: the command's, the help option too): each occurrence
     of an option's spelling (``--opt``,
     ``--opt=V``; up to ``--``) gives the option's param, a flag its constant (True, or False for a
-    secondary spelling ``--no-…``), any other option the spelling given (so repeats are counted)."""
+    secondary spelling ``--no-…``), any other option the spelling given (so repeats are counted).
+
+    Its limits (a fallback only, never the path of the click cartrial pins): it reads tokens, not what the
+    parser consumes, so an option's value spelled like an option (``--reason --force``) counts as that
+    option too, and a cluster of short options (``-fv``) or a short option with its value attached
+    (``-ofile``) is not split, so a repeat spelled that way is not counted (the command then runs as
+    click parses it: the last value wins)."""
     seen: dict[Any, list[Any]] = {}
     for token in args:
         if token == "--":

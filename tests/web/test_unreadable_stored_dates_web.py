@@ -12,6 +12,10 @@ import re
 import sqlite3
 from collections.abc import Callable
 
+import pytest
+
+from cartrial.errors import ConflictError
+
 from .conftest import WebStudy
 from .pages.helpers import adverse_event_entries
 
@@ -984,3 +988,42 @@ def test_the_live_check_shows_a_refusal_of_the_save_in_the_fragment(web_study: W
     assert "<html" not in fragment.text.lower()
     assert "INFUSION-BEFORE-CONSENT" in fragment.text and f"subject record {subject}" in fragment.text
     assert "2021-13-45" not in fragment.text
+
+
+def test_a_checks_left_out_query_cannot_be_closed_while_its_records_are_left_out(web_study: WebStudy) -> None:
+    """Before: a data manager closed CT-001's CHECKS-LEFT-OUT query while its CRS assessment date was still
+    unreadable; the query never came back (a closed query is raised again only when its field changes) and
+    the subject's other system queries could then close with the record unread. The closure is refused
+    (409 naming the record, never its value) until the repair; then the repair closes it (D-19.652)."""
+    service = web_study.service
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    event = {**adverse_event_entries("Rash"), "subject_id": "CT-001"}
+    service.insert_record("admin", "adverse_event", event, "api")
+    ((code,),) = _sql(
+        web_study, "SELECT query_code FROM data_query WHERE text LIKE 'Edit check CHECKS-LEFT-OUT%'"
+    )
+    with pytest.raises(ConflictError) as refused:
+        service.close_query("dm", str(code), "closing anyway")
+    assert f"crs_assessment record {crs}" in str(refused.value) and PLANTED not in str(refused.value)
+    answer = web_study.bearer("dm").post(f"/api/v1/queries/{code}/close", json={"reason": "closing anyway"})
+    assert answer.status_code == 409, answer.text
+    assert f"crs_assessment record {crs}" in answer.text and PLANTED not in answer.text
+    assert [row[2] for row in _left_out_queries(web_study)] == ["open"]
+    service.update_record(
+        "admin", "crs_assessment", crs, {"assessed_at": "2021-05-02T10:00:00Z"}, 1, "repaired from source"
+    )
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]
+
+
+def test_a_checks_left_out_query_raised_earlier_in_the_transaction_is_closed_by_a_later_repair(
+    web_study: WebStudy,
+) -> None:
+    """Before: in one transaction, a new adverse event raised CHECKS-LEFT-OUT (CT-001's CRS date unreadable)
+    and the CRS repair that followed left the query open after commit with nothing left out: the query
+    was protected from every write of its transaction, not only from the write that raised it (D-19.652)."""
+    service = web_study.service
+    crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
+    with service.transaction("admin", "api", "two writes") as tx:
+        tx.insert_record("adverse_event", {**adverse_event_entries("Rash"), "subject_id": "CT-001"})
+        tx.update_record("crs_assessment", crs, {"assessed_at": "2021-05-02T10:00:00Z"}, 1, "repaired")
+    assert [row[2] for row in _left_out_queries(web_study)] == ["closed"]

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
 
     from cartrial.protocol.dosing import DoseCalculation
     from cartrial.protocol.model import Protocol
+    from cartrial.store.stored_dates import LeftOut
 
 EDIT_CHECK_USER = "cartrial-edit-checks"
 """The system user that raises the data queries of soft checks (recorded as such in the audit trail)."""
@@ -1885,14 +1886,20 @@ def check_single_write(
 
 
 def reconcile_write(
-    tx: Any, table: str, *values: Mapping[str, Any] | None, now: dt.datetime | None = None
+    tx: Any,
+    table: str,
+    *values: Mapping[str, Any] | None,
+    now: dt.datetime | None = None,
+    raised_from: int = 0,
 ) -> list[str]:
     """`reconcile_queries` after a single-record write of `table` (stored in `tx`): the subjects of its
     old and new values (an edit may move a record to another subject). `now`: the write's instant (a bulk
-    write's `WriteContext.now`; D-19.621)."""
+    write's `WriteContext.now`; D-19.621). `raised_from`: the number of queries in ``tx.raised_queries``
+    when the write began (those after it are the write's own)."""
     if table not in CHECKED_TABLES:
         return []
-    return reconcile_queries(tx, {v.get("subject_id") for v in values if v is not None} - {None}, now=now)
+    subjects = {v.get("subject_id") for v in values if v is not None} - {None}
+    return reconcile_queries(tx, subjects, now=now, raised_from=raised_from)
 
 
 def check_delete(
@@ -2627,7 +2634,7 @@ def raised_query_keys(connection: Connection) -> dict[tuple[Any, ...], dt.dateti
         # a closed query without a trail row of its own was written behind cartrial's back (`audit verify`
         # reports it): its closure stands for nothing, so any change raises the check again
         closure = closed_at.get(int(query_id), _NO_CLOSURE)
-        check_id = str(text).removeprefix("Edit check ").split(" ", 1)[0]
+        check_id = check_of({"text": text})
         key = (table, record_id, field_name, check_id)
         if status == "closed" and query_id in by_system:
             continue  # closed by the system when the check no longer fired: a new firing is a new query
@@ -2669,6 +2676,7 @@ def reconcile_queries(
     today: dt.date | None = None,
     *,
     now: dt.datetime | None = None,
+    raised_from: int = 0,
 ) -> list[str]:
     """Close the open or answered data queries that the edit checks raised on the records of `subject_ids`
     and whose check no longer fires on the stored records after the write in the open transaction `tx`
@@ -2678,7 +2686,9 @@ def reconcile_queries(
     person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
     is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
     `now`: the instant of the import or write whose findings raised the queries (default the current one),
-    so that a query it raised is judged at the same site today (D-19.621). Returns the codes closed."""
+    so that a query it raised is judged at the same site today (D-19.621). A query the write raised
+    (``tx.raised_queries`` from `raised_from`, the count when the write began) is never closed by it; one an
+    earlier write of the same transaction raised is judged (D-19.652). Returns the codes closed."""
     from sqlalchemy import select
 
     from cartrial.store.bulk import apply_update
@@ -2702,7 +2712,7 @@ def reconcile_queries(
                     queries.c.subject_id.in_(wanted[start : start + 500]),
                 )
             ).mappings()
-            if str(row["text"]).removeprefix("Edit check ").split(" ", 1)[0] in subject_checks
+            if check_of(row) in subject_checks
         ]
     if not open_rows:
         return []
@@ -2749,9 +2759,10 @@ def reconcile_queries(
     # (leaving out, D-19.562), and the subject is partial while any record is still left out (D-19.652)
     partial_subjects |= _still_left_out(
         tx.connection,
-        {str(row["subject_id"]) for row in open_rows if _check_of(row) == CHECKS_LEFT_OUT.id},
+        {str(row["subject_id"]) for row in open_rows if check_of(row) == CHECKS_LEFT_OUT.id},
+        CHECKED_TABLES - set(CONTEXT_TABLES),  # the context tables' left out are in `left_out` (read above)
     )
-    raised_now = {str(getattr(q, "code", "")) for q in getattr(tx, "raised_queries", ())}
+    raised_now = {str(getattr(q, "code", "")) for q in list(getattr(tx, "raised_queries", ()))[raised_from:]}
     if protocol is None:
         protocol = study_protocol(tx.connection)
     site_zones_of(tx.connection, states)  # the site's calendar (D-19.607)
@@ -2766,7 +2777,7 @@ def reconcile_queries(
     tx.source = f"edit checks ({source})"
     try:
         for row in open_rows:
-            check_id = str(row["text"]).removeprefix("Edit check ").split(" ", 1)[0]
+            check_id = check_of(row)
             table, record_id = str(row["table_name"]), row["record_id"]
             if str(row["subject_id"]) in partial_subjects:
                 continue  # its subject's checks could not read every record: kept open (D-19.562)
@@ -2792,27 +2803,56 @@ def reconcile_queries(
     return closed
 
 
-def _check_of(query: Mapping[str, Any]) -> str:
+def check_of(query: Mapping[str, Any]) -> str:
     """The edit check id a system data query's text names (``Edit check <ID> ...``)."""
     return str(query["text"]).removeprefix("Edit check ").split(" ", 1)[0]
 
 
-def _still_left_out(connection: Connection, subject_ids: set[str]) -> set[str]:
-    """The subjects of `subject_ids` a read of every checked table (`CHECKED_TABLES`, through the
-    leaving-out read) cannot read whole: a record left out, or a read refused outright (an unlocated
-    problem, past `stored_dates.LEAVE_OUT_BOUND`). Their CHECKS-LEFT-OUT queries stay open (D-19.652)."""
-    from cartrial.errors import StoredValueError
-    from cartrial.store.stored_dates import leaving_out_unreadable, subjects_left_out
-
+def _still_left_out(
+    connection: Connection, subject_ids: set[str], tables: Iterable[str] = CHECKED_TABLES
+) -> set[str]:
+    """The subjects of `subject_ids` whose `tables` (the checked tables, `CHECKED_TABLES`) a read leaving
+    out (`left_out_of`) cannot read whole. Their CHECKS-LEFT-OUT queries stay open (D-19.652)."""
     if not subject_ids:
         return set()
-    # a leaving-out of its own: the write's answer names only what its checks left out
+    found = left_out_of(connection, subject_ids, tables)
+    if found is None:
+        return set(subject_ids)
+    from cartrial.store.stored_dates import subjects_left_out
+
+    return set(subjects_left_out(connection, found)) & subject_ids if found.records else set()
+
+
+def left_out_of(
+    connection: Connection, subject_ids: Iterable[str], tables: Iterable[str] = CHECKED_TABLES
+) -> LeftOut | None:
+    """The records of `subject_ids` in `tables` that a read leaving out (`stored_dates.read_leaving_out`,
+    a leaving-out of its own: a write's answer names only what its checks left out) leaves out, with their
+    problems (names, never values); None if the read is refused outright (an unlocated problem, past
+    `stored_dates.LEAVE_OUT_BOUND`). Only the id and the stored dates are read (what no reader reads is a
+    stored date, `stored_dates.unreadable_date`), never the whole records (D-19.652)."""
+    from sqlalchemy import select
+
+    from cartrial.errors import StoredValueError
+    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import leaving_out_unreadable, read_leaving_out
+
+    wanted = sorted({str(s) for s in subject_ids})
     with leaving_out_unreadable() as unseen:
-        try:
-            stored_records(connection, subject_ids, sorted(CHECKED_TABLES))
-        except StoredValueError:
-            return set(subject_ids)
-    return set(subjects_left_out(connection, unseen)) & subject_ids if unseen.records else set()
+        for table in sorted(tables):
+            model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+            dates = [c for c in model_table.c if hasattr(c.type, "stored_timed")]
+            if not dates:
+                continue
+            for start in range(0, len(wanted), 500):
+                query = select(model_table.c.id, *dates).where(
+                    model_table.c.subject_id.in_(wanted[start : start + 500])
+                )
+                try:
+                    read_leaving_out(connection, query, partial(_fetch_rows, connection, query))
+                except StoredValueError:
+                    return None
+    return unseen
 
 
 def _changed_since(
@@ -2855,12 +2895,14 @@ __all__ = [
     "WriteContext",
     "blind_hard_checks",
     "check_delete",
+    "check_of",
     "check_single_write",
     "decision_dlts",
     "decision_window_findings",
     "hard_problems",
     "import_findings",
     "left_out_finding",
+    "left_out_of",
     "reconcile_queries",
     "reconcile_write",
     "record_queries",

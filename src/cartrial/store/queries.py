@@ -95,11 +95,41 @@ def answer_query(tx: Transaction, query_code: str, answer: str) -> None:
 
 
 def close_query(tx: Transaction, query_code: str, reason: str) -> None:
-    """Close a query (reason required: given by the caller)."""
+    """Close a query (reason required: given by the caller). A CHECKS-LEFT-OUT query is not closed while
+    its subject still has records no reader reads (`refuse_left_out_closure`, D-19.652)."""
     row = query_row(tx.connection, query_code)
     refuse_closed(row, "closed again")
+    refuse_left_out_closure(tx.connection, row)
     apply_update(
         tx, STUDY_TABLES["data_query"], "data_query", row, {"status": "closed"}, int(row["version"]), reason
+    )
+
+
+def refuse_left_out_closure(connection: Connection, row: RowLike) -> None:
+    """`ConflictError` (409) for the closure of a system CHECKS-LEFT-OUT query while a read of every checked
+    table of its subject still leaves records out: closed by hand, it would never come back (a closed query
+    is raised again only when its field changes) and the subject's other system queries would close with
+    records unread. Names the records (``<table> record <id>, <field>``), never a value; the repair of the
+    last of them closes the query (D-19.652)."""
+    from cartrial.store.edit_checks import CHECKS_LEFT_OUT, EDIT_CHECK_USER, check_of, left_out_of
+    from cartrial.store.stored_dates import subjects_left_out, unread_names
+
+    if row["raised_by"] != EDIT_CHECK_USER or check_of(row) != CHECKS_LEFT_OUT.id:
+        return
+    subject = str(row["subject_id"])
+    found = left_out_of(connection, {subject})
+    if found is not None and subject not in subjects_left_out(connection, found):
+        return
+    names = "; ".join(unread_names(found)) if found is not None else "records of the subject"
+    raise ConflictError(
+        f"query {row['query_code']} cannot be closed: the edit checks of subject {subject} still cannot "
+        f"read {names}; a data manager repairs them (`cartrial db edit`, with a reason), which closes it",
+        problem=Problem(
+            "records are still left out of the edit checks",
+            field="query",
+            value=row["query_code"],
+            allowed="a CHECKS-LEFT-OUT query is closed by the repair of the records it names",
+        ),
     )
 
 

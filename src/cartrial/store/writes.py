@@ -203,6 +203,7 @@ def insert_record(
     user's hash, made from a password that met the policy (`users.new_user`), passed only by
     `StudyUser.add_user`, never through the public record API."""
     model = model_of(table_name)
+    raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     refuse_protected(table_name, "inserted one by one", values)
     values = typed_texts(table_name, plain_row(values, table_name))
     if password_hash is not None and model is User:
@@ -245,7 +246,7 @@ def insert_record(
     tx.note_partial_checks(table_name, record_id, unseen)
     query_left_out(tx, table_name, found, record_id, unseen)
     with leaving_out_unreadable() as unseen:  # queries whose check no longer fires are closed (D-19.164)
-        reconcile_write(tx, table_name, found, now=now)
+        reconcile_write(tx, table_name, found, now=now, raised_from=raised_from)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return record_id
 
@@ -335,6 +336,7 @@ def upsert_checked_rows(
     from cartrial.store.permissions import Action, write_action
 
     model = model_of(table_name)
+    raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     refuse_protected(table_name, "written by a bulk write")
     keys = tuple(key_columns or model.natural_key)
     if not rows or any(k not in columns_of(model) for k in keys):
@@ -433,7 +435,8 @@ def upsert_checked_rows(
             ) from None
         written.extend(v for v in (before, stored) if v is not None)
     # queries whose check no longer fires (D-19.164), judged at the write's one instant (D-19.621)
-    reconcile_write(tx, table_name, *written, now=None if context is None else context.now)
+    now = None if context is None else context.now
+    reconcile_write(tx, table_name, *written, now=now, raised_from=raised_from)
     return result
 
 
@@ -638,6 +641,7 @@ def update_record(
     are ignored (no change, no audit row). `validated`: the field rules already checked outside the lock
     (`prevalidate_update`), used only for the same record at the same version with the same result."""
     model = model_of(table_name)
+    raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     changes = plain_row(changes, table_name)
     refuse_protected(table_name, "edited", changes)
     changes = typed_texts(table_name, changes)
@@ -721,7 +725,7 @@ def update_record(
     query_left_out(tx, table_name, after, record_id, unseen)
     # queries whose check no longer fires (D-19.164); none of a subject with records left out (D-19.562)
     with leaving_out_unreadable() as unseen:
-        reconcile_write(tx, table_name, current, after, now=now)
+        reconcile_write(tx, table_name, current, after, now=now, raised_from=raised_from)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
     return version
 
@@ -761,6 +765,7 @@ def refuse_beyond_repair(
 def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
     """Delete one record (audited with the whole record as the old value)."""
     model = model_of(table_name)
+    raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     refuse_protected(table_name, "deleted")
     with _other_sites_first(tx, model, table_name, record_id):
         current = current_record(tx.connection, model, table_name, record_id)
@@ -807,7 +812,7 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     )
     check_delete(tx, table_name, current, record_id, created, now=now)  # soft queries only
     with leaving_out_unreadable() as unseen:  # queries whose check no longer fires (D-19.164, D-19.562)
-        reconcile_write(tx, table_name, current, now=now)
+        reconcile_write(tx, table_name, current, now=now, raised_from=raised_from)
     tx.unchecked.extend(p for p in unseen if p not in tx.unchecked)
 
 
