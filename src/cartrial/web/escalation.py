@@ -30,6 +30,7 @@ kept in the audit row and in `design_state`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cartrial.errors import CartrialError, InputError, Problem, StoredValueError
@@ -87,6 +88,43 @@ def assign_cohorts(
     return [patients[start:stop] for start, stop, _ in spans], patients[rest:]
 
 
+def _lettered(
+    patients: list[dict[str, Any]], cohorts: list[tuple[int, dt.date | None]], pending: list[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
+    """The patient of each outcome letter of the page's history, in its order: each recorded cohort's
+    letters by the replay's own assignment (`cartrial.escalation.conduct.assign_cohorts`; None for a letter
+    no infused patient takes), then the counted patients after the recorded cohorts."""
+    from cartrial.escalation.conduct import assign_cohorts as assign
+
+    spans = assign(
+        [bool(p["counted"]) for p in patients],
+        [dt.date.fromisoformat(str(p["infused_on"])[:10]) for p in patients],
+        cohorts,
+    )
+    out: list[dict[str, Any] | None] = []
+    for (size, _), (_, _, positions) in zip(cohorts, spans, strict=True):
+        taken = [patients[i] for i in positions[:size]]
+        out += [*taken, *([None] * (size - len(taken)))]
+    return out + [p for p in pending if p["counted"]]
+
+
+def _tite_followup(
+    patient: dict[str, Any] | None, dlt: bool, window: int, onsets: Mapping[str, Sequence[float]]
+) -> float | None:
+    """The follow-up (days) a TITE-CRM weighs for one outcome letter (docs/science/dose-escalation.md §8;
+    D-19.694): a patient still inside the DLT window without a DLT, the days since the infusion (the site's
+    today, as the page's window); a DLT, the day of its first onset by the protocol's rules when known; else
+    None (the window complete: weight 1)."""
+    if patient is None:
+        return None
+    if dlt:
+        days = onsets.get(str(patient["subject_id"]))
+        return min(float(min(days)), float(window)) if days else None
+    if patient["evaluation"] == "pending":
+        return float(window - int(patient["days_left"]))
+    return None
+
+
 def _day(value: Any) -> dt.date | None:
     """A stored decision date (date, datetime or ISO text) as a date; None when blank or not a date."""
     if isinstance(value, dt.datetime):
@@ -113,6 +151,7 @@ def escalation_state(
 
     from cartrial.analysis.core import study_populations
     from cartrial.columns import on_site_clock, utc_today
+    from cartrial.escalation.crm import TiteCrm
     from cartrial.escalation.outcomes import parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
@@ -212,7 +251,17 @@ def escalation_state(
     history_text = " ".join([*outcome_blocks, *([pending_text] if pending_text else [])])
 
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
-    fit = design.fit(parse_outcomes(history_text, n_doses))
+    history = parse_outcomes(history_text, n_doses)
+    if isinstance(getattr(design, "inner", design), TiteCrm):  # weights by the follow-up so far (D-19.694)
+        onsets = study.evaluation.engine_days
+        lettered = _lettered(patients, sizes, pending)
+        history = history.with_followup(
+            [
+                _tite_followup(p, o.dlt, window, onsets)
+                for p, o in zip(lettered, history.patients, strict=True)
+            ]
+        )
+    fit = design.fit(history)
     mtd = fit.select_mtd()
     recommendation = {
         "design": fit.design,

@@ -1,0 +1,102 @@
+"""The escalation state of a TITE-CRM protocol weighs each patient still inside the DLT window by the
+follow-up so far (docs/science/dose-escalation.md §8, D-19.694).
+
+TITE-CRM (Cheung & Chappell 2000; dfcrm `titecrm`, linear scheme): a patient without a DLT weighs
+min(u / T, 1), u the follow-up so far, T the DLT window. The page fitted the design to the outcome letters
+only, so a patient infused 3 days earlier counted as a full 28-day window without a DLT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from cartrial import examples as cartrial_examples
+from cartrial.escalation import TiteCrm, parse_outcomes
+from cartrial.store import StudyService, connect, init_study
+
+SKELETON = [0.12, 0.25]
+TODAY = dt.date(2021, 6, 1)
+
+
+def _protocol(tmp_path: Path) -> Path:
+    text = (cartrial_examples.path("ct103a-nmosd") / "protocol.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        'design: "3+3"', 'design: "tite-crm"\n  target: 0.25\n  skeleton: [0.12, 0.25]\n  max_n: 12'
+    )
+    text = text.replace("  variant: deescalation\n", "").replace("cohort_size: 3 ", "cohort_size: 1 ")
+    path = tmp_path / "protocol.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _study(tmp_path: Path) -> Any:
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    init_study(url, _protocol(tmp_path), "admin", admin_site="TJH", admin_password="test-password-0123")
+    service = StudyService(connect(url))
+    infusions = {
+        "S-1": (1, "2021-04-01"),
+        "S-2": (1, "2021-04-02"),
+        "S-3": (2, "2021-05-01"),
+        "S-4": (2, "2021-05-29"),
+    }
+    with service.transaction("admin", "test setup") as tx:
+        service.upsert_rows(
+            tx,
+            "subject",
+            [
+                {"subject_id": s, "site_id": "TJH", "consent_date": "2021-03-01", "sex": "F"}
+                for s in infusions
+            ],
+        )
+    for subject, (level, day) in infusions.items():
+        service.insert_record(
+            "admin",
+            "infusion",
+            {
+                "subject_id": subject,
+                "dose_level": level,
+                "infused_at": f"{day}T02:00:00Z",
+                "weight_kg": 60.0,
+                "cells_per_kg": 500000 * level,
+                "total_car_t_cells": 30000000 * level,
+            },
+        )
+    # S-3: a DLT on day 4 (the committee-judged rule reads the investigator's DLT flag)
+    service.insert_record(
+        "admin",
+        "adverse_event",
+        {
+            "subject_id": "S-3",
+            "term": "Nausea",
+            "category": "non_hematologic",
+            "started_on": "2021-05-05",
+            "ended_on": "2021-05-07",
+            "grade": 3,
+            "grading_scale": "CTCAE",
+            "grading_scale_version": "5.0",
+            "serious": True,
+            "relatedness": "possible",
+            "dlt": True,
+        },
+    )
+    return service
+
+
+def test_a_patient_inside_the_window_weighs_the_follow_up_so_far(tmp_path: Path) -> None:
+    """S-1, S-2 (level 1) and S-3 (level 2, DLT on day 4) are complete; S-4 (level 2) was infused on
+    2021-05-29: 3 days of follow-up on 2021-06-01, weight 3/28. By the TITE-CRM rule the next dose is that of
+    `1N 1N 2T 2N` with follow-up (28, 28, 4, 3); taken as fully followed (the CRM) it would be level 2."""
+    from cartrial.web.escalation import escalation_state
+
+    state = escalation_state(_study(tmp_path), None, TODAY)
+    rec = state["recommendation"]
+    assert rec["outcomes"] == "1NN 2TN"
+    design = TiteCrm(SKELETON, 0.25, window_days=28, cohort_size=1)
+    history = parse_outcomes("1N 1N 2T 2N", 2)
+    weighted = design.fit(history.with_followup([28, 28, 4, 3])).next_dose
+    full = design.fit(history).next_dose
+    assert (weighted, full) == (1, 2)  # the case distinguishes the two
+    assert rec["next_dose"] == weighted
+    assert rec["provisional"] is True
