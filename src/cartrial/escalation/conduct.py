@@ -5,7 +5,9 @@ A decision to escalate, expand or stop is taken once every patient of the cohort
 observation window (protocol `escalation.dlt_window_days`, day 0 = infusion; ``docs/escalation.md``,
 "Recorded decisions"); a decision taken earlier, a next cohort treated before the decision, or a decision
 other than the one the protocol's design gives is a protocol deviation. They are listed, never silently
-accepted (docs/science/decisions.md D-12.1).
+accepted (docs/science/decisions.md D-12.1). A TITE-CRM decides while patients are inside the window
+(docs/science/dose-escalation.md §8): its decision is replayed with each patient's follow-up at the decision
+date, and deciding before the window is complete is not a deviation (D-19.695).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cartrial.columns import (
     parse_time_zones,
 )
 from cartrial.errors import InputError, Problem
+from cartrial.escalation.crm import TiteCrm
 from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
 from cartrial.protocol.dlt import dlt_window_complete
@@ -191,6 +194,9 @@ def replay_decisions(
     window = int(protocol.escalation.dlt_window_days)
     n_doses = len(protocol.dose_levels)
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
+    # a TITE-CRM decides with patients inside the window, each weighed by its follow-up at the decision
+    # (docs/science/dose-escalation.md §8; D-19.695)
+    tite = isinstance(getattr(design, "inner", design), TiteCrm)
 
     dec_problems = RowProblems(decisions_file)
     cohort = parse_int(decisions, "cohort", dec_problems, minimum=1)
@@ -260,6 +266,7 @@ def replay_decisions(
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
     )
     history = Outcomes()
+    infused_days: list[date] = []  # the infusion day of each outcome letter so far (TITE-CRM follow-up)
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -315,7 +322,7 @@ def replay_decisions(
                 wait_day = wait_moment.date()
                 wait_days, complete = dlt_window_complete(wait_day, decided_on, window)
                 whose = "the cohort" if wait_day == last_day else "the cohort's patients without a DLT"
-                if not complete:
+                if not complete and not tite:  # a TITE-CRM decides before the window closes (§8)
                     deviations.append(
                         f"decision taken {wait_days} days after the last infusion of {whose} ({wait_name}, "
                         f"{wait_day}), before the {window}-day DLT window was complete"
@@ -336,8 +343,19 @@ def replay_decisions(
                 ),
             )
         )
+        infused_days += [moment.date() for moment, _, _ in lettered]
+        fitted = history
+        if tite and decided_on is not None:
+            # each patient without a DLT weighs the days followed by the decision (0 when infused after it,
+            # which the replay reports); a DLT weighs 1 (its onset is not in the replay's input)
+            fitted = history.with_followup(
+                [
+                    None if p.dlt else float(max(dlt_window_complete(day, decided_on, window)[0], 0))
+                    for p, day in zip(history.patients, infused_days, strict=True)
+                ]
+            )
         try:
-            fit = design.fit(history)
+            fit = design.fit(fitted)
         except InputError as error:  # patients the design would not have treated: a deviation, not a failure
             fit = None
             deviations.append(
