@@ -5,7 +5,11 @@ running the code."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.escalation import Crm, DontSkipDoses, TiteCrm, parse_outcomes, simulate, with_behaviours
 
@@ -82,3 +86,64 @@ def test_tite_replay_weighs_follow_up_at_the_decision_and_allows_deciding_before
     assert row.design_decision == "de-escalate"
     assert int(row.design_next_dose) == 1
     assert row.deviation == ""
+
+
+def _rank(fit: Any) -> int:
+    """A decision as a dose rank: the next dose; when the trial stops, the level it declares (0: none)."""
+    if fit.continue_ and fit.next_dose is not None:
+        return int(fit.next_dose)
+    return int(fit.select_mtd().dose_level or 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["3+3 B", "3+3 A", "boin", "mtpi2", "i3+3"]),
+    st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=6),
+)
+def test_one_more_dlt_in_the_last_cohort_never_gives_a_higher_next_dose(name: str, dlts: list[int]) -> None:
+    """Coherence (Cheung 2005; §3, §4.2, §5, §6): with everything else equal, one more DLT in the latest
+    cohort never leads to a higher next dose. Histories are grown by the design itself (cohorts of 3)."""
+    from cartrial.escalation import Boin, I3plus3, Mtpi2, ThreePlusThree
+
+    designs = {
+        "3+3 B": ThreePlusThree(4),
+        "3+3 A": ThreePlusThree(4, variant="escalation_only"),
+        "boin": Boin(4, 0.3),
+        "mtpi2": Mtpi2(4, 0.3),
+        "i3+3": I3plus3(4, 0.3),
+    }
+    design = designs[name]
+    history = ""
+    for count in dlts:
+        fit = design.fit(history)
+        if not fit.continue_ or fit.next_dose is None:
+            break
+        level = fit.next_dose
+        fewer = f"{history} {level}{'T' * min(count, 2)}{'N' * (3 - min(count, 2))}".strip()
+        more = f"{history} {level}{'T' * (min(count, 2) + 1)}{'N' * (2 - min(count, 2))}".strip()
+        assert _rank(design.fit(more)) <= _rank(design.fit(fewer)), (fewer, more)
+        history = fewer
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=5), st.booleans())
+def test_exact_three_plus_three_probabilities_sum_to_one_and_escalation_is_storer(
+    truth: list[float], escalation_only: bool
+) -> None:
+    """Exact 3+3 enumeration: selection % and no-MTD % sum to 100; the mean number treated at level 2 is 3
+    times the probability of clearing level 1, P = (1-p)^3 + 3p(1-p)^2 (1-p)^3 (Storer 1989; Lin & Shih
+    2001), and level 1 treats 3 + 3 x 3p(1-p)^2 patients on average when nothing can bring the trial back to
+    it (escalation only; likewise level 2 when no level above can send the trial back to it)."""
+    from cartrial.escalation import ThreePlusThree, exact_three_plus_three
+
+    variant = "escalation_only" if escalation_only else "deescalation"
+    oc = exact_three_plus_three(ThreePlusThree(len(truth), variant=variant), truth)
+    assert abs(sum(oc.selection_pct) + oc.no_mtd_pct - 100.0) < 1e-9
+    p = truth[0]
+    clear = (1 - p) ** 3 + 3 * p * (1 - p) ** 2 * (1 - p) ** 3
+    if len(truth) == 2 or (len(truth) > 2 and escalation_only):  # level 2 is never re-entered from above
+        first_visit = 3 * clear  # level 2's first cohort; its second cohort adds 3 x P(1/3 there)
+        q = truth[1]
+        assert abs(oc.mean_n[1] - first_visit * (1 + 3 * q * (1 - q) ** 2)) < 1e-9
+    if escalation_only:
+        assert abs(oc.mean_n[0] - (3 + 9 * p * (1 - p) ** 2)) < 1e-9
