@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from cartrial import examples as cartrial_examples
-from cartrial.escalation import TiteCrm, parse_outcomes
 from cartrial.store import StudyService, connect, init_study
 
 SKELETON = [0.12, 0.25]
@@ -93,10 +92,57 @@ def test_a_patient_inside_the_window_weighs_the_follow_up_so_far(tmp_path: Path)
     state = escalation_state(_study(tmp_path), None, TODAY)
     rec = state["recommendation"]
     assert rec["outcomes"] == "1NN 2TN"
-    design = TiteCrm(SKELETON, 0.25, window_days=28, cohort_size=1)
-    history = parse_outcomes("1N 1N 2T 2N", 2)
-    weighted = design.fit(history.with_followup([28, 28, 4, 3])).next_dose
-    full = design.fit(history).next_dose
-    assert (weighted, full) == (1, 2)  # the case distinguishes the two
-    assert rec["next_dose"] == weighted
+    # by quadrature of the weighted empiric likelihood, N(0, 1.34) prior (independent of the engine):
+    # follow-up (28, 28, 4, 3) beta-hat -0.367497, p (0.230, 0.383): level 1; fully followed beta-hat
+    # -0.175675, p (0.169, 0.313): level 2 (the case distinguishes the two)
+    weighted, full = 1, 2
+    assert rec["next_dose"] == weighted != full
     assert rec["provisional"] is True
+
+
+def _dlt_of_s1(service: Any) -> None:
+    """S-1 (level 1, infused 2021-04-01): a DLT on 2021-04-10, day 9."""
+    service.insert_record(
+        "admin",
+        "adverse_event",
+        {
+            "subject_id": "S-1",
+            "term": "Nausea",
+            "category": "non_hematologic",
+            "started_on": "2021-04-10",
+            "ended_on": "2021-04-12",
+            "grade": 3,
+            "grading_scale": "CTCAE",
+            "grading_scale_version": "5.0",
+            "serious": True,
+            "relatedness": "possible",
+            "dlt": True,
+        },
+    )
+
+
+def test_a_dlt_after_its_cohort_s_decision_is_counted_on_the_page(tmp_path: Path) -> None:
+    """Cohort 1 (S-1) recorded `1N` on 2021-04-02, as the TITE-CRM decides early; S-1's DLT came on day 9.
+    On 2021-06-01 the design weighs S-1's DLT, not the stale letter (D-19.696): level 1 has 2 patients and
+    1 DLT, level 2 2 patients and 1 DLT. Quadrature with DLTs (1, 0, 1, 0), weights (1, 1, 1, 3/28):
+    beta-hat -1.068256, p (0.483, 0.621): level 1. The page listed S-1 as "DLT" but counted 0 DLTs at
+    level 1. The decision is the TITE-CRM's rule, not a DECISION-BEFORE-DLT-WINDOW query (D-19.697)."""
+    from cartrial.web.escalation import escalation_state
+
+    service = _study(tmp_path)
+    raised: list[Any] = []
+    service.insert_record(
+        "admin",
+        "escalation_decision",
+        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-02", "outcomes": "1N", "decision": "escalate"},
+        raised=raised,
+    )
+    assert [q.check for q in raised] == []
+    _dlt_of_s1(service)
+    state = escalation_state(service, None, TODAY)
+    rec = state["recommendation"]
+    assert [(d["n"], d["dlt"]) for d in rec["per_dose"]] == [(2, 1), (2, 1)]
+    assert rec["next_dose"] == 1
+    (row,) = state["replay"]
+    assert row["window_rule"] is False
+    assert row["deviation"] == ""  # S-1's DLT came after the decision: its letter N was right then

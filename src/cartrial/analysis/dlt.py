@@ -429,6 +429,12 @@ def dlt_datasets(
                 "subject_id": membership["subject_id"],
                 "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
                 "evaluable": counted.map({True: "true", False: "false"}),
+                # the first DLT's onset day by the protocol's rules: a TITE-CRM's replay counts a DLT from
+                # the decision on or after it (D-19.696)
+                "dlt_onset_day": [
+                    min(evaluation.engine_days[str(s)]) if d and evaluation.engine_days.get(str(s)) else ""
+                    for s, d in zip(membership["subject_id"], membership["dlt_in_window"], strict=True)
+                ],
             }
         )
         # the infused patients only: the replay refuses a DLT assessment of a subject without an infusion

@@ -13,7 +13,7 @@ date, and deciding before the window is complete is not a deviation (D-19.695).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,14 @@ from cartrial.columns import (
     parse_bool,
     parse_choice,
     parse_datetime,
+    parse_float,
     parse_int,
     parse_text,
     parse_time_zones,
 )
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.crm import TiteCrm
-from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
+from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
 from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
@@ -50,6 +51,7 @@ _COLUMNS = (
     "days_after_last_infusion",
     "dlt_window_days",
     "window_complete",
+    "window_rule",
     "recorded_decision",
     "design_decision",
     "design_next_dose",
@@ -120,6 +122,50 @@ def assign_cohorts(
         out.append((at, stop, tuple(letters)))
         at = stop
     return out
+
+
+@dataclass(frozen=True)
+class TitePatient:
+    """One patient of a TITE-CRM's history (`tite_history`): cohort number and dose level (1-based), the
+    infusion day (day 0, on the site's calendar; None: unknown, taken as fully followed), whether the patient
+    has a DLT inside the window and its onset day (days after the infusion, day 0 = infusion; None:
+    unknown)."""
+
+    cohort: int
+    dose_level: int
+    infused_on: date | None
+    dlt: bool = False
+    dlt_onset_day: float | None = None
+
+
+def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_days: int) -> Outcomes:
+    """The history a TITE-CRM weighs on `as_of` (docs/science/dose-escalation.md §8; D-19.696): each patient
+    followed u = the days from the infusion to `as_of` (`dlt_window_complete`'s day count; day 0 weighs 0,
+    a patient infused after `as_of` 0); a DLT counts iff its onset day is ≤ u (a DLT seen by then), its
+    follow-up then the onset day (the adaptive scheme places it there); a patient without one, min(u, T).
+    A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end); with `as_of` None
+    every patient is fully followed and every DLT counts (the outcome letters alone). The one rule of the
+    replay (at each decision date) and the escalation page (at the site's today).
+
+    >>> p = [TitePatient(1, 1, date(2021, 6, 1), True, 9.0), TitePatient(2, 1, date(2021, 6, 3))]
+    >>> [(q.dlt, q.followup_days) for q in tite_history(p, date(2021, 6, 5), 28).patients]
+    [(False, 4.0), (False, 2.0)]
+    >>> [(q.dlt, q.followup_days) for q in tite_history(p, date(2021, 6, 30), 28).patients]
+    [(True, 9.0), (False, 27.0)]
+    """
+    out: list[PatientOutcome] = []
+    for p in patients:
+        if as_of is None or p.infused_on is None:
+            out.append(PatientOutcome(p.cohort, p.dose_level, p.dlt, None))
+            continue
+        followed = float(max(dlt_window_complete(p.infused_on, as_of, window_days)[0], 0))
+        if p.dlt and p.dlt_onset_day is None:
+            out.append(PatientOutcome(p.cohort, p.dose_level, True, None))
+        elif p.dlt and p.dlt_onset_day is not None and p.dlt_onset_day <= followed:
+            out.append(PatientOutcome(p.cohort, p.dose_level, True, min(float(p.dlt_onset_day), window_days)))
+        else:
+            out.append(PatientOutcome(p.cohort, p.dose_level, False, min(followed, float(window_days))))
+    return Outcomes(tuple(out))
 
 
 def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
@@ -217,11 +263,20 @@ def replay_decisions(
     )
     dlt_of: dict[str, bool] = {}
     evaluable_of: dict[str, bool] = {}
+    onset_of: dict[str, float] = {}  # a DLT's onset day (day 0 = infusion), when given (D-19.696)
     if dlts is not None:
         dlt_problems = RowProblems(dlts_file)
         dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
         dlt_flag = parse_bool(dlts, "dlt", dlt_problems)
         dlt_evaluable = parse_bool(dlts, "evaluable", dlt_problems, required=False, default=True)
+        onset_column = "dlt_onset_day" in dlts.columns
+        dlt_onset = (
+            parse_float(
+                dlts, "dlt_onset_day", dlt_problems, required=False, minimum=0, maximum=window, unit="days"
+            )
+            if onset_column
+            else [float("nan")] * len(dlts)
+        )
         _refuse_repeats(
             dlt_subject, "subject_id", "subject listed twice", "one row per subject", dlt_problems
         )
@@ -242,9 +297,20 @@ def replay_decisions(
                     "a patient with a DLT is DLT-evaluable",
                     "true (or blank) when dlt is true",
                 )
+            if not bool(flag) and flag is not None and dlt_onset[i] == dlt_onset[i]:
+                dlt_problems.add(
+                    i,
+                    "dlt_onset_day",
+                    str(dlts["dlt_onset_day"].iloc[i]),
+                    "an onset day without a DLT",
+                    "blank when dlt is false",
+                )
         dlt_problems.raise_if_any()
         dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
         evaluable_of = {str(s): bool(e) for s, e in zip(dlt_subject, dlt_evaluable, strict=True)}
+        onset_of = {
+            str(s): float(o) for s, f, o in zip(dlt_subject, dlt_flag, dlt_onset, strict=True) if f and o == o
+        }
     dec_problems.raise_if_any()
     inf_problems.raise_if_any()
 
@@ -266,7 +332,7 @@ def replay_decisions(
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
     )
     history = Outcomes()
-    infused_days: list[date] = []  # the infusion day of each outcome letter so far (TITE-CRM follow-up)
+    tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -300,13 +366,20 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        for (_, name, _), had_dlt in zip(lettered, letters, strict=True):
-            if name in dlt_of and dlt_of[name] != had_dlt:
+        decided_on = decision_days[position]
+        for (moment, name, _), had_dlt in zip(lettered, letters, strict=True):
+            if name not in dlt_of:
+                continue
+            assessed, by = dlt_of[name], ""
+            if tite and assessed and name in onset_of and decided_on is not None:
+                # a TITE-CRM decides before the window closes: the letter is the DLT seen by the decision
+                assessed = onset_of[name] <= (decided_on - moment.date()).days
+                by = " by the decision date"
+            if assessed != had_dlt:
                 deviations.append(
                     f"{name}: the outcome letter says {'DLT' if had_dlt else 'no DLT'}, the DLT assessment "
-                    f"says {'DLT' if dlt_of[name] else 'no DLT'}"
+                    f"says {'DLT' if assessed else 'no DLT'}{by}"
                 )
-        decided_on = decision_days[position]
         last_moment = max(m[0] for m in lettered)
         last_day: date = last_moment.date()
         days: int | None = None
@@ -343,30 +416,29 @@ def replay_decisions(
                 ),
             )
         )
-        infused_days += [moment.date() for moment, _, _ in lettered]
-        fitted = history
-        if tite and decided_on is not None:
-            # each patient without a DLT weighs the days followed by the decision (0 when infused after it,
-            # which the replay reports); a DLT weighs 1 (its onset is not in the replay's input)
-            fitted = history.with_followup(
-                [
-                    None if p.dlt else float(max(dlt_window_complete(day, decided_on, window)[0], 0))
-                    for p, day in zip(history.patients, infused_days, strict=True)
-                ]
-            )
+        # a TITE-CRM's history per patient as of the decision (D-19.696): the DLTs seen by then (an earlier
+        # cohort's letter recorded before its patient's DLT is not kept), the follow-up at that date; a
+        # patient the assessment does not give or dates not, by its letter; a replaced one takes no part
+        for (moment, name, _), p, had_dlt in zip(lettered, positions, letters, strict=True):
+            if not counted[p]:
+                continue
+            dlt = dlt_of.get(name, had_dlt) if name in onset_of or not dlt_of.get(name, False) else had_dlt
+            onset = onset_of.get(name) if dlt else None
+            tite_patients.append(TitePatient(position + 1, cohort_level, moment.date(), dlt, onset))
+        fitted = tite_history(tite_patients, decided_on, window) if tite else history
         try:
             fit = design.fit(fitted)
         except InputError as error:  # patients the design would not have treated: a deviation, not a failure
             fit = None
             deviations.append(
-                f"the protocol's design gives no decision after {format_outcomes(history)!r}: "
+                f"the protocol's design gives no decision after {format_outcomes(fitted)!r}: "
                 + "; ".join(problem.message for problem in error.problems)
             )
         expected = design_decision(fit, cohort_level) if fit is not None else ""
         if fit is not None and expected != recorded[i]:
             deviations.append(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
-                f"{format_outcomes(history)!r}"
+                f"{format_outcomes(fitted)!r}"
             )
         rows.append(
             {
@@ -379,6 +451,7 @@ def replay_decisions(
                 "days_after_last_infusion": days,
                 "dlt_window_days": window,
                 "window_complete": complete,
+                "window_rule": not tite,
                 "recorded_decision": recorded[i],
                 "design_decision": expected,
                 "design_next_dose": fit.next_dose if fit is not None else None,
@@ -398,4 +471,11 @@ def replay_decisions(
     )
 
 
-__all__ = ["DECISIONS", "assign_cohorts", "deviation_count_note", "replay_decisions"]
+__all__ = [
+    "DECISIONS",
+    "TitePatient",
+    "assign_cohorts",
+    "deviation_count_note",
+    "replay_decisions",
+    "tite_history",
+]

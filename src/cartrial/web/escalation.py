@@ -77,6 +77,15 @@ def assign_cohorts(
     (`cartrial.escalation.conduct.assign_cohorts`, the replay's own) of `patients` — in order of infusion,
     each with ``counted`` and ``infused_on`` (ISO date) — to the recorded cohorts (number of outcome letters,
     decision date)."""
+    members, rest, _ = _assigned(patients, cohorts)
+    return members, rest
+
+
+def _assigned(
+    patients: list[dict[str, Any]], cohorts: list[tuple[int, dt.date | None]]
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]], list[list[dict[str, Any] | None]]]:
+    """`assign_cohorts` and, per recorded cohort, the patient of each of its outcome letters (None for a
+    letter no infused patient takes), from one call of the engine's assignment."""
     from cartrial.escalation.conduct import assign_cohorts as assign
 
     spans = assign(
@@ -85,44 +94,52 @@ def assign_cohorts(
         cohorts,
     )
     rest = spans[-1][1] if spans else 0
-    return [patients[start:stop] for start, stop, _ in spans], patients[rest:]
-
-
-def _lettered(
-    patients: list[dict[str, Any]], cohorts: list[tuple[int, dt.date | None]], pending: list[dict[str, Any]]
-) -> list[dict[str, Any] | None]:
-    """The patient of each outcome letter of the page's history, in its order: each recorded cohort's
-    letters by the replay's own assignment (`cartrial.escalation.conduct.assign_cohorts`; None for a letter
-    no infused patient takes), then the counted patients after the recorded cohorts."""
-    from cartrial.escalation.conduct import assign_cohorts as assign
-
-    spans = assign(
-        [bool(p["counted"]) for p in patients],
-        [dt.date.fromisoformat(str(p["infused_on"])[:10]) for p in patients],
-        cohorts,
-    )
-    out: list[dict[str, Any] | None] = []
+    lettered: list[list[dict[str, Any] | None]] = []
     for (size, _), (_, _, positions) in zip(cohorts, spans, strict=True):
-        taken = [patients[i] for i in positions[:size]]
-        out += [*taken, *([None] * (size - len(taken)))]
-    return out + [p for p in pending if p["counted"]]
+        taken: list[dict[str, Any] | None] = [patients[i] for i in positions[:size]]
+        lettered.append([*taken, *([None] * (size - len(taken)))])
+    return [patients[start:stop] for start, stop, _ in spans], patients[rest:], lettered
 
 
-def _tite_followup(
-    patient: dict[str, Any] | None, dlt: bool, window: int, onsets: Mapping[str, Sequence[float]]
-) -> float | None:
-    """The follow-up (days) a TITE-CRM weighs for one outcome letter (docs/science/dose-escalation.md §8;
-    D-19.694): a patient still inside the DLT window without a DLT, the days since the infusion (the site's
-    today, as the page's window); a DLT, the day of its first onset by the protocol's rules when known; else
-    None (the window complete: weight 1)."""
-    if patient is None:
-        return None
-    if dlt:
-        days = onsets.get(str(patient["subject_id"]))
-        return min(float(min(days)), float(window)) if days else None
-    if patient["evaluation"] == "pending":
-        return float(window - int(patient["days_left"]))
-    return None
+def _tite_patients(
+    lettered: list[list[dict[str, Any] | None]],
+    pending: list[dict[str, Any]],
+    history: Any,
+    onsets: Mapping[str, Sequence[float]],
+) -> tuple[list[Any], list[dt.date | None]]:
+    """The TITE-CRM history's patients (`cartrial.escalation.conduct.TitePatient`) and each one's as-of
+    date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
+    pending counted ones, with the analysis's DLT status and the onset day of the first DLT by the protocol's
+    rules; a letter no infused patient takes keeps its letter, fully followed; a replaced patient (not
+    counted) takes no part, as in the replay."""
+    from cartrial.escalation.conduct import TitePatient
+
+    letters = iter(history.patients)
+    out: list[Any] = []
+    as_of: list[dt.date | None] = []
+    groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
+    for patients in groups:
+        for patient in patients:
+            letter = next(letters)  # its block of the page's outcome text (cohort, dose level)
+            cohort = letter.cohort
+            if patient is None:
+                out.append(TitePatient(cohort, letter.dose_level, None, letter.dlt))
+                as_of.append(None)
+                continue
+            if not patient["counted"]:
+                continue
+            days = onsets.get(str(patient["subject_id"])) if patient["dlt"] else None
+            out.append(
+                TitePatient(
+                    cohort,
+                    letter.dose_level,
+                    dt.date.fromisoformat(str(patient["infused_on"])[:10]),
+                    bool(patient["dlt"]),
+                    float(min(days)) if days else None,
+                )
+            )
+            as_of.append(patient["today"])
+    return out, as_of
 
 
 def _day(value: Any) -> dt.date | None:
@@ -151,8 +168,9 @@ def escalation_state(
 
     from cartrial.analysis.core import study_populations
     from cartrial.columns import on_site_clock, utc_today
+    from cartrial.escalation.conduct import tite_history
     from cartrial.escalation.crm import TiteCrm
-    from cartrial.escalation.outcomes import parse_outcomes
+    from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
 
@@ -214,6 +232,7 @@ def escalation_state(
                 "evaluable": evaluable,
                 "evaluation": _evaluation(dlt, evaluable, waiting),
                 "counted": counted,
+                "today": their_today,
                 "replace": not counted,
                 "reason_not_evaluable": "" if counted else str(row.reason_not_dlt_evaluable),
             }
@@ -227,7 +246,7 @@ def escalation_state(
         decisions["_cohort"] = decisions["cohort"].astype(int)
         rows = list(decisions.sort_values("_cohort").itertuples(index=False))
     sizes = [(parse_outcomes(str(row.outcomes), n_doses).n_patients, _day(row.decided_on)) for row in rows]
-    cohort_members, pending = assign_cohorts(patients, sizes)
+    cohort_members, pending, lettered = _assigned(patients, sizes)
     for member in pending:
         member["cohort"] = len(rows) + 1  # the next cohort (`next_cohort`)
     for row, members in zip(rows, cohort_members, strict=True):
@@ -252,15 +271,18 @@ def escalation_state(
 
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
     history = parse_outcomes(history_text, n_doses)
-    if isinstance(getattr(design, "inner", design), TiteCrm):  # weights by the follow-up so far (D-19.694)
-        onsets = study.evaluation.engine_days
-        lettered = _lettered(patients, sizes, pending)
-        history = history.with_followup(
-            [
-                _tite_followup(p, o.dlt, window, onsets)
-                for p, o in zip(lettered, history.patients, strict=True)
-            ]
+    if isinstance(getattr(design, "inner", design), TiteCrm):
+        # the engine's TITE-CRM history (`tite_history`, the replay's rule): per patient, the DLTs seen by
+        # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696)
+        tite, days = _tite_patients(lettered, pending, history, study.evaluation.engine_days)
+        history = Outcomes(
+            tuple(
+                one
+                for patient, day in zip(tite, days, strict=True)
+                for one in tite_history([patient], day, window).patients
+            )
         )
+        history_text = format_outcomes(history)
     fit = design.fit(history)
     mtd = fit.select_mtd()
     recommendation = {
@@ -308,7 +330,7 @@ def escalation_state(
             }
             for r in replay
         ]
-    shown = [{k: v for k, v in p.items() if k != "visible"} for p in patients if p["visible"]]
+    shown = [{k: v for k, v in p.items() if k not in ("visible", "today")} for p in patients if p["visible"]]
     return {
         "available": True,
         "as_of": today.isoformat(),

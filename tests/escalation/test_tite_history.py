@@ -1,0 +1,157 @@
+"""A TITE-CRM's fitted history as of a date, per patient (docs/science/dose-escalation.md §8; D-19.696-698).
+
+A TITE-CRM decides before every window has closed, so a patient's DLT often comes after the outcome letter
+its cohort recorded. The history the design weighs at a date counts a patient's DLT iff its onset is on or
+before that date, each patient without one weighing its follow-up min(u / T, 1) (day 0 = infusion, weight 0)
+and, in the adaptive scheme, each DLT placed at its onset (Cheung & Chappell 2000; dfcrm `titecrm`).
+
+Expected values are independent of the engine: the posterior mean of beta by quadrature of the weighted
+empiric likelihood with a N(0, 1.34) prior (the reviewer's /tmp/rev-esc/tite.py), and the weights by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from cartrial.escalation import TiteCrm, replay_decisions
+from cartrial.escalation.conduct import TitePatient, tite_history
+
+
+def _protocol(scheme: str = "linear") -> object:
+    spec = SimpleNamespace(
+        design="tite-crm",
+        target=0.25,
+        skeleton=[0.12, 0.25],
+        dlt_window_days=28,
+        cohort_size=1,
+        no_skip=True,
+        max_n=12,
+        tite_scheme=scheme,
+    )
+    return SimpleNamespace(escalation=spec, dose_levels=[1, 2], expansion=None)
+
+
+def _patients(onset_c: float | None = 4.0) -> list[TitePatient]:
+    return [
+        TitePatient(1, 1, date(2021, 4, 1)),
+        TitePatient(2, 1, date(2021, 4, 2)),
+        TitePatient(3, 2, date(2021, 5, 1), dlt=True, dlt_onset_day=onset_c),
+        TitePatient(4, 2, date(2021, 5, 29)),
+    ]
+
+
+def test_a_dlt_counts_from_its_onset_and_follow_up_is_the_days_since_infusion() -> None:
+    """As of 2021-05-04 C (DLT on day 4, 05-05) has no DLT yet: followed 3 days; as of 06-01 it has, weight 1
+    at its onset day 4; D (infused 05-29) is followed 3 days; day 0 weighs 0."""
+    early = tite_history(_patients()[:3], date(2021, 5, 4), 28)
+    assert [p.dlt for p in early.patients] == [False, False, False]
+    assert [p.followup_days for p in early.patients] == [28.0, 28.0, 3.0]
+    late = tite_history(_patients(), date(2021, 6, 1), 28)
+    assert [p.dlt for p in late.patients] == [False, False, True, False]
+    assert [p.followup_days for p in late.patients] == [28.0, 28.0, 4.0, 3.0]
+    assert list(TiteCrm([0.12, 0.25], 0.25, window_days=28).weights(late)) == pytest.approx([1, 1, 1, 3 / 28])
+    same_day = tite_history(_patients()[3:], date(2021, 5, 29), 28)
+    assert same_day.patients[0].followup_days == 0.0
+    # no date: every patient fully followed, every DLT counted (the letters alone)
+    full = tite_history(_patients(), None, 28)
+    assert [p.dlt for p in full.patients] == [False, False, True, False]
+    assert [p.followup_days for p in full.patients] == [None] * 4
+
+
+def test_linear_fit_of_the_history_matches_the_quadrature() -> None:
+    """`1N 1N 2T 2N`, follow-up (28, 28, 4, 3): beta-hat -0.367497, p (0.230, 0.383), next dose 1."""
+    fit = TiteCrm([0.12, 0.25], 0.25, window_days=28).fit(tite_history(_patients(), date(2021, 6, 1), 28))
+    assert [e.estimate for e in fit.estimates] == pytest.approx([0.230338, 0.382908], abs=1e-4)
+    assert fit.next_dose == 1
+
+
+def test_adaptive_weights_place_the_dlt_at_its_onset() -> None:
+    """Adaptive scheme (Cheung & Chappell 2000 §3): one DLT at u = 4/28; D at 3/28 < 4/28 weighs
+    (0 + (3/28)/(4/28)) / 2 = 0.375. With the DLT taken at the window's end it weighed (3/28)/2 = 0.054.
+    Quadrature with weights (1, 1, 1, 0.375): beta-hat -0.326206, p (0.2165, 0.3677)."""
+    design = TiteCrm([0.12, 0.25], 0.25, window_days=28, scheme="adaptive")
+    history = tite_history(_patients(), date(2021, 6, 1), 28)
+    assert list(design.weights(history)) == pytest.approx([1, 1, 1, 0.375])
+    assert [e.estimate for e in design.fit(history).estimates] == pytest.approx([0.2165, 0.3677], abs=1e-3)
+
+
+def test_replay_adaptive_uses_the_dlt_onsets() -> None:
+    """The replay hands the adaptive scheme each DLT's onset day (the `dlts` input's `dlt_onset_day`)."""
+    infusions = pd.DataFrame(
+        {
+            "subject_id": list("ABCD"),
+            "dose_level": [1, 1, 2, 2],
+            "infused_at": ["2021-04-01", "2021-04-02", "2021-05-01", "2021-05-29"],
+        }
+    )
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1, 2, 3, 4],
+            "dose_level": [1, 1, 2, 2],
+            "decided_on": ["2021-04-01", "2021-05-01", "2021-05-29", "2021-06-01"],
+            "outcomes": ["1N", "1N", "2T", "2N"],
+            "decision": ["stay", "escalate", "stay", "de-escalate"],
+        }
+    )
+    dlts = pd.DataFrame(
+        {
+            "subject_id": list("ABCD"),
+            "dlt": ["false", "false", "true", "false"],
+            "dlt_onset_day": ["", "", 4, ""],
+        }
+    )
+    table = replay_decisions(decisions, infusions, dlts, _protocol("adaptive")).table
+    row = table.iloc[3]  # D weighs 0.375 (C's DLT at day 4): level 1, de-escalate, as recorded
+    assert (row.design_decision, int(row.design_next_dose), row.deviation) == ("de-escalate", 1, "")
+    assert list(table["window_rule"]) == [False] * 4  # a TITE-CRM decides inside the window
+
+
+def test_replay_refits_a_letter_recorded_before_the_dlt() -> None:
+    """A infused 04-01, cohort 1 `1N` decided 04-05 (A's DLT on day 9, 04-10, not yet seen): the design
+    weighs A 4/28, beta-hat 0.0384, p (0.110, 0.237): escalate. Cohort 2 `1N` (B) decided 05-20: A has had its
+    DLT, the design fits `1T 1N` fully followed, beta-hat -0.8136, p (0.391, 0.541): stay, as recorded. The
+    replay fitted the stale letters `1N 1N` (escalate) and flagged cohort 1's letter."""
+    infusions = pd.DataFrame(
+        {"subject_id": ["A", "B"], "dose_level": [1, 1], "infused_at": ["2021-04-01", "2021-04-05"]}
+    )
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1, 2],
+            "dose_level": [1, 1],
+            "decided_on": ["2021-04-05", "2021-05-20"],
+            "outcomes": ["1N", "1N"],
+            "decision": ["escalate", "stay"],
+        }
+    )
+    dlts = pd.DataFrame({"subject_id": ["A", "B"], "dlt": ["true", "false"], "dlt_onset_day": [9, ""]})
+    table = replay_decisions(decisions, infusions, dlts, _protocol()).table
+    assert list(table["design_decision"]) == ["escalate", "stay"]
+    assert list(table["deviation"]) == ["", ""]
+    # a letter that says no DLT when the DLT was seen by the decision is still a deviation
+    late = decisions.assign(decided_on=["2021-04-12", "2021-05-20"])
+    row = replay_decisions(late, infusions, dlts, _protocol()).table.iloc[0]
+    assert "the outcome letter says no DLT" in row.deviation
+
+
+def test_replay_refuses_an_onset_outside_the_window_or_without_a_dlt() -> None:
+    from cartrial.errors import InputError
+
+    infusions = pd.DataFrame({"subject_id": ["A"], "dose_level": [1], "infused_at": ["2021-04-01"]})
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1],
+            "dose_level": [1],
+            "decided_on": ["2021-05-05"],
+            "outcomes": ["1N"],
+            "decision": ["stay"],
+        }
+    )
+    for dlt, onset in (("true", 29), ("false", 3), ("true", -1)):
+        dlts = pd.DataFrame({"subject_id": ["A"], "dlt": [dlt], "dlt_onset_day": [onset]})
+        with pytest.raises(InputError) as info:
+            replay_decisions(decisions, infusions, dlts, _protocol())
+        assert info.value.problems[0].field == "dlt_onset_day"
