@@ -213,15 +213,18 @@ def replay_decisions(
     in order of infusion. `dlts` (optional): subject_id, dlt (true/false) — compared with the outcome
     letters — and optionally evaluable (true/false; blank or absent: true): a patient not DLT-evaluable
     (died or left the study inside the window without a DLT) takes no outcome letter and is listed in
-    ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123).
+    ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123); optionally dlt_onset_day (the
+    DLT's day after the infusion, 0 to the window; blank when dlt is false): a TITE-CRM counts the DLT from
+    then (`tite_history`, D-19.696).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
     the form name by default).
 
     Columns: cohort, dose_level, decided_on, subjects (those with an outcome letter), replaced,
     last_infused_on (of the subjects), days_after_last_infusion,
-    dlt_window_days, window_complete, recorded_decision, design_decision, design_next_dose, deviation
-    ('' when none; otherwise every deviation, joined with '; ').
+    dlt_window_days, window_complete, window_rule (whether a decision before the window is complete is a
+    deviation: false for a TITE-CRM, D-19.697), recorded_decision, design_decision, design_next_dose,
+    deviation ('' when none; otherwise every deviation, joined with '; ').
 
     >>> from types import SimpleNamespace
     >>> spec = SimpleNamespace(design="3+3", variant="deescalation", dlt_window_days=28, no_skip=True)
