@@ -155,3 +155,25 @@ def test_replay_refuses_an_onset_outside_the_window_or_without_a_dlt() -> None:
         with pytest.raises(InputError) as info:
             replay_decisions(decisions, infusions, dlts, _protocol())
         assert info.value.problems[0].field == "dlt_onset_day"
+
+
+def test_replay_leaves_a_replaced_patient_with_a_letter_out_of_the_fit() -> None:
+    """B left the study inside the window without a DLT (not DLT-evaluable, replaced) but cohort 1 was
+    recorded `1NN`: B's letter is listed as a deviation and takes no part in the TITE-CRM fit, which is A
+    alone fully followed, `1N` (escalate), as the escalation page leaves B out."""
+    infusions = pd.DataFrame(
+        {"subject_id": ["A", "B"], "dose_level": [1, 1], "infused_at": ["2021-04-01", "2021-04-02"]}
+    )
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1],
+            "dose_level": [1],
+            "decided_on": ["2021-05-20"],
+            "outcomes": ["1NN"],
+            "decision": ["stay"],
+        }
+    )
+    dlts = pd.DataFrame({"subject_id": ["A", "B"], "dlt": ["false", "false"], "evaluable": ["true", "false"]})
+    row = replay_decisions(decisions, infusions, dlts, _protocol()).table.iloc[0]
+    assert "B has an outcome letter but is not DLT-evaluable" in row.deviation
+    assert "the protocol's design gives 'escalate' after '1N'" in row.deviation

@@ -419,15 +419,17 @@ def replay_decisions(
                 ),
             )
         )
-        # a TITE-CRM's history per patient as of the decision (D-19.696): the DLTs seen by then (an earlier
-        # cohort's letter recorded before its patient's DLT is not kept), the follow-up at that date; a
-        # patient the assessment does not give or dates not, by its letter; a replaced one takes no part
+        # a TITE-CRM's history per patient as of the decision (D-19.696): the assessment's DLT, counted
+        # from its onset day (an earlier cohort's letter recorded before its patient's DLT is not kept; an
+        # undated one counts at the window's end), the follow-up at that date; a patient the assessment
+        # does not give, by its letter; a replaced one takes no part
         for (moment, name, _), p, had_dlt in zip(lettered, positions, letters, strict=True):
             if not counted[p]:
                 continue
-            dlt = dlt_of.get(name, had_dlt) if name in onset_of or not dlt_of.get(name, False) else had_dlt
-            onset = onset_of.get(name) if dlt else None
-            tite_patients.append(TitePatient(position + 1, cohort_level, moment.date(), dlt, onset))
+            dlt = dlt_of.get(name, had_dlt)
+            tite_patients.append(
+                TitePatient(position + 1, cohort_level, moment.date(), dlt, onset_of.get(name))
+            )
         fitted = tite_history(tite_patients, decided_on, window) if tite else history
         try:
             fit = design.fit(fitted)
