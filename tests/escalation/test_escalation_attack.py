@@ -80,6 +80,10 @@ def test_tite_replay_weighs_follow_up_at_the_decision_and_allows_deciding_before
     )
     # by quadrature of the weighted empiric likelihood, N(0, 1.34) prior (independent of the engine): with D
     # at day 3 beta-hat -0.367497, p (0.230, 0.383): level 1; D fully followed beta-hat -0.175675: level 2
+    design = TiteCrm([0.12, 0.25], 0.25, window_days=28, cohort_size=1)
+    history = parse_outcomes("1N 1N 2T 2N", 2)
+    assert design.fit(history.with_followup([28, 28, 28, 3])).next_dose == 1  # the rule, D at day 3
+    assert design.fit(history).next_dose == 2  # D taken as fully followed (the quadrature's level 2)
     row = replay_decisions(decisions, infusions, None, _tite_protocol()).table.iloc[3]
     assert row.design_decision == "de-escalate"
     assert int(row.design_next_dose) == 1

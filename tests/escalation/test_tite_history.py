@@ -177,3 +177,69 @@ def test_replay_leaves_a_replaced_patient_with_a_letter_out_of_the_fit() -> None
     row = replay_decisions(decisions, infusions, dlts, _protocol()).table.iloc[0]
     assert "B has an outcome letter but is not DLT-evaluable" in row.deviation
     assert "the protocol's design gives 'escalate' after '1N'" in row.deviation
+
+
+def test_a_recorded_dlt_letter_counts_though_no_protocol_rule_fires() -> None:
+    """Cohort 1 recorded `1T` on 2021-04-20 (the investigator's DLT); the DLT assessment by the protocol's
+    rules says no DLT. The site's recorded DLT is never dropped: the design weighs `1T` (quadrature, N(0,
+    1.34) prior: beta-hat -1.1799, p (0.521, 0.653): level 1, stay), not `1N` (beta-hat 0.3341: escalate)."""
+    infusions = pd.DataFrame({"subject_id": ["A"], "dose_level": [1], "infused_at": ["2021-04-01"]})
+    decisions = pd.DataFrame(
+        {"cohort": [1], "dose_level": [1], "decided_on": ["2021-04-20"]}
+        | {"outcomes": ["1T"], "decision": ["stay"]}
+    )
+    dlts = pd.DataFrame({"subject_id": ["A"], "dlt": ["false"]})
+    row = replay_decisions(decisions, infusions, dlts, _protocol()).table.iloc[0]
+    assert row.design_decision == "stay"
+    assert int(row.design_next_dose) == 1
+    assert "'1N'" not in row.deviation
+    assert "the outcome letter says DLT, the DLT assessment says no DLT" in row.deviation  # still a finding
+
+
+def test_a_letter_dlt_counts_from_the_decision_that_recorded_it() -> None:
+    """A `T` letter recorded on 2021-04-20 counts as of that date (weight 1), not before it."""
+    letter = [TitePatient(1, 1, date(2021, 4, 1), letter_dlt_on=date(2021, 4, 20))]
+    assert [(p.dlt, p.followup_days) for p in tite_history(letter, date(2021, 4, 19), 28).patients] == [
+        (False, 18.0)
+    ]
+    assert [(p.dlt, p.followup_days) for p in tite_history(letter, date(2021, 4, 20), 28).patients] == [
+        (True, None)
+    ]
+    assert [p.dlt for p in tite_history(letter, None, 28).patients] == [True]
+
+
+def test_the_replay_fits_the_letter_s_dose_level_not_the_cohort_s() -> None:
+    """Cohort 1 is recorded at level 1 but its letter (and A's infusion) is at level 2: the design weighs the
+    patient's level, as the page does: `2T 2N`, never `1T 2N`."""
+    infusions = pd.DataFrame(
+        {"subject_id": ["A", "B"], "dose_level": [2, 2], "infused_at": ["2021-04-01", "2021-05-10"]}
+    )
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1, 2],
+            "dose_level": [1, 2],
+            "decided_on": ["2021-05-05", "2021-06-20"],
+            "outcomes": ["2T", "2N"],
+            "decision": ["stay", "expand"],  # expand: the design never gives it, so the fitted text is shown
+        }
+    )
+    row = replay_decisions(decisions, infusions, None, _protocol()).table.iloc[1]
+    assert "after '2T 2N'" in row.deviation
+    assert "'1T 2N'" not in row.deviation
+
+
+def test_the_onset_day_is_the_site_calendar_day() -> None:
+    """Infusion 2021-04-01 08:00 UTC, a CRS DLT graded from 04-05 20:00 (elapsed 4.5 days): onset day 4, the
+    decision of 04-05 (u = 4) sees it. Shanghai: infused 04-01 23:30 UTC (04-02 07:30 local), onset 0.5 days
+    later (04-02 19:30 local): day 0 on the site's calendar (day 1 on UTC's)."""
+    from cartrial.analysis.dlt import dlt_onset_days
+
+    infusions = pd.DataFrame(
+        {
+            "subject_id": ["A", "B", "C"],
+            "infused_at": ["2021-04-01T08:00:00Z", "2021-04-01T23:30:00Z", "2021-04-01"],
+            "time_zone": ["", "Asia/Shanghai", ""],
+        }
+    )
+    days = dlt_onset_days(infusions, {"A": (4.5, 6.0), "B": (0.5,), "C": ()})
+    assert days == {"A": 4, "B": 0}

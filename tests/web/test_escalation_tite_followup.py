@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cartrial import examples as cartrial_examples
+from cartrial.escalation import TiteCrm, parse_outcomes
 from cartrial.store import StudyService, connect, init_study
 
 SKELETON = [0.12, 0.25]
@@ -95,8 +96,10 @@ def test_a_patient_inside_the_window_weighs_the_follow_up_so_far(tmp_path: Path)
     # by quadrature of the weighted empiric likelihood, N(0, 1.34) prior (independent of the engine):
     # follow-up (28, 28, 4, 3) beta-hat -0.367497, p (0.230, 0.383): level 1; fully followed beta-hat
     # -0.175675, p (0.169, 0.313): level 2 (the case distinguishes the two)
-    weighted, full = 1, 2
-    assert rec["next_dose"] == weighted != full
+    assert rec["next_dose"] == 1
+    # the case distinguishes the two: the same history taken as fully followed gives level 2
+    design = TiteCrm(SKELETON, 0.25, window_days=28, cohort_size=1)
+    assert design.fit(parse_outcomes("1N 1N 2T 2N", 2)).next_dose == 2
     assert rec["provisional"] is True
 
 
@@ -146,3 +149,26 @@ def test_a_dlt_after_its_cohort_s_decision_is_counted_on_the_page(tmp_path: Path
     (row,) = state["replay"]
     assert row["window_rule"] is False
     assert row["deviation"] == ""  # S-1's DLT came after the decision: its letter N was right then
+
+
+def test_a_recorded_dlt_letter_is_counted_on_the_page_though_no_rule_fires(tmp_path: Path) -> None:
+    """Cohort 1 (S-1) recorded `1T` on 2021-04-20 (the investigator's DLT); no protocol rule fires on S-1's
+    records. The page never drops the site's recorded DLT (D-19.698): level 1 has 2 patients and 1 DLT (it
+    fitted `1N 1N 2TN`, 0 DLTs at level 1). Quadrature with DLTs (1, 0, 1, 0), weights (1, 1, 1, 3/28):
+    beta-hat -1.068256: level 1; the replay's design stays, as recorded."""
+    from cartrial.web.escalation import escalation_state
+
+    service = _study(tmp_path)
+    service.insert_record(
+        "admin",
+        "escalation_decision",
+        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-20", "outcomes": "1T", "decision": "stay"},
+        raised=[],
+    )
+    state = escalation_state(service, None, TODAY)
+    rec = state["recommendation"]
+    assert rec["outcomes"].startswith("1T ")
+    assert [(d["n"], d["dlt"]) for d in rec["per_dose"]] == [(2, 1), (2, 1)]
+    assert rec["next_dose"] == 1
+    (row,) = state["replay"]
+    assert row["design_decision"] == "stay"

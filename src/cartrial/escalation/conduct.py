@@ -128,14 +128,16 @@ def assign_cohorts(
 class TitePatient:
     """One patient of a TITE-CRM's history (`tite_history`): cohort number and dose level (1-based), the
     infusion day (day 0, on the site's calendar; None: unknown, taken as fully followed), whether the patient
-    has a DLT inside the window and its onset day (days after the infusion, day 0 = infusion; None:
-    unknown)."""
+    has a DLT inside the window by the DLT assessment and its onset day (site-calendar days after the
+    infusion, day 0 = infusion; None: unknown), and the date of the decision that recorded a ``T`` letter
+    for the patient (None: no such letter; the investigator's recorded DLT, D-19.698)."""
 
     cohort: int
     dose_level: int
     infused_on: date | None
     dlt: bool = False
     dlt_onset_day: float | None = None
+    letter_dlt_on: date | None = None
 
 
 def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_days: int) -> Outcomes:
@@ -144,8 +146,10 @@ def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_day
     a patient infused after `as_of` 0); a DLT counts iff its onset day is ≤ u (a DLT seen by then), its
     follow-up then the onset day (the adaptive scheme places it there); a patient without one, min(u, T).
     A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end); with `as_of` None
-    every patient is fully followed and every DLT counts (the outcome letters alone). The one rule of the
-    replay (at each decision date) and the escalation page (at the site's today).
+    every patient is fully followed and every DLT counts (the outcome letters alone). A ``T`` letter
+    recorded at a decision on or before `as_of` counts too, with weight 1 (its onset unknown), though the
+    assessment does not give the DLT: the site's recorded DLT is never dropped (D-19.698). The one rule of
+    the replay (at each decision date) and the escalation page (at the site's today).
 
     >>> p = [TitePatient(1, 1, date(2021, 6, 1), True, 9.0), TitePatient(2, 1, date(2021, 6, 3))]
     >>> [(q.dlt, q.followup_days) for q in tite_history(p, date(2021, 6, 5), 28).patients]
@@ -156,13 +160,13 @@ def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_day
     out: list[PatientOutcome] = []
     for p in patients:
         if as_of is None or p.infused_on is None:
-            out.append(PatientOutcome(p.cohort, p.dose_level, p.dlt, None))
+            out.append(PatientOutcome(p.cohort, p.dose_level, p.dlt or p.letter_dlt_on is not None, None))
             continue
         followed = float(max(dlt_window_complete(p.infused_on, as_of, window_days)[0], 0))
-        if p.dlt and p.dlt_onset_day is None:
-            out.append(PatientOutcome(p.cohort, p.dose_level, True, None))
-        elif p.dlt and p.dlt_onset_day is not None and p.dlt_onset_day <= followed:
+        if p.dlt and p.dlt_onset_day is not None and p.dlt_onset_day <= followed:
             out.append(PatientOutcome(p.cohort, p.dose_level, True, min(float(p.dlt_onset_day), window_days)))
+        elif (p.dlt and p.dlt_onset_day is None) or (p.letter_dlt_on or date.max) <= as_of:
+            out.append(PatientOutcome(p.cohort, p.dose_level, True, None))
         else:
             out.append(PatientOutcome(p.cohort, p.dose_level, False, min(followed, float(window_days))))
     return Outcomes(tuple(out))
@@ -375,8 +379,9 @@ def replay_decisions(
                 continue
             assessed, by = dlt_of[name], ""
             if tite and assessed and name in onset_of and decided_on is not None:
-                # a TITE-CRM decides before the window closes: the letter is the DLT seen by the decision
-                assessed = onset_of[name] <= (decided_on - moment.date()).days
+                # a TITE-CRM decides before the window closes: the letter is the DLT seen by the decision,
+                # the follow-up counted as `tite_history` counts it (one day count)
+                assessed = onset_of[name] <= dlt_window_complete(moment.date(), decided_on, window)[0]
                 by = " by the decision date"
             if assessed != had_dlt:
                 deviations.append(
@@ -420,15 +425,22 @@ def replay_decisions(
             )
         )
         # a TITE-CRM's history per patient as of the decision (D-19.696): the assessment's DLT, counted
-        # from its onset day (an earlier cohort's letter recorded before its patient's DLT is not kept; an
-        # undated one counts at the window's end), the follow-up at that date; a patient the assessment
-        # does not give, by its letter; a replaced one takes no part
-        for (moment, name, _), p, had_dlt in zip(lettered, positions, letters, strict=True):
+        # from its onset day (an undated one at the window's end), or the recorded `T` letter from the
+        # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
+        # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
+        # one takes no part
+        for (moment, name, _), p, letter in zip(lettered, positions, cohort_outcomes.patients, strict=True):
             if not counted[p]:
                 continue
-            dlt = dlt_of.get(name, had_dlt)
             tite_patients.append(
-                TitePatient(position + 1, cohort_level, moment.date(), dlt, onset_of.get(name))
+                TitePatient(
+                    position + 1,
+                    letter.dose_level,
+                    moment.date(),
+                    dlt_of.get(name, letter.dlt),
+                    onset_of.get(name),
+                    (decided_on or date.min) if letter.dlt else None,
+                )
             )
         fitted = tite_history(tite_patients, decided_on, window) if tite else history
         try:

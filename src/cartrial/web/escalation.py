@@ -105,20 +105,24 @@ def _tite_patients(
     lettered: list[list[dict[str, Any] | None]],
     pending: list[dict[str, Any]],
     history: Any,
-    onsets: Mapping[str, Sequence[float]],
+    onsets: Mapping[str, int],
+    decided: Sequence[dt.date | None],
 ) -> tuple[list[Any], list[dt.date | None]]:
     """The TITE-CRM history's patients (`cartrial.escalation.conduct.TitePatient`) and each one's as-of
     date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
-    pending counted ones, with the analysis's DLT status and the onset day of the first DLT by the protocol's
-    rules; a letter no infused patient takes keeps its letter, fully followed; a replaced patient (not
-    counted) takes no part, as in the replay."""
+    pending counted ones, with the analysis's DLT status and its onset day (`DltEvaluation.dlt_onset_day`,
+    the site-calendar day, D-19.699), and a recorded ``T`` letter from its cohort's decision date `decided`
+    (D-19.698: never dropped); a letter no infused patient takes keeps its letter, fully followed; a
+    replaced patient (not counted) takes no part, as in the replay."""
     from cartrial.escalation.conduct import TitePatient
 
     letters = iter(history.patients)
     out: list[Any] = []
     as_of: list[dt.date | None] = []
     groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
-    for patients in groups:
+    # a recorded cohort's letters from its decision date (undated: from the start); the pending ones none
+    days_of: list[dt.date | None] = [*(day or dt.date.min for day in decided), None]
+    for patients, decided_on in zip(groups, days_of, strict=True):
         for patient in patients:
             letter = next(letters)  # its block of the page's outcome text (cohort, dose level)
             cohort = letter.cohort
@@ -128,14 +132,15 @@ def _tite_patients(
                 continue
             if not patient["counted"]:
                 continue
-            days = onsets.get(str(patient["subject_id"])) if patient["dlt"] else None
+            day = onsets.get(str(patient["subject_id"])) if patient["dlt"] else None
             out.append(
                 TitePatient(
                     cohort,
                     letter.dose_level,
                     dt.date.fromisoformat(str(patient["infused_on"])[:10]),
                     bool(patient["dlt"]),
-                    float(min(days)) if days else None,
+                    float(day) if day is not None else None,
+                    decided_on if letter.dlt else None,
                 )
             )
             as_of.append(patient["today"])
@@ -274,7 +279,9 @@ def escalation_state(
     if isinstance(getattr(design, "inner", design), TiteCrm):
         # the engine's TITE-CRM history (`tite_history`, the replay's rule): per patient, the DLTs seen by
         # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696)
-        tite, days = _tite_patients(lettered, pending, history, study.evaluation.engine_days)
+        tite, days = _tite_patients(
+            lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes]
+        )
         history = Outcomes(
             tuple(
                 one
