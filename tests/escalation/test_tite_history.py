@@ -243,3 +243,38 @@ def test_the_onset_day_is_the_site_calendar_day() -> None:
     )
     days = dlt_onset_days(infusions, {"A": (4.5, 6.0), "B": (0.5,), "C": ()})
     assert days == {"A": 4, "B": 0}
+
+
+@pytest.mark.parametrize(
+    ("onset", "decision", "level"), [(4, "stay", 2), ("", "de-escalate", 1), (28, "de-escalate", 1)]
+)
+def test_replay_adaptive_decision_turns_on_the_dlt_onset(onset: object, decision: str, level: int) -> None:
+    """A, B, C at level 1 fully followed without a DLT; D at level 2 with a DLT; E at level 2 followed 3 days
+    on 2021-06-01. Adaptive scheme (Cheung & Chappell 2000 §3), E weighs (0 + (3/28)/(t/28)) / 2: D's DLT
+    at day 4: 0.375, quadrature (N(0, 1.34) prior, empiric) beta-hat -0.1782, p (0.170, 0.313): level 2,
+    stay; at the window's end (undated, or day 28): 0.054, beta-hat -0.2176, p (0.182, 0.328): level 1."""
+    infusions = pd.DataFrame(
+        {
+            "subject_id": list("ABCDE"),
+            "dose_level": [1, 1, 1, 2, 2],
+            "infused_at": ["2021-03-01", "2021-03-02", "2021-03-03", "2021-05-01", "2021-05-29"],
+        }
+    )
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1, 2, 3, 4, 5],
+            "dose_level": [1, 1, 1, 2, 2],
+            "decided_on": ["2021-03-01", "2021-03-02", "2021-05-01", "2021-05-29", "2021-06-01"],
+            "outcomes": ["1N", "1N", "1N", "2T", "2N"],
+            "decision": ["stay", "stay", "escalate", "stay", decision],
+        }
+    )
+    dlts = pd.DataFrame(
+        {
+            "subject_id": list("ABCDE"),
+            "dlt": ["false", "false", "false", "true", "false"],
+            "dlt_onset_day": ["", "", "", onset, ""],
+        }
+    )
+    row = replay_decisions(decisions, infusions, dlts, _protocol("adaptive")).table.iloc[4]
+    assert (row.design_decision, int(row.design_next_dose)) == (decision, level)
