@@ -278,3 +278,20 @@ def test_replay_adaptive_decision_turns_on_the_dlt_onset(onset: object, decision
     )
     row = replay_decisions(decisions, infusions, dlts, _protocol("adaptive")).table.iloc[4]
     assert (row.design_decision, int(row.design_next_dose)) == (decision, level)
+
+
+def test_replay_notes_a_tite_dlt_without_an_onset_day() -> None:
+    """An undated DLT is counted at every decision at weight 1, placed at the window's end (D-19.696): the
+    replay says so, with the bias's direction; a dated one takes no note."""
+    infusions = pd.DataFrame({"subject_id": ["A"], "dose_level": [1], "infused_at": ["2021-04-01"]})
+    decisions = pd.DataFrame(
+        {"cohort": [1], "dose_level": [1], "decided_on": ["2021-05-20"]}
+        | {"outcomes": ["1T"], "decision": ["stay"]}
+    )
+    undated = pd.DataFrame({"subject_id": ["A"], "dlt": ["true"], "dlt_onset_day": [""]})
+    notes = replay_decisions(decisions, infusions, undated, _protocol("adaptive")).notes
+    assert any("1 DLT without an onset day" in n and "toward toxicity" in n for n in notes)
+    dated = pd.DataFrame({"subject_id": ["A"], "dlt": ["true"], "dlt_onset_day": [9]})
+    notes = replay_decisions(decisions, infusions, dated, _protocol("adaptive")).notes
+    assert not any("onset day" in n for n in notes)
+    assert not any("onset day" in n for n in replay_decisions(decisions, infusions, None, _protocol()).notes)

@@ -38,7 +38,7 @@ from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcom
 from cartrial.escalation.spec import design_from_spec
 from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
-from cartrial.wording import k_of_n
+from cartrial.wording import count, k_of_n
 
 DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
 _COLUMNS = (
@@ -340,6 +340,7 @@ def replay_decisions(
     )
     history = Outcomes()
     tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
+    fitted_names: set[str] = set()  # those of them the DLT assessment gives
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -432,6 +433,8 @@ def replay_decisions(
         for (moment, name, _), p, letter in zip(lettered, positions, cohort_outcomes.patients, strict=True):
             if not counted[p]:
                 continue
+            if name in dlt_of:
+                fitted_names.add(name)
             tite_patients.append(
                 TitePatient(
                     position + 1,
@@ -478,13 +481,21 @@ def replay_decisions(
     table = pd.DataFrame(rows, columns=list(_COLUMNS))
     table["design_next_dose"] = table["design_next_dose"].astype("Int64")
     n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
+    # a TITE-CRM DLT the assessment gives without an onset day is counted at every decision from its cohort
+    # on, weight 1, at the window's end (D-19.696): said, with the bias's direction
+    undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of}) if tite else 0
+    undated_note = (
+        f"{count(undated_n, 'DLT')} without an onset day: counted at every decision from the patient's "
+        "cohort on, weight 1, at the window's end (adaptive scheme); the replay's design leans toward "
+        "toxicity (a lower dose) against the onset known (D-19.696)"
+    )
     return Result(
         table,
         derivation="cartrial.escalation.replay_decisions",
         options={"dlt_window_days": window, **design.options()},
         sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
         units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
-        notes=(deviation_count_note(n_dev, len(table)),),
+        notes=(deviation_count_note(n_dev, len(table)), *([undated_note] if undated_n else [])),
     )
 
 
