@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from cartrial.errors import InputError
 from cartrial.escalation import TiteCrm, replay_decisions
 from cartrial.escalation.conduct import TitePatient, tite_history
 
@@ -295,3 +296,51 @@ def test_replay_notes_a_tite_dlt_without_an_onset_day() -> None:
     notes = replay_decisions(decisions, infusions, dated, _protocol("adaptive")).notes
     assert not any("onset day" in n for n in notes)
     assert not any("onset day" in n for n in replay_decisions(decisions, infusions, None, _protocol()).notes)
+
+
+def test_a_patient_who_leaves_after_a_decision_counts_at_it() -> None:
+    """B (level 1, infused 04-02) left the study on day 20 (04-22) without a DLT: not DLT-evaluable at the
+    cut-off, but on study and inside the window at cohort 1's decision of 04-05, which lettered A and B
+    (`1NN`). That decision is no deviation and names no replaced patient; at 05-20, after B left, B takes
+    no part (replaced, D-19.123) and C's `2N` is fitted with A's `1N`."""
+    infusions = pd.DataFrame(
+        {
+            "subject_id": ["A", "B", "C"],
+            "dose_level": [1, 1, 2],
+            "infused_at": ["2021-04-01", "2021-04-02", "2021-04-06"],
+        }
+    )
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1, 2],
+            "dose_level": [1, 2],
+            "decided_on": ["2021-04-05", "2021-05-20"],
+            "outcomes": ["1NN", "2N"],
+            "decision": ["escalate", "stay"],
+        }
+    )
+    dlts = pd.DataFrame(
+        {
+            "subject_id": ["A", "B", "C"],
+            "dlt": ["false", "false", "false"],
+            "evaluable": ["true", "false", "true"],
+            "followup_end_day": ["", 20, ""],
+        }
+    )
+    table = replay_decisions(decisions, infusions, dlts, _protocol()).table
+    assert "not DLT-evaluable" not in table.iloc[0].deviation
+    assert table.iloc[0].replaced == ""
+    assert table.iloc[0].subjects == "A B"
+    # after B left (05-20) B takes no part: C's `2N` and A's `1N` fully followed, no deviation for B
+    assert "B" not in table.iloc[1].deviation
+
+
+def test_an_end_of_follow_up_for_an_evaluable_patient_is_refused() -> None:
+    infusions = pd.DataFrame({"subject_id": ["A"], "dose_level": [1], "infused_at": ["2021-04-01"]})
+    decisions = pd.DataFrame(
+        {"cohort": [1], "dose_level": [1], "decided_on": ["2021-05-20"]}
+        | {"outcomes": ["1N"], "decision": ["escalate"]}
+    )
+    dlts = pd.DataFrame({"subject_id": ["A"], "dlt": ["false"], "followup_end_day": [9]})
+    with pytest.raises(InputError, match="followup_end_day"):
+        replay_decisions(decisions, infusions, dlts, _protocol())

@@ -473,6 +473,12 @@ def dlt_datasets(
                 "subject_id": membership["subject_id"],
                 "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
                 "evaluable": counted.map({True: "true", False: "false"}),
+                # the day a patient not counted (replaced) left the study: counted at a decision before it
+                # (D-19.700)
+                "followup_end_day": [
+                    "" if c or pd.isna(f) else int(f)
+                    for c, f in zip(counted, membership["follow_up_days"], strict=True)
+                ],
                 # the first DLT's onset day by the protocol's rules, on the site's calendar: a TITE-CRM's
                 # replay counts a DLT from the decision on or after it (D-19.696, D-19.699)
                 "dlt_onset_day": [

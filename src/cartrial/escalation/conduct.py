@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,10 @@ def design_decision(fit: Any, current: int) -> str:
 
 
 def assign_cohorts(
-    counted: Sequence[bool], infused_on: Sequence[date], cohorts: Sequence[tuple[int, date | None]]
+    counted: Sequence[bool],
+    infused_on: Sequence[date],
+    cohorts: Sequence[tuple[int, date | None]],
+    ends: Sequence[date | None] | None = None,
 ) -> list[tuple[int, int, tuple[int, ...]]]:
     """Each recorded cohort's patients as (start, stop, positions given its outcome letters), positions in
     the patients listed in order of infusion (`counted`, `infused_on`); the patients from the last stop on
@@ -91,7 +94,8 @@ def assign_cohorts(
     before the decision; when there are fewer of them than letters, the record counted patients the analysis
     does not (a decision recorded before this rule): the cohort's replaced patients infused by then take the
     missing letters, in order, then any later patient in order (a decision taken before its patients were
-    infused, which the replay reports).
+    infused, which the replay reports). `ends` (optional): the date a patient not counted left the study
+    (None: unknown); at a decision before it the patient was still inside the window, counted (D-19.700).
 
     >>> d = [date(2021, 6, day) for day in (1, 2, 3, 4, 20)]
     >>> assign_cohorts([True, False, True, True, True], d, [(3, date(2021, 6, 10)), (1, None)])
@@ -105,23 +109,36 @@ def assign_cohorts(
     n = len(counted)
     at = 0
     for size, decided_on in cohorts:
+        now = [c or still_followed(ends[i] if ends else None, decided_on) for i, c in enumerate(counted)]
         # the patients infused by the decision (every remaining one when its date is unknown)
         by = at
         while by < n and (decided_on is None or infused_on[by] <= decided_on):
             by += 1
-        evaluable = [i for i in range(at, by) if counted[i]]
+        evaluable = [i for i in range(at, by) if now[i]]
         if len(evaluable) >= size:
             letters = evaluable[:size]
         else:
-            replaced = [i for i in range(at, by) if not counted[i]]
+            replaced = [i for i in range(at, by) if not now[i]]
             letters = sorted(evaluable + replaced[: size - len(evaluable)])
             letters += list(range(by, min(n, by + size - len(letters))))
         stop = letters[-1] + 1 if letters else at
-        while stop < by and not counted[stop]:
+        while stop < by and not now[stop]:
             stop += 1
         out.append((at, stop, tuple(letters)))
         at = stop
     return out
+
+
+def still_followed(left_on: date | None, decided_on: date | None) -> bool:
+    """Whether a patient not DLT-evaluable at the cut-off, who left the study on `left_on` (None: unknown),
+    was still on study, inside the window, at a decision of `decided_on` (before the day it left): counted
+    then, as pending (D-19.700).
+
+    >>> left = date(2021, 4, 22)
+    >>> still_followed(left, date(2021, 4, 5)), still_followed(left, left), still_followed(None, left)
+    (True, False, False)
+    """
+    return left_on is not None and decided_on is not None and decided_on < left_on
 
 
 @dataclass(frozen=True)
@@ -271,6 +288,7 @@ def replay_decisions(
     dlt_of: dict[str, bool] = {}
     evaluable_of: dict[str, bool] = {}
     onset_of: dict[str, float] = {}  # a DLT's onset day (day 0 = infusion), when given (D-19.696)
+    end_of: dict[str, int] = {}  # the day a patient not DLT-evaluable left the study, when given (D-19.700)
     if dlts is not None:
         dlt_problems = RowProblems(dlts_file)
         dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
@@ -282,6 +300,11 @@ def replay_decisions(
                 dlts, "dlt_onset_day", dlt_problems, required=False, minimum=0, maximum=window, unit="days"
             )
             if onset_column
+            else [float("nan")] * len(dlts)
+        )
+        dlt_end = (
+            parse_int(dlts, "followup_end_day", dlt_problems, required=False, minimum=0, maximum=window)
+            if "followup_end_day" in dlts.columns
             else [float("nan")] * len(dlts)
         )
         _refuse_repeats(
@@ -312,7 +335,16 @@ def replay_decisions(
                     "an onset day without a DLT",
                     "blank when dlt is false",
                 )
+            if dlt_end[i] == dlt_end[i] and (evaluable is None or bool(evaluable)):
+                dlt_problems.add(
+                    i,
+                    "followup_end_day",
+                    str(dlts["followup_end_day"].iloc[i]),
+                    "an end of follow-up for a DLT-evaluable patient",
+                    "blank unless evaluable is false",
+                )
         dlt_problems.raise_if_any()
+        end_of = {str(s): int(e) for s, e in zip(dlt_subject, dlt_end, strict=True) if e == e}
         dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
         evaluable_of = {str(s): bool(e) for s, e in zip(dlt_subject, dlt_evaluable, strict=True)}
         onset_of = {
@@ -333,14 +365,20 @@ def replay_decisions(
     # a patient not DLT-evaluable (`dlts.evaluable` false: replaced) takes no outcome letter (D-19.123)
     counted = [evaluable_of.get(name, True) for _, name, _ in queue]
     decision_days = [d.date() if (d := decided[i]) is not None else None for i in order]
+    # the day a patient not counted left the study: counted at a decision before it (D-19.700)
+    left_on = [
+        moment.date() + timedelta(days=end_of[name]) if name in end_of else None for moment, name, _ in queue
+    ]
     spans = assign_cohorts(
         counted,
         [moment.date() for moment, _, _ in queue],
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
+        left_on,
     )
     history = Outcomes()
     tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
     fitted_names: set[str] = set()  # those of them the DLT assessment gives
+    left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -352,8 +390,11 @@ def replay_decisions(
         start, used, positions = spans[position]
         members = queue[start:used]
         lettered = [queue[p] for p in positions]
+        decided_on = decision_days[position]
+        # counted at this decision: DLT-evaluable, or still on study then (D-19.700)
+        then = [c or still_followed(left, decided_on) for c, left in zip(counted, left_on, strict=True)]
         for p in positions:
-            if not counted[p]:
+            if not then[p]:
                 deviations.append(
                     f"{queue[p][1]} has an outcome letter but is not DLT-evaluable (replaced): not an "
                     "outcome for the design"
@@ -374,7 +415,6 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        decided_on = decision_days[position]
         for (moment, name, _), had_dlt in zip(lettered, letters, strict=True):
             if name not in dlt_of:
                 continue
@@ -431,7 +471,7 @@ def replay_decisions(
         # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
         # one takes no part
         for (moment, name, _), p, letter in zip(lettered, positions, cohort_outcomes.patients, strict=True):
-            if not counted[p]:
+            if not then[p]:
                 continue
             if name in dlt_of:
                 fitted_names.add(name)
@@ -445,7 +485,15 @@ def replay_decisions(
                     (decided_on or date.min) if letter.dlt else None,
                 )
             )
-        fitted = tite_history(tite_patients, decided_on, window) if tite else history
+            if not counted[p]:
+                left_of[len(tite_patients) - 1] = left_on[p]
+        # a patient who has left the study by this decision takes no part (replaced, D-19.123; D-19.700)
+        still = [
+            q
+            for k, q in enumerate(tite_patients)
+            if k not in left_of or still_followed(left_of[k], decided_on)
+        ]
+        fitted = tite_history(still, decided_on, window) if tite else history
         try:
             fit = design.fit(fitted)
         except InputError as error:  # patients the design would not have treated: a deviation, not a failure
@@ -466,7 +514,7 @@ def replay_decisions(
                 "dose_level": cohort_level,
                 "decided_on": decided_on,
                 "subjects": " ".join(m[1] for m in lettered),
-                "replaced": " ".join(queue[p][1] for p in range(start, used) if not counted[p]),
+                "replaced": " ".join(queue[p][1] for p in range(start, used) if not then[p]),
                 "last_infused_on": last_day,
                 "days_after_last_infusion": days,
                 "dlt_window_days": window,

@@ -1417,7 +1417,7 @@ def decision_dlts(
     D-19.248): `dlt` an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT
     window (the window rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag), and
     `dlt_onset_day` the first one's day (day 0 = infusion; a TITE-CRM's replay counts it from then,
-    D-19.696); `evaluable` false for a
+    D-19.696); `followup_end_day` the day a replaced patient's study ended (D-19.700); `evaluable` false for a
     subject who died (`cartrial.protocol.death`) or whose study ended (the disposition date) before
     completing the window without such a DLT (`cartrial.protocol.dlt.dlt_evaluable`): replaced, no outcome
     letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending). Day 0 is
@@ -1467,6 +1467,10 @@ def decision_dlts(
                 "dlt": str(had_dlt).lower(),
                 "evaluable": str(counted).lower(),
                 "dlt_onset_day": str(min(onsets)) if onsets else "",
+                # the day a replaced patient left: counted at a decision before it (D-19.700)
+                "followup_end_day": ""
+                if counted or end is None
+                else str(min(max((end - day0).days, 0), window_days)),
             }
         )
     return rows
@@ -1508,7 +1512,9 @@ def decision_window_findings(
     window = int(protocol.escalation.dlt_window_days)
     dlts = decision_dlts(infusions, adverse_events, subjects, window, zones)
     dlt_frame = (
-        pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable", "dlt_onset_day"]) if dlts else None
+        pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable", "dlt_onset_day", "followup_end_day"])
+        if dlts
+        else None
     )
     try:
         replay = replay_decisions(decision_frame, infusion_frame, dlt_frame, protocol).table
