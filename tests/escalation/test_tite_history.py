@@ -344,3 +344,50 @@ def test_an_end_of_follow_up_for_an_evaluable_patient_is_refused() -> None:
     dlts = pd.DataFrame({"subject_id": ["A"], "dlt": ["false"], "followup_end_day": [9]})
     with pytest.raises(InputError, match="followup_end_day"):
         replay_decisions(decisions, infusions, dlts, _protocol())
+
+
+def _two_cohorts(first: str) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+    protocol = _protocol()
+    protocol.escalation.cohort_size = 2  # type: ignore[attr-defined]
+    infusions = pd.DataFrame(
+        {"subject_id": ["A", "B", "C"], "dose_level": [1, 1, 1]}
+        | {"infused_at": ["2021-04-01", "2021-04-02", "2021-05-10"]}
+    )
+    decisions = pd.DataFrame(
+        {"cohort": [1, 2], "dose_level": [1, 1], "decided_on": [first, "2021-06-20"]}
+        | {"outcomes": ["1TN", "1N"], "decision": ["stay", "escalate"]}
+    )
+    return infusions, decisions, protocol
+
+
+@pytest.mark.parametrize("end", ["20", None])
+def test_a_replaced_patient_s_recorded_dlt_letter_is_never_dropped(end: str | None) -> None:
+    """Cohort 1 (A, B) recorded `1TN` on 2021-04-05; the assessment gives no DLT, and A left the study on
+    day 20 (not DLT-evaluable: replaced). A's recorded DLT counts from that decision on, replaced or not
+    (D-19.698; a DLT in the window makes the patient evaluable, D-19.83): decision 2 weighs `1TN 1N` (it
+    weighed `1N 1N` — A dropped — and escalated)."""
+    infusions, decisions, protocol = _two_cohorts("2021-04-05")
+    dlts = pd.DataFrame(
+        {"subject_id": ["A", "B", "C"], "dlt": ["false"] * 3, "evaluable": ["false", "true", "true"]}
+        | ({"followup_end_day": [end, "", ""]} if end else {})
+    )
+    first, second = replay_decisions(decisions, infusions, dlts, protocol).table.itertuples()
+    assert "A: the outcome letter says DLT, the DLT assessment says no DLT" in first.deviation
+    assert "has an outcome letter but is not DLT-evaluable" not in first.deviation
+    assert first.replaced == ""
+    assert "after '1TN 1N'" in second.deviation
+    assert "'1N 1N'" not in second.deviation
+
+
+def test_a_cohort_s_dlt_letter_is_matched_by_count_not_position() -> None:
+    """Cohort 1 (A, B) recorded `1TN` on 2021-05-05; the assessment's DLT is B's (onset day 3). The cohort
+    recorded one DLT and the assessment gives one: no deviation, and decision 2 weighs one DLT (`1NT 1N`),
+    not two (`1TT 1N`: A taking the letter's T by its position, B the assessment's DLT)."""
+    infusions, decisions, protocol = _two_cohorts("2021-05-05")
+    dlts = pd.DataFrame(
+        {"subject_id": ["A", "B", "C"], "dlt": ["false", "true", "false"]} | {"dlt_onset_day": ["", "3", ""]}
+    )
+    first, second = replay_decisions(decisions, infusions, dlts, protocol).table.itertuples()
+    assert first.deviation == ""
+    assert "'1TT" not in second.deviation
+    assert "after '1NT 1N'" in second.deviation

@@ -172,3 +172,39 @@ def test_a_recorded_dlt_letter_is_counted_on_the_page_though_no_rule_fires(tmp_p
     assert rec["next_dose"] == 1
     (row,) = state["replay"]
     assert row["design_decision"] == "stay"
+
+
+def test_a_replaced_patient_s_recorded_dlt_letter_is_counted_on_the_page(tmp_path: Path) -> None:
+    """Cohort 1 (S-1) recorded `1T` on 2021-04-01, the day of S-1's infusion (the investigator's DLT); S-1
+    then left the study on 2021-04-15 (day 14) with no DLT by the protocol's rules: not DLT-evaluable,
+    replaced. The site's recorded DLT is never dropped (D-19.698, D-19.83): level 1 counts S-1 with its
+    letter's DLT and S-2 (2 patients, 1 DLT); the page left S-1 out (1 patient, 0 DLTs)."""
+    from cartrial.web.escalation import escalation_state
+
+    service = _study(tmp_path)
+    with service.transaction("admin", "test withdrawal", "withdrew") as tx:
+        service.upsert_rows(
+            tx,
+            "subject",
+            [
+                {
+                    "subject_id": "S-1",
+                    "site_id": "TJH",
+                    "consent_date": "2021-03-01",
+                    "sex": "F",
+                    "disposition": "withdrawn",
+                    "disposition_date": "2021-04-15",
+                }
+            ],
+        )
+    service.insert_record(
+        "admin",
+        "escalation_decision",
+        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-01", "outcomes": "1T", "decision": "stay"},
+        raised=[],
+    )
+    state = escalation_state(service, None, TODAY)
+    evaluation = {q["subject_id"]: q["evaluation"] for q in state["patients"]}
+    assert evaluation["S-1"] == "not evaluable"
+    rec = state["recommendation"]
+    assert [(d["n"], d["dlt"]) for d in rec["per_dose"]] == [(2, 1), (2, 1)]

@@ -141,6 +141,43 @@ def still_followed(left_on: date | None, decided_on: date | None) -> bool:
     return left_on is not None and decided_on is not None and decided_on < left_on
 
 
+def letter_dlts(
+    letters: Sequence[bool], assessed: Sequence[bool | None], seen: Sequence[bool]
+) -> tuple[list[bool], list[int], list[int]]:
+    """Which of a cohort's lettered patients carry its recorded ``T`` letters (D-19.701): matched by count,
+    never by the letter's position in the cohort's string (letter order is not part of the form). `letters`:
+    the cohort's ``T`` flags in string order; `assessed`: per lettered patient in order of infusion, the DLT
+    assessment's DLT (None: the assessment does not give the patient, which then takes the letter at its own
+    position); `seen`: whether that DLT was seen by the decision (a TITE-CRM decides inside the window).
+
+    The letters of the assessed patients first go to the DLTs seen by the decision (in order of infusion);
+    the rest — DLTs only the letters record — to the assessed patients without a seen DLT: those whose DLT
+    came after the decision, then those without one, each in order of infusion. Returns (per patient: carries
+    a ``T`` letter; the patients carrying a letter the assessment does not give by the decision; the patients
+    with a seen DLT no letter records — the last in order of infusion).
+
+    >>> letter_dlts([True, False], [False, True], [False, True])  # `1TN`, the DLT was B's
+    ([False, True], [], [])
+    >>> letter_dlts([True, False], [False, False], [False, False])  # the letter's DLT only: the first
+    ([True, False], [0], [])
+    >>> letter_dlts([False, False], [True, False], [True, False])
+    ([False, False], [], [0])
+    """
+    n = len(assessed)
+    out = [bool(letters[k]) if assessed[k] is None else False for k in range(n)]
+    given = [k for k in range(n) if assessed[k] is not None]
+    recorded = sum(bool(letters[k]) for k in given)
+    seen_k = [k for k in given if seen[k]]
+    for k in seen_k[:recorded]:
+        out[k] = True
+    later = [k for k in given if assessed[k] and not seen[k]]
+    candidates = later + [k for k in given if not assessed[k]]
+    extra = candidates[: max(recorded - len(seen_k), 0)]
+    for k in extra:
+        out[k] = True
+    return out, extra, seen_k[recorded:]
+
+
 @dataclass(frozen=True)
 class TitePatient:
     """One patient of a TITE-CRM's history (`tite_history`): cohort number and dose level (1-based), the
@@ -393,12 +430,6 @@ def replay_decisions(
         decided_on = decision_days[position]
         # counted at this decision: DLT-evaluable, or still on study then (D-19.700)
         then = [c or still_followed(left, decided_on) for c, left in zip(counted, left_on, strict=True)]
-        for p in positions:
-            if not then[p]:
-                deviations.append(
-                    f"{queue[p][1]} has an outcome letter but is not DLT-evaluable (replaced): not an "
-                    "outcome for the design"
-                )
         if len(lettered) < len(letters):
             raise InputError(
                 Problem(
@@ -415,19 +446,34 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        for (moment, name, _), had_dlt in zip(lettered, letters, strict=True):
-            if name not in dlt_of:
-                continue
-            assessed, by = dlt_of[name], ""
-            if tite and assessed and name in onset_of and decided_on is not None:
-                # a TITE-CRM decides before the window closes: the letter is the DLT seen by the decision,
-                # the follow-up counted as `tite_history` counts it (one day count)
-                assessed = onset_of[name] <= dlt_window_complete(moment.date(), decided_on, window)[0]
-                by = " by the decision date"
-            if assessed != had_dlt:
+        # the cohort's T letters matched to its patients by count (D-19.701); a TITE-CRM decides before the
+        # window closes: the letter is the DLT seen by the decision, the follow-up counted as
+        # `tite_history` counts it (one day count)
+        assessed_of = [dlt_of.get(name) for _, name, _ in lettered]
+        seen_of = [
+            bool(a)
+            and not (
+                tite
+                and name in onset_of
+                and decided_on is not None
+                and onset_of[name] > dlt_window_complete(moment.date(), decided_on, window)[0]
+            )
+            for (moment, name, _), a in zip(lettered, assessed_of, strict=True)
+        ]
+        carries, extra, missed = letter_dlts(letters, assessed_of, seen_of)
+        for k in sorted([*extra, *missed]):
+            name = lettered[k][1]
+            by = " by the decision date" if tite and name in onset_of and decided_on is not None else ""
+            says = "DLT" if k in extra else "no DLT"
+            other = "no DLT" if k in extra else "DLT"
+            deviations.append(f"{name}: the outcome letter says {says}, the DLT assessment says {other}{by}")
+        # a patient carrying a recorded T letter counts from that decision on, replaced or not (D-19.698)
+        kept = set(p for p, c in zip(positions, carries, strict=False) if c)
+        for p in positions:
+            if not then[p] and p not in kept:
                 deviations.append(
-                    f"{name}: the outcome letter says {'DLT' if had_dlt else 'no DLT'}, the DLT assessment "
-                    f"says {'DLT' if assessed else 'no DLT'}{by}"
+                    f"{queue[p][1]} has an outcome letter but is not DLT-evaluable (replaced): not an "
+                    "outcome for the design"
                 )
         last_moment = max(m[0] for m in lettered)
         last_day: date = last_moment.date()
@@ -437,7 +483,7 @@ def replay_decisions(
             days, _ = dlt_window_complete(last_day, decided_on, window)
             # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
             # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248)
-            waiting = [m for m, had_dlt in zip(lettered, letters, strict=True) if not had_dlt]
+            waiting = [m for m, had_dlt in zip(lettered, carries, strict=False) if not had_dlt]
             complete = True
             if waiting:
                 wait_moment, wait_name, _ = max(waiting, key=lambda m: m[0])
@@ -470,8 +516,10 @@ def replay_decisions(
         # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
         # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
         # one takes no part
-        for (moment, name, _), p, letter in zip(lettered, positions, cohort_outcomes.patients, strict=True):
-            if not then[p]:
+        for (moment, name, _), p, letter, carried in zip(
+            lettered, positions, cohort_outcomes.patients, carries, strict=True
+        ):
+            if not then[p] and not carried:
                 continue
             if name in dlt_of:
                 fitted_names.add(name)
@@ -482,10 +530,10 @@ def replay_decisions(
                     moment.date(),
                     dlt_of.get(name, letter.dlt),
                     onset_of.get(name),
-                    (decided_on or date.min) if letter.dlt else None,
+                    (decided_on or date.min) if carried else None,
                 )
             )
-            if not counted[p]:
+            if not counted[p] and not carried:  # a recorded T letter is never dropped (D-19.698)
                 left_of[len(tite_patients) - 1] = left_on[p]
         # a patient who has left the study by this decision takes no part (replaced, D-19.123; D-19.700)
         still = [
@@ -514,7 +562,9 @@ def replay_decisions(
                 "dose_level": cohort_level,
                 "decided_on": decided_on,
                 "subjects": " ".join(m[1] for m in lettered),
-                "replaced": " ".join(queue[p][1] for p in range(start, used) if not then[p]),
+                "replaced": " ".join(
+                    queue[p][1] for p in range(start, used) if not then[p] and p not in kept
+                ),
                 "last_infused_on": last_day,
                 "days_after_last_infusion": days,
                 "dlt_window_days": window,
@@ -552,6 +602,7 @@ __all__ = [
     "TitePatient",
     "assign_cohorts",
     "deviation_count_note",
+    "letter_dlts",
     "replay_decisions",
     "tite_history",
 ]

@@ -107,6 +107,7 @@ def _tite_patients(
     history: Any,
     onsets: Mapping[str, int],
     decided: Sequence[dt.date | None],
+    window: int,
 ) -> tuple[list[Any], list[dt.date | None]]:
     """The TITE-CRM history's patients (`cartrial.escalation.conduct.TitePatient`) and each one's as-of
     date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
@@ -114,7 +115,8 @@ def _tite_patients(
     the site-calendar day, D-19.699), and a recorded ``T`` letter from its cohort's decision date `decided`
     (D-19.698: never dropped); a letter no infused patient takes keeps its letter, fully followed; a
     replaced patient (not counted) takes no part, as in the replay."""
-    from cartrial.escalation.conduct import TitePatient
+    from cartrial.escalation.conduct import TitePatient, letter_dlts
+    from cartrial.protocol.dlt import dlt_window_complete
 
     letters = iter(history.patients)
     out: list[Any] = []
@@ -123,24 +125,44 @@ def _tite_patients(
     # a recorded cohort's letters from its decision date (undated: from the start); the pending ones none
     days_of: list[dt.date | None] = [*(day or dt.date.min for day in decided), None]
     for patients, decided_on in zip(groups, days_of, strict=True):
-        for patient in patients:
-            letter = next(letters)  # its block of the page's outcome text (cohort, dose level)
+        blocks = [next(letters) for _ in patients]  # its block of the page's outcome text (cohort, level)
+        infused = [
+            dt.date.fromisoformat(str(p["infused_on"])[:10]) if p is not None else None for p in patients
+        ]
+        onset = [onsets.get(str(p["subject_id"])) if p is not None and p["dlt"] else None for p in patients]
+        assessed = [bool(p["dlt"]) if p is not None else None for p in patients]
+        # the DLT seen by the decision (the replay's rule): the cohort's T letters matched by count (D-19.701)
+        seen = [
+            bool(a)
+            and not (
+                decided_on is not None
+                and decided_on != dt.date.min
+                and day is not None
+                and when is not None
+                and float(day) > dlt_window_complete(when, decided_on, window)[0]
+            )
+            for a, day, when in zip(assessed, onset, infused, strict=True)
+        ]
+        carries, _, _ = letter_dlts([b.dlt for b in blocks], assessed, seen)
+        for patient, letter, carried, when, day in zip(
+            patients, blocks, carries, infused, onset, strict=True
+        ):
             cohort = letter.cohort
             if patient is None:
                 out.append(TitePatient(cohort, letter.dose_level, None, letter.dlt))
                 as_of.append(None)
                 continue
-            if not patient["counted"]:
+            # a replaced patient takes no part, unless it carries a recorded T letter (D-19.698)
+            if not patient["counted"] and not carried:
                 continue
-            day = onsets.get(str(patient["subject_id"])) if patient["dlt"] else None
             out.append(
                 TitePatient(
                     cohort,
                     letter.dose_level,
-                    dt.date.fromisoformat(str(patient["infused_on"])[:10]),
+                    when,
                     bool(patient["dlt"]),
                     float(day) if day is not None else None,
-                    decided_on if letter.dlt else None,
+                    decided_on if carried and decided_on is not None else None,
                 )
             )
             as_of.append(patient["today"])
@@ -280,7 +302,7 @@ def escalation_state(
         # the engine's TITE-CRM history (`tite_history`, the replay's rule): per patient, the DLTs seen by
         # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696)
         tite, days = _tite_patients(
-            lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes]
+            lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes], window
         )
         history = Outcomes(
             tuple(
