@@ -208,3 +208,40 @@ def test_a_replaced_patient_s_recorded_dlt_letter_is_counted_on_the_page(tmp_pat
     assert evaluation["S-1"] == "not evaluable"
     rec = state["recommendation"]
     assert [(d["n"], d["dlt"]) for d in rec["per_dose"]] == [(2, 1), (2, 1)]
+
+
+def test_the_page_gives_a_cohort_s_letter_to_the_patient_the_replay_gives_it(tmp_path: Path) -> None:
+    """Cohort 1 recorded `1T` on 2021-04-05 (S-1 and S-2 infused by then); S-1 left the study on 2021-04-15,
+    after the decision: still on study at it, so the replay gives S-1 the letter (D-19.700). The page, which
+    grouped patients without their leave dates, gave the letter to S-2 and left S-1 out (level 1: 1
+    patient, 1 DLT); with them it groups as the replay does: cohort 1 is S-1, whose recorded DLT counts, and
+    S-2 is the next cohort's (level 1: 2 patients, 1 DLT)."""
+    from cartrial.web.escalation import escalation_state
+
+    service = _study(tmp_path)
+    with service.transaction("admin", "test withdrawal", "withdrew") as tx:
+        service.upsert_rows(
+            tx,
+            "subject",
+            [
+                {
+                    "subject_id": "S-1",
+                    "site_id": "TJH",
+                    "consent_date": "2021-03-01",
+                    "sex": "F",
+                    "disposition": "withdrawn",
+                    "disposition_date": "2021-04-15",
+                }
+            ],
+        )
+    service.insert_record(
+        "admin",
+        "escalation_decision",
+        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-05", "outcomes": "1T", "decision": "stay"},
+        raised=[],
+    )
+    state = escalation_state(service, None, TODAY)
+    (row,) = state["replay"]
+    assert row["subjects"] == "S-1"
+    assert state["cohorts"][0]["patients"] == ["S-1"]
+    assert [(d["n"], d["dlt"]) for d in state["recommendation"]["per_dose"]] == [(2, 1), (2, 1)]

@@ -82,16 +82,20 @@ def assign_cohorts(
 
 
 def _assigned(
-    patients: list[dict[str, Any]], cohorts: list[tuple[int, dt.date | None]]
+    patients: list[dict[str, Any]],
+    cohorts: list[tuple[int, dt.date | None]],
+    ends: list[dt.date | None] | None = None,
 ) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]], list[list[dict[str, Any] | None]]]:
     """`assign_cohorts` and, per recorded cohort, the patient of each of its outcome letters (None for a
-    letter no infused patient takes), from one call of the engine's assignment."""
+    letter no infused patient takes), from one call of the engine's assignment; `ends`: the date each patient
+    not counted left the study (None: unknown), as the replay gets it from the analysis (D-19.700)."""
     from cartrial.escalation.conduct import assign_cohorts as assign
 
     spans = assign(
         [bool(p["counted"]) for p in patients],
         [dt.date.fromisoformat(str(p["infused_on"])[:10]) for p in patients],
         cohorts,
+        ends,
     )
     rest = spans[-1][1] if spans else 0
     lettered: list[list[dict[str, Any] | None]] = []
@@ -238,6 +242,7 @@ def escalation_state(
     infused = own_day[own_day["safety"]].copy()
     infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
     patients: list[dict[str, Any]] = []
+    ends: list[dt.date | None] = []
     for row in infused.itertuples(index=False):
         day0 = dt.date.fromisoformat(str(row.infusion_date))
         closes = day0 + dt.timedelta(days=window)
@@ -246,6 +251,12 @@ def escalation_state(
         dlt, evaluable = bool(row.dlt_in_window), bool(row.dlt_evaluable)
         waiting = bool(row.dlt_window_pending)
         counted = evaluable or waiting  # D-19.123: the analysis's evaluability, never a second rule
+        # the day a patient not counted left the study, as the analysis gives the replay (D-19.700)
+        ends.append(
+            None
+            if counted or pd.isna(row.follow_up_days)
+            else day0 + dt.timedelta(days=int(row.follow_up_days))
+        )
         patients.append(
             {
                 "subject_id": str(row.subject_id),
@@ -273,7 +284,7 @@ def escalation_state(
         decisions["_cohort"] = decisions["cohort"].astype(int)
         rows = list(decisions.sort_values("_cohort").itertuples(index=False))
     sizes = [(parse_outcomes(str(row.outcomes), n_doses).n_patients, _day(row.decided_on)) for row in rows]
-    cohort_members, pending, lettered = _assigned(patients, sizes)
+    cohort_members, pending, lettered = _assigned(patients, sizes, ends)
     for member in pending:
         member["cohort"] = len(rows) + 1  # the next cohort (`next_cohort`)
     for row, members in zip(rows, cohort_members, strict=True):
