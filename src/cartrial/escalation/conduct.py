@@ -515,7 +515,8 @@ def replay_decisions(
         # from its onset day (an undated one at the window's end), or the recorded `T` letter from the
         # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
         # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
-        # one takes no part
+        # one takes no part unless it carries a `T` letter (`letter_dlts`, D-19.701), which counts from
+        # that decision on (D-19.698)
         for (moment, name, _), p, letter, carried in zip(
             lettered, positions, cohort_outcomes.patients, carries, strict=True
         ):
