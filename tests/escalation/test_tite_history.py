@@ -16,10 +16,12 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cartrial.errors import InputError
 from cartrial.escalation import TiteCrm, replay_decisions
-from cartrial.escalation.conduct import TitePatient, tite_history
+from cartrial.escalation.conduct import TitePatient, letter_dlts, tite_history
 
 
 def _protocol(scheme: str = "linear") -> object:
@@ -391,3 +393,21 @@ def test_a_cohort_s_dlt_letter_is_matched_by_count_not_position() -> None:
     assert first.deviation == ""
     assert "'1TT" not in second.deviation
     assert "after '1NT 1N'" in second.deviation
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from([None, False, True]), st.booleans()), max_size=6))
+def test_letter_dlts_places_exactly_the_cohort_s_t_letters(
+    cohort: list[tuple[bool, bool | None, bool]],
+) -> None:
+    """Per cohort the patients carrying a `T` are as many as its `T`s (D-19.701): a letter is never lost nor
+    doubled; a letter-only DLT never goes to a patient whose DLT the assessment saw by the decision, and a
+    patient the assessment does not give keeps its own letter."""
+    letters = [c[0] for c in cohort]
+    assessed = [c[1] for c in cohort]
+    seen = [bool(c[1]) and c[2] for c in cohort]
+    carries, extra, missed = letter_dlts(letters, assessed, seen)
+    assert sum(carries) == sum(letters)
+    assert not any(seen[k] for k in extra)
+    assert all(carries[k] == letters[k] for k in range(len(cohort)) if assessed[k] is None)
+    given = [k for k in range(len(cohort)) if assessed[k] is not None]
+    assert len(extra) - len(missed) == sum(letters[k] for k in given) - sum(seen)

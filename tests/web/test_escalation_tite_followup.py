@@ -245,3 +245,39 @@ def test_the_page_gives_a_cohort_s_letter_to_the_patient_the_replay_gives_it(tmp
     assert row["subjects"] == "S-1"
     assert state["cohorts"][0]["patients"] == ["S-1"]
     assert [(d["n"], d["dlt"]) for d in state["recommendation"]["per_dose"]] == [(2, 1), (2, 1)]
+
+
+def test_a_cohort_s_dlt_letter_goes_to_the_patient_with_the_dlt_on_the_page(tmp_path: Path) -> None:
+    """Cohort 1 (S-1, S-2) recorded `1TN` on 2021-04-20; the DLT was S-2's (2021-04-05, day 3). The site
+    recorded one DLT at level 1 and the assessment gives one: the page counts one (level 1: 2 patients, 1
+    DLT), not two (S-1 taking the `T` by its position, S-2 the assessment's DLT; D-19.701)."""
+    from cartrial.web.escalation import escalation_state
+
+    service = _study(tmp_path)
+    service.insert_record(
+        "admin",
+        "adverse_event",
+        {
+            "subject_id": "S-2",
+            "term": "Nausea",
+            "category": "non_hematologic",
+            "started_on": "2021-04-05",
+            "ended_on": "2021-04-07",
+            "grade": 3,
+            "grading_scale": "CTCAE",
+            "grading_scale_version": "5.0",
+            "serious": True,
+            "relatedness": "possible",
+            "dlt": True,
+        },
+    )
+    service.insert_record(
+        "admin",
+        "escalation_decision",
+        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-20", "outcomes": "1TN", "decision": "stay"},
+        raised=[],
+    )
+    state = escalation_state(service, None, TODAY)
+    assert [(d["n"], d["dlt"]) for d in state["recommendation"]["per_dose"]] == [(2, 1), (2, 1)]
+    (row,) = state["replay"]
+    assert "the outcome letter says" not in row["deviation"]
