@@ -46,7 +46,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.model import Dataset, Population, stored_rows
 from cartrial.analysis.populations import (
     DLT_EVALUABLE,
     SAFETY,
@@ -106,6 +106,49 @@ class DltEvaluation:
     refused: tuple[Any, ...] = ()
     """Records the grading refused (`cartrial.analysis.safety.RefusedRow`): not in any graded event, named
     in `notes` and in the DLT key finding."""
+    dlt_onset_day: Mapping[str, int] = field(default_factory=dict)
+    """Per subject with a DLT by the protocol's rules, the first DLT's onset day on the site's calendar
+    (`dlt_onset_days`; D-19.699): what a TITE-CRM compares with its follow-up, on the replay and the page."""
+
+
+def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> dict[str, int]:
+    """The first DLT's onset day per subject on the site's calendar (D-19.699): the date of the onset
+    instant (the infusion's instant plus the earliest elapsed onset of `engine_days`, fractional for a
+    CRS/ICANS/laboratory DLT) minus the infusion's date, both on the site's clock (the infusions'
+    ``time_zone`` column; `cartrial.columns.calendar_days`, the one study-day rule, D-19.607) — the whole
+    days the follow-up u of `cartrial.escalation.conduct.tite_history` counts. A subject without a DLT
+    day or without an infusion has none.
+
+    >>> frame = pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-04-01T08:00:00Z"]})
+    >>> dlt_onset_days(frame, {"A": (4.5,)})
+    {'A': 4}
+    """
+    from cartrial.columns import (
+        RowProblems,
+        calendar_days,
+        on_site_clock,
+        parse_datetime,
+        parse_text,
+        parse_time_zones,
+    )
+
+    wanted = {str(k) for k, v in engine_days.items() if len(v)}
+    if not wanted or not len(infusions):
+        return {}
+    with stored_rows({"infusions": infusions}):  # a refused record named by its id (D-19.542)
+        problems = RowProblems("infusions")
+        subject = parse_text(infusions, "subject_id", problems)
+        moments = parse_datetime(infusions, "infused_at", problems)
+        zones = parse_time_zones(infusions, problems)
+        problems.raise_if_any()
+    out: dict[str, int] = {}
+    for sid, moment, zone in zip(subject, moments, zones, strict=True):
+        if sid is None or moment is None or str(sid) not in wanted or str(sid) in out:
+            continue
+        day0 = on_site_clock(moment, zone)
+        onset = day0 + dt.timedelta(days=float(min(engine_days[str(sid)])))
+        out[str(sid)] = calendar_days(onset, day0)
+    return out
 
 
 def _relatedness(text: str) -> Any:
@@ -315,6 +358,7 @@ def evaluate_dlts(
         tuple(notes),
         (graded.metadata,),
         graded.refused,
+        dlt_onset_days(tables["infusions"], engine_days),
     )
 
 
@@ -429,6 +473,18 @@ def dlt_datasets(
                 "subject_id": membership["subject_id"],
                 "dlt": membership["dlt_in_window"].map({True: "true", False: "false"}),
                 "evaluable": counted.map({True: "true", False: "false"}),
+                # the day a patient not counted (replaced) left the study: counted at a decision before it
+                # (D-19.700)
+                "followup_end_day": [
+                    "" if c or pd.isna(f) else int(f)
+                    for c, f in zip(counted, membership["follow_up_days"], strict=True)
+                ],
+                # the first DLT's onset day by the protocol's rules, on the site's calendar: a TITE-CRM's
+                # replay counts a DLT from the decision on or after it (D-19.696, D-19.699)
+                "dlt_onset_day": [
+                    evaluation.dlt_onset_day.get(str(s), "") if d else ""
+                    for s, d in zip(membership["subject_id"], membership["dlt_in_window"], strict=True)
+                ],
             }
         )
         # the infused patients only: the replay refuses a DLT assessment of a subject without an infusion

@@ -536,7 +536,8 @@ def replay_command(
         None,
         "--dlts",
         help="Optional DLT assessment per subject (CSV: subject_id, dlt; optional evaluable: false for a "
-        "patient replaced as not DLT-evaluable, who takes no outcome letter).",
+        "patient replaced as not DLT-evaluable, who takes no outcome letter; optional dlt_onset_day: the "
+        "DLT's day after the infusion, day 0 = infusion, which a TITE-CRM counts from).",
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the table to this file instead of stdout."),
     as_json: bool = JSON,

@@ -5,14 +5,16 @@ A decision to escalate, expand or stop is taken once every patient of the cohort
 observation window (protocol `escalation.dlt_window_days`, day 0 = infusion; ``docs/escalation.md``,
 "Recorded decisions"); a decision taken earlier, a next cohort treated before the decision, or a decision
 other than the one the protocol's design gives is a protocol deviation. They are listed, never silently
-accepted (docs/science/decisions.md D-12.1).
+accepted (docs/science/decisions.md D-12.1). A TITE-CRM decides while patients are inside the window
+(docs/science/dose-escalation.md §8): its decision is replayed with each patient's follow-up at the decision
+date, and deciding before the window is complete is not a deviation (D-19.695).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,18 @@ from cartrial.columns import (
     parse_bool,
     parse_choice,
     parse_datetime,
+    parse_float,
     parse_int,
     parse_text,
     parse_time_zones,
 )
 from cartrial.errors import InputError, Problem
-from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
+from cartrial.escalation.crm import TiteCrm
+from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
 from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
-from cartrial.wording import k_of_n
+from cartrial.wording import count, k_of_n
 
 DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
 _COLUMNS = (
@@ -47,6 +51,7 @@ _COLUMNS = (
     "days_after_last_infusion",
     "dlt_window_days",
     "window_complete",
+    "window_rule",
     "recorded_decision",
     "design_decision",
     "design_next_dose",
@@ -72,7 +77,10 @@ def design_decision(fit: Any, current: int) -> str:
 
 
 def assign_cohorts(
-    counted: Sequence[bool], infused_on: Sequence[date], cohorts: Sequence[tuple[int, date | None]]
+    counted: Sequence[bool],
+    infused_on: Sequence[date],
+    cohorts: Sequence[tuple[int, date | None]],
+    ends: Sequence[date | None] | None = None,
 ) -> list[tuple[int, int, tuple[int, ...]]]:
     """Each recorded cohort's patients as (start, stop, positions given its outcome letters), positions in
     the patients listed in order of infusion (`counted`, `infused_on`); the patients from the last stop on
@@ -86,7 +94,8 @@ def assign_cohorts(
     before the decision; when there are fewer of them than letters, the record counted patients the analysis
     does not (a decision recorded before this rule): the cohort's replaced patients infused by then take the
     missing letters, in order, then any later patient in order (a decision taken before its patients were
-    infused, which the replay reports).
+    infused, which the replay reports). `ends` (optional): the date a patient not counted left the study
+    (None: unknown); at a decision before it the patient was still inside the window, counted (D-19.700).
 
     >>> d = [date(2021, 6, day) for day in (1, 2, 3, 4, 20)]
     >>> assign_cohorts([True, False, True, True, True], d, [(3, date(2021, 6, 10)), (1, None)])
@@ -100,23 +109,121 @@ def assign_cohorts(
     n = len(counted)
     at = 0
     for size, decided_on in cohorts:
+        now = [c or still_followed(ends[i] if ends else None, decided_on) for i, c in enumerate(counted)]
         # the patients infused by the decision (every remaining one when its date is unknown)
         by = at
         while by < n and (decided_on is None or infused_on[by] <= decided_on):
             by += 1
-        evaluable = [i for i in range(at, by) if counted[i]]
+        evaluable = [i for i in range(at, by) if now[i]]
         if len(evaluable) >= size:
             letters = evaluable[:size]
         else:
-            replaced = [i for i in range(at, by) if not counted[i]]
+            replaced = [i for i in range(at, by) if not now[i]]
             letters = sorted(evaluable + replaced[: size - len(evaluable)])
             letters += list(range(by, min(n, by + size - len(letters))))
         stop = letters[-1] + 1 if letters else at
-        while stop < by and not counted[stop]:
+        while stop < by and not now[stop]:
             stop += 1
         out.append((at, stop, tuple(letters)))
         at = stop
     return out
+
+
+def still_followed(left_on: date | None, decided_on: date | None) -> bool:
+    """Whether a patient not DLT-evaluable at the cut-off, who left the study on `left_on` (None: unknown),
+    was still on study, inside the window, at a decision of `decided_on` (before the day it left): counted
+    then, as pending (D-19.700).
+
+    >>> left = date(2021, 4, 22)
+    >>> still_followed(left, date(2021, 4, 5)), still_followed(left, left), still_followed(None, left)
+    (True, False, False)
+    """
+    return left_on is not None and decided_on is not None and decided_on < left_on
+
+
+def letter_dlts(
+    letters: Sequence[bool], assessed: Sequence[bool | None], seen: Sequence[bool]
+) -> tuple[list[bool], list[int], list[int]]:
+    """Which of a cohort's lettered patients carry its recorded ``T`` letters (D-19.701): matched by count,
+    never by the letter's position in the cohort's string (letter order is not part of the form). `letters`:
+    the cohort's ``T`` flags in string order; `assessed`: per lettered patient in order of infusion, the DLT
+    assessment's DLT (None: the assessment does not give the patient, which then takes the letter at its own
+    position); `seen`: whether that DLT was seen by the decision (a TITE-CRM decides inside the window).
+
+    The letters of the assessed patients first go to the DLTs seen by the decision (in order of infusion);
+    the rest — DLTs only the letters record — to the assessed patients without a seen DLT: those whose DLT
+    came after the decision, then those without one, each in order of infusion. Returns (per patient: carries
+    a ``T`` letter; the patients carrying a letter the assessment does not give by the decision; the patients
+    with a seen DLT no letter records — the last in order of infusion).
+
+    >>> letter_dlts([True, False], [False, True], [False, True])  # `1TN`, the DLT was B's
+    ([False, True], [], [])
+    >>> letter_dlts([True, False], [False, False], [False, False])  # the letter's DLT only: the first
+    ([True, False], [0], [])
+    >>> letter_dlts([False, False], [True, False], [True, False])
+    ([False, False], [], [0])
+    """
+    n = len(assessed)
+    out = [bool(letters[k]) if assessed[k] is None else False for k in range(n)]
+    given = [k for k in range(n) if assessed[k] is not None]
+    recorded = sum(bool(letters[k]) for k in given)
+    seen_k = [k for k in given if seen[k]]
+    for k in seen_k[:recorded]:
+        out[k] = True
+    later = [k for k in given if assessed[k] and not seen[k]]
+    candidates = later + [k for k in given if not assessed[k]]
+    extra = candidates[: max(recorded - len(seen_k), 0)]
+    for k in extra:
+        out[k] = True
+    return out, extra, seen_k[recorded:]
+
+
+@dataclass(frozen=True)
+class TitePatient:
+    """One patient of a TITE-CRM's history (`tite_history`): cohort number and dose level (1-based), the
+    infusion day (day 0, on the site's calendar; None: unknown, taken as fully followed), whether the patient
+    has a DLT inside the window by the DLT assessment and its onset day (site-calendar days after the
+    infusion, day 0 = infusion; None: unknown), and the date of the decision that recorded a ``T`` letter
+    for the patient (None: no such letter; the investigator's recorded DLT, D-19.698)."""
+
+    cohort: int
+    dose_level: int
+    infused_on: date | None
+    dlt: bool = False
+    dlt_onset_day: float | None = None
+    letter_dlt_on: date | None = None
+
+
+def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_days: int) -> Outcomes:
+    """The history a TITE-CRM weighs on `as_of` (docs/science/dose-escalation.md §8; D-19.696): each patient
+    followed u = the days from the infusion to `as_of` (`dlt_window_complete`'s day count; day 0 weighs 0,
+    a patient infused after `as_of` 0); a DLT counts iff its onset day is ≤ u (a DLT seen by then), its
+    follow-up then the onset day (the adaptive scheme places it there); a patient without one, min(u, T).
+    A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end); with `as_of` None
+    every patient is fully followed and every DLT counts (the outcome letters alone). A ``T`` letter
+    recorded at a decision on or before `as_of` counts too, with weight 1 (its onset unknown), though the
+    assessment does not give the DLT: the site's recorded DLT is never dropped (D-19.698). The one rule of
+    the replay (at each decision date) and the escalation page (at the site's today).
+
+    >>> p = [TitePatient(1, 1, date(2021, 6, 1), True, 9.0), TitePatient(2, 1, date(2021, 6, 3))]
+    >>> [(q.dlt, q.followup_days) for q in tite_history(p, date(2021, 6, 5), 28).patients]
+    [(False, 4.0), (False, 2.0)]
+    >>> [(q.dlt, q.followup_days) for q in tite_history(p, date(2021, 6, 30), 28).patients]
+    [(True, 9.0), (False, 27.0)]
+    """
+    out: list[PatientOutcome] = []
+    for p in patients:
+        if as_of is None or p.infused_on is None:
+            out.append(PatientOutcome(p.cohort, p.dose_level, p.dlt or p.letter_dlt_on is not None, None))
+            continue
+        followed = float(max(dlt_window_complete(p.infused_on, as_of, window_days)[0], 0))
+        if p.dlt and p.dlt_onset_day is not None and p.dlt_onset_day <= followed:
+            out.append(PatientOutcome(p.cohort, p.dose_level, True, min(float(p.dlt_onset_day), window_days)))
+        elif (p.dlt and p.dlt_onset_day is None) or (p.letter_dlt_on or date.max) <= as_of:
+            out.append(PatientOutcome(p.cohort, p.dose_level, True, None))
+        else:
+            out.append(PatientOutcome(p.cohort, p.dose_level, False, min(followed, float(window_days))))
+    return Outcomes(tuple(out))
 
 
 def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
@@ -164,15 +271,18 @@ def replay_decisions(
     in order of infusion. `dlts` (optional): subject_id, dlt (true/false) — compared with the outcome
     letters — and optionally evaluable (true/false; blank or absent: true): a patient not DLT-evaluable
     (died or left the study inside the window without a DLT) takes no outcome letter and is listed in
-    ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123).
+    ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123); optionally dlt_onset_day (the
+    DLT's day after the infusion, 0 to the window; blank when dlt is false): a TITE-CRM counts the DLT from
+    then (`tite_history`, D-19.696).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
     the form name by default).
 
     Columns: cohort, dose_level, decided_on, subjects (those with an outcome letter), replaced,
     last_infused_on (of the subjects), days_after_last_infusion,
-    dlt_window_days, window_complete, recorded_decision, design_decision, design_next_dose, deviation
-    ('' when none; otherwise every deviation, joined with '; ').
+    dlt_window_days, window_complete, window_rule (whether a decision before the window is complete is a
+    deviation: false for a TITE-CRM, D-19.697), recorded_decision, design_decision, design_next_dose,
+    deviation ('' when none; otherwise every deviation, joined with '; ').
 
     >>> from types import SimpleNamespace
     >>> spec = SimpleNamespace(design="3+3", variant="deescalation", dlt_window_days=28, no_skip=True)
@@ -191,6 +301,9 @@ def replay_decisions(
     window = int(protocol.escalation.dlt_window_days)
     n_doses = len(protocol.dose_levels)
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
+    # a TITE-CRM decides with patients inside the window, each weighed by its follow-up at the decision
+    # (docs/science/dose-escalation.md §8; D-19.695)
+    tite = isinstance(getattr(design, "inner", design), TiteCrm)
 
     dec_problems = RowProblems(decisions_file)
     cohort = parse_int(decisions, "cohort", dec_problems, minimum=1)
@@ -211,11 +324,26 @@ def replay_decisions(
     )
     dlt_of: dict[str, bool] = {}
     evaluable_of: dict[str, bool] = {}
+    onset_of: dict[str, float] = {}  # a DLT's onset day (day 0 = infusion), when given (D-19.696)
+    end_of: dict[str, int] = {}  # the day a patient not DLT-evaluable left the study, when given (D-19.700)
     if dlts is not None:
         dlt_problems = RowProblems(dlts_file)
         dlt_subject = parse_text(dlts, "subject_id", dlt_problems)
         dlt_flag = parse_bool(dlts, "dlt", dlt_problems)
         dlt_evaluable = parse_bool(dlts, "evaluable", dlt_problems, required=False, default=True)
+        onset_column = "dlt_onset_day" in dlts.columns
+        dlt_onset = (
+            parse_float(
+                dlts, "dlt_onset_day", dlt_problems, required=False, minimum=0, maximum=window, unit="days"
+            )
+            if onset_column
+            else [float("nan")] * len(dlts)
+        )
+        dlt_end = (
+            parse_int(dlts, "followup_end_day", dlt_problems, required=False, minimum=0, maximum=window)
+            if "followup_end_day" in dlts.columns
+            else [float("nan")] * len(dlts)
+        )
         _refuse_repeats(
             dlt_subject, "subject_id", "subject listed twice", "one row per subject", dlt_problems
         )
@@ -236,9 +364,29 @@ def replay_decisions(
                     "a patient with a DLT is DLT-evaluable",
                     "true (or blank) when dlt is true",
                 )
+            if not bool(flag) and flag is not None and dlt_onset[i] == dlt_onset[i]:
+                dlt_problems.add(
+                    i,
+                    "dlt_onset_day",
+                    str(dlts["dlt_onset_day"].iloc[i]),
+                    "an onset day without a DLT",
+                    "blank when dlt is false",
+                )
+            if dlt_end[i] == dlt_end[i] and (evaluable is None or bool(evaluable)):
+                dlt_problems.add(
+                    i,
+                    "followup_end_day",
+                    str(dlts["followup_end_day"].iloc[i]),
+                    "an end of follow-up for a DLT-evaluable patient",
+                    "blank unless evaluable is false",
+                )
         dlt_problems.raise_if_any()
+        end_of = {str(s): int(e) for s, e in zip(dlt_subject, dlt_end, strict=True) if e == e}
         dlt_of = {str(s): bool(f) for s, f in zip(dlt_subject, dlt_flag, strict=True)}
         evaluable_of = {str(s): bool(e) for s, e in zip(dlt_subject, dlt_evaluable, strict=True)}
+        onset_of = {
+            str(s): float(o) for s, f, o in zip(dlt_subject, dlt_flag, dlt_onset, strict=True) if f and o == o
+        }
     dec_problems.raise_if_any()
     inf_problems.raise_if_any()
 
@@ -254,12 +402,20 @@ def replay_decisions(
     # a patient not DLT-evaluable (`dlts.evaluable` false: replaced) takes no outcome letter (D-19.123)
     counted = [evaluable_of.get(name, True) for _, name, _ in queue]
     decision_days = [d.date() if (d := decided[i]) is not None else None for i in order]
+    # the day a patient not counted left the study: counted at a decision before it (D-19.700)
+    left_on = [
+        moment.date() + timedelta(days=end_of[name]) if name in end_of else None for moment, name, _ in queue
+    ]
     spans = assign_cohorts(
         counted,
         [moment.date() for moment, _, _ in queue],
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
+        left_on,
     )
     history = Outcomes()
+    tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
+    fitted_names: set[str] = set()  # those of them the DLT assessment gives
+    left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -271,12 +427,9 @@ def replay_decisions(
         start, used, positions = spans[position]
         members = queue[start:used]
         lettered = [queue[p] for p in positions]
-        for p in positions:
-            if not counted[p]:
-                deviations.append(
-                    f"{queue[p][1]} has an outcome letter but is not DLT-evaluable (replaced): not an "
-                    "outcome for the design"
-                )
+        decided_on = decision_days[position]
+        # counted at this decision: DLT-evaluable, or still on study then (D-19.700)
+        then = [c or still_followed(left, decided_on) for c, left in zip(counted, left_on, strict=True)]
         if len(lettered) < len(letters):
             raise InputError(
                 Problem(
@@ -293,13 +446,35 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        for (_, name, _), had_dlt in zip(lettered, letters, strict=True):
-            if name in dlt_of and dlt_of[name] != had_dlt:
+        # the cohort's T letters matched to its patients by count (D-19.701); a TITE-CRM decides before the
+        # window closes: the letter is the DLT seen by the decision, the follow-up counted as
+        # `tite_history` counts it (one day count)
+        assessed_of = [dlt_of.get(name) for _, name, _ in lettered]
+        seen_of = [
+            bool(a)
+            and not (
+                tite
+                and name in onset_of
+                and decided_on is not None
+                and onset_of[name] > dlt_window_complete(moment.date(), decided_on, window)[0]
+            )
+            for (moment, name, _), a in zip(lettered, assessed_of, strict=True)
+        ]
+        carries, extra, missed = letter_dlts(letters, assessed_of, seen_of)
+        for k in sorted([*extra, *missed]):
+            name = lettered[k][1]
+            by = " by the decision date" if tite and name in onset_of and decided_on is not None else ""
+            says = "DLT" if k in extra else "no DLT"
+            other = "no DLT" if k in extra else "DLT"
+            deviations.append(f"{name}: the outcome letter says {says}, the DLT assessment says {other}{by}")
+        # a patient carrying a recorded T letter counts from that decision on, replaced or not (D-19.698)
+        kept = set(p for p, c in zip(positions, carries, strict=False) if c)
+        for p in positions:
+            if not then[p] and p not in kept:
                 deviations.append(
-                    f"{name}: the outcome letter says {'DLT' if had_dlt else 'no DLT'}, the DLT assessment "
-                    f"says {'DLT' if dlt_of[name] else 'no DLT'}"
+                    f"{queue[p][1]} has an outcome letter but is not DLT-evaluable (replaced): not an "
+                    "outcome for the design"
                 )
-        decided_on = decision_days[position]
         last_moment = max(m[0] for m in lettered)
         last_day: date = last_moment.date()
         days: int | None = None
@@ -308,14 +483,14 @@ def replay_decisions(
             days, _ = dlt_window_complete(last_day, decided_on, window)
             # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
             # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248)
-            waiting = [m for m, had_dlt in zip(lettered, letters, strict=True) if not had_dlt]
+            waiting = [m for m, had_dlt in zip(lettered, carries, strict=False) if not had_dlt]
             complete = True
             if waiting:
                 wait_moment, wait_name, _ = max(waiting, key=lambda m: m[0])
                 wait_day = wait_moment.date()
                 wait_days, complete = dlt_window_complete(wait_day, decided_on, window)
                 whose = "the cohort" if wait_day == last_day else "the cohort's patients without a DLT"
-                if not complete:
+                if not complete and not tite:  # a TITE-CRM decides before the window closes (§8)
                     deviations.append(
                         f"decision taken {wait_days} days after the last infusion of {whose} ({wait_name}, "
                         f"{wait_day}), before the {window}-day DLT window was complete"
@@ -336,19 +511,51 @@ def replay_decisions(
                 ),
             )
         )
+        # a TITE-CRM's history per patient as of the decision (D-19.696): the assessment's DLT, counted
+        # from its onset day (an undated one at the window's end), or the recorded `T` letter from the
+        # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
+        # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
+        # one takes no part unless it carries a `T` letter (`letter_dlts`, D-19.701), which counts from
+        # that decision on (D-19.698)
+        for (moment, name, _), p, letter, carried in zip(
+            lettered, positions, cohort_outcomes.patients, carries, strict=True
+        ):
+            if not then[p] and not carried:
+                continue
+            if name in dlt_of:
+                fitted_names.add(name)
+            tite_patients.append(
+                TitePatient(
+                    position + 1,
+                    letter.dose_level,
+                    moment.date(),
+                    dlt_of.get(name, letter.dlt),
+                    onset_of.get(name),
+                    (decided_on or date.min) if carried else None,
+                )
+            )
+            if not counted[p] and not carried:  # a recorded T letter is never dropped (D-19.698)
+                left_of[len(tite_patients) - 1] = left_on[p]
+        # a patient who has left the study by this decision takes no part (replaced, D-19.123; D-19.700)
+        still = [
+            q
+            for k, q in enumerate(tite_patients)
+            if k not in left_of or still_followed(left_of[k], decided_on)
+        ]
+        fitted = tite_history(still, decided_on, window) if tite else history
         try:
-            fit = design.fit(history)
+            fit = design.fit(fitted)
         except InputError as error:  # patients the design would not have treated: a deviation, not a failure
             fit = None
             deviations.append(
-                f"the protocol's design gives no decision after {format_outcomes(history)!r}: "
+                f"the protocol's design gives no decision after {format_outcomes(fitted)!r}: "
                 + "; ".join(problem.message for problem in error.problems)
             )
         expected = design_decision(fit, cohort_level) if fit is not None else ""
         if fit is not None and expected != recorded[i]:
             deviations.append(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
-                f"{format_outcomes(history)!r}"
+                f"{format_outcomes(fitted)!r}"
             )
         rows.append(
             {
@@ -356,11 +563,14 @@ def replay_decisions(
                 "dose_level": cohort_level,
                 "decided_on": decided_on,
                 "subjects": " ".join(m[1] for m in lettered),
-                "replaced": " ".join(queue[p][1] for p in range(start, used) if not counted[p]),
+                "replaced": " ".join(
+                    queue[p][1] for p in range(start, used) if not then[p] and p not in kept
+                ),
                 "last_infused_on": last_day,
                 "days_after_last_infusion": days,
                 "dlt_window_days": window,
                 "window_complete": complete,
+                "window_rule": not tite,
                 "recorded_decision": recorded[i],
                 "design_decision": expected,
                 "design_next_dose": fit.next_dose if fit is not None else None,
@@ -370,14 +580,30 @@ def replay_decisions(
     table = pd.DataFrame(rows, columns=list(_COLUMNS))
     table["design_next_dose"] = table["design_next_dose"].astype("Int64")
     n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
+    # a TITE-CRM DLT the assessment gives without an onset day is counted at every decision from its cohort
+    # on, weight 1, at the window's end (D-19.696): said, with the bias's direction
+    undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of}) if tite else 0
+    undated_note = (
+        f"{count(undated_n, 'DLT')} without an onset day: counted at every decision from the patient's "
+        "cohort on, weight 1, at the window's end (adaptive scheme); the replay's design leans toward "
+        "toxicity (a lower dose) against the onset known (D-19.696)"
+    )
     return Result(
         table,
         derivation="cartrial.escalation.replay_decisions",
         options={"dlt_window_days": window, **design.options()},
         sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
         units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
-        notes=(deviation_count_note(n_dev, len(table)),),
+        notes=(deviation_count_note(n_dev, len(table)), *([undated_note] if undated_n else [])),
     )
 
 
-__all__ = ["DECISIONS", "assign_cohorts", "deviation_count_note", "replay_decisions"]
+__all__ = [
+    "DECISIONS",
+    "TitePatient",
+    "assign_cohorts",
+    "deviation_count_note",
+    "letter_dlts",
+    "replay_decisions",
+    "tite_history",
+]

@@ -764,13 +764,16 @@ def _simulate_tite(
         n[rows, doses[:, i]] += 1
         y[rows, doses[:, i]] += dlt[:, i]
     final = TrialState(n, y, current, np.zeros((trials, k), dtype=bool))
+    # the final MTD by the design's own rule, its behaviours included: the no-skipping rule keeps the MTD
+    # admissible (§10 invariant, D-19.390), as the live fit and `simulate` for the CRM do (D-19.693)
+    selector = design.for_simulation() if isinstance(design, BehavingDesign) else sim
     return _monte_carlo_oc(
         design,
         {**design.options(), "accrual_days": accrual_days, "onset": "uniform over the DLT window"},
         p,
         trials=trials,
         seed=seed,
-        mtd=sim.select_mtd_batch(final),
+        mtd=selector.select_mtd_batch(final),
         # the design's max_n when it is what ran out, else the simulation's cohorts (D-19.313)
         reason=np.full(
             trials,

@@ -1374,12 +1374,13 @@ DECISION_BEFORE_DLT_WINDOW = EditCheck(
     "window (decided_on ≥ the infusion day of the cohort's last patient without a DLT + "
     "escalation.dlt_window_days; day 0 = infusion): a patient with a DLT (its outcome letter) is "
     "DLT-evaluable already, one who died or left the study inside the window without an adverse event "
-    "flagged dlt is replaced (no outcome letter)",
+    "flagged dlt is replaced (no outcome letter). Not for a TITE-CRM protocol (escalation.design tite-crm), "
+    "which decides while patients are inside the window, each weighed by the follow-up at the decision",
     Severity.SOFT,
     "the protocol's escalation.dlt_window_days; docs/science/dose-escalation.md (DLT observation window "
     "before the next dose decision); docs/science/decisions.md D-12.1 (deviations listed, never silently "
     "accepted); rule of cartrial.escalation.replay_decisions and cartrial.protocol.dlt.dlt_evaluable "
-    "(D-19.123, D-19.248)",
+    "(D-19.123, D-19.248); TITE-CRM: docs/science/dose-escalation.md §8 (D-19.697)",
 )
 """Study-level check (decisions and infusions of every subject), run by `decision_window_findings`."""
 STUDY_CHECKS: tuple[EditCheck, ...] = (DECISION_BEFORE_DLT_WINDOW,)
@@ -1488,9 +1489,11 @@ def decision_dlts(
     window_days: int,
     time_zones: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """The replay's DLT assessment of each infused subject (rows subject_id, dlt, evaluable; D-19.248): `dlt`
-    an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT window (the window
-    rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag); `evaluable` false for a
+    """The replay's DLT assessment of each infused subject (rows subject_id, dlt, evaluable, dlt_onset_day;
+    D-19.248): `dlt` an adverse event flagged ``dlt`` by the investigator with its onset inside the DLT
+    window (the window rule of `cartrial.escalation.assess_dlt`, as the analysis's investigator flag), and
+    `dlt_onset_day` the first one's day (day 0 = infusion; a TITE-CRM's replay counts it from then,
+    D-19.696); `followup_end_day` the day a replaced patient's study ended (D-19.700); `evaluable` false for a
     subject who died (`cartrial.protocol.death`) or whose study ended (the disposition date) before
     completing the window without such a DLT (`cartrial.protocol.dlt.dlt_evaluable`): replaced, no outcome
     letter (D-19.123). A subject still inside the window, or not yet ended, is counted (pending). Day 0 is
@@ -1512,6 +1515,7 @@ def decision_dlts(
         if day0 is None:
             continue
         had_dlt = False
+        onsets: list[int] = []
         for event in records.of("adverse_event"):
             onset = _day(event.get("started_on"))
             if onset is None or event.get("dlt") is not True:
@@ -1524,7 +1528,9 @@ def decision_dlts(
                 "",
                 float((onset - day0).days),
             )
-            had_dlt = had_dlt or assess_dlt(probe, [], window_days).in_window
+            if assess_dlt(probe, [], window_days).in_window:
+                had_dlt = True
+                onsets.append((onset - day0).days)
         end = records.end_day()
         counted = (
             had_dlt
@@ -1532,7 +1538,16 @@ def decision_dlts(
             or bool(dlt_evaluable(dlt_window_complete(day0, end, window_days)[0], False, window_days))
         )
         rows.append(
-            {"subject_id": subject_id, "dlt": str(had_dlt).lower(), "evaluable": str(counted).lower()}
+            {
+                "subject_id": subject_id,
+                "dlt": str(had_dlt).lower(),
+                "evaluable": str(counted).lower(),
+                "dlt_onset_day": str(min(onsets)) if onsets else "",
+                # the day a replaced patient left: counted at a decision before it (D-19.700)
+                "followup_end_day": ""
+                if counted or end is None
+                else str(min(max((end - day0).days, 0), window_days)),
+            }
         )
     return rows
 
@@ -1546,8 +1561,9 @@ def decision_window_findings(
     time_zones: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` on every new (`Record.new`) escalation decision whose replay row has
-    `window_complete` False, given every decision and infusion of the study (stored and new), and its
-    adverse events and subject rows (the DLT evaluability of each infused patient, `decision_dlts`).
+    `window_complete` False where the window rule applies (`window_rule`: not for a TITE-CRM; D-19.697),
+    given every decision and infusion of the study (stored and new), and its adverse events and subject
+    rows (the DLT evaluability of each infused patient, `decision_dlts`).
 
     The cohorts, the patients without a DLT whose window the decision waits for, the replaced ones and the
     window come from `cartrial.escalation.replay_decisions` (not re-implemented here; D-19.248). When the
@@ -1571,7 +1587,11 @@ def decision_window_findings(
     ]
     window = int(protocol.escalation.dlt_window_days)
     dlts = decision_dlts(infusions, adverse_events, subjects, window, zones)
-    dlt_frame = pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable"]) if dlts else None
+    dlt_frame = (
+        pd.DataFrame(dlts, columns=["subject_id", "dlt", "evaluable", "dlt_onset_day", "followup_end_day"])
+        if dlts
+        else None
+    )
     try:
         replay = replay_decisions(decision_frame, infusion_frame, dlt_frame, protocol).table
     except InputError:
@@ -1581,7 +1601,11 @@ def decision_window_findings(
     for row in replay.to_dict("records"):
         record = new_by_cohort.get(row["cohort"])
         days = row["days_after_last_infusion"]
-        if record is None or bool(row["window_complete"]) or days is None or pd.isna(days):
+        # the replay says whether the window rule applies: not to a TITE-CRM, which decides inside the
+        # window (docs/science/dose-escalation.md §8; D-19.697)
+        if record is None or not bool(row["window_rule"]) or bool(row["window_complete"]):
+            continue
+        if days is None or pd.isna(days):
             continue
         window = int(row["dlt_window_days"])
         message = (

@@ -30,6 +30,7 @@ kept in the audit row and in `design_state`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cartrial.errors import CartrialError, InputError, Problem, StoredValueError
@@ -76,15 +77,100 @@ def assign_cohorts(
     (`cartrial.escalation.conduct.assign_cohorts`, the replay's own) of `patients` — in order of infusion,
     each with ``counted`` and ``infused_on`` (ISO date) — to the recorded cohorts (number of outcome letters,
     decision date)."""
+    members, rest, _ = _assigned(patients, cohorts)
+    return members, rest
+
+
+def _assigned(
+    patients: list[dict[str, Any]],
+    cohorts: list[tuple[int, dt.date | None]],
+    ends: list[dt.date | None] | None = None,
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]], list[list[dict[str, Any] | None]]]:
+    """`assign_cohorts` and, per recorded cohort, the patient of each of its outcome letters (None for a
+    letter no infused patient takes), from one call of the engine's assignment; `ends`: the date each patient
+    not counted left the study (None: unknown), as the replay gets it from the analysis (D-19.700)."""
     from cartrial.escalation.conduct import assign_cohorts as assign
 
     spans = assign(
         [bool(p["counted"]) for p in patients],
         [dt.date.fromisoformat(str(p["infused_on"])[:10]) for p in patients],
         cohorts,
+        ends,
     )
     rest = spans[-1][1] if spans else 0
-    return [patients[start:stop] for start, stop, _ in spans], patients[rest:]
+    lettered: list[list[dict[str, Any] | None]] = []
+    for (size, _), (_, _, positions) in zip(cohorts, spans, strict=True):
+        taken: list[dict[str, Any] | None] = [patients[i] for i in positions[:size]]
+        lettered.append([*taken, *([None] * (size - len(taken)))])
+    return [patients[start:stop] for start, stop, _ in spans], patients[rest:], lettered
+
+
+def _tite_patients(
+    lettered: list[list[dict[str, Any] | None]],
+    pending: list[dict[str, Any]],
+    history: Any,
+    onsets: Mapping[str, int],
+    decided: Sequence[dt.date | None],
+    window: int,
+) -> tuple[list[Any], list[dt.date | None]]:
+    """The TITE-CRM history's patients (`cartrial.escalation.conduct.TitePatient`) and each one's as-of
+    date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
+    pending counted ones, with the analysis's DLT status and its onset day (`DltEvaluation.dlt_onset_day`,
+    the site-calendar day, D-19.699), and a recorded ``T`` letter from its cohort's decision date `decided`
+    (D-19.698: never dropped); a letter no infused patient takes keeps its letter, fully followed; a
+    replaced patient (not counted) takes no part, as in the replay."""
+    from cartrial.escalation.conduct import TitePatient, letter_dlts
+    from cartrial.protocol.dlt import dlt_window_complete
+
+    letters = iter(history.patients)
+    out: list[Any] = []
+    as_of: list[dt.date | None] = []
+    groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
+    # a recorded cohort's letters from its decision date (undated: from the start); the pending ones none
+    days_of: list[dt.date | None] = [*(day or dt.date.min for day in decided), None]
+    for patients, decided_on in zip(groups, days_of, strict=True):
+        blocks = [next(letters) for _ in patients]  # its block of the page's outcome text (cohort, level)
+        infused = [
+            dt.date.fromisoformat(str(p["infused_on"])[:10]) if p is not None else None for p in patients
+        ]
+        onset = [onsets.get(str(p["subject_id"])) if p is not None and p["dlt"] else None for p in patients]
+        assessed = [bool(p["dlt"]) if p is not None else None for p in patients]
+        # the DLT seen by the decision (the replay's rule): the cohort's T letters matched by count (D-19.701)
+        seen = [
+            bool(a)
+            and not (
+                decided_on is not None
+                and decided_on != dt.date.min
+                and day is not None
+                and when is not None
+                and float(day) > dlt_window_complete(when, decided_on, window)[0]
+            )
+            for a, day, when in zip(assessed, onset, infused, strict=True)
+        ]
+        carries, _, _ = letter_dlts([b.dlt for b in blocks], assessed, seen)
+        for patient, letter, carried, when, day in zip(
+            patients, blocks, carries, infused, onset, strict=True
+        ):
+            cohort = letter.cohort
+            if patient is None:
+                out.append(TitePatient(cohort, letter.dose_level, None, letter.dlt))
+                as_of.append(None)
+                continue
+            # a replaced patient takes no part, unless it carries a recorded T letter (D-19.698)
+            if not patient["counted"] and not carried:
+                continue
+            out.append(
+                TitePatient(
+                    cohort,
+                    letter.dose_level,
+                    when,
+                    bool(patient["dlt"]),
+                    float(day) if day is not None else None,
+                    decided_on if carried and decided_on is not None else None,
+                )
+            )
+            as_of.append(patient["today"])
+    return out, as_of
 
 
 def _day(value: Any) -> dt.date | None:
@@ -113,7 +199,9 @@ def escalation_state(
 
     from cartrial.analysis.core import study_populations
     from cartrial.columns import site_today, utc_now
-    from cartrial.escalation.outcomes import parse_outcomes
+    from cartrial.escalation.conduct import tite_history
+    from cartrial.escalation.crm import TiteCrm
+    from cartrial.escalation.outcomes import Outcomes, format_outcomes, parse_outcomes
     from cartrial.escalation.spec import design_from_spec
     from cartrial.store.snapshot import read_snapshot
 
@@ -155,6 +243,7 @@ def escalation_state(
     infused = own_day[own_day["safety"]].copy()
     infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
     patients: list[dict[str, Any]] = []
+    ends: list[dt.date | None] = []
     for row in infused.itertuples(index=False):
         day0 = dt.date.fromisoformat(str(row.infusion_date))
         closes = day0 + dt.timedelta(days=window)
@@ -163,6 +252,12 @@ def escalation_state(
         dlt, evaluable = bool(row.dlt_in_window), bool(row.dlt_evaluable)
         waiting = bool(row.dlt_window_pending)
         counted = evaluable or waiting  # D-19.123: the analysis's evaluability, never a second rule
+        # the day a patient not counted left the study, as the analysis gives the replay (D-19.700)
+        ends.append(
+            None
+            if counted or pd.isna(row.follow_up_days)
+            else day0 + dt.timedelta(days=int(row.follow_up_days))
+        )
         patients.append(
             {
                 "subject_id": str(row.subject_id),
@@ -176,6 +271,7 @@ def escalation_state(
                 "evaluable": evaluable,
                 "evaluation": _evaluation(dlt, evaluable, waiting),
                 "counted": counted,
+                "today": their_today,
                 "replace": not counted,
                 "reason_not_evaluable": "" if counted else str(row.reason_not_dlt_evaluable),
             }
@@ -189,7 +285,7 @@ def escalation_state(
         decisions["_cohort"] = decisions["cohort"].astype(int)
         rows = list(decisions.sort_values("_cohort").itertuples(index=False))
     sizes = [(parse_outcomes(str(row.outcomes), n_doses).n_patients, _day(row.decided_on)) for row in rows]
-    cohort_members, pending = assign_cohorts(patients, sizes)
+    cohort_members, pending, lettered = _assigned(patients, sizes, ends)
     for member in pending:
         member["cohort"] = len(rows) + 1  # the next cohort (`next_cohort`)
     for row, members in zip(rows, cohort_members, strict=True):
@@ -213,7 +309,22 @@ def escalation_state(
     history_text = " ".join([*outcome_blocks, *([pending_text] if pending_text else [])])
 
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
-    fit = design.fit(parse_outcomes(history_text, n_doses))
+    history = parse_outcomes(history_text, n_doses)
+    if isinstance(getattr(design, "inner", design), TiteCrm):
+        # the engine's TITE-CRM history (`tite_history`, the replay's rule): per patient, the DLTs seen by
+        # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696)
+        tite, days = _tite_patients(
+            lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes], window
+        )
+        history = Outcomes(
+            tuple(
+                one
+                for patient, day in zip(tite, days, strict=True)
+                for one in tite_history([patient], day, window).patients
+            )
+        )
+        history_text = format_outcomes(history)
+    fit = design.fit(history)
     mtd = fit.select_mtd()
     recommendation = {
         "design": fit.design,
@@ -260,7 +371,7 @@ def escalation_state(
             }
             for r in replay
         ]
-    shown = [{k: v for k, v in p.items() if k != "visible"} for p in patients if p["visible"]]
+    shown = [{k: v for k, v in p.items() if k not in ("visible", "today")} for p in patients if p["visible"]]
     return {
         "available": True,
         "as_of": today.isoformat(),
