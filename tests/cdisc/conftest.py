@@ -16,6 +16,23 @@ import pytest
 
 CUTOFF = dt.date(2022, 3, 20)
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "cdisc" / "dataset.schema.json"
+# the example's CT-002 dies on 2022-03-01: a fatal adverse event (adverse_events.csv fields, as text)
+CT002_DEATH_2022_03_01 = {
+    "subject_id": "CT-002",
+    "term": "Death",
+    "category": "death",
+    "started_on": "2022-03-01",
+    "ended_on": "2022-03-01",
+    "grade": "5",
+    "grading_scale": "CTCAE",
+    "grading_scale_version": "5.0",
+    "serious": "true",
+    "serious_death": "true",
+    "relatedness": "unrelated",
+    "dlt": "false",
+    "outcome": "fatal",
+    "record_id": "999998",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,25 @@ def _export_example(template: Path, factory: pytest.TempPathFactory, edss_domain
         created="2026-01-01T00:00:00",
     )
     return Exported(url, out, snapshot, analysis, dict(result.frames))
+
+
+def export_command(exported: Exported, folder: Path, out: Path) -> tuple[object, ...]:
+    """`cartrial export cdisc` of a copy (in `folder`) of the example study at the cut-off, into `out`: the
+    arguments before any option a test adds."""
+    db = folder / "study.db"
+    shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
+    return (
+        "export",
+        "cdisc",
+        "--url",
+        f"sqlite:///{db}",
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        out,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -148,6 +148,46 @@ AE_HEADER = (
 )
 
 
+def _sites(folder: Path, zone: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "sites.csv").write_text(f"site_id,name,country,time_zone\nTJH,Site,China,{zone}\n", "utf-8")
+
+
+def _example(folder: Path, *names: str) -> None:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", folder / f"{name}.csv")
+
+
+def _fatal_sepsis_on_1_june_2021(folder: Path) -> None:
+    """adverse_events.csv: CT-001 died of sepsis (grade 5, outcome fatal) on 1 June 2021."""
+    (folder / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
+        "false,,fatal,,\n",
+        "utf-8",
+    )
+
+
+def _headache_on_7_december(folder: Path) -> None:
+    """adverse_events.csv: CT-001, a grade 1 headache started on 7 December 2026."""
+    (folder / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
+        "recovering,,\n",
+        "utf-8",
+    )
+
+
+def _after_death(url: str, folder: Path, subject_and_collected_at: str) -> list[tuple[int | None, str]]:
+    """(row, field) of RECORD-AFTER-DEATH in a dry-run import of `folder`/labs.csv with one platelet lab
+    (`subject_id,collected_at`)."""
+    folder.mkdir()
+    (folder / "labs.csv").write_text(
+        LAB_HEADER + f"\n{subject_and_collected_at},platelets,100,10^9/L,125\n", "utf-8"
+    )
+    planned = import_templates(url, folder, "admin", dry_run=True).edit_checks
+    return [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"]
+
+
 def _import_at(url: str, folder: Path, now: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     import cartrial.store.edit_checks as edit_checks
 
@@ -168,17 +208,11 @@ def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
     8th in Wuhan (17:00Z on the 7th, UTC's today) is after today there (before: not queried, the import's
     per-value pre-filter read its UTC day). The single-record path says the same (the tests above)."""
     first = tmp_path / "first"
-    first.mkdir()
-    for name in ("sites", "subjects", "infusions"):
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    _example(first, "sites", "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     morning = tmp_path / "morning"
     morning.mkdir()
-    (morning / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
-        "recovering,,\n",
-        "utf-8",
-    )
+    _headache_on_7_december(morning)
     (morning / "labs.csv").write_text(
         LAB_HEADER + "\nCT-001,2026-12-06T22:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
     )
@@ -204,22 +238,10 @@ def test_an_import_finds_a_wuhan_lab_after_the_death_on_the_ward_calendar(
     (`SubjectRecords.day`, D-19.607). Before: the import's pre-filter of the large tables compared it with
     00:00 UTC of 2 June and never looked at it (D-19.617)."""
     first = tmp_path / "first"
-    first.mkdir()
-    for name in ("sites", "subjects", "infusions"):
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
-    (first / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
-        "false,,fatal,,\n",
-        "utf-8",
-    )
+    _example(first, "sites", "subjects", "infusions")
+    _fatal_sepsis_on_1_june_2021(first)
     import_templates(empty_study_url, first, "admin")
-    labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
-    )
-    planned = import_templates(empty_study_url, labs, "admin", dry_run=True).edit_checks
-    assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
+    assert _after_death(empty_study_url, tmp_path / "labs", "CT-001,2021-06-01T20:00:00Z") == [
         (2, "collected_at")
     ]
 
@@ -237,9 +259,7 @@ def test_a_single_record_write_reads_the_same_site_today(
     from .test_store_data_quality import system_queries
 
     first = tmp_path / "first"
-    first.mkdir()
-    for name in ("sites", "subjects", "infusions"):
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    _example(first, "sites", "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     monkeypatch.setattr(edit_checks, "utc_now", lambda: WUHAN_7AM_7_DEC)
     service = StudyService(connect(empty_study_url))
@@ -275,17 +295,6 @@ SUBJECT_HEADER = (
     "aqp4_igg_titre"
 )
 NEW_YORK_10AM_7_DEC = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)  # 10:00 EST on 7 December
-
-
-def _sites(folder: Path, zone: str) -> None:
-    folder.mkdir(exist_ok=True)
-    (folder / "sites.csv").write_text(f"site_id,name,country,time_zone\nTJH,Site,China,{zone}\n", "utf-8")
-
-
-def _example(folder: Path, *names: str) -> None:
-    folder.mkdir(exist_ok=True)
-    for name in names:
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", folder / f"{name}.csv")
 
 
 @pytest.mark.parametrize("stream", [None, 1])
@@ -350,11 +359,7 @@ def test_an_import_that_changes_a_sites_time_zone_checks_on_the_new_one(
     import_templates(empty_study_url, first, "admin")
     second = tmp_path / "second"
     _sites(second, "Asia/Shanghai")
-    (second / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
-        "recovering,,\n",
-        "utf-8",
-    )
+    _headache_on_7_december(second)
     assert _import_at(empty_study_url, second, WUHAN_7AM_7_DEC, monkeypatch) == []
 
 
@@ -369,11 +374,7 @@ def test_a_first_import_counts_days_on_the_calendar_of_the_sites_it_brings(
     whole-file path (TJH read on UTC, the lab on 1 June)."""
     first = tmp_path / "first"
     _example(first, "sites", "subjects", "infusions")
-    (first / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
-        "false,,fatal,,\n",
-        "utf-8",
-    )
+    _fatal_sepsis_on_1_june_2021(first)
     (first / "labs.csv").write_text(
         LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
     )
@@ -609,19 +610,9 @@ def test_an_import_finds_a_bare_lab_date_after_the_death_in_new_york(
     first = tmp_path / "first"
     _sites(first, NY)
     _example(first, "subjects", "infusions")
-    (first / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
-        "false,,fatal,,\n",
-        "utf-8",
-    )
+    _fatal_sepsis_on_1_june_2021(first)
     import_templates(empty_study_url, first, "admin")
-    labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(LAB_HEADER + "\nCT-001,2021-06-02,platelets,100,10^9/L,125\n", "utf-8")
-    planned = import_templates(empty_study_url, labs, "admin", dry_run=True).edit_checks
-    assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
-        (2, "collected_at")
-    ]
+    assert _after_death(empty_study_url, tmp_path / "labs", "CT-001,2021-06-02") == [(2, "collected_at")]
 
 
 def test_a_single_record_write_reads_one_now_for_its_checks_and_its_reconciliation(
