@@ -4,6 +4,7 @@ Dataset-JSON 1.1 schema validator and the Define-XML 2.1 XSD)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -86,6 +87,26 @@ def export_command(exported: Exported, folder: Path, out: Path) -> tuple[object,
         "--out",
         out,
     )
+
+
+def frames_with_a_subject_never_infused(exported: Exported, subject_id: str) -> dict[str, pd.DataFrame]:
+    """The export's frames of the example with one more subject, `subject_id` (screening number S-099, the
+    first subject's other values), consented and never infused (no infusion record)."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    subjects = exported.snapshot.tables["subjects"]
+    row = subjects.iloc[0].to_dict() | {
+        "subject_id": subject_id,
+        "screening_number": "S-099",
+        "record_id": "999999",
+    }
+    tables = {
+        **exported.snapshot.tables,
+        "subjects": pd.concat([subjects, pd.DataFrame([row])], ignore_index=True),
+    }
+    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
+    return build_all(snapshot, analyse(snapshot), {"TJH": "China"})
 
 
 @pytest.fixture(scope="session")
