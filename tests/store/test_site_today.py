@@ -177,13 +177,17 @@ def _headache_on_7_december(folder: Path) -> None:
     )
 
 
+def _platelets(folder: Path, *subject_and_collected_at: str) -> None:
+    """labs.csv in `folder`: a platelet count (100 10^9/L, LLN 125) for each `subject_id,collected_at`."""
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"{row},platelets,100,10^9/L,125\n" for row in subject_and_collected_at)
+    (folder / "labs.csv").write_text(f"{LAB_HEADER}\n{rows}", "utf-8")
+
+
 def _after_death(url: str, folder: Path, subject_and_collected_at: str) -> list[tuple[int | None, str]]:
     """(row, field) of RECORD-AFTER-DEATH in a dry-run import of `folder`/labs.csv with one platelet lab
     (`subject_id,collected_at`)."""
-    folder.mkdir()
-    (folder / "labs.csv").write_text(
-        LAB_HEADER + f"\n{subject_and_collected_at},platelets,100,10^9/L,125\n", "utf-8"
-    )
+    _platelets(folder, subject_and_collected_at)
     planned = import_templates(url, folder, "admin", dry_run=True).edit_checks
     return [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"]
 
@@ -213,18 +217,10 @@ def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
     morning = tmp_path / "morning"
     morning.mkdir()
     _headache_on_7_december(morning)
-    (morning / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-06T22:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
-    )
+    _platelets(morning, "CT-001,2026-12-06T22:00:00Z")
     assert _import_at(empty_study_url, morning, WUHAN_7AM_7_DEC, monkeypatch) == []
     evening = tmp_path / "evening"
-    evening.mkdir()
-    (evening / "labs.csv").write_text(
-        LAB_HEADER
-        + "\nCT-001,2026-12-07T17:00:00Z,platelets,100,10^9/L,125\nCT-001,2026-12-07T15:00:00Z,platelets,100,"
-        "10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(evening, "CT-001,2026-12-07T17:00:00Z", "CT-001,2026-12-07T15:00:00Z")
     at_six_pm = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
     assert _import_at(empty_study_url, evening, at_six_pm, monkeypatch) == [("labs.csv", 2, "collected_at")]
 
@@ -332,11 +328,7 @@ def test_streamed_and_whole_imports_agree_on_a_lab_after_today_at_a_new_site(
     transaction, after sites.csv was written) found row 2."""
     first = tmp_path / "first"
     _example(first, "sites", "subjects", "infusions")
-    (first / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-07T17:00:00Z,platelets,100,10^9/L,125\n"
-        "CT-001,2026-12-07T15:00:00Z,platelets,100,10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(first, "CT-001,2026-12-07T17:00:00Z", "CT-001,2026-12-07T15:00:00Z")
     import cartrial.store.edit_checks as edit_checks
 
     monkeypatch.setattr(edit_checks, "utc_now", lambda: dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC))
@@ -375,9 +367,7 @@ def test_a_first_import_counts_days_on_the_calendar_of_the_sites_it_brings(
     first = tmp_path / "first"
     _example(first, "sites", "subjects", "infusions")
     _fatal_sepsis_on_1_june_2021(first)
-    (first / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
-    )
+    _platelets(first, "CT-001,2021-06-01T20:00:00Z")
     report = import_templates(empty_study_url, first, "admin", dry_run=True, stream_bytes=stream)
     # (streamed, the labs may be written before the adverse events: then found on the stored lab)
     assert [f.field for f in report.edit_checks if f.check.id == "RECORD-AFTER-DEATH"] == ["collected_at"]
@@ -418,12 +408,7 @@ def test_an_import_queries_a_bare_date_of_tomorrow_in_new_york(
     _example(first, "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-08,platelets,100,10^9/L,125\n"
-        "CT-001,2026-12-07,platelets,100,10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(labs, "CT-001,2026-12-08", "CT-001,2026-12-07")
     assert _import_at(empty_study_url, labs, NEW_YORK_10AM_7_DEC, monkeypatch) == [
         ("labs.csv", 2, "collected_at")
     ]
@@ -459,12 +444,7 @@ def test_an_import_reads_one_now_for_every_chunk_and_its_reconciliation(
     _example(first, "sites", "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-07T16:30:00Z,platelets,100,10^9/L,125\n"
-        "CT-002,2026-12-07T16:30:00Z,platelets,100,10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(labs, "CT-001,2026-12-07T16:30:00Z", "CT-002,2026-12-07T16:30:00Z")
     monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
     report = import_templates(empty_study_url, labs, "admin", stream_bytes=1, chunk_rows=1)
     assert [(f.record.row, f.field) for f in report.edit_checks if f.check.id == "DATE-FUTURE"] == [

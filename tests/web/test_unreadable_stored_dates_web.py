@@ -389,21 +389,7 @@ def test_a_mass_change_past_the_bound_is_a_bounded_409_not_too_many_sql_variable
     in ``NOT IN``). Past `LEAVE_OUT_BOUND` records a read is refused as before: 409, bounded (D-19.565)."""
     from cartrial.store.stored_dates import LEAVE_OUT_BOUND
 
-    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
-    try:
-        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
-        (template,) = connection.execute(
-            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
-        ).fetchall()
-        at = columns.index("assessed_at")
-        planted = [(*template[:at], f"zz{n}", *template[at + 1 :]) for n in range(LEAVE_OUT_BOUND + 1)]
-        with connection:
-            connection.executemany(
-                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                planted,
-            )
-    finally:
-        connection.close()
+    _plant_crs_copies(web_study, ("assessed_at",), LEAVE_OUT_BOUND + 1)
     home = web_study.session("admin").get("/")
     assert home.status_code == 409, (home.status_code, home.text[-2000:])
     assert "too many" not in home.text.lower() and "zz1" not in home.text
@@ -418,6 +404,26 @@ def _sql(study: WebStudy, statement: str, *params: object) -> list[tuple[object,
     try:
         with connection:
             return connection.execute(statement, params).fetchall()
+    finally:
+        connection.close()
+
+
+def _plant_crs_copies(study: WebStudy, fields: tuple[str, ...], count: int) -> None:
+    """`count` copies of CT-001's first CRS assessment written straight into the database, copy n with
+    each of `fields` set to the unreadable text "zz<n>"."""
+    connection = sqlite3.connect(study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
+        (template,) = connection.execute(
+            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
+        ).fetchall()
+        planted = {columns.index(field) for field in fields}
+        rows = [tuple(f"zz{n}" if i in planted else v for i, v in enumerate(template)) for n in range(count)]
+        with connection:
+            connection.executemany(
+                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                rows,
+            )
     finally:
         connection.close()
 
@@ -620,24 +626,7 @@ def test_the_bound_counts_records_not_their_fields(web_study: WebStudy) -> None:
     each (1,002 fields) made the home a 409 although only 501 records were left out (D-19.565, amended)."""
     from cartrial.store.stored_dates import LEAVE_OUT_BOUND
 
-    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
-    try:
-        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
-        (template,) = connection.execute(
-            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
-        ).fetchall()
-        planted = {columns.index("assessed_at"), columns.index("updated_at")}
-        rows = [
-            tuple(f"zz{n}" if i in planted else v for i, v in enumerate(template))
-            for n in range(LEAVE_OUT_BOUND // 2 + 1)
-        ]
-        with connection:
-            connection.executemany(
-                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                rows,
-            )
-    finally:
-        connection.close()
+    _plant_crs_copies(web_study, ("assessed_at", "updated_at"), LEAVE_OUT_BOUND // 2 + 1)
     home = web_study.session("admin").get("/")
     assert home.status_code == 200, (home.status_code, home.text[-2000:])
     assert "crs_assessment record " in _notice(home.text) and "zz1" not in home.text
@@ -721,21 +710,7 @@ def test_a_reason_of_the_longest_length_is_kept_whole_with_the_bounded_note(web_
     from cartrial.store.stored_dates import REASON_RECORDS
     from cartrial.store.tables import MAX_REASON_LENGTH
 
-    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
-    try:
-        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
-        (template,) = connection.execute(
-            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
-        ).fetchall()
-        at = columns.index("assessed_at")
-        rows = [tuple(f"zz{n}" if i == at else v for i, v in enumerate(template)) for n in range(25)]
-        with connection:
-            connection.executemany(
-                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                rows,
-            )
-    finally:
-        connection.close()
+    _plant_crs_copies(web_study, ("assessed_at",), 25)
     (infusion,) = _sql(web_study, "SELECT min(id) FROM infusion WHERE subject_id = 'CT-001'")[0]
     reason = "r" * (MAX_REASON_LENGTH - 1) + "."
     unchecked: list[object] = []
