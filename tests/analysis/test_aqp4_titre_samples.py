@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import date
 
 import pandas as pd
 import pytest
@@ -27,19 +26,7 @@ import pytest
 from cartrial.analysis import Analysis, analyse
 from cartrial.errors import InputError
 from cartrial.report import figures
-from cartrial.store.snapshot import StudySnapshot, read_snapshot
-
-CUTOFF = date(2022, 3, 20)
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    return analyse(snapshot)
+from cartrial.store.snapshot import StudySnapshot
 
 
 def _with_titres(

@@ -19,19 +19,11 @@ from __future__ import annotations
 import dataclasses
 
 from cartrial.analysis import analyse
+from cartrial.neuro.edss_scale import FS_NAMES
 from cartrial.store.snapshot import StudySnapshot
 
 SUBJECT = "CT-002"
-SCORES = (
-    "visual",
-    "brainstem",
-    "pyramidal",
-    "cerebellar",
-    "sensory",
-    "bowel_bladder",
-    "cerebral",
-    "ambulation",
-)
+SCORES = (*FS_NAMES, "ambulation")  # every functional system and ambulation
 
 
 def _edss_zero(snapshot: StudySnapshot) -> StudySnapshot:

@@ -4,6 +4,7 @@ Dataset-JSON 1.1 schema validator and the Define-XML 2.1 XSD)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -16,6 +17,23 @@ import pytest
 
 CUTOFF = dt.date(2022, 3, 20)
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "cdisc" / "dataset.schema.json"
+# the example's CT-002 dies on 2022-03-01: a fatal adverse event (adverse_events.csv fields, as text)
+CT002_DEATH_2022_03_01 = {
+    "subject_id": "CT-002",
+    "term": "Death",
+    "category": "death",
+    "started_on": "2022-03-01",
+    "ended_on": "2022-03-01",
+    "grade": "5",
+    "grading_scale": "CTCAE",
+    "grading_scale_version": "5.0",
+    "serious": "true",
+    "serious_death": "true",
+    "relatedness": "unrelated",
+    "dlt": "false",
+    "outcome": "fatal",
+    "record_id": "999998",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,45 @@ def _export_example(template: Path, factory: pytest.TempPathFactory, edss_domain
         created="2026-01-01T00:00:00",
     )
     return Exported(url, out, snapshot, analysis, dict(result.frames))
+
+
+def export_command(exported: Exported, folder: Path, out: Path) -> tuple[object, ...]:
+    """`cartrial export cdisc` of a copy (in `folder`) of the example study at the cut-off, into `out`: the
+    arguments before any option a test adds."""
+    db = folder / "study.db"
+    shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
+    return (
+        "export",
+        "cdisc",
+        "--url",
+        f"sqlite:///{db}",
+        "--user",
+        "admin",
+        "--cutoff",
+        "2022-03-20",
+        "--out",
+        out,
+    )
+
+
+def frames_with_a_subject_never_infused(exported: Exported, subject_id: str) -> dict[str, pd.DataFrame]:
+    """The export's frames of the example with one more subject, `subject_id` (screening number S-099, the
+    first subject's other values), consented and never infused (no infusion record)."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    subjects = exported.snapshot.tables["subjects"]
+    row = subjects.iloc[0].to_dict() | {
+        "subject_id": subject_id,
+        "screening_number": "S-099",
+        "record_id": "999999",
+    }
+    tables = {
+        **exported.snapshot.tables,
+        "subjects": pd.concat([subjects, pd.DataFrame([row])], ignore_index=True),
+    }
+    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
+    return build_all(snapshot, analyse(snapshot), {"TJH": "China"})
 
 
 @pytest.fixture(scope="session")

@@ -11,25 +11,15 @@ ARMNRS null."""
 
 from __future__ import annotations
 
-import dataclasses
-
-import pandas as pd
+from tests.cdisc.conftest import frames_with_a_subject_never_infused
 
 NEW = "CT-099"
 
 
 def test_a_subject_without_an_arm_is_not_assigned(exported) -> None:  # type: ignore[no-untyped-def]
-    from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all, validate_all
+    from cartrial.cdisc.export import validate_all
 
-    subjects = exported.snapshot.tables["subjects"]
-    row = subjects.iloc[0].to_dict() | {"subject_id": NEW, "screening_number": "S-099", "record_id": "999999"}
-    tables = {
-        **exported.snapshot.tables,
-        "subjects": pd.concat([subjects, pd.DataFrame([row])], ignore_index=True),
-    }
-    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
-    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    frames = frames_with_a_subject_never_infused(exported, NEW)
     assert all(v == [] for v in validate_all(frames).values())
     dm = frames["DM"].set_index("SUBJID")
     for name in ("ARMCD", "ARM", "ACTARMCD", "ACTARM"):

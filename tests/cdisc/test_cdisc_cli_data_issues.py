@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.cdisc.conftest import export_command
 
 
 def _json_rows(path: Path) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
@@ -86,20 +87,7 @@ def test_export_text_output_names_the_rule_of_a_data_issue(  # type: ignore[no-u
 
     monkeypatch.setattr(cartrial.analysis, "analyse", lambda snapshot: None)
     monkeypatch.setattr(cartrial.cdisc.export, "export_cdisc", fake_export)
-    db = tmp_path / "study.db"
-    shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
-    result = cli(
-        "export",
-        "cdisc",
-        "--url",
-        f"sqlite:///{db}",
-        "--user",
-        "admin",
-        "--cutoff",
-        "2022-03-20",
-        "--out",
-        tmp_path / "o",
-    )
+    result = cli(*export_command(exported, tmp_path, tmp_path / "o"))
     assert result.exit_code == 0, result.stderr
     assert "LB.LBDTC record 7: [record-after-death]" in " ".join(result.stdout.split())
 

@@ -4,8 +4,9 @@ tables of docs/cdisc.md."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
+
+from tests.cdisc.conftest import export_command
 
 from cartrial.cdisc.docs import generated_block, render_mapping
 
@@ -22,20 +23,9 @@ def test_docs_mapping_tables_match_the_specs() -> None:
 
 
 def test_export_command_writes_both_formats_and_check_lists_findings(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    db = tmp_path / "study.db"
-    shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
     out = tmp_path / "cdisc"
     result = cli(
-        "export",
-        "cdisc",
-        "--url",
-        f"sqlite:///{db}",
-        "--user",
-        "admin",
-        "--cutoff",
-        "2022-03-20",
-        "--out",
-        out,
+        *export_command(exported, tmp_path, out),
         "--format",
         "xpt",
         "--json",
@@ -72,21 +62,8 @@ def test_export_command_writes_both_formats_and_check_lists_findings(cli, export
 
 
 def test_export_command_with_edss_domain_rs_writes_rs_instead_of_qs(cli, exported_rs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    db = tmp_path / "study.db"
-    shutil.copyfile(exported_rs.url.removeprefix("sqlite:///"), db)
     out = tmp_path / "cdisc"
-    base = (
-        "export",
-        "cdisc",
-        "--url",
-        f"sqlite:///{db}",
-        "--user",
-        "admin",
-        "--cutoff",
-        "2022-03-20",
-        "--out",
-        out,
-    )
+    base = export_command(exported_rs, tmp_path, out)
     result = cli(*base, "--format", "json", "--edss-domain", "rs", "--json")
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
@@ -100,21 +77,7 @@ def test_export_command_with_edss_domain_rs_writes_rs_instead_of_qs(cli, exporte
 
 
 def test_export_refuses_bad_options_and_missing_core(cli, exported, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    db = tmp_path / "study.db"
-    shutil.copyfile(exported.url.removeprefix("sqlite:///"), db)
-    url = f"sqlite:///{db}"
-    base = (
-        "export",
-        "cdisc",
-        "--url",
-        url,
-        "--user",
-        "admin",
-        "--cutoff",
-        "2022-03-20",
-        "--out",
-        tmp_path / "o",
-    )
+    base = export_command(exported, tmp_path, tmp_path / "o")
     bad_format = cli(*base, "--format", "sas7bdat")
     assert bad_format.exit_code == 2 and "xpt | json | both" in bad_format.stderr
     bad_ig = cli(*base, "--sdtmig", "3.3")

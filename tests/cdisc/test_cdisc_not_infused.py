@@ -10,22 +10,15 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+from tests.cdisc.conftest import frames_with_a_subject_never_infused
 
 NEW = "CT-099"
 
 
 def test_a_subject_never_infused_is_exported(exported) -> None:  # type: ignore[no-untyped-def]
-    from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all, validate_all
+    from cartrial.cdisc.export import validate_all
 
-    subjects = exported.snapshot.tables["subjects"]
-    row = subjects.iloc[0].to_dict() | {"subject_id": NEW, "screening_number": "S-099", "record_id": "999999"}
-    tables = {
-        **exported.snapshot.tables,
-        "subjects": pd.concat([subjects, pd.DataFrame([row])], ignore_index=True),
-    }
-    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
-    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    frames = frames_with_a_subject_never_infused(exported, NEW)
     findings = validate_all(frames)
     assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
     dm = frames["DM"].set_index("SUBJID")
@@ -144,15 +137,7 @@ def test_a_subject_never_infused_has_no_reference_period(exported) -> None:  # t
     treatment), both null for a subject never treated; the end of participation is RFPENDTC. A subject never
     infused had RFENDTC (its last contact) without RFSTDTC: a reference period with an end and no start
     (D-19.254)."""
-    from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all
-
-    tables = dict(exported.snapshot.tables)
-    subjects = tables["subjects"]
-    row = subjects.iloc[0].to_dict() | {"subject_id": NEW, "screening_number": "S-099", "record_id": "999999"}
-    tables["subjects"] = pd.concat([subjects, pd.DataFrame([row])], ignore_index=True)
-    snapshot = dataclasses.replace(exported.snapshot, tables=tables)
-    dm = build_all(snapshot, analyse(snapshot), {"TJH": "China"})["DM"].set_index("SUBJID")
+    dm = frames_with_a_subject_never_infused(exported, NEW)["DM"].set_index("SUBJID")
     assert dm.loc[NEW, "RFPENDTC"] != ""  # the subject's participation is still dated
     assert dm.loc[NEW, "RFSTDTC"] == "" and dm.loc[NEW, "RFENDTC"] == ""
     treated = dm.drop(index=NEW)

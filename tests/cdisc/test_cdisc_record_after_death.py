@@ -21,23 +21,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-
-DEATH = {
-    "subject_id": "CT-002",
-    "term": "Death",
-    "category": "death",
-    "started_on": "2022-03-01",
-    "ended_on": "2022-03-01",
-    "grade": "5",
-    "grading_scale": "CTCAE",
-    "grading_scale_version": "5.0",
-    "serious": "true",
-    "serious_death": "true",
-    "relatedness": "unrelated",
-    "dlt": "false",
-    "outcome": "fatal",
-    "record_id": "999998",
-}
+from tests.cdisc.conftest import CT002_DEATH_2022_03_01 as DEATH
 
 
 def _dead_with_a_later_lab(snapshot):  # type: ignore[no-untyped-def]

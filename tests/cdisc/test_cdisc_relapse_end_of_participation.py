@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+from tests.cdisc.conftest import CT002_DEATH_2022_03_01
 from tests.conftest import with_relapse
 
 
@@ -81,22 +82,7 @@ def test_a_relapse_after_the_death_is_no_date_of_participation(exported) -> None
     onset 2022-03-10, after the death: not on study, it extends nothing (D-19.587), so by hand RFPENDTC and
     RFENDTC are the death's day 2022-03-01 (the last record on or before it; last contact 2022-02-11),
     never after DTHDTC, and the follow-up element SE FU ends there."""
-    death = {
-        "subject_id": "CT-002",
-        "term": "Death",
-        "category": "death",
-        "started_on": "2022-03-01",
-        "ended_on": "2022-03-01",
-        "grade": "5",
-        "grading_scale": "CTCAE",
-        "grading_scale_version": "5.0",
-        "serious": "true",
-        "serious_death": "true",
-        "relatedness": "unrelated",
-        "dlt": "false",
-        "outcome": "fatal",
-        "record_id": "999998",
-    }
+    death = CT002_DEATH_2022_03_01
     dm, follow_up = _ct002(_with(exported.snapshot, adverse_events=death, relapses=_RELAPSE_0310))
     assert str(dm["DTHDTC"])[:10] == "2022-03-01"
     assert str(dm["RFPENDTC"])[:10] == "2022-03-01"

@@ -26,6 +26,7 @@ import pytest
 
 from cartrial.analysis import analyse
 from cartrial.cdisc.export import build_all
+from cartrial.neuro.edss_scale import FS_NAMES
 from cartrial.store.snapshot import read_snapshot
 
 TITRES = {
@@ -38,16 +39,7 @@ TITRES = {
     ("CT-002", "-7"): (">=1:1000", ">=1000", math.nan),
 }
 SUBJECT = "CT-002"
-SCORES = (
-    "visual",
-    "brainstem",
-    "pyramidal",
-    "cerebellar",
-    "sensory",
-    "bowel_bladder",
-    "cerebral",
-    "ambulation",
-)
+SCORES = (*FS_NAMES, "ambulation")  # every functional system and ambulation
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,9 @@ from rich.console import Console
 from cartrial import templates as cartrial_templates
 from cartrial.demo import DemoContext
 from cartrial.demo.neuro import run
+from cartrial.neuro.edss_scale import FS_NAMES
 
-SCORES = [
-    "visual",
-    "brainstem",
-    "pyramidal",
-    "cerebellar",
-    "sensory",
-    "bowel_bladder",
-    "cerebral",
-    "ambulation",
-]
+SCORES = [*FS_NAMES, "ambulation"]  # every functional system and ambulation
 
 
 def test_the_demo_line_counts_the_patients_who_can_improve(tmp_path: Path, examples_dir: Path) -> None:

@@ -4,11 +4,14 @@ written once per session by `cartrial report`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from cartrial.analysis import Analysis, analyse
 from cartrial.cli import main
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
 from ..conftest import TEST_PASSWORD
 
@@ -17,6 +20,18 @@ EXAMPLE = REPO / "examples" / "ct103a-nmosd"
 PROTOCOL = EXAMPLE / "protocol.yaml"
 STUDY = EXAMPLE / "study"
 CUTOFF = "2022-03-20"
+
+
+@pytest.fixture(scope="module")
+def snapshot(example_sqlite_template: Path) -> StudySnapshot:
+    """The example study's snapshot at `CUTOFF` (read from the session's SQLite template)."""
+    return read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date.fromisoformat(CUTOFF))
+
+
+@pytest.fixture(scope="module")
+def analysis(snapshot: StudySnapshot) -> Analysis:
+    """The default analysis of `snapshot`."""
+    return analyse(snapshot)
 
 
 @pytest.fixture(scope="session")

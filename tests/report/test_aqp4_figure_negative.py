@@ -17,19 +17,16 @@ figure's floor, 1, below 1:10); 1:320 → 320; "1:7" and "<1:32" → refused (In
 from __future__ import annotations
 
 import math
-from datetime import date
 from typing import Any
 
 import pytest
 
-from cartrial.analysis import Analysis, analyse
+from cartrial.analysis import Analysis
 from cartrial.errors import InputError
 from cartrial.report import figures
-from cartrial.store.snapshot import StudySnapshot, read_snapshot
+from cartrial.store.snapshot import StudySnapshot
 
 from .conftest import drawn_reciprocal as _reciprocal
-
-CUTOFF = date(2022, 3, 20)
 
 
 def test_a_negative_titre_is_drawn_at_the_floor() -> None:
@@ -49,16 +46,6 @@ def test_text_the_titre_rule_refuses_is_not_read_as_a_number(text: str) -> None:
     # formerly 7.0, 32.0 (a positive titre from a "less than") and NaN (silently not drawn)
     with pytest.raises(InputError):
         _reciprocal(text)
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    return analyse(snapshot)
 
 
 def _drawn(monkeypatch: pytest.MonkeyPatch) -> list[Any]:

@@ -11,26 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import date
 from typing import Any
 
 import pytest
 
-from cartrial.analysis import Analysis, analyse
+from cartrial.analysis import Analysis
 from cartrial.report import figures
-from cartrial.store.snapshot import StudySnapshot, read_snapshot
-
-CUTOFF = date(2022, 3, 20)
-
-
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
-
-
-@pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    return analyse(snapshot)
+from cartrial.store.snapshot import StudySnapshot
 
 
 def _axes(analysis: Analysis, snapshot: StudySnapshot, monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -148,6 +148,50 @@ AE_HEADER = (
 )
 
 
+def _sites(folder: Path, zone: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / "sites.csv").write_text(f"site_id,name,country,time_zone\nTJH,Site,China,{zone}\n", "utf-8")
+
+
+def _example(folder: Path, *names: str) -> None:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", folder / f"{name}.csv")
+
+
+def _fatal_sepsis_on_1_june_2021(folder: Path) -> None:
+    """adverse_events.csv: CT-001 died of sepsis (grade 5, outcome fatal) on 1 June 2021."""
+    (folder / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
+        "false,,fatal,,\n",
+        "utf-8",
+    )
+
+
+def _headache_on_7_december(folder: Path) -> None:
+    """adverse_events.csv: CT-001, a grade 1 headache started on 7 December 2026."""
+    (folder / "adverse_events.csv").write_text(
+        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
+        "recovering,,\n",
+        "utf-8",
+    )
+
+
+def _platelets(folder: Path, *subject_and_collected_at: str) -> None:
+    """labs.csv in `folder`: a platelet count (100 10^9/L, LLN 125) for each `subject_id,collected_at`."""
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"{row},platelets,100,10^9/L,125\n" for row in subject_and_collected_at)
+    (folder / "labs.csv").write_text(f"{LAB_HEADER}\n{rows}", "utf-8")
+
+
+def _after_death(url: str, folder: Path, subject_and_collected_at: str) -> list[tuple[int | None, str]]:
+    """(row, field) of RECORD-AFTER-DEATH in a dry-run import of `folder`/labs.csv with one platelet lab
+    (`subject_id,collected_at`)."""
+    _platelets(folder, subject_and_collected_at)
+    planned = import_templates(url, folder, "admin", dry_run=True).edit_checks
+    return [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"]
+
+
 def _import_at(url: str, folder: Path, now: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     import cartrial.store.edit_checks as edit_checks
 
@@ -168,29 +212,15 @@ def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
     8th in Wuhan (17:00Z on the 7th, UTC's today) is after today there (before: not queried, the import's
     per-value pre-filter read its UTC day). The single-record path says the same (the tests above)."""
     first = tmp_path / "first"
-    first.mkdir()
-    for name in ("sites", "subjects", "infusions"):
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    _example(first, "sites", "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     morning = tmp_path / "morning"
     morning.mkdir()
-    (morning / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
-        "recovering,,\n",
-        "utf-8",
-    )
-    (morning / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-06T22:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
-    )
+    _headache_on_7_december(morning)
+    _platelets(morning, "CT-001,2026-12-06T22:00:00Z")
     assert _import_at(empty_study_url, morning, WUHAN_7AM_7_DEC, monkeypatch) == []
     evening = tmp_path / "evening"
-    evening.mkdir()
-    (evening / "labs.csv").write_text(
-        LAB_HEADER
-        + "\nCT-001,2026-12-07T17:00:00Z,platelets,100,10^9/L,125\nCT-001,2026-12-07T15:00:00Z,platelets,100,"
-        "10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(evening, "CT-001,2026-12-07T17:00:00Z", "CT-001,2026-12-07T15:00:00Z")
     at_six_pm = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
     assert _import_at(empty_study_url, evening, at_six_pm, monkeypatch) == [("labs.csv", 2, "collected_at")]
 
@@ -204,22 +234,10 @@ def test_an_import_finds_a_wuhan_lab_after_the_death_on_the_ward_calendar(
     (`SubjectRecords.day`, D-19.607). Before: the import's pre-filter of the large tables compared it with
     00:00 UTC of 2 June and never looked at it (D-19.617)."""
     first = tmp_path / "first"
-    first.mkdir()
-    for name in ("sites", "subjects", "infusions"):
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
-    (first / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
-        "false,,fatal,,\n",
-        "utf-8",
-    )
+    _example(first, "sites", "subjects", "infusions")
+    _fatal_sepsis_on_1_june_2021(first)
     import_templates(empty_study_url, first, "admin")
-    labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
-    )
-    planned = import_templates(empty_study_url, labs, "admin", dry_run=True).edit_checks
-    assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
+    assert _after_death(empty_study_url, tmp_path / "labs", "CT-001,2021-06-01T20:00:00Z") == [
         (2, "collected_at")
     ]
 
@@ -237,9 +255,7 @@ def test_a_single_record_write_reads_the_same_site_today(
     from .test_store_data_quality import system_queries
 
     first = tmp_path / "first"
-    first.mkdir()
-    for name in ("sites", "subjects", "infusions"):
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", first / f"{name}.csv")
+    _example(first, "sites", "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     monkeypatch.setattr(edit_checks, "utc_now", lambda: WUHAN_7AM_7_DEC)
     service = StudyService(connect(empty_study_url))
@@ -277,17 +293,6 @@ SUBJECT_HEADER = (
 NEW_YORK_10AM_7_DEC = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)  # 10:00 EST on 7 December
 
 
-def _sites(folder: Path, zone: str) -> None:
-    folder.mkdir(exist_ok=True)
-    (folder / "sites.csv").write_text(f"site_id,name,country,time_zone\nTJH,Site,China,{zone}\n", "utf-8")
-
-
-def _example(folder: Path, *names: str) -> None:
-    folder.mkdir(exist_ok=True)
-    for name in names:
-        shutil.copyfile(EXAMPLE_STUDY / f"{name}.csv", folder / f"{name}.csv")
-
-
 @pytest.mark.parametrize("stream", [None, 1])
 def test_a_first_import_reads_today_at_the_sites_it_brings(
     empty_study_url: str,  # noqa: F811
@@ -323,11 +328,7 @@ def test_streamed_and_whole_imports_agree_on_a_lab_after_today_at_a_new_site(
     transaction, after sites.csv was written) found row 2."""
     first = tmp_path / "first"
     _example(first, "sites", "subjects", "infusions")
-    (first / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-07T17:00:00Z,platelets,100,10^9/L,125\n"
-        "CT-001,2026-12-07T15:00:00Z,platelets,100,10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(first, "CT-001,2026-12-07T17:00:00Z", "CT-001,2026-12-07T15:00:00Z")
     import cartrial.store.edit_checks as edit_checks
 
     monkeypatch.setattr(edit_checks, "utc_now", lambda: dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC))
@@ -350,11 +351,7 @@ def test_an_import_that_changes_a_sites_time_zone_checks_on_the_new_one(
     import_templates(empty_study_url, first, "admin")
     second = tmp_path / "second"
     _sites(second, "Asia/Shanghai")
-    (second / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Headache,,non_hematologic,2026-12-07,,1,CTCAE,5.0,false,,,,,,,possible,false,,"
-        "recovering,,\n",
-        "utf-8",
-    )
+    _headache_on_7_december(second)
     assert _import_at(empty_study_url, second, WUHAN_7AM_7_DEC, monkeypatch) == []
 
 
@@ -369,14 +366,8 @@ def test_a_first_import_counts_days_on_the_calendar_of_the_sites_it_brings(
     whole-file path (TJH read on UTC, the lab on 1 June)."""
     first = tmp_path / "first"
     _example(first, "sites", "subjects", "infusions")
-    (first / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
-        "false,,fatal,,\n",
-        "utf-8",
-    )
-    (first / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2021-06-01T20:00:00Z,platelets,100,10^9/L,125\n", "utf-8"
-    )
+    _fatal_sepsis_on_1_june_2021(first)
+    _platelets(first, "CT-001,2021-06-01T20:00:00Z")
     report = import_templates(empty_study_url, first, "admin", dry_run=True, stream_bytes=stream)
     # (streamed, the labs may be written before the adverse events: then found on the stored lab)
     assert [f.field for f in report.edit_checks if f.check.id == "RECORD-AFTER-DEATH"] == ["collected_at"]
@@ -417,12 +408,7 @@ def test_an_import_queries_a_bare_date_of_tomorrow_in_new_york(
     _example(first, "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-08,platelets,100,10^9/L,125\n"
-        "CT-001,2026-12-07,platelets,100,10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(labs, "CT-001,2026-12-08", "CT-001,2026-12-07")
     assert _import_at(empty_study_url, labs, NEW_YORK_10AM_7_DEC, monkeypatch) == [
         ("labs.csv", 2, "collected_at")
     ]
@@ -458,12 +444,7 @@ def test_an_import_reads_one_now_for_every_chunk_and_its_reconciliation(
     _example(first, "sites", "subjects", "infusions")
     import_templates(empty_study_url, first, "admin")
     labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(
-        LAB_HEADER + "\nCT-001,2026-12-07T16:30:00Z,platelets,100,10^9/L,125\n"
-        "CT-002,2026-12-07T16:30:00Z,platelets,100,10^9/L,125\n",
-        "utf-8",
-    )
+    _platelets(labs, "CT-001,2026-12-07T16:30:00Z", "CT-002,2026-12-07T16:30:00Z")
     monkeypatch.setattr(edit_checks, "utc_now", _Ticking())
     report = import_templates(empty_study_url, labs, "admin", stream_bytes=1, chunk_rows=1)
     assert [(f.record.row, f.field) for f in report.edit_checks if f.check.id == "DATE-FUTURE"] == [
@@ -609,19 +590,9 @@ def test_an_import_finds_a_bare_lab_date_after_the_death_in_new_york(
     first = tmp_path / "first"
     _sites(first, NY)
     _example(first, "subjects", "infusions")
-    (first / "adverse_events.csv").write_text(
-        AE_HEADER + "\nCT-001,Sepsis,,infection,2021-06-01,2021-06-01,5,CTCAE,5.0,true,true,,,,,,possible,"
-        "false,,fatal,,\n",
-        "utf-8",
-    )
+    _fatal_sepsis_on_1_june_2021(first)
     import_templates(empty_study_url, first, "admin")
-    labs = tmp_path / "labs"
-    labs.mkdir()
-    (labs / "labs.csv").write_text(LAB_HEADER + "\nCT-001,2021-06-02,platelets,100,10^9/L,125\n", "utf-8")
-    planned = import_templates(empty_study_url, labs, "admin", dry_run=True).edit_checks
-    assert [(f.record.row, f.field) for f in planned if f.check.id == "RECORD-AFTER-DEATH"] == [
-        (2, "collected_at")
-    ]
+    assert _after_death(empty_study_url, tmp_path / "labs", "CT-001,2021-06-02") == [(2, "collected_at")]
 
 
 def test_a_single_record_write_reads_one_now_for_its_checks_and_its_reconciliation(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,41 +34,37 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(columns, "_dt", clock)
 
 
-def _wuhan_study(template: Path, tmp_path: Path) -> StudyService:
-    url = _copy_sqlite(template, tmp_path)
+@pytest.fixture
+def wuhan_study(web_sqlite_template: Path, tmp_path: Path) -> Iterator[StudyService]:
+    """A copy of the example study with its site in Asia/Shanghai (disposed after the test)."""
+    url = _copy_sqlite(web_sqlite_template, tmp_path)
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
         db.execute("UPDATE site SET time_zone = 'Asia/Shanghai'")
-    return StudyService(connect(url))
-
-
-def test_the_casebook_is_as_of_the_site_s_today(
-    web_sqlite_template: Path, tmp_path: Path, frozen: None
-) -> None:
-    service = _wuhan_study(web_sqlite_template, tmp_path)
+    service = StudyService(connect(url))
     try:
-        handle = service.as_user("admin")
-        book = views.casebook(handle, None, "CT-001")
-        assert book.as_of == dt.date(2021, 4, 29)
-        ward_day = views.casebook(handle, None, "CT-001", dt.date(2021, 4, 29))
-        assert [v.cells for v in book.visits] == [v.cells for v in ward_day.visits]
+        yield service
     finally:
         service.engine.dispose()
+
+
+def test_the_casebook_is_as_of_the_site_s_today(wuhan_study: StudyService, frozen: None) -> None:
+    handle = wuhan_study.as_user("admin")
+    book = views.casebook(handle, None, "CT-001")
+    assert book.as_of == dt.date(2021, 4, 29)
+    ward_day = views.casebook(handle, None, "CT-001", dt.date(2021, 4, 29))
+    assert [v.cells for v in book.visits] == [v.cells for v in ward_day.visits]
 
 
 def test_the_study_home_counts_each_subject_on_its_site_s_today(
-    web_sqlite_template: Path, tmp_path: Path, frozen: None
+    wuhan_study: StudyService, frozen: None
 ) -> None:
-    service = _wuhan_study(web_sqlite_template, tmp_path)
-    try:
-        handle = service.as_user("admin")
-        ward = views._study_home(handle, None, dt.date(2021, 4, 29)).completeness
-        utc = views._study_home(handle, None, dt.date(2021, 4, 28)).completeness
-        assert ward != utc  # the day matters here: a visit window closes between the two
-        home = views.study_home(handle, None)
-        assert home.completeness == ward
-        assert home.as_of == dt.date(2021, 4, 28)  # the study-wide page's label: the UTC date
-    finally:
-        service.engine.dispose()
+    handle = wuhan_study.as_user("admin")
+    ward = views._study_home(handle, None, dt.date(2021, 4, 29)).completeness
+    utc = views._study_home(handle, None, dt.date(2021, 4, 28)).completeness
+    assert ward != utc  # the day matters here: a visit window closes between the two
+    home = views.study_home(handle, None)
+    assert home.completeness == ward
+    assert home.as_of == dt.date(2021, 4, 28)  # the study-wide page's label: the UTC date
 
 
 @pytest.mark.parametrize(

@@ -393,21 +393,7 @@ def test_a_mass_change_past_the_bound_is_a_bounded_409_not_too_many_sql_variable
     in ``NOT IN``). Past `LEAVE_OUT_BOUND` records a read is refused as before: 409, bounded (D-19.565)."""
     from cartrial.store.stored_dates import LEAVE_OUT_BOUND
 
-    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
-    try:
-        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
-        (template,) = connection.execute(
-            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
-        ).fetchall()
-        at = columns.index("assessed_at")
-        planted = [(*template[:at], f"zz{n}", *template[at + 1 :]) for n in range(LEAVE_OUT_BOUND + 1)]
-        with connection:
-            connection.executemany(
-                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                planted,
-            )
-    finally:
-        connection.close()
+    _plant_crs_copies(web_study, ("assessed_at",), LEAVE_OUT_BOUND + 1)
     home = web_study.session("admin").get("/")
     assert home.status_code == 409, (home.status_code, home.text[-2000:])
     assert "too many" not in home.text.lower() and "zz1" not in home.text
@@ -422,6 +408,26 @@ def _sql(study: WebStudy, statement: str, *params: object) -> list[tuple[object,
     try:
         with connection:
             return connection.execute(statement, params).fetchall()
+    finally:
+        connection.close()
+
+
+def _plant_crs_copies(study: WebStudy, fields: tuple[str, ...], count: int) -> None:
+    """`count` copies of CT-001's first CRS assessment written straight into the database, copy n with
+    each of `fields` set to the unreadable text "zz<n>"."""
+    connection = sqlite3.connect(study.url.removeprefix("sqlite:///"))
+    try:
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
+        (template,) = connection.execute(
+            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
+        ).fetchall()
+        planted = {columns.index(field) for field in fields}
+        rows = [tuple(f"zz{n}" if i in planted else v for i, v in enumerate(template)) for n in range(count)]
+        with connection:
+            connection.executemany(
+                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                rows,
+            )
     finally:
         connection.close()
 
@@ -624,24 +630,7 @@ def test_the_bound_counts_records_not_their_fields(web_study: WebStudy) -> None:
     each (1,002 fields) made the home a 409 although only 501 records were left out (D-19.565, amended)."""
     from cartrial.store.stored_dates import LEAVE_OUT_BOUND
 
-    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
-    try:
-        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
-        (template,) = connection.execute(
-            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
-        ).fetchall()
-        planted = {columns.index("assessed_at"), columns.index("updated_at")}
-        rows = [
-            tuple(f"zz{n}" if i in planted else v for i, v in enumerate(template))
-            for n in range(LEAVE_OUT_BOUND // 2 + 1)
-        ]
-        with connection:
-            connection.executemany(
-                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                rows,
-            )
-    finally:
-        connection.close()
+    _plant_crs_copies(web_study, ("assessed_at", "updated_at"), LEAVE_OUT_BOUND // 2 + 1)
     home = web_study.session("admin").get("/")
     assert home.status_code == 200, (home.status_code, home.text[-2000:])
     assert "crs_assessment record " in _notice(home.text) and "zz1" not in home.text
@@ -725,21 +714,7 @@ def test_a_reason_of_the_longest_length_is_kept_whole_with_the_bounded_note(web_
     from cartrial.store.stored_dates import REASON_RECORDS
     from cartrial.store.tables import MAX_REASON_LENGTH
 
-    connection = sqlite3.connect(web_study.url.removeprefix("sqlite:///"))
-    try:
-        columns = [r[1] for r in connection.execute("PRAGMA table_info(crs_assessment)") if r[1] != "id"]
-        (template,) = connection.execute(
-            f"SELECT {', '.join(columns)} FROM crs_assessment WHERE subject_id = 'CT-001' LIMIT 1"
-        ).fetchall()
-        at = columns.index("assessed_at")
-        rows = [tuple(f"zz{n}" if i == at else v for i, v in enumerate(template)) for n in range(25)]
-        with connection:
-            connection.executemany(
-                f"INSERT INTO crs_assessment ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                rows,
-            )
-    finally:
-        connection.close()
+    _plant_crs_copies(web_study, ("assessed_at",), 25)
     (infusion,) = _sql(web_study, "SELECT min(id) FROM infusion WHERE subject_id = 'CT-001'")[0]
     reason = "r" * (MAX_REASON_LENGTH - 1) + "."
     unchecked: list[object] = []
@@ -790,6 +765,26 @@ def _left_out_queries(study: WebStudy) -> list[tuple[object, ...]]:
         "SELECT table_name, record_id, status, text FROM data_query "
         "WHERE text LIKE 'Edit check CHECKS-LEFT-OUT%'",
     )
+
+
+def _open_left_out_query(study: WebStudy, table: str, record_id: object) -> str:
+    """The text of the one CHECKS-LEFT-OUT query, asserted open on record `record_id` of `table`."""
+    ((found_table, found_id, status, text),) = _left_out_queries(study)
+    assert (found_table, found_id, status) == (table, record_id, "open")
+    return str(text)
+
+
+def _post_adverse_event_leaving_checks_out(
+    study: WebStudy, user: str, subject_id: str, term: str, started_on: str, ended_on: str
+) -> int:
+    """POST a new adverse event through the API: saved (201) with only a CHECKS-LEFT-OUT query; its id."""
+    event = {**adverse_event_entries(term), "started_on": started_on, "ended_on": ended_on}
+    answer = study.bearer(user).post(
+        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": subject_id}}
+    )
+    assert answer.status_code == 201, answer.text
+    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
+    return int(answer.json()["id"])
 
 
 def test_a_second_infusion_is_refused_while_the_first_is_unreadable_and_the_repair_goes_through(
@@ -849,9 +844,8 @@ def test_an_edit_blind_to_a_hard_check_is_queried_and_the_repair_runs_the_check(
     (infusion,) = _sql(web_study, "SELECT id FROM infusion WHERE subject_id = 'CT-001'")[0]
     service = web_study.service
     service.update_record("admin", "infusion", int(infusion), {"infused_at": "2021-03-01T10:00:00Z"}, 1, "t")
-    ((table, record_id, status, text),) = _left_out_queries(web_study)
-    assert (table, record_id, status) == ("infusion", infusion, "open")
-    assert f"subject record {subject}, consent_date" in str(text) and "2021-13-45" not in str(text)
+    text = _open_left_out_query(web_study, "infusion", infusion)
+    assert f"subject record {subject}, consent_date" in text and "2021-13-45" not in text
     refusal = _refusal(
         lambda: service.update_record("admin", "subject", subject, {"consent_date": "2021-04-01"}, 1, "r")
     )
@@ -868,15 +862,11 @@ def test_a_new_record_whose_soft_checks_left_records_out_raises_a_query_closed_b
     records left out, on the data manager's worklist; the repair closes it and runs the skipped checks
     (AE-BEFORE-CONSENT raises its query) (D-19.652)."""
     subject = _plant_in(web_study, "subject", "consent_date", "CT-002", "2021-13-45")
-    event = {**adverse_event_entries("Early rash"), "started_on": "2021-01-10", "ended_on": "2021-01-12"}
-    answer = web_study.bearer("admin").post(
-        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": "CT-002"}}
+    event = _post_adverse_event_leaving_checks_out(
+        web_study, "admin", "CT-002", "Early rash", "2021-01-10", "2021-01-12"
     )
-    assert answer.status_code == 201, answer.text
-    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
-    ((table, record_id, status, text),) = _left_out_queries(web_study)
-    assert (table, record_id, status) == ("adverse_event", answer.json()["id"], "open")
-    assert f"subject record {subject}, consent_date" in str(text) and "2021-13-45" not in str(text)
+    text = _open_left_out_query(web_study, "adverse_event", event)
+    assert f"subject record {subject}, consent_date" in text and "2021-13-45" not in text
     web_study.service.update_record(
         "admin", "subject", subject, {"consent_date": "2021-05-01"}, 1, "repaired from source"
     )
@@ -909,15 +899,11 @@ def test_a_checks_left_out_query_on_a_record_outside_the_context_tables_stays_op
     event records, found nothing left out. It stays open until a read of every checked table of the subject
     leaves nothing out; the CRS repair closes it (D-19.652)."""
     crs = _plant_in(web_study, "crs_assessment", "assessed_at", "CT-001", PLANTED)
-    event = {**adverse_event_entries("Rash"), "started_on": "2021-05-10", "ended_on": "2021-05-12"}
-    answer = web_study.bearer("dm").post(
-        "/api/v1/records/adverse_events", json={"values": {**event, "subject_id": "CT-001"}}
+    event = _post_adverse_event_leaving_checks_out(
+        web_study, "dm", "CT-001", "Rash", "2021-05-10", "2021-05-12"
     )
-    assert answer.status_code == 201, answer.text
-    assert [q["check"] for q in answer.json()["queries"]] == ["CHECKS-LEFT-OUT"]
-    ((table, record_id, status, text),) = _left_out_queries(web_study)
-    assert (table, record_id, status) == ("adverse_event", answer.json()["id"], "open")
-    assert f"crs_assessment record {crs}, assessed_at" in str(text)
+    text = _open_left_out_query(web_study, "adverse_event", event)
+    assert f"crs_assessment record {crs}, assessed_at" in text
     closures = "SELECT count(*) FROM audit_log WHERE table_name = 'data_query' AND field = 'status'"
     assert _sql(web_study, closures) == [(0,)]
     web_study.service.update_record(
@@ -937,10 +923,9 @@ def test_an_edit_skipping_a_hard_check_on_a_relapse_keeps_its_query_open(web_stu
     record = _plant_in(web_study, "relapse", "onset_date", "CT-001", "2020-13-45")
     ((subject,),) = _sql(web_study, "SELECT id FROM subject WHERE subject_id = 'CT-001'")
     service.update_record("admin", "subject", int(subject), {"birth_year": 2021}, 1, "birth year")
-    ((table, record_id, status, text),) = _left_out_queries(web_study)
-    assert (table, record_id, status) == ("subject", subject, "open")
-    assert f"relapse record {record}, onset_date" in str(text) and "2020-13-45" not in str(text)
-    assert "RELAPSE-BEFORE-BIRTH" in str(text)
+    text = _open_left_out_query(web_study, "subject", subject)
+    assert f"relapse record {record}, onset_date" in text and "2020-13-45" not in text
+    assert "RELAPSE-BEFORE-BIRTH" in text
 
 
 def test_a_record_moved_to_a_subject_with_an_unreadable_record_is_refused(web_study: WebStudy) -> None:

@@ -152,7 +152,19 @@ class Saved(BaseModel):
     record's, D-19.643), each ``<table> record <id>, <field>: …``, never the value."""
 
 
-class Deleted(BaseModel):
+class _UncheckedWhenAny(BaseModel):
+    """An answer whose `unchecked` (the subject's records the edit checks could not read) is written only
+    when the checks left a record out: the answer is otherwise as before (D-19.562, D-19.650)."""
+
+    @model_serializer(mode="wrap")
+    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("unchecked"):
+            data.pop("unchecked", None)
+        return data
+
+
+class Deleted(_UncheckedWhenAny):
     form: str
     id: int
     queries: list[RaisedQueryOut] = []
@@ -161,14 +173,6 @@ class Deleted(BaseModel):
     unchecked: list[str] = []
     """The subject's other records the delete's edit checks could not read, each ``<table> record <id>,
     <field>: …``, never the value (D-19.562)."""
-
-    @model_serializer(mode="wrap")
-    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """`unchecked` only when the checks left a record out: a delete's answer is otherwise as before."""
-        data: dict[str, Any] = handler(self)
-        if not data.get("unchecked"):
-            data.pop("unchecked", None)
-        return data
 
 
 class ProblemOut(BaseModel):
@@ -185,7 +189,7 @@ class ProblemOut(BaseModel):
     )
 
 
-class Validation(BaseModel):
+class Validation(_UncheckedWhenAny):
     ok: bool
     problems: list[ProblemOut]
     queries: list[ProblemOut] = Field(
@@ -197,14 +201,6 @@ class Validation(BaseModel):
         "reads), left out as the save leaves them out: `<table> record <id>, <field>: …`; only when any "
         "(D-19.650)",
     )
-
-    @model_serializer(mode="wrap")
-    def _unchecked_when_any(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """`unchecked` only when the checks left a record out: the answer is otherwise as before."""
-        data: dict[str, Any] = handler(self)
-        if not data.get("unchecked"):
-            data.pop("unchecked", None)
-        return data
 
 
 class QueryIn(BaseModel):

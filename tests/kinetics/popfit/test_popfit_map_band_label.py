@@ -13,26 +13,10 @@ import math
 
 import numpy as np
 
-from cartrial.kinetics.models import (
-    STEIN_2019_OMEGA2,
-    STEIN_2019_RESIDUAL_SD_LOG,
-    STEIN_2019_TYPICAL,
-    STEIN_PARAMETERS,
-)
-from cartrial.kinetics.popfit import PopulationData, PopulationModel, PopulationSpec, Theta, map_estimate
-from cartrial.kinetics.popfit.structural import STEIN2019
+from cartrial.kinetics.models import STEIN_2019_RESIDUAL_SD_LOG, STEIN_2019_TYPICAL, STEIN_PARAMETERS
+from cartrial.kinetics.popfit import PopulationData, map_estimate
 
-OMEGA2 = np.array([STEIN_2019_OMEGA2[n] for n in STEIN_PARAMETERS])
-
-
-def _population() -> PopulationModel:
-    theta = Theta(
-        np.log(STEIN_2019_TYPICAL.as_array()),
-        np.zeros(0),
-        np.diag(OMEGA2),
-        np.array([STEIN_2019_RESIDUAL_SD_LOG]),
-    )
-    return PopulationModel(PopulationSpec(STEIN2019), theta)
+from .test_popfit_map import OMEGA2, _population
 
 
 def _uninformative() -> PopulationData:
