@@ -152,7 +152,8 @@ def letter_dlts(
 
     The letters of the assessed patients first go to the DLTs seen by the decision (in order of infusion);
     the rest — DLTs only the letters record — to the assessed patients without a seen DLT: those whose DLT
-    came after the decision, then those without one, each in order of infusion. Returns (per patient: carries
+    came after the decision, then those without one, each in order of infusion, those whose own letter is
+    the ``T`` first (D-19.702). Returns (per patient: carries
     a ``T`` letter; the patients carrying a letter the assessment does not give by the decision; the patients
     with a seen DLT no letter records — the last in order of infusion).
 
@@ -160,6 +161,8 @@ def letter_dlts(
     ([False, True], [], [])
     >>> letter_dlts([True, False], [False, False], [False, False])  # the letter's DLT only: the first
     ([True, False], [0], [])
+    >>> letter_dlts([False, False, True], [False, False, False], [False, False, False])  # `1NNT`: the third
+    ([False, False, True], [2], [])
     >>> letter_dlts([False, False], [True, False], [True, False])
     ([False, False], [], [0])
     """
@@ -170,8 +173,14 @@ def letter_dlts(
     seen_k = [k for k in given if seen[k]]
     for k in seen_k[:recorded]:
         out[k] = True
-    later = [k for k in given if assessed[k] and not seen[k]]
-    candidates = later + [k for k in given if not assessed[k]]
+
+    # within each group, a patient whose own letter is the T first: with no DLT the assessment saw by the
+    # decision, its position is the only record of whose DLT it is (D-19.702; D-19.83's 1NNT)
+    def own_first(ks: list[int]) -> list[int]:
+        return sorted(ks, key=lambda k: (not letters[k], k))
+
+    later = own_first([k for k in given if assessed[k] and not seen[k]])
+    candidates = later + own_first([k for k in given if not assessed[k]])
     extra = candidates[: max(recorded - len(seen_k), 0)]
     for k in extra:
         out[k] = True
