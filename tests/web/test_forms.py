@@ -203,6 +203,9 @@ def test_visual_acuity_preview_logmar_from_snellen(denominator):
     result = preview("visual_acuity", values)
     assert result["problems"] == []
     assert math.isclose(result["result"]["logmar"], math.log10(denominator / 20), abs_tol=0.0015)
+    # the Snellen equivalent is shown too (the engine's column is `snellen_20`; the preview asked for a
+    # column no engine writes, so it was never shown)
+    assert result["result"]["snellen_20"] == f"20/{denominator}"
 
 
 def test_edss_preview():

@@ -69,7 +69,7 @@ RESULT_LABELS: dict[str, str] = {
     "edss_rule": "EDSS rule applied",
     "logmar": "logMAR",
     "decimal": "Decimal acuity",
-    "snellen_20ft": "Snellen (20 ft)",
+    "snellen_20": "Snellen (20 ft)",
     "etdrs_letters": "ETDRS letters",
     "visual_fs_from_acuity": "Visual functional system score from acuity",
 }
@@ -113,7 +113,7 @@ def preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
             engine = "cartrial.neuro.derive_visual_acuity"
             result = _first(
                 table,
-                ("logmar", "decimal", "snellen_20ft", "etdrs_letters", "visual_fs_from_acuity", "error"),
+                ("logmar", "decimal", "snellen_20", "etdrs_letters", "visual_fs_from_acuity", "error"),
             )
     except InputError as exc:
         return {"engine": name, "result": None, "problems": [p.as_dict() for p in exc.problems]}
