@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from cartrial.escalation import Crm, DontSkipDoses, TiteCrm, parse_outcomes, simulate, with_behaviours
 
+from .conftest import tite_decisions, tite_infusions, tite_protocol
+
 SKELETON = [0.02, 0.05, 0.10, 0.20, 0.30, 0.40]
 LOW_TRUTH = [0.01, 0.02, 0.03, 0.05, 0.10, 0.25]
 
@@ -37,54 +39,23 @@ def test_tite_simulation_keeps_the_final_mtd_admissible_as_the_live_design() -> 
     assert simulate(crm, LOW_TRUTH, cohorts=3, trials=400, seed=1).selection_pct == oc.selection_pct
 
 
-def _tite_protocol() -> object:
-    from types import SimpleNamespace
-
-    spec = SimpleNamespace(
-        design="tite-crm",
-        target=0.25,
-        skeleton=[0.12, 0.25],
-        dlt_window_days=28,
-        cohort_size=1,
-        no_skip=True,
-        max_n=12,
-    )
-    return SimpleNamespace(escalation=spec, dose_levels=[1, 2], expansion=None)
-
-
 def test_tite_replay_weighs_follow_up_at_the_decision_and_allows_deciding_before_the_window() -> None:
     """§8: a TITE-CRM decides while earlier patients are still inside the DLT window, each weighing
     min(u / T, 1) at the decision. Patients A, B (level 1) and C (level 2, DLT) complete; D (level 2) infused
     on 2021-05-29 and the decision taken on 2021-06-01: D weighs 3/28 and the design gives level 1
     (de-escalate); as a complete window it would give level 2 (stay). A decision before D's window closes is
     the design's rule, not a protocol deviation. The replay compared with full follow-up and called it one."""
-    import pandas as pd
-
     from cartrial.escalation import replay_decisions
 
-    infusions = pd.DataFrame(
-        {
-            "subject_id": ["A", "B", "C", "D"],
-            "dose_level": [1, 1, 2, 2],
-            "infused_at": ["2021-04-01", "2021-04-02", "2021-05-01", "2021-05-29"],
-        }
-    )
-    decisions = pd.DataFrame(
-        {
-            "cohort": [1, 2, 3, 4],
-            "dose_level": [1, 1, 2, 2],
-            "decided_on": ["2021-04-01", "2021-05-01", "2021-05-29", "2021-06-01"],
-            "outcomes": ["1N", "1N", "2T", "2N"],
-            "decision": ["stay", "escalate", "stay", "de-escalate"],
-        }
-    )
+    infusions = tite_infusions()
+    decisions = tite_decisions()
     # by quadrature of the weighted empiric likelihood, N(0, 1.34) prior (independent of the engine): with D
     # at day 3 beta-hat -0.367497, p (0.230, 0.383): level 1; D fully followed beta-hat -0.175675: level 2
     design = TiteCrm([0.12, 0.25], 0.25, window_days=28, cohort_size=1)
     history = parse_outcomes("1N 1N 2T 2N", 2)
     assert design.fit(history.with_followup([28, 28, 28, 3])).next_dose == 1  # the rule, D at day 3
     assert design.fit(history).next_dose == 2  # D taken as fully followed (the quadrature's level 2)
-    row = replay_decisions(decisions, infusions, None, _tite_protocol()).table.iloc[3]
+    row = replay_decisions(decisions, infusions, None, tite_protocol()).table.iloc[3]
     assert row.design_decision == "de-escalate"
     assert int(row.design_next_dose) == 1
     assert row.deviation == ""

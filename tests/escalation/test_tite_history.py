@@ -12,7 +12,6 @@ empiric likelihood with a N(0, 1.34) prior (the reviewer's /tmp/rev-esc/tite.py)
 from __future__ import annotations
 
 from datetime import date
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,19 +22,8 @@ from cartrial.errors import InputError
 from cartrial.escalation import TiteCrm, replay_decisions
 from cartrial.escalation.conduct import TitePatient, letter_dlts, tite_history
 
-
-def _protocol(scheme: str = "linear") -> object:
-    spec = SimpleNamespace(
-        design="tite-crm",
-        target=0.25,
-        skeleton=[0.12, 0.25],
-        dlt_window_days=28,
-        cohort_size=1,
-        no_skip=True,
-        max_n=12,
-        tite_scheme=scheme,
-    )
-    return SimpleNamespace(escalation=spec, dose_levels=[1, 2], expansion=None)
+from .conftest import tite_decisions, tite_infusions
+from .conftest import tite_protocol as _protocol
 
 
 def _patients(onset_c: float | None = 4.0) -> list[TitePatient]:
@@ -84,22 +72,8 @@ def test_adaptive_weights_place_the_dlt_at_its_onset() -> None:
 
 def test_replay_adaptive_uses_the_dlt_onsets() -> None:
     """The replay hands the adaptive scheme each DLT's onset day (the `dlts` input's `dlt_onset_day`)."""
-    infusions = pd.DataFrame(
-        {
-            "subject_id": list("ABCD"),
-            "dose_level": [1, 1, 2, 2],
-            "infused_at": ["2021-04-01", "2021-04-02", "2021-05-01", "2021-05-29"],
-        }
-    )
-    decisions = pd.DataFrame(
-        {
-            "cohort": [1, 2, 3, 4],
-            "dose_level": [1, 1, 2, 2],
-            "decided_on": ["2021-04-01", "2021-05-01", "2021-05-29", "2021-06-01"],
-            "outcomes": ["1N", "1N", "2T", "2N"],
-            "decision": ["stay", "escalate", "stay", "de-escalate"],
-        }
-    )
+    infusions = tite_infusions()
+    decisions = tite_decisions()
     dlts = pd.DataFrame(
         {
             "subject_id": list("ABCD"),

@@ -64,15 +64,21 @@ def _study(tmp_path: Path) -> Any:
             },
         )
     # S-3: a DLT on day 4 (the committee-judged rule reads the investigator's DLT flag)
+    _dlt(service, "S-3", "2021-05-05", "2021-05-07")
+    return service
+
+
+def _dlt(service: Any, subject: str, started_on: str, ended_on: str) -> None:
+    """A grade-3 serious adverse event the investigator flagged as a DLT."""
     service.insert_record(
         "admin",
         "adverse_event",
         {
-            "subject_id": "S-3",
+            "subject_id": subject,
             "term": "Nausea",
             "category": "non_hematologic",
-            "started_on": "2021-05-05",
-            "ended_on": "2021-05-07",
+            "started_on": started_on,
+            "ended_on": ended_on,
             "grade": 3,
             "grading_scale": "CTCAE",
             "grading_scale_version": "5.0",
@@ -81,7 +87,37 @@ def _study(tmp_path: Path) -> Any:
             "dlt": True,
         },
     )
-    return service
+
+
+def _decide(
+    service: Any, decided_on: str, outcomes: str, decision: str, raised: list[Any] | None = None
+) -> None:
+    """Cohort 1 (level 1) recorded `outcomes` and `decision` on `decided_on`."""
+    service.insert_record(
+        "admin",
+        "escalation_decision",
+        {"cohort": 1, "dose_level": 1, "decided_on": decided_on, "outcomes": outcomes, "decision": decision},
+        raised=[] if raised is None else raised,
+    )
+
+
+def _withdraw_s1(service: Any) -> None:
+    """S-1 left the study on 2021-04-15 (day 14)."""
+    with service.transaction("admin", "test withdrawal", "withdrew") as tx:
+        service.upsert_rows(
+            tx,
+            "subject",
+            [
+                {
+                    "subject_id": "S-1",
+                    "site_id": "TJH",
+                    "consent_date": "2021-03-01",
+                    "sex": "F",
+                    "disposition": "withdrawn",
+                    "disposition_date": "2021-04-15",
+                }
+            ],
+        )
 
 
 def test_a_patient_inside_the_window_weighs_the_follow_up_so_far(tmp_path: Path) -> None:
@@ -105,23 +141,7 @@ def test_a_patient_inside_the_window_weighs_the_follow_up_so_far(tmp_path: Path)
 
 def _dlt_of_s1(service: Any) -> None:
     """S-1 (level 1, infused 2021-04-01): a DLT on 2021-04-10, day 9."""
-    service.insert_record(
-        "admin",
-        "adverse_event",
-        {
-            "subject_id": "S-1",
-            "term": "Nausea",
-            "category": "non_hematologic",
-            "started_on": "2021-04-10",
-            "ended_on": "2021-04-12",
-            "grade": 3,
-            "grading_scale": "CTCAE",
-            "grading_scale_version": "5.0",
-            "serious": True,
-            "relatedness": "possible",
-            "dlt": True,
-        },
-    )
+    _dlt(service, "S-1", "2021-04-10", "2021-04-12")
 
 
 def test_a_dlt_after_its_cohort_s_decision_is_counted_on_the_page(tmp_path: Path) -> None:
@@ -134,12 +154,7 @@ def test_a_dlt_after_its_cohort_s_decision_is_counted_on_the_page(tmp_path: Path
 
     service = _study(tmp_path)
     raised: list[Any] = []
-    service.insert_record(
-        "admin",
-        "escalation_decision",
-        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-02", "outcomes": "1N", "decision": "escalate"},
-        raised=raised,
-    )
+    _decide(service, "2021-04-02", "1N", "escalate", raised=raised)
     assert [q.check for q in raised] == []
     _dlt_of_s1(service)
     state = escalation_state(service, None, TODAY)
@@ -159,12 +174,7 @@ def test_a_recorded_dlt_letter_is_counted_on_the_page_though_no_rule_fires(tmp_p
     from cartrial.web.escalation import escalation_state
 
     service = _study(tmp_path)
-    service.insert_record(
-        "admin",
-        "escalation_decision",
-        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-20", "outcomes": "1T", "decision": "stay"},
-        raised=[],
-    )
+    _decide(service, "2021-04-20", "1T", "stay")
     state = escalation_state(service, None, TODAY)
     rec = state["recommendation"]
     assert rec["outcomes"].startswith("1T ")
@@ -182,27 +192,8 @@ def test_a_replaced_patient_s_recorded_dlt_letter_is_counted_on_the_page(tmp_pat
     from cartrial.web.escalation import escalation_state
 
     service = _study(tmp_path)
-    with service.transaction("admin", "test withdrawal", "withdrew") as tx:
-        service.upsert_rows(
-            tx,
-            "subject",
-            [
-                {
-                    "subject_id": "S-1",
-                    "site_id": "TJH",
-                    "consent_date": "2021-03-01",
-                    "sex": "F",
-                    "disposition": "withdrawn",
-                    "disposition_date": "2021-04-15",
-                }
-            ],
-        )
-    service.insert_record(
-        "admin",
-        "escalation_decision",
-        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-01", "outcomes": "1T", "decision": "stay"},
-        raised=[],
-    )
+    _withdraw_s1(service)
+    _decide(service, "2021-04-01", "1T", "stay")
     state = escalation_state(service, None, TODAY)
     evaluation = {q["subject_id"]: q["evaluation"] for q in state["patients"]}
     assert evaluation["S-1"] == "not evaluable"
@@ -219,27 +210,8 @@ def test_the_page_gives_a_cohort_s_letter_to_the_patient_the_replay_gives_it(tmp
     from cartrial.web.escalation import escalation_state
 
     service = _study(tmp_path)
-    with service.transaction("admin", "test withdrawal", "withdrew") as tx:
-        service.upsert_rows(
-            tx,
-            "subject",
-            [
-                {
-                    "subject_id": "S-1",
-                    "site_id": "TJH",
-                    "consent_date": "2021-03-01",
-                    "sex": "F",
-                    "disposition": "withdrawn",
-                    "disposition_date": "2021-04-15",
-                }
-            ],
-        )
-    service.insert_record(
-        "admin",
-        "escalation_decision",
-        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-05", "outcomes": "1T", "decision": "stay"},
-        raised=[],
-    )
+    _withdraw_s1(service)
+    _decide(service, "2021-04-05", "1T", "stay")
     state = escalation_state(service, None, TODAY)
     (row,) = state["replay"]
     assert row["subjects"] == "S-1"
@@ -254,29 +226,8 @@ def test_a_cohort_s_dlt_letter_goes_to_the_patient_with_the_dlt_on_the_page(tmp_
     from cartrial.web.escalation import escalation_state
 
     service = _study(tmp_path)
-    service.insert_record(
-        "admin",
-        "adverse_event",
-        {
-            "subject_id": "S-2",
-            "term": "Nausea",
-            "category": "non_hematologic",
-            "started_on": "2021-04-05",
-            "ended_on": "2021-04-07",
-            "grade": 3,
-            "grading_scale": "CTCAE",
-            "grading_scale_version": "5.0",
-            "serious": True,
-            "relatedness": "possible",
-            "dlt": True,
-        },
-    )
-    service.insert_record(
-        "admin",
-        "escalation_decision",
-        {"cohort": 1, "dose_level": 1, "decided_on": "2021-04-20", "outcomes": "1TN", "decision": "stay"},
-        raised=[],
-    )
+    _dlt(service, "S-2", "2021-04-05", "2021-04-07")
+    _decide(service, "2021-04-20", "1TN", "stay")
     state = escalation_state(service, None, TODAY)
     assert [(d["n"], d["dlt"]) for d in state["recommendation"]["per_dose"]] == [(2, 1), (2, 1)]
     (row,) = state["replay"]
