@@ -12,13 +12,16 @@ from decimal import ROUND_HALF_UP, Decimal
 def fixed(value: float, decimals: int) -> str:
     """`value` as text with `decimals` decimals, a tie rounded half away from zero.
 
-    >>> fixed(12.5, 0), fixed(63.25, 1), fixed(-0.25, 1), fixed(2.675, 2), fixed(1.0, 2)
-    ('13', '63.3', '-0.3', '2.68', '1.00')
+    A value that rounds to zero is written without a sign (-0.375 to 0 decimals is "0", not "-0").
+
+    >>> fixed(12.5, 0), fixed(63.25, 1), fixed(-0.25, 1), fixed(2.675, 2), fixed(1.0, 2), fixed(-0.375, 0)
+    ('13', '63.3', '-0.3', '2.68', '1.00', '0')
     """
     if not math.isfinite(value):
         return f"{value:.{decimals}f}"
     quantum = Decimal(1).scaleb(-decimals)
-    return f"{Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP):f}"
+    rounded = Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+    return f"{abs(rounded) if rounded == 0 else rounded:f}"
 
 
 def round_half_away(value: float, decimals: int) -> float:
