@@ -11,32 +11,12 @@ from typing import Any
 import pytest
 
 from ...conftest import TEST_PASSWORD
+from ..pages.helpers import adverse_event_entries, fill_browser_form
 
 pytestmark = pytest.mark.slow
 
 TERM = "Nausea typed while logging out in another tab"
-ENTRIES = {
-    "term": TERM,
-    "started_on": "2021-05-10",
-    "ended_on": "2021-05-12",
-    "category": "non_hematologic",
-    "grade": "1",
-    "grading_scale": "CTCAE",
-    "grading_scale_version": "5.0",
-    "serious": "false",
-    "relatedness": "unlikely",
-    "dlt": "false",
-    "outcome": "recovered",
-}
-
-
-def _fill(page: Any, entries: dict[str, str]) -> None:
-    for name, value in entries.items():
-        field = page.locator(f"main form [name={name}]").first
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
+ENTRIES = adverse_event_entries(TERM)
 
 
 def test_a_form_saved_after_logging_out_in_another_tab_is_sent_again_after_logging_in(
@@ -53,7 +33,7 @@ def test_a_form_saved_after_logging_out_in_another_tab_is_sent_again_after_loggi
         form.click("main button[type=submit]")
         form.wait_for_url(f"{served.url}/")
         form.goto(f"{served.url}/subjects/CT-001/forms/adverse_events/new")
-        _fill(form, ENTRIES)
+        fill_browser_form(form, ENTRIES)
         other = context.new_page()  # the second tab of the same browser: log out there
         other.goto(f"{served.url}/")
         other.click("header button:has-text('Log out'), button:has-text('Log out')")

@@ -11,30 +11,12 @@ from typing import Any
 import pytest
 
 from ...conftest import TEST_PASSWORD
+from ..pages.helpers import adverse_event_entries, fill_browser_form
 
 pytestmark = pytest.mark.slow
 
 
-ENTRIES = {
-    "term": "Headache",
-    "category": "non_hematologic",
-    "grade": "1",
-    "grading_scale": "CTCAE",
-    "grading_scale_version": "5.0",
-    "serious": "false",
-    "relatedness": "unlikely",
-    "dlt": "false",
-    "outcome": "recovered",
-}
-
-
-def fill(page: Any, entries: dict[str, str]) -> None:
-    for name, value in entries.items():
-        field = page.locator(f"main form [name={name}]").first
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
+ENTRIES = adverse_event_entries("Headache")
 
 
 @pytest.fixture
@@ -57,7 +39,7 @@ def test_an_adverse_event_form_shows_its_problems_while_typing(page: Any, served
     """CT-001 consented 2021-04-01: an event starting 2021-03-01 would raise AE-BEFORE-CONSENT (soft), and
     an end before the start is a field error (AE-END-BEFORE-START) — both shown before Save."""
     page.goto(f"{served.url}/subjects/CT-001/forms/adverse_events/new")
-    fill(page, ENTRIES)
+    fill_browser_form(page, ENTRIES)
     page.fill("[name=started_on]", "2021-03-10")
     page.fill("[name=ended_on]", "2021-03-01")
     page.locator("[name=ended_on]").dispatch_event("change")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 USERS: dict[str, tuple[str, str | None]] = {
     "admin": ("admin", None),
@@ -78,3 +79,14 @@ def adverse_event_entries(term: str) -> dict[str, str]:
         "outcome": "recovered",
         "ended_on": "2021-05-12",
     }
+
+
+def fill_browser_form(page: Any, entries: dict[str, str]) -> None:
+    """Type `entries` into the fields of the page's main form in a real browser (Playwright): a select gets
+    its option chosen, any other field its text."""
+    for name, value in entries.items():
+        field = page.locator(f"main form [name={name}]").first
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
