@@ -632,6 +632,49 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     return None if grade is None or pd.isna(grade) else str(int(grade))
 
 
+def _day(value: Any) -> float | None:
+    number = pd.to_numeric(value, errors="coerce")
+    return None if pd.isna(number) else float(number)
+
+
+def episode_grade_days(
+    episodes: pd.DataFrame, subjects: Sequence[str], n_days: int
+) -> dict[str, list[int | None]]:
+    """Each subject's grade on days 0 … `n_days` - 1 after the infusion, from the episodes of
+    ``crs_episodes`` or ``icans_episodes``: an episode's maximum grade fills the days from its onset to its
+    resolution (``onset_day`` + ``duration_days``); an episode unresolved at its last assessment fills
+    through the day of that assessment (``ongoing_at_day``: it lasted at least that long, D-19.767), never
+    its onset day alone; two episodes on one day keep the higher grade; None = no episode that day. The one
+    rule of the report's heat map and the web safety page.
+
+    >>> frame = pd.DataFrame({"subject_id": ["A"], "onset_day": [1.5], "max_grade": [2],
+    ...                       "duration_days": [None], "ongoing_at_day": [3.2]})
+    >>> episode_grade_days(frame, ["A"], 5)
+    {'A': [None, 2, 2, 2, None]}
+    """
+    import math
+
+    grid: dict[str, list[int | None]] = {str(s): [None] * n_days for s in subjects}
+    for episode in episodes.to_dict("records"):
+        subject = str(episode["subject_id"])
+        onset, grade = _day(episode.get("onset_day")), _day(episode.get("max_grade"))
+        if subject not in grid or onset is None or grade is None:
+            continue
+        first = max(math.floor(onset), 0)
+        duration, ongoing = _day(episode.get("duration_days")), _day(episode.get("ongoing_at_day"))
+        if duration is not None:  # resolved: through the day of resolution
+            last = math.ceil(onset + duration)
+        elif ongoing is not None:  # unresolved: through the day of its last assessment
+            last = math.floor(ongoing) + 1
+        else:
+            last = first + 1
+        days = grid[subject]
+        for day in range(first, min(max(last, first + 1), n_days)):
+            current = days[day]
+            days[day] = int(grade) if current is None else max(current, int(grade))
+    return grid
+
+
 def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
     """`icaht` as the report shows it: each grade column as `icaht_grade_text` (blank when not gradable),
     the lower-bound columns folded into it (D-19.268). The dataset and its CSV keep every column."""
@@ -803,6 +846,7 @@ __all__ = [
     "adverse_event_datasets",
     "crs_icans_datasets",
     "early_icaht_pending",
+    "episode_grade_days",
     "icaht_grade_text",
     "icaht_shown",
     "lab_datasets",

@@ -20,6 +20,7 @@ import pandas as pd
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
+from cartrial.analysis.toxicity import episode_grade_days
 from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
@@ -435,18 +436,10 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     for ax, kind in zip(axes, ("crs", "icans"), strict=True):
         grid = np.zeros((len(subjects), n_days))
         dataset = analysis.datasets.get(f"{kind}_episodes")
-        if dataset is not None:
-            for _, episode in dataset.table.iterrows():
-                onset = pd.to_numeric(episode.get("onset_day"), errors="coerce")
-                subject = str(episode["subject_id"])
-                if pd.isna(onset) or subject not in subjects:
-                    continue
-                duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
-                end = float(onset) + (float(duration) if not pd.isna(duration) else 1.0)
-                grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
-                first, last = math.floor(float(onset)), min(math.ceil(end), n_days)
-                row = subjects.index(subject)
-                grid[row, first:last] = np.maximum(grid[row, first:last], grade)
+        if dataset is not None:  # the analysis layer's days of each episode (D-19.767)
+            days = episode_grade_days(dataset.table, subjects, n_days)
+            for row, subject in enumerate(subjects):
+                grid[row] = [0 if g is None else g for g in days[subject]]
         ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
         # days after the subject's follow-up (populations `follow_up_days`: to the cut-off, the death or
         # the end of study) are not observed, not grade 0 (D-19.210)

@@ -1137,7 +1137,6 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     onset-to-resolution days, as in the report's heat map; cytopenias are the `icaht` grades and the
     haematology CTCAE shifts (`lab_shift`); serious adverse events the treatment-emergent events flagged
     serious (`teae_listing`)."""
-    import math
 
     lock = lock_of(handle)
     today = utc_today()
@@ -1169,26 +1168,17 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]
     levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
+    from cartrial.analysis.toxicity import episode_grade_days
+
     heatmap: dict[str, list[dict[str, Any]]] = {}
     for kind in ("crs", "icans"):
-        grid: dict[str, list[int | None]] = {s: [None] * HEATMAP_DAYS for s in subjects}
+        # the analysis layer's days of each episode, as the report's heat map (D-19.767)
         dataset = analysis.datasets.get(f"{kind}_episodes")
-        if dataset is not None:
-            for _, episode in dataset.table.iterrows():
-                subject = str(episode["subject_id"])
-                onset = _num(episode.get("onset_day"))
-                grade = _num(episode.get("max_grade"))
-                if subject not in grid or onset is None or grade is None:
-                    continue
-                duration = _num(episode.get("duration_days"))
-                end = onset + (duration if duration is not None else 1.0)
-                first, last = (
-                    max(math.floor(onset), 0),
-                    min(max(math.ceil(end), math.floor(onset) + 1), HEATMAP_DAYS),
-                )
-                for day in range(first, last):
-                    current = grid[subject][day]
-                    grid[subject][day] = int(grade) if current is None else max(current, int(grade))
+        grid = (
+            episode_grade_days(dataset.table, subjects, HEATMAP_DAYS)
+            if dataset is not None
+            else {s: [None] * HEATMAP_DAYS for s in subjects}
+        )
         heatmap[kind] = [
             {
                 "subject_id": s,
