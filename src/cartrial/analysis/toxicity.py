@@ -675,6 +675,20 @@ def episode_grade_days(
     return grid
 
 
+def observed_days(follow_up_days: Any, n_days: int) -> int:
+    """How many of days 0 … `n_days` - 1 after the infusion a subject was observed: through the last whole
+    day of follow-up (populations ``follow_up_days``: to the cut-off, the death or the end of study); the
+    later days are not observed, not "no episode" (D-19.210, D-19.768). Unknown follow-up: all of them.
+
+    >>> observed_days(8, 29), observed_days(8.7, 29), observed_days(40, 29), observed_days(None, 29)
+    (9, 9, 29, 29)
+    """
+    import math
+
+    days = _day(follow_up_days)
+    return n_days if days is None else max(0, min(math.floor(days) + 1, n_days))
+
+
 def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
     """`icaht` as the report shows it: each grade column as `icaht_grade_text` (blank when not gradable),
     the lower-bound columns folded into it (D-19.268). The dataset and its CSV keep every column."""
@@ -852,4 +866,5 @@ __all__ = [
     "lab_datasets",
     "late_icaht_pending",
     "not_infused_adverse_events",
+    "observed_days",
 ]

@@ -10,7 +10,6 @@ gives byte-identical SVG.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ import pandas as pd
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
-from cartrial.analysis.toxicity import episode_grade_days
+from cartrial.analysis.toxicity import episode_grade_days, observed_days
 from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
@@ -444,9 +443,9 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         # days after the subject's follow-up (populations `follow_up_days`: to the cut-off, the death or
         # the end of study) are not observed, not grade 0 (D-19.210)
         for row, subject in enumerate(subjects):
-            follow_up = follow_ups.get(subject)
-            if follow_up is not None and follow_up < n_days - 1:
-                start = math.floor(follow_up) + 0.5
+            observed = observed_days(follow_ups.get(subject), n_days)  # D-19.768: one rule with the web
+            if observed < n_days:
+                start = observed - 0.5
                 ax.add_patch(
                     Rectangle(
                         (start, row - 0.5),

@@ -1167,9 +1167,14 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     membership = analysis.datasets["populations"].table
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]
-    levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
-    from cartrial.analysis.toxicity import episode_grade_days
+    from cartrial.analysis.toxicity import episode_grade_days, observed_days
 
+    levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
+    # days after a patient's follow-up are not observed, not "no episode" (D-19.210, D-19.768)
+    observed = {
+        str(s): observed_days(v, HEATMAP_DAYS)
+        for s, v in zip(safety["subject_id"], safety["follow_up_days"], strict=True)
+    }
     heatmap: dict[str, list[dict[str, Any]]] = {}
     for kind in ("crs", "icans"):
         # the analysis layer's days of each episode, as the report's heat map (D-19.767)
@@ -1184,6 +1189,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
                 "subject_id": s,
                 "dose_level": levels.get(s),
                 "grades": grid[s],
+                "observed_days": observed[s],
                 "max_grade": max((g for g in grid[s] if g is not None), default=None),
             }
             for s in subjects

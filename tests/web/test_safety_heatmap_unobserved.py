@@ -1,0 +1,23 @@
+"""The web safety page's heat map tells a day after a patient's follow-up (not observed) from a day without
+an episode, as the report's heat map hatches it (D-19.210, D-19.768): CT-012, infused on 2021-12-07, has 8
+days of follow-up at a 2021-12-15 cut-off (hand count), so days 9-28 are not observed, days 0-8 are."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cartrial.store import StudyService, connect
+
+
+def test_days_after_follow_up_are_not_shown_as_no_episode(example_sqlite: str) -> None:
+    from cartrial.web import views
+
+    service = StudyService(connect(example_sqlite))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, dt.date(2021, 12, 15))
+    finally:
+        service.engine.dispose()
+    rows: dict[str, Any] = {r["subject_id"]: r for r in view.heatmap["crs"]}
+    assert rows["CT-012"]["observed_days"] == 9  # days 0..8
+    assert rows["CT-001"]["observed_days"] == 29  # infused 2021-04-27: all 29 days observed
