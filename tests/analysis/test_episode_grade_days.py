@@ -1,32 +1,64 @@
-"""The CRS/ICANS heat map's days (report figure and web safety page): each episode's maximum grade fills its
-days from onset to resolution; an episode still unresolved at its last assessment fills through the day of
-that assessment (``ongoing_at_day``), not only its onset day (D-19.767). Expected values by hand."""
+"""The CRS/ICANS heat map's days (report figure and web safety page) and the swimmer plot's CRS bars: each
+episode's peak grade fills its whole calendar days on the site's calendar (day 0 = the infusion's date,
+D-19.607, as the follow-up is counted) from onset to resolution; an episode still unresolved at its last
+assessment fills through the day of that assessment, not only its onset day (D-19.767). Expected values by
+hand.
+
+The frames carry the instants (``infused_at``, ``onset_at``, ``resolved_at``, ``last_assessed_at``) the rule
+reads and also the elapsed-day columns of the same episode (``onset_day``, ``duration_days``,
+``ongoing_at_day``), which the first version counted from: changed by design (D-19.767 amended), the same
+expectations where the two agree."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
-from cartrial.analysis.toxicity import episode_grade_days
+from cartrial.analysis.toxicity import episode_grade_days, episode_span, observed_days
+
+UTC0 = dt.datetime(2021, 4, 27, tzinfo=dt.UTC)  # a UTC site's infusion at midnight: day d = elapsed d
+
+
+def _at(days: float | None, base: dt.datetime = UTC0) -> str | None:
+    return None if days is None else (base + dt.timedelta(days=days)).isoformat()
+
+
+def _episode(
+    subject: str,
+    grade: int,
+    onset: float,
+    resolved: float | None = None,
+    last: float | None = None,
+    base: dt.datetime = UTC0,
+) -> dict[str, object]:
+    """An episode `onset` days after an infusion at `base`, resolved or last assessed so many days after."""
+    return {
+        "subject_id": subject,
+        "max_grade": grade,
+        "infused_at": base.isoformat(),
+        "onset_at": _at(onset, base),
+        "resolved_at": _at(resolved, base),
+        "last_assessed_at": _at(last if last is not None else resolved, base),
+        "onset_day": onset,
+        "duration_days": None if resolved is None else resolved - onset,
+        "ongoing_at_day": None if resolved is not None else last,
+    }
 
 
 def _episodes(*rows: dict[str, object]) -> pd.DataFrame:
-    columns = ["subject_id", "onset_day", "max_grade", "duration_days", "ongoing_at_day"]
-    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
+    return pd.DataFrame(list(rows))
 
 
 def test_resolved_episode_fills_onset_to_resolution() -> None:
-    # onset day 3.333, resolved 3.01 days later (day 6.343): days 3, 4, 5, 6
-    grid = episode_grade_days(
-        _episodes({"subject_id": "A", "onset_day": 3.333, "max_grade": 1, "duration_days": 3.01}), ["A"], 10
-    )
+    # onset day 3.333, resolved on day 6.343: days 3, 4, 5, 6
+    grid = episode_grade_days(_episodes(_episode("A", 1, 3.333, resolved=6.343)), ["A"], 10)
     assert grid["A"] == [None, None, None, 1, 1, 1, 1, None, None, None]
 
 
 def test_unresolved_episode_fills_through_last_assessment() -> None:
     # onset day 2.5, unresolved, last assessed on day 5.4 (still grade 3): days 2, 3, 4, 5 (was day 2 only)
-    grid = episode_grade_days(
-        _episodes({"subject_id": "A", "onset_day": 2.5, "max_grade": 3, "ongoing_at_day": 5.4}), ["A", "B"], 8
-    )
+    grid = episode_grade_days(_episodes(_episode("A", 3, 2.5, last=5.4)), ["A", "B"], 8)
     assert grid["A"] == [None, None, 3, 3, 3, 3, None, None]
     assert grid["B"] == [None] * 8
 
@@ -34,9 +66,9 @@ def test_unresolved_episode_fills_through_last_assessment() -> None:
 def test_overlap_keeps_the_higher_grade_and_the_span_is_capped() -> None:
     grid = episode_grade_days(
         _episodes(
-            {"subject_id": "A", "onset_day": 1.0, "max_grade": 1, "duration_days": 5.0},
-            {"subject_id": "A", "onset_day": 3.2, "max_grade": 2, "ongoing_at_day": 40.0},
-            {"subject_id": "Z", "onset_day": 1.0, "max_grade": 4, "duration_days": 1.0},  # not listed
+            _episode("A", 1, 1.0, resolved=6.0),
+            _episode("A", 2, 3.2, last=40.0),
+            _episode("Z", 4, 1.0, resolved=2.0),  # not listed
         ),
         ["A"],
         6,
@@ -45,5 +77,80 @@ def test_overlap_keeps_the_higher_grade_and_the_span_is_capped() -> None:
 
 
 def test_neither_resolved_nor_assessed_after_onset_is_the_onset_day() -> None:
-    grid = episode_grade_days(_episodes({"subject_id": "A", "onset_day": 0.4, "max_grade": 2}), ["A"], 3)
+    grid = episode_grade_days(_episodes(_episode("A", 2, 0.4)), ["A"], 3)
     assert grid["A"] == [2, None, None]
+
+
+# Asia/Shanghai (UTC+08:00, no daylight saving): infused 2021-04-27 07:30 +08 (2021-04-26T23:30Z) -> day 0 is
+# 2021-04-27 on the site's calendar.
+SHANGHAI = dt.datetime(2021, 4, 26, 23, 30, tzinfo=dt.UTC)
+
+
+def _shanghai(hours_after_infusion: float) -> float:
+    return hours_after_infusion / 24
+
+
+def test_days_are_the_sites_calendar_days_not_elapsed_24_hour_periods() -> None:
+    """The review's example: onset 2021-05-01 02:00 +08 (calendar day 4; 90.5 h after the infusion, elapsed
+    day 3), still grade 3 at the last assessment 2021-05-05 06:00 +08 (calendar day 8; 190.5 h, elapsed day
+    7). Follow-up to a 2021-05-05 cut-off: 8 calendar days, days 0-8 observed. Grade 3 on days 4-8 (the
+    elapsed count showed days 3-7 and day 8, observed, blank)."""
+    episode = _episode("A", 3, _shanghai(90.5), last=_shanghai(190.5), base=SHANGHAI)
+    assert episode_span(episode, "Asia/Shanghai") == (4, 8)
+    grid = episode_grade_days(_episodes(episode), ["A"], 29, {"A": "Asia/Shanghai"})
+    assert grid["A"][:10] == [None, None, None, None, 3, 3, 3, 3, 3, None]
+    assert observed_days(8, 29) == 9 and grid["A"][8] == 3  # the last observed day is filled
+    # the same instants on a UTC site: infused 2021-04-26 23:30Z (day 0 = 04-26), onset 04-30 18:00Z
+    # (day 4), last assessed 05-04 22:00Z (day 8)
+    assert episode_span(episode, None) == (4, 8)
+
+
+def test_an_evening_onset_is_its_own_calendar_day() -> None:
+    """Infused 07:30 +08 on 04-27; onset 23:00 +08 on 04-27 (15.5 h: day 0 on both counts); resolved 01:00
+    +08 on 04-29 (41.5 h after the infusion: calendar day 2, elapsed 1.73 days). Days 0, 1, 2."""
+    episode = _episode("A", 2, _shanghai(15.5), resolved=_shanghai(41.5), base=SHANGHAI)
+    assert episode_span(episode, "Asia/Shanghai") == (0, 2)
+    grid = episode_grade_days(_episodes(episode), ["A"], 5, {"A": "Asia/Shanghai"})
+    assert grid["A"] == [2, 2, 2, None, None]
+
+
+def test_resolution_on_the_onset_day_is_one_day() -> None:
+    # onset 09:00 +08 on 04-29 (49.5 h), resolved 20:00 +08 the same day (60.5 h): day 2 only
+    episode = _episode("A", 1, _shanghai(49.5), resolved=_shanghai(60.5), base=SHANGHAI)
+    assert episode_span(episode, "Asia/Shanghai") == (2, 2)
+    grid = episode_grade_days(_episodes(episode), ["A"], 5, {"A": "Asia/Shanghai"})
+    assert grid["A"] == [None, None, 1, None, None]
+
+
+def test_onset_after_the_span_is_not_shown_and_a_late_end_is_capped() -> None:
+    grid = episode_grade_days(
+        _episodes(
+            _episode("A", 2, 30.2, resolved=33.0),  # onset day 30: after days 0-28
+            _episode("B", 3, 27.5, last=45.0),  # last assessed on day 45: days 27, 28 of the figure
+        ),
+        ["A", "B"],
+        29,
+    )
+    assert grid["A"] == [None] * 29
+    assert grid["B"] == [None] * 27 + [3, 3]
+
+
+def test_an_end_after_the_follow_up_is_filled_only_where_observed() -> None:
+    # resolved on day 12 of a patient followed 10 days (observed days 0-10): the grid holds days 5-12, the
+    # page and the figure mark days 11-28 not observed (`observed_days`)
+    grid = episode_grade_days(_episodes(_episode("A", 1, 5.1, resolved=12.3)), ["A"], 29)
+    assert grid["A"][5:13] == [1] * 8 and grid["A"][13] is None
+    assert observed_days(10, 29) == 11
+
+
+def test_an_episode_over_before_day_0_is_not_shown() -> None:
+    # onset 1.5 days before the infusion, resolved 1 day before it (day -1): nothing on day 0 (it was painted)
+    episode = _episode("A", 2, -1.5, resolved=-1.0)
+    assert episode_span(episode, None) == (-2, -1)
+    assert episode_grade_days(_episodes(episode), ["A"], 3)["A"] == [None, None, None]
+    # one that starts before day 0 and ends on day 1 shows on days 0 and 1
+    assert episode_grade_days(_episodes(_episode("A", 2, -0.5, resolved=1.5)), ["A"], 3)["A"] == [2, 2, None]
+
+
+def test_unknown_follow_up_observes_no_day() -> None:
+    assert observed_days(None, 29) == 0

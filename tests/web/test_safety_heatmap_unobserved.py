@@ -21,3 +21,21 @@ def test_days_after_follow_up_are_not_shown_as_no_episode(example_sqlite: str) -
     rows: dict[str, Any] = {r["subject_id"]: r for r in view.heatmap["crs"]}
     assert rows["CT-012"]["observed_days"] == 9  # days 0..8
     assert rows["CT-001"]["observed_days"] == 29  # infused 2021-04-27: all 29 days observed
+
+
+def test_an_unresolved_episode_fills_through_its_last_assessment(example_sqlite: str) -> None:
+    """At a 2021-05-02 cut-off CT-001's CRS (infused 2021-04-27 10:00 +08, day 0 = 04-27 on the site's
+    calendar, Asia/Shanghai) began with the fever of 04-30 18:00 +08 (day 3) and is unresolved at its last
+    assessment, 05-02 18:30 +08 (day 5; resolved only on 05-03): fever alone, ASTCT grade 1 on days 3, 4
+    and 5 (hand count; shown on day 3 alone before D-19.767); follow-up 5 days, so days 0-5 are observed."""
+    from cartrial.web import views
+
+    service = StudyService(connect(example_sqlite))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, dt.date(2021, 5, 2))
+    finally:
+        service.engine.dispose()
+    (row,) = [r for r in view.heatmap["crs"] if r["subject_id"] == "CT-001"]
+    assert row["grades"][:6] == [None, None, None, 1, 1, 1]
+    assert row["observed_days"] == 6
+    assert row["max_grade"] == 1

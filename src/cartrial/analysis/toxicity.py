@@ -29,6 +29,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
+from cartrial.columns import calendar_days, on_site_clock, utc_moment
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
@@ -637,56 +638,85 @@ def _day(value: Any) -> float | None:
     return None if pd.isna(number) else float(number)
 
 
-def episode_grade_days(
-    episodes: pd.DataFrame, subjects: Sequence[str], n_days: int
-) -> dict[str, list[int | None]]:
-    """Each subject's grade on days 0 … `n_days` - 1 after the infusion, from the episodes of
-    ``crs_episodes`` or ``icans_episodes``: an episode's maximum grade fills the days from its onset to its
-    resolution (``onset_day`` + ``duration_days``); an episode unresolved at its last assessment fills
-    through the day of that assessment (``ongoing_at_day``: it lasted at least that long, D-19.767), never
-    its onset day alone; two episodes on one day keep the higher grade; None = no episode that day. The one
-    rule of the report's heat map and the web safety page.
+def _instant(value: Any) -> dt.datetime | None:
+    if value is None or (not isinstance(value, dt.datetime) and pd.isna(value)):
+        return None
+    text = value if isinstance(value, dt.datetime) else str(value).strip()
+    return utc_moment(text) if text else None
 
-    >>> frame = pd.DataFrame({"subject_id": ["A"], "onset_day": [1.5], "max_grade": [2],
-    ...                       "duration_days": [None], "ongoing_at_day": [3.2]})
+
+def episode_span(episode: Mapping[str, Any], zone: str | None) -> tuple[int, int] | None:
+    """(first, last) whole calendar days after the infusion on which an episode of ``crs_episodes`` or
+    ``icans_episodes`` is shown, both counted on the site's calendar (`calendar_days` from the date of
+    ``infused_at`` in the subject's IANA `zone`, None: UTC; day 0 = the infusion's date, D-19.607), as the
+    follow-up (`observed_days`) is: from the day of its onset (``onset_at``) through the day of its
+    resolution (``resolved_at``); an episode unresolved at its last assessment through the day of that
+    assessment (``last_assessed_at``: it lasted at least that long), never its onset day alone, and its onset
+    day alone only when neither is known (D-19.767). Unclamped: a day may be < 0 or past the figure's span.
+    None without an infusion or onset instant. The one rule of the report's heat map and swimmer plot and
+    of the web safety page.
+
+    >>> episode = {"infused_at": "2021-04-26T23:30:00Z", "onset_at": "2021-04-28T20:00:00Z",
+    ...            "resolved_at": None, "last_assessed_at": "2021-05-04T22:00:00Z"}
+    >>> episode_span(episode, "Asia/Shanghai"), episode_span(episode, None)
+    ((2, 8), (2, 8))
+    """
+    infused, onset = _instant(episode.get("infused_at")), _instant(episode.get("onset_at"))
+    if infused is None or onset is None:
+        return None
+    day0 = on_site_clock(infused, zone)
+    end = _instant(episode.get("resolved_at")) or _instant(episode.get("last_assessed_at")) or onset
+    first = calendar_days(onset, day0)
+    return first, max(calendar_days(end, day0), first)
+
+
+def episode_grade_days(
+    episodes: pd.DataFrame, subjects: Sequence[str], n_days: int, zones: Mapping[str, str] | None = None
+) -> dict[str, list[int | None]]:
+    """Each subject's grade on days 0 … `n_days` - 1 after the infusion (whole calendar days on the site's
+    calendar, `zones`: subject_id → IANA zone, a subject not listed: UTC; D-19.607), from the episodes of
+    ``crs_episodes`` or ``icans_episodes``: each episode's peak grade (``max_grade``) fills every day of its
+    `episode_span` (onset to resolution, or through its last assessment while unresolved; a display
+    convention, not that day's grade; D-19.767); an episode that ended before day 0 is not shown; two
+    episodes on one day keep the higher grade; None = no episode that day. The one rule of the report's heat
+    map and the web safety page.
+
+    >>> frame = pd.DataFrame({"subject_id": ["A"], "max_grade": [2], "infused_at": ["2021-04-27T02:00:00Z"],
+    ...                       "onset_at": ["2021-04-28T14:00:00Z"], "resolved_at": [None],
+    ...                       "last_assessed_at": ["2021-04-30T10:00:00Z"]})
     >>> episode_grade_days(frame, ["A"], 5)
     {'A': [None, 2, 2, 2, None]}
     """
-    import math
-
+    zones = zones or {}
     grid: dict[str, list[int | None]] = {str(s): [None] * n_days for s in subjects}
     for episode in episodes.to_dict("records"):
         subject = str(episode["subject_id"])
-        onset, grade = _day(episode.get("onset_day")), _day(episode.get("max_grade"))
-        if subject not in grid or onset is None or grade is None:
+        grade = _day(episode.get("max_grade"))
+        if subject not in grid or grade is None:
             continue
-        first = max(math.floor(onset), 0)
-        duration, ongoing = _day(episode.get("duration_days")), _day(episode.get("ongoing_at_day"))
-        if duration is not None:  # resolved: through the day of resolution
-            last = math.ceil(onset + duration)
-        elif ongoing is not None:  # unresolved: through the day of its last assessment
-            last = math.floor(ongoing) + 1
-        else:
-            last = first + 1
+        span = episode_span(episode, zones.get(subject))
+        if span is None or span[1] < 0:  # no onset, or over before day 0: nothing to show
+            continue
         days = grid[subject]
-        for day in range(first, min(max(last, first + 1), n_days)):
+        for day in range(max(span[0], 0), min(span[1] + 1, n_days)):
             current = days[day]
             days[day] = int(grade) if current is None else max(current, int(grade))
     return grid
 
 
 def observed_days(follow_up_days: Any, n_days: int) -> int:
-    """How many of days 0 … `n_days` - 1 after the infusion a subject was observed: through the last whole
-    day of follow-up (populations ``follow_up_days``: to the cut-off, the death or the end of study); the
-    later days are not observed, not "no episode" (D-19.210, D-19.768). Unknown follow-up: all of them.
+    """How many of days 0 … `n_days` - 1 after the infusion a subject was observed: through the cut-off, the
+    death or the end-of-study day (populations ``follow_up_days``, whole calendar days, D-19.607); the later
+    days are not observed, not "no episode" (D-19.210, D-19.768). Unknown follow-up (no safety subject has
+    one): none observed, never all.
 
     >>> observed_days(8, 29), observed_days(8.7, 29), observed_days(40, 29), observed_days(None, 29)
-    (9, 9, 29, 29)
+    (9, 9, 29, 0)
     """
     import math
 
     days = _day(follow_up_days)
-    return n_days if days is None else max(0, min(math.floor(days) + 1, n_days))
+    return 0 if days is None else max(0, min(math.floor(days) + 1, n_days))
 
 
 def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
@@ -861,6 +891,7 @@ __all__ = [
     "crs_icans_datasets",
     "early_icaht_pending",
     "episode_grade_days",
+    "episode_span",
     "icaht_grade_text",
     "icaht_shown",
     "lab_datasets",

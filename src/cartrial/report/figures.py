@@ -19,7 +19,7 @@ import pandas as pd
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
-from cartrial.analysis.toxicity import episode_grade_days, observed_days
+from cartrial.analysis.toxicity import episode_grade_days, episode_span, observed_days
 from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
@@ -215,8 +215,9 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         "swimmer",
         "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
         + (" and relapses" if with_relapses else "")
-        + "; the marker at the bar's end says whether the patient is on study at the cut-off, left the "
-        "study or died.",
+        + "; a CRS episode spans its days from onset to resolution, or through its last assessment while "
+        "unresolved; the marker at the bar's end says whether the patient is on study at the cut-off, left "
+        "the study or died.",
         _svg(fig),
     )
 
@@ -256,19 +257,21 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
     crs_grades = {1, 2, 3}  # the legend always shows the scale up to grade 3, and every grade drawn
     episodes = analysis.datasets.get("crs_episodes")
     if episodes is not None and not episodes.table.empty:
-        for _, episode in episodes.table.iterrows():
-            onset = pd.to_numeric(episode.get("onset_day"), errors="coerce")
+        zones = subject_zones(analysis)
+        for episode in episodes.table.to_dict("records"):
             subject = str(episode["subject_id"])
-            if pd.isna(onset) or subject not in positions:
+            # the episode's whole calendar days, as the heat map's: onset to resolution, or through its last
+            # assessment while unresolved (`episode_span`, D-19.767), drawn as the cells [first, last + 1)
+            span = episode_span(episode, zones.get(subject)) if subject in positions else None
+            if span is None or span[1] < 0:
                 continue
-            duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
-            width = float(duration) if not pd.isna(duration) else 1.0
+            first, last = max(span[0], 0), span[1]
             grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
             crs_grades.add(min(grade, 5))
             ax.barh(
                 positions[subject],
-                max(width, 1.0),
-                left=float(onset),
+                last + 1 - first,
+                left=float(first),
                 height=0.6,
                 color=GRADE_COLOURS[min(grade, 5)],
                 edgecolor="black",
@@ -400,14 +403,16 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
 
 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """CRS / ICANS grade by day after infusion (days 0–28) per subject: each episode's maximum grade over
-    its onset-to-resolution span (datasets ``crs_episodes``, ``icans_episodes``)."""
+    """CRS / ICANS grade by day after infusion (days 0–28, calendar days on the site's calendar) per subject:
+    each episode's peak grade over its days from onset to resolution, or through its last assessment while
+    unresolved (`episode_grade_days`; datasets ``crs_episodes``, ``icans_episodes``; D-19.767)."""
     fig = crs_heatmap_plot(analysis, tables)
     if fig is None:
         return None
     return Figure(
         "crs_icans_heatmap",
-        "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).",
+        "CRS and ICANS grade by day after infusion: each episode's peak grade over its days, from onset to "
+        "resolution or through its last assessment while unresolved (not each day's own grade).",
         _svg(fig),
     )
 
@@ -436,7 +441,7 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         grid = np.zeros((len(subjects), n_days))
         dataset = analysis.datasets.get(f"{kind}_episodes")
         if dataset is not None:  # the analysis layer's days of each episode (D-19.767)
-            days = episode_grade_days(dataset.table, subjects, n_days)
+            days = episode_grade_days(dataset.table, subjects, n_days, subject_zones(analysis))
             for row, subject in enumerate(subjects):
                 grid[row] = [0 if g is None else g for g in days[subject]]
         ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")

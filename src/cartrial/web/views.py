@@ -22,7 +22,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -971,6 +971,8 @@ class SafetyData:
     datasets: dict[str, Any]
     snapshot: dict[str, Any]
     notes: list[str]
+    time_zones: dict[str, str] = field(default_factory=dict)
+    """subject_id → the IANA zone of the subject's study-day calendar (`subject_time_zones`; D-19.607)."""
 
 
 SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
@@ -992,7 +994,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     from cartrial.analysis.core import safety_derivations, study_populations, study_tables
     from cartrial.analysis.findings import not_infused_finding
     from cartrial.analysis.model import Dataset
-    from cartrial.analysis.populations import ENROLLED
+    from cartrial.analysis.populations import ENROLLED, subject_time_zones
 
     snapshot = snapshot_for(handle, cutoff)
     key = (
@@ -1031,7 +1033,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
         left_out = not_infused_finding(datasets, populations)  # D-19.88: the events no table here counts
         if left_out is not None:
             notes.append(left_out.statement)
-        return SafetyData(datasets, snapshot.metadata(), notes)
+        return SafetyData(datasets, snapshot.metadata(), notes, subject_time_zones(tables["infusions"]))
 
     result: SafetyData = _cached(key, make)
     return result
@@ -1133,8 +1135,9 @@ def _cytopenias(
 def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) -> SafetyView:
     """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
     lock's cut-off, else today; a lock's cut-off after today is read as of today, D-19.380). Grades are
-    the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's maximum grade fills its
-    onset-to-resolution days, as in the report's heat map; cytopenias are the `icaht` grades and the
+    the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's peak grade fills its
+    calendar days from onset to resolution, or through its last assessment while unresolved, as in the
+    report's heat map (`episode_grade_days`, D-19.767); cytopenias are the `icaht` grades and the
     haematology CTCAE shifts (`lab_shift`); serious adverse events the treatment-emergent events flagged
     serious (`teae_listing`)."""
 
@@ -1180,7 +1183,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         # the analysis layer's days of each episode, as the report's heat map (D-19.767)
         dataset = analysis.datasets.get(f"{kind}_episodes")
         grid = (
-            episode_grade_days(dataset.table, subjects, HEATMAP_DAYS)
+            episode_grade_days(dataset.table, subjects, HEATMAP_DAYS, analysis.time_zones)
             if dataset is not None
             else {s: [None] * HEATMAP_DAYS for s in subjects}
         )

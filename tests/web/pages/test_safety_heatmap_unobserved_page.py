@@ -22,3 +22,11 @@ def test_safety_page_marks_days_after_follow_up_not_observed(login: Any, web_app
     assert len(re.findall(r'class="cell unobserved"', _crs_row(page, "CT-012"))) == 20
     assert "unobserved" not in _crs_row(page, "CT-001")
     assert "not observed" in page  # the legend says what the marked cells are
+    # the legend paragraph itself (the cells' own titles say "not observed" too) says what a marked cell
+    # and a filled cell are; the cell names its abbreviation for a screen reader
+    legend = page[page.index('id="heat-legend"') : page.index("</p>", page.index('id="heat-legend"'))]
+    assert "= after the patient's follow-up (cut-off, death or end of study): not observed" in legend
+    assert '<abbr title="not observed">n/o</abbr>' in legend
+    assert "the episode's peak grade over its days" in legend
+    assert "not that day's own grade" in legend
+    assert '<abbr title="not observed: after the follow-up">n/o</abbr>' in _crs_row(page, "CT-012")

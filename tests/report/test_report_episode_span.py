@@ -1,0 +1,49 @@
+"""The report's swimmer plot drew an unresolved CRS episode as one day (its own copy of the span rule,
+``width = duration if known else 1``) while the heat map filled it through its last assessment; both now draw
+`cartrial.analysis.toxicity.episode_span` (D-19.767): the episode's whole calendar days on the site's
+calendar, from onset to resolution or through its last assessment while unresolved.
+
+Example study at a 2021-05-02 cut-off, counted by hand: only CT-001 is infused (2021-04-27 10:00 +08,
+Asia/Shanghai: day 0 = 04-27). Its CRS began with the fever of 04-30 18:00 +08 (day 3) and is unresolved at
+its last assessment, 05-02 18:30 +08 (day 5; it resolves on 05-03): fever alone, ASTCT grade 1, on days 3, 4
+and 5. Follow-up to the cut-off: 5 days (days 0-5 observed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from cartrial.analysis import analyse
+from cartrial.report.figures import crs_heatmap_figure, crs_heatmap_plot, swimmer_figure, swimmer_plot
+from cartrial.store.snapshot import read_snapshot
+
+
+def test_an_unresolved_crs_is_drawn_through_its_last_assessment(example_sqlite_template: Path) -> None:
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2021, 5, 2))
+    analysis = analyse(snapshot)
+    (episode,) = analysis.datasets["crs_episodes"].table.to_dict("records")
+    assert episode["subject_id"] == "CT-001" and episode["resolved_at"] is None  # the case under test
+
+    swimmer = swimmer_plot(analysis, snapshot.tables)
+    ax = swimmer.axes[0]
+    bars = [p for p in ax.patches if p.get_linewidth() == 0.5]  # the CRS episodes' bars (black edge)
+    assert [(b.get_x(), b.get_width()) for b in bars] == [(3.0, 3.0)]  # days 3, 4, 5: cells [3, 6)
+
+    heatmap = crs_heatmap_plot(analysis, snapshot.tables)
+    crs = heatmap.axes[0]
+    row = [int(v) for v in crs.images[0].get_array()[0]]
+    assert row[:7] == [0, 0, 0, 1, 1, 1, 0]
+    assert sum(row) == 3
+    (patch,) = [p for p in crs.patches if p.get_gid() == "unobserved-CT-001"]
+    assert patch.get_x() == 5.5  # day 5 observed (and filled), day 6 on not observed
+
+    # the captions say what a cell and a bar are: the episode's peak grade over its days, not each day's
+    heatmap_figure, swimmer = (
+        crs_heatmap_figure(analysis, snapshot.tables),
+        swimmer_figure(analysis, snapshot.tables),
+    )
+    assert heatmap_figure is not None and swimmer is not None
+    assert "each episode's peak grade over its days" in heatmap_figure.caption
+    assert "through its last assessment while unresolved" in heatmap_figure.caption
+    assert "not each day's own grade" in heatmap_figure.caption
+    assert "through its last assessment while unresolved" in swimmer.caption
