@@ -639,7 +639,7 @@ def _day(value: Any) -> float | None:
 
 
 def _instant(value: Any) -> dt.datetime | None:
-    if value is None or (not isinstance(value, dt.datetime) and pd.isna(value)):
+    if value is None or pd.isna(value):  # blank, NaN or NaT
         return None
     text = value if isinstance(value, dt.datetime) else str(value).strip()
     return utc_moment(text) if text else None
