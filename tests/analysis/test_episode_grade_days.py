@@ -4,10 +4,11 @@ D-19.607, as the follow-up is counted) from onset to resolution; an episode stil
 assessment fills through the day of that assessment, not only its onset day (D-19.767). Expected values by
 hand.
 
-The frames carry the instants (``infused_at``, ``onset_at``, ``resolved_at``, ``last_assessed_at``) the rule
-reads and also the elapsed-day columns of the same episode (``onset_day``, ``duration_days``,
-``ongoing_at_day``), which the first version counted from: changed by design (D-19.767 amended), the same
-expectations where the two agree."""
+The frames carry the instants (``infused_at``, ``onset_at``, ``resolved_at``, ``last_ongoing_at``) the rule
+reads (and ``last_assessed_at``, the subject's last assessment of any kind, which it no longer reads) and
+also the elapsed-day columns of the same episode (``onset_day``, ``duration_days``, ``ongoing_at_day``),
+which the first version counted from: changed by design (D-19.767 amended), the same expectations where the
+two agree."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def _episode(
         "onset_at": _at(onset, base),
         "resolved_at": _at(resolved, base),
         "last_assessed_at": _at(last if last is not None else resolved, base),
+        "last_ongoing_at": None if resolved is not None else _at(last, base),
         "onset_day": onset,
         "duration_days": None if resolved is None else resolved - onset,
         "ongoing_at_day": None if resolved is not None else last,
@@ -135,12 +137,16 @@ def test_onset_after_the_span_is_not_shown_and_a_late_end_is_capped() -> None:
     assert grid["B"] == [None] * 27 + [3, 3]
 
 
-def test_an_end_after_the_follow_up_is_filled_only_where_observed() -> None:
-    # resolved on day 12 of a patient followed 10 days (observed days 0-10): the grid holds days 5-12, the
-    # page and the figure mark days 11-28 not observed (`observed_days`)
+def test_an_end_after_the_follow_up_fills_the_grid_and_only_observed_days_are_shown() -> None:
+    # resolved on day 12 of a patient followed 10 days (observed days 0-10): the grid holds days 5-12 (whole
+    # grid: days 0-4 none, 5-12 grade 1, 13-28 none); the page and the figure show the first 11 days
+    # (`observed_days`) and mark days 11-28 not observed, so the episode is shown on days 5-10 only
     grid = episode_grade_days(_episodes(_episode("A", 1, 5.1, resolved=12.3)), ["A"], 29)
     assert grid["A"][5:13] == [1] * 8 and grid["A"][13] is None
-    assert observed_days(10, 29) == 11
+    assert grid["A"] == [None] * 5 + [1] * 8 + [None] * 16
+    shown = observed_days(10, 29)
+    assert shown == 11
+    assert grid["A"][:shown] == [None] * 5 + [1] * 6
 
 
 def test_an_episode_over_before_day_0_is_not_shown() -> None:
@@ -154,3 +160,37 @@ def test_an_episode_over_before_day_0_is_not_shown() -> None:
 
 def test_unknown_follow_up_observes_no_day() -> None:
     assert observed_days(None, 29) == 0
+
+
+def test_an_unresolved_icans_episode_is_not_filled_through_not_assessable_rows() -> None:
+    # ICANS grade 2 (ICE 5, alert) on day 2, then only "not assessable" rows (unarousable from sedation, ICE
+    # 0, no other finding: neither grade 0 nor ≥ 1, D-19.675) on days 3, 6 and 9: the episode is unresolved
+    # and was last graded on day 2, so it fills day 2 only, not days 2-9. Infusion 2024-01-10 09:00 UTC (day
+    # 0 = 10 January): 12 January = day 2, 19 January = day 9. The subject's last assessment of any kind stays
+    # `last_assessed_at` (19 January); the episode's own last graded assessment is `last_ongoing_at`.
+    from cartrial.grading.frames import derive_icans_episodes
+
+    rows = pd.DataFrame(
+        {
+            "subject_id": ["S1"] * 4,
+            "assessed_at": [
+                "2024-01-12T10:00Z",
+                "2024-01-13T10:00Z",
+                "2024-01-16T10:00Z",
+                "2024-01-19T10:00Z",
+            ],
+            "consciousness": ["alert", "unarousable", "unarousable", "unarousable"],
+            "seizure": ["none"] * 4,
+            "motor": ["none"] * 4,
+            "cerebral_edema": ["none"] * 4,
+            "ice_total": [5, 0, 0, 0],
+            "consciousness_other_cause": ["false", "true", "true", "true"],
+        }
+    )
+    table = derive_icans_episodes(rows, {"S1": dt.datetime(2024, 1, 10, 9, tzinfo=dt.UTC)}).table
+    (episode,) = table.to_dict("records")
+    assert (episode["max_grade"], episode["resolved_at"]) == (2, None)
+    assert pd.Timestamp(episode["last_assessed_at"]) == pd.Timestamp("2024-01-19T10:00Z")
+    assert pd.Timestamp(episode["last_ongoing_at"]) == pd.Timestamp("2024-01-12T10:00Z")
+    assert episode_span(episode, None) == (2, 2)
+    assert episode_grade_days(table, ["S1"], 12)["S1"] == [None, None, 2] + [None] * 9

@@ -27,7 +27,13 @@ def test_an_unresolved_crs_is_drawn_through_its_last_assessment(example_sqlite_t
     swimmer = swimmer_plot(analysis, snapshot.tables)
     ax = swimmer.axes[0]
     bars = [p for p in ax.patches if p.get_linewidth() == 0.5]  # the CRS episodes' bars (black edge)
-    assert [(b.get_x(), b.get_width()) for b in bars] == [(3.0, 3.0)]  # days 3, 4, 5: cells [3, 6)
+    # days 3, 4, 5, each centred on its day as the follow-up bar's end and the relapse marks are (points
+    # x = day): [2.5, 5.5], clipped to the follow-up bar, which ends at day 5 (the cut-off): [2.5, 5.0].
+    # Changed by design (was the cells [3, 6): the bar ran a day past the cut-off; D-19.767 amended)
+    assert [(b.get_x(), b.get_width()) for b in bars] == [(2.5, 2.5)]
+    (follow_up,) = [p for p in ax.patches if p.get_linewidth() != 0.5]
+    assert (follow_up.get_x(), follow_up.get_width()) == (0.0, 5.0)  # follow-up: days 0-5
+    assert bars[0].get_x() + bars[0].get_width() <= follow_up.get_x() + follow_up.get_width()
 
     heatmap = crs_heatmap_plot(analysis, snapshot.tables)
     crs = heatmap.axes[0]
@@ -44,6 +50,12 @@ def test_an_unresolved_crs_is_drawn_through_its_last_assessment(example_sqlite_t
     )
     assert heatmap_figure is not None and swimmer is not None
     assert "each episode's peak grade over its days" in heatmap_figure.caption
-    assert "through its last assessment while unresolved" in heatmap_figure.caption
+    # (wording changed by design: "through the day of its last graded assessment", D-19.767 amended)
+    assert "through the day of its last graded assessment while unresolved" in heatmap_figure.caption
+    assert "from the day of onset through the day of resolution" in heatmap_figure.caption
     assert "not each day's own grade" in heatmap_figure.caption
-    assert "through its last assessment while unresolved" in swimmer.caption
+    assert "through the day of its last graded assessment while unresolved" in swimmer.caption
+    assert "through the day of resolution" in swimmer.caption
+    # "day" is a calendar day here, not the elapsed days of the datasets' onset_day
+    for caption in (heatmap_figure.caption, swimmer.caption):
+        assert "calendar days on the site's calendar, day 0 = infusion date" in caption

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -53,6 +54,24 @@ the therapies form (D-19.476, D-19.434)."""
 THERAPY_MEASURES = ("tocilizumab", "corticosteroid")
 """The per-subject treatment flags of `crs_icans_datasets` (``crs_tocilizumab`` …) and, with ``_doses``,
 the episode columns they are read from."""
+
+
+ELAPSED_DAYS = "elapsed days from the infusion instant (not the calendar study day, D-19.607)"
+"""What the ``*_day`` columns of the episode datasets count: fractional days since the infusion's clock
+time."""
+
+EPISODE_COLUMNS: dict[str, str] = {
+    "onset_day": "onset, " + ELAPSED_DAYS,
+    "max_grade_day": "first assessment at the peak grade, " + ELAPSED_DAYS,
+    "duration_days": "onset to resolution, elapsed days (fractional); blank while unresolved",
+    "ongoing_at_day": "unresolved episode: the subject's last assessment, " + ELAPSED_DAYS,
+    "last_assessed_at": "instant of the subject's last assessment of any kind (ADTTE TTCRSRES censoring, "
+    "D-19.588)",
+    "last_ongoing_at": "unresolved episode: instant of its last graded assessment (never an ICANS 'not "
+    "assessable' row, D-19.675); the heat map and swimmer plot fill through its calendar day (D-19.767)",
+}
+"""Descriptions of the episode datasets' day columns (``crs_episodes``, ``icans_episodes``): elapsed days, not
+the calendar days of the heat map and swimmer plot (`episode_span`)."""
 
 
 def _episode_subjects(
@@ -211,6 +230,7 @@ def crs_icans_datasets(
             ("crs_assessments", "infusions", "therapies"),
             notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems, *untreated),
             engine=(crs.metadata,),
+            columns=EPISODE_COLUMNS,
         ),
         "icans_episodes": Dataset(
             "icans_episodes",
@@ -226,6 +246,7 @@ def crs_icans_datasets(
                 *untreated,
             ),
             engine=(icans.metadata,),
+            columns=EPISODE_COLUMNS,
         ),
         "crs_icans_by_subject": Dataset(
             "crs_icans_by_subject",
@@ -239,7 +260,8 @@ def crs_icans_datasets(
             columns={
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
-                "crs_first_onset_day": "study day of the first CRS episode's onset (day 0 = infusion)",
+                "crs_first_onset_day": "onset of the first CRS episode, " + ELAPSED_DAYS,
+                "icans_first_onset_day": "onset of the first ICANS episode, " + ELAPSED_DAYS,
                 "crs_total_duration_days": "sum of the CRS episodes' durations, days; blank while an episode "
                 "is ongoing (crs_ongoing: its duration is not known yet, D-19.589)",
             },
@@ -650,14 +672,15 @@ def episode_span(episode: Mapping[str, Any], zone: str | None) -> tuple[int, int
     ``icans_episodes`` is shown, both counted on the site's calendar (`calendar_days` from the date of
     ``infused_at`` in the subject's IANA `zone`, None: UTC; day 0 = the infusion's date, D-19.607), as the
     follow-up (`observed_days`) is: from the day of its onset (``onset_at``) through the day of its
-    resolution (``resolved_at``); an episode unresolved at its last assessment through the day of that
-    assessment (``last_assessed_at``: it lasted at least that long), never its onset day alone, and its onset
+    resolution (``resolved_at``); an episode unresolved at its last assessment through the day of the last
+    assessment that graded it (``last_ongoing_at``: it lasted at least that long; never a later ICANS "not
+    assessable" row, D-19.675, which ``last_assessed_at`` may be), not its onset day alone, and its onset
     day alone only when neither is known (D-19.767). Unclamped: a day may be < 0 or past the figure's span.
     None without an infusion or onset instant. The one rule of the report's heat map and swimmer plot and
     of the web safety page.
 
     >>> episode = {"infused_at": "2021-04-26T23:30:00Z", "onset_at": "2021-04-28T20:00:00Z",
-    ...            "resolved_at": None, "last_assessed_at": "2021-05-04T22:00:00Z"}
+    ...            "resolved_at": None, "last_ongoing_at": "2021-05-04T22:00:00Z"}
     >>> episode_span(episode, "Asia/Shanghai"), episode_span(episode, None)
     ((2, 8), (2, 8))
     """
@@ -665,7 +688,7 @@ def episode_span(episode: Mapping[str, Any], zone: str | None) -> tuple[int, int
     if infused is None or onset is None:
         return None
     day0 = on_site_clock(infused, zone)
-    end = _instant(episode.get("resolved_at")) or _instant(episode.get("last_assessed_at")) or onset
+    end = _instant(episode.get("resolved_at")) or _instant(episode.get("last_ongoing_at")) or onset
     first = calendar_days(onset, day0)
     return first, max(calendar_days(end, day0), first)
 
@@ -676,14 +699,14 @@ def episode_grade_days(
     """Each subject's grade on days 0 … `n_days` - 1 after the infusion (whole calendar days on the site's
     calendar, `zones`: subject_id → IANA zone, a subject not listed: UTC; D-19.607), from the episodes of
     ``crs_episodes`` or ``icans_episodes``: each episode's peak grade (``max_grade``) fills every day of its
-    `episode_span` (onset to resolution, or through its last assessment while unresolved; a display
+    `episode_span` (onset to resolution, or through its last graded assessment while unresolved; a display
     convention, not that day's grade; D-19.767); an episode that ended before day 0 is not shown; two
     episodes on one day keep the higher grade; None = no episode that day. The one rule of the report's heat
     map and the web safety page.
 
     >>> frame = pd.DataFrame({"subject_id": ["A"], "max_grade": [2], "infused_at": ["2021-04-27T02:00:00Z"],
     ...                       "onset_at": ["2021-04-28T14:00:00Z"], "resolved_at": [None],
-    ...                       "last_assessed_at": ["2021-04-30T10:00:00Z"]})
+    ...                       "last_ongoing_at": ["2021-04-30T10:00:00Z"]})
     >>> episode_grade_days(frame, ["A"], 5)
     {'A': [None, 2, 2, 2, None]}
     """
@@ -713,8 +736,6 @@ def observed_days(follow_up_days: Any, n_days: int) -> int:
     >>> observed_days(8, 29), observed_days(8.7, 29), observed_days(40, 29), observed_days(None, 29)
     (9, 9, 29, 0)
     """
-    import math
-
     days = _day(follow_up_days)
     return 0 if days is None else max(0, min(math.floor(days) + 1, n_days))
 

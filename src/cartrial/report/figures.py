@@ -215,9 +215,10 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         "swimmer",
         "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
         + (" and relapses" if with_relapses else "")
-        + "; a CRS episode spans its days from onset to resolution, or through its last assessment while "
-        "unresolved; the marker at the bar's end says whether the patient is on study at the cut-off, left "
-        "the study or died.",
+        + "; days are calendar days on the site's calendar, day 0 = infusion date; a CRS episode spans its "
+        "days from the day of onset through the day of resolution, or through the day of its last graded "
+        "assessment while unresolved, within the follow-up bar; the marker at the bar's end says whether "
+        "the patient is on study at the cut-off, left the study or died.",
         _svg(fig),
     )
 
@@ -245,9 +246,11 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
             if not pd.isna(post):
                 contact[str(sid)] = float(post)
     ends: set[str] = set()
+    bar_ends: dict[str, float] = {}
     for row, record in enumerate(safety.iloc[::-1].to_dict("records")):
         sid, level, follow_up = str(record["subject_id"]), record["dose_level"], record["follow_up_days"]
         days = contact.get(sid, float(follow_up) if not pd.isna(follow_up) else 0.0)
+        bar_ends[sid] = days
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
         end = _end_of_bar(record)
         ends.add(end)
@@ -261,17 +264,22 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
         for episode in episodes.table.to_dict("records"):
             subject = str(episode["subject_id"])
             # the episode's whole calendar days, as the heat map's: onset to resolution, or through its last
-            # assessment while unresolved (`episode_span`, D-19.767), drawn as the cells [first, last + 1)
+            # graded assessment while unresolved (`episode_span`, D-19.767), each day centred on its point
+            # x = day as the follow-up bar's end and the relapse marks are: [first - 0.5, last + 0.5], clipped
+            # to the follow-up bar [0, end] so it never runs past the cut-off; an episode starting at or after
+            # the bar's end (a relapse follow-up that ended before it) is drawn whole, never hidden
             span = episode_span(episode, zones.get(subject)) if subject in positions else None
             if span is None or span[1] < 0:
                 continue
-            first, last = max(span[0], 0), span[1]
+            left, right = max(span[0] - 0.5, 0.0), span[1] + 0.5
+            if bar_ends[subject] > left:
+                right = min(right, bar_ends[subject])
             grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
             crs_grades.add(min(grade, 5))
             ax.barh(
                 positions[subject],
-                last + 1 - first,
-                left=float(first),
+                right - left,
+                left=left,
                 height=0.6,
                 color=GRADE_COLOURS[min(grade, 5)],
                 edgecolor="black",
@@ -404,15 +412,17 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """CRS / ICANS grade by day after infusion (days 0–28, calendar days on the site's calendar) per subject:
-    each episode's peak grade over its days from onset to resolution, or through its last assessment while
-    unresolved (`episode_grade_days`; datasets ``crs_episodes``, ``icans_episodes``; D-19.767)."""
+    each episode's peak grade over its days from onset to resolution, or through its last graded assessment
+    while unresolved (`episode_grade_days`; datasets ``crs_episodes``, ``icans_episodes``; D-19.767)."""
     fig = crs_heatmap_plot(analysis, tables)
     if fig is None:
         return None
     return Figure(
         "crs_icans_heatmap",
-        "CRS and ICANS grade by day after infusion: each episode's peak grade over its days, from onset to "
-        "resolution or through its last assessment while unresolved (not each day's own grade).",
+        "CRS and ICANS grade by day after infusion (calendar days on the site's calendar, day 0 = infusion "
+        "date): each episode's peak grade over its days, from the day of onset through the day of "
+        "resolution, or through the day of its last graded assessment while unresolved (not each day's own "
+        "grade).",
         _svg(fig),
     )
 

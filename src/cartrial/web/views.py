@@ -1136,7 +1136,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
     lock's cut-off, else today; a lock's cut-off after today is read as of today, D-19.380). Grades are
     the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's peak grade fills its
-    calendar days from onset to resolution, or through its last assessment while unresolved, as in the
+    calendar days from onset to resolution, or through its last graded assessment while unresolved, as in the
     report's heat map (`episode_grade_days`, D-19.767); cytopenias are the `icaht` grades and the
     haematology CTCAE shifts (`lab_shift`); serious adverse events the treatment-emergent events flagged
     serious (`teae_listing`)."""
