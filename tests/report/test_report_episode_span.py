@@ -11,6 +11,7 @@ and 5. Follow-up to the cut-off: 5 days (days 0-5 observed)."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 from cartrial.analysis import analyse
@@ -59,3 +60,33 @@ def test_an_unresolved_crs_is_drawn_through_its_last_assessment(example_sqlite_t
     # "day" is a calendar day here, not the elapsed days of the datasets' onset_day
     for caption in (heatmap_figure.caption, swimmer.caption):
         assert "calendar days on the site's calendar, day 0 = infusion date" in caption
+
+
+def _onset_at_01_00_on_the_site_calendar(url: str) -> None:
+    """CT-001's first febrile CRS assessment moved from 04-30 10:00Z to 04-29 17:00Z: 04-29 in UTC but
+    04-30 01:00 +08 at its site (Asia/Shanghai), so the onset's day differs by calendar."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        moved = db.execute(
+            "UPDATE crs_assessment SET assessed_at = '2021-04-29 17:00:00.000000' "
+            "WHERE subject_id = 'CT-001' AND assessed_at = '2021-04-30 10:00:00.000000'"
+        ).rowcount
+    assert moved == 1
+
+
+def test_the_episode_days_are_counted_on_the_site_calendar_not_utc(example_sqlite: str) -> None:
+    # infused 2021-04-27 02:00Z (10:00 +08): day 0 = 04-27 on both calendars. Onset 04-29 17:00Z =
+    # 04-30 01:00 +08: day 3 at the site (day 2 in UTC); elapsed 2 d 15 h = 2.625 days (onset_day, not a
+    # calendar day). Unresolved at the last assessment, 05-02 10:30Z = 18:30 +08: day 5 on both. So days
+    # 3-5 at the site; read in UTC it would be days 2-5.
+    _onset_at_01_00_on_the_site_calendar(example_sqlite)
+    snapshot = read_snapshot(example_sqlite, dt.date(2021, 5, 2))
+    analysis = analyse(snapshot)
+    (episode,) = analysis.datasets["crs_episodes"].table.to_dict("records")
+    assert episode["onset_day"] == 2.625 and episode["resolved_at"] is None
+
+    row = [int(v) for v in crs_heatmap_plot(analysis, snapshot.tables).axes[0].images[0].get_array()[0]]
+    assert row[:7] == [0, 0, 0, 1, 1, 1, 0]  # UTC: [0, 0, 1, 1, 1, 1, 0]
+
+    ax = swimmer_plot(analysis, snapshot.tables).axes[0]
+    bars = [p for p in ax.patches if p.get_linewidth() == 0.5]
+    assert [(b.get_x(), b.get_width()) for b in bars] == [(2.5, 2.5)]  # UTC: (1.5, 3.5)

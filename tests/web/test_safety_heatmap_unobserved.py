@@ -39,3 +39,26 @@ def test_an_unresolved_episode_fills_through_its_last_assessment(example_sqlite:
     assert row["grades"][:6] == [None, None, None, 1, 1, 1]
     assert row["observed_days"] == 6
     assert row["max_grade"] == 1
+
+
+def test_the_episode_days_are_counted_on_the_site_calendar_not_utc(example_sqlite: str) -> None:
+    """CT-001's first febrile CRS assessment moved to 2021-04-29 17:00Z = 04-30 01:00 +08 (Asia/Shanghai):
+    onset on day 3 at the site (04-29 in UTC would be day 2; infused 04-27 10:00 +08, day 0 = 04-27 on both);
+    unresolved at its last assessment, 05-02 18:30 +08 (day 5): days 3-5, as the report shows them."""
+    import sqlite3
+
+    from cartrial.web import views
+
+    with sqlite3.connect(example_sqlite.removeprefix("sqlite:///")) as db:
+        moved = db.execute(
+            "UPDATE crs_assessment SET assessed_at = '2021-04-29 17:00:00.000000' "
+            "WHERE subject_id = 'CT-001' AND assessed_at = '2021-04-30 10:00:00.000000'"
+        ).rowcount
+    assert moved == 1
+    service = StudyService(connect(example_sqlite))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, dt.date(2021, 5, 2))
+    finally:
+        service.engine.dispose()
+    (row,) = [r for r in view.heatmap["crs"] if r["subject_id"] == "CT-001"]
+    assert row["grades"][:7] == [None, None, None, 1, 1, 1, None]  # UTC: [None, None, 1, 1, 1, 1, None]
