@@ -16,7 +16,9 @@ import datetime as dt
 
 import pandas as pd
 
-from cartrial.analysis.toxicity import episode_grade_days, episode_span, observed_days
+from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
+
+U = UNGRADED  # an unresolved episode's day after its last graded day: unresolved, not graded (D-19.767)
 
 UTC0 = dt.datetime(2021, 4, 27, tzinfo=dt.UTC)  # a UTC site's infusion at midnight: day d = elapsed d
 
@@ -59,9 +61,11 @@ def test_resolved_episode_fills_onset_to_resolution() -> None:
 
 
 def test_unresolved_episode_fills_through_last_assessment() -> None:
-    # onset day 2.5, unresolved, last assessed on day 5.4 (still grade 3): days 2, 3, 4, 5 (was day 2 only)
+    # onset day 2.5, unresolved, last assessed on day 5.4 (still grade 3): days 2, 3, 4, 5 (was day 2 only);
+    # days 6, 7 (observed: no `observed` given, all 8 days) unresolved, not graded (were None; changed by
+    # design, D-19.767 amended)
     grid = episode_grade_days(_episodes(_episode("A", 3, 2.5, last=5.4)), ["A", "B"], 8)
-    assert grid["A"] == [None, None, 3, 3, 3, 3, None, None]
+    assert grid["A"] == [None, None, 3, 3, 3, 3, U, U]
     assert grid["B"] == [None] * 8
 
 
@@ -80,7 +84,7 @@ def test_overlap_keeps_the_higher_grade_and_the_span_is_capped() -> None:
 
 def test_neither_resolved_nor_assessed_after_onset_is_the_onset_day() -> None:
     grid = episode_grade_days(_episodes(_episode("A", 2, 0.4)), ["A"], 3)
-    assert grid["A"] == [2, None, None]
+    assert grid["A"] == [2, U, U]  # unresolved: days 1, 2 not graded (were None; changed by design)
 
 
 # Asia/Shanghai (UTC+08:00, no daylight saving): infused 2021-04-27 07:30 +08 (2021-04-26T23:30Z) -> day 0 is
@@ -100,8 +104,12 @@ def test_days_are_the_sites_calendar_days_not_elapsed_24_hour_periods() -> None:
     episode = _episode("A", 3, _shanghai(90.5), last=_shanghai(190.5), base=SHANGHAI)
     assert episode_span(episode, "Asia/Shanghai") == (4, 8)
     grid = episode_grade_days(_episodes(episode), ["A"], 29, {"A": "Asia/Shanghai"})
-    assert grid["A"][:10] == [None, None, None, None, 3, 3, 3, 3, 3, None]
+    assert grid["A"][:9] == [None, None, None, None, 3, 3, 3, 3, 3]
     assert observed_days(8, 29) == 9 and grid["A"][8] == 3  # the last observed day is filled
+    # day 9 on, no `observed` given: unresolved, not graded (was None; changed by design, D-19.767 amended)
+    assert grid["A"][9:] == [U] * 20
+    observed = episode_grade_days(_episodes(episode), ["A"], 29, {"A": "Asia/Shanghai"}, {"A": 9})
+    assert observed["A"] == [None] * 4 + [3] * 5 + [None] * 20  # days 9-28 not observed: no state
     # the same instants on a UTC site: infused 2021-04-26 23:30Z (day 0 = 04-26), onset 04-30 18:00Z
     # (day 4), last assessed 05-04 22:00Z (day 8)
     assert episode_span(episode, None) == (4, 8)
@@ -193,4 +201,33 @@ def test_an_unresolved_icans_episode_is_not_filled_through_not_assessable_rows()
     assert pd.Timestamp(episode["last_assessed_at"]) == pd.Timestamp("2024-01-19T10:00Z")
     assert pd.Timestamp(episode["last_ongoing_at"]) == pd.Timestamp("2024-01-12T10:00Z")
     assert episode_span(episode, None) == (2, 2)
-    assert episode_grade_days(table, ["S1"], 12)["S1"] == [None, None, 2] + [None] * 9
+    # followed to day 9 (observed days 0-9): days 3-9 are unresolved, not graded, days 10, 11 not observed;
+    # they were None, read as "no episode" (grade 0 in the report) while the engine says unresolved (changed
+    # by design, D-19.767 amended)
+    assert episode_grade_days(table, ["S1"], 12, observed={"S1": 10})["S1"] == [None, None, 2] + [U] * 7 + [
+        None,
+        None,
+    ]
+
+
+def test_an_unresolved_episode_is_unresolved_not_graded_after_its_last_graded_day() -> None:
+    # grade 2, onset day 2.5, last graded on day 3.4, unresolved; observed days 0-7: days 2, 3 grade 2; days
+    # 4-7 unresolved, not graded; days 8, 9 not observed (nothing)
+    grid = episode_grade_days(_episodes(_episode("A", 2, 2.5, last=3.4)), ["A"], 10, observed={"A": 8})
+    assert grid["A"] == [None, None, 2, 2, U, U, U, U, None, None]
+    # a resolved episode has no such days
+    grid = episode_grade_days(_episodes(_episode("A", 2, 2.5, resolved=3.4)), ["A"], 10, observed={"A": 8})
+    assert grid["A"] == [None, None, 2, 2] + [None] * 6
+
+
+def test_the_not_graded_days_stop_at_the_next_episodes_onset() -> None:
+    # episode 1: grade 1, days 1-2, unresolved; episode 2: grade 3, onset day 5.5, resolved day 6.2; observed
+    # days 0-9: days 3, 4 not graded, 5, 6 grade 3, 7-9 nothing (the first episode's state does not resume)
+    grid = episode_grade_days(
+        _episodes(_episode("A", 1, 1.2, last=2.0), _episode("A", 3, 5.5, resolved=6.2)),
+        ["A"],
+        10,
+        observed={"A": 10},
+    )
+    assert grid["A"] == [None, 1, 1, U, U, 3, 3, None, None, None]
+    assert UNGRADED < 0  # never a grade: below grade 0

@@ -10,11 +10,13 @@ and 5. Follow-up to the cut-off: 5 days (days 0-5 observed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 from pathlib import Path
 
 from cartrial.analysis import analyse
+from cartrial.analysis.model import Analysis
 from cartrial.report.figures import crs_heatmap_figure, crs_heatmap_plot, swimmer_figure, swimmer_plot
 from cartrial.store.snapshot import read_snapshot
 
@@ -90,3 +92,67 @@ def test_the_episode_days_are_counted_on_the_site_calendar_not_utc(example_sqlit
     ax = swimmer_plot(analysis, snapshot.tables).axes[0]
     bars = [p for p in ax.patches if p.get_linewidth() == 0.5]
     assert [(b.get_x(), b.get_width()) for b in bars] == [(2.5, 2.5)]  # UTC: (1.5, 3.5)
+
+
+def test_an_unresolved_episodes_days_after_its_last_graded_day_are_hatched_not_grade_0(
+    example_sqlite: str,
+) -> None:
+    """CT-001's CRS assessment of 05-02 10:30Z (day 5) removed: at the 2021-05-02 cut-off its CRS (grade 1
+    from day 3) is unresolved at its last assessment, 05-01 18:00 +08 (day 4), and followed to day 5. Days 3,
+    4 grade 1; day 5 "unresolved, not graded": one hatched cell [4.5, 5.5], not grade 0 (D-19.767 amended);
+    day 6 on not observed; the legend names both."""
+    with sqlite3.connect(example_sqlite.removeprefix("sqlite:///")) as db:
+        removed = db.execute(
+            "DELETE FROM crs_assessment WHERE subject_id = 'CT-001' "
+            "AND assessed_at = '2021-05-02 10:30:00.000000'"
+        ).rowcount
+    assert removed == 1
+    snapshot = read_snapshot(example_sqlite, dt.date(2021, 5, 2))
+    analysis = analyse(snapshot)
+    (episode,) = analysis.datasets["crs_episodes"].table.to_dict("records")
+    assert episode["resolved_at"] is None
+    fig = crs_heatmap_plot(analysis, snapshot.tables)
+    crs = fig.axes[0]
+    (patch,) = [p for p in crs.patches if p.get_gid() == "ungraded-CT-001"]
+    assert (patch.get_x(), patch.get_width()) == (4.5, 1.0)
+    assert patch.get_hatch()
+    (unobserved,) = [p for p in crs.patches if p.get_gid() == "unobserved-CT-001"]
+    assert unobserved.get_x() == 5.5
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "unresolved, not graded (after its last graded assessment)" in labels
+
+
+def _with(analysis: Analysis, name: str, column: str, value: float) -> Analysis:
+    """`analysis` with CT-001's `column` of dataset `name` set to `value`."""
+    dataset = analysis.datasets[name]
+    table = dataset.table.copy()
+    table.loc[table["subject_id"] == "CT-001", column] = value
+    return dataclasses.replace(
+        analysis, datasets={**analysis.datasets, name: dataclasses.replace(dataset, table=table)}
+    )
+
+
+def test_the_swimmer_clips_an_episode_to_the_safety_follow_up_not_the_relapse_bar(
+    example_sqlite_template: Path,
+) -> None:
+    """CT-001's CRS at the 2021-05-02 cut-off: days 3-5, drawn [2.5, 5.5] before clipping; safety follow-up
+    (populations.follow_up_days) 5 days. The bar is the relapse follow-up (relapses_by_subject.post_days):
+    whatever day it ends on, the episode is clipped to the safety follow-up, x <= 5 (D-19.767 amended):
+    - relapse bar ends on day 2 (before the episode): [2.5, 5.0] (was drawn whole, [2.5, 5.5]);
+    - relapse bar ends on day 4 (inside it): [2.5, 5.0] (was cut to [2.5, 4.0]);
+    - relapse bar ends on day 9 but the safety follow-up on day 4: [2.5, 4.0] (was [2.5, 5.5]);
+    - safety follow-up ends on day 2 (before the episode): not drawn (observed days 0-2 only)."""
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2021, 5, 2))
+    analysis = analyse(snapshot)
+    assert "relapses_by_subject" in analysis.datasets
+
+    def bars(relapse_end: float, follow_up: float) -> list[tuple[float, float]]:
+        changed = _with(analysis, "relapses_by_subject", "post_days", relapse_end)
+        changed = _with(changed, "populations", "follow_up_days", follow_up)
+        ax = swimmer_plot(changed, snapshot.tables).axes[0]
+        return [(b.get_x(), b.get_x() + b.get_width()) for b in ax.patches if b.get_linewidth() == 0.5]
+
+    assert bars(2.0, 5.0) == [(2.5, 5.0)]
+    assert bars(4.0, 5.0) == [(2.5, 5.0)]
+    assert bars(9.0, 4.0) == [(2.5, 4.0)]
+    assert bars(9.0, 2.0) == []

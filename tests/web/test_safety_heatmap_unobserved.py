@@ -62,3 +62,36 @@ def test_the_episode_days_are_counted_on_the_site_calendar_not_utc(example_sqlit
         service.engine.dispose()
     (row,) = [r for r in view.heatmap["crs"] if r["subject_id"] == "CT-001"]
     assert row["grades"][:7] == [None, None, None, 1, 1, 1, None]  # UTC: [None, None, 1, 1, 1, 1, None]
+
+
+def _last_assessment_on_day_4(url: str) -> None:
+    """CT-001's CRS assessment of 2021-05-02 10:30Z (18:30 +08, day 5) removed: at a 2021-05-02 cut-off its
+    last assessment is 05-01 10:00Z = 18:00 +08 (day 4), still febrile (38.9 °C): the episode is unresolved
+    and was last graded on day 4, while the patient is followed to the cut-off (day 5)."""
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        removed = db.execute(
+            "DELETE FROM crs_assessment WHERE subject_id = 'CT-001' "
+            "AND assessed_at = '2021-05-02 10:30:00.000000'"
+        ).rowcount
+    assert removed == 1
+
+
+def test_days_after_an_unresolved_episodes_last_graded_day_are_not_no_episode(example_sqlite: str) -> None:
+    """Days 3, 4 grade 1 (fever of 04-30 18:00 +08 and 05-01 18:00 +08); day 5, observed (follow-up 5 days),
+    without an assessment while the episode is unresolved: "unresolved, not graded" (`UNGRADED`), not blank
+    ("no episode", D-19.767 amended); day 6 on not observed. The Max column stays grade 1."""
+    from cartrial.analysis.toxicity import UNGRADED
+    from cartrial.web import views
+
+    _last_assessment_on_day_4(example_sqlite)
+    service = StudyService(connect(example_sqlite))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, dt.date(2021, 5, 2))
+    finally:
+        service.engine.dispose()
+    (row,) = [r for r in view.heatmap["crs"] if r["subject_id"] == "CT-001"]
+    assert row["observed_days"] == 6
+    assert row["grades"][:7] == [None, None, None, 1, 1, UNGRADED, None]
+    assert row["max_grade"] == 1

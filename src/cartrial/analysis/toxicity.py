@@ -62,7 +62,7 @@ time."""
 
 EPISODE_COLUMNS: dict[str, str] = {
     "onset_day": "onset, " + ELAPSED_DAYS,
-    "max_grade_day": "first assessment at the peak grade, " + ELAPSED_DAYS,
+    "max_grade_day": "first positive assessment of the first day (unit) at the peak grade, " + ELAPSED_DAYS,
     "duration_days": "onset to resolution, elapsed days (fractional); blank while unresolved",
     "ongoing_at_day": "unresolved episode: the subject's last assessment, " + ELAPSED_DAYS,
     "last_assessed_at": "instant of the subject's last assessment of any kind (ADTTE TTCRSRES censoring, "
@@ -693,37 +693,61 @@ def episode_span(episode: Mapping[str, Any], zone: str | None) -> tuple[int, int
     return first, max(calendar_days(end, day0), first)
 
 
+UNGRADED = -1
+"""A day of `episode_grade_days` after an unresolved episode's last graded day, through the end of the
+observed follow-up or the next episode's onset: unresolved, not graded. Not a grade (below grade 0), not
+"no episode" (unobserved is not absent, D-19.768): the heat maps hatch it or show "?" (D-19.767)."""
+
+
 def episode_grade_days(
-    episodes: pd.DataFrame, subjects: Sequence[str], n_days: int, zones: Mapping[str, str] | None = None
+    episodes: pd.DataFrame,
+    subjects: Sequence[str],
+    n_days: int,
+    zones: Mapping[str, str] | None = None,
+    observed: Mapping[str, int] | None = None,
 ) -> dict[str, list[int | None]]:
     """Each subject's grade on days 0 … `n_days` - 1 after the infusion (whole calendar days on the site's
     calendar, `zones`: subject_id → IANA zone, a subject not listed: UTC; D-19.607), from the episodes of
     ``crs_episodes`` or ``icans_episodes``: each episode's peak grade (``max_grade``) fills every day of its
     `episode_span` (onset to resolution, or through its last graded assessment while unresolved; a display
     convention, not that day's grade; D-19.767); an episode that ended before day 0 is not shown; two
-    episodes on one day keep the higher grade; None = no episode that day. The one rule of the report's heat
-    map and the web safety page.
+    episodes on one day keep the higher grade. An episode unresolved at its last assessment is `UNGRADED`
+    ("unresolved, not graded") on each day after its last graded day through the subject's last observed
+    day (`observed`: subject_id → `observed_days`; a subject not listed: all `n_days` observed) or until the
+    next episode's onset, whichever is first: it had not resolved, and no assessment graded it (D-19.767).
+    None = no episode that day. The one rule of the report's heat map and the web safety page.
 
     >>> frame = pd.DataFrame({"subject_id": ["A"], "max_grade": [2], "infused_at": ["2021-04-27T02:00:00Z"],
     ...                       "onset_at": ["2021-04-28T14:00:00Z"], "resolved_at": [None],
     ...                       "last_ongoing_at": ["2021-04-30T10:00:00Z"]})
-    >>> episode_grade_days(frame, ["A"], 5)
-    {'A': [None, 2, 2, 2, None]}
+    >>> episode_grade_days(frame, ["A"], 6, observed={"A": 5})
+    {'A': [None, 2, 2, 2, -1, None]}
     """
     zones = zones or {}
+    observed = observed or {}
     grid: dict[str, list[int | None]] = {str(s): [None] * n_days for s in subjects}
+    shown: list[tuple[str, int, tuple[int, int], bool]] = []
     for episode in episodes.to_dict("records"):
         subject = str(episode["subject_id"])
         grade = _day(episode.get("max_grade"))
         if subject not in grid or grade is None:
             continue
         span = episode_span(episode, zones.get(subject))
-        if span is None or span[1] < 0:  # no onset, or over before day 0: nothing to show
+        if span is None:
             continue
+        shown.append((subject, int(grade), span, _instant(episode.get("resolved_at")) is None))
+    for subject, grade, span, unresolved in shown:
         days = grid[subject]
-        for day in range(max(span[0], 0), min(span[1] + 1, n_days)):
-            current = days[day]
-            days[day] = int(grade) if current is None else max(current, int(grade))
+        if span[1] >= 0:  # over before day 0: nothing to show
+            for day in range(max(span[0], 0), min(span[1] + 1, n_days)):
+                current = days[day]
+                days[day] = grade if current is None else max(current, grade)
+        if unresolved:  # after its last graded day: unresolved, not graded, until the next onset
+            later = [s[0] for other, _, s, _ in shown if other == subject and s[0] > span[0]]
+            stop = min([observed.get(subject, n_days), n_days, *later])
+            for day in range(max(span[1] + 1, 0), stop):
+                if days[day] is None:
+                    days[day] = UNGRADED
     return grid
 
 
@@ -908,6 +932,7 @@ __all__ = [
     "LATE_AT_LEAST",
     "LATE_ICAHT_PENDING",
     "NOT_INFUSED_AE_COLUMNS",
+    "UNGRADED",
     "adverse_event_datasets",
     "crs_icans_datasets",
     "early_icaht_pending",

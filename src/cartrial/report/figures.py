@@ -10,6 +10,7 @@ gives byte-identical SVG.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
-from cartrial.analysis.toxicity import episode_grade_days, episode_span, observed_days
+from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
 from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
@@ -38,6 +39,8 @@ DOSE_LEVEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8
 GRADE_COLOURS = ("#ffffff", "#fde68a", "#f59e0b", "#dc2626", "#7f1d1d", "#000000")
 """CRS/ICANS grade 0–5 fill of the heat map."""
 
+UNGRADED_EDGE = "#555555"
+"""The dots of an unresolved episode's days after its last graded day (D-19.767)."""
 UNOBSERVED_COLOUR = "#d9d9d9"
 """Fill of the heat map's days after a subject's follow-up (hatched: not observed, not grade 0)."""
 
@@ -246,11 +249,11 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
             if not pd.isna(post):
                 contact[str(sid)] = float(post)
     ends: set[str] = set()
-    bar_ends: dict[str, float] = {}
+    follow_ups: dict[str, float | None] = {}
     for row, record in enumerate(safety.iloc[::-1].to_dict("records")):
         sid, level, follow_up = str(record["subject_id"]), record["dose_level"], record["follow_up_days"]
+        follow_ups[sid] = None if pd.isna(follow_up) else float(follow_up)
         days = contact.get(sid, float(follow_up) if not pd.isna(follow_up) else 0.0)
-        bar_ends[sid] = days
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
         end = _end_of_bar(record)
         ends.add(end)
@@ -265,15 +268,17 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
             subject = str(episode["subject_id"])
             # the episode's whole calendar days, as the heat map's: onset to resolution, or through its last
             # graded assessment while unresolved (`episode_span`, D-19.767), each day centred on its point
-            # x = day as the follow-up bar's end and the relapse marks are: [first - 0.5, last + 0.5], clipped
-            # to the follow-up bar [0, end] so it never runs past the cut-off; an episode starting at or after
-            # the bar's end (a relapse follow-up that ended before it) is drawn whole, never hidden
+            # x = day as the follow-up bar's end and the relapse marks are: [first - 0.5, last + 0.5], within
+            # the safety follow-up (populations `follow_up_days`, the heat map's `observed_days`, D-19.768):
+            # clipped to [0, follow_up_days], never to the relapse bar, which may end before or
+            # after it; an episode starting after the observed days is not drawn (D-19.767 amended)
             span = episode_span(episode, zones.get(subject)) if subject in positions else None
-            if span is None or span[1] < 0:
+            follow_up = follow_ups.get(subject)
+            if span is None or span[1] < 0 or follow_up is None:
                 continue
-            left, right = max(span[0] - 0.5, 0.0), span[1] + 0.5
-            if bar_ends[subject] > left:
-                right = min(right, bar_ends[subject])
+            if span[0] >= observed_days(follow_up, math.floor(follow_up) + 2):
+                continue
+            left, right = max(span[0] - 0.5, 0.0), min(span[1] + 0.5, follow_up)
             grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
             crs_grades.add(min(grade, 5))
             ax.barh(
@@ -450,17 +455,36 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     for ax, kind in zip(axes, ("crs", "icans"), strict=True):
         grid = np.zeros((len(subjects), n_days))
         dataset = analysis.datasets.get(f"{kind}_episodes")
+        observed = {s: observed_days(follow_ups.get(s), n_days) for s in subjects}
         if dataset is not None:  # the analysis layer's days of each episode (D-19.767)
-            days = episode_grade_days(dataset.table, subjects, n_days, subject_zones(analysis))
+            days = episode_grade_days(dataset.table, subjects, n_days, subject_zones(analysis), observed)
             for row, subject in enumerate(subjects):
-                grid[row] = [0 if g is None else g for g in days[subject]]
+                grid[row] = [0 if g is None or g == UNGRADED else g for g in days[subject]]
+                # an unresolved episode's days after its last graded day: unresolved, not graded, hatched
+                # (never grade 0: it had not resolved, D-19.767); one patch per run of such days
+                ungraded = [d for d, g in enumerate(days[subject]) if g == UNGRADED]
+                for first in [d for d in ungraded if d - 1 not in ungraded]:
+                    last = first
+                    while last + 1 in ungraded:
+                        last += 1
+                    ax.add_patch(
+                        Rectangle(
+                            (first - 0.5, row - 0.5),
+                            last - first + 1.0,
+                            1.0,
+                            facecolor="white",
+                            edgecolor=UNGRADED_EDGE,
+                            hatch="..",
+                            linewidth=0,
+                            gid=f"ungraded-{subject}",
+                        )
+                    )
         ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
         # days after the subject's follow-up (populations `follow_up_days`: to the cut-off, the death or
         # the end of study) are not observed, not grade 0 (D-19.210)
         for row, subject in enumerate(subjects):
-            observed = observed_days(follow_ups.get(subject), n_days)  # D-19.768: one rule with the web
-            if observed < n_days:
-                start = observed - 0.5
+            if observed[subject] < n_days:  # `observed_days`, D-19.768: one rule with the web
+                start = observed[subject] - 0.5
                 ax.add_patch(
                     Rectangle(
                         (start, row - 0.5),
@@ -486,7 +510,16 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         Patch(facecolor=colour, edgecolor="black", label=f"grade {g}")
         for g, colour in enumerate(GRADE_COLOURS)
     ]  # grade 5 (death) has its colour too
-    if any(p.get_gid() for ax in axes for p in ax.patches):
+    if any(str(p.get_gid()).startswith("ungraded-") for ax in axes for p in ax.patches):
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor=UNGRADED_EDGE,
+                hatch="..",
+                label="unresolved, not graded (after its last graded assessment)",
+            )
+        )
+    if any(str(p.get_gid()).startswith("unobserved-") for ax in axes for p in ax.patches):
         handles.append(
             Patch(
                 facecolor=UNOBSERVED_COLOUR,

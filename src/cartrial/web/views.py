@@ -1170,7 +1170,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     membership = analysis.datasets["populations"].table
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]
-    from cartrial.analysis.toxicity import episode_grade_days, observed_days
+    from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, observed_days
 
     levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
     # days after a patient's follow-up are not observed, not "no episode" (D-19.210, D-19.768)
@@ -1183,7 +1183,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         # the analysis layer's days of each episode, as the report's heat map (D-19.767)
         dataset = analysis.datasets.get(f"{kind}_episodes")
         grid = (
-            episode_grade_days(dataset.table, subjects, HEATMAP_DAYS, analysis.time_zones)
+            episode_grade_days(dataset.table, subjects, HEATMAP_DAYS, analysis.time_zones, observed)
             if dataset is not None
             else {s: [None] * HEATMAP_DAYS for s in subjects}
         )
@@ -1193,7 +1193,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
                 "dose_level": levels.get(s),
                 "grades": grid[s],
                 "observed_days": observed[s],
-                "max_grade": max((g for g in grid[s] if g is not None), default=None),
+                "max_grade": max((g for g in grid[s] if g is not None and g != UNGRADED), default=None),
             }
             for s in subjects
         ]
