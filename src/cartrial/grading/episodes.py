@@ -99,9 +99,11 @@ class EpisodeSummary:
     resolution_basis: str = ""
     last_assessed_at: datetime | None = None
     last_ongoing_at: datetime | None = None
-    """For an unresolved episode: the last assessment that graded it (a row of its own units), the instant it
-    is known to have lasted to; None once resolved. CRS: the subject's last assessment (every CRS row grades);
-    ICANS: never a "not assessable" row (sedated, D-19.675), which `last_assessed_at` may be (D-19.767)."""
+    """For an unresolved episode: the last row of the units that graded it, the instant it is known to have
+    lasted to; None once resolved. With the day unit (default) the last graded row of its last day, which
+    may itself be grade 0 (the day's grade is its maximum: ICE 5 then ICE 10 on one day is a grade-2 day whose
+    last row is the grade-0 one). CRS: the subject's last assessment (every CRS row grades); ICANS: never a
+    "not assessable" row (sedated, D-19.675), which `last_assessed_at` may be (D-19.767)."""
     fever_masked_from: datetime | None = None
     therapies: dict[str, int] = field(default_factory=dict)
     therapy_details: str = ""
