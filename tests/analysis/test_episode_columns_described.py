@@ -1,8 +1,9 @@
 """The analysis folder's README.md (analysis.json leaves column descriptions to it) describes the episode
 datasets' instants and day columns (D-19.767): ``last_ongoing_at`` (an unresolved episode's last graded
-assessment, never an ICANS "not assessable" row) next to ``last_assessed_at``; the ``*_day`` columns are elapsed days from the infusion
-instant, not calendar study days (D-19.607); ``max_grade_day`` is the first positive assessment of the first
-day (the default grading unit) at the peak grade, not the first assessment at it."""
+assessment, never an ICANS "not assessable" row) next to ``last_assessed_at``; the ``*_day`` columns are
+elapsed days from the infusion instant, not calendar study days (D-19.607); ``max_grade_day`` is the first
+positive assessment of the first day (the default grading unit) at the peak grade, not the first assessment
+at it."""
 
 from __future__ import annotations
 
