@@ -191,3 +191,112 @@ def test_icaht_extra_higher_count_on_a_sampled_day_changes_nothing(
         after.early_days_anc_le_500,
     )
     assert before.late_grade == after.late_grade
+
+
+ICANS_ASSESSMENT = st.fixed_dictionaries(
+    {
+        "hours": st.integers(min_value=1, max_value=14 * 24),
+        # alert with an ICE score: graded 0-2; unarousable from sedation, ICE 0: "not assessable" (D-19.675)
+        "sedated": st.sampled_from([False, False, True]),
+        "ice_total": st.sampled_from([10, 8, 5, 2]),
+    }
+)
+
+
+def icans_frame(assessments: list[dict[str, object]]) -> pd.DataFrame:
+    rows, seen = [], set()
+    for a in assessments:
+        if a["hours"] in seen:
+            continue
+        seen.add(a["hours"])
+        sedated = bool(a["sedated"])
+        rows.append(
+            {
+                "subject_id": "S1",
+                "assessed_at": INFUSED + timedelta(hours=int(a["hours"])),  # type: ignore[call-overload]
+                "consciousness": "unarousable" if sedated else "alert",
+                "seizure": "none",
+                "motor": "none",
+                "cerebral_edema": "none",
+                "ice_total": 0 if sedated else a["ice_total"],
+                "consciousness_other_cause": "true" if sedated else "false",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _last_ongoing_holds(table: pd.DataFrame, *, crs: bool) -> None:
+    for episode in table[table["episode"] > 0].to_dict("records"):
+        resolved, last_ongoing = episode["resolved_at"], episode["last_ongoing_at"]
+        assert (last_ongoing is None) == (resolved is not None)  # blank exactly when resolved
+        if last_ongoing is None:
+            continue
+        onset, last = pd.Timestamp(episode["onset_at"]), pd.Timestamp(episode["last_assessed_at"])
+        assert onset <= pd.Timestamp(last_ongoing) <= last
+        if crs:  # every CRS row grades: the subject's last assessment
+            assert pd.Timestamp(last_ongoing) == last
+
+
+@SETTINGS
+@given(st.lists(ASSESSMENT, min_size=1, max_size=14), EPISODE_OPTIONS)
+def test_crs_last_ongoing_at_is_blank_once_resolved_else_the_last_assessment(
+    assessments: list[dict[str, object]], options: EpisodeOptions
+) -> None:
+    """D-19.767: `last_ongoing_at` is blank exactly when the episode resolved; otherwise onset ≤ it ≤
+    `last_assessed_at`, and for CRS (every row grades) it is `last_assessed_at`."""
+    table = derive_crs_episodes(crs_frame(assessments), {"S1": INFUSED}, episode_options=options).table
+    _last_ongoing_holds(table, crs=True)
+
+
+@SETTINGS
+@given(st.lists(ICANS_ASSESSMENT, min_size=1, max_size=12), EPISODE_OPTIONS)
+def test_icans_last_ongoing_at_is_blank_once_resolved_else_within_onset_and_last_assessment(
+    assessments: list[dict[str, object]], options: EpisodeOptions
+) -> None:
+    """As for CRS, except that a later "not assessable" (sedated) row may make `last_assessed_at` later."""
+    from cartrial.grading.frames import derive_icans_episodes
+
+    table = derive_icans_episodes(icans_frame(assessments), {"S1": INFUSED}, episode_options=options).table
+    _last_ongoing_holds(table, crs=False)
+
+
+def test_crs_last_ongoing_at_is_the_last_assessment() -> None:
+    """Fever 38.6 °C at 30 h and 54 h, no other finding (ASTCT grade 1), never resolved: one unresolved
+    episode; `last_ongoing_at` = `last_assessed_at` = the 54 h assessment (2024-03-12 15:00Z), by hand."""
+    base = {"temperature_c": 38.6, "fever_masked": False, "hypotension": False, "vasopressors": 0}
+    rows = [{**base, "hours": h, "oxygen": "none", "crs_resolved": False} for h in (30, 54)]
+    (episode,) = derive_crs_episodes(crs_frame(rows), {"S1": INFUSED}).table.to_dict("records")
+    assert (episode["episode"], episode["max_grade"], episode["resolved_at"]) == (1, 1, None)
+    assert pd.Timestamp(episode["last_ongoing_at"]) == pd.Timestamp("2024-03-12T15:00Z")
+    assert pd.Timestamp(episode["last_assessed_at"]) == pd.Timestamp("2024-03-12T15:00Z")
+
+
+def test_icans_day_unit_last_graded_row_may_be_grade_0() -> None:
+    """Day unit (default): ICE 5 (grade 2) at 25 h and ICE 10 (grade 0) at 35 h, both on 2024-03-11: the
+    day's grade is its maximum, 2; no grade-0 day follows, so the episode is unresolved, and its last graded
+    row, `last_ongoing_at`, is the grade-0 row of that day (2024-03-11 20:00Z), by hand."""
+    from cartrial.grading.frames import derive_icans_episodes
+
+    rows = [{"hours": 25, "sedated": False, "ice_total": 5}, {"hours": 35, "sedated": False, "ice_total": 10}]
+    (episode,) = derive_icans_episodes(icans_frame(rows), {"S1": INFUSED}).table.to_dict("records")
+    assert (episode["episode"], episode["max_grade"], episode["resolved_at"]) == (1, 2, None)
+    assert pd.Timestamp(episode["last_ongoing_at"]) == pd.Timestamp("2024-03-11T20:00Z")
+
+
+def test_icans_assessment_unit_last_ongoing_at_skips_not_assessable_rows() -> None:
+    """Assessment unit: ICE 5 (grade 2) at 25 h, sedated at 49 h, ICE 8 (grade 1) at 73 h, sedated at 97 h:
+    unresolved; last graded row 73 h (2024-03-13 10:00Z), last assessment 97 h (2024-03-14 10:00Z)."""
+    from cartrial.grading.frames import derive_icans_episodes
+
+    rows = [
+        {"hours": 25, "sedated": False, "ice_total": 5},
+        {"hours": 49, "sedated": True, "ice_total": 0},
+        {"hours": 73, "sedated": False, "ice_total": 8},
+        {"hours": 97, "sedated": True, "ice_total": 0},
+    ]
+    options = EpisodeOptions(grading_unit=GradingUnit.ASSESSMENT)
+    table = derive_icans_episodes(icans_frame(rows), {"S1": INFUSED}, episode_options=options).table
+    (episode,) = table.to_dict("records")
+    assert (episode["max_grade"], episode["resolved_at"]) == (2, None)
+    assert pd.Timestamp(episode["last_ongoing_at"]) == pd.Timestamp("2024-03-13T10:00Z")
+    assert pd.Timestamp(episode["last_assessed_at"]) == pd.Timestamp("2024-03-14T10:00Z")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
+from cartrial.columns import calendar_days, on_site_clock, utc_moment
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
@@ -52,6 +54,24 @@ the therapies form (D-19.476, D-19.434)."""
 THERAPY_MEASURES = ("tocilizumab", "corticosteroid")
 """The per-subject treatment flags of `crs_icans_datasets` (``crs_tocilizumab`` …) and, with ``_doses``,
 the episode columns they are read from."""
+
+
+ELAPSED_DAYS = "elapsed days from the infusion instant (not the calendar study day, D-19.607)"
+"""What the ``*_day`` columns of the episode datasets count: fractional days since the infusion's clock
+time."""
+
+EPISODE_COLUMNS: dict[str, str] = {
+    "onset_day": "onset, " + ELAPSED_DAYS,
+    "max_grade_day": "first positive assessment of the first day (unit) at the peak grade, " + ELAPSED_DAYS,
+    "duration_days": "onset to resolution, elapsed days (fractional); blank while unresolved",
+    "ongoing_at_day": "unresolved episode: the subject's last assessment, " + ELAPSED_DAYS,
+    "last_assessed_at": "instant of the subject's last assessment of any kind (ADTTE TTCRSRES censoring, "
+    "D-19.588)",
+    "last_ongoing_at": "unresolved episode: instant of its last graded assessment (never an ICANS 'not "
+    "assessable' row, D-19.675); the heat map and swimmer plot fill through its calendar day (D-19.767)",
+}
+"""Descriptions of the episode datasets' day columns (``crs_episodes``, ``icans_episodes``): elapsed days, not
+the calendar days of the heat map and swimmer plot (`episode_span`)."""
 
 
 def _episode_subjects(
@@ -210,6 +230,7 @@ def crs_icans_datasets(
             ("crs_assessments", "infusions", "therapies"),
             notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems, *untreated),
             engine=(crs.metadata,),
+            columns=EPISODE_COLUMNS,
         ),
         "icans_episodes": Dataset(
             "icans_episodes",
@@ -225,6 +246,7 @@ def crs_icans_datasets(
                 *untreated,
             ),
             engine=(icans.metadata,),
+            columns=EPISODE_COLUMNS,
         ),
         "crs_icans_by_subject": Dataset(
             "crs_icans_by_subject",
@@ -238,7 +260,8 @@ def crs_icans_datasets(
             columns={
                 "crs_max_grade": "maximum ASTCT 2019 CRS grade over all episodes "
                 "(0 = none; blank = not assessed)",
-                "crs_first_onset_day": "study day of the first CRS episode's onset (day 0 = infusion)",
+                "crs_first_onset_day": "onset of the first CRS episode, " + ELAPSED_DAYS,
+                "icans_first_onset_day": "onset of the first ICANS episode, " + ELAPSED_DAYS,
                 "crs_total_duration_days": "sum of the CRS episodes' durations, days; blank while an episode "
                 "is ongoing (crs_ongoing: its duration is not known yet, D-19.589)",
             },
@@ -632,6 +655,115 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     return None if grade is None or pd.isna(grade) else str(int(grade))
 
 
+def _day(value: Any) -> float | None:
+    number = pd.to_numeric(value, errors="coerce")
+    return None if pd.isna(number) else float(number)
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if value is None or pd.isna(value):  # blank, NaN or NaT
+        return None
+    text = value if isinstance(value, dt.datetime) else str(value).strip()
+    return utc_moment(text) if text else None
+
+
+def episode_span(episode: Mapping[str, Any], zone: str | None) -> tuple[int, int] | None:
+    """(first, last) whole calendar days after the infusion on which an episode of ``crs_episodes`` or
+    ``icans_episodes`` is shown, both counted on the site's calendar (`calendar_days` from the date of
+    ``infused_at`` in the subject's IANA `zone`, None: UTC; day 0 = the infusion's date, D-19.607), as the
+    follow-up (`observed_days`) is: from the day of its onset (``onset_at``) through the day of its
+    resolution (``resolved_at``); an episode unresolved at its last assessment through the day of the last
+    assessment that graded it (``last_ongoing_at``: it lasted at least that long; never a later ICANS "not
+    assessable" row, D-19.675, which ``last_assessed_at`` may be), not its onset day alone, and its onset
+    day alone only when neither is known (D-19.767). Unclamped: a day may be < 0 or past the figure's span.
+    None without an infusion or onset instant. The one rule of the report's heat map and swimmer plot and
+    of the web safety page.
+
+    >>> episode = {"infused_at": "2021-04-26T23:30:00Z", "onset_at": "2021-04-28T20:00:00Z",
+    ...            "resolved_at": None, "last_ongoing_at": "2021-05-04T22:00:00Z"}
+    >>> episode_span(episode, "Asia/Shanghai"), episode_span(episode, None)
+    ((2, 8), (2, 8))
+    """
+    infused, onset = _instant(episode.get("infused_at")), _instant(episode.get("onset_at"))
+    if infused is None or onset is None:
+        return None
+    day0 = on_site_clock(infused, zone)
+    end = _instant(episode.get("resolved_at")) or _instant(episode.get("last_ongoing_at")) or onset
+    first = calendar_days(onset, day0)
+    return first, max(calendar_days(end, day0), first)
+
+
+UNGRADED = -1
+"""A day of `episode_grade_days` after an unresolved episode's last graded day, through the end of the
+observed follow-up or the next episode's onset: unresolved, not graded. Not a grade (below grade 0), not
+"no episode" (unobserved is not absent, D-19.768): the heat maps hatch it or show "?" (D-19.767)."""
+
+
+def episode_grade_days(
+    episodes: pd.DataFrame,
+    subjects: Sequence[str],
+    n_days: int,
+    zones: Mapping[str, str] | None = None,
+    observed: Mapping[str, int] | None = None,
+) -> dict[str, list[int | None]]:
+    """Each subject's grade on days 0 … `n_days` - 1 after the infusion (whole calendar days on the site's
+    calendar, `zones`: subject_id → IANA zone, a subject not listed: UTC; D-19.607), from the episodes of
+    ``crs_episodes`` or ``icans_episodes``: each episode's peak grade (``max_grade``) fills every day of its
+    `episode_span` (onset to resolution, or through its last graded assessment while unresolved; a display
+    convention, not that day's grade; D-19.767); an episode that ended before day 0 is not shown; two
+    episodes on one day keep the higher grade. An episode unresolved at its last assessment is `UNGRADED`
+    ("unresolved, not graded") on each day after its last graded day through the subject's last observed
+    day (`observed`: subject_id → `observed_days`; a subject not listed: all `n_days` observed) or until the
+    next episode's onset, whichever is first: it had not resolved, and no assessment graded it (D-19.767).
+    None = no episode that day. The one rule of the report's heat map and the web safety page.
+
+    >>> frame = pd.DataFrame({"subject_id": ["A"], "max_grade": [2], "infused_at": ["2021-04-27T02:00:00Z"],
+    ...                       "onset_at": ["2021-04-28T14:00:00Z"], "resolved_at": [None],
+    ...                       "last_ongoing_at": ["2021-04-30T10:00:00Z"]})
+    >>> episode_grade_days(frame, ["A"], 6, observed={"A": 5})
+    {'A': [None, 2, 2, 2, -1, None]}
+    """
+    zones = zones or {}
+    observed = observed or {}
+    grid: dict[str, list[int | None]] = {str(s): [None] * n_days for s in subjects}
+    shown: list[tuple[str, int, tuple[int, int], bool]] = []
+    for episode in episodes.to_dict("records"):
+        subject = str(episode["subject_id"])
+        grade = _day(episode.get("max_grade"))
+        if subject not in grid or grade is None:
+            continue
+        span = episode_span(episode, zones.get(subject))
+        if span is None:
+            continue
+        shown.append((subject, int(grade), span, _instant(episode.get("resolved_at")) is None))
+    for subject, grade, span, unresolved in shown:
+        days = grid[subject]
+        if span[1] >= 0:  # over before day 0: nothing to show
+            for day in range(max(span[0], 0), min(span[1] + 1, n_days)):
+                current = days[day]
+                days[day] = grade if current is None else max(current, grade)
+        if unresolved:  # after its last graded day: unresolved, not graded, until the next onset
+            later = [s[0] for other, _, s, _ in shown if other == subject and s[0] > span[0]]
+            stop = min([observed.get(subject, n_days), n_days, *later])
+            for day in range(max(span[1] + 1, 0), stop):
+                if days[day] is None:
+                    days[day] = UNGRADED
+    return grid
+
+
+def observed_days(follow_up_days: Any, n_days: int) -> int:
+    """How many of days 0 … `n_days` - 1 after the infusion a subject was observed: through the cut-off, the
+    death or the end-of-study day (populations ``follow_up_days``, whole calendar days, D-19.607); the later
+    days are not observed, not "no episode" (D-19.210, D-19.768). Unknown follow-up (no safety subject has
+    one): none observed, never all.
+
+    >>> observed_days(8, 29), observed_days(8.7, 29), observed_days(40, 29), observed_days(None, 29)
+    (9, 9, 29, 0)
+    """
+    days = _day(follow_up_days)
+    return 0 if days is None else max(0, min(math.floor(days) + 1, n_days))
+
+
 def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
     """`icaht` as the report shows it: each grade column as `icaht_grade_text` (blank when not gradable),
     the lower-bound columns folded into it (D-19.268). The dataset and its CSV keep every column."""
@@ -800,12 +932,16 @@ __all__ = [
     "LATE_AT_LEAST",
     "LATE_ICAHT_PENDING",
     "NOT_INFUSED_AE_COLUMNS",
+    "UNGRADED",
     "adverse_event_datasets",
     "crs_icans_datasets",
     "early_icaht_pending",
+    "episode_grade_days",
+    "episode_span",
     "icaht_grade_text",
     "icaht_shown",
     "lab_datasets",
     "late_icaht_pending",
     "not_infused_adverse_events",
+    "observed_days",
 ]

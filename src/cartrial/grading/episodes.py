@@ -98,6 +98,12 @@ class EpisodeSummary:
     resolved_at: datetime | None = None
     resolution_basis: str = ""
     last_assessed_at: datetime | None = None
+    last_ongoing_at: datetime | None = None
+    """For an unresolved episode: the last row of the units that graded it, the instant it is known to have
+    lasted to; None once resolved. With the day unit (default) the last graded row of its last day, which
+    may itself be grade 0 (the day's grade is its maximum: ICE 5 then ICE 10 on one day is a grade-2 day whose
+    last row is the grade-0 one). CRS: the subject's last assessment (every CRS row grades); ICANS: never a
+    "not assessable" row (sedated, D-19.675), which `last_assessed_at` may be (D-19.767)."""
     fever_masked_from: datetime | None = None
     therapies: dict[str, int] = field(default_factory=dict)
     therapy_details: str = ""
@@ -162,6 +168,9 @@ class EpisodeSummary:
             # the instant `ongoing_at_day` is measured to: what a duration censored while the episode is
             # unresolved is censored at (ADTTE TTCRSRES, D-19.588)
             "last_assessed_at": self.last_assessed_at.isoformat() if self.last_assessed_at else None,
+            # an unresolved episode's last assessment that graded it: what the heat map and swimmer plot fill
+            # through (never an ICANS "not assessable" row, D-19.767)
+            "last_ongoing_at": self.last_ongoing_at.isoformat() if self.last_ongoing_at else None,
             "n_assessments": self.n_assessments,
         }
         if self.kind == "crs":
@@ -552,6 +561,7 @@ def crs_episodes(
                     resolved_at=resolved_at,
                     resolution_basis=basis,
                     last_assessed_at=last_at,
+                    last_ongoing_at=last_at if resolved_at is None else None,
                     fever_masked_from=first_masked
                     if first_masked is not None and first_masked <= (resolved_at or last_at)
                     else None,
@@ -688,6 +698,10 @@ def icans_episodes(
                     therapies=counts,
                     therapy_details=details,
                     resolution_basis=basis.replace(" (no recorded resolution)", ""),
+                    # its own graded rows only: a later "not assessable" row does not extend it (D-19.767)
+                    last_ongoing_at=None
+                    if resolved_at is not None
+                    else max(inputs.assessed_at[i] for u in span for i in u.rows),  # type: ignore[type-var]
                     **common,
                 )
             )

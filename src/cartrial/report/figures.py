@@ -20,6 +20,7 @@ import pandas as pd
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
+from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
 from cartrial.protocol.disposition import STUDY_ENDED
 
 SVG_RC: dict[str, Any] = {
@@ -38,6 +39,8 @@ DOSE_LEVEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8
 GRADE_COLOURS = ("#ffffff", "#fde68a", "#f59e0b", "#dc2626", "#7f1d1d", "#000000")
 """CRS/ICANS grade 0–5 fill of the heat map."""
 
+UNGRADED_EDGE = "#555555"
+"""The dots of an unresolved episode's days after its last graded day (D-19.767)."""
 UNOBSERVED_COLOUR = "#d9d9d9"
 """Fill of the heat map's days after a subject's follow-up (hatched: not observed, not grade 0)."""
 
@@ -215,8 +218,10 @@ def swimmer_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Fi
         "swimmer",
         "Swimmer plot: follow-up per infused patient, CRS episodes (by maximum grade)"
         + (" and relapses" if with_relapses else "")
-        + "; the marker at the bar's end says whether the patient is on study at the cut-off, left the "
-        "study or died.",
+        + "; days are calendar days on the site's calendar, day 0 = infusion date; a CRS episode spans its "
+        "days from the day of onset through the day of resolution, or through the day of its last graded "
+        "assessment while unresolved, within the follow-up bar; the marker at the bar's end says whether "
+        "the patient is on study at the cut-off, left the study or died.",
         _svg(fig),
     )
 
@@ -244,8 +249,10 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
             if not pd.isna(post):
                 contact[str(sid)] = float(post)
     ends: set[str] = set()
+    follow_ups: dict[str, float | None] = {}
     for row, record in enumerate(safety.iloc[::-1].to_dict("records")):
         sid, level, follow_up = str(record["subject_id"]), record["dose_level"], record["follow_up_days"]
+        follow_ups[sid] = None if pd.isna(follow_up) else float(follow_up)
         days = contact.get(sid, float(follow_up) if not pd.isna(follow_up) else 0.0)
         ax.barh(row, days, color=_colour(level), alpha=0.55, height=0.6)
         end = _end_of_bar(record)
@@ -256,19 +263,28 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
     crs_grades = {1, 2, 3}  # the legend always shows the scale up to grade 3, and every grade drawn
     episodes = analysis.datasets.get("crs_episodes")
     if episodes is not None and not episodes.table.empty:
-        for _, episode in episodes.table.iterrows():
-            onset = pd.to_numeric(episode.get("onset_day"), errors="coerce")
+        zones = subject_zones(analysis)
+        for episode in episodes.table.to_dict("records"):
             subject = str(episode["subject_id"])
-            if pd.isna(onset) or subject not in positions:
+            # the episode's whole calendar days, as the heat map's: onset to resolution, or through its last
+            # graded assessment while unresolved (`episode_span`, D-19.767), each day centred on its point
+            # x = day as the follow-up bar's end and the relapse marks are: [first - 0.5, last + 0.5], within
+            # the safety follow-up (populations `follow_up_days`, the heat map's `observed_days`, D-19.768):
+            # clipped to [0, follow_up_days], never to the relapse bar, which may end before or
+            # after it; an episode starting after the observed days is not drawn (D-19.767 amended)
+            span = episode_span(episode, zones.get(subject)) if subject in positions else None
+            follow_up = follow_ups.get(subject)
+            if span is None or span[1] < 0 or follow_up is None:
                 continue
-            duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
-            width = float(duration) if not pd.isna(duration) else 1.0
+            if span[0] >= observed_days(follow_up, math.floor(follow_up) + 2):
+                continue
+            left, right = max(span[0] - 0.5, 0.0), min(span[1] + 0.5, follow_up)
             grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
             crs_grades.add(min(grade, 5))
             ax.barh(
                 positions[subject],
-                max(width, 1.0),
-                left=float(onset),
+                right - left,
+                left=left,
                 height=0.6,
                 color=GRADE_COLOURS[min(grade, 5)],
                 edgecolor="black",
@@ -400,14 +416,18 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
 
 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """CRS / ICANS grade by day after infusion (days 0–28) per subject: each episode's maximum grade over
-    its onset-to-resolution span (datasets ``crs_episodes``, ``icans_episodes``)."""
+    """CRS / ICANS grade by day after infusion (days 0–28, calendar days on the site's calendar) per subject:
+    each episode's peak grade over its days from onset to resolution, or through its last graded assessment
+    while unresolved (`episode_grade_days`; datasets ``crs_episodes``, ``icans_episodes``; D-19.767)."""
     fig = crs_heatmap_plot(analysis, tables)
     if fig is None:
         return None
     return Figure(
         "crs_icans_heatmap",
-        "CRS and ICANS grade by day after infusion (each episode's maximum grade from onset to resolution).",
+        "CRS and ICANS grade by day after infusion (calendar days on the site's calendar, day 0 = infusion "
+        "date): each episode's peak grade over its days, from the day of onset through the day of "
+        "resolution, or through the day of its last graded assessment while unresolved (not each day's own "
+        "grade).",
         _svg(fig),
     )
 
@@ -435,25 +455,36 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     for ax, kind in zip(axes, ("crs", "icans"), strict=True):
         grid = np.zeros((len(subjects), n_days))
         dataset = analysis.datasets.get(f"{kind}_episodes")
-        if dataset is not None:
-            for _, episode in dataset.table.iterrows():
-                onset = pd.to_numeric(episode.get("onset_day"), errors="coerce")
-                subject = str(episode["subject_id"])
-                if pd.isna(onset) or subject not in subjects:
-                    continue
-                duration = pd.to_numeric(episode.get("duration_days"), errors="coerce")
-                end = float(onset) + (float(duration) if not pd.isna(duration) else 1.0)
-                grade = int(pd.to_numeric(episode.get("max_grade"), errors="coerce") or 0)
-                first, last = math.floor(float(onset)), min(math.ceil(end), n_days)
-                row = subjects.index(subject)
-                grid[row, first:last] = np.maximum(grid[row, first:last], grade)
+        observed = {s: observed_days(follow_ups.get(s), n_days) for s in subjects}
+        if dataset is not None:  # the analysis layer's days of each episode (D-19.767)
+            days = episode_grade_days(dataset.table, subjects, n_days, subject_zones(analysis), observed)
+            for row, subject in enumerate(subjects):
+                grid[row] = [0 if g is None or g == UNGRADED else g for g in days[subject]]
+                # an unresolved episode's days after its last graded day: unresolved, not graded, hatched
+                # (never grade 0: it had not resolved, D-19.767); one patch per run of such days
+                ungraded = [d for d, g in enumerate(days[subject]) if g == UNGRADED]
+                for first in [d for d in ungraded if d - 1 not in ungraded]:
+                    last = first
+                    while last + 1 in ungraded:
+                        last += 1
+                    ax.add_patch(
+                        Rectangle(
+                            (first - 0.5, row - 0.5),
+                            last - first + 1.0,
+                            1.0,
+                            facecolor="white",
+                            edgecolor=UNGRADED_EDGE,
+                            hatch="..",
+                            linewidth=0,
+                            gid=f"ungraded-{subject}",
+                        )
+                    )
         ax.imshow(grid, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
         # days after the subject's follow-up (populations `follow_up_days`: to the cut-off, the death or
         # the end of study) are not observed, not grade 0 (D-19.210)
         for row, subject in enumerate(subjects):
-            follow_up = follow_ups.get(subject)
-            if follow_up is not None and follow_up < n_days - 1:
-                start = math.floor(follow_up) + 0.5
+            if observed[subject] < n_days:  # `observed_days`, D-19.768: one rule with the web
+                start = observed[subject] - 0.5
                 ax.add_patch(
                     Rectangle(
                         (start, row - 0.5),
@@ -479,7 +510,16 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         Patch(facecolor=colour, edgecolor="black", label=f"grade {g}")
         for g, colour in enumerate(GRADE_COLOURS)
     ]  # grade 5 (death) has its colour too
-    if any(p.get_gid() for ax in axes for p in ax.patches):
+    if any(str(p.get_gid()).startswith("ungraded-") for ax in axes for p in ax.patches):
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor=UNGRADED_EDGE,
+                hatch="..",
+                label="unresolved, not graded (after its last graded assessment)",
+            )
+        )
+    if any(str(p.get_gid()).startswith("unobserved-") for ax in axes for p in ax.patches):
         handles.append(
             Patch(
                 facecolor=UNOBSERVED_COLOUR,

@@ -22,7 +22,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -971,6 +971,8 @@ class SafetyData:
     datasets: dict[str, Any]
     snapshot: dict[str, Any]
     notes: list[str]
+    time_zones: dict[str, str] = field(default_factory=dict)
+    """subject_id → the IANA zone of the subject's study-day calendar (`subject_time_zones`; D-19.607)."""
 
 
 SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
@@ -992,7 +994,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
     from cartrial.analysis.core import safety_derivations, study_populations, study_tables
     from cartrial.analysis.findings import not_infused_finding
     from cartrial.analysis.model import Dataset
-    from cartrial.analysis.populations import ENROLLED
+    from cartrial.analysis.populations import ENROLLED, subject_time_zones
 
     snapshot = snapshot_for(handle, cutoff)
     key = (
@@ -1031,7 +1033,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
         left_out = not_infused_finding(datasets, populations)  # D-19.88: the events no table here counts
         if left_out is not None:
             notes.append(left_out.statement)
-        return SafetyData(datasets, snapshot.metadata(), notes)
+        return SafetyData(datasets, snapshot.metadata(), notes, subject_time_zones(tables["infusions"]))
 
     result: SafetyData = _cached(key, make)
     return result
@@ -1133,11 +1135,11 @@ def _cytopenias(
 def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) -> SafetyView:
     """The safety dashboard from the analysis datasets of a snapshot at `cutoff` (default: the active
     lock's cut-off, else today; a lock's cut-off after today is read as of today, D-19.380). Grades are
-    the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's maximum grade fills its
-    onset-to-resolution days, as in the report's heat map; cytopenias are the `icaht` grades and the
+    the grading engine's episodes (`crs_episodes`, `icans_episodes`): each episode's peak grade fills its
+    calendar days from onset to resolution, or through its last graded assessment while unresolved, as in the
+    report's heat map (`episode_grade_days`, D-19.767); cytopenias are the `icaht` grades and the
     haematology CTCAE shifts (`lab_shift`); serious adverse events the treatment-emergent events flagged
     serious (`teae_listing`)."""
-    import math
 
     lock = lock_of(handle)
     today = utc_today()
@@ -1168,33 +1170,30 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     membership = analysis.datasets["populations"].table
     safety = membership[membership["safety"].astype(bool)]
     subjects = [str(s) for s in safety["subject_id"]]
+    from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, observed_days
+
     levels = {str(s): _plain(v) for s, v in zip(safety["subject_id"], safety["dose_level"], strict=True)}
+    # days after a patient's follow-up are not observed, not "no episode" (D-19.210, D-19.768)
+    observed = {
+        str(s): observed_days(v, HEATMAP_DAYS)
+        for s, v in zip(safety["subject_id"], safety["follow_up_days"], strict=True)
+    }
     heatmap: dict[str, list[dict[str, Any]]] = {}
     for kind in ("crs", "icans"):
-        grid: dict[str, list[int | None]] = {s: [None] * HEATMAP_DAYS for s in subjects}
+        # the analysis layer's days of each episode, as the report's heat map (D-19.767)
         dataset = analysis.datasets.get(f"{kind}_episodes")
-        if dataset is not None:
-            for _, episode in dataset.table.iterrows():
-                subject = str(episode["subject_id"])
-                onset = _num(episode.get("onset_day"))
-                grade = _num(episode.get("max_grade"))
-                if subject not in grid or onset is None or grade is None:
-                    continue
-                duration = _num(episode.get("duration_days"))
-                end = onset + (duration if duration is not None else 1.0)
-                first, last = (
-                    max(math.floor(onset), 0),
-                    min(max(math.ceil(end), math.floor(onset) + 1), HEATMAP_DAYS),
-                )
-                for day in range(first, last):
-                    current = grid[subject][day]
-                    grid[subject][day] = int(grade) if current is None else max(current, int(grade))
+        grid = (
+            episode_grade_days(dataset.table, subjects, HEATMAP_DAYS, analysis.time_zones, observed)
+            if dataset is not None
+            else {s: [None] * HEATMAP_DAYS for s in subjects}
+        )
         heatmap[kind] = [
             {
                 "subject_id": s,
                 "dose_level": levels.get(s),
                 "grades": grid[s],
-                "max_grade": max((g for g in grid[s] if g is not None), default=None),
+                "observed_days": observed[s],
+                "max_grade": max((g for g in grid[s] if g is not None and g != UNGRADED), default=None),
             }
             for s in subjects
         ]
