@@ -1,0 +1,53 @@
+"""Stein 2019 exact AUC when FOLDX = 1 (no expansion, rho = 0) and FOLDX just above 1 (D-19.757).
+
+Expected values are hand computations from the closed form (Stein AM et al. CPT:PSP 2019;8:285, supplement;
+docs/science/cellular-kinetics.md §5.1): with FOLDX = 1, rho = ln(1)/Tmax = 0 and C(t) = R0 = Cmax before
+Tmax, so AUC(0, Tmax) = Cmax·Tmax; after Tmax the two exponentials integrate to
+(1 - F_B)·Cmax/alpha·(1 - e^(-alpha·(b - Tmax))) + F_B·Cmax/beta·(1 - e^(-beta·(b - Tmax))).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.kinetics.models import Stein2019Parameters, stein2019_auc, typical_auc
+
+TM, CM, A, FB, B = 9.3, 24000.0, 0.16, 0.0079, 0.0032
+
+
+def _hand_auc_no_expansion(end: float) -> float:
+    u = end - TM
+    return CM * TM + (1 - FB) * CM / A * (1 - math.exp(-A * u)) + FB * CM / B * (1 - math.exp(-B * u))
+
+
+def test_foldx_one_gives_the_flat_expansion_area_not_nan() -> None:
+    expected = _hand_auc_no_expansion(28.0)
+    got = stein2019_auc(0.0, 28.0, np.array([1.0, 3900.0]), TM, CM, A, FB, B)
+    assert math.isclose(float(got[0]), expected, rel_tol=1e-12)
+    assert math.isclose(float(got[1]), 171774.28517973, rel_tol=1e-9)  # the typical subject, §5.2 (1.72e5)
+    assert math.isclose(typical_auc(0.0, 28.0, Stein2019Parameters(foldx=1.0)), expected, rel_tol=1e-12)
+
+
+def test_foldx_one_inside_the_expansion_phase() -> None:
+    # [2, 5] lies before Tmax: C = Cmax throughout, area = 3·Cmax
+    assert math.isclose(float(stein2019_auc(2.0, 5.0, 1.0, TM, CM, A, FB, B)), 3 * CM, rel_tol=1e-12)
+    assert math.isclose(typical_auc(2.0, 5.0, Stein2019Parameters(foldx=1.0)), 3 * CM, rel_tol=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(min_value=1e-15, max_value=1e-6))
+def test_foldx_just_above_one_is_continuous(excess: float) -> None:
+    """ln(1 + x)/Tmax is a tiny rho: the expansion area (e^(rho·b) - e^(rho·a))/rho must stay close to its
+    limit Cmax·Tmax (R0 = Cmax/(1 + x)), not lose its digits to cancellation."""
+    foldx = 1.0 + excess
+    # R0·(e^(rho·Tmax) - 1)/rho with R0 = Cmax/f, e^(rho·Tmax) = f, rho = ln f/Tmax: Cmax·Tmax·(f - 1)/(f·ln f),
+    # where f - 1 is exact and ln f of a float near 1 is correctly rounded
+    expansion = CM * TM * (foldx - 1.0) / (foldx * math.log1p(foldx - 1.0))
+    expected = _hand_auc_no_expansion(28.0) - CM * TM + expansion
+    got = float(stein2019_auc(0.0, 28.0, foldx, TM, CM, A, FB, B))
+    assert math.isclose(got, expected, rel_tol=1e-12)
+    assert math.isclose(typical_auc(0.0, 28.0, Stein2019Parameters(foldx=foldx)), expected, rel_tol=1e-12)
