@@ -323,13 +323,15 @@ def nca_datasets(
     rows: list[dict[str, Any]] = []
     units_by_conc: dict[str, dict[str, str]] = dict(result.extra.get("units_by_conc_unit", {}))
     rule = str(spec.nca_interval_summary)
-    for analyte, part in nca.groupby("analyte", sort=True):
+    # one summary per analyte and concentration unit: values of two units are never pooled in one geometric
+    # mean (an analyte reported in copies/ug gDNA at one site and copies/mL at another; D-19.758)
+    unit_key = nca["conc_unit"].astype(str) if "conc_unit" in nca else pd.Series("", index=nca.index)
+    for (analyte, conc_unit), part in nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=True):
         for group, sub in dose_level_groups(part, protocol_levels):  # n = 0 if undosed (D-19.108)
             for parameter in (*geometric, *MEDIAN_PARAMETERS):
                 if parameter not in sub:
                     continue
                 values, n_not_covered = summary_values(sub, parameter, rule)
-                conc_unit = str(sub["conc_unit"].iloc[0]) if "conc_unit" in sub and len(sub) else ""
                 summary = geometric_summary(values)
                 if parameter in MEDIAN_PARAMETERS:  # Tmax and Tlast: median and range only
                     summary["geometric_mean"] = summary["geometric_cv_pct"] = None

@@ -1,0 +1,52 @@
+"""`nca_summary` summarises each concentration unit of an analyte apart (docs/science/decisions.md D-19.758).
+
+Before: the summary grouped by analyte only, so an analyte recorded in two units (one site reporting the
+transgene in copies/ug gDNA, another in copies/mL; the import accepts any unit per sample and no edit check
+compares them) had one geometric mean over values of both units, labelled with the unit of the first subject
+(example study: a dose-level-1 Cmax geometric mean of 99,980 "copies/mL", CV 321,874 %). Expected values by
+hand: Cmax is the highest observed value (PKNCA ``pk.calc.cmax``); the geometric mean of two values is the
+square root of their product."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from cartrial.analysis.kinetics import nca_datasets
+from cartrial.analysis.model import Population
+from cartrial.analysis.populations import SAFETY
+from cartrial.protocol.analysis_spec import AnalysisOptions
+
+from .test_interval_auc_coverage import FULL, _tables
+
+PROFILES = {"S1": FULL, "S2": [(d, 2 * c) for d, c in FULL], "M1": [(d, 1000 * c) for d, c in FULL]}
+
+
+def _summary() -> pd.DataFrame:
+    tables = _tables(PROFILES)
+    pk = tables["pk_samples"]
+    pk.loc[pk["subject_id"] == "M1", "unit"] = "copies/mL"
+    populations = {SAFETY: Population(SAFETY, "infused", tuple(PROFILES), {})}
+    spec = AnalysisOptions(nca_options={"auc_method": "linear"})  # type: ignore[arg-type]
+    return nca_datasets(tables, populations, spec)["nca_summary"].table
+
+
+def test_two_units_of_one_analyte_are_never_pooled() -> None:
+    """Failing first: one 'all' Cmax row with n = 3 over both units."""
+    summary = _summary()
+    cmax = summary[(summary["parameter"] == "cmax") & (summary["group"] == "all")]
+    by_unit = {row.conc_unit: row for row in cmax.itertuples()}
+    assert set(by_unit) == {"copies/ug gDNA", "copies/mL"}
+    ug, ml = by_unit["copies/ug gDNA"], by_unit["copies/mL"]
+    assert (ug.n, ml.n) == (2, 1)
+    assert math.isclose(ug.geometric_mean, math.sqrt(1000.0 * 2000.0), rel_tol=1e-12)
+    assert (ug.min, ug.max, ug.unit) == (1000.0, 2000.0, "copies/ug gDNA")
+    assert math.isclose(ml.geometric_mean, 1_000_000.0, rel_tol=1e-12)
+    assert (ml.max, ml.unit) == (1_000_000.0, "copies/mL")
+
+
+def test_every_summary_row_has_one_unit() -> None:
+    summary = _summary()
+    keys = ["analyte", "conc_unit", "group", "parameter"]
+    assert not summary.duplicated(keys).any()
