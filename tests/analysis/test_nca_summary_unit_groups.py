@@ -50,3 +50,18 @@ def test_every_summary_row_has_one_unit() -> None:
     summary = _summary()
     keys = ["analyte", "conc_unit", "group", "parameter"]
     assert not summary.duplicated(keys).any()
+
+
+def test_the_median_by_day_is_per_unit() -> None:
+    """Failing first: one day-7 median over 1000, 2000 (copies/ug gDNA) and 1e6 (copies/mL): 2000, the middle
+    of three values in two units. By hand: per unit, the median of [1000, 2000] is 1500 and of [1e6] 1e6."""
+    from cartrial.analysis.kinetics import median_by_day
+
+    pk = _tables(PROFILES)["pk_samples"]
+    pk.loc[pk["subject_id"] == "M1", "unit"] = "copies/mL"
+    medians = median_by_day(pk, dict.fromkeys(PROFILES, 1))
+    day7 = medians[medians["nominal_day"] == 7.0]
+    assert sorted(zip(day7["unit"], day7["median"], day7["n"], strict=True)) == [
+        ("copies/mL", 1_000_000.0, 1),
+        ("copies/ug gDNA", 1500.0, 2),
+    ]

@@ -44,7 +44,8 @@ def test_foldx_just_above_one_is_continuous(excess: float) -> None:
     """ln(1 + x)/Tmax is a tiny rho: the expansion area (e^(rho·b) - e^(rho·a))/rho must stay close to its
     limit Cmax·Tmax (R0 = Cmax/(1 + x)), not lose its digits to cancellation."""
     foldx = 1.0 + excess
-    # R0·(e^(rho·Tmax) - 1)/rho with R0 = Cmax/f, e^(rho·Tmax) = f, rho = ln f/Tmax: Cmax·Tmax·(f - 1)/(f·ln f),
+    # R0·(e^(rho·Tmax) - 1)/rho with R0 = Cmax/f, e^(rho·Tmax) = f, rho = ln f/Tmax:
+    # Cmax·Tmax·(f - 1)/(f·ln f),
     # where f - 1 is exact and ln f of a float near 1 is correctly rounded
     expansion = CM * TM * (foldx - 1.0) / (foldx * math.log1p(foldx - 1.0))
     expected = _hand_auc_no_expansion(28.0) - CM * TM + expansion

@@ -166,6 +166,7 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
 
 MEDIAN_BY_DAY_COLUMNS = [
     "analyte",
+    "unit",
     "dose_level",
     "nominal_day",
     "n",
@@ -179,7 +180,7 @@ MEDIAN_BY_DAY_COLUMNS = [
 
 
 def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
-    """The median concentration per analyte, dose level and nominal day over every sample with a result,
+    """The median concentration per analyte, unit, dose level and nominal day over every sample with a result,
     the BLQ ones counted (D-19.624, D-19.627): columns `MEDIAN_BY_DAY_COLUMNS`, sorted.
 
     A sample is BLQ when its ``blq`` flag is true (the import's true/false words,
@@ -213,6 +214,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "analyte": pk["analyte"].astype(str),
+            # a median is taken over the values of one unit: an analyte reported in two units has a row per
+            # unit (D-19.758)
+            "unit": pk["unit"].astype(str).str.strip() if "unit" in pk else "",
             "dose_level": pk["subject_id"].astype(str).map(dict(levels)),
             "nominal_day": pd.to_numeric(pk["nominal_day"], errors="coerce"),
             "value": value.where(~blq),
@@ -221,7 +225,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         }
     )[resulted & pk["subject_id"].astype(str).isin(list(levels))]
     rows = []
-    for (analyte, level, day), part in frame.groupby(["analyte", "dose_level", "nominal_day"], sort=True):
+    for (analyte, unit, level, day), part in frame.groupby(
+        ["analyte", "unit", "dose_level", "nominal_day"], sort=True
+    ):
         limits = part.loc[part["blq"], "lloq"]
         # a BLQ sample with no LLOQ is below a limit no one knows: no measured value can be ranked against
         # it, so every sample of the group is censored (D-19.627)
@@ -238,6 +244,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         rows.append(
             {
                 "analyte": analyte,
+                "unit": unit,
                 "dose_level": int(level),
                 "nominal_day": float(day),
                 "n": n,
@@ -435,6 +442,8 @@ def nca_datasets(
             "samples are censored; D-19.624, D-19.627)",
             ("pk_samples", "infusions"),
             columns={
+                "unit": "the samples' concentration unit (a row per unit; values of two units are never "
+                "pooled, D-19.758)",
                 "n": "samples with a result, quantifiable or BLQ",
                 "n_blq": "samples flagged BLQ (or with a value <= 0)",
                 "n_censored": "samples ranked below the quantifiable ones: the BLQ, and a value below the "

@@ -343,7 +343,9 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         return None
     levels = _dose_levels(analysis)
     pk["dose_level"] = pk["subject_id"].astype(str).map(levels)
-    unit = str(pk["unit"].iloc[0]) if "unit" in pk else ""
+    unit = str(pk["unit"].iloc[0]).strip() if "unit" in pk else ""
+    if "unit" in pk:  # one axis, one unit: samples of another unit are not drawn on it (D-19.758)
+        pk = pk[pk["unit"].astype(str).str.strip() == unit].reset_index(drop=True)
     from cartrial.columns import RowProblems, parse_bool
 
     blq = parse_bool(pk, "blq", RowProblems("pk_samples"), required=False)  # the import's words
@@ -363,6 +365,8 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     dataset = analysis.datasets.get("pk_median_by_day")
     medians = dataset.table if dataset is not None else pd.DataFrame(columns=["analyte", "dose_level"])
     medians = medians[medians["analyte"].astype(str) == analyte]
+    if "unit" in medians:
+        medians = medians[medians["unit"].astype(str) == unit]
     for level, rows in medians.groupby("dose_level", sort=True):
         if rows["median"].isna().all():
             continue
