@@ -279,7 +279,7 @@ def typical_auc(
         # R0·e^(rho·a)·(e^(rho·(hi - a)) - 1)/rho, whose limit at FOLDX = 1 (rho = 0, a flat R0 = Cmax) is
         # R0·(hi - a): the difference quotient divided 0 by 0 there (D-19.757)
         width = hi - a
-        growth = math.expm1(rho * width) / rho if rho > 0 else width
+        growth = math.expm1(rho * width) / rho if rho != 0 else width
         total += p.r0 * math.exp(rho * a) * growth
     if b > tm:
         u, v = max(a, tm) - tm, b - tm
@@ -317,7 +317,7 @@ def stein2019_auc(
     width = up - lo
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # R0·e^(rho·lo)·expm1(rho·width)/rho, R0·width at FOLDX = 1 (rho = 0; was 0/0 = NaN, D-19.757)
-        growth = np.where(rho > 0, np.expm1(rho * width) / np.where(rho > 0, rho, 1.0), width)
+        growth = np.where(rho != 0, np.expm1(rho * width) / np.where(rho != 0, rho, 1.0), width)
         expansion = r0 * np.exp(rho * lo) * growth
     total = np.where(lo < tm, expansion, 0.0)
     u = np.maximum(lo, tm) - tm
