@@ -56,7 +56,8 @@ def test_foldx_just_above_one_is_continuous(excess: float) -> None:
 
 def test_a_contracting_start_keeps_its_area() -> None:
     """`stein2019_auc` takes arrays of any values (the trial simulator's draws): FOLDX = 0.5 gives rho =
-    -ln 2/Tmax < 0 and, by hand, R0·(e^(rho·Tmax) - 1)/rho = 2·Cmax·(-1/2)·Tmax/(-ln 2) = Cmax·Tmax/ln 2 before
+    -ln 2/Tmax < 0 and, by hand, R0·(e^(rho·Tmax) - 1)/rho = 2·Cmax·(-1/2)·Tmax/(-ln 2)
+    = Cmax·Tmax/ln 2 before
     Tmax; the rho = 0 limit (R0 times the width) applies at rho = 0 only."""
     expected = _hand_auc_no_expansion(28.0) - CM * TM + CM * TM / math.log(2)
     assert math.isclose(float(stein2019_auc(0.0, 28.0, 0.5, TM, CM, A, FB, B)), expected, rel_tol=1e-12)
