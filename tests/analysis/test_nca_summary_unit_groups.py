@@ -10,6 +10,7 @@ square root of their product."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -46,10 +47,49 @@ def test_two_units_of_one_analyte_are_never_pooled() -> None:
     assert (ml.max, ml.unit) == (1_000_000.0, "copies/mL")
 
 
-def test_every_summary_row_has_one_unit() -> None:
-    summary = _summary()
-    keys = ["analyte", "conc_unit", "group", "parameter"]
-    assert not summary.duplicated(keys).any()
+def _summary_by_level(profiles: dict[str, list[tuple[float, float | None]]], units: dict[str, str]) -> Any:
+    tables = _tables(profiles)
+    pk = tables["pk_samples"]
+    for sid, unit in units.items():
+        pk.loc[pk["subject_id"] == sid, "unit"] = unit
+    tables["infusions"]["dose_level"] = [2 if sid == "M1" else 1 for sid in profiles]
+    populations = {SAFETY: Population(SAFETY, "infused", tuple(profiles), {})}
+    spec = AnalysisOptions(nca_options={"auc_method": "linear"})  # type: ignore[arg-type]
+    return nca_datasets(tables, populations, spec, protocol_levels=(1, 2, 3))["nca_summary"]
+
+
+def test_a_unit_gets_no_empty_row_for_a_level_dosed_in_another_unit() -> None:
+    """Failing first (the old test here only checked the (analyte, conc_unit, group, parameter) keys are
+    unique, which main met too): S1, S2 at dose level 1 in copies/ug gDNA, M1 at level 2 in copies/mL,
+    protocol levels 1-3. Each unit had a row for every protocol level, so copies/mL showed dose level 1 with
+    n_subjects 0 ("not dosed", D-19.108) although level 1 was dosed. By hand: copies/ug gDNA has levels 1
+    (2 subjects) and 3 (0: dosed in no unit, shown under the unit of most subjects), copies/mL level 2 (1)."""
+    dataset = _summary_by_level(PROFILES, {"M1": "copies/mL"})
+    summary = dataset.table
+    assert not summary.duplicated(["analyte", "conc_unit", "group", "parameter"]).any()
+    cmax = summary[summary["parameter"] == "cmax"]
+    assert sorted(zip(cmax["conc_unit"], cmax["group"], cmax["n_subjects"], strict=True)) == [
+        ("copies/mL", "all", 1),
+        ("copies/mL", "dose level 2", 1),
+        ("copies/ug gDNA", "all", 2),
+        ("copies/ug gDNA", "dose level 1", 2),
+        ("copies/ug gDNA", "dose level 3", 0),
+    ]
+    (note,) = [n for n in dataset.notes if "concentration units" in n]
+    assert "copies/ug gDNA (2 subjects); copies/mL (1 subject)" in note
+    assert note.startswith("car_transgene ")
+
+
+def test_one_unit_spelt_two_ways_is_one_group() -> None:
+    """Failing first: "copies/µg gDNA" (micro sign, two spaces) and "copies/ug gDNA" were two groups of one
+    subject each. By hand: one group, Cmax 1000 and 2000, geometric mean sqrt(2e6); no unit note."""
+    profiles = {"S1": PROFILES["S1"], "S2": PROFILES["S2"]}
+    dataset = _summary_by_level(profiles, {"S2": "copies/\u00b5g  gDNA"})
+    cmax = dataset.table[(dataset.table["parameter"] == "cmax") & (dataset.table["group"] == "all")]
+    assert cmax["conc_unit"].tolist() == ["copies/ug gDNA"]
+    assert int(cmax["n"].iloc[0]) == 2
+    assert math.isclose(float(cmax["geometric_mean"].iloc[0]), math.sqrt(2e6), rel_tol=1e-12)
+    assert not [n for n in dataset.notes if "concentration units" in n]
 
 
 def test_the_median_by_day_is_per_unit() -> None:

@@ -36,6 +36,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.kinetics.frames import conc_unit_spelling
 from cartrial.wording import count
 
 PERSISTENCE_DAY = 180.0
@@ -216,7 +217,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
             "analyte": pk["analyte"].astype(str),
             # a median is taken over the values of one unit: an analyte reported in two units has a row per
             # unit (D-19.758)
-            "unit": pk["unit"].astype(str).str.strip() if "unit" in pk else "",
+            "unit": pk["unit"].map(conc_unit_spelling) if "unit" in pk else "",
             "dose_level": pk["subject_id"].astype(str).map(dict(levels)),
             "nominal_day": pd.to_numeric(pk["nominal_day"], errors="coerce"),
             "value": value.where(~blq),
@@ -284,6 +285,8 @@ def nca_datasets(
     pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
     # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304)
     pk = pk.assign(actual_day=sample_actual_days(pk, tables["infusions"]))
+    if "unit" in pk:  # one spelling per unit: "copies/µg gDNA" and "copies/ug gDNA" are one group (D-19.759)
+        pk = pk.assign(unit=pk["unit"].map(conc_unit_spelling, na_action="ignore"))
     with_pk = sorted(set(pk["subject_id"]))
     without = tuple(s for s in safety_ids if s not in with_pk)
     populations["pk"] = Population(
@@ -333,8 +336,29 @@ def nca_datasets(
     # one summary per analyte and concentration unit: values of two units are never pooled in one geometric
     # mean (an analyte reported in copies/ug gDNA at one site and copies/mL at another; D-19.758)
     unit_key = nca["conc_unit"].astype(str) if "conc_unit" in nca else pd.Series("", index=nca.index)
+    unit_subjects = nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=False)[
+        "subject_id"
+    ].nunique()
+    unit_notes: list[str] = []
+    for analyte, counts in unit_subjects.groupby(level=0, sort=True):
+        if len(counts) > 1:  # the units of most subjects first, then by name
+            named = sorted(((u, int(k)) for (_a, u), k in counts.items()), key=lambda uk: (-uk[1], uk[0]))
+            unit_notes.append(
+                f"{analyte} is recorded in {len(named)} concentration units, summarised apart (values of two "
+                "units are never pooled, D-19.758): "
+                + "; ".join(f"{u} ({count(k, 'subject')})" for u, k in named)
+            )
     for (analyte, conc_unit), part in nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=True):
-        for group, sub in dose_level_groups(part, protocol_levels):  # n = 0 if undosed (D-19.108)
+        # a protocol level with no profile of the analyte in any unit is an empty group (n = 0: not dosed,
+        # D-19.108) under the analyte's main unit (most subjects) only; a unit gets no empty row for a level
+        # whose profiles are in another unit (D-19.759)
+        counts = unit_subjects.loc[analyte]
+        main_unit = sorted(counts.items(), key=lambda uk: (-int(uk[1]), str(uk[0])))[0][0]
+        analyte_levels = set(
+            pd.to_numeric(nca.loc[nca["analyte"] == analyte, "dose_level"]).dropna().astype(int)
+        )
+        empty_levels = [lv for lv in protocol_levels if int(lv) not in analyte_levels]
+        for group, sub in dose_level_groups(part, empty_levels if conc_unit == main_unit else ()):
             for parameter in (*geometric, *MEDIAN_PARAMETERS):
                 if parameter not in sub:
                     continue
@@ -422,7 +446,7 @@ def nca_datasets(
             "pk",
             "cartrial.analysis.stats.geometric_summary of nca_by_subject",
             ("nca_by_subject",),
-            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *coverage_notes),
+            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *unit_notes, *coverage_notes),
             columns={
                 "n_subjects": "subjects in the group (PK population); n: those with a value summarised",
                 "n_nonpositive": "values of 0 (e.g. an AUC over BLQ samples only): in n, median and range, "

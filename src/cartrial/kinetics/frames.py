@@ -116,6 +116,18 @@ def check_conc_unit(conc_unit: str, field_name: str = "conc_unit", kind: str = "
     return unit
 
 
+def conc_unit_spelling(unit: object) -> str:
+    """The one spelling of a concentration unit by which the analysis groups samples (D-19.759): spaces at
+    the ends dropped, runs of spaces made one, the micro sign (µ, U+00B5) and the Greek mu (μ, U+03BC)
+    written ``u`` as in `UNIT_EXAMPLES`. Case is kept (m and M are different prefixes); no unit is
+    converted into another.
+
+    >>> conc_unit_spelling(" copies/\u00b5g  gDNA"), conc_unit_spelling("cells/\u03bcL")
+    ('copies/ug gDNA', 'cells/uL')
+    """
+    return " ".join(str(unit).replace("\u00b5", "u").replace("\u03bc", "u").split())
+
+
 UNIT_EXAMPLES: dict[str, str] = {
     "concentration": "copies/ug gDNA, cells/uL or mg/L",
     "dose": "cells/kg (per kg of body weight) or cells (total cells)",
