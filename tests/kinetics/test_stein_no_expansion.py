@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cartrial.kinetics.models import Stein2019Parameters, stein2019_auc, typical_auc
@@ -38,6 +38,49 @@ def test_foldx_one_inside_the_expansion_phase() -> None:
     assert math.isclose(typical_auc(2.0, 5.0, Stein2019Parameters(foldx=1.0)), 3 * CM, rel_tol=1e-12)
 
 
+def _hand_expansion_area(foldx: float, a: float, b: float) -> float:
+    """R0·e^(rho·a)·(e^(rho·w) - 1)/rho over [a, b] before Tmax (w = b - a, R0 = Cmax/f, rho = ln f/Tmax),
+    with (e^x - 1)/x by its series 1 + x/2 + x²/6 (x = rho·w ≤ 1e-6 here: the next term, x³/24, is far
+    below 1e-12 relative): no difference of two exponentials near 1."""
+    rho = math.log1p(foldx - 1.0) / TM
+    x = rho * (b - a)
+    return CM / foldx * math.exp(rho * a) * (b - a) * (1 + x / 2 + x * x / 6)
+
+
+@settings(max_examples=50, deadline=None)
+@example(1e-15)
+@given(st.floats(min_value=1e-15, max_value=1e-6))
+def test_foldx_just_above_one_keeps_windows_after_day_0(excess: float) -> None:
+    """The windows of the review (the old test covered [0, 28] only, which main met): at FOLDX = 1 + 1e-15
+    the old difference quotient R0·(e^(rho·b) - e^(rho·a))/rho was 24 % off over [2, 5] and 100 % over
+    [9.0, 9.3] (both exponentials round to the same double)."""
+    foldx = 1.0 + excess
+    for a, b in ((2.0, 5.0), (9.0, 9.3), (5.0, 9.3)):
+        expected = _hand_expansion_area(foldx, a, b)
+        got = float(stein2019_auc(a, b, foldx, TM, CM, A, FB, B))
+        assert math.isclose(got, expected, rel_tol=1e-12), (a, b)
+        assert math.isclose(typical_auc(a, b, Stein2019Parameters(foldx=foldx)), expected, rel_tol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@example(1.0, 2.0, 9.3, 28.0)
+@given(
+    st.one_of(st.just(1.0), st.floats(min_value=1.0, max_value=1e4)),
+    st.floats(min_value=0.0, max_value=40.0),
+    st.floats(min_value=0.0, max_value=40.0),
+    st.floats(min_value=0.0, max_value=40.0),
+)
+def test_the_area_is_additive_across_tmax(foldx: float, t1: float, t2: float, t3: float) -> None:
+    """AUC(a, c) = AUC(a, b) + AUC(b, c) for a ≤ b ≤ c, whichever side of Tmax b lies (an integral is
+    additive over adjacent intervals); failed before at FOLDX = 1 (NaN)."""
+    a, b, c = sorted((t1, t2, t3))
+    whole = float(stein2019_auc(a, c, foldx, TM, CM, A, FB, B))
+    parts = float(stein2019_auc(a, b, foldx, TM, CM, A, FB, B)) + float(
+        stein2019_auc(b, c, foldx, TM, CM, A, FB, B)
+    )
+    assert math.isclose(whole, parts, rel_tol=1e-9, abs_tol=1e-9 * CM)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.floats(min_value=1e-15, max_value=1e-6))
 def test_foldx_just_above_one_is_continuous(excess: float) -> None:
@@ -61,3 +104,15 @@ def test_a_contracting_start_keeps_its_area() -> None:
     Tmax; the rho = 0 limit (R0 times the width) applies at rho = 0 only."""
     expected = _hand_auc_no_expansion(28.0) - CM * TM + CM * TM / math.log(2)
     assert math.isclose(float(stein2019_auc(0.0, 28.0, 0.5, TM, CM, A, FB, B)), expected, rel_tol=1e-12)
+
+
+def test_the_pd_models_car_area_at_foldx_one_is_cmax_times_the_day() -> None:
+    """`cumulative_car_auc` turned a NaN step into 0, so before D-19.757 ∫CAR of a FOLDX = 1 subject was
+    silently 0 up to Tmax. By hand: C = Cmax = 24000 flat until Tmax = 9, so ∫₀⁹ CAR = 24000·9 = 216000."""
+    from cartrial.kinetics.popfit.pdmodel import cumulative_car_auc, time_grid
+
+    grid = time_grid(28.0)
+    kinetic = np.array([[1.0, 9.0, 24000.0, A, FB, B]])
+    area = cumulative_car_auc(kinetic, grid)
+    (day9,) = np.flatnonzero(grid == 9.0)
+    assert math.isclose(float(area[0, day9]), 24000.0 * 9, rel_tol=1e-12)

@@ -441,7 +441,8 @@ def nca_datasets(
         ),
         "nca_summary": Dataset(
             "nca_summary",
-            "NCA summaries per analyte and dose level: n, geometric mean, geometric CV %, median, range",
+            "NCA summaries per analyte, concentration unit and dose level: n, geometric mean, "
+            "geometric CV %, median, range",
             summary_frame,
             "pk",
             "cartrial.analysis.stats.geometric_summary of nca_by_subject",
@@ -458,8 +459,8 @@ def nca_datasets(
         ),
         "pk_median_by_day": Dataset(
             "pk_median_by_day",
-            "Median concentration per analyte, dose level and nominal day over every sample with a result, "
-            "BLQ counted (the expansion figure's median line)",
+            "Median concentration per analyte, unit, dose level and nominal day over every sample with a "
+            "result, BLQ counted (the expansion figure's median line)",
             median_by_day(pk, levels),
             "pk",
             "cartrial.analysis.kinetics.median_by_day (Helsel 2012: estimable when fewer than half the "

@@ -251,7 +251,8 @@ def typical_auc(
 ) -> float:
     """Exact AUC of the closed form over [start, end] (copies·day/µg), integrated analytically.
 
-    Pieces: (C(b) - C(a))/rho in the expansion phase; (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
+    Pieces: R0·e^{rho a}·expm1(rho w)/rho over [a, a + w] in the expansion phase (R0·w at FOLDX = 1, rho = 0;
+    D-19.757); (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
     F_B·Cmax/beta·(e^{-beta u} - e^{-beta v}) after Tmax (docs/science/cellular-kinetics.md §5.2 derived
     values).
 
