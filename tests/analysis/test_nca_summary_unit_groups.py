@@ -81,8 +81,9 @@ def test_a_unit_gets_no_empty_row_for_a_level_dosed_in_another_unit() -> None:
 
 
 def test_one_unit_spelt_two_ways_is_one_group() -> None:
-    """Failing first: "copies/µg gDNA" (micro sign, two spaces) and "copies/ug gDNA" were two groups of one
-    subject each. By hand: one group, Cmax 1000 and 2000, geometric mean sqrt(2e6); no unit note."""
+    """Failing first against 9d9e8916 (this branch before ab089221; main had no per-unit summary at all):
+    "copies/µg gDNA" (micro sign, two spaces) and "copies/ug gDNA" were two groups of one subject each.
+    By hand: one group, Cmax 1000 and 2000, geometric mean sqrt(2e6); no unit note."""
     profiles = {"S1": PROFILES["S1"], "S2": PROFILES["S2"]}
     dataset = _summary_by_level(profiles, {"S2": "copies/\u00b5g  gDNA"})
     cmax = dataset.table[(dataset.table["parameter"] == "cmax") & (dataset.table["group"] == "all")]
@@ -105,3 +106,20 @@ def test_the_median_by_day_is_per_unit() -> None:
         ("copies/mL", 1_000_000.0, 1),
         ("copies/ug gDNA", 1500.0, 2),
     ]
+
+
+def test_the_persistence_table_states_each_values_unit() -> None:
+    """Failing first: persistence had no unit column, so M1's last quantifiable value 100,000 (copies/mL)
+    stood next to S1's 100 (copies/ug gDNA) with nothing to tell them apart. By hand: each profile's last
+    quantifiable sample is day 28, FULL's 100 times the profile's factor (1, 2, 1000)."""
+    tables = _tables(PROFILES)
+    pk = tables["pk_samples"]
+    pk.loc[pk["subject_id"] == "M1", "unit"] = "copies/mL"
+    pk.loc[pk["subject_id"] == "S2", "unit"] = "copies/\u00b5g  gDNA"  # the same unit, spelt another way
+    populations = {SAFETY: Population(SAFETY, "infused", tuple(PROFILES), {})}
+    datasets = nca_datasets(tables, populations, AnalysisOptions())
+    persistence = datasets["persistence"].table.sort_values("subject_id")
+    assert list(persistence["subject_id"]) == ["M1", "S1", "S2"]
+    assert list(persistence["last_quantifiable_value"]) == [100_000.0, 100.0, 200.0]
+    assert list(persistence["conc_unit"]) == ["copies/mL", "copies/ug gDNA", "copies/ug gDNA"]
+    assert "conc_unit" in datasets["persistence"].columns

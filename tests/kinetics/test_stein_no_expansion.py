@@ -19,16 +19,28 @@ from cartrial.kinetics.models import Stein2019Parameters, stein2019_auc, typical
 TM, CM, A, FB, B = 9.3, 24000.0, 0.16, 0.0079, 0.0032
 
 
-def _hand_auc_no_expansion(end: float) -> float:
+def _hand_decay_area(end: float) -> float:
+    """The area from Tmax to `end` of the two exponentials (both start at Cmax)."""
     u = end - TM
-    return CM * TM + (1 - FB) * CM / A * (1 - math.exp(-A * u)) + FB * CM / B * (1 - math.exp(-B * u))
+    return (1 - FB) * CM / A * (1 - math.exp(-A * u)) + FB * CM / B * (1 - math.exp(-B * u))
+
+
+def _hand_auc_no_expansion(end: float) -> float:
+    return CM * TM + _hand_decay_area(end)
+
+
+def _hand_auc_typical(end: float, foldx: float) -> float:
+    """FOLDX > 1: the expansion area is R0·(e^(rho·Tmax) - 1)/rho with R0 = Cmax/f, e^(rho·Tmax) = f and
+    rho = ln f/Tmax, i.e. Cmax·Tmax·(f - 1)/(f·ln f)."""
+    return CM * TM * (foldx - 1) / (foldx * math.log(foldx)) + _hand_decay_area(end)
 
 
 def test_foldx_one_gives_the_flat_expansion_area_not_nan() -> None:
     expected = _hand_auc_no_expansion(28.0)
     got = stein2019_auc(0.0, 28.0, np.array([1.0, 3900.0]), TM, CM, A, FB, B)
     assert math.isclose(float(got[0]), expected, rel_tol=1e-12)
-    assert math.isclose(float(got[1]), 171774.28517973, rel_tol=1e-9)  # the typical subject, §5.2 (1.72e5)
+    # the typical subject (FOLDX 3900), §5.2's 1.72e5
+    assert math.isclose(float(got[1]), _hand_auc_typical(28.0, 3900.0), rel_tol=1e-12)
     assert math.isclose(typical_auc(0.0, 28.0, Stein2019Parameters(foldx=1.0)), expected, rel_tol=1e-12)
 
 

@@ -285,8 +285,6 @@ def nca_datasets(
     pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
     # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304)
     pk = pk.assign(actual_day=sample_actual_days(pk, tables["infusions"]))
-    if "unit" in pk:  # one spelling per unit: "copies/µg gDNA" and "copies/ug gDNA" are one group (D-19.759)
-        pk = pk.assign(unit=pk["unit"].map(conc_unit_spelling, na_action="ignore"))
     with_pk = sorted(set(pk["subject_id"]))
     without = tuple(s for s in safety_ids if s not in with_pk)
     populations["pk"] = Population(
@@ -405,6 +403,8 @@ def nca_datasets(
         )
     ]
     persistence["last_quantifiable_value"] = pd.to_numeric(persistence["last_quantifiable_value"])
+    # the value's unit, that of its profile: an analyte may be recorded in two units (D-19.761)
+    persistence["conc_unit"] = nca["conc_unit"].astype(str) if "conc_unit" in nca else ""
     flag = persistence_column(persistence_day)
     persistence[flag] = pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > persistence_day
     # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
@@ -493,6 +493,8 @@ def nca_datasets(
                 f"{nca_options.persistence_rule}; never a BLQ sample given LLOQ/2, D-19.155)",
                 flag: f"quantifiable after day {persistence_day:g} (analysis.options.persistence_day)",
                 "last_sample_day": "day of the subject's last sample of the analyte, quantifiable or not",
+                "conc_unit": "the concentration unit of last_quantifiable_value (the profile's unit, in its "
+                "one spelling, D-19.759; an analyte's units are never converted, D-19.761)",
                 PERSISTENCE_EVALUABLE: f"sampled after day {persistence_day:g}: in the denominator",
             },
         ),

@@ -357,9 +357,12 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     medians = dataset.table if dataset is not None else pd.DataFrame(columns=["analyte", "dose_level"])
     medians = medians[medians["analyte"].astype(str) == analyte]
     fig, axes = plt.subplots(len(units), 1, figsize=(7, 4 * len(units)), sharex=True, squeeze=False)
+    all_blq: set[str] = set()
     for ax, unit in zip(axes[:, 0], units, strict=True):
         in_unit = (pk["unit_text"] == unit).to_numpy()
-        _expansion_panel(ax, pk[in_unit], blq[in_unit], medians, analyte, unit)
+        if not _expansion_panel(ax, pk[in_unit], blq[in_unit], medians, analyte, unit):
+            all_blq.add(unit)
+    axes[-1, 0].set_xlabel("days after infusion")  # the shared axis, named once under the bottom panel
     caption = (
         f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
         "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
@@ -370,7 +373,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     if len(units) > 1:
         caption += (
             " One panel per concentration unit (values of two units are never drawn on one axis, D-19.758): "
-            + "; ".join(f"{u} ({count(int(subjects[u]), 'subject')})" for u in units)
+            + "; ".join(
+                f"{u} ({count(int(subjects[u]), 'subject')}{', every sample BLQ' if u in all_blq else ''})"
+                for u in units
+            )
             + "."
         )
     return Figure("expansion", caption, _svg(fig))
@@ -378,8 +384,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
 
 def _expansion_panel(
     ax: Any, pk: pd.DataFrame, blq: Any, medians: pd.DataFrame, analyte: str, unit: str
-) -> None:
-    """One unit's panel of `expansion_figure`: its patients' curves, its medians, its first LLOQ."""
+) -> bool:
+    """One unit's panel of `expansion_figure`: its patients' curves, its medians, its first LLOQ. False when
+    the unit has no quantifiable sample: the panel says every sample is BLQ (else it would be blank when
+    no LLOQ is recorded either)."""
     quantified = pk[(pk["value_num"] > 0).to_numpy() & ~blq]
     for _subject, rows in quantified.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
@@ -415,11 +423,14 @@ def _expansion_panel(
             linewidth=1,
             label=f"LLOQ {float(lloq.iloc[0]):g}",
         )
+    if quantified.empty:
+        no_lloq = "" if not lloq.empty else " (no LLOQ recorded)"
+        ax.text(0.5, 0.5, f"every sample BLQ{no_lloq}", transform=ax.transAxes, ha="center", va="center")
     ax.set_yscale("log")
-    ax.set_xlabel("days after infusion")
     ax.set_ylabel(f"{analyte.replace('_', ' ')} ({unit})")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, fontsize=8)
+    return not quantified.empty
 
 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
