@@ -18,18 +18,23 @@ import pandas as pd
 import pytest
 
 from cartrial.analysis import analyse
-from cartrial.cdisc.export import build_all
-from cartrial.store.snapshot import read_snapshot
+from cartrial.cdisc.adam import study_codelists
+from cartrial.cdisc.export import build_all, validate_all
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
 SPELT = "copies/\u00b5g  gDNA"
 
 
 @pytest.fixture(scope="module")
-def frames(example_sqlite_template: Path) -> dict[str, pd.DataFrame]:
+def changed(example_sqlite_template: Path) -> StudySnapshot:
     snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
     pk = snapshot.tables["pk_samples"].copy()
     pk.loc[(pk["subject_id"] == "CT-005") & (pk["analyte"] == "car_transgene"), "unit"] = SPELT
-    changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "pk_samples": pk})
+    return dataclasses.replace(snapshot, tables={**snapshot.tables, "pk_samples": pk})
+
+
+@pytest.fixture(scope="module")
+def frames(changed: StudySnapshot) -> dict[str, pd.DataFrame]:
     return build_all(changed, analyse(changed))
 
 
@@ -42,7 +47,9 @@ def test_pc_standard_unit_is_the_one_spelling_and_the_original_unit_as_collected
     assert set(transgene["PCSTRESU"]) == {"copies/ug gDNA"}
     ct005 = transgene["USUBJID"].str.endswith("CT-005")
     assert ct005.any()
-    assert set(transgene.loc[ct005, "PCORRESU"]) == {"copies/ug  gDNA"}  # as collected, in ASCII
+    # as collected, in ASCII, spaces at the ends dropped and runs collapsed (D-19.760; review round 3: the
+    # doubled space is no term of the extensible codelist PKUNIT, and the export refused the study)
+    assert set(transgene.loc[ct005, "PCORRESU"]) == {"copies/ug gDNA"}
     assert set(transgene.loc[~ct005, "PCORRESU"]) == {"copies/ug gDNA"}
 
 
@@ -54,3 +61,11 @@ def test_adpc_has_one_param_per_analyte_and_pc_units_are_pp_units(frames: dict[s
     assert set(adpc.loc[adpc["AVALU"].str.startswith("copies"), "AVALU"]) == {"copies/ug gDNA"}
     pp = frames["PP"]
     assert set(frames["PC"]["PCSTRESU"]) == set(pp.loc[pp["PPTESTCD"] == "CMAX", "PPSTRESU"])
+
+
+def test_pc_with_a_unit_spelt_with_extra_spaces_passes_validation(
+    changed: StudySnapshot, frames: dict[str, pd.DataFrame]
+) -> None:
+    """Failing first (review round 3): PCORRESU "copies/ug  gDNA" (two spaces) is outside the extensible
+    codelist PKUNIT, so the export refused the study ("PC.PCORRESU record 104: [codelist] ...")."""
+    assert validate_all(frames, study_codelists(changed.protocol))["PC"] == []

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from cartrial.errors import InputError
-from cartrial.kinetics.frames import derive_nca
+from cartrial.kinetics.frames import derive_nca, derive_stein2019_fits
 from cartrial.kinetics.nca import NcaOptions
 from cartrial.kinetics.popfit.data import PopulationData
 
@@ -67,3 +67,21 @@ def test_popfit_reads_two_spellings_as_one_unit() -> None:
     )
     assert data.value_unit == PLAIN
     assert data.n_subjects == 2
+
+
+def test_nca_conc_unit_option_is_written_in_the_one_spelling() -> None:
+    """Failing first (review round 3): conc_unit= was checked but kept as given ('copies/µg  gDNA')."""
+    table = _table({"A": [PLAIN] * 4}).drop(columns="unit")
+    result = derive_nca(
+        table, subject="subject_id", time="day", conc="conc", conc_unit=GREEK, options=NcaOptions()
+    )
+    assert result.table["conc_unit"].tolist() == [PLAIN]
+    assert result.units["cmax"] == PLAIN
+
+
+def test_fit_conc_unit_option_is_written_in_the_one_spelling() -> None:
+    """Failing first (review round 3): the fit's value_unit and Cmax unit kept the option as given."""
+    table = _table({"A": [PLAIN] * 4}).drop(columns="unit")
+    result = derive_stein2019_fits(table, subject="subject_id", time="day", conc="conc", conc_unit=GREEK)
+    assert result.table["value_unit"].tolist() == [PLAIN]
+    assert result.units["cmax"] == PLAIN

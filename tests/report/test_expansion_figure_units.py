@@ -130,6 +130,22 @@ def test_a_unit_with_every_sample_blq_and_no_lloq_says_so(
     changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "pk_samples": pk})
     figure, fig = _figure(changed, analyse(changed), monkeypatch)
     texts = [text.get_text() for text in fig.axes[1].texts]
-    assert texts == ["every sample BLQ (no LLOQ recorded)"]
+    # "no quantifiable sample" (review round 3, by design: was "every sample BLQ", not true of a sample of
+    # value 0 or without a result)
+    assert texts == ["no quantifiable sample (no LLOQ recorded)"]
     assert not fig.axes[0].texts
-    assert "copies/mL (1 subject, every sample BLQ)" in figure.caption
+    assert "copies/mL (1 subject, no quantifiable sample)" in figure.caption
+
+
+def test_a_single_panel_with_no_quantifiable_sample_says_so_in_the_caption(
+    snapshot: StudySnapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failing first (review round 3): with one unit, the caption said nothing of an empty panel."""
+    pk = snapshot.tables["pk_samples"].copy()
+    mask = pk["analyte"] == "car_transgene"
+    pk.loc[mask, ["blq", "value", "lloq"]] = ["true", "", ""]
+    changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "pk_samples": pk})
+    figure, fig = _figure(changed, analyse(changed), monkeypatch)
+    (ax,) = fig.axes
+    assert [text.get_text() for text in ax.texts] == ["no quantifiable sample (no LLOQ recorded)"]
+    assert "No sample is quantifiable." in figure.caption

@@ -1218,9 +1218,12 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
     tpt, number, eltm = planned_time_points(nominal, before)
-    # the unit as collected (in ASCII) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg
-    # gDNA" and "copies/ug gDNA" are one PCSTRESU, so one ADPC PARAM (D-19.759, D-19.760)
-    unit = _map_distinct(pk["unit"], ascii_text).to_numpy()
+    # the unit as collected (in ASCII, spaces at the ends dropped and runs collapsed: a doubled space is no
+    # term of PKUNIT) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg gDNA" and
+    # "copies/ug gDNA" are one PCSTRESU, so one ADPC PARAM (D-19.759, D-19.760)
+    unit = _map_distinct(
+        pk["unit"], lambda u: ascii_text(" ".join(u.split()) if isinstance(u, str) else u)
+    ).to_numpy()
     standard_unit = _map_distinct(
         pk["unit"], lambda u: ascii_text(conc_unit_spelling(u) if isinstance(u, str) else u)
     ).to_numpy()

@@ -506,8 +506,8 @@ def derive_nca(
     if dose:
         dose_unit = check_conc_unit(str(dose_unit), "dose_unit", "dose")
     time_unit = check_time_unit(time_unit)
-    if conc_unit is not None:
-        conc_unit = check_conc_unit(conc_unit)
+    if conc_unit is not None:  # checked as given, used in its one spelling (D-19.760)
+        conc_unit = conc_unit_spelling(check_conc_unit(conc_unit))
     lloq = check_lloq(lloq)
     uses_half = "half_lloq" in (options.blq_first, options.blq_middle, options.blq_last)
     if uses_half and lloq is None and not lloq_column:
@@ -685,8 +685,8 @@ def derive_stein2019_fits(
     time_unit = check_time_unit(time_unit)
     if conc_unit is not None and unit_column:
         raise InputError(Problem("give conc_unit or unit_column, not both", field="conc_unit"))
-    if conc_unit is not None:
-        conc_unit = check_conc_unit(conc_unit)
+    if conc_unit is not None:  # checked as given, used in its one spelling (D-19.760)
+        conc_unit = conc_unit_spelling(check_conc_unit(conc_unit))
     frame, problems = validate_profiles(
         data,
         subject=subject,

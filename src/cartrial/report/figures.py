@@ -370,15 +370,17 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         "below a BLQ sample's higher LLOQ; all, when a BLQ sample has no LLOQ): the median is not "
         "estimable there."
     )
+    empty = ", no quantifiable sample"
     if len(units) > 1:
         caption += (
             " One panel per concentration unit (values of two units are never drawn on one axis, D-19.758): "
             + "; ".join(
-                f"{u} ({count(int(subjects[u]), 'subject')}{', every sample BLQ' if u in all_blq else ''})"
-                for u in units
+                f"{u} ({count(int(subjects[u]), 'subject')}{empty if u in all_blq else ''})" for u in units
             )
             + "."
         )
+    elif all_blq:  # the one panel is empty: said in the caption too (D-19.761)
+        caption += " No sample is quantifiable."
     return Figure("expansion", caption, _svg(fig))
 
 
@@ -386,8 +388,8 @@ def _expansion_panel(
     ax: Any, pk: pd.DataFrame, blq: Any, medians: pd.DataFrame, analyte: str, unit: str
 ) -> bool:
     """One unit's panel of `expansion_figure`: its patients' curves, its medians, its first LLOQ. False when
-    the unit has no quantifiable sample: the panel says every sample is BLQ (else it would be blank when
-    no LLOQ is recorded either)."""
+    the unit has no quantifiable sample (each BLQ, 0 or without a result): the panel says so (else it would
+    be blank when no LLOQ is recorded either)."""
     quantified = pk[(pk["value_num"] > 0).to_numpy() & ~blq]
     for _subject, rows in quantified.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
@@ -425,7 +427,8 @@ def _expansion_panel(
         )
     if quantified.empty:
         no_lloq = "" if not lloq.empty else " (no LLOQ recorded)"
-        ax.text(0.5, 0.5, f"every sample BLQ{no_lloq}", transform=ax.transAxes, ha="center", va="center")
+        text = f"no quantifiable sample{no_lloq}"
+        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center")
     ax.set_yscale("log")
     ax.set_ylabel(f"{analyte.replace('_', ' ')} ({unit})")
     if ax.get_legend_handles_labels()[0]:
