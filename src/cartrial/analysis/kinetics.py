@@ -36,6 +36,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.kinetics.frames import conc_unit_spelling
 from cartrial.wording import count
 
 PERSISTENCE_DAY = 180.0
@@ -166,6 +167,7 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
 
 MEDIAN_BY_DAY_COLUMNS = [
     "analyte",
+    "unit",
     "dose_level",
     "nominal_day",
     "n",
@@ -179,7 +181,7 @@ MEDIAN_BY_DAY_COLUMNS = [
 
 
 def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
-    """The median concentration per analyte, dose level and nominal day over every sample with a result,
+    """The median concentration per analyte, unit, dose level and nominal day over every sample with a result,
     the BLQ ones counted (D-19.624, D-19.627): columns `MEDIAN_BY_DAY_COLUMNS`, sorted.
 
     A sample is BLQ when its ``blq`` flag is true (the import's true/false words,
@@ -213,6 +215,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "analyte": pk["analyte"].astype(str),
+            # a median is taken over the values of one unit: an analyte reported in two units has a row per
+            # unit (D-19.758)
+            "unit": pk["unit"].map(conc_unit_spelling) if "unit" in pk else "",
             "dose_level": pk["subject_id"].astype(str).map(dict(levels)),
             "nominal_day": pd.to_numeric(pk["nominal_day"], errors="coerce"),
             "value": value.where(~blq),
@@ -221,7 +226,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         }
     )[resulted & pk["subject_id"].astype(str).isin(list(levels))]
     rows = []
-    for (analyte, level, day), part in frame.groupby(["analyte", "dose_level", "nominal_day"], sort=True):
+    for (analyte, unit, level, day), part in frame.groupby(
+        ["analyte", "unit", "dose_level", "nominal_day"], sort=True
+    ):
         limits = part.loc[part["blq"], "lloq"]
         # a BLQ sample with no LLOQ is below a limit no one knows: no measured value can be ranked against
         # it, so every sample of the group is censored (D-19.627)
@@ -238,6 +245,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         rows.append(
             {
                 "analyte": analyte,
+                "unit": unit,
                 "dose_level": int(level),
                 "nominal_day": float(day),
                 "n": n,
@@ -323,13 +331,36 @@ def nca_datasets(
     rows: list[dict[str, Any]] = []
     units_by_conc: dict[str, dict[str, str]] = dict(result.extra.get("units_by_conc_unit", {}))
     rule = str(spec.nca_interval_summary)
-    for analyte, part in nca.groupby("analyte", sort=True):
-        for group, sub in dose_level_groups(part, protocol_levels):  # n = 0 if undosed (D-19.108)
+    # one summary per analyte and concentration unit: values of two units are never pooled in one geometric
+    # mean (an analyte reported in copies/ug gDNA at one site and copies/mL at another; D-19.758)
+    unit_key = nca["conc_unit"].astype(str) if "conc_unit" in nca else pd.Series("", index=nca.index)
+    unit_subjects = nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=False)[
+        "subject_id"
+    ].nunique()
+    unit_notes: list[str] = []
+    for analyte, counts in unit_subjects.groupby(level=0, sort=True):
+        if len(counts) > 1:  # the units of most subjects first, then by name
+            named = sorted(((u, int(k)) for (_a, u), k in counts.items()), key=lambda uk: (-uk[1], uk[0]))
+            unit_notes.append(
+                f"{analyte} is recorded in {len(named)} concentration units, summarised apart (values of two "
+                "units are never pooled, D-19.758): "
+                + "; ".join(f"{u} ({count(k, 'subject')})" for u, k in named)
+            )
+    for (analyte, conc_unit), part in nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=True):
+        # a protocol level with no profile of the analyte in any unit is an empty group (n = 0: not dosed,
+        # D-19.108) under the analyte's main unit (most subjects) only; a unit gets no empty row for a level
+        # whose profiles are in another unit (D-19.759)
+        counts = unit_subjects.loc[analyte]
+        main_unit = sorted(counts.items(), key=lambda uk: (-int(uk[1]), str(uk[0])))[0][0]
+        analyte_levels = set(
+            pd.to_numeric(nca.loc[nca["analyte"] == analyte, "dose_level"]).dropna().astype(int)
+        )
+        empty_levels = [lv for lv in protocol_levels if int(lv) not in analyte_levels]
+        for group, sub in dose_level_groups(part, empty_levels if conc_unit == main_unit else ()):
             for parameter in (*geometric, *MEDIAN_PARAMETERS):
                 if parameter not in sub:
                     continue
                 values, n_not_covered = summary_values(sub, parameter, rule)
-                conc_unit = str(sub["conc_unit"].iloc[0]) if "conc_unit" in sub and len(sub) else ""
                 summary = geometric_summary(values)
                 if parameter in MEDIAN_PARAMETERS:  # Tmax and Tlast: median and range only
                     summary["geometric_mean"] = summary["geometric_cv_pct"] = None
@@ -372,6 +403,8 @@ def nca_datasets(
         )
     ]
     persistence["last_quantifiable_value"] = pd.to_numeric(persistence["last_quantifiable_value"])
+    # the value's unit, that of its profile: an analyte may be recorded in two units (D-19.761)
+    persistence["conc_unit"] = nca["conc_unit"].astype(str) if "conc_unit" in nca else ""
     flag = persistence_column(persistence_day)
     persistence[flag] = pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > persistence_day
     # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
@@ -408,12 +441,13 @@ def nca_datasets(
         ),
         "nca_summary": Dataset(
             "nca_summary",
-            "NCA summaries per analyte and dose level: n, geometric mean, geometric CV %, median, range",
+            "NCA summaries per analyte, concentration unit and dose level: n, geometric mean, "
+            "geometric CV %, median, range",
             summary_frame,
             "pk",
             "cartrial.analysis.stats.geometric_summary of nca_by_subject",
             ("nca_by_subject",),
-            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *coverage_notes),
+            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *unit_notes, *coverage_notes),
             columns={
                 "n_subjects": "subjects in the group (PK population); n: those with a value summarised",
                 "n_nonpositive": "values of 0 (e.g. an AUC over BLQ samples only): in n, median and range, "
@@ -425,14 +459,16 @@ def nca_datasets(
         ),
         "pk_median_by_day": Dataset(
             "pk_median_by_day",
-            "Median concentration per analyte, dose level and nominal day over every sample with a result, "
-            "BLQ counted (the expansion figure's median line)",
+            "Median concentration per analyte, unit, dose level and nominal day over every sample with a "
+            "result, BLQ counted (the expansion figure's median line)",
             median_by_day(pk, levels),
             "pk",
             "cartrial.analysis.kinetics.median_by_day (Helsel 2012: estimable when fewer than half the "
             "samples are censored; D-19.624, D-19.627)",
             ("pk_samples", "infusions"),
             columns={
+                "unit": "the samples' concentration unit (a row per unit; values of two units are never "
+                "pooled, D-19.758)",
                 "n": "samples with a result, quantifiable or BLQ",
                 "n_blq": "samples flagged BLQ (or with a value <= 0)",
                 "n_censored": "samples ranked below the quantifiable ones: the BLQ, and a value below the "
@@ -457,6 +493,8 @@ def nca_datasets(
                 f"{nca_options.persistence_rule}; never a BLQ sample given LLOQ/2, D-19.155)",
                 flag: f"quantifiable after day {persistence_day:g} (analysis.options.persistence_day)",
                 "last_sample_day": "day of the subject's last sample of the analyte, quantifiable or not",
+                "conc_unit": "the concentration unit of last_quantifiable_value (the profile's unit, in its "
+                "one spelling, D-19.759; an analyte's units are never converted, D-19.761)",
                 PERSISTENCE_EVALUABLE: f"sampled after day {persistence_day:g}: in the denominator",
             },
         ),

@@ -1214,10 +1214,19 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
+    from cartrial.kinetics.frames import conc_unit_spelling
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
     tpt, number, eltm = planned_time_points(nominal, before)
-    unit = _map_distinct(pk["unit"], ascii_text).to_numpy()
+    # the unit as collected (in ASCII, spaces at the ends dropped and runs collapsed: a doubled space is no
+    # term of PKUNIT) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg gDNA" and
+    # "copies/ug gDNA" are one PCSTRESU, so one ADPC PARAM (D-19.759, D-19.760)
+    unit = _map_distinct(
+        pk["unit"], lambda u: ascii_text(" ".join(u.split()) if isinstance(u, str) else u)
+    ).to_numpy()
+    standard_unit = _map_distinct(
+        pk["unit"], lambda u: ascii_text(conc_unit_spelling(u) if isinstance(u, str) else u)
+    ).to_numpy()
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [
@@ -1233,7 +1242,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 "PCORRESU": unit,
                 "PCSTRESC": orres,
                 "PCSTRESN": stresn,
-                "PCSTRESU": unit,
+                "PCSTRESU": standard_unit,
                 "PCSPEC": "BLOOD",
                 "PCLLOQ": _numbers(pk["lloq"]),
                 "PCTPT": tpt,

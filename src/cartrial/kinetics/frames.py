@@ -116,6 +116,18 @@ def check_conc_unit(conc_unit: str, field_name: str = "conc_unit", kind: str = "
     return unit
 
 
+def conc_unit_spelling(unit: object) -> str:
+    """The one spelling of a concentration unit by which the analysis groups samples (D-19.759): spaces at
+    the ends dropped, runs of spaces made one, the micro sign (µ, U+00B5) and the Greek mu (μ, U+03BC)
+    written ``u`` as in `UNIT_EXAMPLES`. Case is kept (m and M are different prefixes); no unit is
+    converted into another.
+
+    >>> conc_unit_spelling(" copies/\u00b5g  gDNA"), conc_unit_spelling("cells/\u03bcL")
+    ('copies/ug gDNA', 'cells/uL')
+    """
+    return " ".join(str(unit).replace("\u00b5", "u").replace("\u03bc", "u").split())
+
+
 UNIT_EXAMPLES: dict[str, str] = {
     "concentration": "copies/ug gDNA, cells/uL or mg/L",
     "dose": "cells/kg (per kg of body weight) or cells (total cells)",
@@ -201,13 +213,15 @@ def validate_profiles(
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
     at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
-    in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile.
-    The parsed frame has ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional
-    ``_lloq``, ``_dose``, ``_unit``, ``_nominal`` (`nominal_time`: a number or blank, for the partial-AUC
-    coverage only), the ``by`` columns, ``_row`` (0-based position) and ``_bad``. `keep_going_option`:
-    the caller offers ``--keep-going`` (nca, kinetics fit), named in what a refused row allows. Without
-    `keep_going` any problem raises an `InputError` naming every bad row (spreadsheet numbering: first data
-    row = row 2); with it, bad rows are marked in ``_bad`` and the problems returned.
+    in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile,
+    units compared in their one spelling (`conc_unit_spelling`, D-19.760). The parsed frame has
+    ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``, ``_dose``,
+    ``_unit`` (in that spelling) with ``_unit_given`` (as written), ``_nominal`` (`nominal_time`: a number
+    or blank, for the partial-AUC coverage only), the ``by`` columns, ``_row`` (0-based position) and
+    ``_bad``. `keep_going_option`: the caller offers ``--keep-going`` (nca, kinetics fit), named in what a
+    refused row allows. Without `keep_going` any problem raises an `InputError` naming every bad row
+    (spreadsheet numbering: first data row = row 2); with it, bad rows are marked in ``_bad`` and the
+    problems returned.
 
     >>> frame = pd.DataFrame({"id": ["A", "A"], "t": [0, 1], "c": [0.0, -3.0]})
     >>> try:
@@ -276,7 +290,10 @@ def validate_profiles(
     if dose:
         frame["_dose"] = parse_float(data, dose, problems, required=True, minimum=0.0, exclusive_minimum=True)
     if unit_column:
-        frame["_unit"] = parse_text(data, unit_column, problems)
+        # the unit as written (checked by `_check_row_units`) and its one spelling, by which every reader
+        # groups and compares units: "copies/µg gDNA" and "copies/ug gDNA" are one unit (D-19.759, D-19.760)
+        frame["_unit_given"] = parse_text(data, unit_column, problems)
+        frame["_unit"] = frame["_unit_given"].map(lambda u: conc_unit_spelling(u) if u else u)
     if nominal_time:
         frame["_nominal"] = parse_float(data, nominal_time, problems, required=False)
     if blq_column:
@@ -489,8 +506,8 @@ def derive_nca(
     if dose:
         dose_unit = check_conc_unit(str(dose_unit), "dose_unit", "dose")
     time_unit = check_time_unit(time_unit)
-    if conc_unit is not None:
-        conc_unit = check_conc_unit(conc_unit)
+    if conc_unit is not None:  # checked as given, used in its one spelling (D-19.760)
+        conc_unit = conc_unit_spelling(check_conc_unit(conc_unit))
     lloq = check_lloq(lloq)
     uses_half = "half_lloq" in (options.blq_first, options.blq_middle, options.blq_last)
     if uses_half and lloq is None and not lloq_column:
@@ -668,8 +685,8 @@ def derive_stein2019_fits(
     time_unit = check_time_unit(time_unit)
     if conc_unit is not None and unit_column:
         raise InputError(Problem("give conc_unit or unit_column, not both", field="conc_unit"))
-    if conc_unit is not None:
-        conc_unit = check_conc_unit(conc_unit)
+    if conc_unit is not None:  # checked as given, used in its one spelling (D-19.760)
+        conc_unit = conc_unit_spelling(check_conc_unit(conc_unit))
     frame, problems = validate_profiles(
         data,
         subject=subject,
@@ -848,14 +865,14 @@ def derive_stein2019_fits(
 
 
 def _check_row_units(frame: pd.DataFrame, problems: RowProblems, unit_column: str, keep_going: bool) -> None:
-    """Each valid row's unit (`_unit`) is a unit (`check_conc_unit`), a located problem otherwise; rows found
-    bad are marked in `_bad`."""
+    """Each valid row's unit as written (`_unit_given`) is a unit (`check_conc_unit`), a located problem
+    otherwise; rows found bad are marked in `_bad`."""
     for i in np.flatnonzero(~frame["_bad"].to_numpy()):
         try:
-            check_conc_unit(str(frame["_unit"].iat[i]), unit_column)
+            check_conc_unit(str(frame["_unit_given"].iat[i]), unit_column)
         except InputError as exc:
             problems.add(
-                i, unit_column, frame["_unit"].iat[i], exc.problems[0].message, exc.problems[0].allowed
+                i, unit_column, frame["_unit_given"].iat[i], exc.problems[0].message, exc.problems[0].allowed
             )
     problems.raise_if_any(keep_going)
     frame["_bad"] = problems.bad_mask(len(frame))

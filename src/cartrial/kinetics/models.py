@@ -251,7 +251,8 @@ def typical_auc(
 ) -> float:
     """Exact AUC of the closed form over [start, end] (copies·day/µg), integrated analytically.
 
-    Pieces: (C(b) - C(a))/rho in the expansion phase; (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
+    Pieces: R0·e^{rho a}·expm1(rho w)/rho over [a, a + w] in the expansion phase (R0·w at FOLDX = 1, rho = 0;
+    D-19.757); (1-F_B)·Cmax/alpha·(e^{-alpha u} - e^{-alpha v}) +
     F_B·Cmax/beta·(e^{-beta u} - e^{-beta v}) after Tmax (docs/science/cellular-kinetics.md §5.2 derived
     values).
 
@@ -276,7 +277,11 @@ def typical_auc(
     a, b = max(start_days, 0.0), end_days
     if a < tm:
         hi = min(b, tm)
-        total += p.r0 * (math.exp(rho * hi) - math.exp(rho * a)) / rho
+        # R0·e^(rho·a)·(e^(rho·(hi - a)) - 1)/rho, whose limit at FOLDX = 1 (rho = 0, a flat R0 = Cmax) is
+        # R0·(hi - a): the difference quotient divided 0 by 0 there (D-19.757)
+        width = hi - a
+        growth = math.expm1(rho * width) / rho if rho != 0 else width
+        total += p.r0 * math.exp(rho * a) * growth
     if b > tm:
         u, v = max(a, tm) - tm, b - tm
         total += (1 - p.fb) * p.cmax / p.alpha_per_day * (
@@ -310,8 +315,11 @@ def stein2019_auc(
     lo, hi = max(float(start_days), 0.0), float(end_days)
     total = np.zeros(f.shape)
     up = np.minimum(hi, tm)
-    with np.errstate(over="ignore", invalid="ignore"):
-        expansion = r0 * (np.exp(rho * up) - np.exp(rho * lo)) / rho
+    width = up - lo
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # R0·e^(rho·lo)·expm1(rho·width)/rho, R0·width at FOLDX = 1 (rho = 0; was 0/0 = NaN, D-19.757)
+        growth = np.where(rho != 0, np.expm1(rho * width) / np.where(rho != 0, rho, 1.0), width)
+        expansion = r0 * np.exp(rho * lo) * growth
     total = np.where(lo < tm, expansion, 0.0)
     u = np.maximum(lo, tm) - tm
     v = hi - tm

@@ -21,7 +21,9 @@ from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
+from cartrial.kinetics.frames import conc_unit_spelling
 from cartrial.protocol.disposition import STUDY_ENDED
+from cartrial.wording import count
 
 SVG_RC: dict[str, Any] = {
     "svg.hashsalt": "cartrial-report",
@@ -359,12 +361,52 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         return None
     levels = _dose_levels(analysis)
     pk["dose_level"] = pk["subject_id"].astype(str).map(levels)
-    unit = str(pk["unit"].iloc[0]) if "unit" in pk else ""
+    # one panel per concentration unit (the analysis layer's spelling), the unit of most subjects first:
+    # values of two units are never drawn on one axis, and no sample is left out (D-19.758, D-19.759)
+    pk["unit_text"] = pk["unit"].map(conc_unit_spelling) if "unit" in pk else ""
+    subjects = pk.groupby("unit_text", sort=False)["subject_id"].nunique()
+    units = sorted(subjects.index, key=lambda u: (-int(subjects[u]), str(u)))
     from cartrial.columns import RowProblems, parse_bool
 
     blq = parse_bool(pk, "blq", RowProblems("pk_samples"), required=False)  # the import's words
+    dataset = analysis.datasets.get("pk_median_by_day")
+    medians = dataset.table if dataset is not None else pd.DataFrame(columns=["analyte", "dose_level"])
+    medians = medians[medians["analyte"].astype(str) == analyte]
+    fig, axes = plt.subplots(len(units), 1, figsize=(7, 4 * len(units)), sharex=True, squeeze=False)
+    all_blq: set[str] = set()
+    for ax, unit in zip(axes[:, 0], units, strict=True):
+        in_unit = (pk["unit_text"] == unit).to_numpy()
+        if not _expansion_panel(ax, pk[in_unit], blq[in_unit], medians, analyte, unit):
+            all_blq.add(unit)
+    axes[-1, 0].set_xlabel("days after infusion")  # the shared axis, named once under the bottom panel
+    caption = (
+        f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
+        "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
+        "below the quantifiable ones; the line breaks where half or more are censored (BLQ, or measured "
+        "below a BLQ sample's higher LLOQ; all, when a BLQ sample has no LLOQ): the median is not "
+        "estimable there."
+    )
+    empty = ", no quantifiable sample"
+    if len(units) > 1:
+        caption += (
+            " One panel per concentration unit (values of two units are never drawn on one axis, D-19.758): "
+            + "; ".join(
+                f"{u} ({count(int(subjects[u]), 'subject')}{empty if u in all_blq else ''})" for u in units
+            )
+            + "."
+        )
+    elif all_blq:  # the one panel is empty: said in the caption too (D-19.761)
+        caption += " No sample is quantifiable."
+    return Figure("expansion", caption, _svg(fig))
+
+
+def _expansion_panel(
+    ax: Any, pk: pd.DataFrame, blq: Any, medians: pd.DataFrame, analyte: str, unit: str
+) -> bool:
+    """One unit's panel of `expansion_figure`: its patients' curves, its medians, its first LLOQ. False when
+    the unit has no quantifiable sample (each BLQ, 0 or without a result): the panel says so (else it would
+    be blank when no LLOQ is recorded either)."""
     quantified = pk[(pk["value_num"] > 0).to_numpy() & ~blq]
-    fig, ax = plt.subplots(figsize=(7, 4))
     for _subject, rows in quantified.groupby("subject_id", sort=True):
         rows = rows.sort_values("day")
         ax.plot(
@@ -376,9 +418,8 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         )
     # the analysis layer's median per dose level and nominal day (BLQ counted, NaN where not estimable:
     # the line breaks; D-19.624, D-19.627); a level with no estimable median gets no line nor legend entry
-    dataset = analysis.datasets.get("pk_median_by_day")
-    medians = dataset.table if dataset is not None else pd.DataFrame(columns=["analyte", "dose_level"])
-    medians = medians[medians["analyte"].astype(str) == analyte]
+    if "unit" in medians:
+        medians = medians[medians["unit"].astype(str) == unit]
     for level, rows in medians.groupby("dose_level", sort=True):
         if rows["median"].isna().all():
             continue
@@ -400,19 +441,15 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
             linewidth=1,
             label=f"LLOQ {float(lloq.iloc[0]):g}",
         )
+    if quantified.empty:
+        no_lloq = "" if not lloq.empty else " (no LLOQ recorded)"
+        text = f"no quantifiable sample{no_lloq}"
+        ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center")
     ax.set_yscale("log")
-    ax.set_xlabel("days after infusion")
     ax.set_ylabel(f"{analyte.replace('_', ' ')} ({unit})")
-    ax.legend(frameon=False, fontsize=8)
-    return Figure(
-        "expansion",
-        f"Expansion and persistence: {analyte.replace('_', ' ')} by day (log scale), individual patients "
-        "(thin) and median per dose level and nominal day (thick) over every sample, a BLQ sample ranked "
-        "below the quantifiable ones; the line breaks where half or more are censored (BLQ, or measured "
-        "below a BLQ sample's higher LLOQ; all, when a BLQ sample has no LLOQ): the median is not "
-        "estimable there.",
-        _svg(fig),
-    )
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=8)
+    return not quantified.empty
 
 
 def crs_heatmap_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:

@@ -243,6 +243,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 "nca_summary",
                 (
                     "analyte",
+                    "conc_unit",  # an analyte in two units has rows per unit (D-19.758, D-19.759)
                     "group",
                     "parameter",
                     "n",
