@@ -280,17 +280,23 @@ ICAHT_COLUMNS = [
 ]
 
 
-def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
+def graded_icaht(
+    tables: Mapping[str, pd.DataFrame], follow_up_days: Mapping[str, int] | None = None
+) -> Graded:
     """Early and late ICAHT grade per subject from the neutrophil counts (`cartrial.grading.derive_icaht`,
     default `IcahtOptions`: lowest count of a day, unsampled days interpolated, late window days 31-100);
     subjects without a neutrophil count are absent (the caller names them). Columns `ICAHT_COLUMNS` plus
     grading's ``early_days_anc_le_500``, ``early_days_anc_le_100``, ``late_nadir_per_ul`` and T-ICAHT
-    (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted)."""
+    (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted).
+    `follow_up_days` (subject → days followed at the cut-off, from `populations`) ends the early window
+    when the counts stop before it (D-19.717)."""
     from cartrial.grading import derive_icaht
 
     frame, notes = _haematology(tables)
     with stored_rows({LAB_FORM: frame, "infusions": tables["infusions"]}):  # D-19.542
-        result = derive_icaht(frame, tables["infusions"], keep_going=True, file=LAB_FORM)
+        result = derive_icaht(
+            frame, tables["infusions"], follow_up_days=follow_up_days, keep_going=True, file=LAB_FORM
+        )
     table = result.table.rename(
         columns={
             "early_grade": "early_icaht_grade",

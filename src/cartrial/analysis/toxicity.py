@@ -746,7 +746,17 @@ def lab_datasets(
             for b, w in zip(shift["baseline_grade"], shift["worst_post_grade"], strict=True)
         ]
         shift["worst_grade_ge3"] = shift["worst_post_grade"].fillna(0) >= 3
-    graded_icaht = safety.graded_icaht(tables)
+    # the last day followed ends the early ICAHT window when the counts stop before it (D-19.717)
+    followed = (
+        {
+            str(s): int(f)
+            for s, f in zip(membership["subject_id"], membership["follow_up_days"], strict=True)
+            if not pd.isna(f) and int(f) >= 0
+        }
+        if membership is not None and "follow_up_days" in membership
+        else None
+    )
+    graded_icaht = safety.graded_icaht(tables, followed)
     icaht = graded_icaht.table
     no_anc = sorted(set(safety_ids) - set(icaht["subject_id"]))
     icaht.insert(1, "dose_level", [levels.get(s) for s in icaht["subject_id"]])

@@ -752,6 +752,7 @@ def _icaht_table(
     infusions: Mapping[str, datetime],
     options: IcahtOptions,
     new_therapy_days: Mapping[str, int] | None = None,
+    follow_up_days: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     wanted = {Analyte.NEUTROPHILS: 1000.0, Analyte.PLATELETS: 1.0}  # ANC in cells/µL, platelets in 10^9/L
     series: dict[tuple[str, Analyte], tuple[list[int], list[float]]] = {}
@@ -766,12 +767,15 @@ def _icaht_table(
         days.append(calendar_days(moment, infusions[sid]))
         values.append(float(inputs.value_canonical[i]) * wanted[analyte])
     censor = new_therapy_days or {}
+    followed = follow_up_days or {}
     rows = []
     for sid in sorted({sid for sid, _ in series}):
         row: dict[str, Any] = {"subject_id": sid}
         anc = series.get((sid, Analyte.NEUTROPHILS))
         if anc is not None:
-            n = grade_icaht(*anc, options=options, censor_day=censor.get(sid))
+            n = grade_icaht(
+                *anc, options=options, censor_day=censor.get(sid), follow_up_day=followed.get(sid)
+            )
             row |= {
                 "early_grade": n.early_grade,
                 "early_reason": n.early_rule,
@@ -806,13 +810,16 @@ def derive_icaht(
     options: IcahtOptions | None = None,
     *,
     new_therapy_days: Mapping[str, int] | None = None,
+    follow_up_days: Mapping[str, int] | None = None,
     keep_going: bool = False,
     file: FileName = "labs",
 ) -> Result:
     """Early and late ICAHT (neutrophils) and T-ICAHT (platelets) per subject from a haematology results
     frame (Rejeski K et al., EHA/EBMT consensus, Blood 2023;142:865-877; `cartrial.grading.grade_icaht`).
     Day 0 is the infusion date; ``new_therapy_days`` (subject → study day of a new therapy) censors the
-    late windows. Other analytes are ignored.
+    late windows; ``follow_up_days`` (subject → day of the last follow-up: death, loss or the cut-off) ends
+    the early window when the counts stop before it (`grade_icaht`'s `follow_up_day`, D-19.717). Other
+    analytes are ignored.
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-17", "2024-01-24"],
@@ -827,7 +834,9 @@ def derive_icaht(
     problems, inputs, notes = _parse_labs(frame, file)
     _check_subjects(inputs.subject_id, times, problems)
     problems.raise_if_any(keep_going)
-    table = _icaht_table(inputs, ~problems.bad_mask(len(frame)), times, opts, new_therapy_days)
+    table = _icaht_table(
+        inputs, ~problems.bad_mask(len(frame)), times, opts, new_therapy_days, follow_up_days
+    )
     if keep_going and problems:
         table = _with_excluded_rows(table, _excluded_rows(problems, inputs.subject_id))
     return Result(

@@ -30,7 +30,11 @@ ICAHT_SOURCE = (
 ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
 EARLY_LAST_DAY = 30
 LATE_LAST_DAY = 100
-"""Late ICAHT and T-ICAHT use days 31-100 (EHA/EBMT 2023; the T-ICAHT table states day 31-100)."""
+"""Late ICAHT and T-ICAHT use days 31-100: the T-ICAHT table states day 31-100 (EHA/EBMT 2023, ASH table), and
+the grader published with the consensus grades late ICAHT on "ANC values from day +31 to the earliest of day
++100, date of subsequent therapy, date of relapse/progression, or date of last follow-up" (github.com/
+emilyliangmd/automatedicahtgrading, index.Rmd; it adds that extending to day +180 or +365 "could be
+reasonable"); the consensus itself says "after day +30" (D-19.718)."""
 
 
 @dataclass(frozen=True)
@@ -211,16 +215,22 @@ def _longest(
     return best, best_episode
 
 
-def _early_window_end(days: np.ndarray, early_mask: np.ndarray) -> int:
-    """Last day of the early window's follow-up as the counts show it (D-19.673): day 30 when the subject
-    has a count after day 30 (follow-up continues past the window, and that count bounds the unsampled days
-    before it), otherwise the last count of days 0-30. The counts do not say why they stop there (a death, a
-    loss to follow-up, or labs no longer drawn): the grader reads the last count as the end of follow-up, and
-    so does this function (D-19.682). An episode lasting "to the end of follow-up" (§5.1) must reach this
-    day or, when the days before it are unknown, the last day with a value (`_no_recovery_after`)."""
+def _early_window_end(days: np.ndarray, early_mask: np.ndarray, follow_up_day: int | None = None) -> int:
+    """Last day of the early window's follow-up (D-19.673, D-19.717): day 30 when the subject has a count
+    after day 30 (follow-up continues past the window, and that count bounds the unsampled days before it);
+    otherwise, when the subject's last day of follow-up (`follow_up_day`: death, loss, or the data cut-off)
+    is given, that day capped at day 30 (the published grader's grid runs to day 30 or the date of last
+    follow-up, whichever is earlier), and never before the last count; otherwise the last count of days
+    0-30. Without a follow-up day the counts do not say why they stop there (a death, a loss to follow-up,
+    or labs no longer drawn) and the last count is read as the end of follow-up (D-19.682). An episode
+    lasting "to the end of follow-up" (§5.1) must reach this day or, when the days before it are unknown,
+    the last day with a value (`_no_recovery_after`)."""
     if (days > EARLY_LAST_DAY).any():
         return EARLY_LAST_DAY
-    return int(days[early_mask].max())
+    last_count = int(days[early_mask].max())
+    if follow_up_day is not None:
+        return max(last_count, min(EARLY_LAST_DAY, int(follow_up_day)))
+    return last_count
 
 
 def _no_recovery_after(days: np.ndarray, anc: np.ndarray, last_known: int, last_day: int) -> bool:
@@ -281,8 +291,15 @@ def grade_icaht(
     options: IcahtOptions | None = None,
     *,
     censor_day: int | None = None,
+    follow_up_day: int | None = None,
 ) -> IcahtGrade:
     """Early (day 0-30) and late (> day 30) ICAHT grades from one subject's ANC series (cells/µL).
+
+    `follow_up_day` (optional): the subject's last day of follow-up relative to the infusion (death, loss
+    to follow-up, or the data cut-off). When the counts stop before it and before day 30, the days after the
+    last count are unknown: an episode reaching the last count is not "never recovered", the grade is that
+    of the days seen and the rule says "at least" (D-19.717, as the published grader's grid, which runs to
+    the date of last follow-up). Without it the last count is read as the end of follow-up (D-19.682).
 
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
@@ -303,6 +320,7 @@ def grade_icaht(
     """
     opts = options or IcahtOptions()
     d, a = _series(days, anc_per_ul, "anc_per_ul", censor_day)
+    check_argument("follow_up_day", follow_up_day, Allowed(low=0, integer=True, optional=True, unit="days"))
     if censor_day is not None:  # new therapy: counts from that day on are not attributed to this product
         keep = d < censor_day
         d, a = d[keep], a[keep]
@@ -313,7 +331,7 @@ def grade_icaht(
         early_rule = "not gradable: no ANC on days 0-30"
         days500 = days100 = 0
     else:
-        last_day = _early_window_end(d, early_mask)
+        last_day = _early_window_end(d, early_mask, follow_up_day)
         mode = opts.unsampled_days
         gap = opts.max_interpolated_days
         # every count (after censoring) informs the unsampled days of the window, a later one included
@@ -354,6 +372,19 @@ def grade_icaht(
             early_rule = f"grade {early_grade}: ANC ≤ 100/µL for {days100} days"
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
+        if (
+            early_grade < 4
+            and episode500 is not None
+            and episode500[1] == last_known
+            and last_known < last_day
+            and not (d > last_known).any()
+        ):
+            # the counts end inside the window while follow-up goes on (D-19.717): the days after the last
+            # count are unknown, so the episode may have lasted longer
+            early_rule += (
+                f"; at least: the counts end on day {last_known} with ANC ≤ 500/µL, "
+                f"follow-up to day {last_day} of the window"
+            )
 
     # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
     # D-19.676)
