@@ -60,8 +60,8 @@ def test_ctcae_at_the_lln_is_grade_0() -> None:
 @settings(max_examples=50, deadline=None)
 @given(
     analyte=st.sampled_from(["neutrophils", "platelets", "lymphocytes", "wbc"]),
-    a=st.floats(min_value=0, max_value=500, allow_nan=False),
-    b=st.floats(min_value=0, max_value=500, allow_nan=False),
+    a=st.floats(min_value=0, max_value=5, allow_nan=False),
+    b=st.floats(min_value=0, max_value=5, allow_nan=False),
 )
 def test_ctcae_grade_never_rises_with_the_count(analyte: str, a: float, b: float) -> None:
     low, high = sorted((a, b))

@@ -205,6 +205,45 @@ def new_therapy_days(
     return days
 
 
+def follow_up_days(
+    frame: pd.DataFrame, infusions: Infusions, *, file: FileName = "follow_up"
+) -> dict[str, int]:
+    """Day of last follow-up (calendar days after the infusion date: death, loss to follow-up or the data
+    cut-off) of each subject, from a frame with `subject_id` and `last_follow_up_at`: `derive_icaht`'s
+    `follow_up_days`, which ends the early ICAHT window (D-19.717). A date before the infusion is refused;
+    a subject listed twice keeps the latest date.
+
+    >>> import pandas as pd
+    >>> follow_up_days(pd.DataFrame({"subject_id": ["S1"], "last_follow_up_at": ["2024-04-19"]}),
+    ...                pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]}))
+    {'S1': 100}
+    """
+    _check_columns(frame, ("subject_id", "last_follow_up_at"), (), file)
+    times = _infusions(infusions)
+    problems = RowProblems(file)
+    text = text_frame(frame)
+    subjects = parse_text(text, "subject_id", problems)
+    moments = parse_datetime(text, "last_follow_up_at", problems)
+    _check_subjects(subjects, times, problems)
+    days: dict[str, int] = {}
+    for i, (sid, moment) in enumerate(zip(subjects, moments, strict=True)):
+        if moment is None or str(sid) not in times:
+            continue
+        day = calendar_days(moment, times[str(sid)])
+        if day < 0:
+            problems.add(
+                i,
+                "last_follow_up_at",
+                text["last_follow_up_at"].iloc[i],
+                "before the infusion date",
+                "a date on or after the subject's infusion",
+            )
+            continue
+        days[str(sid)] = max(day, days.get(str(sid), day))
+    problems.raise_if_any(False)
+    return days
+
+
 def _infusions(value: Infusions) -> dict[str, datetime]:
     return infusion_times(value) if isinstance(value, pd.DataFrame) else dict(value)
 
@@ -781,6 +820,7 @@ def _icaht_table(
                 "early_reason": n.early_rule,
                 "early_days_anc_le_500": n.early_days_anc_le_500,
                 "early_days_anc_le_100": n.early_days_anc_le_100,
+                "early_lower_bound": n.early_lower_bound,
                 "late_grade": n.late_grade,
                 "late_reason": n.late_rule,
                 "late_nadir_per_ul": n.late_nadir_per_ul,

@@ -30,6 +30,11 @@ ICAHT_SOURCE = (
 ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
 EARLY_LAST_DAY = 30
 LATE_LAST_DAY = 100
+TRAILING_CARRY_DAYS = 7
+"""With a day of last follow-up after the last early count (and no count after day 30), the last count is
+carried over at most this many trailing days when `max_interpolated_days` is not set: the published grader's
+zoo ``na.approx(maxgap = 7, rule = 2)`` fills a trailing run of ≤ 7 missing days with the last count and
+leaves a longer run wholly missing (D-19.717)."""
 """Late ICAHT and T-ICAHT use days 31-100: the T-ICAHT table states day 31-100 (EHA/EBMT 2023, ASH table), and
 the grader published with the consensus grades late ICAHT on "ANC values from day +31 to the earliest of day
 +100, date of subsequent therapy, date of relapse/progression, or date of last follow-up" (github.com/
@@ -113,6 +118,10 @@ class IcahtGrade:
     options: IcahtOptions = field(default_factory=IcahtOptions)
     scale: str = ICAHT_SCALE
     source: str = ICAHT_SOURCE
+    early_lower_bound: bool = False
+    """The early grade is a lower bound (D-19.717): the counts stop with ANC ≤ 500/µL while follow-up goes on
+    past the carried days, and reading the unknown days after the last count as still below would give a
+    higher grade."""
 
 
 def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,6 +260,40 @@ def _no_recovery_after(days: np.ndarray, anc: np.ndarray, last_known: int, last_
     return bool(anc[later & (days == first)].min() <= 500.0)
 
 
+def _early_grade(
+    below500: np.ndarray,
+    below100: np.ndarray,
+    known: np.ndarray,
+    opts: IcahtOptions,
+    days: np.ndarray,
+    anc: np.ndarray,
+    last_day: int,
+) -> tuple[int, int, int, int, int, tuple[int, int] | None, bool, int]:
+    """(grade, grade by ≤ 500, grade by ≤ 100, days ≤ 500, days ≤ 100, longest ≤ 500 episode, never recovered,
+    last day with a value) of the early window from its daily below/known flags (§5.1)."""
+    days500, episode500 = _longest(below500, known, opts.min_recovery_days)
+    days100, _ = _longest(below100, known, opts.min_recovery_days)
+    g500 = 0
+    if days500 >= opts.early_g4_min_days:
+        g500 = 4
+    elif days500 >= 14:
+        g500 = 3
+    elif days500 >= 7:
+        g500 = 2
+    elif days500 >= 1:
+        g500 = 1
+    g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
+    last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
+    never_recovered = (
+        episode500 is not None
+        and episode500[0] <= opts.never_recovered_from_day
+        and episode500[1] == last_known
+        and _no_recovery_after(days, anc, last_known, last_day)
+    )
+    grade = max(g500, g100, 4 if never_recovered else 0)
+    return grade, g500, g100, days500, days100, episode500, never_recovered, last_known
+
+
 def _series(
     days: Sequence[int], counts: Sequence[float], name: str, censor_day: int | None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -326,6 +369,7 @@ def grade_icaht(
         d, a = d[keep], a[keep]
 
     early_mask = (d >= 0) & (d <= EARLY_LAST_DAY)
+    early_lower_bound = False
     if not early_mask.any():
         early_grade: int | None = None
         early_rule = "not gradable: no ANC on days 0-30"
@@ -334,35 +378,34 @@ def grade_icaht(
         last_day = _early_window_end(d, early_mask, follow_up_day)
         mode = opts.unsampled_days
         gap = opts.max_interpolated_days
+        last_count = int(d[early_mask].max())
+        last_value = float(a[d == last_count].min())
+        # days from the last count to the end of follow-up, when no count follows (D-19.717)
+        open_days = 0 if (d > last_count).any() else last_day - last_count
+        carry = gap if gap is not None else TRAILING_CARRY_DAYS
+        carried = 0 < open_days <= carry and mode is not UnsampledDays.LOCF
+        fill_d, fill_a = d, a
+        if carried and mode is UnsampledDays.LINEAR:
+            # the grader fills a trailing run of ≤ maxgap missing days with the last count (rule = 2)
+            fill_d, fill_a = np.append(d, last_day), np.append(a, last_value)
+        elif carried:  # sampled_only: unsampled days stay unknown; follow-up ending so soon ends it here
+            last_day = last_count
         # every count (after censoring) informs the unsampled days of the window, a later one included
-        below500, known = _daily_below(d, a, 500.0, last_day, mode, gap)
-        below100, _ = _daily_below(d, a, 100.0, last_day, mode, gap)
-        days500, episode500 = _longest(below500, known, opts.min_recovery_days)
-        days100, _ = _longest(below100, known, opts.min_recovery_days)
-        g500 = 0
-        if days500 >= opts.early_g4_min_days:
-            g500 = 4
-        elif days500 >= 14:
-            g500 = 3
-        elif days500 >= 7:
-            g500 = 2
-        elif days500 >= 1:
-            g500 = 1
-        g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
-        last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
-        never_recovered = (
-            episode500 is not None
-            and episode500[0] <= opts.never_recovered_from_day
-            and episode500[1] == last_known
-            and _no_recovery_after(d, a, last_known, last_day)
+        below500, known = _daily_below(fill_d, fill_a, 500.0, last_day, mode, gap)
+        below100, _ = _daily_below(fill_d, fill_a, 100.0, last_day, mode, gap)
+        early_grade, g500, g100, days500, days100, episode500, never_recovered, last_known = _early_grade(
+            below500, below100, known, opts, d, a, last_day
         )
-        early_grade = max(g500, g100, 4 if never_recovered else 0)
         if early_grade == 0:
             early_rule = "grade 0: no day with ANC ≤ 500/µL on days 0-30"
         elif never_recovered and early_grade == 4 and g500 < 4 and g100 < 4:
             assert episode500 is not None  # never_recovered needs the episode
             early_rule = f"grade 4: ANC ≤ 500/µL from day {episode500[0]} to day {last_known}, " + (
-                "the last count, without recovery seen (the counts end there)"
+                f"the end of follow-up (the last count, day {last_count}, carried over {open_days} day(s): "
+                f"a gap of ≤ {carry} days is filled), without recovery seen"
+                if carried and mode is UnsampledDays.LINEAR and last_known == last_day
+                else "the last count, without recovery seen (the counts end there)"
+                + (f"; follow-up ends {open_days} day(s) later (≤ {carry})" if carried else "")
                 if last_known == last_day and last_day < EARLY_LAST_DAY
                 else f"day {last_day} of the window, without recovery"
                 if last_known == last_day
@@ -372,19 +415,26 @@ def grade_icaht(
             early_rule = f"grade {early_grade}: ANC ≤ 100/µL for {days100} days"
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
-        if (
-            early_grade < 4
-            and episode500 is not None
-            and episode500[1] == last_known
-            and last_known < last_day
-            and not (d > last_known).any()
-        ):
-            # the counts end inside the window while follow-up goes on (D-19.717): the days after the last
-            # count are unknown, so the episode may have lasted longer
-            early_rule += (
-                f"; at least: the counts end on day {last_known} with ANC ≤ 500/µL, "
-                f"follow-up to day {last_day} of the window"
-            )
+        tail = np.arange(last_day + 1) > last_known
+        if early_grade < 4 and tail.any() and open_days > 0 and last_value <= 500.0:
+            # the counts end inside the window with ANC ≤ 500/µL while follow-up goes on past the carried days
+            # (D-19.717): read the unknown days after the last count as still below; a higher grade makes
+            # the grade seen a lower bound
+            upper = _early_grade(
+                below500 | tail,
+                below100 | (tail & (last_value <= 100.0)),
+                known | tail,
+                opts,
+                d,
+                a,
+                last_day,
+            )[0]
+            if upper > early_grade:
+                early_lower_bound = True
+                early_rule += (
+                    f"; at least: the counts end on day {last_count} with ANC ≤ "
+                    f"{100 if last_value <= 100.0 else 500}/µL, follow-up to day {last_day} of the window"
+                )
 
     # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
     # D-19.676)
@@ -432,6 +482,7 @@ def grade_icaht(
         late_rule=late_rule,
         late_nadir_per_ul=nadir,
         options=opts,
+        early_lower_bound=early_lower_bound,
     )
 
 
