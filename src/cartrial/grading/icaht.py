@@ -231,7 +231,8 @@ def _early_window_end(days: np.ndarray, early_mask: np.ndarray, follow_up_day: i
     is given, that day capped at day 30 (the published grader's grid runs to day 30 or the date of last
     follow-up, whichever is earlier), and never before the last count; otherwise the last count of days
     0-30. Without a follow-up day the counts do not say why they stop there (a death, a loss to follow-up,
-    or labs no longer drawn) and the last count is read as the end of follow-up (D-19.682). An episode
+    or labs no longer drawn) and the last count is read as the end of follow-up (D-19.682). (`grade_icaht`
+    carries the last count over a short trailing run to this day, D-19.717.) An episode
     lasting "to the end of follow-up" (§5.1) must reach this day or, when the days before it are unknown,
     the last day with a value (`_no_recovery_after`)."""
     if (days > EARLY_LAST_DAY).any():
@@ -339,10 +340,13 @@ def grade_icaht(
     """Early (day 0-30) and late (> day 30) ICAHT grades from one subject's ANC series (cells/µL).
 
     `follow_up_day` (optional): the subject's last day of follow-up relative to the infusion (death, loss
-    to follow-up, or the data cut-off). When the counts stop before it and before day 30, the days after the
-    last count are unknown: an episode reaching the last count is not "never recovered", the grade is that
-    of the days seen and the rule says "at least" (D-19.717, as the published grader's grid, which runs to
-    the date of last follow-up). Without it the last count is read as the end of follow-up (D-19.682).
+    to follow-up, or the data cut-off). When the counts stop before it and before day 30, the window ends at
+    day 30 or that day; the last count is carried over at most `max_interpolated_days` (default 7) trailing
+    days to the window's end, as the published grader's ``na.approx(maxgap = 7, rule = 2)`` (``sampled_only``:
+    the last count is then read as the end); a longer trailing run is unknown: an episode reaching the last
+    count is not "never recovered", the grade is that of the days seen, and when reading the unknown days as
+    still below would raise it, `early_lower_bound` is set and the rule says "at least" (D-19.717). Without
+    it the last count is read as the end of follow-up (D-19.682).
 
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
