@@ -171,3 +171,14 @@ def test_follow_up_beyond_the_carry_never_raises_the_grade(
     assert later.early_grade <= plain
     if later.early_grade < plain:  # only the never-recovered reading was lost: the grade is a lower bound
         assert later.early_lower_bound
+
+
+def test_a_new_therapy_ends_the_follow_up_of_the_early_window() -> None:
+    # ANC 300/µL days 0-14, new therapy on day 15 (counts from then on censored: not this product's), alive
+    # to day 100: the product's follow-up ends on day 14, the last count: the episode from day 0 never
+    # recovered, grade 4, as without a follow-up day (D-19.717); not 15 days seen with days 15-30 unknown
+    days = list(range(20))
+    anc = [300.0] * 20
+    g = grade_icaht(days, anc, censor_day=15, follow_up_day=100)
+    assert g.early_grade == grade_icaht(days, anc, censor_day=15).early_grade == 4
+    assert not g.early_lower_bound

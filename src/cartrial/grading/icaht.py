@@ -371,6 +371,8 @@ def grade_icaht(
     if censor_day is not None:  # new therapy: counts from that day on are not attributed to this product
         keep = d < censor_day
         d, a = d[keep], a[keep]
+        if follow_up_day is not None:  # and the product's follow-up ends the day before (D-19.717)
+            follow_up_day = max(0, min(follow_up_day, censor_day - 1))
 
     early_mask = (d >= 0) & (d <= EARLY_LAST_DAY)
     early_lower_bound = False
