@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -31,7 +31,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import RowProblems, calendar_days, parse_datetime, parse_text, text_frame
+from cartrial.columns import (
+    RowProblems,
+    calendar_days,
+    date_only_text,
+    parse_datetime,
+    parse_text,
+    text_frame,
+)
 from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import (
     CRS_SCALE,
@@ -182,7 +189,8 @@ def new_therapy_days(
 ) -> dict[str, int]:
     """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
     `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
-    progression, new therapy or death). A subject listed twice keeps the earliest date.
+    progression, new therapy or death). A subject listed twice keeps the earliest date. A date without a time
+    is that date on the site's calendar (`_site_calendar_days`, D-19.721).
 
     >>> import pandas as pd
     >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
@@ -198,9 +206,9 @@ def new_therapy_days(
     _check_subjects(subjects, times, problems)
     problems.raise_if_any(False)
     days: dict[str, int] = {}
-    for sid, moment in zip(subjects, moments, strict=True):
+    for sid, cell, moment in zip(subjects, text["new_therapy_at"], moments, strict=True):
         assert moment is not None
-        day = calendar_days(moment, times[str(sid)])
+        day = _site_calendar_days(cell, moment, times[str(sid)])
         days[str(sid)] = min(day, days.get(str(sid), day))
     return days
 
@@ -211,7 +219,8 @@ def follow_up_days(
     """Day of last follow-up (calendar days after the infusion date: death, loss to follow-up or the data
     cut-off) of each subject, from a frame with `subject_id` and `last_follow_up_at`: `derive_icaht`'s
     `follow_up_days`, which ends the early ICAHT window (D-19.717). A date before the infusion is refused;
-    a subject listed twice keeps the latest date.
+    a subject listed twice keeps the latest date. A date without a time is that date on the site's calendar
+    (`_site_calendar_days`, D-19.721).
 
     >>> import pandas as pd
     >>> follow_up_days(pd.DataFrame({"subject_id": ["S1"], "last_follow_up_at": ["2024-04-19"]}),
@@ -229,7 +238,7 @@ def follow_up_days(
     for i, (sid, moment) in enumerate(zip(subjects, moments, strict=True)):
         if moment is None or str(sid) not in times:
             continue
-        day = calendar_days(moment, times[str(sid)])
+        day = _site_calendar_days(text["last_follow_up_at"].iloc[i], moment, times[str(sid)])
         if day < 0:
             problems.add(
                 i,
@@ -242,6 +251,25 @@ def follow_up_days(
         days[str(sid)] = max(day, days.get(str(sid), day))
     problems.raise_if_any(False)
     return days
+
+
+def _site_calendar_days(cell: Any, moment: datetime, day0: datetime) -> int:
+    """Study day of a date field's cell: a date typed without a time (`date_only_text`) is that date on the
+    site's calendar, the date as recorded (D-19.607), so its day is that date minus the infusion's date there
+    (`day0`'s date, on the site's clock when the infusions give a `time_zone`); a date-time is read on the
+    site's clock (`calendar_days`). Read as midnight UTC, a date at a site west of UTC fell on the day
+    before (D-19.721).
+
+    >>> from cartrial.columns import on_site_clock, utc_moment
+    >>> day0 = on_site_clock(utc_moment("2024-03-10T20:00:00Z"), "America/Los_Angeles")
+    >>> _site_calendar_days("2024-03-28", utc_moment("2024-03-28"), day0)
+    18
+    >>> _site_calendar_days("2024-03-28T02:00:00Z", utc_moment("2024-03-28T02:00:00Z"), day0)
+    17
+    """
+    if date_only_text(cell):
+        return (date.fromisoformat(str(cell).strip()) - day0.date()).days
+    return calendar_days(moment, day0)
 
 
 def _infusions(value: Infusions) -> dict[str, datetime]:
