@@ -39,8 +39,8 @@ def _daily(subject: str, first: dt.date, n: int) -> pd.DataFrame:
     )
 
 
-def _analysis(example_sqlite: str) -> pd.DataFrame:
-    snapshot = read_snapshot(example_sqlite, CUTOFF)
+def _analysis(example_sqlite: str, cutoff: dt.date = CUTOFF) -> pd.DataFrame:
+    snapshot = read_snapshot(example_sqlite, cutoff)
     labs = snapshot.tables["labs"]
     neutrophils = labs["subject_id"].isin(["CT-003", "CT-004"]) & (labs["analyte"] == "neutrophils")
     labs = pd.concat(
@@ -84,6 +84,9 @@ def test_labs_stopping_in_a_followed_subject_and_a_death_after_the_last_count(ex
     assert not bool(table.loc["CT-003", "early_icaht_lower_bound"])
     finding = next(f for f in analysis.findings if f.statement.startswith("Early ICAHT"))
     assert "CT-004 (≥ 2)" in finding.statement
+    # CT-001-CT-004 followed to day 30 (CT-005, CT-006 pending); only CT-003 (4) is ≥ 3; CT-004's bound 2 is
+    # named, not counted as ≥ 3
+    assert "in 1 of 4 " in finding.statement
     assert "CT-003" not in finding.statement.split("lower bound")[-1]
     assert "early_icaht_lower_bound" in analysis.datasets["icaht"].columns
 
@@ -104,3 +107,28 @@ def test_the_report_table_shows_an_early_lower_bound_as_at_least() -> None:
     assert list(shown["early_icaht_grade"]) == ["≥ 2", "3"]
     assert "early_icaht_lower_bound" not in shown  # folded into the grade cell, kept in the CSV
     assert "early_icaht_lower_bound" in ICAHT_GRADE_NOTE
+
+
+def test_a_pending_subject_is_not_a_lower_bound(example_sqlite: str) -> None:
+    # cut-off 2021-08-02: CT-004 (infused 2021-07-13) is followed to day 20 < 30, pending; its counts (days
+    # 0-10, then 10 > 7 unknown days to day 20) alone would flag a lower bound, but a pending grade is blank
+    # and its flag false (D-19.719)
+    analysis = _analysis(example_sqlite, dt.date(2021, 8, 2))
+    table = analysis.datasets["icaht"].table.set_index("subject_id")
+    assert bool(table.loc["CT-004", "early_icaht_pending"])
+    assert pd.isna(table.loc["CT-004", "early_icaht_grade"])
+    assert not bool(table.loc["CT-004", "early_icaht_lower_bound"])
+    finding = next(f for f in analysis.findings if f.statement.startswith("Early ICAHT"))
+    assert "lower bound" not in finding.statement
+
+
+def test_without_follow_up_days_the_method_note_says_the_last_count_ends_follow_up(
+    example_sqlite: str,
+) -> None:
+    from cartrial.analysis.safety import graded_icaht
+
+    tables = read_snapshot(example_sqlite, CUTOFF).tables
+    without = graded_icaht(tables)
+    assert any(n.startswith("method: no follow-up days") for n in without.notes)
+    with_days = graded_icaht(tables, {"CT-001": 100})
+    assert not any(n.startswith("method: no follow-up days") for n in with_days.notes)

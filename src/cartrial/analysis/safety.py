@@ -291,7 +291,8 @@ def graded_icaht(
     ``late_nadir_per_ul`` and T-ICAHT
     (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted).
     `follow_up_days` (subject → days followed at the cut-off, from `populations`) ends the early window
-    when the counts stop before it (D-19.717)."""
+    when the counts stop before it (D-19.717); without it a method note says the last count is read as the
+    end of follow-up."""
     from cartrial.grading import derive_icaht
 
     frame, notes = _haematology(tables)
@@ -330,6 +331,11 @@ def graded_icaht(
     out["early_icaht_lower_bound"] = bound.astype(bool)
     notes += _problem_notes(result, frame, "lab result", LAB_FORM)
     notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
+    if follow_up_days is None:
+        notes.append(
+            "method: no follow-up days given: the last neutrophil count of days 0-30 of a subject without a "
+            "later count is read as the end of follow-up (D-19.682, D-19.717)"
+        )
     return Graded(out, tuple(notes), _metadata(result))
 
 
