@@ -88,3 +88,17 @@ def test_derive_icaht_passes_each_subjects_follow_up_day() -> None:
     table = derive_icaht(labs, infused, follow_up_days={"S1": 100, "S2": 10}).table.set_index("subject_id")
     assert table.loc["S1", "early_grade"] == 2  # 11 days seen, followed on: at least grade 2
     assert table.loc["S2", "early_grade"] == 4  # follow-up ended on the last count without recovery
+
+
+def test_a_follow_up_day_before_the_last_count_is_named_not_silently_ignored() -> None:
+    # 300/µL daily on days 0-10, "last follow-up" day 5: the counts show follow-up to day 10 at least, so the
+    # day is ignored (the window never ends before the last count, D-19.717) and the rule says so; the grade
+    # is that without a follow-up day (day 10 ends follow-up, never recovered: 4)
+    g = grade_icaht(list(range(11)), [300.0] * 11, follow_up_day=5)
+    assert g.early_grade == 4
+    assert "follow-up day 5 is before the count of day 10: ignored" in g.early_rule
+    # a count after day 30 bounds the window at day 30: a follow-up day before it is named too
+    g = grade_icaht([0, 10, 40], [300.0, 300.0, 2000.0], follow_up_day=20)
+    assert "follow-up day 20 is before the count of day 30" not in g.early_rule
+    assert "follow-up day 20 is before the count of day 40: ignored" in g.early_rule
+    assert "ignored" not in grade_icaht(list(range(11)), [300.0] * 11, follow_up_day=10).early_rule

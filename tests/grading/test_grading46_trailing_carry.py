@@ -182,3 +182,16 @@ def test_a_new_therapy_ends_the_follow_up_of_the_early_window() -> None:
     g = grade_icaht(days, anc, censor_day=15, follow_up_day=100)
     assert g.early_grade == grade_icaht(days, anc, censor_day=15).early_grade == 4
     assert not g.early_lower_bound
+
+
+def test_locf_carries_the_last_count_over_any_trailing_run() -> None:
+    # ANC 2000/µL on days 0-4, 300/µL on days 5-10, followed to day 100 (window to day 30). LOCF (the option's
+    # meaning) carries day 10's 300 over days 11-30, however long: days 5-30 = 26 days ≤ 500/µL → grade 3
+    # (14-30 days, §5.1), not never recovered (the episode starts on day 5 > 3), and no lower bound (every
+    # day of the window has a value). Under linear the 20 trailing days (> 7) stay unknown: 6 days → grade 1,
+    # a lower bound (D-19.717).
+    days, anc = list(range(11)), [2000.0] * 5 + [300.0] * 6
+    g = grade_icaht(days, anc, IcahtOptions(unsampled_days=UnsampledDays.LOCF), follow_up_day=100)
+    assert (g.early_grade, g.early_days_anc_le_500, g.early_lower_bound) == (3, 26, False)
+    g = grade_icaht(days, anc, follow_up_day=100)
+    assert (g.early_grade, g.early_days_anc_le_500, g.early_lower_bound) == (1, 6, True)

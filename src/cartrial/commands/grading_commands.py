@@ -405,8 +405,9 @@ def icaht_command(
         "--max-interpolated-days",
         help=(
             "H4 with linear: longest run of unsampled days interpolated (allowed: 1 to 100 days or none); "
-            "days of a longer run count as not below and split episodes. Default: every gap; 7 = the "
-            "published grader's limit."
+            "days of a longer run count as not below and split episodes. Default: every gap (a trailing "
+            "run after the last count with a follow-up date: at most 7, D-19.717); 7 = the published "
+            "grader's limit."
         ),
     ),
 ) -> None:

@@ -30,16 +30,16 @@ ICAHT_SOURCE = (
 ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
 EARLY_LAST_DAY = 30
 LATE_LAST_DAY = 100
-TRAILING_CARRY_DAYS = 7
-"""With a day of last follow-up after the last early count (and no count after day 30), the last count is
-carried over at most this many trailing days when `max_interpolated_days` is not set: the published grader's
-zoo ``na.approx(maxgap = 7, rule = 2)`` fills a trailing run of ≤ 7 missing days with the last count and
-leaves a longer run wholly missing (D-19.717)."""
 """Late ICAHT and T-ICAHT use days 31-100: the T-ICAHT table states day 31-100 (EHA/EBMT 2023, ASH table), and
 the grader published with the consensus grades late ICAHT on "ANC values from day +31 to the earliest of day
 +100, date of subsequent therapy, date of relapse/progression, or date of last follow-up" (github.com/
 emilyliangmd/automatedicahtgrading, index.Rmd; it adds that extending to day +180 or +365 "could be
 reasonable"); the consensus itself says "after day +30" (D-19.718)."""
+TRAILING_CARRY_DAYS = 7
+"""With a day of last follow-up after the last early count (and no count after day 30), the last count is
+carried over at most this many trailing days when `max_interpolated_days` is not set: the published grader's
+zoo ``na.approx(maxgap = 7, rule = 2)`` fills a trailing run of ≤ 7 missing days with the last count and
+leaves a longer run wholly missing (D-19.717)."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ class IcahtOptions:
       interpolated; the days of a longer run are not below any threshold and count as calendar days of
       recovery, so they split episodes, as the grader's missing days do (heatwaveR ``exceedance`` counts a
       missing day as not below and joins runs only across ≤ 2 days; D-19.680). (Unsampled days under
-      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated); **7** is
-      the grader's limit (zoo ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days
+      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated; a
+      trailing run after the last count with a follow-up day: at most 7, D-19.717); **7** is the grader's
+      limit (zoo ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days
       remain missing"). Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
       lasting to the end of follow-up (`_no_recovery_after`) is grade 4. Default **3**; range 0-30 (the early
@@ -441,6 +442,12 @@ def grade_icaht(
                     f"; at least: the counts end on day {last_count} with ANC ≤ "
                     f"{100 if last_value <= 100.0 else 500}/µL, follow-up to day {last_day} of the window"
                 )
+        graded = d[d <= LATE_LAST_DAY]
+        if follow_up_day is not None and follow_up_day < int(graded.max()):
+            # a count after the day of last follow-up: the counts show follow-up went on (D-19.720)
+            early_rule += (
+                f"; follow-up day {follow_up_day} is before the count of day {int(graded.max())}: ignored"
+            )
 
     # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
     # D-19.676)
