@@ -25,3 +25,11 @@ def test_the_safety_page_shows_an_early_lower_bound() -> None:
     rows, _ = views._cytopenias(analysis, ["S1", "S2"], {"S1": 1, "S2": 1})
     shown = {r["subject_id"]: r["early_icaht_grade"] for r in rows}
     assert shown == {"S1": "≥ 2", "S2": "2"}
+
+
+def test_the_safety_legend_says_what_an_early_at_least_means() -> None:
+    from importlib.resources import files
+
+    template = files("cartrial.web").joinpath("templates/safety.html").read_text(encoding="utf-8")
+    assert "≥ N in Early ICAHT: the early grade a lower bound" in template
+    assert "stop ≤ 500/µL before the end of follow-up" in template
