@@ -195,3 +195,14 @@ def test_locf_carries_the_last_count_over_any_trailing_run() -> None:
     assert (g.early_grade, g.early_days_anc_le_500, g.early_lower_bound) == (3, 26, False)
     g = grade_icaht(days, anc, follow_up_day=100)
     assert (g.early_grade, g.early_days_anc_le_500, g.early_lower_bound) == (1, 6, True)
+
+
+def test_a_single_count_is_carried_to_a_death_within_the_carry() -> None:
+    # D-19.717 caveat (b): ANC 300/µL on day 0 only, death day 3. zoo's na.approx needs two points and
+    # would fill nothing; cartrial carries the single count over days 1-3 (3 ≤ 7): exceedance days 0-3
+    # starts on day 0 and ends on the grid's last row: grade 4 without recovery, not a lower bound
+    g = grade_icaht([0], [300.0], follow_up_day=3)
+    assert g.early_grade == 4
+    assert g.early_days_anc_le_500 == 4
+    assert not g.early_lower_bound
+    assert "at least" not in g.early_rule

@@ -22,8 +22,8 @@ single assessment) is `prepare_crs_inputs` + `grade_crs_inputs`, used by every C
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from datetime import date, datetime
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -34,9 +34,9 @@ import pandas as pd
 from cartrial.columns import (
     RowProblems,
     calendar_days,
-    date_only_text,
     parse_datetime,
     parse_text,
+    site_cell_moment,
     text_frame,
 )
 from cartrial.errors import InputError, Problem
@@ -190,7 +190,7 @@ def new_therapy_days(
     """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
     `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
     progression, new therapy or death). A subject listed twice keeps the earliest date. A date without a time
-    is that date on the site's calendar (`_site_calendar_days`, D-19.721).
+    is that date on the site's calendar (`cartrial.columns.site_cell_moment`, D-19.721).
 
     >>> import pandas as pd
     >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
@@ -208,7 +208,8 @@ def new_therapy_days(
     days: dict[str, int] = {}
     for sid, cell, moment in zip(subjects, text["new_therapy_at"], moments, strict=True):
         assert moment is not None
-        day = _site_calendar_days(cell, moment, times[str(sid)])
+        day0 = times[str(sid)]
+        day = calendar_days(site_cell_moment(cell, moment, day0.tzinfo), day0)
         days[str(sid)] = min(day, days.get(str(sid), day))
     return days
 
@@ -220,7 +221,7 @@ def follow_up_days(
     cut-off) of each subject, from a frame with `subject_id` and `last_follow_up_at`: `derive_icaht`'s
     `follow_up_days`, which ends the early ICAHT window (D-19.717). A date before the infusion is refused;
     a subject listed twice keeps the latest date. A date without a time is that date on the site's calendar
-    (`_site_calendar_days`, D-19.721).
+    (`cartrial.columns.site_cell_moment`, D-19.721).
 
     >>> import pandas as pd
     >>> follow_up_days(pd.DataFrame({"subject_id": ["S1"], "last_follow_up_at": ["2024-04-19"]}),
@@ -238,7 +239,8 @@ def follow_up_days(
     for i, (sid, moment) in enumerate(zip(subjects, moments, strict=True)):
         if moment is None or str(sid) not in times:
             continue
-        day = _site_calendar_days(text["last_follow_up_at"].iloc[i], moment, times[str(sid)])
+        day0 = times[str(sid)]
+        day = calendar_days(site_cell_moment(text["last_follow_up_at"].iloc[i], moment, day0.tzinfo), day0)
         if day < 0:
             problems.add(
                 i,
@@ -253,23 +255,27 @@ def follow_up_days(
     return days
 
 
-def _site_calendar_days(cell: Any, moment: datetime, day0: datetime) -> int:
-    """Study day of a date field's cell: a date typed without a time (`date_only_text`) is that date on the
-    site's calendar, the date as recorded (D-19.607), so its day is that date minus the infusion's date there
-    (`day0`'s date, on the site's clock when the infusions give a `time_zone`); a date-time is read on the
-    site's clock (`calendar_days`). Read as midnight UTC, a date at a site west of UTC fell on the day
-    before (D-19.721).
-
-    >>> from cartrial.columns import on_site_clock, utc_moment
-    >>> day0 = on_site_clock(utc_moment("2024-03-10T20:00:00Z"), "America/Los_Angeles")
-    >>> _site_calendar_days("2024-03-28", utc_moment("2024-03-28"), day0)
-    18
-    >>> _site_calendar_days("2024-03-28T02:00:00Z", utc_moment("2024-03-28T02:00:00Z"), day0)
-    17
-    """
-    if date_only_text(cell):
-        return (date.fromisoformat(str(cell).strip()) - day0.date()).days
-    return calendar_days(moment, day0)
+def _site_moments(
+    frame: pd.DataFrame,
+    column: str,
+    moments: list[datetime | None],
+    subject_ids: npt.NDArray[np.object_],
+    infusions: Mapping[str, datetime],
+) -> list[datetime | None]:
+    """The parsed `moments` of a date field `column` with each date typed without a time taken as the start
+    of that date on its subject's site clock (the infusion's `tzinfo`; `cartrial.columns.site_cell_moment`),
+    in UTC: the date as recorded, so its study day is that date minus the infusion's (D-19.607, D-19.721).
+    Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
+    infusion, a time or a site without a zone: unchanged."""
+    texts = text_frame(frame)[column].tolist()
+    out: list[datetime | None] = []
+    for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
+        day0 = infusions.get(str(sid))
+        if moment is None or day0 is None or moment.hour or moment.minute or moment.second:
+            out.append(moment)  # a date-only text reads as exactly 00:00:00Z: nothing else is looked at
+        else:
+            out.append(site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC))
+    return out
 
 
 def _infusions(value: Infusions) -> dict[str, datetime]:
@@ -542,10 +548,15 @@ def _grade_icans_inputs(inputs: IcansInputs) -> Any:
 # ---------------------------------------------------------------- labs
 
 
-def _parse_labs(frame: pd.DataFrame, file: FileName) -> tuple[RowProblems, LabInputs, tuple[str, ...]]:
+def _parse_labs(
+    frame: pd.DataFrame, file: FileName, infusions: Mapping[str, datetime] | None = None
+) -> tuple[RowProblems, LabInputs, tuple[str, ...]]:
     _check_columns(frame, LABS_REQUIRED, (), file)
     problems = RowProblems(file)
     inputs = parse_labs_frame(text_frame(frame), problems)
+    if infusions is not None:
+        moments = _site_moments(frame, "collected_at", inputs.collected_at, inputs.subject_id, infusions)
+        inputs = replace(inputs, collected_at=moments)
     check_duplicate_assessments(frame, "collected_at", problems, key=("subject_id", "analyte"))
     notes = check_lab_plausibility(inputs, problems.bad_mask(len(frame)), file)
     return problems, inputs, notes
@@ -604,8 +615,8 @@ def derive_lab_grades(
     >>> graded[["study_day", "collected_before_infusion"]].values.tolist()
     [[5, False]]
     """
-    problems, inputs, notes = _parse_labs(frame, file)
     times = None if infusions is None else _infusions(infusions)
+    problems, inputs, notes = _parse_labs(frame, file, times)
     if times is not None:
         _check_subjects(inputs.subject_id, times, problems)
     bad = problems.bad_mask(len(frame))
@@ -671,6 +682,8 @@ def _crs_episode_summaries(
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
+    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
     records = _therapies(therapies)
@@ -698,6 +711,8 @@ def _icans_episode_summaries(
     _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = parse_icans_frame(text_frame(frame), problems)
+    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
     problems.raise_if_any(keep_going)
@@ -899,7 +914,7 @@ def derive_icaht(
     """
     opts = options or IcahtOptions()
     times = _infusions(infusions)
-    problems, inputs, notes = _parse_labs(frame, file)
+    problems, inputs, notes = _parse_labs(frame, file, times)
     _check_subjects(inputs.subject_id, times, problems)
     problems.raise_if_any(keep_going)
     table = _icaht_table(
@@ -957,7 +972,7 @@ def derive_graded_events(
         events += episode_events(icans_eps)
     if labs is not None:
         graded = derive_lab_grades(labs, ctcae_version=ctcae_version)
-        _, inputs, _ = _parse_labs(labs, "labs")
+        _, inputs, _ = _parse_labs(labs, "labs", times)
         runs = lab_runs(
             inputs.subject_id,
             inputs.collected_at,
