@@ -20,6 +20,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from datetime import time as _time
+from datetime import tzinfo as _tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -962,6 +964,43 @@ def on_site_clock(moment: datetime, zone: str | None) -> datetime:
     if tz is None:
         raise ValueError("not an IANA time zone")
     return moment.astimezone(tz)
+
+
+def site_cell_moment(cell: Any, moment: datetime, zone: str | _tzinfo | None) -> datetime:
+    """A date field's cell on the site's clock (`zone`: an IANA name or a `tzinfo`; None or blank: UTC):
+    `moment` is the cell's text `cell` as `parse_datetime` / `utc_moment` read it. A text with no time part
+    (`date_only_text`: ``2024-03-10``, ``20240310``, ``2024-W10-7``) is the date as recorded, so its moment is
+    the start (00:00) of that date on the site's clock; any text with a time, 00:00:00Z included, is its
+    instant read on that clock (`on_site_clock`). Without a zone a date-only cell stays midnight UTC. The
+    one per-cell rule of a date field's site date (`site_cell_date`; D-19.607, D-19.615, D-19.721).
+
+    >>> site_cell_moment("2024-03-10", utc_moment("2024-03-10"), "America/Los_Angeles").isoformat()
+    '2024-03-10T00:00:00-08:00'
+    >>> cell = "2024-03-10T00:00:00Z"
+    >>> site_cell_moment(cell, utc_moment(cell), "America/Los_Angeles").date()
+    datetime.date(2024, 3, 9)
+    """
+    tz = zone if isinstance(zone, _tzinfo) or zone is None else (time_zone_of(zone) if zone else None)
+    if isinstance(zone, str) and zone and tz is None:
+        raise ValueError("not an IANA time zone")
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # a date-only text always reads as exactly 00:00:00Z: the text is looked at only then (a million rows)
+    midnight = not (utc.hour or utc.minute or utc.second or utc.microsecond)
+    if midnight and date_only_text(cell):
+        return datetime.combine(utc.date(), _time(), tzinfo=tz or UTC)
+    return utc if tz is None else utc.astimezone(tz)
+
+
+def site_cell_date(cell: Any, moment: datetime, zone: str | _tzinfo | None) -> _dt.date:
+    """The date on the site's calendar of a date field's cell (`site_cell_moment`): a text without a time is
+    that date, whatever the zone; a date-time is its date on the site's clock (D-19.615, D-19.721).
+
+    >>> site_cell_date("2021-06-02", utc_moment("2021-06-02"), "America/New_York")
+    datetime.date(2021, 6, 2)
+    >>> site_cell_date("2021-06-02T00:00:00Z", utc_moment("2021-06-02T00:00:00Z"), "America/New_York")
+    datetime.date(2021, 6, 1)
+    """
+    return site_cell_moment(cell, moment, zone).date()
 
 
 def site_zone_problems(zones: Mapping[str, str]) -> list[Problem]:

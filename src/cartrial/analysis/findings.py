@@ -21,6 +21,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.stats import fixed, proportion
 from cartrial.analysis.toxicity import (
     EARLY_ICAHT_PENDING,
+    EARLY_LOWER_BOUND,
     EXPECTED_TERMS,
     EXPECTED_TEXT,
     THERAPIES_NOT_RECORDED,
@@ -286,6 +287,19 @@ def safety_findings(
         pending = sorted(icaht.loc[pending_mask, "subject_id"].astype(str))
         if pending:  # early window not complete at the cut-off (D-19.188)
             missing += f" Pending (day 30 not reached at the cut-off): {', '.join(pending)}."
+        if EARLY_LOWER_BOUND in graded:  # counts stop ≤ 500/µL before the end of follow-up (D-19.717)
+            bounded = graded[graded[EARLY_LOWER_BOUND].fillna(False).astype(bool)]
+            if len(bounded):
+                named = ", ".join(
+                    f"{s} (≥ {int(g)})"
+                    for s, g in sorted(
+                        zip(bounded["subject_id"].astype(str), bounded["early_icaht_grade"], strict=True)
+                    )
+                )
+                missing += (
+                    " Grade a lower bound (neutrophil counts stop ≤ 500/µL before the end of follow-up): "
+                    f"{named}."
+                )
         text = (
             "Early ICAHT grade ≥ 3 occurred in "
             + k_of_n(

@@ -280,21 +280,31 @@ ICAHT_COLUMNS = [
 ]
 
 
-def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
+def graded_icaht(
+    tables: Mapping[str, pd.DataFrame], follow_up_days: Mapping[str, int] | None = None
+) -> Graded:
     """Early and late ICAHT grade per subject from the neutrophil counts (`cartrial.grading.derive_icaht`,
     default `IcahtOptions`: lowest count of a day, unsampled days interpolated, late window days 31-100);
     subjects without a neutrophil count are absent (the caller names them). Columns `ICAHT_COLUMNS` plus
-    grading's ``early_days_anc_le_500``, ``early_days_anc_le_100``, ``late_nadir_per_ul`` and T-ICAHT
-    (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted)."""
+    grading's ``early_days_anc_le_500``, ``early_days_anc_le_100``, ``early_icaht_lower_bound`` (the early
+    grade is a lower bound: the counts stop ≤ 500/µL before the end of follow-up, D-19.717),
+    ``late_nadir_per_ul`` and T-ICAHT
+    (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted).
+    `follow_up_days` (subject → days followed at the cut-off, from `populations`) ends the early window
+    when the counts stop before it (D-19.717); without it a method note says the last count is read as the
+    end of follow-up."""
     from cartrial.grading import derive_icaht
 
     frame, notes = _haematology(tables)
     with stored_rows({LAB_FORM: frame, "infusions": tables["infusions"]}):  # D-19.542
-        result = derive_icaht(frame, tables["infusions"], keep_going=True, file=LAB_FORM)
+        result = derive_icaht(
+            frame, tables["infusions"], follow_up_days=follow_up_days, keep_going=True, file=LAB_FORM
+        )
     table = result.table.rename(
         columns={
             "early_grade": "early_icaht_grade",
             "early_reason": "early_icaht_rule",
+            "early_lower_bound": "early_icaht_lower_bound",
             "late_grade": "late_icaht_grade",
             "late_reason": "late_icaht_rule",
         }
@@ -304,6 +314,7 @@ def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
     extra = [
         "early_days_anc_le_500",
         "early_days_anc_le_100",
+        "early_icaht_lower_bound",
         "late_nadir_per_ul",
         "t_early_grade",
         "t_early_reason",
@@ -316,14 +327,25 @@ def graded_icaht(tables: Mapping[str, pd.DataFrame]) -> Graded:
         out[column] = out[column].astype("Int64")
     for column in ("n_anc_values", "n_platelet_values", "early_days_anc_le_500", "early_days_anc_le_100"):
         out[column] = out[column].astype("Int64")
+    bound = out["early_icaht_lower_bound"].astype("boolean").fillna(False)
+    out["early_icaht_lower_bound"] = bound.astype(bool)
     notes += _problem_notes(result, frame, "lab result", LAB_FORM)
     notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
+    if follow_up_days is None:
+        notes.append(
+            "method: no follow-up days given: the last neutrophil count of days 0-30 of a subject without a "
+            "later count is read as the end of follow-up (D-19.682, D-19.717)"
+        )
     return Graded(out, tuple(notes), _metadata(result))
 
 
-def icaht(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The table of `graded_icaht`."""
-    return graded_icaht(tables).table
+def icaht(
+    tables: Mapping[str, pd.DataFrame], follow_up_days: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """The table of `graded_icaht`. Without `follow_up_days` (subject → days followed, e.g. the
+    `populations` dataset's ``follow_up_days``) the last count of days 0-30 of a subject without a later
+    count is read as the end of follow-up (D-19.682); the analysis passes them (D-19.717)."""
+    return graded_icaht(tables, follow_up_days).table
 
 
 GRADED_EVENT_COLUMNS = [

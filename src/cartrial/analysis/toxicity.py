@@ -605,6 +605,8 @@ def early_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) ->
         out.loc[index, EARLY_ICAHT_PENDING] = True
         out.loc[index, "early_icaht_grade"] = pd.NA
         out.loc[index, "t_early_grade"] = pd.NA
+        if EARLY_LOWER_BOUND in out:
+            out.loc[index, EARLY_LOWER_BOUND] = False
         reason = (
             f"pending: early window (days 0-{EARLY_LAST_DAY}) not complete at the cut-off (followed to day "
             f"{days})"
@@ -621,6 +623,14 @@ LATE_AT_LEAST = {"late_icaht_grade": "late_icaht_at_least", "t_late_grade": "t_l
 bound; blank when none, and for a complete window, whose grade is in the grade column) (D-19.230)."""
 
 
+EARLY_LOWER_BOUND = "early_icaht_lower_bound"
+"""Column of `icaht`: the early grade is a lower bound, the neutrophil counts stopping with ANC ≤ 500/µL
+before the end of the subject's follow-up (more days could raise it;
+`cartrial.grading.IcahtGrade.early_lower_bound`, D-19.717)."""
+LOWER_BOUND = {"early_icaht_grade": EARLY_LOWER_BOUND}
+"""Grade column of `icaht` → its lower-bound flag (the grade shown as "≥ N", D-19.717)."""
+
+
 ICAHT_GRADE_STATE: dict[str, tuple[str, str | None]] = {
     "early_icaht_grade": (EARLY_ICAHT_PENDING, None),
     "t_early_grade": (EARLY_ICAHT_PENDING, None),
@@ -633,8 +643,10 @@ ICAHT_GRADE_STATE: dict[str, tuple[str, str | None]] = {
 def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     """A grade of the `icaht` dataset as a reader should see it (D-19.268): the grade ("2"); "pending" for a
     window not complete at the cut-off; "≥ N (pending)" for an open late window whose counts already reach
-    grade N (a lower bound, `LATE_AT_LEAST`); None when the subject is not gradable (no count). Read from the
-    dataset's columns, nothing recomputed: the one wording of the report's table and the web safety page.
+    grade N (a lower bound, `LATE_AT_LEAST`); "≥ N" for an early grade that is a lower bound, the counts
+    stopping ≤ 500/µL before the end of follow-up (`LOWER_BOUND`, D-19.717); None when the subject is not
+    gradable (no count). Read from the dataset's columns, nothing recomputed: the one wording of the report's
+    table and the web safety page.
 
     >>> icaht_grade_text({"late_icaht_grade": 2, "late_icaht_pending": False}, "late_icaht_grade")
     '2'
@@ -643,6 +655,9 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     '≥ 1 (pending)'
     >>> icaht_grade_text({"early_icaht_grade": None, "early_icaht_pending": True}, "early_icaht_grade")
     'pending'
+    >>> row = {"early_icaht_grade": 2, "early_icaht_pending": False, "early_icaht_lower_bound": True}
+    >>> icaht_grade_text(row, "early_icaht_grade")
+    '≥ 2'
     """
     flag, bound = ICAHT_GRADE_STATE[column]
     pending = row.get(flag)
@@ -652,7 +667,13 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
             return "pending"
         return f"≥ {int(reached)} (pending)"
     grade = row.get(column)
-    return None if grade is None or pd.isna(grade) else str(int(grade))
+    if grade is None or pd.isna(grade):
+        return None
+    flag_column = LOWER_BOUND.get(column)
+    lower = row.get(flag_column) if flag_column is not None else None
+    if lower is not None and not pd.isna(lower) and bool(lower):
+        return f"≥ {int(grade)}"
+    return str(int(grade))
 
 
 def _day(value: Any) -> float | None:
@@ -767,7 +788,8 @@ def observed_days(follow_up_days: Any, n_days: int) -> int:
 def icaht_shown(icaht: pd.DataFrame) -> pd.DataFrame:
     """`icaht` as the report shows it: each grade column as `icaht_grade_text` (blank when not gradable),
     the lower-bound columns folded into it (D-19.268). The dataset and its CSV keep every column."""
-    out = icaht.drop(columns=[c for c in LATE_AT_LEAST.values() if c in icaht])
+    folded = [*LATE_AT_LEAST.values(), *LOWER_BOUND.values()]
+    out = icaht.drop(columns=[c for c in folded if c in icaht])
     for column in ICAHT_GRADE_STATE:
         if column in out:
             texts = [icaht_grade_text(r, column) for r in icaht.to_dict("records")]
@@ -878,7 +900,17 @@ def lab_datasets(
             for b, w in zip(shift["baseline_grade"], shift["worst_post_grade"], strict=True)
         ]
         shift["worst_grade_ge3"] = shift["worst_post_grade"].fillna(0) >= 3
-    graded_icaht = safety.graded_icaht(tables)
+    # the last day followed ends the early ICAHT window when the counts stop before it (D-19.717)
+    followed = (
+        {
+            str(s): int(f)
+            for s, f in zip(membership["subject_id"], membership["follow_up_days"], strict=True)
+            if not pd.isna(f) and int(f) >= 0
+        }
+        if membership is not None and "follow_up_days" in membership
+        else None
+    )
+    graded_icaht = safety.graded_icaht(tables, followed)
     icaht = graded_icaht.table
     no_anc = sorted(set(safety_ids) - set(icaht["subject_id"]))
     icaht.insert(1, "dose_level", [levels.get(s) for s in icaht["subject_id"]])
@@ -909,6 +941,9 @@ def lab_datasets(
             columns={
                 EARLY_ICAHT_PENDING: "early window (days 0-30) not complete at the cut-off, the subject on "
                 "study and alive: early ICAHT and T-ICAHT grades blank (D-19.188)",
+                EARLY_LOWER_BOUND: "early ICAHT grade is a lower bound: the neutrophil counts stop with "
+                "ANC ≤ 500/µL before the end of follow-up (day 30, death, end of study or cut-off) and more "
+                "days below would give a higher grade; shown as ≥ N (D-19.717)",
                 LATE_ICAHT_PENDING: "late window (days 31-100) not complete at the cut-off, the subject on "
                 "study and alive: late ICAHT and T-ICAHT grades blank (D-19.230)",
                 "late_icaht_at_least": "late window pending: the late ICAHT grade the counts so far "
@@ -929,6 +964,7 @@ def lab_datasets(
 
 __all__ = [
     "EARLY_ICAHT_PENDING",
+    "EARLY_LOWER_BOUND",
     "LATE_AT_LEAST",
     "LATE_ICAHT_PENDING",
     "NOT_INFUSED_AE_COLUMNS",

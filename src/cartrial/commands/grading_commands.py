@@ -387,6 +387,14 @@ def icaht_command(
         "--new-therapy-dates",
         help="CSV with subject_id, new_therapy_at: counts from that day on are censored (EHA/EBMT 2023).",
     ),
+    follow_up_dates: Path | None = typer.Option(
+        None,
+        "--follow-up-dates",
+        help=(
+            "CSV with subject_id, last_follow_up_at (death, loss or cut-off): ends the early window when the "
+            "counts stop before it. Without it the last count of days 0-30 is read as the end of follow-up."
+        ),
+    ),
     unsampled_days: UnsampledDays = typer.Option(
         UnsampledDays.LINEAR,
         "--unsampled-days",
@@ -397,8 +405,9 @@ def icaht_command(
         "--max-interpolated-days",
         help=(
             "H4 with linear: longest run of unsampled days interpolated (allowed: 1 to 100 days or none); "
-            "days of a longer run count as not below and split episodes. Default: every gap; 7 = the "
-            "published grader's limit."
+            "days of a longer run count as not below and split episodes. Default: every gap (a trailing "
+            "run after the last count with a follow-up date: at most 7, D-19.717); 7 = the published "
+            "grader's limit."
         ),
     ),
 ) -> None:
@@ -422,8 +431,21 @@ def icaht_command(
 
         frame = read_csv(new_therapy_dates, required=("subject_id", "new_therapy_at"), header_only=True)
         censor = new_therapy_days(frame, infusions, file=new_therapy_dates)
+    followed = None
+    if follow_up_dates is not None:
+        from cartrial.grading.frames import follow_up_days
+        from cartrial.tabular import read_csv
+
+        frame = read_csv(follow_up_dates, required=("subject_id", "last_follow_up_at"), header_only=True)
+        followed = follow_up_days(frame, infusions, file=follow_up_dates)
     result = derive_icaht(
-        _read_labs(file), infusions, options, new_therapy_days=censor, keep_going=keep_going, file=file
+        _read_labs(file),
+        infusions,
+        options,
+        new_therapy_days=censor,
+        follow_up_days=followed,
+        keep_going=keep_going,
+        file=file,
     )
     _print_notes(result)
     emit_table(

@@ -78,6 +78,8 @@ def run(ctx: DemoContext) -> None:
     write_atomic(out_dir / "icans_episodes.csv", csv_text(icans_episodes))
     labs_graded = derive_lab_grades(labs, file=labs_file).table
     write_atomic(out_dir / "labs_graded.csv", csv_text(labs_graded))
+    # no follow-up dates (D-19.717): every example subject has a count after day 30, so the early window ends
+    # on day 30 (D-19.673); for a subject whose counts stopped earlier the last count would end follow-up
     icaht = derive_icaht(labs, infusions, file=labs_file).table
     write_atomic(out_dir / "icaht.csv", csv_text(icaht))
     events = derive_graded_events(infusions, crs=crs, icans=icans, labs=labs, therapies=therapies).table

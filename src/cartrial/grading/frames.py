@@ -22,8 +22,8 @@ single assessment) is `prepare_crs_inputs` + `grade_crs_inputs`, used by every C
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -31,7 +31,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import RowProblems, calendar_days, parse_datetime, parse_text, text_frame
+from cartrial.columns import (
+    RowProblems,
+    calendar_days,
+    parse_datetime,
+    parse_text,
+    site_cell_moment,
+    text_frame,
+)
 from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import (
     CRS_SCALE,
@@ -182,7 +189,8 @@ def new_therapy_days(
 ) -> dict[str, int]:
     """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
     `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
-    progression, new therapy or death). A subject listed twice keeps the earliest date.
+    progression, new therapy or death). A subject listed twice keeps the earliest date. A date without a time
+    is that date on the site's calendar (`cartrial.columns.site_cell_moment`, D-19.721).
 
     >>> import pandas as pd
     >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
@@ -198,11 +206,76 @@ def new_therapy_days(
     _check_subjects(subjects, times, problems)
     problems.raise_if_any(False)
     days: dict[str, int] = {}
-    for sid, moment in zip(subjects, moments, strict=True):
+    for sid, cell, moment in zip(subjects, text["new_therapy_at"], moments, strict=True):
         assert moment is not None
-        day = calendar_days(moment, times[str(sid)])
+        day0 = times[str(sid)]
+        day = calendar_days(site_cell_moment(cell, moment, day0.tzinfo), day0)
         days[str(sid)] = min(day, days.get(str(sid), day))
     return days
+
+
+def follow_up_days(
+    frame: pd.DataFrame, infusions: Infusions, *, file: FileName = "follow_up"
+) -> dict[str, int]:
+    """Day of last follow-up (calendar days after the infusion date: death, loss to follow-up or the data
+    cut-off) of each subject, from a frame with `subject_id` and `last_follow_up_at`: `derive_icaht`'s
+    `follow_up_days`, which ends the early ICAHT window (D-19.717). A date before the infusion is refused;
+    a subject listed twice keeps the latest date. A date without a time is that date on the site's calendar
+    (`cartrial.columns.site_cell_moment`, D-19.721).
+
+    >>> import pandas as pd
+    >>> follow_up_days(pd.DataFrame({"subject_id": ["S1"], "last_follow_up_at": ["2024-04-19"]}),
+    ...                pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]}))
+    {'S1': 100}
+    """
+    _check_columns(frame, ("subject_id", "last_follow_up_at"), (), file)
+    times = _infusions(infusions)
+    problems = RowProblems(file)
+    text = text_frame(frame)
+    subjects = parse_text(text, "subject_id", problems)
+    moments = parse_datetime(text, "last_follow_up_at", problems)
+    _check_subjects(subjects, times, problems)
+    days: dict[str, int] = {}
+    for i, (sid, moment) in enumerate(zip(subjects, moments, strict=True)):
+        if moment is None or str(sid) not in times:
+            continue
+        day0 = times[str(sid)]
+        day = calendar_days(site_cell_moment(text["last_follow_up_at"].iloc[i], moment, day0.tzinfo), day0)
+        if day < 0:
+            problems.add(
+                i,
+                "last_follow_up_at",
+                text["last_follow_up_at"].iloc[i],
+                "before the infusion date",
+                "a date on or after the subject's infusion",
+            )
+            continue
+        days[str(sid)] = max(day, days.get(str(sid), day))
+    problems.raise_if_any(False)
+    return days
+
+
+def _site_moments(
+    frame: pd.DataFrame,
+    column: str,
+    moments: list[datetime | None],
+    subject_ids: npt.NDArray[np.object_],
+    infusions: Mapping[str, datetime],
+) -> list[datetime | None]:
+    """The parsed `moments` of a date field `column` with each date typed without a time taken as the start
+    of that date on its subject's site clock (the infusion's `tzinfo`; `cartrial.columns.site_cell_moment`),
+    in UTC: the date as recorded, so its study day is that date minus the infusion's (D-19.607, D-19.721).
+    Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
+    infusion, a time or a site without a zone: unchanged."""
+    texts = text_frame(frame)[column].tolist()
+    out: list[datetime | None] = []
+    for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
+        day0 = infusions.get(str(sid))
+        if moment is None or day0 is None or moment.hour or moment.minute or moment.second:
+            out.append(moment)  # a date-only text reads as exactly 00:00:00Z: nothing else is looked at
+        else:
+            out.append(site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC))
+    return out
 
 
 def _infusions(value: Infusions) -> dict[str, datetime]:
@@ -475,10 +548,15 @@ def _grade_icans_inputs(inputs: IcansInputs) -> Any:
 # ---------------------------------------------------------------- labs
 
 
-def _parse_labs(frame: pd.DataFrame, file: FileName) -> tuple[RowProblems, LabInputs, tuple[str, ...]]:
+def _parse_labs(
+    frame: pd.DataFrame, file: FileName, infusions: Mapping[str, datetime] | None = None
+) -> tuple[RowProblems, LabInputs, tuple[str, ...]]:
     _check_columns(frame, LABS_REQUIRED, (), file)
     problems = RowProblems(file)
     inputs = parse_labs_frame(text_frame(frame), problems)
+    if infusions is not None:
+        moments = _site_moments(frame, "collected_at", inputs.collected_at, inputs.subject_id, infusions)
+        inputs = replace(inputs, collected_at=moments)
     check_duplicate_assessments(frame, "collected_at", problems, key=("subject_id", "analyte"))
     notes = check_lab_plausibility(inputs, problems.bad_mask(len(frame)), file)
     return problems, inputs, notes
@@ -537,8 +615,8 @@ def derive_lab_grades(
     >>> graded[["study_day", "collected_before_infusion"]].values.tolist()
     [[5, False]]
     """
-    problems, inputs, notes = _parse_labs(frame, file)
     times = None if infusions is None else _infusions(infusions)
+    problems, inputs, notes = _parse_labs(frame, file, times)
     if times is not None:
         _check_subjects(inputs.subject_id, times, problems)
     bad = problems.bad_mask(len(frame))
@@ -604,6 +682,8 @@ def _crs_episode_summaries(
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
+    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
     records = _therapies(therapies)
@@ -631,6 +711,8 @@ def _icans_episode_summaries(
     _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = parse_icans_frame(text_frame(frame), problems)
+    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
     problems.raise_if_any(keep_going)
@@ -752,6 +834,7 @@ def _icaht_table(
     infusions: Mapping[str, datetime],
     options: IcahtOptions,
     new_therapy_days: Mapping[str, int] | None = None,
+    follow_up_days: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     wanted = {Analyte.NEUTROPHILS: 1000.0, Analyte.PLATELETS: 1.0}  # ANC in cells/µL, platelets in 10^9/L
     series: dict[tuple[str, Analyte], tuple[list[int], list[float]]] = {}
@@ -766,17 +849,21 @@ def _icaht_table(
         days.append(calendar_days(moment, infusions[sid]))
         values.append(float(inputs.value_canonical[i]) * wanted[analyte])
     censor = new_therapy_days or {}
+    followed = follow_up_days or {}
     rows = []
     for sid in sorted({sid for sid, _ in series}):
         row: dict[str, Any] = {"subject_id": sid}
         anc = series.get((sid, Analyte.NEUTROPHILS))
         if anc is not None:
-            n = grade_icaht(*anc, options=options, censor_day=censor.get(sid))
+            n = grade_icaht(
+                *anc, options=options, censor_day=censor.get(sid), follow_up_day=followed.get(sid)
+            )
             row |= {
                 "early_grade": n.early_grade,
                 "early_reason": n.early_rule,
                 "early_days_anc_le_500": n.early_days_anc_le_500,
                 "early_days_anc_le_100": n.early_days_anc_le_100,
+                "early_lower_bound": n.early_lower_bound,
                 "late_grade": n.late_grade,
                 "late_reason": n.late_rule,
                 "late_nadir_per_ul": n.late_nadir_per_ul,
@@ -806,13 +893,16 @@ def derive_icaht(
     options: IcahtOptions | None = None,
     *,
     new_therapy_days: Mapping[str, int] | None = None,
+    follow_up_days: Mapping[str, int] | None = None,
     keep_going: bool = False,
     file: FileName = "labs",
 ) -> Result:
     """Early and late ICAHT (neutrophils) and T-ICAHT (platelets) per subject from a haematology results
     frame (Rejeski K et al., EHA/EBMT consensus, Blood 2023;142:865-877; `cartrial.grading.grade_icaht`).
     Day 0 is the infusion date; ``new_therapy_days`` (subject → study day of a new therapy) censors the
-    late windows. Other analytes are ignored.
+    late windows; ``follow_up_days`` (subject → day of the last follow-up: death, loss or the cut-off) ends
+    the early window when the counts stop before it (`grade_icaht`'s `follow_up_day`, D-19.717). Other
+    analytes are ignored.
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-17", "2024-01-24"],
@@ -824,10 +914,12 @@ def derive_icaht(
     """
     opts = options or IcahtOptions()
     times = _infusions(infusions)
-    problems, inputs, notes = _parse_labs(frame, file)
+    problems, inputs, notes = _parse_labs(frame, file, times)
     _check_subjects(inputs.subject_id, times, problems)
     problems.raise_if_any(keep_going)
-    table = _icaht_table(inputs, ~problems.bad_mask(len(frame)), times, opts, new_therapy_days)
+    table = _icaht_table(
+        inputs, ~problems.bad_mask(len(frame)), times, opts, new_therapy_days, follow_up_days
+    )
     if keep_going and problems:
         table = _with_excluded_rows(table, _excluded_rows(problems, inputs.subject_id))
     return Result(
@@ -880,7 +972,7 @@ def derive_graded_events(
         events += episode_events(icans_eps)
     if labs is not None:
         graded = derive_lab_grades(labs, ctcae_version=ctcae_version)
-        _, inputs, _ = _parse_labs(labs, "labs")
+        _, inputs, _ = _parse_labs(labs, "labs", times)
         runs = lab_runs(
             inputs.subject_id,
             inputs.collected_at,

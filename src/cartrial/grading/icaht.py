@@ -30,7 +30,16 @@ ICAHT_SOURCE = (
 ICAHT_SCALE = "EHA/EBMT ICAHT 2023"
 EARLY_LAST_DAY = 30
 LATE_LAST_DAY = 100
-"""Late ICAHT and T-ICAHT use days 31-100 (EHA/EBMT 2023; the T-ICAHT table states day 31-100)."""
+"""Late ICAHT and T-ICAHT use days 31-100: the T-ICAHT table states day 31-100 (EHA/EBMT 2023, ASH table), and
+the grader published with the consensus grades late ICAHT on "ANC values from day +31 to the earliest of day
++100, date of subsequent therapy, date of relapse/progression, or date of last follow-up" (github.com/
+emilyliangmd/automatedicahtgrading, index.Rmd; it adds that extending to day +180 or +365 "could be
+reasonable"); the consensus itself says "after day +30" (D-19.718)."""
+TRAILING_CARRY_DAYS = 7
+"""With a day of last follow-up after the last early count (and no count after day 30), the last count is
+carried over at most this many trailing days when `max_interpolated_days` is not set: the published grader's
+zoo ``na.approx(maxgap = 7, rule = 2)`` fills a trailing run of ≤ 7 missing days with the last count and
+leaves a longer run wholly missing (D-19.717)."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,9 @@ class IcahtOptions:
       interpolated; the days of a longer run are not below any threshold and count as calendar days of
       recovery, so they split episodes, as the grader's missing days do (heatwaveR ``exceedance`` counts a
       missing day as not below and joins runs only across ≤ 2 days; D-19.680). (Unsampled days under
-      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated); **7** is
-      the grader's limit (zoo ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days
+      ``sampled_only`` are instead no recovery, D-19.678.) Default **None** (every gap interpolated; a
+      trailing run after the last count with a follow-up day: at most 7, D-19.717); **7** is the grader's
+      limit (zoo ``na.approx(maxgap = 7)``: "ANC values that are missing for > 7 consecutive days
       remain missing"). Range 1-100.
     - `never_recovered_from_day` (grader rule of §5.1): an ANC ≤ 500/µL episode starting by this day and
       lasting to the end of follow-up (`_no_recovery_after`) is grade 4. Default **3**; range 0-30 (the early
@@ -109,6 +119,10 @@ class IcahtGrade:
     options: IcahtOptions = field(default_factory=IcahtOptions)
     scale: str = ICAHT_SCALE
     source: str = ICAHT_SOURCE
+    early_lower_bound: bool = False
+    """The early grade is a lower bound (D-19.717): the counts stop with ANC ≤ 500/µL while follow-up goes on
+    past the carried days, and reading the unknown days after the last count as still below would give a
+    higher grade."""
 
 
 def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,16 +225,23 @@ def _longest(
     return best, best_episode
 
 
-def _early_window_end(days: np.ndarray, early_mask: np.ndarray) -> int:
-    """Last day of the early window's follow-up as the counts show it (D-19.673): day 30 when the subject
-    has a count after day 30 (follow-up continues past the window, and that count bounds the unsampled days
-    before it), otherwise the last count of days 0-30. The counts do not say why they stop there (a death, a
-    loss to follow-up, or labs no longer drawn): the grader reads the last count as the end of follow-up, and
-    so does this function (D-19.682). An episode lasting "to the end of follow-up" (§5.1) must reach this
-    day or, when the days before it are unknown, the last day with a value (`_no_recovery_after`)."""
+def _early_window_end(days: np.ndarray, early_mask: np.ndarray, follow_up_day: int | None = None) -> int:
+    """Last day of the early window's follow-up (D-19.673, D-19.717): day 30 when the subject has a count
+    after day 30 (follow-up continues past the window, and that count bounds the unsampled days before it);
+    otherwise, when the subject's last day of follow-up (`follow_up_day`: death, loss, or the data cut-off)
+    is given, that day capped at day 30 (the published grader's grid runs to day 30 or the date of last
+    follow-up, whichever is earlier), and never before the last count; otherwise the last count of days
+    0-30. Without a follow-up day the counts do not say why they stop there (a death, a loss to follow-up,
+    or labs no longer drawn) and the last count is read as the end of follow-up (D-19.682). (`grade_icaht`
+    carries the last count over a short trailing run to this day, D-19.717.) An episode
+    lasting "to the end of follow-up" (§5.1) must reach this day or, when the days before it are unknown,
+    the last day with a value (`_no_recovery_after`)."""
     if (days > EARLY_LAST_DAY).any():
         return EARLY_LAST_DAY
-    return int(days[early_mask].max())
+    last_count = int(days[early_mask].max())
+    if follow_up_day is not None:
+        return max(last_count, min(EARLY_LAST_DAY, int(follow_up_day)))
+    return last_count
 
 
 def _no_recovery_after(days: np.ndarray, anc: np.ndarray, last_known: int, last_day: int) -> bool:
@@ -239,6 +260,40 @@ def _no_recovery_after(days: np.ndarray, anc: np.ndarray, last_known: int, last_
         return False
     first = days[later].min()
     return bool(anc[later & (days == first)].min() <= 500.0)
+
+
+def _early_grade(
+    below500: np.ndarray,
+    below100: np.ndarray,
+    known: np.ndarray,
+    opts: IcahtOptions,
+    days: np.ndarray,
+    anc: np.ndarray,
+    last_day: int,
+) -> tuple[int, int, int, int, int, tuple[int, int] | None, bool, int]:
+    """(grade, grade by ≤ 500, grade by ≤ 100, days ≤ 500, days ≤ 100, longest ≤ 500 episode, never recovered,
+    last day with a value) of the early window from its daily below/known flags (§5.1)."""
+    days500, episode500 = _longest(below500, known, opts.min_recovery_days)
+    days100, _ = _longest(below100, known, opts.min_recovery_days)
+    g500 = 0
+    if days500 >= opts.early_g4_min_days:
+        g500 = 4
+    elif days500 >= 14:
+        g500 = 3
+    elif days500 >= 7:
+        g500 = 2
+    elif days500 >= 1:
+        g500 = 1
+    g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
+    last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
+    never_recovered = (
+        episode500 is not None
+        and episode500[0] <= opts.never_recovered_from_day
+        and episode500[1] == last_known
+        and _no_recovery_after(days, anc, last_known, last_day)
+    )
+    grade = max(g500, g100, 4 if never_recovered else 0)
+    return grade, g500, g100, days500, days100, episode500, never_recovered, last_known
 
 
 def _series(
@@ -281,8 +336,18 @@ def grade_icaht(
     options: IcahtOptions | None = None,
     *,
     censor_day: int | None = None,
+    follow_up_day: int | None = None,
 ) -> IcahtGrade:
     """Early (day 0-30) and late (> day 30) ICAHT grades from one subject's ANC series (cells/µL).
+
+    `follow_up_day` (optional): the subject's last day of follow-up relative to the infusion (death, loss
+    to follow-up, or the data cut-off). When the counts stop before it and before day 30, the window ends at
+    day 30 or that day; the last count is carried over at most `max_interpolated_days` (default 7) trailing
+    days to the window's end, as the published grader's ``na.approx(maxgap = 7, rule = 2)`` (``sampled_only``:
+    the last count is then read as the end); a longer trailing run is unknown: an episode reaching the last
+    count is not "never recovered", the grade is that of the days seen, and when reading the unknown days as
+    still below would raise it, `early_lower_bound` is set and the rule says "at least" (D-19.717). Without
+    it the last count is read as the end of follow-up (D-19.682).
 
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
@@ -303,48 +368,51 @@ def grade_icaht(
     """
     opts = options or IcahtOptions()
     d, a = _series(days, anc_per_ul, "anc_per_ul", censor_day)
+    check_argument("follow_up_day", follow_up_day, Allowed(low=0, integer=True, optional=True, unit="days"))
     if censor_day is not None:  # new therapy: counts from that day on are not attributed to this product
         keep = d < censor_day
         d, a = d[keep], a[keep]
+        if follow_up_day is not None:  # and the product's follow-up ends the day before (D-19.717)
+            follow_up_day = max(0, min(follow_up_day, censor_day - 1))
 
     early_mask = (d >= 0) & (d <= EARLY_LAST_DAY)
+    early_lower_bound = False
     if not early_mask.any():
         early_grade: int | None = None
         early_rule = "not gradable: no ANC on days 0-30"
         days500 = days100 = 0
     else:
-        last_day = _early_window_end(d, early_mask)
+        last_day = _early_window_end(d, early_mask, follow_up_day)
         mode = opts.unsampled_days
         gap = opts.max_interpolated_days
+        last_count = int(d[early_mask].max())
+        last_value = float(a[d == last_count].min())
+        # days from the last count to the end of follow-up, when no count follows (D-19.717)
+        open_days = 0 if (d > last_count).any() else last_day - last_count
+        carry = gap if gap is not None else TRAILING_CARRY_DAYS
+        carried = 0 < open_days <= carry and mode is not UnsampledDays.LOCF
+        fill_d, fill_a = d, a
+        if carried and mode is UnsampledDays.LINEAR:
+            # the grader fills a trailing run of ≤ maxgap missing days with the last count (rule = 2)
+            fill_d, fill_a = np.append(d, last_day), np.append(a, last_value)
+        elif carried:  # sampled_only: unsampled days stay unknown; follow-up ending so soon ends it here
+            last_day = last_count
         # every count (after censoring) informs the unsampled days of the window, a later one included
-        below500, known = _daily_below(d, a, 500.0, last_day, mode, gap)
-        below100, _ = _daily_below(d, a, 100.0, last_day, mode, gap)
-        days500, episode500 = _longest(below500, known, opts.min_recovery_days)
-        days100, _ = _longest(below100, known, opts.min_recovery_days)
-        g500 = 0
-        if days500 >= opts.early_g4_min_days:
-            g500 = 4
-        elif days500 >= 14:
-            g500 = 3
-        elif days500 >= 7:
-            g500 = 2
-        elif days500 >= 1:
-            g500 = 1
-        g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
-        last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
-        never_recovered = (
-            episode500 is not None
-            and episode500[0] <= opts.never_recovered_from_day
-            and episode500[1] == last_known
-            and _no_recovery_after(d, a, last_known, last_day)
+        below500, known = _daily_below(fill_d, fill_a, 500.0, last_day, mode, gap)
+        below100, _ = _daily_below(fill_d, fill_a, 100.0, last_day, mode, gap)
+        early_grade, g500, g100, days500, days100, episode500, never_recovered, last_known = _early_grade(
+            below500, below100, known, opts, d, a, last_day
         )
-        early_grade = max(g500, g100, 4 if never_recovered else 0)
         if early_grade == 0:
             early_rule = "grade 0: no day with ANC ≤ 500/µL on days 0-30"
         elif never_recovered and early_grade == 4 and g500 < 4 and g100 < 4:
             assert episode500 is not None  # never_recovered needs the episode
             early_rule = f"grade 4: ANC ≤ 500/µL from day {episode500[0]} to day {last_known}, " + (
-                "the last count, without recovery seen (the counts end there)"
+                f"the end of follow-up (the last count, day {last_count}, carried over {open_days} day(s): "
+                f"a gap of ≤ {carry} days is filled), without recovery seen"
+                if carried and mode is UnsampledDays.LINEAR and last_known == last_day
+                else "the last count, without recovery seen (the counts end there)"
+                + (f"; follow-up ends {open_days} day(s) later (≤ {carry})" if carried else "")
                 if last_known == last_day and last_day < EARLY_LAST_DAY
                 else f"day {last_day} of the window, without recovery"
                 if last_known == last_day
@@ -354,6 +422,32 @@ def grade_icaht(
             early_rule = f"grade {early_grade}: ANC ≤ 100/µL for {days100} days"
         else:
             early_rule = f"grade {early_grade}: ANC ≤ 500/µL for {days500} days"
+        tail = np.arange(last_day + 1) > last_known
+        if early_grade < 4 and tail.any() and open_days > 0 and last_value <= 500.0:
+            # the counts end inside the window with ANC ≤ 500/µL while follow-up goes on past the carried days
+            # (D-19.717): read the unknown days after the last count as still below; a higher grade makes
+            # the grade seen a lower bound
+            upper = _early_grade(
+                below500 | tail,
+                below100 | (tail & (last_value <= 100.0)),
+                known | tail,
+                opts,
+                d,
+                a,
+                last_day,
+            )[0]
+            if upper > early_grade:
+                early_lower_bound = True
+                early_rule += (
+                    f"; at least: the counts end on day {last_count} with ANC ≤ "
+                    f"{100 if last_value <= 100.0 else 500}/µL, follow-up to day {last_day} of the window"
+                )
+        graded = d[d <= LATE_LAST_DAY]
+        if follow_up_day is not None and follow_up_day < int(graded.max()):
+            # a count after the day of last follow-up: the counts show follow-up went on (D-19.720)
+            early_rule += (
+                f"; follow-up day {follow_up_day} is before the count of day {int(graded.max())}: ignored"
+            )
 
     # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
     # D-19.676)
@@ -401,6 +495,7 @@ def grade_icaht(
         late_rule=late_rule,
         late_nadir_per_ul=nadir,
         options=opts,
+        early_lower_bound=early_lower_bound,
     )
 
 

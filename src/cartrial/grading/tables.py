@@ -21,7 +21,6 @@ from cartrial.allowed import choice_text
 from cartrial.columns import (
     RowProblems,
     distinct,
-    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -29,6 +28,7 @@ from cartrial.columns import (
     parse_int,
     parse_text,
     parse_time_zones,
+    site_cell_moment,
     text_frame,
 )
 from cartrial.errors import InputError
@@ -553,7 +553,8 @@ def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[st
     """Infusion time of each subject (columns `subject_id`, `infused_at`, optional `time_zone`; other
     columns ignored). With a `time_zone` (IANA, the subject's site's) the time is read on that zone's clock
     (`cartrial.columns.on_site_clock`): the same instant, its date the site's calendar date — day 0 of the
-    subject's study days (D-19.607); blank or absent is UTC.
+    subject's study days (D-19.607); blank or absent is UTC. A date typed without a time is that date on
+    the site's calendar, from its 00:00 there (`cartrial.columns.site_cell_moment`, D-19.721).
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
@@ -570,7 +571,9 @@ def parse_infusions_frame(frame: pd.DataFrame, problems: RowProblems) -> dict[st
         if sid in out:
             problems.add(i, "subject_id", sid, "subject listed twice", "one infusion row per subject")
         elif sid and moment is not None:
-            out[str(sid)] = on_site_clock(moment, zone)
+            # a date typed without a time is that date on the site's calendar: day 0 starts at its 00:00
+            # there (D-19.721); a date-time is its instant on the site's clock
+            out[str(sid)] = site_cell_moment(frame["infused_at"].iat[i], moment, zone)
     return out
 
 

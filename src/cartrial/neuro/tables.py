@@ -23,9 +23,7 @@ from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
     check_repeated_keys,
-    date_only_text,
     distinct,
-    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -34,6 +32,7 @@ from cartrial.columns import (
     parse_text,
     parse_time_zones,
     row_labels,
+    site_cell_date,
 )
 from cartrial.errors import InputError
 from cartrial.neuro.choices import choose
@@ -576,8 +575,9 @@ def site_dates(
     calendar (`zones`, None: UTC): a cell whose TEXT has no time part (`cartrial.columns.date_only_text`:
     ``2021-06-02``, ``20210602``, ``2021-W22-3``) is that date as typed, whatever the zone; every value with
     a time, 00:00:00Z included (20:00 the evening before in New York), is its instant read on the site's
-    clock (`on_site_clock`; D-19.607, D-19.615). Day 0, the last assessment and the infusion-after-today
-    check read a cell through it; the store, which sees only the stored instant, judges "after today" by
+    clock (`on_site_clock`; D-19.607, D-19.615): the one rule `cartrial.columns.site_cell_date`, which the
+    grading readers use too (D-19.721). Day 0, the last assessment and the infusion-after-today check read a
+    cell through it; the store, which sees only the stored instant, judges "after today" by
     `cartrial.columns.typed_site_date` instead (D-19.618).
 
     >>> from cartrial.columns import utc_moment
@@ -587,11 +587,7 @@ def site_dates(
     ['2021-06-02', '2021-06-02', '2021-06-02', '2021-06-01']
     """
     return [
-        None
-        if moment is None
-        else moment.date()
-        if date_only_text(cell)
-        else on_site_clock(moment, zone).date()
+        None if moment is None else site_cell_date(cell, moment, zone)  # the one rule (cartrial.columns)
         for cell, moment, zone in zip(cells, moments, zones, strict=True)
     ]
 

@@ -385,8 +385,9 @@ class Report:
 ICAHT_GRADE_NOTE = (
     "grades: pending = the window (early: days 0-30, late: days 31-100) not complete at the cut-off, the "
     "patient on study and alive; ≥ N (pending) = an open late window whose counts already reach grade N, a "
-    "lower bound (late_icaht_at_least, t_late_at_least in icaht.csv); blank = not gradable (D-19.188, "
-    "D-19.230, D-19.268)"
+    "lower bound (late_icaht_at_least, t_late_at_least in icaht.csv); ≥ N in the early column = the "
+    "neutrophil counts stop ≤ 500/µL before the end of follow-up, grade N a lower bound "
+    "(early_icaht_lower_bound in icaht.csv); blank = not gradable (D-19.188, D-19.230, D-19.268, D-19.717)"
 )
 """Under the report's ICAHT table: what its grade cells say."""
 
