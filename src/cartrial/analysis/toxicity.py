@@ -34,6 +34,21 @@ from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
 
 RELATED = ("possible", "probable", "definite")
+NOT_RELATED = ("unrelated", "unlikely")
+"""The investigator's assessments that make an adverse event not related; any other — `RELATED` or a
+relatedness not recorded (blank) — counts as related in the related-TEAE count: the conservative convention
+of safety analysis plans (D-19.707)."""
+
+
+def related_flag(relatedness: pd.Series) -> pd.Series:
+    """True where an adverse event counts as related: its relatedness is not `NOT_RELATED` (a blank one
+    counts as related, D-19.707).
+
+    >>> related_flag(pd.Series(["possible", "unlikely", None, "", "Unrelated"])).tolist()
+    [True, False, True, True, False]
+    """
+    text = relatedness.astype("string").fillna("").str.strip().str.lower()
+    return ~text.isin(NOT_RELATED)
 
 TREATMENT_EMERGENT_TEXT = {
     "lymphodepletion": "onset on or after the first lymphodepletion dose (infusion day without one)",
@@ -429,7 +444,7 @@ def adverse_event_datasets(
     )
     ae["grade_int"] = pd.to_numeric(ae["grade"], errors="coerce").astype("Int64")
     ae["serious_flag"] = ae["serious"].str.lower().eq("true")
-    ae["related_flag"] = ae["relatedness"].str.lower().isin(RELATED)
+    ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
     ae["expected_flag"] = ae["term"].astype(str).str.strip().str.lower().isin(EXPECTED_TERMS[expected])
@@ -467,7 +482,7 @@ def adverse_event_datasets(
         "teae_grade_ge3_unexpected": f"TEAE grade >= 3 other than {EXPECTED_TEXT[expected]}, expected after "
         "lymphodepletion",
         "serious_teae": "serious TEAE",
-        "related_teae": "TEAE possibly, probably or definitely related",
+        "related_teae": "TEAE possibly, probably or definitely related (relatedness not recorded: related)",
         "infection": "infection (AE category 'infection')",
         "infection_grade_ge3": "infection grade >= 3",
     }
