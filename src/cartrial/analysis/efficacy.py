@@ -265,6 +265,23 @@ def osis_dataset(
     }
 
 
+def diagnosis_dates(subjects: pd.DataFrame) -> dict[str, dt.date]:
+    """The diagnosis date per subject (``subjects.diagnosis_date``; a subject without one is left out).
+
+    >>> diagnosis_dates(pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": ["2020-10-01", None]}))
+    {'A': datetime.date(2020, 10, 1)}
+    """
+    if "diagnosis_date" not in subjects.columns:
+        return {}
+    out: dict[str, dt.date] = {}
+    for sid, value in zip(subjects["subject_id"], subjects["diagnosis_date"], strict=True):
+        if isinstance(value, dt.date):
+            out[str(sid)] = value
+        elif isinstance(value, str) and value.strip():
+            out[str(sid)] = dt.date.fromisoformat(value.strip()[:10])
+    return out
+
+
 def relapse_datasets(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -319,6 +336,8 @@ def relapse_datasets(
             # a relapse extends the follow-up to its onset (D-19.587), never past the end of study: its
             # date, or for an end stored undated (before D-19.92) the last contact, which is then that end
             ends_of_study={sid: day for sid, day in study_ends(ends).items() if sid in safety_ids},
+            # the pre-infusion window starts no earlier than the disease (D-19.708)
+            diagnoses=diagnosis_dates(given["subjects"]),
             source="relapses",
         )
     by_subject = result.table.copy()

@@ -845,6 +845,7 @@ def derive_relapses(
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
     deaths: Mapping[str, date] | None = None,
     ends_of_study: Mapping[str, date | None] | None = None,
+    diagnoses: Mapping[str, date] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
     keep_going: bool = False,
@@ -869,7 +870,9 @@ def derive_relapses(
     it is in `deaths`; a subject mapped to None ended the study on an undated day (stored before D-19.92):
     its end is its last assessment. An episode reported after the last assessment, on or before the cut-off,
     the death and the end of study, extends the subject's follow-up to its onset (D-19.587; a note counts
-    those subjects). `subjects` (a subjects form, or the birth date per subject): an onset before the
+    those subjects). `diagnoses`: the diagnosis date per subject (plain data; the analysis layer passes the
+    subjects' ``diagnosis_date``): the pre-infusion window starts no earlier than the disease (D-19.708).
+    `subjects` (a subjects form, or the birth date per subject): an onset before the
     subject's birth is an error; `birth_required=False` lets a subject of the form have no birth (no check).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
@@ -952,7 +955,11 @@ def derive_relapses(
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
     last = end_at_death(reached, died, days, ended)
     extended = sorted(sid for sid in days if reached[sid] > end.last_assessment[sid])
-    follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
+    diagnosed = {str(k): _day(v) for k, v in (diagnoses or {}).items()}
+    follow = [
+        SubjectFollowUp(sid, days[sid], last[sid], died=sid in died, diagnosis=diagnosed.get(sid))
+        for sid in sorted(days)
+    ]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
     km = relapse_free_survival(

@@ -239,6 +239,9 @@ class SubjectFollowUp:
     infusion: date
     last_assessment: date
     died: bool = False
+    diagnosis: date | None = None
+    """The date of the diagnosis (None: not recorded): the pre-infusion window starts no earlier than the
+    disease — the earlier of this date and the first attack onset (D-19.708)."""
 
 
 @dataclass(frozen=True)
@@ -288,8 +291,9 @@ def annualised_relapse_rates(
     (docs/science/neuro-outcomes.md §4.3).
 
     Pre-treatment window: [infusion - ``pre_window_months`` calendar months, infusion) - attacks with first
-    onset before the infusion day. Post-treatment: [infusion day, last assessment] - day 0 counts as after.
-    Patient-years = days / 365.25. Pooled ARR = sum of attacks / sum of patient-years (the default summary;
+    onset before the infusion day; with a known diagnosis date (`SubjectFollowUp.diagnosis`) it starts no
+    earlier than the disease, the earlier of the diagnosis and the first attack (D-19.708). Post-treatment: [infusion day, last assessment] - day 0 counts as
+    after. Patient-years = days / 365.25. Pooled ARR = sum of attacks / sum of patient-years (the default summary;
     the mean of per-patient ARRs is reported alongside, as they differ).
 
     >>> from datetime import date
@@ -319,6 +323,11 @@ def annualised_relapse_rates(
             continue
         start = months_before(fu.infusion, options.pre_window_months)
         own = by_subject.get(fu.subject_id, [])
+        if fu.diagnosis is not None:
+            # no exposure before the disease: its start is the diagnosis, or an earlier attack (the index
+            # attack precedes the diagnosis), never after the infusion (D-19.708)
+            disease = min([fu.diagnosis, *(a.onset for a in own if a.onset < fu.infusion)])
+            start = max(start, min(disease, fu.infusion))
         pre = count_attacks_in_window(own, fu.infusion, options.pre_window_months)
         post_attacks = [a for a in own if fu.infusion <= a.onset <= fu.last_assessment]
         pre_days = (fu.infusion - start).days

@@ -1,0 +1,33 @@
+"""D-19.708 through the analysis: a subject diagnosed after the start of the 24-month pre-infusion window has
+the window start at the diagnosis (or an earlier relapse), so `relapses_by_subject.pre_days` is the days from
+there to the infusion (hand count from the example's CSVs: infusion date, relapse onsets)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+
+from cartrial.analysis import analyse
+from cartrial.store.snapshot import StudySnapshot
+
+from .conftest import rows
+
+
+def test_a_recent_diagnosis_shortens_the_pre_window(snapshot: StudySnapshot) -> None:
+    sid = "CT-001"
+    infusion = date.fromisoformat(next(r for r in rows("infusions") if r["subject_id"] == sid)["infused_at"][:10])
+    onsets = [
+        date.fromisoformat(r["onset_date"][:10])
+        for r in rows("relapses")
+        if r["subject_id"] == sid and r["onset_date"][:10] < infusion.isoformat()
+    ]
+    diagnosis = infusion - timedelta(days=100)
+    start = min([diagnosis, *onsets])
+    subjects = snapshot.tables["subjects"].copy()
+    subjects["diagnosis_date"] = [diagnosis.isoformat() if s == sid else None for s in subjects["subject_id"]]
+    result = analyse(dataclasses.replace(snapshot, tables={**snapshot.tables, "subjects": subjects}))
+    table = result.datasets["relapses_by_subject"].table
+    own = table[table["subject_id"] == sid].iloc[0]
+    assert int(own["pre_days"]) == (infusion - max(start, date(infusion.year - 2, infusion.month, infusion.day))).days
+    others = table[table["subject_id"] != sid]
+    assert set(others["pre_days"].astype(int)) <= {730, 731}  # no diagnosis date: the whole 24 months
