@@ -15,7 +15,9 @@ from .conftest import rows
 
 def test_a_recent_diagnosis_shortens_the_pre_window(snapshot: StudySnapshot) -> None:
     sid = "CT-001"
-    infusion = date.fromisoformat(next(r for r in rows("infusions") if r["subject_id"] == sid)["infused_at"][:10])
+    infusion = date.fromisoformat(
+        next(r for r in rows("infusions") if r["subject_id"] == sid)["infused_at"][:10]
+    )
     onsets = [
         date.fromisoformat(r["onset_date"][:10])
         for r in rows("relapses")
@@ -28,6 +30,9 @@ def test_a_recent_diagnosis_shortens_the_pre_window(snapshot: StudySnapshot) -> 
     result = analyse(dataclasses.replace(snapshot, tables={**snapshot.tables, "subjects": subjects}))
     table = result.datasets["relapses_by_subject"].table
     own = table[table["subject_id"] == sid].iloc[0]
-    assert int(own["pre_days"]) == (infusion - max(start, date(infusion.year - 2, infusion.month, infusion.day))).days
+    assert (
+        int(own["pre_days"])
+        == (infusion - max(start, date(infusion.year - 2, infusion.month, infusion.day))).days
+    )
     others = table[table["subject_id"] != sid]
     assert set(others["pre_days"].astype(int)) <= {730, 731}  # no diagnosis date: the whole 24 months

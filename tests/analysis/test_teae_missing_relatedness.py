@@ -23,7 +23,9 @@ def _tables(relatedness: list[str | None]) -> dict[str, pd.DataFrame]:
         "infusions": pd.DataFrame(
             {"subject_id": list(SUBJECTS), "infused_at": ["2021-06-01T10:00:00"] * 4, "dose_level": [1] * 4}
         ),
-        "lymphodepletion": pd.DataFrame({"subject_id": list(SUBJECTS), "administered_on": ["2021-05-28"] * 4}),
+        "lymphodepletion": pd.DataFrame(
+            {"subject_id": list(SUBJECTS), "administered_on": ["2021-05-28"] * 4}
+        ),
         "adverse_events": pd.DataFrame(
             {
                 "subject_id": ids,
@@ -39,13 +41,21 @@ def _tables(relatedness: list[str | None]) -> dict[str, pd.DataFrame]:
 
 
 def _related(relatedness: list[str | None]) -> dict[str, bool]:
-    populations = {ENROLLED: Population(ENROLLED, "enrolled", SUBJECTS), SAFETY: Population(SAFETY, "infused", SUBJECTS)}
+    populations = {
+        ENROLLED: Population(ENROLLED, "enrolled", SUBJECTS),
+        SAFETY: Population(SAFETY, "infused", SUBJECTS),
+    }
     table = adverse_event_datasets(_tables(relatedness), populations)["teae_by_subject"].table
     return dict(zip(table["subject_id"], table["related_teae"].astype(bool), strict=True))
 
 
 def test_a_blank_relatedness_counts_as_related() -> None:
-    assert _related([None, "unrelated", "unlikely", "possible"]) == {"A": True, "B": False, "C": False, "D": True}
+    assert _related([None, "unrelated", "unlikely", "possible"]) == {
+        "A": True,
+        "B": False,
+        "C": False,
+        "D": True,
+    }
 
 
 def test_an_empty_text_relatedness_counts_as_related() -> None:
@@ -53,7 +63,13 @@ def test_an_empty_text_relatedness_counts_as_related() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.sampled_from([None, "", "unrelated", "unlikely", "possible", "probable", "definite"]), min_size=4, max_size=4))
+@given(
+    st.lists(
+        st.sampled_from([None, "", "unrelated", "unlikely", "possible", "probable", "definite"]),
+        min_size=4,
+        max_size=4,
+    )
+)
 def test_only_an_assessed_unrelated_or_unlikely_is_not_related(values: list[str | None]) -> None:
     expected = {s: v not in ("unrelated", "unlikely") for s, v in zip(SUBJECTS, values, strict=True)}
     assert _related(values) == expected

@@ -31,7 +31,9 @@ ON = frozenset({Phenotype.MYELITIS})
 def _arr(onsets: list[date], diagnosis: date | None, months: int = 24):  # type: ignore[no-untyped-def]
     attacks = merge_attacks([RelapseEpisode("A", d, ON) for d in onsets])
     return annualised_relapse_rates(
-        attacks, [SubjectFollowUp("A", INFUSION, LAST, diagnosis=diagnosis)], RelapseOptions(pre_window_months=months)
+        attacks,
+        [SubjectFollowUp("A", INFUSION, LAST, diagnosis=diagnosis)],
+        RelapseOptions(pre_window_months=months),
     )
 
 

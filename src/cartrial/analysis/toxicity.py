@@ -50,6 +50,7 @@ def related_flag(relatedness: pd.Series) -> pd.Series:
     text = relatedness.astype("string").fillna("").str.strip().str.lower()
     return ~text.isin(NOT_RELATED)
 
+
 TREATMENT_EMERGENT_TEXT = {
     "lymphodepletion": "onset on or after the first lymphodepletion dose (infusion day without one)",
     "infusion": "onset on or after the infusion day",

@@ -292,9 +292,10 @@ def annualised_relapse_rates(
 
     Pre-treatment window: [infusion - ``pre_window_months`` calendar months, infusion) - attacks with first
     onset before the infusion day; with a known diagnosis date (`SubjectFollowUp.diagnosis`) it starts no
-    earlier than the disease, the earlier of the diagnosis and the first attack (D-19.708). Post-treatment: [infusion day, last assessment] - day 0 counts as
-    after. Patient-years = days / 365.25. Pooled ARR = sum of attacks / sum of patient-years (the default summary;
-    the mean of per-patient ARRs is reported alongside, as they differ).
+    earlier than the disease, the earlier of the diagnosis and the first attack (D-19.708). Post-treatment:
+    [infusion day, last assessment] - day 0 counts as after. Patient-years = days / 365.25. Pooled ARR = sum
+    of attacks / sum of patient-years (the default summary; the mean of per-patient ARRs is reported
+    alongside, as they differ).
 
     >>> from datetime import date
     >>> on = frozenset({Phenotype.OPTIC_NEURITIS})
