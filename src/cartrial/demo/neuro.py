@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from rich.table import Table
 
 from cartrial.demo import DemoContext
@@ -96,8 +97,12 @@ def run(ctx: DemoContext) -> None:
     disability = disability_result.table
     save("disability_change.csv", disability)
 
-    # EDSS change baseline -> last visit per subject
-    first_last = edss.table.groupby("subject_id")["edss"].agg(["first", "last"])
+    # EDSS change baseline -> last visit per subject: the disability derivation's baseline (the last visit on
+    # or before day 0, D-19.187) and last visit, never the first visit of the form (D-19.709)
+    changed = disability.dropna(subset=["baseline_edss", "last_edss"])
+    first_last = pd.DataFrame(
+        {"first": changed["baseline_edss"].astype(float), "last": changed["last_edss"].astype(float)}
+    )
     reduced = int((first_last["last"] < first_last["first"]).sum())
 
     table = Table(title="neuro: CT103A-like example (synthetic)", show_lines=False)
