@@ -210,6 +210,7 @@ LAB_COLUMNS = [
     "analyte",
     "collected_at",
     "collected_before_infusion",
+    "pre_treatment",
     "study_day",
     "value_canonical",
     "canonical_unit",
@@ -227,12 +228,19 @@ def _haematology(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, list
     return _known(labs[labs["analyte"].isin(names)].reset_index(drop=True), _infused(tables), "labs")
 
 
-def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") -> Graded:
+def graded_labs(
+    tables: Mapping[str, pd.DataFrame],
+    ctcae_version: str = "5.0",
+    treatment_emergent_start: Any = "lymphodepletion",
+) -> Graded:
     """CTCAE grade of every haematology result of the infused subjects (`cartrial.grading.derive_lab_grades`
-    with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``); columns
-    `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's ``lln_canonical``, ``grade_reason``
-    and ``scale``, and grading's ``uln_canonical``: the result's ULN (when the store holds one) in the
-    canonical unit, converted and rounded by the grading engine like the LLN (SDTM LBSTNRHI, D-19.385).
+    with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``) and
+    ``pre_treatment`` (`pre_treatment`: collected before the treatment-emergent period of the study's
+    `treatment_emergent_start` rule, a baseline value; the one column `lab_shift` and ADaM ADLB read,
+    D-19.710); columns `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's
+    ``lln_canonical``, ``grade_reason`` and ``scale``, and grading's ``uln_canonical``: the result's ULN
+    (when the store holds one) in the canonical unit, converted and rounded by the grading engine like the
+    LLN (SDTM LBSTNRHI, D-19.385).
     Rows left out are named in the notes."""
     from cartrial.grading import derive_lab_grades
 
@@ -252,12 +260,85 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
         out["study_day"] = out["study_day"].astype("Int64")
         out["collected_before_infusion"] = out["collected_before_infusion"].astype(bool)
         out["subject_id"] = out["subject_id"].astype(str)
+        out["pre_treatment"] = pre_treatment(out, tables, treatment_emergent_start)
+    else:
+        out["pre_treatment"] = out["pre_treatment"].astype(bool)
     return Graded(
         out,
         tuple(notes + _problem_notes(result, frame, "lab result", LAB_FORM)),
         _metadata(result),
         tuple(refused_rows(result.problems, frame, LAB_FORM)),
     )
+
+
+PRE_TREATMENT_RULE = (
+    "baseline = last value before the treatment-emergent period (analysis.options.treatment_emergent_start: "
+    "{start}): a value dated before the start day, or on it unless both it and the infusion have a time "
+    "and it was collected at or after the infusion (a value dated on the day of the first dose without a "
+    "time, or on the first lymphodepletion day, which has no time, is pre-dose; D-19.710)"
+)
+"""The rule of `pre_treatment` in words (the `lab_shift` note), by the start's words."""
+START_WORDS = {
+    "lymphodepletion": "the first lymphodepletion dose, the infusion when none",
+    "infusion": "the infusion",
+}
+
+
+def _timed(moment: Any) -> bool:
+    """Whether an instant carries a time: anything but exactly 00:00:00Z, what a date typed without a time
+    becomes in the store (`cartrial.columns.typed_site_date`, D-19.618)."""
+    return bool(moment.hour or moment.minute or moment.second or moment.microsecond)
+
+
+def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule: Any) -> pd.Series:
+    """Whether each graded lab (``subject_id``, ``collected_at``) was collected before the treatment-emergent
+    period (D-19.710): the period starts on `cartrial.analysis.populations.treatment_start_days` (the day
+    the adverse events are treatment-emergent from, by the study's `rule`). A value on a day before it is
+    pre-treatment, one on a day after it is not; one on the start day is pre-dose (ADaM IG v1.3 §4.2.1
+    baseline "on or before" the first dose date when no time is known; common SAP convention: labs are
+    drawn before dosing) unless both it and the subject's infusion on that day have a time and it was
+    collected at or after the infusion (instants compared). The first lymphodepletion dose has a date only
+    (``administered_on``), so on that day only the date is compared. Days are the site's calendar dates
+    (`cartrial.columns.typed_site_date`, the infusions' ``time_zone``; D-19.607, D-19.618).
+
+    >>> t = {"infusions": pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-06-01T08:00:00Z"]}),
+    ...      "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": ["2021-05-28"]})}
+    >>> g = pd.DataFrame({"subject_id": ["A"] * 4, "collected_at": ["2021-05-27T07:00:00Z", "2021-05-28",
+    ...                   "2021-05-31", "2021-06-01T07:00:00Z"]})
+    >>> pre_treatment(g, t, "lymphodepletion").tolist(), pre_treatment(g, t, "infusion").tolist()
+    ([True, True, False, False], [True, True, True, True])
+    """
+    from cartrial.analysis.populations import treatment_start_days
+    from cartrial.columns import TIME_ZONE_COLUMN, typed_site_date, utc_moment
+
+    start = treatment_start_days(tables, rule)
+    infusions = tables["infusions"]
+    zones: dict[str, str] = {}
+    infused: dict[str, Any] = {}
+    for i, sid in enumerate(infusions["subject_id"].astype(str)):
+        named = str(infusions[TIME_ZONE_COLUMN].iat[i]) if TIME_ZONE_COLUMN in infusions.columns else ""
+        zones[sid] = "" if named in ("", "nan", "None") else named
+        text = str(infusions["infused_at"].iat[i]).strip()
+        if text and text not in ("nan", "None"):
+            infused[sid] = utc_moment(text)
+    flags: list[bool] = []
+    for sid, text in zip(graded["subject_id"].astype(str), graded["collected_at"], strict=True):
+        moment = utc_moment(str(text).strip())
+        zone: str | None = zones.get(sid) or None
+        day, first = typed_site_date(moment, zone), start.get(sid)
+        if first is None or day is None or day != first:
+            flags.append(bool(first is not None and day is not None and day < first))
+            continue
+        infusion = infused.get(sid)
+        after_infusion = (
+            infusion is not None
+            and _timed(moment)
+            and _timed(infusion)
+            and typed_site_date(infusion, zone) == first
+            and moment >= infusion
+        )
+        flags.append(not after_infusion)
+    return pd.Series(flags, index=graded.index, dtype=bool)
 
 
 def lab_grades(
@@ -485,5 +566,6 @@ __all__ = [
     "is_method_note",
     "lab_grades",
     "method_notes",
+    "pre_treatment",
     "refused_rows",
 ]

@@ -374,7 +374,8 @@ def build_adlb(
             "AVAL": graded["value_canonical"].astype(float),
             "ADT": _calendar_dates(day),
             "ADY": study_day_column(day, trtsdt),
-            "ONTRTFL": np.where(graded["collected_before_infusion"].astype(bool), "N", "Y"),
+            # the analysis' one baseline column, the treatment-emergent start's (D-19.710)
+            "ONTRTFL": np.where(graded["pre_treatment"].astype(bool), "N", "Y"),
             "ATOXGR": grade.astype(str),
             "ATOXGRN": grade.astype(float),
             "BTOXGR": btoxgr,
@@ -419,8 +420,9 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     kept = getattr(analysis, "intermediates", {}).get("graded_labs")
     if kept is None:
         from cartrial.analysis import safety
+        from cartrial.analysis.toxicity import treatment_emergent_rule
 
-        kept = safety.graded_labs(snapshot.tables)
+        kept = safety.graded_labs(snapshot.tables, treatment_emergent_start=treatment_emergent_rule(analysis))
     return kept.table
 
 

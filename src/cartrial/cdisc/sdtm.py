@@ -290,8 +290,11 @@ class SdtmContext:
             kept = getattr(self.analysis, "intermediates", {}).get("graded_labs")
             if kept is None:
                 from cartrial.analysis import safety
+                from cartrial.analysis.toxicity import treatment_emergent_rule
 
-                kept = safety.graded_labs(self.snapshot.tables)
+                kept = safety.graded_labs(
+                    self.snapshot.tables, treatment_emergent_start=treatment_emergent_rule(self.analysis)
+                )
             self._graded_labs = kept.table
         return self._graded_labs
 

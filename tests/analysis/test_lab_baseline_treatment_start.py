@@ -1,0 +1,156 @@
+"""The lab baseline starts where the adverse events become treatment-emergent (D-19.710).
+
+`lab_shift` (and ADaM ADLB's ABLFL/ONTRTFL, which read the same graded-labs column) took as baseline the last
+value before the CAR-T infusion, while the treatment-emergent period starts at the first lymphodepletion
+dose (``analysis.options.treatment_emergent_start``, default ``lymphodepletion``): a lymphocyte count of day
+-1, after lymphodepletion, was the baseline, so a lymphodepletion-induced lymphopenia showed as grade 4 -> 4
+while the adverse-event tables counted it as treatment-emergent.
+
+Expected values by hand: CTCAE v5.0 lymphocyte count decreased (LLN 1.0 x10^9/L): grade 1 < LLN - 0.8,
+grade 2 < 0.8 - 0.5, grade 3 < 0.5 - 0.2, grade 4 < 0.2; a value >= LLN is grade 0. The baseline is the last
+value dated before the start day of the treatment-emergent period, or on it (pre-dose, ADaM IG v1.3 / the
+usual SAP convention) unless it and a timed infusion that day are both timed and it is at or after the
+infusion.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cartrial.analysis import safety
+from cartrial.analysis.model import Dataset, Population
+from cartrial.analysis.populations import ENROLLED, SAFETY
+from cartrial.analysis.toxicity import lab_datasets
+from cartrial.cdisc.adam import build_adlb
+from cartrial.cdisc.spec import dataset_specs
+
+LABS = [
+    # A: first lymphodepletion dose 2024-01-05, infused 2024-01-10 09:00Z
+    ("A", "2024-01-04T08:00:00Z", 1.2),  # grade 0, before lymphodepletion
+    ("A", "2024-01-09T08:00:00Z", 0.1),  # grade 4, day -1: after lymphodepletion, before infusion
+    ("A", "2024-01-12T08:00:00Z", 0.15),  # grade 4, after infusion
+    # B: first lymphodepletion dose 2024-02-05 (date only); a lab of that day typed without a time: pre-dose
+    ("B", "2024-02-05", 0.9),  # grade 1
+    ("B", "2024-02-06T08:00:00Z", 0.1),  # grade 4, after lymphodepletion, before infusion
+    ("B", "2024-02-12T08:00:00Z", 0.6),  # grade 2, after infusion
+    # C: no lymphodepletion record (start = infusion 2024-03-10 09:00Z); same-day instants compared
+    ("C", "2024-03-10T08:00:00Z", 1.2),  # grade 0, before the infusion
+    ("C", "2024-03-10T12:00:00Z", 0.3),  # grade 3, after the infusion
+    # D: infusion typed without a time; a lab of that day without a time is pre-dose
+    ("D", "2024-04-10", 0.9),  # grade 1
+    ("D", "2024-04-12T08:00:00Z", 0.3),  # grade 3
+]
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    labs = pd.DataFrame(
+        {
+            "subject_id": [r[0] for r in LABS],
+            "collected_at": [r[1] for r in LABS],
+            "analyte": "lymphocytes",
+            "value": [str(r[2]) for r in LABS],
+            "unit": "10^9/L",
+            "lln": "1.0",
+        }
+    )
+    infusions = pd.DataFrame(
+        {
+            "subject_id": ["A", "B", "C", "D"],
+            "infused_at": [
+                "2024-01-10T09:00:00Z",
+                "2024-02-10T09:00:00Z",
+                "2024-03-10T09:00:00Z",
+                "2024-04-10",
+            ],
+            "dose_level": ["1", "1", "1", "1"],
+        }
+    )
+    lymphodepletion = pd.DataFrame(
+        {
+            "subject_id": ["A", "A", "B"],
+            "drug": ["fludarabine", "fludarabine", "fludarabine"],
+            "administered_on": ["2024-01-06", "2024-01-05", "2024-02-05"],
+        }
+    )
+    return {"labs": labs, "infusions": infusions, "lymphodepletion": lymphodepletion}
+
+
+POPULATIONS = {
+    ENROLLED: Population(ENROLLED, "", ("A", "B", "C", "D")),
+    SAFETY: Population(SAFETY, "", ("A", "B", "C", "D")),
+}
+
+EXPECTED = {
+    # subject: (baseline grade, worst post grade, number of post values)
+    "lymphodepletion": {"A": (0, 4, 2), "B": (1, 4, 2), "C": (0, 3, 1), "D": (1, 3, 1)},
+    # infusion: A's and B's counts after lymphodepletion, before the infusion, are the baseline
+    "infusion": {"A": (4, 4, 1), "B": (4, 2, 1), "C": (0, 3, 1), "D": (1, 3, 1)},
+}
+
+
+def _shift(rule: str) -> tuple[pd.DataFrame, safety.Graded]:
+    tables = _tables()
+    labs = safety.graded_labs(tables, "5.0", rule)
+    shift = lab_datasets(tables, POPULATIONS, "5.0", labs, treatment_emergent_start=rule)["lab_shift"]
+    return shift.table.set_index("subject_id"), labs
+
+
+@pytest.mark.parametrize("rule", ["lymphodepletion", "infusion"])
+def test_lab_shift_baseline_is_before_the_treatment_emergent_period(rule: str) -> None:
+    table, _ = _shift(rule)
+    got = {
+        s: (int(r["baseline_grade"]), int(r["worst_post_grade"]), int(r["n_post_values"]))
+        for s, r in table.iterrows()
+    }
+    assert got == EXPECTED[rule]
+    assert table.loc["A", "shift"] == ("0->4" if rule == "lymphodepletion" else "4->4")
+
+
+@pytest.mark.parametrize("rule", ["lymphodepletion", "infusion"])
+def test_adlb_flags_read_the_same_baseline(rule: str) -> None:
+    shift, labs = _shift(rule)
+    graded = labs.table
+    analysis = types.SimpleNamespace(
+        datasets={"lab_shift": Dataset("lab_shift", "", shift.reset_index(), SAFETY, "", ())},
+        intermediates={},
+        options={},
+    )
+    adsl = pd.DataFrame(
+        {
+            "STUDYID": "S",
+            "USUBJID": ["S-A", "S-B", "S-C", "S-D"],
+            "TRT01A": "DL1",
+            "TRT01AN": 1.0,
+            "SAFFL": "Y",
+            "TRTSDT": ["2024-01-10", "2024-02-10", "2024-03-10", "2024-04-10"],
+        }
+    )
+    lb = pd.DataFrame(columns=["USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"])
+    adlb = build_adlb(analysis, {"LB": lb}, adsl, dataset_specs()["ADLB"], None, graded_labs=graded)
+    adlb = adlb.assign(subject=adlb["USUBJID"].str[2:]).sort_values(["subject", "ADT"], kind="mergesort")
+    for sid, (base, worst, n_post) in EXPECTED[rule].items():
+        own = adlb[adlb["subject"] == sid]
+        assert (own["ONTRTFL"] == "Y").sum() == n_post, sid
+        assert own.loc[own["ABLFL"] == "Y", "ATOXGRN"].tolist() == [float(base)], sid
+        assert own.loc[own["ONTRTFL"] == "Y", "ATOXGRN"].max() == float(worst), sid
+        assert np.all(own["BTOXGRN"].to_numpy(dtype=float) == float(base)), sid
+
+
+def test_example_study_pre_infusion_labs_all_precede_lymphodepletion() -> None:
+    """The example study is unaffected: each subject's pre-infusion haematology is drawn the day before
+    the first lymphodepletion dose (15:00 Asia/Shanghai of day -5), none between that dose and the
+    infusion, so the baseline and the on-treatment flags are those of before (checked on its CSV rows)."""
+    from .conftest import rows
+
+    first = {}
+    for r in rows("lymphodepletion"):
+        first[r["subject_id"]] = min(first.get(r["subject_id"], r["administered_on"]), r["administered_on"])
+    infused = {r["subject_id"]: pd.Timestamp(r["infused_at"]) for r in rows("infusions")}
+    for r in rows("labs"):
+        when = pd.Timestamp(r["collected_at"])
+        if when < infused[r["subject_id"]]:
+            assert when.tz_convert("Asia/Shanghai").date().isoformat() < first[r["subject_id"]]
