@@ -294,12 +294,12 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     """Whether each graded lab (``subject_id``, ``collected_at``) was collected before the treatment-emergent
     period (D-19.710): the period starts on `cartrial.analysis.populations.treatment_start_days` (the day
     the adverse events are treatment-emergent from, by the study's `rule`). A value on a day before it is
-    pre-treatment, one on a day after it is not; one on the start day is pre-dose (ADaM IG v1.3 §4.2.1
-    baseline "on or before" the first dose date when no time is known; common SAP convention: labs are
-    drawn before dosing) unless both it and the subject's infusion on that day have a time and it was
-    collected at or after the infusion (instants compared). The first lymphodepletion dose has a date only
-    (``administered_on``), so on that day only the date is compared. Days are the site's calendar dates
-    (`cartrial.columns.typed_site_date`, the infusions' ``time_zone``; D-19.607, D-19.618).
+    pre-treatment, one on a day after it is not; one on the start day is pre-dose (the usual SAP baseline:
+    the last value on or before the first dose date, labs drawn before dosing; ADaMIG v1.3 ABLFL and
+    ONTRTFL follow the SAP's definition) unless both it and the subject's infusion on that day have a
+    time and it was collected at or after the infusion (instants compared). The first lymphodepletion dose
+    has a date only (``administered_on``), so on that day only the date is compared. Days are the site's
+    calendar dates (`cartrial.columns.typed_site_date`, the infusions' ``time_zone``; D-19.607, D-19.618).
 
     >>> t = {"infusions": pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-06-01T08:00:00Z"]}),
     ...      "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": ["2021-05-28"]})}
