@@ -20,6 +20,8 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Population
@@ -154,3 +156,30 @@ def test_example_study_pre_infusion_labs_all_precede_lymphodepletion() -> None:
         when = pd.Timestamp(r["collected_at"])
         if when < infused[r["subject_id"]]:
             assert when.tz_convert("Asia/Shanghai").date().isoformat() < first[r["subject_id"]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ld_days_before=st.integers(min_value=0, max_value=6),
+    lab_hours=st.lists(st.integers(min_value=-8 * 24, max_value=3 * 24), min_size=1, max_size=8, unique=True),
+)
+def test_an_earlier_start_never_adds_baseline_values(ld_days_before: int, lab_hours: list[int]) -> None:
+    """Property: the lymphodepletion period starts on or before the infusion, so every value that is
+    pre-treatment under ``lymphodepletion`` is pre-treatment under ``infusion``; a value more than a day
+    after the infusion is never pre-treatment, one before the first dose's day always is."""
+    infused = pd.Timestamp("2024-01-10T09:00:00Z")
+    first = (infused - pd.Timedelta(days=ld_days_before)).date()
+    when = [infused + pd.Timedelta(hours=h) for h in lab_hours]
+    tables = {
+        "infusions": pd.DataFrame({"subject_id": ["A"], "infused_at": ["2024-01-10T09:00:00Z"]}),
+        "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": [first.isoformat()]}),
+    }
+    graded = pd.DataFrame({"subject_id": "A", "collected_at": [w.isoformat() for w in when]})
+    ld = safety.pre_treatment(graded, tables, "lymphodepletion").tolist()
+    inf = safety.pre_treatment(graded, tables, "infusion").tolist()
+    for w, a, b in zip(when, ld, inf, strict=True):
+        assert not a or b
+        if w.date() > infused.date():
+            assert not a and not b
+        if w.date() < first:
+            assert a and b
