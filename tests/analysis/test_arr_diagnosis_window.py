@@ -36,3 +36,44 @@ def test_a_recent_diagnosis_shortens_the_pre_window(snapshot: StudySnapshot) -> 
     )
     others = table[table["subject_id"] != sid]
     assert set(others["pre_days"].astype(int)) <= {730, 731}  # no diagnosis date: the whole 24 months
+
+
+def test_a_bad_stored_diagnosis_date_is_located_without_its_value() -> None:
+    import pandas as pd
+    import pytest
+
+    from cartrial.analysis.efficacy import disease_onset_dates
+    from cartrial.errors import StoredValueError
+
+    frame = pd.DataFrame({"subject_id": ["CT-009"], "diagnosis_date": ["2020-10"]})
+    with pytest.raises(StoredValueError) as caught:
+        disease_onset_dates(frame)
+    text = str(caught.value)
+    assert "CT-009" in text and "diagnosis_date" in text
+    assert "2020-10" not in text
+
+
+def test_a_missing_diagnosis_date_nat_is_skipped() -> None:
+    import pandas as pd
+
+    from cartrial.analysis.efficacy import disease_onset_dates
+
+    frame = pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": [pd.Timestamp("2020-10-01"), pd.NaT]})
+    assert disease_onset_dates(frame) == {"A": date(2020, 10, 1)}
+
+
+def test_the_relapse_history_onset_is_the_disease_onset_when_earlier() -> None:
+    # the attack history (SDTM MH lists it as pre-infusion attacks) counts as a recorded attack: the disease
+    # began at the earliest of the diagnosis and the history's onsets (D-19.708)
+    import pandas as pd
+
+    from cartrial.analysis.efficacy import disease_onset_dates
+
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["A", "B", "C"],
+            "diagnosis_date": ["2020-10-01", "2020-10-01", None],
+            "relapse_history": ['[{"onset_date": "2020-06-15"}]', '[{"onset_date": "2021-01-01"}]', "[]"],
+        }
+    )
+    assert disease_onset_dates(frame) == {"A": date(2020, 6, 15), "B": date(2020, 10, 1)}

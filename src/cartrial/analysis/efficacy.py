@@ -33,6 +33,8 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.errors import Problem, StoredValueError
+from cartrial.neuro.tables import RELAPSE_HISTORY_ALLOWED, history_onsets
 
 RESPONDER_TABLES = ("infusions", "edss", "visual_acuity", "osis", "timed_walk")
 """The snapshot tables `derive_responders` reads."""
@@ -265,20 +267,75 @@ def osis_dataset(
     }
 
 
-def diagnosis_dates(subjects: pd.DataFrame) -> dict[str, dt.date]:
-    """The diagnosis date per subject (``subjects.diagnosis_date``; a subject without one is left out).
+def _stored_day(value: Any) -> dt.date | None:
+    """A stored date cell as a date (None when blank or NaT); `ValueError` (without the value) otherwise."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if len(text) >= 10:
+            try:
+                return dt.date.fromisoformat(text[:10])
+            except ValueError:
+                pass
+    raise ValueError("not a date")
 
-    >>> diagnosis_dates(pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": ["2020-10-01", None]}))
+
+def disease_onset_dates(subjects: pd.DataFrame) -> dict[str, dt.date]:
+    """The disease onset per subject with a diagnosis date (``subjects.diagnosis_date``; a subject without
+    one, blank or NaT, is left out): the earlier of that date and the onsets of the subject's
+    ``relapse_history`` (attacks before the study, which SDTM MH lists as such; `cartrial.neuro.tables.
+    history_onsets`), the start the pre-infusion ARR window never precedes (D-19.708). A stored value that is
+    no date is a `StoredValueError` naming the subject and the field, never the value (D-12.2).
+
+    >>> disease_onset_dates(pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": ["2020-10-01", None]}))
     {'A': datetime.date(2020, 10, 1)}
     """
     if "diagnosis_date" not in subjects.columns:
         return {}
+    histories = (
+        subjects["relapse_history"].tolist()
+        if "relapse_history" in subjects.columns
+        else [None] * len(subjects)
+    )
     out: dict[str, dt.date] = {}
-    for sid, value in zip(subjects["subject_id"], subjects["diagnosis_date"], strict=True):
-        if isinstance(value, dt.date):
-            out[str(sid)] = value
-        elif isinstance(value, str) and value.strip():
-            out[str(sid)] = dt.date.fromisoformat(value.strip()[:10])
+    problems: list[Problem] = []
+    for sid, value, history in zip(
+        subjects["subject_id"], subjects["diagnosis_date"], histories, strict=True
+    ):
+        try:
+            diagnosed = _stored_day(value)
+        except ValueError:
+            problems.append(
+                Problem(
+                    "not a date", record=f"subject {sid}", field="diagnosis_date", allowed="a date YYYY-MM-DD"
+                )
+            )
+            continue
+        try:
+            onsets = history_onsets(history)
+        except ValueError as error:
+            problems.append(
+                Problem(
+                    str(error),
+                    record=f"subject {sid}",
+                    field="relapse_history",
+                    allowed=RELAPSE_HISTORY_ALLOWED,
+                )
+            )
+            continue
+        if diagnosed is not None:
+            out[str(sid)] = min([diagnosed, *onsets])
+    if problems:
+        raise StoredValueError(problems)
     return out
 
 
@@ -336,8 +393,8 @@ def relapse_datasets(
             # a relapse extends the follow-up to its onset (D-19.587), never past the end of study: its
             # date, or for an end stored undated (before D-19.92) the last contact, which is then that end
             ends_of_study={sid: day for sid, day in study_ends(ends).items() if sid in safety_ids},
-            # the pre-infusion window starts no earlier than the disease (D-19.708)
-            diagnoses=diagnosis_dates(given["subjects"]),
+            # the pre-infusion window starts no earlier than the disease onset (D-19.708)
+            diagnoses=disease_onset_dates(given["subjects"]),
             source="relapses",
         )
     by_subject = result.table.copy()

@@ -32,6 +32,7 @@ from cartrial.protocol.relapse_options import (
     DAYS_PER_YEAR,
     MERGE_WINDOW_DAYS_RANGE,
     PRE_WINDOW_MONTHS_RANGE,
+    PreWindowStart,
     RelapseOptions,
 )
 
@@ -262,6 +263,30 @@ class SubjectArr:
     pre_rate: RateEstimate | None = None  # with the exact Poisson (Garwood) CI of this patient's ARR
     post_rate: RateEstimate | None = None
     died: bool = False  # `SubjectFollowUp.died`
+    pre_from_onset: bool = False
+    """The pre-infusion window starts at the disease onset (`PreWindowStart.DISEASE_ONSET`, D-19.708)."""
+    onset_attack_excluded: bool = False
+    """The attack at the disease onset (the window's first day) is not counted as a relapse (D-19.708)."""
+
+
+ONSET_WINDOW_NOTE = (
+    "{subjects} pre-infusion window starts at disease onset (the earlier of the diagnosis date and the "
+    "first recorded attack; pre_window_start: disease_onset); the onset attack is not a relapse "
+    "({excluded} not counted) (D-19.708)"
+)
+ONSET_AFTER_INFUSION_NOTE = (
+    "{subjects} diagnosed on or after the infusion with no earlier attack: no pre-infusion person-time "
+    "(pre_days 0, no pre-infusion ARR) (D-19.708)"
+)
+
+
+def _count_subjects(n: int) -> str:
+    return f"{n} subject" if n == 1 else f"{n} subjects"
+
+
+def _possessive(n: int) -> str:
+    """ "1 subject's", "2 subjects'"."""
+    return f"{n} subject's" if n == 1 else f"{n} subjects'"
 
 
 @dataclass(frozen=True)
@@ -274,6 +299,7 @@ class ArrSummary:
     mean_of_subject_pre_arr: float | None
     mean_of_subject_post_arr: float | None
     options: dict[str, Any]
+    notes: tuple[str, ...] = ()
     source: str = (
         "ARR = attacks / (days / 365.25) (mstrial 0.1.0 endpoints; docs/science/neuro-outcomes.md §4.3); "
         "exact Poisson CI "
@@ -291,8 +317,10 @@ def annualised_relapse_rates(
     (docs/science/neuro-outcomes.md §4.3).
 
     Pre-treatment window: [infusion - ``pre_window_months`` calendar months, infusion) - attacks with first
-    onset before the infusion day; with a known diagnosis date (`SubjectFollowUp.diagnosis`) it starts no
-    earlier than the disease, the earlier of the diagnosis and the first attack (D-19.708). Post-treatment:
+    onset before the infusion day; with a known diagnosis date (`SubjectFollowUp.diagnosis`) and
+    ``pre_window_start`` ``disease_onset`` (the default) it starts no earlier than the disease onset, the
+    earlier of the diagnosis and the first attack, never after the infusion, and the attack at onset is the
+    onset event, not a relapse: it is not counted (D-19.708; ``fixed``: the whole window). Post-treatment:
     [infusion day, last assessment] - day 0 counts as after. Patient-years = days / 365.25. Pooled ARR = sum
     of attacks / sum of patient-years (the default summary; the mean of per-patient ARRs is reported
     alongside, as they differ).
@@ -322,14 +350,21 @@ def annualised_relapse_rates(
                 )
             )
             continue
-        start = months_before(fu.infusion, options.pre_window_months)
+        fixed_start = start = months_before(fu.infusion, options.pre_window_months)
         own = by_subject.get(fu.subject_id, [])
-        if fu.diagnosis is not None:
-            # no exposure before the disease: its start is the diagnosis, or an earlier attack (the index
-            # attack precedes the diagnosis), never after the infusion (D-19.708)
-            disease = min([fu.diagnosis, *(a.onset for a in own if a.onset < fu.infusion)])
-            start = max(start, min(disease, fu.infusion))
         pre = count_attacks_in_window(own, fu.infusion, options.pre_window_months)
+        from_onset = excluded = False
+        if fu.diagnosis is not None and options.pre_window_start is PreWindowStart.DISEASE_ONSET:
+            # no person-time at risk of a relapse before the disease: its onset is the diagnosis, or an
+            # earlier attack (the index attack precedes the diagnosis); the onset attack itself is the onset
+            # event, not a relapse (D-19.708)
+            earlier = [a.onset for a in own if a.onset < fu.infusion]
+            disease = min([fu.diagnosis, *earlier])
+            if disease >= fixed_start:
+                # never after the infusion: a diagnosis after it (no earlier attack) leaves no pre-time
+                start, from_onset = min(disease, fu.infusion), True
+                excluded = bool(earlier) and min(earlier) == disease
+                pre -= int(excluded)
         post_attacks = [a for a in own if fu.infusion <= a.onset <= fu.last_assessment]
         pre_days = (fu.infusion - start).days
         post_days = (fu.last_assessment - fu.infusion).days
@@ -350,6 +385,8 @@ def annualised_relapse_rates(
                 pre_rate=poisson_rate(pre, pre_days / DAYS_PER_YEAR, confidence),
                 post_rate=poisson_rate(len(post_attacks), post_days / DAYS_PER_YEAR, confidence),
                 died=fu.died,
+                pre_from_onset=from_onset,
+                onset_attack_excluded=excluded,
             )
         )
     if problems:
@@ -364,6 +401,16 @@ def annualised_relapse_rates(
     )
     pre_values = [r.pre_arr for r in rows if r.pre_arr is not None]
     post_values = [r.post_arr for r in rows if r.post_arr is not None]
+    notes: list[str] = []
+    if onset := [r for r in rows if r.pre_from_onset]:
+        notes.append(
+            ONSET_WINDOW_NOTE.format(
+                subjects=_possessive(len(onset)),
+                excluded=sum(r.onset_attack_excluded for r in onset),
+            )
+        )
+    if after := [r for r in onset if r.pre_days == 0]:
+        notes.append(ONSET_AFTER_INFUSION_NOTE.format(subjects=_count_subjects(len(after))))
     return ArrSummary(
         subjects=tuple(rows),
         pre=pre_rate,
@@ -371,6 +418,7 @@ def annualised_relapse_rates(
         mean_of_subject_pre_arr=sum(pre_values) / len(pre_values) if pre_values else None,
         mean_of_subject_post_arr=sum(post_values) / len(post_values) if post_values else None,
         options={**options.as_dict(), "confidence": confidence},
+        notes=tuple(notes),
     )
 
 
@@ -846,6 +894,7 @@ __all__ = [
     "KaplanMeierRow",
     "MergeAnchor",
     "Phenotype",
+    "PreWindowStart",
     "RateEstimate",
     "RateRatio",
     "RateRatioMethod",

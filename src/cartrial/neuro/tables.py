@@ -10,6 +10,7 @@ Forms and columns: ``docs/templates/neuro.md``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -596,6 +597,74 @@ def site_dates(
     ]
 
 
+RELAPSE_HISTORY_ALLOWED = 'a JSON list of attacks with ISO onset dates, e.g. [{"onset_date": "2019-07-01"}]'
+
+
+def history_onsets(value: Any) -> list[date]:
+    """The onset dates of a subject's ``relapse_history`` (a JSON list, or the list itself, of attacks with an
+    ``onset_date``; blank: none; an attack without a date is skipped). Raises `ValueError` without the value
+    (the caller locates it).
+
+    >>> history_onsets('[{"onset_date": "2019-07-01", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
+    [datetime.date(2019, 7, 1)]
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("not JSON") from None
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise ValueError("not a list")
+    out: list[date] = []
+    for item in items:
+        onset = item.get("onset_date") if isinstance(item, dict) else None
+        if onset in (None, ""):
+            continue
+        if isinstance(onset, date):
+            out.append(onset)
+            continue
+        try:
+            out.append(date.fromisoformat(str(onset).strip()[:10]))
+        except ValueError:
+            raise ValueError("an onset_date is not a date") from None
+    return out
+
+
+def parse_disease_onsets(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
+    """The disease onset per subject of a subjects form who has a ``diagnosis_date``: the earlier of that date
+    and the onsets of the subject's ``relapse_history`` (attacks before the study, which SDTM MH lists too):
+    the pre-infusion ARR window starts no earlier than it (D-19.708). A subject without a diagnosis date is
+    left out (its window is not shortened).
+
+    >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "diagnosis_date": ["2020-10-01", ""],
+    ...                      "relapse_history": ['[{"onset_date": "2020-08-20"}]', ""]})
+    >>> parse_disease_onsets(form, RowProblems("subjects"))
+    {'S1': datetime.date(2020, 8, 20)}
+    """
+    if "diagnosis_date" not in frame.columns:
+        return {}
+    subject = parse_text(frame, "subject_id", problems)
+    diagnosed = parse_datetime(frame, "diagnosis_date", problems, required=False)
+    histories = (
+        frame["relapse_history"].tolist() if "relapse_history" in frame.columns else [None] * len(frame)
+    )
+    out: dict[str, date] = {}
+    for i, (sid, moment, history) in enumerate(zip(subject, diagnosed, histories, strict=True)):
+        try:
+            onsets = history_onsets(history)
+        except ValueError as error:
+            problems.add(i, "relapse_history", history, str(error), RELAPSE_HISTORY_ALLOWED)
+            continue
+        if sid and moment is not None:
+            out[str(sid)] = min([moment.date(), *onsets])
+    return out
+
+
 def parse_birth_dates(
     frame: pd.DataFrame, problems: RowProblems, *, required: bool = True
 ) -> dict[str, date]:
@@ -646,6 +715,7 @@ __all__ = [
     "OSIS_ONE_OF",
     "OSIS_REQUIRED",
     "RELAPSE_COLUMNS",
+    "RELAPSE_HISTORY_ALLOWED",
     "RELAPSE_OPTIONAL",
     "T25FW_MAX_SECONDS",
     "TIMED_WALK_COLUMNS",
@@ -657,7 +727,9 @@ __all__ = [
     "OsisTable",
     "TimedWalkTable",
     "check_chronology",
+    "history_onsets",
     "parse_birth_dates",
+    "parse_disease_onsets",
     "parse_edss_table",
     "parse_infusion_table",
     "parse_last_assessments",
