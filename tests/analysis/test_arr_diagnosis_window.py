@@ -77,3 +77,21 @@ def test_the_relapse_history_onset_is_the_disease_onset_when_earlier() -> None:
         }
     )
     assert disease_onset_dates(frame) == {"A": date(2020, 6, 15), "B": date(2020, 10, 1)}
+
+
+def test_the_onset_window_is_noted_and_recorded_in_the_options(snapshot: StudySnapshot) -> None:
+    # CT-001 diagnosed 100 days before its infusion: its window starts at disease onset (one subject)
+    sid = "CT-001"
+    infusion = date.fromisoformat(
+        next(r for r in rows("infusions") if r["subject_id"] == sid)["infused_at"][:10]
+    )
+    subjects = snapshot.tables["subjects"].copy()
+    subjects["diagnosis_date"] = [
+        (infusion - timedelta(days=100)).isoformat() if s == sid else None for s in subjects["subject_id"]
+    ]
+    result = analyse(dataclasses.replace(snapshot, tables={**snapshot.tables, "subjects": subjects}))
+    notes = result.datasets["relapses_by_subject"].notes
+    assert any("1 subject's pre-infusion window starts at disease onset" in n for n in notes)
+    rates = result.datasets["relapse_rates"].table
+    ratio = rates[rates["measure"] == "ARR ratio after/before"]["method"].iloc[0]
+    assert "pre_window_start: disease_onset" in ratio

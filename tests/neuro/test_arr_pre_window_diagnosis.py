@@ -175,3 +175,12 @@ def test_derive_relapses_reads_the_diagnosis_date_of_the_subjects_form() -> None
     subjects = "subject_id,birth_date,diagnosis_date\nS1,1980-01-01,2020-10-01\n"
     result = derive_relapses(rel, {"S1": INFUSION}, last_assessment={"S1": LAST}, subjects=subjects)
     assert result.table["pre_days"].tolist() == [243]
+
+
+def test_the_rate_ratio_note_states_the_window_rule_and_its_bias() -> None:
+    from cartrial.neuro.relapses import pre_post_rate_ratio
+
+    onset = pre_post_rate_ratio(_arr([date(2020, 8, 20)], date(2020, 10, 1))).note
+    assert "disease onset" in onset and "onset attack" in onset and "downward" in onset
+    fixed = pre_post_rate_ratio(_arr([date(2020, 8, 20)], date(2020, 10, 1), start="fixed")).note
+    assert "pre_window_start: fixed" in fixed and "towards 1" in fixed

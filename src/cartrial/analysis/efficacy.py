@@ -445,8 +445,12 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses", "infusions", "edss"),
-            # the subjects a reported relapse followed past the last contact, and that bias (D-19.587)
-            notes=tuple(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
+            # the subjects a reported relapse followed past the last contact, and that bias (D-19.587); the
+            # subjects whose pre-infusion window starts at disease onset (D-19.708)
+            notes=(
+                *(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
+                *result.arr.notes,
+            ),
         ),
         "relapse_rates": Dataset(
             "relapse_rates",
@@ -455,7 +459,7 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses_by_subject",),
-            notes=(RATE_CI_METHOD,),
+            notes=(RATE_CI_METHOD, *result.arr.notes),
         ),
         "relapse_free_km": Dataset(
             "relapse_free_km",

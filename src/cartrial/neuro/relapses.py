@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -877,7 +877,25 @@ def pre_post_rate_ratio(
         (s.pre_attacks, s.pre_days / DAYS_PER_YEAR, s.post_attacks, s.post_days / DAYS_PER_YEAR)
         for s in arr.subjects
     ]
-    return conditional_rate_ratio(strata, confidence=confidence, method=method)
+    ratio = conditional_rate_ratio(strata, confidence=confidence, method=method)
+    window = PRE_WINDOW_BIAS_NOTE.get(str(arr.options.get("pre_window_start", "")))
+    return replace(ratio, note=f"{ratio.note}; {window}") if window else ratio
+
+
+PRE_WINDOW_BIAS_NOTE: dict[str, str] = {
+    PreWindowStart.DISEASE_ONSET.value: (
+        "the pre-infusion window starts no earlier than the disease onset (diagnosis or first attack) "
+        "and the onset attack is not a relapse (pre_window_start: disease_onset, D-19.708); counting it "
+        "in a window cut short at onset would inflate the pre-infusion rate and bias the ratio downward"
+    ),
+    PreWindowStart.FIXED.value: (
+        "the pre-infusion window is the whole pre_window_months whatever the disease onset "
+        "(pre_window_start: fixed, D-19.708): time before the onset understates the pre-infusion rate "
+        "and biases the ratio towards 1 (conservative)"
+    ),
+}
+"""The rate ratio's note on the pre-infusion window rule and the direction of its bias, per
+`PreWindowStart` value."""
 
 
 __all__ = [
