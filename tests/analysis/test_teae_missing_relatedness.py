@@ -73,3 +73,63 @@ def test_an_empty_text_relatedness_counts_as_related() -> None:
 def test_only_an_assessed_unrelated_or_unlikely_is_not_related(values: list[str | None]) -> None:
     expected = {s: v not in ("unrelated", "unlikely") for s, v in zip(SUBJECTS, values, strict=True)}
     assert _related(values) == expected
+
+
+def _datasets(relatedness: list[str | None]):  # type: ignore[no-untyped-def]
+    populations = {
+        ENROLLED: Population(ENROLLED, "enrolled", SUBJECTS),
+        SAFETY: Population(SAFETY, "infused", SUBJECTS),
+    }
+    return adverse_event_datasets(_tables(relatedness), populations)
+
+
+def test_the_summary_notes_the_events_counted_as_related_without_an_assessment() -> None:
+    # events 1 and 5 (A, blank and None) and 2 (B, " "): 3 TEAEs in 2 subjects without a relatedness
+    notes = _datasets([None, " ", "unrelated", "possible", ""])["teae_summary"].notes
+    assert any(
+        "3 TEAEs in 2 subjects had no relatedness recorded; counted as related" in n for n in notes
+    )
+
+
+def test_no_note_when_every_relatedness_is_recorded() -> None:
+    notes = _datasets(["unrelated", "possible", "unlikely", "definite"])["teae_summary"].notes
+    assert not any("no relatedness recorded" in n for n in notes)
+
+
+def test_case_and_whitespace_of_an_assessment_are_ignored() -> None:
+    assert _related([" Unlikely ", "UNRELATED", " Possible", "definite "]) == {
+        "A": False,
+        "B": False,
+        "C": True,
+        "D": True,
+    }
+
+
+def test_one_blank_event_makes_a_subject_related_whatever_its_other_events() -> None:
+    # A: unrelated (event 1) + blank (event 5) → related; B: unlikely + unrelated → not related
+    assert _related(["unrelated", "unlikely", "possible", "unrelated", None, "unrelated"]) == {
+        "A": True,
+        "B": False,
+        "C": True,
+        "D": False,
+    }
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [None, "", "  ", "unrelated", " Unlikely ", "UNRELATED", "unlikely", "Possible", "probable"]
+            + ["definite"]
+        ),
+        min_size=4,
+        max_size=12,
+    )
+)
+def test_a_subject_is_related_when_any_event_is_not_assessed_unrelated(values: list[str | None]) -> None:
+    # event i belongs to subject SUBJECTS[i % 4]
+    expected = {s: False for s in SUBJECTS}
+    for i, v in enumerate(values):
+        if (v or "").strip().lower() not in ("unrelated", "unlikely"):
+            expected[SUBJECTS[i % 4]] = True
+    assert _related(values) == expected

@@ -33,11 +33,12 @@ from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
 
-RELATED = ("possible", "probable", "definite")
 NOT_RELATED = ("unrelated", "unlikely")
-"""The investigator's assessments that make an adverse event not related; any other — `RELATED` or a
-relatedness not recorded (blank) — counts as related in the related-TEAE count: the conservative convention
-of safety analysis plans (D-19.707)."""
+"""The investigator's assessments that make an adverse event not related; any other — possible, probable,
+definite or a relatedness not recorded (blank) — counts as related in the related-TEAE count: the
+conservative convention of safety analysis plans (D-19.707)."""
+
+IMPUTED_RELATED_NOTE = "{events} in {subjects} had no relatedness recorded; counted as related (D-19.707)"
 
 
 def related_flag(relatedness: pd.Series) -> pd.Series:
@@ -452,6 +453,18 @@ def adverse_event_datasets(
     ae["expected_flag"] = ae["term"].astype(str).str.strip().str.lower().isin(EXPECTED_TERMS[expected])
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
     teae_groups = group_by_subject(teae)
+    # the TEAEs whose relatedness was not recorded, counted as related (D-19.707)
+    unassessed = teae[teae["relatedness"].astype("string").fillna("").str.strip().eq("")]
+    imputed_related = (
+        (
+            IMPUTED_RELATED_NOTE.format(
+                events=count(len(unassessed), "TEAE"),
+                subjects=count(unassessed["subject_id"].nunique(), "subject"),
+            ),
+        )
+        if len(unassessed)
+        else ()
+    )
     rows = []
     for sid in safety_ids:
         own = rows_of(teae_groups, teae, sid)
@@ -563,6 +576,7 @@ def adverse_event_datasets(
             SAFETY,
             "cartrial.analysis.summaries.incidence",
             ("teae_by_subject",),
+            notes=imputed_related,
         ),
         "teae_by_term": Dataset(
             "teae_by_term",
