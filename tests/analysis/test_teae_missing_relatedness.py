@@ -75,6 +75,20 @@ def test_only_an_assessed_unrelated_or_unlikely_is_not_related(values: list[str 
     assert _related(values) == expected
 
 
+ASSESSMENTS = [
+    None,
+    "",
+    "  ",
+    "unrelated",
+    " Unlikely ",
+    "UNRELATED",
+    "unlikely",
+    "Possible",
+    "probable",
+    "definite",
+]
+
+
 def _datasets(relatedness: list[str | None]):  # type: ignore[no-untyped-def]
     populations = {
         ENROLLED: Population(ENROLLED, "enrolled", SUBJECTS),
@@ -86,9 +100,7 @@ def _datasets(relatedness: list[str | None]):  # type: ignore[no-untyped-def]
 def test_the_summary_notes_the_events_counted_as_related_without_an_assessment() -> None:
     # events 1 and 5 (A, blank and None) and 2 (B, " "): 3 TEAEs in 2 subjects without a relatedness
     notes = _datasets([None, " ", "unrelated", "possible", ""])["teae_summary"].notes
-    assert any(
-        "3 TEAEs in 2 subjects had no relatedness recorded; counted as related" in n for n in notes
-    )
+    assert any("3 TEAEs in 2 subjects had no relatedness recorded; counted as related" in n for n in notes)
 
 
 def test_no_note_when_every_relatedness_is_recorded() -> None:
@@ -118,10 +130,7 @@ def test_one_blank_event_makes_a_subject_related_whatever_its_other_events() -> 
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(
-            [None, "", "  ", "unrelated", " Unlikely ", "UNRELATED", "unlikely", "Possible", "probable"]
-            + ["definite"]
-        ),
+        st.sampled_from(ASSESSMENTS),
         min_size=4,
         max_size=12,
     )
