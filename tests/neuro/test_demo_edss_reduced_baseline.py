@@ -37,7 +37,9 @@ def _line(tmp_path: Path, examples_dir: Path, extra_visit: bool) -> str:
     out = tmp_path / ("extra" if extra_visit else "plain") / "out"
     ctx = DemoContext(examples, cartrial_templates.path(), out, Console(record=True, width=300))
     run(ctx)
-    found = re.search(r"reduced in \d+/\d+ \(median [0-9.]+ -> [0-9.]+\)", ctx.console.export_text())
+    found = re.search(
+        r"reduced in \d+/\d+ (?:evaluable )?\(median [0-9.]+ -> [0-9.]+\)", ctx.console.export_text()
+    )
     assert found is not None
     return found.group(0)
 
@@ -46,3 +48,21 @@ def test_a_visit_before_the_baseline_leaves_the_edss_line_unchanged(
     tmp_path: Path, examples_dir: Path
 ) -> None:
     assert _line(tmp_path, examples_dir, True) == _line(tmp_path, examples_dir, False)
+
+
+def test_both_edss_lines_count_over_the_subjects_with_a_baseline(tmp_path: Path, examples_dir: Path) -> None:
+    # 12 infused subjects, each with one EDSS visit before its infusion; CT-001's (2021-04-24, infused
+    # 2021-04-27) removed: 11 subjects have a baseline, the denominator of both the reduced and the worsening
+    # line (the worsening line divided by every subject of the disability table, 12)
+    examples = tmp_path / "examples"
+    shutil.copytree(examples_dir / "ct103a-nmosd", examples / "ct103a-nmosd")
+    path = examples / "ct103a-nmosd" / "study" / "edss.csv"
+    edss = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edss = edss[~((edss["subject_id"] == "CT-001") & edss["assessed_at"].str.startswith("2021-04-24"))]
+    edss.to_csv(path, index=False)
+    ctx = DemoContext(examples, cartrial_templates.path(), tmp_path / "out", Console(record=True, width=300))
+    run(ctx)
+    text = ctx.console.export_text()
+    assert re.search(r"reduced in \d+/11 evaluable \(median", text) is not None
+    worsening = re.search(r"EDSS worsening\W+confirmed in \d+/(\d+) evaluable", text)
+    assert worsening is not None and worsening.group(1) == "11"

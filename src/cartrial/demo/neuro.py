@@ -98,7 +98,8 @@ def run(ctx: DemoContext) -> None:
     save("disability_change.csv", disability)
 
     # EDSS change baseline -> last visit per subject: the disability derivation's baseline (the last visit on
-    # or before day 0, D-19.187) and last visit, never the first visit of the form (D-19.709)
+    # or before day 0, D-19.187) and last visit, never the first visit of the form (D-19.709); the evaluable
+    # subjects (with a baseline) are the denominator of this line and of the worsening line
     changed = disability.dropna(subset=["baseline_edss", "last_edss"])
     first_last = pd.DataFrame(
         {"first": changed["baseline_edss"].astype(float), "last": changed["last_edss"].astype(float)}
@@ -111,7 +112,7 @@ def run(ctx: DemoContext) -> None:
     table.add_column("definition")
     table.add_row(
         "EDSS",
-        f"reduced in {reduced}/{len(first_last)} (median {first_last['first'].median():.1f} -> "
+        f"reduced in {reduced}/{len(first_last)} evaluable (median {first_last['first'].median():.1f} -> "
         f"{first_last['last'].median():.1f})",
         "Neurostatus-EDSS, default options",
     )
@@ -143,8 +144,8 @@ def run(ctx: DemoContext) -> None:
     )
     table.add_row(
         "EDSS worsening",
-        f"confirmed in {int(disability['worsening_confirmed'].sum())}/{len(disability)}, "
-        f"unconfirmed in {int(disability['worsening_unconfirmed'].sum())}",
+        f"confirmed in {int(changed['worsening_confirmed'].sum())}/{len(changed)} evaluable, "
+        f"unconfirmed in {int(changed['worsening_unconfirmed'].sum())}",
         "nmosd_trial thresholds, confirmed at >= 84 days, fixed reference",
     )
     options = relapses.relapse_options
