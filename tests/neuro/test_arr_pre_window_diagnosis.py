@@ -184,3 +184,23 @@ def test_the_rate_ratio_note_states_the_window_rule_and_its_bias() -> None:
     assert "disease onset" in onset and "onset attack" in onset and "downward" in onset
     fixed = pre_post_rate_ratio(_arr([date(2020, 8, 20)], date(2020, 10, 1), start="fixed")).note
     assert "pre_window_start: fixed" in fixed and "towards 1" in fixed
+
+
+def test_the_cli_reads_the_subjects_diagnosis_date_and_the_option(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # S1 infused 2021-06-01, diagnosed 2020-10-01, attack 2020-11-15: 243 days (disease_onset), 731 (fixed)
+    from typer.testing import CliRunner
+
+    from cartrial.cli import app
+
+    (tmp_path / "rel.csv").write_text(
+        "subject_id,onset_date,phenotype,severity\nS1,2020-11-15,myelitis,severe\n"
+    )
+    (tmp_path / "inf.csv").write_text("subject_id,infused_at\nS1,2021-06-01\n")
+    (tmp_path / "sub.csv").write_text("subject_id,birth_year,diagnosis_date\nS1,1980,2020-10-01\n")
+    base = ["relapses", str(tmp_path / "rel.csv"), "--infusion-dates", str(tmp_path / "inf.csv")]
+    base += ["--subjects", str(tmp_path / "sub.csv"), "--cutoff", "2022-06-01"]
+    for extra, days in (([], "243"), (["--pre-window-start", "fixed"], "731")):
+        out = CliRunner().invoke(app, [*base, *extra])
+        assert out.exit_code == 0, out.output
+        header, row = out.stdout.splitlines()[:2]
+        assert dict(zip(header.split(","), row.split(","), strict=False))["pre_days"] == days

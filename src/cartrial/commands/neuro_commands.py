@@ -79,6 +79,7 @@ OPTION_NAMES: dict[str, str] = {
     "merge_window_days": "--merge-window-days",
     "merge_anchor": "--merge-anchor",
     "pre_window_months": "--pre-window-months",
+    "pre_window_start": "--pre-window-start",
     "follow_up_method": "--follow-up-method",
     "reverse_km_events": "--reverse-km-events",
     "km_median": "--km-median",
@@ -621,6 +622,11 @@ def relapses(
         help=f"Pre-treatment ARR window before infusion (allowed: {PRE_WINDOW_MONTHS_MIN} to "
         f"{PRE_WINDOW_MONTHS_MAX} calendar months; default 24).",
     ),
+    pre_window_start: str | None = typer.Option(
+        None,
+        help="Pre-treatment window start: disease_onset (default; no earlier than the --subjects form's "
+        "diagnosis_date or the first attack, the onset attack not counted) or fixed (the whole window).",
+    ),
     require_objective_change: bool | None = typer.Option(
         None,
         "--require-objective-change/--no-require-objective-change",
@@ -665,7 +671,7 @@ def relapses(
     Kaplan-Meier relapse-free survival with the reverse-KM median follow-up."""
     from cartrial.neuro.choices import choose
     from cartrial.neuro.derive import EXTENDED_NOTE_PREFIX, derive_relapses, km_frame
-    from cartrial.neuro.relapses import MergeAnchor, RelapseOptions
+    from cartrial.neuro.relapses import MergeAnchor, PreWindowStart, RelapseOptions
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
 
@@ -675,6 +681,9 @@ def relapses(
         "require_objective_change": require_objective_change,
         "require_adjudicated": require_adjudicated,
         "pre_window_months": pre_window_months,
+        "pre_window_start": None
+        if pre_window_start is None
+        else choose(PreWindowStart, pre_window_start, "--pre-window-start"),
     }
     base = RelapseOptions()
     if protocol is not None:
