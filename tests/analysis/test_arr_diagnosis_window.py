@@ -95,3 +95,52 @@ def test_the_onset_window_is_noted_and_recorded_in_the_options(snapshot: StudySn
     rates = result.datasets["relapse_rates"].table
     ratio = rates[rates["measure"] == "ARR ratio after/before"]["method"].iloc[0]
     assert "pre_window_start: disease_onset" in ratio
+
+
+def test_a_partial_relapse_history_onset_does_not_fail_the_analysis(snapshot: StudySnapshot) -> None:
+    # review 2 of D-19.708: a partial onset ("2019-07", as SDTM MH exports it) made analyse() fail for every
+    # subject, even with no diagnosis date. Now: no diagnosis date → the history is not read (the whole
+    # 24 months); with one, the partial onset is the first day of its month (D-19.711); an unreadable entry
+    # is skipped with a note naming the subject and the field, never the value
+    sid, other = "CT-001", "CT-002"
+    infusion = date.fromisoformat(
+        next(r for r in rows("infusions") if r["subject_id"] == sid)["infused_at"][:10]
+    )
+    attacks = [
+        date.fromisoformat(r["onset_date"][:10])
+        for r in rows("relapses")
+        if r["subject_id"] == sid and r["onset_date"][:10] < infusion.isoformat()
+    ]
+    subjects = snapshot.tables["subjects"].copy()
+    subjects["relapse_history"] = [
+        '[{"onset_date": "2019-07"}]' if s == other else None for s in subjects["subject_id"]
+    ]
+    table = (
+        analyse(dataclasses.replace(snapshot, tables={**snapshot.tables, "subjects": subjects}))
+        .datasets["relapses_by_subject"]
+        .table
+    )
+    assert set(table["pre_days"].astype(int)) <= {730, 731}
+
+    # CT-001: diagnosed 100 days before the infusion, history onset month 60 days before it
+    history = infusion - timedelta(days=60)
+    first_of_month = history.replace(day=1)
+    subjects["diagnosis_date"] = [
+        (infusion - timedelta(days=100)).isoformat() if s == sid else None for s in subjects["subject_id"]
+    ]
+    subjects["relapse_history"] = [
+        f'[{{"onset_date": "{history.isoformat()[:7]}"}}, {{"onset_date": "hidden-value"}}]'
+        if s == sid
+        else None
+        for s in subjects["subject_id"]
+    ]
+    result = analyse(dataclasses.replace(snapshot, tables={**snapshot.tables, "subjects": subjects}))
+    dataset = result.datasets["relapses_by_subject"]
+    own = dataset.table[dataset.table["subject_id"] == sid].iloc[0]
+    start = min([infusion - timedelta(days=100), first_of_month, *attacks])
+    assert (
+        int(own["pre_days"])
+        == (infusion - max(start, date(infusion.year - 2, infusion.month, infusion.day))).days
+    )
+    noted = [n for n in dataset.notes if "relapse_history entr" in n]
+    assert noted and sid in noted[0] and "hidden-value" not in " ".join(dataset.notes)

@@ -34,7 +34,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.errors import Problem, StoredValueError
-from cartrial.neuro.tables import RELAPSE_HISTORY_ALLOWED, history_onsets
+from cartrial.neuro.tables import history_onsets, unreadable_history_note
 
 RESPONDER_TABLES = ("infusions", "edss", "visual_acuity", "osis", "timed_walk")
 """The snapshot tables `derive_responders` reads."""
@@ -289,12 +289,14 @@ def _stored_day(value: Any) -> dt.date | None:
     raise ValueError("not a date")
 
 
-def disease_onset_dates(subjects: pd.DataFrame) -> dict[str, dt.date]:
+def disease_onset_dates(subjects: pd.DataFrame, notes: list[str] | None = None) -> dict[str, dt.date]:
     """The disease onset per subject with a diagnosis date (``subjects.diagnosis_date``; a subject without
     one, blank or NaT, is left out): the earlier of that date and the onsets of the subject's
     ``relapse_history`` (attacks before the study, which SDTM MH lists as such; `cartrial.neuro.tables.
     history_onsets`), the start the pre-infusion ARR window never precedes (D-19.708). A stored value that is
-    no date is a `StoredValueError` naming the subject and the field, never the value (D-12.2).
+    no date is a `StoredValueError` naming the subject and the field, never the value (D-12.2). The history
+    is read only with a diagnosis date; a partial onset is the first day of its period, an unreadable entry
+    is skipped with a note in `notes` naming the subject and the field (D-19.711).
 
     >>> disease_onset_dates(pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": ["2020-10-01", None]}))
     {'A': datetime.date(2020, 10, 1)}
@@ -320,20 +322,12 @@ def disease_onset_dates(subjects: pd.DataFrame) -> dict[str, dt.date]:
                 )
             )
             continue
-        try:
-            onsets = history_onsets(history)
-        except ValueError as error:
-            problems.append(
-                Problem(
-                    str(error),
-                    record=f"subject {sid}",
-                    field="relapse_history",
-                    allowed=RELAPSE_HISTORY_ALLOWED,
-                )
-            )
-            continue
-        if diagnosed is not None:
-            out[str(sid)] = min([diagnosed, *onsets])
+        if diagnosed is None:
+            continue  # the history is read only with a diagnosis date (D-19.711)
+        read = history_onsets(history)
+        if read.unreadable and notes is not None:
+            notes.append(unreadable_history_note(str(sid), read.unreadable))
+        out[str(sid)] = min([diagnosed, *read.onsets])
     if problems:
         raise StoredValueError(problems)
     return out
@@ -378,6 +372,7 @@ def relapse_datasets(
         else last_contact(tables, safety_ids, cutoff)
     )
     given = {name: _restrict(tables[name], safety_ids) for name in ("relapses", "infusions", "subjects")}
+    history_notes: list[str] = []  # skipped relapse_history entries (D-19.711)
     with stored_rows(given):  # a refused record named by its id (D-19.542)
         result = derive_relapses(
             given["relapses"],
@@ -394,7 +389,7 @@ def relapse_datasets(
             # date, or for an end stored undated (before D-19.92) the last contact, which is then that end
             ends_of_study={sid: day for sid, day in study_ends(ends).items() if sid in safety_ids},
             # the pre-infusion window starts no earlier than the disease onset (D-19.708)
-            diagnoses=disease_onset_dates(given["subjects"]),
+            diagnoses=disease_onset_dates(given["subjects"], history_notes),
             source="relapses",
         )
     by_subject = result.table.copy()
@@ -450,6 +445,7 @@ def relapse_datasets(
             notes=(
                 *(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
                 *result.arr.notes,
+                *history_notes,
             ),
         ),
         "relapse_rates": Dataset(
@@ -459,7 +455,7 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses_by_subject",),
-            notes=(RATE_CI_METHOD, *result.arr.notes),
+            notes=(RATE_CI_METHOD, *result.arr.notes, *history_notes),
         ),
         "relapse_free_km": Dataset(
             "relapse_free_km",

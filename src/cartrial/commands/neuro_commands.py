@@ -625,7 +625,8 @@ def relapses(
     pre_window_start: str | None = typer.Option(
         None,
         help="Pre-treatment window start: disease_onset (default; no earlier than the --subjects form's "
-        "diagnosis_date or the first attack, the onset attack not counted) or fixed (the whole window).",
+        "diagnosis_date, its relapse_history onsets or the first attack, the onset attack not counted) or "
+        "fixed (the whole window). Needs --subjects.",
     ),
     require_objective_change: bool | None = typer.Option(
         None,
@@ -675,6 +676,20 @@ def relapses(
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
 
+    if pre_window_start is not None and subjects is None:
+        from cartrial.errors import OptionError, Problem
+
+        # the disease onset is read from the --subjects form only: without it every window is the whole
+        # --pre-window-months whichever rule is chosen, so the option would do nothing (D-19.712)
+        raise OptionError(
+            Problem(
+                "--pre-window-start needs --subjects (its diagnosis_date and relapse_history give the "
+                "disease onset); without it every pre-infusion window is the whole --pre-window-months",
+                field="--pre-window-start",
+                value=pre_window_start,
+                allowed="with --subjects",
+            )
+        )
     given: dict[str, Any] = {
         "merge_window_days": merge_window_days,
         "merge_anchor": None if merge_anchor is None else choose(MergeAnchor, merge_anchor, "--merge-anchor"),

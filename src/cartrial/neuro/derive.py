@@ -959,10 +959,11 @@ def derive_relapses(
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
     last = end_at_death(reached, died, days, ended)
     extended = sorted(sid for sid in days if reached[sid] > end.last_assessment[sid])
+    history_notes: list[str] = []  # skipped relapse_history entries (D-19.711)
     if diagnoses is None and subjects is not None and not isinstance(subjects, Mapping):
         # `relapses --subjects`: the form's diagnosis date (and attack history) as the analysis reads them
         onset_problems = RowProblems(subjects_source)
-        diagnoses = parse_disease_onsets(text_frame(as_frame(subjects)), onset_problems)
+        diagnoses = parse_disease_onsets(text_frame(as_frame(subjects)), onset_problems, history_notes)
         if onset_problems:
             raise InputError(onset_problems.all())
     diagnosed = {str(k): _day(v) for k, v in (diagnoses or {}).items()}
@@ -980,7 +981,7 @@ def derive_relapses(
         km_median=km_median,
     )
     ratio = pre_post_rate_ratio(arr, confidence=confidence, method=rate_ratio_method)
-    notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}", *arr.notes]
+    notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}", *arr.notes, *history_notes]
     if end.guessed:
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
     if extended:

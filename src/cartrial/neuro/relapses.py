@@ -265,14 +265,23 @@ class SubjectArr:
     died: bool = False  # `SubjectFollowUp.died`
     pre_from_onset: bool = False
     """The pre-infusion window starts at the disease onset (`PreWindowStart.DISEASE_ONSET`, D-19.708)."""
-    onset_attack_excluded: bool = False
-    """The attack at the disease onset (the window's first day) is not counted as a relapse (D-19.708)."""
+    onset_attack_excluded: int = 0
+    """The attacks at the disease onset (the window's first day; one, or several unmerged attacks that day)
+    not counted as relapses (D-19.708)."""
 
 
 ONSET_WINDOW_NOTE = (
-    "{subjects} pre-infusion window starts at disease onset (the earlier of the diagnosis date and the "
-    "first recorded attack; pre_window_start: disease_onset); the onset attack is not a relapse "
+    "{subjects} pre-infusion window starts at disease onset (the earliest of the diagnosis date, the "
+    "relapse_history onsets and the first recorded attack; pre_window_start: disease_onset); the onset "
+    "attack is not a relapse "
     "({excluded} not counted) (D-19.708)"
+)
+SHORT_PRE_WINDOW_DAYS = 90
+"""Fewer pre-infusion days at risk than this make a subject's own pre-infusion ARR unstable (D-19.713)."""
+SHORT_PRE_WINDOW_NOTE = (
+    "{subjects} with less than 90 days of pre-infusion time at risk (pre_days 1-89): per-patient ARR "
+    "unstable (one attack in 5 days is 73 per year); the pooled ARR is the summary, the mean of the "
+    "per-patient ARRs is not (data kept) (D-19.713)"
 )
 ONSET_AFTER_INFUSION_NOTE = (
     "{subjects} diagnosed on or after the infusion with no earlier attack: no pre-infusion person-time "
@@ -353,7 +362,7 @@ def annualised_relapse_rates(
         fixed_start = start = months_before(fu.infusion, options.pre_window_months)
         own = by_subject.get(fu.subject_id, [])
         pre = count_attacks_in_window(own, fu.infusion, options.pre_window_months)
-        from_onset = excluded = False
+        from_onset, excluded = False, 0
         if fu.diagnosis is not None and options.pre_window_start is PreWindowStart.DISEASE_ONSET:
             # no person-time at risk of a relapse before the disease: its onset is the diagnosis, or an
             # earlier attack (the index attack precedes the diagnosis); the onset attack itself is the onset
@@ -363,8 +372,9 @@ def annualised_relapse_rates(
             if disease >= fixed_start:
                 # never after the infusion: a diagnosis after it (no earlier attack) leaves no pre-time
                 start, from_onset = min(disease, fu.infusion), True
-                excluded = bool(earlier) and min(earlier) == disease
-                pre -= int(excluded)
+                # every attack dated on the onset day (several when merge_window_days is 0) is the onset
+                excluded = sum(day == disease for day in earlier)
+                pre -= excluded
         post_attacks = [a for a in own if fu.infusion <= a.onset <= fu.last_assessment]
         pre_days = (fu.infusion - start).days
         post_days = (fu.last_assessment - fu.infusion).days
@@ -411,6 +421,8 @@ def annualised_relapse_rates(
         )
     if after := [r for r in onset if r.pre_days == 0]:
         notes.append(ONSET_AFTER_INFUSION_NOTE.format(subjects=_count_subjects(len(after))))
+    if short := [r for r in rows if 0 < r.pre_days < SHORT_PRE_WINDOW_DAYS]:
+        notes.append(SHORT_PRE_WINDOW_NOTE.format(subjects=_count_subjects(len(short))))
     return ArrSummary(
         subjects=tuple(rows),
         pre=pre_rate,
@@ -878,15 +890,28 @@ def pre_post_rate_ratio(
         for s in arr.subjects
     ]
     ratio = conditional_rate_ratio(strata, confidence=confidence, method=method)
-    window = PRE_WINDOW_BIAS_NOTE.get(str(arr.options.get("pre_window_start", "")))
+    rule = str(arr.options.get("pre_window_start", ""))
+    if rule == PreWindowStart.DISEASE_ONSET.value and not any(s.pre_from_onset for s in arr.subjects):
+        rule = NO_ONSET_WINDOW  # the option is set, but every window is the whole one (D-19.712)
+    window = PRE_WINDOW_BIAS_NOTE.get(rule)
     return replace(ratio, note=f"{ratio.note}; {window}") if window else ratio
 
 
+NO_ONSET_WINDOW = "disease_onset, no window at onset"
+"""`PRE_WINDOW_BIAS_NOTE` key: ``disease_onset`` set, but no subject's window starts at onset (D-19.712)."""
+
 PRE_WINDOW_BIAS_NOTE: dict[str, str] = {
     PreWindowStart.DISEASE_ONSET.value: (
-        "the pre-infusion window starts no earlier than the disease onset (diagnosis or first attack) "
+        "the pre-infusion window starts no earlier than the disease onset (diagnosis, relapse_history or "
+        "first attack) "
         "and the onset attack is not a relapse (pre_window_start: disease_onset, D-19.708); counting it "
         "in a window cut short at onset would inflate the pre-infusion rate and bias the ratio downward"
+    ),
+    NO_ONSET_WINDOW: (
+        "no subject's pre-infusion window starts at disease onset (no diagnosis date, from subjects."
+        "diagnosis_date and relapse_history, within pre_window_months): the whole pre_window_months was used "
+        "for every subject (pre_window_start: disease_onset, D-19.708, D-19.712); time before an unrecorded "
+        "onset would understate the pre-infusion rate and bias the ratio towards 1 (conservative)"
     ),
     PreWindowStart.FIXED.value: (
         "the pre-infusion window is the whole pre_window_months whatever the disease onset "

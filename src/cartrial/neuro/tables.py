@@ -11,10 +11,11 @@ Forms and columns: ``docs/templates/neuro.md``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -600,46 +601,109 @@ def site_dates(
 RELAPSE_HISTORY_ALLOWED = 'a JSON list of attacks with ISO onset dates, e.g. [{"onset_date": "2019-07-01"}]'
 
 
-def history_onsets(value: Any) -> list[date]:
-    """The onset dates of a subject's ``relapse_history`` (a JSON list, or the list itself, of attacks with an
-    ``onset_date``; blank: none; an attack without a date is skipped). Raises `ValueError` without the value
-    (the caller locates it).
+_UNKNOWN_PART = {"", "UN", "UNK", "NK", "XX", "X", "--", "-"}
 
-    >>> history_onsets('[{"onset_date": "2019-07-01", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
-    [datetime.date(2019, 7, 1)]
+
+def partial_onset(text: str) -> date:
+    """An onset date that may be partial (SDTM MH exports "2019-07", "2019", "2019-07-UN") as the first day
+    of its period: 2019-07 → 2019-07-01, 2019 → 2019-01-01 — the earliest possible onset, so the
+    pre-infusion window is the longer one (D-19.711). A time after the date is ignored. `ValueError` (without
+    the value) when it is no (partial) date.
+
+    >>> partial_onset("2019-07-UN"), partial_onset("2019")
+    (datetime.date(2019, 7, 1), datetime.date(2019, 1, 1))
+    """
+    day_text = text.strip().split("T")[0].split(" ")[0]
+    parts = day_text.split("-")
+    if not re.fullmatch(r"\d{4}", parts[0]):
+        raise ValueError("not a date")
+    year = int(parts[0])
+    month = parts[1].upper() if len(parts) > 1 else ""
+    day = parts[2].upper() if len(parts) > 2 else ""
+    if len(parts) > 3 or month in _UNKNOWN_PART:
+        if len(parts) > 3 and not all(p.upper() in _UNKNOWN_PART or p.isdigit() for p in parts[1:]):
+            raise ValueError("not a date")
+        return date(year, 1, 1)  # the month unknown: the year's first day
+    if not re.fullmatch(r"\d{2}", month) or not 1 <= int(month) <= 12:
+        raise ValueError("not a date")
+    if day in _UNKNOWN_PART:
+        return date(year, int(month), 1)
+    if not re.fullmatch(r"\d{2}", day):
+        raise ValueError("not a date")
+    return date(year, int(month), int(day))  # ValueError for a day not in the month
+
+
+class HistoryOnsets(NamedTuple):
+    """The onsets read from a ``relapse_history`` and the number of entries that could not be read."""
+
+    onsets: list[date]
+    unreadable: int
+
+
+def history_onsets(value: Any) -> HistoryOnsets:
+    """The onset dates of a subject's ``relapse_history`` (a JSON list, or the list itself, of attacks with an
+    ``onset_date``; blank: none; an attack without a date is skipped). A partial onset is the first day of its
+    period (`partial_onset`, D-19.711). An entry that cannot be read (not JSON, not a list, an onset that is
+    no date) is skipped and counted in ``unreadable`` (the caller notes it, naming the subject and the field,
+    never the value): never an error, the history is auxiliary to the diagnosis date.
+
+    >>> history_onsets('[{"onset_date": "2019-07", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
+    HistoryOnsets(onsets=[datetime.date(2019, 7, 1)], unreadable=0)
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
+        return HistoryOnsets([], 0)
     if isinstance(value, str):
         if not value.strip():
-            return []
+            return HistoryOnsets([], 0)
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValueError("not JSON") from None
+            return HistoryOnsets([], 1)
     items = [value] if isinstance(value, dict) else value
     if not isinstance(items, list):
-        raise ValueError("not a list")
+        return HistoryOnsets([], 1)
     out: list[date] = []
+    unreadable = 0
     for item in items:
-        onset = item.get("onset_date") if isinstance(item, dict) else None
+        if not isinstance(item, dict):
+            unreadable += 1
+            continue
+        onset = item.get("onset_date")
         if onset in (None, ""):
             continue
         if isinstance(onset, date):
             out.append(onset)
             continue
         try:
-            out.append(date.fromisoformat(str(onset).strip()[:10]))
+            out.append(partial_onset(str(onset)))
         except ValueError:
-            raise ValueError("an onset_date is not a date") from None
-    return out
+            unreadable += 1
+    return HistoryOnsets(out, unreadable)
 
 
-def parse_disease_onsets(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
+UNREADABLE_HISTORY_NOTE = (
+    "subject {subject}: {n} relapse_history entr{ies} with no readable onset_date skipped (allowed: "
+    "{allowed}, or a partial date YYYY-MM / YYYY); the disease onset read from the rest and the "
+    "diagnosis_date (D-19.711)"
+)
+
+
+def unreadable_history_note(subject: str, n: int) -> str:
+    """The note on a subject's skipped ``relapse_history`` entries (subject and field named, no value)."""
+    return UNREADABLE_HISTORY_NOTE.format(
+        subject=subject, n=n, ies="y" if n == 1 else "ies", allowed=RELAPSE_HISTORY_ALLOWED
+    )
+
+
+def parse_disease_onsets(
+    frame: pd.DataFrame, problems: RowProblems, notes: list[str] | None = None
+) -> dict[str, date]:
     """The disease onset per subject of a subjects form who has a ``diagnosis_date``: the earlier of that date
     and the onsets of the subject's ``relapse_history`` (attacks before the study, which SDTM MH lists too):
     the pre-infusion ARR window starts no earlier than it (D-19.708). A subject without a diagnosis date is
-    left out (its window is not shortened).
+    left out (its window is not shortened) and its history is not read. A partial history onset is the first
+    day of its period; an unreadable entry is skipped and noted in `notes` (subject and field, no value;
+    D-19.711).
 
     >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "diagnosis_date": ["2020-10-01", ""],
     ...                      "relapse_history": ['[{"onset_date": "2020-08-20"}]', ""]})
@@ -654,14 +718,13 @@ def parse_disease_onsets(frame: pd.DataFrame, problems: RowProblems) -> dict[str
         frame["relapse_history"].tolist() if "relapse_history" in frame.columns else [None] * len(frame)
     )
     out: dict[str, date] = {}
-    for i, (sid, moment, history) in enumerate(zip(subject, diagnosed, histories, strict=True)):
-        try:
-            onsets = history_onsets(history)
-        except ValueError as error:
-            problems.add(i, "relapse_history", history, str(error), RELAPSE_HISTORY_ALLOWED)
-            continue
-        if sid and moment is not None:
-            out[str(sid)] = min([moment.date(), *onsets])
+    for sid, moment, history in zip(subject, diagnosed, histories, strict=True):
+        if not sid or moment is None:
+            continue  # the history is read only with a diagnosis date (D-19.711)
+        read = history_onsets(history)
+        if read.unreadable and notes is not None:
+            notes.append(unreadable_history_note(str(sid), read.unreadable))
+        out[str(sid)] = min([moment.date(), *read.onsets])
     return out
 
 
@@ -724,6 +787,7 @@ __all__ = [
     "VA_OPTIONAL",
     "AcuityTable",
     "EdssTable",
+    "HistoryOnsets",
     "OsisTable",
     "TimedWalkTable",
     "check_chronology",
@@ -737,5 +801,7 @@ __all__ = [
     "parse_relapse_table",
     "parse_timed_walk_table",
     "parse_va_table",
+    "partial_onset",
     "site_dates",
+    "unreadable_history_note",
 ]

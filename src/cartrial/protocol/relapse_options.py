@@ -40,12 +40,13 @@ class PreWindowStart(StrEnum):
     """Where the pre-infusion ARR window starts (`RelapseOptions.pre_window_start`, D-19.708).
 
     ``disease_onset`` (default): ``pre_window_months`` before the infusion, but no earlier than the disease
-    onset — the earlier of the diagnosis date and the first recorded attack — when the diagnosis date is
-    known; the attack at onset is the onset event, not a relapse, and is not counted (person-time at risk of
-    a relapse starts at onset: Rothman KJ, Greenland S, Lash TL, *Modern Epidemiology* 3rd ed. 2008, ch. 3,
-    person-time at risk). ``fixed``: the whole ``pre_window_months`` window whatever the onset, every attack
-    in it counted (cartrial before D-19.708): it counts person-time before the disease, so it understates the
-    pre-infusion rate (the post/pre ratio is biased towards 1, conservatively)."""
+    onset — the earliest of the diagnosis date, the relapse_history onsets and the first recorded attack —
+    when the diagnosis date is known; the attack at onset is the onset event, not a relapse, and is not
+    counted (person-time at risk of a relapse starts at onset: Rothman KJ, Greenland S, Lash TL, *Modern
+    Epidemiology* 3rd ed. 2008, ch. 3, person-time at risk). ``fixed``: the whole ``pre_window_months`` window
+    whatever the onset, every attack in it counted (cartrial before D-19.708): it counts person-time before
+    the disease, so it understates the pre-infusion rate (the post/pre ratio is biased towards 1,
+    conservatively)."""
 
     DISEASE_ONSET = "disease_onset"
     FIXED = "fixed"
