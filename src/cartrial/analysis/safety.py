@@ -232,6 +232,7 @@ def graded_labs(
     tables: Mapping[str, pd.DataFrame],
     ctcae_version: str = "5.0",
     treatment_emergent_start: Any = "lymphodepletion",
+    zones: Mapping[str, str] | None = None,
 ) -> Graded:
     """CTCAE grade of every haematology result of the infused subjects (`cartrial.grading.derive_lab_grades`
     with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``) and
@@ -241,9 +242,18 @@ def graded_labs(
     ``lln_canonical``, ``grade_reason`` and ``scale``, and grading's ``uln_canonical``: the result's ULN
     (when the store holds one) in the canonical unit, converted and rounded by the grading engine like the
     LLN (SDTM LBSTNRHI, D-19.385).
-    Rows left out are named in the notes."""
+    Rows left out are named in the notes. `zones`: subject_id → the IANA zone of the subject's study-day
+    calendar as the analysis decided it (`cartrial.analysis.populations.subject_zones`), for tables that do
+    not carry it (a snapshot's, which `study_tables` has not given the infusions' ``time_zone``): the
+    infusions take it, so study days and ``pre_treatment`` are on the site's calendar as the analysis's
+    and ADT are (D-19.607, D-19.714); None: the infusions' ``time_zone`` column as it is."""
+    from cartrial.columns import TIME_ZONE_COLUMN
     from cartrial.grading import derive_lab_grades
 
+    if zones is not None:
+        infusions = tables["infusions"]
+        named = infusions["subject_id"].astype(str).map(dict(zones)).fillna("")
+        tables = {**tables, "infusions": infusions.assign(**{TIME_ZONE_COLUMN: named.to_numpy(dtype=object)})}
     frame, notes = _haematology(tables)
     with stored_rows({LAB_FORM: frame, "infusions": tables["infusions"]}):  # D-19.542
         result = derive_lab_grades(

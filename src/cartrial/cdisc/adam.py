@@ -422,7 +422,12 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
         from cartrial.analysis import safety
         from cartrial.analysis.toxicity import treatment_emergent_rule
 
-        kept = safety.graded_labs(snapshot.tables, treatment_emergent_start=treatment_emergent_rule(analysis))
+        # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no time_zone
+        kept = safety.graded_labs(
+            snapshot.tables,
+            treatment_emergent_start=treatment_emergent_rule(analysis),
+            zones=subject_zones(analysis),
+        )
     return kept.table
 
 
