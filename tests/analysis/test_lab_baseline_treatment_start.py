@@ -183,3 +183,32 @@ def test_an_earlier_start_never_adds_baseline_values(ld_days_before: int, lab_ho
             assert not a and not b
         if w.date() < first:
             assert a and b
+
+
+def _pre(labs: list[str], infused_at: str, zone: str, rule: str, ld: str = "2021-05-28") -> list[bool]:
+    tables = {
+        "infusions": pd.DataFrame({"subject_id": ["A"], "infused_at": [infused_at], "time_zone": [zone]}),
+        "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": [ld]}),
+    }
+    graded = pd.DataFrame({"subject_id": ["A"] * len(labs), "collected_at": labs})
+    return safety.pre_treatment(graded, tables, rule).tolist()
+
+
+def test_a_lab_in_a_site_zone_is_dated_on_the_site_calendar() -> None:
+    # site in Wuhan (UTC+8); first lymphodepletion dose 2021-05-28 (site date, no time): 2021-05-27T17:00Z is
+    # 05-28 01:00 there, the start day: pre-dose; 2021-05-28T17:00Z is 05-29 01:00, after it (in UTC days it
+    # would be the start day, pre-dose); 2021-05-27T15:00Z is 05-27 23:00, before it (D-19.607, D-19.710)
+    labs = ["2021-05-27T17:00:00Z", "2021-05-28T17:00:00Z", "2021-05-27T15:00:00Z"]
+    assert _pre(labs, "2021-06-01T02:00:00Z", "Asia/Shanghai", "lymphodepletion") == [True, False, True]
+    assert _pre(labs, "2021-06-01T02:00:00Z", "", "lymphodepletion") == [True, True, True]  # UTC site
+    # infusion 2021-06-01T02:00Z (10:00 in Wuhan): 2021-05-31T20:00Z is 06-01 04:00, before it: pre-dose;
+    # 2021-06-01T03:00Z is 11:00, after it
+    labs = ["2021-05-31T20:00:00Z", "2021-06-01T03:00:00Z"]
+    assert _pre(labs, "2021-06-01T02:00:00Z", "Asia/Shanghai", "infusion") == [True, False]
+
+
+def test_a_timed_lab_on_the_day_of_an_untimed_infusion_is_pre_dose() -> None:
+    # the infusion typed without a time (stored 00:00:00Z): on its day only the date is compared, so a lab at
+    # 09:00 that day is pre-dose; the next day it is not (D-19.710)
+    labs = ["2021-06-01T09:00:00Z", "2021-06-02T09:00:00Z"]
+    assert _pre(labs, "2021-06-01", "", "infusion") == [True, False]
