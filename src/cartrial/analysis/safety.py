@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.analysis.model import stored_rows
@@ -319,7 +320,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     ([True, True, False, False], [True, True, True, True])
     """
     from cartrial.analysis.populations import treatment_start_days
-    from cartrial.columns import TIME_ZONE_COLUMN, typed_site_date, utc_moment
+    from cartrial.columns import TIME_ZONE_COLUMN, utc_moment
 
     start = treatment_start_days(tables, rule)
     infusions = tables["infusions"]
@@ -331,24 +332,52 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
         text = str(infusions["infused_at"].iat[i]).strip()
         if text and text not in ("nan", "None"):
             infused[sid] = utc_moment(text)
-    flags: list[bool] = []
-    for sid, text in zip(graded["subject_id"].astype(str), graded["collected_at"], strict=True):
-        moment = utc_moment(str(text).strip())
-        zone: str | None = zones.get(sid) or None
-        day, first = typed_site_date(moment, zone), start.get(sid)
-        if first is None or day is None or day != first:
-            flags.append(bool(first is not None and day is not None and day < first))
-            continue
-        infusion = infused.get(sid)
-        after_infusion = (
-            infusion is not None
-            and _timed(moment)
-            and _timed(infusion)
-            and typed_site_date(infusion, zone) == first
-            and moment >= infusion
-        )
-        flags.append(not after_infusion)
+    sids = graded["subject_id"].astype(str).reset_index(drop=True)
+    texts = graded["collected_at"].astype(str).str.strip().reset_index(drop=True)
+    # vectorised (review 2 of D-19.710: 7 s per million labs row by row): the instants parsed at once (a
+    # text pandas' ISO 8601 reader refuses, e.g. an ISO week date, by `utc_moment`, the one reader, which
+    # raises for no date), each on its site's calendar
+    when = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
+    for row in np.flatnonzero(when.isna().to_numpy()):
+        when.iat[row] = pd.Timestamp(utc_moment(texts.iat[row]))
+    day = _typed_site_days(when, sids.map(zones).fillna(""))
+    starts = pd.Series(pd.to_datetime(list(start.values())), index=list(start.keys()), dtype="datetime64[ns]")
+    first = starts[~starts.index.duplicated()].reindex(sids).reset_index(drop=True)
+    infusions_at = pd.Series(
+        pd.to_datetime(list(infused.values()), utc=True),
+        index=list(infused.keys()),
+        dtype="datetime64[ns, UTC]",
+    )
+    infusion = infusions_at.reindex(sids).reset_index(drop=True)
+    infusion_day = _typed_site_days(infusion, sids.map(zones).fillna(""))
+    timed = (when != when.dt.normalize()).to_numpy(dtype=bool)
+    infusion_timed = (infusion.notna() & (infusion != infusion.dt.normalize())).to_numpy(dtype=bool)
+    # on the start day a lab is pre-dose unless both it and the subject's infusion that day are timed and it
+    # was collected at or after the infusion (instants compared)
+    after_infusion = (
+        infusion_timed
+        & timed
+        & (infusion_day == first).to_numpy(dtype=bool)
+        & (when >= infusion).to_numpy(dtype=bool)
+    )
+    before = (day < first).to_numpy(dtype=bool)
+    on_start = (day == first).to_numpy(dtype=bool)
+    flags = before | (on_start & ~after_infusion)
     return pd.Series(flags, index=graded.index, dtype=bool)
+
+
+def _typed_site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
+    """`cartrial.columns.typed_site_date` of many UTC instants (naive datetime64 days; NaT stays): an
+    instant at exactly 00:00:00Z (a date typed without a time) is its UTC date, any other its date on the
+    site's clock (`cartrial.analysis.populations.site_days`; '' zone: UTC)."""
+    from cartrial.analysis.populations import site_days
+
+    untimed = (when == when.dt.normalize()).to_numpy(dtype=bool)
+    utc_days = when.dt.tz_localize(None).dt.normalize()
+    local = site_days(when, zones)
+    return pd.Series(np.where(untimed, utc_days.to_numpy(), local.to_numpy()), index=when.index).astype(
+        "datetime64[ns]"
+    )
 
 
 def lab_grades(
