@@ -171,3 +171,51 @@ def test_the_cli_refuses_pre_window_start_without_subjects(tmp_path, cli) -> Non
     result = cli(*args, "--cutoff", "2022-06-01", "--pre-window-start", "fixed")
     assert result.exit_code == 2
     assert "--pre-window-start" in result.stderr and "--subjects" in result.stderr
+
+
+@pytest.mark.parametrize("history", ["2020-07-15", "2020-07", "2020"])
+def test_the_attack_inside_a_partial_onset_period_is_the_onset(history: str) -> None:
+    # review 3: diagnosed 2020-09-01, one attack 2020-07-15; a history "2020-07" or "2020" is that attack
+    # recorded to the month / year: it is the onset (window start, not counted), as with the full date.
+    # pre_days by hand: 2020-07-15 -> 2021-06-01 = 17+31+30+31+30+31 + 31+28+31+30+31 = 321 (D-19.711)
+    import pandas as pd
+
+    from cartrial.neuro import arr_listing
+
+    csv = "subject_id,onset_date,phenotype,severity\nS1,2020-07-15,myelitis,moderate\n"
+    subjects = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "birth_date": ["1980-01-01"],
+            "diagnosis_date": ["2020-09-01"],
+            "relapse_history": [f'[{{"onset_date": "{history}"}}]'],
+        }
+    )
+    result = derive_relapses(csv, {"S1": date(2021, 6, 1)}, cutoff=date(2022, 6, 1), subjects=subjects)
+    row = arr_listing(result.arr).iloc[0]
+    assert str(row["pre_window_start"])[:10] == "2020-07-15"
+    assert row["pre_attacks"] == 0
+    assert row["pre_days"] == 321
+
+
+def test_an_attack_after_the_latest_possible_onset_is_a_relapse() -> None:
+    # diagnosed 2020-07-10 with a history "2020-07": the onset is no later than 07-10, so an attack on 07-15
+    # is a relapse, counted in a window from the period's first day (07-01; 335 days to 2021-06-01)
+    import pandas as pd
+
+    from cartrial.neuro import arr_listing
+
+    csv = "subject_id,onset_date,phenotype,severity\nS1,2020-07-15,myelitis,moderate\n"
+    subjects = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "birth_date": ["1980-01-01"],
+            "diagnosis_date": ["2020-07-10"],
+            "relapse_history": ['[{"onset_date": "2020-07"}]'],
+        }
+    )
+    result = derive_relapses(csv, {"S1": date(2021, 6, 1)}, cutoff=date(2022, 6, 1), subjects=subjects)
+    row = arr_listing(result.arr).iloc[0]
+    assert str(row["pre_window_start"])[:10] == "2020-07-01"
+    assert row["pre_attacks"] == 1
+    assert row["pre_days"] == 335

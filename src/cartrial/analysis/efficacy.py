@@ -34,7 +34,8 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.errors import Problem, StoredValueError
-from cartrial.neuro.tables import history_onsets, unreadable_history_note
+from cartrial.neuro.relapses import OnsetPeriod
+from cartrial.neuro.tables import disease_onset, history_onsets, unreadable_history_note
 
 RESPONDER_TABLES = ("infusions", "edss", "visual_acuity", "osis", "timed_walk")
 """The snapshot tables `derive_responders` reads."""
@@ -289,7 +290,9 @@ def _stored_day(value: Any) -> dt.date | None:
     raise ValueError("not a date")
 
 
-def disease_onset_dates(subjects: pd.DataFrame, notes: list[str] | None = None) -> dict[str, dt.date]:
+def disease_onset_dates(
+    subjects: pd.DataFrame, notes: list[str] | None = None
+) -> dict[str, dt.date | OnsetPeriod]:
     """The disease onset per subject with a diagnosis date (``subjects.diagnosis_date``; a subject without
     one, blank or NaT, is left out): the earlier of that date and the onsets of the subject's
     ``relapse_history`` (attacks before the study, which SDTM MH lists as such; `cartrial.neuro.tables.
@@ -308,7 +311,7 @@ def disease_onset_dates(subjects: pd.DataFrame, notes: list[str] | None = None) 
         if "relapse_history" in subjects.columns
         else [None] * len(subjects)
     )
-    out: dict[str, dt.date] = {}
+    out: dict[str, dt.date | OnsetPeriod] = {}
     problems: list[Problem] = []
     for sid, value, history in zip(
         subjects["subject_id"], subjects["diagnosis_date"], histories, strict=True
@@ -327,7 +330,7 @@ def disease_onset_dates(subjects: pd.DataFrame, notes: list[str] | None = None) 
         read = history_onsets(history)
         if read.unreadable and notes is not None:
             notes.append(unreadable_history_note(str(sid), read.unreadable))
-        out[str(sid)] = min([diagnosed, *read.onsets])
+        out[str(sid)] = disease_onset(diagnosed, read)
     if problems:
         raise StoredValueError(problems)
     return out

@@ -61,6 +61,7 @@ from cartrial.neuro.relapses import (
     Attack,
     FollowUpMethod,
     KmMedianRule,
+    OnsetPeriod,
     RateEstimate,
     RateRatio,
     RateRatioMethod,
@@ -846,7 +847,7 @@ def derive_relapses(
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
     deaths: Mapping[str, date] | None = None,
     ends_of_study: Mapping[str, date | None] | None = None,
-    diagnoses: Mapping[str, date] | None = None,
+    diagnoses: Mapping[str, date | OnsetPeriod] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
     keep_going: bool = False,
@@ -966,9 +967,20 @@ def derive_relapses(
         diagnoses = parse_disease_onsets(text_frame(as_frame(subjects)), onset_problems, history_notes)
         if onset_problems:
             raise InputError(onset_problems.all())
-    diagnosed = {str(k): _day(v) for k, v in (diagnoses or {}).items()}
+    # a partial history onset is a period: its first day, and the latest possible onset (D-19.711)
+    periods = {
+        str(k): (_day(v.first), _day(v.last)) if isinstance(v, OnsetPeriod) else (_day(v), None)
+        for k, v in (diagnoses or {}).items()
+    }
     follow = [
-        SubjectFollowUp(sid, days[sid], last[sid], died=sid in died, diagnosis=diagnosed.get(sid))
+        SubjectFollowUp(
+            sid,
+            days[sid],
+            last[sid],
+            died=sid in died,
+            diagnosis=periods[sid][0] if sid in periods else None,
+            diagnosis_until=periods[sid][1] if sid in periods else None,
+        )
         for sid in sorted(days)
     ]
     attacks = merge_attacks(episodes, options)

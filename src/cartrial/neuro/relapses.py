@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from scipy import stats
 
@@ -227,6 +227,14 @@ def poisson_rate(events: int, patient_years: float, confidence: float = 0.95) ->
     )
 
 
+class OnsetPeriod(NamedTuple):
+    """A disease onset known to a period: the earliest and the latest possible day (a partial
+    ``relapse_history`` onset, D-19.711)."""
+
+    first: date
+    last: date
+
+
 @dataclass(frozen=True)
 class SubjectFollowUp:
     """What the ARR needs per subject: infusion date (day 0) and last assessment (end of follow-up).
@@ -243,6 +251,9 @@ class SubjectFollowUp:
     diagnosis: date | None = None
     """The date of the diagnosis (None: not recorded): the pre-infusion window starts no earlier than the
     disease — the earlier of this date and the first attack onset (D-19.708)."""
+    diagnosis_until: date | None = None
+    """The latest possible disease onset when `diagnosis` is the first day of a partial history onset's
+    period (None: `diagnosis` is exact): the first attack up to it is the onset (D-19.711)."""
 
 
 @dataclass(frozen=True)
@@ -369,6 +380,11 @@ def annualised_relapse_rates(
             # event, not a relapse (D-19.708)
             earlier = [a.onset for a in own if a.onset < fu.infusion]
             disease = min([fu.diagnosis, *earlier])
+            latest = fu.diagnosis_until or fu.diagnosis
+            if earlier and fu.diagnosis <= min(earlier) <= latest:
+                # a partial history onset (e.g. "2020-07") whose period holds the first recorded attack:
+                # that attack is the onset recorded to the month or year (D-19.711)
+                disease = min(earlier)
             if disease >= fixed_start:
                 # never after the infusion: a diagnosis after it (no earlier attack) leaves no pre-time
                 start, from_onset = min(disease, fu.infusion), True
@@ -936,6 +952,7 @@ __all__ = [
     "FollowUpMethod",
     "KaplanMeierRow",
     "MergeAnchor",
+    "OnsetPeriod",
     "Phenotype",
     "PreWindowStart",
     "RateEstimate",

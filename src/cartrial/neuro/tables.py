@@ -10,6 +10,7 @@ Forms and columns: ``docs/templates/neuro.md``.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -49,7 +50,7 @@ from cartrial.neuro.edss_scale import (
     kurtzke_walking_step,
 )
 from cartrial.neuro.osis import OSIS_MAX
-from cartrial.neuro.relapses import Adjudication, Phenotype, RelapseEpisode, Severity
+from cartrial.neuro.relapses import Adjudication, OnsetPeriod, Phenotype, RelapseEpisode, Severity
 from cartrial.neuro.visual_acuity import (
     ALLOWED_TEXT,
     Notation,
@@ -605,13 +606,23 @@ _UNKNOWN_PART = {"", "UN", "UNK", "NK", "XX", "X", "--", "-"}
 
 
 def partial_onset(text: str) -> date:
-    """An onset date that may be partial (SDTM MH exports "2019-07", "2019", "2019-07-UN") as the first day
-    of its period: 2019-07 → 2019-07-01, 2019 → 2019-01-01 — the earliest possible onset, so the
-    pre-infusion window is the longer one (D-19.711). A time after the date is ignored. `ValueError` (without
-    the value) when it is no (partial) date.
+    """The first day of `onset_period` (D-19.711).
 
     >>> partial_onset("2019-07-UN"), partial_onset("2019")
     (datetime.date(2019, 7, 1), datetime.date(2019, 1, 1))
+    """
+    return onset_period(text)[0]
+
+
+def onset_period(text: str) -> tuple[date, date]:
+    """The period (first and last day) of an onset date that may be partial (SDTM MH exports "2019-07",
+    "2019", "2019-07-UN"): 2019-07 → 2019-07-01..2019-07-31, 2019 → 2019-01-01..2019-12-31, a full date its
+    own day. The first day is the earliest possible onset; an attack recorded inside the period may be that
+    onset itself (D-19.711). A time after the date is ignored. `ValueError` (without the value) when it is no
+    (partial) date.
+
+    >>> [str(d) for d in onset_period("2020-02-UN") + onset_period("2019")]
+    ['2020-02-01', '2020-02-29', '2019-01-01', '2019-12-31']
     """
     day_text = text.strip().split("T")[0].split(" ")[0]
     parts = day_text.split("-")
@@ -623,14 +634,16 @@ def partial_onset(text: str) -> date:
     if len(parts) > 3 or month in _UNKNOWN_PART:
         if len(parts) > 3 and not all(p.upper() in _UNKNOWN_PART or p.isdigit() for p in parts[1:]):
             raise ValueError("not a date")
-        return date(year, 1, 1)  # the month unknown: the year's first day
+        return date(year, 1, 1), date(year, 12, 31)  # the month unknown: the whole year
     if not re.fullmatch(r"\d{2}", month) or not 1 <= int(month) <= 12:
         raise ValueError("not a date")
     if day in _UNKNOWN_PART:
-        return date(year, int(month), 1)
+        last = calendar.monthrange(year, int(month))[1]
+        return date(year, int(month), 1), date(year, int(month), last)
     if not re.fullmatch(r"\d{2}", day):
         raise ValueError("not a date")
-    return date(year, int(month), int(day))  # ValueError for a day not in the month
+    full = date(year, int(month), int(day))  # ValueError for a day not in the month
+    return full, full
 
 
 class HistoryOnsets(NamedTuple):
@@ -638,6 +651,8 @@ class HistoryOnsets(NamedTuple):
 
     onsets: list[date]
     unreadable: int
+    latest: date | None = None
+    """The latest possible onset: the earliest last day of the onsets' periods (a partial onset's period)."""
 
 
 def history_onsets(value: Any) -> HistoryOnsets:
@@ -648,7 +663,7 @@ def history_onsets(value: Any) -> HistoryOnsets:
     never the value): never an error, the history is auxiliary to the diagnosis date.
 
     >>> history_onsets('[{"onset_date": "2019-07", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
-    HistoryOnsets(onsets=[datetime.date(2019, 7, 1)], unreadable=0)
+    HistoryOnsets(onsets=[datetime.date(2019, 7, 1)], unreadable=0, latest=datetime.date(2019, 7, 31))
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return HistoryOnsets([], 0)
@@ -663,6 +678,7 @@ def history_onsets(value: Any) -> HistoryOnsets:
     if not isinstance(items, list):
         return HistoryOnsets([], 1)
     out: list[date] = []
+    ends: list[date] = []
     unreadable = 0
     for item in items:
         if not isinstance(item, dict):
@@ -673,12 +689,29 @@ def history_onsets(value: Any) -> HistoryOnsets:
             continue
         if isinstance(onset, date):
             out.append(onset)
+            ends.append(onset)
             continue
         try:
-            out.append(partial_onset(str(onset)))
+            first, last = onset_period(str(onset))
         except ValueError:
             unreadable += 1
-    return HistoryOnsets(out, unreadable)
+            continue
+        out.append(first)
+        ends.append(last)
+    return HistoryOnsets(out, unreadable, min(ends) if ends else None)
+
+
+def disease_onset(diagnosed: date, read: HistoryOnsets) -> date | OnsetPeriod:
+    """The disease onset from a diagnosis date and the subject's history: the earliest possible onset, as an
+    `OnsetPeriod` up to the latest possible one (the diagnosis, or a history period's last day) when a
+    partial history onset leaves it uncertain, so that an attack recorded inside it is that onset (D-19.711).
+
+    >>> disease_onset(date(2020, 9, 1), history_onsets('[{"onset_date": "2020-07"}]'))
+    OnsetPeriod(first=datetime.date(2020, 7, 1), last=datetime.date(2020, 7, 31))
+    """
+    first = min([diagnosed, *read.onsets])
+    last = min([diagnosed] + ([read.latest] if read.latest is not None else []))
+    return first if last == first else OnsetPeriod(first, last)
 
 
 UNREADABLE_HISTORY_NOTE = (
@@ -697,7 +730,7 @@ def unreadable_history_note(subject: str, n: int) -> str:
 
 def parse_disease_onsets(
     frame: pd.DataFrame, problems: RowProblems, notes: list[str] | None = None
-) -> dict[str, date]:
+) -> dict[str, date | OnsetPeriod]:
     """The disease onset per subject of a subjects form who has a ``diagnosis_date``: the earlier of that date
     and the onsets of the subject's ``relapse_history`` (attacks before the study, which SDTM MH lists too):
     the pre-infusion ARR window starts no earlier than it (D-19.708). A subject without a diagnosis date is
@@ -717,14 +750,14 @@ def parse_disease_onsets(
     histories = (
         frame["relapse_history"].tolist() if "relapse_history" in frame.columns else [None] * len(frame)
     )
-    out: dict[str, date] = {}
+    out: dict[str, date | OnsetPeriod] = {}
     for sid, moment, history in zip(subject, diagnosed, histories, strict=True):
         if not sid or moment is None:
             continue  # the history is read only with a diagnosis date (D-19.711)
         read = history_onsets(history)
         if read.unreadable and notes is not None:
             notes.append(unreadable_history_note(str(sid), read.unreadable))
-        out[str(sid)] = min([moment.date(), *read.onsets])
+        out[str(sid)] = disease_onset(moment.date(), read)
     return out
 
 
@@ -791,7 +824,9 @@ __all__ = [
     "OsisTable",
     "TimedWalkTable",
     "check_chronology",
+    "disease_onset",
     "history_onsets",
+    "onset_period",
     "parse_birth_dates",
     "parse_disease_onsets",
     "parse_edss_table",
