@@ -212,3 +212,27 @@ def test_a_timed_lab_on_the_day_of_an_untimed_infusion_is_pre_dose() -> None:
     # 09:00 that day is pre-dose; the next day it is not (D-19.710)
     labs = ["2021-06-01T09:00:00Z", "2021-06-02T09:00:00Z"]
     assert _pre(labs, "2021-06-01", "", "infusion") == [True, False]
+
+
+def test_a_naive_lab_time_after_an_offset_one_is_utc() -> None:
+    # review 3 of D-19.710: a time without an offset is UTC (`utc_moment`), whatever the row before; pandas'
+    # ISO 8601 reader gave '2021-06-01T10:00' the +08:00 of the row before (02:00Z, before a 05:00Z infusion)
+    labs = ["2021-06-01T10:00:00+08:00", "2021-06-01T10:00:00", "2021-06-01T04:00:00-05:00"]
+    # 02:00Z pre-dose; 10:00Z after the 05:00Z infusion; 09:00Z after it
+    assert _pre(labs, "2021-06-01T05:00:00Z", "", "infusion") == [True, False, False]
+
+
+def test_iso_instants_reads_each_text_with_its_own_offset() -> None:
+    from cartrial.columns import iso_instants
+
+    texts = pd.Series(
+        ["2021-06-01T03:00+08:00", "2021-06-01T03:00", "2021-06-01", "x", "20210601T030000-0100"]
+    )
+    got = iso_instants(texts)
+    assert [str(t) for t in got[[0, 1, 2, 4]]] == [
+        "2021-05-31 19:00:00+00:00",
+        "2021-06-01 03:00:00+00:00",  # naive: UTC, as `utc_moment` (not the +08:00 of the row before)
+        "2021-06-01 00:00:00+00:00",
+        "2021-06-01 04:00:00+00:00",
+    ]
+    assert pd.isna(got[3])

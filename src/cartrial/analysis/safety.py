@@ -320,7 +320,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     ([True, True, False, False], [True, True, True, True])
     """
     from cartrial.analysis.populations import treatment_start_days
-    from cartrial.columns import TIME_ZONE_COLUMN, utc_moment
+    from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, utc_moment
 
     start = treatment_start_days(tables, rule)
     infusions = tables["infusions"]
@@ -337,7 +337,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     # vectorised (review 2 of D-19.710: 7 s per million labs row by row): the instants parsed at once (a
     # text pandas' ISO 8601 reader refuses, e.g. an ISO week date, by `utc_moment`, the one reader, which
     # raises for no date), each on its site's calendar
-    when = pd.to_datetime(texts, utc=True, format="ISO8601", errors="coerce")
+    when = iso_instants(texts)  # a text without an offset is UTC, whatever the row before it
     for row in np.flatnonzero(when.isna().to_numpy()):
         when.iat[row] = pd.Timestamp(utc_moment(texts.iat[row]))
     day = _typed_site_days(when, sids.map(zones).fillna(""))

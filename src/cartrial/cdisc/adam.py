@@ -36,6 +36,7 @@ from cartrial.cdisc.common import (
     subject_zones,
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
+from cartrial.columns import iso_instants
 from cartrial.errors import InternalError
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
@@ -353,7 +354,7 @@ def build_adlb(
         base_grade = pd.Series(
             pd.to_numeric(lookup.reindex(keys), errors="coerce").to_numpy(dtype=float), index=graded.index
         )
-    when = pd.to_datetime(graded["collected_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
+    when = iso_instants(graded["collected_at"])  # a text without an offset is UTC (review 3 of D-19.710)
     day = site_days(when, sid.map(subject_zones(analysis)))  # on the site's calendar (D-19.607)
     trtsdt = usubjid.map(pd.Series(pd.to_datetime(subjects["TRTSDT"], errors="coerce"), index=subjects.index))
     grade = graded["grade"].astype(int)
