@@ -299,7 +299,8 @@ def disease_onset_dates(
     history_onsets`), the start the pre-infusion ARR window never precedes (D-19.708). A stored value that is
     no date is a `StoredValueError` naming the subject and the field, never the value (D-12.2). The history
     is read only with a diagnosis date; a partial onset is a period (an `OnsetPeriod` up to the latest
-    possible onset, `cartrial.neuro.tables.disease_onset`), an unreadable entry is skipped with a note in `notes` naming the subject and the field (D-19.711).
+    possible onset, `cartrial.neuro.tables.disease_onset`), an unreadable entry is skipped with a note in
+    `notes` naming the subject and the field (D-19.711).
 
     >>> disease_onset_dates(pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": ["2020-10-01", None]}))
     {'A': datetime.date(2020, 10, 1)}

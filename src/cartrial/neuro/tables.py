@@ -658,8 +658,8 @@ class HistoryOnsets(NamedTuple):
 def history_onsets(value: Any) -> HistoryOnsets:
     """The onset dates of a subject's ``relapse_history`` (a JSON list, or the list itself, of attacks with an
     ``onset_date``; blank: none; an attack without a date is skipped). A partial onset is the first day of its
-    period (`onset_period`; ``latest``: the earliest period end, D-19.711). An entry that cannot be read (not JSON, not a list, an onset that is
-    no date) is skipped and counted in ``unreadable`` (the caller notes it, naming the subject and the field,
+    period (`onset_period`; ``latest``: the earliest period end, D-19.711). An entry that cannot be read
+    (not JSON, not a list, an onset that is no date) is skipped and counted in ``unreadable`` (the caller notes it, naming the subject and the field,
     never the value): never an error, the history is auxiliary to the diagnosis date.
 
     >>> history_onsets('[{"onset_date": "2019-07", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
@@ -735,8 +735,8 @@ def parse_disease_onsets(
     and the onsets of the subject's ``relapse_history`` (attacks before the study, which SDTM MH lists too):
     the pre-infusion ARR window starts no earlier than it (D-19.708). A subject without a diagnosis date is
     left out (its window is not shortened) and its history is not read. A partial history onset is a period
-    (`disease_onset`: an `OnsetPeriod` up to the latest possible onset); an unreadable entry is skipped and noted in `notes` (subject and field, no value;
-    D-19.711).
+    (`disease_onset`: an `OnsetPeriod` up to the latest possible onset); an unreadable entry is skipped and
+    noted in `notes` (subject and field, no value; D-19.711).
 
     >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "diagnosis_date": ["2020-10-01", ""],
     ...                      "relapse_history": ['[{"onset_date": "2020-08-20"}]', ""]})
