@@ -659,8 +659,9 @@ def history_onsets(value: Any) -> HistoryOnsets:
     """The onset dates of a subject's ``relapse_history`` (a JSON list, or the list itself, of attacks with an
     ``onset_date``; blank: none; an attack without a date is skipped). A partial onset is the first day of its
     period (`onset_period`; ``latest``: the earliest period end, D-19.711). An entry that cannot be read
-    (not JSON, not a list, an onset that is no date) is skipped and counted in ``unreadable`` (the caller notes it, naming the subject and the field,
-    never the value): never an error, the history is auxiliary to the diagnosis date.
+    (not JSON, not a list, an onset that is no date) is skipped and counted in ``unreadable`` (the caller
+    notes it, naming the subject and the field, never the value): never an error, the history is auxiliary
+    to the diagnosis date.
 
     >>> history_onsets('[{"onset_date": "2019-07", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
     HistoryOnsets(onsets=[datetime.date(2019, 7, 1)], unreadable=0, latest=datetime.date(2019, 7, 31))
