@@ -173,7 +173,7 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     opts = analysis_spec(protocol).options
     # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
     crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
-    labs = safety.graded_labs(tables, opts.ctcae_version)
+    labs = safety.graded_labs(tables, opts.ctcae_version, opts.treatment_emergent_start)
     evaluation = evaluate_dlts(
         tables, protocol, cutoff, ctcae_version=opts.ctcae_version, crs=crs, icans=icans, labs=labs
     )
@@ -204,7 +204,12 @@ def safety_derivations(
             tables, populations, opts.treatment_emergent_start, levels, opts.teae_expected_cytopenias
         ),
         "lab_datasets": lambda: lab_datasets(
-            tables, populations, opts.ctcae_version, study.labs, study.membership
+            tables,
+            populations,
+            opts.ctcae_version,
+            study.labs,
+            study.membership,
+            opts.treatment_emergent_start,
         ),
     }
 

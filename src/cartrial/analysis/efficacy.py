@@ -33,6 +33,9 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.errors import Problem, StoredValueError
+from cartrial.neuro.relapses import OnsetPeriod
+from cartrial.neuro.tables import disease_onset, history_onsets, unreadable_history_note
 
 RESPONDER_TABLES = ("infusions", "edss", "visual_acuity", "osis", "timed_walk")
 """The snapshot tables `derive_responders` reads."""
@@ -265,6 +268,75 @@ def osis_dataset(
     }
 
 
+def _stored_day(value: Any) -> dt.date | None:
+    """A stored date cell as a date (None when blank or NaT); `ValueError` (without the value) otherwise."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if len(text) >= 10:
+            try:
+                return dt.date.fromisoformat(text[:10])
+            except ValueError:
+                pass
+    raise ValueError("not a date")
+
+
+def disease_onset_dates(
+    subjects: pd.DataFrame, notes: list[str] | None = None
+) -> dict[str, dt.date | OnsetPeriod]:
+    """The disease onset per subject with a diagnosis date (``subjects.diagnosis_date``; a subject without
+    one, blank or NaT, is left out): the earlier of that date and the onsets of the subject's
+    ``relapse_history`` (attacks before the study, which SDTM MH lists as such; `cartrial.neuro.tables.
+    history_onsets`), the start the pre-infusion ARR window never precedes (D-19.708). A stored value that is
+    no date is a `StoredValueError` naming the subject and the field, never the value (D-12.2). The history
+    is read only with a diagnosis date; a partial onset is a period (an `OnsetPeriod` up to the latest
+    possible onset, `cartrial.neuro.tables.disease_onset`), an unreadable entry is skipped with a note in
+    `notes` naming the subject and the field (D-19.711).
+
+    >>> disease_onset_dates(pd.DataFrame({"subject_id": ["A", "B"], "diagnosis_date": ["2020-10-01", None]}))
+    {'A': datetime.date(2020, 10, 1)}
+    """
+    if "diagnosis_date" not in subjects.columns:
+        return {}
+    histories = (
+        subjects["relapse_history"].tolist()
+        if "relapse_history" in subjects.columns
+        else [None] * len(subjects)
+    )
+    out: dict[str, dt.date | OnsetPeriod] = {}
+    problems: list[Problem] = []
+    for sid, value, history in zip(
+        subjects["subject_id"], subjects["diagnosis_date"], histories, strict=True
+    ):
+        try:
+            diagnosed = _stored_day(value)
+        except ValueError:
+            problems.append(
+                Problem(
+                    "not a date", record=f"subject {sid}", field="diagnosis_date", allowed="a date YYYY-MM-DD"
+                )
+            )
+            continue
+        if diagnosed is None:
+            continue  # the history is read only with a diagnosis date (D-19.711)
+        read = history_onsets(history)
+        if read.unreadable and notes is not None:
+            notes.append(unreadable_history_note(str(sid), read.unreadable))
+        out[str(sid)] = disease_onset(diagnosed, read)
+    if problems:
+        raise StoredValueError(problems)
+    return out
+
+
 def relapse_datasets(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -304,6 +376,7 @@ def relapse_datasets(
         else last_contact(tables, safety_ids, cutoff)
     )
     given = {name: _restrict(tables[name], safety_ids) for name in ("relapses", "infusions", "subjects")}
+    history_notes: list[str] = []  # skipped relapse_history entries (D-19.711)
     with stored_rows(given):  # a refused record named by its id (D-19.542)
         result = derive_relapses(
             given["relapses"],
@@ -319,6 +392,8 @@ def relapse_datasets(
             # a relapse extends the follow-up to its onset (D-19.587), never past the end of study: its
             # date, or for an end stored undated (before D-19.92) the last contact, which is then that end
             ends_of_study={sid: day for sid, day in study_ends(ends).items() if sid in safety_ids},
+            # the pre-infusion window starts no earlier than the disease onset (D-19.708)
+            diagnoses=disease_onset_dates(given["subjects"], history_notes),
             source="relapses",
         )
     by_subject = result.table.copy()
@@ -369,8 +444,13 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses", "infusions", "edss"),
-            # the subjects a reported relapse followed past the last contact, and that bias (D-19.587)
-            notes=tuple(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
+            # the subjects a reported relapse followed past the last contact, and that bias (D-19.587); the
+            # subjects whose pre-infusion window starts at disease onset (D-19.708)
+            notes=(
+                *(note for note in result.notes if note.startswith(EXTENDED_NOTE_PREFIX)),
+                *result.arr.notes,
+                *history_notes,
+            ),
         ),
         "relapse_rates": Dataset(
             "relapse_rates",
@@ -379,7 +459,7 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses_by_subject",),
-            notes=(RATE_CI_METHOD,),
+            notes=(RATE_CI_METHOD, *result.arr.notes, *history_notes),
         ),
         "relapse_free_km": Dataset(
             "relapse_free_km",

@@ -233,6 +233,29 @@ def lymphodepletion_starts(lymphodepletion: pd.DataFrame | None) -> dict[str, dt
     return out
 
 
+def treatment_start_days(
+    tables: Mapping[str, pd.DataFrame], rule: Any = "lymphodepletion"
+) -> dict[str, dt.date]:
+    """The day the treatment-emergent period starts per subject, by the study's
+    ``analysis.options.treatment_emergent_start`` `rule`: the infusion day (`infusion_dates`), or the first
+    lymphodepletion dose when earlier (rule ``lymphodepletion``; also for a subject lymphodepleted but not
+    infused). The one start the adverse events (treatment-emergent) and the labs (baseline, on treatment)
+    read (D-19.710).
+
+    >>> t = {"infusions": pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-06-01T08:00:00Z"]}),
+    ...      "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": ["2021-05-28"]})}
+    >>> treatment_start_days(t), treatment_start_days(t, "infusion")
+    ({'A': datetime.date(2021, 5, 28)}, {'A': datetime.date(2021, 6, 1)})
+    """
+    start = dict(infusion_dates(tables["infusions"]))
+    if str(getattr(rule, "value", rule)) == "infusion":
+        return start
+    for sid, day in lymphodepletion_starts(tables.get("lymphodepletion")).items():
+        if sid not in start or day < start[sid]:
+            start[sid] = day
+    return start
+
+
 def protocol_levels(protocol: Any) -> tuple[int, ...]:
     """The protocol's dose levels (numbers), each a group of every by-dose-level table, with n = 0 while
     nobody has received it (D-19.108); () for a protocol-like object without dose levels."""
@@ -612,4 +635,5 @@ __all__ = [
     "infusion_dates",
     "last_contact",
     "lymphodepletion_starts",
+    "treatment_start_days",
 ]

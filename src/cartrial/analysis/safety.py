@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.analysis.model import stored_rows
@@ -210,6 +211,7 @@ LAB_COLUMNS = [
     "analyte",
     "collected_at",
     "collected_before_infusion",
+    "pre_treatment",
     "study_day",
     "value_canonical",
     "canonical_unit",
@@ -227,15 +229,32 @@ def _haematology(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.DataFrame, list
     return _known(labs[labs["analyte"].isin(names)].reset_index(drop=True), _infused(tables), "labs")
 
 
-def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") -> Graded:
+def graded_labs(
+    tables: Mapping[str, pd.DataFrame],
+    ctcae_version: str = "5.0",
+    treatment_emergent_start: Any = "lymphodepletion",
+    zones: Mapping[str, str] | None = None,
+) -> Graded:
     """CTCAE grade of every haematology result of the infused subjects (`cartrial.grading.derive_lab_grades`
-    with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``); columns
-    `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's ``lln_canonical``, ``grade_reason``
-    and ``scale``, and grading's ``uln_canonical``: the result's ULN (when the store holds one) in the
-    canonical unit, converted and rounded by the grading engine like the LLN (SDTM LBSTNRHI, D-19.385).
-    Rows left out are named in the notes."""
+    with the infusions, so each row has its ``study_day`` and ``collected_before_infusion``) and
+    ``pre_treatment`` (`pre_treatment`: collected before the treatment-emergent period of the study's
+    `treatment_emergent_start` rule, a baseline value; the one column `lab_shift` and ADaM ADLB read,
+    D-19.710); columns `LAB_COLUMNS` (``rule`` = grading's ``grade_reason``) plus grading's
+    ``lln_canonical``, ``grade_reason`` and ``scale``, and grading's ``uln_canonical``: the result's ULN
+    (when the store holds one) in the canonical unit, converted and rounded by the grading engine like the
+    LLN (SDTM LBSTNRHI, D-19.385).
+    Rows left out are named in the notes. `zones`: subject_id → the IANA zone of the subject's study-day
+    calendar as the analysis decided it (`cartrial.analysis.populations.subject_zones`), for tables that do
+    not carry it (a snapshot's, which `study_tables` has not given the infusions' ``time_zone``): the
+    infusions take it, so study days and ``pre_treatment`` are on the site's calendar as the analysis's
+    and ADT are (D-19.607, D-19.714); None: the infusions' ``time_zone`` column as it is."""
+    from cartrial.columns import TIME_ZONE_COLUMN
     from cartrial.grading import derive_lab_grades
 
+    if zones is not None:
+        infusions = tables["infusions"]
+        named = infusions["subject_id"].astype(str).map(dict(zones)).fillna("")
+        tables = {**tables, "infusions": infusions.assign(**{TIME_ZONE_COLUMN: named.to_numpy(dtype=object)})}
     frame, notes = _haematology(tables)
     with stored_rows({LAB_FORM: frame, "infusions": tables["infusions"]}):  # D-19.542
         result = derive_lab_grades(
@@ -252,11 +271,112 @@ def graded_labs(tables: Mapping[str, pd.DataFrame], ctcae_version: str = "5.0") 
         out["study_day"] = out["study_day"].astype("Int64")
         out["collected_before_infusion"] = out["collected_before_infusion"].astype(bool)
         out["subject_id"] = out["subject_id"].astype(str)
+        out["pre_treatment"] = pre_treatment(out, tables, treatment_emergent_start)
+    else:
+        out["pre_treatment"] = out["pre_treatment"].astype(bool)
     return Graded(
         out,
         tuple(notes + _problem_notes(result, frame, "lab result", LAB_FORM)),
         _metadata(result),
         tuple(refused_rows(result.problems, frame, LAB_FORM)),
+    )
+
+
+PRE_TREATMENT_RULE = (
+    "baseline = last value before the treatment-emergent period (analysis.options.treatment_emergent_start: "
+    "{start}): a value dated before the start day, or on it unless both it and the infusion have a time "
+    "and it was collected at or after the infusion (a value dated on the day of the first dose without a "
+    "time, or on the first lymphodepletion day, which has no time, is pre-dose; D-19.710)"
+)
+"""The rule of `pre_treatment` in words (the `lab_shift` note), by the start's words."""
+START_WORDS = {
+    "lymphodepletion": "the first lymphodepletion dose, the infusion when none",
+    "infusion": "the infusion",
+}
+
+
+def _timed(moment: Any) -> bool:
+    """Whether an instant carries a time: anything but exactly 00:00:00Z, what a date typed without a time
+    becomes in the store (`cartrial.columns.typed_site_date`, D-19.618)."""
+    return bool(moment.hour or moment.minute or moment.second or moment.microsecond)
+
+
+def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule: Any) -> pd.Series:
+    """Whether each graded lab (``subject_id``, ``collected_at``) was collected before the treatment-emergent
+    period (D-19.710): the period starts on `cartrial.analysis.populations.treatment_start_days` (the day
+    the adverse events are treatment-emergent from, by the study's `rule`). A value on a day before it is
+    pre-treatment, one on a day after it is not; one on the start day is pre-dose (the usual SAP baseline:
+    the last value on or before the first dose date, labs drawn before dosing; ADaMIG v1.3 ABLFL and
+    ONTRTFL follow the SAP's definition) unless both it and the subject's infusion on that day have a
+    time and it was collected at or after the infusion (instants compared). The first lymphodepletion dose
+    has a date only (``administered_on``), so on that day only the date is compared. Days are the site's
+    calendar dates (`cartrial.columns.typed_site_date`, the infusions' ``time_zone``; D-19.607, D-19.618).
+
+    >>> t = {"infusions": pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-06-01T08:00:00Z"]}),
+    ...      "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": ["2021-05-28"]})}
+    >>> g = pd.DataFrame({"subject_id": ["A"] * 4, "collected_at": ["2021-05-27T07:00:00Z", "2021-05-28",
+    ...                   "2021-05-31", "2021-06-01T07:00:00Z"]})
+    >>> pre_treatment(g, t, "lymphodepletion").tolist(), pre_treatment(g, t, "infusion").tolist()
+    ([True, True, False, False], [True, True, True, True])
+    """
+    from cartrial.analysis.populations import treatment_start_days
+    from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, utc_moment
+
+    start = treatment_start_days(tables, rule)
+    infusions = tables["infusions"]
+    zones: dict[str, str] = {}
+    infused: dict[str, Any] = {}
+    for i, sid in enumerate(infusions["subject_id"].astype(str)):
+        named = str(infusions[TIME_ZONE_COLUMN].iat[i]) if TIME_ZONE_COLUMN in infusions.columns else ""
+        zones[sid] = "" if named in ("", "nan", "None") else named
+        text = str(infusions["infused_at"].iat[i]).strip()
+        if text and text not in ("nan", "None"):
+            infused[sid] = utc_moment(text)
+    sids = graded["subject_id"].astype(str).reset_index(drop=True)
+    texts = graded["collected_at"].astype(str).str.strip().reset_index(drop=True)
+    # vectorised (review 2 of D-19.710: 7 s per million labs row by row): the instants parsed at once (a
+    # text pandas' ISO 8601 reader refuses, e.g. an ISO week date, by `utc_moment`, the one reader, which
+    # raises for no date), each on its site's calendar
+    when = iso_instants(texts)  # a text without an offset is UTC, whatever the row before it
+    for row in np.flatnonzero(when.isna().to_numpy()):
+        when.iat[row] = pd.Timestamp(utc_moment(texts.iat[row]))
+    day = _typed_site_days(when, sids.map(zones).fillna(""))
+    starts = pd.Series(pd.to_datetime(list(start.values())), index=list(start.keys()), dtype="datetime64[ns]")
+    first = starts[~starts.index.duplicated()].reindex(sids).reset_index(drop=True)
+    infusions_at = pd.Series(
+        pd.to_datetime(list(infused.values()), utc=True),
+        index=list(infused.keys()),
+        dtype="datetime64[ns, UTC]",
+    )
+    infusion = infusions_at.reindex(sids).reset_index(drop=True)
+    infusion_day = _typed_site_days(infusion, sids.map(zones).fillna(""))
+    timed = (when != when.dt.normalize()).to_numpy(dtype=bool)
+    infusion_timed = (infusion.notna() & (infusion != infusion.dt.normalize())).to_numpy(dtype=bool)
+    # on the start day a lab is pre-dose unless both it and the subject's infusion that day are timed and it
+    # was collected at or after the infusion (instants compared)
+    after_infusion = (
+        infusion_timed
+        & timed
+        & (infusion_day == first).to_numpy(dtype=bool)
+        & (when >= infusion).to_numpy(dtype=bool)
+    )
+    before = (day < first).to_numpy(dtype=bool)
+    on_start = (day == first).to_numpy(dtype=bool)
+    flags = before | (on_start & ~after_infusion)
+    return pd.Series(flags, index=graded.index, dtype=bool)
+
+
+def _typed_site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
+    """`cartrial.columns.typed_site_date` of many UTC instants (naive datetime64 days; NaT stays): an
+    instant at exactly 00:00:00Z (a date typed without a time) is its UTC date, any other its date on the
+    site's clock (`cartrial.analysis.populations.site_days`; '' zone: UTC)."""
+    from cartrial.analysis.populations import site_days
+
+    untimed = (when == when.dt.normalize()).to_numpy(dtype=bool)
+    utc_days = when.dt.tz_localize(None).dt.normalize()
+    local = site_days(when, zones)
+    return pd.Series(np.where(untimed, utc_days.to_numpy(), local.to_numpy()), index=when.index).astype(
+        "datetime64[ns]"
     )
 
 
@@ -507,5 +627,6 @@ __all__ = [
     "is_method_note",
     "lab_grades",
     "method_notes",
+    "pre_treatment",
     "refused_rows",
 ]

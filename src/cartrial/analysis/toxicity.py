@@ -25,8 +25,8 @@ from cartrial.analysis.populations import (
     ENROLLED,
     SAFETY,
     dose_levels,
-    infusion_dates,
     lymphodepletion_starts,
+    treatment_start_days,
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
@@ -35,13 +35,38 @@ from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
 
-RELATED = ("possible", "probable", "definite")
+NOT_RELATED = ("unrelated", "unlikely")
+"""The investigator's assessments that make an adverse event not related; any other — possible, probable,
+definite or a relatedness not recorded (blank) — counts as related in the related-TEAE count: the
+conservative convention of safety analysis plans (D-19.707)."""
+
+IMPUTED_RELATED_NOTE = "{events} in {subjects} had no relatedness recorded; counted as related (D-19.707)"
+
+
+def related_flag(relatedness: pd.Series) -> pd.Series:
+    """True where an adverse event counts as related: its relatedness is not `NOT_RELATED` (a blank one
+    counts as related, D-19.707).
+
+    >>> related_flag(pd.Series(["possible", "unlikely", None, "", "Unrelated"])).tolist()
+    [True, False, True, True, False]
+    """
+    text = relatedness.astype("string").fillna("").str.strip().str.lower()
+    return ~text.isin(NOT_RELATED)
+
 
 TREATMENT_EMERGENT_TEXT = {
     "lymphodepletion": "onset on or after the first lymphodepletion dose (infusion day without one)",
     "infusion": "onset on or after the infusion day",
 }
 """The treatment-emergence rule in words, per `cartrial.protocol.TreatmentEmergentStart` value."""
+
+
+def treatment_emergent_rule(analysis: Any) -> str:
+    """The `TreatmentEmergentStart` value an `Analysis` was derived with (its ``treatment_emergent`` option
+    in words, `TREATMENT_EMERGENT_TEXT`); ``lymphodepletion``, the default, when it carries none: what a
+    renderer grading the labs again hands `safety.graded_labs` (D-19.710)."""
+    words = dict(getattr(analysis, "options", {}) or {}).get("treatment_emergent")
+    return next((k for k, v in TREATMENT_EMERGENT_TEXT.items() if v == words), "lymphodepletion")
 
 
 THERAPIES_NOT_RECORDED = (
@@ -300,16 +325,9 @@ def crs_icans_datasets(
 
 
 def _teae_start(tables: Mapping[str, pd.DataFrame], from_: str = "lymphodepletion") -> dict[str, dt.date]:
-    """The day from which a subject's adverse events are treatment-emergent: the infusion day, or the first
-    lymphodepletion dose when earlier (rule ``lymphodepletion``; also for a subject lymphodepleted but not
-    infused)."""
-    start = dict(infusion_dates(tables["infusions"]))
-    if str(getattr(from_, "value", from_)) == "infusion":
-        return start
-    for sid, day in lymphodepletion_starts(tables["lymphodepletion"]).items():
-        if sid not in start or day < start[sid]:
-            start[sid] = day
-    return start
+    """The day from which a subject's adverse events are treatment-emergent
+    (`cartrial.analysis.populations.treatment_start_days`, the start the labs' baseline reads too)."""
+    return treatment_start_days(tables, from_)
 
 
 NOT_INFUSED_AE_COLUMNS = {
@@ -452,12 +470,24 @@ def adverse_event_datasets(
     )
     ae["grade_int"] = pd.to_numeric(ae["grade"], errors="coerce").astype("Int64")
     ae["serious_flag"] = ae["serious"].str.lower().eq("true")
-    ae["related_flag"] = ae["relatedness"].str.lower().isin(RELATED)
+    ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
     ae["expected_flag"] = ae["term"].astype(str).str.strip().str.lower().isin(EXPECTED_TERMS[expected])
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
     teae_groups = group_by_subject(teae)
+    # the TEAEs whose relatedness was not recorded, counted as related (D-19.707)
+    unassessed = teae[teae["relatedness"].astype("string").fillna("").str.strip().eq("")]
+    imputed_related = (
+        (
+            IMPUTED_RELATED_NOTE.format(
+                events=count(len(unassessed), "TEAE"),
+                subjects=count(unassessed["subject_id"].nunique(), "subject"),
+            ),
+        )
+        if len(unassessed)
+        else ()
+    )
     rows = []
     for sid in safety_ids:
         own = rows_of(teae_groups, teae, sid)
@@ -490,7 +520,7 @@ def adverse_event_datasets(
         "teae_grade_ge3_unexpected": f"TEAE grade >= 3 other than {EXPECTED_TEXT[expected]}, expected after "
         "lymphodepletion",
         "serious_teae": "serious TEAE",
-        "related_teae": "TEAE possibly, probably or definitely related",
+        "related_teae": "TEAE possibly, probably or definitely related (relatedness not recorded: related)",
         "infection": "infection (AE category 'infection')",
         "infection_grade_ge3": "infection grade >= 3",
     }
@@ -569,6 +599,7 @@ def adverse_event_datasets(
             SAFETY,
             "cartrial.analysis.summaries.incidence",
             ("teae_by_subject",),
+            notes=imputed_related,
         ),
         "teae_by_term": Dataset(
             "teae_by_term",
@@ -854,8 +885,12 @@ def lab_datasets(
     ctcae_version: str = "5.0",
     graded_labs: safety.Graded | None = None,
     membership: pd.DataFrame | None = None,
+    treatment_emergent_start: Any = "lymphodepletion",
 ) -> dict[str, Dataset]:
-    """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`.
+    """`lab_shift` (CTCAE haematology worst post-baseline grade and shift from baseline) and `icaht`. The
+    baseline is the last value before the treatment-emergent period of the study's
+    `treatment_emergent_start` rule, the graded labs' ``pre_treatment`` (`safety.pre_treatment`), the
+    column ADaM ADLB's ABLFL and ONTRTFL read too (D-19.710).
 
     With `membership` (the `populations` dataset: ``follow_up_days``, ``study_status``, ``died``), a subject
     on study and alive who has not been followed to day 30 at the cut-off has its early ICAHT and T-ICAHT
@@ -864,14 +899,15 @@ def lab_datasets(
     grades pending, with the grade already reached as a lower bound (`late_icaht_pending`, D-19.230)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
-    labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version)
+    rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
+    labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version, rule)
     graded = labs.table
     own = graded[graded["subject_id"].isin(set(safety_ids))]
     keys = ["subject_id", "analyte"]
     if len(own):
         grouped = own.groupby(keys, sort=True)
-        before = own[own["collected_before_infusion"]].groupby(keys, sort=True)["grade"].last()
-        after = own[~own["collected_before_infusion"]].groupby(keys, sort=True)["grade"]
+        before = own[own["pre_treatment"]].groupby(keys, sort=True)["grade"].last()
+        after = own[~own["pre_treatment"]].groupby(keys, sort=True)["grade"]
         table = pd.DataFrame({"term": grouped["term"].first().astype(str)})
         table["baseline_grade"] = before.reindex(table.index)
         table["worst_post_grade"] = after.max().reindex(table.index)
@@ -919,13 +955,13 @@ def lab_datasets(
     return {
         "lab_shift": Dataset(
             "lab_shift",
-            "CTCAE v5.0 haematology: baseline grade, worst post-infusion grade and shift",
+            "CTCAE v5.0 haematology: baseline grade, worst post-baseline grade and shift",
             shift,
             SAFETY,
             "cartrial.grading.derive_lab_grades (via cartrial.analysis.safety)",
-            ("labs", "infusions"),
+            ("labs", "infusions", "lymphodepletion"),
             notes=(
-                "baseline = last value before the infusion time",
+                safety.PRE_TREATMENT_RULE.format(start=safety.START_WORDS[rule]),
                 *safety.method_notes(labs.metadata),
                 *labs.notes,
             ),

@@ -36,6 +36,7 @@ from cartrial.cdisc.common import (
     subject_zones,
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
+from cartrial.columns import iso_instants
 from cartrial.errors import InternalError
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
@@ -353,7 +354,7 @@ def build_adlb(
         base_grade = pd.Series(
             pd.to_numeric(lookup.reindex(keys), errors="coerce").to_numpy(dtype=float), index=graded.index
         )
-    when = pd.to_datetime(graded["collected_at"].astype(str), utc=True, format="ISO8601", errors="coerce")
+    when = iso_instants(graded["collected_at"])  # a text without an offset is UTC (review 3 of D-19.710)
     day = site_days(when, sid.map(subject_zones(analysis)))  # on the site's calendar (D-19.607)
     trtsdt = usubjid.map(pd.Series(pd.to_datetime(subjects["TRTSDT"], errors="coerce"), index=subjects.index))
     grade = graded["grade"].astype(int)
@@ -374,7 +375,8 @@ def build_adlb(
             "AVAL": graded["value_canonical"].astype(float),
             "ADT": _calendar_dates(day),
             "ADY": study_day_column(day, trtsdt),
-            "ONTRTFL": np.where(graded["collected_before_infusion"].astype(bool), "N", "Y"),
+            # the analysis' one baseline column, the treatment-emergent start's (D-19.710)
+            "ONTRTFL": np.where(graded["pre_treatment"].astype(bool), "N", "Y"),
             "ATOXGR": grade.astype(str),
             "ATOXGRN": grade.astype(float),
             "BTOXGR": btoxgr,
@@ -419,8 +421,14 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     kept = getattr(analysis, "intermediates", {}).get("graded_labs")
     if kept is None:
         from cartrial.analysis import safety
+        from cartrial.analysis.toxicity import treatment_emergent_rule
 
-        kept = safety.graded_labs(snapshot.tables)
+        # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no time_zone
+        kept = safety.graded_labs(
+            snapshot.tables,
+            treatment_emergent_start=treatment_emergent_rule(analysis),
+            zones=subject_zones(analysis),
+        )
     return kept.table
 
 

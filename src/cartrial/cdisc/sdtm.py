@@ -290,8 +290,16 @@ class SdtmContext:
             kept = getattr(self.analysis, "intermediates", {}).get("graded_labs")
             if kept is None:
                 from cartrial.analysis import safety
+                from cartrial.analysis.populations import subject_zones
+                from cartrial.analysis.toxicity import treatment_emergent_rule
 
-                kept = safety.graded_labs(self.snapshot.tables)
+                # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no
+                # time_zone (D-19.714)
+                kept = safety.graded_labs(
+                    self.snapshot.tables,
+                    treatment_emergent_start=treatment_emergent_rule(self.analysis),
+                    zones=subject_zones(self.analysis),
+                )
             self._graded_labs = kept.table
         return self._graded_labs
 

@@ -79,6 +79,7 @@ OPTION_NAMES: dict[str, str] = {
     "merge_window_days": "--merge-window-days",
     "merge_anchor": "--merge-anchor",
     "pre_window_months": "--pre-window-months",
+    "pre_window_start": "--pre-window-start",
     "follow_up_method": "--follow-up-method",
     "reverse_km_events": "--reverse-km-events",
     "km_median": "--km-median",
@@ -621,6 +622,12 @@ def relapses(
         help=f"Pre-treatment ARR window before infusion (allowed: {PRE_WINDOW_MONTHS_MIN} to "
         f"{PRE_WINDOW_MONTHS_MAX} calendar months; default 24).",
     ),
+    pre_window_start: str | None = typer.Option(
+        None,
+        help="Pre-treatment window start: disease_onset (default; no earlier than the --subjects form's "
+        "diagnosis_date, its relapse_history onsets or the first attack, the onset attack not counted) or "
+        "fixed (the whole window). Needs --subjects.",
+    ),
     require_objective_change: bool | None = typer.Option(
         None,
         "--require-objective-change/--no-require-objective-change",
@@ -665,16 +672,33 @@ def relapses(
     Kaplan-Meier relapse-free survival with the reverse-KM median follow-up."""
     from cartrial.neuro.choices import choose
     from cartrial.neuro.derive import EXTENDED_NOTE_PREFIX, derive_relapses, km_frame
-    from cartrial.neuro.relapses import MergeAnchor, RelapseOptions
+    from cartrial.neuro.relapses import MergeAnchor, PreWindowStart, RelapseOptions
     from cartrial.neuro.tables import RELAPSE_COLUMNS, RELAPSE_OPTIONAL
     from cartrial.tabular import csv_text, dumps_json, emit_table, to_json_records, write_atomic
 
+    if pre_window_start is not None and subjects is None:
+        from cartrial.errors import OptionError, Problem
+
+        # the disease onset is read from the --subjects form only: without it every window is the whole
+        # --pre-window-months whichever rule is chosen, so the option would do nothing (D-19.712)
+        raise OptionError(
+            Problem(
+                "--pre-window-start needs --subjects (its diagnosis_date and relapse_history give the "
+                "disease onset); without it every pre-infusion window is the whole --pre-window-months",
+                field="--pre-window-start",
+                value=pre_window_start,
+                allowed="with --subjects",
+            )
+        )
     given: dict[str, Any] = {
         "merge_window_days": merge_window_days,
         "merge_anchor": None if merge_anchor is None else choose(MergeAnchor, merge_anchor, "--merge-anchor"),
         "require_objective_change": require_objective_change,
         "require_adjudicated": require_adjudicated,
         "pre_window_months": pre_window_months,
+        "pre_window_start": None
+        if pre_window_start is None
+        else choose(PreWindowStart, pre_window_start, "--pre-window-start"),
     }
     base = RelapseOptions()
     if protocol is not None:

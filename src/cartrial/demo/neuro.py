@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from rich.table import Table
 
 from cartrial.demo import DemoContext
@@ -96,8 +97,13 @@ def run(ctx: DemoContext) -> None:
     disability = disability_result.table
     save("disability_change.csv", disability)
 
-    # EDSS change baseline -> last visit per subject
-    first_last = edss.table.groupby("subject_id")["edss"].agg(["first", "last"])
+    # EDSS change baseline -> last visit per subject: the disability derivation's baseline (the last visit on
+    # or before day 0, D-19.187) and last visit, never the first visit of the form (D-19.709); the evaluable
+    # subjects (with a baseline) are the denominator of this line and of the worsening line
+    changed = disability.dropna(subset=["baseline_edss", "last_edss"])
+    first_last = pd.DataFrame(
+        {"first": changed["baseline_edss"].astype(float), "last": changed["last_edss"].astype(float)}
+    )
     reduced = int((first_last["last"] < first_last["first"]).sum())
 
     table = Table(title="neuro: CT103A-like example (synthetic)", show_lines=False)
@@ -106,7 +112,7 @@ def run(ctx: DemoContext) -> None:
     table.add_column("definition")
     table.add_row(
         "EDSS",
-        f"reduced in {reduced}/{len(first_last)} (median {first_last['first'].median():.1f} -> "
+        f"reduced in {reduced}/{len(first_last)} evaluable (median {first_last['first'].median():.1f} -> "
         f"{first_last['last'].median():.1f})",
         "Neurostatus-EDSS, default options",
     )
@@ -138,8 +144,8 @@ def run(ctx: DemoContext) -> None:
     )
     table.add_row(
         "EDSS worsening",
-        f"confirmed in {int(disability['worsening_confirmed'].sum())}/{len(disability)}, "
-        f"unconfirmed in {int(disability['worsening_unconfirmed'].sum())}",
+        f"confirmed in {int(changed['worsening_confirmed'].sum())}/{len(changed)} evaluable, "
+        f"unconfirmed in {int(changed['worsening_unconfirmed'].sum())}",
         "nmosd_trial thresholds, confirmed at >= 84 days, fixed reference",
     )
     options = relapses.relapse_options

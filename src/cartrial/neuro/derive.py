@@ -61,6 +61,7 @@ from cartrial.neuro.relapses import (
     Attack,
     FollowUpMethod,
     KmMedianRule,
+    OnsetPeriod,
     RateEstimate,
     RateRatio,
     RateRatioMethod,
@@ -91,6 +92,7 @@ from cartrial.neuro.tables import (
     OsisTable,
     TimedWalkTable,
     parse_birth_dates,
+    parse_disease_onsets,
     parse_edss_table,
     parse_infusion_table,
     parse_last_assessments,
@@ -845,6 +847,7 @@ def derive_relapses(
     rate_ratio_method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
     deaths: Mapping[str, date] | None = None,
     ends_of_study: Mapping[str, date | None] | None = None,
+    diagnoses: Mapping[str, date | OnsetPeriod] | None = None,
     reverse_km_events: ReverseKmEvents | str = ReverseKmEvents.FOLLOW_UP_ENDS,
     km_median: KmMedianRule | str = KmMedianRule.MIDPOINT,
     keep_going: bool = False,
@@ -869,8 +872,13 @@ def derive_relapses(
     it is in `deaths`; a subject mapped to None ended the study on an undated day (stored before D-19.92):
     its end is its last assessment. An episode reported after the last assessment, on or before the cut-off,
     the death and the end of study, extends the subject's follow-up to its onset (D-19.587; a note counts
-    those subjects). `subjects` (a subjects form, or the birth date per subject): an onset before the
-    subject's birth is an error; `birth_required=False` lets a subject of the form have no birth (no check).
+    those subjects). `diagnoses`: the disease onset per subject (plain data; the analysis layer passes the
+    earlier of the subjects' ``diagnosis_date`` and ``relapse_history`` onsets); None: read from `subjects`
+    when it is a form with a ``diagnosis_date`` column (`parse_disease_onsets`): with ``pre_window_start``
+    ``disease_onset`` the pre-infusion window starts no earlier than the disease onset and the onset attack
+    is not a relapse (D-19.708). `subjects` (a subjects form, or the birth date per subject): an onset before
+    the subject's birth is an error; `birth_required=False` lets a subject of the form have no birth (no
+    check).
 
     >>> rel = ("subject_id,onset_date,phenotype,severity\\nS1,2020-05-01,myelitis,severe\\n"
     ...        "S1,2020-11-01,optic_neuritis,mild\\n")
@@ -952,7 +960,29 @@ def derive_relapses(
     # a record after the death or the dated end of study is no contact (D-19.94, D-19.110)
     last = end_at_death(reached, died, days, ended)
     extended = sorted(sid for sid in days if reached[sid] > end.last_assessment[sid])
-    follow = [SubjectFollowUp(sid, days[sid], last[sid], died=sid in died) for sid in sorted(days)]
+    history_notes: list[str] = []  # skipped relapse_history entries (D-19.711)
+    if diagnoses is None and subjects is not None and not isinstance(subjects, Mapping):
+        # `relapses --subjects`: the form's diagnosis date (and attack history) as the analysis reads them
+        onset_problems = RowProblems(subjects_source)
+        diagnoses = parse_disease_onsets(text_frame(as_frame(subjects)), onset_problems, history_notes)
+        if onset_problems:
+            raise InputError(onset_problems.all())
+    # a partial history onset is a period: its first day, and the latest possible onset (D-19.711)
+    periods = {
+        str(k): (_day(v.first), _day(v.last)) if isinstance(v, OnsetPeriod) else (_day(v), None)
+        for k, v in (diagnoses or {}).items()
+    }
+    follow = [
+        SubjectFollowUp(
+            sid,
+            days[sid],
+            last[sid],
+            died=sid in died,
+            diagnosis=periods[sid][0] if sid in periods else None,
+            diagnosis_until=periods[sid][1] if sid in periods else None,
+        )
+        for sid in sorted(days)
+    ]
     attacks = merge_attacks(episodes, options)
     arr = annualised_relapse_rates(attacks, follow, options, confidence)
     km = relapse_free_survival(
@@ -963,7 +993,7 @@ def derive_relapses(
         km_median=km_median,
     )
     ratio = pre_post_rate_ratio(arr, confidence=confidence, method=rate_ratio_method)
-    notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}"]
+    notes = [REGRESSION_TO_THE_MEAN_NOTE, f"end of follow-up: {end.source}", *arr.notes, *history_notes]
     if end.guessed:
         notes.append("warning: end of follow-up not given; the latest date in the data was used")
     if extended:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from scipy import stats
 
@@ -32,6 +32,7 @@ from cartrial.protocol.relapse_options import (
     DAYS_PER_YEAR,
     MERGE_WINDOW_DAYS_RANGE,
     PRE_WINDOW_MONTHS_RANGE,
+    PreWindowStart,
     RelapseOptions,
 )
 
@@ -226,6 +227,14 @@ def poisson_rate(events: int, patient_years: float, confidence: float = 0.95) ->
     )
 
 
+class OnsetPeriod(NamedTuple):
+    """A disease onset known to a period: the earliest and the latest possible day (a partial
+    ``relapse_history`` onset, D-19.711)."""
+
+    first: date
+    last: date
+
+
 @dataclass(frozen=True)
 class SubjectFollowUp:
     """What the ARR needs per subject: infusion date (day 0) and last assessment (end of follow-up).
@@ -239,6 +248,12 @@ class SubjectFollowUp:
     infusion: date
     last_assessment: date
     died: bool = False
+    diagnosis: date | None = None
+    """The date of the diagnosis (None: not recorded): the pre-infusion window starts no earlier than the
+    disease — the earlier of this date and the first attack onset (D-19.708)."""
+    diagnosis_until: date | None = None
+    """The latest possible disease onset when `diagnosis` is the first day of a partial history onset's
+    period (None: `diagnosis` is exact): the first attack up to it is the onset (D-19.711)."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +274,39 @@ class SubjectArr:
     pre_rate: RateEstimate | None = None  # with the exact Poisson (Garwood) CI of this patient's ARR
     post_rate: RateEstimate | None = None
     died: bool = False  # `SubjectFollowUp.died`
+    pre_from_onset: bool = False
+    """The pre-infusion window starts at the disease onset (`PreWindowStart.DISEASE_ONSET`, D-19.708)."""
+    onset_attack_excluded: int = 0
+    """The attacks at the disease onset (the window's first day; one, or several unmerged attacks that day)
+    not counted as relapses (D-19.708)."""
+
+
+ONSET_WINDOW_NOTE = (
+    "{subjects} pre-infusion window starts at disease onset (the earliest of the diagnosis date, the "
+    "relapse_history onsets and the first recorded attack; pre_window_start: disease_onset); the onset "
+    "attack is not a relapse "
+    "({excluded} not counted) (D-19.708)"
+)
+SHORT_PRE_WINDOW_DAYS = 90
+"""Fewer pre-infusion days at risk than this make a subject's own pre-infusion ARR unstable (D-19.713)."""
+SHORT_PRE_WINDOW_NOTE = (
+    "{subjects} with less than 90 days of pre-infusion time at risk (pre_days 1-89): per-patient ARR "
+    "unstable (one attack in 5 days is 73 per year); the pooled ARR is the summary, the mean of the "
+    "per-patient ARRs is not (data kept) (D-19.713)"
+)
+ONSET_AFTER_INFUSION_NOTE = (
+    "{subjects} diagnosed on or after the infusion with no earlier attack: no pre-infusion person-time "
+    "(pre_days 0, no pre-infusion ARR) (D-19.708)"
+)
+
+
+def _count_subjects(n: int) -> str:
+    return f"{n} subject" if n == 1 else f"{n} subjects"
+
+
+def _possessive(n: int) -> str:
+    """ "1 subject's", "2 subjects'"."""
+    return f"{n} subject's" if n == 1 else f"{n} subjects'"
 
 
 @dataclass(frozen=True)
@@ -271,6 +319,7 @@ class ArrSummary:
     mean_of_subject_pre_arr: float | None
     mean_of_subject_post_arr: float | None
     options: dict[str, Any]
+    notes: tuple[str, ...] = ()
     source: str = (
         "ARR = attacks / (days / 365.25) (mstrial 0.1.0 endpoints; docs/science/neuro-outcomes.md §4.3); "
         "exact Poisson CI "
@@ -288,9 +337,13 @@ def annualised_relapse_rates(
     (docs/science/neuro-outcomes.md §4.3).
 
     Pre-treatment window: [infusion - ``pre_window_months`` calendar months, infusion) - attacks with first
-    onset before the infusion day. Post-treatment: [infusion day, last assessment] - day 0 counts as after.
-    Patient-years = days / 365.25. Pooled ARR = sum of attacks / sum of patient-years (the default summary;
-    the mean of per-patient ARRs is reported alongside, as they differ).
+    onset before the infusion day; with a known diagnosis date (`SubjectFollowUp.diagnosis`) and
+    ``pre_window_start`` ``disease_onset`` (the default) it starts no earlier than the disease onset, the
+    earlier of the diagnosis and the first attack, never after the infusion, and the attack at onset is the
+    onset event, not a relapse: it is not counted (D-19.708; ``fixed``: the whole window). Post-treatment:
+    [infusion day, last assessment] - day 0 counts as after. Patient-years = days / 365.25. Pooled ARR = sum
+    of attacks / sum of patient-years (the default summary; the mean of per-patient ARRs is reported
+    alongside, as they differ).
 
     >>> from datetime import date
     >>> on = frozenset({Phenotype.OPTIC_NEURITIS})
@@ -317,9 +370,27 @@ def annualised_relapse_rates(
                 )
             )
             continue
-        start = months_before(fu.infusion, options.pre_window_months)
+        fixed_start = start = months_before(fu.infusion, options.pre_window_months)
         own = by_subject.get(fu.subject_id, [])
         pre = count_attacks_in_window(own, fu.infusion, options.pre_window_months)
+        from_onset, excluded = False, 0
+        if fu.diagnosis is not None and options.pre_window_start is PreWindowStart.DISEASE_ONSET:
+            # no person-time at risk of a relapse before the disease: its onset is the diagnosis, or an
+            # earlier attack (the index attack precedes the diagnosis); the onset attack itself is the onset
+            # event, not a relapse (D-19.708)
+            earlier = [a.onset for a in own if a.onset < fu.infusion]
+            disease = min([fu.diagnosis, *earlier])
+            latest = fu.diagnosis_until or fu.diagnosis
+            if earlier and fu.diagnosis <= min(earlier) <= latest:
+                # a partial history onset (e.g. "2020-07") whose period holds the first recorded attack:
+                # that attack is the onset recorded to the month or year (D-19.711)
+                disease = min(earlier)
+            if disease >= fixed_start:
+                # never after the infusion: a diagnosis after it (no earlier attack) leaves no pre-time
+                start, from_onset = min(disease, fu.infusion), True
+                # every attack dated on the onset day (several when merge_window_days is 0) is the onset
+                excluded = sum(day == disease for day in earlier)
+                pre -= excluded
         post_attacks = [a for a in own if fu.infusion <= a.onset <= fu.last_assessment]
         pre_days = (fu.infusion - start).days
         post_days = (fu.last_assessment - fu.infusion).days
@@ -340,6 +411,8 @@ def annualised_relapse_rates(
                 pre_rate=poisson_rate(pre, pre_days / DAYS_PER_YEAR, confidence),
                 post_rate=poisson_rate(len(post_attacks), post_days / DAYS_PER_YEAR, confidence),
                 died=fu.died,
+                pre_from_onset=from_onset,
+                onset_attack_excluded=excluded,
             )
         )
     if problems:
@@ -354,6 +427,18 @@ def annualised_relapse_rates(
     )
     pre_values = [r.pre_arr for r in rows if r.pre_arr is not None]
     post_values = [r.post_arr for r in rows if r.post_arr is not None]
+    notes: list[str] = []
+    if onset := [r for r in rows if r.pre_from_onset]:
+        notes.append(
+            ONSET_WINDOW_NOTE.format(
+                subjects=_possessive(len(onset)),
+                excluded=sum(r.onset_attack_excluded for r in onset),
+            )
+        )
+    if after := [r for r in onset if r.pre_days == 0]:
+        notes.append(ONSET_AFTER_INFUSION_NOTE.format(subjects=_count_subjects(len(after))))
+    if short := [r for r in rows if 0 < r.pre_days < SHORT_PRE_WINDOW_DAYS]:
+        notes.append(SHORT_PRE_WINDOW_NOTE.format(subjects=_count_subjects(len(short))))
     return ArrSummary(
         subjects=tuple(rows),
         pre=pre_rate,
@@ -361,6 +446,7 @@ def annualised_relapse_rates(
         mean_of_subject_pre_arr=sum(pre_values) / len(pre_values) if pre_values else None,
         mean_of_subject_post_arr=sum(post_values) / len(post_values) if post_values else None,
         options={**options.as_dict(), "confidence": confidence},
+        notes=tuple(notes),
     )
 
 
@@ -819,7 +905,38 @@ def pre_post_rate_ratio(
         (s.pre_attacks, s.pre_days / DAYS_PER_YEAR, s.post_attacks, s.post_days / DAYS_PER_YEAR)
         for s in arr.subjects
     ]
-    return conditional_rate_ratio(strata, confidence=confidence, method=method)
+    ratio = conditional_rate_ratio(strata, confidence=confidence, method=method)
+    rule = str(arr.options.get("pre_window_start", ""))
+    if rule == PreWindowStart.DISEASE_ONSET.value and not any(s.pre_from_onset for s in arr.subjects):
+        rule = NO_ONSET_WINDOW  # the option is set, but every window is the whole one (D-19.712)
+    window = PRE_WINDOW_BIAS_NOTE.get(rule)
+    return replace(ratio, note=f"{ratio.note}; {window}") if window else ratio
+
+
+NO_ONSET_WINDOW = "disease_onset, no window at onset"
+"""`PRE_WINDOW_BIAS_NOTE` key: ``disease_onset`` set, but no subject's window starts at onset (D-19.712)."""
+
+PRE_WINDOW_BIAS_NOTE: dict[str, str] = {
+    PreWindowStart.DISEASE_ONSET.value: (
+        "the pre-infusion window starts no earlier than the disease onset (diagnosis, relapse_history or "
+        "first attack) "
+        "and the onset attack is not a relapse (pre_window_start: disease_onset, D-19.708); counting it "
+        "in a window cut short at onset would inflate the pre-infusion rate and bias the ratio downward"
+    ),
+    NO_ONSET_WINDOW: (
+        "no subject's pre-infusion window starts at disease onset (no diagnosis date, from subjects."
+        "diagnosis_date and relapse_history, within pre_window_months): the whole pre_window_months was used "
+        "for every subject (pre_window_start: disease_onset, D-19.708, D-19.712); time before an unrecorded "
+        "onset would understate the pre-infusion rate and bias the ratio towards 1 (conservative)"
+    ),
+    PreWindowStart.FIXED.value: (
+        "the pre-infusion window is the whole pre_window_months whatever the disease onset "
+        "(pre_window_start: fixed, D-19.708): time before the onset understates the pre-infusion rate "
+        "and biases the ratio towards 1 (conservative)"
+    ),
+}
+"""The rate ratio's note on the pre-infusion window rule and the direction of its bias, per
+`PreWindowStart` value."""
 
 
 __all__ = [
@@ -835,7 +952,9 @@ __all__ = [
     "FollowUpMethod",
     "KaplanMeierRow",
     "MergeAnchor",
+    "OnsetPeriod",
     "Phenotype",
+    "PreWindowStart",
     "RateEstimate",
     "RateRatio",
     "RateRatioMethod",

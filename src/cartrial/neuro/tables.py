@@ -10,10 +10,13 @@ Forms and columns: ``docs/templates/neuro.md``.
 
 from __future__ import annotations
 
+import calendar
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +49,7 @@ from cartrial.neuro.edss_scale import (
     kurtzke_walking_step,
 )
 from cartrial.neuro.osis import OSIS_MAX
-from cartrial.neuro.relapses import Adjudication, Phenotype, RelapseEpisode, Severity
+from cartrial.neuro.relapses import Adjudication, OnsetPeriod, Phenotype, RelapseEpisode, Severity
 from cartrial.neuro.visual_acuity import (
     ALLOWED_TEXT,
     Notation,
@@ -592,6 +595,169 @@ def site_dates(
     ]
 
 
+RELAPSE_HISTORY_ALLOWED = 'a JSON list of attacks with ISO onset dates, e.g. [{"onset_date": "2019-07-01"}]'
+
+
+_UNKNOWN_PART = {"", "UN", "UNK", "NK", "XX", "X", "--", "-"}
+
+
+def partial_onset(text: str) -> date:
+    """The first day of `onset_period` (D-19.711).
+
+    >>> partial_onset("2019-07-UN"), partial_onset("2019")
+    (datetime.date(2019, 7, 1), datetime.date(2019, 1, 1))
+    """
+    return onset_period(text)[0]
+
+
+def onset_period(text: str) -> tuple[date, date]:
+    """The period (first and last day) of an onset date that may be partial (SDTM MH exports "2019-07",
+    "2019", "2019-07-UN"): 2019-07 → 2019-07-01..2019-07-31, 2019 → 2019-01-01..2019-12-31, a full date its
+    own day. The first day is the earliest possible onset; an attack recorded inside the period may be that
+    onset itself (D-19.711). A time after the date is ignored. `ValueError` (without the value) when it is no
+    (partial) date.
+
+    >>> [str(d) for d in onset_period("2020-02-UN") + onset_period("2019")]
+    ['2020-02-01', '2020-02-29', '2019-01-01', '2019-12-31']
+    """
+    day_text = text.strip().split("T")[0].split(" ")[0]
+    parts = day_text.split("-")
+    if not re.fullmatch(r"\d{4}", parts[0]):
+        raise ValueError("not a date")
+    year = int(parts[0])
+    month = parts[1].upper() if len(parts) > 1 else ""
+    day = parts[2].upper() if len(parts) > 2 else ""
+    if len(parts) > 3 or month in _UNKNOWN_PART:
+        if len(parts) > 3 and not all(p.upper() in _UNKNOWN_PART or p.isdigit() for p in parts[1:]):
+            raise ValueError("not a date")
+        return date(year, 1, 1), date(year, 12, 31)  # the month unknown: the whole year
+    if not re.fullmatch(r"\d{2}", month) or not 1 <= int(month) <= 12:
+        raise ValueError("not a date")
+    if day in _UNKNOWN_PART:
+        last = calendar.monthrange(year, int(month))[1]
+        return date(year, int(month), 1), date(year, int(month), last)
+    if not re.fullmatch(r"\d{2}", day):
+        raise ValueError("not a date")
+    full = date(year, int(month), int(day))  # ValueError for a day not in the month
+    return full, full
+
+
+class HistoryOnsets(NamedTuple):
+    """The onsets read from a ``relapse_history`` and the number of entries that could not be read."""
+
+    onsets: list[date]
+    unreadable: int
+    latest: date | None = None
+    """The latest possible onset: the earliest last day of the onsets' periods (a partial onset's period)."""
+
+
+def history_onsets(value: Any) -> HistoryOnsets:
+    """The onset dates of a subject's ``relapse_history`` (a JSON list, or the list itself, of attacks with an
+    ``onset_date``; blank: none; an attack without a date is skipped). A partial onset is the first day of its
+    period (`onset_period`; ``latest``: the earliest period end, D-19.711). An entry that cannot be read
+    (not JSON, not a list, an onset that is no date) is skipped and counted in ``unreadable`` (the caller
+    notes it, naming the subject and the field, never the value): never an error, the history is auxiliary
+    to the diagnosis date.
+
+    >>> history_onsets('[{"onset_date": "2019-07", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
+    HistoryOnsets(onsets=[datetime.date(2019, 7, 1)], unreadable=0, latest=datetime.date(2019, 7, 31))
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return HistoryOnsets([], 0)
+    if isinstance(value, str):
+        if not value.strip():
+            return HistoryOnsets([], 0)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return HistoryOnsets([], 1)
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        return HistoryOnsets([], 1)
+    out: list[date] = []
+    ends: list[date] = []
+    unreadable = 0
+    for item in items:
+        if not isinstance(item, dict):
+            unreadable += 1
+            continue
+        onset = item.get("onset_date")
+        if onset in (None, ""):
+            continue
+        if isinstance(onset, date):
+            out.append(onset)
+            ends.append(onset)
+            continue
+        try:
+            first, last = onset_period(str(onset))
+        except ValueError:
+            unreadable += 1
+            continue
+        out.append(first)
+        ends.append(last)
+    return HistoryOnsets(out, unreadable, min(ends) if ends else None)
+
+
+def disease_onset(diagnosed: date, read: HistoryOnsets) -> date | OnsetPeriod:
+    """The disease onset from a diagnosis date and the subject's history: the earliest possible onset, as an
+    `OnsetPeriod` up to the latest possible one (the diagnosis, or a history period's last day) when a
+    partial history onset leaves it uncertain, so that an attack recorded inside it is that onset (D-19.711).
+
+    >>> disease_onset(date(2020, 9, 1), history_onsets('[{"onset_date": "2020-07"}]'))
+    OnsetPeriod(first=datetime.date(2020, 7, 1), last=datetime.date(2020, 7, 31))
+    """
+    first = min([diagnosed, *read.onsets])
+    last = min([diagnosed] + ([read.latest] if read.latest is not None else []))
+    return first if last == first else OnsetPeriod(first, last)
+
+
+UNREADABLE_HISTORY_NOTE = (
+    "subject {subject}: {n} relapse_history entr{ies} with no readable onset_date skipped (allowed: "
+    "{allowed}, or a partial date YYYY-MM / YYYY); the disease onset read from the rest and the "
+    "diagnosis_date (D-19.711)"
+)
+
+
+def unreadable_history_note(subject: str, n: int) -> str:
+    """The note on a subject's skipped ``relapse_history`` entries (subject and field named, no value)."""
+    return UNREADABLE_HISTORY_NOTE.format(
+        subject=subject, n=n, ies="y" if n == 1 else "ies", allowed=RELAPSE_HISTORY_ALLOWED
+    )
+
+
+def parse_disease_onsets(
+    frame: pd.DataFrame, problems: RowProblems, notes: list[str] | None = None
+) -> dict[str, date | OnsetPeriod]:
+    """The disease onset per subject of a subjects form who has a ``diagnosis_date``: the earlier of that date
+    and the onsets of the subject's ``relapse_history`` (attacks before the study, which SDTM MH lists too):
+    the pre-infusion ARR window starts no earlier than it (D-19.708). A subject without a diagnosis date is
+    left out (its window is not shortened) and its history is not read. A partial history onset is a period
+    (`disease_onset`: an `OnsetPeriod` up to the latest possible onset); an unreadable entry is skipped and
+    noted in `notes` (subject and field, no value; D-19.711).
+
+    >>> form = pd.DataFrame({"subject_id": ["S1", "S2"], "diagnosis_date": ["2020-10-01", ""],
+    ...                      "relapse_history": ['[{"onset_date": "2020-08-20"}]', ""]})
+    >>> parse_disease_onsets(form, RowProblems("subjects"))
+    {'S1': datetime.date(2020, 8, 20)}
+    """
+    if "diagnosis_date" not in frame.columns:
+        return {}
+    subject = parse_text(frame, "subject_id", problems)
+    diagnosed = parse_datetime(frame, "diagnosis_date", problems, required=False)
+    histories = (
+        frame["relapse_history"].tolist() if "relapse_history" in frame.columns else [None] * len(frame)
+    )
+    out: dict[str, date | OnsetPeriod] = {}
+    for sid, moment, history in zip(subject, diagnosed, histories, strict=True):
+        if not sid or moment is None:
+            continue  # the history is read only with a diagnosis date (D-19.711)
+        read = history_onsets(history)
+        if read.unreadable and notes is not None:
+            notes.append(unreadable_history_note(str(sid), read.unreadable))
+        out[str(sid)] = disease_onset(moment.date(), read)
+    return out
+
+
 def parse_birth_dates(
     frame: pd.DataFrame, problems: RowProblems, *, required: bool = True
 ) -> dict[str, date]:
@@ -642,6 +808,7 @@ __all__ = [
     "OSIS_ONE_OF",
     "OSIS_REQUIRED",
     "RELAPSE_COLUMNS",
+    "RELAPSE_HISTORY_ALLOWED",
     "RELAPSE_OPTIONAL",
     "T25FW_MAX_SECONDS",
     "TIMED_WALK_COLUMNS",
@@ -650,10 +817,15 @@ __all__ = [
     "VA_OPTIONAL",
     "AcuityTable",
     "EdssTable",
+    "HistoryOnsets",
     "OsisTable",
     "TimedWalkTable",
     "check_chronology",
+    "disease_onset",
+    "history_onsets",
+    "onset_period",
     "parse_birth_dates",
+    "parse_disease_onsets",
     "parse_edss_table",
     "parse_infusion_table",
     "parse_last_assessments",
@@ -661,5 +833,7 @@ __all__ = [
     "parse_relapse_table",
     "parse_timed_walk_table",
     "parse_va_table",
+    "partial_onset",
     "site_dates",
+    "unreadable_history_note",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from cartrial.allowed import METADATA_KEY, TRUE_FALSE, allowed, check_fields, choice_text, enum_member
@@ -35,6 +36,22 @@ MERGE_WINDOW_DAYS_RANGE: tuple[int, int] = (0, 365)
 _TRUE_FALSE = {METADATA_KEY: TRUE_FALSE}
 
 
+class PreWindowStart(StrEnum):
+    """Where the pre-infusion ARR window starts (`RelapseOptions.pre_window_start`, D-19.708).
+
+    ``disease_onset`` (default): ``pre_window_months`` before the infusion, but no earlier than the disease
+    onset — the earliest of the diagnosis date, the relapse_history onsets and the first recorded attack —
+    when the diagnosis date is known; the attack at onset is the onset event, not a relapse, and is not
+    counted (person-time at risk of a relapse starts at onset: Rothman KJ, Greenland S, Lash TL, *Modern
+    Epidemiology* 3rd ed. 2008, ch. 3, person-time at risk). ``fixed``: the whole ``pre_window_months`` window
+    whatever the onset, every attack in it counted (cartrial before D-19.708): it counts person-time before
+    the disease, so it understates the pre-infusion rate (the post/pre ratio is biased towards 1,
+    conservatively)."""
+
+    DISEASE_ONSET = "disease_onset"
+    FIXED = "fixed"
+
+
 @dataclass(frozen=True)
 class RelapseOptions:
     """Options of the relapse definition and ARR windows (docs/science/neuro-outcomes.md §4.2, §4.3).
@@ -49,6 +66,8 @@ class RelapseOptions:
       NMOSD pivotal trials; a protocol sets it in its relapse endpoint's parameters.
     - ``pre_window_months`` default **24** (calendar months before infusion; matches the eligibility
       look-back) [P]; 12 is the usual alternative; range 1-120.
+    - ``pre_window_start`` default **disease_onset** (`PreWindowStart`): the window starts no earlier than
+      the disease onset and the onset attack is not a relapse; ``fixed``: the whole window (D-19.708).
 
     The two switches are true or false (a word such as ``"yes"`` would otherwise read as true).
 
@@ -74,10 +93,16 @@ class RelapseOptions:
         ),
     )
     require_adjudicated: bool = field(default=False, metadata=_TRUE_FALSE)
+    pre_window_start: PreWindowStart = PreWindowStart.DISEASE_ONSET
 
     def __post_init__(self) -> None:
         check_fields(self)
         object.__setattr__(self, "merge_anchor", enum_member(MergeAnchor, self.merge_anchor, "merge_anchor"))
+        object.__setattr__(
+            self,
+            "pre_window_start",
+            enum_member(PreWindowStart, self.pre_window_start, "pre_window_start"),
+        )
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> RelapseOptions:
@@ -107,6 +132,7 @@ class RelapseOptions:
             "require_objective_change": self.require_objective_change,
             "require_adjudicated": self.require_adjudicated,
             "pre_window_months": self.pre_window_months,
+            "pre_window_start": self.pre_window_start.value,
         }
 
 
@@ -173,6 +199,7 @@ __all__ = [
     "MERGE_WINDOW_DAYS_RANGE",
     "PRE_WINDOW_MONTHS_RANGE",
     "RELAPSE_MEASURES",
+    "PreWindowStart",
     "RelapseOptions",
     "relapse_options_issues",
 ]

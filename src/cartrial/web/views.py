@@ -1104,7 +1104,7 @@ def _cytopenias(
     analysis: Any, subjects: Sequence[str], levels: Mapping[str, Any]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per safety-set subject: ICAHT early/late grade (`icaht` dataset, EHA/EBMT 2023) and the
-    worst post-infusion CTCAE grade of each haematology analyte with its baseline (`lab_shift`)."""
+    worst post-baseline CTCAE grade of each haematology analyte with its baseline (`lab_shift`)."""
     rows: dict[str, dict[str, Any]] = {s: {"subject_id": s, "dose_level": levels.get(s)} for s in subjects}
     icaht = analysis.datasets.get("icaht")
     if icaht is not None:
