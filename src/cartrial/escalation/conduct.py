@@ -281,8 +281,8 @@ def replay_decisions(
     letters — and optionally evaluable (true/false; blank or absent: true): a patient not DLT-evaluable
     (died or left the study inside the window without a DLT) takes no outcome letter and is listed in
     ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123); optionally dlt_onset_day (the
-    DLT's day after the infusion, 0 to the window; blank when dlt is false): a TITE-CRM counts the DLT from
-    then (`tite_history`, D-19.696).
+    DLT's day after the infusion, 0 to the window; blank when dlt is false): every design counts the DLT from
+    the decision on or after it (`tite_history`, D-19.696, D-19.747).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
     the form name by default).
@@ -421,7 +421,6 @@ def replay_decisions(
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
         left_on,
     )
-    history = Outcomes()
     tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
     fitted_names: set[str] = set()  # those of them the DLT assessment gives
     left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
@@ -462,8 +461,7 @@ def replay_decisions(
         seen_of = [
             bool(a)
             and not (
-                tite
-                and name in onset_of
+                name in onset_of
                 and decided_on is not None
                 and onset_of[name] > dlt_window_complete(moment.date(), decided_on, window)[0]
             )
@@ -472,7 +470,7 @@ def replay_decisions(
         carries, extra, missed = letter_dlts(letters, assessed_of, seen_of)
         for k in sorted([*extra, *missed]):
             name = lettered[k][1]
-            by = " by the decision date" if tite and name in onset_of and decided_on is not None else ""
+            by = " by the decision date" if name in onset_of and decided_on is not None else ""
             says = "DLT" if k in extra else "no DLT"
             other = "no DLT" if k in extra else "DLT"
             deviations.append(f"{name}: the outcome letter says {says}, the DLT assessment says {other}{by}")
@@ -511,16 +509,7 @@ def replay_decisions(
                 f"{name} (next cohort) was infused at level {at_level} on {moment.date()}, "
                 "before this decision"
             )
-        history = Outcomes(
-            (
-                *history.patients,
-                *(
-                    type(p)(cohort=position + 1, dose_level=p.dose_level, dlt=p.dlt)
-                    for p in cohort_outcomes.patients
-                ),
-            )
-        )
-        # a TITE-CRM's history per patient as of the decision (D-19.696): the assessment's DLT, counted
+        # the history per patient as of the decision (D-19.696, D-19.747): the assessment's DLT, counted
         # from its onset day (an undated one at the window's end), or the recorded `T` letter from the
         # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
         # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
@@ -551,7 +540,11 @@ def replay_decisions(
             for k, q in enumerate(tite_patients)
             if k not in left_of or still_followed(left_of[k], decided_on)
         ]
-        fitted = tite_history(still, decided_on, window) if tite else history
+        # every design is judged on the DLTs seen by the decision date (D-19.747): the one history; a design
+        # other than the TITE-CRM decides on complete cohorts, each patient fully followed
+        fitted = tite_history(still, decided_on, window)
+        if not tite:
+            fitted = Outcomes(tuple(replace(q, followup_days=None) for q in fitted.patients))
         try:
             fit = design.fit(fitted)
         except InputError as error:  # patients the design would not have treated: a deviation, not a failure

@@ -1,0 +1,86 @@
+"""Every design's recorded decision is judged on the DLTs seen by its decision date (D-19.747).
+
+BOIN, target 0.3, 28-day window, cohorts of 3 (Liu & Yuan 2015, Table 1: lambda_e 0.236, lambda_d 0.358).
+Cohort 1 `1NNN` (A, B, C infused 2021-06-01..03) decided early on 06-10 ("escalate": a window deviation);
+A's DLT comes on day 20 (06-21), after that decision. Cohort 2 `2TTN` at level 2 (07-01..03) decided 08-05:
+2/3 = 0.667 > 0.358, de-escalate. Cohort 3 `1TNN` at level 1 (08-10..12) decided 09-15: by then A's DLT has
+been seen, level 1 holds 2/6 = 0.333 in [0.236, 0.358]: stay. Fitted with cohort 1's stale letter (1/6 =
+0.167 < 0.236) the replay gave "escalate" (level 2: Pr(p > 0.3 | 2/3, beta(1,1)) = 1 - I_0.3(3, 2) = 0.916
+< 0.95, not eliminated), so a recorded "escalate" that ignored A's DLT passed silently, and cohort 1's letter,
+correct on 06-10, was flagged.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from cartrial.escalation import replay_decisions
+
+PROTOCOL = SimpleNamespace(
+    escalation=SimpleNamespace(design="boin", target=0.3, dlt_window_days=28, cohort_size=3, no_skip=True),
+    dose_levels=[1, 2, 3],
+    expansion=None,
+)
+INFUSIONS = pd.DataFrame(
+    {
+        "subject_id": list("ABCDEFGHI"),
+        "dose_level": [1, 1, 1, 2, 2, 2, 1, 1, 1],
+        "infused_at": [
+            "2021-06-01",
+            "2021-06-02",
+            "2021-06-03",
+            "2021-07-01",
+            "2021-07-02",
+            "2021-07-03",
+            "2021-08-10",
+            "2021-08-11",
+            "2021-08-12",
+        ],
+    }
+)
+DLTS = pd.DataFrame(
+    {
+        "subject_id": list("ABCDEFGHI"),
+        "dlt": ["true", "false", "false", "true", "true", "false", "true", "false", "false"],
+        "dlt_onset_day": [20, "", "", 5, 6, "", 4, "", ""],
+    }
+)
+
+
+def _decisions(third: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "cohort": [1, 2, 3],
+            "dose_level": [1, 2, 1],
+            "decided_on": ["2021-06-10", "2021-08-05", "2021-09-15"],
+            "outcomes": ["1NNN", "2TTN", "1TNN"],
+            "decision": ["escalate", "de-escalate", third],
+        }
+    )
+
+
+def test_a_later_decision_counts_a_dlt_seen_after_its_cohort_s_letter() -> None:
+    table = replay_decisions(_decisions("escalate"), INFUSIONS, DLTS, PROTOCOL).table
+    assert list(table["design_decision"]) == ["escalate", "de-escalate", "stay"]
+    assert "recorded decision 'escalate', the protocol's design gives 'stay'" in table.iloc[2].deviation
+    stayed = replay_decisions(_decisions("stay"), INFUSIONS, DLTS, PROTOCOL).table
+    assert stayed.iloc[2].deviation == ""
+
+
+def test_a_letter_correct_at_its_decision_is_not_flagged() -> None:
+    row = replay_decisions(_decisions("stay"), INFUSIONS, DLTS, PROTOCOL).table.iloc[0]
+    assert "before the 28-day DLT window was complete" in row.deviation  # decided early: still a deviation
+    assert "outcome letter" not in row.deviation
+    # a DLT seen by the decision that its letter misses is still a deviation, as for a TITE-CRM
+    late = _decisions("stay").assign(decided_on=["2021-06-25", "2021-08-05", "2021-09-15"])
+    assert (
+        "the outcome letter says no DLT"
+        in replay_decisions(late, INFUSIONS, DLTS, PROTOCOL).table.iloc[0].deviation
+    )
+
+
+def test_without_a_dlt_assessment_the_letters_are_fitted() -> None:
+    table = replay_decisions(_decisions("escalate"), INFUSIONS, None, PROTOCOL).table
+    assert list(table["design_decision"]) == ["escalate", "de-escalate", "escalate"]
