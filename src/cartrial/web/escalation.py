@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from cartrial.errors import CartrialError, InputError, Problem, StoredValueError
@@ -113,8 +114,8 @@ def _tite_patients(
     decided: Sequence[dt.date | None],
     window: int,
 ) -> tuple[list[Any], list[dt.date | None]]:
-    """The TITE-CRM history's patients (`cartrial.escalation.conduct.TitePatient`) and each one's as-of
-    date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
+    """The history's patients (`cartrial.escalation.conduct.TitePatient`), for every design (D-19.749),
+    and each one's as-of date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
     pending counted ones, with the analysis's DLT status and its onset day (`DltEvaluation.dlt_onset_day`,
     the site-calendar day, D-19.699), and a recorded ``T`` letter from its cohort's decision date `decided`
     (D-19.698: never dropped); a letter no infused patient takes keeps its letter, fully followed; a
@@ -310,20 +311,21 @@ def escalation_state(
 
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
     history = parse_outcomes(history_text, n_doses)
-    if isinstance(getattr(design, "inner", design), TiteCrm):
-        # the engine's TITE-CRM history (`tite_history`, the replay's rule): per patient, the DLTs seen by
-        # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696)
-        tite, days = _tite_patients(
-            lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes], window
+    # every design: the engine's history (`tite_history`, the replay's rule): per patient, the DLTs seen by
+    # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696); a
+    # design other than the TITE-CRM decides on complete cohorts, each patient fully followed (D-19.749)
+    tite, days = _tite_patients(
+        lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes], window
+    )
+    weighs_follow_up = isinstance(getattr(design, "inner", design), TiteCrm)
+    history = Outcomes(
+        tuple(
+            one if weighs_follow_up else replace(one, followup_days=None)
+            for patient, day in zip(tite, days, strict=True)
+            for one in tite_history([patient], day, window).patients
         )
-        history = Outcomes(
-            tuple(
-                one
-                for patient, day in zip(tite, days, strict=True)
-                for one in tite_history([patient], day, window).patients
-            )
-        )
-        history_text = format_outcomes(history)
+    )
+    history_text = format_outcomes(history)
     fit = design.fit(history)
     mtd = fit.select_mtd()
     recommendation = {
