@@ -118,8 +118,8 @@ def _tite_patients(
     and each one's as-of date (its site's today) for the page (D-19.696): each recorded cohort's lettered
     patients, then the pending counted ones, with the analysis's DLT status and its onset day
     (`DltEvaluation.dlt_onset_day`, the site-calendar day, D-19.699), and a recorded ``T`` letter from its
-    cohort's decision date `decided` (D-19.698: never dropped); a letter no infused patient takes keeps its letter, fully followed; a
-    replaced patient (not counted) takes no part, as in the replay."""
+    cohort's decision date `decided` (D-19.698: never dropped); a letter no infused patient takes keeps its
+    letter, fully followed; a replaced patient (not counted) takes no part, as in the replay."""
     from cartrial.escalation.conduct import TitePatient, letter_dlts
     from cartrial.protocol.dlt import dlt_window_complete
 
