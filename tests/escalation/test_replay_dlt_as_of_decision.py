@@ -15,6 +15,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.escalation import replay_decisions
 
@@ -84,3 +86,33 @@ def test_a_letter_correct_at_its_decision_is_not_flagged() -> None:
 def test_without_a_dlt_assessment_the_letters_are_fitted() -> None:
     table = replay_decisions(_decisions("escalate"), INFUSIONS, None, PROTOCOL).table
     assert list(table["design_decision"]) == ["escalate", "de-escalate", "escalate"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    letters=st.lists(st.booleans(), min_size=3, max_size=3),
+    onsets=st.lists(st.integers(min_value=0, max_value=28), min_size=3, max_size=3),
+    gap=st.integers(min_value=0, max_value=60),
+)
+def test_an_assessment_that_agrees_with_the_letters_changes_nothing(
+    letters: list[bool], onsets: list[int], gap: int
+) -> None:
+    """Cohort 1 decided after its window: every DLT in the window was seen, so the design's decision with
+    an agreeing DLT assessment is the letters' own, with no deviation (one rule, D-19.747)."""
+    text = "1" + "".join("T" if t else "N" for t in letters)
+    decided = (pd.Timestamp("2021-07-01") + pd.Timedelta(days=gap)).date().isoformat()
+    decisions = pd.DataFrame(
+        {"cohort": [1], "dose_level": [1], "decided_on": [decided], "outcomes": [text], "decision": ["stay"]}
+    )
+    infusions = INFUSIONS.iloc[:3]
+    dlts = pd.DataFrame(
+        {
+            "subject_id": list("ABC"),
+            "dlt": ["true" if t else "false" for t in letters],
+            "dlt_onset_day": [o if t else "" for t, o in zip(letters, onsets, strict=True)],
+        }
+    )
+    with_dlts = replay_decisions(decisions, infusions, dlts, PROTOCOL).table.iloc[0]
+    letters_only = replay_decisions(decisions, infusions, None, PROTOCOL).table.iloc[0]
+    assert with_dlts.design_decision == letters_only.design_decision
+    assert "outcome letter" not in with_dlts.deviation
