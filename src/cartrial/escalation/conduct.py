@@ -235,6 +235,121 @@ def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_day
     return Outcomes(tuple(out))
 
 
+@dataclass(frozen=True)
+class HistoryMember:
+    """One lettered patient of a recorded cohort, as `history_patients` reads it: the infusion day (site
+    calendar; None: unknown), the DLT assessment's DLT (None: the assessment does not give the patient), its
+    onset day (None: unknown) and whether the patient takes part (DLT-evaluable, or still on study then)."""
+
+    infused_on: date | None
+    dlt: bool | None
+    dlt_onset_day: float | None = None
+    counted: bool = True
+
+
+def history_patients(
+    letters: Sequence[PatientOutcome],
+    members: Sequence[HistoryMember | None],
+    decided_on: date | None,
+    window_days: int,
+    *,
+    weighs_follow_up: bool,
+    recorded: bool = True,
+) -> tuple[list[TitePatient | None], list[bool], list[int], list[int]]:
+    """One cohort's patients of the history (`tite_history`), the one rule of the replay and the escalation
+    page (D-19.747, D-19.749): `letters` the cohort's outcome letters (cohort, dose level, ``T``), `members`
+    the patient of each (None: a letter no infused patient takes, kept as its letter, fully followed),
+    `decided_on` the cohort's decision date (None: undated, every DLT seen), `recorded` False for the page's
+    pending patients (no recorded letter). A DLT is seen by the decision when its onset day is at most the
+    days from the infusion to the decision (`dlt_window_complete`'s count: a DLT with onset on the decision
+    day is seen). An undated DLT is seen for a TITE-CRM (`weighs_follow_up`; D-19.696); for another design
+    only when the patient's window was complete at the decision, else it may have come after: the cohort's
+    ``T`` letters may claim it (`letter_dlts`), and a DLT no letter records is no deviation (D-19.750).
+    A patient carrying a ``T`` letter counts from the decision (D-19.698), unless the assessment dates its
+    DLT after the decision: judged without it then, counted from its onset (D-19.752).
+
+    Returns (per letter: the patient, None when it takes no part — replaced, without a letter's DLT; per
+    letter: carries a ``T`` letter; the patients carrying a letter the assessment does not give by the
+    decision; those with a seen DLT no letter records), as `letter_dlts`.
+
+    >>> on = date(2021, 6, 1)
+    >>> letters = parse_outcomes("1TN", 1).patients
+    >>> members = [HistoryMember(on, True, 20.0), HistoryMember(on, False)]
+    >>> out, _, extra, missed = history_patients(
+    ...     letters, members, date(2021, 6, 10), 28, weighs_follow_up=False
+    ... )
+    >>> out[0].letter_dlt_on, extra, missed  # A's DLT came on day 20: the letter is a deviation, not counted
+    (None, [0], [])
+    """
+    seen: list[bool] = []
+    unsure: list[bool] = []
+    dated_later: list[bool] = []
+    for m in members:
+        later = maybe = False
+        if m is not None and m.dlt and decided_on is not None and m.infused_on is not None:
+            followed, complete = dlt_window_complete(m.infused_on, decided_on, window_days)
+            if m.dlt_onset_day is not None:
+                later = m.dlt_onset_day > followed
+            else:
+                maybe = not weighs_follow_up and not complete
+        seen.append(m is not None and bool(m.dlt) and not later)
+        unsure.append(maybe)
+        dated_later.append(later)
+    assessed = [m.dlt if m is not None else None for m in members]
+    carries, extra, missed = letter_dlts([p.dlt for p in letters], assessed, seen)
+    out: list[TitePatient | None] = []
+    for k, (letter, m) in enumerate(zip(letters, members, strict=True)):
+        if m is None:
+            out.append(TitePatient(letter.cohort, letter.dose_level, None, letter.dlt))
+            continue
+        if not m.counted and not carries[k]:  # replaced: no part, unless it carries a T letter (D-19.698)
+            out.append(None)
+            continue
+        on = (decided_on or date.min) if carries[k] and recorded and not dated_later[k] else None
+        dlt = letter.dlt if m.dlt is None else m.dlt
+        out.append(TitePatient(letter.cohort, letter.dose_level, m.infused_on, dlt, m.dlt_onset_day, on))
+    return out, carries, extra, [k for k in missed if not unsure[k]]
+
+
+def undated_unseen(patient: TitePatient, as_of: date | None, window_days: int) -> bool:
+    """Whether a patient's DLT, without an onset day and no recorded ``T`` letter by `as_of`, may have come
+    after `as_of` (the patient's window was open then): a design other than the TITE-CRM judges such a
+    decision with and without it (D-19.750).
+
+    >>> p = TitePatient(1, 1, date(2021, 6, 1), True)
+    >>> undated_unseen(p, date(2021, 6, 10), 28), undated_unseen(p, date(2021, 6, 29), 28)
+    (True, False)
+    """
+    if not patient.dlt or patient.dlt_onset_day is not None or patient.infused_on is None or as_of is None:
+        return False
+    if (patient.letter_dlt_on or date.max) <= as_of:
+        return False
+    return not dlt_window_complete(patient.infused_on, as_of, window_days)[1]
+
+
+def _judged_history(
+    patients: Sequence[TitePatient],
+    kept: Sequence[int],
+    as_of: date | None,
+    window_days: int,
+    tite: bool,
+    phase: Outcomes | None = None,
+    phase_end: int = 0,
+) -> Outcomes:
+    """The history a recorded decision of `as_of` is judged on (`tite_history`, D-19.747): a design other
+    than the TITE-CRM decides on complete cohorts, each patient fully followed; with `phase` (the escalation
+    phase as judged at a correct recorded decision to expand, D-19.751) that phase, then the patients from
+    history index `phase_end` on (`kept`: each patient's index)."""
+    fitted = tite_history(patients, as_of, window_days)
+    if tite:
+        return fitted
+    everything = [replace(q, followup_days=None) for q in fitted.patients]
+    if phase is None:
+        return Outcomes(tuple(everything))
+    later = tuple(q for k, q in zip(kept, everything, strict=True) if k >= phase_end)
+    return Outcomes(phase.patients + later)
+
+
 def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
     """One cohort's outcome string (`parse_outcomes`), its problems located at the decisions file's row."""
     try:
@@ -424,6 +539,9 @@ def replay_decisions(
     tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
     fitted_names: set[str] = set()  # those of them the DLT assessment gives
     left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
+    history_names: list[str] = []  # the subject of each of them
+    phase: Outcomes | None = None  # the escalation phase, after a recorded decision to expand (D-19.751)
+    phase_end = 0  # the patients of the history before the expansion
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -454,20 +572,18 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        # the cohort's T letters matched to its patients by count (D-19.701); a TITE-CRM decides before the
-        # window closes: the letter is the DLT seen by the decision, the follow-up counted as
-        # `tite_history` counts it (one day count)
-        assessed_of = [dlt_of.get(name) for _, name, _ in lettered]
-        seen_of = [
-            bool(a)
-            and not (
-                name in onset_of
-                and decided_on is not None
-                and onset_of[name] > dlt_window_complete(moment.date(), decided_on, window)[0]
-            )
-            for (moment, name, _), a in zip(lettered, assessed_of, strict=True)
-        ]
-        carries, extra, missed = letter_dlts(letters, assessed_of, seen_of)
+        # the cohort's patients of the history, its T letters matched to them by count (D-19.701), each DLT
+        # seen by the decision or not (`history_patients`: the one rule of the replay and the page, D-19.747)
+        joined, carries, extra, missed = history_patients(
+            cohort_outcomes.patients,
+            [
+                HistoryMember(moment.date(), dlt_of.get(name), onset_of.get(name), then[p])
+                for (moment, name, _), p in zip(lettered, positions, strict=True)
+            ],
+            decided_on,
+            window,
+            weighs_follow_up=tite,
+        )
         for k in sorted([*extra, *missed]):
             name = lettered[k][1]
             by = " by the decision date" if name in onset_of and decided_on is not None else ""
@@ -509,56 +625,78 @@ def replay_decisions(
                 f"{name} (next cohort) was infused at level {at_level} on {moment.date()}, "
                 "before this decision"
             )
-        # the history per patient as of the decision (D-19.696, D-19.747): the assessment's DLT, counted
-        # from its onset day (an undated one at the window's end), or the recorded `T` letter from the
-        # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
-        # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
-        # one takes no part unless it carries a `T` letter (`letter_dlts`, D-19.701), which counts from
-        # that decision on (D-19.698)
-        for (moment, name, _), p, letter, carried in zip(
-            lettered, positions, cohort_outcomes.patients, carries, strict=True
-        ):
-            if not then[p] and not carried:
+        # the history per patient as of the decision (D-19.696, D-19.747; `history_patients`): the cohort's
+        # number is its place in the replay; a patient not counted at the cut-off, without a T letter, takes
+        # part until the day it left (D-19.700)
+        for (_, name, _), p, joined_one, carried in zip(lettered, positions, joined, carries, strict=True):
+            if joined_one is None:
                 continue
             if name in dlt_of:
                 fitted_names.add(name)
-            tite_patients.append(
-                TitePatient(
-                    position + 1,
-                    letter.dose_level,
-                    moment.date(),
-                    dlt_of.get(name, letter.dlt),
-                    onset_of.get(name),
-                    (decided_on or date.min) if carried else None,
-                )
-            )
+            tite_patients.append(replace(joined_one, cohort=position + 1))
+            history_names.append(name)
             if not counted[p] and not carried:  # a recorded T letter is never dropped (D-19.698)
                 left_of[len(tite_patients) - 1] = left_on[p]
         # a patient who has left the study by this decision takes no part (replaced, D-19.123; D-19.700)
-        still = [
-            q
-            for k, q in enumerate(tite_patients)
-            if k not in left_of or still_followed(left_of[k], decided_on)
+        kept_k = [
+            k for k in range(len(tite_patients)) if k not in left_of or still_followed(left_of[k], decided_on)
         ]
-        # every design is judged on the DLTs seen by the decision date (D-19.747): the one history; a design
-        # other than the TITE-CRM decides on complete cohorts, each patient fully followed
-        fitted = tite_history(still, decided_on, window)
-        if not tite:
-            fitted = Outcomes(tuple(replace(q, followup_days=None) for q in fitted.patients))
-        try:
-            fit = design.fit(fitted)
-        except InputError as error:  # patients the design would not have treated: a deviation, not a failure
-            fit = None
-            deviations.append(
-                f"the protocol's design gives no decision after {format_outcomes(fitted)!r}: "
-                + "; ".join(problem.message for problem in error.problems)
-            )
+        still = [tite_patients[k] for k in kept_k]
+
+        # every design is judged on the DLTs seen by the decision date (D-19.747): the one history; after a
+        # recorded decision to expand that was the design's at its date, the escalation phase is the history
+        # it was judged on then, the later patients the expansion (D-19.751)
+        real = _judged_history(still, kept_k, decided_on, window, tite)
+        fitted = _judged_history(still, kept_k, decided_on, window, tite, phase, phase_end)
+        variants = [fitted]
+        # a DLT without an onset day whose window was open at the decision may have come after it: a design
+        # other than the TITE-CRM is judged with it and without it (D-19.750)
+        unsure = [] if tite else [k for k in kept_k if undated_unseen(tite_patients[k], decided_on, window)]
+        if unsure:
+            without = [
+                replace(tite_patients[k], dlt=False) if k in unsure else tite_patients[k] for k in kept_k
+            ]
+            variants.append(_judged_history(without, kept_k, decided_on, window, tite, phase, phase_end))
+        answers: list[tuple[Any, str]] = []
+        for variant in variants:
+            try:
+                answers.append((design.fit(variant), ""))
+            except InputError as error:  # patients the design would not have treated: a deviation
+                answers.append(
+                    (
+                        None,
+                        f"the protocol's design gives no decision after {format_outcomes(real)!r}: "
+                        + "; ".join(problem.message for problem in error.problems),
+                    )
+                )
+        fit, failure = answers[0]
         expected = design_decision(fit, cohort_level) if fit is not None else ""
+        if len(answers) > 1:
+            other = design_decision(answers[1][0], cohort_level) if answers[1][0] is not None else ""
+            if other != expected or answers[1][1] != failure:
+                whose = ", ".join(f"{history_names[k]}'s" for k in unsure)
+                several = len(unsure) > 1
+                deviations.append(
+                    f"the protocol's design gives {expected or 'no decision'!r} if the DLT was seen by the "
+                    f"decision, {other or 'no decision'!r} if not: depends on the onset of {whose} undated "
+                    f"DLT{'s' if several else ''}: query {'their onset days' if several else 'its onset day'}"
+                )
+                fit, failure, expected = None, "", ""
+        if failure:
+            deviations.append(failure)
         if fit is not None and expected != recorded[i]:
             deviations.append(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
-                f"{format_outcomes(fitted)!r}"
+                f"{format_outcomes(real)!r}"
             )
+        if (
+            phase is None
+            and fit is not None
+            and expected == "expand"
+            and recorded[i] == "expand"
+            and not tite
+        ):
+            phase, phase_end = fitted, len(tite_patients)
         rows.append(
             {
                 "cohort": int(cohort[i]),
@@ -582,13 +720,16 @@ def replay_decisions(
     table = pd.DataFrame(rows, columns=list(_COLUMNS))
     table["design_next_dose"] = table["design_next_dose"].astype("Int64")
     n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
-    # a TITE-CRM DLT the assessment gives without an onset day is counted at every decision from its cohort
-    # on, weight 1, at the window's end (D-19.696): said, with the bias's direction
-    undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of}) if tite else 0
-    undated_note = (
-        f"{count(undated_n, 'DLT')} without an onset day: counted at every decision from the patient's "
-        "cohort on, weight 1, at the window's end (adaptive scheme); the replay's design leans toward "
-        "toxicity (a lower dose) against the onset known (D-19.696)"
+    # a DLT the assessment gives without an onset day (D-19.696, D-19.750): said for every design, with how
+    # it was counted and, for a TITE-CRM, the bias's direction
+    undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of})
+    undated_note = f"{count(undated_n, 'DLT')} without an onset day: " + (
+        "counted at every decision from the patient's cohort on, weight 1, at the window's end (adaptive "
+        "scheme); the replay's design leans toward toxicity (a lower dose) against the onset known (D-19.696)"
+        if tite
+        else "counted at a decision once the patient's window was complete or its outcome letter recorded "
+        "it; before, the decision is judged with and without it, and a difference is a query of its onset "
+        "day (D-19.750)"
     )
     return Result(
         table,
@@ -602,10 +743,13 @@ def replay_decisions(
 
 __all__ = [
     "DECISIONS",
+    "HistoryMember",
     "TitePatient",
     "assign_cohorts",
     "deviation_count_note",
+    "history_patients",
     "letter_dlts",
     "replay_decisions",
     "tite_history",
+    "undated_unseen",
 ]

@@ -113,64 +113,46 @@ def _tite_patients(
     onsets: Mapping[str, int],
     decided: Sequence[dt.date | None],
     window: int,
+    weighs_follow_up: bool,
 ) -> tuple[list[Any], list[dt.date | None]]:
     """The history's patients (`cartrial.escalation.conduct.TitePatient`), for every design (D-19.749),
     and each one's as-of date (its site's today) for the page (D-19.696): each recorded cohort's lettered
     patients, then the pending counted ones, with the analysis's DLT status and its onset day
     (`DltEvaluation.dlt_onset_day`, the site-calendar day, D-19.699), and a recorded ``T`` letter from its
     cohort's decision date `decided` (D-19.698: never dropped); a letter no infused patient takes keeps its
-    letter, fully followed; a replaced patient (not counted) takes no part, as in the replay."""
-    from cartrial.escalation.conduct import TitePatient, letter_dlts
-    from cartrial.protocol.dlt import dlt_window_complete
+    letter, fully followed; a replaced patient (not counted) takes no part: each cohort by the replay's own
+    rule (`cartrial.escalation.conduct.history_patients`), never a second implementation."""
+    from cartrial.escalation.conduct import HistoryMember, history_patients
 
     letters = iter(history.patients)
     out: list[Any] = []
     as_of: list[dt.date | None] = []
     groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
-    # a recorded cohort's letters from its decision date (undated: from the start); the pending ones none
-    days_of: list[dt.date | None] = [*(day or dt.date.min for day in decided), None]
-    for patients, decided_on in zip(groups, days_of, strict=True):
+    # a recorded cohort's letters from its decision date (None: undated, from the start); the pending none
+    days_of: list[dt.date | None] = [*decided, None]
+    recorded = [*([True] * len(lettered)), False]
+    for patients, decided_on, is_recorded in zip(groups, days_of, recorded, strict=True):
         blocks = [next(letters) for _ in patients]  # its block of the page's outcome text (cohort, level)
-        infused = [
-            dt.date.fromisoformat(str(p["infused_on"])[:10]) if p is not None else None for p in patients
-        ]
-        onset = [onsets.get(str(p["subject_id"])) if p is not None and p["dlt"] else None for p in patients]
-        assessed = [bool(p["dlt"]) if p is not None else None for p in patients]
-        # the DLT seen by the decision (the replay's rule): the cohort's T letters matched by count (D-19.701)
-        seen = [
-            bool(a)
-            and not (
-                decided_on is not None
-                and decided_on != dt.date.min
-                and day is not None
-                and when is not None
-                and float(day) > dlt_window_complete(when, decided_on, window)[0]
+        members = [
+            HistoryMember(
+                dt.date.fromisoformat(str(p["infused_on"])[:10]),
+                bool(p["dlt"]),
+                float(day) if p["dlt"] and (day := onsets.get(str(p["subject_id"]))) is not None else None,
+                bool(p["counted"]),
             )
-            for a, day, when in zip(assessed, onset, infused, strict=True)
+            if p is not None
+            else None
+            for p in patients
         ]
-        carries, _, _ = letter_dlts([b.dlt for b in blocks], assessed, seen)
-        for patient, letter, carried, when, day in zip(
-            patients, blocks, carries, infused, onset, strict=True
-        ):
-            cohort = letter.cohort
-            if patient is None:
-                out.append(TitePatient(cohort, letter.dose_level, None, letter.dlt))
-                as_of.append(None)
+        # the replay's rule, one implementation (`history_patients`, D-19.747, D-19.749)
+        joined, _, _, _ = history_patients(
+            blocks, members, decided_on, window, weighs_follow_up=weighs_follow_up, recorded=is_recorded
+        )
+        for patient, one in zip(patients, joined, strict=True):
+            if one is None:  # replaced, without a recorded T letter: no part, as in the replay
                 continue
-            # a replaced patient takes no part, unless it carries a recorded T letter (D-19.698)
-            if not patient["counted"] and not carried:
-                continue
-            out.append(
-                TitePatient(
-                    cohort,
-                    letter.dose_level,
-                    when,
-                    bool(patient["dlt"]),
-                    float(day) if day is not None else None,
-                    decided_on if carried and decided_on is not None else None,
-                )
-            )
-            as_of.append(patient["today"])
+            out.append(one)
+            as_of.append(patient["today"] if patient is not None else None)
     return out, as_of
 
 
@@ -314,10 +296,16 @@ def escalation_state(
     # every design: the engine's history (`tite_history`, the replay's rule): per patient, the DLTs seen by
     # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696); a
     # design other than the TITE-CRM decides on complete cohorts, each patient fully followed (D-19.749)
-    tite, days = _tite_patients(
-        lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes], window
-    )
     weighs_follow_up = isinstance(getattr(design, "inner", design), TiteCrm)
+    tite, days = _tite_patients(
+        lettered,
+        pending,
+        history,
+        study.evaluation.dlt_onset_day,
+        [day for _, day in sizes],
+        window,
+        weighs_follow_up,
+    )
     history = Outcomes(
         tuple(
             one if weighs_follow_up else replace(one, followup_days=None)
