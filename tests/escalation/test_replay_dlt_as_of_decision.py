@@ -116,3 +116,72 @@ def test_an_assessment_that_agrees_with_the_letters_changes_nothing(
     letters_only = replay_decisions(decisions, infusions, None, PROTOCOL).table.iloc[0]
     assert with_dlts.design_decision == letters_only.design_decision
     assert "outcome letter" not in with_dlts.deviation
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    dlts=st.lists(st.booleans(), min_size=9, max_size=9),
+    onsets=st.lists(st.integers(min_value=0, max_value=28), min_size=9, max_size=9),
+    gaps=st.lists(st.integers(min_value=0, max_value=40), min_size=3, max_size=3),
+)
+def test_letters_of_the_dlts_seen_by_each_decision_are_judged_on_the_history_then(
+    dlts: list[bool], onsets: list[int], gaps: list[int]
+) -> None:
+    """Three cohorts of three at level 1, each patient infused a day apart, each cohort decided `gap` days
+    after its last infusion, the next cohort infused the day after that decision. Each cohort's letters are
+    the DLTs seen by its own decision (T iff infusion + onset <= the decision date): no letter deviation,
+    and each decision is the design's on the hand-built cumulative history of that date, where an earlier
+    cohort's patient is T iff its DLT's infusion + onset is on or before the later decision date."""
+    from cartrial.escalation import PatientOutcome
+    from cartrial.escalation.conduct import design_decision
+    from cartrial.escalation.outcomes import Outcomes
+    from cartrial.escalation.spec import design_from_spec
+
+    start = pd.Timestamp("2021-01-01").date()
+    infused: list[object] = []
+    decided: list[object] = []
+    day = start
+    for gap in gaps:
+        cohort_days = [day + pd.Timedelta(days=j) for j in range(3)]
+        infused += cohort_days
+        decided.append(cohort_days[-1] + pd.Timedelta(days=gap))
+        day = decided[-1] + pd.Timedelta(days=1)
+
+    def seen(k: int, on: object) -> bool:
+        return dlts[k] and infused[k] + pd.Timedelta(days=onsets[k]) <= on  # type: ignore[operator]
+
+    texts = ["1" + "".join("T" if seen(3 * c + j, decided[c]) else "N" for j in range(3)) for c in range(3)]
+    design = design_from_spec(PROTOCOL.escalation, 3)
+    expected = []
+    for c in range(3):
+        history = Outcomes(
+            tuple(PatientOutcome(k // 3 + 1, 1, seen(k, decided[c])) for k in range(3 * (c + 1)))
+        )
+        expected.append(design_decision(design.fit(history), 1))
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1, 2, 3],
+            "dose_level": [1, 1, 1],
+            "decided_on": [str(d) for d in decided],
+            "outcomes": texts,
+            "decision": expected,
+        }
+    )
+    infusions = pd.DataFrame(
+        {
+            "subject_id": [f"P{k}" for k in range(9)],
+            "dose_level": [1] * 9,
+            "infused_at": [str(d) for d in infused],
+        }
+    )
+    assessment = pd.DataFrame(
+        {
+            "subject_id": [f"P{k}" for k in range(9)],
+            "dlt": ["true" if t else "false" for t in dlts],
+            "dlt_onset_day": [o if t else "" for t, o in zip(dlts, onsets, strict=True)],
+        }
+    )
+    table = replay_decisions(decisions, infusions, assessment, PROTOCOL).table
+    assert not table["deviation"].str.contains("outcome letter").any()
+    assert list(table["design_decision"]) == expected
+    assert not table["deviation"].str.contains("recorded decision").any()
