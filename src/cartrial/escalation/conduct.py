@@ -5,7 +5,8 @@ A decision to escalate, expand or stop is taken once every patient of the cohort
 observation window (protocol `escalation.dlt_window_days`, day 0 = infusion; ``docs/escalation.md``,
 "Recorded decisions"); a decision taken earlier, a next cohort treated before the decision, or a decision
 other than the one the protocol's design gives is a protocol deviation. They are listed, never silently
-accepted (docs/science/decisions.md D-12.1). A TITE-CRM decides while patients are inside the window
+accepted (docs/science/decisions.md D-12.1). Every design is judged on the DLTs seen by each decision date
+(D-19.747). A TITE-CRM decides while patients are inside the window
 (docs/science/dose-escalation.md §8): its decision is replayed with each patient's follow-up at the decision
 date, and deciding before the window is complete is not a deviation (D-19.695).
 """
@@ -148,7 +149,7 @@ def letter_dlts(
     never by the letter's position in the cohort's string (letter order is not part of the form). `letters`:
     the cohort's ``T`` flags in string order; `assessed`: per lettered patient in order of infusion, the DLT
     assessment's DLT (None: the assessment does not give the patient, which then takes the letter at its own
-    position); `seen`: whether that DLT was seen by the decision (a TITE-CRM decides inside the window).
+    position); `seen`: whether that DLT was seen by the decision (every design, D-19.747).
 
     The letters of the assessed patients first go to the DLTs seen by the decision (in order of infusion);
     the rest — DLTs only the letters record — to the assessed patients without a seen DLT: those whose DLT
@@ -189,11 +190,12 @@ def letter_dlts(
 
 @dataclass(frozen=True)
 class TitePatient:
-    """One patient of a TITE-CRM's history (`tite_history`): cohort number and dose level (1-based), the
-    infusion day (day 0, on the site's calendar; None: unknown, taken as fully followed), whether the patient
-    has a DLT inside the window by the DLT assessment and its onset day (site-calendar days after the
-    infusion, day 0 = infusion; None: unknown), and the date of the decision that recorded a ``T`` letter
-    for the patient (None: no such letter; the investigator's recorded DLT, D-19.698)."""
+    """One patient of the history as of a date (`tite_history`; every design, D-19.747): cohort number and
+    dose level (1-based), the infusion day (day 0, on the site's calendar; None: unknown, taken as fully
+    followed), whether the patient has a DLT inside the window by the DLT assessment and its onset day
+    (site-calendar days after the infusion, day 0 = infusion; None: unknown), and the date of the decision
+    that recorded a ``T`` letter for the patient (None: no such letter; the investigator's recorded DLT,
+    D-19.698)."""
 
     cohort: int
     dose_level: int
@@ -204,11 +206,13 @@ class TitePatient:
 
 
 def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_days: int) -> Outcomes:
-    """The history a TITE-CRM weighs on `as_of` (docs/science/dose-escalation.md §8; D-19.696): each patient
+    """The history as of `as_of` (a TITE-CRM's weights, docs/science/dose-escalation.md §8; D-19.696; every
+    design's replay and escalation page, D-19.747, D-19.749 — the others ignore the follow-up): each patient
     followed u = the days from the infusion to `as_of` (`dlt_window_complete`'s day count; day 0 weighs 0,
     a patient infused after `as_of` 0); a DLT counts iff its onset day is ≤ u (a DLT seen by then), its
     follow-up then the onset day (the adaptive scheme places it there); a patient without one, min(u, T).
-    A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end); with `as_of` None
+    A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end; the replay of another
+    design first asks `undated_unseen`, D-19.750); with `as_of` None
     every patient is fully followed and every DLT counts (the outcome letters alone). A ``T`` letter
     recorded at a decision on or before `as_of` counts too, with weight 1 (its onset unknown), though the
     assessment does not give the DLT: the site's recorded DLT is never dropped (D-19.698). The one rule of
@@ -536,7 +540,7 @@ def replay_decisions(
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
         left_on,
     )
-    tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
+    tite_patients: list[TitePatient] = []  # each counted lettered patient so far (every design; D-19.747)
     fitted_names: set[str] = set()  # those of them the DLT assessment gives
     left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
     history_names: list[str] = []  # the subject of each of them
