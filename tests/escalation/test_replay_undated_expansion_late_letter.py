@@ -57,7 +57,9 @@ def test_an_undated_dlt_inside_the_window_at_the_decision_is_a_query_not_a_devia
     ``1TNN`` stays; not yet: ``1NNN`` escalates. The answers differ: the replay asks for the onset day."""
     result = replay_decisions(_one("1NNN", "2021-06-10"), ABC, UNDATED, TPT)
     row = result.table.iloc[0]
-    assert "depends on the onset of A's undated DLT: query its onset day" in row.deviation
+    # a data query, in its own column, not a deviation (D-19.755; changed by design: it was in `deviation`)
+    assert "depends on the onset of A's undated DLT: query its onset day" in row.query
+    assert "depends on" not in row.deviation
     assert "the outcome letter says no DLT" not in row.deviation
     assert "recorded decision" not in row.deviation
     assert row.design_decision == ""
@@ -85,7 +87,7 @@ def test_an_undated_dlt_of_a_window_still_open_is_a_query() -> None:
     DLT may have come after the decision: ``1NNT`` stays, ``1NNN`` escalates - a query, not a deviation."""
     dlts = pd.DataFrame({"subject_id": list("ABC"), "dlt": ["false", "false", "true"]})
     row = replay_decisions(_one("1NNN", "2021-06-29"), ABC, dlts, TPT).table.iloc[0]
-    assert "depends on the onset of C's undated DLT" in row.deviation
+    assert "depends on the onset of C's undated DLT" in row.query  # its own column (D-19.755)
 
 
 def test_a_t_letter_whose_dlt_the_assessment_dates_after_the_decision_is_judged_without_it() -> None:
@@ -112,11 +114,14 @@ def test_a_same_day_onset_counts_as_seen() -> None:
     assert "outcome letter" not in row.deviation
 
 
-def test_patients_after_a_correct_expand_are_expansion_patients() -> None:
-    """3+3 with a 3-patient expansion at level 2. ``1NNN`` escalate (02-12); ``2NNN`` expand on 03-10
-    (correct then: 0/3 at the top level, MTD level 2); F's DLT on day 25 (03-19) comes after it. G, H, I
-    (``2NNN``) are the expansion: 3 of 3 treated, complete, stop on 05-01 - no decision deviation. Read as
-    escalation (``2NNT`` then ``2NNN``: 1/6 at the top) the design would still be expanding."""
+def test_an_early_expand_starts_no_expansion() -> None:
+    """3+3 with a 3-patient expansion at level 2. ``1NNN`` escalate (02-12); ``2NNN`` expand on 03-10,
+    16 days after F's infusion (02-22): the design's answer on what was known then, but taken before the
+    window was complete, and F's DLT on day 25 (03-19) comes after it. Changed by design (D-19.754; the test
+    was `test_patients_after_a_correct_expand_are_expansion_patients`, a guard test that passed before
+    D-19.751 too): an expand not fully followed starts no expansion, so G, H, I are judged with the real
+    history ``1NNN 2NNT 2NNN``: 1/6 at the top level, MTD level 2 — the design now expands, and the
+    recorded 'stop' is a deviation. The fully followed case: test_replay_expansion_conduct.py."""
     infusions = pd.DataFrame(
         {
             "subject_id": list("ABCDEFGHI"),
@@ -141,5 +146,7 @@ def test_patients_after_a_correct_expand_are_expansion_patients() -> None:
          "dlt_onset_day": [""] * 5 + [25] + [""] * 3}
     )  # fmt: skip
     table = replay_decisions(decisions, infusions, dlts, TPT).table
-    assert list(table["design_decision"]) == ["escalate", "expand", "stop"]
-    assert table.iloc[2].deviation == ""
+    assert list(table["design_decision"]) == ["escalate", "expand", "expand"]
+    assert "recorded decision 'stop', the protocol's design gives 'expand' after '1NNN 2NNT 2NNN'" in (
+        table.iloc[2].deviation
+    )

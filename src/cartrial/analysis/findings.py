@@ -379,7 +379,11 @@ def safety_findings(
     if "escalation_replay" in datasets:
         replay = datasets["escalation_replay"].table
         deviations = replay[replay["deviation"] != ""]
-        agreeing = len(replay) - len(deviations)
+        # a design's answer that depends on an undated DLT's onset is a data query, listed apart: neither a
+        # deviation nor an agreement (D-19.755)
+        queried = replay["query"] != "" if "query" in replay else pd.Series(False, index=replay.index)
+        queries = replay[queried & (replay["deviation"] == "")]
+        agreeing = len(replay) - len(deviations) - len(queries)
         text = (
             f"{k_of_n(agreeing, len(replay), 'recorded escalation decision')} "
             f"{verb(agreeing, 'agrees', 'agree')} with the protocol's design"
@@ -396,11 +400,17 @@ def safety_findings(
                 + "."
             )
         )
+        asked = replay[queried]
+        if len(asked):
+            text += " Data queries: " + "; ".join(
+                f"cohort {c}: {q}" for c, q in zip(asked["cohort"], asked["query"], strict=True)
+            )
+            text += "."
         out.append(
             Finding(
                 "safety",
                 text,
-                len(replay) - len(deviations),
+                agreeing,
                 len(replay),
                 DLT_EVALUABLE,
                 "decision replayed with the protocol's escalation design on the outcomes up to that cohort",

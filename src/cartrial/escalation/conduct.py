@@ -57,6 +57,7 @@ _COLUMNS = (
     "design_decision",
     "design_next_dose",
     "deviation",
+    "query",
 )
 
 
@@ -259,7 +260,7 @@ def history_patients(
     *,
     weighs_follow_up: bool,
     recorded: bool = True,
-) -> tuple[list[TitePatient | None], list[bool], list[int], list[int]]:
+) -> tuple[list[TitePatient | None], list[bool], list[int], list[int], list[int]]:
     """One cohort's patients of the history (`tite_history`), the one rule of the replay and the escalation
     page (D-19.747, D-19.749): `letters` the cohort's outcome letters (cohort, dose level, ``T``), `members`
     the patient of each (None: a letter no infused patient takes, kept as its letter, fully followed),
@@ -274,16 +275,17 @@ def history_patients(
 
     Returns (per letter: the patient, None when it takes no part — replaced, without a letter's DLT; per
     letter: carries a ``T`` letter; the patients carrying a letter the assessment does not give by the
-    decision; those with a seen DLT no letter records), as `letter_dlts`.
+    decision; those with a seen DLT no letter records), as `letter_dlts`; the patients whose DLT the
+    assessment dates after the decision (without a DLT then: their window is waited for, D-19.752).
 
     >>> on = date(2021, 6, 1)
     >>> letters = parse_outcomes("1TN", 1).patients
     >>> members = [HistoryMember(on, True, 20.0), HistoryMember(on, False)]
-    >>> out, _, extra, missed = history_patients(
+    >>> out, _, extra, missed, later = history_patients(
     ...     letters, members, date(2021, 6, 10), 28, weighs_follow_up=False
     ... )
-    >>> out[0].letter_dlt_on, extra, missed  # A's DLT came on day 20: the letter is a deviation, not counted
-    (None, [0], [])
+    >>> out[0].letter_dlt_on, extra, missed, later  # A's DLT on day 20: the letter a deviation, not counted
+    (None, [0], [], [0])
     """
     seen: list[bool] = []
     unsure: list[bool] = []
@@ -312,7 +314,8 @@ def history_patients(
         on = (decided_on or date.min) if carries[k] and recorded and not dated_later[k] else None
         dlt = letter.dlt if m.dlt is None else m.dlt
         out.append(TitePatient(letter.cohort, letter.dose_level, m.infused_on, dlt, m.dlt_onset_day, on))
-    return out, carries, extra, [k for k in missed if not unsure[k]]
+    later_ks = [k for k, flag in enumerate(dated_later) if flag]
+    return out, carries, extra, [k for k in missed if not unsure[k]], later_ks
 
 
 def undated_unseen(patient: TitePatient, as_of: date | None, window_days: int) -> bool:
@@ -331,7 +334,20 @@ def undated_unseen(patient: TitePatient, as_of: date | None, window_days: int) -
     return not dlt_window_complete(patient.infused_on, as_of, window_days)[1]
 
 
-def _judged_history(
+def expansion_locks(expected: str, recorded: str, window_complete: bool, tite: bool) -> bool:
+    """Whether a recorded decision starts the expansion (D-19.751): the design's answer and the recorded one
+    are both 'expand', taken once the cohort's DLT window was complete (a correct, fully followed decision;
+    D-19.754), for a design other than the TITE-CRM. Its escalation phase is then the history judged at that
+    date (`conduct_history`'s `phase`), the later patients the expansion; otherwise every later decision is
+    judged on the whole history as known at its date, and differs where the design's answer does.
+
+    >>> expansion_locks("expand", "expand", True, False), expansion_locks("expand", "expand", False, False)
+    (True, False)
+    """
+    return expected == "expand" and recorded == "expand" and window_complete and not tite
+
+
+def conduct_history(
     patients: Sequence[TitePatient],
     kept: Sequence[int],
     as_of: date | None,
@@ -340,7 +356,8 @@ def _judged_history(
     phase: Outcomes | None = None,
     phase_end: int = 0,
 ) -> Outcomes:
-    """The history a recorded decision of `as_of` is judged on (`tite_history`, D-19.747): a design other
+    """The history a decision of `as_of` is judged on (`tite_history`, D-19.747) — the one rule of the replay
+    and the escalation page (D-19.754): a design other
     than the TITE-CRM decides on complete cohorts, each patient fully followed; with `phase` (the escalation
     phase as judged at a correct recorded decision to expand, D-19.751) that phase, then the patients from
     history index `phase_end` on (`kept`: each patient's index)."""
@@ -410,7 +427,8 @@ def replay_decisions(
     last_infused_on (of the subjects), days_after_last_infusion,
     dlt_window_days, window_complete, window_rule (whether a decision before the window is complete is a
     deviation: false for a TITE-CRM, D-19.697), recorded_decision, design_decision, design_next_dose,
-    deviation ('' when none; otherwise every deviation, joined with '; ').
+    deviation ('' when none; otherwise every deviation, joined with '; '), query ('' when none; a design's
+    answer that depends on an undated DLT's onset: a data query, not a deviation, D-19.755).
 
     >>> from types import SimpleNamespace
     >>> spec = SimpleNamespace(design="3+3", variant="deescalation", dlt_window_days=28, no_skip=True)
@@ -578,7 +596,7 @@ def replay_decisions(
                 )
         # the cohort's patients of the history, its T letters matched to them by count (D-19.701), each DLT
         # seen by the decision or not (`history_patients`: the one rule of the replay and the page, D-19.747)
-        joined, carries, extra, missed = history_patients(
+        joined, carries, extra, missed, later_ks = history_patients(
             cohort_outcomes.patients,
             [
                 HistoryMember(moment.date(), dlt_of.get(name), onset_of.get(name), then[p])
@@ -609,8 +627,13 @@ def replay_decisions(
         if decided_on is not None:
             days, _ = dlt_window_complete(last_day, decided_on, window)
             # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
-            # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248)
-            waiting = [m for m, had_dlt in zip(lettered, carries, strict=False) if not had_dlt]
+            # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248); a
+            # patient whose DLT the assessment dates after the decision had none then: waited for (D-19.752)
+            waiting = [
+                m
+                for k, (m, had_dlt) in enumerate(zip(lettered, carries, strict=False))
+                if not had_dlt or k in later_ks
+            ]
             complete = True
             if waiting:
                 wait_moment, wait_name, _ = max(waiting, key=lambda m: m[0])
@@ -650,8 +673,8 @@ def replay_decisions(
         # every design is judged on the DLTs seen by the decision date (D-19.747): the one history; after a
         # recorded decision to expand that was the design's at its date, the escalation phase is the history
         # it was judged on then, the later patients the expansion (D-19.751)
-        real = _judged_history(still, kept_k, decided_on, window, tite)
-        fitted = _judged_history(still, kept_k, decided_on, window, tite, phase, phase_end)
+        real = conduct_history(still, kept_k, decided_on, window, tite)
+        fitted = conduct_history(still, kept_k, decided_on, window, tite, phase, phase_end)
         variants = [fitted]
         # a DLT without an onset day whose window was open at the decision may have come after it: a design
         # other than the TITE-CRM is judged with it and without it (D-19.750)
@@ -660,7 +683,8 @@ def replay_decisions(
             without = [
                 replace(tite_patients[k], dlt=False) if k in unsure else tite_patients[k] for k in kept_k
             ]
-            variants.append(_judged_history(without, kept_k, decided_on, window, tite, phase, phase_end))
+            variants.append(conduct_history(without, kept_k, decided_on, window, tite, phase, phase_end))
+        queries: list[str] = []
         answers: list[tuple[Any, str]] = []
         for variant in variants:
             try:
@@ -680,9 +704,14 @@ def replay_decisions(
             if other != expected or answers[1][1] != failure:
                 whose = ", ".join(f"{history_names[k]}'s" for k in unsure)
                 several = len(unsure) > 1
-                deviations.append(
-                    f"the protocol's design gives {expected or 'no decision'!r} if the DLT was seen by the "
-                    f"decision, {other or 'no decision'!r} if not: depends on the onset of {whose} undated "
+                gives = (
+                    f"gives {expected or 'no decision'!r} if the DLT was seen by the decision, "
+                    f"{other or 'no decision'!r} if not"
+                    if expected or other
+                    else "gives no decision either way"
+                )
+                queries.append(
+                    f"the protocol's design {gives}: depends on the onset of {whose} undated "
                     f"DLT{'s' if several else ''}: query {'their onset days' if several else 'its onset day'}"
                 )
                 fit, failure, expected = None, "", ""
@@ -693,13 +722,7 @@ def replay_decisions(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
                 f"{format_outcomes(real)!r}"
             )
-        if (
-            phase is None
-            and fit is not None
-            and expected == "expand"
-            and recorded[i] == "expand"
-            and not tite
-        ):
+        if phase is None and expansion_locks(expected, str(recorded[i]), complete, tite):
             phase, phase_end = fitted, len(tite_patients)
         rows.append(
             {
@@ -719,11 +742,13 @@ def replay_decisions(
                 "design_decision": expected,
                 "design_next_dose": fit.next_dose if fit is not None else None,
                 "deviation": "; ".join(deviations),
+                "query": "; ".join(queries),
             }
         )
     table = pd.DataFrame(rows, columns=list(_COLUMNS))
     table["design_next_dose"] = table["design_next_dose"].astype("Int64")
-    n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
+    n_dev = int((table["deviation"] != "").sum()) if len(table) else 0  # a query is no deviation (D-19.755)
+    n_query = int((table["query"] != "").sum()) if len(table) else 0
     # a DLT the assessment gives without an onset day (D-19.696, D-19.750): said for every design, with how
     # it was counted and, for a TITE-CRM, the bias's direction
     undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of})
@@ -741,7 +766,11 @@ def replay_decisions(
         options={"dlt_window_days": window, **design.options()},
         sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
         units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
-        notes=(deviation_count_note(n_dev, len(table)), *([undated_note] if undated_n else [])),
+        notes=(
+            deviation_count_note(n_dev, len(table)),
+            *([f"{k_of_n(n_query, len(table), 'decision')} with a data query (D-19.755)"] if n_query else []),
+            *([undated_note] if undated_n else []),
+        ),
     )
 
 
@@ -750,7 +779,9 @@ __all__ = [
     "HistoryMember",
     "TitePatient",
     "assign_cohorts",
+    "conduct_history",
     "deviation_count_note",
+    "expansion_locks",
     "history_patients",
     "letter_dlts",
     "replay_decisions",

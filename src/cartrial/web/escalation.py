@@ -114,9 +114,10 @@ def _tite_patients(
     decided: Sequence[dt.date | None],
     window: int,
     weighs_follow_up: bool,
-) -> tuple[list[Any], list[dt.date | None]]:
-    """The history's patients (`cartrial.escalation.conduct.TitePatient`), for every design (D-19.749),
-    and each one's as-of date (its site's today) for the page (D-19.696): each recorded cohort's lettered
+) -> tuple[list[Any], list[dt.date | None], list[int]]:
+    """The history's patients (`cartrial.escalation.conduct.TitePatient`), for every design (D-19.749), each
+    one's as-of date (its site's today) for the page (D-19.696) and its place among the recorded cohorts
+    (the pending last; `_after_expansion`): each recorded cohort's lettered
     patients, then the pending counted ones, with the analysis's DLT status and its onset day
     (`DltEvaluation.dlt_onset_day`, the site-calendar day, D-19.699), and a recorded ``T`` letter from its
     cohort's decision date `decided` (D-19.698: never dropped); a letter no infused patient takes keeps its
@@ -127,11 +128,12 @@ def _tite_patients(
     letters = iter(history.patients)
     out: list[Any] = []
     as_of: list[dt.date | None] = []
+    places: list[int] = []
     groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
     # a recorded cohort's letters from its decision date (None: undated, from the start); the pending none
     days_of: list[dt.date | None] = [*decided, None]
     recorded = [*([True] * len(lettered)), False]
-    for patients, decided_on, is_recorded in zip(groups, days_of, recorded, strict=True):
+    for place, (patients, decided_on, is_recorded) in enumerate(zip(groups, days_of, recorded, strict=True)):
         blocks = [next(letters) for _ in patients]  # its block of the page's outcome text (cohort, level)
         members = [
             HistoryMember(
@@ -145,7 +147,7 @@ def _tite_patients(
             for p in patients
         ]
         # the replay's rule, one implementation (`history_patients`, D-19.747, D-19.749)
-        joined, _, _, _ = history_patients(
+        joined, _, _, _, _ = history_patients(
             blocks, members, decided_on, window, weighs_follow_up=weighs_follow_up, recorded=is_recorded
         )
         for patient, one in zip(patients, joined, strict=True):
@@ -153,7 +155,55 @@ def _tite_patients(
                 continue
             out.append(one)
             as_of.append(patient["today"] if patient is not None else None)
-    return out, as_of
+            places.append(place)
+    return out, as_of, places
+
+
+NO_RECOMMENDATION = (
+    "the protocol's design gives no recommendation on the recorded history: the trial's conduct departs "
+    "from the design (see the replay of the recorded decisions)"
+)
+
+
+def _after_expansion(
+    history: Any,
+    patients: Sequence[Any],
+    places: Sequence[int],
+    replay: Sequence[Mapping[str, Any]],
+    decided: Sequence[dt.date | None],
+    window: int,
+    weighs_follow_up: bool,
+) -> Any:
+    """The page's history once a recorded decision started the expansion (the replay's rule, one
+    implementation: `cartrial.escalation.conduct.expansion_locks` and `conduct_history`, D-19.751,
+    D-19.754): the escalation phase as judged at that decision's date, then the later patients as judged
+    today; unchanged otherwise."""
+    from cartrial.escalation.conduct import conduct_history, expansion_locks
+    from cartrial.escalation.outcomes import Outcomes
+
+    for position, row in enumerate(replay[: len(decided)]):
+        locks = expansion_locks(
+            str(row.get("design_decision") or ""),
+            str(row.get("recorded_decision") or ""),
+            bool(row.get("window_complete")),
+            weighs_follow_up,
+        )
+        if locks:
+            n_phase = sum(1 for place in places if place <= position)
+            phase = conduct_history(patients[:n_phase], range(n_phase), decided[position], window, False)
+            return Outcomes(phase.patients + tuple(history.patients[n_phase:]))
+    return history
+
+
+def _per_dose(fit: Any, history: Any, n_doses: int) -> tuple[list[int], list[int]]:
+    """Per dose level, the patients and DLTs: the fit's, else (no fit) counted from `history`."""
+    if fit is not None:
+        return list(fit.n_per_dose), list(fit.dlt_per_dose)
+    n, y = [0] * n_doses, [0] * n_doses
+    for p in history.patients:
+        n[p.dose_level - 1] += 1
+        y[p.dose_level - 1] += int(p.dlt)
+    return n, y
 
 
 def _day(value: Any) -> dt.date | None:
@@ -297,7 +347,7 @@ def escalation_state(
     # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696); a
     # design other than the TITE-CRM decides on complete cohorts, each patient fully followed (D-19.749)
     weighs_follow_up = isinstance(getattr(design, "inner", design), TiteCrm)
-    tite, days = _tite_patients(
+    tite, days, places = _tite_patients(
         lettered,
         pending,
         history,
@@ -313,20 +363,34 @@ def escalation_state(
             for one in tite_history([patient], day, window).patients
         )
     )
+    replay: list[dict[str, Any]] = []
+    if len(tables["escalation_decisions"]):
+        from cartrial.analysis.dlt import dlt_datasets
+
+        datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
+        if "escalation_replay" in datasets:
+            replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
+    history = _after_expansion(
+        history, tite, places, replay, [day for _, day in sizes], window, weighs_follow_up
+    )
     history_text = format_outcomes(history)
-    fit = design.fit(history)
-    mtd = fit.select_mtd()
+    fit: Any = None
+    try:
+        fit = design.fit(history)
+    except InputError:  # stored data the design would not have produced: a note, never a 4xx (D-19.754)
+        fit = None
+    mtd = fit.select_mtd() if fit is not None else None
     recommendation = {
-        "design": fit.design,
+        "design": fit.design if fit is not None else str(protocol.escalation.design),
         "outcomes": history_text,
-        "decision": design_decision(fit),
-        "next_dose": fit.next_dose,
-        "continue": bool(fit.continue_),
-        "admissible": list(fit.admissible),
-        "eliminated": list(fit.eliminated),
-        "reasons": list(fit.reasons),
-        "mtd_estimate": mtd.dose_level,
-        "mtd_rule": mtd.rule,
+        "decision": design_decision(fit) if fit is not None else "",
+        "next_dose": fit.next_dose if fit is not None else None,
+        "continue": bool(fit.continue_) if fit is not None else False,
+        "admissible": list(fit.admissible) if fit is not None else [],
+        "eliminated": list(fit.eliminated) if fit is not None else [],
+        "reasons": list(fit.reasons) if fit is not None else [NO_RECOMMENDATION],
+        "mtd_estimate": mtd.dose_level if mtd is not None else None,
+        "mtd_rule": mtd.rule if mtd is not None else "",
         "provisional": provisional,
         "per_dose": [
             {
@@ -335,16 +399,9 @@ def escalation_state(
                 "dlt": int(y),
                 "not_evaluable": sum(1 for p in patients if p["replace"] and p["dose_level"] == i + 1),
             }
-            for i, (n, y) in enumerate(zip(fit.n_per_dose, fit.dlt_per_dose, strict=True))
+            for i, (n, y) in enumerate(zip(*_per_dose(fit, history, n_doses), strict=True))
         ],
     }
-    replay: list[dict[str, Any]] = []
-    if len(tables["escalation_decisions"]):
-        from cartrial.analysis.dlt import dlt_datasets
-
-        datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
-        if "escalation_replay" in datasets:
-            replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
     if sites is not None:  # another site's patients are counted, not named nor dated (D-19.486)
         own = {p["subject_id"] for p in patients if p["visible"]}
 
