@@ -74,6 +74,9 @@ def test_an_early_expand_does_not_hide_dlts_known_before_the_expansion() -> None
     row = table.iloc[2]
     assert row.deviation != ""
     assert "'1NNN 2NTT 2NNN'" in row.deviation
+    # 2 of 3 at level 2: a 3+3 treats no more there, so the design gives no decision after the expansion
+    assert row.design_decision == ""
+    assert "gives no decision after '1NNN 2NTT 2NNN'" in row.deviation
 
 
 def test_patients_after_a_fully_followed_expand_are_the_expansion() -> None:

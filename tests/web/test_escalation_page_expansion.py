@@ -11,6 +11,7 @@ from the stored DLT records (D-12.2); now 200 with a note naming no stored value
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -100,6 +101,11 @@ def test_an_early_expand_then_the_expansion_is_a_note_not_a_422(tmp_path: Path) 
     assert rec["reasons"] == [NO_RECOMMENDATION]
     assert rec["decision"] == ""
     assert "2NNT" not in NO_RECOMMENDATION and "got" not in NO_RECOMMENDATION
+    # the API's reasons and the HTML page: the note, naming no stored value (subject id, history; D-12.2)
+    for k in range(1, 13):
+        assert all(f"S-{k}" not in reason for reason in rec["reasons"])
+    assert all("2NNT" not in reason for reason in rec["reasons"])
+    assert NO_RECOMMENDATION in html.unescape(page.text)
     assert [(d["n"], d["dlt"]) for d in rec["per_dose"]] == [(3, 0), (9, 1)]
 
 

@@ -260,7 +260,7 @@ def history_patients(
     *,
     weighs_follow_up: bool,
     recorded: bool = True,
-) -> tuple[list[TitePatient | None], list[bool], list[int], list[int], list[int]]:
+) -> tuple[list[TitePatient | None], list[bool], list[int], list[int], list[int], list[bool]]:
     """One cohort's patients of the history (`tite_history`), the one rule of the replay and the escalation
     page (D-19.747, D-19.749): `letters` the cohort's outcome letters (cohort, dose level, ``T``), `members`
     the patient of each (None: a letter no infused patient takes, kept as its letter, fully followed),
@@ -276,12 +276,14 @@ def history_patients(
     Returns (per letter: the patient, None when it takes no part — replaced, without a letter's DLT; per
     letter: carries a ``T`` letter; the patients carrying a letter the assessment does not give by the
     decision; those with a seen DLT no letter records), as `letter_dlts`; the patients whose DLT the
-    assessment dates after the decision (without a DLT then: their window is waited for, D-19.752).
+    assessment dates after the decision (without a DLT then: their window is waited for, D-19.752); per
+    letter, whether the patient's DLT is known to be seen by the decision (dated on or before it, or undated
+    with the window complete; for a TITE-CRM, undated too): DLT-evaluable then, never waited for (D-19.756).
 
     >>> on = date(2021, 6, 1)
     >>> letters = parse_outcomes("1TN", 1).patients
     >>> members = [HistoryMember(on, True, 20.0), HistoryMember(on, False)]
-    >>> out, _, extra, missed, later = history_patients(
+    >>> out, _, extra, missed, later, _ = history_patients(
     ...     letters, members, date(2021, 6, 10), 28, weighs_follow_up=False
     ... )
     >>> out[0].letter_dlt_on, extra, missed, later  # A's DLT on day 20: the letter a deviation, not counted
@@ -315,7 +317,8 @@ def history_patients(
         dlt = letter.dlt if m.dlt is None else m.dlt
         out.append(TitePatient(letter.cohort, letter.dose_level, m.infused_on, dlt, m.dlt_onset_day, on))
     later_ks = [k for k, flag in enumerate(dated_later) if flag]
-    return out, carries, extra, [k for k in missed if not unsure[k]], later_ks
+    known = [s and not u for s, u in zip(seen, unsure, strict=True)]
+    return out, carries, extra, [k for k in missed if not unsure[k]], later_ks, known
 
 
 def undated_unseen(patient: TitePatient, as_of: date | None, window_days: int) -> bool:
@@ -334,41 +337,16 @@ def undated_unseen(patient: TitePatient, as_of: date | None, window_days: int) -
     return not dlt_window_complete(patient.infused_on, as_of, window_days)[1]
 
 
-def expansion_locks(expected: str, recorded: str, window_complete: bool, tite: bool) -> bool:
-    """Whether a recorded decision starts the expansion (D-19.751): the design's answer and the recorded one
-    are both 'expand', taken once the cohort's DLT window was complete (a correct, fully followed decision;
-    D-19.754), for a design other than the TITE-CRM. Its escalation phase is then the history judged at that
-    date (`conduct_history`'s `phase`), the later patients the expansion; otherwise every later decision is
-    judged on the whole history as known at its date, and differs where the design's answer does.
-
-    >>> expansion_locks("expand", "expand", True, False), expansion_locks("expand", "expand", False, False)
-    (True, False)
-    """
-    return expected == "expand" and recorded == "expand" and window_complete and not tite
-
-
 def conduct_history(
-    patients: Sequence[TitePatient],
-    kept: Sequence[int],
-    as_of: date | None,
-    window_days: int,
-    tite: bool,
-    phase: Outcomes | None = None,
-    phase_end: int = 0,
+    patients: Sequence[TitePatient], as_of: date | None, window_days: int, tite: bool
 ) -> Outcomes:
-    """The history a decision of `as_of` is judged on (`tite_history`, D-19.747) — the one rule of the replay
-    and the escalation page (D-19.754): a design other
-    than the TITE-CRM decides on complete cohorts, each patient fully followed; with `phase` (the escalation
-    phase as judged at a correct recorded decision to expand, D-19.751) that phase, then the patients from
-    history index `phase_end` on (`kept`: each patient's index)."""
+    """The history a decision of `as_of` is judged on (`tite_history`, D-19.747): a design other than the
+    TITE-CRM decides on complete cohorts, each patient fully followed. After a recorded 'expand' the later
+    patients are read by the design's own expansion rule on this one history (D-19.751, D-19.756)."""
     fitted = tite_history(patients, as_of, window_days)
     if tite:
         return fitted
-    everything = [replace(q, followup_days=None) for q in fitted.patients]
-    if phase is None:
-        return Outcomes(tuple(everything))
-    later = tuple(q for k, q in zip(kept, everything, strict=True) if k >= phase_end)
-    return Outcomes(phase.patients + later)
+    return Outcomes(tuple(replace(q, followup_days=None) for q in fitted.patients))
 
 
 def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
@@ -562,8 +540,6 @@ def replay_decisions(
     fitted_names: set[str] = set()  # those of them the DLT assessment gives
     left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
     history_names: list[str] = []  # the subject of each of them
-    phase: Outcomes | None = None  # the escalation phase, after a recorded decision to expand (D-19.751)
-    phase_end = 0  # the patients of the history before the expansion
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -596,7 +572,7 @@ def replay_decisions(
                 )
         # the cohort's patients of the history, its T letters matched to them by count (D-19.701), each DLT
         # seen by the decision or not (`history_patients`: the one rule of the replay and the page, D-19.747)
-        joined, carries, extra, missed, later_ks = history_patients(
+        joined, carries, extra, missed, later_ks, seen = history_patients(
             cohort_outcomes.patients,
             [
                 HistoryMember(moment.date(), dlt_of.get(name), onset_of.get(name), then[p])
@@ -628,11 +604,12 @@ def replay_decisions(
             days, _ = dlt_window_complete(last_day, decided_on, window)
             # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
             # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248); a
-            # patient whose DLT the assessment dates after the decision had none then: waited for (D-19.752)
+            # patient whose DLT the assessment dates after the decision had none then: waited for (D-19.752);
+            # a patient whose DLT was seen by the decision is DLT-evaluable, whatever its letter (D-19.756)
             waiting = [
                 m
                 for k, (m, had_dlt) in enumerate(zip(lettered, carries, strict=False))
-                if not had_dlt or k in later_ks
+                if (not had_dlt or k in later_ks) and not seen[k]
             ]
             complete = True
             if waiting:
@@ -670,12 +647,10 @@ def replay_decisions(
         ]
         still = [tite_patients[k] for k in kept_k]
 
-        # every design is judged on the DLTs seen by the decision date (D-19.747): the one history; after a
-        # recorded decision to expand that was the design's at its date, the escalation phase is the history
-        # it was judged on then, the later patients the expansion (D-19.751)
-        real = conduct_history(still, kept_k, decided_on, window, tite)
-        fitted = conduct_history(still, kept_k, decided_on, window, tite, phase, phase_end)
-        variants = [fitted]
+        # every design is judged on the DLTs seen by the decision date (D-19.747): the one history, the
+        # expansion's patients included (D-19.751, D-19.756)
+        real = conduct_history(still, decided_on, window, tite)
+        variants = [real]
         # a DLT without an onset day whose window was open at the decision may have come after it: a design
         # other than the TITE-CRM is judged with it and without it (D-19.750)
         unsure = [] if tite else [k for k in kept_k if undated_unseen(tite_patients[k], decided_on, window)]
@@ -683,7 +658,7 @@ def replay_decisions(
             without = [
                 replace(tite_patients[k], dlt=False) if k in unsure else tite_patients[k] for k in kept_k
             ]
-            variants.append(conduct_history(without, kept_k, decided_on, window, tite, phase, phase_end))
+            variants.append(conduct_history(without, decided_on, window, tite))
         queries: list[str] = []
         answers: list[tuple[Any, str]] = []
         for variant in variants:
@@ -700,20 +675,26 @@ def replay_decisions(
         fit, failure = answers[0]
         expected = design_decision(fit, cohort_level) if fit is not None else ""
         if len(answers) > 1:
-            other = design_decision(answers[1][0], cohort_level) if answers[1][0] is not None else ""
-            if other != expected or answers[1][1] != failure:
+            other_fit, other_failure = answers[1]
+            other = design_decision(other_fit, cohort_level) if other_fit is not None else ""
+            # the two readings differ: a query only when the recorded decision is one of the design's two
+            # answers; neither: a deviation whatever the onset; no decision under both: the failure stays a
+            # deviation (D-19.750, D-19.755, D-19.756)
+            if (other != expected or other_failure != failure) and (fit is not None or other_fit is not None):
                 whose = ", ".join(f"{history_names[k]}'s" for k in unsure)
                 several = len(unsure) > 1
-                gives = (
-                    f"gives {expected or 'no decision'!r} if the DLT was seen by the decision, "
-                    f"{other or 'no decision'!r} if not"
-                    if expected or other
-                    else "gives no decision either way"
-                )
-                queries.append(
-                    f"the protocol's design {gives}: depends on the onset of {whose} undated "
-                    f"DLT{'s' if several else ''}: query {'their onset days' if several else 'its onset day'}"
-                )
+                onset = f"the onset of {whose} undated DLT{'s' if several else ''}"
+                if str(recorded[i]) in (expected, other):
+                    queries.append(
+                        f"the protocol's design gives {expected or 'no decision'!r} if the DLT was seen by "
+                        f"the decision, {other or 'no decision'!r} if not: depends on {onset}: query "
+                        f"{'their onset days' if several else 'its onset day'}"
+                    )
+                else:
+                    deviations.append(
+                        f"recorded decision {recorded[i]!r}, the protocol's design gives "
+                        f"{expected or 'no decision'!r} or {other or 'no decision'!r} (depending on {onset})"
+                    )
                 fit, failure, expected = None, "", ""
         if failure:
             deviations.append(failure)
@@ -722,8 +703,6 @@ def replay_decisions(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
                 f"{format_outcomes(real)!r}"
             )
-        if phase is None and expansion_locks(expected, str(recorded[i]), complete, tite):
-            phase, phase_end = fitted, len(tite_patients)
         rows.append(
             {
                 "cohort": int(cohort[i]),
@@ -757,8 +736,8 @@ def replay_decisions(
         "scheme); the replay's design leans toward toxicity (a lower dose) against the onset known (D-19.696)"
         if tite
         else "counted at a decision once the patient's window was complete or its outcome letter recorded "
-        "it; before, the decision is judged with and without it, and a difference is a query of its onset "
-        "day (D-19.750)"
+        "it; before, the decision is judged with and without it: when they differ, a query of its onset day "
+        "if the recorded decision is one of the two answers, else a deviation (D-19.750, D-19.756)"
     )
     return Result(
         table,
@@ -781,7 +760,6 @@ __all__ = [
     "assign_cohorts",
     "conduct_history",
     "deviation_count_note",
-    "expansion_locks",
     "history_patients",
     "letter_dlts",
     "replay_decisions",

@@ -114,10 +114,9 @@ def _tite_patients(
     decided: Sequence[dt.date | None],
     window: int,
     weighs_follow_up: bool,
-) -> tuple[list[Any], list[dt.date | None], list[int]]:
+) -> tuple[list[Any], list[dt.date | None]]:
     """The history's patients (`cartrial.escalation.conduct.TitePatient`), for every design (D-19.749), each
-    one's as-of date (its site's today) for the page (D-19.696) and its place among the recorded cohorts
-    (the pending last; `_after_expansion`): each recorded cohort's lettered
+    one's as-of date (its site's today) for the page (D-19.696): each recorded cohort's lettered
     patients, then the pending counted ones, with the analysis's DLT status and its onset day
     (`DltEvaluation.dlt_onset_day`, the site-calendar day, D-19.699), and a recorded ``T`` letter from its
     cohort's decision date `decided` (D-19.698: never dropped); a letter no infused patient takes keeps its
@@ -128,12 +127,11 @@ def _tite_patients(
     letters = iter(history.patients)
     out: list[Any] = []
     as_of: list[dt.date | None] = []
-    places: list[int] = []
     groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
     # a recorded cohort's letters from its decision date (None: undated, from the start); the pending none
     days_of: list[dt.date | None] = [*decided, None]
     recorded = [*([True] * len(lettered)), False]
-    for place, (patients, decided_on, is_recorded) in enumerate(zip(groups, days_of, recorded, strict=True)):
+    for patients, decided_on, is_recorded in zip(groups, days_of, recorded, strict=True):
         blocks = [next(letters) for _ in patients]  # its block of the page's outcome text (cohort, level)
         members = [
             HistoryMember(
@@ -147,7 +145,7 @@ def _tite_patients(
             for p in patients
         ]
         # the replay's rule, one implementation (`history_patients`, D-19.747, D-19.749)
-        joined, _, _, _, _ = history_patients(
+        joined, _, _, _, _, _ = history_patients(
             blocks, members, decided_on, window, weighs_follow_up=weighs_follow_up, recorded=is_recorded
         )
         for patient, one in zip(patients, joined, strict=True):
@@ -155,44 +153,13 @@ def _tite_patients(
                 continue
             out.append(one)
             as_of.append(patient["today"] if patient is not None else None)
-            places.append(place)
-    return out, as_of, places
+    return out, as_of
 
 
 NO_RECOMMENDATION = (
     "the protocol's design gives no recommendation on the recorded history: the trial's conduct departs "
     "from the design (see the replay of the recorded decisions)"
 )
-
-
-def _after_expansion(
-    history: Any,
-    patients: Sequence[Any],
-    places: Sequence[int],
-    replay: Sequence[Mapping[str, Any]],
-    decided: Sequence[dt.date | None],
-    window: int,
-    weighs_follow_up: bool,
-) -> Any:
-    """The page's history once a recorded decision started the expansion (the replay's rule, one
-    implementation: `cartrial.escalation.conduct.expansion_locks` and `conduct_history`, D-19.751,
-    D-19.754): the escalation phase as judged at that decision's date, then the later patients as judged
-    today; unchanged otherwise."""
-    from cartrial.escalation.conduct import conduct_history, expansion_locks
-    from cartrial.escalation.outcomes import Outcomes
-
-    for position, row in enumerate(replay[: len(decided)]):
-        locks = expansion_locks(
-            str(row.get("design_decision") or ""),
-            str(row.get("recorded_decision") or ""),
-            bool(row.get("window_complete")),
-            weighs_follow_up,
-        )
-        if locks:
-            n_phase = sum(1 for place in places if place <= position)
-            phase = conduct_history(patients[:n_phase], range(n_phase), decided[position], window, False)
-            return Outcomes(phase.patients + tuple(history.patients[n_phase:]))
-    return history
 
 
 def _per_dose(fit: Any, history: Any, n_doses: int) -> tuple[list[int], list[int]]:
@@ -347,7 +314,7 @@ def escalation_state(
     # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696); a
     # design other than the TITE-CRM decides on complete cohorts, each patient fully followed (D-19.749)
     weighs_follow_up = isinstance(getattr(design, "inner", design), TiteCrm)
-    tite, days, places = _tite_patients(
+    tite, days = _tite_patients(
         lettered,
         pending,
         history,
@@ -370,9 +337,6 @@ def escalation_state(
         datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
         if "escalation_replay" in datasets:
             replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
-    history = _after_expansion(
-        history, tite, places, replay, [day for _, day in sizes], window, weighs_follow_up
-    )
     history_text = format_outcomes(history)
     fit: Any = None
     try:
