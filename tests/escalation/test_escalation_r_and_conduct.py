@@ -313,7 +313,19 @@ def test_treatment_before_the_decision_and_a_wrong_decision_are_deviations() -> 
     deviations = result.table["deviation"].tolist()
     assert "D (next cohort) was infused at level 2 on 2021-02-01, before this decision" in deviations[0]
     assert "B: the outcome letter says no DLT, the DLT assessment says DLT" in deviations[0]
-    assert "recorded decision 'stay', the protocol's design gives 'expand'" in deviations[1]
+    # B's DLT was seen by the decision (undated: from its cohort on): the design is judged on it, `1NTN`,
+    # and the recorded escalation is a deviation; the 3+3 would not have treated cohort 2 at level 2
+    # (D-19.747; before, the design fitted the letters `1NNN` and the escalation passed)
+    assert "recorded decision 'escalate', the protocol's design gives 'stay' after '1NTN'" in deviations[0]
+    assert "the protocol's design gives no decision after '1NTN 2NNN'" in deviations[1]
+    # on the letters alone (no DLT assessment) the wrong decision of cohort 2 is the deviation, as before
+    letters_only = replay_decisions(
+        _decisions(["2021-02-12", "2021-03-22", "2021-05-01"], ["escalate", "stay", "stop"]),
+        infusions,
+        None,
+        _PROTOCOL,
+    ).table["deviation"]
+    assert "recorded decision 'stay', the protocol's design gives 'expand'" in letters_only[1]
 
 
 def test_example_study_decisions_respect_the_dlt_window(examples_dir: Path) -> None:

@@ -78,14 +78,18 @@ def test_an_evaluable_patient_still_takes_a_letter() -> None:
 
 def test_a_record_that_counted_a_replaced_patient_is_a_deviation_not_a_shift() -> None:
     """A decision recorded before the rule: ``1NNN`` on 2021-06-01 counts C. The letters go to A, B and C
-    (the only patients infused by the decision) with a deviation naming C; D stays out of cohort 1."""
+    (the only patients infused by the decision) with a deviation naming C; D stays out of cohort 1. C is no
+    outcome for the design (D-19.123), so the design fits `1NN` (A and B: treat a third patient, stay) and the
+    recorded "escalate" is a deviation too (D-19.747; before, the design fitted C's letter, `1NNN`)."""
     decisions = DECISIONS.assign(outcomes=["1NNN"], decision=["escalate"])
     row = replay_decisions(decisions, INFUSIONS, _dlts("false"), PROTOCOL).table.iloc[0]
     assert (row.subjects, row.replaced) == ("A B C", "C")
     assert (
         row.deviation
-        == "C has an outcome letter but is not DLT-evaluable (replaced): not an outcome for the design"
+        == "C has an outcome letter but is not DLT-evaluable (replaced): not an outcome for the design; "
+        "recorded decision 'escalate', the protocol's design gives 'stay' after '1NN'"
     )
+    assert (row.design_decision, int(row.design_next_dose)) == ("stay", 1)
 
 
 @given(

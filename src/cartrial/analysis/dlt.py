@@ -479,8 +479,9 @@ def dlt_datasets(
                     "" if c or pd.isna(f) else int(f)
                     for c, f in zip(counted, membership["follow_up_days"], strict=True)
                 ],
-                # the first DLT's onset day by the protocol's rules, on the site's calendar: a TITE-CRM's
-                # replay counts a DLT from the decision on or after it (D-19.696, D-19.699)
+                # the first DLT's onset day by the protocol's rules, on the site's calendar: the replay
+                # counts a DLT from the decision on or after it, for every design (D-19.696, D-19.699,
+                # D-19.747)
                 "dlt_onset_day": [
                     evaluation.dlt_onset_day.get(str(s), "") if d else ""
                     for s, d in zip(membership["subject_id"], membership["dlt_in_window"], strict=True)

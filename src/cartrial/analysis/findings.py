@@ -391,37 +391,49 @@ def safety_findings(
             )
         )
     if "escalation_replay" in datasets:
-        replay = datasets["escalation_replay"].table
-        deviations = replay[replay["deviation"] != ""]
-        agreeing = len(replay) - len(deviations)
-        text = (
-            f"{k_of_n(agreeing, len(replay), 'recorded escalation decision')} "
-            f"{verb(agreeing, 'agrees', 'agree')} with the protocol's design"
-        )
-        text += (
-            "."
-            if deviations.empty
-            else (
-                "; deviations: "
-                + "; ".join(
-                    f"cohort {c}: {d}"
-                    for c, d in zip(deviations["cohort"], deviations["deviation"], strict=True)
-                )
-                + "."
-            )
-        )
-        out.append(
-            Finding(
-                "safety",
-                text,
-                len(replay) - len(deviations),
-                len(replay),
-                DLT_EVALUABLE,
-                "decision replayed with the protocol's escalation design on the outcomes up to that cohort",
-                "escalation_replay",
-            )
-        )
+        out.append(replay_finding(datasets["escalation_replay"].table))
     return out
+
+
+def replay_finding(replay: pd.DataFrame) -> Finding:
+    """The key finding on the replay of the recorded escalation decisions (`escalation_replay`): how many
+    agree with the protocol's design, the deviations, and the data queries apart (D-19.755)."""
+    deviations = replay[replay["deviation"] != ""]
+    # a design's answer that depends on an undated DLT's onset is a data query, listed apart: neither a
+    # deviation nor an agreement (D-19.755)
+    queried = replay["query"] != "" if "query" in replay else pd.Series(False, index=replay.index)
+    queries = replay[queried & (replay["deviation"] == "")]
+    agreeing = len(replay) - len(deviations) - len(queries)
+    text = (
+        f"{k_of_n(agreeing, len(replay), 'recorded escalation decision')} "
+        f"{verb(agreeing, 'agrees', 'agree')} with the protocol's design"
+    )
+    text += (
+        "."
+        if deviations.empty
+        else (
+            "; deviations: "
+            + "; ".join(
+                f"cohort {c}: {d}" for c, d in zip(deviations["cohort"], deviations["deviation"], strict=True)
+            )
+            + "."
+        )
+    )
+    asked = replay[queried]
+    if len(asked):
+        text += " Data queries: " + "; ".join(
+            f"cohort {c}: {q}" for c, q in zip(asked["cohort"], asked["query"], strict=True)
+        )
+        text += "."
+    return Finding(
+        "safety",
+        text,
+        agreeing,
+        len(replay),
+        DLT_EVALUABLE,
+        "decision replayed with the protocol's escalation design on the outcomes up to that cohort",
+        "escalation_replay",
+    )
 
 
 def _rate_text(row: pd.Series, label: str, ci: str) -> str:

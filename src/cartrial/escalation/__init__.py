@@ -26,8 +26,10 @@ if TYPE_CHECKING:
         with_behaviours,
     )
     from cartrial.escalation.conduct import (
+        TitePatient,
         design_decision,
         replay_decisions,
+        tite_history,
     )
     from cartrial.escalation.crm import (
         Crm,
@@ -133,6 +135,7 @@ _WHERE: dict[str, str] = {
     "SubjectDlt": "cartrial.escalation.dlt",
     "TableDesign": "cartrial.escalation.interval",
     "ThreePlusThree": "cartrial.escalation.three_plus_three",
+    "TitePatient": "cartrial.escalation.conduct",
     "TiteCrm": "cartrial.escalation.crm",
     "assemble_design": "cartrial.escalation.spec",
     "assess_dlt": "cartrial.escalation.dlt",
@@ -157,6 +160,7 @@ _WHERE: dict[str, str] = {
     "simulate": "cartrial.escalation.simulation",
     "spec_options": "cartrial.protocol.design_options",
     "subject_dlt": "cartrial.escalation.dlt",
+    "tite_history": "cartrial.escalation.conduct",
     "with_behaviours": "cartrial.escalation.behaviours",
 }
 
@@ -208,6 +212,7 @@ __all__ = [
     "TableDesign",
     "ThreePlusThree",
     "TiteCrm",
+    "TitePatient",
     "assemble_design",
     "assess_dlt",
     "attributed_relatedness",
@@ -231,5 +236,6 @@ __all__ = [
     "simulate",
     "spec_options",
     "subject_dlt",
+    "tite_history",
     "with_behaviours",
 ]

@@ -5,7 +5,8 @@ A decision to escalate, expand or stop is taken once every patient of the cohort
 observation window (protocol `escalation.dlt_window_days`, day 0 = infusion; ``docs/escalation.md``,
 "Recorded decisions"); a decision taken earlier, a next cohort treated before the decision, or a decision
 other than the one the protocol's design gives is a protocol deviation. They are listed, never silently
-accepted (docs/science/decisions.md D-12.1). A TITE-CRM decides while patients are inside the window
+accepted (docs/science/decisions.md D-12.1). Every design is judged on the DLTs seen by each decision date
+(D-19.747). A TITE-CRM decides while patients are inside the window
 (docs/science/dose-escalation.md §8): its decision is replayed with each patient's follow-up at the decision
 date, and deciding before the window is complete is not a deviation (D-19.695).
 """
@@ -56,6 +57,7 @@ _COLUMNS = (
     "design_decision",
     "design_next_dose",
     "deviation",
+    "query",
 )
 
 
@@ -148,7 +150,7 @@ def letter_dlts(
     never by the letter's position in the cohort's string (letter order is not part of the form). `letters`:
     the cohort's ``T`` flags in string order; `assessed`: per lettered patient in order of infusion, the DLT
     assessment's DLT (None: the assessment does not give the patient, which then takes the letter at its own
-    position); `seen`: whether that DLT was seen by the decision (a TITE-CRM decides inside the window).
+    position); `seen`: whether that DLT was seen by the decision (every design, D-19.747).
 
     The letters of the assessed patients first go to the DLTs seen by the decision (in order of infusion);
     the rest — DLTs only the letters record — to the assessed patients without a seen DLT: those whose DLT
@@ -189,11 +191,12 @@ def letter_dlts(
 
 @dataclass(frozen=True)
 class TitePatient:
-    """One patient of a TITE-CRM's history (`tite_history`): cohort number and dose level (1-based), the
-    infusion day (day 0, on the site's calendar; None: unknown, taken as fully followed), whether the patient
-    has a DLT inside the window by the DLT assessment and its onset day (site-calendar days after the
-    infusion, day 0 = infusion; None: unknown), and the date of the decision that recorded a ``T`` letter
-    for the patient (None: no such letter; the investigator's recorded DLT, D-19.698)."""
+    """One patient of the history as of a date (`tite_history`; every design, D-19.747): cohort number and
+    dose level (1-based), the infusion day (day 0, on the site's calendar; None: unknown, taken as fully
+    followed), whether the patient has a DLT inside the window by the DLT assessment and its onset day
+    (site-calendar days after the infusion, day 0 = infusion; None: unknown), and the date of the decision
+    that recorded a ``T`` letter for the patient (None: no such letter; the investigator's recorded DLT,
+    D-19.698)."""
 
     cohort: int
     dose_level: int
@@ -204,11 +207,13 @@ class TitePatient:
 
 
 def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_days: int) -> Outcomes:
-    """The history a TITE-CRM weighs on `as_of` (docs/science/dose-escalation.md §8; D-19.696): each patient
+    """The history as of `as_of` (a TITE-CRM's weights, docs/science/dose-escalation.md §8; D-19.696; every
+    design's replay and escalation page, D-19.747, D-19.749 — the others ignore the follow-up): each patient
     followed u = the days from the infusion to `as_of` (`dlt_window_complete`'s day count; day 0 weighs 0,
     a patient infused after `as_of` 0); a DLT counts iff its onset day is ≤ u (a DLT seen by then), its
     follow-up then the onset day (the adaptive scheme places it there); a patient without one, min(u, T).
-    A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end); with `as_of` None
+    A DLT whose onset is unknown counts, with no follow-up (weight 1, the window's end; the replay of another
+    design first asks `undated_unseen`, D-19.750); with `as_of` None
     every patient is fully followed and every DLT counts (the outcome letters alone). A ``T`` letter
     recorded at a decision on or before `as_of` counts too, with weight 1 (its onset unknown), though the
     assessment does not give the DLT: the site's recorded DLT is never dropped (D-19.698). The one rule of
@@ -233,6 +238,115 @@ def tite_history(patients: Sequence[TitePatient], as_of: date | None, window_day
         else:
             out.append(PatientOutcome(p.cohort, p.dose_level, False, min(followed, float(window_days))))
     return Outcomes(tuple(out))
+
+
+@dataclass(frozen=True)
+class HistoryMember:
+    """One lettered patient of a recorded cohort, as `history_patients` reads it: the infusion day (site
+    calendar; None: unknown), the DLT assessment's DLT (None: the assessment does not give the patient), its
+    onset day (None: unknown) and whether the patient takes part (DLT-evaluable, or still on study then)."""
+
+    infused_on: date | None
+    dlt: bool | None
+    dlt_onset_day: float | None = None
+    counted: bool = True
+
+
+def history_patients(
+    letters: Sequence[PatientOutcome],
+    members: Sequence[HistoryMember | None],
+    decided_on: date | None,
+    window_days: int,
+    *,
+    weighs_follow_up: bool,
+    recorded: bool = True,
+) -> tuple[list[TitePatient | None], list[bool], list[int], list[int], list[int], list[bool]]:
+    """One cohort's patients of the history (`tite_history`), the one rule of the replay and the escalation
+    page (D-19.747, D-19.749): `letters` the cohort's outcome letters (cohort, dose level, ``T``), `members`
+    the patient of each (None: a letter no infused patient takes, kept as its letter, fully followed),
+    `decided_on` the cohort's decision date (None: undated, every DLT seen), `recorded` False for the page's
+    pending patients (no recorded letter). A DLT is seen by the decision when its onset day is at most the
+    days from the infusion to the decision (`dlt_window_complete`'s count: a DLT with onset on the decision
+    day is seen). An undated DLT is seen for a TITE-CRM (`weighs_follow_up`; D-19.696); for another design
+    only when the patient's window was complete at the decision, else it may have come after: the cohort's
+    ``T`` letters may claim it (`letter_dlts`), and a DLT no letter records is no deviation (D-19.750).
+    A patient carrying a ``T`` letter counts from the decision (D-19.698), unless the assessment dates its
+    DLT after the decision: judged without it then, counted from its onset (D-19.752).
+
+    Returns (per letter: the patient, None when it takes no part — replaced, without a letter's DLT; per
+    letter: carries a ``T`` letter; the patients carrying a letter the assessment does not give by the
+    decision; those with a seen DLT no letter records), as `letter_dlts`; the patients whose DLT the
+    assessment dates after the decision (without a DLT then: their window is waited for, D-19.752); per
+    letter, whether the patient's DLT is known to be seen by the decision (dated on or before it, or undated
+    with the window complete; for a TITE-CRM, undated too): DLT-evaluable then, never waited for (D-19.756).
+
+    >>> on = date(2021, 6, 1)
+    >>> letters = parse_outcomes("1TN", 1).patients
+    >>> members = [HistoryMember(on, True, 20.0), HistoryMember(on, False)]
+    >>> out, _, extra, missed, later, _ = history_patients(
+    ...     letters, members, date(2021, 6, 10), 28, weighs_follow_up=False
+    ... )
+    >>> out[0].letter_dlt_on, extra, missed, later  # A's DLT on day 20: the letter a deviation, not counted
+    (None, [0], [], [0])
+    """
+    seen: list[bool] = []
+    unsure: list[bool] = []
+    dated_later: list[bool] = []
+    for m in members:
+        later = maybe = False
+        if m is not None and m.dlt and decided_on is not None and m.infused_on is not None:
+            followed, complete = dlt_window_complete(m.infused_on, decided_on, window_days)
+            if m.dlt_onset_day is not None:
+                later = m.dlt_onset_day > followed
+            else:
+                maybe = not weighs_follow_up and not complete
+        seen.append(m is not None and bool(m.dlt) and not later)
+        unsure.append(maybe)
+        dated_later.append(later)
+    assessed = [m.dlt if m is not None else None for m in members]
+    carries, extra, missed = letter_dlts([p.dlt for p in letters], assessed, seen)
+    out: list[TitePatient | None] = []
+    for k, (letter, m) in enumerate(zip(letters, members, strict=True)):
+        if m is None:
+            out.append(TitePatient(letter.cohort, letter.dose_level, None, letter.dlt))
+            continue
+        if not m.counted and not carries[k]:  # replaced: no part, unless it carries a T letter (D-19.698)
+            out.append(None)
+            continue
+        on = (decided_on or date.min) if carries[k] and recorded and not dated_later[k] else None
+        dlt = letter.dlt if m.dlt is None else m.dlt
+        out.append(TitePatient(letter.cohort, letter.dose_level, m.infused_on, dlt, m.dlt_onset_day, on))
+    later_ks = [k for k, flag in enumerate(dated_later) if flag]
+    known = [s and not u for s, u in zip(seen, unsure, strict=True)]
+    return out, carries, extra, [k for k in missed if not unsure[k]], later_ks, known
+
+
+def undated_unseen(patient: TitePatient, as_of: date | None, window_days: int) -> bool:
+    """Whether a patient's DLT, without an onset day and no recorded ``T`` letter by `as_of`, may have come
+    after `as_of` (the patient's window was open then): a design other than the TITE-CRM judges such a
+    decision with and without it (D-19.750).
+
+    >>> p = TitePatient(1, 1, date(2021, 6, 1), True)
+    >>> undated_unseen(p, date(2021, 6, 10), 28), undated_unseen(p, date(2021, 6, 29), 28)
+    (True, False)
+    """
+    if not patient.dlt or patient.dlt_onset_day is not None or patient.infused_on is None or as_of is None:
+        return False
+    if (patient.letter_dlt_on or date.max) <= as_of:
+        return False
+    return not dlt_window_complete(patient.infused_on, as_of, window_days)[1]
+
+
+def conduct_history(
+    patients: Sequence[TitePatient], as_of: date | None, window_days: int, tite: bool
+) -> Outcomes:
+    """The history a decision of `as_of` is judged on (`tite_history`, D-19.747): a design other than the
+    TITE-CRM decides on complete cohorts, each patient fully followed. After a recorded 'expand' the later
+    patients are read by the design's own expansion rule on this one history (D-19.751, D-19.756)."""
+    fitted = tite_history(patients, as_of, window_days)
+    if tite:
+        return fitted
+    return Outcomes(tuple(replace(q, followup_days=None) for q in fitted.patients))
 
 
 def _cohort_outcomes(text: str, n_doses: int, index: int, file: str) -> Outcomes:
@@ -281,8 +395,8 @@ def replay_decisions(
     letters — and optionally evaluable (true/false; blank or absent: true): a patient not DLT-evaluable
     (died or left the study inside the window without a DLT) takes no outcome letter and is listed in
     ``replaced`` of the cohort it was infused in (`assign_cohorts`; D-19.123); optionally dlt_onset_day (the
-    DLT's day after the infusion, 0 to the window; blank when dlt is false): a TITE-CRM counts the DLT from
-    then (`tite_history`, D-19.696).
+    DLT's day after the infusion, 0 to the window; blank when dlt is false): every design counts the DLT from
+    the decision on or after it (`tite_history`, D-19.696, D-19.747).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
     the form name by default).
@@ -291,7 +405,8 @@ def replay_decisions(
     last_infused_on (of the subjects), days_after_last_infusion,
     dlt_window_days, window_complete, window_rule (whether a decision before the window is complete is a
     deviation: false for a TITE-CRM, D-19.697), recorded_decision, design_decision, design_next_dose,
-    deviation ('' when none; otherwise every deviation, joined with '; ').
+    deviation ('' when none; otherwise every deviation, joined with '; '), query ('' when none; a design's
+    answer that depends on an undated DLT's onset: a data query, not a deviation, D-19.755).
 
     >>> from types import SimpleNamespace
     >>> spec = SimpleNamespace(design="3+3", variant="deescalation", dlt_window_days=28, no_skip=True)
@@ -421,10 +536,10 @@ def replay_decisions(
         [(len(o.patients), day) for o, day in zip(all_outcomes, decision_days, strict=True)],
         left_on,
     )
-    history = Outcomes()
-    tite_patients: list[TitePatient] = []  # each counted lettered patient so far (TITE-CRM; D-19.696)
+    tite_patients: list[TitePatient] = []  # each counted lettered patient so far (every design; D-19.747)
     fitted_names: set[str] = set()  # those of them the DLT assessment gives
     left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
+    history_names: list[str] = []  # the subject of each of them
     rows: list[dict[str, Any]] = []
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -455,24 +570,21 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
-        # the cohort's T letters matched to its patients by count (D-19.701); a TITE-CRM decides before the
-        # window closes: the letter is the DLT seen by the decision, the follow-up counted as
-        # `tite_history` counts it (one day count)
-        assessed_of = [dlt_of.get(name) for _, name, _ in lettered]
-        seen_of = [
-            bool(a)
-            and not (
-                tite
-                and name in onset_of
-                and decided_on is not None
-                and onset_of[name] > dlt_window_complete(moment.date(), decided_on, window)[0]
-            )
-            for (moment, name, _), a in zip(lettered, assessed_of, strict=True)
-        ]
-        carries, extra, missed = letter_dlts(letters, assessed_of, seen_of)
+        # the cohort's patients of the history, its T letters matched to them by count (D-19.701), each DLT
+        # seen by the decision or not (`history_patients`: the one rule of the replay and the page, D-19.747)
+        joined, carries, extra, missed, later_ks, seen = history_patients(
+            cohort_outcomes.patients,
+            [
+                HistoryMember(moment.date(), dlt_of.get(name), onset_of.get(name), then[p])
+                for (moment, name, _), p in zip(lettered, positions, strict=True)
+            ],
+            decided_on,
+            window,
+            weighs_follow_up=tite,
+        )
         for k in sorted([*extra, *missed]):
             name = lettered[k][1]
-            by = " by the decision date" if tite and name in onset_of and decided_on is not None else ""
+            by = " by the decision date" if name in onset_of and decided_on is not None else ""
             says = "DLT" if k in extra else "no DLT"
             other = "no DLT" if k in extra else "DLT"
             deviations.append(f"{name}: the outcome letter says {says}, the DLT assessment says {other}{by}")
@@ -491,8 +603,14 @@ def replay_decisions(
         if decided_on is not None:
             days, _ = dlt_window_complete(last_day, decided_on, window)
             # the window waited for is that of the lettered patients without a DLT: a patient with a DLT is
-            # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248)
-            waiting = [m for m, had_dlt in zip(lettered, carries, strict=False) if not had_dlt]
+            # DLT-evaluable already (`dlt_evaluable`), a replaced one takes no letter (D-19.123, D-19.248); a
+            # patient whose DLT the assessment dates after the decision had none then: waited for (D-19.752);
+            # a patient whose DLT was seen by the decision is DLT-evaluable, whatever its letter (D-19.756)
+            waiting = [
+                m
+                for k, (m, had_dlt) in enumerate(zip(lettered, carries, strict=False))
+                if (not had_dlt or k in later_ks) and not seen[k]
+            ]
             complete = True
             if waiting:
                 wait_moment, wait_name, _ = max(waiting, key=lambda m: m[0])
@@ -511,60 +629,79 @@ def replay_decisions(
                 f"{name} (next cohort) was infused at level {at_level} on {moment.date()}, "
                 "before this decision"
             )
-        history = Outcomes(
-            (
-                *history.patients,
-                *(
-                    type(p)(cohort=position + 1, dose_level=p.dose_level, dlt=p.dlt)
-                    for p in cohort_outcomes.patients
-                ),
-            )
-        )
-        # a TITE-CRM's history per patient as of the decision (D-19.696): the assessment's DLT, counted
-        # from its onset day (an undated one at the window's end), or the recorded `T` letter from the
-        # decision that recorded it (D-19.698: never dropped); the follow-up at that date; a patient the
-        # assessment does not give, by its letter; at the letter's (the patient's) dose level; a replaced
-        # one takes no part unless it carries a `T` letter (`letter_dlts`, D-19.701), which counts from
-        # that decision on (D-19.698)
-        for (moment, name, _), p, letter, carried in zip(
-            lettered, positions, cohort_outcomes.patients, carries, strict=True
-        ):
-            if not then[p] and not carried:
+        # the history per patient as of the decision (D-19.696, D-19.747; `history_patients`): the cohort's
+        # number is its place in the replay; a patient not counted at the cut-off, without a T letter, takes
+        # part until the day it left (D-19.700)
+        for (_, name, _), p, joined_one, carried in zip(lettered, positions, joined, carries, strict=True):
+            if joined_one is None:
                 continue
             if name in dlt_of:
                 fitted_names.add(name)
-            tite_patients.append(
-                TitePatient(
-                    position + 1,
-                    letter.dose_level,
-                    moment.date(),
-                    dlt_of.get(name, letter.dlt),
-                    onset_of.get(name),
-                    (decided_on or date.min) if carried else None,
-                )
-            )
+            tite_patients.append(replace(joined_one, cohort=position + 1))
+            history_names.append(name)
             if not counted[p] and not carried:  # a recorded T letter is never dropped (D-19.698)
                 left_of[len(tite_patients) - 1] = left_on[p]
         # a patient who has left the study by this decision takes no part (replaced, D-19.123; D-19.700)
-        still = [
-            q
-            for k, q in enumerate(tite_patients)
-            if k not in left_of or still_followed(left_of[k], decided_on)
+        kept_k = [
+            k for k in range(len(tite_patients)) if k not in left_of or still_followed(left_of[k], decided_on)
         ]
-        fitted = tite_history(still, decided_on, window) if tite else history
-        try:
-            fit = design.fit(fitted)
-        except InputError as error:  # patients the design would not have treated: a deviation, not a failure
-            fit = None
-            deviations.append(
-                f"the protocol's design gives no decision after {format_outcomes(fitted)!r}: "
-                + "; ".join(problem.message for problem in error.problems)
-            )
+        still = [tite_patients[k] for k in kept_k]
+
+        # every design is judged on the DLTs seen by the decision date (D-19.747): the one history, the
+        # expansion's patients included (D-19.751, D-19.756)
+        real = conduct_history(still, decided_on, window, tite)
+        variants = [real]
+        # a DLT without an onset day whose window was open at the decision may have come after it: a design
+        # other than the TITE-CRM is judged with it and without it (D-19.750)
+        unsure = [] if tite else [k for k in kept_k if undated_unseen(tite_patients[k], decided_on, window)]
+        if unsure:
+            without = [
+                replace(tite_patients[k], dlt=False) if k in unsure else tite_patients[k] for k in kept_k
+            ]
+            variants.append(conduct_history(without, decided_on, window, tite))
+        queries: list[str] = []
+        answers: list[tuple[Any, str]] = []
+        for variant in variants:
+            try:
+                answers.append((design.fit(variant), ""))
+            except InputError as error:  # patients the design would not have treated: a deviation
+                answers.append(
+                    (
+                        None,
+                        f"the protocol's design gives no decision after {format_outcomes(real)!r}: "
+                        + "; ".join(problem.message for problem in error.problems),
+                    )
+                )
+        fit, failure = answers[0]
         expected = design_decision(fit, cohort_level) if fit is not None else ""
+        if len(answers) > 1:
+            other_fit, other_failure = answers[1]
+            other = design_decision(other_fit, cohort_level) if other_fit is not None else ""
+            # the two readings differ: a query only when the recorded decision is one of the design's two
+            # answers; neither: a deviation whatever the onset; no decision under both: the failure stays a
+            # deviation (D-19.750, D-19.755, D-19.756)
+            if (other != expected or other_failure != failure) and (fit is not None or other_fit is not None):
+                whose = ", ".join(f"{history_names[k]}'s" for k in unsure)
+                several = len(unsure) > 1
+                onset = f"the onset of {whose} undated DLT{'s' if several else ''}"
+                if str(recorded[i]) in (expected, other):
+                    queries.append(
+                        f"the protocol's design gives {expected or 'no decision'!r} if the DLT was seen by "
+                        f"the decision, {other or 'no decision'!r} if not: depends on {onset}: query "
+                        f"{'their onset days' if several else 'its onset day'}"
+                    )
+                else:
+                    deviations.append(
+                        f"recorded decision {recorded[i]!r}, the protocol's design gives "
+                        f"{expected or 'no decision'!r} or {other or 'no decision'!r} (depending on {onset})"
+                    )
+                fit, failure, expected = None, "", ""
+        if failure:
+            deviations.append(failure)
         if fit is not None and expected != recorded[i]:
             deviations.append(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
-                f"{format_outcomes(fitted)!r}"
+                f"{format_outcomes(real)!r}"
             )
         rows.append(
             {
@@ -584,18 +721,23 @@ def replay_decisions(
                 "design_decision": expected,
                 "design_next_dose": fit.next_dose if fit is not None else None,
                 "deviation": "; ".join(deviations),
+                "query": "; ".join(queries),
             }
         )
     table = pd.DataFrame(rows, columns=list(_COLUMNS))
     table["design_next_dose"] = table["design_next_dose"].astype("Int64")
-    n_dev = int((table["deviation"] != "").sum()) if len(table) else 0
-    # a TITE-CRM DLT the assessment gives without an onset day is counted at every decision from its cohort
-    # on, weight 1, at the window's end (D-19.696): said, with the bias's direction
-    undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of}) if tite else 0
-    undated_note = (
-        f"{count(undated_n, 'DLT')} without an onset day: counted at every decision from the patient's "
-        "cohort on, weight 1, at the window's end (adaptive scheme); the replay's design leans toward "
-        "toxicity (a lower dose) against the onset known (D-19.696)"
+    n_dev = int((table["deviation"] != "").sum()) if len(table) else 0  # a query is no deviation (D-19.755)
+    n_query = int((table["query"] != "").sum()) if len(table) else 0
+    # a DLT the assessment gives without an onset day (D-19.696, D-19.750): said for every design, with how
+    # it was counted and, for a TITE-CRM, the bias's direction
+    undated_n = len({n for n in fitted_names if dlt_of[n] and n not in onset_of})
+    undated_note = f"{count(undated_n, 'DLT')} without an onset day: " + (
+        "counted at every decision from the patient's cohort on, weight 1, at the window's end (adaptive "
+        "scheme); the replay's design leans toward toxicity (a lower dose) against the onset known (D-19.696)"
+        if tite
+        else "counted at a decision once the patient's window was complete or its outcome letter recorded "
+        "it; before, the decision is judged with and without it: when they differ, a query of its onset day "
+        "if the recorded decision is one of the two answers, else a deviation (D-19.750, D-19.756)"
     )
     return Result(
         table,
@@ -603,16 +745,24 @@ def replay_decisions(
         options={"dlt_window_days": window, **design.options()},
         sources=("protocol escalation section (dlt_window_days, design)", "docs/escalation.md"),
         units={"days_after_last_infusion": "days", "dlt_window_days": "days"},
-        notes=(deviation_count_note(n_dev, len(table)), *([undated_note] if undated_n else [])),
+        notes=(
+            deviation_count_note(n_dev, len(table)),
+            *([f"{k_of_n(n_query, len(table), 'decision')} with a data query (D-19.755)"] if n_query else []),
+            *([undated_note] if undated_n else []),
+        ),
     )
 
 
 __all__ = [
     "DECISIONS",
+    "HistoryMember",
     "TitePatient",
     "assign_cohorts",
+    "conduct_history",
     "deviation_count_note",
+    "history_patients",
     "letter_dlts",
     "replay_decisions",
     "tite_history",
+    "undated_unseen",
 ]

@@ -1372,8 +1372,9 @@ DECISION_BEFORE_DLT_WINDOW = EditCheck(
     "DECISION-BEFORE-DLT-WINDOW",
     "an escalation decision is taken once every patient of its cohort without a DLT has completed the DLT "
     "window (decided_on ≥ the infusion day of the cohort's last patient without a DLT + "
-    "escalation.dlt_window_days; day 0 = infusion): a patient with a DLT (its outcome letter) is "
-    "DLT-evaluable already, one who died or left the study inside the window without an adverse event "
+    "escalation.dlt_window_days; day 0 = infusion): a patient with a DLT (its outcome letter, or a DLT "
+    "the assessment dates on or before the decision) is DLT-evaluable already, one who died or left the "
+    "study inside the window without an adverse event "
     "flagged dlt is replaced (no outcome letter). Not for a TITE-CRM protocol (escalation.design tite-crm), "
     "which decides while patients are inside the window, each weighed by the follow-up at the decision",
     Severity.SOFT,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from cartrial.errors import CartrialError, InputError, Problem, StoredValueError
@@ -112,65 +113,64 @@ def _tite_patients(
     onsets: Mapping[str, int],
     decided: Sequence[dt.date | None],
     window: int,
+    weighs_follow_up: bool,
 ) -> tuple[list[Any], list[dt.date | None]]:
-    """The TITE-CRM history's patients (`cartrial.escalation.conduct.TitePatient`) and each one's as-of
-    date (its site's today) for the page (D-19.696): each recorded cohort's lettered patients, then the
-    pending counted ones, with the analysis's DLT status and its onset day (`DltEvaluation.dlt_onset_day`,
-    the site-calendar day, D-19.699), and a recorded ``T`` letter from its cohort's decision date `decided`
-    (D-19.698: never dropped); a letter no infused patient takes keeps its letter, fully followed; a
-    replaced patient (not counted) takes no part, as in the replay."""
-    from cartrial.escalation.conduct import TitePatient, letter_dlts
-    from cartrial.protocol.dlt import dlt_window_complete
+    """The history's patients (`cartrial.escalation.conduct.TitePatient`), for every design (D-19.749), each
+    one's as-of date (its site's today) for the page (D-19.696): each recorded cohort's lettered
+    patients, then the pending counted ones, with the analysis's DLT status and its onset day
+    (`DltEvaluation.dlt_onset_day`, the site-calendar day, D-19.699), and a recorded ``T`` letter from its
+    cohort's decision date `decided` (D-19.698: never dropped); a letter no infused patient takes keeps its
+    letter, fully followed; a replaced patient (not counted) takes no part: each cohort by the replay's own
+    rule (`cartrial.escalation.conduct.history_patients`), never a second implementation."""
+    from cartrial.escalation.conduct import HistoryMember, history_patients
 
     letters = iter(history.patients)
     out: list[Any] = []
     as_of: list[dt.date | None] = []
     groups: list[list[dict[str, Any] | None]] = [*lettered, [p for p in pending if p["counted"]]]
-    # a recorded cohort's letters from its decision date (undated: from the start); the pending ones none
-    days_of: list[dt.date | None] = [*(day or dt.date.min for day in decided), None]
-    for patients, decided_on in zip(groups, days_of, strict=True):
+    # a recorded cohort's letters from its decision date (None: undated, from the start); the pending none
+    days_of: list[dt.date | None] = [*decided, None]
+    recorded = [*([True] * len(lettered)), False]
+    for patients, decided_on, is_recorded in zip(groups, days_of, recorded, strict=True):
         blocks = [next(letters) for _ in patients]  # its block of the page's outcome text (cohort, level)
-        infused = [
-            dt.date.fromisoformat(str(p["infused_on"])[:10]) if p is not None else None for p in patients
-        ]
-        onset = [onsets.get(str(p["subject_id"])) if p is not None and p["dlt"] else None for p in patients]
-        assessed = [bool(p["dlt"]) if p is not None else None for p in patients]
-        # the DLT seen by the decision (the replay's rule): the cohort's T letters matched by count (D-19.701)
-        seen = [
-            bool(a)
-            and not (
-                decided_on is not None
-                and decided_on != dt.date.min
-                and day is not None
-                and when is not None
-                and float(day) > dlt_window_complete(when, decided_on, window)[0]
+        members = [
+            HistoryMember(
+                dt.date.fromisoformat(str(p["infused_on"])[:10]),
+                bool(p["dlt"]),
+                float(day) if p["dlt"] and (day := onsets.get(str(p["subject_id"]))) is not None else None,
+                bool(p["counted"]),
             )
-            for a, day, when in zip(assessed, onset, infused, strict=True)
+            if p is not None
+            else None
+            for p in patients
         ]
-        carries, _, _ = letter_dlts([b.dlt for b in blocks], assessed, seen)
-        for patient, letter, carried, when, day in zip(
-            patients, blocks, carries, infused, onset, strict=True
-        ):
-            cohort = letter.cohort
-            if patient is None:
-                out.append(TitePatient(cohort, letter.dose_level, None, letter.dlt))
-                as_of.append(None)
+        # the replay's rule, one implementation (`history_patients`, D-19.747, D-19.749)
+        joined, _, _, _, _, _ = history_patients(
+            blocks, members, decided_on, window, weighs_follow_up=weighs_follow_up, recorded=is_recorded
+        )
+        for patient, one in zip(patients, joined, strict=True):
+            if one is None:  # replaced, without a recorded T letter: no part, as in the replay
                 continue
-            # a replaced patient takes no part, unless it carries a recorded T letter (D-19.698)
-            if not patient["counted"] and not carried:
-                continue
-            out.append(
-                TitePatient(
-                    cohort,
-                    letter.dose_level,
-                    when,
-                    bool(patient["dlt"]),
-                    float(day) if day is not None else None,
-                    decided_on if carried and decided_on is not None else None,
-                )
-            )
-            as_of.append(patient["today"])
+            out.append(one)
+            as_of.append(patient["today"] if patient is not None else None)
     return out, as_of
+
+
+NO_RECOMMENDATION = (
+    "the protocol's design gives no recommendation on the recorded history: the trial's conduct departs "
+    "from the design (see the replay of the recorded decisions)"
+)
+
+
+def _per_dose(fit: Any, history: Any, n_doses: int) -> tuple[list[int], list[int]]:
+    """Per dose level, the patients and DLTs: the fit's, else (no fit) counted from `history`."""
+    if fit is not None:
+        return list(fit.n_per_dose), list(fit.dlt_per_dose)
+    n, y = [0] * n_doses, [0] * n_doses
+    for p in history.patients:
+        n[p.dose_level - 1] += 1
+        y[p.dose_level - 1] += int(p.dlt)
+    return n, y
 
 
 def _day(value: Any) -> dt.date | None:
@@ -310,33 +310,51 @@ def escalation_state(
 
     design = design_from_spec(protocol.escalation, n_doses, expansion=getattr(protocol, "expansion", None))
     history = parse_outcomes(history_text, n_doses)
-    if isinstance(getattr(design, "inner", design), TiteCrm):
-        # the engine's TITE-CRM history (`tite_history`, the replay's rule): per patient, the DLTs seen by
-        # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696)
-        tite, days = _tite_patients(
-            lettered, pending, history, study.evaluation.dlt_onset_day, [day for _, day in sizes], window
+    # every design: the engine's history (`tite_history`, the replay's rule): per patient, the DLTs seen by
+    # the site's today and the follow-up then, not the letters recorded at earlier decisions (D-19.696); a
+    # design other than the TITE-CRM decides on complete cohorts, each patient fully followed (D-19.749)
+    weighs_follow_up = isinstance(getattr(design, "inner", design), TiteCrm)
+    tite, days = _tite_patients(
+        lettered,
+        pending,
+        history,
+        study.evaluation.dlt_onset_day,
+        [day for _, day in sizes],
+        window,
+        weighs_follow_up,
+    )
+    history = Outcomes(
+        tuple(
+            one if weighs_follow_up else replace(one, followup_days=None)
+            for patient, day in zip(tite, days, strict=True)
+            for one in tite_history([patient], day, window).patients
         )
-        history = Outcomes(
-            tuple(
-                one
-                for patient, day in zip(tite, days, strict=True)
-                for one in tite_history([patient], day, window).patients
-            )
-        )
-        history_text = format_outcomes(history)
-    fit = design.fit(history)
-    mtd = fit.select_mtd()
+    )
+    replay: list[dict[str, Any]] = []
+    if len(tables["escalation_decisions"]):
+        from cartrial.analysis.dlt import dlt_datasets
+
+        datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
+        if "escalation_replay" in datasets:
+            replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
+    history_text = format_outcomes(history)
+    fit: Any = None
+    try:
+        fit = design.fit(history)
+    except InputError:  # stored data the design would not have produced: a note, never a 4xx (D-19.754)
+        fit = None
+    mtd = fit.select_mtd() if fit is not None else None
     recommendation = {
-        "design": fit.design,
+        "design": fit.design if fit is not None else str(protocol.escalation.design),
         "outcomes": history_text,
-        "decision": design_decision(fit),
-        "next_dose": fit.next_dose,
-        "continue": bool(fit.continue_),
-        "admissible": list(fit.admissible),
-        "eliminated": list(fit.eliminated),
-        "reasons": list(fit.reasons),
-        "mtd_estimate": mtd.dose_level,
-        "mtd_rule": mtd.rule,
+        "decision": design_decision(fit) if fit is not None else "",
+        "next_dose": fit.next_dose if fit is not None else None,
+        "continue": bool(fit.continue_) if fit is not None else False,
+        "admissible": list(fit.admissible) if fit is not None else [],
+        "eliminated": list(fit.eliminated) if fit is not None else [],
+        "reasons": list(fit.reasons) if fit is not None else [NO_RECOMMENDATION],
+        "mtd_estimate": mtd.dose_level if mtd is not None else None,
+        "mtd_rule": mtd.rule if mtd is not None else "",
         "provisional": provisional,
         "per_dose": [
             {
@@ -345,16 +363,9 @@ def escalation_state(
                 "dlt": int(y),
                 "not_evaluable": sum(1 for p in patients if p["replace"] and p["dose_level"] == i + 1),
             }
-            for i, (n, y) in enumerate(zip(fit.n_per_dose, fit.dlt_per_dose, strict=True))
+            for i, (n, y) in enumerate(zip(*_per_dose(fit, history, n_doses), strict=True))
         ],
     }
-    replay: list[dict[str, Any]] = []
-    if len(tables["escalation_decisions"]):
-        from cartrial.analysis.dlt import dlt_datasets
-
-        datasets = dlt_datasets(tables, protocol, study.populations, study.membership, study.evaluation)
-        if "escalation_replay" in datasets:
-            replay = [_plain_row(r) for r in datasets["escalation_replay"].table.to_dict("records")]
     if sites is not None:  # another site's patients are counted, not named nor dated (D-19.486)
         own = {p["subject_id"] for p in patients if p["visible"]}
 

@@ -1277,6 +1277,7 @@ def escalation_view(handle: StudyUser, sites: Sites, today: dt.date | None = Non
                 "other_sites": others,
                 "design_decision": replayed.get("design_decision"),
                 "deviation": replayed.get("deviation") or "",
+                "query": replayed.get("query") or "",
                 "pending": False,
             }
         )
