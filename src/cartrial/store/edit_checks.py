@@ -346,6 +346,10 @@ DATED_TABLES: Mapping[str, str] = {
 """Every dated record of a subject that `RECORD-AFTER-DEATH` compares with the date of death and
 `RECORD-AFTER-END-OF-STUDY` with the end of study (table → its date column: an adverse event by its
 onset)."""
+END_DATES_AFTER_DEATH: Mapping[str, str] = {"adverse_event": "ended_on", "therapy": "stopped_at"}
+"""The end dates of a subject's records that `RECORD-AFTER-DEATH` also compares with the date of death
+(table → its end column): an adverse event or a therapy cannot end after the subject died (D-19.727). Not
+`RECORD-AFTER-END-OF-STUDY`: an adverse event followed up after the end of study may end later."""
 ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.ends_study and d is not DEATH)
 """The dispositions whose ``disposition_date`` ends the subject's records (`RECORD-AFTER-END-OF-STUDY`):
 completed, withdrawn, lost (a death is dated by its fatal adverse event, `RECORD-AFTER-DEATH`)."""
@@ -935,16 +939,21 @@ def _death_field(event: Record) -> str:
     return "ended_on" if event.get("ended_on") not in (None, "") else "started_on"
 
 
-def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
+def _dated_after(
+    records: SubjectRecords, last: dt.date, ends: Mapping[str, str] | None = None
+) -> Iterator[tuple[Record, str]]:
     """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
     `last` (by the date the site meant, `SubjectRecords.typed_day`: a bare date, 00:00:00Z, as typed, any
     other instant on the site's clock; D-19.607, D-19.618): the one scan of
-    `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`."""
+    `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`. `ends`: also these end columns (table → column,
+    `END_DATES_AFTER_DEATH`), after the record's date column (D-19.727)."""
     for table, column in DATED_TABLES.items():
+        columns = (column,) if ends is None or table not in ends else (column, ends[table])
         for record in records.of(table):
-            day = records.typed_day(record.get(column))  # the date the site meant (D-19.618)
-            if day is not None and day > last:
-                yield record, column
+            for name in columns:
+                day = records.typed_day(record.get(name))  # the date the site meant (D-19.618)
+                if day is not None and day > last:
+                    yield record, name
 
 
 def _record_after_death(
@@ -954,7 +963,7 @@ def _record_after_death(
     if death is None:
         return
     died, fatal = death
-    for record, column in _dated_after(records, died):
+    for record, column in _dated_after(records, died, END_DATES_AFTER_DEATH):
         yield (
             _as_checked(record, fatal),
             column,
@@ -1301,12 +1310,12 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "RECORD-AFTER-DEATH",
-            "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy, "
-            "adverse event onset, relapse onset) after the subject's date of death",
+            "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy "
+            "start or stop, adverse event onset or end, relapse onset) after the subject's date of death",
             Severity.SOFT,
             "logical date order; the date of death is "
             + DEATH_SOURCE
-            + " (cartrial.protocol.death, D-19.93)",
+            + " (cartrial.protocol.death, D-19.93, D-19.727)",
         ),
         _record_after_death,
     ),
@@ -2240,6 +2249,9 @@ def import_findings(
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
         candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
+        end_column = END_DATES_AFTER_DEATH.get(table)  # a therapy's stop (D-19.727)
+        if end_column is not None and end_column in columns:
+            candidates += _before_limit(columns["subject_id"], columns[end_column], ends, after=True)
         for name in FUTURE_DATED.get(table, ()):
             if name in columns:
                 candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
@@ -2404,8 +2416,12 @@ def _add_stored_after_end(
                 r
                 for r in rows
                 if r.record_id not in known
-                and (day := subjects[subject_id].typed_day(r.get(DATED_TABLES[table]))) is not None
-                and day > died[subject_id]
+                and any(
+                    (day := subjects[subject_id].typed_day(r.get(column))) is not None
+                    and day > died[subject_id]
+                    for column in (DATED_TABLES[table], END_DATES_AFTER_DEATH.get(table))
+                    if column is not None
+                )
             )
 
 
@@ -2910,6 +2926,7 @@ __all__ = [
     "DECISION_BEFORE_DLT_WINDOW",
     "EDIT_CHECKS",
     "EDIT_CHECK_USER",
+    "END_DATES_AFTER_DEATH",
     "EditCheck",
     "Finding",
     "RaisedQuery",
