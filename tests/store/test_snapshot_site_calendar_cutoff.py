@@ -1,0 +1,111 @@
+"""The data cut-off is a calendar date, and a date-time record belongs on or before it when its date on the
+calendar of the subject's site is on or before it (D-19.729; the study-day rule D-19.607). The snapshot cut
+by the UTC date: a Wuhan (Asia/Shanghai, UTC+8) laboratory sample at 05:00 local on the day after the
+cut-off (21:00Z on the cut-off date) was kept, though the analysis dates it after the cut-off; a New York
+(America/New_York, UTC-4 in August) sample at 22:00 local on the cut-off date (03:00Z the next day) was left
+out. A therapy stopped at those instants is ended after / on the cut-off by the same rule (D-19.85).
+
+Expected values are hand-computed from the zones' offsets (Asia/Shanghai UTC+8 all year; America/New_York
+EDT UTC-4 on 1-2 August 2021), not from our code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import insert, select, update
+
+CUT = dt.date(2021, 8, 1)
+WUHAN, NEW_YORK = "CT-004", "CT-003"
+WUHAN_NEXT_MORNING = dt.datetime(2021, 8, 1, 21, 0, tzinfo=dt.UTC)  # 2021-08-02 05:00 in Wuhan: after
+NEW_YORK_EVENING = dt.datetime(2021, 8, 2, 3, 0, tzinfo=dt.UTC)  # 2021-08-01 22:00 in New York: on
+
+
+def _prepare(url: str) -> dict[str, int]:
+    """TJH in Asia/Shanghai, CT-003 moved to a New York site, and one lab and one therapy record of each
+    subject moved to the instants above (direct writes: the edit checks are not what is tested)."""
+    from cartrial.store import connect
+    from cartrial.store.models import LabResult, Site, Subject, Therapy
+
+    engine = connect(url)
+    ids: dict[str, int] = {}
+    with engine.begin() as connection:
+        connection.execute(update(Site).where(Site.site_id == "TJH").values(time_zone="Asia/Shanghai"))
+        connection.execute(
+            insert(Site).values(site_id="NYU", name="New York", country="USA", time_zone="America/New_York")
+        )
+        connection.execute(update(Subject).where(Subject.subject_id == NEW_YORK).values(site_id="NYU"))
+        for key, sid, when in (
+            ("wuhan", WUHAN, WUHAN_NEXT_MORNING),
+            ("new_york", NEW_YORK, NEW_YORK_EVENING),
+        ):
+            lab = connection.execute(
+                select(LabResult.id).where(LabResult.subject_id == sid).order_by(LabResult.id)
+            ).first()
+            assert lab is not None
+            connection.execute(update(LabResult).where(LabResult.id == lab[0]).values(collected_at=when))
+            ids[f"{key}_lab"] = lab[0]
+            therapy = connection.execute(
+                select(Therapy.id)
+                .where(Therapy.subject_id == sid, Therapy.given_at < when)
+                .order_by(Therapy.id)
+            ).first()
+            assert therapy is not None
+            connection.execute(update(Therapy).where(Therapy.id == therapy[0]).values(stopped_at=when))
+            ids[f"{key}_therapy"] = therapy[0]
+    engine.dispose()
+    return ids
+
+
+def _check(url: str) -> None:
+    from cartrial.store.snapshot import read_snapshot
+
+    ids = _prepare(url)
+    snapshot = read_snapshot(url, CUT)
+    labs = snapshot.tables["labs"]
+    kept = set(labs["record_id"].astype(int))
+    # Wuhan, 05:00 on 2 August local: after the cut-off, left out and counted
+    assert ids["wuhan_lab"] not in kept
+    assert WUHAN in snapshot.after_cutoff_subjects["labs"]
+    # New York, 22:00 on 1 August local: on the cut-off date, kept with its UTC instant
+    row = labs[labs["record_id"].astype(int) == ids["new_york_lab"]]
+    assert row["collected_at"].tolist() == ["2021-08-02T03:00:00Z"]
+    therapies = snapshot.tables["therapies"].set_index(snapshot.tables["therapies"]["record_id"].astype(int))
+    # stopped at 05:00 on 2 August in Wuhan: ongoing at the cut-off (D-19.85)
+    assert therapies.loc[ids["wuhan_therapy"], "stopped_at"] == ""
+    # stopped at 22:00 on 1 August in New York: ended on the cut-off date, its end kept
+    assert therapies.loc[ids["new_york_therapy"], "stopped_at"] == "2021-08-02T03:00:00Z"
+
+
+def _site_dates_on_or_before_cut(url: str) -> None:
+    """Every date-time record the snapshot keeps is on or before the cut-off on its site's calendar, as the
+    analysis (`site_date`, D-19.607) dates it: the one rule both sides read."""
+    from cartrial.analysis.populations import site_date
+    from cartrial.store.snapshot import SNAPSHOT_TABLES, read_snapshot
+
+    snapshot = read_snapshot(url, CUT)
+    site_of = dict(
+        zip(snapshot.tables["subjects"]["subject_id"], snapshot.tables["subjects"]["site_id"], strict=True)
+    )
+    for name, model in SNAPSHOT_TABLES.items():
+        column = model.clinical_date_column
+        frame = snapshot.tables[name]
+        if column is None or "subject_id" not in frame.columns:
+            continue
+        for sid, value in zip(frame["subject_id"], frame[column], strict=True):
+            day = site_date(value, snapshot.time_zones.get(site_of.get(sid, ""), None))
+            assert day is None or day <= CUT, (name, sid, value)
+
+
+def test_sqlite_snapshot_cuts_on_the_site_calendar(example_sqlite: str) -> None:
+    _check(example_sqlite)
+    _site_dates_on_or_before_cut(example_sqlite)
+
+
+@pytest.mark.postgres
+def test_postgres_snapshot_cuts_on_the_site_calendar(postgres_url: str) -> None:
+    from ..conftest import build_example
+
+    build_example(postgres_url)
+    _check(postgres_url)
+    _site_dates_on_or_before_cut(postgres_url)
