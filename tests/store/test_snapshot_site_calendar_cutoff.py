@@ -109,3 +109,50 @@ def test_postgres_snapshot_cuts_on_the_site_calendar(postgres_url: str) -> None:
     build_example(postgres_url)
     _check(postgres_url)
     _site_dates_on_or_before_cut(postgres_url)
+
+
+def _check_lock(url: str) -> None:
+    """The data lock freezes what the snapshot at its cut-off holds (D-19.730): the New York lab of 22:00
+    local on the cut-off date is frozen, the Wuhan lab of 05:00 local on the next day is not."""
+    from cartrial.store import connect, locking
+    from cartrial.store.models import DataLock, LabResult
+
+    ids = _prepare(url)
+    engine = connect(url)
+    with engine.begin() as connection:
+        digest, _ = locking.snapshot(connection, CUT)
+        connection.execute(
+            insert(DataLock).values(
+                cutoff=CUT,
+                locked_by="admin",
+                locked_at=dt.datetime(2021, 8, 5, tzinfo=dt.UTC),
+                reason="cut-off",
+                snapshot_sha256=digest,
+                active=True,
+            )
+        )
+    with engine.connect() as connection:
+        lock = locking.active_lock(connection)
+        assert lock is not None and locking.snapshot_matches(connection) is True
+        rows = {
+            row["id"]: dict(row)
+            for row in connection.execute(
+                select(LabResult.__table__).where(LabResult.id.in_([ids["wuhan_lab"], ids["new_york_lab"]]))
+            ).mappings()
+        }
+    engine.dispose()
+    assert locking.is_locked(LabResult, rows[ids["new_york_lab"]], lock)
+    assert not locking.is_locked(LabResult, rows[ids["wuhan_lab"]], lock)
+    assert "zones" not in lock.fields()  # the lock's outputs are unchanged
+
+
+def test_sqlite_lock_freezes_on_the_site_calendar(example_sqlite: str) -> None:
+    _check_lock(example_sqlite)
+
+
+@pytest.mark.postgres
+def test_postgres_lock_freezes_on_the_site_calendar(postgres_url: str) -> None:
+    from ..conftest import build_example
+
+    build_example(postgres_url)
+    _check_lock(postgres_url)

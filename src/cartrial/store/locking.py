@@ -2,16 +2,19 @@
 
 `lock(tx, cutoff, reason)` stores a SHA-256 of the frozen records (canonical JSON, id order, per table) with
 the lock, so the locked snapshot can be re-hashed later (`snapshot_matches`). Records are frozen by their
-clinical date column (`StudyData.clinical_date_column`): dates up to the cut-off, UTC date-times up to the end
-of that day. Writes that would insert, change or delete a frozen record are refused by the write modules
-(`is_locked`). `unlock(tx, reason)` lifts the lock (audited).
+clinical date column (`StudyData.clinical_date_column`): dates up to the cut-off, date-times whose date on the
+calendar of their subject's site is on or before it — the snapshot's one cut-off rule
+(`cartrial.store.snapshot.on_or_before_cutoff`, D-19.729, D-19.730). Writes that would insert, change or
+delete a frozen record are refused by the write modules (`is_locked`). `unlock(tx, reason)` lifts the lock
+(audited).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, insert, select, update
@@ -37,6 +40,9 @@ class LockInfo:
     reason: str
     snapshot_sha256: str | None
     records_locked: int = 0
+    zones: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """subject_id → IANA zone of the subject's site (`lock_zones`): the calendar `is_locked` reads a
+    date-time's date on (D-19.730). Not part of the lock's description (`fields`)."""
 
     SITE_FIELDS: ClassVar[tuple[str, ...]] = ("id", "cutoff", "locked_by", "locked_at", "reason")
     """What a site-restricted user reads of the lock (the web banner, `db summary`: which lock, the cut-off,
@@ -46,7 +52,7 @@ class LockInfo:
     def fields(self, sites: tuple[str | None, ...] | None = None) -> dict[str, Any]:
         """The lock as field -> value: every field (`sites` None: a study-wide reader), or for a reader of
         `sites` only `SITE_FIELDS`."""
-        values = dict(vars(self))
+        values = {k: v for k, v in vars(self).items() if k != "zones"}
         return values if sites is None else {k: values[k] for k in self.SITE_FIELDS}
 
     def describe(self) -> str:
@@ -64,11 +70,22 @@ def is_locked(model: type[StudyData], values: RowLike, lock: LockInfo | None) ->
     value = values.get(column)
     if value is None:
         return False
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).date() <= lock.cutoff
-    if isinstance(value, dt.date):
-        return value <= lock.cutoff
+    if isinstance(value, dt.date):  # a date as typed; a date-time on its subject's site calendar (D-19.730)
+        from cartrial.store.snapshot import on_or_before_cutoff
+
+        return bool(on_or_before_cutoff([value], [values.get("subject_id")], lock.zones, lock.cutoff)[0])
     return False
+
+
+def lock_zones(connection: Connection) -> dict[str, str]:
+    """subject_id → IANA zone of the subject's site, the calendar the lock compares a date-time with its
+    cut-off on (`cartrial.store.snapshot.subject_site_zones`, D-19.730). A stored zone the zoneinfo
+    database does not know is left out here (that subject's date-times in UTC) rather than refused: the
+    lock is read by every write, and the write that repairs the site's zone must not be refused; the
+    snapshot, the analysis and the store's checks refuse such a zone, located by its site."""
+    from cartrial.store.snapshot import subject_site_zones
+
+    return subject_site_zones(connection, strict=False)
 
 
 def locked_condition(model: type[StudyData], cutoff: dt.date) -> ColumnElement[bool] | None:
@@ -80,7 +97,11 @@ def locked_condition(model: type[StudyData], cutoff: dt.date) -> ColumnElement[b
     if is_datetime(column):
         if cutoff >= dt.date.max:  # the end of the last representable day: every dated record
             return column.is_not(None)
-        end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        if cutoff >= dt.date.max - dt.timedelta(days=1):
+            return column.is_not(None)
+        # generous: up to the end of the next UTC day (every zone is within a day of UTC); `snapshot`
+        # then keeps exactly those on or before the cut-off on their site's calendar (D-19.730)
+        end = dt.datetime.combine(cutoff + dt.timedelta(days=2), dt.time(), tzinfo=dt.UTC)
         return column < end
     return column <= cutoff
 
@@ -102,20 +123,31 @@ def active_lock(connection: Connection) -> LockInfo | None:
         row["locked_at"],
         row["reason"],
         row["snapshot_sha256"],
+        zones=lock_zones(connection),
     )
 
 
 def snapshot(connection: Connection, cutoff: dt.date) -> tuple[str, int]:
     """SHA-256 (hex) of every record frozen at `cutoff` and their number."""
+    from cartrial.store.snapshot import on_or_before_cutoff
+
     digest = hashlib.sha256()
     count = 0
+    zones = lock_zones(connection)
     for name, model in sorted(STUDY_TABLES.items()):
         condition = locked_condition(model, cutoff)
         if condition is None:
             continue
         table = table_of(model)
         digest.update(f"\n#{name}\n".encode())
-        for row in connection.execute(select(table).where(condition).order_by(table.c.id)).mappings():
+        rows = list(connection.execute(select(table).where(condition).order_by(table.c.id)).mappings())
+        column = model.clinical_date_column
+        if rows and column is not None and is_datetime(columns_of(model)[column]):
+            # the exact rule on the SQL window: the date on the subject's site calendar (D-19.730)
+            owners = [row.get("subject_id") for row in rows]
+            frozen = on_or_before_cutoff([row[column] for row in rows], owners, zones, cutoff)
+            rows = [row for row, keep in zip(rows, frozen.tolist(), strict=True) if keep]
+        for row in rows:
             values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
             digest.update(canonical_json(values).encode())
             digest.update(b"\n")

@@ -861,14 +861,19 @@ def site_time_zones(connection: Connection) -> dict[str, str]:
     return {str(site): str(zone) for site, zone in rows if zone}
 
 
-def subject_site_zones(connection: Connection) -> dict[str, str]:
+def subject_site_zones(connection: Connection, *, strict: bool = True) -> dict[str, str]:
     """subject_id → IANA time zone of the subject's site (`site_time_zones`), for the subjects of the sites
     that record one: the calendar a subject's date-times are compared with a cut-off on (D-19.729, the
     study-day calendar of D-19.607). A stored zone the zoneinfo database does not know is refused, located
-    by its site (`cartrial.columns.checked_site_zones`), never counted as UTC."""
-    from cartrial.columns import checked_site_zones
+    by its site (`cartrial.columns.checked_site_zones`), never counted as UTC; `strict` False leaves it out
+    instead (the data lock's reader, `cartrial.store.locking.lock_zones`, D-19.730)."""
+    from cartrial.columns import checked_site_zones, time_zone_of
 
-    zones = checked_site_zones(site_time_zones(connection))
+    zones = site_time_zones(connection)
+    if strict:
+        checked_site_zones(zones)
+    else:
+        zones = {site: zone for site, zone in zones.items() if time_zone_of(zone) is not None}
     if not zones:
         return {}
     rows = connection.execute(select(models.Subject.subject_id, models.Subject.site_id)).all()
