@@ -2,7 +2,7 @@
 calendar of the subject's site is on or before it (D-19.729; the study-day rule D-19.607). The snapshot cut
 by the UTC date: a Wuhan (Asia/Shanghai, UTC+8) laboratory sample at 05:00 local on the day after the
 cut-off (21:00Z on the cut-off date) was kept, though the analysis dates it after the cut-off; a New York
-(America/New_York, UTC-4 in August) sample at 22:00 local on the cut-off date (03:00Z the next day) was left
+(America/New_York, UTC-4 in August) sample at 23:00 EDT on the cut-off date (03:00Z the next day) was left
 out. A therapy stopped at those instants is ended after / on the cut-off by the same rule (D-19.85).
 
 Expected values are hand-computed from the zones' offsets (Asia/Shanghai UTC+8 all year; America/New_York
@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, update
 CUT = dt.date(2021, 8, 1)
 WUHAN, NEW_YORK = "CT-004", "CT-003"
 WUHAN_NEXT_MORNING = dt.datetime(2021, 8, 1, 21, 0, tzinfo=dt.UTC)  # 2021-08-02 05:00 in Wuhan: after
-NEW_YORK_EVENING = dt.datetime(2021, 8, 2, 3, 0, tzinfo=dt.UTC)  # 2021-08-01 22:00 in New York: on
+NEW_YORK_EVENING = dt.datetime(2021, 8, 2, 3, 0, tzinfo=dt.UTC)  # 2021-08-01 23:00 EDT in New York: on
 
 
 def _prepare(url: str) -> dict[str, int]:
@@ -57,23 +57,22 @@ def _prepare(url: str) -> dict[str, int]:
     return ids
 
 
-def _check(url: str) -> None:
+def _check(url: str, ids: dict[str, int]) -> None:
     from cartrial.store.snapshot import read_snapshot
 
-    ids = _prepare(url)
     snapshot = read_snapshot(url, CUT)
     labs = snapshot.tables["labs"]
     kept = set(labs["record_id"].astype(int))
     # Wuhan, 05:00 on 2 August local: after the cut-off, left out and counted
     assert ids["wuhan_lab"] not in kept
     assert WUHAN in snapshot.after_cutoff_subjects["labs"]
-    # New York, 22:00 on 1 August local: on the cut-off date, kept with its UTC instant
+    # New York, 23:00 EDT on 1 August: on the cut-off date, kept with its UTC instant
     row = labs[labs["record_id"].astype(int) == ids["new_york_lab"]]
     assert row["collected_at"].tolist() == ["2021-08-02T03:00:00Z"]
     therapies = snapshot.tables["therapies"].set_index(snapshot.tables["therapies"]["record_id"].astype(int))
     # stopped at 05:00 on 2 August in Wuhan: ongoing at the cut-off (D-19.85)
     assert therapies.loc[ids["wuhan_therapy"], "stopped_at"] == ""
-    # stopped at 22:00 on 1 August in New York: ended on the cut-off date, its end kept
+    # stopped at 23:00 EDT on 1 August in New York: ended on the cut-off date, its end kept
     assert therapies.loc[ids["new_york_therapy"], "stopped_at"] == "2021-08-02T03:00:00Z"
 
 
@@ -97,27 +96,12 @@ def _site_dates_on_or_before_cut(url: str) -> None:
             assert day is None or day <= CUT, (name, sid, value)
 
 
-def test_sqlite_snapshot_cuts_on_the_site_calendar(example_sqlite: str) -> None:
-    _check(example_sqlite)
-    _site_dates_on_or_before_cut(example_sqlite)
-
-
-@pytest.mark.postgres
-def test_postgres_snapshot_cuts_on_the_site_calendar(postgres_url: str) -> None:
-    from ..conftest import build_example
-
-    build_example(postgres_url)
-    _check(postgres_url)
-    _site_dates_on_or_before_cut(postgres_url)
-
-
-def _check_lock(url: str) -> None:
-    """The data lock freezes what the snapshot at its cut-off holds (D-19.730): the New York lab of 22:00
-    local on the cut-off date is frozen, the Wuhan lab of 05:00 local on the next day is not."""
+def _check_lock(url: str, ids: dict[str, int]) -> None:
+    """The data lock freezes what the snapshot at its cut-off holds (D-19.730): the New York lab of 23:00 EDT
+    on the cut-off date is frozen, the Wuhan lab of 05:00 local on the next day is not."""
     from cartrial.store import connect, locking
     from cartrial.store.models import DataLock, LabResult
 
-    ids = _prepare(url)
     engine = connect(url)
     with engine.begin() as connection:
         digest, _ = locking.snapshot(connection, CUT)
@@ -146,13 +130,36 @@ def _check_lock(url: str) -> None:
     assert "zones" not in lock.fields()  # the lock's outputs are unchanged
 
 
-def test_sqlite_lock_freezes_on_the_site_calendar(example_sqlite: str) -> None:
-    _check_lock(example_sqlite)
+def _check_sdtm(url: str) -> None:
+    """End to end: SDTM LB at the cut-off has the New York sample at its local date-time on the cut-off date
+    and no Wuhan sample dated after the cut-off (SDTMIG v3.4 --DTC is the local date-time, D-19.607)."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+    from cartrial.store.snapshot import read_snapshot
+
+    snapshot = read_snapshot(url, CUT)
+    lb = build_all(snapshot, analyse(snapshot), dict(snapshot.sites))["LB"]
+    new_york = lb[lb["USUBJID"].str.endswith(NEW_YORK)]
+    assert "2021-08-01T23:00-04:00" in set(new_york["LBDTC"])
+    wuhan = lb[lb["USUBJID"].str.endswith(WUHAN)]
+    assert not any(d[:10] > CUT.isoformat() for d in wuhan["LBDTC"] if d)
+
+
+def test_sqlite_snapshot_lock_and_sdtm_cut_on_the_site_calendar(example_sqlite: str) -> None:
+    """One prepared SQLite study file (the example's, copied) read by the snapshot, the lock and SDTM."""
+    ids = _prepare(example_sqlite)
+    _check(example_sqlite, ids)
+    _site_dates_on_or_before_cut(example_sqlite)
+    _check_lock(example_sqlite, ids)
+    _check_sdtm(example_sqlite)
 
 
 @pytest.mark.postgres
-def test_postgres_lock_freezes_on_the_site_calendar(postgres_url: str) -> None:
+def test_postgres_snapshot_and_lock_cut_on_the_site_calendar(postgres_url: str) -> None:
     from ..conftest import build_example
 
     build_example(postgres_url)
-    _check_lock(postgres_url)
+    ids = _prepare(postgres_url)
+    _check(postgres_url, ids)
+    _site_dates_on_or_before_cut(postgres_url)
+    _check_lock(postgres_url, ids)
