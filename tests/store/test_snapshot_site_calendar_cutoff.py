@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
 
 CUT = dt.date(2021, 8, 1)
@@ -163,3 +165,26 @@ def test_postgres_snapshot_and_lock_cut_on_the_site_calendar(postgres_url: str) 
     _check(postgres_url, ids)
     _site_dates_on_or_before_cut(postgres_url)
     _check_lock(postgres_url, ids)
+
+
+ZONES = ["Asia/Shanghai", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kolkata", ""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds=st.integers(min_value=-3 * 86400, max_value=3 * 86400),
+    zone=st.sampled_from(ZONES),
+    as_text=st.booleans(),
+)
+def test_on_or_before_cutoff_is_the_date_on_the_site_clock(seconds: int, zone: str, as_text: bool) -> None:
+    """The fast text comparison and the window never disagree with the date read on the site's clock by
+    zoneinfo itself (UTC+14 Kiritimati and UTC-11 Pago Pago: the extremes of the one-day window)."""
+    from zoneinfo import ZoneInfo
+
+    from cartrial.store.snapshot import on_or_before_cutoff
+
+    instant = dt.datetime.combine(CUT, dt.time(12), tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    expected = (instant.astimezone(ZoneInfo(zone)) if zone else instant).date() <= CUT
+    value = instant.strftime("%Y-%m-%dT%H:%M:%SZ") if as_text else instant
+    zones = {"S": zone} if zone else {}
+    assert on_or_before_cutoff([value], ["S"], zones, CUT).tolist() == [expected]

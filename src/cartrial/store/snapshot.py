@@ -232,7 +232,12 @@ def _cell(value: Any) -> str:
 
 
 def on_or_before_cutoff(
-    values: Iterable[Any], owners: Iterable[Any], zones: Mapping[str, str], cutoff: dt.date
+    values: Iterable[Any],
+    owners: Iterable[Any],
+    zones: Mapping[str, str],
+    cutoff: dt.date,
+    *,
+    _exact: bool = False,
 ) -> np.ndarray:
     """Whether each of `values` (a table's clinical or end dates: stored dates, UTC date-times, or their
     template cells) is on or before the calendar date `cutoff` — the one cut-off rule (D-19.729): a date as
@@ -255,6 +260,19 @@ def on_or_before_cutoff(
 
     day = cutoff.isoformat()
     near = {day, (cutoff + dt.timedelta(days=1)).isoformat()} if cutoff < dt.date.max else {day}
+    values = list(values)
+    # text cells (SQLite's stored text, a snapshot frame; no padding): compared as text, only the instants
+    # near the cut-off read on the site's clock
+    if not _exact and all(v is None or isinstance(v, str) for v in values):
+        days = ["" if v is None else v[:10] for v in values]
+        fast = np.array([d <= day for d in days], dtype=bool)
+        exact = [i for i, d in enumerate(days) if d in near] if zones else []
+        if exact:
+            owners = list(owners)
+            fast[exact] = on_or_before_cutoff(
+                [values[i] for i in exact], [owners[i] for i in exact], zones, cutoff, _exact=True
+            )
+        return fast
     out: list[bool] = []
     for value, owner in zip(values, owners, strict=True):
         moment: dt.datetime | None = None
@@ -271,8 +289,12 @@ def on_or_before_cutoff(
             text = str(value).strip()
             utc_day = text[:10]
             if len(text) > 10 and utc_day in near:  # a date-time cell (UTC, `_cell`'s ...Z)
-                moment = dt.datetime.fromisoformat(text)
-                moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+                try:
+                    moment = dt.datetime.fromisoformat(text)
+                except ValueError:  # no date-time: compared as text, as before (its reader names it)
+                    moment = None
+                else:
+                    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
         zone = zones.get(str(owner)) if moment is not None and owner is not None else None
         if moment is None or not zone or utc_day not in near:
             out.append(utc_day <= day)
