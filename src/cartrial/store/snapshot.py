@@ -8,8 +8,9 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
 ``derive_*`` functions take them as if read from files.
 
 - Records whose clinical date (the table's `clinical_date_column`, the same column the data lock compares)
-  falls after the cut-off are left out, and counted per table in `StudySnapshot.after_cutoff` — never
-  silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
+  falls after the cut-off — a date as typed, a date-time by its date on the calendar of its subject's site
+  (`on_or_before_cutoff`, D-19.729) — are left out, and counted per table in `StudySnapshot.after_cutoff`
+  — never silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
 - A record that started on or before the cut-off but ended after it (its model's `end_date_column`: an
   adverse event's `ended_on`, a therapy's `stopped_at`, a subject's `disposition_date`) is read as ongoing at
   the cut-off (`open_at_cutoff`, decisions D-19.85): its end is blank, and what only its end told is not known
