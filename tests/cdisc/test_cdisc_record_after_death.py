@@ -201,9 +201,14 @@ def test_every_store_queried_date_is_a_dated_table_of_the_store() -> None:
     assert {
         key: {table for table, _ in date.sources} for key, date in STORE_QUERIED_DATES.items()
     } == expected
-    for date in STORE_QUERIED_DATES.values():
+    # exact: an end variable's adverse_event/therapy source is the compared end (D-19.727); every other
+    # source (a start, a CRS/ICANS episode's end from its assessments) is the table's dated column
+    for (_, variable), date in STORE_QUERIED_DATES.items():
         for table, column in date.sources:
-            assert column in (DATED_TABLES[table], END_DATES_AFTER_DEATH.get(table)), (table, column)
+            if variable in ("AEENDTC", "CMENDTC") and table in ("adverse_event", "therapy"):
+                assert column == END_DATES_AFTER_DEATH[table], (variable, table, column)
+            else:
+                assert column == DATED_TABLES[table], (variable, table, column)
     assert STORE_QUERIED_DATES[("CM", "CMSTDTC")].spid == ("CM-",)
     assert STORE_QUERIED_DATES[("CM", "CMENDTC")].spid == ("CM-",)
     assert STORE_QUERIED_DATES[("AE", "AEENDTC")].sources[0] == ("adverse_event", "ended_on")

@@ -567,10 +567,11 @@ STORE_QUERIED_DATES: Mapping[tuple[str, str], StoreDate] = {
 """The SDTM dates written from a store date that the store's edit check RECORD-AFTER-DEATH (D-19.93)
 compares with the death (`cartrial.store.edit_checks.DATED_TABLES` and, since D-19.727, an adverse
 event's end and a therapy's stop, `END_DATES_AFTER_DEATH`), each with its store table and column
-(tests/cdisc/test_cdisc_record_after_death.py checks each against DATED_TABLES). In MH only a relapse
-form's onset (MHSPID REL-n) and in CM only a therapy form's start (CMSPID CM-n) are: the diagnosis date,
-the relapse history and the prior treatments of the subject form (MHSPID DIAGNOSIS/HISTORY, CMSPID HISTORY)
-are not compared. Not in it: DS, and SV/SE, derived from the records (D-19.659)."""
+(tests/cdisc/test_cdisc_record_after_death.py checks each against DATED_TABLES or, for AEENDTC/CMENDTC
+of an adverse event or therapy, END_DATES_AFTER_DEATH). In MH only a relapse form's onset (MHSPID REL-n)
+and in CM only a therapy form's start and stop (CMSPID CM-n) are: the diagnosis date, the relapse history
+and the prior treatments of the subject form (MHSPID DIAGNOSIS/HISTORY, CMSPID HISTORY) are not compared.
+Not in it: DS, and SV/SE, derived from the records (D-19.659)."""
 DERIVED_FROM_RECORDS = {"SV": "the visit's records", "SE": "the element's records"}
 
 

@@ -964,6 +964,12 @@ def _record_after_death(
         return
     died, fatal = death
     for record, column in _dated_after(records, died, END_DATES_AFTER_DEATH):
+        if (
+            column == END_DATES_AFTER_DEATH["adverse_event"]
+            and record.table == "adverse_event"
+            and is_fatal(record.get("grade"), record.get("category"), record.get("outcome"))
+        ):
+            continue  # a fatal event's end is a date of death (D-19.83), not a record after it (D-19.727)
         yield (
             _as_checked(record, fatal),
             column,
@@ -2249,9 +2255,9 @@ def import_findings(
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
         candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
-        end_column = END_DATES_AFTER_DEATH.get(table)  # a therapy's stop (D-19.727)
-        if end_column is not None and end_column in columns:
-            candidates += _before_limit(columns["subject_id"], columns[end_column], ends, after=True)
+        # no import form carries an end compared with the death (`END_DATES_AFTER_DEATH`): a therapy's
+        # stop is written only by a single write, the API or a bulk upsert, and an adverse event is not a
+        # large form (D-19.727)
         for name in FUTURE_DATED.get(table, ()):
             if name in columns:
                 candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
@@ -2708,6 +2714,10 @@ def system_closed(connection: Connection) -> set[int]:
 SYSTEM_CLOSURE = "closed by the system: edit check {check} no longer fires on {where} after {write}"
 """The audit reason of a query `reconcile_queries` closes (the check, the record and field, the write)."""
 
+DELETED_CLOSURE = "closed by the system: record deleted — edit check {check} on {where}, by {write}"
+"""The audit reason of an edit check's query `reconcile_queries` closes because its record was deleted
+(D-19.731): the record no longer exists, so the question asked about it has no object."""
+
 
 def reconcile_queries(
     tx: Any,
@@ -2722,9 +2732,11 @@ def reconcile_queries(
     and whose check no longer fires on the stored records after the write in the open transaction `tx`
     (D-19.164): a disposition set back to ongoing or dated later, a date corrected, a dose fixed. Each
     closure is an audited update by `EDIT_CHECK_USER` whose reason names the check, the record and the
-    write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
-    person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
-    is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
+    write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; the open
+    queries of a deleted record are closed with the reason "record deleted" (`DELETED_CLOSURE`, D-19.731);
+    a query a person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no
+    reader reads is left out (the records with open queries too) and no query of its subject is closed
+    (D-19.562).
     `now`: the instant of the import or write whose findings raised the queries (default the current one),
     so that a query it raised is judged at the same site today (D-19.621). A query the write raised
     (``tx.raised_queries`` from `raised_from`, the count when the write began) is never closed by it; one an
@@ -2802,6 +2814,22 @@ def reconcile_queries(
         {str(row["subject_id"]) for row in open_rows if check_of(row) == CHECKS_LEFT_OUT.id},
         CHECKED_TABLES - set(CONTEXT_TABLES),  # the context tables' left out are in `left_out` (read above)
     )
+    # a queried record not read above: deleted when its id is no longer in its table (D-19.731); only its
+    # id is read, so an unreadable date of a record that still exists never counts as a deletion
+    absent: dict[str, set[int]] = {}
+    for row in open_rows:
+        if row["record_id"] is not None and (str(row["table_name"]), int(row["record_id"])) not in present:
+            absent.setdefault(str(row["table_name"]), set()).add(int(row["record_id"]))
+    deleted: set[tuple[str, int]] = set()
+    for table, gone in absent.items():
+        model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+        chosen = sorted(gone)
+        for start in range(0, len(chosen), 500):
+            found_ids = tx.connection.execute(
+                select(model_table.c.id).where(model_table.c.id.in_(chosen[start : start + 500]))
+            ).scalars()
+            gone -= {int(i) for i in found_ids}
+        deleted |= {(table, i) for i in gone}
     raised_now = {str(getattr(q, "code", "")) for q in list(getattr(tx, "raised_queries", ()))[raised_from:]}
     if protocol is None:
         protocol = study_protocol(tx.connection)
@@ -2823,8 +2851,22 @@ def reconcile_queries(
                 continue  # its subject's checks could not read every record: kept open (D-19.562)
             if str(row["query_code"]) in raised_now:
                 continue  # raised by this very write: never closed by it (D-19.652)
-            if record_id is None or (table, int(record_id)) not in present:
-                continue  # a deleted record: not judged here
+            if record_id is None:
+                continue
+            if (table, int(record_id)) not in present:
+                if (table, int(record_id)) in deleted:  # its record was deleted: closed (D-19.731)
+                    where = f"{table}.{row['field']} of {table} record {record_id}"
+                    apply_update(
+                        tx,
+                        STUDY_TABLES["data_query"],
+                        "data_query",
+                        row,
+                        {"status": "closed"},
+                        int(row["version"]),
+                        DELETED_CLOSURE.format(check=check_id, where=where, write=write),
+                    )
+                    closed.append(str(row["query_code"]))
+                continue  # not read here (moved to a subject not read): not judged
             if (check_id, table, int(record_id), row["field"]) in firing:
                 continue
             where = f"{table}.{row['field']} of {table} record {record_id}"
