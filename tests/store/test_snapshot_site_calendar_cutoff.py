@@ -136,26 +136,35 @@ def _check_sdtm(url: str) -> None:
     """End to end: SDTM LB at the cut-off has the New York sample at its local date-time on the cut-off date
     and no Wuhan sample dated after the cut-off (SDTMIG v3.4 --DTC is the local date-time, D-19.607)."""
     from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all
+    from cartrial.cdisc.sdtm import build_sdtm
     from cartrial.store.snapshot import read_snapshot
 
     snapshot = read_snapshot(url, CUT)
-    lb = build_all(snapshot, analyse(snapshot), dict(snapshot.sites))["LB"]
+    # SDTM only (LB is an SDTM dataset; ADaM, built after it from the same frames, is not needed here)
+    lb = build_sdtm(snapshot, analyse(snapshot), dict(snapshot.sites))["LB"]
     new_york = lb[lb["USUBJID"].str.endswith(NEW_YORK)]
     assert "2021-08-01T23:00-04:00" in set(new_york["LBDTC"])
     wuhan = lb[lb["USUBJID"].str.endswith(WUHAN)]
     assert not any(d[:10] > CUT.isoformat() for d in wuhan["LBDTC"] if d)
 
 
-def test_sqlite_snapshot_lock_and_sdtm_cut_on_the_site_calendar(example_sqlite: str) -> None:
-    """One prepared SQLite study file (the example's, copied) read by the snapshot, the lock and SDTM."""
+def test_sqlite_snapshot_and_lock_cut_on_the_site_calendar(example_sqlite: str) -> None:
+    """One prepared SQLite study file (the example's, copied) read by the snapshot and the lock."""
     ids = _prepare(example_sqlite)
     _check(example_sqlite, ids)
     _site_dates_on_or_before_cut(example_sqlite)
     _check_lock(example_sqlite, ids)
+
+
+@pytest.mark.slow
+def test_sqlite_sdtm_lb_cut_on_the_site_calendar(example_sqlite: str) -> None:
+    """End to end through the analysis and SDTM (about 5 s: the analysis and SDTM of the example study),
+    on its own prepared copy so that the fast snapshot and lock test above stays under 5 s."""
+    _prepare(example_sqlite)
     _check_sdtm(example_sqlite)
 
 
+@pytest.mark.slow  # builds the example study on PostgreSQL (several seconds)
 @pytest.mark.postgres
 def test_postgres_snapshot_and_lock_cut_on_the_site_calendar(postgres_url: str) -> None:
     from ..conftest import build_example
