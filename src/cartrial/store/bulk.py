@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, compress, islice, repeat
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
@@ -36,8 +36,8 @@ from cartrial.allowed import choice_text
 from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
-from cartrial.store.locking import is_locked
-from cartrial.store.models import STUDY_TABLES, StoredDate, StudyData, Subject, UtcDateTime, utc_now
+from cartrial.store.locking import is_locked, lock_zones, refuse_calendar_change
+from cartrial.store.models import STUDY_TABLES, Site, StoredDate, StudyData, Subject, UtcDateTime, utc_now
 from cartrial.store.permissions import (
     Action,
     check_sites,
@@ -689,6 +689,13 @@ def _upsert_chunk(
                     field="reason",
                 )
             )
+    if tx.lock is not None and model in (Site, Subject):  # the lock's calendar is frozen (D-19.733)
+        for row in inserts:
+            given = ", ".join(str(row.get(k)) for k in keys)
+            refuse_calendar_change(tx.lock, model, f"new {table_name} record {given}", None, row)
+        for stored, changes in updates:
+            where = f"{table_name} record {stored['id']}"
+            refuse_calendar_change(tx.lock, model, where, stored, {**stored, **changes})
     if tx.lock is not None and model.clinical_date_column is not None:
         locked: list[RowLike] = [row for row in inserts if is_locked(model, row, tx.lock)]
         locked += [
@@ -699,6 +706,10 @@ def _upsert_chunk(
         _refuse_locked(tx, table_name, locked, keys)
     if inserts:
         _insert_rows(tx, model, table_name, inserts, ids)
+        if model is Subject and tx.lock is not None:
+            # a new subject's date-times are read on its site's calendar by the lock from this write on,
+            # also later in this transaction (the map was loaded when it began; D-19.733)
+            tx.lock = replace(tx.lock, zones=lock_zones(tx.connection))
         if isinstance(known, set):
             known.update(chunk_keys if len(inserts) == len(chunk) else map(key_of, inserts))
     if updates:

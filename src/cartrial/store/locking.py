@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store.audit import canonical_json
-from cartrial.store.models import STUDY_TABLES, DataLock, StudyData, utc_now
+from cartrial.store.models import STUDY_TABLES, DataLock, Site, StudyData, Subject, utc_now
 from cartrial.store.tables import RowLike, columns_of, is_datetime, table_of
 
 if TYPE_CHECKING:
@@ -77,19 +77,60 @@ def is_locked(model: type[StudyData], values: RowLike, lock: LockInfo | None) ->
     return False
 
 
+def _zone_text(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def refuse_calendar_change(
+    lock: LockInfo | None,
+    model: type[StudyData],
+    record: str,
+    before: RowLike | None,
+    after: RowLike | None,
+) -> None:
+    """While `lock` is active, refuse (`ConflictError`, naming the record, the field and the lock) a write
+    that changes the calendar the lock reads a date-time's date on (D-19.733): a site's ``time_zone``
+    inserted (a new site with a zone), changed, cleared or deleted with its site, and a subject's
+    ``site_id`` changed. Either would silently change which records are frozen (the locked hash then no
+    longer verifies); the audited way is unlock, change, lock again. `before`/`after`: the record before and
+    after the write (None: inserted / deleted)."""
+    if lock is None:
+        return
+    field_name = "time_zone" if model is Site else "site_id" if model is Subject else None
+    if field_name is None:
+        return
+    if model is Subject and (before is None or after is None):
+        return  # a new subject is read on its site's calendar from the start; a deleted one has no records
+    old = _zone_text(before.get(field_name)) if before is not None else None
+    new = _zone_text(after.get(field_name)) if after is not None else None
+    if old == new:
+        return
+    raise ConflictError(
+        f"{record}: its {field_name} sets the calendar on which {lock.describe()} dates the records it "
+        "freezes, so it cannot change while the lock is active; an admin must unlock (with a reason), "
+        "change it, and lock again"
+    )
+
+
 def lock_zones(connection: Connection) -> dict[str, str]:
     """subject_id → IANA zone of the subject's site, the calendar the lock compares a date-time with its
     cut-off on (`cartrial.store.snapshot.subject_site_zones`, D-19.730). A stored zone the zoneinfo
     database does not know is left out here (that subject's date-times in UTC) rather than refused: the
-    lock is read by every write, and the write that repairs the site's zone must not be refused; the
-    snapshot, the analysis and the store's checks refuse such a zone, located by its site."""
+    lock is read by every write, and a write elsewhere in the study must not be refused for it; the
+    snapshot, the analysis, the store's checks and taking a lock (`snapshot`, strict) refuse such a zone,
+    located by its site. Its repair changes the site's zone, which an active lock refuses
+    (`refuse_calendar_change`): unlock, repair, lock again (D-19.733)."""
     from cartrial.store.snapshot import subject_site_zones
 
     return subject_site_zones(connection, strict=False)
 
 
 def locked_condition(model: type[StudyData], cutoff: dt.date) -> ColumnElement[bool] | None:
-    """SQL condition selecting the records of `model` frozen at `cutoff` (None: the table is never locked)."""
+    """SQL condition selecting the records of `model` that may be frozen at `cutoff` (None: the table is
+    never locked): a date column exactly (on or before the cut-off); a date-time column a superset, every
+    instant before the end of the UTC day after the cut-off (every zone is within a day of UTC), which
+    `snapshot` narrows to those on or before the cut-off on their site's calendar (D-19.730)."""
     name = model.clinical_date_column
     if name is None:
         return None
@@ -127,27 +168,38 @@ def active_lock(connection: Connection) -> LockInfo | None:
     )
 
 
-def snapshot(connection: Connection, cutoff: dt.date) -> tuple[str, int]:
-    """SHA-256 (hex) of every record frozen at `cutoff` and their number."""
-    from cartrial.store.snapshot import on_or_before_cutoff
+def snapshot(connection: Connection, cutoff: dt.date, *, strict: bool = False) -> tuple[str, int]:
+    """SHA-256 (hex) of every record frozen at `cutoff` and their number. `strict` (taking a lock): a stored
+    zone the zoneinfo database does not know is refused, located by its site, as `read_snapshot` refuses
+    it (D-19.733); otherwise (re-hashing under an active lock, whose zones cannot change) `lock_zones`.
+    Rows are hashed as they are read (no list of every row; no server-side cursor: a read connection on
+    PostgreSQL is in autocommit mode); only a date-time whose UTC date is the cut-off or the day after is
+    read on its site's clock (earlier ones are on or before the cut-off on every calendar)."""
+    from cartrial.store.snapshot import on_or_before_cutoff, subject_site_zones
 
     digest = hashlib.sha256()
     count = 0
-    zones = lock_zones(connection)
+    zones = subject_site_zones(connection, strict=True) if strict else lock_zones(connection)
     for name, model in sorted(STUDY_TABLES.items()):
         condition = locked_condition(model, cutoff)
         if condition is None:
             continue
         table = table_of(model)
         digest.update(f"\n#{name}\n".encode())
-        rows = list(connection.execute(select(table).where(condition).order_by(table.c.id)).mappings())
-        column = model.clinical_date_column
-        if rows and column is not None and is_datetime(columns_of(model)[column]):
-            # the exact rule on the SQL window: the date on the subject's site calendar (D-19.730)
-            owners = [row.get("subject_id") for row in rows]
-            frozen = on_or_before_cutoff([row[column] for row in rows], owners, zones, cutoff)
-            rows = [row for row, keep in zip(rows, frozen.tolist(), strict=True) if keep]
-        for row in rows:
+        column = model.clinical_date_column or ""
+        exact = bool(column) and is_datetime(columns_of(model)[column])
+        query = select(table).where(condition).order_by(table.c.id)
+        for row in connection.execute(query).mappings():
+            if exact:
+                value = row[column]
+                sure = (
+                    isinstance(value, dt.datetime)
+                    and (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()
+                    < cutoff
+                )
+                # the exact rule near the cut-off: the date on the subject's site calendar (D-19.730)
+                if not sure and not on_or_before_cutoff([value], [row.get("subject_id")], zones, cutoff)[0]:
+                    continue
             values = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
             digest.update(canonical_json(values).encode())
             digest.update(b"\n")
@@ -174,7 +226,7 @@ def lock(tx: Transaction, cutoff: dt.date, reason: str) -> LockInfo:
     cutoff = cutoff_date(cutoff, allow_future=True)
     if tx.lock is not None:
         raise ConflictError(f"the database is already locked: {tx.lock.describe()}; unlock it first")
-    digest, count = snapshot(tx.connection, cutoff)
+    digest, count = snapshot(tx.connection, cutoff, strict=True)  # an unknown zone refused (D-19.733)
     # a cut-off before every record of a study that has records is a mistyped cut-off, not a lock; a study
     # without records may be locked (it guards the period against entry) (D-19.505)
     if count == 0 and snapshot(tx.connection, dt.date.max)[1] > 0:
