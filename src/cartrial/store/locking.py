@@ -147,8 +147,10 @@ def locked_condition(model: type[StudyData], cutoff: dt.date) -> ColumnElement[b
     return column <= cutoff
 
 
-def active_lock(connection: Connection) -> LockInfo | None:
-    """The active data lock, if any."""
+def active_lock(connection: Connection, *, zones: bool = True) -> LockInfo | None:
+    """The active data lock, if any. `zones` False: without its subject → zone map (`LockInfo.zones`
+    empty), for a reader that only describes the lock (the page banner, `db summary`): the map reads every
+    subject, and only `is_locked` needs it."""
     table = table_of(DataLock)
     row = (
         connection.execute(select(table).where(table.c.active.is_(True)).order_by(table.c.id.desc()))
@@ -164,7 +166,7 @@ def active_lock(connection: Connection) -> LockInfo | None:
         row["locked_at"],
         row["reason"],
         row["snapshot_sha256"],
-        zones=lock_zones(connection),
+        zones=lock_zones(connection) if zones else {},
     )
 
 
