@@ -116,3 +116,17 @@ def test_analyse_keeps_a_new_york_assessment_of_the_cut_off_evening(example_sqli
     result = analyse(snapshot)
     scored = result.datasets["edss_scored"].table
     assert EVENING in set(scored.loc[scored["subject_id"] == "CT-003", "assessed_at"])
+
+
+def test_derive_visual_acuity_reads_the_cut_off_on_the_site_calendar() -> None:
+    """`derive_visual_acuity` takes the site zones as `derive_edss` and `derive_osis` do (D-19.732): a New
+    York acuity at 03:00Z the day after the cut-off is 23:00 EDT on the cut-off date, accepted; 00:30 EDT on
+    the next day is after it."""
+    from cartrial.neuro import derive_visual_acuity
+
+    table = derive_visual_acuity(_va("NY", EVENING), cutoff=CUT, zones=NY).table
+    assert table["logmar"].tolist() == [0.0]  # 20/20: logMAR 0
+    with pytest.raises(InputError, match="after the data cut-off"):
+        derive_visual_acuity(_va("NY", AFTER_MIDNIGHT), cutoff=CUT, zones=NY)
+    with pytest.raises(InputError, match="after the data cut-off"):  # no zones: the UTC date, as before
+        derive_visual_acuity(_va("NY", EVENING), cutoff=CUT)

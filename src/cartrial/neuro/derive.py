@@ -332,9 +332,11 @@ def derive_visual_acuity(
     cutoff: date | None = None,
     keep_going: bool = False,
     source: str = "visual_acuity",
+    zones: Mapping[str, str] | None = None,
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
-    the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2).
+    the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2). `zones`:
+    subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without).
 
     >>> form = "subject_id,assessed_at,eye,acuity\\nS1,2021-03-01,OD,20/40\\nS1,2021-03-01,OS,20/200\\n"
     >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
@@ -344,8 +346,9 @@ def derive_visual_acuity(
     data = as_frame(frame)
     problems = RowProblems(source)
     table = parse_va_table(
-        text_frame(data), problems, convention=chosen, numeric_notation=numeric_notation, cutoff=cutoff
-    )
+        text_frame(data), problems, convention=chosen, numeric_notation=numeric_notation, cutoff=cutoff,
+        zones=zones,
+    )  # fmt: skip
     problems.raise_if_any(keep_going)
     result = data.copy()
     result["notation"] = [va.notation.value if va else "" for va in table.acuity]

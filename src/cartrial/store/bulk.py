@@ -424,6 +424,8 @@ def _columns_prepared(
     with no blank), for a table other than the subject table with no data lock on its records."""
     if model is Subject or (tx.lock is not None and model.clinical_date_column is not None):
         return False
+    if tx.lock is not None and model is Site:  # a zone change the lock refuses is judged row-wise (D-19.733)
+        return False
     allowed = frozenset(data_columns(model))
     if not keys or not allowed.issuperset(columns) or not all(k in columns for k in keys):
         return False
@@ -690,12 +692,9 @@ def _upsert_chunk(
                 )
             )
     if tx.lock is not None and model in (Site, Subject):  # the lock's calendar is frozen (D-19.733)
-        for row in inserts:
-            given = ", ".join(str(row.get(k)) for k in keys)
-            refuse_calendar_change(tx.lock, model, f"new {table_name} record {given}", None, row)
-        for stored, changes in updates:
+        for stored, changes in updates:  # an insert dates nothing yet
             where = f"{table_name} record {stored['id']}"
-            refuse_calendar_change(tx.lock, model, where, stored, {**stored, **changes})
+            refuse_calendar_change(tx.lock, model, where, stored, {**stored, **changes}, tx.connection)
     if tx.lock is not None and model.clinical_date_column is not None:
         locked: list[RowLike] = [row for row in inserts if is_locked(model, row, tx.lock)]
         locked += [

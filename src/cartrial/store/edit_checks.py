@@ -2714,9 +2714,10 @@ def system_closed(connection: Connection) -> set[int]:
 SYSTEM_CLOSURE = "closed by the system: edit check {check} no longer fires on {where} after {write}"
 """The audit reason of a query `reconcile_queries` closes (the check, the record and field, the write)."""
 
-DELETED_CLOSURE = "closed by the system: record deleted — edit check {check} on {where}, by {write}"
+DELETED_CLOSURE = "closed by the system: the record was found deleted — edit check {check} on {where}"
 """The audit reason of an edit check's query `reconcile_queries` closes because its record was deleted
-(D-19.731): the record no longer exists, so the question asked about it has no object."""
+(D-19.731): the record no longer exists, so the question asked about it has no object. It names no write:
+the reconciling write found the record gone, which an earlier write may have deleted."""
 
 
 def reconcile_queries(
@@ -2733,10 +2734,10 @@ def reconcile_queries(
     (D-19.164): a disposition set back to ongoing or dated later, a date corrected, a dose fixed. Each
     closure is an audited update by `EDIT_CHECK_USER` whose reason names the check, the record and the
     write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; the open
-    queries of a deleted record are closed with the reason "record deleted" (`DELETED_CLOSURE`, D-19.731);
-    a query a person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no
-    reader reads is left out (the records with open queries too) and no query of its subject is closed
-    (D-19.562).
+    queries of a deleted record are closed with the reason "the record was found deleted"
+    (`DELETED_CLOSURE`, D-19.731); a query a person raised is never touched. Within
+    `stored_dates.leaving_out_unreadable` a record no reader reads is left out (the records with open
+    queries too) and no query of its subject is closed (D-19.562).
     `now`: the instant of the import or write whose findings raised the queries (default the current one),
     so that a query it raised is judged at the same site today (D-19.621). A query the write raised
     (``tx.raised_queries`` from `raised_from`, the count when the write began) is never closed by it; one an
@@ -2863,7 +2864,7 @@ def reconcile_queries(
                         row,
                         {"status": "closed"},
                         int(row["version"]),
-                        DELETED_CLOSURE.format(check=check_id, where=where, write=write),
+                        DELETED_CLOSURE.format(check=check_id, where=where),
                     )
                     closed.append(str(row["query_code"]))
                 continue  # not read here (moved to a subject not read): not judged

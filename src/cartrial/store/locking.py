@@ -88,24 +88,27 @@ def refuse_calendar_change(
     record: str,
     before: RowLike | None,
     after: RowLike | None,
+    connection: Connection,
 ) -> None:
     """While `lock` is active, refuse (`ConflictError`, naming the record, the field and the lock) a write
-    that changes the calendar the lock reads a date-time's date on (D-19.733): a site's ``time_zone``
-    inserted (a new site with a zone), changed, cleared or deleted with its site, and a subject's
-    ``site_id`` changed. Either would silently change which records are frozen (the locked hash then no
-    longer verifies); the audited way is unlock, change, lock again. `before`/`after`: the record before and
-    after the write (None: inserted / deleted)."""
+    that changes the calendar the lock reads a date-time's date on (D-19.733): the ``time_zone`` of a site
+    that has subjects changed or cleared, and a subject's ``site_id`` changed. Either would silently change
+    which records are frozen (the locked hash then no longer verifies); the audited way is unlock, change,
+    lock again. A site without subjects dates no record, so its zone may be set or changed, and inserting
+    a site (it has no subjects yet) or deleting one (a site with subjects cannot be deleted) is accepted.
+    `before`/`after`: the record before and after the write (None: inserted / deleted)."""
     if lock is None:
         return
     field_name = "time_zone" if model is Site else "site_id" if model is Subject else None
-    if field_name is None:
+    if field_name is None or before is None or after is None:
+        return  # a new site or subject is read on its calendar from the start; a deleted one dates nothing
+    if _zone_text(before.get(field_name)) == _zone_text(after.get(field_name)):
         return
-    if model is Subject and (before is None or after is None):
-        return  # a new subject is read on its site's calendar from the start; a deleted one has no records
-    old = _zone_text(before.get(field_name)) if before is not None else None
-    new = _zone_text(after.get(field_name)) if after is not None else None
-    if old == new:
-        return
+    if model is Site:
+        site = before.get("site_id")
+        held = connection.execute(select(Subject.id).where(Subject.site_id == site).limit(1)).first()
+        if held is None:
+            return  # no subject is dated on this site's calendar
     raise ConflictError(
         f"{record}: its {field_name} sets the calendar on which {lock.describe()} dates the records it "
         "freezes, so it cannot change while the lock is active; an admin must unlock (with a reason), "

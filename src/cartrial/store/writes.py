@@ -691,7 +691,9 @@ def update_record(
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
     # the calendar the lock dates records on: a site's zone, a subject's site (D-19.733)
-    refuse_calendar_change(tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff})
+    refuse_calendar_change(
+        tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff}, tx.connection
+    )
     if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
         assert tx.lock is not None
         raise ConflictError(
@@ -775,7 +777,8 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     if model is User:
         check_last_admin(tx.connection, current, None)
     check_record_sites(tx, model, table_name, [current])
-    refuse_calendar_change(tx.lock, model, f"{table_name} record {record_id}", current, None)  # D-19.733
+    # the calendar the lock dates records on (D-19.733)
+    refuse_calendar_change(tx.lock, model, f"{table_name} record {record_id}", current, None, tx.connection)
     if is_locked(model, current, tx.lock):
         assert tx.lock is not None
         raise ConflictError(
