@@ -121,14 +121,15 @@ def test_a_partial_date_wholly_after_the_death_is_listed() -> None:
 
 def test_a_data_issue_names_the_store_check_only_where_the_store_checks_that_date() -> None:
     """The store's RECORD-AFTER-DEATH (D-19.93) compares a lab's collection, a therapy's start and an
-    adverse event's onset with the death (store.edit_checks.DATED_TABLES), not an adverse event's end, a
-    therapy's stop or a visit (SV, derived from the records): the message says so (D-19.659)."""
+    adverse event's onset with the death (store.edit_checks.DATED_TABLES), and since D-19.727 an adverse
+    event's end and a therapy's stop (END_DATES_AFTER_DEATH), not a visit (SV, derived from the records):
+    the message says so (D-19.659). Changed by design (D-19.727): AEENDTC and CMENDTC now name the check."""
     from cartrial.cdisc.validate import records_after_death
 
     frames = _frames(
         LB=[{"USUBJID": "S-1", "LBDTC": "2022-03-05"}],
         AE=[{"USUBJID": "S-1", "AESTDTC": "2022-03-02", "AEENDTC": "2022-03-09"}],
-        CM=[{"USUBJID": "S-1", "CMSTDTC": "2022-02-01", "CMENDTC": "2022-03-09"}],
+        CM=[{"USUBJID": "S-1", "CMSPID": "CM-3", "CMSTDTC": "2022-02-01", "CMENDTC": "2022-03-09"}],
         SV=[{"USUBJID": "S-1", "SVSTDTC": "2022-03-05", "SVENDTC": "2022-03-05"}],
     )
     messages = {(i.dataset, i.variable): i.message for i in records_after_death(frames)}
@@ -140,9 +141,9 @@ def test_a_data_issue_names_the_store_check_only_where_the_store_checks_that_dat
         ("SV", "SVSTDTC"),
         ("SV", "SVENDTC"),
     }
-    for key in (("LB", "LBDTC"), ("AE", "AESTDTC")):
+    for key in (("LB", "LBDTC"), ("AE", "AESTDTC"), ("AE", "AEENDTC"), ("CM", "CMENDTC")):
         assert "RECORD-AFTER-DEATH" in messages[key]
-    for key in (("AE", "AEENDTC"), ("CM", "CMENDTC"), ("SV", "SVSTDTC"), ("SV", "SVENDTC")):
+    for key in (("SV", "SVSTDTC"), ("SV", "SVENDTC")):
         assert "RECORD-AFTER-DEATH" not in messages[key]
     assert "the visit's records" in messages[("SV", "SVSTDTC")]
 
@@ -178,13 +179,15 @@ def test_every_store_queried_date_is_a_dated_table_of_the_store() -> None:
     assessments); CE and MH (REL-n) from relapse; LB from lab_result and pd_sample; PC from pk_sample; QS/RS
     from edss_assessment; OE from visual_acuity; FT from timed_walk; FA from crs/icans_assessment."""
     from cartrial.cdisc.validate import STORE_QUERIED_DATES
-    from cartrial.store.edit_checks import DATED_TABLES
+    from cartrial.store.edit_checks import DATED_TABLES, END_DATES_AFTER_DEATH
 
     expected = {
         ("EX", "EXSTDTC"): {"infusion", "lymphodepletion_administration"},
         ("EX", "EXENDTC"): {"infusion", "lymphodepletion_administration"},
         ("CM", "CMSTDTC"): {"therapy"},
+        ("CM", "CMENDTC"): {"therapy"},
         ("AE", "AESTDTC"): {"adverse_event", "crs_assessment", "icans_assessment"},
+        ("AE", "AEENDTC"): {"adverse_event", "crs_assessment", "icans_assessment"},
         ("CE", "CESTDTC"): {"relapse"},
         ("MH", "MHSTDTC"): {"relapse"},
         ("LB", "LBDTC"): {"lab_result", "pd_sample"},
@@ -198,8 +201,16 @@ def test_every_store_queried_date_is_a_dated_table_of_the_store() -> None:
     assert {
         key: {table for table, _ in date.sources} for key, date in STORE_QUERIED_DATES.items()
     } == expected
-    for date in STORE_QUERIED_DATES.values():
+    # exact: an end variable's adverse_event/therapy source is the compared end (D-19.727); every other
+    # source (a start, a CRS/ICANS episode's end from its assessments) is the table's dated column
+    for (_, variable), date in STORE_QUERIED_DATES.items():
         for table, column in date.sources:
-            assert DATED_TABLES[table] == column, (table, column)
+            if variable in ("AEENDTC", "CMENDTC") and table in ("adverse_event", "therapy"):
+                assert column == END_DATES_AFTER_DEATH[table], (variable, table, column)
+            else:
+                assert column == DATED_TABLES[table], (variable, table, column)
     assert STORE_QUERIED_DATES[("CM", "CMSTDTC")].spid == ("CM-",)
+    assert STORE_QUERIED_DATES[("CM", "CMENDTC")].spid == ("CM-",)
+    assert STORE_QUERIED_DATES[("AE", "AEENDTC")].sources[0] == ("adverse_event", "ended_on")
+    assert STORE_QUERIED_DATES[("CM", "CMENDTC")].sources == (("therapy", "stopped_at"),)
     assert STORE_QUERIED_DATES[("MH", "MHSTDTC")].spid == ("REL-",)

@@ -186,7 +186,10 @@ def edss_datasets(
     levels = dose_levels(tables["infusions"])
     edss_rows = _restrict(tables["edss"], safety_ids)
     with stored_rows({"edss": edss_rows}):  # a refused record named by its id (D-19.542)
-        edss = derive_edss(edss_rows, cutoff=cutoff, source="edss")
+        # "after the cut-off" on the subject's site calendar, the snapshot's rule (D-19.729, D-19.732)
+        edss = derive_edss(
+            edss_rows, cutoff=cutoff, source="edss", zones=subject_time_zones(tables["infusions"])
+        )
     infused = _restrict(tables["infusions"], safety_ids)
     with stored_rows({"infusions": infused}):
         disability_result = derive_disability(edss, infused, relapses=attacks)
@@ -236,10 +239,10 @@ def osis_dataset(
 
     safety_ids = populations[SAFETY].subject_ids
     osis_rows = _restrict(tables["osis"], safety_ids)
-    with stored_rows({"osis": osis_rows}):  # a refused record named by its id (D-19.542)
-        scored = derive_osis(osis_rows, cutoff=cutoff).table
-    day0 = infusion_dates(tables["infusions"])
     zones = subject_time_zones(tables["infusions"])  # the assessment's day on the site's calendar (D-19.607)
+    with stored_rows({"osis": osis_rows}):  # a refused record named by its id (D-19.542)
+        scored = derive_osis(osis_rows, cutoff=cutoff, zones=zones).table  # cut-off: D-19.732
+    day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
     rows = []
     groups = by_subject(scored)

@@ -538,8 +538,8 @@ DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)$")
 @dataclass(frozen=True)
 class StoreDate:
     """The store dates an SDTM date is written from: (store table, its date column) pairs of
-    `cartrial.store.edit_checks.DATED_TABLES`, and the --SPID prefixes of the records written from them
-    (empty: every record of the dataset)."""
+    `cartrial.store.edit_checks.DATED_TABLES` or `END_DATES_AFTER_DEATH` (D-19.727), and the --SPID
+    prefixes of the records written from them (empty: every record of the dataset)."""
 
     sources: tuple[tuple[str, str], ...]
     spid: tuple[str, ...] = ()
@@ -551,7 +551,9 @@ STORE_QUERIED_DATES: Mapping[tuple[str, str], StoreDate] = {
     ("EX", "EXSTDTC"): StoreDate(_INFUSION_DAYS),
     ("EX", "EXENDTC"): StoreDate(_INFUSION_DAYS),  # a one-day administration: its start
     ("CM", "CMSTDTC"): StoreDate((("therapy", "given_at"),), ("CM-",)),  # not HISTORY (subject form)
+    ("CM", "CMENDTC"): StoreDate((("therapy", "stopped_at"),), ("CM-",)),  # a therapy's stop (D-19.727)
     ("AE", "AESTDTC"): StoreDate((("adverse_event", "started_on"), *_CRS_ICANS)),  # an episode: assessments
+    ("AE", "AEENDTC"): StoreDate((("adverse_event", "ended_on"), *_CRS_ICANS)),  # an event's end (D-19.727)
     ("CE", "CESTDTC"): StoreDate((("relapse", "onset_date"),)),
     ("MH", "MHSTDTC"): StoreDate((("relapse", "onset_date"),), ("REL-",)),  # not DIAGNOSIS, HISTORY
     ("LB", "LBDTC"): StoreDate((("lab_result", "collected_at"), ("pd_sample", "sampled_at"))),
@@ -563,12 +565,13 @@ STORE_QUERIED_DATES: Mapping[tuple[str, str], StoreDate] = {
     ("FA", "FADTC"): StoreDate(_CRS_ICANS),
 }
 """The SDTM dates written from a store date that the store's edit check RECORD-AFTER-DEATH (D-19.93)
-compares with the death (`cartrial.store.edit_checks.DATED_TABLES`), each with its store table and column
-(tests/cdisc/test_cdisc_record_after_death.py checks each against DATED_TABLES). In MH only a relapse
-form's onset (MHSPID REL-n) and in CM only a therapy form's start (CMSPID CM-n) are: the diagnosis date,
-the relapse history and the prior treatments of the subject form (MHSPID DIAGNOSIS/HISTORY, CMSPID HISTORY)
-are not compared. Not in it: an adverse event's end (AEENDTC), a therapy's stop (CMENDTC), DS, and SV/SE,
-derived from the records (D-19.659)."""
+compares with the death (`cartrial.store.edit_checks.DATED_TABLES` and, since D-19.727, an adverse
+event's end and a therapy's stop, `END_DATES_AFTER_DEATH`), each with its store table and column
+(tests/cdisc/test_cdisc_record_after_death.py checks each against DATED_TABLES or, for AEENDTC/CMENDTC
+of an adverse event or therapy, END_DATES_AFTER_DEATH). In MH only a relapse form's onset (MHSPID REL-n)
+and in CM only a therapy form's start and stop (CMSPID CM-n) are: the diagnosis date, the relapse history
+and the prior treatments of the subject form (MHSPID DIAGNOSIS/HISTORY, CMSPID HISTORY) are not compared.
+Not in it: DS, and SV/SE, derived from the records (D-19.659)."""
 DERIVED_FROM_RECORDS = {"SV": "the visit's records", "SE": "the element's records"}
 
 

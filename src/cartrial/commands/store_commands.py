@@ -525,7 +525,11 @@ def derive_command(
     ),
 )
 def lock_command(
-    cutoff: str = typer.Option(..., "--cutoff", help="Data cut-off date YYYY-MM-DD (UTC, inclusive)."),
+    cutoff: str = typer.Option(
+        ...,
+        "--cutoff",
+        help="Data cut-off date YYYY-MM-DD (inclusive; a date-time by its date at its subject's site).",
+    ),
     reason: str = typer.Option(..., "--reason", help="Why the data are locked (audit trail)."),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),

@@ -41,6 +41,7 @@ def run(ctx: DemoContext) -> None:
         relapse_options_from_protocol,
         responder_definitions_from_protocol,
     )
+    from cartrial.neuro.derive import infusion_time_zones
     from cartrial.protocol import load_protocol
     from cartrial.tabular import csv_text, dumps_json, read_csv, write_atomic
 
@@ -54,13 +55,14 @@ def run(ctx: DemoContext) -> None:
 
     edss_form = read_csv(study / "edss.csv")
     va_form = read_csv(study / "visual_acuity.csv")
-    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"))
-    save("edss_scored.csv", edss.table)
-    save("visual_acuity_scored.csv", derive_visual_acuity(va_form, cutoff=cutoff).table)
-    osis_form = read_csv(study / "osis.csv")
-    save("osis_scored.csv", derive_osis(osis_form, cutoff=cutoff).table)
-
     infusions = read_csv(study / "infusions.csv")
+    zones = infusion_time_zones(infusions)  # the site calendars of the cut-off check (D-19.732)
+    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"), zones=zones)
+    save("edss_scored.csv", edss.table)
+    save("visual_acuity_scored.csv", derive_visual_acuity(va_form, cutoff=cutoff, zones=zones).table)
+    osis_form = read_csv(study / "osis.csv")
+    save("osis_scored.csv", derive_osis(osis_form, cutoff=cutoff, zones=zones).table)
+
     forms = {
         "edss": edss_form,
         "visual_acuity": va_form,

@@ -193,12 +193,13 @@ def _acuity_table(
     cutoff: date | None,
     keep_going: bool,
     source: str,
+    zones: Mapping[str, str] | None = None,
 ) -> AcuityTable:
     if isinstance(visual_acuity, AcuityTable):
         return visual_acuity
     problems = RowProblems(source)
     table = parse_va_table(
-        text_frame(as_frame(visual_acuity)), problems, convention=convention, cutoff=cutoff
+        text_frame(as_frame(visual_acuity)), problems, convention=convention, cutoff=cutoff, zones=zones
     )
     problems.raise_if_any(keep_going)
     return table
@@ -252,6 +253,7 @@ def derive_edss(
     keep_going: bool = False,
     source: str = "edss",
     acuity_source: str = "visual_acuity",
+    zones: Mapping[str, str] | None = None,
 ) -> Result:
     """EDSS of every row of an EDSS form (raw FS and Neurostatus ambulation 0-16, or with
     ``method="kurtzke"`` walking distance and assistance): the input rows plus ``edss`` and ``edss_rule``
@@ -275,13 +277,13 @@ def derive_edss(
     acuity = (
         _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=keep_going,
-            source=acuity_source,
+            source=acuity_source, zones=zones,
         )
         if visual_acuity is not None
         else None
     )  # fmt: skip
     table = parse_edss_table(
-        text, problems, cutoff=cutoff, visual_required=acuity is None, method=kind, gaps=gaps
+        text, problems, cutoff=cutoff, visual_required=acuity is None, method=kind, gaps=gaps, zones=zones
     )
     visual_source = _fill_visual_from_acuity(table, acuity, problems) if acuity is not None else None
     problems.raise_if_any(keep_going)
@@ -332,9 +334,11 @@ def derive_visual_acuity(
     cutoff: date | None = None,
     keep_going: bool = False,
     source: str = "visual_acuity",
+    zones: Mapping[str, str] | None = None,
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
-    the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2).
+    the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2). `zones`:
+    subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without).
 
     >>> form = "subject_id,assessed_at,eye,acuity\\nS1,2021-03-01,OD,20/40\\nS1,2021-03-01,OS,20/200\\n"
     >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
@@ -344,8 +348,9 @@ def derive_visual_acuity(
     data = as_frame(frame)
     problems = RowProblems(source)
     table = parse_va_table(
-        text_frame(data), problems, convention=chosen, numeric_notation=numeric_notation, cutoff=cutoff
-    )
+        text_frame(data), problems, convention=chosen, numeric_notation=numeric_notation, cutoff=cutoff,
+        zones=zones,
+    )  # fmt: skip
     problems.raise_if_any(keep_going)
     result = data.copy()
     result["notation"] = [va.notation.value if va else "" for va in table.acuity]
@@ -380,7 +385,12 @@ def derive_visual_acuity(
 
 
 def derive_osis(
-    frame: FrameLike, *, cutoff: date | None = None, keep_going: bool = False, source: str = "osis"
+    frame: FrameLike,
+    *,
+    cutoff: date | None = None,
+    keep_going: bool = False,
+    source: str = "osis",
+    zones: Mapping[str, str] | None = None,
 ) -> Result:
     """Validated OSIS form (Wingerchuk 1999 Table 1) plus the worse-eye visual grade (no total is defined).
 
@@ -391,7 +401,7 @@ def derive_osis(
     """
     data = as_frame(frame)
     problems = RowProblems(source)
-    table = parse_osis_table(text_frame(data), problems, cutoff=cutoff)
+    table = parse_osis_table(text_frame(data), problems, cutoff=cutoff, zones=zones)
     problems.raise_if_any(keep_going)
     result = data.copy()
     # np.maximum propagates NaN: with one eye's grade bad the worse eye is unknown (fmax gave the other)
@@ -1208,7 +1218,9 @@ def derive_responders(
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     assessed: set[str] = set()
     if edss is not None:
-        scored = derive_edss(edss, options=edss_options, cutoff=cutoff, source=names.get("edss", "edss"))
+        scored = derive_edss(
+            edss, options=edss_options, cutoff=cutoff, source=names.get("edss", "edss"), zones=zones
+        )
         problems = RowProblems(names.get("edss", "edss"))
         table = parse_edss_table(text_frame(as_frame(edss)), problems)
         assessed |= {str(s) for s in table.subject_id}
@@ -1219,7 +1231,7 @@ def derive_responders(
     if visual_acuity is not None:
         acuity = _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=False,
-            source=names.get("visual_acuity", "visual_acuity"),
+            source=names.get("visual_acuity", "visual_acuity"), zones=zones,
         )  # fmt: skip
         assessed |= {str(s) for s in acuity.subject_id}
         for sid, moment, eye, va in zip(
@@ -1229,13 +1241,13 @@ def derive_responders(
                 series[str(sid)][f"acuity_{str(eye).lower()}"].append((_site_day(moment, sid, zones), va))
     if osis is not None:
         problems = RowProblems(names.get("osis", "osis"))
-        osis_table = parse_osis_table(text_frame(as_frame(osis)), problems, cutoff=cutoff)
+        osis_table = parse_osis_table(text_frame(as_frame(osis)), problems, cutoff=cutoff, zones=zones)
         problems.raise_if_any()
         assessed |= {str(s) for s in osis_table.subject_id}
         _add_osis(series, osis_table, zones)
     if timed_walk is not None:
         problems = RowProblems(names.get("timed_walk", "timed_walk"))
-        walk = parse_timed_walk_table(text_frame(as_frame(timed_walk)), problems, cutoff=cutoff)
+        walk = parse_timed_walk_table(text_frame(as_frame(timed_walk)), problems, cutoff=cutoff, zones=zones)
         problems.raise_if_any()
         assessed |= {str(s) for s in walk.subject_id}
         _add_timed_walk(series, walk, zones)

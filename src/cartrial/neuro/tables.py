@@ -156,14 +156,34 @@ def _iso(moment: datetime | date) -> str:
 
 
 def _check_not_after(
-    moments: Sequence[datetime | date | None], cutoff: date | None, problems: RowProblems, column: str
+    moments: Sequence[datetime | date | None],
+    cutoff: date | None,
+    problems: RowProblems,
+    column: str,
+    *,
+    frame: pd.DataFrame | None = None,
+    subjects: Sequence[Any] | npt.NDArray[np.object_] | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> None:
+    """A row dated after `cutoff` is an error. With the form (`frame`) and its `subjects`, a date-time
+    counts by its date on the subject's site calendar (`zones`: subject_id → IANA zone; a subject not
+    listed: UTC) and a bare date as typed (`site_dates`): the snapshot's cut-off rule
+    (`cartrial.store.snapshot.on_or_before_cutoff`, D-19.729), so a record the snapshot keeps (23:00 EDT
+    in New York on the cut-off date, 03:00Z the next day) is not refused here (D-19.732)."""
     if cutoff is None:
         return
-    for i, moment in enumerate(moments):
-        if moment is None:
+    if frame is not None and subjects is not None and column in frame.columns:
+        cells = frame[column].tolist()
+        as_moments = [m if m is None or isinstance(m, datetime) else None for m in moments]
+        days: list[date | None] = site_dates(
+            cells, as_moments, [zones.get(str(s)) if zones else None for s in subjects]
+        )
+        days = [d if isinstance(m, datetime) or m is None else m for d, m in zip(days, moments, strict=True)]
+    else:
+        days = [m.date() if isinstance(m, datetime) else m for m in moments]
+    for i, (moment, day) in enumerate(zip(moments, days, strict=True)):
+        if moment is None or day is None:
             continue
-        day = moment.date() if isinstance(moment, datetime) else moment
         if day > cutoff:
             problems.add(
                 i, column, _iso(moment), "after the data cut-off", f"on or before {cutoff.isoformat()}"
@@ -190,6 +210,7 @@ def parse_edss_table(
     visual_required: bool = True,
     method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
     gaps: KurtzkeGapOptions | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> EdssTable:
     """Validate an EDSS form (columns `EDSS_COLUMNS`): raw FS within their Neurostatus ranges
     (docs/science/neuro-outcomes.md §1.1), ambulation 0-16 (§1.6), dates in order per subject and not after
@@ -246,7 +267,7 @@ def parse_edss_table(
     else:
         ambulation = parse_int(frame, "ambulation", problems, minimum=0, maximum=AMBULATION_MAX)
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
-    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
 
@@ -280,6 +301,7 @@ def parse_va_table(
     convention: OffChartConvention | str = OffChartConvention.NONE,
     numeric_notation: Notation | str | None = None,
     cutoff: date | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> AcuityTable:
     """Validate a visual-acuity form (columns `VA_COLUMNS`, optional ``notation`` for bare numbers): eye OD
     or OS, acuity in any notation of `parse_acuity` (docs/science/neuro-outcomes.md §2), one row per
@@ -359,7 +381,7 @@ def parse_va_table(
             acuity_of_row[i] = None
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame, keys=list(eye))
-    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     return AcuityTable(subject, assessed, eye, acuities)
 
 
@@ -370,7 +392,13 @@ class OsisTable:
     grades: dict[str, npt.NDArray[np.float64]]
 
 
-def parse_osis_table(frame: pd.DataFrame, problems: RowProblems, *, cutoff: date | None = None) -> OsisTable:
+def parse_osis_table(
+    frame: pd.DataFrame,
+    problems: RowProblems,
+    *,
+    cutoff: date | None = None,
+    zones: Mapping[str, str] | None = None,
+) -> OsisTable:
     """Validate an OSIS form (columns `OSIS_COLUMNS`; ranges of Wingerchuk 1999 Table 1,
     docs/science/neuro-outcomes.md §3). A form with a single ``visual`` column (one grade, the worse eye)
     instead of ``visual_od`` and
@@ -384,7 +412,7 @@ def parse_osis_table(frame: pd.DataFrame, problems: RowProblems, *, cutoff: date
         name: parse_int(frame, name, problems, minimum=0, maximum=OSIS_MAX.get(name, 7)) for name in names
     }
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
-    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     return OsisTable(subject, assessed, grades)
 
 
@@ -503,7 +531,11 @@ class TimedWalkTable:
 
 
 def parse_timed_walk_table(
-    frame: pd.DataFrame, problems: RowProblems, *, cutoff: date | None = None
+    frame: pd.DataFrame,
+    problems: RowProblems,
+    *,
+    cutoff: date | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> TimedWalkTable:
     """Validate a timed 25-foot walk form (columns `TIMED_WALK_COLUMNS`): two trials in seconds (> 0, at
     most 180 s), averaged as in the MSFC scoring manual (Fischer 2001); both blank with
@@ -528,7 +560,7 @@ def parse_timed_walk_table(
         problems.add(i, "unable_to_walk", "true", "trial times given for a patient unable to walk", "false")
     seconds = np.where(both & ~unable, (trials[0] + trials[1]) / 2.0, np.nan)
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
-    _check_not_after(assessed, cutoff, problems, "assessed_at")
+    _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     return TimedWalkTable(subject, assessed, seconds, unable)
 
 

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, compress, islice, repeat
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
@@ -36,8 +36,8 @@ from cartrial.allowed import choice_text
 from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
-from cartrial.store.locking import is_locked
-from cartrial.store.models import STUDY_TABLES, StoredDate, StudyData, Subject, UtcDateTime, utc_now
+from cartrial.store.locking import is_locked, lock_zones, refuse_calendar_change
+from cartrial.store.models import STUDY_TABLES, Site, StoredDate, StudyData, Subject, UtcDateTime, utc_now
 from cartrial.store.permissions import (
     Action,
     check_sites,
@@ -424,6 +424,8 @@ def _columns_prepared(
     with no blank), for a table other than the subject table with no data lock on its records."""
     if model is Subject or (tx.lock is not None and model.clinical_date_column is not None):
         return False
+    if tx.lock is not None and model is Site:  # a zone change the lock refuses is judged row-wise (D-19.733)
+        return False
     allowed = frozenset(data_columns(model))
     if not keys or not allowed.issuperset(columns) or not all(k in columns for k in keys):
         return False
@@ -689,6 +691,10 @@ def _upsert_chunk(
                     field="reason",
                 )
             )
+    if tx.lock is not None and model in (Site, Subject):  # the lock's calendar is frozen (D-19.733)
+        for stored, changes in updates:  # an insert dates nothing yet
+            where = f"{table_name} record {stored['id']}"
+            refuse_calendar_change(tx.lock, model, where, stored, {**stored, **changes}, tx.connection)
     if tx.lock is not None and model.clinical_date_column is not None:
         locked: list[RowLike] = [row for row in inserts if is_locked(model, row, tx.lock)]
         locked += [
@@ -699,6 +705,10 @@ def _upsert_chunk(
         _refuse_locked(tx, table_name, locked, keys)
     if inserts:
         _insert_rows(tx, model, table_name, inserts, ids)
+        if model is Subject and tx.lock is not None:
+            # a new subject's date-times are read on its site's calendar by the lock from this write on,
+            # also later in this transaction (the map was loaded when it began; D-19.733)
+            tx.lock = replace(tx.lock, zones=lock_zones(tx.connection))
         if isinstance(known, set):
             known.update(chunk_keys if len(inserts) == len(chunk) else map(key_of, inserts))
     if updates:

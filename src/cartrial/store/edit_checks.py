@@ -346,6 +346,10 @@ DATED_TABLES: Mapping[str, str] = {
 """Every dated record of a subject that `RECORD-AFTER-DEATH` compares with the date of death and
 `RECORD-AFTER-END-OF-STUDY` with the end of study (table → its date column: an adverse event by its
 onset)."""
+END_DATES_AFTER_DEATH: Mapping[str, str] = {"adverse_event": "ended_on", "therapy": "stopped_at"}
+"""The end dates of a subject's records that `RECORD-AFTER-DEATH` also compares with the date of death
+(table → its end column): an adverse event or a therapy cannot end after the subject died (D-19.727). Not
+`RECORD-AFTER-END-OF-STUDY`: an adverse event followed up after the end of study may end later."""
 ENDED_BY = tuple(d for d in DISPOSITIONS.values() if d.ends_study and d is not DEATH)
 """The dispositions whose ``disposition_date`` ends the subject's records (`RECORD-AFTER-END-OF-STUDY`):
 completed, withdrawn, lost (a death is dated by its fatal adverse event, `RECORD-AFTER-DEATH`)."""
@@ -935,16 +939,21 @@ def _death_field(event: Record) -> str:
     return "ended_on" if event.get("ended_on") not in (None, "") else "started_on"
 
 
-def _dated_after(records: SubjectRecords, last: dt.date) -> Iterator[tuple[Record, str]]:
+def _dated_after(
+    records: SubjectRecords, last: dt.date, ends: Mapping[str, str] | None = None
+) -> Iterator[tuple[Record, str]]:
     """(record, its date column) of every dated record of the subject (`DATED_TABLES`) on a day after
     `last` (by the date the site meant, `SubjectRecords.typed_day`: a bare date, 00:00:00Z, as typed, any
     other instant on the site's clock; D-19.607, D-19.618): the one scan of
-    `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`."""
+    `RECORD-AFTER-DEATH` and `RECORD-AFTER-END-OF-STUDY`. `ends`: also these end columns (table → column,
+    `END_DATES_AFTER_DEATH`), after the record's date column (D-19.727)."""
     for table, column in DATED_TABLES.items():
+        columns = (column,) if ends is None or table not in ends else (column, ends[table])
         for record in records.of(table):
-            day = records.typed_day(record.get(column))  # the date the site meant (D-19.618)
-            if day is not None and day > last:
-                yield record, column
+            for name in columns:
+                day = records.typed_day(record.get(name))  # the date the site meant (D-19.618)
+                if day is not None and day > last:
+                    yield record, name
 
 
 def _record_after_death(
@@ -954,7 +963,13 @@ def _record_after_death(
     if death is None:
         return
     died, fatal = death
-    for record, column in _dated_after(records, died):
+    for record, column in _dated_after(records, died, END_DATES_AFTER_DEATH):
+        if (
+            column == END_DATES_AFTER_DEATH["adverse_event"]
+            and record.table == "adverse_event"
+            and is_fatal(record.get("grade"), record.get("category"), record.get("outcome"))
+        ):
+            continue  # a fatal event's end is a date of death (D-19.83), not a record after it (D-19.727)
         yield (
             _as_checked(record, fatal),
             column,
@@ -1301,12 +1316,12 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
     (
         EditCheck(
             "RECORD-AFTER-DEATH",
-            "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy, "
-            "adverse event onset, relapse onset) after the subject's date of death",
+            "no dated record of a subject (infusion, lymphodepletion, assessment, lab, sample, therapy "
+            "start or stop, adverse event onset or end, relapse onset) after the subject's date of death",
             Severity.SOFT,
             "logical date order; the date of death is "
             + DEATH_SOURCE
-            + " (cartrial.protocol.death, D-19.93)",
+            + " (cartrial.protocol.death, D-19.93, D-19.727)",
         ),
         _record_after_death,
     ),
@@ -2241,6 +2256,9 @@ def import_findings(
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
         candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
         candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
+        # no import form carries an end compared with the death (`END_DATES_AFTER_DEATH`): a therapy's
+        # stop is written only by a single write, the API or a bulk upsert, and an adverse event is not a
+        # large form (D-19.727)
         for name in FUTURE_DATED.get(table, ()):
             if name in columns:
                 candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
@@ -2405,8 +2423,12 @@ def _add_stored_after_end(
                 r
                 for r in rows
                 if r.record_id not in known
-                and (day := subjects[subject_id].typed_day(r.get(DATED_TABLES[table]))) is not None
-                and day > died[subject_id]
+                and any(
+                    (day := subjects[subject_id].typed_day(r.get(column))) is not None
+                    and day > died[subject_id]
+                    for column in (DATED_TABLES[table], END_DATES_AFTER_DEATH.get(table))
+                    if column is not None
+                )
             )
 
 
@@ -2693,6 +2715,11 @@ def system_closed(connection: Connection) -> set[int]:
 SYSTEM_CLOSURE = "closed by the system: edit check {check} no longer fires on {where} after {write}"
 """The audit reason of a query `reconcile_queries` closes (the check, the record and field, the write)."""
 
+DELETED_CLOSURE = "closed by the system: the record was found deleted — edit check {check} on {where}"
+"""The audit reason of an edit check's query `reconcile_queries` closes because its record was deleted
+(D-19.731): the record no longer exists, so the question asked about it has no object. It names no write:
+the reconciling write found the record gone, which an earlier write may have deleted."""
+
 
 def reconcile_queries(
     tx: Any,
@@ -2707,9 +2734,11 @@ def reconcile_queries(
     and whose check no longer fires on the stored records after the write in the open transaction `tx`
     (D-19.164): a disposition set back to ongoing or dated later, a date corrected, a dose fixed. Each
     closure is an audited update by `EDIT_CHECK_USER` whose reason names the check, the record and the
-    write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; a query a
-    person raised is never touched. Within `stored_dates.leaving_out_unreadable` a record no reader reads
-    is left out (the records with open queries too) and no query of its subject is closed (D-19.562).
+    write. Only subject-level checks (`EDIT_CHECKS`) on a record that still exists are judged; the open
+    queries of a deleted record are closed with the reason "the record was found deleted"
+    (`DELETED_CLOSURE`, D-19.731); a query a person raised is never touched. Within
+    `stored_dates.leaving_out_unreadable` a record no reader reads is left out (the records with open
+    queries too) and no query of its subject is closed (D-19.562).
     `now`: the instant of the import or write whose findings raised the queries (default the current one),
     so that a query it raised is judged at the same site today (D-19.621). A query the write raised
     (``tx.raised_queries`` from `raised_from`, the count when the write began) is never closed by it; one an
@@ -2787,6 +2816,22 @@ def reconcile_queries(
         {str(row["subject_id"]) for row in open_rows if check_of(row) == CHECKS_LEFT_OUT.id},
         CHECKED_TABLES - set(CONTEXT_TABLES),  # the context tables' left out are in `left_out` (read above)
     )
+    # a queried record not read above: deleted when its id is no longer in its table (D-19.731); only its
+    # id is read, so an unreadable date of a record that still exists never counts as a deletion
+    absent: dict[str, set[int]] = {}
+    for row in open_rows:
+        if row["record_id"] is not None and (str(row["table_name"]), int(row["record_id"])) not in present:
+            absent.setdefault(str(row["table_name"]), set()).add(int(row["record_id"]))
+    deleted: set[tuple[str, int]] = set()
+    for table, gone in absent.items():
+        model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+        chosen = sorted(gone)
+        for start in range(0, len(chosen), 500):
+            found_ids = tx.connection.execute(
+                select(model_table.c.id).where(model_table.c.id.in_(chosen[start : start + 500]))
+            ).scalars()
+            gone -= {int(i) for i in found_ids}
+        deleted |= {(table, i) for i in gone}
     raised_now = {str(getattr(q, "code", "")) for q in list(getattr(tx, "raised_queries", ()))[raised_from:]}
     if protocol is None:
         protocol = study_protocol(tx.connection)
@@ -2808,8 +2853,22 @@ def reconcile_queries(
                 continue  # its subject's checks could not read every record: kept open (D-19.562)
             if str(row["query_code"]) in raised_now:
                 continue  # raised by this very write: never closed by it (D-19.652)
-            if record_id is None or (table, int(record_id)) not in present:
-                continue  # a deleted record: not judged here
+            if record_id is None:
+                continue
+            if (table, int(record_id)) not in present:
+                if (table, int(record_id)) in deleted:  # its record was deleted: closed (D-19.731)
+                    where = f"{table}.{row['field']} of {table} record {record_id}"
+                    apply_update(
+                        tx,
+                        STUDY_TABLES["data_query"],
+                        "data_query",
+                        row,
+                        {"status": "closed"},
+                        int(row["version"]),
+                        DELETED_CLOSURE.format(check=check_id, where=where),
+                    )
+                    closed.append(str(row["query_code"]))
+                continue  # not read here (moved to a subject not read): not judged
             if (check_id, table, int(record_id), row["field"]) in firing:
                 continue
             where = f"{table}.{row['field']} of {table} record {record_id}"
@@ -2911,6 +2970,7 @@ __all__ = [
     "DECISION_BEFORE_DLT_WINDOW",
     "EDIT_CHECKS",
     "EDIT_CHECK_USER",
+    "END_DATES_AFTER_DEATH",
     "EditCheck",
     "Finding",
     "RaisedQuery",

@@ -113,10 +113,11 @@ class StudyService:
         with self.read() as connection:
             return load_actor(connection, username)
 
-    def active_lock(self) -> LockInfo | None:
-        """The active data lock, if any."""
+    def active_lock(self, *, zones: bool = True) -> LockInfo | None:
+        """The active data lock, if any (`zones` False: without its subject → zone map, for a reader that
+        only describes it; `locking.active_lock`)."""
         with self.read() as connection:
-            return locking.active_lock(connection)
+            return locking.active_lock(connection, zones=zones)
 
     def locked_snapshot_matches(self) -> bool | None:
         """Whether the records frozen by the active lock still hash to the stored snapshot (None: no lock)."""

@@ -8,8 +8,9 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
 ``derive_*`` functions take them as if read from files.
 
 - Records whose clinical date (the table's `clinical_date_column`, the same column the data lock compares)
-  falls after the cut-off are left out, and counted per table in `StudySnapshot.after_cutoff` — never
-  silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
+  falls after the cut-off — a date as typed, a date-time by its date on the calendar of its subject's site
+  (`on_or_before_cutoff`, D-19.729) — are left out, and counted per table in `StudySnapshot.after_cutoff`
+  — never silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
 - A record that started on or before the cut-off but ended after it (its model's `end_date_column`: an
   adverse event's `ended_on`, a therapy's `stopped_at`, a subject's `disposition_date`) is read as ongoing at
   the cut-off (`open_at_cutoff`, decisions D-19.85): its end is blank, and what only its end told is not known
@@ -231,13 +232,76 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _clinical_date(value: Any) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).date()
-    assert isinstance(value, dt.date)
-    return value
+def on_or_before_cutoff(
+    values: Iterable[Any],
+    owners: Iterable[Any],
+    zones: Mapping[str, str],
+    cutoff: dt.date,
+    *,
+    _exact: bool = False,
+) -> np.ndarray:
+    """Whether each of `values` (a table's clinical or end dates: stored dates, UTC date-times, or their
+    template cells) is on or before the calendar date `cutoff` — the one cut-off rule (D-19.729): a date as
+    typed; a date-time's date on the calendar of its subject's site (`owners`: the subject of each value;
+    `zones`: subject_id → IANA zone of the subject's site, `subject_site_zones`; a subject not listed, or a
+    record without a subject, counts in UTC), the calendar the analysis dates it on (`site_date`,
+    D-19.607). Blank: True (nothing dated after the cut-off). Only an instant whose UTC date is the cut-off
+    date or the day after can fall on either side (every zone is within a day of UTC): only those are read
+    on the site's clock.
+
+    >>> at = [dt.datetime(2021, 8, 1, 21, tzinfo=dt.UTC), dt.datetime(2021, 8, 2, 3, tzinfo=dt.UTC)]
+    >>> zones = {"W": "Asia/Shanghai", "N": "America/New_York"}
+    >>> on_or_before_cutoff(at, ["W", "N"], zones, dt.date(2021, 8, 1)).tolist()
+    [False, True]
+    >>> cells = ["2021-08-01T21:00:00Z", "2021-08-02"]
+    >>> on_or_before_cutoff(cells, ["", "N"], zones, dt.date(2021, 8, 1)).tolist()
+    [True, False]
+    """
+    from cartrial.columns import on_site_clock
+
+    day = cutoff.isoformat()
+    near = {day, (cutoff + dt.timedelta(days=1)).isoformat()} if cutoff < dt.date.max else {day}
+    values = list(values)
+    # text cells (SQLite's stored text, a snapshot frame; no padding): compared as text, only the instants
+    # near the cut-off read on the site's clock
+    if not _exact and all(v is None or isinstance(v, str) for v in values):
+        days = ["" if v is None else v[:10] for v in values]
+        fast = np.array([d <= day for d in days], dtype=bool)
+        exact = [i for i, d in enumerate(days) if d in near] if zones else []
+        if exact:
+            owners = list(owners)
+            fast[exact] = on_or_before_cutoff(
+                [values[i] for i in exact], [owners[i] for i in exact], zones, cutoff, _exact=True
+            )
+        return fast
+    out: list[bool] = []
+    for value, owner in zip(values, owners, strict=True):
+        moment: dt.datetime | None = None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            out.append(True)
+            continue
+        if isinstance(value, dt.datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            utc_day = moment.astimezone(dt.UTC).date().isoformat()
+        elif isinstance(value, dt.date):
+            out.append(value <= cutoff)
+            continue
+        else:
+            text = str(value).strip()
+            utc_day = text[:10]
+            if len(text) > 10 and utc_day in near:  # a date-time cell (UTC, `_cell`'s ...Z)
+                try:
+                    moment = dt.datetime.fromisoformat(text)
+                except ValueError:  # no date-time: compared as text, as before (its reader names it)
+                    moment = None
+                else:
+                    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        zone = zones.get(str(owner)) if moment is not None and owner is not None else None
+        if moment is None or not zone or utc_day not in near:
+            out.append(utc_day <= day)
+        else:
+            out.append(on_site_clock(moment, zone).date() <= cutoff)
+    return np.array(out, dtype=bool)
 
 
 def _cells(values: list[Any]) -> list[str]:
@@ -372,6 +436,7 @@ def _read_table(
     subjects: frozenset[str] | None = None,
     name: str = "",
     unreadable_out: list[Problem] | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, int, tuple[str, ...], dict[str, int]]:
     """(template-layout frame of records dated on or before `cutoff`, n left out, subjects left out, values
     read in their one spelling per field).
@@ -380,6 +445,8 @@ def _read_table(
     read and counted (a table without a subject keeps its rows, except the `SITE_VIEW_EMPTY` snapshot
     table `name`); None: every record. A stored date no reader reads is read as empty and its problem
     appended to `unreadable_out` (`read_snapshot` refuses them all at once; without it, raised here).
+    `zones` (subject_id → IANA zone of the subject's site, `subject_site_zones`): the calendar a date-time is
+    compared with the cut-off on (`on_or_before_cutoff`, D-19.729); None: UTC for every subject.
 
     Read with SQLAlchemy Core (no ORM objects) and converted column by column."""
     own_problems = unreadable_out is None
@@ -410,12 +477,10 @@ def _read_table(
     left_out_subjects: set[str] = set()
     if date_column:
         dates = data[names.index(date_column)]
-        if next((isinstance(v, _IsoText) for v in dates if v is not None), False):
-            day = cutoff.isoformat()
-            keep &= np.array([v is None or v[:10] <= day for v in dates], dtype=bool)
-        else:
-            clinical = [_clinical_date(v) for v in dates]
-            keep &= np.array([d is None or d <= cutoff for d in clinical], dtype=bool)
+        owned = subject_column is not None and subject_column in names
+        owners = data[names.index(subject_column)] if owned else [None] * len(dates)
+        # on the subject's site calendar, as the analysis dates the record (D-19.729, D-19.607)
+        keep &= on_or_before_cutoff(dates, owners, zones or {}, cutoff)
         dropped = mine & ~keep
         if subject_column and subject_column in names and dropped.any():
             owners = data[names.index(subject_column)]
@@ -464,11 +529,15 @@ subject whose study ended
 after the cut-off was on study at it (disposition blank: ongoing; D-19.92)."""
 
 
-def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.DataFrame, int]:
+def open_at_cutoff(
+    name: str, frame: pd.DataFrame, cutoff: dt.date, zones: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, int]:
     """(`frame` with every record that ended after `cutoff` read as ongoing at it, how many): its end
     (`end_date_column` of the table's model) blank and the values of `KNOWN_AT_THE_END` replaced (decisions
     D-19.85: `datacutr`'s principle, nothing after the cut-off, applied to end dates, which `datacutr` itself
-    keeps). Records that ended on or before the cut-off are unchanged.
+    keeps). Records that ended on or before the cut-off are unchanged. An end that is a date-time (a
+    therapy's `stopped_at`) is compared on its subject's site calendar (`zones`: subject_id → IANA zone,
+    `subject_site_zones`; None: UTC), the one cut-off rule `on_or_before_cutoff` (D-19.729).
 
     >>> ae = pd.DataFrame({"ended_on": ["2021-07-17", "2021-09-11", ""], "grade": ["1", "5", "2"],
     ...                    "outcome": ["recovered", "fatal", "recovering"]})
@@ -481,7 +550,8 @@ def open_at_cutoff(name: str, frame: pd.DataFrame, cutoff: dt.date) -> tuple[pd.
     if column is None or column not in frame.columns or not len(frame):
         return frame, 0
     ended = frame[column].astype(str)
-    after = ((ended != "") & (ended.str[:10] > cutoff.isoformat())).to_numpy()
+    owners = frame[SUBJECT_ID] if SUBJECT_ID in frame.columns else [None] * len(frame)
+    after = ~on_or_before_cutoff(ended, owners, zones or {}, cutoff)
     if not after.any():
         return frame, 0
     frame = frame.copy()
@@ -677,11 +747,13 @@ def read_snapshot(
             respelled: dict[str, dict[str, int]] = {}
             ended: dict[str, int] = {}
             unreadable: list[Problem] = []
+            # the calendar of each subject's site: what a date-time is cut on (D-19.729, D-19.607)
+            calendar = subject_site_zones(connection)
             for name, model in SNAPSHOT_TABLES.items():
                 frame, left_out, subjects, counts = _read_table(
-                    connection, model, cutoff, view_subjects, name, unreadable
+                    connection, model, cutoff, view_subjects, name, unreadable, calendar
                 )
-                frame, n_ended = open_at_cutoff(name, frame, cutoff)  # D-19.85
+                frame, n_ended = open_at_cutoff(name, frame, cutoff, calendar)  # D-19.85
                 if n_ended:
                     ended[name] = n_ended
                 if counts:
@@ -810,6 +882,25 @@ def site_time_zones(connection: Connection) -> dict[str, str]:
         select(models.Site.site_id, models.Site.time_zone).order_by(models.Site.site_id)
     ).all()
     return {str(site): str(zone) for site, zone in rows if zone}
+
+
+def subject_site_zones(connection: Connection, *, strict: bool = True) -> dict[str, str]:
+    """subject_id → IANA time zone of the subject's site (`site_time_zones`), for the subjects of the sites
+    that record one: the calendar a subject's date-times are compared with a cut-off on (D-19.729, the
+    study-day calendar of D-19.607). A stored zone the zoneinfo database does not know is refused, located
+    by its site (`cartrial.columns.checked_site_zones`), never counted as UTC; `strict` False leaves it out
+    instead (the data lock's reader, `cartrial.store.locking.lock_zones`, D-19.730)."""
+    from cartrial.columns import checked_site_zones, time_zone_of
+
+    zones = site_time_zones(connection)
+    if strict:
+        checked_site_zones(zones)
+    else:
+        zones = {site: zone for site, zone in zones.items() if time_zone_of(zone) is not None}
+    if not zones:
+        return {}
+    rows = connection.execute(select(models.Subject.subject_id, models.Subject.site_id)).all()
+    return {str(sid): zones[str(site)] for sid, site in rows if str(site) in zones}
 
 
 def _first_infusion(infusions: pd.DataFrame) -> str | None:

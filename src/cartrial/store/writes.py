@@ -42,7 +42,7 @@ from cartrial.store.fields import (
     key_text_problem,
     line_break_problem,
 )
-from cartrial.store.locking import is_locked
+from cartrial.store.locking import is_locked, refuse_calendar_change
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.stored_dates import (
@@ -690,6 +690,10 @@ def update_record(
         _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
+    # the calendar the lock dates records on: a site's zone, a subject's site (D-19.733)
+    refuse_calendar_change(
+        tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff}, tx.connection
+    )
     if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
         assert tx.lock is not None
         raise ConflictError(
@@ -773,6 +777,8 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     if model is User:
         check_last_admin(tx.connection, current, None)
     check_record_sites(tx, model, table_name, [current])
+    # the calendar the lock dates records on (D-19.733)
+    refuse_calendar_change(tx.lock, model, f"{table_name} record {record_id}", current, None, tx.connection)
     if is_locked(model, current, tx.lock):
         assert tx.lock is not None
         raise ConflictError(

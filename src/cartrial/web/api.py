@@ -780,7 +780,7 @@ def audit_verify(user: Annotated[WebUser, Depends(permit(Action.READ))]) -> dict
 def lock_state(request: Request, user: Annotated[WebUser, Depends(permit(Action.READ))]) -> LockOut:
     """The active data lock, if any: to a site-restricted user what the banner shows (cut-off, who, when,
     why; `LockInfo.SITE_FIELDS`), to a study-wide user also the digest and locked-record count (D-19.485)."""
-    lock = request.app.state.service.active_lock()
+    lock = request.app.state.service.active_lock(zones=False)  # described only
     if lock is None:
         return LockOut(locked=False)
     details = {

@@ -33,7 +33,7 @@ def render(
     full: dict[str, Any] = {
         "user": current_user(request),
         "csrf_token": csrf_token(request),
-        "lock": service.active_lock(),
+        "lock": service.active_lock(zones=False),  # the banner: no subject → zone map per page
         "study": request.app.state.study_code,
     }
     full.update(context or {})
