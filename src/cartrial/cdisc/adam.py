@@ -778,6 +778,32 @@ def _source_seqs(
     return ae_seq, ce_seq
 
 
+SHORTENED = " [...]"
+
+
+def shortened_text(text: str, limit: int = 200) -> str:
+    """`text` as it fits an XPT v5 cell of `limit` characters (D-19.738): unchanged when it fits, else its
+    whole leading clauses (cut before a "; " or ", " outside parentheses, else before a blank) followed by
+    " [...]", so a shortened text never ends inside a phrase and always says it is shortened.
+
+    >>> shortened_text("a b; c d", 200), shortened_text("alpha (x, y), beta; gamma delta", 24)
+    ('a b; c d', 'alpha (x, y) [...]')
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    room = limit - len(SHORTENED)
+    depth, clauses, blanks = 0, [], []
+    for i, ch in enumerate(text[: room + 1]):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == " ":
+            blanks.append(i)
+        if depth == 0 and text[i : i + 2] in ("; ", ", "):
+            clauses.append(i)
+    cut = max(clauses) if clauses else (max(blanks) if blanks else room)
+    return text[:cut].rstrip(" ;,") + SHORTENED
+
+
 def build_adrs(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
 ) -> pd.DataFrame:
@@ -806,8 +832,8 @@ def build_adrs(
                 "PARAM": f"{name} ({r['definition']})",
                 "AVAL": (1.0 if avalc == "Y" else 0.0) if avalc else math.nan,
                 "AVALC": avalc,
-                # at most 200 characters, no trailing blank (an XPT cell keeps none)
-                "CRIT1": ascii_text(descriptions.get(endpoint, str(r["definition"])))[:200].rstrip(),
+                # at most 200 characters, shortened at a clause and marked (D-19.738)
+                "CRIT1": shortened_text(ascii_text(descriptions.get(endpoint, str(r["definition"])))),
                 "CRIT1FL": avalc,
                 "ANL01FL": "Y" if evaluable else "N",
                 "NEVALRS": "" if evaluable else ascii_text(r["reason"])[:200],

@@ -1429,14 +1429,15 @@ def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     va = ctx.table("visual_acuity").reset_index(drop=True)
     if not len(va):
         return empty_frame(spec)
-    derived = derive_visual_acuity(va.drop(columns=["record_id"]), keep_going=True).table
+    derived = derive_visual_acuity(va.drop(columns=["record_id"]), keep_going=True, logmar_decimals=2).table
     logmar = np.full(len(va), math.nan)
     if "logmar" in derived.columns:
         n = min(len(va), len(derived))
         logmar[:n] = pd.to_numeric(derived["logmar"].iloc[:n], errors="coerce").to_numpy(dtype=float)
     ok = ~np.isnan(logmar)
     stresc = np.full(len(va), "", dtype=object)
-    stresc[ok] = [result_text(x, 2) for x in logmar[ok]]  # OESTRESN is the number it reads as (D-19.142)
+    # logMAR rounded once, to 2 decimals, by the engine (D-19.737); OESTRESN reads OESTRESC (D-19.142)
+    stresc[ok] = [result_text(x, 2) for x in logmar[ok]]
     if "off_chart" in derived.columns:  # CF, HM, LP, NLP: the engine's level in OESTRESC (D-19.143)
         n = min(len(va), len(derived))
         level = np.full(len(va), "", dtype=object)

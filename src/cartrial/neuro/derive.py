@@ -330,9 +330,13 @@ def derive_visual_acuity(
     cutoff: date | None = None,
     keep_going: bool = False,
     source: str = "visual_acuity",
+    logmar_decimals: int = 3,
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
     the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2).
+
+    ``logmar`` is the acuity's logMAR rounded once to `logmar_decimals` (a tie half away from zero); a
+    reader wanting fewer decimals asks for them here rather than rounding the rounded column (D-19.737).
 
     >>> form = "subject_id,assessed_at,eye,acuity\\nS1,2021-03-01,OD,20/40\\nS1,2021-03-01,OS,20/200\\n"
     >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
@@ -347,7 +351,7 @@ def derive_visual_acuity(
     problems.raise_if_any(keep_going)
     result = data.copy()
     result["notation"] = [va.notation.value if va else "" for va in table.acuity]
-    result["logmar"] = [_round(va.logmar if va else None, 3) for va in table.acuity]
+    result["logmar"] = [_round(va.logmar if va else None, logmar_decimals) for va in table.acuity]
     result["decimal"] = [_round(va.decimal if va else None, 3) for va in table.acuity]
     result["snellen_20"] = [
         format_snellen(va.logmar, 20) if va and va.logmar is not None else "" for va in table.acuity
