@@ -786,7 +786,7 @@ def shortened_text(text: str, limit: int = 200) -> str:
     whole leading clauses (cut before a "; " or ", " outside parentheses, else before a blank) followed by
     " [...]", so a shortened text never ends inside a phrase and always says it is shortened.
 
-    >>> shortened_text("a b; c d", 200), shortened_text("alpha (x, y), beta; gamma delta", 24)
+    >>> shortened_text("a b; c d", 200), shortened_text("alpha (x, y), beta; gamma delta", 20)
     ('a b; c d', 'alpha (x, y) [...]')
     """
     text = text.strip()

@@ -103,8 +103,13 @@ def preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
         elif name == "edss":
             from cartrial.neuro.derive import derive_edss
 
-            table = derive_edss(frame, keep_going=True, source="form").table
-            engine = "cartrial.neuro.derive_edss (Neurostatus-EDSS)"
+            kurtzke = str(frame["method"].iat[0] if "method" in frame.columns else "").strip() == "kurtzke"
+            # scored by the assessment's own method, as the analysis scores it (D-19.739)
+            method = "kurtzke" if kurtzke else "neurostatus_16"
+            table = derive_edss(frame, keep_going=True, source="form", method=method).table
+            engine = (
+                "cartrial.neuro.derive_edss (" + ("Kurtzke 1983" if kurtzke else "Neurostatus-EDSS") + ")"
+            )
             result = _first(table, ("edss", "edss_rule", "error"))
         else:
             from cartrial.neuro.derive import derive_visual_acuity
