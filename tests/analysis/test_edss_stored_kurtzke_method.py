@@ -15,8 +15,6 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
 from cartrial.analysis import analyse
 from cartrial.neuro.edss_scale import FS_NAMES
 from cartrial.store.snapshot import read_snapshot
@@ -24,28 +22,25 @@ from cartrial.store.snapshot import read_snapshot
 BOUNDARIES = {500.0: 0.0, 499.0: 4.5, 300.0: 4.5, 299.0: 5.0, 200.0: 5.0, 199.0: 5.5, 100.0: 5.5}
 
 
-@pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: Path):  # type: ignore[no-untyped-def]
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
-
-
-@pytest.mark.parametrize(("metres", "expected"), sorted(BOUNDARIES.items()))
-def test_a_kurtzke_assessment_is_scored_from_its_walking_distance(
-    snapshot, metres: float, expected: float
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_kurtzke_assessment_is_scored_from_its_walking_distance(example_sqlite_template: Path) -> None:
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
     edss = snapshot.tables["edss"].copy()
-    row = edss.index[0]
-    for name in FS_NAMES:
-        edss.loc[row, name] = "0"
-    edss.loc[row, "ambulation"] = "0"
-    edss["method"] = edss.get("method", "").astype(object)
-    edss.loc[row, "method"] = "kurtzke"
-    edss["walking_distance_m"] = edss.get("walking_distance_m", "").astype(object)
-    edss.loc[row, "walking_distance_m"] = str(metres)
-    edss["assistance"] = edss.get("assistance", "").astype(object)
-    edss.loc[row, "assistance"] = "none"
+    for column in ("method", "walking_distance_m", "assistance"):
+        edss[column] = edss.get(column, "").astype(object)
+    rows = edss.index[: len(BOUNDARIES)]
+    for row, metres in zip(rows, BOUNDARIES, strict=True):
+        for name in FS_NAMES:
+            edss.loc[row, name] = "0"
+        edss.loc[row, ["ambulation", "method", "walking_distance_m", "assistance"]] = [
+            "0",
+            "kurtzke",
+            str(metres),
+            "none",
+        ]
     changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "edss": edss})
-    scored = analyse(changed).datasets["edss_scored"].table
-    record = scored[scored["record_id"] == edss.loc[row, "record_id"]]
-    assert len(record) == 1
-    assert float(record["edss"].iloc[0]) == expected
+    scored = analyse(changed).datasets["edss_scored"].table.set_index("record_id")["edss"]
+    got = {
+        metres: float(scored[edss.loc[row, "record_id"]])
+        for row, metres in zip(rows, BOUNDARIES, strict=True)
+    }
+    assert got == BOUNDARIES
