@@ -6,7 +6,10 @@ Expected by hand (logMAR = log10(denominator / numerator) for Snellen, docs/scie
 - 20/140: log10(7) = 0.845098… → 0.85 (was 0.84: the 3-decimal 0.845 rounded again, binary half-even);
 - 20/57: log10(2.85) = 0.454844… → 0.45 (was 0.46: 0.455 rounded again);
 - 20/77: log10(3.85) = 0.585460… → 0.59 (was 0.58);
-- logMAR 0.125 entered: a tie → 0.13 half away from zero (was 0.12);
+- logMAR 0.125 entered: the 3 collected decimals kept, 0.125 (D-19.744; was 0.12, then 0.13 — an entered
+  logMAR is the collected result, SDTMIG 3.4 §4.5.1 keeps its precision in --STRESC/--STRESN);
+- logMAR 0.1 entered: 2 decimals at least, 0.10;
+- decimal 0.5 (notation decimal): -log10(0.5) = 0.301029… → 0.30 (a converted value: 2 decimals);
 - 20/25: log10(1.25) = 0.096910… → 0.10 (unchanged, a control).
 """
 
@@ -23,7 +26,16 @@ from cartrial.analysis import analyse
 from cartrial.cdisc.export import build_all
 from cartrial.store.snapshot import read_snapshot
 
-EXPECTED = {"20/140": "0.85", "20/57": "0.45", "20/77": "0.59", "logMAR 0.125": "0.13", "20/25": "0.10"}
+EXPECTED = {
+    "20/140": "0.85",
+    "20/57": "0.45",
+    "20/77": "0.59",
+    "logMAR 0.125": "0.125",
+    "logMAR 0.1": "0.10",
+    "0.5": "0.30",
+    "20/25": "0.10",
+}
+NOTATION = {"logMAR 0.125": "logmar", "logMAR 0.1": "logmar", "0.5": "decimal"}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +45,7 @@ def oe(example_sqlite_template: Path) -> pd.DataFrame:
     texts = list(EXPECTED)
     assert len(va) >= len(texts)
     va["acuity"] = [texts[i % len(texts)] for i in range(len(va))]
-    va["notation"] = ["logmar" if t.startswith("logMAR") else "snellen_20" for t in va["acuity"]]
+    va["notation"] = [NOTATION.get(t, "snellen_20") for t in va["acuity"]]
     changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "visual_acuity": va})
     return build_all(changed, analyse(changed))["OE"]
 

@@ -10,12 +10,10 @@ engine's reason.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population, stored_rows
@@ -175,40 +173,19 @@ def responder_datasets(
     }
 
 
-def _scored_edss(rows: pd.DataFrame, cutoff: dt.date) -> Any:
-    """Each stored EDSS assessment scored by its own `method` (D-19.739): ``kurtzke`` rows from walking
-    distance and aid (Kurtzke 1983, docs/science/neuro-outcomes.md §1.7), every other row from the
-    Neurostatus ambulation score; one table in the stored order."""
-    from cartrial.neuro.derive import derive_edss
-    from cartrial.neuro.edss_scale import EdssMethod
-
-    method = rows["method"].fillna("").astype(str).str.strip() if "method" in rows.columns else None
-    kurtzke = (method == EdssMethod.KURTZKE.value) if method is not None else None
-    if kurtzke is None or not kurtzke.any():
-        return derive_edss(rows, cutoff=cutoff, source="edss")
-    if kurtzke.all():
-        return derive_edss(rows, cutoff=cutoff, source="edss", method=EdssMethod.KURTZKE)
-    neuro = derive_edss(rows[~kurtzke].reset_index(drop=True), cutoff=cutoff, source="edss")
-    walked = derive_edss(
-        rows[kurtzke].reset_index(drop=True), cutoff=cutoff, source="edss", method=EdssMethod.KURTZKE
-    )
-    order = np.concatenate([np.flatnonzero(~kurtzke.to_numpy()), np.flatnonzero(kurtzke.to_numpy())])
-    table = pd.concat([neuro.table, walked.table], ignore_index=True)
-    table = table.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
-    return dataclasses.replace(neuro, table=table, notes=neuro.notes + walked.notes)
-
-
 def edss_datasets(
     tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: dict[str, Population], attacks: Any
 ) -> dict[str, Dataset]:
     """`edss_scored` (every visit) and `edss_change` (baseline, last, change, CDI/CDW per subject)."""
-    from cartrial.neuro.derive import derive_disability
+    from cartrial.neuro.derive import derive_disability, derive_edss
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     edss_rows = _restrict(tables["edss"], safety_ids)
-    with stored_rows({"edss": edss_rows}):  # a refused record named by its id (D-19.542)
-        edss = _scored_edss(edss_rows, cutoff)
+    # each assessment scored by its own stored method (D-19.739): one parse of every row, so the date checks
+    # see both methods' rows and name records (D-19.743); a refused record named by its id (D-19.542)
+    with stored_rows({"edss": edss_rows}):
+        edss = derive_edss(edss_rows, cutoff=cutoff, source="edss", method=None)
     infused = _restrict(tables["infusions"], safety_ids)
     with stored_rows({"infusions": infused}):
         disability_result = derive_disability(edss, infused, relapses=attacks)
@@ -230,11 +207,12 @@ def edss_datasets(
     return {
         "edss_scored": Dataset(
             "edss_scored",
-            "EDSS per visit (Neurostatus rules)",
+            "EDSS per visit (by each assessment's method)",
             edss.table,
             SAFETY,
             "cartrial.neuro.derive_edss",
             ("edss",),
+            engine=(edss.metadata(),),  # the method(s) used and the Kurtzke gap rules (D-19.742)
         ),
         "edss_change": Dataset(
             "edss_change",

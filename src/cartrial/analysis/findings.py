@@ -457,7 +457,7 @@ def efficacy_findings(
                 fell,
                 len(evaluable),
                 pop.name,
-                "last EDSS minus baseline EDSS (last on or before day 0), Neurostatus rules",
+                "last EDSS minus baseline EDSS (last on or before day 0), each assessment by its own method",
                 "edss_change",
             )
         )

@@ -778,30 +778,38 @@ def _source_seqs(
     return ae_seq, ce_seq
 
 
-SHORTENED = " [...]"
+FULL_TEXTS = "cartrial_full_texts"
+"""`DataFrame.attrs` key: {variable: {PARAMCD: full text}} of values shortened to fit XPT v5."""
+SHORTENED = " [... see define.xml]"
+"""The end of a shortened ADRS.CRIT1: the text goes on, in full in define.xml (D-19.738)."""
+GENERIC = "see define.xml"
+"""ADRS.CRIT1 of a definition with no clause boundary within 200 characters (D-19.738)."""
+NEVALRS_SHORTENED = " [...]"
+NEVALRS_GENERIC = "reason longer than 200 characters: see the analysis dataset responders_by_subject"
 
 
-def shortened_text(text: str, limit: int = 200) -> str:
+def shortened_text(text: str, limit: int = 200, marker: str = SHORTENED, generic: str = GENERIC) -> str:
     """`text` as it fits an XPT v5 cell of `limit` characters (D-19.738): unchanged when it fits, else its
-    whole leading clauses (cut before a "; " or ", " outside parentheses, else before a blank) followed by
-    " [...]", so a shortened text never ends inside a phrase and always says it is shortened.
+    whole leading clauses (cut before a "; " or ", " outside parentheses) followed by `marker`, so a
+    shortened text never ends inside a phrase and always says it is shortened; with no such clause
+    boundary, `generic` (never a fragment cut at a blank, which reads as the whole criterion).
 
-    >>> shortened_text("a b; c d", 200), shortened_text("alpha (x, y), beta; gamma delta", 20)
+    >>> shortened_text("a b; c d", 200), shortened_text("alpha (x, y), beta; gamma delta", 20, " [...]")
     ('a b; c d', 'alpha (x, y) [...]')
+    >>> shortened_text("alpha beta gamma delta epsilon", 20, " [...]", "see define.xml")
+    'see define.xml'
     """
     text = text.strip()
     if len(text) <= limit:
         return text
-    room = limit - len(SHORTENED)
-    depth, clauses, blanks = 0, [], []
+    room = limit - len(marker)
+    depth, clauses = 0, []
     for i, ch in enumerate(text[: room + 1]):
         depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == " ":
-            blanks.append(i)
         if depth == 0 and text[i : i + 2] in ("; ", ", "):
             clauses.append(i)
-    cut = max(clauses) if clauses else (max(blanks) if blanks else room)
-    return text[:cut].rstrip(" ;,") + SHORTENED
+    kept = text[: max(clauses)].rstrip(" ;,") if clauses else ""
+    return kept + marker if kept else generic
 
 
 def build_adrs(
@@ -815,9 +823,11 @@ def build_adrs(
     summary = analysis.datasets["responders_summary"].table
     descriptions = {str(r["endpoint"]): str(r["description"]) for r in _rows(summary)}
     rows = []
+    criteria: dict[str, str] = {}
     for r in _rows(analysis.datasets["responders_by_subject"].table):
         endpoint = str(r["endpoint"])
         code, name = params[endpoint]
+        criteria.setdefault(code, ascii_text(descriptions.get(endpoint, str(r["definition"]))).strip())
         s = subjects.get(str(r["subject_id"]), {})
         evaluable = bool(r["evaluable"])
         responder = r["responder"]
@@ -832,14 +842,21 @@ def build_adrs(
                 "PARAM": f"{name} ({r['definition']})",
                 "AVAL": (1.0 if avalc == "Y" else 0.0) if avalc else math.nan,
                 "AVALC": avalc,
-                # at most 200 characters, shortened at a clause and marked (D-19.738)
-                "CRIT1": shortened_text(ascii_text(descriptions.get(endpoint, str(r["definition"])))),
+                # at most 200 characters, shortened at a clause and marked; the full text per PARAMCD is
+                # in define.xml (value-level metadata of CRIT1, `full_texts`; D-19.738)
+                "CRIT1": shortened_text(criteria[code]),
                 "CRIT1FL": avalc,
                 "ANL01FL": "Y" if evaluable else "N",
-                "NEVALRS": "" if evaluable else ascii_text(r["reason"])[:200],
+                "NEVALRS": ""
+                if evaluable
+                else shortened_text(ascii_text(r["reason"]), 200, NEVALRS_SHORTENED, NEVALRS_GENERIC),
             }
         )
-    return _frame(rows, spec, ["USUBJID", "PARAMCD"])
+    frame = _frame(rows, spec, ["USUBJID", "PARAMCD"])
+    longer = {code: text for code, text in criteria.items() if shortened_text(text) != text}
+    if longer:  # what define.xml gives as each PARAMCD's CRIT1 in full (D-19.738)
+        frame.attrs[FULL_TEXTS] = {"CRIT1": longer}
+    return frame
 
 
 def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str, Any], int]]:

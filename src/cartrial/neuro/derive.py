@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cartrial.allowed import Allowed, check_argument, choice_text
@@ -242,7 +243,7 @@ def derive_edss(
     frame: FrameLike,
     *,
     options: EdssOptions | None = None,
-    method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
+    method: EdssMethod | str | None = EdssMethod.NEUROSTATUS_16,
     gaps: KurtzkeGapOptions | None = None,
     visual_acuity: FrameLike | AcuityTable | None = None,
     offchart_convention: OffChartConvention | str = OffChartConvention.NONE,
@@ -256,7 +257,9 @@ def derive_edss(
     (Neurostatus-EDSS, Kappos L, neurostatus.net v04/10.2; docs/science/neuro-outcomes.md §1). With
     `visual_acuity` a
     blank visual FS is derived from both eyes' acuity on the same date (``visual_source``; a lower bound,
-    §1.2).
+    §1.2). With ``method=None`` each row is scored by its own ``method`` cell (blank: Neurostatus; a stored
+    study, D-19.739, D-19.742): ``edss_method`` names each row's method when any row is Kurtzke, and the
+    recorded options list the methods used (``methods``) with the Kurtzke gap rules when a row used them.
 
     >>> form = pd.DataFrame({"subject_id": ["S1"], "assessed_at": [pd.Timestamp("2021-03-01", tz="UTC")],
     ...     "visual": [0], "brainstem": [0], "pyramidal": [2], "cerebellar": [0], "sensory": [1],
@@ -266,7 +269,7 @@ def derive_edss(
     (2.0, 'fs2_one')
     """
     options = options or EdssOptions()
-    kind = choose(EdssMethod, method, "method")
+    kind = None if method is None else choose(EdssMethod, method, "method")
     data = as_frame(frame)
     text = text_frame(data)
     problems = RowProblems(source)
@@ -296,16 +299,27 @@ def derive_edss(
     if visual_source is not None:
         result["visual"] = ["" if np.isnan(v) else str(int(v)) for v in table.fs[:, 0]]
         result["visual_source"] = visual_source
+    # the rows scored from walking distance and aid (Kurtzke 1983, §1.7)
+    walked = _kurtzke_cells(data) if kind is None else np.full(len(data), kind is EdssMethod.KURTZKE)
     if table.walking_rule is not None:
         walking = np.asarray(table.walking_rule, dtype=object)
-        rules = np.where(rules == "ambulation_ge3", walking, rules)
-        result["ambulation_equivalent"] = table.ambulation
+        rules = np.where((rules == "ambulation_ge3") & walked, walking, rules)
+        result["ambulation_equivalent"] = np.where(walked, table.ambulation, np.nan)
     result["edss"] = scores
     result["edss_rule"] = rules
     if table.walking_rule is not None:
-        result["edss_method"] = EdssMethod.KURTZKE.value
-    recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict()}
-    if kind is EdssMethod.KURTZKE:
+        result["edss_method"] = np.where(walked, EdssMethod.KURTZKE.value, EdssMethod.NEUROSTATUS_16.value)
+    recorded: dict[str, Any]
+    if kind is None:
+        used = sorted({EdssMethod.KURTZKE.value if w else EdssMethod.NEUROSTATUS_16.value for w in walked})
+        recorded = {
+            "method": "each assessment's method",
+            "methods": used or [EdssMethod.NEUROSTATUS_16.value],
+            "options": options.as_dict(),
+        }
+    else:
+        recorded = {"method": kind.value, "options": options.as_dict()}
+    if kind is EdssMethod.KURTZKE or walked.any():
         recorded["kurtzke_gaps"] = asdict(gaps or KurtzkeGapOptions())
     table = _with_errors(result, problems, keep_going)
     return Result(
@@ -317,6 +331,14 @@ def derive_edss(
         notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
+
+
+def _kurtzke_cells(data: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows whose ``method`` cell says kurtzke (any case, D-19.741)."""
+    if "method" not in data.columns:
+        return np.zeros(len(data), dtype=bool)
+    cells = data["method"].fillna("").astype(str).str.strip().str.lower()
+    return (cells == EdssMethod.KURTZKE.value).to_numpy(dtype=bool)
 
 
 # --- visual acuity --------------------------------------------------------------------------------------
@@ -1464,6 +1486,9 @@ def derive_disability(
     without_infusion: list[str] = []
     scored = scored.reset_index(drop=True)
     unscored_rows = _unscored_rows(scored)
+    # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
+    methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
+    method_switched: list[str] = []
     for sid, group in scored.groupby("subject_id", sort=True):
         if str(sid) not in days:
             without_infusion.append(str(sid))
@@ -1535,6 +1560,12 @@ def derive_disability(
                     sid, visits[0][1], visits[-1][1], better, worse, options_text, "; ".join(reasons)
                 )
             )
+            if methods is not None:  # the baseline and a later visit scored by different methods (D-19.742)
+                by_day = dict(zip(visit_days, methods[group.index], strict=True))
+                switched = any(by_day[d] != by_day[start] for d, _ in visits if d > start)
+                rows[-1]["method_switch"] = switched
+                if switched:
+                    method_switched.append(str(sid))
         if unscored_days:
             n = len(unscored_days)
             notes.append(
@@ -1556,6 +1587,19 @@ def derive_disability(
         "reason",
         "options",
     ]
+    if methods is not None:
+        columns.append("method_switch")
+        for row in rows:
+            row.setdefault("method_switch", False)
+    if method_switched:
+        n = len(method_switched)
+        notes.append(
+            f"EDSS method changes after the baseline for {count(n, 'subject')} "
+            f"({', '.join(method_switched)}): "
+            "the baseline and a later visit are scored by different methods (Neurostatus ambulation score, "
+            "Kurtzke walking distance and aid), so the change from baseline and any confirmed change across "
+            "the switch compare two walking scales (method_switch; D-19.742)"
+        )
     if without_infusion:
         n = len(without_infusion)
         notes.append(
