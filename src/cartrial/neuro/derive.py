@@ -1204,9 +1204,13 @@ def derive_responders(
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     assessed: set[str] = set()
     if edss is not None:
-        scored = derive_edss(edss, options=edss_options, cutoff=cutoff, source=names.get("edss", "edss"))
+        # each row by its own method, as `derive_edss` scores the form for the EDSS datasets: one EDSS per
+        # record (a Kurtzke row read from its walking distance, never its stale ambulation cell; D-19.746)
+        scored = derive_edss(
+            edss, options=edss_options, cutoff=cutoff, source=names.get("edss", "edss"), method=None
+        )
         problems = RowProblems(names.get("edss", "edss"))
-        table = parse_edss_table(text_frame(as_frame(edss)), problems)
+        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None)
         assessed |= {str(s) for s in table.subject_id}
         for sid, by_measure in _series_from_edss(
             table, scored.table["edss"].to_numpy(dtype=float), zones
@@ -1468,7 +1472,7 @@ def derive_disability(
         scored = edss.table
     else:
         data = as_frame(edss)
-        scored = data if "edss" in data.columns else derive_edss(data).table
+        scored = data if "edss" in data.columns else derive_edss(data, method=None).table
     days = infusion_days(infusions)
     zones = infusion_time_zones(infusions)  # each visit's date on the site's calendar (D-19.607)
     attacks: list[Attack]
