@@ -220,7 +220,15 @@ def parse_edss_table(
     walking_rule: list[str] | None = None
     ambulation = np.full(len(frame), np.nan)
     walking = np.flatnonzero(~kurtzke)
-    if len(walking):
+    if len(walking) and "ambulation" not in frame.columns:
+        # one file-level problem, not one per row (D-19.746): the rows that need the column are named
+        problems.add_file_problem(
+            "column ambulation missing: needed by rows with method blank or neurostatus_16 "
+            f"({_row_ranges(walking + FIRST_DATA_ROW)})",
+            field="ambulation",
+            allowed="an ambulation column (0-16), or method kurtzke with assistance and walking_distance_m",
+        )
+    elif len(walking):
         ambulation[walking] = _on_rows(
             frame,
             walking,
@@ -240,6 +248,25 @@ def parse_edss_table(
     _check_not_after(assessed, cutoff, problems, "assessed_at")
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
+
+
+def _row_ranges(rows: npt.NDArray[np.intp]) -> str:
+    """File rows as ranges: ``rows 2–4, 7`` (``row 5`` for one).
+
+    >>> _row_ranges(np.array([2, 3, 4, 7]))
+    'rows 2–4, 7'
+    """
+    values = sorted(int(r) for r in rows)
+    parts: list[str] = []
+    start = previous = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+        if value is not None:
+            start = previous = value
+    return f"{'row' if len(values) == 1 else 'rows'} {', '.join(parts)}"
 
 
 def parse_edss_form(frame: pd.DataFrame, problems: RowProblems) -> None:
