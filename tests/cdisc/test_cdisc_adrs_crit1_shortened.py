@@ -11,21 +11,17 @@ in define.xml (value-level metadata of ADRS.CRIT1 by PARAMCD). A text with no cl
 
 from __future__ import annotations
 
-import datetime as dt
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cartrial.analysis import analyse
-from cartrial.cdisc.adam import GENERIC, SHORTENED, shortened_text
+from cartrial.cdisc.adam import GENERIC, SHORTENED, build_adrs, shortened_text
 from cartrial.cdisc.define import build_define
-from cartrial.cdisc.export import build_all
 from cartrial.cdisc.spec import dataset_specs
-from cartrial.store.snapshot import read_snapshot
+from cartrial.errors import InternalError
 
 VISION = (
     "vision improved: logMAR fell by >= threshold_logmar (default 0.2 = 2 lines) in at least one eye whose "
@@ -38,10 +34,42 @@ FULL_VISION = (
 )
 
 
+class _Dataset:
+    def __init__(self, table: pd.DataFrame) -> None:
+        self.table = table
+
+
+class _Analysis:
+    """The two analysis datasets `build_adrs` reads, built by hand (the example's vision endpoint)."""
+
+    def __init__(self) -> None:
+        summary = pd.DataFrame({"endpoint": ["vision_response"], "description": [FULL_VISION]})
+        by_subject = pd.DataFrame(
+            {
+                "endpoint": ["vision_response"] * 2,
+                "definition": ["logmar_decrease_0_2"] * 2,
+                "subject_id": ["CT-001", "CT-002"],
+                "evaluable": [True, False],
+                "responder": [True, None],
+                "reason": ["", "no baseline"],
+            }
+        )
+        self.datasets = {"responders_summary": _Dataset(summary), "responders_by_subject": _Dataset(by_subject)}
+
+
 @pytest.fixture(scope="module")
-def adrs(example_sqlite_template: Path) -> pd.DataFrame:
-    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
-    return build_all(snapshot, analyse(snapshot))["ADRS"]
+def adrs() -> pd.DataFrame:
+    adsl = pd.DataFrame(
+        {
+            "STUDYID": ["S"] * 2,
+            "USUBJID": ["S-CT-001", "S-CT-002"],
+            "SUBJID": ["CT-001", "CT-002"],
+            "TRT01A": ["DL1"] * 2,
+            "TRT01AN": [1.0] * 2,
+        }
+    )
+    params = {"vision_response": ("VARESP", "Visual acuity responder")}
+    return build_adrs(_Analysis(), adsl, dataset_specs()["ADRS"], params)
 
 
 def test_a_long_definition_is_shortened_at_a_clause_and_marked(adrs: pd.DataFrame) -> None:
@@ -88,3 +116,21 @@ def test_define_xml_holds_the_full_crit1(adrs: pd.DataFrame) -> None:
     ]
     assert [t for t in texts if t.endswith(f"in full: {FULL_VISION}")]
     assert b'ValueListDef OID="VL.ADRS.CRIT1"' in xml
+
+
+def test_define_refuses_a_shortened_crit1_whose_full_text_was_lost(adrs: pd.DataFrame) -> None:
+    """D-19.738 as amended (D-19.746): the full texts ride in `DataFrame.attrs`, which a concat or merge
+    drops; a CRIT1 that says "see define.xml" with no full text to give is refused, never a define.xml that
+    points at nothing (before: written without the value-level metadata)."""
+    lost = adrs.copy()
+    lost.attrs = {}
+    with pytest.raises(InternalError, match="VARESP"):
+        build_define(
+            "ADaMIG",
+            [dataset_specs()["ADRS"]],
+            {"ADRS": lost},
+            study_id="S",
+            study_title="T",
+            created="2026-01-01T00:00:00",
+            version="0",
+        )

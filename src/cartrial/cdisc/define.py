@@ -25,11 +25,12 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from cartrial.cdisc.adam import FULL_TEXTS
+from cartrial.cdisc.adam import FULL_TEXTS, GENERIC, SHORTENED
 from cartrial.cdisc.sdtm import AE_QUALIFIERS, EDSS_QUALIFIERS, TS_VALUE_ORIGINS
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package, dataset_specs
 from cartrial.cdisc.transport import char_lengths, study_char_lengths
 from cartrial.cdisc.validate import TS_VALUE_TYPES
+from cartrial.errors import InternalError
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -396,6 +397,8 @@ def _value_list(
     if variable.value_codelists:
         return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used, methods)
     full = frame.attrs.get(FULL_TEXTS, {}).get(variable.name) if frame is not None else None
+    if frame is not None and variable.name in frame.columns and frame[variable.name].dtype == object:
+        _check_full_texts(spec, variable, frame, full or {})
     if full and spec.testcd:
         assert frame is not None
         return _full_texts(spec, variable, frame, full, item_oid, where_clauses, item_defs, methods)
@@ -509,6 +512,25 @@ def _value_list(
                 d.set(_d("CommentOID"), cid)
         item_defs.append(d)
     return vl
+
+
+def _check_full_texts(spec: DatasetSpec, variable: Variable, frame: pd.DataFrame, full: Mapping[str, str]) -> None:
+    """A value shortened to fit the XPT cell (ending " [... see define.xml]" or the generic "see define.xml")
+    promises its full text here: refuse a frame that lost it (D-19.738; the full texts ride in
+    `DataFrame.attrs`, which a concat or merge drops), never a define.xml pointing at nothing."""
+    values = frame[variable.name].dropna().astype(str)
+    shortened = values.str.endswith(SHORTENED) | (values == GENERIC)
+    if not shortened.any():
+        return
+    codes = (
+        set(frame.loc[shortened[shortened].index, spec.testcd].astype(str)) if spec.testcd else {""}
+    )
+    lost = sorted(codes - set(full))
+    if lost:
+        raise InternalError(
+            f"{spec.name}.{variable.name} is shortened for {', '.join(lost)} but its full text did not reach "
+            "define.xml (build the frame with cartrial.cdisc.adam, keep DataFrame.attrs; D-19.738)"
+        )
 
 
 def _full_texts(
