@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cartrial.analysis import analyse
-from cartrial.cdisc.export import build_all
+from cartrial.cdisc.sdtm import SdtmContext, build_oe
+from cartrial.cdisc.spec import dataset_specs
 from cartrial.store.snapshot import read_snapshot
 
 EXPECTED = {
@@ -40,6 +40,8 @@ NOTATION = {"logMAR 0.125": "logmar", "logMAR 0.1": "logmar", "0.5": "decimal"}
 
 @pytest.fixture(scope="module")
 def oe(example_sqlite_template: Path) -> pd.DataFrame:
+    """`build_oe` alone on the example snapshot with the acuities above (no analysis: OE reads the
+    snapshot's visual_acuity table and the subjects' timelines)."""
     snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
     va = snapshot.tables["visual_acuity"].copy()
     texts = list(EXPECTED)
@@ -47,7 +49,7 @@ def oe(example_sqlite_template: Path) -> pd.DataFrame:
     va["acuity"] = [texts[i % len(texts)] for i in range(len(va))]
     va["notation"] = [NOTATION.get(t, "snellen_20") for t in va["acuity"]]
     changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "visual_acuity": va})
-    return build_all(changed, analyse(changed))["OE"]
+    return build_oe(SdtmContext(changed, None), dataset_specs()["OE"])
 
 
 def test_oe_standard_result_is_the_logmar_rounded_once_half_away(oe: pd.DataFrame) -> None:
