@@ -785,7 +785,8 @@ SHORTENED = " [... see define.xml]"
 GENERIC = "see define.xml"
 """ADRS.CRIT1 of a definition with no clause boundary within 200 characters (D-19.738)."""
 NEVALRS_SHORTENED = " [...]"
-NEVALRS_GENERIC = "reason longer than 200 characters: see the analysis dataset responders_by_subject"
+NEVALRS_GENERIC = "reason longer than 200 characters: see define.xml (ADRS.NEVALRS method)"
+"""ADRS.NEVALRS with no clause boundary within 200 characters: define.xml names where the reason is kept."""
 
 
 def shortened_text(text: str, limit: int = 200, marker: str = SHORTENED, generic: str = GENERIC) -> str:
