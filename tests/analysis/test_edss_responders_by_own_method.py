@@ -28,9 +28,12 @@ def test_a_kurtzke_baseline_is_scored_by_kurtzke_for_responders() -> None:
     rows = [
         {"assessed_at": "2021-01-01", "ambulation": "0", "method": "kurtzke", "assistance": "unilateral",
          "walking_distance_m": "100"},
-        {"assessed_at": "2021-07-01", "ambulation": "0", "method": "", "assistance": "", "walking_distance_m": ""},
+        {"assessed_at": "2021-07-01", "ambulation": "0", "method": "", "assistance": "",
+         "walking_distance_m": ""},
     ]  # fmt: skip
-    edss = pd.DataFrame([{"subject_id": "S1", **dict.fromkeys(FS_NAMES, "0"), **r} for r in rows], dtype=object)
+    edss = pd.DataFrame(
+        [{"subject_id": "S1", **dict.fromkeys(FS_NAMES, "0"), **r} for r in rows], dtype=object
+    )
     result = derive_responders({"S1": dt.date(2021, 1, 2)}, edss=edss, definitions=["edss_decrease_0_5"])
     (summary,) = result.summaries
     (subject,) = summary.subjects
@@ -44,7 +47,12 @@ def test_analyse_runs_on_a_store_with_kurtzke_rows_without_ambulation(example_sq
     for column in ("method", "walking_distance_m", "assistance"):
         edss[column] = edss.get(column, "").astype(object)
     later = edss.index[edss["subject_id"] == "CT-001"][3:]
-    edss.loc[later, ["ambulation", "method", "assistance", "walking_distance_m"]] = ["", "kurtzke", "none", "500"]
+    edss.loc[later, ["ambulation", "method", "assistance", "walking_distance_m"]] = [
+        "",
+        "kurtzke",
+        "none",
+        "500",
+    ]
     changed = dataclasses.replace(snapshot, tables={**snapshot.tables, "edss": edss})
     result = analyse(changed)
     scored = result.datasets["edss_scored"].table

@@ -54,7 +54,10 @@ class _Analysis:
                 "reason": ["", "no baseline"],
             }
         )
-        self.datasets = {"responders_summary": _Dataset(summary), "responders_by_subject": _Dataset(by_subject)}
+        self.datasets = {
+            "responders_summary": _Dataset(summary),
+            "responders_by_subject": _Dataset(by_subject),
+        }
 
 
 @pytest.fixture(scope="module")

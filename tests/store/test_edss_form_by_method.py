@@ -92,7 +92,12 @@ def test_the_live_check_names_the_missing_walking_field() -> None:
 def test_a_missing_ambulation_column_is_one_file_problem_naming_the_rows() -> None:
     """D-19.746: a file without the ``ambulation`` column gets one file-level problem naming the rows that
     need it (data rows start at file row 2; a Kurtzke row does not need it), not one problem per row."""
-    base = {"subject_id": "CT-001", **dict.fromkeys(FS_NAMES, "0"), "assistance": "", "walking_distance_m": ""}
+    base = {
+        "subject_id": "CT-001",
+        **dict.fromkeys(FS_NAMES, "0"),
+        "assistance": "",
+        "walking_distance_m": "",
+    }
     rows = [dict(base, assessed_at=f"2021-0{m}-01T09:00:00Z", method="") for m in (1, 2, 3, 5)]
     rows.insert(3, dict(base, assessed_at="2021-04-01T09:00:00Z", method="kurtzke", assistance="none",
                         walking_distance_m="600"))  # fmt: skip

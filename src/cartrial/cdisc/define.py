@@ -514,7 +514,9 @@ def _value_list(
     return vl
 
 
-def _check_full_texts(spec: DatasetSpec, variable: Variable, frame: pd.DataFrame, full: Mapping[str, str]) -> None:
+def _check_full_texts(
+    spec: DatasetSpec, variable: Variable, frame: pd.DataFrame, full: Mapping[str, str]
+) -> None:
     """A value shortened to fit the XPT cell (ending " [... see define.xml]" or the generic "see define.xml")
     promises its full text here: refuse a frame that lost it (D-19.738; the full texts ride in
     `DataFrame.attrs`, which a concat or merge drops), never a define.xml pointing at nothing."""
@@ -522,9 +524,7 @@ def _check_full_texts(spec: DatasetSpec, variable: Variable, frame: pd.DataFrame
     shortened = values.str.endswith(SHORTENED) | (values == GENERIC)
     if not shortened.any():
         return
-    codes = (
-        set(frame.loc[shortened[shortened].index, spec.testcd].astype(str)) if spec.testcd else {""}
-    )
+    codes = set(frame.loc[shortened[shortened].index, spec.testcd].astype(str)) if spec.testcd else {""}
     lost = sorted(codes - set(full))
     if lost:
         raise InternalError(

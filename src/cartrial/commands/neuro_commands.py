@@ -305,7 +305,7 @@ def score_edss(
         recorded["kurtzke_gaps"] = result.options["kurtzke_gaps"]
     if not as_json:
         # CSV has no header block: record the options used on every row (house rule; JSON has them above)
-        used = {"method": kind.value, **options.as_dict(), **recorded.get("kurtzke_gaps", {})}
+        used = {"method": recorded["method"], **options.as_dict(), **recorded.get("kurtzke_gaps", {})}
         text = ";".join(f"{key}={value}" for key, value in used.items())
         # before the `error` column of --keep-going, which stays last
         position = table.columns.get_loc("error") if "error" in table.columns else len(table.columns)

@@ -142,7 +142,8 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
                     file=file,
                     field=f"{where}.columns",
                     value="ambulation",
-                    allowed="map ambulation, or map method (kurtzke rows read assistance and walking_distance_m)",
+                    allowed="map ambulation, or map method (a kurtzke row reads assistance and "
+                    "walking_distance_m)",
                 )
             )
         for column_name, source in form.columns.items():
