@@ -100,3 +100,29 @@ def test_a_stored_kurtzke_row_without_its_aid_is_refused_by_record_and_field(sto
     (problem,) = caught.value.problems
     assert problem.field == "assistance" and problem.value in ("", None)
     assert f"record {edss.loc[edss.index[0], 'record_id']}" in str(caught.value)
+
+
+def test_a_walking_range_switch_is_not_evaluable_and_counted_in_the_finding(stored: Any) -> None:
+    """D-19.746: CT-002 baseline 0.0 (Neurostatus) and 6.5 (Kurtzke, bilateral aid 150 m) afterwards: the
+    later visits are in the walking range (>= 4.0), where the methods differ by 0.5, so by default
+    (``method_switch=exclude``) the confirmed change is not evaluable: flagged, noted, and counted in the
+    EDSS improvement finding (not as "baseline leaves no room to improve")."""
+    from cartrial.analysis.findings import efficacy_findings
+
+    snapshot, edss = stored[0], stored[1].copy()
+    rows = edss.index[edss["subject_id"] == "CT-002"]
+    edss.loc[rows, list(FS_NAMES)] = "0"
+    edss.loc[rows, "ambulation"] = "0"
+    edss.loc[rows[-2:], ["method", "walking_distance_m", "assistance"]] = ["kurtzke", "150", "bilateral"]
+    tables = study_tables({**snapshot.tables, "edss": edss}, dict(snapshot.time_zones or {}))
+    ids = tuple(dict.fromkeys(str(s) for s in tables["infusions"]["subject_id"]))
+    populations = {SAFETY: Population(SAFETY, "infused", ids, {})}
+    datasets = edss_datasets(tables, snapshot.cutoff, populations, [])
+    change = datasets["edss_change"]
+    row = change.table.set_index("subject_id").loc["CT-002"]
+    assert bool(row["method_switch_excluded"]) and not bool(row["worsening_confirmed"])
+    assert not change.table.loc[change.table["subject_id"] != "CT-002", "method_switch_excluded"].any()
+    assert [n for n in change.notes if "not evaluable for 1 subject (CT-002)" in n]
+    texts = [f.statement for f in efficacy_findings(datasets, populations, None, ("edss",))]
+    (improvement,) = [t for t in texts if t.startswith("Confirmed EDSS improvement")]
+    assert "not evaluable: 1" in improvement and "CT-002" in improvement.split("not evaluable: 1")[1]

@@ -464,7 +464,16 @@ def efficacy_findings(
         # only the patients whose baseline leaves room to improve under the improvement definition
         # (the engine's `improvement_evaluable`; cdi_common: baseline 0 cannot improve), D-19.623
         improvable = evaluable[evaluable["improvement_evaluable"].astype(bool)]
-        cannot = sorted(str(s) for s in evaluable.loc[~evaluable.index.isin(improvable.index), "subject_id"])
+        # a confirmed change across a method switch in the walking range is not evaluable (D-19.746)
+        switch = (
+            evaluable["method_switch_excluded"].fillna(False).astype(bool)
+            if "method_switch_excluded" in evaluable.columns
+            else pd.Series(False, index=evaluable.index)
+        )
+        switched = sorted(str(s) for s in evaluable.loc[switch, "subject_id"])
+        cannot = sorted(
+            str(s) for s in evaluable.loc[~evaluable.index.isin(improvable.index) & ~switch, "subject_id"]
+        )
         confirmed = int(improvable["improvement_confirmed"].astype(bool).sum())
         if len(improvable):
             text = (
@@ -479,6 +488,12 @@ def efficacy_findings(
             text += (
                 f" Not evaluable for improvement: {len(cannot)} — baseline EDSS leaves no room to improve "
                 f"under the improvement definition: {', '.join(cannot)}."
+            )
+        if switched:
+            text += (
+                f" Confirmed change (improvement and worsening) not evaluable: {len(switched)} — the "
+                "baseline and a later visit use different EDSS methods in the walking range (EDSS >= 4.0, "
+                f"where they differ by 0.5; D-19.746): {', '.join(switched)}."
             )
         out.append(
             Finding(

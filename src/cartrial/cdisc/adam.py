@@ -876,6 +876,16 @@ def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str
     return "", {}
 
 
+METHOD_SWITCH_CRIT = "EDSS method differs from baseline at a later visit (Neurostatus vs Kurtzke)"
+"""ADEDSS.CRIT3 (D-19.746)."""
+
+
+def _switch_excluded(change: Mapping[str, Any]) -> bool:
+    """The analysis layer's `method_switch_excluded` of an `edss_change` row (absent: no Kurtzke row)."""
+    value = change.get("method_switch_excluded")
+    return value is not None and not _missing(value) and bool(value)
+
+
 def _evaluable_for_improvement(change: Mapping[str, Any]) -> bool:
     """The analysis layer's `improvement_evaluable` of an `edss_change` row (the neuro engine's rule)."""
     value = change["improvement_evaluable"]
@@ -948,7 +958,11 @@ def build_adedss(
                 # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
                 "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
-                "CRIT2FL": _yn(c["worsening_confirmed"]),
+                # blank when a method switch in the walking range leaves it not evaluable (D-19.746)
+                "CRIT2FL": "" if _switch_excluded(c) else _yn(c["worsening_confirmed"]),
+                # the baseline and a later visit scored by different EDSS methods (D-19.742)
+                "CRIT3": METHOD_SWITCH_CRIT if "method_switch" in c else "",
+                "CRIT3FL": _yn(c["method_switch"]) if "method_switch" in c else "",
                 "_t": "9999",
             }
         )

@@ -42,6 +42,7 @@ from cartrial.neuro.disability import (
     UNSCORED_BEFORE_CONFIRMATION,
     DisabilityOptions,
     DisabilityOutcome,
+    MethodSwitch,
     confirmed_disability_change,
     edss_step_problem,
 )
@@ -1385,6 +1386,10 @@ def relapse_options_from_protocol(protocol: Any, source: str | None = None) -> R
 
 # --- disability -----------------------------------------------------------------------------------------
 
+WALKING_RANGE_EDSS = 4.0
+"""From EDSS 4.0 the step is set by walking (Kurtzke 1983; Neurostatus ambulation score): the range where
+the two EDSS methods can differ (D-19.746)."""
+
 
 def _disability_row(
     sid: Any,
@@ -1493,6 +1498,7 @@ def derive_disability(
     # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
     methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
     method_switched: list[str] = []
+    switch_excluded: list[str] = []
     for sid, group in scored.groupby("subject_id", sort=True):
         if str(sid) not in days:
             without_infusion.append(str(sid))
@@ -1558,18 +1564,38 @@ def derive_disability(
                         f"score; confirmed from day {outcome.confirmed.onset_day}"
                     )
                     affected.append(f"{article} {direction} is confirmed only from a later onset")
-            better, worse = outcomes["improvement"], outcomes["worsening"]
+            better: DisabilityOutcome | None = outcomes["improvement"]
+            worse: DisabilityOutcome | None = outcomes["worsening"]
+            switched = walking_switch = False
+            if methods is not None:  # the baseline and a later visit scored by different methods (D-19.742)
+                by_day = dict(zip(visit_days, methods[group.index], strict=True))
+                switched = any(by_day[d] != by_day[start] for d, _ in visits if d > start)
+                # in the walking range (either EDSS >= 4.0) the methods differ at 6.0/6.5: D-19.746
+                walking_switch = any(
+                    by_day[d] != by_day[start] and max(e, visits[0][1]) >= WALKING_RANGE_EDSS
+                    for d, e in visits
+                    if d > start
+                )
+            excluded = walking_switch and options.method_switch is MethodSwitch.EXCLUDE
+            if excluded:
+                better = worse = None
+                reasons.append(
+                    "confirmed change not evaluable: the baseline and a later visit are scored by different "
+                    "EDSS methods in the walking range (EDSS >= 4.0), where they differ by 0.5 "
+                    "(method_switch=exclude; D-19.746)"
+                )
             rows.append(
                 _disability_row(
                     sid, visits[0][1], visits[-1][1], better, worse, options_text, "; ".join(reasons)
                 )
             )
-            if methods is not None:  # the baseline and a later visit scored by different methods (D-19.742)
-                by_day = dict(zip(visit_days, methods[group.index], strict=True))
-                switched = any(by_day[d] != by_day[start] for d, _ in visits if d > start)
+            if methods is not None:
                 rows[-1]["method_switch"] = switched
+                rows[-1]["method_switch_excluded"] = excluded
                 if switched:
                     method_switched.append(str(sid))
+                if excluded:
+                    switch_excluded.append(str(sid))
         if unscored_days:
             n = len(unscored_days)
             notes.append(
@@ -1592,9 +1618,10 @@ def derive_disability(
         "options",
     ]
     if methods is not None:
-        columns.append("method_switch")
+        columns.extend(["method_switch", "method_switch_excluded"])
         for row in rows:
             row.setdefault("method_switch", False)
+            row.setdefault("method_switch_excluded", False)
     if method_switched:
         n = len(method_switched)
         notes.append(
@@ -1603,6 +1630,13 @@ def derive_disability(
             "the baseline and a later visit are scored by different methods (Neurostatus ambulation score, "
             "Kurtzke walking distance and aid), so the change from baseline and any confirmed change across "
             "the switch compare two walking scales (method_switch; D-19.742)"
+        )
+    if switch_excluded:
+        n = len(switch_excluded)
+        notes.append(
+            f"confirmed EDSS change not evaluable for {count(n, 'subject')} ({', '.join(switch_excluded)}): "
+            "a method switch in the walking range (EDSS >= 4.0; method_switch_excluded; option "
+            "method_switch=include evaluates it; D-19.746)"
         )
     if without_infusion:
         n = len(without_infusion)
