@@ -120,7 +120,8 @@ def test_a_walking_range_switch_is_not_evaluable_and_counted_in_the_finding(stor
     datasets = edss_datasets(tables, snapshot.cutoff, populations, [])
     change = datasets["edss_change"]
     row = change.table.set_index("subject_id").loc["CT-002"]
-    assert bool(row["method_switch_excluded"]) and not bool(row["worsening_confirmed"])
+    # not evaluable is pd.NA, never False (changed by design, review 3: a blank, not a non-worsener)
+    assert bool(row["method_switch_excluded"]) and row["worsening_confirmed"] is pd.NA
     assert not change.table.loc[change.table["subject_id"] != "CT-002", "method_switch_excluded"].any()
     assert [n for n in change.notes if "not evaluable for 1 subject (CT-002)" in n]
     texts = [f.statement for f in efficacy_findings(datasets, populations, None, ("edss",))]

@@ -34,7 +34,11 @@ def test_a_kurtzke_baseline_is_scored_by_kurtzke_for_responders() -> None:
     edss = pd.DataFrame(
         [{"subject_id": "S1", **dict.fromkeys(FS_NAMES, "0"), **r} for r in rows], dtype=object
     )
-    result = derive_responders({"S1": dt.date(2021, 1, 2)}, edss=edss, definitions=["edss_decrease_0_5"])
+    # a Kurtzke baseline and a Neurostatus follow-up in the walking range: evaluated as scored only with
+    # method_switch=include (the default excludes it, D-19.746; tests/neuro/test_responders_method_switch.py)
+    result = derive_responders(
+        {"S1": dt.date(2021, 1, 2)}, edss=edss, definitions=["edss_decrease_0_5"], method_switch="include"
+    )
     (summary,) = result.summaries
     (subject,) = summary.subjects
     assert (subject.baseline, subject.follow_up) == ({"edss": 6.0}, {"edss": 0.0})

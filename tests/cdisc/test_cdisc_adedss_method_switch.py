@@ -41,7 +41,14 @@ def _adedss(change: dict[str, list[object]]) -> pd.DataFrame:
 
 
 def test_a_walking_range_switch_blanks_the_worsening_flag_and_is_flagged() -> None:
-    chg = _adedss({"method_switch": [True, True], "method_switch_excluded": [True, False]})
+    # the engine writes pd.NA, not False, for a change left not evaluable by the switch (review 3)
+    chg = _adedss(
+        {
+            "method_switch": [True, True],
+            "method_switch_excluded": [True, False],
+            "worsening_confirmed": [pd.NA, True],
+        }
+    )
     assert chg.loc["S-S1", ["CRIT1FL", "CRIT2FL", "CRIT3FL"]].tolist() == ["", "", "Y"]
     assert chg.loc["S-S2", ["CRIT1FL", "CRIT2FL", "CRIT3FL"]].tolist() == ["N", "Y", "Y"]
     assert set(chg["CRIT3"]) == {
@@ -52,4 +59,10 @@ def test_a_walking_range_switch_blanks_the_worsening_flag_and_is_flagged() -> No
 def test_no_method_recorded_leaves_crit3_null() -> None:
     chg = _adedss({})
     assert chg.loc["S-S1", "CRIT2FL"] == "N"
-    assert set(chg["CRIT3FL"].fillna("")) == {""}
+    # changed by design (review 3): no method switch at all leaves CRIT3/CRIT3FL out, not all-null columns
+    assert "CRIT3" not in chg.columns and "CRIT3FL" not in chg.columns
+
+
+def test_no_switch_in_any_subject_leaves_crit3_out() -> None:
+    chg = _adedss({"method_switch": [False, False], "method_switch_excluded": [False, False]})
+    assert "CRIT3" not in chg.columns and "CRIT3FL" not in chg.columns

@@ -38,7 +38,10 @@ def test_a_walking_range_switch_is_not_evaluable_by_default() -> None:
     result = derive_disability(_scored([6.0, 6.5, 6.5], METHODS), {"S1": date(2021, 1, 1)})
     row = result.table.iloc[0]
     assert bool(row["method_switch"]) and bool(row["method_switch_excluded"])
-    assert not row["worsening_confirmed"] and not row["improvement_evaluable"]
+    # not evaluable is blank (pd.NA), never False: not a non-worsener (changed by design, review 3)
+    assert row["worsening_confirmed"] is pd.NA and row["worsening_unconfirmed"] is pd.NA
+    assert row["improvement_confirmed"] is pd.NA and row["improvement_unconfirmed"] is pd.NA
+    assert not row["improvement_evaluable"]
     assert "not evaluable" in row["reason"]
     assert [n for n in result.notes if "not evaluable for 1 subject (S1)" in n]
     assert result.options["method_switch"] == "exclude"
@@ -57,3 +60,36 @@ def test_a_switch_below_the_walking_range_is_evaluated() -> None:
     row = result.table.iloc[0]
     assert bool(row["method_switch"]) and not bool(row["method_switch_excluded"])
     assert bool(row["worsening_confirmed"])
+
+
+def _late_switch() -> pd.DataFrame:
+    # review 3 (sw.py): Neurostatus 4.0 baseline (2021-01-01, day -1), Neurostatus 5.0 on 2021-04-01 (day 89)
+    # and 2021-07-01 (day 180), Kurtzke 5.0 on 2022-01-01 (day 364)
+    return pd.DataFrame(
+        {
+            "subject_id": ["S1"] * 4,
+            "assessed_at": ["2021-01-01", "2021-04-01", "2021-07-01", "2022-01-01"],
+            "edss": [4.0, 5.0, 5.0, 5.0],
+            "edss_method": ["neurostatus_16"] * 3 + ["kurtzke"],
+        }
+    )
+
+
+def test_a_worsening_confirmed_before_the_switch_is_kept() -> None:
+    # hand: +1.0 from a baseline 4.0 (nmosd_trial: >= 1.0 for 1.0-5.0) at day 89, held at day 180 (91 days
+    # >= 84): confirmed at day 180, before the first switch (day 364) -> kept under method_switch=exclude
+    result = derive_disability(_late_switch(), {"S1": date(2021, 1, 2)})
+    row = result.table.iloc[0]
+    assert row["worsening_confirmed"] is True or bool(row["worsening_confirmed"]) is True
+    assert bool(row["method_switch"])
+    # improvement: nothing confirmed before the switch and every later visit counts -> not evaluable
+    assert row["improvement_confirmed"] is pd.NA
+    assert bool(row["method_switch_excluded"])
+
+
+def test_a_change_confirmed_only_after_the_switch_is_not_evaluable() -> None:
+    # hand: the +1.0 onset at day 89 (Neurostatus) is confirmed only by the Kurtzke visit at day 364 (the
+    # day-180 visit is dropped): the outcome depends on the switch visit -> not evaluable
+    frame = _late_switch().drop(index=2).reset_index(drop=True)
+    row = derive_disability(frame, {"S1": date(2021, 1, 2)}).table.iloc[0]
+    assert row["worsening_confirmed"] is pd.NA and bool(row["method_switch_excluded"])

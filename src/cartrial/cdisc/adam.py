@@ -789,6 +789,11 @@ NEVALRS_GENERIC = "reason longer than 200 characters: see define.xml (ADRS.NEVAL
 """ADRS.NEVALRS with no clause boundary within 200 characters: define.xml names where the reason is kept."""
 
 
+SHORTENABLE: frozenset[tuple[str, str]] = frozenset({("ADRS", "CRIT1"), ("ADRS", "NEVALRS")})
+"""(dataset, variable) whose values `shortened_text` may shorten (D-19.738): only these promise a full text
+in define.xml; the same words in any other variable (a user's AETERM "see define.xml") are data."""
+
+
 def shortened_text(text: str, limit: int = 200, marker: str = SHORTENED, generic: str = GENERIC) -> str:
     """`text` as it fits an XPT v5 cell of `limit` characters (D-19.738): unchanged when it fits, else its
     whole leading clauses (cut before a "; " or ", " outside parentheses) followed by `marker`, so a
@@ -880,12 +885,6 @@ METHOD_SWITCH_CRIT = "EDSS method differs from baseline at a later visit (Neuros
 """ADEDSS.CRIT3 (D-19.746)."""
 
 
-def _switch_excluded(change: Mapping[str, Any]) -> bool:
-    """The analysis layer's `method_switch_excluded` of an `edss_change` row (absent: no Kurtzke row)."""
-    value = change.get("method_switch_excluded")
-    return value is not None and not _missing(value) and bool(value)
-
-
 def _evaluable_for_improvement(change: Mapping[str, Any]) -> bool:
     """The analysis layer's `improvement_evaluable` of an `edss_change` row (the neuro engine's rule)."""
     value = change["improvement_evaluable"]
@@ -941,6 +940,9 @@ def build_adedss(
         pre = frame[(frame["ONTRTFL"] == "N") & frame["AVAL"].notna()]
         frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
     extra = []
+    any_switch = any(
+        not _missing(c.get("method_switch")) and bool(c.get("method_switch")) for c in change.values()
+    )
     for sid, c in change.items():
         s = subjects.get(sid, {})
         extra.append(
@@ -958,11 +960,15 @@ def build_adedss(
                 # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
                 "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
-                # blank when a method switch in the walking range leaves it not evaluable (D-19.746)
-                "CRIT2FL": "" if _switch_excluded(c) else _yn(c["worsening_confirmed"]),
-                # the baseline and a later visit scored by different EDSS methods (D-19.742)
-                "CRIT3": METHOD_SWITCH_CRIT if "method_switch" in c else "",
-                "CRIT3FL": _yn(c["method_switch"]) if "method_switch" in c else "",
+                # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746)
+                "CRIT2FL": _yn(c["worsening_confirmed"]),
+                # the baseline and a later visit scored by different EDSS methods (D-19.742); CRIT3/CRIT3FL
+                # are left out when no subject's method changes (D-19.746)
+                **(
+                    {"CRIT3": METHOD_SWITCH_CRIT, "CRIT3FL": _yn(c.get("method_switch", False))}
+                    if any_switch
+                    else {}
+                ),
                 "_t": "9999",
             }
         )

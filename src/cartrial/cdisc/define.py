@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from cartrial.cdisc.adam import FULL_TEXTS, GENERIC, SHORTENED
+from cartrial.cdisc.adam import FULL_TEXTS, GENERIC, SHORTENABLE, SHORTENED
 from cartrial.cdisc.sdtm import AE_QUALIFIERS, EDSS_QUALIFIERS, TS_VALUE_ORIGINS
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package, dataset_specs
 from cartrial.cdisc.transport import char_lengths, study_char_lengths
@@ -397,7 +397,7 @@ def _value_list(
     if variable.value_codelists:
         return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used, methods)
     full = frame.attrs.get(FULL_TEXTS, {}).get(variable.name) if frame is not None else None
-    if frame is not None and variable.name in frame.columns and frame[variable.name].dtype == object:
+    if frame is not None and (spec.name, variable.name) in SHORTENABLE and variable.name in frame.columns:
         _check_full_texts(spec, variable, frame, full or {})
     if full and spec.testcd:
         assert frame is not None

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed, check_argument, choice_text
+from cartrial.allowed import Allowed, check_argument, choice_text, enum_member
 from cartrial.columns import (
     BLANKS,
     TIME_ZONE_COLUMN,
@@ -80,9 +80,11 @@ from cartrial.neuro.relapses import (
 )
 from cartrial.neuro.responders import (
     DEFAULT_RESPONDERS,
+    NOT_EVALUABLE,
     RESPONDER_DEFINITIONS,
     FollowUpChoice,
     ResponderSummary,
+    baseline_and_follow_up,
     measures_at_baseline_and_follow_up,
     responder_rate,
 )
@@ -1169,12 +1171,16 @@ def derive_responders(
     edss_options: EdssOptions | None = None,
     cutoff: date | None = None,
     sources: Mapping[str, str] | None = None,
+    method_switch: MethodSwitch | str = MethodSwitch.EXCLUDE,
 ) -> ResponderResult:
     """Responder percentages under the named definitions (`RESPONDER_DEFINITIONS`; default one per domain,
     `DEFAULT_RESPONDERS`) from the forms given: baseline = last value on or before day 0, follow-up = the
     last (or best) value after it. Each row gives n evaluable, n responders, the percentage of evaluable
     patients and the percentage of all infused patients. A definition asked for by name whose form is not
     given is refused (it would report 0 subjects). `parameters` overrides a definition's defaults.
+    ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
+    follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
+    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746).
 
     >>> edss = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2021-01-01", "2021-07-01"],
     ...     "visual": [0, 0], "brainstem": [0, 0], "pyramidal": [3, 2], "cerebellar": [0, 0],
@@ -1186,6 +1192,8 @@ def derive_responders(
     """
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
+    switch_rule = enum_member(MethodSwitch, method_switch, "method_switch")
+    edss_methods: dict[str, list[tuple[date, tuple[float, str]]]] = defaultdict(list)
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
     days, late = infused_by_cutoff(infused, cutoff)  # day 0 on the site's calendar vs the cut-off (D-19.607)
@@ -1217,6 +1225,17 @@ def derive_responders(
             table, scored.table["edss"].to_numpy(dtype=float), zones
         ).items():
             series[sid].update(by_measure)
+        if "edss_method" in scored.table:
+            # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
+            for sid, moment, value, method in zip(
+                table.subject_id,
+                table.assessed_at,
+                scored.table["edss"].to_numpy(dtype=float),
+                scored.table["edss_method"].fillna("").astype(str),
+                strict=True,
+            ):
+                if moment is not None and np.isfinite(value):
+                    edss_methods[str(sid)].append((_site_day(moment, sid, zones), (float(value), method)))
     if visual_acuity is not None:
         acuity = _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=False,
@@ -1242,6 +1261,23 @@ def derive_responders(
         _add_timed_walk(series, walk, zones)
     rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
+    if switch_rule is MethodSwitch.EXCLUDE:
+        for sid, visits in edss_methods.items():
+            if sid not in measures:
+                continue
+            pair = baseline_and_follow_up(visits, days[sid], chosen_follow_up, key=lambda v: v[0])
+            if pair[0] is None or pair[1] is None:
+                continue
+            (base_value, base_method), (follow_value, follow_method) = pair
+            pair_methods = {0: base_method, 1: follow_method}
+            if walking_switch_day([(0, base_value), (1, follow_value)], pair_methods) is not None:
+                measures[sid][1][NOT_EVALUABLE] = {
+                    "edss": (
+                        f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
+                        "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
+                        "(method_switch=exclude; D-19.746)"
+                    )
+                }
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
     without_infusion = tuple(sorted(assessed - set(days) - set(late)))
@@ -1262,6 +1298,7 @@ def derive_responders(
             "definitions": chosen,
             "follow_up": chosen_follow_up.value,
             "offchart_convention": convention.value,
+            "method_switch": switch_rule.value,
         },
         sources=tuple(dict.fromkeys(s.source for s in summaries)),
         units={"percent": "% of evaluable", "percent_of_infused": "% of infused"},
@@ -1391,6 +1428,17 @@ WALKING_RANGE_EDSS = 4.0
 the two EDSS methods can differ (D-19.746)."""
 
 
+def walking_switch_day(visits: Sequence[tuple[int, float]], methods: Mapping[int, str]) -> int | None:
+    """The first visit day after the baseline (``visits[0]``) scored by another EDSS method than the
+    baseline with either EDSS >= 4.0 (the walking range, where Neurostatus and Kurtzke differ by 0.5:
+    D-19.746); None when there is none. ``methods`` maps each visit day to its method."""
+    start, base = visits[0]
+    for day, value in visits[1:]:
+        if methods[day] != methods[start] and max(value, base) >= WALKING_RANGE_EDSS:
+            return day
+    return None
+
+
 def _disability_row(
     sid: Any,
     baseline: float | None,
@@ -1399,12 +1447,14 @@ def _disability_row(
     worse: DisabilityOutcome | None,
     options: str,
     reason: str = "",
+    excluded: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
-    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187)."""
+    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187). A direction
+    in `excluded` (a method switch, D-19.746) is not evaluable: its confirmed/unconfirmed are pd.NA."""
     improved = better.confirmed if better is not None else None
     worsened = worse.confirmed if worse is not None else None
-    return {
+    row = {
         "subject_id": sid,
         "baseline_edss": baseline,
         "last_edss": last,
@@ -1418,6 +1468,10 @@ def _disability_row(
         "reason": reason,
         "options": options,
     }
+    for direction in excluded:
+        row[f"{direction}_confirmed"] = pd.NA
+        row[f"{direction}_unconfirmed"] = pd.NA
+    return row
 
 
 def _unscored_rows(scored: pd.DataFrame) -> pd.Series:
@@ -1566,27 +1620,42 @@ def derive_disability(
                     affected.append(f"{article} {direction} is confirmed only from a later onset")
             better: DisabilityOutcome | None = outcomes["improvement"]
             worse: DisabilityOutcome | None = outcomes["worsening"]
-            switched = walking_switch = False
+            switched = False
+            switch_day: int | None = None
+            excluded_directions: list[str] = []
             if methods is not None:  # the baseline and a later visit scored by different methods (D-19.742)
                 by_day = dict(zip(visit_days, methods[group.index], strict=True))
                 switched = any(by_day[d] != by_day[start] for d, _ in visits if d > start)
-                # in the walking range (either EDSS >= 4.0) the methods differ at 6.0/6.5: D-19.746
-                walking_switch = any(
-                    by_day[d] != by_day[start] and max(e, visits[0][1]) >= WALKING_RANGE_EDSS
-                    for d, e in visits
-                    if d > start
-                )
-            excluded = walking_switch and options.method_switch is MethodSwitch.EXCLUDE
+                # in the walking range (either EDSS >= 4.0) the methods differ at 6.0/6.5: a change confirmed
+                # before the first such switch stands; one that needs a visit on or after it is not
+                # evaluable under method_switch=exclude (D-19.746)
+                switch_day = walking_switch_day(visits, by_day)
+                if switch_day is not None and options.method_switch is MethodSwitch.EXCLUDE:
+                    for direction, outcome in outcomes.items():
+                        change = outcome.confirmed
+                        if outcome.evaluable and (change is None or change.confirmation_day >= switch_day):
+                            excluded_directions.append(direction)
+            excluded = bool(excluded_directions)
             if excluded:
-                better = worse = None
+                if "improvement" in excluded_directions:
+                    better = None
+                if "worsening" in excluded_directions:
+                    worse = None
                 reasons.append(
-                    "confirmed change not evaluable: the baseline and a later visit are scored by different "
-                    "EDSS methods in the walking range (EDSS >= 4.0), where they differ by 0.5 "
-                    "(method_switch=exclude; D-19.746)"
+                    f"{' and '.join(excluded_directions)} not evaluable: no change confirmed before day "
+                    f"{switch_day}, the first visit scored by another EDSS method than the baseline in the "
+                    "walking range (EDSS >= 4.0), where they differ by 0.5 (method_switch=exclude; D-19.746)"
                 )
             rows.append(
                 _disability_row(
-                    sid, visits[0][1], visits[-1][1], better, worse, options_text, "; ".join(reasons)
+                    sid,
+                    visits[0][1],
+                    visits[-1][1],
+                    better,
+                    worse,
+                    options_text,
+                    "; ".join(reasons),
+                    excluded_directions,
                 )
             )
             if methods is not None:

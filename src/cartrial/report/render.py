@@ -223,6 +223,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "improvement_evaluable",
                     "improvement_confirmed",
                     "worsening_confirmed",
+                    "method_switch_excluded",
                 ),
             ),
             TableSpec(
