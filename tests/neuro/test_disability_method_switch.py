@@ -93,3 +93,22 @@ def test_a_change_confirmed_only_after_the_switch_is_not_evaluable() -> None:
     frame = _late_switch().drop(index=2).reset_index(drop=True)
     row = derive_disability(frame, {"S1": date(2021, 1, 2)}).table.iloc[0]
     assert row["worsening_confirmed"] is pd.NA and bool(row["method_switch_excluded"])
+
+
+def test_the_switch_flags_name_the_direction() -> None:
+    # review 4: hand, as above: the worsening is confirmed at day 180, before the switch (day 364), and
+    # stands; the improvement (none confirmed before the switch) is the only direction not evaluable
+    result = derive_disability(_late_switch(), {"S1": date(2021, 1, 2)})
+    row = result.table.iloc[0]
+    assert bool(row["improvement_switch_excluded"]) and not bool(row["worsening_switch_excluded"])
+    assert bool(row["method_switch_excluded"])  # either direction
+    assert [n for n in result.notes if "confirmed EDSS improvement not evaluable for 1 subject (S1)" in n]
+    assert not [n for n in result.notes if "worsening not evaluable" in n]
+
+
+def test_a_baseline_that_cannot_improve_is_not_flagged_for_improvement() -> None:
+    # hand: baseline 0.0 (cdi_common: cannot improve) and Kurtzke 6.5 afterwards in the walking range: the
+    # improvement is not evaluable for its baseline, not for the switch; the worsening for the switch
+    frame = _scored([0.0, 6.5, 6.5], METHODS)
+    row = derive_disability(frame, {"S1": date(2021, 1, 1)}).table.iloc[0]
+    assert not bool(row["improvement_switch_excluded"]) and bool(row["worsening_switch_excluded"])

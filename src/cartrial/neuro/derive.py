@@ -1552,7 +1552,7 @@ def derive_disability(
     # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
     methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
     method_switched: list[str] = []
-    switch_excluded: list[str] = []
+    switch_excluded: dict[str, list[str]] = {}  # the directions not evaluable -> subjects (D-19.746)
     for sid, group in scored.groupby("subject_id", sort=True):
         if str(sid) not in days:
             without_infusion.append(str(sid))
@@ -1660,11 +1660,14 @@ def derive_disability(
             )
             if methods is not None:
                 rows[-1]["method_switch"] = switched
+                # either direction excluded; the per-direction flags say which (D-19.746)
                 rows[-1]["method_switch_excluded"] = excluded
+                rows[-1]["improvement_switch_excluded"] = "improvement" in excluded_directions
+                rows[-1]["worsening_switch_excluded"] = "worsening" in excluded_directions
                 if switched:
                     method_switched.append(str(sid))
                 if excluded:
-                    switch_excluded.append(str(sid))
+                    switch_excluded.setdefault(" and ".join(excluded_directions), []).append(str(sid))
         if unscored_days:
             n = len(unscored_days)
             notes.append(
@@ -1687,10 +1690,16 @@ def derive_disability(
         "options",
     ]
     if methods is not None:
-        columns.extend(["method_switch", "method_switch_excluded"])
+        switch_flags = [
+            "method_switch",
+            "method_switch_excluded",
+            "improvement_switch_excluded",
+            "worsening_switch_excluded",
+        ]
+        columns.extend(switch_flags)
         for row in rows:
-            row.setdefault("method_switch", False)
-            row.setdefault("method_switch_excluded", False)
+            for flag in switch_flags:
+                row.setdefault(flag, False)
     if method_switched:
         n = len(method_switched)
         notes.append(
@@ -1700,12 +1709,13 @@ def derive_disability(
             "Kurtzke walking distance and aid), so the change from baseline and any confirmed change across "
             "the switch compare two walking scales (method_switch; D-19.742)"
         )
-    if switch_excluded:
-        n = len(switch_excluded)
+    for directions, subjects in switch_excluded.items():
+        n = len(subjects)
         notes.append(
-            f"confirmed EDSS change not evaluable for {count(n, 'subject')} ({', '.join(switch_excluded)}): "
-            "a method switch in the walking range (EDSS >= 4.0; method_switch_excluded; option "
-            "method_switch=include evaluates it; D-19.746)"
+            f"confirmed EDSS {directions} not evaluable for {count(n, 'subject')} ({', '.join(subjects)}): "
+            "a method switch in the walking range (EDSS >= 4.0; improvement_switch_excluded, "
+            "worsening_switch_excluded; method_switch_excluded is either; option method_switch=include "
+            "evaluates it; D-19.746)"
         )
     if without_infusion:
         n = len(without_infusion)

@@ -224,6 +224,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "improvement_confirmed",
                     "worsening_confirmed",
                     "method_switch_excluded",
+                    "improvement_switch_excluded",
+                    "worsening_switch_excluded",
                 ),
             ),
             TableSpec(
