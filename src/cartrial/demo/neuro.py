@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from rich.table import Table
 
 from cartrial.demo import DemoContext
@@ -53,7 +54,8 @@ def run(ctx: DemoContext) -> None:
 
     edss_form = read_csv(study / "edss.csv")
     va_form = read_csv(study / "visual_acuity.csv")
-    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"))
+    # each row by its own method, as the analysis scores it (D-19.746)
+    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"), method=None)
     save("edss_scored.csv", edss.table)
     save("visual_acuity_scored.csv", derive_visual_acuity(va_form, cutoff=cutoff).table)
     osis_form = read_csv(study / "osis.csv")
@@ -129,17 +131,19 @@ def run(ctx: DemoContext) -> None:
         )
     # over the patients whose baseline can improve (the engine's improvement_evaluable), the analysis
     # finding's denominator (D-19.623)
-    improvable = disability[disability["improvement_evaluable"].astype(bool)]
+    # a direction not evaluable for a method switch is pd.NA (D-19.746): out of its denominator
+    improvable = disability[disability["improvement_evaluable"].astype("boolean").fillna(False)]
+    worsening = disability["worsening_confirmed"].astype("boolean")
     table.add_row(
         "EDSS improvement",
-        f"confirmed in {int(improvable['improvement_confirmed'].sum())}/{len(improvable)} evaluable, "
-        f"unconfirmed in {int(improvable['improvement_unconfirmed'].sum())}",
+        f"confirmed in {_count(improvable['improvement_confirmed'])}/{len(improvable)} evaluable, "
+        f"unconfirmed in {_count(improvable['improvement_unconfirmed'])}",
         "cdi_common (>= 1.0 if baseline <= 5.5, else 0.5), confirmed at >= 84 days, fixed reference",
     )
     table.add_row(
         "EDSS worsening",
-        f"confirmed in {int(disability['worsening_confirmed'].sum())}/{len(disability)}, "
-        f"unconfirmed in {int(disability['worsening_unconfirmed'].sum())}",
+        f"confirmed in {_count(worsening)}/{int(worsening.notna().sum())} evaluable, "
+        f"unconfirmed in {_count(disability['worsening_unconfirmed'])}",
         "nmosd_trial thresholds, confirmed at >= 84 days, fixed reference",
     )
     options = relapses.relapse_options
@@ -166,6 +170,11 @@ def run(ctx: DemoContext) -> None:
     for note in disability_result.notes:  # subjects or visits left out of the disability change (D-19.685)
         ctx.console.print(f"note: {note}")
     ctx.console.print(f"neuro results written to {out_dir}/")
+
+
+def _count(flags: Any) -> int:
+    """How many True in a flag column that may hold pd.NA (not evaluable; D-19.746)."""
+    return int(pd.Series(flags).astype("boolean").fillna(False).sum())
 
 
 __all__ = ["run"]
