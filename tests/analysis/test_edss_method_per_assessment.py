@@ -127,3 +127,10 @@ def test_a_walking_range_switch_is_not_evaluable_and_counted_in_the_finding(stor
     texts = [f.statement for f in efficacy_findings(datasets, populations, None, ("edss",))]
     (improvement,) = [t for t in texts if t.startswith("Confirmed EDSS improvement")]
     assert "not evaluable: 1" in improvement and "CT-002" in improvement.split("not evaluable: 1")[1]
+    # review 4: CT-002's baseline 0.0 cannot improve (that reason stands); only its worsening is not
+    # evaluable for the switch, named in its own sentence
+    assert "no room to improve under the improvement definition: CT-002." in improvement
+    assert "Confirmed improvement not evaluable" not in improvement
+    assert improvement.split("Confirmed worsening not evaluable: ")[1].endswith(": CT-002.")
+    row = change.table.set_index("subject_id").loc["CT-002"]
+    assert bool(row["worsening_switch_excluded"]) and not bool(row["improvement_switch_excluded"])

@@ -29,4 +29,5 @@ def test_edss_change_table_shows_the_switch_exclusion() -> None:
     table = _table("edss_change", "EDSS change", "infused", "", frame, spec.columns)
     row = dict(zip(table.header, table.rows[0], strict=True))
     assert row["method_switch_excluded"] == "True"
+    assert row["improvement_switch_excluded"] == row["worsening_switch_excluded"] == "True"  # review 4
     assert row["worsening_confirmed"] == "" and row["improvement_confirmed"] == ""
