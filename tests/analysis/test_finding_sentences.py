@@ -71,3 +71,74 @@ def test_a_pk_finding_names_its_analyte_in_words() -> None:
     assert statements[0].startswith("CAR-T Cells (car_t_cells): quantifiable beyond day 180 in 1 of 1 ")
     assert statements[1].startswith("CAR Transgene Copies (car_transgene): quantifiable")
     assert statements[2].startswith("vector_rna: quantifiable")  # no label known: the form's name alone
+
+
+def test_the_edss_improvement_finding_names_the_switch_per_direction() -> None:
+    """Review 4 case B (D-19.746): CT-001's improvement was confirmed before the walking-range method switch
+    and stands (counted: hand 2 of 3 confirmed among those who can improve); only its worsening is not
+    evaluable. CT-003 has no improvement confirmed before the switch (not evaluable for improvement, out of
+    the denominator). The sentence must not name CT-001 as not evaluable for improvement."""
+    import pandas as pd
+
+    from cartrial.analysis.findings import efficacy_findings
+    from cartrial.analysis.model import Dataset, Population
+
+    ids = ("CT-001", "CT-002", "CT-003", "CT-004")
+    table = pd.DataFrame(
+        {
+            "subject_id": list(ids),
+            "edss_change": [1.5, -1.0, 0.5, 0.0],
+            "improvement_evaluable": [True, True, False, True],
+            "improvement_confirmed": [True, True, pd.NA, False],
+            "worsening_confirmed": [pd.NA, False, pd.NA, False],
+            "method_switch_excluded": [True, False, True, False],
+            "improvement_switch_excluded": [False, False, True, False],
+            "worsening_switch_excluded": [True, False, True, False],
+        }
+    )
+    datasets = {"edss_change": Dataset("edss_change", "EDSS change", table, "safety", "test", ("edss",))}
+    populations = {"efficacy:edss_change": Population("efficacy:edss_change", "test", ids, {})}
+    texts = [f.statement for f in efficacy_findings(datasets, populations, None, ("edss",))]
+    (text,) = [t for t in texts if t.startswith("Confirmed EDSS improvement")]
+    assert text.startswith("Confirmed EDSS improvement in 2 of 3 evaluable patients (67 %).")
+    improvement = text.split("Confirmed improvement not evaluable: ")[1].split(" Confirmed worsening")[0]
+    worsening = text.split("Confirmed worsening not evaluable: ")[1]
+    assert improvement.startswith("1 ") and improvement.endswith(": CT-003.")
+    assert worsening.startswith("2 ") and worsening.endswith(": CT-001, CT-003.")
+    assert "no room to improve" not in text
+
+
+def test_the_edss_finding_names_a_subject_not_evaluable_both_ways_in_both_sentences() -> None:
+    """Review 4 case A (D-19.746): no change confirmed before the switch, so CT-001's improvement and
+    worsening are both not evaluable: out of the improvement denominator (hand: 1 of 1 among CT-002) and
+    named in both sentences."""
+    import pandas as pd
+
+    from cartrial.analysis.findings import efficacy_findings
+    from cartrial.analysis.model import Dataset, Population
+
+    ids = ("CT-001", "CT-002")
+    table = pd.DataFrame(
+        {
+            "subject_id": list(ids),
+            "edss_change": [1.5, -1.0],
+            "improvement_evaluable": [False, True],
+            "improvement_confirmed": [pd.NA, True],
+            "worsening_confirmed": [pd.NA, False],
+            "method_switch_excluded": [True, False],
+            "improvement_switch_excluded": [True, False],
+            "worsening_switch_excluded": [True, False],
+        }
+    )
+    datasets = {"edss_change": Dataset("edss_change", "EDSS change", table, "safety", "test", ("edss",))}
+    populations = {"efficacy:edss_change": Population("efficacy:edss_change", "test", ids, {})}
+    texts = [f.statement for f in efficacy_findings(datasets, populations, None, ("edss",))]
+    (text,) = [t for t in texts if t.startswith("Confirmed EDSS improvement")]
+    assert text.startswith("Confirmed EDSS improvement in 1 of 1 evaluable patient")
+    assert (
+        text.split("Confirmed improvement not evaluable: ")[1]
+        .split(" Confirmed worsening")[0]
+        .endswith(": CT-001.")
+    )
+    assert text.split("Confirmed worsening not evaluable: ")[1].endswith(": CT-001.")
+    assert "no room to improve" not in text

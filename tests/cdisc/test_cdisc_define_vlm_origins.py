@@ -90,3 +90,19 @@ def test_collected_supplemental_values_name_their_source(exported) -> None:  # t
                 seen[qnam] = "" if description is None else "".join(description.itertext()).strip()
     assert {q: expected[q] for q in seen} == {q: s.split(" ")[0].rstrip(";,") for q, s in seen.items()}
     assert {"EDSSAMB", "AEREPGR", "AEDLTFL"} <= set(seen)
+
+
+def test_the_full_adrs_crit1_reaches_define_xml_through_export(exported) -> None:  # type: ignore[no-untyped-def]
+    """D-19.738/D-19.746: `export_cdisc` writes each shortened ADRS.CRIT1 in full in define.xml (value-level
+    metadata by PARAMCD), the example's vision definition among them (its last clause, off-chart levels)."""
+    adrs = exported.frames["ADRS"]
+    shortened = set(adrs.loc[adrs["CRIT1"].str.endswith(" [... see define.xml]"), "PARAMCD"])
+    assert shortened
+    document = etree.parse(str(exported.out / "adam" / "define.xml"))
+    texts = [t.text or "" for t in document.iter("{http://www.cdisc.org/ns/odm/v1.3}TranslatedText")]
+    assert [t for t in texts if "in full:" in t and t.endswith("off-chart levels compared on their order")]
+    values = document.xpath(
+        "//def:ValueListDef[@OID='VL.ADRS.CRIT1']/odm:ItemRef",
+        namespaces={"def": "http://www.cdisc.org/ns/def/v2.1", "odm": "http://www.cdisc.org/ns/odm/v1.3"},
+    )
+    assert len(values) == len(shortened)

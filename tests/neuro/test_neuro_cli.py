@@ -1028,3 +1028,70 @@ def test_relapses_leaves_out_a_subject_infused_after_the_cutoff_as_the_analysis_
     for column in ("post_days", "post_attacks", "pre_attacks"):
         assert command[column].tolist() == analysed.loc[list(ids), column].tolist(), column
     assert command["post_days"].tolist() == [30, 40, 120]  # as without S4 (the test above, by hand)
+
+
+_MIXED_HEADER = (
+    "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,ambulation,"
+    "walking_distance_m,assistance,method\n"
+)
+
+
+def test_score_edss_scores_each_row_by_its_own_method(tmp_path: Path) -> None:
+    """D-19.746: without --method each row is scored by its own ``method`` cell (blank or no column:
+    Neurostatus). Hand: pyramidal 2, sensory 1, Kurtzke unilateral aid 50 m is the gap "unilateral aid,
+    < 100 m" (Kurtzke 1983 gives 6.0 for about 100 m; default gap step 6.5, neuro-outcomes §1.7) -> 6.5;
+    Neurostatus ambulation 3 (>= 200 and < 300 m) -> 5.0 (§1.6). Before: the default --method neurostatus_16
+    scored the Kurtzke row from its ambulation cell (2.0, exit 0) and a mixed file was refused."""
+    k = write(tmp_path, "k.csv", _MIXED_HEADER + "S1,2021-06-01,0,0,2,0,1,0,0,1,50,unilateral,kurtzke\n")
+    result = cli("score", "edss", str(k), "--json")
+    assert result.exit_code == 0, result.message
+    assert [r["edss"] for r in json.loads(result.stdout)["rows"]] == [6.5]
+    mixed = write(
+        tmp_path,
+        "mixed.csv",
+        _MIXED_HEADER + "S1,2021-03-01,0,0,2,0,1,0,0,3,,,NEUROSTATUS_16\n"
+        "S1,2021-06-01,0,0,2,0,1,0,0,,50,unilateral,kurtzke\n",
+    )
+    result = cli("score", "edss", str(mixed), "--json")
+    assert result.exit_code == 0, result.message
+    assert [r["edss"] for r in json.loads(result.stdout)["rows"]] == [5.0, 6.5]
+
+
+def test_score_edss_method_option_disagreeing_with_a_row_is_refused(tmp_path: Path) -> None:
+    """D-19.746: --method given and a non-blank ``method`` cell saying another method: exit 2 naming the
+    file, row and field (the user's own cell shown), nothing written; a blank cell follows --method."""
+    k = write(
+        tmp_path,
+        "k.csv",
+        _MIXED_HEADER + "S1,2021-06-01,0,0,2,0,1,0,0,1,50,unilateral,kurtzke\n"
+        "S2,2021-06-01,0,0,2,0,1,0,0,1,,,\n",
+    )
+    out = tmp_path / "out.csv"
+    result = cli("score", "edss", str(k), "--method", "neurostatus_16", "--out", str(out))
+    assert result.exit_code == 2
+    assert "k.csv" in result.message and "row 2, method" in result.message
+    assert "row 3" not in result.message
+    assert not out.exists()
+    both = write(
+        tmp_path,
+        "both.csv",
+        _MIXED_HEADER + "S1,2021-06-01,0,0,2,0,1,0,0,1,50,unilateral,kurtzke\n"
+        "S2,2021-06-01,0,0,2,0,1,0,0,1,100,unilateral,\n",
+    )
+    agreeing = cli("score", "edss", str(both), "--method", "kurtzke", "--json")
+    assert agreeing.exit_code == 0, agreeing.message
+    # unilateral aid about 100 m is Kurtzke 6.0 (1983); the FS step 2.0 is lower
+    assert [r["edss"] for r in json.loads(agreeing.stdout)["rows"]] == [6.5, 6.0]
+
+
+def test_score_edss_without_a_method_column_stays_neurostatus(tmp_path: Path) -> None:
+    """Backward compatible (D-19.746): no ``method`` column -> every row Neurostatus; ambulation 3 -> 5.0
+    (§1.6), and the ambulation column is still required."""
+    header = "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral"
+    src = write(tmp_path, "n.csv", header + ",ambulation\nS1,2021-06-01,0,0,2,0,1,0,0,3\n")
+    result = cli("score", "edss", str(src), "--json")
+    assert result.exit_code == 0, result.message
+    assert [r["edss"] for r in json.loads(result.stdout)["rows"]] == [5.0]
+    bare = write(tmp_path, "bare.csv", header + "\nS1,2021-06-01,0,0,2,0,1,0,0\n")
+    missing = cli("score", "edss", str(bare))
+    assert missing.exit_code == 2 and "ambulation" in missing.message

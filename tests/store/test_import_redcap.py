@@ -684,3 +684,16 @@ def test_a_site_read_from_the_data_access_group_must_be_a_known_site(tmp_path: P
         sites = dict(connection.execute(text("SELECT subject_id, site_id FROM subject")).all())
     assert '"data_access_group": "read by forms.subjects.columns.site_id"' in str(counts).replace("'", '"')
     assert sites["CT-002"] == "PUMCH" and sites["CT-001"] == "TJH"
+
+
+def test_an_unmapped_ambulation_is_refused_when_no_method_is_mapped(tmp_path: Path) -> None:
+    """D-19.746: `ambulation` is optional on the EDSS form (a Kurtzke row has none, D-19.741), but a mapping
+    without a ``method`` column reads every row as Neurostatus, which needs it: the mapping check names the
+    entry (before: not caught until every imported row was refused)."""
+    text_ = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    lines = [line for line in text_.splitlines(keepends=True) if not line.strip().startswith("ambulation:")]
+    assert len(lines) == len(text_.splitlines()) - 1
+    path = tmp_path / "mapping.yaml"
+    path.write_text("".join(lines), encoding="utf-8")
+    problems = check_mapping(load_mapping(path), read_dictionary(REDCAP / "dictionary.csv"), str(path))
+    assert [(p.field, p.value) for p in problems] == [("forms.edss.columns", "ambulation")]

@@ -38,6 +38,9 @@ FIRING: dict[str, dict[str, Any]] = {
     },
     "PK-BLQ-AT-OR-ABOVE-LLOQ": {"blq": True, "value": 5.0, "lloq": 1.0},
     "CRS-FIO2-WITHOUT-OXYGEN": {"oxygen": "none", "fio2_pct": 40.0},
+    "EDSS-NEUROSTATUS-AMBULATION": {"method": None, "ambulation": None},
+    "EDSS-KURTZKE-ASSISTANCE": {"method": "kurtzke", "assistance": None},
+    "EDSS-KURTZKE-WALKING": {"method": "kurtzke", "assistance": "unilateral", "walking_distance_m": None},
 }
 """A row of each rule's table that breaks it, from the rule's message and allowed text."""
 

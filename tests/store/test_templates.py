@@ -34,3 +34,14 @@ def test_every_template_column_has_a_rule_and_the_required_ones_are_there(form: 
     assert set(header) <= set(columns), set(header) - set(columns)
     assert all(columns[name].rule is not None for name in header), "a template column without a field rule"
     assert {c.name for c in columns.values() if c.required} <= set(header)
+
+
+def test_the_edss_template_has_every_column_of_both_methods() -> None:
+    """The EDSS form is checked row by row by each row's method (D-19.741): a Neurostatus row needs
+    ``ambulation``, a Kurtzke row ``method``, ``assistance`` and ``walking_distance_m``, so its blank template
+    carries every required and optional column (D-19.746; before: only the Neurostatus columns). Other
+    templates leave out alternative columns (another unit, an optional flag) on purpose."""
+    form = FORMS_BY_NAME["edss"]
+    header = list(read_csv(TEMPLATES / form.file_name).columns)
+    assert [*form.required, *form.optional] == [c for c in header if c in {*form.required, *form.optional}]
+    assert set(header) == {*form.required, *form.optional}

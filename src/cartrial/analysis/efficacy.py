@@ -185,10 +185,16 @@ def edss_datasets(
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     edss_rows = _restrict(tables["edss"], safety_ids)
-    with stored_rows({"edss": edss_rows}):  # a refused record named by its id (D-19.542)
-        # "after the cut-off" on the subject's site calendar, the snapshot's rule (D-19.729, D-19.732)
+    # each assessment scored by its own stored method (D-19.739): one parse of every row, so the date checks
+    # see both methods' rows and name records (D-19.743); a refused record named by its id (D-19.542);
+    # "after the cut-off" on the subject's site calendar, the snapshot's rule (D-19.729, D-19.732)
+    with stored_rows({"edss": edss_rows}):
         edss = derive_edss(
-            edss_rows, cutoff=cutoff, source="edss", zones=subject_time_zones(tables["infusions"])
+            edss_rows,
+            cutoff=cutoff,
+            source="edss",
+            method=None,
+            zones=subject_time_zones(tables["infusions"]),
         )
     infused = _restrict(tables["infusions"], safety_ids)
     with stored_rows({"infusions": infused}):
@@ -211,11 +217,12 @@ def edss_datasets(
     return {
         "edss_scored": Dataset(
             "edss_scored",
-            "EDSS per visit (Neurostatus rules)",
+            "EDSS per visit (by each assessment's method)",
             edss.table,
             SAFETY,
             "cartrial.neuro.derive_edss",
             ("edss",),
+            engine=(edss.metadata(),),  # the method(s) used and the Kurtzke gap rules (D-19.742)
         ),
         "edss_change": Dataset(
             "edss_change",

@@ -483,15 +483,29 @@ def efficacy_findings(
                 fell,
                 len(evaluable),
                 pop.name,
-                "last EDSS minus baseline EDSS (last on or before day 0), Neurostatus rules",
+                "last EDSS minus baseline EDSS (last on or before day 0), each assessment by its own method",
                 "edss_change",
             )
         )
         # only the patients whose baseline leaves room to improve under the improvement definition
         # (the engine's `improvement_evaluable`; cdi_common: baseline 0 cannot improve), D-19.623
-        improvable = evaluable[evaluable["improvement_evaluable"].astype(bool)]
-        cannot = sorted(str(s) for s in evaluable.loc[~evaluable.index.isin(improvable.index), "subject_id"])
-        confirmed = int(improvable["improvement_confirmed"].astype(bool).sum())
+        improvable = evaluable[evaluable["improvement_evaluable"].astype("boolean").fillna(False)]
+
+        # a confirmed change across a method switch in the walking range is not evaluable, per direction: an
+        # improvement confirmed before the switch stands while the worsening is not evaluable (D-19.746)
+        def _switch(direction: str) -> pd.Series:
+            column = f"{direction}_switch_excluded"
+            if column not in evaluable.columns:
+                return pd.Series(False, index=evaluable.index)
+            return evaluable[column].astype("boolean").fillna(False).astype(bool)
+
+        switch = _switch("improvement")
+        switched = sorted(str(s) for s in evaluable.loc[switch, "subject_id"])
+        worse_switched = sorted(str(s) for s in evaluable.loc[_switch("worsening"), "subject_id"])
+        cannot = sorted(
+            str(s) for s in evaluable.loc[~evaluable.index.isin(improvable.index) & ~switch, "subject_id"]
+        )
+        confirmed = int(improvable["improvement_confirmed"].astype("boolean").fillna(False).sum())
         if len(improvable):
             text = (
                 f"Confirmed EDSS improvement in {k_of_n(confirmed, len(improvable), 'evaluable patient')}"
@@ -505,6 +519,19 @@ def efficacy_findings(
             text += (
                 f" Not evaluable for improvement: {len(cannot)} — baseline EDSS leaves no room to improve "
                 f"under the improvement definition: {', '.join(cannot)}."
+            )
+        across = (
+            "the baseline and a later visit use different EDSS methods in the walking range (EDSS >= 4.0, "
+            "where they differ by 0.5) and no change was confirmed before the switch; D-19.746"
+        )
+        if switched:
+            text += (
+                f" Confirmed improvement not evaluable: {len(switched)} — {across}: {', '.join(switched)}."
+            )
+        if worse_switched:
+            text += (
+                f" Confirmed worsening not evaluable: {len(worse_switched)} — {across}: "
+                f"{', '.join(worse_switched)}."
             )
         out.append(
             Finding(

@@ -786,6 +786,46 @@ def _source_seqs(
     return ae_seq, ce_seq
 
 
+FULL_TEXTS = "cartrial_full_texts"
+"""`DataFrame.attrs` key: {variable: {PARAMCD: full text}} of values shortened to fit XPT v5."""
+SHORTENED = " [... see define.xml]"
+"""The end of a shortened ADRS.CRIT1: the text goes on, in full in define.xml (D-19.738)."""
+GENERIC = "see define.xml"
+"""ADRS.CRIT1 of a definition with no clause boundary within 200 characters (D-19.738)."""
+NEVALRS_SHORTENED = " [...]"
+NEVALRS_GENERIC = "reason longer than 200 characters: see define.xml (ADRS.NEVALRS method)"
+"""ADRS.NEVALRS with no clause boundary within 200 characters: define.xml names where the reason is kept."""
+
+
+SHORTENABLE: frozenset[tuple[str, str]] = frozenset({("ADRS", "CRIT1"), ("ADRS", "NEVALRS")})
+"""(dataset, variable) whose values `shortened_text` may shorten (D-19.738): only these promise a full text
+in define.xml; the same words in any other variable (a user's AETERM "see define.xml") are data."""
+
+
+def shortened_text(text: str, limit: int = 200, marker: str = SHORTENED, generic: str = GENERIC) -> str:
+    """`text` as it fits an XPT v5 cell of `limit` characters (D-19.738): unchanged when it fits, else its
+    whole leading clauses (cut before a "; " or ", " outside parentheses) followed by `marker`, so a
+    shortened text never ends inside a phrase and always says it is shortened; with no such clause
+    boundary, `generic` (never a fragment cut at a blank, which reads as the whole criterion).
+
+    >>> shortened_text("a b; c d", 200), shortened_text("alpha (x, y), beta; gamma delta", 20, " [...]")
+    ('a b; c d', 'alpha (x, y) [...]')
+    >>> shortened_text("alpha beta gamma delta epsilon", 20, " [...]", "see define.xml")
+    'see define.xml'
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    room = limit - len(marker)
+    depth, clauses = 0, []
+    for i, ch in enumerate(text[: room + 1]):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text[i : i + 2] in ("; ", ", "):
+            clauses.append(i)
+    kept = text[: max(clauses)].rstrip(" ;,") if clauses else ""
+    return kept + marker if kept else generic
+
+
 def build_adrs(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
 ) -> pd.DataFrame:
@@ -797,9 +837,11 @@ def build_adrs(
     summary = analysis.datasets["responders_summary"].table
     descriptions = {str(r["endpoint"]): str(r["description"]) for r in _rows(summary)}
     rows = []
+    criteria: dict[str, str] = {}
     for r in _rows(analysis.datasets["responders_by_subject"].table):
         endpoint = str(r["endpoint"])
         code, name = params[endpoint]
+        criteria.setdefault(code, ascii_text(descriptions.get(endpoint, str(r["definition"]))).strip())
         s = subjects.get(str(r["subject_id"]), {})
         evaluable = bool(r["evaluable"])
         responder = r["responder"]
@@ -814,14 +856,21 @@ def build_adrs(
                 "PARAM": f"{name} ({r['definition']})",
                 "AVAL": (1.0 if avalc == "Y" else 0.0) if avalc else math.nan,
                 "AVALC": avalc,
-                # at most 200 characters, no trailing blank (an XPT cell keeps none)
-                "CRIT1": ascii_text(descriptions.get(endpoint, str(r["definition"])))[:200].rstrip(),
+                # at most 200 characters, shortened at a clause and marked; the full text per PARAMCD is
+                # in define.xml (value-level metadata of CRIT1, `full_texts`; D-19.738)
+                "CRIT1": shortened_text(criteria[code]),
                 "CRIT1FL": avalc,
                 "ANL01FL": "Y" if evaluable else "N",
-                "NEVALRS": "" if evaluable else ascii_text(r["reason"])[:200],
+                "NEVALRS": ""
+                if evaluable
+                else shortened_text(ascii_text(r["reason"]), 200, NEVALRS_SHORTENED, NEVALRS_GENERIC),
             }
         )
-    return _frame(rows, spec, ["USUBJID", "PARAMCD"])
+    frame = _frame(rows, spec, ["USUBJID", "PARAMCD"])
+    longer = {code: text for code, text in criteria.items() if shortened_text(text) != text}
+    if longer:  # what define.xml gives as each PARAMCD's CRIT1 in full (D-19.738)
+        frame.attrs[FULL_TEXTS] = {"CRIT1": longer}
+    return frame
 
 
 def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str, Any], int]]:
@@ -838,6 +887,10 @@ def _edss_sources(sdtm: Mapping[str, pd.DataFrame]) -> tuple[str, dict[tuple[str
             seqs.setdefault((str(r["USUBJID"]), when), int(r[f"{domain}SEQ"]))
         return domain, seqs
     return "", {}
+
+
+METHOD_SWITCH_CRIT = "EDSS method differs from baseline at a later visit (Neurostatus vs Kurtzke)"
+"""ADEDSS.CRIT3 (D-19.746)."""
 
 
 def _evaluable_for_improvement(change: Mapping[str, Any]) -> bool:
@@ -895,6 +948,9 @@ def build_adedss(
         pre = frame[(frame["ONTRTFL"] == "N") & frame["AVAL"].notna()]
         frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
     extra = []
+    any_switch = any(
+        not _missing(c.get("method_switch")) and bool(c.get("method_switch")) for c in change.values()
+    )
     for sid, c in change.items():
         s = subjects.get(sid, {})
         extra.append(
@@ -912,7 +968,15 @@ def build_adedss(
                 # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
                 "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
+                # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746)
                 "CRIT2FL": _yn(c["worsening_confirmed"]),
+                # the baseline and a later visit scored by different EDSS methods (D-19.742); CRIT3/CRIT3FL
+                # are left out when no subject's method changes (D-19.746)
+                **(
+                    {"CRIT3": METHOD_SWITCH_CRIT, "CRIT3FL": _yn(c.get("method_switch", False))}
+                    if any_switch
+                    else {}
+                ),
                 "_t": "9999",
             }
         )

@@ -18,6 +18,7 @@ import pandas as pd
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
 from cartrial.columns import on_site_clock, time_zone_of
+from cartrial.rounding import fixed
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
 # Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
@@ -278,15 +279,18 @@ def dtc(text: str, zone: str | None = None) -> str:
 
 def result_text(value: float, decimals: int | None = None) -> str:
     """--STRESC of a computed number, the text its --STRESN is read from (``float(text) == --STRESN``,
-    SDTMIG 3.4 §4.5.1; D-19.142): with `decimals` the value rounded to them, else the shortest text that
-    reads back as the value exactly (never exponent notation); never a negative zero.
+    SDTMIG 3.4 §4.5.1; D-19.142): with `decimals` the value rounded to them, a tie half away from zero
+    (`cartrial.rounding.fixed`, D-19.737), else the shortest text that reads back as the value exactly (never
+    exponent notation); never a negative zero.
 
     >>> result_text(1198.8090195976451), result_text(3.0), result_text(-0.0001, 2), result_text(0.17609, 2)
     ('1198.8090195976451', '3', '0.00', '0.18')
+    >>> result_text(0.845, 2), result_text(0.125, 2)
+    ('0.85', '0.13')
     """
     number = float(value)
     if decimals is not None:
-        return f"{round(number, decimals) + 0.0:.{decimals}f}"
+        return fixed(number, decimals)
     return str(np.format_float_positional(number + 0.0, unique=True, trim="-"))
 
 

@@ -25,10 +25,12 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from cartrial.cdisc.adam import FULL_TEXTS, GENERIC, SHORTENABLE, SHORTENED
 from cartrial.cdisc.sdtm import AE_QUALIFIERS, EDSS_QUALIFIERS, TS_VALUE_ORIGINS
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Variable, codelists, ct_package, dataset_specs
 from cartrial.cdisc.transport import char_lengths, study_char_lengths
 from cartrial.cdisc.validate import TS_VALUE_TYPES
+from cartrial.errors import InternalError
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -394,6 +396,12 @@ def _value_list(
     one entry per DSCAT value in the data, each with its codelist; D-15.9)."""
     if variable.value_codelists:
         return _value_codelists(spec, variable, frame, item_oid, where_clauses, item_defs, used, methods)
+    full = frame.attrs.get(FULL_TEXTS, {}).get(variable.name) if frame is not None else None
+    if frame is not None and (spec.name, variable.name) in SHORTENABLE and variable.name in frame.columns:
+        _check_full_texts(spec, variable, frame, full or {})
+    if full and spec.testcd:
+        assert frame is not None
+        return _full_texts(spec, variable, frame, full, item_oid, where_clauses, item_defs, methods)
     if variable.name == "AETOXGR" or (spec.name == "ADAE" and variable.name == "ATOXGR"):
         by = "AECAT"
         if frame is None or by not in frame.columns:
@@ -502,6 +510,66 @@ def _value_list(
                 cid = _oid("COM", spec.name, variable.name, code)
                 comments[cid] = own[1]
                 d.set(_d("CommentOID"), cid)
+        item_defs.append(d)
+    return vl
+
+
+def _check_full_texts(
+    spec: DatasetSpec, variable: Variable, frame: pd.DataFrame, full: Mapping[str, str]
+) -> None:
+    """A value shortened to fit the XPT cell (ending " [... see define.xml]" or the generic "see define.xml")
+    promises its full text here: refuse a frame that lost it (D-19.738; the full texts ride in
+    `DataFrame.attrs`, which a concat or merge drops), never a define.xml pointing at nothing."""
+    values = frame[variable.name].dropna().astype(str)
+    shortened = values.str.endswith(SHORTENED) | (values == GENERIC)
+    if not shortened.any():
+        return
+    codes = set(frame.loc[shortened[shortened].index, spec.testcd].astype(str)) if spec.testcd else {""}
+    lost = sorted(codes - set(full))
+    if lost:
+        raise InternalError(
+            f"{spec.name}.{variable.name} is shortened for {', '.join(lost)} but its full text did not reach "
+            "define.xml (build the frame with cartrial.cdisc.adam, keep DataFrame.attrs; D-19.738)"
+        )
+
+
+def _full_texts(
+    spec: DatasetSpec,
+    variable: Variable,
+    frame: pd.DataFrame,
+    full: Mapping[str, str],
+    item_oid: str,
+    where_clauses: list[ET.Element],
+    item_defs: list[ET.Element],
+    methods: dict[str, tuple[str, str]] | None,
+) -> ET.Element:
+    """def:ValueListDef of a text variable whose value was shortened to fit the XPT v5 cell (ADRS.CRIT1):
+    one entry per test code, its ItemDef's Description the full text (D-19.738)."""
+    testcd = spec.testcd or ""
+    vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
+    for i, code in enumerate(sorted(full), start=1):
+        wc_oid = _oid("WC", spec.name, testcd, code)
+        if not any(w.get("OID") == wc_oid for w in where_clauses):
+            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
+            check = ET.SubElement(
+                wc,
+                _o("RangeCheck"),
+                {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, testcd), "Comparator": "EQ"},
+            )
+            ET.SubElement(check, _o("CheckValue")).text = code
+            where_clauses.append(wc)
+        vl_item = _oid(item_oid, code)
+        ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
+        ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+        values = frame.loc[frame[testcd].astype(str) == code, variable.name].astype(str)
+        length = str(max([1, *(len(v) for v in values)]))
+        d = ET.Element(
+            _o("ItemDef"), {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": length}
+        )
+        _text(d, _o("Description"), f"{variable.label} for {testcd} = {code}, in full: {full[code]}")
+        origin = _origin(variable)
+        d.append(origin)
+        _vlm_derivation(ref, origin, spec, variable, methods)
         item_defs.append(d)
     return vl
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -1437,6 +1438,15 @@ def edss_qualifier_values(ctx: SdtmContext, parent: pd.DataFrame, prefix: str) -
     return pd.DataFrame(out)
 
 
+_DECIMAL_FRACTION = re.compile(r"\d*\.(\d+)")
+
+
+def _collected_decimals(text: str) -> int:
+    """Decimals of the number entered in `text` (``0.125`` and ``logMAR 0.125``: 3; ``0.1``: 1; none: 0)."""
+    found = _DECIMAL_FRACTION.search(text)
+    return len(found.group(1)) if found else 0
+
+
 def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """Visual acuity per eye: OEORRES as entered, OESTRESN logMAR from the neuro engine's conversion
     (`cartrial.neuro.derive_visual_acuity`, off-chart convention none: off-chart levels keep OESTRESN
@@ -1446,14 +1456,30 @@ def build_oe(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     va = ctx.table("visual_acuity").reset_index(drop=True)
     if not len(va):
         return empty_frame(spec)
-    derived = derive_visual_acuity(va.drop(columns=["record_id"]), keep_going=True).table
+    raw = va.drop(columns=["record_id"])
+    derived = derive_visual_acuity(raw, keep_going=True, logmar_decimals=2).table
+    n = min(len(va), len(derived))
+    # decimals of OESTRESC: 2 (D-19.142), or an acuity entered in logMAR with more keeps them all (D-19.744)
+    decimals = np.full(len(va), 2)
+    if "notation" in derived.columns:
+        entered = (derived["notation"].iloc[:n].astype(str) == "logmar").to_numpy()
+        for i in np.flatnonzero(entered):
+            decimals[i] = max(2, _collected_decimals(str(va["acuity"].iat[i])))
     logmar = np.full(len(va), math.nan)
-    if "logmar" in derived.columns:
-        n = min(len(va), len(derived))
-        logmar[:n] = pd.to_numeric(derived["logmar"].iloc[:n], errors="coerce").to_numpy(dtype=float)
+    for places in sorted({int(d) for d in decimals}):
+        table = (
+            derived
+            if places == 2
+            else derive_visual_acuity(raw, keep_going=True, logmar_decimals=places).table
+        )
+        if "logmar" in table.columns:
+            values = pd.to_numeric(table["logmar"].iloc[:n], errors="coerce").to_numpy(dtype=float)
+            mine = decimals[:n] == places
+            logmar[:n][mine] = values[mine]
     ok = ~np.isnan(logmar)
     stresc = np.full(len(va), "", dtype=object)
-    stresc[ok] = [result_text(x, 2) for x in logmar[ok]]  # OESTRESN is the number it reads as (D-19.142)
+    # logMAR rounded once, by the engine (D-19.737); OESTRESN reads OESTRESC (D-19.142)
+    stresc[ok] = [result_text(x, int(d)) for x, d in zip(logmar[ok], decimals[ok], strict=True)]
     if "off_chart" in derived.columns:  # CF, HM, LP, NLP: the engine's level in OESTRESC (D-19.143)
         n = min(len(va), len(derived))
         level = np.full(len(va), "", dtype=object)

@@ -116,6 +116,28 @@ def _read(path: Path, **columns: Any) -> pd.DataFrame:
     return read_csv(path, **columns)
 
 
+def _check_method_cells(frame: pd.DataFrame, kind: Any, file: Path) -> None:
+    """--method given: every non-blank ``method`` cell must name that method (any case), else exit 2
+    naming the file, row and field (D-19.746); the file is the user's own, so its cell is shown."""
+    import pandas as pd
+
+    from cartrial.columns import RowProblems
+    from cartrial.errors import InputError
+
+    if "method" not in frame.columns:
+        return
+    problems = RowProblems(file)
+    for i, cell in enumerate(frame["method"].tolist()):
+        text = "" if cell is None or (isinstance(cell, float) and pd.isna(cell)) else str(cell).strip()
+        if text and text.lower() != kind.value:
+            problems.add(
+                i, "method", text, f"the row's method differs from --method {kind.value}",
+                f"{kind.value}, blank, or no --method (each row by its own method)",
+            )  # fmt: skip
+    if problems:
+        raise InputError(problems.all(), header=f"{file}: {len(problems.all())} problem(s)")
+
+
 def _write(out: Path | None, text: str) -> None:
     from cartrial.tabular import write_atomic
 
@@ -203,10 +225,12 @@ def score_edss(
         None, "--visual-acuity", help="Acuity form used to derive a blank visual FS (a lower bound)."
     ),
     offchart_convention: str = CONVENTION_OPTION,
-    method: str = typer.Option(
-        "neurostatus_16",
+    method: str | None = typer.Option(
+        None,
         "--method",
-        help="neurostatus_16 (ambulation column; default) or kurtzke (walking_distance_m, assistance).",
+        help="neurostatus_16 (ambulation column) or kurtzke (walking_distance_m, assistance) for every row; "
+        "default: each row by its own method cell (blank or no method column: neurostatus_16). A row whose "
+        "method cell names the other method is refused.",
     ),
     no_aid_under_100m_step: float = typer.Option(
         6.0, help="Kurtzke gap rule: no aid, < 100 m (allowed: 5.5 | 6.0; default 6.0)."
@@ -226,7 +250,7 @@ def score_edss(
     from cartrial.neuro.tables import EDSS_COLUMNS, EDSS_KURTZKE_COLUMNS, VA_COLUMNS, VA_OPTIONAL
     from cartrial.tabular import emit_table
 
-    kind = choose(EdssMethod, method, "--method")
+    kind = None if method is None else choose(EdssMethod, method, "--method")
     gaps = KurtzkeGapOptions(
         no_aid_under_100m_step=no_aid_under_100m_step,
         unilateral_under_100m_step=unilateral_under_100m_step,
@@ -242,9 +266,17 @@ def score_edss(
     )
     cut = _date_option(cutoff, "--cutoff")
     _check_convention(offchart_convention)
-    columns = EDSS_KURTZKE_COLUMNS if kind is EdssMethod.KURTZKE else EDSS_COLUMNS
+    header = _read(file).columns
+    if kind is None and "method" not in header:
+        kind = EdssMethod.NEUROSTATUS_16  # no method column: every row Neurostatus, as before D-19.746
+    if kind is None:  # each row by its own method cell: the per-row columns are checked row by row
+        columns = tuple(c for c in EDSS_COLUMNS if c != "ambulation")
+    else:
+        columns = EDSS_KURTZKE_COLUMNS if kind is EdssMethod.KURTZKE else EDSS_COLUMNS
     frame = _read(file, required=[c for c in columns if c not in ("visual", "walking_distance_m")
                                   or (c == "visual" and visual_acuity is None)])  # fmt: skip
+    if method is not None and kind is not None:  # --method given: no row may say the other method
+        _check_method_cells(frame, kind, file)
     acuity = None
     if visual_acuity is not None:
         acuity = _read(visual_acuity, required=VA_COLUMNS, optional=VA_OPTIONAL)
@@ -264,12 +296,17 @@ def score_edss(
     # `edss_options` is a result column: one already in the input (a scored file scored again) is replaced,
     # as `edss` and `edss_rule` are, never doubled (D-19.576)
     table = result.table.drop(columns=["edss_options"], errors="ignore")
-    recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict(), "source": EDSS_SOURCE}
+    recorded: dict[str, Any] = {
+        "method": result.options["method"],
+        **({"methods": result.options["methods"]} if "methods" in result.options else {}),
+        "options": options.as_dict(),
+        "source": EDSS_SOURCE,
+    }
     if "kurtzke_gaps" in result.options:
         recorded["kurtzke_gaps"] = result.options["kurtzke_gaps"]
     if not as_json:
         # CSV has no header block: record the options used on every row (house rule; JSON has them above)
-        used = {"method": kind.value, **options.as_dict(), **recorded.get("kurtzke_gaps", {})}
+        used = {"method": recorded["method"], **options.as_dict(), **recorded.get("kurtzke_gaps", {})}
         text = ";".join(f"{key}={value}" for key, value in used.items())
         # before the `error` column of --keep-going, which stays last
         position = table.columns.get_loc("error") if "error" in table.columns else len(table.columns)

@@ -57,7 +57,8 @@ def run(ctx: DemoContext) -> None:
     va_form = read_csv(study / "visual_acuity.csv")
     infusions = read_csv(study / "infusions.csv")
     zones = infusion_time_zones(infusions)  # the site calendars of the cut-off check (D-19.732)
-    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"), zones=zones)
+    # each row by its own method, as the analysis scores it (D-19.746)
+    edss = derive_edss(edss_form, cutoff=cutoff, source=str(study / "edss.csv"), method=None, zones=zones)
     save("edss_scored.csv", edss.table)
     save("visual_acuity_scored.csv", derive_visual_acuity(va_form, cutoff=cutoff, zones=zones).table)
     osis_form = read_csv(study / "osis.csv")
@@ -137,17 +138,19 @@ def run(ctx: DemoContext) -> None:
         )
     # over the patients whose baseline can improve (the engine's improvement_evaluable), the analysis
     # finding's denominator (D-19.623)
-    improvable = disability[disability["improvement_evaluable"].astype(bool)]
+    # a direction not evaluable for a method switch is pd.NA (D-19.746): out of its denominator
+    improvable = disability[disability["improvement_evaluable"].astype("boolean").fillna(False)]
+    worsening = changed["worsening_confirmed"].astype("boolean")
     table.add_row(
         "EDSS improvement",
-        f"confirmed in {int(improvable['improvement_confirmed'].sum())}/{len(improvable)} evaluable, "
-        f"unconfirmed in {int(improvable['improvement_unconfirmed'].sum())}",
+        f"confirmed in {_count(improvable['improvement_confirmed'])}/{len(improvable)} evaluable, "
+        f"unconfirmed in {_count(improvable['improvement_unconfirmed'])}",
         "cdi_common (>= 1.0 if baseline <= 5.5, else 0.5), confirmed at >= 84 days, fixed reference",
     )
     table.add_row(
         "EDSS worsening",
-        f"confirmed in {int(changed['worsening_confirmed'].sum())}/{len(changed)} evaluable, "
-        f"unconfirmed in {int(changed['worsening_unconfirmed'].sum())}",
+        f"confirmed in {_count(worsening)}/{int(worsening.notna().sum())} evaluable, "
+        f"unconfirmed in {_count(changed['worsening_unconfirmed'])}",
         "nmosd_trial thresholds, confirmed at >= 84 days, fixed reference",
     )
     options = relapses.relapse_options
@@ -174,6 +177,11 @@ def run(ctx: DemoContext) -> None:
     for note in disability_result.notes:  # subjects or visits left out of the disability change (D-19.685)
         ctx.console.print(f"note: {note}")
     ctx.console.print(f"neuro results written to {out_dir}/")
+
+
+def _count(flags: Any) -> int:
+    """How many True in a flag column that may hold pd.NA (not evaluable; D-19.746)."""
+    return int(pd.Series(flags).astype("boolean").fillna(False).sum())
 
 
 __all__ = ["run"]

@@ -22,9 +22,10 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed, check_argument, choice_text
+from cartrial.allowed import Allowed, check_argument, choice_text, enum_member
 from cartrial.columns import (
     BLANKS,
     TIME_ZONE_COLUMN,
@@ -41,6 +42,7 @@ from cartrial.neuro.disability import (
     UNSCORED_BEFORE_CONFIRMATION,
     DisabilityOptions,
     DisabilityOutcome,
+    MethodSwitch,
     confirmed_disability_change,
     edss_step_problem,
 )
@@ -79,9 +81,11 @@ from cartrial.neuro.relapses import (
 )
 from cartrial.neuro.responders import (
     DEFAULT_RESPONDERS,
+    NOT_EVALUABLE,
     RESPONDER_DEFINITIONS,
     FollowUpChoice,
     ResponderSummary,
+    baseline_and_follow_up,
     measures_at_baseline_and_follow_up,
     responder_rate,
 )
@@ -245,7 +249,7 @@ def derive_edss(
     frame: FrameLike,
     *,
     options: EdssOptions | None = None,
-    method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
+    method: EdssMethod | str | None = EdssMethod.NEUROSTATUS_16,
     gaps: KurtzkeGapOptions | None = None,
     visual_acuity: FrameLike | AcuityTable | None = None,
     offchart_convention: OffChartConvention | str = OffChartConvention.NONE,
@@ -260,7 +264,9 @@ def derive_edss(
     (Neurostatus-EDSS, Kappos L, neurostatus.net v04/10.2; docs/science/neuro-outcomes.md §1). With
     `visual_acuity` a
     blank visual FS is derived from both eyes' acuity on the same date (``visual_source``; a lower bound,
-    §1.2).
+    §1.2). With ``method=None`` each row is scored by its own ``method`` cell (blank: Neurostatus; a stored
+    study, D-19.739, D-19.742): ``edss_method`` names each row's method when any row is Kurtzke, and the
+    recorded options list the methods used (``methods``) with the Kurtzke gap rules when a row used them.
 
     >>> form = pd.DataFrame({"subject_id": ["S1"], "assessed_at": [pd.Timestamp("2021-03-01", tz="UTC")],
     ...     "visual": [0], "brainstem": [0], "pyramidal": [2], "cerebellar": [0], "sensory": [1],
@@ -270,7 +276,7 @@ def derive_edss(
     (2.0, 'fs2_one')
     """
     options = options or EdssOptions()
-    kind = choose(EdssMethod, method, "method")
+    kind = None if method is None else choose(EdssMethod, method, "method")
     data = as_frame(frame)
     text = text_frame(data)
     problems = RowProblems(source)
@@ -300,16 +306,27 @@ def derive_edss(
     if visual_source is not None:
         result["visual"] = ["" if np.isnan(v) else str(int(v)) for v in table.fs[:, 0]]
         result["visual_source"] = visual_source
+    # the rows scored from walking distance and aid (Kurtzke 1983, §1.7)
+    walked = _kurtzke_cells(data) if kind is None else np.full(len(data), kind is EdssMethod.KURTZKE)
     if table.walking_rule is not None:
         walking = np.asarray(table.walking_rule, dtype=object)
-        rules = np.where(rules == "ambulation_ge3", walking, rules)
-        result["ambulation_equivalent"] = table.ambulation
+        rules = np.where((rules == "ambulation_ge3") & walked, walking, rules)
+        result["ambulation_equivalent"] = np.where(walked, table.ambulation, np.nan)
     result["edss"] = scores
     result["edss_rule"] = rules
     if table.walking_rule is not None:
-        result["edss_method"] = EdssMethod.KURTZKE.value
-    recorded: dict[str, Any] = {"method": kind.value, "options": options.as_dict()}
-    if kind is EdssMethod.KURTZKE:
+        result["edss_method"] = np.where(walked, EdssMethod.KURTZKE.value, EdssMethod.NEUROSTATUS_16.value)
+    recorded: dict[str, Any]
+    if kind is None:
+        used = sorted({EdssMethod.KURTZKE.value if w else EdssMethod.NEUROSTATUS_16.value for w in walked})
+        recorded = {
+            "method": "each assessment's method",
+            "methods": used or [EdssMethod.NEUROSTATUS_16.value],
+            "options": options.as_dict(),
+        }
+    else:
+        recorded = {"method": kind.value, "options": options.as_dict()}
+    if kind is EdssMethod.KURTZKE or walked.any():
         recorded["kurtzke_gaps"] = asdict(gaps or KurtzkeGapOptions())
     table = _with_errors(result, problems, keep_going)
     return Result(
@@ -321,6 +338,14 @@ def derive_edss(
         notes=tuple(problems.notes),
         problems=tuple(problems.all()) if keep_going else (),
     )
+
+
+def _kurtzke_cells(data: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows whose ``method`` cell says kurtzke (any case, D-19.741)."""
+    if "method" not in data.columns:
+        return np.zeros(len(data), dtype=bool)
+    cells = data["method"].fillna("").astype(str).str.strip().str.lower()
+    return (cells == EdssMethod.KURTZKE.value).to_numpy(dtype=bool)
 
 
 # --- visual acuity --------------------------------------------------------------------------------------
@@ -335,10 +360,14 @@ def derive_visual_acuity(
     keep_going: bool = False,
     source: str = "visual_acuity",
     zones: Mapping[str, str] | None = None,
+    logmar_decimals: int = 3,
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
     the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2). `zones`:
     subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without).
+
+    ``logmar`` is the acuity's logMAR rounded once to `logmar_decimals` (a tie half away from zero); a
+    reader wanting fewer decimals asks for them here rather than rounding the rounded column (D-19.737).
 
     >>> form = "subject_id,assessed_at,eye,acuity\\nS1,2021-03-01,OD,20/40\\nS1,2021-03-01,OS,20/200\\n"
     >>> derive_visual_acuity(form).table[["logmar", "visual_fs_from_acuity"]].values.tolist()
@@ -354,7 +383,7 @@ def derive_visual_acuity(
     problems.raise_if_any(keep_going)
     result = data.copy()
     result["notation"] = [va.notation.value if va else "" for va in table.acuity]
-    result["logmar"] = [_round(va.logmar if va else None, 3) for va in table.acuity]
+    result["logmar"] = [_round(va.logmar if va else None, logmar_decimals) for va in table.acuity]
     result["decimal"] = [_round(va.decimal if va else None, 3) for va in table.acuity]
     result["snellen_20"] = [
         format_snellen(va.logmar, 20) if va and va.logmar is not None else "" for va in table.acuity
@@ -1182,12 +1211,16 @@ def derive_responders(
     edss_options: EdssOptions | None = None,
     cutoff: date | None = None,
     sources: Mapping[str, str] | None = None,
+    method_switch: MethodSwitch | str = MethodSwitch.EXCLUDE,
 ) -> ResponderResult:
     """Responder percentages under the named definitions (`RESPONDER_DEFINITIONS`; default one per domain,
     `DEFAULT_RESPONDERS`) from the forms given: baseline = last value on or before day 0, follow-up = the
     last (or best) value after it. Each row gives n evaluable, n responders, the percentage of evaluable
     patients and the percentage of all infused patients. A definition asked for by name whose form is not
     given is refused (it would report 0 subjects). `parameters` overrides a definition's defaults.
+    ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
+    follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
+    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746).
 
     >>> edss = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2021-01-01", "2021-07-01"],
     ...     "visual": [0, 0], "brainstem": [0, 0], "pyramidal": [3, 2], "cerebellar": [0, 0],
@@ -1199,6 +1232,8 @@ def derive_responders(
     """
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
+    switch_rule = enum_member(MethodSwitch, method_switch, "method_switch")
+    edss_methods: dict[str, list[tuple[date, tuple[float, str]]]] = defaultdict(list)
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
     days, late = infused_by_cutoff(infused, cutoff)  # day 0 on the site's calendar vs the cut-off (D-19.607)
@@ -1218,16 +1253,35 @@ def derive_responders(
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     assessed: set[str] = set()
     if edss is not None:
+        # each row by its own method, as `derive_edss` scores the form for the EDSS datasets: one EDSS per
+        # record (a Kurtzke row read from its walking distance, never its stale ambulation cell; D-19.746);
+        # "after the cut-off" on the subject's site calendar (D-19.732)
         scored = derive_edss(
-            edss, options=edss_options, cutoff=cutoff, source=names.get("edss", "edss"), zones=zones
+            edss,
+            options=edss_options,
+            cutoff=cutoff,
+            source=names.get("edss", "edss"),
+            method=None,
+            zones=zones,
         )
         problems = RowProblems(names.get("edss", "edss"))
-        table = parse_edss_table(text_frame(as_frame(edss)), problems)
+        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None)
         assessed |= {str(s) for s in table.subject_id}
         for sid, by_measure in _series_from_edss(
             table, scored.table["edss"].to_numpy(dtype=float), zones
         ).items():
             series[sid].update(by_measure)
+        if "edss_method" in scored.table:
+            # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
+            for sid, moment, value, method in zip(
+                table.subject_id,
+                table.assessed_at,
+                scored.table["edss"].to_numpy(dtype=float),
+                scored.table["edss_method"].fillna("").astype(str),
+                strict=True,
+            ):
+                if moment is not None and np.isfinite(value):
+                    edss_methods[str(sid)].append((_site_day(moment, sid, zones), (float(value), method)))
     if visual_acuity is not None:
         acuity = _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=False,
@@ -1253,6 +1307,23 @@ def derive_responders(
         _add_timed_walk(series, walk, zones)
     rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
+    if switch_rule is MethodSwitch.EXCLUDE:
+        for sid, visits in edss_methods.items():
+            if sid not in measures:
+                continue
+            pair = baseline_and_follow_up(visits, days[sid], chosen_follow_up, key=lambda v: v[0])
+            if pair[0] is None or pair[1] is None:
+                continue
+            (base_value, base_method), (follow_value, follow_method) = pair
+            pair_methods = {0: base_method, 1: follow_method}
+            if walking_switch_day([(0, base_value), (1, follow_value)], pair_methods) is not None:
+                measures[sid][1][NOT_EVALUABLE] = {
+                    "edss": (
+                        f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
+                        "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
+                        "(method_switch=exclude; D-19.746)"
+                    )
+                }
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
     without_infusion = tuple(sorted(assessed - set(days) - set(late)))
@@ -1273,6 +1344,7 @@ def derive_responders(
             "definitions": chosen,
             "follow_up": chosen_follow_up.value,
             "offchart_convention": convention.value,
+            "method_switch": switch_rule.value,
         },
         sources=tuple(dict.fromkeys(s.source for s in summaries)),
         units={"percent": "% of evaluable", "percent_of_infused": "% of infused"},
@@ -1397,6 +1469,21 @@ def relapse_options_from_protocol(protocol: Any, source: str | None = None) -> R
 
 # --- disability -----------------------------------------------------------------------------------------
 
+WALKING_RANGE_EDSS = 4.0
+"""From EDSS 4.0 the step is set by walking (Kurtzke 1983; Neurostatus ambulation score): the range where
+the two EDSS methods can differ (D-19.746)."""
+
+
+def walking_switch_day(visits: Sequence[tuple[int, float]], methods: Mapping[int, str]) -> int | None:
+    """The first visit day after the baseline (``visits[0]``) scored by another EDSS method than the
+    baseline with either EDSS >= 4.0 (the walking range, where Neurostatus and Kurtzke differ by 0.5:
+    D-19.746); None when there is none. ``methods`` maps each visit day to its method."""
+    start, base = visits[0]
+    for day, value in visits[1:]:
+        if methods[day] != methods[start] and max(value, base) >= WALKING_RANGE_EDSS:
+            return day
+    return None
+
 
 def _disability_row(
     sid: Any,
@@ -1406,12 +1493,14 @@ def _disability_row(
     worse: DisabilityOutcome | None,
     options: str,
     reason: str = "",
+    excluded: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
-    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187)."""
+    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187). A direction
+    in `excluded` (a method switch, D-19.746) is not evaluable: its confirmed/unconfirmed are pd.NA."""
     improved = better.confirmed if better is not None else None
     worsened = worse.confirmed if worse is not None else None
-    return {
+    row = {
         "subject_id": sid,
         "baseline_edss": baseline,
         "last_edss": last,
@@ -1425,6 +1514,10 @@ def _disability_row(
         "reason": reason,
         "options": options,
     }
+    for direction in excluded:
+        row[f"{direction}_confirmed"] = pd.NA
+        row[f"{direction}_unconfirmed"] = pd.NA
+    return row
 
 
 def _unscored_rows(scored: pd.DataFrame) -> pd.Series:
@@ -1484,7 +1577,7 @@ def derive_disability(
         scored = edss.table
     else:
         data = as_frame(edss)
-        scored = data if "edss" in data.columns else derive_edss(data).table
+        scored = data if "edss" in data.columns else derive_edss(data, method=None).table
     days = infusion_days(infusions)
     zones = infusion_time_zones(infusions)  # each visit's date on the site's calendar (D-19.607)
     attacks: list[Attack]
@@ -1502,6 +1595,10 @@ def derive_disability(
     without_infusion: list[str] = []
     scored = scored.reset_index(drop=True)
     unscored_rows = _unscored_rows(scored)
+    # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
+    methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
+    method_switched: list[str] = []
+    switch_excluded: dict[str, list[str]] = {}  # the directions not evaluable -> subjects (D-19.746)
     for sid, group in scored.groupby("subject_id", sort=True):
         if str(sid) not in days:
             without_infusion.append(str(sid))
@@ -1567,12 +1664,56 @@ def derive_disability(
                         f"score; confirmed from day {outcome.confirmed.onset_day}"
                     )
                     affected.append(f"{article} {direction} is confirmed only from a later onset")
-            better, worse = outcomes["improvement"], outcomes["worsening"]
+            better: DisabilityOutcome | None = outcomes["improvement"]
+            worse: DisabilityOutcome | None = outcomes["worsening"]
+            switched = False
+            switch_day: int | None = None
+            excluded_directions: list[str] = []
+            if methods is not None:  # the baseline and a later visit scored by different methods (D-19.742)
+                by_day = dict(zip(visit_days, methods[group.index], strict=True))
+                switched = any(by_day[d] != by_day[start] for d, _ in visits if d > start)
+                # in the walking range (either EDSS >= 4.0) the methods differ at 6.0/6.5: a change confirmed
+                # before the first such switch stands; one that needs a visit on or after it is not
+                # evaluable under method_switch=exclude (D-19.746)
+                switch_day = walking_switch_day(visits, by_day)
+                if switch_day is not None and options.method_switch is MethodSwitch.EXCLUDE:
+                    for direction, outcome in outcomes.items():
+                        change = outcome.confirmed
+                        if outcome.evaluable and (change is None or change.confirmation_day >= switch_day):
+                            excluded_directions.append(direction)
+            excluded = bool(excluded_directions)
+            if excluded:
+                if "improvement" in excluded_directions:
+                    better = None
+                if "worsening" in excluded_directions:
+                    worse = None
+                reasons.append(
+                    f"{' and '.join(excluded_directions)} not evaluable: no change confirmed before day "
+                    f"{switch_day}, the first visit scored by another EDSS method than the baseline in the "
+                    "walking range (EDSS >= 4.0), where they differ by 0.5 (method_switch=exclude; D-19.746)"
+                )
             rows.append(
                 _disability_row(
-                    sid, visits[0][1], visits[-1][1], better, worse, options_text, "; ".join(reasons)
+                    sid,
+                    visits[0][1],
+                    visits[-1][1],
+                    better,
+                    worse,
+                    options_text,
+                    "; ".join(reasons),
+                    excluded_directions,
                 )
             )
+            if methods is not None:
+                rows[-1]["method_switch"] = switched
+                # either direction excluded; the per-direction flags say which (D-19.746)
+                rows[-1]["method_switch_excluded"] = excluded
+                rows[-1]["improvement_switch_excluded"] = "improvement" in excluded_directions
+                rows[-1]["worsening_switch_excluded"] = "worsening" in excluded_directions
+                if switched:
+                    method_switched.append(str(sid))
+                if excluded:
+                    switch_excluded.setdefault(" and ".join(excluded_directions), []).append(str(sid))
         if unscored_days:
             n = len(unscored_days)
             notes.append(
@@ -1594,6 +1735,34 @@ def derive_disability(
         "reason",
         "options",
     ]
+    if methods is not None:
+        switch_flags = [
+            "method_switch",
+            "method_switch_excluded",
+            "improvement_switch_excluded",
+            "worsening_switch_excluded",
+        ]
+        columns.extend(switch_flags)
+        for row in rows:
+            for flag in switch_flags:
+                row.setdefault(flag, False)
+    if method_switched:
+        n = len(method_switched)
+        notes.append(
+            f"EDSS method changes after the baseline for {count(n, 'subject')} "
+            f"({', '.join(method_switched)}): "
+            "the baseline and a later visit are scored by different methods (Neurostatus ambulation score, "
+            "Kurtzke walking distance and aid), so the change from baseline and any confirmed change across "
+            "the switch compare two walking scales (method_switch; D-19.742)"
+        )
+    for directions, subjects in switch_excluded.items():
+        n = len(subjects)
+        notes.append(
+            f"confirmed EDSS {directions} not evaluable for {count(n, 'subject')} ({', '.join(subjects)}): "
+            "a method switch in the walking range (EDSS >= 4.0; improvement_switch_excluded, "
+            "worsening_switch_excluded; method_switch_excluded is either; option method_switch=include "
+            "evaluates it; D-19.746)"
+        )
     if without_infusion:
         n = len(without_infusion)
         notes.append(

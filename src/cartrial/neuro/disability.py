@@ -49,6 +49,18 @@ class ImprovementDefinition(StrEnum):
     AFFIRM = "affirm"
 
 
+class MethodSwitch(StrEnum):
+    """A confirmed EDSS change whose baseline and a later visit use different scoring methods (Neurostatus
+    ambulation score, Kurtzke walking distance and aid) in the walking range (either EDSS >= 4.0): the two
+    methods differ exactly at 6.0/6.5 (unilateral aid 50-99 m; bilateral aid >= 120 m), the +0.5 threshold
+    of a change, so a switch alone can make or hide one (docs/science/neuro-outcomes.md §1.6-§1.7; D-19.746).
+    ``exclude`` (default): worsening and improvement confirmation are not evaluable for that subject;
+    ``include``: evaluated as scored, the subject flagged only (``method_switch``)."""
+
+    EXCLUDE = "exclude"
+    INCLUDE = "include"
+
+
 class Reference(StrEnum):
     """Fixed (baseline) or roving reference EDSS (docs/science/neuro-outcomes.md §5).
 
@@ -86,6 +98,7 @@ class DisabilityOptions:
     relapse_exclusion_days: int = field(
         default=30, metadata=allowed(low=0, high=365, integer=True, unit="days")
     )
+    method_switch: MethodSwitch = MethodSwitch.EXCLUDE
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -93,6 +106,7 @@ class DisabilityOptions:
             ("thresholds", WorseningThresholds),
             ("improvement", ImprovementDefinition),
             ("reference", Reference),
+            ("method_switch", MethodSwitch),
         ):
             object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
 
@@ -104,6 +118,7 @@ class DisabilityOptions:
             "reference": self.reference.value,
             "relapse_window_days": self.relapse_window_days,
             "relapse_exclusion_days": self.relapse_exclusion_days,
+            "method_switch": self.method_switch.value,
         }
 
 

@@ -631,7 +631,12 @@ class KurtzkeGapOptions:
     - ``bilateral_over_20m_step``: constant bilateral aid, more than 20 m (strict ">", §1.7 "bilateral
       aid > 20 m"; exactly ~20 m is Kurtzke step 6.5 itself). Default **6.5** (literal Kurtzke reading;
       Neurostatus gives 6.0 from 120 m).
-    Distance cut points (m) for "about 500/300/200/100/20/5 m" are parameters too.
+    Distance cut points (m) for "about 500/300/200/100/20/5 m" are parameters too. Each is read as "at
+    least" (``>=``): the Neurostatus reading of Kurtzke's "about" (a patient who walks the distance reaches
+    the step), so exactly 5 m with aid gives the aided step (6.5 with bilateral aid, not 7.0; Kurtzke's
+    7.0 "unable to walk beyond about 5 m even with aid" could be read to include exactly 5 m), and only
+    less than 5 m with aid gives 7.0. Without aid, less than 5 m is not 7.0 (7.0 is "even with aid"): it
+    falls in ``no_aid_under_100m_step``, 6.0 by default (D-19.745).
     """
 
     no_aid_under_100m_step: float = field(default=6.0, metadata=allowed(values=(5.5, 6.0)))

@@ -68,6 +68,11 @@ class ResponderSummary:
         return f"{self.n_responders}/{self.n_evaluable} evaluable ({pct}) by {self.definition}"
 
 
+NOT_EVALUABLE = "_not_evaluable"
+"""Key of a follow-up measures mapping: {measure: reason} for measures whose comparison is not evaluable
+(an EDSS method switch in the walking range, D-19.746); a definition using one is not evaluable."""
+
+
 def evaluate_responder(
     definition: str,
     subject_id: str,
@@ -91,6 +96,11 @@ def evaluate_responder(
 
     def outcome(evaluable: bool, responder: bool | None, reason: str) -> ResponderOutcome:
         return ResponderOutcome(subject_id, evaluable, responder, reason, shown_base, shown_follow)
+
+    blocked = follow_up.get(NOT_EVALUABLE) or {}
+    for measure in spec.measures:
+        if measure in blocked:  # e.g. an EDSS method switch between baseline and follow-up (D-19.746)
+            return outcome(False, None, str(blocked[measure]))
 
     if spec.kind in (RuleKind.DECREASE_BY, RuleKind.FRACTION_FASTER):
         (measure,) = spec.measures
@@ -250,6 +260,7 @@ def measures_at_baseline_and_follow_up(
 
 __all__ = [
     "DEFAULT_RESPONDERS",
+    "NOT_EVALUABLE",
     "RESPONDER_DEFINITIONS",
     "Domain",
     "FollowUpChoice",

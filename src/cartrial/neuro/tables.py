@@ -59,6 +59,10 @@ from cartrial.neuro.visual_acuity import (
 )
 
 EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambulation")
+EDSS_FORM_REQUIRED: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES)
+EDSS_OPTIONAL: tuple[str, ...] = ("ambulation", "walking_distance_m", "assistance", "method")
+"""The store's EDSS form: `EDSS_FORM_REQUIRED` and these; which walking columns a row needs follows its
+``method`` (Neurostatus: ambulation; Kurtzke: assistance and walking distance; D-19.741)."""
 EDSS_KURTZKE_COLUMNS: tuple[str, ...] = (
     "subject_id",
     "assessed_at",
@@ -208,7 +212,7 @@ def parse_edss_table(
     *,
     cutoff: date | None = None,
     visual_required: bool = True,
-    method: EdssMethod | str = EdssMethod.NEUROSTATUS_16,
+    method: EdssMethod | str | None = EdssMethod.NEUROSTATUS_16,
     gaps: KurtzkeGapOptions | None = None,
     zones: Mapping[str, str] | None = None,
 ) -> EdssTable:
@@ -218,8 +222,11 @@ def parse_edss_table(
     ``visual_required=False`` a blank visual FS is allowed (to be derived from acuity). With
     ``method="kurtzke"`` walking is read from ``walking_distance_m`` and ``assistance`` (Kurtzke 1983,
     §1.7) instead of ``ambulation``, and mapped to the equivalent ambulation score by
-    `kurtzke_walking_step` (the rule is kept in ``walking_rule``)."""
-    kind = choose(EdssMethod, method, "method")
+    `kurtzke_walking_step` (the rule is kept in ``walking_rule``). With ``method=None`` each row by its own
+    ``method`` cell (any case; blank is neurostatus_16): a Neurostatus row needs ``ambulation``, a Kurtzke
+    row ``assistance`` and, unless wheelchair-bound or worse, ``walking_distance_m`` (D-19.741); the date
+    checks run on every row whatever its method (D-19.743)."""
+    kurtzke = _kurtzke_rows(frame, problems, method)
     subject = parse_text(frame, "subject_id", problems)
     assessed = parse_datetime(frame, "assessed_at", problems)
     columns = [
@@ -234,42 +241,123 @@ def parse_edss_table(
         for name in FS_NAMES
     ]
     walking_rule: list[str] | None = None
-    if kind is EdssMethod.KURTZKE:
-        distance = parse_float(frame, "walking_distance_m", problems, required=False, minimum=0.0, unit="m")
-        # a distance already reported as bad (not a number, negative) is not reported again as missing
-        bad_distance = {
-            row - FIRST_DATA_ROW
-            for row, found in problems.by_row.items()
-            if any(p.field == "walking_distance_m" for p in found)
-        }
-        aid = parse_choice(frame, "assistance", [a.value for a in Assistance], problems)
-        ambulation = np.full(len(frame), np.nan)
+    ambulation = np.full(len(frame), np.nan)
+    walking = np.flatnonzero(~kurtzke)
+    if len(walking) and "ambulation" not in frame.columns:
+        # one file-level problem, not one per row (D-19.746): the rows that need the column are named
+        problems.add_file_problem(
+            "column ambulation missing: needed by rows with method blank or neurostatus_16 "
+            f"({_row_ranges(walking + FIRST_DATA_ROW)})",
+            field="ambulation",
+            allowed="an ambulation column (0-16), or method kurtzke with assistance and walking_distance_m",
+        )
+    elif len(walking):
+        ambulation[walking] = _on_rows(
+            frame,
+            walking,
+            problems,
+            lambda sub, sink: parse_int(sub, "ambulation", sink, minimum=0, maximum=AMBULATION_MAX),
+        )
+    rows = np.flatnonzero(kurtzke)
+    if len(rows):
         walking_rule = [""] * len(frame)
-        for i in range(len(frame)):
-            if aid[i] is None or i in bad_distance:
-                continue
-            try:
-                score, rule = kurtzke_walking_step(
-                    None if np.isnan(distance[i]) else float(distance[i]), aid[i], gaps
-                )
-            except InputError as exc:
-                problem = exc.problems[0]
-                problems.add(
-                    i,
-                    problem.field,
-                    frame["walking_distance_m"].iat[i] if "walking_distance_m" in frame.columns else "",
-                    problem.message,
-                    problem.allowed,
-                )
-                continue
-            ambulation[i] = score
+        equivalent, rules = _on_rows(
+            frame, rows, problems, lambda sub, sink: _kurtzke_walking(sub, sink, gaps)
+        )
+        ambulation[rows] = equivalent
+        for i, rule in zip(rows.tolist(), rules, strict=True):
             walking_rule[i] = rule
-    else:
-        ambulation = parse_int(frame, "ambulation", problems, minimum=0, maximum=AMBULATION_MAX)
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
+
+
+def _row_ranges(rows: npt.NDArray[np.intp]) -> str:
+    """File rows as ranges: ``rows 2–4, 7`` (``row 5`` for one).
+
+    >>> _row_ranges(np.array([2, 3, 4, 7]))
+    'rows 2–4, 7'
+    """
+    values = sorted(int(r) for r in rows)
+    parts: list[str] = []
+    start = previous = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+        if value is not None:
+            start = previous = value
+    return f"{'row' if len(values) == 1 else 'rows'} {', '.join(parts)}"
+
+
+def parse_edss_form(frame: pd.DataFrame, problems: RowProblems) -> None:
+    """The EDSS form validator of the study store: each row by its own ``method`` (D-19.741)."""
+    parse_edss_table(frame, problems, method=None)
+
+
+def _kurtzke_rows(
+    frame: pd.DataFrame, problems: RowProblems, method: EdssMethod | str | None
+) -> npt.NDArray[np.bool_]:
+    """Which rows are scored by the Kurtzke method: all (``kurtzke``), none (``neurostatus_16``), or with
+    `method` None those whose ``method`` cell says ``kurtzke`` in any case (an unknown method: a problem)."""
+    if method is not None:
+        kind = choose(EdssMethod, method, "method")
+        return np.full(len(frame), kind is EdssMethod.KURTZKE, dtype=bool)
+    chosen = parse_choice(frame, "method", [m.value for m in EdssMethod], problems, required=False)
+    return np.array([value == EdssMethod.KURTZKE.value for value in chosen.tolist()], dtype=bool)
+
+
+def _on_rows(frame: pd.DataFrame, rows: npt.NDArray[np.intp], problems: RowProblems, parse: Any) -> Any:
+    """`parse(sub_frame, sink)` on the `rows` of `frame`, its problems recorded against those rows."""
+    if len(rows) == len(frame):
+        return parse(frame, problems)
+    sink = RowProblems(problems.file)
+    out = parse(frame.iloc[rows].reset_index(drop=True), sink)
+    for problem in sink.all():
+        if problem.row is None:
+            problems.file_level.append(problem)
+            continue
+        i = int(rows[problem.row - FIRST_DATA_ROW])
+        problems.add(i, problem.field, problem.value, problem.message, problem.allowed)
+    return out
+
+
+def _kurtzke_walking(
+    frame: pd.DataFrame, problems: RowProblems, gaps: KurtzkeGapOptions | None
+) -> tuple[npt.NDArray[np.float64], list[str]]:
+    """Equivalent ambulation score and walking rule of Kurtzke rows (walking distance and aid, §1.7)."""
+    distance = parse_float(frame, "walking_distance_m", problems, required=False, minimum=0.0, unit="m")
+    # a distance already reported as bad (not a number, negative) is not reported again as missing
+    bad_distance = {
+        row - FIRST_DATA_ROW
+        for row, found in problems.by_row.items()
+        if any(p.field == "walking_distance_m" for p in found)
+    }
+    aid = parse_choice(frame, "assistance", [a.value for a in Assistance], problems)
+    ambulation = np.full(len(frame), np.nan)
+    walking_rule = [""] * len(frame)
+    for i in range(len(frame)):
+        if aid[i] is None or i in bad_distance:
+            continue
+        try:
+            score, rule = kurtzke_walking_step(
+                None if np.isnan(distance[i]) else float(distance[i]), aid[i], gaps
+            )
+        except InputError as exc:
+            problem = exc.problems[0]
+            problems.add(
+                i,
+                problem.field,
+                frame["walking_distance_m"].iat[i] if "walking_distance_m" in frame.columns else "",
+                problem.message,
+                problem.allowed,
+            )
+            continue
+        ambulation[i] = score
+        walking_rule[i] = rule
+    return ambulation, walking_rule
 
 
 def _distinct_cells(cells: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
@@ -832,7 +920,9 @@ def parse_birth_dates(
 
 __all__ = [
     "EDSS_COLUMNS",
+    "EDSS_FORM_REQUIRED",
     "EDSS_KURTZKE_COLUMNS",
+    "EDSS_OPTIONAL",
     "INFUSION_COLUMNS",
     "INFUSION_ONE_OF",
     "LAST_ASSESSMENT_COLUMNS",
@@ -858,6 +948,7 @@ __all__ = [
     "onset_period",
     "parse_birth_dates",
     "parse_disease_onsets",
+    "parse_edss_form",
     "parse_edss_table",
     "parse_infusion_table",
     "parse_last_assessments",

@@ -223,6 +223,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "improvement_evaluable",
                     "improvement_confirmed",
                     "worsening_confirmed",
+                    "method_switch_excluded",
+                    "improvement_switch_excluded",
+                    "worsening_switch_excluded",
                 ),
             ),
             TableSpec(

@@ -978,6 +978,19 @@ def _study_ongoing(disposition: Any) -> bool:
     return parsed is not None and not parsed.ends_study
 
 
+_EDSS_WALKING_SOURCE = (
+    "Neurostatus-EDSS ambulation score 0-16 (Kappos L, neurostatus.net); Kurtzke 1983 EDSS 4.0-7.0 by "
+    "distance and aid (docs/science/neuro-outcomes.md §1.6, §1.7); D-19.741"
+)
+_WALKING_AIDS = frozenset((Assistance.NONE.value, Assistance.UNILATERAL.value, Assistance.BILATERAL.value))
+
+
+def _kurtzke_edss(record: Mapping[str, Any]) -> bool:
+    """Whether an EDSS record is scored by the Kurtzke method (its ``method``, any case; D-19.741)."""
+    method = record.get("method")
+    return isinstance(method, str) and method.strip().lower() == EdssMethod.KURTZKE.value
+
+
 @dataclass(frozen=True)
 class RecordRule:
     """A rule between fields of one record: `violated(row)` on the typed values (None = blank)."""
@@ -1141,6 +1154,41 @@ RECORD_RULES: tuple[RecordRule, ...] = (
         "room air FiO2 21%; ASTCT 2019 hypoxia by the oxygen device (D-19.647)",
         reads=("oxygen", "fio2_pct"),
         live_only=True,  # a whole record: the engine's validator (`parse_crs_frame`) checks it
+    ),
+    RecordRule(
+        "EDSS-NEUROSTATUS-AMBULATION",
+        "edss_assessment",
+        "ambulation",
+        "value is required (a Neurostatus EDSS is scored from the ambulation score)",
+        "a whole number 0-16 when method is blank or neurostatus_16",
+        lambda r: not _kurtzke_edss(r) and r.get("ambulation") is None,
+        _EDSS_WALKING_SOURCE,
+        reads=("method", "ambulation"),
+        live_only=True,  # a whole record: the engine's validator (`parse_edss_form`) checks it
+    ),
+    RecordRule(
+        "EDSS-KURTZKE-ASSISTANCE",
+        "edss_assessment",
+        "assistance",
+        "value is required (a Kurtzke EDSS is scored from the walking aid and distance)",
+        "the walking aid or mobility level when method is kurtzke",
+        lambda r: _kurtzke_edss(r) and r.get("assistance") is None,
+        _EDSS_WALKING_SOURCE,
+        reads=("method", "assistance"),
+        live_only=True,
+    ),
+    RecordRule(
+        "EDSS-KURTZKE-WALKING",
+        "edss_assessment",
+        "walking_distance_m",
+        "walking distance is required for a walking patient (a Kurtzke EDSS)",
+        "a number >= 0 (metres) when method is kurtzke and assistance is none, unilateral or bilateral",
+        lambda r: (
+            _kurtzke_edss(r) and r.get("assistance") in _WALKING_AIDS and r.get("walking_distance_m") is None
+        ),
+        _EDSS_WALKING_SOURCE,
+        reads=("method", "assistance", "walking_distance_m"),
+        live_only=True,
     ),
 )
 """Every rule between fields of one record."""

@@ -102,9 +102,18 @@ def preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
             result = _first(table, ("grade", "ice_score", "grade_reason", "scale", "error"))
         elif name == "edss":
             from cartrial.neuro.derive import derive_edss
+            from cartrial.store.fields import field_rules
 
-            table = derive_edss(frame, keep_going=True, source="form").table
-            engine = "cartrial.neuro.derive_edss (Neurostatus-EDSS)"
+            # scored by the assessment's own method in the one spelling the store keeps (any case, as the
+            # field rule reads it), as the analysis scores it (D-19.739, D-19.741)
+            typed = str(frame["method"].iat[0] if "method" in frame.columns else "")
+            spellings = field_rules("edss_assessment")["method"].spellings() or {}
+            kurtzke = spellings.get(typed.lower()) == "kurtzke"
+            method = "kurtzke" if kurtzke else "neurostatus_16"
+            table = derive_edss(frame, keep_going=True, source="form", method=method).table
+            engine = (
+                "cartrial.neuro.derive_edss (" + ("Kurtzke 1983" if kurtzke else "Neurostatus-EDSS") + ")"
+            )
             result = _first(table, ("edss", "edss_rule", "error"))
         else:
             from cartrial.neuro.derive import derive_visual_acuity

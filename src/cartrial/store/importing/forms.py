@@ -217,9 +217,12 @@ FORMS: tuple[FormSpec, ...] = (
         "edss",
         "edss_assessment",
         "neuro",
-        "EDSS raw functional-system scores and ambulation; template owned by neuro.",
-        required=neuro_tables.EDSS_COLUMNS,
-        validator=neuro_tables.parse_edss_table,
+        "EDSS raw functional-system scores and walking, by each row's method: Neurostatus (blank or "
+        "neurostatus_16) the ambulation score 0-16; kurtzke the assistance and, unless wheelchair-bound or "
+        "worse, the walking distance in metres (D-19.741); template owned by neuro.",
+        required=neuro_tables.EDSS_FORM_REQUIRED,
+        optional=neuro_tables.EDSS_OPTIONAL,
+        validator=neuro_tables.parse_edss_form,
     ),
     FormSpec(
         "visual_acuity",

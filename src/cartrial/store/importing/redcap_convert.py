@@ -133,6 +133,19 @@ def check_mapping(mapping: RedcapMapping, dictionary: DataDictionary, file: str)
                         value=column.name,
                     )
                 )
+        if spec.table == "edss_assessment" and not {"ambulation", "method"} & set(form.columns):
+            # no method column: every row is Neurostatus, which needs the ambulation score (D-19.746)
+            problems.append(
+                Problem(
+                    f"column ambulation of form '{form_name}' is not mapped: every row is scored by "
+                    "Neurostatus when no method column is mapped",
+                    file=file,
+                    field=f"{where}.columns",
+                    value="ambulation",
+                    allowed="map ambulation, or map method (a kurtzke row reads assistance and "
+                    "walking_distance_m)",
+                )
+            )
         for column_name, source in form.columns.items():
             here = f"{where}.columns.{column_name}"
             if column_name not in known:
