@@ -55,7 +55,7 @@ def test_each_profile_has_the_unit_of_its_samples(tmp_path: Path) -> None:
     [
         ((), "cells/uL"),  # the file's unit column
         (("--unit-col", "unit"), "cells/uL"),
-        (("--conc-unit", "cells/µL"), "cells/µL"),
+        (("--conc-unit", "cells/µL"), "cells/uL"),  # a unit option in the one spelling too (D-19.760)
     ],
 )
 def test_one_unit_is_the_cmax_unit(tmp_path: Path, options: tuple[str, ...], expected: str) -> None:
