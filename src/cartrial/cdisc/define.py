@@ -462,19 +462,7 @@ def _value_list(
         longest = pairs["value"].map(len).groupby(pairs["code"]).max()
     vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
     for i, code in enumerate(codes, start=1):
-        wc_oid = _oid("WC", spec.name, spec.testcd, code)
-        if not any(w.get("OID") == wc_oid for w in where_clauses):
-            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
-            check = ET.SubElement(
-                wc,
-                _o("RangeCheck"),
-                {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, spec.testcd), "Comparator": "EQ"},
-            )
-            ET.SubElement(check, _o("CheckValue")).text = code
-            where_clauses.append(wc)
-        vl_item = _oid(item_oid, code)
-        ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
-        ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+        vl_item, ref = _where_item_ref(vl, spec, spec.testcd, code, item_oid, i, where_clauses)
         ts_type = TS_VALUE_TYPES.get(code) if spec.name == "TS" and variable.name == "TSVAL" else None
         if ts_type is not None:  # a TS value that is an ISO 8601 date or duration (D-19.660)
             values = [str(v) for v in pd.unique(frame.loc[frame[spec.testcd] == code, variable.name]) if v]
@@ -548,19 +536,7 @@ def _full_texts(
     testcd = spec.testcd or ""
     vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
     for i, code in enumerate(sorted(full), start=1):
-        wc_oid = _oid("WC", spec.name, testcd, code)
-        if not any(w.get("OID") == wc_oid for w in where_clauses):
-            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
-            check = ET.SubElement(
-                wc,
-                _o("RangeCheck"),
-                {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, testcd), "Comparator": "EQ"},
-            )
-            ET.SubElement(check, _o("CheckValue")).text = code
-            where_clauses.append(wc)
-        vl_item = _oid(item_oid, code)
-        ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
-        ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+        vl_item, ref = _where_item_ref(vl, spec, testcd, code, item_oid, i, where_clauses)
         values = frame.loc[frame[testcd].astype(str) == code, variable.name].astype(str)
         length = str(max([1, *(len(v) for v in values)]))
         d = ET.Element(
@@ -572,6 +548,33 @@ def _full_texts(
         _vlm_derivation(ref, origin, spec, variable, methods)
         item_defs.append(d)
     return vl
+
+
+def _where_item_ref(
+    vl: ET.Element,
+    spec: DatasetSpec,
+    column: str,
+    value: str,
+    item_oid: str,
+    order: int,
+    where_clauses: list[ET.Element],
+) -> tuple[str, ET.Element]:
+    """The value-level ItemRef (number `order` of `vl`) of the records where `column` = `value`, with its
+    WhereClauseDef (added to `where_clauses` once per study): the value-level item's OID and the ItemRef."""
+    wc_oid = _oid("WC", spec.name, column, value)
+    if not any(w.get("OID") == wc_oid for w in where_clauses):
+        wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
+        check = ET.SubElement(
+            wc,
+            _o("RangeCheck"),
+            {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, column), "Comparator": "EQ"},
+        )
+        ET.SubElement(check, _o("CheckValue")).text = value
+        where_clauses.append(wc)
+    vl_item = _oid(item_oid, value)
+    ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(order), "Mandatory": "No"})
+    ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+    return vl_item, ref
 
 
 def _value_codelists(
@@ -593,19 +596,7 @@ def _value_codelists(
     vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
     for i, selector in enumerate(selectors, start=1):
         codelist = variable.codelist_for(selector) or ""
-        wc_oid = _oid("WC", spec.name, by, selector)
-        if not any(w.get("OID") == wc_oid for w in where_clauses):
-            wc = ET.Element(_d("WhereClauseDef"), {"OID": wc_oid})
-            check = ET.SubElement(
-                wc,
-                _o("RangeCheck"),
-                {"SoftHard": "Soft", _d("ItemOID"): _oid("IT", spec.name, by), "Comparator": "EQ"},
-            )
-            ET.SubElement(check, _o("CheckValue")).text = selector
-            where_clauses.append(wc)
-        vl_item = _oid(item_oid, selector)
-        ref = ET.SubElement(vl, _o("ItemRef"), {"ItemOID": vl_item, "OrderNumber": str(i), "Mandatory": "No"})
-        ET.SubElement(ref, _d("WhereClauseRef"), {"WhereClauseOID": wc_oid})
+        vl_item, ref = _where_item_ref(vl, spec, by, selector, item_oid, i, where_clauses)
         values = frame.loc[frame[by].astype(str) == selector, variable.name].astype(str)
         length = max([1, *(len(v.encode("ascii", "replace")) for v in values)])
         d = ET.Element(

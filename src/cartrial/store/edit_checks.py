@@ -2855,32 +2855,17 @@ def reconcile_queries(
                 continue  # raised by this very write: never closed by it (D-19.652)
             if record_id is None:
                 continue
-            if (table, int(record_id)) not in present:
-                if (table, int(record_id)) in deleted:  # its record was deleted: closed (D-19.731)
-                    where = f"{table}.{row['field']} of {table} record {record_id}"
-                    apply_update(
-                        tx,
-                        STUDY_TABLES["data_query"],
-                        "data_query",
-                        row,
-                        {"status": "closed"},
-                        int(row["version"]),
-                        DELETED_CLOSURE.format(check=check_id, where=where),
-                    )
-                    closed.append(str(row["query_code"]))
-                continue  # not read here (moved to a subject not read): not judged
-            if (check_id, table, int(record_id), row["field"]) in firing:
-                continue
             where = f"{table}.{row['field']} of {table} record {record_id}"
-            apply_update(
-                tx,
-                STUDY_TABLES["data_query"],
-                "data_query",
-                row,
-                {"status": "closed"},
-                int(row["version"]),
-                SYSTEM_CLOSURE.format(check=check_id, where=where, write=write),
-            )
+            if (table, int(record_id)) not in present:
+                if (table, int(record_id)) not in deleted:
+                    continue  # not read here (moved to a subject not read): not judged
+                closure = DELETED_CLOSURE.format(check=check_id, where=where)  # record deleted (D-19.731)
+            elif (check_id, table, int(record_id), row["field"]) in firing:
+                continue
+            else:
+                closure = SYSTEM_CLOSURE.format(check=check_id, where=where, write=write)
+            queries, version = STUDY_TABLES["data_query"], int(row["version"])
+            apply_update(tx, queries, "data_query", row, {"status": "closed"}, version, closure)
             closed.append(str(row["query_code"]))
     finally:
         tx.actor, tx.source, tx.reason = actor, source, reason
