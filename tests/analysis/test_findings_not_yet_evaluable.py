@@ -6,7 +6,9 @@ evaluable, and never gives a percentage or an "of 0".
 
 The example study at 2021-05-10 (counted by hand from examples/ct103a-nmosd/study): CT-001 infused on
 2021-04-27 (13 days of follow-up, no post-baseline EDSS, visual acuity, walk or bladder score, no PK sample
-after day 180, DLT window of 28 days and ICAHT day 30 not reached); CT-002 consented, not infused."""
+after day 180, DLT window of 28 days and ICAHT day 30 not reached, and no AQP4-IgG titre after baseline: its
+day-14 PD sample, 2021-05-10 22:38Z, is 11 May in Wuhan, after the cut-off on the site's calendar, D-19.729);
+CT-002 consented, not infused."""
 
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ def early(example_sqlite_template: object) -> Analysis:
 
 def test_no_finding_states_a_rate_over_nobody(early: Analysis) -> None:
     empty = [f for f in early.findings if f.denominator == 0]
-    # EDSS fell, confirmed EDSS, 3 responder endpoints, 2 persistence analytes, ICAHT, DLT
-    assert len(empty) == 9, [f.statement for f in empty]
+    # EDSS fell, confirmed EDSS, 3 responder endpoints, 2 persistence analytes, ICAHT, DLT, AQP4-IgG titre
+    assert len(empty) == 10, [f.statement for f in empty]
     for finding in empty:
         assert "not yet evaluable" in finding.statement, finding.statement
         assert " of 0 " not in finding.statement, finding.statement

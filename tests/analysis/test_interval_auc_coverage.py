@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -153,10 +154,14 @@ def test_not_covered_subjects_never_change_the_covered_subjects_summary(extra: l
 
 def _interim_expectation() -> set[tuple[str, str]]:
     """(subject, analyte) profiles not covering day 28 at the interim cut-off, from the example's CSV alone:
-    no sample on or after day 28 (actual or nominal) by the cut-off, and the last one quantifiable."""
+    no sample on or after day 28 (actual or nominal) by the cut-off — a sample's date on its site's calendar
+    (`sites.csv` time zone), the data cut-off's rule (D-19.729) — and the last one quantifiable."""
+    zones = {r["site_id"]: ZoneInfo(r["time_zone"]) for r in rows("sites")}
+    site_of = {r["subject_id"]: r["site_id"] for r in rows("subjects")}
     last: dict[tuple[str, str], dict[str, str]] = {}
     for r in rows("pk_samples"):
-        if r["sampled_at"][:10] > INTERIM.isoformat() or float(r["actual_day"]) < 0:
+        sampled = dt.datetime.fromisoformat(r["sampled_at"].replace("Z", "+00:00"))
+        if sampled.astimezone(zones[site_of[r["subject_id"]]]).date() > INTERIM or float(r["actual_day"]) < 0:
             continue
         key = (r["subject_id"], r["analyte"])
         if key not in last or float(r["actual_day"]) > float(last[key]["actual_day"]):
@@ -168,11 +173,13 @@ def _interim_expectation() -> set[tuple[str, str]]:
     }
 
 
-def test_example_at_its_cutoff_is_unchanged_and_at_an_interim_leaves_out_ct_012(
+def test_example_at_its_cutoff_is_unchanged_and_at_an_interim_leaves_out_ct_011_and_ct_012(
     example_sqlite_template: Path,
 ) -> None:
     """At the example's cut-off every profile covers day 28: the summary is the geometric statistics over
-    every subject, as before. At the 2021-12-20 interim, CT-012 (day 13.9) is flagged and left out."""
+    every subject, as before. At the 2021-12-20 interim, CT-012 (last sample day 9.9) and CT-011 (day 20.9)
+    are flagged and left out: their next samples, 2021-12-20 23:17Z and 23:26Z, fall on 21 December in
+    Wuhan, after the cut-off on the site's calendar (D-19.729; by UTC date CT-011's day-28 sample was in)."""
     url = f"sqlite:///{example_sqlite_template}"
     final = analyse(read_snapshot(url, CUTOFF))
     nca = final.datasets["nca_by_subject"].table
@@ -186,12 +193,20 @@ def test_example_at_its_cutoff_is_unchanged_and_at_an_interim_leaves_out_ct_012(
     interim = analyse(read_snapshot(url, INTERIM))
     nca = interim.datasets["nca_by_subject"].table
     flagged = {(r.subject_id, r.analyte) for r in nca.itertuples() if not r.auc_0_28_covered}
-    assert flagged == _interim_expectation() == {("CT-012", "car_t_cells"), ("CT-012", "car_transgene")}
+    assert (
+        flagged
+        == _interim_expectation()
+        == {
+            (subject, analyte)
+            for subject in ("CT-011", "CT-012")
+            for analyte in ("car_t_cells", "car_transgene")
+        }
+    )
     summary = interim.datasets["nca_summary"].table
     for analyte, part in nca.groupby("analyte"):
         covered = part[part["auc_0_28_covered"].astype(bool)]
         row = summary[(summary["analyte"] == analyte) & (summary["group"] == "dose level 2")]
         row = row[row["parameter"] == "auc_0_28"].iloc[0]
         level2 = covered[covered["dose_level"] == 2]
-        assert (row["n"], row["n_not_covered"]) == (len(level2), 1)
+        assert (row["n"], row["n_not_covered"]) == (len(level2), 2)  # CT-011 and CT-012, both level 2
         assert row["geometric_mean"] == pytest.approx(math.exp(np.log(level2["auc_0_28"]).mean()), rel=1e-12)
