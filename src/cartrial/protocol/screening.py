@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Context, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -178,12 +179,15 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
     return _Outcome(holds, f"{basis}; allowed {bounds} years inclusive", age)
 
 
-def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, _day: dt.date | None, _: str) -> _Outcome:
+def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if not c.aqp4_igg:
         return _unknown("no AQP4-IgG result recorded", "aqp4_igg")
-    accepted = [t for t in c.aqp4_igg if rule.assay.accepts(t.assay)]
+    known = [t for t in c.aqp4_igg if not _after(t.date, day)]  # as of the screening date (D-19.809)
+    if not known:
+        return _unknown(f"no AQP4-IgG result on or before the screening date ({_NOT_YET_KNOWN})", "aqp4_igg")
+    accepted = [t for t in known if rule.assay.accepts(t.assay)]
     if not accepted:
-        assays = ", ".join(sorted({t.assay.value for t in c.aqp4_igg}))
+        assays = ", ".join(sorted({t.assay.value for t in known}))
         return _unknown(
             f"no AQP4-IgG result by an accepted assay ({rule.assay.value}); have: {assays}", "aqp4_igg"
         )
@@ -196,9 +200,11 @@ def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, _day: dt.date | None, _: 
     )
 
 
-def _diagnosis(rule: DiagnosisRule, c: Candidate, _day: dt.date | None, _: str) -> _Outcome:
+def _diagnosis(rule: DiagnosisRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.diagnosis is None:
         return _unknown("diagnosis not recorded", "diagnosis")
+    if _after(c.diagnosis.date, day):  # as of the screening date (D-19.809)
+        return _unknown(f"the diagnosis is dated after the screening date ({_NOT_YET_KNOWN})", "diagnosis")
     value = f"{c.diagnosis.condition} ({c.diagnosis.criteria})"
     holds = (
         c.diagnosis.condition.lower() == rule.condition.lower()
@@ -223,17 +229,41 @@ def _or3(values: list[bool | None]) -> bool | None:
     return False
 
 
+def _after(record_date: dt.date | None, day: dt.date | None) -> bool:
+    """Whether a record dated `record_date` is after the screening date `day` (then not yet known on that
+    day and not used: screening as of a date, D-19.809). An undated record, or no screening date: False."""
+    return record_date is not None and day is not None and record_date > day
+
+
+#: why a record dated after the screening date is left out of the criterion (D-19.809)
+_NOT_YET_KNOWN = "records dated after it are not used"
+
+
+def _started_by(t: TreatmentRecord, day: dt.date | None) -> bool:
+    """Whether the treatment had started on the screening date `day` (an unknown start counts as started)."""
+    return not _after(t.start_date, day)
+
+
 def _treatment_end(t: TreatmentRecord, day: dt.date | None) -> dt.date | None:
-    return day if t.ongoing else t.last_dose_date
+    """Last day of use as of the screening date: the screening date when ongoing, or when the last dose is
+    after it (still taken on that day; D-19.809); else the last dose."""
+    if t.ongoing or _after(t.last_dose_date, day):
+        return day
+    return t.last_dose_date
 
 
 def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.treatments is None:
         return _unknown("treatment history not recorded", "treatments")
     classes = set(rule.therapy_classes)
-    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes)]
+    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes) and _started_by(t, day)]
     if not relevant:
-        return _Outcome(False, f"no treatment of class {', '.join(sorted(classes))} recorded", 0)
+        return _Outcome(
+            False,
+            f"no treatment of class {', '.join(sorted(classes))} recorded (started on or before the "
+            "screening date)",
+            0,
+        )
     missing: set[str] = set()
     qualifying: list[str] = []
     per_agent: list[bool | None] = []
@@ -335,6 +365,8 @@ def _relapses(rule: RelapseActivityRule, c: Candidate, day: dt.date | None, _: s
 def _edss(rule: EdssRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.edss is None:
         return _unknown("EDSS not recorded", "edss")
+    if _after(c.edss.date, day):  # as of the screening date (D-19.809)
+        return _unknown(f"the EDSS is dated after the screening date ({_NOT_YET_KNOWN})", "edss")
     if rule.max_days_before_screening is not None:
         if c.edss.date is None:
             return _unknown("EDSS date not recorded", "edss.date")
@@ -353,12 +385,21 @@ def _edss(rule: EdssRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Ou
     )
 
 
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b,
     "<": lambda a, b: a < b,
 }
+
+
+#: a decimal context wide enough for the exact product of two floats' shortest decimal forms (17 digits each)
+_EXACT = Context(prec=64)
+
+
+def _decimal(value: float) -> Decimal:
+    """`value` as the decimal it was written as (its shortest repr: 1.1 → Decimal('1.1'))."""
+    return Decimal(repr(float(value)))
 
 
 def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
@@ -385,17 +426,21 @@ def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _
                 f"{rule.analyte}: upper limit of normal not recorded",
                 f"labs[{rule.analyte}].upper_limit_normal",
             )
-        value = latest.value / latest.upper_limit_normal
-        shown = f"{latest.value:g} {latest.unit} = {value:.3g} x ULN (ULN {latest.upper_limit_normal:g})"
+        ratio = latest.value / latest.upper_limit_normal
+        shown = f"{latest.value:g} {latest.unit} = {ratio:.3g} x ULN (ULN {latest.upper_limit_normal:g})"
+        # the value against threshold × ULN in decimal arithmetic, as the numbers are written: 1.65 mg/dL
+        # with ULN 1.1 is exactly 1.5 × ULN, while 1.65 / 1.1 is 1.4999999999999998 in binary (D-19.808)
+        holds = _COMPARE[rule.comparator](
+            _decimal(latest.value), _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
+        )
     else:
         if latest.unit.strip() != rule.unit.strip():
             return _unknown(
                 f"{rule.analyte} is in {latest.unit!r}, the rule uses {rule.unit!r} (no silent conversion)",
                 f"labs[{rule.analyte}].unit",
             )
-        value = latest.value
         shown = f"{latest.value:g} {latest.unit}"
-    holds = _COMPARE[rule.comparator](value, rule.value)
+        holds = _COMPARE[rule.comparator](latest.value, rule.value)
     when = f" on {latest.date.isoformat()}" if latest.date else ""
     return _Outcome(
         holds,
@@ -408,7 +453,8 @@ def _washout(rule: WashoutRule, c: Candidate, day: dt.date | None, _: str) -> _O
     if c.treatments is None:
         return _unknown("treatment history not recorded", "treatments")
     classes = set(rule.therapy_classes)
-    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes)]
+    # a treatment first given after the screening date was not yet taken on it (D-19.809)
+    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes) and _started_by(t, day)]
     period = f"{rule.min_days} days" if rule.min_days is not None else f"{rule.min_months} months"
     if not relevant:
         return _Outcome(True, f"no {', '.join(sorted(classes))} treatment recorded", None)
@@ -420,6 +466,9 @@ def _washout(rule: WashoutRule, c: Candidate, day: dt.date | None, _: str) -> _O
         if t.ongoing:
             states.append(False)
             details.append(f"{t.agent} ongoing")
+        elif _after(t.last_dose_date, day):  # still taken on the screening date (D-19.809)
+            states.append(False)
+            details.append(f"{t.agent} taken on the screening date (last dose after it)")
         elif t.last_dose_date is None:
             states.append(None)
             details.append(f"{t.agent} last dose date missing")

@@ -1,0 +1,224 @@
+"""Screening defects found by the protocol attack (D-19.808, D-19.809).
+
+1. A laboratory threshold in multiples of the upper limit of normal is compared as the protocol writes it
+   (value against threshold × ULN, in decimal): creatinine 1.65 mg/dL with ULN 1.1 mg/dL is exactly
+   1.5 × ULN (1.5 × 1.1 = 1.65 by hand), ALT 2.1 µkat/L with ULN 0.7 µkat/L exactly 3 × ULN (3 × 0.7 = 2.1).
+   In binary floating point 1.65 / 1.1 = 1.4999999999999998 and 2.1 / 0.7 = 3.0000000000000004, so the
+   boundary case fell on the wrong side of ≥ / ≤.
+2. Screening as of a date (`screen(..., screening_date)`, ``cartrial screen --screening-date``) uses only the
+   records dated on or before it (docs/protocol.md "Candidate files": "records after that date are then not
+   used"): an AQP4-IgG test, a diagnosis or an EDSS dated later was used, and a treatment's duration ran to
+   a last dose after the date.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.protocol import Candidate, CriterionStatus, Protocol, ScreeningResult, Verdict, screen
+
+BASE: dict[str, Any] = {
+    "study": {
+        "id": "T",
+        "title": "t",
+        "indication": "NMOSD",
+        "phase": "phase_1",
+        "sponsor": "s",
+        "product": {"name": "x", "target_antigen": "BCMA"},
+    },
+    "dose_levels": [{"level": 1, "label": "a", "cells_per_kg": 5e5}],
+    "escalation": {"design": "3+3", "dlt_window_days": 28},
+    "schedule": {"visits": [{"name": "D28", "study_day": 28, "assessments": ["edss"]}]},
+}
+MET, NOT_MET, UNKNOWN = CriterionStatus.MET, CriterionStatus.NOT_MET, CriterionStatus.CANNOT_ASSESS
+SCREENING = date(2024, 3, 15)
+
+
+def protocol_with(rule: dict[str, Any], kind: str = "inclusion") -> Protocol:
+    criterion = {"id": "c0", "kind": kind, "text": "criterion", "rule": rule}
+    return Protocol.model_validate({**BASE, "eligibility": {"criteria": [criterion]}})
+
+
+def result_of(
+    rule: dict[str, Any], candidate: dict[str, Any], kind: str = "inclusion", on: date | None = None
+) -> ScreeningResult:
+    return screen(protocol_with(rule, kind), Candidate.model_validate({"id": "X", **candidate}), on)
+
+
+# --------------------------------------------------------------------------- x ULN at the boundary
+
+
+def uln_rule(analyte: str, comparator: str, value: float) -> dict[str, Any]:
+    return {
+        "type": "lab_threshold",
+        "analyte": analyte,
+        "comparator": comparator,
+        "value": value,
+        "unit": "x ULN",
+    }
+
+
+def lab(analyte: str, value: float, unit: str, uln: float) -> dict[str, Any]:
+    return {"labs": [{"analyte": analyte, "value": value, "unit": unit, "upper_limit_normal": uln}]}
+
+
+def test_exclusion_at_exactly_1_5_uln_excludes() -> None:
+    """Exclusion "creatinine ≥ 1.5 × ULN": 1.65 mg/dL with ULN 1.1 mg/dL is 1.5 × 1.1 = 1.65, exactly the
+    threshold, so the exclusion is met and the candidate is not eligible (it was eligible: 1.65 / 1.1 is
+    1.4999999999999998 in binary floating point)."""
+    result = result_of(uln_rule("creatinine", ">=", 1.5), lab("creatinine", 1.65, "mg/dL", 1.1), "exclusion")
+    assert result.criteria[0].status is MET
+    assert result.verdict is Verdict.NOT_ELIGIBLE
+    below = result_of(uln_rule("creatinine", ">=", 1.5), lab("creatinine", 1.64, "mg/dL", 1.1), "exclusion")
+    assert below.criteria[0].status is NOT_MET
+
+
+def test_inclusion_at_exactly_3_uln_is_met() -> None:
+    """Inclusion "ALT ≤ 3 × ULN": 2.1 µkat/L with ULN 0.7 µkat/L is 3 × 0.7 = 2.1, exactly 3 × ULN, so it is
+    met (2.1 / 0.7 is 3.0000000000000004 in binary floating point); 2.11 is above, not met; "< 3 × ULN" is not
+    met at the boundary."""
+    assert result_of(uln_rule("alt", "<=", 3), lab("ALT", 2.1, "µkat/L", 0.7)).criteria[0].status is MET
+    assert result_of(uln_rule("alt", "<=", 3), lab("ALT", 2.11, "µkat/L", 0.7)).criteria[0].status is NOT_MET
+    assert result_of(uln_rule("alt", "<", 3), lab("ALT", 2.1, "µkat/L", 0.7)).criteria[0].status is NOT_MET
+    assert result_of(uln_rule("alt", ">", 3), lab("ALT", 2.1, "µkat/L", 0.7)).criteria[0].status is NOT_MET
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    uln_hundredths=st.integers(min_value=1, max_value=100_000),
+    multiple_tenths=st.integers(min_value=1, max_value=100),
+)
+def test_a_value_of_exactly_k_uln_is_on_the_boundary(uln_hundredths: int, multiple_tenths: int) -> None:
+    """A result equal to k × ULN as written in decimals (ULN with 2 decimals, k with 1; the value is their
+    exact product, 3 decimals, computed in integers) meets ≤ k and ≥ k and neither < k nor > k."""
+    uln = uln_hundredths / 100
+    k = multiple_tenths / 10
+    value = (uln_hundredths * multiple_tenths) / 1000  # exact decimal product, read as the lab would type it
+    candidate = lab("alt", value, "U/L", uln)
+    statuses = {
+        op: result_of(uln_rule("alt", op, k), candidate).criteria[0].status for op in ("<=", ">=", "<", ">")
+    }
+    assert statuses == {"<=": MET, ">=": MET, "<": NOT_MET, ">": NOT_MET}
+
+
+# --------------------------------------------------------------------------- screening as of a date
+
+EARLIER = date(2024, 1, 15)  # screened as of this date; the records below are dated 2024-02-01
+
+
+def test_aqp4_igg_test_after_the_screening_date_is_not_used() -> None:
+    """The only AQP4-IgG test is dated after the screening date: nothing was known on that day, so the
+    criterion cannot be assessed (it was met)."""
+    rule = {"type": "aqp4_igg_seropositive"}
+    later = {"aqp4_igg": [{"result": "positive", "assay": "live_cell_based", "date": "2024-02-01"}]}
+    result = result_of(rule, later, on=EARLIER).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("aqp4_igg",)
+    # an earlier negative and a later positive: negative as of the screening date
+    both = {
+        "aqp4_igg": [
+            {"result": "negative", "assay": "live_cell_based", "date": "2023-12-01"},
+            {"result": "positive", "assay": "live_cell_based", "date": "2024-02-01"},
+        ]
+    }
+    assert result_of(rule, both, on=EARLIER).criteria[0].status is NOT_MET
+    assert result_of(rule, both, on=date(2024, 2, 1)).criteria[0].status is MET
+
+
+def test_diagnosis_after_the_screening_date_is_not_used() -> None:
+    """A diagnosis dated 2024-02-01 had not been made on 2024-01-15: cannot assess (it was met)."""
+    rule = {"type": "diagnosis"}
+    candidate = {"diagnosis": {"condition": "nmosd", "criteria": "ipnd_2015", "date": "2024-02-01"}}
+    result = result_of(rule, candidate, on=EARLIER).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("diagnosis",)
+    assert result_of(rule, candidate, on=date(2024, 2, 1)).criteria[0].status is MET
+
+
+def test_edss_after_the_screening_date_is_not_used() -> None:
+    """An EDSS of 9.0 dated 2024-02-01 is not the EDSS at screening on 2024-01-15: cannot assess (the
+    candidate was not eligible by a score not yet measured)."""
+    rule = {"type": "edss_range", "min_score": 0, "max_score": 8.0}
+    candidate = {"edss": {"score": 9.0, "date": "2024-02-01"}}
+    result = result_of(rule, candidate, on=EARLIER).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("edss",)
+    assert result_of(rule, candidate, on=date(2024, 2, 1)).criteria[0].status is NOT_MET
+
+
+def test_treatment_duration_stops_at_the_screening_date() -> None:
+    """Azathioprine from 2023-01-01 to a last dose on 2024-02-01: on 2024-01-15 it had been taken for 12
+    months and 14 days (more than 12 months: met); on 2023-12-15 for 11 months and 14 days, not more than
+    12 months, although the record's last dose lies 13 months after the start (it was met)."""
+    rule = {"type": "immunosuppressant_refractory"}
+    candidate = {
+        "treatments": [
+            {
+                "agent": "azathioprine",
+                "therapy_classes": ["immunosuppressant"],
+                "start_date": "2023-01-01",
+                "last_dose_date": "2024-02-01",
+                "poor_control": True,
+            }
+        ]
+    }
+    assert result_of(rule, candidate, on=EARLIER).criteria[0].status is MET
+    assert result_of(rule, candidate, on=date(2023, 12, 15)).criteria[0].status is NOT_MET
+
+
+def test_relapse_on_treatment_counts_only_relapses_up_to_the_screening_date() -> None:
+    """poor_control_evidence relapse_on_treatment: the only relapse on treatment (2024-01-20) is after the
+    screening date 2024-01-15, so no relapse on treatment was known: not met (it was met)."""
+    rule = {"type": "immunosuppressant_refractory", "poor_control_evidence": "relapse_on_treatment"}
+    candidate = {
+        "treatments": [
+            {
+                "agent": "azathioprine",
+                "therapy_classes": ["immunosuppressant"],
+                "start_date": "2022-01-01",
+                "last_dose_date": "2024-02-01",
+            }
+        ],
+        "relapses": [{"onset_date": "2024-01-20"}],
+    }
+    assert result_of(rule, candidate, on=EARLIER).criteria[0].status is NOT_MET
+
+
+def test_washout_ignores_a_treatment_started_after_the_screening_date() -> None:
+    """Rituximab first given on 2024-02-01: on 2024-01-15 the candidate had never been exposed, so the
+    6-month washout is met (it was not met)."""
+    rule = {"type": "washout", "therapy_classes": ["anti_cd20"], "min_months": 6}
+    candidate = {
+        "treatments": [
+            {
+                "agent": "rituximab",
+                "therapy_classes": ["anti_cd20"],
+                "start_date": "2024-02-01",
+                "last_dose_date": "2024-02-01",
+            }
+        ]
+    }
+    assert result_of(rule, candidate, on=EARLIER).criteria[0].status is MET
+    # dosed before and after the date: taken during the 6 months before it, so not met
+    earlier_start = {"treatments": [{**candidate["treatments"][0], "start_date": "2023-12-01"}]}
+    assert result_of(rule, earlier_start, on=EARLIER).criteria[0].status is NOT_MET
+
+
+@pytest.mark.parametrize("field", ["aqp4", "diagnosis", "edss"])
+def test_records_on_the_screening_date_are_used(field: str) -> None:
+    """A record dated on the screening date itself is used (on or before)."""
+    rules: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+        "aqp4": (
+            {"type": "aqp4_igg_seropositive"},
+            {"aqp4_igg": [{"result": "positive", "assay": "cell_based", "date": "2024-01-15"}]},
+        ),
+        "diagnosis": (
+            {"type": "diagnosis"},
+            {"diagnosis": {"condition": "nmosd", "criteria": "ipnd_2015", "date": "2024-01-15"}},
+        ),
+        "edss": ({"type": "edss_range", "max_score": 8.0}, {"edss": {"score": 4.0, "date": "2024-01-15"}}),
+    }
+    rule, candidate = rules[field]
+    assert result_of(rule, candidate, on=EARLIER).criteria[0].status is MET
