@@ -14,13 +14,23 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.protocol import Candidate, CriterionStatus, Protocol, ScreeningResult, Verdict, screen
+from cartrial.protocol import (
+    Candidate,
+    CriterionStatus,
+    Protocol,
+    ScreeningResult,
+    Verdict,
+    evaluate_criterion,
+    load_protocol,
+    screen,
+)
 
 BASE: dict[str, Any] = {
     "study": {
@@ -222,3 +232,69 @@ def test_records_on_the_screening_date_are_used(field: str) -> None:
     }
     rule, candidate = rules[field]
     assert result_of(rule, candidate, on=EARLIER).criteria[0].status is MET
+
+
+# --------------------------------------------------------------------------- "more than" vs "at least"
+
+
+def azathioprine(start: str, last: str) -> dict[str, Any]:
+    return {
+        "screening_date": SCREENING,
+        "treatments": [
+            {
+                "agent": "azathioprine",
+                "therapy_classes": ["immunosuppressant"],
+                "start_date": start,
+                "last_dose_date": last,
+                "poor_control": True,
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("comparator", "last", "expected"),
+    [
+        (">", "2023-01-01", NOT_MET),  # NCT04561557 "more than one year": exactly 12 months is not more
+        (">", "2023-01-02", MET),
+        (">=", "2023-01-01", MET),  # "at least 12 months": 2022-01-01 + 12 calendar months = 2023-01-01
+        (">=", "2022-12-31", NOT_MET),
+    ],
+)
+def test_refractory_duration_comparator(comparator: str, last: str, expected: CriterionStatus) -> None:
+    """The duration's comparison is the protocol's: "more than 12 months" (">", the default, NCT04561557)
+    or "at least 12 months" (">="): azathioprine from 2022-01-01 to 2023-01-01 is exactly 12 calendar months
+    (D-19.810)."""
+    rule = {"type": "immunosuppressant_refractory", "duration_comparator": comparator}
+    assert result_of(rule, azathioprine("2022-01-01", last)).criteria[0].status is expected
+
+
+def test_gmg_protocol_at_least_12_months_admits_exactly_12() -> None:
+    """The gMG example protocol (tests/data/indication-gmg) states "Refractory to at least two
+    immunosuppressants each used for at least 12 months": two agents each taken exactly 12 calendar months
+    (2020-01-10 to 2021-01-10 and 2021-02-01 to 2022-02-01) meet it. The rule applied NCT04561557's
+    "more than one year" to every indication, so this candidate was not met."""
+    protocol = load_protocol(
+        Path(__file__).resolve().parents[1] / "data" / "indication-gmg" / "protocol.yaml"
+    )
+    criterion = next(c for c in protocol.eligibility.criteria if c.id == "inc_refractory")
+    candidate = Candidate.model_validate(
+        {
+            "id": "MG-X",
+            "screening_date": SCREENING,
+            "treatments": [
+                {
+                    "agent": agent,
+                    "therapy_classes": ["immunosuppressant"],
+                    "start_date": start,
+                    "last_dose_date": last,
+                    "poor_control": True,
+                }
+                for agent, start, last in (
+                    ("azathioprine", "2020-01-10", "2021-01-10"),
+                    ("mycophenolate mofetil", "2021-02-01", "2022-02-01"),
+                )
+            ],
+        }
+    )
+    assert evaluate_criterion(criterion, candidate, SCREENING).status is MET

@@ -138,14 +138,19 @@ class PoorControlEvidence(StrEnum):
 
 
 class ImmunosuppressantRefractoryRule(_Rule):
-    """≥ `min_agents` treatments of the listed classes, each used for more than `min_duration_months`
-    calendar months (start to last dose, or to screening if ongoing; strict ">"), with poorly controlled
-    disease (NCT04561557: "at least one immunosuppressant used for more than one year with poorly
-    controlled disease")."""
+    """≥ `min_agents` treatments of the listed classes, each used for `min_duration_months` calendar months
+    (start to last dose, or to screening if ongoing), with poorly controlled disease (NCT04561557: "at least
+    one immunosuppressant used for more than one year with poorly controlled disease").
+
+    `duration_comparator` says how the duration meets `min_duration_months`, as the protocol words it:
+    ``">"`` (default, "used for more than one year", NCT04561557: the end is after the start moved by
+    `min_duration_months` calendar months) or ``">="`` ("used for at least 12 months": on that day or
+    after; D-19.810)."""
 
     type: Literal["immunosuppressant_refractory"]
     min_agents: int = Field(default=1, ge=1)
     min_duration_months: int = Field(default=12, ge=1, le=MAX_LOOKBACK_MONTHS)
+    duration_comparator: Literal[">", ">="] = ">"
     therapy_classes: list[TherapyClass] = Field(
         default_factory=lambda: [TherapyClass.IMMUNOSUPPRESSANT], min_length=1
     )

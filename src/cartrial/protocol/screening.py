@@ -276,7 +276,10 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
             long_enough = None
             missing.add("screening_date" if t.ongoing else "treatments[].last_dose_date")
         else:
-            long_enough = end > add_months(t.start_date, rule.min_duration_months)
+            # "more than" (">", NCT04561557) or "at least" (">=") N calendar months (D-19.810)
+            long_enough = _COMPARE[rule.duration_comparator](
+                end, add_months(t.start_date, rule.min_duration_months)
+            )
         investigator = t.poor_control
         relapse_on: bool | None
         if c.relapses is None or t.start_date is None or end is None:
@@ -301,7 +304,10 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
             qualifying.append(t.agent)
     n_yes = len(qualifying)
     n_unknown = sum(1 for ok in per_agent if ok is None)
-    threshold = f"≥ {rule.min_agents} agent(s) > {rule.min_duration_months} months with poor control"
+    threshold = (
+        f"≥ {rule.min_agents} agent(s) {rule.duration_comparator.replace('>=', '≥')} "
+        f"{rule.min_duration_months} months with poor control"
+    )
     if n_yes >= rule.min_agents:
         return _Outcome(True, f"qualifying: {', '.join(qualifying)} ({threshold})", qualifying)
     if n_yes + n_unknown >= rule.min_agents:
