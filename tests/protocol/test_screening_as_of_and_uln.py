@@ -298,3 +298,66 @@ def test_gmg_protocol_at_least_12_months_admits_exactly_12() -> None:
         }
     )
     assert evaluate_criterion(criterion, candidate, SCREENING).status is MET
+
+
+# --------------------------------------------------------------------------- agents, not courses
+
+
+def course(agent: str, start: str, last: str, poor: bool | None = True) -> dict[str, Any]:
+    return {
+        "agent": agent,
+        "therapy_classes": ["immunosuppressant"],
+        "start_date": start,
+        "last_dose_date": last,
+        "poor_control": poor,
+    }
+
+
+TWO_AGENTS = {"type": "immunosuppressant_refractory", "min_agents": 2}
+
+
+def test_two_courses_of_one_agent_are_one_agent() -> None:
+    """ "At least two immunosuppressants" (the gMG and SLE example protocols, min_agents 2) counts agents: two
+    courses of azathioprine, each more than 12 months with poor control, are one agent, so not met (they
+    counted as two)."""
+    one_agent = {
+        "screening_date": SCREENING,
+        "treatments": [
+            course("azathioprine", "2018-01-01", "2019-06-01"),
+            course("Azathioprine ", "2021-01-01", "2022-06-01"),  # the same agent, as typed again
+        ],
+    }
+    result = result_of(TWO_AGENTS, one_agent).criteria[0]
+    assert result.status is NOT_MET
+    two_agents = {
+        "screening_date": SCREENING,
+        "treatments": [
+            course("azathioprine", "2018-01-01", "2019-06-01"),
+            course("mycophenolate mofetil", "2021-01-01", "2022-06-01"),
+        ],
+    }
+    assert result_of(TWO_AGENTS, two_agents).criteria[0].status is MET
+
+
+def test_an_agent_qualifies_by_any_of_its_courses() -> None:
+    """A short course and a qualifying course of the same agent: the agent qualifies once; with a second agent
+    whose poor control is not recorded, the rule cannot be decided (one qualifying agent, one unknown)."""
+    candidate = {
+        "screening_date": SCREENING,
+        "treatments": [
+            course("azathioprine", "2017-01-01", "2017-04-01"),  # 3 months
+            course("azathioprine", "2018-01-01", "2019-06-01"),  # 17 months
+            course("tacrolimus", "2021-01-01", "2022-06-01", poor=None),
+        ],
+    }
+    result = result_of(TWO_AGENTS, candidate).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("treatments[].poor_control",)
+    # the unknown agent is the short course's agent, already qualifying: it is not a second agent
+    repeat_unknown = {
+        "screening_date": SCREENING,
+        "treatments": [
+            course("azathioprine", "2018-01-01", "2019-06-01"),
+            course("azathioprine", "2020-01-01", "2021-06-01", poor=None),
+        ],
+    }
+    assert result_of(TWO_AGENTS, repeat_unknown).criteria[0].status is NOT_MET

@@ -244,6 +244,11 @@ def _started_by(t: TreatmentRecord, day: dt.date | None) -> bool:
     return not _after(t.start_date, day)
 
 
+def _agent_key(agent: str) -> str:
+    """One agent however its courses spell it: case and surrounding or repeated spaces ignored (D-19.812)."""
+    return " ".join(agent.split()).casefold()
+
+
 def _treatment_end(t: TreatmentRecord, day: dt.date | None) -> dt.date | None:
     """Last day of use as of the screening date: the screening date when ongoing, or when the last dose is
     after it (still taken on that day; D-19.809); else the last dose."""
@@ -265,8 +270,9 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
             0,
         )
     missing: set[str] = set()
-    qualifying: list[str] = []
-    per_agent: list[bool | None] = []
+    # an agent qualifies when any of its courses does: the rule counts agents, not courses (D-19.812)
+    per_agent: dict[str, bool | None] = {}
+    names: dict[str, str] = {}
     for t in relevant:
         end = _treatment_end(t, day)
         if t.start_date is None:
@@ -299,11 +305,12 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
             if poor is None:
                 missing.add("treatments[].poor_control or relapses")
         ok = _and3([long_enough, poor])
-        per_agent.append(ok)
-        if ok:
-            qualifying.append(t.agent)
+        key = _agent_key(t.agent)
+        names.setdefault(key, t.agent.strip())
+        per_agent[key] = _or3([per_agent[key], ok]) if key in per_agent else ok
+    qualifying = [names[key] for key, ok in per_agent.items() if ok]
     n_yes = len(qualifying)
-    n_unknown = sum(1 for ok in per_agent if ok is None)
+    n_unknown = sum(1 for ok in per_agent.values() if ok is None)
     threshold = (
         f"≥ {rule.min_agents} agent(s) {rule.duration_comparator.replace('>=', '≥')} "
         f"{rule.min_duration_months} months with poor control"
