@@ -361,3 +361,13 @@ def test_an_agent_qualifies_by_any_of_its_courses() -> None:
         ],
     }
     assert result_of(TWO_AGENTS, repeat_unknown).criteria[0].status is NOT_MET
+
+
+@pytest.mark.parametrize("unit", ["x ULN", "× ULN", "xULN", "X ULN", "x uln", "×ULN"])
+def test_uln_unit_spellings(unit: str) -> None:
+    """The unit of "ALT ≤ 3 × ULN" as protocols type it (× or x, with or without a space, any case) is the
+    multiple of the upper limit of normal: ALT 120 U/L with ULN 40 U/L is 3 × ULN, met (written "× ULN" the
+    rule compared units and could never be assessed; D-19.813)."""
+    rule = {"type": "lab_threshold", "analyte": "alt", "comparator": "<=", "value": 3, "unit": unit}
+    assert result_of(rule, lab("alt", 120, "U/L", 40)).criteria[0].status is MET
+    assert result_of(rule, lab("alt", 121, "U/L", 40)).criteria[0].status is NOT_MET
