@@ -371,3 +371,39 @@ def test_uln_unit_spellings(unit: str) -> None:
     rule = {"type": "lab_threshold", "analyte": "alt", "comparator": "<=", "value": 3, "unit": unit}
     assert result_of(rule, lab("alt", 120, "U/L", 40)).criteria[0].status is MET
     assert result_of(rule, lab("alt", 121, "U/L", 40)).criteria[0].status is NOT_MET
+
+
+# --------------------------------------------------------------------------- a recorded age on another day
+
+AGE_18_75 = {"type": "age_range", "min_years": 18, "max_years": 75}
+
+
+def aged(years: int) -> dict[str, Any]:
+    return {"screening_date": SCREENING, "age_years": years}
+
+
+def test_a_recorded_age_is_moved_to_another_screening_date() -> None:
+    """age_years is the age on the candidate's screening date (2024-03-15). Screened as of 2026-06-01, two
+    years and 2½ months later, a candidate aged 74 is 76 or 77 (the birthday is unknown): over 75, not met
+    (it used 74, met). Aged 72: 74 or 75, met. Aged 73: 75 or 76, cannot be decided without the date of
+    birth. Exactly two years later (2026-03-15) a birthday has passed exactly twice: aged 73 is 75, met."""
+    later = date(2026, 6, 1)
+    assert result_of(AGE_18_75, aged(74), on=later).criteria[0].status is NOT_MET
+    assert result_of(AGE_18_75, aged(72), on=later).criteria[0].status is MET
+    undecided = result_of(AGE_18_75, aged(73), on=later).criteria[0]
+    assert undecided.status is UNKNOWN and undecided.missing == ("date_of_birth",)
+    assert result_of(AGE_18_75, aged(73), on=date(2026, 3, 15)).criteria[0].status is MET
+    assert result_of(AGE_18_75, aged(74), on=date(2026, 3, 15)).criteria[0].status is NOT_MET
+
+
+def test_a_recorded_age_moved_back_to_an_earlier_screening_date() -> None:
+    """Screened as of 2023-01-10, one year and 2 months before the recorded age (2024-03-15): a recorded 19
+    is 17 or 18 then, cannot be decided; a recorded 20 is 18 or 19, met; a recorded 18 is 16 or 17, not met.
+    On its own date the age is used as recorded."""
+    earlier = date(2023, 1, 10)
+    undecided = result_of(AGE_18_75, aged(19), on=earlier).criteria[0]
+    assert undecided.status is UNKNOWN and undecided.missing == ("date_of_birth",)
+    assert result_of(AGE_18_75, aged(20), on=earlier).criteria[0].status is MET
+    assert result_of(AGE_18_75, aged(18), on=earlier).criteria[0].status is NOT_MET
+    assert result_of(AGE_18_75, aged(18), on=SCREENING).criteria[0].status is MET
+    assert result_of(AGE_18_75, aged(75)).criteria[0].status is MET

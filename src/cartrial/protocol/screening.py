@@ -164,8 +164,29 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
         age = completed_years(c.date_of_birth, day)
         basis = f"born {c.date_of_birth.isoformat()}, {age} completed years on {day.isoformat()}"
     elif c.age_years is not None:
-        age = c.age_years
-        basis = f"age {age} years as recorded"
+        ages = _recorded_age_on(c.age_years, c.screening_date, day)
+        if len(ages) == 1:
+            age = ages[0]
+            basis = (
+                f"age {age} years as recorded"
+                if age == c.age_years
+                else f"age {c.age_years} years recorded on {c.screening_date}, so {age} on {day}"
+            )
+        else:
+            low = rule.min_years if rule.min_years is not None else 0
+            high = rule.max_years if rule.max_years is not None else 10**6
+            inside = [low <= a <= high for a in ages]
+            if inside[0] != inside[1]:
+                return _unknown(
+                    f"age {c.age_years} years recorded on {c.screening_date}, so {ages[0]} or {ages[1]} on "
+                    f"{day}: the date of birth decides",
+                    "date_of_birth",
+                    value=list(ages),
+                )
+            age = ages[0]
+            basis = (
+                f"age {c.age_years} years recorded on {c.screening_date}, so {ages[0]} or {ages[1]} on {day}"
+            )
     elif c.date_of_birth is not None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
     else:
@@ -177,6 +198,22 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
     high_text = "-" if rule.max_years is None else str(rule.max_years)
     bounds = f"{low_text}-{high_text}"
     return _Outcome(holds, f"{basis}; allowed {bounds} years inclusive", age)
+
+
+def _recorded_age_on(age: int, recorded_on: dt.date | None, day: dt.date | None) -> tuple[int, ...]:
+    """The possible ages on `day` of a candidate aged `age` (completed years) on `recorded_on`, the
+    candidate's screening date (D-19.814): the age itself when either date is unknown or they are equal; else
+    it moves by the whole years between the dates, and by one more when a birthday (unknown) may fall in the
+    remainder. 74 on 2024-03-15 is 76 on 2026-03-15, and 76 or 77 on 2026-06-01."""
+    if recorded_on is None or day is None or day == recorded_on:
+        return (age,)
+    if day > recorded_on:
+        years = completed_years(recorded_on, day)
+        exact = add_months(recorded_on, 12 * years) == day
+        return (age + years,) if exact else (age + years, age + years + 1)
+    years = completed_years(day, recorded_on)
+    exact = add_months(day, 12 * years) == recorded_on
+    return (max(age - years, 0),) if exact else (max(age - years - 1, 0), max(age - years, 0))
 
 
 def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
