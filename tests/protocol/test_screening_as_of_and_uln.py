@@ -407,3 +407,45 @@ def test_a_recorded_age_moved_back_to_an_earlier_screening_date() -> None:
     assert result_of(AGE_18_75, aged(18), on=earlier).criteria[0].status is NOT_MET
     assert result_of(AGE_18_75, aged(18), on=SCREENING).criteria[0].status is MET
     assert result_of(AGE_18_75, aged(75)).criteria[0].status is MET
+
+
+# --------------------------------------------------------------------------- two results on the latest day
+
+ANC_1 = {
+    "type": "lab_threshold",
+    "analyte": "neutrophils",
+    "comparator": ">=",
+    "value": 1.0,
+    "unit": "10^9/L",
+}
+
+
+def anc(*values: float, on: str = "2024-03-10") -> dict[str, Any]:
+    return {
+        "screening_date": SCREENING,
+        "labs": [{"analyte": "neutrophils", "value": v, "unit": "10^9/L", "date": on} for v in values],
+    }
+
+
+@pytest.mark.parametrize("order", [(1.2, 0.9), (0.9, 1.2)])
+def test_same_day_results_that_disagree_cannot_be_assessed(order: tuple[float, float]) -> None:
+    """Two neutrophil counts on the latest day, 1.2 and 0.9 × 10^9/L, against ">= 1.0": one meets it, one
+    does not, and a date has no time to say which is later. The criterion cannot be assessed, naming the lab
+    (it took whichever was listed first: met one way round, not met the other; D-19.815)."""
+    result = result_of(ANC_1, anc(*order)).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("labs[neutrophils]",)
+
+
+def test_same_day_results_that_agree_decide() -> None:
+    """Two counts on the latest day that both meet (1.2, 1.5) or both fail (0.8, 0.9) decide the criterion;
+    an older result is not the latest and does not count."""
+    assert result_of(ANC_1, anc(1.2, 1.5)).criteria[0].status is MET
+    assert result_of(ANC_1, anc(0.8, 0.9)).criteria[0].status is NOT_MET
+    older_low = {
+        "screening_date": SCREENING,
+        "labs": [
+            {"analyte": "neutrophils", "value": 0.5, "unit": "10^9/L", "date": "2024-03-01"},
+            {"analyte": "neutrophils", "value": 1.5, "unit": "10^9/L", "date": "2024-03-10"},
+        ],
+    }
+    assert result_of(ANC_1, older_low).criteria[0].status is MET

@@ -470,6 +470,33 @@ def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _
                 f"{rule.max_days_before_screening} days",
                 f"labs[{rule.analyte}]",
             )
+    # every result of the latest day (a date has no time to order them): one outcome when they agree, cannot
+    # assess when they do not (D-19.815)
+    same_day = [r for r in results if r.date == latest.date]
+    outcomes = [_lab_outcome(rule, r) for r in same_day]
+    undecided = next((o for o in outcomes if o.holds is None), None)
+    if undecided is not None:
+        return undecided
+    if len({o.holds for o in outcomes}) > 1:
+        when = latest.date.isoformat() if latest.date else "no date"
+        return _unknown(
+            f"{len(outcomes)} {rule.analyte} results of the latest day ({when}) disagree on the rule "
+            f"{rule.comparator} {rule.value:g} {rule.unit}: "
+            + "; ".join(o.reason.split(";")[0] for o in outcomes),
+            f"labs[{rule.analyte}]",
+            value=[r.value for r in same_day],
+        )
+    if len(outcomes) == 1:
+        return outcomes[0]
+    first = outcomes[0]
+    agree = "meeting" if first.holds else "failing"
+    return _Outcome(
+        first.holds, f"{first.reason} ({len(outcomes)} results that day, all {agree} it)", first.value
+    )
+
+
+def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
+    """One laboratory result against the rule (unit or ULN multiple)."""
     if rule.unit == ULN_UNIT:
         if latest.upper_limit_normal is None:
             return _unknown(
