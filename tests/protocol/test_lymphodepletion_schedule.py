@@ -81,3 +81,11 @@ def test_a_window_covering_the_regimen_day_is_enough() -> None:
         "      assessments: [lymphodepletion, vitals, labs, adverse_events]\n"
     )
     parse_protocol(_shifted(text[:start] + one_visit + text[end:]), "one-visit.yaml")
+
+
+def test_a_visit_covers_the_days_of_its_window() -> None:
+    """Day 7 with window −1/+2 covers days 6 to 9 inclusive, and no other day."""
+    from cartrial.protocol.schedule import Visit
+
+    visit = Visit(name="D7", study_day=7, window_minus_days=1, window_plus_days=2, assessments=["edss"])
+    assert [day for day in range(3, 13) if visit.covers(day)] == [6, 7, 8, 9]

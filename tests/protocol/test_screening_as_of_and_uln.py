@@ -449,3 +449,112 @@ def test_same_day_results_that_agree_decide() -> None:
         ],
     }
     assert result_of(ANC_1, older_low).criteria[0].status is MET
+
+
+# --------------------------------------------------------------------------- a recorded age and 29 February
+
+
+def test_a_recorded_age_of_a_29_february_birthday_is_not_decided_by_whole_years() -> None:
+    """Under the clamping rule (`completed_years`: born 29 February 2000 is 18 on 28 February 2018) a whole
+    number of years between the dates does not fix the age. Aged 75 on 2023-02-28: born 1947-03-01 to
+    1948-02-28, or 1948-02-29 (75 on 2023-02-28, whose birthday falls on the 28th). On 2024-02-28 those
+    born up to 1948-02-28 are 76, the one born 1948-02-29 is still 75 (2024 has a 29th): 75 or 76, so
+    "18-75" cannot be decided (it was not met, "so 76", though born 1948-02-29 meets it)."""
+    candidate = {"screening_date": "2023-02-28", "age_years": 75}
+    on = date(2024, 2, 28)
+    result = result_of(AGE_18_75, candidate, on=on).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("date_of_birth",)
+    assert result_of(AGE_18_75, {"date_of_birth": "1948-02-29"}, on=on).criteria[0].status is MET
+    # Aged 15 on 2024-02-28: born 2008-03-01 to 2009-02-28 (17 on 2026-02-28) or 2008-02-29 (18 on
+    # 2026-02-28, the clamped birthday): "≥ 18" cannot be decided (it was not met, "so 17").
+    adult = {"type": "age_range", "min_years": 18}
+    teen = {"screening_date": "2024-02-28", "age_years": 15}
+    on = date(2026, 2, 28)
+    result = result_of(adult, teen, on=on).criteria[0]
+    assert result.status is UNKNOWN and result.missing == ("date_of_birth",)
+    assert result_of(adult, {"date_of_birth": "2008-02-29"}, on=on).criteria[0].status is MET
+
+
+_LEAP_YEARS = range(1940, 2030, 4)
+_LEAP_BIRTHS = st.sampled_from([date(y, 2, d) for y in _LEAP_YEARS for d in (28, 29)])
+_DAYS = st.dates(min_value=date(1940, 1, 1), max_value=date(2040, 12, 31))
+_FEBRUARY_ENDS = st.sampled_from(
+    [date(y, 2, 28) for y in range(1990, 2041)]
+    + [date(y, 2, 29) for y in range(1992, 2041, 4)]
+    + [date(y, 3, 1) for y in range(1990, 2041)]
+)
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    born=st.one_of(_LEAP_BIRTHS, _DAYS),
+    recorded=st.one_of(_FEBRUARY_ENDS, _DAYS),
+    on=st.one_of(_FEBRUARY_ENDS, _DAYS),
+    low=st.integers(-2, 2),
+    span=st.integers(0, 3),
+)
+def test_a_moved_recorded_age_never_contradicts_the_date_of_birth(
+    born: date, recorded: date, on: date, low: int, span: int
+) -> None:
+    """Any date of birth (weighted to 28/29 February) and two dates after it (weighted to the end of
+    February): the age the date of birth gives on the screening date (`completed_years`, the project's rule)
+    is among the ages a recorded age moves to, and the verdict from the recorded age, against bounds around
+    the true age, is the verdict from the date of birth or cannot assess."""
+    from cartrial.protocol.calendar import completed_years
+    from cartrial.protocol.screening import _recorded_age_on
+
+    if recorded < born or on < born or completed_years(born, recorded) > 130:
+        return
+    age = completed_years(born, recorded)
+    true_age = completed_years(born, on)
+    assert true_age in _recorded_age_on(age, recorded, on)
+    minimum = max(true_age + low, 0)
+    rule = {"type": "age_range", "min_years": minimum, "max_years": minimum + span}
+    by_age = result_of(rule, {"screening_date": recorded, "age_years": age}, on=on).criteria[0].status
+    by_birth = result_of(rule, {"date_of_birth": born}, on=on).criteria[0].status
+    assert by_age in (by_birth, UNKNOWN)
+
+
+# --------------------------------------------------------------------------- washout wording
+
+
+def test_washout_reason_names_the_screening_date_when_the_treatment_started_later() -> None:
+    """Rituximab is recorded but first given after the screening date: the reason must not say that no
+    anti-CD20 treatment is recorded; it says none started on or before the screening date (the refractoriness
+    rule's wording)."""
+    rule = {"type": "washout", "therapy_classes": ["anti_cd20"], "min_months": 6}
+    candidate = {
+        "treatments": [
+            {
+                "agent": "rituximab",
+                "therapy_classes": ["anti_cd20"],
+                "start_date": "2024-02-01",
+                "last_dose_date": "2024-02-01",
+            }
+        ]
+    }
+    result = result_of(rule, candidate, on=EARLIER).criteria[0]
+    assert result.status is MET
+    assert "(started on or before the screening date)" in result.reason
+
+
+# --------------------------------------------------------------------------- agent spelling
+
+
+def test_an_agent_written_with_hyphens_or_spaces_is_one_agent() -> None:
+    """ "mycophenolate-mofetil" and "mycophenolate mofetil" are one agent (the generic name, spelled with a
+    hyphen or a space): with min_agents 2, not met (they counted as two)."""
+    candidate = {
+        "screening_date": SCREENING,
+        "treatments": [
+            course("mycophenolate-mofetil", "2018-01-01", "2019-06-01"),
+            course("Mycophenolate  Mofetil", "2021-01-01", "2022-06-01"),
+        ],
+    }
+    assert result_of(TWO_AGENTS, candidate).criteria[0].status is NOT_MET
+
+
+def test_age_years_is_documented_as_the_age_on_the_screening_date() -> None:
+    """The field's description (JSON schema, docs) says which day the recorded age is on (D-19.814)."""
+    description = Candidate.model_json_schema()["properties"]["age_years"].get("description", "")
+    assert "screening_date" in description

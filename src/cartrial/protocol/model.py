@@ -253,7 +253,7 @@ def lymphodepletion_schedule_issues(
     for a, agent in enumerate(lymphodepletion.agents):
         for d, day in enumerate(agent.days):
             days.add(day)
-            if not any(visit.earliest_day <= day <= visit.latest_day for _, visit in ld_visits):
+            if not any(visit.covers(day) for _, visit in ld_visits):
                 issues.append(
                     Issue(
                         ("lymphodepletion", "agents", a, "days", d),
@@ -264,7 +264,7 @@ def lymphodepletion_schedule_issues(
                     )
                 )
     for index, visit in ld_visits:
-        if not any(visit.earliest_day <= day <= visit.latest_day for day in days):
+        if not any(visit.covers(day) for day in days):
             issues.append(
                 Issue(
                     ("schedule", "visits", index),

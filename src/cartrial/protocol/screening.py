@@ -175,18 +175,17 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
         else:
             low = rule.min_years if rule.min_years is not None else 0
             high = rule.max_years if rule.max_years is not None else 10**6
-            inside = [low <= a <= high for a in ages]
-            if inside[0] != inside[1]:
+            inside = {low <= a <= high for a in ages}
+            possible = f"{', '.join(str(a) for a in ages[:-1])} or {ages[-1]}"
+            if len(inside) > 1:
                 return _unknown(
-                    f"age {c.age_years} years recorded on {c.screening_date}, so {ages[0]} or {ages[1]} on "
+                    f"age {c.age_years} years recorded on {c.screening_date}, so {possible} on "
                     f"{day}: the date of birth decides",
                     "date_of_birth",
                     value=list(ages),
                 )
             age = ages[0]
-            basis = (
-                f"age {c.age_years} years recorded on {c.screening_date}, so {ages[0]} or {ages[1]} on {day}"
-            )
+            basis = f"age {c.age_years} years recorded on {c.screening_date}, so {possible} on {day}"
     elif c.date_of_birth is not None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
     else:
@@ -201,19 +200,26 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
 
 
 def _recorded_age_on(age: int, recorded_on: dt.date | None, day: dt.date | None) -> tuple[int, ...]:
-    """The possible ages on `day` of a candidate aged `age` (completed years) on `recorded_on`, the
-    candidate's screening date (D-19.814): the age itself when either date is unknown or they are equal; else
-    it moves by the whole years between the dates, and by one more when a birthday (unknown) may fall in the
-    remainder. 74 on 2024-03-15 is 76 on 2026-03-15, and 76 or 77 on 2026-06-01."""
+    """The possible ages on `day` (ascending) of a candidate aged `age`
+    (completed years) on `recorded_on`, the candidate's screening date (D-19.814): the age itself when either
+    date is unknown or they are equal; else the completed years on `day` (`completed_years`, the project's
+    clamping rule) of every date of birth that gives `age` on `recorded_on`. 74 on 2024-03-15 is 76 on
+    2026-03-15, and 76 or 77 on 2026-06-01; a whole number of years apart is not enough around 29 February
+    (aged 75 on 2023-02-28 and born 1948-02-29 is still 75 on 2024-02-28, others are 76; D-19.722). A date
+    of birth after `day` counts as age 0 on it."""
     if recorded_on is None or day is None or day == recorded_on:
         return (age,)
-    if day > recorded_on:
-        years = completed_years(recorded_on, day)
-        exact = add_months(recorded_on, 12 * years) == day
-        return (age + years,) if exact else (age + years, age + years + 1)
-    years = completed_years(day, recorded_on)
-    exact = add_months(day, 12 * years) == recorded_on
-    return (max(age - years, 0),) if exact else (max(age - years - 1, 0), max(age - years, 0))
+    # the dates of birth consistent with the recorded age lie within a year (and a few clamped days) of
+    # recorded_on moved back by `age` years: scan that span and keep the ones completed_years agrees with
+    start = add_months(recorded_on, -12 * (age + 1)) - dt.timedelta(days=3)
+    stop = recorded_on if age == 0 else add_months(recorded_on, -12 * age) + dt.timedelta(days=3)
+    ages: set[int] = set()
+    born = start
+    while born <= stop:
+        if completed_years(born, recorded_on) == age:
+            ages.add(completed_years(born, day) if born <= day else 0)
+        born += dt.timedelta(days=1)
+    return tuple(sorted(ages)) if ages else (age,)
 
 
 def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
@@ -282,8 +288,10 @@ def _started_by(t: TreatmentRecord, day: dt.date | None) -> bool:
 
 
 def _agent_key(agent: str) -> str:
-    """One agent however its courses spell it: case and surrounding or repeated spaces ignored (D-19.812)."""
-    return " ".join(agent.split()).casefold()
+    """One agent however its courses spell it: case, hyphens as spaces, and surrounding or repeated spaces
+    ignored (mycophenolate-mofetil is Mycophenolate Mofetil; D-19.812, D-19.723). Brand and generic names
+    are not matched: each course is written by its generic (INN) name (`TreatmentRecord.agent`)."""
+    return " ".join(agent.replace("-", " ").split()).casefold()
 
 
 def _treatment_end(t: TreatmentRecord, day: dt.date | None) -> dt.date | None:
@@ -534,7 +542,11 @@ def _washout(rule: WashoutRule, c: Candidate, day: dt.date | None, _: str) -> _O
     relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes) and _started_by(t, day)]
     period = f"{rule.min_days} days" if rule.min_days is not None else f"{rule.min_months} months"
     if not relevant:
-        return _Outcome(True, f"no {', '.join(sorted(classes))} treatment recorded", None)
+        return _Outcome(
+            True,
+            f"no {', '.join(sorted(classes))} treatment recorded (started on or before the screening date)",
+            None,
+        )
     if day is None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
     states: list[bool | None] = []
