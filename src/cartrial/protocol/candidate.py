@@ -136,7 +136,11 @@ class DiagnosisRecord(BaseModel):
 class TreatmentRecord(BaseModel):
     """One prior or current treatment. `last_dose_date` is the most recent dose (for washout); `ongoing`
     means still taken at screening. `poor_control` is the investigator's judgement that the disease was
-    poorly controlled on it (refractoriness)."""
+    poorly controlled on it (refractoriness).
+
+    `agent` is the generic (INN) name, the same for every course of one agent: courses are matched ignoring
+    case, spacing and hyphens (``mycophenolate-mofetil`` is ``Mycophenolate Mofetil``), but a brand name
+    (CellCept) is another agent to the refractoriness count (D-19.812, D-19.723)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -212,7 +216,16 @@ class Candidate(BaseModel):
     id: str = Field(min_length=1)
     screening_date: CalendarDate | None = None
     date_of_birth: CalendarDate | None = None
-    age_years: int | None = Field(default=None, ge=0, le=130)
+    age_years: int | None = Field(
+        default=None,
+        ge=0,
+        le=130,
+        description=(
+            "Age in completed years on the candidate's screening_date (used when date_of_birth is not "
+            "recorded); screened as of another date it moves by the completed years between, and cannot be "
+            "assessed when an unknown birthday in between decides (D-19.814)"
+        ),
+    )
     sex: Annotated[Sex, BeforeValidator(_sex_word)] | None = None
     diagnosis: DiagnosisRecord | None = None
     aqp4_igg: list[Aqp4Test] | None = None

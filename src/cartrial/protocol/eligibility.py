@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cartrial.protocol.calendar import WindowInclusive
 from cartrial.protocol.candidate import Aqp4Assay, TherapyClass
@@ -138,14 +138,19 @@ class PoorControlEvidence(StrEnum):
 
 
 class ImmunosuppressantRefractoryRule(_Rule):
-    """≥ `min_agents` treatments of the listed classes, each used for more than `min_duration_months`
-    calendar months (start to last dose, or to screening if ongoing; strict ">"), with poorly controlled
-    disease (NCT04561557: "at least one immunosuppressant used for more than one year with poorly
-    controlled disease")."""
+    """≥ `min_agents` treatments of the listed classes, each used for `min_duration_months` calendar months
+    (start to last dose, or to screening if ongoing), with poorly controlled disease (NCT04561557: "at least
+    one immunosuppressant used for more than one year with poorly controlled disease").
+
+    `duration_comparator` says how the duration meets `min_duration_months`, as the protocol words it:
+    ``">"`` (default, "used for more than one year", NCT04561557: the end is after the start moved by
+    `min_duration_months` calendar months) or ``">="`` ("used for at least 12 months": on that day or
+    after; D-19.810)."""
 
     type: Literal["immunosuppressant_refractory"]
     min_agents: int = Field(default=1, ge=1)
     min_duration_months: int = Field(default=12, ge=1, le=MAX_LOOKBACK_MONTHS)
+    duration_comparator: Literal[">", ">="] = ">"
     therapy_classes: list[TherapyClass] = Field(
         default_factory=lambda: [TherapyClass.IMMUNOSUPPRESSANT], min_length=1
     )
@@ -228,8 +233,8 @@ ULN_UNIT = "x ULN"
 class LabThresholdRule(_Rule):
     """The most recent `analyte` result on or before screening satisfies `comparator` `value` `unit`.
 
-    Units must match exactly (no silent conversion); the unit ``x ULN`` compares value / ULN using the
-    result's ``upper_limit_normal``.
+    Units must match exactly (no silent conversion); the unit ``x ULN`` (also written ``× ULN``, ``xULN``, in
+    any case) compares the value with `value` × the result's ``upper_limit_normal`` (D-19.808, D-19.813).
     """
 
     type: Literal["lab_threshold"]
@@ -238,6 +243,13 @@ class LabThresholdRule(_Rule):
     value: float
     unit: str = Field(min_length=1)
     max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_LOOKBACK_DAYS)
+
+    @field_validator("unit", mode="after")
+    @classmethod
+    def _uln_spelling(cls, unit: str) -> str:
+        """The multiple of the upper limit of normal in any spelling ("× ULN", "xULN", "X uln") is ``x ULN``:
+        another spelling was compared as a unit and could never be assessed (D-19.813)."""
+        return ULN_UNIT if "".join(unit.split()).replace("×", "x").casefold() == "xuln" else unit
 
 
 class WashoutRule(_Rule):

@@ -5,7 +5,8 @@ Sections: ``study``, ``dose_levels`` (+ ``dose_rounding``), ``lymphodepletion``,
 of the statistical analysis plan, `cartrial.protocol.analysis_spec`). Unknown keys are errors everywhere.
 Cross-section rules checked here: dose levels numbered 1..K in order with increasing cells/kg; the CRM
 skeleton has one value per dose level; escalation start level, stop-at-dose and the expansion level name
-existing levels; the DLT window does not extend beyond the schedule's last visit (day of the last visit).
+existing levels; the DLT window does not extend beyond the schedule's last visit (day of the last visit); the
+lymphodepletion regimen's days and the schedule's lymphodepletion visits agree (D-19.811).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class Protocol(BaseModel):
     @model_validator(mode="after")
     def _cross_section(self) -> Protocol:
         issues = cross_section_issues(self.dose_levels, self.escalation, self.expansion, self.schedule)
+        issues += lymphodepletion_schedule_issues(self.lymphodepletion, self.schedule)
         issues += endpoint_issues(self.endpoints, self.analysis)
         if issues:
             raise semantic_error(issues)
@@ -223,6 +225,58 @@ def cross_section_issues(
     return issues
 
 
+LYMPHODEPLETION_ASSESSMENT = "lymphodepletion"
+
+
+def lymphodepletion_schedule_issues(
+    lymphodepletion: Lymphodepletion | None, schedule: Schedule | None
+) -> list[Issue]:
+    """The regimen's days and the schedule's lymphodepletion visits agree (D-19.811): when the schedule lists
+    `lymphodepletion` at any visit, every day of every agent falls in the window of such a visit, and every
+    such visit's window holds a day of the regimen. A schedule that lists lymphodepletion at no visit, or a
+    protocol without a regimen, is not checked. A section given as None (missing or invalid) skips the
+    rule."""
+    if lymphodepletion is None or schedule is None:
+        return []
+    ld_visits = [
+        (index, visit)
+        for index, visit in enumerate(schedule.visits)
+        if LYMPHODEPLETION_ASSESSMENT in {str(getattr(a, "value", a)) for a in visit.assessments}
+    ]
+    if not ld_visits:
+        return []
+    issues: list[Issue] = []
+    days: set[int] = set()
+    windows = "; ".join(
+        f"{visit.name!r} days {visit.earliest_day} to {visit.latest_day}" for _, visit in ld_visits
+    )
+    for a, agent in enumerate(lymphodepletion.agents):
+        for d, day in enumerate(agent.days):
+            days.add(day)
+            if not any(visit.covers(day) for _, visit in ld_visits):
+                issues.append(
+                    Issue(
+                        ("lymphodepletion", "agents", a, "days", d),
+                        f"day {day} of {agent.name} is in the window of no scheduled visit that lists "
+                        "lymphodepletion",
+                        day,
+                        f"a day inside the window of a lymphodepletion visit ({windows}), or a visit for it",
+                    )
+                )
+    for index, visit in ld_visits:
+        if not any(visit.covers(day) for day in days):
+            issues.append(
+                Issue(
+                    ("schedule", "visits", index),
+                    f"visit {visit.name!r} lists lymphodepletion, but no agent of the regimen is given on "
+                    f"its days ({visit.earliest_day} to {visit.latest_day})",
+                    None,
+                    f"a lymphodepletion visit on a regimen day ({', '.join(str(d) for d in sorted(days))})",
+                )
+            )
+    return issues
+
+
 def endpoint_issues(endpoints: dict[str, EndpointSpec] | None, analysis: AnalysisSpec | None) -> list[Issue]:
     """Rules that join the endpoints (paths relative to the protocol root): the relapse endpoints' parameters
     as the neuro engine reads them (`relapse_options_issues`: each a `RelapseOptions` field in range, one
@@ -241,6 +295,7 @@ _SECTION_MODELS: dict[str, Any] = {
     "escalation": TypeAdapter(EscalationSpec),
     "expansion": TypeAdapter(ExpansionSpec),
     "schedule": TypeAdapter(Schedule),
+    "lymphodepletion": TypeAdapter(Lymphodepletion),
     "endpoints": TypeAdapter(dict[EndpointKey, EndpointSpec]),
     "analysis": TypeAdapter(AnalysisSpec),
 }
@@ -258,6 +313,7 @@ def _partial_cross_section_problems(data: Any, positions: YamlPositions, source:
     issues = cross_section_issues(
         sections["dose_levels"], sections["escalation"], sections["expansion"], sections["schedule"]
     )
+    issues += lymphodepletion_schedule_issues(sections["lymphodepletion"], sections["schedule"])
     endpoints = sections["endpoints"] if "endpoints" in data else {}
     analysis = sections["analysis"] if "analysis" in data else AnalysisSpec()
     issues += endpoint_issues(endpoints, analysis)
@@ -320,5 +376,6 @@ __all__ = [
     "cross_section_issues",
     "endpoint_issues",
     "load_protocol",
+    "lymphodepletion_schedule_issues",
     "parse_protocol",
 ]

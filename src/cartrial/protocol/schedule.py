@@ -81,6 +81,10 @@ class Visit(BaseModel):
     def latest_day(self) -> int:
         return self.study_day + self.window_plus_days
 
+    def covers(self, study_day: int) -> bool:
+        """Whether `study_day` falls in the visit's window (`earliest_day` to `latest_day`, inclusive)."""
+        return self.earliest_day <= study_day <= self.latest_day
+
 
 class UnscheduledVisit(BaseModel):
     """An event-driven visit (e.g. at every suspected relapse): a trigger instead of a study day."""
@@ -153,7 +157,7 @@ class Schedule(BaseModel):
     def visit_for_day(self, study_day: int) -> Visit | None:
         """The visit whose window contains `study_day`, if any."""
         for visit in self.visits:
-            if visit.earliest_day <= study_day <= visit.latest_day:
+            if visit.covers(study_day):
                 return visit
         return None
 

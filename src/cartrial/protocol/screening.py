@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Context, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -163,8 +164,28 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
         age = completed_years(c.date_of_birth, day)
         basis = f"born {c.date_of_birth.isoformat()}, {age} completed years on {day.isoformat()}"
     elif c.age_years is not None:
-        age = c.age_years
-        basis = f"age {age} years as recorded"
+        ages = _recorded_age_on(c.age_years, c.screening_date, day)
+        if len(ages) == 1:
+            age = ages[0]
+            basis = (
+                f"age {age} years as recorded"
+                if age == c.age_years
+                else f"age {c.age_years} years recorded on {c.screening_date}, so {age} on {day}"
+            )
+        else:
+            low = rule.min_years if rule.min_years is not None else 0
+            high = rule.max_years if rule.max_years is not None else 10**6
+            inside = {low <= a <= high for a in ages}
+            possible = f"{', '.join(str(a) for a in ages[:-1])} or {ages[-1]}"
+            if len(inside) > 1:
+                return _unknown(
+                    f"age {c.age_years} years recorded on {c.screening_date}, so {possible} on "
+                    f"{day}: the date of birth decides",
+                    "date_of_birth",
+                    value=list(ages),
+                )
+            age = ages[0]
+            basis = f"age {c.age_years} years recorded on {c.screening_date}, so {possible} on {day}"
     elif c.date_of_birth is not None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
     else:
@@ -178,12 +199,38 @@ def _age(rule: AgeRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outc
     return _Outcome(holds, f"{basis}; allowed {bounds} years inclusive", age)
 
 
-def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, _day: dt.date | None, _: str) -> _Outcome:
+def _recorded_age_on(age: int, recorded_on: dt.date | None, day: dt.date | None) -> tuple[int, ...]:
+    """The possible ages on `day` (ascending) of a candidate aged `age`
+    (completed years) on `recorded_on`, the candidate's screening date (D-19.814): the age itself when either
+    date is unknown or they are equal; else the completed years on `day` (`completed_years`, the project's
+    clamping rule) of every date of birth that gives `age` on `recorded_on`. 74 on 2024-03-15 is 76 on
+    2026-03-15, and 76 or 77 on 2026-06-01; a whole number of years apart is not enough around 29 February
+    (aged 75 on 2023-02-28 and born 1948-02-29 is still 75 on 2024-02-28, others are 76; D-19.722). A date
+    of birth after `day` counts as age 0 on it."""
+    if recorded_on is None or day is None or day == recorded_on:
+        return (age,)
+    # the dates of birth consistent with the recorded age lie within a year (and a few clamped days) of
+    # recorded_on moved back by `age` years: scan that span and keep the ones completed_years agrees with
+    start = add_months(recorded_on, -12 * (age + 1)) - dt.timedelta(days=3)
+    stop = recorded_on if age == 0 else add_months(recorded_on, -12 * age) + dt.timedelta(days=3)
+    ages: set[int] = set()
+    born = start
+    while born <= stop:
+        if completed_years(born, recorded_on) == age:
+            ages.add(completed_years(born, day) if born <= day else 0)
+        born += dt.timedelta(days=1)
+    return tuple(sorted(ages)) if ages else (age,)
+
+
+def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if not c.aqp4_igg:
         return _unknown("no AQP4-IgG result recorded", "aqp4_igg")
-    accepted = [t for t in c.aqp4_igg if rule.assay.accepts(t.assay)]
+    known = [t for t in c.aqp4_igg if not _after(t.date, day)]  # as of the screening date (D-19.809)
+    if not known:
+        return _unknown(f"no AQP4-IgG result on or before the screening date ({_NOT_YET_KNOWN})", "aqp4_igg")
+    accepted = [t for t in known if rule.assay.accepts(t.assay)]
     if not accepted:
-        assays = ", ".join(sorted({t.assay.value for t in c.aqp4_igg}))
+        assays = ", ".join(sorted({t.assay.value for t in known}))
         return _unknown(
             f"no AQP4-IgG result by an accepted assay ({rule.assay.value}); have: {assays}", "aqp4_igg"
         )
@@ -196,9 +243,11 @@ def _aqp4(rule: Aqp4IggSeropositiveRule, c: Candidate, _day: dt.date | None, _: 
     )
 
 
-def _diagnosis(rule: DiagnosisRule, c: Candidate, _day: dt.date | None, _: str) -> _Outcome:
+def _diagnosis(rule: DiagnosisRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.diagnosis is None:
         return _unknown("diagnosis not recorded", "diagnosis")
+    if _after(c.diagnosis.date, day):  # as of the screening date (D-19.809)
+        return _unknown(f"the diagnosis is dated after the screening date ({_NOT_YET_KNOWN})", "diagnosis")
     value = f"{c.diagnosis.condition} ({c.diagnosis.criteria})"
     holds = (
         c.diagnosis.condition.lower() == rule.condition.lower()
@@ -223,20 +272,52 @@ def _or3(values: list[bool | None]) -> bool | None:
     return False
 
 
+def _after(record_date: dt.date | None, day: dt.date | None) -> bool:
+    """Whether a record dated `record_date` is after the screening date `day` (then not yet known on that
+    day and not used: screening as of a date, D-19.809). An undated record, or no screening date: False."""
+    return record_date is not None and day is not None and record_date > day
+
+
+#: why a record dated after the screening date is left out of the criterion (D-19.809)
+_NOT_YET_KNOWN = "records dated after it are not used"
+
+
+def _started_by(t: TreatmentRecord, day: dt.date | None) -> bool:
+    """Whether the treatment had started on the screening date `day` (an unknown start counts as started)."""
+    return not _after(t.start_date, day)
+
+
+def _agent_key(agent: str) -> str:
+    """One agent however its courses spell it: case, hyphens as spaces, and surrounding or repeated spaces
+    ignored (mycophenolate-mofetil is Mycophenolate Mofetil; D-19.812, D-19.723). Brand and generic names
+    are not matched: each course is written by its generic (INN) name (`TreatmentRecord.agent`)."""
+    return " ".join(agent.replace("-", " ").split()).casefold()
+
+
 def _treatment_end(t: TreatmentRecord, day: dt.date | None) -> dt.date | None:
-    return day if t.ongoing else t.last_dose_date
+    """Last day of use as of the screening date: the screening date when ongoing, or when the last dose is
+    after it (still taken on that day; D-19.809); else the last dose."""
+    if t.ongoing or _after(t.last_dose_date, day):
+        return day
+    return t.last_dose_date
 
 
 def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.treatments is None:
         return _unknown("treatment history not recorded", "treatments")
     classes = set(rule.therapy_classes)
-    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes)]
+    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes) and _started_by(t, day)]
     if not relevant:
-        return _Outcome(False, f"no treatment of class {', '.join(sorted(classes))} recorded", 0)
+        return _Outcome(
+            False,
+            f"no treatment of class {', '.join(sorted(classes))} recorded (started on or before the "
+            "screening date)",
+            0,
+        )
     missing: set[str] = set()
-    qualifying: list[str] = []
-    per_agent: list[bool | None] = []
+    # an agent qualifies when any of its courses does: the rule counts agents, not courses (D-19.812)
+    per_agent: dict[str, bool | None] = {}
+    names: dict[str, str] = {}
     for t in relevant:
         end = _treatment_end(t, day)
         if t.start_date is None:
@@ -246,7 +327,10 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
             long_enough = None
             missing.add("screening_date" if t.ongoing else "treatments[].last_dose_date")
         else:
-            long_enough = end > add_months(t.start_date, rule.min_duration_months)
+            # "more than" (">", NCT04561557) or "at least" (">=") N calendar months (D-19.810)
+            long_enough = _COMPARE[rule.duration_comparator](
+                end, add_months(t.start_date, rule.min_duration_months)
+            )
         investigator = t.poor_control
         relapse_on: bool | None
         if c.relapses is None or t.start_date is None or end is None:
@@ -266,12 +350,16 @@ def _refractory(rule: ImmunosuppressantRefractoryRule, c: Candidate, day: dt.dat
             if poor is None:
                 missing.add("treatments[].poor_control or relapses")
         ok = _and3([long_enough, poor])
-        per_agent.append(ok)
-        if ok:
-            qualifying.append(t.agent)
+        key = _agent_key(t.agent)
+        names.setdefault(key, t.agent.strip())
+        per_agent[key] = _or3([per_agent[key], ok]) if key in per_agent else ok
+    qualifying = [names[key] for key, ok in per_agent.items() if ok]
     n_yes = len(qualifying)
-    n_unknown = sum(1 for ok in per_agent if ok is None)
-    threshold = f"≥ {rule.min_agents} agent(s) > {rule.min_duration_months} months with poor control"
+    n_unknown = sum(1 for ok in per_agent.values() if ok is None)
+    threshold = (
+        f"≥ {rule.min_agents} agent(s) {rule.duration_comparator.replace('>=', '≥')} "
+        f"{rule.min_duration_months} months with poor control"
+    )
     if n_yes >= rule.min_agents:
         return _Outcome(True, f"qualifying: {', '.join(qualifying)} ({threshold})", qualifying)
     if n_yes + n_unknown >= rule.min_agents:
@@ -335,6 +423,8 @@ def _relapses(rule: RelapseActivityRule, c: Candidate, day: dt.date | None, _: s
 def _edss(rule: EdssRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.edss is None:
         return _unknown("EDSS not recorded", "edss")
+    if _after(c.edss.date, day):  # as of the screening date (D-19.809)
+        return _unknown(f"the EDSS is dated after the screening date ({_NOT_YET_KNOWN})", "edss")
     if rule.max_days_before_screening is not None:
         if c.edss.date is None:
             return _unknown("EDSS date not recorded", "edss.date")
@@ -353,12 +443,21 @@ def _edss(rule: EdssRangeRule, c: Candidate, day: dt.date | None, _: str) -> _Ou
     )
 
 
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b,
     "<": lambda a, b: a < b,
 }
+
+
+#: a decimal context wide enough for the exact product of two floats' shortest decimal forms (17 digits each)
+_EXACT = Context(prec=64)
+
+
+def _decimal(value: float) -> Decimal:
+    """`value` as the decimal it was written as (its shortest repr: 1.1 → Decimal('1.1'))."""
+    return Decimal(repr(float(value)))
 
 
 def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
@@ -379,23 +478,54 @@ def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _
                 f"{rule.max_days_before_screening} days",
                 f"labs[{rule.analyte}]",
             )
+    # every result of the latest day (a date has no time to order them): one outcome when they agree, cannot
+    # assess when they do not (D-19.815)
+    same_day = [r for r in results if r.date == latest.date]
+    outcomes = [_lab_outcome(rule, r) for r in same_day]
+    undecided = next((o for o in outcomes if o.holds is None), None)
+    if undecided is not None:
+        return undecided
+    if len({o.holds for o in outcomes}) > 1:
+        when = latest.date.isoformat() if latest.date else "no date"
+        return _unknown(
+            f"{len(outcomes)} {rule.analyte} results of the latest day ({when}) disagree on the rule "
+            f"{rule.comparator} {rule.value:g} {rule.unit}: "
+            + "; ".join(o.reason.split(";")[0] for o in outcomes),
+            f"labs[{rule.analyte}]",
+            value=[r.value for r in same_day],
+        )
+    if len(outcomes) == 1:
+        return outcomes[0]
+    first = outcomes[0]
+    agree = "meeting" if first.holds else "failing"
+    return _Outcome(
+        first.holds, f"{first.reason} ({len(outcomes)} results that day, all {agree} it)", first.value
+    )
+
+
+def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
+    """One laboratory result against the rule (unit or ULN multiple)."""
     if rule.unit == ULN_UNIT:
         if latest.upper_limit_normal is None:
             return _unknown(
                 f"{rule.analyte}: upper limit of normal not recorded",
                 f"labs[{rule.analyte}].upper_limit_normal",
             )
-        value = latest.value / latest.upper_limit_normal
-        shown = f"{latest.value:g} {latest.unit} = {value:.3g} x ULN (ULN {latest.upper_limit_normal:g})"
+        ratio = latest.value / latest.upper_limit_normal
+        shown = f"{latest.value:g} {latest.unit} = {ratio:.3g} x ULN (ULN {latest.upper_limit_normal:g})"
+        # the value against threshold × ULN in decimal arithmetic, as the numbers are written: 1.65 mg/dL
+        # with ULN 1.1 is exactly 1.5 × ULN, while 1.65 / 1.1 is 1.4999999999999998 in binary (D-19.808)
+        holds = _COMPARE[rule.comparator](
+            _decimal(latest.value), _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
+        )
     else:
         if latest.unit.strip() != rule.unit.strip():
             return _unknown(
                 f"{rule.analyte} is in {latest.unit!r}, the rule uses {rule.unit!r} (no silent conversion)",
                 f"labs[{rule.analyte}].unit",
             )
-        value = latest.value
         shown = f"{latest.value:g} {latest.unit}"
-    holds = _COMPARE[rule.comparator](value, rule.value)
+        holds = _COMPARE[rule.comparator](latest.value, rule.value)
     when = f" on {latest.date.isoformat()}" if latest.date else ""
     return _Outcome(
         holds,
@@ -408,10 +538,15 @@ def _washout(rule: WashoutRule, c: Candidate, day: dt.date | None, _: str) -> _O
     if c.treatments is None:
         return _unknown("treatment history not recorded", "treatments")
     classes = set(rule.therapy_classes)
-    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes)]
+    # a treatment first given after the screening date was not yet taken on it (D-19.809)
+    relevant = [t for t in c.treatments if classes.intersection(t.therapy_classes) and _started_by(t, day)]
     period = f"{rule.min_days} days" if rule.min_days is not None else f"{rule.min_months} months"
     if not relevant:
-        return _Outcome(True, f"no {', '.join(sorted(classes))} treatment recorded", None)
+        return _Outcome(
+            True,
+            f"no {', '.join(sorted(classes))} treatment recorded (started on or before the screening date)",
+            None,
+        )
     if day is None:
         return _unknown(_NO_SCREENING_DATE, "screening_date")
     states: list[bool | None] = []
@@ -420,6 +555,9 @@ def _washout(rule: WashoutRule, c: Candidate, day: dt.date | None, _: str) -> _O
         if t.ongoing:
             states.append(False)
             details.append(f"{t.agent} ongoing")
+        elif _after(t.last_dose_date, day):  # still taken on the screening date (D-19.809)
+            states.append(False)
+            details.append(f"{t.agent} taken on the screening date (last dose after it)")
         elif t.last_dose_date is None:
             states.append(None)
             details.append(f"{t.agent} last dose date missing")
