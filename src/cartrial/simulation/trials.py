@@ -900,18 +900,34 @@ def fs_at(
     return fs
 
 
+#: Terms of the Poisson series summed per count (`_poisson_from_uniform`); a count that reaches it is
+#: computed again by `scipy.stats.poisson.ppf` (D-19.803).
+_SERIES_TERMS = 60
+
+
 def _poisson_from_uniform(mean: FloatArray, u: FloatArray) -> npt.NDArray[np.int64]:
-    """Poisson counts by inversion of one uniform each (so the draw count does not depend on the means)."""
+    """Poisson counts by inversion of one uniform each (so the draw count does not depend on the means): the
+    smallest k with P(X ≤ k) ≥ u. The series is summed for `_SERIES_TERMS` terms (fast, vectorised); a
+    count that reaches the last term — the series stopped there, or exp(-mean) is 0 in floating point above a
+    mean of about 745 — is the quantile of `scipy.stats.poisson.ppf` instead: before, such counts stayed 59
+    whatever the mean (D-19.803)."""
+    mean = np.asarray(mean, dtype=float)
+    u = np.asarray(u, dtype=float)
     count = np.zeros(mean.shape, dtype=np.int64)
     term = np.exp(-mean)
     cdf = term.copy()
-    for j in range(1, 60):
+    for j in range(1, _SERIES_TERMS):
         below = u > cdf
         if not below.any():
             break
         count += below
         term = term * mean / j
         cdf = cdf + term
+    capped = count >= _SERIES_TERMS - 1
+    if capped.any():
+        from scipy.stats import poisson
+
+        count[capped] = poisson.ppf(u[capped], mean[capped]).astype(np.int64)
     return count
 
 
