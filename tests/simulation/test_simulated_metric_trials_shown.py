@@ -32,3 +32,14 @@ def test_each_metric_row_says_over_how_many_trials(cli: Cli, make_scenario: Call
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 6}
     assert f"{persistence} of {TRIALS}" in rows["% CAR-T persisting at the persistence day"]
     assert f"{TRIALS} of {TRIALS}" in rows["patients treated"]
+
+
+def test_a_metric_no_trial_gave_says_zero_of_n(cli: Cli, make_scenario: Callable[..., Path]) -> None:
+    """A 30-day follow-up ends before the persistence day (180): no trial has a patient evaluable for
+    persistence, so its `trials` cell is "0 of 3" like every other row's "k of N", not a bare "0"."""
+    scenario = make_scenario({"follow_up_days": 30})
+    code, out, err = cli("simulate", "trial", "--scenario", scenario, "--trials", "3", env={"COLUMNS": "250"})
+    assert code == 0, err
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 6}
+    cells = [c.strip() for c in rows["% CAR-T persisting at the persistence day"].split("│")]
+    assert cells[2] == "0 of 3"

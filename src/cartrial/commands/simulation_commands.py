@@ -172,7 +172,8 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
         if not row.get("n_trials"):
             # no trial gave a value (nobody evaluable, e.g. a follow-up shorter than the persistence day):
             # said in words; the frame's other rows made its mean NaN, which printed as "nan" (D-19.391)
-            metrics.add_row(row["label"], "0", "no trial had an evaluable patient", "", "", "")
+            none = f"0 of {int(oc.summary['trials'])}"
+            metrics.add_row(row["label"], none, "no trial had an evaluable patient", "", "", "")
             continue
         metrics.add_row(
             row["label"],

@@ -171,12 +171,15 @@ def attack_counts(relapse_days_before: list[list[int]], protocol: Protocol) -> n
     from cartrial.protocol import group_onsets
 
     options = relapse_options_from_protocol(protocol)
-    window = options.merge_window_days or None  # 0 = no merging, as None
     origin = dt.date(2000, 1, 1)  # only the differences between onsets matter
     anchor = options.merge_anchor
     return np.array(
         [
-            len(group_onsets([origin - dt.timedelta(days=int(d)) for d in days], window, anchor))
+            len(
+                group_onsets(
+                    [origin - dt.timedelta(days=int(d)) for d in days], options.merge_window_days, anchor
+                )
+            )
             for days in relapse_days_before
         ],
         dtype=np.int64,
