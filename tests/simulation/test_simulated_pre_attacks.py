@@ -3,7 +3,8 @@
 (docs/science/neuro-outcomes.md §4.2; `RelapseOptions.merge_window_days` 30, anchor "first") — the count
 the analysis of the written study and the eligibility screen make from the same dated relapse list. Before,
 the simulator counted every drawn onset: ARR before (24 months) 15 % above what the analysis reports for the
-same patients in the reference population (708 onsets, 614 attacks among 145 eligible candidates, seed 1)."""
+same patients in the reference population (708 onsets, 614 attacks among 145 eligible candidates, seed 1,
+pool_size 400)."""
 
 from __future__ import annotations
 
