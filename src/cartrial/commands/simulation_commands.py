@@ -163,17 +163,21 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
         + (f"; {above}" if above else "")
         + (f"; {edss}" if edss else "")
     )
-    metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles")
-    for column in ("metric", "mean (SE)", "5 %", "median", "95 %"):
+    # each metric's mean, SE and quantiles are over the trials that gave it a value (a trial with nobody
+    # evaluable has none, D-19.98): the "trials" column says how many, as oc.json's n_trials (D-19.802)
+    metrics = Table(title="per trial: mean (SE) and 5-50-95 % quantiles over the trials with a value")
+    for column in ("metric", "trials", "mean (SE)", "5 %", "median", "95 %"):
         metrics.add_column(column, justify="right")
     for row in oc.metrics.to_dict(orient="records"):
         if not row.get("n_trials"):
             # no trial gave a value (nobody evaluable, e.g. a follow-up shorter than the persistence day):
             # said in words; the frame's other rows made its mean NaN, which printed as "nan" (D-19.391)
-            metrics.add_row(row["label"], "no trial had an evaluable patient", "", "", "")
+            none = f"0 of {int(oc.summary['trials'])}"
+            metrics.add_row(row["label"], none, "no trial had an evaluable patient", "", "", "")
             continue
         metrics.add_row(
             row["label"],
+            f"{int(row['n_trials'])} of {int(oc.summary['trials'])}",
             mean_cell(row["mean"], row["se"]),
             f"{row['p5']:.1f}",
             f"{row['p50']:.1f}",

@@ -154,6 +154,38 @@ def _distinct_days(days: list[int], last: int = 730) -> list[int]:
     return sorted(taken)
 
 
+def attack_counts(relapse_days_before: list[list[int]], protocol: Protocol) -> npt.NDArray[np.int64]:
+    """Attacks among each candidate's relapse onsets (days before screening) by the protocol's relapse
+    definition, as the analysis of the written study counts them (D-19.800): onsets less than
+    ``merge_window_days`` (default 30) after the first onset of the current attack (``merge_anchor``
+    "chain": after the latest merged one) are one attack — `cartrial.protocol.group_onsets` with the
+    protocol's `RelapseOptions` (docs/science/neuro-outcomes.md §4.2).
+
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> attack_counts([[20, 10, 400], [700, 500]], protocol).tolist()
+    [2, 2]
+    """
+    from cartrial.neuro.derive import relapse_options_from_protocol
+    from cartrial.protocol import group_onsets
+
+    options = relapse_options_from_protocol(protocol)
+    origin = dt.date(2000, 1, 1)  # only the differences between onsets matter
+    anchor = options.merge_anchor
+    return np.array(
+        [
+            len(
+                group_onsets(
+                    [origin - dt.timedelta(days=int(d)) for d in days], options.merge_window_days, anchor
+                )
+            )
+            for days in relapse_days_before
+        ],
+        dtype=np.int64,
+    )
+
+
 def draw_covariates(population: Population, n: int, rng: np.random.Generator) -> Covariates:
     """`n` virtual candidates (docs/simulation.md §2)."""
     matrix = correlation_matrix(population)
@@ -425,6 +457,7 @@ __all__ = [
     "Covariates",
     "IndicationProfile",
     "ScreenedPool",
+    "attack_counts",
     "candidate_record",
     "check_feasible",
     "correlation_matrix",

@@ -24,6 +24,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from cartrial.simulation import models as m
 from cartrial.simulation.population import (
     Covariates,
     ScreenedPool,
+    attack_counts,
     check_feasible,
     draw_covariates,
     edss_of,
@@ -81,6 +83,13 @@ class Prepared:
     @property
     def n_doses(self) -> int:
         return int(self.cells_per_kg.size)
+
+    @cached_property
+    def pre_attacks_24m(self) -> npt.NDArray[np.int64]:
+        """(P,) attacks in the 24 months before screening of each eligible patient by the protocol's relapse
+        definition (`population.attack_counts`: onsets < 30 days apart are one attack), the count the
+        analysis makes from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
+        return attack_counts(self.eligible.relapse_days_before, self.protocol)
 
 
 def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
@@ -475,16 +484,38 @@ def join_draws(first: PatientDraws, second: PatientDraws) -> PatientDraws:
     return PatientDraws(**values)
 
 
+#: Largest probability that a trial needs more replacement patients than its reserve (`reserve_slots`).
+RESERVE_RISK = 1e-6
+
+
 def reserve_slots(prepared: Prepared, cohorts: int, size: int) -> int:
-    """Replacement patients drawn per trial beyond the design's slots (D-19.132): room for the patients who
-    leave inside the DLT window — the expected number of replacements for `cohorts` × `size` evaluable
-    patients at the scenario's dropout hazard, four standard deviations more, and one cohort. Drawn after
-    the other slots, so a trial that needs none is the trial it was before."""
+    """Replacement patients drawn per trial beyond the design's slots (D-19.132, D-19.801): room for the
+    patients who leave inside the DLT window. With the probability p = 1 - exp(-hazard · window) that a
+    patient drops out inside it, the replacements for `cohorts` × `size` evaluable patients are the failures
+    before that many successes: negative binomial (mean n·p/(1 - p), variance n·p/(1 - p)²); the reserve is
+    its 1 - `RESERVE_RISK` quantile, and one cohort more. Drawn after the other slots, so a trial that needs
+    none is the trial it was before. (It was the mean + 4·sqrt(mean), a Poisson SD, with p capped at 0.9:
+    at a 90-day window and 10 dropouts a year a third of the trials ran out of it, and the last
+    non-evaluable patient then counted as an outcome without a DLT.)"""
     window = prepared.settings["window_days"]
-    hazard = prepared.scenario.dropout.hazard_per_year / 365.25
-    p = min(1.0 - float(np.exp(-hazard * window)), 0.9)
-    expected = cohorts * size * p / (1.0 - p)
-    return int(np.ceil(expected + 4.0 * np.sqrt(expected))) + size
+    rate = prepared.scenario.dropout.hazard_per_year / 365.25 * window
+    if rate <= 0:
+        return size
+    from scipy.stats import nbinom
+
+    stays = float(np.exp(-rate))  # P(followed through the window), never rounded to 0 by 1 - p
+    needed = float(nbinom.ppf(1.0 - RESERVE_RISK, cohorts * size, stays)) if stays > 0 else np.inf
+    if not needed <= MAX_TRIAL_SLOTS:
+        raise InputError(
+            Problem(
+                "with this dropout hazard almost nobody stays through the DLT window: the replacement "
+                f"patients a trial needs exceed the limit {MAX_TRIAL_SLOTS}",
+                field="dropout.hazard_per_year",
+                value=prepared.scenario.dropout.hazard_per_year,
+                allowed=f"a lower hazard (or a shorter DLT window than {window:g} days)",
+            )
+        )
+    return int(needed) + size
 
 
 def draw_with_reserve(
@@ -783,7 +814,9 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
-    pre_rate = cov.relapses_24m[p] / 2.0  # per year, 24 months before screening
+    # attacks per year, 24 months before screening: onsets merged by the protocol's relapse definition, as
+    # the analysis counts them (D-19.800); every drawn onset counted was 15 % more in the reference population
+    pre_rate = prepared.pre_attacks_24m[p] / 2.0
     h0 = pre_rate * eff.regression_to_mean / 365.25
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
@@ -867,18 +900,34 @@ def fs_at(
     return fs
 
 
+#: Terms of the Poisson series summed per count (`_poisson_from_uniform`); a count that reaches it is
+#: computed again by `scipy.stats.poisson.ppf` (D-19.803).
+_SERIES_TERMS = 60
+
+
 def _poisson_from_uniform(mean: FloatArray, u: FloatArray) -> npt.NDArray[np.int64]:
-    """Poisson counts by inversion of one uniform each (so the draw count does not depend on the means)."""
+    """Poisson counts by inversion of one uniform each (so the draw count does not depend on the means): the
+    smallest k with P(X ≤ k) ≥ u. The series is summed for `_SERIES_TERMS` terms (fast, vectorised); a
+    count that reaches the last term — the series stopped there, or exp(-mean) is 0 in floating point above a
+    mean of about 745 — is the quantile of `scipy.stats.poisson.ppf` instead: before, such counts stayed 59
+    whatever the mean (D-19.803)."""
+    mean = np.asarray(mean, dtype=float)
+    u = np.asarray(u, dtype=float)
     count = np.zeros(mean.shape, dtype=np.int64)
     term = np.exp(-mean)
     cdf = term.copy()
-    for j in range(1, 60):
+    for j in range(1, _SERIES_TERMS):
         below = u > cdf
         if not below.any():
             break
         count += below
         term = term * mean / j
         cdf = cdf + term
+    capped = count >= _SERIES_TERMS - 1
+    if capped.any():
+        from scipy.stats import poisson
+
+        count[capped] = poisson.ppf(u[capped], mean[capped]).astype(np.int64)
     return count
 
 
