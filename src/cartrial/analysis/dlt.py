@@ -79,6 +79,7 @@ ASSESSMENT_COLUMNS = [
     "onset_day",
     "duration_days",
     "ongoing_at_day",
+    "graded_to_day",
     "relatedness",
     "organ",
     "judged_dlt",
@@ -88,6 +89,7 @@ ASSESSMENT_COLUMNS = [
     "rule_descriptions",
     "rule_sources",
     "not_fired",
+    "query",
     "source",
 ]
 
@@ -257,6 +259,7 @@ def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
             onset_day=float(row["onset_day"]),
             duration_days=value(row, "duration_days"),
             ongoing_at_day=value(row, "ongoing_at_day"),
+            graded_to_day=value(row, "graded_to_day"),
         )
         out.append(
             (event, GRADING_SOURCE.get(category.value, "cartrial.grading.derive_graded_events"), False)
@@ -328,6 +331,7 @@ def evaluate_dlts(
                 "onset_day": event.onset_day,
                 "duration_days": event.duration_days,
                 "ongoing_at_day": event.ongoing_at_day,
+                "graded_to_day": event.graded_to_day,
                 "relatedness": relatedness.value if relatedness is not None else "",
                 "organ": event_organ(event) or "",
                 "judged_dlt": event.judged_dlt_by_committee,
@@ -339,6 +343,7 @@ def evaluate_dlts(
                 "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
                 if not verdict.is_dlt
                 else "",
+                "query": " | ".join(f"{k}: {v}" for k, v in verdict.queries.items()),
                 "source": source,
             }
         )
@@ -350,6 +355,12 @@ def evaluate_dlts(
     notes: list[str] = list(graded.notes)
     if not rules:
         notes.append("the protocol defines no DLT rules (escalation.dlt_rules): no event can be a DLT")
+    queried = sorted({str(s) for s, q in zip(frame["subject_id"], frame["query"], strict=True) if q})
+    if queried:  # a duration rule met only through "not assessable" assessments (D-19.787)
+        notes.append(
+            "DLT by a duration counted through assessments that could not grade the event (ICANS not "
+            f"assessable, e.g. sedated; counted as lasting, D-19.787), to query: {', '.join(queried)}"
+        )
     return DltEvaluation(
         frame,
         {k: tuple(v) for k, v in engine_days.items()},
@@ -426,6 +437,12 @@ def dlt_datasets(
                 "organ": "the organ of the CTCAE term (cartrial.protocol.organs)",
                 "judged_dlt": "the investigator's DLT flag, read by the committee-judged rules",
                 "not_fired": "why no rule fired, per rule",
+                "ongoing_at_day": "unresolved event: the day it is known not to have resolved by (for "
+                "ICANS a later 'not assessable' assessment included, D-19.787)",
+                "graded_to_day": "unresolved CRS/ICANS episode: the day of its last assessment that graded "
+                "it (D-19.767)",
+                "query": "per fired rule, a duration met only through assessments that could not grade the "
+                "event: the days to confirm with the site (cartrial.escalation.dlt.duration_query, D-19.787)",
                 "source": "the records and engine the grade comes from",
             },
             notes=(f"method: {method}", *evaluation.notes),

@@ -477,6 +477,7 @@ GRADED_EVENT_COLUMNS = [
     "onset_day",
     "duration_days",
     "ongoing_at_day",
+    "graded_to_day",
 ]
 
 

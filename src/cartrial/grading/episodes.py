@@ -141,10 +141,22 @@ class EpisodeSummary:
 
     @property
     def ongoing_at_day(self) -> float | None:
-        """For an unresolved episode: the day of the last assessment (the episode lasted at least this)."""
+        """For an unresolved episode: the day of the last assessment (the episode lasted at least this: it had
+        not resolved by then). For ICANS a "not assessable" row (unarousable from sedation) counts: it neither
+        opens nor resolves an episode (D-19.675), so the episode is unresolved through it, as a resolved
+        episode's duration spans it; the heat map shows those days "unresolved, not graded" (D-19.767). The
+        one rule of the DLT duration reading (D-19.787); `graded_to_day` is the last day a row graded it."""
         if self.resolved_at is not None or self.onset_at is None:
             return None
         return self._days(self.last_assessed_at, self.infused_at)
+
+    @property
+    def graded_to_day(self) -> float | None:
+        """For an unresolved episode: the day of its last assessment that graded it (``last_ongoing_at``,
+        D-19.767), ≤ `ongoing_at_day`; earlier only when ICANS "not assessable" rows follow it (D-19.787)."""
+        if self.resolved_at is not None or self.onset_at is None:
+            return None
+        return self._days(self.last_ongoing_at, self.infused_at)
 
     def as_record(self) -> dict[str, Any]:
         """Flat dict for tables (CSV/JSON)."""

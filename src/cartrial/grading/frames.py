@@ -995,7 +995,7 @@ def derive_graded_events(
             "min_lab_grade": min_lab_grade,
         },
         sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
-        units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day"},
+        units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day", "graded_to_day": "day"},
     )
 
 

@@ -1,0 +1,123 @@
+"""D-19.787: the DLT duration rule reads an unresolved ICANS episode as lasting through later "not assessable"
+assessments (unarousable from sedation, D-19.675), as the heat map shows those days "unresolved, not graded"
+(D-19.767) and as a resolved episode's duration spans them; a rule met only through such rows fires with a
+query naming the days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cartrial.analysis.toxicity import UNGRADED, episode_grade_days
+from cartrial.escalation.dlt import assess_dlt, duration_query
+from cartrial.grading import derive_graded_events, derive_icans_episodes
+from cartrial.protocol.dlt import DltRule, GradedEvent
+
+INFUSED = datetime(2024, 3, 10, 9, 0, tzinfo=UTC)
+# a protocol rule with a duration: "ICANS grade >= 3 lasting > 3 days"
+RULE = DltRule(
+    id="icans_3_gt_3d",
+    description="ICANS grade >= 3 lasting > 3 days",
+    category="icans",
+    min_grade=3,
+    min_duration_days=3,
+)
+
+
+def _rows(sedated_days: list[int]) -> pd.DataFrame:
+    """ICE 2 (alert: ASTCT ICE 0-2 = grade 3) on day 1 at 09:00 (24 h after the infusion), then one row a day
+    at 09:00 on `sedated_days`: unarousable from sedation, ICE 0, no other finding (not assessable)."""
+    rows = [
+        {
+            "assessed_at": INFUSED + timedelta(days=1),
+            "consciousness": "alert",
+            "ice_total": 2,
+            "consciousness_other_cause": "false",
+        },
+        *(
+            {
+                "assessed_at": INFUSED + timedelta(days=d),
+                "consciousness": "unarousable",
+                "ice_total": 0,
+                "consciousness_other_cause": "true",
+            }
+            for d in sedated_days
+        ),
+    ]
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "subject_id", "S1")
+    for column in ("seizure", "motor", "cerebral_edema"):
+        frame[column] = "none"
+    return frame
+
+
+INFUSIONS = pd.DataFrame({"subject_id": ["S1"], "infused_at": [INFUSED.isoformat()]})
+
+
+def test_sedated_rows_extend_the_unresolved_icans_duration_and_the_dlt_says_to_query() -> None:
+    """Grade 3 on day 1, sedated (not assessable) on days 2-6, no grade-0 row: the episode is unresolved; by
+    hand onset day 1, graded to day 1, known unresolved to day 6: 5 days > 3 → DLT (conservative), with a
+    query naming day 1 and day 6."""
+    (row,) = derive_graded_events(INFUSIONS, icans=_rows([2, 3, 4, 5, 6])).table.to_dict("records")
+    assert (row["grade"], row["onset_day"], row["ongoing_at_day"], row["graded_to_day"]) == (3, 1.0, 6.0, 1.0)
+    event = GradedEvent(
+        "S1", "icans", row["term"], 3, "ASTCT 2019", 1.0, ongoing_at_day=6.0, graded_to_day=1.0
+    )
+    verdict = assess_dlt(event, [RULE], window_days=28)
+    assert verdict.is_dlt
+    assert "last graded on day 1" in verdict.queries[RULE.id]
+    assert "to day 6" in verdict.queries[RULE.id]
+
+
+def test_without_the_sedated_rows_the_duration_is_unknown_and_no_dlt() -> None:
+    """The same grade 3 on day 1 alone: unresolved at day 1, 0 days known (not > 3): no DLT, no query."""
+    (row,) = derive_graded_events(INFUSIONS, icans=_rows([])).table.to_dict("records")
+    assert (row["ongoing_at_day"], row["graded_to_day"]) == (1.0, 1.0)
+    event = GradedEvent(
+        "S1", "icans", row["term"], 3, "ASTCT 2019", 1.0, ongoing_at_day=1.0, graded_to_day=1.0
+    )
+    verdict = assess_dlt(event, [RULE], window_days=28)
+    assert not verdict.is_dlt and not verdict.queries
+
+
+def test_the_heat_map_shows_the_same_days_unresolved() -> None:
+    """One rule: the days the DLT reading counts (2-6) are the heat map's "unresolved, not graded" days, day 1
+    its graded day (peak grade 3), observed to day 6 (7 days observed)."""
+    table = derive_icans_episodes(_rows([2, 3, 4, 5, 6]), INFUSIONS).table
+    grid = episode_grade_days(table, ["S1"], 8, observed={"S1": 7})["S1"]
+    assert grid == [None, 3, UNGRADED, UNGRADED, UNGRADED, UNGRADED, UNGRADED, None]
+
+
+def test_a_graded_duration_over_the_limit_needs_no_query() -> None:
+    """Graded to day 5 (onset day 1: 4 days > 3): the rule fires on graded rows, no query."""
+    event = GradedEvent("S1", "icans", "ICANS", 3, "ASTCT 2019", 1.0, ongoing_at_day=6.0, graded_to_day=5.0)
+    verdict = assess_dlt(event, [RULE], window_days=28)
+    assert verdict.is_dlt and not verdict.queries
+
+
+DAYS = st.floats(min_value=0, max_value=40, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(DAYS, DAYS, DAYS, st.floats(min_value=0, max_value=14, allow_nan=False))
+def test_query_exactly_when_only_ungraded_days_meet_the_limit(
+    onset: float, graded_extra: float, ungraded_extra: float, limit: float
+) -> None:
+    """For an unresolved event graded to `graded` ≤ known unresolved to `ongoing`: the rule fires iff
+    ongoing − onset > limit (the DLT rule's "> N days"); it carries a query iff it fires and graded − onset
+    ≤ limit; a rule that fires on the graded days alone fires on the longer reading too (never fewer DLTs)."""
+    graded, ongoing = onset + graded_extra, onset + graded_extra + ungraded_extra
+    rule = RULE.model_copy(update={"min_duration_days": limit})
+    event = GradedEvent(
+        "S1", "icans", "ICANS", 3, "ASTCT 2019", onset, ongoing_at_day=ongoing, graded_to_day=graded
+    )
+    verdict = assess_dlt(event, [rule], window_days=100)
+    assert verdict.is_dlt == (ongoing - onset > limit)
+    assert (rule.id in verdict.queries) == (verdict.is_dlt and not graded - onset > limit)
+    assert (duration_query(event, rule) is not None) == (rule.id in verdict.queries)
+    stricter = GradedEvent("S1", "icans", "ICANS", 3, "ASTCT 2019", onset, ongoing_at_day=graded)
+    if assess_dlt(stricter, [rule], window_days=100).is_dlt:
+        assert verdict.is_dlt
