@@ -123,6 +123,10 @@ class IcahtGrade:
     """The early grade is a lower bound (D-19.717): the counts stop with ANC ≤ 500/µL while follow-up goes on
     past the carried days, and reading the unknown days after the last count as still below would give a
     higher grade."""
+    late_lower_bound: bool = False
+    """The late grade is a lower bound (D-19.788): the counts stop inside the late window (no count after the
+    last one of days 31-100) while follow-up goes on to a later day of it, and one more count at the last
+    count's level would give a higher grade (the second value of a non-transient neutropenia)."""
 
 
 def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -330,6 +334,55 @@ def _series(
     return d[order].astype(np.int64), values[order]
 
 
+def _late_open_end(days: np.ndarray, follow_up_day: int | None) -> int | None:
+    """The late window's last day of follow-up when the counts stop inside it before that day (D-19.788),
+    else None: the last count of days 31-100 is the subject's last count (a later count, after day 100,
+    closes the window as a count after day 30 closes the early one: D-19.717) and `follow_up_day` (death,
+    loss, the cut-off; already ended the day before a new therapy) is after it; the end is that day capped at
+    day 100 (`LATE_LAST_DAY`). Without a follow-up day the last count is read as the end of follow-up, as
+    for the early window (D-19.682): no open days."""
+    late = (days > EARLY_LAST_DAY) & (days <= LATE_LAST_DAY)
+    if follow_up_day is None or not late.any():
+        return None
+    last = int(days[late].max())
+    if (days > last).any():
+        return None
+    end = min(LATE_LAST_DAY, int(follow_up_day))
+    return end if end > last else None
+
+
+def _late_anc_grade(days: np.ndarray, anc: np.ndarray, k: int) -> tuple[int | None, str, float | None]:
+    """(grade, rule, nadir) of late ICAHT (§5.2) from the counts of days 31-100: the grade of the `k`-th
+    lowest daily value (the lowest count of each day, D-19.676)."""
+    late_mask = (days > EARLY_LAST_DAY) & (days <= LATE_LAST_DAY)
+    late_values = np.sort(_daily_values(days[late_mask], anc[late_mask])[1])
+    nadir = float(late_values[0]) if len(late_values) else None
+    if not len(late_values):
+        return None, f"not gradable: no ANC on days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY}", None
+    if len(late_values) < k:
+        return (
+            0,
+            f"grade 0: ANC on {len(late_values)} day(s) of days 31-100; late_min_values={k} needed",
+            nadir,
+        )
+    reference = float(late_values[k - 1])
+    grade = (
+        4
+        if reference <= 100
+        else 3
+        if reference <= 500
+        else 2
+        if reference <= 1000
+        else 1
+        if reference <= 1500
+        else 0
+    )
+    if grade == 0:
+        return 0, f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL on days 31-100", nadir
+    bound = {1: 1500, 2: 1000, 3: 500, 4: 100}[grade]
+    return grade, f"grade {grade}: {k} ANC value(s) ≤ {bound}/µL on days 31-100 (nadir {nadir:g}/µL)", nadir
+
+
 def grade_icaht(
     days: Sequence[int],
     anc_per_ul: Sequence[float],
@@ -347,7 +400,10 @@ def grade_icaht(
     the last count is then read as the end); a longer trailing run is unknown: an episode reaching the last
     count is not "never recovered", the grade is that of the days seen, and when reading the unknown days as
     still below would raise it, `early_lower_bound` is set and the rule says "at least" (D-19.717). Without
-    it the last count is read as the end of follow-up (D-19.682).
+    it the last count is read as the end of follow-up (D-19.682). Likewise for the late window (D-19.788):
+    when the counts stop inside days 31-100 before that day (capped at day 100) and one more count at the
+    last count's level would raise the late grade, `late_lower_bound` is set and the rule says "at least"
+    (the grade itself is that of the counts seen).
 
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
@@ -451,40 +507,21 @@ def grade_icaht(
 
     # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
     # D-19.676)
-    late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
-    late_values = np.sort(_daily_values(d[late_mask], a[late_mask])[1])
-    nadir = float(late_values[0]) if len(late_values) else None
-    if not len(late_values):
-        late_grade: int | None = None
-        late_rule = f"not gradable: no ANC on days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY}"
-    else:
+    late_grade, late_rule, nadir = _late_anc_grade(d, a, opts.late_min_values)
+    late_lower_bound = False
+    open_end = _late_open_end(d, follow_up_day)
+    if open_end is not None and late_grade is not None and late_grade < 4:
+        # the counts stop inside the late window while follow-up goes on (D-19.788): one more count at the
+        # last count's level by the window's end; a higher grade makes the grade seen a lower bound
+        last = int(d[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)].max())
+        last_value = float(a[d == last].min())
         k = opts.late_min_values
-        if len(late_values) < k:
-            late_grade = 0
-            reference = None
-        else:
-            reference = float(late_values[k - 1])
-            late_grade = (
-                4
-                if reference <= 100
-                else 3
-                if reference <= 500
-                else 2
-                if reference <= 1000
-                else 1
-                if reference <= 1500
-                else 0
-            )
-        if reference is None:
-            late_rule = (
-                f"grade 0: ANC on {len(late_values)} day(s) of days 31-100; late_min_values={k} needed"
-            )
-        elif late_grade == 0:
-            late_rule = f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL on days 31-100"
-        else:
-            bound = {1: 1500, 2: 1000, 3: 500, 4: 100}[late_grade]
-            late_rule = (
-                f"grade {late_grade}: {k} ANC value(s) ≤ {bound}/µL on days 31-100 (nadir {nadir:g}/µL)"
+        late_upper = _late_anc_grade(np.append(d, open_end), np.append(a, last_value), k)[0]
+        if late_upper is not None and late_upper > late_grade:
+            late_lower_bound = True
+            late_rule += (
+                f"; at least: the counts end on day {last} with ANC {last_value:g}/µL, follow-up to day "
+                f"{open_end} of the window"
             )
     return IcahtGrade(
         early_grade=early_grade,
@@ -496,6 +533,7 @@ def grade_icaht(
         late_nadir_per_ul=nadir,
         options=opts,
         early_lower_bound=early_lower_bound,
+        late_lower_bound=late_lower_bound,
     )
 
 
@@ -520,6 +558,10 @@ class TIcahtGrade:
     options: IcahtOptions = field(default_factory=IcahtOptions)
     scale: str = "EHA/EBMT T-ICAHT 2023"
     source: str = T_ICAHT_SOURCE
+    late_lower_bound: bool = False
+    """The late grade is a lower bound (D-19.788): the counts stop inside the late window while follow-up
+    goes on to a later day of it, and the platelets staying at the last count's level to that day would give
+    a higher grade (more days < 20 ×10^9/L, or a second test below a threshold)."""
 
 
 def _daily_below_strict(
@@ -557,6 +599,7 @@ def grade_t_icaht(
     options: IcahtOptions | None = None,
     *,
     censor_day: int | None = None,
+    follow_up_day: int | None = None,
 ) -> TIcahtGrade:
     """Early (day 0-30) and late (day 31-100) T-ICAHT grades from one subject's platelet series (× 10^9/L).
 
@@ -569,15 +612,22 @@ def grade_t_icaht(
     counts once, D-19.676). Unsampled days follow `unsampled_days` (H4).
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
+    `follow_up_day` (optional, as for `grade_icaht`: death, loss or the cut-off) flags a late grade that is a
+    lower bound (`late_lower_bound`, "at least" in the rule): the counts stop inside days 31-100 before it and
+    the platelets staying at the last count's level to that day (capped at day 100) would give a higher grade
+    (D-19.788). It changes no grade; the early grade is not flagged (no never-recovered rule, D-19.717).
 
     >>> grade_t_icaht(list(range(8)), [30.0] * 7 + [200.0]).early_grade  # < 50 x10^9/L for 7 days
     2
     """
     opts = options or IcahtOptions()
     d, v = _series(days, platelets_10e9_l, "platelets_10e9_l", censor_day)
+    check_argument("follow_up_day", follow_up_day, Allowed(low=0, integer=True, optional=True, unit="days"))
     if censor_day is not None:  # censored at new therapy (EHA/EBMT 2023, T-ICAHT table)
         keep = d < censor_day
         d, v = d[keep], v[keep]
+        if follow_up_day is not None:  # the product's follow-up ends the day before (D-19.717)
+            follow_up_day = max(0, min(follow_up_day, censor_day - 1))
     mode = opts.unsampled_days
     gap = opts.max_interpolated_days
 
@@ -627,6 +677,20 @@ def grade_t_icaht(
         if n_below[20.0] >= k and l20 >= 1:
             late_grade = 4 if l20 >= 14 else 3
             late_rule = f"grade {late_grade}: platelets < 20 ×10^9/L for {l20} days on days 31-100"
+    late_lower_bound = False
+    open_end = _late_open_end(d, follow_up_day)
+    if open_end is not None and late_grade is not None and late_grade < 4:
+        # the counts stop inside the late window while follow-up goes on (D-19.788): the platelets staying
+        # at the last count's level to the window's end; a higher grade makes the grade seen a lower bound
+        last = int(d[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)].max())
+        last_value = float(v[d == last].min())
+        upper = grade_t_icaht([*d.tolist(), open_end], [*v.tolist(), last_value], opts).late_grade
+        if upper is not None and upper > late_grade:
+            late_lower_bound = True
+            late_rule += (
+                f"; at least: the counts end on day {last} with platelets {last_value:g} ×10^9/L, follow-up "
+                f"to day {open_end} of the window"
+            )
     return TIcahtGrade(
         early_grade=early_grade,
         early_rule=early_rule,
@@ -636,6 +700,7 @@ def grade_t_icaht(
         late_rule=late_rule,
         late_days_plt_lt_20=l20,
         options=opts,
+        late_lower_bound=late_lower_bound,
     )
 
 
