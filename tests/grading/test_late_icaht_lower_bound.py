@@ -41,11 +41,11 @@ def test_a_last_count_that_cannot_raise_the_grade_is_no_bound() -> None:
     assert (g.late_grade, g.late_lower_bound) == (2, False)
 
 
-def test_a_single_late_value_is_grade_0_at_least() -> None:
-    """ANC 1200 on day 40 only, followed to day 150: one value (two needed) → grade 0; a second at 1200 →
-    grade 1."""
+def test_a_single_late_value_is_grade_0_not_flagged() -> None:
+    """ANC 1200 on day 40 only, followed to day 150: one value (two needed) → grade 0; a second at 1200 would
+    give grade 1, but a grade 0 is not flagged (never "≥ 0", D-19.790; changed by design from D-19.788)."""
     g = grade_icaht([40], [1200.0], follow_up_day=150)
-    assert (g.late_grade, g.late_lower_bound) == (0, True)
+    assert (g.late_grade, g.late_lower_bound) == (0, False)
 
 
 def test_late_t_icaht_days_below_20_still_counting() -> None:

@@ -700,7 +700,7 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     pending = row.get(flag)
     if pending is not None and not pd.isna(pending) and bool(pending):
         reached = row.get(bound) if bound is not None else None
-        if reached is None or pd.isna(reached):
+        if reached is None or pd.isna(reached) or int(reached) <= 0:  # never "≥ 0" (D-19.790)
             return "pending"
         return f"≥ {int(reached)} (pending)"
     grade = row.get(column)
@@ -708,7 +708,7 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
         return None
     flag_column = LOWER_BOUND.get(column)
     lower = row.get(flag_column) if flag_column is not None else None
-    if lower is not None and not pd.isna(lower) and bool(lower):
+    if lower is not None and not pd.isna(lower) and bool(lower) and int(grade) > 0:  # never "≥ 0"
         return f"≥ {int(grade)}"
     return str(int(grade))
 

@@ -275,8 +275,9 @@ def _early_grade(
     anc: np.ndarray,
     last_day: int,
 ) -> tuple[int, int, int, int, int, tuple[int, int] | None, bool, int]:
-    """(grade, grade by ≤ 500, grade by ≤ 100, days ≤ 500, days ≤ 100, longest ≤ 500 episode, never recovered,
-    last day with a value) of the early window from its daily below/known flags (§5.1)."""
+    """(grade, grade by ≤ 500, grade by ≤ 100, days ≤ 500, days ≤ 100, longest ≤ 500 episode (the one reaching
+    the last day with a value when never recovered), never recovered, last day with a value) of the early
+    window from its daily below/known flags (§5.1)."""
     days500, episode500 = _longest(below500, known, opts.min_recovery_days)
     days100, _ = _longest(below100, known, opts.min_recovery_days)
     g500 = 0
@@ -290,12 +291,15 @@ def _early_grade(
         g500 = 1
     g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
     last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
-    never_recovered = (
-        episode500 is not None
-        and episode500[0] <= opts.never_recovered_from_day
-        and episode500[1] == last_known
+    # never recovered: the episode reaching the last known day, whichever is the longest (D-19.792)
+    final = [e for e in _episodes(below500, known, opts.min_recovery_days) if e[1] == last_known]
+    never_recovered = bool(
+        final
+        and final[0][0] <= opts.never_recovered_from_day
         and _no_recovery_after(days, anc, last_known, last_day)
     )
+    if never_recovered:
+        episode500 = final[0]
     grade = max(g500, g100, 4 if never_recovered else 0)
     return grade, g500, g100, days500, days100, episode500, never_recovered, last_known
 
@@ -334,21 +338,33 @@ def _series(
     return d[order].astype(np.int64), values[order]
 
 
-def _late_open_end(days: np.ndarray, follow_up_day: int | None) -> int | None:
-    """The late window's last day of follow-up when the counts stop inside it before that day (D-19.788),
-    else None: the last count of days 31-100 is the subject's last count (a later count, after day 100,
-    closes the window as a count after day 30 closes the early one: D-19.717) and `follow_up_day` (death,
-    loss, the cut-off; already ended the day before a new therapy) is after it; the end is that day capped at
-    day 100 (`LATE_LAST_DAY`). Without a follow-up day the last count is read as the end of follow-up, as
-    for the early window (D-19.682): no open days."""
+def _late_open_end(
+    days: np.ndarray, values: np.ndarray, follow_up_day: int | None
+) -> tuple[int, int, float] | None:
+    """(last count, end, level) of the late window's days after its last count that no count of it covers
+    (D-19.788), else None. `last`: the last count of days 31-100; `end`: day 100 (`LATE_LAST_DAY`) when a
+    count follows day 100 (follow-up went on past the window, D-19.720), otherwise `follow_up_day` (death,
+    loss, the cut-off; already ended the day before a new therapy) capped at day 100; None when `end` is not
+    after `last`. `level`: the level the days after `last` may stay at, the last count's (its lowest of the
+    day); with a count after day 100 the higher of it and the first count after day 100 (both bound those
+    days: as the first count after an early episode, D-19.681, a later count at a level that would not raise
+    the grade clears the flag). Without a follow-up day or a later count the last count is read as the end of
+    follow-up, as for the early window (D-19.682): no open days."""
     late = (days > EARLY_LAST_DAY) & (days <= LATE_LAST_DAY)
-    if follow_up_day is None or not late.any():
+    if not late.any():
         return None
     last = int(days[late].max())
-    if (days > last).any():
+    level = float(values[days == last].min())
+    after = days > LATE_LAST_DAY
+    if after.any():
+        first = days[after].min()
+        level = max(level, float(values[days == first].min()))
+        end = LATE_LAST_DAY
+    elif follow_up_day is None:
         return None
-    end = min(LATE_LAST_DAY, int(follow_up_day))
-    return end if end > last else None
+    else:
+        end = min(LATE_LAST_DAY, int(follow_up_day))
+    return (last, end, level) if end > last else None
 
 
 def _late_anc_grade(days: np.ndarray, anc: np.ndarray, k: int) -> tuple[int | None, str, float | None]:
@@ -401,8 +417,9 @@ def grade_icaht(
     count is not "never recovered", the grade is that of the days seen, and when reading the unknown days as
     still below would raise it, `early_lower_bound` is set and the rule says "at least" (D-19.717). Without
     it the last count is read as the end of follow-up (D-19.682). Likewise for the late window (D-19.788):
-    when the counts stop inside days 31-100 before that day (capped at day 100) and one more count at the
-    last count's level would raise the late grade, `late_lower_bound` is set and the rule says "at least"
+    when the counts stop inside days 31-100 before that day (capped at day 100; or before day 100 with a
+    count after day 100, D-19.790) and one more count at the level the days after may stay at would raise a
+    late grade above 0, `late_lower_bound` is set and the rule says "at least"
     (the grade itself is that of the counts seen).
 
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
@@ -509,19 +526,20 @@ def grade_icaht(
     # D-19.676)
     late_grade, late_rule, nadir = _late_anc_grade(d, a, opts.late_min_values)
     late_lower_bound = False
-    open_end = _late_open_end(d, follow_up_day)
-    if open_end is not None and late_grade is not None and late_grade < 4:
+    open_late = _late_open_end(d, a, follow_up_day)
+    if open_late is not None and late_grade is not None and 0 < late_grade < 4:  # a 0 is no bound
         # the counts stop inside the late window while follow-up goes on (D-19.788): one more count at the
-        # last count's level by the window's end; a higher grade makes the grade seen a lower bound
-        last = int(d[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)].max())
-        last_value = float(a[d == last].min())
+        # level the unsampled days may stay at, by the window's end; a higher grade makes the grade seen a
+        # lower bound
+        last, open_end, level = open_late
         k = opts.late_min_values
-        late_upper = _late_anc_grade(np.append(d, open_end), np.append(a, last_value), k)[0]
+        late_upper = _late_anc_grade(np.append(d, open_end), np.append(a, level), k)[0]
         if late_upper is not None and late_upper > late_grade:
             late_lower_bound = True
             late_rule += (
-                f"; at least: the counts end on day {last} with ANC {last_value:g}/µL, follow-up to day "
-                f"{open_end} of the window"
+                f"; at least: no count from day {last + 1} to day {open_end} of the window, ANC {level:g}/µL "
+                f"on day {last}"
+                + (" and after day 100" if open_end == LATE_LAST_DAY and (d > LATE_LAST_DAY).any() else "")
             )
     return IcahtGrade(
         early_grade=early_grade,
@@ -593,6 +611,25 @@ def _cumulative(below_known: tuple[np.ndarray, np.ndarray], min_recovery_days: i
     return int(sum(known[a : b + 1].sum() for a, b in _episodes(below, known, min_recovery_days)))
 
 
+def _late_t_grade(
+    late_values: np.ndarray, below20: np.ndarray, known20: np.ndarray, k: int, min_recovery_days: int
+) -> tuple[int, str, int]:
+    """(grade, rule, days < 20) of late T-ICAHT from the daily lowest tests of days 31-100 and the daily
+    < 20 ×10^9/L flags of the late grid (§5.3)."""
+    l20 = _cumulative((below20, known20), min_recovery_days)
+    n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
+    grade = 0
+    rule = f"grade 0: fewer than {k} platelet count(s) < 100 ×10^9/L on days 31-100"
+    if n_below[100.0] >= k:
+        grade, rule = 1, f"grade 1: {n_below[100.0]} count(s) < 100 ×10^9/L on days 31-100"
+    if n_below[50.0] >= k:
+        grade, rule = 2, f"grade 2: {n_below[50.0]} count(s) < 50 ×10^9/L on days 31-100"
+    if n_below[20.0] >= k and l20 >= 1:
+        grade = 4 if l20 >= 14 else 3
+        rule = f"grade {grade}: platelets < 20 ×10^9/L for {l20} days on days 31-100"
+    return grade, rule, l20
+
+
 def grade_t_icaht(
     days: Sequence[int],
     platelets_10e9_l: Sequence[float],
@@ -613,9 +650,12 @@ def grade_t_icaht(
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
     `follow_up_day` (optional, as for `grade_icaht`: death, loss or the cut-off) flags a late grade that is a
-    lower bound (`late_lower_bound`, "at least" in the rule): the counts stop inside days 31-100 before it and
-    the platelets staying at the last count's level to that day (capped at day 100) would give a higher grade
-    (D-19.788). It changes no grade; the early grade is not flagged (no never-recovered rule, D-19.717).
+    lower bound (`late_lower_bound`, "at least" in the rule): the counts stop inside days 31-100 before it
+    (capped at day 100; before day 100 with a count after day 100, D-19.790) and the platelets staying at the
+    last count's level to that day would give a higher grade than a grade ≥ 1 seen (D-19.788); those days are
+    read below directly, whatever `unsampled_days` (D-19.791). A count after day 100 extends the late day grid
+    to day 100 (filled toward it under `unsampled_days`, D-19.790). The flag changes no grade; the early grade
+    is not flagged (no never-recovered rule, D-19.717).
 
     >>> grade_t_icaht(list(range(8)), [30.0] * 7 + [200.0]).early_grade  # < 50 x10^9/L for 7 days
     2
@@ -635,7 +675,11 @@ def grade_t_icaht(
         mask = (d >= first) & (d <= last_allowed)
         if not mask.any():
             return None
-        return _early_window_end(d, mask) if last_allowed == EARLY_LAST_DAY else int(d[mask].max())
+        if last_allowed == EARLY_LAST_DAY:
+            return _early_window_end(d, mask)
+        # a count after day 100 bounds the unsampled days before it: the grid runs to day 100, as the early
+        # one to day 30 (D-19.673, D-19.790)
+        return LATE_LAST_DAY if (d > LATE_LAST_DAY).any() else int(d[mask].max())
 
     early = window(0, EARLY_LAST_DAY)
     if early is None:
@@ -657,6 +701,7 @@ def grade_t_icaht(
 
     late = window(EARLY_LAST_DAY + 1, LATE_LAST_DAY)
     k = opts.late_min_values
+    late_lower_bound = False
     if late is None:
         late_grade: int | None = None
         late_rule = "not gradable: no platelet count on days 31-100"
@@ -664,33 +709,36 @@ def grade_t_icaht(
     else:
         late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
         late_values = _daily_values(d[late_mask], v[late_mask])[1]  # one test a day, its lowest (D-19.676)
-        l20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, late, mode, gap), opts.min_recovery_days
+        open_late = _late_open_end(d, v, follow_up_day)
+        grid_end = late if open_late is None else max(late, open_late[1])
+        below20, known20 = _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, grid_end, mode, gap)
+        seen = np.arange(grid_end - EARLY_LAST_DAY) <= late - EARLY_LAST_DAY - 1
+        late_grade, late_rule, l20 = _late_t_grade(
+            late_values, below20 & seen, known20 & seen, k, opts.min_recovery_days
         )
-        n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
-        late_grade = 0
-        late_rule = f"grade 0: fewer than {k} platelet count(s) < 100 ×10^9/L on days 31-100"
-        if n_below[100.0] >= k:
-            late_grade, late_rule = 1, f"grade 1: {n_below[100.0]} count(s) < 100 ×10^9/L on days 31-100"
-        if n_below[50.0] >= k:
-            late_grade, late_rule = 2, f"grade 2: {n_below[50.0]} count(s) < 50 ×10^9/L on days 31-100"
-        if n_below[20.0] >= k and l20 >= 1:
-            late_grade = 4 if l20 >= 14 else 3
-            late_rule = f"grade {late_grade}: platelets < 20 ×10^9/L for {l20} days on days 31-100"
-    late_lower_bound = False
-    open_end = _late_open_end(d, follow_up_day)
-    if open_end is not None and late_grade is not None and late_grade < 4:
-        # the counts stop inside the late window while follow-up goes on (D-19.788): the platelets staying
-        # at the last count's level to the window's end; a higher grade makes the grade seen a lower bound
-        last = int(d[(d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)].max())
-        last_value = float(v[d == last].min())
-        upper = grade_t_icaht([*d.tolist(), open_end], [*v.tolist(), last_value], opts).late_grade
-        if upper is not None and upper > late_grade:
-            late_lower_bound = True
-            late_rule += (
-                f"; at least: the counts end on day {last} with platelets {last_value:g} ×10^9/L, follow-up "
-                f"to day {open_end} of the window"
-            )
+        if open_late is not None and 0 < late_grade < 4:  # a grade 0 is not flagged (D-19.790)
+            # the counts stop inside the late window while follow-up goes on (D-19.788, D-19.791): the days
+            # after the last day with a value, to the window's end, read as known and at the level the
+            # platelets may stay at, whatever the option for unsampled days; a higher grade makes the grade
+            # seen a lower bound
+            last, open_end, level = open_late
+            last_known = int(np.flatnonzero(known20 & seen).max())
+            tail = np.arange(grid_end - EARLY_LAST_DAY) > last_known
+            if tail.any():
+                upper = _late_t_grade(
+                    np.append(late_values, level),
+                    (below20 & seen) | (tail & (level < 20.0)),
+                    (known20 & seen) | tail,
+                    k,
+                    opts.min_recovery_days,
+                )[0]
+                if upper > late_grade:
+                    late_lower_bound = True
+                    late_rule += (
+                        f"; at least: no count from day {last + 1} to day {open_end} of the window, "
+                        f"platelets {level:g} ×10^9/L on day {last}"
+                        + (" and after day 100" if (d > LATE_LAST_DAY).any() else "")
+                    )
     return TIcahtGrade(
         early_grade=early_grade,
         early_rule=early_rule,

@@ -1,0 +1,108 @@
+"""Review of D-19.788/789 (D-19.790-792): a count after day 100 does not close the late window; the late
+T-ICAHT flag does not depend on the option for unsampled days; "never recovered" is tested on the episode that
+reaches the last known day.
+
+Expected values by hand from the EHA/EBMT 2023 tables (toxicity-grading.md §5.1-5.3): late ICAHT is the grade
+of the second-lowest daily ANC of days 31-100 (≤ 1500 → 1, ≤ 1000 → 2, ≤ 500 → 3, ≤ 100 → 4); late T-ICAHT:
+two tests < 20 ×10^9/L and < 20 for 1-13 days → 3, ≥ 14 days → 4; early ICAHT: an ANC ≤ 500/µL episode
+starting by `never_recovered_from_day` and lasting to the end of follow-up → 4."""
+
+from __future__ import annotations
+
+import pytest
+
+from cartrial.grading import IcahtOptions, UnsampledDays, grade_icaht, grade_t_icaht
+
+OPTIONS = {
+    "linear": IcahtOptions(),
+    "locf": IcahtOptions(unsampled_days=UnsampledDays.LOCF),
+    "max_interpolated_days=7": IcahtOptions(max_interpolated_days=7),
+    "sampled_only": IcahtOptions(unsampled_days=UnsampledDays.SAMPLED_ONLY),
+}
+
+
+def test_a_low_count_after_day_100_keeps_the_late_anc_flag() -> None:
+    """ANC 800 d35, 90 d45, 90 d101: the late values are 800 and 90 (day 101 is outside days 31-100) →
+    second-lowest 800 → grade 2; days 46-100 have no count and are bounded by 90 on both sides: one more
+    value at 90 → grade 4, so grade 2 is a lower bound (with or without a follow-up day: the day-101 count
+    shows follow-up went on)."""
+    for follow_up in (200, None):
+        g = grade_icaht([35, 45, 101], [800.0, 90.0, 90.0], follow_up_day=follow_up)
+        assert (g.late_grade, g.late_lower_bound) == (2, True)
+        assert "at least" in g.late_rule
+
+
+def test_a_recovered_count_after_day_100_clears_the_late_anc_flag() -> None:
+    """ANC 800 d35, 90 d45, 3000 d101: the days between may be anything up to 3000; a value at 3000 leaves
+    the second-lowest at 800: grade 2, not a lower bound (the D-19.681 pattern)."""
+    g = grade_icaht([35, 45, 101], [800.0, 90.0, 3000.0], follow_up_day=200)
+    assert (g.late_grade, g.late_lower_bound) == (2, False)
+
+
+def test_a_t_icaht_count_after_day_100_fills_the_late_window_to_day_100() -> None:
+    """Platelets 10 d31 and d35, 15 d120 (linear): days 36-100 lie between 10 and 15, all < 20, so days
+    31-100 are 70 days < 20 → grade 4; the same as with the last count on day 100 (70 days → 4)."""
+    assert grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0]).late_grade == 4
+    assert grade_t_icaht([31, 35, 100], [10.0, 10.0, 15.0]).late_grade == 4
+    assert grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0]).late_days_plt_lt_20 == 70
+
+
+def test_a_t_icaht_count_after_day_100_under_sampled_only_flags_the_unknown_days() -> None:
+    """sampled_only: days 36-100 have no value: the days seen are 2 (d31, d35) → grade 3; read at 15 (the
+    higher of the two counts bounding them) they are 65 more days < 20 → grade 4: a lower bound. With 50 on
+    day 120 the days between may be ≥ 20: no bound."""
+    opts = OPTIONS["sampled_only"]
+    g = grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0], opts)
+    assert (g.late_grade, g.late_lower_bound) == (3, True)
+    g = grade_t_icaht([31, 35, 120], [10.0, 10.0, 50.0], opts)
+    assert (g.late_grade, g.late_lower_bound) == (3, False)
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_late_t_icaht_flag_does_not_depend_on_the_unsampled_day_option(name: str) -> None:
+    """Platelets 10 on days 31 and 35, follow-up to day 100: 2-5 days < 20 seen → grade 3 under every option;
+    the platelets staying at 10 to day 100 would be ≥ 14 days → 4: a lower bound whatever the option."""
+    g = grade_t_icaht([31, 35], [10.0, 10.0], OPTIONS[name], follow_up_day=100)
+    assert (g.late_grade, g.late_lower_bound) == (3, True)
+    assert "at least" in g.late_rule
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_late_anc_flag_does_not_depend_on_the_unsampled_day_option(name: str) -> None:
+    """ANC 800 d35, 90 d45, follow-up to day 200: grade 2, a lower bound under every option (values, not
+    days)."""
+    g = grade_icaht([35, 45], [800.0, 90.0], OPTIONS[name], follow_up_day=200)
+    assert (g.late_grade, g.late_lower_bound) == (2, True)
+
+
+def test_never_recovered_is_the_episode_reaching_the_end_not_the_first_longest() -> None:
+    """never_recovered_from_day=10; ANC 400 d0-2, 600 d3-5, 400 d6-8, the last count d8 the end of follow-up
+    (D-19.682): episodes d0-2 and d6-8 (3 days each, split by a 3-day recovery); the one from d6 starts by
+    day 10 and lasts to the end of follow-up → grade 4."""
+    days = list(range(9))
+    anc = [400.0] * 3 + [600.0] * 3 + [400.0] * 3
+    g = grade_icaht(days, anc, IcahtOptions(never_recovered_from_day=10))
+    assert g.early_grade == 4
+    assert "from day 6" in g.early_rule
+
+
+def test_never_recovered_with_a_one_day_recovery() -> None:
+    """min_recovery_days=1: ANC 400, 600, 400 on days 0-2: day 1 is a recovery, episodes d0 and d2; the one
+    from d2 starts by day 3 (default) and reaches the last count → grade 4 (as it is when extended to day
+    4)."""
+    opts = IcahtOptions(min_recovery_days=1)
+    assert grade_icaht([0, 1, 2], [400.0, 600.0, 400.0], opts).early_grade == 4
+    assert grade_icaht([0, 1, 2, 3, 4], [400.0, 600.0, 400.0, 400.0, 400.0], opts).early_grade == 4
+
+
+def test_a_late_grade_0_is_never_flagged_or_shown_at_least_0() -> None:
+    """ANC 1200 on day 40 only, followed to day 150: grade 0 (two values needed), not a lower bound; platelets
+    90 on day 40 only: grade 0 too. The analysis never shows "≥ 0" (a 0 lower bound says nothing)."""
+    from cartrial.analysis.toxicity import icaht_grade_text
+
+    assert (grade_icaht([40], [1200.0], follow_up_day=150).late_lower_bound) is False
+    assert (grade_t_icaht([40], [90.0], follow_up_day=150).late_lower_bound) is False
+    row = {"late_icaht_grade": 0, "late_icaht_pending": False, "late_icaht_lower_bound": True}
+    assert icaht_grade_text(row, "late_icaht_grade") == "0"
+    row = {"late_icaht_grade": None, "late_icaht_pending": True, "late_icaht_at_least": 0}
+    assert icaht_grade_text(row, "late_icaht_grade") == "pending"
