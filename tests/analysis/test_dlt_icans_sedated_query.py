@@ -74,3 +74,27 @@ def test_without_a_duration_condition_nothing_is_queried(snapshot: StudySnapshot
     icans = table[(table["subject_id"] == SUBJECT) & (table["category"] == "icans")]
     assert icans["is_dlt"].astype(bool).all()
     assert (icans["query"] == "").all()
+
+
+def test_the_query_names_site_calendar_days(snapshot: StudySnapshot) -> None:
+    """Infusion 2021-06-08T01:45Z (09:45 in Asia/Shanghai, UTC+8: study day 0 is 8 June); ICANS rows at
+    22:15Z: grade 3 on 8 June 22:15Z (06:15 on 9 June in Shanghai: study day 1), sedated on 9-13 June 22:15Z
+    (Shanghai 10-14 June: days 2-6). By hand the query says "last graded on study day 1, unresolved to study
+    day 6", as the heat map's days, never a fraction of a day (0.854...)."""
+    tables = _tables(snapshot)
+    icans = tables["icans_assessments"].copy()
+    mine = icans["subject_id"] == SUBJECT
+    icans.loc[mine, "assessed_at"] = [
+        (INFUSED + dt.timedelta(days=day, hours=20, minutes=30)).isoformat().replace("+00:00", "Z")
+        for day in range(6)
+    ]
+    tables["icans_assessments"] = icans
+    infusions = tables["infusions"].copy()
+    infusions["time_zone"] = ["Asia/Shanghai" if s == SUBJECT else "" for s in infusions["subject_id"]]
+    tables["infusions"] = infusions
+    assert RULE in snapshot.protocol_yaml
+    protocol = parse_protocol(snapshot.protocol_yaml.replace(RULE, RULE + "      min_duration_days: 3\n", 1))
+    table = evaluate_dlts(tables, protocol, CUTOFF).assessments
+    (query,) = table[(table["subject_id"] == SUBJECT) & (table["category"] == "icans")]["query"]
+    assert "last graded on study day 1, unresolved to study day 6, site calendar" in query
+    assert "0.85" not in query and "5.85" not in query

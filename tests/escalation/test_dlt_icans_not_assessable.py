@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days
-from cartrial.escalation.dlt import assess_dlt, duration_query
+from cartrial.escalation.dlt import assess_dlt, duration_query, query_days
 from cartrial.grading import derive_graded_events, derive_icans_episodes
 from cartrial.protocol.dlt import DltRule, GradedEvent
 
@@ -68,8 +68,9 @@ def test_sedated_rows_extend_the_unresolved_icans_duration_and_the_dlt_says_to_q
     )
     verdict = assess_dlt(event, [RULE], window_days=28)
     assert verdict.is_dlt
-    assert "last graded on day 1" in verdict.queries[RULE.id]
-    assert "to day 6" in verdict.queries[RULE.id]
+    # the engine names the days as numbers (the analysis renders them on the site's calendar, D-19.699)
+    assert "only through assessments that could not grade it" in verdict.queries[RULE.id]
+    assert query_days(event) == (1.0, 6.0)
 
 
 def test_without_the_sedated_rows_the_duration_is_unknown_and_no_dlt() -> None:
@@ -121,3 +122,41 @@ def test_query_exactly_when_only_ungraded_days_meet_the_limit(
     stricter = GradedEvent("S1", "icans", "ICANS", 3, "ASTCT 2019", onset, ongoing_at_day=graded)
     if assess_dlt(stricter, [rule], window_days=100).is_dlt:
         assert verdict.is_dlt
+
+
+def test_a_resolved_episode_lasting_only_through_sedated_days_is_queried() -> None:
+    """ICE 2 (alert: grade 3, ASTCT 2019) on day 1, sedated (not assessable) on days 2-6, ICE 10 (alert, no
+    other finding: grade 0) on day 7: resolved on day 7, duration 6 days > 3 → DLT; its last graded row is day
+    1 (0 days graded, not > 3): the duration exceeds 3 only through the sedated days → a query (D-19.787 as
+    amended). Without the sedated rows (day 1 then day 7) nothing is ungraded: no query."""
+    resolved = {
+        "subject_id": "S1",
+        "assessed_at": INFUSED + timedelta(days=7),
+        "consciousness": "alert",
+        "ice_total": 10,
+        "consciousness_other_cause": "false",
+        "seizure": "none",
+        "motor": "none",
+        "cerebral_edema": "none",
+    }
+    for sedated, queried in (([2, 3, 4, 5, 6], True), ([], False)):
+        rows = pd.concat([_rows(sedated), pd.DataFrame([resolved])], ignore_index=True)
+        (row,) = derive_graded_events(INFUSIONS, icans=rows).table.to_dict("records")
+        assert (row["grade"], row["onset_day"], row["duration_days"]) == (3, 1.0, 6.0)
+        graded_to = row["graded_to_day"]
+        assert (graded_to == 1.0) if queried else pd.isna(graded_to)
+        event = GradedEvent(
+            "S1",
+            "icans",
+            row["term"],
+            3,
+            "ASTCT 2019",
+            1.0,
+            duration_days=6.0,
+            graded_to_day=None if pd.isna(graded_to) else float(graded_to),
+        )
+        verdict = assess_dlt(event, [RULE], window_days=28)
+        assert verdict.is_dlt
+        assert (RULE.id in verdict.queries) is queried
+        if queried:
+            assert query_days(event) == (1.0, 7.0)

@@ -106,3 +106,10 @@ def test_a_late_grade_0_is_never_flagged_or_shown_at_least_0() -> None:
     assert icaht_grade_text(row, "late_icaht_grade") == "0"
     row = {"late_icaht_grade": None, "late_icaht_pending": True, "late_icaht_at_least": 0}
     assert icaht_grade_text(row, "late_icaht_grade") == "pending"
+
+
+def test_the_follow_up_dates_help_names_the_late_bounds(cli) -> None:  # type: ignore[no-untyped-def]
+    """`grade icaht --follow-up-dates` also flags the late ICAHT and late T-ICAHT lower bounds (D-19.788)."""
+    code, out, _ = cli("grade", "icaht", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "late ICAHT or late T-ICAHT grade a lower bound" in text

@@ -153,6 +153,24 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
     return out
 
 
+def _query_text(infusions: pd.DataFrame, event: Any, query: str) -> str:
+    """A duration query (`cartrial.escalation.dlt.duration_query`) with its days on the site's calendar, as
+    the heat map shows them (D-19.699, D-19.787): "last graded on study day G, resolved on / unresolved to
+    study day E"."""
+    from cartrial.escalation.dlt import query_days
+
+    days = query_days(event)
+    if days is None:
+        return query
+    sid = str(event.subject_id)
+    graded = dlt_onset_days(infusions, {sid: (days[0],)}).get(sid)
+    end = dlt_onset_days(infusions, {sid: (days[1],)}).get(sid)
+    if graded is None or end is None:
+        return query
+    what = "resolved on" if event.duration_days is not None else "unresolved to"
+    return f"{query} (last graded on study day {graded}, {what} study day {end}, site calendar)"
+
+
 def _relatedness(text: str) -> Any:
     from cartrial.protocol import Relatedness
 
@@ -343,7 +361,9 @@ def evaluate_dlts(
                 "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
                 if not verdict.is_dlt
                 else "",
-                "query": " | ".join(f"{k}: {v}" for k, v in verdict.queries.items()),
+                "query": " | ".join(
+                    f"{k}: {_query_text(tables['infusions'], event, v)}" for k, v in verdict.queries.items()
+                ),
                 "source": source,
             }
         )
@@ -440,9 +460,11 @@ def dlt_datasets(
                 "ongoing_at_day": "unresolved event: the day it is known not to have resolved by (for "
                 "ICANS a later 'not assessable' assessment included, D-19.787)",
                 "graded_to_day": "unresolved CRS/ICANS episode: the day of its last assessment that graded "
-                "it (D-19.767)",
+                "it (D-19.767); resolved ICANS episode: that day when 'not assessable' rows follow it before "
+                "the resolution (D-19.787)",
                 "query": "per fired rule, a duration met only through assessments that could not grade the "
-                "event: the days to confirm with the site (cartrial.escalation.dlt.duration_query, D-19.787)",
+                "event: the days to confirm with the site, study days on the site's calendar "
+                "(cartrial.escalation.dlt.duration_query, D-19.787, D-19.699)",
                 "source": "the records and engine the grade comes from",
             },
             notes=(f"method: {method}", *evaluation.notes),

@@ -182,34 +182,53 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
 
 def duration_query(event: GradedEvent, rule: DltRule) -> str | None:
     """The query a DLT verdict carries when `rule`'s duration condition ("> N days") holds for `event` only
-    through assessments that could not grade it (D-19.787), else None: the event is unresolved
-    (``duration_days`` None), ``ongoing_at_day`` − onset exceeds the limit, but its last graded assessment
-    (``graded_to_day``) does not — for ICANS, the rows after it are "not assessable" (unarousable from
-    sedation: no ICE, consciousness attributed to another cause; ASTCT 2019, D-19.675). Such rows do not
-    resolve the episode, so it has lasted through them and the rule is met (a DLT is never under-called
-    for want of a grade: the conservative reading); the verdict names the days to confirm with the site.
+    through assessments that could not grade it (D-19.787), else None: its duration (resolved: onset to
+    resolution; unresolved: ``ongoing_at_day`` − onset) exceeds the limit, but its last graded assessment
+    (``graded_to_day``; for a resolved event set only when "not assessable" rows follow it before the
+    resolution) does not — for ICANS, the rows after it are "not assessable" (unarousable from sedation: no
+    ICE, consciousness attributed to another cause; ASTCT 2019, D-19.675). Such rows do not resolve the
+    episode, so it has lasted through them and the rule is met (a DLT is never under-called for want of a
+    grade: the conservative reading); the verdict says to confirm those days with the site. The text names no
+    day: the analysis adds them on the site's calendar (`query_days`, D-19.699).
 
     >>> from cartrial.protocol.dlt import DltRule, GradedEvent
     >>> rule = DltRule(id="icans_3_72h", description="ICANS >= 3 > 3 days", category="icans", min_grade=3,
     ...                min_duration_days=3)
     >>> event = GradedEvent("S1", "icans", "ICANS", 3, "ASTCT 2019", 1.0, ongoing_at_day=6.0,
     ...                     graded_to_day=2.0)
-    >>> duration_query(event, rule).split(":")[0]
+    >>> duration_query(event, rule).split(" (")[0]
     'duration > 3 days only through assessments that could not grade it'
     """
     limit = rule.min_duration_days
-    if limit is None or event.duration_days is not None or event.ongoing_at_day is None:
-        return None
     graded = event.graded_to_day
-    if graded is None or not event.ongoing_at_day - event.onset_day > limit:
+    if limit is None or graded is None:
         return None
-    if graded - event.onset_day > limit:
+    if event.duration_days is not None:  # resolved: the ungraded rows lie before its resolution
+        lasted = event.duration_days
+    elif event.ongoing_at_day is not None:
+        lasted = event.ongoing_at_day - event.onset_day
+    else:
+        return None
+    if not lasted > limit or graded - event.onset_day > limit:
         return None
     return (
-        f"duration > {limit:g} days only through assessments that could not grade it: last graded on day "
-        f"{graded:g}, unresolved (not assessable, e.g. sedated) to day {event.ongoing_at_day:g}; counted as "
-        "lasting (D-19.787): query the site on those days"
+        f"duration > {limit:g} days only through assessments that could not grade it (not assessable, e.g. "
+        "sedated, after its last graded assessment); counted as lasting (D-19.787): query the site on those "
+        "days"
     )
+
+
+def query_days(event: GradedEvent) -> tuple[float, float] | None:
+    """(last graded, last known) days after infusion of an event a duration query names (`duration_query`):
+    its `graded_to_day` and the day it resolved on or was unresolved to; numbers the analysis renders on the
+    site's calendar (D-19.699)."""
+    if event.graded_to_day is None:
+        return None
+    if event.duration_days is not None:
+        return event.graded_to_day, event.onset_day + event.duration_days
+    if event.ongoing_at_day is not None:
+        return event.graded_to_day, event.ongoing_at_day
+    return None
 
 
 def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float) -> DltAssessment:
@@ -335,6 +354,7 @@ __all__ = [
     "cohort_outcomes",
     "duration_query",
     "event_organ",
+    "query_days",
     "rule_citation",
     "rule_failures",
     "subject_dlt",

@@ -240,6 +240,13 @@ def escalation_state(
     own_day = pd.concat(
         [frame[frame["subject_id"].astype(str).map(todays) == day] for day, frame in as_of.items()]
     )
+    # a DLT counted through assessments that could not grade it, to query with the site: the analysis's
+    # `dlt_assessments` query column as it is (D-19.787), no rule here
+    assessed = study.evaluation.assessments
+    queries: dict[str, list[str]] = {}
+    for sid, query in zip(assessed["subject_id"], assessed["query"], strict=True):
+        if isinstance(query, str) and query:
+            queries.setdefault(str(sid), []).append(query)
     infused = own_day[own_day["safety"]].copy()
     infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
     patients: list[dict[str, Any]] = []
@@ -274,6 +281,7 @@ def escalation_state(
                 "today": their_today,
                 "replace": not counted,
                 "reason_not_evaluable": "" if counted else str(row.reason_not_dlt_evaluable),
+                "dlt_query": " | ".join(queries.get(str(row.subject_id), [])),
             }
         )
 
