@@ -10,6 +10,8 @@ starting by `never_recovered_from_day` and lasting to the end of follow-up → 4
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial.grading import IcahtOptions, UnsampledDays, grade_icaht, grade_t_icaht
 
@@ -113,3 +115,52 @@ def test_the_follow_up_dates_help_names_the_late_bounds(cli) -> None:  # type: i
     code, out, _ = cli("grade", "icaht", "--help")
     text = " ".join(out.replace("│", " ").split())
     assert code == 0 and "late ICAHT or late T-ICAHT grade a lower bound" in text
+
+
+def _late_grade_by_hand(value: float) -> int:
+    """EHA/EBMT 2023 late ICAHT thresholds (§5.2): ≤ 100 → 4, ≤ 500 → 3, ≤ 1000 → 2, ≤ 1500 → 1."""
+    return 4 if value <= 100 else 3 if value <= 500 else 2 if value <= 1000 else 1 if value <= 1500 else 0
+
+
+ANC = st.sampled_from([50.0, 90.0, 100.0, 300.0, 500.0, 800.0, 1000.0, 1200.0, 1500.0, 2500.0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    late=st.dictionaries(st.integers(31, 100), ANC, min_size=2, max_size=6),
+    after=st.dictionaries(st.integers(101, 180), ANC, max_size=2),
+    follow_up=st.one_of(st.none(), st.integers(31, 250)),
+    option=st.sampled_from(list(OPTIONS)),
+)
+def test_late_anc_flag_characterised_independently(
+    late: dict[int, float], after: dict[int, float], follow_up: int | None, option: str
+) -> None:
+    """k = 2 (non-transient: the grade of the second-lowest daily value). One more value M on the open days
+    changes the second-lowest v2 to min(v2, M) (M is at least the lowest value: it is the last count's level,
+    or the higher of it and the first count after day 100), so the grade rises iff grade(M) > grade(v2).
+    Hence, independently of the code: flagged iff there are open days (the last count of days 31-100 is before
+    day 100 when a count follows day 100, else before the follow-up day capped at day 100), the grade seen is
+    ≥ 1, and grade(M) > grade(v2); with no count after day 100 M is the last value, so this is "the last daily
+    value is the strict minimum and its grade is higher than the second-lowest's". Any unsampled-day
+    option."""
+    days = sorted(late) + sorted(after)
+    values = [late[d] for d in sorted(late)] + [after[d] for d in sorted(after)]
+    g = grade_icaht(days, values, OPTIONS[option], follow_up_day=follow_up)
+    ordered = sorted(late.values())
+    v2 = ordered[1]
+    last = max(late)
+    level = late[last] if not after else max(late[last], after[min(after)])
+    open_days = last < 100 if after else follow_up is not None and min(100, follow_up) > last
+    expected = (
+        open_days and _late_grade_by_hand(v2) >= 1 and _late_grade_by_hand(level) > _late_grade_by_hand(v2)
+    )
+    assert g.late_grade == _late_grade_by_hand(v2)
+    assert g.late_lower_bound is expected
+    if not after:  # the brief's wording, checked against the derivation above
+        strict_min = late[last] < min(v for d, v in late.items() if d != last)
+        assert expected == (
+            open_days
+            and strict_min
+            and _late_grade_by_hand(v2) >= 1
+            and _late_grade_by_hand(late[last]) > _late_grade_by_hand(v2)
+        )
