@@ -164,3 +164,39 @@ def test_late_anc_flag_characterised_independently(
             and _late_grade_by_hand(v2) >= 1
             and _late_grade_by_hand(late[last]) > _late_grade_by_hand(v2)
         )
+
+
+PLT = st.sampled_from([10.0, 15.0, 19.0, 20.0, 30.0, 60.0, 120.0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    late=st.dictionaries(st.integers(31, 100), PLT, min_size=1, max_size=5),
+    after=st.dictionaries(st.integers(101, 160), PLT, max_size=2),
+    follow_up=st.integers(31, 250),
+    option=st.sampled_from(list(OPTIONS)),
+)
+def test_late_t_icaht_bound_with_later_counts_and_every_option(
+    late: dict[int, float], after: dict[int, float], follow_up: int, option: str
+) -> None:
+    """Under every option and with counts after day 100: the follow-up day changes no late T-ICAHT grade, a
+    grade 0 or 4 is never flagged, and a flagged grade is raised when the open days (after the last count of
+    days 31-100 to the follow-up day capped at day 100, or to day 100 when a count follows it) are sampled
+    daily at the level they may stay at (the last count's, or the higher of it and the first count after
+    day 100)."""
+    opts = OPTIONS[option]
+    days = sorted(late) + sorted(after)
+    plt = [late[d] for d in sorted(late)] + [after[d] for d in sorted(after)]
+    t = grade_t_icaht(days, plt, opts, follow_up_day=follow_up)
+    assert (
+        t.late_grade == grade_t_icaht(days, plt, opts).late_grade or after
+    )  # no follow-up role with `after`
+    assert t.late_grade == grade_t_icaht(days, plt, opts, follow_up_day=250).late_grade
+    if t.late_lower_bound:
+        assert t.late_grade in (1, 2, 3)
+        last = max(late)
+        level = late[last] if not after else max(late[last], after[min(after)])
+        end = 100 if after else min(100, follow_up)
+        filled = list(range(last + 1, end + 1))
+        raised = grade_t_icaht(days + filled, plt + [level] * len(filled), opts)
+        assert raised.late_grade is not None and t.late_grade is not None and raised.late_grade > t.late_grade
