@@ -42,21 +42,23 @@ def test_a_recovered_count_after_day_100_clears_the_late_anc_flag() -> None:
 
 
 def test_a_t_icaht_count_after_day_100_fills_the_late_window_to_day_100() -> None:
-    """Platelets 10 d31 and d35, 15 d120 (linear): days 36-100 lie between 10 and 15, all < 20, so days
-    31-100 are 70 days < 20 → grade 4; the same as with the last count on day 100 (70 days → 4)."""
-    assert grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0]).late_grade == 4
+    """Platelets 10 d31 and d35, 15 d105 (linear; within 7 days of day 100, round-2 review: was d120, a count
+    that far no longer fills the grid): days 36-100 lie between 10 and 15, all < 20, so days 31-100 are 70
+    days < 20 → grade 4; the same as with the last count on day 100 (70 days → 4)."""
+    assert grade_t_icaht([31, 35, 105], [10.0, 10.0, 15.0]).late_grade == 4
     assert grade_t_icaht([31, 35, 100], [10.0, 10.0, 15.0]).late_grade == 4
-    assert grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0]).late_days_plt_lt_20 == 70
+    assert grade_t_icaht([31, 35, 105], [10.0, 10.0, 15.0]).late_days_plt_lt_20 == 70
 
 
 def test_a_t_icaht_count_after_day_100_under_sampled_only_flags_the_unknown_days() -> None:
     """sampled_only: days 36-100 have no value: the days seen are 2 (d31, d35) → grade 3; read at 15 (the
     higher of the two counts bounding them) they are 65 more days < 20 → grade 4: a lower bound. With 50 on
-    day 120 the days between may be ≥ 20: no bound."""
+    day 105 (within 7 days of day 100; was day 120, which no longer bounds the days, round-2 review) the days
+    between may be ≥ 20: no bound."""
     opts = OPTIONS["sampled_only"]
-    g = grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0], opts)
+    g = grade_t_icaht([31, 35, 105], [10.0, 10.0, 15.0], opts)
     assert (g.late_grade, g.late_lower_bound) == (3, True)
-    g = grade_t_icaht([31, 35, 120], [10.0, 10.0, 50.0], opts)
+    g = grade_t_icaht([31, 35, 105], [10.0, 10.0, 50.0], opts)
     assert (g.late_grade, g.late_lower_bound) == (3, False)
 
 
@@ -137,7 +139,8 @@ def test_late_anc_flag_characterised_independently(
 ) -> None:
     """k = 2 (non-transient: the grade of the second-lowest daily value). One more value M on the open days
     changes the second-lowest v2 to min(v2, M) (M is at least the lowest value: it is the last count's level,
-    or the higher of it and the first count after day 100), so the grade rises iff grade(M) > grade(v2).
+    or the higher of it and the first count after day 100 when within 7 days of it), so the grade rises iff
+    grade(M) > grade(v2).
     Hence, independently of the code: flagged iff there are open days (the last count of days 31-100 is before
     day 100 when a count follows day 100, else before the follow-up day capped at day 100), the grade seen is
     ≥ 1, and grade(M) > grade(v2); with no count after day 100 M is the last value, so this is "the last daily
@@ -149,7 +152,8 @@ def test_late_anc_flag_characterised_independently(
     ordered = sorted(late.values())
     v2 = ordered[1]
     last = max(late)
-    level = late[last] if not after else max(late[last], after[min(after)])
+    # only a count within 7 days after day 100 bounds the open days (round-2 review, D-19.790)
+    level = late[last] if not after or min(after) > 107 else max(late[last], after[min(after)])
     open_days = last < 100 if after else follow_up is not None and min(100, follow_up) > last
     expected = (
         open_days and _late_grade_by_hand(v2) >= 1 and _late_grade_by_hand(level) > _late_grade_by_hand(v2)
@@ -183,7 +187,7 @@ def test_late_t_icaht_bound_with_later_counts_and_every_option(
     grade 0 or 4 is never flagged, and a flagged grade is raised when the open days (after the last count of
     days 31-100 to the follow-up day capped at day 100, or to day 100 when a count follows it) are sampled
     daily at the level they may stay at (the last count's, or the higher of it and the first count after
-    day 100)."""
+    day 100 when within 7 days of it)."""
     opts = OPTIONS[option]
     days = sorted(late) + sorted(after)
     plt = [late[d] for d in sorted(late)] + [after[d] for d in sorted(after)]
@@ -195,8 +199,63 @@ def test_late_t_icaht_bound_with_later_counts_and_every_option(
     if t.late_lower_bound:
         assert t.late_grade in (1, 2, 3)
         last = max(late)
-        level = late[last] if not after else max(late[last], after[min(after)])
+        level = late[last] if not after or min(after) > 107 else max(late[last], after[min(after)])
         end = 100 if after else min(100, follow_up)
         filled = list(range(last + 1, end + 1))
         raised = grade_t_icaht(days + filled, plt + [level] * len(filled), opts)
         assert raised.late_grade is not None and t.late_grade is not None and raised.late_grade > t.late_grade
+
+
+# Round-2 review (D-19.790, D-19.791): only a count within 7 days after day 100 (TRAILING_CARRY_DAYS, the
+# grader's carry) bounds the open days of days 31-100 and fills the late grid toward it; the late T-ICAHT
+# flag reads the days after the last count of days 31-100 whatever the unsampled-day option.
+
+
+@pytest.mark.parametrize(
+    ("name", "days_seen"),
+    [("linear", 5), ("locf", 5), ("max_interpolated_days=7", 5), ("sampled_only", 2)],
+)
+def test_a_late_t_icaht_count_long_after_day_100_leaves_the_days_open_under_every_option(
+    name: str, days_seen: int
+) -> None:
+    """Platelets 10 on days 31 and 35, 15 on day 120 (20 days after day 100: says only that follow-up went
+    on). The grade is that of days 31-35: filled options 5 days < 20, sampled_only 2 days → grade 3; the
+    platelets staying at 10 on days 36-100 would be 70 days → grade 4: flagged under every option."""
+    g = grade_t_icaht([31, 35, 120], [10.0, 10.0, 15.0], OPTIONS[name])
+    assert (g.late_grade, g.late_days_plt_lt_20, g.late_lower_bound) == (3, days_seen, True)
+    assert "day 36 to day 100" in g.late_rule
+
+
+@pytest.mark.parametrize("name", ["max_interpolated_days=7", "sampled_only"])
+def test_a_near_count_after_day_100_does_not_hide_the_open_days_under_a_gap_option(name: str) -> None:
+    """Platelets 10 on days 31 and 35, 15 on day 103 (within 7 days of day 100). The gap 35 → 103 exceeds 7
+    days, so neither option fills days 36-102: grade 3 from days 31-35; days 36-100 read at 15 (the higher
+    of the bounding counts) are 65 more days < 20 → grade 4: flagged."""
+    g = grade_t_icaht([31, 35, 103], [10.0, 10.0, 15.0], OPTIONS[name])
+    assert (g.late_grade, g.late_lower_bound) == (3, True)
+
+
+def test_a_recovered_anc_count_long_after_day_100_does_not_clear_the_flag() -> None:
+    """ANC 800 d35, 90 d45, 3000 d365, follow-up to day 400: day 365 is 265 days after day 100, so days
+    46-100 stay open at 90: second-lowest 800 → grade 2; one more value at 90 → grade 4: flagged (as
+    without the day-365 count)."""
+    g = grade_icaht([35, 45, 365], [800.0, 90.0, 3000.0], follow_up_day=400)
+    assert (g.late_grade, g.late_lower_bound) == (2, True)
+    assert grade_icaht([35, 45], [800.0, 90.0], follow_up_day=400).late_lower_bound
+
+
+def test_a_far_count_after_day_100_does_not_fill_the_late_t_icaht_grid() -> None:
+    """Linear: platelets 10 on d31 and d35, 200 on d365: days 36-100 are not interpolated toward day 365;
+    days 31-35 are 5 days < 20 → grade 3 (flagged: staying at 10 to day 100 → 4)."""
+    g = grade_t_icaht([31, 35, 365], [10.0, 10.0, 200.0])
+    assert (g.late_grade, g.late_days_plt_lt_20, g.late_lower_bound) == (3, 5, True)
+
+
+def test_the_rule_text_names_both_counts_bounding_the_open_days() -> None:
+    """ANC 800 d35, 90 d45, 300 d101: grade 2 (second-lowest 800); days 46-100 read at 300 (the higher of
+    90 and 300) → second-lowest 300 → grade 3: flagged; the text gives each count on its own day."""
+    g = grade_icaht([35, 45, 101], [800.0, 90.0, 300.0], follow_up_day=200)
+    assert (g.late_grade, g.late_lower_bound) == (2, True)
+    assert "ANC 90/µL on day 45 and 300/µL on day 101 (the higher read)" in g.late_rule
+    t = grade_t_icaht([31, 35], [10.0, 10.0], follow_up_day=100)
+    assert "platelets 10 ×10^9/L on day 35" in t.late_rule and "higher" not in t.late_rule

@@ -30,9 +30,13 @@ def test_no_follow_up_day_or_follow_up_ending_on_the_last_count_is_no_bound() ->
     assert not grade_icaht([35, 45], [800.0, 90.0], follow_up_day=45).late_lower_bound
 
 
-def test_a_count_after_day_100_closes_the_late_window() -> None:
-    """A count on day 120 (as a count after day 30 closes the early window, D-19.717): no open days."""
-    assert not grade_icaht([35, 45, 120], [800.0, 90.0, 3000.0], follow_up_day=200).late_lower_bound
+def test_a_recovered_count_after_day_100_clears_the_flag_only_within_7_days_of_day_100() -> None:
+    """ANC 800 d35, 90 d45 (grade 2; days 46-100 open at 90 → grade 4: a lower bound). ANC 3000 on day 103
+    (within 7 days of day 100) bounds those days: read at 3000 the second-lowest stays 800: not flagged.
+    On day 120 it says only that follow-up went on (round-2 review, D-19.790; this test asserted "not
+    flagged" for day 120 before, changed by design): the days stay open at 90: flagged."""
+    assert not grade_icaht([35, 45, 103], [800.0, 90.0, 3000.0], follow_up_day=200).late_lower_bound
+    assert grade_icaht([35, 45, 120], [800.0, 90.0, 3000.0], follow_up_day=200).late_lower_bound
 
 
 def test_a_last_count_that_cannot_raise_the_grade_is_no_bound() -> None:

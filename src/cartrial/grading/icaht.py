@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -124,9 +124,11 @@ class IcahtGrade:
     past the carried days, and reading the unknown days after the last count as still below would give a
     higher grade."""
     late_lower_bound: bool = False
-    """The late grade is a lower bound (D-19.788): the counts stop inside the late window (no count after the
-    last one of days 31-100) while follow-up goes on to a later day of it, and one more count at the last
-    count's level would give a higher grade (the second value of a non-transient neutropenia)."""
+    """The late grade is a lower bound (D-19.788): the counts stop inside the late window before the day of
+    last follow-up (capped at day 100) or before day 100 when a count follows day 100, and one more count at
+    the level the open days may stay at would give a higher grade (the second value of a non-transient
+    neutropenia): the last count's, or the higher of it and a count within 7 days after day 100 (D-19.790);
+    a grade 0 is never flagged."""
 
 
 def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -338,33 +340,66 @@ def _series(
     return d[order].astype(np.int64), values[order]
 
 
-def _late_open_end(
-    days: np.ndarray, values: np.ndarray, follow_up_day: int | None
-) -> tuple[int, int, float] | None:
-    """(last count, end, level) of the late window's days after its last count that no count of it covers
-    (D-19.788), else None. `last`: the last count of days 31-100; `end`: day 100 (`LATE_LAST_DAY`) when a
-    count follows day 100 (follow-up went on past the window, D-19.720), otherwise `follow_up_day` (death,
-    loss, the cut-off; already ended the day before a new therapy) capped at day 100; None when `end` is not
-    after `last`. `level`: the level the days after `last` may stay at, the last count's (its lowest of the
-    day); with a count after day 100 the higher of it and the first count after day 100 (both bound those
-    days: as the first count after an early episode, D-19.681, a later count at a level that would not raise
-    the grade clears the flag). Without a follow-up day or a later count the last count is read as the end of
-    follow-up, as for the early window (D-19.682): no open days."""
+class _LateOpen(NamedTuple):
+    """The late window's open days (D-19.788): after `last` (the last count of days 31-100) to `end`."""
+
+    last: int
+    end: int
+    level: float
+    last_value: float
+    near: tuple[int, float] | None
+    """The first count after day 100 when it lies within `TRAILING_CARRY_DAYS` of day 100 (D-19.790)."""
+
+    def reading(self, unit: str, name: str) -> str:
+        """The counts the open days are read at, each on its day (the rule text)."""
+        if self.near is None:
+            return f"{name} {self.last_value:g}{unit} on day {self.last}"
+        return (
+            f"{name} {self.last_value:g}{unit} on day {self.last} and {self.near[1]:g}{unit} on day "
+            f"{self.near[0]} (the higher read)"
+        )
+
+
+def _near_after(days: np.ndarray, values: np.ndarray) -> tuple[int, float] | None:
+    """The first count after day 100 when it is within `TRAILING_CARRY_DAYS` of day 100 (the grader's carry,
+    as the early window's trailing days, D-19.717): only such a count bounds the days up to day 100 and
+    fills the late grid toward it (D-19.790); a later one says only that follow-up went on."""
+    after = days > LATE_LAST_DAY
+    if not after.any():
+        return None
+    first = int(days[after].min())
+    if first > LATE_LAST_DAY + TRAILING_CARRY_DAYS:
+        return None
+    return first, float(values[days == first].min())
+
+
+def _late_open_end(days: np.ndarray, values: np.ndarray, follow_up_day: int | None) -> _LateOpen | None:
+    """The late window's days after its last count that no count of it covers (D-19.788), else None. `last`:
+    the last count of days 31-100; `end`: day 100 (`LATE_LAST_DAY`) when a count follows day 100 (follow-up
+    went on past the window, D-19.720), otherwise `follow_up_day` (death, loss, the cut-off; already ended
+    the day before a new therapy) capped at day 100; None when `end` is not after `last`. `level`: the level
+    the days after `last` may stay at, the last count's (its lowest of the day); with a count within
+    `TRAILING_CARRY_DAYS` after day 100 the higher of it and that count (both bound those days: as the first
+    count after an early episode, D-19.681, a later count at a level that would not raise the grade clears
+    the flag); a count further after day 100 does not bound them (D-19.681 rejected "the first later count on
+    any day"): the level stays the last count's. Without a follow-up day or a later count the last count is
+    read as the end of follow-up, as for the early window (D-19.682): no open days."""
     late = (days > EARLY_LAST_DAY) & (days <= LATE_LAST_DAY)
     if not late.any():
         return None
     last = int(days[late].max())
-    level = float(values[days == last].min())
-    after = days > LATE_LAST_DAY
-    if after.any():
-        first = days[after].min()
-        level = max(level, float(values[days == first].min()))
+    last_value = float(values[days == last].min())
+    level = last_value
+    near = _near_after(days, values)
+    if near is not None:
+        level = max(level, near[1])
+    if (days > LATE_LAST_DAY).any():
         end = LATE_LAST_DAY
     elif follow_up_day is None:
         return None
     else:
         end = min(LATE_LAST_DAY, int(follow_up_day))
-    return (last, end, level) if end > last else None
+    return _LateOpen(last, end, level, last_value, near) if end > last else None
 
 
 def _late_anc_grade(days: np.ndarray, anc: np.ndarray, k: int) -> tuple[int | None, str, float | None]:
@@ -531,15 +566,13 @@ def grade_icaht(
         # the counts stop inside the late window while follow-up goes on (D-19.788): one more count at the
         # level the unsampled days may stay at, by the window's end; a higher grade makes the grade seen a
         # lower bound
-        last, open_end, level = open_late
         k = opts.late_min_values
-        late_upper = _late_anc_grade(np.append(d, open_end), np.append(a, level), k)[0]
+        late_upper = _late_anc_grade(np.append(d, open_late.end), np.append(a, open_late.level), k)[0]
         if late_upper is not None and late_upper > late_grade:
             late_lower_bound = True
             late_rule += (
-                f"; at least: no count from day {last + 1} to day {open_end} of the window, ANC {level:g}/µL "
-                f"on day {last}"
-                + (" and after day 100" if open_end == LATE_LAST_DAY and (d > LATE_LAST_DAY).any() else "")
+                f"; at least: no count from day {open_late.last + 1} to day {open_late.end} of the window, "
+                + open_late.reading("/µL", "ANC")
             )
     return IcahtGrade(
         early_grade=early_grade,
@@ -578,8 +611,10 @@ class TIcahtGrade:
     source: str = T_ICAHT_SOURCE
     late_lower_bound: bool = False
     """The late grade is a lower bound (D-19.788): the counts stop inside the late window while follow-up
-    goes on to a later day of it, and the platelets staying at the last count's level to that day would give
-    a higher grade (more days < 20 ×10^9/L, or a second test below a threshold)."""
+    goes on to a later day of it (to day 100 when a count follows day 100), and the platelets staying to that
+    day at the last count's level (or the higher of it and a count within 7 days after day 100, D-19.790)
+    would give a higher grade (more days < 20 ×10^9/L, or a second test below a threshold), whatever the
+    unsampled-day option (D-19.791); a grade 0 is never flagged."""
 
 
 def _daily_below_strict(
@@ -679,7 +714,8 @@ def grade_t_icaht(
             return _early_window_end(d, mask)
         # a count after day 100 bounds the unsampled days before it: the grid runs to day 100, as the early
         # one to day 30 (D-19.673, D-19.790)
-        return LATE_LAST_DAY if (d > LATE_LAST_DAY).any() else int(d[mask].max())
+        # (only a count within TRAILING_CARRY_DAYS of day 100 does: a later one leaves the days open)
+        return LATE_LAST_DAY if _near_after(d, v) is not None else int(d[mask].max())
 
     early = window(0, EARLY_LAST_DAY)
     if early is None:
@@ -710,7 +746,7 @@ def grade_t_icaht(
         late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
         late_values = _daily_values(d[late_mask], v[late_mask])[1]  # one test a day, its lowest (D-19.676)
         open_late = _late_open_end(d, v, follow_up_day)
-        grid_end = late if open_late is None else max(late, open_late[1])
+        grid_end = late if open_late is None else max(late, open_late.end)
         below20, known20 = _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, grid_end, mode, gap)
         seen = np.arange(grid_end - EARLY_LAST_DAY) <= late - EARLY_LAST_DAY - 1
         late_grade, late_rule, l20 = _late_t_grade(
@@ -721,23 +757,23 @@ def grade_t_icaht(
             # after the last day with a value, to the window's end, read as known and at the level the
             # platelets may stay at, whatever the option for unsampled days; a higher grade makes the grade
             # seen a lower bound
-            last, open_end, level = open_late
-            last_known = int(np.flatnonzero(known20 & seen).max())
-            tail = np.arange(grid_end - EARLY_LAST_DAY) > last_known
+            tail = np.arange(grid_end - EARLY_LAST_DAY) > open_late.last - EARLY_LAST_DAY - 1
             if tail.any():
+                # the option's filled values on the open days are masked for the bound only: the flag does
+                # not depend on the option (D-19.791)
+                below = open_late.level < 20.0
                 upper = _late_t_grade(
-                    np.append(late_values, level),
-                    (below20 & seen) | (tail & (level < 20.0)),
-                    (known20 & seen) | tail,
+                    np.append(late_values, open_late.level),
+                    (below20 & seen & ~tail) | (tail & below),
+                    (known20 & seen & ~tail) | tail,
                     k,
                     opts.min_recovery_days,
                 )[0]
                 if upper > late_grade:
                     late_lower_bound = True
                     late_rule += (
-                        f"; at least: no count from day {last + 1} to day {open_end} of the window, "
-                        f"platelets {level:g} ×10^9/L on day {last}"
-                        + (" and after day 100" if (d > LATE_LAST_DAY).any() else "")
+                        f"; at least: no count from day {open_late.last + 1} to day {open_late.end} of the "
+                        "window, " + open_late.reading(" ×10^9/L", "platelets")
                     )
     return TIcahtGrade(
         early_grade=early_grade,
