@@ -127,8 +127,10 @@ def test_query_exactly_when_only_ungraded_days_meet_the_limit(
 def test_a_resolved_episode_lasting_only_through_sedated_days_is_queried() -> None:
     """ICE 2 (alert: grade 3, ASTCT 2019) on day 1, sedated (not assessable) on days 2-6, ICE 10 (alert, no
     other finding: grade 0) on day 7: resolved on day 7, duration 6 days > 3 → DLT; its last graded row is day
-    1 (0 days graded, not > 3): the duration exceeds 3 only through the sedated days → a query (D-19.787 as
-    amended). Without the sedated rows (day 1 then day 7) nothing is ungraded: no query."""
+    1 and the first sedated row day 2 (a grade 0 there: 1 day, not > 3): the duration exceeds 3 only through
+    the sedated days → a query (D-19.787 as amended). Without the sedated rows (day 1 then day 7) nothing is
+    ungraded: no query. (`graded_to_day` was the last graded row, day 1; it is the first sedated row, day 2,
+    since the round-2 review, changed by design.)"""
     resolved = {
         "subject_id": "S1",
         "assessed_at": INFUSED + timedelta(days=7),
@@ -144,7 +146,7 @@ def test_a_resolved_episode_lasting_only_through_sedated_days_is_queried() -> No
         (row,) = derive_graded_events(INFUSIONS, icans=rows).table.to_dict("records")
         assert (row["grade"], row["onset_day"], row["duration_days"]) == (3, 1.0, 6.0)
         graded_to = row["graded_to_day"]
-        assert (graded_to == 1.0) if queried else pd.isna(graded_to)
+        assert (graded_to == 2.0) if queried else pd.isna(graded_to)
         event = GradedEvent(
             "S1",
             "icans",
@@ -159,4 +161,50 @@ def test_a_resolved_episode_lasting_only_through_sedated_days_is_queried() -> No
         assert verdict.is_dlt
         assert (RULE.id in verdict.queries) is queried
         if queried:
-            assert query_days(event) == (1.0, 7.0)
+            assert query_days(event) == (2.0, 7.0)  # first sedated row (was last graded, by design)
+
+
+def _ice_row(at: datetime, ice: int, sedated: bool = False) -> dict[str, object]:
+    return {
+        "subject_id": "S1",
+        "assessed_at": at,
+        "consciousness": "unarousable" if sedated else "alert",
+        "ice_total": 0 if sedated else ice,
+        "consciousness_other_cause": "true" if sedated else "false",
+        "seizure": "none",
+        "motor": "none",
+        "cerebral_edema": "none",
+    }
+
+
+def test_a_sedated_row_that_changes_nothing_raises_no_query() -> None:
+    """Round-2 review (D-19.787): ICE 2 (grade 3) at 09:00 on days 1-4, a sedated row at 12:00 on day 4,
+    ICE 10 (grade 0) at 09:00 on day 5: resolved on day 5, duration 4 days > 3 → DLT with or without the
+    sedated row. Had the sedated row graded 0 the episode would have resolved on day 4.125 (3.125 days > 3):
+    still a DLT, so the verdict does not hinge on it: no query. With the sedated rows at 12:00 on days 1-3
+    instead (ICE 2 only on day 1 at 09:00), a grade 0 at the first would have ended it on day 1.125 (0.125
+    days): queried."""
+    rule = RULE
+    for graded_days, sedated_at, queried in (
+        ([1, 2, 3, 4], [INFUSED + timedelta(days=4, hours=3)], False),
+        ([1], [INFUSED + timedelta(days=d, hours=3) for d in (1, 2, 3)], True),
+    ):
+        rows = [_ice_row(INFUSED + timedelta(days=d), 2) for d in graded_days]
+        rows += [_ice_row(at, 0, sedated=True) for at in sedated_at]
+        rows.append(_ice_row(INFUSED + timedelta(days=5), 10))
+        (row,) = derive_graded_events(INFUSIONS, icans=pd.DataFrame(rows)).table.to_dict("records")
+        assert (row["grade"], row["onset_day"], row["duration_days"]) == (3, 1.0, 4.0)
+        graded_to = row["graded_to_day"]
+        event = GradedEvent(
+            "S1",
+            "icans",
+            row["term"],
+            3,
+            "ASTCT 2019",
+            1.0,
+            duration_days=4.0,
+            graded_to_day=None if pd.isna(graded_to) else float(graded_to),
+        )
+        verdict = assess_dlt(event, [rule], window_days=28)
+        assert verdict.is_dlt
+        assert (rule.id in verdict.queries) is queried

@@ -167,8 +167,9 @@ def _query_text(infusions: pd.DataFrame, event: Any, query: str) -> str:
     end = dlt_onset_days(infusions, {sid: (days[1],)}).get(sid)
     if graded is None or end is None:
         return query
-    what = "resolved on" if event.duration_days is not None else "unresolved to"
-    return f"{query} (last graded on study day {graded}, {what} study day {end}, site calendar)"
+    if event.duration_days is not None:
+        return f"{query} (not assessable from study day {graded}, resolved on study day {end}, site calendar)"
+    return f"{query} (last graded on study day {graded}, unresolved to study day {end}, site calendar)"
 
 
 def _relatedness(text: str) -> Any:
@@ -460,8 +461,8 @@ def dlt_datasets(
                 "ongoing_at_day": "unresolved event: the day it is known not to have resolved by (for "
                 "ICANS a later 'not assessable' assessment included, D-19.787)",
                 "graded_to_day": "unresolved CRS/ICANS episode: the day of its last assessment that graded "
-                "it (D-19.767); resolved ICANS episode: that day when 'not assessable' rows follow it before "
-                "the resolution (D-19.787)",
+                "it (D-19.767); resolved ICANS episode: the day of the first 'not assessable' row after its "
+                "last graded one, before the resolution (the earliest it could have resolved, D-19.787)",
                 "query": "per fired rule, a duration met only through assessments that could not grade the "
                 "event: the days to confirm with the site, study days on the site's calendar "
                 "(cartrial.escalation.dlt.duration_query, D-19.787, D-19.699)",

@@ -183,13 +183,15 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
 def duration_query(event: GradedEvent, rule: DltRule) -> str | None:
     """The query a DLT verdict carries when `rule`'s duration condition ("> N days") holds for `event` only
     through assessments that could not grade it (D-19.787), else None: its duration (resolved: onset to
-    resolution; unresolved: ``ongoing_at_day`` − onset) exceeds the limit, but its last graded assessment
-    (``graded_to_day``; for a resolved event set only when "not assessable" rows follow it before the
-    resolution) does not — for ICANS, the rows after it are "not assessable" (unarousable from sedation: no
-    ICE, consciousness attributed to another cause; ASTCT 2019, D-19.675). Such rows do not resolve the
-    episode, so it has lasted through them and the rule is met (a DLT is never under-called for want of a
-    grade: the conservative reading); the verdict says to confirm those days with the site. The text names no
-    day: the analysis adds them on the site's calendar (`query_days`, D-19.699).
+    resolution; unresolved: ``ongoing_at_day`` − onset) exceeds the limit, but ``graded_to_day`` − onset does
+    not (unresolved: its last graded assessment; resolved, set only when "not assessable" rows follow its last
+    graded row before the resolution: the first of those rows, where a grade 0 would have resolved it, so a
+    sedated row that could not change the verdict raises no query, D-19.787 as amended) — for ICANS, the rows
+    after it are "not assessable" (unarousable from sedation: no ICE, consciousness attributed to another
+    cause; ASTCT 2019, D-19.675). Such rows do not resolve the episode, so it has lasted through them and the
+    rule is met (a DLT is never under-called for want of a grade: the conservative reading); the verdict says
+    to confirm those days with the site. The text names no day: the analysis adds them on the site's calendar
+    (`query_days`, D-19.699).
 
     >>> from cartrial.protocol.dlt import DltRule, GradedEvent
     >>> rule = DltRule(id="icans_3_72h", description="ICANS >= 3 > 3 days", category="icans", min_grade=3,

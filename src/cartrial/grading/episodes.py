@@ -104,10 +104,11 @@ class EpisodeSummary:
     may itself be grade 0 (the day's grade is its maximum: ICE 5 then ICE 10 on one day is a grade-2 day whose
     last row is the grade-0 one). CRS: the subject's last assessment (every CRS row grades); ICANS: never a
     "not assessable" row (sedated, D-19.675), which `last_assessed_at` may be (D-19.767)."""
-    graded_before_unassessed_at: datetime | None = None
+    unassessed_from_at: datetime | None = None
     """For a resolved ICANS episode whose last graded row is followed, before the resolution, by "not
-    assessable" rows (sedated, D-19.675): that last graded row (the episode lasted through the ungraded rows
-    to its resolution; a DLT duration met only through them carries a query, D-19.787); else None."""
+    assessable" rows (sedated, D-19.675): the first of those rows, the earliest it could have resolved had
+    that row graded (the episode lasted through the ungraded rows to its resolution; a DLT duration met only
+    because they did not grade carries a query, D-19.787 as amended after round 2); else None."""
     fever_masked_from: datetime | None = None
     therapies: dict[str, int] = field(default_factory=dict)
     therapy_details: str = ""
@@ -158,12 +159,13 @@ class EpisodeSummary:
     def graded_to_day(self) -> float | None:
         """For an unresolved episode: the day of its last assessment that graded it (``last_ongoing_at``,
         D-19.767), ≤ `ongoing_at_day`; earlier only when ICANS "not assessable" rows follow it (D-19.787).
-        For a resolved ICANS episode: the day of its last graded row when "not assessable" rows follow it
-        before the resolution (`graded_before_unassessed_at`), else None (D-19.787 as amended)."""
+        For a resolved ICANS episode: the day of the first "not assessable" row after its last graded row,
+        before the resolution (`unassessed_from_at`: the episode is graded or between ordinary assessments up
+        to it; a grade 0 there would have resolved it), else None (D-19.787 as amended)."""
         if self.onset_at is None:
             return None
         if self.resolved_at is not None:
-            return self._days(self.graded_before_unassessed_at, self.infused_at)
+            return self._days(self.unassessed_from_at, self.infused_at)
         return self._days(self.last_ongoing_at, self.infused_at)
 
     def as_record(self) -> dict[str, Any]:
@@ -704,9 +706,14 @@ def icans_episodes(
             onset_at = onset_unit.first_positive_at or onset_unit.first_at
             resolved_at = units[end].first_at if end is not None else None
             last_graded = max(inputs.assessed_at[i] for u in span for i in u.rows)  # type: ignore[type-var]
-            unassessed_between = resolved_at is not None and any(
-                not_assessable[i] and last_graded < inputs.assessed_at[i] < resolved_at for i in rows
-            )
+            unassessed = [
+                at
+                for i in rows
+                if not_assessable[i]
+                and resolved_at is not None
+                and (at := inputs.assessed_at[i]) is not None
+                and last_graded < at < resolved_at
+            ]
             counts, details = _therapy_summary(
                 [t for t in therapies if t.subject_id == sid], onset_at, resolved_at or times[-1]
             )
@@ -724,7 +731,7 @@ def icans_episodes(
                     resolution_basis=basis.replace(" (no recorded resolution)", ""),
                     # its own graded rows only: a later "not assessable" row does not extend it (D-19.767)
                     last_ongoing_at=None if resolved_at is not None else last_graded,
-                    graded_before_unassessed_at=last_graded if unassessed_between else None,
+                    unassessed_from_at=min(unassessed) if unassessed else None,
                     **common,
                 )
             )

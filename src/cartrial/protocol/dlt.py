@@ -61,7 +61,9 @@ class GradedEvent:
     episode its subject's last assessment, an ICANS assessment that could not grade (unarousable from
     sedation, D-19.675) included: such a row does not resolve the episode (D-19.787). `graded_to_day`: the
     day of the unresolved episode's last assessment that graded it (`EpisodeSummary.last_ongoing_at`,
-    D-19.767); earlier than `ongoing_at_day` only when "not assessable" rows follow it. A duration rule met
+    D-19.767); earlier than `ongoing_at_day` only when "not assessable" rows follow it; for a resolved ICANS
+    episode the day of the first "not assessable" row after its last graded one (the earliest it could have
+    resolved), None without such rows. A duration rule met
     only through those rows fires and says so (`cartrial.escalation.dlt.duration_query`).
     """
 
