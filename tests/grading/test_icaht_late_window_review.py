@@ -259,3 +259,49 @@ def test_the_rule_text_names_both_counts_bounding_the_open_days() -> None:
     assert "ANC 90/µL on day 45 and 300/µL on day 101 (the higher read)" in g.late_rule
     t = grade_t_icaht([31, 35], [10.0, 10.0], follow_up_day=100)
     assert "platelets 10 ×10^9/L on day 35" in t.late_rule and "higher" not in t.late_rule
+
+
+def _late_t_by_hand(below_100: int, below_50: int, below_20: int, days_below_20: int) -> int:
+    """EHA/EBMT 2023 late T-ICAHT (§5.3), k = 2 tests below: < 20 ×10^9/L for ≥ 14 days → 4, 1-13 days → 3;
+    else < 50 → 2; else < 100 → 1."""
+    if below_20 >= 2 and days_below_20 >= 1:
+        return 4 if days_below_20 >= 14 else 3
+    return 2 if below_50 >= 2 else 1 if below_100 >= 2 else 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    late=st.dictionaries(st.integers(31, 100), PLT, min_size=1, max_size=6),
+    after=st.dictionaries(st.integers(101, 130), PLT, max_size=2),
+    follow_up=st.one_of(st.none(), st.integers(31, 250)),
+)
+def test_late_t_icaht_flag_iff_raised_by_hand_under_sampled_only(
+    late: dict[int, float], after: dict[int, float], follow_up: int | None
+) -> None:
+    """Both directions (flagged ⇔ raised), worked out without grade_t_icaht: under `sampled_only` with
+    `min_recovery_days=1` (no merging of runs) the days < 20 are the sampled days < 20, so the grade seen is
+    `_late_t_by_hand` of the counts of days 31-100. Open days: after the last count of days 31-100 to day 100
+    when a count follows day 100, else to the follow-up day capped at day 100; their level M is the last
+    count's, or the higher of it and the first count after day 100 when that is within 7 days of day 100.
+    Raised: one more test at M, and every open day < 20 when M < 20. Flagged iff open days exist, the grade
+    seen is 1-3 and the raised grade is higher."""
+    opts = IcahtOptions(unsampled_days=UnsampledDays.SAMPLED_ONLY, min_recovery_days=1)
+    days = sorted(late) + sorted(after)
+    plt = [late[d] for d in sorted(late)] + [after[d] for d in sorted(after)]
+    g = grade_t_icaht(days, plt, opts, follow_up_day=follow_up)
+    values = list(late.values())
+
+    def counts(vs: list[float]) -> tuple[int, int, int]:
+        return sum(v < 100 for v in vs), sum(v < 50 for v in vs), sum(v < 20 for v in vs)
+
+    n100, n50, n20 = counts(values)
+    seen = _late_t_by_hand(n100, n50, n20, n20)
+    assert g.late_grade == seen
+    last = max(late)
+    near = min(after) if after and min(after) <= 107 else None
+    level = late[last] if near is None else max(late[last], after[near])
+    end = 100 if after else None if follow_up is None else min(100, follow_up)
+    open_days = 0 if end is None else max(0, end - last)
+    u100, u50, u20 = counts([*values, level])
+    raised = _late_t_by_hand(u100, u50, u20, n20 + (open_days if level < 20 else 0))
+    assert g.late_lower_bound is (open_days > 0 and 1 <= seen <= 3 and raised > seen)
