@@ -56,3 +56,36 @@ def test_the_escalation_page_shows_the_query(tmp_path: Path, monkeypatch: Any) -
     view = escalation_view(handle, None, tite.TODAY)  # type: ignore[arg-type]
     html = templates.env.get_template("escalation.html").render(view=view, request=None, user=None)
     assert "to query with the site: " + QUERY in html
+
+
+def test_the_query_is_read_on_the_patients_site_day(tmp_path: Path, monkeypatch: Any) -> None:
+    """Round-2 review: the DLT status beside the query is read as of the patient's site today (D-19.607); the
+    query too. Site in Asia/Shanghai, now 2021-06-01 20:00Z = 2021-06-02 04:00 there: the analysis as of
+    2021-06-02 has the query (injected only on that day), the one as of `today` (06-01) has none."""
+    import datetime as dt
+    import sqlite3
+
+    import cartrial.analysis.core as core
+
+    real = core.study_populations
+    site_day = dt.date(2021, 6, 2)
+
+    def on_site_day(tables: Any, protocol: Any, day: dt.date, *args: Any, **kwargs: Any) -> Any:
+        study = real(tables, protocol, day, *args, **kwargs)
+        if day == site_day:
+            table = study.evaluation.assessments
+            mine = table["subject_id"].astype(str) == "S-1"
+            table.loc[mine[mine].index[:1], "query"] = QUERY  # S-1's DLT row (tite._dlt_of_s1)
+        return study
+
+    service = tite._study(tmp_path)
+    tite._dlt_of_s1(service)
+    with sqlite3.connect(str(tmp_path / "study.db")) as db:
+        db.execute("UPDATE site SET time_zone = 'Asia/Shanghai'")
+    monkeypatch.setattr(core, "study_populations", on_site_day)
+    from cartrial.web.escalation import escalation_state
+
+    now = dt.datetime(2021, 6, 1, 20, 0, tzinfo=dt.UTC)
+    state = escalation_state(service, None, tite.TODAY, now=now)
+    by_id = {p["subject_id"]: p for p in state["patients"]}
+    assert by_id["S-1"]["dlt_query"] == QUERY
