@@ -98,3 +98,36 @@ def test_the_query_names_site_calendar_days(snapshot: StudySnapshot) -> None:
     (query,) = table[(table["subject_id"] == SUBJECT) & (table["category"] == "icans")]["query"]
     assert "last graded on study day 1, unresolved to study day 6, site calendar" in query
     assert "0.85" not in query and "5.85" not in query
+
+
+def test_a_resolved_episode_query_names_the_sedated_days(snapshot: StudySnapshot) -> None:
+    """Round-2 review (D-19.787 amended): CT-003 grade 3 on day 1, sedated on days 2-6 (as above), ICE 10
+    (alert, no finding: grade 0) on day 7: resolved on day 7, 6 days > 3 → DLT; a grade 0 at the first sedated
+    row (day 2) would have left 1 day: queried; by hand the query says "not assessable from study day 2,
+    resolved on study day 7" (UTC study days: infusion 01:45Z, rows at 01:45Z)."""
+    tables = _tables(snapshot)
+    icans = tables["icans_assessments"]
+    template = icans[icans["subject_id"] == SUBJECT].iloc[0].to_dict()
+    resolved = dict(template) | {
+        "assessed_at": (INFUSED + dt.timedelta(days=7)).isoformat().replace("+00:00", "Z"),
+        "ice_total": "10",
+    }
+    # ICE 10 of 10 (orientation 4, naming 3, command 1, writing 1, attention 1) where the form has the items
+    ice = {
+        "ice_orientation": "4",
+        "ice_naming": "3",
+        "ice_command": "1",
+        "ice_writing": "1",
+        "ice_attention": "1",
+    }
+    resolved |= {item: value for item, value in ice.items() if item in resolved}
+    if "record_id" in resolved:
+        resolved["record_id"] = "990099"
+    tables["icans_assessments"] = pd.concat([icans, pd.DataFrame([resolved])], ignore_index=True)
+    assert RULE in snapshot.protocol_yaml
+    protocol = parse_protocol(snapshot.protocol_yaml.replace(RULE, RULE + "      min_duration_days: 3\n", 1))
+    table = evaluate_dlts(tables, protocol, CUTOFF).assessments
+    (row,) = table[(table["subject_id"] == SUBJECT) & (table["category"] == "icans")].to_dict("records")
+    assert (row["onset_day"], row["duration_days"], row["graded_to_day"]) == (1.0, 6.0, 2.0)
+    assert bool(row["is_dlt"])
+    assert "not assessable from study day 2, resolved on study day 7, site calendar" in row["query"]
