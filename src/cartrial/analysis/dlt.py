@@ -79,6 +79,7 @@ ASSESSMENT_COLUMNS = [
     "onset_day",
     "duration_days",
     "ongoing_at_day",
+    "graded_to_day",
     "relatedness",
     "organ",
     "judged_dlt",
@@ -88,6 +89,7 @@ ASSESSMENT_COLUMNS = [
     "rule_descriptions",
     "rule_sources",
     "not_fired",
+    "query",
     "source",
 ]
 
@@ -149,6 +151,25 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
         onset = day0 + dt.timedelta(days=float(min(engine_days[str(sid)])))
         out[str(sid)] = calendar_days(onset, day0)
     return out
+
+
+def _query_text(infusions: pd.DataFrame, event: Any, query: str) -> str:
+    """A duration query (`cartrial.escalation.dlt.duration_query`) with its days on the site's calendar, as
+    the heat map shows them (D-19.699, D-19.787): "last graded on study day G, resolved on / unresolved to
+    study day E"."""
+    from cartrial.escalation.dlt import query_days
+
+    days = query_days(event)
+    if days is None:
+        return query
+    sid = str(event.subject_id)
+    graded = dlt_onset_days(infusions, {sid: (days[0],)}).get(sid)
+    end = dlt_onset_days(infusions, {sid: (days[1],)}).get(sid)
+    if graded is None or end is None:
+        return query
+    if event.duration_days is not None:
+        return f"{query} (not assessable from study day {graded}, resolved on study day {end}, site calendar)"
+    return f"{query} (last graded on study day {graded}, unresolved to study day {end}, site calendar)"
 
 
 def _relatedness(text: str) -> Any:
@@ -257,6 +278,7 @@ def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
             onset_day=float(row["onset_day"]),
             duration_days=value(row, "duration_days"),
             ongoing_at_day=value(row, "ongoing_at_day"),
+            graded_to_day=value(row, "graded_to_day"),
         )
         out.append(
             (event, GRADING_SOURCE.get(category.value, "cartrial.grading.derive_graded_events"), False)
@@ -328,6 +350,7 @@ def evaluate_dlts(
                 "onset_day": event.onset_day,
                 "duration_days": event.duration_days,
                 "ongoing_at_day": event.ongoing_at_day,
+                "graded_to_day": event.graded_to_day,
                 "relatedness": relatedness.value if relatedness is not None else "",
                 "organ": event_organ(event) or "",
                 "judged_dlt": event.judged_dlt_by_committee,
@@ -339,6 +362,9 @@ def evaluate_dlts(
                 "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
                 if not verdict.is_dlt
                 else "",
+                "query": " | ".join(
+                    f"{k}: {_query_text(tables['infusions'], event, v)}" for k, v in verdict.queries.items()
+                ),
                 "source": source,
             }
         )
@@ -350,6 +376,12 @@ def evaluate_dlts(
     notes: list[str] = list(graded.notes)
     if not rules:
         notes.append("the protocol defines no DLT rules (escalation.dlt_rules): no event can be a DLT")
+    queried = sorted({str(s) for s, q in zip(frame["subject_id"], frame["query"], strict=True) if q})
+    if queried:  # a duration rule met only through "not assessable" assessments (D-19.787)
+        notes.append(
+            "DLT by a duration counted through assessments that could not grade the event (ICANS not "
+            f"assessable, e.g. sedated; counted as lasting, D-19.787), to query: {', '.join(queried)}"
+        )
     return DltEvaluation(
         frame,
         {k: tuple(v) for k, v in engine_days.items()},
@@ -426,6 +458,14 @@ def dlt_datasets(
                 "organ": "the organ of the CTCAE term (cartrial.protocol.organs)",
                 "judged_dlt": "the investigator's DLT flag, read by the committee-judged rules",
                 "not_fired": "why no rule fired, per rule",
+                "ongoing_at_day": "unresolved event: the day it is known not to have resolved by (for "
+                "ICANS a later 'not assessable' assessment included, D-19.787)",
+                "graded_to_day": "unresolved CRS/ICANS episode: the day of its last assessment that graded "
+                "it (D-19.767); resolved ICANS episode: the day of the first 'not assessable' row after its "
+                "last graded one, before the resolution (the earliest it could have resolved, D-19.787)",
+                "query": "per fired rule, a duration met only through assessments that could not grade the "
+                "event: the days to confirm with the site, study days on the site's calendar "
+                "(cartrial.escalation.dlt.duration_query, D-19.787, D-19.699)",
                 "source": "the records and engine the grade comes from",
             },
             notes=(f"method: {method}", *evaluation.notes),

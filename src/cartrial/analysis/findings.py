@@ -335,6 +335,14 @@ def safety_findings(
     )
     if dlt_pop.excluded:
         text += f" {_capital(dlt_pop.not_evaluable_text())}."
+    assessed = datasets.get("dlt_assessments")
+    if assessed is not None and "query" in assessed.table:
+        asked = assessed.table[assessed.table["query"].fillna("").astype(str) != ""]
+        if len(asked):  # a duration counted through "not assessable" assessments (D-19.787)
+            text += (
+                " To query (a DLT duration counted through assessments that could not grade the event, e.g. "
+                f"sedated): {_names(asked['subject_id'].astype(str).drop_duplicates())}."
+            )
     if refused:
         text += (
             f" Records the grading refused, left out of the graded events: {len(refused)} — "

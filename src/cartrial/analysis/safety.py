@@ -408,6 +408,8 @@ def graded_icaht(
     subjects without a neutrophil count are absent (the caller names them). Columns `ICAHT_COLUMNS` plus
     grading's ``early_days_anc_le_500``, ``early_days_anc_le_100``, ``early_icaht_lower_bound`` (the early
     grade is a lower bound: the counts stop ≤ 500/µL before the end of follow-up, D-19.717),
+    ``late_icaht_lower_bound`` and ``t_late_lower_bound`` (the late grade is a lower bound: the counts stop
+    inside days 31-100 before the end of follow-up at a level that would raise it, D-19.788),
     ``late_nadir_per_ul`` and T-ICAHT
     (platelets) columns. No new-therapy censoring: the snapshot has no new-therapy dates (noted).
     `follow_up_days` (subject → days followed at the cut-off, from `populations`) ends the early window
@@ -427,6 +429,7 @@ def graded_icaht(
             "early_lower_bound": "early_icaht_lower_bound",
             "late_grade": "late_icaht_grade",
             "late_reason": "late_icaht_rule",
+            "late_lower_bound": "late_icaht_lower_bound",
         }
     )
     if "n_anc_values" in table:
@@ -435,11 +438,13 @@ def graded_icaht(
         "early_days_anc_le_500",
         "early_days_anc_le_100",
         "early_icaht_lower_bound",
+        "late_icaht_lower_bound",
         "late_nadir_per_ul",
         "t_early_grade",
         "t_early_reason",
         "t_late_grade",
         "t_late_reason",
+        "t_late_lower_bound",
         "n_platelet_values",
     ]
     out = table.reindex(columns=[*ICAHT_COLUMNS, *extra]).reset_index(drop=True)
@@ -447,8 +452,8 @@ def graded_icaht(
         out[column] = out[column].astype("Int64")
     for column in ("n_anc_values", "n_platelet_values", "early_days_anc_le_500", "early_days_anc_le_100"):
         out[column] = out[column].astype("Int64")
-    bound = out["early_icaht_lower_bound"].astype("boolean").fillna(False)
-    out["early_icaht_lower_bound"] = bound.astype(bool)
+    for column in ("early_icaht_lower_bound", "late_icaht_lower_bound", "t_late_lower_bound"):
+        out[column] = out[column].astype("boolean").fillna(False).astype(bool)
     notes += _problem_notes(result, frame, "lab result", LAB_FORM)
     notes.append("method: no censoring at new therapy (the snapshot records no new-therapy dates)")
     if follow_up_days is None:
@@ -477,6 +482,7 @@ GRADED_EVENT_COLUMNS = [
     "onset_day",
     "duration_days",
     "ongoing_at_day",
+    "graded_to_day",
 ]
 
 

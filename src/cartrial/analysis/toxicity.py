@@ -658,8 +658,12 @@ EARLY_LOWER_BOUND = "early_icaht_lower_bound"
 """Column of `icaht`: the early grade is a lower bound, the neutrophil counts stopping with ANC ≤ 500/µL
 before the end of the subject's follow-up (more days could raise it;
 `cartrial.grading.IcahtGrade.early_lower_bound`, D-19.717)."""
-LOWER_BOUND = {"early_icaht_grade": EARLY_LOWER_BOUND}
-"""Grade column of `icaht` → its lower-bound flag (the grade shown as "≥ N", D-19.717)."""
+LATE_LOWER_BOUND = {"late_icaht_grade": "late_icaht_lower_bound", "t_late_grade": "t_late_lower_bound"}
+"""Columns of `icaht`: the late ICAHT / T-ICAHT grade of a complete (not pending) late window is a lower
+bound, the counts stopping inside days 31-100 before the end of follow-up at a level that would raise it
+(`cartrial.grading.IcahtGrade.late_lower_bound`, `TIcahtGrade.late_lower_bound`; D-19.788)."""
+LOWER_BOUND = {"early_icaht_grade": EARLY_LOWER_BOUND, **LATE_LOWER_BOUND}
+"""Grade column of `icaht` → its lower-bound flag (the grade shown as "≥ N", D-19.717, D-19.788)."""
 
 
 ICAHT_GRADE_STATE: dict[str, tuple[str, str | None]] = {
@@ -675,7 +679,9 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     """A grade of the `icaht` dataset as a reader should see it (D-19.268): the grade ("2"); "pending" for a
     window not complete at the cut-off; "≥ N (pending)" for an open late window whose counts already reach
     grade N (a lower bound, `LATE_AT_LEAST`); "≥ N" for an early grade that is a lower bound, the counts
-    stopping ≤ 500/µL before the end of follow-up (`LOWER_BOUND`, D-19.717); None when the subject is not
+    stopping ≤ 500/µL before the end of follow-up (`LOWER_BOUND`, D-19.717), and for a late grade whose counts
+    stop inside days 31-100 before the end of follow-up at a level that would raise it (D-19.788); None when
+    the subject is not
     gradable (no count). Read from the dataset's columns, nothing recomputed: the one wording of the report's
     table and the web safety page.
 
@@ -694,7 +700,7 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
     pending = row.get(flag)
     if pending is not None and not pd.isna(pending) and bool(pending):
         reached = row.get(bound) if bound is not None else None
-        if reached is None or pd.isna(reached):
+        if reached is None or pd.isna(reached) or int(reached) <= 0:  # never "≥ 0" (D-19.790)
             return "pending"
         return f"≥ {int(reached)} (pending)"
     grade = row.get(column)
@@ -702,7 +708,7 @@ def icaht_grade_text(row: Mapping[str, Any], column: str) -> str | None:
         return None
     flag_column = LOWER_BOUND.get(column)
     lower = row.get(flag_column) if flag_column is not None else None
-    if lower is not None and not pd.isna(lower) and bool(lower):
+    if lower is not None and not pd.isna(lower) and bool(lower) and int(grade) > 0:  # never "≥ 0"
         return f"≥ {int(grade)}"
     return str(int(grade))
 
@@ -863,6 +869,9 @@ def late_icaht_pending(icaht: pd.DataFrame, membership: pd.DataFrame | None) -> 
     window = f"late window (days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY})"
     for index, days in _open_windows(out, membership, LATE_LAST_DAY):
         out.loc[index, LATE_ICAHT_PENDING] = True
+        for bound_flag in LATE_LOWER_BOUND.values():  # a pending grade is blank: its bound is `LATE_AT_LEAST`
+            if bound_flag in out:
+                out.loc[index, bound_flag] = False
         for grade, rule in (("late_icaht_grade", "late_icaht_rule"), ("t_late_grade", "t_late_reason")):
             seen = out.loc[index, grade]
             reached = not pd.isna(seen) and int(seen) >= 1
@@ -982,6 +991,13 @@ def lab_datasets(
                 "days below would give a higher grade; shown as ≥ N (D-19.717)",
                 LATE_ICAHT_PENDING: "late window (days 31-100) not complete at the cut-off, the subject on "
                 "study and alive: late ICAHT and T-ICAHT grades blank (D-19.230)",
+                "late_icaht_lower_bound": "late ICAHT grade is a lower bound: the neutrophil counts stop "
+                "inside days 31-100 before the end of follow-up (day 100, death, end of study or cut-off) "
+                "and one more count at the last count's level would give a higher grade; shown as ≥ N "
+                "(D-19.788)",
+                "t_late_lower_bound": "late T-ICAHT grade is a lower bound: the platelet counts stop inside "
+                "days 31-100 before the end of follow-up and platelets staying at the last count's level "
+                "would give a higher grade; shown as ≥ N (D-19.788)",
                 "late_icaht_at_least": "late window pending: the late ICAHT grade the counts so far "
                 "already reach (a lower bound: more counts only raise it); blank when none, or when the "
                 "window is complete (D-19.230)",
@@ -1003,6 +1019,7 @@ __all__ = [
     "EARLY_LOWER_BOUND",
     "LATE_AT_LEAST",
     "LATE_ICAHT_PENDING",
+    "LATE_LOWER_BOUND",
     "NOT_INFUSED_AE_COLUMNS",
     "UNGRADED",
     "adverse_event_datasets",

@@ -392,7 +392,9 @@ def icaht_command(
         "--follow-up-dates",
         help=(
             "CSV with subject_id, last_follow_up_at (death, loss or cut-off): ends the early window when the "
-            "counts stop before it. Without it the last count of days 0-30 is read as the end of follow-up."
+            "counts stop before it, and flags an early, late ICAHT or late T-ICAHT grade a lower bound ('at "
+            "least', D-19.717, D-19.788) when the counts stop inside its window before that day at a level "
+            "that would raise it. Without it the last count is read as the end of follow-up."
         ),
     ),
     unsampled_days: UnsampledDays = typer.Option(

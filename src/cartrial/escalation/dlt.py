@@ -7,9 +7,11 @@ matches; a rule matches when every condition it gives holds:
 category (None = any); grade >= `min_grade`, or >= `organ_min_grade[organ]` for the listed organs; term not in
 `exclude_terms` (case-insensitive); organ in `organs` when given; duration strictly longer than
 `min_duration_days` ("> N days"; an unknown duration only qualifies when `ongoing_at_day` shows it lasted
-long enough); relatedness at least `min_relatedness` (unrelated < unlikely < possible < probable <
-definite; unassessed relatedness does not qualify); not due to the underlying disease when
-`exclude_underlying_disease`; judged a DLT by the safety review committee when `committee_judgement`.
+long enough: an unresolved ICANS episode lasts through later "not assessable" assessments, which do not
+resolve it, and a rule met only through them fires with a query, `duration_query`, D-19.787); relatedness
+at least `min_relatedness` (unrelated < unlikely < possible < probable < definite; unassessed relatedness
+does not qualify); not due to the underlying disease when `exclude_underlying_disease`; judged a DLT by the
+safety review committee when `committee_judgement`.
 
 What the rules read (docs/science/decisions.md D-13.6-D-13.8):
 
@@ -110,6 +112,9 @@ class DltAssessment:
     source: str = SOURCE
     citations: dict[str, str] = field(default_factory=dict)
     """Per fired rule, its source (`rule_citation`)."""
+    queries: dict[str, str] = field(default_factory=dict)
+    """Per fired rule whose duration condition is met only through assessments that could not grade the
+    event (`duration_query`, D-19.787): what to ask the site. The rule fires all the same."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +128,7 @@ class DltAssessment:
             "not_fired": {k: list(v) for k, v in self.not_fired.items()},
             "source": self.source,
             "citations": dict(self.citations),
+            "queries": dict(self.queries),
         }
 
 
@@ -174,6 +180,59 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
     return tuple(why)
 
 
+def duration_query(event: GradedEvent, rule: DltRule) -> str | None:
+    """The query a DLT verdict carries when `rule`'s duration condition ("> N days") holds for `event` only
+    through assessments that could not grade it (D-19.787), else None: its duration (resolved: onset to
+    resolution; unresolved: ``ongoing_at_day`` − onset) exceeds the limit, but ``graded_to_day`` − onset does
+    not (unresolved: its last graded assessment; resolved, set only when "not assessable" rows follow its last
+    graded row before the resolution: the first of those rows, where a grade 0 would have resolved it, so a
+    sedated row that could not change the verdict raises no query, D-19.787 as amended) — for ICANS, the rows
+    after it are "not assessable" (unarousable from sedation: no ICE, consciousness attributed to another
+    cause; ASTCT 2019, D-19.675). Such rows do not resolve the episode, so it has lasted through them and the
+    rule is met (a DLT is never under-called for want of a grade: the conservative reading); the verdict says
+    to confirm those days with the site. The text names no day: the analysis adds them on the site's calendar
+    (`query_days`, D-19.699).
+
+    >>> from cartrial.protocol.dlt import DltRule, GradedEvent
+    >>> rule = DltRule(id="icans_3_72h", description="ICANS >= 3 > 3 days", category="icans", min_grade=3,
+    ...                min_duration_days=3)
+    >>> event = GradedEvent("S1", "icans", "ICANS", 3, "ASTCT 2019", 1.0, ongoing_at_day=6.0,
+    ...                     graded_to_day=2.0)
+    >>> duration_query(event, rule).split(" (")[0]
+    'duration > 3 days only through assessments that could not grade it'
+    """
+    limit = rule.min_duration_days
+    graded = event.graded_to_day
+    if limit is None or graded is None:
+        return None
+    if event.duration_days is not None:  # resolved: the ungraded rows lie before its resolution
+        lasted = event.duration_days
+    elif event.ongoing_at_day is not None:
+        lasted = event.ongoing_at_day - event.onset_day
+    else:
+        return None
+    if not lasted > limit or graded - event.onset_day > limit:
+        return None
+    return (
+        f"duration > {limit:g} days only through assessments that could not grade it (not assessable, e.g. "
+        "sedated, after its last graded assessment); counted as lasting (D-19.787): query the site on those "
+        "days"
+    )
+
+
+def query_days(event: GradedEvent) -> tuple[float, float] | None:
+    """(last graded, last known) days after infusion of an event a duration query names (`duration_query`):
+    its `graded_to_day` and the day it resolved on or was unresolved to; numbers the analysis renders on the
+    site's calendar (D-19.699)."""
+    if event.graded_to_day is None:
+        return None
+    if event.duration_days is not None:
+        return event.graded_to_day, event.onset_day + event.duration_days
+    if event.ongoing_at_day is not None:
+        return event.graded_to_day, event.ongoing_at_day
+    return None
+
+
 def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float) -> DltAssessment:
     """Is `event` a DLT under `rules` with a DLT window of `window_days` days after infusion (day 0)?
 
@@ -192,6 +251,7 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
     fired: list[str] = []
     not_fired: dict[str, tuple[str, ...]] = {}
     citations: dict[str, str] = {}
+    queries: dict[str, str] = {}
     for rule in rules:
         reasons = rule_failures(event, rule)
         if not in_window:
@@ -201,7 +261,12 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
         else:
             fired.append(rule.id)
             citations[rule.id] = rule_citation(event, rule)
-    return DltAssessment(event, bool(fired), in_window, tuple(fired), not_fired, citations=citations)
+            query = duration_query(event, rule)
+            if query is not None:
+                queries[rule.id] = query
+    return DltAssessment(
+        event, bool(fired), in_window, tuple(fired), not_fired, citations=citations, queries=queries
+    )
 
 
 def subject_dlt(events: Iterable[GradedEvent], rules: Sequence[DltRule], window_days: float) -> SubjectDlt:
@@ -289,7 +354,9 @@ __all__ = [
     "assess_dlt",
     "attributed_relatedness",
     "cohort_outcomes",
+    "duration_query",
     "event_organ",
+    "query_days",
     "rule_citation",
     "rule_failures",
     "subject_dlt",

@@ -104,6 +104,11 @@ class EpisodeSummary:
     may itself be grade 0 (the day's grade is its maximum: ICE 5 then ICE 10 on one day is a grade-2 day whose
     last row is the grade-0 one). CRS: the subject's last assessment (every CRS row grades); ICANS: never a
     "not assessable" row (sedated, D-19.675), which `last_assessed_at` may be (D-19.767)."""
+    unassessed_from_at: datetime | None = None
+    """For a resolved ICANS episode whose last graded row is followed, before the resolution, by "not
+    assessable" rows (sedated, D-19.675): the first of those rows, the earliest it could have resolved had
+    that row graded (the episode lasted through the ungraded rows to its resolution; a DLT duration met only
+    because they did not grade carries a query, D-19.787 as amended after round 2); else None."""
     fever_masked_from: datetime | None = None
     therapies: dict[str, int] = field(default_factory=dict)
     therapy_details: str = ""
@@ -141,10 +146,27 @@ class EpisodeSummary:
 
     @property
     def ongoing_at_day(self) -> float | None:
-        """For an unresolved episode: the day of the last assessment (the episode lasted at least this)."""
+        """For an unresolved episode: the day of the last assessment (the episode lasted at least this: it had
+        not resolved by then). For ICANS a "not assessable" row (unarousable from sedation) counts: it neither
+        opens nor resolves an episode (D-19.675), so the episode is unresolved through it, as a resolved
+        episode's duration spans it; the heat map shows those days "unresolved, not graded" (D-19.767). The
+        one rule of the DLT duration reading (D-19.787); `graded_to_day` is the last day a row graded it."""
         if self.resolved_at is not None or self.onset_at is None:
             return None
         return self._days(self.last_assessed_at, self.infused_at)
+
+    @property
+    def graded_to_day(self) -> float | None:
+        """For an unresolved episode: the day of its last assessment that graded it (``last_ongoing_at``,
+        D-19.767), ≤ `ongoing_at_day`; earlier only when ICANS "not assessable" rows follow it (D-19.787).
+        For a resolved ICANS episode: the day of the first "not assessable" row after its last graded row,
+        before the resolution (`unassessed_from_at`: the episode is graded or between ordinary assessments up
+        to it; a grade 0 there would have resolved it), else None (D-19.787 as amended)."""
+        if self.onset_at is None:
+            return None
+        if self.resolved_at is not None:
+            return self._days(self.unassessed_from_at, self.infused_at)
+        return self._days(self.last_ongoing_at, self.infused_at)
 
     def as_record(self) -> dict[str, Any]:
         """Flat dict for tables (CSV/JSON)."""
@@ -683,6 +705,15 @@ def icans_episodes(
             onset_unit = units[start]
             onset_at = onset_unit.first_positive_at or onset_unit.first_at
             resolved_at = units[end].first_at if end is not None else None
+            last_graded = max(inputs.assessed_at[i] for u in span for i in u.rows)  # type: ignore[type-var]
+            unassessed = [
+                at
+                for i in rows
+                if not_assessable[i]
+                and resolved_at is not None
+                and (at := inputs.assessed_at[i]) is not None
+                and last_graded < at < resolved_at
+            ]
             counts, details = _therapy_summary(
                 [t for t in therapies if t.subject_id == sid], onset_at, resolved_at or times[-1]
             )
@@ -699,9 +730,8 @@ def icans_episodes(
                     therapy_details=details,
                     resolution_basis=basis.replace(" (no recorded resolution)", ""),
                     # its own graded rows only: a later "not assessable" row does not extend it (D-19.767)
-                    last_ongoing_at=None
-                    if resolved_at is not None
-                    else max(inputs.assessed_at[i] for u in span for i in u.rows),  # type: ignore[type-var]
+                    last_ongoing_at=None if resolved_at is not None else last_graded,
+                    unassessed_from_at=min(unassessed) if unassessed else None,
                     **common,
                 )
             )

@@ -53,6 +53,7 @@ def episode_events(episodes: Sequence[EpisodeSummary]) -> list[GradedEvent]:
                 onset_day=ep.onset_day,
                 duration_days=ep.duration_days,
                 ongoing_at_day=ep.ongoing_at_day,
+                graded_to_day=ep.graded_to_day,
             )
         )
     return events

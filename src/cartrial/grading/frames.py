@@ -866,17 +866,21 @@ def _icaht_table(
                 "early_lower_bound": n.early_lower_bound,
                 "late_grade": n.late_grade,
                 "late_reason": n.late_rule,
+                "late_lower_bound": n.late_lower_bound,
                 "late_nadir_per_ul": n.late_nadir_per_ul,
                 "n_anc_values": len(anc[0]),
             }
         plt = series.get((sid, Analyte.PLATELETS))
         if plt is not None:
-            t = grade_t_icaht(*plt, options=options, censor_day=censor.get(sid))
+            t = grade_t_icaht(
+                *plt, options=options, censor_day=censor.get(sid), follow_up_day=followed.get(sid)
+            )
             row |= {
                 "t_early_grade": t.early_grade,
                 "t_early_reason": t.early_rule,
                 "t_late_grade": t.late_grade,
                 "t_late_reason": t.late_rule,
+                "t_late_lower_bound": t.late_lower_bound,
                 "n_platelet_values": len(plt[0]),
             }
         rows.append({**row, "scale": ICAHT_SCALE, **options.as_dict()})
@@ -995,7 +999,7 @@ def derive_graded_events(
             "min_lab_grade": min_lab_grade,
         },
         sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
-        units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day"},
+        units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day", "graded_to_day": "day"},
     )
 
 

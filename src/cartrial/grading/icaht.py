@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +123,12 @@ class IcahtGrade:
     """The early grade is a lower bound (D-19.717): the counts stop with ANC ≤ 500/µL while follow-up goes on
     past the carried days, and reading the unknown days after the last count as still below would give a
     higher grade."""
+    late_lower_bound: bool = False
+    """The late grade is a lower bound (D-19.788): the counts stop inside the late window before the day of
+    last follow-up (capped at day 100) or before day 100 when a count follows day 100, and one more count at
+    the level the open days may stay at would give a higher grade (the second value of a non-transient
+    neutropenia): the last count's, or the higher of it and a count within 7 days after day 100 (D-19.790);
+    a grade 0 is never flagged."""
 
 
 def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,8 +277,9 @@ def _early_grade(
     anc: np.ndarray,
     last_day: int,
 ) -> tuple[int, int, int, int, int, tuple[int, int] | None, bool, int]:
-    """(grade, grade by ≤ 500, grade by ≤ 100, days ≤ 500, days ≤ 100, longest ≤ 500 episode, never recovered,
-    last day with a value) of the early window from its daily below/known flags (§5.1)."""
+    """(grade, grade by ≤ 500, grade by ≤ 100, days ≤ 500, days ≤ 100, longest ≤ 500 episode (the one reaching
+    the last day with a value when never recovered), never recovered, last day with a value) of the early
+    window from its daily below/known flags (§5.1)."""
     days500, episode500 = _longest(below500, known, opts.min_recovery_days)
     days100, _ = _longest(below100, known, opts.min_recovery_days)
     g500 = 0
@@ -286,12 +293,15 @@ def _early_grade(
         g500 = 1
     g100 = 4 if days100 >= 14 else 3 if days100 >= 7 else 0
     last_known = int(np.flatnonzero(known).max())  # a sampled day of the window always has a value
-    never_recovered = (
-        episode500 is not None
-        and episode500[0] <= opts.never_recovered_from_day
-        and episode500[1] == last_known
+    # never recovered: the episode reaching the last known day, whichever is the longest (D-19.792)
+    final = [e for e in _episodes(below500, known, opts.min_recovery_days) if e[1] == last_known]
+    never_recovered = bool(
+        final
+        and final[0][0] <= opts.never_recovered_from_day
         and _no_recovery_after(days, anc, last_known, last_day)
     )
+    if never_recovered:
+        episode500 = final[0]
     grade = max(g500, g100, 4 if never_recovered else 0)
     return grade, g500, g100, days500, days100, episode500, never_recovered, last_known
 
@@ -330,6 +340,100 @@ def _series(
     return d[order].astype(np.int64), values[order]
 
 
+class _LateOpen(NamedTuple):
+    """The late window's open days (D-19.788): after `last` (the last count of days 31-100) to `end`."""
+
+    last: int
+    end: int
+    level: float
+    last_value: float
+    near: tuple[int, float] | None
+    """The first count after day 100 when it lies within `TRAILING_CARRY_DAYS` of day 100 (D-19.790)."""
+
+    def reading(self, unit: str, name: str) -> str:
+        """The counts the open days are read at, each on its day (the rule text)."""
+        if self.near is None:
+            return f"{name} {self.last_value:g}{unit} on day {self.last}"
+        return (
+            f"{name} {self.last_value:g}{unit} on day {self.last} and {self.near[1]:g}{unit} on day "
+            f"{self.near[0]} (the higher read)"
+        )
+
+
+def _near_after(days: np.ndarray, values: np.ndarray) -> tuple[int, float] | None:
+    """The first count after day 100 when it is within `TRAILING_CARRY_DAYS` of day 100 (the grader's carry,
+    as the early window's trailing days, D-19.717): only such a count bounds the days up to day 100 and
+    fills the late grid toward it (D-19.790); a later one says only that follow-up went on."""
+    after = days > LATE_LAST_DAY
+    if not after.any():
+        return None
+    first = int(days[after].min())
+    if first > LATE_LAST_DAY + TRAILING_CARRY_DAYS:
+        return None
+    return first, float(values[days == first].min())
+
+
+def _late_open_end(days: np.ndarray, values: np.ndarray, follow_up_day: int | None) -> _LateOpen | None:
+    """The late window's days after its last count that no count of it covers (D-19.788), else None. `last`:
+    the last count of days 31-100; `end`: day 100 (`LATE_LAST_DAY`) when a count follows day 100 (follow-up
+    went on past the window, D-19.720), otherwise `follow_up_day` (death, loss, the cut-off; already ended
+    the day before a new therapy) capped at day 100; None when `end` is not after `last`. `level`: the level
+    the days after `last` may stay at, the last count's (its lowest of the day); with a count within
+    `TRAILING_CARRY_DAYS` after day 100 the higher of it and that count (both bound those days: as the first
+    count after an early episode, D-19.681, a later count at a level that would not raise the grade clears
+    the flag); a count further after day 100 does not bound them (D-19.681 rejected "the first later count on
+    any day"): the level stays the last count's. Without a follow-up day or a later count the last count is
+    read as the end of follow-up, as for the early window (D-19.682): no open days."""
+    late = (days > EARLY_LAST_DAY) & (days <= LATE_LAST_DAY)
+    if not late.any():
+        return None
+    last = int(days[late].max())
+    last_value = float(values[days == last].min())
+    level = last_value
+    near = _near_after(days, values)
+    if near is not None:
+        level = max(level, near[1])
+    if (days > LATE_LAST_DAY).any():
+        end = LATE_LAST_DAY
+    elif follow_up_day is None:
+        return None
+    else:
+        end = min(LATE_LAST_DAY, int(follow_up_day))
+    return _LateOpen(last, end, level, last_value, near) if end > last else None
+
+
+def _late_anc_grade(days: np.ndarray, anc: np.ndarray, k: int) -> tuple[int | None, str, float | None]:
+    """(grade, rule, nadir) of late ICAHT (§5.2) from the counts of days 31-100: the grade of the `k`-th
+    lowest daily value (the lowest count of each day, D-19.676)."""
+    late_mask = (days > EARLY_LAST_DAY) & (days <= LATE_LAST_DAY)
+    late_values = np.sort(_daily_values(days[late_mask], anc[late_mask])[1])
+    nadir = float(late_values[0]) if len(late_values) else None
+    if not len(late_values):
+        return None, f"not gradable: no ANC on days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY}", None
+    if len(late_values) < k:
+        return (
+            0,
+            f"grade 0: ANC on {len(late_values)} day(s) of days 31-100; late_min_values={k} needed",
+            nadir,
+        )
+    reference = float(late_values[k - 1])
+    grade = (
+        4
+        if reference <= 100
+        else 3
+        if reference <= 500
+        else 2
+        if reference <= 1000
+        else 1
+        if reference <= 1500
+        else 0
+    )
+    if grade == 0:
+        return 0, f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL on days 31-100", nadir
+    bound = {1: 1500, 2: 1000, 3: 500, 4: 100}[grade]
+    return grade, f"grade {grade}: {k} ANC value(s) ≤ {bound}/µL on days 31-100 (nadir {nadir:g}/µL)", nadir
+
+
 def grade_icaht(
     days: Sequence[int],
     anc_per_ul: Sequence[float],
@@ -347,7 +451,11 @@ def grade_icaht(
     the last count is then read as the end); a longer trailing run is unknown: an episode reaching the last
     count is not "never recovered", the grade is that of the days seen, and when reading the unknown days as
     still below would raise it, `early_lower_bound` is set and the rule says "at least" (D-19.717). Without
-    it the last count is read as the end of follow-up (D-19.682).
+    it the last count is read as the end of follow-up (D-19.682). Likewise for the late window (D-19.788):
+    when the counts stop inside days 31-100 before that day (capped at day 100; or before day 100 with a
+    count after day 100, D-19.790) and one more count at the level the days after may stay at would raise a
+    late grade above 0, `late_lower_bound` is set and the rule says "at least"
+    (the grade itself is that of the counts seen).
 
     Early (§5.1): grade from the longest episode of ANC ≤ 500/µL (1-6 days → 1, 7-13 → 2, 14 to
     `early_g4_min_days`-1 → 3, ≥ `early_g4_min_days` → 4) and of ANC ≤ 100/µL (7-13 days → 3, ≥ 14 → 4),
@@ -451,40 +559,20 @@ def grade_icaht(
 
     # the lowest count of each day (two draws of one day are one value: non-transient needs two days;
     # D-19.676)
-    late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
-    late_values = np.sort(_daily_values(d[late_mask], a[late_mask])[1])
-    nadir = float(late_values[0]) if len(late_values) else None
-    if not len(late_values):
-        late_grade: int | None = None
-        late_rule = f"not gradable: no ANC on days {EARLY_LAST_DAY + 1}-{LATE_LAST_DAY}"
-    else:
+    late_grade, late_rule, nadir = _late_anc_grade(d, a, opts.late_min_values)
+    late_lower_bound = False
+    open_late = _late_open_end(d, a, follow_up_day)
+    if open_late is not None and late_grade is not None and 0 < late_grade < 4:  # a 0 is no bound
+        # the counts stop inside the late window while follow-up goes on (D-19.788): one more count at the
+        # level the unsampled days may stay at, by the window's end; a higher grade makes the grade seen a
+        # lower bound
         k = opts.late_min_values
-        if len(late_values) < k:
-            late_grade = 0
-            reference = None
-        else:
-            reference = float(late_values[k - 1])
-            late_grade = (
-                4
-                if reference <= 100
-                else 3
-                if reference <= 500
-                else 2
-                if reference <= 1000
-                else 1
-                if reference <= 1500
-                else 0
-            )
-        if reference is None:
-            late_rule = (
-                f"grade 0: ANC on {len(late_values)} day(s) of days 31-100; late_min_values={k} needed"
-            )
-        elif late_grade == 0:
-            late_rule = f"grade 0: fewer than {k} ANC value(s) ≤ 1500/µL on days 31-100"
-        else:
-            bound = {1: 1500, 2: 1000, 3: 500, 4: 100}[late_grade]
-            late_rule = (
-                f"grade {late_grade}: {k} ANC value(s) ≤ {bound}/µL on days 31-100 (nadir {nadir:g}/µL)"
+        late_upper = _late_anc_grade(np.append(d, open_late.end), np.append(a, open_late.level), k)[0]
+        if late_upper is not None and late_upper > late_grade:
+            late_lower_bound = True
+            late_rule += (
+                f"; at least: no count from day {open_late.last + 1} to day {open_late.end} of the window, "
+                + open_late.reading("/µL", "ANC")
             )
     return IcahtGrade(
         early_grade=early_grade,
@@ -496,6 +584,7 @@ def grade_icaht(
         late_nadir_per_ul=nadir,
         options=opts,
         early_lower_bound=early_lower_bound,
+        late_lower_bound=late_lower_bound,
     )
 
 
@@ -520,6 +609,12 @@ class TIcahtGrade:
     options: IcahtOptions = field(default_factory=IcahtOptions)
     scale: str = "EHA/EBMT T-ICAHT 2023"
     source: str = T_ICAHT_SOURCE
+    late_lower_bound: bool = False
+    """The late grade is a lower bound (D-19.788): the counts stop inside the late window while follow-up
+    goes on to a later day of it (to day 100 when a count follows day 100), and the platelets staying to that
+    day at the last count's level (or the higher of it and a count within 7 days after day 100, D-19.790)
+    would give a higher grade (more days < 20 ×10^9/L, or a second test below a threshold), whatever the
+    unsampled-day option (D-19.791); a grade 0 is never flagged."""
 
 
 def _daily_below_strict(
@@ -551,12 +646,32 @@ def _cumulative(below_known: tuple[np.ndarray, np.ndarray], min_recovery_days: i
     return int(sum(known[a : b + 1].sum() for a, b in _episodes(below, known, min_recovery_days)))
 
 
+def _late_t_grade(
+    late_values: np.ndarray, below20: np.ndarray, known20: np.ndarray, k: int, min_recovery_days: int
+) -> tuple[int, str, int]:
+    """(grade, rule, days < 20) of late T-ICAHT from the daily lowest tests of days 31-100 and the daily
+    < 20 ×10^9/L flags of the late grid (§5.3)."""
+    l20 = _cumulative((below20, known20), min_recovery_days)
+    n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
+    grade = 0
+    rule = f"grade 0: fewer than {k} platelet count(s) < 100 ×10^9/L on days 31-100"
+    if n_below[100.0] >= k:
+        grade, rule = 1, f"grade 1: {n_below[100.0]} count(s) < 100 ×10^9/L on days 31-100"
+    if n_below[50.0] >= k:
+        grade, rule = 2, f"grade 2: {n_below[50.0]} count(s) < 50 ×10^9/L on days 31-100"
+    if n_below[20.0] >= k and l20 >= 1:
+        grade = 4 if l20 >= 14 else 3
+        rule = f"grade {grade}: platelets < 20 ×10^9/L for {l20} days on days 31-100"
+    return grade, rule, l20
+
+
 def grade_t_icaht(
     days: Sequence[int],
     platelets_10e9_l: Sequence[float],
     options: IcahtOptions | None = None,
     *,
     censor_day: int | None = None,
+    follow_up_day: int | None = None,
 ) -> TIcahtGrade:
     """Early (day 0-30) and late (day 31-100) T-ICAHT grades from one subject's platelet series (× 10^9/L).
 
@@ -569,15 +684,25 @@ def grade_t_icaht(
     counts once, D-19.676). Unsampled days follow `unsampled_days` (H4).
     Censoring at progression, new therapy or death and the transfusion-free platelet recovery definition
     need data this function does not take: pass counts up to the censoring date. Thresholds are strict (<).
+    `follow_up_day` (optional, as for `grade_icaht`: death, loss or the cut-off) flags a late grade that is a
+    lower bound (`late_lower_bound`, "at least" in the rule): the counts stop inside days 31-100 before it
+    (capped at day 100; before day 100 with a count after day 100, D-19.790) and the platelets staying at the
+    last count's level to that day would give a higher grade than a grade ≥ 1 seen (D-19.788); those days are
+    read below directly, whatever `unsampled_days` (D-19.791). A count after day 100 extends the late day grid
+    to day 100 (filled toward it under `unsampled_days`, D-19.790). The flag changes no grade; the early grade
+    is not flagged (no never-recovered rule, D-19.717).
 
     >>> grade_t_icaht(list(range(8)), [30.0] * 7 + [200.0]).early_grade  # < 50 x10^9/L for 7 days
     2
     """
     opts = options or IcahtOptions()
     d, v = _series(days, platelets_10e9_l, "platelets_10e9_l", censor_day)
+    check_argument("follow_up_day", follow_up_day, Allowed(low=0, integer=True, optional=True, unit="days"))
     if censor_day is not None:  # censored at new therapy (EHA/EBMT 2023, T-ICAHT table)
         keep = d < censor_day
         d, v = d[keep], v[keep]
+        if follow_up_day is not None:  # the product's follow-up ends the day before (D-19.717)
+            follow_up_day = max(0, min(follow_up_day, censor_day - 1))
     mode = opts.unsampled_days
     gap = opts.max_interpolated_days
 
@@ -585,7 +710,12 @@ def grade_t_icaht(
         mask = (d >= first) & (d <= last_allowed)
         if not mask.any():
             return None
-        return _early_window_end(d, mask) if last_allowed == EARLY_LAST_DAY else int(d[mask].max())
+        if last_allowed == EARLY_LAST_DAY:
+            return _early_window_end(d, mask)
+        # a count after day 100 bounds the unsampled days before it: the grid runs to day 100, as the early
+        # one to day 30 (D-19.673, D-19.790)
+        # (only a count within TRAILING_CARRY_DAYS of day 100 does: a later one leaves the days open)
+        return LATE_LAST_DAY if _near_after(d, v) is not None else int(d[mask].max())
 
     early = window(0, EARLY_LAST_DAY)
     if early is None:
@@ -607,6 +737,7 @@ def grade_t_icaht(
 
     late = window(EARLY_LAST_DAY + 1, LATE_LAST_DAY)
     k = opts.late_min_values
+    late_lower_bound = False
     if late is None:
         late_grade: int | None = None
         late_rule = "not gradable: no platelet count on days 31-100"
@@ -614,19 +745,36 @@ def grade_t_icaht(
     else:
         late_mask = (d > EARLY_LAST_DAY) & (d <= LATE_LAST_DAY)
         late_values = _daily_values(d[late_mask], v[late_mask])[1]  # one test a day, its lowest (D-19.676)
-        l20 = _cumulative(
-            _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, late, mode, gap), opts.min_recovery_days
+        open_late = _late_open_end(d, v, follow_up_day)
+        grid_end = late if open_late is None else max(late, open_late.end)
+        below20, known20 = _daily_below_strict(d, v, 20.0, EARLY_LAST_DAY + 1, grid_end, mode, gap)
+        seen = np.arange(grid_end - EARLY_LAST_DAY) <= late - EARLY_LAST_DAY - 1
+        late_grade, late_rule, l20 = _late_t_grade(
+            late_values, below20 & seen, known20 & seen, k, opts.min_recovery_days
         )
-        n_below = {t: int((late_values < t).sum()) for t in (100.0, 50.0, 20.0)}
-        late_grade = 0
-        late_rule = f"grade 0: fewer than {k} platelet count(s) < 100 ×10^9/L on days 31-100"
-        if n_below[100.0] >= k:
-            late_grade, late_rule = 1, f"grade 1: {n_below[100.0]} count(s) < 100 ×10^9/L on days 31-100"
-        if n_below[50.0] >= k:
-            late_grade, late_rule = 2, f"grade 2: {n_below[50.0]} count(s) < 50 ×10^9/L on days 31-100"
-        if n_below[20.0] >= k and l20 >= 1:
-            late_grade = 4 if l20 >= 14 else 3
-            late_rule = f"grade {late_grade}: platelets < 20 ×10^9/L for {l20} days on days 31-100"
+        if open_late is not None and 0 < late_grade < 4:  # a grade 0 is not flagged (D-19.790)
+            # the counts stop inside the late window while follow-up goes on (D-19.788, D-19.791): the days
+            # after the last day with a value, to the window's end, read as known and at the level the
+            # platelets may stay at, whatever the option for unsampled days; a higher grade makes the grade
+            # seen a lower bound
+            tail = np.arange(grid_end - EARLY_LAST_DAY) > open_late.last - EARLY_LAST_DAY - 1
+            if tail.any():
+                # the option's filled values on the open days are masked for the bound only: the flag does
+                # not depend on the option (D-19.791)
+                below = open_late.level < 20.0
+                upper = _late_t_grade(
+                    np.append(late_values, open_late.level),
+                    (below20 & seen & ~tail) | (tail & below),
+                    (known20 & seen & ~tail) | tail,
+                    k,
+                    opts.min_recovery_days,
+                )[0]
+                if upper > late_grade:
+                    late_lower_bound = True
+                    late_rule += (
+                        f"; at least: no count from day {open_late.last + 1} to day {open_late.end} of the "
+                        "window, " + open_late.reading(" ×10^9/L", "platelets")
+                    )
     return TIcahtGrade(
         early_grade=early_grade,
         early_rule=early_rule,
@@ -636,6 +784,7 @@ def grade_t_icaht(
         late_rule=late_rule,
         late_days_plt_lt_20=l20,
         options=opts,
+        late_lower_bound=late_lower_bound,
     )
 
 

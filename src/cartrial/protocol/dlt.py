@@ -56,6 +56,15 @@ class GradedEvent:
     `onset_day` and `duration_days` are days relative to the infusion (day 0). `duration_days` is None
     when the event has not resolved or its end is unknown; a rule with a duration condition is then not met
     (and the evaluation says so) unless `ongoing_at_day` shows it lasted long enough.
+
+    `ongoing_at_day` (unresolved event): the day it is known not to have resolved by — for a CRS or ICANS
+    episode its subject's last assessment, an ICANS assessment that could not grade (unarousable from
+    sedation, D-19.675) included: such a row does not resolve the episode (D-19.787). `graded_to_day`: the
+    day of the unresolved episode's last assessment that graded it (`EpisodeSummary.last_ongoing_at`,
+    D-19.767); earlier than `ongoing_at_day` only when "not assessable" rows follow it; for a resolved ICANS
+    episode the day of the first "not assessable" row after its last graded one (the earliest it could have
+    resolved), None without such rows. A duration rule met
+    only through those rows fires and says so (`cartrial.escalation.dlt.duration_query`).
     """
 
     subject_id: str
@@ -70,6 +79,7 @@ class GradedEvent:
     due_to_underlying_disease: bool = False
     judged_dlt_by_committee: bool = False
     ongoing_at_day: float | None = None
+    graded_to_day: float | None = None
 
 
 class DltRule(BaseModel):

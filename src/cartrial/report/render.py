@@ -301,9 +301,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     "grade",
                     "onset_day",
                     "duration_days",
+                    "ongoing_at_day",
+                    "graded_to_day",
                     "rules_fired",
                     "rule_descriptions",
                     "rule_sources",
+                    "query",
                     "source",
                 ),
             ),
@@ -390,7 +393,10 @@ ICAHT_GRADE_NOTE = (
     "patient on study and alive; ≥ N (pending) = an open late window whose counts already reach grade N, a "
     "lower bound (late_icaht_at_least, t_late_at_least in icaht.csv); ≥ N in the early column = the "
     "neutrophil counts stop ≤ 500/µL before the end of follow-up, grade N a lower bound "
-    "(early_icaht_lower_bound in icaht.csv); blank = not gradable (D-19.188, D-19.230, D-19.268, D-19.717)"
+    "(early_icaht_lower_bound in icaht.csv); ≥ N in a late column = the counts stop inside days 31-100 "
+    "before the end of follow-up at a level that would raise it, grade N a lower bound "
+    "(late_icaht_lower_bound, t_late_lower_bound in icaht.csv); blank = not gradable (D-19.188, D-19.230, "
+    "D-19.268, D-19.717, D-19.788)"
 )
 """Under the report's ICAHT table: what its grade cells say."""
 

@@ -232,14 +232,24 @@ def escalation_state(
     # a patient's row reads its evaluation (pending or not) as of the same day its window is closed on: the
     # populations as of each distinct site today (one when no site's today differs from `today`; D-19.607)
     todays = {str(s): subject_today(str(s)) for s in membership["subject_id"]}
-    as_of = {today: membership}
+    studies = {today: study}
     for day in sorted(set(todays.values()) - {today}):
-        as_of[day] = study_populations(
+        studies[day] = study_populations(
             tables, protocol, day, allow_future_cutoff=day > today, time_zones=snapshot.time_zones
-        ).membership
+        )
+    as_of = {day: each.membership for day, each in studies.items()}
     own_day = pd.concat(
         [frame[frame["subject_id"].astype(str).map(todays) == day] for day, frame in as_of.items()]
     )
+    # a DLT counted through assessments that could not grade it, to query with the site: the analysis's
+    # `dlt_assessments` query column as it is (D-19.787), no rule here; read as of the patient's site today,
+    # as the DLT status beside it
+    queries: dict[str, list[str]] = {}
+    for day, each in studies.items():
+        assessed = each.evaluation.assessments
+        for sid, query in zip(assessed["subject_id"], assessed["query"], strict=True):
+            if todays.get(str(sid)) == day and isinstance(query, str) and query:
+                queries.setdefault(str(sid), []).append(query)
     infused = own_day[own_day["safety"]].copy()
     infused = infused.sort_values(["infusion_date", "subject_id"], kind="mergesort")
     patients: list[dict[str, Any]] = []
@@ -274,6 +284,7 @@ def escalation_state(
                 "today": their_today,
                 "replace": not counted,
                 "reason_not_evaluable": "" if counted else str(row.reason_not_dlt_evaluable),
+                "dlt_query": " | ".join(queries.get(str(row.subject_id), [])),
             }
         )
 
