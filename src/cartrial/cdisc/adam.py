@@ -37,7 +37,8 @@ from cartrial.cdisc.common import (
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.columns import iso_instants
-from cartrial.errors import InternalError
+from cartrial.errors import InputError, InternalError, Problem
+from cartrial.kinetics.units import COPIES_PER_VOLUME
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
     "visual_acuity_response": ("VARESP", "Visual Acuity Response"),
@@ -495,7 +496,7 @@ def build_adpc(
     frame = pd.DataFrame(
         {
             **_pk_subject_columns(pc, "PCSEQ", adsl),
-            "PARAMCD": pc["PCTESTCD"].to_numpy(),
+            "PARAMCD": adpc_paramcd(pc),
             "PARAM": (pc["PCTEST"].astype(str) + " (" + pc["PCSTRESU"].astype(str) + ")").to_numpy(),
             "AVAL": pc["PCSTRESN"].to_numpy(),
             "AVALC": pc["PCSTRESC"].to_numpy(),
@@ -510,6 +511,73 @@ def build_adpc(
         }
     )
     return finalize(frame, spec, sort=[])
+
+
+ADPC_DIMENSION_PARAMS: Mapping[tuple[str, str], str] = {
+    # (PCTESTCD, dimension of the standard unit): ADPC PARAMCD of a test recorded in a second dimension
+    ("CARTRGN", COPIES_PER_VOLUME): "CARTRGNV",
+}
+"""The ADPC parameter of a PK test in a dimension other than its analyte's declared one
+(`cartrial.kinetics.templates.PK_ANALYTE_UNITS`; D-19.783): the transgene in copies per volume."""
+
+
+def adpc_paramcd(pc: pd.DataFrame) -> np.ndarray:
+    """ADPC PARAMCD of each PC record, one PARAM and one unit per PARAMCD (ADaMIG v1.3 §3.3.4, D-19.783).
+
+    A test whose records share one standard unit (PCSTRESU) is its PCTESTCD, as before. A test recorded in
+    standard units of two dimensions (the transgene in copies/ug gDNA at one site and copies/mL at another:
+    no exact factor between them, D-19.781; units of one dimension are one PCSTRESU already) keeps its
+    PCTESTCD for the dimension of its analyte's declared unit and gets `ADPC_DIMENSION_PARAMS`' code for
+    the other; any other mix is refused, naming the test (the export cannot give it one unit).
+
+    >>> units = ["copies/mL", "copies/ug gDNA", "copies/ug gDNA"]
+    >>> pc = pd.DataFrame({"PCTESTCD": ["CARTRGN"] * 3, "PCSTRESU": units})
+    >>> adpc_paramcd(pc).tolist()
+    ['CARTRGNV', 'CARTRGN', 'CARTRGN']
+    """
+    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+    from cartrial.kinetics.units import standard_conc_unit
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    declared = {
+        code: standard_conc_unit(PK_ANALYTE_UNITS[analyte]).dimension
+        for analyte, (code, _test) in PK_ANALYTES.items()
+        if analyte in PK_ANALYTE_UNITS
+    }
+    code = pc["PCTESTCD"].astype(str)
+    unit = pc["PCSTRESU"].astype(str)
+    out = code.to_numpy(dtype=object).copy()
+    for test in dict.fromkeys(code):
+        units = sorted(set(unit[code == test]))
+        if len(units) < 2:
+            continue
+        for one in units:
+            dimension = standard_conc_unit(one).dimension
+            if dimension and dimension == declared.get(test):
+                continue
+            own = ADPC_DIMENSION_PARAMS.get((test, dimension))
+            if own is None:
+                allowed = "; ".join(
+                    [
+                        f"{PK_ANALYTE_UNITS[a]} (its {declared[c]})"
+                        for a, (c, _t) in PK_ANALYTES.items()
+                        if c == test
+                    ]
+                    + [f"{d} ({p})" for (c, d), p in ADPC_DIMENSION_PARAMS.items() if c == test]
+                )
+                raise InputError(
+                    Problem(
+                        f"the PK test {test} is recorded in concentration units of more than one dimension, "
+                        "and ADPC gives a parameter one unit: the samples in a unit of no known dimension, "
+                        "or of a dimension without its own parameter, cannot be exported",
+                        file="pk_samples",
+                        field="unit",
+                        allowed=(allowed or "one concentration unit (or units of one dimension) per analyte")
+                        + "; units of one dimension are converted (D-19.781)",
+                    )
+                )
+            out[((code == test) & (unit == one)).to_numpy()] = own
+    return out
 
 
 def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> dict[str, Any]:

@@ -591,6 +591,11 @@ def _map_parts(series: pd.Series, function: Any, n: int) -> list[np.ndarray]:
     return out
 
 
+def _plain_number(value: float) -> str:
+    """A number as text, never in exponent notation, with the fewest digits that read back to it."""
+    return np.format_float_positional(float(value), trim="-")
+
+
 def _numbers(series: pd.Series) -> np.ndarray:
     """`_num` of every value (NaN where the text is not a number), once per distinct value."""
     return by_distinct(series, lambda u: np.array([_num(v) for v in u], dtype=float)).astype(float)
@@ -1223,7 +1228,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
-    from cartrial.kinetics.frames import conc_unit_spelling
+    from cartrial.kinetics.units import to_standard
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
     tpt, number, eltm = planned_time_points(nominal, before)
@@ -1233,9 +1238,20 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     unit = _map_distinct(
         pk["unit"], lambda u: ascii_text(" ".join(u.split()) if isinstance(u, str) else u)
     ).to_numpy()
-    standard_unit = _map_distinct(
-        pk["unit"], lambda u: ascii_text(conc_unit_spelling(u) if isinstance(u, str) else u)
-    ).to_numpy()
+    # the standardised result: PCSTRESN, PCSTRESC and PCLLOQ (in --STRESU units, SDTMIG v3.4 §4.5.1) in the
+    # standard unit of the unit's dimension, the one conversion the NCA reads (2500 cells/mL is 2.5 cells/uL;
+    # D-19.781); PCORRES/PCORRESU stay as collected
+    units = pk["unit"].reset_index(drop=True)
+    values_std, units_std, found = to_standard(_numbers(value), units)
+    lloq_std = to_standard(_numbers(pk["lloq"]), units)[0]
+    standard_unit = _map_distinct(pd.Series(units_std, dtype=object), ascii_text).to_numpy()
+    stresn = np.where(blq, math.nan, values_std)
+    stresc = orres.copy()
+    for i in np.flatnonzero([standard.converted for standard in found]):
+        if blq[i]:
+            stresc[i] = "<" + _plain_number(lloq_std[i]) if not math.isnan(lloq_std[i]) else "BLQ"
+        else:
+            stresc[i] = "" if math.isnan(values_std[i]) else _plain_number(values_std[i])
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [
@@ -1249,11 +1265,11 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 ).to_numpy(),
                 "PCORRES": orres,
                 "PCORRESU": unit,
-                "PCSTRESC": orres,
+                "PCSTRESC": stresc,
                 "PCSTRESN": stresn,
                 "PCSTRESU": standard_unit,
                 "PCSPEC": "BLOOD",
-                "PCLLOQ": _numbers(pk["lloq"]),
+                "PCLLOQ": lloq_std,
                 "PCTPT": tpt,
                 "PCTPTNUM": number,
                 "PCELTM": eltm,

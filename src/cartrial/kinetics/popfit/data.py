@@ -272,8 +272,8 @@ class PopulationData:
             before = frame["_time"].to_numpy(float) < 0
             n_pre_dose = int(before.sum())
             frame = frame[~before]
-        if lloq is not None:
-            frame["_lloq"] = float(lloq)
+        if lloq is not None:  # in each row's recorded unit, converted with it (D-19.781)
+            frame["_lloq"] = frame["_lloq_common"] if "_lloq_common" in frame else float(lloq)
         if "_lloq" not in frame:
             frame["_lloq"] = np.nan
         if interval_columns is not None:

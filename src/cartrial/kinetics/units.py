@@ -1,0 +1,192 @@
+"""Concentration units: their one spelling and the standard unit of each dimension (D-19.759, D-19.781).
+
+A concentration unit is free text on the PK form and in a sample table. `conc_unit_spelling` writes it one
+way (spaces, the micro sign); `standard_conc_unit` recognises three dimensions whose conversion factor is
+exact and known from the unit alone and gives each one standard unit:
+
+=================================  =================  ==============================================
+dimension                          standard unit      units recognised (prefix: factor)
+=================================  =================  ==============================================
+cells per volume                   ``cells/uL``       cells/L, dL, mL, uL, nL (or l), mm3 (= uL)
+copies per mass of genomic DNA     ``copies/ug gDNA`` copies/g, mg, ug, ng, pg gDNA
+copies per volume                  ``copies/mL``      copies/L, dL, mL, uL, nL (or l), mm3 (= uL)
+=================================  =================  ==============================================
+
+``cells/uL`` is the unit of absolute counts by flow cytometry, ``copies/ug gDNA`` that of transgene qPCR on
+blood DNA, ``copies/mL`` that of a level in a volume of blood or plasma. Every other unit (``copies/ug``
+without the ``gDNA`` that says what was weighed, ``mg/L``, ``CAR+ cells/uL``, a case other than the SI
+prefix's) is not converted: it is its own unit, kept apart from every other and named as such. Units of two
+dimensions (copies/ug gDNA and copies/mL) are never converted into each other: that needs a DNA yield per
+volume of blood, which the form does not carry.
+
+`to_standard` is the one conversion: the NCA, the per-subject and the population fit (through
+`cartrial.kinetics.frames.validate_profiles`), the analysis's medians, the report's figure and the CDISC
+export (PC.PCSTRESN/PCSTRESU, ADPC AVAL/AVALU) all call it. Each factor is a power of ten held exactly
+(`fractions.Fraction`) and applied as one multiplication or one division by an integer, so a converted
+value is the correctly rounded product: 2.5 cells/uL is 2500 cells/mL, and 2500 cells/mL is 2.5 cells/uL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+CELLS_PER_VOLUME = "cells per volume"
+COPIES_PER_DNA_MASS = "copies per mass of genomic DNA"
+COPIES_PER_VOLUME = "copies per volume"
+
+STANDARD_CONC_UNITS: dict[str, str] = {
+    CELLS_PER_VOLUME: "cells/uL",
+    COPIES_PER_DNA_MASS: "copies/ug gDNA",
+    COPIES_PER_VOLUME: "copies/mL",
+}
+"""The standard unit of each dimension `standard_conc_unit` converts (D-19.781)."""
+
+_VOLUME_LITRES: dict[str, Fraction] = {
+    "L": Fraction(1),
+    "dL": Fraction(1, 10),
+    "mL": Fraction(1, 10**3),
+    "uL": Fraction(1, 10**6),
+    "nL": Fraction(1, 10**9),
+}
+_VOLUMES: dict[str, Fraction] = {
+    **_VOLUME_LITRES,
+    **{name[:-1] + "l": size for name, size in _VOLUME_LITRES.items()},  # l, the SI's other litre symbol
+    "mm3": Fraction(1, 10**6),  # 1 mm³ = 1 uL exactly
+    "mm^3": Fraction(1, 10**6),
+}
+_MASS_GRAMS: dict[str, Fraction] = {
+    "g": Fraction(1),
+    "mg": Fraction(1, 10**3),
+    "ug": Fraction(1, 10**6),
+    "ng": Fraction(1, 10**9),
+    "pg": Fraction(1, 10**12),
+}
+_UNIT = re.compile(r"^(?P<count>cells|copies)/(?P<per>[A-Za-z^0-9]+)(?P<dna> gDNA)?$")
+
+STANDARD_UNIT_RULE = (
+    "cells per volume in cells/uL, copies per mass of genomic DNA in copies/ug gDNA, copies per volume in "
+    "copies/mL (values converted by the exact factor of a metric prefix; any other unit is kept as "
+    "recorded, apart from the others)"
+)
+"""The rule in words, for messages and metadata."""
+
+
+def conc_unit_spelling(unit: object) -> str:
+    """The one spelling of a concentration unit by which the analysis groups samples (D-19.759): spaces at
+    the ends dropped, runs of spaces made one, the micro sign (µ, U+00B5) and the Greek mu (μ, U+03BC)
+    written ``u``. Case is kept (m and M are different prefixes); the spelling converts nothing
+    (`standard_conc_unit` does).
+
+    >>> conc_unit_spelling(" copies/\u00b5g  gDNA"), conc_unit_spelling("cells/\u03bcL")
+    ('copies/ug gDNA', 'cells/uL')
+    """
+    return " ".join(str(unit).replace("\u00b5", "u").replace("\u03bc", "u").split())
+
+
+@dataclass(frozen=True)
+class StandardUnit:
+    """A unit's standard unit and the exact factor: value in `unit` = value as recorded × `factor`.
+    `dimension` is "" for a unit not recognised (its `unit` is then its own spelling, `factor` 1)."""
+
+    unit: str
+    factor: Fraction
+    dimension: str
+
+    @property
+    def converted(self) -> bool:
+        """The unit is recognised and not the standard one (its values change)."""
+        return self.factor != 1
+
+    def apply(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """`values` × `factor`, as one multiplication or one division by an integer (a power of ten)."""
+        array = np.asarray(values, dtype=float)
+        if self.factor.denominator == 1:
+            return array * float(self.factor.numerator)
+        if self.factor.numerator == 1:
+            return array / float(self.factor.denominator)
+        return array * float(self.factor.numerator) / float(self.factor.denominator)
+
+
+def standard_conc_unit(unit: object) -> StandardUnit:
+    """The standard unit of `unit`'s dimension and the factor into it (`STANDARD_CONC_UNITS`); an unknown
+    unit is its own (factor 1, no dimension).
+
+    >>> standard_conc_unit("cells/mL")
+    StandardUnit(unit='cells/uL', factor=Fraction(1, 1000), dimension='cells per volume')
+    >>> standard_conc_unit("copies/\u00b5L").factor, standard_conc_unit("copies/ng gDNA").factor
+    (Fraction(1000, 1), Fraction(1000, 1))
+    >>> standard_conc_unit("copies/ug")  # the mass of what? not converted
+    StandardUnit(unit='copies/ug', factor=Fraction(1, 1), dimension='')
+    """
+    spelt = conc_unit_spelling(unit)
+    match = _UNIT.match(spelt)
+    if match is None:
+        return StandardUnit(spelt, Fraction(1), "")
+    count, per, dna = match["count"], match["per"], bool(match["dna"])
+    if count == "copies" and dna and per in _MASS_GRAMS:
+        dimension, size, standard = COPIES_PER_DNA_MASS, _MASS_GRAMS[per], _MASS_GRAMS["ug"]
+    elif not dna and per in _VOLUMES:
+        dimension = CELLS_PER_VOLUME if count == "cells" else COPIES_PER_VOLUME
+        size = _VOLUMES[per]
+        standard = _VOLUMES["uL" if count == "cells" else "mL"]
+    else:
+        return StandardUnit(spelt, Fraction(1), "")
+    # a count per `size` is (standard / size) times as many per standard amount
+    return StandardUnit(STANDARD_CONC_UNITS[dimension], standard / size, dimension)
+
+
+def to_standard(
+    values: npt.ArrayLike, units: Iterable[object]
+) -> tuple[npt.NDArray[np.float64], list[str], list[StandardUnit]]:
+    """The one conversion of concentrations into their standard units (D-19.781): (values in the standard
+    unit, each value's standard unit, each value's `StandardUnit`). A blank or missing unit stays blank
+    with its value unchanged; NaN stays NaN.
+
+    >>> values, units, _ = to_standard([2500.0, 2.5, 7.0], ["cells/mL", "cells/\u00b5L", "mg/L"])
+    >>> values.tolist(), units
+    ([2.5, 2.5, 7.0], ['cells/uL', 'cells/uL', 'mg/L'])
+    """
+    array = np.asarray(values, dtype=float).copy()
+    texts = ["" if _blank(unit) else str(unit) for unit in units]
+    known: dict[str, StandardUnit] = {
+        text: standard_conc_unit(text) if text.strip() else StandardUnit("", Fraction(1), "")
+        for text in dict.fromkeys(texts)
+    }
+    found = [known[text] for text in texts]
+    for standard in known.values():
+        if standard.converted:
+            rows = np.fromiter((s is standard for s in found), dtype=bool, count=len(found))
+            array[rows] = standard.apply(array[rows])
+    return array, [s.unit for s in found], found
+
+
+def _blank(unit: object) -> bool:
+    """None, NaN or pandas' NA: no unit."""
+    try:
+        return unit is None or bool(unit != unit)
+    except (TypeError, ValueError):  # pd.NA compares to NA
+        return True
+
+
+def conversion_notes(units: Iterable[object]) -> list[str]:
+    """A note per recorded unit converted into its standard unit (`to_standard`), in order of first
+    appearance, naming the factor.
+
+    >>> conversion_notes(["cells/uL", "cells/mL", "cells/mL"])
+    ['concentrations recorded in cells/mL converted to cells/uL (× 1/1000; D-19.781)']
+    """
+    notes: list[str] = []
+    for text in dict.fromkeys("" if _blank(u) else conc_unit_spelling(u) for u in units):
+        standard = standard_conc_unit(text) if text else None
+        if standard is not None and standard.converted:
+            factor = f"× {standard.factor}"
+            notes.append(
+                f"concentrations recorded in {text} converted to {standard.unit} ({factor}; D-19.781)"
+            )
+    return notes
