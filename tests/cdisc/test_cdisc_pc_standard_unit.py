@@ -1,0 +1,94 @@
+"""PC keeps the result as collected (PCORRES/PCORRESU) and states it in the standard unit (PCSTRESN,
+PCSTRESC, PCLLOQ in PCSTRESU); ADPC has one unit per PARAMCD (D-19.781, D-19.783).
+
+The case: the example study at cut-off 2022-03-20 with CT-005's car_t_cells samples recorded in cells/mL
+(values and LLOQ × 1000), and, second, CT-005's car_transgene in copies/mL (another dimension). By hand from
+src/cartrial/examples/ct103a-nmosd/study/pk_samples.csv: CT-005's day-4 CAR-T cells 58.67 cells/uL, LLOQ 0.5,
+recorded as 58670 cells/mL, LLOQ 500; 58670 cells/mL = 58.67 cells/uL (1 mL = 1000 uL). Before: PCSTRESN
+58670 with PCSTRESU cells/mL, and ADPC's CARTCELL carried two PARAMs ("CAR-T Cells (cells/uL)" and
+"(cells/mL)"); with the transgene in copies/mL, CARTRGN carried two PARAMs of two dimensions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cartrial.analysis import analyse
+from cartrial.cdisc.adam import study_codelists
+from cartrial.cdisc.export import build_all, validate_all
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
+
+
+def _changed(snapshot: StudySnapshot, analyte: str, unit: str) -> StudySnapshot:
+    pk = snapshot.tables["pk_samples"].copy()
+    mask = (pk["subject_id"] == "CT-005") & (pk["analyte"] == analyte)
+    pk.loc[mask, "unit"] = unit
+    for column in ("value", "lloq"):
+        numbers = pd.to_numeric(pk.loc[mask, column], errors="coerce") * 1000
+        pk.loc[mask, column] = [f"{v:g}" if pd.notna(v) else "" for v in numbers]
+    return dataclasses.replace(snapshot, tables={**snapshot.tables, "pk_samples": pk})
+
+
+@pytest.fixture(scope="module")
+def base(example_sqlite_template: Path) -> StudySnapshot:
+    return read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+
+
+@pytest.fixture(scope="module")
+def per_ml(base: StudySnapshot) -> tuple[StudySnapshot, dict[str, pd.DataFrame]]:
+    changed = _changed(base, "car_t_cells", "cells/mL")
+    return changed, build_all(changed, analyse(changed))
+
+
+def test_pc_original_as_collected_standard_in_cells_per_ul(
+    per_ml: tuple[StudySnapshot, dict[str, pd.DataFrame]],
+) -> None:
+    """Failing first: PCSTRESN 58670, PCSTRESU cells/mL."""
+    pc = per_ml[1]["PC"]
+    cells = pc[(pc["PCTESTCD"] == "CARTCELL") & pc["USUBJID"].str.endswith("CT-005")]
+    day4 = cells[cells["PCORRES"] == "58670"]
+    assert len(day4) == 1
+    row = day4.iloc[0]
+    assert (row["PCORRESU"], row["PCSTRESU"], row["PCSTRESN"], row["PCSTRESC"]) == (
+        "cells/mL",
+        "cells/uL",
+        58.67,
+        "58.67",
+    )
+    assert row["PCLLOQ"] == 0.5
+    blq = cells[cells["PCORRES"] == "<500"]
+    assert len(blq) and set(blq["PCSTRESC"]) == {"<0.5"}
+    assert set(pc.loc[pc["PCTESTCD"] == "CARTCELL", "PCSTRESU"]) == {"cells/uL"}
+
+
+def test_adpc_one_param_per_paramcd_and_the_values_of_the_unchanged_study(
+    base: StudySnapshot, per_ml: tuple[StudySnapshot, dict[str, pd.DataFrame]]
+) -> None:
+    """Failing first: CARTCELL with two PARAMs. By hand: every AVAL equals the unchanged study's (the
+    recorded values are the cells/uL ones × 1000, converted back by ÷ 1000)."""
+    adpc = per_ml[1]["ADPC"]
+    assert (adpc.groupby("PARAMCD")["PARAM"].nunique() == 1).all()
+    assert (adpc.groupby("PARAMCD")["AVALU"].nunique() == 1).all()
+    unchanged = build_all(base, analyse(base))["ADPC"]
+    pd.testing.assert_series_equal(adpc["AVAL"], unchanged["AVAL"], rtol=1e-12)
+    assert validate_all(per_ml[1], study_codelists(per_ml[0].protocol))["ADPC"] == []
+    assert validate_all(per_ml[1], study_codelists(per_ml[0].protocol))["PC"] == []
+
+
+def test_a_second_dimension_is_its_own_adpc_parameter(base: StudySnapshot) -> None:
+    """Failing first: CARTRGN with PARAMs "(copies/ug gDNA)" and "(copies/mL)". By hand: CT-005's
+    transgene in copies/mL (no factor to copies/ug gDNA) is CARTRGNV, one unit."""
+    changed = _changed(base, "car_transgene", "copies/mL")
+    frames = build_all(changed, analyse(changed))
+    adpc = frames["ADPC"]
+    assert (adpc.groupby("PARAMCD")["PARAM"].nunique() == 1).all()
+    ct005 = adpc["USUBJID"].str.endswith("CT-005") & adpc["PARAMCD"].str.startswith("CARTRGN")
+    assert set(adpc.loc[ct005, "PARAMCD"]) == {"CARTRGNV"}
+    assert set(adpc.loc[ct005, "AVALU"]) == {"copies/mL"}
+    assert set(adpc.loc[~ct005 & adpc["PARAMCD"].str.startswith("CARTRGN"), "PARAMCD"]) == {"CARTRGN"}
+    assert validate_all(frames, study_codelists(changed.protocol))["ADPC"] == []
