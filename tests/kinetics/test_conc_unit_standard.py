@@ -188,7 +188,7 @@ def test_the_stein_fit_reads_the_converted_values() -> None:
     assert fits["observed_cmax"].tolist() == [40.0, 40.0]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     levels=st.lists(st.integers(min_value=1, max_value=10**6), min_size=4, max_size=4),
     per_ml=st.lists(st.booleans(), min_size=3, max_size=3),
