@@ -204,9 +204,16 @@ def validate_profiles(
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
     at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
     in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile,
-    units compared in their one spelling (`conc_unit_spelling`, D-19.760). The parsed frame has
-    ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``, ``_dose``,
-    ``_unit`` (in that spelling) with ``_unit_given`` (as written), ``_nominal`` (`nominal_time`: a number
+    units compared in their standard unit (`cartrial.kinetics.units.standard_conc_unit`: cells/mL and
+    cells/uL are one; any other unit in its one spelling, `conc_unit_spelling`; D-19.760, D-19.781).
+
+    Concentrations, the LLOQ column and a common `lloq` (each in the row's recorded unit, as the BLQ check
+    reads them) are converted into the standard unit of the row's unit (`conc_unit` for every row when
+    given, else the unit column's) by `cartrial.kinetics.units.to_standard`, the one conversion
+    (D-19.781); ``_lloq_common`` holds the converted common `lloq` when a row's unit is converted. The
+    parsed frame has ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``,
+    ``_dose``, ``_unit`` (the standard unit) with ``_unit_spelt`` (the recorded unit in its one spelling)
+    and ``_unit_given`` (as written), ``_nominal`` (`nominal_time`: a number
     or blank, for the partial-AUC coverage only), the ``by`` columns, ``_row`` (0-based position) and
     ``_bad``. `keep_going_option`: the caller offers ``--keep-going`` (nca, kinetics fit), named in what a
     refused row allows. Without `keep_going` any problem raises an `InputError` naming every bad row
