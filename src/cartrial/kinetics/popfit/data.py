@@ -395,11 +395,13 @@ def _one_unit(frame: pd.DataFrame, unit_column: str | None, source: str) -> str:
         row = int(frame.loc[differs[differs].index[0], "_row"]) + 2
         raise InputError(
             Problem(
-                "the samples of this analyte are in more than one unit: a population fit needs one",
+                "the samples of this analyte are in more than one unit, of different dimensions: a "
+                "population fit needs one",
                 file=source,
                 row=row,
                 field=unit_column,
-                allowed="one unit for every sample fitted (convert the values first)",
+                allowed="units of one dimension for every sample fitted (cells/uL and cells/mL are one: "
+                "converted, D-19.781); another dimension or unit converted first, or fitted on its own",
             )
         )
     return first
