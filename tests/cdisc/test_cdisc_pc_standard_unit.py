@@ -92,3 +92,16 @@ def test_a_second_dimension_is_its_own_adpc_parameter(base: StudySnapshot) -> No
     assert set(adpc.loc[ct005, "AVALU"]) == {"copies/mL"}
     assert set(adpc.loc[~ct005 & adpc["PARAMCD"].str.startswith("CARTRGN"), "PARAMCD"]) == {"CARTRGN"}
     assert validate_all(frames, study_codelists(changed.protocol))["ADPC"] == []
+
+
+def test_a_mix_with_a_unit_of_no_known_dimension_is_refused_naming_the_test() -> None:
+    """CARTCELL in cells/uL and 'CAR+ cells/uL' (no known dimension): ADPC could give one PARAMCD two units;
+    refused, naming the test and what is allowed, quoting no recorded unit (D-12.2)."""
+    from cartrial.cdisc.adam import adpc_paramcd
+    from cartrial.errors import InputError
+
+    pc = pd.DataFrame({"PCTESTCD": ["CARTCELL", "CARTCELL"], "PCSTRESU": ["cells/uL", "CAR+ cells/uL"]})
+    with pytest.raises(InputError) as refused:
+        adpc_paramcd(pc)
+    text = str(refused.value)
+    assert "CARTCELL" in text and "cells/uL (its cells per volume)" in text and "CAR+" not in text
