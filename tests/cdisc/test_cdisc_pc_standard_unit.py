@@ -105,3 +105,27 @@ def test_a_mix_with_a_unit_of_no_known_dimension_is_refused_naming_the_test() ->
         adpc_paramcd(pc)
     text = str(refused.value)
     assert "CARTCELL" in text and "cells/uL (its cells per volume)" in text and "CAR+" not in text
+
+
+def test_adpc_paramcd_does_not_depend_on_the_data_cut() -> None:
+    """Failing first: a cut with the transgene in copies/mL only was CARTRGN (AVALU copies/mL), the next cut
+    with one copies/ug gDNA sample made the same records CARTRGNV. By the rule (D-19.783): the declared
+    dimension (copies/ug gDNA, `PK_ANALYTE_UNITS`) keeps PCTESTCD, copies per volume is always CARTRGNV."""
+    from cartrial.cdisc.adam import adpc_paramcd
+
+    only_volume = pd.DataFrame({"PCTESTCD": ["CARTRGN"] * 2, "PCSTRESU": ["copies/mL"] * 2})
+    assert adpc_paramcd(only_volume).tolist() == ["CARTRGNV", "CARTRGNV"]
+    only_mass = pd.DataFrame({"PCTESTCD": ["CARTRGN"], "PCSTRESU": ["copies/ug gDNA"]})
+    assert adpc_paramcd(only_mass).tolist() == ["CARTRGN"]
+
+
+def test_adpc_refusal_names_the_records_at_fault() -> None:
+    """The refusal names the PC records (PCREFID) in the unit it cannot export, never the unit (D-12.2)."""
+    from cartrial.cdisc.adam import adpc_paramcd
+    from cartrial.errors import InputError
+
+    pc = pd.DataFrame({"PCTESTCD": ["CARTCELL", "CARTCELL"], "PCSTRESU": ["cells/uL", "CAR+ cells/uL"]})
+    with pytest.raises(InputError) as refused:
+        adpc_paramcd(pc, ["PK-1", "PK-2"])
+    text = str(refused.value)
+    assert "PK-2" in text and "PK-1" not in text and "CAR+" not in text

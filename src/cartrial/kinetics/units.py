@@ -69,14 +69,6 @@ _MASS_GRAMS: dict[str, Fraction] = {
 }
 _UNIT = re.compile(r"^(?P<count>cells|copies)/(?P<per>[A-Za-z^0-9]+)(?P<dna> gDNA)?$")
 
-STANDARD_UNIT_RULE = (
-    "cells per volume in cells/uL, copies per mass of genomic DNA in copies/ug gDNA, copies per volume in "
-    "copies/mL (values converted by the exact factor of a metric prefix; any other unit is kept as "
-    "recorded, apart from the others)"
-)
-"""The rule in words, for messages and metadata."""
-
-
 def conc_unit_spelling(unit: object) -> str:
     """The one spelling of a concentration unit by which the analysis groups samples (D-19.759): spaces at
     the ends dropped, runs of spaces made one, the micro sign (µ, U+00B5) and the Greek mu (μ, U+03BC)
@@ -190,3 +182,33 @@ def conversion_notes(units: Iterable[object]) -> list[str]:
                 f"concentrations recorded in {text} converted to {standard.unit} ({factor}; D-19.781)"
             )
     return notes
+
+
+def declared_dimension(analyte: object, declared_units: dict[str, str] | None = None) -> str:
+    """The dimension of `analyte`'s declared unit (`declared_units`, default
+    `cartrial.kinetics.templates.PK_ANALYTE_UNITS`; D-19.783, D-19.784), "" for an analyte without one.
+
+    >>> declared_dimension("car_transgene"), declared_dimension("car_t_cells"), declared_dimension("x")
+    ('copies per mass of genomic DNA', 'cells per volume', '')
+    """
+    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+
+    units = PK_ANALYTE_UNITS if declared_units is None else declared_units
+    if not isinstance(analyte, str) or analyte not in units:
+        return ""
+    return standard_conc_unit(units[analyte]).dimension
+
+
+def unit_spellings(dimension: str) -> list[str]:
+    """Every unit spelling `standard_conc_unit` converts in `dimension` (ASCII, the standard one first).
+
+    >>> unit_spellings(COPIES_PER_DNA_MASS)
+    ['copies/ug gDNA', 'copies/g gDNA', 'copies/mg gDNA', 'copies/ng gDNA', 'copies/pg gDNA']
+    """
+    if dimension == COPIES_PER_DNA_MASS:
+        spellings = [f"copies/{mass} gDNA" for mass in _MASS_GRAMS]
+    else:
+        count = "cells" if dimension == CELLS_PER_VOLUME else "copies"
+        spellings = [f"{count}/{volume}" for volume in _VOLUMES]
+    standard = STANDARD_CONC_UNITS[dimension]
+    return [standard, *(s for s in spellings if s != standard)]
