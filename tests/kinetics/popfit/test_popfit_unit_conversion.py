@@ -49,3 +49,35 @@ def test_a_common_lloq_is_in_each_rows_recorded_unit() -> None:
     )
     assert data.lloq[0].tolist() == [0.5] * 3
     assert data.lloq[1].tolist() == [0.0005] * 3
+
+
+def test_converted_units_are_noted_and_so_is_a_concentration_scale_typed_value() -> None:
+    """Before: --initial/--fix cmax was silently read in the standard unit after a conversion, with no note.
+    Now the data (estimates.json data) carry the conversion note, and a typed cmax is noted as read in
+    cells/uL, the standard unit; beta_per_day (1/day) is no concentration and is not named."""
+    from cartrial.kinetics.popfit.data import typed_values_note
+    from cartrial.kinetics.popfit.structural import STEIN2019
+
+    rows = [
+        {"subject_id": sid, "actual_day": day, "value": value, "unit": unit}
+        for sid, unit in (("A", "cells/uL"), ("B", "cells/mL"))
+        for day, value in ((7.0, 40.0), (14.0, 25.0), (21.0, 10.0))
+    ]
+    data = PopulationData.from_frame(
+        pd.DataFrame(rows), analyte_column=None, analyte=None, blq_column=None, lloq_column=None
+    )
+    assert data.summary()["conversion_notes"] == [
+        "concentrations recorded in cells/mL converted to cells/uL (× 1/1000; D-19.781)"
+    ]
+    note = typed_values_note(STEIN2019, ["cmax", "beta_per_day"], data)
+    assert note is not None and "cmax read in cells/uL" in note and "beta" not in note
+    assert typed_values_note(STEIN2019, ["beta_per_day"], data) is None
+    same = PopulationData.from_frame(
+        pd.DataFrame([r for r in rows if r["subject_id"] == "A"]),
+        analyte_column=None,
+        analyte=None,
+        blq_column=None,
+        lloq_column=None,
+        min_subjects=1,
+    )
+    assert typed_values_note(STEIN2019, ["cmax"], same) is None
