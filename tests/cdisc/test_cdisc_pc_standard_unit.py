@@ -129,3 +129,37 @@ def test_adpc_refusal_names_the_records_at_fault() -> None:
         adpc_paramcd(pc, ["PK-1", "PK-2"])
     text = str(refused.value)
     assert "PK-2" in text and "PK-1" not in text and "CAR+" not in text
+
+
+def _convertible_units() -> list[str]:
+    """Every spelling the analysis converts, listed by hand from the SI prefixes (units.py's table):
+    cells and copies per L, dL, mL, uL, nL (or l), mm3 (= uL), and copies per g, mg, ug, ng, pg gDNA."""
+    volumes = ["L", "dL", "mL", "uL", "nL", "l", "dl", "ml", "ul", "nl", "mm3", "mm^3"]
+    masses = ["g", "mg", "ug", "ng", "pg"]
+    return (
+        [f"cells/{v}" for v in volumes]
+        + [f"copies/{v}" for v in volumes]
+        + [f"copies/{m} gDNA" for m in masses]
+    )
+
+
+@pytest.mark.parametrize("unit", _convertible_units())
+def test_every_unit_the_analysis_converts_is_a_pkunit_term(unit: str) -> None:
+    """Failing first for cells/mm3, cells/L, copies/pg gDNA etc.: PC.PCORRESU in a unit the analysis
+    converts failed the export's CT validation. Each is a sponsor extension (`extended`) of PKUNIT."""
+    from cartrial.cdisc.spec import codelists
+    from cartrial.kinetics.units import standard_conc_unit
+
+    assert standard_conc_unit(unit).dimension  # the analysis converts it
+    terms = {t.value: t for t in codelists()["PKUNIT"].terms}
+    assert unit in terms
+    assert terms[unit].extended or terms[unit].nci_code
+
+
+def test_pkunit_holds_every_spelling_of_the_units_table() -> None:
+    """The codelist and `cartrial.kinetics.units` cannot drift: every spelling of each dimension is a term."""
+    from cartrial.cdisc.spec import codelists
+    from cartrial.kinetics.units import STANDARD_CONC_UNITS, unit_spellings
+
+    terms = {t.value for t in codelists()["PKUNIT"].terms}
+    assert [u for d in STANDARD_CONC_UNITS for u in unit_spellings(d) if u not in terms] == []
