@@ -163,3 +163,14 @@ def test_pkunit_holds_every_spelling_of_the_units_table() -> None:
 
     terms = {t.value for t in codelists()["PKUNIT"].terms}
     assert [u for d in STANDARD_CONC_UNITS for u in unit_spellings(d) if u not in terms] == []
+
+
+def test_each_accepted_second_dimension_has_its_adpc_parameter() -> None:
+    """The edit check accepts a second dimension (`SECOND_DIMENSIONS`) only where ADPC exports it."""
+    from cartrial.cdisc.adam import ADPC_DIMENSION_PARAMS
+    from cartrial.kinetics.units import SECOND_DIMENSIONS
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    for analyte, dimensions in SECOND_DIMENSIONS.items():
+        for dimension in dimensions:
+            assert (PK_ANALYTES[analyte][0], dimension) in ADPC_DIMENSION_PARAMS

@@ -31,7 +31,11 @@ __all__ = ["empty_study_url"]  # the fixture, used by name
         ("car_transgene", "copies/ug gDNA", False),
         ("car_transgene", "copies/\u00b5g gDNA", False),
         ("car_transgene", "copies/ng gDNA", False),  # converted × 1000, not queried
-        ("car_transgene", "copies/mL", True),
+        # copies/mL (ddPCR) is the transgene's accepted second dimension: not queried (changed by design in
+        # review of D-19.784: a legitimate copies/mL study was flooded with queries)
+        ("car_transgene", "copies/mL", False),
+        ("car_transgene", "copies/uL", False),
+        ("car_t_cells", "copies/mL", True),
         ("car_transgene", "copies/ug", True),
         ("car_t_cells", "cells/uL", False),
         ("car_t_cells", "cells/mL", False),  # converted ÷ 1000, not queried
@@ -60,24 +64,22 @@ def test_import_queries_another_dimension_and_not_a_convertible_unit(
     empty_study_url: str, tmp_path: Path
 ) -> None:
     """Failing first: no PK-UNIT-DIMENSION check. Rows 2-5: copies/ug gDNA, copies/ng gDNA (converted),
-    copies/mL (queried, row 4), copies/ug (queried, row 5). The query says what is allowed and quotes no
-    unit of the record."""
+    copies/mL (the transgene's accepted second dimension, not queried since the review of D-19.784; it was
+    queried before, changed by design), copies/ug (queried, row 5). The query says what is allowed and
+    quotes no unit or analyte of the record."""
     folder = small_study(tmp_path / "in")
     rows = [_row(1, "copies/ug gDNA"), _row(2, "copies/ng gDNA"), _row(3, "copies/mL"), _row(4, "copies/ug")]
     (folder / "pk_samples.csv").write_text("\n".join([PK_HEADER, *rows]) + "\n", "utf-8")
     planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
-    assert located(planned, "PK-UNIT-DIMENSION") == [
-        ("pk_samples.csv", 4, "unit"),
-        ("pk_samples.csv", 5, "unit"),
-    ]
+    assert located(planned, "PK-UNIT-DIMENSION") == [("pk_samples.csv", 5, "unit")]
     by_row = {f.record.row: f.message for f in planned if f.check.id == "PK-UNIT-DIMENSION"}
-    assert "of another dimension (copies per volume)" in by_row[4]
     assert "of no dimension the analysis converts" in by_row[5]
     for message in by_row.values():
         assert "copies/ng gDNA" in message and "converted by the analysis into copies/ug gDNA" in message
-        assert "copies/mL" not in message.split("allowed")[0]  # the record's unit is not quoted
+        assert "copies/ug " not in message.split("allowed")[0]  # the record's unit is not quoted
+        assert "car_transgene" not in message  # nor its analyte (D-12.2)
     import_templates(empty_study_url, folder, "admin")
-    assert len(system_queries(empty_study_url, "PK-UNIT-DIMENSION")) == 2
+    assert len(system_queries(empty_study_url, "PK-UNIT-DIMENSION")) == 1
 
 
 def test_a_single_write_in_another_dimension_raises_a_query(empty_study_url: str, tmp_path: Path) -> None:
@@ -100,3 +102,13 @@ def test_a_single_write_in_another_dimension_raises_a_query(empty_study_url: str
         "entry",
     )
     assert len(system_queries(empty_study_url, "PK-UNIT-DIMENSION")) == 1
+
+
+def test_a_copies_per_ml_study_is_not_flooded_with_queries(empty_study_url: str, tmp_path: Path) -> None:
+    """Failing first: every transgene sample of a ddPCR study in copies/mL was queried. copies/mL is the
+    transgene's accepted second dimension (D-19.758, D-19.783): no query."""
+    folder = small_study(tmp_path / "in")
+    rows = [_row(day, "copies/mL") for day in (1, 2, 3)]
+    (folder / "pk_samples.csv").write_text("\n".join([PK_HEADER, *rows]) + "\n", "utf-8")
+    planned = import_templates(empty_study_url, folder, "admin", dry_run=True).edit_checks
+    assert located(planned, "PK-UNIT-DIMENSION") == []

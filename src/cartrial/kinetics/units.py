@@ -184,6 +184,26 @@ def conversion_notes(units: Iterable[object]) -> list[str]:
     return notes
 
 
+SECOND_DIMENSIONS: dict[str, tuple[str, ...]] = {"car_transgene": (COPIES_PER_VOLUME,)}
+"""The dimensions, besides its declared unit's, a known analyte may legitimately be recorded in: the transgene
+by ddPCR in copies per volume of blood (D-19.758), summarised apart by the analysis and exported as its own
+ADPC parameter (CARTRGNV, D-19.783). The edit check PK-UNIT-DIMENSION queries only other dimensions
+(D-19.784)."""
+
+
+def accepted_dimensions(analyte: object) -> tuple[str, ...]:
+    """The dimensions a sample of `analyte` may be in: its declared unit's (`declared_dimension`), then
+    `SECOND_DIMENSIONS`'; () for an analyte without a declared unit.
+
+    >>> accepted_dimensions("car_transgene")
+    ('copies per mass of genomic DNA', 'copies per volume')
+    """
+    declared = declared_dimension(analyte)
+    if not declared:
+        return ()
+    return (declared, *SECOND_DIMENSIONS.get(str(analyte), ()))
+
+
 def declared_dimension(analyte: object, declared_units: dict[str, str] | None = None) -> str:
     """The dimension of `analyte`'s declared unit (`declared_units`, default
     `cartrial.kinetics.templates.PK_ANALYTE_UNITS`; D-19.783, D-19.784), "" for an analyte without one.

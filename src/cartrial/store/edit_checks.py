@@ -858,41 +858,49 @@ def _pk_blq_without_lloq(
 
 def pk_unit_dimension(analyte: Any, unit: Any) -> str | None:
     """Why a PK sample's unit is queried (`PK-UNIT-DIMENSION`), None when it is not: the unit of a known
-    analyte (`PK_ANALYTE_UNITS`) is of another dimension than the analyte's declared unit, or of no
-    dimension the analysis converts (`cartrial.kinetics.units`, D-19.781, D-19.784). A unit of the declared
-    dimension (cells/mL for CAR-T cells, copies/ng gDNA for the transgene) is converted, not queried; a
-    blank unit, or an analyte without a declared unit, is not judged here.
+    analyte (`PK_ANALYTE_UNITS`) is of no dimension the analysis converts, or of a dimension the analyte
+    is not accepted in (`cartrial.kinetics.units.accepted_dimensions`: its declared unit's, and copies per
+    volume for the transgene, which the analysis summarises apart and the CDISC export gives its own
+    parameter; D-19.781, D-19.783, D-19.784). A unit of an accepted dimension (cells/mL for CAR-T cells,
+    copies/ng gDNA or copies/mL for the transgene) is not queried; a blank unit, or an analyte without a
+    declared unit, is not judged here.
 
     >>> pk_unit_dimension("car_t_cells", "cells/mL") is None, pk_unit_dimension("car_t_cells", "cells/µL")
     (True, None)
-    >>> pk_unit_dimension("car_transgene", "copies/mL")
-    'of another dimension (copies per volume)'
+    >>> pk_unit_dimension("car_transgene", "copies/mL") is None
+    True
+    >>> pk_unit_dimension("car_t_cells", "copies/mL")
+    'of a dimension not accepted for the analyte (copies per volume)'
     """
-    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
-    from cartrial.kinetics.units import standard_conc_unit
+    from cartrial.kinetics.units import accepted_dimensions, standard_conc_unit
 
-    if not isinstance(analyte, str) or analyte not in PK_ANALYTE_UNITS:
+    accepted = accepted_dimensions(analyte)
+    if not accepted:
         return None
     if not isinstance(unit, str) or not unit.strip():
         return None
     dimension = standard_conc_unit(unit).dimension
-    if dimension == standard_conc_unit(PK_ANALYTE_UNITS[analyte]).dimension:
+    if dimension in accepted:
         return None
-    return f"of another dimension ({dimension})" if dimension else "of no dimension the analysis converts"
+    if dimension:
+        return f"of a dimension not accepted for the analyte ({dimension})"
+    return "of no dimension the analysis converts"
 
 
 def pk_unit_allowed(analyte: str) -> str:
-    """What a PK sample's unit may be for a known `analyte`, for the query (`PK-UNIT-DIMENSION`)."""
-    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
-    from cartrial.kinetics.units import standard_conc_unit
+    """What a PK sample's unit may be for a known `analyte`, for the query (`PK-UNIT-DIMENSION`): each
+    accepted dimension with its spellings (`cartrial.kinetics.units.unit_spellings`)."""
+    from cartrial.kinetics.units import STANDARD_CONC_UNITS, accepted_dimensions, unit_spellings
 
-    standard = standard_conc_unit(PK_ANALYTE_UNITS[analyte])
-    examples = {
-        "cells/uL": "cells/uL, cells/mL, cells/L or cells/mm3",
-        "copies/ug gDNA": "copies/ug gDNA, copies/ng gDNA or copies/mg gDNA",
-        "copies/mL": "copies/mL, copies/uL or copies/L",
-    }[standard.unit]
-    return f"{standard.dimension}: {examples} (converted by the analysis into {standard.unit})"
+    parts = []
+    for i, dimension in enumerate(accepted_dimensions(analyte)):
+        spellings = [u for u in unit_spellings(dimension) if "^" not in u and not u.endswith("l")]
+        apart = "" if i == 0 else ", summarised apart"
+        parts.append(
+            f"{dimension}: {', '.join(spellings[:-1])} or {spellings[-1]} (converted by the analysis into "
+            f"{STANDARD_CONC_UNITS[dimension]}{apart})"
+        )
+    return "; or ".join(parts)
 
 
 def _pk_unit_dimension(
@@ -906,9 +914,9 @@ def _pk_unit_dimension(
                 sample,
                 "unit",
                 sample.get("unit"),
-                f"pk_sample.unit of this {analyte} sample is {why}, not that of the analyte's declared unit: "
+                f"pk_sample.unit of this sample is {why}, not a dimension the analyte's declared unit allows: "
                 "the analysis summarises it apart from the study's other samples of the analyte, and the "
-                f"CDISC export gives it another parameter or refuses it; allowed for {analyte}: "
+                "CDISC export refuses it beside them; allowed for the analyte: "
                 f"{pk_unit_allowed(str(analyte))}; confirm the unit (another assay or matrix) or correct it",
             )
 
@@ -1343,8 +1351,9 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "PK-UNIT-DIMENSION",
             "a PK sample of a known analyte has a unit of its declared dimension (car_t_cells: cells per "
             "volume, e.g. cells/uL or cells/mL; car_transgene: copies per mass of genomic DNA, e.g. "
-            "copies/ug gDNA or copies/ng gDNA), which the analysis converts into one unit; a unit of another "
-            "dimension or of none is queried",
+            "copies/ug gDNA or copies/ng gDNA), which the analysis converts into one unit, or of an accepted "
+            "second dimension (car_transgene: copies per volume, e.g. copies/mL by ddPCR, summarised apart); "
+            "a unit of another dimension or of none is queried",
             Severity.SOFT,
             "one standard unit per analyte (SDTMIG 3.4 PC: PCSTRESU the standard unit of PCSTRESN; PKNCA's "
             "preferred units); the units and factors of cartrial.kinetics.units (D-19.781, D-19.784)",
