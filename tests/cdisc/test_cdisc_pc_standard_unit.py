@@ -174,3 +174,24 @@ def test_each_accepted_second_dimension_has_its_adpc_parameter() -> None:
     for analyte, dimensions in SECOND_DIMENSIONS.items():
         for dimension in dimensions:
             assert (PK_ANALYTES[analyte][0], dimension) in ADPC_DIMENSION_PARAMS
+
+
+@pytest.mark.parametrize(
+    ("recorded", "unit", "expected"),
+    [
+        ("1.005", "copies/ng gDNA", "1005"),  # 1.005 × 1000, by hand (binary: 1004.9999999999999)
+        ("12345.6", "cells/mL", "12.3456"),  # 12345.6 / 1000 (binary: 12.345600000000001)
+        ("2500", "cells/mL", "2.5"),
+        ("0.5", "copies/L", "0.0005"),
+    ],
+)
+def test_pcstresc_moves_the_decimal_point_of_pcorres(recorded: str, unit: str, expected: str) -> None:
+    """Failing first: PCSTRESC of a converted value was the float product's text, with binary noise."""
+    import numpy as np
+
+    from cartrial.cdisc.sdtm import pc_standard_text
+
+    assert pc_standard_text([recorded], [unit], [False], [""]).tolist() == [expected]
+    # a BLQ sample: "<" and its LLOQ, shifted the same way
+    assert pc_standard_text([""], [unit], [True], [recorded]).tolist() == ["<" + expected]
+    assert pc_standard_text([""], [unit], [True], [""], np.array([np.nan])).tolist() == ["BLQ"]

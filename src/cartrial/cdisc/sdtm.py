@@ -596,6 +596,36 @@ def _plain_number(value: float) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
+def pc_standard_text(
+    value_text: Sequence[object],
+    units: Sequence[object],
+    blq: Sequence[bool],
+    lloq_text: Sequence[object],
+    values_std: Sequence[float] | None = None,
+    lloq_std: Sequence[float] | None = None,
+) -> np.ndarray:
+    """PC.PCSTRESC of samples recorded in a unit converted into its standard unit (D-19.781, D-19.782): the
+    collected number with its decimal point moved by the power-of-ten factor (`cartrial.kinetics.units.
+    shifted_text`, exact: 1.005 copies/ng gDNA is "1005" copies/ug gDNA, never the float product's
+    "1004.9999999999999"); a BLQ sample "<" + its LLOQ so shifted, "BLQ" without one. A text that is no
+    plain decimal falls back to the converted number (`values_std`/`lloq_std`) in its shortest form."""
+    from cartrial.kinetics.units import shifted_text, standard_conc_unit
+
+    out = np.empty(len(value_text), dtype=object)
+    for i, (text, unit, below, limit) in enumerate(zip(value_text, units, blq, lloq_text, strict=True)):
+        factor = standard_conc_unit(unit).factor
+        source, fallback = (limit, lloq_std) if below else (text, values_std)
+        if below and (limit is None or not str(limit).strip() or str(limit) == "nan"):
+            out[i] = "BLQ"
+            continue
+        shifted = shifted_text(source, factor)
+        if shifted is None:
+            number = math.nan if fallback is None else float(fallback[i])
+            shifted = "" if math.isnan(number) else _plain_number(number)
+        out[i] = ("<" + shifted) if below and shifted else shifted
+    return out
+
+
 def _numbers(series: pd.Series) -> np.ndarray:
     """`_num` of every value (NaN where the text is not a number), once per distinct value."""
     return by_distinct(series, lambda u: np.array([_num(v) for v in u], dtype=float)).astype(float)
@@ -1223,7 +1253,6 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     lloq = pk["lloq"].astype(str).reset_index(drop=True)
     blq_text = np.where(lloq != "", "<" + lloq, "BLQ")
     orres = np.where(blq, blq_text, value.to_numpy(dtype=object))
-    stresn = np.where(blq, math.nan, _numbers(value))
     nominal = _numbers(pk["nominal_day"])
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
@@ -1247,11 +1276,16 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     standard_unit = _map_distinct(pd.Series(units_std, dtype=object), ascii_text).to_numpy()
     stresn = np.where(blq, math.nan, values_std)
     stresc = orres.copy()
-    for i in np.flatnonzero([standard.converted for standard in found]):
-        if blq[i]:
-            stresc[i] = "<" + _plain_number(lloq_std[i]) if not math.isnan(lloq_std[i]) else "BLQ"
-        else:
-            stresc[i] = "" if math.isnan(values_std[i]) else _plain_number(values_std[i])
+    converted = np.flatnonzero([standard.converted for standard in found])
+    if len(converted):
+        stresc[converted] = pc_standard_text(
+            value.to_numpy(dtype=object)[converted],
+            units.to_numpy(dtype=object)[converted],
+            blq[converted],
+            lloq.to_numpy(dtype=object)[converted],
+            values_std[converted],
+            lloq_std[converted],
+        )
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [

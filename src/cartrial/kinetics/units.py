@@ -232,3 +232,33 @@ def unit_spellings(dimension: str) -> list[str]:
         spellings = [f"{count}/{volume}" for volume in _VOLUMES]
     standard = STANDARD_CONC_UNITS[dimension]
     return [standard, *(s for s in spellings if s != standard)]
+
+
+def shifted_text(text: object, factor: Fraction) -> str | None:
+    """A recorded number as text, multiplied by a power-of-ten `factor` by moving its decimal point
+    (`decimal.Decimal.scaleb`: exact, no binary noise) and written without exponent or trailing zeros;
+    None when `text` is no finite decimal number or `factor` no power of ten (D-19.782).
+
+    >>> shifted_text("1.005", Fraction(1000)), shifted_text("12345.6", Fraction(1, 1000))
+    ('1005', '12.3456')
+    """
+    from decimal import Decimal, InvalidOperation
+
+    numerator, denominator = factor.numerator, factor.denominator
+    power = numerator if denominator == 1 else denominator
+    if numerator != 1 and denominator != 1:
+        return None
+    exponent = len(str(power)) - 1
+    if power != 10**exponent:
+        return None
+    try:
+        number = Decimal(str(text).strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    shifted = number.scaleb(exponent if denominator == 1 else -exponent)
+    out = format(shifted, "f")
+    if "." in out:
+        out = out.rstrip("0").rstrip(".")
+    return "0" if out in ("", "-0") else out
