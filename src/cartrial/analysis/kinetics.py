@@ -36,7 +36,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
-from cartrial.kinetics.units import conversion_notes, to_standard
+from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
 from cartrial.wording import count
 
 PERSISTENCE_DAY = 180.0
@@ -345,11 +345,17 @@ def nca_datasets(
     for analyte, counts in unit_subjects.groupby(level=0, sort=True):
         if len(counts) > 1:  # the units of most subjects first, then by name
             named = sorted(((u, int(k)) for (_a, u), k in counts.items()), key=lambda uk: (-uk[1], uk[0]))
+            unknown = [u for u, _k in named if not standard_conc_unit(u).dimension]
+            kind = (
+                "of different dimensions"
+                if not unknown
+                else f"not converted into one another ({', '.join(unknown)} of no known dimension, kept as "
+                "recorded)"
+            )
             unit_notes.append(
-                f"{analyte} is recorded in {len(named)} concentration units of different dimensions, "
-                "summarised apart (values of two dimensions are never pooled, D-19.758; units of one "
-                "dimension are converted into its standard unit, D-19.781): "
-                + "; ".join(f"{u} ({count(k, 'subject')})" for u, k in named)
+                f"{analyte} is recorded in {len(named)} concentration units {kind}, summarised apart (values "
+                "of two such units are never pooled, D-19.758; units of one dimension are converted into its "
+                "standard unit, D-19.781): " + "; ".join(f"{u} ({count(k, 'subject')})" for u, k in named)
             )
     for (analyte, conc_unit), part in nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=True):
         # a protocol level with no profile of the analyte in any unit is an empty group (n = 0: not dosed,
