@@ -568,7 +568,7 @@ def adpc_paramcd(pc: pd.DataFrame, locations: Sequence[str] | None = None) -> np
             )
             where = ""
             if locations is not None:
-                at = [str(locations[i]) for i in np.flatnonzero(rows)]
+                at = [str(locations[int(i)]) for i in np.flatnonzero(rows)]
                 where = f" (records {', '.join(at[:10])}{', ...' if len(at) > 10 else ''})"
             raise InputError(
                 Problem(

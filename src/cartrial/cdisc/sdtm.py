@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cartrial.allowed import choice_text
@@ -601,8 +602,8 @@ def pc_standard_text(
     units: Sequence[object],
     blq: Sequence[bool],
     lloq_text: Sequence[object],
-    values_std: Sequence[float] | None = None,
-    lloq_std: Sequence[float] | None = None,
+    values_std: npt.ArrayLike | None = None,
+    lloq_std: npt.ArrayLike | None = None,
 ) -> np.ndarray:
     """PC.PCSTRESC of samples recorded in a unit converted into its standard unit (D-19.781, D-19.782): the
     collected number with its decimal point moved by the power-of-ten factor (`cartrial.kinetics.units.
@@ -620,7 +621,7 @@ def pc_standard_text(
             continue
         shifted = shifted_text(source, factor)
         if shifted is None:
-            number = math.nan if fallback is None else float(fallback[i])
+            number = math.nan if fallback is None else float(np.asarray(fallback, dtype=float)[i])
             shifted = "" if math.isnan(number) else _plain_number(number)
         out[i] = ("<" + shifted) if below and shifted else shifted
     return out

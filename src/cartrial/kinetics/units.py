@@ -69,6 +69,7 @@ _MASS_GRAMS: dict[str, Fraction] = {
 }
 _UNIT = re.compile(r"^(?P<count>cells|copies)/(?P<per>[A-Za-z^0-9]+)(?P<dna> gDNA)?$")
 
+
 def conc_unit_spelling(unit: object) -> str:
     """The one spelling of a concentration unit by which the analysis groups samples (D-19.759): spaces at
     the ends dropped, runs of spaces made one, the micro sign (µ, U+00B5) and the Greek mu (μ, U+03BC)

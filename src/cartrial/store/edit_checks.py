@@ -914,7 +914,7 @@ def _pk_unit_dimension(
                 sample,
                 "unit",
                 sample.get("unit"),
-                f"pk_sample.unit of this sample is {why}, not a dimension the analyte's declared unit allows: "
+                f"pk_sample.unit of this sample is {why}, not that of the analyte's declared unit: "
                 "the analysis summarises it apart from the study's other samples of the analyte, and the "
                 "CDISC export refuses it beside them; allowed for the analyte: "
                 f"{pk_unit_allowed(str(analyte))}; confirm the unit (another assay or matrix) or correct it",
