@@ -132,9 +132,11 @@ def test_adpc_refusal_names_the_records_at_fault() -> None:
 
 
 def _convertible_units() -> list[str]:
-    """Every spelling the analysis converts, listed by hand from the SI prefixes (units.py's table):
-    cells and copies per L, dL, mL, uL, nL (or l), mm3 (= uL), and copies per g, mg, ug, ng, pg gDNA."""
-    volumes = ["L", "dL", "mL", "uL", "nL", "l", "dl", "ml", "ul", "nl", "mm3", "mm^3"]
+    """Every canonical spelling the analysis converts, listed by hand from the SI prefixes (units.py's
+    table): cells and copies per L, dL, mL, uL, nL, mm3 (= uL), and copies per g, mg, ug, ng, pg gDNA. The
+    lowercase litre and mm^3 are converted too but PCORRESU writes them as these terms
+    (`test_pcorresu_is_the_terms_spelling`)."""
+    volumes = ["L", "dL", "mL", "uL", "nL", "mm3"]
     masses = ["g", "mg", "ug", "ng", "pg"]
     return (
         [f"cells/{v}" for v in volumes]
@@ -195,3 +197,56 @@ def test_pcstresc_moves_the_decimal_point_of_pcorres(recorded: str, unit: str, e
     # a BLQ sample: "<" and its LLOQ, shifted the same way
     assert pc_standard_text([""], [unit], [True], [recorded]).tolist() == ["<" + expected]
     assert pc_standard_text([""], [unit], [True], [""], np.array([np.nan])).tolist() == ["BLQ"]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "term"),
+    [
+        ("cells/ml", "cells/mL"),
+        ("cells/ul", "cells/uL"),
+        ("cells/mm^3", "cells/mm3"),
+        ("copies/dl", "copies/dL"),
+    ],
+)
+def test_pcorresu_is_the_terms_spelling(recorded: str, term: str) -> None:
+    """A case or notation variant of a converted unit is written in its PKUNIT term's spelling (the variants
+    are no terms: the litre is L, mm^3 is mm3); the unit itself is unchanged (same factor)."""
+    from cartrial.cdisc.spec import codelists
+    from cartrial.kinetics.units import canonical_conc_unit, standard_conc_unit
+
+    assert canonical_conc_unit(recorded) == term
+    assert standard_conc_unit(recorded) == standard_conc_unit(term)
+    terms = {t.value for t in codelists()["PKUNIT"].terms}
+    assert term in terms and recorded not in terms
+    assert canonical_conc_unit("copies/ug") == "copies/ug"  # no known dimension: as spelt
+
+
+def test_pcstresn_is_the_number_pcstresc_writes(base: StudySnapshot) -> None:
+    """Failing first: PCSTRESN was the float product (1.005 × 1000 = 1004.9999999999999, 12345.6 / 1000 =
+    12.345600000000001) while PCSTRESC moved the decimal point ("1005", "12.3456"); ADPC AVAL inherited it.
+    By hand: 1.005 copies/ng gDNA is 1005 copies/ug gDNA, 12345.6 cells/mL is 12.3456 cells/uL; a sample
+    recorded in "cells/ml" is PCORRESU "cells/mL"."""
+    pk = base.tables["pk_samples"].copy()
+    ct005 = pk["subject_id"] == "CT-005"
+    blq = pk["blq"].astype(str).str.lower() == "true"
+    cell = pk.index[ct005 & (pk["analyte"] == "car_t_cells") & ~blq][0]
+    gene = pk.index[ct005 & (pk["analyte"] == "car_transgene") & ~blq][0]
+    pk.loc[cell, ["value", "unit"]] = ["12345.6", "cells/ml"]
+    pk.loc[gene, ["value", "unit"]] = ["1.005", "copies/ng gDNA"]
+    changed = dataclasses.replace(base, tables={**base.tables, "pk_samples": pk})
+    frames = build_all(changed, analyse(changed))
+    pc, adpc = frames["PC"], frames["ADPC"]
+    for recorded, unit, text, number in [
+        ("12345.6", "cells/mL", "12.3456", 12.3456),
+        ("1.005", "copies/ng gDNA", "1005", 1005.0),
+    ]:
+        row = pc[pc["PCORRES"] == recorded]
+        assert len(row) == 1
+        assert row.iloc[0]["PCORRESU"] == unit
+        assert row.iloc[0]["PCSTRESC"] == text
+        assert row.iloc[0]["PCSTRESN"] == number == float(row.iloc[0]["PCSTRESC"])
+        aval = adpc.loc[adpc["AVALC"] == text, "AVAL"]
+        assert len(aval) >= 1 and (aval == number).all()
+    converted = pc["PCORRESU"] != pc["PCSTRESU"]
+    numeric = converted & pc["PCSTRESN"].notna()
+    assert (pc.loc[numeric, "PCSTRESC"].astype(float) == pc.loc[numeric, "PCSTRESN"]).all()

@@ -1258,15 +1258,17 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
-    from cartrial.kinetics.units import to_standard
+    from cartrial.kinetics.units import canonical_conc_unit, to_standard
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
     tpt, number, eltm = planned_time_points(nominal, before)
     # the unit as collected (in ASCII, spaces at the ends dropped and runs collapsed: a doubled space is no
     # term of PKUNIT) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg gDNA" and
     # "copies/ug gDNA" are one PCSTRESU, so one ADPC PARAM (D-19.759, D-19.760)
+    # a recognised unit in the notation of its PKUNIT term ("cells/ml" is "cells/mL", "cells/mm^3"
+    # "cells/mm3"; D-19.782): the unit is the one collected, only its spelling is the term's
     unit = _map_distinct(
-        pk["unit"], lambda u: ascii_text(" ".join(u.split()) if isinstance(u, str) else u)
+        pk["unit"], lambda u: ascii_text(canonical_conc_unit(u) if isinstance(u, str) else u)
     ).to_numpy()
     # the standardised result: PCSTRESN, PCSTRESC and PCLLOQ (in --STRESU units, SDTMIG v3.4 §4.5.1) in the
     # standard unit of the unit's dimension, the one conversion the NCA reads (2500 cells/mL is 2.5 cells/uL;
@@ -1287,6 +1289,22 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             values_std[converted],
             lloq_std[converted],
         )
+        # PCSTRESN (and so ADPC AVAL) is the number PCSTRESC writes, and PCLLOQ its LLOQ so shifted: the
+        # decimal shift is exact where the float product is not (1.005 copies/ng gDNA is 1005, not
+        # 1004.9999999999999; D-19.782)
+        stresn[converted] = np.where(blq[converted], math.nan, _numbers(pd.Series(stresc[converted])))
+        shifted_lloq = _numbers(
+            pd.Series(
+                pc_standard_text(
+                    lloq.to_numpy(dtype=object)[converted],
+                    units.to_numpy(dtype=object)[converted],
+                    [False] * len(converted),
+                    [""] * len(converted),
+                    lloq_std[converted],
+                )
+            )
+        )
+        lloq_std[converted] = np.where(np.isnan(shifted_lloq), lloq_std[converted], shifted_lloq)
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [

@@ -220,8 +220,32 @@ def declared_dimension(analyte: object, declared_units: dict[str, str] | None = 
     return standard_conc_unit(units[analyte]).dimension
 
 
+_CANONICAL_VOLUMES: dict[str, str] = {
+    **{name: name for name in _VOLUME_LITRES},
+    **{name[:-1] + "l": name for name in _VOLUME_LITRES},
+    "mm3": "mm3",
+    "mm^3": "mm3",
+}
+
+
+def canonical_conc_unit(unit: object) -> str:
+    """The one spelling of a recognised unit's term (`unit_spellings`, the PKUNIT term): the litre written
+    ``L`` (``ml`` is ``mL``, ``ul`` is ``uL``) and ``mm^3`` written ``mm3``; any other unit in its
+    `conc_unit_spelling` (D-19.782). Only the notation changes, never the unit.
+
+    >>> canonical_conc_unit("cells/ml"), canonical_conc_unit("copies/mm^3"), canonical_conc_unit("mg/l")
+    ('cells/mL', 'copies/mm3', 'mg/l')
+    """
+    spelt = conc_unit_spelling(unit)
+    match = _UNIT.match(spelt)
+    if match is None or not standard_conc_unit(spelt).dimension or match["dna"]:
+        return spelt
+    return f"{match['count']}/{_CANONICAL_VOLUMES[match['per']]}"
+
+
 def unit_spellings(dimension: str) -> list[str]:
-    """Every unit spelling `standard_conc_unit` converts in `dimension` (ASCII, the standard one first).
+    """Every canonical unit spelling `standard_conc_unit` converts in `dimension` (ASCII, the standard one
+    first; the lowercase litre and ``mm^3`` are converted too but written as these, `canonical_conc_unit`).
 
     >>> unit_spellings(COPIES_PER_DNA_MASS)
     ['copies/ug gDNA', 'copies/g gDNA', 'copies/mg gDNA', 'copies/ng gDNA', 'copies/pg gDNA']
@@ -230,7 +254,7 @@ def unit_spellings(dimension: str) -> list[str]:
         spellings = [f"copies/{mass} gDNA" for mass in _MASS_GRAMS]
     else:
         count = "cells" if dimension == CELLS_PER_VOLUME else "copies"
-        spellings = [f"{count}/{volume}" for volume in _VOLUMES]
+        spellings = [f"{count}/{volume}" for volume in dict.fromkeys(_CANONICAL_VOLUMES.values())]
     standard = STANDARD_CONC_UNITS[dimension]
     return [standard, *(s for s in spellings if s != standard)]
 
