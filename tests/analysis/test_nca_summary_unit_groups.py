@@ -123,3 +123,12 @@ def test_the_persistence_table_states_each_values_unit() -> None:
     assert list(persistence["last_quantifiable_value"]) == [100_000.0, 100.0, 200.0]
     assert list(persistence["conc_unit"]) == ["copies/mL", "copies/ug gDNA", "copies/ug gDNA"]
     assert "conc_unit" in datasets["persistence"].columns
+
+
+def test_a_unit_of_no_dimension_is_not_called_another_dimension() -> None:
+    """Review of D-19.781: the note said "units of different dimensions" also for mg/L, which belongs to no
+    dimension the analysis knows. It now says the unit is of no known dimension, kept as recorded."""
+    dataset = _summary_by_level(PROFILES, {"M1": "mg/L"})
+    (note,) = [n for n in dataset.notes if "concentration units" in n]
+    assert "different dimensions" not in note
+    assert "of no known dimension" in note

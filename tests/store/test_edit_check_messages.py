@@ -54,6 +54,8 @@ SENTINELS = (
     "2033-05-21",
     "0.0777",
     "0.3141",
+    # S-H: a CAR-T cell sample in a unit of no dimension the analysis converts (PK-UNIT-DIMENSION, D-19.784)
+    "cells/qZ",
     # S-I: a leukapheresis before consent, a lymphodepletion after the infusion and one whose relative day
     # (-37) disagrees with its date (day -4) (D-19.167)
     "2020-09-28",
@@ -278,6 +280,15 @@ def sentinel_subjects() -> list[SubjectRecords]:
                 lloq=None,
                 blq=True,
             ),
+            record(
+                "pk_sample",
+                "S-H",
+                analyte="car_t_cells",
+                sampled_at=at("2021-05-03"),
+                value=12.0,
+                unit="cells/qZ",
+                blq=False,
+            ),
         ),
         subject_records(
             "S-I",
@@ -380,5 +391,6 @@ def test_the_value_is_kept_in_the_problem_value(findings: list[Finding]) -> None
     assert by_check["CONSENT-FUTURE"].problem().value == "2031-07-19"
     assert by_check["END-OF-STUDY-FUTURE"].problem().value == "2032-02-14"
     assert by_check["LAB-TEST-MISSPELT"].problem().value == "neutrophilz"
+    assert by_check["PK-UNIT-DIMENSION"].problem().value == "cells/qZ"
     assert by_check["DOSE-10X"].problem().value == "7.65432e+06"
     assert by_check["DECISION-BEFORE-DLT-WINDOW"].problem().value == "2021-05-23"

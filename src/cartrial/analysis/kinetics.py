@@ -36,7 +36,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
-from cartrial.kinetics.frames import conc_unit_spelling
+from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
 from cartrial.wording import count
 
 PERSISTENCE_DAY = 180.0
@@ -202,11 +202,14 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
 
     if not len(pk):
         return pd.DataFrame(columns=MEDIAN_BY_DAY_COLUMNS)
-    value = pd.to_numeric(pk["value"], errors="coerce")
-    lloq = (
-        pd.to_numeric(pk["lloq"], errors="coerce")
-        if "lloq" in pk
-        else pd.Series(float("nan"), index=pk.index)
+    # values and LLOQs in the standard unit of their dimension (cells/mL as cells/uL), the one conversion
+    # the NCA applies too (D-19.781)
+    units = pk["unit"] if "unit" in pk else pd.Series("", index=pk.index)
+    converted, standard_units, _ = to_standard(pd.to_numeric(pk["value"], errors="coerce"), units)
+    value = pd.Series(converted, index=pk.index)
+    lloq = pd.Series(
+        to_standard(pd.to_numeric(pk["lloq"], errors="coerce"), units)[0] if "lloq" in pk else float("nan"),
+        index=pk.index,
     )
     # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
     flag = pd.Series(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), index=pk.index)
@@ -215,9 +218,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "analyte": pk["analyte"].astype(str),
-            # a median is taken over the values of one unit: an analyte reported in two units has a row per
-            # unit (D-19.758)
-            "unit": pk["unit"].map(conc_unit_spelling) if "unit" in pk else "",
+            # a median is taken over the values of one unit: an analyte reported in two dimensions has a row
+            # per standard unit (D-19.758, D-19.781)
+            "unit": standard_units,
             "dose_level": pk["subject_id"].astype(str).map(dict(levels)),
             "nominal_day": pd.to_numeric(pk["nominal_day"], errors="coerce"),
             "value": value.where(~blq),
@@ -332,7 +335,8 @@ def nca_datasets(
     units_by_conc: dict[str, dict[str, str]] = dict(result.extra.get("units_by_conc_unit", {}))
     rule = str(spec.nca_interval_summary)
     # one summary per analyte and concentration unit: values of two units are never pooled in one geometric
-    # mean (an analyte reported in copies/ug gDNA at one site and copies/mL at another; D-19.758)
+    # mean (an analyte reported in copies/ug gDNA at one site and copies/mL at another; D-19.758); units of
+    # one dimension are one, the standard unit the NCA converted them into (cells/mL as cells/uL, D-19.781)
     unit_key = nca["conc_unit"].astype(str) if "conc_unit" in nca else pd.Series("", index=nca.index)
     unit_subjects = nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=False)[
         "subject_id"
@@ -341,10 +345,17 @@ def nca_datasets(
     for analyte, counts in unit_subjects.groupby(level=0, sort=True):
         if len(counts) > 1:  # the units of most subjects first, then by name
             named = sorted(((u, int(k)) for (_a, u), k in counts.items()), key=lambda uk: (-uk[1], uk[0]))
+            unknown = [u for u, _k in named if not standard_conc_unit(u).dimension]
+            kind = (
+                "of different dimensions"
+                if not unknown
+                else f"not converted into one another ({', '.join(unknown)} of no known dimension, kept as "
+                "recorded)"
+            )
             unit_notes.append(
-                f"{analyte} is recorded in {len(named)} concentration units, summarised apart (values of two "
-                "units are never pooled, D-19.758): "
-                + "; ".join(f"{u} ({count(k, 'subject')})" for u, k in named)
+                f"{analyte} is recorded in {len(named)} concentration units {kind}, summarised apart (values "
+                "of two such units are never pooled, D-19.758; units of one dimension are converted into its "
+                "standard unit, D-19.781): " + "; ".join(f"{u} ({count(k, 'subject')})" for u, k in named)
             )
     for (analyte, conc_unit), part in nca.groupby([nca["analyte"], unit_key.rename("_unit")], sort=True):
         # a protocol level with no profile of the analyte in any unit is an empty group (n = 0: not dosed,
@@ -388,8 +399,10 @@ def nca_datasets(
     persistence = nca[["subject_id", "dose_level", "analyte", "persistence_days"]].copy()
     persistence = persistence.rename(columns={"persistence_days": "last_quantifiable_day"})
     sample_days = pd.to_numeric(pk["actual_day"], errors="coerce")
-    measured = pd.Series(
-        pd.to_numeric(pk["value"], errors="coerce").to_numpy(),
+    measured = pd.Series(  # in the standard unit of the profile's conc_unit (D-19.781)
+        to_standard(
+            pd.to_numeric(pk["value"], errors="coerce"), pk["unit"] if "unit" in pk else [""] * len(pk)
+        )[0],
         index=pd.MultiIndex.from_arrays([pk["subject_id"], pk["analyte"], sample_days]),
     )
     measured = measured[~measured.index.duplicated()]
@@ -447,7 +460,13 @@ def nca_datasets(
             "pk",
             "cartrial.analysis.stats.geometric_summary of nca_by_subject",
             ("nca_by_subject",),
-            notes=(GEOMETRIC_METHOD, "Tmax and Tlast: median and range", *unit_notes, *coverage_notes),
+            notes=(
+                GEOMETRIC_METHOD,
+                "Tmax and Tlast: median and range",
+                *unit_notes,
+                *conversion_notes(pk.get("unit", [])),
+                *coverage_notes,
+            ),
             columns={
                 "n_subjects": "subjects in the group (PK population); n: those with a value summarised",
                 "n_nonpositive": "values of 0 (e.g. an AUC over BLQ samples only): in n, median and range, "
@@ -467,8 +486,9 @@ def nca_datasets(
             "samples are censored; D-19.624, D-19.627)",
             ("pk_samples", "infusions"),
             columns={
-                "unit": "the samples' concentration unit (a row per unit; values of two units are never "
-                "pooled, D-19.758)",
+                "unit": "the samples' concentration unit, the standard unit of its dimension (values "
+                "recorded in another unit of that dimension converted, D-19.781; a row per dimension, values "
+                "of two are never pooled, D-19.758)",
                 "n": "samples with a result, quantifiable or BLQ",
                 "n_blq": "samples flagged BLQ (or with a value <= 0)",
                 "n_censored": "samples ranked below the quantifiable ones: the BLQ, and a value below the "
@@ -493,8 +513,8 @@ def nca_datasets(
                 f"{nca_options.persistence_rule}; never a BLQ sample given LLOQ/2, D-19.155)",
                 flag: f"quantifiable after day {persistence_day:g} (analysis.options.persistence_day)",
                 "last_sample_day": "day of the subject's last sample of the analyte, quantifiable or not",
-                "conc_unit": "the concentration unit of last_quantifiable_value (the profile's unit, in its "
-                "one spelling, D-19.759; an analyte's units are never converted, D-19.761)",
+                "conc_unit": "the concentration unit of last_quantifiable_value (the standard unit of the "
+                "profile's dimension, D-19.781; units of two dimensions are kept apart, D-19.761)",
                 PERSISTENCE_EVALUABLE: f"sampled after day {persistence_day:g}: in the denominator",
             },
         ),

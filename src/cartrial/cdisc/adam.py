@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,8 @@ from cartrial.cdisc.common import (
 )
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.columns import iso_instants
-from cartrial.errors import InternalError
+from cartrial.errors import InputError, InternalError, Problem
+from cartrial.kinetics.units import COPIES_PER_VOLUME
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
     "visual_acuity_response": ("VARESP", "Visual Acuity Response"),
@@ -495,7 +496,7 @@ def build_adpc(
     frame = pd.DataFrame(
         {
             **_pk_subject_columns(pc, "PCSEQ", adsl),
-            "PARAMCD": pc["PCTESTCD"].to_numpy(),
+            "PARAMCD": adpc_paramcd(pc, pc["PCREFID"].astype(str).tolist()),
             "PARAM": (pc["PCTEST"].astype(str) + " (" + pc["PCSTRESU"].astype(str) + ")").to_numpy(),
             "AVAL": pc["PCSTRESN"].to_numpy(),
             "AVALC": pc["PCSTRESC"].to_numpy(),
@@ -510,6 +511,77 @@ def build_adpc(
         }
     )
     return finalize(frame, spec, sort=[])
+
+
+ADPC_DIMENSION_PARAMS: Mapping[tuple[str, str], str] = {
+    # (PCTESTCD, dimension of the standard unit): ADPC PARAMCD of a test recorded in a second dimension
+    ("CARTRGN", COPIES_PER_VOLUME): "CARTRGNV",
+}
+"""The ADPC parameter of a PK test in a dimension other than its analyte's declared one
+(`cartrial.kinetics.templates.PK_ANALYTE_UNITS`; D-19.783): the transgene in copies per volume."""
+
+
+def adpc_paramcd(pc: pd.DataFrame, locations: Sequence[str] | None = None) -> np.ndarray:
+    """ADPC PARAMCD of each PC record, one PARAM and one unit per PARAMCD (ADaMIG v1.3 §3.3.4, D-19.783).
+
+    The code is fixed by the record's test and the dimension of its standard unit (PCSTRESU), never by the
+    other records of the data cut: a test in the dimension of its analyte's declared unit (or with no
+    declared unit) keeps its PCTESTCD; in another dimension with a code of its own
+    (`ADPC_DIMENSION_PARAMS`: the transgene in copies per volume, no exact factor to copies/ug gDNA,
+    D-19.781) it gets that code, whether or not the cut holds a record of the declared dimension. A unit of
+    no known dimension, or of a dimension without its own code, keeps PCTESTCD when it is the test's only
+    unit; beside another unit it is refused, naming the test and the records at fault (`locations`, e.g.
+    PC.PCREFID) but no recorded value (D-12.2).
+
+    >>> units = ["copies/mL", "copies/ug gDNA", "copies/ug gDNA"]
+    >>> pc = pd.DataFrame({"PCTESTCD": ["CARTRGN"] * 3, "PCSTRESU": units})
+    >>> adpc_paramcd(pc).tolist()
+    ['CARTRGNV', 'CARTRGN', 'CARTRGN']
+    """
+    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+    from cartrial.kinetics.units import declared_dimension, standard_conc_unit
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    declared = {code: declared_dimension(analyte) for analyte, (code, _test) in PK_ANALYTES.items()}
+    code = pc["PCTESTCD"].astype(str)
+    unit = pc["PCSTRESU"].astype(str)
+    out = code.to_numpy(dtype=object).copy()
+    for test in dict.fromkeys(code):
+        units = sorted(set(unit[code == test]))
+        declared_here = declared.get(test, "")
+        for one in units:
+            dimension = standard_conc_unit(one).dimension
+            rows = ((code == test) & (unit == one)).to_numpy()
+            own = ADPC_DIMENSION_PARAMS.get((test, dimension)) if dimension else None
+            if own is not None and dimension != declared_here:
+                out[rows] = own
+                continue
+            if (dimension and dimension == declared_here) or len(units) < 2:  # one PARAM, one unit
+                continue
+            allowed = "; ".join(
+                [
+                    f"{PK_ANALYTE_UNITS[a]} (its {declared[c]})"
+                    for a, (c, _t) in PK_ANALYTES.items()
+                    if c == test and a in PK_ANALYTE_UNITS
+                ]
+                + [f"{d} ({p})" for (c, d), p in ADPC_DIMENSION_PARAMS.items() if c == test]
+            )
+            where = ""
+            if locations is not None:
+                at = [str(locations[int(i)]) for i in np.flatnonzero(rows)]
+                where = f" (records {', '.join(at[:10])}{', ...' if len(at) > 10 else ''})"
+            raise InputError(
+                Problem(
+                    f"the PK test {test} is recorded in concentration units of more than one dimension, "
+                    "and ADPC gives a parameter one unit: the samples in a unit of no known dimension, "
+                    f"or of a dimension without its own parameter, cannot be exported{where}",
+                    file="pk_samples",
+                    field="unit",
+                    allowed=(allowed or "one concentration unit (or units of one dimension) per analyte")
+                    + "; units of one dimension are converted (D-19.781)",
+                )
+            )
+    return out
 
 
 def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cartrial.allowed import choice_text
@@ -588,6 +589,41 @@ def _map_parts(series: pd.Series, function: Any, n: int) -> list[np.ndarray]:
         part = np.empty(len(results), dtype=object)
         part[:] = [r[i] for r in results]
         out.append(part[codes] if len(codes) else part[:0])
+    return out
+
+
+def _plain_number(value: float) -> str:
+    """A number as text, never in exponent notation, with the fewest digits that read back to it."""
+    return np.format_float_positional(float(value), trim="-")
+
+
+def pc_standard_text(
+    value_text: Sequence[object],
+    units: Sequence[object],
+    blq: Sequence[bool],
+    lloq_text: Sequence[object],
+    values_std: npt.ArrayLike | None = None,
+    lloq_std: npt.ArrayLike | None = None,
+) -> np.ndarray:
+    """PC.PCSTRESC of samples recorded in a unit converted into its standard unit (D-19.781, D-19.782): the
+    collected number with its decimal point moved by the power-of-ten factor (`cartrial.kinetics.units.
+    shifted_text`, exact: 1.005 copies/ng gDNA is "1005" copies/ug gDNA, never the float product's
+    "1004.9999999999999"); a BLQ sample "<" + its LLOQ so shifted, "BLQ" without one. A text that is no
+    plain decimal falls back to the converted number (`values_std`/`lloq_std`) in its shortest form."""
+    from cartrial.kinetics.units import shifted_text, standard_conc_unit
+
+    out = np.empty(len(value_text), dtype=object)
+    for i, (text, unit, below, limit) in enumerate(zip(value_text, units, blq, lloq_text, strict=True)):
+        factor = standard_conc_unit(unit).factor
+        source, fallback = (limit, lloq_std) if below else (text, values_std)
+        if below and (limit is None or not str(limit).strip() or str(limit) == "nan"):
+            out[i] = "BLQ"
+            continue
+        shifted = shifted_text(source, factor)
+        if shifted is None:
+            number = math.nan if fallback is None else float(np.asarray(fallback, dtype=float)[i])
+            shifted = "" if math.isnan(number) else _plain_number(number)
+        out[i] = ("<" + shifted) if below and shifted else shifted
     return out
 
 
@@ -1218,24 +1254,57 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     lloq = pk["lloq"].astype(str).reset_index(drop=True)
     blq_text = np.where(lloq != "", "<" + lloq, "BLQ")
     orres = np.where(blq, blq_text, value.to_numpy(dtype=object))
-    stresn = np.where(blq, math.nan, _numbers(value))
     nominal = _numbers(pk["nominal_day"])
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
-    from cartrial.kinetics.frames import conc_unit_spelling
+    from cartrial.kinetics.units import canonical_conc_unit, to_standard
 
     before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
     tpt, number, eltm = planned_time_points(nominal, before)
     # the unit as collected (in ASCII, spaces at the ends dropped and runs collapsed: a doubled space is no
     # term of PKUNIT) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg gDNA" and
     # "copies/ug gDNA" are one PCSTRESU, so one ADPC PARAM (D-19.759, D-19.760)
+    # a recognised unit in the notation of its PKUNIT term ("cells/ml" is "cells/mL", "cells/mm^3"
+    # "cells/mm3"; D-19.782): the unit is the one collected, only its spelling is the term's
     unit = _map_distinct(
-        pk["unit"], lambda u: ascii_text(" ".join(u.split()) if isinstance(u, str) else u)
+        pk["unit"], lambda u: ascii_text(canonical_conc_unit(u) if isinstance(u, str) else u)
     ).to_numpy()
-    standard_unit = _map_distinct(
-        pk["unit"], lambda u: ascii_text(conc_unit_spelling(u) if isinstance(u, str) else u)
-    ).to_numpy()
+    # the standardised result: PCSTRESN, PCSTRESC and PCLLOQ (in --STRESU units, SDTMIG v3.4 §4.5.1) in the
+    # standard unit of the unit's dimension, the one conversion the NCA reads (2500 cells/mL is 2.5 cells/uL;
+    # D-19.781); PCORRES/PCORRESU stay as collected
+    units = pk["unit"].reset_index(drop=True)
+    values_std, units_std, found = to_standard(_numbers(value), units)
+    lloq_std = to_standard(_numbers(pk["lloq"]), units)[0]
+    standard_unit = _map_distinct(pd.Series(units_std, dtype=object), ascii_text).to_numpy()
+    stresn = np.where(blq, math.nan, values_std)
+    stresc = orres.copy()
+    converted = np.flatnonzero([standard.converted for standard in found])
+    if len(converted):
+        stresc[converted] = pc_standard_text(
+            value.to_numpy(dtype=object)[converted],
+            units.to_numpy(dtype=object)[converted],
+            blq[converted],
+            lloq.to_numpy(dtype=object)[converted],
+            values_std[converted],
+            lloq_std[converted],
+        )
+        # PCSTRESN (and so ADPC AVAL) is the number PCSTRESC writes, and PCLLOQ its LLOQ so shifted: the
+        # decimal shift is exact where the float product is not (1.005 copies/ng gDNA is 1005, not
+        # 1004.9999999999999; D-19.782)
+        stresn[converted] = np.where(blq[converted], math.nan, _numbers(pd.Series(stresc[converted])))
+        shifted_lloq = _numbers(
+            pd.Series(
+                pc_standard_text(
+                    lloq.to_numpy(dtype=object)[converted],
+                    units.to_numpy(dtype=object)[converted],
+                    [False] * len(converted),
+                    [""] * len(converted),
+                    lloq_std[converted],
+                )
+            )
+        )
+        lloq_std[converted] = np.where(np.isnan(shifted_lloq), lloq_std[converted], shifted_lloq)
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [
@@ -1249,11 +1318,11 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 ).to_numpy(),
                 "PCORRES": orres,
                 "PCORRESU": unit,
-                "PCSTRESC": orres,
+                "PCSTRESC": stresc,
                 "PCSTRESN": stresn,
                 "PCSTRESU": standard_unit,
                 "PCSPEC": "BLOOD",
-                "PCLLOQ": _numbers(pk["lloq"]),
+                "PCLLOQ": lloq_std,
                 "PCTPT": tpt,
                 "PCTPTNUM": number,
                 "PCELTM": eltm,

@@ -705,14 +705,17 @@ def popfit_command(
         [],
         "--initial",
         help="Initial typical value NAME=VALUE (repeatable; allowed: within a factor 10^6 of the model's "
-        "default, e.g. cmax 0.024 to 2.4e+10 copies/ug for stein2019).",
+        "default, e.g. cmax 0.024 to 2.4e+10 copies/ug for stein2019). A concentration-scale value (cmax) is "
+        "in the standard unit of the samples' dimension (cells/uL, copies/ug gDNA, copies/mL), the unit "
+        "samples in cells/mL etc. are converted into (D-19.781); --lloq is in each sample's recorded unit.",
     ),
     fix: list[str] = typer.Option(
         [],
         "--fix",
         help="Fix typical values NAME=VALUE[,NAME=VALUE] (repeatable; NONMEM's FIX): not estimated (no SE or "
         "CI; 'fixed' in estimates.csv/json), no IIV unless --iiv names them; allowed as for --initial, e.g. "
-        "--fix beta_per_day=0.0032 (Stein 2019 Table 1) when β runs off to 0.",
+        "--fix beta_per_day=0.0032 (Stein 2019 Table 1) when β runs off to 0. Concentration-scale values in "
+        "the standard unit, as for --initial (D-19.781).",
     ),
     k1: int = typer.Option(250, "--k1", help="SAEM exploration iterations (allowed: 1 to 5000)."),
     k2: int = typer.Option(150, "--k2", help="SAEM smoothing iterations (allowed: 1 to 5000)."),
@@ -933,6 +936,12 @@ def popfit_command(
         check_fixed(struct, fixed, init, typed_fix, units)
     structural: Any = model
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
+    if not pd_model:  # concentration-scale --initial/--fix are in the standard unit (D-19.781)
+        from cartrial.kinetics.popfit.data import typed_values_note
+
+        typed_note = typed_values_note(struct, [*init, *fixed], data)
+        if typed_note:
+            kinetic_notes.append(typed_note)
     pd_settings: dict[str, Any] = {}
     kinetic_outputs: dict[str, str | bytes] = {}  # OUT/kinetics/, written with the PD fit's files (D-19.501)
     if pd_model:

@@ -49,6 +49,7 @@ from cartrial.kinetics.templates import (
     TIME_UNIT_DAYS,
     TIME_UNITS,
 )
+from cartrial.kinetics.units import conc_unit_spelling, conversion_notes, standard_conc_unit, to_standard
 from cartrial.results import Result, plain
 from cartrial.wording import count, k_of_n
 
@@ -114,18 +115,6 @@ def check_conc_unit(conc_unit: str, field_name: str = "conc_unit", kind: str = "
     if len(unit) > CONC_UNIT_MAX_LENGTH or not _CONC_UNIT.match(unit):
         raise InputError(Problem(f"not a {kind} unit", field=field_name, value=unit, allowed=allowed))
     return unit
-
-
-def conc_unit_spelling(unit: object) -> str:
-    """The one spelling of a concentration unit by which the analysis groups samples (D-19.759): spaces at
-    the ends dropped, runs of spaces made one, the micro sign (µ, U+00B5) and the Greek mu (μ, U+03BC)
-    written ``u`` as in `UNIT_EXAMPLES`. Case is kept (m and M are different prefixes); no unit is
-    converted into another.
-
-    >>> conc_unit_spelling(" copies/\u00b5g  gDNA"), conc_unit_spelling("cells/\u03bcL")
-    ('copies/ug gDNA', 'cells/uL')
-    """
-    return " ".join(str(unit).replace("\u00b5", "u").replace("\u03bc", "u").split())
 
 
 UNIT_EXAMPLES: dict[str, str] = {
@@ -200,6 +189,7 @@ def validate_profiles(
     nominal_time: str | None = None,
     alq_column: str | None = None,
     keep_going_option: bool = True,
+    conc_unit: str | None = None,
 ) -> tuple[pd.DataFrame, RowProblems]:
     """Validate a sample table (one row per sample) and return the parsed frame and its problems.
 
@@ -214,9 +204,16 @@ def validate_profiles(
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
     at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
     in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile,
-    units compared in their one spelling (`conc_unit_spelling`, D-19.760). The parsed frame has
-    ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``, ``_dose``,
-    ``_unit`` (in that spelling) with ``_unit_given`` (as written), ``_nominal`` (`nominal_time`: a number
+    units compared in their standard unit (`cartrial.kinetics.units.standard_conc_unit`: cells/mL and
+    cells/uL are one; any other unit in its one spelling, `conc_unit_spelling`; D-19.760, D-19.781).
+
+    Concentrations, the LLOQ column and a common `lloq` (each in the row's recorded unit, as the BLQ check
+    reads them) are converted into the standard unit of the row's unit (`conc_unit` for every row when
+    given, else the unit column's) by `cartrial.kinetics.units.to_standard`, the one conversion
+    (D-19.781); ``_lloq_common`` holds the converted common `lloq` when a row's unit is converted. The
+    parsed frame has ``_subject``, ``_time``, ``_conc`` (0 for flagged BLQ), ``_blq``, optional ``_lloq``,
+    ``_dose``, ``_unit`` (the standard unit) with ``_unit_spelt`` (the recorded unit in its one spelling)
+    and ``_unit_given`` (as written), ``_nominal`` (`nominal_time`: a number
     or blank, for the partial-AUC coverage only), the ``by`` columns, ``_row`` (0-based position) and
     ``_bad``. `keep_going_option`: the caller offers ``--keep-going`` (nca, kinetics fit), named in what a
     refused row allows. Without `keep_going` any problem raises an `InputError` naming every bad row
@@ -293,7 +290,9 @@ def validate_profiles(
         # the unit as written (checked by `_check_row_units`) and its one spelling, by which every reader
         # groups and compares units: "copies/µg gDNA" and "copies/ug gDNA" are one unit (D-19.759, D-19.760)
         frame["_unit_given"] = parse_text(data, unit_column, problems)
-        frame["_unit"] = frame["_unit_given"].map(lambda u: conc_unit_spelling(u) if u else u)
+        frame["_unit_spelt"] = frame["_unit_given"].map(lambda u: conc_unit_spelling(u) if u else u)
+        # units of one dimension are one unit, compared and analysed in its standard unit (D-19.781)
+        frame["_unit"] = to_standard(np.zeros(n), frame["_unit_spelt"])[1]
     if nominal_time:
         frame["_nominal"] = parse_float(data, nominal_time, problems, required=False)
     if blq_column:
@@ -329,9 +328,33 @@ def validate_profiles(
             cells = text_cells(data[label])
             for i in ok.index[(counts > 1).to_numpy()]:
                 problems.add(i, label, cells.iat[i], "differs within one profile", "one value per profile")
+    _standardise(frame, conc_unit, lloq)
     problems.raise_if_any(keep_going)
     frame["_bad"] = problems.bad_mask(n)
     return frame, problems
+
+
+def _standardise(frame: pd.DataFrame, conc_unit: str | None, lloq: float | None) -> None:
+    """Concentrations and LLOQs in the standard unit of their dimension (`cartrial.kinetics.units`,
+    D-19.781), in place: each row's unit (`conc_unit` for every row when given, else the unit column's);
+    ``_unit`` becomes that standard unit. A common `lloq` (in each row's recorded unit, as the BLQ check
+    reads it) converted row by row is ``_lloq_common``, written only when a row's unit is converted."""
+    if conc_unit is not None:
+        units: Sequence[object] = [conc_unit] * len(frame)
+    elif "_unit_spelt" in frame:
+        units = list(frame["_unit_spelt"])
+    else:
+        return
+    values, standard_units, found = to_standard(frame["_conc"], units)
+    if conc_unit is not None:
+        frame["_unit"] = standard_units
+    if not any(s.converted for s in found):
+        return
+    frame["_conc"] = values
+    if "_lloq" in frame:
+        frame["_lloq"] = to_standard(frame["_lloq"], units)[0]
+    if lloq is not None:
+        frame["_lloq_common"] = to_standard(np.full(len(frame), float(lloq)), units)[0]
 
 
 def _refuse_orphan_flags(data: pd.DataFrame, used: set[str | None], source: str) -> None:
@@ -527,14 +550,19 @@ def derive_nca(
         keep_going=keep_going,
         nominal_time=nominal_time,
         alq_column=alq_column,
+        conc_unit=conc_unit,
     )
     if unit_column and conc_unit is None:
         _check_row_units(frame, problems, unit_column, keep_going)
     good = frame[~frame["_bad"]]
+    given_units = [conc_unit] if conc_unit is not None else (good["_unit_spelt"] if unit_column else [])
+    if conc_unit is not None:  # the standard unit of its dimension (D-19.781)
+        conc_unit = standard_conc_unit(conc_unit).unit
+    common_lloq = "_lloq_common" in good and not lloq_column
     keys = ["_subject", *by]
     tables: list[pd.DataFrame] = []
     units_by_unit: dict[str, dict[str, str]] = {}
-    notes: list[str] = []
+    notes: list[str] = conversion_notes(given_units)
     groups: Iterable[tuple[Any, pd.DataFrame]] = (
         good.groupby("_unit", sort=False) if unit_column and conc_unit is None else [(conc_unit, good)]
     )
@@ -548,8 +576,8 @@ def derive_nca(
             time_unit=time_unit,
             conc_unit=unit,
             options=options,
-            lloq=lloq,
-            lloq_column="_lloq" if lloq_column else None,
+            lloq=None if common_lloq else lloq,
+            lloq_column="_lloq" if lloq_column else ("_lloq_common" if common_lloq else None),
             nominal_time="_nominal" if nominal_time else None,
             nominal_windows=nominal_windows,
         )
@@ -700,7 +728,15 @@ def derive_stein2019_fits(
         keep_going=keep_going,
         unit_column=unit_column,
         alq_column=alq_column,
+        conc_unit=conc_unit,
     )
+    given_units = (
+        [conc_unit]
+        if conc_unit is not None
+        else (frame.loc[~frame["_bad"], "_unit_spelt"] if unit_column else [])
+    )
+    if conc_unit is not None:  # the standard unit of its dimension (D-19.781)
+        conc_unit = standard_conc_unit(conc_unit).unit
     if unit_column:  # each row's unit is a unit (one per profile: `validate_profiles`)
         _check_row_units(frame, problems, unit_column, keep_going)
     good = frame[~frame["_bad"]]
@@ -713,7 +749,11 @@ def derive_stein2019_fits(
     n_structural = len(STEIN_PARAMETERS)
     for key, part in iterable:
         ident = dict(zip([subject, *by], key if isinstance(key, tuple) else (key,), strict=True))
-        part_lloq = part["_lloq"].to_numpy() if lloq_column else lloq
+        part_lloq = (
+            part["_lloq"].to_numpy()
+            if lloq_column
+            else (part["_lloq_common"].to_numpy() if "_lloq_common" in part else lloq)
+        )
         concs = part["_conc"].to_numpy()
         observed = concs[(concs > 0) & ~part["_blq"].to_numpy()]
         row: dict[str, Any] = {**ident, "observed_cmax": float(observed.max()) if observed.size else math.nan}
@@ -757,7 +797,7 @@ def derive_stein2019_fits(
         value_units[0] if len(value_units) == 1 else ("see value_unit" if value_units else DEFAULT_FIT_UNIT)
     )
     refused = table["tmax_days"].isna() if len(table) else pd.Series(dtype=bool)
-    notes: list[str] = []
+    notes: list[str] = conversion_notes(given_units)
     summary: dict[str, Any] = {
         "n_profiles": len(table),
         "n_fitted": int((~refused).sum()),

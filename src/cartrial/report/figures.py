@@ -21,7 +21,7 @@ from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
-from cartrial.kinetics.frames import conc_unit_spelling
+from cartrial.kinetics.units import conversion_notes, to_standard
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.wording import count
 
@@ -342,8 +342,11 @@ def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
     infusions = tables.get("infusions")
     day = sample_actual_days(pk, infusions if infusions is not None else pd.DataFrame())
     pk["day"] = day.where(day.notna(), _num(pk["nominal_day"]))
-    pk["value_num"] = _num(pk["value"])
-    pk["lloq_num"] = _num(pk["lloq"])
+    # values and LLOQs in the standard unit of their dimension, the analysis's one conversion (D-19.781)
+    units = pk["unit"] if "unit" in pk else pd.Series("", index=pk.index)
+    pk["value_num"], pk["unit_text"], _ = to_standard(_num(pk["value"]), units)
+    pk["lloq_num"] = to_standard(_num(pk["lloq"]), units)[0]
+    pk.attrs["conversion_notes"] = conversion_notes(units)
     return pk
 
 
@@ -361,9 +364,9 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         return None
     levels = _dose_levels(analysis)
     pk["dose_level"] = pk["subject_id"].astype(str).map(levels)
-    # one panel per concentration unit (the analysis layer's spelling), the unit of most subjects first:
-    # values of two units are never drawn on one axis, and no sample is left out (D-19.758, D-19.759)
-    pk["unit_text"] = pk["unit"].map(conc_unit_spelling) if "unit" in pk else ""
+    # one panel per concentration unit (the standard unit of its dimension, `_pk_frame`), the unit of most
+    # subjects first: values of two units are never drawn on one axis, and no sample is left out (D-19.758,
+    # D-19.759, D-19.781)
     subjects = pk.groupby("unit_text", sort=False)["subject_id"].nunique()
     units = sorted(subjects.index, key=lambda u: (-int(subjects[u]), str(u)))
     from cartrial.columns import RowProblems, parse_bool
@@ -397,6 +400,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
         )
     elif all_blq:  # the one panel is empty: said in the caption too (D-19.761)
         caption += " No sample is quantifiable."
+    converted = pk.attrs.get("conversion_notes", [])
+    if converted:  # the values drawn in another unit than recorded (D-19.781)
+        text = "; ".join(converted)
+        caption += f" {text[0].upper()}{text[1:]}."
     return Figure("expansion", caption, _svg(fig))
 
 

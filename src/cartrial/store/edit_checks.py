@@ -856,6 +856,71 @@ def _pk_blq_without_lloq(
             )
 
 
+def pk_unit_dimension(analyte: Any, unit: Any) -> str | None:
+    """Why a PK sample's unit is queried (`PK-UNIT-DIMENSION`), None when it is not: the unit of a known
+    analyte (`PK_ANALYTE_UNITS`) is of no dimension the analysis converts, or of a dimension the analyte
+    is not accepted in (`cartrial.kinetics.units.accepted_dimensions`: its declared unit's, and copies per
+    volume for the transgene, which the analysis summarises apart and the CDISC export gives its own
+    parameter; D-19.781, D-19.783, D-19.784). A unit of an accepted dimension (cells/mL for CAR-T cells,
+    copies/ng gDNA or copies/mL for the transgene) is not queried; a blank unit, or an analyte without a
+    declared unit, is not judged here.
+
+    >>> pk_unit_dimension("car_t_cells", "cells/mL") is None, pk_unit_dimension("car_t_cells", "cells/µL")
+    (True, None)
+    >>> pk_unit_dimension("car_transgene", "copies/mL") is None
+    True
+    >>> pk_unit_dimension("car_t_cells", "copies/mL")
+    'of a dimension not accepted for the analyte (copies per volume)'
+    """
+    from cartrial.kinetics.units import accepted_dimensions, standard_conc_unit
+
+    accepted = accepted_dimensions(analyte)
+    if not accepted:
+        return None
+    if not isinstance(unit, str) or not unit.strip():
+        return None
+    dimension = standard_conc_unit(unit).dimension
+    if dimension in accepted:
+        return None
+    if dimension:
+        return f"of a dimension not accepted for the analyte ({dimension})"
+    return "of no dimension the analysis converts"
+
+
+def pk_unit_allowed(analyte: str) -> str:
+    """What a PK sample's unit may be for a known `analyte`, for the query (`PK-UNIT-DIMENSION`): each
+    accepted dimension with its spellings (`cartrial.kinetics.units.unit_spellings`)."""
+    from cartrial.kinetics.units import STANDARD_CONC_UNITS, accepted_dimensions, unit_spellings
+
+    parts = []
+    for i, dimension in enumerate(accepted_dimensions(analyte)):
+        spellings = [u for u in unit_spellings(dimension) if "^" not in u and not u.endswith("l")]
+        apart = "" if i == 0 else ", summarised apart"
+        parts.append(
+            f"{dimension}: {', '.join(spellings[:-1])} or {spellings[-1]} (converted by the analysis into "
+            f"{STANDARD_CONC_UNITS[dimension]}{apart})"
+        )
+    return "; or ".join(parts)
+
+
+def _pk_unit_dimension(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for sample in records.of("pk_sample"):
+        analyte = sample.get("analyte")
+        why = pk_unit_dimension(analyte, sample.get("unit"))
+        if why is not None:
+            yield (
+                sample,
+                "unit",
+                sample.get("unit"),
+                f"pk_sample.unit of this sample is {why}, not that of the analyte's declared unit: "
+                "the analysis summarises it apart from the study's other samples of the analyte, and the "
+                "CDISC export refuses it beside them; allowed for the analyte: "
+                f"{pk_unit_allowed(str(analyte))}; confirm the unit (another assay or matrix) or correct it",
+            )
+
+
 def _first_infusion(records: SubjectRecords) -> Record | None:
     """The subject's first infusion with a date-time (day 0 and the clock time days are counted from)."""
     dated = [r for r in records.of("infusion") if isinstance(r.get("infused_at"), dt.datetime)]
@@ -1280,6 +1345,20 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             PK_LLOQ_SOURCE,
         ),
         _pk_value_below_lloq,
+    ),
+    (
+        EditCheck(
+            "PK-UNIT-DIMENSION",
+            "a PK sample of a known analyte has a unit of its declared dimension (car_t_cells: cells per "
+            "volume, e.g. cells/uL or cells/mL; car_transgene: copies per mass of genomic DNA, e.g. "
+            "copies/ug gDNA or copies/ng gDNA), which the analysis converts into one unit, or of an accepted "
+            "second dimension (car_transgene: copies per volume, e.g. copies/mL by ddPCR, summarised apart); "
+            "a unit of another dimension or of none is queried",
+            Severity.SOFT,
+            "one standard unit per analyte (SDTMIG 3.4 PC: PCSTRESU the standard unit of PCSTRESN; PKNCA's "
+            "preferred units); the units and factors of cartrial.kinetics.units (D-19.781, D-19.784)",
+        ),
+        _pk_unit_dimension,
     ),
     (
         EditCheck(
@@ -2268,6 +2347,8 @@ def import_findings(
             candidates += _misspelt_labs(columns["analyte"])
         if table == "pk_sample":
             candidates += _pk_lloq_rows(columns.get("value"), columns.get("lloq"), columns.get("blq"))
+            if "analyte" in columns and "unit" in columns:
+                candidates += _pk_unit_rows(columns["analyte"], columns["unit"])
         if table in SAMPLE_TABLES and "actual_day" in columns:
             candidates += _day_mismatch_rows(
                 columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused
@@ -2522,6 +2603,18 @@ def _pk_lloq_rows(values: Any, lloqs: Any, blqs: Any) -> list[int]:
     with np.errstate(invalid="ignore"):
         below = ~flagged & (value < lloq)  # NaN (blank) compares False
     return np.flatnonzero(below | (flagged & np.isnan(lloq))).tolist()
+
+
+def _pk_unit_rows(analytes: Sequence[Any], units: Sequence[Any]) -> list[int]:
+    """Positions of the PK rows `PK-UNIT-DIMENSION` fires on, each distinct (analyte, unit) judged once."""
+    judged: dict[tuple[Any, Any], bool] = {}
+    out: list[int] = []
+    for i, pair in enumerate(zip(analytes, units, strict=True)):
+        if pair not in judged:
+            judged[pair] = pk_unit_dimension(*pair) is not None
+        if judged[pair]:
+            out.append(i)
+    return out
 
 
 def _misspelt_labs(analytes: Sequence[Any]) -> list[int]:

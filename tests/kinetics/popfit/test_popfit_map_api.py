@@ -124,3 +124,26 @@ def test_a_pd_population_needs_the_patients_kinetic_parameters() -> None:
     with pytest.raises(InputError) as caught:
         map_from_fit(doc, data)
     assert caught.value.problems[0].field == "kinetic_parameters"
+
+
+def test_an_old_population_in_a_converted_unit_is_refused_with_re_run_popfit() -> None:
+    """Review of D-19.781: a population fitted before the conversion with data.value_unit copies/ng gDNA
+    (its cmax in copies/ng gDNA) and a patient in copies/ng gDNA, now read in copies/ug gDNA: the unit
+    check named no cause ("another unit"). Refused saying to re-run popfit (D-19.781), no value quoted."""
+    doc = _document()
+    doc["data"] = {**doc["data"], "value_unit": "copies/ng gDNA"}  # type: ignore[dict-item]
+    with pytest.raises(InputError) as refused:
+        map_from_fit(doc, _data(_samples([7.0, 14.0], unit="copies/ng gDNA")))
+    assert "re-run popfit (D-19.781)" in str(refused.value)
+
+
+def test_a_population_in_the_standard_unit_takes_a_patient_in_another_unit_of_it() -> None:
+    """The patient's 5,000,000 copies/mg gDNA are 5000 copies/ug gDNA (1 mg = 1000 ug): the same MAP as the
+    patient recorded in copies/ug gDNA; a population spelt copies/µg gDNA is that unit too."""
+    doc = _document()
+    doc["data"] = {**doc["data"], "value_unit": "copies/\u00b5g gDNA"}  # type: ignore[dict-item]
+    frame = _samples([7.0, 14.0], unit="copies/mg gDNA")
+    frame["value"], frame["lloq"] = 5_000_000.0, 50_000.0
+    converted = map_from_fit(doc, _data(frame))
+    plain = map_from_fit(_document(), _data(_samples([7.0, 14.0])))
+    assert np.allclose(converted.parameters["map_estimate"], plain.parameters["map_estimate"])

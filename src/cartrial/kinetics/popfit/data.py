@@ -52,6 +52,8 @@ class PopulationData:
     value_unit: str = ""
     time_unit: str = ""
     n_pre_dose: int = 0
+    conversion_notes: tuple[str, ...] = ()
+    """A note per recorded unit converted into `value_unit`, its dimension's standard unit (D-19.781)."""
     view: dict[str, Any] | None = None
     """Whose view of the study the samples are (`StudySnapshot.view`, D-19.459); None for a sample file."""
 
@@ -125,6 +127,7 @@ class PopulationData:
             value_unit=self.value_unit,
             time_unit=self.time_unit,
             n_pre_dose=self.n_pre_dose,
+            conversion_notes=self.conversion_notes,
             view=self.view,
         )
 
@@ -267,13 +270,16 @@ class PopulationData:
         if skip is not None:
             frame = frame[~np.asarray(skip, dtype=bool)[frame["_row"].to_numpy(int)]]
         value_unit = _one_unit(frame, unit_col, source)
+        from cartrial.kinetics.units import conversion_notes
+
+        converted = tuple(conversion_notes(frame["_unit_spelt"])) if "_unit_spelt" in frame else ()
         n_pre_dose = 0
         if drop_pre_dose:
             before = frame["_time"].to_numpy(float) < 0
             n_pre_dose = int(before.sum())
             frame = frame[~before]
-        if lloq is not None:
-            frame["_lloq"] = float(lloq)
+        if lloq is not None:  # in each row's recorded unit, converted with it (D-19.781)
+            frame["_lloq"] = frame["_lloq_common"] if "_lloq_common" in frame else float(lloq)
         if "_lloq" not in frame:
             frame["_lloq"] = np.nan
         if interval_columns is not None:
@@ -323,7 +329,7 @@ class PopulationData:
             high_list if interval_columns is not None else None,
         )
         out.check(allow_unquantified=allow_unquantified, min_subjects=min_subjects)
-        return replace(out, value_unit=value_unit, n_pre_dose=n_pre_dose)
+        return replace(out, value_unit=value_unit, n_pre_dose=n_pre_dose, conversion_notes=converted)
 
     def with_covariates(self, covariates: pd.DataFrame) -> PopulationData:
         """The same data with a covariate table (index = subject id; every subject must be present)."""
@@ -373,6 +379,7 @@ class PopulationData:
             "blq_percent": 100.0 * self.n_blq / max(self.n_observations, 1),
             "n_interval_censored": self.n_interval,
             "value_unit": self.value_unit,
+            "conversion_notes": list(self.conversion_notes),
             "time_unit": self.time_unit,
             "n_pre_dose": self.n_pre_dose,
             "view": self.view,
@@ -395,11 +402,13 @@ def _one_unit(frame: pd.DataFrame, unit_column: str | None, source: str) -> str:
         row = int(frame.loc[differs[differs].index[0], "_row"]) + 2
         raise InputError(
             Problem(
-                "the samples of this analyte are in more than one unit: a population fit needs one",
+                "the samples of this analyte are in more than one unit, of different dimensions: a "
+                "population fit needs one",
                 file=source,
                 row=row,
                 field=unit_column,
-                allowed="one unit for every sample fitted (convert the values first)",
+                allowed="units of one dimension for every sample fitted (cells/uL and cells/mL are one: "
+                "converted, D-19.781); another dimension or unit converted first, or fitted on its own",
             )
         )
     return first
@@ -666,3 +675,18 @@ def _covariate_problem(
 
 
 __all__ = ["PopulationData", "covariate_design", "parse_covariate_spec", "read_covariates"]
+
+
+def typed_values_note(model: Any, names: Sequence[str], data: PopulationData) -> str | None:
+    """The note that concentration-scale `--initial`/`--fix` values (`names` among the model's
+    `data_unit_parameters`) are read in `data.value_unit`, the standard unit the samples were converted into
+    (D-19.781); None when no sample was converted or no such value was given."""
+    from cartrial.kinetics.popfit.structural import data_unit_parameters
+
+    scaled = [n for n in dict.fromkeys(names) if n in data_unit_parameters(model)]
+    if not scaled or not data.conversion_notes:
+        return None
+    return (
+        f"--initial/--fix {', '.join(scaled)} read in {data.value_unit}, the standard unit the samples were "
+        "converted into (D-19.781)"
+    )

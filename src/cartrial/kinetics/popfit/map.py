@@ -170,6 +170,7 @@ def map_estimate(
             "M3, their probability below the LLOQ (D-19.667)"
         )
     notes.append(band_note(spec.error, theta.sigma, one.value_unit))
+    notes.extend(one.conversion_notes)  # the patient's samples in the population's standard unit (D-19.781)
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
     if fixed:
         notes.append(

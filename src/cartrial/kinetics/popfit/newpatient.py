@@ -113,6 +113,24 @@ def map_from_fit(
     given = check_time_unit(time_unit, "time_unit")
     about = _data_section(doc, source)
     population_unit = str(about.get("value_unit") or "")
+    from cartrial.kinetics.units import standard_conc_unit
+
+    population_standard = standard_conc_unit(population_unit) if population_unit else None
+    if population_standard is not None and population_standard.converted:
+        # fitted before D-19.781 in a unit now converted: its concentration-scale parameters (cmax, an
+        # additive SD) are in that unit, the patient's samples in the standard one
+        raise InputError(
+            Problem(
+                "the population model was fitted with samples in a concentration unit that is now converted "
+                "into its standard unit; re-run popfit (D-19.781)",
+                file=source,
+                field="data.value_unit",
+                allowed=f"a population fitted in {population_standard.unit}, the standard unit of its "
+                "dimension",
+            )
+        )
+    if population_standard is not None:  # one spelling: copies/µg gDNA is copies/ug gDNA (D-19.759)
+        population_unit = population_standard.unit
     if population_unit and data.value_unit and data.value_unit != population_unit:
         raise InputError(
             Problem(
