@@ -155,8 +155,11 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
         return stored.reset_index(drop=True)
 
     def instants(values: pd.Series) -> pd.Series:
+        # the one reader of many texts: one without an offset is UTC, whatever the row before it (D-19.777)
+        from cartrial.columns import iso_instants
+
         text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-        return pd.to_datetime(text.where(text != "", None), utc=True, errors="coerce", format="ISO8601")
+        return iso_instants(text.where(text != "", None))
 
     first = instants(infusions["infused_at"]).groupby(infusions["subject_id"].astype(str).to_numpy()).min()
     start = samples["subject_id"].astype(str).map(first)

@@ -209,14 +209,25 @@ def _acuity_table(
     return table
 
 
+def _assessed_days(table: EdssTable | AcuityTable) -> list[date | None]:
+    """Each row's date on its subject's site calendar, as the table's reader placed it (`assessed_day`, the
+    one rule `cartrial.columns.site_cell_date`); a table built without it: the UTC date (D-19.607,
+    D-19.778)."""
+    if table.assessed_day is not None:
+        return table.assessed_day
+    return [None if moment is None else moment.date() for moment in table.assessed_at]
+
+
 def _acuity_pairs(acuity: AcuityTable) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
-    """Both eyes' acuity per subject and date."""
+    """Both eyes' acuity per subject and date, the date on the subject's site calendar (`_assessed_days`):
+    an eye examined at 07:30 in Wuhan (23:30Z the day before) pairs with the other eye that morning
+    (D-19.778)."""
     pairs: dict[tuple[str, date], dict[str, VisualAcuity]] = defaultdict(dict)
-    for sid, moment, eye, va in zip(
-        acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
+    for sid, day, eye, va in zip(
+        acuity.subject_id, _assessed_days(acuity), acuity.eye, acuity.acuity, strict=True
     ):
-        if moment is not None and va is not None and eye:
-            pairs[(str(sid), moment.date())][str(eye)] = va
+        if day is not None and va is not None and eye:
+            pairs[(str(sid), day)][str(eye)] = va
     return pairs
 
 
@@ -226,11 +237,12 @@ def _fill_visual_from_acuity(table: EdssTable, acuity: AcuityTable, problems: Ro
     eyes = _acuity_pairs(acuity)
     source = ["recorded"] * len(table.subject_id)
     already_bad = problems.bad_mask(len(table.subject_id))
+    days = _assessed_days(table)  # the EDSS visit's date on the site's calendar, as the acuity's (D-19.778)
     for i in range(len(table.subject_id)):
-        moment = table.assessed_at[i]
-        if not np.isnan(table.fs[i, 0]) or moment is None or already_bad[i]:
+        day = days[i]
+        if not np.isnan(table.fs[i, 0]) or day is None or already_bad[i]:
             continue
-        found = eyes.get((str(table.subject_id[i]), moment.date()), {})
+        found = eyes.get((str(table.subject_id[i]), day), {})
         if len(found) == 2:
             table.fs[i, 0] = visual_fs_from_acuity(found["OD"], found["OS"])
             source[i] = "derived_from_acuity"
@@ -364,7 +376,8 @@ def derive_visual_acuity(
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
     the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2). `zones`:
-    subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without).
+    subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without)
+    and both eyes are paired on (D-19.778).
 
     ``logmar`` is the acuity's logMAR rounded once to `logmar_decimals` (a tie half away from zero); a
     reader wanting fewer decimals asks for them here rather than rounding the rounded column (D-19.737).
@@ -393,8 +406,8 @@ def derive_visual_acuity(
     result["off_chart"] = [va.off_chart.value if va and va.off_chart else "" for va in table.acuity]
     pairs = _acuity_pairs(table)
     derived: list[int | None] = []
-    for sid, moment in zip(table.subject_id, table.assessed_at, strict=True):
-        both = pairs.get((str(sid), moment.date()), {}) if moment is not None else {}
+    for sid, day in zip(table.subject_id, _assessed_days(table), strict=True):
+        both = pairs.get((str(sid), day), {}) if day is not None else {}
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = chosen.value

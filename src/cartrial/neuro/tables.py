@@ -204,6 +204,9 @@ class EdssTable:
     fs: npt.NDArray[np.float64]
     ambulation: npt.NDArray[np.float64]
     walking_rule: list[str] | None = None  # Kurtzke method: the walking rule per row
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; None: not read, `assessed_at`'s UTC
+    date): the day the visual FS is paired with both eyes' acuity on (D-19.778)."""
 
 
 def parse_edss_table(
@@ -270,7 +273,21 @@ def parse_edss_table(
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
+    days = _assessed_days(frame, assessed, subject, zones)
+    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule, days)
+
+
+def _assessed_days(
+    frame: pd.DataFrame,
+    moments: Sequence[datetime | None],
+    subjects: Sequence[Any] | npt.NDArray[np.object_],
+    zones: Mapping[str, str] | None,
+) -> list[date | None]:
+    """The date of each row's ``assessed_at`` on its subject's site calendar (`site_dates`: a date typed
+    without a time as typed, a date-time's instant on the site's clock; `zones`: subject_id → IANA zone, a
+    subject not listed: UTC; D-19.607, D-19.778)."""
+    cells = frame["assessed_at"].tolist() if "assessed_at" in frame.columns else [""] * len(moments)
+    return site_dates(cells, moments, [zones.get(str(s)) if zones else None for s in subjects])
 
 
 def _row_ranges(rows: npt.NDArray[np.intp]) -> str:
@@ -380,6 +397,9 @@ class AcuityTable:
     assessed_at: list[datetime | None]
     eye: npt.NDArray[np.object_]
     acuity: list[VisualAcuity | None]
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; None: not read, `assessed_at`'s UTC
+    date): the day both eyes are paired on (D-19.778)."""
 
 
 def parse_va_table(
@@ -470,7 +490,7 @@ def parse_va_table(
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame, keys=list(eye))
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return AcuityTable(subject, assessed, eye, acuities)
+    return AcuityTable(subject, assessed, eye, acuities, _assessed_days(frame, assessed, subject, zones))
 
 
 @dataclass(frozen=True)

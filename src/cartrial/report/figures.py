@@ -21,6 +21,7 @@ from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
+from cartrial.columns import iso_instants
 from cartrial.kinetics.frames import conc_unit_spelling
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.wording import count
@@ -108,7 +109,8 @@ def _study_day(
 ) -> pd.Series:
     """Days from the infusion date on the subject's site calendar (the analysis' `subject_zones`; a date
     value is the site's date as recorded, a date-time's date is read in the zone; D-19.607)."""
-    when = pd.to_datetime(frame[column], errors="coerce", utc=True)
+    # every cell read alike (`iso_instants`: a date, a date-time with or without an offset; D-19.777)
+    when = iso_instants(frame[column].astype(object).where(frame[column].notna(), ""))
     timed = frame[column].astype(str).str.contains("T", regex=False)
     stamps = site_days(when, frame["subject_id"].astype(str).map(zones).where(timed, ""))
     base = frame["subject_id"].astype(str).map(infusion)

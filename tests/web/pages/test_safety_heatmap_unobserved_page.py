@@ -56,3 +56,13 @@ def test_safety_page_marks_an_unresolved_episodes_ungraded_days(
     legend = page[page.index('id="heat-legend"') : page.index("</p>", page.index('id="heat-legend"'))]
     assert '<abbr title="unresolved, not graded">?</abbr>' in legend
     assert "= an unresolved episode after its last graded assessment: unresolved, not graded" in legend
+
+
+def test_safety_template_takes_ungraded_from_the_analysis_layer() -> None:
+    """The heat map compares a day's grade with ``ungraded``, the view's `cartrial.analysis.toxicity.UNGRADED`
+    (D-19.780), never a copy of its value in the template; the page test above shows the cell it marks."""
+    from cartrial.web.templating import TEMPLATE_DIR
+
+    template = (TEMPLATE_DIR / "safety.html").read_text(encoding="utf-8")
+    assert "g == ungraded" in template
+    assert re.search(r"==\s*-\s*1\b", template) is None
