@@ -108,3 +108,20 @@ def test_site_dates_of_a_mixed_column_in_wuhan_and_new_york() -> None:
     assert site_date("20210602", "America/New_York") == site_date("2021-W22-3", "America/New_York")
     assert str(site_date("2021-W22-3", "America/New_York")) == "2021-06-02"  # ISO week 22, Wednesday
     assert site_date("", "Asia/Shanghai") is None
+
+
+def test_store_reader_of_a_mixed_column_refuses_the_time_without_offset() -> None:
+    # guard (checked, unchanged): the store parses only a date or a date-time with an offset in one call; a
+    # time without one is refused before (D-19.296), and a bare date after an offset row is its own 00:00Z
+    from cartrial.store.importing.validation import _parse_datetimes
+
+    cells = pd.Series(["2021-06-01T10:00+08:00", "2021-06-01", "2021-06-01T10:00", "2021-06-02T10:00Z"])
+    problems = RowProblems("labs.csv")
+    values = _parse_datetimes(cells, "collected_at", True, problems)
+    assert [v.isoformat() if v is not None else None for v in values] == [
+        "2021-06-01T02:00:00+00:00",
+        "2021-06-01T00:00:00+00:00",
+        None,
+        "2021-06-02T10:00:00+00:00",
+    ]
+    assert [(p.row, p.message) for p in problems.all()] == [(4, "date-time without a time zone (ambiguous)")]
