@@ -77,3 +77,32 @@ def test_edss_blank_visual_fs_filled_from_the_site_day_acuity() -> None:
     # the blank visual FS is derived from both eyes on the site day (FS 4 by hand, module docstring)
     assert result.table["visual_source"].tolist() == ["derived_from_acuity"]
     assert result.table["visual"].astype(int).tolist() == [4]
+
+
+def test_responders_place_a_date_typed_without_time_on_its_own_day_in_new_york() -> None:
+    """The responder series place each assessment by the one per-cell rule (D-19.778, D-19.615): an EDSS
+    typed as the date 2 June at a New York site is day 1 after an infusion at 11:00 EDT on 1 June (day 0),
+    a follow-up, not 20:00 on 1 June (its 00:00Z read on the clock) and so day 0, the baseline. Hand count:
+    bowel/bladder FS 2 at baseline (25 May), 1 on 2 June: a decrease of 1, 1 evaluable, 1 responder."""
+    from cartrial.neuro import derive_responders
+
+    infusions = pd.DataFrame(
+        {"subject_id": ["P1"], "infused_at": ["2021-06-01T15:00:00Z"], "time_zone": ["America/New_York"]}
+    )
+    edss = pd.DataFrame(
+        {
+            "subject_id": ["P1", "P1"],
+            "assessed_at": ["2021-05-25", "2021-06-02"],
+            "visual": [0, 0],
+            "brainstem": [0, 0],
+            "pyramidal": [0, 0],
+            "cerebellar": [0, 0],
+            "sensory": [0, 0],
+            "bowel_bladder": [2, 1],
+            "cerebral": [0, 0],
+            "ambulation": [0, 0],
+        }
+    )
+    result = derive_responders(infusions, edss=edss, definitions=["bowel_bladder_fs_decrease_1"])
+    row = result.table.iloc[0]
+    assert (int(row["n_evaluable"]), int(row["n_responders"])) == (1, 1)

@@ -209,13 +209,18 @@ def _acuity_table(
     return table
 
 
-def _assessed_days(table: EdssTable | AcuityTable) -> list[date | None]:
+def _assessed_days(
+    table: EdssTable | AcuityTable | OsisTable | TimedWalkTable, zones: Mapping[str, str] | None = None
+) -> list[date | None]:
     """Each row's date on its subject's site calendar, as the table's reader placed it (`assessed_day`, the
-    one rule `cartrial.columns.site_cell_date`); a table built without it: the UTC date (D-19.607,
-    D-19.778)."""
+    one rule `cartrial.columns.site_cell_date`: a date typed without a time as typed); a table built
+    without it: each instant on the site's clock (`_site_day`; `zones`, UTC without) (D-19.607, D-19.778)."""
     if table.assessed_day is not None:
         return table.assessed_day
-    return [None if moment is None else moment.date() for moment in table.assessed_at]
+    return [
+        None if moment is None else _site_day(moment, sid, zones or {})
+        for sid, moment in zip(table.subject_id, table.assessed_at, strict=True)
+    ]
 
 
 def _acuity_pairs(acuity: AcuityTable) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
@@ -1139,11 +1144,11 @@ def _series_from_edss(
     table: EdssTable, scores: np.ndarray, zones: Mapping[str, str]
 ) -> dict[str, dict[str, list[tuple[date, Any]]]]:
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
+    days = _assessed_days(table, zones)
     for i, sid in enumerate(table.subject_id):
-        moment = table.assessed_at[i]
-        if moment is None or not np.isfinite(scores[i]):
+        day = days[i]
+        if day is None or not np.isfinite(scores[i]):
             continue
-        day = _site_day(moment, sid, zones)
         for j, name in enumerate(FS_NAMES):
             series[str(sid)][name].append((day, float(table.fs[i, j])))
         series[str(sid)]["ambulation"].append((day, float(table.ambulation[i])))
@@ -1278,7 +1283,7 @@ def derive_responders(
             zones=zones,
         )
         problems = RowProblems(names.get("edss", "edss"))
-        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None)
+        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None, zones=zones)
         assessed |= {str(s) for s in table.subject_id}
         for sid, by_measure in _series_from_edss(
             table, scored.table["edss"].to_numpy(dtype=float), zones
@@ -1286,26 +1291,26 @@ def derive_responders(
             series[sid].update(by_measure)
         if "edss_method" in scored.table:
             # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
-            for sid, moment, value, method in zip(
+            for sid, day, value, method in zip(
                 table.subject_id,
-                table.assessed_at,
+                _assessed_days(table, zones),
                 scored.table["edss"].to_numpy(dtype=float),
                 scored.table["edss_method"].fillna("").astype(str),
                 strict=True,
             ):
-                if moment is not None and np.isfinite(value):
-                    edss_methods[str(sid)].append((_site_day(moment, sid, zones), (float(value), method)))
+                if day is not None and np.isfinite(value):
+                    edss_methods[str(sid)].append((day, (float(value), method)))
     if visual_acuity is not None:
         acuity = _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=False,
             source=names.get("visual_acuity", "visual_acuity"), zones=zones,
         )  # fmt: skip
         assessed |= {str(s) for s in acuity.subject_id}
-        for sid, moment, eye, va in zip(
-            acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
+        for sid, day, eye, va in zip(
+            acuity.subject_id, _assessed_days(acuity, zones), acuity.eye, acuity.acuity, strict=True
         ):
-            if moment is not None and va is not None and eye:
-                series[str(sid)][f"acuity_{str(eye).lower()}"].append((_site_day(moment, sid, zones), va))
+            if day is not None and va is not None and eye:
+                series[str(sid)][f"acuity_{str(eye).lower()}"].append((day, va))
     if osis is not None:
         problems = RowProblems(names.get("osis", "osis"))
         osis_table = parse_osis_table(text_frame(as_frame(osis)), problems, cutoff=cutoff, zones=zones)
@@ -1375,27 +1380,28 @@ _FLAG = {"visual_acuity": "va", "timed_walk": "timed-walk"}
 def _add_osis(
     series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTable, zones: Mapping[str, str]
 ) -> None:
+    days = _assessed_days(osis, zones)
     for i, sid in enumerate(osis.subject_id):
-        moment = osis.assessed_at[i]
-        if moment is None:
+        day = days[i]
+        if day is None:
             continue
         for name, values in osis.grades.items():
             if np.isfinite(values[i]):
                 # a single (worse-eye) visual grade counts as one eye for osis_visual_decrease_1
                 measure = "osis_visual_od" if name == "visual" else f"osis_{name}"
-                series[str(sid)][measure].append((_site_day(moment, sid, zones), float(values[i])))
+                series[str(sid)][measure].append((day, float(values[i])))
 
 
 def _add_timed_walk(
     series: dict[str, dict[str, list[tuple[date, Any]]]], walk: TimedWalkTable, zones: Mapping[str, str]
 ) -> None:
-    for sid, moment, seconds, unable in zip(
-        walk.subject_id, walk.assessed_at, walk.seconds, walk.unable_to_walk, strict=True
+    for sid, day, seconds, unable in zip(
+        walk.subject_id, _assessed_days(walk, zones), walk.seconds, walk.unable_to_walk, strict=True
     ):
-        if moment is not None:
+        if day is not None:
             # unable to walk = infinitely slow (worse than any time), not a missing value
             value = float(seconds) if np.isfinite(seconds) else (np.inf if unable else None)
-            series[str(sid)]["t25fw_seconds"].append((_site_day(moment, sid, zones), value))
+            series[str(sid)]["t25fw_seconds"].append((day, value))
 
 
 def responder_table(summaries: Iterable[ResponderSummary], n_infused: int | None = None) -> pd.DataFrame:

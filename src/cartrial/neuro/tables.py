@@ -498,6 +498,8 @@ class OsisTable:
     subject_id: npt.NDArray[np.object_]
     assessed_at: list[datetime | None]
     grades: dict[str, npt.NDArray[np.float64]]
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; D-19.778)."""
 
 
 def parse_osis_table(
@@ -521,7 +523,7 @@ def parse_osis_table(
     }
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return OsisTable(subject, assessed, grades)
+    return OsisTable(subject, assessed, grades, _assessed_days(frame, assessed, subject, zones))
 
 
 def parse_relapse_table(
@@ -636,6 +638,8 @@ class TimedWalkTable:
     assessed_at: list[datetime | None]
     seconds: npt.NDArray[np.float64]
     unable_to_walk: npt.NDArray[np.bool_]
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; D-19.778)."""
 
 
 def parse_timed_walk_table(
@@ -669,7 +673,7 @@ def parse_timed_walk_table(
     seconds = np.where(both & ~unable, (trials[0] + trials[1]) / 2.0, np.nan)
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return TimedWalkTable(subject, assessed, seconds, unable)
+    return TimedWalkTable(subject, assessed, seconds, unable, _assessed_days(frame, assessed, subject, zones))
 
 
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:
