@@ -58,11 +58,28 @@ def test_safety_page_marks_an_unresolved_episodes_ungraded_days(
     assert "= an unresolved episode after its last graded assessment: unresolved, not graded" in legend
 
 
-def test_safety_template_takes_ungraded_from_the_analysis_layer() -> None:
-    """The heat map compares a day's grade with ``ungraded``, the view's `cartrial.analysis.toxicity.UNGRADED`
-    (D-19.780), never a copy of its value in the template; the page test above shows the cell it marks."""
-    from cartrial.web.templating import TEMPLATE_DIR
+def test_every_render_of_the_heat_map_marks_an_ungraded_day() -> None:
+    """The view carries `cartrial.analysis.toxicity.UNGRADED` (D-19.780): the template rendered with the view
+    alone (as tests/web/test_safety_icaht_pending.py does, no page handler) marks the day of an unresolved
+    episode not graded that day "?", never a grade cell "-1". Hand: grades [2, UNGRADED, None], 3 observed
+    days: one g2 cell, one ungraded cell, one empty cell."""
+    import datetime as dt
 
-    template = (TEMPLATE_DIR / "safety.html").read_text(encoding="utf-8")
-    assert "g == ungraded" in template
-    assert re.search(r"==\s*-\s*1\b", template) is None
+    from cartrial.analysis.toxicity import UNGRADED
+    from cartrial.web.templating import templates
+    from cartrial.web.views import SafetyView
+
+    row = {
+        "subject_id": "S1",
+        "dose_level": 1,
+        "grades": [2, UNGRADED, None],
+        "observed_days": 3,
+        "max_grade": 2,
+    }
+    view = SafetyView(dt.date(2021, 6, 30), (0, 1, 2), {"crs": [row], "icans": []}, [], [], [], [], [], False)
+    page = templates.env.get_template("safety.html").render(view=view, user=None, lock=None, study="CT")
+    start = page.index(">S1<")
+    cells = page[start : page.index("</tr>", start)]
+    assert cells.count('<td class="cell ungraded">') == 1
+    assert '<td class="cell g2">2</td>' in cells
+    assert "-1" not in cells and "g-1" not in cells

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from cartrial.analysis.toxicity import UNGRADED
 from cartrial.columns import utc_today
 from cartrial.errors import InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action
@@ -125,6 +124,4 @@ def safety(request: Request, user: WebUser = Depends(permit(Action.READ))) -> HT
     """CRS/ICANS grade by patient and day (heat map), cytopenias, serious adverse events — the analysis
     layer's datasets of a snapshot at the lock's cut-off (or today)."""
     view = views.safety_view(user.service, sites(user))
-    # the heat map's "unresolved, not graded" day: the analysis layer's constant, never a copy (D-19.780)
-    context = {"title": "Safety", "view": view, "nav": "safety", "ungraded": UNGRADED}
-    return render(request, "safety.html", context)
+    return render(request, "safety.html", {"title": "Safety", "view": view, "nav": "safety"})
