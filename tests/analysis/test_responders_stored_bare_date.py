@@ -40,7 +40,7 @@ def _tables(baseline: str, follow_up: str) -> dict[str, pd.DataFrame]:
         ],
         dtype=object,
     )
-    edss.loc[0, FS_NAMES[0]] = "3"  # pyramidal 3, others 0: EDSS 3.0 (Kurtzke 1983)
+    edss.loc[0, "pyramidal"] = "3"  # pyramidal 3, others 0: EDSS 3.0 (Kurtzke 1983)
     empty = pd.DataFrame(
         {"subject_id": pd.Series([], dtype=object), "assessed_at": pd.Series([], dtype=object)}
     )

@@ -200,6 +200,22 @@ def _acuity_table(
     zones: Mapping[str, str] | None = None,
 ) -> AcuityTable:
     if isinstance(visual_acuity, AcuityTable):
+        given = {str(k): str(v) for k, v in (zones or {}).items()}
+        if (
+            visual_acuity.assessed_day is not None
+            and visual_acuity.zones is not None
+            and visual_acuity.zones != given
+        ):
+            # its days were placed on another calendar than the engine's: both eyes and the EDSS visit would
+            # be paired on two calendars (D-19.778)
+            raise OptionError(
+                Problem(
+                    "the visual acuity table was read with other site time zones than the ones given",
+                    file=source,
+                    field="zones",
+                    allowed="the same zones as parse_va_table was given, or the acuity form itself",
+                )
+            )
         return visual_acuity
     problems = RowProblems(source)
     table = parse_va_table(
@@ -209,7 +225,7 @@ def _acuity_table(
     return table
 
 
-def _assessed_days(
+def _table_site_days(
     table: EdssTable | AcuityTable | OsisTable | TimedWalkTable, zones: Mapping[str, str] | None = None
 ) -> list[date | None]:
     """Each row's date on its subject's site calendar, as the table's reader placed it (`assessed_day`, the
@@ -223,26 +239,30 @@ def _assessed_days(
     ]
 
 
-def _acuity_pairs(acuity: AcuityTable) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
-    """Both eyes' acuity per subject and date, the date on the subject's site calendar (`_assessed_days`):
+def _acuity_pairs(
+    acuity: AcuityTable, zones: Mapping[str, str] | None = None
+) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
+    """Both eyes' acuity per subject and date, the date on the subject's site calendar (`_table_site_days`):
     an eye examined at 07:30 in Wuhan (23:30Z the day before) pairs with the other eye that morning
     (D-19.778)."""
     pairs: dict[tuple[str, date], dict[str, VisualAcuity]] = defaultdict(dict)
     for sid, day, eye, va in zip(
-        acuity.subject_id, _assessed_days(acuity), acuity.eye, acuity.acuity, strict=True
+        acuity.subject_id, _table_site_days(acuity, zones), acuity.eye, acuity.acuity, strict=True
     ):
         if day is not None and va is not None and eye:
             pairs[(str(sid), day)][str(eye)] = va
     return pairs
 
 
-def _fill_visual_from_acuity(table: EdssTable, acuity: AcuityTable, problems: RowProblems) -> list[str]:
+def _fill_visual_from_acuity(
+    table: EdssTable, acuity: AcuityTable, problems: RowProblems, zones: Mapping[str, str] | None = None
+) -> list[str]:
     """Fill blank visual FS from both eyes' acuity on the same date (docs/science/neuro-outcomes.md §1.2; a
     lower bound)."""
-    eyes = _acuity_pairs(acuity)
+    eyes = _acuity_pairs(acuity, zones)
     source = ["recorded"] * len(table.subject_id)
     already_bad = problems.bad_mask(len(table.subject_id))
-    days = _assessed_days(table)  # the EDSS visit's date on the site's calendar, as the acuity's (D-19.778)
+    days = _table_site_days(table)  # the EDSS visit's date on the site's calendar, as the acuity's (D-19.778)
     for i in range(len(table.subject_id)):
         day = days[i]
         if not np.isnan(table.fs[i, 0]) or day is None or already_bad[i]:
@@ -308,7 +328,7 @@ def derive_edss(
     table = parse_edss_table(
         text, problems, cutoff=cutoff, visual_required=acuity is None, method=kind, gaps=gaps, zones=zones
     )
-    visual_source = _fill_visual_from_acuity(table, acuity, problems) if acuity is not None else None
+    visual_source = _fill_visual_from_acuity(table, acuity, problems, zones) if acuity is not None else None
     problems.raise_if_any(keep_going)
     good = ~problems.bad_mask(len(data)) & np.isfinite(table.fs).all(axis=1) & np.isfinite(table.ambulation)
     scores = np.full(len(data), np.nan)
@@ -409,9 +429,9 @@ def derive_visual_acuity(
     result["snellen_20_denominator"] = [_round(va.snellen_20 if va else None, 1) for va in table.acuity]
     result["etdrs_letters"] = [_round(va.etdrs_letters if va else None, 0) for va in table.acuity]
     result["off_chart"] = [va.off_chart.value if va and va.off_chart else "" for va in table.acuity]
-    pairs = _acuity_pairs(table)
+    pairs = _acuity_pairs(table, zones)
     derived: list[int | None] = []
-    for sid, day in zip(table.subject_id, _assessed_days(table), strict=True):
+    for sid, day in zip(table.subject_id, _table_site_days(table), strict=True):
         both = pairs.get((str(sid), day), {}) if day is not None else {}
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
@@ -1144,7 +1164,7 @@ def _series_from_edss(
     table: EdssTable, scores: np.ndarray, zones: Mapping[str, str]
 ) -> dict[str, dict[str, list[tuple[date, Any]]]]:
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
-    days = _assessed_days(table, zones)
+    days = _table_site_days(table, zones)
     for i, sid in enumerate(table.subject_id):
         day = days[i]
         if day is None or not np.isfinite(scores[i]):
@@ -1293,7 +1313,7 @@ def derive_responders(
             # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
             for sid, day, value, method in zip(
                 table.subject_id,
-                _assessed_days(table, zones),
+                _table_site_days(table, zones),
                 scored.table["edss"].to_numpy(dtype=float),
                 scored.table["edss_method"].fillna("").astype(str),
                 strict=True,
@@ -1307,7 +1327,7 @@ def derive_responders(
         )  # fmt: skip
         assessed |= {str(s) for s in acuity.subject_id}
         for sid, day, eye, va in zip(
-            acuity.subject_id, _assessed_days(acuity, zones), acuity.eye, acuity.acuity, strict=True
+            acuity.subject_id, _table_site_days(acuity, zones), acuity.eye, acuity.acuity, strict=True
         ):
             if day is not None and va is not None and eye:
                 series[str(sid)][f"acuity_{str(eye).lower()}"].append((day, va))
@@ -1380,7 +1400,7 @@ _FLAG = {"visual_acuity": "va", "timed_walk": "timed-walk"}
 def _add_osis(
     series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTable, zones: Mapping[str, str]
 ) -> None:
-    days = _assessed_days(osis, zones)
+    days = _table_site_days(osis, zones)
     for i, sid in enumerate(osis.subject_id):
         day = days[i]
         if day is None:
@@ -1396,7 +1416,7 @@ def _add_timed_walk(
     series: dict[str, dict[str, list[tuple[date, Any]]]], walk: TimedWalkTable, zones: Mapping[str, str]
 ) -> None:
     for sid, day, seconds, unable in zip(
-        walk.subject_id, _assessed_days(walk, zones), walk.seconds, walk.unable_to_walk, strict=True
+        walk.subject_id, _table_site_days(walk, zones), walk.seconds, walk.unable_to_walk, strict=True
     ):
         if day is not None:
             # unable to walk = infinitely slow (worse than any time), not a missing value

@@ -400,6 +400,9 @@ class AcuityTable:
     assessed_day: list[date | None] | None = None
     """Each row's date on its subject's site calendar (`site_dates`; None: not read, `assessed_at`'s UTC
     date): the day both eyes are paired on (D-19.778)."""
+    zones: dict[str, str] | None = None
+    """The subject → IANA zone calendar `assessed_day` was placed on (`parse_va_table`'s `zones`, {} for
+    UTC; None: not read): a caller handing the table to an engine with other zones is refused (D-19.778)."""
 
 
 def parse_va_table(
@@ -490,7 +493,40 @@ def parse_va_table(
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame, keys=list(eye))
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return AcuityTable(subject, assessed, eye, acuities, _assessed_days(frame, assessed, subject, zones))
+    days = _assessed_days(frame, assessed, subject, zones)
+    _check_one_eye_a_day(subject, eye, days, problems, frame)
+    return AcuityTable(
+        subject, assessed, eye, acuities, days, {str(k): str(v) for k, v in (zones or {}).items()}
+    )
+
+
+def _check_one_eye_a_day(
+    subjects: npt.NDArray[np.object_],
+    eyes: npt.NDArray[np.object_],
+    days: Sequence[date | None],
+    problems: RowProblems,
+    frame: pd.DataFrame,
+) -> None:
+    """One acuity per subject, eye and day on the site's calendar, the day both eyes are paired on
+    (D-19.778): a later row of the same eye that day (``2021-06-01`` and ``2021-06-01T21:00-04:00`` in New
+    York; different instants, so not a repeated key of `check_chronology`) is a problem naming the earlier
+    row, never a value; rows already refused are not compared."""
+    bad = problems.bad_mask(len(days))
+    label_of = row_labels(frame)  # a stored record's other record by its id (D-19.542)
+    first: dict[tuple[str, str, date], int] = {}
+    for i, (sid, eye, day) in enumerate(zip(subjects, eyes, days, strict=True)):
+        if bad[i] or day is None or not sid or not eye:
+            continue
+        earlier = first.setdefault((str(sid), str(eye), day), i)
+        if earlier != i:
+            problems.add(
+                i,
+                "assessed_at",
+                "",
+                f"the same eye on the same day on the site's calendar as {label_of([earlier])} (both eyes "
+                "are paired per day)",
+                "one acuity per subject, eye and day",
+            )
 
 
 @dataclass(frozen=True)
