@@ -125,3 +125,14 @@ def test_store_reader_of_a_mixed_column_refuses_the_time_without_offset() -> Non
         "2021-06-02T10:00:00+00:00",
     ]
     assert [(p.row, p.message) for p in problems.all()] == [(4, "date-time without a time zone (ambiguous)")]
+
+
+def test_figure_study_day_of_a_space_separated_date_time_is_on_the_site_clock() -> None:
+    # New York (UTC-4 in June), infused on 1 June: '2021-06-02 02:00:00+00:00' (a date-time with a space, as
+    # ISO 8601 allows by agreement and pandas writes) is 22:00 on 1 June, day 0; the bare date '2021-06-02'
+    # is 2 June as typed, day 1. Before: a text without a 'T' was taken as a bare date (UTC date, day 1).
+    frame = pd.DataFrame(
+        {"subject_id": ["A", "A"], "collected_at": ["2021-06-02 02:00:00+00:00", "2021-06-02"]}
+    )
+    days = _study_day(frame, "collected_at", {"A": pd.Timestamp("2021-06-01")}, {"A": "America/New_York"})
+    assert days.tolist() == [0, 1]

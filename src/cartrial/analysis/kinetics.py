@@ -36,6 +36,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.columns import iso_instants
 from cartrial.kinetics.frames import conc_unit_spelling
 from cartrial.wording import count
 
@@ -156,8 +157,6 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
 
     def instants(values: pd.Series) -> pd.Series:
         # the one reader of many texts: one without an offset is UTC, whatever the row before it (D-19.777)
-        from cartrial.columns import iso_instants
-
         text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
         return iso_instants(text.where(text != "", None))
 
