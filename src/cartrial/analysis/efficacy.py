@@ -33,7 +33,6 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import RATE_CI_METHOD, proportion
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
-from cartrial.columns import iso_instants
 from cartrial.errors import Problem, StoredValueError
 from cartrial.neuro.relapses import OnsetPeriod
 from cartrial.neuro.tables import disease_onset, history_onsets, unreadable_history_note
@@ -44,31 +43,6 @@ RESPONDER_TABLES = ("infusions", "edss", "visual_acuity", "osis", "timed_walk")
 
 def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
     return frame[frame["subject_id"].isin(list(ids))].reset_index(drop=True)
-
-
-def typed_dates(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """`frame` with each stored date-time of `column` at exactly 00:00:00Z given back as the date typed
-    (``2021-06-02T00:00:00+00:00`` -> ``2021-06-02``): what a date typed without a time becomes in the store,
-    which cannot tell it from a time typed as 00:00:00Z (`cartrial.columns.typed_site_date`, D-19.618). The
-    responder engine then places the assessment on the date typed, as it does for the same entry in a CSV
-    file (D-19.778); any other instant is kept (its date on the site's clock).
-
-    >>> typed_dates(pd.DataFrame({"at": ["2021-06-02T00:00:00+00:00", "2021-06-02T01:00:00+00:00", ""]}),
-    ...             "at")["at"].tolist()
-    ['2021-06-02', '2021-06-02T01:00:00+00:00', '']
-    """
-    if column not in frame.columns or frame.empty:
-        return frame
-    cells = frame[column]
-    when = iso_instants(cells.astype(object).where(cells.notna(), "").astype(str).str.strip())
-    midnight = (when.notna() & when.eq(when.dt.normalize())).to_numpy(dtype=bool)
-    if not midnight.any():
-        return frame
-    out = frame.copy()
-    values = cells.astype(object).to_numpy(copy=True)
-    values[midnight] = when[midnight].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    out[column] = values
-    return out
 
 
 def responder_datasets(
@@ -94,11 +68,6 @@ def responder_datasets(
     if not planned:
         return {}
     given = {name: _restrict(tables[name], safety_ids) for name in RESPONDER_TABLES}
-    # a stored 00:00:00Z is the date typed, as the CSV/CLI/API path reads that entry (D-19.618, D-19.778)
-    given = {
-        name: typed_dates(frame, "infused_at" if name == "infusions" else "assessed_at")
-        for name, frame in given.items()
-    }
     with stored_rows(given):  # a refused record named by its id (D-19.542)
         result = derive_responders(
             given["infusions"],
