@@ -198,13 +198,22 @@ def _acuity_table(
     keep_going: bool,
     source: str,
     zones: Mapping[str, str] | None = None,
+    problems: RowProblems | None = None,
 ) -> AcuityTable:
+    """The acuity table of `visual_acuity` (a pre-built one as it is); `problems` (else a fresh one named
+    `source`) collects the rows refused, raised unless `keep_going`, for the caller to pass on (D-19.778)."""
     if isinstance(visual_acuity, AcuityTable):
-        given = {str(k): str(v) for k, v in (zones or {}).items()}
+        read = visual_acuity.zones
+        given = zones or {}
+
+        def zone(of: Mapping[str, str], sid: str) -> str:
+            return str(of.get(sid) or "").strip() or "UTC"  # a blank zone is UTC
+
         if (
             visual_acuity.assessed_day is not None
-            and visual_acuity.zones is not None
-            and visual_acuity.zones != given
+            and read is not None
+            # only the table's own subjects' calendars matter
+            and any(zone(read, s) != zone(given, s) for s in {str(s) for s in visual_acuity.subject_id})
         ):
             # its days were placed on another calendar than the engine's: both eyes and the EDSS visit would
             # be paired on two calendars (D-19.778)
@@ -217,7 +226,7 @@ def _acuity_table(
                 )
             )
         return visual_acuity
-    problems = RowProblems(source)
+    problems = problems if problems is not None else RowProblems(source)
     table = parse_va_table(
         text_frame(as_frame(visual_acuity)), problems, convention=convention, cutoff=cutoff, zones=zones
     )
@@ -246,10 +255,12 @@ def _acuity_pairs(
     an eye examined at 07:30 in Wuhan (23:30Z the day before) pairs with the other eye that morning
     (D-19.778)."""
     pairs: dict[tuple[str, date], dict[str, VisualAcuity]] = defaultdict(dict)
-    for sid, day, eye, va in zip(
-        acuity.subject_id, _table_site_days(acuity, zones), acuity.eye, acuity.acuity, strict=True
+    refused = acuity.refused if acuity.refused is not None else np.zeros(len(acuity.subject_id), dtype=bool)
+    for sid, day, eye, va, bad in zip(
+        acuity.subject_id, _table_site_days(acuity, zones), acuity.eye, acuity.acuity, refused, strict=True
     ):
-        if day is not None and va is not None and eye:
+        # a refused row (the same eye again that day) never feeds the pairing, even under keep_going
+        if day is not None and va is not None and eye and not bad:
             pairs[(str(sid), day)][str(eye)] = va
     return pairs
 
@@ -317,10 +328,11 @@ def derive_edss(
     data = as_frame(frame)
     text = text_frame(data)
     problems = RowProblems(source)
+    acuity_problems = RowProblems(acuity_source)  # passed on with the EDSS form's own (D-19.778)
     acuity = (
         _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=keep_going,
-            source=acuity_source, zones=zones,
+            source=acuity_source, zones=zones, problems=acuity_problems,
         )
         if visual_acuity is not None
         else None
@@ -372,8 +384,8 @@ def derive_edss(
         options=recorded,
         sources=(EDSS_SOURCE,),
         units={"edss": "EDSS step (0-10)"},
-        notes=tuple(problems.notes),
-        problems=tuple(problems.all()) if keep_going else (),
+        notes=tuple(problems.notes) + tuple(acuity_problems.notes),
+        problems=tuple(problems.all()) + tuple(acuity_problems.all()) if keep_going else (),
     )
 
 
@@ -430,9 +442,10 @@ def derive_visual_acuity(
     result["etdrs_letters"] = [_round(va.etdrs_letters if va else None, 0) for va in table.acuity]
     result["off_chart"] = [va.off_chart.value if va and va.off_chart else "" for va in table.acuity]
     pairs = _acuity_pairs(table, zones)
+    refused = problems.bad_mask(len(data))
     derived: list[int | None] = []
-    for sid, day in zip(table.subject_id, _table_site_days(table), strict=True):
-        both = pairs.get((str(sid), day), {}) if day is not None else {}
+    for sid, day, bad in zip(table.subject_id, _table_site_days(table), refused, strict=True):
+        both = pairs.get((str(sid), day), {}) if day is not None and not bad else {}
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = chosen.value

@@ -403,6 +403,9 @@ class AcuityTable:
     zones: dict[str, str] | None = None
     """The subject → IANA zone calendar `assessed_day` was placed on (`parse_va_table`'s `zones`, {} for
     UTC; None: not read): a caller handing the table to an engine with other zones is refused (D-19.778)."""
+    refused: npt.NDArray[np.bool_] | None = None
+    """The rows the reader refused (a repeated eye on one site day among them); they are never paired (None:
+    not read, no row refused) (D-19.778)."""
 
 
 def parse_va_table(
@@ -495,9 +498,8 @@ def parse_va_table(
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     days = _assessed_days(frame, assessed, subject, zones)
     _check_one_eye_a_day(subject, eye, days, problems, frame)
-    return AcuityTable(
-        subject, assessed, eye, acuities, days, {str(k): str(v) for k, v in (zones or {}).items()}
-    )
+    zones_read = {str(k): str(v) for k, v in (zones or {}).items()}
+    return AcuityTable(subject, assessed, eye, acuities, days, zones_read, problems.bad_mask(len(frame)))
 
 
 def _check_one_eye_a_day(
@@ -522,7 +524,7 @@ def _check_one_eye_a_day(
             problems.add(
                 i,
                 "assessed_at",
-                "",
+                None,
                 f"the same eye on the same day on the site's calendar as {label_of([earlier])} (both eyes "
                 "are paired per day)",
                 "one acuity per subject, eye and day",
