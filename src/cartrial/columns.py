@@ -488,24 +488,58 @@ def utc_moment(value: str | datetime) -> datetime:
         raise ValueError("the moment in UTC is outside the years 1 to 9999") from exc
 
 
-_OFFSET_TEXT = r"[T ]\d.*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
+def _ends_with_offset(text: str) -> bool:
+    """Whether a stripped text longer than a date (every date-only form `date_only_text` reads is at most 10
+    characters) ends with a UTC offset: Z, or ±hh, ±hhmm, ±hh:mm — its last characters are looked at, the
+    text is not scanned (D-19.777). A ±hh:mm:ss offset is not recognised: that text goes with the texts
+    without an offset, gets "+00:00" appended, fails to parse and is read by `utc_moment`."""
+    if len(text) <= 10:
+        return False
+    if text[-1] == "Z":
+        return True
+    return text[-2:].isdigit() and (
+        text[-3] in "+-"
+        or (text[-5] in "+-" and text[-4:].isdigit())
+        or (text[-6] in "+-" and text[-3] == ":")
+    )
 
 
 def iso_instants(texts: pd.Series) -> pd.Series:
-    """Many ISO 8601 texts as UTC instants at once (pandas' reader; NaT for a text it refuses), a text without
-    an offset taken as UTC as `utc_moment` does. Texts with and without an offset are read apart: in one call
-    pandas 2.x gives a time without an offset the offset of the row before it ('…T10:00+08:00' then
-    '…T10:00' both 02:00Z; review 3 of D-19.710).
+    """Many ISO 8601 texts (or datetimes, Timestamps) as UTC instants at once, each read as `utc_moment`
+    reads its text, spaces around it ignored (NaT for a blank, None, NaN or a text `utc_moment` refuses): a
+    text without an offset is UTC. In one call pandas 2.x gives a time without an offset the offset of the
+    row before it ('…T10:00+08:00' then '…T10:00' both 02:00Z; review 3 of D-19.710), so every text reaches
+    pandas with an explicit offset: a trailing ``z`` is made ``Z`` (one vectorised step), a text that ends
+    with Z or ±hh[[:]mm] is read as it is, any other gets "+00:00" appended (a bare date "T00:00:00+00:00"),
+    so a text whose offset the end test missed (``+05:30:15``) fails to parse instead of leaking it. A text
+    pandas does not read (``…T10:00:00+05:30:15``, ``2021-W22-3``) is read by `utc_moment`, once per
+    distinct text (D-19.777).
 
-    >>> [str(t) for t in iso_instants(pd.Series(["2021-06-01T10:00+08:00", "2021-06-01T10:00"]))]
-    ['2021-06-01 02:00:00+00:00', '2021-06-01 10:00:00+00:00']
+    >>> texts = pd.Series(["2021-06-01T10:00+08:00", "2021-06-01T10:00", "2021-W22-3"])
+    >>> [str(t) for t in iso_instants(texts)]
+    ['2021-06-01 02:00:00+00:00', '2021-06-01 10:00:00+00:00', '2021-06-02 00:00:00+00:00']
     """
-    text = texts.astype(str)
-    offset = text.str.contains(_OFFSET_TEXT, regex=True).to_numpy(dtype=bool)
+    text = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
+    lower_z = text.str.endswith("z").to_numpy(dtype=bool)
+    if lower_z.any():
+        text = text.copy()
+        text[lower_z] = text[lower_z].str[:-1] + "Z"
+    offset = np.fromiter(map(_ends_with_offset, text.tolist()), dtype=bool, count=len(text))
+    blank = (text == "").to_numpy(dtype=bool)
+    short = (text.str.len() <= 10).to_numpy(dtype=bool) & ~blank
     out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
-    for part in (offset, ~offset):
+    for part, suffix in ((offset, ""), (~offset & ~short & ~blank, "+00:00"), (short, "T00:00:00+00:00")):
         if part.any():
-            out[part] = pd.to_datetime(text[part], utc=True, format="ISO8601", errors="coerce")
+            out[part] = pd.to_datetime(text[part] + suffix, utc=True, format="ISO8601", errors="coerce")
+    unread = (out.isna() & ~blank).to_numpy(dtype=bool)
+    if unread.any():
+        moments: dict[str, Any] = {}
+        for value in pd.unique(text[unread]):
+            try:
+                moments[value] = pd.Timestamp(utc_moment(value)).as_unit("ns")  # NaT beyond 1677-2262
+            except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+                moments[value] = pd.NaT
+        out[unread] = pd.to_datetime(text[unread].map(moments), utc=True)
     return out
 
 

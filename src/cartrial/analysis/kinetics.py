@@ -36,6 +36,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
+from cartrial.columns import iso_instants
 from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
 from cartrial.wording import count
 
@@ -155,8 +156,9 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
         return stored.reset_index(drop=True)
 
     def instants(values: pd.Series) -> pd.Series:
+        # the one reader of many texts: one without an offset is UTC, whatever the row before it (D-19.777)
         text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-        return pd.to_datetime(text.where(text != "", None), utc=True, errors="coerce", format="ISO8601")
+        return iso_instants(text.where(text != "", None))
 
     first = instants(infusions["infused_at"]).groupby(infusions["subject_id"].astype(str).to_numpy()).min()
     start = samples["subject_id"].astype(str).map(first)

@@ -34,7 +34,14 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis.model import Population, stored_rows
-from cartrial.columns import TIME_ZONE_COLUMN, checked_site_zones, on_site_clock, time_zone_of, utc_moment
+from cartrial.columns import (
+    TIME_ZONE_COLUMN,
+    checked_site_zones,
+    iso_instants,
+    site_cell_date,
+    time_zone_of,
+    utc_moment,
+)
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import (
     DEATH,
@@ -105,7 +112,7 @@ def subject_time_zones(infusions: pd.DataFrame) -> dict[str, str]:
 def site_date(value: Any, zone: str | None) -> dt.date | None:
     """The date of a date or date-time value on the site's calendar (D-19.607): a date as recorded (a date
     field is the site's calendar date); a date-time's instant read in the IANA `zone` (None: UTC). None for
-    a blank value.
+    a blank value. The one per-cell rule `cartrial.columns.site_cell_date`, of the value's text (D-19.779).
 
     >>> site_date("2021-04-26T23:30:00Z", "Asia/Shanghai"), site_date("2021-04-26T23:30:00Z", None)
     (datetime.date(2021, 4, 27), datetime.date(2021, 4, 26))
@@ -115,9 +122,7 @@ def site_date(value: Any, zone: str | None) -> dt.date | None:
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
     if not text:
         return None
-    if len(text) <= 10:
-        return dt.date.fromisoformat(text)
-    return on_site_clock(utc_moment(text), zone).date()
+    return site_cell_date(text, utc_moment(text), zone)
 
 
 def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) -> pd.Series:
@@ -145,11 +150,8 @@ def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) 
     timed = texts.str.len() > 10
     # vectorised (pandas' conversion with the zoneinfo object `site_days` hands it: the instants `site_date`
     # reads); a text pandas does not read goes through `site_date` (the one rule)
-    # a text without offset is UTC (`utc_moment`): given its "Z" so pandas reads every cell alike
-    offset = texts.str.contains(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$", regex=True)
-    when = pd.to_datetime(
-        texts.where(offset, texts + "Z").where(timed), utc=True, format="ISO8601", errors="coerce"
-    )
+    # a text without offset is UTC (`utc_moment`), whatever the row before it (`iso_instants`, D-19.777)
+    when = iso_instants(texts.where(timed, ""))
     fast = (timed & when.notna()).to_numpy(dtype=bool)
     out = values.to_numpy(dtype=object).copy()
     if fast.any():

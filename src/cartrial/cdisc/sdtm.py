@@ -45,6 +45,7 @@ from cartrial.cdisc.common import (
     timing_columns,
 )
 from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_specs
+from cartrial.columns import iso_instants
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
@@ -677,8 +678,9 @@ def _concat_blocks(parts: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _instants(values: pd.Series) -> np.ndarray:
-    """Snapshot date-time cells as naive-UTC datetime64 (NaT when blank or not a date-time)."""
-    parsed = pd.to_datetime(values.astype(str), utc=True, format="ISO8601", errors="coerce")
+    """Snapshot date-time cells as naive-UTC datetime64 (NaT when blank or not a date-time); a cell without
+    an offset is UTC, whatever the row before it (`iso_instants`, D-19.777)."""
+    parsed = iso_instants(values.astype(str))
     return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys, text_frame
+from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys, iso_instants, text_frame
 from cartrial.grading.ctcae import ANALYTES, Analyte
 from cartrial.grading.tables import LabInputs
 
@@ -146,9 +146,8 @@ def check_duplicate_assessments(
     if len(frame) < 2 or any(c not in frame.columns for c in columns):
         return
     text = text_frame(frame)
-    moments = pd.to_datetime(
-        text[time_column].mask(text[time_column] == ""), errors="coerce", utc=True, format="ISO8601"
-    )
+    # a moment without an offset is UTC, whatever the row before it (`iso_instants`, D-19.777)
+    moments = iso_instants(text[time_column].mask(text[time_column] == ""))
     # categories (analyte, therapy) compare case-insensitively, as the validators read them; subject ids
     # exactly; a blank cell is a missing key part (not compared)
     keys = pd.DataFrame(

@@ -198,10 +198,35 @@ def _acuity_table(
     keep_going: bool,
     source: str,
     zones: Mapping[str, str] | None = None,
+    problems: RowProblems | None = None,
 ) -> AcuityTable:
+    """The acuity table of `visual_acuity` (a pre-built one as it is); `problems` (else a fresh one named
+    `source`) collects the rows refused, raised unless `keep_going`, for the caller to pass on (D-19.778)."""
     if isinstance(visual_acuity, AcuityTable):
+        read = visual_acuity.zones
+        given = zones or {}
+
+        def zone(of: Mapping[str, str], sid: str) -> str:
+            return str(of.get(sid) or "").strip() or "UTC"  # a blank zone is UTC
+
+        if (
+            visual_acuity.assessed_day is not None
+            and read is not None
+            # only the table's own subjects' calendars matter
+            and any(zone(read, s) != zone(given, s) for s in {str(s) for s in visual_acuity.subject_id})
+        ):
+            # its days were placed on another calendar than the engine's: both eyes and the EDSS visit would
+            # be paired on two calendars (D-19.778)
+            raise OptionError(
+                Problem(
+                    "the visual acuity table was read with other site time zones than the ones given",
+                    file=source,
+                    field="zones",
+                    allowed="the same zones as parse_va_table was given, or the acuity form itself",
+                )
+            )
         return visual_acuity
-    problems = RowProblems(source)
+    problems = problems if problems is not None else RowProblems(source)
     table = parse_va_table(
         text_frame(as_frame(visual_acuity)), problems, convention=convention, cutoff=cutoff, zones=zones
     )
@@ -209,28 +234,51 @@ def _acuity_table(
     return table
 
 
-def _acuity_pairs(acuity: AcuityTable) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
-    """Both eyes' acuity per subject and date."""
+def _table_site_days(
+    table: EdssTable | AcuityTable | OsisTable | TimedWalkTable, zones: Mapping[str, str] | None = None
+) -> list[date | None]:
+    """Each row's date on its subject's site calendar, as the table's reader placed it (`assessed_day`, the
+    one rule `cartrial.columns.site_cell_date`: a date typed without a time as typed); a table built
+    without it: each instant on the site's clock (`_site_day`; `zones`, UTC without) (D-19.607, D-19.778)."""
+    if table.assessed_day is not None:
+        return table.assessed_day
+    return [
+        None if moment is None else _site_day(moment, sid, zones or {})
+        for sid, moment in zip(table.subject_id, table.assessed_at, strict=True)
+    ]
+
+
+def _acuity_pairs(
+    acuity: AcuityTable, zones: Mapping[str, str] | None = None
+) -> dict[tuple[str, date], dict[str, VisualAcuity]]:
+    """Both eyes' acuity per subject and date, the date on the subject's site calendar (`_table_site_days`):
+    an eye examined at 07:30 in Wuhan (23:30Z the day before) pairs with the other eye that morning
+    (D-19.778)."""
     pairs: dict[tuple[str, date], dict[str, VisualAcuity]] = defaultdict(dict)
-    for sid, moment, eye, va in zip(
-        acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
+    refused = acuity.refused if acuity.refused is not None else np.zeros(len(acuity.subject_id), dtype=bool)
+    for sid, day, eye, va, bad in zip(
+        acuity.subject_id, _table_site_days(acuity, zones), acuity.eye, acuity.acuity, refused, strict=True
     ):
-        if moment is not None and va is not None and eye:
-            pairs[(str(sid), moment.date())][str(eye)] = va
+        # a refused row (the same eye again that day) never feeds the pairing, even under keep_going
+        if day is not None and va is not None and eye and not bad:
+            pairs[(str(sid), day)][str(eye)] = va
     return pairs
 
 
-def _fill_visual_from_acuity(table: EdssTable, acuity: AcuityTable, problems: RowProblems) -> list[str]:
+def _fill_visual_from_acuity(
+    table: EdssTable, acuity: AcuityTable, problems: RowProblems, zones: Mapping[str, str] | None = None
+) -> list[str]:
     """Fill blank visual FS from both eyes' acuity on the same date (docs/science/neuro-outcomes.md §1.2; a
     lower bound)."""
-    eyes = _acuity_pairs(acuity)
+    eyes = _acuity_pairs(acuity, zones)
     source = ["recorded"] * len(table.subject_id)
     already_bad = problems.bad_mask(len(table.subject_id))
+    days = _table_site_days(table)  # the EDSS visit's date on the site's calendar, as the acuity's (D-19.778)
     for i in range(len(table.subject_id)):
-        moment = table.assessed_at[i]
-        if not np.isnan(table.fs[i, 0]) or moment is None or already_bad[i]:
+        day = days[i]
+        if not np.isnan(table.fs[i, 0]) or day is None or already_bad[i]:
             continue
-        found = eyes.get((str(table.subject_id[i]), moment.date()), {})
+        found = eyes.get((str(table.subject_id[i]), day), {})
         if len(found) == 2:
             table.fs[i, 0] = visual_fs_from_acuity(found["OD"], found["OS"])
             source[i] = "derived_from_acuity"
@@ -280,10 +328,11 @@ def derive_edss(
     data = as_frame(frame)
     text = text_frame(data)
     problems = RowProblems(source)
+    acuity_problems = RowProblems(acuity_source)  # passed on with the EDSS form's own (D-19.778)
     acuity = (
         _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=keep_going,
-            source=acuity_source, zones=zones,
+            source=acuity_source, zones=zones, problems=acuity_problems,
         )
         if visual_acuity is not None
         else None
@@ -291,7 +340,7 @@ def derive_edss(
     table = parse_edss_table(
         text, problems, cutoff=cutoff, visual_required=acuity is None, method=kind, gaps=gaps, zones=zones
     )
-    visual_source = _fill_visual_from_acuity(table, acuity, problems) if acuity is not None else None
+    visual_source = _fill_visual_from_acuity(table, acuity, problems, zones) if acuity is not None else None
     problems.raise_if_any(keep_going)
     good = ~problems.bad_mask(len(data)) & np.isfinite(table.fs).all(axis=1) & np.isfinite(table.ambulation)
     scores = np.full(len(data), np.nan)
@@ -335,8 +384,8 @@ def derive_edss(
         options=recorded,
         sources=(EDSS_SOURCE,),
         units={"edss": "EDSS step (0-10)"},
-        notes=tuple(problems.notes),
-        problems=tuple(problems.all()) if keep_going else (),
+        notes=tuple(problems.notes) + tuple(acuity_problems.notes),
+        problems=tuple(problems.all()) + tuple(acuity_problems.all()) if keep_going else (),
     )
 
 
@@ -364,7 +413,8 @@ def derive_visual_acuity(
 ) -> Result:
     """Every notation of each acuity (logMAR, decimal, Snellen 20 ft, ETDRS letters, off-chart level) and
     the visual FS implied by both eyes on that date (docs/science/neuro-outcomes.md §1.2, §2). `zones`:
-    subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without).
+    subject → IANA zone, the site calendar a date-time is compared with `cutoff` on (D-19.732; UTC without)
+    and both eyes are paired on (D-19.778).
 
     ``logmar`` is the acuity's logMAR rounded once to `logmar_decimals` (a tie half away from zero); a
     reader wanting fewer decimals asks for them here rather than rounding the rounded column (D-19.737).
@@ -391,10 +441,11 @@ def derive_visual_acuity(
     result["snellen_20_denominator"] = [_round(va.snellen_20 if va else None, 1) for va in table.acuity]
     result["etdrs_letters"] = [_round(va.etdrs_letters if va else None, 0) for va in table.acuity]
     result["off_chart"] = [va.off_chart.value if va and va.off_chart else "" for va in table.acuity]
-    pairs = _acuity_pairs(table)
+    pairs = _acuity_pairs(table, zones)
+    refused = problems.bad_mask(len(data))
     derived: list[int | None] = []
-    for sid, moment in zip(table.subject_id, table.assessed_at, strict=True):
-        both = pairs.get((str(sid), moment.date()), {}) if moment is not None else {}
+    for sid, day, bad in zip(table.subject_id, _table_site_days(table), refused, strict=True):
+        both = pairs.get((str(sid), day), {}) if day is not None and not bad else {}
         derived.append(visual_fs_from_acuity(both["OD"], both["OS"]) if len(both) == 2 else None)
     result["visual_fs_from_acuity"] = pd.Series(derived, index=result.index, dtype=object)  # whole grades
     result["offchart_convention"] = chosen.value
@@ -1126,11 +1177,11 @@ def _series_from_edss(
     table: EdssTable, scores: np.ndarray, zones: Mapping[str, str]
 ) -> dict[str, dict[str, list[tuple[date, Any]]]]:
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
+    days = _table_site_days(table, zones)
     for i, sid in enumerate(table.subject_id):
-        moment = table.assessed_at[i]
-        if moment is None or not np.isfinite(scores[i]):
+        day = days[i]
+        if day is None or not np.isfinite(scores[i]):
             continue
-        day = _site_day(moment, sid, zones)
         for j, name in enumerate(FS_NAMES):
             series[str(sid)][name].append((day, float(table.fs[i, j])))
         series[str(sid)]["ambulation"].append((day, float(table.ambulation[i])))
@@ -1265,7 +1316,7 @@ def derive_responders(
             zones=zones,
         )
         problems = RowProblems(names.get("edss", "edss"))
-        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None)
+        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None, zones=zones)
         assessed |= {str(s) for s in table.subject_id}
         for sid, by_measure in _series_from_edss(
             table, scored.table["edss"].to_numpy(dtype=float), zones
@@ -1273,26 +1324,26 @@ def derive_responders(
             series[sid].update(by_measure)
         if "edss_method" in scored.table:
             # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
-            for sid, moment, value, method in zip(
+            for sid, day, value, method in zip(
                 table.subject_id,
-                table.assessed_at,
+                _table_site_days(table, zones),
                 scored.table["edss"].to_numpy(dtype=float),
                 scored.table["edss_method"].fillna("").astype(str),
                 strict=True,
             ):
-                if moment is not None and np.isfinite(value):
-                    edss_methods[str(sid)].append((_site_day(moment, sid, zones), (float(value), method)))
+                if day is not None and np.isfinite(value):
+                    edss_methods[str(sid)].append((day, (float(value), method)))
     if visual_acuity is not None:
         acuity = _acuity_table(
             visual_acuity, convention=offchart_convention, cutoff=cutoff, keep_going=False,
             source=names.get("visual_acuity", "visual_acuity"), zones=zones,
         )  # fmt: skip
         assessed |= {str(s) for s in acuity.subject_id}
-        for sid, moment, eye, va in zip(
-            acuity.subject_id, acuity.assessed_at, acuity.eye, acuity.acuity, strict=True
+        for sid, day, eye, va in zip(
+            acuity.subject_id, _table_site_days(acuity, zones), acuity.eye, acuity.acuity, strict=True
         ):
-            if moment is not None and va is not None and eye:
-                series[str(sid)][f"acuity_{str(eye).lower()}"].append((_site_day(moment, sid, zones), va))
+            if day is not None and va is not None and eye:
+                series[str(sid)][f"acuity_{str(eye).lower()}"].append((day, va))
     if osis is not None:
         problems = RowProblems(names.get("osis", "osis"))
         osis_table = parse_osis_table(text_frame(as_frame(osis)), problems, cutoff=cutoff, zones=zones)
@@ -1362,27 +1413,28 @@ _FLAG = {"visual_acuity": "va", "timed_walk": "timed-walk"}
 def _add_osis(
     series: dict[str, dict[str, list[tuple[date, Any]]]], osis: OsisTable, zones: Mapping[str, str]
 ) -> None:
+    days = _table_site_days(osis, zones)
     for i, sid in enumerate(osis.subject_id):
-        moment = osis.assessed_at[i]
-        if moment is None:
+        day = days[i]
+        if day is None:
             continue
         for name, values in osis.grades.items():
             if np.isfinite(values[i]):
                 # a single (worse-eye) visual grade counts as one eye for osis_visual_decrease_1
                 measure = "osis_visual_od" if name == "visual" else f"osis_{name}"
-                series[str(sid)][measure].append((_site_day(moment, sid, zones), float(values[i])))
+                series[str(sid)][measure].append((day, float(values[i])))
 
 
 def _add_timed_walk(
     series: dict[str, dict[str, list[tuple[date, Any]]]], walk: TimedWalkTable, zones: Mapping[str, str]
 ) -> None:
-    for sid, moment, seconds, unable in zip(
-        walk.subject_id, walk.assessed_at, walk.seconds, walk.unable_to_walk, strict=True
+    for sid, day, seconds, unable in zip(
+        walk.subject_id, _table_site_days(walk, zones), walk.seconds, walk.unable_to_walk, strict=True
     ):
-        if moment is not None:
+        if day is not None:
             # unable to walk = infinitely slow (worse than any time), not a missing value
             value = float(seconds) if np.isfinite(seconds) else (np.inf if unable else None)
-            series[str(sid)]["t25fw_seconds"].append((_site_day(moment, sid, zones), value))
+            series[str(sid)]["t25fw_seconds"].append((day, value))
 
 
 def responder_table(summaries: Iterable[ResponderSummary], n_infused: int | None = None) -> pd.DataFrame:

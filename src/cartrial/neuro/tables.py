@@ -204,6 +204,9 @@ class EdssTable:
     fs: npt.NDArray[np.float64]
     ambulation: npt.NDArray[np.float64]
     walking_rule: list[str] | None = None  # Kurtzke method: the walking rule per row
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; None: not read, `assessed_at`'s UTC
+    date): the day the visual FS is paired with both eyes' acuity on (D-19.778)."""
 
 
 def parse_edss_table(
@@ -270,7 +273,21 @@ def parse_edss_table(
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule)
+    days = _assessed_days(frame, assessed, subject, zones)
+    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule, days)
+
+
+def _assessed_days(
+    frame: pd.DataFrame,
+    moments: Sequence[datetime | None],
+    subjects: Sequence[Any] | npt.NDArray[np.object_],
+    zones: Mapping[str, str] | None,
+) -> list[date | None]:
+    """The date of each row's ``assessed_at`` on its subject's site calendar (`site_dates`: a date typed
+    without a time as typed, a date-time's instant on the site's clock; `zones`: subject_id → IANA zone, a
+    subject not listed: UTC; D-19.607, D-19.778)."""
+    cells = frame["assessed_at"].tolist() if "assessed_at" in frame.columns else [""] * len(moments)
+    return site_dates(cells, moments, [zones.get(str(s)) if zones else None for s in subjects])
 
 
 def _row_ranges(rows: npt.NDArray[np.intp]) -> str:
@@ -380,6 +397,15 @@ class AcuityTable:
     assessed_at: list[datetime | None]
     eye: npt.NDArray[np.object_]
     acuity: list[VisualAcuity | None]
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; None: not read, `assessed_at`'s UTC
+    date): the day both eyes are paired on (D-19.778)."""
+    zones: dict[str, str] | None = None
+    """The subject → IANA zone calendar `assessed_day` was placed on (`parse_va_table`'s `zones`, {} for
+    UTC; None: not read): a caller handing the table to an engine with other zones is refused (D-19.778)."""
+    refused: npt.NDArray[np.bool_] | None = None
+    """The rows the reader refused (a repeated eye on one site day among them); they are never paired (None:
+    not read, no row refused) (D-19.778)."""
 
 
 def parse_va_table(
@@ -470,7 +496,39 @@ def parse_va_table(
     acuities: list[VisualAcuity | None] = acuity_of_row.tolist()
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame, keys=list(eye))
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return AcuityTable(subject, assessed, eye, acuities)
+    days = _assessed_days(frame, assessed, subject, zones)
+    _check_one_eye_a_day(subject, eye, days, problems, frame)
+    zones_read = {str(k): str(v) for k, v in (zones or {}).items()}
+    return AcuityTable(subject, assessed, eye, acuities, days, zones_read, problems.bad_mask(len(frame)))
+
+
+def _check_one_eye_a_day(
+    subjects: npt.NDArray[np.object_],
+    eyes: npt.NDArray[np.object_],
+    days: Sequence[date | None],
+    problems: RowProblems,
+    frame: pd.DataFrame,
+) -> None:
+    """One acuity per subject, eye and day on the site's calendar, the day both eyes are paired on
+    (D-19.778): a later row of the same eye that day (``2021-06-01`` and ``2021-06-01T21:00-04:00`` in New
+    York; different instants, so not a repeated key of `check_chronology`) is a problem naming the earlier
+    row, never a value; rows already refused are not compared."""
+    bad = problems.bad_mask(len(days))
+    label_of = row_labels(frame)  # a stored record's other record by its id (D-19.542)
+    first: dict[tuple[str, str, date], int] = {}
+    for i, (sid, eye, day) in enumerate(zip(subjects, eyes, days, strict=True)):
+        if bad[i] or day is None or not sid or not eye:
+            continue
+        earlier = first.setdefault((str(sid), str(eye), day), i)
+        if earlier != i:
+            problems.add(
+                i,
+                "assessed_at",
+                None,
+                f"the same eye on the same day on the site's calendar as {label_of([earlier])} (both eyes "
+                "are paired per day)",
+                "one acuity per subject, eye and day",
+            )
 
 
 @dataclass(frozen=True)
@@ -478,6 +536,8 @@ class OsisTable:
     subject_id: npt.NDArray[np.object_]
     assessed_at: list[datetime | None]
     grades: dict[str, npt.NDArray[np.float64]]
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; D-19.778)."""
 
 
 def parse_osis_table(
@@ -501,7 +561,7 @@ def parse_osis_table(
     }
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return OsisTable(subject, assessed, grades)
+    return OsisTable(subject, assessed, grades, _assessed_days(frame, assessed, subject, zones))
 
 
 def parse_relapse_table(
@@ -616,6 +676,8 @@ class TimedWalkTable:
     assessed_at: list[datetime | None]
     seconds: npt.NDArray[np.float64]
     unable_to_walk: npt.NDArray[np.bool_]
+    assessed_day: list[date | None] | None = None
+    """Each row's date on its subject's site calendar (`site_dates`; D-19.778)."""
 
 
 def parse_timed_walk_table(
@@ -649,7 +711,7 @@ def parse_timed_walk_table(
     seconds = np.where(both & ~unable, (trials[0] + trials[1]) / 2.0, np.nan)
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
-    return TimedWalkTable(subject, assessed, seconds, unable)
+    return TimedWalkTable(subject, assessed, seconds, unable, _assessed_days(frame, assessed, subject, zones))
 
 
 def parse_infusion_table(frame: pd.DataFrame, problems: RowProblems) -> dict[str, date]:

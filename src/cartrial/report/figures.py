@@ -15,12 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.analysis.kinetics import sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
+from cartrial.columns import date_only_text, iso_instants
 from cartrial.kinetics.units import conversion_notes, to_standard
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.wording import count
@@ -108,8 +110,14 @@ def _study_day(
 ) -> pd.Series:
     """Days from the infusion date on the subject's site calendar (the analysis' `subject_zones`; a date
     value is the site's date as recorded, a date-time's date is read in the zone; D-19.607)."""
-    when = pd.to_datetime(frame[column], errors="coerce", utc=True)
-    timed = frame[column].astype(str).str.contains("T", regex=False)
+    # every cell read alike (`iso_instants`: a date, a date-time with or without an offset; D-19.777)
+    texts = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
+    when = iso_instants(texts)
+    # a date typed without a time by the one test of it (`date_only_text`, once per distinct text): a
+    # space-separated date-time ('2021-06-02 02:00:00+00:00') is an instant on the site's clock, not a date
+    codes, distinct = pd.factorize(texts)
+    dated = np.array([date_only_text(t) for t in distinct], dtype=bool)
+    timed = pd.Series(~dated[codes] if len(distinct) else np.zeros(len(texts), bool), index=frame.index)
     stamps = site_days(when, frame["subject_id"].astype(str).map(zones).where(timed, ""))
     base = frame["subject_id"].astype(str).map(infusion)
     return (stamps - pd.to_datetime(base)).dt.days

@@ -1060,6 +1060,16 @@ class SafetyView:
     serious_columns: list[str]
     notes: list[str]
     draft: bool
+    ungraded: int = field(default_factory=lambda: _ungraded())
+    """The grade value of a day of an unresolved episode not graded that day: the analysis layer's
+    `cartrial.analysis.toxicity.UNGRADED`, carried by the view so every render of the heat map has it
+    (D-19.780)."""
+
+
+def _ungraded() -> int:
+    from cartrial.analysis.toxicity import UNGRADED
+
+    return UNGRADED
 
 
 def _num(value: Any) -> float | None:

@@ -56,3 +56,30 @@ def test_safety_page_marks_an_unresolved_episodes_ungraded_days(
     legend = page[page.index('id="heat-legend"') : page.index("</p>", page.index('id="heat-legend"'))]
     assert '<abbr title="unresolved, not graded">?</abbr>' in legend
     assert "= an unresolved episode after its last graded assessment: unresolved, not graded" in legend
+
+
+def test_every_render_of_the_heat_map_marks_an_ungraded_day() -> None:
+    """The view carries `cartrial.analysis.toxicity.UNGRADED` (D-19.780): the template rendered with the view
+    alone (as tests/web/test_safety_icaht_pending.py does, no page handler) marks the day of an unresolved
+    episode not graded that day "?", never a grade cell "-1". Hand: grades [2, UNGRADED, None], 3 observed
+    days: one g2 cell, one ungraded cell, one empty cell."""
+    import datetime as dt
+
+    from cartrial.analysis.toxicity import UNGRADED
+    from cartrial.web.templating import templates
+    from cartrial.web.views import SafetyView
+
+    row = {
+        "subject_id": "S1",
+        "dose_level": 1,
+        "grades": [2, UNGRADED, None],
+        "observed_days": 3,
+        "max_grade": 2,
+    }
+    view = SafetyView(dt.date(2021, 6, 30), (0, 1, 2), {"crs": [row], "icans": []}, [], [], [], [], [], False)
+    page = templates.env.get_template("safety.html").render(view=view, user=None, lock=None, study="CT")
+    start = page.index(">S1<")
+    cells = page[start : page.index("</tr>", start)]
+    assert cells.count('<td class="cell ungraded">') == 1
+    assert '<td class="cell g2">2</td>' in cells
+    assert "-1" not in cells and "g-1" not in cells
