@@ -65,8 +65,25 @@ def refuse_long_cells(
     column and the limit; never the cell). `rows`: the spreadsheet row of each frame row (default: position
     + `FIRST_DATA_ROW`). `size`: the bytes the frame was read from; at most the limit, no cell can exceed it
     (a character is at least one byte), and nothing is scanned."""
+    problems = long_cell_problems(file, frame, rows, size)
+    if problems:
+        raise InputError(problems)
+
+
+def long_cell_problems(
+    file: Path | str,
+    frame: pd.DataFrame,
+    rows: Sequence[int] | None = None,
+    size: int | None = None,
+    *,
+    blank: bool = False,
+) -> list[Problem]:
+    """The problem of each cell of `frame` longer than `MAX_CELL_CHARACTERS` (as `refuse_long_cells`).
+    `blank`: each such cell is emptied in `frame`, so that a reader reporting every problem of its file
+    validates the other cells without the text (D-19.793); whoever validates them drops the problems of the
+    emptied cells (a blank required cell)."""
     if size is not None and size <= MAX_CELL_CHARACTERS:
-        return
+        return []
     problems: list[Problem] = []
     for position_of_column, column in enumerate(frame.columns):
         cells = frame.iloc[:, position_of_column]
@@ -75,7 +92,8 @@ def refuse_long_cells(
         if _longest_text(cells.to_numpy(dtype=object)) <= MAX_CELL_CHARACTERS:
             continue  # the usual case: one pass of len() in C, no Series built (review2 L3)
         lengths = cells.str.len().to_numpy(dtype=float, na_value=0.0)
-        for position in np.flatnonzero(lengths > MAX_CELL_CHARACTERS)[:50]:
+        over = np.flatnonzero(lengths > MAX_CELL_CHARACTERS)
+        for position in over[:50]:
             problems.append(
                 Problem(
                     f"the cell is too long ({int(lengths[position]):,} characters)",
@@ -85,8 +103,9 @@ def refuse_long_cells(
                     allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",
                 )
             )
-    if problems:
-        raise InputError(problems)
+        if blank:
+            frame.iloc[over, position_of_column] = ""
+    return problems
 
 
 def read_csv(
@@ -96,6 +115,7 @@ def read_csv(
     one_of: Sequence[Sequence[str]] = (),
     allow_extra: bool = True,
     header_only: bool = False,
+    long_cells: list[Problem] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV file as strings (blank cells become ''), checking its header.
 
@@ -107,6 +127,9 @@ def read_csv(
     rows (header only)``: a command given nothing to compute never prints an empty result with exit 0. A
     reader whose file may legitimately list nothing passes `header_only` (a form with no records yet to
     import, the therapies, relapses or DLTs of a study that had none; decisions D-19.41).
+
+    `long_cells`: a cell over `MAX_CELL_CHARACTERS` is appended to this list as its problem and emptied in
+    the frame, instead of refusing the file (the import reports it with the file's other problems, D-19.793).
     """
     file = Path(path)
     if not file.exists():
@@ -140,7 +163,10 @@ def read_csv(
         raise
     frame.columns = [trim_blanks(str(c)) for c in frame.columns]  # checked in `_read_header` (D-19.523)
     # before the row checks split the file with the csv module again (D-19.581)
-    refuse_long_cells(file, frame, size=file.stat().st_size)
+    if long_cells is None:
+        refuse_long_cells(file, frame, size=file.stat().st_size)
+    else:  # the caller reports them with the file's other problems, the cells emptied (D-19.793)
+        long_cells.extend(long_cell_problems(file, frame, size=file.stat().st_size, blank=True))
     problems: list[Problem] = []
     # pandas renames a repeated column "a" to "a.1"; the header as written decides
     duplicated = sorted({c for c in header if header.count(c) > 1})

@@ -227,13 +227,20 @@ def read_template_dir(
     forms: list[FormData] = []
     for entry in entries:
         file = Path(entry.file)
+        long_cells: list[Problem] = []
         try:
-            frame = read_csv(file, header_only=True)  # a form with no records yet
+            frame = read_csv(file, header_only=True, long_cells=long_cells)  # a form with no records yet
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         forms.append(
-            FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=entry.sha256)
+            FormData(
+                spec=FORMS_BY_NAME[file.stem],
+                frame=frame,
+                file=str(file),
+                sha256=entry.sha256,
+                read_problems=long_cells,
+            )
         )
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s); nothing was written")
