@@ -23,7 +23,8 @@ implementation of the cohort and window rule, on the stored and imported decisio
 
 Three soft checks reconcile a death (D-19.93): a dated record of the subject after the date of death
 (`RECORD-AFTER-DEATH`), a disposition ``death`` without a fatal adverse event (`DEATH-WITHOUT-FATAL-AE`), and
-a fatal adverse event with another disposition (`FATAL-AE-DISPOSITION`). Which adverse event is a death and
+a fatal adverse event with another disposition (`FATAL-AE-DISPOSITION`); a fourth, two fatal adverse events
+dating the death on different days (`DEATH-DATES-DIFFER`, D-19.794). Which adverse event is a death and
 its date is the protocol layer's rule (`cartrial.protocol.death`), the one the analysis reads too. Two more
 reconcile the end of study (D-19.101): a disposition ``death`` whose ``disposition_date`` is not the date of
 death (`DEATH-DATE-MISMATCH`), and a dated record after the ``disposition_date`` of a subject who completed,
@@ -1024,6 +1025,33 @@ def _death_date_mismatch(
     )
 
 
+def _death_dates_differ(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    """Each fatal adverse event whose date of death (`death_day`) is not the subject's (the earliest,
+    `SubjectRecords.death`): one subject dies once (D-19.794)."""
+    death = records.death()
+    if death is None:
+        return
+    died, first = death
+    for event in records.of("adverse_event"):
+        if event is first or not is_fatal(event.get("grade"), event.get("category"), event.get("outcome")):
+            continue
+        day = death_day(event.get("started_on"), event.get("ended_on"))
+        if day is None or day == died:
+            continue
+        column = _death_field(event)
+        yield (
+            _as_checked(event, first),
+            column,
+            event.get(column),
+            f"adverse_event.{column} of this fatal adverse event gives another date of death than the fatal "
+            f"adverse event at {_where(first)} (adverse_event.{_death_field(first)}), the subject's date of "
+            "death (the earliest; the analysis and the CDISC export date the death by it): a subject dies "
+            "once; correct the date of either, or the outcome of the event that was not fatal",
+        )
+
+
 def _as_checked(record: Record, cause: Record) -> Record:
     """`record`, reported when it or the record that makes the check fire (`cause`) is new: a stored
     record is reported as written (located by table and id), as a partial re-import restates records."""
@@ -1379,6 +1407,19 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "D-19.124)",
         ),
         _fatal_ae_disposition,
+    ),
+    (
+        EditCheck(
+            "DEATH-DATES-DIFFER",
+            "the fatal adverse events of a subject (grade 5, category death or outcome fatal) give one date "
+            "of death: each fatal event's end date, else its onset, is the subject's date of death (the "
+            "earliest of them)",
+            Severity.SOFT,
+            "reconciliation of the records of one death; the date of death is "
+            + DEATH_SOURCE
+            + " (cartrial.protocol.death; SDTM DM.DTHDTC is one date; D-19.93, D-19.794)",
+        ),
+        _death_dates_differ,
     ),
 )
 """Every edit check of one subject's records with the function that finds it."""
