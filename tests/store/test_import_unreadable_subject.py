@@ -1,8 +1,11 @@
 """An import for a subject with an unreadable stored date (a direct database change) against a single
-write of the same record (D-19.728). Verified 2026-12-06: the single write stores the lab and names the
-checks it left out (D-19.643–652); the import refuses the whole file — the other subject's lab too — with
-StoredValueError. Recorded as a strict expected failure until the import takes the single write's path
-(one validation path, issue 19 §1); when it does, this test passes and the marker must go."""
+write of the same record (D-19.728, D-19.796). Verified 2026-12-06: the single write stores the lab and
+names the checks it left out (D-19.643–652); the import refused the whole file — the other subject's lab
+too — with StoredValueError (recorded as a strict expected failure, D-19.728). The import now takes the
+single write's path (one validation path, issue 19 §1): the subject's row is stored with a CHECKS-LEFT-OUT
+query naming the record left out; a row whose hard check would compare it with the left-out record is
+refused at its file and row, naming the check and the record (the import stays all-or-nothing).
+Only SQLite keeps such text: PostgreSQL's typed columns refuse it at the write."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cartrial.errors import StoredValueError
+from cartrial.errors import InputError, StoredValueError
 from cartrial.store import StudyService, connect
 from cartrial.store.edit_checks import EDIT_CHECK_USER
 from cartrial.store.importing import import_templates
@@ -64,11 +67,9 @@ def test_a_single_write_for_the_subject_is_stored(example_sqlite: str) -> None:
     assert f"infusion record {infusion}, infused_at" in text
 
 
-@pytest.mark.xfail(
-    strict=True, raises=StoredValueError, reason="D-19.728: the import still refuses the whole file"
-)
+@pytest.mark.parametrize("stream_bytes", [None, 100], ids=["whole", "streamed"])
 def test_an_import_for_the_subject_stores_every_row_as_a_single_write_would(
-    example_sqlite: str, tmp_path: Path
+    example_sqlite: str, tmp_path: Path, stream_bytes: int | None
 ) -> None:
     subject, infusion = _plant_unreadable_infusion(example_sqlite)
     other = "CT-001" if subject != "CT-001" else "CT-002"
@@ -79,7 +80,7 @@ def test_an_import_for_the_subject_stores_every_row_as_a_single_write_would(
         f"{other},2021-09-08T07:00:00Z,neutrophils,0.45,10^9/L,1.8\n",
         "utf-8",
     )
-    report = import_templates(example_sqlite, folder, "admin")
+    report = import_templates(example_sqlite, folder, "admin", stream_bytes=stream_bytes)
     assert report.totals["inserted"] == 2
     # as the single write: the subject's row names the checks it left out (a partial change writing the
     # rows with their checks silently not run must not pass, D-19.728)
@@ -91,3 +92,29 @@ def test_an_import_for_the_subject_stores_every_row_as_a_single_write_would(
     ]
     (text,) = _left_out_queries(service, "lab_result", int(lab["id"]))
     assert f"infusion record {infusion}, infused_at" in text
+
+
+def test_an_imported_row_whose_hard_check_needs_the_left_out_record_is_refused_at_its_row(
+    example_sqlite: str, tmp_path: Path
+) -> None:
+    """As the single write (D-19.651): a second infusion of the subject is compared by INFUSION-ONCE with
+    the unreadable infusion; the import is refused (all or nothing) naming the file, the row, the check and
+    the record to repair, never the stored value; nothing is written."""
+    subject, infusion = _plant_unreadable_infusion(example_sqlite)
+    service = StudyService(connect(example_sqlite))
+    before = service.table_counts()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "infusions.csv").write_text(
+        "subject_id,infused_at,dose_level,weight_kg,cells_per_kg,total_car_t_cells\n"
+        f"{subject},2022-03-01T02:00:00Z,1,58.0,500000,29000000\n",
+        "utf-8",
+    )
+    with pytest.raises(InputError) as refused:
+        import_templates(example_sqlite, folder, "admin")
+    assert not isinstance(refused.value, StoredValueError)  # located at the row, not the whole read
+    (problem,) = [p for p in refused.value.problems if "INFUSION-ONCE" in p.message]
+    assert (Path(str(problem.file)).name, problem.row) == ("infusions.csv", 2)
+    assert "INFUSION-ONCE" in str(problem) and f"infusion record {infusion}, infused_at" in str(problem)
+    assert "zzzz" not in str(refused.value)
+    assert service.table_counts() == before

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ from cartrial.store.importing.redcap_mapping import load_mapping
 from cartrial.store.importing.redcap_records import read_records
 from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
 from cartrial.store.models import Site, Study, Subject
+from cartrial.store.stored_dates import LeftOut, leaving_out_unreadable
 from cartrial.tabular import read_csv
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -379,12 +380,73 @@ def plan_edit_checks(
     `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
     import's one instant (`check_clock`, read once per import; D-19.621)."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, leaving_out_unreadable() as left_out:
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
         findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
+        findings += left_out_findings(connection, validated, left_out)
     hard = hard_problems(findings)
     if hard:
         raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
+    return findings
+
+
+def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out: LeftOut) -> list[Finding]:
+    """The single write's answer for each imported row of a subject whose stored records the import's edit
+    checks left out (`left_out`: read within `leaving_out_unreadable`; D-19.643, D-19.651, D-19.652,
+    D-19.796): a hard finding when a hard check of the row's table compares it with a left-out table
+    (`blind_hard_checks`: the import is refused naming the row, the check and the records to repair), else
+    the soft `CHECKS-LEFT-OUT` finding on the row (its data query names the records left out, never a
+    value). The rows of other subjects get nothing: their checks read everything."""
+    from cartrial.store.edit_checks import (
+        CHECKED_TABLES,
+        Record,
+        blind_hard_checks,
+        compared,
+        left_out_finding,
+    )
+    from cartrial.store.stored_dates import unread_names
+    from cartrial.store.writes import of_subject
+
+    if not left_out:
+        return []
+    findings: list[Finding] = []
+    mine: dict[str, LeftOut] = {}
+    for form in forms:
+        table = form.spec.table
+        if table not in CHECKED_TABLES or "subject_id" not in form.columns:
+            continue
+        numbers = form.row_numbers()
+        for position, subject in enumerate(form.columns["subject_id"]):
+            if subject is None:
+                continue
+            if str(subject) not in mine:
+                mine[str(subject)] = of_subject(connection, left_out, str(subject))
+            unseen = mine[str(subject)]
+            if not unseen:
+                continue
+            values = form.rows(position, position + 1)[0]
+            record = Record(table, values, True, file=form.file, row=int(numbers[position]))
+            tables = {name for name, ids in unseen.records.items() if ids}
+            blind = blind_hard_checks(table, tables)
+            if blind:
+                read = {name for check in blind for name in compared(check, table)}
+                named = [p for p in unseen if p.record and p.record.rsplit(" record ", 1)[0] in read]
+                names = unread_names(named)
+                findings.append(
+                    Finding(
+                        blind[0],
+                        record,
+                        "subject_id",
+                        None,
+                        f"the edit check(s) {', '.join(c.id for c in blind)} compare this {table} row with "
+                        f"{'; '.join(names)}, which cannot be read (a date cartrial never stores): a data "
+                        "manager repairs these records first (cartrial db edit, setting each date, with a "
+                        "reason)",
+                    )
+                )
+                continue
+            finding = left_out_finding(table, values, 0, unread_names(unseen))
+            findings.append(replace(finding, record=record))
     return findings
 
 
@@ -693,8 +755,10 @@ def record_manifests(
     tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
     tx.source = f"{kind} import"
     record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
-    # the edit-check queries whose check no longer fires after the import are closed by the system
-    reconcile_queries(tx, getattr(tx, "written_subjects", ()), now=now)
+    # the edit-check queries whose check no longer fires after the import are closed by the system; a
+    # subject's records no reader reads are left out, its queries kept open (D-19.562, D-19.796)
+    with leaving_out_unreadable():
+        reconcile_queries(tx, getattr(tx, "written_subjects", ()), now=now)
     for entry in entries:
         mine = [c for c in counts if c.file == entry.file]
         row_counts: dict[str, Any] = (
@@ -1375,11 +1439,13 @@ def _stream_file(
                 problems.extend(chunk_problems)
                 continue
             if not problems and not chunk_problems:
-                found = [
-                    f
-                    for f in import_findings(tx.connection, [validated], known.protocol, now=now)
-                    if f.record.new
-                ]
+                with leaving_out_unreadable() as left_out:  # as the whole files (D-19.796)
+                    found = [
+                        f
+                        for f in import_findings(tx.connection, [validated], known.protocol, now=now)
+                        if f.record.new
+                    ]
+                    found += left_out_findings(tx.connection, [validated], left_out)
                 chunk_problems += hard_problems(found)
                 findings.extend(f for f in found if f.check.severity is not Severity.HARD)
             problems.extend(chunk_problems)
