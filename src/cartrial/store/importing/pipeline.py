@@ -393,59 +393,75 @@ def plan_edit_checks(
 def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out: LeftOut) -> list[Finding]:
     """The single write's answer for each imported row of a subject whose stored records the import's edit
     checks left out (`left_out`: read within `leaving_out_unreadable`; D-19.643, D-19.651, D-19.652,
-    D-19.796): a hard finding when a hard check of the row's table compares it with a left-out table
-    (`blind_hard_checks`: the import is refused naming the row, the check and the records to repair), else
-    the soft `CHECKS-LEFT-OUT` finding on the row (its data query names the records left out, never a
-    value). The rows of other subjects get nothing: their checks read everything."""
+    D-19.796). Each row is looked up among the subject's stored records by its natural key, as
+    `import_findings` merges them: an unchanged stored record is not written and gets nothing; a changed
+    one is an edit, never refused for a record its checks cannot read, and gets the soft `CHECKS-LEFT-OUT`
+    finding naming the records left out and the hard checks skipped; a new record gets a hard finding when
+    a hard check of its table compares it with a left-out record (`writes.blind_checks`: the import is
+    refused naming the row, the check and the records to repair), else the soft `CHECKS-LEFT-OUT` finding.
+    The rows of other subjects get nothing: their checks read everything."""
     from cartrial.store.edit_checks import (
         CHECKED_TABLES,
         Record,
         blind_hard_checks,
-        compared,
         left_out_finding,
+        stored_records,
     )
+    from cartrial.store.models import STUDY_TABLES
     from cartrial.store.stored_dates import unread_names
-    from cartrial.store.writes import of_subject
+    from cartrial.store.tables import same_value
+    from cartrial.store.writes import blind_checks, of_subject
 
     if not left_out:
         return []
     findings: list[Finding] = []
     mine: dict[str, LeftOut] = {}
+    stored: dict[tuple[str, str], dict[tuple[Any, ...], Record]] = {}  # (subject, table) -> key -> record
     for form in forms:
         table = form.spec.table
         if table not in CHECKED_TABLES or "subject_id" not in form.columns:
             continue
+        keys = STUDY_TABLES[table].natural_key
         numbers = form.row_numbers()
         for position, subject in enumerate(form.columns["subject_id"]):
             if subject is None:
                 continue
-            if str(subject) not in mine:
-                mine[str(subject)] = of_subject(connection, left_out, str(subject))
-            unseen = mine[str(subject)]
+            subject = str(subject)
+            if subject not in mine:
+                mine[subject] = of_subject(connection, left_out, subject)
+            unseen = mine[subject]
             if not unseen:
                 continue
+            if (subject, table) not in stored:
+                with leaving_out_unreadable():  # the unreadable ones: in `unseen` already
+                    records = stored_records(connection, [subject], [table]).get(subject, {}).get(table, [])
+                stored[(subject, table)] = {tuple(r.get(k) for k in keys): r for r in records}
             values = form.rows(position, position + 1)[0]
+            old = stored[(subject, table)].get(tuple(values.get(k) for k in keys))
+            if old is not None and all(same_value(old.get(n), v) for n, v in values.items()):
+                continue  # unchanged: not written, nothing checked (a re-import of the file)
             record = Record(table, values, True, file=form.file, row=int(numbers[position]))
-            tables = {name for name, ids in unseen.records.items() if ids}
-            blind = blind_hard_checks(table, tables)
-            if blind:
-                read = {name for check in blind for name in compared(check, table)}
-                named = [p for p in unseen if p.record and p.record.rsplit(" record ", 1)[0] in read]
-                names = unread_names(named)
-                findings.append(
-                    Finding(
-                        blind[0],
-                        record,
-                        "subject_id",
-                        None,
-                        f"the edit check(s) {', '.join(c.id for c in blind)} compare this {table} row with "
-                        f"{'; '.join(names)}, which cannot be read (a date cartrial never stores): a data "
-                        "manager repairs these records first (cartrial db edit, setting each date, with a "
-                        "reason)",
+            hard: list[str] = []
+            if old is None:  # an insert: refused when a hard check cannot run (D-19.651)
+                blind, named = blind_checks(table, unseen)
+                if blind:
+                    findings.append(
+                        Finding(
+                            blind[0],
+                            record,
+                            "subject_id",
+                            None,
+                            f"the edit check(s) {', '.join(c.id for c in blind)} compare this {table} row "
+                            f"with {'; '.join(unread_names(named))}, which cannot be read (a date cartrial "
+                            "never stores): a data manager repairs these records first (cartrial db edit, "
+                            "setting each date, with a reason)",
+                        )
                     )
-                )
-                continue
-            finding = left_out_finding(table, values, 0, unread_names(unseen))
+                    continue
+            else:  # an edit: never refused for them, the hard checks skipped named (D-19.652)
+                tables = {name for name, ids in unseen.records.items() if ids}
+                hard = [check.id for check in blind_hard_checks(table, tables)]
+            finding = left_out_finding(table, values, 0, unread_names(unseen), hard)
             findings.append(replace(finding, record=record))
     return findings
 
