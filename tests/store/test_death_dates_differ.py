@@ -99,6 +99,7 @@ def test_a_second_fatal_event_entered_on_the_form_is_queried(empty_study_url: st
         "term": "Cardiac arrest",
         "category": "death",
         "started_on": dt.date(2021, 6, 9),
+        "ended_on": dt.date(2021, 6, 9),  # dated by its end: an onset alone is queried for it (D-19.794)
         "grade": 5,
         "grading_scale": "CTCAE",
         "grading_scale_version": "5.0",
@@ -126,3 +127,59 @@ def test_the_dry_run_of_the_command_lists_it(cli: Cli, empty_study_url: str, tmp
     result = cli("import", "templates", folder, "--url", empty_study_url, "--user", "admin", "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert CHECK in result.stdout + result.stderr
+
+
+ONSET_ONLY = "CT-001,Cardiac arrest,,death,2021-06-05,,5,CTCAE,5.0,true,possible,false,,fatal,,"
+"""A fatal event with an onset (2021-06-05, before FATAL's death on 2021-06-12) and no end date."""
+STARTS_AFTER = "CT-001,Cardiac arrest,,death,2021-06-14,,5,CTCAE,5.0,true,possible,false,,fatal,,"
+"""A fatal event starting on 2021-06-14, after FATAL's death on 2021-06-12, with no end date."""
+
+
+def planned_death_checks(url: str, folder: Path) -> list[tuple[str, int, str]]:
+    return sorted(
+        (f.check.id, int(f.record.row or 0), f.field)
+        for f in import_templates(url, folder, "admin", dry_run=True).edit_checks
+        if f.check.id in (CHECK, "RECORD-AFTER-DEATH")
+    )
+
+
+def test_an_earliest_fatal_event_dated_by_its_onset_only_is_queried_for_its_end_date(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """Review of D-19.794: ONSET_ONLY (row 3) dates the death by its onset, 06-05, the earliest; FATAL (row
+    2) ends 06-12. The query went to FATAL.ended_on, a complete record, and ONSET_ONLY's missing end date —
+    the likelier error — got nothing. It now goes to ONSET_ONLY.ended_on (value-free); FATAL's end date is
+    not queried by this check (its onset after 06-05 stays RECORD-AFTER-DEATH's, a separate check)."""
+    folder = small_study(tmp_path / "in", (FATAL, ONSET_ONLY))
+    found = [f for f in planned_death_checks(empty_study_url, folder) if f[0] == CHECK]
+    assert found == [(CHECK, 3, "ended_on")]
+
+
+def test_a_fatal_event_starting_after_the_death_is_queried_once_for_its_onset(
+    empty_study_url: str, tmp_path: Path
+) -> None:
+    """Review of D-19.794: STARTS_AFTER (row 3) starts on 06-14, after the death on 06-12, and has no end:
+    RECORD-AFTER-DEATH and DEATH-DATES-DIFFER both queried its started_on. One query per field: the
+    record after the death covers it."""
+    folder = small_study(tmp_path / "in", (FATAL, STARTS_AFTER))
+    assert planned_death_checks(empty_study_url, folder) == [("RECORD-AFTER-DEATH", 3, "started_on")]
+
+
+def test_the_query_closes_once_the_dates_agree(empty_study_url: str, tmp_path: Path) -> None:
+    """CARDIAC's end date corrected to FATAL's (2021-06-12) by a single edit: the check no longer fires and
+    its query is closed by the system (D-19.164)."""
+    import_templates(empty_study_url, small_study(tmp_path / "in", (FATAL, CARDIAC)), "admin")
+    (query,) = queries(empty_study_url)
+    assert query["status"] == "open"
+    service = StudyService(connect(empty_study_url))
+    (cardiac,) = service.find_records("admin", "adverse_event", term="Cardiac arrest")
+    service.update_record(
+        "admin",
+        "adverse_event",
+        int(cardiac["id"]),
+        {"ended_on": dt.date(2021, 6, 12)},
+        int(cardiac["version"]),
+        reason="date of death corrected",
+    )
+    (after,) = queries(empty_study_url)
+    assert after["status"] == "closed"

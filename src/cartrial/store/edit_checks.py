@@ -1029,7 +1029,10 @@ def _death_dates_differ(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
     """Each fatal adverse event whose date of death (`death_day`) is not the subject's (the earliest,
-    `SubjectRecords.death`): one subject dies once (D-19.794)."""
+    `SubjectRecords.death`): one subject dies once (D-19.794). When the earliest is dated by its onset only
+    (no end date), its missing end date is queried instead, once: a fatal event's end is the date of death,
+    and the later dates may well be right. A fatal event whose onset after the death dates it (no end) is
+    left to `RECORD-AFTER-DEATH`, which queries that field already (one query per field)."""
     death = records.death()
     if death is None:
         return
@@ -1041,6 +1044,21 @@ def _death_dates_differ(
         if day is None or day == died:
             continue
         column = _death_field(event)
+        if _death_field(first) == "started_on":  # the earliest has no end date: that is what to query
+            yield (
+                _as_checked(first, event),
+                "ended_on",
+                None,
+                "this fatal adverse event has no end date, so its onset dates the subject's death (the "
+                "earliest; the analysis and the CDISC export date the death by it), while the fatal adverse "
+                f"event at {_where(event)} (adverse_event.{column}) gives a later date of death: a subject "
+                "dies once; record this event's end date (the date of death), or correct the other event",
+            )
+            return
+        if column == "started_on":
+            typed = records.typed_day(event.get("started_on"))
+            if typed is not None and typed > died:
+                continue  # RECORD-AFTER-DEATH queries this onset after the death (one query per field)
         yield (
             _as_checked(event, first),
             column,
