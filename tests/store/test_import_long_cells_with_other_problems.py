@@ -54,3 +54,61 @@ def test_every_problem_of_a_file_with_an_over_long_cell_is_reported(
     # a text over its field's length is a cell error as any other: its input text shown shortened
     (over_field,) = [p for p in refused.value.problems if p.row == 6]
     assert len(str(over_field)) < 400
+
+
+def test_a_long_cell_is_kept_when_the_reader_stops_at_a_short_row(study: StudyDb, tmp_path: Path) -> None:
+    """Review of D-19.793: a file the whole reader refuses later (a short row, row 3) lost its long-cell
+    problem (row 2): both are reported."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = [ROWS[0], "CT-001,2021-09-09T07:00:00Z,neutrophils"]
+    (folder / "labs.csv").write_text("\n".join([HEADER, *rows]) + "\n", "utf-8")
+    with pytest.raises(InputError) as refused:
+        import_templates(study.url, folder, "admin")
+    found = {(p.row, p.allowed) for p in refused.value.problems}
+    assert (2, "at most 1,000,000 characters per cell") in found
+    assert 3 in {p.row for p in refused.value.problems}
+
+
+@pytest.mark.parametrize("stream_bytes", [None, 1_000], ids=["whole", "streamed"])
+def test_a_row_whose_only_cell_is_too_long_is_not_an_empty_row(
+    study: StudyDb, tmp_path: Path, stream_bytes: int | None
+) -> None:
+    """Review of D-19.793: row 2 holds one cell, over the limit; emptied by the reader it read as an
+    "empty row between data rows" when the file was read whole, not when streamed. It is a row: its long
+    cell is reported, and its blank required cells (subject_id, collected_at, value, unit; FIELDS.md) as
+    any row's, alike on both paths."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = [f",,{LONG},,,", ROWS[1]]
+    (folder / "labs.csv").write_text("\n".join([HEADER, *rows]) + "\n", "utf-8")
+    with pytest.raises(InputError) as refused:
+        import_templates(study.url, folder, "admin", stream_bytes=stream_bytes, chunk_rows=2)
+    assert not [p for p in refused.value.problems if "empty row" in p.message]
+    (long,) = [p for p in refused.value.problems if p.allowed == "at most 1,000,000 characters per cell"]
+    assert (long.row, long.field) == (2, "analyte")
+    assert {p.row for p in refused.value.problems} == {2}
+
+
+@pytest.mark.parametrize("stream_bytes", [None, 1_000], ids=["whole", "streamed"])
+def test_past_fifty_long_cells_a_column_counts_the_rest(
+    study: StudyDb, tmp_path: Path, stream_bytes: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of D-19.793: 55 analytes over the limit (lowered to 30 characters here to keep the file
+    small): the 50 listed are long cells, the 5 past them read as "value is required (got '')". Now 50
+    listed and one problem counting the 5 more, nothing about a blank analyte."""
+    monkeypatch.setattr("cartrial.tabular.MAX_CELL_CHARACTERS", 30)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rows = [
+        f"CT-001,2021-09-{1 + n // 24:02d}T{n % 24:02d}:00:00Z,{'x' * 31},0.45,10^9/L,1.8" for n in range(55)
+    ]
+    (folder / "labs.csv").write_text("\n".join([HEADER, *rows]) + "\n", "utf-8")
+    with pytest.raises(InputError) as refused:
+        import_templates(study.url, folder, "admin", stream_bytes=stream_bytes, chunk_rows=100)
+    problems = refused.value.problems
+    assert not [p for p in problems if "required" in p.message]
+    listed = [p for p in problems if p.row is not None]
+    assert len(listed) == 50 and {p.field for p in listed} == {"analyte"}
+    (more,) = [p for p in problems if p.row is None]
+    assert "5 more" in more.message and more.field == "analyte"

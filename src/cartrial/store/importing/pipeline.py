@@ -229,8 +229,9 @@ def read_template_dir(
     for entry in entries:
         file = Path(entry.file)
         long_cells: list[Problem] = []
-        try:
-            frame = read_csv(file, header_only=True, long_cells=long_cells)  # a form with no records yet
+        emptied: set[tuple[int, str]] = set()
+        try:  # a form with no records yet
+            frame = read_csv(file, header_only=True, long_cells=long_cells, emptied=emptied)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
@@ -241,6 +242,7 @@ def read_template_dir(
                 file=str(file),
                 sha256=entry.sha256,
                 read_problems=long_cells,
+                emptied_cells=emptied,
             )
         )
     if problems:

@@ -139,8 +139,9 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
             rows = np.arange(offset, offset + len(frame)) + FIRST_DATA_ROW
             # the cell limit of every reader (D-19.581); a line within it holds no longer cell. A longer
             # cell is emptied and reported with the chunk's other problems (D-19.793)
+            emptied: set[tuple[int, str]] = set()
             long_cells = long_cell_problems(
-                file, frame, rows=rows.tolist(), size=max(map(len, lines)), blank=True
+                file, frame, rows=rows.tolist(), size=max(map(len, lines)), blank=True, emptied=emptied
             )
             trim_cells(frame)
             offset += len(frame)
@@ -151,6 +152,7 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
                 sha256=sha256,
                 source_rows=rows,
                 read_problems=long_cells,
+                emptied_cells=emptied,
             )
 
 
@@ -158,9 +160,15 @@ def read_whole(file: Path, sha256: str) -> FormData:
     """The whole file, read by `cartrial.tabular.read_csv` (its located errors; a cell over the limit is
     reported with the file's other problems, D-19.793)."""
     long_cells: list[Problem] = []
-    frame = read_csv(file, header_only=True, long_cells=long_cells)
+    emptied: set[tuple[int, str]] = set()
+    frame = read_csv(file, header_only=True, long_cells=long_cells, emptied=emptied)
     return FormData(
-        spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=sha256, read_problems=long_cells
+        spec=FORMS_BY_NAME[file.stem],
+        frame=frame,
+        file=str(file),
+        sha256=sha256,
+        read_problems=long_cells,
+        emptied_cells=emptied,
     )
 
 

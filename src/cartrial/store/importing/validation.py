@@ -65,7 +65,8 @@ class FormData:
     CSV). `source_columns` names, for a template column, the source column it came from (REDCap fields),
     so that problems point at what the user can open and fix. `read_problems`: what the reader found in
     the rows (a cell over the reader's limit, emptied in `frame`), reported first by `validate_form` with the
-    rows' other problems; the emptied cells' own problems are left out (D-19.793).
+    rows' other problems; the emptied cells' own problems are left out (`emptied_cells`: every emptied cell
+    as (source row, template column), also those past the listed 50 per column; D-19.793).
     """
 
     spec: FormSpec
@@ -75,6 +76,7 @@ class FormData:
     source_rows: np.ndarray | None = None
     source_columns: dict[str, str] = field(default_factory=dict)
     read_problems: list[Problem] = field(default_factory=list)
+    emptied_cells: set[tuple[int, str]] = field(default_factory=set)
 
     def rows_of(self, positions: np.ndarray) -> np.ndarray:
         if self.source_rows is None:
@@ -248,7 +250,7 @@ def validate_form(
         problems.extend(_duplicate_keys(spec, values, data.file))
     problems = [_locate(p, data) for p in problems]
     if data.read_problems:  # a cell emptied by the reader: its problem, not the empty cell's (D-19.793)
-        emptied = {(p.row, p.field) for p in data.read_problems}
+        emptied = set(data.emptied_cells) | {(p.row, p.field) for p in data.read_problems}
         problems = list(data.read_problems) + [p for p in problems if (p.row, p.field) not in emptied]
     if problems:
         return None, problems
