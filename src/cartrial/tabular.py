@@ -81,12 +81,15 @@ def long_cell_problems(
     *,
     blank: bool = False,
     emptied: set[tuple[int, str]] | None = None,
+    listed: dict[str, int] | None = None,
 ) -> list[Problem]:
     """The problem of each cell of `frame` longer than `MAX_CELL_CHARACTERS` (as `refuse_long_cells`).
     `blank`: each such cell is emptied in `frame`, so that a reader reporting every problem of its file
     validates the other cells without the text (D-19.793); whoever validates them drops the problems of the
     emptied cells (a blank required cell): `emptied` receives each emptied cell as (spreadsheet row,
-    column), every one, not only the 50 per column listed (the rest are counted in one problem)."""
+    column), every one, not only the 50 per column listed (the rest are counted in one problem). `listed`:
+    the over-long cells per column found by earlier calls on the same file (a streamed file's earlier
+    chunks), updated here, so that the 50 per column hold for the whole file, not for each chunk."""
     if size is not None and size <= MAX_CELL_CHARACTERS:
         return []
     problems: list[Problem] = []
@@ -99,7 +102,11 @@ def long_cell_problems(
             continue  # the usual case: one pass of len() in C, no Series built (review2 L3)
         lengths = cells.str.len().to_numpy(dtype=float, na_value=0.0)
         over = np.flatnonzero(lengths > MAX_CELL_CHARACTERS)
-        for position in over[:LONG_CELLS_LISTED]:
+        before = 0 if listed is None else listed.get(str(column), 0)
+        quota = max(LONG_CELLS_LISTED - before, 0)
+        if listed is not None:
+            listed[str(column)] = before + int(over.size)
+        for position in over[:quota]:
             problems.append(
                 Problem(
                     f"the cell is too long ({int(lengths[position]):,} characters)",
@@ -109,10 +116,10 @@ def long_cell_problems(
                     allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",
                 )
             )
-        if over.size > LONG_CELLS_LISTED:
+        if over.size > quota:
             problems.append(
                 Problem(
-                    f"and {over.size - LONG_CELLS_LISTED} more cell(s) of this column too long",
+                    f"and {over.size - quota} more cell(s) of this column too long",
                     file=str(file),
                     field=str(column),
                     allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",

@@ -107,6 +107,7 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
     header = _read_header(file)
     n_columns = len(header)
     offset = 0
+    listed: dict[str, int] = {}  # over-long cells per column so far (D-19.793)
     with file.open("rb") as handle:
         first = handle.readline()
         if first.startswith(b"\xef\xbb\xbf"):
@@ -141,7 +142,13 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
             # cell is emptied and reported with the chunk's other problems (D-19.793)
             emptied: set[tuple[int, str]] = set()
             long_cells = long_cell_problems(
-                file, frame, rows=rows.tolist(), size=max(map(len, lines)), blank=True, emptied=emptied
+                file,
+                frame,
+                rows=rows.tolist(),
+                size=max(map(len, lines)),
+                blank=True,
+                emptied=emptied,
+                listed=listed,  # the 50 listed per column hold for the whole file, not per chunk
             )
             trim_cells(frame)
             offset += len(frame)
