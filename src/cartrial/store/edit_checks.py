@@ -1431,9 +1431,10 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "DEATH-DATES-DIFFER",
             "the fatal adverse events of a subject (grade 5, category death or outcome fatal) give one date "
             "of death: each fatal event's end date, else its onset, is the subject's date of death (the "
-            "earliest of them)",
+            "earliest of them); when the earliest is dated by its onset only, its missing ended_on is "
+            "queried instead, and an onset after the death is left to RECORD-AFTER-DEATH",
             Severity.SOFT,
-            "reconciliation of the records of one death; the date of death is "
+            "reconciliation of the records of one death, dated by "
             + DEATH_SOURCE
             + " (cartrial.protocol.death; SDTM DM.DTHDTC is one date; D-19.93, D-19.794)",
         ),
