@@ -24,7 +24,7 @@ files are streamed in chunks inside the one transaction (`cartrial.store.importi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -404,6 +404,7 @@ def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out:
     The rows of other subjects get nothing: their checks read everything."""
     from cartrial.store.edit_checks import (
         CHECKED_TABLES,
+        CHECKS_LEFT_OUT,
         Record,
         blind_hard_checks,
         left_out_finding,
@@ -444,6 +445,24 @@ def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out:
                 continue  # unchanged: not written, nothing checked (a re-import of the file)
             record = Record(table, values, True, file=form.file, row=int(numbers[position]))
             hard: list[str] = []
+            restated = _restated_left_out(connection, table, keys, values, unseen) if old is None else None
+            if restated is not None:  # the row is (or may be) the unreadable record itself: not a new row
+                names, maybe = restated
+                findings.append(
+                    Finding(
+                        replace(CHECKS_LEFT_OUT, severity=Severity.HARD),
+                        record,
+                        ", ".join(keys),
+                        None,
+                        f"this {table} row restates {'; '.join(names)}, which cannot be read (a date "
+                        "cartrial never stores"
+                        f"{'; the row is the same in every field that can be read' if maybe else ''}): "
+                        "the import can neither compare "
+                        "the row with it nor write it; a data manager repairs that record first (cartrial "
+                        "db edit, setting each date, with a reason), then imports again",
+                    )
+                )
+                continue
             if old is None:  # an insert: refused when a hard check cannot run (D-19.651)
                 blind, named = blind_checks(table, unseen)
                 if blind:
@@ -466,6 +485,44 @@ def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out:
             finding = left_out_finding(table, values, 0, unread_names(unseen), hard)
             findings.append(replace(finding, record=record))
     return findings
+
+
+def _restated_left_out(
+    connection: Any, table: str, keys: Sequence[str], values: Mapping[str, Any], unseen: LeftOut
+) -> tuple[list[str], bool] | None:
+    """The left-out records of `table` (`unseen`, one subject's) that the row `values` restates (round 2
+    of D-19.796): by its natural key `keys`, the key columns read by record id. When an unreadable field is
+    one of the key's, the key cannot tell: the row restates the record when every other field of the row
+    that can be read is the same (True: told so in the message); a row differing in one is taken as a new
+    record (a second infusion: its hard check refuses it, naming the record). The names (``<table> record
+    <id>, <field>``, never a value) and that flag; None when the row restates none."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import unread_names, unread_records
+    from cartrial.store.tables import same_value
+
+    ids = sorted(unseen.records.get(table, ()))
+    if not ids:
+        return None
+    model = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+    fields = unread_records(unseen)
+    names: list[str] = []
+    maybe = False
+    for record_id in ids:
+        name = f"{table} record {record_id}"
+        unreadable = set(fields.get(name, ()))
+        readable = [k for k in keys if k not in unreadable]
+        if len(readable) < len(keys):  # the key cannot tell: every readable field of the row
+            readable = [c for c in values if c not in unreadable and c in model.c and c != "id"]
+        row = connection.execute(
+            select(*(model.c[k] for k in readable)).where(model.c.id == record_id)
+        ).first()
+        if row is None or not all(same_value(v, values.get(k)) for k, v in zip(readable, row, strict=True)):
+            continue
+        maybe = maybe or any(k in unreadable for k in keys)
+        names += unread_names([p for p in unseen if p.record == name])
+    return (names, maybe) if names else None
 
 
 def _few(values: set[str] | frozenset[str], limit: int = 8) -> str:
