@@ -400,7 +400,8 @@ def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out:
     one is an edit, never refused for a record its checks cannot read, and gets the soft `CHECKS-LEFT-OUT`
     finding naming the records left out and the hard checks skipped; a new record gets a hard finding when
     a hard check of its table compares it with a left-out record (`writes.blind_checks`: the import is
-    refused naming the row, the check and the records to repair), else the soft `CHECKS-LEFT-OUT` finding.
+    refused naming the row, the check and the records to repair), else the soft `CHECKS-LEFT-OUT` finding;
+    a row restating a left-out record itself (`_restated_left_out`) is refused naming it (round 2).
     The rows of other subjects get nothing: their checks read everything."""
     from cartrial.store.edit_checks import (
         CHECKED_TABLES,
