@@ -21,7 +21,7 @@ import stat
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -47,6 +47,9 @@ MAX_CELL_CHARACTERS = 1_000_000
 needs more. A longer cell is refused at its file, row and column before any row check splits the file again
 (that split peaked near 10 times the cell's size: a 50 MB quoted cell took ~476 MB)."""
 
+LONG_CELLS_LISTED = 50
+"""Over-long cells listed per column; the rest are counted in one problem (D-19.793)."""
+
 
 def _longest_text(values: np.ndarray) -> int:
     """The length of the longest text among `values` (0 for none); a cell that is not a text counts 0."""
@@ -65,9 +68,32 @@ def refuse_long_cells(
     column and the limit; never the cell). `rows`: the spreadsheet row of each frame row (default: position
     + `FIRST_DATA_ROW`). `size`: the bytes the frame was read from; at most the limit, no cell can exceed it
     (a character is at least one byte), and nothing is scanned."""
+    problems = long_cell_problems(file, frame, rows, size)
+    if problems:
+        raise InputError(problems)
+
+
+def long_cell_problems(
+    file: Path | str,
+    frame: pd.DataFrame,
+    rows: Sequence[int] | None = None,
+    size: int | None = None,
+    *,
+    blank: bool = False,
+    emptied: set[tuple[int, str]] | None = None,
+    listed: dict[str, int] | None = None,
+) -> list[Problem]:
+    """The problem of each cell of `frame` longer than `MAX_CELL_CHARACTERS` (as `refuse_long_cells`).
+    `blank`: each such cell is emptied in `frame`, so that a reader reporting every problem of its file
+    validates the other cells without the text (D-19.793); whoever validates them drops the problems of the
+    emptied cells (a blank required cell): `emptied` receives each emptied cell as (spreadsheet row,
+    column), every one, not only the 50 per column listed (the rest are counted in one problem). `listed`:
+    the over-long cells per column found by earlier calls on the same file (a streamed file's earlier
+    chunks), updated here, so that the 50 per column hold for the whole file, not for each chunk."""
     if size is not None and size <= MAX_CELL_CHARACTERS:
-        return
+        return []
     problems: list[Problem] = []
+    numbers = np.asarray(rows) if rows is not None else np.arange(len(frame)) + FIRST_DATA_ROW
     for position_of_column, column in enumerate(frame.columns):
         cells = frame.iloc[:, position_of_column]
         if not (cells.dtype == object or isinstance(cells.dtype, pd.StringDtype)):
@@ -75,18 +101,35 @@ def refuse_long_cells(
         if _longest_text(cells.to_numpy(dtype=object)) <= MAX_CELL_CHARACTERS:
             continue  # the usual case: one pass of len() in C, no Series built (review2 L3)
         lengths = cells.str.len().to_numpy(dtype=float, na_value=0.0)
-        for position in np.flatnonzero(lengths > MAX_CELL_CHARACTERS)[:50]:
+        over = np.flatnonzero(lengths > MAX_CELL_CHARACTERS)
+        before = 0 if listed is None else listed.get(str(column), 0)
+        quota = max(LONG_CELLS_LISTED - before, 0)
+        if listed is not None:
+            listed[str(column)] = before + int(over.size)
+        for position in over[:quota]:
             problems.append(
                 Problem(
                     f"the cell is too long ({int(lengths[position]):,} characters)",
                     file=str(file),
-                    row=int(rows[position]) if rows is not None else int(position) + FIRST_DATA_ROW,
+                    row=int(numbers[position]),
                     field=str(column),
                     allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",
                 )
             )
-    if problems:
-        raise InputError(problems)
+        if over.size > quota:
+            problems.append(
+                Problem(
+                    f"and {over.size - quota} more cell(s) of this column too long",
+                    file=str(file),
+                    field=str(column),
+                    allowed=f"at most {MAX_CELL_CHARACTERS:,} characters per cell",
+                )
+            )
+        if blank:
+            frame.iloc[over, position_of_column] = ""
+            if emptied is not None:
+                emptied.update((int(numbers[position]), str(column)) for position in over)
+    return problems
 
 
 def read_csv(
@@ -96,6 +139,8 @@ def read_csv(
     one_of: Sequence[Sequence[str]] = (),
     allow_extra: bool = True,
     header_only: bool = False,
+    long_cells: list[Problem] | None = None,
+    emptied: set[tuple[int, str]] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV file as strings (blank cells become ''), checking its header.
 
@@ -107,6 +152,11 @@ def read_csv(
     rows (header only)``: a command given nothing to compute never prints an empty result with exit 0. A
     reader whose file may legitimately list nothing passes `header_only` (a form with no records yet to
     import, the therapies, relapses or DLTs of a study that had none; decisions D-19.41).
+
+    `long_cells`: a cell over `MAX_CELL_CHARACTERS` is appended to this list as its problem and emptied in
+    the frame, instead of refusing the file (the import reports it with the file's other problems, D-19.793);
+    `emptied` receives each emptied cell (spreadsheet row, column), a row emptied by it alone is no empty
+    row, and a refusal of the file after it (a short row) lists the long cells too.
     """
     file = Path(path)
     if not file.exists():
@@ -140,7 +190,36 @@ def read_csv(
         raise
     frame.columns = [trim_blanks(str(c)) for c in frame.columns]  # checked in `_read_header` (D-19.523)
     # before the row checks split the file with the csv module again (D-19.581)
-    refuse_long_cells(file, frame, size=file.stat().st_size)
+    if long_cells is None:
+        refuse_long_cells(file, frame, size=file.stat().st_size)
+    else:  # the caller reports them with the file's other problems, the cells emptied (D-19.793)
+        cells: set[tuple[int, str]] = set() if emptied is None else emptied
+        found = long_cell_problems(file, frame, size=file.stat().st_size, blank=True, emptied=cells)
+        long_cells.extend(found)
+        try:
+            return _checked_frame(
+                file, frame, header, required, optional, one_of, allow_extra, header_only, cells
+            )
+        except InputError as error:  # the long cells are problems of the file too (D-19.793)
+            if not found:
+                raise
+            raise InputError([*found, *error.problems]) from None
+    return _checked_frame(file, frame, header, required, optional, one_of, allow_extra, header_only, set())
+
+
+def _checked_frame(
+    file: Path,
+    frame: pd.DataFrame,
+    header: list[str],
+    required: Sequence[str],
+    optional: Sequence[str],
+    one_of: Sequence[Sequence[str]],
+    allow_extra: bool,
+    header_only: bool,
+    emptied: set[tuple[int, str]],
+) -> pd.DataFrame:
+    """`read_csv`'s checks of the header and rows of `frame`; `emptied`: cells a long-cell check emptied
+    (their rows are not empty rows)."""
     problems: list[Problem] = []
     # pandas renames a repeated column "a" to "a.1"; the header as written decides
     duplicated = sorted({c for c in header if header.count(c) > 1})
@@ -180,7 +259,9 @@ def read_csv(
         raise InputError(problems)
     trim_cells(frame)
     _refuse_short_rows(file, frame)
-    frame = _drop_trailing_empty_rows(file, frame.reset_index(drop=True))
+    frame = _drop_trailing_empty_rows(
+        file, frame.reset_index(drop=True), {row - FIRST_DATA_ROW for row, _ in emptied}
+    )
     if frame.empty and not header_only:
         raise InputError(
             Problem("no data rows (header only)", file=str(file), allowed="at least one data row")
@@ -203,17 +284,18 @@ def trim_cells(frame: pd.DataFrame) -> None:
             frame[column] = frame[column].str.strip(BLANKS)
 
 
-def _drop_trailing_empty_rows(file: Path, frame: pd.DataFrame) -> pd.DataFrame:
+def _drop_trailing_empty_rows(file: Path, frame: pd.DataFrame, filled: Collection[int] = ()) -> pd.DataFrame:
     """Drop empty rows at the end of the file; an empty row between data rows is an error at its row
-    (skipping it silently would shift every later row number)."""
+    (skipping it silently would shift every later row number). `filled`: frame positions of rows that hold
+    a cell emptied by the reader (an over-long cell, D-19.793): never empty."""
     if frame.empty or not len(frame.columns):
         return frame
     # rows whose first cell is blank are few: only they are checked across all columns
     empty = frame.iloc[:, 0].to_numpy(dtype=object) == ""
     for position in np.flatnonzero(empty):
-        empty[position] = all(cell == "" for cell in frame.iloc[position])
-    filled = np.flatnonzero(~empty)
-    end = int(filled[-1]) + 1 if filled.size else 0
+        empty[position] = position not in filled and all(cell == "" for cell in frame.iloc[position])
+    kept = np.flatnonzero(~empty)
+    end = int(kept[-1]) + 1 if kept.size else 0
     inner = np.flatnonzero(empty[:end])
     if inner.size:
         raise InputError(

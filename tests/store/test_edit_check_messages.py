@@ -107,6 +107,9 @@ SENTINELS = (
     "2021-08-17",
     # S-G: completed on 2032-02-14, after today
     "2032-02-14",
+    # S-N: two fatal events dating the death 2021-10-11 and 2021-10-19 (DEATH-DATES-DIFFER, D-19.794)
+    "2021-10-11",
+    "2021-10-19",
     # the decision: cohort 1 (infused 2021-05-02, -09, -16) decided on 2021-05-23, 7 days after the last
     # infusion, 21 days before the 28-day window ends
     "2021-05-16",
@@ -318,6 +321,25 @@ def sentinel_subjects() -> list[SubjectRecords]:
             "S-L",
             record("subject", "S-L", consent_date=dt.date(2020, 10, 10), birth_year=1970),
             record("adverse_event", "S-L", grade=3, serious=True, started_on=dt.date(2021, 2, 13)),
+        ),
+        subject_records(  # D-19.794: two fatal events on different dates of death
+            "S-N",
+            record("subject", "S-N", consent_date=dt.date(2020, 10, 10), birth_year=1970),
+            record(
+                "adverse_event",
+                "S-N",
+                grade=5,
+                outcome="fatal",
+                started_on=dt.date(2021, 10, 1),
+                ended_on=dt.date(2021, 10, 11),
+            ),
+            record(
+                "adverse_event",
+                "S-N",
+                category="death",
+                started_on=dt.date(2021, 10, 2),
+                ended_on=dt.date(2021, 10, 19),
+            ),
         ),
         subject_records(  # D-19.333: the death criterion on an event the patient recovered from
             "S-M",

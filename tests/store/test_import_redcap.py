@@ -697,3 +697,20 @@ def test_an_unmapped_ambulation_is_refused_when_no_method_is_mapped(tmp_path: Pa
     path.write_text("".join(lines), encoding="utf-8")
     problems = check_mapping(load_mapping(path), read_dictionary(REDCAP / "dictionary.csv"), str(path))
     assert [(p.field, p.value) for p in problems] == [("forms.edss.columns", "ambulation")]
+
+
+def test_a_cell_over_the_limit_is_one_problem_among_the_exports_others(tmp_path: Path) -> None:
+    """Review of D-19.793: the REDCap reader still stopped at a cell over 1,000,000 characters (the
+    reader's limit, docs/store.md). Now, as the templates: the long cell (row 2, `initials`) is named with
+    the limit, never its text, beside the bad code of another row (row 3's `sex`)."""
+    rows = example_records()
+    rows[0]["initials"] = "x" * 1_000_001
+    other = next(i for i, r in enumerate(rows) if i > 0 and r["sex"])
+    rows[other]["sex"] = "3"
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    with pytest.raises(InputError) as caught:
+        read_records(write_records(tmp_path / "r.csv", rows), dictionary)
+    found = {(p.row, p.field) for p in caught.value.problems}
+    assert (2, "initials") in found and (other + 2, "sex") in found
+    (long,) = [p for p in caught.value.problems if p.field == "initials"]
+    assert long.allowed == "at most 1,000,000 characters per cell" and "xxxx" not in str(caught.value)

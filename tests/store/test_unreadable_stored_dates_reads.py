@@ -62,8 +62,14 @@ def _assert_located(text: str, table: str, record_id: int, column: str, value: o
 def test_db_records_names_the_record(table: str, column: str, value: object, example_sqlite: str) -> None:
     record_id = _plant(example_sqlite, table, column, value)
     result = run_cartrial("db", "records", table, "--user", "admin", "--url", example_sqlite)
-    assert result.exit_code == 2, result.stderr
+    # D-19.795 (changed by design, was exit 2 and no list): the readable records are listed, the
+    # unreadable one named on stderr, exit 1
+    assert result.exit_code == 1, result.stderr
     _assert_located(result.stderr + result.stdout, table, record_id, column, value)
+    listed = run_cartrial("db", "records", table, "--json", "--user", "admin", "--url", example_sqlite)
+    assert listed.exit_code == 1
+    ids = [row["id"] for row in json.loads(listed.stdout)]
+    assert ids and record_id not in ids
 
 
 def test_db_records_names_each_unreadable_record_of_the_table(example_sqlite: str) -> None:
@@ -72,7 +78,7 @@ def test_db_records_names_each_unreadable_record_of_the_table(example_sqlite: st
     last = _plant(example_sqlite, "infusion", "updated_at", "2021-02-30 00:00:00")
     assert first != last
     result = run_cartrial("db", "records", "infusion", "--user", "admin", "--url", example_sqlite)
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # D-19.795 (changed by design, was 2): the readable ones are listed
     assert f"infusion record {first}, infused_at: not a readable date-time" in result.stderr
     assert f"infusion record {last}, updated_at: not a readable date-time" in result.stderr
 

@@ -23,7 +23,8 @@ implementation of the cohort and window rule, on the stored and imported decisio
 
 Three soft checks reconcile a death (D-19.93): a dated record of the subject after the date of death
 (`RECORD-AFTER-DEATH`), a disposition ``death`` without a fatal adverse event (`DEATH-WITHOUT-FATAL-AE`), and
-a fatal adverse event with another disposition (`FATAL-AE-DISPOSITION`). Which adverse event is a death and
+a fatal adverse event with another disposition (`FATAL-AE-DISPOSITION`); a fourth, two fatal adverse events
+dating the death on different days (`DEATH-DATES-DIFFER`, D-19.794). Which adverse event is a death and
 its date is the protocol layer's rule (`cartrial.protocol.death`), the one the analysis reads too. Two more
 reconcile the end of study (D-19.101): a disposition ``death`` whose ``disposition_date`` is not the date of
 death (`DEATH-DATE-MISMATCH`), and a dated record after the ``disposition_date`` of a subject who completed,
@@ -1089,6 +1090,51 @@ def _death_date_mismatch(
     )
 
 
+def _death_dates_differ(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    """Each fatal adverse event whose date of death (`death_day`) is not the subject's (the earliest,
+    `SubjectRecords.death`): one subject dies once (D-19.794). When the earliest is dated by its onset only
+    (no end date), its missing end date is queried instead, once: a fatal event's end is the date of death,
+    and the later dates may well be right. A fatal event whose onset after the death dates it (no end) is
+    left to `RECORD-AFTER-DEATH`, which queries that field already (one query per field)."""
+    death = records.death()
+    if death is None:
+        return
+    died, first = death
+    for event in records.of("adverse_event"):
+        if event is first or not is_fatal(event.get("grade"), event.get("category"), event.get("outcome")):
+            continue
+        day = death_day(event.get("started_on"), event.get("ended_on"))
+        if day is None or day == died:
+            continue
+        column = _death_field(event)
+        if _death_field(first) == "started_on":  # the earliest has no end date: that is what to query
+            yield (
+                _as_checked(first, event),
+                "ended_on",
+                None,
+                "this fatal adverse event has no end date, so its onset dates the subject's death (the "
+                "earliest; the analysis and the CDISC export date the death by it), while the fatal adverse "
+                f"event at {_where(event)} (adverse_event.{column}) gives a later date of death: a subject "
+                "dies once; record this event's end date (the date of death), or correct the other event",
+            )
+            return
+        if column == "started_on":
+            typed = records.typed_day(event.get("started_on"))
+            if typed is not None and typed > died:
+                continue  # RECORD-AFTER-DEATH queries this onset after the death (one query per field)
+        yield (
+            _as_checked(event, first),
+            column,
+            event.get(column),
+            f"adverse_event.{column} of this fatal adverse event gives another date of death than the fatal "
+            f"adverse event at {_where(first)} (adverse_event.{_death_field(first)}), the subject's date of "
+            "death (the earliest; the analysis and the CDISC export date the death by it): a subject dies "
+            "once; correct the date of either, or the outcome of the event that was not fatal",
+        )
+
+
 def _as_checked(record: Record, cause: Record) -> Record:
     """`record`, reported when it or the record that makes the check fire (`cause`) is new: a stored
     record is reported as written (located by table and id), as a partial re-import restates records."""
@@ -1458,6 +1504,20 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "D-19.124)",
         ),
         _fatal_ae_disposition,
+    ),
+    (
+        EditCheck(
+            "DEATH-DATES-DIFFER",
+            "the fatal adverse events of a subject (grade 5, category death or outcome fatal) give one date "
+            "of death: each fatal event's end date, else its onset, is the subject's date of death (the "
+            "earliest of them); when the earliest is dated by its onset only, its missing ended_on is "
+            "queried instead, and an onset after the death is left to RECORD-AFTER-DEATH",
+            Severity.SOFT,
+            "reconciliation of the records of one death, dated by "
+            + DEATH_SOURCE
+            + " (cartrial.protocol.death; SDTM DM.DTHDTC is one date; D-19.93, D-19.794)",
+        ),
+        _death_dates_differ,
     ),
 )
 """Every edit check of one subject's records with the function that finds it."""

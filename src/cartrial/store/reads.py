@@ -64,7 +64,9 @@ def find_records(
 ) -> list[dict[str, Any]]:
     """Records of `table_name` whose columns equal the given values (ISO text accepted for dates), by id,
     without their secret columns; `sites`: only the records of these sites (`_site_condition`, as
-    `table_counts`; None: every site) (D-19.428)."""
+    `table_counts`; None: every site) (D-19.428). A record holding a stored date no reader reads refuses
+    the read, located (D-19.556); within `stored_dates.leaving_out_unreadable` it is left out and named
+    (D-19.795)."""
     model = model_of(table_name)
     columns = columns_of(model)
     equals = plain_row(equals, table_name)  # a numpy scalar matched nothing (D-19.65)
@@ -75,8 +77,13 @@ def find_records(
     table = table_of(model)
     conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
     query = select(table).where(*conditions, *_site_condition(model, sites)).order_by(table.c.id)
-    with locating(connection, query):  # a stored date no reader reads, by its record (D-19.556)
-        return [unmasked(row) for row in connection.execute(query).mappings()]
+
+    def fetch(left_out: Sequence[Any]) -> list[dict[str, Any]]:
+        return [unmasked(row) for row in connection.execute(query.where(*left_out)).mappings()]
+
+    # a stored date no reader reads: refused by its record (D-19.556); within `leaving_out_unreadable` the
+    # record is left out and named (`db records`, D-19.795)
+    return read_leaving_out(connection, query, fetch)
 
 
 AUTHENTICATION_SOURCE = "authentication"

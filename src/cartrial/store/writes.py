@@ -70,7 +70,7 @@ from cartrial.store.tables import (
 )
 
 if TYPE_CHECKING:
-    from cartrial.store.edit_checks import Finding
+    from cartrial.store.edit_checks import EditCheck, Finding
     from cartrial.store.transaction import Transaction
 
 PROTECTED_TABLES: dict[str, str] = {
@@ -256,20 +256,30 @@ def refuse_blind_hard_checks(table_name: str, unseen: LeftOut, where: str) -> No
     tables a hard check of `table_name` compares (`edit_checks.blind_hard_checks`): that check could not
     run, and saving would let through what it refuses (a second infusion while the first is unreadable) and
     then refuse the repair of the record left out. Names the records to repair, never a value (D-19.651)."""
-    from cartrial.store.edit_checks import blind_hard_checks, compared
-
-    tables = {name for name, ids in unseen.records.items() if ids}
-    blind = blind_hard_checks(table_name, tables)
+    blind, named = blind_checks(table_name, unseen)
     if not blind:
         return
-    read = {name for check in blind for name in compared(check, table_name)}
-    named = [p for p in unseen if p.record and p.record.rsplit(" record ", 1)[0] in read]
     header = (
         f"{where}: the edit check(s) {', '.join(c.id for c in blind)} compare it with the records below, "
         "which cannot be read; nothing was written — a data manager repairs them first. "
         + UNREADABLE_DATE_HEADER
     )
     raise StoredValueError(bounded(named), header=header)
+
+
+def blind_checks(table_name: str, unseen: LeftOut) -> tuple[list[EditCheck], list[Problem]]:
+    """The hard checks of a new `table_name` record that could not run (`edit_checks.blind_hard_checks`:
+    they compare it with a record of `unseen`, left out of its checks) and the problems of the left-out
+    records they compare it with (the records to repair); ([], []) when none (D-19.651). One rule for the
+    single write (`refuse_blind_hard_checks`) and the import (`pipeline.left_out_findings`, D-19.796)."""
+    from cartrial.store.edit_checks import blind_hard_checks, compared
+
+    tables = {name for name, ids in unseen.records.items() if ids}
+    blind = blind_hard_checks(table_name, tables)
+    if not blind:
+        return [], []
+    read = {name for check in blind for name in compared(check, table_name)}
+    return blind, [p for p in unseen if p.record and p.record.rsplit(" record ", 1)[0] in read]
 
 
 def moved_subject(before: RowLike, after: RowLike) -> str | None:

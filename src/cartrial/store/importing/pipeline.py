@@ -24,8 +24,8 @@ files are streamed in chunks inside the one transaction (`cartrial.store.importi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ from cartrial.store.importing.redcap_mapping import load_mapping
 from cartrial.store.importing.redcap_records import read_records
 from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
 from cartrial.store.models import Site, Study, Subject
+from cartrial.store.stored_dates import LeftOut, leaving_out_unreadable
 from cartrial.tabular import read_csv
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -227,13 +228,22 @@ def read_template_dir(
     forms: list[FormData] = []
     for entry in entries:
         file = Path(entry.file)
-        try:
-            frame = read_csv(file, header_only=True)  # a form with no records yet
+        long_cells: list[Problem] = []
+        emptied: set[tuple[int, str]] = set()
+        try:  # a form with no records yet
+            frame = read_csv(file, header_only=True, long_cells=long_cells, emptied=emptied)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         forms.append(
-            FormData(spec=FORMS_BY_NAME[file.stem], frame=frame, file=str(file), sha256=entry.sha256)
+            FormData(
+                spec=FORMS_BY_NAME[file.stem],
+                frame=frame,
+                file=str(file),
+                sha256=entry.sha256,
+                read_problems=long_cells,
+                emptied_cells=emptied,
+            )
         )
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s); nothing was written")
@@ -372,13 +382,148 @@ def plan_edit_checks(
     `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
     import's one instant (`check_clock`, read once per import; D-19.621)."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, leaving_out_unreadable() as left_out:
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
         findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
+        findings += left_out_findings(connection, validated, left_out)
     hard = hard_problems(findings)
     if hard:
         raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
     return findings
+
+
+def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out: LeftOut) -> list[Finding]:
+    """The single write's answer for each imported row of a subject whose stored records the import's edit
+    checks left out (`left_out`: read within `leaving_out_unreadable`; D-19.643, D-19.651, D-19.652,
+    D-19.796). Each row is looked up among the subject's stored records by its natural key, as
+    `import_findings` merges them: an unchanged stored record is not written and gets nothing; a changed
+    one is an edit, never refused for a record its checks cannot read, and gets the soft `CHECKS-LEFT-OUT`
+    finding naming the records left out and the hard checks skipped; a new record gets a hard finding when
+    a hard check of its table compares it with a left-out record (`writes.blind_checks`: the import is
+    refused naming the row, the check and the records to repair), else the soft `CHECKS-LEFT-OUT` finding;
+    a row restating a left-out record itself (`_restated_left_out`) is refused naming it (round 2).
+    The rows of other subjects get nothing: their checks read everything."""
+    from cartrial.store.edit_checks import (
+        CHECKED_TABLES,
+        CHECKS_LEFT_OUT,
+        Record,
+        blind_hard_checks,
+        left_out_finding,
+        stored_records,
+    )
+    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import unread_names
+    from cartrial.store.tables import same_value
+    from cartrial.store.writes import blind_checks, of_subject
+
+    if not left_out:
+        return []
+    findings: list[Finding] = []
+    mine: dict[str, LeftOut] = {}
+    stored: dict[tuple[str, str], dict[tuple[Any, ...], Record]] = {}  # (subject, table) -> key -> record
+    for form in forms:
+        table = form.spec.table
+        if table not in CHECKED_TABLES or "subject_id" not in form.columns:
+            continue
+        keys = STUDY_TABLES[table].natural_key
+        numbers = form.row_numbers()
+        for position, subject in enumerate(form.columns["subject_id"]):
+            if subject is None:
+                continue
+            subject = str(subject)
+            if subject not in mine:
+                mine[subject] = of_subject(connection, left_out, subject)
+            unseen = mine[subject]
+            if not unseen:
+                continue
+            if (subject, table) not in stored:
+                with leaving_out_unreadable():  # the unreadable ones: in `unseen` already
+                    records = stored_records(connection, [subject], [table]).get(subject, {}).get(table, [])
+                stored[(subject, table)] = {tuple(r.get(k) for k in keys): r for r in records}
+            values = form.rows(position, position + 1)[0]
+            old = stored[(subject, table)].get(tuple(values.get(k) for k in keys))
+            if old is not None and all(same_value(old.get(n), v) for n, v in values.items()):
+                continue  # unchanged: not written, nothing checked (a re-import of the file)
+            record = Record(table, values, True, file=form.file, row=int(numbers[position]))
+            hard: list[str] = []
+            restated = _restated_left_out(connection, table, keys, values, unseen) if old is None else None
+            if restated is not None:  # the row is (or may be) the unreadable record itself: not a new row
+                names, maybe = restated
+                findings.append(
+                    Finding(
+                        replace(CHECKS_LEFT_OUT, severity=Severity.HARD),
+                        record,
+                        ", ".join(keys),
+                        None,
+                        f"this {table} row restates {'; '.join(names)}, which cannot be read (a date "
+                        "cartrial never stores"
+                        f"{'; the row is the same in every field that can be read' if maybe else ''}): "
+                        "the import can neither compare "
+                        "the row with it nor write it; a data manager repairs that record first (cartrial "
+                        "db edit, setting each date, with a reason), then imports again",
+                    )
+                )
+                continue
+            if old is None:  # an insert: refused when a hard check cannot run (D-19.651)
+                blind, named = blind_checks(table, unseen)
+                if blind:
+                    findings.append(
+                        Finding(
+                            blind[0],
+                            record,
+                            "subject_id",
+                            None,
+                            f"the edit check(s) {', '.join(c.id for c in blind)} compare this {table} row "
+                            f"with {'; '.join(unread_names(named))}, which cannot be read (a date cartrial "
+                            "never stores): a data manager repairs these records first (cartrial db edit, "
+                            "setting each date, with a reason)",
+                        )
+                    )
+                    continue
+            else:  # an edit: never refused for them, the hard checks skipped named (D-19.652)
+                tables = {name for name, ids in unseen.records.items() if ids}
+                hard = [check.id for check in blind_hard_checks(table, tables)]
+            finding = left_out_finding(table, values, 0, unread_names(unseen), hard)
+            findings.append(replace(finding, record=record))
+    return findings
+
+
+def _restated_left_out(
+    connection: Any, table: str, keys: Sequence[str], values: Mapping[str, Any], unseen: LeftOut
+) -> tuple[list[str], bool] | None:
+    """The left-out records of `table` (`unseen`, one subject's) that the row `values` restates (round 2
+    of D-19.796): by its natural key `keys`, the key columns read by record id. When an unreadable field is
+    one of the key's, the key cannot tell: the row restates the record when every other field of the row
+    that can be read is the same (True: told so in the message); a row differing in one is taken as a new
+    record (a second infusion: its hard check refuses it, naming the record). The names (``<table> record
+    <id>, <field>``, never a value) and that flag; None when the row restates none."""
+    from sqlalchemy import select
+
+    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.stored_dates import unread_names, unread_records
+    from cartrial.store.tables import same_value
+
+    ids = sorted(unseen.records.get(table, ()))
+    if not ids:
+        return None
+    model = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
+    fields = unread_records(unseen)
+    names: list[str] = []
+    maybe = False
+    for record_id in ids:
+        name = f"{table} record {record_id}"
+        unreadable = set(fields.get(name, ()))
+        readable = [k for k in keys if k not in unreadable]
+        if len(readable) < len(keys):  # the key cannot tell: every readable field of the row
+            readable = [c for c in values if c not in unreadable and c in model.c and c != "id"]
+        row = connection.execute(
+            select(*(model.c[k] for k in readable)).where(model.c.id == record_id)
+        ).first()
+        if row is None or not all(same_value(v, values.get(k)) for k, v in zip(readable, row, strict=True)):
+            continue
+        maybe = maybe or any(k in unreadable for k in keys)
+        names += unread_names([p for p in unseen if p.record == name])
+    return (names, maybe) if names else None
 
 
 def _few(values: set[str] | frozenset[str], limit: int = 8) -> str:
@@ -686,8 +831,10 @@ def record_manifests(
     tx.reason = reason.strip() if reason and reason.strip() else f"{kind} import"
     tx.source = f"{kind} import"
     record_queries(tx, findings)  # soft edit checks: one data query each, same transaction
-    # the edit-check queries whose check no longer fires after the import are closed by the system
-    reconcile_queries(tx, getattr(tx, "written_subjects", ()), now=now)
+    # the edit-check queries whose check no longer fires after the import are closed by the system; a
+    # subject's records no reader reads are left out, its queries kept open (D-19.562, D-19.796)
+    with leaving_out_unreadable():
+        reconcile_queries(tx, getattr(tx, "written_subjects", ()), now=now)
     for entry in entries:
         mine = [c for c in counts if c.file == entry.file]
         row_counts: dict[str, Any] = (
@@ -1368,11 +1515,13 @@ def _stream_file(
                 problems.extend(chunk_problems)
                 continue
             if not problems and not chunk_problems:
-                found = [
-                    f
-                    for f in import_findings(tx.connection, [validated], known.protocol, now=now)
-                    if f.record.new
-                ]
+                with leaving_out_unreadable() as left_out:  # as the whole files (D-19.796)
+                    found = [
+                        f
+                        for f in import_findings(tx.connection, [validated], known.protocol, now=now)
+                        if f.record.new
+                    ]
+                    found += left_out_findings(tx.connection, [validated], left_out)
                 chunk_problems += hard_problems(found)
                 findings.extend(f for f in found if f.check.severity is not Severity.HARD)
             problems.extend(chunk_problems)

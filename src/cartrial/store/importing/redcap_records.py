@@ -108,7 +108,10 @@ def read_records(
     if not file.is_file():
         raise InputError(Problem("REDCap export not found", file=name))
     # UTF-8 (BOM accepted), ragged and empty rows located, cells stripped; no records: the message below
-    frame = read_csv(file, header_only=True)
+    # a cell over the reader's limit: emptied, reported with the export's other problems (D-19.793)
+    long_cells: list[Problem] = []
+    emptied: set[tuple[int, str]] = set()
+    frame = read_csv(file, header_only=True, long_cells=long_cells, emptied=emptied)
     if frame.empty:
         raise InputError(
             Problem(
@@ -165,6 +168,7 @@ def read_records(
                 )
             )
     if problems:
+        problems = [*long_cells, *problems]
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the export header")
 
     n = len(frame)
@@ -249,6 +253,8 @@ def read_records(
                 "not a form status code",
                 "0 Incomplete, 1 Unverified, 2 Complete",
             )
+    # an emptied cell: its long-cell problem, not the blank cell's (D-19.793)
+    problems = [*long_cells, *(p for p in problems if (p.row, p.field) not in emptied)]
     if problems:
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the REDCap export")
     return RedcapExport(

@@ -34,7 +34,7 @@ from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME, FormSpec
 from cartrial.store.importing.validation import FormData
-from cartrial.tabular import _read_header, read_csv, refuse_long_cells, trim_cells
+from cartrial.tabular import _read_header, long_cell_problems, read_csv, trim_cells
 
 STREAM_BYTES = 64 * 1024 * 1024
 """Template files larger than this are streamed (about 1 million lab rows)."""
@@ -107,6 +107,7 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
     header = _read_header(file)
     n_columns = len(header)
     offset = 0
+    listed: dict[str, int] = {}  # over-long cells per column so far (D-19.793)
     with file.open("rb") as handle:
         first = handle.readline()
         if first.startswith(b"\xef\xbb\xbf"):
@@ -137,17 +138,44 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
             )
             frame.columns = header
             rows = np.arange(offset, offset + len(frame)) + FIRST_DATA_ROW
-            # the cell limit of every reader (D-19.581); a line within it holds no longer cell
-            refuse_long_cells(file, frame, rows=rows.tolist(), size=max(map(len, lines)))
+            # the cell limit of every reader (D-19.581); a line within it holds no longer cell. A longer
+            # cell is emptied and reported with the chunk's other problems (D-19.793)
+            emptied: set[tuple[int, str]] = set()
+            long_cells = long_cell_problems(
+                file,
+                frame,
+                rows=rows.tolist(),
+                size=max(map(len, lines)),
+                blank=True,
+                emptied=emptied,
+                listed=listed,  # the 50 listed per column hold for the whole file, not per chunk
+            )
             trim_cells(frame)
             offset += len(frame)
-            yield FormData(spec=spec, frame=frame, file=str(file), sha256=sha256, source_rows=rows)
+            yield FormData(
+                spec=spec,
+                frame=frame,
+                file=str(file),
+                sha256=sha256,
+                source_rows=rows,
+                read_problems=long_cells,
+                emptied_cells=emptied,
+            )
 
 
 def read_whole(file: Path, sha256: str) -> FormData:
-    """The whole file, read by `cartrial.tabular.read_csv` (its located errors)."""
+    """The whole file, read by `cartrial.tabular.read_csv` (its located errors; a cell over the limit is
+    reported with the file's other problems, D-19.793)."""
+    long_cells: list[Problem] = []
+    emptied: set[tuple[int, str]] = set()
+    frame = read_csv(file, header_only=True, long_cells=long_cells, emptied=emptied)
     return FormData(
-        spec=FORMS_BY_NAME[file.stem], frame=read_csv(file, header_only=True), file=str(file), sha256=sha256
+        spec=FORMS_BY_NAME[file.stem],
+        frame=frame,
+        file=str(file),
+        sha256=sha256,
+        read_problems=long_cells,
+        emptied_cells=emptied,
     )
 
 

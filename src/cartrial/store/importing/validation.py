@@ -63,7 +63,10 @@ class FormData:
     `frame` holds strings (blank = ''), with template column names. `source_rows` are the rows of the
     source file that each frame row came from (spreadsheet numbering; default: position + 2, a template
     CSV). `source_columns` names, for a template column, the source column it came from (REDCap fields),
-    so that problems point at what the user can open and fix.
+    so that problems point at what the user can open and fix. `read_problems`: what the reader found in
+    the rows (a cell over the reader's limit, emptied in `frame`), reported first by `validate_form` with the
+    rows' other problems; the emptied cells' own problems are left out (`emptied_cells`: every emptied cell
+    as (source row, template column), also those past the listed 50 per column; D-19.793).
     """
 
     spec: FormSpec
@@ -72,6 +75,8 @@ class FormData:
     sha256: str
     source_rows: np.ndarray | None = None
     source_columns: dict[str, str] = field(default_factory=dict)
+    read_problems: list[Problem] = field(default_factory=list)
+    emptied_cells: set[tuple[int, str]] = field(default_factory=set)
 
     def rows_of(self, positions: np.ndarray) -> np.ndarray:
         if self.source_rows is None:
@@ -182,7 +187,7 @@ def validate_form(
     if not record_mode:
         header = check_header(data)
         if header:
-            return None, header
+            return None, list(data.read_problems) + header
     spec = data.spec
     frame = data.frame.reset_index(drop=True)
     n = len(frame)
@@ -244,6 +249,9 @@ def validate_form(
     if check_keys:
         problems.extend(_duplicate_keys(spec, values, data.file))
     problems = [_locate(p, data) for p in problems]
+    if data.read_problems:  # a cell emptied by the reader: its problem, not the empty cell's (D-19.793)
+        emptied = set(data.emptied_cells) | {(p.row, p.field) for p in data.read_problems}
+        problems = list(data.read_problems) + [p for p in problems if (p.row, p.field) not in emptied]
     if problems:
         return None, problems
     present = frozenset(
