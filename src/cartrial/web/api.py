@@ -841,10 +841,7 @@ def reset_password(
     username: Username, body: PasswordReset, user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]
 ) -> Response:
     """Reset a user's password (audited as a fingerprint ``<set sha256:…>``; the user's sessions end)."""
-    from cartrial.store.auth import end_sessions_of
-
     user.service.set_password(username, body.password, body.reason or "password reset by an admin")
-    end_sessions_of(user.service.engine, username)
     return Response(status_code=204)
 
 
