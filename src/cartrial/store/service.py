@@ -222,9 +222,16 @@ class StudyService:
         *,
         raised: list[RaisedQuery] | None = None,
         unchecked: list[Problem] | None = None,
+        expected_version: int | None = None,
     ) -> None:
         self.as_user(actor).delete_record(
-            table_name, record_id, reason, source, raised=raised, unchecked=unchecked
+            table_name,
+            record_id,
+            reason,
+            source,
+            raised=raised,
+            unchecked=unchecked,
+            expected_version=expected_version,
         )
 
     def get_record(self, actor: str, table_name: str, record_id: int) -> dict[str, Any]:
@@ -408,13 +415,15 @@ class StudyUser:
         *,
         raised: list[RaisedQuery] | None = None,
         unchecked: list[Problem] | None = None,
+        expected_version: int | None = None,
     ) -> None:
         """Delete one record (audited with the whole record as the old value); reason required; `raised`
         as for `insert_record` (a delete's reconciling checks raise queries on remaining records,
-        D-19.103); `unchecked` as for `update_record` (D-19.562)."""
+        D-19.103); `unchecked` as for `update_record` (D-19.562); `expected_version`: the version the
+        deleter read, a record changed since is refused (`StaleVersionError`, D-19.817)."""
         reason = require_reason(reason, "delete")
         with self._write(source, reason) as tx:
-            tx.delete_record(table_name, record_id, reason)
+            tx.delete_record(table_name, record_id, reason, expected_version)
         _collect(raised, tx)
         if unchecked is not None:
             unchecked.extend(tx.unchecked)

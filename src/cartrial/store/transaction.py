@@ -183,12 +183,15 @@ class Transaction:
         self.require(write_action(table_name, Action.EDIT), f"update {table_name}")
         return writes.update_record(self, table_name, record_id, changes, expected_version, reason, validated)
 
-    def delete_record(self, table_name: str, record_id: int, reason: str) -> None:
-        """Delete one record (audited with the whole record as the old value)."""
+    def delete_record(
+        self, table_name: str, record_id: int, reason: str, expected_version: int | None = None
+    ) -> None:
+        """Delete one record (audited with the whole record as the old value); `expected_version` as for
+        `writes.delete_record` (D-19.817)."""
         from cartrial.store import writes
 
         self.require(write_action(table_name, Action.DELETE), f"delete from {table_name}")
-        writes.delete_record(self, table_name, record_id, reason)
+        writes.delete_record(self, table_name, record_id, reason, expected_version)
 
     def record_import(self, file_name: str, sha256: str, kind: str, row_counts: RowLike) -> int:
         """Write the manifest of one imported file (audited ``import``); returns its id."""

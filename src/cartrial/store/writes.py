@@ -766,8 +766,12 @@ def refuse_beyond_repair(
         )
 
 
-def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
-    """Delete one record (audited with the whole record as the old value)."""
+def delete_record(
+    tx: Transaction, table_name: str, record_id: int, reason: str, expected_version: int | None = None
+) -> None:
+    """Delete one record (audited with the whole record as the old value). `expected_version`: the version
+    the deleter read; a record changed since is refused (`StaleVersionError`) and nothing is deleted, as an
+    update is (D-19.817). None: the caller does not say what it read (the CLI's `db delete`)."""
     model = model_of(table_name)
     raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     refuse_protected(table_name, "deleted")
@@ -777,6 +781,11 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     if model is User:
         check_last_admin(tx.connection, current, None)
     check_record_sites(tx, model, table_name, [current])
+    if expected_version is not None and int(current["version"]) != int(expected_version):
+        raise StaleVersionError(
+            f"{table_name} record {record_id} is at version {current['version']}, not "
+            f"{expected_version}: someone changed it since you read it; reload it and decide again"
+        )
     # the calendar the lock dates records on (D-19.733)
     refuse_calendar_change(tx.lock, model, f"{table_name} record {record_id}", current, None, tx.connection)
     if is_locked(model, current, tx.lock):

@@ -651,14 +651,31 @@ def delete_record(
     record_id: RecordId,
     user: Annotated[WebUser, Depends(permit(Action.DELETE))],
     reason: Annotated[str | None, Query(max_length=MAX_REASON_LENGTH)] = None,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Deleted:
-    """Delete a record (reason required; the whole record is kept in the audit trail). The answer names
-    the data queries the delete raised on the subject's remaining records (codes, never values)."""
+    """Delete a record (reason required; the whole record is kept in the audit trail). With ``If-Match``
+    (the record's ETag as read) a record changed since is refused (409) and nothing is deleted (RFC 9110
+    §13.1.1, D-19.817). The answer names the data queries the delete raised on the subject's remaining
+    records (codes, never values)."""
+    from cartrial.store.writes import StaleVersionError
+
     spec = _form(form)
+    expected = None if if_match is None else _expected_version(record_id, if_match)
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
     unchecked: list[Any] = []
-    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised, unchecked=unchecked)
+    try:
+        user.service.delete_record(
+            spec.table,
+            record_id,
+            reason,
+            "web",
+            raised=raised,
+            unchecked=unchecked,
+            expected_version=expected,
+        )
+    except StaleVersionError as exc:
+        raise _stale(exc, "If-Match", if_match or "") from None
     return Deleted(
         form=spec.name,
         id=record_id,
