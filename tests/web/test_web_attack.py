@@ -115,3 +115,82 @@ def test_the_store_refuses_a_delete_of_a_record_changed_since_it_was_read(web_st
     with pytest.raises(StaleVersionError):
         service.delete_record("dm", "crs_assessment", record, "entered twice", expected_version=1)
     assert service.find_records("admin", "crs_assessment", subject_id="CT-001")
+
+
+def _password_hash(web_study, username: str) -> str:
+    from sqlalchemy import text
+
+    with web_study.service.engine.connect() as connection:
+        return str(
+            connection.execute(
+                text("SELECT password_hash FROM app_user WHERE username = :u"), {"u": username}
+            ).scalar_one()
+        )
+
+
+def test_changing_ones_own_password_on_the_admin_page_needs_the_current_password(web_study):
+    """Whoever held an administrator's session (a browser left open) set the administrator's password on
+    the admin page with the session alone, and so kept the account after the session ended. OWASP ASVS
+    4.0.3 V2.1.6: changing a password requires the user's current and new password."""
+    from .conftest import TEST_PASSWORD
+
+    before = _password_hash(web_study, "admin")
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    for current in ("", "not the password of admin"):
+        answer = client.post(
+            "/admin/users/admin/password",
+            data={
+                "password": NEW_PASSWORD,
+                "current_password": current,
+                "reason": "new",
+                "csrf_token": token,
+            },
+            follow_redirects=False,
+        )
+        assert answer.status_code in (403, 422), answer.status_code
+        assert "current_password" in answer.text or "current password" in answer.text
+        assert NEW_PASSWORD not in answer.text and TEST_PASSWORD not in answer.text
+    assert _password_hash(web_study, "admin") == before
+    answer = client.post(
+        "/admin/users/admin/password",
+        data={
+            "password": NEW_PASSWORD,
+            "current_password": TEST_PASSWORD,
+            "reason": "new",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:500]
+    assert _password_hash(web_study, "admin") != before
+
+
+def test_changing_ones_own_password_through_the_api_needs_the_current_password(web_study):
+    from .conftest import TEST_PASSWORD
+
+    before = _password_hash(web_study, "admin")
+    client = web_study.bearer("admin")
+    missing = client.post("/api/v1/users/admin/password", json={"password": NEW_PASSWORD, "reason": "new"})
+    assert missing.status_code == 422 and missing.json()["field"] == "current_password", missing.text
+    wrong = client.post(
+        "/api/v1/users/admin/password",
+        json={"password": NEW_PASSWORD, "current_password": "not the password of admin", "reason": "new"},
+    )
+    assert wrong.status_code == 403 and "current password" in wrong.json()["error"], wrong.text
+    assert _password_hash(web_study, "admin") == before
+    right = client.post(
+        "/api/v1/users/admin/password",
+        json={"password": NEW_PASSWORD, "current_password": TEST_PASSWORD, "reason": "new"},
+    )
+    assert right.status_code == 204, right.text
+    assert _password_hash(web_study, "admin") != before
+
+
+def test_an_admin_still_resets_another_users_password_without_theirs(web_study):
+    before = _password_hash(web_study, "inv")
+    answer = web_study.bearer("admin").post(
+        "/api/v1/users/inv/password", json={"password": NEW_PASSWORD, "reason": "forgotten"}
+    )
+    assert answer.status_code == 204, answer.text
+    assert _password_hash(web_study, "inv") != before

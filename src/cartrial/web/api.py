@@ -253,6 +253,10 @@ class PasswordReset(BaseModel):
     password: str = Field(
         description="New password (the store's policy, cartrial.store.users.PASSWORD_RULE)."
     )
+    current_password: str | None = Field(
+        default=None,
+        description="Your current password: required when you set your own password (D-19.818).",
+    )
     reason: str | None = None
 
 
@@ -855,9 +859,16 @@ def change_user(
 
 @router.post("/users/{username}/password", status_code=204, tags=["users"])
 def reset_password(
-    username: Username, body: PasswordReset, user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]
+    request: Request,
+    username: Username,
+    body: PasswordReset,
+    user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))],
 ) -> Response:
-    """Reset a user's password (audited as a fingerprint ``<set sha256:…>``; the user's sessions end)."""
+    """Reset a user's password (audited as a fingerprint ``<set sha256:…>``; the user's sessions end). Your
+    own password needs `current_password` as well (D-19.818)."""
+    from cartrial.web.security import require_current_password
+
+    require_current_password(request.app.state.service, user, username, body.current_password)
     user.service.set_password(username, body.password, body.reason or "password reset by an admin")
     return Response(status_code=204)
 
