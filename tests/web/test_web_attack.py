@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from cartrial.store import StudyService
 
 NEW_PASSWORD = "a new long passphrase 2026"
@@ -105,7 +107,6 @@ def test_a_delete_with_an_if_match_of_another_record_is_refused(web_study):
 
 def test_the_store_refuses_a_delete_of_a_record_changed_since_it_was_read(web_study):
     """The rule in the store, for every front end that knows the version it read."""
-    import pytest
 
     from cartrial.store.writes import StaleVersionError
 
@@ -194,3 +195,54 @@ def test_an_admin_still_resets_another_users_password_without_theirs(web_study):
     )
     assert answer.status_code == 204, answer.text
     assert _password_hash(web_study, "inv") != before
+
+
+INVISIBLE_REASONS = ["\u200b", "\u2060\ufeff", "\u3164", "\u00a0\u200b\u3000", "\u200d \u200c"]
+"""Texts that show nothing: ZERO WIDTH SPACE; WORD JOINER + ZERO WIDTH NO-BREAK SPACE; HANGUL FILLER (a
+letter by category, Default_Ignorable_Code_Point by Unicode's DerivedCoreProperties.txt); NO-BREAK SPACE +
+ZWSP + IDEOGRAPHIC SPACE; ZERO WIDTH JOINER, a space, ZERO WIDTH NON-JOINER."""
+
+
+@pytest.mark.parametrize("reason", INVISIBLE_REASONS)
+def test_a_reason_that_shows_nothing_is_no_reason(web_study, reason):
+    """A blank reason was refused, but one made of invisible characters was taken: the audit trail then
+    showed an edit with an empty-looking reason, which 21 CFR 11.10(e) / ICH E6(R3) 4.2.4 (docs/security.md:
+    "a reason is required for every update") exist to prevent."""
+    record = _crs_of(web_study, "CT-001")
+    answer = web_study.bearer("dm").patch(
+        f"/api/v1/records/crs_assessments/{record}",
+        json={"values": {"temperature_c": 38.0}, "reason": reason},
+        headers={"If-Match": f'"{record}-1"'},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "reason"
+    deleted = web_study.bearer("dm").delete(
+        f"/api/v1/records/crs_assessments/{record}", params={"reason": reason}
+    )
+    assert deleted.status_code == 422, deleted.text
+    rows = web_study.service.find_records("admin", "crs_assessment", subject_id="CT-001")
+    assert rows[0]["temperature_c"] == 39.2 and rows[0]["version"] == 1
+
+
+@pytest.mark.parametrize("reason", ["Ｘ", "é", "修正", "x\u200b"])
+def test_a_reason_with_a_visible_character_is_taken(web_study, reason):
+    record = _crs_of(web_study, "CT-001")
+    answer = web_study.bearer("dm").patch(
+        f"/api/v1/records/crs_assessments/{record}",
+        json={"values": {"temperature_c": 38.0}, "reason": reason},
+        headers={"If-Match": f'"{record}-1"'},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("text", INVISIBLE_REASONS)
+def test_a_query_text_or_answer_that_shows_nothing_is_empty(web_study, text):
+    """The same rule for a data query's question and answer (`queries.query_text`): a question of invisible
+    characters asks nothing."""
+    record = _crs_of(web_study, "CT-001")
+    monitor = web_study.bearer("mon")
+    answer = monitor.post(
+        "/api/v1/queries", json={"form": "crs_assessments", "record_id": record, "text": text}
+    )
+    assert answer.status_code == 422, answer.text
+    assert web_study.service.find_records("admin", "data_query") == []
