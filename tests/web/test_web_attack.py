@@ -246,3 +246,53 @@ def test_a_query_text_or_answer_that_shows_nothing_is_empty(web_study, text):
     )
     assert answer.status_code == 422, answer.text
     assert web_study.service.find_records("admin", "data_query") == []
+
+
+def _subject_id_of(web_study, subject: str) -> int:
+    return int(web_study.service.find_records("admin", "subject", subject_id=subject)[0]["id"])
+
+
+def test_a_refused_edit_does_not_quote_the_stored_record_it_conflicts_with(web_study):
+    """Moving CT-001's consent after its stored infusion (2021-04-27T02:00Z, conftest) is refused by
+    INFUSION-BEFORE-CONSENT, located at the stored infusion's field — and the answer quoted the infusion's
+    stored time as the problem's value (``"value": "2021-04-27T02:00:00+00:00"``). D-12.2 and
+    `Finding.problem`: a value is shown only for the record being written, a stored record is named by
+    its table, id and field."""
+    record = _subject_id_of(web_study, "CT-001")
+    client = web_study.bearer("dm")
+    body = {"values": {"consent_date": "2021-04-28"}, "reason": "transcription error"}
+    answer = client.patch(
+        f"/api/v1/records/subjects/{record}", json=body, headers={"If-Match": f'"{record}-1"'}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "2021-04-27" not in answer.text and "02:00" not in answer.text
+    assert "INFUSION-BEFORE-CONSENT" in answer.text and "infusion.infused_at" in answer.text
+    checked = client.post(
+        "/api/v1/forms/subjects/validate",
+        json={
+            "values": {"subject_id": "CT-001", "site_id": "TJH", "consent_date": "2021-04-28", "sex": "F"},
+            "record_id": record,
+        },
+    )
+    assert checked.status_code == 200, checked.text
+    assert "INFUSION-BEFORE-CONSENT" in checked.text
+    assert "2021-04-27" not in checked.text and "02:00" not in checked.text
+
+
+def test_a_refused_entry_still_shows_the_value_the_user_gave(web_study):
+    """The user's own value stays in the answer (D-12.2 allows it: it is their input)."""
+    answer = web_study.bearer("dm").post(
+        "/api/v1/records/infusions",
+        json={
+            "values": {
+                "subject_id": "CT-002",
+                "dose_level": 1,
+                "infused_at": "2021-04-10T02:00:00Z",
+                "weight_kg": 61.3,
+                "cells_per_kg": 500000,
+                "total_car_t_cells": 30650000,
+            }
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["value"] == "2021-04-10T02:00:00+00:00"

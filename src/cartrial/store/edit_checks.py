@@ -138,18 +138,22 @@ class Finding:
         value = self.record.get("subject_id")
         return None if value is None else str(value)
 
-    def problem(self) -> Problem:
+    def problem(self, written: tuple[str, int | None] | None = None) -> Problem:
         """The located problem (hard checks refuse with it; soft ones are listed with it). The value is
         shown only for a record being written (the user's own entry); a hard finding on a stored record
-        (a new consent date after the stored infusion) names the record's field, never its value (D-12.2)."""
+        (a new consent date after the stored infusion) names the record's field, never its value (D-12.2).
+        `written`: (table, record id or None for a new record) of the one record a single write writes —
+        its checks see the subject's stored records as `new` too, so only that record's value is shown
+        (D-19.820)."""
         record = self.record
         where_field = self.field if record.file is not None else f"{record.table}.{self.field}"
+        shown = record.new and (written is None or (record.table, record.record_id) == written)
         return Problem(
             f"[{self.check.id}, {self.check.severity.value}] {self.message}",
             file=record.file,
             row=record.row,
             field=where_field,
-            value=_text(self.value) if record.new else None,
+            value=_text(self.value) if shown else None,
             allowed=self.check.rule,
         )
 
@@ -1679,8 +1683,11 @@ def left_out_finding(
     )
 
 
-def hard_problems(findings: Sequence[Finding]) -> list[Problem]:
-    return [f.problem() for f in findings if f.check.severity is Severity.HARD]
+def hard_problems(
+    findings: Sequence[Finding], written: tuple[str, int | None] | None = None
+) -> list[Problem]:
+    """The problems of the hard findings (`Finding.problem`; `written`: the record a single write writes)."""
+    return [f.problem(written) for f in findings if f.check.severity is Severity.HARD]
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -1917,7 +1924,7 @@ def check_single_write(
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
     created = write_findings(tx.connection, table, before, after, record_id, context, now=now)
-    hard = hard_problems(created)
+    hard = hard_problems(created, (table, record_id))  # a stored record's value never shown (D-19.820)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
