@@ -296,3 +296,27 @@ def test_a_refused_entry_still_shows_the_value_the_user_gave(web_study):
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["value"] == "2021-04-10T02:00:00+00:00"
+
+
+def test_signing_in_over_a_session_ends_the_session_it_replaces(web_study):
+    """A browser signed in as ``inv`` signed in as ``dm`` (the login form posted with the session cookie):
+    the browser's cookie then named dm's session, but inv's session stayed valid on the server, an orphan
+    that whoever had copied the cookie kept using (OWASP Session Management Cheat Sheet: on sign-in the
+    previous session is invalidated; ASVS 4.0.3 V3.2.1 / V3.3.1)."""
+    from .conftest import TEST_PASSWORD
+
+    browser = web_study.session("inv")
+    earlier = browser.cookies.get("cartrial_session")
+    copy = web_study.client()
+    copy.cookies.set("cartrial_session", earlier)
+    assert copy.get("/api/v1/me").status_code == 200
+    token = re.search(r'name="csrf-token" content="([^"]+)"', browser.get("/").text)
+    assert token
+    answer = browser.post(
+        "/login",
+        data={"username": "dm", "password": TEST_PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert browser.get("/api/v1/me").json()["username"] == "dm"
+    assert copy.get("/api/v1/me").status_code == 401
