@@ -320,3 +320,40 @@ def test_signing_in_over_a_session_ends_the_session_it_replaces(web_study):
     assert answer.status_code == 303
     assert browser.get("/api/v1/me").json()["username"] == "dm"
     assert copy.get("/api/v1/me").status_code == 401
+
+
+DECISION = {
+    "cohort": 1,
+    "dose_level": 1,
+    "decided_on": "2021-04-28",
+    "outcomes": "1N",
+    "decision": "escalate",
+}
+"""A committee decision on cohort 1 one day after CT-001's and CT-101's infusion (2021-04-27, conftest):
+inside the protocol's DLT window (docs/science/dose-escalation.md), so saving it raises the data query
+DECISION-BEFORE-DLT-WINDOW."""
+
+
+def test_the_check_of_an_unsaved_decision_lists_the_query_its_save_raises(web_study):
+    """docs/web.md: ``POST /forms/{form}/validate`` runs the edit checks as saving would, a soft one listed
+    under ``queries``. For an escalation decision it listed none, and the save then raised
+    DECISION-BEFORE-DLT-WINDOW: the committee was not warned before recording a decision taken inside the
+    DLT window."""
+    client = web_study.bearer("dm")
+    checked = client.post("/api/v1/forms/escalation_decisions/validate", json={"values": DECISION})
+    assert checked.status_code == 200, checked.text
+    assert len(checked.json()["queries"]) == 1
+    assert "DECISION-BEFORE-DLT-WINDOW" in checked.text
+    saved = client.post("/api/v1/records/escalation_decisions", json={"values": DECISION})
+    assert saved.status_code == 201, saved.text
+    assert [q["check"] for q in saved.json()["queries"]] == ["DECISION-BEFORE-DLT-WINDOW"]
+
+
+def test_the_check_of_an_unsaved_decision_says_nothing_to_who_may_not_record_one(web_study):
+    """An investigator may not record a decision (D-19.410), and the check reads every site's infusions: it
+    lists no query for them (nothing of other sites' DLT windows is told)."""
+    checked = web_study.bearer("inv").post(
+        "/api/v1/forms/escalation_decisions/validate", json={"values": DECISION}
+    )
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["queries"] == []

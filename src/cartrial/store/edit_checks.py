@@ -2123,16 +2123,30 @@ def _check_decision_write(
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` of one escalation decision being inserted or edited, with every stored
     decision and infusion: a finding the write creates raises a data query (same transaction)."""
+    created = decision_write_findings(tx.connection, before, after, record_id)
+    record_queries(tx, created)
+    return created
+
+
+def decision_write_findings(
+    connection: Connection,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    record_id: int | None,
+) -> list[Finding]:
+    """The findings that writing escalation decision `after` over `before` would create (nothing written):
+    the one computation of the write (`_check_decision_write`) and of its check while typing
+    (`writes.preview_write_checks`, D-19.822)."""
     from cartrial.store.fields import study_protocol
 
-    protocol = study_protocol(tx.connection)
-    infusions = stored_table_records(tx.connection, "infusion")
-    events = stored_table_records(tx.connection, "adverse_event")
-    subjects = stored_table_records(tx.connection, "subject")
-    zones = _site_time_zones(tx.connection)  # the site's calendar (D-19.607)
+    protocol = study_protocol(connection)
+    infusions = stored_table_records(connection, "infusion")
+    events = stored_table_records(connection, "adverse_event")
+    subjects = stored_table_records(connection, "subject")
+    zones = _site_time_zones(connection)  # the site's calendar (D-19.607)
     stored = [
         r
-        for r in stored_table_records(tx.connection, "escalation_decision")
+        for r in stored_table_records(connection, "escalation_decision")
         if record_id is None or r.record_id != record_id
     ]
 
@@ -2143,9 +2157,7 @@ def _check_decision_write(
         return decision_window_findings([*stored, record], infusions, protocol, events, subjects, zones)
 
     earlier = {_key(f) for f in state(before)}
-    created = [f for f in state(after) if _key(f) not in earlier]
-    record_queries(tx, created)
-    return created
+    return [f for f in state(after) if _key(f) not in earlier]
 
 
 SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse", "lymphodepletion_administration", "screening_result"})

@@ -43,7 +43,7 @@ from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
 from cartrial.store.locking import LockInfo
-from cartrial.store.permissions import Action, check
+from cartrial.store.permissions import Action, allowed, check
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
 from cartrial.store.transaction import Actor, Transaction, load_actor, open_transaction, read_connection
 from cartrial.store.users import hash_password
@@ -402,7 +402,9 @@ class StudyUser:
         from cartrial.store.writes import preview_write_checks
 
         model_of(table_name)  # unknown table: InputError before the permission check
-        self.check(Action.READ, table_name)
+        actor = self.check(Action.READ, table_name)
+        if table_name == "escalation_decision" and not allowed(actor.role, Action.RECORD_ESCALATION):
+            return []  # its check reads every site's infusions: only for who may record one (D-19.822)
         with self.service.read() as connection:
             return preview_write_checks(connection, table_name, values, record_id, unchecked)
 

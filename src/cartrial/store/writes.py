@@ -506,13 +506,15 @@ def preview_write_checks(
     `unchecked`: given, the subject's other records holding a stored date no reader reads are left out of
     the checks, as the save leaves them out (D-19.643, D-19.562), and added to it (never a value);
     without it, such a record refuses the preview (D-19.556)."""
-    from cartrial.store.edit_checks import write_findings
+    from cartrial.store.edit_checks import decision_write_findings, write_findings
 
     model = model_of(table_name)
     try:
         clean = prepare_rows(model, table_name, [typed_texts(table_name, values)], ())[0]
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
+        if table_name == "escalation_decision":  # the study-level check its save runs (D-19.822)
+            return decision_write_findings(connection, current, after, record_id)
         if unchecked is None:
             return write_findings(connection, table_name, current, after, record_id)
         with leaving_out_unreadable() as unseen:
