@@ -357,3 +357,23 @@ def test_the_check_of_an_unsaved_decision_says_nothing_to_who_may_not_record_one
     )
     assert checked.status_code == 200, checked.text
     assert checked.json()["queries"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/records/escalation_decisions", {"values": {"cohort": "not a number"}}),
+        ("post", "/api/v1/records/sites", {"values": {"site_id": " bad id "}}),
+        ("patch", "/api/v1/records/sites/1", {"values": {"time_zone": "Mars/Olympus"}, "reason": "x"}),
+    ],
+)
+def test_a_write_the_role_may_not_make_is_refused_before_its_values_are_read(web_study, method, path, body):
+    """An investigator may enter records but not escalation decisions (D-19.410) nor sites: such a write
+    was answered 422 with the field rules' findings on the values sent, and refused (403) only when the
+    values were right — the values of a write nobody let them make were read and judged first. OWASP ASVS
+    4.0.3 V4.1.1/V4.1.5 (access control enforced first, failing closed); docs/web.md: 403 "the role may
+    not"."""
+    client = web_study.bearer("inv")
+    answer = getattr(client, method)(path, json=body, headers={"If-Match": '"1-1"'})
+    assert answer.status_code == 403, answer.text
+    assert "may not" in answer.json()["error"]

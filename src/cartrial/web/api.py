@@ -554,6 +554,7 @@ def create_record(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
+    _may_write(user, spec.table, Action.ENTER, "insert into")
     subject = body.values.get("subject_id")
     # a new subject names a subject not yet enrolled (its site is checked by the store; a subject id
     # another site holds is a key that cannot be used, D-19.297), as the subjects form (D-19.174)
@@ -576,6 +577,18 @@ def create_record(
     )
 
 
+def _may_write(user: WebUser, table: str, route_action: Action, what: str) -> None:
+    """Refuse (403) a write the route's action allows but the table's own write action does not
+    (`permissions.write_action`: sites need `manage_sites`, escalation decisions `record_escalation`,
+    D-19.410) before the values are read: a role never has its values judged for a write it may not make
+    (D-19.823). The store checks the same again in the write."""
+    from cartrial.store.permissions import write_action
+
+    action = write_action(table, route_action)
+    if action is not route_action:
+        user.service.check(action, f"{what} {table}")
+
+
 def _update(
     form: FormName,
     record_id: int,
@@ -589,6 +602,7 @@ def _update(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
+    _may_write(user, spec.table, Action.EDIT, "update")
     field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
     expected = _expected_version(record_id, token, field)
     # a stored date no reader reads: the record is visible (its site is checked first); the update
@@ -664,6 +678,7 @@ def delete_record(
     from cartrial.store.writes import StaleVersionError
 
     spec = _form(form)
+    _may_write(user, spec.table, Action.DELETE, "delete from")
     expected = None if if_match is None else _expected_version(record_id, if_match)
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
