@@ -377,3 +377,54 @@ def test_a_write_the_role_may_not_make_is_refused_before_its_values_are_read(web
     answer = getattr(client, method)(path, json=body, headers={"If-Match": '"1-1"'})
     assert answer.status_code == 403, answer.text
     assert "may not" in answer.json()["error"]
+
+
+COMMITTEE = {"cohort": 1, "dose_level": 1, "decided_on": "2021-06-30", "outcomes": "1NN", "decision": "escalate"}
+"""The small study's committee decision: the design (3+3) after 1NN says "stay" (tests/web/test_api.py's
+`test_committee_decision_needs_reason_when_it_differs`), so "escalate" needs the committee's reason."""
+
+
+@pytest.mark.parametrize("reason", INVISIBLE_REASONS)
+def test_a_committee_reason_that_shows_nothing_is_no_reason(web_study, reason):
+    """A decision other than the design's with a reason of invisible characters was stored (201) with
+    ``design_state.committee_reason`` "\\u200b" and the same audit reason: the web tested ``reason.strip()``
+    (D-19.819 missed it). The rule is the store's now (D-19.724)."""
+    answer = web_study.bearer("dm").post("/api/v1/escalation/decisions", json={**COMMITTEE, "reason": reason})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "reason"
+    assert web_study.service.find_records("admin", "escalation_decision") == []
+
+
+def test_a_committee_reason_that_shows_nothing_is_refused_on_the_page(web_study):
+    client = web_study.session("dm")
+    page = client.get("/escalation").text
+    recommended = re.search(r'id="rec-decision">([^<]+)<', page)
+    assert recommended
+    other = next(d for d in ("escalate", "stay", "de-escalate", "expand", "stop") if d != recommended.group(1))
+    answer = client.post(
+        "/escalation/decision",
+        data={
+            "decision": other,
+            "dose_level": "2",
+            "decided_on": "2021-06-30",
+            "reason": "\u200b",
+            "csrf_token": _csrf(page),
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422, answer.text[:500]
+    assert "reason is required" in answer.text
+    assert web_study.service.find_records("admin", "escalation_decision") == []
+
+
+def test_the_store_refuses_a_decision_other_than_the_designs_without_a_visible_reason(web_study):
+    """The record API writes an escalation decision too: the store, not the web's decision form, holds the
+    rule, so every front end meets it (D-19.724)."""
+    state = {"design_decision": "stay", "committee_reason": "\u200b\u2060"}
+    client = web_study.bearer("dm")
+    body = {"values": {**COMMITTEE, "design": "3+3", "design_state": state}}
+    answer = client.post("/api/v1/records/escalation_decisions", json=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "reason"
+    kept = {**body["values"], "decision": "stay", "design_state": {"design_decision": "stay"}}
+    assert client.post("/api/v1/records/escalation_decisions", json={"values": kept}).status_code == 201

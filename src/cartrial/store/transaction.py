@@ -83,9 +83,10 @@ def open_transaction(
     """One atomic write transaction by `username` (see the module docstring); `source` says where the data
     came from (``cli``, ``import templates/infusions.csv sha256:…``); `reason` is used for every update made
     through it."""
-    from cartrial.store.tables import check_reason
+    from cartrial.store.tables import check_reason, shows_nothing
 
-    reason = check_reason(reason) if reason and reason.strip() else None
+    # a reason that shows nothing is none (D-19.819, D-19.724)
+    reason = None if reason is None or shows_nothing(reason) else check_reason(reason)
     with engine.connect() as connection:
         backend = connection.dialect.name
         if backend == "sqlite":

@@ -107,6 +107,25 @@ def refuse_protected(table_name: str, action: str, changes: RowLike | None = Non
         )
 
 
+def check_committee_reason(table_name: str, values: Mapping[str, Any]) -> None:
+    """An escalation decision other than the design's recommendation it keeps (`design_state`'s
+    ``design_decision``) needs the committee's reason (``design_state.committee_reason``): a missing, blank
+    or invisible one (`tables.require_reason`, D-19.819) is refused, whichever front end writes it (the web's
+    decision form, the record API, a script; D-19.724). A decision that keeps no design recommendation is
+    not judged."""
+    from cartrial.store.tables import require_reason
+
+    if table_name != "escalation_decision":
+        return
+    state = values.get("design_state")
+    if not isinstance(state, Mapping) or state.get("design_decision") in (None, ""):
+        return
+    if values.get("decision") == state.get("design_decision"):
+        return
+    reason = state.get("committee_reason")
+    require_reason(reason if isinstance(reason, str) else None, "decision other than the design's recommendation")
+
+
 def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> None:
     """Refuse text longer than its column allows (the limit an import applies; SQLite does not enforce it
     and PostgreSQL would refuse it with a bare driver error) or holding a control character (the import's
@@ -215,6 +234,7 @@ def insert_record(
         its texts, a user name free, its key free."""
         row = prepared[0]
         check_texts(model, table_name, row)
+        check_committee_reason(table_name, row)
         if model is User:
             check_username_free(tx.connection, str(row["username"]))
         existing = find_by_key(tx.connection, model, row, keys)
@@ -358,6 +378,7 @@ def upsert_checked_rows(
         for number, row in enumerate(prepared, start=1):
             try:
                 check_texts(model, table_name, row)
+                check_committee_reason(table_name, row)
             except InputError as exc:
                 raise InputError(
                     [replace(p, row=number) for p in exc.problems],
@@ -680,6 +701,8 @@ def update_record(
     if repairs:
         refuse_beyond_repair(tx, model, table_name, record_id, repairs, diff)
     check_texts(model, table_name, diff)
+    if "decision" in diff or "design_state" in diff:
+        check_committee_reason(table_name, {**current, **diff})
     # the own-site rule before the references are looked up: a subject moved to another site is refused
     # alike whether that site exists or not (D-19.415)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
