@@ -351,19 +351,21 @@ def test_the_check_of_an_unsaved_decision_lists_the_query_its_save_raises(web_st
 
 def test_the_check_of_an_unsaved_decision_says_nothing_to_who_may_not_record_one(web_study):
     """An investigator may not record a decision (D-19.410), and the check reads every site's infusions: it
-    lists no query for them (nothing of other sites' DLT windows is told)."""
+    lists no query for them (nothing of other sites' DLT windows is told). Since D-19.725 the check is
+    refused (403) before the values are judged, as the write is (it answered 200 with no query)."""
     checked = web_study.bearer("inv").post(
         "/api/v1/forms/escalation_decisions/validate", json={"values": DECISION}
     )
-    assert checked.status_code == 200, checked.text
-    assert checked.json()["queries"] == []
+    assert checked.status_code == 403, checked.text
+    assert "DECISION-BEFORE-DLT-WINDOW" not in checked.text
 
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
         ("post", "/api/v1/records/escalation_decisions", {"values": {"cohort": "not a number"}}),
-        ("post", "/api/v1/records/sites", {"values": {"site_id": " bad id "}}),
+        # a time zone the field rules refuse (the case " bad id " was answered 403 before D-19.823 too)
+        ("post", "/api/v1/records/sites", {"values": {"site_id": "MARS", "time_zone": "Mars/Olympus"}}),
         ("patch", "/api/v1/records/sites/1", {"values": {"time_zone": "Mars/Olympus"}, "reason": "x"}),
     ],
 )
@@ -428,3 +430,36 @@ def test_the_store_refuses_a_decision_other_than_the_designs_without_a_visible_r
     assert answer.json()["field"] == "reason"
     kept = {**body["values"], "decision": "stay", "design_state": {"design_decision": "stay"}}
     assert client.post("/api/v1/records/escalation_decisions", json={"values": kept}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [
+        ("/records/site/1", {"time_zone": "Mars/Olympus", "version": "1", "reason": "x"}),
+        ("/forms/escalation_decisions/check", {"cohort": "not a number"}),
+        ("/forms/sites/check", {"site_id": "MARS", "time_zone": "Mars/Olympus"}),
+    ],
+)
+def test_a_page_write_the_role_may_not_make_is_refused_before_its_values_are_read(web_study, path, values):
+    """D-19.823 covered the API only: the record page's save of a site by an investigator with a time zone
+    the field rules refuse answered 422 (the values judged), and the live check judged the values of a form
+    the role may not write. Both are refused 403 first now, by the store's `check_write` (D-19.725)."""
+    browser = web_study.session("inv")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', browser.get("/").text)
+    assert token
+    answer = browser.post(path, data={**values, "csrf_token": token.group(1)}, follow_redirects=False)
+    assert answer.status_code == 403, answer.text[:500]
+
+
+def test_validating_a_form_the_role_may_not_write_is_refused_before_its_values_are_read(web_study):
+    """``POST /api/v1/forms/escalation_decisions/validate`` as an investigator answered 200 with the field
+    problems of the values sent; a site's too (D-19.725)."""
+    client = web_study.bearer("inv")
+    for form, values in (("escalation_decisions", {"cohort": "x"}), ("sites", {"time_zone": "Mars/Olympus"})):
+        answer = client.post(f"/api/v1/forms/{form}/validate", json={"values": values})
+        assert answer.status_code == 403, answer.text
+        assert "may not" in answer.json()["error"]
+    # a reader still checks the values of a form of ordinary study data
+    assert web_study.bearer("mon").post(
+        "/api/v1/forms/crs_assessments/validate", json={"values": {}}
+    ).status_code == 200

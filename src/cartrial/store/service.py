@@ -43,7 +43,7 @@ from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
 from cartrial.store.locking import LockInfo
-from cartrial.store.permissions import Action, allowed, check
+from cartrial.store.permissions import Action, allowed, check, check_write
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
 from cartrial.store.transaction import Actor, Transaction, load_actor, open_transaction, read_connection
 from cartrial.store.users import hash_password
@@ -332,6 +332,13 @@ class StudyUser:
         user = self._loaded or self.service.actor(self.username)
         check(user.username, user.role, action, what)
         return user
+
+    def check_write(self, table_name: str, action: Action) -> None:
+        """Raise `PermissionDeniedError` unless this user may make write `action` (enter, edit, delete) to
+        `table_name` (`permissions.check_write`, the check the write itself makes): a front end calls it
+        before it reads the values of a write, so a write the role may not make is refused first (D-19.725)."""
+        user = self._loaded or self.service.actor(self.username)
+        check_write(user.username, user.role, table_name, action)
 
     # -- single-record writes -----------------------------------------------------------------------
 

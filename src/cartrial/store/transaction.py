@@ -27,7 +27,7 @@ from cartrial.store.audit import AuditEntry
 from cartrial.store.database import SQLITE_BEGIN_OPTION
 from cartrial.store.locking import LockInfo, active_lock
 from cartrial.store.models import User, utc_now
-from cartrial.store.permissions import Action, check, write_action
+from cartrial.store.permissions import Action, check, check_write
 from cartrial.store.tables import RowLike
 
 if TYPE_CHECKING:
@@ -146,6 +146,11 @@ class Transaction:
         """Raise `PermissionDeniedError` unless the bound user's role allows `action`."""
         check(self.actor.username, self.actor.role, action, what)
 
+    def require_write(self, table_name: str, action: Action) -> None:
+        """Raise `PermissionDeniedError` unless the bound user may make write `action` to `table_name`
+        (`permissions.check_write`)."""
+        check_write(self.actor.username, self.actor.role, table_name, action)
+
     # -- writes (the permission of each is checked against the bound user) ----------------------------
 
     def upsert_rows(
@@ -181,7 +186,7 @@ class Transaction:
         (`validated`: see `cartrial.store.writes.update_record`)."""
         from cartrial.store import writes
 
-        self.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+        self.require_write(table_name, Action.EDIT)
         return writes.update_record(self, table_name, record_id, changes, expected_version, reason, validated)
 
     def delete_record(
@@ -191,7 +196,7 @@ class Transaction:
         `writes.delete_record` (D-19.817)."""
         from cartrial.store import writes
 
-        self.require(write_action(table_name, Action.DELETE), f"delete from {table_name}")
+        self.require_write(table_name, Action.DELETE)
         writes.delete_record(self, table_name, record_id, reason, expected_version)
 
     def record_import(self, file_name: str, sha256: str, kind: str, row_counts: RowLike) -> int:

@@ -353,7 +353,7 @@ def upsert_checked_rows(
 
     from cartrial.store.edit_checks import check_single_write, write_context
     from cartrial.store.fields import records_write_problems, study_protocol
-    from cartrial.store.permissions import Action, write_action
+    from cartrial.store.permissions import Action
 
     model = model_of(table_name)
     raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
@@ -399,9 +399,9 @@ def upsert_checked_rows(
     matched = [(before, row) for row, before in zip(prepared, befores, strict=True) if before is not None]
     check_record_sites(tx, model, table_name, [v for b, r in matched for v in (b, {**b, **r})])
     if any(before is None for before in befores):
-        tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
+        tx.require_write(table_name, Action.ENTER)
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
-        tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+        tx.require_write(table_name, Action.EDIT)
     for row, before, change in zip(prepared, befores, changed, strict=True):
         if change:  # a password only through the password call or `add_user`, as `update_record`
             refuse_protected(table_name, "edited" if before is not None else "inserted", row)

@@ -431,9 +431,14 @@ def validate_values(
     records, as saving them would be (`record_id`: changes to that record): a hard check is a problem
     (the save would be refused), a soft one is listed in `queries` (the save would raise that data query).
     Nothing is written."""
+    from cartrial.store.permissions import write_action
     from cartrial.web.forms import edit_check_problems, validate
 
     spec = _form(form)
+    if write_action(spec.table, Action.ENTER) is not Action.ENTER:
+        # a table of its own write permission (sites, escalation decisions): a role that may not write it
+        # has no values of it judged (D-19.725); other forms stay open to every reader
+        _may_write(user, spec.table, Action.ENTER if body.record_id is None else Action.EDIT)
     protocol = _protocol(request)
     problems = validate(spec.name, body.values, protocol=protocol, partial=body.partial)
     queries: list[Problem] = []
@@ -554,7 +559,7 @@ def create_record(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
-    _may_write(user, spec.table, Action.ENTER, "insert into")
+    _may_write(user, spec.table, Action.ENTER)
     subject = body.values.get("subject_id")
     # a new subject names a subject not yet enrolled (its site is checked by the store; a subject id
     # another site holds is a key that cannot be used, D-19.297), as the subjects form (D-19.174)
@@ -577,16 +582,12 @@ def create_record(
     )
 
 
-def _may_write(user: WebUser, table: str, route_action: Action, what: str) -> None:
-    """Refuse (403) a write the route's action allows but the table's own write action does not
-    (`permissions.write_action`: sites need `manage_sites`, escalation decisions `record_escalation`,
-    D-19.410) before the values are read: a role never has its values judged for a write it may not make
-    (D-19.823). The store checks the same again in the write."""
-    from cartrial.store.permissions import write_action
-
-    action = write_action(table, route_action)
-    if action is not route_action:
-        user.service.check(action, f"{what} {table}")
+def _may_write(user: WebUser, table: str, route_action: Action) -> None:
+    """Refuse (403) a write the route's action allows but the table's own write action does not (sites need
+    `manage_sites`, escalation decisions `record_escalation`, D-19.410) before the values are read: a role
+    never has its values judged for a write it may not make (D-19.823). The store's own check
+    (`StudyUser.check_write`, D-19.725), which the write makes again."""
+    user.service.check_write(table, route_action)
 
 
 def _update(
@@ -602,7 +603,7 @@ def _update(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
-    _may_write(user, spec.table, Action.EDIT, "update")
+    _may_write(user, spec.table, Action.EDIT)
     field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
     expected = _expected_version(record_id, token, field)
     # a stored date no reader reads: the record is visible (its site is checked first); the update
@@ -678,7 +679,7 @@ def delete_record(
     from cartrial.store.writes import StaleVersionError
 
     spec = _form(form)
-    _may_write(user, spec.table, Action.DELETE, "delete from")
+    _may_write(user, spec.table, Action.DELETE)
     expected = None if if_match is None else _expected_version(record_id, if_match)
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
