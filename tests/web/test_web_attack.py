@@ -463,3 +463,18 @@ def test_validating_a_form_the_role_may_not_write_is_refused_before_its_values_a
     assert web_study.bearer("mon").post(
         "/api/v1/forms/crs_assessments/validate", json={"values": {}}
     ).status_code == 200
+
+
+def test_a_failed_sign_in_over_a_session_ends_nothing(web_study):
+    """D-19.821: only a successful sign-in ends the session it replaces; a mistyped password (here the
+    wrong one for dm, sent from inv's browser) signs nobody out."""
+    browser = web_study.session("inv")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', browser.get("/").text)
+    assert token
+    answer = browser.post(
+        "/login",
+        data={"username": "dm", "password": "not the password of dm 2026", "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert answer.status_code != 303
+    assert browser.get("/api/v1/me").json()["username"] == "inv"
