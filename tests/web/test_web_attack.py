@@ -381,7 +381,13 @@ def test_a_write_the_role_may_not_make_is_refused_before_its_values_are_read(web
     assert "may not" in answer.json()["error"]
 
 
-COMMITTEE = {"cohort": 1, "dose_level": 1, "decided_on": "2021-06-30", "outcomes": "1NN", "decision": "escalate"}
+COMMITTEE = {
+    "cohort": 1,
+    "dose_level": 1,
+    "decided_on": "2021-06-30",
+    "outcomes": "1NN",
+    "decision": "escalate",
+}
 """The small study's committee decision: the design (3+3) after 1NN says "stay" (tests/web/test_api.py's
 `test_committee_decision_needs_reason_when_it_differs`), so "escalate" needs the committee's reason."""
 
@@ -402,7 +408,9 @@ def test_a_committee_reason_that_shows_nothing_is_refused_on_the_page(web_study)
     page = client.get("/escalation").text
     recommended = re.search(r'id="rec-decision">([^<]+)<', page)
     assert recommended
-    other = next(d for d in ("escalate", "stay", "de-escalate", "expand", "stop") if d != recommended.group(1))
+    other = next(
+        d for d in ("escalate", "stay", "de-escalate", "expand", "stop") if d != recommended.group(1)
+    )
     answer = client.post(
         "/escalation/decision",
         data={
@@ -460,9 +468,12 @@ def test_validating_a_form_the_role_may_not_write_is_refused_before_its_values_a
         assert answer.status_code == 403, answer.text
         assert "may not" in answer.json()["error"]
     # a reader still checks the values of a form of ordinary study data
-    assert web_study.bearer("mon").post(
-        "/api/v1/forms/crs_assessments/validate", json={"values": {}}
-    ).status_code == 200
+    assert (
+        web_study.bearer("mon")
+        .post("/api/v1/forms/crs_assessments/validate", json={"values": {}})
+        .status_code
+        == 200
+    )
 
 
 def test_a_failed_sign_in_over_a_session_ends_nothing(web_study):
@@ -478,3 +489,53 @@ def test_a_failed_sign_in_over_a_session_ends_nothing(web_study):
     )
     assert answer.status_code != 303
     assert browser.get("/api/v1/me").json()["username"] == "inv"
+
+
+@pytest.mark.parametrize("method", ["patch", "put", "delete"])
+def test_a_weak_etag_in_if_match_is_refused(web_study, method):
+    """RFC 9110 §13.1.1: If-Match uses the strong comparison, a weak entity tag (``W/"…"``) never matches.
+    The API stripped ``W/`` and took it as the strong tag (cartrial sends only strong ETags)."""
+    record = _crs_of(web_study, "CT-001")
+    client = web_study.bearer("dm")
+    path = f"/api/v1/records/crs_assessments/{record}"
+    headers = {"If-Match": f'W/"{record}-1"'}
+    if method == "delete":
+        answer = client.delete(path, params={"reason": "entered twice"}, headers=headers)
+    else:
+        body = {"values": {"temperature_c": 38.0}, "reason": "transcription error"}
+        if method == "put":
+            body["values"] = {**client.get(path).json()["values"], "temperature_c": 38.0}
+        answer = getattr(client, method)(path, json=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "If-Match" and "weak" in answer.json()["error"]
+    rows = web_study.service.find_records("admin", "crs_assessment", subject_id="CT-001")
+    assert rows[0]["temperature_c"] == 39.2 and rows[0]["version"] == 1
+
+
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_if_match_star_is_refused_with_its_own_words(web_study, method):
+    """``If-Match: *`` (any version, RFC 9110 §13.1.1) would defeat the lost-update check: refused with a
+    422 that says so (documented in docs/web.md), not as "not a version token"."""
+    record = _crs_of(web_study, "CT-001")
+    client = web_study.bearer("dm")
+    path = f"/api/v1/records/crs_assessments/{record}"
+    if method == "delete":
+        answer = client.delete(path, params={"reason": "entered twice"}, headers={"If-Match": "*"})
+    else:
+        body = {"values": {"temperature_c": 38.0}, "reason": "transcription error"}
+        answer = client.patch(path, json=body, headers={"If-Match": "*"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "If-Match" and "*" in answer.json()["error"]
+    assert len(web_study.service.find_records("admin", "crs_assessment", subject_id="CT-001")) == 1
+
+
+def test_an_empty_if_match_on_a_delete_is_named_as_a_deletes(web_study):
+    """A DELETE with an empty If-Match was told "an update must send the version token"."""
+    record = _crs_of(web_study, "CT-001")
+    answer = web_study.bearer("dm").delete(
+        f"/api/v1/records/crs_assessments/{record}",
+        params={"reason": "entered twice"},
+        headers={"If-Match": ""},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "update" not in answer.json()["error"] and "delete" in answer.json()["error"]

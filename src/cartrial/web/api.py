@@ -278,20 +278,40 @@ def version_token(record: dict[str, Any]) -> str:
     return f"{record['id']}-{record['version']}"
 
 
-def _expected_version(record_id: int, token: str | None, field: str = "If-Match") -> int:
+def _expected_version(
+    record_id: int, token: str | None, field: str = "If-Match", write: str = "an update"
+) -> int:
     """The version a token names; a token that is not one of this record is refused at `field`, where the
-    caller sent it (the ``If-Match`` header or the body's ``version_token``)."""
-    if not token:
+    caller sent it (the ``If-Match`` header or the body's ``version_token``). `write`: the write that sent
+    it (``an update``, ``a delete``), named when no token was sent. ``If-Match`` is compared strongly (RFC
+    9110 §13.1.1): a weak tag ``W/"…"`` is refused, and so is ``*`` (any version), which would defeat the
+    lost-update check (D-19.726)."""
+    allowed = "the ETag / version_token of the record (read it with GET first)"
+    if not token or not token.strip():
         raise InputError(
             Problem(
-                "an update must send the version token read with the record",
+                f"{write} must send the version token read with the record",
                 field="If-Match",
-                allowed="the ETag / version_token of the record (read it with GET first)",
+                allowed=allowed,
             )
         )
     text = token.strip()
-    if text.startswith("W/"):
-        text = text[2:]
+    if field == "If-Match" and text == "*":
+        raise InputError(
+            Problem(
+                f"If-Match: * (any version) is not taken: {write} names the version it read",
+                field=field,
+                allowed=allowed,
+            )
+        )
+    if field == "If-Match" and text.startswith("W/"):
+        raise InputError(
+            Problem(
+                "a weak ETag (W/...) never matches in If-Match (RFC 9110 strong comparison)",
+                field=field,
+                allowed=f'the strong ETag sent by GET, "{record_id}-<version>"',
+            )
+        )
     text = text.strip('"')
     ident, _, version = text.partition("-")
     expected = record_version(version)  # the declared range of every expected version (D-19.413)
@@ -680,7 +700,7 @@ def delete_record(
 
     spec = _form(form)
     _may_write(user, spec.table, Action.DELETE)
-    expected = None if if_match is None else _expected_version(record_id, if_match)
+    expected = None if if_match is None else _expected_version(record_id, if_match, write="a delete")
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
     unchecked: list[Any] = []
