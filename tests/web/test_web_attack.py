@@ -539,3 +539,20 @@ def test_an_empty_if_match_on_a_delete_is_named_as_a_deletes(web_study):
     )
     assert answer.status_code == 422, answer.text
     assert "update" not in answer.json()["error"] and "delete" in answer.json()["error"]
+
+
+def test_a_finding_on_a_field_not_typed_shows_no_value(web_study):
+    """CT-001's stored infusion: 60.0 kg, 500000 cells/kg, 30000000 cells (conftest; 60.0 × 500000 =
+    30000000). Checking a weight of 80.0 kg makes the stored total 25 % short of 80.0 × 500000 = 40000000
+    (TOTAL-CELLS-MISMATCH, soft, ±10 %), located at ``total_car_t_cells`` — a field the user did not type:
+    its stored value (30000000) was shown beside the finding. Only the fields this write types show their
+    value (D-12.2, D-19.820)."""
+    record = int(web_study.service.find_records("admin", "infusion", subject_id="CT-001")[0]["id"])
+    checked = web_study.bearer("dm").post(
+        "/api/v1/forms/infusions/validate",
+        json={"values": {"weight_kg": 80.0}, "record_id": record, "partial": True},
+    )
+    assert checked.status_code == 200, checked.text
+    queries = checked.json()["queries"]
+    assert [q["field"] for q in queries] == ["infusion.total_car_t_cells"], checked.text
+    assert queries[0].get("value") is None and "3e+07" not in checked.text and "30000000" not in checked.text

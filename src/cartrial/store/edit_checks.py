@@ -42,7 +42,7 @@ dose of a level, a plausible range, a window in days); the value is carried only
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, partial
@@ -138,16 +138,23 @@ class Finding:
         value = self.record.get("subject_id")
         return None if value is None else str(value)
 
-    def problem(self, written: tuple[str, int | None] | None = None) -> Problem:
+    def problem(
+        self, written: tuple[str, int | None] | None = None, typed: Collection[str] | None = None
+    ) -> Problem:
         """The located problem (hard checks refuse with it; soft ones are listed with it). The value is
         shown only for a record being written (the user's own entry); a hard finding on a stored record
         (a new consent date after the stored infusion) names the record's field, never its value (D-12.2).
         `written`: (table, record id or None for a new record) of the one record a single write writes —
         its checks see the subject's stored records as `new` too, so only that record's value is shown
-        (D-19.820)."""
+        (D-19.820). `typed`: the fields that write types (an edit's changed fields; None: every field, a
+        new record): a finding on another field of the record shows no value, its stored one (D-19.820)."""
         record = self.record
         where_field = self.field if record.file is not None else f"{record.table}.{self.field}"
-        shown = record.new and (written is None or (record.table, record.record_id) == written)
+        shown = (
+            record.new
+            and (written is None or (record.table, record.record_id) == written)
+            and (typed is None or self.field in typed)
+        )
         return Problem(
             f"[{self.check.id}, {self.check.severity.value}] {self.message}",
             file=record.file,
@@ -1684,10 +1691,13 @@ def left_out_finding(
 
 
 def hard_problems(
-    findings: Sequence[Finding], written: tuple[str, int | None] | None = None
+    findings: Sequence[Finding],
+    written: tuple[str, int | None] | None = None,
+    typed: Collection[str] | None = None,
 ) -> list[Problem]:
-    """The problems of the hard findings (`Finding.problem`; `written`: the record a single write writes)."""
-    return [f.problem(written) for f in findings if f.check.severity is Severity.HARD]
+    """The problems of the hard findings (`Finding.problem`; `written`: the record a single write writes,
+    `typed`: the fields it types)."""
+    return [f.problem(written, typed) for f in findings if f.check.severity is Severity.HARD]
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -1924,7 +1934,9 @@ def check_single_write(
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
     created = write_findings(tx.connection, table, before, after, record_id, context, now=now)
-    hard = hard_problems(created, (table, record_id))  # a stored record's value never shown (D-19.820)
+    # a stored record's value never shown, nor the stored value of a field an edit did not type (D-19.820)
+    typed = None if before is None else {k for k, v in after.items() if k not in before or before[k] != v}
+    hard = hard_problems(created, (table, record_id), typed)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")

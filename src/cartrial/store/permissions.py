@@ -153,7 +153,7 @@ def write_action(table_name: str, default: Action) -> Action:
 
 
 WRITE_WORDS = {Action.ENTER: "insert into", Action.EDIT: "update", Action.DELETE: "delete from"}
-"""How a refusal names each kind of write (``may not record escalation (insert into escalation_decision)``)."""
+"""How a refusal names each kind of write: ``may not record escalation (insert into escalation_decision)``."""
 
 
 def check_write(username: str, role: str, table_name: str, action: Action) -> None:

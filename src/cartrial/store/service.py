@@ -336,7 +336,8 @@ class StudyUser:
     def check_write(self, table_name: str, action: Action) -> None:
         """Raise `PermissionDeniedError` unless this user may make write `action` (enter, edit, delete) to
         `table_name` (`permissions.check_write`, the check the write itself makes): a front end calls it
-        before it reads the values of a write, so a write the role may not make is refused first (D-19.725)."""
+        before it reads the values of a write, so a write the role may not make is refused first
+        (D-19.725)."""
         user = self._loaded or self.service.actor(self.username)
         check_write(user.username, user.role, table_name, action)
 

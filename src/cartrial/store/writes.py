@@ -123,7 +123,9 @@ def check_committee_reason(table_name: str, values: Mapping[str, Any]) -> None:
     if values.get("decision") == state.get("design_decision"):
         return
     reason = state.get("committee_reason")
-    require_reason(reason if isinstance(reason, str) else None, "decision other than the design's recommendation")
+    require_reason(
+        reason if isinstance(reason, str) else None, "decision other than the design's recommendation"
+    )
 
 
 def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> None:
