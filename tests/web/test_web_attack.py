@@ -435,7 +435,8 @@ def test_the_store_refuses_a_decision_other_than_the_designs_without_a_visible_r
     body = {"values": {**COMMITTEE, "design": "3+3", "design_state": state}}
     answer = client.post("/api/v1/records/escalation_decisions", json=body)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == "reason"
+    # the missing value is the committee's reason, not the audit reason the API's `reason` is
+    assert answer.json()["field"] == "design_state.committee_reason"
     kept = {**body["values"], "decision": "stay", "design_state": {"design_decision": "stay"}}
     assert client.post("/api/v1/records/escalation_decisions", json={"values": kept}).status_code == 201
 
@@ -477,8 +478,9 @@ def test_validating_a_form_the_role_may_not_write_is_refused_before_its_values_a
 
 
 def test_a_failed_sign_in_over_a_session_ends_nothing(web_study):
-    """D-19.821: only a successful sign-in ends the session it replaces; a mistyped password (here the
-    wrong one for dm, sent from inv's browser) signs nobody out."""
+    """Guard (passes before and after D-19.821, which must not break it): only a successful sign-in ends the
+    session it replaces; a mistyped password (here the wrong one for dm, sent from inv's browser) is answered
+    401 (the login page's wrong-name-or-password answer) and signs nobody out."""
     browser = web_study.session("inv")
     token = re.search(r'name="csrf-token" content="([^"]+)"', browser.get("/").text)
     assert token
@@ -487,7 +489,7 @@ def test_a_failed_sign_in_over_a_session_ends_nothing(web_study):
         data={"username": "dm", "password": "not the password of dm 2026", "csrf_token": token.group(1)},
         follow_redirects=False,
     )
-    assert answer.status_code != 303
+    assert answer.status_code == 401, answer.text[:500]
     assert browser.get("/api/v1/me").json()["username"] == "inv"
 
 
@@ -556,3 +558,63 @@ def test_a_finding_on_a_field_not_typed_shows_no_value(web_study):
     queries = checked.json()["queries"]
     assert [q["field"] for q in queries] == ["infusion.total_car_t_cells"], checked.text
     assert queries[0].get("value") is None and "3e+07" not in checked.text and "30000000" not in checked.text
+
+
+def _stored_decision(web_study, decision: str) -> None:
+    """The committee's decision on cohort 1 stored with the design's recommendation it keeps (no reason
+    needed: the decision is the design's)."""
+    state = {"design_decision": decision}
+    values = {**COMMITTEE, "decision": decision, "design": "3+3", "design_state": state}
+    answer = web_study.bearer("dm").post("/api/v1/records/escalation_decisions", json={"values": values})
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_bulk_write_of_another_decision_over_the_stored_record_needs_a_reason(web_study):
+    """The bulk write judged the row as sent: a row with only ``decision`` "escalate" over a stored "stay"
+    kept by the design's "stay" was written without a reason. It is judged as the record it makes, the
+    stored one with the row applied, as `update_record` judges an edit (D-19.724)."""
+    from cartrial.errors import InputError
+
+    _stored_decision(web_study, "stay")
+    with (
+        pytest.raises(InputError) as refused,
+        web_study.service.transaction("dm", "test", reason="changed") as tx,
+    ):
+        tx.upsert_rows("escalation_decision", [{"cohort": 1, "decision": "escalate"}])
+    assert refused.value.problems[0].field == "escalation_decision.design_state.committee_reason"
+    stored = web_study.service.find_records("admin", "escalation_decision")
+    assert [r["decision"] for r in stored] == ["stay"]
+
+
+def test_a_bulk_write_of_the_design_state_alone_is_judged_with_the_stored_decision(web_study):
+    """The reverse: stored "escalate" and a row with only ``design_state`` whose design says "escalate" too
+    keeps the design's decision, so it needs no reason; it was refused because the row has no ``decision``."""
+    _stored_decision(web_study, "escalate")
+    with web_study.service.transaction("dm", "test", reason="design state") as tx:
+        tx.upsert_rows(
+            "escalation_decision", [{"cohort": 1, "design_state": {"design_decision": "escalate", "n": 1}}]
+        )
+    stored = web_study.service.find_records("admin", "escalation_decision")
+    assert [r["design_state"] for r in stored] == [{"design_decision": "escalate", "n": 1}]
+
+
+@pytest.mark.parametrize("token", ['"{id}-01"', '"0{id}-1"', '"{id}-1', '{id}-1"', '""{id}-1""', '"{id}-+1"'])
+def test_a_version_token_not_written_exactly_is_refused(web_study, token):
+    """The token is compared as written: ``"<id>-<version>"`` (or the bare ``version_token``), no leading
+    zero, no half quotes. ``strip('"')`` and the integer parse took ``"1-01"``, ``"1-1`` and ``""1-1""``
+    as version 1 (D-19.726)."""
+    record = _crs_of(web_study, "CT-001")
+    client = web_study.bearer("dm")
+    path = f"/api/v1/records/crs_assessments/{record}"
+    body = {"values": {"temperature_c": 38.0}, "reason": "transcription error"}
+    answer = client.patch(path, json=body, headers={"If-Match": token.format(id=record)})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "If-Match"
+    rows = web_study.service.find_records("admin", "crs_assessment", subject_id="CT-001")
+    assert rows[0]["temperature_c"] == 39.2 and rows[0]["version"] == 1
+    # the ETag as sent by GET, and the body's version_token, are taken
+    for sent in (f'"{record}-1"', f"{record}-2"):
+        answer = client.patch(
+            path, json=body | {"values": {"temperature_c": 38.0 + len(sent)}}, headers={"If-Match": sent}
+        )
+        assert answer.status_code == 200, answer.text

@@ -107,13 +107,18 @@ def refuse_protected(table_name: str, action: str, changes: RowLike | None = Non
         )
 
 
+COMMITTEE_REASON_FIELD = "design_state.committee_reason"
+"""Where a missing committee reason is located (`check_committee_reason`)."""
+
+
 def check_committee_reason(table_name: str, values: Mapping[str, Any]) -> None:
     """An escalation decision other than the design's recommendation it keeps (`design_state`'s
     ``design_decision``) needs the committee's reason (``design_state.committee_reason``): a missing, blank
     or invisible one (`tables.require_reason`, D-19.819) is refused, whichever front end writes it (the web's
     decision form, the record API, a script; D-19.724). A decision that keeps no design recommendation is
-    not judged."""
-    from cartrial.store.tables import require_reason
+    not judged. `values` is the record the write makes (a stored record with the write applied); the refusal
+    is located at ``design_state.committee_reason`` and shows no value (D-12.2)."""
+    from cartrial.store.tables import REASON_ALLOWED, shows_nothing
 
     if table_name != "escalation_decision":
         return
@@ -123,9 +128,15 @@ def check_committee_reason(table_name: str, values: Mapping[str, Any]) -> None:
     if values.get("decision") == state.get("design_decision"):
         return
     reason = state.get("committee_reason")
-    require_reason(
-        reason if isinstance(reason, str) else None, "decision other than the design's recommendation"
-    )
+    if not isinstance(reason, str) or shows_nothing(reason):
+        raise InputError(
+            Problem(
+                "a reason is required for every decision other than the design's recommendation "
+                "(21 CFR 11.10(e), ICH E6(R3) 4.2.4)",
+                field=COMMITTEE_REASON_FIELD,
+                allowed=REASON_ALLOWED,
+            )
+        )
 
 
 def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> None:
@@ -380,7 +391,6 @@ def upsert_checked_rows(
         for number, row in enumerate(prepared, start=1):
             try:
                 check_texts(model, table_name, row)
-                check_committee_reason(table_name, row)
             except InputError as exc:
                 raise InputError(
                     [replace(p, row=number) for p in exc.problems],
@@ -407,6 +417,16 @@ def upsert_checked_rows(
     for row, before, change in zip(prepared, befores, changed, strict=True):
         if change:  # a password only through the password call or `add_user`, as `update_record`
             refuse_protected(table_name, "edited" if before is not None else "inserted", row)
+    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
+        # the record the row makes, the stored one with the row applied, as `update_record` (D-19.724)
+        if change:
+            try:
+                check_committee_reason(table_name, dict(row) if before is None else {**before, **row})
+            except InputError as exc:
+                raise InputError(
+                    [replace(p, row=number, field=f"{table_name}.{p.field}") for p in exc.problems],
+                    header=f"{table_name} row {number}: nothing was written",
+                ) from None
     protocol = study_protocol(tx.connection)
     problems: list[Problem] = []
     bad_rows = 0

@@ -312,10 +312,12 @@ def _expected_version(
                 allowed=f'the strong ETag sent by GET, "{record_id}-<version>"',
             )
         )
-    text = text.strip('"')
+    if field == "If-Match" and len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]  # the ETag as GET sends it; bare, it is the body's version_token (D-19.726)
     ident, _, version = text.partition("-")
     expected = record_version(version)  # the declared range of every expected version (D-19.413)
-    if ident != str(record_id) or expected is None:
+    # compared as written: no leading zero, sign or stray quote takes another token's place (D-19.726)
+    if ident != str(record_id) or expected is None or version != str(expected):
         raise InputError(
             Problem(
                 "not a version token of this record",

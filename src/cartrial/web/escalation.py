@@ -482,6 +482,7 @@ def record_decision(
     the column's rule as for an import's row; blank is none. The user recording it is the audit row's
     user, never the approver."""
     from cartrial.store.tables import shows_nothing
+    from cartrial.store.writes import COMMITTEE_REASON_FIELD
 
     state = escalation_state(service, None, today)
     if not state.get("available"):
@@ -508,6 +509,13 @@ def record_decision(
         "approved_by": approved_by.strip() if approved_by and approved_by.strip() else None,
     }
     audit_reason = given or "safety review committee decision"
-    with user.transaction("web escalation decision", audit_reason) as tx:
-        record_id = int(tx.insert_record("escalation_decision", values))
+    try:
+        with user.transaction("web escalation decision", audit_reason) as tx:
+            record_id = int(tx.insert_record("escalation_decision", values))
+    except InputError as exc:
+        # the form's reason is the committee's: its missing one is the form's `reason` field (D-19.724)
+        raise InputError(
+            [replace(p, field="reason") if p.field == COMMITTEE_REASON_FIELD else p for p in exc.problems],
+            header=exc.header,
+        ) from None
     return {"id": record_id, "design_decision": recommended["decision"], "differs": differs}
