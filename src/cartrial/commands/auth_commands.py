@@ -264,7 +264,7 @@ def password_command(
     from $CARTRIAL_NEW_PASSWORD_FILE. Ends the user's sessions. The password is stored only as its
     argon2id hash and never appears in the audit trail."""
     from cartrial.store import StudyService, connect
-    from cartrial.store.auth import end_sessions_of, has_any_password
+    from cartrial.store.auth import has_any_password
 
     name = _user_name(user)
     service = StudyService(connect(url))
@@ -281,8 +281,8 @@ def password_command(
         if new is None:
             new = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
         whose = target or name
-        service.set_password(name, whose, new, reason)  # the store's password policy (`check_password`)
-        end_sessions_of(service, whose)
+        # the store's password policy (`check_password`); it ends the user's sessions (D-19.816)
+        service.set_password(name, whose, new, reason)
     finally:
         service.engine.dispose()
     typer.echo(f"password of {whose} changed")

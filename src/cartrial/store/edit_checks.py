@@ -43,7 +43,7 @@ dose of a level, a plausible range, a window in days); the value is carried only
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache, partial
@@ -139,18 +139,29 @@ class Finding:
         value = self.record.get("subject_id")
         return None if value is None else str(value)
 
-    def problem(self) -> Problem:
+    def problem(
+        self, written: tuple[str, int | None] | None = None, typed: Collection[str] | None = None
+    ) -> Problem:
         """The located problem (hard checks refuse with it; soft ones are listed with it). The value is
         shown only for a record being written (the user's own entry); a hard finding on a stored record
-        (a new consent date after the stored infusion) names the record's field, never its value (D-12.2)."""
+        (a new consent date after the stored infusion) names the record's field, never its value (D-12.2).
+        `written`: (table, record id or None for a new record) of the one record a single write writes —
+        its checks see the subject's stored records as `new` too, so only that record's value is shown
+        (D-19.820). `typed`: the fields that write types (an edit's changed fields; None: every field, a
+        new record): a finding on another field of the record shows no value, its stored one (D-19.820)."""
         record = self.record
         where_field = self.field if record.file is not None else f"{record.table}.{self.field}"
+        shown = (
+            record.new
+            and (written is None or (record.table, record.record_id) == written)
+            and (typed is None or self.field in typed)
+        )
         return Problem(
             f"[{self.check.id}, {self.check.severity.value}] {self.message}",
             file=record.file,
             row=record.row,
             field=where_field,
-            value=_text(self.value) if record.new else None,
+            value=_text(self.value) if shown else None,
             allowed=self.check.rule,
         )
 
@@ -1818,8 +1829,14 @@ def left_out_finding(
     )
 
 
-def hard_problems(findings: Sequence[Finding]) -> list[Problem]:
-    return [f.problem() for f in findings if f.check.severity is Severity.HARD]
+def hard_problems(
+    findings: Sequence[Finding],
+    written: tuple[str, int | None] | None = None,
+    typed: Collection[str] | None = None,
+) -> list[Problem]:
+    """The problems of the hard findings (`Finding.problem`; `written`: the record a single write writes,
+    `typed`: the fields it types)."""
+    return [f.problem(written, typed) for f in findings if f.check.severity is Severity.HARD]
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -2056,7 +2073,9 @@ def check_single_write(
     if table == "escalation_decision":
         return _check_decision_write(tx, before, after, record_id)
     created = write_findings(tx.connection, table, before, after, record_id, context, now=now)
-    hard = hard_problems(created)
+    # a stored record's value never shown, nor the stored value of a field an edit did not type (D-19.820)
+    typed = None if before is None else {k for k, v in after.items() if k not in before or before[k] != v}
+    hard = hard_problems(created, (table, record_id), typed)
     if hard:
         where = f"{table} record {record_id}" if before is not None else f"new {table} record"
         raise InputError(hard, header=f"{where}: refused by {len(hard)} edit check(s); nothing was written")
@@ -2255,16 +2274,30 @@ def _check_decision_write(
 ) -> list[Finding]:
     """`DECISION_BEFORE_DLT_WINDOW` of one escalation decision being inserted or edited, with every stored
     decision and infusion: a finding the write creates raises a data query (same transaction)."""
+    created = decision_write_findings(tx.connection, before, after, record_id)
+    record_queries(tx, created)
+    return created
+
+
+def decision_write_findings(
+    connection: Connection,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    record_id: int | None,
+) -> list[Finding]:
+    """The findings that writing escalation decision `after` over `before` would create (nothing written):
+    the one computation of the write (`_check_decision_write`) and of its check while typing
+    (`writes.preview_write_checks`, D-19.822)."""
     from cartrial.store.fields import study_protocol
 
-    protocol = study_protocol(tx.connection)
-    infusions = stored_table_records(tx.connection, "infusion")
-    events = stored_table_records(tx.connection, "adverse_event")
-    subjects = stored_table_records(tx.connection, "subject")
-    zones = _site_time_zones(tx.connection)  # the site's calendar (D-19.607)
+    protocol = study_protocol(connection)
+    infusions = stored_table_records(connection, "infusion")
+    events = stored_table_records(connection, "adverse_event")
+    subjects = stored_table_records(connection, "subject")
+    zones = _site_time_zones(connection)  # the site's calendar (D-19.607)
     stored = [
         r
-        for r in stored_table_records(tx.connection, "escalation_decision")
+        for r in stored_table_records(connection, "escalation_decision")
         if record_id is None or r.record_id != record_id
     ]
 
@@ -2275,9 +2308,7 @@ def _check_decision_write(
         return decision_window_findings([*stored, record], infusions, protocol, events, subjects, zones)
 
     earlier = {_key(f) for f in state(before)}
-    created = [f for f in state(after) if _key(f) not in earlier]
-    record_queries(tx, created)
-    return created
+    return [f for f in state(after) if _key(f) not in earlier]
 
 
 SMALL_TABLES = frozenset({*CONTEXT_TABLES, "relapse", "lymphodepletion_administration", "screening_result"})

@@ -152,6 +152,18 @@ def write_action(table_name: str, default: Action) -> Action:
     return TABLE_WRITE_ACTION.get(table_name, default)
 
 
+WRITE_WORDS = {Action.ENTER: "insert into", Action.EDIT: "update", Action.DELETE: "delete from"}
+"""How a refusal names each kind of write: ``may not record escalation (insert into escalation_decision)``."""
+
+
+def check_write(username: str, role: str, table_name: str, action: Action) -> None:
+    """Raise `PermissionDeniedError` unless `role` may make write `action` (enter, edit, delete) to
+    `table_name`: the table's own write action (`write_action`: sites need `manage_sites`, escalation
+    decisions `record_escalation`, D-19.410). The one check of the store's writes and of a front end that
+    refuses such a write before it reads its values (D-19.823, D-19.725)."""
+    check(username, role, write_action(table_name, action), f"{WRITE_WORDS[action]} {table_name}")
+
+
 def matrix_rows() -> list[tuple[str, list[bool]]]:
     """The matrix as rows (role, allowed per `Action` in declaration order), for docs and `db roles`."""
     return [(role, [action in actions for action in Action]) for role, actions in PERMISSIONS.items()]

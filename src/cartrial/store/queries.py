@@ -21,6 +21,7 @@ from cartrial.store.tables import (
     data_columns,
     model_of,
     query_table,
+    shows_nothing,
 )
 from cartrial.store.writes import check_record_sites, current_record
 
@@ -32,7 +33,7 @@ def query_text(text: str | None, what: str = "query text") -> str:
     """Refuse an empty or blank query text or answer (a query must say what is asked), or one breaking the
     rule of a free text (`cartrial.store.tables.check_note`)."""
     field = what.replace(" ", "_")
-    if text is None or not text.strip():
+    if text is None or shows_nothing(text):  # invisible characters only: as empty (D-19.819)
         raise InputError(Problem(f"empty {what}", field=field, value=text, allowed=NOTE_ALLOWED))
     check_note(text, field)
     return text

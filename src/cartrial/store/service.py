@@ -43,7 +43,7 @@ from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
 from cartrial.store.locking import LockInfo
-from cartrial.store.permissions import Action, check
+from cartrial.store.permissions import Action, allowed, check, check_write
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
 from cartrial.store.transaction import Actor, Transaction, load_actor, open_transaction, read_connection
 from cartrial.store.users import hash_password
@@ -222,9 +222,16 @@ class StudyService:
         *,
         raised: list[RaisedQuery] | None = None,
         unchecked: list[Problem] | None = None,
+        expected_version: int | None = None,
     ) -> None:
         self.as_user(actor).delete_record(
-            table_name, record_id, reason, source, raised=raised, unchecked=unchecked
+            table_name,
+            record_id,
+            reason,
+            source,
+            raised=raised,
+            unchecked=unchecked,
+            expected_version=expected_version,
         )
 
     def get_record(self, actor: str, table_name: str, record_id: int) -> dict[str, Any]:
@@ -326,6 +333,14 @@ class StudyUser:
         check(user.username, user.role, action, what)
         return user
 
+    def check_write(self, table_name: str, action: Action) -> None:
+        """Raise `PermissionDeniedError` unless this user may make write `action` (enter, edit, delete) to
+        `table_name` (`permissions.check_write`, the check the write itself makes): a front end calls it
+        before it reads the values of a write, so a write the role may not make is refused first
+        (D-19.725)."""
+        user = self._loaded or self.service.actor(self.username)
+        check_write(user.username, user.role, table_name, action)
+
     # -- single-record writes -----------------------------------------------------------------------
 
     def insert_record(
@@ -395,7 +410,9 @@ class StudyUser:
         from cartrial.store.writes import preview_write_checks
 
         model_of(table_name)  # unknown table: InputError before the permission check
-        self.check(Action.READ, table_name)
+        actor = self.check(Action.READ, table_name)
+        if table_name == "escalation_decision" and not allowed(actor.role, Action.RECORD_ESCALATION):
+            return []  # its check reads every site's infusions: only for who may record one (D-19.822)
         with self.service.read() as connection:
             return preview_write_checks(connection, table_name, values, record_id, unchecked)
 
@@ -408,13 +425,15 @@ class StudyUser:
         *,
         raised: list[RaisedQuery] | None = None,
         unchecked: list[Problem] | None = None,
+        expected_version: int | None = None,
     ) -> None:
         """Delete one record (audited with the whole record as the old value); reason required; `raised`
         as for `insert_record` (a delete's reconciling checks raise queries on remaining records,
-        D-19.103); `unchecked` as for `update_record` (D-19.562)."""
+        D-19.103); `unchecked` as for `update_record` (D-19.562); `expected_version`: the version the
+        deleter read, a record changed since is refused (`StaleVersionError`, D-19.817)."""
         reason = require_reason(reason, "delete")
         with self._write(source, reason) as tx:
-            tx.delete_record(table_name, record_id, reason)
+            tx.delete_record(table_name, record_id, reason, expected_version)
         _collect(raised, tx)
         if unchecked is not None:
             unchecked.extend(tx.unchecked)

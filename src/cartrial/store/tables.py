@@ -110,8 +110,20 @@ def check_reason(reason: str) -> str:
     return check_note(reason, "reason", REASON_ALLOWED)
 
 
+def shows_nothing(text: str) -> bool:
+    """Whether `text` has no character a reader sees: only white space and characters no key text holds
+    (`cartrial.store.fields.refused_character`: format, control and other invisible characters, the
+    Default_Ignorable_Code_Point characters such as U+200B ZERO WIDTH SPACE and the Hangul fillers). Such a
+    reason or query text is as empty as a blank one (D-19.819)."""
+    from cartrial.store.fields import refused_character
+
+    return all(character.isspace() or refused_character(character) for character in text)
+
+
 def require_reason(reason: str | None, what: str) -> str:
-    if reason is None or not reason.strip():
+    """`reason` stripped (`check_reason`); a missing, blank or invisible one (`shows_nothing`, D-19.819) is
+    refused: 21 CFR 11.10(e) and ICH E6(R3) 4.2.4 ask why each change was made."""
+    if reason is None or shows_nothing(reason):
         raise InputError(
             Problem(
                 f"a reason is required for every {what} (21 CFR 11.10(e), ICH E6(R3) 4.2.4)",

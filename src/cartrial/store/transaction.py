@@ -27,7 +27,7 @@ from cartrial.store.audit import AuditEntry
 from cartrial.store.database import SQLITE_BEGIN_OPTION
 from cartrial.store.locking import LockInfo, active_lock
 from cartrial.store.models import User, utc_now
-from cartrial.store.permissions import Action, check, write_action
+from cartrial.store.permissions import Action, check, check_write
 from cartrial.store.tables import RowLike
 
 if TYPE_CHECKING:
@@ -83,9 +83,10 @@ def open_transaction(
     """One atomic write transaction by `username` (see the module docstring); `source` says where the data
     came from (``cli``, ``import templates/infusions.csv sha256:…``); `reason` is used for every update made
     through it."""
-    from cartrial.store.tables import check_reason
+    from cartrial.store.tables import check_reason, shows_nothing
 
-    reason = check_reason(reason) if reason and reason.strip() else None
+    # a reason that shows nothing is none (D-19.819, D-19.724)
+    reason = None if reason is None or shows_nothing(reason) else check_reason(reason)
     with engine.connect() as connection:
         backend = connection.dialect.name
         if backend == "sqlite":
@@ -145,6 +146,11 @@ class Transaction:
         """Raise `PermissionDeniedError` unless the bound user's role allows `action`."""
         check(self.actor.username, self.actor.role, action, what)
 
+    def require_write(self, table_name: str, action: Action) -> None:
+        """Raise `PermissionDeniedError` unless the bound user may make write `action` to `table_name`
+        (`permissions.check_write`)."""
+        check_write(self.actor.username, self.actor.role, table_name, action)
+
     # -- writes (the permission of each is checked against the bound user) ----------------------------
 
     def upsert_rows(
@@ -180,15 +186,18 @@ class Transaction:
         (`validated`: see `cartrial.store.writes.update_record`)."""
         from cartrial.store import writes
 
-        self.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+        self.require_write(table_name, Action.EDIT)
         return writes.update_record(self, table_name, record_id, changes, expected_version, reason, validated)
 
-    def delete_record(self, table_name: str, record_id: int, reason: str) -> None:
-        """Delete one record (audited with the whole record as the old value)."""
+    def delete_record(
+        self, table_name: str, record_id: int, reason: str, expected_version: int | None = None
+    ) -> None:
+        """Delete one record (audited with the whole record as the old value); `expected_version` as for
+        `writes.delete_record` (D-19.817)."""
         from cartrial.store import writes
 
-        self.require(write_action(table_name, Action.DELETE), f"delete from {table_name}")
-        writes.delete_record(self, table_name, record_id, reason)
+        self.require_write(table_name, Action.DELETE)
+        writes.delete_record(self, table_name, record_id, reason, expected_version)
 
     def record_import(self, file_name: str, sha256: str, kind: str, row_counts: RowLike) -> int:
         """Write the manifest of one imported file (audited ``import``); returns its id."""

@@ -247,14 +247,19 @@ def role_change(role: str, site_id: str | None) -> dict[str, Any]:
 
 def set_password(tx: Transaction, username: str, password: str, reason: str) -> int:
     """Store a new password hash for `username` (audited as a fingerprint ``"<set sha256:…>"``, D-19.360)
-    after the password policy (`check_password`); returns the new version."""
+    after the password policy (`check_password`), and end every login session of `username` in the same
+    transaction (a reset meant to lock out whoever holds a session does, whichever front end sets it:
+    CLI, web page, API, a script; D-19.816); returns the new version."""
+    from sqlalchemy import delete
+
+    from cartrial.store.auth import AuthSession
     from cartrial.store.bulk import apply_update
     from cartrial.store.writes import current_record
 
     check_password(password, username)
     user = user_row(tx.connection, username)
     current = current_record(tx.connection, User, "app_user", int(user["id"]))
-    return apply_update(
+    version = apply_update(
         tx,
         User,
         "app_user",
@@ -263,6 +268,8 @@ def set_password(tx: Transaction, username: str, password: str, reason: str) -> 
         int(current["version"]),
         reason,
     )
+    tx.connection.execute(delete(AuthSession).where(AuthSession.username == user["username"]))
+    return version
 
 
 def rehash_password(

@@ -107,6 +107,38 @@ def refuse_protected(table_name: str, action: str, changes: RowLike | None = Non
         )
 
 
+COMMITTEE_REASON_FIELD = "design_state.committee_reason"
+"""Where a missing committee reason is located (`check_committee_reason`)."""
+
+
+def check_committee_reason(table_name: str, values: Mapping[str, Any]) -> None:
+    """An escalation decision other than the design's recommendation it keeps (`design_state`'s
+    ``design_decision``) needs the committee's reason (``design_state.committee_reason``): a missing, blank
+    or invisible one (`tables.require_reason`, D-19.819) is refused, whichever front end writes it (the web's
+    decision form, the record API, a script; D-19.724). A decision that keeps no design recommendation is
+    not judged. `values` is the record the write makes (a stored record with the write applied); the refusal
+    is located at ``design_state.committee_reason`` and shows no value (D-12.2)."""
+    from cartrial.store.tables import REASON_ALLOWED, shows_nothing
+
+    if table_name != "escalation_decision":
+        return
+    state = values.get("design_state")
+    if not isinstance(state, Mapping) or state.get("design_decision") in (None, ""):
+        return
+    if values.get("decision") == state.get("design_decision"):
+        return
+    reason = state.get("committee_reason")
+    if not isinstance(reason, str) or shows_nothing(reason):
+        raise InputError(
+            Problem(
+                "a reason is required for every decision other than the design's recommendation "
+                "(21 CFR 11.10(e), ICH E6(R3) 4.2.4)",
+                field=COMMITTEE_REASON_FIELD,
+                allowed=REASON_ALLOWED,
+            )
+        )
+
+
 def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> None:
     """Refuse text longer than its column allows (the limit an import applies; SQLite does not enforce it
     and PostgreSQL would refuse it with a bare driver error) or holding a control character (the import's
@@ -215,6 +247,7 @@ def insert_record(
         its texts, a user name free, its key free."""
         row = prepared[0]
         check_texts(model, table_name, row)
+        check_committee_reason(table_name, row)
         if model is User:
             check_username_free(tx.connection, str(row["username"]))
         existing = find_by_key(tx.connection, model, row, keys)
@@ -343,7 +376,7 @@ def upsert_checked_rows(
 
     from cartrial.store.edit_checks import check_single_write, write_context
     from cartrial.store.fields import records_write_problems, study_protocol
-    from cartrial.store.permissions import Action, write_action
+    from cartrial.store.permissions import Action
 
     model = model_of(table_name)
     raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
@@ -388,12 +421,22 @@ def upsert_checked_rows(
     matched = [(before, row) for row, before in zip(prepared, befores, strict=True) if before is not None]
     check_record_sites(tx, model, table_name, [v for b, r in matched for v in (b, {**b, **r})])
     if any(before is None for before in befores):
-        tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
+        tx.require_write(table_name, Action.ENTER)
     if any(c and before is not None for c, before in zip(changed, befores, strict=True)):
-        tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
+        tx.require_write(table_name, Action.EDIT)
     for row, before, change in zip(prepared, befores, changed, strict=True):
         if change:  # a password only through the password call or `add_user`, as `update_record`
             refuse_protected(table_name, "edited" if before is not None else "inserted", row)
+    for number, (row, before, change) in enumerate(zip(prepared, befores, changed, strict=True), start=1):
+        # the record the row makes, the stored one with the row applied, as `update_record` (D-19.724)
+        if change:
+            try:
+                check_committee_reason(table_name, dict(row) if before is None else {**before, **row})
+            except InputError as exc:
+                raise InputError(
+                    [replace(p, row=number, field=f"{table_name}.{p.field}") for p in exc.problems],
+                    header=f"{table_name} row {number}: nothing was written",
+                ) from None
     protocol = study_protocol(tx.connection)
     problems: list[Problem] = []
     bad_rows = 0
@@ -516,13 +559,15 @@ def preview_write_checks(
     `unchecked`: given, the subject's other records holding a stored date no reader reads are left out of
     the checks, as the save leaves them out (D-19.643, D-19.562), and added to it (never a value);
     without it, such a record refuses the preview (D-19.556)."""
-    from cartrial.store.edit_checks import write_findings
+    from cartrial.store.edit_checks import decision_write_findings, write_findings
 
     model = model_of(table_name)
     try:
         clean = prepare_rows(model, table_name, [typed_texts(table_name, values)], ())[0]
         current = None if record_id is None else current_record(connection, model, table_name, record_id)
         after = clean if current is None else {**current, **clean}
+        if table_name == "escalation_decision":  # the study-level check its save runs (D-19.822)
+            return decision_write_findings(connection, current, after, record_id)
         if unchecked is None:
             return write_findings(connection, table_name, current, after, record_id)
         with leaving_out_unreadable() as unseen:
@@ -688,6 +733,8 @@ def update_record(
     if repairs:
         refuse_beyond_repair(tx, model, table_name, record_id, repairs, diff)
     check_texts(model, table_name, diff)
+    if "decision" in diff or "design_state" in diff:
+        check_committee_reason(table_name, {**current, **diff})
     # the own-site rule before the references are looked up: a subject moved to another site is refused
     # alike whether that site exists or not (D-19.415)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
@@ -776,8 +823,12 @@ def refuse_beyond_repair(
         )
 
 
-def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str) -> None:
-    """Delete one record (audited with the whole record as the old value)."""
+def delete_record(
+    tx: Transaction, table_name: str, record_id: int, reason: str, expected_version: int | None = None
+) -> None:
+    """Delete one record (audited with the whole record as the old value). `expected_version`: the version
+    the deleter read; a record changed since is refused (`StaleVersionError`) and nothing is deleted, as an
+    update is (D-19.817). None: the caller does not say what it read (the CLI's `db delete`)."""
     model = model_of(table_name)
     raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     refuse_protected(table_name, "deleted")
@@ -787,6 +838,11 @@ def delete_record(tx: Transaction, table_name: str, record_id: int, reason: str)
     if model is User:
         check_last_admin(tx.connection, current, None)
     check_record_sites(tx, model, table_name, [current])
+    if expected_version is not None and int(current["version"]) != int(expected_version):
+        raise StaleVersionError(
+            f"{table_name} record {record_id} is at version {current['version']}, not "
+            f"{expected_version}: someone changed it since you read it; reload it and decide again"
+        )
     # the calendar the lock dates records on (D-19.733)
     refuse_calendar_change(tx.lock, model, f"{table_name} record {record_id}", current, None, tx.connection)
     if is_locked(model, current, tx.lock):

@@ -253,6 +253,10 @@ class PasswordReset(BaseModel):
     password: str = Field(
         description="New password (the store's policy, cartrial.store.users.PASSWORD_RULE)."
     )
+    current_password: str | None = Field(
+        default=None,
+        description="Your current password: required when you set your own password (D-19.818).",
+    )
     reason: str | None = None
 
 
@@ -274,24 +278,46 @@ def version_token(record: dict[str, Any]) -> str:
     return f"{record['id']}-{record['version']}"
 
 
-def _expected_version(record_id: int, token: str | None, field: str = "If-Match") -> int:
+def _expected_version(
+    record_id: int, token: str | None, field: str = "If-Match", write: str = "an update"
+) -> int:
     """The version a token names; a token that is not one of this record is refused at `field`, where the
-    caller sent it (the ``If-Match`` header or the body's ``version_token``)."""
-    if not token:
+    caller sent it (the ``If-Match`` header or the body's ``version_token``). `write`: the write that sent
+    it (``an update``, ``a delete``), named when no token was sent. ``If-Match`` is compared strongly (RFC
+    9110 §13.1.1): a weak tag ``W/"…"`` is refused, and so is ``*`` (any version), which would defeat the
+    lost-update check (D-19.726)."""
+    allowed = "the ETag / version_token of the record (read it with GET first)"
+    if not token or not token.strip():
         raise InputError(
             Problem(
-                "an update must send the version token read with the record",
+                f"{write} must send the version token read with the record",
                 field="If-Match",
-                allowed="the ETag / version_token of the record (read it with GET first)",
+                allowed=allowed,
             )
         )
     text = token.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
+    if field == "If-Match" and text == "*":
+        raise InputError(
+            Problem(
+                f"If-Match: * (any version) is not taken: {write} names the version it read",
+                field=field,
+                allowed=allowed,
+            )
+        )
+    if field == "If-Match" and text.startswith("W/"):
+        raise InputError(
+            Problem(
+                "a weak ETag (W/...) never matches in If-Match (RFC 9110 strong comparison)",
+                field=field,
+                allowed=f'the strong ETag sent by GET, "{record_id}-<version>"',
+            )
+        )
+    if field == "If-Match" and len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]  # the ETag as GET sends it; bare, it is the body's version_token (D-19.726)
     ident, _, version = text.partition("-")
     expected = record_version(version)  # the declared range of every expected version (D-19.413)
-    if ident != str(record_id) or expected is None:
+    # compared as written: no leading zero, sign or stray quote takes another token's place (D-19.726)
+    if ident != str(record_id) or expected is None or version != str(expected):
         raise InputError(
             Problem(
                 "not a version token of this record",
@@ -427,9 +453,14 @@ def validate_values(
     records, as saving them would be (`record_id`: changes to that record): a hard check is a problem
     (the save would be refused), a soft one is listed in `queries` (the save would raise that data query).
     Nothing is written."""
+    from cartrial.store.permissions import write_action
     from cartrial.web.forms import edit_check_problems, validate
 
     spec = _form(form)
+    if write_action(spec.table, Action.ENTER) is not Action.ENTER:
+        # a table of its own write permission (sites, escalation decisions): a role that may not write it
+        # has no values of it judged (D-19.725); other forms stay open to every reader
+        _may_write(user, spec.table, Action.ENTER if body.record_id is None else Action.EDIT)
     protocol = _protocol(request)
     problems = validate(spec.name, body.values, protocol=protocol, partial=body.partial)
     queries: list[Problem] = []
@@ -550,6 +581,7 @@ def create_record(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
+    _may_write(user, spec.table, Action.ENTER)
     subject = body.values.get("subject_id")
     # a new subject names a subject not yet enrolled (its site is checked by the store; a subject id
     # another site holds is a key that cannot be used, D-19.297), as the subjects form (D-19.174)
@@ -572,6 +604,14 @@ def create_record(
     )
 
 
+def _may_write(user: WebUser, table: str, route_action: Action) -> None:
+    """Refuse (403) a write the route's action allows but the table's own write action does not (sites need
+    `manage_sites`, escalation decisions `record_escalation`, D-19.410) before the values are read: a role
+    never has its values judged for a write it may not make (D-19.823). The store's own check
+    (`StudyUser.check_write`, D-19.725), which the write makes again."""
+    user.service.check_write(table, route_action)
+
+
 def _update(
     form: FormName,
     record_id: int,
@@ -585,6 +625,7 @@ def _update(
     from cartrial.web.forms import typed_values
 
     spec = _form(form)
+    _may_write(user, spec.table, Action.EDIT)
     field, token = ("If-Match", if_match) if if_match else ("version_token", body.version_token)
     expected = _expected_version(record_id, token, field)
     # a stored date no reader reads: the record is visible (its site is checked first); the update
@@ -651,14 +692,32 @@ def delete_record(
     record_id: RecordId,
     user: Annotated[WebUser, Depends(permit(Action.DELETE))],
     reason: Annotated[str | None, Query(max_length=MAX_REASON_LENGTH)] = None,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Deleted:
-    """Delete a record (reason required; the whole record is kept in the audit trail). The answer names
-    the data queries the delete raised on the subject's remaining records (codes, never values)."""
+    """Delete a record (reason required; the whole record is kept in the audit trail). With ``If-Match``
+    (the record's ETag as read) a record changed since is refused (409) and nothing is deleted (RFC 9110
+    §13.1.1, D-19.817). The answer names the data queries the delete raised on the subject's remaining
+    records (codes, never values)."""
+    from cartrial.store.writes import StaleVersionError
+
     spec = _form(form)
+    _may_write(user, spec.table, Action.DELETE)
+    expected = None if if_match is None else _expected_version(record_id, if_match, write="a delete")
     _visible(user, spec.table, record_id)
     raised: list[Any] = []
     unchecked: list[Any] = []
-    user.service.delete_record(spec.table, record_id, reason, "web", raised=raised, unchecked=unchecked)
+    try:
+        user.service.delete_record(
+            spec.table,
+            record_id,
+            reason,
+            "web",
+            raised=raised,
+            unchecked=unchecked,
+            expected_version=expected,
+        )
+    except StaleVersionError as exc:
+        raise _stale(exc, "If-Match", if_match or "") from None
     return Deleted(
         form=spec.name,
         id=record_id,
@@ -838,13 +897,17 @@ def change_user(
 
 @router.post("/users/{username}/password", status_code=204, tags=["users"])
 def reset_password(
-    username: Username, body: PasswordReset, user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))]
+    request: Request,
+    username: Username,
+    body: PasswordReset,
+    user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))],
 ) -> Response:
-    """Reset a user's password (audited as a fingerprint ``<set sha256:…>``; the user's sessions end)."""
-    from cartrial.store.auth import end_sessions_of
+    """Reset a user's password (audited as a fingerprint ``<set sha256:…>``; the user's sessions end). Your
+    own password needs `current_password` as well (D-19.818)."""
+    from cartrial.web.security import require_current_password
 
+    require_current_password(request.app.state.service, user, username, body.current_password)
     user.service.set_password(username, body.password, body.reason or "password reset by an admin")
-    end_sessions_of(user.service.engine, username)
     return Response(status_code=204)
 
 

@@ -335,6 +335,12 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
             if challenge is not None:
                 page.headers["WWW-Authenticate"] = challenge
             return page
+        replaced = current_user(request)
+        if replaced is not None and replaced.method == "session":
+            # signing in over a session ends it: no orphan session outlives the cookie (D-19.821)
+            from cartrial.store.auth import end_session
+
+            end_session(service, replaced.token)
         response: Response = RedirectResponse(safe_next(next), status_code=303)
         if kept and resume_path and ended_session_user(request) == _user.username:
             response = _resume_page(request, _user, token, safe_next(resume_path), kept)

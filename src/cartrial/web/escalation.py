@@ -492,20 +492,17 @@ def record_decision(
     `approved_by`: who approved the decision (the committee or its chair), as entered — the store applies
     the column's rule as for an import's row; blank is none. The user recording it is the audit row's
     user, never the approver."""
+    from cartrial.store.tables import shows_nothing
+    from cartrial.store.writes import COMMITTEE_REASON_FIELD
+
     state = escalation_state(service, None, today)
     if not state.get("available"):
         raise InputError(Problem(str(state.get("reason")), field="cohort", value=cohort))
     recommended = state["recommendation"]
     differs = decision != recommended["decision"]
-    if differs and not (reason and reason.strip()):
-        raise InputError(
-            Problem(
-                "the decision differs from the design's recommendation: give the committee's reason",
-                field="reason",
-                value=decision,
-                allowed=f"a reason, or the design's decision {recommended['decision']!r}",
-            )
-        )
+    # a reason that shows nothing is none (D-19.819); the store refuses a decision other than the
+    # design's without one (`writes.check_committee_reason`, D-19.724)
+    given = None if reason is None or shows_nothing(reason) else reason.strip()
     values = {
         "cohort": cohort,
         "dose_level": dose_level,
@@ -517,12 +514,19 @@ def record_decision(
             "design_next_dose": recommended["next_dose"],
             "outcomes_at_decision": recommended["outcomes"],
             "provisional": recommended["provisional"],
-            "committee_reason": reason if differs else None,
+            "committee_reason": given if differs else None,
         },
         "decision": decision,
         "approved_by": approved_by.strip() if approved_by and approved_by.strip() else None,
     }
-    audit_reason = reason if reason and reason.strip() else "safety review committee decision"
-    with user.transaction("web escalation decision", audit_reason) as tx:
-        record_id = int(tx.insert_record("escalation_decision", values))
+    audit_reason = given or "safety review committee decision"
+    try:
+        with user.transaction("web escalation decision", audit_reason) as tx:
+            record_id = int(tx.insert_record("escalation_decision", values))
+    except InputError as exc:
+        # the form's reason is the committee's: its missing one is the form's `reason` field (D-19.724)
+        raise InputError(
+            [replace(p, field="reason") if p.field == COMMITTEE_REASON_FIELD else p for p in exc.problems],
+            header=exc.header,
+        ) from None
     return {"id": record_id, "design_decision": recommended["decision"], "differs": differs}

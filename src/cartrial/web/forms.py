@@ -378,8 +378,10 @@ def edit_check_problems(
             )
             return [problem], []
     findings = handle.preview_write_checks(spec.table, typed, record_id, unchecked)
-    hard = [f.problem() for f in findings if f.check.severity is Severity.HARD]
-    soft = [f.problem() for f in findings if f.check.severity is Severity.SOFT]
+    written = (spec.table, record_id)  # only the entry's own value is shown (D-12.2, D-19.820)
+    entered = None if record_id is None else set(typed)  # an edit: only the fields it types
+    hard = [f.problem(written, entered) for f in findings if f.check.severity is Severity.HARD]
+    soft = [f.problem(written, entered) for f in findings if f.check.severity is Severity.SOFT]
     return hard, soft
 
 

@@ -78,6 +78,7 @@ __all__ = [
     "page_user",
     "permit",
     "public",
+    "require_current_password",
     "route_permission",
     "verify_csrf",
 ]
@@ -451,6 +452,38 @@ def route_permission(route: Any) -> RoutePermission:
             found = RoutePermission(True, True, None)
         stack.extend(dep.dependencies)
     return found or RoutePermission(False, False, None)
+
+
+# -- one's own password -------------------------------------------------------------------------------
+
+
+def require_current_password(
+    service: StudyService, user: WebUser, username: str, current: str | None
+) -> None:
+    """A user setting their own password (an administrator on the users page or ``POST /api/v1/users/{name}
+    /password``) must give their current password: a session alone does not change the password (OWASP ASVS
+    4.0.3 V2.1.6, D-19.818). Checked by the store's `authenticate`, so a wrong one counts towards the
+    per-user-name throttle and is audited (``login_failed``) like a failed sign-in. Another user's password
+    is set by an administrator without theirs (a reset)."""
+    from cartrial.errors import InputError, Problem
+    from cartrial.store.auth import AuthenticationError, authenticate
+
+    if username != user.username:
+        return
+    if not current:
+        raise InputError(
+            Problem(
+                "your current password is required to change your own password",
+                field="current_password",
+                allowed="the password you log in with",
+            )
+        )
+    try:
+        authenticate(service, user.username, password=current)
+    except AuthenticationError:
+        raise PermissionDeniedError(
+            "the current password is not right (or too many failed attempts): your password was not changed"
+        ) from None
 
 
 # -- CSRF ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULE
 from cartrial.web import views
 from cartrial.web.pages.common import done_message, page_router, redirect, true_or_false
-from cartrial.web.security import CSRF, WebUser, permit
+from cartrial.web.security import CSRF, WebUser, permit, require_current_password
 from cartrial.web.templating import render
 
 router = page_router()
@@ -100,13 +100,18 @@ def reset_password(
     request: Request,
     username: str,
     password: str = Form(""),
+    current_password: str = Form(""),
     reason: str = Form(""),
     user: WebUser = Depends(permit(Action.MANAGE_USERS)),
 ) -> Response:
-    """Set a new password for a user (reason required)."""
-    return _attempt(
-        request, user, lambda: user.service.set_password(username, password, reason or None), "password_set"
-    )
+    """Set a new password for a user (reason required); one's own needs the current password too
+    (`require_current_password`, D-19.818)."""
+
+    def change() -> None:
+        require_current_password(request.app.state.service, user, username, current_password)
+        user.service.set_password(username, password, reason or None)
+
+    return _attempt(request, user, change, "password_set")
 
 
 @router.post("/admin/users/{username}/active", dependencies=[CSRF], name="set_active")
