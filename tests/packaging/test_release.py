@@ -193,6 +193,7 @@ def test_metadata_has_one_version_and_classifiers(release: Release) -> None:
     assert "License-Expression: Apache-2.0" in metadata
 
 
+@pytest.mark.nightly  # a long study: `make nightly` (suite time, stop 47)
 def test_the_installed_wheel_runs_the_newcomer_path_reading_nothing_from_the_checkout(
     release: Release, tmp_path: Path
 ) -> None:

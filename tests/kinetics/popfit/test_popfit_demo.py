@@ -30,6 +30,7 @@ def test_the_demo_fits_the_documented_pd_model() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.nightly  # a long study: `make nightly` (suite time, stop 47)
 def test_the_demo_population_fits_converge_and_predict_a_new_patient(tmp_path: Path) -> None:
     """The demo's popfit step (a listed step of `cartrial demo`): both fits converge, their status is the one
     written to estimates.json, and a new patient is predicted by MAP (one run of the step for both checks)."""

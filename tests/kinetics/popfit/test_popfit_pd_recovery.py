@@ -15,6 +15,7 @@ from cartrial.kinetics.popfit.pdmodel import attach_kinetics, initial_baseline, 
 from .test_popfit_pd import kinetics_sample
 
 
+@pytest.mark.nightly  # a long study: `make nightly` (suite time, stop 47)
 def test_parameters_are_recovered_roughly_from_simulated_data() -> None:
     rng = np.random.default_rng(5)
     n = 20

@@ -35,6 +35,7 @@ def fit_100():  # type: ignore[no-untyped-def]
     return data, fit_population(data, "stein2019", settings=SaemSettings(seed=1001))
 
 
+@pytest.mark.nightly  # a long study: `make nightly` (suite time, stop 47)
 def test_100_subject_fit_recovers_the_simulation_values(fit_100) -> None:  # type: ignore[no-untyped-def]
     data, fit = fit_100
     assert 10 <= data.summary()["blq_percent"] <= 30
@@ -55,6 +56,7 @@ def test_100_subject_fit_recovers_the_simulation_values(fit_100) -> None:  # typ
     assert misses <= binom.ppf(0.999, len(est), 0.05), misses
 
 
+@pytest.mark.nightly  # a long study: `make nightly` (suite time, stop 47)
 def test_fit_outputs_are_consistent(fit_100) -> None:  # type: ignore[no-untyped-def]
     data, fit = fit_100
     assert list(fit.ebe["subject"]) == list(data.subjects)
@@ -93,6 +95,7 @@ def _one_compartment_data(seed: int) -> tuple[PopulationData, float]:
     return data, 0.2
 
 
+@pytest.mark.nightly  # a long study: `make nightly` (suite time, stop 47)
 def test_m3_recovers_elimination_where_m1_is_biased() -> None:
     """Dropping BLQ samples (M1) keeps only the late samples that happened to be high: the elimination rate
     k = CL/V is underestimated. The censored likelihood (M3) recovers it (Beal 2001)."""
