@@ -134,7 +134,15 @@ def test_cli_delete_of_the_earlier_fatal_event_queries_the_death_date(
     is not subject.disposition_date (2021-06-12): DEATH-DATE-MISMATCH on the subject."""
     url, service, ids = dead_subject
     later = service.insert_record("admin", "adverse_event", LATER_DEATH)
-    assert edit_check_queries(service) == []  # the earlier event still dates the death
+    # the earlier event still dates the death; the second fatal event dates it on another day, which
+    # DEATH-DATES-DIFFER queries at the later event (D-19.794; before that check, no query: changed by design)
+    (differ,) = edit_check_queries(service)
+    assert check_of(differ) == "DEATH-DATES-DIFFER"
+    assert (differ["table_name"], differ["record_id"], differ["field"]) == (
+        "adverse_event",
+        later,
+        "ended_on",
+    )
     result = cli(
         "db",
         "delete",
@@ -149,7 +157,13 @@ def test_cli_delete_of_the_earlier_fatal_event_queries_the_death_date(
     )
     assert result.exit_code == 0, result.stderr
     assert f"adverse_event record {ids['sepsis']} deleted" in result.stdout
-    (query,) = edit_check_queries(service)
+    # one fatal event left: the system closes the DEATH-DATES-DIFFER query (D-19.164) and the death date
+    # now disagrees with the disposition
+    queries = edit_check_queries(service)
+    assert [(check_of(q), q["status"]) for q in queries if q["id"] == differ["id"]] == [
+        ("DEATH-DATES-DIFFER", "closed")
+    ]
+    (query,) = [q for q in queries if q["id"] != differ["id"]]
     assert check_of(query) == "DEATH-DATE-MISMATCH"
     assert (query["table_name"], query["record_id"], query["field"]) == (
         "subject",
