@@ -12,6 +12,16 @@ import pandas as pd
 
 
 def _frames(exported, dispositions: dict[str, tuple[str, str]], extra_ae: list[dict[str, str]] = ()):  # type: ignore[no-untyped-def,assignment]
+    return _frames_and_analysis(exported, dispositions, extra_ae)[0]
+
+
+def _frames_and_analysis(  # type: ignore[no-untyped-def]
+    exported,
+    dispositions: dict[str, tuple[str, str]],
+    extra_ae: list[dict[str, str]] = (),  # type: ignore[assignment]
+):
+    """The export's frames (every dataset validated clean) and the analysis of the example with the
+    subjects' `dispositions` (text, date) and the `extra_ae` adverse events."""
     from cartrial.analysis import analyse
     from cartrial.cdisc.export import build_all, validate_all
 
@@ -25,10 +35,11 @@ def _frames(exported, dispositions: dict[str, tuple[str, str]], extra_ae: list[d
         rows = [{c: "" for c in ae.columns} | r for r in extra_ae]
         tables["adverse_events"] = pd.concat([ae, pd.DataFrame(rows)], ignore_index=True)
     snapshot = dataclasses.replace(exported.snapshot, tables=tables)
-    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    analysis = analyse(snapshot)
+    frames = build_all(snapshot, analysis, {"TJH": "China"})
     findings = validate_all(frames)
     assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
-    return frames
+    return frames, analysis
 
 
 def test_adsl_and_ds_agree_on_each_end_of_study(exported) -> None:  # type: ignore[no-untyped-def]
@@ -83,26 +94,36 @@ def test_a_death_recorded_only_as_an_adverse_event_has_its_ds_event_on_the_death
 def test_the_reported_term_of_a_death_never_names_another_disposition(exported) -> None:  # type: ignore[no-untyped-def]
     """A recorded death outranks the form (D-19.92), so DSDECOD is DEATH whatever the form says; DSTERM took
     the form's text, giving a disposition event reported as ONGOING (or WITHDRAWN: ...) and coded DEATH.
-    The form's text is the reported term only when it records the event coded (review of D-19.92)."""
-    death = {
-        "subject_id": "CT-003",
-        "term": "Death NOS",
-        "category": "death",
-        "started_on": "2021-06-18",
-        "ended_on": "2021-06-18",
-        "grade": "5",
-        "outcome": "fatal",
-        "record_id": "999999",
+    The form's text is the reported term only when it records the event coded (review of D-19.92). Each case
+    is one subject's death (a fatal adverse event on 2021-06-18, after its infusion) and form, all in one
+    export: a subject's reported term is its own."""
+    cases = {
+        "CT-001": ("ongoing", "", "DEATH"),
+        # dated after the death: the death ends it
+        "CT-002": ("withdrawn: moved abroad", "2021-06-25", "DEATH"),
+        "CT-003": ("Death: sepsis", "2021-06-18", "DEATH: SEPSIS"),
     }
-    for text, date, term in (
-        ("ongoing", "", "DEATH"),
-        ("withdrawn: moved abroad", "2021-06-25", "DEATH"),  # dated after the death: the death ends it
-        ("Death: sepsis", "2021-06-18", "DEATH: SEPSIS"),
-    ):
-        frames = _frames(exported, {"CT-003": (text, date)}, [death])
-        ds = frames["DS"]
-        event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
-        assert event[["DSTERM", "DSDECOD"]].values.tolist() == [[term, "DEATH"]], text
+    deaths = [
+        {
+            "subject_id": sid,
+            "term": "Death NOS",
+            "category": "death",
+            "started_on": "2021-06-18",
+            "ended_on": "2021-06-18",
+            "grade": "5",
+            "outcome": "fatal",
+            "record_id": str(999997 + number),
+        }
+        for number, sid in enumerate(cases)
+    ]
+    frames = _frames(exported, {sid: (text, date) for sid, (text, date, _term) in cases.items()}, deaths)
+    ds = frames["DS"]
+    study = str(ds["STUDYID"].iloc[0])
+    event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+    assert sorted(event["USUBJID"]) == [f"{study}-{sid}" for sid in cases]
+    coded = event.set_index("USUBJID")[["DSTERM", "DSDECOD"]]
+    for sid, (text, _date, term) in cases.items():
+        assert coded.loc[f"{study}-{sid}"].tolist() == [term, "DEATH"], text
 
 
 def test_the_end_of_participation_is_never_before_the_disposition_event(exported) -> None:  # type: ignore[no-untyped-def]
@@ -127,16 +148,22 @@ def test_the_end_of_participation_is_never_before_the_disposition_event(exported
 def test_a_disposition_with_an_empty_reason_reports_the_word(exported) -> None:  # type: ignore[no-untyped-def]
     """D-19.115: the form accepts ``word:`` with an empty reason (the pattern's reason is any text, none
     included); DSTERM was the text upper-cased with its dangling colon, "DEATH:" or "WITHDRAWN :". The
-    reported term is the word when the reason is empty, the text with its reason otherwise."""
-    for text, term in (
-        ("withdrawn: ", "WITHDRAWN"),
-        ("Lost to follow-up :", "LOST TO FOLLOW-UP"),
-        ("withdrawn: moved abroad", "WITHDRAWN: MOVED ABROAD"),
-    ):
-        frames = _frames(exported, {"CT-001": (text, "2021-12-01")})
-        ds = frames["DS"]
-        event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
-        assert event["DSTERM"].tolist() == [term], text
+    reported term is the word when the reason is empty, the text with its reason otherwise. Each text is
+    one subject's end of study (infused before it), all in one export: a subject's reported term is its
+    own."""
+    cases = {
+        "CT-001": ("withdrawn: ", "WITHDRAWN"),
+        "CT-002": ("Lost to follow-up :", "LOST TO FOLLOW-UP"),
+        "CT-003": ("withdrawn: moved abroad", "WITHDRAWN: MOVED ABROAD"),
+    }
+    frames = _frames(exported, {sid: (text, "2021-12-01") for sid, (text, _term) in cases.items()})
+    ds = frames["DS"]
+    study = str(ds["STUDYID"].iloc[0])
+    event = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+    assert sorted(event["USUBJID"]) == [f"{study}-{sid}" for sid in cases]
+    terms = event.set_index("USUBJID")["DSTERM"]
+    for sid, (text, term) in cases.items():
+        assert terms[f"{study}-{sid}"] == term, text
 
 
 def test_dsseq_is_chronological_with_consent_first_on_the_same_day(exported) -> None:  # type: ignore[no-untyped-def]
@@ -160,9 +187,7 @@ def test_an_undated_end_of_study_is_undated_in_both_adsl_and_ds(exported) -> Non
     """D-19.126: an end stored without a date (before D-19.92) has no EOSDT and no DSSTDTC — one value, the
     analysis's end_of_study_date, never imputed — while the follow-up still ends at the last contact; the
     undated disposition event is the subject's last DS record, and the populations dataset names it."""
-    from cartrial.analysis import analyse
-
-    frames = _frames(exported, {"CT-004": ("lost", "")})
+    frames, analysis = _frames_and_analysis(exported, {"CT-004": ("lost", "")})
     adsl = frames["ADSL"].set_index("SUBJID")
     assert pd.isna(adsl.loc["CT-004", "EOSDT"])
     assert adsl.loc["CT-004", ["EOSSTT", "DCSREAS"]].tolist() == ["DISCONTINUED", "LOST TO FOLLOW-UP"]
@@ -172,11 +197,7 @@ def test_an_undated_end_of_study_is_undated_in_both_adsl_and_ds(exported) -> Non
     assert ct004["DSDECOD"].tolist() == ["INFORMED CONSENT OBTAINED", "LOST TO FOLLOW-UP"]
     event = ct004.iloc[1]
     assert event["DSSTDTC"] == "" and pd.isna(event["DSSTDY"]) and event["EPOCH"] == ""
-    tables = dict(exported.snapshot.tables)
-    subjects = tables["subjects"].copy()
-    subjects.loc[subjects["subject_id"] == "CT-004", ["disposition", "disposition_date"]] = ["lost", ""]
-    snapshot = dataclasses.replace(exported.snapshot, tables={**tables, "subjects": subjects})
-    populations = analyse(snapshot).datasets["populations"]
+    populations = analysis.datasets["populations"]
     row = populations.table.set_index("subject_id").loc["CT-004"]
     assert row["end_of_study_date"] == "" and row["follow_up_days"] > 0  # followed to the last contact
     assert any("CT-004" in note and "not dated" in note for note in populations.notes)

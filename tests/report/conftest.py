@@ -82,3 +82,12 @@ def drawn_reciprocal(titre: str) -> float:
 
     frame, _ = titre_samples(pd.DataFrame({"subject_id": ["S1"], "aqp4_igg_titre": [titre]}), {})
     return float(frame["reciprocal"].iloc[0]) if len(frame) else float("nan")
+
+
+@pytest.fixture(scope="session")
+def example_report_pdf_text(example_report: Path) -> tuple[str, ...]:
+    """The text pypdf extracts from each page of `example_report`'s report.pdf, in page order (extracted
+    once per session: the PDF tests only read it)."""
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(str(example_report / "report.pdf"))
+    return tuple(page.extract_text() or "" for page in reader.pages)

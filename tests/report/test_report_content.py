@@ -17,7 +17,7 @@ from cartrial.report import report_files
 from cartrial.store import init_study
 from cartrial.store.snapshot import read_snapshot
 
-from ..conftest import TEST_PASSWORD, edit_ct004_crs_to_grade_3, run_cartrial
+from ..conftest import TEST_PASSWORD, copy_writable_tree, edit_ct004_crs_to_grade_3, run_cartrial
 from .conftest import CUTOFF, PROTOCOL, STUDY, report_argv
 
 SECTION_ORDER = (
@@ -124,25 +124,11 @@ def test_same_snapshot_gives_identical_output_apart_from_generated_at(report_sql
 
 
 def test_an_audited_crs_edit_changes_statements_tables_and_figures(
-    report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example_report: Path, report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before, after = tmp_path / "before", tmp_path / "after"
-    assert (
-        cli(
-            capsys,
-            "report",
-            "--url",
-            report_sqlite,
-            "--user",
-            "admin",
-            "--cutoff",
-            CUTOFF,
-            "--out",
-            str(before),
-            "--no-pdf",
-        )[0]
-        == 0
-    )
+    """The report before the edit is the session's `example_report` (`cartrial report` of the same example
+    study at the same cut-off, read only); the report after it is written from the edited copy."""
+    before, after = example_report, tmp_path / "after"
     edit_ct004_crs_to_grade_3(report_sqlite)
     assert (
         cli(
@@ -241,14 +227,14 @@ def test_sqlite_and_postgresql_give_identical_tables(
 
 
 def test_files_of_an_earlier_report_that_this_one_lacks_are_removed(
-    report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example_report: Path, report_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """D-19.53: a report written into the folder of an earlier one kept that report's tables, figures and
     report.pdf which the new one does not write (exit 0): the folder mixed two reports. They are removed and
-    named; other files of the folder stay."""
-    out = tmp_path / "report"
+    named; other files of the folder stay. The earlier report is a writable copy of the session's
+    `example_report` (the same study and cut-off)."""
+    out = copy_writable_tree(example_report, tmp_path / "report")
     args = report_argv(report_sqlite, out, "--no-pdf")
-    assert cli(capsys, *args)[0] == 0
     (out / "tables" / "retired_table.csv").write_text("a\n1\n", encoding="utf-8")
     (out / "figures" / "retired_figure.svg").write_text("<svg/>", encoding="utf-8")
     (out / "report.pdf").write_bytes(b"%PDF-1.7 earlier")

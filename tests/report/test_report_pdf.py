@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cartrial.analysis import analyse
+from cartrial.analysis import Analysis
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -20,14 +20,16 @@ def collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def test_pdf_is_a4_paginated_with_header_and_key_findings(example_report: Path) -> None:
+def test_pdf_is_a4_paginated_with_header_and_key_findings(
+    example_report: Path, example_report_pdf_text: tuple[str, ...]
+) -> None:
     reader = pypdf.PdfReader(str(example_report / "report.pdf"))
     n_pages = len(reader.pages)
-    assert n_pages >= 5
+    assert n_pages >= 5 and len(example_report_pdf_text) == n_pages
     for page in reader.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert abs(width - A4_POINTS[0]) < 1 and abs(height - A4_POINTS[1]) < 1
-    pages = [collapse(page.extract_text()) for page in reader.pages]
+    pages = [collapse(text) for text in example_report_pdf_text]
     # running header on every page after the first; page numbers "k / n"
     for number, text in enumerate(pages[1:], start=2):
         assert "CT103A-NMOSD" in text and "2022-03-20" in text and "DRAFT — unlocked data" in text
@@ -41,14 +43,12 @@ def test_pdf_is_a4_paginated_with_header_and_key_findings(example_report: Path) 
         assert statement in whole, statement
 
 
-def test_pdf_findings_are_the_analysis_findings(example_report: Path, report_sqlite: str) -> None:
-    """Every key finding of the analysis appears in the PDF text (whitespace-insensitive)."""
-    import datetime as dt
-
-    from cartrial.store.snapshot import read_snapshot
-
-    analysis = analyse(read_snapshot(report_sqlite, dt.date(2022, 3, 20)))
-    reader = pypdf.PdfReader(str(example_report / "report.pdf"))
-    whole = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
+def test_pdf_findings_are_the_analysis_findings(
+    example_report_pdf_text: tuple[str, ...], analysis: Analysis
+) -> None:
+    """Every key finding of the analysis (the module's analysis of the example study at the report's cut-off,
+    2022-03-20) appears in the PDF text (whitespace-insensitive)."""
+    assert analysis.findings
+    whole = re.sub(r"\s+", "", "".join(example_report_pdf_text))
     missing = [f.statement for f in analysis.findings if re.sub(r"\s+", "", f.statement) not in whole]
     assert not missing, json.dumps(missing, ensure_ascii=False)

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from pathlib import Path
 
 from PIL import Image
 
-from cartrial.analysis import analyse
+from cartrial.analysis import Analysis
 from cartrial.report.pdf import compile_report
 from cartrial.report.render import build_report
-from cartrial.store.snapshot import read_snapshot
+from cartrial.store.snapshot import StudySnapshot
 
 PPI = 40
 A4_WIDTH_CM, RIGHT_MARGIN_CM = 21.0, 1.5
 
 
-def test_nothing_is_printed_in_the_right_margin(example_sqlite_template: Path) -> None:
-    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
+def test_nothing_is_printed_in_the_right_margin(snapshot: StudySnapshot, analysis: Analysis) -> None:
+    """`snapshot` and `analysis`: the module's (tests/report/conftest.py), the example study at 2022-03-20."""
     report = build_report(
-        analyse(snapshot), snapshot.tables, cartrial_version="test", generated_at=dt.datetime(2026, 1, 1)
+        analysis, snapshot.tables, cartrial_version="test", generated_at=dt.datetime(2026, 1, 1)
     )
     pages = compile_report(report, format="png", ppi=PPI)
     pages = [pages] if isinstance(pages, bytes) else pages
@@ -43,12 +42,11 @@ def test_nothing_is_printed_in_the_right_margin(example_sqlite_template: Path) -
     assert inked == []
 
 
-def test_the_serious_event_listing_names_its_criteria_in_one_column(example_sqlite_template: Path) -> None:
+def test_the_serious_event_listing_names_its_criteria_in_one_column(analysis: Analysis) -> None:
     """The six seriousness criteria (D-19.328) made the serious-TEAE listing run past the right edge: the
     listings show them as one column of the criteria met, in words."""
     from cartrial.report.render import _listing_datasets
 
-    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
-    _title, listing, _population, _derivation = _listing_datasets(analyse(snapshot))["serious_ae_listing"]
+    _title, listing, _population, _derivation = _listing_datasets(analysis)["serious_ae_listing"]
     assert "serious_death" not in listing.columns
     assert listing["seriousness_criteria"].tolist() == ["hospitalisation (new or prolonged)"]
