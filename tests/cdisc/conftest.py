@@ -185,3 +185,20 @@ def define_xsd() -> Any:
     return etree.XMLSchema(
         etree.parse(str(Path(odmlib.__file__).parent / "schemas/define/2.1/define2-1-0.xsd"))
     )
+
+
+@pytest.fixture(scope="session")
+def _example_frames_template(exported: Exported) -> dict[str, pd.DataFrame]:
+    """The frames `build_all` makes of the unchanged example snapshot at the cut-off with its analysis and
+    the example's one site (TJH, China): built once per session; tests get copies (`example_frames`)."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    return build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+
+
+@pytest.fixture
+def example_frames(_example_frames_template: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """A private copy of the frames of the unchanged example (``build_all(exported.snapshot,
+    analyse(exported.snapshot), {"TJH": "China"})``, built once per session)."""
+    return {name: frame.copy() for name, frame in _example_frames_template.items()}

@@ -24,11 +24,8 @@ def _check(adlb: pd.DataFrame, lb: pd.DataFrame) -> None:
     assert not adlb.duplicated(["USUBJID", "LBSEQ"]).any()
 
 
-def test_adlb_lbseq_is_the_lb_record_of_the_value_in_the_frames(exported) -> None:  # type: ignore[no-untyped-def]
-    from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all
-
-    frames = build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+def test_adlb_lbseq_is_the_lb_record_of_the_value_in_the_frames(example_frames) -> None:  # type: ignore[no-untyped-def]
+    frames = example_frames
     adlb = frames["ADLB"].copy()
     adlb["ADT"] = [d.isoformat() for d in adlb["ADT"]]
     _check(adlb, frames["LB"])

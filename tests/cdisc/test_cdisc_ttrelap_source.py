@@ -10,11 +10,14 @@ import dataclasses
 import pandas as pd
 
 
-def _adtte_and_adsl(snapshot):  # type: ignore[no-untyped-def]
+def _adtte_and_adsl(snapshot, frames=None):  # type: ignore[no-untyped-def]
+    """TTRELAP's censored records and their subjects' ADSL.FUPDUR in the export of `snapshot` (`frames`:
+    that export's frames when built already, `example_frames` of the unchanged example)."""
     from cartrial.analysis import analyse
     from cartrial.cdisc.export import build_all, validate_all
 
-    frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+    if frames is None:
+        frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
     findings = validate_all(frames)
     assert all(v == [] for v in findings.values()), {k: v[:2] for k, v in findings.items() if v}
     adtte = frames["ADTTE"]
@@ -23,21 +26,18 @@ def _adtte_and_adsl(snapshot):  # type: ignore[no-untyped-def]
     return censored, censored["USUBJID"].map(fupdur)
 
 
-def test_censored_ttrelap_by_default_does_not_cite_fupdur(exported) -> None:  # type: ignore[no-untyped-def]
-    censored, fupdur = _adtte_and_adsl(exported.snapshot)
+def test_censored_ttrelap_by_default_does_not_cite_fupdur(exported, example_frames) -> None:  # type: ignore[no-untyped-def]
+    censored, fupdur = _adtte_and_adsl(exported.snapshot, example_frames)
     assert len(censored) > 0
     # by default the relapse follow-up ends at the last contact, before the cut-off for some subjects
     assert (censored["AVAL"] != fupdur).any()
     assert "ADSL" not in set(censored["SRCDOM"]) and "FUPDUR" not in set(censored["SRCVAR"])
 
 
-def test_censored_ttrelap_at_the_last_contact_cites_dm_rfpendtc_when_it_is_that_date(exported) -> None:  # type: ignore[no-untyped-def]
+def test_censored_ttrelap_at_the_last_contact_cites_dm_rfpendtc_when_it_is_that_date(example_frames) -> None:  # type: ignore[no-untyped-def]
     """D-19.257: the censoring date of TTRELAP (last contact) is DM.RFPENDTC for a subject whose last
     record of any kind is that contact; it then names DM/RFPENDTC, and nothing when the dates differ."""
-    from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all
-
-    frames = build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+    frames = example_frames
     adtte = frames["ADTTE"]
     censored = adtte[(adtte["PARAMCD"] == "TTRELAP") & (adtte["CNSR"] == 1)]
     rfpendtc = censored["USUBJID"].map(frames["DM"].set_index("USUBJID")["RFPENDTC"]).astype(str).str[:10]
@@ -66,15 +66,12 @@ def test_censored_ttrelap_to_the_cutoff_is_fupdur_and_says_so(exported) -> None:
     assert set(censored["SRCDOM"]) == {"ADSL"} and set(censored["SRCVAR"]) == {"FUPDUR"}
 
 
-def test_define_says_fupdur_runs_to_the_cutoff_not_the_last_contact(exported) -> None:  # type: ignore[no-untyped-def]
+def test_define_says_fupdur_runs_to_the_cutoff_not_the_last_contact(exported, example_frames) -> None:  # type: ignore[no-untyped-def]
     """D-19.261: ADSL.FUPDUR of a subject on study runs to the cut-off (potential follow-up), past the last
     contact (DM.RFPENDTC); its Define-XML method said only "analysis populations.follow_up_days"."""
     import xml.etree.ElementTree as ET
 
-    from cartrial.analysis import analyse
-    from cartrial.cdisc.export import build_all
-
-    frames = build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+    frames = example_frames
     adsl = frames["ADSL"].set_index("USUBJID")
     dm = frames["DM"].set_index("USUBJID")
     last = pd.to_datetime(dm["RFPENDTC"].str[:10]) - pd.to_datetime(dm["RFSTDTC"].str[:10])
