@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,11 +83,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_template(postgres_server: str) -> Iterator[str | None]:
-    """A database made by `make_study` once per session, copied per test with CREATE DATABASE … TEMPLATE
-    (fast). None when the server does not allow creating databases: tests then build a fresh schema."""
-    base = postgres_server
+@contextmanager
+def postgres_template_database(base: str, build: Callable[[str], None]) -> Iterator[str | None]:
+    """A database made by `build(url)` once (a session template, copied per test with `postgres_copy`),
+    dropped afterwards; None when the server does not allow creating databases (CREATEDB privilege)."""
     name = f"cartrial_tpl_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
@@ -97,15 +96,25 @@ def postgres_template(postgres_server: str) -> Iterator[str | None]:
         admin.dispose()
         yield None
         return
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    db = make_study(url)
-    db.service.engine.dispose()
     try:
-        yield url
+        build(make_url(base).set(database=name).render_as_string(hide_password=False))
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _make_study_closed(url: str) -> None:
+    make_study(url).service.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[str | None]:
+    """A database made by `make_study` once per session, copied per test with CREATE DATABASE … TEMPLATE
+    (fast). None when the server does not allow creating databases: tests then build a fresh schema."""
+    with postgres_template_database(postgres_server, _make_study_closed) as url:
+        yield url
 
 
 @contextmanager
@@ -156,6 +165,117 @@ def sqlite_study(sqlite_template: Path, tmp_path: Path) -> StudyDb:
     copy_sqlite_file(sqlite_template, target)
     url = f"sqlite:///{target}"
     return StudyDb(url, StudyService(connect(url)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# an initialised study with nothing in it, copied from a session template
+# ---------------------------------------------------------------------------------------------------------
+
+
+def init_empty_study(url: str) -> None:
+    """`init_study` with the reference protocol and the admin user ``admin`` (no password, no site): the
+    study every `empty_study_url` (and `empty_study_copy`) holds."""
+    init_study(url, PROTOCOL, "admin")
+
+
+@pytest.fixture(scope="session")
+def empty_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`init_empty_study` run once on SQLite (read only: tests get a copy of the file)."""
+    path = tmp_path_factory.mktemp("empty_template") / "study.db"
+    init_empty_study(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_postgres_template(postgres_server: str) -> Iterator[str | None]:
+    """`init_empty_study` run once on a PostgreSQL database (None without the CREATEDB privilege)."""
+    with postgres_template_database(postgres_server, init_empty_study) as url:
+        yield url
+
+
+def fresh_schema(request: pytest.FixtureRequest) -> str:
+    """A URL whose search_path is a new, empty PostgreSQL schema of this test's own (dropped afterwards);
+    unlike `postgres_url`, a test may ask for as many as it needs."""
+    base = str(request.getfixturevalue("postgres_server"))
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+    request.addfinalizer(drop)
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}"
+
+
+def empty_study_copy(
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path: Path,
+    name: str = "study",
+    *,
+    imported: bool = False,
+) -> str:
+    """The URL of a private copy of the empty study (`init_empty_study`) on `backend`, for this test only:
+    the SQLite file `name`.db in `tmp_path`, or a PostgreSQL database copied from the session template and
+    dropped after the test (without the CREATEDB privilege: `init_empty_study` on a fresh schema). The copy
+    holds exactly what running `init_empty_study` on an empty database writes; the tests of the migrations
+    and of `init_study` itself run it on an empty database (`db_url`). `imported`: the copy also holds the
+    example study's templates imported once (`import_example_study`)."""
+    kind = "imported" if imported else "empty"
+    if backend == "sqlite":
+        target = tmp_path / f"{name}.db"
+        copy_sqlite_file(request.getfixturevalue(f"{kind}_sqlite_template"), target)
+        return f"sqlite:///{target}"
+    assert backend == "postgresql", backend
+    template: str | None = request.getfixturevalue(f"{kind}_postgres_template")
+    if template is None:
+        url = fresh_schema(request)
+        (import_example_study if imported else init_empty_study)(url)
+        return url
+    copy = postgres_copy(template)
+    url = copy.__enter__()
+    request.addfinalizer(lambda: copy.__exit__(None, None, None))
+    return url
+
+
+def import_example_study(url: str) -> None:
+    """`init_empty_study`, then the example study's templates imported as ``admin`` (`import_templates` of
+    the shipped folder, unchanged): what a test that starts by importing an unchanged copy of that folder
+    into an empty study has after its first import."""
+    from cartrial.store.importing import import_templates
+
+    init_empty_study(url)
+    engine = connect(url)  # closed afterwards: a template database must have no session left open
+    try:
+        import_templates(engine, cartrial_examples.path("ct103a-nmosd") / "study", "admin")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def imported_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`import_example_study` run once on SQLite (read only: tests get a copy of the file)."""
+    path = tmp_path_factory.mktemp("imported_template") / "study.db"
+    import_example_study(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def imported_postgres_template(postgres_server: str) -> Iterator[str | None]:
+    """`import_example_study` run once on a PostgreSQL database (None without the CREATEDB privilege)."""
+    with postgres_template_database(postgres_server, import_example_study) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_study_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An initialised study with nothing else in it (`init_empty_study`) on each backend, this test's own."""
+    return empty_study_copy(request, request.param, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------------------

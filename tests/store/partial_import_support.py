@@ -5,53 +5,27 @@ from __future__ import annotations
 
 import csv
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from tests.store.conftest import empty_study_copy
 
 from cartrial import examples as cartrial_examples
 from cartrial.store.importing import FORMS_BY_NAME
-from cartrial.store.study_setup import init_study
 
 STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
 PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 
 
-def _url(backend: str, request: pytest.FixtureRequest, tmp_path: Path, name: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / f'{name}.db'}"
-    return str(request.getfixturevalue("postgres_url")) if name == "a" else _second_schema(request)
-
-
-def _second_schema(request: pytest.FixtureRequest) -> str:
-    """A second fresh PostgreSQL schema (the fixture gives one per test)."""
-    base = str(request.getfixturevalue("postgres_server"))
-    schema = f"partial_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-    request.addfinalizer(drop)
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(name="two", params=["sqlite", "postgresql"])
 def two_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
-    """Two empty study databases of one backend and a copy of the example study's folder."""
-    first = _url(request.param, request, tmp_path, "a")
-    second = _url(request.param, request, tmp_path, "b")
-    for url in (first, second):
-        init_study(url, PROTOCOL, "admin")
+    """Two empty study databases of one backend (copies of the session's initialised empty study,
+    `init_empty_study`) and a copy of the example study's folder."""
+    first = empty_study_copy(request, request.param, tmp_path, "a")
+    second = empty_study_copy(request, request.param, tmp_path, "b")
     folder = tmp_path / "study"
     shutil.copytree(STUDY, folder)
     yield first, second, folder

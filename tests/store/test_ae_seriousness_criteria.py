@@ -15,7 +15,6 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 
 from cartrial.store import StudyService, connect, upgrade
@@ -96,14 +95,6 @@ def _queries(url: str) -> list[dict[str, object]]:
         for q in service.find_records("admin", "data_query")
         if q["raised_by"] == EDIT_CHECK_USER and CHECK in str(q["text"])
     ]
-
-
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
 
 
 def test_old_template_imports_new_columns_are_stored_and_the_audit_replays(

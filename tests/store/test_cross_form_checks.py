@@ -18,18 +18,8 @@ from cartrial.errors import InputError
 from cartrial.store.edit_checks import Finding
 from cartrial.store.importing import import_templates
 
-from .conftest import PROTOCOL
 from .test_death_checks import EXAMPLE_STUDY, assert_no_values
 from .test_store_data_quality import LD_HEADER, system_queries
-
-
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
-
 
 PK_HEADER = "subject_id,analyte,assay,matrix,nominal_day,actual_day,sampled_at,value,unit,lloq,blq"
 

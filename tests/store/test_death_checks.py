@@ -42,14 +42,6 @@ END_DATE = "2021-06-12"
 DEATH_CHECKS = ("RECORD-AFTER-DEATH", "DEATH-WITHOUT-FATAL-AE", "FATAL-AE-DISPOSITION")
 
 
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
-
-
 def small_study(
     folder: Path,
     adverse_events: tuple[str, ...] = (),

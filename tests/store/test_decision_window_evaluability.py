@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from cartrial.store.edit_checks import Finding
 from cartrial.store.importing import import_templates
@@ -22,14 +21,6 @@ from cartrial.store.importing import import_templates
 from .conftest import PROTOCOL
 
 EXAMPLE_STUDY = PROTOCOL.parent / "study"
-
-
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
 
 
 def cohort_one(findings: Sequence[Finding]) -> list[Finding]:

@@ -449,15 +449,6 @@ def window_findings(findings: Sequence[Finding]) -> list[Finding]:
     return [f for f in findings if f.check.id == "DECISION-BEFORE-DLT-WINDOW"]
 
 
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    """An initialised study database with no subjects on each backend (the example study brings its own)."""
-    from cartrial.store.study_setup import init_study
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
-
-
 def test_the_example_study_raises_no_decision_window_finding(empty_study_url: str, tmp_path: Path) -> None:
     """Cohort 1's last patient (CT-003) was infused on 2021-06-08 and the decision is dated 2021-07-06:
     28 days, the reference protocol's whole DLT window; the later cohorts likewise."""

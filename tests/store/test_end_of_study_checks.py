@@ -48,16 +48,6 @@ LD_HEADER = (
 LD_AFTER = "CT-001,fludarabine,2021-06-20,,30,48.3,1.61"
 
 
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    from .conftest import PROTOCOL
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
-
-
 def eos_findings(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.check.id in EOS_CHECKS]
 

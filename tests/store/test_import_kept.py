@@ -1,7 +1,7 @@
 """An import never deletes, and never keeps silently: per form in the import, the report states how many
 stored records of its table are not in the file, with their record ids (decisions D-19.86).
 
-On a real study database of each backend (the example study, `two` of partial_import_support): a row
+On a real study database of each backend (the example study imported once, `example_imported`): a row
 removed from a file, a natural key corrected (the old record kept next to the new one), the partial and
 the all-unchanged re-import, a streamed file, a dry run, the CLI table and JSON. Messages name table and
 record id only, never a record's values.
@@ -25,10 +25,21 @@ from cartrial.store.importing import import_redcap, import_templates, pipeline
 from cartrial.store.study_setup import init_study
 from cartrial.store.tamper import verify_complete
 
-from .conftest import TEST_PASSWORD
+from .conftest import TEST_PASSWORD, empty_study_copy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from partial_import_support import PROTOCOL, STUDY, edit, two_databases  # noqa: F401 - fixture `two`
+from partial_import_support import PROTOCOL, STUDY, edit
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def example_imported(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
+    """A study database of each backend holding the example study's templates imported once into the empty
+    study (a copy of the session's `import_example_study` template: what importing an unchanged copy of the
+    folder first gives), and a copy of that folder for the test to edit and import again."""
+    url = empty_study_copy(request, request.param, tmp_path, imported=True)
+    folder = tmp_path / "study"
+    shutil.copytree(STUDY, folder)
+    return url, folder
 
 
 def _rows(folder: Path, form: str) -> list[list[str]]:
@@ -77,10 +88,9 @@ def _removed_ae(url: str, folder: Path) -> tuple[int, list[str]]:
 
 
 def test_a_row_removed_from_a_file_is_reported_as_kept_with_its_record_id(
-    two: tuple[str, str, Path],
+    example_imported: tuple[str, Path],
 ) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+    url, folder = example_imported
     stored = _count(url, "adverse_event")
     record_id, removed = _removed_ae(url, folder)
     report = import_templates(url, folder, "admin")
@@ -108,10 +118,9 @@ def test_a_row_removed_from_a_file_is_reported_as_kept_with_its_record_id(
 
 
 def test_a_corrected_timestamp_keeps_the_old_record_next_to_the_new_one(
-    two: tuple[str, str, Path],
+    example_imported: tuple[str, Path],
 ) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+    url, folder = example_imported
     rows = _rows(folder, "labs")
     subject, collected, analyte = rows[1][0], rows[1][1], rows[1][2]
     old_id = _id_of(
@@ -130,10 +139,9 @@ def test_a_corrected_timestamp_keeps_the_old_record_next_to_the_new_one(
 
 
 def test_partial_reimport_reports_the_kept_records_of_the_files_it_does_not_read(
-    two: tuple[str, str, Path],
+    example_imported: tuple[str, Path],
 ) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+    url, folder = example_imported
     record_id, _ = _removed_ae(url, folder)
     import_templates(url, folder, "admin")  # reports the kept record (first test)
     edit(folder, "labs", 3, "value", "7.25")  # labs changed: adverse_events.csv is left out
@@ -143,9 +151,8 @@ def test_partial_reimport_reports_the_kept_records_of_the_files_it_does_not_read
     assert _form(report, "labs").kept == 0
 
 
-def test_a_form_not_in_the_import_says_nothing(two: tuple[str, str, Path], tmp_path: Path) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+def test_a_form_not_in_the_import_says_nothing(example_imported: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = example_imported
     only = tmp_path / "only"
     only.mkdir()
     for name in ("sites", "subjects"):
@@ -155,9 +162,8 @@ def test_a_form_not_in_the_import_says_nothing(two: tuple[str, str, Path], tmp_p
     assert report.totals["kept"] == 0 and report.kept_messages() == []
 
 
-def test_dry_run_lists_the_records_the_import_would_keep(two: tuple[str, str, Path]) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+def test_dry_run_lists_the_records_the_import_would_keep(example_imported: tuple[str, Path]) -> None:
+    url, folder = example_imported
     record_id, _ = _removed_ae(url, folder)
     report = import_templates(url, folder, "admin", dry_run=True)
     ae = _form(report, "adverse_events")
@@ -166,9 +172,8 @@ def test_dry_run_lists_the_records_the_import_would_keep(two: tuple[str, str, Pa
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_streamed_file_reports_its_kept_records(two: tuple[str, str, Path], dry_run: bool) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+def test_streamed_file_reports_its_kept_records(example_imported: tuple[str, Path], dry_run: bool) -> None:
+    url, folder = example_imported
     record_id, _ = _removed_ae(url, folder)
     report = import_templates(url, folder, "admin", dry_run=dry_run, stream_bytes=1, chunk_rows=7)
     ae = _form(report, "adverse_events")
@@ -177,10 +182,9 @@ def test_streamed_file_reports_its_kept_records(two: tuple[str, str, Path], dry_
 
 
 def test_kept_ids_listed_up_to_the_limit_the_count_exact(
-    two: tuple[str, str, Path], monkeypatch: pytest.MonkeyPatch
+    example_imported: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+    url, folder = example_imported
     rows = _rows(folder, "labs")
     _write(folder, "labs", rows[:1] + rows[6:])
     monkeypatch.setattr(pipeline, "KEPT_LISTED", 2)
@@ -206,10 +210,9 @@ def test_cli_table_and_json_state_the_kept_records(tmp_path: Path, cli: Any) -> 
 
 
 def test_redcap_import_reports_the_records_its_export_no_longer_holds(
-    two: tuple[str, str, Path], tmp_path: Path
+    example_imported: tuple[str, Path], tmp_path: Path
 ) -> None:
-    url, _, folder = two
-    import_templates(url, folder, "admin")
+    url, _ = example_imported
     redcap = tmp_path / "redcap"
     shutil.copytree(examples.path("ct103a-nmosd") / "redcap", redcap)
     lines = (redcap / "records.csv").read_text(encoding="utf-8").splitlines(keepends=True)

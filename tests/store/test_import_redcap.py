@@ -42,6 +42,8 @@ from cartrial.store.models import STUDY_TABLES
 from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
+from .conftest import empty_study_copy
+
 REPO = Path(__file__).resolve().parents[2]
 REDCAP = cartrial_examples.path("ct103a-nmosd") / "redcap"
 STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
@@ -303,14 +305,7 @@ def test_minimum_form_status_skips_and_counts_incomplete_forms(tmp_path: Path) -
 @pytest.fixture(params=["sqlite", "postgresql"])
 def redcap_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An initialised study database with site TJH (sites are set up before a REDCap import)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'redcap.db'}"
-        init_study(url, PROTOCOL, "admin")
-        StudyService(url).add_site("admin", "TJH")
-        yield url
-        return
-    url = request.getfixturevalue("postgres_url")
-    init_study(url, PROTOCOL, "admin")
+    url = empty_study_copy(request, request.param, tmp_path, "redcap")  # `init_empty_study`, copied
     StudyService(url).add_site("admin", "TJH")
     yield url
 

@@ -23,7 +23,7 @@ from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 from cartrial.store.tamper import verify_complete
 
-from .conftest import PROTOCOL
+from .conftest import PROTOCOL, empty_study_copy
 
 STREAM = {"stream_bytes": 20_000, "chunk_rows": 500}
 """labs.csv (about 108 kB, 2,025 rows: 5 chunks) and crs_assessments.csv (31 kB: 2 chunks) are streamed."""
@@ -39,34 +39,10 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def two_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Two empty study databases on the same backend."""
-    if request.param == "sqlite":
-        urls = (f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}")
-    else:
-        first = request.getfixturevalue("postgres_url")
-        urls = (first, request.getfixturevalue("postgres_url_2"))
-    for url in urls:
-        init_study(url, PROTOCOL, "admin")
-    yield urls
-
-
-@pytest.fixture
-def postgres_url_2(postgres_server: str) -> Iterator[str]:
-    """A second fresh PostgreSQL schema (the `postgres_url` fixture gives one per test)."""
-    import uuid
-
-    from sqlalchemy import create_engine
-
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(postgres_server)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in postgres_server else "?"
-    try:
-        yield f"{postgres_server}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield (  # copies of the session's `init_empty_study` template
+        empty_study_copy(request, request.param, tmp_path, "a"),
+        empty_study_copy(request, request.param, tmp_path, "b"),
+    )
 
 
 def data_rows(url: str, table: str) -> list[tuple[object, ...]]:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
 from ..conftest import run_cartrial
+from .conftest import empty_study_copy
 
 REPO = Path(__file__).resolve().parents[2]
 STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
@@ -37,16 +37,10 @@ PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def study_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An initialised, empty study database (admin user `admin`) on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'study.db'}"
-        init_study(url, PROTOCOL, "admin")
-        yield url
-    else:
-        url = request.getfixturevalue("postgres_url")
-        init_study(url, PROTOCOL, "admin")
-        yield url
+def study_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An initialised, empty study database (admin user `admin`) on each backend: a copy of the session's
+    `init_empty_study` template."""
+    return empty_study_copy(request, request.param, tmp_path)
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:

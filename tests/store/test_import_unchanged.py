@@ -23,8 +23,9 @@ from cartrial.store.database import connect
 from cartrial.store.importing import FORMS_BY_NAME, import_templates
 from cartrial.store.models import AuditLog, ImportManifest
 from cartrial.store.service import StudyService
-from cartrial.store.study_setup import init_study
 from cartrial.store.tamper import verify_complete
+
+from .conftest import empty_study_copy
 
 STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
 PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
@@ -33,11 +34,7 @@ PROTOCOL = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def imported(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A study database on each backend with the example study imported once, and its folder."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'study.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    init_study(url, PROTOCOL, "admin")
+    url = empty_study_copy(request, request.param, tmp_path)  # `init_empty_study`, copied
     folder = tmp_path / "study"
     shutil.copytree(STUDY, folder)
     import_templates(url, folder, "admin")

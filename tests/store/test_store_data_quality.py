@@ -19,16 +19,6 @@ from cartrial.store.importing import import_templates
 from .test_death_checks import assert_no_values, small_study
 
 
-@pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    from .conftest import PROTOCOL
-
-    init_study(db_url, PROTOCOL, "admin")
-    return db_url
-
-
 def system_queries(url: str, check: str) -> list[dict[str, object]]:
     service = StudyService(connect(url))
     return [
