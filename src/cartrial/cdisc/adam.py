@@ -57,14 +57,18 @@ def responder_params(protocol: Any) -> dict[str, tuple[str, str]]:
     codes (`RESPONDER_PARAMS`); any other endpoint gets a code from its key: upper-case letters and digits,
     at most 8 characters, starting with a letter, numbered when it would repeat a code (SDTMIG/ADaMIG
     PARAMCD: 8 characters). Before, another key was cut to 8 characters outside the shipped codelist and
-    `export cdisc` refused the study (D-19.35)."""
+    `export cdisc` refused the study (D-19.35). The PARAM text is the endpoint's name (40 characters); a
+    text another responder endpoint of the protocol already has ends with the code in parentheses, so PARAM
+    and PARAMCD stay one-to-one (D-19.826)."""
     from cartrial.protocol.responders import RESPONDER_DEFINITIONS
 
     used = {code for code, _ in RESPONDER_PARAMS.values()}
+    responders = {k: e for k, e in protocol.endpoints.items() if e.definition in RESPONDER_DEFINITIONS}
+    # PARAM is one-to-one with PARAMCD (ADaMIG v1.3 §3.3.4): a text an earlier endpoint (or a shipped one of
+    # this protocol) has is followed by the endpoint's code (D-19.826)
+    texts = {RESPONDER_PARAMS[k][1] for k in responders if k in RESPONDER_PARAMS}
     out: dict[str, tuple[str, str]] = {}
-    for key, endpoint in protocol.endpoints.items():
-        if endpoint.definition not in RESPONDER_DEFINITIONS:
-            continue
+    for key, endpoint in responders.items():
         if key in RESPONDER_PARAMS:
             out[key] = RESPONDER_PARAMS[key]
             continue
@@ -75,7 +79,11 @@ def responder_params(protocol: Any) -> dict[str, tuple[str, str]]:
             number += 1
             code = f"{stem[: 8 - len(str(number))]}{number}"
         used.add(code)
-        out[key] = (code, ascii_text(str(endpoint.name))[:40] or code)
+        text = ascii_text(str(endpoint.name))[:40] or code
+        if text in texts:
+            text = f"{text[: 40 - len(code) - 3].rstrip()} ({code})"
+        texts.add(text)
+        out[key] = (code, text)
     return out
 
 
@@ -598,21 +606,81 @@ def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> 
     }
 
 
+ADPP_ANALYTE_PREFIXES: Mapping[str, tuple[str, str]] = {
+    # the profile's ADPC PARAMCD (analyte and dimension, `adpc_paramcd`): (PARAMCD prefix, PARAM prefix)
+    "CARTCELL": ("CT", "CAR-T Cells"),
+    "CARTRGN": ("TG", "CAR Transgene Copies"),
+    "CARTRGNV": ("TV", "CAR Transgene Copies per Volume"),
+}
+"""ADPP parameters are per PK parameter and analyte/dimension (D-19.824): PARAMCD is this prefix and the
+PK parameter's PP.PPTESTCD (at most 6 characters, CDISC CT C85839), PARAM the prefix's text, PP.PPTEST and the
+unit; the sponsor codelist ADPPPRCD (ct/codelists.yaml) lists every code (`adpp_codes`)."""
+
+ADPP_CODELIST = "ADPPPRCD"
+
+
+def adpp_codes() -> dict[str, str]:
+    """Every ADPP PARAMCD cartrial can write → its text without the unit (`ADPP_ANALYTE_PREFIXES` x the PK
+    parameters of SDTM PP, `cartrial.cdisc.sdtm.PP_PARAMS` and AUCINT): what ADPPPRCD lists."""
+    from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
+
+    tests = [(code, test) for code, test, _unit in (*PP_PARAMS.values(), AUCINT)]
+    return {
+        prefix + code: f"{text} {test}"
+        for prefix, text in ADPP_ANALYTE_PREFIXES.values()
+        for code, test in tests
+    }
+
+
+def adpp_profile_params(pp: pd.DataFrame) -> np.ndarray:
+    """The ADPC PARAMCD of each PP record's profile (`adpc_paramcd` of PPCAT, the analyte's PCTESTCD, and
+    the profile's concentration unit): one NCA profile per subject and analyte with one concentration unit
+    (`cartrial.kinetics.derive_nca`), read from its Cmax record, so a Tmax or a half-life record (a time
+    unit) is its profile's analyte and dimension (D-19.824)."""
+    keys = pp["USUBJID"].astype(str) + "\x00" + pp["PPCAT"].astype(str)
+    cmax = pp["PPTESTCD"].astype(str) == "CMAX"
+    conc = dict(zip(keys[cmax], pp.loc[cmax, "PPSTRESU"].astype(str), strict=True))
+    units = keys.map(lambda k: conc.get(k, ""))
+    profiles = pd.DataFrame({"PCTESTCD": pp["PPCAT"].astype(str).to_numpy(), "PCSTRESU": units.to_numpy()})
+    locations = (pp["USUBJID"].astype(str) + " PPSEQ " + pp["PPSEQ"].astype(str)).tolist()
+    return adpc_paramcd(profiles, locations)
+
+
 def build_adpp(
     analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec
 ) -> pd.DataFrame:
-    """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's)."""
+    """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's).
+
+    PARAMCD and PARAM are one-to-one (ADaMIG v1.3 §3.3.4; D-19.824): a parameter is the PK parameter
+    (PP.PPTESTCD, kept as PPTESTCD for the link to SDTM) of one analyte in one dimension (the prefix of
+    `ADPP_ANALYTE_PREFIXES` by the profile's ADPC PARAMCD), fixed by those alone, never by the data cut:
+    CMAX of the CAR-T cells is CTCMAX "CAR-T Cells Max Conc (cells/uL)" in every cut."""
     pp = sdtm["PP"]
     if not len(pp):
         return empty_frame(spec)
-    test, unit = pp["PPTEST"].astype(str), pp["PPSTRESU"].astype(str)
-    has_unit = (pp["PPSTRESU"].astype(bool)).to_numpy()
+    profile = adpp_profile_params(pp)
+    unknown = sorted(set(profile) - set(ADPP_ANALYTE_PREFIXES))
+    if unknown:
+        raise InputError(
+            Problem(
+                f"ADPP has no parameter code for the PK test {', '.join(unknown)}",
+                file="pk_samples",
+                field="analyte",
+                allowed=", ".join(sorted(ADPP_ANALYTE_PREFIXES)) + " (ADPPPRCD, D-19.824)",
+            )
+        )
+    prefix = np.array([ADPP_ANALYTE_PREFIXES[p][0] for p in profile], dtype=object)
+    text = np.array([ADPP_ANALYTE_PREFIXES[p][1] for p in profile], dtype=object)
+    test, unit = pp["PPTEST"].astype(str).to_numpy(dtype=object), pp["PPSTRESU"].astype(str)
+    has_unit = unit.astype(bool).to_numpy()
+    name = text + " " + test
     frame = pd.DataFrame(
         {
             **_pk_subject_columns(pp, "PPSEQ", adsl),
-            "PARAMCD": pp["PPTESTCD"].to_numpy(),
-            "PARAM": np.where(has_unit, (test + " (" + unit + ")").to_numpy(), pp["PPTEST"].to_numpy()),
+            "PARAMCD": prefix + pp["PPTESTCD"].astype(str).to_numpy(dtype=object),
+            "PARAM": np.where(has_unit, name + " (" + unit.to_numpy(dtype=object) + ")", name),
             "PARCAT1": pp["PPCAT"].to_numpy(),
+            "PPTESTCD": pp["PPTESTCD"].to_numpy(),
             "AVAL": pp["PPSTRESN"].to_numpy(),
             "AVALU": pp["PPSTRESU"].to_numpy(),
             "PPSTINT": pp["PPSTINT"].to_numpy(),

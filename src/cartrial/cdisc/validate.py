@@ -14,6 +14,8 @@ checks every dataset BEFORE anything is written and fails — never truncates �
 - required (Req) variables present and populated (an ADaM Req variable whose spec gives `may_be_null`:
   present; ADaMIG v1.3 Req is inclusion, D-19.84), expected (Exp) variables present;
 - no duplicate natural keys;
+- a BDS dataset: PARAMCD at most 8 characters, a letter first, A-Z 0-9 _; PARAM and PARAMCD one-to-one
+  (ADaMIG v1.1/v1.3 §3.3.4; D-19.825);
 - --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4); a duration
   variable (PC.PCELTM, TE.TEDUR) and TS.TSVAL of AGEMIN/AGEMAX an ISO 8601 duration, TS.TSVAL of
   SSTDTC/SENDTC/DCUTDTC a date (`TS_VALUE_TYPES`; D-19.660);
@@ -232,6 +234,55 @@ def validate_dataset(
     out.extend(_check_keys(frame, spec))
     out.extend(_check_seq(frame, spec))
     out.extend(_check_time_points(frame, spec))
+    if spec.klass == BDS_CLASS:
+        out.extend(bds_parameter_findings(frame, name))
+    return out
+
+
+BDS_CLASS = "BASIC DATA STRUCTURE"
+PARAMCD_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+"""ADaMIG v1.1/v1.3 PARAMCD: at most 8 characters, a letter first, then letters, digits or underscores."""
+
+
+def bds_parameter_findings(frame: pd.DataFrame, dataset: str) -> list[Finding]:
+    """The parameter rules of a BDS dataset (ADaMIG v1.1/v1.3 §3.3.4; D-19.825): PARAMCD name-like
+    (`PARAMCD_RE`, rule ``bds-paramcd-format``) and PARAM and PARAMCD one-to-one within the dataset (rule
+    ``bds-param-one-to-one``: a PARAMCD with more than one PARAM, a PARAM with more than one PARAMCD). A
+    finding names the codes and how many PARAMs, the records by number, never a PARAM text; an empty
+    PARAMCD or PARAM is the required-variable rule's, not judged here."""
+    if "PARAMCD" not in frame.columns or not len(frame):
+        return []
+    out: list[Finding] = []
+    codes = frame["PARAMCD"]
+    given = ~codes.map(_missing).to_numpy(dtype=bool)
+    text = codes.astype(str).to_numpy(dtype=object)
+    bad = given & np.array([PARAMCD_RE.match(str(c)) is None for c in text], dtype=bool)
+    rows = _rows_of(bad)
+    if rows:
+        message = (
+            "PARAMCD not at most 8 characters A-Z, 0-9, _ starting with a letter (ADaMIG BDS; "
+            f"records {_records(rows)})"
+        )
+        out.append(Finding(dataset, "bds-paramcd-format", message, "PARAMCD", rows[0]))
+    if "PARAM" not in frame.columns:
+        return out
+    params = frame["PARAM"]
+    both = given & ~params.map(_missing).to_numpy(dtype=bool)
+    pairs = pd.DataFrame({"c": text[both], "p": params.astype(str).to_numpy(dtype=object)[both]})
+    numbers = np.flatnonzero(both) + 1
+    per_code = pairs.groupby("c", sort=True)["p"].nunique()
+    for code, count in per_code[per_code > 1].items():
+        at = numbers[(pairs["c"] == code).to_numpy()].tolist()
+        message = f"PARAMCD {code} has {int(count)} PARAM values; one per PARAMCD (records {_records(at)})"
+        out.append(Finding(dataset, "bds-param-one-to-one", message, "PARAMCD,PARAM", at[0]))
+    shared = pairs.groupby("p", sort=False)["c"].transform("nunique").to_numpy() > 1
+    if shared.any():
+        for group in sorted({tuple(sorted(set(pairs["c"][pairs["p"] == p]))) for p in pairs["p"][shared]}):
+            at = numbers[shared & pairs["c"].isin(group).to_numpy()].tolist()
+            message = (
+                f"PARAMCD {', '.join(group)} share one PARAM; one PARAMCD per PARAM (records {_records(at)})"
+            )
+            out.append(Finding(dataset, "bds-param-one-to-one", message, "PARAMCD,PARAM", at[0]))
     return out
 
 

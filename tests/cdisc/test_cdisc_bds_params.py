@@ -1,0 +1,233 @@
+"""BDS parameters: PARAM and PARAMCD one-to-one within a dataset, PARAMCD name-like (D-19.824, D-19.825).
+
+ADaMIG v1.1/v1.3 §3.3.4 (BDS): PARAMCD is the short name of PARAM, the two one-to-one within a dataset;
+PARAMCD at most 8 characters, starting with a letter, letters, digits and underscores only (it may become a
+variable name after transposition). Before: ADPP.PARAMCD was PP.PPTESTCD, so CMAX of the CAR-T cells
+("Max Conc (cells/uL)") and of the CAR transgene ("Max Conc (copies/ug gDNA)") shared one PARAMCD with two
+PARAMs, and PARCAT1 (the analyte) varied within a PARAMCD. The expectations below are the rule's: each
+PARAMCD has one PARAM, each PARAM one PARAMCD, whatever the analytes and units of the study.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.cdisc.conftest import Exported
+
+from cartrial.cdisc.adam import build_adpp
+from cartrial.cdisc.spec import DatasetSpec, codelists, dataset_specs
+from cartrial.cdisc.validate import Finding, validate_dataset
+
+BDS = "BASIC DATA STRUCTURE"
+PARAMCD_RULE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")  # ADaMIG: <= 8, a letter first, A-Z 0-9 _
+
+
+def _pp(profiles: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """SDTM PP records of NCA profiles (USUBJID, PPCAT = the analyte's PCTESTCD, concentration unit): Cmax,
+    Tmax and AUClast of each, as cartrial's PP writes them (PPTESTCD/PPTEST of CDISC CT C85839/C85493)."""
+    rows: list[dict[str, object]] = []
+    for usubjid, analyte, conc in profiles:
+        numerator, denominator = conc.split("/", 1)
+        auc = f"{numerator}.day/{denominator}"
+        for code, test, unit in (
+            ("CMAX", "Max Conc", conc),
+            ("TMAX", "Time of CMAX", "day"),
+            ("AUCLST", "AUC to Last Nonzero Conc", auc),
+            ("AUCINT", "AUC from T1 to T2", auc),
+        ):
+            rows.append(
+                {
+                    "STUDYID": "S1",
+                    "USUBJID": usubjid,
+                    "PPSEQ": float(len(rows) + 1),
+                    "PPTESTCD": code,
+                    "PPTEST": test,
+                    "PPCAT": analyte,
+                    "PPSTRESN": 1.0,
+                    "PPSTRESU": unit,
+                    "PPSTINT": "P0D" if code == "AUCINT" else "",
+                    "PPENINT": "P28D" if code == "AUCINT" else "",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _adsl(usubjids: list[str]) -> pd.DataFrame:
+    n = len(usubjids)
+    return pd.DataFrame({"USUBJID": usubjids, "TRT01A": ["DL1"] * n, "TRT01AN": [1.0] * n, "PKFL": ["Y"] * n})
+
+
+TWO_ANALYTES = [
+    ("S1-001", "CARTCELL", "cells/uL"),
+    ("S1-001", "CARTRGN", "copies/ug gDNA"),
+    ("S1-002", "CARTCELL", "cells/uL"),
+    ("S1-002", "CARTRGN", "copies/ug gDNA"),
+    ("S1-003", "CARTRGN", "copies/mL"),  # the transgene by ddPCR per volume (D-19.758)
+]
+
+
+def _one_to_one(frame: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
+    """PARAMs per PARAMCD and PARAMCDs per PARAM, where more than one."""
+    per_code = frame.groupby("PARAMCD")["PARAM"].nunique()
+    per_param = frame.groupby("PARAM")["PARAMCD"].nunique()
+    return {k: int(v) for k, v in per_code.items() if v > 1}, {
+        k: int(v) for k, v in per_param.items() if v > 1
+    }
+
+
+def test_adpp_of_two_analytes_has_one_param_per_paramcd() -> None:
+    pp = _pp(TWO_ANALYTES)
+    adpp = build_adpp(None, {"PP": pp}, _adsl(sorted({p[0] for p in TWO_ANALYTES})), dataset_specs()["ADPP"])
+    assert len(adpp) == len(pp)
+    assert _one_to_one(adpp) == ({}, {})
+    # three analyte/dimension profiles x four PK parameters: twelve parameters, each its own code
+    assert adpp["PARAMCD"].nunique() == 12
+    # PARCAT1 (the analyte) is one value per PARAMCD (Pinnacle 21 AD0124)
+    assert (adpp.groupby("PARAMCD")["PARCAT1"].nunique() == 1).all()
+    # traceability to SDTM PP: the PK parameter's CDISC code is kept beside the sponsor PARAMCD
+    by_seq = dict(zip(pp["PPSEQ"], pp["PPTESTCD"], strict=True))
+    assert [by_seq[seq] for seq in adpp["PPSEQ"]] == list(adpp["PPTESTCD"])
+    assert all(PARAMCD_RULE.match(code) for code in adpp["PARAMCD"])
+    assert set(adpp["PARAMCD"]) <= {t.value for t in codelists()["ADPPPRCD"].terms}
+    assert not validate_dataset(adpp, dataset_specs()["ADPP"])
+
+
+def test_adpp_paramcd_does_not_depend_on_the_data_cut() -> None:
+    """A profile's code is fixed by (parameter, analyte, dimension): a cut holding one subject gives that
+    subject's records the codes they have in a cut of all subjects."""
+    everyone = build_adpp(None, {"PP": _pp(TWO_ANALYTES)}, _adsl(["S1-001", "S1-002", "S1-003"]), _spec())
+    for subject in ("S1-001", "S1-003"):
+        alone = build_adpp(
+            None, {"PP": _pp([p for p in TWO_ANALYTES if p[0] == subject])}, _adsl([subject]), _spec()
+        )
+        mine = everyone[everyone["USUBJID"] == subject]
+        assert sorted(zip(alone["PARAMCD"], alone["PARAM"], strict=True)) == sorted(
+            zip(mine["PARAMCD"], mine["PARAM"], strict=True)
+        )
+
+
+def _spec() -> DatasetSpec:
+    return dataset_specs()["ADPP"]
+
+
+def _bds_findings(frame: pd.DataFrame, name: str = "ADPP") -> list[Finding]:
+    return [f for f in validate_dataset(frame, dataset_specs()[name]) if f.rule.startswith("bds-param")]
+
+
+def test_validate_reports_a_paramcd_with_two_params_without_record_values() -> None:
+    pp = _pp(TWO_ANALYTES)
+    adpp = build_adpp(None, {"PP": pp}, _adsl(["S1-001", "S1-002", "S1-003"]), _spec())
+    broken = adpp.copy()
+    first = str(broken["PARAMCD"].iloc[0])
+    other = broken["PARAMCD"] != first
+    broken.loc[other.idxmax(), "PARAMCD"] = first  # a record of another PARAM now carries the first code
+    findings = _bds_findings(broken)
+    one_to_one = [f for f in findings if f.rule == "bds-param-one-to-one"]
+    assert one_to_one, findings
+    text = " ".join(str(f) for f in one_to_one)
+    assert first in text and "2 PARAM" in text
+    for value in set(broken["PARAM"]):  # the PARAM texts are record values: never shown
+        assert value not in text
+    assert all(f.dataset == "ADPP" for f in one_to_one)
+
+
+def test_validate_reports_a_param_with_two_paramcds() -> None:
+    adpp = build_adpp(None, {"PP": _pp(TWO_ANALYTES)}, _adsl(["S1-001", "S1-002", "S1-003"]), _spec())
+    broken = adpp.copy()
+    code = str(broken["PARAMCD"].iloc[0])
+    same = broken.index[broken["PARAMCD"] == code]
+    broken.loc[same[-1], "PARAMCD"] = "ZZOTHER"
+    rules = {f.rule for f in _bds_findings(broken)}
+    assert "bds-param-one-to-one" in rules
+
+
+@pytest.mark.parametrize("bad", ["1CMAX", "_CMAX", "CMAX-TG", "cmaxtg", "CMAXTGTOOLONG", "CMAX TG"])
+def test_validate_reports_a_paramcd_not_name_like(bad: str) -> None:
+    adpp = build_adpp(None, {"PP": _pp(TWO_ANALYTES[:1])}, _adsl(["S1-001"]), _spec())
+    broken = adpp.copy()
+    broken["PARAMCD"] = broken["PARAMCD"].astype(object)
+    broken.loc[broken.index[0], "PARAMCD"] = bad
+    findings = [f for f in _bds_findings(broken) if f.rule == "bds-paramcd-format"]
+    assert findings and findings[0].variable == "PARAMCD" and findings[0].record == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=12))
+def test_paramcd_format_property(code: str) -> None:
+    """The check fires exactly when the code breaks the rule (8 characters at most, a letter first, then
+    letters, digits or underscores)."""
+    from cartrial.cdisc.validate import bds_parameter_findings
+
+    frame = pd.DataFrame({"PARAMCD": [code], "PARAM": ["Some parameter"]})
+    fired = any(f.rule == "bds-paramcd-format" for f in bds_parameter_findings(frame, "ADXX"))
+    letters, digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
+    ok = len(code) <= 8 and code[0] in letters and all(c in letters + digits + "_" for c in code)
+    assert fired == (not ok)
+
+
+def test_one_to_one_rule_on_pairs_built_by_hand() -> None:
+    from cartrial.cdisc.validate import bds_parameter_findings
+
+    good = pd.DataFrame({"PARAMCD": ["A", "A", "B"], "PARAM": ["p", "p", "q"]})
+    bad_code = pd.DataFrame({"PARAMCD": ["A", "A", "B"], "PARAM": ["p", "q", "r"]})
+    bad_param = pd.DataFrame({"PARAMCD": ["A", "B"], "PARAM": ["p", "p"]})
+    blank = pd.DataFrame({"PARAMCD": ["A", "A"], "PARAM": ["p", math.nan]})  # an empty PARAM is no second one
+    rule = "bds-param-one-to-one"
+    assert not [f for f in bds_parameter_findings(good, "ADXX") if f.rule == rule]
+    assert [f for f in bds_parameter_findings(bad_code, "ADXX") if f.rule == rule]
+    assert [f for f in bds_parameter_findings(bad_param, "ADXX") if f.rule == rule]
+    assert not [f for f in bds_parameter_findings(blank, "ADXX") if f.rule == rule]
+
+
+def test_every_exported_bds_dataset_keeps_param_and_paramcd_one_to_one(exported: Exported) -> None:
+    specs = dataset_specs()
+    bds = [name for name, spec in specs.items() if spec.klass == BDS]
+    assert {"ADPC", "ADPP", "ADLB", "ADTTE", "ADRS", "ADEDSS"} <= set(bds)
+    for name in bds:
+        frame = exported.frames[name]
+        assert len(frame), name
+        assert _one_to_one(frame) == ({}, {}), name
+        assert all(PARAMCD_RULE.match(str(c)) for c in frame["PARAMCD"]), name
+        assert not _bds_findings(frame, name), name
+
+
+def test_adppprcd_lists_every_code_adpp_can_write() -> None:
+    """The shipped sponsor codelist and the builder's codes are one list: each (analyte/dimension, PK
+    parameter of PP) pair once, each decode naming its analyte and its parameter."""
+    from cartrial.cdisc.adam import ADPP_ANALYTE_PREFIXES, adpp_codes
+    from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
+
+    terms = codelists()["ADPPPRCD"].terms
+    pk = [code for code, _test, _unit in (*PP_PARAMS.values(), AUCINT)]
+    expected = {prefix + code for prefix, _text in ADPP_ANALYTE_PREFIXES.values() for code in pk}
+    assert [t.value for t in terms] == list(adpp_codes())
+    assert {t.value for t in terms} == expected and len(terms) == len(expected)
+    assert len({t.decode for t in terms}) == len(terms)  # one text per code, as PARAM
+    assert all(PARAMCD_RULE.match(t.value) for t in terms)
+
+
+def test_two_responder_endpoints_of_one_name_get_two_adrs_params() -> None:
+    """ADRS: a second responder endpoint with the first's name (another threshold) had the same PARAM under
+    another PARAMCD; each PARAMCD now has its own PARAM, the first endpoint keeping its name (D-19.826)."""
+    from cartrial import examples
+    from cartrial.cdisc.adam import responder_params
+    from cartrial.protocol.model import load_protocol
+
+    protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    endpoints = dict(protocol.endpoints)
+    vision = endpoints.pop("visual_acuity_response")
+    endpoints["vision_2_lines"] = vision
+    endpoints["vision_3_lines"] = vision.model_copy(
+        update={"parameters": vision.parameters | {"threshold_logmar": 0.3}}
+    )
+    params = responder_params(protocol.model_copy(update={"endpoints": endpoints}))
+    codes = [code for code, _text in params.values()]
+    texts = [text for _code, text in params.values()]
+    assert len(set(codes)) == len(codes) and len(set(texts)) == len(texts)
+    assert params["vision_2_lines"][1] == str(vision.name)
+    assert all(len(text) <= 40 and text.isascii() for text in texts)
