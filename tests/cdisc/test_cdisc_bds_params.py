@@ -231,3 +231,16 @@ def test_two_responder_endpoints_of_one_name_get_two_adrs_params() -> None:
     assert len(set(codes)) == len(codes) and len(set(texts)) == len(texts)
     assert params["vision_2_lines"][1] == str(vision.name)
     assert all(len(text) <= 40 and text.isascii() for text in texts)
+
+
+def test_adpp_refuses_an_analyte_without_a_parameter_code() -> None:
+    """An analyte ADPPPRCD has no prefix for cannot get a one-to-one code: refused, naming the test code
+    and where it is allowed, never a record's value."""
+    from cartrial.errors import InputError
+
+    pp = _pp([("S1-001", "NEWTEST", "cells/uL")])
+    pp.loc[0, "PPSTRESN"] = 123456.0
+    with pytest.raises(InputError) as caught:
+        build_adpp(None, {"PP": pp}, _adsl(["S1-001"]), _spec())
+    text = str(caught.value)
+    assert "NEWTEST" in text and "ADPPPRCD" in text and "123456" not in text
