@@ -15,7 +15,7 @@ import re
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tests.cdisc.conftest import Exported
 
@@ -99,7 +99,11 @@ def test_adpp_of_two_analytes_has_one_param_per_paramcd() -> None:
 
 def test_adpp_paramcd_does_not_depend_on_the_data_cut() -> None:
     """A profile's code is fixed by (parameter, analyte, dimension): a cut holding one subject gives that
-    subject's records the codes they have in a cut of all subjects."""
+    subject's records the codes they have in a cut of all subjects.
+
+    A guard, not a regression test: it passes on the code before D-19.824 too (PARAMCD = PPTESTCD was also
+    independent of the cut); it keeps a later cut-dependent numbering (e.g. codes by order of appearance)
+    from coming back."""
     everyone = build_adpp(None, {"PP": _pp(TWO_ANALYTES)}, _adsl(["S1-001", "S1-002", "S1-003"]), _spec())
     for subject in ("S1-001", "S1-003"):
         alone = build_adpp(
@@ -157,7 +161,14 @@ def test_validate_reports_a_paramcd_not_name_like(bad: str) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=12))
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from(["\n", "\t"]),
+        min_size=1,
+        max_size=12,
+    )
+)
+@example("CMAX\n")  # `$` matches before a final newline: the rule is on the whole text (D-19.831)
 def test_paramcd_format_property(code: str) -> None:
     """The check fires exactly when the code breaks the rule (8 characters at most, a letter first, then
     letters, digits or underscores)."""
@@ -199,13 +210,16 @@ def test_every_exported_bds_dataset_keeps_param_and_paramcd_one_to_one(exported:
 def test_adppprcd_lists_every_code_adpp_can_write() -> None:
     """The shipped sponsor codelist and the builder's codes are one list: each (analyte/dimension, PK
     parameter of PP) pair once, each decode naming its analyte and its parameter."""
-    from cartrial.cdisc.adam import ADPP_ANALYTE_PREFIXES, adpp_codes
+    from cartrial.cdisc.adam import ADPP_CODELIST, adpp_analyte_prefixes, adpp_codes
     from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
 
-    terms = codelists()["ADPPPRCD"].terms
+    assert ADPP_CODELIST == "ADPPPRCD" == _spec().variable("PARAMCD").codelist
+    terms = codelists()[ADPP_CODELIST].terms
     pk = [code for code, _test, _unit in (*PP_PARAMS.values(), AUCINT)]
-    expected = {prefix + code for prefix, _text in ADPP_ANALYTE_PREFIXES.values() for code in pk}
+    expected = {prefix + code for prefix, _text in adpp_analyte_prefixes().values() for code in pk}
     assert [t.value for t in terms] == list(adpp_codes())
+    codes = adpp_codes()
+    assert all(t.decode == codes[t.value] for t in terms)  # the shipped decodes are the builder's texts
     assert {t.value for t in terms} == expected and len(terms) == len(expected)
     assert len({t.decode for t in terms}) == len(terms)  # one text per code, as PARAM
     assert all(PARAMCD_RULE.match(t.value) for t in terms)
@@ -234,13 +248,140 @@ def test_two_responder_endpoints_of_one_name_get_two_adrs_params() -> None:
 
 
 def test_adpp_refuses_an_analyte_without_a_parameter_code() -> None:
-    """An analyte ADPPPRCD has no prefix for cannot get a one-to-one code: refused, naming the test code
-    and where it is allowed, never a record's value."""
+    """An analyte ADPPPRCD has no prefix for cannot get a one-to-one code: refused, naming the analytes
+    that have one and the records by location (USUBJID and PPSEQ), never a record's value. PP.PPCAT of such
+    an analyte is the user's free-text analyte upper-cased, a record value (D-12.2): ABSENT from the message
+    (changed by design, D-19.827: the test asserted the analyte text was named)."""
     from cartrial.errors import InputError
+    from cartrial.protocol.lab_tests import PK_ANALYTES
 
-    pp = _pp([("S1-001", "NEWTEST", "cells/uL")])
-    pp.loc[0, "PPSTRESN"] = 123456.0
+    free_text = "JOHN SMITH 1970"
+    pp = _pp([("S1-001", "CARTCELL", "cells/uL"), ("S1-002", free_text, "cells/uL")])
+    pp.loc[:, "PPSTRESN"] = 123456.0
     with pytest.raises(InputError) as caught:
-        build_adpp(None, {"PP": pp}, _adsl(["S1-001"]), _spec())
+        build_adpp(None, {"PP": pp}, _adsl(["S1-001", "S1-002"]), _spec())
     text = str(caught.value)
-    assert "NEWTEST" in text and "ADPPPRCD" in text and "123456" not in text
+    assert free_text not in text and free_text.lower() not in text and "JOHN" not in text.upper()
+    assert "123456" not in text and "ADPPPRCD" in text
+    assert all(analyte in text for analyte in PK_ANALYTES)
+    other = pp[pp["PPCAT"] == free_text]
+    assert all(f"S1-002 PPSEQ {seq}" in text for seq in other["PPSEQ"].astype(str))
+    assert "S1-001" not in text  # the records at fault only
+
+
+def test_adpp_param_text_is_the_analyte_name_of_pk_analytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analyte's name is written once, in PK_ANALYTES (PCTEST): ADPP's PARAM and the ADPPPRCD texts
+    follow it, the dimension suffix added (D-19.832)."""
+    from cartrial.cdisc.adam import adpp_codes
+    from cartrial.protocol import lab_tests
+
+    monkeypatch.setitem(lab_tests.PK_ANALYTES, "car_t_cells", ("CARTCELL", "Renamed Cells"))
+    monkeypatch.setitem(lab_tests.PK_ANALYTES, "car_transgene", ("CARTRGN", "Renamed Copies"))
+    codes = adpp_codes()
+    assert codes["CTCMAX"] == "Renamed Cells Max Conc"
+    assert codes["TGCMAX"] == "Renamed Copies Max Conc"
+    assert codes["TVCMAX"] == "Renamed Copies per Volume Max Conc"
+    adpp = build_adpp(None, {"PP": _pp(TWO_ANALYTES)}, _adsl(["S1-001", "S1-002", "S1-003"]), _spec())
+    param = dict(zip(adpp["PARAMCD"], adpp["PARAM"], strict=False))
+    assert param["CTCMAX"] == "Renamed Cells Max Conc (cells/uL)"
+    assert param["TVCMAX"] == "Renamed Copies per Volume Max Conc (copies/mL)"
+
+
+def test_one_to_one_check_is_linear_in_the_records() -> None:
+    """12,000 records with PARAMs shared by two codes each took about a minute (a scan of all records per
+    record); one grouping per direction takes well under a second (D-19.830)."""
+    import time
+
+    from cartrial.cdisc.validate import bds_parameter_findings
+
+    n = 12_000
+    codes = [f"P{i % 3000:04d}" for i in range(n)]
+    params = [f"param {(i % 3000) // 2}" for i in range(n)]  # codes 2k and 2k+1 share a PARAM
+    frame = pd.DataFrame({"PARAMCD": codes, "PARAM": params})
+    start = time.perf_counter()
+    findings = bds_parameter_findings(frame, "ADXX")
+    elapsed = time.perf_counter() - start
+    assert len(findings) == 1500 and all(f.rule == "bds-param-one-to-one" for f in findings)
+    assert elapsed < 5.0, elapsed
+
+
+def _expected_one_to_one(codes: list[str], params: list[str]) -> list[tuple[int, tuple[str, ...]]]:
+    """The rule by hand, record by record: (first record, codes) of each PARAMCD with two PARAMs, then of each
+    set of codes sharing a PARAM (its records: those of a shared PARAM whose code is in the set)."""
+    out: list[tuple[int, tuple[str, ...]]] = []
+    for code in sorted(set(codes)):
+        mine = [i for i, c in enumerate(codes) if c == code]
+        if len({params[i] for i in mine}) > 1:
+            out.append((mine[0] + 1, (code,)))
+    per_param = {p: {c for c, q in zip(codes, params, strict=True) if q == p} for p in params}
+    shared = [i for i, p in enumerate(params) if len(per_param[p]) > 1]
+    for group in sorted({tuple(sorted(per_param[params[i]])) for i in shared}):
+        first = min(i for i in shared if codes[i] in group)
+        out.append((first + 1, group))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C", "D"]), st.sampled_from(["p", "q", "r"])),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_one_to_one_findings_follow_the_rule(rows: list[tuple[str, str]]) -> None:
+    from cartrial.cdisc.validate import bds_parameter_findings
+
+    codes, params = [r[0] for r in rows], [r[1] for r in rows]
+    frame = pd.DataFrame({"PARAMCD": codes, "PARAM": params})
+    found = [f for f in bds_parameter_findings(frame, "ADXX") if f.rule == "bds-param-one-to-one"]
+    expected = _expected_one_to_one(codes, params)
+    assert [f.record for f in found] == [first for first, _group in expected]
+    for finding, (_first, group) in zip(found, expected, strict=True):
+        assert all(code in finding.message for code in group)
+
+
+@pytest.mark.parametrize("bad", ["1CMAX", "_CMAX", "CMAX\n", "CMAX\t", "cmax", "CMAXTGTOOLONG"])
+def test_paramcd_has_one_format_rule(bad: str) -> None:
+    """PARAMCD is judged by the BDS rule alone (a letter first): the older test-code rule (which lets "_CMAX"
+    pass) no longer runs on it, so a bad code gives one finding, ``bds-paramcd-format`` (D-19.828); a
+    trailing newline is no match (D-19.831)."""
+    adpp = build_adpp(None, {"PP": _pp(TWO_ANALYTES[:1])}, _adsl(["S1-001"]), _spec())
+    broken = adpp.copy()
+    broken["PARAMCD"] = broken["PARAMCD"].astype(object)
+    broken.loc[broken.index[0], "PARAMCD"] = bad
+    on_code = [
+        f
+        for f in validate_dataset(broken, _spec())
+        if f.variable == "PARAMCD" and f.rule in ("testcd", "bds-paramcd-format")
+    ]
+    assert [(f.rule, f.record) for f in on_code] == [("bds-paramcd-format", 1)]
+
+
+def test_testcd_rule_refuses_a_trailing_newline() -> None:
+    from cartrial.cdisc.validate import TESTCD_RE
+
+    assert TESTCD_RE.fullmatch("CMAX") and TESTCD_RE.fullmatch("_CMAX")
+    adpp = build_adpp(None, {"PP": _pp(TWO_ANALYTES[:1])}, _adsl(["S1-001"]), _spec())
+    broken = adpp.copy()
+    broken["PPTESTCD"] = broken["PPTESTCD"].astype(object)
+    broken.loc[broken.index[1], "PPTESTCD"] = "CMAX\n"
+    found = [f for f in validate_dataset(broken, _spec()) if f.rule == "testcd"]
+    assert [(f.variable, f.record) for f in found] == [("PPTESTCD", 2)]
+
+
+def test_one_to_one_findings_name_no_paramcd_failing_the_format() -> None:
+    """A PARAMCD that fails the format rule may be anything typed into it (a name, a birth year): the
+    one-to-one findings count it and give record numbers, and name only codes meeting the rule (D-19.829)."""
+    from cartrial.cdisc.validate import bds_parameter_findings
+
+    typed = "john smith 1970"
+    two_params = pd.DataFrame({"PARAMCD": [typed, typed, "GOOD"], "PARAM": ["p", "q", "r"]})
+    shared = pd.DataFrame({"PARAMCD": [typed, "GOOD"], "PARAM": ["p", "p"]})
+    for frame in (two_params, shared):
+        found = [f for f in bds_parameter_findings(frame, "ADXX") if f.rule == "bds-param-one-to-one"]
+        assert found
+        text = " ".join(f.message for f in found)
+        assert "john" not in text.lower() and "1970" not in text and "records 1" in text
+    found = [f for f in bds_parameter_findings(shared, "ADXX") if f.rule == "bds-param-one-to-one"]
+    assert "GOOD" in found[0].message and "1 not name-like" in found[0].message

@@ -606,28 +606,42 @@ def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> 
     }
 
 
-ADPP_ANALYTE_PREFIXES: Mapping[str, tuple[str, str]] = {
-    # the profile's ADPC PARAMCD (analyte and dimension, `adpc_paramcd`): (PARAMCD prefix, PARAM prefix)
-    "CARTCELL": ("CT", "CAR-T Cells"),
-    "CARTRGN": ("TG", "CAR Transgene Copies"),
-    "CARTRGNV": ("TV", "CAR Transgene Copies per Volume"),
+ADPP_ANALYTES: Mapping[str, tuple[str, str, str]] = {
+    # the profile's ADPC PARAMCD (analyte and dimension, `adpc_paramcd`):
+    # (PARAMCD prefix, analyte of PK_ANALYTES, dimension suffix of the PARAM text)
+    "CARTCELL": ("CT", "car_t_cells", ""),
+    "CARTRGN": ("TG", "car_transgene", ""),
+    "CARTRGNV": ("TV", "car_transgene", " per Volume"),
 }
 """ADPP parameters are per PK parameter and analyte/dimension (D-19.824): PARAMCD is this prefix and the
-PK parameter's PP.PPTESTCD (at most 6 characters, CDISC CT C85839), PARAM the prefix's text, PP.PPTEST and the
-unit; the sponsor codelist ADPPPRCD (ct/codelists.yaml) lists every code (`adpp_codes`)."""
+PK parameter's PP.PPTESTCD (at most 6 characters, CDISC CT C85839), PARAM the analyte's PCTEST
+(`cartrial.protocol.lab_tests.PK_ANALYTES`, written once there; D-19.832) with the dimension suffix,
+PP.PPTEST and the unit; the sponsor codelist ADPPPRCD (`ADPP_CODELIST`, ct/codelists.yaml) lists every
+code (`adpp_codes`)."""
 
 ADPP_CODELIST = "ADPPPRCD"
 
 
+def adpp_analyte_prefixes() -> dict[str, tuple[str, str]]:
+    """The ADPC PARAMCD of a profile → (ADPP PARAMCD prefix, PARAM prefix): the analyte's PCTEST of
+    `PK_ANALYTES` and the dimension suffix of `ADPP_ANALYTES` (D-19.832)."""
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    return {
+        param: (prefix, PK_ANALYTES[analyte][1] + suffix)
+        for param, (prefix, analyte, suffix) in ADPP_ANALYTES.items()
+    }
+
+
 def adpp_codes() -> dict[str, str]:
-    """Every ADPP PARAMCD cartrial can write → its text without the unit (`ADPP_ANALYTE_PREFIXES` x the PK
+    """Every ADPP PARAMCD cartrial can write → its text without the unit (`adpp_analyte_prefixes` x the PK
     parameters of SDTM PP, `cartrial.cdisc.sdtm.PP_PARAMS` and AUCINT): what ADPPPRCD lists."""
     from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
 
     tests = [(code, test) for code, test, _unit in (*PP_PARAMS.values(), AUCINT)]
     return {
         prefix + code: f"{text} {test}"
-        for prefix, text in ADPP_ANALYTE_PREFIXES.values()
+        for prefix, text in adpp_analyte_prefixes().values()
         for code, test in tests
     }
 
@@ -653,24 +667,32 @@ def build_adpp(
 
     PARAMCD and PARAM are one-to-one (ADaMIG v1.3 §3.3.4; D-19.824): a parameter is the PK parameter
     (PP.PPTESTCD, kept as PPTESTCD for the link to SDTM) of one analyte in one dimension (the prefix of
-    `ADPP_ANALYTE_PREFIXES` by the profile's ADPC PARAMCD), fixed by those alone, never by the data cut:
+    `adpp_analyte_prefixes` by the profile's ADPC PARAMCD), fixed by those alone, never by the data cut:
     CMAX of the CAR-T cells is CTCMAX "CAR-T Cells Max Conc (cells/uL)" in every cut."""
     pp = sdtm["PP"]
     if not len(pp):
         return empty_frame(spec)
-    profile = adpp_profile_params(pp)
-    unknown = sorted(set(profile) - set(ADPP_ANALYTE_PREFIXES))
-    if unknown:
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    known = [code for code, _test in PK_ANALYTES.values()]
+    prefixes = adpp_analyte_prefixes()
+    other = ~pp["PPCAT"].astype(str).isin(known).to_numpy()
+    profile = np.array([], dtype=object) if other.any() else adpp_profile_params(pp)
+    if other.any() or not set(profile) <= set(prefixes):
+        # D-12.2: PPCAT is the user's free-text analyte, a record value: the records are named by location
+        at = np.flatnonzero(other) if other.any() else np.flatnonzero(~pd.Series(profile).isin(prefixes))
+        where = (pp["USUBJID"].astype(str) + " PPSEQ " + pp["PPSEQ"].astype(str)).to_numpy()[at].tolist()
         raise InputError(
             Problem(
-                f"ADPP has no parameter code for the PK test {', '.join(unknown)}",
+                f"ADPP has no parameter code for an analyte other than {' / '.join(PK_ANALYTES)} "
+                f"(records {', '.join(where[:10])}{', ...' if len(where) > 10 else ''})",
                 file="pk_samples",
                 field="analyte",
-                allowed=", ".join(sorted(ADPP_ANALYTE_PREFIXES)) + " (ADPPPRCD, D-19.824)",
+                allowed=" or ".join(PK_ANALYTES) + f" ({ADPP_CODELIST}, D-19.824, D-19.827)",
             )
         )
-    prefix = np.array([ADPP_ANALYTE_PREFIXES[p][0] for p in profile], dtype=object)
-    text = np.array([ADPP_ANALYTE_PREFIXES[p][1] for p in profile], dtype=object)
+    prefix = np.array([prefixes[p][0] for p in profile], dtype=object)
+    text = np.array([prefixes[p][1] for p in profile], dtype=object)
     test, unit = pp["PPTEST"].astype(str).to_numpy(dtype=object), pp["PPSTRESU"].astype(str)
     has_unit = unit.astype(bool).to_numpy()
     name = text + " " + test
