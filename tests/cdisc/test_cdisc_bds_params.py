@@ -287,22 +287,18 @@ def test_adpp_param_text_is_the_analyte_name_of_pk_analytes(monkeypatch: pytest.
     assert param["TVCMAX"] == "Renamed Copies per Volume Max Conc (copies/mL)"
 
 
-def test_one_to_one_check_is_linear_in_the_records() -> None:
-    """12,000 records with PARAMs shared by two codes each took about a minute (a scan of all records per
-    record); one grouping per direction takes well under a second (D-19.830)."""
-    import time
-
+def test_one_to_one_check_of_many_shared_params() -> None:
+    """12,000 records with PARAMs shared by two codes each: one finding per shared PARAM (D-19.830). The check
+    once scanned all records per record (about a minute here); its speed is not asserted (timings are never
+    asserted in tests), the findings are."""
     from cartrial.cdisc.validate import bds_parameter_findings
 
     n = 12_000
     codes = [f"P{i % 3000:04d}" for i in range(n)]
     params = [f"param {(i % 3000) // 2}" for i in range(n)]  # codes 2k and 2k+1 share a PARAM
     frame = pd.DataFrame({"PARAMCD": codes, "PARAM": params})
-    start = time.perf_counter()
     findings = bds_parameter_findings(frame, "ADXX")
-    elapsed = time.perf_counter() - start
     assert len(findings) == 1500 and all(f.rule == "bds-param-one-to-one" for f in findings)
-    assert elapsed < 5.0, elapsed
 
 
 def _expected_one_to_one(codes: list[str], params: list[str]) -> list[tuple[int, tuple[str, ...]]]:
