@@ -57,14 +57,18 @@ def responder_params(protocol: Any) -> dict[str, tuple[str, str]]:
     codes (`RESPONDER_PARAMS`); any other endpoint gets a code from its key: upper-case letters and digits,
     at most 8 characters, starting with a letter, numbered when it would repeat a code (SDTMIG/ADaMIG
     PARAMCD: 8 characters). Before, another key was cut to 8 characters outside the shipped codelist and
-    `export cdisc` refused the study (D-19.35)."""
+    `export cdisc` refused the study (D-19.35). The PARAM text is the endpoint's name (40 characters); a
+    text another responder endpoint of the protocol already has ends with the code in parentheses, so PARAM
+    and PARAMCD stay one-to-one (D-19.826)."""
     from cartrial.protocol.responders import RESPONDER_DEFINITIONS
 
     used = {code for code, _ in RESPONDER_PARAMS.values()}
+    responders = {k: e for k, e in protocol.endpoints.items() if e.definition in RESPONDER_DEFINITIONS}
+    # PARAM is one-to-one with PARAMCD (ADaMIG v1.3 §3.3.4): a text an earlier endpoint (or a shipped one of
+    # this protocol) has is followed by the endpoint's code (D-19.826)
+    texts = {RESPONDER_PARAMS[k][1] for k in responders if k in RESPONDER_PARAMS}
     out: dict[str, tuple[str, str]] = {}
-    for key, endpoint in protocol.endpoints.items():
-        if endpoint.definition not in RESPONDER_DEFINITIONS:
-            continue
+    for key, endpoint in responders.items():
         if key in RESPONDER_PARAMS:
             out[key] = RESPONDER_PARAMS[key]
             continue
@@ -75,7 +79,11 @@ def responder_params(protocol: Any) -> dict[str, tuple[str, str]]:
             number += 1
             code = f"{stem[: 8 - len(str(number))]}{number}"
         used.add(code)
-        out[key] = (code, ascii_text(str(endpoint.name))[:40] or code)
+        text = ascii_text(str(endpoint.name))[:40] or code
+        if text in texts:
+            text = f"{text[: 40 - len(code) - 3].rstrip()} ({code})"
+        texts.add(text)
+        out[key] = (code, text)
     return out
 
 
@@ -598,21 +606,103 @@ def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> 
     }
 
 
+ADPP_ANALYTES: Mapping[str, tuple[str, str, str]] = {
+    # the profile's ADPC PARAMCD (analyte and dimension, `adpc_paramcd`):
+    # (PARAMCD prefix, analyte of PK_ANALYTES, dimension suffix of the PARAM text)
+    "CARTCELL": ("CT", "car_t_cells", ""),
+    "CARTRGN": ("TG", "car_transgene", ""),
+    "CARTRGNV": ("TV", "car_transgene", " per Volume"),
+}
+"""ADPP parameters are per PK parameter and analyte/dimension (D-19.824): PARAMCD is this prefix and the
+PK parameter's PP.PPTESTCD (at most 6 characters, CDISC CT C85839), PARAM the analyte's PCTEST
+(`cartrial.protocol.lab_tests.PK_ANALYTES`, written once there; D-19.832) with the dimension suffix,
+PP.PPTEST and the unit; the sponsor codelist ADPPPRCD (`ADPP_CODELIST`, ct/codelists.yaml) lists every
+code (`adpp_codes`)."""
+
+ADPP_CODELIST = "ADPPPRCD"
+
+
+def adpp_analyte_prefixes() -> dict[str, tuple[str, str]]:
+    """The ADPC PARAMCD of a profile → (ADPP PARAMCD prefix, PARAM prefix): the analyte's PCTEST of
+    `PK_ANALYTES` and the dimension suffix of `ADPP_ANALYTES` (D-19.832)."""
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    return {
+        param: (prefix, PK_ANALYTES[analyte][1] + suffix)
+        for param, (prefix, analyte, suffix) in ADPP_ANALYTES.items()
+    }
+
+
+def adpp_codes() -> dict[str, str]:
+    """Every ADPP PARAMCD cartrial can write → its text without the unit (`adpp_analyte_prefixes` x the PK
+    parameters of SDTM PP, `cartrial.cdisc.sdtm.PP_PARAMS` and AUCINT): what ADPPPRCD lists."""
+    from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
+
+    tests = [(code, test) for code, test, _unit in (*PP_PARAMS.values(), AUCINT)]
+    return {
+        prefix + code: f"{text} {test}"
+        for prefix, text in adpp_analyte_prefixes().values()
+        for code, test in tests
+    }
+
+
+def adpp_profile_params(pp: pd.DataFrame) -> np.ndarray:
+    """The ADPC PARAMCD of each PP record's profile (`adpc_paramcd` of PPCAT, the analyte's PCTESTCD, and
+    the profile's concentration unit): one NCA profile per subject and analyte with one concentration unit
+    (`cartrial.kinetics.derive_nca`), read from its Cmax record, so a Tmax or a half-life record (a time
+    unit) is its profile's analyte and dimension (D-19.824)."""
+    keys = pp["USUBJID"].astype(str) + "\x00" + pp["PPCAT"].astype(str)
+    cmax = pp["PPTESTCD"].astype(str) == "CMAX"
+    conc = dict(zip(keys[cmax], pp.loc[cmax, "PPSTRESU"].astype(str), strict=True))
+    units = keys.map(lambda k: conc.get(k, ""))
+    profiles = pd.DataFrame({"PCTESTCD": pp["PPCAT"].astype(str).to_numpy(), "PCSTRESU": units.to_numpy()})
+    locations = (pp["USUBJID"].astype(str) + " PPSEQ " + pp["PPSEQ"].astype(str)).tolist()
+    return adpc_paramcd(profiles, locations)
+
+
 def build_adpp(
     analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec
 ) -> pd.DataFrame:
-    """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's)."""
+    """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's).
+
+    PARAMCD and PARAM are one-to-one (ADaMIG v1.3 §3.3.4; D-19.824): a parameter is the PK parameter
+    (PP.PPTESTCD, kept as PPTESTCD for the link to SDTM) of one analyte in one dimension (the prefix of
+    `adpp_analyte_prefixes` by the profile's ADPC PARAMCD), fixed by those alone, never by the data cut:
+    CMAX of the CAR-T cells is CTCMAX "CAR-T Cells Max Conc (cells/uL)" in every cut."""
     pp = sdtm["PP"]
     if not len(pp):
         return empty_frame(spec)
-    test, unit = pp["PPTEST"].astype(str), pp["PPSTRESU"].astype(str)
-    has_unit = (pp["PPSTRESU"].astype(bool)).to_numpy()
+    from cartrial.protocol.lab_tests import PK_ANALYTES
+
+    known = [code for code, _test in PK_ANALYTES.values()]
+    prefixes = adpp_analyte_prefixes()
+    other = ~pp["PPCAT"].astype(str).isin(known).to_numpy()
+    profile = np.array([], dtype=object) if other.any() else adpp_profile_params(pp)
+    if other.any() or not set(profile) <= set(prefixes):
+        # D-12.2: PPCAT is the user's free-text analyte, a record value: the records are named by location
+        at = np.flatnonzero(other) if other.any() else np.flatnonzero(~pd.Series(profile).isin(prefixes))
+        where = (pp["USUBJID"].astype(str) + " PPSEQ " + pp["PPSEQ"].astype(str)).to_numpy()[at].tolist()
+        raise InputError(
+            Problem(
+                f"ADPP has no parameter code for an analyte other than {' / '.join(PK_ANALYTES)} "
+                f"(records {', '.join(where[:10])}{', ...' if len(where) > 10 else ''})",
+                file="pk_samples",
+                field="analyte",
+                allowed=" or ".join(PK_ANALYTES) + f" ({ADPP_CODELIST}, D-19.824, D-19.827)",
+            )
+        )
+    prefix = np.array([prefixes[p][0] for p in profile], dtype=object)
+    text = np.array([prefixes[p][1] for p in profile], dtype=object)
+    test, unit = pp["PPTEST"].astype(str).to_numpy(dtype=object), pp["PPSTRESU"].astype(str)
+    has_unit = unit.astype(bool).to_numpy()
+    name = text + " " + test
     frame = pd.DataFrame(
         {
             **_pk_subject_columns(pp, "PPSEQ", adsl),
-            "PARAMCD": pp["PPTESTCD"].to_numpy(),
-            "PARAM": np.where(has_unit, (test + " (" + unit + ")").to_numpy(), pp["PPTEST"].to_numpy()),
+            "PARAMCD": prefix + pp["PPTESTCD"].astype(str).to_numpy(dtype=object),
+            "PARAM": np.where(has_unit, name + " (" + unit.to_numpy(dtype=object) + ")", name),
             "PARCAT1": pp["PPCAT"].to_numpy(),
+            "PPTESTCD": pp["PPTESTCD"].to_numpy(),
             "AVAL": pp["PPSTRESN"].to_numpy(),
             "AVALU": pp["PPSTRESU"].to_numpy(),
             "PPSTINT": pp["PPSTINT"].to_numpy(),

@@ -9,11 +9,14 @@ checks every dataset BEFORE anything is written and fails — never truncates �
   named twice;
 - character values <= 200 bytes and <= the spec's fixed length, ASCII only (FDA Study Data Technical
   Conformance Guide: ASCII character set);
-- --TESTCD / PARAMCD / TSPARMCD / QNAM values <= 8 characters and name-like, --TEST / TSPARM / QLABEL <= 40
-  (SDTMIG 3.4 §4.1.5.3.1: they may become variable names and labels after transposition);
+- --TESTCD / TSPARMCD / QNAM values <= 8 characters and name-like, --TEST / TSPARM / QLABEL <= 40
+  (SDTMIG 3.4 §4.1.5.3.1: they may become variable names and labels after transposition); PARAMCD by the
+  BDS rule below alone (D-19.828);
 - required (Req) variables present and populated (an ADaM Req variable whose spec gives `may_be_null`:
   present; ADaMIG v1.3 Req is inclusion, D-19.84), expected (Exp) variables present;
 - no duplicate natural keys;
+- a BDS dataset: PARAMCD at most 8 characters, a letter first, A-Z 0-9 _; PARAM and PARAMCD one-to-one
+  (ADaMIG v1.1/v1.3 §3.3.4; D-19.825);
 - --DTC values ISO 8601 (complete or partial per ISO 8601 right-truncation; SDTMIG 3.4 §4.4); a duration
   variable (PC.PCELTM, TE.TEDUR) and TS.TSVAL of AGEMIN/AGEMAX an ISO 8601 duration, TS.TSVAL of
   SSTDTC/SENDTC/DCUTDTC a date (`TS_VALUE_TYPES`; D-19.660);
@@ -51,7 +54,7 @@ MAX_NAME = 8
 MAX_LABEL = 40
 MAX_CHAR_BYTES = 200
 NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
-TESTCD_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,7}$")
+TESTCD_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,7}")  # fullmatch (D-19.831)
 NON_ASCII_RE = r"[^\x00-\x7f]"
 
 # ISO 8601 date/time with right truncation (SDTMIG 3.4 §4.4.2): YYYY, YYYY-MM, YYYY-MM-DD, then THH, THH:MM,
@@ -232,6 +235,101 @@ def validate_dataset(
     out.extend(_check_keys(frame, spec))
     out.extend(_check_seq(frame, spec))
     out.extend(_check_time_points(frame, spec))
+    if spec.klass == BDS_CLASS or "PARAMCD" in columns:
+        out.extend(bds_parameter_findings(frame, name))
+    return out
+
+
+BDS_CLASS = "BASIC DATA STRUCTURE"
+PARAMCD_RE = re.compile(r"[A-Z][A-Z0-9_]{0,7}")
+"""ADaMIG v1.1/v1.3 PARAMCD: at most 8 characters, a letter first, then letters, digits or underscores;
+matched with `fullmatch` (``$`` would accept a trailing newline, D-19.831)."""
+
+
+def _paramcd_ok(code: str) -> bool:
+    """`code` meets the PARAMCD rule (`PARAMCD_RE`, the whole text: a trailing newline is no match)."""
+    return PARAMCD_RE.fullmatch(code) is not None
+
+
+def _codes_text(codes: Iterable[str]) -> str:
+    """PARAMCD values for a message: a code meeting the PARAMCD rule is metadata and named; one that does
+    not may be anything a user typed (D-12.2), so it is only counted (D-19.829)."""
+    items = list(codes)
+    named = [c for c in items if _paramcd_ok(c)]
+    other = len(items) - len(named)
+    return ", ".join(named + ([f"{other} not name-like"] if other else []))
+
+
+def bds_parameter_findings(frame: pd.DataFrame, dataset: str) -> list[Finding]:
+    """The parameter rules of a BDS dataset (ADaMIG v1.1/v1.3 §3.3.4; D-19.825): PARAMCD name-like
+    (`PARAMCD_RE`, rule ``bds-paramcd-format``, the only format rule of PARAMCD, D-19.828) and PARAM and
+    PARAMCD one-to-one within the dataset (rule ``bds-param-one-to-one``: a PARAMCD with more than one PARAM,
+    a PARAM with more than one PARAMCD). A finding names the codes meeting the format rule and how many
+    PARAMs, the records by number, never a PARAM text nor a PARAMCD failing the format (D-19.829); an empty
+    PARAMCD or PARAM is the required-variable rule's, not judged here. Vectorised: one grouping per
+    direction, linear in the records (D-19.830)."""
+    if "PARAMCD" not in frame.columns or not len(frame):
+        return []
+    out: list[Finding] = []
+    codes = frame["PARAMCD"]
+    given = ~codes.map(_missing).to_numpy(dtype=bool)
+    text = codes.astype(str).to_numpy(dtype=object)
+    index, distinct = pd.factorize(text)
+    ok_distinct = np.array([_paramcd_ok(str(c)) for c in distinct], dtype=bool)
+    bad = given & ~ok_distinct[index]
+    rows = _rows_of(bad)
+    if rows:
+        message = (
+            "PARAMCD not at most 8 characters A-Z, 0-9, _ starting with a letter (ADaMIG BDS; "
+            f"records {_records(rows)})"
+        )
+        out.append(Finding(dataset, "bds-paramcd-format", message, "PARAMCD", rows[0]))
+    if "PARAM" not in frame.columns:
+        return out
+    params = frame["PARAM"]
+    both = given & ~params.map(_missing).to_numpy(dtype=bool)
+    pairs = pd.DataFrame(
+        {
+            "c": text[both],
+            "p": params.astype(str).to_numpy(dtype=object)[both],
+            "n": np.flatnonzero(both) + 1,
+        }
+    )
+    per_code = pairs.groupby("c", sort=True)["p"].nunique()
+    many = per_code[per_code > 1]
+    if len(many):
+        mine = pairs["c"].isin(many.index).to_numpy()
+        at_code: dict[str, list[int]] = {}
+        for code, number in zip(pairs["c"][mine], pairs["n"][mine], strict=True):
+            at_code.setdefault(code, []).append(int(number))
+        for code, count in many.items():
+            at = at_code[str(code)]
+            what = f"PARAMCD {code}" if _paramcd_ok(str(code)) else "a PARAMCD (not name-like)"
+            message = f"{what} has {int(count)} PARAM values; one per PARAMCD (records {_records(at)})"
+            out.append(Finding(dataset, "bds-param-one-to-one", message, "PARAMCD,PARAM", at[0]))
+    shared = pairs.groupby("p", sort=False)["c"].transform("nunique").to_numpy() > 1
+    if shared.any():
+        records = pairs[shared]
+        # one pass each: the codes of each shared PARAM, the distinct code sets, then the shared records
+        # carrying a code of a set (record order, so ascending)
+        codes_of: dict[str, set[str]] = {}
+        for code, param in zip(records["c"], records["p"], strict=True):
+            codes_of.setdefault(param, set()).add(code)
+        groups_of: dict[str, list[tuple[str, ...]]] = {}
+        for group in {tuple(sorted(codes)) for codes in codes_of.values()}:
+            for code in group:
+                groups_of.setdefault(code, []).append(group)
+        at_group: dict[tuple[str, ...], list[int]] = {}
+        for code, number in zip(records["c"], records["n"], strict=True):
+            for group in groups_of[code]:
+                at_group.setdefault(group, []).append(int(number))
+        for group in sorted(at_group):
+            at = at_group[group]
+            message = (
+                f"PARAMCD {_codes_text(group)} share one PARAM; one PARAMCD per PARAM "
+                f"(records {_records(at)})"
+            )
+            out.append(Finding(dataset, "bds-param-one-to-one", message, "PARAMCD,PARAM", at[0]))
     return out
 
 
@@ -446,7 +544,7 @@ def _check_values(
     add("value-length", f"value longer than {limit} bytes", _rows_of(lengths > limit))
     add("ascii", "value has non-ASCII characters", _rows_of(non_ascii))
     if _is_test_code(column, spec):
-        good = np.fromiter((bool(TESTCD_RE.match(u)) for u in distinct), dtype=bool, count=len(distinct))
+        good = np.fromiter((bool(TESTCD_RE.fullmatch(u)) for u in distinct), dtype=bool, count=len(distinct))
         matched = good[codes] if len(codes) else np.zeros(0, dtype=bool)
         add(
             "testcd",
@@ -484,6 +582,8 @@ def _is_dy(column: str, spec: DatasetSpec) -> bool:
 
 
 def _is_test_code(column: str, spec: DatasetSpec) -> bool:
+    if column == "PARAMCD":  # its own rule, bds-paramcd-format (`bds_parameter_findings`, D-19.828)
+        return False
     return column == spec.testcd or column.endswith(TEST_CODE_VARIABLES) or column in ("ETCD", "TSPARMCD")
 
 
