@@ -383,13 +383,50 @@ def plan_edit_checks(
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
     import's one instant (`check_clock`, read once per import; D-19.621)."""
     with engine.connect() as connection, leaving_out_unreadable() as left_out:
+        refused = [p for form in validated for p in committee_reason_problems(connection, form)]
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
         findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
         findings += left_out_findings(connection, validated, left_out)
     hard = hard_problems(findings)
+    if refused:  # the single write's rule on the import's new or changed decisions (D-19.834)
+        problems = refused + hard
+        raise InputError(
+            problems, header=f"{len(problems)} problem(s) refuse the import; nothing was written"
+        )
     if hard:
         raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
     return findings
+
+
+def committee_reason_problems(connection: Any, form: ValidatedForm) -> list[Problem]:
+    """The single write's committee-reason rule (`writes.check_committee_reason`, D-19.724) on each new or
+    changed row of an imported escalation decisions form, judged as the record the row makes (the stored
+    record of its natural key with the row's columns applied, as `Transaction.upsert_rows` judges it): a
+    row restating its stored record unchanged is not written and not judged (a re-import of an exported
+    study whose older decisions predate the rule, D-19.834). Each refusal is located at the row's file, row
+    and ``design_state.committee_reason`` and shows no value (the reason judged may be the stored one)."""
+    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.tables import same_value
+    from cartrial.store.writes import check_committee_reason, find_by_keys
+
+    table = form.spec.table
+    if table != "escalation_decision" or not form.n_rows:
+        return []
+    rows = form.rows()
+    keys = list(form.spec.key_columns)
+    befores = find_by_keys(connection, STUDY_TABLES[table], rows, keys)
+    numbers = form.row_numbers()
+    problems: list[Problem] = []
+    for position, (row, before) in enumerate(zip(rows, befores, strict=True)):
+        if before is not None and all(same_value(before.get(k), v) for k, v in row.items()):
+            continue  # unchanged: not written, not judged (as the bulk write)
+        try:
+            check_committee_reason(table, dict(row) if before is None else {**before, **row})
+        except InputError as exc:
+            problems.extend(
+                replace(p, file=form.file, row=int(numbers[position]), value=None) for p in exc.problems
+            )
+    return problems
 
 
 def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out: LeftOut) -> list[Finding]:
@@ -659,6 +696,10 @@ def write_form(
     hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far."""
     from cartrial.store import bulk
 
+    # judged again under the write's transaction, as the rows are written (a streamed file's chunk too)
+    refused = committee_reason_problems(tx.connection, form)
+    if refused:
+        raise InputError(refused, header=f"{len(refused)} problem(s) refuse the import; nothing was written")
     tx.reason = import_reason(kind, form.file, reason)
     tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
     result = None
