@@ -69,7 +69,7 @@ from cartrial.protocol.seriousness import (
     criteria_disagreement,
     fatal_disagreement,
 )
-from cartrial.store.tables import same_value
+from cartrial.store.tables import restates, same_value
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -2816,8 +2816,7 @@ def _import_decision_findings(
     new["escalation_decision"] = [
         record
         for record in new["escalation_decision"]
-        if (old := by_key.get(tuple(record.get(k) for k in keys))) is None
-        or not all(same_value(old.get(n), v) for n, v in record.values.items())
+        if not restates(by_key.get(tuple(record.get(k) for k in keys)), record.values)
     ]
     if not new["escalation_decision"]:
         return []

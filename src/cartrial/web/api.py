@@ -883,17 +883,9 @@ def change_user(
     (reason required; D-19.835)."""
     if body.role is None and body.active is None and body.site_id is None:
         raise InputError(Problem("nothing to change", field="role", allowed="role, site_id or active"))
-    if body.role is not None or body.site_id is not None:
-        role = body.role
-        if role is None:
-            current = [u for u in user.service.list_users() if u["username"] == username]
-            if not current:
-                raise NotFoundError(Problem("unknown user", field="username", value=username))
-            role = str(current[0]["role"])
-    else:
-        role = None
-    # one audited update: every change or none (D-19.835)
-    user.service.change_user(username, body.reason, role=role, site_id=body.site_id, active=body.active)
+    # one audited update: every change or none, the role kept as read in the write's own read of the
+    # account (a site change alone) so a concurrent change is a conflict, never reverted (D-19.835)
+    user.service.change_user(username, body.reason, role=body.role, site_id=body.site_id, active=body.active)
     return {"username": username, "changed": True}
 
 

@@ -406,8 +406,7 @@ def committee_reason_problems(connection: Any, form: ValidatedForm) -> list[Prob
     study whose older decisions predate the rule, D-19.834). Each refusal is located at the row's file, row
     and ``design_state.committee_reason`` and shows no value (the reason judged may be the stored one)."""
     from cartrial.store.models import STUDY_TABLES
-    from cartrial.store.tables import same_value
-    from cartrial.store.writes import check_committee_reason, find_by_keys
+    from cartrial.store.writes import find_by_keys, judge_committee_reason
 
     table = form.spec.table
     if table != "escalation_decision" or not form.n_rows:
@@ -418,10 +417,8 @@ def committee_reason_problems(connection: Any, form: ValidatedForm) -> list[Prob
     numbers = form.row_numbers()
     problems: list[Problem] = []
     for position, (row, before) in enumerate(zip(rows, befores, strict=True)):
-        if before is not None and all(same_value(before.get(k), v) for k, v in row.items()):
-            continue  # unchanged: not written, not judged (as the bulk write)
-        try:
-            check_committee_reason(table, dict(row) if before is None else {**before, **row})
+        try:  # new, or its decision or design state changed: as the single write (D-19.834)
+            judge_committee_reason(table, before, row)
         except InputError as exc:
             problems.extend(
                 replace(p, file=form.file, row=int(numbers[position]), value=None) for p in exc.problems
@@ -1555,6 +1552,9 @@ def _stream_file(
             if validated is None:
                 problems.extend(chunk_problems)
                 continue
+            # the committee-reason rule with the chunk's other problems, so every file's are reported
+            # together (write_form would raise it alone; D-19.834)
+            chunk_problems += committee_reason_problems(tx.connection, validated)
             if not problems and not chunk_problems:
                 with leaving_out_unreadable() as left_out:  # as the whole files (D-19.796)
                     found = [
