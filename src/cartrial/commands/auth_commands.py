@@ -147,9 +147,11 @@ def _user_name(user: str | None) -> str:
     return name
 
 
-def authenticate_cli(url: str | None, username: str) -> Any:
+def authenticate_cli(url: str | None, username: str, *, current_password: bool = False) -> Any:
     """Authenticate `username` on the database at `url` by session, password file or prompt (module
-    docstring); returns the `AuthenticatedUser`."""
+    docstring); returns the `AuthenticatedUser`. `current_password`: by the password alone, never by the
+    login session (the change of one's own password, D-19.838): a wrong one is a failed sign-in (audited,
+    throttled)."""
     from cartrial.store import connect
     from cartrial.store.auth import AuthenticationError, authenticate
 
@@ -158,6 +160,16 @@ def authenticate_cli(url: str | None, username: str) -> Any:
         key = database_key(url)
         sessions = _read_sessions()
         entry = sessions.get(key)
+        if current_password:
+            password = password_from_file()
+            if password is None and sys.stdin.isatty():
+                password = typer.prompt(f"current password of {username}", hide_input=True)
+            if password is None:
+                raise AuthenticationError(
+                    f"changing your own password needs your current password, not a login session: set "
+                    f"{PASSWORD_FILE_VARIABLE} to a file holding it, or run the command in a terminal"
+                )
+            return authenticate(engine, username, password=password)
         if isinstance(entry, dict) and entry.get("username") == username and entry.get("token"):
             try:
                 return authenticate(engine, username, token=str(entry["token"]))
@@ -260,17 +272,20 @@ def password_command(
     reason: str = typer.Option("password change", "--reason", help="Reason recorded in the audit trail."),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
-    """Change your password, or (admin) set another user's. The new password is prompted twice, or read
-    from $CARTRIAL_NEW_PASSWORD_FILE. Ends the user's sessions. The password is stored only as its
-    argon2id hash and never appears in the audit trail."""
+    """Change your password, or (admin) set another user's. Your own needs your current password (from
+    $CARTRIAL_PASSWORD_FILE or prompted; a login session alone is not enough). The new password is
+    prompted twice, or read from $CARTRIAL_NEW_PASSWORD_FILE. Ends the user's sessions. The password is
+    stored only as its argon2id hash and never appears in the audit trail."""
     from cartrial.store import StudyService, connect
     from cartrial.store.auth import has_any_password
 
     name = _user_name(user)
     service = StudyService(connect(url))
     try:
+        whose = target or name
         if has_any_password(service):
-            authenticate_cli(url, name)
+            # one's own password: the current one, never the session alone (as the web, D-19.818, D-19.838)
+            authenticate_cli(url, name, current_password=whose == name)
         else:
             typer.echo(
                 "warning: no user of this study has a password yet; this first password is set without "
@@ -280,7 +295,6 @@ def password_command(
         new = _read_secret_file(NEW_PASSWORD_FILE_VARIABLE)
         if new is None:
             new = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-        whose = target or name
         # the store's password policy (`check_password`); it ends the user's sessions (D-19.816)
         service.set_password(name, whose, new, reason)
     finally:

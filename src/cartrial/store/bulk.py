@@ -60,6 +60,7 @@ from cartrial.store.tables import (
     plain_temporal,
     python_default,
     record_json,
+    restates,
     same_value,
     site_table,
     table_of,
@@ -673,11 +674,10 @@ def _upsert_chunk(
             if current is None:
                 inserts.append(row)
                 continue
-            changes = {name: value for name, value in row.items() if not same_value(current[name], value)}
-            if changes:
-                updates.append((current, changes))
-            else:
+            if restates(current, row):
                 unchanged += 1
+            else:
+                updates.append((current, {n: v for n, v in row.items() if not same_value(current[n], v)}))
     if inserts:
         tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
     if updates:

@@ -69,7 +69,7 @@ from cartrial.protocol.seriousness import (
     criteria_disagreement,
     fatal_disagreement,
 )
-from cartrial.store.tables import same_value
+from cartrial.store.tables import restates, same_value
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -2783,8 +2783,9 @@ def _import_decision_findings(
     protocol: Protocol | None,
     zones: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """`DECISION_BEFORE_DLT_WINDOW` of the imported escalation decisions, with every stored and imported
-    infusion and the stored decisions (an imported row with a stored natural key replaces it)."""
+    """`DECISION_BEFORE_DLT_WINDOW` of the imported escalation decisions that are new or changed (a row
+    restating its stored record unchanged gets nothing, D-19.836), with every stored and imported infusion
+    and the stored decisions (an imported row with a stored natural key replaces it)."""
     from cartrial.store.models import STUDY_TABLES
 
     if protocol is None or not any(form.spec.table == "escalation_decision" for form in forms):
@@ -2806,8 +2807,25 @@ def _import_decision_findings(
         ]
     if not new["escalation_decision"]:
         return []
+    # a decision row restating its stored record unchanged is not written and gets nothing, as a single
+    # write changing nothing (D-19.796, D-19.836): when every row is such, the study's infusions, adverse
+    # events and subjects are not read (a stored date no reader reads among them refused the whole import)
+    decisions = stored_table_records(connection, "escalation_decision")
+    keys = STUDY_TABLES["escalation_decision"].natural_key
+    by_key = {tuple(r.get(k) for k in keys): r for r in decisions}
+    new["escalation_decision"] = [
+        record
+        for record in new["escalation_decision"]
+        if not restates(by_key.get(tuple(record.get(k) for k in keys)), record.values)
+    ]
+    if not new["escalation_decision"]:
+        return []
     merged = {
-        table: _merged(stored_table_records(connection, table), rows, STUDY_TABLES[table].natural_key)
+        table: _merged(
+            decisions if table == "escalation_decision" else stored_table_records(connection, table),
+            rows,
+            STUDY_TABLES[table].natural_key,
+        )
         for table, rows in new.items()
     }
     return decision_window_findings(

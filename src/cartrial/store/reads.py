@@ -134,6 +134,22 @@ site's staff) and the locks (each lock's row holds the number and digest of ever
 never (D-19.418, D-19.453)."""
 
 
+ACCOUNT_TRAIL = "app_user"
+"""The table of the user accounts' audit rows (created, role, site and active changes, password sets as
+fingerprints, sign-ins and failed sign-ins): read only by a role that manages users (D-19.837)."""
+
+
+def audit_reader_condition(sites: tuple[str | None, ...] | None, accounts: bool) -> list[Any]:
+    """The audit rows a reader may read: of `sites` (`audit_site_condition`) and, unless `accounts` (the
+    reader's role manages users, `Action.MANAGE_USERS`), none about the user accounts (`ACCOUNT_TRAIL`:
+    the administration of the study's staff is not study data; D-19.837)."""
+    condition = audit_site_condition(sites)
+    if accounts:
+        return condition
+    audit = table_of(AuditLog)
+    return [*condition, or_(audit.c.table_name.is_(None), audit.c.table_name != ACCOUNT_TRAIL)]
+
+
 def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the audit rows a user of `sites` may read (None: every row; D-19.411, D-19.418): a row about a
     subject now at one of `sites` (its subject record and all its data), a row about one of those sites'
@@ -233,7 +249,11 @@ def expand_batch_row(row: Mapping[Any, Any], record_id: int | None = None) -> li
 
 
 def audit_history(
-    connection: Connection, subject_id: str, sites: tuple[str | None, ...] | None = None
+    connection: Connection,
+    subject_id: str,
+    sites: tuple[str | None, ...] | None = None,
+    *,
+    accounts: bool = True,
 ) -> list[dict[str, Any]]:
     """Every audit row about subject `subject_id` (its subject record and all its data), in chain order;
     a batch row is shown as one row per record it created (`expand_batch_row`). `sites`: a subject of
@@ -249,7 +269,7 @@ def audit_history(
     table = table_of(AuditLog)
     rows = connection.execute(
         select(table)
-        .where(table.c.subject_id == subject_id, *audit_site_condition(sites))
+        .where(table.c.subject_id == subject_id, *audit_reader_condition(sites, accounts))
         .order_by(table.c.id)
     ).mappings()
     return [shown for row in rows for shown in expand_batch_row(row)]
@@ -270,14 +290,15 @@ def audit_rows(
     sites: tuple[str | None, ...] | None = None,
     *,
     last: bool = False,
+    accounts: bool = True,
 ) -> list[dict[str, Any]]:
     """Audit rows with id above `since_id`, in chain order (at most `limit`: the first ones, or with
     `last` the newest ones). `sites`: only the rows a user of these sites may read
-    (`audit_site_condition`)."""
+    (`audit_site_condition`); `accounts` False: none about the user accounts (`audit_reader_condition`)."""
     since_id = _count_argument("since_id", since_id)
     limit = None if limit is None else _count_argument("limit", limit)
     table = table_of(AuditLog)
-    query = select(table).where(table.c.id > since_id, *audit_site_condition(sites))
+    query = select(table).where(table.c.id > since_id, *audit_reader_condition(sites, accounts))
     query = query.order_by(table.c.id.desc() if last else table.c.id)
     if limit is not None:
         query = query.limit(limit)
@@ -285,10 +306,12 @@ def audit_rows(
     return rows[::-1] if last else rows
 
 
-def visible_audit_ids(connection: Connection, ids: Sequence[int], sites: tuple[str | None, ...]) -> set[int]:
-    """The audit rows among `ids` a user of `sites` may read (`audit_site_condition`)."""
+def visible_audit_ids(
+    connection: Connection, ids: Sequence[int], sites: tuple[str | None, ...] | None, accounts: bool = True
+) -> set[int]:
+    """The audit rows among `ids` a user of `sites` may read (`audit_reader_condition`)."""
     table = table_of(AuditLog)
-    query = select(table.c.id).where(table.c.id.in_(list(ids)), *audit_site_condition(sites))
+    query = select(table.c.id).where(table.c.id.in_(list(ids)), *audit_reader_condition(sites, accounts))
     return {int(i) for i in connection.execute(query).scalars()}
 
 

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from cartrial import __version__
-from cartrial.errors import ConflictError, Problem
+from cartrial.errors import ConflictError, InputError, Problem
 from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verification_for_one_site, verify_chain
 from cartrial.store.bulk import UpsertResult
@@ -538,37 +538,51 @@ class StudyUser:
         with self.service.read() as connection:
             return reads.table_counts(connection, self._read_sites(connection))
 
+    def _audit_scope(self, connection: Connection) -> tuple[tuple[str | None, ...] | None, bool]:
+        """The audit rows this user may read (READ permission): their sites' (`read_sites`) and whether
+        the user accounts' rows too (a role that manages users; `reads.audit_reader_condition`, D-19.837)."""
+        sites = self._read_sites(connection)
+        user = self._loaded or load_actor(connection, self.username)
+        return sites, allowed(user.role, Action.MANAGE_USERS)
+
     def audit_history(self, subject_id: str) -> list[dict[str, Any]]:
         """Every audit row about subject `subject_id` (its subject record and all its data), in order
         (READ permission). Another site's subject, for a site-restricted user: no rows, as a subject no one
         ever had (`reads.audit_site_condition`, D-19.418)."""
         with self.service.read() as connection:
-            return reads.audit_history(connection, subject_id, self._read_sites(connection))
+            sites, accounts = self._audit_scope(connection)
+            return reads.audit_history(connection, subject_id, sites, accounts=accounts)
 
     def record_audit(self, table_name: str, record_id: int) -> list[dict[str, Any]]:
         """Every audit row about one record, in order (READ permission). A site-restricted user gets only
         the rows of their sites (`reads.audit_site_condition`: a record of another site's subject or
-        another site's record has none, a deleted one by the subject named in its audit rows)."""
+        another site's record has none, a deleted one by the subject named in its audit rows); a user
+        account's rows only a role that manages users (D-19.837), as a record with no rows to others."""
         model_of(table_name)
         with self.service.read() as connection:
-            allowed_sites = self._read_sites(connection)
+            allowed_sites, accounts = self._audit_scope(connection)
             rows = reads.record_audit(connection, table_name, record_id)
-            if allowed_sites is None or not rows:
+            if (allowed_sites is None and accounts) or not rows:
                 return rows
-            visible = reads.visible_audit_ids(connection, [int(r["id"]) for r in rows], allowed_sites)
+            visible = reads.visible_audit_ids(
+                connection, [int(r["id"]) for r in rows], allowed_sites, accounts
+            )
         return [row for row in rows if int(row["id"]) in visible]
 
     def audit_rows(self, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit rows in chain order (for review listings; READ permission): a site-restricted user's
-        only of their sites (`reads.audit_site_condition`, D-19.418)."""
+        only of their sites (`reads.audit_site_condition`, D-19.418); the user accounts' rows only to a
+        role that manages users (D-19.837)."""
         with self.service.read() as connection:
-            return reads.audit_rows(connection, since_id, limit, self._read_sites(connection))
+            sites, accounts = self._audit_scope(connection)
+            return reads.audit_rows(connection, since_id, limit, sites, accounts=accounts)
 
     def last_audit_rows(self, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` audit rows this user may read, in chain order (READ permission; as
         `audit_rows`)."""
         with self.service.read() as connection:
-            return reads.audit_rows(connection, 0, limit, self._read_sites(connection), last=True)
+            sites, accounts = self._audit_scope(connection)
+            return reads.audit_rows(connection, 0, limit, sites, last=True, accounts=accounts)
 
     def verify_audit(self) -> AuditVerification:
         """Recompute the audit hash chain (READ permission). A site-restricted user is told whether the
@@ -629,10 +643,36 @@ class StudyUser:
 
     def set_role(self, username: str, role: str, reason: str | None, site_id: str | None = None) -> None:
         """Change a user's role (and site): admin only, reason required, audited."""
-        changes = users.role_change(role, site_id)
+        self.change_user(username, reason, role=role, site_id=site_id)
+
+    def change_user(
+        self,
+        username: str,
+        reason: str | None,
+        *,
+        role: str | None = None,
+        site_id: str | None = None,
+        active: bool | None = None,
+    ) -> None:
+        """Change a user's role, site and active flag as ONE audited update (admin only, reason required):
+        every change is judged on the account as it would be after all of them (the last active admin, the
+        site's existence, the actor's permission before any is written) and written together or not at all
+        (D-19.835). `site_id` alone keeps the role. A deactivated user's sessions end after the write
+        (`cartrial.store.auth.end_sessions_of`)."""
+        from cartrial.store.auth import end_sessions_of
+
+        changes: dict[str, Any] = {} if role is None else users.role_change(role, site_id)  # role first
         with self.service.read() as connection:
             user = users.user_row(connection, username)
+        if role is None and site_id is not None:
+            changes.update(users.role_change(str(user["role"]), site_id))
+        if active is not None:
+            changes["active"] = bool(active)
+        if not changes:
+            raise InputError(Problem("nothing to change", field="role", allowed="role, site_id or active"))
         self.update_record("app_user", int(user["id"]), changes, int(user["version"]), reason, "cli")
+        if active is False:
+            end_sessions_of(self.engine, username)
 
     def set_password(self, username: str, password: str, reason: str | None = "password change") -> None:
         """Set a password (a user may set their own; an admin anyone's)."""
@@ -649,15 +689,7 @@ class StudyUser:
     def set_active(self, username: str, active: bool, reason: str | None) -> None:
         """Deactivate (or reactivate) a user: admin only, reason required, audited. A deactivated user can
         no longer log in and their sessions end (`cartrial.store.auth.end_sessions_of`)."""
-        from cartrial.store.auth import end_sessions_of
-
-        with self.service.read() as connection:
-            user = users.user_row(connection, username)
-        self.update_record(
-            "app_user", int(user["id"]), {"active": bool(active)}, int(user["version"]), reason, "cli"
-        )
-        if not active:
-            end_sessions_of(self.engine, username)
+        self.change_user(username, reason, active=bool(active))
 
     def list_users(self) -> list[dict[str, Any]]:
         """Every user without the password hash (READ permission)."""

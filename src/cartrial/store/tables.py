@@ -345,6 +345,14 @@ def same_value(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+def restates(before: Any, row: Mapping[str, Any]) -> bool:
+    """Whether `row` restates the stored record `before` unchanged: a stored record (not None) whose every
+    field `row` gives holds the same value (`same_value`). Such a row is not written and not judged, by
+    every write path alike (the single write, `Transaction.upsert_rows`, the bulk write, the import's
+    checks; D-19.836). `before`: anything with ``get`` (a stored row's mapping, an edit check's record)."""
+    return before is not None and all(same_value(before.get(name), value) for name, value in row.items())
+
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQLITE_REFUSAL = re.compile(r"(UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (.*))?")
 _RULE_KINDS = {

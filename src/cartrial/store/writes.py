@@ -64,6 +64,7 @@ from cartrial.store.tables import (
     record_id_of,
     record_json,
     referring_table,
+    restates,
     same_value,
     table_of,
     valid_record_id,
@@ -109,6 +110,40 @@ def refuse_protected(table_name: str, action: str, changes: RowLike | None = Non
 
 COMMITTEE_REASON_FIELD = "design_state.committee_reason"
 """Where a missing committee reason is located (`check_committee_reason`)."""
+
+
+DECISION_FIELDS = ("decision", "design_state")
+"""The fields whose change makes an escalation decision judged by the committee-reason rule
+(`judge_committee_reason`, D-19.834)."""
+
+
+def judge_committee_reason(table_name: str, before: Mapping[str, Any] | None, row: Mapping[str, Any]) -> None:
+    """The committee-reason rule (`check_committee_reason`) as every write path applies it — the single
+    write, `Transaction.upsert_rows` and the import (D-19.834): a new record (`before` None) is judged as
+    `row`; a stored one only when `row` changes its ``decision`` or ``design_state``, judged as the stored
+    record with `row` applied (a change of the approver, outcomes or date alone of an older decision stored
+    before the rule is not judged). A write changing the decision while clearing the design recommendation
+    (a ``design_state`` keeping no ``design_decision`` over a stored one that does) is judged against the
+    stored ``design_decision`` with the written state's reason (none when cleared): the recommendation a
+    decision departs from is not erased by the same write (D-19.839)."""
+    if table_name != "escalation_decision":
+        return
+    if before is None:
+        check_committee_reason(table_name, row)
+        return
+    if not any(name in row and not same_value(before.get(name), row[name]) for name in DECISION_FIELDS):
+        return
+    record = {**before, **row}
+    stored, state = before.get("design_state"), record.get("design_state")
+    if (
+        not same_value(before.get("decision"), record.get("decision"))
+        and isinstance(stored, Mapping)
+        and stored.get("design_decision") not in (None, "")
+        and not (isinstance(state, Mapping) and state.get("design_decision") not in (None, ""))
+    ):
+        kept = dict(state) if isinstance(state, Mapping) else {}
+        record["design_state"] = {**kept, "design_decision": stored["design_decision"]}
+    check_committee_reason(table_name, record)
 
 
 def check_committee_reason(table_name: str, values: Mapping[str, Any]) -> None:
@@ -247,7 +282,7 @@ def insert_record(
         its texts, a user name free, its key free."""
         row = prepared[0]
         check_texts(model, table_name, row)
-        check_committee_reason(table_name, row)
+        judge_committee_reason(table_name, None, row)
         if model is User:
             check_username_free(tx.connection, str(row["username"]))
         existing = find_by_key(tx.connection, model, row, keys)
@@ -411,10 +446,7 @@ def upsert_checked_rows(
     checked = prepare_upsert(tx, table_name, typed, keys, each=texts)
     prepared = checked.rows
     befores = [None if b is None else dict(b) for b in find_by_keys(tx.connection, model, prepared, keys)]
-    changed = [
-        before is None or any(not same_value(before.get(k), v) for k, v in row.items())
-        for row, before in zip(prepared, befores, strict=True)
-    ]
+    changed = [not restates(before, row) for row, before in zip(prepared, befores, strict=True)]
     # the stored record matched, as well as the row written (as `update_record`): every matched row's
     # versions at once, one lookup of their subjects' sites (the refusal names no record, so it is the one
     # the first refused row would give; D-19.433)
@@ -431,7 +463,7 @@ def upsert_checked_rows(
         # the record the row makes, the stored one with the row applied, as `update_record` (D-19.724)
         if change:
             try:
-                check_committee_reason(table_name, dict(row) if before is None else {**before, **row})
+                judge_committee_reason(table_name, before, row)
             except InputError as exc:
                 raise InputError(
                     [replace(p, row=number, field=f"{table_name}.{p.field}") for p in exc.problems],
@@ -733,8 +765,7 @@ def update_record(
     if repairs:
         refuse_beyond_repair(tx, model, table_name, record_id, repairs, diff)
     check_texts(model, table_name, diff)
-    if "decision" in diff or "design_state" in diff:
-        check_committee_reason(table_name, {**current, **diff})
+    judge_committee_reason(table_name, current, diff)
     # the own-site rule before the references are looked up: a subject moved to another site is refused
     # alike whether that site exists or not (D-19.415)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])

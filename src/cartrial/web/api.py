@@ -879,19 +879,13 @@ def change_user(
     body: UserChange,
     user: Annotated[WebUser, Depends(permit(Action.MANAGE_USERS))],
 ) -> dict[str, Any]:
-    """Set a user's role and site, or (de)activate them (reason required; audited)."""
+    """Set a user's role and site and/or (de)activate them: one audited update, every change or none
+    (reason required; D-19.835)."""
     if body.role is None and body.active is None and body.site_id is None:
         raise InputError(Problem("nothing to change", field="role", allowed="role, site_id or active"))
-    if body.role is not None or body.site_id is not None:
-        role = body.role
-        if role is None:
-            current = [u for u in user.service.list_users() if u["username"] == username]
-            if not current:
-                raise NotFoundError(Problem("unknown user", field="username", value=username))
-            role = str(current[0]["role"])
-        user.service.set_role(username, role, body.reason, body.site_id)
-    if body.active is not None:
-        user.service.set_active(username, body.active, body.reason)
+    # one audited update: every change or none, the role kept as read in the write's own read of the
+    # account (a site change alone) so a concurrent change is a conflict, never reverted (D-19.835)
+    user.service.change_user(username, body.reason, role=body.role, site_id=body.site_id, active=body.active)
     return {"username": username, "changed": True}
 
 

@@ -383,13 +383,47 @@ def plan_edit_checks(
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
     import's one instant (`check_clock`, read once per import; D-19.621)."""
     with engine.connect() as connection, leaving_out_unreadable() as left_out:
+        refused = [p for form in validated for p in committee_reason_problems(connection, form)]
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
         findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
         findings += left_out_findings(connection, validated, left_out)
     hard = hard_problems(findings)
+    if refused:  # the single write's rule on the import's new or changed decisions (D-19.834)
+        problems = refused + hard
+        raise InputError(
+            problems, header=f"{len(problems)} problem(s) refuse the import; nothing was written"
+        )
     if hard:
         raise InputError(hard, header=f"{len(hard)} edit check(s) refuse the import; nothing was written")
     return findings
+
+
+def committee_reason_problems(connection: Any, form: ValidatedForm) -> list[Problem]:
+    """The single write's committee-reason rule (`writes.check_committee_reason`, D-19.724) on each new or
+    changed row of an imported escalation decisions form, judged as the record the row makes (the stored
+    record of its natural key with the row's columns applied, as `Transaction.upsert_rows` judges it): a
+    row restating its stored record unchanged is not written and not judged (a re-import of an exported
+    study whose older decisions predate the rule, D-19.834). Each refusal is located at the row's file, row
+    and ``design_state.committee_reason`` and shows no value (the reason judged may be the stored one)."""
+    from cartrial.store.models import STUDY_TABLES
+    from cartrial.store.writes import find_by_keys, judge_committee_reason
+
+    table = form.spec.table
+    if table != "escalation_decision" or not form.n_rows:
+        return []
+    rows = form.rows()
+    keys = list(form.spec.key_columns)
+    befores = find_by_keys(connection, STUDY_TABLES[table], rows, keys)
+    numbers = form.row_numbers()
+    problems: list[Problem] = []
+    for position, (row, before) in enumerate(zip(rows, befores, strict=True)):
+        try:  # new, or its decision or design state changed: as the single write (D-19.834)
+            judge_committee_reason(table, before, row)
+        except InputError as exc:
+            problems.extend(
+                replace(p, file=form.file, row=int(numbers[position]), value=None) for p in exc.problems
+            )
+    return problems
 
 
 def left_out_findings(connection: Any, forms: Sequence[ValidatedForm], left_out: LeftOut) -> list[Finding]:
@@ -659,6 +693,10 @@ def write_form(
     hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far."""
     from cartrial.store import bulk
 
+    # judged again under the write's transaction, as the rows are written (a streamed file's chunk too)
+    refused = committee_reason_problems(tx.connection, form)
+    if refused:
+        raise InputError(refused, header=f"{len(refused)} problem(s) refuse the import; nothing was written")
     tx.reason = import_reason(kind, form.file, reason)
     tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
     result = None
@@ -1514,6 +1552,9 @@ def _stream_file(
             if validated is None:
                 problems.extend(chunk_problems)
                 continue
+            # the committee-reason rule with the chunk's other problems, so every file's are reported
+            # together (write_form would raise it alone; D-19.834)
+            chunk_problems += committee_reason_problems(tx.connection, validated)
             if not problems and not chunk_problems:
                 with leaving_out_unreadable() as left_out:  # as the whole files (D-19.796)
                     found = [
