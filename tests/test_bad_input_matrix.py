@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE_PK_NCA_OPTIONS
+from .conftest import EXAMPLE_PK_NCA_OPTIONS, copy_sqlite_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_PASSWORD = "test-password-0123"  # as tests/conftest.py gives the CLI
@@ -596,15 +596,15 @@ def _cases() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def study_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example study imported once into SQLite (tests get a copy), with one open data query."""
-    from cartrial.store import StudyService, connect, init_study
-    from cartrial.store.importing import import_templates
+def study_template(tmp_path_factory: pytest.TempPathFactory, example_sqlite_template: Path) -> Path:
+    """The example study imported once into SQLite (tests get a copy), with one open data query: a copy of
+    the session's imported example study (tests/conftest.py; `PROTOCOL` and `STUDY`, its admin with
+    `TEST_PASSWORD`), not a second import."""
+    from cartrial.store import StudyService, connect
 
     path = tmp_path_factory.mktemp("matrix") / "study.db"
+    copy_sqlite_file(example_sqlite_template, path)
     url = f"sqlite:///{path}"
-    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
-    import_templates(url, STUDY, "admin")
     service = StudyService(connect(url))
     code = service.raise_query("admin", "site", 1, "check the name", None)
     service.engine.dispose()
