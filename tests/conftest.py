@@ -387,6 +387,43 @@ def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
+@dataclass(frozen=True)
+class PopfitExampleRun:
+    """One run of the example of `cartrial kinetics popfit --help` (`POPFIT_EXAMPLE`), as written."""
+
+    argv: list[str]
+    """The example's arguments after ``cartrial``."""
+    folder: Path
+    """The folder it ran in: the example study at examples/ct103a-nmosd, the fit's output in popfit-out."""
+    result: CliResult
+
+
+@pytest.fixture(scope="session")
+def popfit_example_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PopfitExampleRun]:
+    """The popfit example run ONCE per session (a full SAEM fit with figures, the suite's costliest single
+    command), in a folder holding the example study as ``cartrial examples copy ct103a-nmosd
+    examples/ct103a-nmosd`` writes it: tests/docs/test_help_examples.py checks that it runs and gives
+    `kinetics map`'s example ("after the popfit example") its popfit-out/estimates.json;
+    tests/kinetics/popfit/test_popfit_cli.py checks that it converges. Read only (`make_read_only`)."""
+    import re
+    import shlex
+
+    from cartrial.commands.kinetics_commands import POPFIT_EXAMPLE
+
+    found = re.search(r"\[bold\](.+?)\[/\]", POPFIT_EXAMPLE, re.DOTALL)
+    assert found is not None, POPFIT_EXAMPLE
+    argv = shlex.split(" ".join(found.group(1).split()))
+    assert argv[:3] == ["cartrial", "kinetics", "popfit"], argv
+    folder = tmp_path_factory.mktemp("popfit_example")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        copied = run_cartrial("examples", "copy", "ct103a-nmosd", "examples/ct103a-nmosd")
+        assert copied.exit_code == 0, copied.output
+        result = run_cartrial(*argv[1:])
+    with make_read_only(folder):
+        yield PopfitExampleRun(argv[1:], folder, result)
+
+
 def _folder_digests(folder: Path) -> dict[str, str]:
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()

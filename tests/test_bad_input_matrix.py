@@ -25,10 +25,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE_PK_NCA_OPTIONS
+from .conftest import EXAMPLE_PK_NCA_OPTIONS, copy_sqlite_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEST_PASSWORD = "test-password-0123"  # as tests/conftest.py gives the CLI
 Cli = Callable[..., Any]  # the `cli` fixture of tests/conftest.py
 
 EXAMPLE = REPO_ROOT / "examples" / "ct103a-nmosd"
@@ -596,15 +595,15 @@ def _cases() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def study_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example study imported once into SQLite (tests get a copy), with one open data query."""
-    from cartrial.store import StudyService, connect, init_study
-    from cartrial.store.importing import import_templates
+def study_template(tmp_path_factory: pytest.TempPathFactory, example_sqlite_template: Path) -> Path:
+    """The example study imported once into SQLite (tests get a copy), with one open data query: a copy of
+    the session's imported example study (tests/conftest.py; `PROTOCOL` and `STUDY`, its admin with
+    the test password tests/conftest.py gives the CLI), not a second import."""
+    from cartrial.store import StudyService, connect
 
     path = tmp_path_factory.mktemp("matrix") / "study.db"
+    copy_sqlite_file(example_sqlite_template, path)
     url = f"sqlite:///{path}"
-    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
-    import_templates(url, STUDY, "admin")
     service = StudyService(connect(url))
     code = service.raise_query("admin", "site", 1, "check the name", None)
     service.engine.dispose()
@@ -745,9 +744,8 @@ def _replace(args: list[str], command: Any, case: Case, value: str) -> list[str]
     if case.target.startswith("#"):
         index = int(case.target[1:])
         n_words = len(case.command.split())
-        # positionals follow the command words, before the first option
-        positions = [i for i in range(n_words, len(args)) if not args[i].startswith("-")]
-        # skip option values: a positional is a word not preceded by an option that takes a value
+        # positionals follow the command words; a positional is a word not preceded by an option that
+        # takes a value
         words = []
         i = n_words
         while i < len(args):
@@ -759,7 +757,6 @@ def _replace(args: list[str], command: Any, case: Case, value: str) -> list[str]
                 continue
             words.append(i)
             i += 1
-        del positions
         if index < len(words):
             args[words[index]] = value
         else:

@@ -330,6 +330,25 @@ def _study_files(url: object) -> list[tuple[Path, str]]:
     return files
 
 
+_BUILT: dict[str, tuple[tuple[tuple[str, Any], ...], dict[str, Any]]] = {}
+"""The click commands built from each command module (`LazyGroup.load_module`), with the module's
+callables they were built from."""
+
+
+def _module_callables(module: Any) -> tuple[tuple[str, Any], ...]:
+    """The module's names that hold a callable, with the object each holds."""
+    return tuple((name, value) for name, value in vars(module).items() if callable(value))
+
+
+def _same_callables(one: tuple[tuple[str, Any], ...], other: tuple[tuple[str, Any], ...]) -> bool:
+    """True when both hold the same names bound to the very same objects: a name rebound since the build (a
+    test's `monkeypatch.setattr` of a command function, a reloaded module) builds the commands again, so a
+    command never runs a function the module no longer holds."""
+    return len(one) == len(other) and all(
+        a[0] == b[0] and a[1] is b[1] for a, b in zip(one, other, strict=True)
+    )
+
+
 class LazyGroup(TyperGroup):
     """The root command group: lists every command of `COMMANDS` without importing its module.
 
@@ -361,19 +380,27 @@ class LazyGroup(TyperGroup):
         self._loaded: set[str] = set()
 
     def load_module(self, module_name: str) -> None:
-        """Import `module_name` and put the real commands it registers into the group."""
+        """Import `module_name` and put the real commands it registers into the group. The click commands
+        typer builds from the module are kept for the next in-process run (`_BUILT`): building them reads
+        every command function's signature again (~8 ms a run)."""
         if module_name in self._loaded:
             return
         module = importlib.import_module(module_name)
-        scratch = typer.Typer(rich_markup_mode="rich", add_completion=False)
-        module.register(scratch)
-        real = typer.main.get_group(scratch).commands
+        identity = _module_callables(module)
+        built = _BUILT.get(module_name)
+        if built is not None and _same_callables(built[0], identity):
+            real = built[1]
+        else:
+            scratch = typer.Typer(rich_markup_mode="rich", add_completion=False)
+            module.register(scratch)
+            real = dict(typer.main.get_group(scratch).commands)
+            _BUILT[module_name] = (identity, real)
         panels = {e.name: e.panel for e in self.entries}
         for command in real.values():
             _check_paths_before_running(command)
         for name, command in real.items():
             if name in panels:
-                command.rich_help_panel = panels[name]  # type: ignore[attr-defined]
+                command.rich_help_panel = panels[name]
             self.commands[name] = command
         self._loaded.add(module_name)
 

@@ -696,6 +696,47 @@ STAGE_PREFIX = ".cartrial-stage-"
 """Name prefix of the temporary folder `staged_folder` writes into: hidden, and plainly cartrial's."""
 
 
+def folder_creation_error(out: str | Path) -> OSError | None:
+    """The error ``Path(out).mkdir(parents=True, exist_ok=True)`` would raise for a folder that exists as
+    something else (``File exists``) or lies under a file (``Not a directory``), found WITHOUT creating
+    anything; None when neither holds. A command writing a folder asks this before its work, so a bad
+    ``--out`` is refused in the words its writer would use, not after minutes of work (D-19.874)."""
+    import errno
+
+    target = Path(out)
+    for place in (target, *target.parents):
+        try:
+            mode = place.stat().st_mode
+        except FileNotFoundError:
+            continue
+        except NotADirectoryError:
+            return NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(target))
+        except OSError:
+            return None  # cannot be told here: the writer names it
+        if stat.S_ISDIR(mode):
+            return None
+        if place == target:
+            return FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
+        return NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(target))
+    return None
+
+
+def check_output_folder(out: str | Path, field: str = "--out") -> None:
+    """`InputError` (the words of `staged_folder`) when `out` cannot be a result folder: it exists and is not
+    a folder, or it lies under a file. Creates nothing; `staged_folder` checks this first, and a command
+    calls it before its work (D-19.874)."""
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise InputError(
+            Problem("not a folder", field=field, file=str(target), allowed="a folder (new or existing)")
+        )
+    error = folder_creation_error(target)
+    if error is not None:
+        raise InputError(
+            Problem(f"cannot create the output folder: {error.strerror}", file=str(target), field=field)
+        )
+
+
 @contextmanager
 def staged_folder(out: str | Path, field: str = "--out") -> Iterator[Path]:
     """A temporary folder to write a multi-file result into; when the block ends without an error, every
@@ -713,10 +754,7 @@ def staged_folder(out: str | Path, field: str = "--out") -> Iterator[Path]:
     import shutil
 
     target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise InputError(
-            Problem("not a folder", field=field, file=str(target), allowed="a folder (new or existing)")
-        )
+    check_output_folder(target, field)
     existing = target.is_dir()
     try:
         if existing:

@@ -7,20 +7,22 @@ then run in a fresh temporary folder holding the shipped example study at ``exam
 ``cartrial examples copy ct103a-nmosd examples/ct103a-nmosd`` writes it, so the paths read as in the source
 checkout) and, for examples that use ``sqlite:///study.db``, a copy of the imported example study there
 (its admin with the test password). Users authenticate non-interactively with the test password
-(tests/conftest.py). A few examples need a record or a state made first (`PRELUDES`); commands that
+(tests/conftest.py). A few examples need a record or a state made first (`PRELUDES`) or another example's
+output (`AFTER`); the popfit example, a full fit, runs once per session (`SHARED_RUN`); commands that
 cannot run to completion here are in `NOT_RUN`, each with its reason."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..conftest import TEST_PASSWORD, copy_sqlite_file, run_cartrial
+from ..conftest import copy_sqlite_file, run_cartrial
 
 EXAMPLE = re.compile(r"(?:^|\n)Example: \[bold\](?P<command>.+?)\[/\]", re.DOTALL)
 DB = "sqlite:///study.db"
@@ -36,15 +38,14 @@ PRELUDES: dict[tuple[str, ...], list[list[str]]] = {
     ("db", "query", "answer"): [RAISE_QUERY],
     ("db", "query", "close"): [RAISE_QUERY],
     ("logout",): [["login", *AS_ADMIN]],
-    ("kinetics", "map"): [
-        [
-            *("kinetics", "popfit", "examples/ct103a-nmosd/study/pk_samples.csv", "--model", "stein2019"),
-            *("--iiv", "tmax_days,cmax,alpha_per_day,fb"),
-            # a short fit: the example reads its estimates.json, not a converged fit
-            *("--k1", "5", "--k2", "5", "--seed", "1", "--out", "popfit-out", "--no-figures"),
-        ]
-    ],
 }
+#: Examples that read another example's output folder ("after the popfit example"): that example's one run of
+#: the session (`popfit_example_run`, tests/conftest.py) supplies it, copied into the folder.
+AFTER: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {
+    ("kinetics", "map"): (("kinetics", "popfit"), "popfit-out"),
+}
+#: Examples run once per session by a shared fixture (their result read here and by other tests).
+SHARED_RUN = {("kinetics", "popfit"): "popfit_example_run"}
 #: Examples that create the database themselves (no example database is put in the folder).
 NO_DATABASE = {("db", "init")}
 #: Commands whose example is checked for presence but not run here, with the reason.
@@ -52,21 +53,6 @@ NOT_RUN: dict[tuple[str, ...], str] = {
     ("demo",): "runs every capability for minutes; tests/packaging/test_release.py runs it from the wheel",
     ("serve",): "starts a web server that runs until it is stopped",
 }
-
-
-@pytest.fixture(scope="session")
-def study_with_passwords(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The imported example study, its admin with the test password (built once; copied per test)."""
-    from cartrial import examples
-    from cartrial.store import init_study
-    from cartrial.store.importing import import_templates
-
-    path = tmp_path_factory.mktemp("help_examples") / "study.db"
-    url = f"sqlite:///{path}"
-    example = examples.path("ct103a-nmosd")
-    init_study(url, example / "protocol.yaml", "admin", admin_password=TEST_PASSWORD)
-    import_templates(url, example / "study", "admin")
-    return path
 
 
 def _tree() -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -137,12 +123,24 @@ def test_the_example_runs(
     copied = run_cartrial("examples", "copy", "ct103a-nmosd", "examples/ct103a-nmosd")
     assert copied.exit_code == 0, copied.output
     if DB in argv and path not in NO_DATABASE:
-        template = request.getfixturevalue("study_with_passwords")
+        # the imported example study, its admin with the test password (tests/conftest.py, built once)
+        template = request.getfixturevalue("example_sqlite_template")
         copy_sqlite_file(template, tmp_path / "study.db")
     for before in PRELUDES.get(path, []):
         done = run_cartrial(*before)
         assert done.exit_code == 0, f"prelude {before}: {done.output}"
-    result = run_cartrial(*argv)
+    if path in AFTER:
+        earlier, folder = AFTER[path]
+        shared = request.getfixturevalue(SHARED_RUN[earlier])
+        assert shared.argv == _example(earlier), "the shared run is not that example"
+        assert shared.result.exit_code == 0, f"{earlier}: {shared.result.output[-3000:]}"
+        shutil.copytree(shared.folder / folder, tmp_path / folder, copy_function=shutil.copyfile)
+    if path in SHARED_RUN:  # run once per session, exactly as written, in a folder prepared as this one
+        shared = request.getfixturevalue(SHARED_RUN[path])
+        assert shared.argv == argv, "the shared run is not this example"
+        result = shared.result
+    else:
+        result = run_cartrial(*argv)
     assert result.exit_code == 0, f"cartrial {shlex.join(argv)}\n{result.output[-3000:]}"
 
 

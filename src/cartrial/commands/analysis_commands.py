@@ -63,8 +63,12 @@ def analyse_command(
     source)."""
     from cartrial.analysis import analyse
     from cartrial.analysis.output import analysis_files
-    from cartrial.tabular import dumps_json, staged_folder, write_atomic
+    from cartrial.tabular import check_output_folder, dumps_json, staged_folder, write_atomic
 
+    if out is not None:  # refused before anything is read or analysed (D-19.874)
+        if out.exists() and not out.is_dir():
+            raise InputError(Problem("not a folder", field="--out", value=str(out)))
+        check_output_folder(out)
     persisting: dict[str, Any] = {}
     if persist:  # checked before anything is read or analysed (D-19.462)
         from cartrial.store.permissions import Action
@@ -87,8 +91,6 @@ def analyse_command(
             source=f"cartrial analyse --cutoff {cutoff}",
         )
     if out is not None:
-        if out.exists() and not out.is_dir():
-            raise InputError(Problem("not a folder", field="--out", value=str(out)))
         files = analysis_files(analysis)
         earlier = stale_dataset_names(out, files)
         with staged_folder(out) as stage:  # all files or none (D-19.501)

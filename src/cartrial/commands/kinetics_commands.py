@@ -794,6 +794,7 @@ def popfit_command(
 
     check_lloq(lloq, "--lloq")
     check_seed(seed, "--seed")
+    _check_folder(out)  # before any data is read or fitted (D-19.874)
     if cutoff is not None and url is None:
         raise InputError(
             Problem("--cutoff applies to the store only", field="--cutoff", value=cutoff, allowed="--url")
@@ -1381,6 +1382,8 @@ def map_command(
             )
         )
     check_time_unit(time_unit, "--time-unit")
+    if out is not None:
+        _check_folder(out)  # before the MAP fit (D-19.874)
     kinetic_table, kinetic_source = (
         _pd_kinetic_parameters(doc, population, individual_parameters) if pd_population else (None, "")
     )
@@ -1468,12 +1471,23 @@ def _check_figure_format(figure_format: str) -> None:
 
 def _make_folder(out: Path) -> None:
     """Create the output folder; one that cannot be created is an `InputError` naming it."""
+    _check_folder(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(
             Problem(f"cannot create the output folder: {exc.strerror or exc}", file=str(out))
         ) from None
+
+
+def _check_folder(out: Path) -> None:
+    """The refusal of `_make_folder` for a folder that exists as a file or lies under one, creating nothing:
+    asked before the work, so a bad --out is not refused only after the fit (D-19.874)."""
+    from cartrial.tabular import folder_creation_error
+
+    error = folder_creation_error(out)
+    if error is not None:
+        raise InputError(Problem(f"cannot create the output folder: {error.strerror}", file=str(out)))
 
 
 def register(app: typer.Typer) -> None:

@@ -43,10 +43,12 @@ def report_command(
     from cartrial.analysis import analyse
     from cartrial.report import read_popfit, report_files
     from cartrial.report.popfit import check_fit_view
+    from cartrial.tabular import check_output_folder
 
     cutoff_date = data_cutoff(cutoff)
     if out.exists() and not out.is_dir():
         raise InputError(Problem("not a folder", field="--out", value=str(out)))
+    check_output_folder(out)  # under a file: refused before the analysis, not when writing (D-19.874)
     population_fit = read_popfit(popfit) if popfit is not None else None
     snapshot = user_snapshot(user, url, cutoff_date)
     if population_fit is not None:

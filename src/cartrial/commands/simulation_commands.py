@@ -54,13 +54,23 @@ def _load(scenario_path: Path) -> tuple[Any, Any]:
 
 def _out_folder(out: Path) -> None:
     """Create the output folder; a path that exists and is not a folder is refused (exit 2)."""
+    _check_out_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _check_out_folder(out: Path) -> None:
+    """The refusals of `_out_folder` (a path that exists and is not a folder; one under a file, as the
+    folder's creation would fail) without creating anything: asked before the simulation (D-19.874)."""
     from cartrial.errors import InputError, Problem
+    from cartrial.tabular import folder_creation_error
 
     if out.exists() and not out.is_dir():
         raise InputError(
             Problem("not a folder", field="--out", value=str(out), allowed="a folder (new or existing)")
         )
-    out.mkdir(parents=True, exist_ok=True)
+    error = folder_creation_error(out)
+    if error is not None:
+        raise error
 
 
 def _progress_bar(disable: bool) -> Any:
@@ -100,6 +110,8 @@ def trial_command(
 
     check_seed(seed, "--seed")
     TRIALS.check("trials", trials)  # the engine's declaration, before the scenario is read
+    if out is not None:
+        _check_out_folder(out)  # before the simulation (D-19.874)
     scenario, protocol = _load(scenario_path)
     with _progress_bar(as_json) as bar:
         task = bar.add_task("screening the virtual population", total=None)
@@ -211,6 +223,7 @@ def study_command(
     from cartrial.tabular import csv_text, dumps_json, staged_folder, write_atomic
 
     check_seed(seed, "--seed")
+    _check_out_folder(out)  # before the simulation (D-19.874)
     scenario, protocol_path = load_scenario(scenario_path)
     protocol = load_protocol(protocol_path)
     if patients is not None:
@@ -310,6 +323,8 @@ def sweep_command(
             )
     from cartrial.simulation import load_scenario
 
+    if out is not None:
+        _check_out_folder(out)  # before the sweep (D-19.874)
     scenario, protocol_path = load_scenario(scenario_path)
     grid = load_grid(grid_path)
     with _progress_bar(as_json) as bar:
