@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,7 +233,49 @@ def lymphodepletion_rows(
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The instant `moment` (timezone-aware) as the templates store it: UTC, ``Z``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: The clock hour (site time) of each assessment on its study day; on day 0, an assessment after the
+#: infusion (CRS and ICANS monitoring) is after the infusion instant and the pre-infusion baseline labs
+#: (the usual SAP baseline is pre-dose; `cartrial.analysis.safety.pre_treatment` counts a lab of the start
+#: day as pre-dose) before it (`assessment_time`, D-19.856).
+HOURS = {"labs": 7, "edss": 9, "crs": 10, "icans": 11}
+#: The longest gap between the infusion and a day-0 assessment timed by the infusion instant.
+DAY0_GAP = dt.timedelta(hours=1)
+
+
+def assessment_time(
+    infused_local: dt.datetime, day: float, hour: int, *, pre_infusion: bool = False
+) -> dt.datetime:
+    """The instant (timezone-aware, the site's clock) of an assessment on study day `day` (whole days after
+    the infusion's site day: the date of infusion + `day` on the site's clock) at `hour` o'clock site time
+    (D-19.856). On day 0 an assessment the protocol places after the infusion is after the infusion instant
+    (at the latest of `hour` and the infusion + up to an hour, on the infusion's site day) and a
+    pre-infusion baseline (`pre_infusion`) before it (at the earliest of `hour` and the infusion − up to an
+    hour, on that day): an afternoon infusion no longer has its day-0 CRS assessment timed before it.
+
+    >>> import zoneinfo
+    >>> at = dt.datetime(2021, 4, 1, 15, 30, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    >>> assessment_time(at, 0, 10).isoformat(), assessment_time(at, 0, 7, pre_infusion=True).isoformat()
+    ('2021-04-01T16:30:00+08:00', '2021-04-01T07:00:00+08:00')
+    >>> assessment_time(at, 0, 16, pre_infusion=True).isoformat(), assessment_time(at, 2, 10).isoformat()
+    ('2021-04-01T14:30:00+08:00', '2021-04-03T10:00:00+08:00')
+    """
+    zone = infused_local.tzinfo
+    date = (infused_local + dt.timedelta(days=float(day))).date()
+    moment = dt.datetime.combine(date, dt.time(hour), tzinfo=zone)
+    if date != infused_local.date():
+        return moment
+    midnight = dt.datetime.combine(date, dt.time(0), tzinfo=zone)
+    if pre_infusion:
+        if moment < infused_local:
+            return moment
+        return infused_local - min(DAY0_GAP, (infused_local - midnight) / 2)
+    if moment > infused_local:
+        return moment
+    return infused_local + min(DAY0_GAP, (midnight + dt.timedelta(days=1) - infused_local) / 2)
 
 
 def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, float], floor: float) -> float:
@@ -271,6 +314,23 @@ def lab_course(analyte: str, baseline: float, grade: int, days: int) -> list[tup
     return [(day, round(_anc(day, baseline, grade, days, nadir, floor), digits)) for day in schedule]
 
 
+def history_onsets(infusion_day: dt.date, days_before: list[int]) -> list[dt.date]:
+    """The dated pre-treatment relapse history of a virtual patient infused on `infusion_day` (the site's
+    calendar): each drawn onset `days_before` (1-730, `population.draw_covariates`) that many days before
+    the infusion day, oldest first (D-19.854). The simulator's pre-treatment rate (`Prepared.pre_attacks_24m`
+    / 2) counts these onsets' attacks over the 730 days before the anchor; the protocol's ARR compares the
+    post-infusion rate with the ``pre_window_months`` (24) calendar months before the infusion
+    (`cartrial.neuro.annualised_relapse_rates`: [infusion − 24 months, infusion), 730 or 731 days), so the
+    analysis of the written study counts every one of them. Anchored at the consent (before D-19.854), the
+    onsets of the oldest vein-to-vein + 14 days fell before that window and none after the consent: the
+    analysis read 5-6 % fewer pre-treatment attacks than the simulator drew.
+
+    >>> [d.isoformat() for d in history_onsets(dt.date(2022, 3, 1), [1, 730])]
+    ['2020-03-01', '2022-02-28']
+    """
+    return [infusion_day - dt.timedelta(days=int(d)) for d in sorted(days_before, reverse=True)]
+
+
 def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = None) -> SimulatedStudy:
     """One virtual trial as import templates (see the module docstring). Deterministic for `seed`.
     `summary["after_today"]` (`today`: default the UTC date now) says whether the study can be imported
@@ -301,6 +361,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     follow = np.minimum(follow, np.maximum(cutoff - np.nan_to_num(infusion), 0.0))
     follow = np.where(slot_dose >= 0, follow, np.nan)
     start = dt.datetime.combine(dt.date.fromisoformat(sc.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC)
+    zone = zoneinfo.ZoneInfo(sc.accrual.site_time_zone)  # the site's clock and calendar (D-19.856)
     # the calendar must stay within dates Python can write (year 9999): 100,000 expansion patients at 2
     # candidates a month ended in an OverflowError traceback after minutes of work
     room = (dt.date.max - start.date()).days - 366
@@ -344,7 +405,12 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     ):
         rows.pop("lymphodepletion")
     rows["sites"].append(
-        {"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": sc.accrual.site_country}
+        {
+            "site_id": SITE_ID,
+            "name": "Virtual site (simulated data)",
+            "country": sc.accrual.site_country,
+            "time_zone": sc.accrual.site_time_zone,
+        }
     )
     neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
     ids: dict[int, str] = {}
@@ -372,11 +438,12 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         k = int(slot_dose[0, s])
         day0 = float(infusion[0, s])
         infused_at = start + dt.timedelta(days=day0)
+        infused_local = infused_at.astimezone(zone)  # the infusion on the site's clock: study day 0
         follow_end = float(follow[0, s])
         death_day = float(death[0, s])
         died = death_day <= follow_end  # the death is seen: before the dropout, follow-up end and cut-off
         v2v = float(draws.vein_to_vein_days[0, s])
-        consent = (infused_at - dt.timedelta(days=v2v + 14)).date()
+        consent = (infused_local - dt.timedelta(days=v2v + 14)).date()
         weight = dosing_weight(cov.weight_kg[p])
         # the protocol's dose for this weight (`dose_for`: rounding, then the level's cap), computed once in
         # `prepare`; the CRF records the delivered cells/kg (templates: "actual dose"), which drives the PK
@@ -397,7 +464,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 "aqp4_igg_status": "positive",
                 "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
                 **_disposition(
-                    infused_at,
+                    infused_local,
                     float(draws.dropout_days[0, s]),
                     sc.follow_up_days,
                     cutoff - day0,
@@ -422,8 +489,11 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             }
         )
 
-        def when(day: float, hour: int = 10, infused_at: dt.datetime = infused_at) -> dt.datetime:
-            return (infused_at + dt.timedelta(days=day)).replace(hour=hour, minute=0, second=0)
+        def when(
+            day: float, hour: int = HOURS["crs"], infused_local: dt.datetime = infused_local
+        ) -> dt.datetime:
+            """An assessment after the infusion on study day `day` at `hour`, site time (D-19.856)."""
+            return assessment_time(infused_local, day, hour)
 
         def visible(day: float, follow_end: float = follow_end) -> bool:
             return day <= follow_end
@@ -479,7 +549,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             rows["icans_assessments"].append(
                 {
                     "subject_id": sid,
-                    "assessed_at": _iso(when(day, 11)),
+                    "assessed_at": _iso(when(day, HOURS["icans"])),
                     "ice_orientation": items[0] if items else "",
                     "ice_naming": items[1] if items else "",
                     "ice_command": items[2] if items else "",
@@ -563,7 +633,9 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 rows["labs"].append(
                     {
                         "subject_id": sid,
-                        "collected_at": _iso(when(day, 7)),
+                        "collected_at": _iso(
+                            assessment_time(infused_local, day, HOURS["labs"], pre_infusion=True)
+                        ),
                         "analyte": analyte,
                         "value": value,
                         "unit": "10^9/L",
@@ -656,14 +728,15 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                     "aqp4_igg_assay": "fixed_cba",
                 }
             )
-        # relapses: the screening history, then the simulated post-infusion attacks
+        # relapses: the pre-treatment history, the drawn onsets dated back from the infusion's site day —
+        # the 24 months before the infusion the protocol's ARR reads (D-19.854) — then the simulated
+        # post-infusion attacks
         seen: set[str] = set()
-        for days_before in sorted(cov.relapse_days_before[p], reverse=True):
-            onset = consent + dt.timedelta(days=1) - dt.timedelta(days=int(days_before))
+        for onset in history_onsets(infused_local.date(), cov.relapse_days_before[p]):
             if onset.isoformat() in seen:
                 continue
             seen.add(onset.isoformat())
-            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history (screening)"))
+            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history"))
         for relapse_day in relapse_days[j]:
             onset = when(relapse_day).date()
             if onset.isoformat() in seen:
@@ -684,7 +757,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             rows["edss"].append(
                 {
                     "subject_id": sid,
-                    "assessed_at": _iso(when(visit, 9)),
+                    "assessed_at": _iso(when(visit, HOURS["edss"])),
                     **{name: int(fs[i]) for i, name in enumerate(FS_COLUMNS)},
                     "ambulation": int(cov.ambulation[p]),
                 }
@@ -696,7 +769,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 rows["visual_acuity"].append(
                     {
                         "subject_id": sid,
-                        "assessed_at": _iso(when(visit, 9)),
+                        "assessed_at": _iso(when(visit, HOURS["edss"])),
                         "eye": eye,
                         "acuity": worse if eye == worse_eye else better,
                     }
@@ -708,7 +781,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             rows["timed_walk"].append(
                 {
                     "subject_id": sid,
-                    "assessed_at": _iso(when(visit, 9)),
+                    "assessed_at": _iso(when(visit, HOURS["edss"])),
                     "trial_1_seconds": "" if unable else round(float(trials[0]), 1),
                     "trial_2_seconds": "" if unable else round(float(trials[1]), 1),
                     "unable_to_walk": str(unable).lower(),
