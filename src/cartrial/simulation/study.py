@@ -55,7 +55,6 @@ from cartrial.simulation.trials import (
 )
 
 SITE_ID = "SIM"
-PK_DAYS = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
 LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 EDSS_DAYS = (-3, 28, 90, 180, 365, 545, 730)
@@ -683,7 +682,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         # PK: CAR transgene (Stein 2019 with the dose effect and residual error)
         params = draws.kinetic_params[0, s]
         factor = float(m.dose_factor(cells, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent))
-        pk_days = np.array([d for d in PK_DAYS if visible(d)], dtype=float)
+        pk_days = np.array([d for d in m.PK_DAYS if visible(d)], dtype=float)
         if pk_days.size:
             conc = m.stein2019_concentration(
                 pk_days, params[0], params[1], params[2] * factor, params[3], params[4], params[5]

@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from cartrial.allowed import Allowed, check_seed, choice_text, path_argument
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.nca import persistence_flags
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
 from cartrial.simulation import models as m
 from cartrial.simulation.population import (
@@ -1114,12 +1115,26 @@ def _simulate_batch(
         last_day = np.floor(sc.data_cutoff_day - np.nan_to_num(infusion))
         crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
         icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
-    # persistence is read on the persistence day: a patient who died before it has none (D-19.97); the
-    # proportion counts the patients observed beyond the day (D-19.87, D-19.98; `metric_denominator`)
-    alive_then = death >= sc.kinetics.persistence_day
-    persist = (at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug) & alive_then
-    persistence_evaluable = evaluable_slots(
-        treated, follow, sc.kinetics.persistence_day, sc.metric_denominator, beyond=True
+    # persistence by the analysis's rule (`kinetics.persistence_flags`, D-19.855) on the samples a virtual
+    # study takes (`models.PK_DAYS` within the follow-up, which a death ends, D-19.97): a quantifiable sample
+    # after the persistence day (the first one after it: the level declines), evaluable when sampled after it
+    # (D-19.87); `metric_denominator` treated: every treated patient in the denominator (D-19.98)
+    sample_day = m.persistence_sample_day(sc.kinetics.persistence_day)
+    pk_days = np.array(m.PK_DAYS, dtype=float)
+    ends = np.nan_to_num(follow, nan=-np.inf)
+    sampled = pk_days[None, None, :] <= ends[..., None]
+    last_sample = np.where(sampled.any(axis=2), np.where(sampled, pk_days, -np.inf).max(axis=2), np.nan)
+    # `treated` (the named alternative, D-19.98): a patient not sampled there with the level drawn for it,
+    # a death before the sample as not persisting
+    reached = death >= sample_day if sc.metric_denominator == "treated" else sample_day <= ends
+    quantifiable = (at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug) & reached
+    persist, sampled_after = persistence_flags(
+        np.where(quantifiable, sample_day, np.nan), last_sample, sc.kinetics.persistence_day
+    )
+    persistence_evaluable = (
+        evaluable_slots(treated, follow, sc.kinetics.persistence_day, sc.metric_denominator, beyond=True)
+        if sc.metric_denominator == "treated"
+        else treated & sampled_after
     )
     # EDSS improvement among the patients with a post-baseline EDSS: followed to the protocol's first
     # post-infusion EDSS visit (the analysis's efficacy:edss_change population; D-19.98)
