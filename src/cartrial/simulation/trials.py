@@ -87,9 +87,10 @@ class Prepared:
 
     @cached_property
     def pre_attacks_24m(self) -> npt.NDArray[np.int64]:
-        """(P,) attacks in the 24 months before screening of each eligible patient by the protocol's relapse
-        definition (`population.attack_counts`: onsets < 30 days apart are one attack), the count the
-        analysis makes from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
+        """(P,) attacks in the 24 months of drawn history of each eligible patient (written as the 24 months
+        before the infusion, D-19.854) by the protocol's relapse definition (`population.attack_counts`:
+        onsets < 30 days apart are one attack), the count the analysis makes from the written relapse list
+        (D-19.800); its half is the pre-treatment ARR."""
         return attack_counts(self.eligible.relapse_days_before, self.protocol)
 
 
@@ -815,8 +816,9 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
-    # attacks per year, 24 months before screening: onsets merged by the protocol's relapse definition, as
-    # the analysis counts them (D-19.800); every drawn onset counted was 15 % more in the reference population
+    # attacks per year in the 24 months of history (before the infusion in a written study, D-19.854): onsets
+    # merged by the protocol's relapse definition, as the analysis counts them (D-19.800); every drawn onset
+    # counted was 15 % more in the reference population
     pre_rate = prepared.pre_attacks_24m[p] / 2.0
     h0 = pre_rate * eff.regression_to_mean / 365.25
     mean = h0 * prepared.cum_hazard_days[p, k, day]
