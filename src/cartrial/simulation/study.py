@@ -201,11 +201,12 @@ class SimulatedStudy:
 
 
 def lymphodepletion_rows(
-    protocol: Any, sid: str, infused_at: dt.datetime, weight_kg: float, height_cm: float
+    protocol: Any, sid: str, infused_local: dt.datetime, weight_kg: float, height_cm: float
 ) -> list[dict[str, Any]]:
     """The lymphodepletion form of one virtual patient (D-19.223): the protocol's regimen
-    (`Protocol.lymphodepletion`), one row per agent and protocol day, dated from the infusion's UTC day (the
-    day 0 of the store's LYMPHODEPLETION-DAY check), dosed by `cartrial.protocol.lymphodepletion_doses` on
+    (`Protocol.lymphodepletion`), one row per agent and protocol day, dated from the infusion's day on the
+    site's calendar (`infused_local`: the infusion instant on the site's clock; the day 0 of the store's
+    LYMPHODEPLETION-DAY check, D-19.607, D-19.857), dosed by `cartrial.protocol.lymphodepletion_doses` on
     the weight and height the subjects form records (BSA by the protocol's formula, its cap and each agent's
     daily cap). No creatinine clearance is simulated: the renal tiers are not applied (full dose). Empty for
     a protocol without a regimen. The form carries the dose per m² and in mg to 0.1 mg and the BSA to
@@ -215,7 +216,7 @@ def lymphodepletion_rows(
     if protocol.lymphodepletion is None:
         return []
     plan = lymphodepletion_doses(protocol, weight_kg=weight_kg, height_cm=height_cm)
-    day0 = infused_at.astimezone(dt.UTC).date()
+    day0 = infused_local.date()  # the site's date, not the UTC one (D-19.857)
     return [
         {
             "subject_id": sid,
@@ -473,7 +474,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         )
         if "lymphodepletion" in rows:
             rows["lymphodepletion"].extend(
-                lymphodepletion_rows(prepared.protocol, sid, infused_at, weight, height)
+                lymphodepletion_rows(prepared.protocol, sid, infused_local, weight, height)
             )
         rows["infusions"].append(
             {
