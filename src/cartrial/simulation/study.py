@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,8 +48,10 @@ from cartrial.simulation.trials import (
     draw_with_reserve,
     fs_at,
     fs_changes,
+    infusion_instant,
     max_cohorts,
     observed_dlts,
+    relapse_onset_days,
     reserve_slots,
 )
 
@@ -361,7 +362,6 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     follow = np.minimum(follow, np.maximum(cutoff - np.nan_to_num(infusion), 0.0))
     follow = np.where(slot_dose >= 0, follow, np.nan)
     start = dt.datetime.combine(dt.date.fromisoformat(sc.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC)
-    zone = zoneinfo.ZoneInfo(sc.accrual.site_time_zone)  # the site's clock and calendar (D-19.856)
     # the calendar must stay within dates Python can write (year 9999): 100,000 expansion patients at 2
     # candidates a month ended in an OverflowError traceback after minutes of work
     room = (dt.date.max - start.date()).days - 366
@@ -379,7 +379,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         )
     # the records are drawn for the patient's follow-up as if alive (so the random stream of every patient
     # is the one without deaths) and those dated after a death are then left out (`_end_at_deaths`, D-19.97)
-    eff = _efficacy(prepared, draws, slot_dose, follow)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion)
     death = death_days(draws, slot_dose)
     died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
@@ -421,15 +421,18 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     antibody_end = prepared.antibody[pools, slot_dose[0, s_idx], np.clip(ends.astype(np.int64), 0, None)]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
-    relapse_counts = eff["relapses"][0, s_idx].astype(np.int64)
-    relapse_days: list[list[float]] = []
-    for j, s in enumerate(order):
-        # relapse onsets: i.i.d. with density ∝ hazard on [0, follow-up] (inverse of the cumulative hazard)
-        curve = prepared.cum_hazard_days[pools[j], slot_dose[0, s]]
-        end = int(min(ends[j], curve.size - 1))
-        u = np.sort(rng.random(relapse_counts[j]))
-        grid = curve[: end + 1]
-        relapse_days.append(list(np.interp(u * grid[-1], grid, np.arange(end + 1))) if grid[-1] > 0 else [])
+    relapse_counts = eff["relapse_events"][0, s_idx].astype(np.int64)
+    # relapse onsets: the OC's own (`relapse_onset_days`, the slot's seed), so the attacks the analysis
+    # counts after the infusion are the OC's `relapses` (D-19.858)
+    relapse_days = [
+        relapse_onset_days(
+            prepared.cum_hazard_days[pools[j], slot_dose[0, s]],
+            float(ends[j]),
+            int(relapse_counts[j]),
+            int(draws.relapse_seed[0, s]),
+        )
+        for j, s in enumerate(order)
+    ]
     pk_limited = 0  # PK observations above MAX_CONCENTRATION, written as it (D-19.606)
     for j, s in enumerate(order):
         sid = f"SIM-{j + 1:0{width}d}"
@@ -438,7 +441,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         k = int(slot_dose[0, s])
         day0 = float(infusion[0, s])
         infused_at = start + dt.timedelta(days=day0)
-        infused_local = infused_at.astimezone(zone)  # the infusion on the site's clock: study day 0
+        infused_local = infusion_instant(sc, day0)  # the infusion on the site's clock: study day 0
         follow_end = float(follow[0, s])
         death_day = float(death[0, s])
         died = death_day <= follow_end  # the death is seen: before the dropout, follow-up end and cut-off

@@ -361,6 +361,7 @@ class PatientDraws:
     relapse_u: FloatArray
     improve_u: FloatArray
     fs_u: FloatArray  # (T, S, R, 3)
+    relapse_seed: npt.NDArray[np.int64]  # (T, S) the seed of the slot's relapse onset times (D-19.858)
     kinetic_params: FloatArray  # (T, S, 6) Stein parameters at the reference dose
     crs_onset: npt.NDArray[np.int64]  # (T, S) days after infusion
     crs_duration: npt.NDArray[np.int64]
@@ -461,6 +462,8 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         relapse_u=rng.random(shape),
         improve_u=rng.random((*shape, 4)),
         fs_u=rng.random((*shape, 8, 3)),
+        # drawn after every other draw of the slot: the earlier streams of a seed are unchanged (D-19.858)
+        relapse_seed=rng.integers(0, 2**62, size=shape),
         kinetic_params=params,
         crs_onset=crs_onset,
         crs_duration=crs_duration,
@@ -804,10 +807,73 @@ def _calendar(
     return infusion
 
 
+def infusion_instant(scenario: Scenario, infusion_day: float) -> dt.datetime:
+    """The infusion `infusion_day` days after the accrual start (08:00 UTC of `start_date`) on the site's
+    clock (`accrual.site_time_zone`): study day 0 of `simulate study` (D-19.856)."""
+    import zoneinfo
+
+    start = dt.datetime.combine(
+        dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC
+    )
+    return (start + dt.timedelta(days=float(infusion_day))).astimezone(
+        zoneinfo.ZoneInfo(scenario.accrual.site_time_zone)
+    )
+
+
+def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: int) -> list[float]:
+    """The `count` drawn post-infusion attack onsets (days after the infusion) of one patient, i.i.d. with
+    density ∝ the hazard on [0, follow-up] (the inverse of the cumulative hazard `curve`, per whole day),
+    from the slot's own seed (`PatientDraws.relapse_seed`): the same onsets in the OC and in the study it
+    writes (D-19.858)."""
+    end = int(min(max(follow_days, 0.0), curve.size - 1))
+    grid = curve[: end + 1]
+    if count <= 0 or grid[-1] <= 0:
+        return []
+    u = np.sort(np.random.default_rng(int(seed)).random(count))
+    return [float(x) for x in np.interp(u * grid[-1], grid, np.arange(end + 1))]
+
+
+def post_infusion_attacks(
+    history_days_before: list[int], infused_local: dt.datetime, onset_days: list[float], protocol: Protocol
+) -> int:
+    """Attacks with a first onset on or after the infusion's site day among the written onsets of one patient
+    — the pre-treatment history (each `history_days_before` days before the infusion's site day, D-19.854)
+    and the post-infusion onsets (the site date of the infusion + `onset_days`) — merged by the protocol's
+    relapse definition (`cartrial.protocol.group_onsets`, the rule of `cartrial.neuro.merge_attacks`): an
+    onset less than `merge_window_days` after an attack's first onset is that attack, across the infusion
+    too, as the analysis of the written study counts them (D-19.858).
+
+    >>> import zoneinfo
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> at = dt.datetime(2022, 3, 1, 10, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    >>> post_infusion_attacks([5], at, [3.0], protocol), post_infusion_attacks([40], at, [3, 20], protocol)
+    (0, 1)
+    """
+    from cartrial.neuro.derive import relapse_options_from_protocol
+    from cartrial.protocol import group_onsets
+
+    options = relapse_options_from_protocol(protocol)
+    day0 = infused_local.date()
+    dates = {day0 - dt.timedelta(days=int(d)) for d in history_days_before}
+    dates |= {(infused_local + dt.timedelta(days=float(d))).date() for d in onset_days}
+    ordered = sorted(dates)
+    groups = group_onsets(ordered, options.merge_window_days, options.merge_anchor)
+    return sum(1 for group in groups if ordered[group[0]] >= day0)
+
+
 def _efficacy(
-    prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, follow_days: FloatArray
+    prepared: Prepared,
+    draws: PatientDraws,
+    slot_dose: np.ndarray,
+    follow_days: FloatArray,
+    infusion: FloatArray,
 ) -> dict[str, FloatArray]:
-    """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot."""
+    """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot.
+    `relapses` are the attacks the analysis of the written study counts after the infusion
+    (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
+    onsets (each one a possible FS step)."""
     sc = prepared.scenario
     eff = sc.efficacy
     treated = slot_dose >= 0
@@ -823,6 +889,21 @@ def _efficacy(
     h0 = pre_rate * eff.regression_to_mean / 365.25
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
+    counted = relapses.copy()
+    for i in np.flatnonzero(relapses > 0):
+        t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
+        onsets = relapse_onset_days(
+            prepared.cum_hazard_days[pi, ki],
+            float(follow_days[t, sl]),
+            int(relapses[i]),
+            draws.relapse_seed[t, sl],
+        )
+        counted[i] = post_infusion_attacks(
+            cov.relapse_days_before[pi],
+            infusion_instant(sc, float(infusion[t, sl])),
+            onsets,
+            prepared.protocol,
+        )
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
@@ -831,7 +912,8 @@ def _efficacy(
     out_shape = slot_dose.shape
     result: dict[str, FloatArray] = {}
     for name, values in (
-        ("relapses", relapses.astype(float)),
+        ("relapses", counted.astype(float)),
+        ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("aqp4_fell", fell.astype(float)),
         ("pre_rate", pre_rate.astype(float)),
@@ -1103,7 +1185,7 @@ def _simulate_batch(
     if sc.data_cutoff_day is not None:
         follow = np.minimum(follow, np.maximum(sc.data_cutoff_day - np.nan_to_num(infusion), 0.0))
     follow = np.where(treated, follow, np.nan)
-    eff = _efficacy(prepared, draws, slot_dose, follow)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion)
     rows = np.arange(trials)[:, None]
     k = np.maximum(slot_dose, 0)
     cols = np.arange(slots)[None, :]
