@@ -226,11 +226,12 @@ class Accrual(_Model):
     @field_validator("site_time_zone")
     @classmethod
     def _site_time_zone_is_iana(cls, value: str) -> str:
-        import zoneinfo
+        """The store's one rule of a site's time zone (`cartrial.columns.time_zone_of`, D-19.607): a place's
+        IANA zone, not a folder (``America``), ``localtime``, ``Factory``, ``posixrules`` or a ``right/``
+        copy (D-19.859)."""
+        from cartrial.columns import time_zone_of
 
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if time_zone_of(value) is None:
             raise option_error(
                 Problem(
                     "not an IANA time zone",
@@ -238,7 +239,7 @@ class Accrual(_Model):
                     value=value,
                     allowed="an IANA time zone such as Asia/Shanghai, Europe/Berlin or UTC",
                 )
-            ) from None
+            )
         return value
 
     @field_validator("site_country")
