@@ -265,18 +265,27 @@ def assessment_time(
     ('2021-04-01T14:30:00+08:00', '2021-04-03T10:00:00+08:00')
     """
     zone = infused_local.tzinfo
+    assert zone is not None
+
+    def real(wall: dt.datetime) -> dt.datetime:
+        """A wall-clock time of the site as an instant (UTC): a time in a spring-forward gap is read with
+        the offset before the change, so it is the first instant after the gap (D-19.860)."""
+        return wall.astimezone(dt.UTC)
+
     date = (infused_local + dt.timedelta(days=float(day))).date()
-    moment = dt.datetime.combine(date, dt.time(hour), tzinfo=zone)
+    moment = real(dt.datetime.combine(date, dt.time(hour), tzinfo=zone))
     if date != infused_local.date():
-        return moment
-    midnight = dt.datetime.combine(date, dt.time(0), tzinfo=zone)
+        return moment.astimezone(zone)
+    # day 0: the gap arithmetic on elapsed (UTC) time — wall-clock arithmetic within one zone ignores a DST
+    # change, and a baseline 1 hour before 02:20 BST (2021-03-28) was 01:20 GMT, the infusion instant
+    infused = real(infused_local)
+    start = real(dt.datetime.combine(date, dt.time(0), tzinfo=zone))
+    end = real(dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), tzinfo=zone))
     if pre_infusion:
-        if moment < infused_local:
-            return moment
-        return infused_local - min(DAY0_GAP, (infused_local - midnight) / 2)
-    if moment > infused_local:
-        return moment
-    return infused_local + min(DAY0_GAP, (midnight + dt.timedelta(days=1) - infused_local) / 2)
+        chosen = moment if moment < infused else infused - min(DAY0_GAP, (infused - start) / 2)
+    else:
+        chosen = moment if moment > infused else infused + min(DAY0_GAP, (end - infused) / 2)
+    return chosen.astimezone(zone)
 
 
 def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, float], floor: float) -> float:
