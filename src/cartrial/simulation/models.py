@@ -89,7 +89,7 @@ def exposures(params: FloatArray, factor: FloatArray, kinetics: Kinetics) -> dic
         level = np.full(cmax.shape, np.nan)
     else:
         level = _concentration_at(np.full(cmax.shape, sample_day), p[0], p[1], cmax, p[3], p[4], p[5])
-    return {"cmax": cmax, "tmax_days": p[1].copy(), "auc_0_28": auc, "level_persistence_day": level}
+    return {"cmax": cmax, "tmax_days": p[1].copy(), "auc_0_28": auc, "level_after_persistence_day": level}
 
 
 def _concentration_at(day: FloatArray, *params: FloatArray) -> FloatArray:

@@ -424,7 +424,7 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         ex = m.exposures(params, factor, sc.kinetics)
         exposure[..., k] = ex[tox.exposure]
         cmax[..., k] = ex["cmax"]
-        persist[..., k] = ex["level_persistence_day"]
+        persist[..., k] = ex["level_after_persistence_day"]
         x = m.log_ratio(exposure[..., k], ref_exposure)
         latent_crs = np.minimum(m.ordinal_grade(tox.crs, x, covariates, u_crs), 5)
         crs[..., k] = crs_map[latent_crs]
