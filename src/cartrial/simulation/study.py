@@ -715,7 +715,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                         "matrix": "peripheral_blood",
                         "nominal_day": int(day),
                         "actual_day": float(day),
-                        "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229
+                        "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229, D-19.861
                         "value": "" if blq else round(float(value), 1),
                         "unit": "copies/ug gDNA",
                         "lloq": lloq,
@@ -735,7 +735,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                     "subject_id": sid,
                     "nominal_day": day,
                     "actual_day": float(day),
-                    "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229
+                    "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229, D-19.861
                     "aqp4_igg_titre": str(titre_endpoint([log10_titre])[0]),
                     "aqp4_igg_assay": "fixed_cba",
                 }
