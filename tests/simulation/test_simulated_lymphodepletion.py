@@ -2,8 +2,9 @@
 "lymphodepleted 0 of N" for patients the protocol lymphodepletes before every infusion, and the
 treatment-emergent window (from the first lymphodepletion dose) fell back to the infusion day. Each virtual
 patient now gets the protocol's regimen (`Protocol.lymphodepletion`): one row per agent and protocol day,
-dated from the infusion's UTC day, dosed by `cartrial.protocol.lymphodepletion_doses` on the weight and
-height the subjects form records (BSA by the protocol's formula).
+dated from the infusion's day on the site's calendar (D-19.857), dosed by
+`cartrial.protocol.lymphodepletion_doses` on the weight and height the subjects form records (BSA by the
+protocol's formula).
 
 Expected values are read from the protocol file (examples/ct103a-nmosd/protocol.yaml: cyclophosphamide 300
 and fludarabine 30 mg/m²/day on days -4, -3, -2, Mosteller BSA) and Mosteller's formula written out
@@ -55,7 +56,9 @@ def test_every_virtual_patient_gets_the_protocol_regimen_on_its_days(virtual) ->
     for agent in regimen["agents"]:
         rows = ld[ld["drug"] == agent["name"]]
         for sid, infused_at in infusions["infused_at"].items():
-            day0 = pd.Timestamp(infused_at).tz_convert("UTC").date()
+            # the infusion's day on the site's calendar (D-19.857; UTC before, when the site had no zone)
+            zone = study.forms["sites"]["time_zone"].iloc[0]
+            day0 = pd.Timestamp(infused_at).tz_convert(zone).date()
             mine = rows[rows["subject_id"] == sid]
             assert sorted(mine["day_relative_to_infusion"]) == sorted(agent["days"])
             for _, row in mine.iterrows():

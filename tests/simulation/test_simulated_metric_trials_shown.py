@@ -24,13 +24,13 @@ def test_each_metric_row_says_over_how_many_trials(cli: Cli, make_scenario: Call
     code, out, err = cli(*args, "--json")
     assert code == 0, err
     counts = {m["label"]: m["n_trials"] for m in json.loads(out)["metrics"]}
-    persistence = counts["% CAR-T persisting at the persistence day"]
+    persistence = counts["% CAR-T quantifiable after the persistence day"]
     assert 0 < persistence < TRIALS  # (seed 3) some trials have an evaluable patient, not all
     assert counts["patients treated"] == TRIALS
     code, out, err = cli(*args, env={"COLUMNS": "250"})
     assert code == 0, err
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 6}
-    assert f"{persistence} of {TRIALS}" in rows["% CAR-T persisting at the persistence day"]
+    assert f"{persistence} of {TRIALS}" in rows["% CAR-T quantifiable after the persistence day"]
     assert f"{TRIALS} of {TRIALS}" in rows["patients treated"]
 
 
@@ -41,5 +41,5 @@ def test_a_metric_no_trial_gave_says_zero_of_n(cli: Cli, make_scenario: Callable
     code, out, err = cli("simulate", "trial", "--scenario", scenario, "--trials", "3", env={"COLUMNS": "250"})
     assert code == 0, err
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 6}
-    cells = [c.strip() for c in rows["% CAR-T persisting at the persistence day"].split("│")]
+    cells = [c.strip() for c in rows["% CAR-T quantifiable after the persistence day"].split("│")]
     assert cells[2] == "0 of 3"

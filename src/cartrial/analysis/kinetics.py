@@ -37,6 +37,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.columns import iso_instants
+from cartrial.kinetics.nca import persistence_flags
 from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
 from cartrial.wording import count
 
@@ -421,16 +422,19 @@ def nca_datasets(
     # the value's unit, that of its profile: an analyte may be recorded in two units (D-19.761)
     persistence["conc_unit"] = nca["conc_unit"].astype(str) if "conc_unit" in nca else ""
     flag = persistence_column(persistence_day)
-    persistence[flag] = pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce") > persistence_day
     # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
     # it (followed for less, or its schedule not yet there at an interim) cannot show persistence and is not
-    # counted as a subject without it (D-19.87)
+    # counted as a subject without it (D-19.87); the engine's rule, the simulator's too (D-19.855)
     last_sample = sample_days.groupby([pk["subject_id"], pk["analyte"]]).max()
     keys = list(zip(persistence["subject_id"], persistence["analyte"], strict=True))
     persistence["last_sample_day"] = [last_sample.get(key) for key in keys]
-    persistence[PERSISTENCE_EVALUABLE] = (
-        pd.to_numeric(persistence["last_sample_day"], errors="coerce") > persistence_day
+    persisting, evaluable = persistence_flags(
+        pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce").to_numpy(float),
+        pd.to_numeric(persistence["last_sample_day"], errors="coerce").to_numpy(float),
+        persistence_day,
     )
+    persistence[flag] = persisting
+    persistence[PERSISTENCE_EVALUABLE] = evaluable
     return {
         "nca_by_subject": Dataset(
             "nca_by_subject",

@@ -43,6 +43,7 @@ from cartrial.kinetics.nca import (
     interval_column,
     nca,
     nca_arrays,
+    persistence_flags,
 )
 from cartrial.kinetics.pd import (
     PD_PARAMETERS,
@@ -109,6 +110,7 @@ __all__ = [
     "nca",
     "nca_arrays",
     "parse_titre",
+    "persistence_flags",
     "simulate_pd",
     "simulate_pd_table",
     "simulate_stein2019",

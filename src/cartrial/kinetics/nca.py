@@ -101,6 +101,27 @@ def interval_column(start: float, end: float, prefix: str = "auc") -> str:
     return f"{prefix}_{start:g}_{end_text}"
 
 
+def persistence_flags(
+    last_quantifiable_day: npt.ArrayLike, last_sample_day: npt.ArrayLike, persistence_day: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """CAR-T persistence beyond `persistence_day` (D-13.1, D-19.87, D-19.855), the one rule of the analysis
+    and the simulator: (persisting, evaluable) per subject. Persisting: the last quantifiable sample
+    (`nca`'s ``persistence_days``, by the protocol's `PersistenceRule`; NaN: none) is after the day.
+    Evaluable: a sample (quantifiable or not) was taken after the day (NaN: none) — a subject whose samples
+    all precede it cannot show persistence and is not counted as one without it.
+
+    >>> persisting, evaluable = persistence_flags([270.0, 90.0, float("nan")], [365.0, 365.0, 150.0], 180)
+    >>> persisting.tolist(), evaluable.tolist()
+    ([True, False, False], [True, True, False])
+    """
+    last_q = np.asarray(last_quantifiable_day, dtype=float)
+    last_s = np.asarray(last_sample_day, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (np.nan_to_num(last_q, nan=-np.inf) > persistence_day), (
+            np.nan_to_num(last_s, nan=-np.inf) > persistence_day
+        )
+
+
 def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
     """Units of every output column given concentration and time units (copies/ug, day → copies·day/ug).
 
@@ -1163,4 +1184,5 @@ __all__ = [
     "nca",
     "nca_arrays",
     "parameter_reasons",
+    "persistence_flags",
 ]

@@ -59,15 +59,37 @@ def dose_factor(cells_per_kg: npt.ArrayLike, reference: float, exponent: float) 
     return np.asarray((np.asarray(cells_per_kg, dtype=float) / reference) ** exponent, dtype=float)
 
 
+#: The CAR transgene sampling days of a virtual patient (days after the infusion; `simulate study`'s
+#: pk_samples): the samples the analysis reads persistence on, so the simulator reads it there too (D-19.855).
+PK_DAYS = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
+
+
+def persistence_sample_day(persistence_day: float) -> float:
+    """The first sampling day (`PK_DAYS`) after `persistence_day`: the sample that shows persistence beyond
+    the day (`cartrial.kinetics.persistence_flags`: a quantifiable sample after it), NaN when none is
+    scheduled after it (D-19.855). The level declines after its peak (Stein 2019), so a quantifiable level
+    on a later sample implies one on this one.
+
+    >>> persistence_sample_day(180.0), persistence_sample_day(200.0)
+    (270.0, 270.0)
+    """
+    later = [d for d in PK_DAYS if d > persistence_day]
+    return float(later[0]) if later else float("nan")
+
+
 def exposures(params: FloatArray, factor: FloatArray, kinetics: Kinetics) -> dict[str, FloatArray]:
-    """Cmax (copies/µg), Tmax (days), AUC0-28 (copies·day/µg) and the level at the persistence day, for
-    individual parameters `params` (..., 6) with Cmax multiplied by the dose `factor` (...)."""
+    """Cmax (copies/µg), Tmax (days), AUC0-28 (copies·day/µg) and the level on the first sample after the
+    persistence day (`persistence_sample_day`; NaN when none, D-19.855), for individual parameters `params`
+    (..., 6) with Cmax multiplied by the dose `factor` (...)."""
     p = [params[..., j] for j in range(6)]
     cmax = p[2] * factor
     auc = stein2019_auc(0.0, 28.0, p[0], p[1], cmax, p[3], p[4], p[5])
-    day = np.full(cmax.shape, kinetics.persistence_day)
-    level = _concentration_at(day, p[0], p[1], cmax, p[3], p[4], p[5])
-    return {"cmax": cmax, "tmax_days": p[1].copy(), "auc_0_28": auc, "level_persistence_day": level}
+    sample_day = persistence_sample_day(kinetics.persistence_day)
+    if np.isnan(sample_day):
+        level = np.full(cmax.shape, np.nan)
+    else:
+        level = _concentration_at(np.full(cmax.shape, sample_day), p[0], p[1], cmax, p[3], p[4], p[5])
+    return {"cmax": cmax, "tmax_days": p[1].copy(), "auc_0_28": auc, "level_after_persistence_day": level}
 
 
 def _concentration_at(day: FloatArray, *params: FloatArray) -> FloatArray:

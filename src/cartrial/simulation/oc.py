@@ -41,7 +41,7 @@ METRIC_LABELS: dict[str, str] = {
     "pct_crs_any": "% with CRS",
     "pct_crs_grade3plus": "% with grade ≥ 3 CRS",
     "pct_icans_any": "% with ICANS",
-    "pct_persistence": "% CAR-T persisting at the persistence day",
+    "pct_persistence": "% CAR-T quantifiable after the persistence day",
     "pct_aqp4_fell": "% with AQP4-IgG falling",
     "pct_edss_improved": "% with EDSS improvement",
     "pct_relapse_free": "% relapse-free",

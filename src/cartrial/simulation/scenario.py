@@ -217,6 +217,30 @@ class Accrual(_Model):
     site_country: str = Field(default="China", min_length=1, max_length=80)
     """Country of the virtual site, as a site records it (ISO 3166-1 name or code; the reference study's by
     default): `simulate study` writes it to sites.csv, and the CDISC export needs it (DM.COUNTRY)."""
+    site_time_zone: str = Field(default="UTC", min_length=1, max_length=64)
+    """IANA time zone of the virtual site's clock (e.g. Asia/Shanghai, the reference study's site):
+    `simulate study` writes it to sites.csv and times each assessment on that clock — the study days are
+    the site's calendar days and a day-0 assessment is before or after the infusion instant as the
+    protocol places it (D-19.856)."""
+
+    @field_validator("site_time_zone")
+    @classmethod
+    def _site_time_zone_is_iana(cls, value: str) -> str:
+        """The store's one rule of a site's time zone (`cartrial.columns.time_zone_of`, D-19.607): a place's
+        IANA zone, not a folder (``America``), ``localtime``, ``Factory``, ``posixrules`` or a ``right/``
+        copy (D-19.859)."""
+        from cartrial.columns import time_zone_of
+
+        if time_zone_of(value) is None:
+            raise option_error(
+                Problem(
+                    "not an IANA time zone",
+                    field="site_time_zone",
+                    value=value,
+                    allowed="an IANA time zone such as Asia/Shanghai, Europe/Berlin or UTC",
+                )
+            )
+        return value
 
     @field_validator("site_country")
     @classmethod

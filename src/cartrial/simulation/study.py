@@ -48,13 +48,14 @@ from cartrial.simulation.trials import (
     draw_with_reserve,
     fs_at,
     fs_changes,
+    infusion_instant,
     max_cohorts,
     observed_dlts,
+    relapse_onset_days,
     reserve_slots,
 )
 
 SITE_ID = "SIM"
-PK_DAYS = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
 LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 EDSS_DAYS = (-3, 28, 90, 180, 365, 545, 730)
@@ -201,11 +202,12 @@ class SimulatedStudy:
 
 
 def lymphodepletion_rows(
-    protocol: Any, sid: str, infused_at: dt.datetime, weight_kg: float, height_cm: float
+    protocol: Any, sid: str, infused_local: dt.datetime, weight_kg: float, height_cm: float
 ) -> list[dict[str, Any]]:
     """The lymphodepletion form of one virtual patient (D-19.223): the protocol's regimen
-    (`Protocol.lymphodepletion`), one row per agent and protocol day, dated from the infusion's UTC day (the
-    day 0 of the store's LYMPHODEPLETION-DAY check), dosed by `cartrial.protocol.lymphodepletion_doses` on
+    (`Protocol.lymphodepletion`), one row per agent and protocol day, dated from the infusion's day on the
+    site's calendar (`infused_local`: the infusion instant on the site's clock; the day 0 of the store's
+    LYMPHODEPLETION-DAY check, D-19.607, D-19.857), dosed by `cartrial.protocol.lymphodepletion_doses` on
     the weight and height the subjects form records (BSA by the protocol's formula, its cap and each agent's
     daily cap). No creatinine clearance is simulated: the renal tiers are not applied (full dose). Empty for
     a protocol without a regimen. The form carries the dose per m² and in mg to 0.1 mg and the BSA to
@@ -215,7 +217,7 @@ def lymphodepletion_rows(
     if protocol.lymphodepletion is None:
         return []
     plan = lymphodepletion_doses(protocol, weight_kg=weight_kg, height_cm=height_cm)
-    day0 = infused_at.astimezone(dt.UTC).date()
+    day0 = infused_local.date()  # the site's date, not the UTC one (D-19.857)
     return [
         {
             "subject_id": sid,
@@ -232,7 +234,58 @@ def lymphodepletion_rows(
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The instant `moment` (timezone-aware) as the templates store it: UTC, ``Z``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: The clock hour (site time) of each assessment on its study day; on day 0, an assessment after the
+#: infusion (CRS and ICANS monitoring) is after the infusion instant and the pre-infusion baseline labs
+#: (the usual SAP baseline is pre-dose; `cartrial.analysis.safety.pre_treatment` counts a lab of the start
+#: day as pre-dose) before it (`assessment_time`, D-19.856).
+HOURS = {"labs": 7, "edss": 9, "crs": 10, "icans": 11}
+#: The longest gap between the infusion and a day-0 assessment timed by the infusion instant.
+DAY0_GAP = dt.timedelta(hours=1)
+
+
+def assessment_time(
+    infused_local: dt.datetime, day: float, hour: int, *, pre_infusion: bool = False
+) -> dt.datetime:
+    """The instant (timezone-aware, the site's clock) of an assessment on study day `day` (whole days after
+    the infusion's site day: the date of infusion + `day` on the site's clock) at `hour` o'clock site time
+    (D-19.856). On day 0 an assessment the protocol places after the infusion is after the infusion instant
+    (at the latest of `hour` and the infusion + up to an hour, on the infusion's site day) and a
+    pre-infusion baseline (`pre_infusion`) before it (at the earliest of `hour` and the infusion − up to an
+    hour, on that day): an afternoon infusion no longer has its day-0 CRS assessment timed before it.
+
+    >>> import zoneinfo
+    >>> at = dt.datetime(2021, 4, 1, 15, 30, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    >>> assessment_time(at, 0, 10).isoformat(), assessment_time(at, 0, 7, pre_infusion=True).isoformat()
+    ('2021-04-01T16:30:00+08:00', '2021-04-01T07:00:00+08:00')
+    >>> assessment_time(at, 0, 16, pre_infusion=True).isoformat(), assessment_time(at, 2, 10).isoformat()
+    ('2021-04-01T14:30:00+08:00', '2021-04-03T10:00:00+08:00')
+    """
+    zone = infused_local.tzinfo
+    assert zone is not None
+
+    def real(wall: dt.datetime) -> dt.datetime:
+        """A wall-clock time of the site as an instant (UTC): a time in a spring-forward gap is read with
+        the offset before the change, so it is the first instant after the gap (D-19.860)."""
+        return wall.astimezone(dt.UTC)
+
+    date = (infused_local + dt.timedelta(days=float(day))).date()
+    moment = real(dt.datetime.combine(date, dt.time(hour), tzinfo=zone))
+    if date != infused_local.date():
+        return moment.astimezone(zone)
+    # day 0: the gap arithmetic on elapsed (UTC) time — wall-clock arithmetic within one zone ignores a DST
+    # change, and a baseline 1 hour before 02:20 BST (2021-03-28) was 01:20 GMT, the infusion instant
+    infused = real(infused_local)
+    start = real(dt.datetime.combine(date, dt.time(0), tzinfo=zone))
+    end = real(dt.datetime.combine(date + dt.timedelta(days=1), dt.time(0), tzinfo=zone))
+    if pre_infusion:
+        chosen = moment if moment < infused else infused - min(DAY0_GAP, (infused - start) / 2)
+    else:
+        chosen = moment if moment > infused else infused + min(DAY0_GAP, (end - infused) / 2)
+    return chosen.astimezone(zone)
 
 
 def _anc(day: float, baseline: float, grade: int, days: int, nadir: dict[int, float], floor: float) -> float:
@@ -269,6 +322,23 @@ def lab_course(analyte: str, baseline: float, grade: int, days: int) -> list[tup
     schedule = sorted({*LAB_DAYS, 1 + days}) if grade >= 3 else list(LAB_DAYS)
     digits = 2 if analyte == "neutrophils" else 0
     return [(day, round(_anc(day, baseline, grade, days, nadir, floor), digits)) for day in schedule]
+
+
+def history_onsets(infusion_day: dt.date, days_before: list[int]) -> list[dt.date]:
+    """The dated pre-treatment relapse history of a virtual patient infused on `infusion_day` (the site's
+    calendar): each drawn onset `days_before` (1-730, `population.draw_covariates`) that many days before
+    the infusion day, oldest first (D-19.854). The simulator's pre-treatment rate (`Prepared.pre_attacks_24m`
+    / 2) counts these onsets' attacks over the 730 days before the anchor; the protocol's ARR compares the
+    post-infusion rate with the ``pre_window_months`` (24) calendar months before the infusion
+    (`cartrial.neuro.annualised_relapse_rates`: [infusion − 24 months, infusion), 730 or 731 days), so the
+    analysis of the written study counts every one of them. Anchored at the consent (before D-19.854), the
+    onsets of the oldest vein-to-vein + 14 days fell before that window and none after the consent: the
+    analysis read 5-6 % fewer pre-treatment attacks than the simulator drew.
+
+    >>> [d.isoformat() for d in history_onsets(dt.date(2022, 3, 1), [1, 730])]
+    ['2020-03-01', '2022-02-28']
+    """
+    return [infusion_day - dt.timedelta(days=int(d)) for d in sorted(days_before, reverse=True)]
 
 
 def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = None) -> SimulatedStudy:
@@ -318,7 +388,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         )
     # the records are drawn for the patient's follow-up as if alive (so the random stream of every patient
     # is the one without deaths) and those dated after a death are then left out (`_end_at_deaths`, D-19.97)
-    eff = _efficacy(prepared, draws, slot_dose, follow)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion)
     death = death_days(draws, slot_dose)
     died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
@@ -344,7 +414,12 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     ):
         rows.pop("lymphodepletion")
     rows["sites"].append(
-        {"site_id": SITE_ID, "name": "Virtual site (simulated data)", "country": sc.accrual.site_country}
+        {
+            "site_id": SITE_ID,
+            "name": "Virtual site (simulated data)",
+            "country": sc.accrual.site_country,
+            "time_zone": sc.accrual.site_time_zone,
+        }
     )
     neut_term, plt_term = ctcae_term("neutrophils"), ctcae_term("platelets")
     ids: dict[int, str] = {}
@@ -355,15 +430,18 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     antibody_end = prepared.antibody[pools, slot_dose[0, s_idx], np.clip(ends.astype(np.int64), 0, None)]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
-    relapse_counts = eff["relapses"][0, s_idx].astype(np.int64)
-    relapse_days: list[list[float]] = []
-    for j, s in enumerate(order):
-        # relapse onsets: i.i.d. with density ∝ hazard on [0, follow-up] (inverse of the cumulative hazard)
-        curve = prepared.cum_hazard_days[pools[j], slot_dose[0, s]]
-        end = int(min(ends[j], curve.size - 1))
-        u = np.sort(rng.random(relapse_counts[j]))
-        grid = curve[: end + 1]
-        relapse_days.append(list(np.interp(u * grid[-1], grid, np.arange(end + 1))) if grid[-1] > 0 else [])
+    relapse_counts = eff["relapse_events"][0, s_idx].astype(np.int64)
+    # relapse onsets: the OC's own (`relapse_onset_days`, the slot's seed), so the attacks the analysis
+    # counts after the infusion are the OC's `relapses` (D-19.858)
+    relapse_days = [
+        relapse_onset_days(
+            prepared.cum_hazard_days[pools[j], slot_dose[0, s]],
+            float(ends[j]),
+            int(relapse_counts[j]),
+            int(draws.relapse_seed[0, s]),
+        )
+        for j, s in enumerate(order)
+    ]
     pk_limited = 0  # PK observations above MAX_CONCENTRATION, written as it (D-19.606)
     for j, s in enumerate(order):
         sid = f"SIM-{j + 1:0{width}d}"
@@ -372,11 +450,12 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         k = int(slot_dose[0, s])
         day0 = float(infusion[0, s])
         infused_at = start + dt.timedelta(days=day0)
+        infused_local = infusion_instant(sc, day0)  # the infusion on the site's clock: study day 0
         follow_end = float(follow[0, s])
         death_day = float(death[0, s])
         died = death_day <= follow_end  # the death is seen: before the dropout, follow-up end and cut-off
         v2v = float(draws.vein_to_vein_days[0, s])
-        consent = (infused_at - dt.timedelta(days=v2v + 14)).date()
+        consent = (infused_local - dt.timedelta(days=v2v + 14)).date()
         weight = dosing_weight(cov.weight_kg[p])
         # the protocol's dose for this weight (`dose_for`: rounding, then the level's cap), computed once in
         # `prepare`; the CRF records the delivered cells/kg (templates: "actual dose"), which drives the PK
@@ -397,7 +476,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 "aqp4_igg_status": "positive",
                 "aqp4_igg_titre": f"1:{int(cov.aqp4_titre[p])}",
                 **_disposition(
-                    infused_at,
+                    infused_local,
                     float(draws.dropout_days[0, s]),
                     sc.follow_up_days,
                     cutoff - day0,
@@ -407,7 +486,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         )
         if "lymphodepletion" in rows:
             rows["lymphodepletion"].extend(
-                lymphodepletion_rows(prepared.protocol, sid, infused_at, weight, height)
+                lymphodepletion_rows(prepared.protocol, sid, infused_local, weight, height)
             )
         rows["infusions"].append(
             {
@@ -422,8 +501,11 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             }
         )
 
-        def when(day: float, hour: int = 10, infused_at: dt.datetime = infused_at) -> dt.datetime:
-            return (infused_at + dt.timedelta(days=day)).replace(hour=hour, minute=0, second=0)
+        def when(
+            day: float, hour: int = HOURS["crs"], infused_local: dt.datetime = infused_local
+        ) -> dt.datetime:
+            """An assessment after the infusion on study day `day` at `hour`, site time (D-19.856)."""
+            return assessment_time(infused_local, day, hour)
 
         def visible(day: float, follow_end: float = follow_end) -> bool:
             return day <= follow_end
@@ -479,7 +561,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             rows["icans_assessments"].append(
                 {
                     "subject_id": sid,
-                    "assessed_at": _iso(when(day, 11)),
+                    "assessed_at": _iso(when(day, HOURS["icans"])),
                     "ice_orientation": items[0] if items else "",
                     "ice_naming": items[1] if items else "",
                     "ice_command": items[2] if items else "",
@@ -563,7 +645,9 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 rows["labs"].append(
                     {
                         "subject_id": sid,
-                        "collected_at": _iso(when(day, 7)),
+                        "collected_at": _iso(
+                            assessment_time(infused_local, day, HOURS["labs"], pre_infusion=True)
+                        ),
                         "analyte": analyte,
                         "value": value,
                         "unit": "10^9/L",
@@ -611,7 +695,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         # PK: CAR transgene (Stein 2019 with the dose effect and residual error)
         params = draws.kinetic_params[0, s]
         factor = float(m.dose_factor(cells, sc.kinetics.reference_cells_per_kg, sc.kinetics.dose_exponent))
-        pk_days = np.array([d for d in PK_DAYS if visible(d)], dtype=float)
+        pk_days = np.array([d for d in m.PK_DAYS if visible(d)], dtype=float)
         if pk_days.size:
             conc = m.stein2019_concentration(
                 pk_days, params[0], params[1], params[2] * factor, params[3], params[4], params[5]
@@ -631,7 +715,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                         "matrix": "peripheral_blood",
                         "nominal_day": int(day),
                         "actual_day": float(day),
-                        "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229
+                        "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229, D-19.861
                         "value": "" if blq else round(float(value), 1),
                         "unit": "copies/ug gDNA",
                         "lloq": lloq,
@@ -651,19 +735,20 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                     "subject_id": sid,
                     "nominal_day": day,
                     "actual_day": float(day),
-                    "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229
+                    "sampled_at": _iso(infused_at + dt.timedelta(days=float(day))),  # D-19.229, D-19.861
                     "aqp4_igg_titre": str(titre_endpoint([log10_titre])[0]),
                     "aqp4_igg_assay": "fixed_cba",
                 }
             )
-        # relapses: the screening history, then the simulated post-infusion attacks
+        # relapses: the pre-treatment history, the drawn onsets dated back from the infusion's site day —
+        # the 24 months before the infusion the protocol's ARR reads (D-19.854) — then the simulated
+        # post-infusion attacks
         seen: set[str] = set()
-        for days_before in sorted(cov.relapse_days_before[p], reverse=True):
-            onset = consent + dt.timedelta(days=1) - dt.timedelta(days=int(days_before))
+        for onset in history_onsets(infused_local.date(), cov.relapse_days_before[p]):
             if onset.isoformat() in seen:
                 continue
             seen.add(onset.isoformat())
-            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history (screening)"))
+            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history"))
         for relapse_day in relapse_days[j]:
             onset = when(relapse_day).date()
             if onset.isoformat() in seen:
@@ -684,7 +769,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             rows["edss"].append(
                 {
                     "subject_id": sid,
-                    "assessed_at": _iso(when(visit, 9)),
+                    "assessed_at": _iso(when(visit, HOURS["edss"])),
                     **{name: int(fs[i]) for i, name in enumerate(FS_COLUMNS)},
                     "ambulation": int(cov.ambulation[p]),
                 }
@@ -696,7 +781,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 rows["visual_acuity"].append(
                     {
                         "subject_id": sid,
-                        "assessed_at": _iso(when(visit, 9)),
+                        "assessed_at": _iso(when(visit, HOURS["edss"])),
                         "eye": eye,
                         "acuity": worse if eye == worse_eye else better,
                     }
@@ -708,7 +793,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             rows["timed_walk"].append(
                 {
                     "subject_id": sid,
-                    "assessed_at": _iso(when(visit, 9)),
+                    "assessed_at": _iso(when(visit, HOURS["edss"])),
                     "trial_1_seconds": "" if unable else round(float(trials[0]), 1),
                     "trial_2_seconds": "" if unable else round(float(trials[1]), 1),
                     "unable_to_walk": str(unable).lower(),

@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from cartrial.allowed import Allowed, check_seed, choice_text, path_argument
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.nca import persistence_flags
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
 from cartrial.simulation import models as m
 from cartrial.simulation.population import (
@@ -86,9 +87,10 @@ class Prepared:
 
     @cached_property
     def pre_attacks_24m(self) -> npt.NDArray[np.int64]:
-        """(P,) attacks in the 24 months before screening of each eligible patient by the protocol's relapse
-        definition (`population.attack_counts`: onsets < 30 days apart are one attack), the count the
-        analysis makes from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
+        """(P,) attacks in the 24 months of drawn history of each eligible patient (written as the 24 months
+        before the infusion, D-19.854) by the protocol's relapse definition (`population.attack_counts`:
+        onsets < 30 days apart are one attack), the count the analysis makes from the written relapse list
+        (D-19.800); its half is the pre-treatment ARR."""
         return attack_counts(self.eligible.relapse_days_before, self.protocol)
 
 
@@ -359,6 +361,7 @@ class PatientDraws:
     relapse_u: FloatArray
     improve_u: FloatArray
     fs_u: FloatArray  # (T, S, R, 3)
+    relapse_seed: npt.NDArray[np.int64]  # (T, S) the seed of the slot's relapse onset times (D-19.858)
     kinetic_params: FloatArray  # (T, S, 6) Stein parameters at the reference dose
     crs_onset: npt.NDArray[np.int64]  # (T, S) days after infusion
     crs_duration: npt.NDArray[np.int64]
@@ -421,7 +424,7 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         ex = m.exposures(params, factor, sc.kinetics)
         exposure[..., k] = ex[tox.exposure]
         cmax[..., k] = ex["cmax"]
-        persist[..., k] = ex["level_persistence_day"]
+        persist[..., k] = ex["level_after_persistence_day"]
         x = m.log_ratio(exposure[..., k], ref_exposure)
         latent_crs = np.minimum(m.ordinal_grade(tox.crs, x, covariates, u_crs), 5)
         crs[..., k] = crs_map[latent_crs]
@@ -459,6 +462,8 @@ def draw_patients(prepared: Prepared, rng: np.random.Generator, trials: int, slo
         relapse_u=rng.random(shape),
         improve_u=rng.random((*shape, 4)),
         fs_u=rng.random((*shape, 8, 3)),
+        # drawn after every other draw of the slot: the earlier streams of a seed are unchanged (D-19.858)
+        relapse_seed=rng.integers(0, 2**62, size=shape),
         kinetic_params=params,
         crs_onset=crs_onset,
         crs_duration=crs_duration,
@@ -802,10 +807,73 @@ def _calendar(
     return infusion
 
 
+def infusion_instant(scenario: Scenario, infusion_day: float) -> dt.datetime:
+    """The infusion `infusion_day` days after the accrual start (08:00 UTC of `start_date`) on the site's
+    clock (`accrual.site_time_zone`): study day 0 of `simulate study` (D-19.856)."""
+    import zoneinfo
+
+    start = dt.datetime.combine(
+        dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0), tzinfo=dt.UTC
+    )
+    return (start + dt.timedelta(days=float(infusion_day))).astimezone(
+        zoneinfo.ZoneInfo(scenario.accrual.site_time_zone)
+    )
+
+
+def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: int) -> list[float]:
+    """The `count` drawn post-infusion attack onsets (days after the infusion) of one patient, i.i.d. with
+    density ∝ the hazard on [0, follow-up] (the inverse of the cumulative hazard `curve`, per whole day),
+    from the slot's own seed (`PatientDraws.relapse_seed`): the same onsets in the OC and in the study it
+    writes (D-19.858)."""
+    end = int(min(max(follow_days, 0.0), curve.size - 1))
+    grid = curve[: end + 1]
+    if count <= 0 or grid[-1] <= 0:
+        return []
+    u = np.sort(np.random.default_rng(int(seed)).random(count))
+    return [float(x) for x in np.interp(u * grid[-1], grid, np.arange(end + 1))]
+
+
+def post_infusion_attacks(
+    history_days_before: list[int], infused_local: dt.datetime, onset_days: list[float], protocol: Protocol
+) -> int:
+    """Attacks with a first onset on or after the infusion's site day among the written onsets of one patient
+    — the pre-treatment history (each `history_days_before` days before the infusion's site day, D-19.854)
+    and the post-infusion onsets (the site date of the infusion + `onset_days`) — merged by the protocol's
+    relapse definition (`cartrial.protocol.group_onsets`, the rule of `cartrial.neuro.merge_attacks`): an
+    onset less than `merge_window_days` after an attack's first onset is that attack, across the infusion
+    too, as the analysis of the written study counts them (D-19.858).
+
+    >>> import zoneinfo
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> at = dt.datetime(2022, 3, 1, 10, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    >>> post_infusion_attacks([5], at, [3.0], protocol), post_infusion_attacks([40], at, [3, 20], protocol)
+    (0, 1)
+    """
+    from cartrial.neuro.derive import relapse_options_from_protocol
+    from cartrial.protocol import group_onsets
+
+    options = relapse_options_from_protocol(protocol)
+    day0 = infused_local.date()
+    dates = {day0 - dt.timedelta(days=int(d)) for d in history_days_before}
+    dates |= {(infused_local + dt.timedelta(days=float(d))).date() for d in onset_days}
+    ordered = sorted(dates)
+    groups = group_onsets(ordered, options.merge_window_days, options.merge_anchor)
+    return sum(1 for group in groups if ordered[group[0]] >= day0)
+
+
 def _efficacy(
-    prepared: Prepared, draws: PatientDraws, slot_dose: np.ndarray, follow_days: FloatArray
+    prepared: Prepared,
+    draws: PatientDraws,
+    slot_dose: np.ndarray,
+    follow_days: FloatArray,
+    infusion: FloatArray,
 ) -> dict[str, FloatArray]:
-    """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot."""
+    """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot.
+    `relapses` are the attacks the analysis of the written study counts after the infusion
+    (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
+    onsets (each one a possible FS step)."""
     sc = prepared.scenario
     eff = sc.efficacy
     treated = slot_dose >= 0
@@ -814,12 +882,28 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
-    # attacks per year, 24 months before screening: onsets merged by the protocol's relapse definition, as
-    # the analysis counts them (D-19.800); every drawn onset counted was 15 % more in the reference population
+    # attacks per year in the 24 months of history (before the infusion in a written study, D-19.854): onsets
+    # merged by the protocol's relapse definition, as the analysis counts them (D-19.800); every drawn onset
+    # counted was 15 % more in the reference population
     pre_rate = prepared.pre_attacks_24m[p] / 2.0
     h0 = pre_rate * eff.regression_to_mean / 365.25
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
+    counted = relapses.copy()
+    for i in np.flatnonzero(relapses > 0):
+        t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
+        onsets = relapse_onset_days(
+            prepared.cum_hazard_days[pi, ki],
+            float(follow_days[t, sl]),
+            int(relapses[i]),
+            draws.relapse_seed[t, sl],
+        )
+        counted[i] = post_infusion_attacks(
+            cov.relapse_days_before[pi],
+            infusion_instant(sc, float(infusion[t, sl])),
+            onsets,
+            prepared.protocol,
+        )
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
@@ -828,7 +912,8 @@ def _efficacy(
     out_shape = slot_dose.shape
     result: dict[str, FloatArray] = {}
     for name, values in (
-        ("relapses", relapses.astype(float)),
+        ("relapses", counted.astype(float)),
+        ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("aqp4_fell", fell.astype(float)),
         ("pre_rate", pre_rate.astype(float)),
@@ -1100,7 +1185,7 @@ def _simulate_batch(
     if sc.data_cutoff_day is not None:
         follow = np.minimum(follow, np.maximum(sc.data_cutoff_day - np.nan_to_num(infusion), 0.0))
     follow = np.where(treated, follow, np.nan)
-    eff = _efficacy(prepared, draws, slot_dose, follow)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion)
     rows = np.arange(trials)[:, None]
     k = np.maximum(slot_dose, 0)
     cols = np.arange(slots)[None, :]
@@ -1114,12 +1199,26 @@ def _simulate_batch(
         last_day = np.floor(sc.data_cutoff_day - np.nan_to_num(infusion))
         crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
         icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
-    # persistence is read on the persistence day: a patient who died before it has none (D-19.97); the
-    # proportion counts the patients observed beyond the day (D-19.87, D-19.98; `metric_denominator`)
-    alive_then = death >= sc.kinetics.persistence_day
-    persist = (at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug) & alive_then
-    persistence_evaluable = evaluable_slots(
-        treated, follow, sc.kinetics.persistence_day, sc.metric_denominator, beyond=True
+    # persistence by the analysis's rule (`kinetics.persistence_flags`, D-19.855) on the samples a virtual
+    # study takes (`models.PK_DAYS` within the follow-up, which a death ends, D-19.97): a quantifiable sample
+    # after the persistence day (the first one after it: the level declines), evaluable when sampled after it
+    # (D-19.87); `metric_denominator` treated: every treated patient in the denominator (D-19.98)
+    sample_day = m.persistence_sample_day(sc.kinetics.persistence_day)
+    pk_days = np.array(m.PK_DAYS, dtype=float)
+    ends = np.nan_to_num(follow, nan=-np.inf)
+    sampled = pk_days[None, None, :] <= ends[..., None]
+    last_sample = np.where(sampled.any(axis=2), np.where(sampled, pk_days, -np.inf).max(axis=2), np.nan)
+    # `treated` (the named alternative, D-19.98): a patient not sampled there with the level drawn for it,
+    # a death before the sample as not persisting
+    reached = death >= sample_day if sc.metric_denominator == "treated" else sample_day <= ends
+    quantifiable = (at_dose(draws.persistence_level) >= sc.kinetics.lloq_copies_per_ug) & reached
+    persist, sampled_after = persistence_flags(
+        np.where(quantifiable, sample_day, np.nan), last_sample, sc.kinetics.persistence_day
+    )
+    persistence_evaluable = (
+        evaluable_slots(treated, follow, sc.kinetics.persistence_day, sc.metric_denominator, beyond=True)
+        if sc.metric_denominator == "treated"
+        else treated & sampled_after
     )
     # EDSS improvement among the patients with a post-baseline EDSS: followed to the protocol's first
     # post-infusion EDSS visit (the analysis's efficacy:edss_change population; D-19.98)
