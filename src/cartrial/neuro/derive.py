@@ -40,10 +40,12 @@ from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import (
     UNSCORED_BEFORE_CONFIRMATION,
+    BaselineVisit,
     DisabilityOptions,
     DisabilityOutcome,
     MethodSwitch,
     confirmed_disability_change,
+    during_relapse,
     edss_step_problem,
 )
 from cartrial.neuro.edss_scale import (
@@ -1665,16 +1667,28 @@ def derive_disability(
         unscored_days = [d for d, ok in zip(visit_days, has_score, strict=True) if not ok]
         affected: list[str] = []
         all_days = sorted(visit_days)
-        before = [d for d in all_days if d <= 0]
+        # every onset of an attack, its merged later worsenings too: a visit within the exclusion window
+        # after any of them is during the attack (D-19.686)
+        relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
+        window = options.relapse_exclusion_days
+        outside = options.baseline_visit is BaselineVisit.OUTSIDE_RELAPSE
+        # the baseline is not a visit during an attack: its score is the attack's (D-19.864)
+        in_attack = {d for d in all_days if d <= 0 and outside and during_relapse(d, relapse_days, window)}
+        before = [d for d in all_days if d <= 0 and d not in in_attack]
         baseline_unscored = bool(before) and max(before) in unscored_days and max(before) not in dict(visits)
-        baseline_days = [d for d, _ in visits if d <= 0]
+        baseline_days = [d for d, _ in visits if d <= 0 and d not in in_attack]
         later = [(d, e) for d, e in visits if d > 0]
-        if baseline_unscored or not baseline_days or max(d for d, _ in visits) <= max(baseline_days):
+        if baseline_unscored or not baseline_days or not later:
             # no baseline (no visit on or before day 0, or the last one unscored) or no visit after it: no
             # change to evaluate, never a post-infusion (or an earlier) visit taken as the baseline (D-19.187)
             if baseline_unscored:
                 reason = "the baseline visit (last on or before day 0) is without a score: no baseline"
                 affected.append("the baseline visit is one of them: no baseline, no change evaluated")
+            elif not baseline_days and in_attack:
+                reason = (
+                    f"every EDSS visit on or before day 0 is within {window} days after a relapse onset: no "
+                    "baseline (baseline_visit=outside_relapse; D-19.864)"
+                )
             elif not baseline_days:
                 reason = "no scored EDSS visit on or before day 0: no baseline"
             else:
@@ -1687,10 +1701,8 @@ def derive_disability(
             )
         else:
             start = max(baseline_days)
-            visits = sorted((d, e) for d, e in visits if d >= start)
-            # every onset of an attack, its merged later worsenings too: a visit within the exclusion window
-            # after any of them is during the attack (D-19.686)
-            relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
+            # the baseline and the visits after day 0 (a visit between them is during an attack, D-19.864)
+            visits = sorted((d, e) for d, e in visits if d == start or d > 0)
             outcomes = {
                 direction: confirmed_disability_change(
                     visits, direction, options, relapse_days, [d for d in unscored_days if d > start]
@@ -1698,6 +1710,12 @@ def derive_disability(
                 for direction in ("worsening", "improvement")
             }
             reasons = []
+            skipped = sorted(d for d in in_attack if d > start)
+            if skipped:
+                reasons.append(
+                    f"baseline from day {start}: the visit on day {skipped[-1]} is within {window} days "
+                    "after a relapse onset (baseline_visit=outside_relapse; D-19.864)"
+                )
             for direction, outcome in outcomes.items():
                 blocked = [u for u in outcome.unconfirmed if u.reason == UNSCORED_BEFORE_CONFIRMATION]
                 if not blocked:
