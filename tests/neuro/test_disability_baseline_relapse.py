@@ -144,3 +144,22 @@ def test_a_visit_during_an_attack_does_not_hold_a_roving_reset() -> None:
     plain = confirmed_disability_change(visits, "worsening", options)
     assert plain.confirmed is not None
     assert plain.confirmed.reference_edss == 2.0
+
+
+def test_without_relapse_data_a_confirmed_worsening_is_not_called_pira() -> None:
+    """§5: worsening is relapse-associated if a relapse occurred within 90 days before onset or between onset
+    and confirmation, "otherwise" PIRA — a statement about the relapses, so without relapse data (``relapses``
+    not given) the class is unknown (blank), not PIRA (D-19.867). With relapse data and none near it: PIRA."""
+    edss = pd.DataFrame(
+        {
+            "subject_id": ["S1"] * 3,
+            "assessed_at": [(DAY0 + timedelta(days=d)).isoformat() for d in (0, 30, 150)],
+            "edss": [3.0, 4.5, 4.5],
+        }
+    )
+    unknown = derive_disability(edss, {"S1": DAY0}).table.iloc[0]
+    assert unknown["worsening_confirmed"]
+    assert pd.isna(unknown["worsening_relapse_associated"])
+    known = derive_disability(edss, {"S1": DAY0}, relapses=[]).table.iloc[0]
+    assert not pd.isna(known["worsening_relapse_associated"])
+    assert not known["worsening_relapse_associated"]

@@ -1011,6 +1011,10 @@ def build_adedss(
                 "SRCVAR": f"{domain}STRESN" if seq is not None else "",
                 "SRCSEQ": math.nan if seq is None else float(seq),
                 "_t": str(r["assessed_at"]),
+                # the analysis baseline visit (edss_change.baseline_day, days from the infusion; D-19.866)
+                "_base": before
+                and not _missing(c.get("baseline_day"))
+                and (adt - s["TRTSDT"]).days == int(c["baseline_day"]),
             }
         )
     frame = pd.DataFrame(rows)
@@ -1018,7 +1022,12 @@ def build_adedss(
         frame = frame.sort_values(["USUBJID", "_t"], kind="mergesort").reset_index(drop=True)
         frame["ABLFL"] = ""
         pre = frame[(frame["ONTRTFL"] == "N") & frame["AVAL"].notna()]
-        frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
+        if any("baseline_day" in c for c in change.values()):
+            # the record the analysis took as baseline (BASE is its AVAL; ADaM IG v1.3 §4.2): not always the
+            # last pre-dose one — a visit during an attack is not the baseline (D-19.864, D-19.866)
+            frame.loc[pre.index[pre["_base"].astype(bool)], "ABLFL"] = "Y"
+        else:
+            frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
     extra = []
     any_switch = any(
         not _missing(c.get("method_switch")) and bool(c.get("method_switch")) for c in change.values()
@@ -1057,7 +1066,7 @@ def build_adedss(
     if not len(frame):
         return empty_frame(spec)
     frame = frame.sort_values(["USUBJID", "PARAMCD", "_t"], kind="mergesort").reset_index(drop=True)
-    return finalize(frame.drop(columns=["_t"]), spec, sort=[])
+    return finalize(frame.drop(columns=["_t", "_base"], errors="ignore"), spec, sort=[])
 
 
 def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

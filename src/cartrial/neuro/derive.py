@@ -1548,6 +1548,7 @@ def _disability_row(
     options: str,
     reason: str = "",
     excluded: Sequence[str] = (),
+    baseline_day: int | None = None,
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
     baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187). A direction
@@ -1557,6 +1558,7 @@ def _disability_row(
     row = {
         "subject_id": sid,
         "baseline_edss": baseline,
+        "baseline_day": baseline_day if baseline is not None else None,
         "last_edss": last,
         "improvement_evaluable": better is not None and better.evaluable,
         "improvement_confirmed": improved is not None,
@@ -1614,7 +1616,8 @@ def derive_disability(
     (`baseline_edss` blank, never a later visit in its place), one with no visit after the baseline has no
     `last_edss`; neither change is evaluated (D-19.187). `edss` is a scored form (``subject_id``,
     ``assessed_at``, ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default
-    options). Relapses classify worsening as relapse-associated or PIRA, and visits within
+    options). Relapses classify worsening as relapse-associated or PIRA (without ``relapses`` the class is
+    blank, unknown, and a note says so; D-19.867), and visits within
     ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change. A visit without a score
     (a bad row of a ``keep_going`` result) is left out and named in the notes, the subject evaluated on its
     scored visits; a subject with no infusion is named in the notes too (D-19.685).
@@ -1652,6 +1655,7 @@ def derive_disability(
     # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
     methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
     method_switched: list[str] = []
+    unclassed: list[str] = []  # confirmed worsening, no relapse data: neither RAW nor PIRA (D-19.867)
     switch_excluded: dict[str, list[str]] = {}  # the directions not evaluable -> subjects (D-19.746)
     for sid, group in scored.groupby("subject_id", sort=True):
         if str(sid) not in days:
@@ -1696,7 +1700,14 @@ def derive_disability(
             baseline = None if baseline_unscored or not baseline_days else dict(visits)[max(baseline_days)]
             rows.append(
                 _disability_row(
-                    sid, baseline, max(later)[1] if later else None, None, None, options_text, reason
+                    sid,
+                    baseline,
+                    max(later)[1] if later else None,
+                    None,
+                    None,
+                    options_text,
+                    reason,
+                    baseline_day=max(baseline_days) if baseline is not None else None,
                 )
             )
         else:
@@ -1772,8 +1783,13 @@ def derive_disability(
                     options_text,
                     "; ".join(reasons),
                     excluded_directions,
+                    baseline_day=start,
                 )
             )
+            if relapses is None and rows[-1]["worsening_confirmed"]:
+                # RAW vs PIRA is a statement about the relapses: without relapse data it is unknown (D-19.867)
+                rows[-1]["worsening_relapse_associated"] = None
+                unclassed.append(str(sid))
             if methods is not None:
                 rows[-1]["method_switch"] = switched
                 # either direction excluded; the per-direction flags say which (D-19.746)
@@ -1794,6 +1810,7 @@ def derive_disability(
     columns = [
         "subject_id",
         "baseline_edss",
+        "baseline_day",
         "last_edss",
         "improvement_evaluable",
         "improvement_confirmed",
@@ -1833,6 +1850,12 @@ def derive_disability(
             "worsening_switch_excluded; method_switch_excluded is either; option method_switch=include "
             "evaluates it; D-19.746)"
         )
+    if unclassed:
+        n = len(unclassed)
+        notes.append(
+            f"confirmed EDSS worsening of {count(n, 'subject')} ({', '.join(unclassed)}) not classed as "
+            "relapse-associated or PIRA: no relapse data given (worsening_relapse_associated blank; D-19.867)"
+        )
     if without_infusion:
         n = len(without_infusion)
         notes.append(
@@ -1847,6 +1870,7 @@ def derive_disability(
         sources=("docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
         units={
             "baseline_edss": "EDSS step",
+            "baseline_day": "study day (day 0 = infusion)",
             "last_edss": "EDSS step",
             "improvement_confirmed_day": "study day",
         },
