@@ -43,10 +43,14 @@ class ImprovementDefinition(StrEnum):
 
     ``cdi_common`` (default, [U]): >= 1.0 if reference <= 5.5, >= 0.5 above 5.5 (reference 0 cannot
     improve: not evaluable). ``affirm``: >= 1.0, only for reference >= 2.0 (AFFIRM post hoc).
+    ``kalincik_2015``: >= 1.5 if reference <= 1.5, >= 1.0 if <= 6.0, >= 0.5 above 6.0 (MSoutcomes ``CDI``
+    after Kalincik T et al., *Brain* 2015;138:3287; a reference of 1.0 cannot fall by 1.5: not evaluable;
+    D-19.868).
     """
 
     CDI_COMMON = "cdi_common"
     AFFIRM = "affirm"
+    KALINCIK_2015 = "kalincik_2015"
 
 
 class MethodSwitch(StrEnum):
@@ -192,6 +196,11 @@ def improvement_threshold(reference_edss: float, definition: ImprovementDefiniti
     _check_reference(reference_edss)
     if kind is ImprovementDefinition.AFFIRM:
         return 1.0 if reference_edss >= 2.0 else None
+    if kind is ImprovementDefinition.KALINCIK_2015:
+        # MSoutcomes R/CDI.R: bEDSS <= 1.5 -> dEDSS <= -1.5; <= 6.0 -> -1.0; else -0.5 (D-19.868)
+        if reference_edss <= 1.5:
+            return 1.5 if reference_edss >= 1.5 else None
+        return 1.0 if reference_edss <= 6.0 else 0.5
     if reference_edss == 0:
         return None
     return 1.0 if reference_edss <= 5.5 else 0.5
