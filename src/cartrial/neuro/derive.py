@@ -1786,7 +1786,7 @@ def derive_disability(
                     baseline_day=start,
                 )
             )
-            if relapses is None and rows[-1]["worsening_confirmed"]:
+            if relapses is None and rows[-1]["worsening_confirmed"] is True:
                 # RAW vs PIRA is a statement about the relapses: without relapse data it is unknown (D-19.867)
                 rows[-1]["worsening_relapse_associated"] = None
                 unclassed.append(str(sid))
