@@ -273,7 +273,8 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
             "baseline_edss",
             "Baseline EDSS",
             "continuous",
-            "edss_change.baseline_edss (cartrial.neuro: last EDSS on or before day 0)",
+            "edss_change.baseline_edss (cartrial.neuro: last EDSS on or before day 0, outside a relapse "
+            "unless analysis.options.edss_baseline_visit is last; D-19.864)",
             decimals=1,
         ),
         Characteristic(

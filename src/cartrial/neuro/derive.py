@@ -1539,6 +1539,11 @@ def walking_switch_day(visits: Sequence[tuple[int, float]], methods: Mapping[int
     return None
 
 
+#: the start of `derive_disability`'s reason for a subject whose every pre-infusion EDSS visit is during an
+#: attack (``baseline_visit=outside_relapse``): no baseline (D-19.864); the analysis names the exclusion so
+BASELINE_ONLY_IN_ATTACK = "no baseline: every pre-infusion EDSS is during an attack"
+
+
 def _disability_row(
     sid: Any,
     baseline: float | None,
@@ -1612,7 +1617,9 @@ def derive_disability(
 ) -> Result:
     """Confirmed and unconfirmed EDSS improvement and worsening per subject (docs/science/neuro-outcomes.md
     §5), from the
-    baseline visit (last on or before day 0) on. A subject with no visit on or before day 0 has no baseline
+    baseline visit on: the last visit on or before day 0, outside the relapse exclusion window after a relapse
+    onset unless ``options.baseline_visit`` is ``last`` (D-19.864; its day in ``baseline_day``). A subject
+    with no visit on or before day 0 (or only visits during an attack) has no baseline
     (`baseline_edss` blank, never a later visit in its place), one with no visit after the baseline has no
     `last_edss`; neither change is evaluated (D-19.187). `edss` is a scored form (``subject_id``,
     ``assessed_at``, ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default
@@ -1690,8 +1697,8 @@ def derive_disability(
                 affected.append("the baseline visit is one of them: no baseline, no change evaluated")
             elif not baseline_days and in_attack:
                 reason = (
-                    f"every EDSS visit on or before day 0 is within {window} days after a relapse onset: no "
-                    "baseline (baseline_visit=outside_relapse; D-19.864)"
+                    f"{BASELINE_ONLY_IN_ATTACK}: every EDSS visit on or before day 0 is within {window} days "
+                    "after a relapse onset (baseline_visit=outside_relapse; D-19.864)"
                 )
             elif not baseline_days:
                 reason = "no scored EDSS visit on or before day 0: no baseline"
@@ -1879,6 +1886,7 @@ def derive_disability(
 
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
+    "BASELINE_ONLY_IN_ATTACK",
     "MEASURE_FORM",
     "NUMERIC_NOTATION",
     "FollowUpEnd",
