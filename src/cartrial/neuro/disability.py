@@ -70,11 +70,11 @@ class BaselineVisit(StrEnum):
 
     ``outside_relapse`` (default): the last scored visit on or before day 0 that is not within
     ``relapse_exclusion_days`` after a relapse onset (0 <= visit day - onset day <= window, the window of
-    the confirmation rule); none left: no baseline, no change evaluated. Source: MSoutcomes (CRAN) ``CDW`` /
-    ``CDI`` after Kalincik T et al., *Brain* 2015;138:3287 — the baseline is "the first EDSS score recorded
-    ... outside 30 days (the default) of a relapse"; a score during an attack reflects the attack, and the
-    recovery from it would read as a treatment effect. ``last``: the last visit on or before day 0 whatever
-    its timing (D-19.187 without the relapse rule).
+    the confirmation rule); none left: no baseline, no change evaluated. Only the 30-day window is borrowed
+    from MSoutcomes (CRAN) ``CDW`` / ``CDI`` after Kalincik T et al., *Brain* 2015;138:3287, whose baseline is
+    "the first EDSS score recorded ... outside 30 days (the default) of a relapse" (the first, not the last);
+    a score during an attack reflects the attack, and the recovery from it would read as a treatment effect.
+    ``last``: the last visit on or before day 0 whatever its timing (D-19.187 without the relapse rule).
     """
 
     OUTSIDE_RELAPSE = "outside_relapse"
@@ -119,8 +119,8 @@ class DisabilityOptions:
     PIRA definition; Lublin FD et al., *Neurology* 2014;83:278).
 
     ``baseline_visit`` (default **outside_relapse**, `BaselineVisit`): `derive_disability` does not take the
-    baseline from a visit within that window either (MSoutcomes; D-19.864); ``last`` keeps D-19.187's last
-    visit on or before day 0 whatever its timing.
+    baseline from a visit within that window either (the window borrowed from MSoutcomes; D-19.864);
+    ``last`` keeps D-19.187's last visit on or before day 0 whatever its timing.
 
     >>> DisabilityOptions().relapse_exclusion_days
     30
