@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from cartrial.cdisc.adam import build_adedss
 from cartrial.cdisc.spec import dataset_specs
+from cartrial.errors import InternalError
 
 
 class _Dataset:
@@ -68,3 +70,10 @@ def test_no_analysis_baseline_flags_no_record() -> None:
     """No baseline in the analysis (every pre-dose visit during an attack): no record is ABLFL."""
     edss = _adedss({"baseline_edss": [None], "edss_change": [None], "baseline_day": [None]})
     assert (edss["ABLFL"] != "Y").all()
+
+
+def test_a_baseline_day_without_its_record_stops_the_export() -> None:
+    """BASE 3.0 with a baseline day (-59) that no scored record has (records on days -60, -5, 90): BASE
+    without an ABLFL record would break ADaM IG v1.3 §4.2, so the export stops (D-19.871)."""
+    with pytest.raises(InternalError, match=r"BASE.*no record flagged ABLFL"):
+        _adedss({"baseline_day": [-59]})

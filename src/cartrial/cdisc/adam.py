@@ -1026,6 +1026,17 @@ def build_adedss(
             # the record the analysis took as baseline (BASE is its AVAL; ADaM IG v1.3 §4.2): not always the
             # last pre-dose one — a visit during an attack is not the baseline (D-19.864, D-19.866)
             frame.loc[pre.index[pre["_base"].astype(bool)], "ABLFL"] = "Y"
+            # BASE is the AVAL of the ABLFL record (ADaM IG v1.3 §4.2): a subject with a BASE and no flagged
+            # record (a baseline_day that matches no scored pre-dose record) stops the export (D-19.871)
+            flagged = set(frame.loc[frame["ABLFL"] == "Y", "USUBJID"])
+            based = set(frame.loc[frame["BASE"].notna(), "USUBJID"])
+            unflagged = based - flagged
+            if unflagged:
+                raise InternalError(
+                    f"ADEDSS: {len(unflagged)} subject(s) with an EDSS baseline (BASE) but no record flagged "
+                    "ABLFL: edss_change.baseline_day matches none of their scored EDSS records on or before "
+                    "the first treatment date"
+                )
         else:
             frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
     extra = []
