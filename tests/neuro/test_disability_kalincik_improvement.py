@@ -52,13 +52,11 @@ def test_the_option_changes_a_confirmed_improvement_from_6_0() -> None:
 
 
 @given(st.sampled_from(EDSS_STEPS))
-def test_a_threshold_is_always_reachable_on_the_scale(reference: float) -> None:
-    """Whenever a threshold is returned, the scale has a step at least that far below the reference; when
-    none is, no step is (the patient cannot improve by the definition)."""
+def test_a_threshold_is_returned_exactly_when_the_scale_reaches_it(reference: float) -> None:
+    """MSoutcomes R/CDI.R's step by baseline (1.5 from <= 1.5, 1.0 from <= 6.0, 0.5 above): the threshold is
+    that step when some EDSS step lies at least that far below the reference, else None (the patient cannot
+    improve by the definition, D-19.623)."""
+    step = 1.5 if reference <= 1.5 else 1.0 if reference <= 6.0 else 0.5
+    reachable = any(reference - s >= step - 1e-9 for s in EDSS_STEPS)
     limit = improvement_threshold(reference, "kalincik_2015")
-    reachable = [s for s in EDSS_STEPS if reference - s >= 1.5 - 1e-9] if reference <= 1.5 else [0.0]
-    if limit is None:
-        assert reference <= 1.5 and not reachable
-    else:
-        assert any(reference - s >= limit - 1e-9 for s in EDSS_STEPS)
-        assert limit in (0.5, 1.0, 1.5)
+    assert limit == (step if reachable else None)
