@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError, Problem
 from cartrial.protocol import (
+    AnalysisOptions,
     AnalysisSpec,
+    EdssBaselineVisit,
     EfficacyEvaluableRule,
     dlt_window_complete,
     load_protocol,
@@ -70,7 +72,10 @@ def test_the_example_protocol_states_the_defaults_explicitly() -> None:
     path = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
     assert "\nanalysis:\n" in path.read_text(encoding="utf-8")
     protocol = load_protocol(path)
-    assert protocol.analysis == AnalysisSpec()  # same values as the defaults
+    # the defaults, but for the EDSS baseline of its "change in EDSS from the screening value" (D-19.869)
+    assert protocol.analysis == AnalysisSpec(
+        options=AnalysisOptions(edss_baseline_visit=EdssBaselineVisit.LAST)
+    )
     assert "persistence_day" in protocol.analysis.options.model_fields_set  # but written out
 
 

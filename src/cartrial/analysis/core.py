@@ -298,11 +298,13 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     relapses, relapse_result = relapse_datasets(
         tables, protocol, cutoff, populations, opts.relapse_follow_up_end
     )
-    datasets |= edss_datasets(tables, cutoff, populations, relapse_result.attacks)
+    outcomes = collected_outcomes(protocol, tables)
+    # without relapse data a confirmed worsening is neither relapse-associated nor PIRA (D-19.867, D-19.870)
+    attacks = relapse_result.attacks if "relapses" in outcomes else None
+    datasets |= edss_datasets(tables, cutoff, populations, attacks, opts.edss_baseline_visit.value)
     datasets |= responder_datasets(tables, protocol, cutoff, populations, spec.populations)
     datasets |= osis_dataset(tables, cutoff, populations)
     datasets |= relapses
-    outcomes = collected_outcomes(protocol, tables)
     datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
     datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None), levels)
     datasets |= pd_datasets(tables, populations, opts.aqp4_igg_baseline)
@@ -334,6 +336,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
         "relapse_follow_up_end": sources["relapse_follow_up_end"]["value"],
         "aqp4_igg_baseline": sources["aqp4_igg_baseline"]["value"],
         "teae_expected_cytopenias": sources["teae_expected_cytopenias"]["value"],  # D-19.269
+        "edss_baseline_visit": sources["edss_baseline_visit"]["value"],  # D-19.869
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
         "ctcae_version": opts.ctcae_version,

@@ -20,7 +20,8 @@ Characteristics (`CHARACTERISTICS`):
   ``immunosuppressant`` (`cartrial.protocol.TherapyClass`), count and any/none;
 - relapses in the pre-infusion window (`cartrial.neuro.RelapseOptions.pre_window_months`, 24 calendar months
   by default; `relapses_by_subject.pre_attacks`);
-- baseline EDSS (`edss_change.baseline_edss`, last EDSS on or before day 0, Neurostatus scoring);
+- baseline EDSS (`edss_change.baseline_edss`, last EDSS on or before day 0 not during a relapse (D-19.864),
+  Neurostatus scoring);
 - AQP4-IgG titre at screening (``subjects.aqp4_igg_titre``; categories in dilution order, and the median
   and range of the reciprocal titre, `cartrial.neuro.parse_titre_step`, each stored titre read once and
   an unreadable one refused by its record, D-19.631; a titre positive at the top dilution, ">=1:1000" or
@@ -272,7 +273,8 @@ def characteristics(pre_window_months: int, titre_levels: tuple[str, ...]) -> tu
             "baseline_edss",
             "Baseline EDSS",
             "continuous",
-            "edss_change.baseline_edss (cartrial.neuro: last EDSS on or before day 0)",
+            "edss_change.baseline_edss (cartrial.neuro: last EDSS on or before day 0, outside a relapse "
+            "unless analysis.options.edss_baseline_visit is last; D-19.864)",
             decimals=1,
         ),
         Characteristic(

@@ -177,10 +177,19 @@ def responder_datasets(
 
 
 def edss_datasets(
-    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: dict[str, Population], attacks: Any
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: dt.date,
+    populations: dict[str, Population],
+    attacks: Any,
+    baseline_visit: str = "outside_relapse",
 ) -> dict[str, Dataset]:
-    """`edss_scored` (every visit) and `edss_change` (baseline, last, change, CDI/CDW per subject)."""
-    from cartrial.neuro.derive import derive_disability, derive_edss
+    """`edss_scored` (every visit) and `edss_change` (baseline, last, change, CDI/CDW per subject).
+
+    `attacks`: the relapses (None when the study does not collect them: a confirmed worsening is then
+    neither relapse-associated nor PIRA, D-19.867); `baseline_visit`: the protocol's
+    ``analysis.options.edss_baseline_visit`` (``outside_relapse`` | ``last``, D-19.864, D-19.869)."""
+    from cartrial.neuro.derive import BASELINE_ONLY_IN_ATTACK, derive_disability, derive_edss
+    from cartrial.neuro.disability import BaselineVisit, DisabilityOptions
 
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
@@ -197,8 +206,9 @@ def edss_datasets(
             zones=subject_time_zones(tables["infusions"]),
         )
     infused = _restrict(tables["infusions"], safety_ids)
+    options = DisabilityOptions(baseline_visit=BaselineVisit(baseline_visit))
     with stored_rows({"infusions": infused}):
-        disability_result = derive_disability(edss, infused, relapses=attacks)
+        disability_result = derive_disability(edss, infused, relapses=attacks, options=options)
     disability = disability_result.table
     change = disability.copy()
     change.insert(1, "dose_level", [levels.get(s) for s in change["subject_id"]])
@@ -208,11 +218,31 @@ def edss_datasets(
         change["baseline_edss"].notna() & change["last_edss"].notna(), "subject_id"
     ].tolist()
     missing = sorted(set(safety_ids) - set(evaluable))
+    # a subject whose every pre-infusion EDSS is during an attack is named apart (D-19.869)
+    in_attack = set(
+        change.loc[change["reason"].astype(str).str.startswith(BASELINE_ONLY_IN_ATTACK), "subject_id"].astype(
+            str
+        )
+    )
+    excluded = {
+        reason: subjects
+        for reason, subjects in (
+            ("baseline EDSS only during an attack", tuple(s for s in missing if str(s) in in_attack)),
+            ("no baseline or no post-baseline EDSS", tuple(s for s in missing if str(s) not in in_attack)),
+        )
+        if subjects
+    }
+    baseline_text = (
+        "the last on or before day 0"
+        if baseline_visit == "last"
+        else f"the last on or before day 0 not within {options.relapse_exclusion_days} days after a relapse "
+        "onset"
+    )
     populations["efficacy:edss_change"] = Population(
         "efficacy:edss_change",
-        "infused subjects with a baseline EDSS (last on or before day 0) and >= 1 later EDSS",
+        f"infused subjects with a baseline EDSS ({baseline_text}) and >= 1 later EDSS",
         tuple(s for s in safety_ids if s in evaluable),
-        {"no baseline or no post-baseline EDSS": tuple(missing)} if missing else {},
+        excluded,
     )
     return {
         "edss_scored": Dataset(

@@ -62,6 +62,7 @@ DATASET_OUTCOME: dict[str, str] = {
 OPTION_OUTCOME: dict[str, str] = {
     "relapse_follow_up_end": "relapses",
     "aqp4_igg_baseline": "aqp4_igg",
+    "edss_baseline_visit": "edss",
     "rate_ci": "relapses",
     "relapses": "relapses",
 }

@@ -1101,6 +1101,10 @@ def build_adedss(
                 "SRCVAR": f"{domain}STRESN" if seq is not None else "",
                 "SRCSEQ": math.nan if seq is None else float(seq),
                 "_t": str(r["assessed_at"]),
+                # the analysis baseline visit (edss_change.baseline_day, days from the infusion; D-19.866)
+                "_base": before
+                and not _missing(c.get("baseline_day"))
+                and (adt - s["TRTSDT"]).days == int(c["baseline_day"]),
             }
         )
     frame = pd.DataFrame(rows)
@@ -1108,7 +1112,23 @@ def build_adedss(
         frame = frame.sort_values(["USUBJID", "_t"], kind="mergesort").reset_index(drop=True)
         frame["ABLFL"] = ""
         pre = frame[(frame["ONTRTFL"] == "N") & frame["AVAL"].notna()]
-        frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
+        if any("baseline_day" in c for c in change.values()):
+            # the record the analysis took as baseline (BASE is its AVAL; ADaM IG v1.3 §4.2): not always the
+            # last pre-dose one — a visit during an attack is not the baseline (D-19.864, D-19.866)
+            frame.loc[pre.index[pre["_base"].astype(bool)], "ABLFL"] = "Y"
+            # BASE is the AVAL of the ABLFL record (ADaM IG v1.3 §4.2): a subject with a BASE and no flagged
+            # record (a baseline_day that matches no scored pre-dose record) stops the export (D-19.871)
+            flagged = set(frame.loc[frame["ABLFL"] == "Y", "USUBJID"])
+            based = set(frame.loc[frame["BASE"].notna(), "USUBJID"])
+            unflagged = based - flagged
+            if unflagged:
+                raise InternalError(
+                    f"ADEDSS: {len(unflagged)} subject(s) with an EDSS baseline (BASE) but no record flagged "
+                    "ABLFL: edss_change.baseline_day matches none of their scored EDSS records on or before "
+                    "the first treatment date"
+                )
+        else:
+            frame.loc[pre.groupby("USUBJID").tail(1).index, "ABLFL"] = "Y"
     extra = []
     any_switch = any(
         not _missing(c.get("method_switch")) and bool(c.get("method_switch")) for c in change.values()
@@ -1147,7 +1167,7 @@ def build_adedss(
     if not len(frame):
         return empty_frame(spec)
     frame = frame.sort_values(["USUBJID", "PARAMCD", "_t"], kind="mergesort").reset_index(drop=True)
-    return finalize(frame.drop(columns=["_t"]), spec, sort=[])
+    return finalize(frame.drop(columns=["_t", "_base"], errors="ignore"), spec, sort=[])
 
 
 def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -101,8 +101,9 @@ def run(ctx: DemoContext) -> None:
     save("disability_change.csv", disability)
 
     # EDSS change baseline -> last visit per subject: the disability derivation's baseline (the last visit on
-    # or before day 0, D-19.187) and last visit, never the first visit of the form (D-19.709); the evaluable
-    # subjects (with a baseline) are the denominator of this line and of the worsening line
+    # or before day 0 not within 30 days after a relapse onset, D-19.187, D-19.864) and last visit, never the
+    # first visit of the form (D-19.709); the evaluable subjects (with a baseline) are the denominator of this
+    # line and of the worsening line
     changed = disability.dropna(subset=["baseline_edss", "last_edss"])
     first_last = pd.DataFrame(
         {"first": changed["baseline_edss"].astype(float), "last": changed["last_edss"].astype(float)}

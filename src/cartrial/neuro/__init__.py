@@ -5,6 +5,7 @@ docstrings cite the table or section it implements.
 """
 
 from cartrial.neuro.derive import (
+    BASELINE_ONLY_IN_ATTACK,
     FollowUpEnd,
     RelapseResult,
     ResponderResult,
@@ -125,6 +126,7 @@ from cartrial.neuro.visual_acuity import (
 )
 
 __all__ = [
+    "BASELINE_ONLY_IN_ATTACK",
     "DEFAULT_RESPONDERS",
     "FS_MAX",
     "FS_NAMES",

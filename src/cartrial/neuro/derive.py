@@ -40,10 +40,12 @@ from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import (
     UNSCORED_BEFORE_CONFIRMATION,
+    BaselineVisit,
     DisabilityOptions,
     DisabilityOutcome,
     MethodSwitch,
     confirmed_disability_change,
+    during_relapse,
     edss_step_problem,
 )
 from cartrial.neuro.edss_scale import (
@@ -1537,6 +1539,11 @@ def walking_switch_day(visits: Sequence[tuple[int, float]], methods: Mapping[int
     return None
 
 
+#: the start of `derive_disability`'s reason for a subject whose every pre-infusion EDSS visit is during an
+#: attack (``baseline_visit=outside_relapse``): no baseline (D-19.864); the analysis names the exclusion so
+BASELINE_ONLY_IN_ATTACK = "no baseline: every pre-infusion EDSS is during an attack"
+
+
 def _disability_row(
     sid: Any,
     baseline: float | None,
@@ -1546,6 +1553,7 @@ def _disability_row(
     options: str,
     reason: str = "",
     excluded: Sequence[str] = (),
+    baseline_day: int | None = None,
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
     baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187). A direction
@@ -1555,6 +1563,7 @@ def _disability_row(
     row = {
         "subject_id": sid,
         "baseline_edss": baseline,
+        "baseline_day": baseline_day if baseline is not None else None,
         "last_edss": last,
         "improvement_evaluable": better is not None and better.evaluable,
         "improvement_confirmed": improved is not None,
@@ -1608,11 +1617,14 @@ def derive_disability(
 ) -> Result:
     """Confirmed and unconfirmed EDSS improvement and worsening per subject (docs/science/neuro-outcomes.md
     §5), from the
-    baseline visit (last on or before day 0) on. A subject with no visit on or before day 0 has no baseline
+    baseline visit on: the last visit on or before day 0, outside the relapse exclusion window after a relapse
+    onset unless ``options.baseline_visit`` is ``last`` (D-19.864; its day in ``baseline_day``). A subject
+    with no visit on or before day 0 (or only visits during an attack) has no baseline
     (`baseline_edss` blank, never a later visit in its place), one with no visit after the baseline has no
     `last_edss`; neither change is evaluated (D-19.187). `edss` is a scored form (``subject_id``,
     ``assessed_at``, ``edss``; e.g. `derive_edss`'s result) or a raw EDSS form (scored with default
-    options). Relapses classify worsening as relapse-associated or PIRA, and visits within
+    options). Relapses classify worsening as relapse-associated or PIRA (without ``relapses`` the class is
+    blank, unknown, and a note says so; D-19.867), and visits within
     ``options.relapse_exclusion_days`` after a relapse onset do not confirm a change. A visit without a score
     (a bad row of a ``keep_going`` result) is left out and named in the notes, the subject evaluated on its
     scored visits; a subject with no infusion is named in the notes too (D-19.685).
@@ -1650,6 +1662,7 @@ def derive_disability(
     # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
     methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
     method_switched: list[str] = []
+    unclassed: list[str] = []  # confirmed worsening, no relapse data: neither RAW nor PIRA (D-19.867)
     switch_excluded: dict[str, list[str]] = {}  # the directions not evaluable -> subjects (D-19.746)
     for sid, group in scored.groupby("subject_id", sort=True):
         if str(sid) not in days:
@@ -1665,16 +1678,28 @@ def derive_disability(
         unscored_days = [d for d, ok in zip(visit_days, has_score, strict=True) if not ok]
         affected: list[str] = []
         all_days = sorted(visit_days)
-        before = [d for d in all_days if d <= 0]
+        # every onset of an attack, its merged later worsenings too: a visit within the exclusion window
+        # after any of them is during the attack (D-19.686)
+        relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
+        window = options.relapse_exclusion_days
+        outside = options.baseline_visit is BaselineVisit.OUTSIDE_RELAPSE
+        # the baseline is not a visit during an attack: its score is the attack's (D-19.864)
+        in_attack = {d for d in all_days if d <= 0 and outside and during_relapse(d, relapse_days, window)}
+        before = [d for d in all_days if d <= 0 and d not in in_attack]
         baseline_unscored = bool(before) and max(before) in unscored_days and max(before) not in dict(visits)
-        baseline_days = [d for d, _ in visits if d <= 0]
+        baseline_days = [d for d, _ in visits if d <= 0 and d not in in_attack]
         later = [(d, e) for d, e in visits if d > 0]
-        if baseline_unscored or not baseline_days or max(d for d, _ in visits) <= max(baseline_days):
+        if baseline_unscored or not baseline_days or not later:
             # no baseline (no visit on or before day 0, or the last one unscored) or no visit after it: no
             # change to evaluate, never a post-infusion (or an earlier) visit taken as the baseline (D-19.187)
             if baseline_unscored:
                 reason = "the baseline visit (last on or before day 0) is without a score: no baseline"
                 affected.append("the baseline visit is one of them: no baseline, no change evaluated")
+            elif not baseline_days and in_attack:
+                reason = (
+                    f"{BASELINE_ONLY_IN_ATTACK}: every EDSS visit on or before day 0 is within {window} days "
+                    "after a relapse onset (baseline_visit=outside_relapse; D-19.864)"
+                )
             elif not baseline_days:
                 reason = "no scored EDSS visit on or before day 0: no baseline"
             else:
@@ -1682,15 +1707,20 @@ def derive_disability(
             baseline = None if baseline_unscored or not baseline_days else dict(visits)[max(baseline_days)]
             rows.append(
                 _disability_row(
-                    sid, baseline, max(later)[1] if later else None, None, None, options_text, reason
+                    sid,
+                    baseline,
+                    max(later)[1] if later else None,
+                    None,
+                    None,
+                    options_text,
+                    reason,
+                    baseline_day=max(baseline_days) if baseline is not None else None,
                 )
             )
         else:
             start = max(baseline_days)
-            visits = sorted((d, e) for d, e in visits if d >= start)
-            # every onset of an attack, its merged later worsenings too: a visit within the exclusion window
-            # after any of them is during the attack (D-19.686)
-            relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
+            # the baseline and the visits after day 0 (a visit between them is during an attack, D-19.864)
+            visits = sorted((d, e) for d, e in visits if d == start or d > 0)
             outcomes = {
                 direction: confirmed_disability_change(
                     visits, direction, options, relapse_days, [d for d in unscored_days if d > start]
@@ -1698,6 +1728,12 @@ def derive_disability(
                 for direction in ("worsening", "improvement")
             }
             reasons = []
+            skipped = sorted(d for d in in_attack if d > start)
+            if skipped:
+                reasons.append(
+                    f"baseline from day {start}: the visit on day {skipped[-1]} is within {window} days "
+                    "after a relapse onset (baseline_visit=outside_relapse; D-19.864)"
+                )
             for direction, outcome in outcomes.items():
                 blocked = [u for u in outcome.unconfirmed if u.reason == UNSCORED_BEFORE_CONFIRMATION]
                 if not blocked:
@@ -1754,8 +1790,13 @@ def derive_disability(
                     options_text,
                     "; ".join(reasons),
                     excluded_directions,
+                    baseline_day=start,
                 )
             )
+            if relapses is None and rows[-1]["worsening_confirmed"] is True:
+                # RAW vs PIRA is a statement about the relapses: without relapse data it is unknown (D-19.867)
+                rows[-1]["worsening_relapse_associated"] = None
+                unclassed.append(str(sid))
             if methods is not None:
                 rows[-1]["method_switch"] = switched
                 # either direction excluded; the per-direction flags say which (D-19.746)
@@ -1776,6 +1817,7 @@ def derive_disability(
     columns = [
         "subject_id",
         "baseline_edss",
+        "baseline_day",
         "last_edss",
         "improvement_evaluable",
         "improvement_confirmed",
@@ -1815,6 +1857,12 @@ def derive_disability(
             "worsening_switch_excluded; method_switch_excluded is either; option method_switch=include "
             "evaluates it; D-19.746)"
         )
+    if unclassed:
+        n = len(unclassed)
+        notes.append(
+            f"confirmed EDSS worsening of {count(n, 'subject')} ({', '.join(unclassed)}) not classed as "
+            "relapse-associated or PIRA: no relapse data given (worsening_relapse_associated blank; D-19.867)"
+        )
     if without_infusion:
         n = len(without_infusion)
         notes.append(
@@ -1829,6 +1877,7 @@ def derive_disability(
         sources=("docs/science/neuro-outcomes.md §5 (msclinical 0.1.0; Kappos 2020; AFFIRM post hoc)",),
         units={
             "baseline_edss": "EDSS step",
+            "baseline_day": "study day (day 0 = infusion)",
             "last_edss": "EDSS step",
             "improvement_confirmed_day": "study day",
         },
@@ -1837,6 +1886,7 @@ def derive_disability(
 
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
+    "BASELINE_ONLY_IN_ATTACK",
     "MEASURE_FORM",
     "NUMERIC_NOTATION",
     "FollowUpEnd",

@@ -43,10 +43,14 @@ class ImprovementDefinition(StrEnum):
 
     ``cdi_common`` (default, [U]): >= 1.0 if reference <= 5.5, >= 0.5 above 5.5 (reference 0 cannot
     improve: not evaluable). ``affirm``: >= 1.0, only for reference >= 2.0 (AFFIRM post hoc).
+    ``kalincik_2015``: >= 1.5 if reference <= 1.5, >= 1.0 if <= 6.0, >= 0.5 above 6.0 (MSoutcomes ``CDI``
+    after Kalincik T et al., *Brain* 2015;138:3287; a reference of 1.0 cannot fall by 1.5: not evaluable;
+    D-19.868).
     """
 
     CDI_COMMON = "cdi_common"
     AFFIRM = "affirm"
+    KALINCIK_2015 = "kalincik_2015"
 
 
 class MethodSwitch(StrEnum):
@@ -61,12 +65,40 @@ class MethodSwitch(StrEnum):
     INCLUDE = "include"
 
 
+class BaselineVisit(StrEnum):
+    """Which pre-infusion EDSS visit is the baseline (reference) of a confirmed change (D-19.864).
+
+    ``outside_relapse`` (default): the last scored visit on or before day 0 that is not within
+    ``relapse_exclusion_days`` after a relapse onset (0 <= visit day - onset day <= window, the window of
+    the confirmation rule); none left: no baseline, no change evaluated. Only the 30-day window is borrowed
+    from MSoutcomes (CRAN) ``CDW`` / ``CDI`` after Kalincik T et al., *Brain* 2015;138:3287, whose baseline is
+    "the first EDSS score recorded ... outside 30 days (the default) of a relapse" (the first, not the last);
+    a score during an attack reflects the attack, and the recovery from it would read as a treatment effect.
+    ``last``: the last visit on or before day 0 whatever its timing (D-19.187 without the relapse rule).
+    """
+
+    OUTSIDE_RELAPSE = "outside_relapse"
+    LAST = "last"
+
+
+def during_relapse(day: int, relapse_days: Sequence[int], window: int) -> bool:
+    """Whether a visit on study `day` is within `window` days after a relapse onset (0 <= day - onset <=
+    window; a window of 0 turns the rule off): the one reading of "during a relapse" for confirmation and
+    for the baseline (docs/science/neuro-outcomes.md §5; D-19.686, D-19.864).
+
+    >>> during_relapse(30, [0], 30), during_relapse(31, [0], 30), during_relapse(5, [0], 0)
+    (True, False, False)
+    """
+    return window > 0 and any(0 <= day - onset <= window for onset in relapse_days)
+
+
 class Reference(StrEnum):
     """Fixed (baseline) or roving reference EDSS (docs/science/neuro-outcomes.md §5).
 
     Roving [U: the exact ``msclinical`` reset rule was not recorded]: for worsening the reference is reset
     to a lower EDSS once that lower value is held at the next visit; for improvement, to a higher EDSS held
-    at the next visit.
+    at the next visit. A visit within ``relapse_exclusion_days`` after a relapse onset neither becomes the
+    reference nor holds one (the next visit is the next one outside the window; D-19.864).
     """
 
     FIXED = "fixed"
@@ -86,6 +118,10 @@ class DisabilityOptions:
     ("confirmation visits not within 30 days of a relapse"; Kappos L et al., *JAMA Neurol* 2020;77:1132,
     PIRA definition; Lublin FD et al., *Neurology* 2014;83:278).
 
+    ``baseline_visit`` (default **outside_relapse**, `BaselineVisit`): `derive_disability` does not take the
+    baseline from a visit within that window either (the window borrowed from MSoutcomes; D-19.864);
+    ``last`` keeps D-19.187's last visit on or before day 0 whatever its timing.
+
     >>> DisabilityOptions().relapse_exclusion_days
     30
     """
@@ -99,6 +135,7 @@ class DisabilityOptions:
         default=30, metadata=allowed(low=0, high=365, integer=True, unit="days")
     )
     method_switch: MethodSwitch = MethodSwitch.EXCLUDE
+    baseline_visit: BaselineVisit = BaselineVisit.OUTSIDE_RELAPSE
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -107,6 +144,7 @@ class DisabilityOptions:
             ("improvement", ImprovementDefinition),
             ("reference", Reference),
             ("method_switch", MethodSwitch),
+            ("baseline_visit", BaselineVisit),
         ):
             object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
 
@@ -119,6 +157,7 @@ class DisabilityOptions:
             "relapse_window_days": self.relapse_window_days,
             "relapse_exclusion_days": self.relapse_exclusion_days,
             "method_switch": self.method_switch.value,
+            "baseline_visit": self.baseline_visit.value,
         }
 
 
@@ -157,6 +196,11 @@ def improvement_threshold(reference_edss: float, definition: ImprovementDefiniti
     _check_reference(reference_edss)
     if kind is ImprovementDefinition.AFFIRM:
         return 1.0 if reference_edss >= 2.0 else None
+    if kind is ImprovementDefinition.KALINCIK_2015:
+        # MSoutcomes R/CDI.R: bEDSS <= 1.5 -> dEDSS <= -1.5; <= 6.0 -> -1.0; else -0.5 (D-19.868)
+        if reference_edss <= 1.5:
+            return 1.5 if reference_edss >= 1.5 else None
+        return 1.0 if reference_edss <= 6.0 else 0.5
     if reference_edss == 0:
         return None
     return 1.0 if reference_edss <= 5.5 else 0.5
@@ -268,16 +312,17 @@ def confirmed_disability_change(
     # an unscored visit on a scored visit's day does not count: the scored one wins, as for the baseline;
     # one within the relapse exclusion window neither confirms nor refutes (D-19.690)
     unscored = sorted(
-        u
-        for u in set(unscored_days)
-        if u not in scored_days and not (window > 0 and any(0 <= u - r <= window for r in relapse_days))
+        u for u in set(unscored_days) if u not in scored_days and not during_relapse(u, relapse_days, window)
     )
-    excluded = [window > 0 and any(0 <= d - r <= window for r in relapse_days) for d, _ in ordered]
+    excluded = [during_relapse(d, relapse_days, window) for d, _ in ordered]
     unconfirmed: list[UnconfirmedChange] = []
     for i in range(1, len(ordered)):
         day_i, value_i = ordered[i]
-        if options.reference is Reference.ROVING and i >= 2:
-            prev_value = ordered[i - 1][1]
+        # roving: a visit during an attack neither becomes the reference nor holds one — its score is the
+        # attack's, as for the baseline and a confirmation (D-19.864); the previous visit outside an attack
+        previous = next((j for j in range(i - 1, 0, -1) if not excluded[j]), None)
+        if options.reference is Reference.ROVING and previous is not None and not excluded[i]:
+            prev_value = ordered[previous][1]
             better = prev_value < ref if kind is Direction.WORSENING else prev_value > ref
             held = value_i <= prev_value if kind is Direction.WORSENING else value_i >= prev_value
             if better and held:
@@ -323,6 +368,7 @@ def confirmed_disability_change(
 
 __all__ = [
     "UNSCORED_BEFORE_CONFIRMATION",
+    "BaselineVisit",
     "ConfirmedChange",
     "Direction",
     "DisabilityOptions",
@@ -332,6 +378,7 @@ __all__ = [
     "UnconfirmedChange",
     "WorseningThresholds",
     "confirmed_disability_change",
+    "during_relapse",
     "improvement_threshold",
     "worsening_threshold",
 ]

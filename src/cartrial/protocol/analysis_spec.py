@@ -8,7 +8,7 @@ section sets it, ``default`` otherwise), in its methods output.
 - ``populations.efficacy_evaluable``: the evaluable-population rule per efficacy endpoint key
   (``default`` for the endpoints not listed): `EfficacyEvaluableRule`.
 - ``options``: `AnalysisOptions` (CI methods, PK persistence day, NCA intervals and options, end of the
-  relapse follow-up, start of treatment emergence, CTCAE version).
+  relapse follow-up, start of treatment emergence, EDSS baseline visit, CTCAE version).
 """
 
 from __future__ import annotations
@@ -130,6 +130,21 @@ class Aqp4Baseline(StrEnum):
     PD_SAMPLES = "pd_samples"
 
 
+class EdssBaselineVisit(StrEnum):
+    """Which pre-infusion EDSS visit is the baseline of `edss_change` and of a confirmed disability change
+    (the neuro engine's ``DisabilityOptions.baseline_visit``; D-19.864, D-19.869).
+
+    - ``outside_relapse`` (default): the last visit on or before day 0 that is not within the relapse
+      exclusion window (30 days) after a relapse onset — a score during an attack reflects the attack; a
+      subject whose every pre-infusion visit is during an attack has no baseline;
+    - ``last``: the last visit on or before day 0 whatever its timing (a protocol whose baseline is "the
+      screening value").
+    """
+
+    OUTSIDE_RELAPSE = "outside_relapse"
+    LAST = "last"
+
+
 class AnalysisPopulations(BaseModel):
     """Analysis population rules (enrolled, safety and DLT-evaluable are fixed by ICH E9 and the escalation
     section; the efficacy-evaluable rule is chosen per endpoint)."""
@@ -181,6 +196,7 @@ class AnalysisOptions(BaseModel):
     treatment_emergent_start: TreatmentEmergentStart = TreatmentEmergentStart.LYMPHODEPLETION
     aqp4_igg_baseline: Aqp4Baseline = Aqp4Baseline.PD_SAMPLES_THEN_SCREENING
     teae_expected_cytopenias: ExpectedCytopenias = ExpectedCytopenias.LYMPHOPENIA
+    edss_baseline_visit: EdssBaselineVisit = EdssBaselineVisit.OUTSIDE_RELAPSE
     ctcae_version: str = "5.0"
     therapies_collected: bool = Field(
         default=True,
@@ -303,6 +319,7 @@ __all__ = [
     "AnalysisPopulations",
     "AnalysisSpec",
     "Aqp4Baseline",
+    "EdssBaselineVisit",
     "EfficacyEvaluableRule",
     "ExpectedCytopenias",
     "FollowUpEnd",
