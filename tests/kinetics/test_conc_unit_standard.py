@@ -73,10 +73,12 @@ def test_two_dimensions_are_never_converted_into_each_other() -> None:
     value=st.floats(min_value=1e-6, max_value=1e12, allow_nan=False, allow_infinity=False),
     unit=st.sampled_from(sorted(HAND)),
 )
-def test_conversion_is_the_correctly_rounded_exact_product(value: float, unit: str) -> None:
-    """The converted value is the float nearest to value × factor computed exactly (Fraction)."""
+def test_conversion_is_the_correctly_rounded_decimal_shift(value: float, unit: str) -> None:
+    """The converted value is the float nearest to the value as written (its shortest decimal, `repr`) times
+    the factor computed exactly (D-19.846: the decimal point moved, rounded once), not the binary float's
+    exact product (136174.15388854686 for 136174153888.54688 cells/L; PC.PCSTRESC 136174.1538885469)."""
     converted, _, _ = to_standard([value], [unit])
-    assert converted[0] == float(Fraction(value) * HAND[unit][1])
+    assert converted[0] == float(Fraction(repr(value)) * HAND[unit][1])
 
 
 @settings(max_examples=200, deadline=None)

@@ -395,7 +395,17 @@ def test_lab_threshold_boundaries_units_and_latest_value() -> None:
     base = {"screening_date": SCREENING}
     assert status_of(ANC, {**base, "labs": [lab(1.0)]}) is MET  # >= boundary
     assert status_of({**ANC, "comparator": ">"}, {**base, "labs": [lab(1.0)]}) is NOT_MET
-    assert status_of(ANC, {**base, "labs": [lab(1000, unit="/µL")]}) is UNKNOWN  # no silent conversion
+    # a blood count in another unit of the one count table is converted exactly and shown (by design,
+    # D-19.845: before, 1000/µL against ≥ 1.0 × 10^9/L could not be assessed); 999/µL is below
+    assert status_of(ANC, {**base, "labs": [lab(1000, unit="/µL")]}) is MET
+    assert status_of(ANC, {**base, "labs": [lab(999, unit="/µL")]}) is NOT_MET
+    shown = screen(
+        protocol_with({"rule": ANC, "kind": "inclusion"}),
+        Candidate.model_validate({"id": "X", **base, "labs": [lab(1000, unit="/µL")]}),
+    ).criteria[0]
+    assert "1000 /µL = 1 10^9/L" in shown.reason
+    # any other unit is still never converted
+    assert status_of(ANC, {**base, "labs": [lab(1.0, unit="mg/dL")]}) is UNKNOWN  # no silent conversion
     latest_low = {**base, "labs": [lab(2.0, on="2024-03-01"), lab(0.8, on="2024-03-12")]}
     assert status_of(ANC, latest_low) is NOT_MET
     after_screening = {"labs": [lab(2.0, on="2024-03-01"), lab(0.5, on="2024-03-20")]}

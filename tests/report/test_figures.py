@@ -11,18 +11,25 @@ from hypothesis import strategies as st
 
 from cartrial.analysis.model import Analysis, Dataset
 from cartrial.errors import InputError
+from cartrial.grading.ctcae import canonical_counts
 from cartrial.neuro.titres import DEFAULT_SERIES
-from cartrial.report.figures import _to_10e9_per_l_factor, build_figures
+from cartrial.report.figures import build_figures
 
 from .conftest import drawn_reciprocal as _reciprocal
 
 
 def test_count_units_convert_to_10e9_per_litre() -> None:
-    # 1 /mm³ = 1 /µL and 10^9/L = 10^9 / 10^6 µL = 10^3 /µL, so 1,500 /mm³ = 1.5 × 10^9/L
-    assert 1500 * _to_10e9_per_l_factor("/mm3") == 1.5
-    assert _to_10e9_per_l_factor("10^9/L") == 1.0
-    assert _to_10e9_per_l_factor("10^3/µL") == 1.0
-    assert math.isnan(_to_10e9_per_l_factor("mg/dL"))
+    # 1 /mm³ = 1 /µL and 10^9/L = 10^9 / 10^6 µL = 10^3 /µL, so 1,500 /mm³ = 1.5 × 10^9/L; the figure reads
+    # the grading engine's conversion (D-19.844), where an unknown unit is refused (before: drawn as NaN)
+    assert canonical_counts(
+        ["neutrophils"] * 3, [1500, 1.0, 1.0], ["/mm3", "10^9/L", "10^3/µL"]
+    ).tolist() == [
+        1.5,
+        1.0,
+        1.0,
+    ]
+    with pytest.raises(InputError):
+        canonical_counts(["neutrophils"], [1.0], ["mg/dL"])
 
 
 @given(st.integers(min_value=1, max_value=10**6))

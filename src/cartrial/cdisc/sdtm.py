@@ -1291,22 +1291,9 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             values_std[converted],
             lloq_std[converted],
         )
-        # PCSTRESN (and so ADPC AVAL) is the number PCSTRESC writes, and PCLLOQ its LLOQ so shifted: the
-        # decimal shift is exact where the float product is not (1.005 copies/ng gDNA is 1005, not
-        # 1004.9999999999999; D-19.782)
-        stresn[converted] = np.where(blq[converted], math.nan, _numbers(pd.Series(stresc[converted])))
-        shifted_lloq = _numbers(
-            pd.Series(
-                pc_standard_text(
-                    lloq.to_numpy(dtype=object)[converted],
-                    units.to_numpy(dtype=object)[converted],
-                    [False] * len(converted),
-                    [""] * len(converted),
-                    lloq_std[converted],
-                )
-            )
-        )
-        lloq_std[converted] = np.where(np.isnan(shifted_lloq), lloq_std[converted], shifted_lloq)
+        # PCSTRESN (and so ADPC AVAL) and PCLLOQ are the engine's standard-unit values (`to_standard`), the
+        # numbers the NCA reads: the decimal shift of the number as written, the number PCSTRESC writes
+        # (1.005 copies/ng gDNA is 1005, not 1004.9999999999999; D-19.782, D-19.846)
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
     frame = _vector_frame_with_instant(
         [

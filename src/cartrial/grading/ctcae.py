@@ -11,6 +11,7 @@ unit (10^9/L for counts, g/L for haemoglobin) before grading, and an unknown uni
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,8 @@ import numpy.typing as npt
 from cartrial.allowed import Allowed, check_argument, check_flag, choice_text, enum_member, gap_to_none
 from cartrial.errors import InputError, OptionError, Problem
 from cartrial.protocol.analysis_spec import CTCAE_VERSIONS
+from cartrial.protocol.lab_units import COUNT_UNIT_SPELLINGS, count_unit_factor, unit_key
+from cartrial.rounding import decimal_shift
 
 CTCAE_SOURCE_V5 = (
     "NCI CTCAE v5.0, Investigations/Blood and lymphatic system disorders, as encoded in pharmaverse admiral "
@@ -54,28 +57,6 @@ CANONICAL_UNIT: dict[Analyte, str] = {
 HEMOGLOBIN_G_DL_PER_MMOL_L = 1.0 / 0.6206
 """1 mmol/L haemoglobin (monomer) = 1.611 g/dL: the conventional factor g/dL × 0.6206 = mmol/L."""
 
-_COUNT_UNITS: dict[str, float] = {
-    # factor to 10^9/L
-    "10^9/l": 1.0,
-    "x10^9/l": 1.0,
-    "10*9/l": 1.0,
-    "10e9/l": 1.0,
-    "g/l": 1.0,  # "G/L" (giga per litre, capital G only), used by some European laboratories for counts
-    "10^3/ul": 1.0,
-    "10^3/µl": 1.0,
-    "x10^3/ul": 1.0,
-    "x10^3/µl": 1.0,
-    "k/ul": 1.0,
-    "k/µl": 1.0,
-    "/mm3": 1e-3,
-    "/mm³": 1e-3,
-    "cells/mm3": 1e-3,
-    "cells/mm³": 1e-3,
-    "/ul": 1e-3,
-    "/µl": 1e-3,
-    "cells/ul": 1e-3,
-    "cells/µl": 1e-3,
-}
 _HEMOGLOBIN_UNITS: dict[str, float] = {
     # factor to g/L
     "g/l": 1.0,
@@ -85,43 +66,103 @@ _HEMOGLOBIN_UNITS: dict[str, float] = {
 
 
 def allowed_units(analyte: Analyte | str) -> tuple[str, ...]:
-    """The unit spellings accepted for `analyte` (case-insensitive except the count unit 'G/L'; 'u' may
-    stand for 'µ')."""
+    """The unit spellings accepted for `analyte` (case-insensitive except the count unit 'G/L'; 'µ' may be
+    written for 'u', '³' for '3', '×' for 'x'; counts: `cartrial.protocol.lab_units.COUNT_UNIT_SPELLINGS`,
+    D-19.844)."""
     if Analyte(analyte) is Analyte.HEMOGLOBIN:
         return tuple(_HEMOGLOBIN_UNITS)
-    return tuple("G/L" if key == "g/l" else key for key in _COUNT_UNITS)
+    return tuple(COUNT_UNIT_SPELLINGS)
 
 
 def _unit_key(unit: str) -> str:
-    """The spelling-normalised form of a unit (case, spaces and the Greek mu folded), as `unit_factor` reads
-    it."""
-    return unit.strip().lower().replace(" ", "").replace("μ", "µ")
+    """The spelling-normalised form of a unit, as `unit_factor` reads it (`cartrial.protocol.lab_units.
+    unit_key`)."""
+    return unit_key(unit)
 
 
 def unit_factor(analyte: Analyte | str, unit: str) -> float:
     """Multiplier from `unit` to the canonical unit of `analyte` (10^9/L for counts, g/L for haemoglobin).
 
     1 ×10^9/L = 1000/µL = 1000/mm³; 1 g/dL = 10 g/L; haemoglobin mmol/L × 16.11 = g/L. A missing or
-    unknown unit is an `InputError` naming `unit` (never guessed). Source: docs/science/toxicity-grading.md
+    unknown unit is an `InputError` at the field ``unit`` listing the allowed units, without the unit given
+    (a stored record's value is never shown, D-12.2; D-19.844). Source: docs/science/toxicity-grading.md
     §4 (units).
 
     >>> unit_factor("neutrophils", "cells/µL"), unit_factor("hemoglobin", "g/dL")  # to 10^9/L, g/L
     (0.001, 10.0)
     """
     kind = enum_member(Analyte, analyte, "analyte")
-    table = _HEMOGLOBIN_UNITS if kind is Analyte.HEMOGLOBIN else _COUNT_UNITS
     allowed = choice_text(allowed_units(kind))
     if not isinstance(unit, str):
-        raise InputError(Problem("not a unit", field="unit", value=unit, allowed=allowed))
+        raise InputError(Problem("not a unit", field="unit", allowed=allowed))
     key = _unit_key(unit)
     message = f"unknown unit for {kind.value}"
-    if key == "g/l" and table is _COUNT_UNITS and not unit.strip().startswith("G"):
-        # "G/L" (giga per litre) is a count unit; lower-case "g/L" is grams per litre, a haemoglobin unit:
-        # accepting it for a count would be a guess.
-        message += " (g/L is a mass concentration; counts use 10^9/L or G/L)"
-    elif key in table:
-        return table[key]
-    raise InputError(Problem(message, field="unit", value=unit, allowed=allowed))
+    if kind is Analyte.HEMOGLOBIN:
+        if key in _HEMOGLOBIN_UNITS:
+            return _HEMOGLOBIN_UNITS[key]
+    else:
+        factor = count_unit_factor(unit)
+        if factor is not None:
+            return float(factor)
+        if key == "g/l":
+            # "G/L" (giga per litre) is a count unit; lower-case "g/L" is grams per litre, a haemoglobin
+            # unit: accepting it for a count would be a guess.
+            message += " (g/L is a mass concentration; counts use 10^9/L or G/L)"
+    raise InputError(Problem(message, field="unit", allowed=allowed))
+
+
+def _ten_power(factor: float) -> int | None:
+    """k when `factor` is 10^k (|k| ≤ 12), else None."""
+    if not factor > 0 or not math.isfinite(factor):
+        return None
+    k = round(math.log10(factor))
+    return k if abs(k) <= 12 and factor == 10.0**k else None
+
+
+def to_canonical(values: Any, factor: Any) -> npt.NDArray[np.float64]:
+    """`values` × `factor` (one factor, or one per value, from `unit_factor`): a power of ten moves each
+    number's decimal point (`cartrial.rounding.decimal_shift`: 18 cells/µL is exactly the double of
+    0.018 ×10^9/L, never 18 * 0.001 = 0.018000000000000002; D-19.846), any other factor (haemoglobin in
+    mmol/L) is a product.
+
+    >>> to_canonical([450.0, 1500.0], 0.001).tolist(), to_canonical([13.0], 10.0).tolist()
+    ([0.45, 1.5], [130.0])
+    """
+    given = np.asarray(values, dtype=float)
+    number = given.reshape(-1)
+    factors = np.broadcast_to(np.asarray(factor, dtype=float), given.shape).reshape(-1)
+    out = number * factors
+    for distinct in np.unique(factors[~np.isnan(factors)]).tolist():
+        k = _ten_power(distinct)
+        if k is not None and k != 0:
+            rows = factors == distinct
+            out[rows] = decimal_shift(number[rows], k)
+    return out.reshape(given.shape)
+
+
+def canonical_counts(analytes: Any, values: Any, units: Any) -> npt.NDArray[np.float64]:
+    """`values` of haematology `analytes` (each row's own) in their canonical unit (`unit_factor`): the one
+    conversion the report's blood-count figure draws (D-19.844). A blank value is NaN; an unknown unit is
+    the `InputError` of `unit_factor` (row given 1-based, no value shown).
+
+    >>> canonical_counts(["neutrophils", "platelets"], [450, 0.2], ["cells/mm³", "10^3/µL"]).tolist()
+    [0.45, 0.2]
+    """
+    analyte_list, unit_list = list(analytes), list(units)
+    out = np.full(len(analyte_list), np.nan)  # each row's factor, then its canonical value
+    factors: dict[tuple[str, object], float] = {}
+    for i, (analyte, unit) in enumerate(zip(analyte_list, unit_list, strict=True)):
+        pair = (str(analyte), unit if isinstance(unit, str) else None)
+        if pair not in factors:
+            try:
+                factors[pair] = unit_factor(pair[0], unit if isinstance(unit, str) else None)  # type: ignore[arg-type]
+            except InputError as error:
+                problem = error.problems[0]
+                raise InputError(
+                    Problem(problem.message, row=i + 1, field="unit", allowed=problem.allowed)
+                ) from None
+        out[i] = factors[pair]
+    return to_canonical(values, out)
 
 
 @dataclass(frozen=True)
@@ -295,8 +336,8 @@ def grade_lab(
     check_argument("lln", lln, _LLN)
     lln_required = check_flag("lln_required_for_higher_grades", lln_required_for_higher_grades)
     life_threatening_anemia = check_flag("life_threatening_anemia", life_threatening_anemia)
-    x = float(value) * factor
-    lln_c = None if lln is None else float(lln) * factor
+    x = float(to_canonical(float(value), factor))
+    lln_c = None if lln is None else float(to_canonical(float(lln), factor))
     if criteria.grade1_below_lln and lln_c is None:
         raise InputError(
             Problem(
@@ -440,6 +481,7 @@ def grade_labs_arrays(
 __all__ = [
     "ANALYTES",
     "CANONICAL_UNIT",
+    "COUNT_UNIT_SPELLINGS",
     "CTCAE_SOURCE_V5",
     "CTCAE_SOURCE_V6",
     "HEMOGLOBIN_G_DL_PER_MMOL_L",
@@ -448,8 +490,10 @@ __all__ = [
     "LabGrade",
     "LabGradeArrays",
     "allowed_units",
+    "canonical_counts",
     "ctcae_term",
     "grade_lab",
     "grade_labs_arrays",
+    "to_canonical",
     "unit_factor",
 ]

@@ -55,6 +55,7 @@ from cartrial.grading.ctcae import (
     CTCAE_SOURCE_V6,
     Analyte,
     grade_labs_arrays,
+    to_canonical,
 )
 from cartrial.grading.episodes import (
     EPISODE_SOURCE,
@@ -847,7 +848,7 @@ def _icaht_table(
         assert moment is not None
         days, values = series.setdefault((sid, analyte), ([], []))
         days.append(calendar_days(moment, infusions[sid]))
-        values.append(float(inputs.value_canonical[i]) * wanted[analyte])
+        values.append(float(to_canonical(float(inputs.value_canonical[i]), wanted[analyte])))
     censor = new_therapy_days or {}
     followed = follow_up_days or {}
     rows = []

@@ -42,7 +42,7 @@ from cartrial.grading.crs import (
     OxygenDevice,
     celsius_from_fahrenheit,
 )
-from cartrial.grading.ctcae import ANALYTES, allowed_units, unit_factor
+from cartrial.grading.ctcae import ANALYTES, allowed_units, to_canonical, unit_factor
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
     EDEMA_TYPES,
@@ -518,7 +518,8 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         _, message, allowed = found[pair_of_row[i]]
         problems.add(i, "unit", units[i], message, allowed)
     codes = _codes(analytes, tuple(a.value for a in ANALYTES))
-    value_canonical, lln_canonical = value * factor, lln * factor
+    # a power of ten moves the decimal point (D-19.846): 450 cells/µL is the double of 0.45 ×10^9/L
+    value_canonical, lln_canonical = to_canonical(value, factor), to_canonical(lln, factor)
     for column, canonical in (("value", value_canonical), ("lln", lln_canonical)):
         for i in np.flatnonzero(np.abs(canonical) > MAX_LAB_CANONICAL):  # NaN (blank, bad unit): False
             limit = MAX_LAB_CANONICAL / factor[i]
@@ -532,7 +533,7 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         analyte_code=codes,
         value_canonical=value_canonical,
         lln_canonical=lln_canonical,
-        uln_canonical=uln * factor,
+        uln_canonical=to_canonical(uln, factor),
         life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
         unit=units,
     )

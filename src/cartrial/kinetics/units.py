@@ -22,8 +22,11 @@ volume of blood, which the form does not carry.
 `to_standard` is the one conversion: the NCA, the per-subject and the population fit (through
 `cartrial.kinetics.frames.validate_profiles`), the analysis's medians, the report's figure and the CDISC
 export (PC.PCSTRESN/PCSTRESU, ADPC AVAL/AVALU) all call it. Each factor is a power of ten held exactly
-(`fractions.Fraction`) and applied as one multiplication or one division by an integer, so a converted
-value is the correctly rounded product: 2.5 cells/uL is 2500 cells/mL, and 2500 cells/mL is 2.5 cells/uL.
+(`fractions.Fraction`) and applied by moving the decimal point of the number as written and rounding once
+(`cartrial.rounding.decimal_shift`, D-19.846): the value PC.PCSTRESC writes (`shifted_text`), so the NCA's
+PP results and PC's standardized values are of one number per sample: 2.5 cells/uL is 2500 cells/mL,
+2500 cells/mL is 2.5 cells/uL, and 0.03 cells/mL is 0.00003 cells/uL (the float quotient 0.03 / 1000 is
+2.9999999999999997e-05).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
+
+from cartrial.rounding import decimal_shift
 
 CELLS_PER_VOLUME = "cells per volume"
 COPIES_PER_DNA_MASS = "copies per mass of genomic DNA"
@@ -97,13 +102,32 @@ class StandardUnit:
         return self.factor != 1
 
     def apply(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """`values` × `factor`, as one multiplication or one division by an integer (a power of ten)."""
+        """`values` × `factor`: a power of ten moves each number's decimal point and rounds once
+        (`cartrial.rounding.decimal_shift`), the number PC.PCSTRESC writes, so the NCA, the analysis, the
+        figures and PC.PCSTRESN/ADPC read one standard-unit value per sample (0.03 cells/mL is 3e-05
+        cells/uL, never 0.03 / 1000 = 2.9999999999999997e-05; D-19.846); any other factor (none is) one
+        product."""
         array = np.asarray(values, dtype=float)
+        exponent = _ten_exponent(self.factor)
+        if exponent is not None:
+            return decimal_shift(array, exponent)
         if self.factor.denominator == 1:
             return array * float(self.factor.numerator)
         if self.factor.numerator == 1:
             return array / float(self.factor.denominator)
         return array * float(self.factor.numerator) / float(self.factor.denominator)
+
+
+def _ten_exponent(factor: Fraction) -> int | None:
+    """k when `factor` is 10^k exactly, else None."""
+    numerator, denominator = factor.numerator, factor.denominator
+    if numerator != 1 and denominator != 1:
+        return None
+    power = numerator if denominator == 1 else denominator
+    exponent = len(str(power)) - 1
+    if power != 10**exponent:
+        return None
+    return exponent if denominator == 1 else -exponent
 
 
 def standard_conc_unit(unit: object) -> StandardUnit:

@@ -43,6 +43,7 @@ from cartrial.protocol.eligibility import (
     RelapseActivityRule,
     WashoutRule,
 )
+from cartrial.protocol.lab_units import count_unit_factor
 from cartrial.protocol.model import Protocol
 
 
@@ -518,14 +519,25 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
         holds = _COMPARE[rule.comparator](
             _decimal(latest.value), _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
         )
+    elif latest.unit.strip() == rule.unit.strip():
+        shown = f"{latest.value:g} {latest.unit}"
+        holds = _COMPARE[rule.comparator](latest.value, rule.value)
     else:
-        if latest.unit.strip() != rule.unit.strip():
+        # two blood-count units of the one table (`cartrial.protocol.lab_units`, D-19.845): another spelling
+        # of the rule's unit, or a power of ten from it, converted exactly in decimal and shown; any other
+        # pair of units is not converted
+        result_factor, rule_factor = count_unit_factor(latest.unit), count_unit_factor(rule.unit)
+        if result_factor is None or rule_factor is None:
             return _unknown(
                 f"{rule.analyte} is in {latest.unit!r}, the rule uses {rule.unit!r} (no silent conversion)",
                 f"labs[{rule.analyte}].unit",
             )
-        shown = f"{latest.value:g} {latest.unit}"
-        holds = _COMPARE[rule.comparator](latest.value, rule.value)
+        scale = result_factor / rule_factor
+        converted = _EXACT.divide(
+            _EXACT.multiply(_decimal(latest.value), Decimal(scale.numerator)), Decimal(scale.denominator)
+        )
+        shown = f"{latest.value:g} {latest.unit} = {converted.normalize():f} {rule.unit}"
+        holds = _COMPARE[rule.comparator](converted, _decimal(rule.value))
     when = f" on {latest.date.isoformat()}" if latest.date else ""
     return _Outcome(
         holds,

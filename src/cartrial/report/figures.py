@@ -23,6 +23,8 @@ from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
 from cartrial.columns import date_only_text, iso_instants
+from cartrial.errors import InputError, Problem
+from cartrial.grading.ctcae import canonical_counts
 from cartrial.kinetics.units import conversion_notes, to_standard
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.wording import count
@@ -682,16 +684,6 @@ CTCAE_BANDS: dict[str, tuple[tuple[float, float, int], ...]] = {
 decreased, platelet count decreased; grade 1 lower bound is the LLN, drawn at the usual 2.0 and 150)."""
 
 
-def _to_10e9_per_l_factor(unit: Any) -> float:
-    """Factor from a count unit to 10^9/L (10^9/L = 10^3/µL = 10^3/mm³); NaN for an unknown unit."""
-    text = str(unit).strip().lower().replace("μ", "u").replace("µ", "u").replace(" ", "")
-    if text in {"10^9/l", "10e9/l", "x10^9/l", "10^3/ul", "10^3/mm3", "k/ul", "g/l"}:
-        return 1.0
-    if text in {"/mm3", "/ul", "cells/ul", "cells/mm3"}:
-        return 1e-3
-    return float("nan")
-
-
 def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
     """ANC and platelets by day after infusion per subject, on CTCAE v5.0 grade bands."""
     import matplotlib.pyplot as plt
@@ -702,7 +694,24 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
     infusion = _infusion_days(analysis)
     frame = labs.copy()
     frame["day"] = _study_day(frame, "collected_at", infusion, subject_zones(analysis))
-    frame["value_num"] = _num(frame["value"]) * frame["unit"].map(_to_10e9_per_l_factor)
+    frame = frame[frame["analyte"].astype(str).isin(CTCAE_BANDS)].reset_index(drop=True)
+    # the grading engine's one count-unit conversion (D-19.844): the figure draws what CTCAE and ICAHT grade
+    try:
+        frame["value_num"] = canonical_counts(
+            frame["analyte"].astype(str), _num(frame["value"]), frame["unit"]
+        )
+    except InputError as error:  # named by its stored record, never by its value (D-12.2)
+        problem = error.problems[0]
+        record = frame["record_id"].iat[problem.row - 1] if "record_id" in frame and problem.row else None
+        raise InputError(
+            Problem(
+                problem.message,
+                file=None if record is not None else "labs",
+                record=None if record is None else f"labs record {record}",
+                field="unit",
+                allowed=problem.allowed,
+            )
+        ) from None
     levels = _dose_levels(analysis)
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))
     drawn = False
