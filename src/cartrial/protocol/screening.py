@@ -461,6 +461,16 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+def _shown(value: Decimal | float) -> str:
+    """`value` written exactly as the screening compared it (D-19.847): plain digits when short
+    (``1000``, ``0.9999999999999999``), exponent form otherwise (``1E-303``), never rounded."""
+    number = (value if isinstance(value, Decimal) else _decimal(value)).normalize()
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -20 <= exponent <= 20:
+        return f"{number:f}"
+    return str(number)
+
+
 def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
     if c.labs is None:
         return _unknown("laboratory results not recorded", "labs")
@@ -520,7 +530,7 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
             _decimal(latest.value), _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
         )
     elif latest.unit.strip() == rule.unit.strip():
-        shown = f"{latest.value:g} {latest.unit}"
+        shown = f"{_shown(latest.value)} {latest.unit}"
         holds = _COMPARE[rule.comparator](latest.value, rule.value)
     else:
         # two blood-count units of the one table (`cartrial.protocol.lab_units`, D-19.845): another spelling
@@ -536,7 +546,7 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
         converted = _EXACT.divide(
             _EXACT.multiply(_decimal(latest.value), Decimal(scale.numerator)), Decimal(scale.denominator)
         )
-        shown = f"{latest.value:g} {latest.unit} = {converted.normalize():f} {rule.unit}"
+        shown = f"{_shown(latest.value)} {latest.unit} = {_shown(converted)} {rule.unit}"
         holds = _COMPARE[rule.comparator](converted, _decimal(rule.value))
     when = f" on {latest.date.isoformat()}" if latest.date else ""
     return _Outcome(
