@@ -64,6 +64,20 @@ SPELLINGS: dict[str, int] = {
     "cells/uL": PER_UL,
     "cells/µL": PER_UL,
     "10^6/L": PER_UL,
+    # D-19.848: the superscript power of ten (``10³`` read as ``103`` before) and the x/E forms of analysers
+    "10³/µL": PER_10E9_L,
+    "×10³/µL": PER_10E9_L,
+    "10³/mm³": PER_10E9_L,
+    "x10^3/mm3": PER_10E9_L,
+    "x10E3/uL": PER_10E9_L,
+    "10E3/µL": PER_10E9_L,
+    "x10E9/L": PER_10E9_L,
+    "×10⁹/L": PER_10E9_L,
+    "x10^6/L": PER_UL,
+    "×10⁶/L": PER_UL,
+    "10⁶/L": PER_UL,
+    "x10E6/L": PER_UL,
+    "10*6/L": PER_UL,  # UCUM
 }
 REFUSED = ["g/L", "mg/dL", "cells", "10^9", "/L", "copies/mL", "10^12/L", ""]
 COUNTS = ["neutrophils", "platelets", "lymphocytes", "wbc"]
