@@ -50,15 +50,47 @@ def decimal_shift(values: npt.ArrayLike, exponent: int) -> npt.NDArray[np.float6
     if exponent == 0 or array.size == 0:
         return array.copy()
     distinct, inverse = np.unique(array, return_inverse=True)
-    shifted = np.empty(len(distinct))
-    for k, number in enumerate(distinct.tolist()):
-        if math.isfinite(number):
-            mantissa, _, power = repr(number).partition("e")
-            # float() of a decimal string is correctly rounded: one rounding of the exact shifted decimal
-            shifted[k] = float(f"{mantissa}e{int(power or 0) + exponent}")
+    shifted = distinct.copy()  # NaN and infinities kept
+    todo = np.flatnonzero(np.isfinite(distinct))
+    # one integer at most lies within x's rounding interval scaled by 10^d when x's spacing × 10^d is < 1/4
+    spacing = np.abs(np.spacing(distinct)) * 2.0
+    slow: list[npt.NDArray[np.intp]] = []
+    # the shortest decimal M × 10^-d of each number, found in bulk (D-19.849): at d = 0, 1, … the integer
+    # nearest x × 10^d, when its quotient by 10^d reads back as x (a correctly rounded division of exact
+    # numbers, so the test is exact) and no other integer can: the first such d is the number's repr
+    for d in range(_FAST_DECIMALS + 1):
+        if todo.size == 0:
+            break
+        x = distinct[todo]
+        scale = 10.0**d
+        product = x * scale
+        mantissa = np.rint(product)
+        exact = (np.abs(product) < _EXACT_INTEGERS) & (spacing[todo] * scale < 0.5)
+        found = exact & (mantissa / scale == x)
+        # M × 10^(exponent − d): an exact power of ten times or into an exact integer, one rounding
+        power = exponent - d
+        if abs(power) <= _EXACT_POWER:
+            value = mantissa[found] * 10.0**power if power >= 0 else mantissa[found] / 10.0**-power
+            shifted[todo[found]] = value
         else:
-            shifted[k] = number
-    return shifted[inverse.reshape(-1)].reshape(array.shape)
+            slow.append(todo[found])
+        slow.append(todo[~exact])  # several integers may read back: repr chooses the nearer one
+        todo = todo[exact & ~found]
+    slow.append(todo)
+    for index in np.concatenate(slow).tolist():
+        mantissa_text, _, power_text = repr(float(distinct[index])).partition("e")
+        # float() of a decimal string is correctly rounded: one rounding of the exact shifted decimal
+        shifted[index] = float(f"{mantissa_text}e{int(power_text or 0) + exponent}")
+    # the sign of each number (np.unique holds 0.0 and -0.0 as one): -0.0 stays -0.0
+    return np.copysign(shifted[inverse.reshape(-1)].reshape(array.shape), array)
+
+
+_FAST_DECIMALS = 17
+"""Decimals tried in bulk by `decimal_shift`; a number needing more (1e-300) is shifted through its repr."""
+_EXACT_INTEGERS = 2.0**53
+"""Below it the nearest integer to x × 10^d is an exact double."""
+_EXACT_POWER = 22
+"""10^22 is the largest power of ten that is an exact double."""
 
 
 __all__ = ["decimal_shift", "fixed", "round_half_away"]

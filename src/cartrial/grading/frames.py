@@ -839,6 +839,12 @@ def _icaht_table(
 ) -> pd.DataFrame:
     wanted = {Analyte.NEUTROPHILS: 1000.0, Analyte.PLATELETS: 1.0}  # ANC in cells/µL, platelets in 10^9/L
     series: dict[tuple[str, Analyte], tuple[list[int], list[float]]] = {}
+    # the whole column converted once (one `decimal_shift` per factor, D-19.849), not row by row
+    codes = np.asarray(inputs.analyte_code, dtype=int)
+    factors = np.full(len(codes), np.nan)
+    for analyte, factor in wanted.items():
+        factors[codes == ANALYTES.index(analyte)] = factor
+    converted = to_canonical(np.asarray(inputs.value_canonical, dtype=float), factors)
     for i in np.flatnonzero(good):
         analyte = ANALYTES[int(inputs.analyte_code[i])]
         if analyte not in wanted:
@@ -848,7 +854,7 @@ def _icaht_table(
         assert moment is not None
         days, values = series.setdefault((sid, analyte), ([], []))
         days.append(calendar_days(moment, infusions[sid]))
-        values.append(float(to_canonical(float(inputs.value_canonical[i]), wanted[analyte])))
+        values.append(float(converted[i]))
     censor = new_therapy_days or {}
     followed = follow_up_days or {}
     rows = []
