@@ -20,9 +20,7 @@ from cartrial.store.edit_checks import CHECKS_BY_ID, Severity, pk_unit_dimension
 from cartrial.store.importing import import_templates
 
 from .test_death_checks import small_study
-from .test_store_data_quality import PK_HEADER, empty_study_url, located, pk_row, system_queries
-
-__all__ = ["empty_study_url"]  # the fixture, used by name
+from .test_store_data_quality import PK_HEADER, located, pk_row, system_queries
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from cartrial.store.importing import import_templates
 
-from .test_cross_form_checks import empty_study_url, first_import, only, stored_side  # noqa: F401
+from .test_cross_form_checks import first_import, only, stored_side
 
 EARLY_MORNING_IN_WUHAN = "2021-04-26T23:30:00Z"
 
 
 def test_the_lymphodepletion_day_counts_from_the_infusion_on_the_ward_calendar(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
 ) -> None:
     first_import(tmp_path / "first", empty_study_url, infused=False)
@@ -26,7 +26,7 @@ def test_the_lymphodepletion_day_counts_from_the_infusion_on_the_ward_calendar(
 
 
 def test_a_site_without_a_time_zone_keeps_the_utc_calendar(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
 ) -> None:
     from sqlalchemy import create_engine, text

@@ -19,7 +19,6 @@ from cartrial.columns import after_site_today, site_today
 from cartrial.store.edit_checks import Record, SubjectRecords, run_edit_checks
 from cartrial.store.importing import import_templates
 
-from .test_cross_form_checks import empty_study_url  # noqa: F401
 from .test_death_checks import EXAMPLE_STUDY
 
 WUHAN_7AM_7_DEC = dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC)  # 07:00 on 7 December in Asia/Shanghai
@@ -203,7 +202,7 @@ def _import_at(url: str, folder: Path, now: dt.datetime, monkeypatch: pytest.Mon
 
 
 def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -226,7 +225,7 @@ def test_an_import_at_the_wuhan_site_reads_today_on_its_calendar(
 
 
 def test_an_import_finds_a_wuhan_lab_after_the_death_on_the_ward_calendar(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
 ) -> None:
     """CT-001 (site TJH, Asia/Shanghai) died on 1 June 2021. A lab drawn at 04:00 on 2 June in Wuhan
@@ -243,7 +242,7 @@ def test_an_import_finds_a_wuhan_lab_after_the_death_on_the_ward_calendar(
 
 
 def test_a_single_record_write_reads_the_same_site_today(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -295,7 +294,7 @@ NEW_YORK_10AM_7_DEC = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)  # 10:00 ES
 
 @pytest.mark.parametrize("stream", [None, 1])
 def test_a_first_import_reads_today_at_the_sites_it_brings(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     stream: int | None,
@@ -317,7 +316,7 @@ def test_a_first_import_reads_today_at_the_sites_it_brings(
 
 @pytest.mark.parametrize("stream", [None, 1])
 def test_streamed_and_whole_imports_agree_on_a_lab_after_today_at_a_new_site(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     stream: int | None,
@@ -339,7 +338,7 @@ def test_streamed_and_whole_imports_agree_on_a_lab_after_today_at_a_new_site(
 
 
 def test_an_import_that_changes_a_sites_time_zone_checks_on_the_new_one(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -357,7 +356,7 @@ def test_an_import_that_changes_a_sites_time_zone_checks_on_the_new_one(
 
 @pytest.mark.parametrize("stream", [None, 1])
 def test_a_first_import_counts_days_on_the_calendar_of_the_sites_it_brings(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     stream: int | None,
 ) -> None:
@@ -397,7 +396,7 @@ def test_a_bare_date_of_today_in_a_wuhan_morning_is_not_after_today() -> None:
 
 
 def test_an_import_queries_a_bare_date_of_tomorrow_in_new_york(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -427,7 +426,7 @@ class _Ticking:
 
 
 def test_an_import_reads_one_now_for_every_chunk_and_its_reconciliation(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -476,7 +475,7 @@ def test_an_infusion_on_the_birthday_at_the_site_is_not_before_birth() -> None:
 
 
 def test_a_bulk_write_reads_one_now_for_every_row_and_its_reconciliation(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -582,7 +581,7 @@ def test_a_bare_date_of_the_day_after_the_death_in_new_york_is_after_the_death()
 
 
 def test_an_import_finds_a_bare_lab_date_after_the_death_in_new_york(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
 ) -> None:
     """The import's pre-filter reads the same rule: CT-001 (a New York site) died on 1 June 2021; a lab typed
@@ -596,7 +595,7 @@ def test_an_import_finds_a_bare_lab_date_after_the_death_in_new_york(
 
 
 def test_a_single_record_write_reads_one_now_for_its_checks_and_its_reconciliation(
-    empty_study_url: str,  # noqa: F811
+    empty_study_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
