@@ -161,14 +161,11 @@ def authenticate_cli(url: str | None, username: str, *, current_password: bool =
         sessions = _read_sessions()
         entry = sessions.get(key)
         if current_password:
-            password = password_from_file()
-            if password is None and sys.stdin.isatty():
-                password = typer.prompt(f"current password of {username}", hide_input=True)
-            if password is None:
-                raise AuthenticationError(
-                    f"changing your own password needs your current password, not a login session: set "
-                    f"{PASSWORD_FILE_VARIABLE} to a file holding it, or run the command in a terminal"
-                )
+            password = _typed_password(
+                f"current password of {username}",
+                f"changing your own password needs your current password, not a login session: set "
+                f"{PASSWORD_FILE_VARIABLE} to a file holding it, or run the command in a terminal",
+            )
             return authenticate(engine, username, password=password)
         if isinstance(entry, dict) and entry.get("username") == username and entry.get("token"):
             try:
@@ -176,17 +173,27 @@ def authenticate_cli(url: str | None, username: str, *, current_password: bool =
             except AuthenticationError:
                 sessions.pop(key, None)
                 _write_sessions(sessions)
-        password = password_from_file()
-        if password is None and sys.stdin.isatty():
-            password = typer.prompt(f"password of {username}", hide_input=True)
-        if password is None:
-            raise AuthenticationError(
-                f"authentication required for user '{username}': run `cartrial login --user {username}`, "
-                f"or set {PASSWORD_FILE_VARIABLE} for non-interactive jobs"
-            )
+        password = _typed_password(
+            f"password of {username}",
+            f"authentication required for user '{username}': run `cartrial login --user {username}`, "
+            f"or set {PASSWORD_FILE_VARIABLE} for non-interactive jobs",
+        )
         return authenticate(engine, username, password=password)
     finally:
         engine.dispose()
+
+
+def _typed_password(prompt: str, missing: str) -> str:
+    """The password from ``$CARTRIAL_PASSWORD_FILE``, else typed at a terminal after `prompt`; without
+    either, an `AuthenticationError` saying `missing`."""
+    from cartrial.store.auth import AuthenticationError
+
+    password = password_from_file()
+    if password is None and sys.stdin.isatty():
+        password = typer.prompt(prompt, hide_input=True)
+    if password is None:
+        raise AuthenticationError(missing)
+    return password
 
 
 def acting_user(user: str | None, url: str | None) -> str:
