@@ -32,19 +32,8 @@ from cartrial.protocol import (
     screen,
 )
 
-BASE: dict[str, Any] = {
-    "study": {
-        "id": "T",
-        "title": "t",
-        "indication": "NMOSD",
-        "phase": "phase_1",
-        "sponsor": "s",
-        "product": {"name": "x", "target_antigen": "BCMA"},
-    },
-    "dose_levels": [{"level": 1, "label": "a", "cells_per_kg": 5e5}],
-    "escalation": {"design": "3+3", "dlt_window_days": 28},
-    "schedule": {"visits": [{"name": "D28", "study_day": 28, "assessments": ["edss"]}]},
-}
+from .test_protocol_screening import BASE  # the minimal protocol the screening tests vary
+
 MET, NOT_MET, UNKNOWN = CriterionStatus.MET, CriterionStatus.NOT_MET, CriterionStatus.CANNOT_ASSESS
 SCREENING = date(2024, 3, 15)
 
