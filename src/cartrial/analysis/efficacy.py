@@ -51,12 +51,16 @@ def responder_datasets(
     cutoff: dt.date,
     populations: dict[str, Population],
     rules: Any = None,
+    attacks: Any = None,
+    baseline_visit: str = "outside_relapse",
 ) -> dict[str, Dataset]:
     """`responders_by_subject` and `responders_summary` for every responder endpoint of the protocol; adds
     one ``efficacy:<endpoint>`` population per endpoint to `populations`, by the endpoint's evaluable rule
     (`rules`: the protocol's ``analysis.populations``, `cartrial.protocol.AnalysisPopulations`; default
     ``baseline_and_post_baseline``; ``all_infused`` counts the subjects the engine cannot evaluate as
-    non-responders)."""
+    non-responders). `attacks`: the relapses (None when the study does not collect them: no value is then
+    known to be during an attack); `baseline_visit`: the protocol's
+    ``analysis.options.responder_baseline_visit`` (``outside_relapse`` | ``last``, D-19.896)."""
     from cartrial.neuro.derive import derive_responders, responder_definitions_from_protocol
     from cartrial.protocol.analysis_spec import AnalysisPopulations, EfficacyEvaluableRule
 
@@ -78,6 +82,8 @@ def responder_datasets(
             definitions=[d for d, _ in planned.values()],
             parameters={d: p for d, p in planned.values()},
             cutoff=cutoff,
+            relapses=attacks,
+            baseline_visit=baseline_visit,
         )
     subject_rows: list[dict[str, Any]] = []
     summary_rows: list[dict[str, Any]] = []

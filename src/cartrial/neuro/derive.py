@@ -86,6 +86,7 @@ from cartrial.neuro.responders import (
     NOT_EVALUABLE,
     RESPONDER_DEFINITIONS,
     FollowUpChoice,
+    ResponderBaseline,
     ResponderSummary,
     baseline_and_follow_up,
     measures_at_baseline_and_follow_up,
@@ -1232,6 +1233,7 @@ class ResponderResult(Result):
 
 
 _COUNT = Allowed(low=0, integer=True, label="a whole number ≥ 0")
+_EXCLUSION_DAYS = Allowed(low=0, high=365, integer=True, unit="days")  # as DisabilityOptions (D-19.896)
 
 
 def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
@@ -1265,6 +1267,9 @@ def derive_responders(
     cutoff: date | None = None,
     sources: Mapping[str, str] | None = None,
     method_switch: MethodSwitch | str = MethodSwitch.EXCLUDE,
+    relapses: Sequence[Attack] | None = None,
+    baseline_visit: ResponderBaseline | str = ResponderBaseline.OUTSIDE_RELAPSE,
+    relapse_exclusion_days: int = 30,
 ) -> ResponderResult:
     """Responder percentages under the named definitions (`RESPONDER_DEFINITIONS`; default one per domain,
     `DEFAULT_RESPONDERS`) from the forms given: baseline = last value on or before day 0, follow-up = the
@@ -1274,6 +1279,11 @@ def derive_responders(
     ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
     follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
     the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746).
+    ``relapses`` (the merged attacks; None: no relapse data) with ``baseline_visit`` (`ResponderBaseline`,
+    default ``outside_relapse``): a value on or before day 0 within ``relapse_exclusion_days`` (default 30,
+    0-365; 0 turns it off) after an attack onset is not the baseline; a subject whose every pre-infusion value
+    of a measure is is not evaluable ("baseline only during an attack"); ``last`` keeps the last value on or
+    before day 0 whatever its timing (D-19.896).
 
     >>> edss = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2021-01-01", "2021-07-01"],
     ...     "visual": [0, 0], "brainstem": [0, 0], "pyramidal": [3, 2], "cerebellar": [0, 0],
@@ -1286,6 +1296,12 @@ def derive_responders(
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     switch_rule = enum_member(MethodSwitch, method_switch, "method_switch")
+    baseline_rule = enum_member(ResponderBaseline, baseline_visit, "baseline_visit")
+    check_argument("relapse_exclusion_days", relapse_exclusion_days, _EXCLUSION_DAYS)
+    window = relapse_exclusion_days if baseline_rule is ResponderBaseline.OUTSIDE_RELAPSE else 0
+    onsets: dict[str, list[date]] = defaultdict(list)
+    for attack in relapses or ():
+        onsets[str(attack.subject_id)].extend(attack.onsets)  # every merged onset, as for the EDSS (D-19.686)
     edss_methods: dict[str, list[tuple[date, tuple[float, str]]]] = defaultdict(list)
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
@@ -1359,12 +1375,14 @@ def derive_responders(
         assessed |= {str(s) for s in walk.subject_id}
         _add_timed_walk(series, walk, zones)
     rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
-    measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
+    measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank, onsets, window)
     if switch_rule is MethodSwitch.EXCLUDE:
         for sid, visits in edss_methods.items():
             if sid not in measures:
                 continue
-            pair = baseline_and_follow_up(visits, days[sid], chosen_follow_up, key=lambda v: v[0])
+            pair = baseline_and_follow_up(
+                visits, days[sid], chosen_follow_up, lambda v: v[0], onsets.get(sid, ()), window
+            )
             if pair[0] is None or pair[1] is None:
                 continue
             (base_value, base_method), (follow_value, follow_method) = pair
@@ -1398,6 +1416,9 @@ def derive_responders(
             "follow_up": chosen_follow_up.value,
             "offchart_convention": convention.value,
             "method_switch": switch_rule.value,
+            "baseline_visit": baseline_rule.value,
+            "relapse_exclusion_days": relapse_exclusion_days,
+            "relapse_data": relapses is not None,
         },
         sources=tuple(dict.fromkeys(s.source for s in summaries)),
         units={"percent": "% of evaluable", "percent_of_infused": "% of infused"},
