@@ -3,7 +3,8 @@ change, the protocol's named responder definitions (vision, walking, bladder...)
 and after infusion, rate ratio, Kaplan-Meier relapse-free survival with numbers at risk).
 
 Efficacy-evaluable population per endpoint (default): infused subjects the engine finds evaluable — a
-baseline (last assessment on or before day 0) and at least one post-baseline assessment, plus the
+baseline (last assessment on or before day 0, by default not within 30 days after an attack onset:
+``analysis.options.responder_baseline_visit``, D-19.896) and at least one post-baseline assessment, plus the
 definition's own conditions (e.g. room to improve at baseline). The others are counted and named with the
 engine's reason.
 """
