@@ -86,3 +86,13 @@ def test_a_bad_value_names_the_field_and_the_allowed_values(snapshot: StudySnaps
     text = str(caught.value)
     assert "responder_baseline_visit" in text
     assert "outside_relapse" in text and "last" in text
+
+
+# CT-002's only pre-infusion OSIS (osis.csv) is on 2021-05-15, like its walk: during the added attack.
+def test_osis_change_follows_the_same_baseline(snapshot: StudySnapshot) -> None:
+    outside = _with_attack(snapshot, "outside_relapse").datasets["osis_change"].table.set_index("subject_id")
+    assert not bool(outside.loc[SUBJECT, "evaluable"])
+    assert pd.isna(outside.loc[SUBJECT, "motor_baseline"])
+    last = _with_attack(snapshot, "last").datasets["osis_change"].table.set_index("subject_id")
+    assert bool(last.loc[SUBJECT, "evaluable"])
+    assert not pd.isna(last.loc[SUBJECT, "motor_baseline"])

@@ -305,7 +305,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     datasets |= responder_datasets(
         tables, protocol, cutoff, populations, spec.populations, attacks, opts.responder_baseline_visit.value
     )
-    datasets |= osis_dataset(tables, cutoff, populations)
+    datasets |= osis_dataset(tables, cutoff, populations, attacks, opts.responder_baseline_visit.value)
     datasets |= relapses
     datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
     datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None), levels)

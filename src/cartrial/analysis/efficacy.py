@@ -276,10 +276,17 @@ def edss_datasets(
 
 
 def osis_dataset(
-    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: dt.date,
+    populations: Mapping[str, Population],
+    attacks: Any = None,
+    baseline_visit: str = "outside_relapse",
 ) -> dict[str, Dataset]:
-    """`osis_change`: OSIS subscores at baseline (last on or before day 0) and at the last visit."""
+    """`osis_change`: OSIS subscores at baseline (last on or before day 0; with ``baseline_visit``
+    ``outside_relapse`` not within 30 days after an onset of one of the `attacks`, as the OSIS responders'
+    baseline, D-19.896) and at the last visit."""
     from cartrial.neuro.derive import derive_osis
+    from cartrial.neuro.disability import DisabilityOptions, during_relapse
 
     safety_ids = populations[SAFETY].subject_ids
     osis_rows = _restrict(tables["osis"], safety_ids)
@@ -288,12 +295,19 @@ def osis_dataset(
         scored = derive_osis(osis_rows, cutoff=cutoff, zones=zones).table  # cut-off: D-19.732
     day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
+    # the responders' window (`derive_responders`' default, the EDSS rule's 30 days; D-19.896)
+    window = DisabilityOptions().relapse_exclusion_days if baseline_visit == "outside_relapse" else 0
+    onsets: dict[str, list[dt.date]] = {}
+    for attack in attacks or ():
+        onsets.setdefault(str(attack.subject_id), []).extend(attack.onsets)
     rows = []
     groups = by_subject(scored)
     for sid in safety_ids:
         own = rows_of(groups, scored, sid).sort_values("assessed_at", kind="mergesort")
         days = own["assessed_at"].map(lambda s, zone=zones.get(sid): site_date(s, zone))
-        base = own[(days <= day0[sid]).to_numpy()]
+        attack_days = [(o - day0[sid]).days for o in onsets.get(sid, ())]
+        in_attack = days.map(lambda d, a=attack_days, s=sid: during_relapse((d - day0[s]).days, a, window))
+        base = own[((days <= day0[sid]) & ~in_attack.astype(bool)).to_numpy()]
         post = own[(days > day0[sid]).to_numpy()]
         row: dict[str, Any] = {"subject_id": sid, "evaluable": bool(len(base) and len(post))}
         for score in scores:
@@ -310,7 +324,7 @@ def osis_dataset(
             pd.DataFrame(rows),
             SAFETY,
             "cartrial.neuro.derive_osis",
-            ("osis", "infusions"),
+            ("osis", "infusions", "relapses"),
         )
     }
 
