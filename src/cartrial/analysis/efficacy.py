@@ -46,6 +46,24 @@ def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
     return frame[frame["subject_id"].isin(list(ids))].reset_index(drop=True)
 
 
+def responder_baseline_text(baseline_visit: str, relapse_data: bool) -> str:
+    """The responder (and ``osis_change``) baseline rule in words, as `edss_datasets` states the EDSS one:
+    the attack rule, or that it excluded nothing for want of relapse data (D-19.896, D-19.899).
+
+    >>> responder_baseline_text("last", True)
+    'the last value on or before day 0'
+    >>> responder_baseline_text("outside_relapse", False)
+    'the last value on or before day 0; no relapse data, so none excluded as during an attack'
+    """
+    from cartrial.neuro.disability import RELAPSE_EXCLUSION_DAYS
+
+    if baseline_visit == "last":
+        return "the last value on or before day 0"
+    if not relapse_data:
+        return "the last value on or before day 0; no relapse data, so none excluded as during an attack"
+    return f"the last value on or before day 0 not within {RELAPSE_EXCLUSION_DAYS} days after an attack onset"
+
+
 def responder_datasets(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -86,6 +104,7 @@ def responder_datasets(
             relapses=attacks,
             baseline_visit=baseline_visit,
         )
+    baseline_text = responder_baseline_text(baseline_visit, attacks is not None)
     subject_rows: list[dict[str, Any]] = []
     summary_rows: list[dict[str, Any]] = []
     for endpoint, summary in zip(planned, result.summaries, strict=True):
@@ -124,9 +143,8 @@ def responder_datasets(
         else:
             population = Population(
                 f"efficacy:{endpoint}",
-                f"infused subjects evaluable for {summary.definition} (baseline, >= 1 post-baseline "
-                "assessment and "
-                "the definition's own conditions)",
+                f"infused subjects evaluable for {summary.definition} (baseline: {baseline_text}, >= 1 "
+                "post-baseline assessment and the definition's own conditions)",
                 tuple(s for s in safety_ids if outcomes.get(s) is not None and outcomes[s].evaluable),
                 {k: tuple(v) for k, v in excluded.items()},
             )
@@ -170,7 +188,10 @@ def responder_datasets(
             by_subject,
             SAFETY,
             "cartrial.neuro.derive_responders + responder_definitions_from_protocol",
-            ("edss", "visual_acuity", "osis", "timed_walk", "infusions"),
+            ("edss", "visual_acuity", "osis", "timed_walk", "infusions", "relapses"),
+            # the baseline rule and whether relapse data were given: nothing excluded without (D-19.899)
+            notes=tuple(result.notes),
+            engine=(result.metadata(),),
         ),
         "responders_summary": Dataset(
             "responders_summary",
@@ -282,11 +303,15 @@ def osis_dataset(
     attacks: Any = None,
     baseline_visit: str = "outside_relapse",
 ) -> dict[str, Dataset]:
-    """`osis_change`: OSIS subscores at baseline (last on or before day 0; with ``baseline_visit``
-    ``outside_relapse`` not within 30 days after an onset of one of the `attacks`, as the OSIS responders'
-    baseline, D-19.896) and at the last visit."""
+    """`osis_change`: each OSIS subscore at baseline and at the last visit, by the OSIS responders' rule
+    (`cartrial.neuro.responders.baseline_and_follow_up`, one rule: D-19.903): the baseline is the
+    subscore's last recorded value on or before day 0 — with ``baseline_visit`` ``outside_relapse`` not
+    within 30 days after an onset of one of the `attacks` (D-19.896, D-19.898) — and the last its last
+    recorded value after day 0, a blank cell skipped for that subscore only. ``evaluable``: at least one
+    subscore has both."""
     from cartrial.neuro.derive import derive_osis
-    from cartrial.neuro.disability import DisabilityOptions, during_relapse
+    from cartrial.neuro.relapses import onsets_by_subject
+    from cartrial.neuro.responders import baseline_and_follow_up, baseline_window
 
     safety_ids = populations[SAFETY].subject_ids
     osis_rows = _restrict(tables["osis"], safety_ids)
@@ -295,28 +320,24 @@ def osis_dataset(
         scored = derive_osis(osis_rows, cutoff=cutoff, zones=zones).table  # cut-off: D-19.732
     day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
-    # the responders' window (`derive_responders`' default, the EDSS rule's 30 days; D-19.896)
-    window = DisabilityOptions().relapse_exclusion_days if baseline_visit == "outside_relapse" else 0
-    onsets: dict[str, list[dt.date]] = {}
-    for attack in attacks or ():
-        onsets.setdefault(str(attack.subject_id), []).extend(attack.onsets)
+    window = baseline_window(baseline_visit)  # the responders' window (D-19.896)
+    onsets = onsets_by_subject(attacks)
     rows = []
     groups = by_subject(scored)
     for sid in safety_ids:
         own = rows_of(groups, scored, sid).sort_values("assessed_at", kind="mergesort")
-        days = own["assessed_at"].map(lambda s, zone=zones.get(sid): site_date(s, zone))
-        attack_days = [(o - day0[sid]).days for o in onsets.get(sid, ())]
-        in_attack = days.map(lambda d, a=attack_days, s=sid: during_relapse((d - day0[s]).days, a, window))
-        base = own[((days <= day0[sid]) & ~in_attack.astype(bool)).to_numpy()]
-        post = own[(days > day0[sid]).to_numpy()]
-        row: dict[str, Any] = {"subject_id": sid, "evaluable": bool(len(base) and len(post))}
+        days = [site_date(s, zones.get(sid)) for s in own["assessed_at"]]
+        row: dict[str, Any] = {"subject_id": sid}
+        evaluable = False
         for score in scores:
-            b = pd.to_numeric(base[score], errors="coerce").iloc[-1] if len(base) else None
-            last = pd.to_numeric(post[score], errors="coerce").iloc[-1] if len(post) else None
+            values = pd.to_numeric(own[score], errors="coerce").tolist()
+            visits = [(d, v) for d, v in zip(days, values, strict=True) if d is not None and pd.notna(v)]
+            b, last = baseline_and_follow_up(visits, day0[sid], "last", None, onsets.get(sid, ()), window)
+            evaluable = evaluable or (b is not None and last is not None)
             row[f"{score}_baseline"] = b
             row[f"{score}_last"] = last
             row[f"{score}_change"] = None if b is None or last is None else last - b
-        rows.append(row)
+        rows.append({"subject_id": sid, "evaluable": evaluable, **row})
     return {
         "osis_change": Dataset(
             "osis_change",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.allowed import METADATA_KEY, Allowed, allowed, check_fields, enum_member
 from cartrial.errors import InputError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.protocol.edss_steps import edss_step_problem  # the one EDSS-step rule (D-19.691)
@@ -82,6 +82,15 @@ class BaselineVisit(StrEnum):
     LAST = "last"
 
 
+#: The relapse exclusion window, days after an attack onset (0 <= day - onset <= 30): the one default of the
+#: EDSS confirmation and baseline rule (`DisabilityOptions.relapse_exclusion_days`), the responder and the
+#: OSIS-change baseline (D-19.864, D-19.896, D-19.898)
+RELAPSE_EXCLUSION_DAYS = 30
+
+#: The range of every relapse exclusion window option (0 turns the rule off)
+RELAPSE_EXCLUSION_ALLOWED = Allowed(low=0, high=365, integer=True, unit="days")
+
+
 def during_relapse(day: int, relapse_days: Sequence[int], window: int) -> bool:
     """Whether a visit on study `day` is within `window` days after a relapse onset (0 <= day - onset <=
     window; a window of 0 turns the rule off): the one reading of "during a relapse" for confirmation and
@@ -140,7 +149,7 @@ class DisabilityOptions:
     reference: Reference = Reference.FIXED
     relapse_window_days: int = field(default=90, metadata=allowed(low=0, high=365, integer=True, unit="days"))
     relapse_exclusion_days: int = field(
-        default=30, metadata=allowed(low=0, high=365, integer=True, unit="days")
+        default=RELAPSE_EXCLUSION_DAYS, metadata={METADATA_KEY: RELAPSE_EXCLUSION_ALLOWED}
     )
     method_switch: MethodSwitch = MethodSwitch.EXCLUDE
     baseline_visit: BaselineVisit = BaselineVisit.OUTSIDE_RELAPSE
@@ -394,6 +403,8 @@ def confirmed_disability_change(
 
 __all__ = [
     "NOT_SUSTAINED_TO_END",
+    "RELAPSE_EXCLUSION_ALLOWED",
+    "RELAPSE_EXCLUSION_DAYS",
     "UNSCORED_BEFORE_CONFIRMATION",
     "BaselineVisit",
     "ConfirmedChange",

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from cartrial.neuro.choices import choose
-from cartrial.neuro.disability import during_relapse
+from cartrial.neuro.disability import RELAPSE_EXCLUSION_DAYS, during_relapse
 from cartrial.neuro.visual_acuity import (
     AcuityChange,
     VisualAcuity,
@@ -94,6 +94,20 @@ class ResponderBaseline(StrEnum):
 
     OUTSIDE_RELAPSE = "outside_relapse"
     LAST = "last"
+
+
+def baseline_window(
+    baseline_visit: ResponderBaseline | str, relapse_exclusion_days: int = RELAPSE_EXCLUSION_DAYS
+) -> int:
+    """The exclusion window `baseline_and_follow_up` applies under a `ResponderBaseline` rule: the window
+    with ``outside_relapse``, 0 (off) with ``last`` (D-19.896); the rule of the responders and of the
+    analysis' ``osis_change`` (D-19.898).
+
+    >>> baseline_window("outside_relapse"), baseline_window("last")
+    (30, 0)
+    """
+    rule = choose(ResponderBaseline, baseline_visit, "baseline_visit")
+    return relapse_exclusion_days if rule is ResponderBaseline.OUTSIDE_RELAPSE else 0
 
 
 def evaluate_responder(
@@ -328,6 +342,7 @@ __all__ = [
     "ResponderSummary",
     "RuleKind",
     "baseline_and_follow_up",
+    "baseline_window",
     "evaluate_responder",
     "get_definition",
     "measures_at_baseline_and_follow_up",
