@@ -16,6 +16,7 @@ from cartrial.protocol import (
     AnalysisSpec,
     EdssBaselineVisit,
     EfficacyEvaluableRule,
+    ResponderBaselineVisit,
     dlt_window_complete,
     load_protocol,
     parse_protocol,
@@ -73,8 +74,12 @@ def test_the_example_protocol_states_the_defaults_explicitly() -> None:
     assert "\nanalysis:\n" in path.read_text(encoding="utf-8")
     protocol = load_protocol(path)
     # the defaults, but for the EDSS baseline of its "change in EDSS from the screening value" (D-19.869)
+    # and the responder baseline from the same screening visit (D-19.896)
     assert protocol.analysis == AnalysisSpec(
-        options=AnalysisOptions(edss_baseline_visit=EdssBaselineVisit.LAST)
+        options=AnalysisOptions(
+            edss_baseline_visit=EdssBaselineVisit.LAST,
+            responder_baseline_visit=ResponderBaselineVisit.LAST,
+        )
     )
     assert "persistence_day" in protocol.analysis.options.model_fields_set  # but written out
 

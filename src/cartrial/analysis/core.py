@@ -302,8 +302,10 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     # without relapse data a confirmed worsening is neither relapse-associated nor PIRA (D-19.867, D-19.870)
     attacks = relapse_result.attacks if "relapses" in outcomes else None
     datasets |= edss_datasets(tables, cutoff, populations, attacks, opts.edss_baseline_visit.value)
-    datasets |= responder_datasets(tables, protocol, cutoff, populations, spec.populations)
-    datasets |= osis_dataset(tables, cutoff, populations)
+    datasets |= responder_datasets(
+        tables, protocol, cutoff, populations, spec.populations, attacks, opts.responder_baseline_visit.value
+    )
+    datasets |= osis_dataset(tables, cutoff, populations, attacks, opts.responder_baseline_visit.value)
     datasets |= relapses
     datasets |= demographics_datasets(tables, protocol, populations, datasets, outcomes)
     datasets |= nca_datasets(tables, populations, opts, getattr(protocol, "schedule", None), levels)
@@ -337,6 +339,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
         "aqp4_igg_baseline": sources["aqp4_igg_baseline"]["value"],
         "teae_expected_cytopenias": sources["teae_expected_cytopenias"]["value"],  # D-19.269
         "edss_baseline_visit": sources["edss_baseline_visit"]["value"],  # D-19.869
+        "responder_baseline_visit": sources["responder_baseline_visit"]["value"],  # D-19.896
         "efficacy_evaluable": sources["efficacy_evaluable"]["value"],
         "crs_icans": "ASTCT 2019 (cartrial.grading defaults)",
         "ctcae_version": opts.ctcae_version,

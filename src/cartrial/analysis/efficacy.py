@@ -3,7 +3,8 @@ change, the protocol's named responder definitions (vision, walking, bladder...)
 and after infusion, rate ratio, Kaplan-Meier relapse-free survival with numbers at risk).
 
 Efficacy-evaluable population per endpoint (default): infused subjects the engine finds evaluable — a
-baseline (last assessment on or before day 0) and at least one post-baseline assessment, plus the
+baseline (last assessment on or before day 0, by default not within 30 days after an attack onset:
+``analysis.options.responder_baseline_visit``, D-19.896) and at least one post-baseline assessment, plus the
 definition's own conditions (e.g. room to improve at baseline). The others are counted and named with the
 engine's reason.
 """
@@ -45,18 +46,40 @@ def _restrict(frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
     return frame[frame["subject_id"].isin(list(ids))].reset_index(drop=True)
 
 
+def responder_baseline_text(baseline_visit: str, relapse_data: bool) -> str:
+    """The responder (and ``osis_change``) baseline rule in words, as `edss_datasets` states the EDSS one:
+    the attack rule, or that it excluded nothing for want of relapse data (D-19.896, D-19.899).
+
+    >>> responder_baseline_text("last", True)
+    'the last value on or before day 0'
+    >>> responder_baseline_text("outside_relapse", False)
+    'the last value on or before day 0; no relapse data, so none excluded as during an attack'
+    """
+    from cartrial.neuro.disability import RELAPSE_EXCLUSION_DAYS
+
+    if baseline_visit == "last":
+        return "the last value on or before day 0"
+    if not relapse_data:
+        return "the last value on or before day 0; no relapse data, so none excluded as during an attack"
+    return f"the last value on or before day 0 not within {RELAPSE_EXCLUSION_DAYS} days after an attack onset"
+
+
 def responder_datasets(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
     cutoff: dt.date,
     populations: dict[str, Population],
     rules: Any = None,
+    attacks: Any = None,
+    baseline_visit: str = "outside_relapse",
 ) -> dict[str, Dataset]:
     """`responders_by_subject` and `responders_summary` for every responder endpoint of the protocol; adds
     one ``efficacy:<endpoint>`` population per endpoint to `populations`, by the endpoint's evaluable rule
     (`rules`: the protocol's ``analysis.populations``, `cartrial.protocol.AnalysisPopulations`; default
     ``baseline_and_post_baseline``; ``all_infused`` counts the subjects the engine cannot evaluate as
-    non-responders)."""
+    non-responders). `attacks`: the relapses (None when the study does not collect them: no value is then
+    known to be during an attack); `baseline_visit`: the protocol's
+    ``analysis.options.responder_baseline_visit`` (``outside_relapse`` | ``last``, D-19.896)."""
     from cartrial.neuro.derive import derive_responders, responder_definitions_from_protocol
     from cartrial.protocol.analysis_spec import AnalysisPopulations, EfficacyEvaluableRule
 
@@ -78,7 +101,10 @@ def responder_datasets(
             definitions=[d for d, _ in planned.values()],
             parameters={d: p for d, p in planned.values()},
             cutoff=cutoff,
+            relapses=attacks,
+            baseline_visit=baseline_visit,
         )
+    baseline_text = responder_baseline_text(baseline_visit, attacks is not None)
     subject_rows: list[dict[str, Any]] = []
     summary_rows: list[dict[str, Any]] = []
     for endpoint, summary in zip(planned, result.summaries, strict=True):
@@ -117,9 +143,8 @@ def responder_datasets(
         else:
             population = Population(
                 f"efficacy:{endpoint}",
-                f"infused subjects evaluable for {summary.definition} (baseline, >= 1 post-baseline "
-                "assessment and "
-                "the definition's own conditions)",
+                f"infused subjects evaluable for {summary.definition} (baseline: {baseline_text}, >= 1 "
+                "post-baseline assessment and the definition's own conditions)",
                 tuple(s for s in safety_ids if outcomes.get(s) is not None and outcomes[s].evaluable),
                 {k: tuple(v) for k, v in excluded.items()},
             )
@@ -163,7 +188,10 @@ def responder_datasets(
             by_subject,
             SAFETY,
             "cartrial.neuro.derive_responders + responder_definitions_from_protocol",
-            ("edss", "visual_acuity", "osis", "timed_walk", "infusions"),
+            ("edss", "visual_acuity", "osis", "timed_walk", "infusions", "relapses"),
+            # the baseline rule and whether relapse data were given: nothing excluded without (D-19.899)
+            notes=tuple(result.notes),
+            engine=(result.metadata(),),
         ),
         "responders_summary": Dataset(
             "responders_summary",
@@ -269,10 +297,21 @@ def edss_datasets(
 
 
 def osis_dataset(
-    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, populations: Mapping[str, Population]
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: dt.date,
+    populations: Mapping[str, Population],
+    attacks: Any = None,
+    baseline_visit: str = "outside_relapse",
 ) -> dict[str, Dataset]:
-    """`osis_change`: OSIS subscores at baseline (last on or before day 0) and at the last visit."""
+    """`osis_change`: each OSIS subscore at baseline and at the last visit, by the OSIS responders' rule
+    (`cartrial.neuro.responders.baseline_and_follow_up`, one rule: D-19.903): the baseline is the
+    subscore's last recorded value on or before day 0 — with ``baseline_visit`` ``outside_relapse`` not
+    within 30 days after an onset of one of the `attacks` (D-19.896, D-19.898) — and the last its last
+    recorded value after day 0, a blank cell skipped for that subscore only. ``evaluable``: at least one
+    subscore has both."""
     from cartrial.neuro.derive import derive_osis
+    from cartrial.neuro.relapses import onsets_by_subject
+    from cartrial.neuro.responders import baseline_and_follow_up, baseline_window
 
     safety_ids = populations[SAFETY].subject_ids
     osis_rows = _restrict(tables["osis"], safety_ids)
@@ -281,21 +320,24 @@ def osis_dataset(
         scored = derive_osis(osis_rows, cutoff=cutoff, zones=zones).table  # cut-off: D-19.732
     day0 = infusion_dates(tables["infusions"])
     scores = ["visual_worse_eye", "motor", "sensory", "sphincter"]
+    window = baseline_window(baseline_visit)  # the responders' window (D-19.896)
+    onsets = onsets_by_subject(attacks)
     rows = []
     groups = by_subject(scored)
     for sid in safety_ids:
         own = rows_of(groups, scored, sid).sort_values("assessed_at", kind="mergesort")
-        days = own["assessed_at"].map(lambda s, zone=zones.get(sid): site_date(s, zone))
-        base = own[(days <= day0[sid]).to_numpy()]
-        post = own[(days > day0[sid]).to_numpy()]
-        row: dict[str, Any] = {"subject_id": sid, "evaluable": bool(len(base) and len(post))}
+        days = [site_date(s, zones.get(sid)) for s in own["assessed_at"]]
+        row: dict[str, Any] = {"subject_id": sid}
+        evaluable = False
         for score in scores:
-            b = pd.to_numeric(base[score], errors="coerce").iloc[-1] if len(base) else None
-            last = pd.to_numeric(post[score], errors="coerce").iloc[-1] if len(post) else None
+            values = pd.to_numeric(own[score], errors="coerce").tolist()
+            visits = [(d, v) for d, v in zip(days, values, strict=True) if d is not None and pd.notna(v)]
+            b, last = baseline_and_follow_up(visits, day0[sid], "last", None, onsets.get(sid, ()), window)
+            evaluable = evaluable or (b is not None and last is not None)
             row[f"{score}_baseline"] = b
             row[f"{score}_last"] = last
             row[f"{score}_change"] = None if b is None or last is None else last - b
-        rows.append(row)
+        rows.append({"subject_id": sid, "evaluable": evaluable, **row})
     return {
         "osis_change": Dataset(
             "osis_change",
@@ -303,7 +345,7 @@ def osis_dataset(
             pd.DataFrame(rows),
             SAFETY,
             "cartrial.neuro.derive_osis",
-            ("osis", "infusions"),
+            ("osis", "infusions", "relapses"),
         )
     }
 

@@ -63,6 +63,8 @@ OPTION_OUTCOME: dict[str, str] = {
     "relapse_follow_up_end": "relapses",
     "aqp4_igg_baseline": "aqp4_igg",
     "edss_baseline_visit": "edss",
+    # excludes a baseline value during an attack: nothing without relapse data, so not listed (D-19.901)
+    "responder_baseline_visit": "relapses",
     "rate_ci": "relapses",
     "relapses": "relapses",
 }

@@ -86,6 +86,7 @@ OPTION_NAMES: dict[str, str] = {
     "median_rule": "--km-median",
     "rate_ratio_method": "--rate-ratio-method",
     "follow_up": "--follow-up",
+    "baseline_visit": "--baseline-visit",
     "numeric_notation": "--numeric-notation",
     "offchart_convention": "--offchart-convention",
     "convention": "--offchart-convention",
@@ -476,17 +477,35 @@ def score_responders(
     follow_up: str = typer.Option(
         "last", "--follow-up", help="Compare baseline with the last (default) or best value."
     ),
+    relapses_file: Path | None = typer.Option(
+        None,
+        "--relapses",
+        help="Relapse form (docs/templates/relapses.csv): its qualifying episodes, merged into attacks as "
+        "`cartrial relapses` and `cartrial analyse` merge them (default relapse definition), are the onsets "
+        "of --baseline-visit outside_relapse. Without it nothing is excluded and the output says so "
+        "(relapse_data false).",
+    ),
+    baseline_visit: str = typer.Option(
+        "outside_relapse",
+        "--baseline-visit",
+        help="Baseline: the last value on or before the infusion not within 30 days after an attack onset "
+        "(outside_relapse, default; needs --relapses to exclude anything) or the last whatever its timing "
+        "(last), as analysis.options.responder_baseline_visit.",
+    ),
     offchart_convention: str = CONVENTION_OPTION,
     out: Path | None = OUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Walking, bladder and vision responder percentages, each with its definition and n evaluable (and the
-    percentage of all infused patients)."""
-    from cartrial.neuro.derive import derive_responders
+    percentage of all infused patients). The output states the baseline rule (baseline_visit,
+    relapse_exclusion_days) and whether relapse data were given (relapse_data)."""
+    from cartrial.neuro.derive import NO_RELAPSE_DATA_NOTE, derive_responders
     from cartrial.neuro.tables import (
         EDSS_COLUMNS,
         OSIS_ONE_OF,
         OSIS_REQUIRED,
+        RELAPSE_COLUMNS,
+        RELAPSE_OPTIONAL,
         TIMED_WALK_COLUMNS,
         TIMED_WALK_OPTIONAL,
         VA_COLUMNS,
@@ -503,6 +522,11 @@ def score_responders(
     _check_convention(offchart_convention)
     infusion_frame = _infusions_frame(infusions)
     frames = {name: _read(path, **cols) if path is not None else None for name, (path, cols) in forms.items()}
+    relapse_frame = (
+        _read(relapses_file, required=RELAPSE_COLUMNS, optional=RELAPSE_OPTIONAL, header_only=True)
+        if relapses_file is not None
+        else None
+    )
     result = derive_responders(
         infusion_frame,
         edss=frames["edss"],
@@ -512,8 +536,16 @@ def score_responders(
         definitions=definition,
         follow_up=follow_up,
         offchart_convention=offchart_convention,
-        sources={"infusions": str(infusions), **{n: str(p) for n, (p, _) in forms.items() if p is not None}},
+        sources={
+            "infusions": str(infusions),
+            **{n: str(p) for n, (p, _) in forms.items() if p is not None},
+            **({"relapses": str(relapses_file)} if relapses_file is not None else {}),
+        },
+        relapses=relapse_frame,
+        baseline_visit=baseline_visit,
     )
+    # the baseline rule in force and whether relapse data were given: never an exclusion not made (D-19.899)
+    rule = {k: result.options[k] for k in ("baseline_visit", "relapse_exclusion_days", "relapse_data")}
     if result.subjects_without_infusion:
         # no day 0, so no baseline: left out of every denominator, but never silently
         _warn(
@@ -524,10 +556,14 @@ def score_responders(
     no_evaluable = _no_evaluable_warnings(result.summaries)
     for line in no_evaluable:
         _warn(line)
+    if NO_RELAPSE_DATA_NOTE in result.notes:
+        _warn(f"note: {NO_RELAPSE_DATA_NOTE}; give --relapses to exclude them")
     if as_json:
         payload = {
             "follow_up": follow_up,
             "offchart_convention": offchart_convention,
+            **rule,
+            "notes": list(result.notes),
             "warnings": no_evaluable,
             "subjects_without_infusion": list(result.subjects_without_infusion),
             "n_infused": result.n_infused,
@@ -535,7 +571,7 @@ def score_responders(
         }
         _write(out, dumps_json(payload) + "\n")
     else:
-        emit_table(result.table, out, False)
+        emit_table(result.table.assign(**rule), out, False)
 
 
 # --- relapses -------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def _percent(value: float | None) -> str:
 
 def run(ctx: DemoContext) -> None:
     """Score the example forms, derive responders, relapses and disability; print a summary table."""
+    from cartrial.analysis.options import analysis_spec
     from cartrial.neuro import (
         DEFAULT_RESPONDERS,
         RESPONDER_DEFINITIONS,
@@ -70,18 +71,7 @@ def run(ctx: DemoContext) -> None:
         "osis": osis_form,
         "timed_walk": read_csv(study / "timed_walk.csv"),
     }
-    responders = derive_responders(infusions, **forms, definitions=list(RESPONDER_DEFINITIONS), cutoff=cutoff)
-    save("responders.csv", responders.table)
-    write_atomic(out_dir / "responders.json", dumps_json(responders.payload()) + "\n")
-    # the endpoints of the protocol name the responder definitions chosen a priori (with their sources)
     protocol = load_protocol(ctx.protocol_file)
-    a_priori = responder_definitions_from_protocol(protocol)
-    planned = derive_responders(
-        infusions, **forms, definitions=[d for d, _ in a_priori.values()],
-        parameters={d: p for d, p in a_priori.values()}, cutoff=cutoff,
-    )  # fmt: skip
-    save("responders_protocol.csv", planned.table)
-
     relapses = derive_relapses(
         read_csv(study / "relapses.csv"),
         infusions,
@@ -93,6 +83,24 @@ def run(ctx: DemoContext) -> None:
     )
     save("arr_by_subject.csv", relapses.table)
     write_atomic(out_dir / "relapses.json", dumps_json(relapses.payload()) + "\n")
+    # the responder baseline as the analysis takes it: the protocol's responder_baseline_visit with the
+    # attacks of the relapse derivation (D-19.896, D-19.900)
+    baseline_visit = analysis_spec(protocol).options.responder_baseline_visit.value
+    responders = derive_responders(
+        infusions, **forms, definitions=list(RESPONDER_DEFINITIONS), cutoff=cutoff,
+        relapses=relapses.attacks, baseline_visit=baseline_visit,
+    )  # fmt: skip
+    save("responders.csv", responders.table)
+    write_atomic(out_dir / "responders.json", dumps_json(responders.payload()) + "\n")
+    # the endpoints of the protocol name the responder definitions chosen a priori (with their sources)
+    a_priori = responder_definitions_from_protocol(protocol)
+    planned = derive_responders(
+        infusions, **forms, definitions=[d for d, _ in a_priori.values()],
+        parameters={d: p for d, p in a_priori.values()}, cutoff=cutoff,
+        relapses=relapses.attacks, baseline_visit=baseline_visit,
+    )  # fmt: skip
+    save("responders_protocol.csv", planned.table)
+
     assert relapses.arr is not None and relapses.km is not None and relapses.rate_ratio is not None
     save("relapse_free_km.csv", km_frame(relapses.km))
 

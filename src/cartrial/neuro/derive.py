@@ -39,6 +39,8 @@ from cartrial.columns import (
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import (
+    RELAPSE_EXCLUSION_ALLOWED,
+    RELAPSE_EXCLUSION_DAYS,
     UNSCORED_BEFORE_CONFIRMATION,
     BaselineVisit,
     DisabilityOptions,
@@ -77,6 +79,7 @@ from cartrial.neuro.relapses import (
     annualised_relapse_rates,
     median_follow_up_text,
     merge_attacks,
+    onsets_by_subject,
     pre_post_rate_ratio,
     qualifies,
     relapse_free_survival,
@@ -86,8 +89,10 @@ from cartrial.neuro.responders import (
     NOT_EVALUABLE,
     RESPONDER_DEFINITIONS,
     FollowUpChoice,
+    ResponderBaseline,
     ResponderSummary,
     baseline_and_follow_up,
+    baseline_window,
     measures_at_baseline_and_follow_up,
     responder_rate,
 )
@@ -1233,6 +1238,55 @@ class ResponderResult(Result):
 
 _COUNT = Allowed(low=0, integer=True, label="a whole number ≥ 0")
 
+#: note of a responder result whose baseline rule is ``outside_relapse`` but which was given no relapse data
+#: (D-19.899, as D-19.867 for the RAW/PIRA class): nothing was excluded, never claimed
+NO_RELAPSE_DATA_NOTE = (
+    "no relapse data given: no baseline value could be excluded as during an attack (baseline_visit "
+    "outside_relapse applied to nothing; relapse_data false; D-19.899)"
+)
+
+#: what a ``relapses`` argument of `derive_responders` / `derive_disability` may be (`relapse_attacks`)
+RELAPSES_ALLOWED = (
+    "None (no relapse data), a relapse form (DataFrame or CSV text), RelapseEpisode records or merged Attack "
+    "records"
+)
+
+
+def relapse_attacks(
+    relapses: Sequence[RelapseEpisode] | Sequence[Attack] | FrameLike | None,
+    relapse_options: RelapseOptions | None = None,
+    field: str = "relapses",
+    source: str = "relapses",
+) -> list[Attack] | None:
+    """The merged attacks of a ``relapses`` argument: None stays None (no relapse data, D-19.867); a relapse
+    form (DataFrame or CSV text, `relapse_episodes`) or `RelapseEpisode` records are merged by
+    `merge_attacks` with `relapse_options` (the protocol's relapse definition); `Attack` records are taken as
+    they are. The one reading of the parameter of `derive_responders` and `derive_disability` (D-19.899);
+    any other type, or a sequence mixing episodes with attacks or holding anything else, is a
+    `ConfigurationError` naming `field` and the allowed types (never a traceback).
+
+    >>> relapse_attacks(None) is None
+    True
+    >>> form = "subject_id,onset_date,phenotype,severity\\nS1,2021-05-01,myelitis,mild\\n"
+    >>> [a.onset for a in relapse_attacks(form)]
+    [datetime.date(2021, 5, 1)]
+    """
+    if relapses is None:
+        return None
+    if isinstance(relapses, pd.DataFrame | str):
+        return merge_attacks(relapse_episodes(relapses, source=source)[0], relapse_options)
+    if isinstance(relapses, Sequence):
+        items = list(relapses)
+        if all(isinstance(r, Attack) for r in items):
+            return [r for r in items if isinstance(r, Attack)]
+        if all(isinstance(r, RelapseEpisode) for r in items):
+            return merge_attacks([r for r in items if isinstance(r, RelapseEpisode)], relapse_options)
+        kinds = sorted({type(r).__name__ for r in items})
+        raise ConfigurationError(
+            f"{field}: a sequence of {', '.join(kinds)}; allowed: {RELAPSES_ALLOWED}, one kind per sequence"
+        )
+    raise ConfigurationError(f"{field}: a {type(relapses).__name__}; allowed: {RELAPSES_ALLOWED}")
+
 
 def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     """Responders as a percentage of every infused patient (non-evaluable patients count as
@@ -1265,6 +1319,10 @@ def derive_responders(
     cutoff: date | None = None,
     sources: Mapping[str, str] | None = None,
     method_switch: MethodSwitch | str = MethodSwitch.EXCLUDE,
+    relapses: Sequence[RelapseEpisode] | Sequence[Attack] | FrameLike | None = None,
+    baseline_visit: ResponderBaseline | str = ResponderBaseline.OUTSIDE_RELAPSE,
+    relapse_exclusion_days: int = RELAPSE_EXCLUSION_DAYS,
+    relapse_options: RelapseOptions | None = None,
 ) -> ResponderResult:
     """Responder percentages under the named definitions (`RESPONDER_DEFINITIONS`; default one per domain,
     `DEFAULT_RESPONDERS`) from the forms given: baseline = last value on or before day 0, follow-up = the
@@ -1274,6 +1332,14 @@ def derive_responders(
     ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
     follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
     the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746).
+    ``relapses`` (None: no relapse data; a relapse form, `RelapseEpisode` records merged by
+    ``relapse_options`` as `derive_disability` merges them, or merged `Attack` records: `relapse_attacks`,
+    D-19.899) with ``baseline_visit`` (`ResponderBaseline`, default ``outside_relapse``): a value on or
+    before day 0 within ``relapse_exclusion_days`` (default 30, 0-365; 0 turns it off) after an attack onset
+    is not the baseline; a subject whose every pre-infusion value of a measure is is not evaluable
+    ("baseline only during an attack"); ``last`` keeps the last value on or before day 0 whatever its timing
+    (D-19.896). Without relapse data nothing can be excluded: the options say ``relapse_data`` false and a
+    note says so (D-19.899).
 
     >>> edss = pd.DataFrame({"subject_id": ["S1", "S1"], "assessed_at": ["2021-01-01", "2021-07-01"],
     ...     "visual": [0, 0], "brainstem": [0, 0], "pyramidal": [3, 2], "cerebellar": [0, 0],
@@ -1286,6 +1352,11 @@ def derive_responders(
     chosen_follow_up = choose(FollowUpChoice, follow_up, "follow_up")
     convention = choose(OffChartConvention, offchart_convention, "offchart_convention")
     switch_rule = enum_member(MethodSwitch, method_switch, "method_switch")
+    baseline_rule = enum_member(ResponderBaseline, baseline_visit, "baseline_visit")
+    check_argument("relapse_exclusion_days", relapse_exclusion_days, RELAPSE_EXCLUSION_ALLOWED)
+    window = baseline_window(baseline_rule, relapse_exclusion_days)
+    attacks = relapse_attacks(relapses, relapse_options, source=(sources or {}).get("relapses", "relapses"))
+    onsets = onsets_by_subject(attacks)  # every merged onset, as for the EDSS (D-19.686)
     edss_methods: dict[str, list[tuple[date, tuple[float, str]]]] = defaultdict(list)
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
@@ -1359,12 +1430,14 @@ def derive_responders(
         assessed |= {str(s) for s in walk.subject_id}
         _add_timed_walk(series, walk, zones)
     rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
-    measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank)
+    measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank, onsets, window)
     if switch_rule is MethodSwitch.EXCLUDE:
         for sid, visits in edss_methods.items():
             if sid not in measures:
                 continue
-            pair = baseline_and_follow_up(visits, days[sid], chosen_follow_up, key=lambda v: v[0])
+            pair = baseline_and_follow_up(
+                visits, days[sid], chosen_follow_up, lambda v: v[0], onsets.get(sid, ()), window
+            )
             if pair[0] is None or pair[1] is None:
                 continue
             (base_value, base_method), (follow_value, follow_method) = pair
@@ -1390,6 +1463,8 @@ def derive_responders(
         )
     if late:
         notes.append(infused_after_cutoff_note(late, cutoff))
+    if attacks is None and window:
+        notes.append(NO_RELAPSE_DATA_NOTE)
     return ResponderResult(
         table,
         derivation="cartrial.neuro.derive_responders",
@@ -1398,6 +1473,9 @@ def derive_responders(
             "follow_up": chosen_follow_up.value,
             "offchart_convention": convention.value,
             "method_switch": switch_rule.value,
+            "baseline_visit": baseline_rule.value,
+            "relapse_exclusion_days": relapse_exclusion_days,
+            "relapse_data": attacks is not None,
         },
         sources=tuple(dict.fromkeys(s.source for s in summaries)),
         units={"percent": "% of evaluable", "percent_of_infused": "% of infused"},
@@ -1644,15 +1722,7 @@ def derive_disability(
         scored = data if "edss" in data.columns else derive_edss(data, method=None).table
     days = infusion_days(infusions)
     zones = infusion_time_zones(infusions)  # each visit's date on the site's calendar (D-19.607)
-    attacks: list[Attack]
-    if relapses is None:
-        attacks = []
-    elif isinstance(relapses, pd.DataFrame | str):
-        attacks = merge_attacks(relapse_episodes(relapses)[0], relapse_options)
-    elif all(isinstance(r, Attack) for r in relapses):
-        attacks = [r for r in relapses if isinstance(r, Attack)]
-    else:
-        attacks = merge_attacks([r for r in relapses if isinstance(r, RelapseEpisode)], relapse_options)
+    attacks = relapse_attacks(relapses, relapse_options) or []
     options_text = ";".join(f"{k}={v}" for k, v in options.as_dict().items())
     rows = []
     notes: list[str] = []
@@ -1888,7 +1958,9 @@ __all__ = [
     "BARE_NUMBER_NOTATIONS",
     "BASELINE_ONLY_IN_ATTACK",
     "MEASURE_FORM",
+    "NO_RELAPSE_DATA_NOTE",
     "NUMERIC_NOTATION",
+    "RELAPSES_ALLOWED",
     "FollowUpEnd",
     "FrameLike",
     "RelapseResult",
@@ -1910,6 +1982,7 @@ __all__ = [
     "infusion_days",
     "km_frame",
     "percent_of_infused",
+    "relapse_attacks",
     "relapse_episodes",
     "relapse_options_from_protocol",
     "responder_definitions_from_protocol",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.allowed import allowed, check_fields, enum_member
+from cartrial.allowed import METADATA_KEY, Allowed, allowed, check_fields, enum_member
 from cartrial.errors import InputError, Problem
 from cartrial.neuro.choices import choose
 from cartrial.protocol.edss_steps import edss_step_problem  # the one EDSS-step rule (D-19.691)
@@ -45,7 +45,8 @@ class ImprovementDefinition(StrEnum):
     improve: not evaluable). ``affirm``: >= 1.0, only for reference >= 2.0 (AFFIRM post hoc).
     ``kalincik_2015``: >= 1.5 if reference <= 1.5, >= 1.0 if <= 6.0, >= 0.5 above 6.0 (MSoutcomes ``CDI``
     after Kalincik T et al., *Brain* 2015;138:3287; a reference of 1.0 cannot fall by 1.5: not evaluable;
-    D-19.868).
+    D-19.868). MSoutcomes also confirms over ``3*30.25`` days and keeps only changes sustained to the end of
+    follow-up: ``confirmation_days=91, sustained=True`` (`DisabilityOptions`; D-19.897).
     """
 
     CDI_COMMON = "cdi_common"
@@ -79,6 +80,15 @@ class BaselineVisit(StrEnum):
 
     OUTSIDE_RELAPSE = "outside_relapse"
     LAST = "last"
+
+
+#: The relapse exclusion window, days after an attack onset (0 <= day - onset <= 30): the one default of the
+#: EDSS confirmation and baseline rule (`DisabilityOptions.relapse_exclusion_days`), the responder and the
+#: OSIS-change baseline (D-19.864, D-19.896, D-19.898)
+RELAPSE_EXCLUSION_DAYS = 30
+
+#: The range of every relapse exclusion window option (0 turns the rule off)
+RELAPSE_EXCLUSION_ALLOWED = Allowed(low=0, high=365, integer=True, unit="days")
 
 
 def during_relapse(day: int, relapse_days: Sequence[int], window: int) -> bool:
@@ -122,6 +132,13 @@ class DisabilityOptions:
     baseline from a visit within that window either (the window borrowed from MSoutcomes; D-19.864);
     ``last`` keeps D-19.187's last visit on or before day 0 whatever its timing.
 
+    ``sustained`` (default **False**): a confirmed change must also be held at every later scored visit
+    outside the relapse exclusion window, to the end of follow-up (MSoutcomes ``CDW``/``CDI``
+    ``sustained=TRUE``, its default, after Kalincik T et al., *Brain* 2015;138:3287); a change confirmed but
+    lost later is reported unconfirmed ("not sustained to the end of follow-up") and a later onset may still
+    be confirmed (D-19.897). The default keeps neuro-outcomes.md §5 (confirmed at the first visit
+    ``confirmation_days`` later, the increase held in between; ``msclinical``).
+
     >>> DisabilityOptions().relapse_exclusion_days
     30
     """
@@ -132,10 +149,11 @@ class DisabilityOptions:
     reference: Reference = Reference.FIXED
     relapse_window_days: int = field(default=90, metadata=allowed(low=0, high=365, integer=True, unit="days"))
     relapse_exclusion_days: int = field(
-        default=30, metadata=allowed(low=0, high=365, integer=True, unit="days")
+        default=RELAPSE_EXCLUSION_DAYS, metadata={METADATA_KEY: RELAPSE_EXCLUSION_ALLOWED}
     )
     method_switch: MethodSwitch = MethodSwitch.EXCLUDE
     baseline_visit: BaselineVisit = BaselineVisit.OUTSIDE_RELAPSE
+    sustained: bool = False
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -147,6 +165,8 @@ class DisabilityOptions:
             ("baseline_visit", BaselineVisit),
         ):
             object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
+        if not isinstance(self.sustained, bool):
+            raise InputError(Problem("must be true or false", field="sustained", allowed="true, false"))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +178,7 @@ class DisabilityOptions:
             "relapse_exclusion_days": self.relapse_exclusion_days,
             "method_switch": self.method_switch.value,
             "baseline_visit": self.baseline_visit.value,
+            "sustained": self.sustained,
         }
 
 
@@ -206,6 +227,9 @@ def improvement_threshold(reference_edss: float, definition: ImprovementDefiniti
     return 1.0 if reference_edss <= 5.5 else 0.5
 
 
+#: `UnconfirmedChange.reason` of a change confirmed but lost at a later visit when ``sustained`` (D-19.897)
+NOT_SUSTAINED_TO_END = "not sustained to the end of follow-up"
+
 #: `UnconfirmedChange.reason` of a change held at every scored visit but with a visit without a score
 #: between its onset and its confirmation (D-19.688, D-19.690); callers compare against this constant.
 UNSCORED_BEFORE_CONFIRMATION = "an unscored visit before confirmation"
@@ -227,7 +251,8 @@ class UnconfirmedChange:
     reference_edss: float
     edss_at_onset: float
     change: float
-    reason: str  # "follow-up ended before confirmation", "not sustained", UNSCORED_BEFORE_CONFIRMATION
+    reason: str  # "follow-up ended before confirmation", "not sustained", UNSCORED_BEFORE_CONFIRMATION,
+    # NOT_SUSTAINED_TO_END
 
 
 @dataclass(frozen=True)
@@ -267,7 +292,9 @@ def confirmed_disability_change(
     confirming visit is not confirmed ("an unscored visit before confirmation"; a later onset may be), as is
     one still held at the last scored visit with an unscored visit at least ``confirmation_days`` after its
     onset (that visit would have confirmed or refuted it). An unscored day that is also a scored visit's day
-    is ignored: the scored visit shows the change (D-19.690).
+    is ignored: the scored visit shows the change (D-19.690). With ``options.sustained`` a confirmed change
+    must also be held at every later scored visit outside the exclusion window (unscored visits after the
+    confirmation are not counted, as MSoutcomes drops visits without a score; D-19.897).
 
     >>> out = confirmed_disability_change([(0, 3.0), (30, 4.5), (120, 4.5)], "worsening")
     >>> out.confirmed.onset_day, out.confirmed.confirmation_day
@@ -349,6 +376,14 @@ def confirmed_disability_change(
             if confirming is None:
                 break
             continue
+        if confirming is not None and held_all and options.sustained:
+            # MSoutcomes sustained=TRUE: held at every later scored visit outside an attack (D-19.897)
+            lost = any(
+                not meets(ordered[k][1], ref) for k in range(confirming + 1, len(ordered)) if not excluded[k]
+            )
+            if lost:
+                unconfirmed.append(UnconfirmedChange(day_i, ref, value_i, change, NOT_SUSTAINED_TO_END))
+                continue
         if confirming is not None and held_all:
             associated = None
             if kind is Direction.WORSENING:
@@ -367,6 +402,9 @@ def confirmed_disability_change(
 
 
 __all__ = [
+    "NOT_SUSTAINED_TO_END",
+    "RELAPSE_EXCLUSION_ALLOWED",
+    "RELAPSE_EXCLUSION_DAYS",
     "UNSCORED_BEFORE_CONFIRMATION",
     "BaselineVisit",
     "ConfirmedChange",

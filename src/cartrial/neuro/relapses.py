@@ -107,6 +107,21 @@ class Attack:
     rows: tuple[int | None, ...]
 
 
+def onsets_by_subject(attacks: Iterable[Attack] | None) -> dict[str, list[date]]:
+    """Every onset of each subject's attacks, the merged later worsenings too (D-19.686): the days a value
+    is "during an attack" from, for the EDSS, responder and OSIS-change baselines (D-19.896, D-19.898).
+
+    >>> on = frozenset({Phenotype.MYELITIS})
+    >>> a = Attack("S1", date(2021, 1, 1), (date(2021, 1, 1), date(2021, 1, 20)), on, None, (None,))
+    >>> onsets_by_subject([a])
+    {'S1': [datetime.date(2021, 1, 1), datetime.date(2021, 1, 20)]}
+    """
+    out: dict[str, list[date]] = defaultdict(list)
+    for attack in attacks or ():
+        out[str(attack.subject_id)].extend(attack.onsets)
+    return dict(out)
+
+
 def qualifies(record: RelapseEpisode, options: RelapseOptions | None = None) -> tuple[bool, str]:
     """Whether an episode is an NMOSD relapse (docs/science/neuro-outcomes.md §4.2): symptoms > 24 h, not
     explained by fever
@@ -971,6 +986,7 @@ __all__ = [
     "median_follow_up_text",
     "merge_attacks",
     "months_before",
+    "onsets_by_subject",
     "poisson_rate",
     "pre_post_rate_ratio",
     "qualifies",

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from cartrial.neuro.choices import choose
+from cartrial.neuro.disability import RELAPSE_EXCLUSION_DAYS, during_relapse
 from cartrial.neuro.visual_acuity import (
     AcuityChange,
     VisualAcuity,
@@ -72,6 +73,42 @@ NOT_EVALUABLE = "_not_evaluable"
 """Key of a follow-up measures mapping: {measure: reason} for measures whose comparison is not evaluable
 (an EDSS method switch in the walking range, D-19.746); a definition using one is not evaluable."""
 
+BASELINE_IN_ATTACK = "_baseline_in_attack"
+"""Key of a follow-up measures mapping: the measures without a baseline only because every value on or
+before day 0 is during an attack (``baseline_visit=outside_relapse``, D-19.896); named in the reason."""
+
+BASELINE_ONLY_DURING_ATTACK = "baseline only during an attack"
+"""Start of the reason of a subject not evaluable because every pre-infusion value of the measure is within
+the relapse exclusion window after an attack onset (D-19.896)."""
+
+
+class ResponderBaseline(StrEnum):
+    """Which pre-infusion value is a responder baseline (D-19.896, by analogy with the EDSS baseline of
+    D-19.864; the sources of the responder definitions are silent).
+
+    ``outside_relapse`` (default): the last value on or before day 0 not within ``relapse_exclusion_days``
+    (30) after an attack onset (0 <= value day - onset day <= 30, `cartrial.neuro.disability.during_relapse`):
+    an acuity, walk time or bladder grade taken during an attack is the attack's, and the recovery from it
+    would read as a response. ``last``: the last value on or before day 0 whatever its timing.
+    """
+
+    OUTSIDE_RELAPSE = "outside_relapse"
+    LAST = "last"
+
+
+def baseline_window(
+    baseline_visit: ResponderBaseline | str, relapse_exclusion_days: int = RELAPSE_EXCLUSION_DAYS
+) -> int:
+    """The exclusion window `baseline_and_follow_up` applies under a `ResponderBaseline` rule: the window
+    with ``outside_relapse``, 0 (off) with ``last`` (D-19.896); the rule of the responders and of the
+    analysis' ``osis_change`` (D-19.898).
+
+    >>> baseline_window("outside_relapse"), baseline_window("last")
+    (30, 0)
+    """
+    rule = choose(ResponderBaseline, baseline_visit, "baseline_visit")
+    return relapse_exclusion_days if rule is ResponderBaseline.OUTSIDE_RELAPSE else 0
+
 
 def evaluate_responder(
     definition: str,
@@ -101,10 +138,15 @@ def evaluate_responder(
     for measure in spec.measures:
         if measure in blocked:  # e.g. an EDSS method switch between baseline and follow-up (D-19.746)
             return outcome(False, None, str(blocked[measure]))
+    in_attack = set(follow_up.get(BASELINE_IN_ATTACK) or ())
 
     if spec.kind in (RuleKind.DECREASE_BY, RuleKind.FRACTION_FASTER):
         (measure,) = spec.measures
         b, f = base[measure], follow[measure]
+        if b is None and measure in in_attack:
+            return outcome(
+                False, None, f"{BASELINE_ONLY_DURING_ATTACK}: every {measure} on or before day 0 (D-19.896)"
+            )
         if b is None or f is None:
             return outcome(False, None, f"{measure} missing at baseline or follow-up")
         if spec.kind is RuleKind.DECREASE_BY:
@@ -149,6 +191,11 @@ def evaluate_responder(
             if b - f >= need - 1e-9:
                 improved_eyes.append(measure)
     if not evaluable_eyes:
+        if any(m in in_attack for m in spec.measures):
+            shown = ", ".join(m for m in spec.measures if m in in_attack)
+            return outcome(
+                False, None, f"{BASELINE_ONLY_DURING_ATTACK} ({shown}); no other eye evaluable (D-19.896)"
+            )
         return outcome(False, None, "no eye evaluable (missing or no room to improve at baseline)")
     reason = f"improved: {', '.join(improved_eyes) or 'none'} of {', '.join(evaluable_eyes)}"
     return outcome(True, bool(improved_eyes), reason)
@@ -210,9 +257,14 @@ def baseline_and_follow_up(
     infusion: date,
     choice: FollowUpChoice | str = FollowUpChoice.LAST,
     key: Any = None,
+    attack_onsets: Sequence[date] = (),
+    relapse_exclusion_days: int = 0,
 ) -> tuple[Any, Any]:
     """Baseline = the last value on or before the infusion day; follow-up = the last (or best = lowest) value
     after it. ``key`` maps a value to a number for "best" (default: the value itself). None when absent.
+    A value on or before day 0 within ``relapse_exclusion_days`` after one of ``attack_onsets`` (0 <= value
+    day - onset day <= window; 0 turns the rule off) is not the baseline (D-19.896); the follow-up is not
+    affected (an attack after infusion is an outcome, not a baseline problem).
 
     >>> from datetime import date
     >>> visits = [(date(2021, 1, 1), 4), (date(2021, 3, 1), 2), (date(2021, 6, 1), 3)]
@@ -223,7 +275,12 @@ def baseline_and_follow_up(
     """
     chosen = choose(FollowUpChoice, choice, "follow_up")
     ordered = sorted((v for v in visits if v[1] is not None), key=lambda v: v[0])
-    before = [v for d, v in ordered if d <= infusion]
+    onsets = [(o - infusion).days for o in attack_onsets]
+    before = [
+        v
+        for d, v in ordered
+        if d <= infusion and not during_relapse((d - infusion).days, onsets, relapse_exclusion_days)
+    ]
     after = [v for d, v in ordered if d > infusion]
     baseline = before[-1] if before else None
     if not after:
@@ -239,11 +296,16 @@ def measures_at_baseline_and_follow_up(
     infusions: Mapping[str, date],
     choice: FollowUpChoice | str = FollowUpChoice.LAST,
     rank: Mapping[str, Any] | None = None,
+    attack_onsets: Mapping[str, Sequence[date]] | None = None,
+    relapse_exclusion_days: int = 0,
 ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """Per subject, the baseline and follow-up value of every measure (see `baseline_and_follow_up`).
 
     ``series`` maps subject -> measure -> [(date, value)]; ``rank`` optionally maps a measure to the key
     function used for "best". Subjects without an infusion date are left out (they have no day 0).
+    ``attack_onsets`` (subject -> onset dates) with ``relapse_exclusion_days`` > 0: a value during an attack
+    is not the baseline; a measure whose every pre-infusion value is is listed under `BASELINE_IN_ATTACK`
+    in the follow-up mapping (D-19.896).
     """
     out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for subject, measures in series.items():
@@ -251,24 +313,36 @@ def measures_at_baseline_and_follow_up(
             continue
         base: dict[str, Any] = {}
         follow: dict[str, Any] = {}
+        onsets = (attack_onsets or {}).get(subject, ())
+        in_attack: list[str] = []
         for measure, visits in measures.items():
             key = (rank or {}).get(measure)
-            base[measure], follow[measure] = baseline_and_follow_up(visits, infusions[subject], choice, key)
+            base[measure], follow[measure] = baseline_and_follow_up(
+                visits, infusions[subject], choice, key, onsets, relapse_exclusion_days
+            )
+            if base[measure] is None and baseline_and_follow_up(visits, infusions[subject])[0] is not None:
+                in_attack.append(measure)
+        if in_attack:
+            follow[BASELINE_IN_ATTACK] = tuple(in_attack)
         out[subject] = (base, follow)
     return out
 
 
 __all__ = [
+    "BASELINE_IN_ATTACK",
+    "BASELINE_ONLY_DURING_ATTACK",
     "DEFAULT_RESPONDERS",
     "NOT_EVALUABLE",
     "RESPONDER_DEFINITIONS",
     "Domain",
     "FollowUpChoice",
+    "ResponderBaseline",
     "ResponderDefinition",
     "ResponderOutcome",
     "ResponderSummary",
     "RuleKind",
     "baseline_and_follow_up",
+    "baseline_window",
     "evaluate_responder",
     "get_definition",
     "measures_at_baseline_and_follow_up",

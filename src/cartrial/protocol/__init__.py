@@ -18,6 +18,7 @@ from cartrial.protocol.analysis_spec import (
     EdssBaselineVisit,
     EfficacyEvaluableRule,
     FollowUpEnd,
+    ResponderBaselineVisit,
     TreatmentEmergentStart,
 )
 from cartrial.protocol.attacks import MergeAnchor, group_onsets, merge_onset_dates
@@ -165,6 +166,7 @@ __all__ = [
     "RelapseRecord",
     "Relatedness",
     "RenalAdjustmentTier",
+    "ResponderBaselineVisit",
     "Schedule",
     "ScreeningResult",
     "SerologyResult",

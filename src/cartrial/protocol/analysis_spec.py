@@ -145,6 +145,21 @@ class EdssBaselineVisit(StrEnum):
     LAST = "last"
 
 
+class ResponderBaselineVisit(StrEnum):
+    """Which pre-infusion value is the baseline of a responder endpoint (vision, walking, bladder...: the
+    neuro engine's ``derive_responders(baseline_visit=...)``; D-19.896, by analogy with D-19.864).
+
+    - ``outside_relapse`` (default): the last value on or before day 0 that is not within 30 days after an
+      attack onset — an acuity, walk time or bladder grade during an attack is the attack's, and the recovery
+      from it would read as a response; a subject whose every pre-infusion value is during an attack is not
+      evaluable ("baseline only during an attack");
+    - ``last``: the last value on or before day 0 whatever its timing.
+    """
+
+    OUTSIDE_RELAPSE = "outside_relapse"
+    LAST = "last"
+
+
 class AnalysisPopulations(BaseModel):
     """Analysis population rules (enrolled, safety and DLT-evaluable are fixed by ICH E9 and the escalation
     section; the efficacy-evaluable rule is chosen per endpoint)."""
@@ -197,6 +212,7 @@ class AnalysisOptions(BaseModel):
     aqp4_igg_baseline: Aqp4Baseline = Aqp4Baseline.PD_SAMPLES_THEN_SCREENING
     teae_expected_cytopenias: ExpectedCytopenias = ExpectedCytopenias.LYMPHOPENIA
     edss_baseline_visit: EdssBaselineVisit = EdssBaselineVisit.OUTSIDE_RELAPSE
+    responder_baseline_visit: ResponderBaselineVisit = ResponderBaselineVisit.OUTSIDE_RELAPSE
     ctcae_version: str = "5.0"
     therapies_collected: bool = Field(
         default=True,
@@ -326,6 +342,7 @@ __all__ = [
     "IntervalAucSummary",
     "ProportionCi",
     "RateCi",
+    "ResponderBaselineVisit",
     "TreatmentEmergentStart",
     "analysis_issues",
 ]
