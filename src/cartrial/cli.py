@@ -61,6 +61,7 @@ def _check_paths_before_running(command: Any) -> None:
                     refuse_special_source(item, field=flags[0] if flags else None)
         _refuse_output_onto_an_input(ctx.params, by_name)
         _refuse_folder_output_onto_an_input(ctx.command_path.split()[-2:], ctx.params, by_name)
+        _refuse_an_unwritable_output_file(ctx.command_path.split()[1:], ctx.params, by_name)
         return invoke(ctx)
 
     command.invoke = checked_invoke
@@ -236,6 +237,42 @@ def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]
                         allowed="a file that is not another output of the command",
                     )
                 )
+
+
+FOLDER_OUTPUTS = frozenset(
+    {
+        "demo",
+        "analyse",
+        "report",
+        "simulate trial",
+        "simulate study",
+        "simulate sweep",
+        "export cdisc",
+        "kinetics popfit",
+        "kinetics map",
+    }
+)
+"""The commands whose ``--out`` names a folder (`cartrial.tabular.check_output_folder`); every other output
+option (`OUTPUT_PARAMETERS`) names one file."""
+
+
+def _refuse_an_unwritable_output_file(
+    path: list[str], params: dict[str, Any], by_name: dict[str, Any]
+) -> None:
+    """`InputError` (exit 2) when a file output option (`OUTPUT_PARAMETERS`, but a folder ``--out`` of
+    `FOLDER_OUTPUTS`) names a place the file cannot be written (`cartrial.tabular.check_output_file`: a
+    folder, a FIFO or device, under a file, read-only): checked before the command runs, so nothing is read,
+    computed or half written first (D-19.907)."""
+    from cartrial.tabular import check_output_file
+
+    command = " ".join(path)
+    for name, value in params.items():
+        if name not in OUTPUT_PARAMETERS or not isinstance(value, Path):
+            continue
+        if name == "out" and command in FOLDER_OUTPUTS:
+            continue
+        flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+        check_output_file(value, flags[0] if flags else f"argument {name.upper()}")
 
 
 FOLDER_OUTPUT_COMMANDS = {("kinetics", "popfit"): "popfit", ("kinetics", "map"): "map"}

@@ -27,6 +27,21 @@ def fixed(value: float, decimals: int) -> str:
     return f"{abs(rounded) if rounded == 0 else rounded:f}"
 
 
+def exact_text(value: Decimal | float) -> str:
+    """`value` written exactly (a float as its shortest decimal, its `repr`): plain digits when the decimal
+    exponent is within ±20 (``1000``, ``0.9999999999999999``, ``1500000``), exponent form otherwise
+    (``1E-303``), never rounded and never `:g`'s six digits (D-19.847, D-19.908).
+
+    >>> exact_text(1e6), exact_text(0.9999999999999999), exact_text(1e-303), exact_text(Decimal("1.650"))
+    ('1000000', '0.9999999999999999', '1E-303', '1.65')
+    """
+    number = (value if isinstance(value, Decimal) else Decimal(repr(float(value)))).normalize()
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -20 <= exponent <= 20:
+        return f"{number:f}"
+    return str(number)
+
+
 def round_half_away(value: float, decimals: int) -> float:
     """`value` rounded to `decimals` decimals as a number, a tie half away from zero (`fixed`).
 

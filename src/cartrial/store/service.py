@@ -43,7 +43,7 @@ from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
 from cartrial.store.locking import LockInfo
-from cartrial.store.permissions import Action, allowed, check, check_write
+from cartrial.store.permissions import Action, allowed, check, check_write, read_action
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
 from cartrial.store.transaction import Actor, Transaction, load_actor, open_transaction, read_connection
 from cartrial.store.users import hash_password
@@ -445,18 +445,22 @@ class StudyUser:
         site-restricted user's read of another site's record is refused as for an unknown id
         (`reads.get_record`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
-        self.check(Action.READ, table_name)
+        self.check(read_action(table_name), table_name)
         with self.service.read() as connection:
-            return reads.get_record(connection, table_name, record_id, self._read_sites(connection))
+            return reads.get_record(
+                connection, table_name, record_id, self._read_sites(connection, table_name)
+            )
 
     def find_records(self, table_name: str, **equals: Any) -> list[dict[str, Any]]:
         """Records of `table_name` whose columns equal the given values, in id order, never a password
         hash (READ permission); a site-restricted user finds only their own site's records, the
         condition of `table_counts` (`reads.find_records`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
-        self.check(Action.READ, table_name)
+        self.check(read_action(table_name), table_name)
         with self.service.read() as connection:
-            return reads.find_records(connection, table_name, equals, self._read_sites(connection))
+            return reads.find_records(
+                connection, table_name, equals, self._read_sites(connection, table_name)
+            )
 
     def held_key_refusal(self, table_name: str, values: RowLike) -> ConflictError | None:
         """The refusal a save of the new record `values` would meet because another site's record holds its
@@ -485,12 +489,18 @@ class StudyUser:
         with self.service.read() as connection:
             return self._read_sites(connection)
 
-    def _read_sites(self, connection: Connection) -> tuple[str | None, ...] | None:
-        """`read_sites` on an open read connection (the user loaded in the same transaction)."""
+    def _read_sites(
+        self, connection: Connection, table_name: str | None = None
+    ) -> tuple[str | None, ...] | None:
+        """`read_sites` on an open read connection (the user loaded in the same transaction). `table_name`:
+        the records read are that table's, whose read may need more than READ (the user accounts need
+        MANAGE_USERS, `permissions.read_action`, D-19.906)."""
         from cartrial.store.permissions import readable_sites
 
         user = self._loaded or load_actor(connection, self.username)
         check(user.username, user.role, Action.READ, "study data")
+        if table_name is not None and read_action(table_name) is not Action.READ:
+            check(user.username, user.role, read_action(table_name), table_name)
         return readable_sites(user.role, user.site_id)
 
     def page_records(
@@ -508,7 +518,7 @@ class StudyUser:
         Site-restricted roles see only their own site's subjects; `sites` narrows further."""
         model_of(table_name)
         with self.service.read() as connection:
-            allowed_sites = self._read_sites(connection)
+            allowed_sites = self._read_sites(connection, table_name)
             if sites is not None:
                 wanted = tuple(sites)
                 allowed_sites = (
@@ -530,7 +540,9 @@ class StudyUser:
         user's read of another site's record is refused as for an unknown id (`reads.get_record`)."""
         model_of(table_name)
         with self.service.read() as connection:
-            return reads.get_record(connection, table_name, record_id, self._read_sites(connection))
+            return reads.get_record(
+                connection, table_name, record_id, self._read_sites(connection, table_name)
+            )
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every table (READ permission); a site-restricted user counts only their sites'
@@ -692,7 +704,8 @@ class StudyUser:
         self.change_user(username, reason, active=bool(active))
 
     def list_users(self) -> list[dict[str, Any]]:
-        """Every user without the password hash (READ permission)."""
+        """Every user without the password hash (MANAGE_USERS: the user accounts are read only by a role
+        that manages users, `permissions.read_action`, D-19.906)."""
         rows = self.find_records("app_user")
         return [{k: v for k, v in row.items() if k not in MASKED_COLUMNS} for row in rows]
 
@@ -703,6 +716,8 @@ class StudyUser:
         model_of(table_name)  # unknown table: InputError before the permission check
         with self._write("cli") as tx:
             tx.require(Action.RAISE_QUERY, "data query")
+            if read_action(table_name) is not Action.READ:  # a record the user may not read (D-19.906)
+                tx.require(read_action(table_name), f"data query on {table_name} records")
             return queries.raise_query(tx, table_name, record_id, text, field_name)
 
     def answer_query(self, query_code: str, answer: str) -> None:
