@@ -65,3 +65,16 @@ def test_the_cli_lists_users_only_for_user_administration(sqlite_study, cli, rea
     allowed = cli("db", "user", "list", "--json", "--user", "admin", "--url", url)
     assert allowed.exit_code == 0, allowed.stderr
     assert "mon" in {row["username"] for row in json.loads(allowed.stdout)}
+
+
+@pytest.mark.parametrize("reader", ["inv", "mon"])
+def test_no_account_name_is_learnt_from_a_key_or_check_preview(study, reader: str) -> None:
+    """`held_key_refusal("app_user", …)` told a site-restricted reader whether another site's account held
+    a user name; `preview_write_checks("app_user", …)` ran the account's checks for any reader: both are
+    reads of the accounts, refused like the others (D-19.906)."""
+    handle = study.service.as_user(reader)
+    with pytest.raises(PermissionDeniedError, match="may not manage users"):
+        handle.held_key_refusal("app_user", {"username": "inv2"})
+    with pytest.raises(PermissionDeniedError, match="may not manage users"):
+        handle.preview_write_checks("app_user", {"username": "zed", "role": "monitor"})
+    assert study.service.as_user("admin").held_key_refusal("app_user", {"username": "inv2"}) is None

@@ -410,7 +410,7 @@ class StudyUser:
         from cartrial.store.writes import preview_write_checks
 
         model_of(table_name)  # unknown table: InputError before the permission check
-        actor = self.check(Action.READ, table_name)
+        actor = self.check(read_action(table_name), table_name)  # the accounts: D-19.906
         if table_name == "escalation_decision" and not allowed(actor.role, Action.RECORD_ESCALATION):
             return []  # its check reads every site's infusions: only for who may record one (D-19.822)
         with self.service.read() as connection:
@@ -471,9 +471,9 @@ class StudyUser:
 
         model = model_of(table_name)
         keys = model.natural_key
+        self.check(read_action(table_name), table_name)  # the accounts: user administration (D-19.906)
         if not keys or any(values.get(k) is None for k in keys):
             return None
-        self.check(Action.READ, table_name)
         with self.service.read() as connection:
             held = find_by_key(connection, model, values, keys)
             if held is None:
