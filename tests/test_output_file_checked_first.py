@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,11 +98,82 @@ def test_a_missing_folder_that_can_be_made_is_no_problem(cli, tmp_path: Path) ->
 
 
 def test_a_folder_output_is_still_a_folder(cli, tmp_path: Path) -> None:
-    """`--out` of a command writing a folder (`cartrial.cli.FOLDER_OUTPUTS`) is not checked as a file."""
+    """`--out` of a command writing a folder (`cartrial.cli.FOLDER_OUTPUTS`) is not checked as a file: a
+    folder-output command writes into an existing folder (the file check would refuse it "is a folder")."""
     folder = tmp_path / "results"
     folder.mkdir()
-    result = cli("simulate", "study", "--help")
-    assert result.exit_code == 0
-    from cartrial.cli import FOLDER_OUTPUTS
+    scenario = Path(__file__).parent / "simulation" / "data" / "tiny_scenario.yaml"
+    result = cli("simulate", "study", "--scenario", str(scenario), "--seed", "1", "--out", str(folder))
+    assert result.exit_code == 0, result.stderr
+    assert "is a folder" not in result.stderr
+    assert any(folder.iterdir())
 
-    assert "simulate study" in FOLDER_OUTPUTS and "relapses" not in FOLDER_OUTPUTS
+
+def _commands() -> list[tuple[list[str], Any]]:
+    """Every leaf command of the command line, with its names below the program."""
+    import typer
+
+    from cartrial.cli import COMMANDS, app
+
+    root: Any = typer.main.get_command(app)
+    for entry in COMMANDS:  # the lazily loaded modules' real commands (`load_module`)
+        if entry.module is not None:
+            root.load_module(entry.module)
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(command: Any, words: list[str]) -> None:
+        children = getattr(command, "commands", None)
+        if isinstance(children, dict):
+            for name, child in children.items():
+                walk(child, [*words, name])
+            return
+        found.append((words, command))
+
+    walk(root, [])
+    return found
+
+
+def test_every_folder_out_is_listed_and_every_file_out_is_checked(tmp_path: Path) -> None:
+    """Programmatically over every command: an ``--out`` whose help names a folder is in
+    `cli.FOLDER_OUTPUTS` (and every listed command has such an ``--out``); every other output option
+    (`cli.OUTPUT_PARAMETERS`) is checked as a file: given an existing folder, the check refuses it."""
+    from cartrial.cli import FOLDER_OUTPUTS, OUTPUT_PARAMETERS, _refuse_an_unwritable_output_file
+    from cartrial.errors import InputError
+
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    folder_outs: set[str] = set()
+    file_outputs = 0
+    for words, command in _commands():
+        by_name = {p.name: p for p in command.params}
+        path = " ".join(words)
+        for name, param in by_name.items():
+            if name not in OUTPUT_PARAMETERS:
+                continue
+            if name == "out" and "folder" in (getattr(param, "help", "") or "").lower():
+                folder_outs.add(path)
+                _refuse_an_unwritable_output_file(words, {name: folder}, by_name)  # not refused
+                continue
+            file_outputs += 1
+            with pytest.raises(InputError, match="is a folder"):
+                _refuse_an_unwritable_output_file(words, {name: folder}, by_name)
+                pytest.fail(f"{path} {name}")
+    assert folder_outs == set(FOLDER_OUTPUTS)
+    assert file_outputs > 10
+
+
+def test_the_command_is_told_by_its_names_not_by_the_program_words(tmp_path: Path) -> None:
+    """The program called as ``python -m cartrial`` (three words): the command's names came from
+    ``command_path.split()[1:]`` (``-m cartrial simulate study``), so a folder ``--out`` was checked as a file
+    and an existing folder refused "is a folder"; the names are now read from click's context chain."""
+    import typer
+
+    from cartrial.cli import app
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    scenario = Path(__file__).parent / "simulation" / "data" / "tiny_scenario.yaml"
+    args = ["simulate", "study", "--scenario", str(scenario), "--seed", "1", "--out", str(folder)]
+    root: Any = typer.main.get_command(app)
+    root.main(args=args, prog_name="python -m cartrial", standalone_mode=False)
+    assert any(folder.iterdir())

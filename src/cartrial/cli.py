@@ -60,8 +60,9 @@ def _check_paths_before_running(command: Any) -> None:
                     flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
                     refuse_special_source(item, field=flags[0] if flags else None)
         _refuse_output_onto_an_input(ctx.params, by_name)
-        _refuse_folder_output_onto_an_input(ctx.command_path.split()[-2:], ctx.params, by_name)
-        _refuse_an_unwritable_output_file(ctx.command_path.split()[1:], ctx.params, by_name)
+        words = _command_words(ctx)
+        _refuse_folder_output_onto_an_input(words[-2:], ctx.params, by_name)
+        _refuse_an_unwritable_output_file(words, ctx.params, by_name)
         return invoke(ctx)
 
     command.invoke = checked_invoke
@@ -73,6 +74,17 @@ def _check_paths_before_running(command: Any) -> None:
 
     command.parse_args = checked_parse_args
     command._paths_checked = True
+
+
+def _command_words(ctx: Any) -> list[str]:
+    """The command's names below the program (``["simulate", "trial"]``), from click's context chain: not
+    from `ctx.command_path`, whose first word is the program as it was called (``python -m cartrial`` is
+    three words)."""
+    words: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        words.append(str(ctx.info_name))
+        ctx = ctx.parent
+    return words[::-1]
 
 
 def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> None:

@@ -95,6 +95,13 @@ def readable_sites(role: str, site_id: str | None) -> tuple[str | None, ...] | N
     return (site_id,) if role in SITE_RESTRICTED_ROLES else None
 
 
+def unreadable_tables(role: str) -> tuple[str, ...]:
+    """The tables whose records `role` may not read though it reads the study data (`read_action` needs an
+    action the role lacks: the user accounts without MANAGE_USERS). A data query on such a record is as
+    unreadable as the record (its table, record id, field and text are about it; D-19.913)."""
+    return tuple(sorted(t for t, action in TABLE_READ_ACTION.items() if not allowed(role, action)))
+
+
 def allowed(role: str, action: Action) -> bool:
     """Whether `role` may perform `action`."""
     return action in PERMISSIONS.get(role, frozenset())

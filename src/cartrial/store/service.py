@@ -448,7 +448,11 @@ class StudyUser:
         self.check(read_action(table_name), table_name)
         with self.service.read() as connection:
             return reads.get_record(
-                connection, table_name, record_id, self._read_sites(connection, table_name)
+                connection,
+                table_name,
+                record_id,
+                self._read_sites(connection, table_name),
+                self._hidden(connection),
             )
 
     def find_records(self, table_name: str, **equals: Any) -> list[dict[str, Any]]:
@@ -459,7 +463,11 @@ class StudyUser:
         self.check(read_action(table_name), table_name)
         with self.service.read() as connection:
             return reads.find_records(
-                connection, table_name, equals, self._read_sites(connection, table_name)
+                connection,
+                table_name,
+                equals,
+                self._read_sites(connection, table_name),
+                self._hidden(connection),
             )
 
     def held_key_refusal(self, table_name: str, values: RowLike) -> ConflictError | None:
@@ -503,6 +511,14 @@ class StudyUser:
             check(user.username, user.role, read_action(table_name), table_name)
         return readable_sites(user.role, user.site_id)
 
+    def _hidden(self, connection: Connection) -> tuple[str, ...]:
+        """The tables whose records this user may not read though they read the study data: no data query
+        on them is theirs to read or answer (`permissions.unreadable_tables`, D-19.913)."""
+        from cartrial.store.permissions import unreadable_tables
+
+        user = self._loaded or load_actor(connection, self.username)
+        return unreadable_tables(user.role)
+
     def page_records(
         self,
         table_name: str,
@@ -533,6 +549,7 @@ class StudyUser:
                 date_to=date_to,
                 limit=limit,
                 offset=offset,
+                hidden=self._hidden(connection),
             )
 
     def visible_record(self, table_name: str, record_id: int) -> dict[str, Any]:
@@ -541,7 +558,11 @@ class StudyUser:
         model_of(table_name)
         with self.service.read() as connection:
             return reads.get_record(
-                connection, table_name, record_id, self._read_sites(connection, table_name)
+                connection,
+                table_name,
+                record_id,
+                self._read_sites(connection, table_name),
+                self._hidden(connection),
             )
 
     def table_counts(self) -> dict[str, int]:
@@ -648,6 +669,7 @@ class StudyUser:
         (the one path that writes a new user's hash: the generic writes refuse it as a field, D-19.432)."""
         from cartrial.store.writes import insert_record
 
+        self.check_write("app_user", Action.ENTER)  # before the name, role and site are judged (D-19.910)
         values = users.new_user(username, role, site_id, password, full_name)
         password_hash = values.pop("password_hash", None)
         with self._write("cli") as tx:
@@ -673,6 +695,7 @@ class StudyUser:
         (`cartrial.store.auth.end_sessions_of`)."""
         from cartrial.store.auth import end_sessions_of
 
+        self.check_write("app_user", Action.EDIT)  # before the account is looked up (D-19.911)
         changes: dict[str, Any] = {} if role is None else users.role_change(role, site_id)  # role first
         with self.service.read() as connection:
             user = users.user_row(connection, username)
@@ -687,14 +710,16 @@ class StudyUser:
             end_sessions_of(self.engine, username)
 
     def set_password(self, username: str, password: str, reason: str | None = "password change") -> None:
-        """Set a password (a user may set their own; an admin anyone's)."""
-        with self.service.read() as connection:
-            users.user_row(connection, username)  # unknown user: InputError before any permission question
+        """Set a password (a user may set their own; an admin anyone's). Another user's password needs
+        MANAGE_USERS, checked before the account is looked up: a role that may not manage users is refused
+        alike whether the account exists or not (D-19.911); an unknown user is then an `InputError`."""
         if username != self.username:
             self.check(Action.MANAGE_USERS, "set another user's password")
             reason = require_reason(reason, "update")
         else:
             reason = require_reason(reason, "password change")
+        with self.service.read() as connection:
+            users.user_row(connection, username)  # unknown user: InputError (after the permission check)
         with self._write("cli", reason) as tx:
             users.set_password(tx, username, password, reason)
 
@@ -724,14 +749,14 @@ class StudyUser:
         """Answer an open query (investigator of the subject's site, data manager, admin)."""
         with self._write("cli", f"answer to query {query_code}") as tx:
             tx.require(Action.ANSWER_QUERY, "data query")
-            queries.answer_query(tx, query_code, answer)
+            queries.answer_query(tx, query_code, answer, self._hidden(tx.connection))
 
     def close_query(self, query_code: str, reason: str | None) -> None:
         """Close a query (monitor, data manager, admin; reason required)."""
         reason = require_reason(reason, "query closure")
         with self._write("cli", reason) as tx:
             tx.require(Action.RAISE_QUERY, "data query")
-            queries.close_query(tx, query_code, reason)
+            queries.close_query(tx, query_code, reason, self._hidden(tx.connection))
 
     # -- derived values -----------------------------------------------------------------------------
 
