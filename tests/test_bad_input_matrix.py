@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from cartrial.cli import FOLDER_OUTPUTS as FOLDER_COMMANDS
+
 from .conftest import EXAMPLE_PK_NCA_OPTIONS, copy_sqlite_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -475,18 +477,11 @@ BAD_PATHS_IN = ("missing", "folder", "empty", "binary", "wrong-header", "fifo")
 BAD_PATHS_OUT = ("folder", "under-a-file", "fifo")
 BAD_FOLDERS_OUT = ("a-file", "under-a-file", "fifo")
 """A FIFO (named pipe): opening one waits for a writer, so every reader hung until killed (sweepcli)."""
-FOLDER_OUTPUTS = {
-    ("demo", "--out"),
-    ("analyse", "--out"),
-    ("report", "--out"),
-    ("simulate trial", "--out"),
-    ("simulate study", "--out"),
-    ("simulate sweep", "--out"),
-}
-FOLDER_OUTPUTS |= {("export cdisc", "--out"), ("kinetics popfit", "--out"), ("kinetics map", "--out")}
+FOLDER_OUTPUTS = {(command, "--out") for command in FOLDER_COMMANDS}
+"""Output options that name a folder (every other output option names a file): the command line's own list
+(`cartrial.cli.FOLDER_OUTPUTS`, D-19.907), not a copy."""
 OUTPUT_FOLDER_ARGUMENTS = {("examples copy", "directory"), ("templates write", "directory")}
 """Positional arguments that name a folder to write into (new or empty)."""
-"""Output options that name a folder (every other output option names a file)."""
 BAD_FLOATS = (("nan", {2}), ("inf", {2}), ("-inf", {2}), ("-1", {0, 2}), ("1e300", {0, 2}))
 BAD_INTS = (("0", {0, 2}), ("-1", {0, 2}), ("1000000000000", {0, 2}), ("2000000000", {0, 2}), ("abc", {2}))
 BAD_DATES = (("9999-12-31", {0, 2}), ("2021-13-40", {2}), ("31/12/2021", {2}))

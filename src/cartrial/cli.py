@@ -60,7 +60,9 @@ def _check_paths_before_running(command: Any) -> None:
                     flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
                     refuse_special_source(item, field=flags[0] if flags else None)
         _refuse_output_onto_an_input(ctx.params, by_name)
-        _refuse_folder_output_onto_an_input(ctx.command_path.split()[-2:], ctx.params, by_name)
+        words = _command_words(ctx)
+        _refuse_folder_output_onto_an_input(words[-2:], ctx.params, by_name)
+        _refuse_an_unwritable_output_file(words, ctx.params, by_name)
         return invoke(ctx)
 
     command.invoke = checked_invoke
@@ -72,6 +74,17 @@ def _check_paths_before_running(command: Any) -> None:
 
     command.parse_args = checked_parse_args
     command._paths_checked = True
+
+
+def _command_words(ctx: Any) -> list[str]:
+    """The command's names below the program (``["simulate", "trial"]``), from click's context chain: not
+    from `ctx.command_path`, whose first word is the program as it was called (``python -m cartrial`` is
+    three words)."""
+    words: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        words.append(str(ctx.info_name))
+        ctx = ctx.parent
+    return words[::-1]
 
 
 def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> None:
@@ -236,6 +249,42 @@ def _refuse_output_onto_an_input(params: dict[str, Any], by_name: dict[str, Any]
                         allowed="a file that is not another output of the command",
                     )
                 )
+
+
+FOLDER_OUTPUTS = frozenset(
+    {
+        "demo",
+        "analyse",
+        "report",
+        "simulate trial",
+        "simulate study",
+        "simulate sweep",
+        "export cdisc",
+        "kinetics popfit",
+        "kinetics map",
+    }
+)
+"""The commands whose ``--out`` names a folder (`cartrial.tabular.check_output_folder`); every other output
+option (`OUTPUT_PARAMETERS`) names one file."""
+
+
+def _refuse_an_unwritable_output_file(
+    path: list[str], params: dict[str, Any], by_name: dict[str, Any]
+) -> None:
+    """`InputError` (exit 2) when a file output option (`OUTPUT_PARAMETERS`, but a folder ``--out`` of
+    `FOLDER_OUTPUTS`) names a place the file cannot be written (`cartrial.tabular.check_output_file`: a
+    folder, a FIFO or device, under a file, read-only): checked before the command runs, so nothing is read,
+    computed or half written first (D-19.907)."""
+    from cartrial.tabular import check_output_file
+
+    command = " ".join(path)
+    for name, value in params.items():
+        if name not in OUTPUT_PARAMETERS or not isinstance(value, Path):
+            continue
+        if name == "out" and command in FOLDER_OUTPUTS:
+            continue
+        flags = [o for o in getattr(by_name.get(name), "opts", ()) if o.startswith("--")]
+        check_output_file(value, flags[0] if flags else f"argument {name.upper()}")
 
 
 FOLDER_OUTPUT_COMMANDS = {("kinetics", "popfit"): "popfit", ("kinetics", "map"): "map"}

@@ -6,7 +6,7 @@ round here, so a table and a finding never disagree on a tie (D-19.189, D-19.289
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,30 @@ def fixed(value: float, decimals: int) -> str:
     quantum = Decimal(1).scaleb(-decimals)
     rounded = Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
     return f"{abs(rounded) if rounded == 0 else rounded:f}"
+
+
+def exact_text(value: Decimal | float) -> str:
+    """`value` written exactly (a float as its shortest decimal, its `repr`): plain digits when the decimal
+    exponent is within ±20 (``1000``, ``0.9999999999999999``, ``1500000``), exponent form otherwise
+    (``1E-303``), never rounded and never `:g`'s six digits (D-19.847, D-19.908): the trailing zeros are
+    dropped in a context as precise as the number itself, so a product of more than 28 digits (the default
+    context's precision) is not rounded on the way (D-19.912). A zero is written without a sign (as `fixed`).
+
+    >>> exact_text(1e6), exact_text(0.9999999999999999), exact_text(1e-303), exact_text(Decimal("1.650"))
+    ('1000000', '0.9999999999999999', '1E-303', '1.65')
+    >>> exact_text(Decimal("1.00000000000000040000000000000004")), exact_text(-0.0)
+    ('1.00000000000000040000000000000004', '0')
+    """
+    given = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if given.is_zero():
+        given = abs(given)
+    number = (
+        given.normalize(Context(prec=max(len(given.as_tuple().digits), 1))) if given.is_finite() else given
+    )
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -20 <= exponent <= 20:
+        return f"{number:f}"
+    return str(number)
 
 
 def round_half_away(value: float, decimals: int) -> float:

@@ -12,6 +12,7 @@ The column validators the engines use on the frames read here live in `cartrial.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -719,6 +720,47 @@ def folder_creation_error(out: str | Path) -> OSError | None:
             return FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
         return NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(target))
     return None
+
+
+def check_output_file(out: str | Path, field: str = "--out") -> None:
+    """`InputError` (naming the file and `field`) when `out` cannot be the one file a command writes
+    (`write_atomic`: a temporary file beside it, then a rename), found WITHOUT creating or opening anything:
+    it is a folder, a FIFO, a device or a socket, lies under a file, or neither it (when it exists) nor the
+    nearest existing folder above it may be written in (a read-only file system or folder). A missing folder
+    above it that can be made is no problem (the writer makes it). The one check a command writing a file
+    makes before its work, so a bad ``--out`` is refused in seconds, not after the work or half of the
+    writes (the command line calls it for every file output, `cartrial.cli`; D-19.907)."""
+    from cartrial.sources import special_kind
+
+    target = Path(out)
+
+    def refused(message: str, allowed: str | None = None) -> InputError:
+        return InputError(Problem(message, file=str(target), field=field, allowed=allowed))
+
+    try:
+        mode: int | None = target.stat().st_mode  # follows a symbolic link to what it points at
+    except FileNotFoundError:
+        mode = None
+    except NotADirectoryError:
+        mode = None  # under a file: `folder_creation_error` below names it
+    except OSError as exc:
+        raise refused(f"cannot write the file: {exc.strerror or exc}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise refused("is a folder; give a file name to write", "a file name (new or an existing file)")
+    kind = None if mode is None else special_kind(mode)
+    if kind is not None:
+        raise refused(
+            f"is {kind}, not a regular file; refusing to replace it", "a new file or an existing regular file"
+        )
+    if folder_creation_error(target.parent) is not None:  # its folder, or one above, is a file
+        raise refused(f"cannot create the folder of the file: {os.strerror(errno.ENOTDIR)}")
+    if mode is not None and not os.access(target, os.W_OK):
+        raise refused(f"cannot write the file: {os.strerror(errno.EACCES)} (read-only)")
+    folder = next((p for p in (target.parent, *target.parent.parents) if p.is_dir()), None)
+    if folder is not None and not os.access(folder, os.W_OK | os.X_OK):
+        raise refused(
+            f"cannot write the file: {os.strerror(errno.EACCES)} in the folder {folder} (read-only)"
+        )
 
 
 def check_output_folder(out: str | Path, field: str = "--out") -> None:

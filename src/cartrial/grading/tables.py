@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_DOWN, Context, Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +43,7 @@ from cartrial.grading.crs import (
     OxygenDevice,
     celsius_from_fahrenheit,
 )
-from cartrial.grading.ctcae import ANALYTES, allowed_units, to_canonical, unit_factor
+from cartrial.grading.ctcae import ANALYTES, CANONICAL_UNIT, Analyte, allowed_units, to_canonical, unit_factor
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
     EDEMA_TYPES,
@@ -51,6 +52,7 @@ from cartrial.grading.icans import (
     SEIZURE_TYPES,
     Consciousness,
 )
+from cartrial.rounding import exact_text
 
 MAX_LAB_CANONICAL = 1e6
 """Largest haematology value or LLN accepted, in the canonical unit (10^9/L for counts, g/L for
@@ -522,9 +524,8 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     value_canonical, lln_canonical = to_canonical(value, factor), to_canonical(lln, factor)
     for column, canonical in (("value", value_canonical), ("lln", lln_canonical)):
         for i in np.flatnonzero(np.abs(canonical) > MAX_LAB_CANONICAL):  # NaN (blank, bad unit): False
-            limit = MAX_LAB_CANONICAL / factor[i]
             problems.add(
-                i, column, frame[column].iat[i], "out of range", f"a number ≥ 0 and ≤ {limit:g} {units[i]}"
+                i, column, frame[column].iat[i], "out of range", _lab_limit_text(analytes[i], factor[i])
             )
             canonical[i] = np.nan  # never carried into a grade, a rounding or ICAHT's cells/µL
     return LabInputs(
@@ -536,6 +537,21 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
         uln_canonical=to_canonical(uln, factor),
         life_threatening_anemia=parse_bool(frame, "life_threatening_anemia", problems, required=False),
         unit=units,
+    )
+
+
+def _lab_limit_text(analyte: str, factor: float) -> str:
+    """The allowed text of a haematology value above `MAX_LAB_CANONICAL`: the limit in the analyte's
+    canonical unit and, exactly (`rounding.exact_text`; 15 significant digits, rounded down so the number
+    shown is itself allowed), in "the row's unit" — the unit cell is the row's value, never quoted (D-12.2,
+    D-19.909)."""
+    limit = Context(prec=15, rounding=ROUND_DOWN).divide(
+        Decimal(repr(MAX_LAB_CANONICAL)), Decimal(repr(float(factor)))
+    )
+    canonical = CANONICAL_UNIT[Analyte(analyte)]
+    return (
+        f"a number ≥ 0 and at most {exact_text(MAX_LAB_CANONICAL)} {canonical} once converted "
+        f"(at most {exact_text(limit)} in the row's unit)"
     )
 
 

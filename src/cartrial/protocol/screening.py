@@ -45,6 +45,7 @@ from cartrial.protocol.eligibility import (
 )
 from cartrial.protocol.lab_units import count_unit_factor
 from cartrial.protocol.model import Protocol
+from cartrial.rounding import exact_text
 
 
 class CriterionStatus(StrEnum):
@@ -462,13 +463,8 @@ def _decimal(value: float) -> Decimal:
 
 
 def _shown(value: Decimal | float) -> str:
-    """`value` written exactly as the screening compared it (D-19.847): plain digits when short
-    (``1000``, ``0.9999999999999999``), exponent form otherwise (``1E-303``), never rounded."""
-    number = (value if isinstance(value, Decimal) else _decimal(value)).normalize()
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and -20 <= exponent <= 20:
-        return f"{number:f}"
-    return str(number)
+    """`value` written exactly as the screening compared it (D-19.847; `cartrial.rounding.exact_text`)."""
+    return exact_text(value)
 
 
 def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _Outcome:
@@ -500,7 +496,7 @@ def _lab(rule: LabThresholdRule, c: Candidate, day: dt.date | None, _: str) -> _
         when = latest.date.isoformat() if latest.date else "no date"
         return _unknown(
             f"{len(outcomes)} {rule.analyte} results of the latest day ({when}) disagree on the rule "
-            f"{rule.comparator} {rule.value:g} {rule.unit}: "
+            f"{rule.comparator} {_shown(rule.value)} {rule.unit}: "
             + "; ".join(o.reason.split(";")[0] for o in outcomes),
             f"labs[{rule.analyte}]",
             value=[r.value for r in same_day],
@@ -522,13 +518,15 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
                 f"{rule.analyte}: upper limit of normal not recorded",
                 f"labs[{rule.analyte}].upper_limit_normal",
             )
-        ratio = latest.value / latest.upper_limit_normal
-        shown = f"{latest.value:g} {latest.unit} = {ratio:.3g} x ULN (ULN {latest.upper_limit_normal:g})"
         # the value against threshold × ULN in decimal arithmetic, as the numbers are written: 1.65 mg/dL
-        # with ULN 1.1 is exactly 1.5 × ULN, while 1.65 / 1.1 is 1.4999999999999998 in binary (D-19.808)
-        holds = _COMPARE[rule.comparator](
-            _decimal(latest.value), _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
+        # with ULN 1.1 is exactly 1.5 × ULN, while 1.65 / 1.1 is 1.4999999999999998 in binary (D-19.808);
+        # the reason shows those decimals, not a rounded ratio nor `:g` (D-19.908)
+        limit = _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
+        shown = (
+            f"{_shown(latest.value)} {latest.unit} against {_shown(rule.value)} x ULN = {_shown(limit)} "
+            f"{latest.unit} (ULN {_shown(latest.upper_limit_normal)} {latest.unit})"
         )
+        holds = _COMPARE[rule.comparator](_decimal(latest.value), limit)
     elif latest.unit.strip() == rule.unit.strip():
         shown = f"{_shown(latest.value)} {latest.unit}"
         holds = _COMPARE[rule.comparator](latest.value, rule.value)
@@ -551,7 +549,7 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
     when = f" on {latest.date.isoformat()}" if latest.date else ""
     return _Outcome(
         holds,
-        f"{rule.analyte} {shown}{when}; rule {rule.comparator} {rule.value:g} {rule.unit}",
+        f"{rule.analyte} {shown}{when}; rule {rule.comparator} {_shown(rule.value)} {rule.unit}",
         latest.value,
     )
 

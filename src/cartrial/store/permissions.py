@@ -79,11 +79,27 @@ TABLE_WRITE_ACTION: Mapping[str, Action] = {
 }
 """Tables whose writes need a specific action instead of enter/edit/delete."""
 
+TABLE_READ_ACTION: Mapping[str, Action] = {"app_user": A.MANAGE_USERS}
+"""Tables whose records are read (and queried) only by a role with a specific action besides READ: the user
+accounts are the administration of the study's staff, not study data (D-19.343, D-19.837, D-19.906)."""
+
+
+def read_action(table_name: str) -> Action:
+    """The action a read of `table_name`'s records needs besides READ (`TABLE_READ_ACTION`), else READ."""
+    return TABLE_READ_ACTION.get(table_name, A.READ)
+
 
 def readable_sites(role: str, site_id: str | None) -> tuple[str | None, ...] | None:
     """The sites whose subjects' records a user of `role` at `site_id` may read: None (every site), or
     their own site for the `SITE_RESTRICTED_ROLES`."""
     return (site_id,) if role in SITE_RESTRICTED_ROLES else None
+
+
+def unreadable_tables(role: str) -> tuple[str, ...]:
+    """The tables whose records `role` may not read though it reads the study data (`read_action` needs an
+    action the role lacks: the user accounts without MANAGE_USERS). A data query on such a record is as
+    unreadable as the record (its table, record id, field and text are about it; D-19.913)."""
+    return tuple(sorted(t for t, action in TABLE_READ_ACTION.items() if not allowed(role, action)))
 
 
 def allowed(role: str, action: Action) -> bool:

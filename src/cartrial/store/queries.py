@@ -5,6 +5,7 @@ with a reason. Codes are ``Q-000001`` in order of raising. Every step is an audi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, select
@@ -77,10 +78,11 @@ def raise_query(
     return code
 
 
-def answer_query(tx: Transaction, query_code: str, answer: str) -> None:
-    """Answer an open query (the subject's site for site-restricted roles)."""
+def answer_query(tx: Transaction, query_code: str, answer: str, hidden: Sequence[str] = ()) -> None:
+    """Answer an open query (the subject's site for site-restricted roles); `hidden`: a query on a record of
+    these tables is unknown to the answerer (`query_row`, D-19.913)."""
     query_text(answer, "answer")
-    row = query_row(tx.connection, query_code)
+    row = query_row(tx.connection, query_code, hidden)
     model = STUDY_TABLES["data_query"]
     check_record_sites(tx, model, "data_query", [row])
     refuse_closed(row, "answered")
@@ -95,10 +97,11 @@ def answer_query(tx: Transaction, query_code: str, answer: str) -> None:
     )
 
 
-def close_query(tx: Transaction, query_code: str, reason: str) -> None:
+def close_query(tx: Transaction, query_code: str, reason: str, hidden: Sequence[str] = ()) -> None:
     """Close a query (reason required: given by the caller). A CHECKS-LEFT-OUT query is not closed while
-    its subject still has records no reader reads (`refuse_left_out_closure`, D-19.652)."""
-    row = query_row(tx.connection, query_code)
+    its subject still has records no reader reads (`refuse_left_out_closure`, D-19.652); `hidden` as for
+    `answer_query`."""
+    row = query_row(tx.connection, query_code, hidden)
     refuse_closed(row, "closed again")
     refuse_left_out_closure(tx.connection, row)
     apply_update(
@@ -147,10 +150,11 @@ def refuse_closed(row: RowLike, what: str) -> None:
         )
 
 
-def query_row(connection: Connection, query_code: str) -> RowLike:
-    """The `data_query` record with this code (`InputError` if there is none)."""
+def query_row(connection: Connection, query_code: str, hidden: Sequence[str] = ()) -> RowLike:
+    """The `data_query` record with this code (`InputError` if there is none, or if it is on a record of a
+    `hidden` table: a query the user may not read is as unknown, D-19.913)."""
     table = query_table()
     row = connection.execute(select(table).where(table.c.query_code == query_code)).mappings().first()
-    if row is None:
+    if row is None or row["table_name"] in hidden:
         raise InputError(Problem("unknown query", field="query", value=query_code))
     return row

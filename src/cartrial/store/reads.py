@@ -38,19 +38,37 @@ def unmasked(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in MASKED_COLUMNS}
 
 
+def query_condition(model: Any, hidden: Sequence[str]) -> list[Any]:
+    """Only the data queries on records of a table not in `hidden` (`permissions.unreadable_tables`: the
+    reader may not read that table's records, so not the queries about them either, D-19.913); a
+    condition only on `data_query`."""
+    from cartrial.store.models import DataQuery
+
+    if model is not DataQuery or not hidden:
+        return []
+    return [table_of(model).c.table_name.not_in(list(hidden))]
+
+
 def get_record(
-    connection: Connection, table_name: str, record_id: int, sites: tuple[str | None, ...] | None = None
+    connection: Connection,
+    table_name: str,
+    record_id: int,
+    sites: tuple[str | None, ...] | None = None,
+    hidden: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One record with its `id` and `version`, without its secret columns (`InputError` if there is none).
     `sites`: a record of another site (`_site_condition`) is answered as one that does not exist (D-19.428,
-    as D-19.345 / D-19.411); None: every site."""
+    as D-19.345 / D-19.411); None: every site. `hidden`: a data query on a record of these tables is
+    answered as one that does not exist (`query_condition`, D-19.913)."""
     model = model_of(table_name)
-    if sites is not None and _site_condition(model, sites):
+    if (sites is not None and _site_condition(model, sites)) or query_condition(model, hidden):
         # the site first, reading no stored value: another site's record with a date no reader reads is
         # "no such record" too, never its refusal (D-19.560)
         table = table_of(model)
         number = record_id_of(record_id)
-        query = select(table.c.id).where(table.c.id == number, *_site_condition(model, sites))
+        query = select(table.c.id).where(
+            table.c.id == number, *_site_condition(model, sites), *query_condition(model, hidden)
+        )
         if not valid_record_id(number) or connection.execute(query).first() is None:
             raise InputError(Problem(f"no {table_name} record with this id", field="id", value=record_id))
     return unmasked(current_record(connection, model, table_name, record_id))
@@ -61,12 +79,13 @@ def find_records(
     table_name: str,
     equals: dict[str, Any],
     sites: tuple[str | None, ...] | None = None,
+    hidden: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Records of `table_name` whose columns equal the given values (ISO text accepted for dates), by id,
     without their secret columns; `sites`: only the records of these sites (`_site_condition`, as
     `table_counts`; None: every site) (D-19.428). A record holding a stored date no reader reads refuses
     the read, located (D-19.556); within `stored_dates.leaving_out_unreadable` it is left out and named
-    (D-19.795)."""
+    (D-19.795). `hidden`: no data query on a record of these tables (`query_condition`, D-19.913)."""
     model = model_of(table_name)
     columns = columns_of(model)
     equals = plain_row(equals, table_name)  # a numpy scalar matched nothing (D-19.65)
@@ -76,7 +95,11 @@ def find_records(
     _refuse_impossible_filters(table_name, equals)
     table = table_of(model)
     conditions = [table.c[k] == coerce(columns[k], v, table_name) for k, v in equals.items()]
-    query = select(table).where(*conditions, *_site_condition(model, sites)).order_by(table.c.id)
+    query = (
+        select(table)
+        .where(*conditions, *_site_condition(model, sites), *query_condition(model, hidden))
+        .order_by(table.c.id)
+    )
 
     def fetch(left_out: Sequence[Any]) -> list[dict[str, Any]]:
         return [unmasked(row) for row in connection.execute(query.where(*left_out)).mappings()]
@@ -143,11 +166,25 @@ def audit_reader_condition(sites: tuple[str | None, ...] | None, accounts: bool)
     """The audit rows a reader may read: of `sites` (`audit_site_condition`) and, unless `accounts` (the
     reader's role manages users, `Action.MANAGE_USERS`), none about the user accounts (`ACCOUNT_TRAIL`:
     the administration of the study's staff is not study data; D-19.837)."""
+    from sqlalchemy import and_, not_
+
+    from cartrial.store.models import DataQuery
+
     condition = audit_site_condition(sites)
     if accounts:
         return condition
     audit = table_of(AuditLog)
-    return [*condition, or_(audit.c.table_name.is_(None), audit.c.table_name != ACCOUNT_TRAIL)]
+    queries = table_of(DataQuery)
+    # nor the rows of a data query on an account (D-19.913)
+    account_queries = select(queries.c.id).where(queries.c.table_name == ACCOUNT_TRAIL)
+    return [
+        *condition,
+        or_(audit.c.table_name.is_(None), audit.c.table_name != ACCOUNT_TRAIL),
+        or_(
+            audit.c.table_name.is_(None),
+            not_(and_(audit.c.table_name == "data_query", audit.c.record_id.in_(account_queries))),
+        ),
+    ]
 
 
 def audit_site_condition(sites: tuple[str | None, ...] | None) -> list[Any]:
@@ -336,6 +373,7 @@ def page_records(
     offset: int = 0,
     columns: Sequence[str] | None = None,
     count: bool = True,
+    hidden: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the records of `table_name` (in id order) and the number of all that match.
 
@@ -344,7 +382,8 @@ def page_records(
     clinical date (`clinical_date_column`) on or after / on or before these days (a table without one
     ignores them); `limit` / `offset`: the page; `columns`: only these columns of each record (always with
     `id`; None: all); `count=False` skips counting (the count returned is then the number of rows
-    returned, for a caller that reads every match)."""
+    returned, for a caller that reads every match); `hidden`: no data query on a record of these tables
+    (`query_condition`, D-19.913)."""
 
     model = model_of(table_name)
     known = columns_of(model)
@@ -356,6 +395,7 @@ def page_records(
     table = table_of(model)
     conditions = [table.c[k] == coerce(known[k], v, table_name) for k, v in equals.items()]
     conditions += _site_condition(model, sites)
+    conditions += query_condition(model, hidden)
     date_column = getattr(model, "clinical_date_column", None)
     if date_column and date_column in known:
         column = table.c[date_column]

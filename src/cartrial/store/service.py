@@ -43,7 +43,7 @@ from cartrial.store.bulk import UpsertResult
 from cartrial.store.database import connect, require_current_schema
 from cartrial.store.edit_checks import Finding, RaisedQuery
 from cartrial.store.locking import LockInfo
-from cartrial.store.permissions import Action, allowed, check, check_write
+from cartrial.store.permissions import Action, allowed, check, check_write, read_action
 from cartrial.store.tables import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS, RowLike, model_of, require_reason
 from cartrial.store.transaction import Actor, Transaction, load_actor, open_transaction, read_connection
 from cartrial.store.users import hash_password
@@ -410,7 +410,7 @@ class StudyUser:
         from cartrial.store.writes import preview_write_checks
 
         model_of(table_name)  # unknown table: InputError before the permission check
-        actor = self.check(Action.READ, table_name)
+        actor = self.check(read_action(table_name), table_name)  # the accounts: D-19.906
         if table_name == "escalation_decision" and not allowed(actor.role, Action.RECORD_ESCALATION):
             return []  # its check reads every site's infusions: only for who may record one (D-19.822)
         with self.service.read() as connection:
@@ -445,18 +445,30 @@ class StudyUser:
         site-restricted user's read of another site's record is refused as for an unknown id
         (`reads.get_record`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
-        self.check(Action.READ, table_name)
+        self.check(read_action(table_name), table_name)
         with self.service.read() as connection:
-            return reads.get_record(connection, table_name, record_id, self._read_sites(connection))
+            return reads.get_record(
+                connection,
+                table_name,
+                record_id,
+                self._read_sites(connection, table_name),
+                self._hidden(connection),
+            )
 
     def find_records(self, table_name: str, **equals: Any) -> list[dict[str, Any]]:
         """Records of `table_name` whose columns equal the given values, in id order, never a password
         hash (READ permission); a site-restricted user finds only their own site's records, the
         condition of `table_counts` (`reads.find_records`, D-19.428)."""
         model_of(table_name)  # unknown table: InputError before the permission check
-        self.check(Action.READ, table_name)
+        self.check(read_action(table_name), table_name)
         with self.service.read() as connection:
-            return reads.find_records(connection, table_name, equals, self._read_sites(connection))
+            return reads.find_records(
+                connection,
+                table_name,
+                equals,
+                self._read_sites(connection, table_name),
+                self._hidden(connection),
+            )
 
     def held_key_refusal(self, table_name: str, values: RowLike) -> ConflictError | None:
         """The refusal a save of the new record `values` would meet because another site's record holds its
@@ -467,9 +479,9 @@ class StudyUser:
 
         model = model_of(table_name)
         keys = model.natural_key
+        self.check(read_action(table_name), table_name)  # the accounts: user administration (D-19.906)
         if not keys or any(values.get(k) is None for k in keys):
             return None
-        self.check(Action.READ, table_name)
         with self.service.read() as connection:
             held = find_by_key(connection, model, values, keys)
             if held is None:
@@ -485,13 +497,27 @@ class StudyUser:
         with self.service.read() as connection:
             return self._read_sites(connection)
 
-    def _read_sites(self, connection: Connection) -> tuple[str | None, ...] | None:
-        """`read_sites` on an open read connection (the user loaded in the same transaction)."""
+    def _read_sites(
+        self, connection: Connection, table_name: str | None = None
+    ) -> tuple[str | None, ...] | None:
+        """`read_sites` on an open read connection (the user loaded in the same transaction). `table_name`:
+        the records read are that table's, whose read may need more than READ (the user accounts need
+        MANAGE_USERS, `permissions.read_action`, D-19.906)."""
         from cartrial.store.permissions import readable_sites
 
         user = self._loaded or load_actor(connection, self.username)
         check(user.username, user.role, Action.READ, "study data")
+        if table_name is not None and read_action(table_name) is not Action.READ:
+            check(user.username, user.role, read_action(table_name), table_name)
         return readable_sites(user.role, user.site_id)
+
+    def _hidden(self, connection: Connection) -> tuple[str, ...]:
+        """The tables whose records this user may not read though they read the study data: no data query
+        on them is theirs to read or answer (`permissions.unreadable_tables`, D-19.913)."""
+        from cartrial.store.permissions import unreadable_tables
+
+        user = self._loaded or load_actor(connection, self.username)
+        return unreadable_tables(user.role)
 
     def page_records(
         self,
@@ -508,7 +534,7 @@ class StudyUser:
         Site-restricted roles see only their own site's subjects; `sites` narrows further."""
         model_of(table_name)
         with self.service.read() as connection:
-            allowed_sites = self._read_sites(connection)
+            allowed_sites = self._read_sites(connection, table_name)
             if sites is not None:
                 wanted = tuple(sites)
                 allowed_sites = (
@@ -523,6 +549,7 @@ class StudyUser:
                 date_to=date_to,
                 limit=limit,
                 offset=offset,
+                hidden=self._hidden(connection),
             )
 
     def visible_record(self, table_name: str, record_id: int) -> dict[str, Any]:
@@ -530,7 +557,13 @@ class StudyUser:
         user's read of another site's record is refused as for an unknown id (`reads.get_record`)."""
         model_of(table_name)
         with self.service.read() as connection:
-            return reads.get_record(connection, table_name, record_id, self._read_sites(connection))
+            return reads.get_record(
+                connection,
+                table_name,
+                record_id,
+                self._read_sites(connection, table_name),
+                self._hidden(connection),
+            )
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every table (READ permission); a site-restricted user counts only their sites'
@@ -636,6 +669,7 @@ class StudyUser:
         (the one path that writes a new user's hash: the generic writes refuse it as a field, D-19.432)."""
         from cartrial.store.writes import insert_record
 
+        self.check_write("app_user", Action.ENTER)  # before the name, role and site are judged (D-19.910)
         values = users.new_user(username, role, site_id, password, full_name)
         password_hash = values.pop("password_hash", None)
         with self._write("cli") as tx:
@@ -661,6 +695,7 @@ class StudyUser:
         (`cartrial.store.auth.end_sessions_of`)."""
         from cartrial.store.auth import end_sessions_of
 
+        self.check_write("app_user", Action.EDIT)  # before the account is looked up (D-19.911)
         changes: dict[str, Any] = {} if role is None else users.role_change(role, site_id)  # role first
         with self.service.read() as connection:
             user = users.user_row(connection, username)
@@ -675,14 +710,16 @@ class StudyUser:
             end_sessions_of(self.engine, username)
 
     def set_password(self, username: str, password: str, reason: str | None = "password change") -> None:
-        """Set a password (a user may set their own; an admin anyone's)."""
-        with self.service.read() as connection:
-            users.user_row(connection, username)  # unknown user: InputError before any permission question
+        """Set a password (a user may set their own; an admin anyone's). Another user's password needs
+        MANAGE_USERS, checked before the account is looked up: a role that may not manage users is refused
+        alike whether the account exists or not (D-19.911); an unknown user is then an `InputError`."""
         if username != self.username:
             self.check(Action.MANAGE_USERS, "set another user's password")
             reason = require_reason(reason, "update")
         else:
             reason = require_reason(reason, "password change")
+        with self.service.read() as connection:
+            users.user_row(connection, username)  # unknown user: InputError (after the permission check)
         with self._write("cli", reason) as tx:
             users.set_password(tx, username, password, reason)
 
@@ -692,7 +729,8 @@ class StudyUser:
         self.change_user(username, reason, active=bool(active))
 
     def list_users(self) -> list[dict[str, Any]]:
-        """Every user without the password hash (READ permission)."""
+        """Every user without the password hash (MANAGE_USERS: the user accounts are read only by a role
+        that manages users, `permissions.read_action`, D-19.906)."""
         rows = self.find_records("app_user")
         return [{k: v for k, v in row.items() if k not in MASKED_COLUMNS} for row in rows]
 
@@ -703,20 +741,22 @@ class StudyUser:
         model_of(table_name)  # unknown table: InputError before the permission check
         with self._write("cli") as tx:
             tx.require(Action.RAISE_QUERY, "data query")
+            if read_action(table_name) is not Action.READ:  # a record the user may not read (D-19.906)
+                tx.require(read_action(table_name), f"data query on {table_name} records")
             return queries.raise_query(tx, table_name, record_id, text, field_name)
 
     def answer_query(self, query_code: str, answer: str) -> None:
         """Answer an open query (investigator of the subject's site, data manager, admin)."""
         with self._write("cli", f"answer to query {query_code}") as tx:
             tx.require(Action.ANSWER_QUERY, "data query")
-            queries.answer_query(tx, query_code, answer)
+            queries.answer_query(tx, query_code, answer, self._hidden(tx.connection))
 
     def close_query(self, query_code: str, reason: str | None) -> None:
         """Close a query (monitor, data manager, admin; reason required)."""
         reason = require_reason(reason, "query closure")
         with self._write("cli", reason) as tx:
             tx.require(Action.RAISE_QUERY, "data query")
-            queries.close_query(tx, query_code, reason)
+            queries.close_query(tx, query_code, reason, self._hidden(tx.connection))
 
     # -- derived values -----------------------------------------------------------------------------
 

@@ -268,8 +268,13 @@ def insert_record(
     """Insert one new record (refused with `ConflictError` if its natural key exists); returns its id.
     A password column among `values` is refused (`refuse_protected`, D-19.432); `password_hash`: a new
     user's hash, made from a password that met the policy (`users.new_user`), passed only by
-    `StudyUser.add_user`, never through the public record API."""
+    `StudyUser.add_user`, never through the public record API. The table's enter permission is checked
+    first, before any key or user name is looked up: a role that may not insert learns nothing of the
+    stored records (``user name 'INV2' is taken`` told a monitor an account existed; D-19.910)."""
+    from cartrial.store.permissions import Action
+
     model = model_of(table_name)
+    tx.require_write(table_name, Action.ENTER)
     raised_from = len(tx.raised_queries)  # the queries after it are this write's (D-19.652)
     refuse_protected(table_name, "inserted one by one", values)
     values = typed_texts(table_name, plain_row(values, table_name))

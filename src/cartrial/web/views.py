@@ -96,15 +96,16 @@ def rows_by_table(
 
     out: dict[str, list[dict[str, Any]]] = {}
     with handle.service.read() as connection:
-        allowed_sites = handle._read_sites(connection)
+        hidden = handle._hidden(connection)  # no query on a record the user may not read (D-19.913)
         for table in tables:
             out[table] = reads.page_records(
                 connection,
                 table,
                 equals=equals or None,
-                sites=allowed_sites,
+                sites=handle._read_sites(connection, table),  # the table's own read action (D-19.906)
                 columns=None if columns is None else columns.get(table),
                 count=False,
+                hidden=hidden,
             )[0]
     return out
 
