@@ -379,6 +379,41 @@ def example_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+EXAMPLE_CUTOFF = "2022-03-20"
+"""The README's data cut-off of the example study (after its last record): the cut-off of the analysis,
+report and CDISC tests of the unchanged example."""
+
+
+@pytest.fixture(scope="session")
+def _example_analysis_template(example_sqlite_template: Path) -> tuple[Any, Any]:
+    """(snapshot, default analysis) of the imported example study at `EXAMPLE_CUTOFF`, read and analysed ONCE
+    per session (``read_snapshot`` then ``analyse``: the analysis, report and CDISC test modules each made
+    their own before). Never handed out as is: `example_analysis_copy` gives each user a deep copy, so
+    that no test's change to a table or dataset reaches another module."""
+    import datetime as dt
+
+    from cartrial.analysis import analyse
+    from cartrial.store.snapshot import read_snapshot
+
+    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date.fromisoformat(EXAMPLE_CUTOFF))
+    return snapshot, analyse(snapshot)
+
+
+def example_analysis_copy(template: tuple[Any, Any]) -> tuple[Any, Any]:
+    """A private deep copy of `_example_analysis_template`'s (snapshot, analysis): a test module's own, as
+    if it had read and analysed the example itself (its tables, datasets and findings equal, not shared)."""
+    import copy
+
+    return copy.deepcopy(template)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def example_analysed(_example_analysis_template: tuple[Any, Any]) -> tuple[Any, Any]:
+    """This test's own (snapshot, default analysis) of the unchanged example study at `EXAMPLE_CUTOFF`: a
+    deep copy of the session's, free to change."""
+    return example_analysis_copy(_example_analysis_template)
+
+
 @pytest.fixture
 def example_sqlite(example_sqlite_template: Path, tmp_path: Path) -> str:
     """A private copy of the imported example study (SQLite URL)."""

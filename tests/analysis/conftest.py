@@ -8,6 +8,7 @@ import csv
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,10 +16,17 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cartrial import examples as cartrial_examples
-from cartrial.analysis import Analysis, analyse
-from cartrial.store.snapshot import StudySnapshot, read_snapshot
+from cartrial.analysis import Analysis
+from cartrial.store.snapshot import StudySnapshot
 
-from ..conftest import build_example
+from ..conftest import (
+    TEST_PASSWORD,
+    build_example,
+    copy_sqlite_file,
+    example_analysis_copy,
+    make_read_only,
+    run_cartrial,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = cartrial_examples.path("ct103a-nmosd")
@@ -36,15 +44,25 @@ def rows(name: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def snapshot(example_sqlite_template: object) -> StudySnapshot:
-    """The example study's snapshot at `CUTOFF` (read from the session's SQLite template)."""
-    return read_snapshot(f"sqlite:///{example_sqlite_template}", CUTOFF)
+def _module_example(
+    _example_analysis_template: tuple[StudySnapshot, Analysis],
+) -> tuple[StudySnapshot, Analysis]:
+    """This module's own deep copy of the session's (snapshot, analysis) of the example at `CUTOFF`."""
+    assert _example_analysis_template[0].cutoff == CUTOFF
+    return example_analysis_copy(_example_analysis_template)
 
 
 @pytest.fixture(scope="module")
-def analysis(snapshot: StudySnapshot) -> Analysis:
-    """The default analysis of `snapshot`."""
-    return analyse(snapshot)
+def snapshot(_module_example: tuple[StudySnapshot, Analysis]) -> StudySnapshot:
+    """The example study's snapshot at `CUTOFF` (read once per session from the SQLite template; this
+    module's copy)."""
+    return _module_example[0]
+
+
+@pytest.fixture(scope="module")
+def analysis(_module_example: tuple[StudySnapshot, Analysis]) -> Analysis:
+    """The default analysis of `snapshot` (analysed once per session; this module's copy)."""
+    return _module_example[1]
 
 
 @pytest.fixture
@@ -74,3 +92,37 @@ def postgres_schema_url() -> Iterator[str]:
 @pytest.fixture
 def example_postgres(postgres_schema_url: str) -> str:
     return build_example(postgres_schema_url)
+
+
+@dataclass(frozen=True)
+class AnalyseRun:
+    """One `cartrial analyse` of the example study as its admin at `CUTOFF` into `out`."""
+
+    out: Path
+    """The folder it wrote (read only: copy it with `copy_writable_tree` to edit)."""
+    stdout: str
+    """What it printed (the findings)."""
+
+
+@pytest.fixture(scope="session")
+def example_analyse_run(
+    example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AnalyseRun]:
+    """``cartrial analyse --url … --user admin --cutoff 2022-03-20 --out …`` of a copy of the imported
+    example study, run ONCE per session (the tests of `cartrial analyse` compare their own run with it, or
+    start from a writable copy of its folder); its folder is read only (`make_read_only`)."""
+    folder = tmp_path_factory.mktemp("example_analyse")
+    copy_sqlite_file(example_sqlite_template, folder / "study.db")
+    secret = folder / "password"
+    secret.write_text(TEST_PASSWORD + "\n")
+    secret.chmod(0o600)
+    out = folder / "out"
+    environment = {"CARTRIAL_PASSWORD_FILE": str(secret), "XDG_CONFIG_HOME": str(folder / "config")}
+    result = run_cartrial(
+        *("analyse", "--url", f"sqlite:///{folder / 'study.db'}", "--user", "admin"),
+        *("--cutoff", CUTOFF.isoformat(), "--out", out),
+        env=environment,  # session scope: before the per-test credentials
+    )
+    assert result.exit_code == 0, result.output
+    with make_read_only(out):
+        yield AnalyseRun(out, result.stdout)

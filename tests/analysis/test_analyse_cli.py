@@ -10,8 +10,8 @@ import pytest
 
 from cartrial.store import StudyService, connect, init_study
 
-from ..conftest import TEST_PASSWORD, edit_ct004_crs_to_grade_3, run_cartrial
-from .conftest import PROTOCOL
+from ..conftest import TEST_PASSWORD, copy_writable_tree, edit_ct004_crs_to_grade_3, run_cartrial
+from .conftest import PROTOCOL, AnalyseRun
 
 CUTOFF = "2022-03-20"
 
@@ -25,21 +25,11 @@ def folder_bytes(folder: Path) -> dict[str, bytes]:
 
 
 def test_datasets_are_written_and_identical_for_the_same_snapshot(
-    example_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example_analyse_run: AnalyseRun, example_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = cli(
-        capsys,
-        "analyse",
-        "--url",
-        example_sqlite,
-        "--user",
-        "admin",
-        "--cutoff",
-        CUTOFF,
-        "--out",
-        str(tmp_path / "a"),
-    )
-    assert code == 0
+    """The first run is the session's `example_analyse_run` (the same command on another copy of the same
+    example study); the second is this test's own."""
+    out = example_analyse_run.stdout
     assert "CRS occurred in 12 of 12" in out and "DRAFT" in out
     code, _, _ = cli(
         capsys,
@@ -54,7 +44,7 @@ def test_datasets_are_written_and_identical_for_the_same_snapshot(
         str(tmp_path / "b"),
     )
     assert code == 0
-    first, second = folder_bytes(tmp_path / "a"), folder_bytes(tmp_path / "b")
+    first, second = folder_bytes(example_analyse_run.out), folder_bytes(tmp_path / "b")
     assert first == second
     assert {"README.md", "analysis.json", "crs_icans_by_subject.csv", "responders_summary.csv"} <= set(first)
     readme = first["README.md"].decode()
@@ -103,23 +93,9 @@ def test_bad_input_is_a_clear_error(
 
 @pytest.mark.postgres
 def test_sqlite_and_postgresql_give_the_same_datasets(
-    example_sqlite: str, example_postgres: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example_analyse_run: AnalyseRun, example_postgres: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        cli(
-            capsys,
-            "analyse",
-            "--url",
-            example_sqlite,
-            "--user",
-            "admin",
-            "--cutoff",
-            CUTOFF,
-            "--out",
-            str(tmp_path / "s"),
-        )[0]
-        == 0
-    )
+    """SQLite: the session's `example_analyse_run` (the same command on a copy of the example study)."""
     assert (
         cli(
             capsys,
@@ -135,7 +111,7 @@ def test_sqlite_and_postgresql_give_the_same_datasets(
         )[0]
         == 0
     )
-    lite, pg = folder_bytes(tmp_path / "s"), folder_bytes(tmp_path / "p")
+    lite, pg = folder_bytes(example_analyse_run.out), folder_bytes(tmp_path / "p")
     assert set(lite) == set(pg)
     for name in lite:
         if name.endswith(".csv"):
@@ -176,14 +152,14 @@ def test_persisted_derived_values_are_idempotent_and_follow_an_edit(
 
 
 def test_datasets_of_an_earlier_analysis_that_this_one_lacks_are_removed(
-    example_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example_analyse_run: AnalyseRun, example_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """D-19.53: analysing again into the same folder kept the earlier analysis's CSVs that the new one does
     not write (a study without PK samples beside an earlier `nca_by_subject.csv`): the folder mixed two
-    analyses, exit 0. The ones the earlier analysis.json lists are removed (and said); other files stay."""
-    out = tmp_path / "a"
+    analyses, exit 0. The ones the earlier analysis.json lists are removed (and said); other files stay. The
+    earlier analysis is a writable copy of the session's `example_analyse_run` (same study and cut-off)."""
+    out = copy_writable_tree(example_analyse_run.out, tmp_path / "a")
     args = ("analyse", "--url", example_sqlite, "--user", "admin", "--cutoff", CUTOFF, "--out", str(out))
-    assert cli(capsys, *args)[0] == 0
     metadata = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     metadata["datasets"]["retired_dataset"] = metadata["datasets"]["populations"]
     (out / "analysis.json").write_text(json.dumps(metadata), encoding="utf-8")

@@ -9,22 +9,19 @@ Kaplan-Meier, Schemper & Smith 1996; the median of the observed follow-up)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from datetime import date
 
-from cartrial.analysis import analyse
 from cartrial.neuro.relapses import (
     SubjectFollowUp,
     annualised_relapse_rates,
     median_follow_up_text,
     relapse_free_survival,
 )
-from cartrial.store.snapshot import read_snapshot
 
 
-def test_no_finding_sentence_starts_in_lower_case(example_sqlite_template) -> None:  # type: ignore[no-untyped-def]
-    analysis = analyse(read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20)))
+def test_no_finding_sentence_starts_in_lower_case(analysis) -> None:  # type: ignore[no-untyped-def]
+    """`analysis`: the example study's default analysis at 2022-03-20 (tests/analysis/conftest.py)."""
     for finding in analysis.findings:
         assert not re.search(r"[.!?] [a-z]", finding.statement), finding.statement
         assert "reverse_km" not in finding.statement and "observed_median" not in finding.statement

@@ -20,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.analysis import analyse
+from cartrial.analysis import Analysis, analyse
 from cartrial.analysis.kinetics import nca_datasets
 from cartrial.analysis.model import Population
 from cartrial.analysis.populations import SAFETY
 from cartrial.protocol.analysis_spec import AnalysisOptions
 from cartrial.store.snapshot import read_snapshot
 
-from .conftest import CUTOFF, rows
+from .conftest import rows
 
 INTERIM = dt.date(2021, 12, 20)
 """An interim cut-off of the example: CT-012 (infused 2021-12-07) sampled to day 13.9 only."""
@@ -174,14 +174,14 @@ def _interim_expectation() -> set[tuple[str, str]]:
 
 
 def test_example_at_its_cutoff_is_unchanged_and_at_an_interim_leaves_out_ct_011_and_ct_012(
-    example_sqlite_template: Path,
+    example_sqlite_template: Path, analysis: Analysis
 ) -> None:
     """At the example's cut-off every profile covers day 28: the summary is the geometric statistics over
     every subject, as before. At the 2021-12-20 interim, CT-012 (last sample day 9.9) and CT-011 (day 20.9)
     are flagged and left out: their next samples, 2021-12-20 23:17Z and 23:26Z, fall on 21 December in
     Wuhan, after the cut-off on the site's calendar (D-19.729; by UTC date CT-011's day-28 sample was in)."""
     url = f"sqlite:///{example_sqlite_template}"
-    final = analyse(read_snapshot(url, CUTOFF))
+    final = analysis  # the example's default analysis at CUTOFF (conftest.py)
     nca = final.datasets["nca_by_subject"].table
     assert nca["auc_0_28_covered"].all()
     summary = final.datasets["nca_summary"].table

@@ -20,11 +20,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.analysis import analyse
+from cartrial.analysis import Analysis, analyse
 from cartrial.grading.icaht import grade_icaht, grade_t_icaht
 from cartrial.store.snapshot import read_snapshot
 
-from .conftest import CUTOFF, rows
+from .conftest import rows
 
 INTERIM = dt.date(2021, 11, 1)
 SECOND_COUNT = dt.date(2021, 11, 25)  # CT-006 day 93: both late counts seen, window still open
@@ -59,9 +59,10 @@ def test_an_incomplete_late_window_is_pending_not_graded(example_sqlite: str) ->
     assert pd.isna(table.loc["CT-006", "late_icaht_at_least"])
 
 
-def test_a_grade_reached_in_an_open_window_is_a_lower_bound(example_sqlite: str) -> None:
+def test_a_grade_reached_in_an_open_window_is_a_lower_bound(example_sqlite: str, analysis: Analysis) -> None:
+    """`analysis`: the example's default analysis at CUTOFF (conftest.py)."""
     interim = analyse(read_snapshot(example_sqlite, SECOND_COUNT)).datasets["icaht"].table
-    final = analyse(read_snapshot(example_sqlite, CUTOFF)).datasets["icaht"].table
+    final = analysis.datasets["icaht"].table
     interim, final = interim.set_index("subject_id"), final.set_index("subject_id")
     assert bool(interim.loc["CT-006", "late_icaht_pending"])
     assert pd.isna(interim.loc["CT-006", "late_icaht_grade"])

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from ..conftest import example_analysis_copy
+
 CUTOFF = dt.date(2022, 3, 20)
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "cdisc" / "dataset.schema.json"
 # the example's CT-002 dies on 2022-03-01: a fatal adverse event (adverse_events.csv fields, as text)
@@ -45,17 +47,19 @@ class Exported:
     frames: dict[str, pd.DataFrame]
 
 
-def _export_example(template: Path, factory: pytest.TempPathFactory, edss_domain: str) -> Exported:
-    from cartrial.analysis import analyse
+def _export_example(
+    template: Path, analysed: tuple[Any, Any], factory: pytest.TempPathFactory, edss_domain: str
+) -> Exported:
+    """The export of a copy of the example study `template`; its snapshot at `CUTOFF` and analysis are a
+    private deep copy of the session's `analysed` (read and analysed once, tests/conftest.py)."""
     from cartrial.cdisc.export import export_cdisc, read_sites
-    from cartrial.store.snapshot import read_snapshot
 
     folder = factory.mktemp(f"cdisc_export_{edss_domain}")
     db = folder / "study.db"
     shutil.copyfile(template, db)
     url = f"sqlite:///{db}"
-    snapshot = read_snapshot(url, CUTOFF)
-    analysis = analyse(snapshot)
+    snapshot, analysis = example_analysis_copy(analysed)
+    assert snapshot.cutoff == CUTOFF
     sites = read_sites(url)
     out = folder / "out"
     result = export_cdisc(
@@ -110,16 +114,24 @@ def frames_with_a_subject_never_infused(exported: Exported, subject_id: str) -> 
 
 
 @pytest.fixture(scope="session")
-def exported(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+def exported(
+    example_sqlite_template: Path,
+    _example_analysis_template: tuple[Any, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Exported:
     """The example study exported once (both formats) as of the README cut-off, with the frames written
     (EDSS/KFSS in QS, the default)."""
-    return _export_example(example_sqlite_template, tmp_path_factory, "qs")
+    return _export_example(example_sqlite_template, _example_analysis_template, tmp_path_factory, "qs")
 
 
 @pytest.fixture(scope="session")
-def exported_rs(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+def exported_rs(
+    example_sqlite_template: Path,
+    _example_analysis_template: tuple[Any, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Exported:
     """The same export with the EDSS domain option ``rs`` (EDSS/KFSS in RS, no QS; D-15.11)."""
-    return _export_example(example_sqlite_template, tmp_path_factory, "rs")
+    return _export_example(example_sqlite_template, _example_analysis_template, tmp_path_factory, "rs")
 
 
 @pytest.fixture(params=["qs", "rs"])
@@ -188,13 +200,15 @@ def define_xsd() -> Any:
 
 
 @pytest.fixture(scope="session")
-def _example_frames_template(exported: Exported) -> dict[str, pd.DataFrame]:
+def _example_frames_template(_example_analysis_template: tuple[Any, Any]) -> dict[str, pd.DataFrame]:
     """The frames `build_all` makes of the unchanged example snapshot at the cut-off with its analysis and
-    the example's one site (TJH, China): built once per session; tests get copies (`example_frames`)."""
-    from cartrial.analysis import analyse
+    the example's one site (TJH, China): built once per session (of a private copy of the session's
+    snapshot and analysis); tests get copies (`example_frames`)."""
     from cartrial.cdisc.export import build_all
 
-    return build_all(exported.snapshot, analyse(exported.snapshot), {"TJH": "China"})
+    snapshot, analysis = example_analysis_copy(_example_analysis_template)
+    assert snapshot.cutoff == CUTOFF
+    return build_all(snapshot, analysis, {"TJH": "China"})
 
 
 @pytest.fixture

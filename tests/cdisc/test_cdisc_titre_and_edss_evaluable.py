@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cartrial.analysis import analyse
+from cartrial.analysis import Analysis, analyse
 from cartrial.cdisc.export import build_all
 from cartrial.neuro.edss_scale import FS_NAMES
-from cartrial.store.snapshot import read_snapshot
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
 TITRES = {
     ("CT-001", "-7"): ("1:320", "320", 320.0),
@@ -96,14 +96,15 @@ def test_a_negative_titre_has_no_unit(frames: dict[str, pd.DataFrame]) -> None:
     assert set(positive["LBORRESU"]) == {"titer"} and set(positive["LBSTRESU"]) == {"titer"}
 
 
-def test_lb_reads_the_analysis_titre_dataset(example_sqlite_template: Path) -> None:
+def test_lb_reads_the_analysis_titre_dataset(example_analysed: tuple[StudySnapshot, Analysis]) -> None:
     """LB's standardised titre is the analysis dataset ``aqp4_titres`` (D-19.631), never a second reading of
-    the stored text: a standard text put in the dataset is the one LB writes."""
+    the stored text: a standard text put in the dataset is the one LB writes. `example_analysed`: this
+    test's own copy of the example's snapshot at 2022-03-20 and its analysis (tests/conftest.py)."""
     from cartrial.cdisc.sdtm import SdtmContext, build_lb
     from cartrial.cdisc.spec import dataset_specs
 
-    snapshot = read_snapshot(f"sqlite:///{example_sqlite_template}", dt.date(2022, 3, 20))
-    analysis = analyse(snapshot)
+    snapshot, analysis = example_analysed
+    assert snapshot.cutoff == dt.date(2022, 3, 20)
     dataset = analysis.datasets["aqp4_titres"]
     table = dataset.table.copy()
     record = int(table["record_id"].iloc[0])

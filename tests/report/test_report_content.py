@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cartrial.analysis import analyse
+from cartrial.analysis import Analysis, analyse
 from cartrial.report import report_files
 from cartrial.store import init_study
-from cartrial.store.snapshot import read_snapshot
+from cartrial.store.snapshot import StudySnapshot, read_snapshot
 
 from ..conftest import TEST_PASSWORD, copy_writable_tree, edit_ct004_crs_to_grade_3, run_cartrial
 from .conftest import CUTOFF, PROTOCOL, STUDY, report_argv
@@ -103,9 +103,11 @@ def test_example_report_states_infused_crs_and_icans_from_the_data(example_repor
     assert int(overall["icans"]["max_grade_0"]) == total
 
 
-def test_same_snapshot_gives_identical_output_apart_from_generated_at(report_sqlite: str) -> None:
-    snapshot = read_snapshot(report_sqlite, dt.date.fromisoformat(CUTOFF))
-    analysis = analyse(snapshot)
+def test_same_snapshot_gives_identical_output_apart_from_generated_at(
+    report_sqlite: str, snapshot: StudySnapshot, analysis: Analysis
+) -> None:
+    """The first report is of the module's `snapshot` and `analysis` (the example at `CUTOFF`, read and
+    analysed once per session, conftest.py); the second of the same study read and analysed again."""
     first = report_files(
         analysis, snapshot.tables, generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), pdf=False
     )
