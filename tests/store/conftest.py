@@ -186,6 +186,13 @@ def empty_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def empty_sqlite_copy(template: Path, path: Path) -> str:
+    """The URL of a copy at `path` of `template` (`empty_sqlite_template`): what ``init_empty_study`` on a new
+    SQLite file there writes, without running the migrations again."""
+    copy_sqlite_file(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(scope="session")
 def empty_postgres_template(postgres_server: str) -> Iterator[str | None]:
     """`init_empty_study` run once on a PostgreSQL database (None without the CREATEDB privilege)."""
