@@ -7,6 +7,7 @@ they are not derived."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from cartrial.analysis.outcomes import underived_endpoints
 from cartrial.protocol import load_protocol
 
-from .conftest import REPO_ROOT, run_cartrial
+from .conftest import REPO_ROOT, TEST_PASSWORD, copy_sqlite_file, make_read_only, run_cartrial
 
 FIXTURE = REPO_ROOT / "tests" / "data" / "indication-sle"
 PROTOCOL = FIXTURE / "protocol.yaml"
@@ -30,6 +31,35 @@ def ok(*args: object) -> str:
     result = run_cartrial(*args)
     assert result.exit_code == 0, (args, result.output)
     return result.stdout
+
+
+@pytest.fixture(scope="module")
+def sle_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The SLE scenario simulated (seed 1) and imported ONCE per module, through the commands a trial team
+    runs (`simulate study`, `db init`, `import templates`): the SQLite file it gave, read only
+    (`make_read_only`); each test works on its own copy (`_study_url`). The per-test credentials of
+    tests/conftest.py are not set up at module scope: the admin's password file is set here as there."""
+    root = tmp_path_factory.mktemp("sle_study")
+    secret = tmp_path_factory.mktemp("sle_credentials") / "password"
+    secret.write_text(TEST_PASSWORD + "\n")
+    secret.chmod(0o600)
+    study = root / "study"
+    url = f"sqlite:///{root / 'study.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARTRIAL_PASSWORD_FILE", str(secret))
+        patch.setenv("CARTRIAL_NEW_PASSWORD_FILE", str(secret))
+        patch.setenv("XDG_CONFIG_HOME", str(secret.parent / "config"))
+        ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
+        ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
+        ok("import", "templates", study, "--user", "admin", "--url", url)
+    with make_read_only(root):
+        yield root / "study.db"
+
+
+def _study_url(sle_database: Path, tmp_path: Path) -> str:
+    """A private copy of the imported SLE study (`sle_database`)."""
+    copy_sqlite_file(sle_database, tmp_path / "study.db")
+    return f"sqlite:///{tmp_path / 'study.db'}"
 
 
 def _with_endpoint(tmp_path: Path, measure: str, intervals: str | None = None) -> Path:
@@ -84,15 +114,11 @@ def test_screening_sle_candidates():
 
 
 @pytest.mark.slow
-def test_analysis_and_report_say_which_endpoints_are_not_derived(tmp_path: Path):
+def test_analysis_and_report_say_which_endpoints_are_not_derived(sle_database: Path, tmp_path: Path):
     trials = ok("simulate", "trial", "--scenario", SCENARIO, "--trials", "3", "--seed", "1")
     for word in ("relapse", "EDSS", "AQP4"):  # D-19.64: no NMOSD metric for a study that collects none
         assert word not in trials, word
-    study = tmp_path / "study"
-    ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
-    ok("import", "templates", study, "--user", "admin", "--url", url)
+    url = _study_url(sle_database, tmp_path)
     cutoff = "2022-10-01"
     analysis = tmp_path / "analysis"
     ok("analyse", "--url", url, "--user", "admin", "--cutoff", cutoff, "--out", analysis)
@@ -115,14 +141,10 @@ NMOSD_ADSL_VARIABLES = {"EDSSEFL", "VAEFL", "WALKEFL", "BLADEFL", "BEDSS", "PREA
 
 
 @pytest.mark.slow
-def test_cdisc_export_has_no_empty_nmosd_datasets_or_adsl_variables(tmp_path: Path):
+def test_cdisc_export_has_no_empty_nmosd_datasets_or_adsl_variables(sle_database: Path, tmp_path: Path):
     """D-19.203: the export of a study without the NMOSD outcomes writes no empty QS/OE/FT/CE/ADEDSS/ADRS and
     no ADSL flag 'N' of a population the analysis does not define (that would read as 'not evaluable')."""
-    study = tmp_path / "study"
-    ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
-    ok("import", "templates", study, "--user", "admin", "--url", url)
+    url = _study_url(sle_database, tmp_path)
     cdisc = tmp_path / "cdisc"
     ok(
         "export",
@@ -222,16 +244,12 @@ def test_templates_for_a_protocol_hold_only_its_forms_and_fields(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_cdisc_export_names_a_lab_analyte_without_a_test_code(tmp_path: Path):
+def test_cdisc_export_names_a_lab_analyte_without_a_test_code(sle_database: Path, tmp_path: Path):
     """D-19.207: a lupus study's anti-dsDNA lab (an analyte without a CDISC test code in cartrial) failed the
     export with codelist findings on LBTESTCD/LBTEST pointing at the package's ct/codelists.yaml; it is now
     refused before anything is written, naming the labs form's analyte field and the analytes cartrial maps,
     never the record's value (D-12.2)."""
-    study = tmp_path / "study"
-    ok("simulate", "study", "--scenario", SCENARIO, "--seed", "1", "--out", study)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    ok("db", "init", "--url", url, "--protocol", PROTOCOL, "--admin", "admin")
-    ok("import", "templates", study, "--user", "admin", "--url", url)
+    url = _study_url(sle_database, tmp_path)
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "labs.csv").write_text(

@@ -186,10 +186,38 @@ def empty_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def empty_sqlite_copy(template: Path, path: Path) -> str:
+    """The URL of a copy at `path` of `template` (`empty_sqlite_template`): what ``init_empty_study`` on a new
+    SQLite file there writes, without running the migrations again."""
+    copy_sqlite_file(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(scope="session")
 def empty_postgres_template(postgres_server: str) -> Iterator[str | None]:
     """`init_empty_study` run once on a PostgreSQL database (None without the CREATEDB privilege)."""
     with postgres_template_database(postgres_server, init_empty_study) as url:
+        yield url
+
+
+def init_password_study(url: str) -> None:
+    """`init_empty_study` whose admin signs in with `TEST_PASSWORD` (for tests that run the CLI as them):
+    the study every `password_study_url` holds."""
+    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def password_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`init_password_study` run once on SQLite (read only: tests get a copy of the file)."""
+    path = tmp_path_factory.mktemp("password_template") / "study.db"
+    init_password_study(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def password_postgres_template(postgres_server: str) -> Iterator[str | None]:
+    """`init_password_study` run once on a PostgreSQL database (None without the CREATEDB privilege)."""
+    with postgres_template_database(postgres_server, init_password_study) as url:
         yield url
 
 
@@ -219,14 +247,17 @@ def empty_study_copy(
     name: str = "study",
     *,
     imported: bool = False,
+    password: bool = False,
 ) -> str:
     """The URL of a private copy of the empty study (`init_empty_study`) on `backend`, for this test only:
     the SQLite file `name`.db in `tmp_path`, or a PostgreSQL database copied from the session template and
     dropped after the test (without the CREATEDB privilege: `init_empty_study` on a fresh schema). The copy
     holds exactly what running `init_empty_study` on an empty database writes; the tests of the migrations
     and of `init_study` itself run it on an empty database (`db_url`). `imported`: the copy also holds the
-    example study's templates imported once (`import_example_study`)."""
-    kind = "imported" if imported else "empty"
+    example study's templates imported once (`import_example_study`); `password`: its admin has the test
+    password (`init_password_study`)."""
+    kind = "imported" if imported else "password" if password else "empty"
+    build = import_example_study if imported else init_password_study if password else init_empty_study
     if backend == "sqlite":
         target = tmp_path / f"{name}.db"
         copy_sqlite_file(request.getfixturevalue(f"{kind}_sqlite_template"), target)
@@ -235,7 +266,7 @@ def empty_study_copy(
     template: str | None = request.getfixturevalue(f"{kind}_postgres_template")
     if template is None:
         url = fresh_schema(request)
-        (import_example_study if imported else init_empty_study)(url)
+        build(url)
         return url
     copy = postgres_copy(template)
     url = copy.__enter__()
@@ -276,6 +307,13 @@ def imported_postgres_template(postgres_server: str) -> Iterator[str | None]:
 def empty_study_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An initialised study with nothing else in it (`init_empty_study`) on each backend, this test's own."""
     return empty_study_copy(request, request.param, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def password_study_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An initialised study with nothing else in it whose admin has the test password
+    (`init_password_study`) on each backend, this test's own."""
+    return empty_study_copy(request, request.param, tmp_path, password=True)
 
 
 # ---------------------------------------------------------------------------------------------------------

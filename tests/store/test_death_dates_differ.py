@@ -24,8 +24,7 @@ from cartrial.store.edit_checks import CHECKS_BY_ID, EDIT_CHECK_USER, Severity
 from cartrial.store.importing import import_templates
 from cartrial.store.writes import preview_write_checks
 
-from ..conftest import TEST_PASSWORD, Cli
-from .conftest import PROTOCOL
+from ..conftest import Cli
 from .test_death_checks import FATAL, assert_no_values, small_study
 
 CHECK = "DEATH-DATES-DIFFER"
@@ -34,11 +33,10 @@ SAME_DAY = "CT-001,Cardiac arrest,,death,2021-06-08,2021-06-12,5,CTCAE,5.0,true,
 
 
 @pytest.fixture
-def empty_study_url(db_url: str) -> str:
-    from cartrial.store.study_setup import init_study
-
-    init_study(db_url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
-    return db_url
+def empty_study_url(password_study_url: str) -> str:
+    """The initialised empty study whose admin signs in with the test password (the CLI test acts as them):
+    each test's own copy of the session template (tests/store/conftest.py)."""
+    return password_study_url
 
 
 def queries(url: str) -> list[dict[str, object]]:

@@ -13,9 +13,10 @@ import pytest
 
 from cartrial import examples
 from cartrial.errors import InputError
-from cartrial.store import init_study
 from cartrial.store.fields import validate_record
 from cartrial.store.importing import import_templates
+
+from .conftest import empty_sqlite_copy
 
 SUBJECT = {"subject_id": "CT-900", "site_id": "TJH", "consent_date": dt.date(2021, 4, 1)}
 
@@ -69,9 +70,10 @@ def _study_with(tmp_path: Path, disposition: str, disposition_date: str) -> Path
     return folder
 
 
-def test_the_import_refuses_an_undated_withdrawal_naming_file_row_and_field(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+def test_the_import_refuses_an_undated_withdrawal_naming_file_row_and_field(
+    tmp_path: Path, empty_sqlite_template: Path
+) -> None:
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
     with pytest.raises(InputError) as refused:
         import_templates(url, _study_with(tmp_path, "withdrawn: private reason", ""), "admin")
     problem = next(p for p in refused.value.problems if p.field == "disposition_date")
@@ -79,11 +81,10 @@ def test_the_import_refuses_an_undated_withdrawal_naming_file_row_and_field(tmp_
     assert "private reason" not in str(refused.value)  # the record's free text is never repeated
 
 
-def test_the_import_stores_a_dated_withdrawal(tmp_path: Path) -> None:
+def test_the_import_stores_a_dated_withdrawal(tmp_path: Path, empty_sqlite_template: Path) -> None:
     from cartrial.store.snapshot import read_snapshot
 
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
     import_templates(url, _study_with(tmp_path, "withdrawn", "2021-07-01"), "admin")
     subjects = read_snapshot(url, dt.date(2022, 3, 20)).tables["subjects"].set_index("subject_id")
     assert subjects.loc["CT-003", ["disposition", "disposition_date"]].tolist() == ["withdrawn", "2021-07-01"]

@@ -30,7 +30,7 @@ from cartrial.store.edit_checks import (
 )
 from cartrial.store.importing import import_templates
 
-from .conftest import PROTOCOL, TEST_PASSWORD, StudyDb
+from .conftest import PROTOCOL, StudyDb, empty_sqlite_copy
 
 REFERENCE = load_protocol(PROTOCOL)
 TODAY = dt.date(2022, 6, 1)
@@ -507,11 +507,11 @@ def test_a_decision_moved_inside_the_window_by_an_edit_raises_a_query(
     assert "28-day DLT window" in str(query["text"]) and "2021-07-05" not in str(query["text"])
 
 
-def test_dry_run_command_lists_the_early_decision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from cartrial.store.study_setup import init_study
+def test_dry_run_command_lists_the_early_decision(
+    tmp_path: Path, password_sqlite_template: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
 
-    url = f"sqlite:///{tmp_path / 'example.db'}"
-    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+    url = empty_sqlite_copy(password_sqlite_template, tmp_path / "example.db")
     folder = example_copy(tmp_path, days_earlier=10)
     code = main(["import", "templates", str(folder), "--user", "admin", "--url", url, "--dry-run"])
     out = capsys.readouterr().out

@@ -10,50 +10,19 @@ corrected to 2021-06-11 its query is closed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from cartrial.store import StudyService, connect
 from cartrial.store.importing import import_templates
 
-from ..conftest import BACKENDS, copy_sqlite_file
-from .conftest import PROTOCOL
 from .test_death_checks import FATAL, assert_no_values, death_findings, queries, small_study
 
 ENDS_AFTER = "CT-001,Pneumonia,,infection,2021-06-01,2021-06-20,3,CTCAE,5.0,true,possible,false,,recovered,,"
 ENDS_SAME_DAY = (
     "CT-001,Fever,,non_hematologic,2021-06-01,2021-06-12,1,CTCAE,5.0,false,possible,false,,recovered,,"
 )
-
-
-@pytest.fixture(scope="module")
-def empty_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The initialised empty study on SQLite, made once for this module; each test gets a copy."""
-    from cartrial.store.study_setup import init_study
-
-    path = tmp_path_factory.mktemp("empty_study") / "study.db"
-    init_study(f"sqlite:///{path}", PROTOCOL, "admin")
-    return path
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_study_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The initialised empty study on each backend, each test on its own database: on SQLite a copy of the
-    module's template file (initialising it per test took about 0.6 s a test)."""
-    if request.param == "sqlite":
-        target = tmp_path / "study.db"
-        copy_sqlite_file(request.getfixturevalue("empty_sqlite_template"), target)
-        yield f"sqlite:///{target}"
-        return
-    from cartrial.store.study_setup import init_study
-
-    # PostgreSQL: a fresh schema initialised per test (a copied template database was no faster here:
-    # creating and dropping a database costs what initialising the schema does)
-    url = str(request.getfixturevalue("postgres_url"))
-    init_study(url, PROTOCOL, "admin")
-    yield url
+# `empty_study_url` (tests/store/conftest.py): each test's own copy of the session's initialised empty study,
+# a SQLite file or a PostgreSQL database copied from the template (no migrations run per test)
 
 
 def test_an_adverse_event_ending_after_the_death_is_queried(empty_study_url: str, tmp_path: Path) -> None:

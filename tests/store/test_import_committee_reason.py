@@ -13,11 +13,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
-from tests.conftest import TEST_PASSWORD
 
-from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
-from cartrial.store import StudyService, connect, init_study
+from cartrial.store import StudyService, connect
 from cartrial.store.importing import import_templates
 from cartrial.store.models import STUDY_TABLES
 
@@ -47,9 +45,14 @@ def _folder(tmp_path: Path, name: str, *rows: str) -> Path:
     return folder
 
 
+@pytest.fixture
+def db_url(password_study_url: str) -> str:
+    """The initialised study of the reference protocol whose admin has the test password
+    (`init_password_study`), each test's own copy of the session template (tests/store/conftest.py)."""
+    return password_study_url
+
+
 def _study(db_url: str) -> StudyService:
-    protocol = cartrial_examples.path("ct103a-nmosd") / "protocol.yaml"
-    init_study(db_url, protocol, "admin", admin_password=TEST_PASSWORD)
     return StudyService(connect(db_url))
 
 

@@ -22,13 +22,12 @@ from sqlalchemy import create_engine, text
 from cartrial import examples
 from cartrial.store.database import connect
 from cartrial.store.importing import import_redcap, import_templates, pipeline
-from cartrial.store.study_setup import init_study
 from cartrial.store.tamper import verify_complete
 
-from .conftest import TEST_PASSWORD, empty_study_copy
+from .conftest import empty_sqlite_copy, empty_study_copy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from partial_import_support import PROTOCOL, STUDY, edit
+from partial_import_support import STUDY, edit
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -193,9 +192,10 @@ def test_kept_ids_listed_up_to_the_limit_the_count_exact(
     assert "the first 2" in (labs.kept_message() or "")
 
 
-def test_cli_table_and_json_state_the_kept_records(tmp_path: Path, cli: Any) -> None:
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+def test_cli_table_and_json_state_the_kept_records(
+    tmp_path: Path, password_sqlite_template: Path, cli: Any
+) -> None:
+    url = empty_sqlite_copy(password_sqlite_template, tmp_path / "study.db")
     folder = tmp_path / "study"
     shutil.copytree(STUDY, folder)
     import_templates(url, folder, "admin")

@@ -42,7 +42,7 @@ from cartrial.store.models import STUDY_TABLES
 from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
-from .conftest import empty_study_copy
+from .conftest import empty_sqlite_copy, empty_study_copy
 
 REPO = Path(__file__).resolve().parents[2]
 REDCAP = cartrial_examples.path("ct103a-nmosd") / "redcap"
@@ -357,13 +357,14 @@ def test_example_redcap_project_imports_idempotently_and_matches_the_templates(
     )
 
 
-def test_forms_are_written_in_dependency_order_whatever_order_the_mapping_lists(tmp_path: Path) -> None:
+def test_forms_are_written_in_dependency_order_whatever_order_the_mapping_lists(
+    tmp_path: Path, empty_sqlite_template: Path
+) -> None:
     """A mapping that lists the subjects' records before the subjects (YAML dumped with sorted keys) imports
     into a new study as the example mapping does; before, "unknown subject(s)"."""
     import yaml
 
-    url = f"sqlite:///{tmp_path / 'sorted.db'}"
-    init_study(url, PROTOCOL, "admin")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "sorted.db")
     StudyService(url).add_site("admin", "TJH")
     document = yaml.safe_load((REDCAP / "mapping.yaml").read_text(encoding="utf-8"))
     document["forms"] = dict(sorted(document["forms"].items()))
@@ -434,9 +435,8 @@ def test_missing_data_codes_are_blank_and_counted(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def sqlite_redcap_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'redcap.db'}"
-    init_study(url, PROTOCOL, "admin")
+def sqlite_redcap_url(tmp_path: Path, empty_sqlite_template: Path) -> str:
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "redcap.db")
     StudyService(url).add_site("admin", "TJH")
     return url
 
@@ -450,13 +450,13 @@ def sqlite_redcap_url(tmp_path: Path) -> str:
     ],
 )
 def test_a_column_the_mapping_reads_missing_from_the_export_is_a_header_error(
-    tmp_path: Path, dropped: str, entry: str
+    tmp_path: Path, empty_sqlite_template: Path, dropped: str, entry: str
 ) -> None:
     """D-19.50: an export without a column that the mapping reads is refused at the header, naming the column
     and the mapping entry; it is never read as blank (a re-import would clear the stored values)."""
     rows = [{k: v for k, v in row.items() if k != dropped} for row in example_records()]
     records = write_records(tmp_path / "records.csv", rows)
-    url = sqlite_redcap_url(tmp_path)
+    url = sqlite_redcap_url(tmp_path, empty_sqlite_template)
     with pytest.raises(InputError) as caught:
         import_redcap(url, records, REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin", dry_run=True)
     problems = caught.value.problems
@@ -477,7 +477,7 @@ def test_data_of_another_instrument_on_a_repeating_row_is_an_error(tmp_path: Pat
     assert any(p.field == "fs_pyramidal" and "instrument 'edss'" in p.message for p in problems)
 
 
-def test_a_long_id_in_an_allowed_list_is_shortened(tmp_path: Path) -> None:
+def test_a_long_id_in_an_allowed_list_is_shortened(tmp_path: Path, empty_sqlite_template: Path) -> None:
     """The known subject ids listed as allowed used to quote a 100,000-character id in full, on every row
     (a 1 MB message); each listed id is now cut like a value given."""
     rows = example_records()
@@ -486,7 +486,7 @@ def test_a_long_id_in_an_allowed_list_is_shortened(tmp_path: Path) -> None:
         if row["record_id"] == first:
             row["record_id"] = "C" * 100_000 if row["redcap_event_name"] == "screening_arm_1" else first
     records = write_records(tmp_path / "records.csv", rows)
-    url = sqlite_redcap_url(tmp_path)
+    url = sqlite_redcap_url(tmp_path, empty_sqlite_template)
     with pytest.raises(InputError) as caught:
         import_redcap(url, records, REDCAP / "dictionary.csv", REDCAP / "mapping.yaml", "admin", dry_run=True)
     unknown = [p for p in caught.value.problems if p.message.startswith("unknown subject_id")]
@@ -640,7 +640,9 @@ def _demographics_fields(dictionary: object) -> list[str]:
     ]
 
 
-def test_a_site_read_from_the_data_access_group_must_be_a_known_site(tmp_path: Path) -> None:
+def test_a_site_read_from_the_data_access_group_must_be_a_known_site(
+    tmp_path: Path, empty_sqlite_template: Path
+) -> None:
     """`site_id: {source: redcap_data_access_group, values: …}`: the group is the subject's site; a group
     naming a site the study does not have is refused at its export row and column (the import's site
     check)."""
@@ -654,7 +656,7 @@ def test_a_site_read_from_the_data_access_group_must_be_a_known_site(tmp_path: P
     import yaml
 
     mapping.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    url = sqlite_redcap_url(tmp_path)
+    url = sqlite_redcap_url(tmp_path, empty_sqlite_template)
     with pytest.raises(InputError) as caught:
         import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin", dry_run=True)
     rows = example_records()

@@ -23,7 +23,7 @@ from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 from cartrial.store.tamper import verify_complete
 
-from .conftest import PROTOCOL, empty_study_copy
+from .conftest import PROTOCOL, empty_sqlite_copy, empty_study_copy
 
 STREAM = {"stream_bytes": 20_000, "chunk_rows": 500}
 """labs.csv (about 108 kB, 2,025 rows: 5 chunks) and crs_assessments.csv (31 kB: 2 chunks) are streamed."""
@@ -116,12 +116,11 @@ def _bad_copy(synthetic: Path, folder: Path) -> None:
 
 
 def test_problems_in_several_chunks_are_all_reported_as_for_a_whole_file_and_nothing_is_written(
-    synthetic: Path, tmp_path: Path
+    synthetic: Path, tmp_path: Path, empty_sqlite_template: Path
 ) -> None:
     bad = tmp_path / "bad"
     _bad_copy(synthetic, bad)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, PROTOCOL, "admin")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
     before = StudyService(url).table_counts()
     with pytest.raises(InputError) as streamed:
         import_templates(url, bad, "admin", **STREAM)
@@ -139,7 +138,9 @@ def test_problems_in_several_chunks_are_all_reported_as_for_a_whole_file_and_not
     assert "already appears on row 20" in repeated.message
 
 
-def test_a_file_with_quoted_cells_is_read_whole_and_imported(synthetic: Path, tmp_path: Path) -> None:
+def test_a_file_with_quoted_cells_is_read_whole_and_imported(
+    synthetic: Path, tmp_path: Path, empty_sqlite_template: Path
+) -> None:
     folder = tmp_path / "quoted"
     folder.mkdir()
     for file in synthetic.glob("*.csv"):
@@ -151,8 +152,7 @@ def test_a_file_with_quoted_cells_is_read_whole_and_imported(synthetic: Path, tm
     lines[1500] = ",".join(cells)
     labs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert not plain_layout(labs)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, PROTOCOL, "admin")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
     report = import_templates(url, folder, "admin", **STREAM)
     assert (
         report.totals["inserted"]
@@ -238,7 +238,7 @@ def test_a_file_with_a_nul_byte_is_not_streamed(tmp_path: Path) -> None:
 
 
 def test_a_long_cell_in_a_streamed_chunk_is_reported_with_the_other_files_problems(
-    synthetic: Path, tmp_path: Path
+    synthetic: Path, tmp_path: Path, empty_sqlite_template: Path
 ) -> None:
     """A cell over the 1,000,000-character limit in a streamed chunk raised its `InputError` out of the
     streamed reader: the import stopped there and the problems of the other files were not reported
@@ -259,8 +259,7 @@ def test_a_long_cell_in_a_streamed_chunk_is_reported_with_the_other_files_proble
     crs[10 - 1] = ",".join(cells)
     (bad / "crs_assessments.csv").write_text("\n".join(crs) + "\n", encoding="utf-8")
     assert plain_layout(bad / "labs.csv")
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, PROTOCOL, "admin")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
     before = StudyService(url).table_counts()
     with pytest.raises(InputError) as streamed:
         import_templates(url, bad, "admin", **STREAM)

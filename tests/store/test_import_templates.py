@@ -29,7 +29,7 @@ from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
 
 from ..conftest import run_cartrial
-from .conftest import empty_study_copy
+from .conftest import empty_sqlite_copy, empty_study_copy
 
 REPO = Path(__file__).resolve().parents[2]
 STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
@@ -229,11 +229,10 @@ def test_the_grading_labs_flag_life_threatening_anemia_is_imported(study_url: st
     assert [(r["subject_id"], r["analyte"]) for r in stored] == [(rows[2]["subject_id"], "hemoglobin")]
 
 
-def test_unknown_csv_and_unknown_column_are_errors(tmp_path: Path) -> None:
+def test_unknown_csv_and_unknown_column_are_errors(tmp_path: Path, empty_sqlite_template: Path) -> None:
     """Nothing is silently skipped: a CSV that is not a form, and a column a form does not have, are errors
     naming the allowed values."""
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    init_study(url, PROTOCOL, "admin")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "s.db")
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "vital_signs.csv").write_text("subject_id,pulse\nCT-001,80\n")

@@ -16,6 +16,8 @@ from cartrial.errors import InputError
 from cartrial.store.fields import field_rules
 from cartrial.store.importing import import_templates
 
+from .conftest import empty_sqlite_copy
+
 
 def _example(allowed: str) -> object:
     return json.loads(allowed.split("e.g. ", 1)[1])
@@ -31,11 +33,8 @@ def test_each_json_field_shows_an_example_of_its_own_items() -> None:
     assert isinstance(state, dict) and set(state) == {"n_treated", "n_dlt"}
 
 
-def test_the_import_refusal_shows_the_same_example(tmp_path: Path) -> None:
-    from cartrial.store import init_study
-
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    init_study(url, examples.path("ct103a-nmosd") / "protocol.yaml", "admin")
+def test_the_import_refusal_shows_the_same_example(tmp_path: Path, empty_sqlite_template: Path) -> None:
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
     folder = tmp_path / "study"
     folder.mkdir()
     for name in ("sites", "subjects"):

@@ -11,6 +11,7 @@ EDT UTC-4 on 1-2 August 2021), not from our code."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -164,12 +165,15 @@ def test_sqlite_sdtm_lb_cut_on_the_site_calendar(example_sqlite: str) -> None:
     _check_sdtm(example_sqlite)
 
 
-@pytest.mark.slow  # builds the example study on PostgreSQL (several seconds)
+@pytest.mark.slow  # the analysis of the example study on PostgreSQL (several seconds)
 @pytest.mark.postgres
-def test_postgres_snapshot_and_lock_cut_on_the_site_calendar(postgres_url: str) -> None:
-    from ..conftest import build_example
+def test_postgres_snapshot_and_lock_cut_on_the_site_calendar(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from .conftest import empty_study_copy
 
-    build_example(postgres_url)
+    # this test's own copy of the session's imported example study (tests/store/conftest.py), not a new import
+    postgres_url = empty_study_copy(request, "postgresql", tmp_path, imported=True)
     ids = _prepare(postgres_url)
     _check(postgres_url, ids)
     _site_dates_on_or_before_cut(postgres_url)

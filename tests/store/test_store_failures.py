@@ -24,8 +24,8 @@ from cartrial.store.database import DatabaseError
 from cartrial.store.importing import import_templates
 from cartrial.store.transaction import PG_CHAIN_LOCK_SQL
 
-from ..conftest import TEST_PASSWORD, Cli
-from .conftest import PROTOCOL
+from ..conftest import Cli
+from .conftest import PROTOCOL, empty_sqlite_copy
 
 STUDY_FOLDER = cartrial_examples.path("ct103a-nmosd") / "study"
 SECRET_VALUE = 987654.321
@@ -264,11 +264,12 @@ def test_read_only_archive_opens_for_reading(tmp_path: Path, sqlite_template: Pa
     assert stat.S_IMODE(archive.stat().st_mode) == 0o644
 
 
-def test_db_records_json_of_every_table_on_the_example_study(tmp_path: Path, cli: Cli) -> None:
+def test_db_records_json_of_every_table_on_the_example_study(
+    tmp_path: Path, password_sqlite_template: Path, cli: Cli
+) -> None:
     """`db records subject --json` and `escalation_decision --json` crashed with "Circular reference
     detected" (decisions §19): every table of the example study prints as JSON equal to the stored rows."""
-    url = f"sqlite:///{tmp_path / 'example.db'}"
-    init_study(url, PROTOCOL, "admin", admin_password=TEST_PASSWORD)
+    url = empty_sqlite_copy(password_sqlite_template, tmp_path / "example.db")
     import_templates(url, STUDY_FOLDER, "admin")
     service = StudyService(url)
     for table in ("subject", "escalation_decision", "infusion", "lab_result", "import_manifest"):

@@ -17,7 +17,8 @@ import pytest
 
 from cartrial.errors import InputError
 
-from ..conftest import build_example, run_cartrial
+from ..conftest import run_cartrial
+from .conftest import empty_study_copy
 
 CUTOFF = dt.date(2022, 3, 20)
 
@@ -178,13 +179,16 @@ def test_a_site_view_is_refused_for_its_own_records_only(example_sqlite: str) ->
     }
 
 
-def test_postgresql_refuses_an_unreadable_date_in_its_columns(postgres_url: str) -> None:
-    """Why the refusal is SQLite's only: PostgreSQL's ``date`` and ``timestamptz`` refuse such text."""
+def test_postgresql_refuses_an_unreadable_date_in_its_columns(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Why the refusal is SQLite's only: PostgreSQL's ``date`` and ``timestamptz`` refuse such text. On this
+    test's own copy of the session's imported example study (tests/store/conftest.py), not a new import."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import DataError
 
-    build_example(postgres_url)
-    engine = create_engine(postgres_url)
+    url = empty_study_copy(request, "postgresql", tmp_path, imported=True)
+    engine = create_engine(url)
     try:
         for statement in (
             "UPDATE infusion SET infused_at = 'zzzz'",
