@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.conftest import schema_url
 
 from cartrial import examples as cartrial_examples
 from cartrial.analysis import Analysis
@@ -80,9 +81,8 @@ def postgres_schema_url() -> Iterator[str]:
     schema = f"t_analysis_{uuid.uuid4().hex[:12]}"
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
     try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+        yield schema_url(base, schema)
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

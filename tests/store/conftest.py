@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from tests.conftest import schema_url
 
 from cartrial import examples as cartrial_examples
 from cartrial.store import StudyService, connect, init_study
@@ -236,8 +237,7 @@ def fresh_schema(request: pytest.FixtureRequest) -> str:
         engine.dispose()
 
     request.addfinalizer(drop)
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
+    return schema_url(base, schema)
 
 
 def empty_study_copy(

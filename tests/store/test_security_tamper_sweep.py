@@ -35,6 +35,7 @@ from sqlalchemy import (
     create_engine,
     text,
 )
+from tests.conftest import schema_url
 
 from cartrial.store import StudyService, connect
 from cartrial.store.models import Base
@@ -124,7 +125,7 @@ def swept(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     admin = create_engine(server)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    url = schema_url(server, schema)
     try:
         build(url)
         engine = connect(url)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Table, create_engine, insert, select, text, tuple_
+from tests.conftest import schema_url
 from tests.store.conftest import BACKENDS, StudyDb, make_study, postgres_copy
 
 from cartrial.store import StudyService, bulk, connect, pg_bulk
@@ -69,9 +70,8 @@ def _schema(server: str) -> Iterator[str]:
     admin = create_engine(server)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server else "?"
     try:
-        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+        yield schema_url(server, schema)
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
