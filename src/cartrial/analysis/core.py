@@ -168,6 +168,72 @@ def study_populations(
     return _study_populations(study_tables(tables, time_zones), protocol, cutoff)
 
 
+def refuse_records_after_cutoff(
+    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, time_zones: Mapping[str, str] | None = None
+) -> None:
+    """An `InputError` when `tables` hold a record dated, or ended, after `cutoff` (D-19.926): what
+    `read_snapshot` never gives — it leaves a record dated after the cut-off out and counts it, and reads one
+    that ended after it as ongoing (`cartrial.store.snapshot.open_at_cutoff`, D-19.85) — but a notebook's
+    own tables, or a snapshot given another cut-off (``dataclasses.replace(snapshot, cutoff=...)``, D-19.67),
+    can. `analyse` calls it before anything is derived (`study_populations` does not: the web escalation
+    page reads the populations of one snapshot as of each site's today, D-19.607). Each table's clinical
+    date and end date (`SNAPSHOT_TABLES`' models) are compared with the cut-off by the one rule,
+    `cartrial.store.snapshot.on_or_before_cutoff` (a date-time on its subject's site calendar: `time_zones`,
+    site_id → IANA zone, read through the subjects' ``site_id``; else the infusions' ``time_zone`` column;
+    else UTC). Each record is named by its store table and id (or its row), the column and the rule, never
+    its value (D-12.2); the list is bounded as every refusal is."""
+    from cartrial.store.snapshot import SNAPSHOT_TABLES as MODELS
+    from cartrial.store.snapshot import on_or_before_cutoff
+    from cartrial.store.stored_dates import bounded
+
+    zones: dict[str, str] = {}
+    subjects = tables.get("subjects")
+    if time_zones and subjects is not None and "site_id" in subjects.columns:
+        zones = {
+            str(sid): time_zones[str(site)]
+            for sid, site in zip(subjects["subject_id"], subjects["site_id"], strict=True)
+            if str(site) in time_zones
+        }
+    elif "infusions" in tables and TIME_ZONE_COLUMN in tables["infusions"].columns:
+        zones = subject_time_zones(tables["infusions"])
+    problems: list[Problem] = []
+    for name, frame in tables.items():
+        model = MODELS.get(name)
+        if model is None or not len(frame):
+            continue
+        owners = frame["subject_id"] if "subject_id" in frame.columns else [None] * len(frame)
+        stored = str(getattr(model, "__tablename__", name))  # the table `cartrial db edit` takes
+        checks = (
+            (model.clinical_date_column, "dated after the data cut-off", f"on or before {cutoff}"),
+            (
+                model.end_date_column,
+                "ended after the data cut-off",
+                f"blank (ongoing at the cut-off, as read_snapshot reads it, D-19.85) or on or before "
+                f"{cutoff.isoformat()}",
+            ),
+        )
+        for column, message, allowed in checks:
+            if not column or column not in frame.columns:
+                continue
+            values = ["" if pd.isna(v) else v for v in frame[column]]
+            after = ~on_or_before_cutoff(values, owners, zones, cutoff)
+            ids = frame["record_id"].astype(str).tolist() if "record_id" in frame.columns else None
+            for i in after.nonzero()[0]:
+                record = f"{stored} record {ids[i]}" if ids and ids[i].strip() else None
+                problems.append(
+                    Problem(
+                        message,
+                        file=name,
+                        row=None if record else int(i) + 2,
+                        field=column,
+                        allowed=f"{allowed} (read_snapshot(url, cutoff) reads the study at a cut-off)",
+                        record=record,
+                    )
+                )
+    if problems:
+        raise InputError(bounded(problems))
+
+
 def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
     """`study_populations` of tables and a cut-off already checked (`analyse` checks them once)."""
     opts = analysis_spec(protocol).options
@@ -270,13 +336,16 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
                 "or an object with tables, protocol, cutoff and metadata()",
             )
         )
-    tables = study_tables(snapshot.tables, dict(getattr(snapshot, "time_zones", None) or {}))
+    time_zones = dict(getattr(snapshot, "time_zones", None) or {})
+    tables = study_tables(snapshot.tables, time_zones)
     protocol = snapshot.protocol
     # after today only for a snapshot read with the opt-in (read_snapshot's allow_future_cutoff, D-19.380)
     future = getattr(snapshot, "allow_future_cutoff", False) is True
     cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff", allow_future=future)
     spec = analysis_spec(protocol)
     opts = spec.options
+    # a snapshot holds nothing after its cut-off; own tables or another cut-off may (D-19.926)
+    refuse_records_after_cutoff(tables, cutoff, time_zones)
     study = _study_populations(tables, protocol, cutoff)
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
     datasets: dict[str, Dataset] = {

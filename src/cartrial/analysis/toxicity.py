@@ -32,6 +32,7 @@ from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
 from cartrial.columns import calendar_days, on_site_clock, utc_moment
 from cartrial.protocol.disposition import STUDY_ENDED
+from cartrial.protocol.organs import term_key
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
 
@@ -473,7 +474,9 @@ def adverse_event_datasets(
     ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
-    ae["expected_flag"] = ae["term"].astype(str).str.strip().str.lower().isin(EXPECTED_TERMS[expected])
+    # one term however its verbatim text is cased or spelt (`term_key`, D-19.927)
+    ae["term_key"] = [term_key(str(t)) for t in ae["term"]]
+    ae["expected_flag"] = ae["term_key"].isin({term_key(t) for t in EXPECTED_TERMS[expected]})
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
     teae_groups = group_by_subject(teae)
     # the TEAEs whose relatedness was not recorded, counted as related (D-19.707)
@@ -527,7 +530,11 @@ def adverse_event_datasets(
     summary = incidence(by_subject, list(labels), SAFETY, labels, protocol_levels)
     term_rows = []
     n_safety = len(safety_ids)
-    for (category, term), part in teae.groupby(["category", "term"], sort=True):
+    # a subject counted once per term at its worst grade, however the term's text is cased or spelt
+    # (`term_key`): shown in its most frequent spelling (the first in order on a tie), D-19.927
+    for (category, _), part in teae.groupby(["category", "term_key"], sort=True):
+        spellings = part["term"].astype(str).value_counts()
+        term = min(spellings.index[spellings == spellings.max()])
         worst = part.groupby("subject_id")["grade_int"].max()
         row: dict[str, Any] = {
             "category": category,
@@ -542,7 +549,16 @@ def adverse_event_datasets(
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
         term_rows.append(row)
     listing = with_seriousness_criteria(
-        teae.drop(columns=["grade_int", "serious_flag", "related_flag", "infection_flag", "expected_flag"])
+        teae.drop(
+            columns=[
+                "grade_int",
+                "serious_flag",
+                "related_flag",
+                "infection_flag",
+                "expected_flag",
+                "term_key",
+            ]
+        )
     )
     not_teae = int((~ae["treatment_emergent"]).sum())
     not_infused = not_infused_adverse_events(tables, populations, rule)
