@@ -444,6 +444,49 @@ def with_seriousness_criteria(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _all_caps(text: str) -> bool:
+    return text.upper() == text and text.lower() != text
+
+
+def ae_term_groups(adverse_events: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(the term group, its display spelling) of each adverse event of `adverse_events` (a snapshot table):
+    the one rule by which the analysis counts an adverse-event term (`teae_by_term`) and the CDISC export
+    codes it (AE.AEDECOD, ADAE's first-occurrence-per-term flag), so that both read one grouping (D-19.932).
+
+    The group is the recorded MedDRA code (``meddra_code``, AE.AEPTCD) when there is one; an event without a
+    code is grouped by its text folded by `cartrial.protocol.organs.term_key` (case, spaces, British
+    spellings, D-19.927) — and joins the code of the events of that text when they carry exactly one code.
+    The display spelling is the group's most frequent verbatim text in the table; on a tie, a spelling not
+    all in capitals first, then the first by code point (D-19.933).
+
+    >>> ae = pd.DataFrame({"term": ["ANAEMIA", "Anaemia", "anemia", "Fever", "Pyrexia"],
+    ...                    "meddra_code": ["", "", "", "10037660", "10037660"]})
+    >>> ae_term_groups(ae)[1]
+    ['Anaemia', 'Anaemia', 'anemia', 'Fever', 'Fever']
+    """
+    terms = ["" if pd.isna(t) else str(t) for t in adverse_events["term"]]
+    column = adverse_events["meddra_code"] if "meddra_code" in adverse_events.columns else [""] * len(terms)
+    codes = ["" if pd.isna(c) else str(c).strip() for c in column]
+    folded = [term_key(t) for t in terms]
+    coded: dict[str, set[str]] = {}
+    for key, code in zip(folded, codes, strict=True):
+        if code:
+            coded.setdefault(key, set()).add(code)
+    groups = []
+    for key, code in zip(folded, codes, strict=True):
+        if not code and len(coded.get(key, ())) == 1:
+            (code,) = coded[key]
+        groups.append(f"meddra:{code}" if code else f"term:{key}")
+    spellings: dict[str, dict[str, int]] = {}
+    for group, term in zip(groups, terms, strict=True):
+        counts = spellings.setdefault(group, {})
+        counts[term] = counts.get(term, 0) + 1
+    display = {
+        group: min(counts, key=lambda t: (-counts[t], _all_caps(t), t)) for group, counts in spellings.items()
+    }
+    return groups, [display[g] for g in groups]
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
@@ -464,6 +507,9 @@ def adverse_event_datasets(
     rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
     start = _teae_start(tables, rule)
     ae = tables["adverse_events"].copy()
+    # one term however its verbatim text is cased or spelt, or by its MedDRA code (D-19.927, D-19.932): the
+    # group and its display spelling over the whole table, as the CDISC export reads them
+    ae["term_group"], ae["term_display"] = ae_term_groups(ae)
     ae = ae[ae["subject_id"].isin(safety_ids)]
     started = ae["started_on"].map(lambda s: dt.date.fromisoformat(s[:10]))
     ae["treatment_emergent"] = pd.Series(
@@ -474,9 +520,11 @@ def adverse_event_datasets(
     ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
-    # one term however its verbatim text is cased or spelt (`term_key`, D-19.927)
-    ae["term_key"] = [term_key(str(t)) for t in ae["term"]]
-    ae["expected_flag"] = ae["term_key"].isin({term_key(t) for t in EXPECTED_TERMS[expected]})
+    # the expected cytopenias by their text (`term_key`, D-19.927)
+    expected_keys = {term_key(e) for e in EXPECTED_TERMS[expected]}
+    ae["expected_flag"] = pd.Series(
+        [term_key(str(t)) in expected_keys for t in ae["term"]], index=ae.index, dtype=bool
+    )
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
     teae_groups = group_by_subject(teae)
     # the TEAEs whose relatedness was not recorded, counted as related (D-19.707)
@@ -530,11 +578,10 @@ def adverse_event_datasets(
     summary = incidence(by_subject, list(labels), SAFETY, labels, protocol_levels)
     term_rows = []
     n_safety = len(safety_ids)
-    # a subject counted once per term at its worst grade, however the term's text is cased or spelt
-    # (`term_key`): shown in its most frequent spelling (the first in order on a tie), D-19.927
-    for (category, _), part in teae.groupby(["category", "term_key"], sort=True):
-        spellings = part["term"].astype(str).value_counts()
-        term = min(spellings.index[spellings == spellings.max()])
+    # a subject counted once per term at its worst grade, however the term's text is cased or spelt, or by
+    # its MedDRA code (`ae_term_groups`): shown in the group's display spelling (D-19.927, D-19.932-933)
+    for (category, _), part in teae.groupby(["category", "term_group"], sort=True):
+        term = str(part["term_display"].iloc[0])
         worst = part.groupby("subject_id")["grade_int"].max()
         row: dict[str, Any] = {
             "category": category,
@@ -556,7 +603,8 @@ def adverse_event_datasets(
                 "related_flag",
                 "infection_flag",
                 "expected_flag",
-                "term_key",
+                "term_group",
+                "term_display",
             ]
         )
     )
@@ -1039,6 +1087,7 @@ __all__ = [
     "NOT_INFUSED_AE_COLUMNS",
     "UNGRADED",
     "adverse_event_datasets",
+    "ae_term_groups",
     "crs_icans_datasets",
     "early_icaht_pending",
     "episode_grade_days",
