@@ -67,7 +67,17 @@ store test checks against this list)."""
 
 
 def study_tables(tables: Any, time_zones: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
-    """`tables` checked where they enter the analysis, before anything is derived (decisions D-19.67,
+    """`given_study_tables` without the given rows' index."""
+    return given_study_tables(tables, time_zones)[0]
+
+
+def given_study_tables(
+    tables: Any, time_zones: Mapping[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, list[Any] | None]]:
+    """(`study_tables`, per table the index label in the caller's frame of each returned row — None when
+    the rows are the caller's as given; `cartrial.store.snapshot.given_snapshot_table`, D-19.929).
+
+    `tables` checked where they enter the analysis, before anything is derived (decisions D-19.67,
     D-19.73): a mapping of every snapshot table name to a DataFrame in the layout of its CSV template; an
     unknown table name (``subject`` for ``subjects``), a missing table, a value that is not a DataFrame, a
     missing required column, a column the template does not have or a value a column cannot hold is an
@@ -79,7 +89,7 @@ def study_tables(tables: Any, time_zones: Mapping[str, str] | None = None) -> di
     → IANA zone, `StudySnapshot.time_zones`; D-19.607)."""
     from cartrial.allowed import choice_text
     from cartrial.store.importing.forms import FORMS_BY_TABLE
-    from cartrial.store.snapshot import snapshot_table
+    from cartrial.store.snapshot import given_snapshot_table
 
     if not isinstance(tables, Mapping):
         raise InputError(
@@ -119,6 +129,7 @@ def study_tables(tables: Any, time_zones: Mapping[str, str] | None = None) -> di
     if wrong:
         raise InputError(Problem("not a pandas DataFrame", field="tables", value=", ".join(wrong)))
     checked: dict[str, pd.DataFrame] = {}
+    given: dict[str, list[Any] | None] = {}
     zone_column = None  # tables `study_tables` returned: their calendar column kept (D-19.607)
     for name in SNAPSHOT_TABLES:
         frame = tables[name]
@@ -126,16 +137,16 @@ def study_tables(tables: Any, time_zones: Mapping[str, str] | None = None) -> di
             zone_column = frame[TIME_ZONE_COLUMN]
             frame = frame.drop(columns=[TIME_ZONE_COLUMN])
         try:
-            checked[name] = snapshot_table(name, frame)
+            checked[name], given[name] = given_snapshot_table(name, frame)
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
     if time_zones is not None:
-        return site_calendar(checked, time_zones)
+        return site_calendar(checked, time_zones), given
     if zone_column is not None:
         checked["infusions"] = checked["infusions"].assign(**{TIME_ZONE_COLUMN: zone_column.to_numpy()})
-    return checked
+    return checked, given
 
 
 @dataclass(frozen=True)
@@ -158,14 +169,144 @@ def study_populations(
     *,
     allow_future_cutoff: bool = False,
     time_zones: Mapping[str, str] | None = None,
+    as_of_day_of_snapshot_read_later: bool = False,
 ) -> StudyPopulations:
     """Populations (enrolled, safety, DLT-evaluable) as of `cutoff`, the DLTs judged by the protocol's DLT
     rules on the graded events (`cartrial.analysis.dlt.evaluate_dlts`). The one entry point for every
     reader of the populations: `analyse`, the web dashboards and the CDISC export. A cut-off after today is
     an `InputError` unless `allow_future_cutoff` (`cartrial.columns.cutoff_date`, D-19.380). `time_zones`:
-    the sites' zones (`StudySnapshot.time_zones`), the study-day calendar (`study_tables`, D-19.607)."""
+    the sites' zones (`StudySnapshot.time_zones`), the study-day calendar (`study_tables`, D-19.607).
+
+    The tables are read at the cut-off by `analyse`'s rule (D-19.931): a record that ended after it is read
+    as ongoing (`open_ended_after_cutoff`), a record dated after it is refused
+    (`refuse_records_after_cutoff`). `as_of_day_of_snapshot_read_later`: only for the web escalation page,
+    which reads the populations of one snapshot (read at the study's today) as of each site's own today, a
+    day earlier for a site behind UTC (D-19.607): the tables are then taken as given, neither refused nor
+    opened — a record of the site's tomorrow is that of the snapshot's day, not an error."""
     cutoff = cutoff_date(cutoff, allow_future=allow_future_cutoff)
-    return _study_populations(study_tables(tables, time_zones), protocol, cutoff)
+    checked, given = given_study_tables(tables, time_zones)
+    if not as_of_day_of_snapshot_read_later:
+        checked, _ = open_ended_after_cutoff(checked, cutoff, time_zones)
+        refuse_records_after_cutoff(checked, cutoff, time_zones, given)
+    return _study_populations(checked, protocol, cutoff)
+
+
+def _subject_zones(
+    tables: Mapping[str, pd.DataFrame], time_zones: Mapping[str, str] | None
+) -> dict[str, str]:
+    """subject_id → IANA zone of the subject's site: `time_zones` (site_id → zone) read through the subjects'
+    ``site_id``; else the infusions' ``time_zone`` column (`study_tables`'); else none (UTC)."""
+    subjects = tables.get("subjects")
+    if time_zones and subjects is not None and "site_id" in subjects.columns:
+        return {
+            str(sid): time_zones[str(site)]
+            for sid, site in zip(subjects["subject_id"], subjects["site_id"], strict=True)
+            if str(site) in time_zones
+        }
+    if "infusions" in tables and TIME_ZONE_COLUMN in tables["infusions"].columns:
+        return subject_time_zones(tables["infusions"])
+    return {}
+
+
+def open_ended_after_cutoff(
+    tables: Mapping[str, pd.DataFrame], cutoff: dt.date, time_zones: Mapping[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """(`tables` with every record that ended after `cutoff` read as ongoing at it, how many per table —
+    tables with none omitted): `read_snapshot`'s own rule, `cartrial.store.snapshot.open_at_cutoff`
+    (D-19.85: the end blank, what only the end tells — a fatal or recovered outcome, grade 5, the death
+    category and seriousness, a disposition — not yet known), on each subject's site calendar (D-19.729).
+    `analyse` and `study_populations` apply it to the tables they are given, so that a notebook's own tables
+    or a snapshot given an earlier cut-off are read as `read_snapshot` would read them; a snapshot from
+    `read_snapshot` holds no such record and is unchanged (D-19.928)."""
+    from cartrial.store.snapshot import open_at_cutoff
+
+    zones = _subject_zones(tables, time_zones)
+    out: dict[str, pd.DataFrame] = {}
+    opened: dict[str, int] = {}
+    for name, frame in tables.items():
+        out[name], n = open_at_cutoff(name, frame, cutoff, zones)
+        if n:
+            opened[name] = n
+    return out, opened
+
+
+def refuse_records_after_cutoff(
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: dt.date,
+    time_zones: Mapping[str, str] | None = None,
+    given_rows: Mapping[str, list[Any] | None] | None = None,
+) -> None:
+    """An `InputError` when `tables` hold a record whose own clinical date is after `cutoff` (D-19.926,
+    D-19.928): what `read_snapshot` leaves out (and counts), but a notebook's own tables, or a snapshot given
+    another cut-off (``dataclasses.replace(snapshot, cutoff=...)``, D-19.67), can hold. A record that only
+    ended after the cut-off is not refused: it is read as ongoing at it (`open_ended_after_cutoff`, the
+    snapshot's `open_at_cutoff`). Each table's clinical date (`SNAPSHOT_TABLES`' models) is compared with
+    the cut-off by the one rule, `cartrial.store.snapshot.on_or_before_cutoff` (a date-time on its subject's
+    site calendar: `time_zones`, site_id → IANA zone, read through the subjects' ``site_id``; else the
+    infusions' ``time_zone`` column; else UTC). Each record is named by its store table and id — a row of a
+    table without ``record_id`` by its index in the caller's own frame (`given_rows`: table → the index label
+    of each row, `cartrial.store.snapshot.given_snapshot_table`; D-19.929) — the column and the rule, never
+    its value (D-12.2). At most `cartrial.store.tamper.MAX_FINDINGS` are listed, then one line counting the
+    rest per table and column (D-19.930)."""
+    from cartrial.store.snapshot import SNAPSHOT_TABLES as MODELS
+    from cartrial.store.snapshot import on_or_before_cutoff
+
+    zones = _subject_zones(tables, time_zones)
+    problems: list[Problem] = []
+    for name, frame in tables.items():
+        model = MODELS.get(name)
+        column = getattr(model, "clinical_date_column", None)
+        if model is None or not len(frame) or not column or column not in frame.columns:
+            continue
+        owners = frame["subject_id"] if "subject_id" in frame.columns else [None] * len(frame)
+        stored = str(getattr(model, "__tablename__", name))  # the table `cartrial db edit` takes
+        values = ["" if pd.isna(v) else v for v in frame[column]]
+        after = ~on_or_before_cutoff(values, owners, zones, cutoff)
+        ids = frame["record_id"].astype(str).tolist() if "record_id" in frame.columns else None
+        labels = (given_rows or {}).get(name)
+        for i in after.nonzero()[0]:
+            if ids and ids[i].strip():
+                record = f"{stored} record {ids[i]}"
+            else:  # the caller's own row, by the index of the frame they gave (never a sorted position)
+                label = labels[i] if labels is not None else frame.index[i]
+                record = f"row with index {_shortened_label(label)} of the given table"
+            problems.append(
+                Problem(
+                    "dated after the data cut-off",
+                    file=name,
+                    field=column,
+                    allowed=f"on or before {cutoff.isoformat()} (read_snapshot(url, cutoff) reads the study "
+                    "at a cut-off: records dated after it left out and counted, D-19.926)",
+                    record=record,
+                )
+            )
+    if problems:
+        raise InputError(_bounded_after_cutoff(problems))
+
+
+def _shortened_label(label: Any) -> str:
+    text = str(label)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _bounded_after_cutoff(problems: list[Problem]) -> list[Problem]:
+    """The first `cartrial.store.tamper.MAX_FINDINGS` of `problems`, then one line counting the rest per
+    table and column (``and 12 more record(s) dated after the data cut-off: adverse_events.started_on 10,
+    labs.collected_at 2``; D-19.930) — a long list stays bounded and still says where the rest are."""
+    from cartrial.store.tamper import MAX_FINDINGS
+
+    if len(problems) <= MAX_FINDINGS:
+        return problems
+    rest = problems[MAX_FINDINGS:]
+    where: dict[str, int] = {}
+    for problem in rest:
+        key = f"{problem.file}.{problem.field}"
+        where[key] = where.get(key, 0) + 1
+    counted = ", ".join(f"{key} {n}" for key, n in where.items())
+    return [
+        *problems[:MAX_FINDINGS],
+        Problem(f"and {count(len(rest), 'more record')} dated after the data cut-off: {counted}"),
+    ]
 
 
 def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
@@ -270,13 +411,19 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
                 "or an object with tables, protocol, cutoff and metadata()",
             )
         )
-    tables = study_tables(snapshot.tables, dict(getattr(snapshot, "time_zones", None) or {}))
+    time_zones = dict(getattr(snapshot, "time_zones", None) or {})
+    tables, given = given_study_tables(snapshot.tables, time_zones)
     protocol = snapshot.protocol
     # after today only for a snapshot read with the opt-in (read_snapshot's allow_future_cutoff, D-19.380)
     future = getattr(snapshot, "allow_future_cutoff", False) is True
     cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff", allow_future=future)
     spec = analysis_spec(protocol)
     opts = spec.options
+    # a snapshot holds nothing after its cut-off; own tables or another cut-off may: read as read_snapshot
+    # reads them, an end after the cut-off as ongoing (D-19.85, D-19.928), a record dated after it refused
+    # (D-19.926)
+    tables, opened = open_ended_after_cutoff(tables, cutoff, time_zones)
+    refuse_records_after_cutoff(tables, cutoff, time_zones, given)
     study = _study_populations(tables, protocol, cutoff)
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
     datasets: dict[str, Dataset] = {
@@ -317,6 +464,10 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
         if outcome not in outcomes:
             populations.pop(name, None)
     meta = snapshot.metadata()
+    if opened:  # stated with the snapshot's own count (data_status_finding; D-19.928)
+        ended = dict(meta.get("records_ended_after_cutoff") or {})
+        meta["records_ended_after_cutoff"] = {k: ended.get(k, 0) + opened.get(k, 0) for k in ended | opened}
+        meta["records_ended_after_cutoff_read_as_ongoing_by_the_analysis"] = dict(opened)
     findings = (
         data_status_finding(meta),
         *safety_findings(datasets, populations, protocol, refused=evaluation.refused),

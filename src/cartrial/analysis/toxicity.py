@@ -32,6 +32,7 @@ from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
 from cartrial.columns import calendar_days, on_site_clock, utc_moment
 from cartrial.protocol.disposition import STUDY_ENDED
+from cartrial.protocol.organs import term_key
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
 from cartrial.wording import count, verb
 
@@ -443,6 +444,49 @@ def with_seriousness_criteria(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _all_caps(text: str) -> bool:
+    return text.upper() == text and text.lower() != text
+
+
+def ae_term_groups(adverse_events: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(the term group, its display spelling) of each adverse event of `adverse_events` (a snapshot table):
+    the one rule by which the analysis counts an adverse-event term (`teae_by_term`) and the CDISC export
+    codes it (AE.AEDECOD, ADAE's first-occurrence-per-term flag), so that both read one grouping (D-19.932).
+
+    The group is the recorded MedDRA code (``meddra_code``, AE.AEPTCD) when there is one; an event without a
+    code is grouped by its text folded by `cartrial.protocol.organs.term_key` (case, spaces, British
+    spellings, D-19.927) — and joins the code of the events of that text when they carry exactly one code.
+    The display spelling is the group's most frequent verbatim text in the table; on a tie, a spelling not
+    all in capitals first, then the first by code point (D-19.933).
+
+    >>> ae = pd.DataFrame({"term": ["ANAEMIA", "Anaemia", "anemia", "Fever", "Pyrexia"],
+    ...                    "meddra_code": ["", "", "", "10037660", "10037660"]})
+    >>> ae_term_groups(ae)[1]
+    ['Anaemia', 'Anaemia', 'anemia', 'Fever', 'Fever']
+    """
+    terms = ["" if pd.isna(t) else str(t) for t in adverse_events["term"]]
+    column = adverse_events["meddra_code"] if "meddra_code" in adverse_events.columns else [""] * len(terms)
+    codes = ["" if pd.isna(c) else str(c).strip() for c in column]
+    folded = [term_key(t) for t in terms]
+    coded: dict[str, set[str]] = {}
+    for key, code in zip(folded, codes, strict=True):
+        if code:
+            coded.setdefault(key, set()).add(code)
+    groups = []
+    for key, code in zip(folded, codes, strict=True):
+        if not code and len(coded.get(key, ())) == 1:
+            (code,) = coded[key]
+        groups.append(f"meddra:{code}" if code else f"term:{key}")
+    spellings: dict[str, dict[str, int]] = {}
+    for group, term in zip(groups, terms, strict=True):
+        counts = spellings.setdefault(group, {})
+        counts[term] = counts.get(term, 0) + 1
+    display = {
+        group: min(counts, key=lambda t: (-counts[t], _all_caps(t), t)) for group, counts in spellings.items()
+    }
+    return groups, [display[g] for g in groups]
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
@@ -463,6 +507,9 @@ def adverse_event_datasets(
     rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
     start = _teae_start(tables, rule)
     ae = tables["adverse_events"].copy()
+    # one term however its verbatim text is cased or spelt, or by its MedDRA code (D-19.927, D-19.932): the
+    # group and its display spelling over the whole table, as the CDISC export reads them
+    ae["term_group"], ae["term_display"] = ae_term_groups(ae)
     ae = ae[ae["subject_id"].isin(safety_ids)]
     started = ae["started_on"].map(lambda s: dt.date.fromisoformat(s[:10]))
     ae["treatment_emergent"] = pd.Series(
@@ -473,7 +520,11 @@ def adverse_event_datasets(
     ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
-    ae["expected_flag"] = ae["term"].astype(str).str.strip().str.lower().isin(EXPECTED_TERMS[expected])
+    # the expected cytopenias by their text (`term_key`, D-19.927)
+    expected_keys = {term_key(e) for e in EXPECTED_TERMS[expected]}
+    ae["expected_flag"] = pd.Series(
+        [term_key(str(t)) in expected_keys for t in ae["term"]], index=ae.index, dtype=bool
+    )
     teae = ae[ae["treatment_emergent"]].reset_index(drop=True)
     teae_groups = group_by_subject(teae)
     # the TEAEs whose relatedness was not recorded, counted as related (D-19.707)
@@ -527,7 +578,10 @@ def adverse_event_datasets(
     summary = incidence(by_subject, list(labels), SAFETY, labels, protocol_levels)
     term_rows = []
     n_safety = len(safety_ids)
-    for (category, term), part in teae.groupby(["category", "term"], sort=True):
+    # a subject counted once per term at its worst grade, however the term's text is cased or spelt, or by
+    # its MedDRA code (`ae_term_groups`): shown in the group's display spelling (D-19.927, D-19.932-933)
+    for (category, _), part in teae.groupby(["category", "term_group"], sort=True):
+        term = str(part["term_display"].iloc[0])
         worst = part.groupby("subject_id")["grade_int"].max()
         row: dict[str, Any] = {
             "category": category,
@@ -542,7 +596,17 @@ def adverse_event_datasets(
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
         term_rows.append(row)
     listing = with_seriousness_criteria(
-        teae.drop(columns=["grade_int", "serious_flag", "related_flag", "infection_flag", "expected_flag"])
+        teae.drop(
+            columns=[
+                "grade_int",
+                "serious_flag",
+                "related_flag",
+                "infection_flag",
+                "expected_flag",
+                "term_group",
+                "term_display",
+            ]
+        )
     )
     not_teae = int((~ae["treatment_emergent"]).sum())
     not_infused = not_infused_adverse_events(tables, populations, rule)
@@ -1023,6 +1087,7 @@ __all__ = [
     "NOT_INFUSED_AE_COLUMNS",
     "UNGRADED",
     "adverse_event_datasets",
+    "ae_term_groups",
     "crs_icans_datasets",
     "early_icaht_pending",
     "episode_grade_days",

@@ -191,6 +191,11 @@ def _aeptcd(code: object) -> float:
     return float(str(code))
 
 
+def _code_text(code: object) -> str:
+    """A stored `meddra_code` as text, blank when not recorded (None, NaN, spaces)."""
+    return "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code).strip()
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -216,6 +221,7 @@ class SdtmContext:
     _timing_tables: TimingTables | None = None
     _deaths: dict[str, dt.date] | None = None
     _graded_labs: pd.DataFrame | None = None
+    _decoded: dict[tuple[str, str], str] | None = None
 
     def __post_init__(self) -> None:
         protocol = self.snapshot.protocol
@@ -250,6 +256,23 @@ class SdtmContext:
 
     def table(self, name: str) -> pd.DataFrame:
         return self.snapshot.tables[name]
+
+    def decoded_term(self, record: Mapping[str, Any]) -> str:
+        """AE.AEDECOD of an adverse event of the snapshot (`record`, one row of its table): the display
+        spelling of its term group by the analysis' one rule (`cartrial.analysis.toxicity.ae_term_groups`:
+        the MedDRA code when recorded, else the folded text; D-19.932) — the term `teae_by_term` shows."""
+        if self._decoded is None:
+            from cartrial.analysis.toxicity import ae_term_groups
+
+            ae = self.table("adverse_events")
+            codes = ae["meddra_code"] if "meddra_code" in ae.columns else [""] * len(ae)
+            # a record's group is its text and its code (with the table's other records): one display each
+            self._decoded = {
+                (str(term), _code_text(code)): shown
+                for term, code, shown in zip(ae["term"], codes, ae_term_groups(ae)[1], strict=True)
+            }
+        term = str(record["term"])
+        return self._decoded.get((term, _code_text(record.get("meddra_code"))), term)
 
     def deaths(self) -> dict[str, dt.date]:
         """Each subject's date of death by the cut-off (`death_dates`, D-19.83), computed once per export:
@@ -881,7 +904,8 @@ def _ae_row(ctx: SdtmContext, r: dict[str, Any], cutoff: str) -> dict[str, Any]:
         **_ae_common(ctx, r["subject_id"], r["started_on"], r["ended_on"], cutoff),
         "AESPID": f"AE-{r['record_id']}",
         "AETERM": ascii_text(r["term"]),
-        "AEDECOD": ascii_text(r["term"]),
+        # the analysis' one term grouping and display spelling (`ae_term_groups`, D-19.932)
+        "AEDECOD": ascii_text(ctx.decoded_term(r)),
         "AEPTCD": _aeptcd(r["meddra_code"]),
         "AECAT": ae_category(category),
         "AESER": _yn(r["serious"]),

@@ -247,6 +247,17 @@ def _fold(term: str) -> str:
 _BY_TERM: dict[str, str] = {_fold(t): organ for organ, terms in ORGAN_TERMS.items() for t in terms}
 
 
+def term_key(term: str) -> str:
+    """An adverse-event term as terms are compared (`organ_of`, the analysis' TEAE tables by term, D-19.927):
+    case, runs of spaces and the British spellings of `_SPELLINGS` folded, so that "Haemorrhage",
+    "hemorrhage" and "HEMORRHAGE" are one term — the verbatim text differs, the CTCAE term does not.
+
+    >>> term_key("  Lymphocyte  count Decreased"), term_key("Haemorrhage") == term_key("HEMORRHAGE")
+    ('lymphocyte count decreased', True)
+    """
+    return _fold(term)
+
+
 def organ_of(term: str) -> str | None:
     """The organ of a CTCAE v5.0 term (`ORGAN_TERMS`), or None when the term is not listed.
 
@@ -267,4 +278,4 @@ def organ_key(name: str) -> str:
     return name.strip().lower()
 
 
-__all__ = ["ORGAN_SOURCE", "ORGAN_TERMS", "organ_key", "organ_of"]
+__all__ = ["ORGAN_SOURCE", "ORGAN_TERMS", "organ_key", "organ_of", "term_key"]

@@ -1036,7 +1036,16 @@ def _text_column(series: pd.Series, kind: str) -> tuple[pd.Series | None, str | 
 
 
 def snapshot_table(name: str, frame: Any) -> pd.DataFrame:
-    """A caller's snapshot table `name` checked against the template layout (`table_layout`) and returned
+    """`given_snapshot_table` without the given rows' index."""
+    return given_snapshot_table(name, frame)[0]
+
+
+def given_snapshot_table(name: str, frame: Any) -> tuple[pd.DataFrame, list[Any] | None]:
+    """(`snapshot_table`, the index label in the caller's frame of each of its rows, None when the rows are
+    the caller's as given): what a refusal of a caller's own row names, the row they can find
+    (``frame.loc[label]``), never its position after the snapshot's sort (D-19.929).
+
+    A caller's snapshot table `name` checked against the template layout (`table_layout`) and returned
     in the layout `read_snapshot` gives (decisions D-19.73): every required column present (and one of each
     `one_of` group), no column the template or its table does not have, each column readable as template
     text (numbers, booleans, dates and zoned date-times as `read_snapshot` writes them; blanks as ``''``).
@@ -1116,11 +1125,19 @@ def snapshot_table(name: str, frame: Any) -> pd.DataFrame:
         raise InputError(problems)
     absent = [c for c in layout.kinds if c not in frame.columns and c != RECORD_ID]
     if not changed and not absent and _plain_index(frame) and _ordered(frame, _order_key(name, frame)):
-        return frame  # already in the snapshot's layout (read_snapshot's own tables)
+        return frame, None  # already in the snapshot's layout (read_snapshot's own tables)
     out = frame.assign(**changed) if changed else frame.copy()
     for column in absent:
         out[column] = ""
-    return _in_snapshot_order(out, SNAPSHOT_TABLES[name])
+    labels = list(out.index)
+    out = out.reset_index(drop=True)
+    ordered = _in_snapshot_order(out.assign(**{_GIVEN_ROW: range(len(out))}), SNAPSHOT_TABLES[name])
+    given = [labels[i] for i in ordered[_GIVEN_ROW]]
+    return ordered.drop(columns=[_GIVEN_ROW]), given
+
+
+_GIVEN_ROW = "\x00given_row"
+"""A column no template has: the position in the caller's frame, carried through the snapshot's sort."""
 
 
 def _order_key(name: str, frame: pd.DataFrame) -> list[str]:

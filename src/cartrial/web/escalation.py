@@ -234,8 +234,14 @@ def escalation_state(
     todays = {str(s): subject_today(str(s)) for s in membership["subject_id"]}
     studies = {today: study}
     for day in sorted(set(todays.values()) - {today}):
+        # one snapshot, read at today, as of a site's own today: taken as given (D-19.931)
         studies[day] = study_populations(
-            tables, protocol, day, allow_future_cutoff=day > today, time_zones=snapshot.time_zones
+            tables,
+            protocol,
+            day,
+            allow_future_cutoff=day > today,
+            time_zones=snapshot.time_zones,
+            as_of_day_of_snapshot_read_later=True,
         )
     as_of = {day: each.membership for day, each in studies.items()}
     own_day = pd.concat(
