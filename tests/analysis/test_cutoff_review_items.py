@@ -76,20 +76,22 @@ def test_an_event_ending_after_the_cutoff_is_read_as_ongoing_not_refused(snapsho
     assert "1 record ended after the cut-off read as ongoing" in result.findings[0].statement
 
 
-def test_a_row_without_record_id_is_named_by_the_users_own_index(snapshot: StudySnapshot) -> None:
+def test_a_row_without_record_id_is_named_by_its_position_in_the_users_frame(snapshot: StudySnapshot) -> None:
     """Before: the row number of the sorted frame (row=i+2), then dropped by `analyse` (D-19.542): the
-    location was ``adverse_events, started_on`` for every such row, the rows indistinguishable."""
+    location was ``adverse_events, started_on`` for every such row, the rows indistinguishable. Never the
+    index label, which a caller may set to a record value (D-12.2)."""
     frame = snapshot.tables["adverse_events"].drop(columns=["record_id"]).iloc[::-1]  # the user's order
     late = frame.iloc[[0, 1]].assign(started_on=["2022-03-25", "2022-03-26"], ended_on="")
-    late.index = pd.Index([500, 501])
+    late.index = pd.Index(["CT-001 sepsis", "CT-002 sepsis"])  # an index of record values
     tables = dict(snapshot.tables) | {"adverse_events": pd.concat([late, frame])}
     with pytest.raises(InputError) as error:
         analyse(dataclasses.replace(snapshot, tables=tables))
     assert sorted(p.location() for p in error.value.problems) == [
-        "adverse_events, row with index 500 of the given table, started_on",
-        "adverse_events, row with index 501 of the given table, started_on",
+        "adverse_events, row 1 of the given table (1 = its first row), started_on",
+        "adverse_events, row 2 of the given table (1 = its first row), started_on",
     ]
     assert "2022-03-25" not in str(error.value)  # never the value (D-12.2)
+    assert "sepsis" not in str(error.value)  # nor the index label
 
 
 def test_a_long_refusal_ends_with_a_count_per_table_and_column() -> None:

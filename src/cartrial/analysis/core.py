@@ -73,8 +73,8 @@ def study_tables(tables: Any, time_zones: Mapping[str, str] | None = None) -> di
 
 def given_study_tables(
     tables: Any, time_zones: Mapping[str, str] | None = None
-) -> tuple[dict[str, pd.DataFrame], dict[str, list[Any] | None]]:
-    """(`study_tables`, per table the index label in the caller's frame of each returned row — None when
+) -> tuple[dict[str, pd.DataFrame], dict[str, list[int] | None]]:
+    """(`study_tables`, per table the position in the caller's frame of each returned row — None when
     the rows are the caller's as given; `cartrial.store.snapshot.given_snapshot_table`, D-19.929).
 
     `tables` checked where they enter the analysis, before anything is derived (decisions D-19.67,
@@ -129,7 +129,7 @@ def given_study_tables(
     if wrong:
         raise InputError(Problem("not a pandas DataFrame", field="tables", value=", ".join(wrong)))
     checked: dict[str, pd.DataFrame] = {}
-    given: dict[str, list[Any] | None] = {}
+    given: dict[str, list[int] | None] = {}
     zone_column = None  # tables `study_tables` returned: their calendar column kept (D-19.607)
     for name in SNAPSHOT_TABLES:
         frame = tables[name]
@@ -234,7 +234,7 @@ def refuse_records_after_cutoff(
     tables: Mapping[str, pd.DataFrame],
     cutoff: dt.date,
     time_zones: Mapping[str, str] | None = None,
-    given_rows: Mapping[str, list[Any] | None] | None = None,
+    given_rows: Mapping[str, list[int] | None] | None = None,
 ) -> None:
     """An `InputError` when `tables` hold a record whose own clinical date is after `cutoff` (D-19.926,
     D-19.928): what `read_snapshot` leaves out (and counts), but a notebook's own tables, or a snapshot given
@@ -244,8 +244,9 @@ def refuse_records_after_cutoff(
     the cut-off by the one rule, `cartrial.store.snapshot.on_or_before_cutoff` (a date-time on its subject's
     site calendar: `time_zones`, site_id → IANA zone, read through the subjects' ``site_id``; else the
     infusions' ``time_zone`` column; else UTC). Each record is named by its store table and id — a row of a
-    table without ``record_id`` by its index in the caller's own frame (`given_rows`: table → the index label
-    of each row, `cartrial.store.snapshot.given_snapshot_table`; D-19.929) — the column and the rule, never
+    table without ``record_id`` by its position in the caller's own frame (`given_rows`: table → the position
+    of each row, `cartrial.store.snapshot.given_snapshot_table`; never the index label, which may be a record
+    value; D-19.929) — the column and the rule, never
     its value (D-12.2). At most `cartrial.store.tamper.MAX_FINDINGS` are listed, then one line counting the
     rest per table and column (D-19.930)."""
     from cartrial.store.snapshot import SNAPSHOT_TABLES as MODELS
@@ -267,9 +268,9 @@ def refuse_records_after_cutoff(
         for i in after.nonzero()[0]:
             if ids and ids[i].strip():
                 record = f"{stored} record {ids[i]}"
-            else:  # the caller's own row, by the index of the frame they gave (never a sorted position)
-                label = labels[i] if labels is not None else frame.index[i]
-                record = f"row with index {_shortened_label(label)} of the given table"
+            else:  # the caller's own row, by its position in the frame they gave (never a sorted position)
+                position = labels[i] if labels is not None else int(i)
+                record = f"row {position + 1} of the given table (1 = its first row)"
             problems.append(
                 Problem(
                     "dated after the data cut-off",
@@ -282,11 +283,6 @@ def refuse_records_after_cutoff(
             )
     if problems:
         raise InputError(_bounded_after_cutoff(problems))
-
-
-def _shortened_label(label: Any) -> str:
-    text = str(label)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _bounded_after_cutoff(problems: list[Problem]) -> list[Problem]:

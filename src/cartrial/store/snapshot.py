@@ -1040,10 +1040,11 @@ def snapshot_table(name: str, frame: Any) -> pd.DataFrame:
     return given_snapshot_table(name, frame)[0]
 
 
-def given_snapshot_table(name: str, frame: Any) -> tuple[pd.DataFrame, list[Any] | None]:
-    """(`snapshot_table`, the index label in the caller's frame of each of its rows, None when the rows are
-    the caller's as given): what a refusal of a caller's own row names, the row they can find
-    (``frame.loc[label]``), never its position after the snapshot's sort (D-19.929).
+def given_snapshot_table(name: str, frame: Any) -> tuple[pd.DataFrame, list[int] | None]:
+    """(`snapshot_table`, the position (0-based) in the caller's frame of each of its rows, None when the
+    rows are the caller's as given): what a refusal of a caller's own row names, the row they can find
+    (``frame.iloc[position]``), never its position after the snapshot's sort, nor its index label (a
+    caller may index a frame by a record value, D-12.2; D-19.929).
 
     A caller's snapshot table `name` checked against the template layout (`table_layout`) and returned
     in the layout `read_snapshot` gives (decisions D-19.73): every required column present (and one of each
@@ -1129,10 +1130,9 @@ def given_snapshot_table(name: str, frame: Any) -> tuple[pd.DataFrame, list[Any]
     out = frame.assign(**changed) if changed else frame.copy()
     for column in absent:
         out[column] = ""
-    labels = list(out.index)
     out = out.reset_index(drop=True)
     ordered = _in_snapshot_order(out.assign(**{_GIVEN_ROW: range(len(out))}), SNAPSHOT_TABLES[name])
-    given = [labels[i] for i in ordered[_GIVEN_ROW]]
+    given = [int(position) for position in ordered[_GIVEN_ROW]]
     return ordered.drop(columns=[_GIVEN_ROW]), given
 
 
