@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.cdisc.adam import RESPONDER_CODELIST, study_codelists
+from cartrial.cdisc.adam import ADPP_CODELIST, RESPONDER_CODELIST, study_codelists
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, records_after_death, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
@@ -221,9 +221,10 @@ def export_cdisc(
         manifest = {
             **result.metadata(),
             "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
-            # the study's own terms of a sponsor codelist (ADRS.PARAMCD), for `--check` of the written folder
+            # the study's own terms of a sponsor codelist (ADRS.PARAMCD, ADPP.PARAMCD), for `--check`
             "study_codelists": {
-                RESPONDER_CODELIST: [[term.value, term.decode] for term in terms[RESPONDER_CODELIST].terms]
+                name: [[term.value, term.decode] for term in terms[name].terms]
+                for name in (RESPONDER_CODELIST, ADPP_CODELIST)
             },
         }
         write_atomic(stage / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
