@@ -45,6 +45,11 @@ def test_duration_refuses_a_trailing_newline() -> None:
     ],
 )
 def test_store_patterns_refuse_a_trailing_newline(pattern: object, text: str) -> None:
+    """A guard on the bare patterns, not a defect reached through the store: their callers already matched
+    the whole text (`validation.py` uses ``str.fullmatch`` on ISO_DATE/ISO_DATETIME/LOCAL_DATETIME's
+    ``.pattern``, `local_datetime` matches after `trim_blanks`, and the REDCap reader strips every cell
+    before INTEGER_PATTERN), so no store date or import code passed with a trailing newline. The patterns
+    are shared, so they are anchored at the end of the text themselves for the next caller (D-19.886)."""
     import re
 
     assert isinstance(pattern, re.Pattern)

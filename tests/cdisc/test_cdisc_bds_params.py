@@ -22,6 +22,7 @@ from tests.cdisc.conftest import Exported
 from cartrial.cdisc.adam import build_adpp
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
+from cartrial.errors import InputError
 
 BDS = "BASIC DATA STRUCTURE"
 PARAMCD_RULE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")  # ADaMIG: <= 8, a letter first, A-Z 0-9 _
@@ -435,3 +436,21 @@ def test_the_study_codelist_lists_each_interval_of_the_protocol(exported: Export
     auci = [t.value for t in terms if re.fullmatch(r"(CT|TG|TV)PAUC[0-9]+", t.value)]
     assert len(auci) == 3 * len(intervals)
     assert set(exported.frames["ADPP"]["PARAMCD"]) <= {t.value for t in terms}
+
+
+def test_adpp_without_the_protocol_numbers_by_the_default_interval_not_by_the_data() -> None:
+    """PAUC<n> is fixed by the protocol, never by the data cut (D-19.890). Failing first: without the
+    protocol's intervals (`intervals=None`) PP's intervals were numbered by start and end day, so a cut with
+    only the days 0-90 AUC called it TGPAUC1 — the code of days 0-28 in a cut with both. Now None means the
+    protocol default's intervals (days 0-28 = PAUC1, by hand) and an interval outside them is refused."""
+    pp = _pp([("S1-001", "CARTRGN", "copies/ug gDNA")])
+    adpp = build_adpp(None, {"PP": pp}, _adsl(["S1-001"]), _spec())
+    assert set(adpp.loc[adpp["PPTESTCD"] == "AUCINT", "PARAMCD"]) == {"TGPAUC1"}
+    only_90 = pp.assign(PPENINT=pp["PPENINT"].where(pp["PPTESTCD"] != "AUCINT", "P90D"))
+    with pytest.raises(InputError) as refused:
+        build_adpp(None, {"PP": only_90}, _adsl(["S1-001"]), _spec())
+    text = str(refused.value)
+    assert "S1-001 PPSEQ 4" in text and "nca_intervals_days" in text and "P90D" not in text
+    # with the protocol's intervals (0-28 first) the days 0-90 AUC of this cut is PAUC2, as in any other cut
+    listed = build_adpp(None, {"PP": only_90}, _adsl(["S1-001"]), _spec(), [("P0D", "P28D"), ("P0D", "P90D")])
+    assert set(listed.loc[listed["PPTESTCD"] == "AUCINT", "PARAMCD"]) == {"TGPAUC2"}

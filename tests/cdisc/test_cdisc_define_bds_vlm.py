@@ -9,6 +9,7 @@ ADPP.AVAL with one item per PARAMCD in the data, each referenced by the AVAL Ite
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from lxml import etree
 from tests.cdisc.conftest import Exported
@@ -55,3 +56,34 @@ def test_define_lists_bds_values_per_paramcd(exported: Exported, dataset: str, v
     assert item is not None
     item_def = document.find(f".//odm:ItemDef[@OID='IT.{dataset}.{variable}']", NS)
     assert item_def.find("def:ValueListRef", NS).get("ValueListOID") == f"VL.{dataset}.{variable}"
+
+
+def _whole(values: pd.Series) -> bool:
+    """Every value a whole number (by hand: float.is_integer), the Define-XML integer DataType."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna().tolist()
+    return bool(numbers) and all(float(x).is_integer() for x in numbers)
+
+
+@pytest.mark.parametrize("dataset", ["ADRS", "ADEDSS", "ADTTE", "ADPP"])
+def test_value_level_aval_types_follow_each_paramcds_values(exported: Exported, dataset: str) -> None:
+    """Define-XML 2.x: a value-level item's DataType is its values' and the variable's DataType covers every
+    item's. Failing first: every value-level AVAL item was float while the variable was integer when all its
+    values were whole (IT.ADRS.AVAL integer, IT.ADRS.AVAL.<code> float; D-19.892)."""
+    document = etree.parse(str(exported.out / "adam" / "define.xml"))
+    frame = exported.frames[dataset]
+    variable_type = document.find(f".//odm:ItemDef[@OID='IT.{dataset}.AVAL']", NS).get("DataType")
+    item_types = {}
+    for code in sorted(set(frame["PARAMCD"].astype(str))):
+        item = document.find(f".//odm:ItemDef[@OID='IT.{dataset}.AVAL.{code}']", NS)
+        assert item is not None, code
+        item_types[code] = item.get("DataType")
+        values = frame.loc[frame["PARAMCD"].astype(str) == code, "AVAL"]
+        if pd.to_numeric(values, errors="coerce").notna().any():
+            assert item_types[code] == ("integer" if _whole(values) else "float"), code
+        else:  # no value: the variable's type
+            assert item_types[code] == variable_type, code
+    assert variable_type == ("integer" if _whole(frame["AVAL"]) else "float")
+    if variable_type == "integer":  # an integer variable covers only integer items
+        assert set(item_types.values()) == {"integer"}
+    else:
+        assert set(item_types.values()) <= {"integer", "float"}

@@ -669,14 +669,6 @@ def adpp_profile_params(pp: pd.DataFrame) -> np.ndarray:
     return adpc_paramcd(profiles, locations)
 
 
-def _interval_order(span: tuple[str, str]) -> tuple[float, float]:
-    """An interval's (start day, end day) as numbers, to order intervals found in PP."""
-    try:
-        return (float(_interval_day(span[0])), float(_interval_day(span[1])))
-    except ValueError:
-        return (math.inf, math.inf)
-
-
 def build_adpp(
     analysis: Any,
     sdtm: Mapping[str, pd.DataFrame],
@@ -691,9 +683,10 @@ def build_adpp(
     `adpp_analyte_prefixes` by the profile's ADPC PARAMCD), fixed by those alone, never by the data cut:
     CMAX of the CAR-T cells is CTCMAX "CAR-T Cells Max Conc (cells/uL)" in every cut. A partial AUC
     (PP.PPTESTCD AUCINT) is a parameter per interval: PAUC<n> by the interval's place in `intervals`
-    ((PPSTINT, PPENINT) in the protocol's order, `protocol_intervals`; default: PP's intervals by start and
-    end day), its PARAM naming the days, e.g. TGPAUC1 "CAR Transgene Copies AUC from Day 0 to Day 28
-    (...)" (D-19.890)."""
+    ((PPSTINT, PPENINT) in the protocol's order, `protocol_intervals`; default `default_intervals`, the
+    protocol default's), its PARAM naming the days, e.g. TGPAUC1 "CAR Transgene Copies AUC from Day 0 to
+    Day 28 (...)"; a partial AUC of an interval not in `intervals` is refused, never numbered by the data
+    (D-19.890)."""
     pp = sdtm["PP"]
     if not len(pp):
         return empty_frame(spec)
@@ -723,14 +716,24 @@ def build_adpp(
     from cartrial.cdisc.sdtm import AUCINT
 
     partial = code == AUCINT[0]
-    if partial.any():  # one parameter per interval (D-19.890)
+    if partial.any():  # one parameter per interval of the protocol, never numbered by the data (D-19.890)
         spans = list(zip(pp["PPSTINT"].astype(str), pp["PPENINT"].astype(str), strict=True))
-        if intervals is None:
-            found = sorted({spans[i] for i in np.flatnonzero(partial)}, key=_interval_order)
-        else:
-            extra = sorted({spans[i] for i in np.flatnonzero(partial)} - set(intervals), key=_interval_order)
-            found = [*intervals, *extra]
-        params = adpp_interval_params(found)
+        params = adpp_interval_params(default_intervals() if intervals is None else intervals)
+        stray = [i for i in np.flatnonzero(partial) if spans[i] not in params]
+        if stray:  # D-12.2: the records by location, not their interval
+            where = (
+                (pp["USUBJID"].astype(str) + " PPSEQ " + pp["PPSEQ"].astype(str)).to_numpy()[stray].tolist()
+            )
+            raise InputError(
+                Problem(
+                    "ADPP numbers a partial AUC by its interval's place in the protocol; records "
+                    f"{', '.join(where[:10])}{', ...' if len(where) > 10 else ''} have an interval the "
+                    "protocol does not list",
+                    file="pk_samples",
+                    field="PP.PPSTINT/PPENINT",
+                    allowed="an interval of analysis.options.nca_intervals_days (D-19.890)",
+                )
+            )
         for i in np.flatnonzero(partial):
             code[i], test[i] = params[spans[i]]
     has_unit = unit.astype(bool).to_numpy()
