@@ -169,6 +169,7 @@ def test_every_nca_interval_is_summarised_and_exported(snapshot: StudySnapshot) 
     """Each partial AUC of ``nca_intervals_days`` (not only the default day 0-28) is in the NCA summary and is
     an SDTM PP AUCINT record with its own interval; before, AUC0-28 was hard-coded: another interval was left
     out of the summary silently and the CDISC export failed (KeyError 'auc_0_28')."""
+    from cartrial.cdisc.adam import study_codelists
     from cartrial.cdisc.export import build_all, validate_all
     from cartrial.kinetics.nca import interval_column
 
@@ -186,7 +187,14 @@ def test_every_nca_interval_is_summarised_and_exported(snapshot: StudySnapshot) 
     assert "auc_0_28" not in set(summary["parameter"])
     nca = changed.datasets["nca_by_subject"].table
     frames = build_all(changed_snapshot, changed, None)
-    assert not [f for fs in validate_all({k: frames[k] for k in ("PP", "ADPP")}).values() for f in fs]
+    # ADPP codes each interval apart (PAUC1, PAUC2 in the protocol's order), codes of the study's ADPPPRCD
+    # (`study_codelists`, D-19.890): validated against the study's codelists, as the export does
+    terms = study_codelists(changed_snapshot.protocol)
+    assert not [f for fs in validate_all({k: frames[k] for k in ("PP", "ADPP")}, terms).values() for f in fs]
+    adpp = frames["ADPP"]
+    partial = adpp[adpp["PPTESTCD"] == "AUCINT"]
+    assert set(partial.loc[partial["PPENINT"] == "P14D", "PARAMCD"].str[2:]) == {"PAUC1"}
+    assert set(partial.loc[partial["PPENINT"] == "P0.5D", "PARAMCD"].str[2:]) == {"PAUC2"}
     pp = frames["PP"]
     aucint = pp[pp["PPTESTCD"] == "AUCINT"]
     assert len(aucint) == len(intervals) * len(nca)

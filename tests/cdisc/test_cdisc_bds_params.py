@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from tests.cdisc.conftest import Exported
 
 from cartrial.cdisc.adam import build_adpp
-from cartrial.cdisc.spec import DatasetSpec, codelists, dataset_specs
+from cartrial.cdisc.spec import Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, validate_dataset
+from cartrial.errors import InputError
 
 BDS = "BASIC DATA STRUCTURE"
 PARAMCD_RULE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")  # ADaMIG: <= 8, a letter first, A-Z 0-9 _
@@ -93,8 +94,20 @@ def test_adpp_of_two_analytes_has_one_param_per_paramcd() -> None:
     by_seq = dict(zip(pp["PPSEQ"], pp["PPTESTCD"], strict=True))
     assert [by_seq[seq] for seq in adpp["PPSEQ"]] == list(adpp["PPTESTCD"])
     assert all(PARAMCD_RULE.match(code) for code in adpp["PARAMCD"])
+    # the shipped ADPPPRCD: its partial-AUC codes are the default interval's, P0D-P28D as here (D-19.890)
     assert set(adpp["PARAMCD"]) <= {t.value for t in codelists()["ADPPPRCD"].terms}
     assert not validate_dataset(adpp, dataset_specs()["ADPP"])
+
+
+def _with_intervals(intervals: list[tuple[str, str]]) -> dict[str, Codelist]:
+    """The shipped codelists with ADPPPRCD holding a study's partial-AUC codes, as `study_codelists` makes
+    them (D-19.890)."""
+    from cartrial.cdisc.adam import adpp_codes
+
+    terms = dict(codelists())
+    own = [Term(value=c, decode=d) for c, d in adpp_codes(intervals).items()]
+    terms["ADPPPRCD"] = terms["ADPPPRCD"].model_copy(update={"terms": own})
+    return terms
 
 
 def test_adpp_paramcd_does_not_depend_on_the_data_cut() -> None:
@@ -211,11 +224,13 @@ def test_adppprcd_lists_every_code_adpp_can_write() -> None:
     """The shipped sponsor codelist and the builder's codes are one list: each (analyte/dimension, PK
     parameter of PP) pair once, each decode naming its analyte and its parameter."""
     from cartrial.cdisc.adam import ADPP_CODELIST, adpp_analyte_prefixes, adpp_codes
-    from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
+    from cartrial.cdisc.sdtm import PP_PARAMS
 
     assert ADPP_CODELIST == "ADPPPRCD" == _spec().variable("PARAMCD").codelist
     terms = codelists()[ADPP_CODELIST].terms
-    pk = [code for code, _test, _unit in (*PP_PARAMS.values(), AUCINT)]
+    # a partial AUC is a code per interval (D-19.890): the shipped list has the default interval's, PAUC1
+    # (days 0-28, analysis.options.nca_intervals_days); a study's codelist its protocol's
+    pk = [code for code, _test, _unit in PP_PARAMS.values()] + ["PAUC1"]
     expected = {prefix + code for prefix, _text in adpp_analyte_prefixes().values() for code in pk}
     assert [t.value for t in terms] == list(adpp_codes())
     codes = adpp_codes()
@@ -381,3 +396,61 @@ def test_one_to_one_findings_name_no_paramcd_failing_the_format() -> None:
         assert "john" not in text.lower() and "1970" not in text and "records 1" in text
     found = [f for f in bds_parameter_findings(shared, "ADXX") if f.rule == "bds-param-one-to-one"]
     assert "GOOD" in found[0].message and "1 not name-like" in found[0].message
+
+
+def test_adpp_partial_aucs_of_two_intervals_are_two_params() -> None:
+    """ADaMIG v1.3 §3.3.4: PARAM holds all that qualifies the analysis value, one PARAM per analysis
+    parameter. Failing first: the AUC over days 0-28 and over days 0-90 of one profile shared PARAMCD TGAUCINT
+    and PARAM "CAR Transgene Copies AUC from T1 to T2 (...)" — `bds-param-one-to-one` passed it, PARAM and
+    PARAMCD being one-to-one, both blind to PPSTINT/PPENINT (D-19.890). By hand: the protocol's intervals
+    numbered in its order, TGPAUC1 days 0-28, TGPAUC2 days 0-90."""
+    pp = _pp([("S1-001", "CARTRGN", "copies/ug gDNA")])
+    second = pp[pp["PPTESTCD"] == "AUCINT"].assign(PPENINT="P90D", PPSEQ=float(len(pp) + 1))
+    pp = pd.concat([pp, second], ignore_index=True)
+    intervals = [("P0D", "P28D"), ("P0D", "P90D")]
+    adpp = build_adpp(None, {"PP": pp}, _adsl(["S1-001"]), _spec(), intervals)
+    partial = adpp[adpp["PPTESTCD"] == "AUCINT"].set_index("PPENINT")
+    assert partial.loc["P28D", "PARAMCD"] == "TGPAUC1"
+    assert partial.loc["P90D", "PARAMCD"] == "TGPAUC2"
+    assert (
+        partial.loc["P28D", "PARAM"] == "CAR Transgene Copies AUC from Day 0 to Day 28 (copies.day/ug gDNA)"
+    )
+    assert (
+        partial.loc["P90D", "PARAM"] == "CAR Transgene Copies AUC from Day 0 to Day 90 (copies.day/ug gDNA)"
+    )
+    assert not adpp.duplicated(["USUBJID", "PARAMCD"]).any()  # one value per subject and parameter
+    assert not validate_dataset(adpp, _spec(), terms=_with_intervals(intervals))
+    # the protocol's order, not the data's: the second interval listed first is PAUC1
+    flipped = build_adpp(None, {"PP": pp}, _adsl(["S1-001"]), _spec(), intervals[::-1])
+    flipped_partial = flipped[flipped["PPTESTCD"] == "AUCINT"].set_index("PPENINT")
+    assert flipped_partial.loc["P90D", "PARAMCD"] == "TGPAUC1"
+
+
+def test_the_study_codelist_lists_each_interval_of_the_protocol(exported: Exported) -> None:
+    """The export's ADPPPRCD (validation, define.xml, the manifest) has the codes of the example protocol's
+    intervals (D-19.890); every written ADPP code is in it."""
+    from cartrial.cdisc.adam import protocol_intervals, study_codelists
+
+    terms = study_codelists(exported.snapshot.protocol)["ADPPPRCD"].terms
+    intervals = protocol_intervals(exported.snapshot.protocol)
+    auci = [t.value for t in terms if re.fullmatch(r"(CT|TG|TV)PAUC[0-9]+", t.value)]
+    assert len(auci) == 3 * len(intervals)
+    assert set(exported.frames["ADPP"]["PARAMCD"]) <= {t.value for t in terms}
+
+
+def test_adpp_without_the_protocol_numbers_by_the_default_interval_not_by_the_data() -> None:
+    """PAUC<n> is fixed by the protocol, never by the data cut (D-19.890). Failing first: without the
+    protocol's intervals (`intervals=None`) PP's intervals were numbered by start and end day, so a cut with
+    only the days 0-90 AUC called it TGPAUC1 — the code of days 0-28 in a cut with both. Now None means the
+    protocol default's intervals (days 0-28 = PAUC1, by hand) and an interval outside them is refused."""
+    pp = _pp([("S1-001", "CARTRGN", "copies/ug gDNA")])
+    adpp = build_adpp(None, {"PP": pp}, _adsl(["S1-001"]), _spec())
+    assert set(adpp.loc[adpp["PPTESTCD"] == "AUCINT", "PARAMCD"]) == {"TGPAUC1"}
+    only_90 = pp.assign(PPENINT=pp["PPENINT"].where(pp["PPTESTCD"] != "AUCINT", "P90D"))
+    with pytest.raises(InputError) as refused:
+        build_adpp(None, {"PP": only_90}, _adsl(["S1-001"]), _spec())
+    text = str(refused.value)
+    assert "S1-001 PPSEQ 4" in text and "nca_intervals_days" in text and "P90D" not in text
+    # with the protocol's intervals (0-28 first) the days 0-90 AUC of this cut is PAUC2, as in any other cut
+    listed = build_adpp(None, {"PP": only_90}, _adsl(["S1-001"]), _spec(), [("P0D", "P28D"), ("P0D", "P90D")])
+    assert set(listed.loc[listed["PPTESTCD"] == "AUCINT", "PARAMCD"]) == {"TGPAUC2"}

@@ -250,3 +250,53 @@ def test_pcstresn_is_the_number_pcstresc_writes(base: StudySnapshot) -> None:
     converted = pc["PCORRESU"] != pc["PCSTRESU"]
     numeric = converted & pc["PCSTRESN"].notna()
     assert (pc.loc[numeric, "PCSTRESC"].astype(float) == pc.loc[numeric, "PCSTRESN"]).all()
+
+
+def test_adpc_refusal_does_not_name_an_analyte_outside_pk_analytes() -> None:
+    """A PCTESTCD that is no code of PK_ANALYTES is the recorded analyte upper-cased (sdtm.build_pc): a
+    record value (D-12.2). Failing first: the message quoted it. Refused by location (D-19.887)."""
+    from cartrial.cdisc.adam import adpc_paramcd
+    from cartrial.errors import InputError
+
+    pc = pd.DataFrame({"PCTESTCD": ["SECRETAB", "SECRETAB"], "PCSTRESU": ["cells/uL", "CAR+ cells/uL"]})
+    with pytest.raises(InputError) as refused:
+        adpc_paramcd(pc, ["PK-7", "PK-9"])
+    text = str(refused.value)
+    assert "SECRETAB" not in text and "CAR+" not in text
+    assert "PK-9" in text  # the sample in the unit of no known dimension
+
+
+def test_pc_gives_each_test_code_one_standard_unit(base: StudySnapshot) -> None:
+    """SDTMIG v3.4 §4.5.1: a --TESTCD has one standard unit. Failing first: with CT-005's transgene in
+    copies/mL, PC's CARTRGN carried PCSTRESU copies/ug gDNA and copies/mL (D-19.888). By hand: CT-005's
+    transgene samples are CARTRGNV "CAR Transgene Copies per Volume" in copies/mL, every other transgene
+    sample CARTRGN in copies/ug gDNA; PP's PPCAT of CT-005's transgene profile is CARTRGNV, and ADPC and ADPP
+    code it as before (CARTRGNV, TV...)."""
+    changed = _changed(base, "car_transgene", "copies/mL")
+    frames = build_all(changed, analyse(changed))
+    pc = frames["PC"]
+    assert (pc.groupby("PCTESTCD")["PCSTRESU"].nunique() == 1).all()
+    assert (pc.groupby("PCTESTCD")["PCTEST"].nunique() == 1).all()
+    ct005 = pc["USUBJID"].str.endswith("CT-005") & pc["PCTESTCD"].str.startswith("CARTRGN")
+    assert set(pc.loc[ct005, "PCTESTCD"]) == {"CARTRGNV"}
+    assert set(pc.loc[ct005, "PCTEST"]) == {"CAR Transgene Copies per Volume"}
+    assert set(pc.loc[ct005, "PCSTRESU"]) == {"copies/mL"}
+    others = ~pc["USUBJID"].str.endswith("CT-005") & pc["PCTESTCD"].str.startswith("CARTRGN")
+    assert set(pc.loc[others, "PCTESTCD"]) == {"CARTRGN"}
+    pp = frames["PP"]
+    transgene = pp["USUBJID"].str.endswith("CT-005") & pp["PPCAT"].str.startswith("CARTRGN")
+    assert set(pp.loc[transgene, "PPCAT"]) == {"CARTRGNV"}
+    adpc = frames["ADPC"]
+    assert set(
+        adpc.loc[
+            adpc["USUBJID"].str.endswith("CT-005") & adpc["PARAMCD"].str.startswith("CARTRGN"), "PARAMCD"
+        ]
+    ) == {"CARTRGNV"}
+    adpp = frames["ADPP"]
+    assert set(
+        adpp.loc[
+            adpp["USUBJID"].str.endswith("CT-005") & adpp["PARCAT1"].str.startswith("CARTRGN"), "PARAMCD"
+        ].str[:2]
+    ) == {"TV"}
+    findings = validate_all(frames, study_codelists(changed.protocol))
+    assert findings["PC"] == [] and findings["PP"] == [] and findings["ADPP"] == []

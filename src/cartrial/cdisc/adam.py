@@ -35,10 +35,10 @@ from cartrial.cdisc.common import (
     study_day_column,
     subject_zones,
 )
+from cartrial.cdisc.sdtm import PC_DIMENSION_TESTS, pc_test_codes
 from cartrial.cdisc.spec import ADAM_ORDER, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.columns import iso_instants
 from cartrial.errors import InputError, InternalError, Problem
-from cartrial.kinetics.units import COPIES_PER_VOLUME
 
 RESPONDER_PARAMS: Mapping[str, tuple[str, str]] = {
     "visual_acuity_response": ("VARESP", "Visual Acuity Response"),
@@ -89,11 +89,18 @@ def responder_params(protocol: Any) -> dict[str, tuple[str, str]]:
 
 def study_codelists(protocol: Any) -> dict[str, Codelist]:
     """The shipped codelists, with ADRS.PARAMCD's (`RESPONDER_CODELIST`) holding the codes of this study's
-    responder endpoints (`responder_params`): what the export validates against and lists in Define-XML."""
+    responder endpoints (`responder_params`) and ADPP.PARAMCD's (`ADPP_CODELIST`) the codes of its partial
+    AUCs (`adpp_codes`, D-19.890): what the export validates against and lists in Define-XML."""
     terms = codelists()
     shipped = terms[RESPONDER_CODELIST]
     own = [Term(value=code, decode=decode) for code, decode in responder_params(protocol).values()]
-    return {**terms, RESPONDER_CODELIST: shipped.model_copy(update={"terms": own})}
+    # ADPP.PARAMCD: the shipped codes and one per partial-AUC interval of the protocol (D-19.890)
+    pk = [Term(value=c, decode=d) for c, d in adpp_codes(protocol_intervals(protocol)).items()]
+    return {
+        **terms,
+        RESPONDER_CODELIST: shipped.model_copy(update={"terms": own}),
+        ADPP_CODELIST: terms[ADPP_CODELIST].model_copy(update={"terms": pk}),
+    }
 
 
 TTE_PARAMS: Mapping[str, str] = {
@@ -522,74 +529,24 @@ def build_adpc(
 
 
 ADPC_DIMENSION_PARAMS: Mapping[tuple[str, str], str] = {
-    # (PCTESTCD, dimension of the standard unit): ADPC PARAMCD of a test recorded in a second dimension
-    ("CARTRGN", COPIES_PER_VOLUME): "CARTRGNV",
+    key: code for key, (code, _suffix) in PC_DIMENSION_TESTS.items()
 }
-"""The ADPC parameter of a PK test in a dimension other than its analyte's declared one
-(`cartrial.kinetics.templates.PK_ANALYTE_UNITS`; D-19.783): the transgene in copies per volume."""
+"""The ADPC parameter of a PK test in a dimension other than its analyte's declared one: SDTM PC's own
+PCTESTCD of that dimension (`cartrial.cdisc.sdtm.PC_DIMENSION_TESTS`; D-19.783, D-19.888)."""
 
 
 def adpc_paramcd(pc: pd.DataFrame, locations: Sequence[str] | None = None) -> np.ndarray:
-    """ADPC PARAMCD of each PC record, one PARAM and one unit per PARAMCD (ADaMIG v1.3 §3.3.4, D-19.783).
-
-    The code is fixed by the record's test and the dimension of its standard unit (PCSTRESU), never by the
-    other records of the data cut: a test in the dimension of its analyte's declared unit (or with no
-    declared unit) keeps its PCTESTCD; in another dimension with a code of its own
-    (`ADPC_DIMENSION_PARAMS`: the transgene in copies per volume, no exact factor to copies/ug gDNA,
-    D-19.781) it gets that code, whether or not the cut holds a record of the declared dimension. A unit of
-    no known dimension, or of a dimension without its own code, keeps PCTESTCD when it is the test's only
-    unit; beside another unit it is refused, naming the test and the records at fault (`locations`, e.g.
-    PC.PCREFID) but no recorded value (D-12.2).
+    """ADPC PARAMCD of each PC record, one PARAM and one unit per PARAMCD (ADaMIG v1.3 §3.3.4, D-19.783):
+    the PCTESTCD of the record's test in the dimension of its standard unit (`cartrial.cdisc.sdtm.
+    pc_test_codes`, the one rule SDTM PC writes PCTESTCD by, D-19.888), so PC.PCTESTCD itself when PC
+    wrote it; a mix of units it cannot code is refused by the records at fault (`locations`).
 
     >>> units = ["copies/mL", "copies/ug gDNA", "copies/ug gDNA"]
     >>> pc = pd.DataFrame({"PCTESTCD": ["CARTRGN"] * 3, "PCSTRESU": units})
     >>> adpc_paramcd(pc).tolist()
     ['CARTRGNV', 'CARTRGN', 'CARTRGN']
     """
-    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
-    from cartrial.kinetics.units import declared_dimension, standard_conc_unit
-    from cartrial.protocol.lab_tests import PK_ANALYTES
-
-    declared = {code: declared_dimension(analyte) for analyte, (code, _test) in PK_ANALYTES.items()}
-    code = pc["PCTESTCD"].astype(str)
-    unit = pc["PCSTRESU"].astype(str)
-    out = code.to_numpy(dtype=object).copy()
-    for test in dict.fromkeys(code):
-        units = sorted(set(unit[code == test]))
-        declared_here = declared.get(test, "")
-        for one in units:
-            dimension = standard_conc_unit(one).dimension
-            rows = ((code == test) & (unit == one)).to_numpy()
-            own = ADPC_DIMENSION_PARAMS.get((test, dimension)) if dimension else None
-            if own is not None and dimension != declared_here:
-                out[rows] = own
-                continue
-            if (dimension and dimension == declared_here) or len(units) < 2:  # one PARAM, one unit
-                continue
-            allowed = "; ".join(
-                [
-                    f"{PK_ANALYTE_UNITS[a]} (its {declared[c]})"
-                    for a, (c, _t) in PK_ANALYTES.items()
-                    if c == test and a in PK_ANALYTE_UNITS
-                ]
-                + [f"{d} ({p})" for (c, d), p in ADPC_DIMENSION_PARAMS.items() if c == test]
-            )
-            where = ""
-            if locations is not None:
-                at = [str(locations[int(i)]) for i in np.flatnonzero(rows)]
-                where = f" (records {', '.join(at[:10])}{', ...' if len(at) > 10 else ''})"
-            raise InputError(
-                Problem(
-                    f"the PK test {test} is recorded in concentration units of more than one dimension, "
-                    "and ADPC gives a parameter one unit: the samples in a unit of no known dimension, "
-                    f"or of a dimension without its own parameter, cannot be exported{where}",
-                    file="pk_samples",
-                    field="unit",
-                    allowed=(allowed or "one concentration unit (or units of one dimension) per analyte")
-                    + "; units of one dimension are converted (D-19.781)",
-                )
-            )
-    return out
+    return pc_test_codes(pc["PCTESTCD"], pc["PCSTRESU"], locations)
 
 
 def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> dict[str, Any]:
@@ -606,39 +563,91 @@ def _pk_subject_columns(records: pd.DataFrame, seq: str, adsl: pd.DataFrame) -> 
     }
 
 
-ADPP_ANALYTES: Mapping[str, tuple[str, str, str]] = {
-    # the profile's ADPC PARAMCD (analyte and dimension, `adpc_paramcd`):
-    # (PARAMCD prefix, analyte of PK_ANALYTES, dimension suffix of the PARAM text)
-    "CARTCELL": ("CT", "car_t_cells", ""),
-    "CARTRGN": ("TG", "car_transgene", ""),
-    "CARTRGNV": ("TV", "car_transgene", " per Volume"),
+ADPP_ANALYTES: Mapping[str, str] = {
+    # the profile's ADPC PARAMCD (= PC.PCTESTCD of the analyte and dimension, D-19.888): PARAMCD prefix
+    "CARTCELL": "CT",
+    "CARTRGN": "TG",
+    "CARTRGNV": "TV",
 }
 """ADPP parameters are per PK parameter and analyte/dimension (D-19.824): PARAMCD is this prefix and the
-PK parameter's PP.PPTESTCD (at most 6 characters, CDISC CT C85839), PARAM the analyte's PCTEST
-(`cartrial.protocol.lab_tests.PK_ANALYTES`, written once there; D-19.832) with the dimension suffix,
-PP.PPTEST and the unit; the sponsor codelist ADPPPRCD (`ADPP_CODELIST`, ct/codelists.yaml) lists every
-code (`adpp_codes`)."""
+PK parameter's PP.PPTESTCD (at most 6 characters, CDISC CT C85839), PARAM the test's PCTEST
+(`cartrial.cdisc.sdtm.pc_tests`: the analyte's name in `cartrial.protocol.lab_tests.PK_ANALYTES`, written
+once there, with the dimension suffix; D-19.832, D-19.888), PP.PPTEST and the unit; the sponsor codelist
+ADPPPRCD (`ADPP_CODELIST`, ct/codelists.yaml) lists every code (`adpp_codes`)."""
 
 ADPP_CODELIST = "ADPPPRCD"
 
 
 def adpp_analyte_prefixes() -> dict[str, tuple[str, str]]:
-    """The ADPC PARAMCD of a profile → (ADPP PARAMCD prefix, PARAM prefix): the analyte's PCTEST of
-    `PK_ANALYTES` and the dimension suffix of `ADPP_ANALYTES` (D-19.832)."""
-    from cartrial.protocol.lab_tests import PK_ANALYTES
+    """The ADPC PARAMCD of a profile → (ADPP PARAMCD prefix, PARAM prefix): the test's PCTEST
+    (`cartrial.cdisc.sdtm.pc_tests`; D-19.832, D-19.888)."""
+    from cartrial.cdisc.sdtm import pc_tests
 
-    return {
-        param: (prefix, PK_ANALYTES[analyte][1] + suffix)
-        for param, (prefix, analyte, suffix) in ADPP_ANALYTES.items()
-    }
+    names = pc_tests()
+    return {param: (prefix, names[param]) for param, prefix in ADPP_ANALYTES.items()}
 
 
-def adpp_codes() -> dict[str, str]:
+ADPP_INTERVAL_CODE = "PAUC"
+"""The PK-parameter part of an interval AUC's ADPP PARAMCD: PAUC (partial AUC) and the interval's number
+(PAUC1, PAUC2, ... in the protocol's order of ``analysis.options.nca_intervals_days``; D-19.890)."""
+
+
+def _interval_day(duration: str) -> str:
+    """The day number of an ISO 8601 duration PP writes (``P28D`` → 28, ``-P1D`` → -1, ``P0.5D`` → 0.5)."""
+    text = str(duration)
+    sign = "-" if text.startswith("-") else ""
+    return sign + text.lstrip("-").removeprefix("P").removesuffix("D")
+
+
+def adpp_interval_params(intervals: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(PPSTINT, PPENINT) of each interval AUC, in the protocol's order → (PK-parameter part of PARAMCD, its
+    text): PAUC<n>, "AUC from Day <start> to Day <end>"; each interval is its own analysis parameter
+    (ADaMIG v1.3 §3.3.4: PARAM holds all that qualifies the value; D-19.890). At most 99 (8 characters)."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for start, end in intervals:
+        key = (str(start), str(end))
+        if key not in out:
+            text = f"AUC from Day {_interval_day(key[0])} to Day {_interval_day(key[1])}"
+            out[key] = (f"{ADPP_INTERVAL_CODE}{len(out) + 1}", text)
+    if len(out) > 99:
+        raise InputError(
+            Problem(
+                "ADPP codes at most 99 partial-AUC intervals (PARAMCD of 8 characters)",
+                file="protocol",
+                field="analysis.options.nca_intervals_days",
+                allowed="at most 99 intervals",
+            )
+        )
+    return out
+
+
+def protocol_intervals(protocol: Any) -> list[tuple[str, str]]:
+    """(PPSTINT, PPENINT) of the protocol's partial AUCs in its order (`cartrial.cdisc.sdtm.pp_intervals`)."""
+    from cartrial.cdisc.sdtm import pp_intervals
+
+    return [(start, end) for _column, start, end in pp_intervals(protocol)]
+
+
+def default_intervals() -> list[tuple[str, str]]:
+    """(PPSTINT, PPENINT) of the partial AUCs of a protocol that states none (``analysis.options.
+    nca_intervals_days`` default, days 0-28): the ones the shipped ADPPPRCD lists."""
+    from types import SimpleNamespace
+
+    from cartrial.protocol.analysis_spec import AnalysisOptions
+
+    return protocol_intervals(SimpleNamespace(analysis=SimpleNamespace(options=AnalysisOptions())))
+
+
+def adpp_codes(intervals: Sequence[tuple[str, str]] | None = None) -> dict[str, str]:
     """Every ADPP PARAMCD cartrial can write → its text without the unit (`adpp_analyte_prefixes` x the PK
-    parameters of SDTM PP, `cartrial.cdisc.sdtm.PP_PARAMS` and AUCINT): what ADPPPRCD lists."""
-    from cartrial.cdisc.sdtm import AUCINT, PP_PARAMS
+    parameters of SDTM PP, `cartrial.cdisc.sdtm.PP_PARAMS`, and the partial AUCs of `intervals`,
+    `adpp_interval_params`; default `default_intervals`): what ADPPPRCD lists (the shipped list the default
+    interval, a study's its protocol's, `study_codelists`; D-19.890)."""
+    from cartrial.cdisc.sdtm import PP_PARAMS
 
-    tests = [(code, test) for code, test, _unit in (*PP_PARAMS.values(), AUCINT)]
+    tests = [(code, test) for code, test, _unit in PP_PARAMS.values()]
+    spans = default_intervals() if intervals is None else intervals
+    tests += list(adpp_interval_params(spans).values())
     return {
         prefix + code: f"{text} {test}"
         for prefix, text in adpp_analyte_prefixes().values()
@@ -661,20 +670,29 @@ def adpp_profile_params(pp: pd.DataFrame) -> np.ndarray:
 
 
 def build_adpp(
-    analysis: Any, sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec
+    analysis: Any,
+    sdtm: Mapping[str, pd.DataFrame],
+    adsl: pd.DataFrame,
+    spec: DatasetSpec,
+    intervals: Sequence[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """BDS of the NCA parameters: one record per SDTM PP record (values = the analysis layer's).
 
     PARAMCD and PARAM are one-to-one (ADaMIG v1.3 §3.3.4; D-19.824): a parameter is the PK parameter
     (PP.PPTESTCD, kept as PPTESTCD for the link to SDTM) of one analyte in one dimension (the prefix of
     `adpp_analyte_prefixes` by the profile's ADPC PARAMCD), fixed by those alone, never by the data cut:
-    CMAX of the CAR-T cells is CTCMAX "CAR-T Cells Max Conc (cells/uL)" in every cut."""
+    CMAX of the CAR-T cells is CTCMAX "CAR-T Cells Max Conc (cells/uL)" in every cut. A partial AUC
+    (PP.PPTESTCD AUCINT) is a parameter per interval: PAUC<n> by the interval's place in `intervals`
+    ((PPSTINT, PPENINT) in the protocol's order, `protocol_intervals`; default `default_intervals`, the
+    protocol default's), its PARAM naming the days, e.g. TGPAUC1 "CAR Transgene Copies AUC from Day 0 to
+    Day 28 (...)"; a partial AUC of an interval not in `intervals` is refused, never numbered by the data
+    (D-19.890)."""
     pp = sdtm["PP"]
     if not len(pp):
         return empty_frame(spec)
     from cartrial.protocol.lab_tests import PK_ANALYTES
 
-    known = [code for code, _test in PK_ANALYTES.values()]
+    known = [code for code, _test in PK_ANALYTES.values()] + list(ADPC_DIMENSION_PARAMS.values())
     prefixes = adpp_analyte_prefixes()
     other = ~pp["PPCAT"].astype(str).isin(known).to_numpy()
     profile = np.array([], dtype=object) if other.any() else adpp_profile_params(pp)
@@ -694,12 +712,36 @@ def build_adpp(
     prefix = np.array([prefixes[p][0] for p in profile], dtype=object)
     text = np.array([prefixes[p][1] for p in profile], dtype=object)
     test, unit = pp["PPTEST"].astype(str).to_numpy(dtype=object), pp["PPSTRESU"].astype(str)
+    code = pp["PPTESTCD"].astype(str).to_numpy(dtype=object)
+    from cartrial.cdisc.sdtm import AUCINT
+
+    partial = code == AUCINT[0]
+    if partial.any():  # one parameter per interval of the protocol, never numbered by the data (D-19.890)
+        spans = list(zip(pp["PPSTINT"].astype(str), pp["PPENINT"].astype(str), strict=True))
+        params = adpp_interval_params(default_intervals() if intervals is None else intervals)
+        stray = [i for i in np.flatnonzero(partial) if spans[i] not in params]
+        if stray:  # D-12.2: the records by location, not their interval
+            where = (
+                (pp["USUBJID"].astype(str) + " PPSEQ " + pp["PPSEQ"].astype(str)).to_numpy()[stray].tolist()
+            )
+            raise InputError(
+                Problem(
+                    "ADPP numbers a partial AUC by its interval's place in the protocol; records "
+                    f"{', '.join(where[:10])}{', ...' if len(where) > 10 else ''} have an interval the "
+                    "protocol does not list",
+                    file="pk_samples",
+                    field="PP.PPSTINT/PPENINT",
+                    allowed="an interval of analysis.options.nca_intervals_days (D-19.890)",
+                )
+            )
+        for i in np.flatnonzero(partial):
+            code[i], test[i] = params[spans[i]]
     has_unit = unit.astype(bool).to_numpy()
     name = text + " " + test
     frame = pd.DataFrame(
         {
             **_pk_subject_columns(pp, "PPSEQ", adsl),
-            "PARAMCD": prefix + pp["PPTESTCD"].astype(str).to_numpy(dtype=object),
+            "PARAMCD": prefix + code,
             "PARAM": np.where(has_unit, name + " (" + unit.to_numpy(dtype=object) + ")", name),
             "PARCAT1": pp["PPCAT"].to_numpy(),
             "PPTESTCD": pp["PPTESTCD"].to_numpy(),
@@ -1179,7 +1221,8 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     out["ADAE"] = build_adae(analysis, sdtm, out["ADSL"], specs["ADAE"], snapshot.cutoff)
     out["ADLB"] = build_adlb(analysis, sdtm, out["ADSL"], specs["ADLB"], snapshot)
     out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot)
-    out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"])
+    intervals = protocol_intervals(snapshot.protocol)
+    out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"], intervals)
     label = disease_of(snapshot.protocol).label
     out["ADTTE"] = build_adtte(analysis, out["ADSL"], specs["ADTTE"], snapshot.cutoff, label, sdtm)
     out["ADRS"] = build_adrs(analysis, out["ADSL"], specs["ADRS"], responder_params(snapshot.protocol))

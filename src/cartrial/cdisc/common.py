@@ -434,7 +434,7 @@ class VisitAssigner:
         return number, f"UNSCHEDULED {number:.2f}"
 
 
-FAST_INSTANT_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+FAST_INSTANT_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z"
 """The snapshot's usual date-time cell (UTC, whole seconds): its --DTC is a plain slice of the text."""
 
 

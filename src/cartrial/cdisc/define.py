@@ -65,9 +65,9 @@ def _oid(*parts: str) -> str:
     return ".".join(p.replace(" ", "_") for p in parts if p)
 
 
-COMPLETE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+COMPLETE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 COMPLETE_DATETIME = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?\Z"
 )
 
 
@@ -98,10 +98,19 @@ def _data_type(variable: Variable, frame: pd.DataFrame | None) -> str:
     if variable.date in ("sasdate", "sasdatetime"):
         return "integer"
     if frame is not None and variable.name in frame.columns:
-        values = pd.to_numeric(frame[variable.name], errors="coerce").dropna()
-        if len(values) and bool((values == values.round()).all()):
-            return "integer"
+        return _numeric_type(frame[variable.name])
     return "float"
+
+
+def _numeric_type(column: pd.Series, empty: str = "float") -> str:
+    """The Define-XML DataType of a numeric variable's values: integer when every value is a whole number,
+    float otherwise; `empty` when it has no value. One rule for a variable and each of its value-level items
+    (a value-level item's values are a part of the variable's, so an integer variable has only integer
+    items and a float variable covers both; D-19.892)."""
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    if not len(values):
+        return empty
+    return "integer" if bool((values == values.round()).all()) else "float"
 
 
 def _method_oid(dataset: str, variable: str) -> str:
@@ -460,6 +469,9 @@ def _value_list(
         pairs = pd.DataFrame({"code": frame[spec.testcd], "value": frame[variable.name].astype(str)})
         pairs = pairs.drop_duplicates()
         longest = pairs["value"].map(len).groupby(pairs["code"]).max()
+    else:  # each item's type by the variable's rule; an item with no value takes the variable's (D-19.892)
+        whole = _data_type(variable, frame)
+        test_codes = frame[spec.testcd].astype(str)
     vl = ET.Element(_d("ValueListDef"), {"OID": _oid("VL", spec.name, variable.name)})
     for i, code in enumerate(codes, start=1):
         vl_item, ref = _where_item_ref(vl, spec, spec.testcd, code, item_oid, i, where_clauses)
@@ -472,7 +484,9 @@ def _value_list(
             length = max(1, int(longest.get(code, 1)))
             attrs = {"OID": vl_item, "Name": variable.name, "DataType": "text", "Length": str(length)}
         else:
-            attrs = {"OID": vl_item, "Name": variable.name, "DataType": "float", "Length": "8"}
+            dates = variable.date in ("sasdate", "sasdatetime")
+            item_type = whole if dates else _numeric_type(frame.loc[test_codes == code, variable.name], whole)
+            attrs = {"OID": vl_item, "Name": variable.name, "DataType": item_type, "Length": "8"}
         d = ET.Element(_o("ItemDef"), attrs)
         sponsor = _is_sponsor_code(spec, code, terms)
         _text(

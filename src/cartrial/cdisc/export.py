@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.cdisc.adam import RESPONDER_CODELIST, study_codelists
+from cartrial.cdisc.adam import ADPP_CODELIST, RESPONDER_CODELIST, study_codelists
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, records_after_death, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
@@ -221,9 +221,10 @@ def export_cdisc(
         manifest = {
             **result.metadata(),
             "options": {"format": formats, "sdtmig": sdtmig, "edss_domain": edss_domain, "adamig": "1.3"},
-            # the study's own terms of a sponsor codelist (ADRS.PARAMCD), for `--check` of the written folder
+            # the study's own terms of a sponsor codelist (ADRS.PARAMCD, ADPP.PARAMCD), for `--check`
             "study_codelists": {
-                RESPONDER_CODELIST: [[term.value, term.decode] for term in terms[RESPONDER_CODELIST].terms]
+                name: [[term.value, term.decode] for term in terms[name].terms]
+                for name in (RESPONDER_CODELIST, ADPP_CODELIST)
             },
         }
         write_atomic(stage / "cdisc-export.json", json.dumps(manifest, indent=2, default=str) + "\n")
@@ -375,9 +376,27 @@ def _written_codelists(folder: Path) -> dict[str, Codelist]:
             if name in terms:
                 own = [Term(value=str(code), decode=str(decode)) for code, decode in pairs]
                 terms[name] = terms[name].model_copy(update={"terms": own})
+        if ADPP_CODELIST not in recorded:
+            terms[ADPP_CODELIST] = _before_partial_auc_params(terms[ADPP_CODELIST])
     except (OSError, ValueError, TypeError, AttributeError):
         raise CartrialError(f"--check: {manifest} is not an export manifest of cartrial") from None
     return terms
+
+
+def _before_partial_auc_params(shipped: Codelist) -> Codelist:
+    """ADPPPRCD of an export written before one parameter per partial-AUC interval (D-19.890), its
+    manifest recording no ADPPPRCD: that export coded every interval's AUC <prefix>AUCINT ("... AUC from T1
+    to T2"), so its check accepts those codes too (with the shipped ones); the rules it was written under,
+    not today's (D-19.891)."""
+    from cartrial.cdisc.adam import adpp_analyte_prefixes
+    from cartrial.cdisc.sdtm import AUCINT
+
+    old = [
+        Term(value=prefix + AUCINT[0], decode=f"{text} {AUCINT[1]}")
+        for prefix, text in adpp_analyte_prefixes().values()
+    ]
+    known = {term.value for term in shipped.terms}
+    return shipped.model_copy(update={"terms": [*shipped.terms, *(t for t in old if t.value not in known)]})
 
 
 def _restore_types(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:

@@ -48,6 +48,7 @@ from cartrial.cdisc.spec import EDSS_DOMAINS, DatasetSpec, codelists, dataset_sp
 from cartrial.columns import iso_instants
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.kinetics.units import COPIES_PER_VOLUME
 from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import CRITERIA_FIELDS, sdtm_flags
@@ -70,6 +71,98 @@ PD_TESTS: Mapping[str, tuple[str, str, str, str]] = {
 }
 PC_TESTS = PK_ANALYTES
 """PK test codes by analyte (`cartrial.protocol.lab_tests.PK_ANALYTES`)."""
+
+PC_DIMENSION_TESTS: Mapping[tuple[str, str], tuple[str, str]] = {
+    # (PCTESTCD of the analyte, dimension of the standard unit): (PCTESTCD, suffix of the analyte's PCTEST)
+    ("CARTRGN", COPIES_PER_VOLUME): ("CARTRGNV", " per Volume"),
+}
+"""A PK test recorded in a dimension other than its analyte's declared one (`cartrial.kinetics.templates.
+PK_ANALYTE_UNITS`) is a test of its own: one standard unit per PCTESTCD (SDTMIG v3.4 §4.5.1; D-19.888), the
+transgene in copies per volume (no exact factor to copies/ug gDNA, D-19.781) is CARTRGNV."""
+
+
+def pc_tests() -> dict[str, str]:
+    """Every PCTESTCD cartrial writes → its PCTEST: the analytes of `PK_ANALYTES` and their tests of a
+    second dimension (`PC_DIMENSION_TESTS`, the analyte's PCTEST and the suffix)."""
+    names = {code: test for code, test in PK_ANALYTES.values()}
+    return names | {own: names[code] + suffix for (code, _d), (own, suffix) in PC_DIMENSION_TESTS.items()}
+
+
+def _dimension_code(test: str, dimension: str) -> str | None:
+    found = PC_DIMENSION_TESTS.get((test, dimension))
+    return found[0] if found else None
+
+
+def pc_test_codes(
+    codes: Sequence[str] | pd.Series | np.ndarray,
+    units: Sequence[str] | pd.Series | np.ndarray,
+    locations: Sequence[str] | None = None,
+) -> np.ndarray:
+    """The PCTESTCD of each PK record of test `codes` (the analyte's, `PK_ANALYTES`) and standard unit
+    `units` (PCSTRESU): one standard unit per test code (SDTMIG v3.4 §4.5.1; D-19.888), the one rule PC,
+    PP.PPCAT and ADPC's PARAMCD follow (D-19.783).
+
+    The code is fixed by the record's test and the dimension of its unit, never by the other records of
+    the data cut: a test in the dimension of its analyte's declared unit (or with no declared unit) keeps
+    its code; in another dimension with a code of its own (`PC_DIMENSION_TESTS`) it gets that code, whether
+    or not the cut holds a record of the declared dimension. A unit of no known dimension, or of a
+    dimension without its own code, keeps the code when it is the test's only unit; beside another unit it
+    is refused, naming the records at fault (`locations`, e.g. PC.PCREFID) and a test code of
+    `PK_ANALYTES`, never an analyte's recorded text or any other value (D-12.2, D-19.887). Applied to
+    codes it wrote, it gives them back.
+
+    >>> pc_test_codes(["CARTRGN"] * 3, ["copies/mL", "copies/ug gDNA", "copies/ug gDNA"]).tolist()
+    ['CARTRGNV', 'CARTRGN', 'CARTRGN']
+    """
+    from cartrial.kinetics.templates import PK_ANALYTE_UNITS
+    from cartrial.kinetics.units import declared_dimension, standard_conc_unit
+
+    declared = {code: declared_dimension(analyte) for analyte, (code, _test) in PK_ANALYTES.items()}
+    declared |= {own: dimension for (_c, dimension), (own, _s) in PC_DIMENSION_TESTS.items()}
+    code = pd.Series(np.asarray(codes, dtype=object)).astype(str)
+    unit = pd.Series(np.asarray(units, dtype=object)).astype(str)
+    out = code.to_numpy(dtype=object).copy()
+    for test in dict.fromkeys(code):
+        distinct = sorted(set(unit[code == test]))
+        declared_here = declared.get(test, "")
+        for one in distinct:
+            dimension = standard_conc_unit(one).dimension
+            rows = ((code == test) & (unit == one)).to_numpy()
+            own = _dimension_code(test, dimension) if dimension else None
+            if own is not None and dimension != declared_here:
+                out[rows] = own
+                continue
+            if (dimension and dimension == declared_here) or len(distinct) < 2:  # one code, one unit
+                continue
+            allowed = "; ".join(
+                [
+                    f"{PK_ANALYTE_UNITS[a]} (its {declared[c]})"
+                    for a, (c, _t) in PK_ANALYTES.items()
+                    if c == test and a in PK_ANALYTE_UNITS
+                ]
+                + [f"{d} ({p})" for (c, d), (p, _s) in PC_DIMENSION_TESTS.items() if c == test]
+            )
+            where = ""
+            if locations is not None:
+                at = [str(locations[int(i)]) for i in np.flatnonzero(rows)]
+                where = f" (records {', '.join(at[:10])}{', ...' if len(at) > 10 else ''})"
+            # a test code of PK_ANALYTES is the export's vocabulary; any other is the recorded analyte's
+            # text (D-12.2): refused by location only (D-19.887)
+            named = f"the PK test {test}" if test in declared else "a PK test"
+            raise InputError(
+                Problem(
+                    f"{named} is recorded in concentration units of more than one dimension, "
+                    "and a PK test code (and ADPC parameter) has one standard unit: the samples in a unit of "
+                    f"no known dimension, or of a dimension without its own code, cannot be exported{where}",
+                    file="pk_samples",
+                    field="unit",
+                    allowed=(allowed or "one concentration unit (or units of one dimension) per analyte")
+                    + "; units of one dimension are converted (D-19.781)",
+                )
+            )
+    return out
+
+
 KFSS: Mapping[str, tuple[str, str]] = {
     # store column: (QSTESTCD C112443, QSTEST C112442) — QRS KFSS v1.1 (data-standards.md §2.2)
     "pyramidal": ("KFSS101", "KFSS1-Pyramidal Functions"),
@@ -1319,13 +1412,19 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         # numbers the NCA reads: the decimal shift of the number as written, the number PCSTRESC writes
         # (1.005 copies/ng gDNA is 1005, not 1004.9999999999999; D-19.782, D-19.846)
     rftdtc = {s: tl.dtc(tl.infusion.isoformat()) for s, tl in ctx.timelines.items() if tl.infusion}
+    refid = ("PK-" + pk["record_id"].astype(str)).to_numpy()
+    # one standard unit per PCTESTCD: a test in a second dimension is a test of its own (CARTRGNV, D-19.888)
+    testcd = pc_test_codes(codes[0], standard_unit, refid.tolist())
+    names = pc_tests()
+    own = testcd != np.asarray(codes[0], dtype=object)
+    pctest = np.where(own, [names.get(str(c), "") for c in testcd], codes[1]).astype(object)
     frame = _vector_frame_with_instant(
         [
             {
                 **ctx.base_columns(pk["subject_id"], "PC"),
-                "PCREFID": ("PK-" + pk["record_id"].astype(str)).to_numpy(),
-                "PCTESTCD": codes[0],
-                "PCTEST": codes[1],
+                "PCREFID": refid,
+                "PCTESTCD": testcd,
+                "PCTEST": pctest,
                 "PCCAT": _map_distinct(
                     pk["assay"], lambda a: ascii_text(a).upper().replace("_", " ")
                 ).to_numpy(),
@@ -1401,6 +1500,10 @@ def build_pp(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         sid = str(r["subject_id"])
         tl = ctx.timeline(sid)
         testcd_pc = PC_TESTS.get(str(r["analyte"]), (str(r["analyte"]).upper(), ""))[0]
+        # the PC test of the profile's analyte and concentration unit (CARTRGNV in copies/mL; D-19.888)
+        conc = ascii_text(r["conc_unit"]) if isinstance(r.get("conc_unit"), str) else ""
+        if conc:
+            testcd_pc = str(pc_test_codes([testcd_pc], [conc])[0])
         reasons = parameter_reasons(r["not_estimable"] if isinstance(r["not_estimable"], str) else "")
         params = [(column, param, "", "") for column, param in PP_PARAMS.items()]
         params += [(column, AUCINT, stint, enint) for column, stint, enint in intervals]

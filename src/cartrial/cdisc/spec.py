@@ -133,6 +133,14 @@ class DatasetSpec(BaseModel):
         ]
         if selectors:
             raise ValueError(f"{self.name}: codelist_by variables not in the spec: {selectors}")
+        flagged = [v.name for v in self.variables if v.vlm]
+        if self.testcd and flagged and set(flagged) <= {self.testcd}:
+            # define.xml writes value-level metadata of a result variable per test code; a flag on the test
+            # code alone writes none (D-19.889)
+            raise ValueError(
+                f"{self.name}: vlm is set on the test code {self.testcd} only; set it on the result variable "
+                "whose value-level metadata define.xml lists per test code"
+            )
         return self
 
 

@@ -53,7 +53,7 @@ from cartrial.errors import InputError, Problem
 MAX_NAME = 8
 MAX_LABEL = 40
 MAX_CHAR_BYTES = 200
-NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}\Z")
 TESTCD_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,7}")  # fullmatch (D-19.831)
 NON_ASCII_RE = r"[^\x00-\x7f]"
 
@@ -61,14 +61,14 @@ NON_ASCII_RE = r"[^\x00-\x7f]"
 # THH:MM:SS(.fff); an optional time zone. Digits are 0-9 only (D-19.520: `\d` would take Arabic-Indic digits).
 ISO8601_RE = re.compile(
     r"^(?P<y>[0-9]{4})(-(?P<m>[0-9]{2})(-(?P<d>[0-9]{2})(T(?P<H>[0-9]{2})(:(?P<M>[0-9]{2})"
-    r"(:(?P<S>[0-9]{2})(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?)?)?)?$"
+    r"(:(?P<S>[0-9]{2})(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)?)?)?)?\Z"
 )
 
 # ISO 8601 duration (PnYnMnDTnHnMnS, or PnW alone: ISO 8601 weeks do not combine with other components; a
 # leading "-" for a time before the reference, as PC.PCELTM writes it, D-19.389): at least one component, a T
 # only before a time component, a fraction only on the seconds (ODM 1.3.2 durationDatetime; D-19.660).
 DURATION_RE = re.compile(
-    r"^-?P(?:[0-9]+W|(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?)$"
+    r"^-?P(?:[0-9]+W|(?=[0-9T])([0-9]+Y)?([0-9]+M)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+(\.[0-9]+)?S)?)?)\Z"
 )
 
 TS_VALUE_TYPES: Mapping[str, str] = {
@@ -632,7 +632,7 @@ def _check_seq(frame: pd.DataFrame, spec: DatasetSpec) -> list[Finding]:
     ]
 
 
-DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)$")
+DTC_RE = re.compile(r"^[A-Z]{2}(DTC|STDTC|ENDTC)\Z")
 
 
 @dataclass(frozen=True)

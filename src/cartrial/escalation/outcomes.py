@@ -16,7 +16,7 @@ import numpy as np
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.design_options import dose_levels
 
-_BLOCK = re.compile(r"^([0-9]+)([A-Za-z]+)$", re.ASCII)
+_BLOCK = re.compile(r"^([0-9]+)([A-Za-z]+)\Z", re.ASCII)
 _ALLOWED = "space-separated blocks of a 1-based dose level followed by N (no DLT) or T (DLT) per patient"
 
 

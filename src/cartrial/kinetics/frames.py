@@ -53,7 +53,7 @@ from cartrial.kinetics.units import conc_unit_spelling, conversion_notes, standa
 from cartrial.results import Result, plain
 from cartrial.wording import count, k_of_n
 
-_CONC_UNIT = re.compile(r"^[A-Za-z0-9µμ/^·*.%\- ]+$")
+_CONC_UNIT = re.compile(r"^[A-Za-z0-9µμ/^·*.%\- ]+\Z")
 
 
 @dataclass(frozen=True)

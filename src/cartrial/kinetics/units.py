@@ -72,7 +72,7 @@ _MASS_GRAMS: dict[str, Fraction] = {
     "ng": Fraction(1, 10**9),
     "pg": Fraction(1, 10**12),
 }
-_UNIT = re.compile(r"^(?P<count>cells|copies)/(?P<per>[A-Za-z^0-9]+)(?P<dna> gDNA)?$")
+_UNIT = re.compile(r"^(?P<count>cells|copies)/(?P<per>[A-Za-z^0-9]+)(?P<dna> gDNA)?\Z")
 
 
 def conc_unit_spelling(unit: object) -> str:

@@ -23,7 +23,7 @@ from cartrial.protocol.endpoints import AQP4_TITRE_DILUTIONS
 DEFAULT_SERIES: tuple[int, ...] = AQP4_TITRE_DILUTIONS
 ALLOWED = "an end-point titre such as 1:320 (or 1/320, 320), 'negative' / '<1:10', or '>=1:1000' at the top"
 
-_RATIO = re.compile(r"^(?P<op>>=|≥|>)?(?:1[:/])?(?P<den>[0-9]+)$")  # 0-9 only, not `\d` (D-19.520)
+_RATIO = re.compile(r"^(?P<op>>=|≥|>)?(?:1[:/])?(?P<den>[0-9]+)\Z")  # 0-9 only, not `\d` (D-19.520)
 _NEGATIVE = {"negative", "neg", "-", "<1:10", "< 1:10", "<1/10", "not detected", "nd"}
 
 

@@ -110,15 +110,15 @@ ALLOWED_TEXT = (
 # The patterns read the folded key (`parse_acuity`): its only white space is U+0020 (D-19.446).
 # Digits are 0-9 only (`[0-9]`, not `\d`, which matches every script's digits; D-19.520).
 _SNELLEN = re.compile(
-    r"^(?P<num>[0-9]+(?:\.[0-9]+)?) */ *(?P<den>[0-9]+(?:\.[0-9]+)?) *(?P<adj>[+-] *[0-9]+)?$"
+    r"^(?P<num>[0-9]+(?:\.[0-9]+)?) */ *(?P<den>[0-9]+(?:\.[0-9]+)?) *(?P<adj>[+-] *[0-9]+)?\Z"
 )
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-_LOGMAR = re.compile(rf"^(?:logmar *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *logmar)$")
-_DECIMAL = re.compile(rf"^(?:(?:decimal|dec) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:decimal|dec))$")
+_LOGMAR = re.compile(rf"^(?:logmar *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *logmar)\Z")
+_DECIMAL = re.compile(rf"^(?:(?:decimal|dec) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:decimal|dec))\Z")
 _LETTERS = re.compile(
-    rf"^(?:(?:etdrs|letters) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:etdrs *)?letters?)$"
+    rf"^(?:(?:etdrs|letters) *[:=]? *(?P<a>{_NUMBER})|(?P<b>{_NUMBER}) *(?:etdrs *)?letters?)\Z"
 )
-_BARE = re.compile(rf"^{_NUMBER}$")
+_BARE = re.compile(rf"^{_NUMBER}\Z")
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def is_after_death(date: str, death: str) -> bool:
     return a[:n] > b[:n]
 
 
-_ISO_DAY = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
+_ISO_DAY = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?\Z")
 
 
 __all__ = ["DEATH_SOURCE", "death_day", "is_after_death", "is_fatal"]

@@ -42,7 +42,7 @@ SEMANTIC_ERROR_TYPE = "cartrial_semantic"
 #: ``2.5e6``): YAML 1.2 and JSON read it as a number; YAML 1.1's float rule (PyYAML) needs both a point and
 #: a signed exponent and read it as text, so ``lloq: 1e-3`` was refused as "not a number" and a number in
 #: one float field but text in another (docs/science/decisions.md D-19.22).
-_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+\Z")
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

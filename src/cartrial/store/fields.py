@@ -1340,7 +1340,7 @@ def _unique(problems: Sequence[Problem]) -> list[Problem]:
     return out
 
 
-LOCAL_DATETIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)$")
+LOCAL_DATETIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)\Z")
 """A date-time with a time of day and no offset: a clinic time (the datetime-local input's form)."""
 
 
@@ -1380,10 +1380,10 @@ def localize_datetime(text: str, zone: str) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 ISO_DATETIME = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2}))?$"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2}))?\Z"
 )
 """A date, or a date-time WITH its offset (Z or ±hh:mm): a time of day without a zone is ambiguous and is
 refused (docs/store.md). A bare date means that day at 00:00 UTC."""

@@ -20,7 +20,7 @@ from cartrial.errors import InputError, Problem
 
 AUDIT_TABLE = "audit_log"
 READ_ONLY_TABLES = ("alembic_version",)
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 
 
 @dataclass(frozen=True)

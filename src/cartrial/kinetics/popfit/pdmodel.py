@@ -386,7 +386,7 @@ TITRE_CENSORING: tuple[str, ...] = ("interval", "centre")
 TITRE_LIKELIHOOD = Allowed(values=TITRE_CENSORING)
 """What ``censoring`` of `titre_observations` allows (``--titre`` on the command line)."""
 
-_TITRE_TEXT = re.compile(r"^(?P<op>>=|≥|>)?\s*(?:1\s*[:/]\s*)?(?P<den>[0-9]+(?:\.[0-9]+)?)$")
+_TITRE_TEXT = re.compile(r"^(?P<op>>=|≥|>)?\s*(?:1\s*[:/]\s*)?(?P<den>[0-9]+(?:\.[0-9]+)?)\Z")
 
 
 def titre_bounds(

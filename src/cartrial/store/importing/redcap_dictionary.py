@@ -96,7 +96,7 @@ FIXED_CHOICES: dict[str, dict[str, str]] = {
 FORM_STATUS_CODES: dict[str, str] = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
 """Codes of the ``<form>_complete`` columns (docs/science/data-standards.md §6.2 [V])."""
 
-_CHECKBOX_CODE = re.compile(r"^[A-Za-z0-9_\-.]+$")
+_CHECKBOX_CODE = re.compile(r"^[A-Za-z0-9_\-.]+\Z")
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ def read_dictionary(path: str | Path) -> DataDictionary:
     return DataDictionary(fields=fields, file=name)
 
 
-_NUMBER_VALIDATION = re.compile(r"^(integer|number(_[0-9]+dp)?(_comma_decimal)?)$")
+_NUMBER_VALIDATION = re.compile(r"^(integer|number(_[0-9]+dp)?(_comma_decimal)?)\Z")
 
 
 def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row: int) -> list[Problem]:

@@ -54,8 +54,8 @@ DATE_FORMATS: dict[str, tuple[str, ...]] = {
 date-times map
 to ISO 8601; raw exports write them year first)."""
 
-INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+$")
-_NUMBER_DP = re.compile(r"^number(_([0-9])dp)?(_comma_decimal)?$")
+INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+\Z")
+_NUMBER_DP = re.compile(r"^number(_([0-9])dp)?(_comma_decimal)?\Z")
 
 
 @dataclass(frozen=True)

@@ -654,7 +654,7 @@ DATETIME_OFFSET_ALLOWED = (
 )
 """What a real date and time with an impossible offset (+24:00, +08:60) is told."""
 
-_OFFSET = re.compile(r"(?:[Zz]|[+-]([0-9]{2}):?([0-9]{2}))$")
+_OFFSET = re.compile(r"(?:[Zz]|[+-]([0-9]{2}):?([0-9]{2}))\Z")
 
 
 def _impossible_date_time(text: str) -> bool:
