@@ -29,6 +29,7 @@ def run(ctx: DemoContext) -> None:
     from cartrial.neuro import (
         DEFAULT_RESPONDERS,
         RESPONDER_DEFINITIONS,
+        DisabilityOptions,
         derive_disability,
         derive_edss,
         derive_osis,
@@ -43,6 +44,7 @@ def run(ctx: DemoContext) -> None:
         responder_definitions_from_protocol,
     )
     from cartrial.neuro.derive import infusion_time_zones
+    from cartrial.neuro.disability import BaselineVisit
     from cartrial.protocol import load_protocol
     from cartrial.tabular import csv_text, dumps_json, read_csv, write_atomic
 
@@ -104,7 +106,11 @@ def run(ctx: DemoContext) -> None:
     assert relapses.arr is not None and relapses.km is not None and relapses.rate_ratio is not None
     save("relapse_free_km.csv", km_frame(relapses.km))
 
-    disability_result = derive_disability(edss, infusions, relapses=relapses.attacks)
+    # the EDSS baseline visit the protocol chooses, as the analysis takes it (D-19.869)
+    edss_baseline = BaselineVisit(analysis_spec(protocol).options.edss_baseline_visit.value)
+    disability_result = derive_disability(
+        edss, infusions, relapses=relapses.attacks, options=DisabilityOptions(baseline_visit=edss_baseline)
+    )
     disability = disability_result.table
     save("disability_change.csv", disability)
 
