@@ -87,10 +87,10 @@ class Prepared:
 
     @cached_property
     def pre_attacks_24m(self) -> npt.NDArray[np.int64]:
-        """(P,) attacks in the 24 months of drawn history of each eligible patient (written as the 24 months
-        before the infusion, D-19.854) by the protocol's relapse definition (`population.attack_counts`:
-        onsets < 30 days apart are one attack), the count the analysis makes from the written relapse list
-        (D-19.800); its half is the pre-treatment ARR."""
+        """(P,) attacks in the 24 months of drawn history of each eligible patient (the 24 months before its
+        consent, the history the eligibility screen judged; D-19.876) by the protocol's relapse definition
+        (`population.attack_counts`: onsets < 30 days apart are one attack), the count the analysis makes
+        from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
         return attack_counts(self.eligible.relapse_days_before, self.protocol)
 
 
@@ -820,6 +820,68 @@ def infusion_instant(scenario: Scenario, infusion_day: float) -> dt.datetime:
     )
 
 
+#: days from the consent (screening) to the vein-to-vein time's start: the consent is the infusion's site
+#: moment − (vein-to-vein + CONSENT_LEAD_DAYS) days (`consent_date`)
+CONSENT_LEAD_DAYS = 14.0
+#: the days of the drawn relapse history before the consent (`population.draw_covariates`: 1-730)
+HISTORY_DAYS = 730
+
+
+def consent_date(infused_local: dt.datetime, vein_to_vein_days: float) -> dt.date:
+    """The site date of a virtual patient's consent (its screening, the date eligibility is judged as of):
+    vein-to-vein + 14 days before the infusion on the site's clock (`infusion_instant`).
+
+    >>> consent_date(dt.datetime(2022, 3, 1, 10, tzinfo=dt.UTC), 28.5).isoformat()
+    '2022-01-17'
+    """
+    return (infused_local - dt.timedelta(days=float(vein_to_vein_days) + CONSENT_LEAD_DAYS)).date()
+
+
+def interval_onset_days(pre_attacks: int, gap_days: int, seed: int) -> list[int]:
+    """The relapse onsets of a virtual patient between its consent and its infusion (D-19.876), in days
+    before the infusion's site day, oldest first: on the `gap_days` − 1 days strictly between the consent's
+    site date and the infusion's (1 to `gap_days` − 1 days before the infusion), a Poisson number with mean
+    `pre_attacks` / 730 per day — the patient's own pre-treatment rate (`Prepared.pre_attacks_24m` / 2 a
+    year, the rate the OC's `arr_pre` and the post-infusion hazard read) — on distinct days, from the slot's
+    relapse seed (`PatientDraws.relapse_seed`) spawned apart from the post-infusion onsets' stream, so the
+    OC and the study it writes draw the same onsets.
+
+    >>> interval_onset_days(0, 45, 7), interval_onset_days(5, 1, 7)
+    ([], [])
+    """
+    days = int(gap_days) - 1
+    if days <= 0 or pre_attacks <= 0:
+        return []
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1,)))
+    count = min(int(rng.poisson(pre_attacks / HISTORY_DAYS * days)), days)
+    chosen = rng.choice(np.arange(1, days + 1), size=count, replace=False)
+    return sorted((int(d) for d in chosen), reverse=True)
+
+
+def written_history_days(
+    days_before_consent: list[int],
+    pre_attacks: int,
+    infused_local: dt.datetime,
+    vein_to_vein_days: float,
+    seed: int,
+) -> list[int]:
+    """The pre-treatment relapse history of a virtual patient as written and as the analysis reads it, in
+    days before the infusion's site day, oldest first (D-19.876): the drawn onsets (`days_before_consent`,
+    1-730, the history the eligibility screen judged as of the consent) dated back from the consent's site
+    date, then the onsets between the consent and the infusion (`interval_onset_days`). The protocol's ARR
+    window, the 24 calendar months before the infusion, holds the drawn onsets of the last 730 − gap days
+    before the consent and the interval's: at the same rate, so its expected count is the drawn one's
+    (but for the consent day itself, 1 day in 730).
+
+    >>> at = dt.datetime(2022, 3, 1, 10, tzinfo=dt.UTC)  # consent 2022-01-17: 43 days before the infusion
+    >>> written_history_days([700, 20], 0, at, 28.5, 1)
+    [743, 63]
+    """
+    gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
+    before = {int(d) + gap for d in days_before_consent}
+    return sorted(before | set(interval_onset_days(pre_attacks, gap, seed)), reverse=True)
+
+
 def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: int) -> list[float]:
     """The `count` drawn post-infusion attack onsets (days after the infusion) of one patient, i.i.d. with
     density ∝ the hazard on [0, follow-up] (the inverse of the cumulative hazard `curve`, per whole day),
@@ -882,7 +944,7 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
-    # attacks per year in the 24 months of history (before the infusion in a written study, D-19.854): onsets
+    # attacks per year in the 24 months of history (before the consent; D-19.876): onsets
     # merged by the protocol's relapse definition, as the analysis counts them (D-19.800); every drawn onset
     # counted was 15 % more in the reference population
     pre_rate = prepared.pre_attacks_24m[p] / 2.0
@@ -898,12 +960,15 @@ def _efficacy(
             int(relapses[i]),
             draws.relapse_seed[t, sl],
         )
-        counted[i] = post_infusion_attacks(
+        infused_local = infusion_instant(sc, float(infusion[t, sl]))
+        history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
-            infusion_instant(sc, float(infusion[t, sl])),
-            onsets,
-            prepared.protocol,
+            int(prepared.pre_attacks_24m[pi]),
+            infused_local,
+            float(draws.vein_to_vein_days[t, sl]),
+            int(draws.relapse_seed[t, sl]),
         )
+        counted[i] = post_infusion_attacks(history, infused_local, onsets, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
