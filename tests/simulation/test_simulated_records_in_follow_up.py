@@ -65,3 +65,25 @@ def test_no_adverse_event_starts_after_a_withdrawal(make_scenario: Callable[...,
     written as an adverse event dated after the withdrawal (4 and 2 such events in these two studies)."""
     late = _late_records(make_scenario, "UTC", 300.0, seed)
     assert late == {"after disposition": {}, "after cut-off": {}}
+
+
+@pytest.mark.parametrize(("zone", "cutoff"), [("Asia/Shanghai", 301.6), ("Pacific/Kiritimati", 250.3)])
+def test_no_record_after_the_data_cutoff_at_a_site_east_of_utc(
+    make_scenario: Callable[..., Path], zone: str, cutoff: float
+) -> None:
+    """The cut-off instant 301.6 days after 2021-04-01 08:00 UTC is 2022-01-27 22:24 UTC, 2022-01-28 06:24
+    in Shanghai. Before D-19.878 the study's data cut-off was the UTC date (2022-01-27) while the records
+    are dated on the site's calendar: a patient infused 2021-05-02 17:33 UTC (05-03 01:33 in Shanghai) had
+    its day-270 labs, PK and PD samples on 2022-01-28, after the study's own cut-off (and Kiritimati,
+    UTC+14, likewise for day-8 assessments at 250.3 days)."""
+    late = _late_records(make_scenario, zone, cutoff, 0)
+    assert late == {"after disposition": {}, "after cut-off": {}}
+
+
+def test_a_utc_site_keeps_the_utc_cutoff_date(make_scenario: Callable[..., Path]) -> None:
+    """At a UTC site the site's date of the cut-off instant is its UTC date: 301.6 days after 2021-04-01
+    08:00 UTC is 2022-01-27 22:24 UTC (by hand: 2021-04-01 + 301 days = 2022-01-27, + 14.4 h)."""
+    changes = {"accrual": {"candidates_per_month": 30}, "data_cutoff_day": 301.6}
+    scenario, protocol = load_scenario(make_scenario(changes))
+    prepared = prepare(scenario.model_copy(update={"pool_size": 100}), load_protocol(protocol), 3)
+    assert simulate_study(prepared, 0).summary["data_cutoff"] == "2022-01-27"

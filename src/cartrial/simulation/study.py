@@ -44,6 +44,7 @@ from cartrial.simulation.trials import (
     _efficacy,
     _escalate,
     consent_date,
+    data_cutoff_date,
     death_days,
     dosing_weight,
     draw_with_reserve,
@@ -814,6 +815,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     # escalation decisions: the design's own decision after each escalation cohort (escalation engine), on
     # the cohort's DLT-evaluable patients; one who left or died inside the window without a DLT has no letter
     # and was replaced in the same cohort, whose decision waits for the replacement (D-19.123, D-19.132)
+    cutoff_date = data_cutoff_date(sc, cutoff)  # on the site's calendar (D-19.878)
     history: list[str] = []
     design = prepared.design
     window = prepared.settings["window_days"]
@@ -833,7 +835,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
         last = float(np.nanmax(infusion[0, cohort_slots]))
         decided = start + dt.timedelta(days=last + window + 1)
-        if decided.date() > (start + dt.timedelta(days=cutoff)).date():
+        if decided.date() > cutoff_date:  # the study's data cut-off date (D-19.878)
             break
         fit = design.fit(" ".join(history))
         rows["escalation_decisions"].append(
@@ -857,7 +859,6 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         _refuse_limited_pk(pk_limited, sc.kinetics, prepared.scenario_file)
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
     not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
-    cutoff_date = (start + dt.timedelta(days=cutoff)).date()
     summary = {
         "scenario": sc.name,
         "seed": seed,

@@ -882,6 +882,25 @@ def written_history_days(
     return sorted(before | set(interval_onset_days(pre_attacks, gap, seed)), reverse=True)
 
 
+def data_cutoff_date(scenario: Scenario, cutoff_day: float) -> dt.date:
+    """The data cut-off's date: the date on the site's calendar (`accrual.site_time_zone`) of the cut-off
+    instant, `cutoff_day` days after the accrual start (08:00 UTC of `start_date`), the instant the OC's
+    follow-up ends at (D-19.878). The store reads a record against the cut-off on its site's calendar
+    (`on_or_before_cutoff`, D-19.729), and a virtual record before the cut-off instant is dated on or before
+    this date; the UTC date (before D-19.878) was a day early at a site east of UTC, and the records of its
+    last day were after the study's own cut-off.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")
+    >>> zone = sc.accrual.model_copy(update={"site_time_zone": "Asia/Shanghai"})
+    >>> at = sc.model_copy(update={"accrual": zone})  # 0.5 days: 20:00 UTC, 04:00 the next day at the site
+    >>> data_cutoff_date(at, 0.1).isoformat(), data_cutoff_date(at, 0.5).isoformat()
+    ('2021-04-01', '2021-04-02')
+    """
+    return infusion_instant(scenario, cutoff_day).date()
+
+
 def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: int) -> list[float]:
     """The `count` drawn post-infusion attack onsets (days after the infusion) of one patient, i.i.d. with
     density ∝ the hazard on [0, follow-up] (the inverse of the cumulative hazard `curve`, per whole day),
