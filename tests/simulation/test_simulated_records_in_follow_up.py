@@ -83,7 +83,7 @@ def test_no_record_after_the_data_cutoff_at_a_site_east_of_utc(
 def test_a_utc_site_keeps_the_utc_cutoff_date(make_scenario: Callable[..., Path]) -> None:
     """At a UTC site the site's date of the cut-off instant is its UTC date: 301.6 days after 2021-04-01
     08:00 UTC is 2022-01-27 22:24 UTC (by hand: 2021-04-01 + 301 days = 2022-01-27, + 14.4 h)."""
-    changes = {"accrual": {"candidates_per_month": 30}, "data_cutoff_day": 301.6}
+    changes = {"accrual": {"candidates_per_month": 30, "site_time_zone": "UTC"}, "data_cutoff_day": 301.6}
     scenario, protocol = load_scenario(make_scenario(changes))
     prepared = prepare(scenario.model_copy(update={"pool_size": 100}), load_protocol(protocol), 3)
     assert simulate_study(prepared, 0).summary["data_cutoff"] == "2022-01-27"
