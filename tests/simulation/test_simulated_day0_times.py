@@ -75,7 +75,10 @@ def test_the_site_time_zone_is_written() -> None:
     assert _forms("UTC")["sites"]["time_zone"].tolist() == ["UTC"]
     # the example scenario names its site's zone (D-19.879); a scenario without one is UTC
     assert _forms(None)["sites"]["time_zone"].tolist() == ["Asia/Shanghai"]
-    assert load_scenario(EXAMPLE / "scenario.yaml")[0].accrual.model_fields["site_time_zone"].default == "UTC"
+    assert (
+        type(load_scenario(EXAMPLE / "scenario.yaml")[0].accrual).model_fields["site_time_zone"].default
+        == "UTC"
+    )
 
 
 def test_study_days_are_the_sites_calendar_days() -> None:

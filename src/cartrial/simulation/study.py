@@ -335,8 +335,8 @@ def history_onsets(infusion_day: dt.date, days_before: list[int]) -> list[dt.dat
     written patient meets the relapse criteria at its written consent date; the protocol's ARR window (the
     ``pre_window_months`` (24) calendar months before the infusion, `cartrial.neuro.annualised_relapse_rates`)
     holds the drawn onsets of the last 730 − gap days before the consent and the interval's onsets, drawn at
-    the patient's pre-treatment rate, so the analysis still estimates the simulator's pre-treatment rate
-    (`Prepared.pre_attacks_24m` / 2; D-19.854).
+    the patient's rate after selection (× `efficacy.regression_to_mean`), so the analysis estimates the
+    OC's `arr_pre` (`trials.expected_pre_arr`; D-19.854, D-19.880).
 
     >>> [d.isoformat() for d in history_onsets(dt.date(2022, 3, 1), [1, 730])]
     ['2020-03-01', '2022-02-28']
@@ -755,12 +755,16 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
             infused_local,
             v2v,
             int(draws.relapse_seed[0, s]),
+            sc.efficacy.regression_to_mean,
+            prepared.protocol,
         )
         for onset in history_onsets(infused_local.date(), written):
             if onset.isoformat() in seen:
                 continue
             seen.add(onset.isoformat())
-            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history"))
+            # the drawn history is before the consent; the interval's onsets are on study (D-19.880)
+            note = "pre-treatment history" if onset <= consent else "on study before the infusion"
+            rows["relapses"].append(_relapse(sid, onset, rng, note))
         for relapse_day in relapse_days[j]:
             onset = when(relapse_day).date()
             if onset.isoformat() in seen:
@@ -834,15 +838,16 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         # every patient of the cohort, those infused after the cut-off too: the decision waits for them
         cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
         last = float(np.nanmax(infusion[0, cohort_slots]))
-        decided = start + dt.timedelta(days=last + window + 1)
-        if decided.date() > cutoff_date:  # the study's data cut-off date (D-19.878)
+        # the decision's date on the site's calendar, as the data cut-off's (D-19.878, D-19.881)
+        decided = infusion_instant(sc, last + window + 1).date()
+        if decided > cutoff_date:  # the study's data cut-off date (D-19.878)
             break
         fit = design.fit(" ".join(history))
         rows["escalation_decisions"].append(
             {
                 "cohort": cohort + 1,
                 "dose_level": level + 1,
-                "decided_on": decided.date().isoformat(),
+                "decided_on": decided.isoformat(),
                 "outcomes": history[-1],
                 "design": design.name,
                 "design_state": json.dumps(

@@ -837,25 +837,107 @@ def consent_date(infused_local: dt.datetime, vein_to_vein_days: float) -> dt.dat
     return (infused_local - dt.timedelta(days=float(vein_to_vein_days) + CONSENT_LEAD_DAYS)).date()
 
 
-def interval_onset_days(pre_attacks: int, gap_days: int, seed: int) -> list[int]:
-    """The relapse onsets of a virtual patient between its consent and its infusion (D-19.876), in days
-    before the infusion's site day, oldest first: on the `gap_days` − 1 days strictly between the consent's
-    site date and the infusion's (1 to `gap_days` − 1 days before the infusion), a Poisson number with mean
-    `pre_attacks` / 730 per day — the patient's own pre-treatment rate (`Prepared.pre_attacks_24m` / 2 a
-    year, the rate the OC's `arr_pre` and the post-infusion hazard read) — on distinct days, from the slot's
-    relapse seed (`PatientDraws.relapse_seed`) spawned apart from the post-infusion onsets' stream, so the
-    OC and the study it writes draw the same onsets.
+def interval_onset_days(
+    pre_attacks: int,
+    gap_days: int,
+    seed: int,
+    regression_to_mean: float,
+    days_before_consent: list[int],
+    protocol: Protocol,
+) -> list[int]:
+    """The relapse onsets of a virtual patient between its consent and its infusion (D-19.876, D-19.880,
+    D-19.882), in days before the infusion's site day, oldest first: on the `gap_days` − 1 days strictly
+    between the consent's site date and the infusion's (1 to `gap_days` − 1 days before the infusion), a
+    Poisson number of attacks with mean `pre_attacks` / 730 × `regression_to_mean` per day — the patient's
+    attack rate after its selection at the consent, the rate the post-infusion hazard reads without any
+    effect (`Prepared.pre_attacks_24m` / 2 a year × `efficacy.regression_to_mean`) — from the slot's relapse
+    seed (`PatientDraws.relapse_seed`) spawned apart from the post-infusion onsets' stream, so the OC and
+    the study it writes draw the same onsets. The rate is of attacks as the protocol counts them
+    (`cartrial.protocol.group_onsets`, onsets < `merge_window_days` apart are one attack), so each attack
+    is placed, one after the other, uniformly on a day where it is a new attack: one that, with the drawn
+    history (`days_before_consent`) and the attacks placed before it, adds one to the attack count (a day
+    merged with an attack is not a new attack; none left: no more attacks, rare as two need days 30
+    apart). An onset per drawn day (before D-19.882) merged with the history's last attack or another
+    interval onset, and the analysis read ≈ 9 % fewer interval attacks than drawn.
 
-    >>> interval_onset_days(0, 45, 7), interval_onset_days(5, 1, 7)
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> interval_onset_days(0, 45, 7, 0.6, [], protocol), interval_onset_days(5, 1, 7, 0.6, [], protocol)
     ([], [])
     """
+    from cartrial.neuro.derive import relapse_options_from_protocol
+    from cartrial.protocol import group_onsets
+
     days = int(gap_days) - 1
     if days <= 0 or pre_attacks <= 0:
         return []
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1,)))
-    count = min(int(rng.poisson(pre_attacks / HISTORY_DAYS * days)), days)
-    chosen = rng.choice(np.arange(1, days + 1), size=count, replace=False)
-    return sorted((int(d) for d in chosen), reverse=True)
+    count = int(rng.poisson(pre_attacks / HISTORY_DAYS * float(regression_to_mean) * days))
+    if count == 0:
+        return []
+    options = relapse_options_from_protocol(protocol)
+    consent = dt.date(2000, 1, 1)  # any date: only the days between the onsets matter
+
+    def attacks(before_infusion: list[int]) -> int:
+        dates = sorted(
+            [consent - dt.timedelta(days=int(d)) for d in days_before_consent]
+            + [consent + dt.timedelta(days=int(gap_days) - d) for d in before_infusion]
+        )
+        return len(group_onsets(dates, options.merge_window_days, options.merge_anchor))
+
+    chosen: list[int] = []
+    for _ in range(count):
+        now = attacks(chosen)
+        free = [d for d in range(1, days + 1) if d not in chosen and attacks([*chosen, d]) == now + 1]
+        if not free:
+            break
+        chosen.append(int(free[int(rng.integers(len(free)))]))
+    return sorted(chosen, reverse=True)
+
+
+def consent_gap_days(
+    scenario: Scenario, infusion_days: FloatArray, vein_to_vein_days: FloatArray
+) -> FloatArray:
+    """Days from the consent's site date to the infusion's (`consent_date`, `infusion_instant`), for arrays
+    of infusion days (after the accrual start) and vein-to-vein times at once: the site's wall clock of the
+    infusion instant, its date minus the date of that wall clock − (vein-to-vein + 14 days), as
+    `consent_date` subtracts on the wall clock of an aware datetime (NaN where the infusion day is NaN).
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")  # Asia/Shanghai, UTC+8
+    >>> # day 0: 04-01 16:00, consent 02-18 04:00 (42 days); day 0.4: 04-02 01:36, consent 02-18 13:36 (43)
+    >>> consent_gap_days(sc, np.array([0.0, 0.4, np.nan]), np.array([28.5, 28.5, 28.5])).tolist()
+    [42.0, 43.0, nan]
+    """
+    import pandas as pd
+
+    days = np.asarray(infusion_days, dtype=float)
+    finite = np.isfinite(days)
+    start = pd.Timestamp(
+        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
+    )
+    instants = start + pd.to_timedelta(np.where(finite, days, 0.0), unit="D")
+    wall = pd.DatetimeIndex(instants).tz_convert(scenario.accrual.site_time_zone).tz_localize(None)
+    lead = pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D")
+    gap = (wall.normalize() - (wall - lead).normalize()).days.to_numpy(dtype=float)
+    return np.where(finite, gap, np.nan)
+
+
+def expected_pre_arr(pre_attacks: FloatArray, gap_days: FloatArray, regression_to_mean: float) -> FloatArray:
+    """The pre-infusion ARR the analysis expects to read of a virtual patient (D-19.880): its 24-month
+    window before the infusion's site day (730 days) holds the last 730 − gap days of the drawn history
+    (`pre_attacks` in 730 days), the consent day (no onset: the drawn history ends the day before, the
+    interval starts the day after) and the gap − 1 days of the interval at `regression_to_mean` × that rate
+    (`interval_onset_days`): pre_attacks / 2 × (730 − gap + rtm × (gap − 1)) / 730.
+
+    >>> expected_pre_arr(np.array([4.0]), np.array([46.0]), 0.6).round(4).tolist()  # 2 × (684 + 27) / 730
+    [1.9479]
+    """
+    gap = np.asarray(gap_days, dtype=float)
+    share = (HISTORY_DAYS - gap + float(regression_to_mean) * (gap - 1.0)) / HISTORY_DAYS
+    return np.asarray(pre_attacks, dtype=float) / 2.0 * share
 
 
 def written_history_days(
@@ -864,22 +946,28 @@ def written_history_days(
     infused_local: dt.datetime,
     vein_to_vein_days: float,
     seed: int,
+    regression_to_mean: float,
+    protocol: Protocol,
 ) -> list[int]:
     """The pre-treatment relapse history of a virtual patient as written and as the analysis reads it, in
-    days before the infusion's site day, oldest first (D-19.876): the drawn onsets (`days_before_consent`,
-    1-730, the history the eligibility screen judged as of the consent) dated back from the consent's site
-    date, then the onsets between the consent and the infusion (`interval_onset_days`). The protocol's ARR
-    window, the 24 calendar months before the infusion, holds the drawn onsets of the last 730 − gap days
-    before the consent and the interval's: at the same rate, so its expected count is the drawn one's
-    (but for the consent day itself, 1 day in 730).
+    days before the infusion's site day, oldest first (D-19.876, D-19.880): the drawn onsets
+    (`days_before_consent`, 1-730, the history the eligibility screen judged as of the consent) dated back
+    from the consent's site date, then the onsets between the consent and the infusion
+    (`interval_onset_days`, at the rate after selection). The protocol's ARR window, the 24 calendar months
+    before the infusion, holds the drawn onsets of the last 730 − gap days before the consent, the consent
+    day (no onset) and the interval's: the analysis reads `expected_pre_arr`, the OC's `arr_pre`.
 
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
     >>> at = dt.datetime(2022, 3, 1, 10, tzinfo=dt.UTC)  # consent 2022-01-17: 43 days before the infusion
-    >>> written_history_days([700, 20], 0, at, 28.5, 1)
+    >>> written_history_days([700, 20], 0, at, 28.5, 1, 0.6, protocol)
     [743, 63]
     """
     gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
     before = {int(d) + gap for d in days_before_consent}
-    return sorted(before | set(interval_onset_days(pre_attacks, gap, seed)), reverse=True)
+    interval = interval_onset_days(pre_attacks, gap, seed, regression_to_mean, days_before_consent, protocol)
+    return sorted(before | set(interval), reverse=True)
 
 
 def data_cutoff_date(scenario: Scenario, cutoff_day: float) -> dt.date:
@@ -971,6 +1059,10 @@ def _efficacy(
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
     counted = relapses.copy()
+    # the pre-infusion ARR the analysis reads: the window's share of the drawn history and the interval's
+    # onsets at the rate after selection (D-19.880)
+    gap = consent_gap_days(sc, infusion[t_idx, s_idx], draws.vein_to_vein_days[t_idx, s_idx])
+    arr_seen = expected_pre_arr(prepared.pre_attacks_24m[p].astype(float), gap, eff.regression_to_mean)
     for i in np.flatnonzero(relapses > 0):
         t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
         onsets = relapse_onset_days(
@@ -986,6 +1078,8 @@ def _efficacy(
             infused_local,
             float(draws.vein_to_vein_days[t, sl]),
             int(draws.relapse_seed[t, sl]),
+            eff.regression_to_mean,
+            prepared.protocol,
         )
         counted[i] = post_infusion_attacks(history, infused_local, onsets, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
@@ -1000,7 +1094,7 @@ def _efficacy(
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("aqp4_fell", fell.astype(float)),
-        ("pre_rate", pre_rate.astype(float)),
+        ("pre_rate", arr_seen),
     ):
         full = np.full(out_shape, np.nan)
         full[t_idx, s_idx] = values
