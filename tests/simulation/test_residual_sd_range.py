@@ -179,7 +179,7 @@ def test_simulate_stein2019_limits_an_observation_to_the_largest_concentration()
 
 def test_a_simulated_study_with_a_pk_sample_above_the_limit_is_refused(make_scenario: Any) -> None:
     """D-19.606: `simulate study` draws its PK samples by the engine's rule, so `db import` (the store's
-    bound is `MAX_CONCENTRATION` too) reads every one; seed 6 draws one above 1e15 at a residual SD of 10
+    bound is `MAX_CONCENTRATION` too) reads every one; seed 7 draws one above 1e15 at a residual SD of 10
     (seed 1 before D-19.858 changed the study's random stream after the relapse times).
     Changed by design in D-19.670: the store's ``pk_samples`` has no upper-limit flag, so such a sample would
     be stored, and analysed (NCA, report, CDISC PP), as a measured 1e15; the study is refused instead, with
@@ -193,7 +193,7 @@ def test_a_simulated_study_with_a_pk_sample_above_the_limit_is_refused(make_scen
         make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
     )
     with pytest.raises(InputError) as caught:
-        simulate_study(prepare(scenario, load_protocol(protocol), 6), 6)
+        simulate_study(prepare(scenario, load_protocol(protocol), 7), 7)
     text = str(caught.value)
     assert "kinetics.residual_sd_log" in text and "1 PK sample" in text and "above 1e+15" in text, text
     # the scenario file is named when `prepare` was given it, with a bound that keeps a study within the
@@ -202,7 +202,7 @@ def test_a_simulated_study_with_a_pk_sample_above_the_limit_is_refused(make_scen
     path = make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
     scenario, protocol = load_scenario(path)
     with pytest.raises(InputError) as caught:
-        simulate_study(prepare(scenario, load_protocol(protocol), 6, scenario_file=str(path)), 6)
+        simulate_study(prepare(scenario, load_protocol(protocol), 7, scenario_file=str(path)), 7)
     (problem,) = caught.value.problems
     assert problem.file == str(path) and problem.field == "kinetics.residual_sd_log", problem
     assert problem.value == 10.0 and "a residual SD of at most 4" in str(problem.allowed), problem
@@ -220,7 +220,7 @@ def test_a_study_refused_for_a_population_model_s_residual_sd_names_that_model(t
     path.write_text(path.read_text(encoding="utf-8") + "pool_size: 100\n", encoding="utf-8")
     scenario, protocol = load_scenario(path)
     with pytest.raises(InputError) as caught:
-        simulate_study(prepare(scenario, load_protocol(protocol), 6, scenario_file=str(path)), 6)
+        simulate_study(prepare(scenario, load_protocol(protocol), 7, scenario_file=str(path)), 7)
     (problem,) = caught.value.problems
     assert problem.file == str(path) and problem.field == "kinetics.population_model", problem
     assert "residual_sd_log" not in str(problem), problem
@@ -230,11 +230,11 @@ def test_a_study_refused_for_a_population_model_s_residual_sd_names_that_model(t
 def test_simulate_study_writes_nothing_when_a_pk_sample_is_above_the_limit(
     make_scenario: Any, cli: Cli, tmp_path: Path
 ) -> None:
-    """D-19.670: the command exits 2 naming the field, and the output folder is not created (seed 6: seed 1
-    before D-19.858 changed the study's random stream)."""
+    """D-19.670: the command exits 2 naming the field, and the output folder is not created (seed 7: seed 6
+    before D-19.876 and seed 1 before D-19.858 changed the study's random stream)."""
     path = make_scenario({"pool_size": 100, "kinetics": {"residual_sd_log": 10.0}})
     out = tmp_path / "study"
-    code, _, err = cli("simulate", "study", "--scenario", path, "--seed", "6", "--out", out)
+    code, _, err = cli("simulate", "study", "--scenario", path, "--seed", "7", "--out", out)
     assert code == 2 and "kinetics.residual_sd_log" in err, err
     assert f"{path}, kinetics.residual_sd_log" in err, err  # the scenario file named
     assert not out.exists()

@@ -26,7 +26,7 @@ from .conftest import EXAMPLE
 @cache
 def _forms(zone: str | None) -> dict[str, pd.DataFrame]:
     """A virtual study of about 50 patients (fast accrual, expansion of 40); `zone`: the site's time zone
-    (None: the scenario default, UTC)."""
+    (None: the example scenario's, Asia/Shanghai since D-19.879; the model's default is UTC)."""
     scenario, protocol = load_scenario(EXAMPLE / "scenario.yaml")
     accrual = {"candidates_per_month": 30.0} | ({"site_time_zone": zone} if zone else {})
     design = scenario.design.model_copy(update={"expansion_patients": 40})
@@ -40,7 +40,7 @@ def _instants(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_datetime(frame[column], utc=True)
 
 
-@pytest.mark.parametrize("zone", ["Asia/Shanghai", None])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC"])
 def test_day0_assessments_are_timed_by_the_infusion(zone: str | None) -> None:
     forms = _forms(zone)
     tz = zoneinfo.ZoneInfo(zone or "UTC")
@@ -72,7 +72,13 @@ def test_day0_assessments_are_timed_by_the_infusion(zone: str | None) -> None:
 
 def test_the_site_time_zone_is_written() -> None:
     assert _forms("Asia/Shanghai")["sites"]["time_zone"].tolist() == ["Asia/Shanghai"]
-    assert _forms(None)["sites"]["time_zone"].tolist() == ["UTC"]
+    assert _forms("UTC")["sites"]["time_zone"].tolist() == ["UTC"]
+    # the example scenario names its site's zone (D-19.879); a scenario without one is UTC
+    assert _forms(None)["sites"]["time_zone"].tolist() == ["Asia/Shanghai"]
+    assert (
+        type(load_scenario(EXAMPLE / "scenario.yaml")[0].accrual).model_fields["site_time_zone"].default
+        == "UTC"
+    )
 
 
 def test_study_days_are_the_sites_calendar_days() -> None:

@@ -24,7 +24,12 @@ from cartrial.store.snapshot import read_snapshot
 #: five CRS intercepts: a latent grade 5 (a death: the representative assessment has death_due_to_crs) is
 #: drawn with probability expit(-2) ≈ 12 % at the reference exposure; with 100 candidates and seed 0, the
 #: study of seed 2 has one death among its 18 patients (found by search, checked by the tests below)
-DEADLY = {"pool_size": 100, "toxicity": {"crs": {"intercepts": [3.0, 0.0, -1.0, -1.5, -2.0]}}}
+#: a UTC site (the example scenario's is Asia/Shanghai, D-19.879): the tests read day 0 as the UTC date
+DEADLY = {
+    "pool_size": 100,
+    "toxicity": {"crs": {"intercepts": [3.0, 0.0, -1.0, -1.5, -2.0]}},
+    "accrual": {"site_time_zone": "UTC"},
+}
 DEATH_CHECKS = ("RECORD-AFTER-DEATH", "DEATH-WITHOUT-FATAL-AE", "FATAL-AE-DISPOSITION", "DEATH-DATES-DIFFER")
 #: (form, date column) of every dated record the simulator writes after the infusion
 DATED = (

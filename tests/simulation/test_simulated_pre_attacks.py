@@ -23,7 +23,10 @@ from .conftest import EXAMPLE
 @pytest.fixture(scope="module")
 def prepared() -> Prepared:
     scenario, protocol_path = load_scenario(EXAMPLE / "scenario.yaml")
-    scenario = scenario.model_copy(update={"pool_size": 100})
+    # no fall after selection (rtm 1): every window's expected share is (730 − gap + (gap − 1)) / 730 =
+    # 729 / 730 whatever the gap (the consent day has no onset; D-19.880)
+    efficacy = scenario.efficacy.model_copy(update={"regression_to_mean": 1.0})
+    scenario = scenario.model_copy(update={"pool_size": 100, "efficacy": efficacy})
     return prepare(scenario, load_protocol(protocol_path), 1)
 
 
@@ -57,9 +60,11 @@ def _with_history(prepared: Prepared, days_before: list[int]) -> Prepared:
 def test_arr_before_counts_attacks_not_onsets(
     prepared: Prepared, days_before: list[int], attacks: int
 ) -> None:
-    """Every virtual patient has the same history, so every trial's ARR before is attacks / 2 years."""
+    """Every virtual patient has the same history, so every trial's ARR before is attacks / 2 years × the
+    window's share 729 / 730 (rtm 1; since D-19.880 the OC's ARR before is the analysis's expectation of
+    the 24 months before the infusion: changed by design from attacks / 2)."""
     batch = simulate_trials(_with_history(prepared, days_before), 5, seed=2)
-    assert batch.metrics["arr_pre"] == pytest.approx(np.full(5, attacks / 2.0))
+    assert batch.metrics["arr_pre"] == pytest.approx(np.full(5, attacks / 2.0 * 729 / 730))
 
 
 def test_post_infusion_hazard_follows_the_attack_rate(prepared: Prepared) -> None:
@@ -68,6 +73,6 @@ def test_post_infusion_hazard_follows_the_attack_rate(prepared: Prepared) -> Non
     the same post-infusion relapses; before, the four onsets quadrupled the hazard."""
     clustered = simulate_trials(_with_history(prepared, [100, 90, 80, 75]), 40, seed=3)
     single = simulate_trials(_with_history(prepared, [100]), 40, seed=3)
-    assert clustered.metrics["arr_pre"] == pytest.approx(np.full(40, 0.5))
+    assert clustered.metrics["arr_pre"] == pytest.approx(np.full(40, 0.5 * 729 / 730))  # D-19.880
     np.testing.assert_array_equal(clustered.metrics["arr_post"], single.metrics["arr_post"])
     np.testing.assert_array_equal(clustered.metrics["pct_relapse_free"], single.metrics["pct_relapse_free"])

@@ -43,6 +43,8 @@ from cartrial.simulation.trials import (
     _calendar,
     _efficacy,
     _escalate,
+    consent_date,
+    data_cutoff_date,
     death_days,
     dosing_weight,
     draw_with_reserve,
@@ -53,6 +55,7 @@ from cartrial.simulation.trials import (
     observed_dlts,
     relapse_onset_days,
     reserve_slots,
+    written_history_days,
 )
 
 SITE_ID = "SIM"
@@ -326,14 +329,14 @@ def lab_course(analyte: str, baseline: float, grade: int, days: int) -> list[tup
 
 def history_onsets(infusion_day: dt.date, days_before: list[int]) -> list[dt.date]:
     """The dated pre-treatment relapse history of a virtual patient infused on `infusion_day` (the site's
-    calendar): each drawn onset `days_before` (1-730, `population.draw_covariates`) that many days before
-    the infusion day, oldest first (D-19.854). The simulator's pre-treatment rate (`Prepared.pre_attacks_24m`
-    / 2) counts these onsets' attacks over the 730 days before the anchor; the protocol's ARR compares the
-    post-infusion rate with the ``pre_window_months`` (24) calendar months before the infusion
-    (`cartrial.neuro.annualised_relapse_rates`: [infusion − 24 months, infusion), 730 or 731 days), so the
-    analysis of the written study counts every one of them. Anchored at the consent (before D-19.854), the
-    onsets of the oldest vein-to-vein + 14 days fell before that window and none after the consent: the
-    analysis read 5-6 % fewer pre-treatment attacks than the simulator drew.
+    calendar): each onset `days_before` (`trials.written_history_days`: the drawn history dated back from
+    the consent, then the onsets between the consent and the infusion; D-19.876) that many days before the
+    infusion day, oldest first. The eligibility screen judged the drawn history as of the consent, so every
+    written patient meets the relapse criteria at its written consent date; the protocol's ARR window (the
+    ``pre_window_months`` (24) calendar months before the infusion, `cartrial.neuro.annualised_relapse_rates`)
+    holds the drawn onsets of the last 730 − gap days before the consent and the interval's onsets, drawn at
+    the patient's rate after selection (× `efficacy.regression_to_mean`), so the analysis estimates the
+    OC's `arr_pre` (`trials.expected_pre_arr`; D-19.854, D-19.880).
 
     >>> [d.isoformat() for d in history_onsets(dt.date(2022, 3, 1), [1, 730])]
     ['2020-03-01', '2022-02-28']
@@ -455,7 +458,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         death_day = float(death[0, s])
         died = death_day <= follow_end  # the death is seen: before the dropout, follow-up end and cut-off
         v2v = float(draws.vein_to_vein_days[0, s])
-        consent = (infused_local - dt.timedelta(days=v2v + 14)).date()
+        consent = consent_date(infused_local, v2v)  # the screen's date (D-19.876)
         weight = dosing_weight(cov.weight_kg[p])
         # the protocol's dose for this weight (`dose_for`: rounding, then the level's cap), computed once in
         # `prepare`; the CRF records the delivered cells/kg (templates: "actual dose"), which drives the PK
@@ -526,11 +529,13 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         crs_on, crs_len = int(draws.crs_onset[0, s]), int(draws.crs_duration[0, s])
         icans_grade = int(draws.icans[0, s, k])
         ic_on, ic_len = int(draws.icans_onset[0, s]), int(draws.icans_duration[0, s])
-        last_day = max(
+        # the assessment schedule's last day (not `last_day`, the last day followed, which the adverse
+        # events below are judged by: reusing the name wrote events starting after a dropout; D-19.877)
+        last_scheduled = max(
             CRS_DAYS - 1, crs_on + crs_len if crs_grade else 0, ic_on + ic_len if icans_grade else 0
         )
         crs_fatal = crs_grade >= FATAL_GRADE
-        for day in range(0, last_day + 1):
+        for day in range(0, last_scheduled + 1):
             if not visible(day):
                 break
             g = crs_grade if crs_grade and crs_on <= day < crs_on + crs_len else 0
@@ -740,15 +745,26 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                     "aqp4_igg_assay": "fixed_cba",
                 }
             )
-        # relapses: the pre-treatment history, the drawn onsets dated back from the infusion's site day —
-        # the 24 months before the infusion the protocol's ARR reads (D-19.854) — then the simulated
-        # post-infusion attacks
+        # relapses: the pre-treatment history, the drawn onsets dated back from the consent (the screen's
+        # date) and those between the consent and the infusion (D-19.876), then the simulated post-infusion
+        # attacks
         seen: set[str] = set()
-        for onset in history_onsets(infused_local.date(), cov.relapse_days_before[p]):
+        written = written_history_days(
+            cov.relapse_days_before[p],
+            int(prepared.pre_attacks_24m[p]),
+            infused_local,
+            v2v,
+            int(draws.relapse_seed[0, s]),
+            sc.efficacy.regression_to_mean,
+            prepared.protocol,
+        )
+        for onset in history_onsets(infused_local.date(), written):
             if onset.isoformat() in seen:
                 continue
             seen.add(onset.isoformat())
-            rows["relapses"].append(_relapse(sid, onset, rng, "pre-treatment history"))
+            # the drawn history is before the consent; the interval's onsets are on study (D-19.880)
+            note = "pre-treatment history" if onset <= consent else "on study before the infusion"
+            rows["relapses"].append(_relapse(sid, onset, rng, note))
         for relapse_day in relapse_days[j]:
             onset = when(relapse_day).date()
             if onset.isoformat() in seen:
@@ -803,6 +819,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     # escalation decisions: the design's own decision after each escalation cohort (escalation engine), on
     # the cohort's DLT-evaluable patients; one who left or died inside the window without a DLT has no letter
     # and was replaced in the same cohort, whose decision waits for the replacement (D-19.123, D-19.132)
+    cutoff_date = data_cutoff_date(sc, cutoff)  # on the site's calendar (D-19.878)
     history: list[str] = []
     design = prepared.design
     window = prepared.settings["window_days"]
@@ -821,15 +838,16 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         # every patient of the cohort, those infused after the cut-off too: the decision waits for them
         cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
         last = float(np.nanmax(infusion[0, cohort_slots]))
-        decided = start + dt.timedelta(days=last + window + 1)
-        if decided.date() > (start + dt.timedelta(days=cutoff)).date():
+        # the decision's date on the site's calendar, as the data cut-off's (D-19.878, D-19.881)
+        decided = infusion_instant(sc, last + window + 1).date()
+        if decided > cutoff_date:  # the study's data cut-off date (D-19.878)
             break
         fit = design.fit(" ".join(history))
         rows["escalation_decisions"].append(
             {
                 "cohort": cohort + 1,
                 "dose_level": level + 1,
-                "decided_on": decided.date().isoformat(),
+                "decided_on": decided.isoformat(),
                 "outcomes": history[-1],
                 "design": design.name,
                 "design_state": json.dumps(
@@ -846,7 +864,6 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         _refuse_limited_pk(pk_limited, sc.kinetics, prepared.scenario_file)
     forms = {name: pd.DataFrame(records) for name, records in rows.items()}
     not_simulated = _drop_uncollected(forms, prepared.protocol.collected_assessments)
-    cutoff_date = (start + dt.timedelta(days=cutoff)).date()
     summary = {
         "scenario": sc.name,
         "seed": seed,

@@ -87,10 +87,10 @@ class Prepared:
 
     @cached_property
     def pre_attacks_24m(self) -> npt.NDArray[np.int64]:
-        """(P,) attacks in the 24 months of drawn history of each eligible patient (written as the 24 months
-        before the infusion, D-19.854) by the protocol's relapse definition (`population.attack_counts`:
-        onsets < 30 days apart are one attack), the count the analysis makes from the written relapse list
-        (D-19.800); its half is the pre-treatment ARR."""
+        """(P,) attacks in the 24 months of drawn history of each eligible patient (the 24 months before its
+        consent, the history the eligibility screen judged; D-19.876) by the protocol's relapse definition
+        (`population.attack_counts`: onsets < 30 days apart are one attack), the count the analysis makes
+        from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
         return attack_counts(self.eligible.relapse_days_before, self.protocol)
 
 
@@ -820,6 +820,175 @@ def infusion_instant(scenario: Scenario, infusion_day: float) -> dt.datetime:
     )
 
 
+#: days from the consent (screening) to the vein-to-vein time's start: the consent is the infusion's site
+#: moment − (vein-to-vein + CONSENT_LEAD_DAYS) days (`consent_date`)
+CONSENT_LEAD_DAYS = 14.0
+#: the days of the drawn relapse history before the consent (`population.draw_covariates`: 1-730)
+HISTORY_DAYS = 730
+
+
+def consent_date(infused_local: dt.datetime, vein_to_vein_days: float) -> dt.date:
+    """The site date of a virtual patient's consent (its screening, the date eligibility is judged as of):
+    vein-to-vein + 14 days before the infusion on the site's clock (`infusion_instant`).
+
+    >>> consent_date(dt.datetime(2022, 3, 1, 10, tzinfo=dt.UTC), 28.5).isoformat()
+    '2022-01-17'
+    """
+    return (infused_local - dt.timedelta(days=float(vein_to_vein_days) + CONSENT_LEAD_DAYS)).date()
+
+
+def interval_onset_days(
+    pre_attacks: int,
+    gap_days: int,
+    seed: int,
+    regression_to_mean: float,
+    days_before_consent: list[int],
+    protocol: Protocol,
+) -> list[int]:
+    """The relapse onsets of a virtual patient between its consent and its infusion (D-19.876, D-19.880,
+    D-19.882), in days before the infusion's site day, oldest first: on the `gap_days` − 1 days strictly
+    between the consent's site date and the infusion's (1 to `gap_days` − 1 days before the infusion), a
+    Poisson number of attacks with mean `pre_attacks` / 730 × `regression_to_mean` per day — the patient's
+    attack rate after its selection at the consent, the rate the post-infusion hazard reads without any
+    effect (`Prepared.pre_attacks_24m` / 2 a year × `efficacy.regression_to_mean`) — from the slot's relapse
+    seed (`PatientDraws.relapse_seed`) spawned apart from the post-infusion onsets' stream, so the OC and
+    the study it writes draw the same onsets. The rate is of attacks as the protocol counts them
+    (`cartrial.protocol.group_onsets`, onsets < `merge_window_days` apart are one attack), so each attack
+    is placed, one after the other, uniformly on a day where it is a new attack: one that, with the drawn
+    history (`days_before_consent`) and the attacks placed before it, adds one to the attack count (a day
+    merged with an attack is not a new attack; none left: no more attacks, rare as two need days 30
+    apart). An onset per drawn day (before D-19.882) merged with the history's last attack or another
+    interval onset, and the analysis read ≈ 9 % fewer interval attacks than drawn.
+
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> interval_onset_days(0, 45, 7, 0.6, [], protocol), interval_onset_days(5, 1, 7, 0.6, [], protocol)
+    ([], [])
+    """
+    from cartrial.neuro.derive import relapse_options_from_protocol
+    from cartrial.protocol import group_onsets
+
+    days = int(gap_days) - 1
+    if days <= 0 or pre_attacks <= 0:
+        return []
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1,)))
+    count = int(rng.poisson(pre_attacks / HISTORY_DAYS * float(regression_to_mean) * days))
+    if count == 0:
+        return []
+    options = relapse_options_from_protocol(protocol)
+    consent = dt.date(2000, 1, 1)  # any date: only the days between the onsets matter
+
+    def attacks(before_infusion: list[int]) -> int:
+        dates = sorted(
+            [consent - dt.timedelta(days=int(d)) for d in days_before_consent]
+            + [consent + dt.timedelta(days=int(gap_days) - d) for d in before_infusion]
+        )
+        return len(group_onsets(dates, options.merge_window_days, options.merge_anchor))
+
+    chosen: list[int] = []
+    for _ in range(count):
+        now = attacks(chosen)
+        free = [d for d in range(1, days + 1) if d not in chosen and attacks([*chosen, d]) == now + 1]
+        if not free:
+            break
+        chosen.append(int(free[int(rng.integers(len(free)))]))
+    return sorted(chosen, reverse=True)
+
+
+def consent_gap_days(
+    scenario: Scenario, infusion_days: FloatArray, vein_to_vein_days: FloatArray
+) -> FloatArray:
+    """Days from the consent's site date to the infusion's (`consent_date`, `infusion_instant`), for arrays
+    of infusion days (after the accrual start) and vein-to-vein times at once: the site's wall clock of the
+    infusion instant, its date minus the date of that wall clock − (vein-to-vein + 14 days), as
+    `consent_date` subtracts on the wall clock of an aware datetime (NaN where the infusion day is NaN).
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")  # Asia/Shanghai, UTC+8
+    >>> # day 0: 04-01 16:00, consent 02-18 04:00 (42 days); day 0.4: 04-02 01:36, consent 02-18 13:36 (43)
+    >>> consent_gap_days(sc, np.array([0.0, 0.4, np.nan]), np.array([28.5, 28.5, 28.5])).tolist()
+    [42.0, 43.0, nan]
+    """
+    import pandas as pd
+
+    days = np.asarray(infusion_days, dtype=float)
+    finite = np.isfinite(days)
+    start = pd.Timestamp(
+        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
+    )
+    instants = start + pd.to_timedelta(np.where(finite, days, 0.0), unit="D")
+    wall = pd.DatetimeIndex(instants).tz_convert(scenario.accrual.site_time_zone).tz_localize(None)
+    lead = pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D")
+    gap = (wall.normalize() - (wall - lead).normalize()).days.to_numpy(dtype=float)
+    return np.where(finite, gap, np.nan)
+
+
+def expected_pre_arr(pre_attacks: FloatArray, gap_days: FloatArray, regression_to_mean: float) -> FloatArray:
+    """The pre-infusion ARR the analysis expects to read of a virtual patient (D-19.880): its 24-month
+    window before the infusion's site day (730 days) holds the last 730 − gap days of the drawn history
+    (`pre_attacks` in 730 days), the consent day (no onset: the drawn history ends the day before, the
+    interval starts the day after) and the gap − 1 days of the interval at `regression_to_mean` × that rate
+    (`interval_onset_days`): pre_attacks / 2 × (730 − gap + rtm × (gap − 1)) / 730.
+
+    >>> expected_pre_arr(np.array([4.0]), np.array([46.0]), 0.6).round(4).tolist()  # 2 × (684 + 27) / 730
+    [1.9479]
+    """
+    gap = np.asarray(gap_days, dtype=float)
+    share = (HISTORY_DAYS - gap + float(regression_to_mean) * (gap - 1.0)) / HISTORY_DAYS
+    return np.asarray(pre_attacks, dtype=float) / 2.0 * share
+
+
+def written_history_days(
+    days_before_consent: list[int],
+    pre_attacks: int,
+    infused_local: dt.datetime,
+    vein_to_vein_days: float,
+    seed: int,
+    regression_to_mean: float,
+    protocol: Protocol,
+) -> list[int]:
+    """The pre-treatment relapse history of a virtual patient as written and as the analysis reads it, in
+    days before the infusion's site day, oldest first (D-19.876, D-19.880): the drawn onsets
+    (`days_before_consent`, 1-730, the history the eligibility screen judged as of the consent) dated back
+    from the consent's site date, then the onsets between the consent and the infusion
+    (`interval_onset_days`, at the rate after selection). The protocol's ARR window, the 24 calendar months
+    before the infusion, holds the drawn onsets of the last 730 − gap days before the consent, the consent
+    day (no onset) and the interval's: the analysis reads `expected_pre_arr`, the OC's `arr_pre`.
+
+    >>> from cartrial import examples
+    >>> from cartrial.protocol import load_protocol
+    >>> protocol = load_protocol(examples.path("ct103a-nmosd") / "protocol.yaml")
+    >>> at = dt.datetime(2022, 3, 1, 10, tzinfo=dt.UTC)  # consent 2022-01-17: 43 days before the infusion
+    >>> written_history_days([700, 20], 0, at, 28.5, 1, 0.6, protocol)
+    [743, 63]
+    """
+    gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
+    before = {int(d) + gap for d in days_before_consent}
+    interval = interval_onset_days(pre_attacks, gap, seed, regression_to_mean, days_before_consent, protocol)
+    return sorted(before | set(interval), reverse=True)
+
+
+def data_cutoff_date(scenario: Scenario, cutoff_day: float) -> dt.date:
+    """The data cut-off's date: the date on the site's calendar (`accrual.site_time_zone`) of the cut-off
+    instant, `cutoff_day` days after the accrual start (08:00 UTC of `start_date`), the instant the OC's
+    follow-up ends at (D-19.878). The store reads a record against the cut-off on its site's calendar
+    (`on_or_before_cutoff`, D-19.729), and a virtual record before the cut-off instant is dated on or before
+    this date; the UTC date (before D-19.878) was a day early at a site east of UTC, and the records of its
+    last day were after the study's own cut-off.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")
+    >>> zone = sc.accrual.model_copy(update={"site_time_zone": "Asia/Shanghai"})
+    >>> at = sc.model_copy(update={"accrual": zone})  # 0.5 days: 20:00 UTC, 04:00 the next day at the site
+    >>> data_cutoff_date(at, 0.1).isoformat(), data_cutoff_date(at, 0.5).isoformat()
+    ('2021-04-01', '2021-04-02')
+    """
+    return infusion_instant(scenario, cutoff_day).date()
+
+
 def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: int) -> list[float]:
     """The `count` drawn post-infusion attack onsets (days after the infusion) of one patient, i.i.d. with
     density ∝ the hazard on [0, follow-up] (the inverse of the cumulative hazard `curve`, per whole day),
@@ -882,7 +1051,7 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
-    # attacks per year in the 24 months of history (before the infusion in a written study, D-19.854): onsets
+    # attacks per year in the 24 months of history (before the consent; D-19.876): onsets
     # merged by the protocol's relapse definition, as the analysis counts them (D-19.800); every drawn onset
     # counted was 15 % more in the reference population
     pre_rate = prepared.pre_attacks_24m[p] / 2.0
@@ -890,6 +1059,10 @@ def _efficacy(
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
     counted = relapses.copy()
+    # the pre-infusion ARR the analysis reads: the window's share of the drawn history and the interval's
+    # onsets at the rate after selection (D-19.880)
+    gap = consent_gap_days(sc, infusion[t_idx, s_idx], draws.vein_to_vein_days[t_idx, s_idx])
+    arr_seen = expected_pre_arr(prepared.pre_attacks_24m[p].astype(float), gap, eff.regression_to_mean)
     for i in np.flatnonzero(relapses > 0):
         t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
         onsets = relapse_onset_days(
@@ -898,12 +1071,17 @@ def _efficacy(
             int(relapses[i]),
             draws.relapse_seed[t, sl],
         )
-        counted[i] = post_infusion_attacks(
+        infused_local = infusion_instant(sc, float(infusion[t, sl]))
+        history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
-            infusion_instant(sc, float(infusion[t, sl])),
-            onsets,
+            int(prepared.pre_attacks_24m[pi]),
+            infused_local,
+            float(draws.vein_to_vein_days[t, sl]),
+            int(draws.relapse_seed[t, sl]),
+            eff.regression_to_mean,
             prepared.protocol,
         )
+        counted[i] = post_infusion_attacks(history, infused_local, onsets, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
@@ -916,7 +1094,7 @@ def _efficacy(
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("aqp4_fell", fell.astype(float)),
-        ("pre_rate", pre_rate.astype(float)),
+        ("pre_rate", arr_seen),
     ):
         full = np.full(out_shape, np.nan)
         full[t_idx, s_idx] = values
