@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import BLANKS, FIRST_DATA_ROW, header_names, trim_blanks
+from cartrial.columns import BLANKS, FIRST_DATA_ROW, header_names, positional, trim_blanks
 from cartrial.errors import InputError, Problem
 from cartrial.sources import special_kind
 
@@ -260,9 +260,7 @@ def _checked_frame(
         raise InputError(problems)
     trim_cells(frame)
     _refuse_short_rows(file, frame)
-    frame = _drop_trailing_empty_rows(
-        file, frame.reset_index(drop=True), {row - FIRST_DATA_ROW for row, _ in emptied}
-    )
+    frame = _drop_trailing_empty_rows(file, positional(frame), {row - FIRST_DATA_ROW for row, _ in emptied})
     if frame.empty and not header_only:
         raise InputError(
             Problem("no data rows (header only)", file=str(file), allowed="at least one data row")

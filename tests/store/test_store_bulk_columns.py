@@ -103,3 +103,32 @@ def test_columns_and_rows_write_the_same(
     assert _records(columns, "lab_result") == _records(rows, "lab_result")
     assert len(_records(columns, "lab_result")) == 7_000 + 3 + 3
     assert _audit_rows(columns) == _audit_rows(rows)
+
+
+def test_sqlite_stores_nulls_and_booleans_as_bound(sqlite_study: StudyDb) -> None:
+    """The SQLite insert leaves out a nullable column that is blank in every row of a call and binds
+    booleans as 1/0 (import speed): what is stored is what binding every value stored, NULL for each blank
+    and the integers 1 and 0 for true and false, also where a column is blank in some rows only."""
+    first = labs(3)  # life_threatening_anemia: False, None, None; uln and laboratory never given
+    blank = [{**row, "life_threatening_anemia": None} for row in labs(2, subject="CT-002")]
+    both = [
+        {**row, "life_threatening_anemia": flag}
+        for row, flag in zip(labs(2, subject="CT-101"), (True, None), strict=True)
+    ]
+    with sqlite_study.service.as_user("dm").transaction("storage form") as tx:
+        for rows in (first, blank, both):
+            by_columns(tx, "lab_result", rows)
+    with sqlite_study.service.engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            "SELECT subject_id, typeof(life_threatening_anemia), life_threatening_anemia, typeof(uln), "
+            "typeof(laboratory), typeof(value), version FROM lab_result ORDER BY id"
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        ("CT-001", "integer", 0, "null", "null", "real", 1),
+        ("CT-001", "null", None, "null", "null", "real", 1),
+        ("CT-001", "null", None, "null", "null", "real", 1),
+        ("CT-002", "null", None, "null", "null", "real", 1),
+        ("CT-002", "null", None, "null", "null", "real", 1),
+        ("CT-101", "integer", 1, "null", "null", "real", 1),
+        ("CT-101", "null", None, "null", "null", "real", 1),
+    ]

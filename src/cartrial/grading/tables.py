@@ -301,8 +301,10 @@ def parse_crs_frame(
     fio2 = parse_float(
         frame, "fio2_pct", problems, required=False, minimum=ROOM_AIR_FIO2_PCT, maximum=100, unit="%"
     )
-    # oxygen=none is room air: an inspired fraction above the atmosphere's says oxygen is given (D-19.647)
-    for at in range(len(frame)):
+    # oxygen=none is room air: an inspired fraction above the atmosphere's says oxygen is given (D-19.647);
+    # the rule is asked of the rows it can refuse, those with oxygen=none and a FiO2 (D-19.917)
+    asked = (devices == OxygenDevice.NONE.value) & ~np.isnan(fio2)
+    for at in np.flatnonzero(asked).tolist():
         if fio2_without_oxygen(devices[at], fio2[at]):
             problems.add(
                 at, "fio2_pct", frame["fio2_pct"].iat[at], FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED

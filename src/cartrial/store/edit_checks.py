@@ -2424,12 +2424,18 @@ def import_findings(
         columns = form.columns
         date_column = ASSESSMENT_TABLES[table]
         # stored date-times are aware UTC: before 00:00 UTC of the limit day = an earlier day
-        candidates = _before_limit(columns["subject_id"], columns[date_column], limits)
-        candidates += _before_limit(columns["subject_id"], columns[date_column], ends, after=True)
+        future = FUTURE_DATED.get(table, ())
+        # the date column against each of its limits with one factorisation of the column (a million
+        # rows): before the first day, at or after the end, and (DATE-FUTURE) at or after tomorrow
+        candidates = _before_limits(
+            columns["subject_id"],
+            columns[date_column],
+            [(limits, False), (ends, True), *([(tomorrows, True)] if future[:1] == (date_column,) else [])],
+        )
         # no import form carries an end compared with the death (`END_DATES_AFTER_DEATH`): a therapy's
         # stop is written only by a single write, the API or a bulk upsert, and an adverse event is not a
         # large form (D-19.727)
-        for name in FUTURE_DATED.get(table, ()):
+        for name in future[1:] if future[:1] == (date_column,) else future:
             if name in columns:
                 candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
         if table == "lab_result" and "value" in columns and "unit" in columns:
@@ -2614,23 +2620,39 @@ def _before_limit(
     """Positions of the rows whose moment is before their subject's limit (`after`: at or after it; a row
     without a moment or whose subject has no limit: never). Each distinct (subject, moment) pair is
     compared once."""
+    return _before_limits(subject_ids, moments, [(limits, after)])
+
+
+def _before_limits(
+    subject_ids: Sequence[Any],
+    moments: Sequence[Any],
+    bounds: Sequence[tuple[Mapping[str, dt.datetime], bool]],
+) -> list[int]:
+    """`_before_limit` of the same rows for each (limits, after) of `bounds` in turn, the positions of
+    each appended in that order; the subjects and moments are factorised once for all of them."""
     import numpy as np
     import pandas as pd
 
     subject_codes, subject_texts = pd.factorize(_objects(subject_ids), sort=False)  # None: -1
     moment_codes, moment_values = pd.factorize(_objects(moments), sort=False)
     # exact instants as whole microseconds since 1970 UTC (aware date-times: the order of `<`)
-    # a subject without a limit: no moment is before it (at or after it, with `after`)
-    never = np.iinfo(np.int64).max if after else np.iinfo(np.int64).min
-    limit_us = np.array(
-        [never if (limit := limits.get(s)) is None else _microseconds(limit) for s in subject_texts.tolist()]
-        + [never],  # code -1: no subject
-        dtype=np.int64,
-    )
     moment_us = np.array([_microseconds(m) for m in moment_values.tolist()] + [0], dtype=np.int64)
-    moment_of_row, limit_of_row = moment_us[moment_codes], limit_us[subject_codes]
-    chosen = moment_of_row >= limit_of_row if after else moment_of_row < limit_of_row
-    return np.flatnonzero(chosen & (moment_codes >= 0)).tolist()
+    moment_of_row = moment_us[moment_codes]
+    dated = moment_codes >= 0
+    subjects = subject_texts.tolist()
+    found: list[int] = []
+    for limits, after in bounds:
+        # a subject without a limit: no moment is before it (at or after it, with `after`)
+        never = np.iinfo(np.int64).max if after else np.iinfo(np.int64).min
+        limit_us = np.array(
+            [never if (limit := limits.get(s)) is None else _microseconds(limit) for s in subjects]
+            + [never],  # code -1: no subject
+            dtype=np.int64,
+        )
+        limit_of_row = limit_us[subject_codes]
+        chosen = moment_of_row >= limit_of_row if after else moment_of_row < limit_of_row
+        found += np.flatnonzero(chosen & dated).tolist()
+    return found
 
 
 def _microseconds(moment: dt.datetime) -> int:

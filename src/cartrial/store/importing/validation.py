@@ -30,6 +30,7 @@ from cartrial.columns import (
     parse_bool,
     parse_float,
     parse_int,
+    positional,
 )
 from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.store.fields import (
@@ -189,7 +190,7 @@ def validate_form(
         if header:
             return None, list(data.read_problems) + header
     spec = data.spec
-    frame = data.frame.reset_index(drop=True)
+    frame = positional(data.frame)
     n = len(frame)
     sink = RowProblems(data.file)
     values: dict[str, np.ndarray] = {}
@@ -244,7 +245,7 @@ def validate_form(
     else:
         problems.extend(_record_problems(spec, values, data.file))
         flagged = {(p.row, p.field) for p in problems}
-        problems.extend(p for p in _external_problems(data) if (p.row, p.field) not in flagged)
+        problems.extend(p for p in _external_problems(data, frame) if (p.row, p.field) not in flagged)
     problems = _edge_characters_named(problems, {c.name for c in columns if c.rule and c.rule.key})
     if check_keys:
         problems.extend(_duplicate_keys(spec, values, data.file))
@@ -742,12 +743,13 @@ def _duplicate_keys(spec: FormSpec, values: dict[str, np.ndarray], file: str) ->
     return problems
 
 
-def _external_problems(data: FormData) -> list[Problem]:
-    """Problems found by the form validator of the engine that owns the form (if it has one)."""
+def _external_problems(data: FormData, frame: pd.DataFrame) -> list[Problem]:
+    """Problems found by the form validator of the engine that owns the form (if it has one); `frame`: the
+    form's cells indexed by position (`positional`, the one `validate_form` parsed)."""
     spec = data.spec
     if spec.validator is None:
         return []
-    frame = data.frame.reset_index(drop=True)
+    frame = frame.copy(deep=False)  # the validator's own columns, the cells shared (D-19.916)
     positions = np.arange(len(frame))
     if spec.validator_rows is not None:
         column, wanted = spec.validator_rows
