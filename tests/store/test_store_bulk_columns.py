@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 from tests.store.conftest import StudyDb
 from tests.store.test_store_bulk_paths import _audit_rows, _records, two_studies
@@ -132,3 +133,20 @@ def test_sqlite_stores_nulls_and_booleans_as_bound(sqlite_study: StudyDb) -> Non
         ("CT-101", "integer", 1, "null", "null", "real", 1),
         ("CT-101", "null", None, "null", "null", "real", 1),
     ]
+
+
+def test_sqlite_stores_a_numpy_bool_as_an_integer(sqlite_study: StudyDb) -> None:
+    """A numpy bool (what a pandas boolean column holds) is stored as the integer 1 or 0, as a bool is.
+    Before: the driver bound it as a one-byte BLOB (b'\\x01'), which no reader reads as true."""
+    rows = [
+        {**row, "life_threatening_anemia": flag}
+        for row, flag in zip(labs(3, subject="CT-002"), (np.bool_(True), np.bool_(False), None), strict=True)
+    ]
+    with sqlite_study.service.as_user("dm").transaction("numpy bools") as tx:
+        by_columns(tx, "lab_result", rows)
+    with sqlite_study.service.engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            "SELECT typeof(life_threatening_anemia), life_threatening_anemia FROM lab_result "
+            "WHERE subject_id = 'CT-002' ORDER BY id"
+        ).all()
+    assert [tuple(row) for row in stored] == [("integer", 1), ("integer", 0), ("null", None)]

@@ -21,6 +21,7 @@ judges each row as a single-record write does (`cartrial.store.writes.upsert_che
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from itertools import chain, compress, islice, repeat
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 from sqlalchemy import JSON, Boolean, Connection, Date, bindparam, func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
@@ -113,13 +115,13 @@ class _IdCounter:
 
 
 _SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
-_SQLITE_PARTIAL_INSERTS: dict[tuple[str, tuple[int, ...]], str] = {}
 _SQLITE_OMISSIBLE: dict[str, frozenset[int]] = {}
 _SQLITE_BOOLEANS: dict[str, tuple[int, ...]] = {}
-_BOOL_TYPES = frozenset({bool, type(None)})
+_BOOL_TYPES = frozenset({bool, np.bool_, type(None)})
 _BOOL_INT: dict[Any, Any] = {True: 1, False: 0, None: None}
 """A boolean column's values as SQLite stores them, bound as ints (a bool binds through the driver's
-adapter lookup, ~0.2 µs a value; only columns holding nothing but bools and None are mapped)."""
+adapter lookup, ~0.2 µs a value; only columns holding nothing but bools and None are mapped). A numpy
+bool is mapped too (it equals and hashes as the bool): the driver would store it as a one-byte BLOB."""
 _NOW = "<now>"
 """Marker of the insert's time in `_sqlite_insert`'s statement (replaced by a text literal)."""
 
@@ -164,15 +166,17 @@ def _sqlite_insert_of(model: type[StudyData], kept: tuple[int, ...]) -> str:
     sql, names, _conversions = _sqlite_insert(model)
     if len(kept) == len(names):
         return sql
-    table = table_of(model)
-    cache_key = (table.name, kept)
-    cached = _SQLITE_PARTIAL_INSERTS.get(cache_key)
-    if cached is None:
-        all_names = ("id", *(names[i] for i in kept), "created_at", "updated_at", "version")
-        marks = ", ".join("?" * (1 + len(kept)))
-        cached = f"INSERT INTO {table.name} ({', '.join(all_names)}) VALUES ({marks}, {_NOW}, {_NOW}, 1)"
-        _SQLITE_PARTIAL_INSERTS[cache_key] = cached
-    return cached
+    return _partial_sqlite_insert(table_of(model).name, tuple(names[i] for i in kept))
+
+
+@functools.lru_cache(maxsize=256)
+def _partial_sqlite_insert(table_name: str, kept_names: tuple[str, ...]) -> str:
+    """The INSERT of `_sqlite_insert` over the data columns `kept_names` only. Bounded: a web server's
+    bulk writes bring ever new patterns of blank columns (2^20 for crs_assessment), and a cache keyed by
+    them must not grow with the server's life."""
+    all_names = ("id", *kept_names, "created_at", "updated_at", "version")
+    marks = ", ".join("?" * (1 + len(kept_names)))
+    return f"INSERT INTO {table_name} ({', '.join(all_names)}) VALUES ({marks}, {_NOW}, {_NOW}, 1)"
 
 
 def _sqlite_omissible(model: type[StudyData]) -> frozenset[int]:
