@@ -126,3 +126,36 @@ def example_analyse_run(
     assert result.exit_code == 0, result.output
     with make_read_only(out):
         yield AnalyseRun(out, result.stdout)
+
+
+def protocol_with_option(snapshot: StudySnapshot, option: str, value: str | None) -> str:
+    """The snapshot's protocol text with `analysis.options.<option>` (the example states it as ``last``) set
+    to `value`, or removed (the engine default) when `value` is None."""
+    stated = f"    {option}: last"
+    lines = snapshot.protocol_yaml.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(stated))
+    if value is None:
+        del lines[index]
+    else:
+        lines[index] = f"    {option}: {value}"
+    return "\n".join(lines) + "\n"
+
+
+def analyse_with_ct002_attack(snapshot: StudySnapshot, option: str, value: str | None) -> Analysis:
+    """The example analysed with a relapse onset of CT-002 added on 2021-05-01 — 14 days before its only
+    pre-infusion EDSS and timed walk (2021-05-15), so that both are during the attack — and the protocol's
+    `option` set to `value` (`protocol_with_option`)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from cartrial.analysis import analyse
+    from cartrial.protocol import parse_protocol
+
+    relapses = snapshot.tables["relapses"]
+    row = relapses[relapses["subject_id"] == "CT-002"].iloc[[-1]].copy()
+    row["onset_date"] = "2021-05-01"
+    row["record_id"] = str(int(pd.to_numeric(relapses["record_id"]).max()) + 1)
+    tables = dict(snapshot.tables) | {"relapses": pd.concat([relapses, row], ignore_index=True)}
+    protocol = parse_protocol(protocol_with_option(snapshot, option, value))
+    return analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))

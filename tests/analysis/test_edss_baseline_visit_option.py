@@ -28,28 +28,10 @@ from cartrial.protocol import parse_protocol
 from cartrial.protocol.model import MEASURE_ASSESSMENT
 from cartrial.store.snapshot import StudySnapshot
 
+from .conftest import analyse_with_ct002_attack, protocol_with_option
+
 SUBJECT = "CT-002"
-EXAMPLE_LINE = "    edss_baseline_visit: last"
-
-
-def _protocol_text(snapshot: StudySnapshot, value: str | None) -> str:
-    lines = snapshot.protocol_yaml.splitlines()
-    index = next(i for i, line in enumerate(lines) if line.startswith(EXAMPLE_LINE))
-    if value is None:
-        del lines[index]
-    else:
-        lines[index] = f"    edss_baseline_visit: {value}"
-    return "\n".join(lines) + "\n"
-
-
-def _with_attack(snapshot: StudySnapshot, value: str | None) -> Analysis:
-    relapses = snapshot.tables["relapses"]
-    row = relapses[relapses["subject_id"] == SUBJECT].iloc[[-1]].copy()
-    row["onset_date"] = "2021-05-01"  # 14 days before CT-002's only pre-infusion EDSS (2021-05-15)
-    row["record_id"] = str(int(pd.to_numeric(relapses["record_id"]).max()) + 1)
-    tables = dict(snapshot.tables) | {"relapses": pd.concat([relapses, row], ignore_index=True)}
-    protocol = parse_protocol(_protocol_text(snapshot, value))
-    return analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))
+OPTION = "edss_baseline_visit"
 
 
 def test_the_example_protocol_states_last_for_its_screening_value(analysis: Analysis) -> None:
@@ -61,7 +43,7 @@ def test_the_example_protocol_states_last_for_its_screening_value(analysis: Anal
 def test_outside_relapse_leaves_a_baseline_during_an_attack_out(
     snapshot: StudySnapshot, value: str | None
 ) -> None:
-    analysis = _with_attack(snapshot, value)
+    analysis = analyse_with_ct002_attack(snapshot, OPTION, value)
     assert analysis.options["edss_baseline_visit"] == "outside_relapse"
     population = analysis.populations["efficacy:edss_change"]
     assert SUBJECT not in population.subject_ids
@@ -71,7 +53,7 @@ def test_outside_relapse_leaves_a_baseline_during_an_attack_out(
 
 
 def test_last_keeps_the_baseline_during_an_attack(snapshot: StudySnapshot) -> None:
-    analysis = _with_attack(snapshot, "last")
+    analysis = analyse_with_ct002_attack(snapshot, OPTION, "last")
     population = analysis.populations["efficacy:edss_change"]
     assert SUBJECT in population.subject_ids and population.excluded == {}
     row = analysis.datasets["edss_change"].table.set_index("subject_id").loc[SUBJECT]
@@ -81,7 +63,7 @@ def test_last_keeps_the_baseline_during_an_attack(snapshot: StudySnapshot) -> No
 
 def test_a_bad_value_names_the_field_and_the_allowed_values(snapshot: StudySnapshot) -> None:
     with pytest.raises(CartrialError) as caught:
-        parse_protocol(_protocol_text(snapshot, "first"))
+        parse_protocol(protocol_with_option(snapshot, OPTION, "first"))
     text = str(caught.value)
     assert "edss_baseline_visit" in text
     assert "outside_relapse" in text and "last" in text

@@ -13,40 +13,19 @@ with ``last`` (the example's value, its responder measures coming from the same 
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 import pytest
 
-from cartrial.analysis import analyse
 from cartrial.analysis.model import Analysis
 from cartrial.errors import CartrialError
 from cartrial.neuro.responders import BASELINE_ONLY_DURING_ATTACK
 from cartrial.protocol import parse_protocol
 from cartrial.store.snapshot import StudySnapshot
 
+from .conftest import analyse_with_ct002_attack, protocol_with_option
+
 SUBJECT = "CT-002"
-EXAMPLE_LINE = "    responder_baseline_visit: last"
-
-
-def _protocol_text(snapshot: StudySnapshot, value: str | None) -> str:
-    lines = snapshot.protocol_yaml.splitlines()
-    index = next(i for i, line in enumerate(lines) if line.startswith(EXAMPLE_LINE))
-    if value is None:
-        del lines[index]
-    else:
-        lines[index] = f"    responder_baseline_visit: {value}"
-    return "\n".join(lines) + "\n"
-
-
-def _with_attack(snapshot: StudySnapshot, value: str | None) -> Analysis:
-    relapses = snapshot.tables["relapses"]
-    row = relapses[relapses["subject_id"] == SUBJECT].iloc[[-1]].copy()
-    row["onset_date"] = "2021-05-01"  # 14 days before CT-002's only pre-infusion walk (2021-05-15)
-    row["record_id"] = str(int(pd.to_numeric(relapses["record_id"]).max()) + 1)
-    tables = dict(snapshot.tables) | {"relapses": pd.concat([relapses, row], ignore_index=True)}
-    protocol = parse_protocol(_protocol_text(snapshot, value))
-    return analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))
+OPTION = "responder_baseline_visit"
 
 
 def _walking(analysis: Analysis) -> pd.Series:
@@ -65,7 +44,7 @@ def test_the_example_protocol_states_last(analysis: Analysis) -> None:
 def test_outside_relapse_leaves_a_walk_during_an_attack_out(
     snapshot: StudySnapshot, value: str | None
 ) -> None:
-    analysis = _with_attack(snapshot, value)
+    analysis = analyse_with_ct002_attack(snapshot, OPTION, value)
     assert analysis.options["responder_baseline_visit"] == "outside_relapse"
     row = _walking(analysis)
     assert not row["evaluable"] and pd.isna(row["responder"])
@@ -74,7 +53,7 @@ def test_outside_relapse_leaves_a_walk_during_an_attack_out(
 
 
 def test_last_keeps_the_walk_during_the_attack(snapshot: StudySnapshot) -> None:
-    analysis = _with_attack(snapshot, "last")
+    analysis = analyse_with_ct002_attack(snapshot, OPTION, "last")
     row = _walking(analysis)
     assert bool(row["evaluable"]) and not bool(row["responder"])  # 5.05 -> 4.95 s: 2 % faster
     assert SUBJECT in analysis.populations["efficacy:walking_response"].subject_ids
@@ -82,7 +61,7 @@ def test_last_keeps_the_walk_during_the_attack(snapshot: StudySnapshot) -> None:
 
 def test_a_bad_value_names_the_field_and_the_allowed_values(snapshot: StudySnapshot) -> None:
     with pytest.raises(CartrialError) as caught:
-        parse_protocol(_protocol_text(snapshot, "first"))
+        parse_protocol(protocol_with_option(snapshot, OPTION, "first"))
     text = str(caught.value)
     assert "responder_baseline_visit" in text
     assert "outside_relapse" in text and "last" in text
@@ -90,9 +69,17 @@ def test_a_bad_value_names_the_field_and_the_allowed_values(snapshot: StudySnaps
 
 # CT-002's only pre-infusion OSIS (osis.csv) is on 2021-05-15, like its walk: during the added attack.
 def test_osis_change_follows_the_same_baseline(snapshot: StudySnapshot) -> None:
-    outside = _with_attack(snapshot, "outside_relapse").datasets["osis_change"].table.set_index("subject_id")
+    outside = (
+        analyse_with_ct002_attack(snapshot, OPTION, "outside_relapse")
+        .datasets["osis_change"]
+        .table.set_index("subject_id")
+    )
     assert not bool(outside.loc[SUBJECT, "evaluable"])
     assert pd.isna(outside.loc[SUBJECT, "motor_baseline"])
-    last = _with_attack(snapshot, "last").datasets["osis_change"].table.set_index("subject_id")
+    last = (
+        analyse_with_ct002_attack(snapshot, OPTION, "last")
+        .datasets["osis_change"]
+        .table.set_index("subject_id")
+    )
     assert bool(last.loc[SUBJECT, "evaluable"])
     assert not pd.isna(last.loc[SUBJECT, "motor_baseline"])
