@@ -924,23 +924,29 @@ def typed_site_date(value: Any, zone: str | None = None) -> _dt.date | None:
 def typed_site_moment(moment: datetime, zone: str | _tzinfo | None = None) -> datetime:
     """A stored instant on the clock of the site (`zone`: an IANA name or a `tzinfo`; blank or None: UTC),
     the one rule of a date-time's site day (D-19.618, D-19.947): an instant at exactly 00:00:00.000000Z (what
-    a date typed without a time becomes; naive: UTC) is the start (00:00) of that date on the site's clock,
-    so its `date()` is the date typed, whatever the zone; any other instant is itself read on the site's
-    clock (`on_site_clock`). Its price: a time typed as exactly 00:00:00Z (17:00 PDT) is taken as a date
-    typed without a time (the store keeps no "time typed" flag).
+    a date typed without a time becomes; naive: UTC) that the site's clock would put on the day BEFORE (a
+    site west of UTC at that instant) is the start (00:00) of that date on the site's clock, so its `date()`
+    is the date typed; any other instant is itself read on the site's clock (`on_site_clock`). At UTC and
+    east of it the two readings of 00:00:00Z give the same date, so the instant keeps its real time there
+    (a Wuhan sample drawn at 08:00:00 is 08:00, never moved to 00:00). Its price: west of UTC a time typed
+    as exactly 00:00:00Z (17:00 PDT) is taken as a date typed without a time (the store keeps no "time
+    typed" flag).
 
     >>> typed_site_moment(utc_moment("2021-08-02"), "America/Los_Angeles").isoformat()
     '2021-08-02T00:00:00-07:00'
     >>> typed_site_moment(utc_moment("2021-08-02T20:00:00-07:00"), "America/Los_Angeles").isoformat()
     '2021-08-02T20:00:00-07:00'
+    >>> typed_site_moment(utc_moment("2021-08-02T08:00:00+08:00"), "Asia/Shanghai").isoformat()
+    '2021-08-02T08:00:00+08:00'
     """
     tz = zone if isinstance(zone, _tzinfo) or zone is None else (time_zone_of(zone) if zone else None)
     if isinstance(zone, str) and zone and tz is None:
         raise ValueError("not an IANA time zone")
     utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if not (utc.hour or utc.minute or utc.second or utc.microsecond):
-        return datetime.combine(utc.date(), _time(), tzinfo=tz or UTC)  # a date typed without a time
-    return utc if tz is None else utc.astimezone(tz)
+    local = utc if tz is None else utc.astimezone(tz)
+    if local.date() != utc.date() and not (utc.hour or utc.minute or utc.second or utc.microsecond):
+        return datetime.combine(utc.date(), _time(), tzinfo=tz)  # a date typed without a time, west of UTC
+    return local
 
 
 def after_site_today(value: Any, zone: str | None, today: _dt.date) -> bool:

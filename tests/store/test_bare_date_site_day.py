@@ -107,8 +107,9 @@ def test_postgres_bare_date_is_its_date_at_the_site(postgres_url: str) -> None:
 @pytest.mark.slow  # the analysis and SDTM of the example study (several seconds)
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Shanghai"])
 def test_sqlite_sdtm_lb_dates_a_bare_lab_by_its_date(example_sqlite: str, zone: str) -> None:
-    """SDTM LB: the bare lab's LBDTC is the date typed (no invented time) and LBDY counts from day 1 = the
-    infusion's site date; the real instant keeps its local time and offset."""
+    """SDTM LB: west of UTC the bare lab's LBDTC is the date typed (no invented time: on the site's clock it
+    would be the day before) and LBDY counts from day 1 = the infusion's site date; east of UTC 00:00:00Z
+    keeps its time (same date); the real instant keeps its local time and offset."""
     from cartrial.analysis import analyse
     from cartrial.cdisc.sdtm import build_sdtm
     from cartrial.store.snapshot import read_snapshot
@@ -123,7 +124,9 @@ def test_sqlite_sdtm_lb_dates_a_bare_lab_by_its_date(example_sqlite: str, zone: 
         assert by_dtc["2021-08-02T20:00-07:00"] == 57.0
         assert not any(d.startswith("2021-08-01") for d in by_dtc)
     else:
-        assert by_dtc["2021-08-02"] == 56.0  # east of UTC: the same date, without the invented 08:00
+        # east of UTC the date is the same either way, and the stored instant may be a real 08:00:00 in
+        # Wuhan (a morning draw): it keeps its time there (D-19.947)
+        assert by_dtc["2021-08-02T08:00+08:00"] == 56.0
         assert by_dtc["2021-08-03T11:00+08:00"] == 57.0
 
 
@@ -150,7 +153,10 @@ def test_every_reader_takes_a_bare_date_as_its_date(zone: str | None, expected: 
     assert site_days(when, pd.Series([zone or ""])).dt.strftime("%Y-%m-%d").tolist() == ["2021-08-02"]
     assert site_day(BARE, zone) == expected
     assert site_date_of(BARE.replace(tzinfo=None), zone) == expected
-    assert site_wall_clock(BARE.replace(tzinfo=None), zone) == dt.datetime(2021, 8, 2)
+    # the wall clock: west of UTC the start of the date typed; at UTC and east of it the stored instant's own
+    # time (the same date either way, and it may be a real 08:00:00 in Wuhan; D-19.947)
+    wall = {"Asia/Shanghai": dt.datetime(2021, 8, 2, 8)}.get(str(zone), dt.datetime(2021, 8, 2))
+    assert site_wall_clock(BARE.replace(tzinfo=None), zone) == wall
     assert _visit_day(pd.Timestamp(cell), zone) == expected
     assert _first_infusion([{"infused_at": BARE, "dose_level": 1}], zone) == (expected, 1)
     # day 0 typed 2021-08-01 (bare); a lab typed 2021-08-02: study day 1 on every calendar
@@ -192,3 +198,14 @@ def test_episode_span_and_dlt_onset_count_from_the_bare_infusion_date() -> None:
     )
     # 2 days 3 hours after 00:00Z on 1 August: 2021-08-03T03:00Z, 2 August 20:00 PDT
     assert dlt_onset_days(infusions, {"A": (2.125,)}) == {"A": 1}
+
+
+def test_a_real_0800_in_wuhan_keeps_its_time() -> None:
+    """East of UTC, 00:00:00Z is also a real 08:00:00 in Wuhan (a morning PK draw): both readings give the
+    same date, so it keeps its time in SDTM --DTC, the ADaM wall clock and the elapsed day (D-19.947)."""
+    from cartrial.cdisc.common import dtc, site_wall_clock
+    from cartrial.columns import typed_site_moment
+
+    assert dtc("2021-08-02T00:00:00Z", "Asia/Shanghai") == "2021-08-02T08:00+08:00"
+    assert site_wall_clock(dt.datetime(2021, 8, 2), "Asia/Shanghai") == dt.datetime(2021, 8, 2, 8)
+    assert typed_site_moment(BARE, "Asia/Shanghai").hour == 8
