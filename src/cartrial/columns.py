@@ -870,12 +870,12 @@ def site_today(zone: str | None, now: datetime | None = None) -> _dt.date:
 
 def site_day(value: Any, zone: str | None = None) -> _dt.date | None:
     """The date of a date field or a date-time on the calendar of the IANA `zone` (blank or None: UTC): a
-    date as recorded (a site's date is typed on its own calendar); a date-time's instant read on the site's
-    clock (`on_site_clock`; a naive one is UTC); None for anything else. The calendar the casebook and the
+    date as recorded (a site's date is typed on its own calendar); a date-time by `typed_site_moment`
+    (exactly 00:00:00Z, a date typed without a time: that date; any other instant its date on the site's
+    clock; a naive one is UTC; D-19.947); None for anything else. The calendar the casebook and the
     edit checks place a subject's records on (D-19.607); what `after_site_today` compares (D-19.613)."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return on_site_clock(moment, zone).date()
+        return typed_site_moment(value, zone).date()
     if isinstance(value, _dt.date):
         return value
     return None
@@ -923,13 +923,38 @@ def typed_site_date(value: Any, zone: str | None = None) -> _dt.date | None:
             return None
         value = utc_moment(value.strip())
     if isinstance(value, datetime):
-        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        if not (moment.hour or moment.minute or moment.second or moment.microsecond):
-            return moment.date()  # a date typed without a time (D-19.618)
-        return on_site_clock(moment, zone).date()
+        return typed_site_moment(value, zone).date()
     if isinstance(value, _dt.date):
         return value
     return None
+
+
+def typed_site_moment(moment: datetime, zone: str | _tzinfo | None = None) -> datetime:
+    """A stored instant on the clock of the site (`zone`: an IANA name or a `tzinfo`; blank or None: UTC),
+    the one rule of a date-time's site day (D-19.618, D-19.947): an instant at exactly 00:00:00.000000Z (what
+    a date typed without a time becomes; naive: UTC) that the site's clock would put on the day BEFORE (a
+    site west of UTC at that instant) is the start (00:00) of that date on the site's clock, so its `date()`
+    is the date typed; any other instant is itself read on the site's clock (`on_site_clock`). At UTC and
+    east of it the two readings of 00:00:00Z give the same date, so the instant keeps its real time there
+    (a Wuhan sample drawn at 08:00:00 is 08:00, never moved to 00:00). Its price: west of UTC a time typed
+    as exactly 00:00:00Z (17:00 PDT) is taken as a date typed without a time (the store keeps no "time
+    typed" flag).
+
+    >>> typed_site_moment(utc_moment("2021-08-02"), "America/Los_Angeles").isoformat()
+    '2021-08-02T00:00:00-07:00'
+    >>> typed_site_moment(utc_moment("2021-08-02T20:00:00-07:00"), "America/Los_Angeles").isoformat()
+    '2021-08-02T20:00:00-07:00'
+    >>> typed_site_moment(utc_moment("2021-08-02T08:00:00+08:00"), "Asia/Shanghai").isoformat()
+    '2021-08-02T08:00:00+08:00'
+    """
+    tz = zone if isinstance(zone, _tzinfo) or zone is None else (time_zone_of(zone) if zone else None)
+    if isinstance(zone, str) and zone and tz is None:
+        raise ValueError("not an IANA time zone")
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    local = utc if tz is None else utc.astimezone(tz)
+    if local.date() != utc.date() and not (utc.hour or utc.minute or utc.second or utc.microsecond):
+        return datetime.combine(utc.date(), _time(), tzinfo=tz)  # a date typed without a time, west of UTC
+    return local
 
 
 def after_site_today(value: Any, zone: str | None, today: _dt.date) -> bool:
@@ -1031,37 +1056,35 @@ def on_site_clock(moment: datetime, zone: str | None) -> datetime:
 
 def site_cell_moment(cell: Any, moment: datetime, zone: str | _tzinfo | None) -> datetime:
     """A date field's cell on the site's clock (`zone`: an IANA name or a `tzinfo`; None or blank: UTC):
-    `moment` is the cell's text `cell` as `parse_datetime` / `utc_moment` read it. A text with no time part
-    (`date_only_text`: ``2024-03-10``, ``20240310``, ``2024-W10-7``) is the date as recorded, so its moment is
-    the start (00:00) of that date on the site's clock; any text with a time, 00:00:00Z included, is its
-    instant read on that clock (`on_site_clock`). Without a zone a date-only cell stays midnight UTC. The
-    one per-cell rule of a date field's site date (`site_cell_date`; D-19.607, D-19.615, D-19.721).
+    `moment` is the cell's text `cell` as `parse_datetime` / `utc_moment` read it, placed by
+    `typed_site_moment`: exactly 00:00:00Z (a text with no time part, ``2024-03-10``, ``20240310``,
+    ``2024-W10-7``, or the store's form of one, ``2024-03-10T00:00:00Z``) is the start (00:00) of that date on
+    the site's clock; any other instant is read on that clock. The store cannot tell a typed 00:00:00Z from
+    a date typed without a time, so a cell is read by the same rule (D-19.947, amending D-19.615). The
+    one per-cell rule of a date field's site date (`site_cell_date`; D-19.607, D-19.721).
 
     >>> site_cell_moment("2024-03-10", utc_moment("2024-03-10"), "America/Los_Angeles").isoformat()
     '2024-03-10T00:00:00-08:00'
     >>> cell = "2024-03-10T00:00:00Z"
     >>> site_cell_moment(cell, utc_moment(cell), "America/Los_Angeles").date()
+    datetime.date(2024, 3, 10)
+    >>> cell = "2024-03-10T00:30:00Z"
+    >>> site_cell_moment(cell, utc_moment(cell), "America/Los_Angeles").date()
     datetime.date(2024, 3, 9)
     """
-    tz = zone if isinstance(zone, _tzinfo) or zone is None else (time_zone_of(zone) if zone else None)
-    if isinstance(zone, str) and zone and tz is None:
-        raise ValueError("not an IANA time zone")
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    # a date-only text always reads as exactly 00:00:00Z: the text is looked at only then (a million rows)
-    midnight = not (utc.hour or utc.minute or utc.second or utc.microsecond)
-    if midnight and date_only_text(cell):
-        return datetime.combine(utc.date(), _time(), tzinfo=tz or UTC)
-    return utc if tz is None else utc.astimezone(tz)
+    del cell  # the store keeps no "time typed" flag: one rule for a stored instant and a cell (D-19.947)
+    return typed_site_moment(moment, zone)
 
 
 def site_cell_date(cell: Any, moment: datetime, zone: str | _tzinfo | None) -> _dt.date:
-    """The date on the site's calendar of a date field's cell (`site_cell_moment`): a text without a time is
-    that date, whatever the zone; a date-time is its date on the site's clock (D-19.615, D-19.721).
+    """The date on the site's calendar of a date field's cell (`site_cell_moment`): a text without a time, or
+    exactly 00:00:00Z, is that date, whatever the zone; any other date-time is its date on the site's clock
+    (D-19.615, D-19.721, D-19.947).
 
     >>> site_cell_date("2021-06-02", utc_moment("2021-06-02"), "America/New_York")
     datetime.date(2021, 6, 2)
     >>> site_cell_date("2021-06-02T00:00:00Z", utc_moment("2021-06-02T00:00:00Z"), "America/New_York")
-    datetime.date(2021, 6, 1)
+    datetime.date(2021, 6, 2)
     """
     return site_cell_moment(cell, moment, zone).date()
 
@@ -1094,14 +1117,15 @@ def checked_site_zones(zones: Mapping[str, str]) -> Mapping[str, str]:
 
 def calendar_days(moment: datetime, day0: datetime) -> int:
     """Whole calendar days from the date of `day0` to the date of `moment`, both read on `day0`'s clock (its
-    `tzinfo`: the site's zone when `on_site_clock` set it, else UTC) — the study-day arithmetic of a
-    date-time (0 on the infusion's day; D-19.607).
+    `tzinfo`: the site's zone when `typed_site_moment` set it, else UTC; `moment` by `typed_site_moment`,
+    exactly 00:00:00Z being the date typed) — the study-day arithmetic of a date-time (0 on the infusion's
+    day; D-19.607, D-19.947).
 
     >>> day0 = on_site_clock(utc_moment("2021-04-26T23:30:00Z"), "Asia/Shanghai")
     >>> calendar_days(utc_moment("2021-04-27T16:30:00Z"), day0)
     1
     """
-    return (moment.astimezone(day0.tzinfo).date() - day0.date()).days
+    return (typed_site_moment(moment, day0.tzinfo).date() - day0.date()).days
 
 
 def parse_time_zones(frame: pd.DataFrame, problems: RowProblems) -> list[str | None]:

@@ -13,7 +13,8 @@ the ward clock of 2021-04-27 (stored 2021-04-26T23:30Z); its AE "Lymphocyte coun
   + 31 (May) + 1 = 35 after the infusion.
 The UTC calendar put day 0 on 2021-04-26: AESTDY 2, LBDY 3, relapse day 36.
 
-A New York evening infusion (20:00 EDT on 2021-04-27, stored 2021-04-28T00:00Z): the AE of 2021-04-27 is
+A New York evening infusion (20:30 EDT on 2021-04-27, stored 2021-04-28T00:30Z; not 20:00 EDT, whose
+00:00:00Z is the store's form of a date typed without a time, the 28th, D-19.947): the AE of 2021-04-27 is
 on the infusion's ward day (AESTDY 1; UTC: day 0 = 04-28, AESTDY −1), the lab of 2021-04-28T07:00Z is
 drawn at 03:00 EDT on 04-28 (LBDY 2; UTC: LBDY 1).
 """
@@ -87,7 +88,7 @@ def shanghai(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="module")
 def new_york(example_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return _study(
-        example_sqlite_template, tmp_path_factory.mktemp("ny"), "America/New_York", "2021-04-28T00:00:00Z"
+        example_sqlite_template, tmp_path_factory.mktemp("ny"), "America/New_York", "2021-04-28T00:30:00Z"
     )
 
 
@@ -122,7 +123,7 @@ def test_an_evening_infusion_in_new_york_counts_days_on_the_ward_calendar(new_yo
     assert _one(analysis.datasets["populations"].table, subject_id=SUBJECT)["infusion_date"] == "2021-04-27"
     relapses = analysis.datasets["relapses_by_subject"].table
     assert int(_one(relapses, subject_id=SUBJECT)["first_post_attack_day"]) == 35
-    assert _one(sdtm["DM"], SUBJID=SUBJECT)["RFSTDTC"] == "2021-04-27T20:00-04:00"
+    assert _one(sdtm["DM"], SUBJID=SUBJECT)["RFSTDTC"] == "2021-04-27T20:30-04:00"
     assert float(_one(sdtm["AE"], AETERM="Lymphocyte count decreased")["AESTDY"]) == 1.0
     assert float(_one(adam["ADAE"], AETERM="Lymphocyte count decreased")["ASTDY"]) == 1.0
     lab = _one(sdtm["LB"], LBTESTCD="NEUT", LBDTC="2021-04-28T03:00-04:00")

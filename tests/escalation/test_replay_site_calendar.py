@@ -85,3 +85,29 @@ def _store_findings(zones: dict[str, str] | None) -> list:
 def test_the_store_check_agrees_with_the_replay() -> None:
     assert _store_findings({"NYC": "America/New_York"}) == []
     assert [f.check.id for f in _store_findings(None)] == ["DECISION-BEFORE-DLT-WINDOW"]
+
+
+def test_a_bare_infusion_date_is_day_0_at_a_site_west_of_utc() -> None:
+    """An infusion typed 2024-03-01 without a time (stored 00:00:00Z, 19:00 EST on 29 February): day 0 is 1
+    March, the date typed (D-19.947). Hand count: 1 → 28 March is 27 days, the 28-day window incomplete
+    (read on the clock, 29 February, it was 28 days: complete)."""
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1],
+            "dose_level": [1],
+            "decided_on": [DECIDED],
+            "outcomes": ["1NNN"],
+            "decision": ["stay"],
+        }
+    )
+    for zone in ("America/New_York", "Pacific/Pago_Pago"):
+        infusions = pd.DataFrame(
+            {
+                "subject_id": list(SUBJECTS),
+                "dose_level": [1] * 3,
+                "infused_at": ["2024-03-01"] * 3,
+                "time_zone": [zone] * 3,
+            }
+        )
+        row = replay_decisions(decisions, infusions, None, PROTOCOL).table.iloc[0]
+        assert (int(row.days_after_last_infusion), bool(row.window_complete)) == (27, False)

@@ -47,7 +47,10 @@ def test_the_shared_cell_rule() -> None:
     # a date typed without a time is that date whatever the zone; a date-time is its date on the site's clock
     assert site_cell_date("2024-03-10", utc_moment("2024-03-10"), LA) == date(2024, 3, 10)
     assert site_cell_date("20240310", utc_moment("20240310"), LA) == date(2024, 3, 10)
-    assert site_cell_date("2024-03-10T00:00:00Z", utc_moment("2024-03-10T00:00:00Z"), LA) == date(2024, 3, 9)
+    # exactly 00:00:00Z, the store's form of a date typed without a time, is that date too (changed by
+    # design, D-19.947: it was 2024-03-09, 16:00 PST); any other instant is read on the site's clock
+    assert site_cell_date("2024-03-10T00:00:00Z", utc_moment("2024-03-10T00:00:00Z"), LA) == date(2024, 3, 10)
+    assert site_cell_date("2024-03-10T00:00:01Z", utc_moment("2024-03-10T00:00:01Z"), LA) == date(2024, 3, 9)
     evening = "2024-03-10T20:00:00Z"
     assert site_cell_date(evening, utc_moment(evening), None) == date(2024, 3, 10)
     # the start of that date on the site's clock: 2024-03-10 00:00 PST = 08:00Z

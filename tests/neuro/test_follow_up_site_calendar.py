@@ -114,24 +114,28 @@ def test_every_form_of_a_bare_date_is_that_date(text: str) -> None:
     }
 
 
-def test_a_real_midnight_utc_instant_is_the_evening_before_in_new_york() -> None:
-    """2021-06-02T00:00:00Z is 20:00 EDT on 1 June: a value with a time is read on the site's clock, even at
-    exactly 00:00:00Z (only a cell whose text has no time is a date as typed). Before (HEAD of the first
-    review): 2 June for both, the instant taken as a bare date (the analysis's snapshot writes every
-    infusion as ...T%H:%M:%SZ, so day 0 left the D-19.607 calendar)."""
+def test_midnight_utc_is_the_date_typed_and_any_other_instant_the_site_clock_in_new_york() -> None:
+    """Changed by design (D-19.947, amending D-19.615): 2021-06-02T00:00:00Z, the store's form of the date
+    2021-06-02 typed without a time (the analysis's snapshot writes every infusion as ...T%H:%M:%SZ), is 2
+    June at every site, as the store, the analysis and CDISC read it; it was 20:00 EDT on 1 June here (read
+    on the site's clock), one day before the store's edit checks. Any other instant, 00:30:00Z (20:30 EDT on
+    1 June), is still read on the site's clock."""
     from cartrial.neuro.derive import infusion_days
 
-    moment = "2021-06-02T00:00:00Z"
-    infusions = pd.DataFrame(
-        {
-            "subject_id": ["S2"],
-            "infused_at": [moment],
-            "time_zone": ["America/New_York"],
-            "last_assessed_at": [moment],
-        }
-    )
-    assert infusion_days(infusions) == {"S2": dt.date(2021, 6, 1)}
-    assert end_of_follow_up(infusions).last_assessment == {"S2": dt.date(2021, 6, 1)}
+    for moment, expected in (
+        ("2021-06-02T00:00:00Z", dt.date(2021, 6, 2)),
+        ("2021-06-02T00:30:00Z", dt.date(2021, 6, 1)),
+    ):
+        infusions = pd.DataFrame(
+            {
+                "subject_id": ["S2"],
+                "infused_at": [moment],
+                "time_zone": ["America/New_York"],
+                "last_assessed_at": [moment],
+            }
+        )
+        assert infusion_days(infusions) == {"S2": expected}
+        assert end_of_follow_up(infusions).last_assessment == {"S2": expected}
 
 
 def _at(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> None:

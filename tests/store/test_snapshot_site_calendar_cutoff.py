@@ -191,13 +191,26 @@ ZONES = ["Asia/Shanghai", "America/New_York", "Pacific/Kiritimati", "Pacific/Pag
 )
 def test_on_or_before_cutoff_is_the_date_on_the_site_clock(seconds: int, zone: str, as_text: bool) -> None:
     """The fast text comparison and the window never disagree with the date read on the site's clock by
-    zoneinfo itself (UTC+14 Kiritimati and UTC-11 Pago Pago: the extremes of the one-day window)."""
+    zoneinfo itself (UTC+14 Kiritimati and UTC-11 Pago Pago: the extremes of the one-day window), except
+    exactly 00:00:00Z, a date typed without a time, which is that UTC date on every calendar (D-19.947;
+    changed by design: it was read on the site's clock too)."""
     from zoneinfo import ZoneInfo
 
     from cartrial.store.snapshot import on_or_before_cutoff
 
     instant = dt.datetime.combine(CUT, dt.time(12), tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
-    expected = (instant.astimezone(ZoneInfo(zone)) if zone else instant).date() <= CUT
+    bare = instant.time() == dt.time(0)
+    expected = (instant if bare or not zone else instant.astimezone(ZoneInfo(zone))).date() <= CUT
     value = instant.strftime("%Y-%m-%dT%H:%M:%SZ") if as_text else instant
     zones = {"S": zone} if zone else {}
     assert on_or_before_cutoff([value], ["S"], zones, CUT).tolist() == [expected]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Pago_Pago", "America/Los_Angeles", "Asia/Shanghai"])
+def test_a_bare_date_after_the_cutoff_is_after_it_at_every_site(zone: str) -> None:
+    """00:00:00Z of the day after the cut-off (a date typed without a time) is after the cut-off, west of
+    UTC too; 00:00:00Z of the cut-off date is on it (D-19.947)."""
+    from cartrial.store.snapshot import on_or_before_cutoff
+
+    values = [dt.datetime(2021, 8, 2, tzinfo=dt.UTC), "2021-08-02T00:00:00Z", "2021-08-01T00:00:00Z"]
+    assert on_or_before_cutoff(values, ["S"] * 3, {"S": zone}, CUT).tolist() == [False, False, True]

@@ -132,6 +132,7 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
         parse_datetime,
         parse_text,
         parse_time_zones,
+        typed_site_moment,
     )
 
     wanted = {str(k) for k, v in engine_days.items() if len(v)}
@@ -147,8 +148,8 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
     for sid, moment, zone in zip(subject, moments, zones, strict=True):
         if sid is None or moment is None or str(sid) not in wanted or str(sid) in out:
             continue
-        day0 = on_site_clock(moment, zone)
-        onset = day0 + dt.timedelta(days=float(min(engine_days[str(sid)])))
+        day0 = typed_site_moment(moment, zone)  # a date typed without a time: that date (D-19.947)
+        onset = on_site_clock(moment, zone) + dt.timedelta(days=float(min(engine_days[str(sid)])))
         out[str(sid)] = calendar_days(onset, day0)
     return out
 

@@ -175,18 +175,25 @@ def subject_zones(analysis: Any) -> dict[str, str]:
 def site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
     """`site_date` of many instants at once: the calendar day (naive datetime64 at midnight; NaT stays) of
     timezone-aware UTC instants `when` on the calendar of each row's IANA zone (`zones`, aligned by
-    position; '' or missing: UTC). Each zone is handed to pandas as its zoneinfo object (`time_zone_of`),
-    never by name, which pandas would read from pytz's own copy of the database: one database, the one
-    `on_site_clock` reads (D-19.607).
+    position; '' or missing: UTC), by `cartrial.columns.typed_site_moment` (exactly 00:00:00Z: that date,
+    a date typed without a time; D-19.947). Each zone is handed to pandas as its zoneinfo object
+    (`time_zone_of`), never by name, which pandas would read from pytz's own copy of the database: one
+    database, the one `on_site_clock` reads (D-19.607).
 
     >>> when = pd.to_datetime(pd.Series(["2021-04-26T23:30:00Z", "2021-04-26T23:30:00Z"]), utc=True)
     >>> site_days(when, pd.Series(["Asia/Shanghai", ""])).dt.strftime("%Y-%m-%d").tolist()
     ['2021-04-27', '2021-04-26']
+    >>> bare = pd.to_datetime(pd.Series(["2021-08-02T00:00:00Z"]), utc=True)
+    >>> site_days(bare, pd.Series(["America/Los_Angeles"])).dt.strftime("%Y-%m-%d").tolist()
+    ['2021-08-02']
     """
-    days = when.dt.tz_localize(None).dt.normalize().to_numpy(dtype="datetime64[ns]").copy()
+    utc = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    days = utc.dt.normalize().to_numpy(dtype="datetime64[ns]").copy()
+    # exactly 00:00:00Z, a date typed without a time, is that date on every calendar (`typed_site_moment`)
+    untimed = (utc == utc.dt.normalize()).to_numpy(dtype=bool)
     zones = pd.Series(zones.to_numpy(dtype=object), index=when.index).fillna("").astype(str)
     for zone in (z for z in pd.unique(zones) if z):
-        rows = (zones == zone).to_numpy(dtype=bool)
+        rows = (zones == zone).to_numpy(dtype=bool) & ~untimed
         tz = time_zone_of(zone)
         if tz is None:
             raise ValueError("not an IANA time zone")

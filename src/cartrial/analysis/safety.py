@@ -369,15 +369,10 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
 def _typed_site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
     """`cartrial.columns.typed_site_date` of many UTC instants (naive datetime64 days; NaT stays): an
     instant at exactly 00:00:00Z (a date typed without a time) is its UTC date, any other its date on the
-    site's clock (`cartrial.analysis.populations.site_days`; '' zone: UTC)."""
+    site's clock (`cartrial.analysis.populations.site_days`, which reads by that rule; '' zone: UTC)."""
     from cartrial.analysis.populations import site_days
 
-    untimed = (when == when.dt.normalize()).to_numpy(dtype=bool)
-    utc_days = when.dt.tz_localize(None).dt.normalize()
-    local = site_days(when, zones)
-    return pd.Series(np.where(untimed, utc_days.to_numpy(), local.to_numpy()), index=when.index).astype(
-        "datetime64[ns]"
-    )
+    return site_days(when, zones)
 
 
 def lab_grades(

@@ -30,7 +30,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
-from cartrial.columns import calendar_days, on_site_clock, utc_moment
+from cartrial.columns import calendar_days, typed_site_moment, utc_moment
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.organs import term_key
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
@@ -809,7 +809,7 @@ def episode_span(episode: Mapping[str, Any], zone: str | None) -> tuple[int, int
     infused, onset = _instant(episode.get("infused_at")), _instant(episode.get("onset_at"))
     if infused is None or onset is None:
         return None
-    day0 = on_site_clock(infused, zone)
+    day0 = typed_site_moment(infused, zone)  # a date typed without a time: that date (D-19.947)
     end = _instant(episode.get("resolved_at")) or _instant(episode.get("last_ongoing_at")) or onset
     first = calendar_days(onset, day0)
     return first, max(calendar_days(end, day0), first)

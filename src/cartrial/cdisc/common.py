@@ -17,7 +17,7 @@ import pandas as pd
 
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
-from cartrial.columns import on_site_clock, time_zone_of
+from cartrial.columns import on_site_clock, time_zone_of, typed_site_moment
 from cartrial.rounding import fixed
 
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
@@ -253,8 +253,13 @@ def dtc(text: str, zone: str | None = None) -> str:
     without a zone): the date a reviewer reads is the date the study day counts (D-19.607). An offset that is
     no whole number of minutes (a local mean time, such as Monrovia's -00:44:30 before 1972) has no ISO 8601
     designator (±hh:mm): such an instant is written in UTC with ``Z``, exact, never a rounded offset.
-    Partial dates (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed.
+    Partial dates (``YYYY``, ``YYYY-MM``) stay partial (ISO 8601 right truncation), never imputed. At a site
+    west of UTC an instant at exactly 00:00:00Z, the store's form of a date typed without a time, is that
+    date (``YYYY-MM-DD``, no time: `cartrial.columns.typed_site_moment`, D-19.947); at UTC and east of it
+    (the same date either way) it keeps its time, a real 08:00 in Wuhan included.
 
+    >>> dtc("2021-08-02T00:00:00Z", "America/Los_Angeles"), dtc("2021-08-02T00:00:00Z", "Asia/Shanghai")
+    ('2021-08-02', '2021-08-02T08:00+08:00')
     >>> dtc("2021-04-26T23:30:00Z"), dtc("2021-04-26T23:30:00Z", "Asia/Shanghai")
     ('2021-04-26T23:30', '2021-04-27T07:30+08:00')
     >>> dtc("2021-01-05T10:00:00Z", "Europe/London"), dtc("2021-01-05T10:00:00Z", "Etc/UTC")
@@ -269,6 +274,8 @@ def dtc(text: str, zone: str | None = None) -> str:
     assert value is not None
     shape = "%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S"
     local = on_site_clock(value.replace(tzinfo=dt.UTC), zone)
+    if local.date() != value.date() and value == dt.datetime.combine(value.date(), dt.time()):
+        return value.date().isoformat()  # 00:00:00Z west of UTC: a date typed without a time (D-19.947)
     if zone and zone not in UTC_ZONES:  # a zoned site: always its offset, +00:00 too (one style per subject)
         designator = _offset_designator(local.utcoffset())
         if designator is None:  # an offset of seconds (a local mean time): the UTC time, with Z
@@ -343,21 +350,23 @@ def protocol_visits(protocol: Any) -> tuple[Visit, ...]:
 
 
 def site_date_of(instant: dt.datetime, zone: str | None) -> dt.date:
-    """The date of `instant` (naive UTC, `parse_instant`) on the calendar of the IANA `zone` (None: UTC)."""
-    return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).date()
+    """The date of `instant` (naive UTC, `parse_instant`) on the calendar of the IANA `zone` (None: UTC), by
+    `typed_site_moment` (exactly 00:00:00Z, a date typed without a time: that date; D-19.947)."""
+    return typed_site_moment(instant.replace(tzinfo=dt.UTC), zone).date()
 
 
 def site_wall_clock(instant: dt.datetime | None, zone: str | None) -> dt.datetime | None:
     """`instant` (naive UTC, `parse_instant`) as the site's wall-clock time (naive; the IANA `zone`, None:
     UTC as it is): an ADaM numeric date-time (*DTM), whose date part is then the date on the site's calendar
-    the matching *DT holds (D-19.607). None stays None.
+    the matching *DT holds (D-19.607; exactly 00:00:00Z west of UTC, a date typed without a time, is 00:00 of
+    that date, `typed_site_moment`, D-19.947). None stays None.
 
     >>> site_wall_clock(dt.datetime(2021, 4, 26, 23, 30), "Asia/Shanghai")
     datetime.datetime(2021, 4, 27, 7, 30)
     """
     if instant is None:
         return None
-    return on_site_clock(instant.replace(tzinfo=dt.UTC), zone).replace(tzinfo=None)
+    return typed_site_moment(instant.replace(tzinfo=dt.UTC), zone).replace(tzinfo=None)
 
 
 @dataclass
@@ -499,7 +508,8 @@ def dtc_column(values: pd.Series, zones: pd.Series | None = None) -> pd.Series:
 def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
     """`dtc(cell, zone)` of date-time cells of one site's zone (`utc`: their `dtc` without a zone), at once:
     pandas' zone conversion gives each instant's UTC offset, the local time is the UTC time plus it, each
-    distinct offset is formatted once; a cell pandas does not read goes through `dtc`. The zone is handed to
+    distinct offset is formatted once; exactly 00:00:00Z west of UTC is the date typed, ``YYYY-MM-DD``; a
+    cell pandas does not read goes through `dtc`. The zone is handed to
     pandas as its zoneinfo object (`time_zone_of`), never by name (pytz's own copy of the database): the
     offsets `dtc` reads."""
     tz = time_zone_of(zone)
@@ -519,6 +529,9 @@ def _dtc_in_zone(cells: pd.Series, utc: pd.Series, zone: str) -> np.ndarray:
     seconds_offset = offsets.map(lambda o: designator.get(o, "") is None).to_numpy(dtype=bool)
     if seconds_offset.any():  # no ±hh:mm designator: the UTC time, with Z (as `dtc`)
         out[seconds_offset] = utc[seconds_offset].to_numpy(dtype=object) + "Z"
+    untimed = ((parsed == parsed.dt.normalize()) & (offsets < pd.Timedelta(0))).to_numpy(dtype=bool)
+    if untimed.any():  # 00:00:00Z west of UTC, a date typed without a time: that date (as `dtc`; D-19.947)
+        out[untimed] = parsed[untimed].dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
     unread = parsed.isna().to_numpy(dtype=bool)
     if unread.any():
         out[unread] = [dtc(c, zone) for c in cells[unread]]

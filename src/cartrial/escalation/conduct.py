@@ -24,7 +24,6 @@ import pandas as pd
 from cartrial.columns import (
     FIRST_DATA_ROW,
     RowProblems,
-    on_site_clock,
     parse_bool,
     parse_choice,
     parse_datetime,
@@ -32,6 +31,7 @@ from cartrial.columns import (
     parse_int,
     parse_text,
     parse_time_zones,
+    typed_site_moment,
 )
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.crm import TiteCrm
@@ -515,12 +515,14 @@ def replay_decisions(
     inf_problems.raise_if_any()
 
     # required: raise_if_any refused blanks; each on its site's clock, so that its `date()` is the infusion's
-    # day on the site's calendar (the instant, and so the order, unchanged; D-19.607)
-    moments = [on_site_clock(m, z) for m, z in zip(infused, inf_zones, strict=True) if m is not None]
-    queue: list[tuple[datetime, str, int]] = sorted(
-        ((moments[i], str(subject[i]), int(inf_level[i])) for i in range(len(infusions))),
-        key=lambda item: (item[0], item[1]),
-    )
+    # day on the site's calendar (D-19.607; `typed_site_moment`: exactly 00:00:00Z, a date typed without a
+    # time, is 00:00 of that date, D-19.947); the order is the stored instants' (unchanged)
+    instants = [m for m in infused if m is not None]
+    moments = [typed_site_moment(m, z) for m, z in zip(infused, inf_zones, strict=True) if m is not None]
+    queue: list[tuple[datetime, str, int]] = [
+        (moments[i], str(subject[i]), int(inf_level[i]))
+        for i in sorted(range(len(infusions)), key=lambda i: (instants[i], str(subject[i])))
+    ]
     order = sorted(range(len(decisions)), key=lambda i: int(cohort[i]))
     all_outcomes = [_cohort_outcomes(str(outcome_text[i]), n_doses, i, str(decisions_file)) for i in order]
     # a patient not DLT-evaluable (`dlts.evaluable` false: replaced) takes no outcome letter (D-19.123)

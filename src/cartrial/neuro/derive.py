@@ -31,10 +31,10 @@ from cartrial.columns import (
     TIME_ZONE_COLUMN,
     RowProblems,
     header_names,
-    on_site_clock,
     parse_datetime,
     parse_text,
     text_frame,
+    typed_site_moment,
 )
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.neuro.choices import choose
@@ -1169,15 +1169,16 @@ def infusion_time_zones(infusions: FrameLike | Mapping[str, date]) -> dict[str, 
 
 
 def _visit_day(value: Any, zone: str | None) -> date:
-    """The date of a scored form's ``assessed_at`` (a date, or a date-time read on the site's clock)."""
+    """The date of a scored form's ``assessed_at`` (a date, or a date-time read on the site's clock by
+    `typed_site_moment`: exactly 00:00:00Z, a date typed without a time, is that date; D-19.947)."""
     stamp = pd.Timestamp(value)
-    return stamp.date() if stamp.tzinfo is None else on_site_clock(stamp.to_pydatetime(), zone).date()
+    return stamp.date() if stamp.tzinfo is None else typed_site_moment(stamp.to_pydatetime(), zone).date()
 
 
 def _site_day(moment: datetime, sid: Any, zones: Mapping[str, str]) -> date:
     """The date of `moment`, a parsed instant, on the subject's site calendar (`infusion_time_zones`; UTC
-    without a zone; `on_site_clock`, as grading and CDISC read it; D-19.607)."""
-    return on_site_clock(moment, zones.get(str(sid))).date()
+    without a zone; `typed_site_moment`, as grading and CDISC read it; D-19.607, D-19.947)."""
+    return typed_site_moment(moment, zones.get(str(sid))).date()
 
 
 def _series_from_edss(

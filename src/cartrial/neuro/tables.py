@@ -757,19 +757,18 @@ def site_dates(
     cells: Sequence[Any], moments: Sequence[datetime | None], zones: Sequence[str | None]
 ) -> list[date | None]:
     """The date of each parsed cell (`moments`, from `parse_datetime` of the texts `cells`) on its row's site
-    calendar (`zones`, None: UTC): a cell whose TEXT has no time part (`cartrial.columns.date_only_text`:
-    ``2021-06-02``, ``20210602``, ``2021-W22-3``) is that date as typed, whatever the zone; every value with
-    a time, 00:00:00Z included (20:00 the evening before in New York), is its instant read on the site's
-    clock (`on_site_clock`; D-19.607, D-19.615): the one rule `cartrial.columns.site_cell_date`, which the
-    grading readers use too (D-19.721). Day 0, the last assessment and the infusion-after-today check read a
-    cell through it; the store, which sees only the stored instant, judges "after today" by
-    `cartrial.columns.typed_site_date` instead (D-19.618).
+    calendar (`zones`, None: UTC): a cell with no time part (``2021-06-02``, ``20210602``, ``2021-W22-3``)
+    or at exactly 00:00:00Z (the store's form of a date typed without a time) is that date, whatever the
+    zone; any other instant is read on the site's clock: the one rule `cartrial.columns.site_cell_date`
+    (`typed_site_moment`, D-19.947, amending D-19.615 and D-19.620), which the grading readers, the
+    analysis, the CDISC export and the store use too (D-19.721, D-19.618). Day 0, the last assessment and
+    the infusion-after-today check read a cell through it.
 
     >>> from cartrial.columns import utc_moment
     >>> cells = ["2021-06-02", "2021-06-01T23:30:00Z", "20210602", "2021-06-02T00:00:00Z"]
     >>> zones = ["America/New_York", "Asia/Shanghai", "America/New_York", "America/New_York"]
     >>> [str(day) for day in site_dates(cells, [utc_moment(c) for c in cells], zones)]
-    ['2021-06-02', '2021-06-02', '2021-06-02', '2021-06-01']
+    ['2021-06-02', '2021-06-02', '2021-06-02', '2021-06-02']
     """
     return [
         None if moment is None else site_cell_date(cell, moment, zone)  # the one rule (cartrial.columns)

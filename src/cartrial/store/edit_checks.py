@@ -267,7 +267,8 @@ class SubjectRecords:
 
     def day(self, value: Any) -> dt.date | None:
         """The date of a date or date-time value on the subject's site calendar (a date as recorded; a
-        date-time's instant read in `time_zone`, UTC without one; `cartrial.columns.site_day`, D-19.607)."""
+        date-time's instant read in `time_zone`, UTC without one, exactly 00:00:00Z being the date typed;
+        `cartrial.columns.site_day`, D-19.607, D-19.947: the same day as `typed_day`)."""
         return site_day(value, self.time_zone)
 
     def typed_day(self, value: Any) -> dt.date | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, String, func, or_, select
 
-from cartrial.columns import on_site_clock, utc_moment
+from cartrial.columns import typed_site_date, utc_moment
 from cartrial.errors import InputError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store.fields import lookup_text_problem
@@ -457,28 +457,44 @@ _DAY = dt.date.fromisoformat
 
 
 def _moment_expression(connection: Connection, model: Any) -> Any:
-    """SQL for the UTC instant (ISO text to the second) of the model's `clinical_date_column` when it is a
-    date-time, else None: what a site's calendar reads its day from (`_site_day`, D-19.607)."""
+    """SQL for the UTC instant (ISO text to the microsecond) of the model's `clinical_date_column` when it is
+    a date-time, else None: what a site's calendar reads its day from (`_site_day`, D-19.607) — an instant at
+    exactly 00:00:00Z as its date (ISO text, ten characters), the date typed (D-19.947)."""
     from sqlalchemy import type_coerce
 
     columns = columns_of(model)
     date_column = model.clinical_date_column
     if not date_column or date_column not in columns or not is_datetime(columns[date_column]):
         return None
+    from sqlalchemy import case
+
     column = table_of(model).c[date_column]
+    # exactly 00:00:00Z, a date typed without a time, is that date's text, which `_site_day` reads as the
+    # date typed on every calendar (`cartrial.columns.typed_site_moment`, D-19.618, D-19.947)
     if connection.dialect.name == "postgresql":
-        moment: Any = func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS')
-    else:  # SQLite keeps date-times as UTC ISO text without zone
-        moment = func.substr(type_coerce(column, String), 1, 19)
+        utc = func.timezone("UTC", column)
+        moment: Any = case(
+            (utc == func.date_trunc("day", utc), func.to_char(utc, "YYYY-MM-DD")),
+            else_=func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US'),
+        )
+    else:  # SQLite keeps date-times as UTC ISO text without zone ("2021-08-02 00:00:00.000000")
+        text = type_coerce(column, String)
+        moment = case(
+            (func.rtrim(func.substr(text, 12), "0:.") == "", func.substr(text, 1, 10)),
+            else_=func.substr(text, 1, 26),
+        )
     return type_coerce(moment, String)
 
 
 def _site_day(text: str, zone: str | None) -> dt.date:
-    """The date on the site's calendar (`cartrial.columns.on_site_clock`, the one rule; D-19.607) of a
-    stored instant's text (`_moment_expression`) or a stored day's text; ValueError for neither."""
+    """The date on the site's calendar (`cartrial.columns.typed_site_date`, the one rule; D-19.607,
+    D-19.947) of a stored instant's text (`_moment_expression`: a date typed without a time as its date) or a
+    stored day's text; ValueError for neither."""
     if len(text) <= 10:
         return _DAY(text)
-    return on_site_clock(utc_moment(text), zone).date()
+    day = typed_site_date(utc_moment(text), zone)
+    assert day is not None
+    return day
 
 
 def _stored_day(text: str, table_name: str, column: str | None, record_id: int | None = None) -> Any:

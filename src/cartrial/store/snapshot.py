@@ -245,7 +245,8 @@ def on_or_before_cutoff(
     typed; a date-time's date on the calendar of its subject's site (`owners`: the subject of each value;
     `zones`: subject_id → IANA zone of the subject's site, `subject_site_zones`; a subject not listed, or a
     record without a subject, counts in UTC), the calendar the analysis dates it on (`site_date`,
-    D-19.607). Blank: True (nothing dated after the cut-off). Only an instant whose UTC date is the cut-off
+    D-19.607); exactly 00:00:00Z, a date typed without a time, is that date (`typed_site_date`,
+    D-19.947). Blank: True (nothing dated after the cut-off). Only an instant whose UTC date is the cut-off
     date or the day after can fall on either side (every zone is within a day of UTC): only those are read
     on the site's clock.
 
@@ -257,7 +258,7 @@ def on_or_before_cutoff(
     >>> on_or_before_cutoff(cells, ["", "N"], zones, dt.date(2021, 8, 1)).tolist()
     [True, False]
     """
-    from cartrial.columns import on_site_clock
+    from cartrial.columns import typed_site_date
 
     day = cutoff.isoformat()
     near = {day, (cutoff + dt.timedelta(days=1)).isoformat()} if cutoff < dt.date.max else {day}
@@ -300,7 +301,8 @@ def on_or_before_cutoff(
         if moment is None or not zone or utc_day not in near:
             out.append(utc_day <= day)
         else:
-            out.append(on_site_clock(moment, zone).date() <= cutoff)
+            day_on_site = typed_site_date(moment, zone)  # 00:00:00Z: the date typed (D-19.947)
+            out.append(day_on_site is not None and day_on_site <= cutoff)
     return np.array(out, dtype=bool)
 
 
