@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where it is used: the CLI's start-up path (the protocol engine's
+    # screening reasons, `exact_text`) must not pull it (decisions §11)
+    import numpy as np
+    import numpy.typing as npt
 
 
 def fixed(value: float, decimals: int) -> str:
@@ -70,6 +73,8 @@ def decimal_shift(values: npt.ArrayLike, exponent: int) -> npt.NDArray[np.float6
     >>> decimal_shift([1.005, 0.3, 450.0, float("nan")], 3).tolist()[:3], decimal_shift([450.0], -3).tolist()
     ([1005.0, 300.0, 450000.0], [0.45])
     """
+    import numpy as np
+
     array = np.asarray(values, dtype=float)
     if exponent == 0 or array.size == 0:
         return array.copy()

@@ -111,3 +111,35 @@ def test_a_bare_infusion_date_is_day_0_at_a_site_west_of_utc() -> None:
         )
         row = replay_decisions(decisions, infusions, None, PROTOCOL).table.iloc[0]
         assert (int(row.days_after_last_infusion), bool(row.window_complete)) == (27, False)
+
+
+def test_a_bare_infusion_date_is_queued_after_the_evening_before() -> None:
+    """At a New York site, C and D infused 1 March 10:00 EST, B 1 March 21:00 EST (02:00Z on 2 March) and A
+    typed 2 March without a time (stored 00:00:00Z on 2 March, 19:00 EST on the 1st). In infusion order
+    (D-19.947) the first cohort of three is C, D, B, its last infusion 1 March: 1 → 28 March is 27 days
+    (hand count); A, infused on 2 March, is the next cohort's. Queued by the stored instants, A went before
+    B: the cohort's last infusion was A's 2 March (26 days)."""
+    decisions = pd.DataFrame(
+        {
+            "cohort": [1],
+            "dose_level": [1],
+            "decided_on": [DECIDED],
+            "outcomes": ["1NNN"],
+            "decision": ["stay"],
+        }
+    )
+    infusions = pd.DataFrame(
+        {
+            "subject_id": ["A", "B", "C", "D"],
+            "dose_level": [1] * 4,
+            "infused_at": [
+                "2024-03-02",
+                "2024-03-02T02:00:00Z",
+                "2024-03-01T15:00:00Z",
+                "2024-03-01T15:00:00Z",
+            ],
+            "time_zone": ["America/New_York"] * 4,
+        }
+    )
+    row = replay_decisions(decisions, infusions, None, PROTOCOL).table.iloc[0]
+    assert int(row.days_after_last_infusion) == 27

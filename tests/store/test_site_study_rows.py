@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from tests.conftest import record_decision
 
-from cartrial.errors import InputError
+from cartrial.errors import InputError, PermissionDeniedError
 
 
 def _import(service, username: str, file_name: str) -> int:
@@ -51,17 +51,22 @@ def test_escalation_decisions_and_the_study_stay_visible_to_an_investigator(stud
     assert len(inv.find_records("study")) == 1
 
 
-def test_an_investigator_reads_the_accounts_of_their_site_and_the_study_wide_staff_only(study) -> None:
-    """Another site's staff (and through their `site_id`, that site's code) are as absent (D-19.453)."""
+def test_only_a_user_admin_reads_accounts_and_an_investigator_counts_their_sites(study) -> None:
+    """Accounts are read by a role that manages users only (D-19.906; before: an investigator read their
+    site's and the study-wide staff, D-19.453): an investigator's read is refused, before any record is
+    looked up; the count of the accounts it may see stays its site's and the study-wide staff (D-19.837);
+    the admin reads all six."""
     service = study.service
     inv = service.as_user("inv")
-    names = {row["username"] for row in inv.find_records("app_user")}
-    assert names == {"admin", "inv", "dm", "mon", "stat"}
-    assert inv.table_counts()["app_user"] == len(names)
+    with pytest.raises(PermissionDeniedError, match="may not manage users"):
+        inv.find_records("app_user")
+    assert inv.table_counts()["app_user"] == len({"admin", "inv", "dm", "mon", "stat"})
     other = service.find_records("admin", "app_user", username="inv2")[0]["id"]
-    with pytest.raises(InputError, match="no app_user record with this id"):
+    with pytest.raises(PermissionDeniedError, match="may not manage users"):
         inv.get_record("app_user", other)
-    assert len(service.as_user("stat").find_records("app_user")) == 6
+    with pytest.raises(PermissionDeniedError, match="may not manage users"):
+        service.as_user("stat").find_records("app_user")
+    assert len(service.as_user("admin").find_records("app_user")) == 6
 
 
 def test_db_summary_counts_as_the_acting_user_when_one_is_given(sqlite_study, cli) -> None:

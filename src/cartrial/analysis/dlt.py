@@ -115,9 +115,10 @@ class DltEvaluation:
 
 def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> dict[str, int]:
     """The first DLT's onset day per subject on the site's calendar (D-19.699): the date of the onset
-    instant (the infusion's instant plus the earliest elapsed onset of `engine_days`, fractional for a
-    CRS/ICANS/laboratory DLT) minus the infusion's date, both on the site's clock (the infusions'
-    ``time_zone`` column; `cartrial.columns.calendar_days`, the one study-day rule, D-19.607) — the whole
+    instant (the infusion's instant as the engine read it, `cartrial.columns.typed_site_moment`, plus the
+    earliest elapsed onset of `engine_days`, fractional for a CRS/ICANS/laboratory DLT, added as elapsed
+    time) minus the infusion's date, both on the site's clock (the infusions' ``time_zone`` column; D-19.607,
+    D-19.947) — the whole
     days the follow-up u of `cartrial.escalation.conduct.tite_history` counts. A subject without a DLT
     day or without an infusion has none.
 
@@ -127,7 +128,6 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
     """
     from cartrial.columns import (
         RowProblems,
-        calendar_days,
         on_site_clock,
         parse_datetime,
         parse_text,
@@ -148,9 +148,13 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
     for sid, moment, zone in zip(subject, moments, zones, strict=True):
         if sid is None or moment is None or str(sid) not in wanted or str(sid) in out:
             continue
-        day0 = typed_site_moment(moment, zone)  # a date typed without a time: that date (D-19.947)
-        onset = on_site_clock(moment, zone) + dt.timedelta(days=float(min(engine_days[str(sid)])))
-        out[str(sid)] = calendar_days(onset, day0)
+        # the engine's days are elapsed time from the infusion as it read it (`site_cell_moment`: a date typed
+        # without a time is 00:00 of that date on the site's clock, D-19.947): added in UTC (elapsed time, not
+        # wall-clock time across a DST change), the onset read on the site's clock (a computed instant, never
+        # taken for a date typed without a time)
+        day0 = typed_site_moment(moment, zone)
+        onset = day0.astimezone(dt.UTC) + dt.timedelta(days=float(min(engine_days[str(sid)])))
+        out[str(sid)] = (on_site_clock(onset, zone).date() - day0.date()).days
     return out
 
 

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cartrial.analysis.model import Population, stored_rows
@@ -189,17 +190,43 @@ def site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
     """
     utc = when.dt.tz_convert("UTC").dt.tz_localize(None)
     days = utc.dt.normalize().to_numpy(dtype="datetime64[ns]").copy()
-    # exactly 00:00:00Z, a date typed without a time, is that date on every calendar (`typed_site_moment`)
-    untimed = (utc == utc.dt.normalize()).to_numpy(dtype=bool)
+    untimed = typed_without_time(when, zones)  # that date, the date typed (`typed_site_moment`)
     zones = pd.Series(zones.to_numpy(dtype=object), index=when.index).fillna("").astype(str)
     for zone in (z for z in pd.unique(zones) if z):
         rows = (zones == zone).to_numpy(dtype=bool) & ~untimed
-        tz = time_zone_of(zone)
-        if tz is None:
-            raise ValueError("not an IANA time zone")
-        local = when[rows].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+        local = when[rows].dt.tz_convert(_zone(zone)).dt.tz_localize(None).dt.normalize()
         days[rows] = local.to_numpy(dtype="datetime64[ns]")
     return pd.Series(days, index=when.index, dtype="datetime64[ns]")
+
+
+def typed_without_time(when: pd.Series, zones: pd.Series) -> np.ndarray:
+    """Which of the timezone-aware instants `when` (`zones` as for `site_days`) `cartrial.columns.
+    typed_site_moment` takes for a date typed without a time: exactly 00:00:00Z where the site's clock would
+    put it on the day before (west of UTC at that instant). At UTC and east of it 00:00:00Z is a time (a
+    real 08:00:00 in Wuhan), its date the same either way (D-19.947). NaT: False.
+
+    >>> when = pd.to_datetime(pd.Series(["2021-08-02T00:00:00Z"] * 3 + ["2021-08-02T00:00:01Z"]), utc=True)
+    >>> zones = pd.Series(["America/Los_Angeles", "Asia/Shanghai", "", "America/Los_Angeles"])
+    >>> typed_without_time(when, zones)
+    array([ True, False, False, False])
+    """
+    utc = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    midnight = (utc == utc.dt.normalize()).to_numpy(dtype=bool)
+    out = np.zeros(len(when), dtype=bool)
+    zones = pd.Series(zones.to_numpy(dtype=object), index=when.index).fillna("").astype(str)
+    for zone in (z for z in pd.unique(zones) if z):
+        rows = (zones == zone).to_numpy(dtype=bool) & midnight
+        if rows.any():
+            local = when[rows].dt.tz_convert(_zone(zone)).dt.tz_localize(None).dt.normalize()
+            out[rows] = (local != utc[rows].dt.normalize()).to_numpy(dtype=bool)
+    return out
+
+
+def _zone(name: str) -> Any:
+    tz = time_zone_of(name)
+    if tz is None:
+        raise ValueError("not an IANA time zone")
+    return tz
 
 
 def infusion_dates(infusions: pd.DataFrame) -> dict[str, dt.date]:

@@ -295,12 +295,6 @@ START_WORDS = {
 }
 
 
-def _timed(moment: Any) -> bool:
-    """Whether an instant carries a time: anything but exactly 00:00:00Z, what a date typed without a time
-    becomes in the store (`cartrial.columns.typed_site_date`, D-19.618)."""
-    return bool(moment.hour or moment.minute or moment.second or moment.microsecond)
-
-
 def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule: Any) -> pd.Series:
     """Whether each graded lab (``subject_id``, ``collected_at``) was collected before the treatment-emergent
     period (D-19.710): the period starts on `cartrial.analysis.populations.treatment_start_days` (the day
@@ -319,7 +313,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     >>> pre_treatment(g, t, "lymphodepletion").tolist(), pre_treatment(g, t, "infusion").tolist()
     ([True, True, False, False], [True, True, True, True])
     """
-    from cartrial.analysis.populations import treatment_start_days
+    from cartrial.analysis.populations import treatment_start_days, typed_without_time
     from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, utc_moment
 
     start = treatment_start_days(tables, rule)
@@ -350,8 +344,10 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     )
     infusion = infusions_at.reindex(sids).reset_index(drop=True)
     infusion_day = _typed_site_days(infusion, sids.map(zones).fillna(""))
-    timed = (when != when.dt.normalize()).to_numpy(dtype=bool)
-    infusion_timed = (infusion.notna() & (infusion != infusion.dt.normalize())).to_numpy(dtype=bool)
+    # a time unless `typed_site_moment` takes the instant for a date typed without a time (D-19.947)
+    site_zones = sids.map(zones).fillna("")
+    timed = ~typed_without_time(when, site_zones)
+    infusion_timed = infusion.notna().to_numpy(dtype=bool) & ~typed_without_time(infusion, site_zones)
     # on the start day a lab is pre-dose unless both it and the subject's infusion that day are timed and it
     # was collected at or after the infusion (instants compared)
     after_infusion = (

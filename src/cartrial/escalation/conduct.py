@@ -516,12 +516,12 @@ def replay_decisions(
 
     # required: raise_if_any refused blanks; each on its site's clock, so that its `date()` is the infusion's
     # day on the site's calendar (D-19.607; `typed_site_moment`: exactly 00:00:00Z, a date typed without a
-    # time, is 00:00 of that date, D-19.947); the order is the stored instants' (unchanged)
-    instants = [m for m in infused if m is not None]
+    # time west of UTC, is 00:00 of that date, D-19.947); in the order of those instants, so that a date typed
+    # without a time never goes before an infusion of the evening before
     moments = [typed_site_moment(m, z) for m, z in zip(infused, inf_zones, strict=True) if m is not None]
     queue: list[tuple[datetime, str, int]] = [
         (moments[i], str(subject[i]), int(inf_level[i]))
-        for i in sorted(range(len(infusions)), key=lambda i: (instants[i], str(subject[i])))
+        for i in sorted(range(len(infusions)), key=lambda i: (moments[i], str(subject[i])))
     ]
     order = sorted(range(len(decisions)), key=lambda i: int(cohort[i]))
     all_outcomes = [_cohort_outcomes(str(outcome_text[i]), n_doses, i, str(decisions_file)) for i in order]
