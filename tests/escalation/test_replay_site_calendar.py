@@ -25,16 +25,14 @@ DECIDED = "2024-03-28"
 SUBJECTS = ("A", "B", "C")
 
 
+def _decision() -> pd.DataFrame:
+    """Cohort 1 at dose level 1, decided on `DECIDED`: stay, no DLT in three."""
+    row = {"cohort": 1, "dose_level": 1, "decided_on": DECIDED, "outcomes": "1NNN", "decision": "stay"}
+    return pd.DataFrame([row])
+
+
 def _replay(zone: str | None) -> pd.Series:
-    decisions = pd.DataFrame(
-        {
-            "cohort": [1],
-            "dose_level": [1],
-            "decided_on": [DECIDED],
-            "outcomes": ["1NNN"],
-            "decision": ["stay"],
-        }
-    )
+    decisions = _decision()
     infusions = pd.DataFrame(
         {"subject_id": list(SUBJECTS), "dose_level": [1] * 3, "infused_at": [INFUSED] * 3}
     )
@@ -91,15 +89,7 @@ def test_a_bare_infusion_date_is_day_0_at_a_site_west_of_utc() -> None:
     """An infusion typed 2024-03-01 without a time (stored 00:00:00Z, 19:00 EST on 29 February): day 0 is 1
     March, the date typed (D-19.947). Hand count: 1 → 28 March is 27 days, the 28-day window incomplete
     (read on the clock, 29 February, it was 28 days: complete)."""
-    decisions = pd.DataFrame(
-        {
-            "cohort": [1],
-            "dose_level": [1],
-            "decided_on": [DECIDED],
-            "outcomes": ["1NNN"],
-            "decision": ["stay"],
-        }
-    )
+    decisions = _decision()
     for zone in ("America/New_York", "Pacific/Pago_Pago"):
         infusions = pd.DataFrame(
             {
@@ -119,15 +109,7 @@ def test_a_bare_infusion_date_is_queued_after_the_evening_before() -> None:
     (D-19.947) the first cohort of three is C, D, B, its last infusion 1 March: 1 → 28 March is 27 days
     (hand count); A, infused on 2 March, is the next cohort's. Queued by the stored instants, A went before
     B: the cohort's last infusion was A's 2 March (26 days)."""
-    decisions = pd.DataFrame(
-        {
-            "cohort": [1],
-            "dose_level": [1],
-            "decided_on": [DECIDED],
-            "outcomes": ["1NNN"],
-            "decision": ["stay"],
-        }
-    )
+    decisions = _decision()
     infusions = pd.DataFrame(
         {
             "subject_id": ["A", "B", "C", "D"],
