@@ -1,6 +1,6 @@
-"""Readers of a stored 00:00:00Z after D-19.947 (review): a date typed without a time only where the site's
-clock would move it to the day before (west of UTC); the DLT onset day counted as elapsed time from the
-infusion as the engine read it. Hand counts in each test."""
+"""Readers of a stored 00:00:00Z after D-19.947 (review, D-19.948): the DLT onset day counted as elapsed time
+from the infusion as the engine read it; a lab typed without a time on the infusion day stays pre-dose.
+Hand counts in each test."""
 
 from __future__ import annotations
 
@@ -28,20 +28,6 @@ def test_dlt_onset_day_across_a_dst_change_is_elapsed_time() -> None:
     7 November (clocks went back at 02:00): day 0. Before: 23.75 h added to the wall clock, day 1."""
     frame = _infusion("2021-11-07T07:30:00Z", "America/Los_Angeles")
     assert dlt_onset_days(frame, {"A": (23.75 / 24,)}) == {"A": 0}
-
-
-def test_a_real_0800_in_wuhan_after_the_infusion_is_not_pre_dose() -> None:
-    """Infused 07:00 on 2 June in Wuhan (23:00Z on 1 June); labs at 08:00:00 and 08:00:01 that day
-    (00:00:00Z and 00:00:01Z): both after the infusion, neither pre-dose. Before: 00:00:00Z was taken for a
-    date without a time at every zone, so the 08:00:00 lab counted as pre-dose."""
-    tables = {
-        "infusions": _infusion("2021-06-01T23:00:00Z", "Asia/Shanghai"),
-        "lymphodepletion": pd.DataFrame({"subject_id": ["A"], "administered_on": ["2021-05-28"]}),
-    }
-    graded = pd.DataFrame(
-        {"subject_id": ["A", "A"], "collected_at": ["2021-06-02T00:00:00Z", "2021-06-02T00:00:01Z"]}
-    )
-    assert pre_treatment(graded, tables, "infusion").tolist() == [False, False]
 
 
 def test_a_bare_lab_date_on_the_infusion_day_west_of_utc_is_pre_dose() -> None:

@@ -196,8 +196,9 @@ def test_episode_span_and_dlt_onset_count_from_the_bare_infusion_date() -> None:
     infusions = pd.DataFrame(
         {"subject_id": ["A"], "infused_at": ["2021-08-01"], "time_zone": ["America/Los_Angeles"]}
     )
-    # 2 days 3 hours after 00:00Z on 1 August: 2021-08-03T03:00Z, 2 August 20:00 PDT
-    assert dlt_onset_days(infusions, {"A": (2.125,)}) == {"A": 1}
+    # the engine counts from the infusion as it reads it, 00:00 PDT on 1 August (07:00Z; grading's
+    # `site_cell_moment`): 1 day 20 hours later is 20:00 PDT on 2 August, the same onset, day 1 (D-19.948)
+    assert dlt_onset_days(infusions, {"A": (44 / 24,)}) == {"A": 1}
 
 
 def test_a_real_0800_in_wuhan_keeps_its_time() -> None:

@@ -313,7 +313,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     >>> pre_treatment(g, t, "lymphodepletion").tolist(), pre_treatment(g, t, "infusion").tolist()
     ([True, True, False, False], [True, True, True, True])
     """
-    from cartrial.analysis.populations import treatment_start_days, typed_without_time
+    from cartrial.analysis.populations import treatment_start_days
     from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, utc_moment
 
     start = treatment_start_days(tables, rule)
@@ -344,10 +344,11 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     )
     infusion = infusions_at.reindex(sids).reset_index(drop=True)
     infusion_day = _typed_site_days(infusion, sids.map(zones).fillna(""))
-    # a time unless `typed_site_moment` takes the instant for a date typed without a time (D-19.947)
-    site_zones = sids.map(zones).fillna("")
-    timed = ~typed_without_time(when, site_zones)
-    infusion_timed = infusion.notna().to_numpy(dtype=bool) & ~typed_without_time(infusion, site_zones)
+    # on the start day, exactly 00:00:00Z counts as without a time at every zone (D-19.710, D-19.948): for
+    # the pre-dose question a date typed without a time must stay pre-dose, and the store cannot tell it from
+    # a real 00:00:00Z (08:00 in Wuhan)
+    timed = (when != when.dt.normalize()).to_numpy(dtype=bool)
+    infusion_timed = (infusion.notna() & (infusion != infusion.dt.normalize())).to_numpy(dtype=bool)
     # on the start day a lab is pre-dose unless both it and the subject's infusion that day are timed and it
     # was collected at or after the infusion (instants compared)
     after_infusion = (

@@ -918,9 +918,13 @@ def consent_gap_days(
     start = pd.Timestamp(
         dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
     )
-    instants = start + pd.to_timedelta(np.where(finite, days, 0.0), unit="D")
+    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant` and `consent_date`
+    # (nanoseconds put an instant a hair from a site midnight on the other side of it)
+    instants = start + pd.to_timedelta(np.where(finite, days, 0.0), unit="D").round("us")
     wall = pd.DatetimeIndex(instants).tz_convert(scenario.accrual.site_time_zone).tz_localize(None)
-    lead = pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D")
+    lead = pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D").round(
+        "us"
+    )
     gap = (wall.normalize() - (wall - lead).normalize()).days.to_numpy(dtype=float)
     return np.where(finite, gap, np.nan)
 
