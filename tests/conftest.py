@@ -421,6 +421,29 @@ def example_analysis_copy(template: tuple[Any, Any]) -> tuple[Any, Any]:
     return copy.deepcopy(template)  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def _module_example(_example_analysis_template: tuple[Any, Any]) -> tuple[Any, Any]:
+    """This test module's own deep copy of the session's (snapshot, analysis) of the example at
+    `EXAMPLE_CUTOFF` (the one definition for the analysis and report tests; a module may change it)."""
+    import datetime as dt
+
+    assert _example_analysis_template[0].cutoff == dt.date.fromisoformat(EXAMPLE_CUTOFF)
+    return example_analysis_copy(_example_analysis_template)
+
+
+@pytest.fixture(scope="module")
+def snapshot(_module_example: tuple[Any, Any]) -> Any:
+    """The example study's `StudySnapshot` at `EXAMPLE_CUTOFF` (read once per session from the SQLite
+    template; this module's copy). A module that needs another snapshot defines its own `snapshot`."""
+    return _module_example[0]
+
+
+@pytest.fixture(scope="module")
+def analysis(_module_example: tuple[Any, Any]) -> Any:
+    """The default `Analysis` of `snapshot` (analysed once per session; this module's copy)."""
+    return _module_example[1]
+
+
 @pytest.fixture
 def example_analysed(_example_analysis_template: tuple[Any, Any]) -> tuple[Any, Any]:
     """This test's own (snapshot, default analysis) of the unchanged example study at `EXAMPLE_CUTOFF`: a
