@@ -11,8 +11,10 @@ environment variables) and returns the exit code, stdout and stderr.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
+import json
 import math
 import os
 import shutil
@@ -421,6 +423,29 @@ def example_analysis_copy(template: tuple[Any, Any]) -> tuple[Any, Any]:
     return copy.deepcopy(template)  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def _module_example(_example_analysis_template: tuple[Any, Any]) -> tuple[Any, Any]:
+    """This test module's own deep copy of the session's (snapshot, analysis) of the example at
+    `EXAMPLE_CUTOFF` (the one definition for the analysis and report tests; a module may change it)."""
+    import datetime as dt
+
+    assert _example_analysis_template[0].cutoff == dt.date.fromisoformat(EXAMPLE_CUTOFF)
+    return example_analysis_copy(_example_analysis_template)
+
+
+@pytest.fixture(scope="module")
+def snapshot(_module_example: tuple[Any, Any]) -> Any:
+    """The example study's `StudySnapshot` at `EXAMPLE_CUTOFF` (read once per session from the SQLite
+    template; this module's copy). A module that needs another snapshot defines its own `snapshot`."""
+    return _module_example[0]
+
+
+@pytest.fixture(scope="module")
+def analysis(_module_example: tuple[Any, Any]) -> Any:
+    """The default `Analysis` of `snapshot` (analysed once per session; this module's copy)."""
+    return _module_example[1]
+
+
 @pytest.fixture
 def example_analysed(_example_analysis_template: tuple[Any, Any]) -> tuple[Any, Any]:
     """This test's own (snapshot, default analysis) of the unchanged example study at `EXAMPLE_CUTOFF`: a
@@ -463,14 +488,45 @@ def popfit_example_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pop
     assert found is not None, POPFIT_EXAMPLE
     argv = shlex.split(" ".join(found.group(1).split()))
     assert argv[:3] == ["cartrial", "kinetics", "popfit"], argv
-    folder = tmp_path_factory.mktemp("popfit_example")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
-        copied = run_cartrial("examples", "copy", "ct103a-nmosd", "examples/ct103a-nmosd")
-        assert copied.exit_code == 0, copied.output
-        result = run_cartrial(*argv[1:])
+    with _once_per_run(tmp_path_factory, "popfit_example") as (folder, saved):
+        if saved.exists():  # another xdist worker of this run made it
+            result = CliResult(**json.loads(saved.read_text(encoding="utf-8")))
+        else:
+            folder.mkdir()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.chdir(folder)
+                copied = run_cartrial("examples", "copy", "ct103a-nmosd", "examples/ct103a-nmosd")
+                assert copied.exit_code == 0, copied.output
+                result = run_cartrial(*argv[1:])
+            saved.write_text(json.dumps(dataclasses.asdict(result)), encoding="utf-8")
     with make_read_only(folder):
         yield PopfitExampleRun(argv[1:], folder, result)
+
+
+@contextlib.contextmanager
+def _once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, Path]]:
+    """(folder, saved result file) of a session template that the xdist workers of one pytest run share:
+    the folder `name` in the temporary folder all workers of the run have in common, held under an
+    exclusive file lock, so that the first worker to need the template makes it (and saves its result) while
+    the others wait and then read what it made. Without xdist (or without `fcntl`) the folder is this
+    session's own. Neither path exists the first time."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        base = tmp_path_factory.mktemp(name)
+        yield base / name, base / f"{name}.json"
+        return
+    try:
+        import fcntl
+    except ImportError:  # no POSIX file locks: every worker makes its own
+        base = tmp_path_factory.mktemp(name)
+        yield base / name, base / f"{name}.json"
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, parent of every worker's own
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield shared / name, shared / f"{name}.json"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _folder_digests(folder: Path) -> dict[str, str]:

@@ -24,7 +24,6 @@ from ..conftest import (
     TEST_PASSWORD,
     build_example,
     copy_sqlite_file,
-    example_analysis_copy,
     make_read_only,
     run_cartrial,
 )
@@ -42,28 +41,6 @@ def rows(name: str) -> list[dict[str, str]]:
     """The rows of the example study's CSV form `name` (e.g. "infusions"), as text."""
     with (STUDY / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
-def _module_example(
-    _example_analysis_template: tuple[StudySnapshot, Analysis],
-) -> tuple[StudySnapshot, Analysis]:
-    """This module's own deep copy of the session's (snapshot, analysis) of the example at `CUTOFF`."""
-    assert _example_analysis_template[0].cutoff == CUTOFF
-    return example_analysis_copy(_example_analysis_template)
-
-
-@pytest.fixture(scope="module")
-def snapshot(_module_example: tuple[StudySnapshot, Analysis]) -> StudySnapshot:
-    """The example study's snapshot at `CUTOFF` (read once per session from the SQLite template; this
-    module's copy)."""
-    return _module_example[0]
-
-
-@pytest.fixture(scope="module")
-def analysis(_module_example: tuple[StudySnapshot, Analysis]) -> Analysis:
-    """The default analysis of `snapshot` (analysed once per session; this module's copy)."""
-    return _module_example[1]
 
 
 @pytest.fixture

@@ -4,45 +4,19 @@ written once per session by `cartrial report`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from cartrial.analysis import Analysis
 from cartrial.cli import main
-from cartrial.store.snapshot import StudySnapshot
 
-from ..conftest import TEST_PASSWORD, example_analysis_copy
+from ..conftest import TEST_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "ct103a-nmosd"
 PROTOCOL = EXAMPLE / "protocol.yaml"
 STUDY = EXAMPLE / "study"
 CUTOFF = "2022-03-20"
-
-
-@pytest.fixture(scope="module")
-def _module_example(
-    _example_analysis_template: tuple[StudySnapshot, Analysis],
-) -> tuple[StudySnapshot, Analysis]:
-    """This module's own deep copy of the session's (snapshot, analysis) of the example at `CUTOFF`
-    (tests/conftest.py; shared with the analysis and CDISC tests)."""
-    assert _example_analysis_template[0].cutoff == dt.date.fromisoformat(CUTOFF)
-    return example_analysis_copy(_example_analysis_template)
-
-
-@pytest.fixture(scope="module")
-def snapshot(_module_example: tuple[StudySnapshot, Analysis]) -> StudySnapshot:
-    """The example study's snapshot at `CUTOFF` (read once per session from the SQLite template; this
-    module's copy)."""
-    return _module_example[0]
-
-
-@pytest.fixture(scope="module")
-def analysis(_module_example: tuple[StudySnapshot, Analysis]) -> Analysis:
-    """The default analysis of `snapshot` (analysed once per session; this module's copy)."""
-    return _module_example[1]
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,9 @@ def test_the_csv_and_json_estimates_carry_the_reference() -> None:
     assert by_name["beta_alpha_per_day_weight_kg"]["centre"] == 70.0
 
 
-def test_the_popfit_command_says_the_reference_in_its_files_and_on_the_terminal(tmp_path: Path) -> None:
+def test_the_popfit_command_says_the_reference_in_its_files_and_on_the_terminal(
+    tmp_path: Path, few_draws: None
+) -> None:
     from cartrial import examples as cartrial_examples
 
     from ...conftest import run_cartrial

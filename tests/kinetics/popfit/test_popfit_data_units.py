@@ -42,7 +42,7 @@ def _indometh(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("error", ["additive", "combined"])
-def test_the_estimates_state_the_datas_units(tmp_path: Path, error: str) -> None:
+def test_the_estimates_state_the_datas_units(tmp_path: Path, error: str, few_draws: None) -> None:
     out = tmp_path / "fit"
     result = run_cartrial(
         "kinetics", "popfit", _indometh(tmp_path), "--model", "biexponential", "--time", "t",

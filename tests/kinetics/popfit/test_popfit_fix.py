@@ -155,7 +155,7 @@ def test_summary_html_marks_the_fixed_value(fixed_fit) -> None:  # type: ignore[
     assert "<th>fixed</th>" in page and "the typical value is fixed, not estimated" in page
 
 
-def test_cli_fix_marks_the_parameter_in_the_table_and_the_files(tmp_path: Path) -> None:
+def test_cli_fix_marks_the_parameter_in_the_table_and_the_files(tmp_path: Path, few_draws: None) -> None:
     out = tmp_path / "fit"
     result = run_cartrial(
         "kinetics",

@@ -29,7 +29,9 @@ def test_parameter_units_follow_the_data() -> None:
     assert parameter_units(MODELS["biexponential"], "mg/L") == ("mg/L", "1/time", "mg/L", "1/time")
 
 
-def test_a_fit_of_car_t_cells_reports_cmax_in_cells_per_ul_and_map_checks_the_unit(tmp_path: Path) -> None:
+def test_a_fit_of_car_t_cells_reports_cmax_in_cells_per_ul_and_map_checks_the_unit(
+    tmp_path: Path, few_draws: None
+) -> None:
     # the example file's car_t_cells rows are in cells/uL (its unit column), not the transgene's copies/ug
     raw = pd.read_csv(PK)
     assert set(raw.loc[raw["analyte"] == "car_t_cells", "unit"]) == {"cells/uL"}

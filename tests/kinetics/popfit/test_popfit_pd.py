@@ -122,7 +122,7 @@ def _popfit_pd(individual_parameters: Path, out: Path, *options: str) -> CliResu
     )
 
 
-def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path) -> None:
+def test_cli_fits_the_example_titres_on_the_kinetic_ebes(tmp_path: Path, few_draws: None) -> None:
     import json
 
     ebe = _ebe_file(tmp_path / "ebe.csv")

@@ -23,6 +23,7 @@ from cartrial.kinetics.popfit import (
 )
 
 from ...conftest import run_cartrial
+from .conftest import FEW_DRAWS
 
 PD = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study" / "pd_samples.csv"
 
@@ -52,12 +53,14 @@ def test_a_kinetic_fit_that_did_not_converge_is_noted(status: str | None, noted:
     assert np.isfinite(inputs.structural.predict(typical, times, inputs.data.dose.reshape(-1, 1))).all()
 
 
-def test_the_api_fit_is_the_cli_fit(tmp_path: Path) -> None:
+def test_the_api_fit_is_the_cli_fit(tmp_path: Path, few_draws: None) -> None:
     data = _data()
     ebe = _ebe(list(data.subjects), None)
     ebe.to_csv(tmp_path / "ebe.csv", index=False)
     inputs = pd_fit_inputs(data, ebe, source=str(tmp_path / "ebe.csv"))
-    fit = fit_population(inputs.data, inputs.structural, settings=SaemSettings(k1=5, k2=5, seed=1))
+    # the same settings as the CLI's (`few_draws`: its importance-sampling draws too)
+    settings = SaemSettings(k1=5, k2=5, seed=1, **FEW_DRAWS)  # type: ignore[arg-type]
+    fit = fit_population(inputs.data, inputs.structural, settings=settings)
     cli = run_cartrial(
         "kinetics", "popfit", str(PD), "--model", "pd", "--individual-parameters", str(tmp_path / "ebe.csv"),
         "--k1", "5", "--k2", "5", "--seed", "1", "--no-figures", "--out", str(tmp_path / "out"), "--json",

@@ -46,7 +46,7 @@ def _titres() -> pd.Series:
 
 
 def test_pd_fit_from_the_store_fits_the_kinetics_first_and_map_reuses_them(
-    example_sqlite: str, tmp_path: Path
+    example_sqlite: str, tmp_path: Path, few_draws: None
 ) -> None:
     out = tmp_path / "pd-store"
     result = _popfit_pd_store(example_sqlite, out, *FAST, "--json")

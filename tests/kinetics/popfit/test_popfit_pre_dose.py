@@ -43,7 +43,7 @@ def test_pre_infusion_samples_are_dropped_and_counted(tmp_path: Path) -> None:
     assert kept.n_pre_dose == 0 and kept.n_observations == len(table)
 
 
-def test_popfit_and_map_ignore_pre_infusion_samples(tmp_path: Path) -> None:
+def test_popfit_and_map_ignore_pre_infusion_samples(tmp_path: Path, few_draws: None) -> None:
     _with_pre_infusion_samples(tmp_path / "pk.csv")
     with_pre = run_cartrial(
         "kinetics", "popfit", str(tmp_path / "pk.csv"), *FAST, "--out", str(tmp_path / "a")

@@ -37,7 +37,7 @@ def test_the_model_time_units() -> None:
     assert time_unit_of(MODELS["one_compartment_oral_ke"].units) == ""
 
 
-def test_popfit_and_map_in_hours_equal_the_fit_in_days(tmp_path: Path) -> None:
+def test_popfit_and_map_in_hours_equal_the_fit_in_days(tmp_path: Path, few_draws: None) -> None:
     # the samples on a 3-hour clock (days k/8, hours 3k: exact in binary on both clocks, so hours·(1/24)
     # and hours/24 give the day file's times bit for bit). With times off by the rounding of t·24/24
     # (~1e-14 days), SAEM's Metropolis–Hastings steps can flip an accept/reject and the two chains then

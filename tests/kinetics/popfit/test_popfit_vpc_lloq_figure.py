@@ -61,7 +61,7 @@ def test_a_vpc_table_without_lloq_draws_no_line(tables: dict[str, pd.DataFrame])
     assert fig.axes[1].get_ylabel() == "BLQ fraction"
 
 
-def test_summary_html_says_what_each_covariate_is_relative_to(tmp_path: Path) -> None:
+def test_summary_html_says_what_each_covariate_is_relative_to(tmp_path: Path, few_draws: None) -> None:
     from ...conftest import run_cartrial
 
     study = PK.parent

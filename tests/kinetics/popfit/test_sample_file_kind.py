@@ -59,7 +59,7 @@ def test_popfit_says_which_samples_its_model_takes(
     assert words in said and "duplicate" not in said, said
 
 
-def test_popfit_reads_the_value_column_it_is_given(cli: Any, tmp_path: Path) -> None:
+def test_popfit_reads_the_value_column_it_is_given(cli: Any, tmp_path: Path, few_draws: None) -> None:
     """The kind of file is guessed only while --conc is left at its default: a long titre file with an
     analyte column and its titres in the column named by --conc is PD samples (accepted before D-19.465)."""
     import pandas as pd
