@@ -313,7 +313,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     >>> pre_treatment(g, t, "lymphodepletion").tolist(), pre_treatment(g, t, "infusion").tolist()
     ([True, True, False, False], [True, True, True, True])
     """
-    from cartrial.analysis.populations import treatment_start_days
+    from cartrial.analysis.populations import site_days, treatment_start_days
     from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, utc_moment
 
     start = treatment_start_days(tables, rule)
@@ -334,7 +334,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     when = iso_instants(texts)  # a text without an offset is UTC, whatever the row before it
     for row in np.flatnonzero(when.isna().to_numpy()):
         when.iat[row] = pd.Timestamp(utc_moment(texts.iat[row]))
-    day = _typed_site_days(when, sids.map(zones).fillna(""))
+    day = site_days(when, sids.map(zones).fillna(""))
     starts = pd.Series(pd.to_datetime(list(start.values())), index=list(start.keys()), dtype="datetime64[ns]")
     first = starts[~starts.index.duplicated()].reindex(sids).reset_index(drop=True)
     infusions_at = pd.Series(
@@ -343,7 +343,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
         dtype="datetime64[ns, UTC]",
     )
     infusion = infusions_at.reindex(sids).reset_index(drop=True)
-    infusion_day = _typed_site_days(infusion, sids.map(zones).fillna(""))
+    infusion_day = site_days(infusion, sids.map(zones).fillna(""))
     # on the start day, exactly 00:00:00Z counts as without a time at every zone (D-19.710, D-19.948): for
     # the pre-dose question a date typed without a time must stay pre-dose, and the store cannot tell it from
     # a real 00:00:00Z (08:00 in Wuhan)
@@ -361,15 +361,6 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     on_start = (day == first).to_numpy(dtype=bool)
     flags = before | (on_start & ~after_infusion)
     return pd.Series(flags, index=graded.index, dtype=bool)
-
-
-def _typed_site_days(when: pd.Series, zones: pd.Series) -> pd.Series:
-    """`cartrial.columns.typed_site_date` of many UTC instants (naive datetime64 days; NaT stays): an
-    instant at exactly 00:00:00Z (a date typed without a time) is its UTC date, any other its date on the
-    site's clock (`cartrial.analysis.populations.site_days`, which reads by that rule; '' zone: UTC)."""
-    from cartrial.analysis.populations import site_days
-
-    return site_days(when, zones)
 
 
 def lab_grades(

@@ -274,7 +274,7 @@ def dtc(text: str, zone: str | None = None) -> str:
     assert value is not None
     shape = "%Y-%m-%dT%H:%M" if value.second == 0 else "%Y-%m-%dT%H:%M:%S"
     local = on_site_clock(value.replace(tzinfo=dt.UTC), zone)
-    if local.date() != value.date() and value == dt.datetime.combine(value.date(), dt.time()):
+    if typed_site_moment(value.replace(tzinfo=dt.UTC), zone) != local:
         return value.date().isoformat()  # 00:00:00Z west of UTC: a date typed without a time (D-19.947)
     if zone and zone not in UTC_ZONES:  # a zoned site: always its offset, +00:00 too (one style per subject)
         designator = _offset_designator(local.utcoffset())
