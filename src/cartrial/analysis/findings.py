@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis import safety
+from cartrial.analysis.efficacy import FOLLOW_UP_END_TEXT, edss_baseline_text
 from cartrial.analysis.model import Dataset, Finding, Population
 from cartrial.analysis.options import analysis_spec
 from cartrial.analysis.populations import (
@@ -25,6 +26,7 @@ from cartrial.analysis.toxicity import (
     EXPECTED_TERMS,
     EXPECTED_TEXT,
     THERAPIES_NOT_RECORDED,
+    TREATMENT_EMERGENT_TEXT,
 )
 from cartrial.protocol.lab_tests import PK_ANALYTES
 from cartrial.wording import all_of, count, k_of_n, none_of, verb
@@ -249,9 +251,9 @@ def safety_findings(
         if not (teae["measure"] == measure).any():
             continue
         k, total = _count_row(teae, measure)
-        definition = (
-            "adverse event starting on or after the first lymphodepletion dose, on or before the cut-off"
-        )
+        # the study's treatment-emergence rule, the one the datasets were derived with (D-19.982)
+        emergent = analysis_spec(protocol).options.treatment_emergent_start.value
+        definition = f"adverse event with {TREATMENT_EMERGENT_TEXT[emergent]}, on or before the cut-off"
         if measure == "teae_grade_ge3_unexpected":
             option = analysis_spec(protocol).options.teae_expected_cytopenias.value
             words = (
@@ -470,6 +472,7 @@ def efficacy_findings(
     """Efficacy findings; the disease outcomes only when the study collects them (`outcomes`, D-19.61)."""
     out: list[Finding] = []
     if "edss_change" in datasets and "edss" in outcomes:
+        baseline_visit = analysis_spec(protocol).options.edss_baseline_visit.value
         change = datasets["edss_change"].table
         evaluable = change[change["edss_change"].notna()]
         fell = int((evaluable["edss_change"] < 0).sum())
@@ -491,7 +494,9 @@ def efficacy_findings(
                 fell,
                 len(evaluable),
                 pop.name,
-                "last EDSS minus baseline EDSS (last on or before day 0), each assessment by its own method",
+                # the baseline rule the analysis used (analysis.options.edss_baseline_visit, D-19.983)
+                f"last EDSS minus baseline EDSS ({edss_baseline_text(baseline_visit)}), each assessment by "
+                "its own method",
                 "edss_change",
             )
         )
@@ -589,6 +594,7 @@ def efficacy_findings(
         free = int((post == 0).sum()) if post is not None else None
         # the count with its noun, then the analysis' median follow-up text (the part of its note, D-19.225)
         follow_up = datasets["relapse_free_km"].facts["median_follow_up"]
+        follow_up_end = analysis_spec(protocol).options.relapse_follow_up_end.value
         statement = (
             f"{k_of_n(free, n, 'infused patient')} {verb(free or 0, 'was', 'were')} relapse-free at last "
             f"follow-up; {follow_up}."
@@ -602,8 +608,9 @@ def efficacy_findings(
                 free,
                 n,
                 SAFETY,
-                "no relapse (protocol relapse definition) from day 0 to the last assessment; "
-                "Kaplan-Meier, reverse-KM median follow-up",
+                # the end of follow-up the analysis counted to (relapse_follow_up_end, D-19.985)
+                "no relapse (protocol relapse definition) from day 0 to "
+                f"{FOLLOW_UP_END_TEXT[follow_up_end]}; Kaplan-Meier, reverse-KM median follow-up",
                 "relapse_free_km",
             )
         )

@@ -975,6 +975,7 @@ def lab_datasets(
     rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
     labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version, rule)
     graded = labs.table
+    graded_version = (labs.metadata.get("options") or {}).get("ctcae_version", ctcae_version)
     own = graded[graded["subject_id"].isin(set(safety_ids))]
     keys = ["subject_id", "analyte"]
     if len(own):
@@ -1028,7 +1029,8 @@ def lab_datasets(
     return {
         "lab_shift": Dataset(
             "lab_shift",
-            "CTCAE v5.0 haematology: baseline grade, worst post-baseline grade and shift",
+            # the version the labs were graded by (analysis.options.ctcae_version, D-19.984)
+            f"CTCAE v{graded_version} haematology: baseline grade, worst post-baseline grade and shift",
             shift,
             SAFETY,
             "cartrial.grading.derive_lab_grades (via cartrial.analysis.safety)",
