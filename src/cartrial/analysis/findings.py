@@ -32,6 +32,11 @@ from cartrial.protocol.lab_tests import PK_ANALYTES
 from cartrial.wording import all_of, count, k_of_n, none_of, verb
 
 
+ONSET_DAYS = "elapsed days (not the calendar study day)"
+"""The unit of an onset finding read from the episode datasets' ``*_onset_day`` (`toxicity.ELAPSED_DAYS`):
+fractional days since the infusion's clock time, not the report's calendar day 0 = infusion date (D-19.987)."""
+
+
 def _pct(k: int, n: int) -> str:
     p = proportion(k, n)
     return "" if p.percent is None else f" ({fixed(p.percent, 0)} %)"
@@ -229,12 +234,14 @@ def safety_findings(
         out.append(
             Finding(
                 "safety",
-                f"CRS began at a median of day {fixed(onset.median(), 1)} "
+                # elapsed days from the infusion instant, not the report's calendar "day 0 = infusion
+                # date" (crs_first_onset_day, ELAPSED_DAYS; D-19.987)
+                f"CRS began a median of {fixed(onset.median(), 1)} days after the infusion "
                 f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); " + treatment,
                 toci,
                 len(crs_cases),
                 SAFETY,
-                "onset day of the first CRS episode (day 0 = infusion); therapy "
+                f"time from the infusion instant to onset of the first CRS episode, in {ONSET_DAYS}; therapy "
                 "doses recorded during an episode",
                 "crs_icans_by_subject",
             )

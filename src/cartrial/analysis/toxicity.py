@@ -980,7 +980,16 @@ def lab_datasets(
     keys = ["subject_id", "analyte"]
     if len(own):
         grouped = own.groupby(keys, sort=True)
-        before = own[own["pre_treatment"]].groupby(keys, sort=True)["grade"].last()
+        # the last pre-treatment value in time order (site study day, instant, record id), never the
+        # table's order (a text sort of collected_at; D-19.986): the one order ADLB and SDTM read too
+        pre = own[own["pre_treatment"]]
+        last = safety.last_in_site_order(
+            [pre["subject_id"], pre["analyte"]],
+            pre["study_day"],
+            safety.lab_instants(pre["collected_at"]),
+            pre.get("record_id"),
+        )
+        before = pre.iloc[last].set_index(keys)["grade"].sort_index()
         after = own[~own["pre_treatment"]].groupby(keys, sort=True)["grade"]
         table = pd.DataFrame({"term": grouped["term"].first().astype(str)})
         table["baseline_grade"] = before.reindex(table.index)
