@@ -99,9 +99,17 @@ def test_lab_shift_is_titled_by_the_ctcae_version_graded(version: str) -> None:
     [
         (
             "last_contact",
-            "from day 0 to the last contact (the subject's latest dated record on or before the cut-off);",
+            # only the contact forms count, and a later relapse extends it (D-19.587; D-19.988)
+            "from day 0 to the last contact (the latest date on or before the cut-off of an EDSS, visual "
+            "acuity, OSIS, timed walk, CRS or ICANS assessment, a lab, a PK or PD sample, or the infusion; "
+            "never after a death or a dated end of study), or a later relapse onset (never past the end of "
+            "study);",
         ),
-        ("cutoff", "from day 0 to the cut-off (or the death or the dated end of study when earlier);"),
+        (
+            "cutoff",
+            "from day 0 to the cut-off, or the death or the end of study when earlier (its date, or when it "
+            "is undated the last contact: the latest date on or before the cut-off of an EDSS",
+        ),
     ],
 )
 def test_the_relapse_free_finding_states_the_end_of_follow_up_used(snapshot, analysis, end, expected) -> None:  # type: ignore[no-untyped-def]
@@ -116,3 +124,11 @@ def test_the_relapse_free_finding_states_the_end_of_follow_up_used(snapshot, ana
         if f.source == "relapse_free_km"
     )
     assert expected in finding.definition, finding.definition
+
+
+def test_the_follow_up_text_names_the_contact_forms_counted() -> None:
+    """The last-contact words name exactly the forms `last_contact` reads (D-19.988)."""
+    from cartrial.analysis.efficacy import CONTACT_FORMS
+    from cartrial.analysis.populations import CONTACT_COLUMNS
+
+    assert set(CONTACT_COLUMNS) == CONTACT_FORMS

@@ -432,13 +432,24 @@ def disease_onset_dates(
     return out
 
 
+CONTACT_FORMS = frozenset(
+    {"edss", "visual_acuity", "osis", "timed_walk", "crs_assessments", "icans_assessments", "labs"}
+    | {"pk_samples", "pd_samples"}
+)
+"""The forms `_CONTACT` names: `cartrial.analysis.populations.CONTACT_COLUMNS`' keys (a test checks)."""
+_CONTACT = (
+    "the latest date on or before the cut-off of an EDSS, visual acuity, OSIS, timed walk, CRS or ICANS "
+    "assessment, a lab, a PK or PD sample, or the infusion; never after a death or a dated end of study"
+)
 FOLLOW_UP_END_TEXT: dict[str, str] = {
-    "last_contact": "the last contact (the subject's latest dated record on or before the cut-off)",
-    "cutoff": "the cut-off (or the death or the dated end of study when earlier)",
+    "last_contact": f"the last contact ({_CONTACT}), or a later relapse onset (never past the end of study)",
+    "cutoff": "the cut-off, or the death or the end of study when earlier (its date, or when it is undated "
+    f"the last contact: {_CONTACT})",
 }
 """Where a subject's relapse follow-up after infusion ends, in words, per protocol
 ``analysis.options.relapse_follow_up_end`` (`relapse_datasets`; D-19.83, D-19.92): the relapse-free key
-finding states the end its numbers were counted to (D-19.985)."""
+finding states the end its numbers were counted to, as `last_contact`, `follow_up_ends` and the relapse
+engine's extension to a later relapse onset (D-19.587) count it (D-19.985, amended by D-19.988)."""
 
 
 def relapse_datasets(
@@ -579,6 +590,7 @@ def relapse_datasets(
 
 
 __all__ = [
+    "CONTACT_FORMS",
     "FOLLOW_UP_END_TEXT",
     "edss_baseline_text",
     "edss_datasets",

@@ -31,10 +31,10 @@ from cartrial.analysis.toxicity import (
 from cartrial.protocol.lab_tests import PK_ANALYTES
 from cartrial.wording import all_of, count, k_of_n, none_of, verb
 
-
 ONSET_DAYS = "elapsed days (not the calendar study day)"
 """The unit of an onset finding read from the episode datasets' ``*_onset_day`` (`toxicity.ELAPSED_DAYS`):
-fractional days since the infusion's clock time, not the report's calendar day 0 = infusion date (D-19.987)."""
+fractional days since the infusion's clock time, not the report's calendar day 0 = infusion date
+(D-19.987)."""
 
 
 def _pct(k: int, n: int) -> str:
