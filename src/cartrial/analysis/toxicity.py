@@ -70,6 +70,14 @@ def treatment_emergent_rule(analysis: Any) -> str:
     return next((k for k, v in TREATMENT_EMERGENT_TEXT.items() if v == words), "lymphodepletion")
 
 
+def analysis_ctcae_version(analysis: Any) -> str:
+    """The CTCAE version an `Analysis` graded its labs by (its ``ctcae_version`` option, the protocol's
+    ``analysis.options.ctcae_version``); ``5.0``, the default, when it carries none: what a renderer grading
+    the labs again hands `safety.graded_labs` (D-19.988)."""
+    version = dict(getattr(analysis, "options", {}) or {}).get("ctcae_version")
+    return str(version) if version else "5.0"
+
+
 THERAPIES_NOT_RECORDED = (
     "not recorded: the study does not collect the therapies form (protocol analysis.options."
     "therapies_collected: false; a virtual study does not simulate CRS management)"

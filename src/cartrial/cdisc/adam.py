@@ -451,11 +451,12 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     kept = getattr(analysis, "intermediates", {}).get("graded_labs")
     if kept is None:
         from cartrial.analysis import safety
-        from cartrial.analysis.toxicity import treatment_emergent_rule
+        from cartrial.analysis.toxicity import analysis_ctcae_version, treatment_emergent_rule
 
         # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no time_zone
         kept = safety.graded_labs(
             snapshot.tables,
+            analysis_ctcae_version(analysis),  # the study's version, never the default (D-19.988)
             treatment_emergent_start=treatment_emergent_rule(analysis),
             zones=subject_zones(analysis),
         )

@@ -410,12 +410,13 @@ class SdtmContext:
             if kept is None:
                 from cartrial.analysis import safety
                 from cartrial.analysis.populations import subject_zones
-                from cartrial.analysis.toxicity import treatment_emergent_rule
+                from cartrial.analysis.toxicity import analysis_ctcae_version, treatment_emergent_rule
 
                 # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no
                 # time_zone (D-19.714)
                 kept = safety.graded_labs(
                     self.snapshot.tables,
+                    analysis_ctcae_version(self.analysis),  # the study's, not v5.0 (D-19.988)
                     treatment_emergent_start=treatment_emergent_rule(self.analysis),
                     zones=subject_zones(self.analysis),
                 )
