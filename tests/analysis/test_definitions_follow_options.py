@@ -132,3 +132,42 @@ def test_the_follow_up_text_names_the_contact_forms_counted() -> None:
     from cartrial.analysis.populations import CONTACT_COLUMNS
 
     assert set(CONTACT_COLUMNS) == CONTACT_FORMS
+
+
+@pytest.mark.parametrize(
+    ("rule", "serious", "words"),
+    [
+        ("lymphodepletion", 2, "on or after the first lymphodepletion dose (infusion day without one)"),
+        ("infusion", 1, "on or after the infusion day"),
+    ],
+)
+def test_the_teae_finding_counts_and_defines_by_the_analysed_rule(snapshot, rule, serious, words) -> None:  # type: ignore[no-untyped-def]
+    """End to end (review of D-19.982): `analyse` under each ``treatment_emergent_start``, the count and the
+    definition of one finding together. By hand (the example's adverse_events.csv): the only serious event is
+    CT-006's of 2021-09-14, after its infusion (2021-08-24); a serious event is added for CT-001 on
+    2021-04-25, after its first lymphodepletion dose (2021-04-23) and before its infusion (2021-04-27): 2 of
+    the 12 infused counted from lymphodepletion, 1 from the infusion."""
+    import dataclasses
+
+    import pandas as pd
+
+    from cartrial.analysis import analyse
+    from cartrial.protocol import parse_protocol
+
+    events = snapshot.tables["adverse_events"]
+    row = events[events["subject_id"] == "CT-001"].iloc[[0]].copy()
+    row["term"], row["category"], row["started_on"], row["ended_on"] = "Pyrexia", "other", "2021-04-25", ""
+    row["grade"], row["serious"], row["serious_hospitalisation"] = "2", "true", "true"
+    if "record_id" in row:
+        row["record_id"] = str(int(pd.to_numeric(events["record_id"]).max()) + 1)
+    tables = dict(snapshot.tables) | {"adverse_events": pd.concat([events, row], ignore_index=True)}
+    text = snapshot.protocol_yaml.replace(
+        "    treatment_emergent_start: lymphodepletion\n", f"    treatment_emergent_start: {rule}\n"
+    )
+    protocol = parse_protocol(text)
+    result = analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))
+    [finding] = [
+        f for f in result.findings if "had a serious treatment-emergent adverse event" in f.statement
+    ]
+    assert (finding.numerator, finding.denominator) == (serious, 12)
+    assert finding.definition == f"adverse event with onset {words}, on or before the cut-off"
