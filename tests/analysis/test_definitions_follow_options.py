@@ -171,3 +171,23 @@ def test_the_teae_finding_counts_and_defines_by_the_analysed_rule(snapshot, rule
     ]
     assert (finding.numerator, finding.denominator) == (serious, 12)
     assert finding.definition == f"adverse event with onset {words}, on or before the cut-off"
+
+
+def test_the_edss_finding_counts_and_defines_by_the_analysed_baseline_rule(snapshot) -> None:  # type: ignore[no-untyped-def]
+    """End to end (review of D-19.983): `analyse` under each ``edss_baseline_visit``, the count and the
+    definition together. By hand (tests/analysis/test_edss_baseline_visit_option.py): with a relapse onset
+    of CT-002 added 14 days before its only pre-infusion EDSS, ``outside_relapse`` leaves CT-002 without a
+    baseline, ``last`` keeps it: the finding's evaluable patients differ by CT-002 alone, and each finding
+    states its own rule."""
+    from tests.analysis.conftest import analyse_with_ct002_attack
+
+    found = {}
+    for visit, rule in (
+        ("outside_relapse", "(the last on or before day 0 not within 30 days after a relapse onset)"),
+        ("last", "(the last on or before day 0)"),
+    ):
+        result = analyse_with_ct002_attack(snapshot, "edss_baseline_visit", visit)
+        [finding] = [f for f in result.findings if f.statement.startswith("EDSS fell from baseline")]
+        assert f"last EDSS minus baseline EDSS {rule}" in finding.definition, finding.definition
+        found[visit] = finding
+    assert found["last"].denominator == found["outside_relapse"].denominator + 1
