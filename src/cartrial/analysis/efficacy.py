@@ -204,6 +204,24 @@ def responder_datasets(
     }
 
 
+def edss_baseline_text(baseline_visit: str) -> str:
+    """The EDSS baseline rule of `edss_datasets` in words, by the protocol's
+    ``analysis.options.edss_baseline_visit`` (D-19.864): the population's description and the EDSS key
+    finding's definition state the same rule (D-19.983).
+
+    >>> edss_baseline_text("last")
+    'the last on or before day 0'
+    >>> edss_baseline_text("outside_relapse")
+    'the last on or before day 0 not within 30 days after a relapse onset'
+    """
+    from cartrial.neuro.disability import BaselineVisit, DisabilityOptions
+
+    if baseline_visit == "last":
+        return "the last on or before day 0"
+    days = DisabilityOptions(baseline_visit=BaselineVisit(baseline_visit)).relapse_exclusion_days
+    return f"the last on or before day 0 not within {days} days after a relapse onset"
+
+
 def edss_datasets(
     tables: Mapping[str, pd.DataFrame],
     cutoff: dt.date,
@@ -260,12 +278,7 @@ def edss_datasets(
         )
         if subjects
     }
-    baseline_text = (
-        "the last on or before day 0"
-        if baseline_visit == "last"
-        else f"the last on or before day 0 not within {options.relapse_exclusion_days} days after a relapse "
-        "onset"
-    )
+    baseline_text = edss_baseline_text(baseline_visit)
     populations["efficacy:edss_change"] = Population(
         "efficacy:edss_change",
         f"infused subjects with a baseline EDSS ({baseline_text}) and >= 1 later EDSS",
@@ -419,6 +432,26 @@ def disease_onset_dates(
     return out
 
 
+CONTACT_FORMS = frozenset(
+    {"edss", "visual_acuity", "osis", "timed_walk", "crs_assessments", "icans_assessments", "labs"}
+    | {"pk_samples", "pd_samples"}
+)
+"""The forms `_CONTACT` names: `cartrial.analysis.populations.CONTACT_COLUMNS`' keys (a test checks)."""
+_CONTACT = (
+    "the latest date on or before the cut-off of an EDSS, visual acuity, OSIS, timed walk, CRS or ICANS "
+    "assessment, a lab, a PK or PD sample, or the infusion; never after a death or a dated end of study"
+)
+FOLLOW_UP_END_TEXT: dict[str, str] = {
+    "last_contact": f"the last contact ({_CONTACT}), or a later relapse onset (never past the end of study)",
+    "cutoff": "the cut-off, or the death or the end of study when earlier (its date, or when it is undated "
+    f"the last contact: {_CONTACT})",
+}
+"""Where a subject's relapse follow-up after infusion ends, in words, per protocol
+``analysis.options.relapse_follow_up_end`` (`relapse_datasets`; D-19.83, D-19.92): the relapse-free key
+finding states the end its numbers were counted to, as `last_contact`, `follow_up_ends` and the relapse
+engine's extension to a later relapse onset (D-19.587) count it (D-19.985, amended by D-19.988)."""
+
+
 def relapse_datasets(
     tables: Mapping[str, pd.DataFrame],
     protocol: Any,
@@ -556,4 +589,12 @@ def relapse_datasets(
     }, result
 
 
-__all__ = ["edss_datasets", "osis_dataset", "relapse_datasets", "responder_datasets"]
+__all__ = [
+    "CONTACT_FORMS",
+    "FOLLOW_UP_END_TEXT",
+    "edss_baseline_text",
+    "edss_datasets",
+    "osis_dataset",
+    "relapse_datasets",
+    "responder_datasets",
+]

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from cartrial.analysis import safety
+from cartrial.analysis.efficacy import FOLLOW_UP_END_TEXT, edss_baseline_text
 from cartrial.analysis.model import Dataset, Finding, Population
 from cartrial.analysis.options import analysis_spec
 from cartrial.analysis.populations import (
@@ -25,9 +26,15 @@ from cartrial.analysis.toxicity import (
     EXPECTED_TERMS,
     EXPECTED_TEXT,
     THERAPIES_NOT_RECORDED,
+    TREATMENT_EMERGENT_TEXT,
 )
 from cartrial.protocol.lab_tests import PK_ANALYTES
 from cartrial.wording import all_of, count, k_of_n, none_of, verb
+
+ONSET_DAYS = "elapsed days (not the calendar study day)"
+"""The unit of an onset finding read from the episode datasets' ``*_onset_day`` (`toxicity.ELAPSED_DAYS`):
+fractional days since the infusion's clock time, not the report's calendar day 0 = infusion date
+(D-19.987)."""
 
 
 def _pct(k: int, n: int) -> str:
@@ -227,12 +234,14 @@ def safety_findings(
         out.append(
             Finding(
                 "safety",
-                f"CRS began at a median of day {fixed(onset.median(), 1)} "
+                # elapsed days from the infusion instant, not the report's calendar "day 0 = infusion
+                # date" (crs_first_onset_day, ELAPSED_DAYS; D-19.987)
+                f"CRS began a median of {fixed(onset.median(), 1)} days after the infusion "
                 f"(range {fixed(onset.min(), 1)}–{fixed(onset.max(), 1)}); " + treatment,
                 toci,
                 len(crs_cases),
                 SAFETY,
-                "onset day of the first CRS episode (day 0 = infusion); therapy "
+                f"time from the infusion instant to onset of the first CRS episode, in {ONSET_DAYS}; therapy "
                 "doses recorded during an episode",
                 "crs_icans_by_subject",
             )
@@ -249,9 +258,9 @@ def safety_findings(
         if not (teae["measure"] == measure).any():
             continue
         k, total = _count_row(teae, measure)
-        definition = (
-            "adverse event starting on or after the first lymphodepletion dose, on or before the cut-off"
-        )
+        # the study's treatment-emergence rule, the one the datasets were derived with (D-19.982)
+        emergent = analysis_spec(protocol).options.treatment_emergent_start.value
+        definition = f"adverse event with {TREATMENT_EMERGENT_TEXT[emergent]}, on or before the cut-off"
         if measure == "teae_grade_ge3_unexpected":
             option = analysis_spec(protocol).options.teae_expected_cytopenias.value
             words = (
@@ -470,6 +479,7 @@ def efficacy_findings(
     """Efficacy findings; the disease outcomes only when the study collects them (`outcomes`, D-19.61)."""
     out: list[Finding] = []
     if "edss_change" in datasets and "edss" in outcomes:
+        baseline_visit = analysis_spec(protocol).options.edss_baseline_visit.value
         change = datasets["edss_change"].table
         evaluable = change[change["edss_change"].notna()]
         fell = int((evaluable["edss_change"] < 0).sum())
@@ -491,7 +501,9 @@ def efficacy_findings(
                 fell,
                 len(evaluable),
                 pop.name,
-                "last EDSS minus baseline EDSS (last on or before day 0), each assessment by its own method",
+                # the baseline rule the analysis used (analysis.options.edss_baseline_visit, D-19.983)
+                f"last EDSS minus baseline EDSS ({edss_baseline_text(baseline_visit)}), each assessment by "
+                "its own method",
                 "edss_change",
             )
         )
@@ -589,6 +601,7 @@ def efficacy_findings(
         free = int((post == 0).sum()) if post is not None else None
         # the count with its noun, then the analysis' median follow-up text (the part of its note, D-19.225)
         follow_up = datasets["relapse_free_km"].facts["median_follow_up"]
+        follow_up_end = analysis_spec(protocol).options.relapse_follow_up_end.value
         statement = (
             f"{k_of_n(free, n, 'infused patient')} {verb(free or 0, 'was', 'were')} relapse-free at last "
             f"follow-up; {follow_up}."
@@ -602,8 +615,9 @@ def efficacy_findings(
                 free,
                 n,
                 SAFETY,
-                "no relapse (protocol relapse definition) from day 0 to the last assessment; "
-                "Kaplan-Meier, reverse-KM median follow-up",
+                # the end of follow-up the analysis counted to (relapse_follow_up_end, D-19.985)
+                "no relapse (protocol relapse definition) from day 0 to "
+                f"{FOLLOW_UP_END_TEXT[follow_up_end]}; Kaplan-Meier, reverse-KM median follow-up",
                 "relapse_free_km",
             )
         )

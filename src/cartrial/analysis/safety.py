@@ -264,7 +264,7 @@ def graded_labs(
     if "error" in table:
         table = table[table["error"].fillna("") == ""]
     table = table.rename(columns={"grade_reason": "rule"}).assign(grade_reason=lambda t: t["rule"])
-    extra = ["lln_canonical", "grade_reason", "scale", "uln_canonical"]
+    extra = ["lln_canonical", "grade_reason", "scale", "uln_canonical", "record_id"]
     out = table.reindex(columns=[*LAB_COLUMNS, *extra]).reset_index(drop=True)
     if len(out):
         out["grade"] = out["grade"].astype(int)
@@ -280,6 +280,66 @@ def graded_labs(
         _metadata(result),
         tuple(refused_rows(result.problems, frame, LAB_FORM)),
     )
+
+
+def site_order(keys: Iterable[Any], study_day: Any, instant: Any, record: Any | None = None) -> np.ndarray:
+    """Row positions in time order within each group of `keys` (arrays of one length, e.g. subject and
+    analyte): by the site study day (`study_day`, the day on the site's calendar by the one rule of
+    `cartrial.columns.typed_site_moment`: a date typed without a time is that date, west of UTC too), then
+    the parsed instant (`instant`, datetime64; a text's order is not time order: mixed offsets, fractional
+    seconds), then the record id (`record`, by its trailing digits, ``12`` and ``LB-12`` alike, then as
+    text; None: the row order).
+    A missing day or instant sorts last. The one order of "the last value before …" of a subject's labs:
+    `lab_shift`'s baseline, ADaM ADLB's ABLFL and SDTM --LOBXFL (D-19.986).
+
+    >>> day = [-2, -3, -2]
+    >>> when = pd.to_datetime(["2024-03-08T00:00Z", "2024-03-08T04:00Z", "2024-03-08T01:00Z"])
+    >>> site_order([["A", "A", "A"]], day, when).tolist()
+    [1, 0, 2]
+    """
+    columns = {f"k{i}": np.asarray(k, dtype=object) for i, k in enumerate(keys)}
+    n = len(next(iter(columns.values()))) if columns else len(np.asarray(study_day))
+    days = pd.to_numeric(pd.Series(np.asarray(study_day, dtype=object)), errors="coerce").to_numpy(
+        dtype=float
+    )
+    moments = pd.Series(pd.to_datetime(pd.Series(instant).reset_index(drop=True), utc=True))
+    ids = pd.Series(np.arange(n) if record is None else np.asarray(record, dtype=object)).astype(str)
+    frame = pd.DataFrame(
+        {
+            **columns,
+            "_day": days,
+            "_instant": moments.to_numpy(),
+            "_number": pd.to_numeric(ids.str.extract(r"(\d+)$")[0], errors="coerce").to_numpy(dtype=float),
+            "_text": ids.to_numpy(dtype=object),
+            "_row": np.arange(n),
+        }
+    )
+    by = [*columns, "_day", "_instant", "_number", "_text", "_row"]
+    return frame.sort_values(by, kind="mergesort", na_position="last")["_row"].to_numpy(dtype=int)
+
+
+def last_in_site_order(
+    keys: Iterable[Any], study_day: Any, instant: Any, record: Any | None = None
+) -> np.ndarray:
+    """Positions of the last row of each group of `keys` in `site_order` (the baseline row when the rows
+    given are the group's values before the treatment; D-19.986)."""
+    key_arrays = [np.asarray(k, dtype=object) for k in keys]
+    order = site_order(key_arrays, study_day, instant, record)
+    groups = pd.DataFrame({f"k{i}": k[order] for i, k in enumerate(key_arrays)})
+    return order[groups.groupby(list(groups.columns), sort=False, dropna=False).tail(1).index.to_numpy()]
+
+
+def lab_instants(texts: pd.Series) -> pd.Series:
+    """Collection date-time texts as UTC instants (`cartrial.columns.iso_instants`, a text without an offset
+    UTC; a text it leaves NaT read by `cartrial.columns.utc_moment`, the one reader, which raises for no
+    date), by position."""
+    from cartrial.columns import iso_instants, utc_moment
+
+    stripped = texts.astype(str).str.strip().reset_index(drop=True)
+    when = iso_instants(stripped)
+    for row in np.flatnonzero(when.isna().to_numpy()):
+        when.iat[row] = pd.Timestamp(utc_moment(stripped.iat[row]))
+    return when
 
 
 PRE_TREATMENT_RULE = (
@@ -314,7 +374,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     ([True, True, False, False], [True, True, True, True])
     """
     from cartrial.analysis.populations import site_days, treatment_start_days
-    from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, utc_moment
+    from cartrial.columns import TIME_ZONE_COLUMN, utc_moment
 
     start = treatment_start_days(tables, rule)
     infusions = tables["infusions"]
@@ -331,9 +391,7 @@ def pre_treatment(graded: pd.DataFrame, tables: Mapping[str, pd.DataFrame], rule
     # vectorised (review 2 of D-19.710: 7 s per million labs row by row): the instants parsed at once (a
     # text pandas' ISO 8601 reader refuses, e.g. an ISO week date, by `utc_moment`, the one reader, which
     # raises for no date), each on its site's calendar
-    when = iso_instants(texts)  # a text without an offset is UTC, whatever the row before it
-    for row in np.flatnonzero(when.isna().to_numpy()):
-        when.iat[row] = pd.Timestamp(utc_moment(texts.iat[row]))
+    when = lab_instants(texts)  # a text without an offset is UTC, whatever the row before it
     day = site_days(when, sids.map(zones).fillna(""))
     starts = pd.Series(pd.to_datetime(list(start.values())), index=list(start.keys()), dtype="datetime64[ns]")
     first = starts[~starts.index.duplicated()].reindex(sids).reset_index(drop=True)

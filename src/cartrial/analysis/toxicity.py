@@ -70,6 +70,14 @@ def treatment_emergent_rule(analysis: Any) -> str:
     return next((k for k, v in TREATMENT_EMERGENT_TEXT.items() if v == words), "lymphodepletion")
 
 
+def analysis_ctcae_version(analysis: Any) -> str:
+    """The CTCAE version an `Analysis` graded its labs by (its ``ctcae_version`` option, the protocol's
+    ``analysis.options.ctcae_version``); ``5.0``, the default, when it carries none: what a renderer grading
+    the labs again hands `safety.graded_labs` (D-19.988)."""
+    version = dict(getattr(analysis, "options", {}) or {}).get("ctcae_version")
+    return str(version) if version else "5.0"
+
+
 THERAPIES_NOT_RECORDED = (
     "not recorded: the study does not collect the therapies form (protocol analysis.options."
     "therapies_collected: false; a virtual study does not simulate CRS management)"
@@ -975,11 +983,21 @@ def lab_datasets(
     rule = str(getattr(treatment_emergent_start, "value", treatment_emergent_start))
     labs = graded_labs if graded_labs is not None else safety.graded_labs(tables, ctcae_version, rule)
     graded = labs.table
+    graded_version = (labs.metadata.get("options") or {}).get("ctcae_version", ctcae_version)
     own = graded[graded["subject_id"].isin(set(safety_ids))]
     keys = ["subject_id", "analyte"]
     if len(own):
         grouped = own.groupby(keys, sort=True)
-        before = own[own["pre_treatment"]].groupby(keys, sort=True)["grade"].last()
+        # the last pre-treatment value in time order (site study day, instant, record id), never the
+        # table's order (a text sort of collected_at; D-19.986): the one order ADLB and SDTM read too
+        pre = own[own["pre_treatment"]]
+        last = safety.last_in_site_order(
+            [pre["subject_id"], pre["analyte"]],
+            pre["study_day"],
+            safety.lab_instants(pre["collected_at"]),
+            pre.get("record_id"),
+        )
+        before = pre.iloc[last].set_index(keys)["grade"].sort_index()
         after = own[~own["pre_treatment"]].groupby(keys, sort=True)["grade"]
         table = pd.DataFrame({"term": grouped["term"].first().astype(str)})
         table["baseline_grade"] = before.reindex(table.index)
@@ -1028,7 +1046,8 @@ def lab_datasets(
     return {
         "lab_shift": Dataset(
             "lab_shift",
-            "CTCAE v5.0 haematology: baseline grade, worst post-baseline grade and shift",
+            # the version the labs were graded by (analysis.options.ctcae_version, D-19.984)
+            f"CTCAE v{graded_version} haematology: baseline grade, worst post-baseline grade and shift",
             shift,
             SAFETY,
             "cartrial.grading.derive_lab_grades (via cartrial.analysis.safety)",

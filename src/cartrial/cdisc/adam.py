@@ -344,6 +344,7 @@ def build_adlb(
     """BDS: the CTCAE-graded haematology results of the analysis layer
     (`cartrial.analysis.safety.graded_labs`, the table the analysis graded when it carries it)
     with ATOXGR, BTOXGR (the analysis `lab_shift` baseline grade), SHIFT1 and the worst-grade flag."""
+    from cartrial.analysis import safety
     from cartrial.cdisc.sdtm import LB_TESTS
 
     graded = graded_labs if graded_labs is not None else _graded_labs(analysis, snapshot)
@@ -399,13 +400,26 @@ def build_adlb(
             "BTOXGRN": base_grade.to_numpy(),
             "ATOXDSCL": graded["term"].map({t: ascii_text(t) for t in pd.unique(graded["term"])}),
             "ATOXSCL": graded["scale"],
-            "_instant": graded["collected_at"],
         }
     )
-    frame = frame.sort_values(["USUBJID", "PARAMCD", "_instant"], kind="mergesort").reset_index(drop=True)
-    frame["ABLFL"] = ""
-    pre = frame[frame["ONTRTFL"] == "N"]
-    frame.loc[pre.groupby(["USUBJID", "PARAMCD"]).tail(1).index, "ABLFL"] = "Y"
+    # time order and the baseline by the one order of the analysis' lab_shift baseline (site study day,
+    # instant, record id; never collected_at's text; D-19.986)
+    record = graded.get("record_id")
+    order = safety.site_order([usubjid, codes[0]], graded["study_day"], when, record)
+    pre = np.flatnonzero(graded["pre_treatment"].astype(bool).to_numpy())
+    baseline = np.zeros(len(graded), dtype=bool)
+    baseline[
+        pre[
+            safety.last_in_site_order(
+                [usubjid.to_numpy()[pre], codes[0].to_numpy()[pre]],
+                graded["study_day"].to_numpy()[pre],
+                when.iloc[pre],
+                None if record is None else record.to_numpy()[pre],
+            )
+        ]
+    ] = True
+    frame["ABLFL"] = np.where(baseline, "Y", "")
+    frame = frame.iloc[order].reset_index(drop=True)
     post = frame[frame["ONTRTFL"] == "Y"]
     frame["WGRFL"] = ""
     worst = post.sort_values(
@@ -422,7 +436,7 @@ def build_adlb(
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb)
-    return finalize(frame.drop(columns=["_instant"]), spec, sort=[])
+    return finalize(frame, spec, sort=[])
 
 
 def _calendar_dates(day: pd.Series) -> np.ndarray:
@@ -437,11 +451,12 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     kept = getattr(analysis, "intermediates", {}).get("graded_labs")
     if kept is None:
         from cartrial.analysis import safety
-        from cartrial.analysis.toxicity import treatment_emergent_rule
+        from cartrial.analysis.toxicity import analysis_ctcae_version, treatment_emergent_rule
 
         # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no time_zone
         kept = safety.graded_labs(
             snapshot.tables,
+            analysis_ctcae_version(analysis),  # the study's version, never the default (D-19.988)
             treatment_emergent_start=treatment_emergent_rule(analysis),
             zones=subject_zones(analysis),
         )

@@ -410,12 +410,13 @@ class SdtmContext:
             if kept is None:
                 from cartrial.analysis import safety
                 from cartrial.analysis.populations import subject_zones
-                from cartrial.analysis.toxicity import treatment_emergent_rule
+                from cartrial.analysis.toxicity import analysis_ctcae_version, treatment_emergent_rule
 
                 # the site calendar the analysis decided (D-19.607): the snapshot's infusions have no
                 # time_zone (D-19.714)
                 kept = safety.graded_labs(
                     self.snapshot.tables,
+                    analysis_ctcae_version(self.analysis),  # the study's, not v5.0 (D-19.988)
                     treatment_emergent_start=treatment_emergent_rule(self.analysis),
                     zones=subject_zones(self.analysis),
                 )
@@ -1274,17 +1275,16 @@ def _baseline_flag(frame: pd.DataFrame, ctx: SdtmContext, prefix: str) -> pd.Dat
     )
     flags = np.full(len(frame), "", dtype=object)
     if candidate.any():
-        rows = pd.DataFrame(
-            {
-                "u": frame["USUBJID"].to_numpy()[candidate],
-                "c": frame[test].to_numpy()[candidate],
-                "w": when[candidate],
-                "i": np.flatnonzero(candidate),
-            }
-        )
-        rows = rows.sort_values(["u", "c", "w", "i"], kind="mergesort")
-        last = rows.groupby(["u", "c"], sort=False).tail(1)["i"].to_numpy()
-        flags[last] = "Y"
+        from cartrial.analysis.safety import last_in_site_order
+
+        # the one order of the analysis' lab_shift baseline and ADLB ABLFL: site study day (--DY, on the
+        # site's calendar), instant, record id (--REFID when the domain has one; D-19.986)
+        rows = np.flatnonzero(candidate)
+        day = frame[f"{prefix}DY"].to_numpy()[rows] if f"{prefix}DY" in frame else np.full(len(rows), np.nan)
+        refid = f"{prefix}REFID"
+        record = frame[refid].to_numpy()[rows] if refid in frame else None
+        keys = [frame["USUBJID"].to_numpy()[rows], frame[test].to_numpy()[rows]]
+        flags[rows[last_in_site_order(keys, day, when[rows], record)]] = "Y"
     frame[flag] = flags
     frame = frame.drop(columns=["_instant"])
     spec = dataset_specs()[frame["DOMAIN"].iloc[0]]

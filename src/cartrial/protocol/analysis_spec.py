@@ -62,9 +62,11 @@ class RateCi(StrEnum):
 class FollowUpEnd(StrEnum):
     """End of a subject's relapse follow-up after infusion.
 
-    - ``last_contact`` (default): the latest dated record of the subject on or before the cut-off
-      (`cartrial.neuro.end_of_follow_up` on the dated forms);
-    - ``cutoff``: the data cut-off for every subject.
+    - ``last_contact`` (default): the subject's last contact on or before the cut-off, the latest date of an
+      assessment, lab, PK/PD sample or the infusion (`cartrial.analysis.populations.CONTACT_COLUMNS`,
+      `cartrial.neuro.end_of_follow_up`), or a later relapse onset (D-19.587);
+    - ``cutoff``: the data cut-off, or the death or the end of study when earlier (the last contact when the
+      end of study is undated; D-19.83, D-19.92).
     """
 
     LAST_CONTACT = "last_contact"
