@@ -253,12 +253,17 @@ def vpc_figure(
     fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax = axes[0]
     t = vpc["time_mid"]
+    # a band's lower bound below the LLOQ is censored (blank in vpc.csv, D-19.976): drawn from the LLOQ
+    floor = pd.to_numeric(vpc["lloq"], errors="coerce") if "lloq" in vpc.columns else None
     for name, color in (("p05", "tab:blue"), ("p50", "tab:red"), ("p95", "tab:blue")):
         pct = name[1:].lstrip("0")
         band = "simulated 5th/95th: 90 % interval" if name == "p05" else None
+        lower = pd.to_numeric(vpc[f"sim_{name}_lo"], errors="coerce")
+        if floor is not None:
+            lower = lower.where(lower.notna(), floor)
         ax.fill_between(
             t,
-            vpc[f"sim_{name}_lo"],
+            lower,
             vpc[f"sim_{name}_hi"],
             color=color,
             alpha=0.2,

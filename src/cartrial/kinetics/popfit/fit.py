@@ -330,13 +330,17 @@ def fit_population(
         + len(error.names)
     )
     m2ll = -2 * log_lik + jac
+    n_obs = data.n_observations
     likelihood = {
         "minus_2_log_likelihood": m2ll,
         "minus_2_log_likelihood_mc_se": float(2 * math.sqrt(np.sum(ll_var)))
         if np.all(np.isfinite(ll_var))
         else float("nan"),
         "aic": m2ll + 2 * n_par,
-        "bic": m2ll + n_par * math.log(n),
+        # Schwarz's N is the number of observations in the likelihood (BLQ samples under M3 included,
+        # those M1 dropped not), as R's BIC() of an nlme fit and NONMEM/PsN count it (D-19.974)
+        "bic": m2ll + n_par * math.log(n_obs),
+        "bic_n_observations": n_obs,
         "n_parameters": n_par,
         "importance_draws": int(settings.is_draws),
     }
@@ -440,6 +444,8 @@ def fit_population(
         if se_vec is None
         else "its standard error is not finite"
     )
+    eps_shrink = epsilon_shrinkage(work, theta, eta_mode)
+    likelihood["epsilon_shrinkage_percent"] = eps_shrink
     estimates = _estimates_table(
         spec,
         theta,
@@ -453,6 +459,7 @@ def fit_population(
         no_se_reason,
         fixed_values=fixed_values,
         time_unit=data.time_unit,
+        epsilon_shrinkage_percent=eps_shrink,
     )
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
@@ -502,6 +509,25 @@ def fit_population(
             "total": _time.perf_counter() - t0,
         },
     )
+
+
+def epsilon_shrinkage(work: Work, theta: Theta, eta_mode: FloatArray) -> float:
+    """ε-shrinkage (%): 100·(1 − SD(IWRES)), IWRES = (h(y) − h(IPRED))/g(IPRED) of the quantified samples at
+    the conditional modes (censored samples have no residual), SD over all of them (divisor N, as the
+    η-shrinkage's). Source: Savic RM, Karlsson MO. Importance of shrinkage in empirical Bayes estimates for
+    diagnostics: problems and solutions. AAPS J 2009;11:558-569. NaN with fewer than 2 quantified samples
+    (D-19.975)."""
+    spec = work.spec
+    rows = np.arange(work.n)
+    ipred = work.predict(spec.phi(theta, work.x, eta_mode), rows)
+    exact = work.quantified
+    if int(exact.sum()) < 2:
+        return float("nan")
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        g = spec.error.sd(ipred, theta.sigma)
+        iwres = (work.yt[exact] - spec.error.transform(ipred)[exact]) / g[exact]
+    iwres = iwres[np.isfinite(iwres)]
+    return 100 * (1 - float(np.std(iwres))) if iwres.size >= 2 else float("nan")
 
 
 def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray | None:
@@ -739,9 +765,11 @@ def _estimates_table(
     *,
     fixed_values: Mapping[str, float] | None = None,
     time_unit: str = "",
+    epsilon_shrinkage_percent: float = float("nan"),
 ) -> pd.DataFrame:
     """The estimates table; a fixed typical value (`fixed_values`, as given) is its row's estimate. Units are
-    the data's (`value_unit`, `time_unit`; `parameter_units`, `ErrorModel.unit`)."""
+    the data's (`value_unit`, `time_unit`; `parameter_units`, `ErrorModel.unit`). Shrinkage: an ω² row's is
+    the η-shrinkage of its parameter, every residual row's the fit's ε-shrinkage (`epsilon_shrinkage`)."""
     from cartrial.kinetics.popfit.saem import ThetaCodec
 
     units = parameter_units(spec.model, value_unit, time_unit)
@@ -853,7 +881,7 @@ def _estimates_table(
         s = se[pos + a]
         unit = spec.error.unit(name, value_unit)
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
-        wald = _log_wald_row("residual", name, sig, s, unit, note, float("nan"))
+        wald = _log_wald_row("residual", name, sig, s, unit, note, epsilon_shrinkage_percent)
         rows.append(_variance_row(wald, variance_ci, sd=True))
     rows = [_note_without_ci(r, no_se_reason) for r in rows]
     typical_of = {r["parameter"]: r["estimate"] for r in rows if r["kind"] == "typical"}

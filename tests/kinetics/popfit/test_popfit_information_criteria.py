@@ -1,0 +1,103 @@
+"""AIC/BIC and the shrinkages of a population fit against their textbook definitions.
+
+* BIC = −2LL + k·ln(N), N the number of observations in the likelihood (Schwarz G. Estimating the dimension
+  of a model. Ann Stat 1978;6:461-464; R's `BIC()`, "n being the number of observations", which for an
+  nlme fit is its number of observations, not of groups). nlme's own saved output of the Pinheiro & Bates
+  scripts (cran/nlme tests/extras/scripts.Rout.save, commit f07b8c53, `anova(fm1Theo.nlme, fm3Theo.nlme,
+  fm2Theo.nlme)`) prints for fm3Theo.nlme (132 observations, 12 subjects, df 6) AIC 366, BIC 383, so
+  BIC − AIC = 17 (± 1 for the rounding of both) = 6·(ln 132 − 2) = 17.3; with the number of subjects it
+  would be 6·(ln 12 − 2) = 2.9.
+* η-shrinkage 1 − SD(η̂)/ω and ε-shrinkage 1 − SD(IWRES) (Savic RM, Karlsson MO. Importance of shrinkage in
+  empirical Bayes estimates for diagnostics: problems and solutions. AAPS J 2009;11:558-569), checked on the
+  random-intercept model log y_ij = μ + η_i + ε_ij, whose conditional mode is written out:
+  η̂_i = ω²·m/(ω²·m + σ²)·(ȳ_i − μ) (e.g. Pinheiro & Bates 2000 §2.1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cartrial.kinetics.popfit import PopulationData, SaemSettings, StructuralModel, fit_population
+
+from ...conftest import fit_theoph
+
+# anova(fm1Theo.nlme, fm3Theo.nlme, fm2Theo.nlme), row fm3Theo.nlme: "2  6 366 383   -177"
+NLME_FM3_DF, NLME_FM3_AIC, NLME_FM3_BIC = 6, 366, 383
+
+
+def test_theophylline_bic_counts_observations_as_nlme_does() -> None:
+    fit = fit_theoph(omega="diagonal", settings=SaemSettings(seed=2024), method="focei", compute_se=False)
+    ll = fit.likelihood
+    assert ll["n_parameters"] == NLME_FM3_DF
+    # nlme's printed BIC − AIC (each rounded to a unit) against cartrial's: the penalty's N is 132
+    assert ll["bic"] - ll["aic"] == pytest.approx(NLME_FM3_BIC - NLME_FM3_AIC, abs=1.0)
+    assert ll["bic"] == pytest.approx(ll["minus_2_log_likelihood"] + 6 * math.log(132), rel=1e-12)
+    assert ll["bic_n_observations"] == 132
+
+
+def test_bic_of_an_m1_fit_counts_only_the_samples_it_keeps() -> None:
+    """M1 drops the BLQ samples from the likelihood: they are not observations of that fit (N = kept)."""
+    data, _ = _data(n=12, m=5)
+    y = [np.where(np.arange(5) == 4, 0.1, row) for row in data.y]  # the last sample below the LLOQ 0.5
+    cut = PopulationData.from_arrays(list(data.subjects), [np.arange(5, dtype=float)] * 12, y, lloq=0.5)
+    assert cut.n_blq == 12
+    settings = SaemSettings(seed=5, k1=60, k2=40, polish_rounds=0)
+    fit = fit_population(cut, CONSTANT, blq="m1", compute_se=False, settings=settings)
+    ll = fit.likelihood
+    assert ll["bic_n_observations"] == 48
+    assert ll["bic"] == pytest.approx(ll["minus_2_log_likelihood"] + 3 * math.log(48), rel=1e-12)
+
+
+def _constant(params: np.ndarray, times: np.ndarray, dose: np.ndarray) -> np.ndarray:
+    return np.asarray(np.broadcast_to(params[:, [0]], times.shape), dtype=float).copy()
+
+
+CONSTANT = StructuralModel("constant", ("level",), ("-",), (1.0,), _constant, "random-intercept test model")
+
+
+def _data(seed: int = 3, n: int = 30, m: int = 5) -> tuple[PopulationData, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    log_y = math.log(20.0) + rng.normal(0, math.sqrt(0.3), (n, 1)) + rng.normal(0, 0.25, (n, m))
+    data = PopulationData.from_arrays(
+        [f"S{i}" for i in range(n)], [np.arange(m, dtype=float)] * n, list(np.exp(log_y))
+    )
+    return data, log_y
+
+
+@pytest.fixture(scope="module")
+def intercept_fit():  # type: ignore[no-untyped-def]
+    data, log_y = _data()
+    fit = fit_population(
+        data, CONSTANT, initial={"level": 5.0}, settings=SaemSettings(seed=5, k1=100, k2=60, polish_rounds=0)
+    )
+    return log_y, fit
+
+
+def _closed_form_modes(log_y: np.ndarray, fit) -> tuple[np.ndarray, float, float, float]:  # type: ignore[no-untyped-def]
+    theta = fit.model.theta
+    mu, om2, sigma = float(theta.mu[0]), float(theta.omega[0, 0]), float(theta.sigma[0])
+    m = log_y.shape[1]
+    eta = om2 * m / (om2 * m + sigma**2) * (log_y.mean(axis=1) - mu)
+    return eta, mu, om2, sigma
+
+
+def test_eta_shrinkage_is_one_minus_sd_of_the_modes_over_omega(intercept_fit) -> None:  # type: ignore[no-untyped-def]
+    log_y, fit = intercept_fit
+    eta, _, om2, _ = _closed_form_modes(log_y, fit)
+    expected = 100 * (1 - np.std(eta) / math.sqrt(om2))
+    omega_row = fit.estimates[fit.estimates["kind"] == "omega2"].iloc[0]
+    assert omega_row["shrinkage_percent"] == pytest.approx(expected, abs=0.05)
+
+
+def test_epsilon_shrinkage_is_one_minus_sd_of_iwres(intercept_fit) -> None:  # type: ignore[no-untyped-def]
+    log_y, fit = intercept_fit
+    eta, mu, _, sigma = _closed_form_modes(log_y, fit)
+    iwres = (log_y - mu - eta[:, None]) / sigma
+    expected = 100 * (1 - np.std(iwres))
+    assert 5 < expected < 40  # 5 samples of 30 subjects: ε-shrinkage about 1/m ≈ 20 %, not 0
+    residual = fit.estimates[fit.estimates["kind"] == "residual"].iloc[0]
+    assert residual["shrinkage_percent"] == pytest.approx(expected, abs=0.05)
+    assert fit.likelihood["epsilon_shrinkage_percent"] == pytest.approx(expected, abs=0.05)
