@@ -467,14 +467,16 @@ def clean(value: Any) -> Any:
 def fit_tables(fit: PopulationFit, *, n_sim: int = 200, seed: int | None = 7) -> dict[str, pd.DataFrame]:
     """Every table of a population fit, each carrying the fit's status: ``estimates``, ``ebe`` (with a
     ``status`` column), ``diagnostics`` (`observation_table`, at least 100 simulations for the NPDE),
-    ``vpc`` (`vpc_table`, seed + 3) and ``trace`` (the SAEM iterations). Plain data, no I/O: the renderers
-    (`cartrial.report.popfit`) turn them into files."""
+    ``vpc`` (`vpc_table`, seed + 3) and ``trace`` (the SAEM iterations, with a ``status`` column). Plain
+    data, no I/O: the renderers (`cartrial.report.popfit`) turn them into files."""
     ebe = fit.ebe.copy()
     ebe["status"] = fit.status
+    trace = fit.trace.copy()
+    trace["status"] = fit.status  # every CSV carries the label (docs/popfit.md §3; D-19.977)
     return {
         "estimates": fit.estimates,
         "ebe": ebe,
         "diagnostics": observation_table(fit, n_sim=max(n_sim, 100), seed=seed),
         "vpc": vpc_table(fit, n_sim=n_sim, seed=None if seed is None else seed + 3),
-        "trace": fit.trace,
+        "trace": trace,
     }
