@@ -211,6 +211,12 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def map_status(result: MapResult) -> str:
+    """``converged`` when the MAP search and its population model both converged, else ``NOT CONVERGED``:
+    the ``status`` column of ``map_parameters.csv``, as of an ``ebe.csv`` (D-19.979)."""
+    return "converged" if result.converged and result.population_converged else "NOT CONVERGED"
+
+
 def map_files(
     result: MapResult, *, figures: bool = True, figure_format: str = "png"
 ) -> dict[str, str | bytes]:
@@ -221,8 +227,11 @@ def map_files(
     from cartrial.tabular import csv_text, dumps_json
 
     files: dict[str, str | bytes] = {
+        # the label travels with the parameters a PD fit or MAP may read (D-19.979)
         "map_parameters.csv": csv_text(
-            result.parameters.assign(subject=result.subject)[["subject", *result.parameters.columns]]
+            result.parameters.assign(subject=result.subject, status=map_status(result))[
+                ["subject", *result.parameters.columns, "status"]
+            ]
         ),
         "map_profile.csv": csv_text(result.profile),
         "map.json": dumps_json(clean(result.to_dict())) + "\n",

@@ -6,7 +6,8 @@ Observation model: h(y) = h(f) + g(f)·ε, ε ~ N(0, 1), with h = log (``scale="
 * additive:      g = a
 * proportional:  g = b·f          (linear scale only; on the log scale an additive error is already
                                    proportional)
-* combined:      g = sqrt(a² + b²·f²)  (linear scale; NONMEM's "combined 2" form)
+* combined:      g = sqrt(a² + b²·f²)  (linear scale; Monolix's "combined2", NONMEM's
+                                   Y = F + F·EPS(1) + EPS(2); not Monolix's "combined1" g = a + b·f)
 
 A quantified sample contributes log φ((h(y) - h(f))/g) - log g; a BLQ sample (M3, Beal SL. Ways to fit a PK
 model with some data below the quantification limit. J Pharmacokinet Pharmacodyn 2001;28:481-504, method M3)
