@@ -156,7 +156,8 @@ def npde_censored(
     values of the same samples; `edges_t`: each sample's censoring cells (`_edges_t`). ``cdf``: censored
     observations and simulations imputed (module docstring); ``centre``: `y_t` as it is and the
     simulations uncensored. Decorrelation by the Cholesky factor of the simulated covariance (Brendel et
-    al. 2006); pde = (#{decorrelated simulations < decorrelated observation} + ½)/(K + 1)."""
+    al. 2006); pde = #{decorrelated simulations < decorrelated observation}/K, 0 and 1 replaced by 1/(2K)
+    and 1 − 1/(2K) (the npde package's ``ties`` option, Comets et al. 2008)."""
     if method not in NPDE_CENSORED_METHODS:
         raise ValueError(f"unknown NPDE method {method!r}; allowed: {choice_text(NPDE_CENSORED_METHODS)}")
     s = np.array(sims_t, dtype=float, copy=True)
@@ -185,7 +186,9 @@ def npde_censored(
     except np.linalg.LinAlgError:
         sd = np.sqrt(np.maximum(np.diag(cov), 1e-300))
         dec_y, dec_s = (yt - mean) / sd, (s - mean) / sd
-    pde = (np.sum(dec_s < dec_y, axis=0) + 0.5) / (n_sim + 1)
+    # the fraction of simulations below (Brendel et al. 2006), 0 and 1 as npde's ties option: 1/(2K),
+    # 1 - 1/(2K) (Comets et al. 2008; D-19.980)
+    pde = np.clip(np.sum(dec_s < dec_y, axis=0) / n_sim, 1 / (2 * n_sim), 1 - 1 / (2 * n_sim))
     return np.asarray(stats.norm.ppf(pde), dtype=float), yt
 
 
