@@ -211,12 +211,6 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def map_status(result: MapResult) -> str:
-    """``converged`` when the MAP search and its population model both converged, else ``NOT CONVERGED``:
-    the ``status`` column of ``map_parameters.csv``, as of an ``ebe.csv`` (D-19.979)."""
-    return "converged" if result.converged and result.population_converged else "NOT CONVERGED"
-
-
 def map_files(
     result: MapResult, *, figures: bool = True, figure_format: str = "png"
 ) -> dict[str, str | bytes]:
@@ -229,7 +223,7 @@ def map_files(
     files: dict[str, str | bytes] = {
         # the label travels with the parameters a PD fit or MAP may read (D-19.979)
         "map_parameters.csv": csv_text(
-            result.parameters.assign(subject=result.subject, status=map_status(result))[
+            result.parameters.assign(subject=result.subject, status=result.status)[
                 ["subject", *result.parameters.columns, "status"]
             ]
         ),

@@ -422,9 +422,8 @@ def map_figure(result: MapResult) -> Any:
         ax.set_yscale("log")
     ax.set_xlabel(axis_label("time", result.time_unit))
     ax.set_ylabel(axis_label("value", result.value_unit))
-    population = "" if result.population_converged else " (population model NOT CONVERGED)"
-    search = "" if result.converged else " — MAP search NOT CONVERGED"
-    ax.set_title(f"MAP estimate for {result.subject}{population}{search}", fontsize=10)
+    status = "" if result.status == "converged" else f" — {result.status_text}"  # MapResult.status (D-19.981)
+    ax.set_title(f"MAP estimate for {result.subject}{status}", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -47,3 +47,41 @@ def test_a_pd_map_on_unconverged_kinetic_parameters_says_so(status: str | None, 
     result = map_from_fit(POPULATION, data, kinetic_parameters=kinetic, kinetic_source="map_parameters.csv")
     flagged = [n for n in result.notes if "map_parameters.csv is labelled NOT CONVERGED" in n]
     assert bool(flagged) is noted, result.notes
+
+
+@pytest.mark.parametrize(
+    ("search", "population", "status", "text"),
+    [
+        (True, True, "converged", "converged"),
+        (True, False, "NOT CONVERGED", "NOT CONVERGED (population model)"),
+        (False, True, "NOT CONVERGED", "NOT CONVERGED (MAP search)"),
+        (False, False, "NOT CONVERGED", "NOT CONVERGED (population model, MAP search)"),
+    ],
+)
+def test_the_map_status_is_one_rule_on_the_result(
+    search: bool, population: bool, status: str, text: str
+) -> None:
+    """The label is the MapResult's (D-19.981): converged only when the MAP search and its population model
+    both converged; map.json, map_parameters.csv and the figure's title all read it."""
+    result = dataclasses.replace(
+        map_estimate(_population(), _one_sample()), converged=search, population_converged=population
+    )
+    assert result.status == status and result.status_text == text
+    assert result.to_dict()["status"] == status
+    files = map_files(result, figures=False)
+    assert set(pd.read_csv(io.StringIO(str(files["map_parameters.csv"])))["status"]) == {status}
+
+
+def test_the_map_figure_title_says_a_failed_map_search() -> None:
+    """The figure's title said nothing of a MAP search that failed under a converged population only in its
+    own wording; it reads `MapResult.status_text` now (D-19.981)."""
+    from cartrial.report.popfit_figures import map_figure
+
+    result = dataclasses.replace(map_estimate(_population(), _one_sample()), converged=False)
+    fig = map_figure(result)
+    try:
+        assert fig.axes[0].get_title().endswith("— NOT CONVERGED (MAP search)")
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)

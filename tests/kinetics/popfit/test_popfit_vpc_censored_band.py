@@ -69,3 +69,25 @@ def test_the_interval_of_each_percentile_is_over_all_simulated_datasets(fit) -> 
                 else:
                     assert got == pytest.approx(want, rel=1e-9), (row.bin, name, lab)
     assert censored_bounds > 0  # the case this checks: some simulated 5th percentiles below the LLOQ
+
+
+def test_a_percentile_equal_to_the_lloq_is_shown_as_a_simulated_bound_is(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """BLQ means below the LLOQ (`PopulationData.from_arrays`: v < LLOQ), so a value equal to it is
+    quantified; an observed percentile equal to the LLOQ was hidden (v > LLOQ) while a simulated bound equal
+    to it was shown (bound ≥ LLOQ). One rule now (D-19.981): every observed and simulated value is exactly the
+    LLOQ 7, so every percentile and every bound is 7 and shown."""
+    import types
+
+    from cartrial.kinetics.popfit import diagnostics
+
+    n, times = 10, np.array([1.0, 2.0])
+    data = PopulationData.from_arrays(
+        [f"S{i}" for i in range(n)], [times] * n, [np.full(2, LLOQ)] * n, lloq=LLOQ
+    )
+    assert data.n_blq == 0
+    monkeypatch.setattr(diagnostics, "simulate_replicates", lambda fit, k, seed: np.full((k, n, 2), LLOQ))
+    table = vpc_table(types.SimpleNamespace(data=data, status="converged"), n_sim=20)  # type: ignore[arg-type]
+    for name in ("p05", "p50", "p95"):
+        assert (table[f"obs_{name}"] == LLOQ).all(), name
+        for lab in ("lo", "med", "hi"):
+            assert (table[f"sim_{name}_{lab}"] == LLOQ).all(), (name, lab)

@@ -258,9 +258,7 @@ def observation_table(
     base = None if seed is None else int(seed)
     rng_res = np.random.default_rng(None if base is None else base + 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        exact = data.quantified & ~censored
-        yt_all = err.transform(np.where(exact, data.y, 1.0))
-        iwres = np.where(exact, (yt_all - err.transform(ipred)) / g, np.nan)
+        iwres = err.iwres(data.y, ipred, theta.sigma, data.quantified & ~censored)
         ci = np.nonzero(censored)
         if ci[0].size:
             f_t = err.transform(ipred[ci])
@@ -323,7 +321,8 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
     (``titre_grid`` False); for interval-censored titres `titre_vpc_table` (``titre_grid`` True).
 
     ``lloq`` is the bin's LLOQ (the highest LLOQ of its samples, in the data's value unit; blank when none
-    has one): an observed percentile at or below it is not given, and the BLQ fractions (observed and
+    has one): an observed percentile or a simulated bound below it is not given (one equal to it is: BLQ
+    means below the LLOQ; `_quantified_percentile`), and the BLQ fractions (observed and
     simulated) count the samples below their own LLOQ — one value, the LLOQ line of the figure, when the
     assay has one LLOQ (D-19.238)."""
     data = fit.data
@@ -347,7 +346,7 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
         ll_bin = lloq[in_bin]
         bin_lloq = float(np.max(ll_bin))  # -inf: no sample of the bin has an LLOQ
         obs_q = [_pctl(y, p) for p in (5, 50, 95)]
-        obs_q = [v if v > bin_lloq else np.nan for v in obs_q]
+        obs_q = [_quantified_percentile(v, bin_lloq) for v in obs_q]
         s = sims[:, in_bin]
         s_cens = np.where(s < ll_bin, -np.inf, s)
         sim_q = np.array([[_pctl(r, p) for p in (5, 50, 95)] for r in s_cens])
@@ -372,7 +371,7 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
             col = sim_q[:, k]
             for lab, pp in (("lo", 5), ("med", 50), ("hi", 95)):
                 bound = _pctl(col, pp)
-                row[f"sim_{name}_{lab}"] = bound if math.isfinite(bound) and bound >= bin_lloq else np.nan
+                row[f"sim_{name}_{lab}"] = _quantified_percentile(bound, bin_lloq)
         rows.append(row)
     out = pd.DataFrame(rows)
     out["titre_grid"] = False
@@ -439,6 +438,13 @@ def titre_vpc_table(data: PopulationData, sims: FloatArray, grid: FloatArray) ->
     out = pd.DataFrame(rows)
     out["titre_grid"] = True
     return out
+
+
+def _quantified_percentile(value: float, lloq: float) -> float:
+    """A VPC percentile as shown: `value`, or NaN when it is censored — not finite, or below the bin's
+    `lloq` (BLQ means below the LLOQ, `PopulationData.from_arrays`: a value equal to it is quantified). The
+    one rule for an observed percentile and a bound of a simulated interval (D-19.981)."""
+    return value if math.isfinite(value) and not value < lloq else float("nan")
 
 
 def _pctl(values: FloatArray, p: float) -> float:

@@ -338,7 +338,7 @@ def fit_population(
         else float("nan"),
         "aic": m2ll + 2 * n_par,
         # Schwarz's N is the number of observations in the likelihood (BLQ samples under M3 included,
-        # those M1 dropped not), as R's BIC() of an nlme fit and NONMEM/PsN count it (D-19.974)
+        # those M1 dropped not), as R's BIC() of an nlme fit counts it (D-19.974)
         "bic": m2ll + n_par * math.log(n_obs),
         "bic_n_observations": n_obs,
         "n_parameters": n_par,
@@ -444,8 +444,9 @@ def fit_population(
         if se_vec is None
         else "its standard error is not finite"
     )
-    eps_shrink = epsilon_shrinkage(work, theta, eta_mode)
+    eps_shrink, eps_n = epsilon_shrinkage(work, theta, eta_mode)
     likelihood["epsilon_shrinkage_percent"] = eps_shrink
+    likelihood["epsilon_shrinkage_n_samples"] = eps_n
     estimates = _estimates_table(
         spec,
         theta,
@@ -511,23 +512,29 @@ def fit_population(
     )
 
 
-def epsilon_shrinkage(work: Work, theta: Theta, eta_mode: FloatArray) -> float:
-    """ε-shrinkage (%): 100·(1 − SD(IWRES)), IWRES = (h(y) − h(IPRED))/g(IPRED) of the quantified samples at
-    the conditional modes (censored samples have no residual), SD over all of them (divisor N, as the
-    η-shrinkage's). Source: Savic RM, Karlsson MO. Importance of shrinkage in empirical Bayes estimates for
-    diagnostics: problems and solutions. AAPS J 2009;11:558-569. NaN with fewer than 2 quantified samples
-    (D-19.975)."""
-    spec = work.spec
-    rows = np.arange(work.n)
-    ipred = work.predict(spec.phi(theta, work.x, eta_mode), rows)
-    exact = work.quantified
-    if int(exact.sum()) < 2:
+def shrinkage_percent(values: FloatArray, scale: float = 1.0) -> float:
+    """Shrinkage (%) 100·(1 − SD(values)/scale), SD the sample SD (divisor N − 1, as nlmixr2's shrinkage
+    and ggPMX's R ``sd()``): η-shrinkage with the EBEs of one η and scale ω, ε-shrinkage with IWRES and scale
+    1 (Savic RM, Karlsson MO. Importance of shrinkage in empirical Bayes estimates for diagnostics: problems
+    and solutions. AAPS J 2009;11:558-569). Non-finite values are left out; NaN with fewer than 2 values or a
+    scale that is not above 0 (D-19.981)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 2 or not scale > 0:
         return float("nan")
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        g = spec.error.sd(ipred, theta.sigma)
-        iwres = (work.yt[exact] - spec.error.transform(ipred)[exact]) / g[exact]
+    return 100 * (1 - float(np.std(v, ddof=1)) / scale)
+
+
+def epsilon_shrinkage(work: Work, theta: Theta, eta_mode: FloatArray) -> tuple[float, int]:
+    """(ε-shrinkage %, the number of samples it is over): `shrinkage_percent` of the IWRES
+    (`ErrorModel.iwres`) of the quantified samples at the conditional modes. Censored samples have no
+    residual and are left out, so under M3 with many BLQ samples the number is biased upwards (the samples
+    left out are those with the lowest residuals); the count lets a reader judge (D-19.975, D-19.981)."""
+    spec = work.spec
+    ipred = work.predict(spec.phi(theta, work.x, eta_mode), np.arange(work.n))
+    iwres = spec.error.iwres(work.data.y, ipred, theta.sigma, work.quantified)
     iwres = iwres[np.isfinite(iwres)]
-    return 100 * (1 - float(np.std(iwres))) if iwres.size >= 2 else float("nan")
+    return shrinkage_percent(iwres), int(iwres.size)
 
 
 def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray | None:
@@ -780,8 +787,7 @@ def _estimates_table(
     se = se_vec if se_vec is not None else np.full(codec.encode(theta).size, np.nan)
     shrink = {}
     for a, name in enumerate(spec.iiv_names):
-        om = math.sqrt(theta.omega[a, a])
-        shrink[name] = 100 * (1 - float(np.std(eta_mode[:, a], ddof=0)) / om) if om > 0 else float("nan")
+        shrink[name] = shrinkage_percent(eta_mode[:, a], math.sqrt(max(theta.omega[a, a], 0.0)))
     profiles = profiles or {}
     for j, name in enumerate(spec.model.parameters):
         normal = spec.model.distribution(j) == "normal"

@@ -62,9 +62,28 @@ class MapResult:
     time_unit: str = ""
     value_unit: str = ""
 
+    @property
+    def status(self) -> str:
+        """``converged`` when the MAP search and its population model both converged, else ``NOT
+        CONVERGED``: the label of ``map_parameters.csv`` (as of an ``ebe.csv``), the figure and the CLI
+        (D-19.979, D-19.981)."""
+        return "converged" if self.converged and self.population_converged else "NOT CONVERGED"
+
+    @property
+    def status_text(self) -> str:
+        """`status` with what did not converge, for a title or a terminal line: ``converged``, or e.g.
+        ``NOT CONVERGED (population model, MAP search)``."""
+        failed = [
+            what
+            for what, ok in (("population model", self.population_converged), ("MAP search", self.converged))
+            if not ok
+        ]
+        return self.status if not failed else f"{self.status} ({', '.join(failed)})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "subject": self.subject,
+            "status": self.status,
             "converged": self.converged,
             "population_converged": self.population_converged,
             "notes": list(self.notes),
