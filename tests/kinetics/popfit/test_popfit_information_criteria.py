@@ -6,7 +6,8 @@
   scripts (cran/nlme tests/extras/scripts.Rout.save, commit f07b8c53, `anova(fm1Theo.nlme, fm3Theo.nlme,
   fm2Theo.nlme)`) prints for fm3Theo.nlme (132 observations, 12 subjects, df 6) AIC 366, BIC 383, so
   BIC − AIC = 17 (± 1 for the rounding of both) = 6·(ln 132 − 2) = 17.3; with the number of subjects it
-  would be 6·(ln 12 − 2) = 2.9.
+  would be 6·(ln 12 − 2) = 2.9. That check reads the cached Theophylline FOCE-I fit of
+  test_popfit_theoph_nlme.py (test_theophylline_bic_counts_observations_as_nlme_does there).
 * η-shrinkage 1 − SD(η̂)/ω and ε-shrinkage 1 − SD(IWRES) (Savic RM, Karlsson MO. Importance of shrinkage in
   empirical Bayes estimates for diagnostics: problems and solutions. AAPS J 2009;11:558-569), SD the sample
   SD (divisor N − 1, as nlmixr2est src/shrink.cpp and ggPMX's R ``sd()``; D-19.981), checked on the
@@ -24,21 +25,6 @@ import pytest
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, StructuralModel, fit_population
 from cartrial.kinetics.popfit.fit import shrinkage_percent
 from cartrial.kinetics.popfit.likelihood import ErrorModel
-
-from ...conftest import fit_theoph
-
-# anova(fm1Theo.nlme, fm3Theo.nlme, fm2Theo.nlme), row fm3Theo.nlme: "2  6 366 383   -177"
-NLME_FM3_DF, NLME_FM3_AIC, NLME_FM3_BIC = 6, 366, 383
-
-
-def test_theophylline_bic_counts_observations_as_nlme_does() -> None:
-    fit = fit_theoph(omega="diagonal", settings=SaemSettings(seed=2024), method="focei", compute_se=False)
-    ll = fit.likelihood
-    assert ll["n_parameters"] == NLME_FM3_DF
-    # nlme's printed BIC − AIC (each rounded to a unit) against cartrial's: the penalty's N is 132
-    assert ll["bic"] - ll["aic"] == pytest.approx(NLME_FM3_BIC - NLME_FM3_AIC, abs=1.0)
-    assert ll["bic"] == pytest.approx(ll["minus_2_log_likelihood"] + 6 * math.log(132), rel=1e-12)
-    assert ll["bic_n_observations"] == 132
 
 
 def test_bic_of_an_m1_fit_counts_only_the_samples_it_keeps() -> None:
