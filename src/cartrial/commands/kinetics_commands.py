@@ -1414,7 +1414,7 @@ def map_command(
     console = terminal()
     console.print(
         f"[bold]MAP estimate[/] for {result.subject}"
-        + ("" if result.population_converged else " [red](population model NOT CONVERGED)[/]")
+        + ("" if result.status == "converged" else f" [red]{result.status_text}[/]")
     )
     grid = Table("parameter", "MAP", "typical", "90 % interval", "unit")
     for r in result.parameters.itertuples():

@@ -221,8 +221,11 @@ def map_files(
     from cartrial.tabular import csv_text, dumps_json
 
     files: dict[str, str | bytes] = {
+        # the label travels with the parameters a PD fit or MAP may read (D-19.979)
         "map_parameters.csv": csv_text(
-            result.parameters.assign(subject=result.subject)[["subject", *result.parameters.columns]]
+            result.parameters.assign(subject=result.subject, status=result.status)[
+                ["subject", *result.parameters.columns, "status"]
+            ]
         ),
         "map_profile.csv": csv_text(result.profile),
         "map.json": dumps_json(clean(result.to_dict())) + "\n",

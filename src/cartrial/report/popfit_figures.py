@@ -253,12 +253,17 @@ def vpc_figure(
     fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax = axes[0]
     t = vpc["time_mid"]
+    # a band's lower bound below the LLOQ is censored (blank in vpc.csv, D-19.976): drawn from the LLOQ
+    floor = pd.to_numeric(vpc["lloq"], errors="coerce") if "lloq" in vpc.columns else None
     for name, color in (("p05", "tab:blue"), ("p50", "tab:red"), ("p95", "tab:blue")):
         pct = name[1:].lstrip("0")
         band = "simulated 5th/95th: 90 % interval" if name == "p05" else None
+        lower = pd.to_numeric(vpc[f"sim_{name}_lo"], errors="coerce")
+        if floor is not None:
+            lower = lower.where(lower.notna(), floor)
         ax.fill_between(
             t,
-            vpc[f"sim_{name}_lo"],
+            lower,
             vpc[f"sim_{name}_hi"],
             color=color,
             alpha=0.2,
@@ -417,9 +422,8 @@ def map_figure(result: MapResult) -> Any:
         ax.set_yscale("log")
     ax.set_xlabel(axis_label("time", result.time_unit))
     ax.set_ylabel(axis_label("value", result.value_unit))
-    population = "" if result.population_converged else " (population model NOT CONVERGED)"
-    search = "" if result.converged else " — MAP search NOT CONVERGED"
-    ax.set_title(f"MAP estimate for {result.subject}{population}{search}", fontsize=10)
+    status = "" if result.status == "converged" else f" — {result.status_text}"  # MapResult.status (D-19.981)
+    ax.set_title(f"MAP estimate for {result.subject}{status}", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -63,9 +63,15 @@ def test_fit_outputs_are_consistent(fit_100) -> None:  # type: ignore[no-untyped
     assert np.isfinite(fit.likelihood["minus_2_log_likelihood"])
     ll = fit.likelihood
     assert ll["aic"] == pytest.approx(ll["minus_2_log_likelihood"] + 2 * 13)
-    assert ll["bic"] == pytest.approx(ll["minus_2_log_likelihood"] + 13 * np.log(100))
-    shrink = fit.estimates["shrinkage_percent"].dropna()
-    assert len(shrink) == 6 and (shrink < 100).all()
+    # Schwarz's N is the number of observations, as nlme's BIC (D-19.974; it was the 100 subjects)
+    assert ll["bic"] == pytest.approx(ll["minus_2_log_likelihood"] + 13 * np.log(data.n_observations))
+    # η-shrinkage on the 6 ω² rows, ε-shrinkage on the residual row (D-19.975; review: dropna() counted 7)
+    est = fit.estimates
+    eta_shrink = est.loc[est["kind"] == "omega2", "shrinkage_percent"]
+    eps_shrink = est.loc[est["kind"] == "residual", "shrinkage_percent"]
+    assert len(eta_shrink) == 6 and eta_shrink.notna().all() and (eta_shrink < 100).all()
+    assert len(eps_shrink) == 1 and eps_shrink.notna().all() and (eps_shrink < 100).all()
+    assert eps_shrink.iloc[0] == pytest.approx(ll["epsilon_shrinkage_percent"], rel=1e-12)
     assert (fit.estimates["status"] == "converged").all()
 
 

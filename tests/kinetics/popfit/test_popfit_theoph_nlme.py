@@ -100,3 +100,21 @@ def test_theophylline_standard_errors_are_of_nlme_size() -> None:
     }
     for name, value in expected.items():
         assert se_log[name] == pytest.approx(value, rel=0.25), (name, se_log[name], value)
+
+
+# anova(fm1Theo.nlme, fm3Theo.nlme, fm2Theo.nlme), row fm3Theo.nlme: "2  6 366 383   -177" (nlme's saved
+# output, cran/nlme tests/extras/scripts.Rout.save, commit f07b8c53)
+NLME_FM3_DF, NLME_FM3_AIC, NLME_FM3_BIC = 6, 366, 383
+
+
+def test_theophylline_bic_counts_observations_as_nlme_does() -> None:
+    """BIC = −2LL + k·ln N with N the 132 observations, as R's BIC() of an nlme fit: nlme prints for
+    fm3Theo.nlme BIC − AIC = 383 − 366 = 17 (± 1 for the rounding of both) = 6·(ln 132 − 2) = 17.3; with
+    the 12 subjects it would be 2.9 (D-19.974). Reads the module's cached FOCE-I fit (review: a fit of its
+    own took ~5 s)."""
+    fit = _fit("focei")
+    ll = fit.likelihood
+    assert ll["n_parameters"] == NLME_FM3_DF
+    assert ll["bic"] - ll["aic"] == pytest.approx(NLME_FM3_BIC - NLME_FM3_AIC, abs=1.0)
+    assert ll["bic"] == pytest.approx(ll["minus_2_log_likelihood"] + 6 * math.log(132), rel=1e-12)
+    assert ll["bic_n_observations"] == 132

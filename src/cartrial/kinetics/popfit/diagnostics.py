@@ -25,7 +25,8 @@ or ``interval`` — an AQP4-IgG end-point titre known only to lie in its dilutio
   reproducible.
 * VPC: `n_sim` replicate datasets; per time bin the observed 5th/50th/95th percentiles against the 90 %
   prediction interval of the same simulated percentiles. Concentrations: BLQ values count as below every
-  percentile they are below (percentiles under the LLOQ are not shown for the observations); the BLQ
+  percentile they are below (percentiles under the LLOQ are not shown for the observations, nor a bound of a
+  simulated interval, which is taken over all simulated datasets, censored percentiles lowest); the BLQ
   fraction per bin (observed vs simulated 90 % interval) is its own panel. Titres (`titre_vpc_table`):
   observed and simulated titres on the dilution grid — each simulated value is censored to the titre the
   assay would report (0 = negative) before the percentiles are taken (inverted-CDF percentiles, so every
@@ -155,7 +156,8 @@ def npde_censored(
     values of the same samples; `edges_t`: each sample's censoring cells (`_edges_t`). ``cdf``: censored
     observations and simulations imputed (module docstring); ``centre``: `y_t` as it is and the
     simulations uncensored. Decorrelation by the Cholesky factor of the simulated covariance (Brendel et
-    al. 2006); pde = (#{decorrelated simulations < decorrelated observation} + ½)/(K + 1)."""
+    al. 2006); pde = #{decorrelated simulations < decorrelated observation}/K, 0 and 1 replaced by 1/(2K)
+    and 1 − 1/(2K) (the npde package's ``ties`` option, Comets et al. 2008)."""
     if method not in NPDE_CENSORED_METHODS:
         raise ValueError(f"unknown NPDE method {method!r}; allowed: {choice_text(NPDE_CENSORED_METHODS)}")
     s = np.array(sims_t, dtype=float, copy=True)
@@ -184,7 +186,9 @@ def npde_censored(
     except np.linalg.LinAlgError:
         sd = np.sqrt(np.maximum(np.diag(cov), 1e-300))
         dec_y, dec_s = (yt - mean) / sd, (s - mean) / sd
-    pde = (np.sum(dec_s < dec_y, axis=0) + 0.5) / (n_sim + 1)
+    # the fraction of simulations below (Brendel et al. 2006), 0 and 1 as npde's ties option: 1/(2K),
+    # 1 - 1/(2K) (Comets et al. 2008; D-19.980)
+    pde = np.clip(np.sum(dec_s < dec_y, axis=0) / n_sim, 1 / (2 * n_sim), 1 - 1 / (2 * n_sim))
     return np.asarray(stats.norm.ppf(pde), dtype=float), yt
 
 
@@ -254,9 +258,7 @@ def observation_table(
     base = None if seed is None else int(seed)
     rng_res = np.random.default_rng(None if base is None else base + 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        exact = data.quantified & ~censored
-        yt_all = err.transform(np.where(exact, data.y, 1.0))
-        iwres = np.where(exact, (yt_all - err.transform(ipred)) / g, np.nan)
+        iwres = err.iwres(data.y, ipred, theta.sigma, data.quantified & ~censored)
         ci = np.nonzero(censored)
         if ci[0].size:
             f_t = err.transform(ipred[ci])
@@ -319,7 +321,8 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
     (``titre_grid`` False); for interval-censored titres `titre_vpc_table` (``titre_grid`` True).
 
     ``lloq`` is the bin's LLOQ (the highest LLOQ of its samples, in the data's value unit; blank when none
-    has one): an observed percentile at or below it is not given, and the BLQ fractions (observed and
+    has one): an observed percentile or a simulated bound below it is not given (one equal to it is: BLQ
+    means below the LLOQ; `_quantified_percentile`), and the BLQ fractions (observed and
     simulated) count the samples below their own LLOQ — one value, the LLOQ line of the figure, when the
     assay has one LLOQ (D-19.238)."""
     data = fit.data
@@ -343,7 +346,7 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
         ll_bin = lloq[in_bin]
         bin_lloq = float(np.max(ll_bin))  # -inf: no sample of the bin has an LLOQ
         obs_q = [_pctl(y, p) for p in (5, 50, 95)]
-        obs_q = [v if v > bin_lloq else np.nan for v in obs_q]
+        obs_q = [_quantified_percentile(v, bin_lloq) for v in obs_q]
         s = sims[:, in_bin]
         s_cens = np.where(s < ll_bin, -np.inf, s)
         sim_q = np.array([[_pctl(r, p) for p in (5, 50, 95)] for r in s_cens])
@@ -362,12 +365,13 @@ def vpc_table(fit: PopulationFit, n_sim: int = 200, seed: int | None = 11) -> pd
             "sim_blq_fraction_p95": float(np.percentile(blq_sim, 95)),
         }
         for k, name in enumerate(("p05", "p50", "p95")):
+            # over every simulated dataset, a censored percentile (-inf) the lowest: leaving those datasets
+            # out shifted the band upwards (Bergstrand & Karlsson 2009); a bound below the LLOQ is censored
+            # like an observed percentile (NaN, not drawn; D-19.976)
             col = sim_q[:, k]
-            finite = col[np.isfinite(col)]
             for lab, pp in (("lo", 5), ("med", 50), ("hi", 95)):
-                row[f"sim_{name}_{lab}"] = (
-                    float(np.percentile(finite, pp)) if finite.size > n_sim // 2 else np.nan
-                )
+                bound = _pctl(col, pp)
+                row[f"sim_{name}_{lab}"] = _quantified_percentile(bound, bin_lloq)
         rows.append(row)
     out = pd.DataFrame(rows)
     out["titre_grid"] = False
@@ -436,6 +440,13 @@ def titre_vpc_table(data: PopulationData, sims: FloatArray, grid: FloatArray) ->
     return out
 
 
+def _quantified_percentile(value: float, lloq: float) -> float:
+    """A VPC percentile as shown: `value`, or NaN when it is censored — not finite, or below the bin's
+    `lloq` (BLQ means below the LLOQ, `PopulationData.from_arrays`: a value equal to it is quantified). The
+    one rule for an observed percentile and a bound of a simulated interval (D-19.981)."""
+    return value if math.isfinite(value) and not value < lloq else float("nan")
+
+
 def _pctl(values: FloatArray, p: float) -> float:
     v = np.sort(values)
     if v.size == 0:
@@ -465,14 +476,16 @@ def clean(value: Any) -> Any:
 def fit_tables(fit: PopulationFit, *, n_sim: int = 200, seed: int | None = 7) -> dict[str, pd.DataFrame]:
     """Every table of a population fit, each carrying the fit's status: ``estimates``, ``ebe`` (with a
     ``status`` column), ``diagnostics`` (`observation_table`, at least 100 simulations for the NPDE),
-    ``vpc`` (`vpc_table`, seed + 3) and ``trace`` (the SAEM iterations). Plain data, no I/O: the renderers
-    (`cartrial.report.popfit`) turn them into files."""
+    ``vpc`` (`vpc_table`, seed + 3) and ``trace`` (the SAEM iterations, with a ``status`` column). Plain
+    data, no I/O: the renderers (`cartrial.report.popfit`) turn them into files."""
     ebe = fit.ebe.copy()
     ebe["status"] = fit.status
+    trace = fit.trace.copy()
+    trace["status"] = fit.status  # every CSV carries the label (docs/popfit.md §3; D-19.977)
     return {
         "estimates": fit.estimates,
         "ebe": ebe,
         "diagnostics": observation_table(fit, n_sim=max(n_sim, 100), seed=seed),
         "vpc": vpc_table(fit, n_sim=n_sim, seed=None if seed is None else seed + 3),
-        "trace": fit.trace,
+        "trace": trace,
     }

@@ -330,13 +330,17 @@ def fit_population(
         + len(error.names)
     )
     m2ll = -2 * log_lik + jac
+    n_obs = data.n_observations
     likelihood = {
         "minus_2_log_likelihood": m2ll,
         "minus_2_log_likelihood_mc_se": float(2 * math.sqrt(np.sum(ll_var)))
         if np.all(np.isfinite(ll_var))
         else float("nan"),
         "aic": m2ll + 2 * n_par,
-        "bic": m2ll + n_par * math.log(n),
+        # Schwarz's N is the number of observations in the likelihood (BLQ samples under M3 included,
+        # those M1 dropped not), as R's BIC() of an nlme fit counts it (D-19.974)
+        "bic": m2ll + n_par * math.log(n_obs),
+        "bic_n_observations": n_obs,
         "n_parameters": n_par,
         "importance_draws": int(settings.is_draws),
     }
@@ -440,6 +444,9 @@ def fit_population(
         if se_vec is None
         else "its standard error is not finite"
     )
+    eps_shrink, eps_n = epsilon_shrinkage(work, theta, eta_mode)
+    likelihood["epsilon_shrinkage_percent"] = eps_shrink
+    likelihood["epsilon_shrinkage_n_samples"] = eps_n
     estimates = _estimates_table(
         spec,
         theta,
@@ -453,6 +460,7 @@ def fit_population(
         no_se_reason,
         fixed_values=fixed_values,
         time_unit=data.time_unit,
+        epsilon_shrinkage_percent=eps_shrink,
     )
     ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
     trace_df = _trace_table(spec, trace)
@@ -502,6 +510,31 @@ def fit_population(
             "total": _time.perf_counter() - t0,
         },
     )
+
+
+def shrinkage_percent(values: FloatArray, scale: float = 1.0) -> float:
+    """Shrinkage (%) 100·(1 − SD(values)/scale), SD the sample SD (divisor N − 1, as nlmixr2's shrinkage
+    and ggPMX's R ``sd()``): η-shrinkage with the EBEs of one η and scale ω, ε-shrinkage with IWRES and scale
+    1 (Savic RM, Karlsson MO. Importance of shrinkage in empirical Bayes estimates for diagnostics: problems
+    and solutions. AAPS J 2009;11:558-569). Non-finite values are left out; NaN with fewer than 2 values or a
+    scale that is not above 0 (D-19.981)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < 2 or not scale > 0:
+        return float("nan")
+    return 100 * (1 - float(np.std(v, ddof=1)) / scale)
+
+
+def epsilon_shrinkage(work: Work, theta: Theta, eta_mode: FloatArray) -> tuple[float, int]:
+    """(ε-shrinkage %, the number of samples it is over): `shrinkage_percent` of the IWRES
+    (`ErrorModel.iwres`) of the quantified samples at the conditional modes. Censored samples have no
+    residual and are left out, so under M3 with many BLQ samples the number is biased upwards (the samples
+    left out are those with the lowest residuals); the count lets a reader judge (D-19.975, D-19.981)."""
+    spec = work.spec
+    ipred = work.predict(spec.phi(theta, work.x, eta_mode), np.arange(work.n))
+    iwres = spec.error.iwres(work.data.y, ipred, theta.sigma, work.quantified)
+    iwres = iwres[np.isfinite(iwres)]
+    return shrinkage_percent(iwres), int(iwres.size)
 
 
 def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray | None:
@@ -739,9 +772,11 @@ def _estimates_table(
     *,
     fixed_values: Mapping[str, float] | None = None,
     time_unit: str = "",
+    epsilon_shrinkage_percent: float = float("nan"),
 ) -> pd.DataFrame:
     """The estimates table; a fixed typical value (`fixed_values`, as given) is its row's estimate. Units are
-    the data's (`value_unit`, `time_unit`; `parameter_units`, `ErrorModel.unit`)."""
+    the data's (`value_unit`, `time_unit`; `parameter_units`, `ErrorModel.unit`). Shrinkage: an ω² row's is
+    the η-shrinkage of its parameter, every residual row's the fit's ε-shrinkage (`epsilon_shrinkage`)."""
     from cartrial.kinetics.popfit.saem import ThetaCodec
 
     units = parameter_units(spec.model, value_unit, time_unit)
@@ -752,8 +787,7 @@ def _estimates_table(
     se = se_vec if se_vec is not None else np.full(codec.encode(theta).size, np.nan)
     shrink = {}
     for a, name in enumerate(spec.iiv_names):
-        om = math.sqrt(theta.omega[a, a])
-        shrink[name] = 100 * (1 - float(np.std(eta_mode[:, a], ddof=0)) / om) if om > 0 else float("nan")
+        shrink[name] = shrinkage_percent(eta_mode[:, a], math.sqrt(max(theta.omega[a, a], 0.0)))
     profiles = profiles or {}
     for j, name in enumerate(spec.model.parameters):
         normal = spec.model.distribution(j) == "normal"
@@ -853,7 +887,7 @@ def _estimates_table(
         s = se[pos + a]
         unit = spec.error.unit(name, value_unit)
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
-        wald = _log_wald_row("residual", name, sig, s, unit, note, float("nan"))
+        wald = _log_wald_row("residual", name, sig, s, unit, note, epsilon_shrinkage_percent)
         rows.append(_variance_row(wald, variance_ci, sd=True))
     rows = [_note_without_ci(r, no_se_reason) for r in rows]
     typical_of = {r["parameter"]: r["estimate"] for r in rows if r["kind"] == "typical"}

@@ -6,7 +6,8 @@ Observation model: h(y) = h(f) + g(f)·ε, ε ~ N(0, 1), with h = log (``scale="
 * additive:      g = a
 * proportional:  g = b·f          (linear scale only; on the log scale an additive error is already
                                    proportional)
-* combined:      g = sqrt(a² + b²·f²)  (linear scale; NONMEM's "combined 2" form)
+* combined:      g = sqrt(a² + b²·f²)  (linear scale; Monolix's "combined2", NONMEM's
+                                   Y = F + F·EPS(1) + EPS(2); not Monolix's "combined1" g = a + b·f)
 
 A quantified sample contributes log φ((h(y) - h(f))/g) - log g; a BLQ sample (M3, Beal SL. Ways to fit a PK
 model with some data below the quantification limit. J Pharmacokinet Pharmacodyn 2001;28:481-504, method M3)
@@ -113,6 +114,15 @@ class ErrorModel:
             return np.maximum(float(sigma[0]) * np.abs(pred), 1e-12)
         a, b = float(sigma[0]), float(sigma[1])
         return np.sqrt(a * a + (b * pred) ** 2)
+
+    def iwres(self, y: FloatArray, ipred: FloatArray, sigma: FloatArray, quantified: BoolArray) -> FloatArray:
+        """Individual weighted residuals (ε units) IWRES = (h(y) − h(IPRED))/g(IPRED) of the `quantified`
+        samples, NaN for every other one (a censored sample has no residual): the one derivation the
+        diagnostics table and the ε-shrinkage read (D-19.981)."""
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            yt = self.transform(np.where(quantified, y, 1.0))
+            out = np.where(quantified, (yt - self.transform(ipred)) / self.sd(ipred, sigma), np.nan)
+        return np.asarray(out, dtype=float)
 
     def simulate(self, pred: FloatArray, sigma: FloatArray, rng: np.random.Generator) -> FloatArray:
         """Draw observations (natural scale) around `pred`."""

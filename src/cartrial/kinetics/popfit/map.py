@@ -10,7 +10,8 @@ samples enter by the M3 censored likelihood, so even one or two samples — or o
 prior). Uncertainty: the Laplace approximation N(η̂, H⁻¹) (H = Hessian of -log posterior at the mode); the
 profile band is the 5th-95th percentile of predictions over draws from it (individual-prediction band,
 without residual error; a note of every result says so, with the residual error's size, D-19.666).
-A parameter's 90 % interval is the 5th-95th percentile of φ over the same draws,
+A parameter's 90 % interval is the 5th-95th percentile of φ under the same approximation, φ̂ ± 1.645·SD
+(exact: φ is linear in η; D-19.978),
 back-transformed and clipped to the parameter's domain as the model uses it (F_B ≤ 1; D-19.240).
 Source: Sheiner LB, Beal SL. Bayesian individualization of pharmacokinetics. J Pharm Sci
 1982;71:1344-1348 (MAP estimation); the same conditional mode as the EBEs of `fit_population`, except
@@ -38,6 +39,9 @@ from cartrial.kinetics.popfit.structural import parameter_units, time_unit_of
 
 FloatArray = npt.NDArray[np.float64]
 
+Z90 = 1.6448536269514722
+"""Φ⁻¹(0.95): the 5th/95th percentiles of a normal are its mean ∓ Z90·SD."""
+
 
 @dataclass(frozen=True)
 class MapResult:
@@ -58,9 +62,28 @@ class MapResult:
     time_unit: str = ""
     value_unit: str = ""
 
+    @property
+    def status(self) -> str:
+        """``converged`` when the MAP search and its population model both converged, else ``NOT
+        CONVERGED``: the label of ``map_parameters.csv`` (as of an ``ebe.csv``), the figure and the CLI
+        (D-19.979, D-19.981)."""
+        return "converged" if self.converged and self.population_converged else "NOT CONVERGED"
+
+    @property
+    def status_text(self) -> str:
+        """`status` with what did not converge, for a title or a terminal line: ``converged``, or e.g.
+        ``NOT CONVERGED (population model, MAP search)``."""
+        failed = [
+            what
+            for what, ok in (("population model", self.population_converged), ("MAP search", self.converged))
+            if not ok
+        ]
+        return self.status if not failed else f"{self.status} ({', '.join(failed)})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "subject": self.subject,
+            "status": self.status,
             "converged": self.converged,
             "population_converged": self.population_converged,
             "notes": list(self.notes),
@@ -114,9 +137,13 @@ def map_estimate(
     draws = eta + rng.multivariate_normal(np.zeros(spec.q), cov, size=n_draws, method="cholesky")
     phi_draws = spec.phi(theta, np.repeat(x, n_draws, axis=0), draws)
     psi_draws = spec.model.to_natural(phi_draws)
-    # the interval: percentiles on the estimation scale φ, back-transformed to the parameter as the model
-    # uses it (a bounded one, F_B ≤ 1, clipped to its domain; D-19.240)
-    phi_pct = np.percentile(phi_draws, [5, 95], axis=0)
+    # the interval: the 5th and 95th percentiles of φ under the Laplace approximation, exactly (φ is linear
+    # in η: φ̂ ± z₀.₉₅·SD, SD from H⁻¹; the percentiles of the draws carried a Monte-Carlo error of about
+    # 0.1 SD, D-19.978), back-transformed to the parameter as the model uses it (a bounded one, F_B ≤ 1,
+    # clipped to its domain; D-19.240)
+    sd_phi = np.zeros(spec.p)
+    sd_phi[spec.iiv_index] = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    phi_pct = np.vstack([phi_mode[0] - Z90 * sd_phi, phi_mode[0] + Z90 * sd_phi])
     reported = spec.model.in_domain(spec.model.to_natural(phi_pct))
     typical_phi = spec.typical_phi(theta, x)[0]
     with_iiv = set(spec.iiv_names)

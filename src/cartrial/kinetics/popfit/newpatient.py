@@ -91,6 +91,7 @@ def map_from_fit(
     from cartrial.kinetics.popfit.pdmodel import (
         attach_kinetics,
         is_pd_model,
+        kinetic_status_note,
         pd_map_population,
         read_individual_parameters,
     )
@@ -158,6 +159,9 @@ def map_from_fit(
         data, subject = attach_kinetics(one), 0
     result = map_estimate(pop, data, subject=subject, covariates=covariates)
     extra = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
+    if pd_population and kinetic_parameters is not None:
+        label = kinetic_status_note(kinetic_parameters, kinetic_source, "this PD MAP", data.subjects)
+        extra += [label] if label else []
     last = about.get("last_time") if not pd_population else None
     patient_times = data.times[subject][data.observed[subject]]
     if isinstance(last, int | float) and patient_times.size and float(patient_times.max()) > float(last):

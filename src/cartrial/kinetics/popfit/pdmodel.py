@@ -352,6 +352,27 @@ class PdFitInputs:
     notes: tuple[str, ...] = ()
 
 
+def kinetic_status_note(
+    table: pd.DataFrame, source: str, what: str, subjects: Sequence[str] | None = None
+) -> str | None:
+    """The note that the kinetic parameters of `table` (an ``ebe.csv``, or the ``map_parameters.csv`` of a
+    kinetic MAP, both with a ``status`` column) come from a fit or MAP labelled NOT CONVERGED — for the
+    rows of `subjects` when given and the table has a subject column — so `what` rests on unreliable
+    parameters; None when every such row says ``converged`` or the table has no ``status`` (D-19.979)."""
+    if "status" not in table.columns:
+        return None
+    rows = table
+    subject_col = next((c for c in ("subject", "subject_id") if c in table.columns), None)
+    if subjects is not None and subject_col is not None:
+        rows = table[table[subject_col].astype(str).str.strip().isin([str(x) for x in subjects])]
+    if not set(rows["status"].astype(str).str.strip()) - {"converged"}:
+        return None
+    return (
+        f"the kinetic fit or MAP of {source} is labelled NOT CONVERGED: its individual parameters (and "
+        f"{what}) are not reliable"
+    )
+
+
 def pd_fit_inputs(
     data: PopulationData, individual_parameters: pd.DataFrame, *, source: str = "individual parameters"
 ) -> PdFitInputs:
@@ -364,14 +385,8 @@ def pd_fit_inputs(
     on them, are then not reliable). `data`: the PD samples (`pd_population_data`). Source: docs/popfit.md
     §9 (the PD model at population level) and §10 (PD fit from the store)."""
     kinetic = read_individual_parameters(individual_parameters, data.subjects, source=source)
-    notes: list[str] = []
-    if "status" in individual_parameters.columns and set(individual_parameters["status"].astype(str)) - {
-        "converged"
-    }:
-        notes.append(
-            f"the kinetic fit of {source} is labelled NOT CONVERGED: its individual "
-            "parameters (and this PD fit) are not reliable"
-        )
+    label = kinetic_status_note(individual_parameters, source, "this PD fit")
+    notes: list[str] = [label] if label else []
     attached = attach_kinetics(data)
     structural = pd_structural_model(
         kinetic,
@@ -539,6 +554,7 @@ __all__ = [
     "cumulative_car_auc",
     "initial_baseline",
     "is_pd_model",
+    "kinetic_status_note",
     "pd_map_population",
     "pd_population_data",
     "pd_structural_model",
