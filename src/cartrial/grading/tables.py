@@ -34,6 +34,8 @@ from cartrial.columns import (
 )
 from cartrial.errors import InputError
 from cartrial.grading.crs import (
+    FLOW_WITHOUT_OXYGEN,
+    FLOW_WITHOUT_OXYGEN_ALLOWED,
     MAX_OXYGEN_L_MIN,
     MAX_VASOPRESSORS,
     OXYGEN_CODES,
@@ -267,8 +269,8 @@ def parse_crs_frame(
             row,
             "oxygen_l_min",
             flow_cells[row],
-            "oxygen flow given with oxygen=none",
-            "blank or 0 when oxygen=none",
+            FLOW_WITHOUT_OXYGEN,
+            FLOW_WITHOUT_OXYGEN_ALLOWED,
         )
     with np.errstate(invalid="ignore"):
         pressor_without_hypotension = ~hypotension & ~hyp_blank & (vasopressors > 0)
