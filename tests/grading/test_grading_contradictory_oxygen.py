@@ -97,3 +97,28 @@ def test_grade_legacy_crs_keeps_room_air_with_oxygen_none(fio2: float | None, sc
     """Room air (FiO2 21% or not recorded) with ``oxygen=none`` and fever only is grade 1 on both scales
     (Lee 2014: constitutional symptoms; CARTOX: T ≥ 38 °C; PMC7006459 Table 2)."""
     assert _legacy(fio2, scale) == 1
+
+
+def _legacy_plain(oxygen: str, fio2: float) -> int | None:
+    observation = LegacyObservation(
+        temperature_c=38.5,
+        hypotension=False,
+        vasopressors=0,
+        vasopressin=False,
+        oxygen=oxygen,  # type: ignore[arg-type]  # a plain string, as main accepted
+        fio2_pct=fio2,
+        organ_toxicity_grade=0,
+        transaminase_grade=0,
+        life_threatening_hypotension=False,
+    )
+    return grade_legacy_crs(observation, LegacyScale.LEE_2014).grade
+
+
+def test_grade_legacy_crs_takes_a_plain_string_device() -> None:
+    """A device given as its plain text is graded as before (review): nasal cannula at FiO2 50% is Lee 2014
+    grade 3 (FiO2 ≥ 40%, PMC7006459 Table 2); ``"none"`` at FiO2 50% is refused at `fio2_pct` (D-19.958).
+    The check read ``obs.oxygen.value`` and raised AttributeError on a plain string."""
+    assert _legacy_plain("nasal_cannula", 50.0) == 3
+    with pytest.raises(InputError) as raised:
+        _legacy_plain("none", 50.0)
+    assert raised.value.problems[0].field == "fio2_pct"

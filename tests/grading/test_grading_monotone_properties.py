@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cartrial.grading import grade_crs, grade_icaht, grade_icans, grade_lab, grade_t_icaht
@@ -37,6 +37,14 @@ _DEVICE_RANK = {
 }
 
 
+def _hypoxia_rank(device: str, flow_l_min: float | None) -> int:
+    """The ASTCT hypoxia column's grade of a device: a nasal cannula above 6 L/min is high-flow, grade 3
+    (Lee 2019 CRS table: low-flow nasal cannula is ≤ 6 L/min)."""
+    if device == "nasal_cannula" and flow_l_min is not None and flow_l_min > 6:
+        return 3
+    return _DEVICE_RANK[device]
+
+
 @st.composite
 def _crs_inputs(draw: st.DrawFn) -> dict[str, Any]:
     hypotension = draw(st.booleans())
@@ -54,6 +62,10 @@ def _crs_inputs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+_NEW_FLOW = {"nasal_cannula": 15.0}
+"""The flow a device moved to gets (None: a device without a flow)."""
+
+
 def _worse_crs(inputs: dict[str, Any], change: str, device: str) -> dict[str, Any]:
     """`inputs` with one observation made worse (or left as it is when it cannot be)."""
     worse = dict(inputs)
@@ -67,9 +79,12 @@ def _worse_crs(inputs: dict[str, Any], change: str, device: str) -> dict[str, An
         worse["vasopressors"] = inputs["vasopressors"] + 1
     elif change == "vasopressin" and inputs["hypotension"]:
         worse["vasopressin"] = True
-    elif change == "device" and _DEVICE_RANK[device] >= _DEVICE_RANK[inputs["oxygen"]]:
+    elif change == "device" and _hypoxia_rank(device, _NEW_FLOW.get(device)) >= _hypoxia_rank(
+        inputs["oxygen"], inputs["oxygen_l_min"]
+    ):
+        # ranked with its flow: a nasal cannula at 6.5 or 15 L/min is grade 3, above blow-by (review)
         worse["oxygen"] = device
-        worse["oxygen_l_min"] = 15.0 if device == "nasal_cannula" else None
+        worse["oxygen_l_min"] = _NEW_FLOW.get(device)
     elif change == "flow" and inputs["oxygen"] == "nasal_cannula":
         worse["oxygen_l_min"] = inputs["oxygen_l_min"] + 2.0
     elif change == "death":
@@ -77,7 +92,26 @@ def _worse_crs(inputs: dict[str, Any], change: str, device: str) -> dict[str, An
     return worse
 
 
+def _nasal(flow_l_min: float) -> dict[str, Any]:
+    return {
+        "temperature_c": 38.5,
+        "fever_masked": False,
+        "hypotension": False,
+        "vasopressors": 0,
+        "vasopressin": False,
+        "oxygen": "nasal_cannula",
+        "oxygen_l_min": flow_l_min,
+        "fever_other_cause": False,
+        "death_due_to_crs": False,
+    }
+
+
 @settings(max_examples=400)
+@example(_nasal(6.5), "device", "blow_by", 0, 2)  # 3 → blow-by 2: not a worse device (review)
+@example(_nasal(15.0), "device", "blow_by", 1, 3)
+@example(_nasal(6.0), "device", "blow_by", 0, 2)  # low-flow 2 → blow-by 2
+@example(_nasal(6.0), "flow", "none", 0, 2)  # 6 → 8 L/min: 2 → 3
+@example({**_nasal(1.0), "oxygen": "blow_by", "oxygen_l_min": None}, "device", "nasal_cannula", 0, 2)
 @given(
     _crs_inputs(),
     st.sampled_from(["hotter", "masked", "hypotension", "pressor", "vasopressin", "device", "flow", "death"]),
@@ -98,6 +132,14 @@ def test_a_worse_crs_observation_never_lowers_the_astct_grade(
     before = grade_crs(**inputs, options=options).grade
     after = grade_crs(**_worse_crs(inputs, change, device), options=options).grade
     assert after >= before
+
+
+def test_the_hypoxia_rank_follows_the_astct_nasal_cannula_cut() -> None:
+    """Lee 2019 CRS table with fever: low-flow nasal cannula (≤ 6 L/min) or blow-by grade 2, a nasal cannula
+    above 6 L/min (high-flow) grade 3; so a move from 6.5 or 15 L/min to blow-by is not a worse device."""
+    assert [grade_crs(**_nasal(f)).grade for f in (6.0, 6.5, 15.0)] == [2, 3, 3]
+    assert grade_crs(**{**_nasal(1.0), "oxygen": "blow_by", "oxygen_l_min": None}).grade == 2
+    assert [_hypoxia_rank("nasal_cannula", f) for f in (6.0, 6.5)] == [2, 3]
 
 
 _LEVELS = ["alert", "awakens_spontaneously", "awakens_to_voice", "awakens_to_tactile", "unarousable"]

@@ -297,7 +297,7 @@ def grade_legacy_crs(
     'not gradable: '
     """
     kind = LegacyScale(scale)
-    if obs.oxygen is not None and fio2_without_oxygen(obs.oxygen.value, obs.fio2_pct):
+    if fio2_without_oxygen(obs.oxygen, obs.fio2_pct):
         # FiO2 < 40% is grade 2, ≥ 40% grade 3: oxygen given with the device "none" is refused, the form's
         # one rule (D-19.647), not read as room air (D-19.958)
         raise InputError(Problem(FIO2_WITHOUT_OXYGEN, field="fio2_pct", allowed=FIO2_WITHOUT_OXYGEN_ALLOWED))
