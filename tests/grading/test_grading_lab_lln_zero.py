@@ -97,3 +97,21 @@ def test_icaht_counts_a_row_whose_lln_is_zero() -> None:
     infused = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10"]})
     table = derive_icaht(labs, infused, keep_going=True).table
     assert table[["early_grade", "early_days_anc_le_500"]].values.tolist() == [[4, 16]]
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_the_store_accepts_an_lln_of_zero_on_every_path(partial: bool) -> None:
+    """The web form's live check (partial), a whole record's save and the import read one validator: all
+    keep a neutrophil row with LLN 0 (review item 5: the first version refused it at the import and a whole
+    save, but a partial update took it)."""
+    from cartrial.store.fields import validate_record
+
+    record = {
+        "subject_id": "S1",
+        "collected_at": "2024-01-15T08:00:00Z",
+        "analyte": "neutrophils",
+        "value": 0.05,
+        "unit": "10^9/L",
+        "lln": 0.0,
+    }
+    assert validate_record("lab_result", record, protocol=None, partial=partial) == []
