@@ -192,9 +192,13 @@ option_sets = st.builds(
 
 
 def _clean(obs: dict[str, object]) -> dict[str, object]:
+    """A consistent observation: no vasopressor without hypotension (D-19.674), no oxygen flow with
+    ``oxygen=none`` (D-19.958); `grade_crs` refuses either contradiction."""
     obs = dict(obs)
     if not obs["hypotension"]:
         obs["vasopressors"], obs["vasopressin"] = 0, False
+    if obs["oxygen"] == "none":
+        obs["oxygen_l_min"] = 0.0
     return obs
 
 
@@ -254,7 +258,7 @@ def test_worsening_one_input_never_lowers_the_grade(
     """Monotonicity of the ASTCT table: more fever, masking, hypotension, pressors, flow or death never lowers
     the grade (hypotension only worsens from false to true with its pressor counts kept)."""
     base = _clean(obs)
-    worse = WORSENINGS[which](base)
+    worse = _clean(WORSENINGS[which](base))  # more flow with oxygen=none is no observation (D-19.958)
     assert grade_crs(options=options, **worse).grade >= grade_crs(options=options, **base).grade  # type: ignore[arg-type]
 
 

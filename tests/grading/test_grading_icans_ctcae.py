@@ -113,6 +113,8 @@ icans_obs = st.fixed_dictionaries(
         "ice_total": st.integers(0, 10) | st.none(),
     }
 ).filter(lambda o: o["ice_total"] is not None or o["consciousness"] == "unarousable")
+# an unarousable patient cannot score ICE above 0: refused, as the form refuses it (D-19.963)
+icans_obs = icans_obs.filter(lambda o: o["consciousness"] != "unarousable" or o["ice_total"] in (None, 0))
 
 
 @settings(max_examples=150, deadline=None)

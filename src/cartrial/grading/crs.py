@@ -52,6 +52,10 @@ _TEMPERATURE = Allowed(low=TEMPERATURE_RANGE_C[0], high=TEMPERATURE_RANGE_C[1], 
 _SBP = Allowed(low=SBP_RANGE_MMHG[0], high=SBP_RANGE_MMHG[1], unit="mmHg")
 _VASOPRESSORS = Allowed(low=0, high=MAX_VASOPRESSORS, integer=True)
 _OXYGEN_FLOW = Allowed(low=0, high=MAX_OXYGEN_L_MIN, unit="L/min", optional=True)
+FLOW_WITHOUT_OXYGEN = "oxygen flow given with oxygen=none"
+"""The problem of a flow above 0 L/min with the device ``none``: oxygen is given, so the row contradicts
+itself (the form's rule, `cartrial.grading.tables.parse_crs_frame`, and `grade_crs`'s; D-19.958)."""
+FLOW_WITHOUT_OXYGEN_ALLOWED = "blank or 0 when oxygen=none"
 
 
 class OxygenDevice(StrEnum):
@@ -258,7 +262,8 @@ def grade_crs(
     outside 0-100 L/min and a flag that is not a boolean are an `InputError` naming the argument; a NaN
     flow (a gap in a column) is no flow recorded (D-19.79). Vasopressors or vasopressin with
     ``hypotension=False`` contradict each other (a vasopressor is given for hypotension): an `InputError`, as
-    the forms refuse them (D-3.2, D-19.674).
+    the forms refuse them (D-3.2, D-19.674); so does a flow above 0 L/min with ``oxygen="none"`` (oxygen is
+    given: D-19.958).
 
     Rules (ASTCT 2019 CRS table; docs/science/toxicity-grading.md §1.2-1.3): death due to CRS is grade 5
     (CRS-9);
@@ -297,6 +302,12 @@ def grade_crs(
                 field="oxygen_l_min",
                 allowed=_OXYGEN_FLOW.text().removesuffix(" or none"),
             )
+        )
+    if device is OxygenDevice.NONE and oxygen_l_min is not None and oxygen_l_min > 0:
+        # oxygen flowing is an oxygen requirement (the hypoxia row): with oxygen=none the inputs contradict
+        # each other, as the form refuses them; never graded as no hypoxia (D-19.958, as D-19.674)
+        raise InputError(
+            Problem(FLOW_WITHOUT_OXYGEN, field="oxygen_l_min", allowed=FLOW_WITHOUT_OXYGEN_ALLOWED)
         )
     if not hypotension and (vasopressors > 0 or vasopressin):
         # a vasopressor means hypotension needing one (grade 3/4): with hypotension=false the inputs
@@ -482,6 +493,8 @@ __all__ = [
     "CRS_SCALE",
     "CRS_SOURCE",
     "FEVER_THRESHOLD_C",
+    "FLOW_WITHOUT_OXYGEN",
+    "FLOW_WITHOUT_OXYGEN_ALLOWED",
     "LOW_FLOW_MAX_L_MIN",
     "OXYGEN_DEVICES",
     "CrsGrade",

@@ -288,7 +288,23 @@ def _rule_text(
 
 _LAB_VALUE = Allowed(low=0, label="a finite number ≥ 0 in the unit given")
 _LLN_TEXT = "a finite number > 0 in the unit given"
-_LLN = Allowed(low=0, low_exclusive=True, optional=True, label=f"{_LLN_TEXT}, or none (no LLN)")
+_LLN_ABOVE = 0.0
+_LLN = Allowed(low=_LLN_ABOVE, low_exclusive=True, optional=True, label=f"{_LLN_TEXT}, or none (no LLN)")
+LLN_NOT_GRADABLE = "an LLN of 0 bounds no CTCAE grade: not graded"
+"""The problem of a haematology row whose LLN is 0: CTCAE grade 1 is "< LLN", and no value is below 0 (the
+row stays a count for ICAHT; D-19.959)."""
+LLN_GRADABLE_ALLOWED = f"{_LLN_TEXT} to grade by CTCAE"
+
+
+def lln_gradable(lln: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Whether each LLN can bound CTCAE grade 1 ("< LLN"): a number above 0, `grade_lab`'s rule (`_LLN`) and
+    `cartrial.grading.frames.derive_lab_grades`'s (D-19.79, D-19.959). NaN (a row already refused) is False.
+
+    >>> lln_gradable([1.8, 0.0]).tolist()
+    [True, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.asarray(lln, dtype=float) > _LLN_ABOVE, dtype=bool)
 
 
 def grade_lab(
@@ -485,6 +501,8 @@ __all__ = [
     "CTCAE_SOURCE_V5",
     "CTCAE_SOURCE_V6",
     "HEMOGLOBIN_G_DL_PER_MMOL_L",
+    "LLN_GRADABLE_ALLOWED",
+    "LLN_NOT_GRADABLE",
     "SUPPORTED_VERSIONS",
     "Analyte",
     "LabGrade",
@@ -494,6 +512,7 @@ __all__ = [
     "ctcae_term",
     "grade_lab",
     "grade_labs_arrays",
+    "lln_gradable",
     "to_canonical",
     "unit_factor",
 ]

@@ -53,8 +53,11 @@ from cartrial.grading.ctcae import (
     ANALYTES,
     CTCAE_SOURCE_V5,
     CTCAE_SOURCE_V6,
+    LLN_GRADABLE_ALLOWED,
+    LLN_NOT_GRADABLE,
     Analyte,
     grade_labs_arrays,
+    lln_gradable,
     to_canonical,
 )
 from cartrial.grading.episodes import (
@@ -620,6 +623,12 @@ def derive_lab_grades(
     problems, inputs, notes = _parse_labs(frame, file, times)
     if times is not None:
         _check_subjects(inputs.subject_id, times, problems)
+    # an LLN of 0 bounds no CTCAE grade ("< LLN"): the form keeps the row (a count for ICAHT), grading
+    # names it as not gradable at its row and field, as `grade_lab` refuses it (D-19.959)
+    zero_lln = ~problems.bad_mask(len(frame)) & ~lln_gradable(inputs.lln_canonical)
+    lln_cells = text_frame(frame)["lln"].to_numpy(dtype=object)
+    for i in np.flatnonzero(zero_lln):
+        problems.add(i, "lln", lln_cells[i], LLN_NOT_GRADABLE, LLN_GRADABLE_ALLOWED)
     bad = problems.bad_mask(len(frame))
     graded = grade_labs_arrays(
         inputs.analyte_code,

@@ -108,6 +108,13 @@ def ice_score(orientation: int, naming: int, command: int, writing: int, attenti
     return int(sum(items.values()))
 
 
+SCORED_UNAROUSABLE = "an unarousable patient cannot score ICE above 0"
+"""The problem of an ICE above 0 with ``consciousness=unarousable``: an unarousable patient cannot perform
+the ICE (ICANS-1), so the row contradicts itself (the form's rule,
+`cartrial.grading.tables.parse_icans_frame`, and `grade_icans`'s; D-19.963)."""
+SCORED_UNAROUSABLE_ALLOWED = "ICE blank or 0 when unarousable"
+
+
 def ice_domain_grade(ice: int | None, unarousable: bool) -> int:
     """ICANS grade of the ICE domain: 10 → 0, 7-9 → 1, 3-6 → 2, 0-2 → 3; 4 when the patient is unarousable
     and ICE cannot be performed (ICE missing or 0 with an unarousable patient, ICANS-1)."""
@@ -181,7 +188,8 @@ def grade_icans(
     that is due only to that unarousability (the ICE grade 4 is "because the patient is unarousable"; ICANS
     grades only findings not attributable to another cause). Source: PMC9327779 Table 2.
     A NaN `ice_total` (a gap in a column) is None, not assessable; one that is not a whole number 0-10
-    (5.5, 11) and a domain value not of its scale are an `InputError` naming the argument (D-19.79).
+    (5.5, 11) and a domain value not of its scale are an `InputError` naming the argument (D-19.79); so is an
+    ICE above 0 with ``consciousness="unarousable"`` (the form's rule, D-19.963).
 
     >>> grade_icans(consciousness="awakens_spontaneously", ice_total=6).grade  # ICE 3-6: grade 2
     2
@@ -195,6 +203,12 @@ def grade_icans(
     ice_total = gap_to_none(ice_total)  # a NaN ICE (a gap in a column) is "not assessable"
     check_argument("ice_total", ice_total, ICE_TOTAL)
     ice_total = None if ice_total is None else int(ice_total)
+    if unarousable and ice_total is not None and ice_total > 0:
+        # an unarousable patient cannot perform the ICE: a score above 0 contradicts the level, as the form
+        # refuses it; never graded (with consciousness_other_cause it read ICE 1 as grade 3; D-19.963)
+        raise InputError(
+            Problem(SCORED_UNAROUSABLE, field="consciousness", allowed=SCORED_UNAROUSABLE_ALLOWED)
+        )
     sedated = unarousable and consciousness_other_cause and (ice_total is None or ice_total == 0)
     grades = {
         "ICE": 0 if sedated else ice_domain_grade(ice_total, unarousable),
@@ -294,6 +308,8 @@ __all__ = [
     "ICE_ITEM_MAXIMA",
     "ICE_SOURCE",
     "MOTOR_FINDINGS",
+    "SCORED_UNAROUSABLE",
+    "SCORED_UNAROUSABLE_ALLOWED",
     "SEIZURE_TYPES",
     "CerebralEdema",
     "Consciousness",

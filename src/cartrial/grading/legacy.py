@@ -20,7 +20,9 @@ from enum import StrEnum
 from typing import Any
 
 from cartrial.allowed import Allowed, check_argument, check_flag, check_instance
+from cartrial.errors import InputError, Problem
 from cartrial.grading.crs import FEVER_THRESHOLD_C, OxygenDevice
+from cartrial.grading.tables import FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED, fio2_without_oxygen
 
 LEE_2014_SOURCE = "Lee DW et al. Blood 2014;124:188, CRS grading (as tabulated in PMC7006459 Table 2)"
 CARTOX_SOURCE = "Neelapu SS et al. Nat Rev Clin Oncol 2018;15:47, CARTOX CRS grading (PMC7006459 Table 2)"
@@ -279,6 +281,9 @@ def grade_legacy_crs(
     elevation; grade 4 ventilator support, grade 4 organ toxicity (transaminases excluded), and for CARTOX
     life-threatening hypotension; grade 5 death. Neither scale requires fever at grades 2-4.
 
+    An FiO2 above room air (21%) with ``oxygen=none`` contradicts itself (oxygen is given): an `InputError`
+    naming `fio2_pct`, as the form refuses it (D-19.647), never graded as "no oxygen" (D-19.958).
+
     `noninvasive_is_ventilator_support` [U], awaiting confirmation: whether CPAP/BiPAP count as the
     "ventilator support" of grade 4; default True (positive-pressure support), False grades them by
     FiO2. `thresholds`: Lee 2014 high-dose vasopressor thresholds (awaiting confirmation [U]).
@@ -292,6 +297,10 @@ def grade_legacy_crs(
     'not gradable: '
     """
     kind = LegacyScale(scale)
+    if fio2_without_oxygen(obs.oxygen, obs.fio2_pct):
+        # FiO2 < 40% is grade 2, ≥ 40% grade 3: oxygen given with the device "none" is refused, the form's
+        # one rule (D-19.647), not read as room air (D-19.958)
+        raise InputError(Problem(FIO2_WITHOUT_OXYGEN, field="fio2_pct", allowed=FIO2_WITHOUT_OXYGEN_ALLOWED))
     limits = thresholds or HighDoseVasopressorThresholds()
     source = LEE_2014_SOURCE if kind is LegacyScale.LEE_2014 else CARTOX_SOURCE
     common: dict[str, Any] = {

@@ -34,6 +34,8 @@ from cartrial.columns import (
 )
 from cartrial.errors import InputError
 from cartrial.grading.crs import (
+    FLOW_WITHOUT_OXYGEN,
+    FLOW_WITHOUT_OXYGEN_ALLOWED,
     MAX_OXYGEN_L_MIN,
     MAX_VASOPRESSORS,
     OXYGEN_CODES,
@@ -49,6 +51,8 @@ from cartrial.grading.icans import (
     EDEMA_TYPES,
     ICE_ITEM_MAXIMA,
     MOTOR_FINDINGS,
+    SCORED_UNAROUSABLE,
+    SCORED_UNAROUSABLE_ALLOWED,
     SEIZURE_TYPES,
     Consciousness,
 )
@@ -267,8 +271,8 @@ def parse_crs_frame(
             row,
             "oxygen_l_min",
             flow_cells[row],
-            "oxygen flow given with oxygen=none",
-            "blank or 0 when oxygen=none",
+            FLOW_WITHOUT_OXYGEN,
+            FLOW_WITHOUT_OXYGEN_ALLOWED,
         )
     with np.errstate(invalid="ignore"):
         pressor_without_hypotension = ~hypotension & ~hyp_blank & (vasopressors > 0)
@@ -443,8 +447,8 @@ def parse_icans_frame(frame: pd.DataFrame, problems: RowProblems) -> IcansInputs
             i,
             "consciousness",
             "unarousable",
-            "an unarousable patient cannot score ICE above 0",
-            "ICE blank or 0 when unarousable",
+            SCORED_UNAROUSABLE,
+            SCORED_UNAROUSABLE_ALLOWED,
         )
     return IcansInputs(
         subject_id=subject,
@@ -480,10 +484,11 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     """Validate and parse a haematology results form (``docs/templates/labs.csv``).
 
     `analyte` one of neutrophils | platelets | hemoglobin | lymphocytes | wbc; `value` and `lln` numbers
-    ≥ 0 in `unit` (optional `uln`, a number ≥ 0 in the same unit), which must be a known unit of the
-    analyte (counts: 10^9/L, 10^3/µL, /mm³, cells/µL, …; haemoglobin: g/dL, g/L, mmol/L). A blank or
-    unknown unit is an error, never guessed. Optional `life_threatening_anemia` (true/false, default
-    false): see `cartrial.grading.ctcae.grade_lab`.
+    ≥ 0 in `unit` (an LLN of 0 bounds no CTCAE grade: `derive_lab_grades` does not grade it, D-19.959;
+    optional `uln`, a number ≥ 0 in the same unit), which must be a known unit of the analyte (counts:
+    10^9/L, 10^3/µL, /mm³, cells/µL, …; haemoglobin: g/dL, g/L, mmol/L). A blank or unknown unit
+    is an error, never guessed. Optional `life_threatening_anemia` (true/false, default false): see
+    `cartrial.grading.ctcae.grade_lab`.
 
     >>> import pandas as pd
     >>> from cartrial.columns import RowProblems
@@ -499,6 +504,8 @@ def parse_labs_frame(frame: pd.DataFrame, problems: RowProblems) -> LabInputs:
     collected = parse_datetime(frame, "collected_at", problems)
     analytes = parse_choice(frame, "analyte", [a.value for a in ANALYTES], problems)
     value = parse_float(frame, "value", problems, minimum=0)
+    # an LLN of 0 is kept: the row is a count for ICAHT; CTCAE grading names it as not gradable
+    # (`derive_lab_grades`, D-19.959)
     lln = parse_float(frame, "lln", problems, minimum=0)
     uln = parse_float(frame, "uln", problems, minimum=0, required=False)
     units = frame["unit"].to_numpy(dtype=object) if "unit" in frame.columns else np.full(n, "", dtype=object)
