@@ -230,6 +230,21 @@ def open_ended_after_cutoff(
     return out, opened
 
 
+def tables_at_cutoff(snapshot: SnapshotLike) -> dict[str, pd.DataFrame]:
+    """The tables of `snapshot` as `analyse` reads them at its cut-off (D-19.990): in the layout
+    `read_snapshot` gives (`study_tables`, without the site calendar column, which the readers take from the
+    analysis), every record that ended after the cut-off read as ongoing at it (`open_ended_after_cutoff`,
+    the one rule, on each subject's site calendar from `StudySnapshot.time_zones`). The readers of the
+    analysis layer (the CDISC export) read these, never the snapshot's own tables: a notebook's own tables,
+    or a snapshot given an earlier cut-off, can hold a real end after the cut-off that the analysis read as
+    ongoing. A snapshot from `read_snapshot` holds none, and its tables are returned as they are."""
+    time_zones = dict(getattr(snapshot, "time_zones", None) or {})
+    tables = study_tables(snapshot.tables)
+    # the analysis checked the cut-off (a future one only with the snapshot's opt-in); here it is only read
+    cutoff = cutoff_date(snapshot.cutoff, "snapshot.cutoff", allow_future=True)
+    return open_ended_after_cutoff(tables, cutoff, time_zones)[0]
+
+
 def refuse_records_after_cutoff(
     tables: Mapping[str, pd.DataFrame],
     cutoff: dt.date,
