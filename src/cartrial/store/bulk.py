@@ -114,6 +114,39 @@ class _IdCounter:
         return first
 
 
+def highest_id_given(connection: Connection, table_name: str) -> int:
+    """The highest id `table_name` has ever given a record (0: none): its highest stored id, or a higher
+    one the audit trail names — a deleted record's (every write is audited: a row's `record_id`, a batch
+    row's id range ``ids first..last``, `audit.batch_ids`). New ids count on from it (`_IdCounter`), so a
+    deleted record's id is never given to another record, whose audit rows, data queries and trail key
+    (table, record id) would then be the deleted one's too (D-19.992). Both backends assign the ids here;
+    SQLite's max(id) + 1 (a table without AUTOINCREMENT) and a bare max(id) both reused the id of a deleted
+    newest record. Two lookups on the trail's (table_name, record_id) index."""
+    from cartrial.store.models import AuditLog
+
+    table = table_of(model_of(table_name))
+    audit = table_of(AuditLog)
+    stored = int(connection.execute(select(func.max(table.c.id))).scalar() or 0)
+    named = int(
+        connection.execute(
+            select(func.max(audit.c.record_id)).where(audit.c.table_name == table_name)
+        ).scalar()
+        or 0
+    )
+    batch = (
+        connection.execute(
+            select(audit.c.action, audit.c.record_id, audit.c.field)
+            .where(audit.c.table_name == table_name, audit.c.action == audit_chain.BATCH_ACTION)
+            .order_by(audit.c.record_id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    ids = None if batch is None else audit_chain.batch_ids(batch)
+    return max(stored, named, 0 if ids is None else ids[1])
+
+
 _SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
 _SQLITE_OMISSIBLE: dict[str, frozenset[int]] = {}
 _SQLITE_BOOLEANS: dict[str, tuple[int, ...]] = {}
@@ -344,10 +377,9 @@ def upsert_prepared(tx: Transaction, checked: CheckedRows, *, known_new: bool = 
         return UpsertResult()
     table_name, keys, prepared = checked.table_name, checked.keys, checked.rows
     model = model_of(table_name)
-    table = table_of(model)
     connection = tx.connection
     known = _known_keys(tx, table_name, keys, known_new)
-    ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
+    ids = _IdCounter(highest_id_given(connection, table_name))  # never a deleted record's id (D-19.992)
     chunk_size = key_chunk_rows(tx.backend, keys)
     result = UpsertResult()
     for chunk in chunks(prepared, chunk_size):
@@ -458,8 +490,7 @@ def upsert_columns(
         given_subjects = columns.get(subject_column)
         subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
         _check_subject_ids(tx, table_name, subject_column, subject_ids)
-    table = table_of(model)
-    ids = _IdCounter(int(tx.connection.execute(select(func.max(table.c.id))).scalar() or 0))
+    ids = _IdCounter(highest_id_given(tx.connection, table_name))  # never a deleted record's id (D-19.992)
     chunk_size = key_chunk_rows(tx.backend, keys)
     for start in range(0, n, chunk_size):
         stop = min(n, start + chunk_size)
