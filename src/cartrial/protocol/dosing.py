@@ -364,6 +364,22 @@ class LymphodepletionAgent(BaseModel):
     renal_adjustment: list[RenalAdjustmentTier] = Field(default_factory=list)
     notes: str | None = None
 
+    def allowed_doses_mg_per_m2(self) -> tuple[float, ...]:
+        """The daily doses per m² (mg) this regimen allows: the full dose and, for each renal tier that gives
+        the agent (`dose_percent` > 0), its share of it (`renal_adjustment`; 0 % is "not given", no dose).
+        What a recorded dose is compared with (the store's LD-DOSE-PROTOCOL edit check, D-19.993).
+
+        >>> LymphodepletionAgent(name="fludarabine", dose_mg_per_m2_per_day=30, days=[-4],
+        ...     renal_adjustment=[{"below_ml_min": 70, "dose_percent": 80},
+        ...                       {"below_ml_min": 30, "dose_percent": 0}]).allowed_doses_mg_per_m2()
+        (30.0, 24.0)
+        """
+        full = float(self.dose_mg_per_m2_per_day)
+        shares = sorted(
+            {t.dose_percent for t in self.renal_adjustment if 0 < t.dose_percent < 100}, reverse=True
+        )
+        return (full, *(full * percent / 100.0 for percent in shares))
+
     @model_validator(mode="after")
     def _days_valid(self) -> LymphodepletionAgent:
         issues: list[Issue] = []

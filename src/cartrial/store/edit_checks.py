@@ -316,6 +316,9 @@ WEIGHT_CHANGE_FACTOR = 1.25
 """Largest ratio between the infusion's weight and the subject's weight at enrolment before
 `INFUSION-WEIGHT-CHANGE` asks (project choice: weeks between screening and infusion; a weight in pounds is
 2.2 times the weight in kilograms)."""
+LD_DOSE_TOLERANCE = 0.10
+"""Relative tolerance of a recorded lymphodepletion dose per m² against the protocol's (LD-DOSE-PROTOCOL,
+D-19.993; project choice, as `TOTAL_TOLERANCE`: a site's rounding of the BSA and of the vial, not a slip)."""
 ADULT_AGE_YEARS = 18
 MIN_ADULT_WEIGHT_KG = 30.0
 LAB_SLIP_FACTOR = 10.0
@@ -545,6 +548,50 @@ def _lymphodepletion_day(
                 f"({_where(first)}, infusion.infused_at, its day on the site's calendar = day 0): "
                 "correct either",
             )
+
+
+def _protocol_agent(protocol: Protocol | None, drug: Any) -> Any:
+    """The protocol's lymphodepletion agent a recorded `drug` is (None: no regimen, or a drug it does not
+    name): its name, case and surrounding spaces aside, or one word of the recorded text (``fludarabine
+    phosphate`` is fludarabine)."""
+    regimen = None if protocol is None else protocol.lymphodepletion
+    if regimen is None or not isinstance(drug, str):
+        return None
+    text = drug.strip().lower()
+    for agent in regimen.agents:
+        name = agent.name.strip().lower()
+        if text == name or name in text.split():
+            return agent
+    return None
+
+
+def _lymphodepletion_dose(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    for dose in records.of("lymphodepletion_administration"):
+        agent = _protocol_agent(protocol, dose.get("drug"))
+        if agent is None:
+            continue
+        per_m2, mg, bsa = dose.get("dose_mg_per_m2"), dose.get("dose_mg"), dose.get("body_surface_area_m2")
+        if isinstance(per_m2, int | float) and not isinstance(per_m2, bool):
+            field, value, given = "dose_mg_per_m2", float(per_m2), "dose_mg_per_m2"
+        elif isinstance(mg, int | float) and isinstance(bsa, int | float) and bsa > 0:
+            field, value = "dose_mg", float(mg) / float(bsa)
+            given = "dose_mg / body_surface_area_m2"
+        else:
+            continue
+        allowed = agent.allowed_doses_mg_per_m2()
+        if any(abs(value - a) <= LD_DOSE_TOLERANCE * a * (1 + 1e-9) for a in allowed):
+            continue
+        doses = " or ".join(f"{a:g}" for a in allowed)
+        renal = " (the renal tiers' reduced doses included)" if len(allowed) > 1 else ""
+        yield (
+            dose,
+            field,
+            dose.get(field),
+            f"lymphodepletion_administration.{given} differs by more than {LD_DOSE_TOLERANCE:.0%} from the "
+            f"protocol's {agent.name} dose of {doses} mg/m² per day{renal}: a unit or a digit slipped?",
+        )
 
 
 def _infusion_weight_change(
@@ -1265,6 +1312,19 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             + " (D-19.167, D-19.607)",
         ),
         _lymphodepletion_day,
+    ),
+    (
+        EditCheck(
+            "LD-DOSE-PROTOCOL",
+            f"a lymphodepletion dose per m² (dose_mg_per_m2, else dose_mg / body_surface_area_m2) within "
+            f"±{LD_DOSE_TOLERANCE:.0%} of the protocol's dose of that agent (lymphodepletion.agents: "
+            "dose_mg_per_m2_per_day, or a renal tier's share of it); a drug the protocol does not name, or a "
+            "protocol without a regimen, is not checked",
+            Severity.SOFT,
+            "the protocol's lymphodepletion regimen (cartrial.protocol.dosing.LymphodepletionAgent."
+            "allowed_doses_mg_per_m2); " + EDC_PRACTICE + " (D-19.993)",
+        ),
+        _lymphodepletion_dose,
     ),
     (
         EditCheck(
