@@ -8,7 +8,11 @@ does not either, but cartrial assigns the ids itself (`bulk._IdCounter`) on both
 
 from __future__ import annotations
 
-from cartrial.store import StudyService
+from typing import Any
+
+from sqlalchemy import event
+
+from cartrial.store import StudyService, bulk
 
 from .conftest import StudyDb
 
@@ -47,3 +51,59 @@ def test_the_id_of_a_deleted_record_of_an_imported_batch_is_not_reused(example_s
     assert new == deleted + 1
     assert [r["action"] for r in service.as_user("admin").record_audit("pd_sample", new)] == ["insert"]
     service.engine.dispose()
+
+
+def test_an_id_deleted_earlier_in_the_same_transaction_is_not_reused(study: StudyDb) -> None:
+    """D-19.994: a record inserted and deleted in one transaction has its audit rows still queued (the
+    transaction writes them at its end); the bulk writes (`upsert_rows`, `upsert_columns`) counted the
+    ids from the written trail only and gave the next record the deleted one's id."""
+    with study.service.transaction("admin", "web form") as tx:
+        deleted = tx.insert_record("adverse_event", HEADACHE)
+        tx.delete_record("adverse_event", deleted, "entered for the wrong subject")
+        tx.upsert_rows("adverse_event", [NAUSEA])
+        again = tx.insert_record("adverse_event", {**HEADACHE, "term": "Fever"})
+        tx.delete_record("adverse_event", again, "entered twice")
+        bulk.upsert_columns(tx, "adverse_event", {k: [v] for k, v in {**NAUSEA, "term": "Rash"}.items()})
+    admin = study.service.as_user("admin")
+    ids = {r["term"]: int(r["id"]) for r in admin.find_records("adverse_event")}
+    assert ids["Nausea"] not in (deleted, again)
+    assert ids["Rash"] not in (deleted, again)
+    assert [r["action"] for r in admin.record_audit("adverse_event", ids["Nausea"])] == ["insert"]
+    assert [r["action"] for r in admin.record_audit("adverse_event", ids["Rash"])] == ["insert"]
+
+
+def _statements_of_an_insert(study: StudyDb) -> list[tuple[str, Any]]:
+    """The statements one single-record insert runs that look up batch-import audit rows."""
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "audit_log" in statement and "insert-batch" in str(parameters) + statement:
+            seen.append((statement, parameters))
+
+    study.service.insert_record("admin", "adverse_event", NAUSEA)  # the trail names the table's ids
+    engine = study.service.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        study.service.insert_record("admin", "adverse_event", HEADACHE)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_the_newest_batch_row_lookup_reads_a_bounded_range_of_the_trail(study: StudyDb) -> None:
+    """D-19.995: the lookup of a table's newest batch-import row (`highest_id_given`, run by every insert)
+    filtered on the table and the action only, newest record id first: the (table_name, record_id) index
+    was walked back over every audit row of the table to the newest batch row. It is bounded below on
+    record_id (a batch starts at most `BATCH_MAX_RECORDS` ids before the highest id the trail names); on
+    SQLite the plan searches the index on both columns (the plan, not a time, is asserted)."""
+    seen = _statements_of_an_insert(study)
+    assert seen, "no batch-row lookup ran"
+    for statement, _parameters in seen:
+        where = statement.split("WHERE", 1)[1]
+        assert "audit_log.record_id >" in where
+    if study.backend == "sqlite":
+        with study.service.engine.connect() as connection:
+            for statement, parameters in seen:
+                plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+                details = " ".join(str(row[-1]) for row in plan)
+                assert "ix_audit_log_record (table_name=? AND record_id>?)" in details
