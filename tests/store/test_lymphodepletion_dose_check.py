@@ -105,3 +105,83 @@ def test_an_import_raises_the_query(empty_study_url: str, tmp_path: Path) -> Non
     import_templates(empty_study_url, folder, "admin")
     (query,) = system_queries(empty_study_url, "LD-DOSE-PROTOCOL")
     assert query["field"] == "dose_mg_per_m2" and "3000" not in str(query["text"])
+
+
+def _capped(max_bsa_m2: float | None = None, cyclophosphamide_max_mg: float | None = None) -> object:
+    """The reference protocol with a BSA cap and a daily cap on cyclophosphamide (300 mg/m²/day)."""
+    regimen = REFERENCE.lymphodepletion
+    assert regimen is not None
+    agents = [
+        a.model_copy(update={"max_daily_dose_mg": cyclophosphamide_max_mg})
+        if a.name == "cyclophosphamide"
+        else a
+        for a in regimen.agents
+    ]
+    return REFERENCE.model_copy(
+        update={"lymphodepletion": regimen.model_copy(update={"max_bsa_m2": max_bsa_m2, "agents": agents})}
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # BSA capped at 2.0 m²: 300 × 2.0 = 600 mg a day on a 2.4 m² patient, 600 / 2.4 = 250 mg/m² given
+        (dose("cyclophosphamide", 250, 600.0, 2.4), []),
+        (dose("cyclophosphamide", None, 600.0, 2.4), []),
+        (dose("cyclophosphamide", 300, 600.0, 2.4), []),  # the prescribed dose per m² recorded
+        # uncapped 300 × 2.4 = 720 mg, above 600 + 10 % = 660
+        (dose("cyclophosphamide", None, 720.0, 2.4), [("LD-DOSE-PROTOCOL", "dose_mg")]),
+        (dose("cyclophosphamide", 300, 720.0, 2.4), [("LD-DOSE-PROTOCOL", "dose_mg")]),
+        (dose("cyclophosphamide", None, 540.0, 1.8), []),  # under the cap: 300 × 1.8
+    ],
+)
+def test_the_protocols_bsa_cap_is_applied(record: Record, expected: list[tuple[str, str]]) -> None:
+    """D-19.996: the check compared dose_mg / BSA with 300 mg/m², ignoring `max_bsa_m2` that
+    `lymphodepletion_doses` applies, and queried every correctly capped dose."""
+    assert fired(record, _capped(max_bsa_m2=2.0)) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # daily cap 400 mg: 300 × 1.7 = 510 mg capped to 400 (400 / 1.7 = 235 mg/m² given)
+        (dose("cyclophosphamide", None, 400.0, 1.7), []),
+        (dose("cyclophosphamide", 235.3, 400.0, 1.7), []),
+        (dose("cyclophosphamide", None, 510.0, 1.7), [("LD-DOSE-PROTOCOL", "dose_mg")]),  # > 440
+    ],
+)
+def test_the_agents_daily_cap_is_applied(record: Record, expected: list[tuple[str, str]]) -> None:
+    assert fired(record, _capped(cyclophosphamide_max_mg=400.0)) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # 30 mg/m² on 1.7 m² is 51 mg (or 24 × 1.7 = 40.8 at the renal tier): 510 is a digit slipped
+        (dose("fludarabine", 30, 510.0, 1.7), [("LD-DOSE-PROTOCOL", "dose_mg")]),
+        (dose("fludarabine", 30, 51.0, 1.7), []),
+        (dose("fludarabine", 24, 40.8, 1.7), []),
+        # both fields off by the same slip: one query, on the dose per m²
+        (dose("cyclophosphamide", 3000, 4830.0, 1.61), [("LD-DOSE-PROTOCOL", "dose_mg_per_m2")]),
+        # a bool is not a dose nor a BSA (True would read as 1)
+        (dose("cyclophosphamide", None, True, 1.61), []),
+        (dose("cyclophosphamide", None, 483.0, True), []),
+    ],
+)
+def test_dose_mg_is_checked_when_the_dose_per_m2_is_recorded_too(
+    record: Record, expected: list[tuple[str, str]]
+) -> None:
+    """D-19.996: with dose_mg_per_m2 recorded, dose_mg was never looked at (a slip of a digit in the mg
+    given went unqueried)."""
+    assert fired(record) == expected
+
+
+@given(st.floats(min_value=100.0, max_value=1500.0), st.floats(min_value=1.0, max_value=3.0))
+def test_dose_mg_is_queried_exactly_outside_the_tolerance_of_the_capped_dose(mg: float, bsa: float) -> None:
+    """Property (hand rule): cyclophosphamide 300 mg/m² on min(BSA, 2.0 m²) is the daily dose; dose_mg is
+    queried iff it is more than 10 % from it."""
+    expected_mg = 300.0 * min(bsa, 2.0)
+    queried = fired(dose("cyclophosphamide", None, mg, bsa), _capped(max_bsa_m2=2.0)) != []
+    margin = abs(mg - expected_mg) - 0.10 * expected_mg
+    if abs(margin) > 1e-6:
+        assert queried == (margin > 0)
