@@ -61,6 +61,8 @@ SENTINELS = (
     "2020-09-28",
     "2021-01-29",
     "-37",
+    # S-I: that lymphodepletion's fludarabine at 3.117 mg/m² (the protocol's 30) (D-19.993)
+    "3.117",
     # S-J: a PK sample drawn 9 days after the infusion entered as day 61.5 (D-19.168)
     "61.5",
     # S-K: an adverse event 2020-09-07 before the consent, an infusion weight of 143.21 kg against 65.4
@@ -297,7 +299,13 @@ def sentinel_subjects() -> list[SubjectRecords]:
             "S-I",
             record("subject", "S-I", consent_date=dt.date(2020, 10, 10), birth_year=1970),
             record("infusion", "S-I", infused_at=at("2021-01-20"), leukapheresis_on=dt.date(2020, 9, 28)),
-            record("lymphodepletion_administration", "S-I", administered_on=dt.date(2021, 1, 29)),
+            record(
+                "lymphodepletion_administration",
+                "S-I",
+                administered_on=dt.date(2021, 1, 29),
+                drug="fludarabine",
+                dose_mg_per_m2=3.117,  # a tenth of the protocol's 30 mg/m² (LD-DOSE-PROTOCOL, D-19.993)
+            ),
             record(
                 "lymphodepletion_administration",
                 "S-I",

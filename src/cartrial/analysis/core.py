@@ -230,6 +230,38 @@ def open_ended_after_cutoff(
     return out, opened
 
 
+def tables_at_cutoff(snapshot: SnapshotLike) -> dict[str, pd.DataFrame]:
+    """The tables of `snapshot` as `analyse` reads them at its cut-off (D-19.990): in the layout
+    `read_snapshot` gives (`study_tables`, without the site calendar column, which the readers take from the
+    analysis), every record that ended after the cut-off read as ongoing at it (`open_ended_after_cutoff`,
+    the one rule, on each subject's site calendar from `StudySnapshot.time_zones`). The readers of the
+    analysis layer (the CDISC export) read these, never the snapshot's own tables: a notebook's own tables,
+    or a snapshot given an earlier cut-off, can hold a real end after the cut-off that the analysis read as
+    ongoing. A snapshot from `read_snapshot` holds none, and its tables are returned as they are."""
+    return _read_at_cutoff(snapshot.tables, snapshot.cutoff, getattr(snapshot, "time_zones", None))
+
+
+def analysed_tables(analysis: Analysis, tables: Any) -> dict[str, pd.DataFrame]:
+    """`tables` (the snapshot's record tables `analysis` was made from) as `analysis` read them at its
+    cut-off (`tables_at_cutoff`'s one rule, with the cut-off and the sites' zones `analyse` kept in
+    `Analysis.intermediates`, D-19.997): what the report lists and plots. An `Analysis` that kept no
+    cut-off (built by hand) reads them in the snapshot layout only."""
+    cutoff = analysis.intermediates.get("cutoff")
+    if cutoff is None:
+        return study_tables(tables)
+    return _read_at_cutoff(tables, cutoff, analysis.intermediates.get("site_time_zones"))
+
+
+def _read_at_cutoff(
+    tables: Any, cutoff: Any, time_zones: Mapping[str, str] | None
+) -> dict[str, pd.DataFrame]:
+    """`tables_at_cutoff` of the tables, cut-off and sites' zones (site_id → IANA zone) of a snapshot."""
+    checked = study_tables(tables)
+    # the analysis checked the cut-off (a future one only with the snapshot's opt-in); here it is only read
+    when = cutoff_date(cutoff, "snapshot.cutoff", allow_future=True)
+    return open_ended_after_cutoff(checked, when, dict(time_zones or {}))[0]
+
+
 def refuse_records_after_cutoff(
     tables: Mapping[str, pd.DataFrame],
     cutoff: dt.date,
@@ -521,6 +553,9 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
             "graded_labs": study.labs,
             "outcomes": outcomes,
             "time_zones": subject_time_zones(tables["infusions"]),
+            # what the report reads its record tables at (`analysed_tables`, D-19.997)
+            "cutoff": cutoff,
+            "site_time_zones": time_zones,
         },
     )
 

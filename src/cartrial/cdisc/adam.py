@@ -1228,7 +1228,11 @@ def build_adedss(
 
 
 def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Every ADaM dataset, in `ADAM_ORDER`."""
+    """Every ADaM dataset, in `ADAM_ORDER`; the snapshot's records read as the analysis reads them at its
+    cut-off (`read_at_cutoff`, D-19.990)."""
+    from cartrial.cdisc.common import read_at_cutoff
+
+    snapshot = read_at_cutoff(snapshot)
     specs = dataset_specs()
     study_id = ascii_text(snapshot.protocol.study.id)
     out: dict[str, pd.DataFrame] = {}

@@ -20,6 +20,29 @@ from cartrial.cdisc.spec import DatasetSpec
 from cartrial.columns import on_site_clock, time_zone_of, typed_site_moment
 from cartrial.rounding import fixed
 
+
+class SnapshotAtCutoff:
+    """A snapshot whose `tables` are read as the analysis reads them at its cut-off
+    (`cartrial.analysis.core.tables_at_cutoff`: an end after the cut-off read as ongoing, D-19.85, D-19.990);
+    every other attribute is the snapshot's own. The SDTM and ADaM builders read the records through it,
+    never re-deciding what the analysis decided."""
+
+    def __init__(self, snapshot: Any) -> None:
+        from cartrial.analysis.core import tables_at_cutoff
+
+        self.source = snapshot
+        self.tables: Mapping[str, pd.DataFrame] = tables_at_cutoff(snapshot)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+
+def read_at_cutoff(snapshot: Any) -> Any:
+    """`snapshot` read at its cut-off as the analysis reads it (`SnapshotAtCutoff`; once: a snapshot already
+    read is returned as it is)."""
+    return snapshot if isinstance(snapshot, SnapshotAtCutoff) else SnapshotAtCutoff(snapshot)
+
+
 # Transliteration of the non-ASCII characters the protocol and the templates use (FDA Study Data Technical
 # Conformance Guide: ASCII only). Anything not listed stays as it is and the validator then refuses it —
 # a documented representation, never a silent deletion.

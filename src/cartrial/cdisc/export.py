@@ -85,9 +85,10 @@ def build_all(
     """SDTM then ADaM frames of one snapshot and its analysis (no validation, no files); the EDSS/KFSS
     records in QS or RS (`edss_domain`, one of `EDSS_DOMAINS`)."""
     from cartrial.cdisc.adam import build_adam
-    from cartrial.cdisc.common import uncollected_empty_datasets
+    from cartrial.cdisc.common import read_at_cutoff, uncollected_empty_datasets
     from cartrial.cdisc.sdtm import build_sdtm
 
+    snapshot = read_at_cutoff(snapshot)  # once for SDTM and ADaM (D-19.990)
     sdtm = build_sdtm(snapshot, analysis, sites, edss_domain=edss_domain)
     adam = build_adam(snapshot, analysis, sdtm)
     frames = {**sdtm, **adam}

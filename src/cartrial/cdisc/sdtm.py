@@ -2416,7 +2416,9 @@ def build_sdtm(
 ) -> dict[str, pd.DataFrame]:
     """Every SDTM dataset of the snapshot, in `SDTM_ORDER`; the EDSS/KFSS records in QS or RS
     (`edss_domain`, one of `EDSS_DOMAINS`; the other dataset is not built). `sites` (site_id → country, for
-    DM.COUNTRY): default the snapshot's own (`StudySnapshot.sites`, read with its records; D-19.383)."""
+    DM.COUNTRY): default the snapshot's own (`StudySnapshot.sites`, read with its records; D-19.383). The
+    records are read as the analysis reads them at the cut-off (`read_at_cutoff`: an end after it is
+    ongoing, D-19.990)."""
     from cartrial.cdisc.spec import SDTM_ORDER
 
     if edss_domain not in EDSS_DOMAINS:
@@ -2424,9 +2426,12 @@ def build_sdtm(
             f"edss_domain: {edss_domain!r} is not allowed; allowed: {choice_text(EDSS_DOMAINS)}"
         )
 
+    from cartrial.cdisc.common import read_at_cutoff
+
     specs = dataset_specs()
     if sites is None:  # the sites read with the snapshot's records (D-19.383)
         sites = getattr(snapshot, "sites", None)
+    snapshot = read_at_cutoff(snapshot)  # the records as the analysis read them at the cut-off (D-19.990)
     ctx = SdtmContext(snapshot, analysis, dict(sites or {}))
     out: dict[str, pd.DataFrame] = {}
     out.update(build_trial_design(ctx, specs))

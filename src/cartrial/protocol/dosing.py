@@ -364,6 +364,37 @@ class LymphodepletionAgent(BaseModel):
     renal_adjustment: list[RenalAdjustmentTier] = Field(default_factory=list)
     notes: str | None = None
 
+    def allowed_doses_mg_per_m2(self) -> tuple[float, ...]:
+        """The daily doses per m² (mg) this regimen allows: the full dose and, for each renal tier that gives
+        the agent (`dose_percent` > 0), its share of it (`renal_adjustment`; 0 % is "not given", no dose).
+        What a recorded dose is compared with (the store's LD-DOSE-PROTOCOL edit check, D-19.993).
+
+        >>> LymphodepletionAgent(name="fludarabine", dose_mg_per_m2_per_day=30, days=[-4],
+        ...     renal_adjustment=[{"below_ml_min": 70, "dose_percent": 80},
+        ...                       {"below_ml_min": 30, "dose_percent": 0}]).allowed_doses_mg_per_m2()
+        (30.0, 24.0)
+        """
+        full = float(self.dose_mg_per_m2_per_day)
+        return tuple(full * percent / 100.0 for percent in self.given_percents())
+
+    def given_percents(self) -> tuple[float, ...]:
+        """The percentages of the full dose this agent may be given at: 100 and each renal tier's non-zero
+        share below it, largest first (0 % is "not given")."""
+        shares = sorted(
+            {t.dose_percent for t in self.renal_adjustment if 0 < t.dose_percent < 100}, reverse=True
+        )
+        return (100.0, *(float(p) for p in shares))
+
+    def daily_dose_mg(self, bsa_m2: float, percent: float = 100.0) -> tuple[float, bool, float]:
+        """(calculated, capped, final) daily dose in mg on a dosing BSA `bsa_m2` (m², already capped at the
+        regimen's ``max_bsa_m2``, `Lymphodepletion.dosing_bsa_m2`) at `percent` of the dose: mg/m²/day × BSA
+        × percent / 100, then capped at ``max_daily_dose_mg``. The one rule of `lymphodepletion_doses` and
+        of the store's LD-DOSE-PROTOCOL check (D-19.996)."""
+        calculated = self.dose_mg_per_m2_per_day * bsa_m2 * percent / 100.0
+        cap = self.max_daily_dose_mg
+        capped = cap is not None and calculated > cap
+        return calculated, capped, cap if capped and cap is not None else calculated
+
     @model_validator(mode="after")
     def _days_valid(self) -> LymphodepletionAgent:
         issues: list[Issue] = []
@@ -409,6 +440,22 @@ class Lymphodepletion(BaseModel):
     max_bsa_m2: float | None = Field(default=None, gt=0, description="Cap on the BSA used for dosing.")
     agents: list[LymphodepletionAgent] = Field(min_length=1)
     notes: str | None = None
+
+    def dosing_bsa_m2(self, bsa_m2: float) -> float:
+        """The BSA (m²) the doses are calculated on: `bsa_m2` capped at ``max_bsa_m2`` when set."""
+        return min(bsa_m2, self.max_bsa_m2) if self.max_bsa_m2 is not None else bsa_m2
+
+    def allowed_daily_doses_mg(self, agent: LymphodepletionAgent, bsa_m2: float) -> tuple[float, ...]:
+        """The daily doses (mg) `agent` may be given on a patient's BSA `bsa_m2` (m²): at each of its
+        `given_percents` (the store does not know the clearance), with the regimen's BSA cap and the
+        agent's daily cap (`LymphodepletionAgent.daily_dose_mg`, as `lymphodepletion_doses`; D-19.996).
+
+        >>> cy = LymphodepletionAgent(name="cyclophosphamide", dose_mg_per_m2_per_day=300, days=[-4])
+        >>> Lymphodepletion(max_bsa_m2=2.0, agents=[cy]).allowed_daily_doses_mg(cy, 2.4)
+        (600.0,)
+        """
+        bsa = self.dosing_bsa_m2(bsa_m2)
+        return tuple(agent.daily_dose_mg(bsa, percent)[2] for percent in agent.given_percents())
 
     @field_validator("bsa_method", mode="before")
     @classmethod
@@ -545,15 +592,13 @@ def lymphodepletion_doses(
         used_method = chosen.value
     if creatinine_clearance_ml_min is not None:
         _check_measure("creatinine_clearance_ml_min", creatinine_clearance_ml_min, (0.0, 400.0), "mL/min")
-    if regimen.max_bsa_m2 is not None and bsa > regimen.max_bsa_m2:
-        bsa = regimen.max_bsa_m2
+    if regimen.dosing_bsa_m2(bsa) != bsa and regimen.max_bsa_m2 is not None:
+        bsa = regimen.dosing_bsa_m2(bsa)
         bsa_source += f", capped at {regimen.max_bsa_m2:g} m²"
     doses: list[AgentDailyDose] = []
     for agent in regimen.agents:
         percent, renal_rule = _renal_percent(agent, creatinine_clearance_ml_min)
-        calculated = agent.dose_mg_per_m2_per_day * bsa * percent / 100.0
-        capped = agent.max_daily_dose_mg is not None and calculated > agent.max_daily_dose_mg
-        final = agent.max_daily_dose_mg if capped and agent.max_daily_dose_mg is not None else calculated
+        calculated, capped, final = agent.daily_dose_mg(bsa, percent)
         for day in sorted(agent.days):
             doses.append(
                 AgentDailyDose(

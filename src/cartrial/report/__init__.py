@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cartrial.analysis.core import study_tables
+from cartrial.analysis.core import analysed_tables
 from cartrial.analysis.model import Analysis
 from cartrial.errors import InputError, Problem
 from cartrial.report.figures import Figure, build_figures
@@ -47,7 +47,9 @@ def _check_arguments(analysis: Any, tables: Any, generated_at: Any) -> dict[str,
         )
     if problems:
         raise InputError(problems)
-    return study_tables(tables)  # every snapshot table in its layout: a missing one would drop its listings
+    # every snapshot table in its layout (a missing one would drop its listings), read as the analysis read it
+    # at its cut-off: nothing listed or plotted that the analysis had not seen (D-19.997)
+    return analysed_tables(analysis, tables)
 
 
 def report_files(

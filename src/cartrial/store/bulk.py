@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from sqlalchemy import JSON, Boolean, Connection, Date, bindparam, func, select, text, tuple_, update
+from sqlalchemy import JSON, Boolean, Connection, Date, Select, bindparam, func, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.allowed import choice_text
@@ -112,6 +112,58 @@ class _IdCounter:
         first = self.last + 1
         self.last += n
         return first
+
+
+def highest_id_given(tx: Transaction, table_name: str) -> int:
+    """The highest id `table_name` has ever given a record (0: none): its highest stored id, or a higher
+    one the audit trail names — a deleted record's (every write is audited: a row's `record_id`, a batch
+    row's id range ``ids first..last``, `audit.batch_ids`), written or still queued in `tx` (a record
+    inserted and deleted earlier in this transaction, its audit rows not yet flushed; D-19.994). New ids
+    count on from it (`_IdCounter`), so a deleted record's id is never given to another record, whose
+    audit rows, data queries and trail key (table, record id) would then be the deleted one's too
+    (D-19.992). Both backends assign the ids here; SQLite's max(id) + 1 (a table without AUTOINCREMENT)
+    and a bare max(id) both reused the id of a deleted newest record. Three lookups on indexes: the
+    table's highest id (its primary key), the trail's highest record id of the table and its newest batch
+    row, both on the trail's (table_name, record_id) index; the batch row is looked for only among record
+    ids above the highest named one less `audit.BATCH_MAX_RECORDS` (a batch row's `record_id` is the first
+    id of its range, at most that many long: an older batch ends below the highest named id), so the
+    lookup reads a bounded range of the index, not every audit row of the table (D-19.995)."""
+    from cartrial.store.models import AuditLog
+
+    connection = tx.connection
+    table = table_of(model_of(table_name))
+    audit = table_of(AuditLog)
+    stored = int(connection.execute(select(func.max(table.c.id))).scalar() or 0)
+    named = int(
+        connection.execute(
+            select(func.max(audit.c.record_id)).where(audit.c.table_name == table_name)
+        ).scalar()
+        or 0
+    )
+    batch = (
+        connection.execute(newest_batch_row_query(table_name, named)).mappings().first() if named else None
+    )
+    ids = None if batch is None else audit_chain.batch_ids(batch)
+    return max(stored, named, 0 if ids is None else ids[1], tx.queued_highest_id(table_name))
+
+
+def newest_batch_row_query(table_name: str, named: int) -> Select[Any]:
+    """The lookup of `table_name`'s newest batch-import audit row (`highest_id_given`): among the record
+    ids above `named` (the table's highest record id in the trail) less `audit.BATCH_MAX_RECORDS`, the
+    only ones a batch reaching above `named` can start at (D-19.995)."""
+    from cartrial.store.models import AuditLog
+
+    audit = table_of(AuditLog)
+    return (
+        select(audit.c.action, audit.c.record_id, audit.c.field)
+        .where(
+            audit.c.table_name == table_name,
+            audit.c.record_id > named - audit_chain.BATCH_MAX_RECORDS,
+            audit.c.action == audit_chain.BATCH_ACTION,
+        )
+        .order_by(audit.c.record_id.desc())
+        .limit(1)
+    )
 
 
 _SQLITE_INSERTS: dict[str, tuple[str, tuple[str, ...], list[tuple[int, Any]]]] = {}
@@ -344,10 +396,8 @@ def upsert_prepared(tx: Transaction, checked: CheckedRows, *, known_new: bool = 
         return UpsertResult()
     table_name, keys, prepared = checked.table_name, checked.keys, checked.rows
     model = model_of(table_name)
-    table = table_of(model)
-    connection = tx.connection
     known = _known_keys(tx, table_name, keys, known_new)
-    ids = _IdCounter(int(connection.execute(select(func.max(table.c.id))).scalar() or 0))
+    ids = _IdCounter(highest_id_given(tx, table_name))  # never a deleted record's id (D-19.992)
     chunk_size = key_chunk_rows(tx.backend, keys)
     result = UpsertResult()
     for chunk in chunks(prepared, chunk_size):
@@ -458,8 +508,7 @@ def upsert_columns(
         given_subjects = columns.get(subject_column)
         subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
         _check_subject_ids(tx, table_name, subject_column, subject_ids)
-    table = table_of(model)
-    ids = _IdCounter(int(tx.connection.execute(select(func.max(table.c.id))).scalar() or 0))
+    ids = _IdCounter(highest_id_given(tx, table_name))  # never a deleted record's id (D-19.992)
     chunk_size = key_chunk_rows(tx.backend, keys)
     for start in range(0, n, chunk_size):
         stop = min(n, start + chunk_size)

@@ -316,6 +316,9 @@ WEIGHT_CHANGE_FACTOR = 1.25
 """Largest ratio between the infusion's weight and the subject's weight at enrolment before
 `INFUSION-WEIGHT-CHANGE` asks (project choice: weeks between screening and infusion; a weight in pounds is
 2.2 times the weight in kilograms)."""
+LD_DOSE_TOLERANCE = 0.10
+"""Relative tolerance of a recorded lymphodepletion dose per m² against the protocol's (LD-DOSE-PROTOCOL,
+D-19.993; project choice, as `TOTAL_TOLERANCE`: a site's rounding of the BSA and of the vial, not a slip)."""
 ADULT_AGE_YEARS = 18
 MIN_ADULT_WEIGHT_KG = 30.0
 LAB_SLIP_FACTOR = 10.0
@@ -544,6 +547,79 @@ def _lymphodepletion_day(
                 "lymphodepletion_administration.administered_on counted from the subject's infusion "
                 f"({_where(first)}, infusion.infused_at, its day on the site's calendar = day 0): "
                 "correct either",
+            )
+
+
+def _protocol_agent(protocol: Protocol | None, drug: Any) -> Any:
+    """The protocol's lymphodepletion agent a recorded `drug` is (None: no regimen, or a drug it does not
+    name): its name, case and surrounding spaces aside, or one word of the recorded text (``fludarabine
+    phosphate`` is fludarabine)."""
+    regimen = None if protocol is None else protocol.lymphodepletion
+    if regimen is None or not isinstance(drug, str):
+        return None
+    text = drug.strip().lower()
+    for agent in regimen.agents:
+        name = agent.name.strip().lower()
+        if text == name or name in text.split():
+            return agent
+    return None
+
+
+def _positive_number(value: Any) -> float | None:
+    """`value` as a float when it is a number above 0 (a bool is not a dose), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None
+    return float(value)
+
+
+def _near_any(value: float, allowed: Iterable[float]) -> bool:
+    """`value` within `LD_DOSE_TOLERANCE` (inclusive) of one of the `allowed` doses."""
+    return any(abs(value - a) <= LD_DOSE_TOLERANCE * a * (1 + 1e-9) for a in allowed)
+
+
+def _lymphodepletion_dose(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    """LD-DOSE-PROTOCOL: the dose per m² against the protocol's (the full dose, each renal tier's share, and
+    with a BSA recorded the capped daily dose over that BSA); with a BSA recorded, the dose in mg against
+    the daily doses `Lymphodepletion.allowed_daily_doses_mg` allows (the BSA and daily caps applied, the one
+    rule of `lymphodepletion_doses`; D-19.996). One query a record: the dose per m² first."""
+    regimen = None if protocol is None else protocol.lymphodepletion
+    for dose in records.of("lymphodepletion_administration"):
+        agent = _protocol_agent(protocol, dose.get("drug"))
+        if agent is None or regimen is None:
+            continue
+        per_m2 = _positive_number(dose.get("dose_mg_per_m2"))
+        mg = _positive_number(dose.get("dose_mg"))
+        bsa = _positive_number(dose.get("body_surface_area_m2"))
+        nominal = agent.allowed_doses_mg_per_m2()
+        allowed_mg = () if bsa is None else regimen.allowed_daily_doses_mg(agent, bsa)
+        doses = " or ".join(f"{a:g}" for a in nominal)
+        renal = " (the renal tiers' reduced doses included)" if len(nominal) > 1 else ""
+        caps = (
+            " or its capped daily dose on the recorded body_surface_area_m2"
+            if regimen.max_bsa_m2 is not None or agent.max_daily_dose_mg is not None
+            else ""
+        )
+        protocol_dose = f"the protocol's {agent.name} dose of {doses} mg/m² per day{renal}{caps}"
+        if per_m2 is not None:
+            effective = () if bsa is None else tuple(a / bsa for a in allowed_mg)
+            if not _near_any(per_m2, (*nominal, *effective)):
+                yield (
+                    dose,
+                    "dose_mg_per_m2",
+                    dose.get("dose_mg_per_m2"),
+                    f"lymphodepletion_administration.dose_mg_per_m2 differs by more than "
+                    f"{LD_DOSE_TOLERANCE:.0%} from {protocol_dose}: a unit or a digit slipped?",
+                )
+                continue
+        if mg is not None and bsa is not None and not _near_any(mg, allowed_mg):
+            yield (
+                dose,
+                "dose_mg",
+                dose.get("dose_mg"),
+                f"lymphodepletion_administration.dose_mg differs by more than {LD_DOSE_TOLERANCE:.0%} from "
+                f"{protocol_dose}, times the recorded body_surface_area_m2: a unit or a digit slipped?",
             )
 
 
@@ -1265,6 +1341,23 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             + " (D-19.167, D-19.607)",
         ),
         _lymphodepletion_day,
+    ),
+    (
+        EditCheck(
+            "LD-DOSE-PROTOCOL",
+            f"a lymphodepletion dose within ±{LD_DOSE_TOLERANCE:.0%} of the protocol's dose of that agent "
+            "(lymphodepletion.agents: dose_mg_per_m2_per_day, or a renal tier's share of it): dose_mg_per_m2 "
+            "against it (or, with body_surface_area_m2, the capped daily dose over that BSA), and dose_mg "
+            "with body_surface_area_m2 against the daily dose in mg (max_bsa_m2, max_daily_dose_mg applied as"
+            " lymphodepletion_doses); one query a record, dose_mg_per_m2 first; a drug the protocol does not "
+            "name, or a protocol without a regimen, is not checked",
+            Severity.SOFT,
+            "the protocol's lymphodepletion regimen (cartrial.protocol.dosing.LymphodepletionAgent."
+            "allowed_doses_mg_per_m2, Lymphodepletion.allowed_daily_doses_mg); "
+            + EDC_PRACTICE
+            + " (D-19.993, D-19.996)",
+        ),
+        _lymphodepletion_dose,
     ),
     (
         EditCheck(

@@ -134,17 +134,28 @@ def data_version(connection: Connection) -> int:
     return int(newest or 0)
 
 
-def table_counts(connection: Connection, sites: tuple[str | None, ...] | None = None) -> dict[str, int]:
+def table_counts(
+    connection: Connection,
+    sites: tuple[str | None, ...] | None = None,
+    hidden: Sequence[str] = (),
+    accounts: bool = True,
+) -> dict[str, int]:
     """Row count of every table (study data, data_lock and audit_log), by table name. `sites`: only the
-    records and audit rows of these sites (`_site_condition`, `audit_site_condition`; None: every site)."""
+    records and audit rows of these sites (`_site_condition`, `audit_site_condition`; None: every site).
+    `hidden` and `accounts`: the reader's (`permissions.unreadable_tables`; whether their role manages
+    users): the data queries and audit rows they may not read are not counted either, by the conditions of
+    the reads that list them (`query_condition`, `audit_reader_condition`), so that a count is the length
+    of the user's own list (D-19.991)."""
     models: list[type[Any]] = [*STUDY_TABLES.values(), DataLock, AuditLog]
     out: dict[str, int] = {}
     for model in models:
         table = table_of(model)
         if model is AuditLog:
-            condition = audit_site_condition(sites)
+            condition = audit_reader_condition(sites, accounts)
         else:  # a lock is study-wide
-            condition = [] if model is DataLock else _site_condition(model, sites)
+            condition = (
+                [] if model is DataLock else [*_site_condition(model, sites), *query_condition(model, hidden)]
+            )
         query = select(func.count()).select_from(table).where(*condition)
         out[table.name] = int(connection.execute(query).scalar_one())
     return out

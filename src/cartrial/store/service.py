@@ -567,9 +567,12 @@ class StudyUser:
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every table (READ permission); a site-restricted user counts only their sites'
-        records and audit rows (`reads.table_counts`, D-19.418)."""
+        records and audit rows (`reads.table_counts`, D-19.418); the data queries and audit rows the user
+        may not read are not counted (those about the user accounts without MANAGE_USERS): each count is
+        the length of the user's own list (D-19.991)."""
         with self.service.read() as connection:
-            return reads.table_counts(connection, self._read_sites(connection))
+            sites, accounts = self._audit_scope(connection)
+            return reads.table_counts(connection, sites, self._hidden(connection), accounts)
 
     def _audit_scope(self, connection: Connection) -> tuple[tuple[str | None, ...] | None, bool]:
         """The audit rows this user may read (READ permission): their sites' (`read_sites`) and whether

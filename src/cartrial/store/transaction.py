@@ -328,6 +328,23 @@ class Transaction:
         if not amended:  # never a partial check the trail does not say
             raise InternalError(f"the audit row of {table_name} record {record_id} was not queued")
 
+    def queued_highest_id(self, table_name: str) -> int:
+        """The highest record id of `table_name` the audit rows still queued name (0: none): a row's
+        `record_id`, a batch row's last id (`audit.batch_ids`). What the written trail does not yet tell
+        `bulk.highest_id_given` — a record inserted and deleted earlier in this transaction (D-19.994)."""
+        fields = AuditEntry._fields
+        at_table, at_id = fields.index("table_name"), fields.index("record_id")
+        at_action, at_field = fields.index("action"), fields.index("field")
+        highest = 0
+        for row in self._pending:
+            if row[at_table] != table_name or row[at_id] is None:
+                continue
+            ids = audit_chain.batch_ids(
+                {"action": row[at_action], "record_id": row[at_id], "field": row[at_field]}
+            )
+            highest = max(highest, int(row[at_id]), 0 if ids is None else ids[1])
+        return highest
+
     def flush(self) -> None:
         """Write the queued audit rows onto the chain (inside this transaction)."""
         if self._pending:
