@@ -703,6 +703,10 @@ class StudyUser:
             changes.update(users.role_change(str(user["role"]), site_id))
         if active is not None:
             changes["active"] = bool(active)
+        if "role" in changes or "site_id" in changes:  # the account as it would be after (D-19.919)
+            users.check_role_site(
+                str(changes.get("role", user["role"])), changes.get("site_id", user["site_id"])
+            )
         if not changes:
             raise InputError(Problem("nothing to change", field="role", allowed="role, site_id or active"))
         self.update_record("app_user", int(user["id"]), changes, int(user["version"]), reason, "cli")

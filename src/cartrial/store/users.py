@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.store.models import User
+from cartrial.store.permissions import SITE_RESTRICTED_ROLES
 from cartrial.store.tables import RowLike, check_role, require_identifier, table_of
 
 if TYPE_CHECKING:
@@ -227,13 +228,20 @@ def new_user(
     never log in (D-19.524)."""
     _require_key(username, "username", "app_user.username")
     check_role(role)
-    if role == "investigator" and not site_id:
-        raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
+    check_role_site(role, site_id)
     values: dict[str, Any] = {"username": username, "role": role, "site_id": site_id, "full_name": full_name}
     if password is not None:
         check_password(password, username)
         values["password_hash"] = hash_password(password)
     return values
+
+
+def check_role_site(role: str, site_id: str | None) -> None:
+    """Refuse an account of a site-restricted role without a site: an investigator enters and reads the
+    data of their own site only (`permissions.SITE_RESTRICTED_ROLES`), so one without a site has none. The
+    one rule of a new account and of a role or site change (D-19.919)."""
+    if role in SITE_RESTRICTED_ROLES and not site_id:
+        raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
 
 
 def role_change(role: str, site_id: str | None) -> dict[str, Any]:

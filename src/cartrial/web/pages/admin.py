@@ -8,18 +8,39 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cartrial.columns import trim_blanks
-from cartrial.errors import CartrialError, InputError
+from cartrial.errors import CartrialError, ConflictError, InputError
 from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULE
 from cartrial.web import views
-from cartrial.web.pages.common import done_message, page_router, redirect, true_or_false
+from cartrial.web.pages.common import (
+    done_message,
+    page_router,
+    problems_by_field,
+    redirect,
+    true_or_false,
+)
 from cartrial.web.security import CSRF, WebUser, permit, require_current_password
 from cartrial.web.templating import render
 
 router = page_router()
 
 
-def _page(request: Request, user: WebUser, error: str | None = None, status_code: int = 200) -> HTMLResponse:
+_NEW_USER_FIELD_OF = {"username": "username", "full_name": "full_name", "role": "role", "site": "site_id"}
+"""A refusal's field (`Problem.field`, last part) -> the "Create a user" input it concerns."""
+
+
+def _page(
+    request: Request,
+    user: WebUser,
+    error: str | None = None,
+    status_code: int = 200,
+    *,
+    new_user: dict[str, str] | None = None,
+    new_user_problems: dict[str, list[str]] | None = None,
+) -> HTMLResponse:
+    """The users page; `new_user` (the "Create a user" form as typed, never the password) and
+    `new_user_problems` (problem texts by input) after a refused creation, shown again in its inputs with
+    each problem at the input it concerns (D-19.920)."""
     return render(
         request,
         "users.html",
@@ -31,6 +52,8 @@ def _page(request: Request, user: WebUser, error: str | None = None, status_code
             "password_rule": PASSWORD_RULE,
             "password_min": MIN_PASSWORD_LENGTH,
             "error": error,
+            "new_user": new_user or {},
+            "new_user_problems": new_user_problems or {},
             "done": done_message(request),
             "nav": "admin",
         },
@@ -67,14 +90,36 @@ def add_user(
     """Create a user with an initial password (stored as an argon2id hash). The page asks for the password,
     so an empty field is a password given and refused by the policy, never "no password" (D-19.57: a
     pending account without a password comes only from a request that does not ask for one)."""
-    return _attempt(
-        request,
-        user,
-        lambda: user.service.add_user(
-            trim_blanks(username), role, site_id or None, password, full_name or None
-        ),
-        "user_added",
-    )
+    try:
+        user.service.add_user(trim_blanks(username), role, site_id or None, password, full_name or None)
+    except CartrialError as exc:
+        from cartrial.web.errors import status_of
+
+        typed = {"username": username, "full_name": full_name, "role": role, "site_id": site_id}
+        return _page(
+            request,
+            user,
+            str(exc),
+            status_code=status_of(exc),
+            new_user=typed,
+            new_user_problems=_new_user_problems(exc),
+        )
+    return redirect("/admin/users", "user_added")
+
+
+def _new_user_problems(exc: CartrialError) -> dict[str, list[str]]:
+    """A refused creation's problem texts by the "Create a user" input each concerns (`problem_text`: never
+    the value typed); a problem of no input of the form (none here) is left to the page's alert."""
+    problems = list(exc.problems) if isinstance(exc, InputError) else []
+    if isinstance(exc, ConflictError) and exc.problem is not None:
+        problems.append(exc.problem)
+    by_input: dict[str, list[str]] = {}
+    for name, texts in problems_by_field(problems).items():
+        if name in _NEW_USER_FIELD_OF:
+            by_input.setdefault(_NEW_USER_FIELD_OF[name], []).extend(texts)
+        elif name == "password":
+            by_input.setdefault("password", []).extend(texts)
+    return by_input
 
 
 @router.post("/admin/users/{username}/role", dependencies=[CSRF], name="set_role")

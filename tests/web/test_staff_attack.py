@@ -1,0 +1,176 @@
+"""Defects found by the site-staff attack of 2026-12-07 (the admin page's user forms, the escalation
+decision form), each with the probe that found it."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+LONG_PASSWORD = "a long enough passphrase 1"
+"""26 characters, no repeated run, not a user name: passes the password policy (15-256)."""
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def _account(web_study, username: str) -> tuple[str, str | None]:
+    rows = web_study.service.as_user("admin").list_users()
+    row = next(r for r in rows if r["username"] == username)
+    return row["role"], row["site_id"]
+
+
+def test_a_role_change_to_investigator_without_a_site_is_refused_on_the_page(web_study):
+    """A new investigator without a site is refused ("an investigator needs a site"), but the admin page's
+    role change made the monitor (no site) an investigator with no site: an account that may enter data
+    and whose site restriction names no site. Now the same refusal, located at the site (D-19.919)."""
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    answer = client.post(
+        "/admin/users/mon/role",
+        data={"role": "investigator", "site_id": "", "reason": "joins a site team", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422, (answer.status_code, answer.headers.get("location"))
+    assert "an investigator needs a site" in unescape(answer.text)
+    assert _account(web_study, "mon") == ("monitor", None)
+
+
+def test_a_role_change_to_investigator_without_a_site_is_refused_by_the_api(web_study):
+    """``PATCH /api/v1/users/{name}`` with ``role: investigator`` and no site: 422 with a JSON body naming
+    the site, as ``POST /api/v1/users`` answers for a new investigator without a site (D-19.919)."""
+    answer = web_study.bearer("admin").patch(
+        "/api/v1/users/stat", json={"role": "investigator", "reason": "joins a site team"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "site"
+    assert _account(web_study, "stat") == ("statistician", None)
+    created = web_study.bearer("admin").post(
+        "/api/v1/users", json={"username": "newinv", "role": "investigator", "password": LONG_PASSWORD}
+    )
+    assert created.status_code == 422 and created.json()["field"] == "site"
+
+
+def test_a_role_change_to_investigator_with_a_site_still_works(web_study):
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    answer = client.post(
+        "/admin/users/mon/role",
+        data={"role": "investigator", "site_id": "PUMCH", "reason": "joins a site team", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:500]
+    assert _account(web_study, "mon") == ("investigator", "PUMCH")
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "said"),
+    [
+        ({"role": "investigator", "site_id": "", "password": LONG_PASSWORD}, "site_id", "needs a site"),
+        ({"role": "monitor", "site_id": "PUMCH", "password": "short"}, "password", "too short"),
+    ],
+)
+def test_a_refused_new_user_comes_back_with_what_was_typed_and_the_problem_at_its_input(
+    web_study, typed, field, said
+):
+    """ "Create a user" refused (an investigator without a site, a short password) came back EMPTY — user
+    name, full name, role and site to type again — with one alert at the top of the page tied to no input.
+    Now the form holds what was typed (never the password) and the problem is at its input: in the
+    element the input's ``aria-describedby`` names, the input ``aria-invalid`` (D-19.920)."""
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    answer = client.post(
+        "/admin/users",
+        data={"username": "newperson", "full_name": "Dr Wen Li", "csrf_token": token, **typed},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422
+    page = answer.text
+    assert re.search(r'id="nu-username"[^>]*value="newperson"', page)
+    assert re.search(r'id="nu-name"[^>]*value="Dr Wen Li"', page)
+    role = re.search(r'<select id="nu-role".*?</select>', page, re.S)
+    assert role and f'value="{typed["role"]}" selected' in role.group(0)
+    site = re.search(r'<select id="nu-site".*?</select>', page, re.S)
+    assert site and (
+        f'value="{typed["site_id"]}" selected' in site.group(0)
+        if typed["site_id"]
+        else "selected" not in site.group(0)
+    )
+    assert LONG_PASSWORD not in page and 'value="short"' not in page
+    inputs = {"site_id": "nu-site", "password": "nu-password"}
+    tag = re.search(rf'<(?:input|select)[^>]*id="{inputs[field]}"[^>]*>', page)
+    assert tag and 'aria-invalid="true"' in tag.group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', tag.group(0))
+    assert described
+    texts = [
+        unescape(re.sub(r"<[^>]+>", " ", m.group(1)))
+        for ident in described.group(1).split()
+        if (m := re.search(rf'id="{ident}">(.*?)</(?:div|p)>', page, re.S))
+    ]
+    assert any(said in text for text in texts), texts
+
+
+def test_a_refused_escalation_decision_marks_each_refused_input_invalid(web_study):
+    """The committee's decision form refused (no decision of the list, a dose level that is no number, a
+    date that is no date): each problem was under its input, but only "approved by" and "reason" were ever
+    marked ``aria-invalid``, so a screen reader announced the decision, dose level and date as valid
+    (WCAG 2.2 SC 3.3.1: the item in error is identified). Now every refused input is (D-19.921)."""
+    client = web_study.session("dm")
+    page = client.get("/escalation").text
+    assert 'id="decision-form"' in page
+    answer = client.post(
+        "/escalation/decision",
+        data={
+            "decision": "carry on",
+            "dose_level": "one",
+            "decided_on": "2021-13-40",
+            "reason": "committee view",
+            "approved_by": "SRC chair",
+            "csrf_token": _csrf(page),
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422
+    for name in ("decision", "dose_level", "decided_on"):
+        tag = re.search(rf'<(?:input|select)[^>]*id="d-{name}"[^>]*>', answer.text)
+        assert tag and 'aria-invalid="true"' in tag.group(0), name
+        assert f'aria-describedby="derr-{name}"' in tag.group(0)
+        assert re.search(rf'id="derr-{name}"><span>', answer.text), name
+    approved = re.search(r'<input[^>]*id="d-approved_by"[^>]*>', answer.text)
+    assert approved and "aria-invalid" not in approved.group(0)  # not refused: not marked
+
+
+def test_a_refused_change_reason_is_marked_invalid(web_study):
+    """A correction saved without a reason: the problem was under the reason box, the box not marked
+    ``aria-invalid`` (WCAG 2.2 SC 3.3.1). Now it is, and the value typed in the form is kept (D-19.921)."""
+    client = web_study.session("inv")
+    record = web_study.service.find_records("admin", "crs_assessment", subject_id="CT-001")[0]["id"]
+    page = client.get(f"/records/crs_assessment/{record}").text
+    version = re.search(r'name="version" value="([^"]+)"', page)
+    assert version
+    answer = client.post(
+        f"/records/crs_assessment/{record}",
+        data={
+            "csrf_token": _csrf(page),
+            "version": version.group(1),
+            "reason": "",
+            "subject_id": "CT-001",
+            "assessed_at": "2021-04-30T10:00:00Z",
+            "temperature_c": "38.7",
+            "fever_masked": "0",
+            "hypotension": "0",
+            "vasopressors": "0",
+            "vasopressin": "0",
+            "oxygen": "none",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422
+    tag = re.search(r'<textarea[^>]*id="in-reason"[^>]*>', answer.text)
+    assert tag and 'aria-invalid="true"' in tag.group(0)
+    assert re.search(r'id="err-reason"><span>a reason', answer.text)
+    assert re.search(r'id="in-temperature_c"[^>]*value="38.7"', answer.text)
