@@ -174,3 +174,62 @@ def test_a_refused_change_reason_is_marked_invalid(web_study):
     assert tag and 'aria-invalid="true"' in tag.group(0)
     assert re.search(r'id="err-reason"><span>a reason', answer.text)
     assert re.search(r'id="in-temperature_c"[^>]*value="38.7"', answer.text)
+
+
+def test_no_site_chosen_on_the_admin_page_clears_the_site(web_study):
+    """The row of a user with a site offers "no site"; chosen, with a new role, it was ignored: the data
+    manager given site TJH, made a monitor with "no site", kept TJH ("Role set." and the list still said
+    TJH), and no page or API call could ever clear it. Now the site is cleared (D-19.922)."""
+    web_study.service.as_user("admin").change_user("dm", "works at TJH for a while", site_id="TJH")
+    assert _account(web_study, "dm") == ("data_manager", "TJH")
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    answer = client.post(
+        "/admin/users/dm/role",
+        data={"role": "monitor", "site_id": "", "reason": "monitors every site", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:500]
+    assert _account(web_study, "dm") == ("monitor", None)
+
+
+def test_an_empty_site_in_the_api_clears_the_site_and_a_missing_one_keeps_it(web_study):
+    """``PATCH /api/v1/users/{name}`` with ``site_id: ""`` was a 422 "no site with site_id = ''" (nothing
+    could clear a site); now "no site", as the page's choice; no ``site_id`` keeps the site (D-19.922)."""
+    client = web_study.bearer("admin")
+    assert client.patch("/api/v1/users/dm", json={"site_id": "TJH", "reason": "at TJH"}).status_code == 200
+    kept = client.patch("/api/v1/users/dm", json={"role": "monitor", "reason": "monitors"})
+    assert kept.status_code == 200 and _account(web_study, "dm") == ("monitor", "TJH")
+    cleared = client.patch("/api/v1/users/dm", json={"site_id": "", "reason": "every site"})
+    assert cleared.status_code == 200, cleared.text
+    assert _account(web_study, "dm") == ("monitor", None)
+    refused = client.patch("/api/v1/users/inv", json={"site_id": "", "reason": "no site"})
+    assert refused.status_code == 422 and refused.json()["field"] == "site"
+    assert _account(web_study, "inv") == ("investigator", "TJH")
+
+
+def test_a_query_on_a_record_shows_when_it_was_raised_on_the_sites_clock(web_study):
+    """The record page's queries said when each was raised as ``2026-12-07 08:00`` — UTC, unlabelled — on
+    a page whose clinic times are typed on the site's clock: at a Shanghai site an investigator read a
+    query raised at 16:00 their time as raised at 08:00. Now the site's clock with its zone named (UTC,
+    said so, for a site without a zone) (D-19.923)."""
+    import datetime as dt
+
+    admin = web_study.service.as_user("admin")
+    site = admin.find_records("site", site_id="TJH")[0]
+    admin.update_record("site", site["id"], {"time_zone": "Asia/Shanghai"}, site["version"], "clinic zone")
+    record = admin.find_records("crs_assessment", subject_id="CT-001")[0]["id"]
+    web_study.service.as_user("mon").raise_query("crs_assessment", record, "Please confirm the temperature.")
+    raised = admin.find_records("data_query", record_id=record)[0]["raised_at"]
+    raised = raised if raised.tzinfo else raised.replace(tzinfo=dt.UTC)
+    # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
+    shanghai = (raised.astimezone(dt.UTC) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    page = web_study.session("inv").get(f"/records/crs_assessment/{record}").text
+    row = re.search(r'<table aria-labelledby="queries" id="record-queries">.*?</table>', page, re.S)
+    assert row and f"mon, {shanghai} Asia/Shanghai" in row.group(0)
+    other = admin.find_records("crs_assessment", subject_id="CT-101")[0]["id"]  # PUMCH: no zone set
+    web_study.service.as_user("mon").raise_query("crs_assessment", other, "Please confirm the oxygen.")
+    at = admin.find_records("data_query", record_id=other)[0]["raised_at"]
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    page = web_study.session("dm").get(f"/records/crs_assessment/{other}").text
+    assert f"mon, {at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC" in page

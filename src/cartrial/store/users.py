@@ -245,11 +245,12 @@ def check_role_site(role: str, site_id: str | None) -> None:
 
 
 def role_change(role: str, site_id: str | None) -> dict[str, Any]:
-    """The changes of a role (and site) change."""
+    """The changes of a role (and site) change: `site_id` None keeps the site, ``""`` is "no site" (the
+    admin page's choice and an API's empty site: cleared, never kept; D-19.922)."""
     check_role(role)
     changes: dict[str, Any] = {"role": role}
     if site_id is not None:
-        changes["site_id"] = site_id
+        changes["site_id"] = site_id or None
     return changes
 
 

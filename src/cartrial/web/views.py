@@ -245,6 +245,23 @@ def display(value: Any) -> str:
     return str(value)
 
 
+def moment_on_site_clock(value: Any, zone: str | None) -> str:
+    """A stored instant (UTC; a naive one is read as UTC, as stored) as a person at the site reads it: on
+    the site's clock with the zone named (``2021-04-30 18:00 Asia/Shanghai``), or in UTC said so when the
+    site has no zone (``2021-04-30 10:00 UTC``); blank for anything else (D-19.923)."""
+    import zoneinfo
+
+    if not isinstance(value, dt.datetime):
+        return ""
+    moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if zone:
+        try:
+            return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" {zone}"
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") + " UTC"
+
+
 def form_value(value: Any) -> str:
     """A stored value as the text an input field holds (ISO date-times with their offset; true/false)."""
     if value is None:

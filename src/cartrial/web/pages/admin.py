@@ -135,7 +135,8 @@ def set_role(
     return _attempt(
         request,
         user,
-        lambda: user.service.set_role(username, role, reason or None, site_id or None),
+        # "no site" chosen is sent as "": the site cleared, never the old one kept (D-19.922)
+        lambda: user.service.set_role(username, role, reason or None, site_id),
         "role_set",
     )
 

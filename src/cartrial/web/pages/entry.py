@@ -130,6 +130,11 @@ def _form_page(
         mode = "view"
     fixed = ("subject_id",) if subject_id is not None and "subject_id" in spec.field_names else ()
     queries = views.record_queries(handle, spec.table, int(record["id"])) if record is not None else []
+    if queries:  # when each was raised, on the subject's site's clock as the form's times (D-19.923)
+        clock = views.subject_time_zone(handle, subject_id)
+        queries = [
+            {**q, "raised_when": views.moment_on_site_clock(q.get("raised_at"), clock)} for q in queries
+        ]
     context = {
         "title": form_title(spec.name)
         + (f" · record {record['id']}" if record is not None else " · new record")
