@@ -233,3 +233,55 @@ def test_a_query_on_a_record_shows_when_it_was_raised_on_the_sites_clock(web_stu
     at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     page = web_study.session("dm").get(f"/records/crs_assessment/{other}").text
     assert f"mon, {at.astimezone(dt.UTC).strftime('%Y-%m-%d %H:%M')} UTC" in page
+
+
+def _row_tag(page: str, ident: str) -> str:
+    tag = re.search(rf'<(?:input|select)[^>]*id="{ident}"[^>]*>', page)
+    assert tag, ident
+    return tag.group(0)
+
+
+def test_a_refused_row_change_on_the_users_page_comes_back_as_sent_with_its_problem_at_the_row(web_study):
+    """A role change refused (an investigator without a site) came back with the row reset — the role and
+    site as stored, the reason typed gone — and the problem in one alert at the top; a password reset or a
+    deactivation refused (no reason) lost the row's reason likewise. Now the row's form holds what was sent
+    (never a password), the problem under it, named by the inputs' ``aria-describedby``, the refused input
+    ``aria-invalid`` (D-19.924)."""
+    client = web_study.session("admin")
+    page = client.get("/admin/users").text
+    token = _csrf(page)
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>', page)
+    index = rows.index("mon") + 1
+    answer = client.post(
+        "/admin/users/mon/role",
+        data={"role": "investigator", "site_id": "", "reason": "joins a site team", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422
+    role = re.search(rf'<select id="role-{index}".*?</select>', answer.text, re.S)
+    assert role and 'value="investigator" selected' in role.group(0)
+    reason = _row_tag(answer.text, f"rreason-{index}")
+    assert 'value="joins a site team"' in reason and f'aria-describedby="rerr-{index}"' in reason
+    site = _row_tag(answer.text, f"site-{index}")
+    assert 'aria-invalid="true"' in site and f'aria-describedby="rerr-{index}"' in site
+    said = re.search(rf'id="rerr-{index}">(.*?)</div>', answer.text, re.S)
+    assert said and "an investigator needs a site" in unescape(said.group(1))
+    refused = client.post(
+        "/admin/users/mon/password",
+        data={"password": "short", "reason": "forgotten password", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 422 and 'value="short"' not in refused.text
+    assert 'value="forgotten password"' in _row_tag(refused.text, f"preason-{index}")
+    password = _row_tag(refused.text, f"pw-{index}")
+    assert 'aria-invalid="true"' in password and f"perr-{index}" in password
+    said = re.search(rf'id="perr-{index}">(.*?)</div>', refused.text, re.S)
+    assert said and "too short" in said.group(1)
+    off = client.post(
+        "/admin/users/mon/active",
+        data={"active": "0", "reason": "", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert off.status_code == 422
+    assert 'aria-invalid="true"' in _row_tag(off.text, f"areason-{index}")
+    assert re.search(rf'id="aerr-{index}"><span>', off.text)

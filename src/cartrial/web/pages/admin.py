@@ -4,6 +4,8 @@ audited, reason required); passwords are only ever hashed by the store and never
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -37,10 +39,13 @@ def _page(
     *,
     new_user: dict[str, str] | None = None,
     new_user_problems: dict[str, list[str]] | None = None,
+    again: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """The users page; `new_user` (the "Create a user" form as typed, never the password) and
     `new_user_problems` (problem texts by input) after a refused creation, shown again in its inputs with
-    each problem at the input it concerns (D-19.920)."""
+    each problem at the input it concerns (D-19.920). `again`: a refused change of one user's row (``form``
+    "role", "password" or "active"; ``username``; ``values`` as sent, never a password; ``problems`` by
+    input), shown again in that row's form (D-19.924)."""
     return render(
         request,
         "users.html",
@@ -54,6 +59,7 @@ def _page(
             "error": error,
             "new_user": new_user or {},
             "new_user_problems": new_user_problems or {},
+            "again": again or {},
             "done": done_message(request),
             "nav": "admin",
         },
@@ -67,13 +73,39 @@ def users(request: Request, user: WebUser = Depends(permit(Action.MANAGE_USERS))
     return _page(request, user)
 
 
-def _attempt(request: Request, user: WebUser, action: object, done: str) -> Response:
+_ROW_FIELD_OF = {
+    "role": "role",
+    "site": "site_id",
+    "site_id": "site_id",
+    "reason": "reason",
+    "password": "password",
+}
+"""A refused row change's problem field (last part) -> the input of the row's form it concerns."""
+
+
+def _attempt(
+    request: Request,
+    user: WebUser,
+    action: object,
+    done: str,
+    *,
+    form: str = "",
+    username: str = "",
+    values: dict[str, str] | None = None,
+) -> Response:
+    """Run a change of one user's row; refused, the page again with the row's form as sent and each problem
+    at its input (`form`, `username`, `values`: never a password; D-19.924)."""
     try:
         action()  # type: ignore[operator]
     except CartrialError as exc:
         from cartrial.web.errors import status_of
 
-        return _page(request, user, str(exc), status_code=status_of(exc))
+        problems = list(exc.problems) if isinstance(exc, InputError) else []
+        by_input: dict[str, list[str]] = {}
+        for name, texts in problems_by_field(problems).items():
+            by_input.setdefault(_ROW_FIELD_OF.get(name, ""), []).extend(texts)
+        again = {"form": form, "username": username, "values": values or {}, "problems": by_input}
+        return _page(request, user, str(exc), status_code=status_of(exc), again=again)
     return redirect("/admin/users", done)
 
 
@@ -138,6 +170,9 @@ def set_role(
         # "no site" chosen is sent as "": the site cleared, never the old one kept (D-19.922)
         lambda: user.service.set_role(username, role, reason or None, site_id),
         "role_set",
+        form="role",
+        username=username,
+        values={"role": role, "site_id": site_id, "reason": reason},
     )
 
 
@@ -157,7 +192,9 @@ def reset_password(
         require_current_password(request.app.state.service, user, username, current_password)
         user.service.set_password(username, password, reason or None)
 
-    return _attempt(request, user, change, "password_set")
+    return _attempt(
+        request, user, change, "password_set", form="password", username=username, values={"reason": reason}
+    )
 
 
 @router.post("/admin/users/{username}/active", dependencies=[CSRF], name="set_active")
@@ -179,4 +216,12 @@ def set_active(
     def change() -> None:
         user.service.set_active(username, value, reason or None)
 
-    return _attempt(request, user, change, "activated" if value else "deactivated")
+    return _attempt(
+        request,
+        user,
+        change,
+        "activated" if value else "deactivated",
+        form="active",
+        username=username,
+        values={"reason": reason},
+    )
