@@ -285,3 +285,80 @@ def test_a_refused_row_change_on_the_users_page_comes_back_as_sent_with_its_prob
     assert off.status_code == 422
     assert 'aria-invalid="true"' in _row_tag(off.text, f"areason-{index}")
     assert re.search(rf'id="aerr-{index}"><span>', off.text)
+
+
+def test_a_taken_user_name_is_shown_at_its_input_without_naming_the_account(web_study):
+    """ "Create a user" with ``Inv`` (``inv`` exists) came back with the user name input unmarked and its
+    error element empty — the refusal located nothing — and the top alert said "taken by user 'inv'", the
+    stored name of another account. Now the problem is at the user name input, value-free (D-19.884)."""
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    answer = client.post(
+        "/admin/users",
+        data={"username": "Inv", "role": "monitor", "password": LONG_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 409
+    page = unescape(answer.text)
+    assert 'aria-invalid="true"' in _row_tag(answer.text, "nu-username")
+    said = re.search(r'id="nu-err-username">(.*?)</div>', answer.text, re.S)
+    assert said and "the user name is taken" in unescape(said.group(1))
+    assert "'inv'" not in page and "'Inv'" not in page
+
+
+def test_demoting_the_last_admin_on_the_users_page_shows_the_refusal_at_the_row(web_study):
+    """The last-admin refusal (409) went to the top alert only: the row's error element, named by its
+    inputs, stayed empty. Now the refusal's text is at the row (D-19.885)."""
+    client = web_study.session("admin")
+    page = client.get("/admin/users").text
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>', page)
+    index = rows.index("admin") + 1
+    answer = client.post(
+        "/admin/users/admin/role",
+        data={"role": "monitor", "site_id": "TJH", "reason": "stepping down", "csrf_token": _csrf(page)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 409
+    said = re.search(rf'id="rerr-{index}">(.*?)</div>', answer.text, re.S)
+    assert said and "last active admin" in unescape(said.group(1))
+    assert _account(web_study, "admin") == ("admin", "TJH")
+
+
+def test_an_unknown_site_is_refused_without_the_value_typed(web_study):
+    """An unknown site in a role change was refused as "no site with site_id = 'NOPE<b>' …": the value
+    typed inside the message, on the page and in the API's JSON. Now the column and table only (D-19.885)."""
+    answer = web_study.bearer("admin").patch(
+        "/api/v1/users/mon", json={"role": "monitor", "site_id": "NOPE<b>", "reason": "moves"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "NOPE" not in answer.text and "no site with this site_id" in answer.text
+    client = web_study.session("admin")
+    token = _csrf(client.get("/admin/users").text)
+    page = client.post(
+        "/admin/users/mon/role",
+        data={"role": "monitor", "site_id": "NOPE<b>", "reason": "moves", "csrf_token": token},
+        follow_redirects=False,
+    ).text
+    assert "NOPE" not in page.split('<select id="site-')[0]  # the alert, before the rows
+    said = re.findall(r'id="rerr-\d+">(.*?)</div>', page, re.S)
+    assert any("no site with this site_id" in unescape(s) for s in said)
+    assert not any("NOPE" in unescape(s) for s in said)
+
+
+def test_a_query_on_a_site_record_is_shown_on_that_sites_clock(web_study):
+    """A query on a site's own record (no subject) was shown raised in UTC though the site has a zone and
+    its form's times are read on it. Now the record's clock: the site's own zone (D-19.925)."""
+    import datetime as dt
+
+    admin = web_study.service.as_user("admin")
+    site = admin.find_records("site", site_id="TJH")[0]
+    admin.update_record("site", site["id"], {"time_zone": "Asia/Shanghai"}, site["version"], "clinic zone")
+    web_study.service.as_user("mon").raise_query("site", site["id"], "Please confirm the site name.")
+    queries = admin.find_records("data_query", record_id=site["id"])
+    raised = next(q for q in queries if q["table_name"] == "site")["raised_at"]
+    raised = raised if raised.tzinfo else raised.replace(tzinfo=dt.UTC)
+    # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
+    shanghai = (raised.astimezone(dt.UTC) + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    page = web_study.session("admin").get(f"/records/site/{site['id']}").text
+    row = re.search(r'<table aria-labelledby="queries" id="record-queries">.*?</table>', page, re.S)
+    assert row and f"mon, {shanghai} Asia/Shanghai" in row.group(0), row and row.group(0)

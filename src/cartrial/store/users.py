@@ -227,8 +227,7 @@ def new_user(
     judged by the identifier key rule that every sign-in applies (D-19.522), so no user is created who can
     never log in (D-19.524)."""
     _require_key(username, "username", "app_user.username")
-    check_role(role)
-    check_role_site(role, site_id)
+    check_role(role)  # the site rule: in the write, `writes.check_user_site` (D-19.884)
     values: dict[str, Any] = {"username": username, "role": role, "site_id": site_id, "full_name": full_name}
     if password is not None:
         check_password(password, username)
@@ -239,7 +238,8 @@ def new_user(
 def check_role_site(role: str, site_id: str | None) -> None:
     """Refuse an account of a site-restricted role without a site: an investigator enters and reads the
     data of their own site only (`permissions.SITE_RESTRICTED_ROLES`), so one without a site has none. The
-    one rule of a new account and of a role or site change (D-19.919)."""
+    one rule of a new account and of a role or site change (D-19.919), applied by the write layer to every
+    write of an account (`writes.check_user_site`, D-19.884)."""
     if role in SITE_RESTRICTED_ROLES and not site_id:
         raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
 

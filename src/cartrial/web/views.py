@@ -170,6 +170,15 @@ def subject_time_zone(handle: StudyUser, subject_id: Any) -> str | None:
     return site_time_zone(handle, found[0].get("site_id")) if found else None
 
 
+def record_time_zone(handle: StudyUser, subject_id: Any, values: Mapping[str, Any]) -> str | None:
+    """The clock of a record: its subject's site's zone, or for a record with no subject (a site, the
+    subjects form) the zone of the site it names (`values`' ``site_id``); None: neither has a zone. The one
+    rule of a form's times and of when its queries were raised (D-19.285, D-19.923, D-19.925)."""
+    if subject_id:
+        return subject_time_zone(handle, subject_id)
+    return site_time_zone(handle, values.get("site_id"))
+
+
 def checks_left_out(handle: StudyUser, table: str, record_id: int) -> list[str]:
     """The subject's other records the edit checks of record `record_id` of `table` leave out now (a stored
     date no reader reads), as a save names them (`stored_dates.unread_names`: bounded, never a value):

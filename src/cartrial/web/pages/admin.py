@@ -10,7 +10,7 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cartrial.columns import trim_blanks
-from cartrial.errors import CartrialError, ConflictError, InputError
+from cartrial.errors import CartrialError, ConflictError, InputError, Problem
 from cartrial.store.permissions import PERMISSIONS, Action
 from cartrial.store.users import MIN_PASSWORD_LENGTH, PASSWORD_RULE
 from cartrial.web import views
@@ -100,7 +100,9 @@ def _attempt(
     except CartrialError as exc:
         from cartrial.web.errors import status_of
 
-        problems = list(exc.problems) if isinstance(exc, InputError) else []
+        problems = _problems_of(exc)
+        if isinstance(exc, ConflictError) and exc.problem is None:  # the last admin's (D-19.885)
+            problems.append(Problem(str(exc)))  # at the row, no input marked
         by_input: dict[str, list[str]] = {}
         for name, texts in problems_by_field(problems).items():
             by_input.setdefault(_ROW_FIELD_OF.get(name, ""), []).extend(texts)
@@ -139,12 +141,19 @@ def add_user(
     return redirect("/admin/users", "user_added")
 
 
-def _new_user_problems(exc: CartrialError) -> dict[str, list[str]]:
-    """A refused creation's problem texts by the "Create a user" input each concerns (`problem_text`: never
-    the value typed); a problem of no input of the form (none here) is left to the page's alert."""
+def _problems_of(exc: CartrialError) -> list[Problem]:
+    """The located problems of a refusal: an `InputError`'s, a `ConflictError`'s own (a user name taken,
+    D-19.884); none for another refusal (a page's alert tells it)."""
     problems = list(exc.problems) if isinstance(exc, InputError) else []
     if isinstance(exc, ConflictError) and exc.problem is not None:
         problems.append(exc.problem)
+    return problems
+
+
+def _new_user_problems(exc: CartrialError) -> dict[str, list[str]]:
+    """A refused creation's problem texts by the "Create a user" input each concerns (`problem_text`: never
+    the value typed); a problem of no input of the form (none here) is left to the page's alert."""
+    problems = _problems_of(exc)
     by_input: dict[str, list[str]] = {}
     for name, texts in problems_by_field(problems).items():
         if name in _NEW_USER_FIELD_OF:
