@@ -227,7 +227,10 @@ def new_user(
     judged by the identifier key rule that every sign-in applies (D-19.522), so no user is created who can
     never log in (D-19.524)."""
     _require_key(username, "username", "app_user.username")
-    check_role(role)  # the site rule: in the write, `writes.check_user_site` (D-19.884)
+    check_role(role)
+    # the same rule the write applies (`writes.check_user_site`, D-19.884), here before the password is
+    # hashed: a pure check of the new account's values, not a second derivation
+    check_role_site(role, site_id)
     values: dict[str, Any] = {"username": username, "role": role, "site_id": site_id, "full_name": full_name}
     if password is not None:
         check_password(password, username)
