@@ -108,7 +108,8 @@ def test_the_stored_study_row_is_not_edited_in_bulk(study) -> None:
 def test_a_user_name_in_another_case_is_a_conflict_without_driver_text(study, rows) -> None:
     service: StudyService = study.service
     before = _users(service)
-    with pytest.raises(ConflictError, match="unique whatever their case") as caught:
+    # reworded by design, value-free (D-19.884)
+    with pytest.raises(ConflictError, match="compared without case") as caught:
         _write(service, "app_user", rows)
     _no_driver_text(caught.value)
     assert _users(service) == before

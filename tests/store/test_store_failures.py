@@ -286,14 +286,15 @@ def test_db_records_json_of_every_table_on_the_example_study(
             assert [row[key] for row in subjects] == [row[key] for row in stored_subjects]
 
 
-def test_the_foreign_key_error_of_an_edit_names_value_and_table(study, cli: Cli) -> None:
+def test_the_foreign_key_error_of_an_edit_names_column_and_table_not_the_value(study, cli: Cli) -> None:
+    """Changed by design (D-19.885): the refusal named the value typed; now the column and table only."""
     subject = study.service.as_user("dm").find_records("subject", subject_id="CT-001")[0]
     result = cli(
         *("db", "edit", "subject", subject["id"], "--set", "site_id=NOWHERE", "--expected-version", "1"),
         *("--reason", "moved", "--url", study.url, "--user", "dm"),
     )
     assert result.exit_code == 2
-    assert "NOWHERE" in result.stderr and "no site with site_id" in result.stderr
+    assert "NOWHERE" not in result.stderr and "no site with this site_id" in result.stderr
     with pytest.raises(InputError, match="refers to table site"):
         study.service.as_user("dm").update_record("subject", subject["id"], {"site_id": "X"}, 1, "moved")
 

@@ -121,12 +121,14 @@ def test_the_last_active_admin_stays(study, cli: Cli) -> None:
 
 def test_user_names_are_unique_whatever_their_case(study, cli: Cli) -> None:
     admin = study.service.as_user("admin")
-    with pytest.raises(ConflictError, match="unique whatever their case"):
+    with pytest.raises(ConflictError, match="compared without case"):  # reworded by design (D-19.884)
         admin.add_user("Admin", "monitor")
     added = cli("db", "user", "add", "MON", "--role", "monitor", "--url", study.url, "--user", "admin")
-    assert added.exit_code == 2 and "taken by user 'mon'" in added.stderr
+    # value-free (D-19.884): neither the name typed nor the stored account's (was "taken by user 'mon'")
+    assert added.exit_code == 2 and "user name is taken" in added.stderr
+    assert "'mon'" not in added.stderr and "MON" not in added.stderr
     dm = admin.find_records("app_user", username="dm")[0]
-    with pytest.raises(ConflictError, match="taken by user 'inv'"):
+    with pytest.raises(ConflictError, match="the user name is taken: user names are compared without case"):
         admin.update_record("app_user", dm["id"], {"username": "INV"}, dm["version"], "rename")
     # the database itself refuses it too (migration 0004: unique index on lower(username))
     with pytest.raises(IntegrityError), study.service.engine.begin() as connection:

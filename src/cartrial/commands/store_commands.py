@@ -627,7 +627,9 @@ def user_role_command(
     username: str = typer.Argument(..., help="Existing username."),
     role: str = typer.Option(..., "--role", help="New role."),
     reason: str = typer.Option(..., "--reason", help="Why the role changes (audit trail)."),
-    site: str | None = typer.Option(None, "--site", help="New site code."),
+    site: str | None = typer.Option(
+        None, "--site", help='New site code; --site "" clears the site (absent: the site is kept).'
+    ),
     user: str | None = typer.Option(None, "--user", help=USER_HELP),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:

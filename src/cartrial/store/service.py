@@ -694,7 +694,8 @@ class StudyUser:
         """Change a user's role, site and active flag as ONE audited update (admin only, reason required):
         every change is judged on the account as it would be after all of them (the last active admin, the
         site's existence, the actor's permission before any is written) and written together or not at all
-        (D-19.835). `site_id` alone keeps the role. A deactivated user's sessions end after the write
+        (D-19.835), the site rule too (`writes.check_user_site`, in the write: D-19.884). `site_id` alone
+        keeps the role. A deactivated user's sessions end after the write
         (`cartrial.store.auth.end_sessions_of`)."""
         from cartrial.store.auth import end_sessions_of
 

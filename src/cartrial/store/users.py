@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from cartrial.errors import InputError, Problem
 from cartrial.store.models import User
+from cartrial.store.permissions import SITE_RESTRICTED_ROLES
 from cartrial.store.tables import RowLike, check_role, require_identifier, table_of
 
 if TYPE_CHECKING:
@@ -227,8 +228,9 @@ def new_user(
     never log in (D-19.524)."""
     _require_key(username, "username", "app_user.username")
     check_role(role)
-    if role == "investigator" and not site_id:
-        raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
+    # the same rule the write applies (`writes.check_user_site`, D-19.884), here before the password is
+    # hashed: a pure check of the new account's values, not a second derivation
+    check_role_site(role, site_id)
     values: dict[str, Any] = {"username": username, "role": role, "site_id": site_id, "full_name": full_name}
     if password is not None:
         check_password(password, username)
@@ -236,12 +238,22 @@ def new_user(
     return values
 
 
+def check_role_site(role: str, site_id: str | None) -> None:
+    """Refuse an account of a site-restricted role without a site: an investigator enters and reads the
+    data of their own site only (`permissions.SITE_RESTRICTED_ROLES`), so one without a site has none. The
+    one rule of a new account and of a role or site change (D-19.919), applied by the write layer to every
+    write of an account (`writes.check_user_site`, D-19.884)."""
+    if role in SITE_RESTRICTED_ROLES and not site_id:
+        raise InputError(Problem("an investigator needs a site", field="site", value=site_id))
+
+
 def role_change(role: str, site_id: str | None) -> dict[str, Any]:
-    """The changes of a role (and site) change."""
+    """The changes of a role (and site) change: `site_id` None keeps the site, ``""`` is "no site" (the
+    admin page's choice and an API's empty site: cleared, never kept; D-19.922)."""
     check_role(role)
     changes: dict[str, Any] = {"role": role}
     if site_id is not None:
-        changes["site_id"] = site_id
+        changes["site_id"] = site_id or None
     return changes
 
 

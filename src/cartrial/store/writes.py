@@ -214,10 +214,26 @@ def check_username_free(connection: Connection, username: str, record_id: int | 
     if record_id is not None:
         query = query.where(User.id != record_id)
     taken = connection.execute(query).scalar()
-    if taken is not None:
-        raise ConflictError(
-            f"user name {username!r} is taken by user {taken!r}: user names are unique whatever their case"
-        )
+    if taken is not None:  # value-free: neither the name typed nor the stored account's (D-12.2, D-19.884)
+        text = "the user name is taken: user names are compared without case"
+        raise ConflictError(text, problem=Problem(text, field="username"))
+
+
+def check_user_site(before: RowLike | None, after: RowLike) -> None:
+    """`users.check_role_site` on an account as a write leaves it (`before` None: a new one): an active
+    account of a site-restricted role needs a site, whichever path writes it (the CLI's ``db edit``, an
+    import of app_user, the record API, a role or site change, a reactivation). An inactive account, or a
+    write changing none of role, site and active, is not judged (an account stored before the rule stays
+    editable). The one place the rule is applied to a write (D-19.884)."""
+    from cartrial.store.users import check_role_site
+
+    if after.get("active") is not None and not after.get("active"):
+        return
+    if before is not None and all(
+        same_value(before.get(k), after.get(k)) for k in ("role", "site_id", "active")
+    ):
+        return
+    check_role_site(str(after.get("role")), after.get("site_id"))
 
 
 def check_last_admin(connection: Connection, current: RowLike, after: RowLike | None) -> None:
@@ -289,6 +305,7 @@ def insert_record(
         check_texts(model, table_name, row)
         judge_committee_reason(table_name, None, row)
         if model is User:
+            check_user_site(None, row)
             check_username_free(tx.connection, str(row["username"]))
         existing = find_by_key(tx.connection, model, row, keys)
         if existing is not None:
@@ -511,8 +528,16 @@ def upsert_checked_rows(
     written: list[Mapping[str, Any]] = []
     for number, stored in zip(judged, stored_rows, strict=True):
         before = befores[number - 1]
-        if model is User and before is not None:  # judged on the state after the whole call (D-19.432)
-            check_last_admin(tx.connection, before, stored)
+        if model is User:  # judged on the state after the whole call (D-19.432)
+            try:
+                check_user_site(before, stored)
+            except InputError as exc:
+                raise InputError(
+                    [replace(p, row=number) for p in exc.problems],
+                    header=f"{table_name} row {number}: refused; nothing was written",
+                ) from None
+            if before is not None:
+                check_last_admin(tx.connection, before, stored)
         try:
             check_single_write(tx, table_name, before, stored, int(stored["id"]), context)
         except StoredValueError:  # a stored record, not this row: the refusal as it came (D-19.556)
@@ -776,6 +801,7 @@ def update_record(
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     check_references(tx.connection, model, table_name, diff)
     if model is User:
+        check_user_site(current, {**current, **diff})
         check_last_admin(tx.connection, current, {**current, **diff})
         if "username" in diff:
             check_username_free(tx.connection, str(diff["username"]), int(current["id"]))
@@ -937,12 +963,11 @@ def check_references(
             target = foreign_key.column
             found = connection.execute(select(target).where(target == value).limit(1)).first()
             if found is None:
-                raise InputError(
+                raise InputError(  # value-free: a typed code may be anything (D-12.2, D-19.885)
                     Problem(
-                        f"no {target.table.name} with {target.name} = {value!r}: add it first "
+                        f"no {target.table.name} with this {target.name}: add it first "
                         f"(the {table_name}.{name} column refers to table {target.table.name})",
                         field=f"{table_name}.{name}",
-                        value=value,
                     )
                 )
 

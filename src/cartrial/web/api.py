@@ -244,7 +244,9 @@ class UserChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = None
     role: str | None = None
-    site_id: str | None = None
+    site_id: str | None = Field(
+        default=None, description='The new site: absent keeps the site, "" clears it (D-19.922).'
+    )
     active: bool | None = None
 
 

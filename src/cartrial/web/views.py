@@ -170,6 +170,15 @@ def subject_time_zone(handle: StudyUser, subject_id: Any) -> str | None:
     return site_time_zone(handle, found[0].get("site_id")) if found else None
 
 
+def record_time_zone(handle: StudyUser, subject_id: Any, values: Mapping[str, Any]) -> str | None:
+    """The clock of a record: its subject's site's zone, or for a record with no subject (a site, the
+    subjects form) the zone of the site it names (`values`' ``site_id``); None: neither has a zone. The one
+    rule of a form's times and of when its queries were raised (D-19.285, D-19.923, D-19.925)."""
+    if subject_id:
+        return subject_time_zone(handle, subject_id)
+    return site_time_zone(handle, values.get("site_id"))
+
+
 def checks_left_out(handle: StudyUser, table: str, record_id: int) -> list[str]:
     """The subject's other records the edit checks of record `record_id` of `table` leave out now (a stored
     date no reader reads), as a save names them (`stored_dates.unread_names`: bounded, never a value):
@@ -243,6 +252,23 @@ def display(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def moment_on_site_clock(value: Any, zone: str | None) -> str:
+    """A stored instant (UTC; a naive one is read as UTC, as stored) as a person at the site reads it: on
+    the site's clock with the zone named (``2021-04-30 18:00 Asia/Shanghai``), or in UTC said so when the
+    site has no zone (``2021-04-30 10:00 UTC``); blank for anything else (D-19.923)."""
+    import zoneinfo
+
+    if not isinstance(value, dt.datetime):
+        return ""
+    moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if zone:
+        try:
+            return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" {zone}"
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") + " UTC"
 
 
 def form_value(value: Any) -> str:

@@ -130,6 +130,11 @@ def _form_page(
         mode = "view"
     fixed = ("subject_id",) if subject_id is not None and "subject_id" in spec.field_names else ()
     queries = views.record_queries(handle, spec.table, int(record["id"])) if record is not None else []
+    if queries:  # when each was raised, on the subject's site's clock as the form's times (D-19.923)
+        clock = views.record_time_zone(handle, subject_id, record or {})  # a site record too (D-19.925)
+        queries = [
+            {**q, "raised_when": views.moment_on_site_clock(q.get("raised_at"), clock)} for q in queries
+        ]
     context = {
         "title": form_title(spec.name)
         + (f" · record {record['id']}" if record is not None else " · new record")
@@ -180,11 +185,7 @@ def _zone_choice(
 ) -> dict[str, Any]:
     """The time-zone selector of a form with date-time fields (D-19.285): the site's zone (of the subject,
     or of the site typed on the subjects form), the zone chosen (default: the site's), every IANA zone."""
-    site_zone = (
-        views.subject_time_zone(handle, subject_id)
-        if subject_id
-        else views.site_time_zone(handle, values.get("site_id"))
-    )
+    site_zone = views.record_time_zone(handle, subject_id, values)
     chosen = site_zone if zone is None else zone
     return {"site": site_zone, "chosen": chosen or "", "zones": _all_zones()}
 
