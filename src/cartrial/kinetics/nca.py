@@ -267,7 +267,8 @@ def _apply_blq_rules(
 ) -> tuple[BoolArray, FloatArray]:
     """PKNCA ``clean.conc.blq`` on the `present` samples of each row (sorted by time): BLQ (0) values before
     the first quantifiable one are "first", between the first and last "middle", after the last "last"
-    (all "first" when none is quantifiable); each position is kept, dropped or substituted
+    (all "first" when none is quantifiable); or, with ``blq_before_tmax``/``blq_after_tmax`` (D-19.966),
+    before the first maximum and at or after it; each position is kept, dropped or substituted
     (docs/science/cellular-kinetics.md §2.3). Returns (samples used, concentrations after substitution)."""
     m = c.shape[1]
     positions = np.arange(m)[None, :]
@@ -276,16 +277,27 @@ def _apply_blq_rules(
     first_q = np.where(has_quant, np.argmax(quant, axis=1), m)
     last_q = np.where(has_quant, m - 1 - np.argmax(quant[:, ::-1], axis=1), -1)
     blq = present & (c == 0)
-    where_blq = {
-        "blq_first": blq & (positions < first_q[:, None]),
-        "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
-        "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
-    }
+    where_blq: dict[str, BoolArray]
+    if options.blq_by_tmax:
+        # PKNCA clean.conc.blq before.tmax / after.tmax: BLQ before the time of the first maximum, and at or
+        # after it; with every sample BLQ, Tmax is the last sample's time (D-19.966)
+        last_present = m - 1 - np.argmax(present[:, ::-1], axis=1)
+        imax = np.where(has_quant, np.argmax(np.where(present, c, -np.inf), axis=1), last_present)
+        where_blq = {
+            "blq_before_tmax": blq & (positions < imax[:, None]),
+            "blq_after_tmax": blq & (positions >= imax[:, None]),
+        }
+    else:
+        where_blq = {
+            "blq_first": blq & (positions < first_q[:, None]),
+            "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
+            "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
+        }
     use = present.copy()
     c_used = c.copy()
     for name, mask in where_blq.items():
         action = getattr(options, name)
-        if action == "keep":
+        if action is None or action == "keep":
             continue
         if action == "drop":
             use &= ~mask

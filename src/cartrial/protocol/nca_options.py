@@ -89,6 +89,9 @@ _TRUE_FALSE = {METADATA_KEY: TRUE_FALSE}
 _BLQ_ACTION = allowed(values=("keep", "drop", "half_lloq"), low=0)
 """A BLQ rule: a named rule or a number ≥ 0 substituted for the BLQ value."""
 
+_BLQ_ACTION_BY_TMAX = allowed(values=("keep", "drop", "half_lloq"), low=0, optional=True)
+"""A BLQ rule keyed on Tmax (PKNCA ``before.tmax`` / ``after.tmax``), or None: not keyed on Tmax."""
+
 
 def repeated_intervals(intervals: Sequence[Sequence[float]]) -> list[int]:
     """Indices of the partial-AUC intervals equal to an earlier one (the one rule for the protocol's
@@ -114,6 +117,12 @@ class NcaOptions:
     Attributes:
         auc_method: segment rule, default lin-up/log-down (PKNCA default).
         blq_first, blq_middle, blq_last: rule per BLQ position (PKNCA default keep / drop / keep).
+        blq_before_tmax, blq_after_tmax: PKNCA's other specification of ``conc.blq`` (``clean.conc.blq``,
+            ``before.tmax`` / ``after.tmax``; docs/science/cellular-kinetics.md §2.3): a BLQ sample before the
+            time of the first maximum, and one at or after it. Default None: the rules by position apply.
+            When either is given the BLQ rules are keyed on Tmax instead (first/middle/last are not used)
+            and a side left None keeps its BLQ values (PKNCA applies no rule it is not given); when every
+            sample is BLQ, Tmax is the last sample's time (PKNCA ``clean.conc.blq``). D-19.966.
         lambda_z_order: ``pknca`` (default) or ``phoenix`` window selection.
         min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3). With 2, a
             2-point window (adjusted R² undefined, reported NaN) is used only when it is the only one.
@@ -161,6 +170,8 @@ class NcaOptions:
     blq_first: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
     blq_middle: BlqAction = field(default="drop", metadata=_BLQ_ACTION)
     blq_last: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
+    blq_before_tmax: BlqAction | None = field(default=None, metadata=_BLQ_ACTION_BY_TMAX)
+    blq_after_tmax: BlqAction | None = field(default=None, metadata=_BLQ_ACTION_BY_TMAX)
     lambda_z_order: LambdaZOrder = LambdaZOrder.PKNCA
     min_lambda_z_points: int = field(default=3, metadata=allowed(low=2, integer=True))
     adj_r2_tolerance: float = field(default=1e-4, metadata=allowed(low=0, high=1))
@@ -272,6 +283,18 @@ class NcaOptions:
         values.update(overrides)
         return cls(**values)
 
+    @property
+    def blq_by_tmax(self) -> bool:
+        """The BLQ rules are keyed on Tmax (`blq_before_tmax` or `blq_after_tmax` given; D-19.966)."""
+        return self.blq_before_tmax is not None or self.blq_after_tmax is not None
+
+    @property
+    def blq_actions(self) -> tuple[BlqAction, ...]:
+        """Every BLQ rule in use (e.g. to see whether ``half_lloq`` needs an LLOQ)."""
+        if self.blq_by_tmax:
+            return (self.blq_before_tmax or "keep", self.blq_after_tmax or "keep")
+        return (self.blq_first, self.blq_middle, self.blq_last)
+
     def with_intervals(self, intervals: Sequence[tuple[float, float]]) -> NcaOptions:
         return replace(self, intervals=tuple(intervals))
 
@@ -281,6 +304,8 @@ class NcaOptions:
             "blq_first": self.blq_first,
             "blq_middle": self.blq_middle,
             "blq_last": self.blq_last,
+            "blq_before_tmax": self.blq_before_tmax,
+            "blq_after_tmax": self.blq_after_tmax,
             "lambda_z_order": str(self.lambda_z_order),
             "min_lambda_z_points": self.min_lambda_z_points,
             "adj_r2_tolerance": self.adj_r2_tolerance,
@@ -312,6 +337,11 @@ class NcaOptions:
             f"tolerance {self.adj_r2_tolerance:g}, "
             f"tmax {'allowed' if self.allow_tmax_in_lambda_z else 'excluded'})"
         )
+        if self.blq_by_tmax:
+            text = text.replace(
+                f"blq(first/middle/last)={self.blq_first}/{self.blq_middle}/{self.blq_last}",
+                f"blq(before/after tmax)={self.blq_before_tmax or 'keep'}/{self.blq_after_tmax or 'keep'}",
+            )
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
         text += f"; persistence={self.persistence_rule}"
