@@ -502,9 +502,10 @@ def _lambda_z(
     }
 
 
-AUCINT_KINDS: tuple[str, ...] = ("last", "all", "inf_obs")
+AUCINT_KINDS: tuple[str, ...] = ("last", "all", "inf_obs", "inf_pred")
 """The PKNCA interval-AUC types computed for every interval: ``aucint.last``, ``aucint.all``,
-``aucint.inf.obs`` (columns ``aucint_last_<a>_<b>``, ``aucint_all_<a>_<b>``, ``aucint_inf_obs_<a>_<b>``)."""
+``aucint.inf.obs``, ``aucint.inf.pred`` (columns ``aucint_last_<a>_<b>``, ``aucint_all_<a>_<b>``,
+``aucint_inf_obs_<a>_<b>``, ``aucint_inf_pred_<a>_<b>``; the last D-19.967)."""
 
 
 @dataclass(frozen=True)
@@ -521,14 +522,16 @@ class _Profile:
     tlast: FloatArray
     lambda_z: FloatArray
     options: NcaOptions
+    clast_pred: FloatArray | None = None
 
 
 def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
     """Concentration at time `x` as PKNCA ``interp.extrap.conc`` gives it (R/interpolate.conc.R): 0 before the
     first sample (``conc.origin``); up to Tlast interpolated between the neighbouring samples (log for a
     log-down segment, else linear; always linear with ``interval_interpolation='linear'``); after Tlast
-    extrapolated by the AUC type: 0 (``last``), Clast·exp(-lambda_z·(x - Tlast)) (``inf_obs``), or for
-    ``all`` the straight line from Clast down to the next (BLQ) sample and 0 after it."""
+    extrapolated by the AUC type: 0 (``last``), Clast·exp(-lambda_z·(x - Tlast)) (``inf_obs``; Clast,pred for
+    ``inf_pred``, PKNCA ``aucint.inf.pred`` passing ``clast.pred`` as ``clast``), or for ``all`` the straight
+    line from Clast down to the next (BLQ) sample and 0 after it."""
     t, c, use = p.t, p.c, p.use
     n, m = t.shape
     rows = np.arange(n)
@@ -550,8 +553,8 @@ def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
         after: FloatArray
         if kind == "last":
             after = np.zeros(n)
-        elif kind == "inf_obs":
-            after = p.clast * np.exp(-p.lambda_z * (x - p.tlast))
+        elif kind in ("inf_obs", "inf_pred"):
+            after = _clast_of(p, kind) * np.exp(-p.lambda_z * (x - p.tlast))
         else:
             n_use = use.sum(axis=1)
             nxt = np.clip(p.ilast + 1, 0, m - 1)
@@ -560,6 +563,14 @@ def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
             after = np.where((p.ilast + 1 < n_use) & (j == p.ilast), triangle, 0.0)
         value = np.where(j < 0, 0.0, np.where(x <= p.tlast, inside, after))
     return np.asarray(np.where(p.has_last, value, 0.0), dtype=float)
+
+
+def _clast_of(p: _Profile, kind: str) -> FloatArray:
+    """The Clast an AUCinf-type partial AUC extrapolates from: Clast,pred for ``inf_pred``, else Clast,obs."""
+    if kind == "inf_pred":
+        assert p.clast_pred is not None
+        return p.clast_pred
+    return p.clast
 
 
 def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
@@ -578,6 +589,10 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
     3. A segment that ends at an extrapolated end (a missing end after Tlast) is integrated with the log rule
        (a fall to 0 adds nothing).
     4. ``inf_obs`` with an infinite end adds Clast/lambda_z (Clast,obs), or C(a)/lambda_z when a > Tlast.
+    5. ``inf_pred`` (PKNCA ``aucint.inf.pred``, D-19.967) extrapolates from Clast,pred instead, and adds
+       Clast,pred/lambda_z for an infinite end. As ``pk.calc.auxcint`` (which puts a second point at Tlast
+       with Clast,pred when an interval end is interpolated and the end is after Tlast), the segment leaving
+       Tlast then starts from Clast,pred: the area after Tlast is that of the regression line.
 
     With ``interval_interpolation='linear'`` (a cartrial option, not PKNCA), interpolated ends are
     linear and the segments touching them are integrated linearly.
@@ -606,6 +621,12 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
     )
     t1, t2 = big_t[:, :-1], big_t[:, 1:]
     c1, c2 = big_c[:, :-1], big_c[:, 1:]
+    if kind == "inf_pred":
+        # pk.calc.auxcint: with an interval end to interpolate (missing_times) and the end after Tlast, a
+        # second point (Tlast, Clast,pred) follows the observed one; the zero-width step between them adds 0
+        doubled = after_tlast_b & (~sampled_a | ~sampled_b)
+        leaves_tlast = doubled[:, None] & (t1 == p.tlast[:, None]) & (t2 > t1)
+        c1 = np.where(leaves_tlast, _clast_of(p, kind)[:, None], c1)
     segment = valid[:, :-1] & valid[:, 1:]
     method = p.options.auc_method
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -628,8 +649,8 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
         seg_area = np.where(log, log_area, linear_area)
         seg_area = np.where(np.isnan(c1) | np.isnan(c2), np.nan, seg_area)  # e.g. no lambda_z to extrapolate
         area = np.where(segment, seg_area, 0.0).sum(axis=1)
-        if kind == "inf_obs" and not finite_end:
-            tail = np.where(after_tlast_a & ~sampled_a, c_a, p.clast) / p.lambda_z
+        if kind in ("inf_obs", "inf_pred") and not finite_end:
+            tail = np.where(after_tlast_a & ~sampled_a, c_a, _clast_of(p, kind)) / p.lambda_z
             area = area + tail
     return np.asarray(np.where(p.has_last, area, np.nan), dtype=float)
 
@@ -660,7 +681,7 @@ def _quality_flags(
         k
         for k in values
         if k in TERMINAL_ESTIMATES
-        or k.startswith("aucint_inf_obs_")
+        or k.startswith(("aucint_inf_obs_", "aucint_inf_pred_"))
         or (k.startswith("auc_") and k.endswith("_inf") and k not in PARAMETERS)
     ]
     fmt = np.vectorize(lambda v: f"{v:.3g}", otypes=[object])
@@ -832,7 +853,7 @@ def nca_arrays(
                 reasons[name],
             )
 
-    profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options)
+    profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options, clast_pred)
     for a, b in options.intervals:
         lz_missing = np.isnan(lambda_z)
         kinds: dict[str, FloatArray] = {}
@@ -841,7 +862,7 @@ def nca_arrays(
             name = interval_column(a, b, prefix=f"aucint_{kind}")
             area = _aucint(profile, a, b, kind)
             reason = np.where(too_few, "fewer than 2 usable samples", "")
-            if kind == "inf_obs":
+            if kind in ("inf_obs", "inf_pred"):
                 needs_lz = np.isnan(area) & lz_missing & ~too_few
                 reason = np.where(needs_lz, "lambda_z not estimable (" + lz["reason"] + ")", reason)
             kinds[name] = np.where(too_few, np.nan, area)

@@ -319,7 +319,8 @@ class NcaOptions:
             "missing_time0": self.missing_time0,
             "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
             "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
-            "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
+            "aucint.all; aucint_inf_pred_<a>_<b> = PKNCA aucint.inf.pred; "
+            "auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
             "auc_<a>_<b>_covered: the samples cover the interval end (interval_coverage, D-19.95)",
             "min_span_ratio": self.min_span_ratio,
             "min_adj_r2": self.min_adj_r2,
