@@ -762,9 +762,11 @@ def nca_arrays(
     # the AUCs from the dose start at time 0: a profile not sampled there gets a concentration of 0 at the
     # dose (missing_time0 = zero; PKNCA impute start_conc0, Phoenix), or those AUCs are missing
     # (not_estimable; PKNCA without imputation); the interpolating partial AUCs start from 0 either way
-    # (conc.origin) and use the profile as sampled (decisions D-19.153)
+    # (conc.origin) and use the profile as sampled (decisions D-19.153). A time-0 sample the BLQ rules drop
+    # (blq_first or blq_before_tmax "drop") is no sample there either: PKNCA cleans before integrating, so
+    # the AUC would start at the next sample (D-19.968)
     with np.errstate(invalid="ignore"):
-        unsampled_0: BoolArray = np.asarray(present.any(axis=1) & ~(present & (times <= 0)).any(axis=1))
+        unsampled_0: BoolArray = np.asarray(present.any(axis=1) & ~(use & (t <= 0)).any(axis=1))
     t0 = np.hstack([np.zeros((n, 1)), t])
     c0 = np.hstack([np.zeros((n, 1)), c])
     use0, (t0, c0) = _left_compact(np.hstack([unsampled_0[:, None], use]), t0, c0)
