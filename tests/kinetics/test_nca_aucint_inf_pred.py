@@ -82,8 +82,8 @@ _level = st.floats(min_value=0.05, max_value=1e4)
 @settings(max_examples=150, deadline=None)
 @given(concs=st.lists(_level, min_size=5, max_size=9), scale=st.floats(min_value=1e-3, max_value=1e3))
 def test_infinite_interval_is_aucinf_pred_and_scales(concs: list[float], scale: float) -> None:
-    """Properties: aucint.inf.pred over [0, inf] is AUCinf,pred (where lambda_z exists), over [0, Tlast]
-    it is AUClast, and it scales linearly with the concentrations (lambda_z is scale invariant)."""
+    """Properties: where lambda_z exists, aucint.inf.pred over [0, inf] is AUCinf,pred and over [0, Tlast]
+    it is AUClast (without lambda_z both are missing, D-19.967), and it scales linearly with the concentrations (lambda_z is scale invariant)."""
     t = np.arange(len(concs), dtype=float)[None, :] * 3.0
     c = np.array([concs])
     tlast = float(t[0, -1])
@@ -91,8 +91,41 @@ def test_infinite_interval_is_aucinf_pred_and_scales(concs: list[float], scale: 
     present = np.ones_like(t, dtype=bool)
     values, _ = nca_arrays(t, c, present, options)
     scaled, _ = nca_arrays(t, c * scale, present, options)
-    assert values["aucint_inf_pred_0_" + f"{tlast:g}"][0] == pytest.approx(values["auclast"][0], rel=1e-12)
-    if not math.isnan(values["lambda_z"][0]):
+    within = values["aucint_inf_pred_0_" + f"{tlast:g}"][0]
+    if math.isnan(values["lambda_z"][0]):
+        assert math.isnan(within)  # pk.calc.auxcint: NA without clast.pred and lambda.z (D-19.967)
+    else:
+        assert within == pytest.approx(values["auclast"][0], rel=1e-12)
         assert values["aucint_inf_pred_0_inf"][0] == pytest.approx(values["aucinf_pred"][0], rel=1e-12)
         for name in ("aucint_inf_pred_0_inf", f"aucint_inf_pred_0_{tlast + 5.0:g}"):
             assert scaled[name][0] == pytest.approx(values[name][0] * scale, rel=1e-9)
+
+
+def test_infinite_end_with_unsampled_start_adds_the_clast_pred_point() -> None:
+    """[3, inf] with a kept BLQ at 16 (D-19.967): for an infinite end pk.calc.auxcint's missing_times is the
+    start alone; 3 is not sampled, the end is after Tlast, so (12, Clast,pred) is added and the triangle
+    12→16 starts from Clast,pred, 4·Clast,pred/2 (not 4·1.2/2). C(3) = 8·0.5^(1/2) (log-down between 8 at 2
+    and 4 at 4); the segments 3→4, 4→8, 8→12 are log-down; the infinite end adds Clast,pred/lambda_z."""
+    times, concs = PROFILE
+    row = _values([*times, 16.0], [*concs, 0.0], ((3.0, math.inf), (2.0, math.inf)))
+    c3 = 8.0 * math.sqrt(0.5)
+    log_3_12 = (c3 - 4.0) / math.log(c3 / 4.0) + 8.0 / math.log(2.0) + 3.2 / math.log(2.0 / 1.2)
+    expected = log_3_12 + 2.0 * CLAST_PRED + CLAST_PRED / LZ
+    assert row["aucint_inf_pred_3_inf"] == pytest.approx(expected, rel=1e-12)
+    assert row["aucint_inf_pred_3_inf"] == pytest.approx(32.649721, abs=1e-6)  # PKNCA, per the review
+    # [2, inf]: no missing time (2 is sampled), so no added point: the triangle is from the observed 1.2
+    log_2_12 = 8.0 / math.log(2.0) + 8.0 / math.log(2.0) + 3.2 / math.log(2.0 / 1.2)
+    assert row["aucint_inf_pred_2_inf"] == pytest.approx(log_2_12 + 2.4 + CLAST_PRED / LZ, rel=1e-12)
+
+
+def test_no_lambda_z_makes_every_inf_pred_interval_missing() -> None:
+    """0, 10, 5, 2.5 at 0, 1, 2, 4 has no lambda_z (fewer than 3 points after Tmax). pk.calc.auxcint returns
+    NA for aucint.inf.pred (clast.pred and lambda.z NA) even over [0, 2], inside the samples (D-19.967);
+    aucint.inf.obs keeps 0→1 linear 5 plus 1→2 log-down (10 − 5)/ln 2."""
+    t, c = np.array([[0.0, 1.0, 2.0, 4.0]]), np.array([[0.0, 10.0, 5.0, 2.5]])
+    options = NcaOptions(intervals=((0.0, 2.0),))
+    values, reasons = nca_arrays(t, c, np.ones_like(t, dtype=bool), options)
+    assert math.isnan(values["aucint_inf_pred_0_2"][0])
+    assert str(reasons["aucint_inf_pred_0_2"][0]).startswith("lambda_z not estimable (")
+    assert values["aucint_inf_obs_0_2"][0] == pytest.approx(5.0 + 5.0 / math.log(2.0), rel=1e-12)
+    assert reasons["aucint_inf_obs_0_2"][0] == ""

@@ -44,7 +44,9 @@ def test_a_number_before_tmax_is_substituted() -> None:
 def test_every_sample_blq_all_but_the_last_are_before_tmax() -> None:
     """clean.conc.blq: when every value is BLQ, Tmax is the last time, so only the last is after it."""
     c = np.zeros((1, 3))
-    use, _ = _apply_blq_rules(c, np.ones_like(c, dtype=bool), NcaOptions(blq_before_tmax="drop"), None)
+    use, _ = _apply_blq_rules(
+        c, np.ones_like(c, dtype=bool), NcaOptions(blq_before_tmax="drop", blq_after_tmax="keep"), None
+    )
     assert use[0].tolist() == [False, False, True]
 
 
@@ -61,7 +63,7 @@ def test_auclast_with_blq_after_tmax_dropped() -> None:
     """Tmax 4 (20). before keep, after drop: points (0,0) (1,5) (2,0) (4,20) (6,10) (12,4); lin-up/log-down:
     0.5·5 + 0.5·5 + 2·20/2 + 2·10/ln 2 + 6·(10 − 4)/ln 2.5 = 25 + 28.853901 + 39.288773 = 93.142674; the
     BLQ at 24 is dropped, so AUCall = AUClast."""
-    auclast, aucall = _auc(NcaOptions(blq_after_tmax="drop"))
+    auclast, aucall = _auc(NcaOptions(blq_before_tmax="keep", blq_after_tmax="drop"))
     expected = 25.0 + 20.0 / math.log(2.0) + 36.0 / math.log(2.5)
     assert auclast == pytest.approx(expected, rel=1e-12)
     assert aucall == pytest.approx(expected, rel=1e-12)
@@ -70,23 +72,60 @@ def test_auclast_with_blq_after_tmax_dropped() -> None:
 def test_auclast_with_a_number_before_tmax() -> None:
     """before.tmax = 1: points (0,1) (1,5) (2,1) (4,20) (6,10) (8,0) (12,4) (24,0) (after kept): 3 +
     4/ln 5 + 21 + 20/ln 2 + 10 + 8 = 73.339241; AUCall adds the triangle 12·4/2 = 24."""
-    auclast, aucall = _auc(NcaOptions(blq_before_tmax=1.0))
+    auclast, aucall = _auc(NcaOptions(blq_before_tmax=1.0, blq_after_tmax="keep"))
     expected = 42.0 + 4.0 / math.log(5.0) + 20.0 / math.log(2.0)
     assert auclast == pytest.approx(expected, rel=1e-12)
     assert aucall == pytest.approx(expected + 24.0, rel=1e-12)
 
 
 def test_options_record_and_check_the_rules() -> None:
-    options = NcaOptions(blq_before_tmax="drop")
+    options = NcaOptions(blq_before_tmax="drop", blq_after_tmax="keep")
     assert options.as_dict()["blq_before_tmax"] == "drop"
-    assert options.as_dict()["blq_after_tmax"] is None
+    assert options.as_dict()["blq_after_tmax"] == "keep"
+    assert NcaOptions().as_dict()["blq_after_tmax"] is None
     assert "blq(before/after tmax)=drop/keep" in options.describe()
     assert options.blq_actions == ("drop", "keep")
     assert NcaOptions().blq_actions == ("keep", "drop", "keep")
     with pytest.raises(OptionError):
-        NcaOptions(blq_after_tmax="zero")
+        NcaOptions(blq_before_tmax="keep", blq_after_tmax="zero")
     with pytest.raises(OptionError):
-        NcaOptions(blq_before_tmax=-1.0)
+        NcaOptions(blq_before_tmax=-1.0, blq_after_tmax="keep")
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"blq_middle": "half_lloq", "blq_after_tmax": "drop", "blq_before_tmax": "keep"},
+        {"blq_middle": "drop", "blq_before_tmax": "keep", "blq_after_tmax": "keep"},  # drop is the default
+    ],
+)
+def test_mixed_blq_specifications_are_refused(parameters: dict[str, str]) -> None:
+    """PKNCA.options refuses a conc.blq list mixing first/middle/last with before.tmax/after.tmax; the error
+    names the fields of both specifications (D-19.966)."""
+    with pytest.raises(OptionError) as raised:
+        NcaOptions.from_parameters(parameters)
+    problems = raised.value.problems
+    assert sorted(str(problem.field) for problem in problems) == ["blq_after_tmax", "blq_before_tmax"]
+    assert all("(blq_middle)" in problem.message for problem in problems)
+    with pytest.raises(OptionError):
+        NcaOptions(blq_middle="half_lloq", blq_before_tmax="keep", blq_after_tmax="drop")
+
+
+@pytest.mark.parametrize("given", ["blq_before_tmax", "blq_after_tmax"])
+def test_one_tmax_side_is_refused(given: str) -> None:
+    """PKNCA.options requires both before.tmax and after.tmax in a Tmax-keyed list (D-19.966); the error
+    names the missing side."""
+    missing = "blq_after_tmax" if given == "blq_before_tmax" else "blq_before_tmax"
+    with pytest.raises(OptionError) as raised:
+        NcaOptions.from_parameters({given: "drop"})
+    assert [problem.field for problem in raised.value.problems] == [missing]
+
+
+def test_needs_lloq_reads_the_rules_in_use() -> None:
+    """half_lloq after Tmax needs the LLOQ (the CLI, API and analysis all read `needs_lloq`)."""
+    assert NcaOptions(blq_before_tmax="keep", blq_after_tmax="half_lloq").needs_lloq
+    assert NcaOptions(blq_last="half_lloq").needs_lloq
+    assert not NcaOptions().needs_lloq
 
 
 _conc = st.one_of(st.just(0.0), st.floats(min_value=0.01, max_value=1e4))

@@ -26,7 +26,7 @@ FROM_DOSE = 5.0 + 10.0 / math.log(2.0)
 
 @pytest.mark.parametrize(
     "options",
-    [NcaOptions(blq_first="drop"), NcaOptions(blq_before_tmax="drop"), NcaOptions()],
+    [NcaOptions(blq_first="drop"), NcaOptions(blq_before_tmax="drop", blq_after_tmax="keep"), NcaOptions()],
     ids=["first-drop", "before-tmax-drop", "keep"],
 )
 def test_zero_at_the_dose_when_the_time0_blq_is_dropped(options: NcaOptions) -> None:
@@ -45,5 +45,5 @@ def test_not_estimable_when_the_time0_blq_is_dropped() -> None:
     options = NcaOptions(blq_first="drop", missing_time0="not_estimable")
     values, reasons = nca_arrays(T, C, np.ones_like(T, dtype=bool), options)
     assert math.isnan(values["auclast"][0]) and math.isnan(values["aumclast"][0])
-    assert "no sample at time 0" in reasons["auclast"][0]
+    assert "no kept sample at time 0 (dropped by a BLQ rule)" in reasons["auclast"][0]
     assert values["cmax"][0] == 10.0  # the sample-based parameters are unchanged

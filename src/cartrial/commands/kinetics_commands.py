@@ -350,7 +350,7 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
         check_conc_unit(arguments["dose_unit"], "--dose-unit", "dose")
     check_lloq(arguments["lloq"], "--lloq")
     options = arguments["options"]
-    if options.blq_middle == "half_lloq" and arguments["lloq"] is None and not arguments["lloq_column"]:
+    if options.needs_lloq and arguments["lloq"] is None and not arguments["lloq_column"]:
         raise InputError(Problem("--blq half-lloq needs --lloq or --lloq-col", field="--blq"))
 
 

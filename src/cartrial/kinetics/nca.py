@@ -622,9 +622,12 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
     t1, t2 = big_t[:, :-1], big_t[:, 1:]
     c1, c2 = big_c[:, :-1], big_c[:, 1:]
     if kind == "inf_pred":
-        # pk.calc.auxcint: with an interval end to interpolate (missing_times) and the end after Tlast, a
-        # second point (Tlast, Clast,pred) follows the observed one; the zero-width step between them adds 0
-        doubled = after_tlast_b & (~sampled_a | ~sampled_b)
+        # pk.calc.auxcint: with a time to interpolate (missing_times: the start, or a finite end) and the
+        # end after Tlast (always so for an infinite end), a second point (Tlast, Clast,pred) follows the
+        # observed one; the zero-width step between them adds 0 (D-19.967)
+        with np.errstate(invalid="ignore"):
+            end_after_tlast = b > p.tlast
+        doubled = end_after_tlast & (~sampled_a | (finite_end & ~sampled_b))
         leaves_tlast = doubled[:, None] & (t1 == p.tlast[:, None]) & (t2 > t1)
         c1 = np.where(leaves_tlast, _clast_of(p, kind)[:, None], c1)
     segment = valid[:, :-1] & valid[:, 1:]
@@ -763,8 +766,8 @@ def nca_arrays(
     # dose (missing_time0 = zero; PKNCA impute start_conc0, Phoenix), or those AUCs are missing
     # (not_estimable; PKNCA without imputation); the interpolating partial AUCs start from 0 either way
     # (conc.origin) and use the profile as sampled (decisions D-19.153). A time-0 sample the BLQ rules drop
-    # (blq_first or blq_before_tmax "drop") is no sample there either: PKNCA cleans before integrating, so
-    # the AUC would start at the next sample (D-19.968)
+    # (blq_first or blq_before_tmax "drop") is no sample there either (D-19.968): zero then follows Phoenix
+    # (PKNCA imputes start_conc0 before cleaning, so its AUC is NA there, as not_estimable)
     with np.errstate(invalid="ignore"):
         unsampled_0: BoolArray = np.asarray(present.any(axis=1) & ~(use & (t <= 0)).any(axis=1))
     t0 = np.hstack([np.zeros((n, 1)), t])
@@ -846,13 +849,15 @@ def nca_arrays(
         reasons[name] = np.where(few_from_dose, "fewer than 2 usable samples", reasons[name])
     if options.missing_time0 == "not_estimable":
         no_start = has_quant & unsampled_0
+        with np.errstate(invalid="ignore"):
+            dropped_0 = no_start & (present & (t_raw <= 0)).any(axis=1)
+        why = "(missing_time0=not_estimable, PKNCA without imputation: an AUC cannot start before the first "
+        why += "measurement)"
         for name in ("auclast", "aucall", "aumclast", *TERMINAL_ESTIMATES[3:]):
             values[name] = np.where(no_start, np.nan, values[name])
+            reasons[name] = np.where(no_start, "no sample at time 0 " + why, reasons[name])
             reasons[name] = np.where(
-                no_start,
-                "no sample at time 0 (missing_time0=not_estimable, PKNCA without imputation: an AUC "
-                "cannot start before the first measurement)",
-                reasons[name],
+                dropped_0, "no kept sample at time 0 (dropped by a BLQ rule) " + why, reasons[name]
             )
 
     profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options, clast_pred)
@@ -864,6 +869,10 @@ def nca_arrays(
             name = interval_column(a, b, prefix=f"aucint_{kind}")
             area = _aucint(profile, a, b, kind)
             reason = np.where(too_few, "fewer than 2 usable samples", "")
+            if kind == "inf_pred":
+                # pk.calc.auxcint returns NA whenever clast.pred and lambda.z are NA, even for an interval
+                # that needs no extrapolation (D-19.967); aucint.inf.obs keeps its value there
+                area = np.where(lz_missing, np.nan, area)
             if kind in ("inf_obs", "inf_pred"):
                 needs_lz = np.isnan(area) & lz_missing & ~too_few
                 reason = np.where(needs_lz, "lambda_z not estimable (" + lz["reason"] + ")", reason)
