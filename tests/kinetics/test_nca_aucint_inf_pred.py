@@ -83,7 +83,8 @@ _level = st.floats(min_value=0.05, max_value=1e4)
 @given(concs=st.lists(_level, min_size=5, max_size=9), scale=st.floats(min_value=1e-3, max_value=1e3))
 def test_infinite_interval_is_aucinf_pred_and_scales(concs: list[float], scale: float) -> None:
     """Properties: where lambda_z exists, aucint.inf.pred over [0, inf] is AUCinf,pred and over [0, Tlast]
-    it is AUClast (without lambda_z both are missing, D-19.967), and it scales linearly with the concentrations (lambda_z is scale invariant)."""
+    it is AUClast (without lambda_z both are missing, D-19.967), and it scales linearly with the
+    concentrations (lambda_z is scale invariant)."""
     t = np.arange(len(concs), dtype=float)[None, :] * 3.0
     c = np.array([concs])
     tlast = float(t[0, -1])

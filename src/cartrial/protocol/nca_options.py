@@ -387,7 +387,8 @@ def _blq_specification_problems(given: Sequence[str]) -> list[Problem]:
     if position and by_tmax:  # one problem per Tmax key, so that a protocol locates each
         problems.extend(
             Problem(
-                f"a BLQ rule keyed on Tmax cannot be mixed with the rules by position ({', '.join(position)})",
+                "a BLQ rule keyed on Tmax cannot be mixed with the rules by position "
+                f"({', '.join(position)})",
                 field=name,
                 allowed=_BLQ_SPECIFICATION,
             )
