@@ -145,3 +145,27 @@ def test_one_rule_on_both_sides_equals_one_rule_at_every_position(concs: list[fl
     )
     for name, value in by_position.items():
         np.testing.assert_array_equal(by_tmax[name], value, err_msg=name)
+
+
+def test_cli_blq_rules_keyed_on_tmax(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """`cartrial kinetics nca --blq-before-tmax keep --blq-after-tmax drop` (D-19.966): 0, 10, 5, BLQ at days
+    0, 1, 2, 4; the BLQ at 4 is after Tmax and dropped, so AUCall = AUClast = 5 + (10 − 5)/ln 2 (no
+    triangle 2·5/2). Mixed with a positional preset, or half-lloq without an LLOQ: exit 2 naming the
+    option typed."""
+    import io
+
+    import pandas as pd
+
+    from ..conftest import run_cartrial
+
+    file = tmp_path / "p.csv"
+    file.write_text("id,t,c\nA,0,0\nA,1,10\nA,2,5\nA,4,0\n")
+    base = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "copies/ug"]
+    result = run_cartrial(*base, "--blq-before-tmax", "keep", "--blq-after-tmax", "drop", capsys=capsys)
+    row = pd.read_csv(io.StringIO(result.stdout)).iloc[0]
+    assert row["aucall"] == pytest.approx(5.0 + 5.0 / math.log(2.0), rel=1e-9)
+    assert "blq(before/after tmax)=keep/drop" in row["nca_options"]
+    mixed = run_cartrial(*base, "--blq", "zero", "--blq-before-tmax", "keep", "--blq-after-tmax", "drop")
+    assert mixed.exit_code == 2 and "--blq-before-tmax" in mixed.stderr
+    half = run_cartrial(*base, "--blq-before-tmax", "keep", "--blq-after-tmax", "half-lloq")
+    assert half.exit_code == 2 and "--lloq" in half.stderr
