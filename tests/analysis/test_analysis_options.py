@@ -276,3 +276,25 @@ def test_responder_codes_are_unique_whatever_the_keys(snapshot: StudySnapshot) -
     codes = [params[key][0] for key in keys]
     assert len(set(codes)) == len(codes) and "VARESP" not in codes
     assert all(len(c) <= 8 and c[0].isalpha() and c.isalnum() and c.isupper() for c in codes), codes
+
+
+def test_mixed_blq_specifications_are_refused_at_their_protocol_keys(snapshot: StudySnapshot) -> None:
+    """D-19.966 (PKNCA.options): ``blq_middle`` beside ``blq_before_tmax``/``blq_after_tmax`` is refused when
+    the protocol is loaded, each Tmax key named with its own line (``blq_middle`` was ignored silently, while
+    the recorded options still showed it)."""
+    from cartrial.errors import InputError
+
+    section = (
+        "analysis:\n  options:\n    nca_options:\n      blq_middle: half_lloq\n"
+        "      blq_before_tmax: keep\n      blq_after_tmax: drop\n"
+    )
+    with pytest.raises(InputError) as caught:
+        with_analysis(snapshot, section)
+    text = snapshot.protocol_yaml
+    lines = (text[: text.index("\nanalysis:\n")] + "\n" + section).splitlines()
+    located = {(problem.field, problem.line) for problem in caught.value.problems}
+    assert located == {
+        ("analysis.options.nca_options.blq_before_tmax", lines.index("      blq_before_tmax: keep") + 1),
+        ("analysis.options.nca_options.blq_after_tmax", lines.index("      blq_after_tmax: drop") + 1),
+    }
+    assert all("blq_middle" in str(problem) for problem in caught.value.problems)

@@ -133,10 +133,14 @@ def test_blq_last_drop_removes_aucall_tail():
 
 
 def test_blq_first_drop_and_keep():
-    """blq_first keep (default) integrates 0→0→5 (0 and 2.5); drop starts at the first quantifiable."""
+    """blq_first keep (default) integrates 0→0→5 (0 and 2.5); drop removes both BLQ samples, so no sample is
+    at time 0 and the AUC from the dose starts from 0 there (missing_time0 zero, D-19.968): 0→5 over 0-2 (5),
+    then 5 (it started at the first quantifiable, 5, before D-19.968); PKNCA (no imputation): missing."""
     times, concs = [0, 1, 2, 3], [0, 0, 5, 5]
     assert _one(times, concs)["auclast"] == pytest.approx(0 + 2.5 + 5, rel=1e-12)
-    assert _one(times, concs, NcaOptions(blq_first="drop"))["auclast"] == pytest.approx(5, rel=1e-12)
+    assert _one(times, concs, NcaOptions(blq_first="drop"))["auclast"] == pytest.approx(5 + 5, rel=1e-12)
+    dropped = NcaOptions(blq_first="drop", missing_time0="not_estimable")
+    assert math.isnan(_one(times, concs, dropped)["auclast"])
 
 
 def test_lloq_and_blq_flag_code_values_as_blq():

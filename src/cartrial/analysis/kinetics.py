@@ -316,7 +316,7 @@ def nca_datasets(
     columns = dict(PK_NCA_COLUMNS)
     # the LLOQ/2 rule needs each sample's LLOQ, the form's lloq column; the other rules read the BLQ flag
     # only, as before (D-19.154)
-    if "half_lloq" in (nca_options.blq_first, nca_options.blq_middle, nca_options.blq_last) and "lloq" in pk:
+    if nca_options.needs_lloq and "lloq" in pk:
         columns["lloq_column"] = "lloq"
     from cartrial.analysis.model import stored_rows
 

@@ -93,6 +93,8 @@ _CLI_NAMES: dict[str, str] = {
     "lambda_z_window": "--lambda-z-window",
     "intervals": "--interval",
     "blq": "--blq",
+    "blq_before_tmax": "--blq-before-tmax",
+    "blq_after_tmax": "--blq-after-tmax",
     "auc_method": "--auc-method",
     "lambda_z_order": "--lambda-z",
     "persistence_rule": "--persistence",
@@ -217,6 +219,17 @@ def nca_command(
         AucMethodChoice.LIN_UP_LOG_DOWN, "--auc-method", help="Trapezoid rule (default PKNCA's)."
     ),
     blq: BlqChoice = typer.Option(BlqChoice.PKNCA, "--blq", help="BLQ rule preset (default PKNCA's)."),
+    blq_before_tmax: str | None = typer.Option(
+        None,
+        "--blq-before-tmax",
+        help="BLQ rule before Tmax instead of --blq (PKNCA before.tmax): keep, drop, half-lloq or a number; "
+        "needs --blq-after-tmax, and --blq left at pknca.",
+    ),
+    blq_after_tmax: str | None = typer.Option(
+        None,
+        "--blq-after-tmax",
+        help="BLQ rule at or after Tmax (PKNCA after.tmax): keep, drop, half-lloq or a number.",
+    ),
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
     blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples (true/false)."),
@@ -233,7 +246,8 @@ def nca_command(
     missing_time0: MissingTime0Choice = typer.Option(
         MissingTime0Choice.ZERO,
         "--missing-time0",
-        help="No sample at time 0: AUCs from a concentration of 0 at the dose (zero) or not estimable.",
+        help="No kept sample at time 0 (a dropped time-0 BLQ counts as none): AUCs from a concentration of 0 "
+        "at the dose (zero) or not estimable.",
     ),
     exclude_flagged: bool = typer.Option(
         False,
@@ -269,6 +283,8 @@ def nca_command(
         lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
         exclude_flagged=exclude_flagged,
         missing_time0=missing_time0.value.replace("-", "_"),
+        blq_before_tmax=_blq_rule_text(blq_before_tmax),
+        blq_after_tmax=_blq_rule_text(blq_after_tmax),
     )
     arguments: dict[str, Any] = {
         "subject": subject,
@@ -350,8 +366,19 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
         check_conc_unit(arguments["dose_unit"], "--dose-unit", "dose")
     check_lloq(arguments["lloq"], "--lloq")
     options = arguments["options"]
-    if options.blq_middle == "half_lloq" and arguments["lloq"] is None and not arguments["lloq_column"]:
-        raise InputError(Problem("--blq half-lloq needs --lloq or --lloq-col", field="--blq"))
+    if options.needs_lloq and arguments["lloq"] is None and not arguments["lloq_column"]:
+        raise InputError(Problem("a half-LLOQ BLQ rule needs --lloq or --lloq-col", field="--blq"))
+
+
+def _blq_rule_text(text: str | None) -> str | float | None:
+    """A BLQ rule as typed (``half-lloq`` spelt as the engine's ``half_lloq``; a number as a number); the
+    engine's declaration checks it (`NcaOptions`, D-19.966)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip().replace("-", "_")
 
 
 @kinetics_app.command(

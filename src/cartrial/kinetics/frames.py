@@ -532,8 +532,7 @@ def derive_nca(
     if conc_unit is not None:  # checked as given, used in its one spelling (D-19.760)
         conc_unit = conc_unit_spelling(check_conc_unit(conc_unit))
     lloq = check_lloq(lloq)
-    uses_half = "half_lloq" in (options.blq_first, options.blq_middle, options.blq_last)
-    if uses_half and lloq is None and not lloq_column:
+    if options.needs_lloq and lloq is None and not lloq_column:
         raise InputError(Problem("the half-LLOQ BLQ rule needs lloq or lloq_column", field="blq"))
     frame, problems = validate_profiles(
         data,

@@ -267,7 +267,8 @@ def _apply_blq_rules(
 ) -> tuple[BoolArray, FloatArray]:
     """PKNCA ``clean.conc.blq`` on the `present` samples of each row (sorted by time): BLQ (0) values before
     the first quantifiable one are "first", between the first and last "middle", after the last "last"
-    (all "first" when none is quantifiable); each position is kept, dropped or substituted
+    (all "first" when none is quantifiable); or, with ``blq_before_tmax``/``blq_after_tmax`` (D-19.966),
+    before the first maximum and at or after it; each position is kept, dropped or substituted
     (docs/science/cellular-kinetics.md §2.3). Returns (samples used, concentrations after substitution)."""
     m = c.shape[1]
     positions = np.arange(m)[None, :]
@@ -276,16 +277,27 @@ def _apply_blq_rules(
     first_q = np.where(has_quant, np.argmax(quant, axis=1), m)
     last_q = np.where(has_quant, m - 1 - np.argmax(quant[:, ::-1], axis=1), -1)
     blq = present & (c == 0)
-    where_blq = {
-        "blq_first": blq & (positions < first_q[:, None]),
-        "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
-        "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
-    }
+    where_blq: dict[str, BoolArray]
+    if options.blq_by_tmax:
+        # PKNCA clean.conc.blq before.tmax / after.tmax: BLQ before the time of the first maximum, and at or
+        # after it; with every sample BLQ, Tmax is the last sample's time (D-19.966)
+        last_present = m - 1 - np.argmax(present[:, ::-1], axis=1)
+        imax = np.where(has_quant, np.argmax(np.where(present, c, -np.inf), axis=1), last_present)
+        where_blq = {
+            "blq_before_tmax": blq & (positions < imax[:, None]),
+            "blq_after_tmax": blq & (positions >= imax[:, None]),
+        }
+    else:
+        where_blq = {
+            "blq_first": blq & (positions < first_q[:, None]),
+            "blq_middle": blq & (positions > first_q[:, None]) & (positions < last_q[:, None]),
+            "blq_last": blq & (positions > last_q[:, None]) & has_quant[:, None],
+        }
     use = present.copy()
     c_used = c.copy()
     for name, mask in where_blq.items():
         action = getattr(options, name)
-        if action == "keep":
+        if action is None or action == "keep":
             continue
         if action == "drop":
             use &= ~mask
@@ -490,9 +502,10 @@ def _lambda_z(
     }
 
 
-AUCINT_KINDS: tuple[str, ...] = ("last", "all", "inf_obs")
+AUCINT_KINDS: tuple[str, ...] = ("last", "all", "inf_obs", "inf_pred")
 """The PKNCA interval-AUC types computed for every interval: ``aucint.last``, ``aucint.all``,
-``aucint.inf.obs`` (columns ``aucint_last_<a>_<b>``, ``aucint_all_<a>_<b>``, ``aucint_inf_obs_<a>_<b>``)."""
+``aucint.inf.obs``, ``aucint.inf.pred`` (columns ``aucint_last_<a>_<b>``, ``aucint_all_<a>_<b>``,
+``aucint_inf_obs_<a>_<b>``, ``aucint_inf_pred_<a>_<b>``; the last D-19.967)."""
 
 
 @dataclass(frozen=True)
@@ -509,14 +522,16 @@ class _Profile:
     tlast: FloatArray
     lambda_z: FloatArray
     options: NcaOptions
+    clast_pred: FloatArray | None = None
 
 
 def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
     """Concentration at time `x` as PKNCA ``interp.extrap.conc`` gives it (R/interpolate.conc.R): 0 before the
     first sample (``conc.origin``); up to Tlast interpolated between the neighbouring samples (log for a
     log-down segment, else linear; always linear with ``interval_interpolation='linear'``); after Tlast
-    extrapolated by the AUC type: 0 (``last``), Clast·exp(-lambda_z·(x - Tlast)) (``inf_obs``), or for
-    ``all`` the straight line from Clast down to the next (BLQ) sample and 0 after it."""
+    extrapolated by the AUC type: 0 (``last``), Clast·exp(-lambda_z·(x - Tlast)) (``inf_obs``; Clast,pred for
+    ``inf_pred``, PKNCA ``aucint.inf.pred`` passing ``clast.pred`` as ``clast``), or for ``all`` the straight
+    line from Clast down to the next (BLQ) sample and 0 after it."""
     t, c, use = p.t, p.c, p.use
     n, m = t.shape
     rows = np.arange(n)
@@ -538,8 +553,8 @@ def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
         after: FloatArray
         if kind == "last":
             after = np.zeros(n)
-        elif kind == "inf_obs":
-            after = p.clast * np.exp(-p.lambda_z * (x - p.tlast))
+        elif kind in ("inf_obs", "inf_pred"):
+            after = _clast_of(p, kind) * np.exp(-p.lambda_z * (x - p.tlast))
         else:
             n_use = use.sum(axis=1)
             nxt = np.clip(p.ilast + 1, 0, m - 1)
@@ -548,6 +563,14 @@ def _conc_at(p: _Profile, x: float, kind: str) -> FloatArray:
             after = np.where((p.ilast + 1 < n_use) & (j == p.ilast), triangle, 0.0)
         value = np.where(j < 0, 0.0, np.where(x <= p.tlast, inside, after))
     return np.asarray(np.where(p.has_last, value, 0.0), dtype=float)
+
+
+def _clast_of(p: _Profile, kind: str) -> FloatArray:
+    """The Clast an AUCinf-type partial AUC extrapolates from: Clast,pred for ``inf_pred``, else Clast,obs."""
+    if kind == "inf_pred":
+        assert p.clast_pred is not None
+        return p.clast_pred
+    return p.clast
 
 
 def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
@@ -566,6 +589,10 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
     3. A segment that ends at an extrapolated end (a missing end after Tlast) is integrated with the log rule
        (a fall to 0 adds nothing).
     4. ``inf_obs`` with an infinite end adds Clast/lambda_z (Clast,obs), or C(a)/lambda_z when a > Tlast.
+    5. ``inf_pred`` (PKNCA ``aucint.inf.pred``, D-19.967) extrapolates from Clast,pred instead, and adds
+       Clast,pred/lambda_z for an infinite end. As ``pk.calc.auxcint`` (which puts a second point at Tlast
+       with Clast,pred when an interval end is interpolated and the end is after Tlast), the segment leaving
+       Tlast then starts from Clast,pred: the area after Tlast is that of the regression line.
 
     With ``interval_interpolation='linear'`` (a cartrial option, not PKNCA), interpolated ends are
     linear and the segments touching them are integrated linearly.
@@ -594,6 +621,15 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
     )
     t1, t2 = big_t[:, :-1], big_t[:, 1:]
     c1, c2 = big_c[:, :-1], big_c[:, 1:]
+    if kind == "inf_pred":
+        # pk.calc.auxcint: with a time to interpolate (missing_times: the start, or a finite end) and the
+        # end after Tlast (always so for an infinite end), a second point (Tlast, Clast,pred) follows the
+        # observed one; the zero-width step between them adds 0 (D-19.967)
+        with np.errstate(invalid="ignore"):
+            end_after_tlast = b > p.tlast
+        doubled = end_after_tlast & (~sampled_a | (finite_end & ~sampled_b))
+        leaves_tlast = doubled[:, None] & (t1 == p.tlast[:, None]) & (t2 > t1)
+        c1 = np.where(leaves_tlast, _clast_of(p, kind)[:, None], c1)
     segment = valid[:, :-1] & valid[:, 1:]
     method = p.options.auc_method
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -616,8 +652,8 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
         seg_area = np.where(log, log_area, linear_area)
         seg_area = np.where(np.isnan(c1) | np.isnan(c2), np.nan, seg_area)  # e.g. no lambda_z to extrapolate
         area = np.where(segment, seg_area, 0.0).sum(axis=1)
-        if kind == "inf_obs" and not finite_end:
-            tail = np.where(after_tlast_a & ~sampled_a, c_a, p.clast) / p.lambda_z
+        if kind in ("inf_obs", "inf_pred") and not finite_end:
+            tail = np.where(after_tlast_a & ~sampled_a, c_a, _clast_of(p, kind)) / p.lambda_z
             area = area + tail
     return np.asarray(np.where(p.has_last, area, np.nan), dtype=float)
 
@@ -648,7 +684,7 @@ def _quality_flags(
         k
         for k in values
         if k in TERMINAL_ESTIMATES
-        or k.startswith("aucint_inf_obs_")
+        or k.startswith(("aucint_inf_obs_", "aucint_inf_pred_"))
         or (k.startswith("auc_") and k.endswith("_inf") and k not in PARAMETERS)
     ]
     fmt = np.vectorize(lambda v: f"{v:.3g}", otypes=[object])
@@ -729,9 +765,11 @@ def nca_arrays(
     # the AUCs from the dose start at time 0: a profile not sampled there gets a concentration of 0 at the
     # dose (missing_time0 = zero; PKNCA impute start_conc0, Phoenix), or those AUCs are missing
     # (not_estimable; PKNCA without imputation); the interpolating partial AUCs start from 0 either way
-    # (conc.origin) and use the profile as sampled (decisions D-19.153)
+    # (conc.origin) and use the profile as sampled (decisions D-19.153). A time-0 sample the BLQ rules drop
+    # (blq_first or blq_before_tmax "drop") is no sample there either (D-19.968): zero then follows Phoenix
+    # (PKNCA imputes start_conc0 before cleaning, so its AUC is NA there, as not_estimable)
     with np.errstate(invalid="ignore"):
-        unsampled_0: BoolArray = np.asarray(present.any(axis=1) & ~(present & (times <= 0)).any(axis=1))
+        unsampled_0: BoolArray = np.asarray(present.any(axis=1) & ~(use & (t <= 0)).any(axis=1))
     t0 = np.hstack([np.zeros((n, 1)), t])
     c0 = np.hstack([np.zeros((n, 1)), c])
     use0, (t0, c0) = _left_compact(np.hstack([unsampled_0[:, None], use]), t0, c0)
@@ -811,16 +849,18 @@ def nca_arrays(
         reasons[name] = np.where(few_from_dose, "fewer than 2 usable samples", reasons[name])
     if options.missing_time0 == "not_estimable":
         no_start = has_quant & unsampled_0
+        with np.errstate(invalid="ignore"):
+            dropped_0 = no_start & (present & (t_raw <= 0)).any(axis=1)
+        why = "(missing_time0=not_estimable, PKNCA without imputation: an AUC cannot start before the first "
+        why += "measurement)"
         for name in ("auclast", "aucall", "aumclast", *TERMINAL_ESTIMATES[3:]):
             values[name] = np.where(no_start, np.nan, values[name])
+            reasons[name] = np.where(no_start, "no sample at time 0 " + why, reasons[name])
             reasons[name] = np.where(
-                no_start,
-                "no sample at time 0 (missing_time0=not_estimable, PKNCA without imputation: an AUC "
-                "cannot start before the first measurement)",
-                reasons[name],
+                dropped_0, "no kept sample at time 0 (dropped by a BLQ rule) " + why, reasons[name]
             )
 
-    profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options)
+    profile = _Profile(t, c, use, is_log, ilast, has_last, clast, tlast, lambda_z, options, clast_pred)
     for a, b in options.intervals:
         lz_missing = np.isnan(lambda_z)
         kinds: dict[str, FloatArray] = {}
@@ -829,7 +869,11 @@ def nca_arrays(
             name = interval_column(a, b, prefix=f"aucint_{kind}")
             area = _aucint(profile, a, b, kind)
             reason = np.where(too_few, "fewer than 2 usable samples", "")
-            if kind == "inf_obs":
+            if kind == "inf_pred":
+                # pk.calc.auxcint returns NA whenever clast.pred and lambda.z are NA, even for an interval
+                # that needs no extrapolation (D-19.967); aucint.inf.obs keeps its value there
+                area = np.where(lz_missing, np.nan, area)
+            if kind in ("inf_obs", "inf_pred"):
                 needs_lz = np.isnan(area) & lz_missing & ~too_few
                 reason = np.where(needs_lz, "lambda_z not estimable (" + lz["reason"] + ")", reason)
             kinds[name] = np.where(too_few, np.nan, area)

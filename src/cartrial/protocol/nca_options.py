@@ -89,6 +89,9 @@ _TRUE_FALSE = {METADATA_KEY: TRUE_FALSE}
 _BLQ_ACTION = allowed(values=("keep", "drop", "half_lloq"), low=0)
 """A BLQ rule: a named rule or a number ≥ 0 substituted for the BLQ value."""
 
+_BLQ_ACTION_BY_TMAX = allowed(values=("keep", "drop", "half_lloq"), low=0, optional=True)
+"""A BLQ rule keyed on Tmax (PKNCA ``before.tmax`` / ``after.tmax``), or None: not keyed on Tmax."""
+
 
 def repeated_intervals(intervals: Sequence[Sequence[float]]) -> list[int]:
     """Indices of the partial-AUC intervals equal to an earlier one (the one rule for the protocol's
@@ -114,6 +117,13 @@ class NcaOptions:
     Attributes:
         auc_method: segment rule, default lin-up/log-down (PKNCA default).
         blq_first, blq_middle, blq_last: rule per BLQ position (PKNCA default keep / drop / keep).
+        blq_before_tmax, blq_after_tmax: PKNCA's other specification of ``conc.blq`` (``clean.conc.blq``,
+            ``before.tmax`` / ``after.tmax``; docs/science/cellular-kinetics.md §2.3): a BLQ sample before the
+            time of the first maximum, and one at or after it. Default None: the rules by position apply.
+            Given, both are needed and the rules by position must be left at their defaults (not given, in
+            a protocol): as PKNCA's ``PKNCA.options``, the two specifications are not mixed
+            (`OptionError`). When every sample is BLQ, Tmax is the last sample's time (PKNCA
+            ``clean.conc.blq``). D-19.966.
         lambda_z_order: ``pknca`` (default) or ``phoenix`` window selection.
         min_lambda_z_points: minimum points in a lambda_z window (PKNCA ``min.hl.points`` = 3). With 2, a
             2-point window (adjusted R² undefined, reported NaN) is used only when it is the only one.
@@ -146,7 +156,8 @@ class NcaOptions:
             ±2-day window covers AUC0-28; taken on day 20 it does not; a nominal time with no window never
             counts); ``actual_only`` never (PKNCA, which uses the actual times only).
         missing_time0: the AUCs from the dose (AUClast, AUMClast, AUCall, AUCinf) of a profile with no
-            sample at time 0 (docs/science/decisions.md D-19.153): ``zero`` (default) integrate from a
+            kept sample at time 0 (a time-0 BLQ sample dropped by a BLQ rule counts as none; D-19.153,
+            D-19.968): ``zero`` (default) integrate from a
             concentration of 0 at the dose (PKNCA ``impute = "start_conc0"``, Phoenix's single-dose rule;
             the interpolating partial AUCs already start from 0, PKNCA ``conc.origin``); ``not_estimable``
             leave them missing with the reason (PKNCA without imputation).
@@ -161,6 +172,8 @@ class NcaOptions:
     blq_first: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
     blq_middle: BlqAction = field(default="drop", metadata=_BLQ_ACTION)
     blq_last: BlqAction = field(default="keep", metadata=_BLQ_ACTION)
+    blq_before_tmax: BlqAction | None = field(default=None, metadata=_BLQ_ACTION_BY_TMAX)
+    blq_after_tmax: BlqAction | None = field(default=None, metadata=_BLQ_ACTION_BY_TMAX)
     lambda_z_order: LambdaZOrder = LambdaZOrder.PKNCA
     min_lambda_z_points: int = field(default=3, metadata=allowed(low=2, integer=True))
     adj_r2_tolerance: float = field(default=1e-4, metadata=allowed(low=0, high=1))
@@ -183,6 +196,12 @@ class NcaOptions:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.blq_by_tmax:
+            given = [f for f in _BLQ_BY_TMAX if getattr(self, f) is not None]
+            given += [f for f in _BLQ_BY_POSITION if getattr(self, f) != _BLQ_POSITION_DEFAULTS[f]]
+            problems = _blq_specification_problems(given)
+            if problems:
+                raise OptionError(problems)
         for name, kind in (
             ("auc_method", AucMethod),
             ("lambda_z_order", LambdaZOrder),
@@ -242,10 +261,12 @@ class NcaOptions:
             Problem("unknown NCA option", field=str(name), value=name, allowed=choice_text(known))
             for name in sorted(set(parameters) - set(known), key=str)
         ]
+        # a rule by position given at its default value is still a second specification (D-19.966)
+        problems.extend(_blq_specification_problems([str(name) for name in parameters]))
         try:
             options = cls(intervals=tuple(intervals), **{k: v for k, v in parameters.items() if k in known})
         except OptionError as error:
-            problems.extend(error.problems)
+            problems.extend(p for p in error.problems if p not in problems)
         if problems:
             raise OptionError(problems)
         return options
@@ -272,6 +293,24 @@ class NcaOptions:
         values.update(overrides)
         return cls(**values)
 
+    @property
+    def blq_by_tmax(self) -> bool:
+        """The BLQ rules are keyed on Tmax (`blq_before_tmax` or `blq_after_tmax` given; D-19.966)."""
+        return self.blq_before_tmax is not None or self.blq_after_tmax is not None
+
+    @property
+    def blq_actions(self) -> tuple[BlqAction, ...]:
+        """Every BLQ rule in use (the Tmax pair when keyed on Tmax, else first/middle/last)."""
+        if self.blq_by_tmax:
+            return (self.blq_before_tmax or "keep", self.blq_after_tmax or "keep")
+        return (self.blq_first, self.blq_middle, self.blq_last)
+
+    @property
+    def needs_lloq(self) -> bool:
+        """A BLQ rule in use is ``half_lloq``, so every BLQ sample needs its LLOQ (the one check the API,
+        the CLI and the analysis read)."""
+        return "half_lloq" in self.blq_actions
+
     def with_intervals(self, intervals: Sequence[tuple[float, float]]) -> NcaOptions:
         return replace(self, intervals=tuple(intervals))
 
@@ -281,6 +320,8 @@ class NcaOptions:
             "blq_first": self.blq_first,
             "blq_middle": self.blq_middle,
             "blq_last": self.blq_last,
+            "blq_before_tmax": self.blq_before_tmax,
+            "blq_after_tmax": self.blq_after_tmax,
             "lambda_z_order": str(self.lambda_z_order),
             "min_lambda_z_points": self.min_lambda_z_points,
             "adj_r2_tolerance": self.adj_r2_tolerance,
@@ -294,7 +335,8 @@ class NcaOptions:
             "missing_time0": self.missing_time0,
             "interval_auc": "auc_<a>_<b> = aucint_last_<a>_<b> (PKNCA aucint.last) for a finite end, "
             "aucint_inf_obs_<a>_inf (PKNCA aucint.inf.obs) for an infinite one; aucint_all_<a>_<b> = PKNCA "
-            "aucint.all; auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
+            "aucint.all; aucint_inf_pred_<a>_<b> = PKNCA aucint.inf.pred; "
+            "auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
             "auc_<a>_<b>_covered: the samples cover the interval end (interval_coverage, D-19.95)",
             "min_span_ratio": self.min_span_ratio,
             "min_adj_r2": self.min_adj_r2,
@@ -312,6 +354,11 @@ class NcaOptions:
             f"tolerance {self.adj_r2_tolerance:g}, "
             f"tmax {'allowed' if self.allow_tmax_in_lambda_z else 'excluded'})"
         )
+        if self.blq_by_tmax:
+            text = text.replace(
+                f"blq(first/middle/last)={self.blq_first}/{self.blq_middle}/{self.blq_last}",
+                f"blq(before/after tmax)={self.blq_before_tmax or 'keep'}/{self.blq_after_tmax or 'keep'}",
+            )
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
         text += f"; persistence={self.persistence_rule}"
@@ -322,6 +369,41 @@ class NcaOptions:
         if self.missing_time0 != "zero":
             text += f"; missing_time0={self.missing_time0}"
         return text + ("; flagged parameters excluded" if self.exclude_flagged else "")
+
+
+_BLQ_BY_POSITION = ("blq_first", "blq_middle", "blq_last")
+_BLQ_BY_TMAX = ("blq_before_tmax", "blq_after_tmax")
+_BLQ_POSITION_DEFAULTS = {"blq_first": "keep", "blq_middle": "drop", "blq_last": "keep"}
+_BLQ_SPECIFICATION = "either blq_first/blq_middle/blq_last, or both blq_before_tmax and blq_after_tmax"
+
+
+def _blq_specification_problems(given: Sequence[str]) -> list[Problem]:
+    """PKNCA's check of a ``conc.blq`` list (``PKNCA.options``): the rules by position and those keyed on
+    Tmax are not mixed, and a Tmax-keyed list names both ``before.tmax`` and ``after.tmax`` (D-19.966).
+    `given` are the BLQ fields set."""
+    position = [name for name in _BLQ_BY_POSITION if name in given]
+    by_tmax = [name for name in _BLQ_BY_TMAX if name in given]
+    problems: list[Problem] = []
+    if position and by_tmax:  # one problem per Tmax key, so that a protocol locates each
+        problems.extend(
+            Problem(
+                "a BLQ rule keyed on Tmax cannot be mixed with the rules by position "
+                f"({', '.join(position)})",
+                field=name,
+                allowed=_BLQ_SPECIFICATION,
+            )
+            for name in by_tmax
+        )
+    elif len(by_tmax) == 1:
+        missing = next(name for name in _BLQ_BY_TMAX if name not in by_tmax)
+        problems.append(
+            Problem(
+                "the BLQ rules keyed on Tmax need both sides",
+                field=missing,
+                allowed=_BLQ_SPECIFICATION,
+            )
+        )
+    return problems
 
 
 def _pair(value: Any, name: str, allowed_text: str) -> tuple[float, float]:
