@@ -810,9 +810,17 @@ def with_kept(
 
 
 def key_lookup(form: ValidatedForm) -> Callable[[list[tuple[Any, ...]]], list[bool]]:
-    """`in_file` of `kept_records` for a validated form: its natural keys as a set of typed tuples."""
-    keys = set(form.key_tuples())
-    return lambda stored: [key in keys for key in stored]
+    """`in_file` of `kept_records` for a validated form: its natural keys as a set of typed tuples, built
+    at the first call (an import calls it only when the table keeps records the file lacks; D-19.934)."""
+    keys: set[tuple[Any, ...]] | None = None
+
+    def in_file(stored: list[tuple[Any, ...]]) -> list[bool]:
+        nonlocal keys
+        if keys is None:
+            keys = set(form.key_tuples())
+        return [key in keys for key in stored]
+
+    return in_file
 
 
 def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm], user: str) -> list[FormCounts]:
