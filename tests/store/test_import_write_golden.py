@@ -7,11 +7,12 @@ audit row of those tables (all fields but the timestamp and the hashes that seal
 `audit verify` (`verify_complete`: the chain and the data replayed against the trail). A second check
 writes, in ONE transaction, a chunk whose keys were written by an earlier chunk of the same transaction
 (the tracked keys then no longer tell the table's keys): the same counts, records and audit rows as the
-row path.
+row path. The import pauses the cyclic garbage collector and restores it (D-19.935).
 """
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from tests.store.test_store_bulk_paths import _audit_rows, _records, two_studies
 
 from cartrial.store import bulk
 from cartrial.store.database import connect
-from cartrial.store.importing import import_templates, write_synthetic_study
+from cartrial.store.importing import import_templates, pipeline, write_synthetic_study
 from cartrial.store.importing.pipeline import (
     WRITE_CHUNK_ROWS,
     database_state,
@@ -140,3 +141,39 @@ def test_a_chunk_repeating_keys_written_earlier_in_the_transaction(two_studies: 
     assert results[0] == results[1] == expected
     assert _records(columns, "lab_result") == _records(rows, "lab_result")
     assert _audit_rows(columns) == _audit_rows(rows)
+
+
+def test_the_collector_is_paused_during_an_import_and_restored_after(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    write_synthetic_study(folder, 1)
+    seen: list[bool] = []
+    validate = pipeline.validate_all
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "validate_all", watched)
+    assert gc.isenabled()
+    import_templates(empty_study_copy(request, "sqlite", tmp_path), folder, "admin")
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_nested_pauses_restore_the_collector_state_of_the_first() -> None:
+    assert gc.isenabled()
+    with pipeline.collector_paused():
+        with pipeline.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pipeline.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # disabled before: left disabled
+    finally:
+        gc.enable()
