@@ -459,15 +459,16 @@ def upsert_columns(
     if known is None:  # the row path decides (and names whatever it refuses)
         rows = list(map(dict, map(zip, repeat(names), zip(*(columns[c] for c in names), strict=True))))
         return upsert_rows(tx, table_name, rows, keys, known_new=known_new)
-    subject_column = model.subject_column
-    if subject_column is not None and subject_column in model_columns:
-        given_subjects = columns.get(subject_column)
-        subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
-        _check_subject_ids(tx, table_name, subject_column, subject_ids)
-    table = table_of(model)
-    ids = _IdCounter(int(tx.connection.execute(select(func.max(table.c.id))).scalar() or 0))
-    chunk_size = key_chunk_rows(tx.backend, keys)
+    tracked = isinstance(known, set)  # the tracked keys hold the chunk's from here (not yet written)
     try:
+        subject_column = model.subject_column
+        if subject_column is not None and subject_column in model_columns:
+            given_subjects = columns.get(subject_column)
+            subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
+            _check_subject_ids(tx, table_name, subject_column, subject_ids)
+        table = table_of(model)
+        ids = _IdCounter(int(tx.connection.execute(select(func.max(table.c.id))).scalar() or 0))
+        chunk_size = key_chunk_rows(tx.backend, keys)
         for start in range(0, n, chunk_size):
             stop = min(n, start + chunk_size)
             tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
@@ -475,7 +476,8 @@ def upsert_columns(
                 tx, model, table_name, {name: columns[name][start:stop] for name in names}, stop - start, ids
             )
     except BaseException:
-        tx._new_table_keys.pop(table_name, None)  # the tracked keys already hold the chunk's (not written)
+        if tracked:  # a refused or failed write: the tracked keys no longer tell the table's (D-19.937)
+            tx._new_table_keys.pop(table_name, None)
         raise
     result = UpsertResult(inserted=n)
     _sync_sequence(tx, table_name, result, ids)

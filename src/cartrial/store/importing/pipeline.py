@@ -936,8 +936,13 @@ def import_templates(
     stream_bytes: int | None = None,
     chunk_rows: int = streaming.CHUNK_ROWS,
     partial: bool = True,
+    pause_collector: bool = False,
 ) -> ImportReport:
     """Import a folder of CSV templates (one ``<form>.csv`` per form) atomically; see the module docstring.
+
+    `pause_collector`: a folder read whole is imported with Python's cyclic garbage collector paused
+    (`collector_paused`, process-wide; D-19.935). Off by default (the web server and library callers keep
+    it running); the one-shot `cartrial import` command and the store benchmark turn it on.
 
     `partial`: a re-import may leave out (not read) the files that are byte-identical to the ones an earlier
     import stored when nothing was written since (`UnchangedFiles`); False reads and compares every file.
@@ -973,8 +978,8 @@ def import_templates(
             with engine.connect() as connection:  # a look first; re-checked under the write lock
                 unchanged = UnchangedFiles.find(connection, listed, "templates", sites)
     try:
-        # a folder read whole: the cyclic garbage collector paused (D-19.935); a streamed one keeps it
-        with collector_paused() if not large else nullcontext():
+        # asked for and a folder read whole: the cyclic garbage collector paused (D-19.935)
+        with collector_paused() if pause_collector and not large else nullcontext():
             report = _import_templates(
                 engine, listed, large, user=user, dry_run=dry_run, reason=reason, progress=progress,
                 chunk_rows=chunk_rows, unchanged=unchanged,
@@ -982,7 +987,7 @@ def import_templates(
     except _ChangedSince:  # written to since the look: the full path, every file read and compared
         return import_templates(
             engine, directory, user, reason=reason, progress=progress, stream_bytes=stream_bytes,
-            chunk_rows=chunk_rows, partial=False,
+            chunk_rows=chunk_rows, partial=False, pause_collector=pause_collector,
         )  # fmt: skip
     report.started_at = started
     report.seconds = (now() - started).total_seconds()
