@@ -907,9 +907,10 @@ def collector_paused() -> Iterator[None]:
     them together; the collector, triggered every 700 allocations, traverses the growing heap thousands of
     times (about 0.7 s of CPU in a 1,000-subject import) and finds a few thousand cyclic objects. Nothing
     is stored differently: reference counting still frees every object that is in no cycle at once, and
-    the few cycles are collected after the block. Nested and concurrent blocks (threads of one server)
-    share one count: the collector is enabled again when the last block ends, and only when it was
-    enabled before the first began."""
+    the few cycles are collected after the block. Process-wide: only `import_templates(pause_collector=True)`
+    (the CLI import, the store benchmark) uses it, never a server. Nested and concurrent blocks share one
+    count: the collector is enabled again when the last block ends, and only when it was enabled before
+    the first began (a `gc.disable()` by other code during a block is undone by its end)."""
     global _collector_pauses, _collector_was_enabled
     with _COLLECTOR_LOCK:
         if _collector_pauses == 0:
