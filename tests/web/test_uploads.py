@@ -60,3 +60,27 @@ def test_the_import_page_checks_the_size_before_reading_a_file(web_study, monkey
     )
     assert page.status_code == 422
     assert "larger than 1000 bytes" in page.text
+
+
+def test_a_web_import_keeps_the_garbage_collector_running(web_study, monkeypatch):
+    """The import's collector pause (D-19.935) is process-wide: a web import (a route run in the server's
+    thread pool) paused it for every other request; the web keeps it running."""
+    import gc
+
+    from cartrial.store.importing import pipeline
+
+    seen = []
+    validate = pipeline.validate_all
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "validate_all", watched)
+    answer = web_study.bearer("admin").post(
+        "/api/v1/import/templates",
+        files={"files": ("therapies.csv", b"subject_id,given_at,therapy\n", "text/csv")},
+        data={"dry_run": "true"},
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    assert seen == [True]

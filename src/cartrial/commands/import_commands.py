@@ -69,7 +69,10 @@ def templates_command(
 
     user = acting_user(user, url)
     with _progress(as_json) as callback:
-        report = import_templates(url, directory, user, dry_run=dry_run, reason=reason, progress=callback)
+        # a one-shot process: the cyclic garbage collector paused while the folder is read whole (D-19.935)
+        report = import_templates(
+            url, directory, user, dry_run=dry_run, reason=reason, progress=callback, pause_collector=True
+        )
     _emit(report, as_json)
 
 

@@ -495,29 +495,39 @@ def upsert_columns(
     known = None
     if n and all(k in model_columns for k in keys) and _columns_prepared(tx, model, columns, keys):
         known = _known_keys(tx, table_name, keys, known_new)
-    new_keys: set[tuple[Any, ...]] = set()
-    if known is not None:
-        new_keys = set(zip(*(columns[k] for k in keys), strict=True))
-        if len(new_keys) != n or not known.isdisjoint(new_keys):
+    if isinstance(known, set):
+        # the tracked keys of the table (`_known_keys`) take the chunk's keys in one pass (D-19.934): each
+        # is new and unique exactly when the set grew by n; otherwise the set no longer tells which keys
+        # the table holds, so it is dropped (the row path then looks the stored keys up)
+        held = len(known)
+        known.update(zip(*(columns[k] for k in keys), strict=True))
+        if len(known) != held + n:
+            tx._new_table_keys.pop(table_name, None)
             known = None
+    elif known is not None and len(set(zip(*(columns[k] for k in keys), strict=True))) != n:
+        known = None  # `known_new` (nothing stored): a key repeated in the chunk
     if known is None:  # the row path decides (and names whatever it refuses)
         rows = list(map(dict, map(zip, repeat(names), zip(*(columns[c] for c in names), strict=True))))
         return upsert_rows(tx, table_name, rows, keys, known_new=known_new)
-    subject_column = model.subject_column
-    if subject_column is not None and subject_column in model_columns:
-        given_subjects = columns.get(subject_column)
-        subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
-        _check_subject_ids(tx, table_name, subject_column, subject_ids)
-    ids = _IdCounter(highest_id_given(tx, table_name))  # never a deleted record's id (D-19.992)
-    chunk_size = key_chunk_rows(tx.backend, keys)
-    for start in range(0, n, chunk_size):
-        stop = min(n, start + chunk_size)
-        tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
-        _insert_columns(
-            tx, model, table_name, {name: columns[name][start:stop] for name in names}, stop - start, ids
-        )
-    if isinstance(known, set):
-        known.update(new_keys)  # a set: no key hashed again
+    tracked = isinstance(known, set)  # the tracked keys hold the chunk's from here (not yet written)
+    try:
+        subject_column = model.subject_column
+        if subject_column is not None and subject_column in model_columns:
+            given_subjects = columns.get(subject_column)
+            subject_ids = set(given_subjects) - {None} if given_subjects is not None else set()
+            _check_subject_ids(tx, table_name, subject_column, subject_ids)
+        ids = _IdCounter(highest_id_given(tx, table_name))  # never a deleted record's id (D-19.992)
+        chunk_size = key_chunk_rows(tx.backend, keys)
+        for start in range(0, n, chunk_size):
+            stop = min(n, start + chunk_size)
+            tx.require(write_action(table_name, Action.ENTER), f"insert into {table_name}")
+            _insert_columns(
+                tx, model, table_name, {name: columns[name][start:stop] for name in names}, stop - start, ids
+            )
+    except BaseException:
+        if tracked:  # a refused or failed write: the tracked keys no longer tell the table's (D-19.937)
+            tx._new_table_keys.pop(table_name, None)
+        raise
     result = UpsertResult(inserted=n)
     _sync_sequence(tx, table_name, result, ids)
     return result

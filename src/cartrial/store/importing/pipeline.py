@@ -23,8 +23,11 @@ files are streamed in chunks inside the one transaction (`cartrial.store.importi
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -810,9 +813,17 @@ def with_kept(
 
 
 def key_lookup(form: ValidatedForm) -> Callable[[list[tuple[Any, ...]]], list[bool]]:
-    """`in_file` of `kept_records` for a validated form: its natural keys as a set of typed tuples."""
-    keys = set(form.key_tuples())
-    return lambda stored: [key in keys for key in stored]
+    """`in_file` of `kept_records` for a validated form: its natural keys as a set of typed tuples, built
+    at the first call (an import calls it only when the table keeps records the file lacks; D-19.934)."""
+    keys: set[tuple[Any, ...]] | None = None
+
+    def in_file(stored: list[tuple[Any, ...]]) -> list[bool]:
+        nonlocal keys
+        if keys is None:
+            keys = set(form.key_tuples())
+        return [key in keys for key in stored]
+
+    return in_file
 
 
 def dry_run_counts(engine: Engine, validated: Sequence[ValidatedForm], user: str) -> list[FormCounts]:
@@ -883,6 +894,38 @@ def record_manifests(
         tx.record_import(entry.file, entry.sha256, kind, row_counts)
 
 
+_COLLECTOR_LOCK = threading.Lock()
+_collector_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block, restored after it (decisions D-19.935).
+
+    An import read whole allocates millions of objects (typed values, row tuples, key tuples) and frees
+    them together; the collector, triggered every 700 allocations, traverses the growing heap thousands of
+    times (about 0.7 s of CPU in a 1,000-subject import) and finds a few thousand cyclic objects. Nothing
+    is stored differently: reference counting still frees every object that is in no cycle at once, and
+    the few cycles are collected after the block. Process-wide: only `import_templates(pause_collector=True)`
+    (the CLI import, the store benchmark) uses it, never a server. Nested and concurrent blocks share one
+    count: the collector is enabled again when the last block ends, and only when it was enabled before
+    the first began (a `gc.disable()` by other code during a block is undone by its end)."""
+    global _collector_pauses, _collector_was_enabled
+    with _COLLECTOR_LOCK:
+        if _collector_pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _COLLECTOR_LOCK:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
 def import_templates(
     url: str | Engine | None,
     directory: str | Path,
@@ -894,8 +937,13 @@ def import_templates(
     stream_bytes: int | None = None,
     chunk_rows: int = streaming.CHUNK_ROWS,
     partial: bool = True,
+    pause_collector: bool = False,
 ) -> ImportReport:
     """Import a folder of CSV templates (one ``<form>.csv`` per form) atomically; see the module docstring.
+
+    `pause_collector`: a folder read whole is imported with Python's cyclic garbage collector paused
+    (`collector_paused`, process-wide; D-19.935). Off by default (the web server and library callers keep
+    it running); the one-shot `cartrial import` command and the store benchmark turn it on.
 
     `partial`: a re-import may leave out (not read) the files that are byte-identical to the ones an earlier
     import stored when nothing was written since (`UnchangedFiles`); False reads and compares every file.
@@ -931,14 +979,16 @@ def import_templates(
             with engine.connect() as connection:  # a look first; re-checked under the write lock
                 unchanged = UnchangedFiles.find(connection, listed, "templates", sites)
     try:
-        report = _import_templates(
-            engine, listed, large, user=user, dry_run=dry_run, reason=reason, progress=progress,
-            chunk_rows=chunk_rows, unchanged=unchanged,
-        )  # fmt: skip
+        # asked for and a folder read whole: the cyclic garbage collector paused (D-19.935)
+        with collector_paused() if pause_collector and not large else nullcontext():
+            report = _import_templates(
+                engine, listed, large, user=user, dry_run=dry_run, reason=reason, progress=progress,
+                chunk_rows=chunk_rows, unchanged=unchanged,
+            )  # fmt: skip
     except _ChangedSince:  # written to since the look: the full path, every file read and compared
         return import_templates(
             engine, directory, user, reason=reason, progress=progress, stream_bytes=stream_bytes,
-            chunk_rows=chunk_rows, partial=False,
+            chunk_rows=chunk_rows, partial=False, pause_collector=pause_collector,
         )  # fmt: skip
     report.started_at = started
     report.seconds = (now() - started).total_seconds()
