@@ -169,3 +169,6 @@ def test_cli_blq_rules_keyed_on_tmax(tmp_path, capsys):  # type: ignore[no-untyp
     assert mixed.exit_code == 2 and "--blq-before-tmax" in mixed.stderr
     half = run_cartrial(*base, "--blq-before-tmax", "keep", "--blq-after-tmax", "half-lloq")
     assert half.exit_code == 2 and "--lloq" in half.stderr
+    assert "--blq-after-tmax" in half.stderr  # the option that chose the rule, never --blq
+    before = run_cartrial(*base, "--blq-before-tmax", "half-lloq", "--blq-after-tmax", "keep")
+    assert before.exit_code == 2 and "--blq-before-tmax" in before.stderr

@@ -185,3 +185,14 @@ def test_dose_mg_is_queried_exactly_outside_the_tolerance_of_the_capped_dose(mg:
     margin = abs(mg - expected_mg) - 0.10 * expected_mg
     if abs(margin) > 1e-6:
         assert queried == (margin > 0)
+
+
+def test_the_dose_mg_query_says_what_it_was_compared_with() -> None:
+    """The dose_mg query names the daily dose in mg for the recorded BSA (mg/m² per day × BSA), never "a dose
+    times the BSA" (an earlier text told the site to multiply a dose in mg by the BSA)."""
+    record = dose("fludarabine", 30, 510.0, 1.7)
+    by_table = {"subject": [subject()], "infusion": [infusion()], record.table: [record]}
+    (finding,) = run_edit_checks([SubjectRecords("CT-001", by_table)], REFERENCE, TODAY)  # type: ignore[arg-type]
+    text = finding.message
+    assert "daily dose in mg for the recorded body_surface_area_m2" in text, text
+    assert "mg/m² per day × the body surface area" in text and "times the recorded" not in text

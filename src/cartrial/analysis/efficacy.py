@@ -449,7 +449,7 @@ FOLLOW_UP_END_TEXT: dict[str, str] = {
 """Where a subject's relapse follow-up after infusion ends, in words, per protocol
 ``analysis.options.relapse_follow_up_end`` (`relapse_datasets`; D-19.83, D-19.92): the relapse-free key
 finding states the end its numbers were counted to, as `last_contact`, `follow_up_ends` and the relapse
-engine's extension to a later relapse onset (D-19.587) count it (D-19.985, amended by D-19.988)."""
+engine's extension to a later relapse onset (D-19.587) count it (D-19.985, as amended)."""
 
 
 def relapse_datasets(

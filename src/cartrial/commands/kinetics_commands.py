@@ -367,7 +367,10 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
     check_lloq(arguments["lloq"], "--lloq")
     options = arguments["options"]
     if options.needs_lloq and arguments["lloq"] is None and not arguments["lloq_column"]:
-        raise InputError(Problem("a half-LLOQ BLQ rule needs --lloq or --lloq-col", field="--blq"))
+        field = "--blq"  # the option that chose the half-LLOQ rule
+        if options.blq_by_tmax:
+            field = "--blq-before-tmax" if options.blq_before_tmax == "half_lloq" else "--blq-after-tmax"
+        raise InputError(Problem("a half-LLOQ BLQ rule needs --lloq or --lloq-col", field=field))
 
 
 def _blq_rule_text(text: str | None) -> str | float | None:

@@ -157,8 +157,9 @@ class NcaOptions:
             counts); ``actual_only`` never (PKNCA, which uses the actual times only).
         missing_time0: the AUCs from the dose (AUClast, AUMClast, AUCall, AUCinf) of a profile with no
             kept sample at time 0 (a time-0 BLQ sample dropped by a BLQ rule counts as none; D-19.153,
-            D-19.968): ``zero`` (default) integrate from a
-            concentration of 0 at the dose (PKNCA ``impute = "start_conc0"``, Phoenix's single-dose rule;
+            D-19.968): ``zero`` (default) integrate from a concentration of 0 at the dose (Phoenix's
+            single-dose rule; PKNCA ``impute = "start_conc0"`` when no time-0 sample was recorded, while
+            after a dropped time-0 BLQ sample PKNCA gives NA;
             the interpolating partial AUCs already start from 0, PKNCA ``conc.origin``); ``not_estimable``
             leave them missing with the reason (PKNCA without imputation).
 

@@ -601,6 +601,7 @@ def _lymphodepletion_dose(
             if regimen.max_bsa_m2 is not None or agent.max_daily_dose_mg is not None
             else ""
         )
+        capped = ", within the protocol's caps" if caps else ""
         protocol_dose = f"the protocol's {agent.name} dose of {doses} mg/m² per day{renal}{caps}"
         if per_m2 is not None:
             effective = () if bsa is None else tuple(a / bsa for a in allowed_mg)
@@ -619,7 +620,8 @@ def _lymphodepletion_dose(
                 "dose_mg",
                 dose.get("dose_mg"),
                 f"lymphodepletion_administration.dose_mg differs by more than {LD_DOSE_TOLERANCE:.0%} from "
-                f"{protocol_dose}, times the recorded body_surface_area_m2: a unit or a digit slipped?",
+                f"the protocol's {agent.name} daily dose in mg for the recorded body_surface_area_m2 "
+                f"({doses} mg/m² per day × the body surface area{renal}{capped}): a unit or a digit slipped?",
             )
 
 
