@@ -197,26 +197,6 @@ def test_a_chunk_repeating_keys_written_earlier_in_the_transaction(two_studies: 
     assert _audit_rows(columns) == _audit_rows(rows)
 
 
-def test_the_collector_is_paused_during_an_import_and_restored_after(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    folder = tmp_path / "study"
-    folder.mkdir()
-    write_synthetic_study(folder, 1)
-    seen: list[bool] = []
-    validate = pipeline.validate_all
-
-    def watched(*args: Any, **kwargs: Any) -> Any:
-        seen.append(gc.isenabled())
-        return validate(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "validate_all", watched)
-    assert gc.isenabled()
-    import_templates(empty_study_copy(request, "sqlite", tmp_path), folder, "admin", pause_collector=True)
-    assert seen == [False]
-    assert gc.isenabled()
-
-
 def _watch_collector(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """`gc.isenabled()` at each `validate_all` of an import (inside the paused block when it pauses)."""
     seen: list[bool] = []
@@ -228,6 +208,19 @@ def _watch_collector(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     monkeypatch.setattr(pipeline, "validate_all", watched)
     return seen
+
+
+def test_the_collector_is_paused_during_an_import_and_restored_after(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    write_synthetic_study(folder, 1)
+    seen = _watch_collector(monkeypatch)
+    assert gc.isenabled()
+    import_templates(empty_study_copy(request, "sqlite", tmp_path), folder, "admin", pause_collector=True)
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def test_an_import_keeps_the_collector_running_unless_asked(
