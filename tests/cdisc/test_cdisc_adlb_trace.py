@@ -3,9 +3,11 @@ subject with the same test, date and standard result, in the datasets as written
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pandas as pd
+import pytest
 
 
 def _dataset(path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -48,3 +50,49 @@ def test_every_adam_predecessor_seq_is_the_sdtm_record_of_the_value(exported) ->
     merged = adpc.merge(pc, on=["USUBJID", "PCSEQ"], how="left", validate="one_to_one")
     assert len(merged) > 0 and (merged["PCTESTCD"] == merged["PARAMCD"]).all()
     assert (merged["PCSTRESC"].fillna("") == merged["AVALC"].fillna("")).all()
+
+
+@pytest.mark.parametrize(
+    "ungraded",
+    [
+        {"value": ""},  # a result not reported (labs.csv value not required)
+        {"lln": "", "value": "88"},  # a haemoglobin without its LLN: CTCAE anaemia cannot be graded
+    ],
+    ids=["no-value", "no-lln"],
+)
+def test_adlb_lbseq_skips_a_same_day_lb_record_adlb_does_not_hold(exported, ungraded) -> None:  # type: ignore[no-untyped-def]
+    """D-19.1030: CT-001's haemoglobin of 2021-04-28 (07:00Z, 114 g/L) plus an earlier sample that day
+    (00:30Z) which the grading leaves out. LB holds both (the earlier one first); ADLB only the graded one,
+    whose LBSEQ must be its own LB record (LBREFID LB-13, LBSTRESN 114), never the ungraded record's. Before
+    the fix the k-th-of-the-day match took the first LB record of the day: the ungraded one."""
+    import dataclasses
+
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    snapshot = exported.snapshot
+    labs = snapshot.tables["labs"]
+    same_day = labs[
+        (labs["subject_id"] == "CT-001")
+        & (labs["analyte"] == "hemoglobin")
+        & (labs["collected_at"] == "2021-04-28T07:00:00Z")
+    ]
+    assert len(same_day) == 1 and str(same_day["record_id"].iloc[0]) == "13"
+    row = same_day.iloc[0].to_dict() | {"collected_at": "2021-04-28T00:30:00Z", "record_id": "999997"}
+    row |= ungraded
+    tables = {**snapshot.tables, "labs": pd.concat([labs, pd.DataFrame([row])], ignore_index=True)}
+    changed = dataclasses.replace(snapshot, tables=tables)
+    frames = build_all(changed, analyse(changed), {"TJH": "China"})
+    lb, adlb = frames["LB"], frames["ADLB"]
+    assert (lb["LBREFID"] == "LB-999997").sum() == 1  # LB keeps the ungraded result
+    merged = adlb.merge(lb, on=["USUBJID", "LBSEQ"], how="left", validate="many_to_one")
+    assert not (merged["LBREFID"] == "LB-999997").any()
+    day = merged[
+        (merged["USUBJID"] == "CT103A-NMOSD-CT-001")
+        & (merged["PARAMCD"] == "HGB")
+        & (merged["ADT"] == dt.date(2021, 4, 28))
+    ]
+    assert day["LBREFID"].tolist() == ["LB-13"]
+    assert day["AVAL"].tolist() == [114.0]
+    frames["ADLB"] = adlb.assign(ADT=[d.isoformat() for d in adlb["ADT"]])
+    _check(frames["ADLB"], lb)

@@ -419,6 +419,9 @@ def build_adlb(
         ]
     ] = True
     frame["ABLFL"] = np.where(baseline, "Y", "")
+    refid = None if record is None else ("LB-" + record.astype(str)).to_numpy(dtype=object)
+    if refid is not None:
+        refid = refid[order]
     frame = frame.iloc[order].reset_index(drop=True)
     post = frame[frame["ONTRTFL"] == "Y"]
     frame["WGRFL"] = ""
@@ -435,7 +438,7 @@ def build_adlb(
         dtype=float
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
-    frame["LBSEQ"] = _lb_seq(frame, lb)
+    frame["LBSEQ"] = _lb_seq(frame, lb, refid)
     return finalize(frame, spec, sort=[])
 
 
@@ -463,9 +466,13 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     return kept.table
 
 
-def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
-    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date): the k-th ADLB
-    record of a subject, test and date takes the k-th LB record of that key (both in record order)."""
+def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame, refid: np.ndarray | None = None) -> np.ndarray:
+    """LBSEQ of the SDTM LB record each ADLB record comes from. With `refid` (the LB.LBREFID of each ADLB
+    record, ``LB-<lab record id>``, in frame order) the LB record of that subject and LBREFID: the record
+    itself, even when LB holds another result of that test on that date that ADLB does not (a result the
+    grading left out — no LLN, no value — D-19.1030). Without it (a graded table without record ids), or
+    for a record whose LBREFID LB lacks, the k-th ADLB record of a subject, test and date takes the k-th LB
+    record of that key (both in record order)."""
     left = pd.DataFrame(
         {
             "u": frame["USUBJID"].to_numpy(),
@@ -484,7 +491,22 @@ def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
     )
     right["k"] = right.groupby(["u", "c", "d"], sort=False).cumcount()
     merged = left.merge(right, on=["u", "c", "d", "k"], how="left", sort=False)
-    return merged["seq"].to_numpy(dtype=float)
+    seq = merged["seq"].to_numpy(dtype=float)
+    if refid is None or "LBREFID" not in lb.columns:
+        return seq
+    own = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(),
+            "r": lb["LBREFID"].astype(str).to_numpy(),
+            "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+        }
+    ).drop_duplicates(["u", "r"], keep=False)  # a LBREFID named twice for a subject identifies no record
+    by_refid = (
+        pd.DataFrame({"u": left["u"].to_numpy(), "r": refid})
+        .merge(own, on=["u", "r"], how="left", sort=False)["seq"]
+        .to_numpy(dtype=float)
+    )
+    return np.where(np.isnan(by_refid), seq, by_refid)
 
 
 def build_adpc(
