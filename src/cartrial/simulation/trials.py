@@ -1376,11 +1376,12 @@ def _simulate_batch(
         return np.where(treated, values[rows, cols, k], np.nan)
 
     crs, icans = at_dose(draws.crs), at_dose(draws.icans)
-    if sc.data_cutoff_day is not None:
-        # an episode that begins after the cut-off is not in the data (D-19.291)
-        last_day = np.floor(sc.data_cutoff_day - np.nan_to_num(infusion))
-        crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
-        icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
+    # an episode is in the data when it begins by the last whole day the patient is followed (`follow`: to
+    # the dropout, the death, the end of follow-up or the cut-off, D-19.291), the day `simulate study` writes
+    # its adverse event by (D-19.877): one beginning after a dropout is not seen (D-19.1022)
+    last_day = np.floor(np.nan_to_num(follow, nan=-1.0))
+    crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
+    icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
     # persistence by the analysis's rule (`kinetics.persistence_flags`, D-19.855) on the samples a virtual
     # study takes (`models.PK_DAYS` within the follow-up, which a death ends, D-19.97): a quantifiable sample
     # after the persistence day (the first one after it: the level declines), evaluable when sampled after it
