@@ -74,3 +74,16 @@ def test_a_point_refused_while_it_runs_is_named(tmp_path: Path, make_scenario: C
     (problem,) = caught.value.problems
     assert problem.file == "grid.yaml" and problem.field == "population"
     assert "grid point population.screening.aqp4_positive_fraction=0.0" in problem.message
+
+
+def test_a_design_override_refused_as_a_whole_names_the_section(make_scenario: Callable[..., Path]) -> None:
+    """A check of the whole escalation section (a TITE-CRM override without its target, skeleton and max_n)
+    has no key of its own: the problem is at ``design.overrides``, not ``design.overrides.`` (D-19.1024)."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import prepare
+
+    scenario, protocol = load_scenario(make_scenario({"design": {"overrides": {"design": "tite-crm"}}}))
+    with pytest.raises(InputError) as caught:
+        prepare(scenario, load_protocol(protocol), 1)
+    fields = {problem.field for problem in caught.value.problems}
+    assert fields == {"design.overrides"}

@@ -111,7 +111,8 @@ def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
             [
                 Problem(
                     f"design override: {e['msg']}",
-                    field="design.overrides." + ".".join(str(p) for p in e["loc"]),
+                    # a check of the whole section has no key (loc ()): the section itself (D-19.1024)
+                    field=".".join(["design.overrides", *(str(p) for p in e["loc"])]),
                     value=None if isinstance(e.get("input"), dict | list) else e.get("input"),
                     allowed=(e.get("ctx") or {}).get("expected") if e["type"] == "option_range" else None,
                 )
