@@ -54,3 +54,37 @@ def test_episodes_beginning_after_the_dropout_are_not_counted(make_scenario: Cal
     for name in ("n_crs_any", "n_crs_grade3plus", "n_icans_any"):
         share = batch.metrics[name].sum() / treated
         assert share == pytest.approx(EXPECTED, abs=5 * se), name
+
+
+@pytest.mark.parametrize(("icans_onset", "seen"), [(29, True), (30, False)])
+def test_the_last_day_followed_is_the_day_of_death_exactly(
+    make_scenario: Callable[..., Path], icans_onset: int, seen: bool
+) -> None:
+    """The boundary day, exactly: every patient has a fatal CRS (latent grade 5, logit +50) beginning on
+    day 25 and lasting 5 days, fatal on its last day, 25 + 5 - 1 = 29 (D-19.97), and a grade-1 ICANS on a
+    fixed day (sd_log 0). Followed to the death, a patient is followed through day 29 and no further: an ICANS
+    beginning on day 29 is in the data of exactly the patients whose death is (those not dropped out before
+    it), one beginning on day 30 in nobody's. Counting onsets before the last day only, or every episode
+    drawn (before D-19.1022: every treated patient, both ways), breaks one of the two."""
+    path = make_scenario(
+        {
+            "toxicity": {
+                "fixed_dlt_probability": [0.0, 0.0],
+                "crs": {
+                    "intercepts": [50.0, 50.0, 50.0, 50.0, 50.0],
+                    "onset_days": {"median": 25, "sd_log": 0.0, "max": 27},
+                    "duration_days": {"median": 5, "sd_log": 0.0, "max": 30},
+                },
+                "icans": {
+                    "intercepts": [50.0, -50.0, -50.0, -50.0],
+                    "onset_days": {"median": icans_onset, "sd_log": 0.0, "max": 40},
+                },
+            },
+            "pool_size": 100,
+        }
+    )
+    scenario, protocol_path = load_scenario(path)
+    batch = simulate_trials(prepare(scenario, load_protocol(protocol_path), 1), 20, seed=7)
+    deaths = batch.metrics["n_deaths"].sum()
+    assert 0 < deaths < batch.metrics["n_treated"].sum()  # some dropped out before day 29: not all seen
+    assert batch.metrics["n_icans_any"].sum() == (deaths if seen else 0)

@@ -87,3 +87,48 @@ def test_a_design_override_refused_as_a_whole_names_the_section(make_scenario: C
         prepare(scenario, load_protocol(protocol), 1)
     fields = {problem.field for problem in caught.value.problems}
     assert fields == {"design.overrides"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"design": {"overrides": {"cohort_size": 0}}},  # refused before any point runs
+        {"population": {"screening": {"aqp4_positive_fraction": 0.0}}},  # refused while a point runs
+    ],
+    ids=["design-override", "nobody-eligible"],
+)
+def test_a_problem_of_the_scenario_names_the_scenario_file_not_the_grid(
+    changes: dict[str, object],
+    cli: Callable[..., object],
+    tmp_path: Path,
+    make_scenario: Callable[..., Path],
+) -> None:
+    """A grid varying only `pool_size` does not make the scenario's cohort size 0 or its population
+    ineligible: the problem is the scenario file's, named as `simulate trial` names it (D-19.1025). Before,
+    the sweep put it at the grid file: "grid.yaml, design.overrides.cohort_size: … (grid point
+    pool_size=100)"."""
+    scenario = make_scenario({**changes, "pool_size": 100})
+    grid = _grid(tmp_path, "{parameter: pool_size, values: [100]}")
+    result = cli("simulate", "sweep", "--scenario", scenario, "--grid", grid, "--workers", "0")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    err = " ".join(result.stderr.split())  # type: ignore[attr-defined]
+    assert str(scenario) in err
+    assert "grid.yaml" not in err
+    assert "Traceback" not in err
+    field = "design.overrides.cohort_size" if "design" in changes else "population"
+    assert f"{scenario}, {field}" in err
+
+
+def test_a_point_refused_while_it_runs_on_dask_is_a_clean_message(
+    cli: Callable[..., object], tmp_path: Path, make_scenario: Callable[..., Path]
+) -> None:
+    """The refusal of a point on a Dask worker travels back as data (D-19.1023): exit 2, the grid file and
+    the point named, no worker traceback on stderr."""
+    scenario = make_scenario({"pool_size": 100})
+    grid = _grid(tmp_path, "{parameter: population.screening.aqp4_positive_fraction, values: [0.0]}")
+    result = cli("simulate", "sweep", "--scenario", scenario, "--grid", grid, "--workers", "1")
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    err = " ".join(result.stderr.split())  # type: ignore[attr-defined]
+    assert f"{grid}, population" in err
+    assert "grid point population.screening.aqp4_positive_fraction=0.0" in err
+    assert "Traceback" not in err
