@@ -18,9 +18,7 @@ import functools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from datetime import time as _time
 from datetime import tzinfo as _tzinfo
@@ -324,76 +322,15 @@ def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     are told apart too (pandas' string hashing would not)."""
     if len(cells) <= 1 or pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
         return np.arange(len(cells), dtype=np.intp), np.asarray(cells, dtype=object)
-    memo = _distinct_memo.get() if len(cells) >= DISTINCT_REUSED_FROM else None
-    if memo is not None:
-        found = _distinct_found(memo, cells)
-        if found is not None:
-            return found
     if "\x00" in "".join(cells):
         # pandas' string hash table ends a text at a NUL character ("a\x00b" would share "a"'s code)
         first: dict[str, int] = {}
         codes = np.fromiter((first.setdefault(c, len(first)) for c in cells), dtype=np.intp, count=len(cells))
         texts = np.empty(len(first), dtype=object)
         texts[:] = list(first)
-    else:
-        factorized, uniques = pd.factorize(cells, sort=False)
-        codes, texts = np.asarray(factorized, dtype=np.intp), np.asarray(uniques, dtype=object)
-    if memo is not None:
-        _distinct_keep(memo, cells, codes)
-    return codes, texts
-
-
-DISTINCT_REUSED_FROM = 64
-"""The fewest cells whose `distinct` is kept inside `distinct_reused` (a shorter column costs less to
-factorise than to compare)."""
-
-_distinct_memo: ContextVar[dict[tuple[Any, ...], list[tuple[np.ndarray, np.ndarray, np.ndarray]]] | None] = (
-    ContextVar("cartrial_distinct_memo", default=None)
-)
-
-
-@contextmanager
-def distinct_reused() -> Iterator[None]:
-    """Inside the block (this thread or task only), `distinct` of a column of texts equal cell by cell to
-    one it has already split in the block gives that split again instead of factorising the column anew:
-    the import's form check and the engine's form validator read the same columns of one file. The result
-    is the one `distinct` would compute (its codes depend only on the texts, compared with ``==`` in
-    order; its texts are the column's own cells at the first position of each), so nothing read from it
-    changes; what the block kept is dropped at its end."""
-    token = _distinct_memo.set({})
-    try:
-        yield
-    finally:
-        _distinct_memo.reset(token)
-
-
-def _distinct_key(cells: np.ndarray) -> tuple[Any, ...]:
-    return (len(cells), cells[0], cells[len(cells) // 2], cells[-1])
-
-
-def _distinct_found(
-    memo: dict[tuple[Any, ...], list[tuple[np.ndarray, np.ndarray, np.ndarray]]], cells: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The (codes, texts) of `distinct` for `cells` from a column kept in `memo` with the same texts in the
-    same order (every cell compared), or None."""
-    for kept, codes, first in memo.get(_distinct_key(cells), ()):
-        if kept is cells or bool(np.all(kept == cells)):  # texts only (both split as texts): == is equality
-            texts = np.empty(len(first), dtype=object)
-            texts[:] = cells[first]  # this column's own cells, as factorising it gives them
-            return codes.copy(), texts
-    return None
-
-
-def _distinct_keep(
-    memo: dict[tuple[Any, ...], list[tuple[np.ndarray, np.ndarray, np.ndarray]]],
-    cells: np.ndarray,
-    codes: np.ndarray,
-) -> None:
-    # codes number the texts in order of first appearance: text k first appears where the running
-    # maximum of the codes reaches k
-    reached = np.maximum.accumulate(codes)
-    first = np.flatnonzero(np.diff(reached, prepend=-1) > 0)
-    memo.setdefault(_distinct_key(cells), []).append((cells.copy(), codes.copy(), first))
+        return codes, texts
+    codes, texts = pd.factorize(cells, sort=False)
+    return np.asarray(codes, dtype=np.intp), np.asarray(texts, dtype=object)
 
 
 def _cells(frame: pd.DataFrame, column: str) -> pd.Series:

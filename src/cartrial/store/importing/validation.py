@@ -26,7 +26,6 @@ from cartrial.columns import (
     ONE_LINE_ALLOWED,
     RowProblems,
     distinct,
-    distinct_reused,
     other_digit_fault,
     parse_bool,
     parse_float,
@@ -185,13 +184,6 @@ def validate_form(
     each on its own: no header, record or engine check. `check_keys` reports natural keys repeated within
     the file.
     """
-    with distinct_reused():  # the engine's validator splits the columns this check has split
-        return _validate_form(data, protocol=protocol, partial=partial, check_keys=check_keys)
-
-
-def _validate_form(
-    data: FormData, *, protocol: Protocol | None, partial: bool, check_keys: bool
-) -> tuple[ValidatedForm | None, list[Problem]]:
     record_mode = partial or not check_keys
     if not record_mode:
         header = check_header(data)
