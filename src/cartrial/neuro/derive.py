@@ -1305,6 +1305,13 @@ def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     return 100.0 * n_responders / n_infused if n_infused else None
 
 
+KURTZKE_AMBULATION_REASON = (
+    "the baseline or follow-up visit is scored by the Kurtzke method (walking distance and aid): it has no "
+    "Neurostatus ambulation score, only the stand-in score of the same EDSS (D-19.1006)"
+)
+"""Reason of a subject not evaluable on the ambulation score: a compared visit is Kurtzke-scored."""
+
+
 def derive_responders(
     infusions: FrameLike | Mapping[str, date],
     *,
@@ -1332,7 +1339,10 @@ def derive_responders(
     given is refused (it would report 0 subjects). `parameters` overrides a definition's defaults.
     ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
     follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
-    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746).
+    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746). A definition
+    on the Neurostatus ambulation score is not evaluable, under either value, for a subject whose compared
+    baseline or follow-up visit is Kurtzke-scored: that visit has only the stand-in score of its EDSS
+    (`KURTZKE_AMBULATION_REASON`, D-19.1006).
     ``relapses`` (None: no relapse data; a relapse form, `RelapseEpisode` records merged by
     ``relapse_options`` as `derive_disability` merges them, or merged `Attack` records: `relapse_attacks`,
     D-19.899) with ``baseline_visit`` (`ResponderBaseline`, default ``outside_relapse``): a value on or
@@ -1359,6 +1369,8 @@ def derive_responders(
     attacks = relapse_attacks(relapses, relapse_options, source=(sources or {}).get("relapses", "relapses"))
     onsets = onsets_by_subject(attacks)  # every merged onset, as for the EDSS (D-19.686)
     edss_methods: dict[str, list[tuple[date, tuple[float, str]]]] = defaultdict(list)
+    # each scored visit's ambulation with whether it was scored by the Kurtzke method (D-19.1006)
+    ambulation_kurtzke: dict[str, list[tuple[date, tuple[float, bool]]]] = defaultdict(list)
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
     days, late = infused_by_cutoff(infused, cutoff)  # day 0 on the site's calendar vs the cut-off (D-19.607)
@@ -1392,10 +1404,19 @@ def derive_responders(
         problems = RowProblems(names.get("edss", "edss"))
         table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None, zones=zones)
         assessed |= {str(s) for s in table.subject_id}
-        for sid, by_measure in _series_from_edss(
-            table, scored.table["edss"].to_numpy(dtype=float), zones
-        ).items():
+        edss_scores = scored.table["edss"].to_numpy(dtype=float)
+        for sid, by_measure in _series_from_edss(table, edss_scores, zones).items():
             series[sid].update(by_measure)
+        for sid, day, value, score, rule in zip(
+            table.subject_id,
+            _table_site_days(table, zones),
+            table.ambulation,
+            edss_scores,
+            table.walking_rule or [""] * len(table.subject_id),
+            strict=True,
+        ):
+            if day is not None and np.isfinite(score):
+                ambulation_kurtzke[str(sid)].append((day, (float(value), bool(rule))))
         if "edss_method" in scored.table:
             # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
             for sid, day, value, method in zip(
@@ -1444,13 +1465,23 @@ def derive_responders(
             (base_value, base_method), (follow_value, follow_method) = pair
             pair_methods = {0: base_method, 1: follow_method}
             if walking_switch_day([(0, base_value), (1, follow_value)], pair_methods) is not None:
-                measures[sid][1][NOT_EVALUABLE] = {
-                    "edss": (
-                        f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
-                        "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
-                        "(method_switch=exclude; D-19.746)"
-                    )
-                }
+                measures[sid][1].setdefault(NOT_EVALUABLE, {})["edss"] = (
+                    f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
+                    "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
+                    "(method_switch=exclude; D-19.746)"
+                )
+    for sid, walked in ambulation_kurtzke.items():
+        # a Kurtzke visit records walking distance and aid, not a Neurostatus ambulation score: its
+        # `ambulation` is the stand-in score of the same EDSS (`kurtzke_walking_step`), whatever the aid, so
+        # a measure on the ambulation score is not evaluable on it under any option (D-19.1006)
+        if sid not in measures:
+            continue
+        compared = baseline_and_follow_up(
+            walked, days[sid], chosen_follow_up, lambda v: v[0], onsets.get(sid, ()), window
+        )
+        if any(visit is not None and visit[1] for visit in compared):
+            blocked = measures[sid][1].setdefault(NOT_EVALUABLE, {})
+            blocked["ambulation"] = KURTZKE_AMBULATION_REASON
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
     without_infusion = tuple(sorted(assessed - set(days) - set(late)))
@@ -1958,6 +1989,7 @@ def derive_disability(
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
     "BASELINE_ONLY_IN_ATTACK",
+    "KURTZKE_AMBULATION_REASON",
     "MEASURE_FORM",
     "NO_RELAPSE_DATA_NOTE",
     "NUMERIC_NOTATION",

@@ -157,12 +157,17 @@ class VisualAcuity:
 
         None for an off-chart level (CF/HM/LP/NLP read no chart letters; a numeric convention gives them a
         logMAR, not a letter score) and for an acuity outside the letter scale 0-100 (logMAR above 1.7),
-        where the formula would give a negative count.
+        where the formula would give a negative count. The scale's ends are read in whole letters, as the
+        chart's rounded line labels are (D-19.683): an acuity within half a letter of an end is that end
+        (20/10 = 6/3 = decimal 2.0 is the -0.3 line, exactly -0.301 = 100.05 letters: 100), beyond it None
+        (D-19.1007).
         """
         if self.logmar is None or self.off_chart is not None:
             return None
         letters = 85.0 - 50.0 * self.logmar
-        return letters if LETTERS_MIN - 1e-9 <= letters <= LETTERS_MAX + 1e-9 else None
+        if not LETTERS_MIN - 0.5 < letters < LETTERS_MAX + 0.5:
+            return None
+        return min(max(letters, float(LETTERS_MIN)), float(LETTERS_MAX))
 
     @property
     def quantified(self) -> bool:
