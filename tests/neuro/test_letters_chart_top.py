@@ -36,3 +36,20 @@ def test_property_letters_on_the_scale_and_agree_with_the_written_letters(thousa
     letters = parse_acuity(f"logMAR {logmar:.3f}").etdrs_letters
     assert letters is not None and 0 <= letters <= 100
     assert format_letters(logmar) == f"{fixed(letters, 0)} letters"
+
+
+@pytest.mark.parametrize("logmar", [-0.31, 1.8, 1.72])
+def test_format_letters_writes_no_letters_off_the_scale(logmar: float) -> None:
+    """Review finding 4: `format_letters` reads the scale by `etdrs_letters` (one rule). Hand: logMAR -0.31
+    is 85 + 15.5 = 100.5 letters, 1.8 is 85 - 90 = -5, 1.72 is -1: each more than half a letter off 0-100,
+    no letter score (before: "101 letters", "-5 letters", "-1 letters")."""
+    assert parse_acuity(f"logMAR {logmar}").etdrs_letters is None
+    assert format_letters(logmar) is None
+
+
+@pytest.mark.parametrize(
+    ("logmar", "text"), [(-0.305, "100 letters"), (1.709, "0 letters"), (0.33, "69 letters")]
+)
+def test_format_letters_at_the_ends_of_the_scale(logmar: float, text: str) -> None:
+    # hand: -0.305 -> 100.25 letters, within half a letter of 100: 100; 1.709 -> -0.45: 0; 0.33 -> 68.5: 69
+    assert format_letters(logmar) == text

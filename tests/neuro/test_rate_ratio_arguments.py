@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from cartrial.errors import InputError
@@ -47,3 +49,27 @@ def test_whole_number_floats_still_count() -> None:
     assert r.ratio == pytest.approx(0.5)
     assert r.ci_low == pytest.approx(0.00505 / 0.99495 * 2, rel=1e-3)
     assert r.ci_high == pytest.approx(0.7164 / 0.2836 * 2, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "strata",
+    [
+        np.array([[4, 2, 1, 1]]),  # a numpy row (int64): accepted on main, refused by the first D-19.1008
+        np.array([[4.0, 2.0, 1.0, 1.0]]),
+        [[4, 2.0, 1, 1.0]],  # a list
+        pd.DataFrame({"a": [4], "b": [2.0], "c": [1], "d": [1.0]}).itertuples(index=False),
+        [iter((4, 2.0, 1, 1.0))],  # any non-string iterable of four
+    ],
+)
+def test_any_iterable_of_four_is_a_stratum(strata: object) -> None:
+    """Review finding 3: a stratum is any non-string iterable of 4 numbers. Hand: pooled, 4 attacks in 2
+    years before and 1 in 1 year after: (1/1) / (4/2) = 0.5."""
+    r = conditional_rate_ratio(strata, method="pooled_conditional")  # type: ignore[arg-type]
+    assert r.ratio == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("stratum", ["4211", b"4211", 4])
+def test_a_string_or_a_number_is_not_a_stratum(stratum: object) -> None:
+    with pytest.raises(InputError) as caught:
+        conditional_rate_ratio([stratum])  # type: ignore[list-item]
+    assert caught.value.problems[0].field == "strata[0]"

@@ -51,6 +51,7 @@ from cartrial.neuro.disability import (
     edss_step_problem,
 )
 from cartrial.neuro.edss_scale import (
+    AMBULATION_0_OR_1,
     FS_NAMES,
     EdssMethod,
     EdssOptions,
@@ -91,6 +92,7 @@ from cartrial.neuro.responders import (
     FollowUpChoice,
     ResponderBaseline,
     ResponderSummary,
+    ambulation_rank,
     baseline_and_follow_up,
     baseline_window,
     measures_at_baseline_and_follow_up,
@@ -1186,13 +1188,17 @@ def _series_from_edss(
 ) -> dict[str, dict[str, list[tuple[date, Any]]]]:
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     days = _table_site_days(table, zones)
+    # the Neurostatus ambulation score: recorded, or of a Kurtzke visit's distance and aid by §1.6 ("0 or 1"
+    # where they cannot decide it), never the stand-in score that gives a Kurtzke visit its EDSS (D-19.1006)
+    walked = table.ambulation if table.ambulation_score is None else table.ambulation_score
     for i, sid in enumerate(table.subject_id):
         day = days[i]
         if day is None or not np.isfinite(scores[i]):
             continue
         for j, name in enumerate(FS_NAMES):
             series[str(sid)][name].append((day, float(table.fs[i, j])))
-        series[str(sid)]["ambulation"].append((day, float(table.ambulation[i])))
+        score = float(walked[i])
+        series[str(sid)]["ambulation"].append((day, score if np.isfinite(score) else AMBULATION_0_OR_1))
         series[str(sid)]["edss"].append((day, float(scores[i])))
     return series
 
@@ -1305,13 +1311,6 @@ def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     return 100.0 * n_responders / n_infused if n_infused else None
 
 
-KURTZKE_AMBULATION_REASON = (
-    "the baseline or follow-up visit is scored by the Kurtzke method (walking distance and aid): it has no "
-    "Neurostatus ambulation score, only the stand-in score of the same EDSS (D-19.1006)"
-)
-"""Reason of a subject not evaluable on the ambulation score: a compared visit is Kurtzke-scored."""
-
-
 def derive_responders(
     infusions: FrameLike | Mapping[str, date],
     *,
@@ -1339,10 +1338,10 @@ def derive_responders(
     given is refused (it would report 0 subjects). `parameters` overrides a definition's defaults.
     ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
     follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
-    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746). A definition
-    on the Neurostatus ambulation score is not evaluable, under either value, for a subject whose compared
-    baseline or follow-up visit is Kurtzke-scored: that visit has only the stand-in score of its EDSS
-    (`KURTZKE_AMBULATION_REASON`, D-19.1006).
+    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746). A
+    Kurtzke-scored visit's ambulation score is the §1.6 score of its walking distance and aid
+    (`neurostatus_ambulation_score`), under either value; no aid at >= 500 m is "0 or 1", compared by
+    `evaluate_responder` only where both readings agree (D-19.1006).
     ``relapses`` (None: no relapse data; a relapse form, `RelapseEpisode` records merged by
     ``relapse_options`` as `derive_disability` merges them, or merged `Attack` records: `relapse_attacks`,
     D-19.899) with ``baseline_visit`` (`ResponderBaseline`, default ``outside_relapse``): a value on or
@@ -1369,8 +1368,6 @@ def derive_responders(
     attacks = relapse_attacks(relapses, relapse_options, source=(sources or {}).get("relapses", "relapses"))
     onsets = onsets_by_subject(attacks)  # every merged onset, as for the EDSS (D-19.686)
     edss_methods: dict[str, list[tuple[date, tuple[float, str]]]] = defaultdict(list)
-    # each scored visit's ambulation with whether it was scored by the Kurtzke method (D-19.1006)
-    ambulation_kurtzke: dict[str, list[tuple[date, tuple[float, bool]]]] = defaultdict(list)
     names = {**{"edss": "edss", "visual_acuity": "visual_acuity", "osis": "osis"}, **(sources or {})}
     infused = infusion_days(infusions, source=names.get("infusions", "infusions"))
     days, late = infused_by_cutoff(infused, cutoff)  # day 0 on the site's calendar vs the cut-off (D-19.607)
@@ -1407,16 +1404,6 @@ def derive_responders(
         edss_scores = scored.table["edss"].to_numpy(dtype=float)
         for sid, by_measure in _series_from_edss(table, edss_scores, zones).items():
             series[sid].update(by_measure)
-        for sid, day, value, score, rule in zip(
-            table.subject_id,
-            _table_site_days(table, zones),
-            table.ambulation,
-            edss_scores,
-            table.walking_rule or [""] * len(table.subject_id),
-            strict=True,
-        ):
-            if day is not None and np.isfinite(score):
-                ambulation_kurtzke[str(sid)].append((day, (float(value), bool(rule))))
         if "edss_method" in scored.table:
             # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
             for sid, day, value, method in zip(
@@ -1451,7 +1438,11 @@ def derive_responders(
         problems.raise_if_any()
         assessed |= {str(s) for s in walk.subject_id}
         _add_timed_walk(series, walk, zones)
-    rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
+    rank: dict[str, Callable[[Any], Any]] = {
+        "acuity_od": acuity_rank,
+        "acuity_os": acuity_rank,
+        "ambulation": ambulation_rank,  # "0 or 1" between 0 and 1 (D-19.1006)
+    }
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank, onsets, window)
     if switch_rule is MethodSwitch.EXCLUDE:
         for sid, visits in edss_methods.items():
@@ -1470,18 +1461,6 @@ def derive_responders(
                     "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
                     "(method_switch=exclude; D-19.746)"
                 )
-    for sid, walked in ambulation_kurtzke.items():
-        # a Kurtzke visit records walking distance and aid, not a Neurostatus ambulation score: its
-        # `ambulation` is the stand-in score of the same EDSS (`kurtzke_walking_step`), whatever the aid, so
-        # a measure on the ambulation score is not evaluable on it under any option (D-19.1006)
-        if sid not in measures:
-            continue
-        compared = baseline_and_follow_up(
-            walked, days[sid], chosen_follow_up, lambda v: v[0], onsets.get(sid, ()), window
-        )
-        if any(visit is not None and visit[1] for visit in compared):
-            blocked = measures[sid][1].setdefault(NOT_EVALUABLE, {})
-            blocked["ambulation"] = KURTZKE_AMBULATION_REASON
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
     without_infusion = tuple(sorted(assessed - set(days) - set(late)))
@@ -1989,7 +1968,6 @@ def derive_disability(
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
     "BASELINE_ONLY_IN_ATTACK",
-    "KURTZKE_AMBULATION_REASON",
     "MEASURE_FORM",
     "NO_RELAPSE_DATA_NOTE",
     "NUMERIC_NOTATION",

@@ -843,14 +843,21 @@ def _checked_stratum(index: int, stratum: Any) -> tuple[int, float, int, float]:
     field checked as `poisson_rate` checks its own (whole counts ≥ 0, finite patient-years ≥ 0; a count
     from a float column, 4.0, is 4): anything else is an `InputError` naming ``strata[i].<field>``, never a
     root-finder error or a stratum silently left out (D-19.79, D-19.1008)."""
-    if isinstance(stratum, str) or not isinstance(stratum, Sequence) or len(stratum) != len(_STRATUM_FIELDS):
-        raise InputError(
-            Problem(
-                "not a stratum",
-                field=f"strata[{index}]",
-                allowed="(pre_attacks, pre_years, post_attacks, post_years)",
-            )
+    refused = InputError(
+        Problem(
+            "not a stratum",
+            field=f"strata[{index}]",
+            allowed="(pre_attacks, pre_years, post_attacks, post_years): any 4 numbers but a string",
         )
+    )
+    if isinstance(stratum, (str, bytes)):
+        raise refused
+    try:  # a tuple, a list, a numpy row, a pandas row: any iterable of 4 (D-19.1008)
+        stratum = tuple(stratum)
+    except TypeError:
+        raise refused from None
+    if len(stratum) != len(_STRATUM_FIELDS):
+        raise refused
     for (name, rule), value in zip(_STRATUM_FIELDS, stratum, strict=True):
         check_argument(f"strata[{index}].{name}", value, rule)
     pre, t_pre, post, t_post = stratum

@@ -278,9 +278,16 @@ def format_logmar(logmar: float, digits: int = 2) -> str:
     return f"logMAR {logmar:.{digits}f}"
 
 
-def format_letters(logmar: float) -> str:
-    """ETDRS letters (85 − 50 logMAR, §2.1), a half letter rounded half away from zero (D-19.687)."""
-    return f"{fixed(85.0 - 50.0 * logmar, 0)} letters"
+def format_letters(logmar: float) -> str | None:
+    """ETDRS letters (85 − 50 logMAR, §2.1) by `VisualAcuity.etdrs_letters`, the one rule of the letter
+    scale's ends (D-19.1007), a half letter rounded half away from zero (D-19.687); None where that gives
+    no letter score (more than half a letter off the 0-100 scale: logMAR -0.31, 1.8).
+
+    >>> format_letters(0.33), format_letters(-0.31), format_letters(1.8)
+    ('69 letters', None, None)
+    """
+    letters = VisualAcuity(f"logMAR {logmar}", Notation.LOGMAR, logmar).etdrs_letters
+    return None if letters is None else f"{fixed(letters, 0)} letters"
 
 
 # --- change and derived grades -------------------------------------------------------------------------
