@@ -104,6 +104,7 @@ from cartrial.neuro.tables import (
     EdssTable,
     OsisTable,
     TimedWalkTable,
+    check_one_edss_a_day,
     parse_birth_dates,
     parse_disease_onsets,
     parse_edss_table,
@@ -1399,7 +1400,17 @@ def derive_responders(
             zones=zones,
         )
         problems = RowProblems(names.get("edss", "edss"))
-        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None, zones=zones)
+        edss_frame = text_frame(as_frame(edss))
+        table = parse_edss_table(edss_frame, problems, method=None, zones=zones)
+        # one EDSS per subject and day: a day with two has no one baseline or follow-up score (D-19.1009)
+        check_one_edss_a_day(
+            table.subject_id.tolist(),
+            _table_site_days(table, zones),
+            problems,
+            edss_frame,
+            skip=(~np.isfinite(scored.table["edss"].to_numpy(dtype=float))).tolist(),
+        )
+        problems.raise_if_any()
         assessed |= {str(s) for s in table.subject_id}
         edss_scores = scored.table["edss"].to_numpy(dtype=float)
         for sid, by_measure in _series_from_edss(table, edss_scores, zones).items():
@@ -1740,6 +1751,19 @@ def derive_disability(
     without_infusion: list[str] = []
     scored = scored.reset_index(drop=True)
     unscored_rows = _unscored_rows(scored)
+    # one EDSS per subject and day on the site's calendar, refused at the later row (D-19.1009)
+    same_day = RowProblems("edss")
+    check_one_edss_a_day(
+        scored["subject_id"].astype(str).tolist(),
+        [
+            None if pd.isna(t) or not str(t).strip() else _visit_day(t, zones.get(str(sid)))
+            for sid, t in zip(scored["subject_id"], scored["assessed_at"], strict=True)
+        ],
+        same_day,
+        scored,
+        skip=unscored_rows.tolist(),
+    )
+    same_day.raise_if_any()
     # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
     methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
     method_switched: list[str] = []

@@ -542,6 +542,37 @@ def _check_one_eye_a_day(
             )
 
 
+def check_one_edss_a_day(
+    subjects: Sequence[Any],
+    days: Sequence[date | None],
+    problems: RowProblems,
+    frame: pd.DataFrame,
+    skip: Sequence[bool] | None = None,
+) -> None:
+    """One EDSS assessment per subject and day on the site's calendar (D-19.1009): the disability outcome
+    and the responders compare visits by their study day, and a day with two scores has no one score. A
+    later row of the subject that day (``2021-06-01T09:00`` and ``2021-06-01T15:00``; different instants, so
+    not a repeated key of `check_chronology`) is a problem at its ``assessed_at`` naming the earlier row (a
+    stored record by its id), never a value, as `_check_one_eye_a_day` does for acuities; rows in `skip`
+    (already refused or unscored) are not compared."""
+    label_of = row_labels(frame)
+    first: dict[tuple[str, date], int] = {}
+    for i, (sid, day) in enumerate(zip(subjects, days, strict=True)):
+        if (skip is not None and skip[i]) or day is None or not str(sid).strip():
+            continue
+        earlier = first.setdefault((str(sid).strip(), day), i)
+        if earlier != i:
+            problems.add(
+                i,
+                "assessed_at",
+                None,
+                f"a second EDSS assessment of the subject on the same day on the site's calendar as "
+                f"{label_of([earlier])} (one EDSS per visit: baseline, follow-up and confirmation compare "
+                "days)",
+                "one EDSS assessment per subject and day: correct the date or delete one of them",
+            )
+
+
 @dataclass(frozen=True)
 class OsisTable:
     subject_id: npt.NDArray[np.object_]
@@ -1015,6 +1046,7 @@ __all__ = [
     "OsisTable",
     "TimedWalkTable",
     "check_chronology",
+    "check_one_edss_a_day",
     "disease_onset",
     "history_onsets",
     "onset_period",
