@@ -810,9 +810,24 @@ def _audit_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def record_audit(
     form: FormName, record_id: RecordId, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> list[dict[str, Any]]:
-    """The audit trail of one record: who, when, old → new, reason."""
+    """The audit trail of one record: who, when, old → new, reason — of a deleted record too. A record
+    you may not see (an id no record had, another site's record) is 404, as on the trail's page
+    (`views.record_trail`, D-19.1038)."""
+    from cartrial.web.views import NotVisible, record_trail
+
     spec = _form(form)
-    return _audit_out(user.service.record_audit(spec.table, record_id))
+    try:
+        rows, _ = record_trail(user.service, _sites(user), spec.table, record_id)
+    except NotVisible:
+        raise NotFoundError(
+            Problem(f"no {spec.table} record with this id that you may see", field="id", value=str(record_id))
+        ) from None
+    return _audit_out(rows)
+
+
+def _sites(user: WebUser) -> frozenset[str] | None:
+    """The sites `user` may see (None: every site), as the pages take them (`pages.common.sites`)."""
+    return None if user.sites is None else frozenset(s for s in user.sites if s)
 
 
 @router.get("/audit/subjects/{subject_id}", tags=["audit"])

@@ -870,6 +870,8 @@ class AuditView:
     rows_checked: int | None
     """None: not the user's to know (a site-restricted user, D-19.411)."""
     message: str
+    stored: bool = True
+    """False: the trail of a deleted record (no record page to go back to, D-19.1038)."""
 
 
 def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -928,13 +930,46 @@ def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView
     return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
 
 
+def record_trail(
+    handle: StudyUser, sites: Sites, table: str, record_id: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The audit rows of one record the user may see (`StudyUser.record_audit`) and whether the record is
+    stored now; `NotVisible` for a record the user may not see — the one rule of the record's trail page
+    and of ``GET /api/v1/audit/records/{form}/{id}`` (D-19.1038). The trail is found when the record is
+    stored and visible (`require_record`: a table of a form, the user's sites; a stored value no reader
+    reads does not hide it, the trail reads none of its values), or when it was deleted and the user sees
+    its deletion row (the whole record is kept in the trail: docs/web.md). An id no record had, another
+    site's record and a table without a form are all `NotVisible`, alike."""
+    from cartrial.errors import StoredValueError
+
+    try:
+        require_record(handle, sites, table, record_id)
+        stored = True
+    except StoredValueError:
+        stored = True
+    except NotVisible:
+        if not any(candidate.table == table for candidate in _form_specs()):
+            raise
+        stored = False
+    rows = handle.record_audit(table, record_id)
+    if not stored and not any(row.get("action") == "delete" for row in rows):
+        raise NotVisible(f"no {table} record {record_id} that you may see")
+    return rows, stored
+
+
+def _form_specs() -> list[Any]:
+    from cartrial.web.forms import forms
+
+    return list(forms().values())
+
+
 def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) -> AuditView:
     """The audit trail of one record: its insert, every changed field, its deletion
-    (`StudyUser.record_audit`, site-restricted like every read)."""
-    require_record(handle, sites, table, record_id)
-    rows = handle.record_audit(table, record_id)
+    (`record_trail`: site-restricted like every read; a deleted record's trail too)."""
+    rows, stored = record_trail(handle, sites, table, record_id)
     ok, n, message = verified(handle, sites)
-    return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
+    title = f"Audit trail of {table} record {record_id}" + ("" if stored else " (deleted)")
+    return AuditView(title, audit_table_rows(rows), ok, n, message, stored)
 
 
 # ---------------------------------------------------------------------------------------------------------
