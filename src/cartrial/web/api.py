@@ -499,6 +499,18 @@ def preview_values(
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
+FilterId = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=40,
+        description="leave it out for every one; a blank value is refused (422), never read as a filter "
+        "matching nothing or as none (D-19.1039)",
+    ),
+]
+"""A list's subject or site filter: given, a non-blank id. A blank one (``?subject_id=``, a client's unset
+variable) was a filter that matched no record on ``GET /records/{form}`` and no filter at all on
+``GET /queries`` (D-19.1039)."""
 
 
 @router.get("/records/{form}", response_model=RecordPage, tags=["records"])
@@ -507,8 +519,8 @@ def list_records(
     user: Annotated[WebUser, Depends(permit(Action.READ))],
     limit: Limit = 100,
     offset: Offset = 0,
-    subject_id: Annotated[str | None, Query(max_length=40)] = None,
-    site_id: Annotated[str | None, Query(max_length=40)] = None,
+    subject_id: FilterId = None,
+    site_id: FilterId = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> RecordPage:
@@ -739,14 +751,14 @@ def list_queries(
     limit: Limit = 100,
     offset: Offset = 0,
     status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
-    subject_id: Annotated[str | None, Query(max_length=40)] = None,
-    site_id: Annotated[str | None, Query(max_length=40)] = None,
+    subject_id: FilterId = None,
+    site_id: FilterId = None,
 ) -> Page:
     """Data queries, filterable by status, subject and site."""
     equals: dict[str, Any] = {}
-    if status:
+    if status is not None:
         equals["status"] = status
-    if subject_id:
+    if subject_id is not None:
         equals["subject_id"] = subject_id
     rows, total = user.service.page_records(
         "data_query", equals=equals, limit=limit, offset=offset, sites=None if site_id is None else [site_id]
