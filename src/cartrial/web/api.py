@@ -526,12 +526,31 @@ def list_records(
 ) -> RecordPage:
     """Records of a form, in id order: a page (`limit`, `offset`), filtered by subject, site and the
     form's clinical date. An investigator sees only the subjects of their own site."""
+    from cartrial.store.reads import list_filters
+
     spec = _form(form)
     equals: dict[str, Any] = {}
     if subject_id is not None:
         if spec.subject_column is None:
             raise InputError(Problem("this form has no subject", field="subject_id", value=subject_id))
         equals[spec.subject_column] = subject_id
+    # a filter the form's table cannot apply is refused, never ignored: every record listed as if it
+    # matched (escalation decisions are study-wide, sites have no clinical date; D-19.1041)
+    by_site, by_date = list_filters(spec.table)
+    if site_id is not None and not by_site:
+        raise InputError(
+            Problem(
+                "this form's records belong to no site (study-wide)",
+                field="site_id",
+                value=site_id,
+                allowed="leave site_id out",
+            )
+        )
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        if day is not None and not by_date:
+            raise InputError(
+                Problem("this form has no clinical date", field=name, allowed=f"leave {name} out")
+            )
     rows, total = user.service.page_records(
         spec.table,
         equals=equals,
