@@ -615,11 +615,17 @@ def prepare_rows(
         except KeyError:
             key = (None,)
         if None in key:
-            missing = [k for k in keys if clean.get(k) is None]
-            problems.append(
+            # located at each key field left without a value, as the field rules locate "value is
+            # required" (it was ``table[row]`` with the column names in the value slot, D-19.1042)
+            problems.extend(
                 Problem(
-                    "natural-key value missing", field=f"{table_name}[{number}]", value=", ".join(missing)
+                    "natural-key value missing",
+                    field=f"{table_name}.{k}",
+                    row=number,
+                    allowed=f"a value: the record's natural key is {', '.join(keys)}",
                 )
+                for k in keys
+                if clean.get(k) is None
             )
             continue
         if key in seen:
