@@ -1,7 +1,9 @@
-"""A non-finite number in a JSON body (``NaN``, ``Infinity``, ``-Infinity``, ``1e400``; Python's JSON reader
-takes them) is refused by the engine preview as given, as the field rules refuse it on validate and save
-(D-19.1040). The preview read a NaN as a field left blank: "a temperature is required (got '')" for a
-temperature that was sent, and a grade computed without an optional field the save then refuses."""
+"""The engine preview concludes nothing from a value the save refuses. A non-finite number in a JSON body
+(``NaN``, ``Infinity``, ``-Infinity``, ``1e400``; Python's JSON reader takes them) is refused as given, as
+the field rules refuse it on validate and save (D-19.1040): the preview read a NaN as a field left blank
+("a temperature is required (got '')" for a temperature that was sent, and a grade computed without an
+optional field the save then refuses). A field the form does not have is refused as validate refuses it
+(D-19.1043)."""
 
 from __future__ import annotations
 
@@ -56,3 +58,28 @@ def test_the_finite_values_still_grade(web_study: Any) -> None:
         "/api/v1/forms/crs_assessments/preview", content=body, headers={"Content-Type": "application/json"}
     ).json()["preview"]
     assert answer["problems"] == [] and answer["result"]["grade"] == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "values", "misspelt"),
+    [
+        ("crs_assessments", CRS, "systolic_bp"),
+        ("crs_assessments", CRS, "temprature_c"),
+        (
+            "visual_acuity",
+            {"subject_id": "CT-002", "eye": "OD", "notation": "snellen_20", "acuity": "20/40"},
+            "acuity_txt",
+        ),
+    ],
+)
+def test_an_unknown_field_gives_no_conclusion(web_study: Any, form: str, values: Any, misspelt: str) -> None:
+    """A field the form does not have is refused by the preview as by validate and save (D-19.1043): the
+    preview left it out and concluded from the rest (a CRS grade without the blood pressure sent)."""
+    dm = web_study.bearer("dm")
+    body = {"values": {**values, misspelt: "90"}}
+    answer = dm.post(f"/api/v1/forms/{form}/preview", json=body).json()["preview"]
+    assert answer["result"] is None, answer
+    assert [p["field"] for p in answer["problems"]] == [misspelt]
+    validate = dm.post(f"/api/v1/forms/{form}/validate", json=body).json()
+    assert [p["field"] for p in validate["problems"]] == [misspelt]
+    assert [p["message"] for p in validate["problems"]] == [p["message"] for p in answer["problems"]]
