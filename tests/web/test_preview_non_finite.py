@@ -83,3 +83,15 @@ def test_an_unknown_field_gives_no_conclusion(web_study: Any, form: str, values:
     validate = dm.post(f"/api/v1/forms/{form}/validate", json=body).json()
     assert [p["field"] for p in validate["problems"]] == [misspelt]
     assert [p["message"] for p in validate["problems"]] == [p["message"] for p in answer["problems"]]
+
+
+def test_the_record_page_still_concludes_from_the_stored_record(web_study: Any) -> None:
+    """The record page gives the preview the stored record, whose id, version and time stamps are no
+    fields of the form: they are left out, the grade shown (CT-001's CRS assessment: 39.2 °C, no
+    hypotension, no oxygen — ASTCT 2019 grade 1)."""
+    record = web_study.service.find_records("admin", "crs_assessment", subject_id="CT-001")[0]
+    page = web_study.session("dm").get(f"/records/crs_assessment/{record['id']}")
+    assert page.status_code == 200
+    assert "unknown field" not in page.text
+    panel = page.text.split('id="preview"', 1)[1].split("</section>", 1)[0]
+    assert "grade 1: fever" in panel, panel
