@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from cartrial.errors import InputError
-
 CASES = [
     ("crs_assessments", "crs_assessment", "assessed_at"),
     ("subjects", "subject", "subject_id"),
@@ -49,13 +47,15 @@ def test_a_missing_key_field_is_named_in_the_api_answer(web_study: Any, form: st
     assert whole.status_code == 201, whole.text
 
 
-def test_a_batch_names_the_row_and_the_field(web_study: Any) -> None:
-    service = web_study.service
-    rows = [
-        {"subject_id": "CT-004", "site_id": "TJH", "consent_date": "2021-06-01", "sex": "F"},
-        {"site_id": "TJH", "consent_date": "2021-06-02", "sex": "M"},
+def test_one_row_missing_two_key_fields_is_one_bad_row(web_study: Any) -> None:
+    """A CRS assessment without subject_id and assessed_at (its natural key): two problems, one per field,
+    of one bad row (the answer said "2 bad row(s)")."""
+    values = {k: v for k, v in VALUES["crs_assessments"].items() if k not in ("subject_id", "assessed_at")}
+    answer = web_study.bearer("dm").post("/api/v1/records/crs_assessments", json={"values": values})
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert [p["field"] for p in body["problems"]] == [
+        "crs_assessment.subject_id",
+        "crs_assessment.assessed_at",
     ]
-    with pytest.raises(InputError) as raised, service.transaction("admin", "test") as tx:
-        service.upsert_rows(tx, "subject", rows)
-    [problem] = raised.value.problems
-    assert (problem.field, problem.row, problem.value) == ("subject.subject_id", 2, None)
+    assert body["error"].startswith("1 bad row(s) "), body["error"]

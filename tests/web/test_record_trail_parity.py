@@ -56,6 +56,12 @@ def test_a_deleted_records_trail_shows_in_both_to_who_may_see_it(any_web_study: 
     assert page.status_code == 200, page.status_code
     assert "entered in error" in page.text and "(deleted)" in page.text
     assert "Back to the record" not in page.text  # no link to a record page that is gone
+    # nor from its insert or update rows (they linked /records/crs_assessment/<id>, a 404)
+    assert f'href="/records/crs_assessment/{own}"' not in page.text
+    # the subject's trail holds the same rows: no link to the deleted record there either
+    subject_page = any_web_study.session("inv").get("/audit/subjects/CT-001")
+    assert subject_page.status_code == 200 and "entered in error" in subject_page.text
+    assert f'href="/records/crs_assessment/{own}"' not in subject_page.text
     # the other site's deleted record: as absent in both, to the investigator of TJH
     assert _answers(any_web_study, "inv", foreign) == (404, 404)
     assert _answers(any_web_study, "mon", foreign) == (200, 200)

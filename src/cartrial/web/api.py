@@ -513,6 +513,20 @@ variable) was a filter that matched no record on ``GET /records/{form}`` and no 
 ``GET /queries`` (D-19.1039)."""
 
 
+def _filter_id(parameter: str, table: str, value: str | None) -> str | None:
+    """A list's subject or site filter as given, refused at `parameter` when the key-text rule refuses it
+    (`fields.lookup_text_problem`, value-free): a space-only ``?site_id=%20`` was a filter matching no
+    record, 200 with none listed, where a blank one is 422 (D-19.1039)."""
+    from dataclasses import replace
+
+    from cartrial.store.fields import lookup_text_problem
+
+    problem = None if value is None else lookup_text_problem(table, parameter, value)
+    if problem is not None:
+        raise InputError(replace(problem, field=parameter))
+    return value
+
+
 @router.get("/records/{form}", response_model=RecordPage, tags=["records"])
 def list_records(
     form: FormName,
@@ -529,6 +543,8 @@ def list_records(
     from cartrial.store.reads import list_filters
 
     spec = _form(form)
+    subject_id = _filter_id("subject_id", "subject", subject_id)
+    site_id = _filter_id("site_id", "site", site_id)
     equals: dict[str, Any] = {}
     if subject_id is not None:
         if spec.subject_column is None:
@@ -774,6 +790,8 @@ def list_queries(
     site_id: FilterId = None,
 ) -> Page:
     """Data queries, filterable by status, subject and site."""
+    subject_id = _filter_id("subject_id", "subject", subject_id)
+    site_id = _filter_id("site_id", "site", site_id)
     equals: dict[str, Any] = {}
     if status is not None:
         equals["status"] = status
@@ -844,21 +862,16 @@ def record_audit(
     """The audit trail of one record: who, when, old → new, reason — of a deleted record too. A record
     you may not see (an id no record had, another site's record) is 404, as on the trail's page
     (`views.record_trail`, D-19.1038)."""
-    from cartrial.web.views import NotVisible, record_trail
+    from cartrial.web.views import NotVisible, record_trail, user_sites
 
     spec = _form(form)
     try:
-        rows, _ = record_trail(user.service, _sites(user), spec.table, record_id)
+        rows, _ = record_trail(user.service, user_sites(user), spec.table, record_id)
     except NotVisible:
         raise NotFoundError(
             Problem(f"no {spec.table} record with this id that you may see", field="id", value=str(record_id))
         ) from None
     return _audit_out(rows)
-
-
-def _sites(user: WebUser) -> frozenset[str] | None:
-    """The sites `user` may see (None: every site), as the pages take them (`pages.common.sites`)."""
-    return None if user.sites is None else frozenset(s for s in user.sites if s)
 
 
 @router.get("/audit/subjects/{subject_id}", tags=["audit"])

@@ -38,18 +38,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _given(value: Any) -> Any:
-    """A form value as a CSV cell holds it: None blank, and a non-finite number (a JSON body's ``NaN``,
-    ``Infinity``, ``1e400``) as its text, so that the engine refuses the value given — as the field rules
-    do, "not a finite number" — instead of reading a NaN cell as a field left blank ("required (got '')";
-    D-19.1040)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
 def _unknown_fields(form_name: str, table: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The problems of the fields the form's table does not have, from the validation path itself
     (`forms.validate`: "unknown field of …", the fields allowed): the preview concludes nothing from a
@@ -72,7 +60,7 @@ def _frame(form_name: str, values: Mapping[str, Any]) -> Any:
     from cartrial.web.forms import clean_values, form
 
     row = {c.name: "" for c in form(form_name).spec.columns()}
-    row.update({k: _given(v) for k, v in clean_values(values).items()})
+    row.update({k: ("" if v is None else v) for k, v in clean_values(values).items()})
     if not row.get("subject_id"):
         row["subject_id"] = "preview"
     return pd.DataFrame([row], dtype=object)
