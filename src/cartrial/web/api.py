@@ -862,11 +862,11 @@ def record_audit(
     """The audit trail of one record: who, when, old → new, reason — of a deleted record too. A record
     you may not see (an id no record had, another site's record) is 404, as on the trail's page
     (`views.record_trail`, D-19.1038)."""
-    from cartrial.web.views import NotVisible, record_trail, user_sites
+    from cartrial.web.views import NotVisible, record_trail
 
     spec = _form(form)
     try:
-        rows, _ = record_trail(user.service, user_sites(user), spec.table, record_id)
+        rows, _ = record_trail(user.service, spec.table, record_id)
     except NotVisible:
         raise NotFoundError(
             Problem(f"no {spec.table} record with this id that you may see", field="id", value=str(record_id))

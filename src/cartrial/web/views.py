@@ -950,14 +950,12 @@ def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView
     return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
 
 
-def record_trail(
-    handle: StudyUser, sites: Sites, table: str, record_id: int
-) -> tuple[list[dict[str, Any]], bool]:
+def record_trail(handle: StudyUser, table: str, record_id: int) -> tuple[list[dict[str, Any]], bool]:
     """The audit rows of one record the user may see and whether the record is stored now
     (`StudyUser.record_trail`, the store's one rule, which the CLI calls too); `NotVisible` for a table
     without a form (`require_form_table`) and for a record the user may not see — the rule of the
-    record's trail page and of ``GET /api/v1/audit/records/{form}/{id}`` (D-19.1038). `sites` is not read:
-    the store applies the user's own."""
+    record's trail page and of ``GET /api/v1/audit/records/{form}/{id}`` (D-19.1038); the store applies the
+    user's own sites."""
     from cartrial.errors import InputError
 
     require_form_table(table, record_id)
@@ -970,7 +968,7 @@ def record_trail(
 def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) -> AuditView:
     """The audit trail of one record: its insert, every changed field, its deletion
     (`record_trail`: site-restricted like every read; a deleted record's trail too)."""
-    rows, stored = record_trail(handle, sites, table, record_id)
+    rows, stored = record_trail(handle, table, record_id)
     ok, n, message = verified(handle, sites)
     title = f"Audit trail of {table} record {record_id}" + ("" if stored else " (deleted)")
     return AuditView(title, audit_table_rows(rows), ok, n, message, stored)
