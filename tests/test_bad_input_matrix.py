@@ -14,6 +14,7 @@ checked before anything is allocated).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -1549,3 +1550,43 @@ def test_a_folder_output_may_hold_an_input_under_another_name(cli: Cli, tmp_path
     check_run(cli, [*args, "--no-figures", "--out", str(folder)], frozenset({0}))
     assert given.read_bytes() == before
     assert (folder / "map_profile.csv").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_a_non_finite_number_in_an_imported_json_cell_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, number: str
+) -> None:
+    """D-19.1046: `import templates` stored `{"n_treated": {"1": NaN}}` (and 1e400 as Infinity) in
+    escalation_decisions.csv's design_state, which no JSON reader accepts; `db records --json` showed it as
+    null. Refused at its row and column, nothing written."""
+    folder = tmp_path / "templates"
+    shutil.copytree(STUDY, folder)
+    decisions = folder / "escalation_decisions.csv"
+    lines = decisions.read_text(encoding="utf-8").splitlines()
+    assert '{""n_treated"": {""1"": 3}' in lines[1]
+    lines[1] = lines[1].replace('{""n_treated"": {""1"": 3}', '{""n_treated"": {""1"": ' + number + "}", 1)
+    decisions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = _prepare(
+        ["import", "templates", str(folder), "--url", DB, "--user", "admin", "--dry-run"],
+        tmp_path,
+        study_template,
+    )
+    result = check_run(cli, args, frozenset({2}))
+    assert "escalation_decisions.csv, row 2, design_state: not valid JSON" in result.stderr, result.stderr
+    assert "not a JSON number" in result.stderr
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_a_non_finite_number_in_a_population_file_is_refused(cli: Cli, tmp_path: Path, number: str) -> None:
+    """D-19.1046: a `kinetics map --population` file holding a number JSON does not allow (here in a field
+    no range check reads) is refused where it stands, before any field is read."""
+    population = REPO_ROOT / "tests" / "data" / "popfit" / "estimates.json"
+    document = json.loads(population.read_text(encoding="utf-8"))
+    document["settings"]["acceptance_last"][0] = "__NUMBER__"
+    target = tmp_path / "estimates.json"
+    target.write_text(json.dumps(document, indent=2).replace('"__NUMBER__"', number), encoding="utf-8")
+    args = list(VALID["kinetics map"])
+    args[args.index("--population") + 1] = str(target)
+    result = check_run(cli, args, frozenset({2}))
+    assert "estimates.json: cannot read the population model: not JSON: NaN, Infinity" in result.stderr

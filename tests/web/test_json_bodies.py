@@ -73,8 +73,11 @@ def test_a_surrogate_pair_is_a_character(web_study):
         (b'{"values": {"temperature_c": 1' + b"0" * 5000 + b"}}", "digits"),  # Python's 4300-digit limit
         (b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested"),  # the recursion limit
         (b'{"values": {"subject_id": "\xff\xfe"}}', "UTF-8"),  # not UTF-8 (RFC 8259 §8.1)
+        # not JSON numbers (RFC 8259 §6), which Python's parser reads as non-finite floats (D-19.1046)
+        (b'{"values": {"temperature_c": NaN}}', "not a JSON number"),
+        (b'{"values": {"temperature_c": 1e400}}', "not a JSON number"),
     ],
-    ids=["huge-integer", "deep-nesting", "not-utf8"],
+    ids=["huge-integer", "deep-nesting", "not-utf8", "nan", "overflow"],
 )
 def test_a_body_json_cannot_read_is_located_at_the_body(web_study, content, said):
     """Such bodies answered 400 "There was an error parsing the body" with no field and nothing allowed,
