@@ -1590,3 +1590,24 @@ def test_a_non_finite_number_in_a_population_file_is_refused(cli: Cli, tmp_path:
     args[args.index("--population") + 1] = str(target)
     result = check_run(cli, args, frozenset({2}))
     assert "estimates.json: cannot read the population model: not JSON: NaN, Infinity" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "option"),
+    [
+        (["--weight", "600", "--height", "165"], "--weight"),  # 1-500 kg (its --help)
+        (["--weight", "0.5", "--height", "165"], "--weight"),
+        (["--weight", "60", "--height", "10"], "--height"),  # 30-272 cm (its --help)
+        (["--weight", "60", "--height", "1e6"], "--height"),
+        (["--bsa", "9"], "--bsa"),  # 0.1-5 m²
+        (["--crcl", "500"], "--crcl"),  # 0-400 mL/min
+    ],
+)
+def test_protocol_show_names_the_option_of_a_patient_value_out_of_range(
+    cli: Cli, extra: list[str], option: str
+) -> None:
+    """D-19.1047: with --height given, a weight or a height out of range was reported at the engine's
+    keyword (`error: weight_kg: ...`, `error: height_cm: ...`), an option the command line does not have;
+    --crcl and --bsa were already named."""
+    result = check_run(cli, ["protocol", "show", _file(PROTOCOL), *extra], frozenset({2}))
+    assert result.stderr.startswith(f"error: {option}: "), result.stderr
