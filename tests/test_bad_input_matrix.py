@@ -1611,3 +1611,27 @@ def test_protocol_show_names_the_option_of_a_patient_value_out_of_range(
     --crcl and --bsa were already named."""
     result = check_run(cli, ["protocol", "show", _file(PROTOCOL), *extra], frozenset({2}))
     assert result.stderr.startswith(f"error: {option}: "), result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grade", "crs", _file(STUDY / "crs_assessments.csv")],  # `write_atomic`
+        ["kinetics", "simulate", "--subjects", "2", "--days", "0:28", "--seed", "1"],  # its streamed writer
+    ],
+    ids=["grade-crs", "kinetics-simulate"],
+)
+def test_out_naming_a_symbolic_link_writes_the_file_it_points_at(
+    cli: Cli, tmp_path: Path, args: list[str]
+) -> None:
+    """D-19.1048: the rename of the temporary file replaced the link itself with a regular file and left
+    the file it points at as it was (exit 0): `--out /dev/stdout`, with the output redirected to a file,
+    wrote nothing there and replaced the system's /dev/stdout link. The link is written through and kept."""
+    real = tmp_path / "real.csv"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    check_run(cli, [*args, "--out", str(link)], frozenset({0}))
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    written = real.read_text(encoding="utf-8")
+    assert written != "old\n" and written.startswith("subject"), written[:200]  # its header: the new table

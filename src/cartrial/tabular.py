@@ -667,25 +667,36 @@ def refuse_special_target(target: Path) -> None:
         )
 
 
+def renamed_place(target: Path) -> Path:
+    """The file a write through a temporary file and a rename must replace for the output `target`: the
+    file a symbolic link points at (the link is kept), else `target`. The rename replaced a link itself
+    with a regular file, leaving the file it pointed at unwritten: ``--out /dev/stdout`` with the output
+    redirected to a file wrote nothing there, exit 0, and (run as root) made the system's ``/dev/stdout``
+    a regular file (D-19.1048)."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
 
     A folder, a device, a FIFO or a socket as `path`, or a place that cannot be written, is an `InputError`
-    naming the file (nothing is left behind, nothing is replaced)."""
-    target = Path(path)
-    refuse_special_target(target)
+    naming the file (nothing is left behind, nothing is replaced). A symbolic link is written through: the
+    file it points at is replaced, the link kept (`renamed_place`, D-19.1048)."""
+    shown = Path(path)
+    refuse_special_target(shown)
+    target = renamed_place(shown)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
-        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(shown))) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(shown))) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -856,7 +867,7 @@ def _move_staged(stage: Path, target: Path, field: str) -> None:
             name = path.relative_to(stage)
             final = target / name
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, final)
+            os.replace(path, renamed_place(final))  # a link in the folder is written through (D-19.1048)
             moved.append(name.as_posix())
     except OSError as exc:
         done = f"; {len(moved)} of {len(staged)} files were already moved"
