@@ -171,10 +171,12 @@ class _NonFiniteNumber(ValueError):
 
 
 NON_FINITE_NUMBER = (
-    "NaN, Infinity or a number beyond ±1.8e308 is not a JSON number (RFC 8259 §6); give a finite number, "
-    "or null for a missing one"
+    "NaN and Infinity are not JSON numbers; a number beyond ±1.8e308 is beyond the range read "
+    "(RFC 8259 §6 allows that limit); give a finite number, or null for a missing one"
 )
-"""The message of a document holding a number JSON does not allow (D-19.1046)."""
+"""The message of a document holding NaN or Infinity (not JSON numbers, RFC 8259 §6) or a float beyond the
+double range (JSON by the grammar; RFC 8259 §6 lets an implementation limit the range it reads): D-19.1046.
+An integer of any length up to the interpreter's digit limit (D-19.508) is read as an integer."""
 
 
 def _refuse_constant(name: str) -> Any:
@@ -254,10 +256,11 @@ def parse_json(text: str, *, repeated_keys: Literal["refuse", "allow"] = "refuse
     ends with a traceback (`RecursionError`, `ValueError`; `screen` candidates, `report --popfit`, JSON
     cells of `import templates`; D-19.496, D-19.508) — and a key given twice in one object, which the
     standard parser reads as its last value (D-19.547): the first such key in text order, at its second
-    occurrence — and ``NaN``, ``Infinity``, ``-Infinity`` or a float beyond the double range, which are not
-    JSON numbers (RFC 8259 §6) and which the standard parser reads as non-finite floats (D-19.1046):
-    at the offending token. `repeated_keys="allow"` is for a caller that reports every repeated key itself
-    with its field path and lines (the `screen` candidate reader, `cartrial.protocol.yaml_source.read_json`);
+    occurrence — and ``NaN``, ``Infinity``, ``-Infinity`` (not JSON numbers, RFC 8259 §6) or a float beyond
+    the double range (beyond the range read, a limit RFC 8259 §6 allows), which the standard parser reads as
+    non-finite floats (D-19.1046): at the offending token. A long integer is read as an integer.
+    `repeated_keys="allow"` is for a caller that reports every repeated key itself with its field path and
+    lines (the `screen` candidate reader, `cartrial.protocol.yaml_source.read_json`);
     the value read is then the standard parser's.
 
     >>> parse_json('{"a": [1, 2]}')

@@ -667,36 +667,28 @@ def refuse_special_target(target: Path) -> None:
         )
 
 
-def renamed_place(target: Path) -> Path:
-    """The file a write through a temporary file and a rename must replace for the output `target`: the
-    file a symbolic link points at (the link is kept), else `target`. The rename replaced a link itself
-    with a regular file, leaving the file it pointed at unwritten: ``--out /dev/stdout`` with the output
-    redirected to a file wrote nothing there, exit 0, and (run as root) made the system's ``/dev/stdout``
-    a regular file (D-19.1048)."""
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
-
-
 def write_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
 
     A folder, a device, a FIFO or a socket as `path`, or a place that cannot be written, is an `InputError`
-    naming the file (nothing is left behind, nothing is replaced). A symbolic link is written through: the
-    file it points at is replaced, the link kept (`renamed_place`, D-19.1048)."""
-    shown = Path(path)
-    refuse_special_target(shown)
-    target = renamed_place(shown)
+    naming the file (nothing is left behind, nothing is replaced). A symbolic link as `path` is replaced by
+    the new file, never written through (the rename removes the link itself, nothing it points at is
+    written); the command line refuses a single-file output that is a link before its work
+    (`check_output_file`, D-19.1048)."""
+    target = Path(path)
+    refuse_special_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
-        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(shown))) from None
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(shown))) from None
+        raise InputError(Problem(f"cannot write the file: {exc.strerror or exc}", file=str(target))) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -734,7 +726,8 @@ def folder_creation_error(out: str | Path) -> OSError | None:
 def check_output_file(out: str | Path, field: str = "--out") -> None:
     """`InputError` (naming the file and `field`) when `out` cannot be the one file a command writes
     (`write_atomic`: a temporary file beside it, then a rename), found WITHOUT creating or opening anything:
-    it is a folder, a FIFO, a device or a socket, lies under a file, or neither it (when it exists) nor the
+    it is a folder, a FIFO, a device or a socket, a symbolic link (an output is never written through a link,
+    D-19.1048), lies under a file, or neither it (when it exists) nor the
     nearest existing folder above it may be written in (a read-only file system or folder). A missing folder
     above it that can be made is no problem (the writer makes it). The one check a command writing a file
     makes before its work, so a bad ``--out`` is refused in seconds, not after the work or half of the
@@ -760,6 +753,11 @@ def check_output_file(out: str | Path, field: str = "--out") -> None:
     if kind is not None:
         raise refused(
             f"is {kind}, not a regular file; refusing to replace it", "a new file or an existing regular file"
+        )
+    if target.is_symlink():  # written through, it could reach an input or a device; replaced, lose a file
+        raise refused(
+            "is a symbolic link; an output is not written through a link",
+            "a regular file or a new path; give the file the link points to",
         )
     if folder_creation_error(target.parent) is not None:  # its folder, or one above, is a file
         raise refused(f"cannot create the folder of the file: {os.strerror(errno.ENOTDIR)}")
@@ -867,7 +865,7 @@ def _move_staged(stage: Path, target: Path, field: str) -> None:
             name = path.relative_to(stage)
             final = target / name
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, renamed_place(final))  # a link in the folder is written through (D-19.1048)
+            os.replace(path, final)  # a link there is replaced, nothing it points at written (D-19.1048)
             moved.append(name.as_posix())
     except OSError as exc:
         done = f"; {len(moved)} of {len(staged)} files were already moved"

@@ -488,7 +488,7 @@ def _write_chunks(
     import sys
     import tempfile
 
-    from cartrial.tabular import csv_text, dumps_json, refuse_special_target, renamed_place, to_json_records
+    from cartrial.tabular import csv_text, dumps_json, refuse_special_target, to_json_records
 
     def pieces() -> Any:
         if not as_json:
@@ -511,8 +511,8 @@ def _write_chunks(
         for piece in pieces():
             sys.stdout.write(piece)
         return
-    refuse_special_target(Path(out))  # a folder, a device or a FIFO is refused, never replaced by the rename
-    target = renamed_place(Path(out))  # a symbolic link is written through, not replaced (D-19.1048)
+    target = Path(out)
+    refuse_special_target(target)  # a folder, a device or a FIFO is refused, never replaced by the rename
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
