@@ -267,8 +267,14 @@ def show(
             bsa_method=None if bsa_method is None else BsaMethod(bsa_method),
             creatinine_clearance_ml_min=crcl,
         )
-    except InputError as exc:  # name the option the user typed
-        options = {"creatinine_clearance_ml_min": "--crcl", "bsa_m2": "--bsa"}
+    except InputError as exc:  # name the option the user typed, for every patient value (D-19.1047)
+        options = {
+            "creatinine_clearance_ml_min": "--crcl",
+            "bsa_m2": "--bsa",
+            "weight_kg": "--weight",
+            "height_cm": "--height",
+            "bsa_method": "--bsa-method",
+        }
         raise InputError(
             [replace(p, field=options.get(p.field or "", p.field)) for p in exc.problems]
         ) from None

@@ -180,12 +180,15 @@ class DoseCalculation:
 
 
 def _check_measure(name: str, value: float, limits: tuple[float, float], unit: str) -> None:
+    """`InputError` at the field `name` when `value` is not a number in `limits`; the message does not repeat
+    `name` (the field names it, and a caller may rename the field: `protocol show` names its option,
+    D-19.1047)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(Problem(f"{name} must be a number", field=name, value=value))
+        raise InputError(Problem("must be a number", field=name, value=value))
     if not limits[0] <= value <= limits[1]:
         raise InputError(
             Problem(
-                f"{name} is outside the plausible range",
+                "outside the plausible range",
                 field=name,
                 value=value,
                 allowed=f"{limits[0]:g} to {limits[1]:g} {unit}",
