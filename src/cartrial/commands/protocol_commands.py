@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,8 +51,11 @@ VERDICT_STYLE = {"eligible": "bold green", "not_eligible": "bold red", "incomple
 
 
 def _cells(value: float) -> str:
-    mantissa, exponent = f"{value:.3e}".split("e")
-    return f"{float(mantissa):g}×10^{int(exponent)}"
+    """A number of cells as mantissa×10^exponent with every significant digit of the dose the engine gave
+    (its shortest decimal): 36,665,000 is 3.6665×10^7. Four digits, as before, showed 3.666×10^7 while
+    the rounding line said "not rounded", and hid the digits of a 5-figure rounding rule (D-19.1015)."""
+    mantissa, exponent = f"{Decimal(repr(float(value))).normalize():e}".split("e")
+    return f"{mantissa}×10^{int(exponent)}"
 
 
 @protocol_app.command("check", epilog=CHECK_EXAMPLE)
@@ -102,6 +106,8 @@ def check(
 
 def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any], full: bool = True) -> None:
     """Rich rendering of `protocol_summary` output."""
+    from cartrial.rounding import exact_text
+
     study = protocol.study
     console.rule(f"[bold]{study.id}[/] — {study.title}")
     console.print(
@@ -111,10 +117,10 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
     doses = Table(title="Dose levels and worked doses (total CAR+ T cells)")
     doses.add_column("level")
     doses.add_column("label")
-    doses.add_column("cells/kg", justify="right")
+    doses.add_column("cells/kg", justify="right", no_wrap=True)
     weights = sorted({row["weight_kg"] for row in summary["worked_doses"]})
     for weight in weights:
-        doses.add_column(f"{weight:g} kg", justify="right")
+        doses.add_column(f"{weight:g} kg", justify="right", no_wrap=True)  # the label wraps, not a dose
     for level in protocol.dose_levels:
         cells: list[str] = []
         for weight in weights:
@@ -128,7 +134,7 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
                 if row["cap_applied"]:
                     text += " (cap)"
                 if row["volume_ml"] is not None:
-                    text += f", {row['volume_ml']:g} mL"
+                    text += f", {exact_text(row['volume_ml'])} mL"  # not `:g`'s six digits (D-19.1015)
                 cells.append(text)
         doses.add_row(str(level.level), escape(level.label), _cells(level.cells_per_kg), *cells)
     console.print(doses)

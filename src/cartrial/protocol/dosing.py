@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -73,7 +73,10 @@ class DoseRounding(BaseModel):
     exact. Options: ``method: significant_figures`` rounds the total half-up (decimal arithmetic) to
     `significant_figures` (default 3) before the cap is applied, so rounding never takes a dose above its
     cap; `volume_ml_decimals` rounds the volume half-up to that many decimals (e.g. 1 for 0.1 mL). The
-    rule used is recorded in every `DoseCalculation` (`rounding`).
+    total and the volume are computed from the numbers as written (cells/kg, kg, cells/mL) in decimal
+    arithmetic, so a tie is a tie: 0.5×10^6 × 64.1 kg = 32,050,000 rounds to 3.21×10^7 (in binary the
+    product is 32049999.999999996, which rounded to 3.20×10^7; D-19.1014). The rule used is recorded in
+    every `DoseCalculation` (`rounding`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -96,17 +99,31 @@ class DoseRounding(BaseModel):
         return f"{cells}; {volume}"
 
 
-def _round_half_up(value: float, decimals: int) -> float:
-    quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+#: a decimal context wide enough for the exact product or a long quotient of two floats' shortest decimal
+#: forms (at most 17 significant digits each), so the dose arithmetic never rounds on the way (D-19.1014)
+_EXACT = Context(prec=64)
+
+
+def _written(value: float | Decimal) -> Decimal:
+    """`value` as the decimal it was written as (a float's shortest repr: 73.3 → Decimal('73.3'))."""
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+
+
+def _quantize_half_up(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=_EXACT)
+
+
+def _significant_half_up(value: Decimal, figures: int) -> Decimal:
+    if value.is_zero() or not value.is_finite():
+        return value
+    return _quantize_half_up(value, figures - 1 - value.adjusted())
 
 
 def round_significant(value: float, figures: int) -> float:
     """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
     if value == 0 or not math.isfinite(value):
         return value
-    exponent = Decimal(repr(value)).adjusted()
-    return _round_half_up(value, figures - 1 - exponent)
+    return float(_significant_half_up(_written(value), figures))
 
 
 class DoseLevel(BaseModel):
@@ -202,9 +219,10 @@ def dose_for(
     """Total CAR+ T cells (and infusion volume) for a patient of `weight_kg` at a dose level.
 
     `source` is a `DoseLevel` or a `Protocol` (then `level`, 1-based, picks the level and the protocol's
-    ``dose_rounding`` applies). Computation: uncapped = cells_per_kg × weight_kg; rounded by the rounding
-    rule (`DoseRounding`; default none); then capped at ``max_total_cells`` (``cap_applied`` says whether
-    it bound); volume_ml = total_cells / concentration_cells_per_ml (rounded only if the rule says so).
+    ``dose_rounding`` applies). Computation, in decimal arithmetic on the numbers as written (D-19.1014):
+    uncapped = cells_per_kg × weight_kg; rounded by the rounding rule (`DoseRounding`; default none); then
+    capped at ``max_total_cells`` (``cap_applied`` says whether it bound); volume_ml = total_cells /
+    concentration_cells_per_ml (rounded only if the rule says so); each result is the float nearest it.
     Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside 1-500 kg) is an
     `InputError`. Source of the weight-based dosing: docs/science/ct103a-nmosd-trial.md §3
     (doses in CAR+ T cells/kg, NCT04561557). 0.5×10^6 cells/kg × 70 kg = 3.5×10^7 cells; with a cap of
@@ -240,19 +258,26 @@ def dose_for(
                 allowed=f"{low if low is not None else 'any'} to {high if high is not None else 'any'} kg",
             )
         )
-    uncapped = dose_level.cells_per_kg * float(weight_kg)
-    total = uncapped
+    # the product of the numbers as written, in decimal arithmetic (D-19.1014): in binary, 0.5×10^6 × 64.1 kg
+    # is 32049999.999999996, not 32,050,000, and rounding it half-up to 3 significant figures gave 3.20×10^7
+    exact = _EXACT.multiply(_written(dose_level.cells_per_kg), _written(float(weight_kg)))
+    uncapped = float(exact)
     if rule.method is DoseRoundingMethod.SIGNIFICANT_FIGURES:
-        total = round_significant(total, rule.significant_figures)
+        exact = _significant_half_up(exact, rule.significant_figures)
+    total = float(exact)
     cap_applied = False
     if dose_level.max_total_cells is not None and total > dose_level.max_total_cells:
         total = dose_level.max_total_cells
+        exact = _written(total)
         cap_applied = True
     volume = None
     if dose_level.concentration_cells_per_ml is not None:
-        volume = total / dose_level.concentration_cells_per_ml
-        if rule.volume_ml_decimals is not None:
-            volume = _round_half_up(volume, rule.volume_ml_decimals)
+        quotient = _EXACT.divide(exact, _written(dose_level.concentration_cells_per_ml))
+        volume = (
+            float(quotient)
+            if rule.volume_ml_decimals is None
+            else float(_quantize_half_up(quotient, rule.volume_ml_decimals))
+        )
     return DoseCalculation(
         level=dose_level.level,
         label=dose_level.label,
