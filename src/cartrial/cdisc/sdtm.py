@@ -49,6 +49,7 @@ from cartrial.columns import iso_instants
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.kinetics.units import COPIES_PER_VOLUME
+from cartrial.protocol.calendar import completed_years
 from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import CRITERIA_FIELDS, sdtm_flags
@@ -492,7 +493,9 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         age = math.nan
         if consent is not None and r["birth_date"]:
             b = dt.date.fromisoformat(r["birth_date"])
-            age = float(consent.year - b.year - ((consent.month, consent.day) < (b.month, b.day)))
+            # completed years by the one rule of the screening and ADSL (a 29 February birthday is reached on
+            # 28 February in a common year; D-19.1016); a consent before birth (refused at import) has none
+            age = float(completed_years(b, consent)) if consent >= b else math.nan
         elif consent is not None and r["birth_year"]:
             age = float(consent.year - int(r["birth_year"]))
         country_name = ctx.sites.get(r["site_id"], "")
