@@ -274,7 +274,12 @@ def show(
             creatinine_clearance_ml_min=crcl,
         )
     except InputError as exc:  # name the option the user typed
-        options = {"creatinine_clearance_ml_min": "--crcl", "bsa_m2": "--bsa"}
+        options = {
+            "creatinine_clearance_ml_min": "--crcl",
+            "bsa_m2": "--bsa",
+            "weight_kg": "--weight",  # the BSA from --weight and --height (D-19.1017)
+            "height_cm": "--height",
+        }
         raise InputError(
             [replace(p, field=options.get(p.field or "", p.field)) for p in exc.problems]
         ) from None
