@@ -23,7 +23,6 @@ from cartrial.cdisc.common import (
     by_distinct,
     cdisc_unit,
     date_of,
-    date_part,
     disease_of,
     empty_frame,
     finalize,
@@ -419,6 +418,9 @@ def build_adlb(
         ]
     ] = True
     frame["ABLFL"] = np.where(baseline, "Y", "")
+    refid = None if record is None else ("LB-" + record.astype(str)).to_numpy(dtype=object)
+    if refid is not None:
+        refid = refid[order]
     frame = frame.iloc[order].reset_index(drop=True)
     post = frame[frame["ONTRTFL"] == "Y"]
     frame["WGRFL"] = ""
@@ -435,7 +437,7 @@ def build_adlb(
         dtype=float
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
-    frame["LBSEQ"] = _lb_seq(frame, lb)
+    frame["LBSEQ"] = _lb_seq(frame, lb, refid)
     return finalize(frame, spec, sort=[])
 
 
@@ -463,28 +465,27 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
     return kept.table
 
 
-def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
-    """LBSEQ of the SDTM LB record each ADLB record comes from (same subject, test and date): the k-th ADLB
-    record of a subject, test and date takes the k-th LB record of that key (both in record order)."""
-    left = pd.DataFrame(
-        {
-            "u": frame["USUBJID"].to_numpy(),
-            "c": frame["PARAMCD"].to_numpy(),
-            "d": [d.isoformat() if isinstance(d, dt.date) else "" for d in frame["ADT"]],
-        }
-    )
-    left["k"] = left.groupby(["u", "c", "d"], sort=False).cumcount()
-    right = pd.DataFrame(
+def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame, refid: np.ndarray | None = None) -> np.ndarray:
+    """LBSEQ of the SDTM LB record each ADLB record comes from: the LB record of that subject whose LBREFID
+    is the ADLB record's (`refid`, ``LB-<lab record id>``, in frame order) — the record itself, even when LB
+    holds another result of that test on that date that ADLB does not (a result the grading left out, no
+    LLN or no value). No LB record of that subject and LBREFID, or more than one: blank (NaN; LBSEQ is
+    Permissible, no predecessor named rather than a guessed one). No `refid` (a graded table without record
+    ids) or an LB without LBREFID (an empty LB): blank throughout (D-19.1030)."""
+    if refid is None or "LBREFID" not in lb.columns:
+        return np.full(len(frame), math.nan)
+    own = pd.DataFrame(
         {
             "u": lb["USUBJID"].to_numpy(),
-            "c": lb["LBTESTCD"].to_numpy(),
-            "d": date_part(lb["LBDTC"]),
+            "r": lb["LBREFID"].astype(str).to_numpy(),
             "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
         }
+    ).drop_duplicates(["u", "r"], keep=False)  # a LBREFID named twice for a subject identifies no record
+    return (
+        pd.DataFrame({"u": frame["USUBJID"].to_numpy(), "r": refid})
+        .merge(own, on=["u", "r"], how="left", sort=False)["seq"]
+        .to_numpy(dtype=float)
     )
-    right["k"] = right.groupby(["u", "c", "d"], sort=False).cumcount()
-    merged = left.merge(right, on=["u", "c", "d", "k"], how="left", sort=False)
-    return merged["seq"].to_numpy(dtype=float)
 
 
 def build_adpc(

@@ -239,6 +239,26 @@ def crs_rule_text(
     return f"grade {grade}: {' and '.join(parts)}{masked}"
 
 
+def pressor_without_hypotension(hypotension: bool, vasopressors: int, vasopressin: bool) -> Problem | None:
+    """The problem of a vasopressor (or vasopressin) given with ``hypotension=False``, else None.
+
+    A vasopressor means hypotension needing one (ASTCT grade 3/4; Lee 2014 and CARTOX grade 2/3): with
+    hypotension=false the inputs contradict each other, as the forms refuse them (D-3.2), and are never graded
+    as no hypotension (D-19.674). One rule for `grade_crs` and `grade_legacy_crs` (D-19.938).
+
+    >>> pressor_without_hypotension(False, 1, False).message
+    'vasopressors given with hypotension=false'
+    """
+    if hypotension or not (vasopressors > 0 or vasopressin):
+        return None
+    name = "vasopressors" if vasopressors > 0 else "vasopressin"
+    return Problem(
+        f"{name} given with hypotension=false",
+        field=name,
+        allowed="0 when hypotension=false" if vasopressors > 0 else "false when hypotension=false",
+    )
+
+
 def grade_crs(
     *,
     temperature_c: float,
@@ -309,17 +329,9 @@ def grade_crs(
         raise InputError(
             Problem(FLOW_WITHOUT_OXYGEN, field="oxygen_l_min", allowed=FLOW_WITHOUT_OXYGEN_ALLOWED)
         )
-    if not hypotension and (vasopressors > 0 or vasopressin):
-        # a vasopressor means hypotension needing one (grade 3/4): with hypotension=false the inputs
-        # contradict each other, as the forms refuse them (D-3.2); never graded as no hypotension (D-19.674)
-        name = "vasopressors" if vasopressors > 0 else "vasopressin"
-        raise InputError(
-            Problem(
-                f"{name} given with hypotension=false",
-                field=name,
-                allowed="0 when hypotension=false" if vasopressors > 0 else "false when hypotension=false",
-            )
-        )
+    pressor_problem = pressor_without_hypotension(hypotension, vasopressors, vasopressin)
+    if pressor_problem is not None:
+        raise InputError(pressor_problem)
     # hypotension grade (CRS-4, A3)
     if not hypotension:
         reason, hyp = HypotensionReason.NONE, 0
@@ -509,4 +521,5 @@ __all__ = [
     "grade_crs_arrays",
     "hypotension_from_sbp",
     "oxygen_codes",
+    "pressor_without_hypotension",
 ]

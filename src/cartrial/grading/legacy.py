@@ -19,15 +19,32 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cartrial.allowed import Allowed, check_argument, check_flag, check_instance
+from cartrial.allowed import Allowed, check_argument, check_flag, check_instance, enum_member
 from cartrial.errors import InputError, Problem
-from cartrial.grading.crs import FEVER_THRESHOLD_C, OxygenDevice
-from cartrial.grading.tables import FIO2_WITHOUT_OXYGEN, FIO2_WITHOUT_OXYGEN_ALLOWED, fio2_without_oxygen
+from cartrial.grading.crs import (
+    _TEMPERATURE,
+    _VASOPRESSORS,
+    FEVER_THRESHOLD_C,
+    OxygenDevice,
+    pressor_without_hypotension,
+)
+from cartrial.grading.tables import (
+    FIO2_WITHOUT_OXYGEN,
+    FIO2_WITHOUT_OXYGEN_ALLOWED,
+    LIFE_THREATENING_WITHOUT_HYPOTENSION,
+    LIFE_THREATENING_WITHOUT_HYPOTENSION_ALLOWED,
+    ROOM_AIR_FIO2_PCT,
+    fio2_without_oxygen,
+)
 
 LEE_2014_SOURCE = "Lee DW et al. Blood 2014;124:188, CRS grading (as tabulated in PMC7006459 Table 2)"
 CARTOX_SOURCE = "Neelapu SS et al. Nat Rev Clin Oncol 2018;15:47, CARTOX CRS grading (PMC7006459 Table 2)"
 FIO2_CUT_PCT = 40.0
 _DOSE = Allowed(low=0, label="a finite dose ≥ 0 (0: not given)")
+_FIO2 = Allowed(low=ROOM_AIR_FIO2_PCT, high=100, unit="%")
+_ORGAN_GRADE = Allowed(low=0, high=5, integer=True)
+"""A CTCAE grade 0-5, as the CRS form's `organ_toxicity_grade` and `transaminase_grade`
+(`parse_crs_frame`)."""
 
 
 class LegacyScale(StrEnum):
@@ -150,6 +167,39 @@ class LegacyObservation:
     transaminase_grade: int | None = None
     life_threatening_hypotension: bool | None = None
     death_due_to_crs: bool = False
+
+    def __post_init__(self) -> None:
+        # a notebook's observation is checked as the CRS form checks a row (`parse_crs_frame`): a
+        # temperature of 138.5 °C, -2 vasopressors or an organ toxicity grade 9 is never graded (grade 9 was
+        # returned), and a device given as text is the device (D-19.939); None stays "not recorded"
+        for name, rule in (
+            ("temperature_c", _TEMPERATURE),
+            ("vasopressors", _VASOPRESSORS),
+            ("fio2_pct", _FIO2),
+            ("organ_toxicity_grade", _ORGAN_GRADE),
+            ("transaminase_grade", _ORGAN_GRADE),
+        ):
+            if getattr(self, name) is not None:
+                check_argument(name, getattr(self, name), rule)
+        for name in ("hypotension", "vasopressin", "life_threatening_hypotension"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, check_flag(name, getattr(self, name)))
+        object.__setattr__(self, "death_due_to_crs", check_flag("death_due_to_crs", self.death_due_to_crs))
+        if self.oxygen is not None:
+            object.__setattr__(self, "oxygen", enum_member(OxygenDevice, self.oxygen, "oxygen"))
+        if self.doses is not None:
+            check_instance("doses", self.doses, VasopressorDoses)
+        if self.hypotension is False:
+            # contradictions with hypotension=false are refused, never graded as no hypotension (D-19.938)
+            problem = pressor_without_hypotension(False, self.vasopressors or 0, bool(self.vasopressin))
+            if problem is None and self.life_threatening_hypotension:
+                problem = Problem(
+                    LIFE_THREATENING_WITHOUT_HYPOTENSION,
+                    field="life_threatening_hypotension",
+                    allowed=LIFE_THREATENING_WITHOUT_HYPOTENSION_ALLOWED,
+                )
+            if problem is not None:
+                raise InputError(problem)
 
 
 @dataclass(frozen=True)

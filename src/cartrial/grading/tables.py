@@ -146,6 +146,12 @@ FIO2_WITHOUT_OXYGEN_ALLOWED = (
 )
 
 
+LIFE_THREATENING_WITHOUT_HYPOTENSION = "life-threatening hypotension given with hypotension=false"
+"""The problem of ``life_threatening_hypotension=true`` (CARTOX grade 4) on an assessment that says
+``hypotension=false``: the row contradicts itself, as a vasopressor with hypotension=false does (D-19.938)."""
+LIFE_THREATENING_WITHOUT_HYPOTENSION_ALLOWED = "false or blank when hypotension=false"
+
+
 def fio2_without_oxygen(oxygen: object, fio2_pct: object) -> bool:
     """Whether a CRS assessment's `fio2_pct` is above room air while `oxygen` (its device) is ``none``: the
     row contradicts itself (D-19.647). The one rule: `parse_crs_frame` (the engine's validator: ``grade
@@ -329,6 +335,21 @@ def parse_crs_frame(
     organ = parse_int(frame, "organ_toxicity_grade", problems, required=False, minimum=0, maximum=5)
     transaminase = parse_int(frame, "transaminase_grade", problems, required=False, minimum=0, maximum=5)
     life = _optional_bool(frame, "life_threatening_hypotension", problems)
+    # CARTOX grade 4 is life-threatening hypotension: flagged on a row without hypotension it contradicts
+    # the row, as a vasopressor does (D-19.938); never graded as no hypotension
+    life_without_hypotension = ~hypotension & ~hyp_blank & (life == True)  # noqa: E712 (None, True, False)
+    for i in np.flatnonzero(life_without_hypotension):
+        problems.add(
+            i,
+            "life_threatening_hypotension",
+            frame["life_threatening_hypotension"].iat[i],
+            f"life-threatening hypotension given {from_sbp[0]}"
+            if derive[i]
+            else LIFE_THREATENING_WITHOUT_HYPOTENSION,
+            f"{from_sbp[1]}, else false or blank"
+            if derive[i]
+            else LIFE_THREATENING_WITHOUT_HYPOTENSION_ALLOWED,
+        )
     return CrsInputs(
         subject_id=subject,
         assessed_at=assessed,
