@@ -2,9 +2,11 @@
 
 DM computed AGE with its own formula (a birthday is reached when (month, day) is reached): a subject born on
 29 February 1964 who consented on 28 February 2021 had AGE 56, while the screening
-(`cartrial.protocol.completed_years`; D-19.722: the anniversary of 29 February is 28 February in a common
-year, as lubridate's rollback that admiral's age derivation uses) counts 57 on that day. By hand: 2021 − 1964
-= 57, the 2021 anniversary being 28 February.
+(`cartrial.protocol.completed_years`; the project's convention D-19.722, as dateutil's `relativedelta` and
+SAS INTNX 'SAMEDAY': the anniversary of 29 February is 28 February in a common year) counts 57 on that day.
+(admiral's `derive_vars_aage` and lubridate's `time_length` reach that birthday on 1 March and say 56; the
+project's rule is D-19.722's, D-19.1016.) By hand: 2021 − 1964 = 57, the 2021 anniversary being
+28 February.
 """
 
 from __future__ import annotations

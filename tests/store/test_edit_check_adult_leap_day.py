@@ -2,8 +2,8 @@
 
 The check computed the age with its own formula (a birthday is reached when (month, day) is reached), so
 someone born on 29 February 2000 was 17 on 28 February 2018, while the screening of the same person
-(`cartrial.protocol.completed_years`, D-19.722: the birthday of 29 February is 28 February in a common year,
-as SAS INTNX 'SAMEDAY' and lubridate's rollback, which admiral's age derivation uses) says 18 and admits
+(`cartrial.protocol.completed_years`, the project's convention D-19.722, as dateutil's `relativedelta` and
+SAS INTNX 'SAMEDAY': the birthday of 29 February is 28 February in a common year) says 18 and admits
 them to an "aged 18 or over" trial. By hand: 2018 − 2000 = 18 years, the 2018 anniversary of 29 February
 being 28 February.
 """

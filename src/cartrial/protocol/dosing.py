@@ -119,6 +119,13 @@ def _significant_half_up(value: Decimal, figures: int) -> Decimal:
     return _quantize_half_up(value, figures - 1 - value.adjusted())
 
 
+def _share(value: Decimal, percent: float) -> Decimal:
+    """`percent` % of `value`, exact (decimal arithmetic on the numbers as written; D-19.1018)."""
+    if percent == 100:
+        return value
+    return _EXACT.divide(_EXACT.multiply(value, _written(percent)), Decimal(100))
+
+
 def round_significant(value: float, figures: int) -> float:
     """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
     if value == 0 or not math.isfinite(value):
@@ -399,8 +406,9 @@ class LymphodepletionAgent(BaseModel):
         ...                       {"below_ml_min": 30, "dose_percent": 0}]).allowed_doses_mg_per_m2()
         (30.0, 24.0)
         """
-        full = float(self.dose_mg_per_m2_per_day)
-        return tuple(full * percent / 100.0 for percent in self.given_percents())
+        return tuple(
+            float(_share(_written(self.dose_mg_per_m2_per_day), percent)) for percent in self.given_percents()
+        )
 
     def given_percents(self) -> tuple[float, ...]:
         """The percentages of the full dose this agent may be given at: 100 and each renal tier's non-zero
@@ -414,10 +422,18 @@ class LymphodepletionAgent(BaseModel):
         """(calculated, capped, final) daily dose in mg on a dosing BSA `bsa_m2` (m², already capped at the
         regimen's ``max_bsa_m2``, `Lymphodepletion.dosing_bsa_m2`) at `percent` of the dose: mg/m²/day × BSA
         × percent / 100, then capped at ``max_daily_dose_mg``. The one rule of `lymphodepletion_doses` and
-        of the store's LD-DOSE-PROTOCOL check (D-19.996)."""
-        calculated = self.dose_mg_per_m2_per_day * bsa_m2 * percent / 100.0
+        of the store's LD-DOSE-PROTOCOL check (D-19.996). The product and the cap comparison are in decimal
+        arithmetic on the numbers as written (D-19.1018, as D-19.1014): 25 mg/m² × 1.12 m² is 28 mg, not
+        binary's 28.000000000000004, so a cap of 28 mg does not bind.
+
+        >>> LymphodepletionAgent(name="x", dose_mg_per_m2_per_day=25, days=[-4], max_daily_dose_mg=28
+        ...     ).daily_dose_mg(1.12)
+        (28.0, False, 28.0)
+        """
+        exact = _share(_EXACT.multiply(_written(self.dose_mg_per_m2_per_day), _written(bsa_m2)), percent)
+        calculated = float(exact)
         cap = self.max_daily_dose_mg
-        capped = cap is not None and calculated > cap
+        capped = cap is not None and exact > _written(cap)
         return calculated, capped, cap if capped and cap is not None else calculated
 
     @model_validator(mode="after")
@@ -538,8 +554,9 @@ class LymphodepletionPlan:
     doses: tuple[AgentDailyDose, ...]
 
     def total_mg(self, agent: str) -> float:
-        """Total course dose of `agent` in mg."""
-        return sum(d.dose_mg for d in self.doses if d.agent == agent)
+        """Total course dose of `agent` in mg: the sum of its daily doses as written, in decimal arithmetic
+        (30.45 mg on three days is 91.35 mg, not binary's 91.35000000000001; D-19.1018)."""
+        return float(sum((_written(d.dose_mg) for d in self.doses if d.agent == agent), Decimal(0)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
