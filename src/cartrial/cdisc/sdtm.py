@@ -572,7 +572,8 @@ def build_se(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             starts.append(("LD", tl.ld_start.isoformat()))
         if tl.reference is not None:
             starts.append(("CART", tl.dtc(first_infusion.get(sid, ""))))
-            follow_up = (tl.reference + dt.timedelta(days=tl.dlt_window_days)).isoformat()
+            # the day after the DLT window (days 0 to dlt_window_days, `in_dlt_window`; D-19.1019)
+            follow_up = (tl.reference + dt.timedelta(days=tl.dlt_window_days + 1)).isoformat()
             if follow_up <= cutoff.isoformat() and (not ended or follow_up <= last[:10]):
                 starts.append(("FU", follow_up))
         assigned = bool(_arm(protocol, level.get(sid, ""))[0])
@@ -2144,14 +2145,14 @@ def trial_elements(protocol: Any) -> list[tuple[str, str, str, str, str, str]]:
             "CART",
             "CAR-T infusion and DLT observation",
             "CAR-T infusion",
-            f"{window} days after the infusion",
-            f"P{window}D",
+            f"End of day {window} after the infusion (the last day of the DLT window)",
+            f"P{window + 1}D",  # days 0 to `window` (`in_dlt_window`; D-19.1019)
             "TREATMENT",
         ),
         (
             "FU",
             "Follow-up",
-            f"{window} days after the infusion",
+            f"Day {window + 1} after the infusion (the day after the DLT window)",
             "End of study or data cut-off",
             "",
             "FOLLOW-UP",
