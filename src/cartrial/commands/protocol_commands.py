@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,7 +53,9 @@ def _cells(value: float) -> str:
     """A number of cells as mantissa×10^exponent with every significant digit of the dose the engine gave
     (its shortest decimal): 36,665,000 is 3.6665×10^7. Four digits, as before, showed 3.666×10^7 while
     the rounding line said "not rounded", and hid the digits of a 5-figure rounding rule (D-19.1015)."""
-    mantissa, exponent = f"{Decimal(repr(float(value))).normalize():e}".split("e")
+    from cartrial.rounding import EXACT, written
+
+    mantissa, exponent = f"{written(float(value)).normalize(EXACT):e}".split("e")
     return f"{mantissa}×10^{int(exponent)}"
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
+from cartrial.rounding import EXACT, half_up, written
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
@@ -99,38 +100,24 @@ class DoseRounding(BaseModel):
         return f"{cells}; {volume}"
 
 
-#: a decimal context wide enough for the exact product or a long quotient of two floats' shortest decimal
-#: forms (at most 17 significant digits each), so the dose arithmetic never rounds on the way (D-19.1014)
-_EXACT = Context(prec=64)
-
-
-def _written(value: float | Decimal) -> Decimal:
-    """`value` as the decimal it was written as (a float's shortest repr: 73.3 → Decimal('73.3'))."""
-    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-
-
-def _quantize_half_up(value: Decimal, decimals: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=_EXACT)
-
-
 def _significant_half_up(value: Decimal, figures: int) -> Decimal:
     if value.is_zero() or not value.is_finite():
         return value
-    return _quantize_half_up(value, figures - 1 - value.adjusted())
+    return half_up(value, figures - 1 - value.adjusted())
 
 
 def _share(value: Decimal, percent: float) -> Decimal:
     """`percent` % of `value`, exact (decimal arithmetic on the numbers as written; D-19.1018)."""
     if percent == 100:
         return value
-    return _EXACT.divide(_EXACT.multiply(value, _written(percent)), Decimal(100))
+    return EXACT.divide(EXACT.multiply(value, written(percent)), Decimal(100))
 
 
 def round_significant(value: float, figures: int) -> float:
     """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
     if value == 0 or not math.isfinite(value):
         return value
-    return float(_significant_half_up(_written(value), figures))
+    return float(_significant_half_up(written(value), figures))
 
 
 class DoseLevel(BaseModel):
@@ -267,7 +254,7 @@ def dose_for(
         )
     # the product of the numbers as written, in decimal arithmetic (D-19.1014): in binary, 0.5×10^6 × 64.1 kg
     # is 32049999.999999996, not 32,050,000, and rounding it half-up to 3 significant figures gave 3.20×10^7
-    exact = _EXACT.multiply(_written(dose_level.cells_per_kg), _written(float(weight_kg)))
+    exact = EXACT.multiply(written(dose_level.cells_per_kg), written(float(weight_kg)))
     uncapped = float(exact)
     if rule.method is DoseRoundingMethod.SIGNIFICANT_FIGURES:
         exact = _significant_half_up(exact, rule.significant_figures)
@@ -275,15 +262,15 @@ def dose_for(
     cap_applied = False
     if dose_level.max_total_cells is not None and total > dose_level.max_total_cells:
         total = dose_level.max_total_cells
-        exact = _written(total)
+        exact = written(total)
         cap_applied = True
     volume = None
     if dose_level.concentration_cells_per_ml is not None:
-        quotient = _EXACT.divide(exact, _written(dose_level.concentration_cells_per_ml))
+        quotient = EXACT.divide(exact, written(dose_level.concentration_cells_per_ml))
         volume = (
             float(quotient)
             if rule.volume_ml_decimals is None
-            else float(_quantize_half_up(quotient, rule.volume_ml_decimals))
+            else float(half_up(quotient, rule.volume_ml_decimals))
         )
     return DoseCalculation(
         level=dose_level.level,
@@ -407,7 +394,7 @@ class LymphodepletionAgent(BaseModel):
         (30.0, 24.0)
         """
         return tuple(
-            float(_share(_written(self.dose_mg_per_m2_per_day), percent)) for percent in self.given_percents()
+            float(_share(written(self.dose_mg_per_m2_per_day), percent)) for percent in self.given_percents()
         )
 
     def given_percents(self) -> tuple[float, ...]:
@@ -430,10 +417,10 @@ class LymphodepletionAgent(BaseModel):
         ...     ).daily_dose_mg(1.12)
         (28.0, False, 28.0)
         """
-        exact = _share(_EXACT.multiply(_written(self.dose_mg_per_m2_per_day), _written(bsa_m2)), percent)
+        exact = _share(EXACT.multiply(written(self.dose_mg_per_m2_per_day), written(bsa_m2)), percent)
         calculated = float(exact)
         cap = self.max_daily_dose_mg
-        capped = cap is not None and exact > _written(cap)
+        capped = cap is not None and exact > written(cap)
         return calculated, capped, cap if capped and cap is not None else calculated
 
     @model_validator(mode="after")
@@ -556,7 +543,7 @@ class LymphodepletionPlan:
     def total_mg(self, agent: str) -> float:
         """Total course dose of `agent` in mg: the sum of its daily doses as written, in decimal arithmetic
         (30.45 mg on three days is 91.35 mg, not binary's 91.35000000000001; D-19.1018)."""
-        return float(sum((_written(d.dose_mg) for d in self.doses if d.agent == agent), Decimal(0)))
+        return float(sum((written(d.dose_mg) for d in self.doses if d.agent == agent), Decimal(0)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
