@@ -284,7 +284,7 @@ def show(
             bsa_method=None if bsa_method is None else BsaMethod(bsa_method),
             creatinine_clearance_ml_min=crcl,
         )
-    except InputError as exc:  # name the option the user typed, for every patient value (D-19.1017, D-19.1047)
+    except InputError as exc:  # name the option the user typed, every patient value (D-19.1017, D-19.1047)
         options = {
             "creatinine_clearance_ml_min": "--crcl",
             "bsa_m2": "--bsa",
