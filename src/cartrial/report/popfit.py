@@ -146,9 +146,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
             + "; ".join(e(p) for p in fit.convergence_problems)
             + "</p>"
         )
-    table = fit.estimates[list(ESTIMATE_COLUMNS)].to_html(
-        index=False, float_format=lambda v: f"{v:.4g}", na_rep="–"
-    )
+    table = fit.estimates[list(ESTIMATE_COLUMNS)].to_html(index=False, float_format=_fmt, na_rep="–")
     from cartrial.kinetics.popfit.fit import CI_METHOD_LABELS
 
     covariates = fit.estimates[fit.estimates["kind"] == "covariate"]
@@ -197,12 +195,13 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         banner,
         f"<p><b>Data: {e(fit_view_statement(d.get('view')))}</b></p>",
         f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
-        f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
-        f"on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
+        f"({_fmt(d['blq_percent'], '.1f')} %, BLQ method {e(spec.blq.upper())}). "
+        f"Error model: {e(spec.error.kind)} on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
         censoring_note,
         f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
-        f"{ll['minus_2_log_likelihood']:.2f} (MC SE {ll['minus_2_log_likelihood_mc_se']:.2f}); "
-        f"AIC = {ll['aic']:.2f}; BIC = {ll['bic']:.2f}.</p>",
+        f"{_fmt(ll['minus_2_log_likelihood'], '.2f')} "
+        f"(MC SE {_fmt(ll['minus_2_log_likelihood_mc_se'], '.2f')}); "
+        f"AIC = {_fmt(ll['aic'], '.2f')}; BIC = {_fmt(ll['bic'], '.2f')}.</p>",
         f"<h2>Estimates</h2>{table}",
         f"<h2>Figures</h2>{imgs}",
         f'<p style="font-size:small">{e(fit.to_dict()["source"])}</p>',
@@ -404,8 +403,29 @@ def _num(value: Any) -> float:
 
 
 def _fmt(value: Any, digits: str = ".4g") -> str:
+    """`value` as the report writes it: ``".Nf"`` N decimals, ``".Ng"`` N significant digits, a tie
+    rounded half away from zero on the number's shortest decimal form (`cartrial.rounding.fixed`, the rule
+    of every number cartrial reports, D-19.189) — not `format`'s half-to-even on the binary value, which
+    wrote a shrinkage of 30.5 % as "30" under the > 30 % reading of high shrinkage (D-19.1056); "–" when
+    not a finite number.
+
+    >>> _fmt(30.5, ".0f"), _fmt(12.25, ".1f"), _fmt(1.2345, ".4g"), _fmt(12345.5, ".4g"), _fmt(None)
+    ('31', '12.3', '1.235', '1.235e+04', '–')
+    """
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from cartrial.rounding import fixed
+
     v = _num(value)
-    return "–" if not math.isfinite(v) else format(v, digits)
+    if not math.isfinite(v):
+        return "–"
+    places = int(digits[1:-1])
+    if digits.endswith("f"):
+        return fixed(v, places)
+    exact = Decimal(repr(v))
+    if not exact.is_zero():  # to `places` significant digits, half away from zero; then `format`'s layout
+        exact = exact.quantize(Decimal(1).scaleb(exact.adjusted() - places + 1), rounding=ROUND_HALF_UP)
+    return format(float(exact), digits)
 
 
 def covariate_reference(row: Any) -> str:

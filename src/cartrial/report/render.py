@@ -530,6 +530,9 @@ def build_report(
         "protocol_sha256": str(meta.get("protocol_sha256", "")),
         "cutoff": str(meta.get("cutoff", "")),
         "lock": DRAFT_TEXT if unlocked else f"lock {meta.get('lock_id')}",
+        # the checkpoint the lock recorded when it was taken, as the lock says (D-19.1054); the head when
+        # read moves with every audit row written since (a user added, a record after the cut-off)
+        "lock_checkpoint": lock_checkpoint_text(meta),
         "audit_head": f"id {meta.get('audit_head_id')}, {meta.get('audit_head_hash')}",
         "tables_sha256": str(meta.get("tables_sha256", "")),
         "cartrial_version": cartrial_version,
@@ -676,6 +679,18 @@ def build_report(
         generated_at=generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         unlocked=unlocked,
     )
+
+
+def lock_checkpoint_text(meta: Mapping[str, Any]) -> str:
+    """The audit-chain head the data lock recorded when it was taken (`data_lock.audit_head_id` /
+    `audit_head_hash`, read into the snapshot's metadata): the checkpoint of the locked data that
+    `cartrial audit verify` checks the trail against (issue 19 §3b, D-19.1054). Every report of one lock
+    prints the same; an unlocked snapshot has none."""
+    if meta.get("unlocked") or meta.get("lock_id") is None:
+        return "none (unlocked data)"
+    if meta.get("lock_audit_head_id") is None:
+        return f"not recorded by lock {meta.get('lock_id')} (taken before the lock recorded the audit head)"
+    return f"id {meta.get('lock_audit_head_id')}, {meta.get('lock_audit_head_hash')}"
 
 
 def _option_text(value: Any) -> str:
