@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -23,6 +25,7 @@ from cartrial.report import report_files
 from cartrial.store import StudyService, connect
 from cartrial.store.snapshot import read_snapshot
 
+from ..conftest import run_cartrial
 from .conftest import CUTOFF
 
 pypdf = pytest.importorskip("pypdf")
@@ -80,3 +83,48 @@ def test_a_locked_report_prints_the_locks_checkpoint(report_sqlite: str) -> None
 def test_an_unlocked_report_says_it_has_no_lock_checkpoint(report_sqlite: str) -> None:
     files = report_of(report_sqlite, pdf=False)
     assert title_value(str(files["report.html"]), "Audit-chain head at the lock") == "none (unlocked data)"
+
+
+def test_cartrial_analyse_readme_prints_the_locks_checkpoint(report_sqlite: str, tmp_path: Path) -> None:
+    """`cartrial analyse` of a locked copy: its README.md names the head the lock recorded (review finding
+    4, D-19.1059). Before, it printed "lock N" and only the head at the snapshot; analysis.json carried the
+    lock's keys. Oracle: the lock row read by SQL."""
+    service = StudyService(connect(report_sqlite))
+    try:
+        service.lock("admin", dt.date.fromisoformat(CUTOFF), "interim analysis")
+        # an audit row after the lock: the head when read is no longer the lock's
+        service.add_user("admin", "second_statistician", "statistician", full_name="Second statistician")
+    finally:
+        service.engine.dispose()
+    head_id, head_hash = lock_row(report_sqlite)
+    out = tmp_path / "analysis"
+    result = run_cartrial(
+        *("analyse", "--url", report_sqlite, "--user", "admin"), *("--cutoff", CUTOFF, "--out", out)
+    )
+    assert result.exit_code == 0, result.output
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert f"- audit-chain head at the lock: id {head_id}, {head_hash}\n" in readme
+    manifest = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    assert manifest["snapshot"]["lock_audit_head_id"] == head_id
+    assert manifest["snapshot"]["lock_audit_head_hash"] == head_hash
+
+
+def test_a_lock_that_recorded_no_head_says_so(report_sqlite: str) -> None:
+    """A lock row without a head (a lock taken before migration 0004 filled it): the title page says the
+    lock recorded none instead of printing "id None, None" (review finding 5, D-19.1054)."""
+    service = StudyService(connect(report_sqlite))
+    try:
+        service.lock("admin", dt.date.fromisoformat(CUTOFF), "interim analysis")
+    finally:
+        service.engine.dispose()
+    engine = create_engine(report_sqlite)
+    try:
+        with engine.begin() as connection:
+            lock_id = connection.execute(text("SELECT id FROM data_lock WHERE active")).scalar_one()
+            connection.execute(text("UPDATE data_lock SET audit_head_id = NULL, audit_head_hash = NULL"))
+    finally:
+        engine.dispose()
+    files = report_of(report_sqlite, pdf=False)
+    assert title_value(str(files["report.html"]), "Audit-chain head at the lock") == (
+        f"not recorded by lock {lock_id} (taken before the lock recorded the audit head)"
+    )

@@ -44,3 +44,26 @@ def test_the_pdf_marks_tables_that_show_selected_columns(
     assert marked > 0
     whole = squeeze("".join(example_report_pdf_text))
     assert whole.count(squeeze("(selected columns; the CSV has all)")) == marked
+
+
+def test_the_methods_dataset_table_prints_each_datasets_notes(
+    example_report: Path, example_report_pdf_text: tuple[str, ...]
+) -> None:
+    """The methods' "Datasets" table of report.pdf has the notes column report.html has (review finding 6,
+    D-19.1055): every dataset's notes, as the HTML's last cell of its row gives them, are in the PDF's text
+    (whitespace and the template's zero-width break points ignored)."""
+    page = (example_report / "report.html").read_text(encoding="utf-8")
+    methods = page.split("<h3>Datasets: derivation, population, sources</h3>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><td>([^<]*)</td>(?:<td>[^<]*</td>){4}<td>([^<]*)</td></tr>", methods)
+    notes = {html.unescape(name): html.unescape(text) for name, text in rows if text.strip()}
+    # the example's datasets carry notes (the ICAHT grades' key, the KM band's method, at least)
+    assert len(notes) >= 3, notes
+
+    def comparable(text: str) -> str:
+        # whitespace, the template's zero-width break points and hyphens (Typst hyphenates a word at the
+        # end of a line of this narrow column: "be-\nfore") do not count
+        return squeeze(text).replace("\u200b", "").replace("-", "").replace("\u00ad", "")
+
+    whole = comparable("".join(example_report_pdf_text))
+    missing = [name for name, text in notes.items() if comparable(text) not in whole]
+    assert not missing, missing

@@ -69,6 +69,6 @@ def test_a_shrinkage_tie_rounds_up(k: int, decimals: int) -> None:
 
     unit = Decimal(1).scaleb(-decimals)
     tie = (Decimal(k) + Decimal("0.5")) * unit
-    from cartrial.report.popfit import _fmt
+    from cartrial.report.popfit import number_text
 
-    assert _fmt(float(tie), f".{decimals}f") == f"{(Decimal(k + 1) * unit):.{decimals}f}"
+    assert number_text(float(tie), f".{decimals}f") == f"{(Decimal(k + 1) * unit):.{decimals}f}"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
+from cartrial.rounding import round_half_away, significant
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
@@ -96,17 +96,10 @@ class DoseRounding(BaseModel):
         return f"{cells}; {volume}"
 
 
-def _round_half_up(value: float, decimals: int) -> float:
-    quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
-
-
 def round_significant(value: float, figures: int) -> float:
-    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    exponent = Decimal(repr(value)).adjusted()
-    return _round_half_up(value, figures - 1 - exponent)
+    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7):
+    `cartrial.rounding.significant`, the one significant-digit rounding (D-19.1057)."""
+    return significant(value, figures)
 
 
 class DoseLevel(BaseModel):
@@ -252,7 +245,7 @@ def dose_for(
     if dose_level.concentration_cells_per_ml is not None:
         volume = total / dose_level.concentration_cells_per_ml
         if rule.volume_ml_decimals is not None:
-            volume = _round_half_up(volume, rule.volume_ml_decimals)
+            volume = round_half_away(volume, rule.volume_ml_decimals)
     return DoseCalculation(
         level=dose_level.level,
         label=dose_level.label,

@@ -519,6 +519,7 @@ def build_report(
     demographics and exposure and for the individual time courses of the figures). With `popfit` (a
     population fit read by `cartrial.report.popfit.read_popfit`), a population-PK section follows the
     pharmacokinetics section (`cartrial.report.popfit.popfit_report_section`)."""
+    from cartrial.store.snapshot import lock_checkpoint_text
     from cartrial.tabular import csv_text
 
     meta = analysis.snapshot
@@ -679,18 +680,6 @@ def build_report(
         generated_at=generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         unlocked=unlocked,
     )
-
-
-def lock_checkpoint_text(meta: Mapping[str, Any]) -> str:
-    """The audit-chain head the data lock recorded when it was taken (`data_lock.audit_head_id` /
-    `audit_head_hash`, read into the snapshot's metadata): the checkpoint of the locked data that
-    `cartrial audit verify` checks the trail against (issue 19 §3b, D-19.1054). Every report of one lock
-    prints the same; an unlocked snapshot has none."""
-    if meta.get("unlocked") or meta.get("lock_id") is None:
-        return "none (unlocked data)"
-    if meta.get("lock_audit_head_id") is None:
-        return f"not recorded by lock {meta.get('lock_id')} (taken before the lock recorded the audit head)"
-    return f"id {meta.get('lock_audit_head_id')}, {meta.get('lock_audit_head_hash')}"
 
 
 def _option_text(value: Any) -> str:

@@ -1157,4 +1157,31 @@ def _order_key(name: str, frame: pd.DataFrame) -> list[str]:
     return [c for c in [*SNAPSHOT_TABLES[name].natural_key, RECORD_ID] if c in frame.columns]
 
 
-__all__ = ["RECORD_ID", "SNAPSHOT_TABLES", "StudySnapshot", "read_snapshot", "snapshot_table", "table_layout"]
+def lock_checkpoint_text(meta: Mapping[str, Any]) -> str:
+    """The audit-chain head the data lock recorded when it was taken (`data_lock.audit_head_id` /
+    `audit_head_hash`, read into `StudySnapshot.metadata()`): the checkpoint of the locked data that
+    `cartrial audit verify` checks the trail against (issue 19 §3b, D-19.1054). Every output of one lock
+    (the report's title page, the analysis README; D-19.1059) prints the same; an unlocked snapshot has
+    none, a lock taken before migration 0004 recorded none.
+
+    >>> lock_checkpoint_text({"lock_id": 2, "lock_audit_head_id": 41, "lock_audit_head_hash": "ab12"})
+    'id 41, ab12'
+    >>> lock_checkpoint_text({"unlocked": True, "lock_id": None})
+    'none (unlocked data)'
+    """
+    if meta.get("unlocked") or meta.get("lock_id") is None:
+        return "none (unlocked data)"
+    if meta.get("lock_audit_head_id") is None:
+        return f"not recorded by lock {meta.get('lock_id')} (taken before the lock recorded the audit head)"
+    return f"id {meta.get('lock_audit_head_id')}, {meta.get('lock_audit_head_hash')}"
+
+
+__all__ = [
+    "RECORD_ID",
+    "SNAPSHOT_TABLES",
+    "StudySnapshot",
+    "lock_checkpoint_text",
+    "read_snapshot",
+    "snapshot_table",
+    "table_layout",
+]
