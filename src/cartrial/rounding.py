@@ -79,6 +79,38 @@ def exact_text(value: Decimal | float) -> str:
     return str(number)
 
 
+def significant(value: float, digits: int) -> float:
+    """`value` rounded to `digits` significant digits, a tie half away from zero on its shortest decimal
+    form (as `fixed`; 3.665e7 to 3 digits is 3.67e7, where ``float(f"{3.665e7:.3g}")`` is 3.66e7); a zero
+    is returned without a sign, NaN and infinities as given. The one significant-digit rounding of cartrial
+    (a dose's significant figures, the population-PK report's ".4g" numbers; D-19.1057).
+
+    >>> significant(3.665e7, 3), significant(1.2345, 4), significant(-2.5e-7, 1), significant(-0.0, 4)
+    (36700000.0, 1.235, -3e-07, 0.0)
+    >>> significant(9.9995, 4), significant(123456.0, 2)
+    (10.0, 120000.0)
+    """
+    if digits < 1:
+        raise ValueError("digits must be at least 1")
+    if not math.isfinite(value):
+        return value
+    if value == 0:
+        return 0.0
+    return float(significant_decimal(written(value), digits))
+
+
+def significant_decimal(value: Decimal, digits: int) -> Decimal:
+    """`value` rounded to `digits` significant digits by `half_up` (a tie half away from zero; the exact dose
+    rules of `cartrial.protocol.dosing`, D-19.1014, and `significant`'s one rounding).
+
+    >>> significant_decimal(Decimal("32050000"), 3), significant_decimal(Decimal("-0.0012345"), 4)
+    (Decimal('3.21E+7'), Decimal('-0.001235'))
+    """
+    if value.is_zero() or not value.is_finite():
+        return value
+    return half_up(value, digits - 1 - value.adjusted())
+
+
 def round_half_away(value: float, decimals: int) -> float:
     """`value` rounded to `decimals` decimals as a number, a tie half away from zero (`fixed`).
 
@@ -147,4 +179,14 @@ _EXACT_POWER = 22
 """10^22 is the largest power of ten that is an exact double."""
 
 
-__all__ = ["EXACT", "decimal_shift", "exact_text", "fixed", "half_up", "round_half_away", "written"]
+__all__ = [
+    "EXACT",
+    "decimal_shift",
+    "exact_text",
+    "fixed",
+    "half_up",
+    "round_half_away",
+    "significant",
+    "significant_decimal",
+    "written",
+]

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
-from cartrial.rounding import EXACT, half_up, written
+from cartrial.rounding import EXACT, half_up, significant, significant_decimal, written
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
@@ -100,12 +100,6 @@ class DoseRounding(BaseModel):
         return f"{cells}; {volume}"
 
 
-def _significant_half_up(value: Decimal, figures: int) -> Decimal:
-    if value.is_zero() or not value.is_finite():
-        return value
-    return half_up(value, figures - 1 - value.adjusted())
-
-
 def _share(value: Decimal, percent: float) -> Decimal:
     """`percent` % of `value`, exact (decimal arithmetic on the numbers as written; D-19.1018)."""
     if percent == 100:
@@ -114,10 +108,9 @@ def _share(value: Decimal, percent: float) -> Decimal:
 
 
 def round_significant(value: float, figures: int) -> float:
-    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    return float(_significant_half_up(written(value), figures))
+    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7):
+    `cartrial.rounding.significant`, the one significant-digit rounding (D-19.1057)."""
+    return significant(value, figures)
 
 
 class DoseLevel(BaseModel):
@@ -260,7 +253,7 @@ def dose_for(
     exact = EXACT.multiply(written(dose_level.cells_per_kg), written(float(weight_kg)))
     uncapped = float(exact)
     if rule.method is DoseRoundingMethod.SIGNIFICANT_FIGURES:
-        exact = _significant_half_up(exact, rule.significant_figures)
+        exact = significant_decimal(exact, rule.significant_figures)
     total = float(exact)
     cap_applied = False
     if dose_level.max_total_cells is not None and total > dose_level.max_total_cells:
