@@ -60,7 +60,7 @@ from cartrial.store.importing.redcap_convert import (
 )
 from cartrial.store.importing.redcap_dictionary import read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
-from cartrial.store.importing.redcap_records import read_records
+from cartrial.store.importing.redcap_records import read_records, without_identifier_values
 from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
 from cartrial.store.models import Site, Study, Subject
 from cartrial.store.stored_dates import LeftOut, leaving_out_unreadable
@@ -1103,8 +1103,8 @@ def import_redcap(
         validated = validate_all(forms, state)
     except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
         raise
-    except InputError as exc:
-        problems = [*problems, *exc.problems]
+    except InputError as exc:  # an identifier's value is never shown (D-19.1073)
+        problems = [*problems, *without_identifier_values(exc.problems, data_dictionary)]
         validated = []
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
