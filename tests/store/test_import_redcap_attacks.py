@@ -290,3 +290,44 @@ def test_a_form_rule_on_a_column_read_from_an_identifier_field_does_not_show_it(
     [problem] = caught.value.problems
     assert problem.row == 2 and (problem.field or "").startswith("birth_year")
     assert problem.value is None and "2025" not in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# D-19.1074: a form status the mapping's minimum needs is never read as Incomplete
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_an_export_without_the_form_status_the_minimum_needs_is_a_header_error(tmp_path: Path) -> None:
+    """With ``minimum_form_status: complete`` an export without ``infusion_complete`` (REDCap: the form
+    status not selected) read every row as 0 Incomplete: all 12 infusions skipped, the import a success."""
+    from cartrial.store.importing.redcap_convert import mapped_columns
+
+    rows = [{k: v for k, v in r.items() if k != "infusion_complete"} for r in example_records()]
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump()
+    data["minimum_form_status"] = "complete"
+    mapping = RedcapMapping.model_validate(data)
+    with pytest.raises(InputError) as caught:
+        read_records(
+            write_csv(tmp_path / "r.csv", rows),
+            dictionary,
+            needed_columns=mapped_columns(dictionary, mapping),
+        )
+    [problem] = caught.value.problems
+    assert problem.field == "infusion_complete" and problem.row is None
+    assert "minimum_form_status" in problem.message
+
+
+def test_the_default_minimum_needs_no_form_status(tmp_path: Path) -> None:
+    """``minimum_form_status: incomplete`` (the default) imports every row with data: no status is read."""
+    from cartrial.store.importing.redcap_convert import mapped_columns
+
+    rows = [{k: v for k, v in r.items() if k != "infusion_complete"} for r in example_records()]
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    mapping = load_mapping(REDCAP / "mapping.yaml")
+    export = read_records(
+        write_csv(tmp_path / "r.csv", rows), dictionary, needed_columns=mapped_columns(dictionary, mapping)
+    )
+    _, summary, problems = convert_export(export, dictionary, mapping, "0" * 64)
+    infusion = next(s for s in summary.instruments if s.instrument == "infusion")
+    assert problems == [] and infusion.rows_imported == 12

@@ -41,7 +41,13 @@ from cartrial.errors import Problem
 from cartrial.store.fields import localize_datetime
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
-from cartrial.store.importing.redcap_mapping import ColumnMapping, FormMapping, RedcapMapping, UnmappedFields
+from cartrial.store.importing.redcap_mapping import (
+    ColumnMapping,
+    FormMapping,
+    FormStatus,
+    RedcapMapping,
+    UnmappedFields,
+)
 from cartrial.store.importing.redcap_records import (
     CHECKBOX_VALUES,
     DAG_COLUMN,
@@ -237,10 +243,14 @@ def mapped_columns(dictionary: DataDictionary, mapping: RedcapMapping) -> dict[s
     """The export columns the mapping reads, each with the first mapping entry that reads it: a mapped field
     (each code column of a mapped checkbox), ``redcap_event_name`` when the mapping lists a form's events or
     reads the event, visit or day, ``redcap_repeat_instance`` and ``redcap_data_access_group`` when a column
-    reads them. `read_records` refuses an export without one of them (never read as blank, which would
-    clear stored values; docs/science/decisions.md D-19.50)."""
+    reads them, each mapped instrument's ``<form>_complete`` when ``minimum_form_status`` is above
+    incomplete (D-19.1074). `read_records` refuses an export without one of them (never read as blank,
+    which would clear stored values; docs/science/decisions.md D-19.50)."""
     needed: dict[str, str] = {}
     for form_name, form in mapping.forms.items():
+        if mapping.minimum_form_status is not FormStatus.INCOMPLETE:
+            # a status the minimum reads is never taken as 0 Incomplete when absent (D-19.1074)
+            needed.setdefault(f"{form.instrument}_complete", "minimum_form_status")
         if form.events is not None:
             needed.setdefault(EVENT_COLUMN, f"forms.{form_name}.events")
         for column_name, source in form.columns.items():
