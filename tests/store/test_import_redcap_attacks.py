@@ -12,6 +12,8 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
@@ -331,3 +333,32 @@ def test_the_default_minimum_needs_no_form_status(tmp_path: Path) -> None:
     _, summary, problems = convert_export(export, dictionary, mapping, "0" * 64)
     infusion = next(s for s in summary.instruments if s.instrument == "infusion")
     assert problems == [] and infusion.rows_imported == 12
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    low=st.integers(-10_000, 10_000),
+    span=st.integers(0, 10_000),
+    value=st.integers(-30_000, 30_000),
+    comma=st.booleans(),
+)
+def test_a_number_is_refused_exactly_when_outside_its_bounds(
+    low: int, span: int, value: int, comma: bool
+) -> None:
+    """Property (D-19.1070): with bounds written to one decimal (point or comma), a value written the same
+    way is out of range iff value < min or value > max (integers in tenths: the comparison is exact)."""
+    from cartrial.store.importing.redcap_dictionary import FieldSpec
+    from cartrial.store.importing.redcap_records import check_value
+
+    def tenths(n: int) -> str:
+        text = f"{n / 10:.1f}"
+        return text.replace(".", ",") if comma else text
+
+    validation = "number_1dp_comma_decimal" if comma else "number_1dp"
+    spec = FieldSpec(
+        "x", "v", "text", "x", validation=validation, minimum=tenths(low), maximum=tenths(low + span)
+    )
+    result = check_value(spec, tenths(value))
+    outside = value < low or value > low + span
+    assert (result is not None and result[0] == "outside the field's validation range") == outside
+    assert result is None or result[0] == "outside the field's validation range"
