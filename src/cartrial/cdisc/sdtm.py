@@ -1474,11 +1474,16 @@ def _iso_days(days: float) -> str:
 
 def pp_intervals(protocol: Any) -> list[tuple[str, str, str]]:
     """(nca_by_subject column, PPSTINT, PPENINT) of every partial AUC the protocol's analysis computes
-    (``analysis.options.nca_intervals_days``, each interval once, in the protocol's order)."""
+    (``analysis.options.nca_intervals_days``, each interval once, in the protocol's order), except an
+    interval ending at infinity (PKNCA aucint.inf.obs): ISO 8601 has no infinite duration for PPENINT (it was
+    written "PinfD") and PPTESTCD AUCINT is "AUC from T1 to T2", a finite T2; such an AUC stays in the
+    analysis datasets only, as `aucint_inf_pred` does (D-19.940)."""
     from cartrial.kinetics.nca import interval_column
 
     out: dict[str, tuple[str, str, str]] = {}
     for start, end in protocol.analysis.options.nca_intervals_days:
+        if not math.isfinite(float(end)):
+            continue
         column = interval_column(float(start), float(end))
         out.setdefault(column, (column, _iso_days(start), _iso_days(end)))
     return list(out.values())
