@@ -362,3 +362,62 @@ def test_a_number_is_refused_exactly_when_outside_its_bounds(
     outside = value < low or value > low + span
     assert (result is not None and result[0] == "outside the field's validation range") == outside
     assert result is None or result[0] == "outside the field's validation range"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# D-19.1073 (review finding 1): an edit check on a column read from an identifier field shows no value
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _flagged_dictionary(path: Path, name: str) -> Path:
+    """The example dictionary with field `name` flagged ``Identifier? = y`` (its 11th column)."""
+    with (REDCAP / "dictionary.csv").open(newline="", encoding="utf-8") as handle:
+        table = list(csv.reader(handle))
+    [row] = [r for r in table if r[0] == name]
+    assert row[10] == ""
+    row[10] = "y"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(table)
+    return path
+
+
+def _redcap_import(tmp_path: Path, template: Path, rows: list[dict[str, str]], flagged: str):
+    records = write_csv(tmp_path / "r.csv", rows)
+    dictionary = _flagged_dictionary(tmp_path / "d.csv", flagged)
+    assert read_dictionary(dictionary).fields[flagged].identifier
+    url = empty_sqlite_copy(template, tmp_path / "redcap.db")
+    StudyService(url).add_site("admin", "TJH")
+    return import_redcap(url, records, dictionary, REDCAP / "mapping.yaml", "admin", dry_run=True)
+
+
+def test_a_hard_edit_check_on_an_identifier_field_does_not_show_its_value(
+    tmp_path: Path, empty_sqlite_template: Path
+) -> None:
+    """With consent_date flagged ``Identifier? = y``, a consent dated in the future
+    (CONSENT-FUTURE, hard) was refused with "(got '2099-01-01')": the edit checks ran after the filtering."""
+    rows = example_records()
+    assert rows[0]["consent_date"] == "2021-04-01"
+    rows[0]["consent_date"] = "2099-01-01"
+    with pytest.raises(InputError) as caught:
+        _redcap_import(tmp_path, empty_sqlite_template, rows, "consent_date")
+    assert any("CONSENT-FUTURE" in p.message for p in caught.value.problems)
+    assert all(p.value is None for p in caught.value.problems if p.field == "consent_date")
+    assert "2099" not in str(caught.value)  # what the CLI and the web page print
+
+
+def test_a_soft_edit_check_on_an_identifier_field_does_not_show_its_value(
+    tmp_path: Path, empty_sqlite_template: Path
+) -> None:
+    """With ae_start (read into adverse_event.started_on) flagged ``Identifier? = y``, an adverse event
+    before the consent (AE-BEFORE-CONSENT, soft; CT-001 consented 2021-04-01) was listed by the dry run
+    with "(got '2021-03-15')" and the report's edit_checks carried 'value': '2021-03-15'. The finding
+    names started_on, not ae_start: it is translated through the mapping."""
+    rows = example_records()
+    [position] = [i for i, r in enumerate(rows) if r["ae_start"] == "2021-04-27"][:1]
+    rows[position]["ae_start"] = "2021-03-15"
+    report = _redcap_import(tmp_path, empty_sqlite_template, rows, "ae_start")
+    found = [f for f in report.edit_checks if f.check.id == "AE-BEFORE-CONSENT"]
+    assert found and all(f.field == "started_on" for f in found)
+    assert all(f.problem().value is None for f in found)  # the dry run's listing (import_commands)
+    listed = [d for d in report.as_dict()["edit_checks"] if d["check"] == "AE-BEFORE-CONSENT"]
+    assert listed and all(d["value"] is None for d in listed)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -58,9 +58,13 @@ from cartrial.store.importing.redcap_convert import (
     convert_export,
     mapped_columns,
 )
-from cartrial.store.importing.redcap_dictionary import read_dictionary
+from cartrial.store.importing.redcap_dictionary import DataDictionary, read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
-from cartrial.store.importing.redcap_records import read_records, without_identifier_values
+from cartrial.store.importing.redcap_records import (
+    identifier_columns,
+    read_records,
+    without_identifier_values,
+)
 from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
 from cartrial.store.models import Site, Study, Subject
 from cartrial.store.stored_dates import LeftOut, leaving_out_unreadable
@@ -380,16 +384,22 @@ def plan_edit_checks(
     unchanged: UnchangedFiles | None = None,
     *,
     now: datetime | None = None,
+    hidden: Collection[tuple[str, str]] = (),
 ) -> list[Finding]:
     """The edit checks that the validated forms fire (with the subjects' stored records): raise one
     `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
-    import's one instant (`check_clock`, read once per import; D-19.621)."""
+    import's one instant (`check_clock`, read once per import; D-19.621). `hidden`: the (table, column)
+    pairs whose findings carry no value — columns read from a REDCap field flagged ``Identifier? = y``
+    (`redcap_hidden_columns`; D-19.1073): neither the hard refusal, the dry-run listing nor the report's
+    ``edit_checks`` shows it."""
     with engine.connect() as connection, leaving_out_unreadable() as left_out:
         refused = [p for form in validated for p in committee_reason_problems(connection, form)]
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
         findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
         findings += left_out_findings(connection, validated, left_out)
+    if hidden:
+        findings = [replace(f, value=None) if (f.record.table, f.field) in hidden else f for f in findings]
     hard = hard_problems(findings)
     if refused:  # the single write's rule on the import's new or changed decisions (D-19.834)
         problems = refused + hard
@@ -1109,7 +1119,8 @@ def import_redcap(
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
     clock = check_clock()  # the import's one now (D-19.621)
-    findings = plan_edit_checks(engine, validated, state, now=clock)
+    hidden = redcap_hidden_columns(forms, data_dictionary)  # an identifier's value is never shown (D-19.1073)
+    findings = plan_edit_checks(engine, validated, state, now=clock, hidden=hidden)
     report = ImportReport(
         kind="redcap",
         user=user,
@@ -1158,6 +1169,19 @@ def import_redcap(
         ]
     report.seconds = (now() - started).total_seconds()
     return report
+
+
+def redcap_hidden_columns(forms: Sequence[FormData], dictionary: DataDictionary) -> set[tuple[str, str]]:
+    """(table, cartrial column) of each column read from a field the dictionary flags ``Identifier? = y``:
+    an edit-check finding names the cartrial column (``started_on``), not the REDCap field (``ae_start``),
+    so it is translated through `FormData.source_columns` (D-19.1073)."""
+    fields = identifier_columns(dictionary)
+    return {
+        (data.spec.table, column)
+        for data in forms
+        for column, label in data.source_columns.items()
+        if label in fields
+    }
 
 
 def _import_action() -> Any:

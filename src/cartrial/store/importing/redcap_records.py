@@ -279,11 +279,7 @@ def without_identifier_values(problems: list[Problem], dictionary: DataDictionar
     subjects.subject_id)``): the row and field still locate it, the identifier itself is never shown
     (docs/science/data-standards.md §6.1 ``Identifier?``; D-19.1073). Every problem of the REDCap import
     passes here: the export's checks, the mapping's translation and the forms' validation."""
-    hidden: set[str] = set()
-    for spec in dictionary.fields.values():
-        if spec.identifier:
-            hidden.add(spec.name)
-            hidden.update(spec.export_columns())
+    hidden = identifier_columns(dictionary)
     if not hidden:
         return problems
     out: list[Problem] = []
@@ -291,6 +287,17 @@ def without_identifier_values(problems: list[Problem], dictionary: DataDictionar
         where = (problem.field or "").split(" (→ ", 1)[0]
         out.append(replace(problem, value=None) if where in hidden and problem.value is not None else problem)
     return out
+
+
+def identifier_columns(dictionary: DataDictionary) -> set[str]:
+    """The fields the dictionary flags ``Identifier? = y`` and their export columns (each code column of a
+    checkbox): where a problem or an edit-check finding shows no value (D-19.1073)."""
+    hidden: set[str] = set()
+    for spec in dictionary.fields.values():
+        if spec.identifier:
+            hidden.add(spec.name)
+            hidden.update(spec.export_columns())
+    return hidden
 
 
 def _check_column(
