@@ -187,6 +187,38 @@ def test_an_ordinary_local_time_is_converted_to_utc(tmp_path: Path) -> None:
     assert "2021-07-01T14:00:00Z" in values
 
 
+ZONES_NO_PLACE = ["posix/America/New_York", "right/America/New_York", "localtime", "Factory", "Europe"]
+"""Names zoneinfo may load (or, for the folder Europe, fail to with IsADirectoryError) that name no place's
+zone: `columns.time_zone_of` (D-19.607) refuses them."""
+
+
+@pytest.mark.parametrize("zone", ZONES_NO_PLACE)
+def test_a_time_zone_the_one_rule_refuses_is_a_mapping_error_at_its_key(tmp_path: Path, zone: str) -> None:
+    """The mapping accepted any name ZoneInfo loads: posix/America/New_York then made every date-time a
+    'daylight-saving' problem (localize_datetime refuses the zone), and Europe raised IsADirectoryError."""
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    assert "\ntimezone: UTC " in text
+    mapping = write_text(tmp_path / "m.yaml", text.replace("\ntimezone: UTC ", f"\ntimezone: {zone} "))
+    with pytest.raises(InputError) as caught:
+        load_mapping(mapping)
+    [problem] = caught.value.problems
+    assert problem.field == "timezone" and "Europe/Paris" in (problem.message or "")
+
+
+@pytest.mark.parametrize("zone", ZONES_NO_PLACE)
+def test_convert_export_never_blames_a_daylight_saving_change_for_a_bad_zone(
+    tmp_path: Path, zone: str
+) -> None:
+    """A mapping built without `load_mapping`'s check: the zone is refused, no date-time is blamed on DST."""
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    export = read_records(REDCAP / "records.csv", dictionary)
+    mapping = load_mapping(REDCAP / "mapping.yaml").model_copy(update={"timezone": zone})
+    with pytest.raises(InputError) as caught:
+        convert_export(export, dictionary, mapping, "0" * 64)
+    assert [p.field for p in caught.value.problems] == ["timezone"]
+    assert "daylight" not in str(caught.value)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # D-19.1072: checkbox codes and their export columns
 # ---------------------------------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import FIRST_DATA_ROW
-from cartrial.errors import Problem
+from cartrial.columns import FIRST_DATA_ROW, time_zone_of
+from cartrial.errors import InputError, Problem
 from cartrial.store.fields import localize_datetime
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
@@ -582,6 +582,15 @@ def _column_values(
         # repeated by a daylight-saving change is refused, never given a guessed offset (D-19.1071)
         local = raw
         raw = []
+        if time_zone_of(mapping.timezone) is None:  # `load_mapping` refuses it: never blamed on a DST change
+            raise InputError(
+                Problem(
+                    "unknown time zone",
+                    field="timezone",
+                    value=mapping.timezone,
+                    allowed="an IANA place zone such as UTC or Europe/Paris",
+                )
+            )
         for value, i in zip(local, rows, strict=True):
             utc = "" if value == "" else localize_datetime(value, mapping.timezone)
             if utc is None:
