@@ -151,6 +151,32 @@ def test_a_number_bound_that_is_no_decimal_is_a_dictionary_error(tmp_path: Path,
     assert (problem.row, problem.field) == (3, "Text Validation Min")
 
 
+@pytest.mark.parametrize(
+    ("validation", "high"),
+    [
+        ("number", "1,000"),  # a number's value takes no comma: read as 1.0, every value above 1 was refused
+        ("number_1dp", "1,000"),
+        ("integer", "1,000"),
+        ("integer", "2.5"),  # an integer's value is a whole number
+        ("number", "1e400"),  # float() reads infinity, a value the number rule refuses
+        ("number_comma_decimal", "1e400"),
+    ],
+)
+def test_a_bound_not_written_as_the_fields_values_is_a_dictionary_error(
+    tmp_path: Path, validation: str, high: str
+) -> None:
+    """A bound is read with its field's own value syntax (`check_value`): a decimal comma only for
+    ``*_comma_decimal``, a whole number for ``integer``, a finite number."""
+    path = write_dictionary(
+        tmp_path / "d.csv",
+        [field("record_id", "v", "text"), field("x", "v", "text", "", validation, "", high)],
+    )
+    with pytest.raises(InputError) as caught:
+        read_dictionary(path)
+    [problem] = caught.value.problems
+    assert (problem.row, problem.field) == (3, "Text Validation Max")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # D-19.1071: a local time that does not exist, or exists twice, in the mapping's time zone
 # ---------------------------------------------------------------------------------------------------------

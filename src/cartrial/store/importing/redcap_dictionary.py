@@ -9,6 +9,7 @@ to ``<field>___<code>`` columns, calc fields are derived, descriptive fields car
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -369,7 +370,9 @@ _NUMBER_VALIDATION = re.compile(r"^(integer|number(_[0-9]+dp)?(_comma_decimal)?)
 def read_bound(validation: str, text: str) -> float | datetime | None:
     """A Text Validation Min/Max as the value it bounds.
 
-    A number for ``integer`` / ``number*`` validation (a comma decimal accepted: ``0,5``); a date-time for
+    A number for ``integer`` / ``number*`` validation, written as the field's values are: a whole number for
+    ``integer``, a decimal point for ``number`` / ``number_Ndp``, a comma or a point for ``*_comma_decimal``
+    (``0,5``), and finite (``1e400`` reads as infinity); a date-time for
     ``date_*`` / ``datetime_*`` (``YYYY-MM-DD[ HH:MM[:SS]]``, a date meaning its midnight); None for a blank
     bound, ``today`` / ``now`` (moving bounds, not checked on an export) or a validation type without
     bounds. Raises ValueError on a bound that cannot be read.
@@ -382,16 +385,39 @@ def read_bound(validation: str, text: str) -> float | datetime | None:
     if not text or not (number or moment) or (moment and text.lower() in ("today", "now")):
         return None
     if number:
-        if not _BOUND_NUMBER.match(text):  # not nan, inf, 1_000 or other digits than 0-9: float() reads them
+        # the field's own value syntax (`redcap_records.check_value`): "1,000" on a number field is no
+        # thousand, "2.5" no integer (D-19.1070); not nan, inf, 1_000 or digits other than 0-9 (float()
+        # reads them)
+        comma = validation.endswith("_comma_decimal")
+        pattern = (
+            _BOUND_INTEGER if validation == "integer" else _BOUND_COMMA_NUMBER if comma else _BOUND_NUMBER
+        )
+        if not pattern.match(text):
             raise ValueError(text)
-        return float(text.replace(",", "."))
+        value = float(text.replace(",", ".") if comma else text)
+        if not math.isfinite(value):  # 1e400: the values' rule refuses an infinite number
+            raise ValueError(text)
+        return value
     if not _BOUND_MOMENT.match(text):  # no offset, no week date: compared with REDCap's zone-less values
         raise ValueError(text)
     return datetime.fromisoformat(text)
 
 
-_BOUND_NUMBER = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?\Z")
+_BOUND_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+_BOUND_COMMA_NUMBER = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?\Z")
+_BOUND_INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
 _BOUND_MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?\Z")
+
+
+def _bound_allowed(validation: str) -> str:
+    """What a bound of `validation` may be (`read_bound`)."""
+    if validation == "integer":
+        return "a whole number"
+    if validation.endswith("_comma_decimal"):
+        return "a finite number, with a decimal comma or point"
+    if _NUMBER_VALIDATION.match(validation):
+        return "a finite number with a decimal point (no thousands separator)"
+    return "a date YYYY-MM-DD[ HH:MM[:SS]], today or now"
 
 
 def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row: int) -> list[Problem]:
@@ -416,7 +442,7 @@ def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row:
                     row=row,
                     field=column,
                     value=text,
-                    allowed="a number" if number else "a date YYYY-MM-DD[ HH:MM[:SS]], today or now",
+                    allowed=_bound_allowed(validation),
                 )
             )
         read.append(value)
