@@ -83,8 +83,10 @@ def example_records() -> list[dict[str, str]]:
 def test_a_value_outside_a_bound_the_dictionary_accepted_is_refused(
     tmp_path: Path, validation: str, low: str, high: str, value: str
 ) -> None:
-    """Before: `read_dictionary` accepted these bounds (D-19.? bound check) but `check_value` could not read
-    them and skipped them silently, so the out-of-range value was imported."""
+    """Before: `read_dictionary` accepted these bounds (D-19.1070) but `check_value` could not read them and
+    skipped them silently, so the out-of-range value was imported. Not the datetime_ymd / 2021-01-01T00:00
+    case: it passes on main too (`check_value` read the 'T' bound with its date part), kept as a case of
+    the one reading."""
     dictionary = read_dictionary(
         write_dictionary(
             tmp_path / "d.csv",
@@ -245,6 +247,53 @@ def test_convert_export_never_blames_a_daylight_saving_change_for_a_bad_zone(
     assert "daylight" not in str(caught.value)
 
 
+def _import_problems(tmp_path: Path, template: Path, rows: list[dict[str, str]], mapping_text: str) -> list:
+    records = write_csv(tmp_path / "r.csv", rows)
+    mapping = write_text(tmp_path / "m.yaml", mapping_text)
+    url = empty_sqlite_copy(template, tmp_path / "redcap.db")
+    StudyService(url).add_site("admin", "TJH")
+    with pytest.raises(InputError) as caught:
+        import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin", dry_run=True)
+    return list(caught.value.problems)
+
+
+def test_a_refused_daylight_saving_time_is_one_problem(tmp_path: Path, empty_sqlite_template: Path) -> None:
+    """D-19.1075: the refused time was left blank and the forms' validation added "value is required (got
+    '')" at the same row for infused_at: one bad cell, two problems."""
+    rows = example_records()
+    target = next(i for i, r in enumerate(rows) if r["redcap_event_name"] == "day0_arm_1")
+    rows[target]["infused_at"] = "2021-03-14 02:30"  # skipped in New York (02:00 EST → 03:00 EDT)
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    assert "\ntimezone: UTC " in text
+    problems = _import_problems(
+        tmp_path,
+        empty_sqlite_template,
+        rows,
+        text.replace("\ntimezone: UTC ", "\ntimezone: America/New_York "),
+    )
+    [problem] = problems
+    assert (problem.row, problem.field) == (target + 2, "infused_at")
+    assert "daylight-saving" in problem.message
+
+
+def test_a_code_without_a_cartrial_value_is_one_problem(tmp_path: Path, empty_sqlite_template: Path) -> None:
+    """D-19.1075, the same for a code the mapping does not translate: dose_level (a value every infusion
+    needs) read through values {"2": "2"}, the example's three infusions at dose level 1 each gave the
+    conversion problem and "value is required" at the same row and field."""
+    rows = example_records()
+    positions = [
+        i for i, r in enumerate(rows) if r["redcap_event_name"] == "day0_arm_1" and r["dose_level"] == "1"
+    ]
+    assert len(positions) == 3
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    old = "      dose_level: dose_level "
+    assert old in text
+    mapping = text.replace(old, '      dose_level: {field: dose_level, values: {"2": "2"}} ')
+    problems = _import_problems(tmp_path, empty_sqlite_template, rows, mapping)
+    assert sorted((p.row, p.field) for p in problems) == [(i + 2, "dose_level") for i in positions]
+    assert all(p.message == "code has no cartrial value in the mapping" for p in problems)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # D-19.1072: checkbox codes and their export columns
 # ---------------------------------------------------------------------------------------------------------
@@ -265,6 +314,24 @@ def test_two_checkbox_codes_on_one_export_column_are_a_dictionary_error(tmp_path
     [problem] = caught.value.problems
     assert (problem.row, problem.field) == (3, "Choices, Calculations, OR Slider Labels")
     assert "same export column" in problem.message
+
+
+def test_a_checkbox_collision_names_every_code_of_the_shared_column(tmp_path: Path) -> None:
+    """Review finding 5: the problem listed only the later codes ("a, b_2"), not which code each collides
+    with; it names each shared column with all its codes."""
+    path = write_dictionary(
+        tmp_path / "d.csv",
+        [
+            field("record_id", "ae", "text"),
+            field(
+                "sym", "ae", "checkbox", "A, Alpha | a, Other alpha | b-2, Beta | b_2, Other beta | c, Gamma"
+            ),
+        ],
+    )
+    with pytest.raises(InputError) as caught:
+        read_dictionary(path)
+    [problem] = caught.value.problems
+    assert problem.value == "A/a → sym___a; b-2/b_2 → sym___b_2"
 
 
 def test_a_checkbox_problem_names_the_column_of_the_export(tmp_path: Path) -> None:

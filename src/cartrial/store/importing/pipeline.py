@@ -1114,7 +1114,10 @@ def import_redcap(
     except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
         raise
     except InputError as exc:  # an identifier's value is never shown (D-19.1073)
-        problems = [*problems, *without_identifier_values(exc.problems, data_dictionary)]
+        later = without_identifier_values(
+            after_conversion(problems, exc.problems, data_dictionary), data_dictionary
+        )
+        problems = [*problems, *later]
         validated = []
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
@@ -1169,6 +1172,24 @@ def import_redcap(
         ]
     report.seconds = (now() - started).total_seconds()
     return report
+
+
+def after_conversion(
+    converted: Sequence[Problem], validation: Sequence[Problem], dictionary: DataDictionary
+) -> list[Problem]:
+    """The forms' `validation` problems less those at a (file, row, REDCap field) whose value the mapping's
+    conversion already refused (`converted`: a time a daylight-saving change skips or repeats, a code with
+    no cartrial value): the conversion leaves such a cell blank, and "value is required (got '')" at the same
+    row and field would report one bad cell twice, the second time with a blank the export does not have
+    (D-19.1075). A checkbox column counts as its field (``ae_actions___9`` is ``ae_actions``)."""
+    owner = {column: spec.name for column, (spec, _code) in dictionary.column_owner().items()}
+
+    def field_of(problem: Problem) -> str:
+        where = (problem.field or "").split(" (→ ", 1)[0]
+        return owner.get(where, where)
+
+    refused = {(p.file, p.row, field_of(p)) for p in converted if p.row is not None}
+    return [p for p in validation if (p.file, p.row, field_of(p)) not in refused]
 
 
 def redcap_hidden_columns(forms: Sequence[FormData], dictionary: DataDictionary) -> set[tuple[str, str]]:

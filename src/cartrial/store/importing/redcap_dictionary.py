@@ -142,10 +142,10 @@ class FieldSpec:
 def checkbox_column(field_name: str, code: str) -> str:
     """Export column of one checkbox choice: ``<field>___<code>`` (docs/science/data-standards.md §6.2).
 
-    REDCap rewrites codes that are not valid in variable names (for example a minus sign in negative
-    codes becomes an underscore); this follows that rule, which is tagged [U] in
-    docs/science/data-standards.md §6.3
-    rule 4 (verify on the installation).
+    REDCap rewrites the code for a variable name (`Project::getExtendedCheckboxCodeFormatted`, REDCap's
+    source, an outside reference): ``-`` becomes ``_``, the code is lower-cased. ``.`` → ``_`` depends on the
+    REDCap version (older ones drop it: ``1.5`` → ``15``); this follows the newer rule (verify on the
+    installation; D-19.1072).
     """
     return f"{field_name}___{code.lower().replace('-', '_').replace('.', '_')}"
 
@@ -312,11 +312,13 @@ def read_dictionary(path: str | Path) -> DataDictionary:
                         )
                     )
                     continue
-                columns: dict[str, str] = {}
+                columns: dict[str, list[str]] = {}
+                for code in choices:
+                    columns.setdefault(checkbox_column(field_name, code), []).append(code)
+                # each shared column with all its codes: "A/a → sym___a" (the later codes alone did not say
+                # which code they collide with)
                 shared = [
-                    code
-                    for code in choices
-                    if columns.setdefault(checkbox_column(field_name, code), code) != code
+                    f"{'/'.join(codes)} → {column}" for column, codes in columns.items() if len(codes) > 1
                 ]
                 if shared:  # one of the codes would never be read (D-19.1072)
                     problems.append(
@@ -327,8 +329,8 @@ def read_dictionary(path: str | Path) -> DataDictionary:
                             file=name,
                             row=row,
                             field="Choices, Calculations, OR Slider Labels",
-                            value=", ".join(shared),
-                            allowed="codes that stay distinct in lower case",
+                            value="; ".join(shared),
+                            allowed="codes that stay distinct in lower case, with '-' and '.' as '_'",
                         )
                     )
                     continue
