@@ -30,8 +30,10 @@ import datetime as dt
 import heapq
 import hmac
 import itertools
+import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -170,6 +172,22 @@ _UNREADABLE = object()
 """Stands for a stored value the application cannot read (or stores otherwise): differs from any value."""
 
 
+def _non_finite(value: Any) -> bool:
+    """Whether `value` is or holds (inside a JSON document) a NaN or an infinity (D-19.1062). cartrial never
+    stores one (its readers refuse them), and the trail's canonical JSON writes each as ``null``
+    (`audit.canonical_json`), so without this check a blank number or JSON field set to NaN or Infinity by
+    SQL would compare equal to the blank the trail implies."""
+    if type(value) is float:
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, dict):
+        return any(_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(item) for item in value)
+    return False
+
+
 def _stored_rows(
     connection: Connection, table: Table, columns: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
@@ -182,15 +200,23 @@ def _stored_rows(
     date-time stored with another offset or without microseconds all change the record without changing
     what the replay would otherwise compare; so does any value stored as another type than text, integer or
     real (a BLOB ``x'4142'``). JSON columns are compared by their parsed value only (the
-    spacing of a JSON text is no part of the value)."""
+    spacing of a JSON text is no part of the value). On both backends a NaN or an infinity (a number
+    column, or inside a JSON document) is unreadable too: cartrial never stores one, and the trail's JSON
+    would read it as blank (D-19.1062)."""
     dialect = connection.dialect
     if dialect.name != "sqlite":
         rows = connection.execute(
             select(table.c.id, *(table.c[name] for name in columns)).order_by(table.c.id),
             execution_options={"yield_per": 5_000},
         )
+        # PostgreSQL stores NaN and ±Infinity in a double precision column (D-19.1062)
+        inexact = [name for name in columns if isinstance(table.c[name].type, Float | Numeric | JSON)]
         for row in rows.mappings():
-            yield int(row["id"]), dict(row), []
+            read_values = dict(row)
+            flagged = [name for name in inexact if _non_finite(read_values[name])]
+            for name in flagged:
+                read_values[name] = _UNREADABLE
+            yield int(row["id"]), read_values, flagged
         return
     converters = []
     for name in columns:
@@ -216,6 +242,8 @@ def _stored_rows(
                         or (integer and type(stored) is not int)
                     ):
                         raise ValueError("not the stored form")
+                if _non_finite(value):  # NaN or ±Infinity, as a REAL or in a JSON text (D-19.1062)
+                    raise ValueError("not a value cartrial stores")
             except (
                 ValueError,
                 TypeError,
@@ -696,7 +724,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             Problem("not a cartrial audit checkpoint", file=str(target), allowed=CHECKPOINT_FORMAT)
         )
     head_id, head_hash = data.get("head_id"), data.get("head_hash")
-    if not isinstance(head_id, int) or head_id < 0 or (head_id and not isinstance(head_hash, str)):
+    # a JSON true is no row number (D-19.1063)
+    if type(head_id) is not int or head_id < 0 or (head_id and not isinstance(head_hash, str)):
         raise InputError(Problem("checkpoint without a valid head", file=str(target), field="head_id"))
     return cast(dict[str, Any], data)
 
@@ -709,7 +738,9 @@ def verify_checkpoint(connection: Connection, checkpoint: Mapping[str, Any]) -> 
     if head_id == 0:
         return findings
     last_id, _ = _head(connection)
-    stored = _row_hash(connection, head_id)
+    # a head beyond the trail's last row is truncation; not looked up, so a number beyond the id column's
+    # range (PostgreSQL INTEGER, SQLite's 64 bits) is reported like any other, not a driver error (D-19.1063)
+    stored = _row_hash(connection, head_id) if head_id <= last_id else None
     if stored is None:
         findings.append(
             Finding(
@@ -730,9 +761,12 @@ def verify_checkpoint(connection: Connection, checkpoint: Mapping[str, Any]) -> 
             )
         )
     genesis = checkpoint.get("genesis_hash")
-    if isinstance(genesis, str) and stored is not None:
+    if isinstance(genesis, str):
         first = _row_hash(connection, 1)
-        if first is None or not hmac.compare_digest(first, genesis):
+        # also when the head is gone: a longer study's checkpoint is not this trail's truncation (D-19.1063)
+        if (first is None and stored is not None) or (
+            first is not None and not hmac.compare_digest(first, genesis)
+        ):
             findings.append(
                 Finding(
                     "checkpoint",
