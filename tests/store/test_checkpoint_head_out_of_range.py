@@ -13,6 +13,8 @@ with a finding or a located refusal, never a driver error. Before D-19.1063:
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,27 @@ def test_another_longer_studys_checkpoint_is_named_as_another_study(study: Study
     result = verify_complete(StudyService(connect(study.url)), checkpoint=foreign)
     assert ("checkpoint", 1) in [(f.kind, f.audit_row_id) for f in result.findings]
     assert any("another study database" in f.message for f in result.findings)
+
+
+def test_a_checkpoint_that_is_a_fifo_is_refused_by_the_python_api_too(tmp_path: Path) -> None:
+    """The command line refuses a FIFO as `--checkpoint` before the command runs; `load_checkpoint` (the
+    Python API) opened it and waited for a writer for ever. A writer thread that writes nothing keeps the
+    old code from hanging here: it then read an empty file ("not a JSON checkpoint file")."""
+    fifo = tmp_path / "checkpoint.fifo"
+    os.mkfifo(fifo)
+
+    def empty_writer() -> None:
+        with open(fifo, "wb"):  # blocks until a reader opens the FIFO
+            pass
+
+    writer = threading.Thread(target=empty_writer, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(InputError) as caught:
+            load_checkpoint(fifo)
+        assert "FIFO" in str(caught.value)
+        assert caught.value.problems[0].field == "checkpoint"
+    finally:
+        if writer.is_alive():  # release the writer: a reader that does not wait
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()

@@ -710,7 +710,10 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and check a checkpoint file written by `save_checkpoint` (`InputError` when it is not one)."""
+    from cartrial.sources import refuse_special_source
+
     target = Path(path)
+    refuse_special_source(target, field="checkpoint")  # a FIFO would block the read for ever (D-19.1063)
     try:
         data = orjson.loads(target.read_bytes())
     except OSError as exc:
