@@ -342,6 +342,7 @@ def sweep_command(
             scheduler=scheduler,
             progress=advance,
             source=str(grid_path),
+            scenario_file=str(scenario_path),
         )
     payload = {**result.settings, "points_table": to_json_records(result.table)}
     if out is not None:

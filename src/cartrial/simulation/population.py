@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -402,11 +402,17 @@ def candidate_record(
 
 @dataclass(frozen=True)
 class ScreenedPool:
-    """Screened virtual candidates: who is eligible, and the criteria that blocked the others."""
+    """Screened virtual candidates: who is eligible, the criteria that blocked the others and, of those
+    blocked by none, how many were incomplete (a criterion that could not be assessed, D-19.1027) and which
+    criteria could not be assessed for them."""
 
     covariates: Covariates
     eligible: npt.NDArray[np.bool_]
     blocked_by: dict[str, int]
+    #: candidates screened `incomplete` (blocked by no criterion, some criterion not assessable)
+    incomplete: int = 0
+    #: per criterion id, the incomplete candidates it could not be assessed for
+    unassessed_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def pass_rate(self) -> float:
@@ -420,6 +426,8 @@ def screen_covariates(protocol: Protocol, covariates: Covariates, screening_date
     """Screen each candidate with `cartrial.protocol.screen` (the protocol's eligibility rules)."""
     eligible = np.zeros(len(covariates), dtype=bool)
     blocked: Counter[str] = Counter()
+    unassessed: Counter[str] = Counter()
+    incomplete = 0
     profile = IndicationProfile.of(protocol)
     for i in range(len(covariates)):
         record = candidate_record(covariates, i, screening_date, f"V{i + 1}", profile)
@@ -429,17 +437,29 @@ def screen_covariates(protocol: Protocol, covariates: Covariates, screening_date
         for criterion in result.criteria:
             if criterion.blocks_eligibility:
                 blocked[criterion.id] += 1
-    return ScreenedPool(covariates, eligible, dict(sorted(blocked.items())))
+        if result.verdict.value == "incomplete":
+            incomplete += 1
+            for criterion in result.criteria:
+                if criterion.status.value == "cannot_assess":
+                    unassessed[criterion.id] += 1
+    return ScreenedPool(
+        covariates, eligible, dict(sorted(blocked.items())), incomplete, dict(sorted(unassessed.items()))
+    )
 
 
 def check_feasible(pool: ScreenedPool, scenario_file: str | None = None) -> None:
     """Refuse a population in which nobody meets the protocol's eligibility (an `InputError` naming the
-    criteria that blocked the candidates), instead of screening forever."""
+    criteria that blocked the candidates and, for those blocked by none, the criteria that could not be
+    assessed: "12 incomplete (cannot assess: inc_aqp4_igg)", D-19.1027), instead of screening forever."""
     if pool.eligible.any():
         return
     n = len(pool.covariates)
     worst = sorted(pool.blocked_by.items(), key=lambda kv: -kv[1])
-    detail = ", ".join(f"{cid} blocked {k} of {n}" for cid, k in worst[:5]) or "no criterion met"
+    detail = ", ".join(f"{cid} blocked {k} of {n}" for cid, k in worst[:5])
+    if pool.incomplete:
+        ids = ", ".join(cid for cid, _k in sorted(pool.unassessed_by.items(), key=lambda kv: -kv[1]))
+        detail = ", ".join(filter(None, [detail, f"{pool.incomplete} incomplete (cannot assess: {ids})"]))
+    detail = detail or "no criterion met"
     raise InputError(
         Problem(
             f"no virtual candidate meets the protocol's eligibility ({n} screened): {detail}; the trial "

@@ -51,6 +51,7 @@ from cartrial.simulation.trials import (
     fs_at,
     fs_changes,
     infusion_instant,
+    last_day_followed,
     max_cohorts,
     observed_dlts,
     relapse_onset_days,
@@ -513,7 +514,9 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         def visible(day: float, follow_end: float = follow_end) -> bool:
             return day <= follow_end
 
-        last_day = min(np.floor(follow_end), death_day)  # the last day the patient is followed
+        # the last day the patient is followed, to the dropout, the end of follow-up, the cut-off or the
+        # death (`follow_end` is not to the death), by the OC's one rule (D-19.1026)
+        last_day = float(last_day_followed(min(follow_end, death_day)))
 
         def observed(first_day: int, span: int, last_day: float = last_day) -> tuple[int, bool]:
             """The days of an event from `first_day` lasting `span` days seen by the last day followed, and

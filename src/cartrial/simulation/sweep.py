@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cartrial.allowed import same_value
-from cartrial.errors import InputError, Problem
+from cartrial.errors import CartrialError, InputError, Problem
 from cartrial.protocol.yaml_source import (
     Issue,
     option_error,
@@ -284,8 +284,11 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
 
     scenario = Scenario.model_validate(task["scenario"])
     protocol = parse_protocol(task["protocol_text"], task["protocol_source"])
-    prepared = prepare(scenario, protocol, task["seed"])
-    batch = simulate_trials(prepared, task["trials"])
+    try:
+        prepared = prepare(scenario, protocol, task["seed"])
+        batch = simulate_trials(prepared, task["trials"])
+    except CartrialError as error:  # returned as data: raised, naming the point, by `_execute` (D-19.1023)
+        return {"point": task["index"] + 1, "error": _error_data(error)}
     oc = summarise_run(prepared, batch)
     row: dict[str, Any] = {"point": task["index"] + 1, **task["point"], "seed": task["seed"]}
     for dose in oc.doses.itertuples():
@@ -307,6 +310,100 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         if "mean" in metric:
             row[f"{metric['metric']}_mean"] = metric["mean"]
     return row
+
+
+def _error_data(error: CartrialError) -> list[dict[str, Any]]:
+    """The problems of `error` as plain data (a Dask task's result travels pickled; an exception of a task
+    was logged with its traceback by the worker)."""
+    problems = error.problems if isinstance(error, InputError) else [Problem(str(error))]
+    return [dict(vars(problem)) for problem in problems]
+
+
+def _axis_field(field: str | None, point: dict[str, Any]) -> bool:
+    """Whether a problem at `field` is about one of the point's axes: the field is an axis or under one
+    (``design.overrides.cohort_size`` for that axis), or an axis is under the field (``population``, refused
+    as a whole, for an axis ``population.screening.…``). A field of no axis is the scenario file's
+    (D-19.1025)."""
+    if not field:
+        return False
+    return any(
+        a == b or a.startswith(b + ".")
+        for parameter in point
+        for a, b in ((field, parameter), (parameter, field))
+    )
+
+
+def point_error(
+    problems: Sequence[Problem], point: dict[str, Any], source: str, scenario_file: str | None = None
+) -> InputError:
+    """The error of a grid point's run, each problem naming the point (``grid point axis=value``) and, when
+    it names no file, the file its field comes from (D-19.1023): the grid file (`source`) when the field is
+    one of the point's axes (`_axis_field`), else the scenario file (D-19.1025; the grid was named for a
+    scenario key no axis varies). A point refused by the design or the simulator said neither which file
+    nor which point."""
+    where = ", ".join(f"{name}={_shown(value)}" for name, value in point.items())
+    return InputError(
+        [
+            replace(
+                problem,
+                message=f"{problem.message} (grid point {where})",
+                file=problem.file
+                if problem.file or problem.line is not None
+                else (source if _axis_field(problem.field, point) else scenario_file),
+            )
+            for problem in problems
+        ]
+    )
+
+
+def _design_problems(protocol: Any, scenario: Scenario) -> list[Problem]:
+    """The problems of the checks `prepare` makes before drawing anything (D-19.1023): the design with the
+    scenario's overrides (`build_design`: each override in range, a design the simulator runs) and one
+    fixed DLT probability per dose level (`models.dlt_probability_check`)."""
+    from cartrial.simulation import models as m
+    from cartrial.simulation.trials import build_design
+
+    try:
+        build_design(protocol, scenario)
+        m.dlt_probability_check(scenario, protocol.n_dose_levels)
+    except InputError as error:
+        return list(error.problems)
+    except CartrialError as error:
+        return [Problem(str(error), field="design")]
+    return []
+
+
+def check_base(
+    protocol: Any, scenario: Scenario, points: Sequence[dict[str, Any]], scenario_file: str | None
+) -> None:
+    """The base scenario checked as `prepare` checks it before drawing anything, before any point
+    (D-19.1025): a problem at a key no axis of the grid varies is the scenario file's, named with it as
+    `simulate trial` names it, not with the grid file and a point. A problem at a key an axis varies is
+    left to the points (their values replace the scenario's)."""
+    axes = points[0] if points else {}  # every point has the grid's axes
+    problems = [
+        problem if problem.file or problem.line is not None else replace(problem, file=scenario_file)
+        for problem in _design_problems(protocol, scenario)
+        if not _axis_field(problem.field, axes)
+    ]
+    if problems:
+        raise InputError(problems)
+
+
+def check_point(
+    protocol: Any,
+    scenario: Scenario,
+    point: dict[str, Any],
+    source: str = "grid",
+    scenario_file: str | None = None,
+) -> None:
+    """The checks `prepare` makes before drawing anything (`_design_problems`), made for every point before
+    any point runs (D-19.1023). A bad point stopped the sweep only when its task ran — after the points
+    before it, and, on Dask, with the worker's traceback — and its message named neither the grid file nor
+    the point."""
+    problems = _design_problems(protocol, scenario)
+    if problems:
+        raise point_error(problems, point, source, scenario_file)
 
 
 def missing_reason(column: str) -> str:
@@ -361,11 +458,19 @@ def run_sweep(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     source: str = "grid",
+    scenario_file: str | None = None,
 ) -> SweepResult:
-    """Run every grid point (see the module docstring); rows in grid order whatever the execution order."""
+    """Run every grid point (see the module docstring); rows in grid order whatever the execution order.
+    `source` (the grid file) and `scenario_file` are named in the messages about them (D-19.1025)."""
+    from cartrial.protocol import parse_protocol
+
     points = grid_points(scenario, grid, source)
     seeds = sweep_seeds(seed, len(points), grid.seeds)
     text = read_text_file(protocol_path)
+    protocol = parse_protocol(text, str(protocol_path))
+    check_base(protocol, scenario, points, scenario_file)  # the scenario's own problems first (D-19.1025)
+    for point in points:  # every point's design checked before any point runs (D-19.1023)
+        check_point(protocol, scenario_for(scenario, point, source), point, source, scenario_file)
     tasks = [
         {
             "index": i,
@@ -378,7 +483,14 @@ def run_sweep(
         }
         for i, point in enumerate(points)
     ]
-    rows = _execute(tasks, workers=workers, scheduler=scheduler, progress=progress)
+    rows = _execute(
+        tasks,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        source=source,
+        scenario_file=scenario_file,
+    )
     table = pd.DataFrame(sorted(rows, key=lambda r: r["point"]))
     return SweepResult(
         table,
@@ -399,14 +511,24 @@ def _execute(
     workers: int,
     scheduler: str | None,
     progress: Callable[[int, int], None] | None,
+    source: str = "grid",
+    scenario_file: str | None = None,
 ) -> list[dict[str, Any]]:
     total = len(tasks)
+
+    def checked(row: dict[str, Any]) -> dict[str, Any]:
+        """The point's row, or its refusal raised naming the point (`run_point`, D-19.1023)."""
+        if "error" in row:
+            point = next(task["point"] for task in tasks if task["index"] + 1 == row["point"])
+            raise point_error([Problem(**p) for p in row["error"]], point, source, scenario_file)
+        return row
+
     if scheduler is None and workers == 0:
         rows = []
         for i, task in enumerate(tasks):
             if progress is not None:
                 progress(i, total)
-            rows.append(run_point(task))
+            rows.append(checked(run_point(task)))
         if progress is not None:
             progress(total, total)
         return rows
@@ -448,7 +570,7 @@ def _execute(
         if progress is not None:
             progress(0, total)
         for done, future in enumerate(as_completed(futures), start=1):
-            rows.append(future.result())
+            rows.append(checked(future.result()))
             if progress is not None:
                 progress(done, total)
         return rows
@@ -463,9 +585,12 @@ __all__ = [
     "MAX_SWEEP_TRIALS",
     "Grid",
     "SweepResult",
+    "check_base",
+    "check_point",
     "grid_points",
     "load_grid",
     "missing_reason",
+    "point_error",
     "point_seeds",
     "run_point",
     "run_sweep",

@@ -111,7 +111,8 @@ def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
             [
                 Problem(
                     f"design override: {e['msg']}",
-                    field="design.overrides." + ".".join(str(p) for p in e["loc"]),
+                    # a check of the whole section has no key (loc ()): the section itself (D-19.1024)
+                    field=".".join(["design.overrides", *(str(p) for p in e["loc"])]),
                     value=None if isinstance(e.get("input"), dict | list) else e.get("input"),
                     allowed=(e.get("ctx") or {}).get("expected") if e["type"] == "option_range" else None,
                 )
@@ -630,6 +631,18 @@ def dlts_seen_by(prepared: Prepared, draws: PatientDraws, left: FloatArray) -> n
     return seen
 
 
+def last_day_followed(follow: Any) -> Any:
+    """The last whole day (after the infusion) a patient is followed, from `follow`, the day the follow-up
+    ends (the earliest of the dropout, the death, the end of follow-up and the data cut-off; NaN: not
+    treated, given -1, before every event): its floor. The day `simulate study` writes the last assessment
+    and adverse event by (D-19.877), so the one rule of what the data hold: a DLT seen (`observed_dlts`,
+    `_dlts_by`), a CRS or ICANS episode counted (D-19.1022), an event written (`simulate study`;
+    D-19.1026). A death on day 9.5 ends the follow-up during day 9 (followed on day 9); a dropout on day 12
+    is written withdrawn on day 12. Scalar in, scalar out; an array in, an array out."""
+    days = np.asarray(follow, dtype=float)
+    return np.where(np.isnan(days), -1.0, np.floor(days))[()]
+
+
 def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[np.bool_], ...]:
     """(DLT seen, DLT-evaluable), (T, S, K), of each slot were it treated at each level (D-19.132): the
     patient is followed to the last whole day before the dropout (the day it is written withdrawn,
@@ -639,7 +652,7 @@ def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[
     window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
-    left = np.minimum(np.floor(draws.dropout_days)[..., None], death_days_at_levels(draws))
+    left = last_day_followed(np.minimum(draws.dropout_days[..., None], death_days_at_levels(draws)))
     seen = dlts_seen_by(prepared, draws, left)
     return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
 
@@ -1114,7 +1127,7 @@ def _dlts_by(
     design's own reading (D-19.312), at each slot's dose. A replaced patient (not DLT-evaluable) has none by
     definition."""
     treated = slot_dose >= 0
-    last = np.floor(np.nan_to_num(follow, nan=-1.0))
+    last = last_day_followed(follow)
     # followed to `last` at its own dose; the other levels are never read (+inf: nothing judged again)
     at_dose = slot_dose[..., None] == np.arange(draws.dlt.shape[2])
     left = np.where(at_dose, last[..., None], np.inf)
@@ -1376,11 +1389,12 @@ def _simulate_batch(
         return np.where(treated, values[rows, cols, k], np.nan)
 
     crs, icans = at_dose(draws.crs), at_dose(draws.icans)
-    if sc.data_cutoff_day is not None:
-        # an episode that begins after the cut-off is not in the data (D-19.291)
-        last_day = np.floor(sc.data_cutoff_day - np.nan_to_num(infusion))
-        crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
-        icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
+    # an episode is in the data when it begins by the last whole day the patient is followed (`follow`: to
+    # the dropout, the death, the end of follow-up or the cut-off, D-19.291), the day `simulate study` writes
+    # its adverse event by (D-19.877): one beginning after a dropout is not seen (D-19.1022)
+    last_day = last_day_followed(follow)
+    crs = np.where(draws.crs_onset <= last_day, crs, np.where(treated, 0.0, np.nan))
+    icans = np.where(draws.icans_onset <= last_day, icans, np.where(treated, 0.0, np.nan))
     # persistence by the analysis's rule (`kinetics.persistence_flags`, D-19.855) on the samples a virtual
     # study takes (`models.PK_DAYS` within the follow-up, which a death ends, D-19.97): a quantifiable sample
     # after the persistence day (the first one after it: the level declines), evaluable when sampled after it
@@ -1481,6 +1495,7 @@ __all__ = [
     "evaluable_pct",
     "evaluable_slots",
     "first_visit_day",
+    "last_day_followed",
     "max_cohorts",
     "prepare",
     "simulate_trials",

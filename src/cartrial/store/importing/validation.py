@@ -357,7 +357,7 @@ def _parsed_array(
     """`_parse_column` as an object array of the same Python values (what `validate_form` works on)."""
     name = column.name
     required = column.value_required
-    sub = pd.DataFrame({name: cells.to_numpy(dtype=object)})
+    sub = pd.DataFrame({name: cells.to_numpy(dtype=object)}, copy=False)  # read only: no copy of the cells
     if column.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
         as_int = column.kind is FieldKind.INTEGER
         if as_int:
@@ -717,9 +717,14 @@ def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) 
 
 
 def _duplicate_keys(spec: FormSpec, values: dict[str, np.ndarray], file: str) -> list[Problem]:
-    keys = pd.DataFrame({c: pd.Series(values[c], dtype=object, copy=False) for c in spec.key_columns})
+    keys = pd.DataFrame(
+        {c: pd.Series(values[c], dtype=object, copy=False) for c in spec.key_columns}, copy=False
+    )
+    repeated = keys.duplicated(keep=False).to_numpy()
+    if not repeated.any():  # the usual case: no row is incomplete and repeated, nothing more to read
+        return []
     complete = keys.notna().all(axis=1).to_numpy()  # rows whose key failed to parse are reported already
-    repeated = keys.duplicated(keep=False).to_numpy() & complete
+    repeated &= complete
     if not repeated.any():
         return []
     first_row: dict[tuple[str, ...], int] = {}
@@ -755,7 +760,10 @@ def _external_problems(data: FormData, frame: pd.DataFrame) -> list[Problem]:
         column, wanted = spec.validator_rows
         if column not in frame.columns:
             return []
-        positions = np.flatnonzero(frame[column].str.lower().isin(wanted).to_numpy())
+        # each distinct text lowered and looked up once (`frame[column].str.lower().isin(wanted)`)
+        codes, texts = distinct(frame[column].to_numpy(dtype=object))
+        kept = np.array([isinstance(t, str) and t.lower() in wanted for t in texts.tolist()], dtype=bool)
+        positions = np.flatnonzero(kept[codes])
         frame = frame.iloc[positions].reset_index(drop=True)
         if frame.empty:
             return []
