@@ -786,26 +786,54 @@ def verify_lock_anchors(connection: Connection) -> tuple[list[Finding], int]:
     findings: list[Finding] = []
     locks = cast(Table, DataLock.__table__)
     count = 0
+    last_id, _ = _head(connection)
     for row in connection.execute(
         select(locks.c.id, locks.c.audit_head_id, locks.c.audit_head_hash)
         .where(locks.c.audit_head_id.is_not(None))
         .order_by(locks.c.id)
     ).mappings():
         count += 1
-        head_id = int(row["audit_head_id"])
-        stored = _row_hash(connection, head_id)
-        if stored is None or row["audit_head_hash"] is None or stored != row["audit_head_hash"]:
-            what = "no longer exists (truncation)" if stored is None else "has another hash (rewritten)"
+        lock_id = int(row["id"])
+        head_id = _row_number(row["audit_head_id"])
+        if head_id is None:  # SQLite keeps any value: 2.5, 'x' (D-19.1063 amended)
             findings.append(
                 Finding(
                     "lock-anchor",
-                    f"data lock #{row['id']} recorded the audit head at row {head_id}; that row {what}",
+                    f"data lock #{lock_id} recorded an audit head that is not a row number (changed outside "
+                    "cartrial)",
                     "data_lock",
-                    int(row["id"]),
-                    audit_row_id=head_id,
+                    lock_id,
+                )
+            )
+            continue
+        # a head beyond the trail's last row is not looked up: on SQLite 2**63 or 1e300 is stored as REAL and
+        # its int() overflows the driver's INTEGER (as `verify_checkpoint`, D-19.1063 amended)
+        stored = _row_hash(connection, head_id) if 1 <= head_id <= last_id else None
+        if stored is None or row["audit_head_hash"] is None or stored != row["audit_head_hash"]:
+            what = "no longer exists (truncation)" if stored is None else "has another hash (rewritten)"
+            where = f"row {head_id}" if head_id <= last_id else f"a row beyond the trail's last row {last_id}"
+            findings.append(
+                Finding(
+                    "lock-anchor",
+                    f"data lock #{lock_id} recorded the audit head at {where}; that row {what}",
+                    "data_lock",
+                    lock_id,
+                    audit_row_id=head_id if head_id <= last_id else last_id + 1,
                 )
             )
     return findings, count
+
+
+def _row_number(value: object) -> int | None:
+    """A stored audit head as a row number: an integer, or a whole finite float (SQLite stores an integer
+    beyond 64 bits as REAL); None for anything else (a fraction, NaN, text, a boolean)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
 
 
 # ------------------------------------------------------------------------------------------------------
