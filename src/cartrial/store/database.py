@@ -176,12 +176,23 @@ def connect(
                 "PostgreSQL needs the psycopg driver: pip install 'cartrial[postgres]'"
             ) from exc
         engine = create_engine(parsed, hide_parameters=True)
+        _load_unreadable_dates(engine)
         _check_pooled_postgresql_connections(engine)
         _translate_errors(engine)
         return engine
     raise InputError(
         Problem("unsupported database backend", field="url", value=text, allowed="sqlite | postgresql")
     )
+
+
+def _load_unreadable_dates(engine: Engine) -> None:
+    """A stored ``infinity`` date or date-time is refused by its column, not a psycopg ``DataError`` for
+    the row quoting the value (`stored_dates.register_postgresql_loaders`, D-19.1062 amended)."""
+    from cartrial.store.stored_dates import register_postgresql_loaders
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        register_postgresql_loaders(dbapi_connection)
 
 
 def _check_pooled_postgresql_connections(engine: Engine) -> None:

@@ -50,7 +50,7 @@ from sqlalchemy.types import TypeDecorator
 
 from cartrial.columns import utc_now as _current_instant
 from cartrial.errors import StoredValueError
-from cartrial.store.stored_dates import unreadable_date, unreadable_dates
+from cartrial.store.stored_dates import UNREADABLE_STORED, unreadable_date, unreadable_dates
 
 ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
 """The user roles (docs/science/decisions.md D-7.1); what each may do is
@@ -92,6 +92,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
+        if value is UNREADABLE_STORED:  # PostgreSQL 'infinity' (D-19.1062 amended)
+            raise self._unreadable()
         assert isinstance(value, dt.datetime)
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
@@ -149,7 +151,15 @@ class StoredDate(TypeDecorator[dt.date]):
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
+            generic = super().result_processor(dialect, coltype)
+            unreadable = self._unreadable
+
+            def checked(value: Any) -> dt.date | None:  # PostgreSQL 'infinity' (D-19.1062 amended)
+                if value is UNREADABLE_STORED:
+                    raise unreadable()
+                return generic(value) if generic is not None else value
+
+            return checked
         parse, refused = dt.date.fromisoformat, self._unreadable
 
         def process(value: Any) -> dt.date | None:

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, String, Table, type_coerce
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import SQLAlchemyError
 
 from cartrial.errors import Problem, StoredValueError
@@ -27,6 +28,55 @@ UNREADABLE_DATE_HEADER = (
     "`cartrial audit verify` checks the records against the audit trail; `cartrial db edit` setting each "
     "such date, with a reason, corrects the record; an unreadable `created_at` cannot be set by an edit):"
 )
+
+
+class _UnreadableStored:
+    """What the PostgreSQL date and date-time loaders give for a stored value no Python date holds
+    (`register_postgresql_loaders`); the column types refuse it (`StoredValueError`, D-19.556)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unreadable stored date>"
+
+
+UNREADABLE_STORED: Any = _UnreadableStored()
+"""The one instance of `_UnreadableStored`."""
+
+
+def register_postgresql_loaders(dbapi_connection: Any) -> None:
+    """Make psycopg load a stored date or date-time that no Python date holds (``infinity``,
+    ``-infinity``, a year beyond 9999 or before 1; PostgreSQL "Date/Time Types") as `UNREADABLE_STORED`
+    instead of raising its ``DataError`` quoting the value for the whole row: `StoredDate` and `UtcDateTime`
+    then refuse the column by table and name (D-19.556), and the replay marks the field unreadable
+    (D-19.1062 amended). Every other value is read by psycopg's own loader."""
+    from psycopg import DataError, postgres
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    adapters = dbapi_connection.adapters
+    for type_name in ("date", "timestamp", "timestamptz"):
+        oid = postgres.types[type_name].oid
+        for format_ in (Format.TEXT, Format.BINARY):
+            fast = adapters.get_loader(oid, format_)  # psycopg's own (C when built with it)
+            if fast is None:
+                continue
+
+            class Tolerant(Loader):
+                format = format_
+                _fast = fast
+
+                def __init__(self, oid: int, context: Any = None) -> None:
+                    super().__init__(oid, context)
+                    self._load = self._fast(oid, context).load
+
+                def load(self, data: Any) -> Any:
+                    try:
+                        return self._load(data)
+                    except DataError:
+                        return UNREADABLE_STORED
+
+            adapters.register_loader(oid, Tolerant)
 
 
 def unreadable_date(table: str, column: str, record_id: int | None, *, timed: bool) -> Problem:
@@ -152,7 +202,9 @@ def _locate(
             for c in table.c
             if (c.name in selected or c.name == problem.field) and hasattr(c.type, "stored_timed")
         ]
-        texts = [type_coerce(c, String) for c in columns]
+        # SQLite: the stored text as it is; PostgreSQL: the value as text (``infinity`` is no ISO date)
+        raw = connection.dialect.name == "sqlite"
+        texts = [type_coerce(c, String) if raw else sql_cast(c, String) for c in columns]
         try:
             rows = connection.execute(query.with_only_columns(table.c.id, *texts)).all()
         except SQLAlchemyError:  # the locating read must never hide the refusal itself

@@ -30,19 +30,23 @@ import datetime as dt
 import heapq
 import hmac
 import itertools
+import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import JSON, Connection, Engine, Float, Integer, Numeric, Table, func, select
+from sqlalchemy import JSON, Connection, Engine, Float, Integer, Numeric, Table, func, select, type_coerce
+from sqlalchemy.types import TypeDecorator
 
 from cartrial import __version__
 from cartrial.errors import ConfigurationError, InputError, Problem, StoredValueError
 from cartrial.store import audit as audit_chain
-from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StudyData
+from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StudyData, UtcDateTime
 from cartrial.store.service import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
+from cartrial.store.stored_dates import UNREADABLE_STORED
 from cartrial.store.tables import MASK_PREFIX, masked
 
 CHECKPOINT_FORMAT = "cartrial-audit-checkpoint/1"
@@ -170,6 +174,22 @@ _UNREADABLE = object()
 """Stands for a stored value the application cannot read (or stores otherwise): differs from any value."""
 
 
+def _non_finite(value: Any) -> bool:
+    """Whether `value` is or holds (inside a JSON document) a NaN or an infinity (D-19.1062). cartrial never
+    stores one (its readers refuse them), and the trail's canonical JSON writes each as ``null``
+    (`audit.canonical_json`), so without this check a blank number or JSON field set to NaN or Infinity by
+    SQL would compare equal to the blank the trail implies."""
+    if type(value) is float:
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, dict):
+        return any(_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(item) for item in value)
+    return False
+
+
 def _stored_rows(
     connection: Connection, table: Table, columns: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
@@ -182,15 +202,40 @@ def _stored_rows(
     date-time stored with another offset or without microseconds all change the record without changing
     what the replay would otherwise compare; so does any value stored as another type than text, integer or
     real (a BLOB ``x'4142'``). JSON columns are compared by their parsed value only (the
-    spacing of a JSON text is no part of the value)."""
+    spacing of a JSON text is no part of the value). On both backends a NaN or an infinity (a number
+    column, or inside a JSON document) is unreadable too: cartrial never stores one, and the trail's JSON
+    would read it as blank (D-19.1062)."""
     dialect = connection.dialect
     if dialect.name != "sqlite":
+        # a date or date-time is read by its driver type, then its column type: a stored 'infinity' is
+        # marked unreadable for this column, not refused for the whole read (D-19.1062 amended)
+        dated = {name: table.c[name].type for name in columns if hasattr(table.c[name].type, "stored_timed")}
         rows = connection.execute(
-            select(table.c.id, *(table.c[name] for name in columns)).order_by(table.c.id),
+            select(
+                table.c.id,
+                *(
+                    type_coerce(table.c[name], cast(TypeDecorator[Any], dated[name]).impl).label(name)
+                    if name in dated
+                    else table.c[name]
+                    for name in columns
+                ),
+            ).order_by(table.c.id),
             execution_options={"yield_per": 5_000},
         )
+        # PostgreSQL stores NaN and ±Infinity in a double precision column (D-19.1062)
+        inexact = [name for name in columns if isinstance(table.c[name].type, Float | Numeric | JSON)]
         for row in rows.mappings():
-            yield int(row["id"]), dict(row), []
+            read_values = dict(row)
+            flagged = [name for name in inexact if _non_finite(read_values[name])]
+            for name, kind in dated.items():
+                value = read_values[name]
+                if value is UNREADABLE_STORED:
+                    flagged.append(name)
+                elif value is not None and isinstance(kind, UtcDateTime):
+                    read_values[name] = kind.process_result_value(value, dialect)
+            for name in flagged:
+                read_values[name] = _UNREADABLE
+            yield int(row["id"]), read_values, flagged
         return
     converters = []
     for name in columns:
@@ -216,6 +261,8 @@ def _stored_rows(
                         or (integer and type(stored) is not int)
                     ):
                         raise ValueError("not the stored form")
+                if _non_finite(value):  # NaN or ±Infinity, as a REAL or in a JSON text (D-19.1062)
+                    raise ValueError("not a value cartrial stores")
             except (
                 ValueError,
                 TypeError,
@@ -682,7 +729,10 @@ def save_checkpoint(checkpoint: Mapping[str, Any], path: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read and check a checkpoint file written by `save_checkpoint` (`InputError` when it is not one)."""
+    from cartrial.sources import refuse_special_source
+
     target = Path(path)
+    refuse_special_source(target, field="checkpoint")  # a FIFO would block the read for ever (D-19.1063)
     try:
         data = orjson.loads(target.read_bytes())
     except OSError as exc:
@@ -696,7 +746,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             Problem("not a cartrial audit checkpoint", file=str(target), allowed=CHECKPOINT_FORMAT)
         )
     head_id, head_hash = data.get("head_id"), data.get("head_hash")
-    if not isinstance(head_id, int) or head_id < 0 or (head_id and not isinstance(head_hash, str)):
+    # a JSON true is no row number (D-19.1063)
+    if type(head_id) is not int or head_id < 0 or (head_id and not isinstance(head_hash, str)):
         raise InputError(Problem("checkpoint without a valid head", file=str(target), field="head_id"))
     return cast(dict[str, Any], data)
 
@@ -709,7 +760,9 @@ def verify_checkpoint(connection: Connection, checkpoint: Mapping[str, Any]) -> 
     if head_id == 0:
         return findings
     last_id, _ = _head(connection)
-    stored = _row_hash(connection, head_id)
+    # a head beyond the trail's last row is truncation; not looked up, so a number beyond the id column's
+    # range (PostgreSQL INTEGER, SQLite's 64 bits) is reported like any other, not a driver error (D-19.1063)
+    stored = _row_hash(connection, head_id) if head_id <= last_id else None
     if stored is None:
         findings.append(
             Finding(
@@ -730,9 +783,12 @@ def verify_checkpoint(connection: Connection, checkpoint: Mapping[str, Any]) -> 
             )
         )
     genesis = checkpoint.get("genesis_hash")
-    if isinstance(genesis, str) and stored is not None:
+    if isinstance(genesis, str):
         first = _row_hash(connection, 1)
-        if first is None or not hmac.compare_digest(first, genesis):
+        # also when the head is gone: a longer study's checkpoint is not this trail's truncation (D-19.1063)
+        if (first is None and stored is not None) or (
+            first is not None and not hmac.compare_digest(first, genesis)
+        ):
             findings.append(
                 Finding(
                     "checkpoint",
@@ -749,26 +805,54 @@ def verify_lock_anchors(connection: Connection) -> tuple[list[Finding], int]:
     findings: list[Finding] = []
     locks = cast(Table, DataLock.__table__)
     count = 0
+    last_id, _ = _head(connection)
     for row in connection.execute(
         select(locks.c.id, locks.c.audit_head_id, locks.c.audit_head_hash)
         .where(locks.c.audit_head_id.is_not(None))
         .order_by(locks.c.id)
     ).mappings():
         count += 1
-        head_id = int(row["audit_head_id"])
-        stored = _row_hash(connection, head_id)
-        if stored is None or row["audit_head_hash"] is None or stored != row["audit_head_hash"]:
-            what = "no longer exists (truncation)" if stored is None else "has another hash (rewritten)"
+        lock_id = int(row["id"])
+        head_id = _row_number(row["audit_head_id"])
+        if head_id is None:  # SQLite keeps any value: 2.5, 'x' (D-19.1063 amended)
             findings.append(
                 Finding(
                     "lock-anchor",
-                    f"data lock #{row['id']} recorded the audit head at row {head_id}; that row {what}",
+                    f"data lock #{lock_id} recorded an audit head that is not a row number (changed outside "
+                    "cartrial)",
                     "data_lock",
-                    int(row["id"]),
-                    audit_row_id=head_id,
+                    lock_id,
+                )
+            )
+            continue
+        # a head beyond the trail's last row is not looked up: on SQLite 2**63 or 1e300 is stored as REAL and
+        # its int() overflows the driver's INTEGER (as `verify_checkpoint`, D-19.1063 amended)
+        stored = _row_hash(connection, head_id) if 1 <= head_id <= last_id else None
+        if stored is None or row["audit_head_hash"] is None or stored != row["audit_head_hash"]:
+            what = "no longer exists (truncation)" if stored is None else "has another hash (rewritten)"
+            where = f"row {head_id}" if head_id <= last_id else f"a row beyond the trail's last row {last_id}"
+            findings.append(
+                Finding(
+                    "lock-anchor",
+                    f"data lock #{lock_id} recorded the audit head at {where}; that row {what}",
+                    "data_lock",
+                    lock_id,
+                    audit_row_id=head_id if head_id <= last_id else last_id + 1,
                 )
             )
     return findings, count
+
+
+def _row_number(value: object) -> int | None:
+    """A stored audit head as a row number: an integer, or a whole finite float (SQLite stores an integer
+    beyond 64 bits as REAL); None for anything else (a fraction, NaN, text, a boolean)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
 
 
 # ------------------------------------------------------------------------------------------------------
