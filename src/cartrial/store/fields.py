@@ -54,6 +54,7 @@ from cartrial.columns import (
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
 from cartrial.errors import InternalError, Problem
+from cartrial.escalation.conduct import DESIGN_STATE_EXAMPLE
 from cartrial.grading.crs import OXYGEN_DEVICES, SBP_RANGE_MMHG
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
@@ -132,7 +133,7 @@ ALLOWED_TEXT = {
 }
 JSON_EXAMPLES: dict[str, str] = {
     "relapse_history": '[{"onset_date": "2019-07-01", "phenotype": "optic_neuritis"}]',
-    "design_state": '{"n_treated": {"1": 3}, "n_dlt": {"1": 0}}',
+    "design_state": DESIGN_STATE_EXAMPLE,  # the replay checks this state (D-19.1088)
 }
 """The example in the allowed text of a JSON field whose items are not a treatment's (D-19.252): the
 relapse history's items as the MH export reads them (onset_date, phenotype), a design state as the

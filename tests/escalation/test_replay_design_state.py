@@ -1,0 +1,155 @@
+"""The replay checks the design and design state each decision was recorded with (D-19.1086 to D-19.1090).
+
+Expected counts are hand-derived from the outcome strings: ``1NNN`` is 3 patients at level 1, no DLT;
+``2NTN`` then adds 3 patients at level 2 with 1 DLT (Liu & Yuan / Storer notation, docs/escalation.md).
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from cartrial.errors import InputError
+from cartrial.escalation import replay_decisions
+
+SPEC = SimpleNamespace(design="3+3", variant="deescalation", dlt_window_days=28, no_skip=True)
+PROTOCOL = SimpleNamespace(escalation=SPEC, dose_levels=[1, 2, 3], expansion=None)
+INFUSIONS = pd.DataFrame(
+    {
+        "subject_id": ["A", "B", "C", "D", "E", "F"],
+        "dose_level": [1, 1, 1, 2, 2, 2],
+        "infused_at": ["2021-06-01", "2021-06-02", "2021-06-03", "2021-07-10", "2021-07-11", "2021-07-12"],
+    }
+)
+
+
+def decisions(design: list[object] | None = None, state: list[object] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "cohort": [1, 2],
+            "dose_level": [1, 2],
+            "decided_on": ["2021-07-05", "2021-08-15"],
+            "outcomes": ["1NNN", "2NTN"],
+            "decision": ["escalate", "stay"],  # 3+3: 0/3 escalate, 1/3 stay (expand the level)
+        }
+    )
+    if design is not None:
+        frame["design"] = design
+    if state is not None:
+        frame["design_state"] = state
+    return frame
+
+
+def good_states() -> list[object]:
+    return [
+        json.dumps({"n_treated": {"1": 3}, "n_dlt": {"1": 0}}),
+        json.dumps({"n_treated": {"1": 3, "2": 3}, "n_dlt": {"1": 0, "2": 1}}),
+    ]
+
+
+def test_matching_design_and_state_give_no_remark() -> None:
+    table = replay_decisions(decisions(["3+3", "3+3"], good_states()), INFUSIONS, None, PROTOCOL).table
+    assert list(table["deviation"]) == ["", ""]
+    assert list(table["query"]) == ["", ""]
+
+
+def test_stored_state_already_read_is_checked_too() -> None:
+    # the study database hands the replay its JSON column already read (a dict), as the web page's analysis
+    states = [json.loads(s) for s in good_states()]
+    states[1]["n_dlt"]["2"] = 0  # the cohort's T letter is not counted in the state
+    table = replay_decisions(decisions(None, states), INFUSIONS, None, PROTOCOL).table
+    assert table["query"].iloc[0] == ""
+    assert "design_state.n_dlt: level 2 disagrees" in table["query"].iloc[1]
+    assert "escalation_decisions row 3" in table["query"].iloc[1]
+
+
+def test_other_design_is_a_located_deviation() -> None:
+    table = replay_decisions(decisions(["boin", ""], None), INFUSIONS, None, PROTOCOL).table
+    text = table["deviation"].iloc[0]
+    assert "row 2, design: the recorded design is not the protocol's (3+3)" in text
+    assert "boin" not in text  # value-free
+    assert table["deviation"].iloc[1] == ""  # blank: no design recorded, nothing to compare
+
+
+@pytest.mark.parametrize(
+    ("state", "field", "levels"),
+    [
+        ({"n_treated": {"1": 3, "2": 2}, "n_dlt": {"1": 0, "2": 1}}, "n_treated", "level 2 disagrees"),
+        # cumulative: cohort 1's 3 patients at level 1 are part of cohort 2's state
+        ({"n_treated": {"2": 3}, "n_dlt": {"2": 1}}, "n_treated", "level 1 disagrees"),
+        ({"n_treated": {"1": 3, "2": 3}, "n_dlt": {"1": 1, "2": 0}}, "n_dlt", "levels 1, 2 disagree"),
+        (
+            {"n_treated": {"1": 3, "2": 3}, "n_dlt": {"1": 0, "2": 1}, "current_dose": 3},
+            "current_dose",
+            "not",
+        ),
+    ],
+)
+def test_state_other_than_replayed_is_a_located_query(state: dict, field: str, levels: str) -> None:
+    states = good_states()
+    states[1] = json.dumps(state)
+    table = replay_decisions(
+        decisions(None, states), INFUSIONS, None, PROTOCOL, decisions_file="escalation_decisions.csv"
+    ).table
+    query = table["query"].iloc[1]
+    assert query.startswith(f"escalation_decisions.csv row 3, design_state.{field}: {levels}")
+    assert table["query"].iloc[0] == ""
+
+
+@pytest.mark.parametrize(
+    "counts", [{"0": 3}, {"4": 3}, {"one": 3}, {"1": -1}, {"1": 1.5}, {"1": True}, [3], "3"]
+)
+def test_malformed_counts_are_a_query_never_a_traceback(counts: object) -> None:
+    states = good_states()
+    states[0] = json.dumps({"n_treated": counts, "n_dlt": {"1": 0}})
+    table = replay_decisions(decisions(None, states), INFUSIONS, None, PROTOCOL).table
+    assert "design_state.n_treated: not an object of dose levels" in table["query"].iloc[0]
+
+
+@pytest.mark.parametrize("cell", ["{not json", '{"a": 1, "a": 2}', "3", '"text"', "[" * 101 + "]" * 101])
+def test_unreadable_state_is_refused_as_the_import_refuses_it(cell: str) -> None:
+    from cartrial.columns import RowProblems
+    from cartrial.store.importing.validation import _parse_json
+
+    states = good_states()
+    states[1] = cell
+    with pytest.raises(InputError) as caught:
+        replay_decisions(decisions(None, states), INFUSIONS, None, PROTOCOL, decisions_file="d.csv")
+    (problem,) = caught.value.problems
+    imported = RowProblems("d.csv")
+    _parse_json(pd.Series(["", cell]), "design_state", False, imported)
+    (expected,) = imported.all()
+    assert (problem.file, problem.row, problem.field) == ("d.csv", 3, "design_state")
+    assert (problem.message, problem.allowed) == (expected.message, expected.allowed)
+    assert problem.message.startswith(("not valid JSON", "not a JSON list or object"))
+
+
+def test_cli_reports_the_state_and_refuses_an_unreadable_one(tmp_path, capsys) -> None:
+    from pathlib import Path
+
+    from cartrial.cli import main
+
+    protocol = Path("examples/ct103a-nmosd/protocol.yaml")
+    name = "3+3"
+    frame = decisions([name, name], good_states())
+    frame.loc[1, "design_state"] = json.dumps({"n_treated": {"1": 3, "2": 4}, "n_dlt": {"2": 1}})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    INFUSIONS.to_csv(tmp_path / "i.csv", index=False)
+    args = [
+        "escalate",
+        "replay",
+        "--decisions",
+        str(tmp_path / "d.csv"),
+        "--infusions",
+        str(tmp_path / "i.csv"),
+    ]
+    assert main([*args, "--protocol", str(protocol), "--json"]) == 0
+    assert "row 3, design_state.n_treated: level 2 disagrees" in capsys.readouterr().out
+    frame.loc[0, "design_state"] = "{oops"
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert main([*args, "--protocol", str(protocol)]) == 2
+    err = capsys.readouterr().err
+    assert "row 2, design_state: not valid JSON" in err and "Traceback" not in err
