@@ -1363,9 +1363,10 @@ def localize_datetime(text: str, zone: str) -> str | None:
     """A clinic time typed without an offset (`LOCAL_DATETIME`), read in the IANA `zone`, as the ISO 8601
     UTC text (``2026-11-30T09:00:00Z``) the field rules take; None when `text` is not such a time
     (`clinic_time`: not of that form, or not a real date and time), the zone unknown, or the time does not
-    exist or is repeated in that zone (a daylight-saving change: an offset must then be typed). Used only
-    where the zone is given explicitly (the web form's zone; D-19.285): the import still refuses a time
-    without an offset."""
+    exist or is repeated in that zone (a daylight-saving change: an offset must then be typed). Used where
+    the zone is given explicitly: the web form's zone (D-19.285) and the REDCap import's mapping `timezone`
+    (REDCap date-times carry no offset; D-19.1071). A template import still refuses a time without an
+    offset."""
     import datetime as dt
 
     naive = clinic_time(text)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -58,9 +58,13 @@ from cartrial.store.importing.redcap_convert import (
     convert_export,
     mapped_columns,
 )
-from cartrial.store.importing.redcap_dictionary import read_dictionary
+from cartrial.store.importing.redcap_dictionary import DataDictionary, read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
-from cartrial.store.importing.redcap_records import read_records
+from cartrial.store.importing.redcap_records import (
+    identifier_columns,
+    read_records,
+    without_identifier_values,
+)
 from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
 from cartrial.store.models import Site, Study, Subject
 from cartrial.store.stored_dates import LeftOut, leaving_out_unreadable
@@ -380,16 +384,22 @@ def plan_edit_checks(
     unchanged: UnchangedFiles | None = None,
     *,
     now: datetime | None = None,
+    hidden: Collection[tuple[str, str]] = (),
 ) -> list[Finding]:
     """The edit checks that the validated forms fire (with the subjects' stored records): raise one
     `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
-    import's one instant (`check_clock`, read once per import; D-19.621)."""
+    import's one instant (`check_clock`, read once per import; D-19.621). `hidden`: the (table, column)
+    pairs whose findings carry no value — columns read from a REDCap field flagged ``Identifier? = y``
+    (`redcap_hidden_columns`; D-19.1073): neither the hard refusal, the dry-run listing nor the report's
+    ``edit_checks`` shows it."""
     with engine.connect() as connection, leaving_out_unreadable() as left_out:
         refused = [p for form in validated for p in committee_reason_problems(connection, form)]
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
         findings = import_findings(connection, validated, state.protocol, restated=restated, now=now)
         findings += left_out_findings(connection, validated, left_out)
+    if hidden:
+        findings = [replace(f, value=None) if (f.record.table, f.field) in hidden else f for f in findings]
     hard = hard_problems(findings)
     if refused:  # the single write's rule on the import's new or changed decisions (D-19.834)
         problems = refused + hard
@@ -1103,13 +1113,17 @@ def import_redcap(
         validated = validate_all(forms, state)
     except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
         raise
-    except InputError as exc:
-        problems = [*problems, *exc.problems]
+    except InputError as exc:  # an identifier's value is never shown (D-19.1073)
+        later = without_identifier_values(
+            after_conversion(problems, exc.problems, data_dictionary), data_dictionary
+        )
+        problems = [*problems, *later]
         validated = []
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
     clock = check_clock()  # the import's one now (D-19.621)
-    findings = plan_edit_checks(engine, validated, state, now=clock)
+    hidden = redcap_hidden_columns(forms, data_dictionary)  # an identifier's value is never shown (D-19.1073)
+    findings = plan_edit_checks(engine, validated, state, now=clock, hidden=hidden)
     report = ImportReport(
         kind="redcap",
         user=user,
@@ -1158,6 +1172,37 @@ def import_redcap(
         ]
     report.seconds = (now() - started).total_seconds()
     return report
+
+
+def after_conversion(
+    converted: Sequence[Problem], validation: Sequence[Problem], dictionary: DataDictionary
+) -> list[Problem]:
+    """The forms' `validation` problems less those at a (file, row, REDCap field) whose value the mapping's
+    conversion already refused (`converted`: a time a daylight-saving change skips or repeats, a code with
+    no cartrial value): the conversion leaves such a cell blank, and "value is required (got '')" at the same
+    row and field would report one bad cell twice, the second time with a blank the export does not have
+    (D-19.1075). A checkbox column counts as its field (``ae_actions___9`` is ``ae_actions``)."""
+    owner = {column: spec.name for column, (spec, _code) in dictionary.column_owner().items()}
+
+    def field_of(problem: Problem) -> str:
+        where = (problem.field or "").split(" (→ ", 1)[0]
+        return owner.get(where, where)
+
+    refused = {(p.file, p.row, field_of(p)) for p in converted if p.row is not None}
+    return [p for p in validation if (p.file, p.row, field_of(p)) not in refused]
+
+
+def redcap_hidden_columns(forms: Sequence[FormData], dictionary: DataDictionary) -> set[tuple[str, str]]:
+    """(table, cartrial column) of each column read from a field the dictionary flags ``Identifier? = y``:
+    an edit-check finding names the cartrial column (``started_on``), not the REDCap field (``ae_start``),
+    so it is translated through `FormData.source_columns` (D-19.1073)."""
+    fields = identifier_columns(dictionary)
+    return {
+        (data.spec.table, column)
+        for data in forms
+        for column, label in data.source_columns.items()
+        if label in fields
+    }
 
 
 def _import_action() -> Any:

@@ -18,7 +18,8 @@ Rules [P] (documented in docs/import.md):
 - Data of a mapped instrument in an event the mapping does not list for it is an error.
 - A raw code with no entry in a column's ``values`` is an error naming the codes that are mapped.
 - Date-times (``datetime_*`` validation) carry no zone in REDCap; they are read in the mapping's
-  ``timezone`` and converted to UTC.
+  ``timezone`` and converted to UTC (`localize_datetime`); a time skipped or repeated there by a
+  daylight-saving change is an error (D-19.1071).
 - Fields with data that feed no column and are not in ``ignore_fields``: an error when
   ``unmapped_fields: error`` (default), listed as ignored when ``ignore``. Calc fields are derived by REDCap:
   when unmapped they are listed as ignored, never an error.
@@ -30,18 +31,23 @@ Rules [P] (documented in docs/import.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import FIRST_DATA_ROW
-from cartrial.errors import Problem
+from cartrial.columns import FIRST_DATA_ROW, time_zone_of
+from cartrial.errors import InputError, Problem
+from cartrial.store.fields import localize_datetime
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
 from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
-from cartrial.store.importing.redcap_mapping import ColumnMapping, FormMapping, RedcapMapping, UnmappedFields
+from cartrial.store.importing.redcap_mapping import (
+    ColumnMapping,
+    FormMapping,
+    FormStatus,
+    RedcapMapping,
+    UnmappedFields,
+)
 from cartrial.store.importing.redcap_records import (
     CHECKBOX_VALUES,
     DAG_COLUMN,
@@ -50,6 +56,7 @@ from cartrial.store.importing.redcap_records import (
     REPEAT_INSTANCE_COLUMN,
     REPEAT_INSTRUMENT_COLUMN,
     RedcapExport,
+    without_identifier_values,
 )
 from cartrial.store.importing.validation import FormData
 
@@ -236,10 +243,14 @@ def mapped_columns(dictionary: DataDictionary, mapping: RedcapMapping) -> dict[s
     """The export columns the mapping reads, each with the first mapping entry that reads it: a mapped field
     (each code column of a mapped checkbox), ``redcap_event_name`` when the mapping lists a form's events or
     reads the event, visit or day, ``redcap_repeat_instance`` and ``redcap_data_access_group`` when a column
-    reads them. `read_records` refuses an export without one of them (never read as blank, which would
-    clear stored values; docs/science/decisions.md D-19.50)."""
+    reads them, each mapped instrument's ``<form>_complete`` when ``minimum_form_status`` is above
+    incomplete (D-19.1074). `read_records` refuses an export without one of them (never read as blank,
+    which would clear stored values; docs/science/decisions.md D-19.50)."""
     needed: dict[str, str] = {}
     for form_name, form in mapping.forms.items():
+        if mapping.minimum_form_status is not FormStatus.INCOMPLETE:
+            # a status the minimum reads is never taken as 0 Incomplete when absent (D-19.1074)
+            needed.setdefault(f"{form.instrument}_complete", "minimum_form_status")
         if form.events is not None:
             needed.setdefault(EVENT_COLUMN, f"forms.{form_name}.events")
         for column_name, source in form.columns.items():
@@ -271,7 +282,6 @@ def convert_export(
     instrument_col = frame.get(REPEAT_INSTRUMENT_COLUMN, blank_series)
     event_col = frame.get(EVENT_COLUMN, blank_series)
     instance_col = frame.get(REPEAT_INSTANCE_COLUMN, blank_series)
-    zone = ZoneInfo(mapping.timezone)
     columns_of = _instrument_columns(export, dictionary)
     forms: list[FormData] = []
     summaries: list[InstrumentSummary] = []
@@ -315,7 +325,7 @@ def convert_export(
         source_columns: dict[str, str] = {}
         for column_name, source in form.columns.items():
             values, label, column_problems = _column_values(
-                export, dictionary, mapping, source, selected, event_col, instance_col, zone
+                export, dictionary, mapping, source, selected, event_col, instance_col
             )
             out[column_name] = values
             source_columns[column_name] = label
@@ -382,7 +392,7 @@ def convert_export(
     # mapping lists them in: a mapping with `adverse_events` before `subjects` failed on a new study
     order = {spec.name: i for i, spec in enumerate(FORMS)}
     forms.sort(key=lambda form: order[form.spec.name])
-    return forms, summary_out, problems
+    return forms, summary_out, without_identifier_values(problems, dictionary)
 
 
 DAG_ALLOWED = (
@@ -491,7 +501,6 @@ def _column_values(
     selected: np.ndarray,
     event_col: pd.Series,
     instance_col: pd.Series,
-    zone: ZoneInfo,
 ) -> tuple[list[str], str, list[Problem]]:
     frame = export.frame
     name = export.file
@@ -540,7 +549,7 @@ def _column_values(
             cells = frame[column] if column in frame else pd.Series([""] * len(frame))
             ticked[code] = [CHECKBOX_VALUES.get(str(cells.iat[i]).lower(), False) for i in rows]
         if source.code is not None:
-            label = f"{spec.name}___{source.code}"
+            label = checkbox_column(spec.name, source.code)  # the export's column (D-19.1072)
             return ["true" if t else "false" for t in ticked[source.code]], label, problems
         joined: list[str] = []
         for position, i in enumerate(rows):
@@ -557,7 +566,7 @@ def _column_values(
                             "checked code has no cartrial value in the mapping",
                             file=name,
                             row=i + 2,
-                            field=f"{spec.name}___{code}",
+                            field=checkbox_column(spec.name, code),
                             value=code,
                             allowed=choice_text(source.values),
                         )
@@ -569,11 +578,35 @@ def _column_values(
     cells = frame[source.field] if source.field in frame else pd.Series([""] * len(frame))
     raw = [str(cells.iat[i]) for i in rows]
     if spec.validation in DATE_FORMATS and spec.validation.startswith("datetime"):
-        fmt = DATE_FORMATS[spec.validation][0]
-        raw = [
-            "" if value == "" else datetime.strptime(value, fmt).replace(tzinfo=zone).isoformat()
-            for value in raw
-        ]
+        # read in the mapping's zone by the web form's one rule (`localize_datetime`): a time skipped or
+        # repeated by a daylight-saving change is refused, never given a guessed offset (D-19.1071)
+        local = raw
+        raw = []
+        if time_zone_of(mapping.timezone) is None:  # `load_mapping` refuses it: never blamed on a DST change
+            raise InputError(
+                Problem(
+                    "unknown time zone",
+                    field="timezone",
+                    value=mapping.timezone,
+                    allowed="an IANA place zone such as UTC or Europe/Paris",
+                )
+            )
+        for value, i in zip(local, rows, strict=True):
+            utc = "" if value == "" else localize_datetime(value, mapping.timezone)
+            if utc is None:
+                problems.append(
+                    Problem(
+                        "this local date-time does not exist, or exists twice, in time zone "
+                        f"{mapping.timezone} (a daylight-saving change)",
+                        file=name,
+                        row=i + FIRST_DATA_ROW,
+                        field=spec.name,
+                        allowed="a time outside the hour skipped or repeated by the change; for such a "
+                        "time, correct it in REDCap or import it through a template with an offset",
+                    )
+                )
+                utc = ""
+            raw.append(utc)
     elif spec.validation.endswith("_comma_decimal"):
         raw = [value.replace(",", ".") for value in raw]
     return _translate(raw, rows, source, spec.name, name, problems)

@@ -9,8 +9,10 @@ to ``<field>___<code>`` columns, calc fields are derived, descriptive fields car
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from cartrial.allowed import choice_text
@@ -140,10 +142,10 @@ class FieldSpec:
 def checkbox_column(field_name: str, code: str) -> str:
     """Export column of one checkbox choice: ``<field>___<code>`` (docs/science/data-standards.md §6.2).
 
-    REDCap rewrites codes that are not valid in variable names (for example a minus sign in negative
-    codes becomes an underscore); this follows that rule, which is tagged [U] in
-    docs/science/data-standards.md §6.3
-    rule 4 (verify on the installation).
+    REDCap rewrites the code for a variable name (`Project::getExtendedCheckboxCodeFormatted`, REDCap's
+    source, an outside reference): ``-`` becomes ``_``, the code is lower-cased. ``.`` → ``_`` depends on the
+    REDCap version (older ones drop it: ``1.5`` → ``15``); this follows the newer rule (verify on the
+    installation; D-19.1072).
     """
     return f"{field_name}___{code.lower().replace('-', '_').replace('.', '_')}"
 
@@ -310,8 +312,32 @@ def read_dictionary(path: str | Path) -> DataDictionary:
                         )
                     )
                     continue
+                columns: dict[str, list[str]] = {}
+                for code in choices:
+                    columns.setdefault(checkbox_column(field_name, code), []).append(code)
+                # each shared column with all its codes: "A/a → sym___a" (the later codes alone did not say
+                # which code they collide with)
+                shared = [
+                    f"{'/'.join(codes)} → {column}" for column, codes in columns.items() if len(codes) > 1
+                ]
+                if shared:  # one of the codes would never be read (D-19.1072)
+                    problems.append(
+                        Problem(
+                            "checkbox codes that differ only by case or by '-', '.' and '_' share the "
+                            "same export column (REDCap writes <field>___<code> in lower case, '-' and '.' "
+                            "as '_')",
+                            file=name,
+                            row=row,
+                            field="Choices, Calculations, OR Slider Labels",
+                            value="; ".join(shared),
+                            allowed="codes that stay distinct in lower case, with '-' and '.' as '_'",
+                        )
+                    )
+                    continue
         bound_problems = _bound_problems(
-            cell["text_validation_type_or_show_slider_number"].lower(),
+            # a calc field is checked as a number (`redcap_records.check_value`), its bounds too (D-19.1070)
+            cell["text_validation_type_or_show_slider_number"].lower()
+            or ("number" if field_type == "calc" else ""),
             cell["text_validation_min"],
             cell["text_validation_max"],
             name,
@@ -343,12 +369,63 @@ def read_dictionary(path: str | Path) -> DataDictionary:
 _NUMBER_VALIDATION = re.compile(r"^(integer|number(_[0-9]+dp)?(_comma_decimal)?)\Z")
 
 
+def read_bound(validation: str, text: str) -> float | datetime | None:
+    """A Text Validation Min/Max as the value it bounds.
+
+    A number for ``integer`` / ``number*`` validation, written as the field's values are: a whole number for
+    ``integer``, a decimal point for ``number`` / ``number_Ndp``, a comma or a point for ``*_comma_decimal``
+    (``0,5``), and finite (``1e400`` reads as infinity); a date-time for
+    ``date_*`` / ``datetime_*`` (``YYYY-MM-DD[ HH:MM[:SS]]``, a date meaning its midnight); None for a blank
+    bound, ``today`` / ``now`` (moving bounds, not checked on an export) or a validation type without
+    bounds. Raises ValueError on a bound that cannot be read.
+
+    The one reading of a bound: the dictionary check refuses what this cannot read, and the export's values
+    are checked against what it returns (D-19.1070: a bound accepted by one reading and skipped by another
+    left values unchecked)."""
+    number = bool(_NUMBER_VALIDATION.match(validation))
+    moment = validation.startswith(("date_", "datetime_"))
+    if not text or not (number or moment) or (moment and text.lower() in ("today", "now")):
+        return None
+    if number:
+        # the field's own value syntax (`redcap_records.check_value`): "1,000" on a number field is no
+        # thousand, "2.5" no integer (D-19.1070); not nan, inf, 1_000 or digits other than 0-9 (float()
+        # reads them)
+        comma = validation.endswith("_comma_decimal")
+        pattern = (
+            _BOUND_INTEGER if validation == "integer" else _BOUND_COMMA_NUMBER if comma else _BOUND_NUMBER
+        )
+        if not pattern.match(text):
+            raise ValueError(text)
+        value = float(text.replace(",", ".") if comma else text)
+        if not math.isfinite(value):  # 1e400: the values' rule refuses an infinite number
+            raise ValueError(text)
+        return value
+    if not _BOUND_MOMENT.match(text):  # no offset, no week date: compared with REDCap's zone-less values
+        raise ValueError(text)
+    return datetime.fromisoformat(text)
+
+
+_BOUND_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+_BOUND_COMMA_NUMBER = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?\Z")
+_BOUND_INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
+_BOUND_MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?\Z")
+
+
+def _bound_allowed(validation: str) -> str:
+    """What a bound of `validation` may be (`read_bound`)."""
+    if validation == "integer":
+        return "a whole number"
+    if validation.endswith("_comma_decimal"):
+        return "a finite number, with a decimal comma or point"
+    if _NUMBER_VALIDATION.match(validation):
+        return "a finite number with a decimal point (no thousands separator)"
+    return "a date YYYY-MM-DD[ HH:MM[:SS]], today or now"
+
+
 def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row: int) -> list[Problem]:
     """The Text Validation Min/Max of a number or date field: each a number (a date, ``today`` or ``now``),
     the minimum not above the maximum. A bound that could not be read used to be skipped silently (the
     values were not checked against it) and min > max made every value of the export an error."""
-    from datetime import datetime
-
     number = bool(_NUMBER_VALIDATION.match(validation))
     moment = validation.startswith(("date_", "datetime_"))
     if not (number or moment):
@@ -357,20 +434,19 @@ def _bound_problems(validation: str, minimum: str, maximum: str, file: str, row:
     read: list[float | datetime | None] = []
     for column, text in (("Text Validation Min", minimum), ("Text Validation Max", maximum)):
         value: float | datetime | None = None
-        if text and not (moment and text.lower() in ("today", "now")):
-            try:
-                value = float(text.replace(",", ".")) if number else datetime.fromisoformat(text)
-            except ValueError:
-                problems.append(
-                    Problem(
-                        f"not a bound for validation type {validation}",
-                        file=file,
-                        row=row,
-                        field=column,
-                        value=text,
-                        allowed="a number" if number else "a date YYYY-MM-DD[ HH:MM[:SS]], today or now",
-                    )
+        try:
+            value = read_bound(validation, text)
+        except ValueError:
+            problems.append(
+                Problem(
+                    f"not a bound for validation type {validation}",
+                    file=file,
+                    row=row,
+                    field=column,
+                    value=text,
+                    allowed=_bound_allowed(validation),
                 )
+            )
         read.append(value)
     low, high = read
     if low is not None and high is not None and type(low) is type(high) and low > high:  # type: ignore[operator]

@@ -33,10 +33,10 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cartrial.columns import time_zone_of
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.schedule import MAX_SCHEDULE_DAYS
 
@@ -185,10 +185,14 @@ class RedcapMapping(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as UTC)") from None
+        # the one rule of a zone name (`columns.time_zone_of`), the one `localize_datetime` reads the export's
+        # date-times with: a name it refuses was accepted here and blamed every date-time on a
+        # daylight-saving change, and a folder (Europe) raised IsADirectoryError (D-19.1071)
+        if time_zone_of(value) is None:
+            raise ValueError(
+                f"unknown time zone {value!r}: an IANA place zone such as UTC or Europe/Paris (not a folder "
+                "such as Europe, nor posix/…, right/…, localtime, posixrules or Factory)"
+            )
         return value
 
     def options(self) -> dict[str, str]:

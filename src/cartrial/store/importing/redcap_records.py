@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,12 @@ import pandas as pd
 
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
-from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, FieldSpec
+from cartrial.store.importing.redcap_dictionary import (
+    FORM_STATUS_CODES,
+    DataDictionary,
+    FieldSpec,
+    read_bound,
+)
 from cartrial.tabular import read_csv
 
 EVENT_COLUMN = "redcap_event_name"
@@ -256,6 +261,7 @@ def read_records(
     # an emptied cell: its long-cell problem, not the blank cell's (D-19.793)
     problems = [*long_cells, *(p for p in problems if (p.row, p.field) not in emptied)]
     if problems:
+        problems = without_identifier_values(problems, dictionary)
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the REDCap export")
     return RedcapExport(
         frame=frame.reset_index(drop=True),
@@ -265,6 +271,33 @@ def read_records(
         status_columns=status_columns,
         missing_codes_found=found,
     )
+
+
+def without_identifier_values(problems: list[Problem], dictionary: DataDictionary) -> list[Problem]:
+    """`problems` with the value dropped from each one located at a field the dictionary flags
+    ``Identifier? = y`` (its export column, or a cartrial column read from it: ``record_id (→
+    subjects.subject_id)``): the row and field still locate it, the identifier itself is never shown
+    (docs/science/data-standards.md §6.1 ``Identifier?``; D-19.1073). Every problem of the REDCap import
+    passes here: the export's checks, the mapping's translation and the forms' validation."""
+    hidden = identifier_columns(dictionary)
+    if not hidden:
+        return problems
+    out: list[Problem] = []
+    for problem in problems:
+        where = (problem.field or "").split(" (→ ", 1)[0]
+        out.append(replace(problem, value=None) if where in hidden and problem.value is not None else problem)
+    return out
+
+
+def identifier_columns(dictionary: DataDictionary) -> set[str]:
+    """The fields the dictionary flags ``Identifier? = y`` and their export columns (each code column of a
+    checkbox): where a problem or an edit-check finding shows no value (D-19.1073)."""
+    hidden: set[str] = set()
+    for spec in dictionary.fields.values():
+        if spec.identifier:
+            hidden.add(spec.name)
+            hidden.update(spec.export_columns())
+    return hidden
 
 
 def _check_column(
@@ -320,18 +353,8 @@ def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
             parsed = datetime.strptime(value, fmt)
         except ValueError:
             return (f"not a {validation} value", allowed)
-        for limit, is_min in ((spec.minimum, True), (spec.maximum, False)):
-            if limit and limit.lower() not in ("today", "now"):
-                try:
-                    moment = (
-                        datetime.strptime(limit, fmt)
-                        if " " in limit
-                        else datetime.combine(date.fromisoformat(limit[:10]), datetime.min.time())
-                    )
-                except ValueError:
-                    continue
-                if (parsed < moment) if is_min else (parsed > moment):
-                    return ("outside the field's validation range", allowed)
+        if _outside(spec, parsed):
+            return ("outside the field's validation range", allowed)
         return None
     if validation == "integer":
         if not INTEGER_PATTERN.match(value):
@@ -351,15 +374,21 @@ def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
                 return (f"more than {match.group(2)} decimal places", validation + bounds)
     else:
         return None
-    for limit, is_min in ((spec.minimum, True), (spec.maximum, False)):
-        if limit:
-            try:
-                bound = float(limit)
-            except ValueError:
-                continue
-            if (number < bound) if is_min else (number > bound):
-                return ("outside the field's validation range", (validation or "number") + bounds)
+    if _outside(spec, number):
+        return ("outside the field's validation range", (validation or "number") + bounds)
     return None
+
+
+def _outside(spec: FieldSpec, value: float | datetime) -> bool:
+    """Whether `value` lies below the field's min or above its max (inclusive bounds), each read by
+    `read_bound` — the reading `read_dictionary` checked, so no bound is skipped (D-19.1070). A calc field
+    without validation type is bounded as a number."""
+    validation = spec.validation if spec.validation else "number"
+    low = read_bound(validation, spec.minimum)
+    high = read_bound(validation, spec.maximum)
+    if isinstance(value, datetime):
+        return (isinstance(low, datetime) and value < low) or (isinstance(high, datetime) and value > high)
+    return (isinstance(low, float) and value < low) or (isinstance(high, float) and value > high)
 
 
 def _bounds(spec: FieldSpec) -> str:
