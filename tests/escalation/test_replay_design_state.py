@@ -100,7 +100,23 @@ def test_state_other_than_replayed_is_a_located_query(state: dict, field: str, l
 
 
 @pytest.mark.parametrize(
-    "counts", [{"0": 3}, {"4": 3}, {"one": 3}, {"1": -1}, {"1": 1.5}, {"1": True}, [3], "3"]
+    "counts",
+    [
+        {"0": 3},
+        {"4": 3},
+        {"one": 3},
+        {"1": -1},
+        {"1": 1.5},
+        {"1": True},
+        [3],
+        "3",
+        # a dose level key is exactly "1".."K" in ASCII digits (D-19.1089): a superscript two is a digit to
+        # str.isdigit but no int, a full-width one and "01" are not the key "1"
+        {"\u00b2": 3},
+        {"\uff11": 3},
+        {"01": 3},
+        {"1": 0, "01": 3},
+    ],
 )
 def test_malformed_counts_are_a_query_never_a_traceback(counts: object) -> None:
     states = good_states()
@@ -153,3 +169,48 @@ def test_cli_reports_the_state_and_refuses_an_unreadable_one(tmp_path, capsys) -
     assert main([*args, "--protocol", str(protocol)]) == 2
     err = capsys.readouterr().err
     assert "row 2, design_state: not valid JSON" in err and "Traceback" not in err
+
+
+def test_a_list_state_is_a_query_not_silently_passed() -> None:
+    # a JSON list is a readable design_state cell (the import's rule), but holds no state (D-19.1090)
+    states = good_states()
+    states[1] = json.dumps([{"n_treated": {"1": 3}}])
+    table = replay_decisions(decisions(None, states), INFUSIONS, None, PROTOCOL).table
+    assert table["query"].iloc[0] == ""
+    assert table["query"].iloc[1].startswith("escalation_decisions row 3, design_state: not a JSON object")
+
+
+def test_a_record_id_column_of_a_file_is_no_stored_record(tmp_path, capsys) -> None:
+    # the engine names a row by the caller's row names only (D-19.1089): a CSV with a record_id column is
+    # still "<file> row <n>" (row 3: the header is row 1, cohort 2 is the second data row)
+    from cartrial.cli import main
+
+    frame = decisions(["3+3", "3+3"], good_states())
+    frame.loc[1, "design_state"] = json.dumps({"n_treated": {"1": 3, "2": 4}, "n_dlt": {"2": 1}})
+    frame.insert(0, "record_id", [7, 8])
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    INFUSIONS.to_csv(tmp_path / "i.csv", index=False)
+    args = [
+        "escalate",
+        "replay",
+        "--decisions",
+        str(tmp_path / "d.csv"),
+        "--infusions",
+        str(tmp_path / "i.csv"),
+    ]
+    assert main([*args, "--protocol", "examples/ct103a-nmosd/protocol.yaml", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "d.csv row 3, design_state.n_treated: level 2 disagrees" in out
+    assert "escalation_decision record" not in out
+
+
+def test_row_names_name_the_rows() -> None:
+    states = good_states()
+    states[1] = json.dumps({"n_treated": {"1": 3, "2": 4}, "n_dlt": {"2": 1}})
+    names = ["escalation_decision record 7", ""]  # blank: the file's row
+    table = replay_decisions(
+        decisions(["crm", "crm"], states), INFUSIONS, None, PROTOCOL, row_names=names
+    ).table
+    assert table["deviation"].iloc[0].startswith("escalation_decision record 7, design:")
+    assert "escalation_decisions row 3, design:" in table["deviation"].iloc[1]
+    assert table["query"].iloc[1].startswith("escalation_decisions row 3, design_state.n_treated")

@@ -34,7 +34,7 @@ from cartrial.columns import (
     parse_time_zones,
     typed_site_moment,
 )
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, InternalError, Problem
 from cartrial.escalation.crm import TiteCrm
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
@@ -53,15 +53,12 @@ STATE_COUNTS = ("n_treated", "n_dlt")
 (D-19.1088); any other key (the escalation page's recommendation, the committee's reason) is not compared."""
 
 
-def _decision_row(decisions: pd.DataFrame, index: int, file: str | Path) -> str:
-    """Where a decision row is, value-free: ``<file> row <n>`` (the spreadsheet row), or, for a frame read
-    from the study database (its ``record_id`` column, `cartrial.analysis.model.stored_rows`), ``<table>
-    record <id>`` as `cartrial db edit` takes it (D-19.1088)."""
-    if "record_id" in decisions.columns:
-        try:
-            return f"escalation_decision record {int(decisions['record_id'].iloc[index])}"
-        except (TypeError, ValueError):  # no record id (blank): the row of the frame
-            pass
+def _decision_row(index: int, file: str | Path, row_names: Sequence[str] | None) -> str:
+    """Where a decision row is, value-free: the caller's name of the row (`replay_decisions`'s `row_names`,
+    e.g. the analysis's ``escalation_decision record <id>``), else ``<file> row <n>`` (the spreadsheet row;
+    D-19.1088, D-19.1089)."""
+    if row_names is not None and row_names[index]:
+        return row_names[index]
     return f"{file} row {index + FIRST_DATA_ROW}"
 
 
@@ -69,16 +66,21 @@ def state_remarks(
     state: Any, n_doses: int, treated: Sequence[int], dlts: Sequence[int], dose_level: int
 ) -> list[str]:
     """Where a recorded ``design_state`` disagrees with the state the replay derives (D-19.1088), value-free:
-    ``n_treated`` and ``n_dlt`` (per dose level, keys "1".."K", the patients with an outcome letter and
-    their T letters in the recorded outcome strings up to this cohort; a level not given is 0, as the
-    simulated study writes only the levels treated) and, when given, ``current_dose`` (the cohort's dose
-    level). `treated`, `dlts`: the replayed counts, level 1 first.
+    ``n_treated`` and ``n_dlt`` (per dose level, keys exactly "1".."K" in ASCII digits, D-19.1089; the
+    patients with an outcome letter and their T letters in the recorded outcome strings up to this cohort; a
+    level not given is 0, as the simulated study writes only the levels treated) and, when given,
+    ``current_dose`` (the cohort's dose level). A state that is a JSON list is one query (no state to
+    compare, D-19.1090); None (blank): nothing recorded. `treated`, `dlts`: the replayed counts,
+    level 1 first.
 
     >>> state_remarks({"n_treated": {"1": 3}, "n_dlt": {"1": 1}}, 2, [3, 0], [0, 0], 1)
     ['design_state.n_dlt: level 1 disagrees with the recorded outcome strings up to this cohort']
     """
-    if not isinstance(state, dict):
+    if state is None:
         return []
+    if not isinstance(state, dict):  # a JSON list: no state to compare, never silently passed (D-19.1090)
+        return ['design_state: not a JSON object (keys such as "n_treated", "n_dlt", "current_dose")']
+    levels_by_key = {str(lvl): lvl for lvl in range(1, n_doses + 1)}  # exactly "1".."K", ASCII (D-19.1089)
     remarks: list[str] = []
     for key, replayed in zip(STATE_COUNTS, (treated, dlts), strict=True):
         if key not in state:
@@ -87,13 +89,8 @@ def state_remarks(
         counts: dict[int, int] = {}
         well_formed = isinstance(given, dict)
         for level_text, value in given.items() if isinstance(given, dict) else []:
-            level = int(level_text) if str(level_text).isdigit() else 0
-            if (
-                not 1 <= level <= n_doses
-                or isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < 0
-            ):
+            level = levels_by_key.get(level_text, 0) if isinstance(level_text, str) else 0
+            if not level or isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 well_formed = False
                 break
             counts[level] = value
@@ -461,6 +458,7 @@ def replay_decisions(
     decisions_file: str | Path = "escalation_decisions",
     infusions_file: str | Path = "infusions",
     dlts_file: str | Path = "dlts",
+    row_names: Sequence[str] | None = None,
 ) -> Result:
     """Check every recorded escalation decision against the protocol; one row per decision.
 
@@ -475,7 +473,9 @@ def replay_decisions(
     the decision on or after it (`tite_history`, D-19.696, D-19.747).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
-    the form name by default).
+    the form name by default). `row_names` (optional, one per decisions row): how the design and
+    design-state remarks name each row (a stored record: ``escalation_decision record <id>``, as
+    `cartrial.analysis.model.record_name` writes it); blank or not given: ``<decisions_file> row <n>``.
 
     Columns: cohort, dose_level, decided_on, subjects (those with an outcome letter), replaced,
     last_infused_on (of the subjects), days_after_last_infusion,
@@ -505,6 +505,8 @@ def replay_decisions(
     # (docs/science/dose-escalation.md §8; D-19.695)
     tite = isinstance(getattr(design, "inner", design), TiteCrm)
 
+    if row_names is not None and len(row_names) != len(decisions):
+        raise InternalError(Problem("one row name per decisions row", field="row_names"))
     dec_problems = RowProblems(decisions_file)
     cohort = parse_int(decisions, "cohort", dec_problems, minimum=1)
     level = parse_int(decisions, "dose_level", dec_problems, minimum=1, maximum=n_doses)
@@ -799,7 +801,7 @@ def replay_decisions(
             )
         # the recorded design and state against the protocol's design and the replayed state (D-19.1086,
         # D-19.1088): located at the decisions row and field, value-free
-        where = _decision_row(decisions, i, decisions_file)
+        where = _decision_row(i, decisions_file, row_names)
         shown = str(recorded_design[i] or "").strip()
         if shown and shown != design.name:
             deviations.append(f"{where}, design: the recorded design is not the protocol's ({design.name})")
