@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -214,3 +215,70 @@ def test_row_names_name_the_rows() -> None:
     assert table["deviation"].iloc[0].startswith("escalation_decision record 7, design:")
     assert "escalation_decisions row 3, design:" in table["deviation"].iloc[1]
     assert table["query"].iloc[1].startswith("escalation_decisions row 3, design_state.n_treated")
+
+
+BOIN = SimpleNamespace(
+    escalation=SimpleNamespace(design="boin", target=0.3, dlt_window_days=28, no_skip=True),
+    dose_levels=[1, 2, 3],
+    expansion=None,
+)
+DESIGN_NAMES = (
+    "3+3",
+    "boin",
+    "mtpi2",
+    "i3+3",
+    "crm",
+    "tite-crm",
+)  # protocol escalation.design (docs/protocol.md)
+
+
+def _imported(frame: pd.DataFrame) -> tuple[Any, list]:
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    spec = FORMS_BY_NAME["escalation_decisions"]
+    return validate_form(FormData(spec, frame, "d.csv", ""), protocol=None, check_keys=False)
+
+
+def test_design_is_a_choice_of_the_protocol_design_names_for_import_and_replay() -> None:
+    # D-19.1086: `design` is a choice of the form; the replay reads it on the same names. A name that is
+    # none of them is refused by both at d.csv row 2, design, listing the names (exit 2), never a deviation
+    frame = decisions(["B0IN", "boin"], None)
+    _, problems = _imported(frame)
+    (imported,) = [p for p in problems if p.field == "design"]
+    with pytest.raises(InputError) as caught:
+        replay_decisions(frame, INFUSIONS, None, BOIN, decisions_file="d.csv")
+    (replayed,) = caught.value.problems
+    for problem in (imported, replayed):
+        assert (problem.file, problem.row, problem.field) == ("d.csv", 2, "design")
+        assert all(name in str(problem.allowed) for name in DESIGN_NAMES)
+
+
+def test_a_design_name_in_another_case_is_the_name_not_a_deviation() -> None:
+    # a choice is read whatever its case and stored in its one spelling (the form's rule for every choice):
+    # "BOIN" is boin, so under a boin protocol it is no deviation; "CRM", a valid other name, stays one
+    frame = decisions(["BOIN", "CRM"], None)
+    validated, problems = _imported(frame)
+    assert problems == []
+    assert validated is not None and validated.columns["design"] == ["boin", "crm"]  # the one spelling
+    table = replay_decisions(frame, INFUSIONS, None, BOIN).table
+    assert table["deviation"].iloc[0] == ""
+    assert "row 3, design: the recorded design is not the protocol's (boin)" in table["deviation"].iloc[1]
+
+
+def test_cli_refuses_an_unknown_design_name(tmp_path, capsys) -> None:
+    from cartrial.cli import main
+
+    decisions(["3+3", "3 + 3"], None).to_csv(tmp_path / "d.csv", index=False)
+    INFUSIONS.to_csv(tmp_path / "i.csv", index=False)
+    args = [
+        "escalate",
+        "replay",
+        "--decisions",
+        str(tmp_path / "d.csv"),
+        "--infusions",
+        str(tmp_path / "i.csv"),
+    ]
+    assert main([*args, "--protocol", "examples/ct103a-nmosd/protocol.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "row 3, design" in err and "tite-crm" in err and "Traceback" not in err

@@ -38,6 +38,7 @@ from cartrial.errors import InputError, InternalError, Problem
 from cartrial.escalation.crm import TiteCrm
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
+from cartrial.protocol.design_options import DESIGNS
 from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
 from cartrial.wording import count, k_of_n
@@ -515,10 +516,10 @@ def replay_decisions(
     recorded = parse_choice(decisions, "decision", DECISIONS, dec_problems)
     # the design and its state the decision was recorded with (optional; D-19.1086, D-19.1087): the
     # import's one JSON rule, a stored JSON value taken as read
-    recorded_design = (
-        parse_text(decisions, "design", dec_problems, required=False)
+    recorded_design = (  # a design name a protocol can give, as the form's choice (D-19.1086)
+        parse_choice(decisions, "design", DESIGNS, dec_problems, required=False)
         if "design" in decisions.columns
-        else [""] * len(decisions)
+        else [None] * len(decisions)
     )
     recorded_state = (
         parse_json_cells(
@@ -802,8 +803,8 @@ def replay_decisions(
         # the recorded design and state against the protocol's design and the replayed state (D-19.1086,
         # D-19.1088): located at the decisions row and field, value-free
         where = _decision_row(i, decisions_file, row_names)
-        shown = str(recorded_design[i] or "").strip()
-        if shown and shown != design.name:
+        shown = recorded_design[i]  # None: blank, nothing recorded
+        if shown is not None and shown != design.name:
             deviations.append(f"{where}, design: the recorded design is not the protocol's ({design.name})")
         for patient in cohort_outcomes.patients:
             state_treated[patient.dose_level - 1] += 1

@@ -79,6 +79,7 @@ from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
 from cartrial.protocol.candidate import EARLIEST_BIRTH
+from cartrial.protocol.design_options import DESIGNS
 from cartrial.protocol.disposition import (
     DISPOSITION_PATTERN,
     DISPOSITION_TEXT,
@@ -827,6 +828,8 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "cohort": Domain(minimum=1),
         "dose_level": Domain(minimum=1, protocol_set=ProtocolSet.DOSE_LEVEL, source="protocol dose_levels"),
         "outcomes": Domain(pattern=OUTCOMES_PATTERN, pattern_text="e.g. 1NNN 2NTN (N no DLT, T DLT)"),
+        # the design names a protocol can give (escalation.design), the names the replay compares (D-19.1086)
+        "design": Domain(choices=DESIGNS, source="protocol escalation.design"),
         "decision": Domain(choices=ESCALATION_DECISIONS),
     },
 }
