@@ -646,6 +646,49 @@ def parse_text(
     return cells
 
 
+def parse_json_cells(
+    cells: Sequence[Any], column: str, problems: RowProblems, allowed: str, *, required: bool = False
+) -> np.ndarray:
+    """A JSON column (a list or an object per cell): the one rule of the import's JSON fields and of every
+    engine reader of such a column (the escalation replay's ``design_state``, D-19.1087). A cell is read by
+    `cartrial.sources.parse_json`; one it cannot read is the located problem "not valid JSON (<where>)", a
+    document other than a list or an object "not a JSON list or object"; blank (``""``, None, NaN) is None,
+    a problem when `required`. A list or an object already read (a stored JSON column) is taken as it is.
+
+    >>> problems = RowProblems("decisions.csv")
+    >>> parse_json_cells(["", '{"a": 1}', "3"], "state", problems, "JSON list or object").tolist()
+    [None, {'a': 1}, None]
+    >>> [p.message for p in problems.all()]
+    ['not a JSON list or object']
+    """
+    import json
+
+    from cartrial.sources import parse_json
+
+    out = np.full(len(cells), None, dtype=object)  # filled one by one: a list value must stay one cell
+    for i, cell in enumerate(list(cells)):
+        if cell is None or (isinstance(cell, float) and cell != cell) or cell == "":
+            if required:
+                problems.add(i, column, "", "value is required", allowed)
+            continue
+        if isinstance(cell, list | dict):
+            out[i] = cell
+            continue
+        if not isinstance(cell, str):
+            problems.add(i, column, cell, "not a JSON list or object", allowed)
+            continue
+        try:
+            value = parse_json(cell)  # too deep or too long a number: a located problem (D-19.496)
+        except json.JSONDecodeError as exc:
+            problems.add(i, column, cell, f"not valid JSON ({exc.msg})", allowed)
+            continue
+        if not isinstance(value, list | dict):
+            problems.add(i, column, cell, "not a JSON list or object", allowed)
+            continue
+        out[i] = value
+    return out
+
+
 def bounds_text(
     minimum: float | None,
     maximum: float | None,

@@ -543,13 +543,21 @@ def dlt_datasets(
 def _replay(decisions: pd.DataFrame, infusions: pd.DataFrame, dlts: pd.DataFrame, protocol: Any) -> Dataset:
     """The escalation engine's replay (`cartrial.escalation.replay_decisions`): the one implementation of
     the check of recorded decisions against the protocol's design and DLT window."""
-    from cartrial.analysis.model import stored_rows
+    from cartrial.analysis.model import record_name, stored_rows
     from cartrial.escalation import replay_decisions
     from cartrial.escalation.conduct import deviation_count_note
+    from cartrial.store.importing.forms import FORMS_BY_NAME  # snapshot table → the store's (as model)
 
+    # the design and design-state remarks name a stored decision by its record (D-19.1089)
+    table_name = FORMS_BY_NAME["escalation_decisions"].table
+    row_names = (
+        [record_name(table_name, record_id) or "" for record_id in decisions["record_id"]]
+        if "record_id" in decisions.columns
+        else None
+    )
     # a refused decision or infusion named by its record id (D-19.542); the DLT frame is derived, not stored
     with stored_rows({"escalation_decisions": decisions, "infusions": infusions}):
-        result = replay_decisions(decisions, infusions, dlts, protocol)
+        result = replay_decisions(decisions, infusions, dlts, protocol, row_names=row_names)
     table = result.table
     n_dev = int((table["deviation"] != "").sum())
     # one count of the deviations, worded by `cartrial.wording` (D-19.265): the engine's own

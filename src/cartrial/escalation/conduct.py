@@ -29,19 +29,93 @@ from cartrial.columns import (
     parse_datetime,
     parse_float,
     parse_int,
+    parse_json_cells,
     parse_text,
     parse_time_zones,
     typed_site_moment,
 )
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, InternalError, Problem
 from cartrial.escalation.crm import TiteCrm
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome, format_outcomes, parse_outcomes
 from cartrial.escalation.spec import design_from_spec
+from cartrial.protocol.design_options import DESIGNS
 from cartrial.protocol.dlt import dlt_window_complete
 from cartrial.results import Result
 from cartrial.wording import count, k_of_n
 
 DECISIONS: tuple[str, ...] = ("escalate", "stay", "de-escalate", "expand", "stop")
+DESIGN_STATE_EXAMPLE = '{"n_treated": {"1": 3}, "n_dlt": {"1": 0}}'
+"""A design state as the escalation decisions form holds it: per dose level (its number as a key), the
+patients with an outcome letter and the DLTs so far, this cohort's included (the import's example,
+`cartrial.store.fields.JSON_EXAMPLES`; the state the replay checks, D-19.1088)."""
+DESIGN_STATE_ALLOWED = f"JSON list or object, e.g. {DESIGN_STATE_EXAMPLE}"
+STATE_COUNTS = ("n_treated", "n_dlt")
+"""The keys of a recorded ``design_state`` the replay re-derives from the recorded outcome strings
+(D-19.1088); any other key (the escalation page's recommendation, the committee's reason) is not compared."""
+
+
+def _decision_row(index: int, file: str | Path, row_names: Sequence[str] | None) -> str:
+    """Where a decision row is, value-free: the caller's name of the row (`replay_decisions`'s `row_names`,
+    e.g. the analysis's ``escalation_decision record <id>``), else ``<file> row <n>`` (the spreadsheet row;
+    D-19.1088, D-19.1089)."""
+    if row_names is not None and row_names[index]:
+        return row_names[index]
+    return f"{file} row {index + FIRST_DATA_ROW}"
+
+
+def state_remarks(
+    state: Any, n_doses: int, treated: Sequence[int], dlts: Sequence[int], dose_level: int
+) -> list[str]:
+    """Where a recorded ``design_state`` disagrees with the state the replay derives (D-19.1088), value-free:
+    ``n_treated`` and ``n_dlt`` (per dose level, keys exactly "1".."K" in ASCII digits, D-19.1089; the
+    patients with an outcome letter and their T letters in the recorded outcome strings up to this cohort; a
+    level not given is 0, as the simulated study writes only the levels treated) and, when given,
+    ``current_dose`` (the cohort's dose level). A state that is a JSON list is one query (no state to
+    compare, D-19.1090); None (blank): nothing recorded. `treated`, `dlts`: the replayed counts,
+    level 1 first.
+
+    >>> state_remarks({"n_treated": {"1": 3}, "n_dlt": {"1": 1}}, 2, [3, 0], [0, 0], 1)
+    ['design_state.n_dlt: level 1 disagrees with the recorded outcome strings up to this cohort']
+    """
+    if state is None:
+        return []
+    if not isinstance(state, dict):  # a JSON list: no state to compare, never silently passed (D-19.1090)
+        return ['design_state: not a JSON object (keys such as "n_treated", "n_dlt", "current_dose")']
+    levels_by_key = {str(lvl): lvl for lvl in range(1, n_doses + 1)}  # exactly "1".."K", ASCII (D-19.1089)
+    remarks: list[str] = []
+    for key, replayed in zip(STATE_COUNTS, (treated, dlts), strict=True):
+        if key not in state:
+            continue
+        given = state[key]
+        counts: dict[int, int] = {}
+        well_formed = isinstance(given, dict)
+        for level_text, value in given.items() if isinstance(given, dict) else []:
+            level = levels_by_key.get(level_text, 0) if isinstance(level_text, str) else 0
+            if not level or isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                well_formed = False
+                break
+            counts[level] = value
+        if not well_formed:
+            remarks.append(
+                f'design_state.{key}: not an object of dose levels ("1" to "{n_doses}") to whole counts '
+                "of 0 or more"
+            )
+            continue
+        differ = [lvl for lvl in range(1, n_doses + 1) if counts.get(lvl, 0) != replayed[lvl - 1]]
+        if differ:
+            levels = ", ".join(str(lvl) for lvl in differ)
+            remarks.append(
+                f"design_state.{key}: level{'s' if len(differ) > 1 else ''} {levels} "
+                f"disagree{'' if len(differ) > 1 else 's'} with the recorded outcome strings up to this "
+                "cohort"
+            )
+    if "current_dose" in state:
+        current = state["current_dose"]
+        if isinstance(current, bool) or not isinstance(current, int) or current != dose_level:
+            remarks.append("design_state.current_dose: not the cohort's dose_level")
+    return remarks
+
+
 _COLUMNS = (
     "cohort",
     "dose_level",
@@ -385,6 +459,7 @@ def replay_decisions(
     decisions_file: str | Path = "escalation_decisions",
     infusions_file: str | Path = "infusions",
     dlts_file: str | Path = "dlts",
+    row_names: Sequence[str] | None = None,
 ) -> Result:
     """Check every recorded escalation decision against the protocol; one row per decision.
 
@@ -399,7 +474,9 @@ def replay_decisions(
     the decision on or after it (`tite_history`, D-19.696, D-19.747).
     `protocol`: a `cartrial.protocol.Protocol` (its `escalation`, `dose_levels` and `expansion`).
     `decisions_file`, `infusions_file`, `dlts_file`: how problems name each table (the path the user gave;
-    the form name by default).
+    the form name by default). `row_names` (optional, one per decisions row): how the design and
+    design-state remarks name each row (a stored record: ``escalation_decision record <id>``, as
+    `cartrial.analysis.model.record_name` writes it); blank or not given: ``<decisions_file> row <n>``.
 
     Columns: cohort, dose_level, decided_on, subjects (those with an outcome letter), replaced,
     last_infused_on (of the subjects), days_after_last_infusion,
@@ -429,12 +506,28 @@ def replay_decisions(
     # (docs/science/dose-escalation.md §8; D-19.695)
     tite = isinstance(getattr(design, "inner", design), TiteCrm)
 
+    if row_names is not None and len(row_names) != len(decisions):
+        raise InternalError(Problem("one row name per decisions row", field="row_names"))
     dec_problems = RowProblems(decisions_file)
     cohort = parse_int(decisions, "cohort", dec_problems, minimum=1)
     level = parse_int(decisions, "dose_level", dec_problems, minimum=1, maximum=n_doses)
     decided = parse_datetime(decisions, "decided_on", dec_problems)
     outcome_text = parse_text(decisions, "outcomes", dec_problems)
     recorded = parse_choice(decisions, "decision", DECISIONS, dec_problems)
+    # the design and its state the decision was recorded with (optional; D-19.1086, D-19.1087): the
+    # import's one JSON rule, a stored JSON value taken as read
+    recorded_design = (  # a design name a protocol can give, as the form's choice (D-19.1086)
+        parse_choice(decisions, "design", DESIGNS, dec_problems, required=False)
+        if "design" in decisions.columns
+        else [None] * len(decisions)
+    )
+    recorded_state = (
+        parse_json_cells(
+            decisions["design_state"].tolist(), "design_state", dec_problems, DESIGN_STATE_ALLOWED
+        )
+        if "design_state" in decisions.columns
+        else [None] * len(decisions)
+    )
     inf_problems = RowProblems(infusions_file)
     subject = parse_text(infusions, "subject_id", inf_problems)
     inf_level = parse_int(infusions, "dose_level", inf_problems, minimum=1, maximum=n_doses)
@@ -543,6 +636,8 @@ def replay_decisions(
     left_of: dict[int, date | None] = {}  # of them, those lettered though not counted at the cut-off
     history_names: list[str] = []  # the subject of each of them
     rows: list[dict[str, Any]] = []
+    state_treated = [0] * n_doses  # the replayed design state: letters per level so far (D-19.1088)
+    state_dlts = [0] * n_doses
     for position, i in enumerate(order):
         deviations: list[str] = []
         cohort_level = int(level[i])
@@ -705,6 +800,19 @@ def replay_decisions(
                 f"recorded decision {recorded[i]!r}, the protocol's design gives {expected!r} after "
                 f"{format_outcomes(real)!r}"
             )
+        # the recorded design and state against the protocol's design and the replayed state (D-19.1086,
+        # D-19.1088): located at the decisions row and field, value-free
+        where = _decision_row(i, decisions_file, row_names)
+        shown = recorded_design[i]  # None: blank, nothing recorded
+        if shown is not None and shown != design.name:
+            deviations.append(f"{where}, design: the recorded design is not the protocol's ({design.name})")
+        for patient in cohort_outcomes.patients:
+            state_treated[patient.dose_level - 1] += 1
+            state_dlts[patient.dose_level - 1] += int(patient.dlt)
+        queries.extend(
+            f"{where}, {remark}"
+            for remark in state_remarks(recorded_state[i], n_doses, state_treated, state_dlts, cohort_level)
+        )
         rows.append(
             {
                 "cohort": int(cohort[i]),
@@ -757,6 +865,8 @@ def replay_decisions(
 
 __all__ = [
     "DECISIONS",
+    "DESIGN_STATE_ALLOWED",
+    "DESIGN_STATE_EXAMPLE",
     "HistoryMember",
     "TitePatient",
     "assign_cohorts",
@@ -765,6 +875,7 @@ __all__ = [
     "history_patients",
     "letter_dlts",
     "replay_decisions",
+    "state_remarks",
     "tite_history",
     "undated_unseen",
 ]

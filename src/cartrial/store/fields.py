@@ -54,6 +54,7 @@ from cartrial.columns import (
 from cartrial.columns import bounds_text as range_words
 from cartrial.countries import COUNTRY_ALLOWED, country_alpha3
 from cartrial.errors import InternalError, Problem
+from cartrial.escalation.conduct import DESIGN_STATE_EXAMPLE
 from cartrial.grading.crs import OXYGEN_DEVICES, SBP_RANGE_MMHG
 from cartrial.grading.icans import (
     CONSCIOUSNESS_LEVELS,
@@ -78,6 +79,7 @@ from cartrial.neuro.relapses import Severity
 from cartrial.neuro.tables import EYES, T25FW_MAX_SECONDS
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
 from cartrial.protocol.candidate import EARLIEST_BIRTH
+from cartrial.protocol.design_options import DESIGNS
 from cartrial.protocol.disposition import (
     DISPOSITION_PATTERN,
     DISPOSITION_TEXT,
@@ -132,7 +134,7 @@ ALLOWED_TEXT = {
 }
 JSON_EXAMPLES: dict[str, str] = {
     "relapse_history": '[{"onset_date": "2019-07-01", "phenotype": "optic_neuritis"}]',
-    "design_state": '{"n_treated": {"1": 3}, "n_dlt": {"1": 0}}',
+    "design_state": DESIGN_STATE_EXAMPLE,  # the replay checks this state (D-19.1088)
 }
 """The example in the allowed text of a JSON field whose items are not a treatment's (D-19.252): the
 relapse history's items as the MH export reads them (onset_date, phenotype), a design state as the
@@ -826,6 +828,8 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
         "cohort": Domain(minimum=1),
         "dose_level": Domain(minimum=1, protocol_set=ProtocolSet.DOSE_LEVEL, source="protocol dose_levels"),
         "outcomes": Domain(pattern=OUTCOMES_PATTERN, pattern_text="e.g. 1NNN 2NTN (N no DLT, T DLT)"),
+        # the design names a protocol can give (escalation.design), the names the replay compares (D-19.1086)
+        "design": Domain(choices=DESIGNS, source="protocol escalation.design"),
         "decision": Domain(choices=ESCALATION_DECISIONS),
     },
 }

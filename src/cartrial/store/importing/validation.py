@@ -7,7 +7,6 @@ million-row import validates in seconds.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import OrderedDict
@@ -694,26 +693,12 @@ def _valid_iso_datetime(text: object) -> bool:
 
 
 def _parse_json(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
-    from cartrial.sources import parse_json
+    """The one JSON rule (`cartrial.columns.parse_json_cells`, which the escalation replay reads
+    ``design_state`` by too, D-19.1087)."""
+    from cartrial.columns import parse_json_cells
     from cartrial.store.fields import json_allowed
 
-    allowed = json_allowed(name)
-    out = np.full(len(cells), None, dtype=object)  # filled one by one: a list value must stay one cell
-    for i, cell in enumerate(cells.tolist()):
-        if cell == "":
-            if required:
-                sink.add(i, name, "", "value is required", allowed)
-            continue
-        try:
-            value = parse_json(cell)  # too deep or too long a number: a located problem (D-19.496)
-        except json.JSONDecodeError as exc:
-            sink.add(i, name, cell, f"not valid JSON ({exc.msg})", allowed)
-            continue
-        if not isinstance(value, list | dict):
-            sink.add(i, name, cell, "not a JSON list or object", allowed)
-            continue
-        out[i] = value
-    return out
+    return parse_json_cells(cells.tolist(), name, sink, json_allowed(name), required=required)
 
 
 def _duplicate_keys(spec: FormSpec, values: dict[str, np.ndarray], file: str) -> list[Problem]:
