@@ -961,7 +961,8 @@ _KIND_ALLOWED = {
     "keep_default_na=False)",
     "integer": "a whole number | its text | blank (None or NaN)",
     "number": "a finite number | its text | blank (None or NaN)",
-    "boolean": "True | False | the text true | false | blank (None or NaN)",
+    "boolean": "True | False | the text true | false (also t/f, yes/no, y/n, 1/0; any case) | blank (None or "
+    "NaN)",
     "date": "a datetime.date | ISO 8601 date text YYYY-MM-DD | blank (None, NaN or NaT); a date-time is "
     "refused (pass its .date())",
     "datetime": "a datetime or pandas Timestamp with a time zone | ISO 8601 text with Z or an offset | blank "
@@ -1025,16 +1026,49 @@ def _template_cell(value: Any, kind: str) -> str:
 
 def _text_column(series: pd.Series, kind: str) -> tuple[pd.Series | None, str | None, int | None]:
     """`series` as template text: (the text column or None when already text, None, None), or (None, why
-    it cannot be read, the 1-based row of the first such value)."""
+    it cannot be read, the 1-based row of the first such value). A boolean column's text is read by the
+    import's one vocabulary (`_boolean_text`, D-19.1078)."""
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
-        return None, None, None
+        return _boolean_text(series) if kind == "boolean" else (None, None, None)
     cells: list[str] = []
     for row, value in enumerate(series.tolist(), start=1):
         try:
             cells.append(_template_cell(value, kind))
         except TypeError as exc:
             return None, str(exc), row
-    return pd.Series(cells, index=series.index, dtype=object), None, None
+    column = pd.Series(cells, index=series.index, dtype=object)
+    if kind == "boolean":
+        text, why, bad_row = _boolean_text(column)
+        if why is not None:
+            return None, why, bad_row
+        return (column if text is None else text), None, None
+    return column, None, None
+
+
+def _boolean_text(series: pd.Series) -> tuple[pd.Series | None, str | None, int | None]:
+    """A boolean column of text as the snapshot holds it (``true``, ``false``, blank): each word of the
+    import's vocabulary (`cartrial.columns.TRUE_WORDS` / `FALSE_WORDS`, any case, surrounding spaces
+    ignored: ``Yes``, ``N``, ``1`` …) read as the import reads it, so that a caller's table and a stored
+    one give the same flags — the analysis compares these cells with ``true``. (None, None, None) when the
+    text is already so; (None, why, 1-based row) for a word that is neither (never its value, D-12.2;
+    D-19.1078)."""
+    from cartrial.columns import FALSE_WORDS, TRUE_WORDS
+
+    cells = ["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in series.tolist()]
+    if all(c in ("true", "false", "") for c in cells):
+        return None, None, None
+    out: list[str] = []
+    for row, cell in enumerate(cells, start=1):
+        word = cell.strip().lower()
+        if word in TRUE_WORDS:
+            out.append("true")
+        elif word in FALSE_WORDS:
+            out.append("false")
+        elif not word:
+            out.append("")
+        else:
+            return None, "a text that is not a true/false word", row
+    return pd.Series(out, index=series.index, dtype=object), None, None
 
 
 def snapshot_table(name: str, frame: Any) -> pd.DataFrame:
