@@ -14,6 +14,7 @@ checked before anything is allocated).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -1549,3 +1550,125 @@ def test_a_folder_output_may_hold_an_input_under_another_name(cli: Cli, tmp_path
     check_run(cli, [*args, "--no-figures", "--out", str(folder)], frozenset({0}))
     assert given.read_bytes() == before
     assert (folder / "map_profile.csv").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+def test_a_non_finite_number_in_an_imported_json_cell_is_refused(
+    cli: Cli, tmp_path: Path, study_template: Path, number: str
+) -> None:
+    """D-19.1046: `import templates` stored `{"n_treated": {"1": NaN}}` (and 1e400 as Infinity) in
+    escalation_decisions.csv's design_state, which no JSON reader accepts; `db records --json` showed it as
+    null. Refused at its row and column, nothing written."""
+    folder = tmp_path / "templates"
+    shutil.copytree(STUDY, folder)
+    decisions = folder / "escalation_decisions.csv"
+    lines = decisions.read_text(encoding="utf-8").splitlines()
+    assert '{""n_treated"": {""1"": 3}' in lines[1]
+    lines[1] = lines[1].replace('{""n_treated"": {""1"": 3}', '{""n_treated"": {""1"": ' + number + "}", 1)
+    decisions.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = _prepare(
+        ["import", "templates", str(folder), "--url", DB, "--user", "admin", "--dry-run"],
+        tmp_path,
+        study_template,
+    )
+    result = check_run(cli, args, frozenset({2}))
+    assert "escalation_decisions.csv, row 2, design_state: not valid JSON" in result.stderr, result.stderr
+    assert (
+        "NaN and Infinity are not JSON numbers; a number beyond ±1.8e308 is beyond the range read"
+        in result.stderr
+    )
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_a_non_finite_number_in_a_population_file_is_refused(cli: Cli, tmp_path: Path, number: str) -> None:
+    """D-19.1046: a `kinetics map --population` file holding a number JSON does not allow (here in a field
+    no range check reads) is refused where it stands, before any field is read."""
+    population = REPO_ROOT / "tests" / "data" / "popfit" / "estimates.json"
+    document = json.loads(population.read_text(encoding="utf-8"))
+    document["settings"]["acceptance_last"][0] = "__NUMBER__"
+    target = tmp_path / "estimates.json"
+    target.write_text(json.dumps(document, indent=2).replace('"__NUMBER__"', number), encoding="utf-8")
+    args = list(VALID["kinetics map"])
+    args[args.index("--population") + 1] = str(target)
+    result = check_run(cli, args, frozenset({2}))
+    assert (
+        "estimates.json: cannot read the population model: not JSON: NaN and Infinity are not"
+        in result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "option"),
+    [
+        (["--weight", "600", "--height", "165"], "--weight"),  # 1-500 kg (its --help)
+        (["--weight", "0.5", "--height", "165"], "--weight"),
+        (["--weight", "60", "--height", "10"], "--height"),  # 30-272 cm (its --help)
+        (["--weight", "60", "--height", "1e6"], "--height"),
+        (["--bsa", "9"], "--bsa"),  # 0.1-5 m²
+        (["--crcl", "500"], "--crcl"),  # 0-400 mL/min
+    ],
+)
+def test_protocol_show_names_the_option_of_a_patient_value_out_of_range(
+    cli: Cli, extra: list[str], option: str
+) -> None:
+    """D-19.1047: with --height given, a weight or a height out of range was reported at the engine's
+    keyword (`error: weight_kg: ...`, `error: height_cm: ...`), an option the command line does not have;
+    --crcl and --bsa were already named. The engine's message repeated the keyword in its text (`error:
+    --weight: weight_kg is outside the plausible range`): the field names the value, the text does not."""
+    result = check_run(cli, ["protocol", "show", _file(PROTOCOL), *extra], frozenset({2}))
+    assert result.stderr.startswith(f"error: {option}: "), result.stderr
+    for keyword in ("weight_kg", "height_cm", "bsa_m2", "creatinine_clearance_ml_min"):
+        assert keyword not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grade", "crs", _file(STUDY / "crs_assessments.csv")],  # `write_atomic`
+        ["kinetics", "simulate", "--subjects", "2", "--days", "0:28", "--seed", "1"],  # its streamed writer
+        ["kinetics", "simulate", "--subjects", "2", "--days", "0:28", "--seed", "1", "--params-out"],
+    ],
+    ids=["grade-crs", "kinetics-simulate", "kinetics-simulate-params-out"],
+)
+def test_an_out_that_is_a_symbolic_link_is_refused_before_the_work(
+    cli: Cli, tmp_path: Path, args: list[str]
+) -> None:
+    """D-19.1048: a single-file output that is a symbolic link is refused (exit 2) before the work, naming the
+    path as given and what is allowed; the link and the file it points at are left as they were. The rename
+    replaced the link with a regular file and left its file unwritten (exit 0); writing through the link
+    overwrote an input through a link, half-moved a folder across devices and raced a FIFO."""
+    real = tmp_path / "real.csv"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    if args[-1] == "--params-out":
+        args = [*args, str(link), "--out", str(tmp_path / "samples.csv")]
+    else:
+        args = [*args, "--out", str(link)]
+    result = check_run(cli, args, frozenset({2}))
+    option = "--params-out" if "--params-out" in args else "--out"
+    assert f"{link}, {option}: is a symbolic link" in result.stderr, result.stderr
+    assert "give the file the link points to" in result.stderr, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text(encoding="utf-8") == "old\n"
+    assert not (tmp_path / "samples.csv").exists()  # refused before the work: nothing else written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
+
+
+def test_a_report_over_a_link_to_its_database_leaves_the_database_intact(
+    cli: Cli, tmp_path: Path, study_template: Path
+) -> None:
+    """D-19.1048, folder rule: `report --url sqlite:///study.db --out R` with R/report.html a link to study.db
+    overwrote the study database through the link (exit 0) while outputs were written through links. A link
+    inside an output folder is replaced by the new file: the link removed, nothing it points at written."""
+    args = _prepare(VALID["report"], tmp_path, study_template)
+    database = tmp_path / "study.db"
+    before = database.read_bytes()
+    out = Path(args[args.index("--out") + 1])
+    out.mkdir()
+    (out / "report.html").symlink_to(database)
+    check_run(cli, args, frozenset({0}), seconds=120)  # a whole report: the valid-invocation test's bound
+    assert database.read_bytes() == before
+    assert not (out / "report.html").is_symlink() and (out / "report.html").is_file()
+    assert (out / "report.html").read_bytes() != before

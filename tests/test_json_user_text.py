@@ -194,3 +194,57 @@ def test_the_repeated_key_reported_is_the_first_in_the_text() -> None:
         parse_json(text)
     assert "'id'" in caught.value.msg
     assert (caught.value.lineno, caught.value.colno) == (3, 3)
+
+
+# D-19.1046: NaN, Infinity, -Infinity and a float overflowing to infinity are not JSON numbers (RFC 8259
+# §6: "Numeric values that cannot be represented in the grammar below (such as Infinity and NaN) are not
+# permitted"); Python's `json.loads` reads them as non-finite floats without a word. An import cell
+# `{"n_treated": {"1": NaN}}` was stored, and `db records --json` then showed it as null.
+NON_FINITE = [
+    # (text, offset of the offending token, counted by hand)
+    ('{"a": [1, NaN]}', 10),  # `{"a": [1, ` is 10 characters
+    ("[Infinity]", 1),
+    ('{"x": -Infinity}', 6),  # `{"x": ` is 6 characters: the sign is the token's start
+    ("[1, 1e400]", 4),  # 1e400 overflows the double range (max about 1.8e308)
+    ('{"s": "NaN", "t": -1.5e999}', 18),  # the string "NaN" is text, not a number: the float is found
+]
+
+
+@pytest.mark.parametrize(("text", "offset"), NON_FINITE)
+def test_a_non_finite_number_is_refused_at_its_place(text: str, offset: int) -> None:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        parse_json(text)
+    assert (
+        "NaN and Infinity are not JSON numbers; a number beyond ±1.8e308" in caught.value.msg
+        and caught.value.pos == offset
+    )
+    with pytest.raises(json.JSONDecodeError):  # the reader the protocol's JSON candidates use too
+        parse_json(text, repeated_keys="allow")
+
+
+def test_nan_and_infinity_inside_strings_and_large_finite_numbers_are_read() -> None:
+    text = '{"note": "NaN Infinity 1e400", "big": 1.7e308, "int": 100000000000000000000}'
+    assert parse_json(text) == {"note": "NaN Infinity 1e400", "big": 1.7e308, "int": 10**20}
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_every_finite_float_json_writes_is_read_back(value: float) -> None:
+    assert parse_json(json.dumps([value])) == [value]
+
+
+@given(st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+def test_every_non_finite_float_python_writes_is_refused(value: float) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        parse_json(json.dumps({"v": [value]}))  # json.dumps writes NaN / Infinity / -Infinity
+
+
+@pytest.mark.parametrize("cell", ['{"n_treated": {"1": NaN}}', '{"n_treated": {"1": 1e400}}'])
+def test_a_non_finite_number_in_a_json_cell_is_a_field_problem(cell: str) -> None:
+    """`db edit --set` and the web forms type a JSON field with this reader: the value was kept as NaN."""
+    with pytest.raises(InputError) as caught:
+        typed_record_values("escalation_decision", {"design_state": cell})
+    (problem,) = caught.value.problems
+    assert (
+        problem.field == "escalation_decision.design_state"
+        and "NaN and Infinity are not JSON numbers" in problem.message
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -350,6 +351,14 @@ def read_number(text: str) -> float:
     return float(pd.to_numeric(np.array([text], dtype=object), errors="coerce")[0])
 
 
+_BEYOND_DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+"""A plain decimal number: what `parse_float` asks of a cell pandas did not read, to tell a number beyond
+the double range (Python's ``float`` makes it infinite) from text that is no number."""
+
+BEYOND_RANGE_READ = "a number beyond ±1.8e308, beyond the range read"
+"""A number cell or JSON value no double holds (D-19.1046): said without its digits, hundreds of them."""
+
+
 def parse_float(
     frame: pd.DataFrame,
     column: str,
@@ -376,7 +385,11 @@ def parse_float(
     values = numbers[codes]
     bounds = bounds_text(minimum, maximum, exclusive_minimum, unit, whole=whole)
     for i in np.flatnonzero(np.isnan(values) & ~blank):
-        problems.add(i, column, cells[i], "not a number", bounds)
+        if _BEYOND_DOUBLE.fullmatch(str(cells[i])) and math.isinf(float(cells[i])):  # pandas reads it as NaN
+            # a number (a JSON integer of 400 digits, 1e400) no double holds: said without its digits
+            problems.add(i, column, None, BEYOND_RANGE_READ, bounds)
+        else:
+            problems.add(i, column, cells[i], "not a number", bounds)
     for i in np.flatnonzero(~np.isfinite(values) & ~np.isnan(values)):
         problems.add(i, column, cells[i], "not a finite number", bounds)
         values[i] = np.nan

@@ -15,6 +15,32 @@ if TYPE_CHECKING:  # numpy is imported where it is used: the CLI's start-up path
     import numpy.typing as npt
 
 
+EXACT = Context(prec=64)
+"""A decimal context wide enough for the exact product, or a long quotient, of numbers written with at most 17
+significant digits (a float's shortest decimal form), so arithmetic on numbers as written never rounds on the
+way (D-19.808, D-19.1014, D-19.1018)."""
+
+
+def written(value: float | Decimal) -> Decimal:
+    """`value` as the decimal it was written as: a float's shortest decimal form, its `repr` (73.3 is
+    Decimal('73.3'), not the binary 73.2999…); a Decimal is kept.
+
+    >>> written(73.3), written(1e-7), written(Decimal("1.50"))
+    (Decimal('73.3'), Decimal('1E-7'), Decimal('1.50'))
+    """
+    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+
+
+def half_up(value: Decimal, decimals: int) -> Decimal:
+    """`value` rounded to `decimals` decimals (negative: to tens, hundreds…), a tie half away from zero, in
+    the `EXACT` context (the one quantize of `fixed` and of the dose rules).
+
+    >>> half_up(Decimal("30.45"), 1), half_up(Decimal("-0.25"), 1), half_up(Decimal("32050000"), -5)
+    (Decimal('30.5'), Decimal('-0.3'), Decimal('3.21E+7'))
+    """
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP, context=EXACT)
+
+
 def fixed(value: float, decimals: int) -> str:
     """`value` as text with `decimals` decimals, a tie rounded half away from zero.
 
@@ -25,8 +51,7 @@ def fixed(value: float, decimals: int) -> str:
     """
     if not math.isfinite(value):
         return f"{value:.{decimals}f}"
-    quantum = Decimal(1).scaleb(-decimals)
-    rounded = Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+    rounded = half_up(written(value), decimals)
     return f"{abs(rounded) if rounded == 0 else rounded:f}"
 
 
@@ -42,7 +67,7 @@ def exact_text(value: Decimal | float) -> str:
     >>> exact_text(Decimal("1.00000000000000040000000000000004")), exact_text(-0.0)
     ('1.00000000000000040000000000000004', '0')
     """
-    given = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    given = written(value)
     if given.is_zero():
         given = abs(given)
     number = (
@@ -52,6 +77,38 @@ def exact_text(value: Decimal | float) -> str:
     if isinstance(exponent, int) and -20 <= exponent <= 20:
         return f"{number:f}"
     return str(number)
+
+
+def significant(value: float, digits: int) -> float:
+    """`value` rounded to `digits` significant digits, a tie half away from zero on its shortest decimal
+    form (as `fixed`; 3.665e7 to 3 digits is 3.67e7, where ``float(f"{3.665e7:.3g}")`` is 3.66e7); a zero
+    is returned without a sign, NaN and infinities as given. The one significant-digit rounding of cartrial
+    (a dose's significant figures, the population-PK report's ".4g" numbers; D-19.1057).
+
+    >>> significant(3.665e7, 3), significant(1.2345, 4), significant(-2.5e-7, 1), significant(-0.0, 4)
+    (36700000.0, 1.235, -3e-07, 0.0)
+    >>> significant(9.9995, 4), significant(123456.0, 2)
+    (10.0, 120000.0)
+    """
+    if digits < 1:
+        raise ValueError("digits must be at least 1")
+    if not math.isfinite(value):
+        return value
+    if value == 0:
+        return 0.0
+    return float(significant_decimal(written(value), digits))
+
+
+def significant_decimal(value: Decimal, digits: int) -> Decimal:
+    """`value` rounded to `digits` significant digits by `half_up` (a tie half away from zero; the exact dose
+    rules of `cartrial.protocol.dosing`, D-19.1014, and `significant`'s one rounding).
+
+    >>> significant_decimal(Decimal("32050000"), 3), significant_decimal(Decimal("-0.0012345"), 4)
+    (Decimal('3.21E+7'), Decimal('-0.001235'))
+    """
+    if value.is_zero() or not value.is_finite():
+        return value
+    return half_up(value, digits - 1 - value.adjusted())
 
 
 def round_half_away(value: float, decimals: int) -> float:
@@ -122,4 +179,14 @@ _EXACT_POWER = 22
 """10^22 is the largest power of ten that is an exact double."""
 
 
-__all__ = ["decimal_shift", "fixed", "round_half_away"]
+__all__ = [
+    "EXACT",
+    "decimal_shift",
+    "exact_text",
+    "fixed",
+    "half_up",
+    "round_half_away",
+    "significant",
+    "significant_decimal",
+    "written",
+]

@@ -166,6 +166,56 @@ def _object_of_distinct_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _NonFiniteNumber(ValueError):
+    """A number JSON cannot hold: ``NaN``, ``Infinity``, ``-Infinity`` or a float beyond the double range."""
+
+
+NON_FINITE_NUMBER = (
+    "NaN and Infinity are not JSON numbers; a number beyond ±1.8e308 is beyond the range read "
+    "(RFC 8259 §6 allows that limit); give a finite number, or null for a missing one"
+)
+"""The message of a document holding NaN or Infinity (not JSON numbers, RFC 8259 §6) or a float beyond the
+double range (JSON by the grammar; RFC 8259 §6 lets an implementation limit the range it reads): D-19.1046.
+An integer of any length up to the interpreter's digit limit (D-19.508) is read as an integer."""
+
+
+def _refuse_constant(name: str) -> Any:
+    """`parse_json`'s ``parse_constant``: ``NaN``, ``Infinity`` and ``-Infinity`` are Python's extensions,
+    not JSON (RFC 8259 §6) — the standard parser reads them as floats without a word (D-19.1046)."""
+    raise _NonFiniteNumber(name)
+
+
+def _finite_float(text: str) -> float:
+    """`parse_json`'s ``parse_float``: the float of `text`, unless it overflows to infinity (``1e400``),
+    which the standard parser reads as ``inf`` without a word (D-19.1046)."""
+    import math
+
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteNumber(text)
+    return value
+
+
+_JSON_NUMBER_TOKEN = r'"(?:[^"\\]|\\.)*"|(-?(?:NaN|Infinity))|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
+"""A JSON string (skipped whole), a non-JSON constant (group 1) or a number (group 2): what
+`_non_finite_at` reads."""
+
+
+def _non_finite_at(text: str) -> int | None:
+    """The offset of the first ``NaN``/``Infinity``/``-Infinity`` or float overflowing to infinity outside
+    strings of `text`, else None. Run only once the parser has met one (D-19.1046)."""
+    import math
+    import re
+
+    for token in re.finditer(_JSON_NUMBER_TOKEN, text):
+        if token.group(1) is not None:
+            return token.start()
+        number = token.group(2)
+        if number is not None and any(c in number for c in ".eE") and not math.isfinite(float(number)):
+            return token.start()
+    return None
+
+
 _JSON_TOKEN = r'("[^"\\]*(?:\\.[^"\\]*)*")[ \t\n\r]*(:)?|[\[\]{}]'
 """A JSON string (with the colon after it, if any: then it is a key) or a bracket: what `_repeated_key_at`
 reads (`re` caches the compiled pattern)."""
@@ -206,15 +256,23 @@ def parse_json(text: str, *, repeated_keys: Literal["refuse", "allow"] = "refuse
     ends with a traceback (`RecursionError`, `ValueError`; `screen` candidates, `report --popfit`, JSON
     cells of `import templates`; D-19.496, D-19.508) — and a key given twice in one object, which the
     standard parser reads as its last value (D-19.547): the first such key in text order, at its second
-    occurrence. `repeated_keys="allow"` is for a caller that reports every repeated key itself with its
-    field path and lines (the `screen` candidate reader, `cartrial.protocol.yaml_source.read_json`); the
-    value read is then the standard parser's.
+    occurrence — and ``NaN``, ``Infinity``, ``-Infinity`` (not JSON numbers, RFC 8259 §6) or a float beyond
+    the double range (beyond the range read, a limit RFC 8259 §6 allows), which the standard parser reads as
+    non-finite floats (D-19.1046): at the offending token. A long integer is read as an integer.
+    `repeated_keys="allow"` is for a caller that reports every repeated key itself with its field path and
+    lines (the `screen` candidate reader, `cartrial.protocol.yaml_source.read_json`);
+    the value read is then the standard parser's.
 
     >>> parse_json('{"a": [1, 2]}')
     {'a': [1, 2]}
     >>> parse_json("[" * 101 + "]" * 101)
     Traceback (most recent call last):
     json.decoder.JSONDecodeError: nested deeper than 100 levels: line 1 column 101 (char 100)
+    >>> try:
+    ...     parse_json('{"a": [1, NaN]}')
+    ... except ValueError as refused:
+    ...     print(refused.pos)
+    10
     """
     import json
 
@@ -222,9 +280,12 @@ def parse_json(text: str, *, repeated_keys: Literal["refuse", "allow"] = "refuse
     if deep is not None:
         raise json.JSONDecodeError(NESTED_TOO_DEEP, text, deep)
     try:
+        numbers: dict[str, Any] = {"parse_constant": _refuse_constant, "parse_float": _finite_float}
         if repeated_keys == "allow":
-            return json.loads(text)
-        return json.loads(text, object_pairs_hook=_object_of_distinct_keys)
+            return json.loads(text, **numbers)
+        return json.loads(text, object_pairs_hook=_object_of_distinct_keys, **numbers)
+    except _NonFiniteNumber:
+        raise json.JSONDecodeError(NON_FINITE_NUMBER, text, _non_finite_at(text) or 0) from None
     except _RepeatedKey as repeated:
         where, key = _repeated_key_at(text) or (0, repeated.args[0])
         raise json.JSONDecodeError(

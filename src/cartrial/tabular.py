@@ -671,7 +671,10 @@ def write_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
 
     A folder, a device, a FIFO or a socket as `path`, or a place that cannot be written, is an `InputError`
-    naming the file (nothing is left behind, nothing is replaced)."""
+    naming the file (nothing is left behind, nothing is replaced). A symbolic link as `path` is replaced by
+    the new file, never written through (the rename removes the link itself, nothing it points at is
+    written); the command line refuses a single-file output that is a link before its work
+    (`check_output_file`, D-19.1048)."""
     target = Path(path)
     refuse_special_target(target)
     try:
@@ -723,7 +726,8 @@ def folder_creation_error(out: str | Path) -> OSError | None:
 def check_output_file(out: str | Path, field: str = "--out") -> None:
     """`InputError` (naming the file and `field`) when `out` cannot be the one file a command writes
     (`write_atomic`: a temporary file beside it, then a rename), found WITHOUT creating or opening anything:
-    it is a folder, a FIFO, a device or a socket, lies under a file, or neither it (when it exists) nor the
+    it is a folder, a FIFO, a device or a socket, a symbolic link (an output is never written through a link,
+    D-19.1048), lies under a file, or neither it (when it exists) nor the
     nearest existing folder above it may be written in (a read-only file system or folder). A missing folder
     above it that can be made is no problem (the writer makes it). The one check a command writing a file
     makes before its work, so a bad ``--out`` is refused in seconds, not after the work or half of the
@@ -749,6 +753,11 @@ def check_output_file(out: str | Path, field: str = "--out") -> None:
     if kind is not None:
         raise refused(
             f"is {kind}, not a regular file; refusing to replace it", "a new file or an existing regular file"
+        )
+    if target.is_symlink():  # written through, it could reach an input or a device; replaced, lose a file
+        raise refused(
+            "is a symbolic link; an output is not written through a link",
+            "a regular file or a new path; give the file the link points to",
         )
     if folder_creation_error(target.parent) is not None:  # its folder, or one above, is a file
         raise refused(f"cannot create the folder of the file: {os.strerror(errno.ENOTDIR)}")
@@ -856,7 +865,7 @@ def _move_staged(stage: Path, target: Path, field: str) -> None:
             name = path.relative_to(stage)
             final = target / name
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, final)
+            os.replace(path, final)  # a link there is replaced, nothing it points at written (D-19.1048)
             moved.append(name.as_posix())
     except OSError as exc:
         done = f"; {len(moved)} of {len(staged)} files were already moved"

@@ -454,3 +454,20 @@ def test_adpp_without_the_protocol_numbers_by_the_default_interval_not_by_the_da
     # with the protocol's intervals (0-28 first) the days 0-90 AUC of this cut is PAUC2, as in any other cut
     listed = build_adpp(None, {"PP": only_90}, _adsl(["S1-001"]), _spec(), [("P0D", "P28D"), ("P0D", "P90D")])
     assert set(listed.loc[listed["PPTESTCD"] == "AUCINT", "PARAMCD"]) == {"TGPAUC2"}
+
+
+def test_an_interval_ending_at_infinity_is_not_a_pp_aucint() -> None:
+    """An AUC interval ending at infinity (``nca_intervals_days: [[7, .inf]]``, PKNCA aucint.inf.obs) was
+    written as PPTESTCD AUCINT with PPENINT "PinfD": not an ISO 8601 duration, and AUCINT is "AUC from T1 to
+    T2" with a finite T2. Such an interval is left out of PP and ADPP's parameters (D-19.940); the finite
+    intervals keep their order and numbers (by hand: 0-28 is PAUC1, 0-90 PAUC2)."""
+    from types import SimpleNamespace
+
+    from cartrial.cdisc.adam import protocol_intervals
+    from cartrial.cdisc.sdtm import pp_intervals
+
+    options = SimpleNamespace(nca_intervals_days=[(0.0, 28.0), (7.0, math.inf), (0.0, 90.0), (0.0, math.inf)])
+    protocol = SimpleNamespace(analysis=SimpleNamespace(options=options))
+    spans = [(start, end) for _column, start, end in pp_intervals(protocol)]
+    assert spans == [("P0D", "P28D"), ("P0D", "P90D")]
+    assert protocol_intervals(protocol) == spans

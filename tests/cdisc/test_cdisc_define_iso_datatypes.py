@@ -76,11 +76,13 @@ def test_iso_8601_durations_and_ts_dates_are_declared_as_such(exported) -> None:
         expected[f"IT.TS.TSVAL.{code}"] = data_type
     assert {oid: declared.get(oid) for oid in expected} == expected
     # the values, by hand from the example protocol: PK days 1-270 after the infusion, a 4-day
-    # lymphodepletion element and a 28-day treatment element, ages 18 to 75 (ISO 8601 durations PnD, PnY)
+    # lymphodepletion element, a 28-day screening element and a 29-day treatment element (infusion day 0 to
+    # day 28 of the 28-day DLT window, D-19.1019), ages 18 to 75 (ISO 8601 durations PnD, PnY)
     days = (1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270)
     eltm = {v for v in pd.unique(frames["PC"]["PCELTM"]) if isinstance(v, str) and v}
     assert eltm == {f"P{d}D" for d in days}
-    assert {v for v in pd.unique(frames["TE"]["TEDUR"]) if isinstance(v, str) and v} == {"P4D", "P28D"}
+    tedur = {v for v in pd.unique(frames["TE"]["TEDUR"]) if isinstance(v, str) and v}
+    assert tedur == {"P4D", "P28D", "P29D"}
     ages = dict(zip(ts["TSPARMCD"], ts["TSVAL"], strict=True))
     assert (ages["AGEMIN"], ages["AGEMAX"]) == ("P18Y", "P75Y")
     for code in ("SSTDTC", "DCUTDTC"):

@@ -114,12 +114,13 @@ def test_follow_up_starts_at_the_window_end_and_the_last_element_closes_at_the_s
     rows = frames["SE"][frames["SE"]["USUBJID"] == dm.loc[sid, "USUBJID"]]
     assert "FU" not in set(rows["ETCD"])  # never reached the follow-up
     assert rows["SEENDTC"].iloc[-1] == dm.loc[sid, "RFPENDTC"] != ""
-    # the others who reached day `window` entered follow-up on that day
+    # the others who passed day `window`, the last day of the DLT window (days 0 to `window` inclusive, as the
+    # DLT assessment counts it; D-19.1019), entered follow-up the day after
     se = exported.frames["SE"]
     fu = se[se["ETCD"] == "FU"]
     dm_all = exported.frames["DM"].set_index("USUBJID")
     assert len(fu)
     for r in fu.itertuples():
         infusion = dt.date.fromisoformat(dm_all.loc[r.USUBJID, "RFSTDTC"][:10])
-        assert (infusion + dt.timedelta(days=window)).isoformat() == r.SESTDTC
-        assert window + 1 == r.SESTDY
+        assert (infusion + dt.timedelta(days=window + 1)).isoformat() == r.SESTDTC
+        assert window + 2 == r.SESTDY  # study day 1 is the infusion day

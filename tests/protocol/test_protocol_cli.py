@@ -82,8 +82,6 @@ def test_show_prints_doses_lymphodepletion_schedule_eligibility(
     for text in (
         "3.5×10^7",
         "9×10^7",
-        "510.0",
-        "51.0",
         "Schedule of assessments",
         "Eligibility",
         "inc_relapse_activity",
@@ -91,6 +89,12 @@ def test_show_prints_doses_lymphodepletion_schedule_eligibility(
         "Endpoints",
     ):
         assert text in out, text
+    # 300 mg/m² × 1.7 m² = 510 mg a day, 1530 mg a course; 30 × 1.7 = 51 mg, 153 mg (printed with every digit
+    # the dose has, D-19.1018: "510", not `:.1f`'s "510.0")
+    for agent, daily, course in (("cyclophosphamide", "510", "1530"), ("fludarabine", "51", "153")):
+        row = next(line for line in out.splitlines() if line.startswith(f"│ {agent} "))
+        cells = [cell.strip() for cell in row.split("│")]
+        assert daily in cells and course in cells, agent
 
 
 def test_show_json_has_worked_doses(capsys: pytest.CaptureFixture[str], protocol_file: Path) -> None:
@@ -137,7 +141,8 @@ def test_show_bad_options_exit_2(capsys: pytest.CaptureFixture[str], protocol_fi
     assert run(capsys, "protocol", "show", "--weight", "700", str(protocol_file))[0] == 2
     assert run(capsys, "protocol", "show", "--height", "170", str(protocol_file))[0] == 2
     code, _, err = run(capsys, "protocol", "show", "--bsa", "17", str(protocol_file))
-    assert code == 2 and "bsa_m2" in err
+    # the option the user typed, never the engine's keyword (D-19.1047)
+    assert code == 2 and err.startswith("error: --bsa: ") and "bsa_m2" not in err
 
 
 def test_screen_table_and_json(

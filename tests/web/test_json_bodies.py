@@ -73,8 +73,12 @@ def test_a_surrogate_pair_is_a_character(web_study):
         (b'{"values": {"temperature_c": 1' + b"0" * 5000 + b"}}", "digits"),  # Python's 4300-digit limit
         (b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested"),  # the recursion limit
         (b'{"values": {"subject_id": "\xff\xfe"}}', "UTF-8"),  # not UTF-8 (RFC 8259 §8.1)
+        # not JSON numbers, or beyond the range read (RFC 8259 §6): Python's parser read both as non-finite
+        # floats (D-19.1046)
+        (b'{"values": {"temperature_c": NaN}}', "NaN and Infinity are not JSON numbers"),
+        (b'{"values": {"temperature_c": 1e400}}', "beyond the range read"),
     ],
-    ids=["huge-integer", "deep-nesting", "not-utf8"],
+    ids=["huge-integer", "deep-nesting", "not-utf8", "nan", "overflow"],
 )
 def test_a_body_json_cannot_read_is_located_at_the_body(web_study, content, said):
     """Such bodies answered 400 "There was an error parsing the body" with no field and nothing allowed,
@@ -104,3 +108,18 @@ def test_a_json_object_sent_as_another_type_names_the_content_type(web_study, co
     assert found["field"] == "body" and found["value"] is None
     assert "application/json" in found["allowed"]
     assert "CT-001" not in answer.text
+
+
+def test_a_huge_integer_in_a_number_field_is_not_echoed(web_study):
+    """D-19.1046: a 401-digit integer is a JSON number (RFC 8259 §6 grammar), read as an integer; the number
+    field refused it as "not a number" and its 422 echoed 120 of its digits ("got '1000…'"). Refused as a
+    number beyond the range read, without its digits."""
+    content = b'{"values": {"subject_id": "CT-001", "temperature_c": 1' + b"0" * 400 + b"}}"
+    answer = web_study.bearer("admin").post(
+        "/api/v1/records/crs_assessments", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text[:400]
+    found = answer.json()
+    assert found["field"] == "crs_assessment.temperature_c" and found["value"] is None, answer.text[:400]
+    assert "beyond the range read" in found["error"] and "not a number" not in found["error"]
+    assert "000" not in answer.text, answer.text[:400]

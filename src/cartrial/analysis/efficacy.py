@@ -253,7 +253,8 @@ def edss_datasets(
         )
     infused = _restrict(tables["infusions"], safety_ids)
     options = DisabilityOptions(baseline_visit=BaselineVisit(baseline_visit))
-    with stored_rows({"infusions": infused}):
+    # a second assessment on a subject's day is refused at its record (D-19.1009): `edss` has edss_rows' rows
+    with stored_rows({"infusions": infused, "edss": edss_rows}):
         disability_result = derive_disability(edss, infused, relapses=attacks, options=options)
     disability = disability_result.table
     change = disability.copy()

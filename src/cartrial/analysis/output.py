@@ -22,8 +22,11 @@ def view_lines(view: Any) -> list[str]:
 
 
 def readme_text(analysis: Analysis) -> str:
-    """README.md of an analysis folder: the snapshot, then each dataset with its population, derivation,
-    sources, notes and columns."""
+    """README.md of an analysis folder: the snapshot (a locked one with the audit-chain head its lock
+    recorded, the checkpoint every output of the lock carries; D-19.1059), then each dataset with its
+    population, derivation, sources, notes and columns."""
+    from cartrial.store.snapshot import lock_checkpoint_text
+
     snap = analysis.snapshot
     lines = [
         f"# Analysis datasets — {snap.get('study', '')}, data cut-off {snap.get('cutoff', '')}",
@@ -32,8 +35,8 @@ def readme_text(analysis: Analysis) -> str:
         "",
         *view_lines(snap.get("view")),
         f"- protocol SHA-256: `{snap.get('protocol_sha256', '')}`",
-        f"- audit-chain head at the snapshot: id {snap.get('audit_head_id')}, "
-        f"`{snap.get('audit_head_hash')}`",
+        *([] if snap.get("unlocked") else [f"- audit-chain head at the lock: {lock_checkpoint_text(snap)}"]),
+        f"- audit-chain head when read: id {snap.get('audit_head_id')}, `{snap.get('audit_head_hash')}`",
         f"- proportions: {analysis.options.get('proportion_ci', '')}",
         *([f"- rates: {analysis.options['rate_ci']}"] if "rate_ci" in analysis.options else []),
         "",

@@ -18,6 +18,7 @@ import pandas as pd
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.cdisc.spec import DatasetSpec
 from cartrial.columns import on_site_clock, time_zone_of, typed_site_moment
+from cartrial.protocol.dlt import in_dlt_window
 from cartrial.rounding import fixed
 
 
@@ -418,8 +419,9 @@ class SubjectTimeline:
 
     def epoch(self, value: str) -> str:
         """EPOCH (SDTMIG 3.4 §4.1.3.1): SCREENING before lymphodepletion (or before the infusion without
-        one), TREATMENT from lymphodepletion to the end of the DLT window after the infusion, FOLLOW-UP
-        after; blank for partial dates or subjects never infused."""
+        one), TREATMENT from lymphodepletion to the end of the DLT window after the infusion (through day
+        `dlt_window_days`, the DLT assessment's one rule `in_dlt_window`: a DLT on day 28 of a 28-day window
+        is in TREATMENT; D-19.1019), FOLLOW-UP after; blank for partial dates or subjects never infused."""
         day = date_of(value)
         if day is None or self.infusion is None:
             return ""
@@ -427,7 +429,7 @@ class SubjectTimeline:
         start = self.ld_start or reference
         if day < start:
             return "SCREENING"
-        if (day - reference).days < self.dlt_window_days:
+        if day < reference or bool(in_dlt_window((day - reference).days, self.dlt_window_days)):
             return "TREATMENT"
         return "FOLLOW-UP"
 
@@ -649,7 +651,9 @@ def timing_columns(
     start = np.where(np.isnat(start), ref_ns, start)
     pday = np.where(known, (day_ns - ref_ns).astype("timedelta64[D]").astype("int64"), 0)
     window = subjects.map(tables.window).fillna(28).to_numpy(dtype=float)
-    epoch = np.where(day_ns < start, "SCREENING", np.where(pday < window, "TREATMENT", "FOLLOW-UP"))
+    # TREATMENT from lymphodepletion through the last day of the DLT window (`in_dlt_window`; D-19.1019)
+    treatment = (day_ns < ref_ns) | in_dlt_window(pday, window)
+    epoch = np.where(day_ns < start, "SCREENING", np.where(treatment, "TREATMENT", "FOLLOW-UP"))
     out["EPOCH"] = np.where(known, epoch, "")
     if visits is not None:
         n = len(out)

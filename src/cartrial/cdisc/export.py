@@ -359,6 +359,8 @@ def _unreadable(exc: BaseException, path: Path) -> str:
 
     if isinstance(exc, DatasetJSONError):
         return f"not a Dataset-JSON document of the expected structure: {exc}"
+    if isinstance(exc, json.JSONDecodeError):  # `parse_json`: where the text stops being JSON (D-19.1046)
+        return f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
     if path.suffix.lower() == ".xpt":
         return "not a SAS XPORT (XPT) file"
     return "not a Dataset-JSON document of the expected structure"

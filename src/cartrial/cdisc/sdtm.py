@@ -49,6 +49,7 @@ from cartrial.columns import iso_instants
 from cartrial.countries import country_alpha3
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.kinetics.units import COPIES_PER_VOLUME
+from cartrial.protocol.calendar import completed_years
 from cartrial.protocol.disposition import DISPOSITIONS, STUDY_ENDED, parse_disposition, reported_term
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import CRITERIA_FIELDS, sdtm_flags
@@ -492,7 +493,9 @@ def build_dm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         age = math.nan
         if consent is not None and r["birth_date"]:
             b = dt.date.fromisoformat(r["birth_date"])
-            age = float(consent.year - b.year - ((consent.month, consent.day) < (b.month, b.day)))
+            # completed years by the one rule of the screening and ADSL (a 29 February birthday is reached on
+            # 28 February in a common year; D-19.1016); a consent before birth (refused at import) has none
+            age = float(completed_years(b, consent)) if consent >= b else math.nan
         elif consent is not None and r["birth_year"]:
             age = float(consent.year - int(r["birth_year"]))
         country_name = ctx.sites.get(r["site_id"], "")
@@ -569,7 +572,8 @@ def build_se(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             starts.append(("LD", tl.ld_start.isoformat()))
         if tl.reference is not None:
             starts.append(("CART", tl.dtc(first_infusion.get(sid, ""))))
-            follow_up = (tl.reference + dt.timedelta(days=tl.dlt_window_days)).isoformat()
+            # the day after the DLT window (days 0 to dlt_window_days, `in_dlt_window`; D-19.1019)
+            follow_up = (tl.reference + dt.timedelta(days=tl.dlt_window_days + 1)).isoformat()
             if follow_up <= cutoff.isoformat() and (not ended or follow_up <= last[:10]):
                 starts.append(("FU", follow_up))
         assigned = bool(_arm(protocol, level.get(sid, ""))[0])
@@ -1474,11 +1478,16 @@ def _iso_days(days: float) -> str:
 
 def pp_intervals(protocol: Any) -> list[tuple[str, str, str]]:
     """(nca_by_subject column, PPSTINT, PPENINT) of every partial AUC the protocol's analysis computes
-    (``analysis.options.nca_intervals_days``, each interval once, in the protocol's order)."""
+    (``analysis.options.nca_intervals_days``, each interval once, in the protocol's order), except an
+    interval ending at infinity (PKNCA aucint.inf.obs): ISO 8601 has no infinite duration for PPENINT (it was
+    written "PinfD") and PPTESTCD AUCINT is "AUC from T1 to T2", a finite T2; such an AUC stays in the
+    analysis datasets only, as `aucint_inf_pred` does (D-19.940)."""
     from cartrial.kinetics.nca import interval_column
 
     out: dict[str, tuple[str, str, str]] = {}
     for start, end in protocol.analysis.options.nca_intervals_days:
+        if not math.isfinite(float(end)):
+            continue
         column = interval_column(float(start), float(end))
         out.setdefault(column, (column, _iso_days(start), _iso_days(end)))
     return list(out.values())
@@ -2141,14 +2150,14 @@ def trial_elements(protocol: Any) -> list[tuple[str, str, str, str, str, str]]:
             "CART",
             "CAR-T infusion and DLT observation",
             "CAR-T infusion",
-            f"{window} days after the infusion",
-            f"P{window}D",
+            f"End of day {window} after the infusion (the last day of the DLT window)",
+            f"P{window + 1}D",  # days 0 to `window` (`in_dlt_window`; D-19.1019)
             "TREATMENT",
         ),
         (
             "FU",
             "Follow-up",
-            f"{window} days after the infusion",
+            f"Day {window + 1} after the infusion (the day after the DLT window)",
             "End of study or data cut-off",
             "",
             "FOLLOW-UP",

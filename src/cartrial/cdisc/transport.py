@@ -17,7 +17,6 @@ format E8601DT19., in XPT; D-19.262).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -376,8 +375,13 @@ def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """(frame, document without rows) of a Dataset-JSON file; dates come back as `datetime.date`,
     missing character values as ``''``. Columns are converted by position, so a variable named twice
     keeps each column's own values. A column whose metadata is not of its type raises
-    `DatasetJSONError` naming the column and the field."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+    `DatasetJSONError` naming the column and the field. The text is read by `cartrial.sources.parse_json`:
+    ``NaN``, ``Infinity`` or a float beyond the double range in a row (not JSON numbers; the standard parser
+    read them as NaN and inf without a word) is a `json.JSONDecodeError` with its line and column
+    (D-19.1046)."""
+    from cartrial.sources import parse_json
+
+    document = parse_json(path.read_text(encoding="utf-8"))
     columns = document["columns"]
     if not isinstance(columns, list):
         raise DatasetJSONError("columns must be a list")
@@ -396,7 +400,13 @@ def read_dataset_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         elif c["dataType"] == "datetime":
             frame.isetitem(k, [None if x is None else dt.datetime.fromisoformat(x) for x in values])
         else:
-            frame.isetitem(k, pd.to_numeric(values).astype(float))
+            try:
+                frame.isetitem(k, pd.to_numeric(values).astype(float))
+            except OverflowError:  # an integer of hundreds of digits: no double holds it
+                where = f"column {k + 1} ({c['name']!r})"
+                raise DatasetJSONError(
+                    f"{where}: a number beyond ±1.8e308, the range a numeric column holds"
+                ) from None
     meta = {k: v for k, v in document.items() if k != "rows"}
     return frame, meta
 

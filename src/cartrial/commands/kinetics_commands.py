@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from cartrial.commands.auth_commands import USER_HELP
 from cartrial.commands.option_names import names_cli_arguments, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem, stored_rows_errors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The help of every `--lloq`: the range is the rule's own text (`check_lloq`, D-19.375).
 _VALUE_COLUMN = "value"
@@ -1073,27 +1076,76 @@ def popfit_command(
     for note in kinetic_notes:
         console.print(f"[red]- {note}[/]")
     grid = Table("kind", "parameter", "estimate", "unit", "RSE %", "95 % CI", "shrinkage %")
-    for r in fit.estimates.itertuples():
-        no_ci = r.ci95_low != r.ci95_low or r.ci95_high != r.ci95_high  # NaN: no interval (ci_method none)
-        held = bool(r.fixed)  # --fix: not estimated (D-19.273)
-        grid.add_row(
-            str(r.kind),
-            str(r.parameter),
-            f"{r.estimate:.4g}",
-            "" if str(r.unit) in ("-", "nan") else str(r.unit),
-            "fixed" if held else "–" if r.rse_percent != r.rse_percent else f"{r.rse_percent:.1f}",
-            "fixed" if held else "–" if no_ci else f"{r.ci95_low:.4g} – {r.ci95_high:.4g}",
-            # round first: a shrinkage of -0.4 % is shown as 0, not "-0"
-            "" if r.shrinkage_percent != r.shrinkage_percent else f"{round(r.shrinkage_percent) + 0:.0f}",
-        )
+    for row in popfit_console_rows(fit.estimates):
+        grid.add_row(*row)
     console.print(grid)
     for r in fit.estimates[fit.estimates["kind"] == "covariate"].itertuples():
         console.print(f"{r.parameter}: {r.note}")  # what the coefficient is relative to (D-19.239)
-    ll = fit.likelihood
-    console.print(f"-2LL {ll['minus_2_log_likelihood']:.2f} (IS), AIC {ll['aic']:.2f}, BIC {ll['bic']:.2f}")
+    console.print(likelihood_line(fit.likelihood))
     console.print(f"written to {out}/ (summary.html, estimates.csv/json, ebe.csv, diagnostics.csv, vpc.csv)")
     if kinetic_folder is not None:
         console.print(f"the kinetic fit whose EBEs this PD fit used: {kinetic_folder}/")
+
+
+def popfit_console_rows(estimates: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The rows of `kinetics popfit`'s console table (kind, parameter, estimate, unit, RSE %, 95 % CI,
+    shrinkage %) from the fit's estimates table, every number through the report's one formatter
+    (`cartrial.report.popfit.number_text`: a tie half away from zero, a zero unsigned; D-19.1058), so the
+    console reads as estimates.csv's summary.html and the report do."""
+    from cartrial.report.popfit import number_text
+
+    rows: list[tuple[str, ...]] = []
+    for r in estimates.itertuples():
+        no_ci = not (math.isfinite(_float(r.ci95_low)) and math.isfinite(_float(r.ci95_high)))
+        held = bool(r.fixed)  # --fix: not estimated (D-19.273)
+        shrinkage = _float(r.shrinkage_percent)
+        interval = "–" if no_ci else f"{number_text(r.ci95_low)} – {number_text(r.ci95_high)}"
+        rows.append(
+            (
+                str(r.kind),
+                str(r.parameter),
+                number_text(r.estimate),
+                "" if str(r.unit) in ("-", "nan") else str(r.unit),
+                "fixed" if held else number_text(r.rse_percent, ".1f"),
+                "fixed" if held else interval,
+                "" if math.isnan(shrinkage) else number_text(shrinkage, ".0f"),
+            )
+        )
+    return rows
+
+
+def likelihood_line(likelihood: Mapping[str, Any]) -> str:
+    """The console's −2LL / AIC / BIC line, two decimals through `number_text` (D-19.1058)."""
+    from cartrial.report.popfit import number_text
+
+    return (
+        f"-2LL {number_text(likelihood.get('minus_2_log_likelihood'), '.2f')} (IS), "
+        f"AIC {number_text(likelihood.get('aic'), '.2f')}, BIC {number_text(likelihood.get('bic'), '.2f')}"
+    )
+
+
+def map_console_rows(parameters: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The rows of `kinetics map`'s console table (parameter, MAP, typical, 90 % interval, unit), four
+    significant digits through `number_text` (D-19.1058)."""
+    from cartrial.report.popfit import number_text
+
+    return [
+        (
+            str(r.parameter),
+            number_text(r.map_estimate),
+            number_text(r.typical),
+            f"{number_text(r.p05)} – {number_text(r.p95)}" if r.iiv else "– (no IIV)",
+            str(r.unit),
+        )
+        for r in parameters.itertuples()
+    ]
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 class _SampleOptions(NamedTuple):
@@ -1447,14 +1499,8 @@ def map_command(
         + ("" if result.status == "converged" else f" [red]{result.status_text}[/]")
     )
     grid = Table("parameter", "MAP", "typical", "90 % interval", "unit")
-    for r in result.parameters.itertuples():
-        grid.add_row(
-            str(r.parameter),
-            f"{r.map_estimate:.4g}",
-            f"{r.typical:.4g}",
-            f"{r.p05:.4g} – {r.p95:.4g}" if r.iiv else "– (no IIV)",
-            str(r.unit),
-        )
+    for row in map_console_rows(result.parameters):
+        grid.add_row(*row)
     console.print(grid)
     for note in result.notes:
         console.print(f"note: {note}")

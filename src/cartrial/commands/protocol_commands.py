@@ -50,8 +50,13 @@ VERDICT_STYLE = {"eligible": "bold green", "not_eligible": "bold red", "incomple
 
 
 def _cells(value: float) -> str:
-    mantissa, exponent = f"{value:.3e}".split("e")
-    return f"{float(mantissa):g}×10^{int(exponent)}"
+    """A number of cells as mantissa×10^exponent with every significant digit of the dose the engine gave
+    (its shortest decimal): 36,665,000 is 3.6665×10^7. Four digits, as before, showed 3.666×10^7 while
+    the rounding line said "not rounded", and hid the digits of a 5-figure rounding rule (D-19.1015)."""
+    from cartrial.rounding import EXACT, written
+
+    mantissa, exponent = f"{written(float(value)).normalize(EXACT):e}".split("e")
+    return f"{mantissa}×10^{int(exponent)}"
 
 
 @protocol_app.command("check", epilog=CHECK_EXAMPLE)
@@ -102,6 +107,8 @@ def check(
 
 def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any], full: bool = True) -> None:
     """Rich rendering of `protocol_summary` output."""
+    from cartrial.rounding import exact_text
+
     study = protocol.study
     console.rule(f"[bold]{study.id}[/] — {study.title}")
     console.print(
@@ -109,28 +116,37 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
         f"product {study.product.name} (target {study.product.target_antigen})"
     )
     doses = Table(title="Dose levels and worked doses (total CAR+ T cells)")
-    doses.add_column("level")
-    doses.add_column("label")
-    doses.add_column("cells/kg", justify="right")
+    # one row per level and weight, so the table fits 80 columns (Rich's width when piped) without cutting a
+    # dose: a column per weight, unwrapped, made Rich shrink the level and label columns to nothing and cut
+    # the doses with "…" (D-19.1015 as amended). A column narrower than its text folds, it is never cut.
+    doses.add_column("level", min_width=5, overflow="fold")
+    doses.add_column("label", min_width=8, max_width=16, overflow="fold")
+    doses.add_column("cells/kg", justify="right", overflow="fold")
+    doses.add_column("weight kg", justify="right", overflow="fold")
+    doses.add_column("total cells, volume", justify="right", overflow="fold")
     weights = sorted({row["weight_kg"] for row in summary["worked_doses"]})
-    for weight in weights:
-        doses.add_column(f"{weight:g} kg", justify="right")
     for level in protocol.dose_levels:
-        cells: list[str] = []
-        for weight in weights:
+        for index, weight in enumerate(weights):
             row = next(
                 r for r in summary["worked_doses"] if r["level"] == level.level and r["weight_kg"] == weight
             )
             if "error" in row:
-                cells.append("outside bounds")
+                text = "outside bounds"
             else:
                 text = _cells(row["total_cells"])
                 if row["cap_applied"]:
                     text += " (cap)"
                 if row["volume_ml"] is not None:
-                    text += f", {row['volume_ml']:g} mL"
-                cells.append(text)
-        doses.add_row(str(level.level), escape(level.label), _cells(level.cells_per_kg), *cells)
+                    text += f", {exact_text(row['volume_ml'])} mL"  # not `:g`'s six digits (D-19.1015)
+            first = index == 0
+            doses.add_row(
+                str(level.level) if first else "",
+                escape(level.label) if first else "",
+                _cells(level.cells_per_kg) if first else "",
+                exact_text(weight),
+                text,
+                end_section=index == len(weights) - 1,
+            )
     console.print(doses)
     console.print(f"[dim]rounding: {summary['dose_rounding']['rule']}[/]")
     example = summary["lymphodepletion_example"]
@@ -147,10 +163,11 @@ def print_summary(console: Console, protocol: Protocol, summary: dict[str, Any],
             cap = " (cap)" if rows[0]["cap_applied"] else ""
             lympho.add_row(
                 agent.name,
-                f"{agent.dose_mg_per_m2_per_day:g}",
+                exact_text(agent.dose_mg_per_m2_per_day),
                 ", ".join(str(d) for d in sorted(agent.days)),
-                f"{daily:.1f}{cap}",
-                f"{sum(r['dose_mg'] for r in rows):.1f}",
+                # the dose computed, every digit: `:.1f` showed 30.45 mg as 30.4 (D-19.1018)
+                f"{exact_text(daily)}{cap}",
+                exact_text(example["course_total_mg"][agent.name]),
             )
         console.print(lympho)
         for agent in protocol.lymphodepletion.agents:
@@ -267,8 +284,14 @@ def show(
             bsa_method=None if bsa_method is None else BsaMethod(bsa_method),
             creatinine_clearance_ml_min=crcl,
         )
-    except InputError as exc:  # name the option the user typed
-        options = {"creatinine_clearance_ml_min": "--crcl", "bsa_m2": "--bsa"}
+    except InputError as exc:  # name the option the user typed, every patient value (D-19.1017, D-19.1047)
+        options = {
+            "creatinine_clearance_ml_min": "--crcl",
+            "bsa_m2": "--bsa",
+            "weight_kg": "--weight",
+            "height_cm": "--height",
+            "bsa_method": "--bsa-method",
+        }
         raise InputError(
             [replace(p, field=options.get(p.field or "", p.field)) for p in exc.problems]
         ) from None

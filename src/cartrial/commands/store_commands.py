@@ -869,8 +869,13 @@ def log_command(
     service = _service(url)
     actor = _actor(user, url)
     if table is not None and record is not None:
-        rows = service.as_user(actor).record_audit(table, record)
-        subject = f"{table} record {record}"
+        # the store's one rule of a record's trail (D-19.1038): an id no record had or another site's
+        # record is refused at --record (exit 2), where an empty table was printed
+        try:
+            rows, stored = service.as_user(actor).record_trail(table, record)
+        except InputError as exc:
+            raise exc.renamed({"id": "--record"}) from None
+        subject = f"{table} record {record}" + ("" if stored else " (deleted)")
     elif subject:
         rows = service.audit_history(subject, actor=actor)
     else:

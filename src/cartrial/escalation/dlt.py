@@ -37,7 +37,7 @@ from typing import Any
 from cartrial.allowed import choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome
-from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory
+from cartrial.protocol.dlt import DltRule, GradedEvent, Relatedness, ToxicityCategory, in_dlt_window
 from cartrial.protocol.organs import ORGAN_SOURCE, organ_key, organ_of
 
 SOURCE = "protocol DLT rules (cartrial.protocol.dlt.DltRule); template NCT06958939"
@@ -247,7 +247,7 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
         raise InputError(
             Problem("the DLT window must be > 0 days", field="window_days", value=window_days, allowed="> 0")
         )
-    in_window = 0 <= event.onset_day <= window_days
+    in_window = bool(in_dlt_window(event.onset_day, window_days))
     fired: list[str] = []
     not_fired: dict[str, tuple[str, ...]] = {}
     citations: dict[str, str] = {}

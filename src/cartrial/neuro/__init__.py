@@ -57,6 +57,7 @@ from cartrial.neuro.edss_scale import (
     edss_array,
     edss_kurtzke,
     kurtzke_walking_step,
+    neurostatus_ambulation_score,
     rule_codes,
 )
 from cartrial.neuro.osis import OSIS_MAX, OsisScores, osis_visual_from_acuity
@@ -212,6 +213,7 @@ __all__ = [
     "median_follow_up_text",
     "merge_attacks",
     "months_before",
+    "neurostatus_ambulation_score",
     "osis_visual_from_acuity",
     "parse_acuity",
     "parse_titre_step",

@@ -51,6 +51,7 @@ from cartrial.neuro.disability import (
     edss_step_problem,
 )
 from cartrial.neuro.edss_scale import (
+    AMBULATION_0_OR_1,
     FS_NAMES,
     EdssMethod,
     EdssOptions,
@@ -91,6 +92,7 @@ from cartrial.neuro.responders import (
     FollowUpChoice,
     ResponderBaseline,
     ResponderSummary,
+    ambulation_rank,
     baseline_and_follow_up,
     baseline_window,
     measures_at_baseline_and_follow_up,
@@ -102,6 +104,7 @@ from cartrial.neuro.tables import (
     EdssTable,
     OsisTable,
     TimedWalkTable,
+    check_one_edss_a_day,
     parse_birth_dates,
     parse_disease_onsets,
     parse_edss_table,
@@ -1186,13 +1189,17 @@ def _series_from_edss(
 ) -> dict[str, dict[str, list[tuple[date, Any]]]]:
     series: dict[str, dict[str, list[tuple[date, Any]]]] = defaultdict(lambda: defaultdict(list))
     days = _table_site_days(table, zones)
+    # the Neurostatus ambulation score: recorded, or of a Kurtzke visit's distance and aid by §1.6 ("0 or 1"
+    # where they cannot decide it), never the stand-in score that gives a Kurtzke visit its EDSS (D-19.1006)
+    walked = table.ambulation if table.ambulation_score is None else table.ambulation_score
     for i, sid in enumerate(table.subject_id):
         day = days[i]
         if day is None or not np.isfinite(scores[i]):
             continue
         for j, name in enumerate(FS_NAMES):
             series[str(sid)][name].append((day, float(table.fs[i, j])))
-        series[str(sid)]["ambulation"].append((day, float(table.ambulation[i])))
+        score = float(walked[i])
+        series[str(sid)]["ambulation"].append((day, score if np.isfinite(score) else AMBULATION_0_OR_1))
         series[str(sid)]["edss"].append((day, float(scores[i])))
     return series
 
@@ -1332,7 +1339,10 @@ def derive_responders(
     given is refused (it would report 0 subjects). `parameters` overrides a definition's defaults.
     ``method_switch`` (as `DisabilityOptions.method_switch`, default ``exclude``): an EDSS baseline and
     follow-up scored by different methods (Neurostatus, Kurtzke) with either EDSS >= 4.0 make a definition on
-    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746).
+    the EDSS not evaluable for that subject, the two methods differing by 0.5 there (D-19.746). A
+    Kurtzke-scored visit's ambulation score is the §1.6 score of its walking distance and aid
+    (`neurostatus_ambulation_score`), under either value; no aid at >= 500 m is "0 or 1", compared by
+    `evaluate_responder` only where both readings agree (D-19.1006).
     ``relapses`` (None: no relapse data; a relapse form, `RelapseEpisode` records merged by
     ``relapse_options`` as `derive_disability` merges them, or merged `Attack` records: `relapse_attacks`,
     D-19.899) with ``baseline_visit`` (`ResponderBaseline`, default ``outside_relapse``): a value on or
@@ -1390,11 +1400,20 @@ def derive_responders(
             zones=zones,
         )
         problems = RowProblems(names.get("edss", "edss"))
-        table = parse_edss_table(text_frame(as_frame(edss)), problems, method=None, zones=zones)
+        edss_frame = text_frame(as_frame(edss))
+        table = parse_edss_table(edss_frame, problems, method=None, zones=zones)
+        # one EDSS per subject and day: a day with two has no one baseline or follow-up score (D-19.1009)
+        check_one_edss_a_day(
+            table.subject_id.tolist(),
+            _table_site_days(table, zones),
+            problems,
+            edss_frame,
+            skip=(~np.isfinite(scored.table["edss"].to_numpy(dtype=float))).tolist(),
+        )
+        problems.raise_if_any()
         assessed |= {str(s) for s in table.subject_id}
-        for sid, by_measure in _series_from_edss(
-            table, scored.table["edss"].to_numpy(dtype=float), zones
-        ).items():
+        edss_scores = scored.table["edss"].to_numpy(dtype=float)
+        for sid, by_measure in _series_from_edss(table, edss_scores, zones).items():
             series[sid].update(by_measure)
         if "edss_method" in scored.table:
             # each scored visit with its method, to find the baseline and follow-up methods (D-19.746)
@@ -1430,7 +1449,11 @@ def derive_responders(
         problems.raise_if_any()
         assessed |= {str(s) for s in walk.subject_id}
         _add_timed_walk(series, walk, zones)
-    rank: dict[str, Callable[[Any], Any]] = {"acuity_od": acuity_rank, "acuity_os": acuity_rank}
+    rank: dict[str, Callable[[Any], Any]] = {
+        "acuity_od": acuity_rank,
+        "acuity_os": acuity_rank,
+        "ambulation": ambulation_rank,  # "0 or 1" between 0 and 1 (D-19.1006)
+    }
     measures = measures_at_baseline_and_follow_up(series, days, chosen_follow_up, rank, onsets, window)
     if switch_rule is MethodSwitch.EXCLUDE:
         for sid, visits in edss_methods.items():
@@ -1444,13 +1467,11 @@ def derive_responders(
             (base_value, base_method), (follow_value, follow_method) = pair
             pair_methods = {0: base_method, 1: follow_method}
             if walking_switch_day([(0, base_value), (1, follow_value)], pair_methods) is not None:
-                measures[sid][1][NOT_EVALUABLE] = {
-                    "edss": (
-                        f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
-                        "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
-                        "(method_switch=exclude; D-19.746)"
-                    )
-                }
+                measures[sid][1].setdefault(NOT_EVALUABLE, {})["edss"] = (
+                    f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
+                    "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
+                    "(method_switch=exclude; D-19.746)"
+                )
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
     without_infusion = tuple(sorted(assessed - set(days) - set(late)))
@@ -1730,6 +1751,19 @@ def derive_disability(
     without_infusion: list[str] = []
     scored = scored.reset_index(drop=True)
     unscored_rows = _unscored_rows(scored)
+    # one EDSS per subject and day on the site's calendar, refused at the later row (D-19.1009)
+    same_day = RowProblems("edss")
+    check_one_edss_a_day(
+        scored["subject_id"].astype(str).tolist(),
+        [
+            None if pd.isna(t) or not str(t).strip() else _visit_day(t, zones.get(str(sid)))
+            for sid, t in zip(scored["subject_id"], scored["assessed_at"], strict=True)
+        ],
+        same_day,
+        scored,
+        skip=unscored_rows.tolist(),
+    )
+    same_day.raise_if_any()
     # each visit's EDSS method when the scored form names it (`derive_edss`, a Kurtzke row among them)
     methods = scored["edss_method"].fillna("").astype(str).to_numpy() if "edss_method" in scored else None
     method_switched: list[str] = []

@@ -308,7 +308,10 @@ def confirmed_disability_change(
     problems = [problem for _, e in ordered if (problem := edss_step_problem("edss", e)) is not None]
     days = [d for d, _ in ordered]
     if len(set(days)) != len(days):
-        problems.append(Problem("two EDSS visits on the same day", field="day", value=days))
+        # no day listed: a study day is a record's value (D-19.1009); the analysis refuses the form's row
+        problems.append(
+            Problem("two EDSS visits on the same day", field="day", allowed="one EDSS visit per day")
+        )
     if problems:
         raise InputError(problems)
     if not ordered:

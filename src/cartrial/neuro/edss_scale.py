@@ -728,6 +728,74 @@ def kurtzke_walking_step(
     return 8, "kurtzke_bilateral_20m"
 
 
+#: §1.6 ambulation score of a mobility level that fixes it without a walking distance (wheelchair or worse).
+_RESTRICTION_SCORE: dict[Assistance, int] = {
+    Assistance.WHEELCHAIR_SELF: 10,
+    Assistance.WHEELCHAIR_WITH_HELP: 11,
+    Assistance.BED_CHAIR: 12,
+    Assistance.BED: 13,
+    Assistance.HELPLESS_COMMUNICATES: 14,
+    Assistance.HELPLESS: 15,
+    Assistance.DEATH: 16,
+}
+
+AMBULATION_0_OR_1 = "0 or 1"
+"""What `neurostatus_ambulation_score` cannot tell apart: walking >= 500 m without aid is Neurostatus score
+0 (unrestricted) or 1 (fully ambulatory but not unrestricted), which distance and aid do not decide."""
+
+
+def neurostatus_ambulation_score(
+    walking_distance_m: float | None, assistance: Assistance | str
+) -> int | None:
+    """The Neurostatus ambulation score (0-16) of walking recorded as distance (m) and aid, by the §1.6 table
+    (docs/science/neuro-outcomes.md §1.6) with its fixed cut points, or None where distance and aid cannot
+    decide it: no aid at >= 500 m is score 0 or 1 (`AMBULATION_0_OR_1`; D-19.1006).
+
+    No aid: 300-499 m 2, 200-299 m 3, 100-199 m 4, < 100 m 5 (§1.6 row 5; < 5 m without aid stays 5: row 10
+    is "< 5 m even with aid", as D-19.745 reads Kurtzke 7.0). Unilateral aid: >= 50 m 6, 5-49 m 8. Bilateral
+    aid: >= 120 m 7, 5-119 m 9. Less than 5 m with aid, or wheelchair_self, 10; wheelchair_with_help 11;
+    bed_chair 12; bed 13; helpless_communicates 14; helpless 15; death 16. Unlike `kurtzke_walking_step` (the
+    Kurtzke 1983 step, which gives the EDSS of a Kurtzke visit), this is the score a Neurostatus examiner
+    would have recorded: the one a responder on the ambulation score compares.
+
+    >>> neurostatus_ambulation_score(150, "unilateral"), neurostatus_ambulation_score(600, "none")
+    (6, None)
+    """
+    try:
+        aid = Assistance(assistance)
+    except ValueError:
+        raise InputError(
+            Problem(
+                "unknown assistance",
+                field="assistance",
+                value=assistance,
+                allowed=" | ".join(a.value for a in Assistance),
+            )
+        ) from None
+    if aid in _RESTRICTION_SCORE:
+        return _RESTRICTION_SCORE[aid]
+    if walking_distance_m is None or not np.isfinite(walking_distance_m) or walking_distance_m < 0:
+        raise InputError(
+            Problem(
+                "walking distance is required for a walking patient",
+                field="walking_distance_m",
+                value=walking_distance_m,
+                allowed="a number >= 0 (metres)",
+            )
+        )
+    d = float(walking_distance_m)
+    if aid is Assistance.NONE:
+        for low, score in ((500.0, None), (300.0, 2), (200.0, 3), (100.0, 4)):
+            if d >= low:
+                return score
+        return 5
+    if d < 5.0:
+        return 10
+    if aid is Assistance.UNILATERAL:
+        return 6 if d >= 50.0 else 8
+    return 7 if d >= 120.0 else 9
+
+
 def edss_kurtzke(
     fs: FunctionalSystems,
     walking_distance_m: float | None,
@@ -766,6 +834,7 @@ def edss_kurtzke(
 MethodName = Literal["neurostatus_16", "kurtzke"]
 
 __all__ = [
+    "AMBULATION_0_OR_1",
     "AMBULATION_EDSS",
     "BOWEL_BLADDER_CONVERSION",
     "FS_MAX",
@@ -785,5 +854,6 @@ __all__ = [
     "edss_array",
     "edss_kurtzke",
     "kurtzke_walking_step",
+    "neurostatus_ambulation_score",
     "rule_codes",
 ]

@@ -830,6 +830,40 @@ def _sum_pmf(totals: Sequence[int], probabilities: Sequence[float]) -> Any:
     return pmf
 
 
+_STRATUM_FIELDS: tuple[tuple[str, Allowed], ...] = (
+    ("pre_attacks", Allowed(low=0, integer=True, label="a whole number ≥ 0")),
+    ("pre_years", Allowed(low=0, unit="patient-years")),
+    ("post_attacks", Allowed(low=0, integer=True, label="a whole number ≥ 0")),
+    ("post_years", Allowed(low=0, unit="patient-years")),
+)
+
+
+def _checked_stratum(index: int, stratum: Any) -> tuple[int, float, int, float]:
+    """One ``(pre_attacks, pre_years, post_attacks, post_years)`` stratum of `conditional_rate_ratio`, each
+    field checked as `poisson_rate` checks its own (whole counts ≥ 0, finite patient-years ≥ 0; a count
+    from a float column, 4.0, is 4): anything else is an `InputError` naming ``strata[i].<field>``, never a
+    root-finder error or a stratum silently left out (D-19.79, D-19.1008)."""
+    refused = InputError(
+        Problem(
+            "not a stratum",
+            field=f"strata[{index}]",
+            allowed="(pre_attacks, pre_years, post_attacks, post_years): any 4 numbers but a string",
+        )
+    )
+    if isinstance(stratum, (str, bytes)):
+        raise refused
+    try:  # a tuple, a list, a numpy row, a pandas row: any iterable of 4 (D-19.1008)
+        stratum = tuple(stratum)
+    except TypeError:
+        raise refused from None
+    if len(stratum) != len(_STRATUM_FIELDS):
+        raise refused
+    for (name, rule), value in zip(_STRATUM_FIELDS, stratum, strict=True):
+        check_argument(f"strata[{index}].{name}", value, rule)
+    pre, t_pre, post, t_post = stratum
+    return int(pre), float(t_pre), int(post), float(t_post)
+
+
 def conditional_rate_ratio(
     strata: Sequence[tuple[int, float, int, float]],
     *,
@@ -848,9 +882,7 @@ def conditional_rate_ratio(
     how = choose(RateRatioMethod, method, "rate_ratio_method")
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}")
-    for pre, t_pre, post, t_post in strata:
-        if pre < 0 or post < 0 or t_pre < 0 or t_post < 0:
-            raise InputError(Problem("attack counts and patient-years must be >= 0", field="strata"))
+    strata = [_checked_stratum(i, stratum) for i, stratum in enumerate(strata)]
     usable = [s for s in strata if s[1] > 0 and s[3] > 0]
     if how is RateRatioMethod.POOLED_CONDITIONAL and usable:
         usable = [

@@ -22,6 +22,7 @@ from typing import Any
 
 from cartrial.neuro.choices import choose
 from cartrial.neuro.disability import RELAPSE_EXCLUSION_DAYS, during_relapse
+from cartrial.neuro.edss_scale import AMBULATION_0_OR_1
 from cartrial.neuro.visual_acuity import (
     AcuityChange,
     VisualAcuity,
@@ -151,12 +152,18 @@ def evaluate_responder(
             return outcome(False, None, f"{measure} missing at baseline or follow-up")
         if spec.kind is RuleKind.DECREASE_BY:
             need = float(params["min_decrease"])
-            if b < need:
+            (low_b, high_b), (low_f, high_f) = _readings(b), _readings(f)
+            if high_b < need:
                 return outcome(
-                    False, None, f"baseline {measure} {b:g} leaves no room for a decrease of {need:g}"
+                    False, None, f"baseline {measure} {_text(b)} leaves no room for a decrease of {need:g}"
                 )
-            improved = b - f >= need - 1e-9
-            return outcome(True, improved, f"{measure} {b:g} -> {f:g}")
+            if low_b < need:  # "0 or 1" with a decrease of 1: room for it under one reading only
+                return outcome(False, None, f"baseline {measure} {_text(b)}: {UNDECIDED_0_OR_1}")
+            # a visit that is "0 or 1" (D-19.1006) decides only where both of its readings give one answer
+            improved = low_b - high_f >= need - 1e-9
+            if improved != (high_b - low_f >= need - 1e-9):
+                return outcome(False, None, f"{measure} {_text(b)} -> {_text(f)}: {UNDECIDED_0_OR_1}")
+            return outcome(True, improved, f"{measure} {_text(b)} -> {_text(f)}")
         if b <= 0:
             return outcome(False, None, f"baseline {measure} must be > 0")
         if math.isinf(b):
@@ -201,7 +208,37 @@ def evaluate_responder(
     return outcome(True, bool(improved_eyes), reason)
 
 
+UNDECIDED_0_OR_1 = (
+    "walking >= 500 m without aid (a Kurtzke visit) is Neurostatus ambulation score 0 or 1 (§1.6), and the "
+    "two readings give different answers: not evaluable (D-19.1006)"
+)
+"""Reason of a subject not evaluable on the ambulation score because a compared visit is "0 or 1"."""
+
+
+def _readings(value: Any) -> tuple[float, float]:
+    """The lowest and highest value a compared measure may have: (0, 1) for "0 or 1" (D-19.1006)."""
+    if isinstance(value, str) and value == AMBULATION_0_OR_1:
+        return 0.0, 1.0
+    return float(value), float(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def ambulation_rank(value: Any) -> float:
+    """Rank of an ambulation score for the "best" follow-up (lower is better): "0 or 1", walking >= 500 m
+    without aid at a Kurtzke visit, between 0 and 1 (D-19.1006).
+
+    >>> sorted([2.0, AMBULATION_0_OR_1, 0.0, 1.0], key=ambulation_rank)
+    [0.0, '0 or 1', 1.0, 2.0]
+    """
+    return 0.5 if isinstance(value, str) and value == AMBULATION_0_OR_1 else float(value)
+
+
 def _show(value: Any) -> Any:
+    if isinstance(value, str) and value == AMBULATION_0_OR_1:
+        return None  # no §1.6 score can be derived (D-19.1006)
     if isinstance(value, float) and math.isinf(value):
         return "unable"  # T25FW: unable to walk
     return value.native if isinstance(value, VisualAcuity) else value
@@ -334,6 +371,7 @@ __all__ = [
     "DEFAULT_RESPONDERS",
     "NOT_EVALUABLE",
     "RESPONDER_DEFINITIONS",
+    "UNDECIDED_0_OR_1",
     "Domain",
     "FollowUpChoice",
     "ResponderBaseline",
@@ -341,6 +379,7 @@ __all__ = [
     "ResponderOutcome",
     "ResponderSummary",
     "RuleKind",
+    "ambulation_rank",
     "baseline_and_follow_up",
     "baseline_window",
     "evaluate_responder",

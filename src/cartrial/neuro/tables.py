@@ -47,6 +47,7 @@ from cartrial.neuro.edss_scale import (
     EdssMethod,
     KurtzkeGapOptions,
     kurtzke_walking_step,
+    neurostatus_ambulation_score,
 )
 from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Adjudication, OnsetPeriod, Phenotype, RelapseEpisode, Severity
@@ -207,6 +208,10 @@ class EdssTable:
     assessed_day: list[date | None] | None = None
     """Each row's date on its subject's site calendar (`site_dates`; None: not read, `assessed_at`'s UTC
     date): the day the visual FS is paired with both eyes' acuity on (D-19.778)."""
+    ambulation_score: npt.NDArray[np.float64] | None = None
+    """Each row's Neurostatus ambulation score (§1.6): the recorded one, or for a Kurtzke row the score of its
+    distance and aid by `neurostatus_ambulation_score` (NaN there where it cannot be derived: no aid at
+    >= 500 m, score 0 or 1; D-19.1006). None: ``ambulation`` (no Kurtzke rows were read)."""
 
 
 def parse_edss_table(
@@ -262,19 +267,22 @@ def parse_edss_table(
             lambda sub, sink: parse_int(sub, "ambulation", sink, minimum=0, maximum=AMBULATION_MAX),
         )
     rows = np.flatnonzero(kurtzke)
+    scores: npt.NDArray[np.float64] | None = None
     if len(rows):
         walking_rule = [""] * len(frame)
-        equivalent, rules = _on_rows(
+        equivalent, rules, neurostatus = _on_rows(
             frame, rows, problems, lambda sub, sink: _kurtzke_walking(sub, sink, gaps)
         )
+        scores = ambulation.copy()
         ambulation[rows] = equivalent
+        scores[rows] = neurostatus
         for i, rule in zip(rows.tolist(), rules, strict=True):
             walking_rule[i] = rule
     check_chronology(subject, assessed, problems, "assessed_at", cells=frame)
     _check_not_after(assessed, cutoff, problems, "assessed_at", frame=frame, subjects=subject, zones=zones)
     fs = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     days = _assessed_days(frame, assessed, subject, zones)
-    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule, days)
+    return EdssTable(subject, assessed, fs.astype(float), ambulation, walking_rule, days, scores)
 
 
 def _assessed_days(
@@ -343,8 +351,9 @@ def _on_rows(frame: pd.DataFrame, rows: npt.NDArray[np.intp], problems: RowProbl
 
 def _kurtzke_walking(
     frame: pd.DataFrame, problems: RowProblems, gaps: KurtzkeGapOptions | None
-) -> tuple[npt.NDArray[np.float64], list[str]]:
-    """Equivalent ambulation score and walking rule of Kurtzke rows (walking distance and aid, §1.7)."""
+) -> tuple[npt.NDArray[np.float64], list[str], npt.NDArray[np.float64]]:
+    """Equivalent ambulation score and walking rule of Kurtzke rows (walking distance and aid, §1.7), and
+    their Neurostatus ambulation score by §1.6 (`neurostatus_ambulation_score`; NaN: 0 or 1, or a bad row)."""
     distance = parse_float(frame, "walking_distance_m", problems, required=False, minimum=0.0, unit="m")
     # a distance already reported as bad (not a number, negative) is not reported again as missing
     bad_distance = {
@@ -355,13 +364,13 @@ def _kurtzke_walking(
     aid = parse_choice(frame, "assistance", [a.value for a in Assistance], problems)
     ambulation = np.full(len(frame), np.nan)
     walking_rule = [""] * len(frame)
+    neurostatus = np.full(len(frame), np.nan)
     for i in range(len(frame)):
         if aid[i] is None or i in bad_distance:
             continue
+        walked = None if np.isnan(distance[i]) else float(distance[i])
         try:
-            score, rule = kurtzke_walking_step(
-                None if np.isnan(distance[i]) else float(distance[i]), aid[i], gaps
-            )
+            score, rule = kurtzke_walking_step(walked, aid[i], gaps)
         except InputError as exc:
             problem = exc.problems[0]
             problems.add(
@@ -374,7 +383,9 @@ def _kurtzke_walking(
             continue
         ambulation[i] = score
         walking_rule[i] = rule
-    return ambulation, walking_rule
+        derived = neurostatus_ambulation_score(walked, aid[i])  # checked above by kurtzke_walking_step
+        neurostatus[i] = np.nan if derived is None else derived
+    return ambulation, walking_rule, neurostatus
 
 
 def _distinct_cells(cells: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
@@ -528,6 +539,37 @@ def _check_one_eye_a_day(
                 f"the same eye on the same day on the site's calendar as {label_of([earlier])} (both eyes "
                 "are paired per day)",
                 "one acuity per subject, eye and day",
+            )
+
+
+def check_one_edss_a_day(
+    subjects: Sequence[Any],
+    days: Sequence[date | None],
+    problems: RowProblems,
+    frame: pd.DataFrame,
+    skip: Sequence[bool] | None = None,
+) -> None:
+    """One EDSS assessment per subject and day on the site's calendar (D-19.1009): the disability outcome
+    and the responders compare visits by their study day, and a day with two scores has no one score. A
+    later row of the subject that day (``2021-06-01T09:00`` and ``2021-06-01T15:00``; different instants, so
+    not a repeated key of `check_chronology`) is a problem at its ``assessed_at`` naming the earlier row (a
+    stored record by its id), never a value, as `_check_one_eye_a_day` does for acuities; rows in `skip`
+    (already refused or unscored) are not compared."""
+    label_of = row_labels(frame)
+    first: dict[tuple[str, date], int] = {}
+    for i, (sid, day) in enumerate(zip(subjects, days, strict=True)):
+        if (skip is not None and skip[i]) or day is None or not str(sid).strip():
+            continue
+        earlier = first.setdefault((str(sid).strip(), day), i)
+        if earlier != i:
+            problems.add(
+                i,
+                "assessed_at",
+                None,
+                f"a second EDSS assessment of the subject on the same day on the site's calendar as "
+                f"{label_of([earlier])} (one EDSS per visit: baseline, follow-up and confirmation compare "
+                "days)",
+                "one EDSS assessment per subject and day: correct the date or delete one of them",
             )
 
 
@@ -1004,6 +1046,7 @@ __all__ = [
     "OsisTable",
     "TimedWalkTable",
     "check_chronology",
+    "check_one_edss_a_day",
     "disease_onset",
     "history_onsets",
     "onset_period",

@@ -157,12 +157,17 @@ class VisualAcuity:
 
         None for an off-chart level (CF/HM/LP/NLP read no chart letters; a numeric convention gives them a
         logMAR, not a letter score) and for an acuity outside the letter scale 0-100 (logMAR above 1.7),
-        where the formula would give a negative count.
+        where the formula would give a negative count. The scale's ends are read in whole letters, as the
+        chart's rounded line labels are (D-19.683): an acuity within half a letter of an end is that end
+        (20/10 = 6/3 = decimal 2.0 is the -0.3 line, exactly -0.301 = 100.05 letters: 100), beyond it None
+        (D-19.1007).
         """
         if self.logmar is None or self.off_chart is not None:
             return None
         letters = 85.0 - 50.0 * self.logmar
-        return letters if LETTERS_MIN - 1e-9 <= letters <= LETTERS_MAX + 1e-9 else None
+        if not LETTERS_MIN - 0.5 < letters < LETTERS_MAX + 0.5:
+            return None
+        return min(max(letters, float(LETTERS_MIN)), float(LETTERS_MAX))
 
     @property
     def quantified(self) -> bool:
@@ -273,9 +278,16 @@ def format_logmar(logmar: float, digits: int = 2) -> str:
     return f"logMAR {logmar:.{digits}f}"
 
 
-def format_letters(logmar: float) -> str:
-    """ETDRS letters (85 − 50 logMAR, §2.1), a half letter rounded half away from zero (D-19.687)."""
-    return f"{fixed(85.0 - 50.0 * logmar, 0)} letters"
+def format_letters(logmar: float) -> str | None:
+    """ETDRS letters (85 − 50 logMAR, §2.1) by `VisualAcuity.etdrs_letters`, the one rule of the letter
+    scale's ends (D-19.1007), a half letter rounded half away from zero (D-19.687); None where that gives
+    no letter score (more than half a letter off the 0-100 scale: logMAR -0.31, 1.8).
+
+    >>> format_letters(0.33), format_letters(-0.31), format_letters(1.8)
+    ('69 letters', None, None)
+    """
+    letters = VisualAcuity(f"logMAR {logmar}", Notation.LOGMAR, logmar).etdrs_letters
+    return None if letters is None else f"{fixed(letters, 0)} letters"
 
 
 # --- change and derived grades -------------------------------------------------------------------------

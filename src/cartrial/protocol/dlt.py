@@ -171,6 +171,18 @@ class DltRule(BaseModel):
         return self
 
 
+def in_dlt_window(day: Any, window_days: Any) -> Any:
+    """Whether day `day` after the infusion (day 0) lies in a DLT window of `window_days` days: days 0 to
+    `window_days` inclusive. The one rule of the DLT assessment (`cartrial.escalation.assess_dlt`) and of
+    the CDISC epochs and elements (EPOCH TREATMENT through that day, SE's follow-up from the day after;
+    D-19.1019). Elementwise on numpy arrays, as `dlt_evaluable`.
+
+    >>> in_dlt_window(0, 28), in_dlt_window(28, 28), in_dlt_window(29, 28), in_dlt_window(-1, 28)
+    (True, True, False, False)
+    """
+    return (day >= 0) & (day <= window_days)  # `&`, not `and`: elementwise on numpy arrays
+
+
 def dlt_followed_days(infused_on: dt.date, end: dt.date, *, died: bool = False) -> int:
     """Whole days a patient was followed alive after the infusion day up to `end`, the `dlt_evaluable` input:
     the calendar days from day 0 to `end` when `end` is a day observed (a cut-off, whose data run to the end
@@ -238,4 +250,5 @@ __all__ = [
     "dlt_evaluable",
     "dlt_followed_days",
     "dlt_window_complete",
+    "in_dlt_window",
 ]

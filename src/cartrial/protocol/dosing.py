@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.yaml_source import Issue, TrueFalse, semantic_error
+from cartrial.rounding import EXACT, half_up, significant, significant_decimal, written
 
 if TYPE_CHECKING:
     from cartrial.protocol.model import Protocol
@@ -73,7 +74,10 @@ class DoseRounding(BaseModel):
     exact. Options: ``method: significant_figures`` rounds the total half-up (decimal arithmetic) to
     `significant_figures` (default 3) before the cap is applied, so rounding never takes a dose above its
     cap; `volume_ml_decimals` rounds the volume half-up to that many decimals (e.g. 1 for 0.1 mL). The
-    rule used is recorded in every `DoseCalculation` (`rounding`).
+    total and the volume are computed from the numbers as written (cells/kg, kg, cells/mL) in decimal
+    arithmetic, so a tie is a tie: 0.5×10^6 × 64.1 kg = 32,050,000 rounds to 3.21×10^7 (in binary the
+    product is 32049999.999999996, which rounded to 3.20×10^7; D-19.1014). The rule used is recorded in
+    every `DoseCalculation` (`rounding`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -96,17 +100,17 @@ class DoseRounding(BaseModel):
         return f"{cells}; {volume}"
 
 
-def _round_half_up(value: float, decimals: int) -> float:
-    quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+def _share(value: Decimal, percent: float) -> Decimal:
+    """`percent` % of `value`, exact (decimal arithmetic on the numbers as written; D-19.1018)."""
+    if percent == 100:
+        return value
+    return EXACT.divide(EXACT.multiply(value, written(percent)), Decimal(100))
 
 
 def round_significant(value: float, figures: int) -> float:
-    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7)."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    exponent = Decimal(repr(value)).adjusted()
-    return _round_half_up(value, figures - 1 - exponent)
+    """`value` rounded half-up to `figures` significant figures (decimal arithmetic: 3.665e7 → 3.67e7):
+    `cartrial.rounding.significant`, the one significant-digit rounding (D-19.1057)."""
+    return significant(value, figures)
 
 
 class DoseLevel(BaseModel):
@@ -180,12 +184,15 @@ class DoseCalculation:
 
 
 def _check_measure(name: str, value: float, limits: tuple[float, float], unit: str) -> None:
+    """`InputError` at the field `name` when `value` is not a number in `limits`; the message does not repeat
+    `name` (the field names it, and a caller may rename the field: `protocol show` names its option,
+    D-19.1047)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(Problem(f"{name} must be a number", field=name, value=value))
+        raise InputError(Problem("must be a number", field=name, value=value))
     if not limits[0] <= value <= limits[1]:
         raise InputError(
             Problem(
-                f"{name} is outside the plausible range",
+                "outside the plausible range",
                 field=name,
                 value=value,
                 allowed=f"{limits[0]:g} to {limits[1]:g} {unit}",
@@ -202,9 +209,10 @@ def dose_for(
     """Total CAR+ T cells (and infusion volume) for a patient of `weight_kg` at a dose level.
 
     `source` is a `DoseLevel` or a `Protocol` (then `level`, 1-based, picks the level and the protocol's
-    ``dose_rounding`` applies). Computation: uncapped = cells_per_kg × weight_kg; rounded by the rounding
-    rule (`DoseRounding`; default none); then capped at ``max_total_cells`` (``cap_applied`` says whether
-    it bound); volume_ml = total_cells / concentration_cells_per_ml (rounded only if the rule says so).
+    ``dose_rounding`` applies). Computation, in decimal arithmetic on the numbers as written (D-19.1014):
+    uncapped = cells_per_kg × weight_kg; rounded by the rounding rule (`DoseRounding`; default none); then
+    capped at ``max_total_cells`` (``cap_applied`` says whether it bound); volume_ml = total_cells /
+    concentration_cells_per_ml (rounded only if the rule says so); each result is the float nearest it.
     Weight outside the level's ``min_weight_kg``/``max_weight_kg`` (or outside 1-500 kg) is an
     `InputError`. Source of the weight-based dosing: docs/science/ct103a-nmosd-trial.md §3
     (doses in CAR+ T cells/kg, NCT04561557). 0.5×10^6 cells/kg × 70 kg = 3.5×10^7 cells; with a cap of
@@ -240,19 +248,26 @@ def dose_for(
                 allowed=f"{low if low is not None else 'any'} to {high if high is not None else 'any'} kg",
             )
         )
-    uncapped = dose_level.cells_per_kg * float(weight_kg)
-    total = uncapped
+    # the product of the numbers as written, in decimal arithmetic (D-19.1014): in binary, 0.5×10^6 × 64.1 kg
+    # is 32049999.999999996, not 32,050,000, and rounding it half-up to 3 significant figures gave 3.20×10^7
+    exact = EXACT.multiply(written(dose_level.cells_per_kg), written(float(weight_kg)))
+    uncapped = float(exact)
     if rule.method is DoseRoundingMethod.SIGNIFICANT_FIGURES:
-        total = round_significant(total, rule.significant_figures)
+        exact = significant_decimal(exact, rule.significant_figures)
+    total = float(exact)
     cap_applied = False
     if dose_level.max_total_cells is not None and total > dose_level.max_total_cells:
         total = dose_level.max_total_cells
+        exact = written(total)
         cap_applied = True
     volume = None
     if dose_level.concentration_cells_per_ml is not None:
-        volume = total / dose_level.concentration_cells_per_ml
-        if rule.volume_ml_decimals is not None:
-            volume = _round_half_up(volume, rule.volume_ml_decimals)
+        quotient = EXACT.divide(exact, written(dose_level.concentration_cells_per_ml))
+        volume = (
+            float(quotient)
+            if rule.volume_ml_decimals is None
+            else float(half_up(quotient, rule.volume_ml_decimals))
+        )
     return DoseCalculation(
         level=dose_level.level,
         label=dose_level.label,
@@ -374,8 +389,9 @@ class LymphodepletionAgent(BaseModel):
         ...                       {"below_ml_min": 30, "dose_percent": 0}]).allowed_doses_mg_per_m2()
         (30.0, 24.0)
         """
-        full = float(self.dose_mg_per_m2_per_day)
-        return tuple(full * percent / 100.0 for percent in self.given_percents())
+        return tuple(
+            float(_share(written(self.dose_mg_per_m2_per_day), percent)) for percent in self.given_percents()
+        )
 
     def given_percents(self) -> tuple[float, ...]:
         """The percentages of the full dose this agent may be given at: 100 and each renal tier's non-zero
@@ -389,10 +405,18 @@ class LymphodepletionAgent(BaseModel):
         """(calculated, capped, final) daily dose in mg on a dosing BSA `bsa_m2` (m², already capped at the
         regimen's ``max_bsa_m2``, `Lymphodepletion.dosing_bsa_m2`) at `percent` of the dose: mg/m²/day × BSA
         × percent / 100, then capped at ``max_daily_dose_mg``. The one rule of `lymphodepletion_doses` and
-        of the store's LD-DOSE-PROTOCOL check (D-19.996)."""
-        calculated = self.dose_mg_per_m2_per_day * bsa_m2 * percent / 100.0
+        of the store's LD-DOSE-PROTOCOL check (D-19.996). The product and the cap comparison are in decimal
+        arithmetic on the numbers as written (D-19.1018, as D-19.1014): 25 mg/m² × 1.12 m² is 28 mg, not
+        binary's 28.000000000000004, so a cap of 28 mg does not bind.
+
+        >>> LymphodepletionAgent(name="x", dose_mg_per_m2_per_day=25, days=[-4], max_daily_dose_mg=28
+        ...     ).daily_dose_mg(1.12)
+        (28.0, False, 28.0)
+        """
+        exact = _share(EXACT.multiply(written(self.dose_mg_per_m2_per_day), written(bsa_m2)), percent)
+        calculated = float(exact)
         cap = self.max_daily_dose_mg
-        capped = cap is not None and calculated > cap
+        capped = cap is not None and exact > written(cap)
         return calculated, capped, cap if capped and cap is not None else calculated
 
     @model_validator(mode="after")
@@ -513,8 +537,9 @@ class LymphodepletionPlan:
     doses: tuple[AgentDailyDose, ...]
 
     def total_mg(self, agent: str) -> float:
-        """Total course dose of `agent` in mg."""
-        return sum(d.dose_mg for d in self.doses if d.agent == agent)
+        """Total course dose of `agent` in mg: the sum of its daily doses as written, in decimal arithmetic
+        (30.45 mg on three days is 91.35 mg, not binary's 91.35000000000001; D-19.1018)."""
+        return float(sum((written(d.dose_mg) for d in self.doses if d.agent == agent), Decimal(0)))
 
     def to_dict(self) -> dict[str, Any]:
         return {

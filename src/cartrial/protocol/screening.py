@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Context, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -45,7 +45,7 @@ from cartrial.protocol.eligibility import (
 )
 from cartrial.protocol.lab_units import count_unit_factor
 from cartrial.protocol.model import Protocol
-from cartrial.rounding import exact_text
+from cartrial.rounding import EXACT, exact_text, written
 
 
 class CriterionStatus(StrEnum):
@@ -453,15 +453,6 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-#: a decimal context wide enough for the exact product of two floats' shortest decimal forms (17 digits each)
-_EXACT = Context(prec=64)
-
-
-def _decimal(value: float) -> Decimal:
-    """`value` as the decimal it was written as (its shortest repr: 1.1 → Decimal('1.1'))."""
-    return Decimal(repr(float(value)))
-
-
 def _shown(value: Decimal | float) -> str:
     """`value` written exactly as the screening compared it (D-19.847; `cartrial.rounding.exact_text`)."""
     return exact_text(value)
@@ -521,12 +512,12 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
         # the value against threshold × ULN in decimal arithmetic, as the numbers are written: 1.65 mg/dL
         # with ULN 1.1 is exactly 1.5 × ULN, while 1.65 / 1.1 is 1.4999999999999998 in binary (D-19.808);
         # the reason shows those decimals, not a rounded ratio nor `:g` (D-19.908)
-        limit = _EXACT.multiply(_decimal(rule.value), _decimal(latest.upper_limit_normal))
+        limit = EXACT.multiply(written(rule.value), written(latest.upper_limit_normal))
         shown = (
             f"{_shown(latest.value)} {latest.unit} against {_shown(rule.value)} x ULN = {_shown(limit)} "
             f"{latest.unit} (ULN {_shown(latest.upper_limit_normal)} {latest.unit})"
         )
-        holds = _COMPARE[rule.comparator](_decimal(latest.value), limit)
+        holds = _COMPARE[rule.comparator](written(latest.value), limit)
     elif latest.unit.strip() == rule.unit.strip():
         shown = f"{_shown(latest.value)} {latest.unit}"
         holds = _COMPARE[rule.comparator](latest.value, rule.value)
@@ -541,11 +532,11 @@ def _lab_outcome(rule: LabThresholdRule, latest: LabResult) -> _Outcome:
                 f"labs[{rule.analyte}].unit",
             )
         scale = result_factor / rule_factor
-        converted = _EXACT.divide(
-            _EXACT.multiply(_decimal(latest.value), Decimal(scale.numerator)), Decimal(scale.denominator)
+        converted = EXACT.divide(
+            EXACT.multiply(written(latest.value), Decimal(scale.numerator)), Decimal(scale.denominator)
         )
         shown = f"{_shown(latest.value)} {latest.unit} = {_shown(converted)} {rule.unit}"
-        holds = _COMPARE[rule.comparator](converted, _decimal(rule.value))
+        holds = _COMPARE[rule.comparator](converted, written(rule.value))
     when = f" on {latest.date.isoformat()}" if latest.date else ""
     return _Outcome(
         holds,

@@ -97,7 +97,9 @@ def protocol_summary(
                 bsa_m2=bsa_m2 if bsa_m2 is not None else REFERENCE_BSA_M2,
                 creatinine_clearance_ml_min=creatinine_clearance_ml_min,
             )
-        summary["lymphodepletion_example"] = plan.to_dict()
+        # each agent's course total, summed in decimal by the plan (D-19.1018): what `protocol show` prints
+        totals = {agent.name: plan.total_mg(agent.name) for agent in protocol.lymphodepletion.agents}
+        summary["lymphodepletion_example"] = {**plan.to_dict(), "course_total_mg": totals}
     return summary
 
 

@@ -44,9 +44,8 @@ def typst_data(report: Report) -> dict[str, Any]:
                     {"file": f"figures/{figure.name}.svg", "caption": figure.caption}
                     for figure in section.figures
                 ],
-                "tables": [
-                    {k: v for k, v in asdict(table).items() if k != "notes"} for table in section.tables
-                ],
+                # every field of the table, its notes too: the PDF says what the HTML says (D-19.1055)
+                "tables": [asdict(table) for table in section.tables],
             }
             for section in report.sections
         ],

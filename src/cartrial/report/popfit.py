@@ -15,7 +15,9 @@ population-PK section of the interim report.
   VPC figures redrawn as SVG from the tables.
 
 The tables come from the engine (`cartrial.kinetics.popfit.diagnostics.fit_tables`); no number is derived
-here except the CV % of a log-normal variance, CV = sqrt(exp(ω²) − 1) (the usual reading of ω²).
+here: the CV % of each ω² is the fit's own (`kinetics.popfit.fit.bsv_cv_percent`, D-19.536),
+100·sqrt(exp(ω²) − 1) for a log-normal parameter (η on the log scale) and 100·ω/|typical value| for a
+normal one (η on the natural scale); a document written before that column shows none.
 """
 
 from __future__ import annotations
@@ -146,9 +148,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
             + "; ".join(e(p) for p in fit.convergence_problems)
             + "</p>"
         )
-    table = fit.estimates[list(ESTIMATE_COLUMNS)].to_html(
-        index=False, float_format=lambda v: f"{v:.4g}", na_rep="–"
-    )
+    table = fit.estimates[list(ESTIMATE_COLUMNS)].to_html(index=False, float_format=number_text, na_rep="–")
     from cartrial.kinetics.popfit.fit import CI_METHOD_LABELS
 
     covariates = fit.estimates[fit.estimates["kind"] == "covariate"]
@@ -197,12 +197,13 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         banner,
         f"<p><b>Data: {e(fit_view_statement(d.get('view')))}</b></p>",
         f"<p>{d['n_subjects']} subjects, {d['n_observations']} samples, {d['n_blq']} BLQ "
-        f"({d['blq_percent']:.1f} %, BLQ method {e(spec.blq.upper())}). Error model: {e(spec.error.kind)} "
-        f"on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
+        f"({number_text(d['blq_percent'], '.1f')} %, BLQ method {e(spec.blq.upper())}). "
+        f"Error model: {e(spec.error.kind)} on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
         censoring_note,
         f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
-        f"{ll['minus_2_log_likelihood']:.2f} (MC SE {ll['minus_2_log_likelihood_mc_se']:.2f}); "
-        f"AIC = {ll['aic']:.2f}; BIC = {ll['bic']:.2f}.</p>",
+        f"{number_text(ll['minus_2_log_likelihood'], '.2f')} "
+        f"(MC SE {number_text(ll['minus_2_log_likelihood_mc_se'], '.2f')}); "
+        f"AIC = {number_text(ll['aic'], '.2f')}; BIC = {number_text(ll['bic'], '.2f')}.</p>",
         f"<h2>Estimates</h2>{table}",
         f"<h2>Figures</h2>{imgs}",
         f'<p style="font-size:small">{e(fit.to_dict()["source"])}</p>',
@@ -403,9 +404,28 @@ def _num(value: Any) -> float:
     return out
 
 
-def _fmt(value: Any, digits: str = ".4g") -> str:
+def number_text(value: Any, digits: str = ".4g") -> str:
+    """`value` as the report writes it: ``".Nf"`` N decimals (`cartrial.rounding.fixed`), ``".Ng"`` N
+    significant digits (`cartrial.rounding.significant`, then `format`'s "g" layout), a tie rounded half
+    away from zero on the number's shortest decimal form (D-19.189) — not `format`'s half-to-even on the
+    binary value, which wrote a shrinkage of 30.5 % as "30" under the > 30 % reading of high shrinkage
+    (D-19.1056); a zero without a sign; "–" when not a finite number. The one number formatter of the
+    popfit files, the report's section and the `cartrial kinetics popfit` / `map` console (D-19.1058).
+
+    >>> number_text(30.5, ".0f"), number_text(12.25, ".1f"), number_text(1.2345), number_text(12345.5)
+    ('31', '12.3', '1.235', '1.235e+04')
+    >>> number_text(-0.0), number_text(-0.0, ".1f"), number_text(None), number_text(float("nan"), ".2f")
+    ('0', '0.0', '–', '–')
+    """
+    from cartrial.rounding import fixed, significant
+
     v = _num(value)
-    return "–" if not math.isfinite(v) else format(v, digits)
+    if not math.isfinite(v):
+        return "–"
+    places = int(digits[1:-1])
+    if digits.endswith("f"):
+        return fixed(v, places)
+    return format(significant(v, places), digits)
 
 
 def covariate_reference(row: Any) -> str:
@@ -457,14 +477,16 @@ def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
             "kind": fixed["kind"].astype(str),
             "parameter": fixed["parameter"].astype(str),
             "estimate": [
-                _fmt(v) + (" (fixed)" if h else "") for v, h in zip(fixed["estimate"], held, strict=True)
+                number_text(v) + (" (fixed)" if h else "")
+                for v, h in zip(fixed["estimate"], held, strict=True)
             ],
             "unit": fixed["unit"].fillna("").astype(str),
             "rse_percent": [
-                "fixed" if h else _fmt(v, ".1f") for v, h in zip(fixed["rse_percent"], held, strict=True)
+                "fixed" if h else number_text(v, ".1f")
+                for v, h in zip(fixed["rse_percent"], held, strict=True)
             ],
             "ci95": [
-                "not estimated" if h else f"{_fmt(a)} – {_fmt(b)}"
+                "not estimated" if h else f"{number_text(a)} – {number_text(b)}"
                 for a, b, h in zip(fixed["ci95_low"], fixed["ci95_high"], held, strict=True)
             ],
             "ci_method": [m if isinstance(m, str) else "" for m in fixed["ci_method"]],
@@ -475,19 +497,20 @@ def estimates_tables(result: PopfitResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     # the CV % the fit derived on its model's η scale (`kinetics.popfit.fit.bsv_cv_percent`, D-19.536); a
     # document written before that column states none
     stated = bsv["cv_percent"] if "cv_percent" in bsv else pd.Series([math.nan] * len(bsv), index=bsv.index)
-    cv = [_fmt(v, ".1f") if k == "omega2" else "–" for k, v in zip(bsv["kind"], stated, strict=True)]
+    cv = [number_text(v, ".1f") if k == "omega2" else "–" for k, v in zip(bsv["kind"], stated, strict=True)]
     bsv_out = pd.DataFrame(
         {
             "kind": bsv["kind"].astype(str),
             "parameter": bsv["parameter"].astype(str),
-            "omega2": [_fmt(v) for v in bsv["estimate"]],
+            "omega2": [number_text(v) for v in bsv["estimate"]],
             "cv_percent": cv,
-            "rse_percent": [_fmt(v, ".1f") for v in bsv["rse_percent"]],
+            "rse_percent": [number_text(v, ".1f") for v in bsv["rse_percent"]],
             "ci95": [
-                f"{_fmt(a)} – {_fmt(b)}" for a, b in zip(bsv["ci95_low"], bsv["ci95_high"], strict=True)
+                f"{number_text(a)} – {number_text(b)}"
+                for a, b in zip(bsv["ci95_low"], bsv["ci95_high"], strict=True)
             ],
             "ci_method": [m if isinstance(m, str) else "" for m in bsv["ci_method"]],
-            "shrinkage_percent": [_fmt(v, ".0f") for v in bsv["shrinkage_percent"]],
+            "shrinkage_percent": [number_text(v, ".0f") for v in bsv["shrinkage_percent"]],
         }
     ).reset_index(drop=True)
     return fixed_out, bsv_out
@@ -550,16 +573,26 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
     status = result.status
     problems = [str(p) for p in doc.get("convergence_problems") or []]
     method = str(doc.get("method", "saem"))
+    # the parameters whose η the model adds on the natural scale (the ω² row's note, `kinetics.popfit.fit`)
+    natural = [
+        str(r.get("parameter"))
+        for r in doc.get("estimates") or []
+        if isinstance(r, dict) and r.get("kind") == "omega2" and "natural scale" in str(r.get("note", ""))
+    ]
     intro = (
         f"Population (mixed-effects) fit of the {doc.get('model')} model by {method.upper()} "
         f"(cartrial kinetics popfit; {result.source}; data: {fit_view_statement(data.get('view'))}): "
         f"{data.get('n_subjects', '?')} subjects, {data.get('n_observations', '?')} samples, "
         f"{data.get('n_blq', '?')} BLQ (BLQ method {str(doc.get('blq', 'm3')).upper()}). "
-        f"Status: {status}. −2LL (importance sampling) {_fmt(ll.get('minus_2_log_likelihood'), '.2f')}, "
-        f"AIC {_fmt(ll.get('aic'), '.2f')}, BIC {_fmt(ll.get('bic'), '.2f')}. "
+        f"Status: {status}. "
+        f"−2LL (importance sampling) {number_text(ll.get('minus_2_log_likelihood'), '.2f')}, "
+        f"AIC {number_text(ll.get('aic'), '.2f')}, BIC {number_text(ll.get('bic'), '.2f')}. "
         "Typical values with their relative standard errors (RSE %) and 95 % confidence intervals; "
-        "between-subject variability as ω² (log scale) and CV % = sqrt(exp(ω²) − 1); shrinkage of the "
-        "empirical Bayes estimates. Method: docs/popfit.md."
+        "between-subject variability as ω², the variance of η on the scale the model declares for the "
+        "parameter, and its CV %: 100·sqrt(exp(ω²) − 1) for a log-normal parameter (η on the log scale), "
+        "100·ω/|typical value| for a normal parameter (η on the natural scale)"
+        + (f" — here {', '.join(natural)}" if natural else "")
+        + "; shrinkage of the empirical Bayes estimates. Method: docs/popfit.md."
     )
     if result.converged:
         findings = [f"The population fit converged ({doc.get('model')}, {method.upper()})."]
@@ -572,7 +605,7 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
     if held:
         findings.append(
             "Typical values fixed, not estimated (--fix): "
-            + ", ".join(f"{k} = {_fmt(v)}" for k, v in held.items())
+            + ", ".join(f"{k} = {number_text(v)}" for k, v in held.items())
             + "; they have no standard error or interval."
         )
     findings.extend(result.notes)
@@ -612,6 +645,7 @@ __all__ = [
     "estimates_tables",
     "file_listing",
     "map_files",
+    "number_text",
     "popfit_files",
     "popfit_report_section",
     "read_popfit",

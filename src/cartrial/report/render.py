@@ -519,6 +519,7 @@ def build_report(
     demographics and exposure and for the individual time courses of the figures). With `popfit` (a
     population fit read by `cartrial.report.popfit.read_popfit`), a population-PK section follows the
     pharmacokinetics section (`cartrial.report.popfit.popfit_report_section`)."""
+    from cartrial.store.snapshot import lock_checkpoint_text
     from cartrial.tabular import csv_text
 
     meta = analysis.snapshot
@@ -530,6 +531,9 @@ def build_report(
         "protocol_sha256": str(meta.get("protocol_sha256", "")),
         "cutoff": str(meta.get("cutoff", "")),
         "lock": DRAFT_TEXT if unlocked else f"lock {meta.get('lock_id')}",
+        # the checkpoint the lock recorded when it was taken, as the lock says (D-19.1054); the head when
+        # read moves with every audit row written since (a user added, a record after the cut-off)
+        "lock_checkpoint": lock_checkpoint_text(meta),
         "audit_head": f"id {meta.get('audit_head_id')}, {meta.get('audit_head_hash')}",
         "tables_sha256": str(meta.get("tables_sha256", "")),
         "cartrial_version": cartrial_version,

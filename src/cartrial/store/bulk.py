@@ -585,7 +585,11 @@ def prepare_rows(
     problems: list[Problem] = []
     prepared: list[RowLike] = []
     seen: dict[tuple[Any, ...], int] = {}
+    bad_rows = 0  # rows refused: a row missing two key fields has two problems, one bad row
+    counted = 0
     for number, row in enumerate(rows, start=1):
+        if len(problems) > counted:
+            bad_rows, counted = bad_rows + 1, len(problems)
         if not allowed.issuperset(row):
             bad = [name for name in row if name not in allowed]
             problems.append(
@@ -615,11 +619,17 @@ def prepare_rows(
         except KeyError:
             key = (None,)
         if None in key:
-            missing = [k for k in keys if clean.get(k) is None]
-            problems.append(
+            # located at each key field left without a value, as the field rules locate "value is
+            # required" (it was ``table[row]`` with the column names in the value slot, D-19.1042)
+            problems.extend(
                 Problem(
-                    "natural-key value missing", field=f"{table_name}[{number}]", value=", ".join(missing)
+                    "natural-key value missing",
+                    field=f"{table_name}.{k}",
+                    row=number,
+                    allowed=f"a value: the record's natural key is {', '.join(keys)}",
                 )
+                for k in keys
+                if clean.get(k) is None
             )
             continue
         if key in seen:
@@ -635,8 +645,10 @@ def prepare_rows(
         prepared.append(clean)
         if len(problems) >= 200:
             break
+    if len(problems) > counted:
+        bad_rows += 1
     if problems:
-        raise InputError(problems, header=f"{len(problems)} bad row(s) for table {table_name}:")
+        raise InputError(problems, header=f"{bad_rows} bad row(s) for table {table_name}:")
     return cast(list[dict[str, Any]], prepared)
 
 

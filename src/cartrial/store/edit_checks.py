@@ -60,6 +60,7 @@ from cartrial.columns import (
     utc_now,
 )
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.calendar import completed_years
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
 from cartrial.protocol.lab_tests import LAB_TESTS
@@ -801,7 +802,11 @@ def _adult_under_30_kg(
     consent, year = subject.get("consent_date"), subject.get("birth_year")
     born = subject.get("birth_date")
     if isinstance(born, dt.date) and isinstance(consent, dt.date):
-        age = consent.year - born.year - ((consent.month, consent.day) < (born.month, born.day))
+        if consent < born:  # refused at import (a row rule of the subjects form)
+            return
+        # completed years by the one rule of the screening (a 29 February birthday is reached on 28 February
+        # in a common year, `completed_years`; D-19.1016)
+        age = completed_years(born, consent)
         born_field = "birth_date"
     elif isinstance(year, int) and isinstance(consent, dt.date):
         age = consent.year - year - 1  # at least this old

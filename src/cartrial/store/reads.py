@@ -520,6 +520,15 @@ def _stored_day(text: str, table_name: str, column: str | None, record_id: int |
         raise unreadable_dates([problem]) from None
 
 
+def list_filters(table_name: str) -> tuple[bool, bool]:
+    """Whether `page_records` of `table_name` can filter by site (`_site_condition` restricts it) and by
+    clinical date (`clinical_date_column`): a list route refuses a filter its table cannot apply instead of
+    ignoring it (D-19.1041)."""
+    model = model_of(table_name)
+    date_column = getattr(model, "clinical_date_column", None)
+    return bool(_site_condition(model, ("",))), bool(date_column and date_column in columns_of(model))
+
+
 def _site_condition(model: Any, sites: tuple[str | None, ...] | None) -> list[Any]:
     """Only the records of `sites`: a subject's by its site, a site's by its own id (another site's name
     and details are not a site-restricted user's to read, D-19.411), a subject's data by its subject; a

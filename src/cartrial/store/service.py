@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from cartrial import __version__
-from cartrial.errors import ConflictError, InputError, Problem
+from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store import locking, provenance, queries, reads, users
 from cartrial.store.audit import AuditVerification, verification_for_one_site, verify_chain
 from cartrial.store.bulk import UpsertResult
@@ -604,6 +604,31 @@ class StudyUser:
                 connection, [int(r["id"]) for r in rows], allowed_sites, accounts
             )
         return [row for row in rows if int(row["id"]) in visible]
+
+    def record_trail(self, table_name: str, record_id: int) -> tuple[list[dict[str, Any]], bool]:
+        """The audit trail of one record this user may see (`record_audit`) and whether the record is
+        stored now: the one rule of the record's trail in the web page, the API and `cartrial audit log
+        --table --record` (D-19.1038). The trail is found when the record is stored and visible
+        (`visible_record`; a stored value no reader reads does not hide it: the trail reads none of its
+        values) or when it was deleted and the user sees its deletion row; else an `InputError` at ``id``,
+        the same words for an id no record had and for another site's record, with no value (D-19.174)."""
+        try:
+            self.visible_record(table_name, record_id)
+            stored = True
+        except StoredValueError:
+            stored = True
+        except InputError:
+            stored = False
+        rows = self.record_audit(table_name, record_id)
+        if not stored and not any(row.get("action") == "delete" for row in rows):
+            raise InputError(
+                Problem(
+                    f"no {table_name} record with this id that you may see",
+                    field="id",
+                    allowed="the id of a record you may see, stored or deleted",
+                )
+            )
+        return rows, stored
 
     def audit_rows(self, since_id: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit rows in chain order (for review listings; READ permission): a site-restricted user's

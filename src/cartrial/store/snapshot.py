@@ -19,8 +19,9 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
   study; D-19.92). Counted per table in `StudySnapshot.ended_after_cutoff`, stated in every output. This is
   the one place the cut is made, so the analysis, the report, the CDISC export and the web all read the
   same.
-- The active data lock whose cut-off equals the requested cut-off is recorded (`lock_id`); otherwise the
-  snapshot is `unlocked` (allowed, flagged in every output).
+- The active data lock whose cut-off equals the requested cut-off is recorded (`lock_id`), with the
+  audit-chain head the lock recorded when it was taken (`lock_audit_head_id`, `lock_audit_head_hash`: its
+  checkpoint, D-19.1054); otherwise the snapshot is `unlocked` (allowed, flagged in every output).
 - The protocol stored in the study row is parsed and checked against the database (SHA-256 of the stored
   text, study id, dose levels of the infusions); a mismatch is a `CartrialError` (CLI exit 2).
 - A value stored by an earlier release in another case than its one spelling (a lab result `Neutrophils`)
@@ -115,6 +116,12 @@ class StudySnapshot:
     """Stored values read in their one spelling, per table and field (tables with none omitted): values a
     release before decisions D-19.42 stored in another case (`cartrial.store.spellings`, D-19.76)."""
     lock_id: int | None = None
+    lock_audit_head_id: int | None = None
+    """The audit-chain head the lock recorded when it was taken (`data_lock.audit_head_id`, migration 0004):
+    the checkpoint of the locked data every report of the lock carries (D-19.1054); None without a lock or
+    for a lock taken before migration 0004."""
+    lock_audit_head_hash: str | None = None
+    """That audit row's `row_hash` as the lock recorded it (`data_lock.audit_head_hash`)."""
     audit_head_id: int | None = None
     audit_head_hash: str | None = None
     backend: str = ""
@@ -179,6 +186,8 @@ class StudySnapshot:
             "cutoff": self.cutoff.isoformat(),
             "cutoff_after_today_allowed": self.allow_future_cutoff,
             "lock_id": self.lock_id,
+            "lock_audit_head_id": self.lock_audit_head_id,
+            "lock_audit_head_hash": self.lock_audit_head_hash,
             "unlocked": self.unlocked,
             "protocol_version": self.protocol.study.protocol_version,
             "protocol_sha256": self.protocol_sha256,
@@ -767,7 +776,7 @@ def read_snapshot(
             if unreadable:  # every table's at once (D-19.543)
                 raise _unreadable_dates(unreadable)
             lock = connection.execute(
-                select(models.DataLock.id)
+                select(models.DataLock.id, models.DataLock.audit_head_id, models.DataLock.audit_head_hash)
                 .where(models.DataLock.active.is_(True), models.DataLock.cutoff == cutoff)
                 .order_by(models.DataLock.id.desc())
             ).first()
@@ -820,6 +829,8 @@ def read_snapshot(
         ended_after_cutoff=ended,
         read_in_spelling=respelled,
         lock_id=None if lock is None else int(lock[0]),
+        lock_audit_head_id=None if lock is None or lock[1] is None else int(lock[1]),
+        lock_audit_head_hash=None if lock is None or lock[2] is None else str(lock[2]),
         audit_head_id=None if head is None else int(head[0]),
         audit_head_hash=None if head is None else str(head[1]),
         backend=engine.dialect.name,
@@ -1180,4 +1191,31 @@ def _order_key(name: str, frame: pd.DataFrame) -> list[str]:
     return [c for c in [*SNAPSHOT_TABLES[name].natural_key, RECORD_ID] if c in frame.columns]
 
 
-__all__ = ["RECORD_ID", "SNAPSHOT_TABLES", "StudySnapshot", "read_snapshot", "snapshot_table", "table_layout"]
+def lock_checkpoint_text(meta: Mapping[str, Any]) -> str:
+    """The audit-chain head the data lock recorded when it was taken (`data_lock.audit_head_id` /
+    `audit_head_hash`, read into `StudySnapshot.metadata()`): the checkpoint of the locked data that
+    `cartrial audit verify` checks the trail against (issue 19 §3b, D-19.1054). Every output of one lock
+    (the report's title page, the analysis README; D-19.1059) prints the same; an unlocked snapshot has
+    none, a lock taken before migration 0004 recorded none.
+
+    >>> lock_checkpoint_text({"lock_id": 2, "lock_audit_head_id": 41, "lock_audit_head_hash": "ab12"})
+    'id 41, ab12'
+    >>> lock_checkpoint_text({"unlocked": True, "lock_id": None})
+    'none (unlocked data)'
+    """
+    if meta.get("unlocked") or meta.get("lock_id") is None:
+        return "none (unlocked data)"
+    if meta.get("lock_audit_head_id") is None:
+        return f"not recorded by lock {meta.get('lock_id')} (taken before the lock recorded the audit head)"
+    return f"id {meta.get('lock_audit_head_id')}, {meta.get('lock_audit_head_hash')}"
+
+
+__all__ = [
+    "RECORD_ID",
+    "SNAPSHOT_TABLES",
+    "StudySnapshot",
+    "lock_checkpoint_text",
+    "read_snapshot",
+    "snapshot_table",
+    "table_layout",
+]

@@ -499,6 +499,32 @@ def preview_values(
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
+FilterId = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=40,
+        description="leave it out for every one; a blank value is refused (422), never read as a filter "
+        "matching nothing or as none (D-19.1039)",
+    ),
+]
+"""A list's subject or site filter: given, a non-blank id. A blank one (``?subject_id=``, a client's unset
+variable) was a filter that matched no record on ``GET /records/{form}`` and no filter at all on
+``GET /queries`` (D-19.1039)."""
+
+
+def _filter_id(parameter: str, table: str, value: str | None) -> str | None:
+    """A list's subject or site filter as given, refused at `parameter` when the key-text rule refuses it
+    (`fields.lookup_text_problem`, value-free): a space-only ``?site_id=%20`` was a filter matching no
+    record, 200 with none listed, where a blank one is 422 (D-19.1039)."""
+    from dataclasses import replace
+
+    from cartrial.store.fields import lookup_text_problem
+
+    problem = None if value is None else lookup_text_problem(table, parameter, value)
+    if problem is not None:
+        raise InputError(replace(problem, field=parameter))
+    return value
 
 
 @router.get("/records/{form}", response_model=RecordPage, tags=["records"])
@@ -507,19 +533,40 @@ def list_records(
     user: Annotated[WebUser, Depends(permit(Action.READ))],
     limit: Limit = 100,
     offset: Offset = 0,
-    subject_id: Annotated[str | None, Query(max_length=40)] = None,
-    site_id: Annotated[str | None, Query(max_length=40)] = None,
+    subject_id: FilterId = None,
+    site_id: FilterId = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> RecordPage:
     """Records of a form, in id order: a page (`limit`, `offset`), filtered by subject, site and the
     form's clinical date. An investigator sees only the subjects of their own site."""
+    from cartrial.store.reads import list_filters
+
     spec = _form(form)
+    subject_id = _filter_id("subject_id", "subject", subject_id)
+    site_id = _filter_id("site_id", "site", site_id)
     equals: dict[str, Any] = {}
     if subject_id is not None:
         if spec.subject_column is None:
             raise InputError(Problem("this form has no subject", field="subject_id", value=subject_id))
         equals[spec.subject_column] = subject_id
+    # a filter the form's table cannot apply is refused, never ignored: every record listed as if it
+    # matched (escalation decisions are study-wide, sites have no clinical date; D-19.1041)
+    by_site, by_date = list_filters(spec.table)
+    if site_id is not None and not by_site:
+        raise InputError(
+            Problem(
+                "this form's records belong to no site (study-wide)",
+                field="site_id",
+                value=site_id,
+                allowed="leave site_id out",
+            )
+        )
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        if day is not None and not by_date:
+            raise InputError(
+                Problem("this form has no clinical date", field=name, allowed=f"leave {name} out")
+            )
     rows, total = user.service.page_records(
         spec.table,
         equals=equals,
@@ -739,14 +786,16 @@ def list_queries(
     limit: Limit = 100,
     offset: Offset = 0,
     status: Annotated[str | None, Query(pattern="^(open|answered|closed)$")] = None,
-    subject_id: Annotated[str | None, Query(max_length=40)] = None,
-    site_id: Annotated[str | None, Query(max_length=40)] = None,
+    subject_id: FilterId = None,
+    site_id: FilterId = None,
 ) -> Page:
     """Data queries, filterable by status, subject and site."""
+    subject_id = _filter_id("subject_id", "subject", subject_id)
+    site_id = _filter_id("site_id", "site", site_id)
     equals: dict[str, Any] = {}
-    if status:
+    if status is not None:
         equals["status"] = status
-    if subject_id:
+    if subject_id is not None:
         equals["subject_id"] = subject_id
     rows, total = user.service.page_records(
         "data_query", equals=equals, limit=limit, offset=offset, sites=None if site_id is None else [site_id]
@@ -810,9 +859,19 @@ def _audit_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def record_audit(
     form: FormName, record_id: RecordId, user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> list[dict[str, Any]]:
-    """The audit trail of one record: who, when, old → new, reason."""
+    """The audit trail of one record: who, when, old → new, reason — of a deleted record too. A record
+    you may not see (an id no record had, another site's record) is 404, as on the trail's page
+    (`views.record_trail`, D-19.1038)."""
+    from cartrial.web.views import NotVisible, record_trail
+
     spec = _form(form)
-    return _audit_out(user.service.record_audit(spec.table, record_id))
+    try:
+        rows, _ = record_trail(user.service, spec.table, record_id)
+    except NotVisible:
+        raise NotFoundError(
+            Problem(f"no {spec.table} record with this id that you may see", field="id", value=str(record_id))
+        ) from None
+    return _audit_out(rows)
 
 
 @router.get("/audit/subjects/{subject_id}", tags=["audit"])

@@ -38,6 +38,21 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _unknown_fields(form_name: str, table: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The problems of the fields the form's table does not have, from the validation path itself
+    (`forms.validate`: "unknown field of …", the fields allowed): the preview concludes nothing from a
+    form with a field the save refuses — a misspelt ``systolic_bp`` was left out and a grade shown
+    without it (D-19.1043)."""
+    from cartrial.store.fields import field_rules
+    from cartrial.web.forms import validate
+
+    rules = field_rules(table)
+    strange = {k: v for k, v in values.items() if k not in rules}
+    if not strange:
+        return []
+    return [p.as_dict() for p in validate(form_name, strange, partial=True)]
+
+
 def _frame(form_name: str, values: Mapping[str, Any]) -> Any:
     """A one-row frame with every template column of the form (blank when not given), as a CSV reads."""
     import pandas as pd
@@ -83,9 +98,13 @@ def preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
     (each ``{field, value, allowed, message}``)."""
     from cartrial.web.forms import form
 
-    name = form(form_name).name
+    spec = form(form_name)
+    name = spec.name
     if name not in PREVIEW_FORMS:
         return None
+    unknown = _unknown_fields(name, spec.table, values)
+    if unknown:
+        return {"engine": name, "result": None, "problems": unknown}
     frame = _frame(name, values)
     try:
         if name == "crs_assessments":

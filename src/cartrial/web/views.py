@@ -36,6 +36,7 @@ from cartrial.web.errors import without_database_location
 if TYPE_CHECKING:
     from cartrial.store import LockInfo, StudyUser
     from cartrial.store.importing.forms import FormSpec
+    from cartrial.web.security import WebUser
 
 Sites = frozenset[str] | None
 """The sites a user may see; None: every site."""
@@ -211,16 +212,28 @@ def require_record(handle: StudyUser, sites: Sites, table: str, record_id: int) 
     query on it serve no other table — user accounts, the audit log, locks, import manifests are shown
     by their own pages to the roles that may see them (D-19.343)."""
     from cartrial.errors import InputError, StoredValueError
-    from cartrial.web.forms import forms
 
-    if not any(candidate.table == table for candidate in forms().values()):
-        raise NotVisible(f"no {table} record {record_id} that you may see")
+    require_form_table(table, record_id)
     try:
         return handle.visible_record(table, record_id)
     except StoredValueError:  # the record is there, its stored value is not (409, D-19.556)
         raise
     except InputError as exc:
         raise NotVisible(f"no {table} record {record_id} that you may see") from exc
+
+
+def require_form_table(table: str, record_id: int) -> None:
+    """`NotVisible` unless `table` is the table of a form of the study (`cartrial.web.forms.forms`): the
+    one check of `require_record` and `record_trail` (D-19.343)."""
+    from cartrial.web.forms import forms
+
+    if not any(candidate.table == table for candidate in forms().values()):
+        raise NotVisible(f"no {table} record {record_id} that you may see")
+
+
+def user_sites(user: WebUser) -> Sites:
+    """The sites `user` may see (None: every site): the one reading of the pages and the API."""
+    return None if user.sites is None else frozenset(s for s in user.sites if s)
 
 
 def require_query(handle: StudyUser, query_code: str) -> dict[str, Any]:
@@ -870,6 +883,8 @@ class AuditView:
     rows_checked: int | None
     """None: not the user's to know (a site-restricted user, D-19.411)."""
     message: str
+    stored: bool = True
+    """False: the trail of a deleted record (no record page to go back to, D-19.1038)."""
 
 
 def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -877,11 +892,18 @@ def audit_table_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     from cartrial.store.audit import batch_ids
     from cartrial.store.importing.forms import FORMS
 
+    rows = list(rows)
     linkable = {f.table for f in FORMS}
+    # a record whose deletion is in the rows has no page: none of its rows links to it (D-19.1038)
+    deleted = {(row.get("table_name"), row.get("record_id")) for row in rows if row.get("action") == "delete"}
     out = []
     for row in rows:
         item = {k: row.get(k) for k in keep}
-        item["linkable"] = item["table_name"] in linkable and item["action"] != "delete"
+        item["linkable"] = (
+            item["table_name"] in linkable
+            and item["action"] != "delete"
+            and (row.get("table_name"), row.get("record_id")) not in deleted
+        )
         ids = batch_ids(row) if row.get("field") != "*" else None
         if ids is not None:
             # a batch row as stored (the newest rows): its records are read on each record's own trail
@@ -928,13 +950,28 @@ def subject_audit(handle: StudyUser, sites: Sites, subject_id: str) -> AuditView
     return AuditView(f"Audit trail of subject {subject_id}", rows, ok, n, message)
 
 
+def record_trail(handle: StudyUser, table: str, record_id: int) -> tuple[list[dict[str, Any]], bool]:
+    """The audit rows of one record the user may see and whether the record is stored now
+    (`StudyUser.record_trail`, the store's one rule, which the CLI calls too); `NotVisible` for a table
+    without a form (`require_form_table`) and for a record the user may not see — the rule of the
+    record's trail page and of ``GET /api/v1/audit/records/{form}/{id}`` (D-19.1038); the store applies the
+    user's own sites."""
+    from cartrial.errors import InputError
+
+    require_form_table(table, record_id)
+    try:
+        return handle.record_trail(table, record_id)
+    except InputError as exc:
+        raise NotVisible(f"no {table} record {record_id} that you may see") from exc
+
+
 def record_audit(handle: StudyUser, sites: Sites, table: str, record_id: int) -> AuditView:
     """The audit trail of one record: its insert, every changed field, its deletion
-    (`StudyUser.record_audit`, site-restricted like every read)."""
-    require_record(handle, sites, table, record_id)
-    rows = handle.record_audit(table, record_id)
+    (`record_trail`: site-restricted like every read; a deleted record's trail too)."""
+    rows, stored = record_trail(handle, table, record_id)
     ok, n, message = verified(handle, sites)
-    return AuditView(f"Audit trail of {table} record {record_id}", audit_table_rows(rows), ok, n, message)
+    title = f"Audit trail of {table} record {record_id}" + ("" if stored else " (deleted)")
+    return AuditView(title, audit_table_rows(rows), ok, n, message, stored)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -47,5 +47,10 @@ def record_audit(
     return render(
         request,
         "audit.html",
-        {"title": view.title, "view": view, "nav": "audit", "record_link": f"/records/{table}/{record_id}"},
+        {
+            "title": view.title,
+            "view": view,
+            "nav": "audit",
+            "record_link": f"/records/{table}/{record_id}" if view.stored else None,
+        },
     )

@@ -16,7 +16,6 @@ from cartrial.web import views
 
 if TYPE_CHECKING:
     from cartrial.errors import Problem
-    from cartrial.web.security import WebUser
 
 DONE_MESSAGES: Mapping[str, str] = {
     "saved": "Saved.",
@@ -48,9 +47,8 @@ def page_router() -> APIRouter:
     return APIRouter(include_in_schema=False, dependencies=[Depends(not_found)])
 
 
-def sites(user: WebUser) -> views.Sites:
-    """The sites `user` may see (None: every site)."""
-    return None if user.sites is None else frozenset(s for s in user.sites if s)
+sites = views.user_sites
+"""The sites a user may see (None: every site), as the API reads them (`views.user_sites`)."""
 
 
 QUERY_CODES = re.compile(r"Q-[0-9]{6}(,Q-[0-9]{6}){0,49}")

@@ -92,9 +92,18 @@ async def _posted(request: Request, names: list[str]) -> dict[str, str]:
 
 
 def _preview(form_name: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The engine's conclusion from the form's own fields (a stored record's id, version and time stamps,
+    the time-zone selector and the page's other inputs are no values of it: the preview refuses a field
+    the form does not have, D-19.1043)."""
+    from cartrial.web.forms import form
     from cartrial.web.preview import preview
 
-    filled = {k: views.form_value(v) for k, v in values.items() if v not in (None, "") and k != "subject_id"}
+    names = set(form(form_name).field_names)
+    filled = {
+        k: views.form_value(v)
+        for k, v in values.items()
+        if v not in (None, "") and k != "subject_id" and k in names
+    }
     return preview(form_name, filled) if filled else None
 
 
