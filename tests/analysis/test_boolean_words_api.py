@@ -83,3 +83,69 @@ def test_mixed_python_booleans_and_words() -> None:
         "z": "",
         "w": "true",
     }
+
+
+@pytest.mark.parametrize("word", ["yes\xa0", "\u3000yes", "no\u200b"])
+def test_a_word_with_an_edge_character_the_import_refuses_is_refused(word: str) -> None:
+    # the import trims only its blanks (space, tab, line ends: `cartrial.columns.BLANKS`) and refuses
+    # "yes" + U+00A0 (`parse_bool`: not true or false); `str.strip()` took it as "yes" (D-19.1082)
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["A", "A"],
+            "term": ["x", "y"],
+            "category": ["non_hematologic"] * 2,
+            "started_on": ["2021-01-01"] * 2,
+            "grade": ["1"] * 2,
+            "serious": [" Yes\t", word],
+        }
+    )
+    with pytest.raises(InputError) as caught:
+        snapshot_table("adverse_events", frame)
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.row, problem.value) == ("adverse_events.serious", 2, None)
+
+
+def test_many_rows_are_read_word_by_word() -> None:
+    # a column of many rows repeating a few words (the vectorised path, D-19.1083): each row read as the
+    # import reads its word, in the caller's row order; the store's own true/false text is kept as it is
+    words = ["Yes", "n", "", "TRUE", "0", "t"] * 500
+    expected = {"Yes": "true", "n": "false", "": "", "TRUE": "true", "0": "false", "t": "true"}
+    frame = pd.DataFrame(
+        {
+            "subject_id": ["A"] * len(words),
+            "term": [f"t{i:05d}" for i in range(len(words))],
+            "category": ["non_hematologic"] * len(words),
+            "started_on": ["2021-01-01"] * len(words),
+            "grade": ["1"] * len(words),
+            "serious": words,
+        }
+    )
+    table = snapshot_table("adverse_events", frame).set_index("term")
+    assert table.loc[frame["term"], "serious"].tolist() == [expected[w] for w in words]
+    stored = frame.assign(serious=[expected[w] for w in words])
+    assert snapshot_table("adverse_events", stored)["serious"].tolist() == stored["serious"].tolist()
+    bad = frame.assign(serious=[*words[:-1], "maybe"])
+    with pytest.raises(InputError) as caught:
+        snapshot_table("adverse_events", bad)
+    assert caught.value.problems[0].row == len(words)
+
+
+def test_report_listings_read_the_flags_typed_y(snapshot: StudySnapshot) -> None:
+    # the report's listings and the DLT evaluation read the snapshot's one true/false text (D-19.1084):
+    # "Y" in a caller's table (no word the old listing filter {"true", "1", "yes"} knew) is listed
+    from cartrial.report.render import _listing_datasets
+
+    edited = _with(
+        snapshot,
+        [
+            ("CT-001", "Anaemia", "serious", "Y"),
+            ("CT-003", "Alanine aminotransferase increased", "dlt", "Y"),
+        ],
+    )
+    listings = _listing_datasets(analyse(edited))
+    flagged = listings["investigator_dlt_listing"][1]
+    assert list(zip(flagged["subject_id"], flagged["term"], strict=True)) == [
+        ("CT-003", "Alanine aminotransferase increased")
+    ]
+    serious = listings["serious_ae_listing"][1]
+    assert ("CT-001", "Anaemia") in set(zip(serious["subject_id"], serious["term"], strict=True))

@@ -36,7 +36,6 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
     adverse_event_datasets,
-    check_ae_grades,
     crs_icans_datasets,
     lab_datasets,
 )
@@ -341,7 +340,6 @@ def _bounded_after_cutoff(problems: list[Problem]) -> list[Problem]:
 def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
     """`study_populations` of tables and a cut-off already checked (`analyse` checks them once)."""
     opts = analysis_spec(protocol).options
-    check_ae_grades(tables["adverse_events"])  # before any count reads a grade (D-19.1079)
     # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
     crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
     labs = safety.graded_labs(tables, opts.ctcae_version, opts.treatment_emergent_start)

@@ -339,61 +339,6 @@ def _teae_start(tables: Mapping[str, pd.DataFrame], from_: str = "lymphodepletio
     return treatment_start_days(tables, from_)
 
 
-def check_ae_grades(adverse_events: pd.DataFrame) -> None:
-    """Refuse an adverse event whose grade is not a whole number within the store's field rule for
-    ``adverse_event.grade`` (`cartrial.store.fields.field_rules`: 1-5, CTCAE v5.0 grades) — as the import
-    does — before any count reads it: a caller's own table (the Python API) could hold ``three`` (a bare
-    ValueError that quoted it), ``2.5`` (a TypeError) or ``7`` (silently a worst grade 7, counted in grade
-    >= 3). A blank grade is kept (a fatal event that ended after the cut-off is read with its grade blank,
-    `open_at_cutoff`). One `InputError` naming each record (or row) and the field, never the value
-    (D-12.2; D-19.1079).
-
-    >>> check_ae_grades(pd.DataFrame({"grade": ["1", "5", "", "3.0"], "record_id": ["1", "2", "3", "4"]}))
-    >>> try:
-    ...     check_ae_grades(pd.DataFrame({"grade": ["7"], "record_id": ["9"]}))
-    ... except Exception as exc:
-    ...     print(exc.problems[0].record, exc.problems[0].field)
-    adverse_event record 9 grade
-    """
-    import re
-
-    from cartrial.analysis.model import record_name
-    from cartrial.errors import InputError, Problem
-    from cartrial.store.fields import field_rules
-    from cartrial.store.importing.forms import FORMS_BY_NAME
-
-    table = FORMS_BY_NAME["adverse_events"].table  # the store's table, as `cartrial db edit` names it
-    rule = field_rules(table)["grade"]
-    whole = re.compile(r"[0-9]+(\.0*)?", re.ASCII)
-    ids = (
-        adverse_events["record_id"] if "record_id" in adverse_events.columns else [None] * len(adverse_events)
-    )
-    problems: list[Problem] = []
-    for number, (record_id, cell) in enumerate(zip(ids, adverse_events["grade"], strict=True), start=2):
-        text = "" if cell is None or (not isinstance(cell, str) and pd.isna(cell)) else str(cell).strip()
-        if not text:
-            continue
-        value = float(text) if whole.fullmatch(text) else None
-        if (
-            value is not None
-            and (rule.minimum is None or value >= rule.minimum)
-            and (rule.maximum is None or value <= rule.maximum)
-        ):
-            continue
-        record = record_name(table, record_id)
-        problems.append(
-            Problem(
-                "adverse event grade is not a CTCAE grade",
-                field="grade",
-                row=None if record else number,
-                allowed=rule.allowed(),
-                record=record,
-            )
-        )
-    if problems:
-        raise InputError(problems)
-
-
 NOT_INFUSED_AE_COLUMNS = {
     "lymphodepletion_start": "date of the subject's first lymphodepletion dose (blank: none recorded)",
     "after_lymphodepletion": "onset on or after the first lymphodepletion dose",
