@@ -187,7 +187,10 @@ def _relatedness(text: str) -> Any:
 
 
 def _true(value: Any) -> bool:
-    return str(value).strip().lower() in {"true", "1", "yes"}
+    """A true/false cell of the snapshot's tables, which hold ``true``/``false`` (a caller's ``Yes``,
+    ``Y`` or ``1`` read by the import's vocabulary where the table entered, `given_snapshot_table`;
+    D-19.1078, D-19.1084)."""
+    return str(value).lower() == "true"
 
 
 def _ae_events(

@@ -476,7 +476,7 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
         def flag(column: str) -> pd.Series:
             if column not in table:
                 return pd.Series(False, index=table.index)
-            return table[column].astype(str).str.lower().isin({"true", "1", "yes"})
+            return table[column].astype(str).str.lower() == "true"  # the snapshot's one reading (D-19.1084)
 
         out["investigator_dlt_listing"] = (
             "Listing: adverse events flagged as DLT by the investigator",

@@ -972,7 +972,8 @@ _KIND_ALLOWED = {
     "keep_default_na=False)",
     "integer": "a whole number | its text | blank (None or NaN)",
     "number": "a finite number | its text | blank (None or NaN)",
-    "boolean": "True | False | the text true | false | blank (None or NaN)",
+    "boolean": "True | False | the text true | false (also t/f, yes/no, y/n, 1/0; any case) | blank (None or "
+    "NaN)",
     "date": "a datetime.date | ISO 8601 date text YYYY-MM-DD | blank (None, NaN or NaT); a date-time is "
     "refused (pass its .date())",
     "datetime": "a datetime or pandas Timestamp with a time zone | ISO 8601 text with Z or an offset | blank "
@@ -1036,16 +1037,53 @@ def _template_cell(value: Any, kind: str) -> str:
 
 def _text_column(series: pd.Series, kind: str) -> tuple[pd.Series | None, str | None, int | None]:
     """`series` as template text: (the text column or None when already text, None, None), or (None, why
-    it cannot be read, the 1-based row of the first such value)."""
+    it cannot be read, the 1-based row of the first such value). A boolean column's text is read by the
+    import's one vocabulary (`_boolean_text`, D-19.1078)."""
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
-        return None, None, None
+        return _boolean_text(series) if kind == "boolean" else (None, None, None)
     cells: list[str] = []
     for row, value in enumerate(series.tolist(), start=1):
         try:
             cells.append(_template_cell(value, kind))
         except TypeError as exc:
             return None, str(exc), row
-    return pd.Series(cells, index=series.index, dtype=object), None, None
+    column = pd.Series(cells, index=series.index, dtype=object)
+    if kind == "boolean":
+        text, why, bad_row = _boolean_text(column)
+        if why is not None:
+            return None, why, bad_row
+        return (column if text is None else text), None, None
+    return column, None, None
+
+
+def _boolean_text(series: pd.Series) -> tuple[pd.Series | None, str | None, int | None]:
+    """A boolean column of text as the snapshot holds it (``true``, ``false``, blank): each word of the
+    import's vocabulary (`cartrial.columns.TRUE_WORDS` / `FALSE_WORDS`, any case, the import's blanks
+    (`cartrial.columns.BLANKS`) at its edges ignored, no other space: ``Yes``, ``N``, ``1`` …) read as
+    the import reads it, so that a caller's table and a stored one give the same flags — the analysis
+    compares these cells with ``true``. Each distinct word is read once (D-19.1083). (None, None, None)
+    when the text is already so; (None, why, 1-based row) for a word that is neither (never its value, D-12.2;
+    D-19.1078)."""
+    from cartrial.columns import FALSE_WORDS, TRUE_WORDS, distinct, trim_blanks
+
+    if bool(series.isin(("true", "false", "")).all()):  # the store's own tables: no per-cell work
+        return None, None, None
+    cells = series.fillna("").to_numpy(dtype=object)
+    codes, texts = distinct(cells)
+    # once per distinct word, trimmed as the import trims a cell (`trim_blanks`: space, tab, line ends;
+    # a no-break or ideographic space at an edge is no blank and the word is refused, D-19.1082)
+    words = [trim_blanks(str(text)).lower() for text in texts.tolist()]
+    read = np.array(
+        [
+            "true" if w in TRUE_WORDS else "false" if w in FALSE_WORDS else "" if not w else None
+            for w in words
+        ],
+        dtype=object,
+    )
+    refused = np.flatnonzero(pd.isna(read[codes]))
+    if len(refused):
+        return None, "a text that is not a true/false word", int(refused[0]) + 1
+    return pd.Series(read[codes], index=series.index, dtype=object), None, None
 
 
 def snapshot_table(name: str, frame: Any) -> pd.DataFrame:
@@ -1133,8 +1171,14 @@ def given_snapshot_table(name: str, frame: Any) -> tuple[pd.DataFrame, list[int]
                     allowed=_KIND_ALLOWED[kind],
                 )
             )
-        elif text_column is not None:
-            changed[column] = text_column
+        else:
+            if text_column is not None:
+                changed[column] = text_column
+            if (name, column) in FIELD_RULE_COLUMNS:
+                read, found = _field_rule_column(name, column, frame, changed.get(column, frame[column]))
+                problems.extend(found)
+                if read is not None:
+                    changed[column] = read
     if problems:
         raise InputError(problems)
     absent = [c for c in layout.kinds if c not in frame.columns and c != RECORD_ID]
@@ -1147,6 +1191,73 @@ def given_snapshot_table(name: str, frame: Any) -> tuple[pd.DataFrame, list[int]
     ordered = _in_snapshot_order(out.assign(**{_GIVEN_ROW: range(len(out))}), SNAPSHOT_TABLES[name])
     given = [int(position) for position in ordered[_GIVEN_ROW]]
     return ordered.drop(columns=[_GIVEN_ROW]), given
+
+
+FIELD_RULE_COLUMNS = frozenset({("adverse_events", "grade")})
+"""(snapshot table, column) read by the import's own field rule (`validate_form` of the form's column:
+bounds, whole number, edge characters) where a caller's table enters the analysis: the adverse event's
+CTCAE grade, which every count reads (D-19.1080)."""
+
+
+def _field_rule_column(
+    name: str, column: str, frame: pd.DataFrame, text: pd.Series
+) -> tuple[pd.Series | None, list[Problem]]:
+    """(the column as the import stores it — a whole number's plain text, ``3`` for ``3.0``, ``+3`` or
+    ``3e0`` — or None when it already is, the problems): column `column` of the caller's snapshot table
+    `name` (`text`, its template text in the caller's row order) read by the import's validator of that
+    form column (`cartrial.store.importing.validation.validate_form`, the one rule `cartrial db import`
+    and `validate_record` apply). Each problem names ``table.column``, the caller's 1-based row (its
+    position in the frame given, never the snapshot's sorted position) and, when the row has a
+    `record_id`, the store's record, else that row as the record (``row 3 of the given table``) — never the
+    value (D-12.2; D-19.1080, D-19.1081, D-19.1085)."""
+    from cartrial.columns import FIRST_DATA_ROW, distinct
+    from cartrial.store.importing.forms import FORMS_BY_NAME
+    from cartrial.store.importing.validation import FormData, validate_form
+
+    form = FORMS_BY_NAME[name]
+    cells = text.fillna("").to_numpy(dtype=object)
+    # a blank cell is kept blank, never "required": a fatal event that ended after the cut-off is read
+    # with its grade blank (`open_at_cutoff`, D-19.85)
+    filled = np.flatnonzero(cells != "")
+    # each distinct text validated once (a million rows repeat a few grades), mapped back to its rows
+    codes, texts = distinct(cells[filled])
+    data = FormData(
+        spec=form, frame=pd.DataFrame({column: texts}, dtype=object), file="", sha256="", source_rows=None
+    )
+    validated, found = validate_form(data, partial=True, check_keys=False)
+    ids = frame[RECORD_ID].tolist() if RECORD_ID in frame.columns else None
+    problems = []
+    for problem in found:
+        rows = (
+            [None]
+            if problem.row is None
+            else (filled[codes == problem.row - FIRST_DATA_ROW] + 1).tolist()  # the caller's 1-based rows
+        )
+        for row in rows:
+            record_id = str(ids[row - 1]).strip() if ids is not None and row is not None else ""
+            own_row = None if row is None else f"row {row} of the given table (1 = its first row)"
+            problems.append(
+                Problem(
+                    f"column {column!r} of snapshot table {name!r} cannot be read: {problem.message}",
+                    field=f"{name}.{column}",
+                    row=row,
+                    allowed=problem.allowed,
+                    record=f"{form.table} record {record_id}"
+                    if record_id.isascii() and record_id.isdigit()
+                    # the caller's own row, as `refuse_records_after_cutoff` names one (D-19.929): `analyse`
+                    # drops a bare row number (`stored_rows_errors`), a record name it keeps
+                    else own_row,
+                )
+            )
+    if validated is None:
+        return None, problems
+    # each distinct number's plain text (``3`` for ``3.0``, ``+3``, ``3e0``), as the import stores it
+    plain_texts = np.array([str(int(v)) for v in validated.columns[column]], dtype=object)
+    plain = np.full(len(cells), "", dtype=object)
+    plain[filled] = plain_texts[codes]
+    if np.array_equal(plain, cells):
+        return None, problems
+    return pd.Series(plain, index=text.index, dtype=object), problems
 
 
 _GIVEN_ROW = "\x00given_row"

@@ -1277,7 +1277,7 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     dataset = analysis.datasets.get("teae_listing")
     if dataset is not None and "serious" in dataset.table.columns:
         table = dataset.table
-        flags = table["serious"].astype(str).str.lower().isin(["true", "1", "yes"])
+        flags = table["serious"].astype(str).str.lower() == "true"  # the snapshot's one reading (D-19.1084)
         serious_columns = [
             c
             for c in (
