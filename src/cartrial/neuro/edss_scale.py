@@ -668,6 +668,35 @@ _RESTRICTION_STEP: dict[Assistance, float] = {
 }
 
 
+def _assistance(assistance: Any) -> Assistance:
+    """The walking aid or mobility level, or an `InputError` naming `assistance` and the allowed values."""
+    try:
+        return Assistance(assistance)
+    except ValueError:
+        raise InputError(
+            Problem(
+                "unknown assistance",
+                field="assistance",
+                value=assistance,
+                allowed=" | ".join(a.value for a in Assistance),
+            )
+        ) from None
+
+
+def _walking_distance_m(walking_distance_m: float | None) -> float:
+    """A walking patient's distance (m), or an `InputError` naming `walking_distance_m`."""
+    if walking_distance_m is None or not np.isfinite(walking_distance_m) or walking_distance_m < 0:
+        raise InputError(
+            Problem(
+                "walking distance is required for a walking patient",
+                field="walking_distance_m",
+                value=walking_distance_m,
+                allowed="a number >= 0 (metres)",
+            )
+        )
+    return float(walking_distance_m)
+
+
 def kurtzke_walking_step(
     walking_distance_m: float | None, assistance: Assistance | str, gaps: KurtzkeGapOptions | None = None
 ) -> tuple[int, str]:
@@ -683,30 +712,11 @@ def kurtzke_walking_step(
     8
     """
     gaps = gaps or KurtzkeGapOptions()
-    try:
-        aid = Assistance(assistance)
-    except ValueError:
-        raise InputError(
-            Problem(
-                "unknown assistance",
-                field="assistance",
-                value=assistance,
-                allowed=" | ".join(a.value for a in Assistance),
-            )
-        ) from None
+    aid = _assistance(assistance)
     if aid in _RESTRICTION_STEP:
         step = _RESTRICTION_STEP[aid]
         return _SCORE_FOR_STEP[step], f"kurtzke_{aid.value}"
-    if walking_distance_m is None or not np.isfinite(walking_distance_m) or walking_distance_m < 0:
-        raise InputError(
-            Problem(
-                "walking distance is required for a walking patient",
-                field="walking_distance_m",
-                value=walking_distance_m,
-                allowed="a number >= 0 (metres)",
-            )
-        )
-    d = float(walking_distance_m)
+    d = _walking_distance_m(walking_distance_m)
     if aid is Assistance.NONE:
         if d >= gaps.unrestricted_m:
             return 0, "kurtzke_unrestricted"
@@ -761,29 +771,10 @@ def neurostatus_ambulation_score(
     >>> neurostatus_ambulation_score(150, "unilateral"), neurostatus_ambulation_score(600, "none")
     (6, None)
     """
-    try:
-        aid = Assistance(assistance)
-    except ValueError:
-        raise InputError(
-            Problem(
-                "unknown assistance",
-                field="assistance",
-                value=assistance,
-                allowed=" | ".join(a.value for a in Assistance),
-            )
-        ) from None
+    aid = _assistance(assistance)
     if aid in _RESTRICTION_SCORE:
         return _RESTRICTION_SCORE[aid]
-    if walking_distance_m is None or not np.isfinite(walking_distance_m) or walking_distance_m < 0:
-        raise InputError(
-            Problem(
-                "walking distance is required for a walking patient",
-                field="walking_distance_m",
-                value=walking_distance_m,
-                allowed="a number >= 0 (metres)",
-            )
-        )
-    d = float(walking_distance_m)
+    d = _walking_distance_m(walking_distance_m)
     if aid is Assistance.NONE:
         for low, score in ((500.0, None), (300.0, 2), (200.0, 3), (100.0, 4)):
             if d >= low:
