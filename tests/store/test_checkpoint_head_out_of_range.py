@@ -95,6 +95,8 @@ def test_a_checkpoint_that_is_a_fifo_is_refused_by_the_python_api_too(tmp_path: 
         assert "FIFO" in str(caught.value)
         assert caught.value.problems[0].field == "checkpoint"
     finally:
-        if writer.is_alive():  # release the writer: a reader that does not wait
+        # release the writer: a reader that does not wait, opened again until the writer has passed its open
+        # (a reader opened and closed before the writer thread reaches its open would leave it waiting)
+        while writer.is_alive():
             os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
-        writer.join()
+            writer.join(timeout=0.05)
