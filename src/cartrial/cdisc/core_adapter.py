@@ -88,10 +88,28 @@ def run_core(
 
 
 def summarise_report(path: Path) -> CoreSummary:
-    """Rule statuses and issue count of a CORE JSON report (``Rules_Report`` and ``Issue_Details``)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    statuses = Counter(str(r.get("status", "")).upper() for r in data.get("Rules_Report", []))
-    return CoreSummary(path, dict(statuses), len(data.get("Issue_Details", [])))
+    """Rule statuses and issue count of a CORE JSON report (``Rules_Report`` and ``Issue_Details``).
+
+    A report that is not such a JSON object (an outside tool's file, read by `parse_json`, whose errors
+    say where the text stops being JSON) is a `CartrialError` naming the file, not a traceback."""
+    from cartrial.sources import parse_json
+
+    try:
+        data = parse_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CartrialError(f"--core: cannot read CORE's report {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise CartrialError(f"--core: CORE's report {path} is not JSON{where}") from None
+    rules = data.get("Rules_Report") or [] if isinstance(data, dict) else None
+    issues = data.get("Issue_Details") or [] if isinstance(data, dict) else None
+    if not (isinstance(rules, list) and isinstance(issues, list) and all(isinstance(r, dict) for r in rules)):
+        raise CartrialError(
+            f"--core: CORE's report {path} is not a CORE JSON report "
+            "(an object with the lists Rules_Report, of objects, and Issue_Details)"
+        )
+    statuses = Counter(str(r.get("status", "")).upper() for r in rules)
+    return CoreSummary(path, dict(statuses), len(issues))
 
 
 __all__ = ["INSTALL_HINT", "CoreSummary", "resolve_core", "run_core", "summarise_report"]

@@ -28,6 +28,7 @@ from cartrial.cdisc.adam import ADPP_CODELIST, RESPONDER_CODELIST, study_codelis
 from cartrial.cdisc.spec import EDSS_DOMAINS, Codelist, DatasetSpec, Term, codelists, dataset_specs
 from cartrial.cdisc.validate import Finding, records_after_death, validate_dataset
 from cartrial.errors import CartrialError, ConfigurationError, InputError, Problem
+from cartrial.sources import parse_json
 
 FORMATS = ("xpt", "json", "both")
 SDTMIG_VERSIONS = ("3.4",)
@@ -374,7 +375,7 @@ def _written_codelists(folder: Path) -> dict[str, Codelist]:
     if not manifest.is_file():
         return terms
     try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("study_codelists") or {}
+        recorded = parse_json(manifest.read_text(encoding="utf-8")).get("study_codelists") or {}
         for name, pairs in recorded.items():
             if name in terms:
                 own = [Term(value=str(code), decode=str(decode)) for code, decode in pairs]

@@ -162,10 +162,10 @@ def stale_dataset_names(out: Path, files: Mapping[str, str]) -> list[Path]:
     this one does not write: a folder never mixes two analyses (a study analysed again without PK samples
     kept the earlier ``nca_by_subject.csv`` beside the new README; D-19.53). Only names that the earlier
     analysis.json lists are returned; read before the new analysis.json replaces it."""
-    import json
+    from cartrial.sources import parse_json
 
-    try:
-        earlier = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    try:  # parse_json: a nesting too deep is a ValueError too, not a RecursionError
+        earlier = parse_json((out / "analysis.json").read_text(encoding="utf-8"))
         names = list(earlier["datasets"])
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
         return []

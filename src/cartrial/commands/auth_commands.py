@@ -24,6 +24,7 @@ from typing import Any
 import typer
 
 from cartrial.errors import InputError, Problem
+from cartrial.sources import parse_json
 
 URL_HELP = "Database URL (default: $CARTRIAL_DB_URL, else sqlite:///cartrial.db)."
 USER_HELP = "User name (default: $CARTRIAL_USER)."
@@ -88,7 +89,7 @@ def database_key(url: str | None) -> str:
 def _read_sessions() -> dict[str, Any]:
     path = sessions_file()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))  # too deep a nesting is a ValueError too
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
