@@ -203,8 +203,9 @@ def validate_profiles(
 
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
-    at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
-    in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile,
+    below its LLOQ (`lloq` for all samples, else `lloq_column`; `blq_value_contradicts`); LLOQ > 0;
+    dose > 0; one sample per time in a profile (a second row at a time is refused, identical or not); one
+    unit and one dose per profile,
     units compared in their standard unit (`cartrial.kinetics.units.standard_conc_unit`: cells/mL and
     cells/uL are one; any other unit in its one spelling, `conc_unit_spelling`; D-19.760, D-19.781).
 
