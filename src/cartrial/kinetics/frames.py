@@ -409,7 +409,7 @@ def _check_blq_values(
     cells = text_cells(data[conc])
     with np.errstate(invalid="ignore"):
         above = flags & blq_value_contradicts(values, limits)  # NaN (blank value or LLOQ): False
-    limit = "the lloq of every sample (CLI --lloq)" if lloq is not None else f"the row's {lloq_column}"
+    limit = "the lloq given for every sample (CLI --lloq)" if lloq is not None else f"the row's {lloq_column}"
     for i in np.flatnonzero(above):
         problems.add(
             i,
