@@ -144,20 +144,25 @@ BLQ_ROWS = "subject_id,actual_day,value,lloq,blq\nS1,0,,50,true\nS1,1,{value},50
 @pytest.mark.parametrize("lloq_option", [["--lloq-col", "lloq"], ["--lloq", "50"]])
 def test_nca_refuses_a_blq_flag_on_a_value_above_the_lloq(tmp_path, capsys, lloq_option):  # type: ignore[no-untyped-def]
     """A row flagged blq=true with 123456 copies (LLOQ 50) was coded 0 without a word: the flag and the value
-    contradict each other. Refused at its row; a BLQ row with a blank value or one at most the LLOQ (as the
-    template allows) is still read."""
+    contradict each other. Refused at its row; a BLQ row with a blank value or one below the LLOQ (as the
+    template allows) is still read; one at the LLOQ is a quantified value and refused, as the store refuses it
+    (D-19.1106), and the allowed text names the LLOQ's source, not its value (D-12.2)."""
     file = tmp_path / "pk.csv"
     args = ["nca", str(file), "--subject", "subject_id", "--time", "actual_day", "--conc", "value"]
     args += ["--conc-unit", "copies/ug", "--blq-col", "blq", *lloq_option]
     file.write_text(BLQ_ROWS.format(value="123456"))
     code, out, err = run_cartrial(*args, capsys=capsys).astuple()
     assert code == 2 and out == ""
-    assert f"{file}, row 3, value: the sample is flagged BLQ (blq=true) but its value is above" in err
-    assert "(got '123456'); allowed: blank or ≤ the LLOQ (50) when blq=true" in err
-    for value in ("", "50", "12"):
+    assert f"{file}, row 3, value: the sample is flagged BLQ (blq=true) but its value is at or above" in err
+    source = "the row's lloq" if lloq_option[0] == "--lloq-col" else "the lloq given for every sample (CLI --lloq)"
+    assert f"(got '123456'); allowed: blank or below the LLOQ ({source}) when blq=true" in err
+    for value in ("", "12", "49.9"):
         file.write_text(BLQ_ROWS.format(value=value))
         code, _, err = run_cartrial(*args, capsys=capsys).astuple()
         assert code == 0, err
+    file.write_text(BLQ_ROWS.format(value="50"))
+    code, _, err = run_cartrial(*args, capsys=capsys).astuple()
+    assert code == 2 and f"{file}, row 3, value:" in err
 
 
 def test_fit_and_population_readers_refuse_the_same_blq_contradiction(tmp_path: Path) -> None:
@@ -175,7 +180,7 @@ def test_fit_and_population_readers_refuse_the_same_blq_contradiction(tmp_path: 
     for caught in (fit, population):
         [problem] = caught.value.problems
         assert (problem.row, problem.field, problem.value) == (3, "value", "123456")
-        assert "flagged BLQ (blq=true) but its value is above the LLOQ" in problem.message
+        assert "flagged BLQ (blq=true) but its value is at or above the LLOQ" in problem.message
 
 
 def test_a_repeated_sample_time_is_refused_at_the_second_row(tmp_path, capsys):  # type: ignore[no-untyped-def]

@@ -48,6 +48,7 @@ from cartrial.kinetics.templates import (
     MIN_LLOQ,
     TIME_UNIT_DAYS,
     TIME_UNITS,
+    blq_value_contradicts,
 )
 from cartrial.kinetics.units import conc_unit_spelling, conversion_notes, standard_conc_unit, to_standard
 from cartrial.results import Result, plain
@@ -202,8 +203,9 @@ def validate_profiles(
 
     Checks: required columns present; subject and ``by`` values non-blank; time a finite number;
     concentration a number ≥ 0, blank only when flagged BLQ in `blq_column`, and a flagged sample's value
-    at most its LLOQ (`lloq` for all samples, else `lloq_column`); LLOQ > 0; dose > 0; one sample per time
-    in a profile (a second row at a time is refused, identical or not); one unit and one dose per profile,
+    below its LLOQ (`lloq` for all samples, else `lloq_column`; `blq_value_contradicts`); LLOQ > 0;
+    dose > 0; one sample per time in a profile (a second row at a time is refused, identical or not); one
+    unit and one dose per profile,
     units compared in their standard unit (`cartrial.kinetics.units.standard_conc_unit`: cells/mL and
     cells/uL are one; any other unit in its one spelling, `conc_unit_spelling`; D-19.760, D-19.781).
 
@@ -394,9 +396,10 @@ def _check_blq_values(
     lloq: float | None,
     problems: RowProblems,
 ) -> None:
-    """A sample flagged BLQ may have a blank value or one at most its LLOQ (`lloq` for every sample, else
-    the row's `lloq_column`); a value above it contradicts the flag and is a problem of the row. Without a
-    known LLOQ the value is not judged (the flag codes the sample as BLQ either way)."""
+    """A sample flagged BLQ may have a blank value or one below its LLOQ (`lloq` for every sample, else the
+    row's `lloq_column`); a value at or above it contradicts the flag (`blq_value_contradicts`, the store's
+    rule too; D-19.165, D-19.1106) and is a problem of the row, which names the LLOQ's column, not its value
+    (D-12.2). Without a known LLOQ the value is not judged (the flag codes the sample as BLQ either way)."""
     if lloq is not None:
         limits = np.full(len(data), float(lloq))
     elif lloq_column:
@@ -405,14 +408,15 @@ def _check_blq_values(
         return
     cells = text_cells(data[conc])
     with np.errstate(invalid="ignore"):
-        above = flags & (values > limits)  # NaN (blank value or LLOQ): False
+        above = flags & blq_value_contradicts(values, limits)  # NaN (blank value or LLOQ): False
+    limit = "the lloq given for every sample (CLI --lloq)" if lloq is not None else f"the row's {lloq_column}"
     for i in np.flatnonzero(above):
         problems.add(
             i,
             conc,
             cells.iat[i],
-            f"the sample is flagged BLQ ({blq_column}=true) but its value is above the LLOQ",
-            f"blank or ≤ the LLOQ ({limits[i]:g}) when {blq_column}=true; otherwise {blq_column}=false",
+            f"the sample is flagged BLQ ({blq_column}=true) but its value is at or above the LLOQ",
+            f"blank or below the LLOQ ({limit}) when {blq_column}=true; otherwise {blq_column}=false",
         )
 
 

@@ -587,7 +587,10 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
        docs/science/decisions.md D-12.1: 310 copies/µg at day
        21 and BLQ at 28 add 7·310/2 to aucint.last(0, 28)).
     3. A segment that ends at an extrapolated end (a missing end after Tlast) is integrated with the log rule
-       (a fall to 0 adds nothing).
+       (a fall to 0 adds nothing; the exponential of ``inf_obs``/``inf_pred``), except an ``all`` end inside
+       the AUCall triangle (a concentration > 0 on the line from Clast to the next BLQ 0): that segment is
+       decided by the AUC method as in 2 — linear under ``linear`` (PKNCA vignette "AUC integration methods":
+       AUCall integrates the triangle linearly), log under lin-up/log-down (D-19.1107).
     4. ``inf_obs`` with an infinite end adds Clast/lambda_z (Clast,obs), or C(a)/lambda_z when a > Tlast.
     5. ``inf_pred`` (PKNCA ``aucint.inf.pred``, D-19.967) extrapolates from Clast,pred instead, and adds
        Clast,pred/lambda_z for an infinite end. As ``pk.calc.auxcint`` (which puts a second point at Tlast
@@ -643,7 +646,13 @@ def _aucint(p: _Profile, a: float, b: float, kind: str) -> FloatArray:
             log = (t2 > tmax_interval) & (c1 != 0) & (c2 != 0)
         if p.options.interval_interpolation == "linear":
             log = log & ~inserted[:, :-1] & ~inserted[:, 1:]
-        log = log | extrapolated[:, 1:]
+        # a segment to an extrapolated end takes the log rule: after Tlast aucint.last adds nothing (a fall
+        # to 0) and aucint.inf.* follow the exponential; aucint.all's end inside the AUCall triangle (C > 0,
+        # on the line from Clast to the next BLQ 0) is a pair like any other, by the AUC method (D-19.1107)
+        forced = extrapolated[:, 1:]
+        if kind == "all":
+            forced = forced & ~(c2 > 0)
+        log = log | forced
         dt = t2 - t1
         both_positive = (c1 > 0) & (c2 > 0) & (c1 != c2)
         log_area = np.where(both_positive, (c1 - c2) * dt / _log_ratio(c1, c2, both_positive), 0.0)

@@ -54,6 +54,21 @@ PD_COLUMNS: tuple[str, ...] = (
 )
 """Columns of ``pd_samples.csv``: one row per PD visit."""
 
+
+def blq_value_contradicts(value: Any, lloq: Any) -> Any:
+    """Whether a sample flagged below the LLOQ (BLQ) contradicts its own value: the value is at or above its
+    LLOQ — the LLOQ is the lowest concentration quantified with acceptable accuracy and precision (ICH M10
+    §2.2; FDA Bioanalytical Method Validation guidance 2018), so a value at the LLOQ is quantified. The one
+    rule of the store's record rule ``PK-BLQ-AT-OR-ABOVE-LLOQ`` (D-19.165) and of the kinetics reader
+    (`cartrial.kinetics.frames.validate_profiles`; D-19.1106). Numbers or numpy arrays of one unit (NaN, a
+    blank value or LLOQ, compares False: nothing to judge).
+
+    >>> blq_value_contradicts(50.0, 50.0), blq_value_contradicts(49.9, 50.0)
+    (True, False)
+    """
+    return value >= lloq
+
+
 PK_NOMINAL_DAYS: tuple[int, ...] = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365)
 """Reference-study CAR-T sampling: pre-infusion (day 0), days 1, 4, 7, 10, 14, 21, 28, months 2, 3, 6, 9, 12
 (``docs/science/ct103a-nmosd-trial.md §9)."""
@@ -138,5 +153,6 @@ __all__ = [
     "TIME_UNITS",
     "TIME_UNIT_DAYS",
     "TIME_UNIT_SPELLINGS",
+    "blq_value_contradicts",
     "days_per_time_unit",
 ]

@@ -72,7 +72,7 @@ from cartrial.grading.tables import (
     THERAPY_CATEGORIES,
     fio2_without_oxygen,
 )
-from cartrial.kinetics.templates import MAX_CONCENTRATION, MIN_LLOQ
+from cartrial.kinetics.templates import MAX_CONCENTRATION, MIN_LLOQ, blq_value_contradicts
 from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, Assistance, EdssMethod
 from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
@@ -1142,7 +1142,7 @@ RECORD_RULES: tuple[RecordRule, ...] = (
             and bool(r["blq"])
             and isinstance(r.get("value"), int | float)
             and isinstance(r.get("lloq"), int | float)
-            and r["value"] >= r["lloq"]
+            and bool(blq_value_contradicts(r["value"], r["lloq"]))
         ),
         "bioanalytical method validation: the LLOQ is the lowest concentration quantified with acceptable "
         "accuracy and precision (ICH M10; FDA BMV guidance 2018); SDTMIG 3.4 PC (PCLLOQ) (D-19.165)",
