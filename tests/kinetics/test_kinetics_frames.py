@@ -154,7 +154,9 @@ def test_nca_refuses_a_blq_flag_on_a_value_above_the_lloq(tmp_path, capsys, lloq
     code, out, err = run_cartrial(*args, capsys=capsys).astuple()
     assert code == 2 and out == ""
     assert f"{file}, row 3, value: the sample is flagged BLQ (blq=true) but its value is at or above" in err
-    source = "the row's lloq" if lloq_option[0] == "--lloq-col" else "the lloq given for every sample (CLI --lloq)"
+    source = (
+        "the row's lloq" if lloq_option[0] == "--lloq-col" else "the lloq given for every sample (CLI --lloq)"
+    )
     assert f"(got '123456'); allowed: blank or below the LLOQ ({source}) when blq=true" in err
     for value in ("", "12", "49.9"):
         file.write_text(BLQ_ROWS.format(value=value))
