@@ -194,7 +194,10 @@ def new_therapy_days(
     """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
     `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
     progression, new therapy or death). A subject listed twice keeps the earliest date. A date without a time
-    is that date on the site's calendar (`cartrial.columns.site_cell_moment`, D-19.721).
+    is that date on the site's calendar (`cartrial.columns.site_cell_moment`, D-19.721). A date before the
+    infusion is refused at its row, as the follow-up file's (`follow_up_days`): the consensus censors at a
+    *subsequent* therapy, and a therapy before the product (bridging, or a typing slip) would censor every
+    count of it, "not gradable" without a word (D-19.1120).
 
     >>> import pandas as pd
     >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
@@ -208,13 +211,18 @@ def new_therapy_days(
     subjects = parse_text(text, "subject_id", problems)
     moments = parse_datetime(text, "new_therapy_at", problems)
     _check_subjects(subjects, times, problems)
-    problems.raise_if_any(False)
     days: dict[str, int] = {}
-    for sid, cell, moment in zip(subjects, text["new_therapy_at"], moments, strict=True):
-        assert moment is not None
+    for i, (sid, cell, moment) in enumerate(zip(subjects, text["new_therapy_at"], moments, strict=True)):
+        if moment is None or str(sid) not in times:
+            continue
         day0 = times[str(sid)]
         day = calendar_days(site_cell_moment(cell, moment, day0.tzinfo), day0)
+        if day < 0:  # not subsequent to the product: no censoring of it (EHA/EBMT 2023; D-19.1120)
+            allowed = "a date on or after the subject's infusion"
+            problems.add(i, "new_therapy_at", cell, "before the infusion date", allowed)
+            continue
         days[str(sid)] = min(day, days.get(str(sid), day))
+    problems.raise_if_any(False)
     return days
 
 

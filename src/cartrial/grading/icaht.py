@@ -311,7 +311,8 @@ def _series(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """(days, counts) of one subject sorted by day; an `InputError` naming the argument for series of
     different lengths, a count that is not a finite number ≥ 0, a day or censoring day that is not a whole
-    number (D-19.79)."""
+    number (D-19.79), a censoring day before day 0 (a therapy before the infusion is not subsequent to it,
+    D-19.1120)."""
     try:
         d = np.asarray(days, dtype=float)
         values = np.asarray(counts, dtype=float)
@@ -335,7 +336,9 @@ def _series(
     if bad.any():
         value = values[np.flatnonzero(bad)[0]]
         raise InputError(Problem("not a finite number ≥ 0", field=name, value=value, allowed="a count ≥ 0"))
-    check_argument("censor_day", censor_day, Allowed(integer=True, optional=True))
+    # a new therapy is censored from its day on; one before the infusion is not subsequent to the product
+    # (EHA/EBMT 2023) and would censor every count of it: refused (D-19.1120)
+    check_argument("censor_day", censor_day, Allowed(low=0, integer=True, optional=True, unit="days"))
     order = np.argsort(d, kind="stable")
     return d[order].astype(np.int64), values[order]
 
