@@ -139,6 +139,44 @@ def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
     return unique_days, lowest
 
 
+def _is_below(value: float, threshold: float, strict: bool) -> bool:
+    """`value` ≤ `threshold`, or < with `strict`."""
+    return value < threshold if strict else value <= threshold
+
+
+def _line_below(
+    grid: np.ndarray, sampled_days: np.ndarray, lowest: np.ndarray, threshold: float, strict: bool
+) -> npt.NDArray[np.bool_]:
+    """Whether the straight line between the sampled days (`lowest`, one value a day) is at or below
+    `threshold` (strictly below with `strict`) on each day of `grid` within the sampled range: a sampled day
+    by its own value; a day x between sampled days x0 < x < x1 by the line
+    y0 + (y1 - y0)·(x - x0)/(x1 - x0), compared without dividing: y0·(x1 - x) + y1·(x - x0) against
+    threshold·(x1 - x0), exact for whole counts. The interpolated value itself (`numpy.interp`'s
+    slope·(x - x0) + y0) rounds: 960/µL on day 0 and 40/µL on day 14 gave 500.00000000000006 on day 7, where
+    the line — and the published grader's zoo ``na.approx``, R ``approx``: y0 + (y1 - y0)·((x - x0)/(x1 - x0))
+    = 500 — is on the threshold (D-19.1121). Days outside the sampled range are False (the caller's `known`
+    is False there)."""
+    inside = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
+    out = np.zeros(len(grid), dtype=bool)
+    x = grid[inside]
+    right = np.searchsorted(sampled_days, x, side="left")  # the first sampled day ≥ x
+    on_sample = sampled_days[right] == x
+    result = np.zeros(len(x), dtype=bool)
+    values = lowest[right[on_sample]]
+    result[on_sample] = values < threshold if strict else values <= threshold
+    between = ~on_sample
+    if between.any():
+        j1 = right[between]
+        x0, x1 = sampled_days[j1 - 1].astype(float), sampled_days[j1].astype(float)
+        y0, y1 = lowest[j1 - 1], lowest[j1]
+        xs = x[between].astype(float)
+        weighted = y0 * (x1 - xs) + y1 * (xs - x0)
+        bound = threshold * (x1 - x0)
+        result[between] = weighted < bound if strict else weighted <= bound
+    out[inside] = result
+    return out
+
+
 def _daily_below(
     days: np.ndarray,
     anc: np.ndarray,
@@ -146,12 +184,15 @@ def _daily_below(
     last_day: int,
     mode: UnsampledDays,
     max_gap: int | None = None,
+    strict: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(below, known), booleans per day 0..last_day: the day's value is at or below (≤) `threshold`, and the
-    day has a value at all.
+    """(below, known), booleans per day 0..last_day: the day's value is at or below (≤) `threshold` (strictly
+    below (<) with `strict`), and the day has a value at all.
 
     Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
-    neighbouring sampled days (days before the first count have no value; with `max_gap`, the days of a run
+    neighbouring sampled days, compared with the threshold on the line itself (`_line_below`: a day the line
+    puts exactly on the threshold is on it, D-19.1121) (days before the first count have no value; with
+    `max_gap`, the days of a run
     of more than `max_gap` consecutive unsampled days are not below but counted as calendar days, a recovery,
     as the published grader counts its missing days: D-19.680); ``locf`` carries the last sampled day
     forward (from a count before day 0 too); ``sampled_only`` gives them no value. A day without a value
@@ -164,8 +205,7 @@ def _daily_below(
     if mode is UnsampledDays.LINEAR:
         grid = np.arange(last_day + 1)
         known = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
-        interpolated = np.interp(grid, sampled_days, lowest)
-        below = known & (interpolated <= threshold)
+        below = known & _line_below(grid, sampled_days, lowest, threshold, strict)
         if max_gap is not None:
             # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days;
             # the grader leaves a longer run missing and its exceedance counts a missing day as not below:
@@ -179,16 +219,16 @@ def _daily_below(
         by_day = dict(zip(sampled_days.tolist(), lowest.tolist(), strict=True))
         before = sampled_days < 0
         if before.any():
-            current = bool(lowest[before][-1] <= threshold)
+            current = _is_below(float(lowest[before][-1]), threshold, strict)
         for day in range(last_day + 1):
             if day in by_day:
-                current = by_day[day] <= threshold
+                current = _is_below(by_day[day], threshold, strict)
             below[day] = bool(current)
             known[day] = current is not None
         return below, known
     for d, a in zip(sampled_days, lowest, strict=True):
         if 0 <= d <= last_day:
-            below[int(d)] = a <= threshold
+            below[int(d)] = _is_below(float(a), threshold, strict)
             known[int(d)] = True
     return below, known
 
@@ -633,14 +673,7 @@ def _daily_below_strict(
     day has a value (`_daily_below`)."""
     # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it, and a
     # later one bounds the unsampled days before it (D-19.673)
-    return _daily_below(
-        days - first_day,
-        values,
-        np.nextafter(threshold, -np.inf),
-        last_day - first_day,
-        mode,
-        max_gap,
-    )
+    return _daily_below(days - first_day, values, threshold, last_day - first_day, mode, max_gap, strict=True)
 
 
 def _cumulative(below_known: tuple[np.ndarray, np.ndarray], min_recovery_days: int) -> int:
