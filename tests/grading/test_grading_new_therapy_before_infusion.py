@@ -17,7 +17,7 @@ import pytest
 
 from cartrial.cli import main
 from cartrial.errors import InputError
-from cartrial.grading import grade_icaht, grade_t_icaht, new_therapy_days
+from cartrial.grading import derive_icaht, grade_icaht, grade_t_icaht, new_therapy_days
 
 INFUSED = pd.DataFrame({"subject_id": ["S1", "S2"], "infused_at": ["2021-04-20T09:00Z", "2021-04-20T09:00Z"]})
 
@@ -68,3 +68,38 @@ def test_grade_icaht_command_exits_2_on_a_new_therapy_before_the_infusion(
     err = capsys.readouterr().err
     assert code == 2
     assert "row 2" in err and "new_therapy_at" in err and "before the infusion date" in err
+
+
+def _labs() -> pd.DataFrame:
+    # S1 and S2: ANC 300/µL on days 0-9 (2021-04-20 to 2021-04-29), 2000/µL on day 10
+    dates = [f"2021-04-{20 + d:02d}T12:00:00Z" for d in range(11)]
+    return pd.DataFrame(
+        {
+            "subject_id": ["S1"] * 11 + ["S2"] * 11,
+            "collected_at": dates * 2,
+            "analyte": ["neutrophils"] * 22,
+            "value": ([300] * 10 + [2000]) * 2,
+            "unit": ["cells/uL"] * 22,
+            "lln": [1800] * 22,
+        }
+    )
+
+
+@pytest.mark.parametrize("argument", ["new_therapy_days", "follow_up_days"])
+def test_derive_icaht_names_the_argument_and_the_subject_of_a_day_before_day_0(argument: str) -> None:
+    with pytest.raises(InputError) as caught:
+        derive_icaht(_labs(), INFUSED, **{argument: {"S1": 5, "S2": -2}})  # type: ignore[arg-type]
+    text = str(caught.value)
+    assert argument in text and "subject S2" in text and "before day 0" in text
+    assert "S1" not in text and "censor_day" not in text and "follow_up_day:" not in text
+    assert "-2" not in text  # value-free
+
+
+@pytest.mark.parametrize("argument", ["new_therapy_days", "follow_up_days"])
+def test_derive_icaht_keep_going_grades_the_other_subjects(argument: str) -> None:
+    # S1: days 0-9 ≤ 500/µL (10 days) is early grade 2 by hand (§5.1: 7-13 days), uncensored (day 45) or
+    # followed to day 45; S2's day is before day 0: left out, named in the problems
+    result = derive_icaht(_labs(), INFUSED, keep_going=True, **{argument: {"S1": 45, "S2": -2}})  # type: ignore[arg-type]
+    assert result.table["subject_id"].tolist() == ["S1"]
+    assert result.table["early_grade"].tolist() == [2]
+    assert [(p.field, p.record) for p in result.problems] == [(argument, "subject S2")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -144,6 +145,21 @@ def _is_below(value: float, threshold: float, strict: bool) -> bool:
     return value < threshold if strict else value <= threshold
 
 
+def _decimal(value: float) -> Fraction:
+    """The decimal a count was written as, exactly: the shortest text that reads back as the same double
+    (`repr`; 71.6 → 716/10, where the double itself is 71.599999999999994315658113919198513031005859375). A
+    count converted to the grading's unit by a decimal shift (cells/µL to ×10^9/L, `to_canonical`,
+    D-19.849) is the correctly rounded double of that decimal, so its shortest text is the decimal."""
+    return Fraction(repr(float(value)))
+
+
+NEAR_TIE = 1e-12
+"""Distance of an interpolated day's weighted sum from the threshold's, relative to
+max(|y0|, |y1|, threshold)·(x1 - x0), within which the day is compared again in exact rational arithmetic
+(`_line_below`): the floating-point comparison errs by a few units in the last place (about 1e-16
+relative), so every day it could misplace is within this band, and only near ties are (D-19.1122)."""
+
+
 def _line_below(
     grid: np.ndarray, sampled_days: np.ndarray, lowest: np.ndarray, threshold: float, strict: bool
 ) -> npt.NDArray[np.bool_]:
@@ -151,11 +167,14 @@ def _line_below(
     `threshold` (strictly below with `strict`) on each day of `grid` within the sampled range: a sampled day
     by its own value; a day x between sampled days x0 < x < x1 by the line
     y0 + (y1 - y0)·(x - x0)/(x1 - x0), compared without dividing: y0·(x1 - x) + y1·(x - x0) against
-    threshold·(x1 - x0), exact for whole counts. The interpolated value itself (`numpy.interp`'s
-    slope·(x - x0) + y0) rounds: 960/µL on day 0 and 40/µL on day 14 gave 500.00000000000006 on day 7, where
-    the line — and the published grader's zoo ``na.approx``, R ``approx``: y0 + (y1 - y0)·((x - x0)/(x1 - x0))
-    = 500 — is on the threshold (D-19.1121). Days outside the sampled range are False (the caller's `known`
-    is False there)."""
+    threshold·(x1 - x0). That comparison is made in floating point for every day and, for the days within
+    `NEAR_TIE` of the threshold, again exactly on the counts as written (`_decimal`, `fractions.Fraction`):
+    exact for whole counts and for decimal ones alike. In doubles the line rounds: 960/µL on day 0 and
+    40/µL on day 14 gave 500.00000000000006 on day 7 by `numpy.interp` (slope·(x - x0) + y0), and platelets
+    71.6 on day 0 and 42.8 ×10^9/L on day 4 give 71.6·1 + 42.8·3 = 199.99999999999997 < 4·50 on day 3,
+    where the line — and the published grader's zoo ``na.approx``, R ``approx``:
+    y0 + (y1 - y0)·((x - x0)/(x1 - x0)) — is exactly on the threshold (500; 50, not < 50) (D-19.1121,
+    D-19.1122). Days outside the sampled range are False (the caller's `known` is False there)."""
     inside = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
     out = np.zeros(len(grid), dtype=bool)
     x = grid[inside]
@@ -172,7 +191,13 @@ def _line_below(
         xs = x[between].astype(float)
         weighted = y0 * (x1 - xs) + y1 * (xs - x0)
         bound = threshold * (x1 - x0)
-        result[between] = weighted < bound if strict else weighted <= bound
+        compared = weighted < bound if strict else weighted <= bound
+        scale = np.maximum(np.maximum(np.abs(y0), np.abs(y1)), abs(threshold)) * (x1 - x0)
+        for i in np.flatnonzero(np.abs(weighted - bound) <= NEAR_TIE * scale):  # near ties: exactly
+            exact = _decimal(y0[i]) * int(x1[i] - xs[i]) + _decimal(y1[i]) * int(xs[i] - x0[i])
+            exact_bound = _decimal(threshold) * int(x1[i] - x0[i])
+            compared[i] = exact < exact_bound if strict else exact <= exact_bound
+        result[between] = compared
     out[inside] = result
     return out
 
@@ -191,8 +216,8 @@ def _daily_below(
 
     Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
     neighbouring sampled days, compared with the threshold on the line itself (`_line_below`: a day the line
-    puts exactly on the threshold is on it, D-19.1121) (days before the first count have no value; with
-    `max_gap`, the days of a run
+    puts exactly on the threshold is on it, for whole and decimal counts, D-19.1121, D-19.1122) (days before
+    the first count have no value; with `max_gap`, the days of a run
     of more than `max_gap` consecutive unsampled days are not below but counted as calendar days, a recovery,
     as the published grader counts its missing days: D-19.680); ``locf`` carries the last sampled day
     forward (from a count before day 0 too); ``sampled_only`` gives them no value. A day without a value
