@@ -21,7 +21,7 @@ single assessment) is `prepare_crs_inputs` + `grade_crs_inputs`, used by every C
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from cartrial.allowed import Allowed
 from cartrial.columns import (
     RowProblems,
     calendar_days,
@@ -194,28 +195,17 @@ def new_therapy_days(
     """Study day (calendar days after the infusion date) of each subject's new therapy, from a frame with
     `subject_id` and `new_therapy_at`: the censoring day of `derive_icaht` (EHA/EBMT 2023 censors ICAHT at
     progression, new therapy or death). A subject listed twice keeps the earliest date. A date without a time
-    is that date on the site's calendar (`cartrial.columns.site_cell_moment`, D-19.721).
+    is that date on the site's calendar (`cartrial.columns.site_cell_moment`, D-19.721). A date before the
+    infusion is refused at its row, as the follow-up file's (`follow_up_days`): the consensus censors at a
+    *subsequent* therapy, and a therapy before the product (bridging, or a typing slip) would censor every
+    count of it, "not gradable" without a word (D-19.1120).
 
     >>> import pandas as pd
     >>> new_therapy_days(pd.DataFrame({"subject_id": ["S1"], "new_therapy_at": ["2024-02-24"]}),
     ...                  pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]}))
     {'S1': 45}
     """
-    _check_columns(frame, ("subject_id", "new_therapy_at"), (), file)
-    times = _infusions(infusions)
-    problems = RowProblems(file)
-    text = text_frame(frame)
-    subjects = parse_text(text, "subject_id", problems)
-    moments = parse_datetime(text, "new_therapy_at", problems)
-    _check_subjects(subjects, times, problems)
-    problems.raise_if_any(False)
-    days: dict[str, int] = {}
-    for sid, cell, moment in zip(subjects, text["new_therapy_at"], moments, strict=True):
-        assert moment is not None
-        day0 = times[str(sid)]
-        day = calendar_days(site_cell_moment(cell, moment, day0.tzinfo), day0)
-        days[str(sid)] = min(day, days.get(str(sid), day))
-    return days
+    return _study_days(frame, infusions, "new_therapy_at", min, file)
 
 
 def follow_up_days(
@@ -232,29 +222,39 @@ def follow_up_days(
     ...                pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10T09:00Z"]}))
     {'S1': 100}
     """
-    _check_columns(frame, ("subject_id", "last_follow_up_at"), (), file)
+    return _study_days(frame, infusions, "last_follow_up_at", max, file)
+
+
+def _study_days(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    column: str,
+    keep: Callable[[int, int], int],
+    file: FileName,
+) -> dict[str, int]:
+    """Calendar days after the infusion date of each subject's date in `column` (`new_therapy_days`,
+    `follow_up_days`): a date without a time is that date on the site's calendar
+    (`cartrial.columns.site_cell_moment`, D-19.721); a date before the infusion is refused at its row
+    (D-19.717, D-19.1120); of a subject listed twice, `keep` (min or max) of the days is kept."""
+    _check_columns(frame, ("subject_id", column), (), file)
     times = _infusions(infusions)
     problems = RowProblems(file)
     text = text_frame(frame)
     subjects = parse_text(text, "subject_id", problems)
-    moments = parse_datetime(text, "last_follow_up_at", problems)
+    moments = parse_datetime(text, column, problems)
     _check_subjects(subjects, times, problems)
     days: dict[str, int] = {}
-    for i, (sid, moment) in enumerate(zip(subjects, moments, strict=True)):
+    for i, (sid, cell, moment) in enumerate(zip(subjects, text[column], moments, strict=True)):
         if moment is None or str(sid) not in times:
             continue
         day0 = times[str(sid)]
-        day = calendar_days(site_cell_moment(text["last_follow_up_at"].iloc[i], moment, day0.tzinfo), day0)
+        day = calendar_days(site_cell_moment(cell, moment, day0.tzinfo), day0)
         if day < 0:
             problems.add(
-                i,
-                "last_follow_up_at",
-                text["last_follow_up_at"].iloc[i],
-                "before the infusion date",
-                "a date on or after the subject's infusion",
+                i, column, cell, "before the infusion date", "a date on or after the subject's infusion"
             )
             continue
-        days[str(sid)] = max(day, days.get(str(sid), day))
+        days[str(sid)] = keep(day, days.get(str(sid), day))
     problems.raise_if_any(False)
     return days
 
@@ -919,10 +919,13 @@ def derive_icaht(
 ) -> Result:
     """Early and late ICAHT (neutrophils) and T-ICAHT (platelets) per subject from a haematology results
     frame (Rejeski K et al., EHA/EBMT consensus, Blood 2023;142:865-877; `cartrial.grading.grade_icaht`).
-    Day 0 is the infusion date; ``new_therapy_days`` (subject → study day of a new therapy) censors the
-    late windows; ``follow_up_days`` (subject → day of the last follow-up: death, loss or the cut-off) ends
-    the early window when the counts stop before it (`grade_icaht`'s `follow_up_day`, D-19.717). Other
-    analytes are ignored.
+    Day 0 is the infusion date; ``new_therapy_days`` (subject → study day of a new therapy) censors every
+    window from that day on, the early one too (a new therapy on day 0 censors every count, D-19.1120);
+    ``follow_up_days`` (subject → day of the last follow-up: death, loss or the cut-off) ends the early
+    window when the counts stop before it (`grade_icaht`'s `follow_up_day`, D-19.717). A day of either
+    before day 0 (or not a whole number) is a problem naming the argument and the subject; with
+    ``keep_going`` that subject is left out and named in `Result.problems`, the others are graded
+    (D-19.1123). Other analytes are ignored.
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-17", "2024-01-24"],
@@ -937,9 +940,18 @@ def derive_icaht(
     problems, inputs, notes = _parse_labs(frame, file, times)
     _check_subjects(inputs.subject_id, times, problems)
     problems.raise_if_any(keep_going)
-    table = _icaht_table(
-        inputs, ~problems.bad_mask(len(frame)), times, opts, new_therapy_days, follow_up_days
-    )
+    day_problems = _subject_day_problems(new_therapy_days=new_therapy_days, follow_up_days=follow_up_days)
+    if day_problems and not keep_going:
+        raise InputError([p for _, p in day_problems])
+    good = ~problems.bad_mask(len(frame))
+    if day_problems:  # keep_going: those subjects are left out, named in the problems
+        left_out = sorted({sid for sid, _ in day_problems})
+        good &= ~np.isin(np.asarray(inputs.subject_id, dtype=object).astype(str), left_out)
+        notes = (
+            *notes,
+            f"{len(left_out)} subject(s) not graded: a day of theirs before day 0 (see problems)",
+        )
+    table = _icaht_table(inputs, good, times, opts, new_therapy_days, follow_up_days)
     if keep_going and problems:
         table = _with_excluded_rows(table, _excluded_rows(problems, inputs.subject_id))
     return Result(
@@ -949,8 +961,34 @@ def derive_icaht(
         sources=(ICAHT_SOURCE, T_ICAHT_SOURCE),
         units={"late_nadir_per_ul": "cells/µL"},
         notes=notes,
-        problems=_row_problems(problems, keep_going),
+        problems=(*(p for _, p in day_problems), *_row_problems(problems, keep_going)),
     )
+
+
+_STUDY_DAY = Allowed(low=0, integer=True, unit="days")
+
+
+def _subject_day_problems(**by_name: Mapping[str, int] | None) -> list[tuple[str, Problem]]:
+    """The problems of `derive_icaht`'s per-subject days (`new_therapy_days`, `follow_up_days`: subject →
+    study day), each naming the argument and the subject, value-free: a day that is not a whole number ≥ 0.
+    A day before day 0 is no therapy subsequent to the product and no follow-up of it (D-19.1120, D-19.717);
+    the engines would refuse it as an unlocated `censor_day`/`follow_up_day` for every subject
+    (D-19.1123). Pairs of (subject, problem)."""
+    found: list[tuple[str, Problem]] = []
+    for name, days in by_name.items():
+        for sid, given in (days or {}).items():
+            day: Any = given  # a notebook's mapping may hold anything
+            whole = int(day) if isinstance(day, float) and day.is_integer() else day
+            problem = _STUDY_DAY.problem(name, whole)
+            if problem is not None:
+                message = (
+                    "before day 0 (the infusion)" if problem.message == "out of range" else problem.message
+                )
+                allowed = "a study day ≥ 0 (whole days)"
+                found.append(
+                    (str(sid), Problem(message, field=name, record=f"subject {sid}", allowed=allowed))
+                )
+    return found
 
 
 # ---------------------------------------------------------------- graded events

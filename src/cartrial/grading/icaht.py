@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -139,6 +140,68 @@ def _daily_values(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
     return unique_days, lowest
 
 
+def _is_below(value: float, threshold: float, strict: bool) -> bool:
+    """`value` ≤ `threshold`, or < with `strict`."""
+    return value < threshold if strict else value <= threshold
+
+
+def _decimal(value: float) -> Fraction:
+    """The decimal a count was written as, exactly: the shortest text that reads back as the same double
+    (`repr`; 71.6 → 716/10, where the double itself is 71.599999999999994315658113919198513031005859375). A
+    count converted to the grading's unit by a decimal shift (cells/µL to ×10^9/L, `to_canonical`,
+    D-19.849) is the correctly rounded double of that decimal, so its shortest text is the decimal."""
+    return Fraction(repr(float(value)))
+
+
+NEAR_TIE = 1e-12
+"""Distance of an interpolated day's weighted sum from the threshold's, relative to
+max(|y0|, |y1|, threshold)·(x1 - x0), within which the day is compared again in exact rational arithmetic
+(`_line_below`): the floating-point comparison errs by a few units in the last place (about 1e-16
+relative), so every day it could misplace is within this band, and only near ties are (D-19.1122)."""
+
+
+def _line_below(
+    grid: np.ndarray, sampled_days: np.ndarray, lowest: np.ndarray, threshold: float, strict: bool
+) -> npt.NDArray[np.bool_]:
+    """Whether the straight line between the sampled days (`lowest`, one value a day) is at or below
+    `threshold` (strictly below with `strict`) on each day of `grid` within the sampled range: a sampled day
+    by its own value; a day x between sampled days x0 < x < x1 by the line
+    y0 + (y1 - y0)·(x - x0)/(x1 - x0), compared without dividing: y0·(x1 - x) + y1·(x - x0) against
+    threshold·(x1 - x0). That comparison is made in floating point for every day and, for the days within
+    `NEAR_TIE` of the threshold, again exactly on the counts as written (`_decimal`, `fractions.Fraction`):
+    exact for whole counts and for decimal ones alike. In doubles the line rounds: 960/µL on day 0 and
+    40/µL on day 14 gave 500.00000000000006 on day 7 by `numpy.interp` (slope·(x - x0) + y0), and platelets
+    71.6 on day 0 and 42.8 ×10^9/L on day 4 give 71.6·1 + 42.8·3 = 199.99999999999997 < 4·50 on day 3,
+    where the line — and the published grader's zoo ``na.approx``, R ``approx``:
+    y0 + (y1 - y0)·((x - x0)/(x1 - x0)) — is exactly on the threshold (500; 50, not < 50) (D-19.1121,
+    D-19.1122). Days outside the sampled range are False (the caller's `known` is False there)."""
+    inside = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
+    out = np.zeros(len(grid), dtype=bool)
+    x = grid[inside]
+    right = np.searchsorted(sampled_days, x, side="left")  # the first sampled day ≥ x
+    on_sample = sampled_days[right] == x
+    result = np.zeros(len(x), dtype=bool)
+    values = lowest[right[on_sample]]
+    result[on_sample] = values < threshold if strict else values <= threshold
+    between = ~on_sample
+    if between.any():
+        j1 = right[between]
+        x0, x1 = sampled_days[j1 - 1].astype(float), sampled_days[j1].astype(float)
+        y0, y1 = lowest[j1 - 1], lowest[j1]
+        xs = x[between].astype(float)
+        weighted = y0 * (x1 - xs) + y1 * (xs - x0)
+        bound = threshold * (x1 - x0)
+        compared = weighted < bound if strict else weighted <= bound
+        scale = np.maximum(np.maximum(np.abs(y0), np.abs(y1)), abs(threshold)) * (x1 - x0)
+        for i in np.flatnonzero(np.abs(weighted - bound) <= NEAR_TIE * scale):  # near ties: exactly
+            exact = _decimal(y0[i]) * int(x1[i] - xs[i]) + _decimal(y1[i]) * int(xs[i] - x0[i])
+            exact_bound = _decimal(threshold) * int(x1[i] - x0[i])
+            compared[i] = exact < exact_bound if strict else exact <= exact_bound
+        result[between] = compared
+    out[inside] = result
+    return out
+
+
 def _daily_below(
     days: np.ndarray,
     anc: np.ndarray,
@@ -146,12 +209,15 @@ def _daily_below(
     last_day: int,
     mode: UnsampledDays,
     max_gap: int | None = None,
+    strict: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(below, known), booleans per day 0..last_day: the day's value is at or below (≤) `threshold`, and the
-    day has a value at all.
+    """(below, known), booleans per day 0..last_day: the day's value is at or below (≤) `threshold` (strictly
+    below (<) with `strict`), and the day has a value at all.
 
     Sampled days use the lowest count of the day. Unsampled days: ``linear`` interpolates between the
-    neighbouring sampled days (days before the first count have no value; with `max_gap`, the days of a run
+    neighbouring sampled days, compared with the threshold on the line itself (`_line_below`: a day the line
+    puts exactly on the threshold is on it, for whole and decimal counts, D-19.1121, D-19.1122) (days before
+    the first count have no value; with `max_gap`, the days of a run
     of more than `max_gap` consecutive unsampled days are not below but counted as calendar days, a recovery,
     as the published grader counts its missing days: D-19.680); ``locf`` carries the last sampled day
     forward (from a count before day 0 too); ``sampled_only`` gives them no value. A day without a value
@@ -164,8 +230,7 @@ def _daily_below(
     if mode is UnsampledDays.LINEAR:
         grid = np.arange(last_day + 1)
         known = (grid >= sampled_days[0]) & (grid <= sampled_days[-1])
-        interpolated = np.interp(grid, sampled_days, lowest)
-        below = known & (interpolated <= threshold)
+        below = known & _line_below(grid, sampled_days, lowest, threshold, strict)
         if max_gap is not None:
             # an unsampled day between sampled days s_i < day < s_i+1 lies in a run of s_i+1 - s_i - 1 days;
             # the grader leaves a longer run missing and its exceedance counts a missing day as not below:
@@ -179,16 +244,16 @@ def _daily_below(
         by_day = dict(zip(sampled_days.tolist(), lowest.tolist(), strict=True))
         before = sampled_days < 0
         if before.any():
-            current = bool(lowest[before][-1] <= threshold)
+            current = _is_below(float(lowest[before][-1]), threshold, strict)
         for day in range(last_day + 1):
             if day in by_day:
-                current = by_day[day] <= threshold
+                current = _is_below(by_day[day], threshold, strict)
             below[day] = bool(current)
             known[day] = current is not None
         return below, known
     for d, a in zip(sampled_days, lowest, strict=True):
         if 0 <= d <= last_day:
-            below[int(d)] = a <= threshold
+            below[int(d)] = _is_below(float(a), threshold, strict)
             known[int(d)] = True
     return below, known
 
@@ -311,7 +376,8 @@ def _series(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """(days, counts) of one subject sorted by day; an `InputError` naming the argument for series of
     different lengths, a count that is not a finite number ≥ 0, a day or censoring day that is not a whole
-    number (D-19.79)."""
+    number (D-19.79), a censoring day before day 0 (a therapy before the infusion is not subsequent to it,
+    D-19.1120)."""
     try:
         d = np.asarray(days, dtype=float)
         values = np.asarray(counts, dtype=float)
@@ -335,7 +401,9 @@ def _series(
     if bad.any():
         value = values[np.flatnonzero(bad)[0]]
         raise InputError(Problem("not a finite number ≥ 0", field=name, value=value, allowed="a count ≥ 0"))
-    check_argument("censor_day", censor_day, Allowed(integer=True, optional=True))
+    # a new therapy is censored from its day on; one before the infusion is not subsequent to the product
+    # (EHA/EBMT 2023) and would censor every count of it: refused (D-19.1120)
+    check_argument("censor_day", censor_day, Allowed(low=0, integer=True, optional=True, unit="days"))
     order = np.argsort(d, kind="stable")
     return d[order].astype(np.int64), values[order]
 
@@ -630,14 +698,7 @@ def _daily_below_strict(
     day has a value (`_daily_below`)."""
     # shift so that the window starts at index 0; earlier counts carry (LOCF) or interpolate into it, and a
     # later one bounds the unsampled days before it (D-19.673)
-    return _daily_below(
-        days - first_day,
-        values,
-        np.nextafter(threshold, -np.inf),
-        last_day - first_day,
-        mode,
-        max_gap,
-    )
+    return _daily_below(days - first_day, values, threshold, last_day - first_day, mode, max_gap, strict=True)
 
 
 def _cumulative(below_known: tuple[np.ndarray, np.ndarray], min_recovery_days: int) -> int:
