@@ -2918,10 +2918,11 @@ def _same_day_rows(
     us = moment_us[moment_codes]
     keep = (subject_codes >= 0) & timed[moment_codes] & (within_codes >= 0)
     # a stored record whose natural key (subject, instant, eye) an imported row gives is replaced by it
-    keys = pd.DataFrame({"s": subject_codes, "w": within_codes, "t": us})
-    imported_keys = pd.MultiIndex.from_frame(keys.iloc[:n][keep[:n]])
-    replaced = pd.MultiIndex.from_frame(keys.iloc[n:]).isin(imported_keys)
-    keep[n:] &= ~replaced
+    if stored:
+        keys = pd.DataFrame({"s": subject_codes, "w": within_codes, "t": us})
+        imported_keys = keys.iloc[:n][keep[:n]].drop_duplicates()
+        matched = keys.iloc[n:].merge(imported_keys, how="left", indicator=True)["_merge"] == "both"
+        keep[n:] &= ~matched.to_numpy()
     chosen = np.flatnonzero(keep)
     order = chosen[np.lexsort((us[chosen], within_codes[chosen], subject_codes[chosen]))]
     s, w, t = subject_codes[order], within_codes[order], us[order]
