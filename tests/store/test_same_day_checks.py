@@ -19,8 +19,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cartrial.columns import same_site_day_groups
+from cartrial.columns import same_site_day_groups, site_day
+from cartrial.errors import InputError
 from cartrial.store import StudyService, connect
 from cartrial.store.edit_checks import CHECKS_BY_ID, EDIT_CHECK_USER, Finding, Severity
 from cartrial.store.importing import import_templates
@@ -37,6 +40,7 @@ VA_HEADER = "subject_id,assessed_at,eye,acuity"
 EARLY = "2021-05-24T17:30:00Z"  # 01:30 on 25 May in Shanghai
 LATE = "2021-05-25T09:00:00Z"  # 17:00 on 25 May in Shanghai
 NEXT = "2021-05-25T17:00:00Z"  # 01:00 on 26 May in Shanghai (same UTC date as LATE)
+MID = "2021-05-25T03:00:00Z"  # 11:00 on 25 May in Shanghai: between EARLY and LATE
 CHECKS = ("EDSS-SAME-DAY", "ACUITY-SAME-DAY")
 
 
@@ -246,3 +250,197 @@ def test_the_dry_run_of_the_command_lists_them(cli: Cli, url: str, tmp_path: Pat
     assert result.exit_code == 0, result.stderr
     out = result.stdout + result.stderr
     assert "EDSS-SAME-DAY" in out and "ACUITY-SAME-DAY" in out
+
+
+def test_a_chunked_import_queries_both_rows_of_the_day_by_their_rows(url: str, tmp_path: Path) -> None:
+    """A large file is checked and written chunk by chunk (here a row a chunk): row 2 is written before row
+    3 is checked, yet, as for the whole file, both rows are queried, each naming the other by its row, and
+    no record is named (a dry run rolls every chunk back)."""
+    folder = study(tmp_path / "in", (edss(EARLY), edss(LATE), edss(NEXT)))
+    report = import_templates(url, folder, "admin", dry_run=True, stream_bytes=1, chunk_rows=1)
+    planned = [f for f in report.edit_checks if f.check.id in CHECKS]
+    assert same_day(planned) == [
+        ("EDSS-SAME-DAY", "edss.csv", 2, "assessed_at"),
+        ("EDSS-SAME-DAY", "edss.csv", 3, "assessed_at"),
+    ]
+    by_row = {f.record.row: f.message for f in planned}
+    assert "edss.csv row 3" in by_row[2] and "edss.csv row 2" in by_row[3]
+    assert {_named(m) for m in by_row.values()} == {"edss.csv row 2", "edss.csv row 3"}
+    for message in by_row.values():
+        assert_value_free(message)
+
+    import_templates(url, folder, "admin", stream_bytes=1, chunk_rows=1)
+    found = queries(url)
+    assert len(found) == 2 and {q["status"] for q in found} == {"open"}
+    assert len({q["record_id"] for q in found}) == 2
+    for query in found:
+        assert "edss.csv row" in str(query["text"])
+
+
+def _named(message: str) -> str:
+    """The other record a same-day message names (its file by name: the folder is the test's)."""
+    return message.split(" as ", 1)[1].split("(", 1)[1].split(")", 1)[0].rsplit("/", 1)[-1]
+
+
+def _reference_later(
+    subjects: list[str | None], moments: list[dt.datetime], zone: str | None, eyes: list[str | None] | None
+) -> tuple[list[int], list[int]]:
+    """From the rule's definition: a row's site day is the date of its instant on the site's clock (UTC
+    without a zone), a date typed without a time (exactly 00:00:00Z) being that date; the first row of a
+    subject (trimmed), eye and site day is kept, every later one flagged; a blank subject or eye is never
+    compared. Returns (the first rows of the days with a later one, the later rows)."""
+    from zoneinfo import ZoneInfo
+
+    seen: dict[tuple[str, dt.date, str], int] = {}
+    firsts: list[int] = []
+    later: list[int] = []
+    for i, (subject, moment) in enumerate(zip(subjects, moments, strict=True)):
+        eye = "" if eyes is None else (eyes[i] or "").strip()
+        sid = (subject or "").strip()
+        if not sid or (eyes is not None and not eye):
+            continue
+        utc = moment.astimezone(dt.UTC)
+        midnight = utc.time() == dt.time(0)
+        day = utc.date() if midnight or zone is None else utc.astimezone(ZoneInfo(zone)).date()
+        key = (sid, day, eye)
+        if key in seen:
+            later.append(i)
+            if seen[key] not in firsts:
+                firsts.append(seen[key])
+        else:
+            seen[key] = i
+    return sorted(firsts), sorted(later)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["S1", " S1", "S1 ", "S2", "", "  "]),
+            st.one_of(
+                st.datetimes(dt.datetime(2021, 3, 10), dt.datetime(2021, 3, 16), timezones=st.just(dt.UTC)),
+                st.dates(dt.date(2021, 3, 10), dt.date(2021, 3, 16)).map(
+                    lambda d: dt.datetime.combine(d, dt.time(0), dt.UTC)  # a date typed without a time
+                ),
+            ),
+            st.sampled_from(["OD", "OS", " OD", "", None]),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from([None, "Asia/Shanghai", "America/Los_Angeles", "Pacific/Kiritimati", "Europe/London"]),
+    st.booleans(),
+)
+def test_the_shared_rule_flags_the_later_rows_the_definition_flags(
+    rows: list[tuple[str, dt.datetime, str | None]], zone: str | None, by_eye: bool
+) -> None:
+    """Property: fed each row's site day (`site_day`, the callers' day), the groups' first rows and later
+    rows are those of the reference written from the rule's definition (dates around the change to daylight
+    saving in Los Angeles, 14 March 2021)."""
+    subjects = [r[0] for r in rows]
+    moments = [r[1] for r in rows]
+    eyes = [r[2] for r in rows] if by_eye else None
+    groups = same_site_day_groups(subjects, [site_day(m, zone) for m in moments], within=eyes)
+    firsts, later = _reference_later(subjects, moments, zone, eyes)
+    assert sorted(g[0] for g in groups) == firsts
+    assert sorted(i for g in groups for i in g[1:]) == later
+    assert all(g == sorted(g) for g in groups)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1])
+def test_three_records_of_a_day_each_name_the_earliest_other(
+    url: str, tmp_path: Path, chunk_rows: int | None
+) -> None:
+    """Three EDSS of one Shanghai day (EARLY, MID, LATE: 01:30, 11:00, 17:00; a subject's rows are in
+    time order): each is queried, naming the earliest other record of the day: rows 3 and 4 name row 2
+    (EARLY), row 2 names row 3 (MID, the earliest after itself). A file read a row a chunk gives the same,
+    once each (row 2 and row 3 are checked again with row 4's chunk: that finding replaces the earlier
+    one)."""
+    folder = study(tmp_path / "in", (edss(EARLY), edss(MID), edss(LATE)))
+    options = {} if chunk_rows is None else {"stream_bytes": 1, "chunk_rows": chunk_rows}
+    report = import_templates(url, folder, "admin", dry_run=True, **options)  # type: ignore[arg-type]
+    planned = [f for f in report.edit_checks if f.check.id in CHECKS]
+    assert same_day(planned) == [("EDSS-SAME-DAY", "edss.csv", row, "assessed_at") for row in (2, 3, 4)]
+    named = {f.record.row: _named(f.message) for f in planned}
+    assert named == {2: "edss.csv row 3", 3: "edss.csv row 2", 4: "edss.csv row 2"}
+
+
+def test_a_bulk_write_queries_both_records_of_the_day(url: str, tmp_path: Path) -> None:
+    """The Python API's bulk upsert (`Transaction.upsert_rows`, every row checked as a single write): two
+    EDSS of one Shanghai day in one call raise a query on each record."""
+    import_templates(url, study(tmp_path / "in"), "admin")
+    service = StudyService(connect(url))
+    scores = dict.fromkeys(("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder"), 1)
+    rows = [
+        {"subject_id": "CT-001", "assessed_at": moment, **scores, "cerebral": 1, "ambulation": 0}
+        for moment in (
+            dt.datetime(2021, 5, 24, 17, 30, tzinfo=dt.UTC),
+            dt.datetime(2021, 5, 25, 9, tzinfo=dt.UTC),
+        )
+    ]
+    with service.as_user("admin").transaction("api") as tx:
+        tx.upsert_rows("edss_assessment", rows)
+    ids = {int(r["id"]) for r in service.find_records("admin", "edss_assessment")}
+    found = queries(url)
+    assert len(ids) == 2
+    assert sorted((q["record_id"], q["field"], q["status"]) for q in found) == [
+        (i, "assessed_at", "open") for i in sorted(ids)
+    ]
+    for query in found:
+        assert_value_free(str(query["text"]))
+
+
+def _two_queried(url: str, tmp_path: Path) -> tuple[StudyService, list[dict[str, object]]]:
+    """Two EDSS of one Shanghai day imported (EARLY, LATE), each queried; the stored records by time."""
+    import_templates(url, study(tmp_path / "in", (edss(EARLY), edss(LATE))), "admin")
+    service = StudyService(connect(url))
+    assert [q["status"] for q in queries(url)] == ["open", "open"]
+    records = sorted(service.find_records("admin", "edss_assessment"), key=lambda r: str(r["assessed_at"]))
+    return service, records
+
+
+def _status(url: str) -> dict[object, object]:
+    return {q["record_id"]: q["status"] for q in queries(url)}
+
+
+@pytest.mark.parametrize("deleted", [0, 1])
+def test_deleting_either_record_closes_the_other_ones_query(url: str, tmp_path: Path, deleted: int) -> None:
+    service, records = _two_queried(url, tmp_path)
+    gone, kept = records[deleted], records[1 - deleted]
+    service.delete_record("admin", "edss_assessment", int(gone["id"]), reason="entered twice")
+    assert _status(url)[kept["id"]] == "closed"
+
+
+def test_moving_the_partner_to_another_day_closes_both_queries(url: str, tmp_path: Path) -> None:
+    service, records = _two_queried(url, tmp_path)
+    early = records[0]
+    service.update_record(
+        "admin",
+        "edss_assessment",
+        int(early["id"]),
+        {"assessed_at": dt.datetime(2021, 5, 23, 17, 30, tzinfo=dt.UTC)},  # 01:30 on 24 May in Shanghai
+        int(early["version"]),
+        reason="date corrected",
+    )
+    assert set(_status(url).values()) == {"closed"}
+
+
+def test_a_chunked_infusion_file_refuses_both_infusions_by_their_rows(url: str, tmp_path: Path) -> None:
+    """INFUSION-ONCE (hard under the example's one-infusion protocol; SECOND-INFUSION, soft, otherwise)
+    compares a file's rows with each other as EDSS-SAME-DAY does: read a row a chunk, a subject's second
+    infusion (row 3) and its first (row 2, written by the earlier chunk) are both refused, each naming the
+    other by its row, as when the file is checked whole (D-19.1104); before, only row 3, naming a record
+    id that the rolled-back import never kept."""
+    folder = study(tmp_path / "in")
+    lines = (folder / "infusions.csv").read_text("utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("CT-001,"))
+    lines.insert(first + 1, lines[first].replace("2021-04-27T02:00:00Z", "2021-04-28T02:00:00Z"))
+    (folder / "infusions.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    row = first + 1  # the first's spreadsheet row (the header is row 1)
+    for options in ({}, {"stream_bytes": 1, "chunk_rows": 1}):
+        with pytest.raises(InputError) as refused:
+            import_templates(url, folder, "admin", dry_run=True, **options)  # type: ignore[arg-type]
+        found = {
+            (p.row, p.message.rsplit("/", 1)[-1]) for p in refused.value.problems if "infusion" in p.message
+        }
+        assert found == {(row, f"infusions.csv row {row + 1})"), (row + 1, f"infusions.csv row {row})")}, (
+            options
+        )

@@ -1102,30 +1102,28 @@ def _assessment_long_before_infusion(
                 )
 
 
-def _instant_order(record: Record) -> tuple[int, int]:
-    """Sort key of a record by its ``assessed_at`` instant (one without a date-time last)."""
-    value = record.get("assessed_at")
-    return (0, _microseconds(_aware(value))) if isinstance(value, dt.datetime) else (1, 0)
-
-
 def _same_site_day(table: str, what: str, why: str) -> CheckFunction:
     """The check that the subject has one record of `table` (`SAME_DAY_TABLES`: and of its further key,
     the eye) per day on the site's calendar (`SubjectRecords.day`, the site day of the analysis' readers:
     `cartrial.columns.typed_site_moment`), grouped by the one rule of the analysis
-    (`cartrial.columns.same_site_day_groups`; D-19.1101). Each record of a day with two or more is queried
+    (`cartrial.columns.same_site_day_groups`; D-19.1101). Each record of a day with two or more is found
     at its ``assessed_at``, naming the earliest other record of the day by its location (`_where`), never
-    a value: which of them is wrong is the site's answer, and the query stays open while the day holds
-    two (`reconcile_queries` re-judges it on the subject's stored records of `table`). `what`: the other
+    a value; `run_edit_checks` reports the records being written (every row of the day in one import, the
+    new record of a later import or a single write), so a stored partner is named, not queried again.
+    Which of them is wrong is the site's answer, and the query stays open while the day holds two
+    (`reconcile_queries` re-judges it on the subject's stored records of `table`). `what`: the other
     record in words; `why`: what the analysis does with the day."""
     within_name = SAME_DAY_TABLES[table]
 
     def check(
         records: SubjectRecords, protocol: Protocol | None, today: dt.date
     ) -> Iterator[tuple[Record, str, Any, str]]:
-        rows = records.of(table)
-        if len(rows) < 2:
+        # the dated records by instant, as `_first_infusion` orders infusions (an undated one has no day):
+        # the earliest other, whatever order they come in
+        dated = [r for r in records.of(table) if isinstance(r.get("assessed_at"), dt.datetime)]
+        if len(dated) < 2:
             return
-        ordered = sorted(rows, key=_instant_order)  # the earliest other, whatever order they come in
+        ordered = sorted(dated, key=lambda r: _aware(r.get("assessed_at")))
         groups = same_site_day_groups(
             [records.subject_id] * len(ordered),
             [records.day(r.get("assessed_at")) for r in ordered],
@@ -1629,7 +1627,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "EDSS-SAME-DAY",
             "one EDSS assessment per subject and day on the site's calendar (assessed_at: a date-time by its "
             "date on the site's clock, a date typed without a time (00:00:00Z) by that date; UTC without a "
-            "site time zone); each record of a day with two is queried",
+            "site time zone); the records being written on a day with another are queried, a stored one "
+            "named, not queried again",
             Severity.SOFT,
             "Kurtzke 1983 and Neurostatus: an EDSS scores one examination; the analysis refuses a second "
             "EDSS of a subject's day (cartrial.neuro.tables.check_one_edss_a_day, D-19.1009); "
@@ -1642,8 +1641,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
         EditCheck(
             "ACUITY-SAME-DAY",
             "one visual acuity per subject, eye and day on the site's calendar (assessed_at as "
-            "EDSS-SAME-DAY; the form records no chart or correction); each record of an eye's day with two "
-            "is queried",
+            "EDSS-SAME-DAY; the form records no chart or correction); the records being written on an eye's "
+            "day with another are queried, a stored one named, not queried again",
             Severity.SOFT,
             "the visual FS from both eyes' acuity at one examination (docs/science/neuro-outcomes.md §1.2); "
             "the analysis refuses a second acuity of an eye's day (cartrial.neuro.tables.parse_va_table, "
@@ -2530,6 +2529,7 @@ def import_findings(
     restated: Mapping[str, Mapping[str, Sequence[Record]]] | None = None,
     *,
     now: dt.datetime | None = None,
+    written: Callable[[Sequence[Record]], Sequence[int]] | None = None,
 ) -> list[Finding]:
     """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
     merged with the stored records of their subjects (an imported row with a stored natural key replaces
@@ -2541,7 +2541,13 @@ def import_findings(
 
     A subject's site calendar is its site's `time_zone` as the import leaves it: the stored sites' with the
     imported sites' rows laid over them (`import_site_zones`; D-19.619). `now`: the import's one instant
-    (default the current one; every chunk of a streamed import is given the same, D-19.621)."""
+    (default the current one; every chunk of a streamed import is given the same, D-19.621).
+
+    `written`: a chunk of a streamed file (the one form given): for stored records of its table, the
+    spreadsheet row of the file's earlier chunk that wrote each (0: none). Such a record is one of the
+    file's rows, checked and located as imported (new, by file and row) as it is when the file is checked
+    whole: a check comparing a row with the file's others (EDSS-SAME-DAY, SECOND-INFUSION) queries both
+    rows and names the other by its row, whichever chunk each is in (D-19.1104)."""
     from cartrial.store.models import STUDY_TABLES
 
     # one instant for the whole import: each subject's site today is read from it (D-19.613)
@@ -2683,6 +2689,8 @@ def import_findings(
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
+    if written is not None and len(forms) == 1:
+        _as_file_rows(subjects.values(), forms[0].spec.table, forms[0].file, written)
     found = run_edit_checks(subjects.values(), protocol, today, now=now)
     imported_tables = {form.spec.table for form in forms}
     return [
@@ -2692,6 +2700,29 @@ def import_findings(
         ),
         *_import_decision_findings(connection, forms, protocol, zones),
     ]
+
+
+def _as_file_rows(
+    subjects: Iterable[SubjectRecords],
+    table: str,
+    file: str,
+    written: Callable[[Sequence[Record]], Sequence[int]],
+) -> None:
+    """Relocate the stored records of `table` that an earlier chunk of the streamed `file` wrote (`written`:
+    each one's row of the file, 0 for none) as the file's imported rows (`import_findings`, D-19.1104)."""
+    held = [
+        (records, i)
+        for records in subjects
+        for i, r in enumerate(records.by_table.get(table, ()))
+        if not r.new
+    ]
+    if not held:
+        return
+    rows = written([records.by_table[table][i] for records, i in held])
+    for (records, i), row in zip(held, rows, strict=True):
+        if row:
+            old = records.by_table[table][i]
+            records.by_table[table][i] = Record(table, old.values, True, file, int(row), old.record_id)
 
 
 OTHER_SIDE_TABLES = ("lymphodepletion_administration", "relapse", "screening_result")
