@@ -937,6 +937,35 @@ def site_day(value: Any, zone: str | None = None) -> _dt.date | None:
     return None
 
 
+def same_site_day_groups(
+    subjects: Iterable[Any], days: Iterable[_dt.date | None], within: Iterable[Any] | None = None
+) -> list[list[int]]:
+    """The rows that share a subject, a day on the site's calendar (each row's day as the caller placed it:
+    `site_day`, `site_cell_date`) and, with `within`, a further key (the eye): each group of two or more
+    positions, in the order given, groups in the order of their first row. The one rule of "one assessment
+    per subject (and eye) and site day" that the analysis refuses (`neuro.tables.check_one_edss_a_day`,
+    `_check_one_eye_a_day`; D-19.778, D-19.1009) and the store's edit checks query (EDSS-SAME-DAY,
+    ACUITY-SAME-DAY; D-19.1101). A subject compares by its text without surrounding spaces; a row whose
+    subject or `within` value is blank, or whose day is None, is in no group.
+
+    >>> d = _dt.date(2021, 6, 1)
+    >>> same_site_day_groups(["S1", "S1 ", "S2", "S1"], [d, d, d, _dt.date(2021, 6, 2)])
+    [[0, 1]]
+    >>> same_site_day_groups(["S1", "S1", "S1"], [d, d, d], within=["OD", "OS", "OD"])
+    [[0, 2]]
+    """
+    subject_list, day_list = list(subjects), list(days)
+    others = [""] * len(subject_list) if within is None else list(within)
+    groups: dict[tuple[str, _dt.date, str], list[int]] = {}
+    for i, (subject, day, other) in enumerate(zip(subject_list, day_list, others, strict=True)):
+        sid = "" if subject is None else str(subject).strip()
+        key = "" if other is None else str(other).strip()
+        if day is None or not sid or (within is not None and not key):
+            continue
+        groups.setdefault((sid, day, key), []).append(i)
+    return [rows for rows in groups.values() if len(rows) > 1]
+
+
 def date_only_text(text: Any) -> bool:
     """Whether a cell's text is a date typed without a time part: every form `utc_moment` reads as a date
     only (``date.fromisoformat``: ``2021-06-02``, ``20210602``, ``2021-W22-3``, ``2021W223``, ``2021-W22``;

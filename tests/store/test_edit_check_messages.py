@@ -91,6 +91,7 @@ SENTINELS = (
     "381 days",  # 2021-02-13 - 2020-01-29
     "876543",
     "neutrophilz",
+    "20/63",  # the acuity of two right-eye records on one day (ACUITY-SAME-DAY)
     # S-B: an infusion before birth
     "2021-09-05",
     "2021-08-11",
@@ -150,6 +151,10 @@ def sentinel_subjects() -> list[SubjectRecords]:
     others_a = [
         record("relapse", a, onset_date=dt.date(1959, 11, 23)),
         record("edss_assessment", a, assessed_at=at("2020-01-29")),
+        # a second EDSS and a second right-eye acuity that day (EDSS-SAME-DAY, ACUITY-SAME-DAY, D-19.1101)
+        record("edss_assessment", a, assessed_at=at("2020-01-29", 9)),
+        record("visual_acuity", a, assessed_at=at("2020-01-29"), eye="OD", acuity="20/63"),
+        record("visual_acuity", a, assessed_at=at("2020-01-29", 9), eye="OD", acuity="20/63"),
         record(
             "lab_result", a, analyte="platelets", value=876543.0, unit="10^9/L", collected_at=at("2021-03-01")
         ),

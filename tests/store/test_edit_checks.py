@@ -190,8 +190,9 @@ def test_the_synthetic_study_doses_by_the_protocol_cap_included() -> None:
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
-        len({c.id for c in CHECKS}) == len(CHECKS) == 32
-    )  # D-19.993: LD-DOSE-PROTOCOL (31 before, changed by design);
+        len({c.id for c in CHECKS}) == len(CHECKS) == 34
+    )  # D-19.1101/1102: EDSS-SAME-DAY, ACUITY-SAME-DAY (32 before, changed by design);
+    # D-19.993: LD-DOSE-PROTOCOL (31 before, changed by design);
     # D-19.794: DEATH-DATES-DIFFER (30 before, changed by design); D-19.784: PK-UNIT-DIMENSION (29 before);
     # D-19.652: CHECKS-LEFT-OUT (28 before, changed by design);
     # issue 12: DECISION-BEFORE-DLT-WINDOW; INFUSION-ONCE; LAB-TEST-MISSPELT; D-19.93: 3 death checks;

@@ -54,3 +54,24 @@ def test_the_form_confirmation_names_the_query_codes_only() -> None:
     )
     assert done_message(_request("done=saved&queries=<b>hi</b>")) == "Saved."  # nothing else from the URL
     assert done_message(_request("done=saved")) == "Saved."
+
+
+def test_a_second_edss_of_a_site_day_posted_to_the_api_is_listed_as_a_query(any_web_study):
+    """D-19.1101: the analysis refuses two EDSS of a subject's day; the API takes the second (soft) and its
+    answer lists the EDSS-SAME-DAY query on it, no value. 01:00Z and 03:00Z of 25 May are 09:00 and 11:00
+    on 25 May in Shanghai (TJH) and in UTC alike: one site day whatever the site's zone."""
+    inv = any_web_study.bearer("inv")
+    scores = {n: 1 for n in ("visual", "brainstem", "pyramidal", "cerebellar", "sensory", "bowel_bladder")}
+    edss = {"subject_id": "CT-001", **scores, "cerebral": 1, "ambulation": 0}
+    first = inv.post("/api/v1/records/edss", json={"values": {**edss, "assessed_at": "2021-05-25T01:00:00Z"}})
+    assert first.status_code == 201, first.text
+    assert [q["check"] for q in first.json()["queries"]] == []
+    second = inv.post(
+        "/api/v1/records/edss", json={"values": {**edss, "assessed_at": "2021-05-25T03:00:00Z"}}
+    )
+    assert second.status_code == 201, second.text
+    body = second.json()
+    assert [(q["check"], q["table"], q["record_id"]) for q in body["queries"]] == [
+        ("EDSS-SAME-DAY", "edss_assessment", body["id"])
+    ]
+    assert "2021-05-25" not in second.text.replace('"assessed_at"', "")

@@ -35,6 +35,7 @@ from cartrial.columns import (
     parse_text,
     parse_time_zones,
     row_labels,
+    same_site_day_groups,
     site_cell_date,
 )
 from cartrial.errors import InputError
@@ -526,12 +527,9 @@ def _check_one_eye_a_day(
     row, never a value; rows already refused are not compared."""
     bad = problems.bad_mask(len(days))
     label_of = row_labels(frame)  # a stored record's other record by its id (D-19.542)
-    first: dict[tuple[str, str, date], int] = {}
-    for i, (sid, eye, day) in enumerate(zip(subjects, eyes, days, strict=True)):
-        if bad[i] or day is None or not sid or not eye:
-            continue
-        earlier = first.setdefault((str(sid), str(eye), day), i)
-        if earlier != i:
+    compared = [None if bad[i] else day for i, day in enumerate(days)]
+    for earlier, *later in same_site_day_groups(subjects, compared, within=eyes):  # the one rule (D-19.1101)
+        for i in later:
             problems.add(
                 i,
                 "assessed_at",
@@ -556,12 +554,9 @@ def check_one_edss_a_day(
     stored record by its id), never a value, as `_check_one_eye_a_day` does for acuities; rows in `skip`
     (already refused or unscored) are not compared."""
     label_of = row_labels(frame)
-    first: dict[tuple[str, date], int] = {}
-    for i, (sid, day) in enumerate(zip(subjects, days, strict=True)):
-        if (skip is not None and skip[i]) or day is None or not str(sid).strip():
-            continue
-        earlier = first.setdefault((str(sid).strip(), day), i)
-        if earlier != i:
+    compared = [None if skip is not None and skip[i] else day for i, day in enumerate(days)]
+    for earlier, *later in same_site_day_groups(subjects, compared):  # the one rule (D-19.1101)
+        for i in later:
             problems.add(
                 i,
                 "assessed_at",

@@ -31,6 +31,12 @@ death (`DEATH-DATE-MISMATCH`), and a dated record after the ``disposition_date``
 withdrew or was lost (`RECORD-AFTER-END-OF-STUDY`; a fatal adverse event is exempt: a death learnt in
 follow-up, which `FATAL-AE-DISPOSITION` does not query either, D-19.124).
 
+Two soft checks query what the analysis takes once a day (D-19.1101, D-19.1102): a second EDSS assessment
+of a subject on the same day on its site's calendar (`EDSS-SAME-DAY`) and a second visual acuity of the same
+eye that day (`ACUITY-SAME-DAY`), grouped by the analysis' one rule (`cartrial.columns.same_site_day_groups`,
+the day by `SubjectRecords.day`); the analysis refuses the later record of such a day, so `analyse`,
+`report` and `export cdisc` stop.
+
 No check's message (the hard refusal, the data query's text, the dry-run listing) quotes a record's value,
 this record's or another's (D-12.2, D-19.102): it names the table, the field, the other record involved by
 its location (file and row, or table and record id; `_where`) and the rule with its protocol constants (the
@@ -53,6 +59,7 @@ from cartrial.columns import (
     TIME_ZONE_COLUMN,
     after_site_today,
     checked_site_zones,
+    same_site_day_groups,
     site_day,
     site_today,
     time_zone_of,
@@ -379,6 +386,16 @@ rounded to the hour or a sample drawn a few hours early stays inside, a wrong da
 DEFAULT_EARLIEST_DAY = -42
 """Earliest study day of an assessment when no protocol is known (the reference schedule's screening
 visit, day -28 with its 14-day window)."""
+SAME_DAY_TABLES: Mapping[str, str | None] = {"edss_assessment": None, "visual_acuity": "eye"}
+"""Assessments the analysis takes once per subject and day on the site's calendar (table → the further key
+within the day: the eye of an acuity; `EDSS-SAME-DAY`, `ACUITY-SAME-DAY`, D-19.1101): the EDSS visit
+(`neuro.tables.check_one_edss_a_day`, D-19.1009) and each eye's acuity (`neuro.tables._check_one_eye_a_day`,
+D-19.778). Their date column is ``assessed_at``; the visual-acuity form records no chart or correction,
+so an eye's acuity is keyed by the eye alone."""
+SAME_DAY_SPAN = dt.timedelta(days=2)
+"""Longer than any two instants of one site day can be apart (a 25-hour day at a change of clock, and a
+00:00:00Z read as the date typed up to 12 hours later west of UTC, `typed_site_moment`): the import's
+vectorised pre-filter of `_same_day_rows` keeps the rows of a subject (and eye) within it of another."""
 
 
 CheckFunction = Callable[
@@ -1085,6 +1102,61 @@ def _assessment_long_before_infusion(
                 )
 
 
+def _same_site_day(table: str, what: str, why: str) -> CheckFunction:
+    """The check that the subject has one record of `table` (`SAME_DAY_TABLES`: and of its further key,
+    the eye) per day on the site's calendar (`SubjectRecords.day`, the site day of the analysis' readers:
+    `cartrial.columns.typed_site_moment`), grouped by the one rule of the analysis
+    (`cartrial.columns.same_site_day_groups`; D-19.1101). Each record of a day with two or more is found
+    at its ``assessed_at``, naming the earliest other record of the day by its location (`_where`), never
+    a value; `run_edit_checks` reports the records being written (every row of the day in one import, the
+    new record of a later import or a single write), so a stored partner is named, not queried again.
+    Which of them is wrong is the site's answer, and the query stays open while the day holds two
+    (`reconcile_queries` re-judges it on the subject's stored records of `table`). `what`: the other
+    record in words; `why`: what the analysis does with the day."""
+    within_name = SAME_DAY_TABLES[table]
+
+    def check(
+        records: SubjectRecords, protocol: Protocol | None, today: dt.date
+    ) -> Iterator[tuple[Record, str, Any, str]]:
+        # the dated records by instant, as `_first_infusion` orders infusions (an undated one has no day):
+        # the earliest other, whatever order they come in
+        dated = [r for r in records.of(table) if isinstance(r.get("assessed_at"), dt.datetime)]
+        if len(dated) < 2:
+            return
+        ordered = sorted(dated, key=lambda r: _aware(r.get("assessed_at")))
+        groups = same_site_day_groups(
+            [records.subject_id] * len(ordered),
+            [records.day(r.get("assessed_at")) for r in ordered],
+            None if within_name is None else [r.get(within_name) for r in ordered],
+        )
+        for group in groups:
+            for i in group:
+                record, other = ordered[i], ordered[group[1] if i == group[0] else group[0]]
+                yield (
+                    record,
+                    "assessed_at",
+                    record.get("assessed_at"),
+                    f"{table}.assessed_at is on the same day on the site's calendar as {what} "
+                    f"({_where(other)}): {why}; correct the date or delete one of them",
+                )
+
+    return check
+
+
+_edss_same_day = _same_site_day(
+    "edss_assessment",
+    "another EDSS assessment of the subject",
+    "the analysis takes one EDSS per subject and day (baseline, follow-up and confirmation compare days) "
+    "and refuses the day's later record, so analyse, report and export cdisc stop",
+)
+_acuity_same_day = _same_site_day(
+    "visual_acuity",
+    "another acuity of the same eye of the subject",
+    "the analysis pairs both eyes once per day (the visual FS from acuity, the acuity outcomes) and "
+    "refuses the day's later record of the eye, so analyse, report and export cdisc stop",
+)
+
+
 def _where(record: Record) -> str:
     """Where a record is, without its values: file and row of an imported one, table and id of a stored
     one."""
@@ -1549,6 +1621,34 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             "the protocol's schedule (visits and windows)",
         ),
         _assessment_long_before_infusion,
+    ),
+    (
+        EditCheck(
+            "EDSS-SAME-DAY",
+            "one EDSS assessment per subject and day on the site's calendar (assessed_at: a date-time by its "
+            "date on the site's clock, a date typed without a time (00:00:00Z) by that date; UTC without a "
+            "site time zone); the records being written on a day with another are queried, a stored one "
+            "named, not queried again",
+            Severity.SOFT,
+            "Kurtzke 1983 and Neurostatus: an EDSS scores one examination; the analysis refuses a second "
+            "EDSS of a subject's day (cartrial.neuro.tables.check_one_edss_a_day, D-19.1009); "
+            + EDC_PRACTICE
+            + " (D-19.1101)",
+        ),
+        _edss_same_day,
+    ),
+    (
+        EditCheck(
+            "ACUITY-SAME-DAY",
+            "one visual acuity per subject, eye and day on the site's calendar (assessed_at as "
+            "EDSS-SAME-DAY; the form records no chart or correction); the records being written on an eye's "
+            "day with another are queried, a stored one named, not queried again",
+            Severity.SOFT,
+            "the visual FS from both eyes' acuity at one examination (docs/science/neuro-outcomes.md §1.2); "
+            "the analysis refuses a second acuity of an eye's day (cartrial.neuro.tables.parse_va_table, "
+            "D-19.778); " + EDC_PRACTICE + " (D-19.1102)",
+        ),
+        _acuity_same_day,
     ),
     (
         EditCheck(
@@ -2257,9 +2357,13 @@ def _write_tables(table: str, deleting: bool) -> tuple[str, ...]:
     """The tables of a subject's stored records that the edit checks of a write of `table` read: an
     adverse event may date a death, a subject row the end of study, an infusion day 0 (the lymphodepletion
     and assessments are counted from it, D-19.167), and a delete may move the date of death, the end of
-    study or the first infusion: then the subject's other dated records are compared with it too."""
+    study or the first infusion: then the subject's other dated records are compared with it too. An EDSS
+    or an acuity reads the subject's stored records of its own table (`SAME_DAY_TABLES`, D-19.1101)."""
     ending = table in ("adverse_event", "subject", "infusion") or deleting
-    return (*CONTEXT_TABLES, *AFTER_DEATH_TABLES) if ending else CONTEXT_TABLES
+    if ending:
+        return (*CONTEXT_TABLES, *AFTER_DEATH_TABLES)
+    # an EDSS or acuity is compared with the subject's others of its table (EDSS-SAME-DAY, ACUITY-SAME-DAY)
+    return (*CONTEXT_TABLES, table) if table in SAME_DAY_TABLES else CONTEXT_TABLES
 
 
 def write_context(
@@ -2425,6 +2529,7 @@ def import_findings(
     restated: Mapping[str, Mapping[str, Sequence[Record]]] | None = None,
     *,
     now: dt.datetime | None = None,
+    written: Callable[[Sequence[Record]], Sequence[int]] | None = None,
 ) -> list[Finding]:
     """The edit checks of an import: every validated form's rows (`ValidatedForm`) of the checked tables,
     merged with the stored records of their subjects (an imported row with a stored natural key replaces
@@ -2436,7 +2541,13 @@ def import_findings(
 
     A subject's site calendar is its site's `time_zone` as the import leaves it: the stored sites' with the
     imported sites' rows laid over them (`import_site_zones`; D-19.619). `now`: the import's one instant
-    (default the current one; every chunk of a streamed import is given the same, D-19.621)."""
+    (default the current one; every chunk of a streamed import is given the same, D-19.621).
+
+    `written`: a chunk of a streamed file (the one form given): for stored records of its table, the
+    spreadsheet row of the file's earlier chunk that wrote each (0: none). Such a record is one of the
+    file's rows, checked and located as imported (new, by file and row) as it is when the file is checked
+    whole: a check comparing a row with the file's others (EDSS-SAME-DAY, SECOND-INFUSION) queries both
+    rows and names the other by its row, whichever chunk each is in (D-19.1104)."""
     from cartrial.store.models import STUDY_TABLES
 
     # one instant for the whole import: each subject's site today is read from it (D-19.613)
@@ -2551,11 +2662,35 @@ def import_findings(
             candidates += _day_mismatch_rows(
                 columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused
             )
+        if table in SAME_DAY_TABLES:
+            # the subject's stored records of the table, the imported rows over them (D-19.1101)
+            within_name = SAME_DAY_TABLES[table]
+            held = [
+                record
+                for by_table in stored_records(
+                    connection, set(_objects(columns["subject_id"])) - {None}, (table,)
+                ).values()
+                for record in by_table.get(table, [])
+            ]
+            same_day, partners = _same_day_rows(
+                columns["subject_id"],
+                columns["assessed_at"],
+                None
+                if within_name is None
+                else columns.get(within_name, [None] * len(columns["subject_id"])),
+                held,
+                within_name,
+            )
+            candidates += same_day
+            for record in partners:
+                subjects[str(record.get("subject_id"))].by_table.setdefault(table, []).append(record)
         numbers = form.row_numbers()
         for i in sorted(set(candidates)):
             values = form.rows(i, i + 1)[0]
             record = Record(table, values, True, file=form.file, row=int(numbers[i]))
             subjects[str(values["subject_id"])].by_table.setdefault(table, []).append(record)
+    if written is not None and len(forms) == 1:
+        _as_file_rows(subjects.values(), forms[0].spec.table, forms[0].file, written)
     found = run_edit_checks(subjects.values(), protocol, today, now=now)
     imported_tables = {form.spec.table for form in forms}
     return [
@@ -2565,6 +2700,29 @@ def import_findings(
         ),
         *_import_decision_findings(connection, forms, protocol, zones),
     ]
+
+
+def _as_file_rows(
+    subjects: Iterable[SubjectRecords],
+    table: str,
+    file: str,
+    written: Callable[[Sequence[Record]], Sequence[int]],
+) -> None:
+    """Relocate the stored records of `table` that an earlier chunk of the streamed `file` wrote (`written`:
+    each one's row of the file, 0 for none) as the file's imported rows (`import_findings`, D-19.1104)."""
+    held = [
+        (records, i)
+        for records in subjects
+        for i, r in enumerate(records.by_table.get(table, ()))
+        if not r.new
+    ]
+    if not held:
+        return
+    rows = written([records.by_table[table][i] for records, i in held])
+    for (records, i), row in zip(held, rows, strict=True):
+        if row:
+            old = records.by_table[table][i]
+            records.by_table[table][i] = Record(table, old.values, True, file, int(row), old.record_id)
 
 
 OTHER_SIDE_TABLES = ("lymphodepletion_administration", "relapse", "screening_result")
@@ -2754,6 +2912,58 @@ def _before_limits(
         chosen = moment_of_row >= limit_of_row if after else moment_of_row < limit_of_row
         found += np.flatnonzero(chosen & dated).tolist()
     return found
+
+
+def _same_day_rows(
+    subject_ids: Sequence[Any],
+    moments: Sequence[Any],
+    within: Sequence[Any] | None,
+    stored: Sequence[Record],
+    within_name: str | None,
+) -> tuple[list[int], list[Record]]:
+    """The imported rows (positions) and the stored records (`stored`: of the same table and subjects; one
+    whose natural key an imported row gives is replaced by it, so not compared) that `EDSS-SAME-DAY` or
+    `ACUITY-SAME-DAY` could group (D-19.1101): those of a subject (and `within`, the eye) whose
+    ``assessed_at`` is within `SAME_DAY_SPAN` of another's. Vectorised over the rows (one sort), as the
+    other pre-filters of a large form: the check itself places the few kept on the site's calendar."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(subject_ids)
+    every_subject = np.concatenate([_objects(subject_ids), _objects([r.get("subject_id") for r in stored])])
+    every_moment = np.concatenate([_objects(moments), _objects([r.get("assessed_at") for r in stored])])
+    subject_codes, _ = pd.factorize(every_subject, sort=False)  # None: -1
+    moment_codes, moment_values = pd.factorize(every_moment, sort=False)
+    moment_us = np.array(
+        [_microseconds(_aware(m)) if isinstance(m, dt.datetime) else 0 for m in moment_values.tolist()] + [0],
+        dtype=np.int64,
+    )
+    timed = np.array([isinstance(m, dt.datetime) for m in moment_values.tolist()] + [False], dtype=bool)
+    if within is None:
+        within_codes = np.zeros(len(every_subject), dtype=np.intp)
+    else:
+        every_within = np.concatenate(
+            [_objects(within), _objects([r.get(within_name or "") for r in stored])]
+        )
+        within_codes, _ = pd.factorize(every_within, sort=False)
+    us = moment_us[moment_codes]
+    keep = (subject_codes >= 0) & timed[moment_codes] & (within_codes >= 0)
+    # a stored record whose natural key (subject, instant, eye) an imported row gives is replaced by it
+    if stored:
+        keys = pd.DataFrame({"s": subject_codes, "w": within_codes, "t": us})
+        imported_keys = keys.iloc[:n][keep[:n]].drop_duplicates()
+        matched = keys.iloc[n:].merge(imported_keys, how="left", indicator=True)["_merge"] == "both"
+        keep[n:] &= ~matched.to_numpy()
+    chosen = np.flatnonzero(keep)
+    order = chosen[np.lexsort((us[chosen], within_codes[chosen], subject_codes[chosen]))]
+    s, w, t = subject_codes[order], within_codes[order], us[order]
+    span = SAME_DAY_SPAN // dt.timedelta(microseconds=1)
+    close = (s[1:] == s[:-1]) & (w[1:] == w[:-1]) & (t[1:] - t[:-1] < span)
+    near = np.zeros(len(order), dtype=bool)
+    near[1:] |= close
+    near[:-1] |= close
+    found = order[near]
+    return sorted(int(i) for i in found if i < n), [stored[int(i) - n] for i in found if i >= n]
 
 
 def _microseconds(moment: dt.datetime) -> int:
@@ -3112,6 +3322,14 @@ def reconcile_queries(
                 values = {k: v for k, v in found.items() if k not in DATABASE_COLUMNS or k == "id"}
                 record = Record(table, values, new=False, record_id=int(found["id"]))
                 stored.setdefault(str(found["subject_id"]), {}).setdefault(table, []).append(record)
+    # a queried EDSS or acuity is judged with the subject's others of its table (EDSS-SAME-DAY,
+    # ACUITY-SAME-DAY compare them; D-19.1101)
+    for table in ids.keys() & SAME_DAY_TABLES.keys():
+        queried = {str(row["subject_id"]) for row in open_rows if row["table_name"] == table}
+        for subject_id, by_table in stored_records(tx.connection, queried, (table,)).items():
+            held = stored.setdefault(subject_id, {}).setdefault(table, [])
+            known = {r.record_id for r in held}
+            held.extend(r for r in by_table.get(table, []) if r.record_id not in known)
     present = {
         (table, record.record_id)
         for by_table in stored.values()

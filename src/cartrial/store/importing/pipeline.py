@@ -1591,6 +1591,13 @@ def _import_streamed(
     return report
 
 
+def _file_row_key(finding: Finding) -> tuple[Any, ...]:
+    """A finding's check, record (file and row, else table and id) and field."""
+    record = finding.record
+    where = (record.file, record.row) if record.file is not None else (None, record.record_id)
+    return (finding.check.id, record.table, *where, finding.field)
+
+
 def _stream_file(
     tx: Any,
     entry: ManifestEntry,
@@ -1617,6 +1624,7 @@ def _stream_file(
     table = table_of(spec.model)
     empty_at_start = tx.connection.execute(select_(table.c.id).limit(1)).first() is None
     seen = streaming.KeyRuns()
+    found_keys: set[tuple[Any, ...]] = set()  # the findings of this file's chunks so far (`_file_row_key`)
     read = 0
     total: Any = None
     if streaming.plain_layout(file):
@@ -1643,7 +1651,9 @@ def _stream_file(
             hashes = streaming.key_hashes(keys)
             earlier = seen.earlier_rows(hashes)
             chunk_problems += streaming.repeated_key_problems(data, keys, earlier, chunk_rows)
-            seen.add(hashes, data.rows_of(np.arange(len(data.frame))))
+            chunk_rows_now = data.rows_of(np.arange(len(data.frame)))
+            seen.add(hashes, chunk_rows_now)
+            first_row = int(chunk_rows_now.min()) if len(chunk_rows_now) else 0  # this chunk's first row
             if validated is None:
                 problems.extend(chunk_problems)
                 continue
@@ -1651,14 +1661,29 @@ def _stream_file(
             # together (write_form would raise it alone; D-19.834)
             chunk_problems += committee_reason_problems(tx.connection, validated)
             if not problems and not chunk_problems:
+
+                def written(records: Sequence[Any], first: int = first_row) -> Any:
+                    """The row of an earlier chunk of the file that wrote each record (0: none; D-19.1104)."""
+                    columns = {k: [r.get(k) for r in records] for k in spec.key_columns}
+                    rows = seen.earlier_rows(streaming.key_hashes(columns))
+                    return np.where(rows < first, rows, 0)
+
                 with leaving_out_unreadable() as left_out:  # as the whole files (D-19.796)
                     found = [
                         f
-                        for f in import_findings(tx.connection, [validated], known.protocol, now=now)
+                        for f in import_findings(
+                            tx.connection, [validated], known.protocol, now=now, written=written
+                        )
                         if f.record.new
                     ]
                     found += left_out_findings(tx.connection, [validated], left_out)
                 chunk_problems += hard_problems(found)
+                # an earlier chunk's row checked again with this chunk's: this chunk's finding replaces it
+                # (it compares the row with more of the file, as the whole file would; D-19.1104)
+                chunk_found = {_file_row_key(f) for f in found if f.check.severity is not Severity.HARD}
+                if again := chunk_found & found_keys:
+                    findings[:] = [f for f in findings if _file_row_key(f) not in again]
+                found_keys |= chunk_found
                 findings.extend(f for f in found if f.check.severity is not Severity.HARD)
             problems.extend(chunk_problems)
             if problems:
