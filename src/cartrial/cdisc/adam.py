@@ -1050,7 +1050,9 @@ def build_adrs(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
 ) -> pd.DataFrame:
     """BDS of the responder endpoints (analysis `responders_by_subject`): one record per subject and
-    endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason); CRIT1 = the definition."""
+    endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason) — under the analysis rule
+    ``all_infused`` a subject not evaluable is in the analysis as a non-responder (AVALC N, ANL01FL Y, the
+    reason kept; D-19.1134); CRIT1 = the definition."""
     if "responders_by_subject" not in analysis.datasets:  # a protocol without responder endpoints
         return empty_frame(spec)
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
@@ -1064,8 +1066,12 @@ def build_adrs(
         criteria.setdefault(code, ascii_text(descriptions.get(endpoint, str(r["definition"]))).strip())
         s = subjects.get(str(r["subject_id"]), {})
         evaluable = bool(r["evaluable"])
+        # in the endpoint's population: the evaluable, or every infused subject under the analysis rule
+        # all_infused, where one not evaluable is the analysis' non-responder (responder False): the record
+        # carries it, so sum(AVALC = Y) / sum(ANL01FL = Y) is the analysis' proportion (D-19.1134)
+        analysed = bool(r.get("in_population", evaluable))
         responder = r["responder"]
-        avalc = _yn(responder) if evaluable and not _missing(responder) else ""
+        avalc = _yn(responder) if analysed and not _missing(responder) else ""
         rows.append(
             {
                 "STUDYID": s.get("STUDYID", ""),
@@ -1080,7 +1086,7 @@ def build_adrs(
                 # in define.xml (value-level metadata of CRIT1, `full_texts`; D-19.738)
                 "CRIT1": shortened_text(criteria[code]),
                 "CRIT1FL": avalc,
-                "ANL01FL": "Y" if evaluable else "N",
+                "ANL01FL": "Y" if analysed else "N",
                 "NEVALRS": ""
                 if evaluable
                 else shortened_text(ascii_text(r["reason"]), 200, NEVALRS_SHORTENED, NEVALRS_GENERIC),
