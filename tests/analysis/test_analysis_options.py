@@ -335,4 +335,5 @@ def test_adrs_gives_the_all_infused_proportion_of_the_analysis(snapshot: StudySn
     # the default rule is unchanged: a subject not evaluable is outside the analysis, AVALC blank
     default_adrs = build_all(snapshot, analyse(snapshot), None)["ADRS"]
     default_vision = default_adrs[default_adrs["PARAMCD"] == "VARESP"]
-    assert (int((default_vision["ANL01FL"] == "Y").sum()), int((default_vision["AVALC"] == "").sum())) == (8, 4)
+    analysed = int((default_vision["ANL01FL"] == "Y").sum())
+    assert (analysed, int((default_vision["AVALC"] == "").sum())) == (8, 4)
