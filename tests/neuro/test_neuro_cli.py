@@ -1095,3 +1095,52 @@ def test_score_edss_without_a_method_column_stays_neurostatus(tmp_path: Path) ->
     bare = write(tmp_path, "bare.csv", header + "\nS1,2021-06-01,0,0,2,0,1,0,0\n")
     missing = cli("score", "edss", str(bare))
     assert missing.exit_code == 2 and "ambulation" in missing.message
+
+
+def test_responders_with_no_evaluable_subject_name_the_engines_reason(tmp_path: Path) -> None:
+    """The warning of a definition no subject is evaluable for names each subject's reason. It was guessed
+    from the shown values: a walk time on day -9, 19 days after an attack onset, is not the baseline
+    (--baseline-visit outside_relapse, D-19.896), and the warning said "no assessment on or before the
+    infusion (no baseline)" — the subject has one; the engine's reason is that it is during an attack. The
+    warning now reads the engine's reason, still without the subject's values (D-19.1135)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-03-01\n")
+    walk = write(
+        tmp_path,
+        "walk.csv",
+        "subject_id,assessed_at,trial_1_seconds,trial_2_seconds\nS1,2021-02-20,10.5,10.5\n"
+        "S1,2021-06-01,6.25,6.25\n",
+    )
+    relapses = write(
+        tmp_path, "rel.csv", "subject_id,onset_date,phenotype,severity\nS1,2021-02-01,myelitis,severe\n"
+    )
+    args = ("score", "responders", "--infusions", str(infusions), "--timed-walk", str(walk))
+    args += ("--relapses", str(relapses), "--definition", "t25fw_20pct_faster")
+    run = cli(*args)
+    assert run.exit_code == 0
+    assert "no subject is evaluable for t25fw_20pct_faster" in run.message
+    assert "no assessment on or before the infusion" not in run.message
+    assert "baseline only during an attack" in run.message and ": S1" in run.message
+    assert "10.5" not in run.message and "6.25" not in run.message  # value-free (D-12.2)
+    # the same walk with the last value whatever its timing: evaluable (a 40 % faster walk)
+    assert cli(*args, "--baseline-visit", "last").exit_code == 0
+
+
+def test_responders_warning_on_an_undecided_kurtzke_ambulation_names_it(tmp_path: Path) -> None:
+    """Neurostatus ambulation 1, then a Kurtzke visit walking 600 m without aid: score 0 or 1 (§1.6), a fall
+    of 1 under one reading only, so not evaluable (D-19.1006). The "0 or 1" follow-up is shown blank, and
+    the warning said "no assessment after the infusion"; it now names the undecided reading (D-19.1135)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nC,2021-01-02\n")
+    edss = write(
+        tmp_path,
+        "edss.csv",
+        "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,"
+        "ambulation,walking_distance_m,assistance,method\n"
+        "C,2021-01-01,0,0,3,0,0,0,0,1,,,neurostatus_16\nC,2021-04-01,0,0,3,0,0,0,0,,600,none,kurtzke\n",
+    )
+    run = cli(
+        "score", "responders", "--infusions", str(infusions), "--edss", str(edss),
+        "--definition", "ambulation_score_decrease_1",
+    )  # fmt: skip
+    assert run.exit_code == 0
+    assert "no assessment after the infusion" not in run.message
+    assert "0 or 1" in run.message and ": C" in run.message

@@ -433,11 +433,32 @@ def _infusions_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _not_evaluable_reason(baseline: dict[str, Any], follow_up: dict[str, Any]) -> str:
-    """Why a subject is not evaluable for a responder definition, without the subject's values (D-12.2)."""
-    if all(v is None for v in baseline.values()):
+def _not_evaluable_reason(outcome: Any) -> str:
+    """Why a subject is not evaluable for a responder definition, without the subject's values (D-12.2): the
+    engine's reason (`cartrial.neuro.responders.ResponderOutcome.reason`, which may quote them) read to its
+    kind — a baseline only during an attack, an undecided "0 or 1" ambulation, an EDSS method switch — and
+    otherwise told from the shown baseline and follow-up (D-19.1135)."""
+    from cartrial.neuro.derive import METHOD_SWITCH_EXCLUDED
+    from cartrial.neuro.disability import RELAPSE_EXCLUSION_DAYS
+    from cartrial.neuro.responders import BASELINE_ONLY_DURING_ATTACK, UNDECIDED_0_OR_1
+
+    reason = str(outcome.reason)
+    if reason.startswith(BASELINE_ONLY_DURING_ATTACK):
+        return (
+            f"{BASELINE_ONLY_DURING_ATTACK}: every value on or before the infusion is within "
+            f"{RELAPSE_EXCLUSION_DAYS} days after an attack onset "
+            "(--baseline-visit outside_relapse; D-19.896)"
+        )
+    if reason.endswith(UNDECIDED_0_OR_1):
+        return "an ambulation read as 0 or 1 (a Kurtzke visit) whose two readings disagree (D-19.1006)"
+    if reason.endswith(METHOD_SWITCH_EXCLUDED):
+        return (
+            "EDSS baseline and follow-up scored by different methods in the walking range "
+            f"{METHOD_SWITCH_EXCLUDED}"
+        )
+    if all(v is None for v in outcome.baseline.values()):
         return "no assessment on or before the infusion (no baseline)"
-    if all(v is None for v in follow_up.values()):
+    if all(v is None for v in outcome.follow_up.values()):
         return "no assessment after the infusion"
     return "a measure missing, or no room to improve at baseline"
 
@@ -451,7 +472,7 @@ def _no_evaluable_warnings(summaries: Any) -> list[str]:
             continue
         by_reason: dict[str, list[str]] = {}
         for o in s.subjects:
-            by_reason.setdefault(_not_evaluable_reason(o.baseline, o.follow_up), []).append(o.subject_id)
+            by_reason.setdefault(_not_evaluable_reason(o), []).append(o.subject_id)
         detail = "; ".join(f"{reason}: {', '.join(ids)}" for reason, ids in by_reason.items())
         lines.append(f"warning: no subject is evaluable for {s.definition} — {detail}")
     return lines

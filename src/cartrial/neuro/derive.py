@@ -1312,6 +1312,11 @@ def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     return 100.0 * n_responders / n_infused if n_infused else None
 
 
+#: The end of a responder reason of a subject not evaluable because the EDSS baseline and follow-up are
+#: scored by different methods in the walking range (D-19.746); callers compare against this constant.
+METHOD_SWITCH_EXCLUDED = "(method_switch=exclude; D-19.746)"
+
+
 def derive_responders(
     infusions: FrameLike | Mapping[str, date],
     *,
@@ -1470,7 +1475,7 @@ def derive_responders(
                 measures[sid][1].setdefault(NOT_EVALUABLE, {})["edss"] = (
                     f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
                     "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
-                    "(method_switch=exclude; D-19.746)"
+                    f"{METHOD_SWITCH_EXCLUDED}"
                 )
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
