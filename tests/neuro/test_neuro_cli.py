@@ -1144,3 +1144,18 @@ def test_responders_warning_on_an_undecided_kurtzke_ambulation_names_it(tmp_path
     assert run.exit_code == 0
     assert "no assessment after the infusion" not in run.message
     assert "0 or 1" in run.message and ": C" in run.message
+
+
+def test_relapses_summary_line_rounds_as_the_report_does(tmp_path: Path) -> None:
+    """The summary line of `cartrial relapses` wrote its ARR with Python's format (a tie to the even digit on
+    the binary value), the report's finding with the one rounding of reported numbers, a tie half away from
+    zero (D-19.189). Two patients followed 1461 days each (2021-01-01 to the cut-off 2025-01-01), one
+    attack after the infusion: ARR = 1 / (2922 / 365.25) = 1 / 8 = 0.125 exactly (hand), which the line
+    wrote "0.12" and the report "0.13". The line now reads "0.13" (D-19.1137)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-01-01\nS2,2021-01-01\n")
+    relapses = write(
+        tmp_path, "rel.csv", "subject_id,onset_date,phenotype,severity\nS1,2022-06-01,myelitis,severe\n"
+    )
+    run = cli("relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "2025-01-01")
+    assert run.exit_code == 0
+    assert "after 0.13 (" in run.message and "1 attacks / 8.00 PY" in run.message

@@ -126,7 +126,7 @@ from cartrial.neuro.visual_acuity import (
 )
 from cartrial.protocol.relapse_options import relapse_options_issues
 from cartrial.results import Result
-from cartrial.rounding import round_half_away
+from cartrial.rounding import fixed, round_half_away
 from cartrial.wording import count, verb
 
 RATE_RATIO_SOURCE = (
@@ -874,9 +874,11 @@ class RelapseResult(Result):
         def rate(r: RateEstimate) -> str:
             if r.rate is None or r.ci_low is None or r.ci_high is None:
                 return "not estimable"
+            # the one rounding of reported numbers, a tie half away from zero, as the report's finding
+            # writes the same ARR (D-19.189, D-19.1137)
             return (
-                f"{r.rate:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}; {r.events} attacks / "
-                f"{r.patient_years:.2f} PY)"
+                f"{fixed(r.rate, 2)} ({fixed(r.ci_low, 2)}-{fixed(r.ci_high, 2)}; {r.events} attacks / "
+                f"{fixed(r.patient_years, 2)} PY)"
             )
 
         at_risk = ", ".join(f"d{int(t)}:{n}" for t, n in km.at_risk)
@@ -895,7 +897,8 @@ def _at_follow_up(km: RelapseFreeSurvival) -> str:
 
 
 def format_ratio(ratio: RateRatio) -> str:
-    """A rate ratio with its interval as text ("not estimable" without attacks).
+    """A rate ratio with its interval as text ("not estimable" without attacks), rounded as the report's
+    finding rounds it (`cartrial.rounding.fixed`, a tie half away from zero; D-19.189, D-19.1137).
 
     >>> from cartrial.neuro.relapses import conditional_rate_ratio
     >>> format_ratio(conditional_rate_ratio([(4, 2.0, 1, 1.0)], method="pooled_conditional"))
@@ -904,7 +907,8 @@ def format_ratio(ratio: RateRatio) -> str:
     if ratio.ratio is None or ratio.ci_low is None or ratio.ci_high is None:
         return "not estimable"
     return (
-        f"{ratio.ratio:.2f} ({100 * ratio.confidence:.0f}% CI {ratio.ci_low:.2f}-{ratio.ci_high:.2f}, "
+        f"{fixed(ratio.ratio, 2)} ({fixed(100 * ratio.confidence, 0)}% CI {fixed(ratio.ci_low, 2)}-"
+        f"{fixed(ratio.ci_high, 2)}, "
         f"{ratio.method.value})"
     )
 
