@@ -1125,6 +1125,12 @@ def _evaluable_for_improvement(change: Mapping[str, Any]) -> bool:
     return not _missing(value) and bool(value)
 
 
+def _has_change(change: Mapping[str, Any]) -> bool:
+    """An `edss_change` row with a baseline and a later EDSS: the subject's change is evaluated (the engine's
+    rule, D-19.187; the population efficacy:edss_change)."""
+    return not _missing(change["baseline_edss"]) and not _missing(change["last_edss"])
+
+
 def build_adedss(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, sdtm: Mapping[str, pd.DataFrame] | None = None
 ) -> pd.DataFrame:
@@ -1214,8 +1220,10 @@ def build_adedss(
                 # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
                 "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
-                # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746)
-                "CRIT2FL": _yn(c["worsening_confirmed"]),
+                # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746),
+                # or when there is no change to evaluate (no baseline or no later EDSS: out of
+                # efficacy:edss_change, as CRIT1FL is blank then; D-19.187, D-19.1138)
+                "CRIT2FL": _yn(c["worsening_confirmed"]) if _has_change(c) else "",
                 # the baseline and a later visit scored by different EDSS methods (D-19.742); CRIT3/CRIT3FL
                 # are left out when no subject's method changes (D-19.746)
                 **(
