@@ -1159,3 +1159,20 @@ def test_relapses_summary_line_rounds_as_the_report_does(tmp_path: Path) -> None
     run = cli("relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "2025-01-01")
     assert run.exit_code == 0
     assert "after 0.13 (" in run.message and "1 attacks / 8.00 PY" in run.message
+
+
+def test_the_demo_neuro_cells_round_as_the_report_does() -> None:
+    """The demo's ARR and percent cells rounded with Python's format (a tie to the even digit): an ARR of
+    1 / 8 = 0.125 read "0.12" and 1 responder of 8 (12.5 %) "12%", where the report writes 0.13 and 13 %
+    (the one rounding, half away from zero; D-19.189, D-19.1137). Hand values: 0.125 -> 0.13, 12.5 -> 13."""
+    from cartrial.demo.neuro import _percent, _rate_cell
+    from cartrial.neuro.relapses import RateEstimate
+
+    assert _percent(12.5) == "13%" and _percent(None) == "n/a"
+    cell = _rate_cell(RateEstimate(1, 8.0, 0.125, 0.003125, 0.625))
+    assert cell == "0.13 (95% CI 0.00-0.63)"
+    # the responder line the demo prints (ResponderSummary.label): 1 of 8 evaluable
+    from cartrial.neuro.responders import responder_rate
+
+    measures = {f"S{i}": ({"bowel_bladder": 2}, {"bowel_bladder": 1 if i == 0 else 2}) for i in range(8)}
+    assert responder_rate("bowel_bladder_fs_decrease_1", measures).label().startswith("1/8 evaluable (13%)")

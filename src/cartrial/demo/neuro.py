@@ -11,16 +11,19 @@ import pandas as pd
 from rich.table import Table
 
 from cartrial.demo import DemoContext
+from cartrial.rounding import fixed
 
 
 def _rate_cell(rate: Any) -> str:
+    """An ARR and its CI, rounded as the report's finding (a tie half away from zero; D-19.189, D-19.1137)."""
     if rate.rate is None:
         return "not estimable"
-    return f"{rate.rate:.2f} (95% CI {rate.ci_low:.2f}-{rate.ci_high:.2f})"
+    return f"{fixed(rate.rate, 2)} (95% CI {fixed(rate.ci_low, 2)}-{fixed(rate.ci_high, 2)})"
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0f}%"
+    """A percentage, rounded as the report's (a tie half away from zero; D-19.189, D-19.1137)."""
+    return "n/a" if value is None else f"{fixed(value, 0)}%"
 
 
 def run(ctx: DemoContext) -> None:

@@ -38,6 +38,7 @@ from cartrial.protocol.responders import (
     get_definition,
     responder_parameters,
 )
+from cartrial.rounding import fixed
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class ResponderSummary:
     subjects: tuple[ResponderOutcome, ...]
 
     def label(self) -> str:
-        pct = "n/a" if self.percent is None else f"{self.percent:.0f}%"
+        # rounded as the report's percentages, a tie half away from zero (D-19.189, D-19.1137)
+        pct = "n/a" if self.percent is None else f"{fixed(self.percent, 0)}%"
         return f"{self.n_responders}/{self.n_evaluable} evaluable ({pct}) by {self.definition}"
 
 
