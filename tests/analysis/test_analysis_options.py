@@ -337,3 +337,34 @@ def test_adrs_gives_the_all_infused_proportion_of_the_analysis(snapshot: StudySn
     default_vision = default_adrs[default_adrs["PARAMCD"] == "VARESP"]
     analysed = int((default_vision["ANL01FL"] == "Y").sum())
     assert (analysed, int((default_vision["AVALC"] == "").sum())) == (8, 4)
+
+
+def test_adrs_imputed_non_responder_has_no_criterion_result(snapshot: StudySnapshot) -> None:
+    """A subject the engine cannot evaluate, in the analysis under ``all_infused`` as a non-responder
+    (D-19.1134), had CRIT1FL 'N' (= AVALC): the criterion was not evaluated, and ADaMIG v1.3 leaves
+    CRIT1FL null then (D-19.623, D-19.1138). CRIT1FL is now blank for such a record, AVALC/AVAL/ANL01FL stay
+    the analysis' (N, 0, Y), and DTYPE 'NRI' marks the imputation; an evaluated record has no DTYPE and its
+    CRIT1FL = AVALC (D-19.1139). Example: 4 of the 12 infused without an evaluable eye (hand count)."""
+    from cartrial.cdisc.export import build_all
+
+    changed_snapshot = dataclasses.replace(
+        snapshot,
+        protocol=parse_protocol(
+            snapshot.protocol_yaml[: snapshot.protocol_yaml.index("\nanalysis:\n")]
+            + "\nanalysis:\n  populations:\n    efficacy_evaluable: {visual_acuity_response: all_infused}\n"
+        ),
+    )
+    adrs = build_all(changed_snapshot, analyse(changed_snapshot), None)["ADRS"]
+    mine = adrs[adrs["PARAMCD"] == "VARESP"]
+    imputed, evaluated = mine[mine["NEVALRS"] != ""], mine[mine["NEVALRS"] == ""]
+    assert len(imputed) == 4 and len(evaluated) == 8
+    assert set(imputed["CRIT1FL"]) == {""} and set(imputed["DTYPE"]) == {"NRI"}
+    assert set(imputed["AVALC"]) == {"N"} and set(imputed["AVAL"]) == {0.0}
+    assert set(imputed["ANL01FL"]) == {"Y"}
+    assert set(evaluated["DTYPE"]) == {""}
+    assert list(evaluated["CRIT1FL"]) == list(evaluated["AVALC"]) and set(evaluated["CRIT1FL"]) <= {"Y", "N"}
+    # the default rule: not evaluable, outside the analysis; no result, no imputation
+    default_adrs = build_all(snapshot, analyse(snapshot), None)["ADRS"]
+    outside = default_adrs[(default_adrs["PARAMCD"] == "VARESP") & (default_adrs["NEVALRS"] != "")]
+    assert len(outside) == 4
+    assert set(outside["CRIT1FL"]) == {""} and set(outside["DTYPE"]) == {""}

@@ -1046,13 +1046,19 @@ def shortened_text(text: str, limit: int = 200, marker: str = SHORTENED, generic
     return kept + marker if kept else generic
 
 
+NON_RESPONDER_IMPUTED = "NRI"
+"""ADRS.DTYPE of a subject not evaluable counted as a non-responder under ``all_infused`` (a sponsor
+extension of the ADaM CT DTYPE codelist, ct/codelists.yaml; D-19.1139)."""
+
+
 def build_adrs(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
 ) -> pd.DataFrame:
     """BDS of the responder endpoints (analysis `responders_by_subject`): one record per subject and
     endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason) — under the analysis rule
     ``all_infused`` a subject not evaluable is in the analysis as a non-responder (AVALC N, ANL01FL Y, the
-    reason kept; D-19.1134); CRIT1 = the definition."""
+    reason kept; D-19.1134), marked DTYPE NRI with CRIT1FL empty, the criterion not evaluated (D-19.1139);
+    CRIT1 = the definition, CRIT1FL its result where evaluated."""
     if "responders_by_subject" not in analysis.datasets:  # a protocol without responder endpoints
         return empty_frame(spec)
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
@@ -1085,7 +1091,10 @@ def build_adrs(
                 # at most 200 characters, shortened at a clause and marked; the full text per PARAMCD is
                 # in define.xml (value-level metadata of CRIT1, `full_texts`; D-19.738)
                 "CRIT1": shortened_text(criteria[code]),
-                "CRIT1FL": avalc,
+                # the criterion's result only where it was evaluated: an imputed non-responder has none
+                # (ADaMIG v1.3; D-19.623) and is marked by DTYPE (D-19.1139)
+                "CRIT1FL": avalc if evaluable else "",
+                "DTYPE": NON_RESPONDER_IMPUTED if avalc and not evaluable else "",
                 "ANL01FL": "Y" if analysed else "N",
                 "NEVALRS": ""
                 if evaluable
