@@ -36,3 +36,30 @@ def test_a_subject_without_an_edss_change_has_no_worsening_flag(snapshot: StudyS
     others = change.drop(index=usubjid)
     assert len(others) == 11 and others["AVAL"].notna().all()
     assert set(others["CRIT2FL"]) == {"N"}
+
+
+def test_the_worsening_flag_reads_the_edss_change_population(snapshot: StudySnapshot) -> None:
+    """ADEDSS decided "a change to evaluate" by testing the baseline and last EDSS itself, a third copy of
+    the rule of ``efficacy:edss_change`` (analysis/efficacy.py) that ADSL.EDSSEFL reads. It now reads the
+    population: a subject the population leaves out (here CT-002, removed from it by hand) has CRIT2FL
+    blank, whatever its row holds, so ADEDSS and ADSL.EDSSEFL cannot disagree (D-19.1138)."""
+    import dataclasses
+
+    from cartrial.analysis import analyse
+
+    analysis = analyse(snapshot)
+    population = analysis.populations["efficacy:edss_change"]
+    assert SUBJECT in population.subject_ids  # the example's default: CT-002 has a change
+    narrowed = dataclasses.replace(
+        population, subject_ids=tuple(s for s in population.subject_ids if s != SUBJECT)
+    )
+    changed = dataclasses.replace(
+        analysis, populations={**analysis.populations, "efficacy:edss_change": narrowed}
+    )
+    frames = build_all(snapshot, changed, None)
+    adsl = frames["ADSL"].set_index("SUBJID")
+    assert adsl.loc[SUBJECT, "EDSSEFL"] == "N"
+    change = frames["ADEDSS"][frames["ADEDSS"]["PARAMCD"] == "EDSSCHG"].set_index("USUBJID")
+    assert change.loc[adsl.loc[SUBJECT, "USUBJID"], "CRIT2FL"] == ""
+    flagged = adsl.set_index("USUBJID")["EDSSEFL"]
+    assert all((change.loc[u, "CRIT2FL"] == "") == (flagged[u] == "N") for u in change.index)

@@ -1134,12 +1134,6 @@ def _evaluable_for_improvement(change: Mapping[str, Any]) -> bool:
     return not _missing(value) and bool(value)
 
 
-def _has_change(change: Mapping[str, Any]) -> bool:
-    """An `edss_change` row with a baseline and a later EDSS: the subject's change is evaluated (the engine's
-    rule, D-19.187; the population efficacy:edss_change)."""
-    return not _missing(change["baseline_edss"]) and not _missing(change["last_edss"])
-
-
 def build_adedss(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, sdtm: Mapping[str, pd.DataFrame] | None = None
 ) -> pd.DataFrame:
@@ -1151,6 +1145,9 @@ def build_adedss(
     zones = subject_zones(analysis)
     domain, seqs = _edss_sources(sdtm or {})
     change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
+    # the subjects with a change to evaluate: the analysis population, as ADSL.EDSSEFL (D-19.187, D-19.1138)
+    population = analysis.populations.get("efficacy:edss_change")
+    with_change = {str(s) for s in population.subject_ids} if population is not None else set()
     rows = []
     for r in _rows(analysis_table(analysis, "edss_scored")):
         sid = str(r["subject_id"])
@@ -1232,7 +1229,7 @@ def build_adedss(
                 # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746),
                 # or when there is no change to evaluate (no baseline or no later EDSS: out of
                 # efficacy:edss_change, as CRIT1FL is blank then; D-19.187, D-19.1138)
-                "CRIT2FL": _yn(c["worsening_confirmed"]) if _has_change(c) else "",
+                "CRIT2FL": _yn(c["worsening_confirmed"]) if sid in with_change else "",
                 # the baseline and a later visit scored by different EDSS methods (D-19.742); CRIT3/CRIT3FL
                 # are left out when no subject's method changes (D-19.746)
                 **(

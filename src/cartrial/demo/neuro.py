@@ -46,7 +46,7 @@ def run(ctx: DemoContext) -> None:
         relapse_options_from_protocol,
         responder_definitions_from_protocol,
     )
-    from cartrial.neuro.derive import infusion_time_zones
+    from cartrial.neuro.derive import has_edss_change, infusion_time_zones
     from cartrial.neuro.disability import BaselineVisit
     from cartrial.protocol import load_protocol
     from cartrial.tabular import csv_text, dumps_json, read_csv, write_atomic
@@ -121,7 +121,7 @@ def run(ctx: DemoContext) -> None:
     # or before day 0 not within 30 days after a relapse onset, D-19.187, D-19.864) and last visit, never the
     # first visit of the form (D-19.709); the evaluable subjects (with a baseline) are the denominator of this
     # line and of the worsening line
-    changed = disability.dropna(subset=["baseline_edss", "last_edss"])
+    changed = disability[has_edss_change(disability)]
     first_last = pd.DataFrame(
         {"first": changed["baseline_edss"].astype(float), "last": changed["last_edss"].astype(float)}
     )

@@ -1998,6 +1998,18 @@ def derive_disability(
     )
 
 
+def has_edss_change(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a `derive_disability` table have an EDSS change to evaluate: a baseline EDSS and a later
+    one (`baseline_edss` and `last_edss` both present; D-19.187). The one rule of the analysis population
+    ``efficacy:edss_change`` (read by ADSL.EDSSEFL and ADEDSS.CRIT2FL) and of the demo's EDSS line
+    (D-19.1138).
+
+    >>> has_edss_change(pd.DataFrame({"baseline_edss": [2.0, None], "last_edss": [3.0, 3.0]})).tolist()
+    [True, False]
+    """
+    return table["baseline_edss"].notna() & table["last_edss"].notna()
+
+
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
     "BASELINE_ONLY_IN_ATTACK",
@@ -2021,6 +2033,7 @@ __all__ = [
     "end_at_death",
     "end_of_follow_up",
     "format_ratio",
+    "has_edss_change",
     "infused_after_cutoff_note",
     "infused_by_cutoff",
     "infusion_days",
