@@ -298,3 +298,73 @@ def test_mixed_blq_specifications_are_refused_at_their_protocol_keys(snapshot: S
         ("analysis.options.nca_options.blq_after_tmax", lines.index("      blq_after_tmax: drop") + 1),
     }
     assert all("blq_middle" in str(problem) for problem in caught.value.problems)
+
+
+def test_adrs_gives_the_all_infused_proportion_of_the_analysis(snapshot: StudySnapshot) -> None:
+    """Under ``all_infused`` the analysis counts a subject the engine cannot evaluate as a non-responder in
+    the denominator (responders_by_subject: responder False, in_population True). ADRS left that subject's
+    AVALC blank and ANL01FL 'N', so its own rule "sum(AVALC = Y) / sum(ANL01FL = Y)" (the ADRS spec's note)
+    gave the responders of the evaluable (4 of 8 in the example) while the report and ADSL.VAEFL (every
+    infused subject) gave 4 of 12. ADRS now carries the analysis' record: AVALC 'N' (AVAL 0), ANL01FL 'Y',
+    and the engine's reason in NEVALRS (D-19.1134)."""
+    from cartrial.cdisc.export import build_all
+
+    changed_snapshot = dataclasses.replace(
+        snapshot,
+        protocol=parse_protocol(
+            snapshot.protocol_yaml[: snapshot.protocol_yaml.index("\nanalysis:\n")]
+            + "\nanalysis:\n  populations:\n    efficacy_evaluable: {visual_acuity_response: all_infused}\n"
+        ),
+    )
+    changed = analyse(changed_snapshot)
+    summary = changed.datasets["responders_summary"].table
+    vision = summary[(summary["endpoint"] == "visual_acuity_response") & (summary["group"] == "all")].iloc[0]
+    frames = build_all(changed_snapshot, changed, None)
+    adrs = frames["ADRS"]
+    mine = adrs[adrs["PARAMCD"] == "VARESP"]
+    in_analysis = mine[mine["ANL01FL"] == "Y"]
+    # the example: 4 responders among the 8 evaluable; 4 without an evaluable eye (hand count of the rows)
+    assert (int(vision["n_responders"]), int(vision["n_evaluable"])) == (4, 12)
+    assert (int((in_analysis["AVALC"] == "Y").sum()), len(in_analysis)) == (4, 12)
+    imputed = mine[mine["NEVALRS"] != ""]
+    assert len(imputed) == 4
+    assert set(imputed["AVALC"]) == {"N"} and set(imputed["AVAL"]) == {0.0}
+    assert all("no eye evaluable" in reason for reason in imputed["NEVALRS"])
+    adsl = frames["ADSL"]
+    assert set(adsl.loc[adsl["USUBJID"].isin(mine["USUBJID"]), "VAEFL"]) == {"Y"}
+    # the default rule is unchanged: a subject not evaluable is outside the analysis, AVALC blank
+    default_adrs = build_all(snapshot, analyse(snapshot), None)["ADRS"]
+    default_vision = default_adrs[default_adrs["PARAMCD"] == "VARESP"]
+    analysed = int((default_vision["ANL01FL"] == "Y").sum())
+    assert (analysed, int((default_vision["AVALC"] == "").sum())) == (8, 4)
+
+
+def test_adrs_imputed_non_responder_has_no_criterion_result(snapshot: StudySnapshot) -> None:
+    """A subject the engine cannot evaluate, in the analysis under ``all_infused`` as a non-responder
+    (D-19.1134), had CRIT1FL 'N' (= AVALC): the criterion was not evaluated, and ADaMIG v1.3 leaves
+    CRIT1FL null then (D-19.623, D-19.1138). CRIT1FL is now blank for such a record, AVALC/AVAL/ANL01FL stay
+    the analysis' (N, 0, Y), and DTYPE 'NRI' marks the imputation; an evaluated record has no DTYPE and its
+    CRIT1FL = AVALC (D-19.1139). Example: 4 of the 12 infused without an evaluable eye (hand count)."""
+    from cartrial.cdisc.export import build_all
+
+    changed_snapshot = dataclasses.replace(
+        snapshot,
+        protocol=parse_protocol(
+            snapshot.protocol_yaml[: snapshot.protocol_yaml.index("\nanalysis:\n")]
+            + "\nanalysis:\n  populations:\n    efficacy_evaluable: {visual_acuity_response: all_infused}\n"
+        ),
+    )
+    adrs = build_all(changed_snapshot, analyse(changed_snapshot), None)["ADRS"]
+    mine = adrs[adrs["PARAMCD"] == "VARESP"]
+    imputed, evaluated = mine[mine["NEVALRS"] != ""], mine[mine["NEVALRS"] == ""]
+    assert len(imputed) == 4 and len(evaluated) == 8
+    assert set(imputed["CRIT1FL"]) == {""} and set(imputed["DTYPE"]) == {"NRI"}
+    assert set(imputed["AVALC"]) == {"N"} and set(imputed["AVAL"]) == {0.0}
+    assert set(imputed["ANL01FL"]) == {"Y"}
+    assert set(evaluated["DTYPE"]) == {""}
+    assert list(evaluated["CRIT1FL"]) == list(evaluated["AVALC"]) and set(evaluated["CRIT1FL"]) <= {"Y", "N"}
+    # the default rule: not evaluable, outside the analysis; no result, no imputation
+    default_adrs = build_all(snapshot, analyse(snapshot), None)["ADRS"]
+    outside = default_adrs[(default_adrs["PARAMCD"] == "VARESP") & (default_adrs["NEVALRS"] != "")]
+    assert len(outside) == 4
+    assert set(outside["CRIT1FL"]) == {""} and set(outside["DTYPE"]) == {""}

@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from cartrial.analysis.model import Population
 from cartrial.cdisc.adam import build_adedss
 from cartrial.cdisc.spec import dataset_specs
 from cartrial.errors import InternalError
@@ -44,6 +45,8 @@ def _adedss(change: dict[str, list[object]]) -> pd.DataFrame:
         "worsening_confirmed": [False],
     }
     analysis = type("A", (), {})()
+    # the subjects with an EDSS change (baseline and last EDSS), which CRIT2FL reads (D-19.1138)
+    analysis.populations = {"efficacy:edss_change": Population("efficacy:edss_change", "", ("S1",))}
     analysis.datasets = {
         "edss_scored": _Dataset(scored),
         "edss_change": _Dataset(pd.DataFrame({**base, **change})),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cartrial.analysis.model import Population
 from cartrial.cdisc.adam import build_adedss
 from cartrial.cdisc.spec import dataset_specs
 
@@ -28,6 +29,8 @@ def _adedss(change: dict[str, list[object]]) -> pd.DataFrame:
         "worsening_confirmed": [False, True],
     }
     analysis = type("A", (), {})()
+    # the subjects with an EDSS change (baseline and last EDSS), which CRIT2FL reads (D-19.1138)
+    analysis.populations = {"efficacy:edss_change": Population("efficacy:edss_change", "", ("S1", "S2"))}
     analysis.datasets = {
         "edss_scored": _Dataset(pd.DataFrame(columns=["subject_id", "assessed_at", "edss"])),
         "edss_change": _Dataset(pd.DataFrame({**base, **change})),

@@ -1095,3 +1095,84 @@ def test_score_edss_without_a_method_column_stays_neurostatus(tmp_path: Path) ->
     bare = write(tmp_path, "bare.csv", header + "\nS1,2021-06-01,0,0,2,0,1,0,0\n")
     missing = cli("score", "edss", str(bare))
     assert missing.exit_code == 2 and "ambulation" in missing.message
+
+
+def test_responders_with_no_evaluable_subject_name_the_engines_reason(tmp_path: Path) -> None:
+    """The warning of a definition no subject is evaluable for names each subject's reason. It was guessed
+    from the shown values: a walk time on day -9, 19 days after an attack onset, is not the baseline
+    (--baseline-visit outside_relapse, D-19.896), and the warning said "no assessment on or before the
+    infusion (no baseline)" — the subject has one; the engine's reason is that it is during an attack. The
+    warning now reads the engine's reason, still without the subject's values (D-19.1135)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-03-01\n")
+    walk = write(
+        tmp_path,
+        "walk.csv",
+        "subject_id,assessed_at,trial_1_seconds,trial_2_seconds\nS1,2021-02-20,10.5,10.5\n"
+        "S1,2021-06-01,6.25,6.25\n",
+    )
+    relapses = write(
+        tmp_path, "rel.csv", "subject_id,onset_date,phenotype,severity\nS1,2021-02-01,myelitis,severe\n"
+    )
+    args = ("score", "responders", "--infusions", str(infusions), "--timed-walk", str(walk))
+    args += ("--relapses", str(relapses), "--definition", "t25fw_20pct_faster")
+    run = cli(*args)
+    assert run.exit_code == 0
+    assert "no subject is evaluable for t25fw_20pct_faster" in run.message
+    assert "no assessment on or before the infusion" not in run.message
+    assert "baseline only during an attack" in run.message and ": S1" in run.message
+    assert "10.5" not in run.message and "6.25" not in run.message  # value-free (D-12.2)
+    # the same walk with the last value whatever its timing: evaluable (a 40 % faster walk)
+    assert cli(*args, "--baseline-visit", "last").exit_code == 0
+
+
+def test_responders_warning_on_an_undecided_kurtzke_ambulation_names_it(tmp_path: Path) -> None:
+    """Neurostatus ambulation 1, then a Kurtzke visit walking 600 m without aid: score 0 or 1 (§1.6), a fall
+    of 1 under one reading only, so not evaluable (D-19.1006). The "0 or 1" follow-up is shown blank, and
+    the warning said "no assessment after the infusion"; it now names the undecided reading (D-19.1135)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nC,2021-01-02\n")
+    edss = write(
+        tmp_path,
+        "edss.csv",
+        "subject_id,assessed_at,visual,brainstem,pyramidal,cerebellar,sensory,bowel_bladder,cerebral,"
+        "ambulation,walking_distance_m,assistance,method\n"
+        "C,2021-01-01,0,0,3,0,0,0,0,1,,,neurostatus_16\nC,2021-04-01,0,0,3,0,0,0,0,,600,none,kurtzke\n",
+    )
+    run = cli(
+        "score", "responders", "--infusions", str(infusions), "--edss", str(edss),
+        "--definition", "ambulation_score_decrease_1",
+    )  # fmt: skip
+    assert run.exit_code == 0
+    assert "no assessment after the infusion" not in run.message
+    assert "0 or 1" in run.message and ": C" in run.message
+
+
+def test_relapses_summary_line_rounds_as_the_report_does(tmp_path: Path) -> None:
+    """The summary line of `cartrial relapses` wrote its ARR with Python's format (a tie to the even digit on
+    the binary value), the report's finding with the one rounding of reported numbers, a tie half away from
+    zero (D-19.189). Two patients followed 1461 days each (2021-01-01 to the cut-off 2025-01-01), one
+    attack after the infusion: ARR = 1 / (2922 / 365.25) = 1 / 8 = 0.125 exactly (hand), which the line
+    wrote "0.12" and the report "0.13". The line now reads "0.13" (D-19.1137)."""
+    infusions = write(tmp_path, "inf.csv", "subject_id,infused_at\nS1,2021-01-01\nS2,2021-01-01\n")
+    relapses = write(
+        tmp_path, "rel.csv", "subject_id,onset_date,phenotype,severity\nS1,2022-06-01,myelitis,severe\n"
+    )
+    run = cli("relapses", str(relapses), "--infusion-dates", str(infusions), "--cutoff", "2025-01-01")
+    assert run.exit_code == 0
+    assert "after 0.13 (" in run.message and "1 attacks / 8.00 PY" in run.message
+
+
+def test_the_demo_neuro_cells_round_as_the_report_does() -> None:
+    """The demo's ARR and percent cells rounded with Python's format (a tie to the even digit): an ARR of
+    1 / 8 = 0.125 read "0.12" and 1 responder of 8 (12.5 %) "12%", where the report writes 0.13 and 13 %
+    (the one rounding, half away from zero; D-19.189, D-19.1137). Hand values: 0.125 -> 0.13, 12.5 -> 13."""
+    from cartrial.demo.neuro import _percent, _rate_cell
+    from cartrial.neuro.relapses import RateEstimate
+
+    assert _percent(12.5) == "13%" and _percent(None) == "n/a"
+    cell = _rate_cell(RateEstimate(1, 8.0, 0.125, 0.003125, 0.625))
+    assert cell == "0.13 (95% CI 0.00-0.63)"
+    # the responder line the demo prints (ResponderSummary.label): 1 of 8 evaluable
+    from cartrial.neuro.responders import responder_rate
+
+    measures = {f"S{i}": ({"bowel_bladder": 2}, {"bowel_bladder": 1 if i == 0 else 2}) for i in range(8)}
+    assert responder_rate("bowel_bladder_fs_decrease_1", measures).label().startswith("1/8 evaluable (13%)")

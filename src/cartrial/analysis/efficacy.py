@@ -234,7 +234,7 @@ def edss_datasets(
     `attacks`: the relapses (None when the study does not collect them: a confirmed worsening is then
     neither relapse-associated nor PIRA, D-19.867); `baseline_visit`: the protocol's
     ``analysis.options.edss_baseline_visit`` (``outside_relapse`` | ``last``, D-19.864, D-19.869)."""
-    from cartrial.neuro.derive import BASELINE_ONLY_IN_ATTACK, derive_disability, derive_edss
+    from cartrial.neuro.derive import BASELINE_ONLY_IN_ATTACK, derive_disability, derive_edss, has_edss_change
     from cartrial.neuro.disability import BaselineVisit, DisabilityOptions
 
     safety_ids = populations[SAFETY].subject_ids
@@ -261,9 +261,7 @@ def edss_datasets(
     change.insert(1, "dose_level", [levels.get(s) for s in change["subject_id"]])
     change["dose_level"] = change["dose_level"].astype("Int64")
     change.insert(4, "edss_change", change["last_edss"] - change["baseline_edss"])
-    evaluable = change.loc[
-        change["baseline_edss"].notna() & change["last_edss"].notna(), "subject_id"
-    ].tolist()
+    evaluable = change.loc[has_edss_change(change), "subject_id"].tolist()  # a change to evaluate (D-19.187)
     missing = sorted(set(safety_ids) - set(evaluable))
     # a subject whose every pre-infusion EDSS is during an attack is named apart (D-19.869)
     in_attack = set(

@@ -1046,11 +1046,19 @@ def shortened_text(text: str, limit: int = 200, marker: str = SHORTENED, generic
     return kept + marker if kept else generic
 
 
+NON_RESPONDER_IMPUTED = "NRI"
+"""ADRS.DTYPE of a subject not evaluable counted as a non-responder under ``all_infused`` (a sponsor
+extension of the ADaM CT DTYPE codelist, ct/codelists.yaml; D-19.1139)."""
+
+
 def build_adrs(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
 ) -> pd.DataFrame:
     """BDS of the responder endpoints (analysis `responders_by_subject`): one record per subject and
-    endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason); CRIT1 = the definition."""
+    endpoint; AVALC Y/N, empty when not evaluable (ANL01FL N and the reason) — under the analysis rule
+    ``all_infused`` a subject not evaluable is in the analysis as a non-responder (AVALC N, ANL01FL Y, the
+    reason kept; D-19.1134), marked DTYPE NRI with CRIT1FL empty, the criterion not evaluated (D-19.1139);
+    CRIT1 = the definition, CRIT1FL its result where evaluated."""
     if "responders_by_subject" not in analysis.datasets:  # a protocol without responder endpoints
         return empty_frame(spec)
     subjects = {r["SUBJID"]: r for r in _rows(adsl)}
@@ -1064,8 +1072,12 @@ def build_adrs(
         criteria.setdefault(code, ascii_text(descriptions.get(endpoint, str(r["definition"]))).strip())
         s = subjects.get(str(r["subject_id"]), {})
         evaluable = bool(r["evaluable"])
+        # in the endpoint's population: the evaluable, or every infused subject under the analysis rule
+        # all_infused, where one not evaluable is the analysis' non-responder (responder False): the record
+        # carries it, so sum(AVALC = Y) / sum(ANL01FL = Y) is the analysis' proportion (D-19.1134)
+        analysed = bool(r.get("in_population", evaluable))
         responder = r["responder"]
-        avalc = _yn(responder) if evaluable and not _missing(responder) else ""
+        avalc = _yn(responder) if analysed and not _missing(responder) else ""
         rows.append(
             {
                 "STUDYID": s.get("STUDYID", ""),
@@ -1079,8 +1091,11 @@ def build_adrs(
                 # at most 200 characters, shortened at a clause and marked; the full text per PARAMCD is
                 # in define.xml (value-level metadata of CRIT1, `full_texts`; D-19.738)
                 "CRIT1": shortened_text(criteria[code]),
-                "CRIT1FL": avalc,
-                "ANL01FL": "Y" if evaluable else "N",
+                # the criterion's result only where it was evaluated: an imputed non-responder has none
+                # (ADaMIG v1.3; D-19.623) and is marked by DTYPE (D-19.1139)
+                "CRIT1FL": avalc if evaluable else "",
+                "DTYPE": NON_RESPONDER_IMPUTED if avalc and not evaluable else "",
+                "ANL01FL": "Y" if analysed else "N",
                 "NEVALRS": ""
                 if evaluable
                 else shortened_text(ascii_text(r["reason"]), 200, NEVALRS_SHORTENED, NEVALRS_GENERIC),
@@ -1130,6 +1145,9 @@ def build_adedss(
     zones = subject_zones(analysis)
     domain, seqs = _edss_sources(sdtm or {})
     change = {str(r["subject_id"]): r for r in _rows(analysis_table(analysis, "edss_change"))}
+    # the subjects with a change to evaluate: the analysis population, as ADSL.EDSSEFL (D-19.187, D-19.1138)
+    population = analysis.populations.get("efficacy:edss_change")
+    with_change = {str(s) for s in population.subject_ids} if population is not None else set()
     rows = []
     for r in _rows(analysis_table(analysis, "edss_scored")):
         sid = str(r["subject_id"])
@@ -1208,8 +1226,10 @@ def build_adedss(
                 # improvement_evaluable): not a non-improver; ADRS blanks a non-evaluable CRIT1FL (D-19.623)
                 "CRIT1FL": _yn(c["improvement_confirmed"]) if _evaluable_for_improvement(c) else "",
                 "CRIT2": "Confirmed EDSS worsening (analysis layer options)",
-                # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746)
-                "CRIT2FL": _yn(c["worsening_confirmed"]),
+                # blank when a method switch in the walking range leaves it not evaluable (pd.NA; D-19.746),
+                # or when there is no change to evaluate (no baseline or no later EDSS: out of
+                # efficacy:edss_change, as CRIT1FL is blank then; D-19.187, D-19.1138)
+                "CRIT2FL": _yn(c["worsening_confirmed"]) if sid in with_change else "",
                 # the baseline and a later visit scored by different EDSS methods (D-19.742); CRIT3/CRIT3FL
                 # are left out when no subject's method changes (D-19.746)
                 **(

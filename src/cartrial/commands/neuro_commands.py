@@ -9,6 +9,7 @@ an ``error`` column for the bad ones. Engines and pandas are imported inside the
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -433,25 +434,55 @@ def _infusions_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _not_evaluable_reason(baseline: dict[str, Any], follow_up: dict[str, Any]) -> str:
-    """Why a subject is not evaluable for a responder definition, without the subject's values (D-12.2)."""
-    if all(v is None for v in baseline.values()):
-        return "no assessment on or before the infusion (no baseline)"
-    if all(v is None for v in follow_up.values()):
-        return "no assessment after the infusion"
-    return "a measure missing, or no room to improve at baseline"
+@functools.cache
+def not_evaluable_wording() -> dict[Any, str]:
+    """The warning's words for each kind of not-evaluable reason the responder engine gives
+    (`cartrial.neuro.responders.NotEvaluable`, the one table of them), without the subject's values (D-12.2);
+    ``{window}`` is the run's relapse exclusion window in days (D-19.1140). Built on first use, the engines
+    imported lazily as everywhere in this module."""
+    from cartrial.neuro.derive import METHOD_SWITCH_EXCLUDED
+    from cartrial.neuro.responders import BASELINE_ONLY_DURING_ATTACK, NotEvaluable
+
+    in_attack = "within {window} days after an attack onset"
+    rule = "--baseline-visit outside_relapse; D-19.896"
+    return {
+        NotEvaluable.COMPARISON_EXCLUDED: "EDSS baseline and follow-up scored by different methods in the "
+        f"walking range {METHOD_SWITCH_EXCLUDED}",
+        NotEvaluable.BASELINE_ONLY_DURING_ATTACK: f"{BASELINE_ONLY_DURING_ATTACK}: every value on or before "
+        f"the infusion is {in_attack} ({rule})",
+        NotEvaluable.EYE_BASELINE_ONLY_DURING_ATTACK: f"{BASELINE_ONLY_DURING_ATTACK} for an eye (every "
+        f"value of that eye on or before the infusion is {in_attack}) and no other eye evaluable (missing, "
+        f"or no room to improve at baseline; {rule})",
+        NotEvaluable.MISSING_BASELINE: "no assessment on or before the infusion (no baseline)",
+        NotEvaluable.MISSING_FOLLOW_UP: "no assessment after the infusion",
+        NotEvaluable.NO_ROOM: "no room at baseline for the decrease required",
+        NotEvaluable.UNDECIDED_0_OR_1: "an ambulation read as 0 or 1 (a Kurtzke visit) whose two readings "
+        "disagree (D-19.1006)",
+        NotEvaluable.BASELINE_NOT_POSITIVE: "baseline walk time not above 0 seconds (no fraction faster)",
+        NotEvaluable.UNABLE_TO_WALK_AT_BASELINE: "unable to walk at baseline (no fraction faster)",
+        NotEvaluable.NO_EYE_EVALUABLE: "no eye evaluable (each missing, or no room to improve at baseline)",
+    }
 
 
-def _no_evaluable_warnings(summaries: Any) -> list[str]:
+def _not_evaluable_reason(outcome: Any, window: int) -> str:
+    """Why a subject is not evaluable for a responder definition, without the subject's values (D-12.2): the
+    words of the engine's reason kind (`ResponderOutcome.kind`, `not_evaluable_wording`), never a guess from
+    the shown values; `window` = the run's relapse exclusion window in days (``relapse_exclusion_days``;
+    D-19.1135, D-19.1140)."""
+    return not_evaluable_wording()[outcome.kind].format(window=window)
+
+
+def _no_evaluable_warnings(summaries: Any, window: int) -> list[str]:
     """One warning per responder definition with subjects but none evaluable, naming each subject and why
-    (a 0 % of 0 evaluable is otherwise a silent empty result; D-19.504)."""
+    (a 0 % of 0 evaluable is otherwise a silent empty result; D-19.504); `window` = the run's relapse
+    exclusion window in days (D-19.1140)."""
     lines = []
     for s in summaries:
         if s.n_evaluable or not s.subjects:
             continue
         by_reason: dict[str, list[str]] = {}
         for o in s.subjects:
-            by_reason.setdefault(_not_evaluable_reason(o.baseline, o.follow_up), []).append(o.subject_id)
+            by_reason.setdefault(_not_evaluable_reason(o, window), []).append(o.subject_id)
         detail = "; ".join(f"{reason}: {', '.join(ids)}" for reason, ids in by_reason.items())
         lines.append(f"warning: no subject is evaluable for {s.definition} — {detail}")
     return lines
@@ -553,7 +584,7 @@ def score_responders(
             f"in "
             f"{infusions} are left out: {', '.join(result.subjects_without_infusion)}"
         )
-    no_evaluable = _no_evaluable_warnings(result.summaries)
+    no_evaluable = _no_evaluable_warnings(result.summaries, int(result.options["relapse_exclusion_days"]))
     for line in no_evaluable:
         _warn(line)
     if NO_RELAPSE_DATA_NOTE in result.notes:

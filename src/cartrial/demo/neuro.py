@@ -11,16 +11,19 @@ import pandas as pd
 from rich.table import Table
 
 from cartrial.demo import DemoContext
+from cartrial.rounding import fixed
 
 
 def _rate_cell(rate: Any) -> str:
+    """An ARR and its CI, rounded as the report's finding (a tie half away from zero; D-19.189, D-19.1137)."""
     if rate.rate is None:
         return "not estimable"
-    return f"{rate.rate:.2f} (95% CI {rate.ci_low:.2f}-{rate.ci_high:.2f})"
+    return f"{fixed(rate.rate, 2)} (95% CI {fixed(rate.ci_low, 2)}-{fixed(rate.ci_high, 2)})"
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0f}%"
+    """A percentage, rounded as the report's (a tie half away from zero; D-19.189, D-19.1137)."""
+    return "n/a" if value is None else f"{fixed(value, 0)}%"
 
 
 def run(ctx: DemoContext) -> None:
@@ -43,7 +46,7 @@ def run(ctx: DemoContext) -> None:
         relapse_options_from_protocol,
         responder_definitions_from_protocol,
     )
-    from cartrial.neuro.derive import infusion_time_zones
+    from cartrial.neuro.derive import has_edss_change, infusion_time_zones
     from cartrial.neuro.disability import BaselineVisit
     from cartrial.protocol import load_protocol
     from cartrial.tabular import csv_text, dumps_json, read_csv, write_atomic
@@ -118,7 +121,7 @@ def run(ctx: DemoContext) -> None:
     # or before day 0 not within 30 days after a relapse onset, D-19.187, D-19.864) and last visit, never the
     # first visit of the form (D-19.709); the evaluable subjects (with a baseline) are the denominator of this
     # line and of the worsening line
-    changed = disability.dropna(subset=["baseline_edss", "last_edss"])
+    changed = disability[has_edss_change(disability)]
     first_last = pd.DataFrame(
         {"first": changed["baseline_edss"].astype(float), "last": changed["last_edss"].astype(float)}
     )

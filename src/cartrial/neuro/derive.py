@@ -126,7 +126,7 @@ from cartrial.neuro.visual_acuity import (
 )
 from cartrial.protocol.relapse_options import relapse_options_issues
 from cartrial.results import Result
-from cartrial.rounding import round_half_away
+from cartrial.rounding import fixed, round_half_away
 from cartrial.wording import count, verb
 
 RATE_RATIO_SOURCE = (
@@ -874,9 +874,11 @@ class RelapseResult(Result):
         def rate(r: RateEstimate) -> str:
             if r.rate is None or r.ci_low is None or r.ci_high is None:
                 return "not estimable"
+            # the one rounding of reported numbers, a tie half away from zero, as the report's finding
+            # writes the same ARR (D-19.189, D-19.1137)
             return (
-                f"{r.rate:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}; {r.events} attacks / "
-                f"{r.patient_years:.2f} PY)"
+                f"{fixed(r.rate, 2)} ({fixed(r.ci_low, 2)}-{fixed(r.ci_high, 2)}; {r.events} attacks / "
+                f"{fixed(r.patient_years, 2)} PY)"
             )
 
         at_risk = ", ".join(f"d{int(t)}:{n}" for t, n in km.at_risk)
@@ -895,7 +897,8 @@ def _at_follow_up(km: RelapseFreeSurvival) -> str:
 
 
 def format_ratio(ratio: RateRatio) -> str:
-    """A rate ratio with its interval as text ("not estimable" without attacks).
+    """A rate ratio with its interval as text ("not estimable" without attacks), rounded as the report's
+    finding rounds it (`cartrial.rounding.fixed`, a tie half away from zero; D-19.189, D-19.1137).
 
     >>> from cartrial.neuro.relapses import conditional_rate_ratio
     >>> format_ratio(conditional_rate_ratio([(4, 2.0, 1, 1.0)], method="pooled_conditional"))
@@ -904,7 +907,8 @@ def format_ratio(ratio: RateRatio) -> str:
     if ratio.ratio is None or ratio.ci_low is None or ratio.ci_high is None:
         return "not estimable"
     return (
-        f"{ratio.ratio:.2f} ({100 * ratio.confidence:.0f}% CI {ratio.ci_low:.2f}-{ratio.ci_high:.2f}, "
+        f"{fixed(ratio.ratio, 2)} ({fixed(100 * ratio.confidence, 0)}% CI {fixed(ratio.ci_low, 2)}-"
+        f"{fixed(ratio.ci_high, 2)}, "
         f"{ratio.method.value})"
     )
 
@@ -1312,6 +1316,11 @@ def percent_of_infused(n_responders: int, n_infused: int) -> float | None:
     return 100.0 * n_responders / n_infused if n_infused else None
 
 
+#: The end of a responder reason of a subject not evaluable because the EDSS baseline and follow-up are
+#: scored by different methods in the walking range (D-19.746); callers compare against this constant.
+METHOD_SWITCH_EXCLUDED = "(method_switch=exclude; D-19.746)"
+
+
 def derive_responders(
     infusions: FrameLike | Mapping[str, date],
     *,
@@ -1470,7 +1479,7 @@ def derive_responders(
                 measures[sid][1].setdefault(NOT_EVALUABLE, {})["edss"] = (
                     f"EDSS baseline ({base_method}) and follow-up ({follow_method}) scored by different "
                     "methods in the walking range (EDSS >= 4.0), where they differ by 0.5: not evaluable "
-                    "(method_switch=exclude; D-19.746)"
+                    f"{METHOD_SWITCH_EXCLUDED}"
                 )
     chosen = list(definitions) if definitions else [DEFAULT_RESPONDERS[d] for d in DEFAULT_RESPONDERS]
     summaries = tuple(responder_rate(n, measures, (parameters or {}).get(n)) for n in chosen)
@@ -1989,6 +1998,18 @@ def derive_disability(
     )
 
 
+def has_edss_change(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a `derive_disability` table have an EDSS change to evaluate: a baseline EDSS and a later
+    one (`baseline_edss` and `last_edss` both present; D-19.187). The one rule of the analysis population
+    ``efficacy:edss_change`` (read by ADSL.EDSSEFL and ADEDSS.CRIT2FL) and of the demo's EDSS line
+    (D-19.1138).
+
+    >>> has_edss_change(pd.DataFrame({"baseline_edss": [2.0, None], "last_edss": [3.0, 3.0]})).tolist()
+    [True, False]
+    """
+    return table["baseline_edss"].notna() & table["last_edss"].notna()
+
+
 __all__ = [
     "BARE_NUMBER_NOTATIONS",
     "BASELINE_ONLY_IN_ATTACK",
@@ -2012,6 +2033,7 @@ __all__ = [
     "end_at_death",
     "end_of_follow_up",
     "format_ratio",
+    "has_edss_change",
     "infused_after_cutoff_note",
     "infused_by_cutoff",
     "infusion_days",

@@ -38,6 +38,36 @@ from cartrial.protocol.responders import (
     get_definition,
     responder_parameters,
 )
+from cartrial.rounding import fixed
+
+
+class NotEvaluable(StrEnum):
+    """Kind of the reason a subject is not evaluable for a responder definition (`ResponderOutcome.kind`):
+    the reason's text may quote the subject's values, the kind never does, so a caller words it without
+    reading the text (D-19.1140). One member per not-evaluable branch of `evaluate_responder`."""
+
+    COMPARISON_EXCLUDED = "comparison_excluded"
+    """The follow-up mapping's `NOT_EVALUABLE` blocks the measure: an EDSS method switch in the walking range
+    under ``method_switch=exclude`` (D-19.746)."""
+    BASELINE_ONLY_DURING_ATTACK = "baseline_only_during_attack"
+    """One measure: every value on or before day 0 is within the relapse exclusion window (D-19.896)."""
+    EYE_BASELINE_ONLY_DURING_ATTACK = "eye_baseline_only_during_attack"
+    """Per eye: no eye evaluable, and at least one eye's every value on or before day 0 is within the window
+    (the others missing or without room to improve; D-19.896)."""
+    MISSING_BASELINE = "missing_baseline"
+    """One measure: no value on or before day 0 (none during an attack either)."""
+    MISSING_FOLLOW_UP = "missing_follow_up"
+    """One measure: a baseline but no follow-up value."""
+    NO_ROOM = "no_room"
+    """Baseline below the decrease required (e.g. ambulation score 0 for a decrease of 1)."""
+    UNDECIDED_0_OR_1 = "undecided_0_or_1"
+    """A compared ambulation "0 or 1" (a Kurtzke visit) whose two readings disagree (D-19.1006)."""
+    BASELINE_NOT_POSITIVE = "baseline_not_positive"
+    """T25FW baseline not above 0 seconds: no fraction faster."""
+    UNABLE_TO_WALK_AT_BASELINE = "unable_to_walk_at_baseline"
+    """T25FW baseline unable to walk (infinitely slow): no fraction faster."""
+    NO_EYE_EVALUABLE = "no_eye_evaluable"
+    """Per eye: every eye missing or without room to improve at baseline, none during an attack."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +78,8 @@ class ResponderOutcome:
     reason: str
     baseline: dict[str, Any] = field(default_factory=dict)
     follow_up: dict[str, Any] = field(default_factory=dict)
+    kind: NotEvaluable | None = None
+    """Why not evaluable (`NotEvaluable`); None when evaluable (D-19.1140)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +98,8 @@ class ResponderSummary:
     subjects: tuple[ResponderOutcome, ...]
 
     def label(self) -> str:
-        pct = "n/a" if self.percent is None else f"{self.percent:.0f}%"
+        # rounded as the report's percentages, a tie half away from zero (D-19.189, D-19.1137)
+        pct = "n/a" if self.percent is None else f"{fixed(self.percent, 0)}%"
         return f"{self.n_responders}/{self.n_evaluable} evaluable ({pct}) by {self.definition}"
 
 
@@ -132,42 +165,54 @@ def evaluate_responder(
     shown_base = {k: _show(v) for k, v in base.items()}
     shown_follow = {k: _show(v) for k, v in follow.items()}
 
-    def outcome(evaluable: bool, responder: bool | None, reason: str) -> ResponderOutcome:
-        return ResponderOutcome(subject_id, evaluable, responder, reason, shown_base, shown_follow)
+    def outcome(
+        evaluable: bool, responder: bool | None, reason: str, kind: NotEvaluable | None = None
+    ) -> ResponderOutcome:
+        return ResponderOutcome(subject_id, evaluable, responder, reason, shown_base, shown_follow, kind)
+
+    def not_evaluable(kind: NotEvaluable, reason: str) -> ResponderOutcome:
+        return outcome(False, None, reason, kind)
 
     blocked = follow_up.get(NOT_EVALUABLE) or {}
     for measure in spec.measures:
         if measure in blocked:  # e.g. an EDSS method switch between baseline and follow-up (D-19.746)
-            return outcome(False, None, str(blocked[measure]))
+            return not_evaluable(NotEvaluable.COMPARISON_EXCLUDED, str(blocked[measure]))
     in_attack = set(follow_up.get(BASELINE_IN_ATTACK) or ())
 
     if spec.kind in (RuleKind.DECREASE_BY, RuleKind.FRACTION_FASTER):
         (measure,) = spec.measures
         b, f = base[measure], follow[measure]
         if b is None and measure in in_attack:
-            return outcome(
-                False, None, f"{BASELINE_ONLY_DURING_ATTACK}: every {measure} on or before day 0 (D-19.896)"
+            return not_evaluable(
+                NotEvaluable.BASELINE_ONLY_DURING_ATTACK,
+                f"{BASELINE_ONLY_DURING_ATTACK}: every {measure} on or before day 0 (D-19.896)",
             )
         if b is None or f is None:
-            return outcome(False, None, f"{measure} missing at baseline or follow-up")
+            missing = NotEvaluable.MISSING_BASELINE if b is None else NotEvaluable.MISSING_FOLLOW_UP
+            return not_evaluable(missing, f"{measure} missing at baseline or follow-up")
         if spec.kind is RuleKind.DECREASE_BY:
             need = float(params["min_decrease"])
             (low_b, high_b), (low_f, high_f) = _readings(b), _readings(f)
             if high_b < need:
-                return outcome(
-                    False, None, f"baseline {measure} {_text(b)} leaves no room for a decrease of {need:g}"
+                return not_evaluable(
+                    NotEvaluable.NO_ROOM,
+                    f"baseline {measure} {_text(b)} leaves no room for a decrease of {need:g}",
                 )
             if low_b < need:  # "0 or 1" with a decrease of 1: room for it under one reading only
-                return outcome(False, None, f"baseline {measure} {_text(b)}: {UNDECIDED_0_OR_1}")
+                return not_evaluable(
+                    NotEvaluable.UNDECIDED_0_OR_1, f"baseline {measure} {_text(b)}: {UNDECIDED_0_OR_1}"
+                )
             # a visit that is "0 or 1" (D-19.1006) decides only where both of its readings give one answer
             improved = low_b - high_f >= need - 1e-9
             if improved != (high_b - low_f >= need - 1e-9):
-                return outcome(False, None, f"{measure} {_text(b)} -> {_text(f)}: {UNDECIDED_0_OR_1}")
+                return not_evaluable(
+                    NotEvaluable.UNDECIDED_0_OR_1, f"{measure} {_text(b)} -> {_text(f)}: {UNDECIDED_0_OR_1}"
+                )
             return outcome(True, improved, f"{measure} {_text(b)} -> {_text(f)}")
         if b <= 0:
-            return outcome(False, None, f"baseline {measure} must be > 0")
+            return not_evaluable(NotEvaluable.BASELINE_NOT_POSITIVE, f"baseline {measure} must be > 0")
         if math.isinf(b):
-            return outcome(False, None, "unable to walk at baseline")
+            return not_evaluable(NotEvaluable.UNABLE_TO_WALK_AT_BASELINE, "unable to walk at baseline")
         if math.isinf(f):
             return outcome(True, False, "unable to walk at follow-up")
         faster = (b - f) / b
@@ -200,10 +245,13 @@ def evaluate_responder(
     if not evaluable_eyes:
         if any(m in in_attack for m in spec.measures):
             shown = ", ".join(m for m in spec.measures if m in in_attack)
-            return outcome(
-                False, None, f"{BASELINE_ONLY_DURING_ATTACK} ({shown}); no other eye evaluable (D-19.896)"
+            return not_evaluable(
+                NotEvaluable.EYE_BASELINE_ONLY_DURING_ATTACK,
+                f"{BASELINE_ONLY_DURING_ATTACK} ({shown}); no other eye evaluable (D-19.896)",
             )
-        return outcome(False, None, "no eye evaluable (missing or no room to improve at baseline)")
+        return not_evaluable(
+            NotEvaluable.NO_EYE_EVALUABLE, "no eye evaluable (missing or no room to improve at baseline)"
+        )
     reason = f"improved: {', '.join(improved_eyes) or 'none'} of {', '.join(evaluable_eyes)}"
     return outcome(True, bool(improved_eyes), reason)
 
@@ -374,6 +422,7 @@ __all__ = [
     "UNDECIDED_0_OR_1",
     "Domain",
     "FollowUpChoice",
+    "NotEvaluable",
     "ResponderBaseline",
     "ResponderDefinition",
     "ResponderOutcome",

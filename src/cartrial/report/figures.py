@@ -587,12 +587,22 @@ def crs_heatmap_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
 
 
 def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """EDSS change from baseline per subject over days after infusion (dataset ``edss_scored``)."""
+    """EDSS change from baseline per subject over days after infusion (dataset ``edss_scored``), the
+    baseline the analysis' (``edss_change.baseline_edss``: by ``analysis.options.edss_baseline_visit``, not a
+    visit during an attack; D-19.864): a subject without one is not drawn, as `edss_change` leaves it out
+    (D-19.1136)."""
     import matplotlib.pyplot as plt
 
     dataset = analysis.datasets.get("edss_scored")
-    if dataset is None or dataset.table.empty:
+    change = analysis.datasets.get("edss_change")
+    if dataset is None or dataset.table.empty or change is None:
         return None
+    # the one baseline rule: the analysis' (the figure took the last EDSS on or before day 0, D-19.1136)
+    baselines = {
+        str(s): float(b)
+        for s, b in zip(change.table["subject_id"], _num(change.table["baseline_edss"]), strict=True)
+        if pd.notna(b)
+    }
     frame = dataset.table.copy()
     infusion = _infusion_days(analysis)
     frame["day"] = _study_day(frame, "assessed_at", infusion, subject_zones(analysis))
@@ -601,10 +611,9 @@ def edss_spider_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -
     fig, ax = plt.subplots(figsize=(7, 4))
     for subject, rows in frame.groupby("subject_id", sort=True):
         rows = rows.dropna(subset=["day", "edss_num"]).sort_values("day")
-        baseline_rows = rows[rows["day"] <= 0]
-        if baseline_rows.empty:
+        if str(subject) not in baselines:
             continue
-        baseline = float(baseline_rows["edss_num"].iloc[-1])
+        baseline = baselines[str(subject)]
         post = rows[rows["day"] >= 0]
         ax.plot(
             [0, *post["day"][post["day"] > 0]],
