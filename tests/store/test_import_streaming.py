@@ -17,7 +17,7 @@ from sqlalchemy import text
 from cartrial.errors import InputError
 from cartrial.store.database import connect
 from cartrial.store.importing import import_templates, write_synthetic_study
-from cartrial.store.importing.streaming import plain_layout
+from cartrial.store.importing.streaming import ReadWhole, plain_layout, read_chunks
 from cartrial.store.reads import expand_batch_row
 from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
@@ -235,6 +235,17 @@ def test_a_file_with_a_nul_byte_is_not_streamed(tmp_path: Path) -> None:
     file = tmp_path / "labs.csv"
     file.write_bytes(b"a,b\n1,2\n3,x\x00y\n")
     assert not plain_layout(file)
+
+
+def test_a_nul_byte_in_a_streamed_chunk_sends_the_file_to_the_whole_reader(tmp_path: Path) -> None:
+    """A file changed after `plain_layout` passed it: a chunk holding a NUL byte is not read (`ReadWhole`,
+    `read_csv` then refuses it at its row), so every chunk's `FormData.nul_free` holds (D-19.1091)."""
+    file = tmp_path / "labs.csv"
+    file.write_bytes(b"a,b\n1,2\n3,x\x00y\n")
+    with pytest.raises(ReadWhole):
+        list(read_chunks(file, "", chunk_rows=10))
+    file.write_bytes(b"a,b\n1,2\n3,xy\n")
+    assert [chunk.nul_free for chunk in read_chunks(file, "", chunk_rows=10)] == [True]
 
 
 def test_a_long_cell_in_a_streamed_chunk_is_reported_with_the_other_files_problems(

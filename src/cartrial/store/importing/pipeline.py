@@ -250,6 +250,7 @@ def read_template_dir(
                 sha256=entry.sha256,
                 read_problems=long_cells,
                 emptied_cells=emptied,
+                nul_free=True,  # `read_csv` refuses a NUL byte
             )
         )
     if problems:

@@ -117,8 +117,8 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
             if not lines:
                 return
             block = b"".join(lines)
-            if b'"' in block or b"\r" in block.replace(b"\r\n", b"\n"):
-                raise ReadWhole
+            if b'"' in block or b"\x00" in block or b"\r" in block.replace(b"\r\n", b"\n"):
+                raise ReadWhole  # a NUL byte: `read_csv` locates it
             try:
                 block.decode("utf-8")
             except UnicodeDecodeError:
@@ -160,6 +160,7 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
                 source_rows=rows,
                 read_problems=long_cells,
                 emptied_cells=emptied,
+                nul_free=True,  # no NUL byte in the block (checked above)
             )
 
 
@@ -176,6 +177,7 @@ def read_whole(file: Path, sha256: str) -> FormData:
         sha256=sha256,
         read_problems=long_cells,
         emptied_cells=emptied,
+        nul_free=True,  # `read_csv` refuses a NUL byte
     )
 
 
