@@ -1634,9 +1634,9 @@ def _stream_file(
                 data = next(source)
             except StopIteration:
                 break
-            except InputError as exc:  # a cell over the limit in a chunk (D-19.581): reported with the
-                problems.extend(exc.problems)  # other files' problems, as `read_whole` reports it (D-19.586)
-                break
+            except InputError as exc:  # a cell over the limit (D-19.581) or a NUL byte (D-19.1091) in a
+                problems.extend(exc.problems)  # chunk: reported with the other files' problems, as
+                break  # `read_whole` reports its read errors (D-19.586)
             validated, chunk_problems = validate_form(data, protocol=known.protocol)
             chunk_problems += _cross_file_problems([data], known)
             read += len(data.frame)
