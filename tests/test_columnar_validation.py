@@ -128,6 +128,30 @@ FORM_COLUMNS = ["subjects", "labs", "pd_samples", "adverse_events", "crs_assessm
 
 @SETTINGS
 @given(form=st.sampled_from(FORM_COLUMNS), data=st.data())
+def test_a_form_read_without_nul_validates_as_any_other(form: str, data: st.DataObject) -> None:
+    """`FormData.nul_free` (set by the import's CSV readers, D-19.1091) changes no typed value and no
+    problem of a form whose cells hold no NUL, validated as the import validates (`check_keys`: the
+    form's record, key and engine rules). At least two rows, so that `distinct` factorises the texts and
+    the flag takes effect (one cell is returned as it is, whatever the flag). What keeps the flag true
+    (every reader that sets it refuses a NUL at its row) is pinned by tests/store/test_import_streaming.py."""
+    spec = FORMS_BY_NAME[form]
+    names = [c.name for c in spec.columns() if c.table_column is not None]
+    n = data.draw(st.integers(min_value=2, max_value=8))
+    frame = pd.DataFrame({name: [c.replace("\x00", "") for c in data.draw(columns(n, n))] for name in names})
+    checked, checked_problems = validate_form(FormData(spec, frame, "f.csv", ""))
+    told, told_problems = validate_form(FormData(spec, frame, "f.csv", "", nul_free=True))
+    assert told_problems == checked_problems
+    assert (told is None) == (checked is None)
+    if told is not None and checked is not None:
+        assert told.columns.keys() == checked.columns.keys()
+        for column, values in checked.columns.items():
+            assert all(_same(a, b) or a == b for a, b in zip(told.columns[column], values, strict=True)), (
+                column
+            )
+
+
+@SETTINGS
+@given(form=st.sampled_from(FORM_COLUMNS), data=st.data())
 def test_store_field_parse_equals_row_by_row(form: str, data: st.DataObject) -> None:
     """`validate_form` of a whole form reports, row for row, the problems of each row validated alone (each
     row its own subject, so that no rule between rows applies), and the same typed values."""

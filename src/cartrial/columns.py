@@ -311,7 +311,7 @@ def positional(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distinct(cells: np.ndarray, *, nul_free: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The distinct texts of an object array of strings and, per cell, the position of its text among them
     (``texts[codes]`` is `cells`): a parser that works per value parses each distinct text once and maps the
     result back with ``result[codes]``. Study files repeat few values many times (subject ids, dates,
@@ -320,10 +320,12 @@ def distinct(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     An array holding anything but strings (None, NaN, numbers: 1, 1.0 and True would count as one value)
     is returned cell by cell (``codes`` = 0, 1, 2, …), so the result never depends on which cells share;
     so is a single cell (one record of a web form: no factorisation overhead). Texts holding a NUL character
-    are told apart too (pandas' string hashing would not)."""
+    are told apart too (pandas' string hashing would not). `nul_free`: the caller knows no text holds a NUL
+    (cells read through `cartrial.tabular.read_csv` or the import's streamed reader, which refuse or never
+    pass a NUL byte), so the texts are not scanned for one again (D-19.1091)."""
     if len(cells) <= 1 or pd.api.types.infer_dtype(cells, skipna=False) not in ("string", "empty"):
         return np.arange(len(cells), dtype=np.intp), np.asarray(cells, dtype=object)
-    if "\x00" in "".join(cells):
+    if not nul_free and "\x00" in "".join(cells):
         # pandas' string hash table ends a text at a NUL character ("a\x00b" would share "a"'s code)
         first: dict[str, int] = {}
         codes = np.fromiter((first.setdefault(c, len(first)) for c in cells), dtype=np.intp, count=len(cells))
@@ -370,15 +372,16 @@ def parse_float(
     exclusive_minimum: bool = False,
     unit: str = "",
     whole: bool = False,
+    nul_free: bool = False,
 ) -> np.ndarray:
     """Parse a numeric column; blank is NaN (a problem when `required`); out-of-range values are problems
-    (`whole`: the column holds whole numbers, said so in what is allowed)."""
+    (`whole`: the column holds whole numbers, said so in what is allowed; `nul_free`: as `distinct`)."""
     # plain arrays, not Series operations: the same result, and a one-row frame (a web form's record,
     # `cartrial.store.fields.validate_record`) costs microseconds instead of pandas' per-call overhead.
     # Each distinct text is converted once (`distinct`): the conversion is per value, so the result is the
     # same as converting every cell.
     cells = _cells(frame, column).to_numpy(dtype=object)
-    codes, texts = distinct(cells)
+    codes, texts = distinct(cells, nul_free=nul_free)
     blank_texts = np.asarray(texts == "", dtype=bool)
     numbers = np.asarray(pd.to_numeric(np.where(blank_texts, np.nan, texts), errors="coerce"), dtype=float)
     blank = blank_texts[codes]
@@ -415,11 +418,14 @@ def parse_int(
     required: bool = True,
     minimum: int | None = None,
     maximum: int | None = None,
+    nul_free: bool = False,
 ) -> np.ndarray:
-    """Parse a whole-number column into float64 (NaN for blank or bad), checking range and integrality."""
+    """Parse a whole-number column into float64 (NaN for blank or bad), checking range and integrality
+    (`nul_free`: as `distinct`)."""
     values = parse_float(
-        frame, column, problems, required=required, minimum=minimum, maximum=maximum, whole=True
-    )
+        frame, column, problems, required=required, minimum=minimum, maximum=maximum, whole=True,
+        nul_free=nul_free,
+    )  # fmt: skip
     fractional = np.isfinite(values) & (values != np.round(values))
     cells = _cells(frame, column) if fractional.any() else None
     for i in np.flatnonzero(fractional):
@@ -430,11 +436,18 @@ def parse_int(
 
 
 def parse_bool(
-    frame: pd.DataFrame, column: str, problems: RowProblems, *, required: bool = True, default: bool = False
+    frame: pd.DataFrame,
+    column: str,
+    problems: RowProblems,
+    *,
+    required: bool = True,
+    default: bool = False,
+    nul_free: bool = False,
 ) -> np.ndarray:
-    """Parse true/false (`BOOL_ALLOWED`); blank is `default` unless `required`."""
+    """Parse true/false (`BOOL_ALLOWED`); blank is `default` unless `required` (`nul_free`: as
+    `distinct`)."""
     raw = _cells(frame, column).to_numpy(dtype=object)
-    codes, texts = distinct(raw)
+    codes, texts = distinct(raw, nul_free=nul_free)
     lowered = [text.lower() for text in texts.tolist()]  # once per distinct text
     out = np.full(len(raw), default, dtype=bool)
     is_true = np.array([text in TRUE_WORDS for text in lowered], dtype=bool)[codes]

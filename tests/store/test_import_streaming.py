@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from cartrial.errors import InputError
 from cartrial.store.database import connect
-from cartrial.store.importing import import_templates, write_synthetic_study
-from cartrial.store.importing.streaming import plain_layout
+from cartrial.store.importing import import_templates, streaming, write_synthetic_study
+from cartrial.store.importing.pipeline import read_template_dir
+from cartrial.store.importing.streaming import plain_layout, read_chunks, read_whole
 from cartrial.store.reads import expand_batch_row
 from cartrial.store.service import StudyService
 from cartrial.store.study_setup import init_study
@@ -235,6 +237,115 @@ def test_a_file_with_a_nul_byte_is_not_streamed(tmp_path: Path) -> None:
     file = tmp_path / "labs.csv"
     file.write_bytes(b"a,b\n1,2\n3,x\x00y\n")
     assert not plain_layout(file)
+
+
+def test_a_nul_byte_in_a_streamed_chunk_is_refused_at_its_row(tmp_path: Path) -> None:
+    """A file changed after `plain_layout` passed it: a chunk holding a NUL byte is not given to pandas
+    (which cuts the cell at the NUL); `read_chunks` raises the refusal of `read_csv` at the NUL's row, so
+    every chunk it yields holds no NUL (`FormData.nul_free`, D-19.1091)."""
+    file = tmp_path / "labs.csv"
+    file.write_bytes(b"a,b\n1,2\n3,4\n5,x\x00y\n")
+    with pytest.raises(InputError) as caught:
+        list(read_chunks(file, "", chunk_rows=2))
+    assert [(p.row, p.message) for p in caught.value.problems] == [
+        (4, "the file contains a NUL byte (binary data)")
+    ]
+    file.write_bytes(b"a,b\n1,2\n3,xy\n")
+    assert [chunk.nul_free for chunk in read_chunks(file, "", chunk_rows=10)] == [True]
+
+
+def _copy_with_nul(synthetic: Path, folder: Path, form: str | None, row: int) -> None:
+    """The study's files, with a NUL byte in the last cell of spreadsheet row `row` of `<form>.csv`."""
+    folder.mkdir()
+    for file in synthetic.glob("*.csv"):
+        (folder / file.name).write_bytes(file.read_bytes())
+    if form is not None:
+        _put_nul(folder / f"{form}.csv", row)
+
+
+def _put_nul(file: Path, row: int) -> None:
+    lines = file.read_bytes().split(b"\n")
+    cells = lines[row - 1].split(b",")
+    cells[-1] = cells[-1][:1] + b"\x00" + cells[-1][1:]
+    lines[row - 1] = b",".join(cells)
+    file.write_bytes(b"\n".join(lines))
+
+
+def _nul_refusals(problems: list[Any]) -> list[tuple[str, int | None, str | None]]:
+    return [
+        (Path(str(p.file)).name, p.row, p.allowed)
+        for p in problems
+        if p.message == "the file contains a NUL byte (binary data)"
+    ]
+
+
+NUL_ALLOWED = "UTF-8 text without NUL bytes"
+
+
+def test_a_nul_byte_in_a_template_cell_is_refused_at_its_row_by_read_template_dir(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """`FormData.nul_free` is set by `read_template_dir` because `read_csv` refuses a NUL byte at its row
+    (D-19.1091): pinned here, so that the flag cannot outlive the refusal."""
+    folder = tmp_path / "nul"
+    _copy_with_nul(synthetic, folder, "labs", 40)
+    with pytest.raises(InputError) as caught:
+        read_template_dir(folder)
+    assert _nul_refusals(caught.value.problems) == [("labs.csv", 40, NUL_ALLOWED)]
+
+
+def test_a_nul_byte_in_a_large_file_is_refused_at_its_row_by_read_whole(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    """`streaming.read_whole` sets `FormData.nul_free` because `read_csv` refuses a NUL at its row."""
+    folder = tmp_path / "nul"
+    _copy_with_nul(synthetic, folder, "labs", 1500)
+    with pytest.raises(InputError) as caught:
+        read_whole(folder / "labs.csv", "")
+    assert _nul_refusals(caught.value.problems) == [("labs.csv", 1500, NUL_ALLOWED)]
+
+
+def test_a_nul_byte_in_a_streamed_file_is_refused_at_its_row_and_nothing_is_written(
+    synthetic: Path, tmp_path: Path, empty_sqlite_template: Path
+) -> None:
+    """A large file holding a NUL byte is not streamed (`plain_layout`): the streamed import reads it whole
+    and refuses it at the NUL's row, with the other files' problems; nothing is written."""
+    folder = tmp_path / "nul"
+    _copy_with_nul(synthetic, folder, "labs", 1500)
+    assert not plain_layout(folder / "labs.csv")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
+    before = StudyService(url).table_counts()
+    with pytest.raises(InputError) as caught:
+        import_templates(url, folder, "admin", **STREAM)
+    assert StudyService(url).table_counts() == before
+    assert _nul_refusals(caught.value.problems) == [("labs.csv", 1500, NUL_ALLOWED)]
+
+
+def test_a_nul_byte_written_after_the_layout_check_is_refused_at_its_row(
+    synthetic: Path, tmp_path: Path, empty_sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """labs.csv passes `plain_layout`, then gets a NUL byte on spreadsheet row 1,500 (chunk 3 of 500 rows)
+    before its chunks are read: the chunk is not given to pandas (which would cut the cell at the NUL, and
+    every chunk's `FormData.nul_free` claims none), and the import refuses the file at that row with the
+    message of `read_csv` (`refuse_nul_bytes`), not as "the file changed" without a row (D-19.1091)."""
+    folder = tmp_path / "nul"
+    _copy_with_nul(synthetic, folder, None, 0)
+    checked = streaming.plain_layout
+
+    def then_changed(file: Path, *args: Any, **kwargs: Any) -> bool:
+        plain = checked(file, *args, **kwargs)
+        if file.name == "labs.csv":
+            _put_nul(file, 1500)
+        return plain
+
+    monkeypatch.setattr(streaming, "plain_layout", then_changed)
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "study.db")
+    before = StudyService(url).table_counts()
+    with pytest.raises(InputError) as caught:
+        import_templates(url, folder, "admin", **STREAM)
+    assert StudyService(url).table_counts() == before
+    assert [(Path(str(p.file)).name, p.row) for p in caught.value.problems] == [("labs.csv", 1500)]
+    assert _nul_refusals(caught.value.problems) == [("labs.csv", 1500, NUL_ALLOWED)]
 
 
 def test_a_long_cell_in_a_streamed_chunk_is_reported_with_the_other_files_problems(

@@ -2650,10 +2650,11 @@ def import_findings(
         for name in future[1:] if future[:1] == (date_column,) else future:
             if name in columns:
                 candidates += _before_limit(columns["subject_id"], columns[name], tomorrows, after=True)
-        if table == "lab_result" and "value" in columns and "unit" in columns:
-            candidates += _implausible_labs(columns["analyte"], columns["value"], columns["unit"])
         if table == "lab_result" and "analyte" in columns:
-            candidates += _misspelt_labs(columns["analyte"])
+            analytes = _factorised(columns["analyte"])  # once for both lab checks (D-19.1092)
+            if "value" in columns and "unit" in columns:
+                candidates += _implausible_labs(analytes, columns["value"], columns["unit"])
+            candidates += _misspelt_labs(analytes)
         if table == "pk_sample":
             candidates += _pk_lloq_rows(columns.get("value"), columns.get("lloq"), columns.get("blq"))
             if "analyte" in columns and "unit" in columns:
@@ -3041,32 +3042,46 @@ def _pk_unit_rows(analytes: Sequence[Any], units: Sequence[Any]) -> list[int]:
     return out
 
 
-def _misspelt_labs(analytes: Sequence[Any]) -> list[int]:
-    """Positions of the lab rows whose analyte likely misspells a known test (`likely_lab_test`), each
-    distinct analyte looked at once."""
-    import numpy as np
+def _factorised(values: Sequence[Any]) -> tuple[Any, Any]:
+    """(code of each value's distinct value, the distinct values) of scalar `values`; None: code -1
+    (``pandas.factorize``, in the order first seen)."""
     import pandas as pd
 
-    codes, texts = pd.factorize(_objects(analytes), sort=False)  # None: -1
+    return pd.factorize(_objects(values), sort=False)
+
+
+def _misspelt_labs(analytes: tuple[Any, Any]) -> list[int]:
+    """Positions of the lab rows whose analyte likely misspells a known test (`likely_lab_test`), each
+    distinct analyte looked at once; `analytes`: the analyte column `_factorised`."""
+    import numpy as np
+
+    codes, texts = analytes
     misspelt = np.array(
         [isinstance(t, str) and likely_lab_test(t) is not None for t in texts.tolist()] + [False], dtype=bool
     )
     return np.flatnonzero(misspelt[codes]).tolist()
 
 
-def _implausible_labs(analytes: Sequence[Any], values: Sequence[Any], units: Sequence[Any]) -> list[int]:
+def _implausible_labs(analytes: tuple[Any, Any], values: Sequence[Any], units: Sequence[Any]) -> list[int]:
     """Positions of the lab rows whose value, in the canonical unit of a graded analyte, is implausible
-    (`_plausible`); the unit factor of each distinct (analyte, unit) pair is looked up once."""
+    (`_plausible`); the unit factor of each distinct (analyte, unit) pair is looked up once. `analytes`:
+    the analyte column `_factorised`."""
     import numpy as np
-    import pandas as pd
 
-    analyte_codes, analyte_texts = pd.factorize(_objects(analytes), sort=False)  # None: -1
-    unit_codes, unit_texts = pd.factorize(_objects(units), sort=False)
+    analyte_codes, analyte_texts = analytes  # None: -1
+    unit_codes, unit_texts = _factorised(units)
     n_units = max(len(unit_texts), 1)
     given = (analyte_codes >= 0) & (unit_codes >= 0)
-    pairs, pair_of_given = np.unique(
-        analyte_codes[given].astype(np.int64) * n_units + unit_codes[given], return_inverse=True
-    )
+    keys = analyte_codes[given].astype(np.int64) * n_units + unit_codes[given]
+    if len(analyte_texts) * n_units <= 4 * len(keys) + 4096:
+        # few pairs possible (a lab file's analytes × units): counted in place of `np.unique`'s sort of
+        # every row (the same pairs, in the same order, D-19.1092)
+        pairs = np.flatnonzero(np.bincount(keys, minlength=len(analyte_texts) * n_units))
+        index_of_key = np.zeros(len(analyte_texts) * n_units, dtype=np.intp)
+        index_of_key[pairs] = np.arange(len(pairs))
+        pair_of_given = index_of_key[keys]
+    else:
+        pairs, pair_of_given = np.unique(keys, return_inverse=True)
     factor_of_pair = np.full(len(pairs) + 1, np.nan)  # the last: rows without an analyte or a unit
     low_of_pair = np.full(len(pairs) + 1, np.nan)
     high_of_pair = np.full(len(pairs) + 1, np.nan)

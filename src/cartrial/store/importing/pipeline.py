@@ -250,6 +250,7 @@ def read_template_dir(
                 sha256=entry.sha256,
                 read_problems=long_cells,
                 emptied_cells=emptied,
+                nul_free=True,  # `read_csv` refuses a NUL byte
             )
         )
     if problems:
@@ -1641,9 +1642,9 @@ def _stream_file(
                 data = next(source)
             except StopIteration:
                 break
-            except InputError as exc:  # a cell over the limit in a chunk (D-19.581): reported with the
-                problems.extend(exc.problems)  # other files' problems, as `read_whole` reports it (D-19.586)
-                break
+            except InputError as exc:  # a cell over the limit (D-19.581) or a NUL byte (D-19.1091) in a
+                problems.extend(exc.problems)  # chunk: reported with the other files' problems, as
+                break  # `read_whole` reports its read errors (D-19.586)
             validated, chunk_problems = validate_form(data, protocol=known.protocol)
             chunk_problems += _cross_file_problems([data], known)
             read += len(data.frame)

@@ -34,7 +34,7 @@ from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME, FormSpec
 from cartrial.store.importing.validation import FormData
-from cartrial.tabular import _read_header, long_cell_problems, read_csv, trim_cells
+from cartrial.tabular import _read_header, long_cell_problems, read_csv, refuse_nul_bytes, trim_cells
 
 STREAM_BYTES = 64 * 1024 * 1024
 """Template files larger than this are streamed (about 1 million lab rows)."""
@@ -102,7 +102,8 @@ def plain_layout(file: Path, block_bytes: int = 1 << 24) -> bool:
 def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[FormData]:
     """The file's rows as `FormData` of at most `chunk_rows` rows each (`source_rows`: their spreadsheet
     rows), for a file of `plain_layout`. Raises `ReadWhole` if a chunk is not of that layout (the file
-    changed since it was checked)."""
+    changed since it was checked), and the `InputError` of `cartrial.tabular.refuse_nul_bytes` (located at
+    its row) if a chunk holds a NUL byte: no chunk yielded holds one (`FormData.nul_free`, D-19.1091)."""
     spec = FORMS_BY_NAME[file.stem]
     header = _read_header(file)
     n_columns = len(header)
@@ -117,6 +118,9 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
             if not lines:
                 return
             block = b"".join(lines)
+            if b"\x00" in block:  # the file changed after `plain_layout`: pandas would cut the cell at it
+                refuse_nul_bytes(file)  # the refusal of `read_csv`, at the row of the file's first NUL byte
+                raise ReadWhole  # gone again: the file is still changing
             if b'"' in block or b"\r" in block.replace(b"\r\n", b"\n"):
                 raise ReadWhole
             try:
@@ -160,6 +164,7 @@ def read_chunks(file: Path, sha256: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
                 source_rows=rows,
                 read_problems=long_cells,
                 emptied_cells=emptied,
+                nul_free=True,  # no NUL byte in the block (checked above)
             )
 
 
@@ -176,6 +181,7 @@ def read_whole(file: Path, sha256: str) -> FormData:
         sha256=sha256,
         read_problems=long_cells,
         emptied_cells=emptied,
+        nul_free=True,  # `read_csv` refuses a NUL byte
     )
 
 

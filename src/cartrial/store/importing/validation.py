@@ -77,6 +77,10 @@ class FormData:
     source_columns: dict[str, str] = field(default_factory=dict)
     read_problems: list[Problem] = field(default_factory=list)
     emptied_cells: set[tuple[int, str]] = field(default_factory=set)
+    nul_free: bool = False
+    """The frame was read by a reader that refuses a NUL byte (`cartrial.tabular.read_csv`,
+    `streaming.read_chunks`): no cell holds one, and the column parsers do not look for one again
+    (`cartrial.columns.distinct`, D-19.1091). False (look) for a frame built any other way."""
 
     def rows_of(self, positions: np.ndarray) -> np.ndarray:
         if self.source_rows is None:
@@ -234,7 +238,9 @@ def validate_form(
         default = _scalar_default(spec, column)
         if default is not None:
             cells = cells.where(cells != "", default)
-        values[column.table_column] = _parsed_array(cells, column, column.rule, sink, protocol)
+        values[column.table_column] = _parsed_array(
+            cells, column, column.rule, sink, protocol, nul_free=data.nul_free
+        )
     problems = sink.all()
     if partial:  # a record in part: each rule between fields whose fields are all given (D-19.705)
         bad = {p.field for p in problems}
@@ -351,9 +357,16 @@ def _parse_column(
 
 
 def _parsed_array(
-    cells: pd.Series, column: FormColumn, rule: FieldRule, sink: RowProblems, protocol: Protocol | None
+    cells: pd.Series,
+    column: FormColumn,
+    rule: FieldRule,
+    sink: RowProblems,
+    protocol: Protocol | None,
+    *,
+    nul_free: bool = False,
 ) -> np.ndarray:
-    """`_parse_column` as an object array of the same Python values (what `validate_form` works on)."""
+    """`_parse_column` as an object array of the same Python values (what `validate_form` works on);
+    `nul_free`: no cell holds a NUL (`FormData.nul_free`)."""
     name = column.name
     required = column.value_required
     sub = pd.DataFrame({name: cells.to_numpy(dtype=object)}, copy=False)  # read only: no copy of the cells
@@ -367,6 +380,7 @@ def _parsed_array(
                 required=required,
                 minimum=None if rule.minimum is None else int(rule.minimum),
                 maximum=None if rule.maximum is None else int(rule.maximum),
+                nul_free=nul_free,
             )
         else:
             parsed = parse_float(
@@ -378,6 +392,7 @@ def _parsed_array(
                 maximum=rule.maximum,
                 exclusive_minimum=rule.exclusive_minimum,
                 unit=rule.unit,
+                nul_free=nul_free,
             )
         if rule.protocol_set is ProtocolSet.DOSE_LEVEL and protocol is not None:
             levels = dose_levels(protocol)
@@ -387,17 +402,17 @@ def _parsed_array(
                 parsed[i] = np.nan
         return _numbers_as_python(parsed, as_int)
     if column.kind is FieldKind.BOOLEAN:
-        flags = parse_bool(sub, name, sink, required=required)
+        flags = parse_bool(sub, name, sink, required=required, nul_free=nul_free)
         out = flags.astype(object)  # Python bools
         out[np.asarray(cells.to_numpy(dtype=object) == "", dtype=bool)] = None
         return out
     if column.kind is FieldKind.DATE:
-        return _parse_dates(cells, name, required, sink)
+        return _parse_dates(cells, name, required, sink, nul_free=nul_free)
     if column.kind is FieldKind.DATETIME:
-        return _parse_datetimes(cells, name, required, sink)
+        return _parse_datetimes(cells, name, required, sink, nul_free=nul_free)
     if column.kind is FieldKind.JSON:
         return _parse_json(cells, name, required, sink)
-    return _parse_text(cells, column, rule, sink, protocol)
+    return _parse_text(cells, column, rule, sink, protocol, nul_free=nul_free)
 
 
 ONE_CELL_CACHE_SIZE = 8192
@@ -481,11 +496,17 @@ def _required_problems(blank: np.ndarray, name: str, required: bool, sink: RowPr
 
 
 def _parse_text(
-    cells: pd.Series, column: FormColumn, rule: FieldRule, sink: RowProblems, protocol: Protocol | None
+    cells: pd.Series,
+    column: FormColumn,
+    rule: FieldRule,
+    sink: RowProblems,
+    protocol: Protocol | None,
+    *,
+    nul_free: bool = False,
 ) -> np.ndarray:
     # every check is per value: each distinct text is checked once and the results mapped back to the rows
     raw = cells.to_numpy(dtype=object)
-    codes, texts = distinct(raw)
+    codes, texts = distinct(raw, nul_free=nul_free)
     distinct_texts = pd.Series(texts, dtype=object)
     blank_texts = np.asarray(texts == "", dtype=bool)
     allowed = rule.allowed(protocol)
@@ -541,10 +562,12 @@ def _parse_text(
     return values[codes]
 
 
-def _parse_dates(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
+def _parse_dates(
+    cells: pd.Series, name: str, required: bool, sink: RowProblems, *, nul_free: bool = False
+) -> np.ndarray:
     allowed = "ISO 8601 date YYYY-MM-DD"
     # Parse each distinct text once (schedules repeat the same dates many times).
-    codes, uniques = distinct(cells.to_numpy(dtype=object))
+    codes, uniques = distinct(cells.to_numpy(dtype=object), nul_free=nul_free)
     texts = pd.Series(uniques, dtype=object)
     shaped = texts.str.fullmatch(ISO_DATE.pattern).to_numpy(dtype=bool)
     parsed = pd.to_datetime(texts.where(shaped, None), format="%Y-%m-%d", errors="coerce")
@@ -580,9 +603,11 @@ def _real_date(text: str) -> bool:
     return True
 
 
-def _parse_datetimes(cells: pd.Series, name: str, required: bool, sink: RowProblems) -> np.ndarray:
+def _parse_datetimes(
+    cells: pd.Series, name: str, required: bool, sink: RowProblems, *, nul_free: bool = False
+) -> np.ndarray:
     allowed = "ISO 8601 date-time with Z or an offset, e.g. 2021-06-01T08:30:00Z (a bare date is 00:00 UTC)"
-    codes, uniques = distinct(cells.to_numpy(dtype=object))
+    codes, uniques = distinct(cells.to_numpy(dtype=object), nul_free=nul_free)
     texts = pd.Series(uniques, dtype=object)
     shaped = texts.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
     naive_u = texts.str.fullmatch(LOCAL_DATETIME.pattern).to_numpy(dtype=bool)
@@ -746,7 +771,7 @@ def _external_problems(data: FormData, frame: pd.DataFrame) -> list[Problem]:
         if column not in frame.columns:
             return []
         # each distinct text lowered and looked up once (`frame[column].str.lower().isin(wanted)`)
-        codes, texts = distinct(frame[column].to_numpy(dtype=object))
+        codes, texts = distinct(frame[column].to_numpy(dtype=object), nul_free=data.nul_free)
         kept = np.array([isinstance(t, str) and t.lower() in wanted for t in texts.tolist()], dtype=bool)
         positions = np.flatnonzero(kept[codes])
         frame = frame.iloc[positions].reset_index(drop=True)
