@@ -325,7 +325,8 @@ class Boin(IntervalDesign):
     as coded: y >= ceiling(lambda_d n), or round(lambda_d n) + 1 when lambda_d n is an integer) or y/n >=
     lambda_d ("non_strict", as the help text says); de-escalation count capped at the elimination count.
     Elimination needs n >= 3 and P(p > target) > `cutoff_eliminate` (0.95). `extrasafe`: also stop when
-    n_1 >= 3 and P(p_1 > target) > cutoff - `offset` (0.05). `bound_mtd`: BOIN ``boundMTD``.
+    n_1 >= 3 and P(p_1 > target) > cutoff - `offset` (0.05; below 0.5 as BOIN 2.7.2 `get.oc` requires, and
+    below the cut-off so that the threshold is a probability > 0: D-19.1113). `bound_mtd`: BOIN ``boundMTD``.
     BOIN's ``n.earlystop`` is the behaviour `StopWhenNAtDose(n, requires_stay=True)`.
 
     >>> Boin(5, 0.3).fit("1NNN 2NTN").next_dose  # 1/3 > lambda_e = 0.236, < lambda_d = 0.359: stay
@@ -366,6 +367,17 @@ class Boin(IntervalDesign):
         self.phi2 = 1.4 * self.target if phi2 is None else phi2
         self.lambda_e, self.lambda_d = boin_boundaries(self.target, self.phi1, self.phi2)
         self.cutoff_eliminate = _check_cutoff(cutoff_eliminate)
+        if extrasafe and not self.cutoff_eliminate - offset > 0:
+            # the extrasafe threshold is a probability cut-off: at or below 0 every trial would stop at
+            # level 1 after its first cohort, whatever its outcome (decisions D-19.1113)
+            raise InputError(
+                Problem(
+                    "the extrasafe threshold cutoff_eliminate - offset must be greater than 0",
+                    field="offset",
+                    value=offset,
+                    allowed=f"less than cutoff_eliminate ({self.cutoff_eliminate:g}) and less than 0.5",
+                )
+            )
         _check_cohort(cohort_size, start_dose, self.n_doses)
         self.cohort_size = cohort_size
         self.start_dose = start_dose

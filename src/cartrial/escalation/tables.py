@@ -158,6 +158,18 @@ def decision_table(design: Design, max_n: int, cohort_size: int | None = None) -
     size = cohort_size if cohort_size is not None else inner.cohort_size
     if (wrong_size := OPTIONS["cohort_size"].problem(size)) is not None:
         raise OptionError(wrong_size)
+    if isinstance(inner, ThreePlusThree):
+        size = 3
+    if max_n < size:  # n = size, 2 size, ... <= max_n would be no column at all (decisions D-19.1114)
+        raise InputError(
+            Problem(
+                f"the decision table tabulates n = {size}, {2 * size}, ... patients (cohorts of {size}); "
+                "fewer than one cohort gives no column",
+                field="max_n",
+                value=max_n,
+                allowed=f"{size} to {MAX_TABLE_N}",
+            )
+        )
     if isinstance(inner, IntervalDesign):
         table = inner.table_array(max_n)
         rows = tuple(

@@ -301,8 +301,12 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
     _probability("phi1", "BOIN sub-therapeutic rate (default 0.6 x target).", frozenset({"boin"})),
     _probability("phi2", "BOIN overly toxic rate (default 1.4 x target).", frozenset({"boin"})),
     _flag("extrasafe", "BOIN extrasafe: stop early when level 1 is overly toxic.", frozenset({"boin"})),
-    _probability(
-        "offset", "BOIN extrasafe offset subtracted from the cut-off (default 0.05).", frozenset({"boin"})
+    DesignOption(
+        "offset",
+        "float",
+        "BOIN extrasafe offset subtracted from the cut-off (default 0.05; BOIN 2.7.2 refuses 0.5 or more).",
+        frozenset({"boin"}),
+        rule=Allowed(low=0, high=0.5, low_exclusive=True, high_exclusive=True),
     ),
     _choice(
         "deescalate_inequality",
