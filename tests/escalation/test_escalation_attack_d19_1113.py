@@ -71,3 +71,21 @@ def test_cli_table_with_fewer_patients_than_one_cohort_exits_2() -> None:
 def test_assembled_boin_refuses_the_offset_too() -> None:
     with pytest.raises(CartrialError):
         assemble_design("boin", 3, {"target": 0.3, "extrasafe": True, "offset": 0.7})
+
+
+@pytest.mark.parametrize(("phi1", "phi2"), [(0.29, None), (None, 0.32), (0.2999, 0.3001)])
+def test_boin_refuses_phi1_or_phi2_within_a_tenth_of_the_target(
+    phi1: float | None, phi2: float | None
+) -> None:
+    """BOIN 2.7.2 `get.oc` / `get.boundary`: "the probability deemed safe cannot be higher than or too close
+    to the target" when target - p.saf < 0.1 target, and likewise for p.tox - target < 0.1 target (D-19.1115).
+    Before, phi1 = 0.29 with target 0.3 built a design (lambda_e = 0.295) the reference refuses."""
+    with pytest.raises(CartrialError) as info:
+        Boin(3, 0.3, phi1=phi1, phi2=phi2)
+    assert "phi" in str(info.value)
+
+
+def test_boin_accepts_phi1_and_phi2_a_tenth_of_the_target_away() -> None:
+    """The limits themselves are allowed (R refuses only a strictly smaller distance): 0.27 and 0.33."""
+    boin = Boin(3, 0.3, phi1=0.27, phi2=0.33)
+    assert boin.lambda_e < 0.3 < boin.lambda_d

@@ -294,7 +294,8 @@ def boin_boundaries(
     """BOIN escalation and de-escalation boundaries (lambda_e, lambda_d).
 
     Liu & Yuan 2015, JRSS-C 64:507, Section 2.2 (docs/science/dose-escalation.md §4.1); phi1 = 0.6 phi and
-    phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`).
+    phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`). A phi1 or phi2 closer to phi than 0.1 phi is
+    refused, as BOIN 2.7.2 `get.boundary` / `get.oc` refuse it (D-19.1115).
 
     >>> [round(v, 4) for v in boin_boundaries(0.3)]
     [0.2365, 0.3585]
@@ -311,6 +312,23 @@ def boin_boundaries(
                 allowed=f"0 < phi1 < {phi} < phi2 < 1",
             )
         )
+    # BOIN 2.7.2 get.boundary / get.oc: phi1 and phi2 at least 0.1 x target away from it (D-19.1115); within
+    # 1e-12, so that the limit itself (0.27 for 0.3: 0.3 - 0.27 = 0.02999...97 in binary) is allowed
+    close = [
+        Problem(
+            f"BOIN needs {name} at least 0.1 x target away from the target (BOIN 2.7.2)",
+            field=name,
+            value=value,
+            allowed=allowed,
+        )
+        for name, value, too_close, allowed in (
+            ("phi1", phi1, phi - phi1 < 0.1 * phi - _TOL, f"at most {0.9 * phi:g}"),
+            ("phi2", phi2, phi2 - phi < 0.1 * phi - _TOL, f"at least {1.1 * phi:g}"),
+        )
+        if too_close
+    ]
+    if close:
+        raise InputError(close)
     lambda_e = math.log((1 - phi1) / (1 - phi)) / math.log(phi * (1 - phi1) / (phi1 * (1 - phi)))
     lambda_d = math.log((1 - phi) / (1 - phi2)) / math.log(phi2 * (1 - phi) / (phi * (1 - phi2)))
     return lambda_e, lambda_d
