@@ -33,11 +33,14 @@ def test_boin_refuses_an_extrasafe_threshold_at_or_below_zero() -> None:
     assert "offset" in str(info.value)
 
 
-def test_boin_extrasafe_with_the_default_offset_still_stops_and_continues_as_before() -> None:
-    """The default (cutoff 0.95, offset 0.05: threshold 0.90): 0/3 continues; 3/3 (P = 1 - 0.3^4... > 0.90,
-    by hand 1 - P(Binomial(4, 0.3) > 3) = 0.9919) stops."""
-    assert Boin(3, 0.3, extrasafe=True, offset=0.49).fit("1NNN").continue_
-    assert not Boin(3, 0.3, extrasafe=True).fit("1TTT").continue_
+def test_boin_extrasafe_with_an_offset_below_one_half_still_stops_and_continues_as_before() -> None:
+    """The default (cutoff 0.95, offset 0.05: threshold 0.90) and the largest offset allowed, 0.49 (threshold
+    0.46): 0/3 continues (P(p_1 > 0.3 | 0/3) = 0.7^4 = 0.2401 by hand, below both); 3/3 stops
+    (P(p_1 > 0.3 | 3/3) = 1 - 0.3^4 = 0.9919 by hand, above both)."""
+    for offset in (0.05, 0.49):
+        assert Boin(3, 0.3, extrasafe=True, offset=offset).fit("1NNN").continue_
+        assert not Boin(3, 0.3, extrasafe=True, offset=offset).fit("1TTT").continue_
+    assert Boin(3, 0.3, extrasafe=True).fit("1NNN").continue_
 
 
 def test_cli_next_refuses_a_large_offset_at_its_flag() -> None:
@@ -88,4 +91,7 @@ def test_boin_refuses_phi1_or_phi2_within_a_tenth_of_the_target(
 def test_boin_accepts_phi1_and_phi2_a_tenth_of_the_target_away() -> None:
     """The limits themselves are allowed (R refuses only a strictly smaller distance): 0.27 and 0.33."""
     boin = Boin(3, 0.3, phi1=0.27, phi2=0.33)
-    assert boin.lambda_e < 0.3 < boin.lambda_d
+    # by hand (Liu & Yuan 2015 §2.2): lambda_e = ln(0.73/0.7) / ln(0.3 x 0.73 / (0.27 x 0.7)) = 0.28484,
+    # lambda_d = ln(0.7/0.67) / ln(0.33 x 0.7 / (0.3 x 0.67)) = 0.31487
+    assert boin.lambda_e == pytest.approx(0.28484, abs=5e-6)
+    assert boin.lambda_d == pytest.approx(0.31487, abs=5e-6)

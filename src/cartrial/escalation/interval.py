@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, OptionError, Problem
 from cartrial.escalation.design import (
     Decision,
     Design,
@@ -34,7 +34,7 @@ from cartrial.escalation.design import (
     step_to,
 )
 from cartrial.escalation.isotonic import isotonic_mtd_batch
-from cartrial.protocol.design_options import check_options, dose_levels
+from cartrial.protocol.design_options import boin_option_problems, check_options, dose_levels
 
 _TOL = 1e-12
 TABLE_MAX_N = 30
@@ -303,32 +303,10 @@ def boin_boundaries(
     phi = check_target(target)
     phi1 = 0.6 * phi if phi1 is None else phi1
     phi2 = 1.4 * phi if phi2 is None else phi2
-    if not 0 < phi1 < phi < phi2 < 1:
-        raise InputError(
-            Problem(
-                "BOIN needs 0 < phi1 < target < phi2 < 1",
-                field="phi1/phi2",
-                value=(phi1, phi2),
-                allowed=f"0 < phi1 < {phi} < phi2 < 1",
-            )
-        )
-    # BOIN 2.7.2 get.boundary / get.oc: phi1 and phi2 at least 0.1 x target away from it (D-19.1115); within
-    # 1e-12, so that the limit itself (0.27 for 0.3: 0.3 - 0.27 = 0.02999...97 in binary) is allowed
-    close = [
-        Problem(
-            f"BOIN needs {name} at least 0.1 x target away from the target (BOIN 2.7.2)",
-            field=name,
-            value=value,
-            allowed=allowed,
-        )
-        for name, value, too_close, allowed in (
-            ("phi1", phi1, phi - phi1 < 0.1 * phi - _TOL, f"at most {0.9 * phi:g}"),
-            ("phi2", phi2, phi2 - phi < 0.1 * phi - _TOL, f"at least {1.1 * phi:g}"),
-        )
-        if too_close
-    ]
-    if close:
-        raise InputError(close)
+    # BOIN 2.7.2: phi1 and phi2 at least 0.1 x target away from it, the rule declared once with the options
+    # (decisions D-19.1115, D-19.1116)
+    if problems := boin_option_problems(phi, phi1, phi2):
+        raise OptionError(problems)
     lambda_e = math.log((1 - phi1) / (1 - phi)) / math.log(phi * (1 - phi1) / (phi1 * (1 - phi)))
     lambda_d = math.log((1 - phi) / (1 - phi2)) / math.log(phi2 * (1 - phi) / (phi * (1 - phi2)))
     return lambda_e, lambda_d
@@ -383,19 +361,14 @@ class Boin(IntervalDesign):
         )
         self.phi1 = 0.6 * self.target if phi1 is None else phi1
         self.phi2 = 1.4 * self.target if phi2 is None else phi2
-        self.lambda_e, self.lambda_d = boin_boundaries(self.target, self.phi1, self.phi2)
         self.cutoff_eliminate = _check_cutoff(cutoff_eliminate)
-        if extrasafe and not self.cutoff_eliminate - offset > 0:
-            # the extrasafe threshold is a probability cut-off: at or below 0 every trial would stop at
-            # level 1 after its first cohort, whatever its outcome (decisions D-19.1113)
-            raise InputError(
-                Problem(
-                    "the extrasafe threshold cutoff_eliminate - offset must be greater than 0",
-                    field="offset",
-                    value=offset,
-                    allowed=f"less than cutoff_eliminate ({self.cutoff_eliminate:g}) and less than 0.5",
-                )
-            )
+        # the rules between BOIN's options, declared once with them (phi1/phi2 a tenth of the target away,
+        # the extrasafe threshold cutoff_eliminate - offset > 0), every problem at once (D-19.1116)
+        if problems := boin_option_problems(
+            self.target, phi1, phi2, extrasafe=extrasafe, offset=offset, cutoff_eliminate=cutoff_eliminate
+        ):
+            raise OptionError(problems)
+        self.lambda_e, self.lambda_d = boin_boundaries(self.target, self.phi1, self.phi2)
         _check_cohort(cohort_size, start_dose, self.n_doses)
         self.cohort_size = cohort_size
         self.start_dose = start_dose
