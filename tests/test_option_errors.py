@@ -438,7 +438,7 @@ ESCALATION_BOUNDS: dict[str, str] = {
     "exclusion_min_n": "[0, 10000]",
     "phi1": "(0, 1)",
     "phi2": "(0, 1)",
-    "offset": "(0, 1)",
+    "offset": "(0, 0.5)",
     "eps1": "(0, 1)",
     "eps2": "(0, 1)",
     "max_n": "[1, 10000]",

@@ -79,7 +79,7 @@ def test_deescalate_inequality_option_when_lambda_d_times_n_is_an_integer() -> N
     def lam_d(phi2: float) -> float:
         return boin_boundaries(0.3, None, phi2)[1] - 0.4
 
-    phi2 = optimize.brentq(lam_d, 0.31, 0.9, xtol=1e-15)
+    phi2 = optimize.brentq(lam_d, 0.33, 0.9, xtol=1e-15)  # phi2 >= 1.1 target (D-19.1115)
     strict = Boin(5, 0.3, phi2=phi2, cohort_size=1)
     loose = Boin(5, 0.3, phi2=phi2, cohort_size=1, deescalate_inequality="non_strict")
     assert abs(strict.lambda_d * 5 - 2) < 1e-12

@@ -66,7 +66,6 @@ _CLI_NAMES: dict[str, str] = {
     "seed": "--seed",
     "mtd_target": "--mtd-target",
     "trials_out": "--trials-out",
-    "phi1/phi2": "--phi1/--phi2",
     "eps1/eps2": "--eps1/--eps2",
 }
 
@@ -257,7 +256,7 @@ def _table_option(option: DesignOption) -> bool:
 def table_command(
     design: str = DESIGN,
     max_n: int = typer.Option(
-        ..., "--max-n", help="Largest number of patients at a dose to tabulate (1..200)."
+        ..., "--max-n", help="Largest number of patients at a dose to tabulate (one cohort to 200)."
     ),
     doses: int | None = typer.Option(
         None, "--doses", help="Number of dose levels (does not change the table)."
@@ -269,10 +268,9 @@ def table_command(
     from rich.table import Table
 
     from cartrial.escalation import assemble_design, decision_table
-    from cartrial.escalation.tables import check_table_size
     from cartrial.tabular import dumps_json
 
-    check_table_size(max_n)
+    # the design kind first, then --max-n by `decision_table`'s one bound (cohort size to 200; D-19.1118)
     if design in ("crm", "tite-crm"):
         raise InputError(
             Problem(

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from cartrial.errors import InputError, Problem
+from cartrial.errors import InputError, OptionError, Problem
 from cartrial.escalation.design import (
     Decision,
     Design,
@@ -34,7 +34,7 @@ from cartrial.escalation.design import (
     step_to,
 )
 from cartrial.escalation.isotonic import isotonic_mtd_batch
-from cartrial.protocol.design_options import check_options, dose_levels
+from cartrial.protocol.design_options import boin_option_problems, check_options, dose_levels
 
 _TOL = 1e-12
 TABLE_MAX_N = 30
@@ -294,7 +294,8 @@ def boin_boundaries(
     """BOIN escalation and de-escalation boundaries (lambda_e, lambda_d).
 
     Liu & Yuan 2015, JRSS-C 64:507, Section 2.2 (docs/science/dose-escalation.md §4.1); phi1 = 0.6 phi and
-    phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`).
+    phi2 = 1.4 phi by default (BOIN 2.7.2 `get.boundary`). A phi1 or phi2 closer to phi than 0.1 phi is
+    refused, as BOIN 2.7.2 `get.boundary` / `get.oc` refuse it (D-19.1115).
 
     >>> [round(v, 4) for v in boin_boundaries(0.3)]
     [0.2365, 0.3585]
@@ -302,15 +303,10 @@ def boin_boundaries(
     phi = check_target(target)
     phi1 = 0.6 * phi if phi1 is None else phi1
     phi2 = 1.4 * phi if phi2 is None else phi2
-    if not 0 < phi1 < phi < phi2 < 1:
-        raise InputError(
-            Problem(
-                "BOIN needs 0 < phi1 < target < phi2 < 1",
-                field="phi1/phi2",
-                value=(phi1, phi2),
-                allowed=f"0 < phi1 < {phi} < phi2 < 1",
-            )
-        )
+    # BOIN 2.7.2: phi1 and phi2 at least 0.1 x target away from it, the rule declared once with the options
+    # (decisions D-19.1115, D-19.1116)
+    if problems := boin_option_problems(phi, phi1, phi2):
+        raise OptionError(problems)
     lambda_e = math.log((1 - phi1) / (1 - phi)) / math.log(phi * (1 - phi1) / (phi1 * (1 - phi)))
     lambda_d = math.log((1 - phi) / (1 - phi2)) / math.log(phi2 * (1 - phi) / (phi * (1 - phi2)))
     return lambda_e, lambda_d
@@ -325,7 +321,8 @@ class Boin(IntervalDesign):
     as coded: y >= ceiling(lambda_d n), or round(lambda_d n) + 1 when lambda_d n is an integer) or y/n >=
     lambda_d ("non_strict", as the help text says); de-escalation count capped at the elimination count.
     Elimination needs n >= 3 and P(p > target) > `cutoff_eliminate` (0.95). `extrasafe`: also stop when
-    n_1 >= 3 and P(p_1 > target) > cutoff - `offset` (0.05). `bound_mtd`: BOIN ``boundMTD``.
+    n_1 >= 3 and P(p_1 > target) > cutoff - `offset` (0.05; below 0.5 as BOIN 2.7.2 `get.oc` requires, and
+    below the cut-off so that the threshold is a probability > 0: D-19.1113). `bound_mtd`: BOIN ``boundMTD``.
     BOIN's ``n.earlystop`` is the behaviour `StopWhenNAtDose(n, requires_stay=True)`.
 
     >>> Boin(5, 0.3).fit("1NNN 2NTN").next_dose  # 1/3 > lambda_e = 0.236, < lambda_d = 0.359: stay
@@ -364,8 +361,14 @@ class Boin(IntervalDesign):
         )
         self.phi1 = 0.6 * self.target if phi1 is None else phi1
         self.phi2 = 1.4 * self.target if phi2 is None else phi2
-        self.lambda_e, self.lambda_d = boin_boundaries(self.target, self.phi1, self.phi2)
         self.cutoff_eliminate = _check_cutoff(cutoff_eliminate)
+        # the rules between BOIN's options, declared once with them (phi1/phi2 a tenth of the target away,
+        # the extrasafe threshold cutoff_eliminate - offset > 0), every problem at once (D-19.1116)
+        if problems := boin_option_problems(
+            self.target, phi1, phi2, extrasafe=extrasafe, offset=offset, cutoff_eliminate=cutoff_eliminate
+        ):
+            raise OptionError(problems)
+        self.lambda_e, self.lambda_d = boin_boundaries(self.target, self.phi1, self.phi2)
         _check_cohort(cohort_size, start_dose, self.n_doses)
         self.cohort_size = cohort_size
         self.start_dose = start_dose

@@ -126,20 +126,23 @@ _LEGEND_3PLUS3 = {
 MAX_TABLE_N = 200
 
 
-def check_table_size(max_n: int) -> int:
-    """Refuse a decision table outside 1..`MAX_TABLE_N` patients before anything is computed.
+def check_table_size(max_n: int, cohort_size: int = 1) -> int:
+    """Refuse a decision table of `max_n` patients outside `cohort_size`..`MAX_TABLE_N` before anything is
+    computed: the one bound of `max_n` (decisions D-19.1114, D-19.1118). The table tabulates n =
+    cohort_size, 2 cohort_size, ... <= max_n, so fewer patients than one cohort would give no column; its
+    size grows with the square of n.
 
-    >>> check_table_size(30)
+    >>> check_table_size(30, 3)
     30
     """
-    if isinstance(max_n, bool) or not isinstance(max_n, int) or not 1 <= max_n <= MAX_TABLE_N:
+    if isinstance(max_n, bool) or not isinstance(max_n, int) or not cohort_size <= max_n <= MAX_TABLE_N:
         raise InputError(
             Problem(
-                f"the decision table covers 1..{MAX_TABLE_N} patients at a dose (its size grows with the "
-                "square of n)",
+                f"the decision table tabulates n = {cohort_size}, {2 * cohort_size}, ... patients at a dose "
+                f"(cohorts of {cohort_size}), up to {MAX_TABLE_N} (its size grows with the square of n)",
                 field="max_n",
                 value=max_n,
-                allowed=f"1..{MAX_TABLE_N}",
+                allowed=f"{cohort_size} to {MAX_TABLE_N}",
             )
         )
     return max_n
@@ -148,16 +151,26 @@ def check_table_size(max_n: int) -> int:
 def decision_table(design: Design, max_n: int, cohort_size: int | None = None) -> DecisionTable:
     """Decision table for n = cohort_size, 2 cohort_size, ... <= max_n (every n when cohort_size is 1).
 
+    The design kind is checked first (a CRM has no table, whatever `max_n`), then the cohort size, then
+    `max_n` (`check_table_size`).
+
     >>> from cartrial.escalation import Boin
     >>> t = decision_table(Boin(5, 0.3), 9)
     >>> t.table[["n", "escalate_max", "deescalate_min", "eliminate_min"]].values.tolist()
     [[3, 0, 2, 3], [6, 1, 3, 4], [9, 2, 4, 5]]
     """
-    check_table_size(max_n)
     inner = design.inner if isinstance(design, BehavingDesign) else design
+    if not isinstance(inner, IntervalDesign | ThreePlusThree):
+        raise ConfigurationError(
+            f"design {inner.name!r} has no (n, DLT) decision table: its decision depends on all doses' data; "
+            "use `escalate paths` to see its decisions"
+        )
     size = cohort_size if cohort_size is not None else inner.cohort_size
     if (wrong_size := OPTIONS["cohort_size"].problem(size)) is not None:
         raise OptionError(wrong_size)
+    if isinstance(inner, ThreePlusThree):
+        size = 3
+    check_table_size(max_n, size)
     if isinstance(inner, IntervalDesign):
         table = inner.table_array(max_n)
         rows = tuple(
@@ -165,23 +178,18 @@ def decision_table(design: Design, max_n: int, cohort_size: int | None = None) -
             for n in range(size, max_n + 1, size)
         )
         return DecisionTable(inner.name, inner.options(), rows, _LEGEND)
-    if isinstance(inner, ThreePlusThree):
-        rows_3: list[DecisionRow] = []
-        probe = ThreePlusThree(max(inner.n_doses, 2), variant=inner.variant)
-        for n in (3, 6):
-            if n > max_n:
-                break
-            codes = []
-            for y in range(n + 1):
-                state = TrialState.empty(1, probe.n_doses)
-                state.n[0, 0], state.y[0, 0], state.dose[0] = n, min(y, n), 0
-                codes.append(Decision(int(probe.propose(state).decision[0])).code)
-            rows_3.append(DecisionRow(n, tuple(codes)))
-        return DecisionTable(inner.name, inner.options(), tuple(rows_3), _LEGEND_3PLUS3)
-    raise ConfigurationError(
-        f"design {inner.name!r} has no (n, DLT) decision table: its decision depends on all doses' data; "
-        "use `escalate paths` to see its decisions"
-    )
+    rows_3: list[DecisionRow] = []
+    probe = ThreePlusThree(max(inner.n_doses, 2), variant=inner.variant)
+    for n in (3, 6):
+        if n > max_n:
+            break
+        codes = []
+        for y in range(n + 1):
+            state = TrialState.empty(1, probe.n_doses)
+            state.n[0, 0], state.y[0, 0], state.dose[0] = n, min(y, n), 0
+            codes.append(Decision(int(probe.propose(state).decision[0])).code)
+        rows_3.append(DecisionRow(n, tuple(codes)))
+    return DecisionTable(inner.name, inner.options(), tuple(rows_3), _LEGEND_3PLUS3)
 
 
 @dataclass(frozen=True)

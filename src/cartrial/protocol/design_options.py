@@ -27,7 +27,7 @@ skeleton: out of range at position 3 (got 1.2); allowed: greater than 0 and less
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,8 +301,12 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
     _probability("phi1", "BOIN sub-therapeutic rate (default 0.6 x target).", frozenset({"boin"})),
     _probability("phi2", "BOIN overly toxic rate (default 1.4 x target).", frozenset({"boin"})),
     _flag("extrasafe", "BOIN extrasafe: stop early when level 1 is overly toxic.", frozenset({"boin"})),
-    _probability(
-        "offset", "BOIN extrasafe offset subtracted from the cut-off (default 0.05).", frozenset({"boin"})
+    DesignOption(
+        "offset",
+        "float",
+        "BOIN extrasafe offset subtracted from the cut-off (default 0.05; BOIN 2.7.2 refuses 0.5 or more).",
+        frozenset({"boin"}),
+        rule=Allowed(low=0, high=0.5, low_exclusive=True, high_exclusive=True),
     ),
     _choice(
         "deescalate_inequality",
@@ -391,6 +395,88 @@ def not_for_design(field: str, design: str, value: Any, designs: Collection[str]
     )
 
 
+#: Tolerance of BOIN's 0.1 x target distance: the limit itself is allowed (0.3 - 0.27 = 0.02999...97 in
+#: binary; decisions D-19.1115), as the interval engine's other comparisons of a rate with a boundary.
+_BOIN_TOL = 1e-12
+
+
+def _limit_text(limit: float, accepted: Callable[[float], bool]) -> str:
+    """`limit` printed with the fewest significant digits (6 to 17) whose printed value is itself accepted:
+    ``0.27``, not ``0.300001`` for a limit of 0.30000051 (D-19.1116)."""
+    for digits in range(6, 18):
+        text = f"{limit:.{digits}g}"
+        if accepted(float(text)):
+            return text
+    return repr(limit)
+
+
+def boin_option_problems(
+    target: float,
+    phi1: float | None = None,
+    phi2: float | None = None,
+    *,
+    extrasafe: bool = False,
+    offset: float | None = None,
+    cutoff_eliminate: float | None = None,
+) -> list[Problem]:
+    """Every problem of BOIN's rules between options (empty when none), one per option, each with one allowed
+    text: the one declaration of these rules, made by `check_design_options` (the command line, the
+    protocol's escalation section) and by `cartrial.escalation.Boin` / `boin_boundaries` (decisions
+    D-19.1115, D-19.1116).
+
+    - `phi1` (default 0.6 x target) is greater than 0 and at most 0.9 x target, `phi2` (default 1.4 x
+      target) at least 1.1 x target and less than 1: R `BOIN` 2.7.2 `get.boundary` / `get.oc` refuse
+      ``target - p.saf < 0.1 * target`` and ``p.tox - target < 0.1 * target``; the limit itself is allowed
+      (within 1e-12) and printed so that the printed value is allowed.
+    - with `extrasafe`, `offset` (default 0.05) is less than `cutoff_eliminate` (default 0.95): the level-1
+      stop fires when P(p_1 > target) > cutoff_eliminate - offset, a threshold that must be > 0 (D-19.1113).
+
+    `target` is a valid target (`TARGET`); None for an option means its default.
+
+    >>> [str(p) for p in boin_option_problems(0.3, phi1=0.29, phi2=0.31)]  # doctest: +NORMALIZE_WHITESPACE
+    ['phi1: BOIN needs phi1 at least 0.1 x target below the target (BOIN 2.7.2) (got 0.29); allowed: greater
+    than 0 and at most 0.27 (0.9 x target)', 'phi2: BOIN needs phi2 at least 0.1 x target above the target
+    (BOIN 2.7.2) (got 0.31); allowed: at least 0.33 (1.1 x target) and less than 1']
+    >>> boin_option_problems(0.3, phi1=0.27, phi2=0.33, extrasafe=True, offset=0.49)
+    []
+    """
+    problems: list[Problem] = []
+
+    def phi1_ok(value: float) -> bool:
+        return value > 0 and target - value >= 0.1 * target - _BOIN_TOL
+
+    def phi2_ok(value: float) -> bool:
+        return value < 1 and value - target >= 0.1 * target - _BOIN_TOL
+
+    for name, value, ok, side, allowed in (
+        ("phi1", phi1, phi1_ok, "below",
+         f"greater than 0 and at most {_limit_text(0.9 * target, phi1_ok)} (0.9 x target)"),
+        ("phi2", phi2, phi2_ok, "above",
+         f"at least {_limit_text(1.1 * target, phi2_ok)} (1.1 x target) and less than 1"),
+    ):  # fmt: skip
+        if value is not None and not ok(value):
+            problems.append(
+                Problem(
+                    f"BOIN needs {name} at least 0.1 x target {side} the target (BOIN 2.7.2)",
+                    field=name,
+                    value=value,
+                    allowed=allowed,
+                )
+            )
+    # the defaults of `Boin` (offset 0.05, cut-off 0.95)
+    cutoff = 0.95 if cutoff_eliminate is None else cutoff_eliminate
+    if extrasafe and not cutoff - (0.05 if offset is None else offset) > 0:
+        problems.append(
+            Problem(
+                "the extrasafe threshold cutoff_eliminate - offset must be greater than 0",
+                field="offset",
+                value=offset,
+                allowed=f"greater than 0 and less than cutoff_eliminate ({cutoff!r})",
+            )
+        )
+    return problems
+
+
 def check_design_options(
     design: str, n_doses: int | None, options: Mapping[str, Any], *, strict: bool = True
 ) -> dict[str, Any]:
@@ -398,7 +484,8 @@ def check_design_options(
     options, made by `cartrial.escalation.assemble_design` before a design is built and by the protocol's
     escalation section (`cartrial.protocol.EscalationSpec`) when a protocol is loaded.
 
-    Refuses unknown option names, values outside the option's declaration (`DesignOption.problem`), and (with
+    Refuses unknown option names, values outside the option's declaration (`DesignOption.problem`), the
+    rules between options (skip_rule only with no_skip; BOIN's `boin_option_problems`), and (with
     `strict`) options that do not apply to `design`, naming the option; with ``strict=False`` such options
     are dropped (a protocol spec carries every field with its default). `n_doses` None skips the check of
     the number of dose levels (the escalation section alone does not know it).
@@ -450,6 +537,18 @@ def check_design_options(
                 allowed="no_skip true (the default; not with no_skip: false or --allow-skip)",
             )
         )
+    if name == "boin" and "target" in chosen:
+        # BOIN's rules between options, on the values allowed by their declarations (a refused phi1 or
+        # offset is reported once, by its declaration)
+        refused = {problem.field for problem in problems}
+        problems += boin_option_problems(
+            chosen["target"],
+            chosen.get("phi1"),
+            chosen.get("phi2"),
+            extrasafe=bool(chosen.get("extrasafe")) and not refused & {"offset", "cutoff_eliminate"},
+            offset=chosen.get("offset"),
+            cutoff_eliminate=chosen.get("cutoff_eliminate"),
+        )
     if problems:
         raise OptionError(problems)
     return chosen
@@ -480,6 +579,7 @@ __all__ = [
     "STAGGER_DAYS",
     "TARGET",
     "DesignOption",
+    "boin_option_problems",
     "check_design_options",
     "check_options",
     "dose_levels",

@@ -260,18 +260,6 @@ class EscalationSpec(BaseModel):
             issues.append(Issue(("cohort_size",), "a 3+3 design treats cohorts of 3", self.cohort_size, "3"))
         if design is not DesignName.THREE_PLUS_THREE and self.max_n is None:
             issues.append(Issue(("max_n",), f"design {design.value!r} needs a maximum sample size max_n"))
-        if self.target is not None and design is DesignName.BOIN:
-            phi1 = self.phi1 if self.phi1 is not None else 0.6 * self.target
-            phi2 = self.phi2 if self.phi2 is not None else 1.4 * self.target
-            if not phi1 < self.target < phi2:
-                issues.append(
-                    Issue(
-                        ("phi1",),
-                        "BOIN needs phi1 < target < phi2",
-                        (phi1, phi2),
-                        f"phi1 < {self.target} < phi2",
-                    )
-                )
         if self.target is not None and design in _INTERVAL_DESIGNS:
             low = self.target - (self.eps1 if self.eps1 is not None else 0.05)
             high = self.target + (self.eps2 if self.eps2 is not None else 0.05)
@@ -298,7 +286,8 @@ class EscalationSpec(BaseModel):
                 )
             )
         # the escalation engine's own check of the design options (`assemble_design` makes it again when the
-        # design is built): the rules between options, e.g. skip_rule only with no_skip (each numeric field's
+        # design is built): the rules between options, e.g. skip_rule only with no_skip, BOIN's phi1/phi2 and
+        # extrasafe offset (`boin_option_problems`, D-19.1116; each numeric field's
         # registry range was checked at its key by `_in_range`)
         try:
             check_design_options(design.value, None, spec_options(self), strict=False)
