@@ -312,6 +312,47 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+FORM_BODY_KEY = "cartrial.form_body"
+"""Scope key of the bytes of an `application/x-www-form-urlencoded` body as received (`LimitRequestBody`,
+bounded by `MAX_BODY_BYTES`): Starlette's form parser leaves nothing to tell a byte it replaced
+(D-19.1127)."""
+FORM_TEXT_ALLOWED = "UTF-8 text, each byte beyond ASCII percent-encoded (as a browser sends a form)"
+"""What the names and values of an `application/x-www-form-urlencoded` body must be (D-19.1127)."""
+
+
+def _form_text_problem(body: bytes) -> Problem | None:
+    """The first name or value of an `application/x-www-form-urlencoded` body that is not UTF-8 text, as a
+    located problem without the value; None if all are (D-19.1127). The format is ASCII, its bytes beyond
+    ASCII percent-encoded, and those bytes are UTF-8 (WHATWG HTML's form encoding in a UTF-8 page; the
+    WHATWG URL parser's "UTF-8 decode"). Starlette's parser reads a percent-encoded byte that is not UTF-8
+    as U+FFFD and a raw byte as its Latin-1 character, without a word: text nobody typed would be saved
+    (the API refuses a body that is not UTF-8, D-19.171; the CLI such a byte, D-19.197)."""
+    from urllib.parse import unquote_to_bytes
+
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        names = unquote_to_bytes(name.replace(b"+", b" "))
+        shown = shown_name(names.decode("utf-8", "replace")) if names.isascii() or _utf8(names) else None
+        where = f"the form field {shown!r}" if shown is not None else "a form field's name"
+        for field, part in (("body", name), (shown, value)):
+            if not part.isascii() or not _utf8(unquote_to_bytes(part.replace(b"+", b" "))):
+                return Problem(
+                    f"{where} is not UTF-8 text"
+                    + (" (a byte beyond ASCII not percent-encoded)" if not part.isascii() else ""),
+                    field=field,
+                    allowed=FORM_TEXT_ALLOWED,
+                )
+    return None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
     """The first name of `pairs` (name, value) given more than once, as a located problem; None if none."""
     seen: set[str] = set()
@@ -384,7 +425,10 @@ async def one_value_each(request: Request) -> None:
     if problem is None:
         problem = _unknown_query_problem(request)
     if problem is None and _content_type(request) in FORM_TYPES and _reads_a_form(request):
-        problem = _repeated_problem("form field", (await request.form()).multi_items())
+        pairs = (await request.form()).multi_items()  # the body received whole (`LimitRequestBody` kept it)
+        problem = _form_text_problem(bytes(request.scope.get(FORM_BODY_KEY, b"")))
+        if problem is None:
+            problem = _repeated_problem("form field", pairs)
     if problem is not None:
         raise InputError(problem)
 
@@ -472,6 +516,9 @@ class LimitRequestBody:
         received = 0
         over = False
         started = False
+        kept: bytearray | None = None
+        if _content_type(request) == FORM_TYPES[0]:  # its bytes checked by `one_value_each` (D-19.1127)
+            kept = scope[FORM_BODY_KEY] = bytearray()
 
         async def limited_receive() -> Any:
             nonlocal received, over
@@ -483,6 +530,8 @@ class LimitRequestBody:
                 if received > limit:
                     over = True
                     return {"type": "http.disconnect"}
+                if kept is not None:
+                    kept.extend(message.get("body", b""))
             return message
 
         async def guarded_send(message: Any) -> None:

@@ -1,0 +1,107 @@
+"""A form body that is not UTF-8 (webui attack, D-19.1127). A page form is
+`application/x-www-form-urlencoded`: every byte beyond ASCII is percent-encoded, and the percent-encoded
+bytes are UTF-8 (WHATWG HTML, "application/x-www-form-urlencoded encoding", UTF-8 being the pages' charset).
+Starlette's form parser turned a percent-encoded byte that is not UTF-8 into U+FFFD and a raw byte into its
+Latin-1 character, without a word: a client posting ``reason=H%F4pital`` (Latin-1) saved a reason
+"H\ufffdpital", and ``term=<raw UTF-8 é>`` saved "Ã©" — text nobody typed, where the API refuses a body that
+is not UTF-8 (D-19.171) and the CLI a byte that is not (D-19.197). Now refused before anything is read,
+at the field, without its value: the error page on pages, a 422 in the error shape on the API."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from .conftest import CRS_ROW
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def _crs(web_study) -> dict:
+    rows = web_study.service.find_records("admin", "crs_assessment")
+    return next(r for r in rows if r["subject_id"] == "CT-001")
+
+
+def _update(token: str, record: int, reason: str) -> dict[str, str]:
+    """CT-001's CRS record form as a browser posts it, the temperature changed to 38.5, with `reason`."""
+    return {
+        "csrf_token": token,
+        "version": "1",
+        "record_id": str(record),
+        "subject_id": "CT-001",
+        "assessed_at": str(CRS_ROW["assessed_at"]),
+        "temperature_c": "38.5",
+        "fever_masked": "false",
+        "hypotension": "false",
+        "vasopressors": "0",
+        "vasopressin": "false",
+        "oxygen": "none",
+        "reason": reason,
+    }
+
+
+@pytest.mark.parametrize(
+    ("label", "encode"),
+    [
+        # the reason percent-encoded as Latin-1: %F4 is no UTF-8 (Starlette read it as U+FFFD)
+        ("percent-encoded Latin-1", lambda data: urlencode(data, encoding="latin-1").encode("ascii")),
+        # the reason's UTF-8 bytes sent raw, not percent-encoded (Starlette read them as Latin-1: "Ã´")
+        (
+            "raw UTF-8",
+            lambda data: (
+                urlencode({k: v for k, v in data.items() if k != "reason"}).encode("ascii")
+                + b"&reason="
+                + data["reason"].replace(" ", "+").encode("utf-8")
+            ),
+        ),
+    ],
+)
+def test_a_page_form_that_is_not_utf8_is_refused_at_its_field(web_study, label, encode):
+    client = web_study.session("inv")
+    record = _crs(web_study)
+    token = _csrf(client.get(f"/records/crs_assessment/{record['id']}").text)
+    body = encode(_update(token, int(record["id"]), "corrected from the chart of the Hôpital"))
+    answer = client.post(f"/records/crs_assessment/{record['id']}", content=body, headers=FORM)
+    assert answer.status_code == 422, (label, answer.status_code, answer.text[:500])
+    assert "reason" in answer.text and "UTF-8" in answer.text, label
+    for shown in ("Hôpital", "H\ufffdpital", "HÃ´pital"):
+        assert shown not in answer.text, (label, shown)
+    assert "Traceback" not in answer.text
+    after = _crs(web_study)
+    assert (after["temperature_c"], after["version"]) == (record["temperature_c"], record["version"])
+
+
+def test_a_form_in_utf8_still_saves_its_text_as_typed(web_study):
+    """The browser's own post (UTF-8, percent-encoded) saves the reason as typed."""
+    client = web_study.session("inv")
+    record = _crs(web_study)
+    token = _csrf(client.get(f"/records/crs_assessment/{record['id']}").text)
+    body = urlencode(_update(token, int(record["id"]), "corrected from the chart of the Hôpital"))
+    answer = client.post(
+        f"/records/crs_assessment/{record['id']}",
+        content=body.encode("ascii"),
+        headers=FORM,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:2000]
+    assert _crs(web_study)["temperature_c"] == 38.5
+    trail = web_study.service.as_user("admin").record_audit("crs_assessment", int(record["id"]))
+    assert any(entry.get("reason") == "corrected from the chart of the Hôpital" for entry in trail), trail
+
+
+def test_an_api_form_that_is_not_utf8_is_refused_at_its_field(web_study):
+    """The API's one form route (the OAuth2 token) answers the error shape at the field."""
+    client = web_study.client()
+    answer = client.post("/api/v1/token", content=b"username=inv%FF&password=x", headers=FORM)
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert "username" in str(body) and "UTF-8" in str(body)
+    assert "inv" not in str(body).replace("invalid", "")
