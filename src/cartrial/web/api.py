@@ -874,7 +874,7 @@ def record_audit(
     return _audit_out(rows)
 
 
-@router.get("/audit/subjects/{subject_id}", tags=["audit"])
+@router.get("/audit/subjects/{subject_id:path}", tags=["audit"])
 def subject_audit(
     subject_id: Annotated[str, Path(max_length=40)], user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> list[dict[str, Any]]:

@@ -22,7 +22,17 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 """The page templates (base.html and the pages that extend it)."""
 templates.env.globals["result_labels"] = RESULT_LABELS  # the engine panel's labels (D-19.199)
 
-__all__ = ["TEMPLATE_DIR", "render", "templates"]
+__all__ = ["TEMPLATE_DIR", "path_segment", "render", "templates"]
+
+
+def path_segment(value: object) -> str:
+    """`value` as one segment of a URL path, every character but the unreserved ones percent-encoded in
+    UTF-8 (RFC 3986 §2.1, §3.3), ``/`` too: a subject id is key text that may hold ``/``, ``%``, ``#`` or
+    ``?`` (D-19.420), each of which the path would otherwise read as its own (D-19.1128). Jinja's
+    ``urlencode`` keeps ``/``. The template filter ``segment``."""
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
 
 
 def render(
@@ -38,3 +48,6 @@ def render(
     }
     full.update(context or {})
     return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+templates.env.filters["segment"] = path_segment  # a subject id in a URL path (D-19.1128)
