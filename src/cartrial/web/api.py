@@ -933,7 +933,7 @@ def create_user(
 Username = Annotated[str, Path(min_length=1, max_length=80)]
 
 
-@router.patch("/users/{username}", tags=["users"])
+@router.patch("/users/{username:path}", tags=["users"])
 def change_user(
     request: Request,
     username: Username,
@@ -950,7 +950,7 @@ def change_user(
     return {"username": username, "changed": True}
 
 
-@router.post("/users/{username}/password", status_code=204, tags=["users"])
+@router.post("/users/{username:path}/password", status_code=204, tags=["users"])
 def reset_password(
     request: Request,
     username: Username,

@@ -27,9 +27,9 @@ __all__ = ["TEMPLATE_DIR", "path_segment", "render", "templates"]
 
 def path_segment(value: object) -> str:
     """`value` as one segment of a URL path, every character but the unreserved ones percent-encoded in
-    UTF-8 (RFC 3986 §2.1, §3.3), ``/`` too: a subject id is key text that may hold ``/``, ``%``, ``#`` or
-    ``?`` (D-19.420), each of which the path would otherwise read as its own (D-19.1128). Jinja's
-    ``urlencode`` keeps ``/``. The template filter ``segment``."""
+    UTF-8 (RFC 3986 §2.1, §3.3), ``/`` too: a subject id or a user name is key text that may hold ``/``,
+    ``%``, ``#`` or ``?`` (D-19.420), each of which the path would otherwise read as its own (D-19.1128).
+    Jinja's ``urlencode`` keeps ``/``. The template filter ``segment``."""
     from urllib.parse import quote
 
     return quote(str(value), safe="")
