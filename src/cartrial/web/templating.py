@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from cartrial.web.paths import path_segment
 from cartrial.web.preview import RESULT_LABELS
 from cartrial.web.security import csrf_token, current_user
 
@@ -23,16 +24,6 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.globals["result_labels"] = RESULT_LABELS  # the engine panel's labels (D-19.199)
 
 __all__ = ["TEMPLATE_DIR", "path_segment", "render", "templates"]
-
-
-def path_segment(value: object) -> str:
-    """`value` as one segment of a URL path, every character but the unreserved ones percent-encoded in
-    UTF-8 (RFC 3986 §2.1, §3.3), ``/`` too: a subject id or a user name is key text that may hold ``/``,
-    ``%``, ``#`` or ``?`` (D-19.420), each of which the path would otherwise read as its own (D-19.1128).
-    Jinja's ``urlencode`` keeps ``/``. The template filter ``segment``."""
-    from urllib.parse import quote
-
-    return quote(str(value), safe="")
 
 
 def render(

@@ -364,7 +364,7 @@ async def create_subject(request: Request, user: WebUser = Depends(permit(Action
 
 
 @router.get(
-    "/subjects/{subject_id:path}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record"
+    "/subjects/{subject_id:segment}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record"
 )
 def new_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
@@ -450,7 +450,7 @@ def _create(
     )
 
 
-@router.post("/subjects/{subject_id:path}/forms/{form_name}", dependencies=[CSRF], name="create_record")
+@router.post("/subjects/{subject_id:segment}/forms/{form_name}", dependencies=[CSRF], name="create_record")
 async def create_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
 ) -> Response:

@@ -107,7 +107,7 @@ UNREADABLE_CASEBOOK_HELP = (
 """What the casebook's 409 of a subject whose own record is unreadable says above its forms (D-19.703)."""
 
 
-@router.get("/subjects/{subject_id:path}", response_class=HTMLResponse, name="casebook")
+@router.get("/subjects/{subject_id:segment}", response_class=HTMLResponse, name="casebook")
 def casebook(
     request: Request,
     subject_id: str,
