@@ -105,3 +105,55 @@ def test_an_api_form_that_is_not_utf8_is_refused_at_its_field(web_study):
     body = answer.json()
     assert "username" in str(body) and "UTF-8" in str(body)
     assert "inv" not in str(body).replace("invalid", "")
+
+
+def _multipart(entries: dict[str, str], raw: dict[str, bytes], charset: str = "") -> tuple[bytes, dict]:
+    """`entries` (UTF-8) and `raw` (bytes as given) as a `multipart/form-data` body, written by hand."""
+    parts = [(name.encode("utf-8"), value.encode("utf-8")) for name, value in entries.items()]
+    parts += list(((name.encode("utf-8"), value) for name, value in raw.items()))
+    body = b"".join(
+        b'--XyZ\r\nContent-Disposition: form-data; name="' + name + b'"\r\n\r\n' + value + b"\r\n"
+        for name, value in parts
+    )
+    kind = "multipart/form-data; boundary=XyZ" + (f"; charset={charset}" if charset else "")
+    return body + b"--XyZ--\r\n", {"content-type": kind}
+
+
+@pytest.mark.parametrize(
+    ("label", "reason", "charset"),
+    [
+        ("bytes that are no UTF-8", b"\xff\xfecorrected", ""),  # Starlette read them as Latin-1: "ÿþ"
+        ("Latin-1 text", "corrected from the Hôpital".encode("latin-1"), ""),
+        ("a Latin-1 charset", "corrected from the Hôpital".encode("latin-1"), "latin-1"),
+    ],
+)
+def test_a_multipart_page_form_that_is_not_utf8_is_refused_at_its_field(web_study, label, reason, charset):
+    """Review of webui, finding 4 (D-19.1130): a page route takes `multipart/form-data` too, whose text
+    parts Starlette decodes as Latin-1 when they are not UTF-8 (or in the charset the body declares)."""
+    client = web_study.session("inv")
+    record = _crs(web_study)
+    token = _csrf(client.get(f"/records/crs_assessment/{record['id']}").text)
+    entries = _update(token, int(record["id"]), "")
+    del entries["reason"]
+    body, headers = _multipart(entries, {"reason": reason}, charset)
+    answer = client.post(f"/records/crs_assessment/{record['id']}", content=body, headers=headers)
+    assert answer.status_code == 422, (label, answer.status_code, answer.text[:500])
+    assert "UTF-8" in answer.text, label
+    if not charset:
+        assert "the form field &#39;reason&#39; is not UTF-8 text" in answer.text, label
+    for shown in ("Hôpital", "H\ufffdpital", "ÿþ"):
+        assert shown not in answer.text, (label, shown)
+    after = _crs(web_study)
+    assert (after["temperature_c"], after["version"]) == (record["temperature_c"], record["version"])
+
+
+def test_a_multipart_page_form_in_utf8_still_saves(web_study):
+    client = web_study.session("inv")
+    record = _crs(web_study)
+    token = _csrf(client.get(f"/records/crs_assessment/{record['id']}").text)
+    body, headers = _multipart(_update(token, int(record["id"]), "corrected from the Hôpital"), {})
+    answer = client.post(
+        f"/records/crs_assessment/{record['id']}", content=body, headers=headers, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text[:2000]
+    assert _crs(web_study)["temperature_c"] == 38.5

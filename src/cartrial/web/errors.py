@@ -320,6 +320,10 @@ FORM_TEXT_ALLOWED = "UTF-8 text, each byte beyond ASCII percent-encoded (as a br
 """What the names and values of an `application/x-www-form-urlencoded` body must be (D-19.1127)."""
 
 
+MULTIPART_ALLOWED = "UTF-8 text in each part that is not a file (as a browser sends a form)"
+"""What the names and text parts of a `multipart/form-data` body must be (D-19.1130)."""
+
+
 def _form_text_problem(body: bytes) -> Problem | None:
     """The first name or value of an `application/x-www-form-urlencoded` body that is not UTF-8 text, as a
     located problem without the value; None if all are (D-19.1127). The format is ASCII, its bytes beyond
@@ -342,6 +346,61 @@ def _form_text_problem(body: bytes) -> Problem | None:
                     field=field,
                     allowed=FORM_TEXT_ALLOWED,
                 )
+    return None
+
+
+def _multipart_text_problem(content_type: str, body: bytes) -> Problem | None:
+    """The first text part (one without a file name) of a `multipart/form-data` body whose name or value is
+    not UTF-8, as a located problem without the value; None if all are, or if the body cannot be parsed
+    (Starlette's parser then answers it, D-19.550) (D-19.1130). Starlette decodes such a part as Latin-1,
+    and a part of a body declaring another charset in that charset, without a word; a browser sends a
+    UTF-8 page's form in UTF-8 (WHATWG HTML, "multipart/form-data encoding"). File parts are the import's,
+    read by its own UTF-8 reader."""
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _kind, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        return None
+    if params.get(b"charset", b"utf-8").lower() not in (b"utf-8", b"utf8"):
+        return Problem(
+            "the form body declares a charset other than UTF-8", field="body", allowed=MULTIPART_ALLOWED
+        )
+    parts: list[tuple[dict[bytes, bytes], bytearray]] = []
+    header = [bytearray(), bytearray()]
+
+    def begin() -> None:
+        parts.append(({}, bytearray()))
+
+    def header_end() -> None:
+        parts[-1][0][bytes(header[0]).lower()] = bytes(header[1])
+        header[0], header[1] = bytearray(), bytearray()
+
+    callbacks: Any = {
+        "on_part_begin": begin,
+        "on_part_data": lambda data, start, end: parts[-1][1].extend(data[start:end]),
+        "on_header_field": lambda data, start, end: header[0].extend(data[start:end]),
+        "on_header_value": lambda data, start, end: header[1].extend(data[start:end]),
+        "on_header_end": header_end,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(body)
+        parser.finalize()
+    except Exception:  # Starlette parsed the same body; it answers one it cannot
+        return None
+    for headers, data in parts:
+        _disposition, options = parse_options_header(headers.get(b"content-disposition", b""))
+        if b"filename" in options:
+            continue
+        name = options.get(b"name", b"")
+        if not _utf8(name):
+            return Problem("a form field's name is not UTF-8 text", field="body", allowed=MULTIPART_ALLOWED)
+        shown = shown_name(name.decode("utf-8"))
+        if not _utf8(bytes(data)):
+            return Problem(
+                f"the form field {shown!r} is not UTF-8 text", field=shown, allowed=MULTIPART_ALLOWED
+            )
     return None
 
 
@@ -426,7 +485,11 @@ async def one_value_each(request: Request) -> None:
         problem = _unknown_query_problem(request)
     if problem is None and _content_type(request) in FORM_TYPES and _reads_a_form(request):
         pairs = (await request.form()).multi_items()  # the body received whole (`LimitRequestBody` kept it)
-        problem = _form_text_problem(bytes(request.scope.get(FORM_BODY_KEY, b"")))
+        body = bytes(request.scope.get(FORM_BODY_KEY, b""))
+        if _content_type(request) == FORM_TYPES[0]:
+            problem = _form_text_problem(body)
+        elif FORM_BODY_KEY in request.scope:  # multipart, not an upload to `UPLOAD_PATHS`
+            problem = _multipart_text_problem(request.headers.get("content-type", ""), body)
         if problem is None:
             problem = _repeated_problem("form field", pairs)
     if problem is not None:
@@ -517,8 +580,8 @@ class LimitRequestBody:
         over = False
         started = False
         kept: bytearray | None = None
-        if _content_type(request) == FORM_TYPES[0]:  # its bytes checked by `one_value_each` (D-19.1127)
-            kept = scope[FORM_BODY_KEY] = bytearray()
+        if _content_type(request) in FORM_TYPES and not _upload(scope):  # checked by `one_value_each`
+            kept = scope[FORM_BODY_KEY] = bytearray()  # (D-19.1127, D-19.1130)
 
         async def limited_receive() -> Any:
             nonlocal received, over
