@@ -157,3 +157,31 @@ def test_a_multipart_page_form_in_utf8_still_saves(web_study):
     )
     assert answer.status_code == 303, answer.text[:2000]
     assert _crs(web_study)["temperature_c"] == 38.5
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "field"),
+    [
+        # a name sent as raw UTF-8: it is UTF-8, but not percent-encoded
+        (
+            b"\xc3\xa9=1",
+            "the name of the form field 'é' is not percent-encoded UTF-8 text (a byte beyond ASCII sent as it is)",
+            "body",
+        ),
+        (b"%FF=1", "the name of a form field is not UTF-8 text", "body"),
+        (
+            b"username=\xc3\xa9&password=x",
+            "the form field 'username' is not percent-encoded UTF-8 text (a byte beyond ASCII sent as it is)",
+            "username",
+        ),
+        (b"username=%FF&password=x", "the form field 'username' is not UTF-8 text", "username"),
+    ],
+)
+def test_the_refusal_says_whether_a_name_or_a_value_and_how(web_study, body, message, field):
+    """Review of webui, finding 7 (D-19.1131): a field name sent as raw UTF-8 was "the form field 'é' is
+    not UTF-8 text (a byte beyond ASCII not percent-encoded)" at ``body``: the text is UTF-8, and it is
+    the name, not the field's value, that was not percent-encoded."""
+    answer = web_study.client().post("/api/v1/token", content=body, headers=FORM)
+    assert answer.status_code == 422, answer.text
+    found = answer.json()
+    assert (found["error"], found["field"]) == (message, field), found

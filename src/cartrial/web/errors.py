@@ -336,16 +336,16 @@ def _form_text_problem(body: bytes) -> Problem | None:
     for pair in body.split(b"&"):
         name, _, value = pair.partition(b"=")
         names = unquote_to_bytes(name.replace(b"+", b" "))
-        shown = shown_name(names.decode("utf-8", "replace")) if names.isascii() or _utf8(names) else None
-        where = f"the form field {shown!r}" if shown is not None else "a form field's name"
-        for field, part in (("body", name), (shown, value)):
-            if not part.isascii() or not _utf8(unquote_to_bytes(part.replace(b"+", b" "))):
-                return Problem(
-                    f"{where} is not UTF-8 text"
-                    + (" (a byte beyond ASCII not percent-encoded)" if not part.isascii() else ""),
-                    field=field,
-                    allowed=FORM_TEXT_ALLOWED,
-                )
+        shown = shown_name(names.decode("utf-8")) if _utf8(names) else None
+        named = f"the name of the form field {shown!r}" if shown is not None else "the name of a form field"
+        for field, part, what in (("body", name, named), (shown, value, f"the form field {shown!r}")):
+            if not part.isascii() and _utf8(part):  # UTF-8 sent as it is (D-19.1131)
+                text = f"{what} is not percent-encoded UTF-8 text (a byte beyond ASCII sent as it is)"
+            elif not part.isascii() or not _utf8(unquote_to_bytes(part.replace(b"+", b" "))):
+                text = f"{what} is not UTF-8 text"
+            else:
+                continue
+            return Problem(text, field=field, allowed=FORM_TEXT_ALLOWED)
     return None
 
 
@@ -395,7 +395,9 @@ def _multipart_text_problem(content_type: str, body: bytes) -> Problem | None:
             continue
         name = options.get(b"name", b"")
         if not _utf8(name):
-            return Problem("a form field's name is not UTF-8 text", field="body", allowed=MULTIPART_ALLOWED)
+            return Problem(
+                "the name of a form field is not UTF-8 text", field="body", allowed=MULTIPART_ALLOWED
+            )
         shown = shown_name(name.decode("utf-8"))
         if not _utf8(bytes(data)):
             return Problem(
