@@ -165,7 +165,8 @@ def test_a_multipart_page_form_in_utf8_still_saves(web_study):
         # a name sent as raw UTF-8: it is UTF-8, but not percent-encoded
         (
             b"\xc3\xa9=1",
-            "the name of the form field 'é' is not percent-encoded UTF-8 text (a byte beyond ASCII sent as it is)",
+            "the name of the form field 'é' is not percent-encoded UTF-8 text"
+            " (a byte beyond ASCII sent as it is)",
             "body",
         ),
         (b"%FF=1", "the name of a form field is not UTF-8 text", "body"),
