@@ -29,6 +29,7 @@ from cartrial.errors import ConflictError, InputError, Problem, StoredValueError
 from cartrial.store.permissions import Action
 from cartrial.store.stored_dates import bounded
 from cartrial.store.tables import MAX_REASON_LENGTH
+from cartrial.web import paths  # noqa: F401  (registers the route convertor "segment", D-19.1129)
 from cartrial.web.errors import JSONBodyRoute, NotFoundError
 from cartrial.web.security import WebUser, api_user, credential, permit, public
 
@@ -874,7 +875,7 @@ def record_audit(
     return _audit_out(rows)
 
 
-@router.get("/audit/subjects/{subject_id}", tags=["audit"])
+@router.get("/audit/subjects/{subject_id:segment}", tags=["audit"])
 def subject_audit(
     subject_id: Annotated[str, Path(max_length=40)], user: Annotated[WebUser, Depends(permit(Action.READ))]
 ) -> list[dict[str, Any]]:
@@ -933,7 +934,7 @@ def create_user(
 Username = Annotated[str, Path(min_length=1, max_length=80)]
 
 
-@router.patch("/users/{username}", tags=["users"])
+@router.patch("/users/{username:segment}", tags=["users"])
 def change_user(
     request: Request,
     username: Username,
@@ -950,7 +951,7 @@ def change_user(
     return {"username": username, "changed": True}
 
 
-@router.post("/users/{username}/password", status_code=204, tags=["users"])
+@router.post("/users/{username:segment}/password", status_code=204, tags=["users"])
 def reset_password(
     request: Request,
     username: Username,

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from cartrial import __version__
+from cartrial.web.paths import RoutingPath
 from cartrial.web.security import (
     KEPT_PREFIX,
     PRESESSION_COOKIE,
@@ -290,6 +291,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
 
     app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RoutingPath)  # outermost: every later reader of the path sees it (D-19.1129)
 
     app.include_router(apidocs.router)  # before the /static mount: it serves /static/swagger/…
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -312,6 +312,108 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+FORM_BODY_KEY = "cartrial.form_body"
+"""Scope key of the bytes of an `application/x-www-form-urlencoded` body as received (`LimitRequestBody`,
+bounded by `MAX_BODY_BYTES`): Starlette's form parser leaves nothing to tell a byte it replaced
+(D-19.1127)."""
+FORM_TEXT_ALLOWED = "UTF-8 text, each byte beyond ASCII percent-encoded (as a browser sends a form)"
+"""What the names and values of an `application/x-www-form-urlencoded` body must be (D-19.1127)."""
+
+
+MULTIPART_ALLOWED = "UTF-8 text in each part that is not a file (as a browser sends a form)"
+"""What the names and text parts of a `multipart/form-data` body must be (D-19.1130)."""
+
+
+def _form_text_problem(body: bytes) -> Problem | None:
+    """The first name or value of an `application/x-www-form-urlencoded` body that is not UTF-8 text, as a
+    located problem without the value; None if all are (D-19.1127). The format is ASCII, its bytes beyond
+    ASCII percent-encoded, and those bytes are UTF-8 (WHATWG HTML's form encoding in a UTF-8 page; the
+    WHATWG URL parser's "UTF-8 decode"). Starlette's parser reads a percent-encoded byte that is not UTF-8
+    as U+FFFD and a raw byte as its Latin-1 character, without a word: text nobody typed would be saved
+    (the API refuses a body that is not UTF-8, D-19.171; the CLI such a byte, D-19.197)."""
+    from urllib.parse import unquote_to_bytes
+
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        names = unquote_to_bytes(name.replace(b"+", b" "))
+        shown = shown_name(names.decode("utf-8")) if _utf8(names) else None
+        named = f"the name of the form field {shown!r}" if shown is not None else "the name of a form field"
+        for field, part, what in (("body", name, named), (shown, value, f"the form field {shown!r}")):
+            if not part.isascii() and _utf8(part):  # UTF-8 sent as it is (D-19.1131)
+                text = f"{what} is not percent-encoded UTF-8 text (a byte beyond ASCII sent as it is)"
+            elif not part.isascii() or not _utf8(unquote_to_bytes(part.replace(b"+", b" "))):
+                text = f"{what} is not UTF-8 text"
+            else:
+                continue
+            return Problem(text, field=field, allowed=FORM_TEXT_ALLOWED)
+    return None
+
+
+def _multipart_text_problem(content_type: str, body: bytes) -> Problem | None:
+    """The first text part (one without a file name) of a `multipart/form-data` body whose name or value is
+    not UTF-8, as a located problem without the value; None if all are, or if the body cannot be parsed
+    (Starlette's parser then answers it, D-19.550) (D-19.1130). Starlette decodes such a part as Latin-1,
+    and a part of a body declaring another charset in that charset, without a word; a browser sends a
+    UTF-8 page's form in UTF-8 (WHATWG HTML, "multipart/form-data encoding"). File parts are the import's,
+    read by its own UTF-8 reader."""
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _kind, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        return None
+    if params.get(b"charset", b"utf-8").lower() not in (b"utf-8", b"utf8"):
+        return Problem(
+            "the form body declares a charset other than UTF-8", field="body", allowed=MULTIPART_ALLOWED
+        )
+    parts: list[tuple[dict[bytes, bytes], bytearray]] = []
+    header = [bytearray(), bytearray()]
+
+    def begin() -> None:
+        parts.append(({}, bytearray()))
+
+    def header_end() -> None:
+        parts[-1][0][bytes(header[0]).lower()] = bytes(header[1])
+        header[0], header[1] = bytearray(), bytearray()
+
+    callbacks: Any = {
+        "on_part_begin": begin,
+        "on_part_data": lambda data, start, end: parts[-1][1].extend(data[start:end]),
+        "on_header_field": lambda data, start, end: header[0].extend(data[start:end]),
+        "on_header_value": lambda data, start, end: header[1].extend(data[start:end]),
+        "on_header_end": header_end,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(body)
+        parser.finalize()
+    except Exception:  # Starlette parsed the same body; it answers one it cannot
+        return None
+    for headers, data in parts:
+        _disposition, options = parse_options_header(headers.get(b"content-disposition", b""))
+        if b"filename" in options:
+            continue
+        name = options.get(b"name", b"")
+        if not _utf8(name):
+            return Problem(
+                "the name of a form field is not UTF-8 text", field="body", allowed=MULTIPART_ALLOWED
+            )
+        shown = shown_name(name.decode("utf-8"))
+        if not _utf8(bytes(data)):
+            return Problem(
+                f"the form field {shown!r} is not UTF-8 text", field=shown, allowed=MULTIPART_ALLOWED
+            )
+    return None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _repeated_problem(kind: str, pairs: Any) -> Problem | None:
     """The first name of `pairs` (name, value) given more than once, as a located problem; None if none."""
     seen: set[str] = set()
@@ -384,7 +486,14 @@ async def one_value_each(request: Request) -> None:
     if problem is None:
         problem = _unknown_query_problem(request)
     if problem is None and _content_type(request) in FORM_TYPES and _reads_a_form(request):
-        problem = _repeated_problem("form field", (await request.form()).multi_items())
+        pairs = (await request.form()).multi_items()  # the body received whole (`LimitRequestBody` kept it)
+        body = bytes(request.scope.get(FORM_BODY_KEY, b""))
+        if _content_type(request) == FORM_TYPES[0]:
+            problem = _form_text_problem(body)
+        elif FORM_BODY_KEY in request.scope:  # multipart, not an upload to `UPLOAD_PATHS`
+            problem = _multipart_text_problem(request.headers.get("content-type", ""), body)
+        if problem is None:
+            problem = _repeated_problem("form field", pairs)
     if problem is not None:
         raise InputError(problem)
 
@@ -472,6 +581,9 @@ class LimitRequestBody:
         received = 0
         over = False
         started = False
+        kept: bytearray | None = None
+        if _content_type(request) in FORM_TYPES and not _upload(scope):  # checked by `one_value_each`
+            kept = scope[FORM_BODY_KEY] = bytearray()  # (D-19.1127, D-19.1130)
 
         async def limited_receive() -> Any:
             nonlocal received, over
@@ -483,6 +595,8 @@ class LimitRequestBody:
                 if received > limit:
                     over = True
                     return {"type": "http.disconnect"}
+                if kept is not None:
+                    kept.extend(message.get("body", b""))
             return message
 
         async def guarded_send(message: Any) -> None:

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from cartrial.web.paths import path_segment
 from cartrial.web.preview import RESULT_LABELS
 from cartrial.web.security import csrf_token, current_user
 
@@ -22,7 +23,7 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 """The page templates (base.html and the pages that extend it)."""
 templates.env.globals["result_labels"] = RESULT_LABELS  # the engine panel's labels (D-19.199)
 
-__all__ = ["TEMPLATE_DIR", "render", "templates"]
+__all__ = ["TEMPLATE_DIR", "path_segment", "render", "templates"]
 
 
 def render(
@@ -38,3 +39,6 @@ def render(
     }
     full.update(context or {})
     return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+templates.env.filters["segment"] = path_segment  # a subject id in a URL path (D-19.1128)

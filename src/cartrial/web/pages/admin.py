@@ -163,7 +163,7 @@ def _new_user_problems(exc: CartrialError) -> dict[str, list[str]]:
     return by_input
 
 
-@router.post("/admin/users/{username}/role", dependencies=[CSRF], name="set_role")
+@router.post("/admin/users/{username:segment}/role", dependencies=[CSRF], name="set_role")
 def set_role(
     request: Request,
     username: str,
@@ -185,7 +185,7 @@ def set_role(
     )
 
 
-@router.post("/admin/users/{username}/password", dependencies=[CSRF], name="reset_password")
+@router.post("/admin/users/{username:segment}/password", dependencies=[CSRF], name="reset_password")
 def reset_password(
     request: Request,
     username: str,
@@ -206,7 +206,7 @@ def reset_password(
     )
 
 
-@router.post("/admin/users/{username}/active", dependencies=[CSRF], name="set_active")
+@router.post("/admin/users/{username:segment}/active", dependencies=[CSRF], name="set_active")
 def set_active(
     request: Request,
     username: str,

@@ -29,7 +29,7 @@ def audit_home(request: Request, user: WebUser = Depends(permit(Action.READ))) -
     )
 
 
-@router.get("/audit/subjects/{subject_id}", response_class=HTMLResponse, name="subject_audit")
+@router.get("/audit/subjects/{subject_id:segment}", response_class=HTMLResponse, name="subject_audit")
 def subject_audit(
     request: Request, subject_id: str, user: WebUser = Depends(permit(Action.READ))
 ) -> HTMLResponse:

@@ -69,6 +69,13 @@ def done_message(request: Request) -> str | None:
     return message
 
 
+def subject_path(subject_id: str) -> str:
+    """The casebook page of `subject_id`, the id one percent-encoded path segment (D-19.1128)."""
+    from cartrial.web.templating import path_segment
+
+    return f"/subjects/{path_segment(subject_id)}"
+
+
 def redirect(path: str, done: str | None = None, **params: Any) -> RedirectResponse:
     """A 303 redirect to `path` (with a fixed confirmation `done` and other query parameters)."""
     query = {k: v for k, v in {**params, "done": done}.items() if v is not None}

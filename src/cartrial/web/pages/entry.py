@@ -35,6 +35,7 @@ from cartrial.web.pages.common import (
     problems_by_field,
     redirect,
     sites,
+    subject_path,
 )
 from cartrial.web.security import CSRF, WebUser, permit
 from cartrial.web.templating import render
@@ -337,7 +338,7 @@ def _create_subject(
         except InputError as exc:
             problems = _problems_of(exc)
         else:
-            return redirect(f"/subjects/{values.get('subject_id') or ''}", "saved", queries=_codes(raised))
+            return redirect(subject_path(values.get("subject_id") or ""), "saved", queries=_codes(raised))
     return _form_page(
         request,
         user,
@@ -362,7 +363,9 @@ async def create_subject(request: Request, user: WebUser = Depends(permit(Action
     return await run_in_threadpool(_create_subject, request, user, values, await _zone(request))
 
 
-@router.get("/subjects/{subject_id}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record")
+@router.get(
+    "/subjects/{subject_id:segment}/forms/{form_name}/new", response_class=HTMLResponse, name="new_record"
+)
 def new_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
 ) -> HTMLResponse:
@@ -447,7 +450,7 @@ def _create(
     )
 
 
-@router.post("/subjects/{subject_id}/forms/{form_name}", dependencies=[CSRF], name="create_record")
+@router.post("/subjects/{subject_id:segment}/forms/{form_name}", dependencies=[CSRF], name="create_record")
 async def create_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
 ) -> Response:

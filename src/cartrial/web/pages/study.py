@@ -13,7 +13,7 @@ from cartrial.store.permissions import Action, write_action
 from cartrial.store.stored_dates import leaving_out_unreadable
 from cartrial.web import views
 from cartrial.web.errors import bounded_text
-from cartrial.web.pages.common import done_message, page_router, sites, unreadable_context
+from cartrial.web.pages.common import done_message, page_router, sites, subject_path, unreadable_context
 from cartrial.web.security import WebUser, permit
 from cartrial.web.templating import render
 
@@ -107,7 +107,7 @@ UNREADABLE_CASEBOOK_HELP = (
 """What the casebook's 409 of a subject whose own record is unreadable says above its forms (D-19.703)."""
 
 
-@router.get("/subjects/{subject_id}", response_class=HTMLResponse, name="casebook")
+@router.get("/subjects/{subject_id:segment}", response_class=HTMLResponse, name="casebook")
 def casebook(
     request: Request,
     subject_id: str,
@@ -127,7 +127,7 @@ def casebook(
         views.require_subject(user.service, sites(user), subject_id)  # another site's: 404, as before
         unread = {p.record.rsplit(" record ", 1)[0] for p in error.problems if p.record}
         links = [
-            {"href": f"/subjects/{subject_id}/forms/{name}/new", "label": f"New {record_noun(name)}"}
+            {"href": f"{subject_path(subject_id)}/forms/{name}/new", "label": f"New {record_noun(name)}"}
             for name in names
             if name in offered
             and user.may(write_action(form(name).table, Action.ENTER))
