@@ -3235,7 +3235,7 @@ def left_out_of(
     with leaving_out_unreadable() as unseen:
         for table in sorted(tables):
             model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
-            dates = [c for c in model_table.c if hasattr(c.type, "stored_timed")]
+            dates = [c for c in model_table.c if hasattr(c.type, "stored_readable")]  # and numbers
             if not dates:
                 continue
             for start in range(0, len(wanted), 500):

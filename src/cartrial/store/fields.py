@@ -89,7 +89,7 @@ from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, SERIOUSNESS_SOURCE
 from cartrial.store import joining_types
-from cartrial.store.models import STUDY_TABLES, StoredDate, UtcDateTime
+from cartrial.store.models import STUDY_TABLES, StoredDate, StoredNumber, UtcDateTime
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -844,7 +844,7 @@ def _kind(column: Column[Any]) -> FieldKind:
         return FieldKind.BOOLEAN
     if isinstance(column_type, Integer):
         return FieldKind.INTEGER
-    if isinstance(column_type, Float):
+    if isinstance(column_type, Float | StoredNumber):
         return FieldKind.NUMBER
     if isinstance(column_type, Date | StoredDate):
         return FieldKind.DATE

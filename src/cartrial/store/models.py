@@ -28,6 +28,7 @@ Field lists follow `docs/templates/` and the fields a data system must capture
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -50,7 +51,15 @@ from sqlalchemy.types import TypeDecorator
 
 from cartrial.columns import utc_now as _current_instant
 from cartrial.errors import StoredValueError
-from cartrial.store.stored_dates import UNREADABLE_STORED, unreadable_date, unreadable_dates
+from cartrial.store.stored_dates import (
+    UNREADABLE_STORED,
+    readable,
+    readable_number,
+    unreadable_date,
+    unreadable_dates,
+    unreadable_number,
+    unreadable_numbers,
+)
 
 ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
 """The user roles (docs/science/decisions.md D-7.1); what each may do is
@@ -133,6 +142,14 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     def _unreadable(self) -> StoredValueError:
         return _unreadable_stored(self.stored_table, self.stored_column, timed=True)
 
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
+        return readable(value, timed=True)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored value of this column in record `record_id` of `table`."""
+        return unreadable_date(table, self.stored_column or "a date column", record_id, timed=True)
+
 
 class StoredDate(TypeDecorator[dt.date]):
     """A date (``DATE``) whose stored text no reader reads (SQLite only: a direct change) is a
@@ -176,6 +193,61 @@ class StoredDate(TypeDecorator[dt.date]):
 
     def _unreadable(self) -> StoredValueError:
         return _unreadable_stored(self.stored_table, self.stored_column, timed=False)
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
+        return readable(value, timed=False)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored value of this column in record `record_id` of `table`."""
+        return unreadable_date(table, self.stored_column or "a date column", record_id, timed=False)
+
+
+class StoredNumber(TypeDecorator[float]):
+    """A number (``FLOAT``: SQLite REAL, PostgreSQL double precision) read only as a finite float: a NaN or
+    an infinity (PostgreSQL ``'NaN'``, SQLite ``9e999``) or, on SQLite, text or a BLOB put in with SQL is a
+    `StoredValueError` naming the table and column, never the value (D-19.1096): cartrial never writes one
+    (its readers refuse them, D-19.1046), and handed out it would be computed with (a NaN dose, an infinite
+    concentration). `stored_dates.locating` adds the record; `audit verify` reports it (D-19.1062)."""
+
+    impl = Float
+    cache_ok = True
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__()
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        generic = super().result_processor(dialect, coltype)
+        finite, refused = math.isfinite, self._unreadable
+
+        def process(value: Any) -> float | None:
+            if value is None:
+                return None
+            if value.__class__ is float and finite(value):
+                return float(value)
+            if generic is not None and value.__class__ is not float:
+                value = generic(value)
+                if value.__class__ is float and finite(value):
+                    return float(value)
+            raise refused()
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        where = unreadable_number(
+            self.stored_table or "a table", self.stored_column or "a number column", None
+        )
+        return unreadable_numbers([where])
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (`stored_dates.stored_raw`'s reading) is one cartrial writes."""
+        return readable_number(value)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored number of this column in record `record_id` of `table`."""
+        return unreadable_number(table, self.stored_column or "a number column", record_id)
 
 
 def _unreadable_stored(table: str | None, column: str | None, *, timed: bool) -> StoredValueError:
@@ -920,6 +992,8 @@ def _locate_stored_dates() -> None:
         for column in table.columns:
             if isinstance(column.type, UtcDateTime | StoredDate):
                 column.type = type(column.type)(table.name, column.name)
+            elif type(column.type) is Float:  # every number column refuses a non-finite value (D-19.1096)
+                column.type = StoredNumber(table.name, column.name)
 
 
 _locate_stored_dates()

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
+from sqlalchemy import Connection, String, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, InternalError, Problem, StoredValueError
@@ -46,14 +46,15 @@ from cartrial.store.locking import is_locked, refuse_calendar_change
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.stored_dates import (
-    UNREADABLE_DATE_HEADER,
     LeftOut,
     bounded,
     leaving_out_unreadable,
     locating,
+    non_finite,
     partial_checks_reason,
-    readable,
+    stored_raw,
     unread_names,
+    unreadable_header,
 )
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
@@ -352,7 +353,7 @@ def refuse_blind_hard_checks(table_name: str, unseen: LeftOut, where: str) -> No
     header = (
         f"{where}: the edit check(s) {', '.join(c.id for c in blind)} compare it with the records below, "
         "which cannot be read; nothing was written — a data manager repairs them first. "
-        + UNREADABLE_DATE_HEADER
+        + unreadable_header(named)
     )
     raise StoredValueError(bounded(named), header=header)
 
@@ -1021,15 +1022,17 @@ def record_to_repair(
         return current_record(connection, model, table_name, record_id), {}
     except StoredValueError:
         table = table_of(model)
-        dated = [c for c in table.c if hasattr(c.type, "stored_timed")]
+        # its dates and numbers (D-19.1096) as stored, without their types' refusal
+        dated = [c for c in table.c if hasattr(c.type, "stored_readable")]
         where = table.c.id == record_id_of(record_id)
-        texts = connection.execute(select(*(type_coerce(c, String) for c in dated)).where(where)).first()
+        raw = [stored_raw(c, connection.dialect.name) for c in dated]  # as `locating` reads them
+        texts = connection.execute(select(*raw).where(where)).first()
         if texts is None:
             raise
         unreadable = {
             c.name: stored_text(text)
             for c, text in zip(dated, texts, strict=True)
-            if not readable(text, timed=isinstance(c.type, UtcDateTime))
+            if not c.type.stored_readable(text)
         }
         if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
             raise
@@ -1043,6 +1046,8 @@ def stored_text(value: Any) -> Any:
     literal ``X'<hex>'``, anything else as it was read (D-19.566). For the audit row only, never a message."""
     if isinstance(value, bytes | bytearray | memoryview):
         return f"X'{bytes(value).hex()}'"
+    if non_finite(value):  # NaN, ±Infinity: its name, which the trail's JSON would write as null (D-19.1096)
+        return repr(value)
     return value
 
 
