@@ -204,3 +204,62 @@ def test_the_vectorised_rule_is_the_per_value_rule(values: list[float | None]) -
     expected = [v is not None and not math.isfinite(v) for v in values]
     assert non_finite_cells(values).tolist() == expected
     assert [not readable_number(v) for v in values] == expected
+
+
+INTEGER_PLANTED = ["'abc'", "2147483648", "9223372036854775808", "2.5"]
+"""SQLite keeps text, a 64-bit integer beyond PostgreSQL's INTEGER (the bound of the field rule,
+`fields.INTEGER_BOUNDS`), a REAL (2**63 does not fit 64 bits: stored as REAL) and a fraction in an INTEGER
+column (SQLite datatypes, type affinity); cartrial writes none of them."""
+
+
+@pytest.mark.parametrize("literal", INTEGER_PLANTED)
+def test_sqlite_whole_number_cartrial_never_writes_is_refused_by_its_record(
+    literal: str, example_sqlite: str
+) -> None:
+    """Before: `get_record` gave ``'abc'`` or ``9.223372036854776e+18`` as the dose level, and the snapshot
+    refused the study quoting them ("infusions at dose level(s) 9.223372036854776e+18, abc that the protocol
+    does not define"), unlocated. D-19.1097."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store import StudyService
+    from cartrial.store.snapshot import read_snapshot
+
+    record_id = _plant(example_sqlite, literal, column="dose_level")
+    service = StudyService(example_sqlite)
+    try:
+        with pytest.raises(StoredValueError) as caught:
+            service.get_record("admin", "infusion", record_id)
+    finally:
+        service.engine.dispose()
+    expected = f"infusion record {record_id}, dose_level: not a whole number cartrial stores"
+    for text in (str(caught.value), run_cartrial("db", "records", "infusion", "--user", "admin",
+                                                  "--url", example_sqlite).stderr):  # fmt: skip
+        assert expected in text and "cartrial audit verify" in text, text
+        shown = text.replace("from -2147483648 to", "")  # the bound allowed, not the value
+        assert literal.strip("'") not in shown and "9.22" not in shown, text
+    with pytest.raises(StoredValueError) as caught:
+        read_snapshot(example_sqlite, dt.date.fromisoformat(EXAMPLE_CUTOFF))
+    assert [(p.record, p.field) for p in caught.value.problems] == [
+        (f"infusion record {record_id}", "dose_level")
+    ]
+    assert literal.strip("'") not in str(caught.value).replace("from -2147483648 to", "")
+    repaired = run_cartrial(
+        "db", "edit", "infusion", record_id, "--set", "dose_level=1", "--reason", "source checked",
+        "--expected-version", "1", "--user", "admin", "--url", example_sqlite,
+    )  # fmt: skip
+    assert repaired.exit_code == 0, repaired.stdout + repaired.stderr
+
+
+def test_postgresql_refuses_such_whole_numbers_at_the_write(postgres_url: str) -> None:
+    """Why the whole-number rule is SQLite's only in practice: PostgreSQL's INTEGER refuses each at the
+    write (text, beyond 32 bits; a fraction is rounded by the cast, a whole number cartrial could write)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DataError
+
+    build_example(postgres_url)
+    engine = create_engine(postgres_url)
+    try:
+        for literal in INTEGER_PLANTED[:3]:
+            with pytest.raises(DataError), engine.begin() as connection:
+                connection.execute(text(f"UPDATE infusion SET dose_level = {literal}"))
+    finally:
+        engine.dispose()

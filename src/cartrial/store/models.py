@@ -53,10 +53,14 @@ from cartrial.columns import utc_now as _current_instant
 from cartrial.errors import StoredValueError
 from cartrial.store.stored_dates import (
     UNREADABLE_STORED,
+    non_finite_cells,
     readable,
+    readable_integer,
     readable_number,
     unreadable_date,
     unreadable_dates,
+    unreadable_integer,
+    unreadable_integer_cells,
     unreadable_number,
     unreadable_numbers,
 )
@@ -248,6 +252,56 @@ class StoredNumber(TypeDecorator[float]):
     def stored_problem(self, table: str, record_id: int | None) -> Any:
         """The problem of an unreadable stored number of this column in record `record_id` of `table`."""
         return unreadable_number(table, self.stored_column or "a number column", record_id)
+
+    @staticmethod
+    def stored_cells(values: Any) -> Any:
+        """Whether each stored value of the column is unreadable, vectorised (the snapshot's check)."""
+        return non_finite_cells(values)
+
+
+class StoredInteger(TypeDecorator[int]):
+    """A whole number of a study table (``INTEGER``) read only as an ``int`` within
+    `stored_dates.STORED_INTEGER_BOUNDS`: on SQLite, text, a fraction or a number beyond the bounds put in
+    with SQL (``2**63`` is stored as REAL) is a `StoredValueError` naming the table and column, never the
+    value (D-19.1097), never a string or a float handed out as the whole number (a dose level ``abc``)."""
+
+    impl = Integer
+    cache_ok = True
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__()
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        generic = super().result_processor(dialect, coltype)
+        readable, refused = readable_integer, self._unreadable
+
+        def process(value: Any) -> int | None:
+            if generic is not None and value is not None and value.__class__ is not int:
+                value = generic(value)
+            if readable(value):
+                return value  # type: ignore[no-any-return]
+            raise refused()
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        table, column = self.stored_table or "a table", self.stored_column or "a whole-number column"
+        return unreadable_numbers([unreadable_integer(table, column, None)])
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one cartrial writes."""
+        return readable_integer(value)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored whole number of this column in record `record_id`."""
+        return unreadable_integer(table, self.stored_column or "a whole-number column", record_id)
+
+    @staticmethod
+    def stored_cells(values: Any) -> Any:
+        """Whether each stored value of the column is unreadable, vectorised (the snapshot's check)."""
+        return unreadable_integer_cells(values)
 
 
 def _unreadable_stored(table: str | None, column: str | None, *, timed: bool) -> StoredValueError:
@@ -994,6 +1048,9 @@ def _locate_stored_dates() -> None:
                 column.type = type(column.type)(table.name, column.name)
             elif type(column.type) is Float:  # every number column refuses a non-finite value (D-19.1096)
                 column.type = StoredNumber(table.name, column.name)
+            elif type(column.type) is Integer and not column.primary_key and table.name in STUDY_TABLES:
+                # a study table's whole numbers (not the trail's nor the users': `audit verify` reads these)
+                column.type = StoredInteger(table.name, column.name)  # D-19.1097
 
 
 _locate_stored_dates()

@@ -35,9 +35,9 @@ UNREADABLE_DATE_HEADER = (
 )
 
 UNREADABLE_NUMBER_HEADER = (
-    "The study database holds a number that cartrial never stores (not a finite number: changed directly "
-    "in the database; `cartrial audit verify` checks the records against the audit trail; `cartrial db "
-    "edit` setting each such number, with a reason, corrects the record):"
+    "The study database holds a number that cartrial never stores (not a finite number, or not a whole "
+    "number in range: changed directly in the database; `cartrial audit verify` checks the records against "
+    "the audit trail; `cartrial db edit` setting each such number, with a reason, corrects the record):"
 )
 
 
@@ -62,6 +62,33 @@ def readable_number(value: Any) -> bool:
     ``float`` (what SQLite's REAL and PostgreSQL's double precision give). NaN, ±Infinity (`non_finite`) and
     anything else SQLite keeps in the column (text, a BLOB) are not (D-19.1096)."""
     return value is None or (type(value) is float and not non_finite(value))
+
+
+STORED_INTEGER_BOUNDS = (-(2**31), 2**31 - 1)
+"""The whole numbers cartrial stores in an integer column (PostgreSQL INTEGER is 32-bit; `fields.
+INTEGER_BOUNDS`, the field rule, is this): on SQLite, which keeps any integer up to 64 bits, a larger value
+(or text, or a REAL, which SQLite makes of an integer beyond 64 bits) can only come from SQL (D-19.1097)."""
+
+
+def readable_integer(value: Any) -> bool:
+    """Whether the stored `value` of a whole-number column is one cartrial writes: empty (None) or an
+    ``int`` within `STORED_INTEGER_BOUNDS` (text, a REAL, a BLOB are not; D-19.1097)."""
+    low, high = STORED_INTEGER_BOUNDS
+    return value is None or (type(value) is int and low <= value <= high)
+
+
+def unreadable_integer_cells(values: Sequence[Any]) -> np.ndarray:
+    """`not readable_integer(v)` for each stored value of one whole-number column, vectorised for the
+    common column (ints and None, compared in C as floats: the bounds are exact in a double); any other
+    kind of value is checked value by value (the rare case, where the read is refused anyway)."""
+    import numpy as np
+
+    kinds = set(map(type, values))
+    if kinds <= {int, type(None)}:
+        low, high = STORED_INTEGER_BOUNDS
+        numbers = np.array(values, dtype=float)  # None -> NaN, which compares False
+        return np.asarray((numbers < low) | (numbers > high), dtype=bool)
+    return np.array([not readable_integer(v) for v in values], dtype=bool)
 
 
 def non_finite_cells(values: Sequence[Any]) -> np.ndarray:
@@ -92,6 +119,22 @@ def unreadable_number(table: str, column: str, record_id: int | None) -> Problem
 NOT_A_FINITE_NUMBER = "not a finite number; run `cartrial audit verify`"
 """The problem text of `unreadable_number`."""
 
+NOT_A_STORED_INTEGER = "not a whole number cartrial stores; run `cartrial audit verify`"
+"""The problem text of `unreadable_integer`."""
+
+
+def unreadable_integer(table: str, column: str, record_id: int | None) -> Problem:
+    """One stored whole number cartrial never writes (text, a fraction, beyond `STORED_INTEGER_BOUNDS`):
+    ``<table> record <id>, <column>``, what is allowed, never the value (D-12.2, D-19.1097)."""
+    low, high = STORED_INTEGER_BOUNDS
+    return Problem(
+        NOT_A_STORED_INTEGER,
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed=f"a whole number from {low} to {high} or blank",
+    )
+
+
 UNREADABLE_VALUE_HEADER = (
     "The study database holds dates and numbers that cartrial never stores (changed directly in the "
     "database; `cartrial audit verify` checks the records against the audit trail; `cartrial db edit` "
@@ -107,7 +150,7 @@ def unreadable_numbers(problems: Iterable[Problem]) -> StoredValueError:
 def unreadable_header(problems: Iterable[Problem]) -> str:
     """The header of a refusal or notice of the stored values `problems`: dates (`unreadable_date`), numbers
     (`unreadable_number`) or both."""
-    numbers = {problem.message == NOT_A_FINITE_NUMBER for problem in problems}
+    numbers = {problem.message in (NOT_A_FINITE_NUMBER, NOT_A_STORED_INTEGER) for problem in problems}
     if numbers == {True, False}:
         return UNREADABLE_VALUE_HEADER
     return UNREADABLE_NUMBER_HEADER if numbers == {True} else UNREADABLE_DATE_HEADER
@@ -257,10 +300,8 @@ def stored_raw(column: Any, dialect_name: str) -> Any:
     type's ``stored_readable`` reads it, without the column type's own refusal: a date on SQLite as the
     stored text, on PostgreSQL cast to text (``infinity`` is no ISO date); a number as the driver gives it
     (a float, NaN included; on SQLite whatever the column holds)."""
-    from sqlalchemy import Float
-
-    if not hasattr(column.type, "stored_timed"):
-        return type_coerce(column, Float())
+    if not hasattr(column.type, "stored_timed"):  # `models.StoredNumber`, `StoredInteger`: their plain type
+        return type_coerce(column, type(column.type.impl)())
     return type_coerce(column, String) if dialect_name == "sqlite" else sql_cast(column, String)
 
 

@@ -43,7 +43,15 @@ from sqlalchemy.types import TypeDecorator
 from cartrial import __version__
 from cartrial.errors import ConfigurationError, InputError, Problem, StoredValueError
 from cartrial.store import audit as audit_chain
-from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StoredNumber, StudyData, UtcDateTime
+from cartrial.store.models import (
+    STUDY_TABLES,
+    AuditLog,
+    DataLock,
+    StoredInteger,
+    StoredNumber,
+    StudyData,
+    UtcDateTime,
+)
 from cartrial.store.service import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
 from cartrial.store.stored_dates import UNREADABLE_STORED, non_finite
 from cartrial.store.tables import MASK_PREFIX, masked
@@ -230,7 +238,9 @@ def _stored_rows(
         impl = table.c[name].type.dialect_impl(dialect)
         kind = table.c[name].type
         read, write = impl.result_processor(dialect, None), impl.bind_processor(dialect)
-        converters.append((name, read, write, isinstance(kind, JSON), isinstance(kind, Integer)))
+        converters.append(
+            (name, read, write, isinstance(kind, JSON), isinstance(kind, Integer | StoredInteger))
+        )
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ("id", *columns))
     sql = f"SELECT {quoted} FROM {dialect.identifier_preparer.quote(table.name)} ORDER BY id"
     for raw in connection.exec_driver_sql(sql, execution_options={"yield_per": 5_000}):
