@@ -263,3 +263,38 @@ def test_postgresql_refuses_such_whole_numbers_at_the_write(postgres_url: str) -
                 connection.execute(text(f"UPDATE infusion SET dose_level = {literal}"))
     finally:
         engine.dispose()
+
+
+def test_a_json_document_holding_nan_is_refused_and_the_json_null_text_reads_blank(
+    example_sqlite: str,
+) -> None:
+    """SQLite keeps the text ``[{"drug": "x", "cycles": NaN}]`` in a JSON column and Python's reader reads
+    it: before, `get_record` handed out ``nan`` (D-19.1098). The text ``null`` is the JSON value null: the
+    same blank as SQL NULL (what `audit verify` compares, D-19.358), read as None, never refused."""
+    from cartrial.errors import StoredValueError
+    from cartrial.store import StudyService
+    from cartrial.store.snapshot import read_snapshot
+
+    connection = sqlite3.connect(example_sqlite.removeprefix("sqlite:///"))
+    with connection:
+        first, second = (row[0] for row in connection.execute("SELECT id FROM subject ORDER BY id LIMIT 2"))
+        connection.execute(
+            "UPDATE subject SET treatment_history = ? WHERE id = ?", ('[{"drug": "x", "cycles": NaN}]', first)
+        )
+        connection.execute("UPDATE subject SET relapse_history = 'null' WHERE id = ?", (second,))
+    connection.close()
+    service = StudyService(example_sqlite)
+    try:
+        with pytest.raises(StoredValueError) as caught:
+            service.get_record("admin", "subject", first)
+        assert service.get_record("admin", "subject", second)["relapse_history"] is None
+    finally:
+        service.engine.dispose()
+    text = str(caught.value)
+    assert f"subject record {first}, treatment_history: not a finite number" in text, text
+    assert "NaN" not in text and "cycles" not in text
+    with pytest.raises(StoredValueError) as caught:
+        read_snapshot(example_sqlite, dt.date.fromisoformat(EXAMPLE_CUTOFF))
+    assert [(p.record, p.field) for p in caught.value.problems] == [
+        (f"subject record {first}", "treatment_history")
+    ]

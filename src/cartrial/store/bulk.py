@@ -39,7 +39,16 @@ from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked, lock_zones, refuse_calendar_change
-from cartrial.store.models import STUDY_TABLES, Site, StoredDate, StudyData, Subject, UtcDateTime, utc_now
+from cartrial.store.models import (
+    STUDY_TABLES,
+    Site,
+    StoredDate,
+    StoredJSON,
+    StudyData,
+    Subject,
+    UtcDateTime,
+    utc_now,
+)
 from cartrial.store.permissions import (
     Action,
     check_sites,
@@ -203,7 +212,7 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
             conversions.append((index, audit_chain.sqlite_timestamp))
         elif isinstance(kind, Date | StoredDate):
             conversions.append((index, _iso_date))
-        elif isinstance(kind, JSON):
+        elif isinstance(kind, JSON | StoredJSON):
             conversions.append((index, _json_text))
     all_names = ("id", *names, "created_at", "updated_at", "version")
     marks = ", ".join("?" * (1 + len(names)))

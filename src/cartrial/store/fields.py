@@ -89,7 +89,14 @@ from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, SERIOUSNESS_SOURCE
 from cartrial.store import joining_types
-from cartrial.store.models import STUDY_TABLES, StoredDate, StoredInteger, StoredNumber, UtcDateTime
+from cartrial.store.models import (
+    STUDY_TABLES,
+    StoredDate,
+    StoredInteger,
+    StoredJSON,
+    StoredNumber,
+    UtcDateTime,
+)
 from cartrial.store.stored_dates import STORED_INTEGER_BOUNDS
 
 if TYPE_CHECKING:
@@ -849,7 +856,7 @@ def _kind(column: Column[Any]) -> FieldKind:
         return FieldKind.NUMBER
     if isinstance(column_type, Date | StoredDate):
         return FieldKind.DATE
-    if isinstance(column_type, JSON):
+    if isinstance(column_type, JSON | StoredJSON):
         return FieldKind.JSON
     if isinstance(column_type, String | Text):
         return FieldKind.TEXT

@@ -53,6 +53,7 @@ from cartrial.columns import utc_now as _current_instant
 from cartrial.errors import StoredValueError
 from cartrial.store.stored_dates import (
     UNREADABLE_STORED,
+    non_finite,
     non_finite_cells,
     readable,
     readable_integer,
@@ -61,6 +62,7 @@ from cartrial.store.stored_dates import (
     unreadable_dates,
     unreadable_integer,
     unreadable_integer_cells,
+    unreadable_json_number,
     unreadable_number,
     unreadable_numbers,
 )
@@ -259,6 +261,43 @@ class StoredNumber(TypeDecorator[float]):
         return non_finite_cells(values)
 
 
+class StoredJSON(TypeDecorator[Any]):
+    """A JSON field (``JSON``, SQL NULL for blank) read only without a NaN or an infinity inside
+    (`stored_dates.non_finite`): SQLite keeps the text ``[{"cycles": NaN}]`` put in with SQL and Python's
+    JSON reader reads it, cartrial never writes one (D-19.1046); refused as `StoredNumber` refuses a bare
+    one, by table and column (D-19.1098). The JSON text ``null`` reads as blank, as SQL NULL does: the same
+    value (`audit verify` compares JSON columns by value, D-19.358)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__(none_as_null=True)
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is not None and value.__class__ is not str and non_finite(value):
+            raise unreadable_numbers([self.stored_problem(self.stored_table or "a table", None)])
+        return value
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored document `value` (as `stored_dates.stored_raw` reads it) is one cartrial
+        writes."""
+        return not non_finite(value)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored document of this column in record `record_id` of `table`."""
+        return unreadable_json_number(table, self.stored_column or "a JSON column", record_id)
+
+    @staticmethod
+    def stored_cells(values: Any) -> Any:
+        """Whether each stored document of the column is unreadable (each parsed anyway: one walk each)."""
+        import numpy as np
+
+        return np.array([non_finite(v) for v in values], dtype=bool)
+
+
 class StoredInteger(TypeDecorator[int]):
     """A whole number of a study table (``INTEGER``) read only as an ``int`` within
     `stored_dates.STORED_INTEGER_BOUNDS`: on SQLite, text, a fraction or a number beyond the bounds put in
@@ -323,8 +362,8 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UtcDateTime(),
         dt.date: StoredDate(),
-        dict[str, Any]: JSON(none_as_null=True),
-        list[Any]: JSON(none_as_null=True),
+        dict[str, Any]: StoredJSON(),
+        list[Any]: StoredJSON(),
     }
 
 
@@ -1046,6 +1085,8 @@ def _locate_stored_dates() -> None:
         for column in table.columns:
             if isinstance(column.type, UtcDateTime | StoredDate):
                 column.type = type(column.type)(table.name, column.name)
+            elif isinstance(column.type, StoredJSON):  # NaN inside a JSON document (D-19.1098)
+                column.type = StoredJSON(table.name, column.name)
             elif type(column.type) is Float:  # every number column refuses a non-finite value (D-19.1096)
                 column.type = StoredNumber(table.name, column.name)
             elif type(column.type) is Integer and not column.primary_key and table.name in STUDY_TABLES:

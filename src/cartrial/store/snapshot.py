@@ -409,7 +409,7 @@ def _raw_sqlite_columns(
 def _raw_number(column: Any) -> Any:
     """`column` as selected by the snapshot: a number column as the driver gives it, without its type's
     per-value refusal (`models.StoredNumber`): `_unreadable_numbers` checks the whole column at once."""
-    if isinstance(column.type, models.StoredNumber | models.StoredInteger):
+    if isinstance(column.type, models.StoredNumber | models.StoredInteger | models.StoredJSON):
         return stored_raw(column, "")
     return column
 
@@ -420,7 +420,7 @@ def _unreadable_numbers(columns: list[Any], data: list[tuple[Any, ...]]) -> list
     empty in `data` (the read is refused by its record, as an unreadable date is)."""
     out: list[tuple[str, int]] = []
     for index, (column, values) in enumerate(zip(columns, data, strict=False)):
-        if isinstance(column.type, models.StoredNumber | models.StoredInteger) and len(values):
+        if hasattr(column.type, "stored_cells") and len(values):
             bad = np.flatnonzero(column.type.stored_cells(values))
             if len(bad):
                 out += [(column.name, int(i)) for i in bad]

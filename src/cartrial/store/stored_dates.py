@@ -142,6 +142,17 @@ UNREADABLE_VALUE_HEADER = (
 )
 
 
+def unreadable_json_number(table: str, column: str, record_id: int | None) -> Problem:
+    """A stored JSON document holding a NaN or an infinity (RFC 8259 §6 has none; SQLite keeps the text
+    ``NaN``, Python's reader reads it): as `unreadable_number`, what a JSON field allows (D-19.1098)."""
+    return Problem(
+        NOT_A_FINITE_NUMBER,
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed="a JSON document whose numbers are finite (RFC 8259 §6), or blank",
+    )
+
+
 def unreadable_numbers(problems: Iterable[Problem]) -> StoredValueError:
     """The refusal of the stored numbers `problems` (`unreadable_number`), under their header, bounded."""
     return StoredValueError(bounded(list(problems)), header=UNREADABLE_NUMBER_HEADER)

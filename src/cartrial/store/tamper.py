@@ -48,6 +48,7 @@ from cartrial.store.models import (
     AuditLog,
     DataLock,
     StoredInteger,
+    StoredJSON,
     StoredNumber,
     StudyData,
     UtcDateTime,
@@ -208,8 +209,8 @@ def _stored_rows(
                     type_coerce(table.c[name], cast(TypeDecorator[Any], dated[name]).impl).label(name)
                     if name in dated
                     # a number raw: its column type refuses NaN, which is a finding here (D-19.1096)
-                    else type_coerce(table.c[name], Float()).label(name)
-                    if isinstance(table.c[name].type, StoredNumber)
+                    else type_coerce(table.c[name], type(table.c[name].type.impl)()).label(name)
+                    if isinstance(table.c[name].type, StoredNumber | StoredJSON)
                     else table.c[name]
                     for name in columns
                 ),
@@ -218,7 +219,9 @@ def _stored_rows(
         )
         # PostgreSQL stores NaN and ±Infinity in a double precision column (D-19.1062)
         inexact = [
-            name for name in columns if isinstance(table.c[name].type, Float | StoredNumber | Numeric | JSON)
+            name
+            for name in columns
+            if isinstance(table.c[name].type, Float | StoredNumber | Numeric | JSON | StoredJSON)
         ]
         for row in rows.mappings():
             read_values = dict(row)
@@ -239,7 +242,13 @@ def _stored_rows(
         kind = table.c[name].type
         read, write = impl.result_processor(dialect, None), impl.bind_processor(dialect)
         converters.append(
-            (name, read, write, isinstance(kind, JSON), isinstance(kind, Integer | StoredInteger))
+            (
+                name,
+                read,
+                write,
+                isinstance(kind, JSON | StoredJSON),
+                isinstance(kind, Integer | StoredInteger),
+            )
         )
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ("id", *columns))
     sql = f"SELECT {quoted} FROM {dialect.identifier_preparer.quote(table.name)} ORDER BY id"
