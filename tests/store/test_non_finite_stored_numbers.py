@@ -139,8 +139,8 @@ def test_audit_verify_still_reports_it_as_a_finding(study: str) -> None:
 
 
 def test_db_edit_setting_the_number_repairs_the_record(study: str) -> None:
-    """The data manager's correction (D-19.1062 amended): an audited edit setting the field, with a reason;
-    the audit row keeps what was stored, by name (``inf``/``nan``, never the trail's ``null``)."""
+    """The data manager's correction (D-19.1062 amended): an audited edit setting the field, with a reason
+    (`writes.record_to_repair`, as for a date, D-19.560)."""
     from cartrial.store import StudyService
 
     literal = PLANTED[_backend(study)][1]

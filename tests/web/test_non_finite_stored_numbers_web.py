@@ -1,6 +1,6 @@
-"""The web answers a number cartrial never writes (NaN, an infinity, put in by SQL) with 409 naming its record,
-as it answers an unreadable stored date (D-19.556): never the value, never the number handed out as data
-(issue 19 §3, D-19.1096).
+"""The web answers a number cartrial never writes (NaN, an infinity, put in by SQL) with 409 naming its
+record, as it answers an unreadable stored date (D-19.556): never the value, never the number handed out
+as data (issue 19 §3, D-19.1096).
 
 Before: the API's record read answered 200 with the planted value (``cells_per_kg`` +Inf read as JSON
 ``null`` or ``Infinity``), the record list likewise: a client synchronising the table took it as data.

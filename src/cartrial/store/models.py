@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -320,7 +320,7 @@ class StoredInteger(TypeDecorator[int]):
             if generic is not None and value is not None and value.__class__ is not int:
                 value = generic(value)
             if readable(value):
-                return value  # type: ignore[no-any-return]
+                return cast(int | None, value)
             raise refused()
 
         return process

@@ -100,7 +100,7 @@ def non_finite_cells(values: Sequence[Any]) -> np.ndarray:
     kinds = set(map(type, values))
     if kinds <= {float, type(None)}:
         numbers = np.array(values, dtype=float)  # None -> NaN
-        present = np.not_equal(np.array(values, dtype=object), None)
+        present = np.array(values, dtype=object) != None  # noqa: E711 (elementwise: numpy)
         return np.asarray(~np.isfinite(numbers) & present, dtype=bool)
     return np.array([not readable_number(v) for v in values], dtype=bool)
 

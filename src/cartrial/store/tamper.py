@@ -209,7 +209,7 @@ def _stored_rows(
                     type_coerce(table.c[name], cast(TypeDecorator[Any], dated[name]).impl).label(name)
                     if name in dated
                     # a number raw: its column type refuses NaN, which is a finding here (D-19.1096)
-                    else type_coerce(table.c[name], type(table.c[name].type.impl)()).label(name)
+                    else type_coerce(table.c[name], type(cast(Any, table.c[name].type).impl)()).label(name)
                     if isinstance(table.c[name].type, StoredNumber | StoredJSON)
                     else table.c[name]
                     for name in columns

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, String, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +50,6 @@ from cartrial.store.stored_dates import (
     bounded,
     leaving_out_unreadable,
     locating,
-    non_finite,
     partial_checks_reason,
     stored_raw,
     unread_names,
@@ -1032,7 +1031,7 @@ def record_to_repair(
         unreadable = {
             c.name: stored_text(text)
             for c, text in zip(dated, texts, strict=True)
-            if not c.type.stored_readable(text)
+            if not cast(Any, c.type).stored_readable(text)
         }
         if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
             raise
@@ -1046,8 +1045,6 @@ def stored_text(value: Any) -> Any:
     literal ``X'<hex>'``, anything else as it was read (D-19.566). For the audit row only, never a message."""
     if isinstance(value, bytes | bytearray | memoryview):
         return f"X'{bytes(value).hex()}'"
-    if non_finite(value):  # NaN, ±Infinity: its name, which the trail's JSON would write as null (D-19.1096)
-        return repr(value)
     return value
 
 
