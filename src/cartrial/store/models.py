@@ -200,6 +200,12 @@ class StoredDate(TypeDecorator[dt.date]):
     def _unreadable(self) -> StoredValueError:
         return _unreadable_stored(self.stored_table, self.stored_column, timed=False)
 
+    @property
+    def python_type(self) -> type[Any]:
+        """``datetime.date``, what this column gives back (the ``DATE`` it decorates): keys of this type are
+        compared in Python and looked up in batches (`writes._plain_key`, D-19.1100)."""
+        return dt.date
+
     def stored_readable(self, value: Any) -> bool:
         """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
         return readable(value, timed=False)
@@ -278,13 +284,40 @@ class StoredJSON(TypeDecorator[Any]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is not None and value.__class__ is not str and non_finite(value):
-            raise unreadable_numbers([self.stored_problem(self.stored_table or "a table", None)])
+            raise self._unreadable()
         return value
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """The JSON reader, refusing a stored text that is no JSON document (``[1,``, put in with SQL on
+        SQLite) by table and column as a NaN is, never its ``JSONDecodeError`` quoting the text
+        (D-19.1099)."""
+        read, refused = super().result_processor(dialect, coltype), self._unreadable
+        if read is None:
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return read(value)
+            except StoredValueError:
+                raise
+            except ValueError:  # json.JSONDecodeError; the text is not quoted (chained from None)
+                raise refused() from None
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        return unreadable_numbers([self.stored_problem(self.stored_table or "a table", None)])
+
+    @staticmethod
+    def raw_type() -> Any:
+        """The type `stored_dates.stored_raw` reads this column with: JSON without this type's refusal, a
+        text that is no JSON document read as `stored_dates.UNREADABLE_STORED` (D-19.1099)."""
+        return _RawJSON()
 
     def stored_readable(self, value: Any) -> bool:
         """Whether the stored document `value` (as `stored_dates.stored_raw` reads it) is one cartrial
-        writes."""
-        return not non_finite(value)
+        writes: JSON (not `UNREADABLE_STORED`) without a NaN or an infinity."""
+        return value is not UNREADABLE_STORED and not non_finite(value)
 
     def stored_problem(self, table: str, record_id: int | None) -> Any:
         """The problem of an unreadable stored document of this column in record `record_id` of `table`."""
@@ -295,7 +328,28 @@ class StoredJSON(TypeDecorator[Any]):
         """Whether each stored document of the column is unreadable (each parsed anyway: one walk each)."""
         import numpy as np
 
-        return np.array([non_finite(v) for v in values], dtype=bool)
+        return np.array([v is UNREADABLE_STORED or non_finite(v) for v in values], dtype=bool)
+
+
+class _RawJSON(TypeDecorator[Any]):
+    """JSON as stored, for the checks that locate an unreadable document (`StoredJSON.raw_type`): a text
+    that is no JSON document reads as `stored_dates.UNREADABLE_STORED` instead of raising (D-19.1099)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        read = super().result_processor(dialect, coltype)
+        if read is None:
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return read(value)
+            except ValueError:
+                return UNREADABLE_STORED
+
+        return process
 
 
 class StoredInteger(TypeDecorator[int]):
@@ -328,6 +382,12 @@ class StoredInteger(TypeDecorator[int]):
     def _unreadable(self) -> StoredValueError:
         table, column = self.stored_table or "a table", self.stored_column or "a whole-number column"
         return unreadable_numbers([unreadable_integer(table, column, None)])
+
+    @property
+    def python_type(self) -> type[Any]:
+        """``int``, what this column gives back (the ``INTEGER`` it decorates; `TypeDecorator` says `object`):
+        keys of this type are compared in Python and looked up in batches (`writes._plain_key`, D-19.1100)."""
+        return int
 
     def stored_readable(self, value: Any) -> bool:
         """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one cartrial writes."""

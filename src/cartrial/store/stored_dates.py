@@ -57,6 +57,19 @@ def non_finite(value: Any) -> bool:
     return False
 
 
+def any_non_finite(values: Sequence[Any]) -> bool:
+    """Whether any of `values` (one column of rows to write) is or holds a NaN or an infinity (`non_finite`,
+    the one rule): in C for a column of floats and blanks (`numpy.isfinite`), else value by value. The bulk
+    write refuses such a column, so that cartrial never writes one (D-19.1100)."""
+    import numpy as np
+
+    kinds = set(map(type, values))
+    if kinds <= {float, type(None)}:
+        numbers = np.array([v for v in values if v is not None], dtype=float)
+        return not bool(np.isfinite(numbers).all())
+    return any(map(non_finite, values))
+
+
 def readable_number(value: Any) -> bool:
     """Whether the stored `value` of a number column is one cartrial writes: empty (None) or a finite
     ``float`` (what SQLite's REAL and PostgreSQL's double precision give). NaN, ±Infinity (`non_finite`) and
@@ -311,6 +324,8 @@ def stored_raw(column: Any, dialect_name: str) -> Any:
     type's ``stored_readable`` reads it, without the column type's own refusal: a date on SQLite as the
     stored text, on PostgreSQL cast to text (``infinity`` is no ISO date); a number as the driver gives it
     (a float, NaN included; on SQLite whatever the column holds)."""
+    if hasattr(column.type, "raw_type"):  # `models.StoredJSON`: a text no JSON reads as UNREADABLE_STORED
+        return type_coerce(column, column.type.raw_type())
     if not hasattr(column.type, "stored_timed"):  # `models.StoredNumber`, `StoredInteger`: their plain type
         return type_coerce(column, type(column.type.impl)())
     return type_coerce(column, String) if dialect_name == "sqlite" else sql_cast(column, String)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, String, and_, delete, func, select
+from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.errors import ConflictError, InputError, InternalError, Problem, StoredValueError
@@ -46,6 +46,7 @@ from cartrial.store.locking import is_locked, refuse_calendar_change
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.stored_dates import (
+    UNREADABLE_STORED,
     LeftOut,
     bounded,
     leaving_out_unreadable,
@@ -1035,6 +1036,10 @@ def record_to_repair(
         }
         if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
             raise
+        unparsed = [name for name, value in unreadable.items() if value is UNREADABLE_STORED]
+        if unparsed:  # a JSON column's text that is no JSON (D-19.1099): the audit row keeps the text
+            stored = select(*(type_coerce(table.c[name], String) for name in unparsed)).where(where)
+            unreadable |= dict(zip(unparsed, map(stored_text, connection.execute(stored).one()), strict=True))
         query = select(*(c for c in table.c if c.name not in unreadable)).where(where)
         row = connection.execute(query).mappings().one()
         return {**row, **dict.fromkeys(unreadable)}, unreadable
