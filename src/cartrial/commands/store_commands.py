@@ -305,7 +305,7 @@ def records_command(
     """List the records of a table (with id and version, needed by `db edit`). A record holding a stored
     date no reader reads is left out of the list and named on stderr (table, id, field; never the value),
     exit 1 (D-19.795)."""
-    from cartrial.store.stored_dates import leaving_out_unreadable, unreadable_dates
+    from cartrial.store.stored_dates import leaving_out_unreadable, unreadable_values
 
     if subject is not None and not subject.strip():
         raise InputError(Problem("empty subject id", field="--subject", allowed="a subject id"))
@@ -329,7 +329,7 @@ def records_command(
         # named after the list, on stderr; exit 1: the list is not the table's content (a finding in the
         # stored data, as `audit verify`), never 0 for a script to take as complete (D-19.795)
         missing = sum(len(ids) for ids in left_out.records.values())
-        typer.echo(f"warning: {unreadable_dates(left_out)}", err=True)
+        typer.echo(f"warning: {unreadable_values(left_out)}", err=True)
         typer.echo(
             f"{len(rows)} record(s) listed; {missing} record(s) left out of the list (named above)", err=True
         )

@@ -39,7 +39,17 @@ from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
 from cartrial.store.locking import is_locked, lock_zones, refuse_calendar_change
-from cartrial.store.models import STUDY_TABLES, Site, StoredDate, StudyData, Subject, UtcDateTime, utc_now
+from cartrial.store.models import (
+    STUDY_TABLES,
+    Site,
+    StoredDate,
+    StoredJSON,
+    StoredNumber,
+    StudyData,
+    Subject,
+    UtcDateTime,
+    utc_now,
+)
 from cartrial.store.permissions import (
     Action,
     check_sites,
@@ -47,6 +57,7 @@ from cartrial.store.permissions import (
     readable_sites,
     write_action,
 )
+from cartrial.store.stored_dates import any_non_finite, non_finite
 from cartrial.store.tables import (
     MASKED_COLUMNS,
     RowLike,
@@ -203,7 +214,7 @@ def _sqlite_insert(model: type[StudyData]) -> tuple[str, tuple[str, ...], list[t
             conversions.append((index, audit_chain.sqlite_timestamp))
         elif isinstance(kind, Date | StoredDate):
             conversions.append((index, _iso_date))
-        elif isinstance(kind, JSON):
+        elif isinstance(kind, JSON | StoredJSON):
             conversions.append((index, _json_text))
     all_names = ("id", *names, "created_at", "updated_at", "version")
     marks = ", ".join("?" * (1 + len(names)))
@@ -547,6 +558,10 @@ def _columns_prepared(
     if not keys or not allowed.issuperset(columns) or not all(k in columns for k in keys):
         return False
     model_columns = columns_of(model)
+    inexact = set(_inexact_columns(model))
+    # a NaN or an infinity: the row path refuses it, by row (D-19.1100)
+    if any(any_non_finite(values) for name, values in columns.items() if name in inexact):
+        return False
     for name, values in columns.items():
         if not is_temporal(model_columns[name]):
             continue
@@ -578,6 +593,7 @@ def prepare_rows(
     allowed = frozenset(data_columns(model))
     temporal = {name: column for name, column in columns.items() if name in allowed and is_temporal(column)}
     temporal_items = list(temporal.items())
+    _refuse_non_finite(model, table_name, rows, allowed)
     if _already_prepared(rows, allowed, tuple(temporal_items), keys):
         return cast(list[dict[str, Any]], list(rows))
     key_of: Any = operator.itemgetter(*keys) if keys else None
@@ -650,6 +666,41 @@ def prepare_rows(
     if problems:
         raise InputError(problems, header=f"{bad_rows} bad row(s) for table {table_name}:")
     return cast(list[dict[str, Any]], prepared)
+
+
+def _inexact_columns(model: type[StudyData]) -> list[str]:
+    """The number and JSON columns of `model` (`models.StoredNumber`, `models.StoredJSON`): the columns a
+    NaN or an infinity could be written to."""
+    return [
+        name
+        for name, column in columns_of(model).items()
+        if isinstance(column.type, StoredNumber | StoredJSON)
+    ]
+
+
+def _refuse_non_finite(
+    model: type[StudyData], table_name: str, rows: Sequence[RowLike], allowed: frozenset[str]
+) -> None:
+    """Refuse rows holding a NaN or an infinity in a number or JSON column (`stored_dates.non_finite`, the
+    rule every read applies, D-19.1096): the bulk write takes computed rows without the field rules
+    (derived values), and cartrial never writes such a value (D-19.1100). Named by table, row and column,
+    never the value; checked column by column (`any_non_finite`), each row only when one is found."""
+    problems = [
+        Problem(
+            "not a finite number",
+            field=f"{table_name}.{name}",
+            row=number,
+            allowed="a finite number or blank (in a JSON field: finite numbers, RFC 8259 §6)",
+        )
+        for name in _inexact_columns(model)
+        if name in allowed and any_non_finite([row.get(name) for row in rows])
+        for number, row in enumerate(rows, start=1)
+        if non_finite(row.get(name))
+    ]
+    if problems:
+        raise InputError(
+            problems[:200], header=f"rows not written to table {table_name} (nothing was written):"
+        )
 
 
 def _already_prepared(

@@ -3456,8 +3456,9 @@ def left_out_of(
     """The records of `subject_ids` in `tables` that a read leaving out (`stored_dates.read_leaving_out`,
     a leaving-out of its own: a write's answer names only what its checks left out) leaves out, with their
     problems (names, never values); None if the read is refused outright (an unlocated problem, past
-    `stored_dates.LEAVE_OUT_BOUND`). Only the id and the stored dates are read (what no reader reads is a
-    stored date, `stored_dates.unreadable_date`), never the whole records (D-19.652)."""
+    `stored_dates.LEAVE_OUT_BOUND`). Only the id and the columns a reader can refuse are read (stored dates,
+    numbers, whole numbers and JSON documents: a column type with ``stored_readable``, D-19.1096–1099), never
+    the whole records (D-19.652)."""
     from sqlalchemy import select
 
     from cartrial.errors import StoredValueError
@@ -3468,7 +3469,7 @@ def left_out_of(
     with leaving_out_unreadable() as unseen:
         for table in sorted(tables):
             model_table = STUDY_TABLES[table].__table__  # type: ignore[attr-defined]
-            dates = [c for c in model_table.c if hasattr(c.type, "stored_timed")]
+            dates = [c for c in model_table.c if hasattr(c.type, "stored_readable")]  # and numbers
             if not dates:
                 continue
             for start in range(0, len(wanted), 500):

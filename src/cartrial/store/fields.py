@@ -89,7 +89,15 @@ from cartrial.protocol.dlt import Relatedness, ToxicityCategory
 from cartrial.protocol.lab_tests import LAB_TESTS, PK_ANALYTES
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, SERIOUSNESS_SOURCE
 from cartrial.store import joining_types
-from cartrial.store.models import STUDY_TABLES, StoredDate, UtcDateTime
+from cartrial.store.models import (
+    STUDY_TABLES,
+    StoredDate,
+    StoredInteger,
+    StoredJSON,
+    StoredNumber,
+    UtcDateTime,
+)
+from cartrial.store.stored_dates import STORED_INTEGER_BOUNDS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -842,21 +850,22 @@ def _kind(column: Column[Any]) -> FieldKind:
         return FieldKind.DATETIME
     if isinstance(column_type, Boolean):
         return FieldKind.BOOLEAN
-    if isinstance(column_type, Integer):
+    if isinstance(column_type, Integer | StoredInteger):
         return FieldKind.INTEGER
-    if isinstance(column_type, Float):
+    if isinstance(column_type, Float | StoredNumber):
         return FieldKind.NUMBER
     if isinstance(column_type, Date | StoredDate):
         return FieldKind.DATE
-    if isinstance(column_type, JSON):
+    if isinstance(column_type, JSON | StoredJSON):
         return FieldKind.JSON
     if isinstance(column_type, String | Text):
         return FieldKind.TEXT
     raise TypeError(f"column {column.name}: no field rule for type {column_type!r}")
 
 
-INTEGER_BOUNDS = (-(2**31), 2**31 - 1)
-"""The whole numbers every backend can store (PostgreSQL INTEGER is 32-bit; SQLite refuses beyond 64 bits
+INTEGER_BOUNDS = STORED_INTEGER_BOUNDS
+"""The whole numbers every backend can store (`stored_dates.STORED_INTEGER_BOUNDS`, which every read of a
+stored whole number applies too, D-19.1097) (PostgreSQL INTEGER is 32-bit; SQLite refuses beyond 64 bits
 with a Python OverflowError): a whole-number field without a narrower declared range takes these bounds,
 so that a larger value is refused as the field's rule, located, before the database sees it."""
 

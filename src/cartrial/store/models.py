@@ -28,7 +28,8 @@ Field lists follow `docs/templates/` and the fields a data system must capture
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+import math
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -50,7 +51,21 @@ from sqlalchemy.types import TypeDecorator
 
 from cartrial.columns import utc_now as _current_instant
 from cartrial.errors import StoredValueError
-from cartrial.store.stored_dates import UNREADABLE_STORED, unreadable_date, unreadable_dates
+from cartrial.store.stored_dates import (
+    UNREADABLE_STORED,
+    non_finite,
+    non_finite_cells,
+    readable,
+    readable_integer,
+    readable_number,
+    unreadable_date,
+    unreadable_dates,
+    unreadable_integer,
+    unreadable_integer_cells,
+    unreadable_json_number,
+    unreadable_number,
+    unreadable_numbers,
+)
 
 ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
 """The user roles (docs/science/decisions.md D-7.1); what each may do is
@@ -133,6 +148,14 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     def _unreadable(self) -> StoredValueError:
         return _unreadable_stored(self.stored_table, self.stored_column, timed=True)
 
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
+        return readable(value, timed=True)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored value of this column in record `record_id` of `table`."""
+        return unreadable_date(table, self.stored_column or "a date column", record_id, timed=True)
+
 
 class StoredDate(TypeDecorator[dt.date]):
     """A date (``DATE``) whose stored text no reader reads (SQLite only: a direct change) is a
@@ -177,6 +200,208 @@ class StoredDate(TypeDecorator[dt.date]):
     def _unreadable(self) -> StoredValueError:
         return _unreadable_stored(self.stored_table, self.stored_column, timed=False)
 
+    @property
+    def python_type(self) -> type[Any]:
+        """``datetime.date``, what this column gives back (the ``DATE`` it decorates): keys of this type are
+        compared in Python and looked up in batches (`writes._plain_key`, D-19.1100)."""
+        return dt.date
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
+        return readable(value, timed=False)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored value of this column in record `record_id` of `table`."""
+        return unreadable_date(table, self.stored_column or "a date column", record_id, timed=False)
+
+
+class StoredNumber(TypeDecorator[float]):
+    """A number (``FLOAT``: SQLite REAL, PostgreSQL double precision) read only as a finite float: a NaN or
+    an infinity (PostgreSQL ``'NaN'``, SQLite ``9e999``) or, on SQLite, text or a BLOB put in with SQL is a
+    `StoredValueError` naming the table and column, never the value (D-19.1096): cartrial never writes one
+    (its readers refuse them, D-19.1046), and handed out it would be computed with (a NaN dose, an infinite
+    concentration). `stored_dates.locating` adds the record; `audit verify` reports it (D-19.1062)."""
+
+    impl = Float
+    cache_ok = True
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__()
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        generic = super().result_processor(dialect, coltype)
+        finite, refused = math.isfinite, self._unreadable
+
+        def process(value: Any) -> float | None:
+            if value is None:
+                return None
+            if value.__class__ is float and finite(value):
+                return float(value)
+            if generic is not None and value.__class__ is not float:
+                value = generic(value)
+                if value.__class__ is float and finite(value):
+                    return float(value)
+            raise refused()
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        where = unreadable_number(
+            self.stored_table or "a table", self.stored_column or "a number column", None
+        )
+        return unreadable_numbers([where])
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (`stored_dates.stored_raw`'s reading) is one cartrial writes."""
+        return readable_number(value)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored number of this column in record `record_id` of `table`."""
+        return unreadable_number(table, self.stored_column or "a number column", record_id)
+
+    @staticmethod
+    def stored_cells(values: Any) -> Any:
+        """Whether each stored value of the column is unreadable, vectorised (the snapshot's check)."""
+        return non_finite_cells(values)
+
+
+class StoredJSON(TypeDecorator[Any]):
+    """A JSON field (``JSON``, SQL NULL for blank) read only without a NaN or an infinity inside
+    (`stored_dates.non_finite`): SQLite keeps the text ``[{"cycles": NaN}]`` put in with SQL and Python's
+    JSON reader reads it, cartrial never writes one (D-19.1046); refused as `StoredNumber` refuses a bare
+    one, by table and column (D-19.1098). The JSON text ``null`` reads as blank, as SQL NULL does: the same
+    value (`audit verify` compares JSON columns by value, D-19.358)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__(none_as_null=True)
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is not None and value.__class__ is not str and non_finite(value):
+            raise self._unreadable()
+        return value
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """The JSON reader, refusing a stored text that is no JSON document (``[1,``, put in with SQL on
+        SQLite) by table and column as a NaN is, never its ``JSONDecodeError`` quoting the text
+        (D-19.1099)."""
+        read, refused = super().result_processor(dialect, coltype), self._unreadable
+        if read is None:
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return read(value)
+            except StoredValueError:
+                raise
+            except ValueError:  # json.JSONDecodeError; the text is not quoted (chained from None)
+                raise refused() from None
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        return unreadable_numbers([self.stored_problem(self.stored_table or "a table", None)])
+
+    @staticmethod
+    def raw_type() -> Any:
+        """The type `stored_dates.stored_raw` reads this column with: JSON without this type's refusal, a
+        text that is no JSON document read as `stored_dates.UNREADABLE_STORED` (D-19.1099)."""
+        return _RawJSON()
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored document `value` (as `stored_dates.stored_raw` reads it) is one cartrial
+        writes: JSON (not `UNREADABLE_STORED`) without a NaN or an infinity."""
+        return value is not UNREADABLE_STORED and not non_finite(value)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored document of this column in record `record_id` of `table`."""
+        return unreadable_json_number(table, self.stored_column or "a JSON column", record_id)
+
+    @staticmethod
+    def stored_cells(values: Any) -> Any:
+        """Whether each stored document of the column is unreadable (each parsed anyway: one walk each)."""
+        import numpy as np
+
+        return np.array([v is UNREADABLE_STORED or non_finite(v) for v in values], dtype=bool)
+
+
+class _RawJSON(TypeDecorator[Any]):
+    """JSON as stored, for the checks that locate an unreadable document (`StoredJSON.raw_type`): a text
+    that is no JSON document reads as `stored_dates.UNREADABLE_STORED` instead of raising (D-19.1099)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        read = super().result_processor(dialect, coltype)
+        if read is None:
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return read(value)
+            except ValueError:
+                return UNREADABLE_STORED
+
+        return process
+
+
+class StoredInteger(TypeDecorator[int]):
+    """A whole number of a study table (``INTEGER``) read only as an ``int`` within
+    `stored_dates.STORED_INTEGER_BOUNDS`: on SQLite, text, a fraction or a number beyond the bounds put in
+    with SQL (``2**63`` is stored as REAL) is a `StoredValueError` naming the table and column, never the
+    value (D-19.1097), never a string or a float handed out as the whole number (a dose level ``abc``)."""
+
+    impl = Integer
+    cache_ok = True
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__()
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        generic = super().result_processor(dialect, coltype)
+        readable, refused = readable_integer, self._unreadable
+
+        def process(value: Any) -> int | None:
+            if generic is not None and value is not None and value.__class__ is not int:
+                value = generic(value)
+            if readable(value):
+                return cast(int | None, value)
+            raise refused()
+
+        return process
+
+    def _unreadable(self) -> StoredValueError:
+        table, column = self.stored_table or "a table", self.stored_column or "a whole-number column"
+        return unreadable_numbers([unreadable_integer(table, column, None)])
+
+    @property
+    def python_type(self) -> type[Any]:
+        """``int``, what this column gives back (the ``INTEGER`` it decorates; `TypeDecorator` says `object`):
+        keys of this type are compared in Python and looked up in batches (`writes._plain_key`, D-19.1100)."""
+        return int
+
+    def stored_readable(self, value: Any) -> bool:
+        """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one cartrial writes."""
+        return readable_integer(value)
+
+    def stored_problem(self, table: str, record_id: int | None) -> Any:
+        """The problem of an unreadable stored whole number of this column in record `record_id`."""
+        return unreadable_integer(table, self.stored_column or "a whole-number column", record_id)
+
+    @staticmethod
+    def stored_cells(values: Any) -> Any:
+        """Whether each stored value of the column is unreadable, vectorised (the snapshot's check)."""
+        return unreadable_integer_cells(values)
+
 
 def _unreadable_stored(table: str | None, column: str | None, *, timed: bool) -> StoredValueError:
     """The refusal of a stored value of `table`.`column` no reader reads: by table and column; the record
@@ -197,8 +422,8 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dt.datetime: UtcDateTime(),
         dt.date: StoredDate(),
-        dict[str, Any]: JSON(none_as_null=True),
-        list[Any]: JSON(none_as_null=True),
+        dict[str, Any]: StoredJSON(),
+        list[Any]: StoredJSON(),
     }
 
 
@@ -920,6 +1145,13 @@ def _locate_stored_dates() -> None:
         for column in table.columns:
             if isinstance(column.type, UtcDateTime | StoredDate):
                 column.type = type(column.type)(table.name, column.name)
+            elif isinstance(column.type, StoredJSON):  # NaN inside a JSON document (D-19.1098)
+                column.type = StoredJSON(table.name, column.name)
+            elif type(column.type) is Float:  # every number column refuses a non-finite value (D-19.1096)
+                column.type = StoredNumber(table.name, column.name)
+            elif type(column.type) is Integer and not column.primary_key and table.name in STUDY_TABLES:
+                # a study table's whole numbers (not the trail's nor the users': `audit verify` reads these)
+                column.type = StoredInteger(table.name, column.name)  # D-19.1097
 
 
 _locate_stored_dates()

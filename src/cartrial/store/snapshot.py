@@ -53,7 +53,7 @@ from cartrial.errors import CartrialError, InputError, PermissionDeniedError, Pr
 from cartrial.store import models
 from cartrial.store.database import DatabaseError
 from cartrial.store.spellings import read_spellings
-from cartrial.store.stored_dates import unreadable_date, unreadable_dates
+from cartrial.store.stored_dates import stored_raw, unreadable_values
 
 if TYPE_CHECKING:
     from cartrial.protocol import Protocol
@@ -384,7 +384,7 @@ def _raw_sqlite_columns(
             selected.append(type_coerce(column, String).label(column.name))
         else:
             kinds.append("")
-            selected.append(column)
+            selected.append(_raw_number(column))
     if not any(kinds):
         return None
     rows = connection.execute(select(*selected, table.c.id).order_by(table.c.id)).all()
@@ -404,6 +404,31 @@ def _raw_sqlite_columns(
             cells.append(cell)
         out.append(tuple(cells))
     return out, unreadable
+
+
+def _raw_number(column: Any) -> Any:
+    """`column` as selected by the snapshot: a number column as the driver gives it, without its type's
+    per-value refusal (`models.StoredNumber`): `_unreadable_numbers` checks the whole column at once."""
+    if isinstance(column.type, models.StoredNumber | models.StoredInteger | models.StoredJSON):
+        return stored_raw(column, "")
+    return column
+
+
+def _unreadable_numbers(columns: list[Any], data: list[tuple[Any, ...]]) -> list[tuple[str, int]]:
+    """(column, position) of each stored number cartrial never writes (NaN, an infinity, text: the one rule,
+    `stored_dates.non_finite_cells`, D-19.1096), one vectorised check per number column; each is read as
+    empty in `data` (the read is refused by its record, as an unreadable date is)."""
+    out: list[tuple[str, int]] = []
+    for index, (column, values) in enumerate(zip(columns, data, strict=False)):
+        if hasattr(column.type, "stored_cells") and len(values):
+            bad = np.flatnonzero(column.type.stored_cells(values))
+            if len(bad):
+                out += [(column.name, int(i)) for i in bad]
+                cells = list(values)
+                for i in bad:
+                    cells[i] = None
+                data[index] = tuple(cells)
+    return out
 
 
 def _iso_cell(value: Any, kind: str, pattern: re.Pattern[str]) -> _IsoText | None:
@@ -430,14 +455,14 @@ def _unreadable_date_problems(
     """The stored dates and date-times of one table no reader can read: each named by its record,
     ``infusion record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543; the one
     text, `cartrial.store.stored_dates`, D-19.556)."""
-    timed = {c.name for c in columns if isinstance(c.type, models.UtcDateTime)}
-    return [unreadable_date(table.name, name, record_id, timed=name in timed) for name, record_id in cells]
+    kinds = {c.name: c.type for c in columns}
+    return [kinds[name].stored_problem(table.name, record_id) for name, record_id in cells]
 
 
 def _unreadable_dates(problems: list[Problem]) -> InputError:
     """The one refusal of every unreadable stored date of the tables read (all tables at once: no
     fix-and-rerun loop, D-19.543), bounded as every such refusal is (`stored_dates.bounded`)."""
-    return unreadable_dates(problems)
+    return unreadable_values(problems)
 
 
 def _read_table(
@@ -470,8 +495,9 @@ def _read_table(
     raw = _raw_sqlite_columns(connection, table, columns) if connection.dialect.name == "sqlite" else None
     data, unreadable = raw if raw is not None else (None, [])
     if data is None:
-        result = connection.execute(select(*columns, table.c.id).order_by(table.c.id))
+        result = connection.execute(select(*map(_raw_number, columns), table.c.id).order_by(table.c.id))
         data = list(zip(*result.all(), strict=False)) or [() for _ in range(len(names) + 1)]
+    unreadable = [*unreadable, *_unreadable_numbers(columns, data)]  # NaN, an infinity (D-19.1096)
     mine = np.ones(len(data[0]), dtype=bool)
     if subjects is not None:
         if SUBJECT_ID in names:

@@ -12,10 +12,12 @@ setting each such date repairs the record (`writes.record_to_repair`, D-19.560).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, String, Table, type_coerce
 from sqlalchemy import cast as sql_cast
@@ -23,11 +25,166 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cartrial.errors import Problem, StoredValueError
 
+if TYPE_CHECKING:
+    import numpy as np
+
 UNREADABLE_DATE_HEADER = (
     "The study database holds a date that cartrial never stores (changed directly in the database; "
     "`cartrial audit verify` checks the records against the audit trail; `cartrial db edit` setting each "
     "such date, with a reason, corrects the record; an unreadable `created_at` cannot be set by an edit):"
 )
+
+UNREADABLE_NUMBER_HEADER = (
+    "The study database holds a number that cartrial never stores (not a finite number, or not a whole "
+    "number in range: changed directly in the database; `cartrial audit verify` checks the records against "
+    "the audit trail; `cartrial db edit` setting each such number, with a reason, corrects the record):"
+)
+
+
+def non_finite(value: Any) -> bool:
+    """Whether `value` is or holds (inside a JSON document) a NaN or an infinity (float or Decimal): the one
+    rule of a stored value cartrial never writes for being no finite number (D-19.1062, D-19.1096). Its input
+    readers refuse them (D-19.1046); `audit verify` reports one as a finding, every read refuses it
+    (`models.StoredNumber`, `non_finite_cells`)."""
+    if type(value) is float:
+        return not math.isfinite(value)
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, dict):
+        return any(non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(non_finite(item) for item in value)
+    return False
+
+
+def any_non_finite(values: Sequence[Any]) -> bool:
+    """Whether any of `values` (one column of rows to write) is or holds a NaN or an infinity (`non_finite`,
+    the one rule): in C for a column of floats and blanks (`numpy.isfinite`), else value by value. The bulk
+    write refuses such a column, so that cartrial never writes one (D-19.1100)."""
+    import numpy as np
+
+    kinds = set(map(type, values))
+    if kinds <= {float, type(None)}:
+        numbers = np.array([v for v in values if v is not None], dtype=float)
+        return not bool(np.isfinite(numbers).all())
+    return any(map(non_finite, values))
+
+
+def readable_number(value: Any) -> bool:
+    """Whether the stored `value` of a number column is one cartrial writes: empty (None) or a finite
+    ``float`` (what SQLite's REAL and PostgreSQL's double precision give). NaN, ±Infinity (`non_finite`) and
+    anything else SQLite keeps in the column (text, a BLOB) are not (D-19.1096)."""
+    return value is None or (type(value) is float and not non_finite(value))
+
+
+STORED_INTEGER_BOUNDS = (-(2**31), 2**31 - 1)
+"""The whole numbers cartrial stores in an integer column (PostgreSQL INTEGER is 32-bit; `fields.
+INTEGER_BOUNDS`, the field rule, is this): on SQLite, which keeps any integer up to 64 bits, a larger value
+(or text, or a REAL, which SQLite makes of an integer beyond 64 bits) can only come from SQL (D-19.1097)."""
+
+
+def readable_integer(value: Any) -> bool:
+    """Whether the stored `value` of a whole-number column is one cartrial writes: empty (None) or an
+    ``int`` within `STORED_INTEGER_BOUNDS` (text, a REAL, a BLOB are not; D-19.1097)."""
+    low, high = STORED_INTEGER_BOUNDS
+    return value is None or (type(value) is int and low <= value <= high)
+
+
+def unreadable_integer_cells(values: Sequence[Any]) -> np.ndarray:
+    """`not readable_integer(v)` for each stored value of one whole-number column, vectorised for the
+    common column (ints and None, compared in C as floats: the bounds are exact in a double); any other
+    kind of value is checked value by value (the rare case, where the read is refused anyway)."""
+    import numpy as np
+
+    kinds = set(map(type, values))
+    if kinds <= {int, type(None)}:
+        low, high = STORED_INTEGER_BOUNDS
+        numbers = np.array(values, dtype=float)  # None -> NaN, which compares False
+        return np.asarray((numbers < low) | (numbers > high), dtype=bool)
+    return np.array([not readable_integer(v) for v in values], dtype=bool)
+
+
+def non_finite_cells(values: Sequence[Any]) -> np.ndarray:
+    """`not readable_number(v)` for each of the stored `values` of one number column, vectorised for the
+    common column (floats and None, in C: `numpy.isfinite`; None reads as NaN and is masked out); a column
+    holding anything else is checked value by value (the rare case, where the read is refused anyway)."""
+    import numpy as np
+
+    kinds = set(map(type, values))
+    if kinds <= {float, type(None)}:
+        numbers = np.array(values, dtype=float)  # None -> NaN
+        present = np.array(values, dtype=object) != None  # noqa: E711 (elementwise: numpy)
+        return np.asarray(~np.isfinite(numbers) & present, dtype=bool)
+    return np.array([not readable_number(v) for v in values], dtype=bool)
+
+
+def unreadable_number(table: str, column: str, record_id: int | None) -> Problem:
+    """One stored number cartrial never writes (NaN, an infinity, text): ``<table> record <id>, <column>``
+    (the table alone when the id is not known), what is allowed, never the value (D-12.2, D-19.1096)."""
+    return Problem(
+        NOT_A_FINITE_NUMBER,
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed="a finite number or blank",
+    )
+
+
+NOT_A_FINITE_NUMBER = "not a finite number; run `cartrial audit verify`"
+"""The problem text of `unreadable_number`."""
+
+NOT_A_STORED_INTEGER = "not a whole number cartrial stores; run `cartrial audit verify`"
+"""The problem text of `unreadable_integer`."""
+
+
+def unreadable_integer(table: str, column: str, record_id: int | None) -> Problem:
+    """One stored whole number cartrial never writes (text, a fraction, beyond `STORED_INTEGER_BOUNDS`):
+    ``<table> record <id>, <column>``, what is allowed, never the value (D-12.2, D-19.1097)."""
+    low, high = STORED_INTEGER_BOUNDS
+    return Problem(
+        NOT_A_STORED_INTEGER,
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed=f"a whole number from {low} to {high} or blank",
+    )
+
+
+UNREADABLE_VALUE_HEADER = (
+    "The study database holds dates and numbers that cartrial never stores (changed directly in the "
+    "database; `cartrial audit verify` checks the records against the audit trail; `cartrial db edit` "
+    "setting each such value, with a reason, corrects the record):"
+)
+
+
+def unreadable_json_number(table: str, column: str, record_id: int | None) -> Problem:
+    """A stored JSON document holding a NaN or an infinity (RFC 8259 §6 has none; SQLite keeps the text
+    ``NaN``, Python's reader reads it): as `unreadable_number`, what a JSON field allows (D-19.1098)."""
+    return Problem(
+        NOT_A_FINITE_NUMBER,
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed="a JSON document whose numbers are finite (RFC 8259 §6), or blank",
+    )
+
+
+def unreadable_numbers(problems: Iterable[Problem]) -> StoredValueError:
+    """The refusal of the stored numbers `problems` (`unreadable_number`), under their header, bounded."""
+    return StoredValueError(bounded(list(problems)), header=UNREADABLE_NUMBER_HEADER)
+
+
+def unreadable_header(problems: Iterable[Problem]) -> str:
+    """The header of a refusal or notice of the stored values `problems`: dates (`unreadable_date`), numbers
+    (`unreadable_number`) or both."""
+    numbers = {problem.message in (NOT_A_FINITE_NUMBER, NOT_A_STORED_INTEGER) for problem in problems}
+    if numbers == {True, False}:
+        return UNREADABLE_VALUE_HEADER
+    return UNREADABLE_NUMBER_HEADER if numbers == {True} else UNREADABLE_DATE_HEADER
+
+
+def unreadable_values(problems: Iterable[Problem]) -> StoredValueError:
+    """The refusal of stored dates (`unreadable_date`) and numbers (`unreadable_number`) no reader reads,
+    bounded, under the header of what they are (`unreadable_header`)."""
+    problems = list(problems)
+    return StoredValueError(bounded(problems), header=unreadable_header(problems))
 
 
 class _UnreadableStored:
@@ -162,6 +319,18 @@ def readable(value: Any, *, timed: bool) -> bool:
     return True
 
 
+def stored_raw(column: Any, dialect_name: str) -> Any:
+    """`column` (a date, date-time or number column: its type has ``stored_readable``) selected as its
+    type's ``stored_readable`` reads it, without the column type's own refusal: a date on SQLite as the
+    stored text, on PostgreSQL cast to text (``infinity`` is no ISO date); a number as the driver gives it
+    (a float, NaN included; on SQLite whatever the column holds)."""
+    if hasattr(column.type, "raw_type"):  # `models.StoredJSON`: a text no JSON reads as UNREADABLE_STORED
+        return type_coerce(column, column.type.raw_type())
+    if not hasattr(column.type, "stored_timed"):  # `models.StoredNumber`, `StoredInteger`: their plain type
+        return type_coerce(column, type(column.type.impl)())
+    return type_coerce(column, String) if dialect_name == "sqlite" else sql_cast(column, String)
+
+
 @contextmanager
 def locating(connection: Connection, query: Any) -> Iterator[None]:
     """Around the execution and fetch of the Core `query`: a `StoredValueError` naming a column but no
@@ -175,7 +344,14 @@ def locating(connection: Connection, query: Any) -> Iterator[None]:
 
 
 def _located(connection: Connection, query: Any, error: StoredValueError) -> StoredValueError:
-    problems = [problem for _, _, problem in _locate(connection, query, error)]
+    return _refusal(error, [problem for _, _, problem in _locate(connection, query, error)])
+
+
+def _refusal(error: StoredValueError, problems: list[Problem]) -> StoredValueError:
+    """`error` holding `problems` (bounded): under the header of what they are when it is a refusal of
+    stored dates or numbers (`unreadable_values`), else under its own header."""
+    if error.header in (UNREADABLE_DATE_HEADER, UNREADABLE_NUMBER_HEADER, UNREADABLE_VALUE_HEADER):
+        return unreadable_values(problems)
     return cast(StoredValueError, error.with_problems(bounded(problems)))  # with_problems keeps the class
 
 
@@ -195,26 +371,24 @@ def _locate(
         if table.name in done:
             continue
         done.add(table.name)
-        # every stored date of this table the query reads, not only the first one the reader met
+        # every stored date or number of this table the query reads, not only the first one the reader met
         selected = {c.name for c in query.selected_columns}
         columns = [
             c
             for c in table.c
-            if (c.name in selected or c.name == problem.field) and hasattr(c.type, "stored_timed")
+            if (c.name in selected or c.name == problem.field) and hasattr(c.type, "stored_readable")
         ]
-        # SQLite: the stored text as it is; PostgreSQL: the value as text (``infinity`` is no ISO date)
-        raw = connection.dialect.name == "sqlite"
-        texts = [type_coerce(c, String) if raw else sql_cast(c, String) for c in columns]
+        texts = [stored_raw(c, connection.dialect.name) for c in columns]
         try:
             rows = connection.execute(query.with_only_columns(table.c.id, *texts)).all()
         except SQLAlchemyError:  # the locating read must never hide the refusal itself
             out.append((None, None, problem))
             continue
         found: list[tuple[Table | None, int | None, Problem]] = [
-            (table, int(row[0]), unreadable_date(table.name, c.name, int(row[0]), timed=c.type.stored_timed))
+            (table, int(row[0]), c.type.stored_problem(table.name, int(row[0])))
             for row in rows
             for c, value in zip(columns, row[1:], strict=True)
-            if not readable(value, timed=c.type.stored_timed)
+            if not c.type.stored_readable(value)
         ]
         out += found or [(None, None, problem)]
     return out
@@ -301,8 +475,7 @@ def read_leaving_out(connection: Connection, query: Any, fetch: Callable[[Sequen
                 or any(table is None for table, _, _ in located)
                 or len(excluded) > LEAVE_OUT_BOUND  # never an unbounded list of bound ids (D-19.565)
             ):
-                problems = [problem for _, _, problem in located]
-                raise cast(StoredValueError, error.with_problems(bounded(problems))) from None
+                raise _refusal(error, [problem for _, _, problem in located]) from None
             ids: dict[Table, set[int]] = {}
             noted = set(left_out)  # a mass change: thousands of records, each noted once
             for table, record_id, problem in located:

@@ -33,7 +33,6 @@ import itertools
 import math
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,9 +43,18 @@ from sqlalchemy.types import TypeDecorator
 from cartrial import __version__
 from cartrial.errors import ConfigurationError, InputError, Problem, StoredValueError
 from cartrial.store import audit as audit_chain
-from cartrial.store.models import STUDY_TABLES, AuditLog, DataLock, StudyData, UtcDateTime
+from cartrial.store.models import (
+    STUDY_TABLES,
+    AuditLog,
+    DataLock,
+    StoredInteger,
+    StoredJSON,
+    StoredNumber,
+    StudyData,
+    UtcDateTime,
+)
 from cartrial.store.service import HOUSEKEEPING_COLUMNS, MASKED_COLUMNS
-from cartrial.store.stored_dates import UNREADABLE_STORED
+from cartrial.store.stored_dates import UNREADABLE_STORED, non_finite
 from cartrial.store.tables import MASK_PREFIX, masked
 
 CHECKPOINT_FORMAT = "cartrial-audit-checkpoint/1"
@@ -174,22 +182,6 @@ _UNREADABLE = object()
 """Stands for a stored value the application cannot read (or stores otherwise): differs from any value."""
 
 
-def _non_finite(value: Any) -> bool:
-    """Whether `value` is or holds (inside a JSON document) a NaN or an infinity (D-19.1062). cartrial never
-    stores one (its readers refuse them), and the trail's canonical JSON writes each as ``null``
-    (`audit.canonical_json`), so without this check a blank number or JSON field set to NaN or Infinity by
-    SQL would compare equal to the blank the trail implies."""
-    if type(value) is float:
-        return not math.isfinite(value)
-    if isinstance(value, Decimal):
-        return not value.is_finite()
-    if isinstance(value, dict):
-        return any(_non_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_non_finite(item) for item in value)
-    return False
-
-
 def _stored_rows(
     connection: Connection, table: Table, columns: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
@@ -216,6 +208,9 @@ def _stored_rows(
                 *(
                     type_coerce(table.c[name], cast(TypeDecorator[Any], dated[name]).impl).label(name)
                     if name in dated
+                    # a number raw: its column type refuses NaN, which is a finding here (D-19.1096)
+                    else type_coerce(table.c[name], type(cast(Any, table.c[name].type).impl)()).label(name)
+                    if isinstance(table.c[name].type, StoredNumber | StoredJSON)
                     else table.c[name]
                     for name in columns
                 ),
@@ -223,10 +218,14 @@ def _stored_rows(
             execution_options={"yield_per": 5_000},
         )
         # PostgreSQL stores NaN and ±Infinity in a double precision column (D-19.1062)
-        inexact = [name for name in columns if isinstance(table.c[name].type, Float | Numeric | JSON)]
+        inexact = [
+            name
+            for name in columns
+            if isinstance(table.c[name].type, Float | StoredNumber | Numeric | JSON | StoredJSON)
+        ]
         for row in rows.mappings():
             read_values = dict(row)
-            flagged = [name for name in inexact if _non_finite(read_values[name])]
+            flagged = [name for name in inexact if non_finite(read_values[name])]
             for name, kind in dated.items():
                 value = read_values[name]
                 if value is UNREADABLE_STORED:
@@ -242,7 +241,15 @@ def _stored_rows(
         impl = table.c[name].type.dialect_impl(dialect)
         kind = table.c[name].type
         read, write = impl.result_processor(dialect, None), impl.bind_processor(dialect)
-        converters.append((name, read, write, isinstance(kind, JSON), isinstance(kind, Integer)))
+        converters.append(
+            (
+                name,
+                read,
+                write,
+                isinstance(kind, JSON | StoredJSON),
+                isinstance(kind, Integer | StoredInteger),
+            )
+        )
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ("id", *columns))
     sql = f"SELECT {quoted} FROM {dialect.identifier_preparer.quote(table.name)} ORDER BY id"
     for raw in connection.exec_driver_sql(sql, execution_options={"yield_per": 5_000}):
@@ -261,7 +268,7 @@ def _stored_rows(
                         or (integer and type(stored) is not int)
                     ):
                         raise ValueError("not the stored form")
-                if _non_finite(value):  # NaN or ±Infinity, as a REAL or in a JSON text (D-19.1062)
+                if non_finite(value):  # NaN or ±Infinity, as a REAL or in a JSON text (D-19.1062)
                     raise ValueError("not a value cartrial stores")
             except (
                 ValueError,
@@ -470,7 +477,9 @@ def _replay_table(
     table = cast(Table, getattr(model, "__table__"))  # noqa: B009
     columns = [c.name for c in table.columns if c.name not in HOUSEKEEPING]
     key = _key_text(model)
-    numeric = frozenset(name for name in columns if isinstance(table.c[name].type, Float | Numeric))
+    numeric = frozenset(
+        name for name in columns if isinstance(table.c[name].type, Float | StoredNumber | Numeric)
+    )
     replayed = (
         (int(record_id), _replay_record(table_name, int(record_id), list(events), findings, numeric))
         for record_id, events in itertools.groupby(

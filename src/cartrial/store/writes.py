@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, String, and_, delete, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
@@ -46,14 +46,15 @@ from cartrial.store.locking import is_locked, refuse_calendar_change
 from cartrial.store.models import STUDY_TABLES, StudyData, Subject, User, UtcDateTime
 from cartrial.store.permissions import check_sites, held_key_refusal, readable_sites
 from cartrial.store.stored_dates import (
-    UNREADABLE_DATE_HEADER,
+    UNREADABLE_STORED,
     LeftOut,
     bounded,
     leaving_out_unreadable,
     locating,
     partial_checks_reason,
-    readable,
+    stored_raw,
     unread_names,
+    unreadable_header,
 )
 from cartrial.store.tables import (
     HOUSEKEEPING_COLUMNS,
@@ -352,7 +353,7 @@ def refuse_blind_hard_checks(table_name: str, unseen: LeftOut, where: str) -> No
     header = (
         f"{where}: the edit check(s) {', '.join(c.id for c in blind)} compare it with the records below, "
         "which cannot be read; nothing was written — a data manager repairs them first. "
-        + UNREADABLE_DATE_HEADER
+        + unreadable_header(named)
     )
     raise StoredValueError(bounded(named), header=header)
 
@@ -1021,18 +1022,24 @@ def record_to_repair(
         return current_record(connection, model, table_name, record_id), {}
     except StoredValueError:
         table = table_of(model)
-        dated = [c for c in table.c if hasattr(c.type, "stored_timed")]
+        # its dates and numbers (D-19.1096) as stored, without their types' refusal
+        dated = [c for c in table.c if hasattr(c.type, "stored_readable")]
         where = table.c.id == record_id_of(record_id)
-        texts = connection.execute(select(*(type_coerce(c, String) for c in dated)).where(where)).first()
+        raw = [stored_raw(c, connection.dialect.name) for c in dated]  # as `locating` reads them
+        texts = connection.execute(select(*raw).where(where)).first()
         if texts is None:
             raise
         unreadable = {
             c.name: stored_text(text)
             for c, text in zip(dated, texts, strict=True)
-            if not readable(text, timed=isinstance(c.type, UtcDateTime))
+            if not cast(Any, c.type).stored_readable(text)
         }
         if not unreadable or any(name not in changes for name in unreadable if name != "updated_at"):
             raise
+        unparsed = [name for name, value in unreadable.items() if value is UNREADABLE_STORED]
+        if unparsed:  # a JSON column's text that is no JSON (D-19.1099): the audit row keeps the text
+            stored = select(*(type_coerce(table.c[name], String) for name in unparsed)).where(where)
+            unreadable |= dict(zip(unparsed, map(stored_text, connection.execute(stored).one()), strict=True))
         query = select(*(c for c in table.c if c.name not in unreadable)).where(where)
         row = connection.execute(query).mappings().one()
         return {**row, **dict.fromkeys(unreadable)}, unreadable

@@ -217,11 +217,11 @@ def unreadable_context(
     (the problems hold none), under the refusal's own header pointing to `cartrial audit verify`
     (D-19.559); `subjects`: the subjects of these records, `effect`: what the page does with them, in
     words (D-19.563)."""
-    from cartrial.store.stored_dates import UNREADABLE_DATE_HEADER
+    from cartrial.store.stored_dates import unreadable_header
 
     return {
         "unreadable": [str(p) for p in left_out],
-        "unreadable_header": UNREADABLE_DATE_HEADER,
+        "unreadable_header": unreadable_header(left_out),  # dates, numbers or both (D-19.1096)
         # the subjects of these records (their ids are readable) and what the page does with them (D-19.563)
         "unreadable_subjects": list(subjects),
         "unreadable_effect": effect or "These records are not shown below.",
