@@ -962,7 +962,9 @@ def popfit_command(
             zero_is_blq=scale == "log",
         )
     if snapshot is not None:  # whose view the fit is, in estimates.json and summary.html (D-19.459)
-        data = dataclasses.replace(data, view=snapshot.view())
+        data = dataclasses.replace(
+            data, view=snapshot.view(), cutoff=snapshot.cutoff.isoformat()
+        )  # D-19.1148
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     if not pd_model:  # the ranges in the data's unit, each value quoted as typed (D-19.463)
         units = parameter_units(struct, data.value_unit, data.time_unit)
