@@ -9,6 +9,7 @@ ICH E3 / E9 §7.1: one analysis, one data cut-off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,56 @@ def test_a_fit_from_a_file_has_no_cutoff_to_compare(
     args[args.index("--cutoff") + 1] = EARLIER
     result = cli(*args, "--popfit", str(tjh_fit), "--user", "inv_tjh")
     assert result.exit_code == 0, result.stderr
+
+
+def test_the_kinetic_step_of_a_pd_fit_from_the_store_records_view_and_cutoff(
+    example_sqlite: str, monkeypatch: Any
+) -> None:
+    """`kinetics popfit --model pd --url … --cutoff C` first fits the PK samples into OUT/kinetics/; that
+    fit's data carried no view nor cut-off, so `report --popfit OUT/kinetics` at another cut-off showed it
+    (D-19.1149). The fit itself is replaced here (SAEM is slow): the data it is given is what is checked."""
+    import datetime as dt
+
+    import cartrial.kinetics.popfit as popfit
+    from cartrial.commands.kinetics_commands import _store_kinetic_fit
+    from cartrial.store.snapshot import read_snapshot
+
+    given: list[Any] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit(data: Any, *args: Any, **kwargs: Any) -> Any:
+        given.append(data)
+        raise Stop
+
+    monkeypatch.setattr(popfit, "fit_population", fake_fit)
+    snapshot = read_snapshot(example_sqlite, dt.date(2021, 12, 31))
+    with contextlib.suppress(Stop):
+        _store_kinetic_fit(snapshot, EARLIER, Path("o"), None, "car_transgene", False, "png", False, True)
+    assert len(given) == 1
+    assert given[0].cutoff == EARLIER
+    assert given[0].view == snapshot.view()
+    assert given[0].summary()["cutoff"] == EARLIER  # estimates.json's data.cutoff
+
+
+def test_a_fit_whose_data_is_not_an_object_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """estimates.json with ``"data": ["x"]`` broke the view and cut-off checks with an AttributeError
+    traceback; `read_popfit` refuses it once, naming the file and the key (D-19.1150)."""
+    import pytest
+
+    from cartrial.errors import InputError
+    from cartrial.report.popfit import read_popfit
+
+    document = {
+        "model": "stein2019",
+        "status": "converged",
+        "estimates": [],
+        "likelihood": {},
+        "data": ["x"],
+    }
+    (tmp_path / "estimates.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_popfit(tmp_path)
+    text = str(caught.value)
+    assert "estimates.json" in text and "data" in text

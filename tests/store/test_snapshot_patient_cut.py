@@ -68,3 +68,28 @@ def test_the_example_at_its_cutoff_loses_nothing(example_sqlite: str) -> None:
     assert dict(snapshot.not_enrolled_at_cutoff) == {}
     assert set(snapshot.tables["subjects"]["subject_id"]) == ENROLLED | LATER
     assert len(snapshot.tables["relapses"]) == 34  # every relapse row of relapses.csv
+
+
+def test_a_subject_consented_on_the_cutoff_day_is_kept_with_their_records(example_sqlite: str) -> None:
+    """The cut-off day is inside the cut (D-19.1147, as D-19.186's dates): CT-007 consented 2021-09-02 is kept
+    at the cut-off 2021-09-02 with both of their relapses (2020-09-17, 2021-05-25; relapses.csv)."""
+    from cartrial.store.snapshot import read_snapshot
+
+    snapshot = read_snapshot(example_sqlite, dt.date(2021, 9, 2))
+    assert set(snapshot.tables["subjects"]["subject_id"]) == ENROLLED | {"CT-007"}
+    relapses = snapshot.tables["relapses"]
+    assert (relapses["subject_id"] == "CT-007").sum() == 2
+
+
+def test_subject_ids_are_compared_alike_on_both_sides() -> None:
+    """A record of a subject whose stored id has a trailing space is that subject's (D-19.1150): the record's
+    id and the subjects' ids are compared the same way, so it is neither dropped nor counted."""
+    import pandas as pd
+
+    from cartrial.store.snapshot import of_subjects_enrolled
+
+    subjects = pd.DataFrame({"subject_id": ["A "]})
+    relapses = pd.DataFrame({"subject_id": ["A ", "B"], "onset_date": ["2020-01-02"] * 2})
+    kept, left = of_subjects_enrolled({"subjects": subjects, "relapses": relapses})
+    assert kept["relapses"]["subject_id"].tolist() == ["A "]
+    assert left == {"relapses": 1}

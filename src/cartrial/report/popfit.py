@@ -294,6 +294,15 @@ def read_popfit(path: Path) -> PopfitResult:
             )
         )
     _check_document(document, str(target))
+    if not isinstance(document.get("data", {}), dict | type(None)):  # read as an object after (D-19.1150)
+        raise InputError(
+            Problem(
+                "not what a population fit writes",
+                file=str(target),
+                field="estimates.json: data",
+                allowed="an object (the fitted data's summary: view, cut-off, …)",
+            )
+        )
     tables: dict[str, pd.DataFrame | None] = {}
     notes: list[str] = []
     for name in ("diagnostics", "vpc"):

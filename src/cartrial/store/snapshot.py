@@ -605,20 +605,26 @@ def of_subjects_enrolled(
     >>> kept["relapses"]["subject_id"].tolist(), n
     (['A'], {'relapses': 2})
     """
-    enrolled = set(tables["subjects"][SUBJECT_ID]) if "subjects" in tables else set()
+    # both sides trimmed alike (D-19.1150): a stored id with a space is the same subject's in every table
+    enrolled = set(_subject_ids(tables["subjects"])) if "subjects" in tables else set()
     out: dict[str, pd.DataFrame] = {}
     left: dict[str, int] = {}
     for name, frame in tables.items():
         if name == "subjects" or SUBJECT_ID not in frame.columns or not len(frame):
             out[name] = frame
             continue
-        owner = frame[SUBJECT_ID].astype(str).str.strip()
+        owner = _subject_ids(frame)
         other = ((owner != "") & ~owner.isin(enrolled)).to_numpy()
         if other.any():
             left[name] = int(other.sum())
             frame = frame.loc[~other].reset_index(drop=True)
         out[name] = frame
     return out, left
+
+
+def _subject_ids(frame: pd.DataFrame) -> pd.Series:
+    """`frame`'s ``subject_id`` as text without surrounding spaces (`of_subjects_enrolled`'s comparison)."""
+    return frame[SUBJECT_ID].astype(str).str.strip()
 
 
 def _serious_only_by_death(frame: pd.DataFrame) -> np.ndarray:
