@@ -44,12 +44,18 @@ def test_snapshot_has_every_record_in_the_template_layout(example_sqlite: str) -
 def test_records_after_the_cutoff_are_left_out_and_counted(example_sqlite: str) -> None:
     cutoff = date(2021, 9, 30)
     snapshot = read_snapshot(example_sqlite, cutoff)
+    # a subject consented after the cut-off is left out with their records dated before it (D-19.1147)
+    later_subjects = {r["subject_id"] for r in csv_rows("subjects") if r["consent_date"] > cutoff.isoformat()}
     for name, model in SNAPSHOT_TABLES.items():
         column = model.clinical_date_column
         rows = csv_rows(name)
         later = [r for r in rows if column and r.get(column, "")[:10] > cutoff.isoformat()]
+        theirs = [
+            r for r in rows if r not in later and name != "subjects" and r.get("subject_id") in later_subjects
+        ]
         assert snapshot.after_cutoff[name] == len(later), name
-        assert len(snapshot.tables[name]) == len(rows) - len(later), name
+        assert snapshot.not_enrolled_at_cutoff.get(name, 0) == len(theirs), name
+        assert len(snapshot.tables[name]) == len(rows) - len(later) - len(theirs), name
         if later and name != "escalation_decisions":
             assert set(snapshot.after_cutoff_subjects[name]) == {r["subject_id"] for r in later}
     assert snapshot.after_cutoff["crs_assessments"] > 0

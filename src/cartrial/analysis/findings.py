@@ -793,6 +793,12 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
             + (f"; subjects {', '.join(named)}" if named else "")
             + ")."
         )
+    early = {k: v for k, v in snapshot.get("records_of_subjects_consented_after_cutoff", {}).items() if v}
+    if early:  # dated before the cut-off, of a subject not yet enrolled at it (decisions D-19.1147)
+        text += (
+            f" {count(sum(early.values()), 'record')} of subjects consented after the cut-off left out with "
+            f"them ({', '.join(f'{k}: {v}' for k, v in sorted(early.items()))})."
+        )
     ended = {k: v for k, v in snapshot.get("records_ended_after_cutoff", {}).items() if v}
     if ended:  # read as ongoing at the cut-off (decisions D-19.85)
         text += (

@@ -2182,7 +2182,8 @@ TS_VALUE_ORIGINS: dict[str, tuple[str, str]] = {
     "DCUTDTC": (
         "Assigned",
         "The data cut-off the snapshot was read at (read_snapshot's cutoff, the export's --cutoff): records "
-        "dated after it are left out (D-19.186, D-19.384)",
+        "dated after it are left out, and a subject consented after it is left out with all their records "
+        "(D-19.186, D-19.384, D-19.1147)",
     ),
     "DCUTDESC": (
         "Assigned",

@@ -961,8 +961,8 @@ def popfit_command(
             allow_unquantified=allow_unquantified,
             zero_is_blq=scale == "log",
         )
-    if snapshot is not None:  # whose view the fit is, in estimates.json and summary.html (D-19.459)
-        data = dataclasses.replace(data, view=snapshot.view())
+    if snapshot is not None:
+        data = _of_snapshot(data, snapshot)
     data = _in_model_time_unit(data, time_unit, "day" if pd_model else _model_time_unit(model))
     if not pd_model:  # the ranges in the data's unit, each value quoted as typed (D-19.463)
         units = parameter_units(struct, data.value_unit, data.time_unit)
@@ -1308,6 +1308,31 @@ def _stored_pk_samples(snapshot: Any, analyte: str | None) -> Any:
     return rows if len(rows) else table
 
 
+def _of_snapshot(data: Any, snapshot: Any) -> Any:
+    """`data` read from the study store, marked with whose view of the study it is (D-19.459) and the data
+    cut-off it was read at (ISO date, D-19.1148), as estimates.json and summary.html record them: every fit
+    of the store (the PD fit's kinetic step too, D-19.1149) is marked here."""
+    return dataclasses.replace(data, view=snapshot.view(), cutoff=snapshot.cutoff.isoformat())
+
+
+def _stored_kinetic_data(snapshot: Any, cutoff: str | None, analyte: str, allow_unquantified: bool) -> Any:
+    """The PK samples of `snapshot` as the kinetic step of a PD fit from the store reads them
+    (`PopulationData`, marked with the snapshot's view and cut-off by `_of_snapshot`; D-19.1149)."""
+    from cartrial.kinetics.popfit import PopulationData
+
+    source = f"store pk_samples (cut-off {cutoff})"
+    table = _stored_pk_samples(snapshot, analyte)
+    with stored_rows_errors({source: (table, "pk_sample")}):  # a store's row, by its record id (D-19.507)
+        data = PopulationData.from_frame(
+            table,
+            analyte=analyte,
+            source=source,
+            allow_unquantified=allow_unquantified,
+            drop_pre_dose=True,
+        )
+    return _of_snapshot(data, snapshot)
+
+
 def _store_kinetic_fit(
     snapshot: Any,
     cutoff: str | None,
@@ -1324,21 +1349,14 @@ def _store_kinetic_fit(
     parameters (docs/popfit.md, "PD fit from the store"). Returns them, the path of OUT/kinetics/ebe.csv and
     the kinetic fit's files, which the caller writes to OUT/kinetics/ with the PD fit's own, in one stage:
     an error of the PD fit leaves OUT as it was (D-19.501)."""
-    from cartrial.kinetics.popfit import PopulationData, fit_population
+    from cartrial.kinetics.popfit import fit_population
     from cartrial.report.popfit import popfit_files
 
-    source = f"store pk_samples (cut-off {cutoff})"
-    table = _stored_pk_samples(snapshot, analyte)
-    with stored_rows_errors({source: (table, "pk_sample")}):  # a store's row, by its record id (D-19.507)
-        data = PopulationData.from_frame(
-            table,
-            analyte=analyte,
-            source=source,
-            allow_unquantified=allow_unquantified,
-            drop_pre_dose=True,
-        )
+    data = _stored_kinetic_data(snapshot, cutoff, analyte, allow_unquantified)
     if not quiet:
-        _err_console().print(f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {source})")
+        _err_console().print(
+            f"fitting the kinetics first (stein2019, {data.n_subjects} subjects, {data.source})"
+        )
     fit = fit_population(data, "stein2019", settings=settings)
     files = popfit_files(fit, figures=figures, figure_format=figure_format)
     return fit.ebe.assign(status=fit.status), str((out / "kinetics" / "ebe.csv").resolve()), files

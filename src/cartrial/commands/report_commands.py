@@ -42,7 +42,7 @@ def report_command(
     investigator's report holds only their sites' subjects and says so on its first page."""
     from cartrial.analysis import analyse
     from cartrial.report import read_popfit, report_files
-    from cartrial.report.popfit import check_fit_view
+    from cartrial.report.popfit import check_fit_cutoff, check_fit_view
     from cartrial.tabular import check_output_folder
 
     cutoff_date = data_cutoff(cutoff)
@@ -53,6 +53,7 @@ def report_command(
     snapshot = user_snapshot(user, url, cutoff_date)
     if population_fit is not None:
         check_fit_view(population_fit, snapshot.view())
+        check_fit_cutoff(population_fit, snapshot.cutoff)  # D-19.1148
     analysis = analyse(snapshot)
     files = report_files(analysis, snapshot.tables, pdf=pdf, popfit=population_fit)
     stale = earlier_report_files(out, files)  # decided before writing: report.html is then the new one

@@ -22,6 +22,7 @@ normal one (η on the natural scale); a document written before that column show
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import math
@@ -293,6 +294,15 @@ def read_popfit(path: Path) -> PopfitResult:
             )
         )
     _check_document(document, str(target))
+    if not isinstance(document.get("data", {}), dict | type(None)):  # read as an object after (D-19.1150)
+        raise InputError(
+            Problem(
+                "not what a population fit writes",
+                file=str(target),
+                field="estimates.json: data",
+                allowed="an object (the fitted data's summary: view, cut-off, …)",
+            )
+        )
     tables: dict[str, pd.DataFrame | None] = {}
     notes: list[str] = []
     for name in ("diagnostics", "vpc"):
@@ -339,6 +349,28 @@ def check_fit_view(result: PopfitResult, view: dict[str, Any]) -> None:
                 field="--popfit",
                 allowed="a fit of `kinetics popfit --url` read as a user with the report's view, or a fit "
                 "of a sample file",
+            )
+        )
+
+
+def check_fit_cutoff(result: PopfitResult, cutoff: dt.date) -> None:
+    """Refuse a population fit of the store read at another data cut-off than the report's (D-19.1148): the
+    fit's ``data.cutoff`` (written by `kinetics popfit --url … --cutoff …`) must be the report's `cutoff`,
+    else a section fitted on samples after the report's cut-off (or fewer than it holds) sat in a report of
+    another cut. A fit of a sample file, or one written before the cut-off was recorded, has none to
+    compare and is allowed (its section names its source)."""
+    fitted = (result.document.get("data") or {}).get("cutoff")
+    if fitted is None:
+        return
+    if str(fitted) != cutoff.isoformat():
+        raise InputError(
+            Problem(
+                f"the population fit is of another data cut-off (fit: {fitted}; "
+                f"report: {cutoff.isoformat()})",
+                file=result.source,
+                field="--popfit",
+                allowed="a fit of `kinetics popfit --url … --cutoff` at the report's cut-off, or a fit of a "
+                "sample file",
             )
         )
 

@@ -11,6 +11,9 @@ analysis needs and returns plain pandas tables in the column layout of the CSV i
   falls after the cut-off — a date as typed, a date-time by its date on the calendar of its subject's site
   (`on_or_before_cutoff`, D-19.729) — are left out, and counted per table in `StudySnapshot.after_cutoff`
   — never silently; the subjects concerned are listed in `StudySnapshot.after_cutoff_subjects`.
+- A subject consented after the cut-off is not in the snapshot, nor is any record of theirs dated before it
+  (a relapse before enrolment; `of_subjects_enrolled`, D-19.1147): counted per table in
+  `StudySnapshot.not_enrolled_at_cutoff`.
 - A record that started on or before the cut-off but ended after it (its model's `end_date_column`: an
   adverse event's `ended_on`, a therapy's `stopped_at`, a subject's `disposition_date`) is read as ongoing at
   the cut-off (`open_at_cutoff`, decisions D-19.85): its end is blank, and what only its end told is not known
@@ -112,6 +115,10 @@ class StudySnapshot:
     ended_after_cutoff: Mapping[str, int] = field(default_factory=dict)
     """Records that ended after the cut-off, read as ongoing at it (`open_at_cutoff`, D-19.85), per table
     (tables with none omitted)."""
+    not_enrolled_at_cutoff: Mapping[str, int] = field(default_factory=dict)
+    """Records dated on or before the cut-off of a subject consented after it, left out with that subject
+    (`of_subjects_enrolled`, D-19.1147; e.g. the relapses before enrolment), per table (tables with none
+    omitted). The subjects are named in `after_cutoff_subjects` (their `subjects` row is dated after it)."""
     read_in_spelling: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """Stored values read in their one spelling, per table and field (tables with none omitted): values a
     release before decisions D-19.42 stored in another case (`cartrial.store.spellings`, D-19.76)."""
@@ -198,6 +205,7 @@ class StudySnapshot:
             "records_after_cutoff": dict(self.after_cutoff),
             "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
             "records_ended_after_cutoff": dict(self.ended_after_cutoff),
+            "records_of_subjects_consented_after_cutoff": dict(self.not_enrolled_at_cutoff),
             "values_read_in_spelling": {k: dict(v) for k, v in self.read_in_spelling.items()},
             "view": self.view(),
             # site → IANA zone: the calendar of each site's study days (UTC: not listed; D-19.607)
@@ -605,6 +613,46 @@ def open_at_cutoff(
     return frame, int(after.sum())
 
 
+def of_subjects_enrolled(
+    tables: Mapping[str, pd.DataFrame],
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """(`tables` holding only the records of the subjects in its ``subjects`` table, how many records of other
+    subjects were left out per table — tables with none omitted).
+
+    A subject consented after the cut-off is not in the snapshot (their `subjects` row is dated after it);
+    their records dated before it — the relapses before enrolment, a screening record — are left out with
+    them (decisions D-19.1147): pharmaverse `datacutr`'s date cut keeps only the patients of the cut and then
+    removes the records dated after the cut-off, and SDTMIG 3.4 §5.1 DM holds every subject of the other
+    domains. A record without a subject is kept.
+
+    >>> subjects = pd.DataFrame({"subject_id": ["A"]})
+    >>> relapses = pd.DataFrame({"subject_id": ["A", "B", "B"], "onset_date": ["2020-01-02"] * 3})
+    >>> kept, n = of_subjects_enrolled({"subjects": subjects, "relapses": relapses})
+    >>> kept["relapses"]["subject_id"].tolist(), n
+    (['A'], {'relapses': 2})
+    """
+    # both sides trimmed alike (D-19.1150): a stored id with a space is the same subject's in every table
+    enrolled = set(_subject_ids(tables["subjects"])) if "subjects" in tables else set()
+    out: dict[str, pd.DataFrame] = {}
+    left: dict[str, int] = {}
+    for name, frame in tables.items():
+        if name == "subjects" or SUBJECT_ID not in frame.columns or not len(frame):
+            out[name] = frame
+            continue
+        owner = _subject_ids(frame)
+        other = ((owner != "") & ~owner.isin(enrolled)).to_numpy()
+        if other.any():
+            left[name] = int(other.sum())
+            frame = frame.loc[~other].reset_index(drop=True)
+        out[name] = frame
+    return out, left
+
+
+def _subject_ids(frame: pd.DataFrame) -> pd.Series:
+    """`frame`'s ``subject_id`` as text without surrounding spaces (`of_subjects_enrolled`'s comparison)."""
+    return frame[SUBJECT_ID].astype(str).str.strip()
+
+
 def _serious_only_by_death(frame: pd.DataFrame) -> np.ndarray:
     """The adverse events whose one seriousness criterion met is death (`serious_death` true, no other true):
     at a cut-off before their end, not yet known serious (D-19.334; else AESER = Y with no criterion Y)."""
@@ -801,6 +849,7 @@ def read_snapshot(
                     after_subjects[name] = subjects
             if unreadable:  # every table's at once (D-19.543)
                 raise _unreadable_dates(unreadable)
+            tables, not_enrolled = of_subjects_enrolled(tables)  # D-19.1147
             lock = connection.execute(
                 select(models.DataLock.id, models.DataLock.audit_head_id, models.DataLock.audit_head_hash)
                 .where(models.DataLock.active.is_(True), models.DataLock.cutoff == cutoff)
@@ -853,6 +902,7 @@ def read_snapshot(
         after_cutoff=after,
         after_cutoff_subjects=after_subjects,
         ended_after_cutoff=ended,
+        not_enrolled_at_cutoff=not_enrolled,
         read_in_spelling=respelled,
         lock_id=None if lock is None else int(lock[0]),
         lock_audit_head_id=None if lock is None or lock[1] is None else int(lock[1]),

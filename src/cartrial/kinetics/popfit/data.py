@@ -56,6 +56,9 @@ class PopulationData:
     """A note per recorded unit converted into `value_unit`, its dimension's standard unit (D-19.781)."""
     view: dict[str, Any] | None = None
     """Whose view of the study the samples are (`StudySnapshot.view`, D-19.459); None for a sample file."""
+    cutoff: str | None = None
+    """The data cut-off (ISO date) of the study snapshot the samples were read from (D-19.1148): a report
+    shows the fit only at that cut-off; None for a sample file."""
 
     @property
     def n_subjects(self) -> int:
@@ -129,6 +132,7 @@ class PopulationData:
             n_pre_dose=self.n_pre_dose,
             conversion_notes=self.conversion_notes,
             view=self.view,
+            cutoff=self.cutoff,
         )
 
     def in_time_unit(self, given: str, target: str) -> PopulationData:
@@ -383,6 +387,7 @@ class PopulationData:
             "time_unit": self.time_unit,
             "n_pre_dose": self.n_pre_dose,
             "view": self.view,
+            "cutoff": self.cutoff,
             "last_time": float(self.times[self.observed].max()) if self.n_observations else None,
         }
 
