@@ -131,6 +131,13 @@ def map_estimate(
     # the LLOQ (Beal 2001; an M1 population dropped them silently here before, D-19.667)
     work = Work(spec if spec.blq == "m3" else replace(spec, blq="m3"), one, x)
     eta, hess, _, ok = conditional_modes(work, theta, np.zeros((1, spec.q)))
+    # the Laplace approximation N(η̂, H⁻¹) needs a mode: H (of −log posterior) positive definite; where the
+    # search ends at a saddle or flat direction, an eigenvalue clipped to 1e-8 of the largest read as an
+    # interval of 1e-87 to 1e+88 — no interval or band is given then, and the search is not converged
+    # (D-19.1143)
+    is_mode = bool(np.all(np.isfinite(hess[0]))) and bool(
+        np.linalg.eigvalsh((hess[0] + hess[0].T) / 2).min() > 0
+    )
     cov = np.linalg.inv(_pd(hess[0]))
     phi_mode = spec.phi(theta, x, eta)
     rng = np.random.default_rng(seed)
@@ -144,6 +151,8 @@ def map_estimate(
     sd_phi = np.zeros(spec.p)
     sd_phi[spec.iiv_index] = np.sqrt(np.maximum(np.diag(cov), 0.0))
     phi_pct = np.vstack([phi_mode[0] - Z90 * sd_phi, phi_mode[0] + Z90 * sd_phi])
+    if not is_mode:
+        phi_pct[:] = np.nan
     reported = spec.model.in_domain(spec.model.to_natural(phi_pct))
     typical_phi = spec.typical_phi(theta, x)[0]
     with_iiv = set(spec.iiv_names)
@@ -173,6 +182,8 @@ def map_estimate(
     pred_draws = spec.model.predict(psi_draws, np.broadcast_to(grid_t, (n_draws, grid_t.size)), dose)
     pred_mode = spec.model.predict(spec.model.to_natural(phi_mode), grid_t[None, :], one.dose)[0]
     band = np.percentile(pred_draws, [5, 95], axis=0)  # one partial sort for both bounds
+    if not is_mode:
+        band = np.full_like(band, np.nan)
     pop_pred = spec.model.predict(
         spec.model.to_natural(spec.typical_phi(theta, x)), grid_t[None, :], one.dose
     )[0]
@@ -209,11 +220,16 @@ def map_estimate(
         notes.append("the population model did NOT CONVERGE: this MAP estimate rests on an unreliable prior")
     if not bool(ok[0]):
         notes.append("the MAP search did not converge")
+    if not is_mode:
+        notes.append(
+            "the Hessian of the posterior is not positive definite where the MAP search ended (not a mode): "
+            "no 90 % interval and no profile band (D-19.1143)"
+        )
     return MapResult(
         one.subjects[0],
         pd.DataFrame(rows),
         profile,
-        bool(ok[0]),
+        bool(ok[0]) and is_mode,
         population.converged,
         tuple(notes),
         observations=_observations(one),
