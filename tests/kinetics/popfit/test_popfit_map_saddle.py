@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cartrial.commands.kinetics_commands import map_console_rows
 from cartrial.kinetics.popfit import PopulationData, map_estimate
@@ -83,3 +84,27 @@ def test_a_mode_keeps_its_interval() -> None:
     finite = pd.concat([result.parameters["p05"], result.parameters["p95"]])
     assert np.isfinite(finite).all()
     assert (result.parameters["p05"] <= result.parameters["map_estimate"]).all()
+
+
+def test_the_interval_of_a_rate_does_not_depend_on_the_concentration_unit() -> None:
+    """The same patient and population with concentrations in a unit 10⁴ times smaller (A1, A2 and their
+    normal ω² rescaled, LLOQ too; the residual is on the log scale) is the same model: k1's and k2's MAP
+    and 90 % intervals are unit-free and must not move. The Laplace covariance floored every eigenvalue of
+    H at 1e-8 of the largest, so A's curvature in the small unit (×10⁸) lifted k2's and shrank its interval
+    (D-19.1144)."""
+    y = 12.13 * np.exp(-1.745 * TIMES) + 1.734 * np.exp(-0.1025 * TIMES)
+    results = []
+    for c in (1.0, 1e-4):
+        doc = {
+            **POPULATION,
+            "typical": {"a1": 12.13 * c, "k1": 1.745, "a2": 1.734 * c, "k2": 0.1025},
+            "omega": (np.array(POPULATION["omega"]) * np.array([c * c, 1.0, c * c, 1.0])[:, None]).tolist(),
+        }
+        from cartrial.kinetics.popfit.population import POPFIT_FORMAT
+
+        population = PopulationModel.from_dict({**doc, "format": POPFIT_FORMAT})
+        one = PopulationData.from_arrays(["NP"], [TIMES[:4]], [y[:4] * c], lloq=0.05 * c, min_subjects=1)
+        results.append(map_estimate(population, one).parameters.set_index("parameter"))
+    for name in ("k1", "k2"):
+        for column in ("map_estimate", "p05", "p95"):
+            assert results[1].loc[name, column] == pytest.approx(results[0].loc[name, column], rel=1e-3)

@@ -109,7 +109,10 @@ def laplace_loglik(
     if sign <= 0:
         return -math.inf, eta, hess
     # f0 = -log p(y|η̂) + ½ η̂ᵀΩ⁻¹η̂ ; add the prior normalisation ½ log det(2πΩ)
-    w = np.linalg.eigvalsh(_pd(hess))
+    # a positive definite H as it is; `_pd`'s floor (1e-8 of the largest eigenvalue) only where it is not,
+    # as `laplace_covariance` (D-19.1144)
+    raw = np.linalg.eigvalsh((hess + np.swapaxes(hess, -1, -2)) / 2)
+    w = np.where(np.all(raw > 0, axis=-1, keepdims=True), raw, np.linalg.eigvalsh(_pd(hess)))
     logdet_h = np.sum(np.log(w), axis=1)
     ll = (
         -f0

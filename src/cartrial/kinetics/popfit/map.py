@@ -34,7 +34,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import PopulationModel
-from cartrial.kinetics.popfit.saem import Work, _pd, conditional_modes
+from cartrial.kinetics.popfit.saem import Work, conditional_modes, laplace_covariance
 from cartrial.kinetics.popfit.structural import parameter_units, time_unit_of
 
 FloatArray = npt.NDArray[np.float64]
@@ -138,7 +138,7 @@ def map_estimate(
     is_mode = bool(np.all(np.isfinite(hess[0]))) and bool(
         np.linalg.eigvalsh((hess[0] + hess[0].T) / 2).min() > 0
     )
-    cov = np.linalg.inv(_pd(hess[0]))
+    cov = laplace_covariance(hess[0])
     phi_mode = spec.phi(theta, x, eta)
     rng = np.random.default_rng(seed)
     draws = eta + rng.multivariate_normal(np.zeros(spec.q), cov, size=n_draws, method="cholesky")
