@@ -1138,7 +1138,7 @@ def map_console_rows(parameters: pd.DataFrame) -> list[tuple[str, ...]]:
                 "– (no IIV)"
                 if not r.iiv
                 else f"{number_text(r.p05)} – {number_text(r.p95)}"
-                if math.isfinite(_float(r.p05)) or math.isfinite(_float(r.p95))
+                if math.isfinite(_float(r.p05)) and math.isfinite(_float(r.p95))
                 else "– (not a mode)"  # no Laplace interval without one (D-19.1143)
             ),
             str(r.unit),

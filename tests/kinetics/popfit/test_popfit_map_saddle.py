@@ -68,6 +68,8 @@ def test_no_laplace_interval_or_band_without_a_mode() -> None:
     assert params["p05"].isna().all() and params["p95"].isna().all()
     assert result.profile["p05"].isna().all() and result.profile["p95"].isna().all()
     assert any("not positive definite" in n for n in result.notes)
+    # no note describes the band that is not there (review of branch popfit, finding 2)
+    assert not any(n.startswith("profile band (p05, p95)") for n in result.notes)
     # the console says why there is no interval, not "– – –"
     assert {row[3] for row in map_console_rows(params)} == {"– (not a mode)"}
     # the estimate itself is still reported (labelled), and the population prediction is unchanged
@@ -84,6 +86,7 @@ def test_a_mode_keeps_its_interval() -> None:
     finite = pd.concat([result.parameters["p05"], result.parameters["p95"]])
     assert np.isfinite(finite).all()
     assert (result.parameters["p05"] <= result.parameters["map_estimate"]).all()
+    assert any(n.startswith("profile band (p05, p95)") for n in result.notes)
 
 
 def test_the_interval_of_a_rate_does_not_depend_on_the_concentration_unit() -> None:
@@ -108,3 +111,19 @@ def test_the_interval_of_a_rate_does_not_depend_on_the_concentration_unit() -> N
     for name in ("k1", "k2"):
         for column in ("map_estimate", "p05", "p95"):
             assert results[1].loc[name, column] == pytest.approx(results[0].loc[name, column], rel=1e-3)
+
+
+def test_one_positive_definite_test_for_every_curvature() -> None:
+    """`is_positive_definite` (the one test for the Laplace covariance, the log-determinant and a MAP's
+    mode): hand-made Hessians — positive definite, a saddle, semi-definite (an eigenvalue 0), not finite."""
+    from cartrial.kinetics.popfit.saem import is_positive_definite
+
+    stack = np.array(
+        [
+            [[2.0, 0.5], [0.5, 1.0]],  # eigenvalues 0.79, 2.21
+            [[1.0, 0.0], [0.0, -104.0]],  # a saddle
+            [[1.0, 1.0], [1.0, 1.0]],  # eigenvalues 0, 2
+            [[np.nan, 0.0], [0.0, 1.0]],
+        ]
+    )
+    assert is_positive_definite(stack).tolist() == [True, False, False, False]

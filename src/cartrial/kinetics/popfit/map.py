@@ -34,7 +34,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import PopulationModel
-from cartrial.kinetics.popfit.saem import Work, conditional_modes, laplace_covariance
+from cartrial.kinetics.popfit.saem import Work, conditional_modes, is_positive_definite, laplace_covariance
 from cartrial.kinetics.popfit.structural import parameter_units, time_unit_of
 
 FloatArray = npt.NDArray[np.float64]
@@ -135,9 +135,7 @@ def map_estimate(
     # search ends at a saddle or flat direction, an eigenvalue clipped to 1e-8 of the largest read as an
     # interval of 1e-87 to 1e+88 — no interval or band is given then, and the search is not converged
     # (D-19.1143)
-    is_mode = bool(np.all(np.isfinite(hess[0]))) and bool(
-        np.linalg.eigvalsh((hess[0] + hess[0].T) / 2).min() > 0
-    )
+    is_mode = bool(is_positive_definite(hess[0]))
     cov = laplace_covariance(hess[0])
     phi_mode = spec.phi(theta, x, eta)
     rng = np.random.default_rng(seed)
@@ -207,7 +205,8 @@ def map_estimate(
             "the population was fitted with BLQ samples dropped (M1); this patient's BLQ samples enter by "
             "M3, their probability below the LLOQ (D-19.667)"
         )
-    notes.append(band_note(spec.error, theta.sigma, one.value_unit))
+    if is_mode:  # no band without a mode (D-19.1143): its note would describe a band that is not there
+        notes.append(band_note(spec.error, theta.sigma, one.value_unit))
     notes.extend(one.conversion_notes)  # the patient's samples in the population's standard unit (D-19.781)
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
     if fixed:
