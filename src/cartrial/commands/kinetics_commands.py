@@ -1134,7 +1134,13 @@ def map_console_rows(parameters: pd.DataFrame) -> list[tuple[str, ...]]:
             str(r.parameter),
             number_text(r.map_estimate),
             number_text(r.typical),
-            f"{number_text(r.p05)} – {number_text(r.p95)}" if r.iiv else "– (no IIV)",
+            (
+                "– (no IIV)"
+                if not r.iiv
+                else f"{number_text(r.p05)} – {number_text(r.p95)}"
+                if math.isfinite(_float(r.p05)) and math.isfinite(_float(r.p95))
+                else "– (not a mode)"  # no Laplace interval without one (D-19.1143)
+            ),
             str(r.unit),
         )
         for r in parameters.itertuples()

@@ -98,3 +98,20 @@ def test_the_cli_refuses_a_missing_dose_level_instead_of_fitting_a_nan_level(tmp
     assert "row 6" in result.stderr and "dose_level" in result.stderr and "missing" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o" / "estimates.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["auto", "power"])
+def test_a_power_covariate_at_or_below_zero_is_refused_with_file_row_and_field(
+    tmp_path: Path, kind: str
+) -> None:
+    """A power model log(c/median) needs c > 0: the subject whose value is not is located by the covariate
+    file's row (as a missing value is, D-19.214), never left as an error without file or row (D-19.1142)."""
+    column = [60.5, 72.0, 55.0, 80.0, 0.0, 90.0, -3.0, 70.0]  # rows 6 and 8 of the file are not > 0
+    cov = _covariates(tmp_path, column)
+    with pytest.raises(InputError) as err:
+        covariate_design(_data(len(column)).with_covariates(cov), [("cmax", "c", kind)], PARAMETERS)
+    text = str(err.value)
+    assert "cov.csv" in text and "row 6" in text and ", c:" in text and "2 subjects" in text
+    assert "> 0" in text
+    for v in column:
+        assert f"'{v}'" not in text and f"({v})" not in text

@@ -561,12 +561,14 @@ def covariate_design(
                 )
             centre = float(np.median(values))
             if kind != "linear" and (values <= 0).any():
-                raise InputError(
-                    Problem(
-                        "a power covariate model needs values > 0",
-                        field=name,
-                        allowed="positive numbers, or ':linear' / ':cat'",
-                    )
+                # located by the covariate file's row, as a missing value is (D-19.1142)
+                raise _covariate_problem(
+                    cov,
+                    data.subjects,
+                    values <= 0,
+                    name,
+                    "a power covariate model needs values > 0",
+                    "positive numbers, or ':linear' / ':cat'",
                 )
             x = np.log(values / centre) if kind != "linear" else values - centre
             if np.ptp(x) == 0:

@@ -38,9 +38,9 @@ from cartrial.kinetics.popfit.saem import (
     SaemTrace,
     ThetaCodec,
     Work,
-    _pd,
     build_proposal,
     conditional_modes,
+    laplace_covariance,
     maximise_is_likelihood,
     observed_information,
     run_saem,
@@ -1129,7 +1129,7 @@ def _ebe_table(
     out = pd.DataFrame({"subject": list(data.subjects)})
     for a, name in enumerate(spec.iiv_names):
         out[f"eta_{name}"] = eta_mode[:, a]
-    cov = np.linalg.inv(_pd(hess))
+    cov = laplace_covariance(hess)
     for a, name in enumerate(spec.iiv_names):
         out[f"eta_{name}_sd"] = np.sqrt(np.maximum(cov[:, a, a], 0))
     psi = spec.model.in_domain(spec.model.to_natural(phi))  # as the model uses them (F_B ≤ 1; D-19.240)

@@ -34,7 +34,14 @@ from scipy import optimize
 
 from cartrial.kinetics.popfit.likelihood import subject_loglik
 from cartrial.kinetics.popfit.population import Theta
-from cartrial.kinetics.popfit.saem import ThetaCodec, Work, _pd, conditional_modes, grad_hess
+from cartrial.kinetics.popfit.saem import (
+    ThetaCodec,
+    Work,
+    _pd,
+    conditional_modes,
+    grad_hess,
+    is_positive_definite,
+)
 
 APPROXIMATIONS = ("laplace", "focei")
 
@@ -109,7 +116,11 @@ def laplace_loglik(
     if sign <= 0:
         return -math.inf, eta, hess
     # f0 = -log p(y|η̂) + ½ η̂ᵀΩ⁻¹η̂ ; add the prior normalisation ½ log det(2πΩ)
-    w = np.linalg.eigvalsh(_pd(hess))
+    # a positive definite H as it is; `_pd`'s floor (1e-8 of the largest eigenvalue) only where it is not,
+    # as `laplace_covariance` (D-19.1144)
+    definite = is_positive_definite(hess)
+    sym = (hess + np.swapaxes(hess, -1, -2)) / 2
+    w = np.linalg.eigvalsh(sym if definite.all() else np.where(definite[:, None, None], sym, _pd(hess)))
     logdet_h = np.sum(np.log(w), axis=1)
     ll = (
         -f0

@@ -34,7 +34,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.likelihood import ErrorModel
 from cartrial.kinetics.popfit.population import PopulationModel
-from cartrial.kinetics.popfit.saem import Work, _pd, conditional_modes
+from cartrial.kinetics.popfit.saem import Work, conditional_modes, is_positive_definite, laplace_covariance
 from cartrial.kinetics.popfit.structural import parameter_units, time_unit_of
 
 FloatArray = npt.NDArray[np.float64]
@@ -131,7 +131,12 @@ def map_estimate(
     # the LLOQ (Beal 2001; an M1 population dropped them silently here before, D-19.667)
     work = Work(spec if spec.blq == "m3" else replace(spec, blq="m3"), one, x)
     eta, hess, _, ok = conditional_modes(work, theta, np.zeros((1, spec.q)))
-    cov = np.linalg.inv(_pd(hess[0]))
+    # the Laplace approximation N(η̂, H⁻¹) needs a mode: H (of −log posterior) positive definite; where the
+    # search ends at a saddle or flat direction, an eigenvalue clipped to 1e-8 of the largest read as an
+    # interval of 1e-87 to 1e+88 — no interval or band is given then, and the search is not converged
+    # (D-19.1143)
+    is_mode = bool(is_positive_definite(hess[0]))
+    cov = laplace_covariance(hess[0])
     phi_mode = spec.phi(theta, x, eta)
     rng = np.random.default_rng(seed)
     draws = eta + rng.multivariate_normal(np.zeros(spec.q), cov, size=n_draws, method="cholesky")
@@ -144,6 +149,8 @@ def map_estimate(
     sd_phi = np.zeros(spec.p)
     sd_phi[spec.iiv_index] = np.sqrt(np.maximum(np.diag(cov), 0.0))
     phi_pct = np.vstack([phi_mode[0] - Z90 * sd_phi, phi_mode[0] + Z90 * sd_phi])
+    if not is_mode:
+        phi_pct[:] = np.nan
     reported = spec.model.in_domain(spec.model.to_natural(phi_pct))
     typical_phi = spec.typical_phi(theta, x)[0]
     with_iiv = set(spec.iiv_names)
@@ -173,6 +180,8 @@ def map_estimate(
     pred_draws = spec.model.predict(psi_draws, np.broadcast_to(grid_t, (n_draws, grid_t.size)), dose)
     pred_mode = spec.model.predict(spec.model.to_natural(phi_mode), grid_t[None, :], one.dose)[0]
     band = np.percentile(pred_draws, [5, 95], axis=0)  # one partial sort for both bounds
+    if not is_mode:
+        band = np.full_like(band, np.nan)
     pop_pred = spec.model.predict(
         spec.model.to_natural(spec.typical_phi(theta, x)), grid_t[None, :], one.dose
     )[0]
@@ -196,7 +205,8 @@ def map_estimate(
             "the population was fitted with BLQ samples dropped (M1); this patient's BLQ samples enter by "
             "M3, their probability below the LLOQ (D-19.667)"
         )
-    notes.append(band_note(spec.error, theta.sigma, one.value_unit))
+    if is_mode:  # no band without a mode (D-19.1143): its note would describe a band that is not there
+        notes.append(band_note(spec.error, theta.sigma, one.value_unit))
     notes.extend(one.conversion_notes)  # the patient's samples in the population's standard unit (D-19.781)
     fixed = [n for n in spec.model.parameters if n not in with_iiv]
     if fixed:
@@ -209,11 +219,16 @@ def map_estimate(
         notes.append("the population model did NOT CONVERGE: this MAP estimate rests on an unreliable prior")
     if not bool(ok[0]):
         notes.append("the MAP search did not converge")
+    if not is_mode:
+        notes.append(
+            "the Hessian of the posterior is not positive definite where the MAP search ended (not a mode): "
+            "no 90 % interval and no profile band (D-19.1143)"
+        )
     return MapResult(
         one.subjects[0],
         pd.DataFrame(rows),
         profile,
-        bool(ok[0]),
+        bool(ok[0]) and is_mode,
         population.converged,
         tuple(notes),
         observations=_observations(one),

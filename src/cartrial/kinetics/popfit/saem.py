@@ -590,15 +590,27 @@ def conditional_modes(
     x_all = work.x
     omega_inv = np.asarray(np.linalg.inv(theta.omega), dtype=float)
     base_all = spec.typical_phi(theta, x_all)
+    # the search runs in u = η/s: s = min(1, 10·ω) for an η added on the natural scale (a normal parameter,
+    # in the data's unit), 1 for a log-normal one (η unit-free, unchanged). Where ω < 0.1 the finite-
+    # difference step (1e-3 in u), the step clip and the tolerances are then in hundredths of the prior SD,
+    # so a concentration in g/L or µg/L gives the same mode and curvature (a fixed step of 1e-3 in η was 5 SD
+    # of an ω of 2e-4 g/L); from ω = 0.1 on the step is 1 % of ω or less and the search is as before
+    # (D-19.1144)
+    scale = np.ones(spec.q)
+    for a, j in enumerate(spec.iiv_index):
+        if spec.model.distribution(int(j)) == "normal":
+            sd = math.sqrt(max(float(theta.omega[a, a]), 0.0))
+            scale[a] = min(1.0, 10 * sd) if math.isfinite(sd) and sd > 0 else 1.0
 
-    def f(e: FloatArray, rr: IntArray) -> FloatArray:
+    def f(u: FloatArray, rr: IntArray) -> FloatArray:
+        e = u * scale
         phi = base_all[rr].copy()
         phi[:, spec.iiv_index] += e
         pred = work.predict(phi, rr)
         val = _prior_quad(e, omega_inv) - work.loglik(pred, rr, theta.sigma)
         return np.where(np.isfinite(val), val, 1e300)
 
-    eta = eta0.copy()
+    eta = eta0 / scale
     lam = np.full(rows.size, 1e-3)
     done = np.zeros(rows.size, bool)
     for _ in range(max_iter):
@@ -621,7 +633,8 @@ def conditional_modes(
         if done.all():
             break
     f0, g, hmat = grad_hess(f, eta, rows)
-    return eta, hmat, f0, done
+    # back to η: η = s·u, H_η = H_u / (s sᵀ)
+    return eta * scale, hmat / np.outer(scale, scale), f0, done
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -823,6 +836,33 @@ def inverse_mills_ratio(z: FloatArray) -> FloatArray:
     (+inf at z = −inf, which a sampled η can reach: erfcx(+inf) = 0, no warning), → 0 as z → +∞."""
     with np.errstate(over="ignore", divide="ignore"):
         return np.asarray(SQRT_2_OVER_PI / special.erfcx(-np.asarray(z, dtype=float) / math.sqrt(2.0)))
+
+
+def laplace_covariance(hess: FloatArray) -> FloatArray:
+    """H⁻¹ of each Hessian (…, q, q) of −log posterior at a conditional mode: the Laplace covariance of η
+    (the EBEs' SDs, a MAP's interval). A positive definite H (Cholesky succeeds) is inverted as it is — the
+    floor of `_pd` at 1e-8 of the largest eigenvalue lifted a small, genuine curvature whenever another
+    parameter's (a normal amplitude in a small concentration unit) was 10⁸ times larger, and shrank its
+    interval (D-19.1144); an H that is not is made so by `_pd`."""
+    h = np.asarray(hess, dtype=float)
+    sym = (h + np.swapaxes(h, -1, -2)) / 2
+    out = np.empty_like(sym)
+    flat_in, flat_out = sym.reshape(-1, *sym.shape[-2:]), out.reshape(-1, *sym.shape[-2:])
+    definite = is_positive_definite(flat_in)
+    for k in range(flat_in.shape[0]):
+        flat_out[k] = np.linalg.inv(flat_in[k] if definite[k] else _pd(flat_in[k]))
+    return out
+
+
+def is_positive_definite(hess: FloatArray) -> npt.NDArray[np.bool_]:
+    """Whether each symmetric part of `hess` (…, q, q) is finite and positive definite (every eigenvalue
+    > 0): the one test of "a conditional mode's curvature is usable as it is", for the Laplace covariance,
+    the Laplace/FOCE-I log-determinant and a MAP's mode (D-19.1143, D-19.1144)."""
+    h = np.asarray(hess, dtype=float)
+    sym = (h + np.swapaxes(h, -1, -2)) / 2
+    finite = np.all(np.isfinite(sym), axis=(-2, -1))
+    eigenvalues = np.linalg.eigvalsh(np.where(finite[..., None, None], sym, 0.0))
+    return np.asarray(finite & np.all(eigenvalues > 0, axis=-1))
 
 
 def _pd(a: FloatArray) -> FloatArray:
