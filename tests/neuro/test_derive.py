@@ -204,6 +204,7 @@ def test_command_module_holds_no_science_and_imports_lazily() -> None:
         "csv",
         "dataclasses",
         "datetime",
+        "functools",
         "pathlib",
         "typing",
         "typer",
