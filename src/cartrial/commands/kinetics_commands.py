@@ -1073,6 +1073,8 @@ def popfit_command(
     )
     for p in fit.convergence_problems:
         console.print(f"[red]- {p}[/]")
+    for left in fit.settings.get("left_out", []):  # not in the fit, with why (D-19.1173)
+        console.print(f"- left out of the fit: {left['subject']} ({left['reason']})", markup=False)
     for note in kinetic_notes:
         console.print(f"[red]- {note}[/]")
     grid = Table("kind", "parameter", "estimate", "unit", "RSE %", "95 % CI", "shrinkage %")

@@ -190,6 +190,14 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         if d["n_blq"] or n_interval
         else ""
     )
+    left = list(st.get("left_out") or [])
+    left_out_note = (  # the subjects not in the fit, with why (M1 and every sample BLQ, D-19.1173)
+        f"<p>Left out of the fit ({count(len(left), 'subject')}): "
+        + "; ".join(f"{e(str(x['subject']))} ({e(str(x['reason']))})" for x in left)
+        + ".</p>"
+        if left
+        else ""
+    )
     parts = [
         '<!doctype html><html><head><meta charset="utf-8">',
         f"<title>cartrial population fit ({e(status)})</title></head>",
@@ -201,6 +209,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         f"({number_text(d['blq_percent'], '.1f')} %, BLQ method {e(spec.blq.upper())}). "
         f"Error model: {e(spec.error.kind)} on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
         censoring_note,
+        left_out_note,
         f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
         f"{number_text(ll['minus_2_log_likelihood'], '.2f')} "
         f"(MC SE {number_text(ll['minus_2_log_likelihood_mc_se'], '.2f')}); "

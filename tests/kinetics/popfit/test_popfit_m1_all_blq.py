@@ -1,0 +1,67 @@
+"""Under M1 (BLQ samples dropped, Beal 2001) a subject whose samples are all BLQ has no observation: it is
+not in the fit, nor in ebe.csv (an EBE there was the prior's η = 0 shown as an estimate), and the fit lists
+it as left out with the reason (D-19.1173)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cartrial.errors import NotEstimableError
+from cartrial.kinetics.popfit import PopulationData, SaemSettings, StructuralModel, fit_population
+
+
+def _monoexp(params: np.ndarray, times: np.ndarray, dose: np.ndarray) -> np.ndarray:
+    return np.asarray(params[:, [0]] * np.exp(-params[:, [1]] * times), dtype=float)
+
+
+MONO = StructuralModel("monoexp", ("level", "k"), ("-", "1/day"), (50.0, 0.2), _monoexp, "test model")
+FAST = SaemSettings(seed=3, k1=40, k2=30, is_draws=300, fim_draws=300, polish_final_draws=300)
+TIMES = np.array([0.5, 1.0, 2.0, 4.0, 6.0, 8.0])
+
+
+def _data(n: int = 12, blq_subject: int = 4) -> PopulationData:
+    rng = np.random.default_rng(5)
+    values = [
+        100 * math.exp(rng.normal(0, 0.4)) * np.exp(-0.3 * TIMES) * np.exp(rng.normal(0, 0.1, TIMES.size))
+        for _ in range(n)
+    ]
+    values[blq_subject] = np.full(TIMES.size, 0.5)  # every sample below the LLOQ of 1
+    return PopulationData.from_arrays(
+        [f"S{i}" for i in range(n)], [TIMES] * n, values, lloq=1.0, allow_unquantified=True
+    )
+
+
+def test_an_all_blq_subject_is_left_out_under_m1() -> None:
+    fit = fit_population(_data(), MONO, blq="m1", settings=FAST, compute_se=False)
+    assert "S4" not in list(fit.ebe["subject"])
+    assert list(fit.ebe["subject"]) == [f"S{i}" for i in range(12) if i != 4]
+    assert fit.data.n_subjects == 11
+    left = fit.settings["left_out"]
+    assert [x["subject"] for x in left] == ["S4"]
+    assert "BLQ" in left[0]["reason"] and "M1" in left[0]["reason"]
+    assert fit.summary()["left_out"] == left
+    assert (fit.ebe["n_quantified"] > 0).all()
+    from cartrial.report.popfit import summary_html
+
+    assert "Left out of the fit (1 subject): S4 (every sample BLQ" in summary_html(fit, [])
+
+
+def test_under_m3_the_same_subject_stays() -> None:
+    fit = fit_population(_data(), MONO, blq="m3", settings=FAST, compute_se=False)
+    assert "S4" in list(fit.ebe["subject"])
+    assert fit.settings["left_out"] == []
+
+
+def test_too_few_subjects_left_is_refused() -> None:
+    data = PopulationData.from_arrays(
+        ["A", "B"],
+        [TIMES, TIMES],
+        [100 * np.exp(-0.3 * TIMES), np.full(TIMES.size, 0.5)],
+        lloq=1.0,
+        allow_unquantified=True,
+    )
+    with pytest.raises(NotEstimableError, match="at least 2 subjects"):
+        fit_population(data, MONO, blq="m1", settings=FAST, compute_se=False)
