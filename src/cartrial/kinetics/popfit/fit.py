@@ -392,15 +392,16 @@ def fit_population(
                 "importance draws"
             )
     # one rule for an EBE's label (`conditional_modes`: stopped at a positive definite H, D-19.1171); a
-    # subject whose H is not positive definite is named apart — the Laplace/FOCE-I objective is not defined
-    # for it (D-19.1172) and its EBE has no SD (the EBE table's `ebe_status`)
+    # subject whose H is not positive definite is named apart, and its EBE has no SD (the EBE table's
+    # `ebe_status`). This H is the exact one of this search, not the one the outer objective used (FOCE-I's
+    # first-order H, the Laplacian's 30-iteration modes): whether that objective was defined is said by the
+    # outer search's own message alone (`fit_laplace`, D-19.1172), so the two cannot disagree (D-19.1175)
     not_mode = ~is_positive_definite(hess)
     stopped = ~mode_ok & ~not_mode
     if not_mode.any():
         problems.append(
             f"the Hessian at the conditional mode (EBE) of {count(int(not_mode.sum()), 'subject')} is not "
             "positive definite (not a mode; see ebe_status in ebe.csv): the EBE is not reliable"
-            + (" and the Laplacian/FOCE-I objective is not defined there" if method != "saem" else "")
         )
     if stopped.any():
         problems.append(
