@@ -65,3 +65,24 @@ def test_too_few_subjects_left_is_refused() -> None:
     )
     with pytest.raises(NotEstimableError, match="at least 2 subjects"):
         fit_population(data, MONO, blq="m1", settings=FAST, compute_se=False)
+
+
+@pytest.mark.parametrize("n_all_blq", [1, 2])
+def test_too_few_subjects_left_names_those_left_out_and_why(n_all_blq: int) -> None:
+    """With 2-3 subjects of whom all but one are all-BLQ, the refusal says that M1 left them out and why,
+    not only "got 1" of a data set the user gave with more (review of popfit2, finding 3)."""
+    n = n_all_blq + 1
+    data = PopulationData.from_arrays(
+        [f"P{i}" for i in range(n)],
+        [TIMES] * n,
+        [100 * np.exp(-0.3 * TIMES)] + [np.full(TIMES.size, 0.5)] * n_all_blq,
+        lloq=1.0,
+        allow_unquantified=True,
+    )
+    with pytest.raises(NotEstimableError) as caught:
+        fit_population(data, MONO, blq="m1", settings=FAST, compute_se=False)
+    text = str(caught.value)
+    assert "at least 2 subjects" in text
+    assert f"{n_all_blq} subject{'s' if n_all_blq > 1 else ''} left out" in text
+    assert "every sample BLQ" in text and "M1" in text
+    assert "--blq m3" in text
