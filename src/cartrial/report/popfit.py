@@ -607,6 +607,7 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
     ``popfit_bsv.csv``) and its figures (see the module docstring)."""
     from cartrial.report.render import ReportSection, _table
     from cartrial.tabular import csv_text
+    from cartrial.wording import count
 
     doc = result.document
     ll = doc.get("likelihood") or {}
@@ -648,6 +649,18 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
             "Typical values fixed, not estimated (--fix): "
             + ", ".join(f"{k} = {number_text(v)}" for k, v in held.items())
             + "; they have no standard error or interval."
+        )
+    # the subjects the fit left out, ids and reason only (M1 and every sample BLQ, D-19.1173), as summary.html
+    # and the console name them: the intro's counts are of the fitted data (D-19.1176)
+    left = [x for x in (doc.get("settings") or {}).get("left_out") or [] if isinstance(x, dict)]
+    if left:
+        reasons: dict[str, list[str]] = {}
+        for x in left:
+            reasons.setdefault(str(x.get("reason", "")), []).append(str(x.get("subject", "?")))
+        findings.append(
+            f"Left out of the fit ({count(len(left), 'subject')}, not in the counts above): "
+            + "; ".join(f"{', '.join(ids)} ({reason})" for reason, ids in reasons.items())
+            + "."
         )
     findings.extend(result.notes)
     fixed, bsv = estimates_tables(result)

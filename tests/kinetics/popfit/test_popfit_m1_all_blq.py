@@ -4,9 +4,12 @@ it as left out with the reason (D-19.1173)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cartrial.errors import NotEstimableError
@@ -86,3 +89,44 @@ def test_too_few_subjects_left_names_those_left_out_and_why(n_all_blq: int) -> N
     assert f"{n_all_blq} subject{'s' if n_all_blq > 1 else ''} left out" in text
     assert "every sample BLQ" in text and "M1" in text
     assert "--blq m3" in text
+
+
+def test_the_interim_report_section_names_the_subject_left_out() -> None:
+    """The interim report's population-PK section says which subject the fit left out and why (ids only),
+    as summary.html and the console do (review of popfit2, finding 4)."""
+    from cartrial.report.popfit import PopfitResult, popfit_files, popfit_report_section
+
+    fit = fit_population(_data(), MONO, blq="m1", settings=FAST, compute_se=False)
+    document = json.loads(popfit_files(fit, figures=False)["estimates.json"])
+    section, _, _ = popfit_report_section(PopfitResult(document, "estimates.json"))
+    named = [f for f in section.findings if "left out" in f.lower()]
+    assert len(named) == 1
+    assert "1 subject" in named[0] and "S4" in named[0]
+    assert "every sample BLQ" in named[0] and "M1" in named[0]
+    assert "11 subjects" in section.intro  # the fitted data, as estimates.json counts it
+
+
+def test_the_console_header_says_how_many_subjects_were_left_out(tmp_path: Path) -> None:
+    """`kinetics popfit --blq m1` on a file of 12 subjects, one with every sample BLQ: the console header
+    says 12 subjects with 1 left out (the JSON's n_subjects is the 11 fitted), then names it (review of
+    popfit2, finding 2)."""
+    from cartrial import examples as cartrial_examples
+
+    from ...conftest import run_cartrial
+
+    source = Path(cartrial_examples.__file__).resolve().parent / "ct103a-nmosd" / "study" / "pk_samples.csv"
+    rows = pd.read_csv(source)
+    rows = rows[rows["analyte"] == "car_transgene"]
+    blq = rows["subject_id"] == "CT-005"
+    rows.loc[blq, "value"] = np.nan
+    rows.loc[blq, "blq"] = True
+    path = tmp_path / "pk.csv"
+    rows.to_csv(path, index=False)
+    common = ("kinetics", "popfit", path, "--blq", "m1", "--allow-unquantified", "--k1", "10", "--k2", "5")
+    result = run_cartrial(*common, "--no-figures", "--seed", "3", "--out", tmp_path / "fit")
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.splitlines()[0]
+    assert "12 subjects (1 left out of the fit)" in header, header
+    assert "left out of the fit: CT-005 (every sample BLQ" in result.stdout
+    doc = json.loads((tmp_path / "fit" / "estimates.json").read_text())
+    assert doc["data"]["n_subjects"] == 11
