@@ -120,8 +120,9 @@ def laplace_loglik(
     # (a saddle or flat direction: a failed EBE) there is no approximation — the objective is not finite
     # at this θ, as NONMEM's "HESSIAN ... FOR COMPUTING CONDITIONAL ESTIMATE IS NON POSITIVE DEFINITE"; a
     # floor of the eigenvalues (1e-8 of the largest) gave that subject a bonus of ~½·log(1e8/max) in
-    # log L (D-19.1172). The outer search treats it as a failed step and backs away; the fit flags the
-    # subject (`failed_modes`, the EBE table's status)
+    # log L (D-19.1172). The outer search treats it as a failed step and backs away; a search that ends
+    # there is not successful (`fit_laplace`'s message), and the fit flags the subject (ebe.csv's
+    # ebe_status, D-19.1171)
     definite = is_positive_definite(hess)
     if not definite.all():
         return -math.inf, eta, hess
@@ -144,9 +145,11 @@ def fit_laplace(
 
     The Laplacian approximation starts from the FOCE-I maximum (found first from `theta0`): it uses each
     subject's exact Hessian of −log p(y, η), which far from the maximum is often not positive definite at
-    the (not yet converged) conditional mode, and its log-determinant then makes the objective jump — from
-    a poor start the search could end below where it began. A search that ends below its start, or stops
-    without a step, is reported as not successful (with a message that says which)."""
+    the (not yet converged) conditional mode; the objective is then not finite (−∞: no Laplace approximation
+    at a failed EBE, D-19.1172), a failed step the search backs away from — from a poor start it could end
+    below where it began. A search that ends at a θ where a subject's Hessian (the one the objective uses)
+    is not positive definite, ends below its start, or stops without a step is reported as not successful
+    (with a message that says which)."""
     eta0 = np.zeros((work.n, work.spec.q))
     if approximation == "laplace":
         theta0, _, _, _, eta0, _ = _maximise(work, theta0, eta0, max_iter, "focei")
