@@ -244,9 +244,9 @@ def fit_population(
             if len(kept) < 2:  # say who M1 left out and why, not only the count left (D-19.1177)
                 raise NotEstimableError(
                     f"{data.source}: a population fit needs at least 2 subjects (got {len(kept)}): "
-                    f"{count(len(left_out), 'subject')} left out under M1 ({M1_ALL_BLQ_REASON}); use the "
-                    "censored likelihood, which keeps their BLQ samples (blq='m3'; CLI: --blq m3), or for one "
-                    "patient `cartrial kinetics map` with a population model"
+                    f"{count(len(left_out), 'subject')} left out under M1 ({M1_ALL_BLQ_REASON}); use "
+                    "the censored likelihood, which keeps their BLQ samples (blq='m3'; CLI: --blq m3), or "
+                    "for one patient `cartrial kinetics map` with a population model"
                 )
             data = data.select(kept)
             data.check(allow_unquantified=True)
