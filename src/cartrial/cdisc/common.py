@@ -403,6 +403,9 @@ class SubjectTimeline:
     zone: str | None = None
     """The IANA time zone of the subject's site (None: UTC): the calendar of the subject's study days and
     the clock of its --DTC date-times (`Analysis.intermediates['time_zones']`, D-19.607)."""
+    consent: dt.date | None = None
+    """The informed consent date (DM.RFICDTC, the start of SE's screening element): a record dated before it
+    is pre-study and has no EPOCH (D-19.1211)."""
 
     @property
     def reference(self) -> dt.date | None:
@@ -421,9 +424,10 @@ class SubjectTimeline:
         """EPOCH (SDTMIG 3.4 §4.1.3.1): SCREENING before lymphodepletion (or before the infusion without
         one), TREATMENT from lymphodepletion to the end of the DLT window after the infusion (through day
         `dlt_window_days`, the DLT assessment's one rule `in_dlt_window`: a DLT on day 28 of a 28-day window
-        is in TREATMENT; D-19.1019), FOLLOW-UP after; blank for partial dates or subjects never infused."""
+        is in TREATMENT; D-19.1019), FOLLOW-UP after; blank for partial dates or subjects never infused, and
+        for a record dated before the informed consent (pre-study: SDTMIG 3.4 §4.1.3.1; D-19.1211)."""
         day = date_of(value)
-        if day is None or self.infusion is None:
+        if day is None or self.infusion is None or (self.consent is not None and day < self.consent):
             return ""
         reference = self.site_date(self.infusion)
         start = self.ld_start or reference
@@ -615,6 +619,8 @@ class TimingTables:
     ld_start: pd.Series
     window: pd.Series
     zone: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    consent: pd.Series = field(default_factory=lambda: pd.Series(dtype="datetime64[ns]"))
+    """subject_id → informed consent date (NaT: none recorded; D-19.1211)."""
 
     @classmethod
     def of(cls, timelines: Mapping[str, SubjectTimeline]) -> TimingTables:
@@ -624,6 +630,7 @@ class TimingTables:
             pd.Series([_as_day(t.ld_start) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
             pd.Series([t.dlt_window_days for t in timelines.values()], index=ids, dtype=float),
             pd.Series([t.zone or "" for t in timelines.values()], index=ids, dtype=object),
+            pd.Series([_as_day(t.consent) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
         )
 
 
@@ -654,7 +661,10 @@ def timing_columns(
     # TREATMENT from lymphodepletion through the last day of the DLT window (`in_dlt_window`; D-19.1019)
     treatment = (day_ns < ref_ns) | in_dlt_window(pday, window)
     epoch = np.where(day_ns < start, "SCREENING", np.where(treatment, "TREATMENT", "FOLLOW-UP"))
-    out["EPOCH"] = np.where(known, epoch, "")
+    # a record dated before the informed consent is pre-study: no EPOCH (SDTMIG 3.4 §4.1.3.1; D-19.1211)
+    consent = subjects.map(tables.consent).to_numpy(dtype="datetime64[ns]")
+    pre_study = ~np.isnat(consent) & ~np.isnat(day_ns) & (day_ns < consent)
+    out["EPOCH"] = np.where(known & ~pre_study, epoch, "")
     if visits is not None:
         n = len(out)
         best = np.full(n, -1)
