@@ -44,7 +44,9 @@ def _frames(exported):  # type: ignore[no-untyped-def]
     labs = tables["labs"]
     first = labs[labs["subject_id"] == SID].iloc[0].to_dict()
     early = first | {"collected_at": "2021-03-20T02:00:00Z", "record_id": "999984"}
-    tables["labs"] = pd.concat([labs, pd.DataFrame([early])], ignore_index=True)
+    # after the consent, in the Screening visit's window (day -25: days -42 to -21) [by hand]
+    screening = first | {"collected_at": "2021-04-02T02:00:00Z", "record_id": "999985"}
+    tables["labs"] = pd.concat([labs, pd.DataFrame([early, screening])], ignore_index=True)
     snapshot = dataclasses.replace(exported.snapshot, tables=tables)
     frames = build_all(snapshot, analyse(snapshot), {"TJH": "China"})
     usubjid = frames["DM"].set_index("SUBJID").loc[SID, "USUBJID"]
@@ -85,4 +87,29 @@ def test_every_record_with_an_epoch_falls_in_one_of_its_subjects_elements(export
         dated = (frame["EPOCH"] != "") & (day.str.len() == 10) & start.notna()
         assert not (dated & (day < start)).any(), name
         checked += int(dated.sum())
+        if "VISIT" in frame.columns:
+            # a record in a visit is in the study: it has an EPOCH and is not before the first element
+            visited = frame["VISIT"].astype(str) != ""
+            assert not (visited & (frame["EPOCH"] == "")).any(), name
+            assert not (visited & (day.str.len() == 10) & start.notna() & (day < start)).any(), name
     assert checked > 100
+
+
+def test_a_record_before_consent_is_in_no_visit_and_the_screening_visit_starts_at_consent(exported) -> None:  # type: ignore[no-untyped-def]
+    """By hand: the protocol's Screening visit (day -28, window -14/+7: days -42 to -21) holds 2021-03-20
+    (day -38 from the infusion on 2021-04-27), but the lab of that day is before CT-001's consent
+    (2021-04-01): it is pre-study, in no visit (VISITNUM/VISIT null), and SV's visit 1 is built from the
+    in-study records only (the lab of 2021-04-02, day -25): it starts on 2021-04-02, on or after RFICDTC,
+    and is in the SCREENING epoch (SDTMIG v3.4 §4.1.3.1; D-19.1213)."""
+    frames, usubjid = _frames(exported)
+    lb = frames["LB"]
+    early = lb[(lb["USUBJID"] == usubjid) & (lb["LBDTC"].str[:10] == "2021-03-20")]
+    assert len(early) == 1
+    assert early["VISIT"].tolist() == [""]
+    assert early["VISITNUM"].isna().all()
+    sv = frames["SV"][frames["SV"]["USUBJID"] == usubjid].set_index("VISITNUM")
+    assert sv.loc[1.0, "VISIT"].upper() == "SCREENING"
+    assert sv.loc[1.0, "EPOCH"] == "SCREENING"
+    assert sv.loc[1.0, "SVSTDTC"][:10] == "2021-04-02"
+    assert (sv["SVSTDTC"].str[:10] >= CONSENT).all()
+    assert (sv["EPOCH"] != "").all()

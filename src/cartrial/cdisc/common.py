@@ -443,7 +443,8 @@ class VisitAssigner:
     """VISITNUM/VISIT from the protocol schedule: a record belongs to the scheduled visit whose window
     (target day ± window, protocol days relative to the infusion) holds its date, the nearest target first;
     otherwise it is an unscheduled visit numbered after the last scheduled visit before it (x.01, x.02, …
-    per subject and date)."""
+    per subject and date). A record dated before the subject's informed consent is pre-study: no visit
+    (D-19.1213)."""
 
     visits: Sequence[Visit]
     _unscheduled: dict[tuple[str, float], list[dt.date]] = field(default_factory=dict)
@@ -452,6 +453,8 @@ class VisitAssigner:
         day = date_of(value)
         if day is None or timeline.infusion is None:
             return math.nan, ""
+        if timeline.consent is not None and day < timeline.consent:
+            return math.nan, ""  # pre-study: in no visit, as it has no EPOCH (D-19.1211, D-19.1213)
         pday = (day - timeline.site_date(timeline.infusion)).days
         best = None
         for v in self.visits:
@@ -664,24 +667,26 @@ def timing_columns(
     # a record dated before the informed consent is pre-study: no EPOCH (SDTMIG 3.4 §4.1.3.1; D-19.1211)
     consent = subjects.map(tables.consent).to_numpy(dtype="datetime64[ns]")
     pre_study = ~np.isnat(consent) & ~np.isnat(day_ns) & (day_ns < consent)
-    out["EPOCH"] = np.where(known & ~pre_study, epoch, "")
+    # a pre-study record is in no visit either: the visits (and SV) are the in-study ones (D-19.1213)
+    in_study = known & ~pre_study
+    out["EPOCH"] = np.where(in_study, epoch, "")
     if visits is not None:
         n = len(out)
         best = np.full(n, -1)
         distance = np.full(n, np.iinfo(np.int64).max)
         base = np.zeros(n, dtype=float)
         for i, v in enumerate(visits):
-            inside = known & (pday >= v.protocol_day - v.minus) & (pday <= v.protocol_day + v.plus)
+            inside = in_study & (pday >= v.protocol_day - v.minus) & (pday <= v.protocol_day + v.plus)
             d = np.abs(pday - v.protocol_day)
             better = inside & (d < distance)
             best = np.where(better, i, best)
             distance = np.where(better, d, distance)
-            base = np.where(known & (v.protocol_day < pday), v.number, base)
+            base = np.where(in_study & (v.protocol_day < pday), v.number, base)
         numbers = np.array([v.number for v in visits] + [math.nan], dtype=float)
         names = np.array([v.name for v in visits] + [""], dtype=object)
         scheduled = best >= 0
-        out["VISITNUM"] = np.where(scheduled, numbers[best], np.where(known, base, math.nan))
-        out["VISIT"] = np.where(scheduled, names[best], np.where(known, UNSCHEDULED, ""))
+        out["VISITNUM"] = np.where(scheduled, numbers[best], np.where(in_study, base, math.nan))
+        out["VISIT"] = np.where(scheduled, names[best], np.where(in_study, UNSCHEDULED, ""))
     return out
 
 

@@ -2077,7 +2077,9 @@ def build_fa(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """Visits actually done: one record per subject and VISITNUM seen in any finding/event domain."""
+    """Visits actually done: one record per subject and VISITNUM seen in any finding/event domain. Only
+    in-study records have a VISITNUM (`timing_columns`: none before the informed consent), so a visit's
+    SVSTDTC is never before RFICDTC (D-19.1213)."""
     parts = []
     for name, frame in ctx.built.items():
         if "VISITNUM" not in frame.columns or not len(frame):
