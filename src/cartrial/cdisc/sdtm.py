@@ -1103,36 +1103,29 @@ HISTORY_DATES: Mapping[str, tuple[str, ...]] = {
     "relapse_history": ("onset_date",),
 }
 """The dates of the subject form's free-JSON histories the export writes (CM.CMSTDTC/CMENDTC, MH.MHSTDTC)."""
-HISTORY_DATE_ALLOWED = (
-    "an ISO 8601 date, complete or right-truncated (SDTMIG v3.4 §4.4.2): YYYY-MM-DD, YYYY-MM or YYYY "
-    "(an unknown day or month may be written UN, as 2019-07-UN); or none"
-)
 
 
 def history_dtc(value: Any) -> str:
-    """--DTC of a date of the subject form's histories (`HISTORY_DATES`; free JSON): blank for none; an ISO
-    8601 date or date-time as `dtc` writes it; otherwise the date the analysis reads from it
-    (`cartrial.neuro.tables.onset_period`, the one reader of a history date, D-19.711) at the precision it
-    holds, right-truncated (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``). `ValueError` (without
-    the value) when it is no date (D-19.1212).
+    """--DTC of a date of the subject form's histories (`HISTORY_DATES`; free JSON): blank for none; the date
+    the analysis reads from it (`cartrial.neuro.tables.onset_period`, the one reader of a history date and its
+    one form, D-19.711, D-19.1214) at the precision it holds: a complete date as written, with the time and
+    offset written after it (the date is the one the analysis reads; no conversion to another clock moves
+    it, D-19.1215), a partial one right-truncated (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``).
+    `ValueError` (without the value) when it is no date of that form (D-19.1212).
 
-    >>> history_dtc("2019-07-UN"), history_dtc("2019"), history_dtc(None), history_dtc("2019-07-01 10:00")
-    ('2019-07', '2019', '', '2019-07-01')
+    >>> history_dtc("2019-07-UN"), history_dtc("2019"), history_dtc(None)
+    ('2019-07', '2019', '')
+    >>> history_dtc("2019-07-01T02:00+08:00")
+    '2019-07-01T02:00+08:00'
     """
-    from cartrial.cdisc.validate import is_iso8601
     from cartrial.neuro.tables import onset_period
 
     text = "" if value is None else str(value).strip()
     if not text:
         return ""
-    if is_iso8601(text):
-        try:
-            return dtc(text)
-        except ValueError:
-            pass
     first, last = onset_period(text)
     if first == last:
-        return first.isoformat()
+        return text  # a complete date (and its time) as written: its date is `first`
     if (first.year, first.month) == (last.year, last.month):
         return first.isoformat()[:7]
     return first.isoformat()[:4]
@@ -1143,6 +1136,7 @@ def check_history_dates(subjects: pd.DataFrame) -> None:
     naming the subject record, the history, the entry (1-based) and its key, never the stored text (D-12.2;
     D-19.1212). The store keeps the histories as free JSON, so this is where their dates are first read."""
     from cartrial.analysis.model import record_name
+    from cartrial.neuro.tables import HISTORY_DATE_ALLOWED
 
     problems = []
     for r in _rows(subjects):
