@@ -322,7 +322,11 @@ def _record_problems(
                         file=file,
                         row=position + FIRST_DATA_ROW,
                         field=rule.field,
-                        value=value.isoformat() if isinstance(value, date) else value,
+                        value=None
+                        if not rule.shows_value
+                        else value.isoformat()
+                        if isinstance(value, date)
+                        else value,
                         allowed=rule.allowed,
                     )
                 )
