@@ -10,12 +10,17 @@ followed to the end of the trial by the rules of §3, for both variants:
   highest level holding 6 patients with <= 1 DLT (none if there is no such level).
 
 The enumeration gives each level's selection probability and the mean and variance of its number of
-patients exactly; 3,000 simulated trials must agree within 4 Monte Carlo standard errors."""
+patients exactly; 3,000 simulated trials must agree within 4 Monte Carlo standard errors.
+
+With dropout (exponential, hazard h per day) a patient is DLT-evaluable with a DLT seen (the fixed model's
+DLT is on day 7: followed to day 7) or followed through the 28-day window without one, and the others are
+replaced (`cartrial.protocol.dlt.dlt_evaluable`; Storer 1989), so an evaluable patient has a DLT with
+probability p·e^(-7h) / (p·e^(-7h) + (1 - p)·e^(-28h)): the same enumeration at that probability."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import comb, sqrt
+from math import comb, exp, sqrt
 from pathlib import Path
 
 import pytest
@@ -88,14 +93,21 @@ def test_the_enumeration_reproduces_the_two_level_closed_form() -> None:
     assert selected[0] == pytest.approx(q**3 * (q**3 + 3 * p * q**2) + 3 * p * q**2 * q**3)
 
 
+def evaluable_dlt_probability(p: float, hazard_per_year: float) -> float:
+    """P(DLT | DLT-evaluable) under exponential dropout: DLT seen on day 7, window of 28 days."""
+    h = hazard_per_year / 365.25
+    return p * exp(-7 * h) / (p * exp(-7 * h) + (1 - p) * exp(-28 * h))
+
+
+@pytest.mark.parametrize("hazard_per_year", [0.0, 5.0])
 @pytest.mark.parametrize("variant", ["escalation_only", "deescalation"])
 def test_three_level_three_plus_three_matches_the_exact_enumeration(
-    make_scenario: Callable[..., Path], variant: str
+    make_scenario: Callable[..., Path], variant: str, hazard_per_year: float
 ) -> None:
     path = make_scenario(
         {
             "toxicity": {"fixed_dlt_probability": list(P)},
-            "dropout": {"hazard_per_year": 0.0},
+            "dropout": {"hazard_per_year": hazard_per_year},
             "design": {"overrides": {"variant": variant}},
             "pool_size": 100,
         },
@@ -104,7 +116,8 @@ def test_three_level_three_plus_three_matches_the_exact_enumeration(
     scenario, protocol_path = load_scenario(path)
     batch = simulate_trials(prepare(scenario, load_protocol(protocol_path), 1), TRIALS, seed=7)
     oc = summarise(batch)
-    selected, none, mean_n, mean_n2 = enumerate_three_plus_three(P, variant)
+    truth = tuple(evaluable_dlt_probability(p, hazard_per_year) for p in P)
+    selected, none, mean_n, mean_n2 = enumerate_three_plus_three(truth, variant)
     assert sum(selected) + none == pytest.approx(1.0)
     for level in range(len(P)):
         se = sqrt(selected[level] * (1 - selected[level]) / TRIALS)
