@@ -36,6 +36,7 @@ from cartrial.protocol.seriousness import CRITERIA_FIELDS
 from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
+    EDSS_DAYS,
     FATAL_GRADE,
     FIXED_DLT_DAY,
     IMPROVEMENT_DAY,
@@ -62,7 +63,6 @@ from cartrial.simulation.trials import (
 SITE_ID = "SIM"
 PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
 LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
-EDSS_DAYS = (-3, 28, 90, 180, 365, 545, 730)
 CRS_DAYS = 15  # daily CRS/ICANS assessments on days 0-14 (longer while an episode lasts)
 LLN = {"neutrophils": 1.8, "platelets": 125.0}  # 10^9/L, typical adult reference limits [assumption]
 ICE_ITEMS = {  # ICE total -> (orientation, naming, command, writing, attention)

@@ -1076,6 +1076,9 @@ def _efficacy(
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
     counted = relapses.copy()
+    # the EDSS the analysis reads is the last EDSS visit's: the relapse steps by then (D-19.1221)
+    last_visit = last_edss_visit_day(follow_days[t_idx, s_idx])
+    by_last_visit = np.zeros_like(relapses)
     # the pre-infusion ARR the analysis reads: the window's share of the drawn history and the interval's
     # onsets at the rate after selection (D-19.880)
     gap = consent_gap_days(sc, infusion[t_idx, s_idx], draws.vein_to_vein_days[t_idx, s_idx])
@@ -1088,6 +1091,7 @@ def _efficacy(
             int(relapses[i]),
             draws.relapse_seed[t, sl],
         )
+        by_last_visit[i] = sum(onset <= last_visit[i] for onset in onsets)
         infused_local = infusion_instant(sc, float(infusion[t, sl]))
         history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
@@ -1102,7 +1106,9 @@ def _efficacy(
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
-    fs = fs_at(cov.fs[p], changes, follow_days[t_idx, s_idx] >= IMPROVEMENT_DAY, relapses)
+    # the FS at the last EDSS visit on or before the end of follow-up, as `simulate study` writes them: a
+    # relapse step or an improvement after that visit is in no EDSS the analysis reads (D-19.1221)
+    fs = fs_at(cov.fs[p], changes, np.nan_to_num(last_visit, nan=-np.inf) >= IMPROVEMENT_DAY, by_last_visit)
     edss_end = edss_of(fs, cov.ambulation[p])
     out_shape = slot_dose.shape
     result: dict[str, FloatArray] = {}
@@ -1139,6 +1145,26 @@ def _dlts_by(
 
 #: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
 IMPROVEMENT_DAY = 90.0
+
+#: Study days of the EDSS visits of a virtual patient (baseline on day -3; `simulate study` writes them,
+#: those after the end of follow-up left out): the OC's EDSS change is the one at the last of them on or
+#: before the end of follow-up, the EDSS the analysis reads (D-19.1221).
+EDSS_DAYS: tuple[int, ...] = (-3, 28, 90, 180, 365, 545, 730)
+
+
+def last_edss_visit_day(follow_days: FloatArray) -> FloatArray:
+    """Study day of the last post-infusion EDSS visit (`EDSS_DAYS`) on or before each end of follow-up
+    (the day `simulate study` writes the visit when it is not after the end: `day <= follow`), NaN when
+    there is none: the visit whose EDSS the analysis compares with the baseline (its ``efficacy:edss_change``
+    reads the last EDSS; D-19.1221).
+
+    >>> last_edss_visit_day(np.array([10.0, 28.0, 179.9, 1000.0])).tolist()
+    [nan, 28.0, 90.0, 730.0]
+    """
+    days = np.array([d for d in EDSS_DAYS if d > 0], dtype=float)
+    follow = np.asarray(follow_days, dtype=float)
+    index = np.searchsorted(days, np.nan_to_num(follow, nan=-np.inf), side="right") - 1
+    return np.where(index >= 0, days[np.maximum(index, 0)], np.nan)
 
 
 @dataclass(frozen=True)
