@@ -1,11 +1,16 @@
 """The OC's EDSS change of a virtual patient is the change the analysis of the written study reads: the
 EDSS at the last EDSS visit on or before the end of the patient's follow-up minus the baseline (the
-analysis's ``efficacy:edss_change``: baseline and last EDSS; `cartrial.neuro.derive.has_edss_change`),
-not the functional systems at the end of follow-up itself. A relapse step after the last EDSS visit is not
-in any EDSS the analysis reads, so it must not be in the OC's change either (decisions D-19.1221).
+analysis's ``efficacy:edss_change``: `cartrial.neuro.derive_disability`'s ``last_edss`` minus its
+``baseline_edss``), not the functional systems at the end of follow-up itself. A relapse step after the last
+EDSS visit is not in any EDSS the analysis reads, so it must not be in the OC's change either (decisions
+D-19.1221).
 
-The written change is computed here from the written EDSS form by the neuro engine (`edss_array`, raw FS
-and ambulation as recorded), independently of the simulator's own EDSS path."""
+The written change is computed here from the written EDSS, infusion and relapse forms by the analysis's own
+rule (`derive_disability`, with the protocol's relapse definition), independently of the simulator's EDSS
+path, under both baseline rules: ``last`` (the example protocol's `edss_baseline_visit`) and the default
+``outside_relapse`` (a pre-infusion EDSS within 30 days after a relapse onset is no baseline: such a
+subject has no change and is left out of the comparison). A subject who died is not left out (none dies in
+these two studies; the visits after a death: test_simulated_edss_visits, D-19.1223)."""
 
 from __future__ import annotations
 
@@ -17,8 +22,9 @@ import numpy as np
 import pytest
 
 import cartrial.simulation.study as study_module
-from cartrial.neuro.edss_scale import FS_NAMES, edss_array
-from cartrial.protocol import load_protocol
+from cartrial.neuro.derive import derive_disability, relapse_options_from_protocol
+from cartrial.neuro.disability import BaselineVisit, DisabilityOptions
+from cartrial.protocol import Protocol, load_protocol
 from cartrial.simulation import load_scenario, prepare
 
 #: Relapses at the pre-infusion rate whatever the AQP4-IgG (hazard exponent 0), each a lasting FS step, and
@@ -39,27 +45,32 @@ CHANGES = {
 }
 
 
-def _written_changes(forms: dict[str, Any]) -> dict[str, float]:
-    """Last EDSS minus the first (baseline) EDSS per subject with a post-baseline visit, from the written
-    form, subjects who died left out (their records after the death are removed from the study)."""
-    edss = forms["edss"]
-    values, _ = edss_array(edss[list(FS_NAMES)].to_numpy(dtype=int), edss["ambulation"].to_numpy(dtype=int))
-    edss = edss.assign(edss=values).sort_values(["subject_id", "assessed_at"])
-    subjects = forms["subjects"]
-    dead = set(subjects.loc[subjects["disposition"] == "death", "subject_id"])
-    out = {}
-    for sid, rows in edss.groupby("subject_id"):
-        if len(rows) >= 2 and sid not in dead:
-            out[str(sid)] = float(rows["edss"].iloc[-1] - rows["edss"].iloc[0])
-    return out
+def _written_changes(forms: dict[str, Any], protocol: Protocol, baseline_visit: str) -> dict[str, float]:
+    """``last_edss`` − ``baseline_edss`` of `derive_disability` (the analysis's rule) per subject with both,
+    from the written forms."""
+    table = derive_disability(
+        forms["edss"],
+        forms["infusions"],
+        relapses=forms["relapses"],
+        relapse_options=relapse_options_from_protocol(protocol),
+        options=DisabilityOptions(baseline_visit=BaselineVisit(baseline_visit)),
+    ).table
+    both = table["baseline_edss"].notna() & table["last_edss"].notna()
+    rows = table[both]
+    return {
+        str(sid): float(last - base)
+        for sid, last, base in zip(rows["subject_id"], rows["last_edss"], rows["baseline_edss"], strict=True)
+    }
 
 
+@pytest.mark.parametrize("baseline_visit", ["last", "outside_relapse"])
 @pytest.mark.parametrize("seed", [1, 3])
 def test_the_oc_edss_change_is_the_change_at_the_last_written_edss_visit(
-    make_scenario: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, seed: int
+    make_scenario: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, seed: int, baseline_visit: str
 ) -> None:
-    scenario, protocol = load_scenario(make_scenario(CHANGES))
-    prepared = prepare(scenario, load_protocol(protocol), 1)
+    scenario, protocol_path = load_scenario(make_scenario(CHANGES))
+    protocol = load_protocol(protocol_path)
+    prepared = prepare(scenario, protocol, 1)
     seen: dict[str, Any] = {}
     efficacy = study_module._efficacy
 
@@ -70,7 +81,7 @@ def test_the_oc_edss_change_is_the_change_at_the_last_written_edss_visit(
 
     monkeypatch.setattr(study_module, "_efficacy", spy)
     study = study_module.simulate_study(prepared, seed)
-    written = _written_changes(study.forms)
+    written = _written_changes(study.forms, protocol, baseline_visit)
     slot_dose, infusion = seen["slot_dose"][0], seen["infusion"][0]
     infused = (slot_dose >= 0) & np.isfinite(infusion)
     # subjects are numbered in infusion order (`simulate_study`)

@@ -1,7 +1,7 @@
 """`simulate trial`'s 3+3 against an exact enumeration written here, independently of the escalation engine
 (docs/science/dose-escalation.md §3; as `bcrm::threep3`): three dose levels with fixed true DLT
-probabilities, no dropout, no expansion cohort. Every cohort outcome (0-3 DLTs among 3, binomial) is
-followed to the end of the trial by the rules of §3, for both variants:
+probabilities, no expansion cohort, without dropout and then with it (below). Every cohort outcome (0-3 DLTs
+among 3, binomial) is followed to the end of the trial by the rules of §3, for both variants:
 
 - 0/3 or <= 1/6 at level d: escalate, unless d is the top level, d+1 has had >= 2 DLTs or already has 6
   patients: stop, MTD = d; 1/3: 3 more at d; >= 2 DLTs at d: d is exceeded —
