@@ -15,7 +15,11 @@ patients exactly; 3,000 simulated trials must agree within 4 Monte Carlo standar
 With dropout (exponential, hazard h per day) a patient is DLT-evaluable with a DLT seen (the fixed model's
 DLT is on day 7: followed to day 7) or followed through the 28-day window without one, and the others are
 replaced (`cartrial.protocol.dlt.dlt_evaluable`; Storer 1989), so an evaluable patient has a DLT with
-probability p·e^(-7h) / (p·e^(-7h) + (1 - p)·e^(-28h)): the same enumeration at that probability."""
+probability p·e^(-7h) / (p·e^(-7h) + (1 - p)·e^(-28h)): the same enumeration at that probability. Each
+place of an evaluable patient is filled after a geometric number G of treated patients (each evaluable
+with probability e = p·e^(-7h) + (1 - p)·e^(-28h), whatever the others), so the patients treated at a
+level, T = G_1 + … + G_N (N the evaluable patients there), have E[T] = E[N]/e and
+Var T = E[N]·(1 - e)/e² + Var N/e² (Wald; D-19.1225): `mean_treated`; without dropout T = N."""
 
 from __future__ import annotations
 
@@ -124,5 +128,12 @@ def test_three_level_three_plus_three_matches_the_exact_enumeration(
         assert oc.doses.loc[level, "selection_pct"] / 100 == pytest.approx(selected[level], abs=4 * se)
         se_n = sqrt((mean_n2[level] - mean_n[level] ** 2) / TRIALS)
         assert oc.doses.loc[level, "mean_n"] == pytest.approx(mean_n[level], abs=4 * se_n)
+        h = hazard_per_year / 365.25
+        e = P[level] * exp(-7 * h) + (1 - P[level]) * exp(-28 * h)
+        var_n = mean_n2[level] - mean_n[level] ** 2
+        se_t = sqrt((mean_n[level] * (1 - e) / e**2 + var_n / e**2) / TRIALS)
+        assert oc.doses.loc[level, "mean_treated"] == pytest.approx(mean_n[level] / e, abs=4 * se_t)
+        if hazard_per_year == 0.0:  # nobody replaced: every treated patient is DLT-evaluable
+            assert oc.doses.loc[level, "mean_treated"] == oc.doses.loc[level, "mean_n"]
     se_none = sqrt(none * (1 - none) / TRIALS)
     assert oc.summary["no_mtd_pct"] / 100 == pytest.approx(none, abs=4 * se_none)
