@@ -118,14 +118,21 @@ class Covariates:
         return Covariates(**values)
 
 
+def fs_maxima() -> npt.NDArray[np.int64]:
+    """The highest grade of each functional system in `FS_COLUMNS` order: the neuro engine's
+    (`cartrial.neuro.edss_scale.FS_MAX`, Kurtzke 1983), the one definition (D-19.1226)."""
+    from cartrial.neuro.edss_scale import FS_MAX
+
+    return np.array([FS_MAX[name] for name in FS_COLUMNS], dtype=np.int64)
+
+
 def functional_systems(severity: FloatArray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Raw FS grades and ambulation score from a latent disability severity (EDSS-like, 0-9.5) [assumption,
     docs/simulation.md §2]: NMOSD mostly affects vision, motor, sensory and bladder function."""
     n = severity.size
     weights = np.array([0.45, 0.15, 0.6, 0.2, 0.45, 0.45, 0.15])  # FS_COLUMNS order
-    maxima = np.array([6, 5, 6, 5, 6, 6, 5])
     raw = np.rint(severity[:, None] * weights[None, :] + rng.normal(0, 0.6, (n, 7)))
-    fs = np.clip(raw, 0, maxima).astype(np.int64)
+    fs = np.clip(raw, 0, fs_maxima()).astype(np.int64)
     ambulation = np.clip(np.rint((severity - 4.0) * 2.5 + rng.normal(0, 0.5, n)), 0, 12).astype(np.int64)
     return fs, ambulation
 
@@ -483,6 +490,7 @@ __all__ = [
     "correlation_matrix",
     "draw_covariates",
     "edss_of",
+    "fs_maxima",
     "functional_systems",
     "lognormal_draw",
     "screen_covariates",
