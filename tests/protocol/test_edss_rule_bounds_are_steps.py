@@ -27,7 +27,9 @@ STEPS = [0.0, *(1.0 + 0.5 * k for k in range(19))]  # Kurtzke 1983: 0, 1.0, 1.5,
 
 def _with(min_score: float, max_score: float) -> str:
     assert LINE in TEXT
-    return TEXT.replace(LINE, f"rule: {{type: edss_range, min_score: {min_score!r}, max_score: {max_score!r}}}")
+    return TEXT.replace(
+        LINE, f"rule: {{type: edss_range, min_score: {min_score!r}, max_score: {max_score!r}}}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,9 +59,7 @@ def test_a_bound_off_the_edss_steps_is_refused_at_its_line(
 @given(st.sampled_from(STEPS), st.sampled_from(STEPS))
 def test_every_pair_of_steps_in_order_is_accepted(a: float, b: float) -> None:
     low, high = min(a, b), max(a, b)
-    rule = next(
-        c.rule for c in parse_protocol(_with(low, high)).eligibility.criteria if c.id == "inc_edss"
-    )
+    rule = next(c.rule for c in parse_protocol(_with(low, high)).eligibility.criteria if c.id == "inc_edss")
     assert (rule.min_score, rule.max_score) == (low, high)  # type: ignore[union-attr]
 
 

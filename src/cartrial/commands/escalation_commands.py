@@ -541,8 +541,8 @@ def replay_command(
     as_json: bool = JSON,
 ) -> None:
     """Check recorded escalation decisions against the protocol: DLT window complete for every patient of
-    the cohort, next cohort treated after the decision, decision as the protocol's design gives it. Every
-    protocol deviation is listed (column `deviation`)."""
+    the cohort, next cohort treated after the decision, the sentinel interval (stagger_days) kept, decision
+    as the protocol's design gives it. Every protocol deviation is listed (column `deviation`)."""
 
     from cartrial.escalation import replay_decisions
     from cartrial.escalation.conduct import deviation_count_note

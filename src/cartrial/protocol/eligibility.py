@@ -209,8 +209,8 @@ class RelapseActivityRule(_Rule):
 
 def _edss_bound(value: float) -> float:
     """An EDSS bound is a step of the scale (0, 1.0, 1.5, ..., 9.5, 10; Kurtzke 1983): the one EDSS-step rule
-    of a candidate's score (`cartrial.protocol.edss_steps`, D-19.691), so ``max_score: 8.25`` is refused at its
-    line rather than silently meaning 8.0 (D-19.1201)."""
+    of a candidate's score (`cartrial.protocol.edss_steps`, D-19.691), so ``max_score: 8.25`` is refused at
+    its line rather than silently meaning 8.0 (D-19.1201)."""
     problem = edss_step_problem("score", value)
     if problem is not None:
         raise option_error(problem)

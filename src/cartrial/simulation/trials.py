@@ -773,10 +773,11 @@ def _calendar(
 ) -> FloatArray:
     """Infusion day of every treated slot (NaN otherwise), study day 0 = first screening: candidates arrive
     as a Poisson process, an eligible one is infused after the vein-to-vein time but not before the previous
-    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), patients of a cohort at least
-    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision.
-    Candidates arrive in the order they are enrolled: cohort by cohort, a cohort's replacement patients (the
-    reserve slots, `_escalate`) after its other patients, in slot order within a cohort."""
+    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), the later patients of an
+    escalation cohort at least `stagger_days` after its first (sentinel dosing, D-19.1202); the expansion
+    starts after the last escalation cohort's window and decision. Candidates arrive in the order they are
+    enrolled: cohort by cohort, a cohort's replacement patients (the reserve slots, `_escalate`) after its
+    other patients, in slot order within a cohort."""
     window = prepared.settings["window_days"]
     stagger = prepared.settings["stagger_days"]
     treated = slot_dose >= 0
@@ -809,11 +810,17 @@ def _calendar(
             continue
         cols = np.flatnonzero(in_cohort.any(axis=0))
         last = np.full(trials, -np.inf)
+        first = np.full(trials, -np.inf)  # the cohort's first (sentinel) infusion
         for j in cols:
             here = in_cohort[:, j]
-            day = np.maximum(ready[:, j], gate)
-            day = np.maximum(day, last + (stagger if cohort < cohorts else 0.0))
+            # never before the patient enrolled before (`last`); an escalation cohort's later patients at
+            # least `stagger_days` after its first: the sentinel interval of the protocol, counted from the
+            # first patient, not from each previous one (NCT07488546; D-19.1202)
+            day = np.maximum(np.maximum(ready[:, j], gate), last)
+            if cohort < cohorts:
+                day = np.maximum(day, first + stagger)
             infusion[here, j] = day[here]
+            first = np.where(here & ~np.isfinite(first), day, first)
             last = np.where(here, day, last)
         ended = np.isfinite(last)
         gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
