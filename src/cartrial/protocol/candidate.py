@@ -238,10 +238,10 @@ class Candidate(BaseModel):
 
     @model_validator(mode="after")
     def _dates_consistent(self) -> Candidate:
-        """Nothing recorded at screening can be dated after the candidate's screening date (a typing
-        error). A screening run for another date (`screen(..., screening_date)`, ``--screening-date``)
-        screens as of that date: records after it are not used, as the rules say. One relapse per onset
-        date (`_repeated_relapses`)."""
+        """Nothing recorded at screening can be dated after the candidate's screening date, nor before the
+        date of birth (a typing error; D-19.1204). A screening run for another date (`screen(...,
+        screening_date)`, ``--screening-date``) screens as of that date: records after it are not used, as
+        the rules say. One relapse per onset date (`_repeated_relapses`)."""
         issues = self._repeated_relapses()
         if self.date_of_birth is not None and self.date_of_birth < EARLIEST_BIRTH:  # implausible (D-19.503)
             issues.append(
@@ -268,6 +268,15 @@ class Candidate(BaseModel):
                 )
                 for path, what, value in self._dated_records()
                 if value > day
+            ]
+        born = self.date_of_birth
+        # as the store's RELAPSE-BEFORE-BIRTH and the relapse engine (D-19.1204); a date of birth refused
+        # above (implausible, or after the screening date) is the one error, not every record before it
+        if born is not None and born >= EARLIEST_BIRTH and (day is None or born <= day):
+            issues += [
+                Issue(path, f"{what} is before date_of_birth", value, "on or after date_of_birth")
+                for path, what, value in self._dated_records()
+                if path != ("date_of_birth",) and value < born
             ]
         if issues:
             raise semantic_error(issues)
