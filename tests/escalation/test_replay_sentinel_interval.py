@@ -48,3 +48,23 @@ def test_a_patient_dosed_inside_the_sentinel_interval_is_a_deviation(examples_di
     assert "CT-005" in second and "21 days after" in second and "CT-004" in second
     assert "CT-006" not in second
     assert expansion == ""  # the expansion cohort has no sentinel (14 days apart here)
+
+
+def test_the_expansion_cohort_is_decided_by_the_recorded_decision_only(examples_dir: Path) -> None:
+    # cohort 2 recorded "stay" where the design gives "expand": the team ran cohort 3 as an escalation
+    # cohort, so its sentinel interval is checked. Hand-read (study/infusions.csv, Asia/Shanghai): CT-007
+    # 2021-09-28, CT-008 2021-10-12 (14 days after CT-007, inside 22), CT-009 2021-10-26 (28 days, kept)
+    study = examples_dir / "ct103a-nmosd" / "study"
+    protocol = load_protocol(study.parent / "protocol.yaml")
+    protocol = protocol.model_copy(
+        update={"escalation": protocol.escalation.model_copy(update={"stagger_days": 22})}
+    )
+    decisions = read_csv(study / "escalation_decisions.csv")
+    assert list(decisions["decision"]) == ["escalate", "expand", "stop"]
+    decisions.loc[1, "decision"] = "stay"
+    result = replay_decisions(decisions, read_csv(study / "infusions.csv"), None, protocol)
+    second, third = (str(text) for text in result.table["deviation"][1:])
+    assert "recorded decision 'stay'" in second  # the design gives "expand": a deviation of its own
+    assert "CT-008 was infused 14 days after the cohort's first patient (CT-007" in third
+    assert "22-day sentinel interval" in third
+    assert "CT-009 was infused" not in third  # 28 days after the sentinel: kept

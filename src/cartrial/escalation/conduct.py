@@ -674,7 +674,7 @@ def replay_decisions(
                 )
         # the sentinel interval (protocol `escalation.stagger_days`): an escalation cohort's later patients at
         # least that many days after its first, on the site's calendar (NCT07488546; D-19.1203); the
-        # expansion cohort (after an "expand" decision, recorded or the design's) has none, as simulated
+        # expansion cohort (after a recorded "expand" decision) has none, as simulated
         if stagger and members and not after_expand:
             first_moment, first_name, _ = members[0]
             for moment, name, _ in members[1:]:
@@ -831,7 +831,9 @@ def replay_decisions(
             f"{where}, {remark}"
             for remark in state_remarks(recorded_state[i], n_doses, state_treated, state_dlts, cohort_level)
         )
-        after_expand = after_expand or "expand" in (str(recorded[i]), expected)
+        # the expansion cohort is the one the team ran after a recorded "expand"; the design's "expand" beside
+        # another recorded decision is a deviation of that decision, not an expansion (D-19.1203)
+        after_expand = after_expand or str(recorded[i]) == "expand"
         rows.append(
             {
                 "cohort": int(cohort[i]),
