@@ -75,3 +75,34 @@ def test_a_date_of_birth_after_screening_is_the_one_error() -> None:
     with pytest.raises(InputError) as caught:
         parse_candidate(text)
     assert [p.field for p in caught.value.problems] == ["date_of_birth"]
+
+
+AGED = "age_years: 45"
+
+
+def _aged(text: str) -> str:
+    # the example candidate (screening 2024-03-15) with an age instead of a date of birth
+    assert BORN in text
+    return text.replace(BORN, AGED)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("{onset_date: 2022-09-20", "{onset_date: 1960-09-20", "relapses[0].onset_date"),
+        # 45 on 2024-03-15: born 1978-03-16 at the earliest, so 1978-03-15 is before any possible birth
+        ("date: 2018-11-02}", "date: 1978-03-15}", "diagnosis.date"),
+    ],
+)
+def test_a_record_before_the_earliest_birth_an_age_allows_is_refused(old: str, new: str, field: str) -> None:
+    text = _aged(TEXT).replace(old, new)
+    with pytest.raises(InputError) as caught:
+        parse_candidate(text, "cand.yaml")
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.field) == ("cand.yaml", _line(text, new), field)
+    assert "before the earliest date of birth age_years allows" in problem.message
+
+
+def test_a_record_on_the_earliest_birth_an_age_allows_is_kept() -> None:
+    text = _aged(TEXT).replace("date: 2018-11-02}", "date: 1978-03-16}")
+    assert parse_candidate(text).diagnosis.date == dt.date(1978, 3, 16)  # type: ignore[union-attr]
