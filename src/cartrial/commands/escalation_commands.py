@@ -200,6 +200,9 @@ def print_fit(console: Console, fit: Fit) -> None:
     console.print(
         f"{verdict}; continue: {'yes' if fit.continue_ else 'no'}; admissible: {list(fit.admissible)}"
     )
+    if not fit.continue_ and mtd.dose_level is not None:  # stopped with a dose: it is the recommendation
+        console.print(f"the trial has stopped; MTD (recommended dose): {mtd.dose_level} — {mtd.rule}")
+        return
     level = "none" if mtd.dose_level is None else mtd.dose_level
     console.print(f"final MTD estimate (not the next dose): {level} — {mtd.rule}")
 
