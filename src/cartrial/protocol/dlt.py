@@ -35,6 +35,11 @@ class ToxicityCategory(StrEnum):
     DEATH = "death"
 
 
+#: The categories whose events cartrial grades itself (ASTCT CRS and ICANS, CTCAE haematology results): their
+#: terms have no organ of `cartrial.protocol.organs`, so a DLT rule of one of them takes no organs (D-19.1209)
+ORGANLESS_CATEGORIES = frozenset({ToxicityCategory.CRS, ToxicityCategory.ICANS, ToxicityCategory.HEMATOLOGIC})
+
+
 class Relatedness(StrEnum):
     """Investigator's causality assessment, ordered from least to most related."""
 
@@ -129,6 +134,25 @@ class DltRule(BaseModel):
                         refs=(("organs", earlier),),
                     )
                 )
+        # CRS, ICANS and haematological events are graded by cartrial from the assessments and the
+        # laboratory results, terms without an organ of `ORGAN_TERMS`: organs there could never match
+        # (D-19.1209)
+        if self.category in ORGANLESS_CATEGORIES:
+            for name in ("organs", "organ_min_grade"):
+                if getattr(self, name):
+                    issues.append(
+                        Issue(
+                            (name,),
+                            f"a {self.category.value} rule's events have no organ (graded from the "
+                            f"assessments and laboratory results), so `{name}` could never match",
+                            None,
+                            f"`{name}` only on a rule of category "
+                            + ", ".join(
+                                sorted(c.value for c in ToxicityCategory if c not in ORGANLESS_CATEGORIES)
+                            )
+                            + " or of any category (no `category`)",
+                        )
+                    )
         listed = None if self.organs is None else {organ_key(o) for o in self.organs}
         graded: dict[str, str] = {}
         for organ, grade in self.organ_min_grade.items():

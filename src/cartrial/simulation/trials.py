@@ -773,10 +773,11 @@ def _calendar(
 ) -> FloatArray:
     """Infusion day of every treated slot (NaN otherwise), study day 0 = first screening: candidates arrive
     as a Poisson process, an eligible one is infused after the vein-to-vein time but not before the previous
-    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), patients of a cohort at least
-    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision.
-    Candidates arrive in the order they are enrolled: cohort by cohort, a cohort's replacement patients (the
-    reserve slots, `_escalate`) after its other patients, in slot order within a cohort."""
+    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), the later patients of an
+    escalation cohort at least `stagger_days` after its first (sentinel dosing, D-19.1202); the expansion
+    starts after the last escalation cohort's window and decision. Candidates arrive in the order they are
+    enrolled: cohort by cohort, a cohort's replacement patients (the reserve slots, `_escalate`) after its
+    other patients, in slot order within a cohort."""
     window = prepared.settings["window_days"]
     stagger = prepared.settings["stagger_days"]
     treated = slot_dose >= 0
@@ -809,15 +810,59 @@ def _calendar(
             continue
         cols = np.flatnonzero(in_cohort.any(axis=0))
         last = np.full(trials, -np.inf)
+        first = np.full(trials, -np.inf)  # the cohort's first (sentinel) infusion
         for j in cols:
             here = in_cohort[:, j]
-            day = np.maximum(ready[:, j], gate)
-            day = np.maximum(day, last + (stagger if cohort < cohorts else 0.0))
+            # never before the patient enrolled before (`last`); an escalation cohort's later patients at
+            # least `stagger_days` after its first: the sentinel interval of the protocol, counted from the
+            # first patient, not from each previous one (NCT07488546; D-19.1202)
+            # counted on the site's calendar, as the replay counts it (D-19.1203, D-19.1205)
+            day = np.maximum(np.maximum(ready[:, j], gate), last)
+            if cohort < cohorts and stagger:
+                day = np.maximum(day, site_days_later(prepared.scenario, first, stagger))
             infusion[here, j] = day[here]
+            first = np.where(here & ~np.isfinite(first), day, first)
             last = np.where(here, day, last)
         ended = np.isfinite(last)
         gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
     return infusion
+
+
+def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> FloatArray:
+    """The study day (after the accrual start, 08:00 UTC of `start_date`, as `infusion_instant`) of the
+    moment `later` days after each of `days` on the site's wall clock (`accrual.site_time_zone`): the same
+    time of day, `later` dates on, so its site date is exactly `later` days after — across a daylight-saving
+    change too, where `later` × 24 h is an hour short or long (D-19.1205). A wall time a spring-forward change
+    skips is moved forward by the gap, an ambiguous one (fall-back) is the first of the two; a non-finite day
+    stays as it is.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")  # Asia/Shanghai: no DST
+    >>> site_days_later(sc, np.array([0.25, -np.inf]), 14).tolist()
+    [14.25, -inf]
+    """
+    import pandas as pd
+
+    days = np.asarray(days, dtype=float)
+    finite = np.isfinite(days)
+    if not finite.any():
+        return days + later
+    zone = scenario.accrual.site_time_zone
+    start = pd.Timestamp(
+        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
+    )
+    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant`
+    instants = start + pd.to_timedelta(days[finite], unit="D").round("us")
+    wall = pd.DatetimeIndex(instants).tz_convert(zone).tz_localize(None) + pd.Timedelta(days=later)
+    moved = wall.tz_localize(
+        zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+    ).tz_convert("UTC")
+    # the change of the UTC offset between the two moments (0 without one: exactly `days + later` then)
+    shift = ((moved - instants) - pd.Timedelta(days=later)) / pd.Timedelta(days=1)
+    out = days + later
+    out[finite] += np.asarray(shift, dtype=float)
+    return out
 
 
 def infusion_instant(scenario: Scenario, infusion_day: float) -> dt.datetime:
