@@ -1,4 +1,5 @@
-"""`grade icaht --never-recovered-from-day` exposes the engine's option (`IcahtOptions.never_recovered_from_day`,
+"""`grade icaht --never-recovered-from-day` exposes the engine's option
+(`IcahtOptions.never_recovered_from_day`,
 grader rule of EHA/EBMT 2023 §5.1, D-19.1192).
 
 Hand derivation: ANC 300/µL daily on days 5-15, the last count on day 15, no follow-up date (the last count

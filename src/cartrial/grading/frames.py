@@ -1038,6 +1038,7 @@ def derive_graded_events(
             graded.table["grade"].to_numpy(dtype=np.int8),
             min_grade=min_lab_grade,
             ctcae_version=ctcae_version,
+            split_at=times,  # a run open at the infusion is evaluated from day 0 (D-19.1191)
         )
         events += lab_events(runs, times, scale=f"CTCAE v{ctcae_version}")
     table = pd.DataFrame([asdict(e) for e in events])
