@@ -86,9 +86,13 @@ def test_persisting_pre_infusion_neutropenia_is_a_dlt() -> None:
 
 def test_in_window_part_lasting_7_days_or_less_is_not_a_dlt() -> None:
     # days -10 to 7 at grade >= 3: 17 days in all, only 7 after the infusion (not > 7)
-    events = _events([(-10, 0.3), (-3, 0.4), (7, 1.6)])
+    events = _events([(-10, 0.3), (-3, 0.4), (3, 0.7), (7, 1.6)])
     assert [(e.onset_day, e.duration_days) for e in events] == [(-10.0, 10.0), (0.0, 7.0)]
     assert not any(assess_dlt(e, [RULE], 28).is_dlt for e in events)
+    # no result at grade >= 3 after the infusion (the first one, day 7, is grade 1): no part from day 0
+    # (D-19.1194; changed by design, this case gave (0.0, 7.0) from the carried day -3 count)
+    events = _events([(-10, 0.3), (-3, 0.4), (7, 1.6)])
+    assert [(e.onset_day, e.duration_days) for e in events] == [(-10.0, 10.0)]
 
 
 def test_grade_after_the_infusion_is_the_count_in_effect_and_later_results() -> None:
