@@ -17,6 +17,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from cartrial.analysis.core import study_populations
 from cartrial.analysis.dlt import evaluate_dlts
 from cartrial.escalation.dlt import assess_dlt
 from cartrial.protocol import GradedEvent, parse_protocol
@@ -77,3 +78,33 @@ def test_the_engine_reads_the_onset_study_day() -> None:
         "S1", "hematologic", "Neutrophil count decreased", 4, "CTCAE v5.0", -0.1, onset_study_day=0
     )
     assert not assess_dlt(before, [DltRule(id="any", description="any", min_grade=3)], 28).in_window
+
+
+@pytest.mark.parametrize(
+    ("site_zones", "study_day", "in_window"),
+    [(True, 29, False), (False, 28, True)],
+)
+def test_the_window_reads_the_sites_calendar_through_the_analysis_path(
+    snapshot: StudySnapshot, site_zones: bool, study_day: int, in_window: bool
+) -> None:
+    """28.65 days after 2021-06-08T01:45Z is 2021-07-06T17:21Z: 01:21 on 7 July in Asia/Shanghai (UTC+8),
+    study day 29 on the site's calendar (TJH, sites.csv), outside the 28-day window; on UTC's calendar (no
+    site zone given) it would be 6 July, study day 28, inside. Run through `study_populations` (the
+    analysis's own path: `given_study_tables` puts the site calendar on the infusions)."""
+    assert snapshot.time_zones.get("TJH") == "Asia/Shanghai"
+    protocol = parse_protocol(snapshot.protocol_yaml)
+    zones = snapshot.time_zones if site_zones else None
+    study = study_populations(_tables(snapshot, 28.65), protocol, CUTOFF, time_zones=zones)
+    table = study.evaluation.assessments
+    icans = table[(table["subject_id"] == SUBJECT) & (table["category"] == "icans")].reset_index(drop=True)
+    assert len(icans) == 1
+    assert int(icans.at[0, "onset_study_day"]) == study_day
+    assert (bool(icans.at[0, "in_window"]), bool(icans.at[0, "is_dlt"])) == (in_window, in_window)
+
+
+def test_onset_study_day_is_an_integer_column(snapshot: StudySnapshot) -> None:
+    protocol = parse_protocol(snapshot.protocol_yaml)
+    table = evaluate_dlts(_tables(snapshot, 28.25), protocol, CUTOFF).assessments
+    assert str(table["onset_study_day"].dtype) == "Int64"
+    icans = table[(table["subject_id"] == SUBJECT) & (table["category"] == "icans")]
+    assert icans["onset_study_day"].astype(str).tolist() == ["28"]

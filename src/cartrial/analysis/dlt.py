@@ -292,6 +292,25 @@ def _ae_events(
     return out
 
 
+PRE_EXISTING = (
+    "pre-existing: present before the treatment-emergent period (a baseline value, "
+    "analysis.options.treatment_emergent_start) and open at the infusion, not split at day 0, not a DLT "
+    "(D-19.1195)"
+)
+"""The `not_fired` reason of a laboratory run begun before the treatment-emergent period."""
+
+
+def _pre_existing(event: Any) -> bool:
+    """A laboratory event that began before the infusion and lasted past it: the grading splits at the
+    infusion every run open there that began in the treatment-emergent period (D-19.1191, D-19.1194), so such
+    an event is a run begun before that period (`safety.graded_events`' ``pre_treatment``, D-19.1195)."""
+    if event.category.value != "hematologic" or event.onset_day >= 0:
+        return False
+    if event.duration_days is not None:
+        return bool(event.onset_day + event.duration_days > 0)
+    return event.ongoing_at_day is not None and event.ongoing_at_day >= 0
+
+
 def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
     from cartrial.protocol import GradedEvent, ToxicityCategory
 
@@ -352,8 +371,11 @@ def evaluate_dlts(
     crs: Any = None,
     icans: Any = None,
     labs: Any = None,
+    treatment_emergent_start: Any = "lymphodepletion",
 ) -> DltEvaluation:
-    """Assess every graded event against the protocol's DLT rules (see the module docstring)."""
+    """Assess every graded event against the protocol's DLT rules (see the module docstring).
+    `treatment_emergent_start`: the study's rule (``analysis.options.treatment_emergent_start``, D-19.710); a
+    laboratory run begun before that period is pre-existing, not a DLT (D-19.1195)."""
     from cartrial.analysis.safety import graded_events
     from cartrial.escalation.dlt import assess_dlt, attributed_relatedness, event_organ
 
@@ -363,7 +385,14 @@ def evaluate_dlts(
     described = {r.id: r.description for r in rules}
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
-    graded = graded_events(tables, ctcae_version, crs=crs, icans=icans, labs=labs)
+    graded = graded_events(
+        tables,
+        ctcae_version,
+        crs=crs,
+        icans=icans,
+        labs=labs,
+        treatment_emergent_start=treatment_emergent_start,
+    )
     ends = follow_up_ends(tables, list(day0), cutoff) if "subjects" in tables else None
     timed = _grading_events(graded.table)
     # an elapsed onset (CRS, ICANS, laboratory) is read by the DLT window on the site's calendar, as an
@@ -402,7 +431,10 @@ def evaluate_dlts(
                 "rules_fired": ";".join(verdict.fired),
                 "rule_descriptions": "; ".join(described[r] for r in verdict.fired),
                 "rule_sources": " | ".join(verdict.citations[r] for r in verdict.fired),
-                "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
+                "not_fired": "; ".join(
+                    ([PRE_EXISTING] if _pre_existing(event) else [])
+                    + [f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items()]
+                )
                 if not verdict.is_dlt
                 else "",
                 "query": " | ".join(
@@ -416,6 +448,7 @@ def evaluate_dlts(
         frame = frame.sort_values(["subject_id", "onset_day", "category", "term"], kind="mergesort")
         frame = frame.reset_index(drop=True)
     frame["dose_level"] = frame["dose_level"].astype("Int64")
+    frame["onset_study_day"] = frame["onset_study_day"].astype("Int64")
     notes: list[str] = list(graded.notes)
     if not rules:
         notes.append("the protocol defines no DLT rules (escalation.dlt_rules): no event can be a DLT")
