@@ -70,6 +70,11 @@ class GradedEvent:
     episode the day of the first "not assessable" row after its last graded one (the earliest it could have
     resolved), None without such rows. A duration rule met
     only through those rows fires and says so (`cartrial.escalation.dlt.duration_query`).
+
+    `onset_study_day`: the onset's day on the site's calendar (the onset instant on the site's clock minus
+    the infusion's date, D-19.699), when the onset is an instant (a CRS, ICANS or laboratory event, whose
+    `onset_day` is elapsed time); the DLT window reads it, as it reads an adverse event's calendar day
+    (D-19.1193). None: `onset_day` is the day.
     """
 
     subject_id: str
@@ -85,6 +90,7 @@ class GradedEvent:
     judged_dlt_by_committee: bool = False
     ongoing_at_day: float | None = None
     graded_to_day: float | None = None
+    onset_study_day: int | None = None
 
 
 class DltRule(BaseModel):
