@@ -424,6 +424,8 @@ def _known_keys(
     keys written in this transaction when the table was empty at its first write (tracked on `tx`), None
     otherwise (the stored rows are looked up)."""
     if known_new:
+        # the table's keys now go past any set tracked earlier in this transaction: it no longer tells them
+        tx._new_table_keys.pop(table_name, None)
         return frozenset()
     tracked = tx._new_table_keys.get(table_name)
     if tracked is not None and tracked[0] != keys:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -57,17 +58,28 @@ def non_finite(value: Any) -> bool:
     return False
 
 
+_BLANK = type(None)
+
+
 def any_non_finite(values: Sequence[Any]) -> bool:
     """Whether any of `values` (one column of rows to write) is or holds a NaN or an infinity (`non_finite`,
     the one rule): in C for a column of floats and blanks (`numpy.isfinite`), else value by value. The bulk
-    write refuses such a column, so that cartrial never writes one (D-19.1100)."""
+    write refuses such a column, so that cartrial never writes one (D-19.1100). A column of floats is read
+    by `numpy.fromiter` without a list of its values; with blanks, which read as NaN, it holds a non-finite
+    number exactly when fewer cells are finite than are not blank (no list of the other values either,
+    D-19.1151)."""
     import numpy as np
 
     kinds = set(map(type, values))
-    if kinds <= {float, type(None)}:
-        numbers = np.array([v for v in values if v is not None], dtype=float)
-        return not bool(np.isfinite(numbers).all())
-    return any(map(non_finite, values))
+    if not kinds <= {float, _BLANK}:
+        return any(map(non_finite, values))
+    if float not in kinds:  # no values, or only blanks
+        return False
+    n = len(values)
+    if _BLANK not in kinds:
+        return not bool(np.isfinite(np.fromiter(values, dtype=float, count=n)).all())
+    finite = int(np.count_nonzero(np.isfinite(np.array(values, dtype=float))))  # None -> NaN
+    return finite != n - operator.countOf(values, None)
 
 
 def readable_number(value: Any) -> bool:

@@ -704,8 +704,13 @@ def write_form(
     known_new: bool = False,
 ) -> tuple[Any, int]:
     """Upsert one validated form in `WRITE_CHUNK_ROWS` calls (its reason and source name its file and
-    hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far."""
+    hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far. `known_new`: the
+    caller knows no row's key is stored (`bulk.upsert_columns`); so does a form whose keys were found unique
+    (`ValidatedForm.keys_unique`) written into a table that holds no record when its write begins: its new
+    keys are then not gathered into the transaction's set of the table's keys, a million of them for a
+    large import (D-19.1152)."""
     from cartrial.store import bulk
+    from cartrial.store.tables import table_of
 
     # judged again under the write's transaction, as the rows are written (a streamed file's chunk too)
     refused = committee_reason_problems(tx.connection, form)
@@ -713,6 +718,9 @@ def write_form(
         raise InputError(refused, header=f"{len(refused)} problem(s) refuse the import; nothing was written")
     tx.reason = import_reason(kind, form.file, reason)
     tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
+    if not known_new and form.keys_unique and form.n_rows:
+        table = table_of(form.spec.model)
+        known_new = tx.connection.execute(select(table.c.id).limit(1)).first() is None
     result = None
     for start in range(0, form.n_rows, WRITE_CHUNK_ROWS):
         columns = form.written_columns(start, start + WRITE_CHUNK_ROWS)
