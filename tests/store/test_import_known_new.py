@@ -58,3 +58,55 @@ def test_a_table_holding_records_is_not_written_as_known_new(study) -> None:
         pipeline.write_form(tx, _form(True), kind="templates", reason=None)
         result, _done = pipeline.write_form(tx, _form(True), kind="templates", reason=None)
     assert result == UpsertResult(0, 0, 3)
+
+
+def test_table_is_empty_answers_by_the_table_alone(study) -> None:
+    """`bulk.table_is_empty`: true for a table without records, false once one is written (in the same
+    transaction), and for a table holding records from the start (the study's subjects)."""
+    user = study.service.as_user("dm")
+    with user.transaction("import", "correction") as tx:
+        assert bulk.table_is_empty(tx, "lab_result") is True
+        assert bulk.table_is_empty(tx, "subject") is False
+        pipeline.write_form(tx, _form(False), kind="templates", reason=None)
+        assert bulk.table_is_empty(tx, "lab_result") is False
+
+
+@pytest.fixture
+def emptiness_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables `bulk.table_is_empty` is asked about (the one check whether a table holds a record)."""
+    asked: list[str] = []
+    real = bulk.table_is_empty
+
+    def spy(tx: object, table_name: str) -> bool:
+        asked.append(table_name)
+        return real(tx, table_name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk, "table_is_empty", spy)
+    return asked
+
+
+@pytest.mark.parametrize("keys_unique", [True, False])
+def test_write_form_and_known_keys_ask_the_one_check(
+    study, emptiness_asked: list[str], keys_unique: bool
+) -> None:
+    """`write_form` (a form with unique keys) and `_known_keys` (any other) ask `bulk.table_is_empty`,
+    once for the table written (the known-new write needs no tracked set, so `_known_keys` does not ask)."""
+    user = study.service.as_user("dm")
+    with user.transaction("import", "correction") as tx:
+        pipeline.write_form(tx, _form(keys_unique), kind="templates", reason=None)
+    assert emptiness_asked == ["lab_result"]
+
+
+def test_a_streamed_file_asks_the_one_check(tmp_path, request, emptiness_asked: list[str]) -> None:
+    """A streamed file (`pipeline._stream_file`) asks `bulk.table_is_empty` whether its table is empty at
+    its start (then known new for all its chunks, D-19.13)."""
+    from cartrial.store.importing import import_templates, write_synthetic_study
+
+    from .conftest import empty_study_copy
+
+    folder = tmp_path / "study"
+    write_synthetic_study(folder, 3)
+    url = empty_study_copy(request, "sqlite", tmp_path, "a")
+    import_templates(url, folder, "admin", stream_bytes=20_000, chunk_rows=500)
+    # labs.csv is streamed (5 chunks): asked once at its start, not by each chunk's write
+    assert emptiness_asked.count("lab_result") == 1, emptiness_asked
