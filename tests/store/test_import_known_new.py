@@ -110,3 +110,22 @@ def test_a_streamed_file_asks_the_one_check(tmp_path, request, emptiness_asked: 
     import_templates(url, folder, "admin", stream_bytes=20_000, chunk_rows=500)
     # labs.csv is streamed (5 chunks): asked once at its start, not by each chunk's write
     assert emptiness_asked.count("lab_result") == 1, emptiness_asked
+
+
+def test_a_known_new_write_drops_the_tracked_set(study) -> None:
+    """A table's keys tracked in the transaction (a first write into the empty table, D-19.934), then a
+    known-new write of other keys: the tracked set no longer holds every key the table holds, so
+    `_known_keys` drops it (D-19.1152) and a later write of a key the known-new write stored compares it
+    with the stored record (an update) instead of taking it as new (a second insert of the same key)."""
+    later = dt.datetime(2021, 6, 2, 8, tzinfo=dt.UTC)
+    user = study.service.as_user("dm")
+    with user.transaction("import", "correction") as tx:
+        pipeline.write_form(tx, _form(False), kind="templates", reason=None)  # tracked: 3 keys
+        assert "lab_result" in tx._new_table_keys
+        new = {"subject_id": ["CT-001"], "collected_at": [later], "analyte": ["wbc"], "value": [8.0]}
+        assert bulk.upsert_columns(tx, "lab_result", new, known_new=True) == UpsertResult(1, 0, 0)
+        assert "lab_result" not in tx._new_table_keys
+        again = {**new, "value": [9.0]}
+        assert bulk.upsert_columns(tx, "lab_result", again) == UpsertResult(0, 1, 0)
+    stored = sorted(r["value"] for r in user.find_records("lab_result"))
+    assert stored == [4.0, 5.0, 6.0, 9.0]

@@ -108,7 +108,10 @@ class ValidatedForm:
     keys_unique: bool = False
     """The rows' natural keys were found unique within the form (`validate_form` with ``check_keys``, whose
     typed keys are compared as Python compares them): a write into a table empty when the form's write
-    begins may take every row as new (`pipeline.write_form`, D-19.1152). False: not known."""
+    begins may take every row as new (`pipeline.write_form`, D-19.1152). False: not known. It holds of
+    `columns` as validated: `columns` must not be edited after validation (a key changed into another row's
+    would be taken as new: only each chunk's own check and the table's UNIQUE index would stop it) —
+    build a new form instead."""
 
     def row_numbers(self) -> np.ndarray:
         """The source row of every row (what errors and edit-check findings name)."""
