@@ -210,14 +210,18 @@ def draw_covariates(population: Population, n: int, rng: np.random.Generator) ->
     titre_log10 = _normal(population.aqp4_log10_titre, col["aqp4_log10_titre"], "aqp4_log10_titre")
     titre = TITRE_GRID[np.abs(np.log10(TITRE_GRID)[None, :] - titre_log10[:, None]).argmin(axis=1)]
     s = population.screening
+    age_years = _normal(population.age_years, col["age_years"], "age_years")
     return Covariates(
-        age_years=_normal(population.age_years, col["age_years"], "age_years"),
+        age_years=age_years,
         female=rng.random(n) < population.female_fraction,
         weight_kg=_normal(population.weight_kg, col["weight_kg"], "weight_kg"),
         height_cm=_normal(population.height_cm, rng.standard_normal(n), "height_cm"),
-        disease_duration_years=np.minimum(
-            _lognormal(population.disease_duration_years, col["disease_duration_years"]),
-            float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
+        disease_duration_years=np.minimum(  # the disease begins after birth: never longer than the age (D-19.1251)
+            np.minimum(
+                _lognormal(population.disease_duration_years, col["disease_duration_years"]),
+                float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
+            ),
+            age_years,
         ),
         relapses_24m=relapses_24m.astype(np.int64),
         relapses_12m=relapses_12m,
