@@ -109,6 +109,15 @@ _CLI_NAMES: dict[str, str] = {
     "dose_unit": "--dose-unit",
     "alq_column": "--alq-col",
 }
+#: `kinetics fit`: also the arguments of `derive_stein2019_fits` it passes on (D-19.1182).
+_FIT_NAMES: dict[str, str] = {
+    **_CLI_NAMES,
+    "lloq": "--lloq",
+    "lloq_column": "--lloq-col",
+    "time_unit": "--time-unit",
+    "conc_unit": "--conc-unit",
+    "unit_column": "--unit-col",
+}
 
 ALQ_HELP = (
     "Column flagging a level above the upper limit of quantification (true/false); a flagged sample is "
@@ -541,6 +550,7 @@ def _write_chunks(
         "--blq-col blq --lloq-col lloq[/]"
     ),
 )
+@names_cli_arguments(_FIT_NAMES)
 def fit_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to fit (stein2019)."),
@@ -623,6 +633,7 @@ def fit_command(
         conc_unit=conc_unit,
         unit_column=unit_col,
         alq_column=alq_col,
+        lloq_names="--lloq or --lloq-col",  # a not-estimable profile names the options (D-19.1182)
     )
     meta = result.metadata()
     console = _err_console()

@@ -816,13 +816,15 @@ def fit_stein2019(
     lloq: npt.ArrayLike | None = None,
     blq: npt.ArrayLike | None = None,
     options: FitOptions | None = None,
+    lloq_names: str = "lloq",
 ) -> Stein2019Fit:
     """Fit the Stein 2019 closed form to one subject's transgene profile by maximum likelihood.
 
     Residuals are on the log scale with an estimated SD (the paper's error model, Table 1). BLQ samples
     (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method,
     Beal SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ
-    sample without an LLOQ is an error. Estimation: bounded truncated Newton (scipy TNC, analytic
+    sample without an LLOQ is not estimable, the reason naming how to give one as `lloq_names` (the argument
+    ``lloq`` here; a caller names its own, the CLI its options: D-19.1182). Estimation: bounded truncated Newton (scipy TNC, analytic
     gradient) on log parameters from several starts (grid over Tmax near the observed peak and over
     alpha/beta/F_B); the best likelihood wins. Standard errors: inverse of the Hessian of the negative
     log-likelihood (central differences of the analytic gradient), delta method SE = theta · SE(log theta).
@@ -863,7 +865,7 @@ def fit_stein2019(
     if np.isnan(ll[is_blq]).any():
         raise NotEstimableError(
             "a BLQ sample has no LLOQ: the censored likelihood needs the LLOQ of every BLQ sample "
-            "(give lloq=...)"
+            f"(give {lloq_names})"
         )
     quant = ~is_blq
     n_q = int(quant.sum())
