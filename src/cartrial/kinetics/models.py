@@ -821,15 +821,15 @@ def fit_stein2019(
     """Fit the Stein 2019 closed form to one subject's transgene profile by maximum likelihood.
 
     Residuals are on the log scale with an estimated SD (the paper's error model, Table 1). BLQ samples
-    (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method,
-    Beal SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ
-    sample without an LLOQ is not estimable, the reason naming how to give one as `lloq_names` (the argument
-    ``lloq`` here; a caller names its own, the CLI its options: D-19.1182). Estimation: bounded truncated Newton (scipy TNC, analytic
-    gradient) on log parameters from several starts (grid over Tmax near the observed peak and over
-    alpha/beta/F_B); the best likelihood wins. Standard errors: inverse of the Hessian of the negative
+    (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method, Beal
+    SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ sample
+    without an LLOQ is not estimable, the reason naming how to give one as `lloq_names` (the argument ``lloq``
+    here; a caller names its own, the CLI its options: D-19.1182). Estimation: bounded truncated Newton (scipy
+    TNC, analytic gradient) on log parameters from several starts (grid over Tmax near the observed peak and
+    over alpha/beta/F_B); the best likelihood wins. Standard errors: inverse of the Hessian of the negative
     log-likelihood (central differences of the analytic gradient), delta method SE = theta · SE(log theta).
-    (TNC rather than L-BFGS-B: L-BFGS-B's Fortran core calls multithreaded BLAS and ran 15× slower on a
-    loaded machine.)
+    (TNC rather than L-BFGS-B: L-BFGS-B's Fortran core calls multithreaded BLAS and ran 15× slower on a loaded
+    machine.)
 
     A saturated profile — no more quantifiable samples than the 7 estimated quantities — is refused as not
     identifiable (it would fit every point exactly and report a residual SD near 0).
