@@ -1665,7 +1665,8 @@ def _disability_row(
     baseline_day: int | None = None,
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
-    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187). A direction
+    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187; the worsening
+    flags are then pd.NA, D-19.1189). A direction
     in `excluded` (a method switch, D-19.746) is not evaluable: its confirmed/unconfirmed are pd.NA."""
     improved = better.confirmed if better is not None else None
     worsened = worse.confirmed if worse is not None else None
@@ -1678,9 +1679,13 @@ def _disability_row(
         "improvement_confirmed": improved is not None,
         "improvement_confirmed_day": improved.confirmation_day if improved is not None else None,
         "improvement_unconfirmed": improved is None and better is not None and bool(better.unconfirmed),
-        "worsening_confirmed": worsened is not None,
+        # no change to evaluate: not evaluable for worsening (pd.NA), never "not worsened" — as ADEDSS.CRIT2FL
+        # is blank for it (D-19.1138, D-19.1189)
+        "worsening_confirmed": worsened is not None if worse is not None else pd.NA,
         "worsening_relapse_associated": worsened.relapse_associated if worsened is not None else None,
-        "worsening_unconfirmed": worsened is None and worse is not None and bool(worse.unconfirmed),
+        "worsening_unconfirmed": (worsened is None and bool(worse.unconfirmed))
+        if worse is not None
+        else pd.NA,
         "reason": reason,
         "options": options,
     }
