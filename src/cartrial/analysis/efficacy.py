@@ -119,6 +119,9 @@ def responder_datasets(
             if not evaluable:
                 excluded.setdefault(reason, []).append(sid)
             responder = bool(outcome.responder) if evaluable and outcome is not None else None
+            # all_infused: a subject not evaluable is counted as a non-responder (non-responder imputation,
+            # D-19.1134), said so in `imputed` for every reader of the row (provenance: D-19.1190)
+            imputed = all_infused and responder is None
             subject_rows.append(
                 {
                     "endpoint": endpoint,
@@ -126,7 +129,8 @@ def responder_datasets(
                     "subject_id": sid,
                     "dose_level": levels.get(sid),
                     "evaluable": evaluable,
-                    "responder": False if all_infused and responder is None else responder,
+                    "responder": False if imputed else responder,
+                    "imputed": imputed,
                     "reason": reason,
                     "in_population": evaluable or all_infused,
                     "evaluable_rule": rule.value,
