@@ -12,6 +12,7 @@ engine's reason.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -533,15 +534,19 @@ def relapse_datasets(
         )
     if result.rate_ratio is not None:
         ratio = result.rate_ratio
+        reason = ratio.not_estimable_reason()
         rates.append(
             {
                 "measure": "ARR ratio after/before",
                 "events": ratio.post_attacks,
                 "patient_years": None,
-                "estimate": ratio.ratio,
+                # an infinite ratio (no attack before infusion) is not estimable, blank with the reason, never
+                # "inf"; its lower limit stands (D-19.1187)
+                "estimate": None if reason else ratio.ratio,
                 "ci_low": ratio.ci_low,
-                "ci_high": ratio.ci_high,
+                "ci_high": None if ratio.ci_high is None or math.isinf(ratio.ci_high) else ratio.ci_high,
                 "method": f"{ratio.method.value}; {ratio.note}",
+                "not_estimable": reason or "",
             }
         )
     km = result.km
@@ -577,7 +582,17 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses_by_subject",),
-            notes=(RATE_CI_METHOD, *result.arr.notes, *history_notes),
+            # the patients the rate ratio leaves out, and why (D-19.1188)
+            notes=(
+                RATE_CI_METHOD,
+                *result.arr.notes,
+                *history_notes,
+                *(
+                    (result.rate_ratio.left_out_text(),)
+                    if result.rate_ratio and result.rate_ratio.left_out
+                    else ()
+                ),
+            ),
         ),
         "relapse_free_km": Dataset(
             "relapse_free_km",
