@@ -122,7 +122,7 @@ def responder_datasets(
             responder = bool(outcome.responder) if evaluable and outcome is not None else None
             # all_infused: a subject not evaluable is counted as a non-responder (non-responder imputation,
             # D-19.1134), said so in `imputed` for every reader of the row (provenance: D-19.1190)
-            imputed = all_infused and responder is None
+            nri = all_infused and responder is None
             subject_rows.append(
                 {
                     "endpoint": endpoint,
@@ -130,8 +130,8 @@ def responder_datasets(
                     "subject_id": sid,
                     "dose_level": levels.get(sid),
                     "evaluable": evaluable,
-                    "responder": False if imputed else responder,
-                    "imputed": imputed,
+                    "responder": False if nri else responder,
+                    "imputed": nri,
                     "reason": reason,
                     "in_population": evaluable or all_infused,
                     "evaluable_rule": rule.value,
