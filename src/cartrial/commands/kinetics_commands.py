@@ -971,6 +971,7 @@ def popfit_command(
             source=source,
             allow_unquantified=allow_unquantified,
             zero_is_blq=scale == "log",
+            time_unit=time_unit,
         )
     if snapshot is not None:
         data = _of_snapshot(data, snapshot)
@@ -1247,6 +1248,7 @@ def _population_data(
     allow_unquantified: bool,
     min_subjects: int = 2,
     zero_is_blq: bool = True,
+    time_unit: str = "day",
 ) -> Any:
     """The `PopulationData` of a sample table for `kinetics popfit` and `kinetics map`: PD samples by
     `pd_population_data` (value column `PD_TITRE_COLUMN` when the default `value` is missing; titres
@@ -1263,6 +1265,7 @@ def _population_data(
             )
         )
     if pd_model:
+        from cartrial.kinetics import check_time_unit
         from cartrial.kinetics.popfit.pdmodel import pd_population_data
         from cartrial.kinetics.templates import PD_TITRE_COLUMN
 
@@ -1284,6 +1287,8 @@ def _population_data(
             allow_unquantified=allow_unquantified,
             min_subjects=min_subjects,
             zero_is_blq=zero_is_blq,
+            # the PD model's horizon is in days: a sample past it is refused at its row (D-19.1184)
+            time_unit=check_time_unit(time_unit, "--time-unit"),
         )
     from cartrial.kinetics.popfit import PopulationData
 
@@ -1479,6 +1484,7 @@ def map_command(
         source=str(file),
         allow_unquantified=True,
         min_subjects=1,
+        time_unit=time_unit,
     )
     if patient is None and data.n_subjects > 1:
         raise InputError(
