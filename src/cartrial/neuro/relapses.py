@@ -912,6 +912,14 @@ def conditional_rate_ratio(
         raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}")
     strata = [_checked_stratum(i, stratum) for i, stratum in enumerate(strata)]
     names = list(labels) if labels is not None else [f"strata[{i}]" for i in range(len(strata))]
+    if len(names) != len(strata):  # one label per stratum (was a bare ValueError from zip, D-19.1188)
+        raise InputError(
+            Problem(
+                f"{count(len(names), 'label')} for {count(len(strata), 'stratum', 'strata')}",
+                field="labels",
+                allowed=f"one label per stratum ({len(strata)})",
+            )
+        )
     left_out = tuple(
         (str(name), _left_out_reason(s))
         for name, s in zip(names, strata, strict=True)
