@@ -26,7 +26,7 @@ def test_the_not_estimable_finding_gives_the_lower_limit() -> None:
         {"measure": "ARR after infusion", "events": 3, "patient_years": 1.0, "estimate": 3.0,
          "ci_low": 0.62, "ci_high": 8.77, "method": "exact", "not_estimable": ""},
         {"measure": "ARR ratio after/before", "events": 3, "patient_years": None, "estimate": None,
-         "ci_low": 0.4124, "ci_high": None, "method": "stratified_conditional; note", "not_estimable": reason},
+         "ci_low": 0.4124, "ci_high": None, "method": "stratified_conditional; x", "not_estimable": reason},
     ]  # fmt: skip
     data = {"relapse_rates": Dataset("relapse_rates", "t", pd.DataFrame(rows), "safety", "d", ())}
     text = " ".join(f.statement for f in efficacy_findings(data, {}, None, outcomes=("relapses",)))

@@ -30,7 +30,8 @@ def test_the_csv_run_notes_the_patient_left_out_of_the_rate_ratio(tmp_path: Path
     assert result.exit_code == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "left out of the rate ratio" in line]
     assert len(lines) == 1
-    assert lines[0].startswith("note: 1 patient left out of the rate ratio: S1 (0 post-infusion patient-years")
+    expected = "note: 1 patient left out of the rate ratio: S1 (0 post-infusion patient-years"
+    assert lines[0].startswith(expected)
 
 
 def test_nothing_left_out_prints_no_such_note(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

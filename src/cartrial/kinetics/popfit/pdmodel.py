@@ -59,7 +59,7 @@ from cartrial.errors import InputError, Problem
 from cartrial.kinetics.models import MAX_DAY, STEIN_PARAMETERS, stein2019_auc
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.structural import StructuralModel
-from cartrial.wording import noun
+from cartrial.wording import count, noun
 
 if TYPE_CHECKING:
     from cartrial.kinetics.popfit.population import PopulationModel
@@ -569,7 +569,7 @@ def _check_pd_horizon(
         limit = MAX_DAY / TIME_UNIT_DAYS[unit]
         raise InputError(
             Problem(
-                f"a PD sample past the PD model's horizon ({int(late.sum())} {noun(int(late.sum()), 'sample')} in all)",
+                f"a PD sample past the PD model's horizon ({count(int(late.sum()), 'sample')} in all)",
                 file=source,
                 row=row,
                 field=time,
