@@ -119,7 +119,8 @@ def test_baseline_and_last_follow_the_definition(days: list[int], data: st.DataO
         assert pd.isna(row["last_edss"])
     if base_day is None or not after:
         assert not row["improvement_evaluable"]
-        assert not row["improvement_confirmed"] and not row["worsening_confirmed"]
+        # no change: not evaluable for worsening, blank rather than False (D-19.1189; changed by design)
+        assert not row["improvement_confirmed"] and pd.isna(row["worsening_confirmed"])
 
 
 def test_edss_change_carries_the_notes_of_derive_disability(

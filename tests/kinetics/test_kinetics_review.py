@@ -24,7 +24,7 @@ from cartrial.kinetics import (
     fit_stein2019,
     stein2019_concentration,
 )
-from cartrial.kinetics.nca import parameter_reasons
+from cartrial.kinetics.nca import interval_column, parameter_reasons
 
 from ..conftest import run_cartrial
 
@@ -264,12 +264,17 @@ def test_aucint_invariants(concs, end):  # type: ignore[no-untyped-def]
         return
     times = list(range(len(concs)))
     row = _nca(times, concs, intervals=((0, end), (0, 100.0)))
-    last, every = row[f"aucint_last_0_{end:g}"], row[f"aucint_all_0_{end:g}"]
+    last, every = (
+        row[interval_column(0, end, prefix="aucint_last")],
+        row[interval_column(0, end, prefix="aucint_all")],
+    )
     if math.isnan(last):
         return
     assert 0 <= last <= every * (1 + 1e-12) + 1e-9
     tlast = row["tlast"]
     if tlast > 0:
         at_tlast = _nca(times, concs, intervals=((0, tlast),))
-        assert at_tlast[f"aucint_last_0_{tlast:g}"] == pytest.approx(row["auclast"], rel=1e-9, abs=1e-9)
+        assert at_tlast[interval_column(0, tlast, prefix="aucint_last")] == pytest.approx(
+            row["auclast"], rel=1e-9, abs=1e-9
+        )
     assert row["aucint_last_0_100"] >= min(last, row["auclast"]) - 1e-9

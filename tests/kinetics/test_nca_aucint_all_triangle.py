@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.kinetics.nca import nca
+from cartrial.kinetics.nca import interval_column, nca
 from cartrial.protocol.nca_options import AucMethod, NcaOptions
 
 TIMES = [0.0, 1.0, 2.0, 4.0]
@@ -40,7 +40,7 @@ def _aucint_all(times: list[float], concs: list[float], end: float, **options: o
         conc_unit="copies/ug",
         options=NcaOptions(intervals=((0.0, end),), **options),  # type: ignore[arg-type]
     ).table
-    return float(table[f"aucint_all_0_{end:g}"].iloc[0])
+    return float(table[interval_column(0, end, prefix="aucint_all")].iloc[0])
 
 
 @pytest.mark.parametrize("end", [2.5, 3.0, 3.9, 3.99, 4.0])

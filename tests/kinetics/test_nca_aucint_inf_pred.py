@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.kinetics.nca import NcaOptions, nca_arrays
+from cartrial.kinetics.nca import NcaOptions, interval_column, nca_arrays
 
 LZ = -math.log(0.3) / 8.0
 CLAST_PRED = 9.6 ** (1.0 / 3.0) * math.sqrt(0.3)
@@ -98,7 +98,7 @@ def test_infinite_interval_is_aucinf_pred_and_scales(concs: list[float], scale: 
     else:
         assert within == pytest.approx(values["auclast"][0], rel=1e-12)
         assert values["aucint_inf_pred_0_inf"][0] == pytest.approx(values["aucinf_pred"][0], rel=1e-12)
-        for name in ("aucint_inf_pred_0_inf", f"aucint_inf_pred_0_{tlast + 5.0:g}"):
+        for name in ("aucint_inf_pred_0_inf", interval_column(0, tlast + 5.0, prefix="aucint_inf_pred")):
             assert scaled[name][0] == pytest.approx(values[name][0] * scale, rel=1e-9)
 
 

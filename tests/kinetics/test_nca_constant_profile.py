@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cartrial.kinetics.nca import AucMethod, NcaOptions, nca_arrays
+from cartrial.kinetics.nca import AucMethod, NcaOptions, interval_column, nca_arrays
 
 
 @settings(max_examples=150, deadline=None)
@@ -40,5 +40,9 @@ def test_constant_profile(level: float, n: int, step: float, method: AucMethod, 
     assert values["aumclast"][0] == pytest.approx(level * tlast**2 / 2.0, rel=1e-12)
     assert math.isnan(values["lambda_z"][0]) and reasons["lambda_z"][0] != ""
     for kind in ("last", "all"):
-        assert values[f"aucint_{kind}_{a:g}_{b:g}"][0] == pytest.approx(level * (b - a), rel=1e-9)
-        assert values[f"aucint_{kind}_0_{tlast:g}"][0] == pytest.approx(level * tlast, rel=1e-12)
+        assert values[interval_column(a, b, prefix=f"aucint_{kind}")][0] == pytest.approx(
+            level * (b - a), rel=1e-9
+        )
+        assert values[interval_column(0, tlast, prefix=f"aucint_{kind}")][0] == pytest.approx(
+            level * tlast, rel=1e-12
+        )

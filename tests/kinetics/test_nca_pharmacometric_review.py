@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cartrial.kinetics import NcaOptions
+from cartrial.kinetics.nca import interval_column
 
 from .test_nca import _one
 
@@ -143,7 +144,7 @@ def test_scaling_concentrations_and_changing_the_time_unit(concs, scale, k):  # 
         [t * k for t in times], [0.0, *concs], NcaOptions(intervals=((0, end * k), (0, math.inf)))
     )
     concentration_like = ("cmax", "clast", "clast_pred", "auclast", "aucall", "aumclast", "aucinf_obs")
-    for name in (*concentration_like, "aucinf_pred", f"auc_0_{end:g}", "auc_0_inf"):
+    for name in (*concentration_like, "aucinf_pred", interval_column(0, end), "auc_0_inf"):
         if math.isnan(base[name]):
             assert math.isnan(scaled[name]) and math.isnan(stretched[name]), name
             continue
@@ -155,9 +156,9 @@ def test_scaling_concentrations_and_changing_the_time_unit(concs, scale, k):  # 
             assert scaled[name] == pytest.approx(base[name], rel=1e-6), name
     power = {"auclast": 1, "aucall": 1, "aucinf_obs": 1, "aucinf_pred": 1, "aumclast": 2, "tmax": 1}
     power |= {"tlast": 1, "half_life": 1, "lambda_z": -1, "cmax": 0, "clast_pred": 0}
-    power |= {f"auc_0_{end:g}": 1}
+    power |= {interval_column(0, end): 1}
     for name, p in power.items():
-        key = f"auc_0_{end * k:g}" if name == f"auc_0_{end:g}" else name
+        key = interval_column(0, end * k) if name == interval_column(0, end) else name
         if math.isnan(base[name]):
             assert math.isnan(stretched[key]), name
         else:

@@ -128,3 +128,26 @@ def test_the_pd_models_car_area_at_foldx_one_is_cmax_times_the_day() -> None:
     area = cumulative_car_auc(kinetic, grid)
     (day9,) = np.flatnonzero(grid == 9.0)
     assert math.isclose(float(area[0, day9]), 24000.0 * 9, rel_tol=1e-12)
+
+
+def test_stein2019_auc_refuses_a_reversed_interval_as_typical_auc_does() -> None:
+    """An area over [5, 2] is not the negative of the area over [2, 5]: the interval is refused, naming the
+    arguments and what is allowed, as `typical_auc` refuses it (was -3·Cmax with FOLDX = 1)."""
+    import pytest
+
+    from cartrial.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        stein2019_auc(5.0, 2.0, 1.0, TM, CM, A, FB, B)
+    text = str(caught.value)
+    assert "end_days" in text and "start_days" in text and "ends before it starts" in text
+
+
+def test_stein2019_auc_refuses_a_non_finite_or_negative_bound() -> None:
+    import pytest
+
+    from cartrial.errors import InputError
+
+    for start, end in ((float("nan"), 28.0), (0.0, float("nan")), (-1.0, 28.0), (0.0, float("inf"))):
+        with pytest.raises(InputError):
+            stein2019_auc(start, end, 1.0, TM, CM, A, FB, B)

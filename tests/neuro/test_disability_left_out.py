@@ -135,7 +135,8 @@ def test_an_unscored_day_0_visit_leaves_no_baseline() -> None:
     row = result.table.iloc[0]
     assert pd.isna(row["baseline_edss"])
     assert not row["improvement_evaluable"]
-    assert not row["worsening_confirmed"] and not row["worsening_unconfirmed"]
+    # not evaluable for worsening: blank, not False (D-19.1189; was `not ...`, changed by design)
+    assert pd.isna(row["worsening_confirmed"]) and pd.isna(row["worsening_unconfirmed"])
     assert "baseline" in row["reason"] and "without a score" in row["reason"]
     assert any("S1" in n and "baseline" in n for n in result.notes)
 
@@ -145,7 +146,8 @@ def test_a_subject_with_every_visit_unscored_keeps_a_row() -> None:
     result = derive_disability(scored, {"S1": date(2021, 1, 1), "S2": date(2021, 1, 1)})  # type: ignore[arg-type]
     row = result.table.set_index("subject_id").loc["S1"]
     assert pd.isna(row["baseline_edss"]) and pd.isna(row["last_edss"])
-    assert not row["improvement_evaluable"] and not row["worsening_confirmed"]
+    # not evaluable for worsening: blank, not False (D-19.1189; changed by design)
+    assert not row["improvement_evaluable"] and pd.isna(row["worsening_confirmed"])
     assert any("S1" in n and "2 EDSS visits" in n for n in result.notes)
 
 

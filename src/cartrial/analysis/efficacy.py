@@ -12,6 +12,7 @@ engine's reason.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -119,6 +120,9 @@ def responder_datasets(
             if not evaluable:
                 excluded.setdefault(reason, []).append(sid)
             responder = bool(outcome.responder) if evaluable and outcome is not None else None
+            # all_infused: a subject not evaluable is counted as a non-responder (non-responder imputation,
+            # D-19.1134), said so in `imputed` for every reader of the row (provenance: D-19.1190)
+            nri = all_infused and responder is None
             subject_rows.append(
                 {
                     "endpoint": endpoint,
@@ -126,7 +130,8 @@ def responder_datasets(
                     "subject_id": sid,
                     "dose_level": levels.get(sid),
                     "evaluable": evaluable,
-                    "responder": False if all_infused and responder is None else responder,
+                    "responder": False if nri else responder,
+                    "imputed": nri,
                     "reason": reason,
                     "in_population": evaluable or all_infused,
                     "evaluable_rule": rule.value,
@@ -529,15 +534,19 @@ def relapse_datasets(
         )
     if result.rate_ratio is not None:
         ratio = result.rate_ratio
+        reason = ratio.not_estimable_reason()
         rates.append(
             {
                 "measure": "ARR ratio after/before",
                 "events": ratio.post_attacks,
                 "patient_years": None,
-                "estimate": ratio.ratio,
+                # an infinite ratio (no attack before infusion) is not estimable, blank with the reason, never
+                # "inf"; its lower limit stands (D-19.1187)
+                "estimate": None if reason else ratio.ratio,
                 "ci_low": ratio.ci_low,
-                "ci_high": ratio.ci_high,
+                "ci_high": None if ratio.ci_high is None or math.isinf(ratio.ci_high) else ratio.ci_high,
                 "method": f"{ratio.method.value}; {ratio.note}",
+                "not_estimable": reason or "",
             }
         )
     km = result.km
@@ -573,7 +582,17 @@ def relapse_datasets(
             SAFETY,
             "cartrial.neuro.derive_relapses",
             ("relapses_by_subject",),
-            notes=(RATE_CI_METHOD, *result.arr.notes, *history_notes),
+            # the patients the rate ratio leaves out, and why (D-19.1188)
+            notes=(
+                RATE_CI_METHOD,
+                *result.arr.notes,
+                *history_notes,
+                *(
+                    (result.rate_ratio.left_out_text(),)
+                    if result.rate_ratio and result.rate_ratio.left_out
+                    else ()
+                ),
+            ),
         ),
         "relapse_free_km": Dataset(
             "relapse_free_km",

@@ -629,7 +629,15 @@ def efficacy_findings(
             f"{_rate_text(post, 'after', '')}."
         )
         ratio_row = "ARR ratio after/before"
-        if ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
+        reason = str(rates.loc[ratio_row].get("not_estimable", "") or "") if ratio_row in rates.index else ""
+        if (
+            reason
+        ):  # never "inf": not estimable with the reason and, as format_ratio, the lower limit (D-19.1187)
+            text += f" Rate ratio after/before not estimable ({reason})."
+            low = rates.loc[ratio_row, "ci_low"]
+            if pd.notna(low):  # an infinite ratio: only its lower limit is estimable
+                text += f" The rate ratio's 95 % CI lower limit is {fixed(low, 2)}."
+        elif ratio_row in rates.index and pd.notna(rates.loc[ratio_row, "estimate"]):
             ratio = rates.loc[ratio_row]
             method = str(ratio.get("method", "") or "").split(";")[0].strip()
             words = RATE_RATIO_METHOD_WORDS.get(method)

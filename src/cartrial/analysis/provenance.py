@@ -88,13 +88,20 @@ def derived_value_rows(analysis: Analysis, subject_record_ids: Mapping[str, int]
                     add(dataset, str(record["subject_id"]), column, record[column])
     if "responders_by_subject" in analysis.datasets:
         for _, record in analysis.datasets["responders_by_subject"].table.iterrows():
-            responder = record["responder"] if record["evaluable"] else None
+            # the value the analysis counted: an evaluated outcome, or a non-responder imputed under the
+            # all_infused rule (stored as 0 and said to be imputed, with the reason; D-19.1190); nothing for
+            # a subject outside the endpoint's population
+            imputed = bool(record.get("imputed", False))
+            responder = record["responder"] if record["evaluable"] or imputed else None
+            reason = str(record["reason"])
             add(
                 "responders_by_subject",
                 str(record["subject_id"]),
                 f"responder:{record['endpoint']}",
                 responder,
-                str(record["reason"]),
+                f"imputed non-responder (evaluable_rule {record['evaluable_rule']}; not evaluable: {reason})"
+                if imputed
+                else reason,
             )
     if "persistence" in analysis.datasets:
         for _, record in analysis.datasets["persistence"].table.iterrows():

@@ -1051,6 +1051,16 @@ NON_RESPONDER_IMPUTED = "NRI"
 extension of the ADaM CT DTYPE codelist, ct/codelists.yaml; D-19.1139)."""
 
 
+def _imputed(flag: Any) -> bool:
+    """A responders_by_subject ``imputed`` cell as a flag: blank or absent is not imputed (D-19.1190)."""
+    return (
+        flag is not None
+        and flag is not pd.NA
+        and not (isinstance(flag, float) and math.isnan(flag))
+        and bool(flag)
+    )
+
+
 def build_adrs(
     analysis: Any, adsl: pd.DataFrame, spec: DatasetSpec, params: Mapping[str, tuple[str, str]]
 ) -> pd.DataFrame:
@@ -1094,7 +1104,8 @@ def build_adrs(
                 # the criterion's result only where it was evaluated: an imputed non-responder has none
                 # (ADaMIG v1.3; D-19.623) and is marked by DTYPE (D-19.1139)
                 "CRIT1FL": avalc if evaluable else "",
-                "DTYPE": NON_RESPONDER_IMPUTED if avalc and not evaluable else "",
+                # the analysis' own flag, one rule (responders_by_subject.imputed, D-19.1190)
+                "DTYPE": NON_RESPONDER_IMPUTED if _imputed(r.get("imputed")) else "",
                 "ANL01FL": "Y" if analysed else "N",
                 "NEVALRS": ""
                 if evaluable

@@ -109,6 +109,15 @@ _CLI_NAMES: dict[str, str] = {
     "dose_unit": "--dose-unit",
     "alq_column": "--alq-col",
 }
+#: `kinetics fit`: also the arguments of `derive_stein2019_fits` it passes on (D-19.1182).
+_FIT_NAMES: dict[str, str] = {
+    **_CLI_NAMES,
+    "lloq": "--lloq",
+    "lloq_column": "--lloq-col",
+    "time_unit": "--time-unit",
+    "conc_unit": "--conc-unit",
+    "unit_column": "--unit-col",
+}
 
 ALQ_HELP = (
     "Column flagging a level above the upper limit of quantification (true/false); a flagged sample is "
@@ -541,6 +550,7 @@ def _write_chunks(
         "--blq-col blq --lloq-col lloq[/]"
     ),
 )
+@names_cli_arguments(_FIT_NAMES)
 def fit_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     model: ModelChoice = typer.Option(ModelChoice.STEIN2019, "--model", help="Model to fit (stein2019)."),
@@ -623,6 +633,7 @@ def fit_command(
         conc_unit=conc_unit,
         unit_column=unit_col,
         alq_column=alq_col,
+        lloq_names="--lloq or --lloq-col",  # a not-estimable profile names the options (D-19.1182)
     )
     meta = result.metadata()
     console = _err_console()
@@ -960,6 +971,7 @@ def popfit_command(
             source=source,
             allow_unquantified=allow_unquantified,
             zero_is_blq=scale == "log",
+            time_unit=time_unit,
         )
     if snapshot is not None:
         data = _of_snapshot(data, snapshot)
@@ -1242,6 +1254,7 @@ def _population_data(
     allow_unquantified: bool,
     min_subjects: int = 2,
     zero_is_blq: bool = True,
+    time_unit: str = "day",
 ) -> Any:
     """The `PopulationData` of a sample table for `kinetics popfit` and `kinetics map`: PD samples by
     `pd_population_data` (value column `PD_TITRE_COLUMN` when the default `value` is missing; titres
@@ -1258,6 +1271,7 @@ def _population_data(
             )
         )
     if pd_model:
+        from cartrial.kinetics import check_time_unit
         from cartrial.kinetics.popfit.pdmodel import pd_population_data
         from cartrial.kinetics.templates import PD_TITRE_COLUMN
 
@@ -1279,6 +1293,8 @@ def _population_data(
             allow_unquantified=allow_unquantified,
             min_subjects=min_subjects,
             zero_is_blq=zero_is_blq,
+            # the PD model's horizon is in days: a sample past it is refused at its row (D-19.1184)
+            time_unit=check_time_unit(time_unit, "--time-unit"),
         )
     from cartrial.kinetics.popfit import PopulationData
 
@@ -1474,6 +1490,7 @@ def map_command(
         source=str(file),
         allow_unquantified=True,
         min_subjects=1,
+        time_unit=time_unit,
     )
     if patient is None and data.n_subjects > 1:
         raise InputError(

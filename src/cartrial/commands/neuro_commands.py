@@ -867,6 +867,8 @@ def relapses(
     for note in result.notes:  # the subjects a relapse followed past the last assessment (D-19.587)
         if note.startswith(EXTENDED_NOTE_PREFIX):
             _warn(f"note: {note}")
+    if result.rate_ratio is not None and result.rate_ratio.left_out:  # never a silent skip (D-19.1188)
+        _warn(f"note: {result.rate_ratio.left_out_text()}")
     if km_out is not None and result.km is not None:
         write_atomic(km_out, csv_text(km_frame(result.km)))
     if as_json:

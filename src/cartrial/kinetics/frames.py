@@ -677,6 +677,7 @@ def derive_stein2019_fits(
     conc_unit: str | None = None,
     unit_column: str | None = None,
     alq_column: str | None = None,
+    lloq_names: str = "lloq or lloq_column",
 ) -> KineticsResult:
     """Fit the Stein 2019 model to each profile of a sample table (`fit_stein2019`, BLQ censored, M3).
     A sample flagged in `alq_column` (default ``<conc>_alq`` when the table has it) is refused by its row
@@ -699,7 +700,8 @@ def derive_stein2019_fits(
     `conc_unit` or, per profile, the `unit_column` (one unit per profile, checked as `check_conc_unit`);
     it is each row's ``value_unit`` — the unit of ``cmax`` and ``observed_cmax`` — and ``units["cmax"]``
     when all profiles share one (D-19.242). Without either, the level is taken as the transgene's
-    copies/ug gDNA, as before.
+    copies/ug gDNA, as before. A profile with a BLQ sample but no LLOQ is not estimable, the reason naming
+    how to give one as `lloq_names` (these arguments; the CLI passes its options, D-19.1182).
 
     >>> from cartrial.kinetics.models import stein2019_concentration
     >>> days = np.array([0.5, 2, 4, 7, 10, 14, 21, 28, 60, 90, 180, 365])
@@ -768,6 +770,7 @@ def derive_stein2019_fits(
                 lloq=part_lloq,
                 blq=part["_blq"].to_numpy(),
                 options=fit_options,
+                lloq_names=lloq_names,
             )
         except NotEstimableError as exc:
             row.update({name: math.nan for name in STEIN_PARAMETERS})

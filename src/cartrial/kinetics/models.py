@@ -246,6 +246,23 @@ def _concentration_on_grid(
     return flat[:, :m]
 
 
+def _check_auc_interval(start_days: float, end_days: float) -> None:
+    """The one check of an AUC interval of the closed form (`typical_auc`, `stein2019_auc`): both bounds days
+    0 to `MAX_DAY` and the end not before the start; anything else is an `InputError` naming the argument
+    (a reversed interval gave a negative area, D-19.1181)."""
+    for name, value in (("start_days", start_days), ("end_days", end_days)):
+        check_argument(name, value, Allowed(low=0, high=MAX_DAY, unit="days"))
+    if end_days < start_days:
+        raise InputError(
+            Problem(
+                "the interval ends before it starts",
+                field="end_days",
+                value=end_days,
+                allowed=f"≥ start_days ({start_days})",
+            )
+        )
+
+
 def typical_auc(
     start_days: float, end_days: float, parameters: Stein2019Parameters = STEIN_2019_TYPICAL
 ) -> float:
@@ -259,17 +276,7 @@ def typical_auc(
     >>> round(typical_auc(0, 28), -3)  # Table 1 typical subject: 1.72e5 copies·day/µg
     172000.0
     """
-    for name, value in (("start_days", start_days), ("end_days", end_days)):
-        check_argument(name, value, Allowed(low=0, high=MAX_DAY, unit="days"))
-    if end_days < start_days:
-        raise InputError(
-            Problem(
-                "the interval ends before it starts",
-                field="end_days",
-                value=end_days,
-                allowed=f"≥ start_days ({start_days})",
-            )
-        )
+    _check_auc_interval(start_days, end_days)
     check_instance("parameters", parameters, Stein2019Parameters)
     p = parameters
     rho, tm = p.rho_per_day, p.tmax_days
@@ -302,11 +309,13 @@ def stein2019_auc(
 ) -> FloatArray:
     """Vectorised `typical_auc`: exact AUC of the closed form over [start, end] (copies·day/µg) for arrays of
     individual parameters (broadcast together), integrated analytically piece by piece as `typical_auc`
-    (docs/science/cellular-kinetics.md §5.2 derived values). Added for the trial simulator (issue 16).
+    (docs/science/cellular-kinetics.md §5.2 derived values). Added for the trial simulator (issue 16). The
+    interval is checked as `typical_auc` checks it: days 0 to `MAX_DAY`, end ≥ start (D-19.1181).
 
     >>> float(stein2019_auc(0, 28, 3900, 9.3, 24000, 0.16, 0.0079, 0.0032)) == typical_auc(0, 28)
     True
     """
+    _check_auc_interval(start_days, end_days)  # a reversed interval gave a negative area (D-19.1181)
     f, tm, cm, a, b_frac, b = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (foldx, tmax_days, cmax, alpha_per_day, fb, beta_per_day))
     )
@@ -807,18 +816,20 @@ def fit_stein2019(
     lloq: npt.ArrayLike | None = None,
     blq: npt.ArrayLike | None = None,
     options: FitOptions | None = None,
+    lloq_names: str = "lloq",
 ) -> Stein2019Fit:
     """Fit the Stein 2019 closed form to one subject's transgene profile by maximum likelihood.
 
     Residuals are on the log scale with an estimated SD (the paper's error model, Table 1). BLQ samples
-    (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method,
-    Beal SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ
-    sample without an LLOQ is an error. Estimation: bounded truncated Newton (scipy TNC, analytic
-    gradient) on log parameters from several starts (grid over Tmax near the observed peak and over
-    alpha/beta/F_B); the best likelihood wins. Standard errors: inverse of the Hessian of the negative
+    (concentration 0, flagged in `blq`, or below `lloq`) enter as left-censored observations (M3 method, Beal
+    SL, J Pharmacokinet Pharmacodyn 2001;28:481-504): likelihood Phi((log LLOQ - log C)/sigma). A BLQ sample
+    without an LLOQ is not estimable, the reason naming how to give one as `lloq_names` (the argument ``lloq``
+    here; a caller names its own, the CLI its options: D-19.1182). Estimation: bounded truncated Newton (scipy
+    TNC, analytic gradient) on log parameters from several starts (grid over Tmax near the observed peak and
+    over alpha/beta/F_B); the best likelihood wins. Standard errors: inverse of the Hessian of the negative
     log-likelihood (central differences of the analytic gradient), delta method SE = theta · SE(log theta).
-    (TNC rather than L-BFGS-B: L-BFGS-B's Fortran core calls multithreaded BLAS and ran 15× slower on a
-    loaded machine.)
+    (TNC rather than L-BFGS-B: L-BFGS-B's Fortran core calls multithreaded BLAS and ran 15× slower on a loaded
+    machine.)
 
     A saturated profile — no more quantifiable samples than the 7 estimated quantities — is refused as not
     identifiable (it would fit every point exactly and report a residual SD near 0).
@@ -854,7 +865,7 @@ def fit_stein2019(
     if np.isnan(ll[is_blq]).any():
         raise NotEstimableError(
             "a BLQ sample has no LLOQ: the censored likelihood needs the LLOQ of every BLQ sample "
-            "(give lloq=...)"
+            f"(give {lloq_names})"
         )
     quant = ~is_blq
     n_q = int(quant.sum())

@@ -91,14 +91,29 @@ PARAMETERS: tuple[str, ...] = (
 """Per-subject NCA parameters, in output order (interval AUC columns follow)."""
 
 
+def _bound_text(bound: float) -> str:
+    """An interval bound written exactly: a whole number without a decimal point (``28``), ``inf``, else the
+    shortest decimal that reads back as the same float (``0.5``, ``1.0000001``; Python's `repr`)."""
+    value = float(bound)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
 def interval_column(start: float, end: float, prefix: str = "auc") -> str:
     """Column name of a partial AUC, e.g. ``auc_0_28`` (docs/science/decisions.md D-6.2) or ``auc_0_inf``.
+    The bounds are written exactly (`_bound_text`), so different intervals never share a name and the name
+    reads back as the interval (D-19.1183; 6 significant digits made [0, 1.0000001] and [0, 1.0000002] one
+    column, the second AUC overwriting the first).
 
     >>> interval_column(0, 28), interval_column(0, float("inf"), prefix="aucint_inf_obs")
     ('auc_0_28', 'aucint_inf_obs_0_inf')
+    >>> interval_column(0.5, 1234567), interval_column(0, 1.0000001)
+    ('auc_0.5_1234567', 'auc_0_1.0000001')
     """
-    end_text = "inf" if math.isinf(end) else f"{end:g}"
-    return f"{prefix}_{start:g}_{end_text}"
+    return f"{prefix}_{_bound_text(start)}_{_bound_text(end)}"
 
 
 def persistence_flags(

@@ -15,6 +15,7 @@ of the others.
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -808,9 +809,12 @@ class RelapseResult(Result):
                 },
                 "rate_ratio_post_vs_pre": {
                     "method": ratio.method.value,
-                    "ratio": ratio.ratio,
+                    # an infinite ratio or limit is not JSON: null, with the reason (D-19.1187)
+                    "ratio": _finite_or_none(ratio.ratio),
                     "ci_low": ratio.ci_low,
-                    "ci_high": ratio.ci_high,
+                    "ci_high": _finite_or_none(ratio.ci_high),
+                    "not_estimable": ratio.not_estimable_reason() or "",
+                    "left_out": [{"subject_id": s, "reason": r} for s, r in ratio.left_out],  # D-19.1188
                     "confidence": ratio.confidence,
                     "pre_attacks": ratio.pre_attacks,
                     "post_attacks": ratio.post_attacks,
@@ -896,15 +900,29 @@ def _at_follow_up(km: RelapseFreeSurvival) -> str:
     return f"at {text}" if km.median_follow_up_reached else f"at last assessment; {text}"
 
 
+def _finite_or_none(value: float | None) -> float | None:
+    """`value` when finite, else None (an infinite rate ratio or limit in JSON, D-19.1187)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def format_ratio(ratio: RateRatio) -> str:
-    """A rate ratio with its interval as text ("not estimable" without attacks), rounded as the report's
-    finding rounds it (`cartrial.rounding.fixed`, a tie half away from zero; D-19.189, D-19.1137).
+    """A rate ratio with its interval as text ("not estimable" with the reason without attacks or without
+    a pre-infusion attack, never "inf": D-19.1187), rounded as the report's finding rounds it
+    (`cartrial.rounding.fixed`, a tie half away from zero; D-19.189, D-19.1137).
 
     >>> from cartrial.neuro.relapses import conditional_rate_ratio
     >>> format_ratio(conditional_rate_ratio([(4, 2.0, 1, 1.0)], method="pooled_conditional"))
     '0.50 (95% CI 0.01-5.05, pooled_conditional)'
     """
-    if ratio.ratio is None or ratio.ci_low is None or ratio.ci_high is None:
+    reason = ratio.not_estimable_reason()
+    if reason is not None:  # with the reason and, for an infinite ratio, the lower limit (D-19.1187)
+        if ratio.ratio is None or ratio.ci_low is None:
+            return f"not estimable ({reason})"
+        return (
+            f"not estimable ({reason}); {fixed(100 * ratio.confidence, 0)}% CI lower limit "
+            f"{fixed(ratio.ci_low, 2)}, {ratio.method.value}"
+        )
+    if ratio.ci_low is None or ratio.ci_high is None or ratio.ratio is None:
         return "not estimable"
     return (
         f"{fixed(ratio.ratio, 2)} ({fixed(100 * ratio.confidence, 0)}% CI {fixed(ratio.ci_low, 2)}-"
@@ -1123,7 +1141,7 @@ def derive_relapses(
             "pre_arr": "attacks/year",
             "post_arr": "attacks/year",
         },
-        notes=tuple(notes),
+        notes=(*notes, *((ratio.left_out_text(),) if ratio.left_out else ())),  # never silent (D-19.1188)
         problems=found,
         arr=arr,
         km=km,
@@ -1665,7 +1683,8 @@ def _disability_row(
     baseline_day: int | None = None,
 ) -> dict[str, Any]:
     """One subject's row of `derive_disability`; `better`/`worse` None when no change can be evaluated (no
-    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187). A direction
+    baseline or no visit after it: not evaluable, nothing confirmed or unconfirmed; D-19.187; the worsening
+    flags are then pd.NA, D-19.1189). A direction
     in `excluded` (a method switch, D-19.746) is not evaluable: its confirmed/unconfirmed are pd.NA."""
     improved = better.confirmed if better is not None else None
     worsened = worse.confirmed if worse is not None else None
@@ -1678,9 +1697,13 @@ def _disability_row(
         "improvement_confirmed": improved is not None,
         "improvement_confirmed_day": improved.confirmation_day if improved is not None else None,
         "improvement_unconfirmed": improved is None and better is not None and bool(better.unconfirmed),
-        "worsening_confirmed": worsened is not None,
+        # no change to evaluate: not evaluable for worsening (pd.NA), never "not worsened" — as ADEDSS.CRIT2FL
+        # is blank for it (D-19.1138, D-19.1189)
+        "worsening_confirmed": worsened is not None if worse is not None else pd.NA,
         "worsening_relapse_associated": worsened.relapse_associated if worsened is not None else None,
-        "worsening_unconfirmed": worsened is None and worse is not None and bool(worse.unconfirmed),
+        "worsening_unconfirmed": (worsened is None and bool(worse.unconfirmed))
+        if worse is not None
+        else pd.NA,
         "reason": reason,
         "options": options,
     }

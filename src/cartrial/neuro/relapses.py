@@ -35,6 +35,7 @@ from cartrial.protocol.relapse_options import (
     PreWindowStart,
     RelapseOptions,
 )
+from cartrial.wording import count
 
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
@@ -819,6 +820,29 @@ class RateRatio:
     n_informative: int
     confidence: float = 0.95
     note: str = REGRESSION_TO_THE_MEAN_NOTE
+    left_out: tuple[tuple[str, str], ...] = ()
+    """The strata left out, each (its label — ``strata[i]`` or the subject — and the reason): 0 patient-years
+    in a period, which carries no information on the ratio (D-19.1188); never a silent skip."""
+
+    def left_out_text(self) -> str:
+        """The strata left out with their reasons as one sentence ("" when none, D-19.1188)."""
+        if not self.left_out:
+            return ""
+        listed = "; ".join(f"{label} ({reason})" for label, reason in self.left_out)
+        return f"{count(len(self.left_out), 'patient')} left out of the rate ratio: {listed}"
+
+    def not_estimable_reason(self) -> str | None:
+        """Why the ratio has no finite estimate, or None when it has one (D-19.1187): no attack at all in
+        the informative strata, or none before infusion (the conditional MLE is then infinite: a
+        statistician reports it as not estimable, with the interval's lower limit)."""
+        if self.ratio is None:
+            return "no attack before or after infusion in a patient followed in both periods"
+        if math.isinf(self.ratio):
+            return (
+                f"no attack before infusion ({self.post_attacks} after): the ratio is infinite, only its "
+                "lower confidence limit is estimable"
+            )
+        return None
 
 
 def _sum_pmf(totals: Sequence[int], probabilities: Sequence[float]) -> Any:
@@ -869,9 +893,13 @@ def conditional_rate_ratio(
     *,
     confidence: float = 0.95,
     method: RateRatioMethod | str = RateRatioMethod.STRATIFIED_CONDITIONAL,
+    labels: Sequence[str] | None = None,
 ) -> RateRatio:
     """Post/pre rate ratio from per-patient ``(pre_attacks, pre_years, post_attacks, post_years)`` with an
     exact interval conditional on each patient's total (or on the pooled total; see `RateRatioMethod`).
+    A stratum with 0 patient-years in either period has a conditional probability of 0 or 1 whatever the
+    ratio (no information on it; Farrington 1995): it is left out of the estimate and of the pooled sums,
+    and listed in ``left_out`` by its label (`labels`, default ``strata[i]``) with the reason (D-19.1188).
 
     >>> r = conditional_rate_ratio([(4, 2.0, 1, 1.0)], method="pooled_conditional")
     >>> round(r.ratio, 3), round(r.ci_low, 4), round(r.ci_high, 3)
@@ -883,6 +911,20 @@ def conditional_rate_ratio(
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}")
     strata = [_checked_stratum(i, stratum) for i, stratum in enumerate(strata)]
+    names = list(labels) if labels is not None else [f"strata[{i}]" for i in range(len(strata))]
+    if len(names) != len(strata):  # one label per stratum (was a bare ValueError from zip, D-19.1188)
+        raise InputError(
+            Problem(
+                f"{count(len(names), 'label')} for {count(len(strata), 'stratum', 'strata')}",
+                field="labels",
+                allowed=f"one label per stratum ({len(strata)})",
+            )
+        )
+    left_out = tuple(
+        (str(name), _left_out_reason(s))
+        for name, s in zip(names, strata, strict=True)
+        if not (s[1] > 0 and s[3] > 0)
+    )
     usable = [s for s in strata if s[1] > 0 and s[3] > 0]
     if how is RateRatioMethod.POOLED_CONDITIONAL and usable:
         usable = [
@@ -897,7 +939,7 @@ def conditional_rate_ratio(
     pre_total = sum(s[0] for s in informative)
     post_total = sum(s[2] for s in informative)
     if not informative:
-        return RateRatio(how, None, None, None, 0, 0, 0, confidence)
+        return RateRatio(how, None, None, None, 0, 0, 0, confidence, left_out=left_out)
     totals = [s[0] + s[2] for s in informative]
     weights = [s[3] / s[1] for s in informative]  # T_post / T_pre
 
@@ -928,7 +970,18 @@ def conditional_rate_ratio(
         if post_total == sum(totals)
         else math.exp(brentq(lambda x: lower_tail(x) - alpha / 2, *span, xtol=1e-12))
     )
-    return RateRatio(how, ratio, low, high, pre_total, post_total, len(informative), confidence)
+    return RateRatio(
+        how, ratio, low, high, pre_total, post_total, len(informative), confidence, left_out=left_out
+    )
+
+
+def _left_out_reason(stratum: tuple[int, float, int, float]) -> str:
+    """Why `conditional_rate_ratio` leaves a stratum out: the period(s) with 0 patient-years (D-19.1188)."""
+    periods = [name for name, years in (("pre", stratum[1]), ("post", stratum[3])) if not years > 0]
+    return (
+        " and ".join(f"0 {period}-infusion patient-years" for period in periods)
+        + ": no information on the ratio"
+    )
 
 
 def pre_post_rate_ratio(
@@ -952,7 +1005,9 @@ def pre_post_rate_ratio(
         (s.pre_attacks, s.pre_days / DAYS_PER_YEAR, s.post_attacks, s.post_days / DAYS_PER_YEAR)
         for s in arr.subjects
     ]
-    ratio = conditional_rate_ratio(strata, confidence=confidence, method=method)
+    ratio = conditional_rate_ratio(
+        strata, confidence=confidence, method=method, labels=[str(s.subject_id) for s in arr.subjects]
+    )
     rule = str(arr.options.get("pre_window_start", ""))
     if rule == PreWindowStart.DISEASE_ONSET.value and not any(s.pre_from_onset for s in arr.subjects):
         rule = NO_ONSET_WINDOW  # the option is set, but every window is the whole one (D-19.712)

@@ -229,7 +229,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 ),
             ),
             TableSpec(
-                "relapse_rates", ("measure", "events", "patient_years", "estimate", "ci_low", "ci_high")
+                "relapse_rates",
+                # an infinite ratio's blank estimate with its reason (D-19.1187)
+                ("measure", "events", "patient_years", "estimate", "ci_low", "ci_high", "not_estimable"),
             ),
             TableSpec("relapse_free_km"),
             TableSpec("osis_change"),

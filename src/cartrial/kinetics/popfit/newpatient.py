@@ -157,7 +157,13 @@ def map_from_fit(
         horizon = pd_map_horizon_days(one.times[one.observed])
         pop = pd_map_population(doc, kinetic, t_max_days=horizon, source=source)
         data, subject = attach_kinetics(one), 0
-    result = map_estimate(pop, data, subject=subject, covariates=covariates)
+    grid = None
+    if pd_population:  # the profile to 1.5 x the last sample, never past the PD model's end (D-19.1184)
+        from cartrial.kinetics.models import MAX_DAY
+
+        seen = data.times[subject][data.observed[subject]]
+        grid = np.linspace(0.0, min(1.5 * max(float(seen.max()) if seen.size else 1.0, 1.0), MAX_DAY), 200)
+    result = map_estimate(pop, data, subject=subject, covariates=covariates, grid=grid)
     extra = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
     if pd_population and kinetic_parameters is not None:
         label = kinetic_status_note(kinetic_parameters, kinetic_source, "this PD MAP", data.subjects)

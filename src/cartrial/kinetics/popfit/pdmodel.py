@@ -56,10 +56,10 @@ import pandas as pd
 
 from cartrial.allowed import Allowed, choice_text
 from cartrial.errors import InputError, Problem
-from cartrial.kinetics.models import STEIN_PARAMETERS, stein2019_auc
+from cartrial.kinetics.models import MAX_DAY, STEIN_PARAMETERS, stein2019_auc
 from cartrial.kinetics.popfit.data import PopulationData
 from cartrial.kinetics.popfit.structural import StructuralModel
-from cartrial.wording import noun
+from cartrial.wording import count, noun
 
 if TYPE_CHECKING:
     from cartrial.kinetics.popfit.population import PopulationModel
@@ -103,9 +103,11 @@ def is_pd_model(name: str) -> bool:
 
 
 def time_grid(t_max_days: float) -> FloatArray:
-    """The integration grid: 0.5-day steps to day 28, then 2-day steps, to at least `t_max_days`."""
+    """The integration grid: 0.5-day steps to day 28, then 2-day steps, to at least `t_max_days`, never past
+    `MAX_DAY` (the kinetic input's AUC is defined to there; the grid's last point is `MAX_DAY` itself, 28 +
+    2k; a sample time past it is refused where it is read, `pd_population_data`, D-19.1184)."""
     early = np.arange(0.0, EARLY_END_DAYS + 1e-9, EARLY_STEP_DAYS)
-    end = max(float(t_max_days), EARLY_END_DAYS) + LATE_STEP_DAYS
+    end = min(max(float(t_max_days), EARLY_END_DAYS) + LATE_STEP_DAYS, MAX_DAY)
     late = np.arange(EARLY_END_DAYS + LATE_STEP_DAYS, end + 1e-9, LATE_STEP_DAYS)
     return np.concatenate([early, late])
 
@@ -503,11 +505,14 @@ def pd_population_data(
     allow_unquantified: bool = False,
     min_subjects: int = 2,
     zero_is_blq: bool = True,
+    time_unit: str = "day",
 ) -> PopulationData:
     """The PD observations of `table` (titres or numbers in `column`) as `PopulationData`: titres
     interval-censored (``censoring="interval"``) or at their interval centre (``"centre"``), negative
     titres BLQ (M3); a row without a titre (a PD sample with other measures only) is not an observation.
-    The kinetic rows are attached by `attach_kinetics`."""
+    The kinetic rows are attached by `attach_kinetics`. A sample time (in `time_unit`) past `MAX_DAY` days
+    after the infusion, where the PD model's kinetic input ends, is an `InputError` naming the file, row and
+    time column (D-19.1184)."""
     frame, titres = titre_observations(table, column, source=source, censoring=censoring)
     blank = (frame[column].isna() | (frame[column].astype(str).str.strip() == "")).to_numpy(bool)
     if blank.all():
@@ -539,8 +544,42 @@ def pd_population_data(
         interval_columns=("_pd_low", "_pd_high") if titres and censoring == "interval" else None,
         skip=skip,
     )
+    _check_pd_horizon(table, time, time_unit, skip, source)
     # titres are reciprocal dilutions: their unit, and a0's, is the titre's (D-19.533)
     return replace(data, value_unit=TITRE_UNIT) if titres and not data.value_unit else data
+
+
+def _check_pd_horizon(
+    table: pd.DataFrame, time: str, time_unit: str, skip: npt.NDArray[np.bool_] | None, source: str
+) -> None:
+    """Refuse the first PD sample (not a `skip` row) whose time is past `MAX_DAY` days after the infusion,
+    naming the file, its row and the time column, never its value (D-19.1184): the kinetic input of the PD
+    model, the Stein 2019 AUC, is defined to there (D-19.1181); the solver failed on it with an error naming
+    ``end_days``, an argument the user never gave."""
+    from cartrial.kinetics.frames import check_time_unit
+    from cartrial.kinetics.templates import TIME_UNIT_DAYS
+
+    unit = check_time_unit(time_unit, "time_unit")
+    days = pd.to_numeric(table[time], errors="coerce").to_numpy(float) * TIME_UNIT_DAYS[unit]
+    late = np.nan_to_num(days, nan=0.0) > MAX_DAY
+    if skip is not None:
+        late &= ~np.asarray(skip, dtype=bool)
+    if late.any():
+        row = int(np.argmax(late)) + 2  # the file's line: the header is line 1
+        limit = MAX_DAY / TIME_UNIT_DAYS[unit]
+        raise InputError(
+            Problem(
+                f"a PD sample past the PD model's horizon ({count(int(late.sum()), 'sample')} in all)",
+                file=source,
+                row=row,
+                field=time,
+                allowed=(
+                    f"at most {MAX_DAY:g} days after the infusion"
+                    + ("" if unit == "day" else f" ({limit:g} {unit})")
+                    + ", where the kinetic input of the PD model (the Stein 2019 closed form) ends"
+                ),
+            )
+        )
 
 
 __all__ = [
