@@ -216,7 +216,8 @@ def draw_covariates(population: Population, n: int, rng: np.random.Generator) ->
         female=rng.random(n) < population.female_fraction,
         weight_kg=_normal(population.weight_kg, col["weight_kg"], "weight_kg"),
         height_cm=_normal(population.height_cm, rng.standard_normal(n), "height_cm"),
-        disease_duration_years=np.minimum(  # the disease begins after birth: never longer than the age (D-19.1251)
+        # the disease begins after birth: never longer than the age (D-19.1251)
+        disease_duration_years=np.minimum(
             np.minimum(
                 _lognormal(population.disease_duration_years, col["disease_duration_years"]),
                 float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
