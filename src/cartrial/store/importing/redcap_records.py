@@ -59,6 +59,17 @@ DATE_FORMATS: dict[str, tuple[str, ...]] = {
 date-times map
 to ISO 8601; raw exports write them year first)."""
 
+DATE_LAYOUTS: dict[str, tuple[re.Pattern[str], str]] = {
+    "%Y-%m-%d": (re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"), "YYYY-MM-DD"),
+    "%Y-%m-%d %H:%M": (re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\Z"), "YYYY-MM-DD HH:MM"),
+    "%Y-%m-%d %H:%M:%S": (
+        re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z"),
+        "YYYY-MM-DD HH:MM:SS",
+    ),
+}
+"""Each raw-export date layout in full, every part zero-padded ASCII digits (`strptime` alone also reads
+``2021-4-1`` and ``02:0``; D-19.1231)."""
+
 INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER_DP = re.compile(r"^number(_([0-9])dp)?(_comma_decimal)?\Z")
 
@@ -344,12 +355,13 @@ def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
     bounds = _bounds(spec)
     if validation in DATE_FORMATS:
         fmt = DATE_FORMATS[validation][0]
-        allowed = {
-            "%Y-%m-%d": "YYYY-MM-DD",
-            "%Y-%m-%d %H:%M": "YYYY-MM-DD HH:MM",
-            "%Y-%m-%d %H:%M:%S": "YYYY-MM-DD HH:MM:SS",
-        }[fmt] + bounds
+        layout, written = DATE_LAYOUTS[fmt]
+        allowed = written + bounds
         try:
+            if not layout.match(
+                value
+            ):  # the layout in full first: strptime reads one-digit parts (D-19.1231)
+                raise ValueError(value)
             parsed = datetime.strptime(value, fmt)
         except ValueError:
             return (f"not a {validation} value", allowed)
@@ -363,11 +375,17 @@ def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
     elif (match := _NUMBER_DP.match(validation)) or spec.field_type == "calc":
         text = value.replace(",", ".") if (match and match.group(3)) else value
         try:
-            number = float(text)
+            # the one reading of a number of this field, its bounds' (`read_bound`): ASCII digits, the
+            # field's decimal mark, finite; float() alone read 5_8.0 and full-width digits (D-19.1232)
+            read = read_bound(validation if match else "number", value)
         except ValueError:
-            return ("not a number", (validation or "number") + bounds)
-        if not np.isfinite(number):
-            return ("not a finite number", (validation or "number") + bounds)
+            try:
+                infinite = not np.isfinite(float(text))
+            except ValueError:
+                infinite = False
+            return ("not a finite number" if infinite else "not a number", (validation or "number") + bounds)
+        assert isinstance(read, float)
+        number = read
         if match and match.group(2):
             decimals = text.partition(".")[2]
             if len(decimals) > int(match.group(2)):
