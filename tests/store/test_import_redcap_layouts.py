@@ -1,4 +1,5 @@
-"""REDCap import: a value is checked against its field's layout in full (D-19.1231, D-19.1232).
+"""REDCap import: a value is checked against its field's layout in full (D-19.1231, D-19.1232); a checkbox's
+missing-code column is read as no value (D-19.1233).
 
 Sources: docs/science/data-standards.md §6.1 (validation types: dates and date-times map to ISO 8601) and
 §6.2 (raw exports write every date year first, ``YYYY-MM-DD``, and date-times ``YYYY-MM-DD HH:MM``, with
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
-from cartrial.store.importing import read_dictionary, read_records
+from cartrial.store.importing import convert_export, load_mapping, read_dictionary, read_records
+from cartrial.store.importing.redcap_mapping import RedcapMapping
 
 REDCAP = cartrial_examples.path("ct103a-nmosd") / "redcap"
 
@@ -87,3 +89,55 @@ def test_a_date_is_accepted_exactly_when_written_year_month_day_in_full(tmp_path
     text = f"{day.year}-{day.month}-{day.day}"
     found = problems_of(tmp_path / "r.csv", 0, "consent_date", text)
     assert (found == []) == (text == day.isoformat())
+
+
+def _with_missing_code_column(tmp_path: Path, cell: str) -> tuple[Path, int]:
+    """The example export with REDCap's missing-code column of checkbox ae_actions (``ae_actions___unk``,
+    after its choice columns), ticked on the first adverse-event row whose actions are all unticked."""
+    rows = example_records()
+    ae = next(
+        i
+        for i, r in enumerate(rows)
+        if r["redcap_repeat_instrument"] == "adverse_events"
+        and all(r[f"ae_actions___{code}"] == "0" for code in "12345")
+    )
+    out: list[dict[str, str]] = []
+    for i, row in enumerate(rows):
+        new: dict[str, str] = {}
+        for key, value in row.items():
+            new[key] = value
+            if key == "ae_actions___5":
+                new["ae_actions___unk"] = (cell if i == ae else "0") if row[key] != "" else ""
+        out.append(new)
+    return write_csv(tmp_path / "r.csv", out), ae
+
+
+def test_a_checkbox_missing_code_column_is_read_as_no_value_and_counted(tmp_path: Path) -> None:
+    """REDCap exports a missing-data code given to a checkbox field as one more column of that field,
+    ``<field>___<code>`` holding 1 where the code was chosen (Utah CTSI REDCap guide, "Missing Data Codes":
+    the checkbox [family] exported with its missing-code columns, '1' under the chosen code; written only
+    when some record has one). With ``UNK`` a missing code the column is the field's "no value", counted
+    once; the export was refused ("column is not a field of the data dictionary")."""
+    path, _ = _with_missing_code_column(tmp_path, "1")
+    export = read_records(path, read_dictionary(REDCAP / "dictionary.csv"), ["UNK"])
+    assert export.missing_codes_found == {"UNK": 1}
+    assert "ae_actions___unk" not in export.data_columns
+    data = load_mapping(REDCAP / "mapping.yaml").model_dump()
+    data["missing_data_codes"] = ["UNK"]
+    dictionary = read_dictionary(REDCAP / "dictionary.csv")
+    _, summary, problems = convert_export(export, dictionary, RedcapMapping.model_validate(data), "0" * 64)
+    assert problems == [] and summary.missing_codes_found == {"UNK": 1}
+
+
+def test_a_checkbox_missing_code_column_without_that_code_is_still_refused(tmp_path: Path) -> None:
+    path, _ = _with_missing_code_column(tmp_path, "1")
+    with pytest.raises(InputError) as caught:
+        read_records(path, read_dictionary(REDCAP / "dictionary.csv"), ["NASK"])
+    assert [p.field for p in caught.value.problems] == ["ae_actions___unk"]
+
+
+def test_a_checkbox_missing_code_cell_other_than_0_or_1_is_located(tmp_path: Path) -> None:
+    path, ae = _with_missing_code_column(tmp_path, "yes")
+    with pytest.raises(InputError) as caught:
+        read_records(path, read_dictionary(REDCAP / "dictionary.csv"), ["UNK"])
+    assert [(p.row, p.field) for p in caught.value.problems] == [(ae + 2, "ae_actions___unk")]

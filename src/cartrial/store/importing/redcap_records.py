@@ -28,6 +28,7 @@ from cartrial.store.importing.redcap_dictionary import (
     FORM_STATUS_CODES,
     DataDictionary,
     FieldSpec,
+    checkbox_column,
     read_bound,
 )
 from cartrial.tabular import read_csv
@@ -117,7 +118,10 @@ def read_records(
     `missing_codes` are the project's missing-data codes (REDCap "Missing Data Codes", e.g. ``UNK``,
     ``NASK``; docs/science/data-standards.md §6.3 rule 4): a data cell holding one means "no value" and is
     blanked before
-    the checks; the count per code is kept for the report.
+    the checks; the count per code is kept for the report. A checkbox field's missing code is exported as
+    one more column of the field, ``<field>___<code>`` holding 1 where it was chosen: with that code among
+    `missing_codes` the column is known, checked as 0/1, its 1s counted, and never read as data
+    (D-19.1233).
     """
     file = Path(path)
     name = str(file)
@@ -152,11 +156,21 @@ def read_records(
     forms = set(dictionary.forms)
     status_columns: dict[str, str] = {}
     data_columns: dict[str, tuple[FieldSpec, str | None]] = {}
+    # a missing-data code given to a checkbox: one more `<field>___<code>` column, 1 where chosen (D-19.1233)
+    missing_columns = {
+        checkbox_column(spec.name, code): (spec, code)
+        for spec in dictionary.fields.values()
+        if spec.field_type == "checkbox"
+        for code in missing_codes
+    }
+    code_columns: dict[str, tuple[FieldSpec, str]] = {}
     for column in columns:
         if column in (record_id, SURVEY_IDENTIFIER_COLUMN, *KEY_COLUMNS):
             continue
         if column in owners:
             data_columns[column] = owners[column]
+        elif column in missing_columns:
+            code_columns[column] = missing_columns[column]
         elif column.endswith("_complete") and column[: -len("_complete")] in forms:
             status_columns[column] = column[: -len("_complete")]
         elif column.endswith("_timestamp") and column[: -len("_timestamp")] in forms:
@@ -258,6 +272,12 @@ def read_records(
 
     for column, (spec, code) in data_columns.items():
         _check_column(frame[column], column, spec, code, add)
+    for column, (spec, code) in code_columns.items():  # "no value" for the field, counted (D-19.1233)
+        cells = frame[column]
+        _check_column(cells, column, spec, None, add)
+        chosen = int(cells.str.lower().isin(["1", "checked"]).sum())
+        if chosen:
+            found[code] = found.get(code, 0) + chosen
     for column in status_columns:
         cells = frame[column]
         bad = ((cells != "") & ~cells.isin(list(FORM_STATUS_CODES))).to_numpy()
