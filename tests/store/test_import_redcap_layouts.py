@@ -40,12 +40,19 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def problems_of(path: Path, row: int, column: str, value: str) -> list[tuple[int | None, str | None, str]]:
     """The export problems after writing `value` into `column` of the export's 0-based `row`."""
+    return [(r, f, allowed) for r, f, _, allowed in problems_with_messages(path, row, column, value)]
+
+
+def problems_with_messages(
+    path: Path, row: int, column: str, value: str
+) -> list[tuple[int | None, str | None, str, str]]:
+    """`problems_of` with each problem's message: (row, field, message, allowed)."""
     rows = example_records()
     rows[row][column] = value
     try:
         read_records(write_csv(path, rows), read_dictionary(REDCAP / "dictionary.csv"))
     except InputError as exc:
-        return [(p.row, p.field, p.allowed or "") for p in exc.problems]
+        return [(p.row, p.field, p.message, p.allowed or "") for p in exc.problems]
     return []
 
 
@@ -63,18 +70,27 @@ def test_a_date_time_without_two_digit_parts_is_refused_at_the_export(tmp_path: 
     """infused_at (datetime_ymd) on the second record row (spreadsheet row 3): it passed the export's check
     and was then refused by the mapping's conversion as a time 'skipped or repeated by a daylight-saving
     change' in UTC, a zone without one."""
-    found = problems_of(tmp_path / "r.csv", 1, "infused_at", value)
-    assert [(r, f) for r, f, _ in found] == [(3, "infused_at")]
-    assert "YYYY-MM-DD HH:MM" in found[0][2]
-    assert all("daylight" not in allowed for _, _, allowed in found)
+    found = problems_with_messages(tmp_path / "r.csv", 1, "infused_at", value)
+    assert [(r, f, m) for r, f, m, _ in found] == [(3, "infused_at", "not a datetime_ymd value")]
+    assert "YYYY-MM-DD HH:MM" in found[0][3]
 
 
 @pytest.mark.parametrize("value", ["5_8.0", "\uff15\uff18.0", "58.0\u0660"])
 def test_a_number_python_reads_but_redcap_does_not_write_is_refused(tmp_path: Path, value: str) -> None:
     """weight_kg (number_1dp, 20-250) on the first record row: float() reads '5_8.0' and full-width digits
-    as 58.0, so they passed the export's check, unlike the bounds' reading of the field (D-19.1070)."""
-    found = problems_of(tmp_path / "r.csv", 0, "weight_kg", value)
-    assert [(r, f) for r, f, _ in found] == [(2, "weight_kg")]
+    as 58.0, so they passed the export's check, unlike the bounds' reading of the field (D-19.1070).
+    '58.0\u0660' (an Arabic-Indic zero) was refused before too, as "more than 1 decimal places": the
+    message says why it is refused."""
+    found = problems_with_messages(tmp_path / "r.csv", 0, "weight_kg", value)
+    assert [(r, f, m) for r, f, m, _ in found] == [(2, "weight_kg", "not a number")]
+
+
+@pytest.mark.parametrize("value", ["5_8", "\uff15\uff18"])
+def test_a_plain_number_python_reads_but_redcap_does_not_write_is_refused(tmp_path: Path, value: str) -> None:
+    """cells_per_kg (``number``, no bounds, no decimal places) on the day-0 row: float() reads '5_8' and
+    full-width '５８' as 58.0; REDCap's number validation takes ASCII digits only."""
+    found = problems_with_messages(tmp_path / "r.csv", 1, "cells_per_kg", value)
+    assert [(r, f, m) for r, f, m, _ in found] == [(3, "cells_per_kg", "not a number")]
 
 
 def test_an_ordinary_export_still_reads(tmp_path: Path) -> None:
