@@ -19,8 +19,17 @@ from hypothesis import strategies as st
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
-from cartrial.store.importing import convert_export, load_mapping, read_dictionary, read_records
+from cartrial.store.importing import (
+    convert_export,
+    import_redcap,
+    load_mapping,
+    read_dictionary,
+    read_records,
+)
 from cartrial.store.importing.redcap_mapping import RedcapMapping
+from cartrial.store.service import StudyService
+
+from .conftest import empty_sqlite_copy
 
 REDCAP = cartrial_examples.path("ct103a-nmosd") / "redcap"
 
@@ -157,3 +166,30 @@ def test_a_checkbox_missing_code_cell_other_than_0_or_1_is_located(tmp_path: Pat
     with pytest.raises(InputError) as caught:
         read_records(path, read_dictionary(REDCAP / "dictionary.csv"), ["UNK"])
     assert [(p.row, p.field) for p in caught.value.problems] == [(ae + 2, "ae_actions___unk")]
+
+
+def test_a_refused_date_time_shows_no_value_converted_or_not(
+    tmp_path: Path, empty_sqlite_template: Path
+) -> None:
+    """infused_at (datetime_ymd, not an identifier) read in Asia/Shanghai (UTC+8, no daylight saving since
+    1991): 2001-04-27 02:00 local is 2001-04-26T18:00:00+00:00, before the subject's consent, so the forms'
+    validation refuses it (INFUSION-BEFORE-CONSENT). The problem quoted the converted UTC value, a value of
+    the record and not even the exported one; the row and field locate the cell (project rule: no error
+    shows a record's values)."""
+    rows = example_records()
+    rows[1]["infused_at"] = "2001-04-27 02:00"
+    text = (REDCAP / "mapping.yaml").read_text(encoding="utf-8")
+    assert "\ntimezone: UTC " in text
+    records = write_csv(tmp_path / "r.csv", rows)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(text.replace("\ntimezone: UTC ", "\ntimezone: Asia/Shanghai "), encoding="utf-8")
+    url = empty_sqlite_copy(empty_sqlite_template, tmp_path / "redcap.db")
+    StudyService(url).add_site("admin", "TJH")
+    with pytest.raises(InputError) as caught:
+        import_redcap(url, records, REDCAP / "dictionary.csv", mapping, "admin", dry_run=True)
+    problems = caught.value.problems
+    assert [(p.row, (p.field or "").split(" ")[0]) for p in problems] == [(3, "infused_at")]
+    assert "INFUSION-BEFORE-CONSENT" in problems[0].message
+    assert problems[0].value is None
+    shown = str(caught.value)
+    assert "2001-04-26" not in shown and "18:00" not in shown and "2001-04-27" not in shown
