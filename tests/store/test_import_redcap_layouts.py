@@ -193,3 +193,71 @@ def test_a_refused_date_time_shows_no_value_converted_or_not(
     assert problems[0].value is None
     shown = str(caught.value)
     assert "2001-04-26" not in shown and "18:00" not in shown and "2001-04-27" not in shown
+
+
+def _with_code_cells(tmp_path: Path, cells: dict[int, str], edits: dict[tuple[int, str], str]) -> Path:
+    """The example export with column ``ae_actions___unk`` after ``ae_actions___5``: `cells` (0-based row →
+    cell) where given, else "0" on an adverse-event row and "" elsewhere; `edits` other cells changed."""
+    rows = example_records()
+    for (i, column), value in edits.items():
+        rows[i][column] = value
+    out: list[dict[str, str]] = []
+    for i, row in enumerate(rows):
+        new: dict[str, str] = {}
+        for key, value in row.items():
+            new[key] = value
+            if key == "ae_actions___5":
+                new["ae_actions___unk"] = cells.get(i, "0" if row[key] != "" else "")
+        out.append(new)
+    return write_csv(tmp_path / "r.csv", out)
+
+
+def _first_row(instrument: str) -> int:
+    return next(i for i, r in enumerate(example_records()) if r["redcap_repeat_instrument"] == instrument)
+
+
+def test_an_identifier_checkbox_missing_code_cell_is_not_quoted(tmp_path: Path) -> None:
+    """ae_actions flagged ``Identifier? = y``: a bad cell of its missing-code column is located but not
+    quoted, as a bad cell of its choice columns is not (D-19.1073); "yes" was shown."""
+    ae = _first_row("adverse_events")
+    path = _with_code_cells(tmp_path, {ae: "yes"}, {})
+    lines = (REDCAP / "dictionary.csv").read_text(encoding="utf-8").splitlines()
+    out = []
+    for row in csv.reader(lines):
+        if row[0] == "ae_actions":
+            row[10] = "y"  # Identifier?
+        out.append(row)
+    dictionary_path = tmp_path / "dictionary.csv"
+    with dictionary_path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(out)
+    dictionary = read_dictionary(dictionary_path)
+    assert dictionary.fields["ae_actions"].identifier
+    with pytest.raises(InputError) as caught:
+        read_records(path, dictionary, ["UNK"])
+    assert [(p.row, p.field, p.value) for p in caught.value.problems] == [(ae + 2, "ae_actions___unk", None)]
+    assert "yes" not in str(caught.value)
+
+
+def test_a_missing_code_ticked_on_another_instruments_repeating_row_is_stray_data(tmp_path: Path) -> None:
+    """A 1 in ``ae_actions___unk`` on an EDSS (repeating instrument) row is data of adverse_events on a row
+    of another instrument, refused as a 1 in ``ae_actions___1`` there is; it was counted as a missing
+    code of a record that has no adverse event there."""
+    edss = _first_row("edss")
+    path = _with_code_cells(tmp_path, {edss: "1"}, {})
+    with pytest.raises(InputError) as caught:
+        read_records(path, read_dictionary(REDCAP / "dictionary.csv"), ["UNK"])
+    found = [(p.row, p.field) for p in caught.value.problems]
+    assert found == [(edss + 2, "ae_actions___unk")]
+    assert "on a row of repeating instrument 'edss'" in caught.value.problems[0].message
+
+
+def test_a_missing_code_ticked_with_a_choice_is_refused_at_its_row(tmp_path: Path) -> None:
+    """The missing code says the field has no value; a ticked choice says it has one: both on one row was
+    read as data (tocilizumab given) and counted as missing at once."""
+    ae = _first_row("adverse_events")
+    path = _with_code_cells(tmp_path, {ae: "1"}, {(ae, "ae_actions___1"): "1"})
+    with pytest.raises(InputError) as caught:
+        read_records(path, read_dictionary(REDCAP / "dictionary.csv"), ["UNK"])
+    [problem] = caught.value.problems
+    assert (problem.row, problem.field) == (ae + 2, "ae_actions___unk")
+    assert "choice" in problem.message and problem.value is None

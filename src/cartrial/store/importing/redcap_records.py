@@ -234,7 +234,8 @@ def read_records(
         )
     repeating = (instrument.isin(forms)).to_numpy()
     if repeating.any():  # a repeating instrument's row holds that instrument's fields only
-        for column, (spec, _code) in data_columns.items():
+        # a checkbox's missing-code column too: a 1 there is the field's entry (D-19.1235)
+        for column, (spec, _code) in [*data_columns.items(), *code_columns.items()]:
             cells = frame[column]
             ticked = spec.field_type == "checkbox"
             filled = cells.str.lower().isin(["1", "checked"]) if ticked else cells != ""
@@ -275,7 +276,24 @@ def read_records(
     for column, (spec, code) in code_columns.items():  # "no value" for the field, counted (D-19.1233)
         cells = frame[column]
         _check_column(cells, column, spec, None, add)
-        chosen = int(cells.str.lower().isin(["1", "checked"]).sum())
+        ticked = cells.str.lower().isin(["1", "checked"]).to_numpy()
+        # "no value" and a ticked choice of the same field: neither read, the row refused (D-19.1235)
+        choices = [c for c, (owner, _code) in data_columns.items() if owner.name == spec.name]
+        chose = np.zeros(n, dtype=bool)
+        for choice in choices:
+            chose |= frame[choice].str.lower().isin(["1", "checked"]).to_numpy()
+        both = ticked & chose
+        for i in np.flatnonzero(both):
+            problems.append(
+                Problem(
+                    f"the missing-data code {code} and a choice of field '{spec.name}' are both ticked",
+                    file=name,
+                    row=int(i) + FIRST_DATA_ROW,
+                    field=column,
+                    allowed=f"either {code} (no value) or the field's choices, not both",
+                )
+            )
+        chosen = int(ticked.sum())
         if chosen:
             found[code] = found.get(code, 0) + chosen
     for column in status_columns:
@@ -292,7 +310,7 @@ def read_records(
     # an emptied cell: its long-cell problem, not the blank cell's (D-19.793)
     problems = [*long_cells, *(p for p in problems if (p.row, p.field) not in emptied)]
     if problems:
-        problems = without_identifier_values(problems, dictionary)
+        problems = without_identifier_values(problems, dictionary, missing_codes)
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the REDCap export")
     return RedcapExport(
         frame=frame.reset_index(drop=True),
@@ -304,13 +322,17 @@ def read_records(
     )
 
 
-def without_identifier_values(problems: list[Problem], dictionary: DataDictionary) -> list[Problem]:
+def without_identifier_values(
+    problems: list[Problem], dictionary: DataDictionary, missing_codes: Collection[str] = ()
+) -> list[Problem]:
     """`problems` with the value dropped from each one located at a field the dictionary flags
     ``Identifier? = y`` (its export column, or a cartrial column read from it: ``record_id (→
     subjects.subject_id)``): the row and field still locate it, the identifier itself is never shown
     (docs/science/data-standards.md §6.1 ``Identifier?``; D-19.1073). Every problem of the REDCap import
-    passes here: the export's checks, the mapping's translation and the forms' validation."""
-    hidden = identifier_columns(dictionary)
+    passes here: the export's checks and the mapping's translation (the forms' validation shows no value at
+    all, D-19.1234). `missing_codes`: the project's missing-data codes, whose checkbox columns
+    (``<field>___<code>``) are the field's too (D-19.1233)."""
+    hidden = identifier_columns(dictionary, missing_codes)
     if not hidden:
         return problems
     out: list[Problem] = []
@@ -320,14 +342,17 @@ def without_identifier_values(problems: list[Problem], dictionary: DataDictionar
     return out
 
 
-def identifier_columns(dictionary: DataDictionary) -> set[str]:
+def identifier_columns(dictionary: DataDictionary, missing_codes: Collection[str] = ()) -> set[str]:
     """The fields the dictionary flags ``Identifier? = y`` and their export columns (each code column of a
-    checkbox): where a problem or an edit-check finding shows no value (D-19.1073)."""
+    checkbox, and its missing-code column ``<field>___<code>`` for each of `missing_codes`, D-19.1233):
+    where a problem shows no value (D-19.1073, D-19.1235)."""
     hidden: set[str] = set()
     for spec in dictionary.fields.values():
         if spec.identifier:
             hidden.add(spec.name)
             hidden.update(spec.export_columns())
+            if spec.field_type == "checkbox":
+                hidden.update(checkbox_column(spec.name, code) for code in missing_codes)
     return hidden
 
 
