@@ -26,7 +26,9 @@ from cartrial.store.importing import (
     read_dictionary,
     read_records,
 )
+from cartrial.store.importing.redcap_dictionary import FieldSpec, read_bound, read_moment
 from cartrial.store.importing.redcap_mapping import RedcapMapping
+from cartrial.store.importing.redcap_records import check_value
 from cartrial.store.service import StudyService
 
 from .conftest import empty_sqlite_copy
@@ -261,3 +263,30 @@ def test_a_missing_code_ticked_with_a_choice_is_refused_at_its_row(tmp_path: Pat
     [problem] = caught.value.problems
     assert (problem.row, problem.field) == (ae + 2, "ae_actions___unk")
     assert "choice" in problem.message and problem.value is None
+
+
+DATE_TYPES = {
+    # validation type -> how a raw export writes it (data-standards.md §6.2), by hand
+    "date_ymd": "{d:%Y}-{d:%m}-{d:%d}",
+    "date_dmy": "{d:%Y}-{d:%m}-{d:%d}",
+    "datetime_mdy": "{d:%Y}-{d:%m}-{d:%d} {d:%H}:{d:%M}",
+    "datetime_seconds_ymd": "{d:%Y}-{d:%m}-{d:%d} {d:%H}:{d:%M}:{d:%S}",
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(sorted(DATE_TYPES)),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2099, 12, 30)),
+)
+def test_a_date_value_and_a_bound_written_alike_are_read_alike(validation: str, moment: dt.datetime) -> None:
+    """A value and a Text Validation Min/Max of a date field are read from one layout table (D-19.1236): a
+    value equal to the field's minimum and maximum passes, and one a day later is above a maximum written
+    as the value is. The moment is written by hand from the type's raw-export layout."""
+    text = DATE_TYPES[validation].format(d=moment)
+    later = DATE_TYPES[validation].format(d=moment + dt.timedelta(days=1))
+    spec = FieldSpec("x", "f", "text", "x", validation=validation, minimum=text, maximum=text)
+    assert check_value(spec, text) is None
+    refused = check_value(spec, later)
+    assert refused is not None and refused[0] == "outside the field's validation range"
+    assert read_bound(validation, text) == read_moment(validation, text)

@@ -25,11 +25,13 @@ import pandas as pd
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
 from cartrial.store.importing.redcap_dictionary import (
+    DATE_LAYOUTS,
     FORM_STATUS_CODES,
     DataDictionary,
     FieldSpec,
     checkbox_column,
     read_bound,
+    read_moment,
 )
 from cartrial.tabular import read_csv
 
@@ -43,33 +45,6 @@ KEY_COLUMNS = (EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN, D
 CHECKBOX_VALUES = {"0": False, "1": True, "unchecked": False, "checked": True}
 """Checkbox cells: 0/1 raw, Unchecked/Checked when exported with labels (docs/science/data-standards.md
 §6.2)."""
-
-DATE_FORMATS: dict[str, tuple[str, ...]] = {
-    # REDCap exports every date in Y-M-D whatever the entry format (date_mdy, date_dmy only change entry).
-    "date_ymd": ("%Y-%m-%d",),
-    "date_mdy": ("%Y-%m-%d",),
-    "date_dmy": ("%Y-%m-%d",),
-    "datetime_ymd": ("%Y-%m-%d %H:%M",),
-    "datetime_mdy": ("%Y-%m-%d %H:%M",),
-    "datetime_dmy": ("%Y-%m-%d %H:%M",),
-    "datetime_seconds_ymd": ("%Y-%m-%d %H:%M:%S",),
-    "datetime_seconds_mdy": ("%Y-%m-%d %H:%M:%S",),
-    "datetime_seconds_dmy": ("%Y-%m-%d %H:%M:%S",),
-}
-"""Raw-export layout of each REDCap date validation type (docs/science/data-standards.md §6.1: dates and
-date-times map
-to ISO 8601; raw exports write them year first)."""
-
-DATE_LAYOUTS: dict[str, tuple[re.Pattern[str], str]] = {
-    "%Y-%m-%d": (re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"), "YYYY-MM-DD"),
-    "%Y-%m-%d %H:%M": (re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\Z"), "YYYY-MM-DD HH:MM"),
-    "%Y-%m-%d %H:%M:%S": (
-        re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z"),
-        "YYYY-MM-DD HH:MM:SS",
-    ),
-}
-"""Each raw-export date layout in full, every part zero-padded ASCII digits (`strptime` alone also reads
-``2021-4-1`` and ``02:0``; D-19.1231)."""
 
 INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER_DP = re.compile(r"^number(_([0-9])dp)?(_comma_decimal)?\Z")
@@ -377,7 +352,7 @@ def _check_column(
         return
     validation = spec.validation
     if (
-        validation in DATE_FORMATS
+        validation in DATE_LAYOUTS
         or spec.field_type == "calc"
         or validation == "integer"
         or (_NUMBER_DP.match(validation))
@@ -392,22 +367,16 @@ def _check_column(
 def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
     """Check one non-blank raw value against its field's validation type and min/max.
 
-    Returns ``(message, allowed)`` for a bad value, else None. Date types follow `DATE_FORMATS`; ``integer``
+    Returns ``(message, allowed)`` for a bad value, else None. Date types follow `DATE_LAYOUTS`; ``integer``
     is a whole number; ``number``, ``number_Ndp`` are decimals with a point and ``*_comma_decimal`` with a
     comma (docs/science/data-standards.md §6.3 rule 4: decimal comma); calc fields are numbers.
     """
     validation = spec.validation
     bounds = _bounds(spec)
-    if validation in DATE_FORMATS:
-        fmt = DATE_FORMATS[validation][0]
-        layout, written = DATE_LAYOUTS[fmt]
-        allowed = written + bounds
-        try:
-            if not layout.match(
-                value
-            ):  # the layout in full first: strptime reads one-digit parts (D-19.1231)
-                raise ValueError(value)
-            parsed = datetime.strptime(value, fmt)
+    if validation in DATE_LAYOUTS:
+        allowed = DATE_LAYOUTS[validation].written + bounds
+        try:  # the layout in full, from the one table its bounds are read by (D-19.1231, D-19.1236)
+            parsed = read_moment(validation, value)
         except ValueError:
             return (f"not a {validation} value", allowed)
         if _outside(spec, parsed):
