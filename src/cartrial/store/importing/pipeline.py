@@ -61,9 +61,7 @@ from cartrial.store.importing.redcap_convert import (
 from cartrial.store.importing.redcap_dictionary import DataDictionary, read_dictionary
 from cartrial.store.importing.redcap_mapping import load_mapping
 from cartrial.store.importing.redcap_records import (
-    identifier_columns,
     read_records,
-    without_identifier_values,
 )
 from cartrial.store.importing.validation import FormData, ValidatedForm, validate_form
 from cartrial.store.models import Site, Study, Subject
@@ -391,9 +389,9 @@ def plan_edit_checks(
     `InputError` listing the hard ones (nothing is written); return the soft ones (one data query each).
     `unchanged`: the files a partial re-import does not read (`UnchangedFiles.restated`). `now`: the
     import's one instant (`check_clock`, read once per import; D-19.621). `hidden`: the (table, column)
-    pairs whose findings carry no value — columns read from a REDCap field flagged ``Identifier? = y``
-    (`redcap_hidden_columns`; D-19.1073): neither the hard refusal, the dry-run listing nor the report's
-    ``edit_checks`` shows it."""
+    pairs whose findings carry no value — every column of a REDCap import's forms, which hold converted
+    cells (`redcap_hidden_columns`; D-19.1073, D-19.1234): neither the hard refusal, the dry-run listing
+    nor the report's ``edit_checks`` shows it."""
     with engine.connect() as connection, leaving_out_unreadable() as left_out:
         refused = [p for form in validated for p in committee_reason_problems(connection, form)]
         restated = unchanged.restated(connection, validated) if unchanged is not None else None
@@ -1120,16 +1118,17 @@ def import_redcap(
         validated = validate_all(forms, state)
     except StoredValueError:  # a stored date no reader reads: the refusal itself (D-19.556)
         raise
-    except InputError as exc:  # an identifier's value is never shown (D-19.1073)
-        later = without_identifier_values(
-            after_conversion(problems, exc.problems, data_dictionary), data_dictionary
-        )
+    except InputError as exc:
+        # no value at all: the forms hold the converted cell (a UTC date-time, a translated code, a point
+        # decimal), never the export's text, and no error shows a record's values (D-19.1234); the row and
+        # field locate the cell
+        later = [replace(p, value=None) for p in after_conversion(problems, exc.problems, data_dictionary)]
         problems = [*problems, *later]
         validated = []
     if problems:
         raise InputError(problems, header=f"{len(problems)} problem(s) found; nothing was written")
     clock = check_clock()  # the import's one now (D-19.621)
-    hidden = redcap_hidden_columns(forms, data_dictionary)  # an identifier's value is never shown (D-19.1073)
+    hidden = redcap_hidden_columns(forms)  # no finding shows a value (D-19.1234)
     findings = plan_edit_checks(engine, validated, state, now=clock, hidden=hidden)
     report = ImportReport(
         kind="redcap",
@@ -1199,17 +1198,14 @@ def after_conversion(
     return [p for p in validation if (p.file, p.row, field_of(p)) not in refused]
 
 
-def redcap_hidden_columns(forms: Sequence[FormData], dictionary: DataDictionary) -> set[tuple[str, str]]:
-    """(table, cartrial column) of each column read from a field the dictionary flags ``Identifier? = y``:
-    an edit-check finding names the cartrial column (``started_on``), not the REDCap field (``ae_start``),
-    so it is translated through `FormData.source_columns` (D-19.1073)."""
-    fields = identifier_columns(dictionary)
-    return {
-        (data.spec.table, column)
-        for data in forms
-        for column, label in data.source_columns.items()
-        if label in fields
-    }
+def redcap_hidden_columns(forms: Sequence[FormData]) -> set[tuple[str, str]]:
+    """(table, cartrial column) of every column of the converted forms: no edit-check finding of a REDCap
+    import carries a value (D-19.1234). A form holds the converted cell, never the export's text — a
+    date-time in UTC (``2001-04-26T18:00:00+00:00`` for ``2001-04-27 02:00`` in Asia/Shanghai), a code
+    translated by the mapping, a point decimal — and no error shows a record's values; the row and the
+    field locate the cell. This covers the fields flagged ``Identifier? = y`` (D-19.1073), which
+    `identifier_columns(dictionary)` still names for the export's own checks."""
+    return {(data.spec.table, str(column)) for data in forms for column in data.frame.columns}
 
 
 def _import_action() -> Any:

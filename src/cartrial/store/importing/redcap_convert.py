@@ -40,7 +40,12 @@ from cartrial.columns import FIRST_DATA_ROW, time_zone_of
 from cartrial.errors import InputError, Problem
 from cartrial.store.fields import localize_datetime
 from cartrial.store.importing.forms import FORMS, FORMS_BY_NAME
-from cartrial.store.importing.redcap_dictionary import FORM_STATUS_CODES, DataDictionary, checkbox_column
+from cartrial.store.importing.redcap_dictionary import (
+    DATE_LAYOUTS,
+    FORM_STATUS_CODES,
+    DataDictionary,
+    checkbox_column,
+)
 from cartrial.store.importing.redcap_mapping import (
     ColumnMapping,
     FormMapping,
@@ -51,7 +56,6 @@ from cartrial.store.importing.redcap_mapping import (
 from cartrial.store.importing.redcap_records import (
     CHECKBOX_VALUES,
     DAG_COLUMN,
-    DATE_FORMATS,
     EVENT_COLUMN,
     REPEAT_INSTANCE_COLUMN,
     REPEAT_INSTRUMENT_COLUMN,
@@ -577,7 +581,7 @@ def _column_values(
     spec = dictionary.fields[source.field]
     cells = frame[source.field] if source.field in frame else pd.Series([""] * len(frame))
     raw = [str(cells.iat[i]) for i in rows]
-    if spec.validation in DATE_FORMATS and spec.validation.startswith("datetime"):
+    if spec.validation in DATE_LAYOUTS and spec.validation.startswith("datetime"):
         # read in the mapping's zone by the web form's one rule (`localize_datetime`): a time skipped or
         # repeated by a daylight-saving change is refused, never given a guessed offset (D-19.1071)
         local = raw

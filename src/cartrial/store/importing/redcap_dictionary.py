@@ -369,6 +369,52 @@ def read_dictionary(path: str | Path) -> DataDictionary:
 _NUMBER_VALIDATION = re.compile(r"^(integer|number(_[0-9]+dp)?(_comma_decimal)?)\Z")
 
 
+@dataclass(frozen=True)
+class DateLayout:
+    """How a raw export writes a date or date-time: the full layout (every part zero-padded ASCII digits),
+    its wording for a message, and the `strptime` format that reads it once matched."""
+
+    pattern: re.Pattern[str]
+    written: str
+    strptime: str
+
+
+_DATE = DateLayout(re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"), "YYYY-MM-DD", "%Y-%m-%d")
+_MINUTES = DateLayout(
+    re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\Z"), "YYYY-MM-DD HH:MM", "%Y-%m-%d %H:%M"
+)
+_SECONDS = DateLayout(
+    re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z"),
+    "YYYY-MM-DD HH:MM:SS",
+    "%Y-%m-%d %H:%M:%S",
+)
+DATE_LAYOUTS: dict[str, DateLayout] = {
+    # REDCap exports every date year first whatever the entry format (_mdy, _dmy only change entry)
+    "date_ymd": _DATE,
+    "date_mdy": _DATE,
+    "date_dmy": _DATE,
+    "datetime_ymd": _MINUTES,
+    "datetime_mdy": _MINUTES,
+    "datetime_dmy": _MINUTES,
+    "datetime_seconds_ymd": _SECONDS,
+    "datetime_seconds_mdy": _SECONDS,
+    "datetime_seconds_dmy": _SECONDS,
+}
+"""The one layout table of REDCap's date validation types (docs/science/data-standards.md §6.1-6.2: raw
+exports write dates year first, ISO 8601 without offset): a value is read in its type's layout
+(`read_moment`), a Text Validation Min/Max in any of them (`read_bound`; D-19.1231, D-19.1236). `strptime`
+alone also reads ``2021-4-1`` and ``02:0``, so the pattern is matched in full first."""
+
+
+def read_moment(validation: str, text: str) -> datetime:
+    """A raw export's value of a date validation type, in that type's layout (`DATE_LAYOUTS`) in full.
+    Raises ValueError when the text is not in that layout or names no calendar moment (2021-02-30)."""
+    layout = DATE_LAYOUTS[validation]
+    if not layout.pattern.match(text):
+        raise ValueError(text)
+    return datetime.strptime(text, layout.strptime)
+
+
 def read_bound(validation: str, text: str) -> float | datetime | None:
     """A Text Validation Min/Max as the value it bounds.
 
@@ -400,15 +446,18 @@ def read_bound(validation: str, text: str) -> float | datetime | None:
         if not math.isfinite(value):  # 1e400: the values' rule refuses an infinite number
             raise ValueError(text)
         return value
-    if not _BOUND_MOMENT.match(text):  # no offset, no week date: compared with REDCap's zone-less values
-        raise ValueError(text)
-    return datetime.fromisoformat(text)
+    # a layout of `DATE_LAYOUTS`, any of them (a date meaning its midnight), "T" or a space before the time:
+    # no offset, no week date, compared with REDCap's zone-less values (D-19.1236)
+    spaced = f"{text[:10]} {text[11:]}" if text[10:11] == "T" else text
+    for layout in (_DATE, _MINUTES, _SECONDS):
+        if layout.pattern.match(spaced):
+            return datetime.strptime(spaced, layout.strptime)
+    raise ValueError(text)
 
 
 _BOUND_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 _BOUND_COMMA_NUMBER = re.compile(r"^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?\Z")
 _BOUND_INTEGER = re.compile(r"^[+-]?[0-9]+\Z")
-_BOUND_MOMENT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?\Z")
 
 
 def _bound_allowed(validation: str) -> str:

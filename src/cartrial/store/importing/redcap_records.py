@@ -25,10 +25,13 @@ import pandas as pd
 from cartrial.columns import FIRST_DATA_ROW
 from cartrial.errors import InputError, Problem
 from cartrial.store.importing.redcap_dictionary import (
+    DATE_LAYOUTS,
     FORM_STATUS_CODES,
     DataDictionary,
     FieldSpec,
+    checkbox_column,
     read_bound,
+    read_moment,
 )
 from cartrial.tabular import read_csv
 
@@ -42,22 +45,6 @@ KEY_COLUMNS = (EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN, D
 CHECKBOX_VALUES = {"0": False, "1": True, "unchecked": False, "checked": True}
 """Checkbox cells: 0/1 raw, Unchecked/Checked when exported with labels (docs/science/data-standards.md
 §6.2)."""
-
-DATE_FORMATS: dict[str, tuple[str, ...]] = {
-    # REDCap exports every date in Y-M-D whatever the entry format (date_mdy, date_dmy only change entry).
-    "date_ymd": ("%Y-%m-%d",),
-    "date_mdy": ("%Y-%m-%d",),
-    "date_dmy": ("%Y-%m-%d",),
-    "datetime_ymd": ("%Y-%m-%d %H:%M",),
-    "datetime_mdy": ("%Y-%m-%d %H:%M",),
-    "datetime_dmy": ("%Y-%m-%d %H:%M",),
-    "datetime_seconds_ymd": ("%Y-%m-%d %H:%M:%S",),
-    "datetime_seconds_mdy": ("%Y-%m-%d %H:%M:%S",),
-    "datetime_seconds_dmy": ("%Y-%m-%d %H:%M:%S",),
-}
-"""Raw-export layout of each REDCap date validation type (docs/science/data-standards.md §6.1: dates and
-date-times map
-to ISO 8601; raw exports write them year first)."""
 
 INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+\Z")
 _NUMBER_DP = re.compile(r"^number(_([0-9])dp)?(_comma_decimal)?\Z")
@@ -106,7 +93,10 @@ def read_records(
     `missing_codes` are the project's missing-data codes (REDCap "Missing Data Codes", e.g. ``UNK``,
     ``NASK``; docs/science/data-standards.md §6.3 rule 4): a data cell holding one means "no value" and is
     blanked before
-    the checks; the count per code is kept for the report.
+    the checks; the count per code is kept for the report. A checkbox field's missing code is exported as
+    one more column of the field, ``<field>___<code>`` holding 1 where it was chosen: with that code among
+    `missing_codes` the column is known, checked as 0/1, its 1s counted, and never read as data
+    (D-19.1233).
     """
     file = Path(path)
     name = str(file)
@@ -141,11 +131,21 @@ def read_records(
     forms = set(dictionary.forms)
     status_columns: dict[str, str] = {}
     data_columns: dict[str, tuple[FieldSpec, str | None]] = {}
+    # a missing-data code given to a checkbox: one more `<field>___<code>` column, 1 where chosen (D-19.1233)
+    missing_columns = {
+        checkbox_column(spec.name, code): (spec, code)
+        for spec in dictionary.fields.values()
+        if spec.field_type == "checkbox"
+        for code in missing_codes
+    }
+    code_columns: dict[str, tuple[FieldSpec, str]] = {}
     for column in columns:
         if column in (record_id, SURVEY_IDENTIFIER_COLUMN, *KEY_COLUMNS):
             continue
         if column in owners:
             data_columns[column] = owners[column]
+        elif column in missing_columns:
+            code_columns[column] = missing_columns[column]
         elif column.endswith("_complete") and column[: -len("_complete")] in forms:
             status_columns[column] = column[: -len("_complete")]
         elif column.endswith("_timestamp") and column[: -len("_timestamp")] in forms:
@@ -209,7 +209,8 @@ def read_records(
         )
     repeating = (instrument.isin(forms)).to_numpy()
     if repeating.any():  # a repeating instrument's row holds that instrument's fields only
-        for column, (spec, _code) in data_columns.items():
+        # a checkbox's missing-code column too: a 1 there is the field's entry (D-19.1235)
+        for column, (spec, _code) in [*data_columns.items(), *code_columns.items()]:
             cells = frame[column]
             ticked = spec.field_type == "checkbox"
             filled = cells.str.lower().isin(["1", "checked"]) if ticked else cells != ""
@@ -247,6 +248,29 @@ def read_records(
 
     for column, (spec, code) in data_columns.items():
         _check_column(frame[column], column, spec, code, add)
+    for column, (spec, code) in code_columns.items():  # "no value" for the field, counted (D-19.1233)
+        cells = frame[column]
+        _check_column(cells, column, spec, None, add)
+        ticked = cells.str.lower().isin(["1", "checked"]).to_numpy()
+        # "no value" and a ticked choice of the same field: neither read, the row refused (D-19.1235)
+        choices = [c for c, (owner, _code) in data_columns.items() if owner.name == spec.name]
+        chose = np.zeros(n, dtype=bool)
+        for choice in choices:
+            chose |= frame[choice].str.lower().isin(["1", "checked"]).to_numpy()
+        both = ticked & chose
+        for i in np.flatnonzero(both):
+            problems.append(
+                Problem(
+                    f"the missing-data code {code} and a choice of field '{spec.name}' are both ticked",
+                    file=name,
+                    row=int(i) + FIRST_DATA_ROW,
+                    field=column,
+                    allowed=f"either {code} (no value) or the field's choices, not both",
+                )
+            )
+        chosen = int(ticked.sum())
+        if chosen:
+            found[code] = found.get(code, 0) + chosen
     for column in status_columns:
         cells = frame[column]
         bad = ((cells != "") & ~cells.isin(list(FORM_STATUS_CODES))).to_numpy()
@@ -261,7 +285,7 @@ def read_records(
     # an emptied cell: its long-cell problem, not the blank cell's (D-19.793)
     problems = [*long_cells, *(p for p in problems if (p.row, p.field) not in emptied)]
     if problems:
-        problems = without_identifier_values(problems, dictionary)
+        problems = without_identifier_values(problems, dictionary, missing_codes)
         raise InputError(problems, header=f"{name}: {len(problems)} problem(s) in the REDCap export")
     return RedcapExport(
         frame=frame.reset_index(drop=True),
@@ -273,13 +297,17 @@ def read_records(
     )
 
 
-def without_identifier_values(problems: list[Problem], dictionary: DataDictionary) -> list[Problem]:
+def without_identifier_values(
+    problems: list[Problem], dictionary: DataDictionary, missing_codes: Collection[str] = ()
+) -> list[Problem]:
     """`problems` with the value dropped from each one located at a field the dictionary flags
     ``Identifier? = y`` (its export column, or a cartrial column read from it: ``record_id (→
     subjects.subject_id)``): the row and field still locate it, the identifier itself is never shown
     (docs/science/data-standards.md §6.1 ``Identifier?``; D-19.1073). Every problem of the REDCap import
-    passes here: the export's checks, the mapping's translation and the forms' validation."""
-    hidden = identifier_columns(dictionary)
+    passes here: the export's checks and the mapping's translation (the forms' validation shows no value at
+    all, D-19.1234). `missing_codes`: the project's missing-data codes, whose checkbox columns
+    (``<field>___<code>``) are the field's too (D-19.1233)."""
+    hidden = identifier_columns(dictionary, missing_codes)
     if not hidden:
         return problems
     out: list[Problem] = []
@@ -289,14 +317,17 @@ def without_identifier_values(problems: list[Problem], dictionary: DataDictionar
     return out
 
 
-def identifier_columns(dictionary: DataDictionary) -> set[str]:
+def identifier_columns(dictionary: DataDictionary, missing_codes: Collection[str] = ()) -> set[str]:
     """The fields the dictionary flags ``Identifier? = y`` and their export columns (each code column of a
-    checkbox): where a problem or an edit-check finding shows no value (D-19.1073)."""
+    checkbox, and its missing-code column ``<field>___<code>`` for each of `missing_codes`, D-19.1233):
+    where a problem shows no value (D-19.1073, D-19.1235)."""
     hidden: set[str] = set()
     for spec in dictionary.fields.values():
         if spec.identifier:
             hidden.add(spec.name)
             hidden.update(spec.export_columns())
+            if spec.field_type == "checkbox":
+                hidden.update(checkbox_column(spec.name, code) for code in missing_codes)
     return hidden
 
 
@@ -321,7 +352,7 @@ def _check_column(
         return
     validation = spec.validation
     if (
-        validation in DATE_FORMATS
+        validation in DATE_LAYOUTS
         or spec.field_type == "calc"
         or validation == "integer"
         or (_NUMBER_DP.match(validation))
@@ -336,21 +367,16 @@ def _check_column(
 def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
     """Check one non-blank raw value against its field's validation type and min/max.
 
-    Returns ``(message, allowed)`` for a bad value, else None. Date types follow `DATE_FORMATS`; ``integer``
+    Returns ``(message, allowed)`` for a bad value, else None. Date types follow `DATE_LAYOUTS`; ``integer``
     is a whole number; ``number``, ``number_Ndp`` are decimals with a point and ``*_comma_decimal`` with a
     comma (docs/science/data-standards.md §6.3 rule 4: decimal comma); calc fields are numbers.
     """
     validation = spec.validation
     bounds = _bounds(spec)
-    if validation in DATE_FORMATS:
-        fmt = DATE_FORMATS[validation][0]
-        allowed = {
-            "%Y-%m-%d": "YYYY-MM-DD",
-            "%Y-%m-%d %H:%M": "YYYY-MM-DD HH:MM",
-            "%Y-%m-%d %H:%M:%S": "YYYY-MM-DD HH:MM:SS",
-        }[fmt] + bounds
-        try:
-            parsed = datetime.strptime(value, fmt)
+    if validation in DATE_LAYOUTS:
+        allowed = DATE_LAYOUTS[validation].written + bounds
+        try:  # the layout in full, from the one table its bounds are read by (D-19.1231, D-19.1236)
+            parsed = read_moment(validation, value)
         except ValueError:
             return (f"not a {validation} value", allowed)
         if _outside(spec, parsed):
@@ -363,11 +389,17 @@ def check_value(spec: FieldSpec, value: str) -> tuple[str, str] | None:
     elif (match := _NUMBER_DP.match(validation)) or spec.field_type == "calc":
         text = value.replace(",", ".") if (match and match.group(3)) else value
         try:
-            number = float(text)
+            # the one reading of a number of this field, its bounds' (`read_bound`): ASCII digits, the
+            # field's decimal mark, finite; float() alone read 5_8.0 and full-width digits (D-19.1232)
+            read = read_bound(validation if match else "number", value)
         except ValueError:
-            return ("not a number", (validation or "number") + bounds)
-        if not np.isfinite(number):
-            return ("not a finite number", (validation or "number") + bounds)
+            try:
+                infinite = not np.isfinite(float(text))
+            except ValueError:
+                infinite = False
+            return ("not a finite number" if infinite else "not a number", (validation or "number") + bounds)
+        assert isinstance(read, float)
+        number = read
         if match and match.group(2):
             decimals = text.partition(".")[2]
             if len(decimals) > int(match.group(2)):
