@@ -429,6 +429,14 @@ TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
 """The columns of `teae_by_subject` (one row per safety-set subject)."""
 
 
+TEAE_BY_TERM_COLUMNS: dict[str, str] = {
+    "worst_grade_not_known": "subjects with the term none of whose events of the term has a grade at the "
+    "cut-off (an event open at it whose grade is known only at its end, D-19.85): with worst_grade_1 … "
+    "worst_grade_5 they add up to n_subjects (D-19.1241)",
+}
+"""Descriptions of the `teae_by_term` columns that need one."""
+
+
 SERIOUSNESS_CRITERIA_COLUMN = "seriousness_criteria"
 """The column of `teae_listing` that names the ICH E2A seriousness criteria an event meets, in words."""
 
@@ -602,6 +610,9 @@ def adverse_event_datasets(
         }
         for grade in range(1, 6):
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
+        # no grade on any of the subject's events of the term (a grade 5 open at the cut-off, D-19.85): a
+        # column of its own, so that the grade columns add up to n_subjects (D-19.1241)
+        row["worst_grade_not_known"] = int(worst.isna().sum())
         term_rows.append(row)
     listing = with_seriousness_criteria(
         teae.drop(
@@ -615,6 +626,17 @@ def adverse_event_datasets(
                 "term_display",
             ]
         )
+    )
+    ungraded = teae[teae["grade_int"].isna()]
+    ungraded_note = (
+        (
+            f"{count(len(ungraded), 'TEAE')} in {count(ungraded['subject_id'].nunique(), 'subject')} "
+            f"{verb(len(ungraded), 'has', 'have')} no grade at the cut-off (open at it, its grade known only "
+            "at its end, D-19.85): in no worst-grade column of a subject with a graded event of the term, "
+            "else in worst_grade_not_known (D-19.1241)",
+        )
+        if len(ungraded)
+        else ()
     )
     not_teae = int((~ae["treatment_emergent"]).sum())
     not_infused = not_infused_adverse_events(tables, populations, rule)
@@ -680,8 +702,10 @@ def adverse_event_datasets(
             SAFETY,
             "count of teae_listing",
             ("teae_listing",),
+            columns=TEAE_BY_TERM_COLUMNS,
             notes=(
                 "system organ class is not captured (no MedDRA dictionary); the AE category stands in for it",
+                *ungraded_note,
             ),
         ),
     }
