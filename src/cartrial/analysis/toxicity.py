@@ -596,7 +596,18 @@ def adverse_event_datasets(
     n_safety = len(safety_ids)
     # a subject counted once per term at its worst grade, however the term's text is cased or spelt, or by
     # its MedDRA code (`ae_term_groups`): shown in the group's display spelling (D-19.927, D-19.932-933)
-    for (category, _), part in teae.groupby(["category", "term_group"], sort=True):
+    # one row per term group, whatever the categories of its records (the store requires none): a subject
+    # counted once per term as ADaM ADAE's AOCCPFL; the row's category is the term's most frequent
+    # recorded one, on a tie the first in order, blank when none is recorded (D-19.1242)
+    several = 0
+    grouped = []
+    for _, part in teae.groupby("term_group", sort=False):
+        recorded = part["category"].astype("string").fillna("").str.strip()
+        counts = recorded[recorded != ""].value_counts()
+        several += int(len(counts) > 1)
+        category = min(counts.index, key=lambda c: (-counts[c], c)) if len(counts) else ""
+        grouped.append((str(category), str(part["term_group"].iloc[0]), part))
+    for category, _, part in sorted(grouped, key=lambda g: (g[0], g[1])):
         term = str(part["term_display"].iloc[0])
         worst = part.groupby("subject_id")["grade_int"].max()
         row: dict[str, Any] = {
@@ -706,6 +717,14 @@ def adverse_event_datasets(
             notes=(
                 "system organ class is not captured (no MedDRA dictionary); the AE category stands in for it",
                 *ungraded_note,
+                *(
+                    (
+                        f"{count(several, 'term')} recorded under more than one category: one row each, "
+                        "under the term's most frequent category (D-19.1242)",
+                    )
+                    if several
+                    else ()
+                ),
             ),
         ),
     }
