@@ -59,6 +59,7 @@ from cartrial.neuro.visual_acuity import (
     VisualAcuity,
     parse_acuity,
 )
+from cartrial.protocol.birth import before_birth, earliest_birth
 
 EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambulation")
 EDSS_FORM_REQUIRED: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES)
@@ -655,9 +656,10 @@ def parse_relapse_table(
         ]
     elif "birth_year" in frame.columns:
         years = parse_int(frame, "birth_year", problems, required=False, minimum=1900, maximum=2100)
-        row_births = [date(int(y), 1, 1) if np.isfinite(y) else None for y in years]
+        row_births = [earliest_birth(birth_year=int(y)) if np.isfinite(y) else None for y in years]
+    # the one before-birth rule (`cartrial.protocol.birth`, D-19.1206): strictly before, 1 January of a year
     for i, (onset, born_here) in enumerate(zip(onsets, row_births, strict=True)):
-        if onset is not None and born_here is not None and onset < born_here:
+        if onset is not None and before_birth(onset, born_here):
             problems.add(
                 i, "onset_date", onset.isoformat(), "relapse dated before birth", "on or after the birth date"
             )
@@ -670,7 +672,7 @@ def parse_relapse_table(
                 problems.add(
                     i, "subject_id", sid, "subject not in the subjects file", "a subject_id listed there"
                 )
-            elif onset < born:
+            elif before_birth(onset, born):
                 problems.add(
                     i,
                     "onset_date",
@@ -1031,8 +1033,8 @@ def parse_birth_dates(
         for i, (sid, year) in enumerate(zip(subject, years, strict=True)):
             if not sid or str(sid) in out:
                 continue
-            if np.isfinite(year):
-                out[str(sid)] = date(int(year), 1, 1)
+            if np.isfinite(year) and (january := earliest_birth(birth_year=int(year))) is not None:
+                out[str(sid)] = january  # 1 January of the year (`cartrial.protocol.birth`, D-19.1206)
             elif required and not refused[i]:
                 problems.add(i, "birth_year", "", "value is required", "a birth_date or a birth_year")
     return out

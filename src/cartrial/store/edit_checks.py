@@ -67,6 +67,7 @@ from cartrial.columns import (
     utc_now,
 )
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.birth import before_birth, earliest_birth
 from cartrial.protocol.calendar import completed_years
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -234,11 +235,12 @@ class SubjectRecords:
         subject = self.subject
         if subject is None:
             return None, ""
+        # the one rule of the earliest birth (`cartrial.protocol.birth`, D-19.1206)
         if isinstance(subject.get("birth_date"), dt.date):
-            return subject.get("birth_date"), "birth_date"
+            return earliest_birth(birth_date=subject.get("birth_date")), "birth_date"
         year = subject.get("birth_year")
         if isinstance(year, int) and 1 <= year <= 9999:
-            return dt.date(year, 1, 1), "birth_year"
+            return earliest_birth(birth_year=year), "birth_year"
         return None, ""
 
     def death(self) -> tuple[dt.date, Record] | None:
@@ -708,7 +710,7 @@ def _relapse_before_birth(
         return
     for relapse in records.of("relapse"):
         onset = _day(relapse.get("onset_date"))
-        if onset is not None and onset < born:
+        if onset is not None and before_birth(onset, born):  # strictly before (D-19.1206)
             yield (
                 relapse,
                 "onset_date",
