@@ -598,7 +598,8 @@ def adverse_event_datasets(
     # its MedDRA code (`ae_term_groups`): shown in the group's display spelling (D-19.927, D-19.932-933)
     # one row per term group, whatever the categories of its records (the store requires none): a subject
     # counted once per term as ADaM ADAE's AOCCPFL; the row's category is the term's most frequent
-    # recorded one, on a tie the first in order, blank when none is recorded (D-19.1242)
+    # recorded one, on a tie the one whose stored code is first alphabetically (not the first recorded: the
+    # row does not depend on the records' order), blank when none is recorded (D-19.1242)
     several = 0
     grouped = []
     for _, part in teae.groupby("term_group", sort=False):
