@@ -86,3 +86,15 @@ def test_the_grade_columns_add_up_to_the_subjects_of_the_term(
         assert sum(row[f"worst_grade_{g}"] for g in range(1, 6)) + row["worst_grade_not_known"] == len(
             per_subject
         )
+
+
+def test_the_note_says_where_an_ungraded_event_is_counted(snapshot: StudySnapshot) -> None:
+    """The note read "in no worst-grade column of a subject with a graded event of the term, else in
+    worst_grade_not_known", which says where the event is not counted, not where its subject is."""
+    notes = analyse(_with_rows(snapshot, "adverse_events", SEPSIS)).datasets["teae_by_term"].notes
+    (note,) = [n for n in notes if "no grade at the cut-off" in n]
+    assert note.startswith("1 TEAE in 1 subject has no grade at the cut-off")
+    assert (
+        "its subject counted at the subject's highest recorded grade of the term when it has one, else in "
+        "worst_grade_not_known (D-19.1241)"
+    ) in note

@@ -644,8 +644,8 @@ def adverse_event_datasets(
         (
             f"{count(len(ungraded), 'TEAE')} in {count(ungraded['subject_id'].nunique(), 'subject')} "
             f"{verb(len(ungraded), 'has', 'have')} no grade at the cut-off (open at it, its grade known only "
-            "at its end, D-19.85): in no worst-grade column of a subject with a graded event of the term, "
-            "else in worst_grade_not_known (D-19.1241)",
+            "at its end, D-19.85): its subject counted at the subject's highest recorded grade of the term "
+            "when it has one, else in worst_grade_not_known (D-19.1241)",
         )
         if len(ungraded)
         else ()
