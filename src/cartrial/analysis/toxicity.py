@@ -608,8 +608,17 @@ def adverse_event_datasets(
         several += int(len(counts) > 1)
         category = min(counts.index, key=lambda c: (-counts[c], c)) if len(counts) else ""
         grouped.append((str(category), str(part["term_group"].iloc[0]), part))
+    # the infection incidence reads each event's own category, the row its term's: the subjects on whom the
+    # two differ are said (D-19.1242)
+    into_infection: set[str] = set()
+    out_of_infection: set[str] = set()
     for category, _, part in sorted(grouped, key=lambda g: (g[0], g[1])):
         term = str(part["term_display"].iloc[0])
+        recorded_infection = part.groupby("subject_id")["infection_flag"].any()
+        if category.lower() == "infection":
+            into_infection.update(str(s) for s in recorded_infection.index[~recorded_infection])
+        else:
+            out_of_infection.update(str(s) for s in recorded_infection.index[recorded_infection])
         worst = part.groupby("subject_id")["grade_int"].max()
         row: dict[str, Any] = {
             "category": category,
@@ -638,6 +647,32 @@ def adverse_event_datasets(
                 "term_display",
             ]
         )
+    )
+    infection_differs = [
+        *(
+            (
+                f"{count(len(into_infection), 'subject')} in a row of category infection without an event "
+                "of the term recorded as an infection",
+            )
+            if into_infection
+            else ()
+        ),
+        *(
+            (
+                f"{count(len(out_of_infection), 'subject')} with an event of the term recorded as an "
+                "infection in a row of another category",
+            )
+            if out_of_infection
+            else ()
+        ),
+    ]
+    infection_note = (
+        (
+            f"{'; '.join(infection_differs)}: the infection counts of teae_by_subject and teae_summary read "
+            "each event's own category, not its term's row (D-19.1242)",
+        )
+        if infection_differs
+        else ()
     )
     ungraded = teae[teae["grade_int"].isna()]
     ungraded_note = (
@@ -726,6 +761,7 @@ def adverse_event_datasets(
                     if several
                     else ()
                 ),
+                *infection_note,
             ),
         ),
     }
