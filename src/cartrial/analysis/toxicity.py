@@ -503,6 +503,32 @@ def ae_term_groups(adverse_events: pd.DataFrame) -> tuple[list[str], list[str]]:
     return groups, [display[g] for g in groups]
 
 
+def _not_treatment_emergent_note(
+    tables: Mapping[str, pd.DataFrame], before: pd.DataFrame, start: Mapping[str, dt.date], rule: str
+) -> str:
+    """The note of `teae_listing` counting the adverse events `before` their subject's treatment-emergent
+    `start` (`treatment_start_days`), by that start: the first lymphodepletion dose, or the infusion day (rule
+    ``infusion``, or a subject with no lymphodepletion dose recorded on or before it)."""
+    n = len(before)
+    tail = f"{verb(n, 'is', 'are')} not treatment-emergent"
+    if rule != "lymphodepletion":
+        return f"{count(n, 'adverse event')} before the infusion day {tail}"
+    ld = lymphodepletion_starts(tables.get("lymphodepletion"))
+    by_ld = sum(sid in ld and ld[sid] <= start[sid] for sid in before["subject_id"])
+    by_infusion = n - by_ld
+    no_ld = "(no lymphodepletion dose recorded before it)"
+    if not by_infusion:
+        counted = f"{count(n, 'adverse event')} before the first lymphodepletion dose"
+    elif not by_ld:
+        counted = f"{count(n, 'adverse event')} before the infusion day {no_ld}"
+    else:
+        counted = (
+            f"{count(by_ld, 'adverse event')} before the first lymphodepletion dose and {by_infusion} before "
+            f"the infusion day {no_ld}"
+        )
+    return f"{counted} {tail}"
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
@@ -685,7 +711,7 @@ def adverse_event_datasets(
         if len(ungraded)
         else ()
     )
-    not_teae = int((~ae["treatment_emergent"]).sum())
+    not_teae_note = _not_treatment_emergent_note(tables, ae[~ae["treatment_emergent"]], start, rule)
     not_infused = not_infused_adverse_events(tables, populations, rule)
     extra: dict[str, Dataset] = {}
     if len(not_infused):
@@ -714,11 +740,7 @@ def adverse_event_datasets(
                 SERIOUSNESS_CRITERIA_COLUMN: "ICH E2A seriousness criteria met, in words ('; '-separated; "
                 "empty: none recorded)"
             },
-            notes=(
-                f"{count(not_teae, 'adverse event')} before the "
-                f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "
-                f"{verb(not_teae, 'is', 'are')} not treatment-emergent",
-            ),
+            notes=(not_teae_note,),
         ),
         "teae_by_subject": Dataset(
             "teae_by_subject",
