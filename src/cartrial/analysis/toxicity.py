@@ -437,6 +437,12 @@ TEAE_BY_TERM_COLUMNS: dict[str, str] = {
 """Descriptions of the `teae_by_term` columns that need one."""
 
 
+SERIOUS_FLAG = "serious_flag"
+"""The column of `teae_listing` holding the analysis's one reading of ``serious`` (True: stored ``true``;
+blank or ``false``: not serious), the flag the TEAE tables count and the report's serious listing and the web
+safety page select by (D-19.1084, D-19.1243)."""
+
+
 SERIOUSNESS_CRITERIA_COLUMN = "seriousness_criteria"
 """The column of `teae_listing` that names the ICH E2A seriousness criteria an event meets, in words."""
 
@@ -558,7 +564,7 @@ def adverse_event_datasets(
         [d >= start[s] for s, d in zip(ae["subject_id"], started, strict=True)], index=ae.index, dtype=bool
     )
     ae["grade_int"] = pd.to_numeric(ae["grade"], errors="coerce").astype("Int64")
-    ae["serious_flag"] = ae["serious"].str.lower().eq("true")
+    ae[SERIOUS_FLAG] = ae["serious"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
     ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
@@ -596,7 +602,7 @@ def adverse_event_datasets(
                 "teae_grade_ge3_unexpected": bool(((own["grade_int"] >= 3) & ~own["expected_flag"]).any())
                 if len(own)
                 else False,
-                "serious_teae": bool(own["serious_flag"].any()),
+                "serious_teae": bool(own[SERIOUS_FLAG].any()),
                 "related_teae": bool(own["related_flag"].any()),
                 "infection": bool(own["infection_flag"].any()),
                 "infection_grade_ge3": bool((own["infection_flag"] & (own["grade_int"] >= 3)).any())
@@ -653,7 +659,7 @@ def adverse_event_datasets(
             "n_safety": n_safety,
             "n_events": len(part),
             "n_subjects_grade_ge3": int((worst >= 3).sum()),
-            "n_subjects_serious": int(part.loc[part["serious_flag"], "subject_id"].nunique()),
+            "n_subjects_serious": int(part.loc[part[SERIOUS_FLAG], "subject_id"].nunique()),
         }
         for grade in range(1, 6):
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
@@ -665,7 +671,6 @@ def adverse_event_datasets(
         teae.drop(
             columns=[
                 "grade_int",
-                "serious_flag",
                 "related_flag",
                 "infection_flag",
                 "expected_flag",
@@ -737,8 +742,11 @@ def adverse_event_datasets(
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
             columns={
+                SERIOUS_FLAG: "the analysis's reading of serious (true: recorded serious; false: not "
+                "serious or not recorded), the one the TEAE tables count and the report and web page list "
+                "(D-19.1243)",
                 SERIOUSNESS_CRITERIA_COLUMN: "ICH E2A seriousness criteria met, in words ('; '-separated; "
-                "empty: none recorded)"
+                "empty: none recorded)",
             },
             notes=(not_teae_note,),
         ),
