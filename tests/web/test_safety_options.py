@@ -98,3 +98,21 @@ def test_the_safety_page_reads_the_protocols_treatment_emergence_start(tmp_path:
             service.engine.dispose()
         assert len(report) == len(page) == expected, start
         assert len(view.serious) == expected, start
+
+
+def test_the_safety_page_shows_the_events_the_analysis_counts_serious(tmp_path: Path) -> None:
+    """One reading of "serious" (D-19.1084): the page lists the rows of `teae_listing` the analysis flagged
+    serious (`serious_flag`), as many as `teae_summary` counts (by hand: CT-001's febrile neutropenia, 1)."""
+    from cartrial.web import views
+
+    url = _study(tmp_path, "lymphodepletion")
+    analysis = analyse(read_snapshot(url, CUTOFF))
+    service = StudyService(connect(url))
+    try:
+        view = views.safety_view(service.as_user("admin"), None, CUTOFF)
+    finally:
+        service.engine.dispose()
+    flagged = analysis.datasets["teae_listing"].table["serious_flag"]
+    summary = analysis.datasets["teae_summary"].table
+    k = summary[(summary["group"] == "all") & (summary["measure"] == "serious_teae")].iloc[0]["k"]
+    assert len(view.serious) == int(flagged.sum()) == int(k) == 1

@@ -429,6 +429,20 @@ TEAE_BY_SUBJECT_COLUMNS: tuple[str, ...] = (
 """The columns of `teae_by_subject` (one row per safety-set subject)."""
 
 
+TEAE_BY_TERM_COLUMNS: dict[str, str] = {
+    "worst_grade_not_known": "subjects with the term none of whose events of the term has a grade at the "
+    "cut-off (an event open at it whose grade is known only at its end, D-19.85): with worst_grade_1 … "
+    "worst_grade_5 they add up to n_subjects (D-19.1241)",
+}
+"""Descriptions of the `teae_by_term` columns that need one."""
+
+
+SERIOUS_FLAG = "serious_flag"
+"""The column of `teae_listing` holding the analysis's one reading of ``serious`` (True: stored ``true``;
+blank or ``false``: not serious), the flag the TEAE tables count and the report's serious listing and the web
+safety page select by (D-19.1084, D-19.1243)."""
+
+
 SERIOUSNESS_CRITERIA_COLUMN = "seriousness_criteria"
 """The column of `teae_listing` that names the ICH E2A seriousness criteria an event meets, in words."""
 
@@ -495,6 +509,32 @@ def ae_term_groups(adverse_events: pd.DataFrame) -> tuple[list[str], list[str]]:
     return groups, [display[g] for g in groups]
 
 
+def _not_treatment_emergent_note(
+    tables: Mapping[str, pd.DataFrame], before: pd.DataFrame, start: Mapping[str, dt.date], rule: str
+) -> str:
+    """The note of `teae_listing` counting the adverse events `before` their subject's treatment-emergent
+    `start` (`treatment_start_days`), by that start: the first lymphodepletion dose, or the infusion day (rule
+    ``infusion``, or a subject with no lymphodepletion dose recorded on or before it)."""
+    n = len(before)
+    tail = f"{verb(n, 'is', 'are')} not treatment-emergent"
+    if rule != "lymphodepletion":
+        return f"{count(n, 'adverse event')} before the infusion day {tail}"
+    ld = lymphodepletion_starts(tables.get("lymphodepletion"))
+    by_ld = sum(sid in ld and ld[sid] <= start[sid] for sid in before["subject_id"])
+    by_infusion = n - by_ld
+    no_ld = "(no lymphodepletion dose recorded before it)"
+    if not by_infusion:
+        counted = f"{count(n, 'adverse event')} before the first lymphodepletion dose"
+    elif not by_ld:
+        counted = f"{count(n, 'adverse event')} before the infusion day {no_ld}"
+    else:
+        counted = (
+            f"{count(by_ld, 'adverse event')} before the first lymphodepletion dose and {by_infusion} before "
+            f"the infusion day {no_ld}"
+        )
+    return f"{counted} {tail}"
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
@@ -524,7 +564,7 @@ def adverse_event_datasets(
         [d >= start[s] for s, d in zip(ae["subject_id"], started, strict=True)], index=ae.index, dtype=bool
     )
     ae["grade_int"] = pd.to_numeric(ae["grade"], errors="coerce").astype("Int64")
-    ae["serious_flag"] = ae["serious"].str.lower().eq("true")
+    ae[SERIOUS_FLAG] = ae["serious"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
     ae["related_flag"] = related_flag(ae["relatedness"])
     ae["infection_flag"] = ae["category"].str.lower().eq("infection")
     expected = str(getattr(expected_cytopenias, "value", expected_cytopenias))
@@ -562,7 +602,7 @@ def adverse_event_datasets(
                 "teae_grade_ge3_unexpected": bool(((own["grade_int"] >= 3) & ~own["expected_flag"]).any())
                 if len(own)
                 else False,
-                "serious_teae": bool(own["serious_flag"].any()),
+                "serious_teae": bool(own[SERIOUS_FLAG].any()),
                 "related_teae": bool(own["related_flag"].any()),
                 "infection": bool(own["infection_flag"].any()),
                 "infection_grade_ge3": bool((own["infection_flag"] & (own["grade_int"] >= 3)).any())
@@ -588,8 +628,29 @@ def adverse_event_datasets(
     n_safety = len(safety_ids)
     # a subject counted once per term at its worst grade, however the term's text is cased or spelt, or by
     # its MedDRA code (`ae_term_groups`): shown in the group's display spelling (D-19.927, D-19.932-933)
-    for (category, _), part in teae.groupby(["category", "term_group"], sort=True):
+    # one row per term group, whatever the categories of its records (the store requires none): a subject
+    # counted once per term as ADaM ADAE's AOCCPFL; the row's category is the term's most frequent
+    # recorded one, on a tie the one whose stored code is first alphabetically (not the first recorded: the
+    # row does not depend on the records' order), blank when none is recorded (D-19.1242)
+    several = 0
+    grouped = []
+    for _, part in teae.groupby("term_group", sort=False):
+        recorded = part["category"].astype("string").fillna("").str.strip()
+        counts = recorded[recorded != ""].value_counts()
+        several += int(len(counts) > 1)
+        category = min(counts.index, key=lambda c: (-counts[c], c)) if len(counts) else ""
+        grouped.append((str(category), str(part["term_group"].iloc[0]), part))
+    # the infection incidence reads each event's own category, the row its term's: the subjects on whom the
+    # two differ are said (D-19.1242)
+    into_infection: set[str] = set()
+    out_of_infection: set[str] = set()
+    for category, _, part in sorted(grouped, key=lambda g: (g[0], g[1])):
         term = str(part["term_display"].iloc[0])
+        recorded_infection = part.groupby("subject_id")["infection_flag"].any()
+        if category.lower() == "infection":
+            into_infection.update(str(s) for s in recorded_infection.index[~recorded_infection])
+        else:
+            out_of_infection.update(str(s) for s in recorded_infection.index[recorded_infection])
         worst = part.groupby("subject_id")["grade_int"].max()
         row: dict[str, Any] = {
             "category": category,
@@ -598,16 +659,18 @@ def adverse_event_datasets(
             "n_safety": n_safety,
             "n_events": len(part),
             "n_subjects_grade_ge3": int((worst >= 3).sum()),
-            "n_subjects_serious": int(part.loc[part["serious_flag"], "subject_id"].nunique()),
+            "n_subjects_serious": int(part.loc[part[SERIOUS_FLAG], "subject_id"].nunique()),
         }
         for grade in range(1, 6):
             row[f"worst_grade_{grade}"] = int((worst == grade).sum())
+        # no grade on any of the subject's events of the term (a grade 5 open at the cut-off, D-19.85): a
+        # column of its own, so that the grade columns add up to n_subjects (D-19.1241)
+        row["worst_grade_not_known"] = int(worst.isna().sum())
         term_rows.append(row)
     listing = with_seriousness_criteria(
         teae.drop(
             columns=[
                 "grade_int",
-                "serious_flag",
                 "related_flag",
                 "infection_flag",
                 "expected_flag",
@@ -616,7 +679,44 @@ def adverse_event_datasets(
             ]
         )
     )
-    not_teae = int((~ae["treatment_emergent"]).sum())
+    infection_differs = [
+        *(
+            (
+                f"{count(len(into_infection), 'subject')} in a row of category infection without an event "
+                "of the term recorded as an infection",
+            )
+            if into_infection
+            else ()
+        ),
+        *(
+            (
+                f"{count(len(out_of_infection), 'subject')} with an event of the term recorded as an "
+                "infection in a row of another category",
+            )
+            if out_of_infection
+            else ()
+        ),
+    ]
+    infection_note = (
+        (
+            f"{'; '.join(infection_differs)}: the infection counts of teae_by_subject and teae_summary read "
+            "each event's own category, not its term's row (D-19.1242)",
+        )
+        if infection_differs
+        else ()
+    )
+    ungraded = teae[teae["grade_int"].isna()]
+    ungraded_note = (
+        (
+            f"{count(len(ungraded), 'TEAE')} in {count(ungraded['subject_id'].nunique(), 'subject')} "
+            f"{verb(len(ungraded), 'has', 'have')} no grade at the cut-off (open at it, its grade known only "
+            "at its end, D-19.85): its subject counted at the subject's highest recorded grade of the term "
+            "when it has one, else in worst_grade_not_known (D-19.1241)",
+        )
+        if len(ungraded)
+        else ()
+    )
+    not_teae_note = _not_treatment_emergent_note(tables, ae[~ae["treatment_emergent"]], start, rule)
     not_infused = not_infused_adverse_events(tables, populations, rule)
     extra: dict[str, Dataset] = {}
     if len(not_infused):
@@ -642,14 +742,13 @@ def adverse_event_datasets(
             "cartrial.analysis.toxicity (treatment-emergent filter)",
             ("adverse_events", "lymphodepletion", "infusions"),
             columns={
+                SERIOUS_FLAG: "the analysis's reading of serious (true: recorded serious; false: not "
+                "serious or not recorded), the one the TEAE tables count and the report and web page list "
+                "(D-19.1243)",
                 SERIOUSNESS_CRITERIA_COLUMN: "ICH E2A seriousness criteria met, in words ('; '-separated; "
-                "empty: none recorded)"
+                "empty: none recorded)",
             },
-            notes=(
-                f"{count(not_teae, 'adverse event')} before the "
-                f"{'first lymphodepletion dose' if rule == 'lymphodepletion' else 'infusion day'} "
-                f"{verb(not_teae, 'is', 'are')} not treatment-emergent",
-            ),
+            notes=(not_teae_note,),
         ),
         "teae_by_subject": Dataset(
             "teae_by_subject",
@@ -680,8 +779,19 @@ def adverse_event_datasets(
             SAFETY,
             "count of teae_listing",
             ("teae_listing",),
+            columns=TEAE_BY_TERM_COLUMNS,
             notes=(
                 "system organ class is not captured (no MedDRA dictionary); the AE category stands in for it",
+                *ungraded_note,
+                *(
+                    (
+                        f"{count(several, 'term')} recorded under more than one category: one row each, "
+                        "under the term's most frequent category (D-19.1242)",
+                    )
+                    if several
+                    else ()
+                ),
+                *infection_note,
             ),
         ),
     }

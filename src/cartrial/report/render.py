@@ -21,6 +21,7 @@ import pandas as pd
 
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.outcomes import COLUMN_OUTCOME
+from cartrial.analysis.toxicity import SERIOUS_FLAG
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA
 from cartrial.report.figures import Figure, build_figures, km_band_text
 
@@ -473,7 +474,14 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
         )
     teae = analysis.datasets.get("teae_listing")
     if teae is not None:
-        table = _criteria_in_one_column(teae.table)
+        # the rows the analysis flagged serious (its one reading, `SERIOUS_FLAG`, D-19.1084, D-19.1243); the
+        # text column `serious` is shown, not the flag again
+        serious = (
+            teae.table[SERIOUS_FLAG].astype(bool)
+            if SERIOUS_FLAG in teae.table
+            else pd.Series(False, index=teae.table.index)
+        )
+        table = _criteria_in_one_column(teae.table).drop(columns=SERIOUS_FLAG, errors="ignore")
 
         def flag(column: str) -> pd.Series:
             if column not in table:
@@ -488,9 +496,9 @@ def _listing_datasets(analysis: Analysis) -> dict[str, tuple[str, pd.DataFrame, 
         )
         out["serious_ae_listing"] = (
             "Listing: serious treatment-emergent adverse events",
-            table[flag("serious")].reset_index(drop=True),
+            table[serious].reset_index(drop=True),
             teae.population,
-            "rows of teae_listing with serious = true",
+            f"rows of teae_listing with {SERIOUS_FLAG} = true",
         )
     return out
 

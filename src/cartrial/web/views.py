@@ -1275,9 +1275,11 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
     serious_columns: list[str] = []
     serious: list[dict[str, Any]] = []
     dataset = analysis.datasets.get("teae_listing")
-    if dataset is not None and "serious" in dataset.table.columns:
+    from cartrial.analysis.toxicity import SERIOUS_FLAG
+
+    if dataset is not None and SERIOUS_FLAG in dataset.table.columns:
         table = dataset.table
-        flags = table["serious"].astype(str).str.lower() == "true"  # the snapshot's one reading (D-19.1084)
+        flags = table[SERIOUS_FLAG].astype(bool)  # the analysis's one reading (D-19.1084, D-19.1243)
         serious_columns = [
             c
             for c in (
