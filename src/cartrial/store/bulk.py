@@ -27,6 +27,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, compress, islice, repeat
+from numbers import Integral, Real
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,6 +36,7 @@ from sqlalchemy import JSON, Boolean, Connection, Date, Select, bindparam, func,
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.allowed import choice_text
+from cartrial.columns import bounds_text
 from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
@@ -43,6 +45,7 @@ from cartrial.store.models import (
     STUDY_TABLES,
     Site,
     StoredDate,
+    StoredInteger,
     StoredJSON,
     StoredNumber,
     StudyData,
@@ -57,7 +60,12 @@ from cartrial.store.permissions import (
     readable_sites,
     write_action,
 )
-from cartrial.store.stored_dates import any_non_finite, non_finite
+from cartrial.store.stored_dates import (
+    STORED_INTEGER_BOUNDS,
+    any_non_finite,
+    non_finite,
+    unreadable_integer_cells,
+)
 from cartrial.store.tables import (
     MASKED_COLUMNS,
     RowLike,
@@ -558,9 +566,13 @@ def _columns_prepared(
     if not keys or not allowed.issuperset(columns) or not all(k in columns for k in keys):
         return False
     model_columns = columns_of(model)
-    inexact = set(_inexact_columns(model))
-    # a NaN or an infinity: the row path refuses it, by row (D-19.1100)
-    if any(any_non_finite(values) for name, values in columns.items() if name in inexact):
+    number_columns = _number_columns(model)
+    # a NaN or an infinity, text in a number column: the row path refuses it, by row (D-19.1100, D-19.1163)
+    if any(
+        _any_unstorable(number_columns[name], values)
+        for name, values in columns.items()
+        if name in number_columns
+    ):
         return False
     for name, values in columns.items():
         if not is_temporal(model_columns[name]):
@@ -593,7 +605,7 @@ def prepare_rows(
     allowed = frozenset(data_columns(model))
     temporal = {name: column for name, column in columns.items() if name in allowed and is_temporal(column)}
     temporal_items = list(temporal.items())
-    _refuse_non_finite(model, table_name, rows, allowed)
+    _refuse_unstorable(model, table_name, rows, allowed)
     if _already_prepared(rows, allowed, tuple(temporal_items), keys):
         return cast(list[dict[str, Any]], list(rows))
     key_of: Any = operator.itemgetter(*keys) if keys else None
@@ -668,34 +680,74 @@ def prepare_rows(
     return cast(list[dict[str, Any]], prepared)
 
 
-def _inexact_columns(model: type[StudyData]) -> list[str]:
-    """The number and JSON columns of `model` (`models.StoredNumber`, `models.StoredJSON`): the columns a
-    NaN or an infinity could be written to."""
-    return [
-        name
-        for name, column in columns_of(model).items()
-        if isinstance(column.type, StoredNumber | StoredJSON)
-    ]
+def _number_columns(model: type[StudyData]) -> dict[str, str]:
+    """The number, whole-number and JSON columns of `model` (`models.StoredNumber`, `models.StoredInteger`,
+    `models.StoredJSON`) by kind ("number", "integer", "json"): the columns whose reads refuse a value
+    cartrial never writes (D-19.1096–1098), so that the bulk write never writes one (D-19.1163)."""
+    kinds: dict[str, str] = {}
+    for name, column in columns_of(model).items():
+        if isinstance(column.type, StoredNumber):
+            kinds[name] = "number"
+        elif isinstance(column.type, StoredInteger):
+            kinds[name] = "integer"
+        elif isinstance(column.type, StoredJSON):
+            kinds[name] = "json"
+    return kinds
 
 
-def _refuse_non_finite(
+_INTEGER_ALLOWED = bounds_text(*STORED_INTEGER_BOUNDS, whole=True)
+_NUMBER_ALLOWED = "a finite number or blank"
+_NON_FINITE_ALLOWED = "a finite number or blank (in a JSON field: finite numbers, RFC 8259 §6)"
+
+
+def _unstorable(kind: str, value: Any) -> tuple[str, str] | None:
+    """(problem, allowed) of `value` given for a column of `kind` (`_number_columns`) that its reads would
+    refuse, None when it is stored as given: the rule of those reads (`stored_dates.readable_number`,
+    `readable_integer`, `non_finite`) for a value to write. A number column takes any real number (a whole
+    number is stored as REAL), never text (``"abc"``, nor ``"1.5"``: computed rows are typed; the checked
+    write reads a number typed as text by the import's parser, `writes.typed_texts`) nor a yes/no; a
+    whole-number column an integer within `STORED_INTEGER_BOUNDS`; a JSON field finite numbers."""
+    if value is None:
+        return None
+    if kind == "json":
+        return ("not a finite number", _NON_FINITE_ALLOWED) if non_finite(value) else None
+    if kind == "integer":
+        low, high = STORED_INTEGER_BOUNDS
+        if isinstance(value, Integral) and not isinstance(value, bool) and low <= int(value) <= high:
+            return None
+        return "not a whole number", _INTEGER_ALLOWED
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return ("not a finite number", _NON_FINITE_ALLOWED) if non_finite(float(value)) else None
+    return "not a number", _NUMBER_ALLOWED
+
+
+def _any_unstorable(kind: str, values: Sequence[Any]) -> bool:
+    """Whether any of `values` (one column of rows to write) is `_unstorable`: in C for the common columns
+    (floats, whole numbers and blanks), else value by value."""
+    kinds = set(map(type, values))
+    if kind == "integer" and kinds <= {int, type(None)}:
+        return bool(unreadable_integer_cells(values).any())
+    if kind == "number" and kinds <= {float, int, type(None)}:
+        return any_non_finite([float(v) if type(v) is int else v for v in values] if int in kinds else values)
+    if kind == "json":
+        return any_non_finite(values)
+    return any(_unstorable(kind, value) is not None for value in values)
+
+
+def _refuse_unstorable(
     model: type[StudyData], table_name: str, rows: Sequence[RowLike], allowed: frozenset[str]
 ) -> None:
-    """Refuse rows holding a NaN or an infinity in a number or JSON column (`stored_dates.non_finite`, the
-    rule every read applies, D-19.1096): the bulk write takes computed rows without the field rules
-    (derived values), and cartrial never writes such a value (D-19.1100). Named by table, row and column,
-    never the value; checked column by column (`any_non_finite`), each row only when one is found."""
+    """Refuse rows holding a value a number column's reads refuse (`_unstorable`): a NaN or an infinity in a
+    number or JSON column (D-19.1100), text or a yes/no in a number column, anything but a whole number in
+    range in a whole-number column (D-19.1163). The bulk write takes computed rows without the field rules
+    (derived values), and cartrial never writes such a value. Named by table, row and column, never the
+    value; checked column by column (`_any_unstorable`), each row only when one is found."""
     problems = [
-        Problem(
-            "not a finite number",
-            field=f"{table_name}.{name}",
-            row=number,
-            allowed="a finite number or blank (in a JSON field: finite numbers, RFC 8259 §6)",
-        )
-        for name in _inexact_columns(model)
-        if name in allowed and any_non_finite([row.get(name) for row in rows])
+        Problem(found[0], field=f"{table_name}.{name}", row=number, allowed=found[1])
+        for name, kind in _number_columns(model).items()
+        if name in allowed and _any_unstorable(kind, [row.get(name) for row in rows])
         for number, row in enumerate(rows, start=1)
-        if non_finite(row.get(name))
+        if (found := _unstorable(kind, row.get(name))) is not None
     ]
     if problems:
         raise InputError(
