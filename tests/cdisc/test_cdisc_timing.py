@@ -34,6 +34,8 @@ INFUSION = dt.datetime(2021, 3, 1, 8, 0)
 TIMELINES = {
     "A": SubjectTimeline(INFUSION, dt.date(2021, 2, 25), 28),
     "B": SubjectTimeline(INFUSION + dt.timedelta(days=3), None, 21),
+    # consent on day -20: a record before it is pre-study, no EPOCH and no visit (D-19.1211, D-19.1213)
+    "D": SubjectTimeline(INFUSION, dt.date(2021, 2, 25), 28, consent=dt.date(2021, 2, 9)),
     "C": SubjectTimeline(None, None, 28),
 }
 
@@ -53,7 +55,7 @@ CELL = st.one_of(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C", "Z"]), CELL), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C", "D", "Z"]), CELL), min_size=1, max_size=40))
 def test_timing_columns_equal_the_record_by_record_rules(records) -> None:  # type: ignore[no-untyped-def]
     subjects = pd.Series([s for s, _ in records], dtype=object)
     values = pd.Series([v for _, v in records], dtype=object)
@@ -100,3 +102,22 @@ def test_unscheduled_visits_get_one_number_per_subject_and_date_in_every_domain(
     assert fa["VISITNUM"].tolist() == [3.01, 3.03]
     assert lb["VISIT"].tolist() == ["UNSCHEDULED 3.03", "UNSCHEDULED 3.02", "DAY 1", "UNSCHEDULED 3.01"]
     assert fa["VISIT"].tolist() == ["UNSCHEDULED 3.01", "UNSCHEDULED 3.03"]
+
+
+def test_a_record_before_consent_gets_no_visit_record_by_record_or_vectorised() -> None:
+    """By hand: subject D's consent is 2021-02-09 (day -20 from the infusion on 2021-03-01); 2021-02-05 (day
+    -24) is before it: no EPOCH, no VISITNUM/VISIT, whichever form computes them; the consent day is in the
+    study (D-19.1213)."""
+    timeline = TIMELINES["D"]
+    number, name = VisitAssigner(VISITS).assign("D", "2021-02-05", timeline)
+    assert math.isnan(number) and name == ""
+    out = timing_columns(
+        pd.Series(["D", "D"]),
+        pd.Series(["2021-02-05", "2021-02-09"]),
+        "LB",
+        TimingTables.of(TIMELINES),
+        VISITS,
+    )
+    assert out["EPOCH"].tolist() == ["", "SCREENING"]
+    assert out["VISIT"][0] == "" and math.isnan(out["VISITNUM"][0])
+    assert out["VISIT"][1] != ""

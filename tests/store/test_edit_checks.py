@@ -190,7 +190,7 @@ def test_the_synthetic_study_doses_by_the_protocol_cap_included() -> None:
 
 def test_every_check_has_an_id_rule_severity_and_source() -> None:
     assert (
-        len({c.id for c in CHECKS}) == len(CHECKS) == 34
+        len({c.id for c in CHECKS}) == len(CHECKS) == 35
     )  # D-19.1101/1102: EDSS-SAME-DAY, ACUITY-SAME-DAY (32 before, changed by design);
     # D-19.993: LD-DOSE-PROTOCOL (31 before, changed by design);
     # D-19.794: DEATH-DATES-DIFFER (30 before, changed by design); D-19.784: PK-UNIT-DIMENSION (29 before);

@@ -41,6 +41,8 @@ FIRING: dict[str, dict[str, Any]] = {
     "EDSS-NEUROSTATUS-AMBULATION": {"method": None, "ambulation": None},
     "EDSS-KURTZKE-ASSISTANCE": {"method": "kurtzke", "assistance": None},
     "EDSS-KURTZKE-WALKING": {"method": "kurtzke", "assistance": "unilateral", "walking_distance_m": None},
+    "TREATMENT-HISTORY-DATE": {"treatment_history": [{"drug": "rituximab", "started_on": "2019--07-01"}]},
+    "RELAPSE-HISTORY-DATE": {"relapse_history": [{"onset_date": "2019-07-15-03"}]},
 }
 """A row of each rule's table that breaks it, from the rule's message and allowed text."""
 

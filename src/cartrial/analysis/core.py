@@ -344,7 +344,14 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
     labs = safety.graded_labs(tables, opts.ctcae_version, opts.treatment_emergent_start)
     evaluation = evaluate_dlts(
-        tables, protocol, cutoff, ctcae_version=opts.ctcae_version, crs=crs, icans=icans, labs=labs
+        tables,
+        protocol,
+        cutoff,
+        ctcae_version=opts.ctcae_version,
+        crs=crs,
+        icans=icans,
+        labs=labs,
+        treatment_emergent_start=opts.treatment_emergent_start,
     )
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days

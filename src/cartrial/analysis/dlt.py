@@ -39,6 +39,7 @@ to `escalation.dlt_window_days` inclusive, every rule of `escalation.dlt_rules`)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ ASSESSMENT_COLUMNS = [
     "grade",
     "scale",
     "onset_day",
+    "onset_study_day",
     "duration_days",
     "ongoing_at_day",
     "graded_to_day",
@@ -126,6 +128,24 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
     >>> dlt_onset_days(frame, {"A": (4.5,)})
     {'A': 4}
     """
+    wanted = {str(k) for k, v in engine_days.items() if len(v)}
+    if not wanted or not len(infusions):
+        return {}
+    onsets = [(sid, float(min(engine_days[sid]))) for sid in sorted(wanted)]
+    days = site_calendar_days(infusions, onsets)
+    return {sid: day for (sid, _), day in zip(onsets, days, strict=True) if day is not None}
+
+
+def site_calendar_days(infusions: pd.DataFrame, onsets: list[tuple[str, float]]) -> list[int | None]:
+    """Per (subject, elapsed days after the infusion) pair, the day of that instant on the site's calendar
+    minus the infusion's date (D-19.699; `dlt_onset_days`' rule): None for a subject without an infusion.
+    The one conversion of the analysis's elapsed onsets to study days (the DLT onset day, and the DLT window's
+    day of a CRS, ICANS or laboratory event, D-19.1193).
+
+    >>> frame = pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-04-01T08:00:00Z"]})
+    >>> site_calendar_days(frame, [("A", 27.8), ("A", -0.1), ("B", 1.0)])
+    [28, 0, None]
+    """
     from cartrial.columns import (
         RowProblems,
         on_site_clock,
@@ -135,26 +155,32 @@ def dlt_onset_days(infusions: pd.DataFrame, engine_days: Mapping[str, Any]) -> d
         typed_site_moment,
     )
 
-    wanted = {str(k) for k, v in engine_days.items() if len(v)}
+    wanted = {str(sid) for sid, _ in onsets}
     if not wanted or not len(infusions):
-        return {}
+        return [None] * len(onsets)
     with stored_rows({"infusions": infusions}):  # a refused record named by its id (D-19.542)
         problems = RowProblems("infusions")
         subject = parse_text(infusions, "subject_id", problems)
         moments = parse_datetime(infusions, "infused_at", problems)
         zones = parse_time_zones(infusions, problems)
         problems.raise_if_any()
-    out: dict[str, int] = {}
+    day0: dict[str, tuple[Any, Any]] = {}
     for sid, moment, zone in zip(subject, moments, zones, strict=True):
-        if sid is None or moment is None or str(sid) not in wanted or str(sid) in out:
+        if sid is None or moment is None or str(sid) not in wanted or str(sid) in day0:
             continue
         # the engine's days are elapsed time from the infusion as it read it (`site_cell_moment`: a date typed
         # without a time is 00:00 of that date on the site's clock, D-19.947): added in UTC (elapsed time, not
         # wall-clock time across a DST change), the onset read on the site's clock (a computed instant, never
         # taken for a date typed without a time)
-        day0 = typed_site_moment(moment, zone)
-        onset = day0.astimezone(dt.UTC) + dt.timedelta(days=float(min(engine_days[str(sid)])))
-        out[str(sid)] = (on_site_clock(onset, zone).date() - day0.date()).days
+        day0[str(sid)] = (typed_site_moment(moment, zone), zone)
+    out: list[int | None] = []
+    for sid, elapsed in onsets:
+        if str(sid) not in day0:
+            out.append(None)
+            continue
+        start, zone = day0[str(sid)]
+        onset = start.astimezone(dt.UTC) + dt.timedelta(days=float(elapsed))
+        out.append((on_site_clock(onset, zone).date() - start.date()).days)
     return out
 
 
@@ -266,6 +292,25 @@ def _ae_events(
     return out
 
 
+PRE_EXISTING = (
+    "pre-existing: present before the treatment-emergent period (a baseline value, "
+    "analysis.options.treatment_emergent_start) and open at the infusion, not split at day 0, not a DLT "
+    "(D-19.1195)"
+)
+"""The `not_fired` reason of a laboratory run begun before the treatment-emergent period."""
+
+
+def _pre_existing(event: Any) -> bool:
+    """A laboratory event that began before the infusion and lasted past it: the grading splits at the
+    infusion every run open there that began in the treatment-emergent period (D-19.1191, D-19.1194), so such
+    an event is a run begun before that period (`safety.graded_events`' ``pre_treatment``, D-19.1195)."""
+    if event.category.value != "hematologic" or event.onset_day >= 0:
+        return False
+    if event.duration_days is not None:
+        return bool(event.onset_day + event.duration_days > 0)
+    return event.ongoing_at_day is not None and event.ongoing_at_day >= 0
+
+
 def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
     from cartrial.protocol import GradedEvent, ToxicityCategory
 
@@ -326,8 +371,11 @@ def evaluate_dlts(
     crs: Any = None,
     icans: Any = None,
     labs: Any = None,
+    treatment_emergent_start: Any = "lymphodepletion",
 ) -> DltEvaluation:
-    """Assess every graded event against the protocol's DLT rules (see the module docstring)."""
+    """Assess every graded event against the protocol's DLT rules (see the module docstring).
+    `treatment_emergent_start`: the study's rule (``analysis.options.treatment_emergent_start``, D-19.710); a
+    laboratory run begun before that period is pre-existing, not a DLT (D-19.1195)."""
     from cartrial.analysis.safety import graded_events
     from cartrial.escalation.dlt import assess_dlt, attributed_relatedness, event_organ
 
@@ -337,9 +385,24 @@ def evaluate_dlts(
     described = {r.id: r.description for r in rules}
     day0 = infusion_dates(tables["infusions"])
     levels = dose_levels(tables["infusions"])
-    graded = graded_events(tables, ctcae_version, crs=crs, icans=icans, labs=labs)
+    graded = graded_events(
+        tables,
+        ctcae_version,
+        crs=crs,
+        icans=icans,
+        labs=labs,
+        treatment_emergent_start=treatment_emergent_start,
+    )
     ends = follow_up_ends(tables, list(day0), cutoff) if "subjects" in tables else None
-    events = _grading_events(graded.table) + _ae_events(tables["adverse_events"], day0, cutoff, ends)
+    timed = _grading_events(graded.table)
+    # an elapsed onset (CRS, ICANS, laboratory) is read by the DLT window on the site's calendar, as an
+    # adverse event's calendar day (D-19.1193)
+    study_days = site_calendar_days(tables["infusions"], [(e.subject_id, e.onset_day) for e, _, _ in timed])
+    timed = [
+        (dataclasses.replace(e, onset_study_day=d), source, only)
+        for (e, source, only), d in zip(timed, study_days, strict=True)
+    ]
+    events = timed + _ae_events(tables["adverse_events"], day0, cutoff, ends)
     rows: list[dict[str, Any]] = []
     engine_days: dict[str, list[float]] = {}
     for event, source, committee_only in events:
@@ -356,6 +419,7 @@ def evaluate_dlts(
                 "grade": event.grade,
                 "scale": event.scale,
                 "onset_day": event.onset_day,
+                "onset_study_day": event.onset_study_day,
                 "duration_days": event.duration_days,
                 "ongoing_at_day": event.ongoing_at_day,
                 "graded_to_day": event.graded_to_day,
@@ -367,7 +431,10 @@ def evaluate_dlts(
                 "rules_fired": ";".join(verdict.fired),
                 "rule_descriptions": "; ".join(described[r] for r in verdict.fired),
                 "rule_sources": " | ".join(verdict.citations[r] for r in verdict.fired),
-                "not_fired": "; ".join(f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items())
+                "not_fired": "; ".join(
+                    ([PRE_EXISTING] if _pre_existing(event) else [])
+                    + [f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items()]
+                )
                 if not verdict.is_dlt
                 else "",
                 "query": " | ".join(
@@ -381,6 +448,7 @@ def evaluate_dlts(
         frame = frame.sort_values(["subject_id", "onset_day", "category", "term"], kind="mergesort")
         frame = frame.reset_index(drop=True)
     frame["dose_level"] = frame["dose_level"].astype("Int64")
+    frame["onset_study_day"] = frame["onset_study_day"].astype("Int64")
     notes: list[str] = list(graded.notes)
     if not rules:
         notes.append("the protocol defines no DLT rules (escalation.dlt_rules): no event can be a DLT")
@@ -457,6 +525,8 @@ def dlt_datasets(
             ("crs_assessments", "icans_assessments", "labs", "adverse_events", "infusions"),
             columns={
                 "onset_day": "days after the infusion (day 0)",
+                "onset_study_day": "CRS, ICANS and laboratory events: the onset's day on the site's "
+                "calendar, the day the DLT window reads (D-19.1193); adverse events: onset_day is that day",
                 "duration_days": "days",
                 "rules_fired": "ids of the protocol DLT rules the event meets (escalation.dlt_rules)",
                 "rule_sources": "per fired rule, its source: the protocol rule and the basis of the "

@@ -534,12 +534,15 @@ def graded_events(
     crs: GradedEpisodes | None = None,
     icans: GradedEpisodes | None = None,
     labs: Graded | None = None,
+    treatment_emergent_start: Any = "lymphodepletion",
 ) -> Graded:
     """The graded events the protocol's DLT rules evaluate, from the grading engine
     (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
     default options, the same episodes as `crs_episodes`/`icans_episodes`) and one per run of haematology
     results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`), days after the infusion;
-    infused subjects only. Columns: the `cartrial.protocol.GradedEvent` fields.
+    infused subjects only. Columns: the `cartrial.protocol.GradedEvent` fields. A run of haematology results
+    that begins before the treatment-emergent period of the study's `treatment_emergent_start` rule
+    (`pre_treatment`, a baseline value, D-19.710) is pre-existing: not split at the infusion (D-19.1195).
 
     Given the episodes and lab grades already derived (`crs`, `icans`, `labs`), only the records that can
     give an event are handed to the engine — the assessments of subjects with an episode of grade >= 1 and
@@ -606,6 +609,8 @@ def graded_events(
             therapies=therapies,
             ctcae_version=ctcae_version,
             min_lab_grade=MIN_LAB_GRADE,
+            # a run begun before the treatment-emergent period is pre-existing, not split (D-19.1195)
+            pre_treatment=pre_treatment(lab_frame, tables, treatment_emergent_start).to_numpy(dtype=bool),
         )
     table = result.table
     if not len(table):

@@ -403,6 +403,9 @@ class SubjectTimeline:
     zone: str | None = None
     """The IANA time zone of the subject's site (None: UTC): the calendar of the subject's study days and
     the clock of its --DTC date-times (`Analysis.intermediates['time_zones']`, D-19.607)."""
+    consent: dt.date | None = None
+    """The informed consent date (DM.RFICDTC, the start of SE's screening element): a record dated before it
+    is pre-study and has no EPOCH (D-19.1211)."""
 
     @property
     def reference(self) -> dt.date | None:
@@ -421,9 +424,10 @@ class SubjectTimeline:
         """EPOCH (SDTMIG 3.4 §4.1.3.1): SCREENING before lymphodepletion (or before the infusion without
         one), TREATMENT from lymphodepletion to the end of the DLT window after the infusion (through day
         `dlt_window_days`, the DLT assessment's one rule `in_dlt_window`: a DLT on day 28 of a 28-day window
-        is in TREATMENT; D-19.1019), FOLLOW-UP after; blank for partial dates or subjects never infused."""
+        is in TREATMENT; D-19.1019), FOLLOW-UP after; blank for partial dates or subjects never infused, and
+        for a record dated before the informed consent (pre-study: SDTMIG 3.4 §4.1.3.1; D-19.1211)."""
         day = date_of(value)
-        if day is None or self.infusion is None:
+        if day is None or self.infusion is None or (self.consent is not None and day < self.consent):
             return ""
         reference = self.site_date(self.infusion)
         start = self.ld_start or reference
@@ -439,7 +443,8 @@ class VisitAssigner:
     """VISITNUM/VISIT from the protocol schedule: a record belongs to the scheduled visit whose window
     (target day ± window, protocol days relative to the infusion) holds its date, the nearest target first;
     otherwise it is an unscheduled visit numbered after the last scheduled visit before it (x.01, x.02, …
-    per subject and date)."""
+    per subject and date). A record dated before the subject's informed consent is pre-study: no visit
+    (D-19.1213)."""
 
     visits: Sequence[Visit]
     _unscheduled: dict[tuple[str, float], list[dt.date]] = field(default_factory=dict)
@@ -448,6 +453,8 @@ class VisitAssigner:
         day = date_of(value)
         if day is None or timeline.infusion is None:
             return math.nan, ""
+        if timeline.consent is not None and day < timeline.consent:
+            return math.nan, ""  # pre-study: in no visit, as it has no EPOCH (D-19.1211, D-19.1213)
         pday = (day - timeline.site_date(timeline.infusion)).days
         best = None
         for v in self.visits:
@@ -615,6 +622,8 @@ class TimingTables:
     ld_start: pd.Series
     window: pd.Series
     zone: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    consent: pd.Series = field(default_factory=lambda: pd.Series(dtype="datetime64[ns]"))
+    """subject_id → informed consent date (NaT: none recorded; D-19.1211)."""
 
     @classmethod
     def of(cls, timelines: Mapping[str, SubjectTimeline]) -> TimingTables:
@@ -624,6 +633,7 @@ class TimingTables:
             pd.Series([_as_day(t.ld_start) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
             pd.Series([t.dlt_window_days for t in timelines.values()], index=ids, dtype=float),
             pd.Series([t.zone or "" for t in timelines.values()], index=ids, dtype=object),
+            pd.Series([_as_day(t.consent) for t in timelines.values()], index=ids, dtype="datetime64[ns]"),
         )
 
 
@@ -654,24 +664,29 @@ def timing_columns(
     # TREATMENT from lymphodepletion through the last day of the DLT window (`in_dlt_window`; D-19.1019)
     treatment = (day_ns < ref_ns) | in_dlt_window(pday, window)
     epoch = np.where(day_ns < start, "SCREENING", np.where(treatment, "TREATMENT", "FOLLOW-UP"))
-    out["EPOCH"] = np.where(known, epoch, "")
+    # a record dated before the informed consent is pre-study: no EPOCH (SDTMIG 3.4 §4.1.3.1; D-19.1211)
+    consent = subjects.map(tables.consent).to_numpy(dtype="datetime64[ns]")
+    pre_study = ~np.isnat(consent) & ~np.isnat(day_ns) & (day_ns < consent)
+    # a pre-study record is in no visit either: the visits (and SV) are the in-study ones (D-19.1213)
+    in_study = known & ~pre_study
+    out["EPOCH"] = np.where(in_study, epoch, "")
     if visits is not None:
         n = len(out)
         best = np.full(n, -1)
         distance = np.full(n, np.iinfo(np.int64).max)
         base = np.zeros(n, dtype=float)
         for i, v in enumerate(visits):
-            inside = known & (pday >= v.protocol_day - v.minus) & (pday <= v.protocol_day + v.plus)
+            inside = in_study & (pday >= v.protocol_day - v.minus) & (pday <= v.protocol_day + v.plus)
             d = np.abs(pday - v.protocol_day)
             better = inside & (d < distance)
             best = np.where(better, i, best)
             distance = np.where(better, d, distance)
-            base = np.where(known & (v.protocol_day < pday), v.number, base)
+            base = np.where(in_study & (v.protocol_day < pday), v.number, base)
         numbers = np.array([v.number for v in visits] + [math.nan], dtype=float)
         names = np.array([v.name for v in visits] + [""], dtype=object)
         scheduled = best >= 0
-        out["VISITNUM"] = np.where(scheduled, numbers[best], np.where(known, base, math.nan))
-        out["VISIT"] = np.where(scheduled, names[best], np.where(known, UNSCHEDULED, ""))
+        out["VISITNUM"] = np.where(scheduled, numbers[best], np.where(in_study, base, math.nan))
+        out["VISIT"] = np.where(scheduled, names[best], np.where(in_study, UNSCHEDULED, ""))
     return out
 
 

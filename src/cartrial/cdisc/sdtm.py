@@ -324,7 +324,11 @@ class SdtmContext:
         zones = dict(getattr(self.analysis, "intermediates", {}).get("time_zones") or {})
         for row in _rows(self.table("subjects")):
             sid = row["subject_id"]
-            self.timelines[sid] = SubjectTimeline(dlt_window_days=window, zone=zones.get(str(sid)))
+            self.timelines[sid] = SubjectTimeline(
+                dlt_window_days=window,
+                zone=zones.get(str(sid)),
+                consent=date_of(str(row["consent_date"] or "")),
+            )
         for row in _rows(self.table("infusions")):
             tl = self.timelines.setdefault(
                 row["subject_id"],
@@ -1073,7 +1077,7 @@ def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         for item in _json_list(r["treatment_history"]):
             sid = r["subject_id"]
             tl = ctx.timeline(sid)
-            start, end = dtc(str(item.get("started_on") or "")), dtc(str(item.get("stopped_on") or ""))
+            start, end = history_dtc(item.get("started_on")), history_dtc(item.get("stopped_on"))
             rows.append(
                 {
                     **ctx.base(sid, "CM"),
@@ -1092,6 +1096,73 @@ def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                 }
             )
     return _frame(rows, spec, ["USUBJID", "CMSTDTC", "CMTRT", "CMSPID"])
+
+
+HISTORY_DATES: Mapping[str, tuple[str, ...]] = {
+    "treatment_history": ("started_on", "stopped_on"),
+    "relapse_history": ("onset_date",),
+}
+"""The dates of the subject form's free-JSON histories the export writes (CM.CMSTDTC/CMENDTC, MH.MHSTDTC)."""
+
+
+def history_dtc(value: Any) -> str:
+    """--DTC of a date of the subject form's histories (`HISTORY_DATES`; free JSON): blank for none; the date
+    the analysis reads from it (`cartrial.neuro.tables.onset_period`, the one reader of a history date and its
+    one form, D-19.711, D-19.1214) at the precision it holds: a complete date as written, with the time and
+    offset written after it (the date is the one the analysis reads; no conversion to another clock moves
+    it, D-19.1215), a partial one right-truncated (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``).
+    `ValueError` (without the value) when it is no date of that form (D-19.1212).
+
+    >>> history_dtc("2019-07-UN"), history_dtc("2019"), history_dtc(None)
+    ('2019-07', '2019', '')
+    >>> history_dtc("2019-07-01T02:00+08:00")
+    '2019-07-01T02:00+08:00'
+    """
+    from cartrial.neuro.tables import onset_period
+
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    first, last = onset_period(text)
+    if first == last:
+        return text  # a complete date (and its time) as written: its date is `first`
+    if (first.year, first.month) == (last.year, last.month):
+        return first.isoformat()[:7]
+    return first.isoformat()[:4]
+
+
+def check_history_dates(subjects: pd.DataFrame) -> None:
+    """Refuse, every one at once, the dates of `HISTORY_DATES` that are no ISO 8601 date: an InputError
+    naming the subject record, the history, the entry (1-based) and its key, never the stored text (D-12.2;
+    D-19.1212). The store keeps the histories as free JSON, so this is where their dates are first read."""
+    from cartrial.analysis.model import record_name
+    from cartrial.neuro.tables import HISTORY_DATE_ALLOWED
+
+    problems = []
+    for r in _rows(subjects):
+        for column, keys in HISTORY_DATES.items():
+            if column not in r:
+                continue
+            for k, item in enumerate(_json_list(r[column] or ""), start=1):
+                for key in keys:
+                    try:
+                        history_dtc(item.get(key))
+                    except ValueError:
+                        problems.append(
+                            Problem(
+                                f"a date of the {column.replace('_', ' ')} is no ISO 8601 date: "
+                                f"{'CM' if column == 'treatment_history' else 'MH'} cannot hold it",
+                                record=record_name("subject", r.get("record_id"))
+                                or f"subject {r['subject_id']}",
+                                field=f"{column} (entry {k}): {key}",
+                                allowed=HISTORY_DATE_ALLOWED,
+                            )
+                        )
+    if problems:
+        raise InputError(
+            problems,
+            header=f"{len(problems)} history date(s) that are no ISO 8601 date; nothing was written:",
+        )
 
 
 def _json_list(text: str) -> list[dict[str, Any]]:
@@ -1823,7 +1894,7 @@ def build_mh(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
                     "MHSCAT": phen.upper(),
                     "MHPRESP": "Y",
                     "MHOCCUR": "Y",
-                    "MHSTDTC": dtc(str(item.get("onset_date") or "")),
+                    "MHSTDTC": history_dtc(item.get("onset_date")),
                     "MHENRTPT": "",
                     "MHENTPT": "",
                 }
@@ -2000,7 +2071,9 @@ def build_fa(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
-    """Visits actually done: one record per subject and VISITNUM seen in any finding/event domain."""
+    """Visits actually done: one record per subject and VISITNUM seen in any finding/event domain. Only
+    in-study records have a VISITNUM (`timing_columns`: none before the informed consent), so a visit's
+    SVSTDTC is never before RFICDTC (D-19.1213)."""
     parts = []
     for name, frame in ctx.built.items():
         if "VISITNUM" not in frame.columns or not len(frame):
@@ -2442,6 +2515,7 @@ def build_sdtm(
     if sites is None:  # the sites read with the snapshot's records (D-19.383)
         sites = getattr(snapshot, "sites", None)
     snapshot = read_at_cutoff(snapshot)  # the records as the analysis read them at the cut-off (D-19.990)
+    check_history_dates(snapshot.tables["subjects"])  # free JSON: its dates first read here (D-19.1212)
     ctx = SdtmContext(snapshot, analysis, dict(sites or {}))
     out: dict[str, pd.DataFrame] = {}
     out.update(build_trial_design(ctx, specs))

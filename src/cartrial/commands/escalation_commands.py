@@ -200,6 +200,9 @@ def print_fit(console: Console, fit: Fit) -> None:
     console.print(
         f"{verdict}; continue: {'yes' if fit.continue_ else 'no'}; admissible: {list(fit.admissible)}"
     )
+    if not fit.continue_ and mtd.dose_level is not None:  # stopped with a dose: it is the recommendation
+        console.print(f"the trial has stopped; MTD (recommended dose): {mtd.dose_level} — {mtd.rule}")
+        return
     level = "none" if mtd.dose_level is None else mtd.dose_level
     console.print(f"final MTD estimate (not the next dose): {level} — {mtd.rule}")
 
@@ -541,8 +544,8 @@ def replay_command(
     as_json: bool = JSON,
 ) -> None:
     """Check recorded escalation decisions against the protocol: DLT window complete for every patient of
-    the cohort, next cohort treated after the decision, decision as the protocol's design gives it. Every
-    protocol deviation is listed (column `deviation`)."""
+    the cohort, next cohort treated after the decision, the sentinel interval (stagger_days) kept, decision
+    as the protocol's design gives it. Every protocol deviation is listed (column `deviation`)."""
 
     from cartrial.escalation import replay_decisions
     from cartrial.escalation.conduct import deviation_count_note

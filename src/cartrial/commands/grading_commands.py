@@ -86,6 +86,7 @@ OPTION_NAMES: dict[str, str] = {
     "late_min_values": "--late-min-values",
     "unsampled_days": "--unsampled-days",
     "max_interpolated_days": "--max-interpolated-days",
+    "never_recovered_from_day": "--never-recovered-from-day",
     "ctcae_version": "--ctcae-version",
 }
 _names_cli_arguments = names_cli_arguments(OPTION_NAMES)
@@ -372,7 +373,9 @@ def icaht_command(
     as_json: bool = JSON_OPTION,
     keep_going: bool = KEEP_GOING_OPTION,
     early_g4_min_days: int = typer.Option(
-        31, "--early-g4-min-days", help="H1: days ANC ≤ 500/µL for early grade 4 (allowed: 15 to 31 days)."
+        31,
+        "--early-g4-min-days",
+        help="H1: days ANC ≤ 500/µL for early grade 4 (allowed: 15 to 31 days; default 31).",
     ),
     min_recovery_days: int = typer.Option(
         3,
@@ -412,6 +415,15 @@ def icaht_command(
             "grader's limit."
         ),
     ),
+    never_recovered_from_day: int = typer.Option(
+        3,
+        "--never-recovered-from-day",
+        help=(
+            "Early grade 4 without recovery: an ANC ≤ 500/µL episode starting by this day after the infusion "
+            "and lasting to the end of follow-up is grade 4 (the published grader's rule; allowed: 0 to 30 "
+            "days; default 3)."
+        ),
+    ),
 ) -> None:
     """Early/late ICAHT (ANC) and T-ICAHT (platelets) per subject from the blood counts (EHA/EBMT 2023)."""
     from cartrial.grading import IcahtOptions, derive_icaht
@@ -424,6 +436,7 @@ def icaht_command(
         late_min_values=late_min_values,
         unsampled_days=unsampled_days,
         max_interpolated_days=max_interpolated_days,
+        never_recovered_from_day=never_recovered_from_day,
     )
     infusions = _read_infusions(infusion_dates)
     censor = None

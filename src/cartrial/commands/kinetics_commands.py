@@ -1067,12 +1067,18 @@ def popfit_command(
 
     console = terminal()
     color = "green" if fit.converged else "red"
+    left_out = fit.settings.get("left_out", [])
+    # the counts are of the file (the JSON's n_subjects is of the fit): the header says how many the fit left
+    # out, so the two read alike (D-19.1176)
+    subjects = f"{data.n_subjects} subjects" + (f" ({len(left_out)} left out of the fit)" if left_out else "")
     console.print(
-        f"[bold {color}]{fit.status}[/]: {model}, {data.n_subjects} subjects, "
+        f"[bold {color}]{fit.status}[/]: {model}, {subjects}, "
         f"{data.n_observations} samples ({data.n_blq} BLQ, {blq.upper()})"
     )
     for p in fit.convergence_problems:
         console.print(f"[red]- {p}[/]")
+    for left in left_out:  # not in the fit, with why (D-19.1173)
+        console.print(f"- left out of the fit: {left['subject']} ({left['reason']})", markup=False)
     for note in kinetic_notes:
         console.print(f"[red]- {note}[/]")
     grid = Table("kind", "parameter", "estimate", "unit", "RSE %", "95 % CI", "shrinkage %")

@@ -151,7 +151,17 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
     )
 
     doses = Table(title=title)
-    for column in ("level", "dose", "true p(DLT) %", "selected % (SE)", "patients (SE)", "DLTs (SE)"):
+    # the design's patients (DLT-evaluable, and the expansion's) and every patient treated (D-19.1225)
+    columns = (
+        "level",
+        "dose",
+        "true p(DLT) %",
+        "selected % (SE)",
+        "patients (SE)",
+        "treated (SE)",
+        "DLTs (SE)",
+    )
+    for column in columns:
         doses.add_column(column, justify="right")
     for row in oc.doses.itertuples():
         doses.add_row(
@@ -160,6 +170,7 @@ def print_oc(console: Console, oc: TrialOc, title: str) -> None:
             f"{row.true_dlt_pct:.1f}",
             proportion_cell(row.selection_pct, row.selection_se_pct, int(oc.summary["trials"])),
             mean_cell(row.mean_n, row.mean_n_se),
+            mean_cell(row.mean_treated, row.mean_treated_se),
             mean_cell(row.mean_dlt, row.mean_dlt_se),
         )
     console.print(doses)

@@ -478,6 +478,9 @@ def replay_decisions(
     design-state remarks name each row (a stored record: ``escalation_decision record <id>``, as
     `cartrial.analysis.model.record_name` writes it); blank or not given: ``<decisions_file> row <n>``.
 
+    The protocol's sentinel interval (`escalation.stagger_days`, when given) is checked too: an escalation
+    cohort's patient infused fewer days after the cohort's first patient is a deviation (D-19.1203).
+
     Columns: cohort, dose_level, decided_on, subjects (those with an outcome letter), replaced,
     last_infused_on (of the subjects), days_after_last_infusion,
     dlt_window_days, window_complete, window_rule (whether a decision before the window is complete is a
@@ -637,6 +640,8 @@ def replay_decisions(
     history_names: list[str] = []  # the subject of each of them
     rows: list[dict[str, Any]] = []
     state_treated = [0] * n_doses  # the replayed design state: letters per level so far (D-19.1088)
+    stagger = int(getattr(protocol.escalation, "stagger_days", 0) or 0)  # sentinel interval (D-19.1203)
+    after_expand = False  # the cohort follows an "expand" decision: the expansion cohort
     state_dlts = [0] * n_doses
     for position, i in enumerate(order):
         deviations: list[str] = []
@@ -667,6 +672,19 @@ def replay_decisions(
                 deviations.append(
                     f"{name} was infused at level {at_level}, the cohort is at level {cohort_level}"
                 )
+        # the sentinel interval (protocol `escalation.stagger_days`): an escalation cohort's later patients at
+        # least that many days after its first, on the site's calendar (NCT07488546; D-19.1203); the
+        # expansion cohort (after a recorded "expand" decision) has none, as simulated
+        if stagger and members and not after_expand:
+            first_moment, first_name, _ = members[0]
+            for moment, name, _ in members[1:]:
+                gap = (moment.date() - first_moment.date()).days
+                if gap < stagger:
+                    deviations.append(
+                        f"{name} was infused {gap} days after the cohort's first patient ({first_name}, "
+                        f"{first_moment.date()}), inside the {stagger}-day sentinel interval (protocol "
+                        "escalation.stagger_days)"
+                    )
         # the cohort's patients of the history, its T letters matched to them by count (D-19.701), each DLT
         # seen by the decision or not (`history_patients`: the one rule of the replay and the page, D-19.747)
         joined, carries, extra, missed, later_ks, seen = history_patients(
@@ -813,6 +831,9 @@ def replay_decisions(
             f"{where}, {remark}"
             for remark in state_remarks(recorded_state[i], n_doses, state_treated, state_dlts, cohort_level)
         )
+        # the expansion cohort is the one the team ran after a recorded "expand"; the design's "expand" beside
+        # another recorded decision is a deviation of that decision, not an expansion (D-19.1203)
+        after_expand = after_expand or str(recorded[i]) == "expand"
         rows.append(
             {
                 "cohort": int(cohort[i]),

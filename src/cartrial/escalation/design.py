@@ -349,10 +349,17 @@ class Design(ABC):
         next_index = int(proposal.next_dose[0])
         reasons: list[str] = []
         decision: str | None = None
+        ended = stop and reason is StopReason.RULE_COMPLETE
         if int(proposal.decision[0]) >= 0:
             decision = Decision(int(proposal.decision[0])).text
-            reasons.append(f"decision at the current dose: {decision}")
-        if stop:
+            # the design's rule has ended escalation (3+3: the MTD is declared): the last cohort's decision
+            # read alone ("escalate" after 0/3 beside an eliminated level above) is not said, it contradicts
+            # the end (D-19.1208)
+            if not ended:
+                reasons.append(f"decision at the current dose: {decision}")
+        if ended:
+            reasons.append("the trial's escalation has ended: the design's rule declares the MTD")
+        elif stop:
             reasons.append(reason.text)
         if not outcomes.patients:
             reasons.append(f"no patients yet: start at level {self.start_dose}")

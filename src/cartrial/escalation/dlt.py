@@ -233,6 +233,30 @@ def query_days(event: GradedEvent) -> tuple[float, float] | None:
     return None
 
 
+def event_in_dlt_window(event: GradedEvent, window_days: float) -> bool:
+    """Whether `event`'s onset lies in the DLT window (`cartrial.protocol.dlt.in_dlt_window`: days 0 to
+    `window_days` inclusive). With an `onset_study_day` (an onset instant: CRS, ICANS, laboratory), the window
+    holds days of the site's calendar, as for an adverse event's calendar day, the CDISC epochs and the
+    window's completion (D-19.1193): an onset on study day 28 at any hour is in a 28-day window; the onset
+    must also be at or after the infusion instant (the part of a laboratory run before it, on day 0, is not;
+    D-19.1191). Without one, `onset_day` is the day.
+
+    >>> from cartrial.protocol.dlt import GradedEvent
+    >>> late = GradedEvent("S1", "crs", "CRS", 4, "ASTCT 2019", onset_day=28.4, onset_study_day=28)
+    >>> event_in_dlt_window(late, 28), in_dlt_window(28.4, 28)
+    (True, False)
+    """
+    if event.onset_study_day is None:
+        return bool(in_dlt_window(event.onset_day, window_days))
+    return bool(event.onset_day >= 0 and in_dlt_window(event.onset_study_day, window_days))
+
+
+def _onset_text(event: GradedEvent) -> str:
+    if event.onset_study_day is None:
+        return f"onset day {event.onset_day:g}"
+    return f"onset on study day {event.onset_study_day} ({event.onset_day:g} days after the infusion)"
+
+
 def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float) -> DltAssessment:
     """Is `event` a DLT under `rules` with a DLT window of `window_days` days after infusion (day 0)?
 
@@ -247,7 +271,7 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
         raise InputError(
             Problem("the DLT window must be > 0 days", field="window_days", value=window_days, allowed="> 0")
         )
-    in_window = bool(in_dlt_window(event.onset_day, window_days))
+    in_window = event_in_dlt_window(event, window_days)
     fired: list[str] = []
     not_fired: dict[str, tuple[str, ...]] = {}
     citations: dict[str, str] = {}
@@ -255,7 +279,7 @@ def assess_dlt(event: GradedEvent, rules: Sequence[DltRule], window_days: float)
     for rule in rules:
         reasons = rule_failures(event, rule)
         if not in_window:
-            reasons = (f"onset day {event.onset_day:g} is outside the DLT window 0-{window_days:g}", *reasons)
+            reasons = (f"{_onset_text(event)} is outside the DLT window 0-{window_days:g}", *reasons)
         if reasons:
             not_fired[rule.id] = reasons
         else:
@@ -355,6 +379,7 @@ __all__ = [
     "attributed_relatedness",
     "cohort_outcomes",
     "duration_query",
+    "event_in_dlt_window",
     "event_organ",
     "query_days",
     "rule_citation",

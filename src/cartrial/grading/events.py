@@ -8,11 +8,25 @@ Haematological events come from consecutive results of one analyte: a run of res
 lasting > 7 days, excluding lymphopenia" evaluates (``DltRule.min_duration_days``, ``exclude_terms``).
 Source of the grades: ASTCT 2019 (CRS/ICANS) and CTCAE (haematology); the run construction from sampled
 results is the project's rule [P] (the duration is known only to the resolution of the sampling).
+
+A run open at the subject's infusion (``split_at``: it began before the infusion, e.g. in lymphodepletion, and
+no result below `min_grade` came before the infusion) is split there (D-19.1191): the part before the
+infusion ends at it, and the part from the infusion starts at it (day 0) with the grade of the count in effect
+then (the last result before it) and of its later results — only when the first result at or after the
+infusion is itself at grade ≥ `min_grade`; otherwise the run ends at the infusion and nothing starts at day 0
+(D-19.1194: no measured grade ≥ `min_grade` after the infusion, no event after it). A run whose first result
+is before the treatment-emergent period (``pre_treatment``, a baseline value, D-19.710) is pre-existing and
+not split (D-19.1195). The DLT rules read the part from day 0: the
+template's haematological DLT ("grade 3 haematological toxicity lasting > 7 days ... (lymphopenia from
+lymphodepletion excluded)", NCT06958939, ct103a-nmosd-trial.md §4) excludes only lymphopenia from
+lymphodepletion, and EHA/EBMT 2023 (ICAHT) counts the days below a threshold from day 0 whatever their start;
+without the split such a run's onset lay before day 0, outside the DLT window, however long it lasted after
+the infusion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,10 +95,16 @@ def lab_runs(
     min_grade: int = 3,
     good: npt.NDArray[np.bool_] | None = None,
     ctcae_version: str = "5.0",
+    split_at: Mapping[str, datetime] | None = None,
+    pre_treatment: npt.NDArray[np.bool_] | None = None,
 ) -> list[LabRun]:
     """Runs of consecutive results at grade ≥ `min_grade` per subject and analyte (see module docstring).
 
-    Rows with `good` false or without a collection time are ignored.
+    Rows with `good` false or without a collection time are ignored. `split_at` (subject → infusion moment):
+    a run open at that moment is split there (module docstring, D-19.1191); a result at the moment itself
+    belongs to the part from it, and the part from it opens only if that first result at or after the moment
+    is at grade ≥ `min_grade` (D-19.1194). `pre_treatment` (per row): collected before the treatment-emergent
+    period; a run whose first result is such a row is pre-existing and never split (D-19.1195).
 
     >>> import numpy as np
     >>> from datetime import datetime, UTC
@@ -94,6 +114,14 @@ def lab_runs(
     >>> run = lab_runs(["S1"] * 3, times, np.array([platelets] * 3), np.array([3, 4, 1]))[0]
     >>> run.max_grade, run.start_at.day, run.end_at.day  # grade >= 3 from the 12th until the 19th
     (4, 12, 19)
+    >>> split = lab_runs(["S1"] * 3, times, np.array([platelets] * 3), np.array([4, 3, 1]),
+    ...                  split_at={"S1": datetime(2024, 1, 14, tzinfo=UTC)})
+    >>> [(r.start_at.day, r.end_at.day, r.max_grade) for r in split]  # infused on the 14th
+    [(12, 14, 4), (14, 19, 4)]
+    >>> ended = lab_runs(["S1"] * 3, times, np.array([platelets] * 3), np.array([4, 1, 1]),
+    ...                  split_at={"S1": datetime(2024, 1, 14, tzinfo=UTC)})
+    >>> [(r.start_at.day, r.end_at.day) for r in ended]  # first result after the infusion below grade 3
+    [(12, 14)]
     """
     n = len(subject_ids)
     use = np.ones(n, dtype=bool) if good is None else good
@@ -108,13 +136,29 @@ def lab_runs(
         analyte = ANALYTES[code]
         term = ctcae_term(analyte, ctcae_version)
         last_at = results[-1][0]
+        split = None if split_at is None else split_at.get(sid)
         start_at: datetime | None = None
+        pre_existing = False  # the open run's first result is before the treatment-emergent period
         worst = 0
+        current = 0  # grade of the last result (the count in effect)
         for moment, i in results:
             grade = int(grades[i])
+            if split is not None and moment >= split:
+                if start_at is not None and start_at < split and not pre_existing:
+                    # open at the infusion: the part before it ends there (D-19.1191); the part from it starts
+                    # there with the count in effect only if the first result from it is still at grade >=
+                    # min_grade, else the run ends at the infusion (D-19.1194)
+                    runs.append(LabRun(sid, analyte.value, term, worst, start_at, split, last_at))
+                    if grade >= min_grade:
+                        start_at, worst = split, current
+                    else:
+                        start_at = None
+                split = None
+            current = grade
             if grade >= min_grade:
                 if start_at is None:
                     start_at, worst = moment, 0
+                    pre_existing = pre_treatment is not None and bool(pre_treatment[i])
                 worst = max(worst, grade)
             elif start_at is not None:
                 runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at))

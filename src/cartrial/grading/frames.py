@@ -1005,10 +1005,16 @@ def derive_graded_events(
     episode_options: EpisodeOptions | None = None,
     ctcae_version: str = "5.0",
     min_lab_grade: int = 3,
+    pre_treatment: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
 ) -> Result:
     """The graded events the DLT rules evaluate (`cartrial.protocol.dlt.GradedEvent`): one per CRS and ICANS
     episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
     (`cartrial.grading.lab_runs`), sorted by subject and onset day (days after the infusion).
+
+    `pre_treatment` (one per `labs` row): the row was collected before the study's treatment-emergent period
+    (a baseline value; the analysis's `cartrial.analysis.safety.pre_treatment`, D-19.710). A run of results
+    that begins on such a row is pre-existing and is not split at the infusion (D-19.1195); without it every
+    run open at the infusion is split (D-19.1191).
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
@@ -1029,6 +1035,14 @@ def derive_graded_events(
         icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
         events += episode_events(icans_eps)
     if labs is not None:
+        if pre_treatment is not None and len(pre_treatment) != len(labs):
+            raise InputError(
+                Problem(
+                    "one pre_treatment flag per labs row is required",
+                    field="pre_treatment",
+                    allowed=f"{len(labs)} flags",
+                )
+            )
         graded = derive_lab_grades(labs, ctcae_version=ctcae_version)
         _, inputs, _ = _parse_labs(labs, "labs", times)
         runs = lab_runs(
@@ -1038,6 +1052,8 @@ def derive_graded_events(
             graded.table["grade"].to_numpy(dtype=np.int8),
             min_grade=min_lab_grade,
             ctcae_version=ctcae_version,
+            split_at=times,  # a run open at the infusion is evaluated from day 0 (D-19.1191)
+            pre_treatment=None if pre_treatment is None else np.asarray(pre_treatment, dtype=bool),
         )
         events += lab_events(runs, times, scale=f"CTCAE v{ctcae_version}")
     table = pd.DataFrame([asdict(e) for e in events])

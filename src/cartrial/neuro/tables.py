@@ -59,6 +59,7 @@ from cartrial.neuro.visual_acuity import (
     VisualAcuity,
     parse_acuity,
 )
+from cartrial.protocol.birth import before_birth, earliest_birth
 
 EDSS_COLUMNS: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES, "ambulation")
 EDSS_FORM_REQUIRED: tuple[str, ...] = ("subject_id", "assessed_at", *FS_NAMES)
@@ -655,9 +656,10 @@ def parse_relapse_table(
         ]
     elif "birth_year" in frame.columns:
         years = parse_int(frame, "birth_year", problems, required=False, minimum=1900, maximum=2100)
-        row_births = [date(int(y), 1, 1) if np.isfinite(y) else None for y in years]
+        row_births = [earliest_birth(birth_year=int(y)) if np.isfinite(y) else None for y in years]
+    # the one before-birth rule (`cartrial.protocol.birth`, D-19.1206): strictly before, 1 January of a year
     for i, (onset, born_here) in enumerate(zip(onsets, row_births, strict=True)):
-        if onset is not None and born_here is not None and onset < born_here:
+        if onset is not None and before_birth(onset, born_here):
             problems.add(
                 i, "onset_date", onset.isoformat(), "relapse dated before birth", "on or after the birth date"
             )
@@ -670,7 +672,7 @@ def parse_relapse_table(
                 problems.add(
                     i, "subject_id", sid, "subject not in the subjects file", "a subject_id listed there"
                 )
-            elif onset < born:
+            elif before_birth(onset, born):
                 problems.add(
                     i,
                     "onset_date",
@@ -813,10 +815,37 @@ def site_dates(
     ]
 
 
-RELAPSE_HISTORY_ALLOWED = 'a JSON list of attacks with ISO onset dates, e.g. [{"onset_date": "2019-07-01"}]'
+HISTORY_DATE_RE = re.compile(
+    r"(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2}|UN)(?:-(?P<d>[0-9]{2}|UN))?)?"
+    r"(?:T(?P<H>[0-9]{2})(?::(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:\.[0-9]+)?)?)?"
+    r"(?:Z|[+-](?P<zh>[0-9]{2})(?::(?P<zm>[0-9]{2}))?)?)?"
+)
+"""The one form of a date of the subject form's histories (treatment_history ``started_on``/``stopped_on``,
+relapse_history ``onset_date``), matched in full: ``YYYY(-(MM|UN)(-(DD|UN))?)?`` optionally followed, after a
+complete date, by an ISO 8601 time (``THH[:MM[:SS[.f]]]`` with ``Z`` or an offset) (D-19.1214)."""
+
+HISTORY_DATE_ALLOWED = (
+    "an ISO 8601 date YYYY-MM-DD, or right-truncated YYYY-MM or YYYY, an unknown month or day written UN "
+    "(2019-07-UN, 2019-UN-UN; a day after an unknown month is not kept: 2019-UN-15 is the year 2019), a "
+    "complete date optionally followed by a time (2019-07-01T08:30, with Z or an offset); or blank"
+)
+"""What a history date allows, in the words every layer shows (the store rule, its edit check, the analysis
+note and the export's refusal; D-19.1214)."""
+
+RELAPSE_HISTORY_ALLOWED = (
+    'a JSON list of attacks, e.g. [{"onset_date": "2019-07-01"}], each onset_date ' + HISTORY_DATE_ALLOWED
+)
 
 
-_UNKNOWN_PART = {"", "UN", "UNK", "NK", "XX", "X", "--", "-"}
+def _valid_time(m: re.Match[str]) -> bool:
+    if m["H"] is None:
+        return True
+    if m["d"] is None or m["d"] == "UN" or m["m"] == "UN":  # a time only after a complete date
+        return False
+    hour_ok = int(m["H"]) <= 23 and (m["M"] is None or int(m["M"]) <= 59)
+    second_ok = m["S"] is None or int(m["S"]) <= 59
+    zone_ok = m["zh"] is None or (int(m["zh"]) <= 23 and (m["zm"] is None or int(m["zm"]) <= 59))
+    return hour_ok and second_ok and zone_ok
 
 
 def partial_onset(text: str) -> date:
@@ -829,34 +858,29 @@ def partial_onset(text: str) -> date:
 
 
 def onset_period(text: str) -> tuple[date, date]:
-    """The period (first and last day) of an onset date that may be partial (SDTM MH exports "2019-07",
+    """The period (first and last day) of a history date that may be partial (SDTM MH exports "2019-07",
     "2019", "2019-07-UN"): 2019-07 → 2019-07-01..2019-07-31, 2019 → 2019-01-01..2019-12-31, a full date its
     own day. The first day is the earliest possible onset; an attack recorded inside the period may be that
-    onset itself (D-19.711). A time after the date is ignored. `ValueError` (without the value) when it is no
-    (partial) date.
+    onset itself (D-19.711). The one reader of a history date (`HISTORY_DATE_RE`, matched in full; the store
+    rule, the edit check and the CDISC export read it too, D-19.1214): a time after a complete date is
+    checked and ignored (the date is the one written, whatever the offset). `ValueError` (without the value)
+    when it is no date of that form.
 
     >>> [str(d) for d in onset_period("2020-02-UN") + onset_period("2019")]
     ['2020-02-01', '2020-02-29', '2019-01-01', '2019-12-31']
     """
-    day_text = text.strip().split("T")[0].split(" ")[0]
-    parts = day_text.split("-")
-    if not re.fullmatch(r"\d{4}", parts[0]):
+    m = HISTORY_DATE_RE.fullmatch(text.strip())
+    if m is None or not _valid_time(m):
         raise ValueError("not a date")
-    year = int(parts[0])
-    month = parts[1].upper() if len(parts) > 1 else ""
-    day = parts[2].upper() if len(parts) > 2 else ""
-    if len(parts) > 3 or month in _UNKNOWN_PART:
-        if len(parts) > 3 and not all(p.upper() in _UNKNOWN_PART or p.isdigit() for p in parts[1:]):
-            raise ValueError("not a date")
+    year = int(m["y"])
+    if m["m"] is None or m["m"] == "UN":
         return date(year, 1, 1), date(year, 12, 31)  # the month unknown: the whole year
-    if not re.fullmatch(r"\d{2}", month) or not 1 <= int(month) <= 12:
+    month = int(m["m"])
+    if not 1 <= month <= 12:
         raise ValueError("not a date")
-    if day in _UNKNOWN_PART:
-        last = calendar.monthrange(year, int(month))[1]
-        return date(year, int(month), 1), date(year, int(month), last)
-    if not re.fullmatch(r"\d{2}", day):
-        raise ValueError("not a date")
-    full = date(year, int(month), int(day))  # ValueError for a day not in the month
+    if m["d"] is None or m["d"] == "UN":
+        return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    full = date(year, month, int(m["d"]))  # ValueError for a day not in the month
     return full, full
 
 
@@ -931,7 +955,7 @@ def disease_onset(diagnosed: date, read: HistoryOnsets) -> date | OnsetPeriod:
 
 UNREADABLE_HISTORY_NOTE = (
     "subject {subject}: {n} relapse_history entr{ies} with no readable onset_date skipped (allowed: "
-    "{allowed}, or a partial date YYYY-MM / YYYY); the disease onset read from the rest and the "
+    "{allowed}); the disease onset read from the rest and the "
     "diagnosis_date (D-19.711)"
 )
 
@@ -1009,8 +1033,8 @@ def parse_birth_dates(
         for i, (sid, year) in enumerate(zip(subject, years, strict=True)):
             if not sid or str(sid) in out:
                 continue
-            if np.isfinite(year):
-                out[str(sid)] = date(int(year), 1, 1)
+            if np.isfinite(year) and (january := earliest_birth(birth_year=int(year))) is not None:
+                out[str(sid)] = january  # 1 January of the year (`cartrial.protocol.birth`, D-19.1206)
             elif required and not refused[i]:
                 problems.add(i, "birth_year", "", "value is required", "a birth_date or a birth_year")
     return out
@@ -1021,6 +1045,8 @@ __all__ = [
     "EDSS_FORM_REQUIRED",
     "EDSS_KURTZKE_COLUMNS",
     "EDSS_OPTIONAL",
+    "HISTORY_DATE_ALLOWED",
+    "HISTORY_DATE_RE",
     "INFUSION_COLUMNS",
     "INFUSION_ONE_OF",
     "LAST_ASSESSMENT_COLUMNS",

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cartrial.errors import Problem
+from cartrial.protocol.birth import before_birth, earliest_birth
 from cartrial.protocol.edss_steps import EDSS_STEP_MESSAGE, edss_step_problem
 from cartrial.protocol.yaml_source import (
     Issue,
@@ -238,10 +239,10 @@ class Candidate(BaseModel):
 
     @model_validator(mode="after")
     def _dates_consistent(self) -> Candidate:
-        """Nothing recorded at screening can be dated after the candidate's screening date (a typing
-        error). A screening run for another date (`screen(..., screening_date)`, ``--screening-date``)
-        screens as of that date: records after it are not used, as the rules say. One relapse per onset
-        date (`_repeated_relapses`)."""
+        """Nothing recorded at screening can be dated after the candidate's screening date, nor before the
+        date of birth (a typing error; D-19.1204). A screening run for another date (`screen(...,
+        screening_date)`, ``--screening-date``) screens as of that date: records after it are not used, as
+        the rules say. One relapse per onset date (`_repeated_relapses`)."""
         issues = self._repeated_relapses()
         if self.date_of_birth is not None and self.date_of_birth < EARLIEST_BIRTH:  # implausible (D-19.503)
             issues.append(
@@ -269,6 +270,24 @@ class Candidate(BaseModel):
                 for path, what, value in self._dated_records()
                 if value > day
             ]
+        # as the store's RELAPSE-BEFORE-BIRTH and the relapse engine: one rule, `protocol.birth` (D-19.1204,
+        # D-19.1206); a date of birth refused above (implausible, or after the screening date) is the one
+        # error, not every record before it. Only an age: the earliest birth it allows on the screening date
+        # (D-19.1207), when that date is itself accepted
+        born, against, allowed = None, "", ""
+        if self.date_of_birth is not None:
+            if self.date_of_birth >= EARLIEST_BIRTH and (day is None or self.date_of_birth <= day):
+                born = earliest_birth(birth_date=self.date_of_birth)
+                against, allowed = "date_of_birth", "on or after date_of_birth"
+        elif day is not None and out_of_range is None:
+            born = earliest_birth(age_years=self.age_years, age_on=day)
+            against = "the earliest date of birth age_years allows"
+            allowed = "on or after screening_date − (age_years + 1) years + 1 day"
+        issues += [
+            Issue(path, f"{what} is before {against}", value, allowed)
+            for path, what, value in self._dated_records()
+            if path != ("date_of_birth",) and before_birth(value, born)
+        ]
         if issues:
             raise semantic_error(issues)
         return self

@@ -35,6 +35,11 @@ class ToxicityCategory(StrEnum):
     DEATH = "death"
 
 
+#: The categories whose events cartrial grades itself (ASTCT CRS and ICANS, CTCAE haematology results): their
+#: terms have no organ of `cartrial.protocol.organs`, so a DLT rule of one of them takes no organs (D-19.1209)
+ORGANLESS_CATEGORIES = frozenset({ToxicityCategory.CRS, ToxicityCategory.ICANS, ToxicityCategory.HEMATOLOGIC})
+
+
 class Relatedness(StrEnum):
     """Investigator's causality assessment, ordered from least to most related."""
 
@@ -65,6 +70,11 @@ class GradedEvent:
     episode the day of the first "not assessable" row after its last graded one (the earliest it could have
     resolved), None without such rows. A duration rule met
     only through those rows fires and says so (`cartrial.escalation.dlt.duration_query`).
+
+    `onset_study_day`: the onset's day on the site's calendar (the onset instant on the site's clock minus
+    the infusion's date, D-19.699), when the onset is an instant (a CRS, ICANS or laboratory event, whose
+    `onset_day` is elapsed time); the DLT window reads it, as it reads an adverse event's calendar day
+    (D-19.1193). None: `onset_day` is the day.
     """
 
     subject_id: str
@@ -80,6 +90,7 @@ class GradedEvent:
     judged_dlt_by_committee: bool = False
     ongoing_at_day: float | None = None
     graded_to_day: float | None = None
+    onset_study_day: int | None = None
 
 
 class DltRule(BaseModel):
@@ -129,6 +140,25 @@ class DltRule(BaseModel):
                         refs=(("organs", earlier),),
                     )
                 )
+        # CRS, ICANS and haematological events are graded by cartrial from the assessments and the
+        # laboratory results, terms without an organ of `ORGAN_TERMS`: organs there could never match
+        # (D-19.1209)
+        if self.category in ORGANLESS_CATEGORIES:
+            for name in ("organs", "organ_min_grade"):
+                if getattr(self, name):
+                    issues.append(
+                        Issue(
+                            (name,),
+                            f"a {self.category.value} rule's events have no organ (graded from the "
+                            f"assessments and laboratory results), so `{name}` could never match",
+                            None,
+                            f"`{name}` only on a rule of category "
+                            + ", ".join(
+                                sorted(c.value for c in ToxicityCategory if c not in ORGANLESS_CATEGORIES)
+                            )
+                            + " or of any category (no `category`)",
+                        )
+                    )
         listed = None if self.organs is None else {organ_key(o) for o in self.organs}
         graded: dict[str, str] = {}
         for organ, grade in self.organ_min_grade.items():

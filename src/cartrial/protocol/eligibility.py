@@ -17,12 +17,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cartrial.protocol.calendar import WindowInclusive
 from cartrial.protocol.candidate import Aqp4Assay, TherapyClass
+from cartrial.protocol.edss_steps import edss_step_problem
 from cartrial.protocol.relapse_options import MERGE_WINDOW_DAYS_RANGE
-from cartrial.protocol.yaml_source import Issue, semantic_error
+from cartrial.protocol.yaml_source import Issue, option_error, semantic_error
 
 MAX_AGE_YEARS = 130
 """Oldest age an age rule may name (completed years)."""
@@ -206,13 +207,23 @@ class RelapseActivityRule(_Rule):
         return self
 
 
+def _edss_bound(value: float) -> float:
+    """An EDSS bound is a step of the scale (0, 1.0, 1.5, ..., 9.5, 10; Kurtzke 1983): the one EDSS-step rule
+    of a candidate's score (`cartrial.protocol.edss_steps`, D-19.691), so ``max_score: 8.25`` is refused at
+    its line rather than silently meaning 8.0 (D-19.1201)."""
+    problem = edss_step_problem("score", value)
+    if problem is not None:
+        raise option_error(problem)
+    return value
+
+
 class EdssRangeRule(_Rule):
-    """EDSS at screening within [min_score, max_score] (inclusive); optionally no older than
-    `max_days_before_screening`."""
+    """EDSS at screening within [min_score, max_score] (inclusive), each bound a step of the scale
+    (D-19.1201); optionally no older than `max_days_before_screening`."""
 
     type: Literal["edss_range"]
-    min_score: float = Field(default=0.0, ge=0, le=10)
-    max_score: float = Field(default=10.0, ge=0, le=10)
+    min_score: Annotated[float, AfterValidator(_edss_bound)] = Field(default=0.0, ge=0, le=10)
+    max_score: Annotated[float, AfterValidator(_edss_bound)] = Field(default=10.0, ge=0, le=10)
     max_days_before_screening: int | None = Field(default=None, ge=0, le=MAX_LOOKBACK_DAYS)
 
     @model_validator(mode="after")

@@ -24,7 +24,7 @@ from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
 from cartrial.columns import date_only_text, iso_instants
 from cartrial.errors import InputError, Problem
-from cartrial.grading.ctcae import canonical_counts
+from cartrial.grading.ctcae import canonical_counts, grade_bands
 from cartrial.kinetics.units import conversion_notes, to_standard
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.wording import count
@@ -684,17 +684,24 @@ def aqp4_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figur
     )
 
 
-CTCAE_BANDS: dict[str, tuple[tuple[float, float, int], ...]] = {
-    # analyte: (lower, upper, grade) in 10^9/L — CTCAE v5.0 neutrophil / platelet count decreased
-    "neutrophils": ((1.5, 2.0, 1), (1.0, 1.5, 2), (0.5, 1.0, 3), (0.0, 0.5, 4)),
-    "platelets": ((75.0, 150.0, 1), (50.0, 75.0, 2), (25.0, 50.0, 3), (0.0, 25.0, 4)),
-}
-"""CTCAE v5.0 grade bands drawn behind the counts (NCI CTCAE v5.0, Investigations: neutrophil count
-decreased, platelet count decreased; grade 1 lower bound is the LLN, drawn at the usual 2.0 and 150)."""
+BAND_ANALYTES = ("neutrophils", "platelets")
+DRAWN_LLN = {"neutrophils": 2.0, "platelets": 150.0}
+"""Where the figure draws the top of a grade-1 band whose upper bound is the LLN (`grade_bands` gives None:
+the LLN is each laboratory's): the usual 2.0 and 150 ×10^9/L. A drawing choice, not a grading rule."""
+
+
+def ctcae_bands(analyte: str, ctcae_version: str) -> tuple[tuple[float, float, int], ...]:
+    """The grade bands drawn behind `analyte`'s counts: the grading engine's (`grading.ctcae.grade_bands`, the
+    thresholds the analysis grades by, for the study's CTCAE version; D-19.1217), the LLN at `DRAWN_LLN`."""
+    return tuple(
+        (lower, DRAWN_LLN[analyte] if upper is None else upper, grade)
+        for lower, upper, grade in grade_bands(analyte, ctcae_version)
+    )
 
 
 def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Figure | None:
-    """ANC and platelets by day after infusion per subject, on CTCAE v5.0 grade bands."""
+    """ANC and platelets by day after infusion per subject, on the CTCAE grade bands of the study's version
+    (`analysis.options['ctcae_version']`, the one the analysis grades by; D-19.1217)."""
     import matplotlib.pyplot as plt
 
     labs = tables.get("labs")
@@ -703,7 +710,7 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
     infusion = _infusion_days(analysis)
     frame = labs.copy()
     frame["day"] = _study_day(frame, "collected_at", infusion, subject_zones(analysis))
-    frame = frame[frame["analyte"].astype(str).isin(CTCAE_BANDS)].reset_index(drop=True)
+    frame = frame[frame["analyte"].astype(str).isin(BAND_ANALYTES)].reset_index(drop=True)
     # the grading engine's one count-unit conversion (D-19.844): the figure draws what CTCAE and ICAHT grade
     try:
         frame["value_num"] = canonical_counts(
@@ -721,12 +728,13 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
                 allowed=problem.allowed,
             )
         ) from None
+    version = str(analysis.options.get("ctcae_version") or "5.0")
     levels = _dose_levels(analysis)
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))
     drawn = False
-    for ax, analyte in zip(axes, ("neutrophils", "platelets"), strict=True):
+    for ax, analyte in zip(axes, BAND_ANALYTES, strict=True):
         rows = frame[(frame["analyte"].astype(str) == analyte) & frame["day"].between(-14, 60)]
-        for _lower, upper, grade in CTCAE_BANDS[analyte]:
+        for _lower, upper, grade in ctcae_bands(analyte, version):
             ax.axhspan(_lower, upper, color=GRADE_COLOURS[min(grade, 5)], alpha=0.25, linewidth=0)
             ax.text(61, (_lower + upper) / 2, f"G{grade}", va="center", fontsize=7)
         for subject, subject_rows in rows.groupby("subject_id", sort=True):
@@ -752,7 +760,7 @@ def blood_counts_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) 
         return None
     return Figure(
         "blood_counts",
-        "ANC and platelet counts by day after infusion (bands: CTCAE v5.0 grades 1–4).",
+        f"ANC and platelet counts by day after infusion (bands: CTCAE v{version} grades 1–4).",
         _svg(fig),
     )
 

@@ -190,6 +190,14 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         if d["n_blq"] or n_interval
         else ""
     )
+    left = list(st.get("left_out") or [])
+    left_out_note = (  # the subjects not in the fit, with why (M1 and every sample BLQ, D-19.1173)
+        f"<p>Left out of the fit ({count(len(left), 'subject')}): "
+        + "; ".join(f"{e(str(x['subject']))} ({e(str(x['reason']))})" for x in left)
+        + ".</p>"
+        if left
+        else ""
+    )
     parts = [
         '<!doctype html><html><head><meta charset="utf-8">',
         f"<title>cartrial population fit ({e(status)})</title></head>",
@@ -201,6 +209,7 @@ def summary_html(fit: PopulationFit, figures: list[str]) -> str:
         f"({number_text(d['blq_percent'], '.1f')} %, BLQ method {e(spec.blq.upper())}). "
         f"Error model: {e(spec.error.kind)} on the {e(spec.error.scale)} scale. Method: {method_text}.</p>",
         censoring_note,
+        left_out_note,
         f"<p>−2LL (importance sampling, {int(ll['importance_draws'])} draws/subject) = "
         f"{number_text(ll['minus_2_log_likelihood'], '.2f')} "
         f"(MC SE {number_text(ll['minus_2_log_likelihood_mc_se'], '.2f')}); "
@@ -598,6 +607,7 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
     ``popfit_bsv.csv``) and its figures (see the module docstring)."""
     from cartrial.report.render import ReportSection, _table
     from cartrial.tabular import csv_text
+    from cartrial.wording import count
 
     doc = result.document
     ll = doc.get("likelihood") or {}
@@ -639,6 +649,18 @@ def popfit_report_section(result: PopfitResult) -> tuple[ReportSection, dict[str
             "Typical values fixed, not estimated (--fix): "
             + ", ".join(f"{k} = {number_text(v)}" for k, v in held.items())
             + "; they have no standard error or interval."
+        )
+    # the subjects the fit left out, ids and reason only (M1 and every sample BLQ, D-19.1173), as summary.html
+    # and the console name them: the intro's counts are of the fitted data (D-19.1176)
+    left = [x for x in (doc.get("settings") or {}).get("left_out") or [] if isinstance(x, dict)]
+    if left:
+        reasons: dict[str, list[str]] = {}
+        for x in left:
+            reasons.setdefault(str(x.get("reason", "")), []).append(str(x.get("subject", "?")))
+        findings.append(
+            f"Left out of the fit ({count(len(left), 'subject')}, not in the counts above): "
+            + "; ".join(f"{', '.join(ids)} ({reason})" for reason, ids in reasons.items())
+            + "."
         )
     findings.extend(result.notes)
     fixed, bsv = estimates_tables(result)

@@ -118,14 +118,21 @@ class Covariates:
         return Covariates(**values)
 
 
+def fs_maxima() -> npt.NDArray[np.int64]:
+    """The highest grade of each functional system in `FS_COLUMNS` order: the neuro engine's
+    (`cartrial.neuro.edss_scale.FS_MAX`, Kurtzke 1983), the one definition (D-19.1226)."""
+    from cartrial.neuro.edss_scale import FS_MAX
+
+    return np.array([FS_MAX[name] for name in FS_COLUMNS], dtype=np.int64)
+
+
 def functional_systems(severity: FloatArray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Raw FS grades and ambulation score from a latent disability severity (EDSS-like, 0-9.5) [assumption,
     docs/simulation.md §2]: NMOSD mostly affects vision, motor, sensory and bladder function."""
     n = severity.size
     weights = np.array([0.45, 0.15, 0.6, 0.2, 0.45, 0.45, 0.15])  # FS_COLUMNS order
-    maxima = np.array([6, 5, 6, 5, 6, 6, 5])
     raw = np.rint(severity[:, None] * weights[None, :] + rng.normal(0, 0.6, (n, 7)))
-    fs = np.clip(raw, 0, maxima).astype(np.int64)
+    fs = np.clip(raw, 0, fs_maxima()).astype(np.int64)
     ambulation = np.clip(np.rint((severity - 4.0) * 2.5 + rng.normal(0, 0.5, n)), 0, 12).astype(np.int64)
     return fs, ambulation
 
@@ -203,14 +210,18 @@ def draw_covariates(population: Population, n: int, rng: np.random.Generator) ->
     titre_log10 = _normal(population.aqp4_log10_titre, col["aqp4_log10_titre"], "aqp4_log10_titre")
     titre = TITRE_GRID[np.abs(np.log10(TITRE_GRID)[None, :] - titre_log10[:, None]).argmin(axis=1)]
     s = population.screening
+    age_years = _normal(population.age_years, col["age_years"], "age_years")
     return Covariates(
-        age_years=_normal(population.age_years, col["age_years"], "age_years"),
+        age_years=age_years,
         female=rng.random(n) < population.female_fraction,
         weight_kg=_normal(population.weight_kg, col["weight_kg"], "weight_kg"),
         height_cm=_normal(population.height_cm, rng.standard_normal(n), "height_cm"),
-        disease_duration_years=np.minimum(
-            _lognormal(population.disease_duration_years, col["disease_duration_years"]),
-            float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
+        disease_duration_years=np.minimum(  # the disease begins after birth: never longer than the age (D-19.1251)
+            np.minimum(
+                _lognormal(population.disease_duration_years, col["disease_duration_years"]),
+                float(LOGNORMAL_RANGES["disease_duration_years"].high or 0),
+            ),
+            age_years,
         ),
         relapses_24m=relapses_24m.astype(np.int64),
         relapses_12m=relapses_12m,
@@ -483,6 +494,7 @@ __all__ = [
     "correlation_matrix",
     "draw_covariates",
     "edss_of",
+    "fs_maxima",
     "functional_systems",
     "lognormal_draw",
     "screen_covariates",

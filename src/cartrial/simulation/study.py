@@ -38,7 +38,6 @@ from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
     FATAL_GRADE,
     FIXED_DLT_DAY,
-    IMPROVEMENT_DAY,
     Prepared,
     _calendar,
     _efficacy,
@@ -48,7 +47,9 @@ from cartrial.simulation.trials import (
     death_days,
     dosing_weight,
     draw_with_reserve,
-    fs_at,
+    edss_visit_days,
+    edss_visit_end,
+    fs_at_visit,
     fs_changes,
     infusion_instant,
     last_day_followed,
@@ -62,7 +63,6 @@ from cartrial.simulation.trials import (
 SITE_ID = "SIM"
 PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
 LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
-EDSS_DAYS = (-3, 28, 90, 180, 365, 545, 730)
 CRS_DAYS = 15  # daily CRS/ICANS assessments on days 0-14 (longer while an episode lasts)
 LLN = {"neutrophils": 1.8, "platelets": 125.0}  # 10^9/L, typical adult reference limits [assumption]
 ICE_ITEMS = {  # ICE total -> (orientation, naming, command, writing, attention)
@@ -392,8 +392,10 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         )
     # the records are drawn for the patient's follow-up as if alive (so the random stream of every patient
     # is the one without deaths) and those dated after a death are then left out (`_end_at_deaths`, D-19.97)
-    eff = _efficacy(prepared, draws, slot_dose, follow, infusion)
     death = death_days(draws, slot_dose)
+    # the EDSS visits written: by the end of follow-up and the death's site day, the OC's rule (D-19.1223)
+    visit_end = edss_visit_end(sc, follow, death, infusion)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion, visit_end)
     died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
     infused = (slot_dose[0] >= 0) & (np.nan_to_num(infusion[0], nan=np.inf) <= cutoff)
@@ -774,23 +776,29 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 continue
             seen.add(onset.isoformat())
             rows["relapses"].append(_relapse(sid, onset, rng, "post-infusion relapse"))
-        # EDSS visits: baseline FS, the improvement from day 90, +1 FS grade per relapse step
-        visits = [d for d in EDSS_DAYS if visible(d)]
-        one = np.ones(1, dtype=bool)
-        for visit in visits:
-            so_far = np.array([sum(r <= visit for r in relapse_days[j])])
-            sub = type(changes)(
-                changes.improve[j : j + 1],
-                changes.step[j : j + 1],
-                changes.step_column[j : j + 1],
-            )
-            fs = fs_at(cov.fs[p : p + 1], sub, one & (visit >= IMPROVEMENT_DAY), so_far)[0]
+        # EDSS visits: baseline FS, the improvement from day 90, +1 FS grade per relapse step (`fs_at_visit`,
+        # the OC's rule, D-19.1222); drawn as if alive (the random stream), those after the death's site day
+        # not written (`edss_visit_end`, the OC's last visit, D-19.1223)
+        sub = type(changes)(
+            changes.improve[j : j + 1],
+            changes.step[j : j + 1],
+            changes.step_column[j : j + 1],
+        )
+        written = edss_visit_days(float(visit_end[0, s]))
+        for visit in edss_visit_days(follow_end):
+            fs = fs_at_visit(cov.fs[p : p + 1], sub, np.array([float(visit)]), [relapse_days[j]])[0]
+            ambulation = int(cov.ambulation[p])
+            unable = ambulation >= 10
+            walk = T25FW_BASE_SECONDS * np.exp(0.25 * int(fs[2]) + 0.2 * ambulation)
+            trials = np.clip(walk * np.exp(rng.normal(0, 0.05, 2)), 2.0, 180.0)
+            if visit not in written:
+                continue
             rows["edss"].append(
                 {
                     "subject_id": sid,
                     "assessed_at": _iso(when(visit, HOURS["edss"])),
                     **{name: int(fs[i]) for i, name in enumerate(FS_COLUMNS)},
-                    "ambulation": int(cov.ambulation[p]),
+                    "ambulation": ambulation,
                 }
             )
             worse = VISUAL_FS_ACUITY[int(fs[0])]
@@ -805,10 +813,6 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                         "acuity": worse if eye == worse_eye else better,
                     }
                 )
-            ambulation = int(cov.ambulation[p])
-            unable = ambulation >= 10
-            walk = T25FW_BASE_SECONDS * np.exp(0.25 * int(fs[2]) + 0.2 * ambulation)
-            trials = np.clip(walk * np.exp(rng.normal(0, 0.05, 2)), 2.0, 180.0)
             rows["timed_walk"].append(
                 {
                     "subject_id": sid,

@@ -42,6 +42,7 @@ from cartrial.simulation.population import (
     check_feasible,
     draw_covariates,
     edss_of,
+    fs_maxima,
     screen_covariates,
 )
 from cartrial.simulation.scenario import TRIALS, Scenario
@@ -56,7 +57,6 @@ MAX_TRIAL_SLOTS = 20_000_000
 #: FS columns a relapse or an improvement touches (NMOSD: optic neuritis, myelitis) — visual, pyramidal,
 #: sensory, bowel/bladder in `population.FS_COLUMNS` order [assumption, docs/simulation.md §5].
 AFFECTED_FS = np.array([0, 2, 4, 5])
-FS_MAXIMA = np.array([6, 5, 6, 5, 6, 6, 5])
 
 
 @dataclass(frozen=True)
@@ -773,10 +773,11 @@ def _calendar(
 ) -> FloatArray:
     """Infusion day of every treated slot (NaN otherwise), study day 0 = first screening: candidates arrive
     as a Poisson process, an eligible one is infused after the vein-to-vein time but not before the previous
-    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), patients of a cohort at least
-    `stagger_days` apart; the expansion starts after the last escalation cohort's window and decision.
-    Candidates arrive in the order they are enrolled: cohort by cohort, a cohort's replacement patients (the
-    reserve slots, `_escalate`) after its other patients, in slot order within a cohort."""
+    cohort's DLT window has closed and been decided on (`DECISION_LAG_DAYS`), the later patients of an
+    escalation cohort at least `stagger_days` after its first (sentinel dosing, D-19.1202); the expansion
+    starts after the last escalation cohort's window and decision. Candidates arrive in the order they are
+    enrolled: cohort by cohort, a cohort's replacement patients (the reserve slots, `_escalate`) after its
+    other patients, in slot order within a cohort."""
     window = prepared.settings["window_days"]
     stagger = prepared.settings["stagger_days"]
     treated = slot_dose >= 0
@@ -809,15 +810,59 @@ def _calendar(
             continue
         cols = np.flatnonzero(in_cohort.any(axis=0))
         last = np.full(trials, -np.inf)
+        first = np.full(trials, -np.inf)  # the cohort's first (sentinel) infusion
         for j in cols:
             here = in_cohort[:, j]
-            day = np.maximum(ready[:, j], gate)
-            day = np.maximum(day, last + (stagger if cohort < cohorts else 0.0))
+            # never before the patient enrolled before (`last`); an escalation cohort's later patients at
+            # least `stagger_days` after its first: the sentinel interval of the protocol, counted from the
+            # first patient, not from each previous one (NCT07488546; D-19.1202)
+            # counted on the site's calendar, as the replay counts it (D-19.1203, D-19.1205)
+            day = np.maximum(np.maximum(ready[:, j], gate), last)
+            if cohort < cohorts and stagger:
+                day = np.maximum(day, site_days_later(prepared.scenario, first, stagger))
             infusion[here, j] = day[here]
+            first = np.where(here & ~np.isfinite(first), day, first)
             last = np.where(here, day, last)
         ended = np.isfinite(last)
         gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
     return infusion
+
+
+def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> FloatArray:
+    """The study day (after the accrual start, 08:00 UTC of `start_date`, as `infusion_instant`) of the
+    moment `later` days after each of `days` on the site's wall clock (`accrual.site_time_zone`): the same
+    time of day, `later` dates on, so its site date is exactly `later` days after — across a daylight-saving
+    change too, where `later` × 24 h is an hour short or long (D-19.1205). A wall time a spring-forward change
+    skips is moved forward by the gap, an ambiguous one (fall-back) is the first of the two; a non-finite day
+    stays as it is.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")  # Asia/Shanghai: no DST
+    >>> site_days_later(sc, np.array([0.25, -np.inf]), 14).tolist()
+    [14.25, -inf]
+    """
+    import pandas as pd
+
+    days = np.asarray(days, dtype=float)
+    finite = np.isfinite(days)
+    if not finite.any():
+        return days + later
+    zone = scenario.accrual.site_time_zone
+    start = pd.Timestamp(
+        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
+    )
+    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant`
+    instants = start + pd.to_timedelta(days[finite], unit="D").round("us")
+    wall = pd.DatetimeIndex(instants).tz_convert(zone).tz_localize(None) + pd.Timedelta(days=later)
+    moved = wall.tz_localize(
+        zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+    ).tz_convert("UTC")
+    # the change of the UTC offset between the two moments (0 without one: exactly `days + later` then)
+    shift = ((moved - instants) - pd.Timedelta(days=later)) / pd.Timedelta(days=1)
+    out = days + later
+    out[finite] += np.asarray(shift, dtype=float)
+    return out
 
 
 def infusion_instant(scenario: Scenario, infusion_day: float) -> dt.datetime:
@@ -1055,11 +1100,13 @@ def _efficacy(
     slot_dose: np.ndarray,
     follow_days: FloatArray,
     infusion: FloatArray,
+    visit_end: FloatArray,
 ) -> dict[str, FloatArray]:
     """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot.
     `relapses` are the attacks the analysis of the written study counts after the infusion
     (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
-    onsets (each one a possible FS step)."""
+    onsets (each one a possible FS step); `edss_change` the change at the last EDSS visit
+    (`edss_visit_day`, of `visit_end`: `edss_visit_end`; D-19.1221, D-19.1223)."""
     sc = prepared.scenario
     eff = sc.efficacy
     treated = slot_dose >= 0
@@ -1076,6 +1123,9 @@ def _efficacy(
     mean = h0 * prepared.cum_hazard_days[p, k, day]
     relapses = _poisson_from_uniform(mean, draws.relapse_u[t_idx, s_idx])
     counted = relapses.copy()
+    # the EDSS the analysis reads is the last EDSS visit's (D-19.1221, D-19.1223)
+    last_visit = last_edss_visit_day(visit_end[t_idx, s_idx])
+    onsets_of: list[list[float]] = [[] for _ in range(relapses.size)]
     # the pre-infusion ARR the analysis reads: the window's share of the drawn history and the interval's
     # onsets at the rate after selection (D-19.880)
     gap = consent_gap_days(sc, infusion[t_idx, s_idx], draws.vein_to_vein_days[t_idx, s_idx])
@@ -1088,6 +1138,7 @@ def _efficacy(
             int(relapses[i]),
             draws.relapse_seed[t, sl],
         )
+        onsets_of[i] = onsets
         infused_local = infusion_instant(sc, float(infusion[t, sl]))
         history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
@@ -1102,7 +1153,9 @@ def _efficacy(
     antibody_end = prepared.antibody[p, k, day]
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
-    fs = fs_at(cov.fs[p], changes, follow_days[t_idx, s_idx] >= IMPROVEMENT_DAY, relapses)
+    # the FS at the last EDSS visit, as `simulate study` writes it (`fs_at_visit`, D-19.1222): a relapse step
+    # or an improvement after that visit is in no EDSS the analysis reads (D-19.1221)
+    fs = fs_at_visit(cov.fs[p], changes, last_visit, onsets_of)
     edss_end = edss_of(fs, cov.ambulation[p])
     out_shape = slot_dose.shape
     result: dict[str, FloatArray] = {}
@@ -1110,6 +1163,7 @@ def _efficacy(
         ("relapses", counted.astype(float)),
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
+        ("edss_visit_day", last_visit),
         ("aqp4_fell", fell.astype(float)),
         ("pre_rate", arr_seen),
     ):
@@ -1139,6 +1193,79 @@ def _dlts_by(
 
 #: Study day from which an improvement of the functional systems is seen [assumption, docs/simulation.md §5].
 IMPROVEMENT_DAY = 90.0
+
+#: Study days of the EDSS visits of a virtual patient (baseline on day -3): `simulate study` writes those on
+#: or before the end of its follow-up (`edss_visit_days`), the OC reads the EDSS of the last of them
+#: (`last_edss_visit_day`): one visit list (D-19.1221, D-19.1222).
+EDSS_DAYS: tuple[int, ...] = (-3, 28, 90, 180, 365, 545, 730)
+
+
+def edss_visit_end(
+    scenario: Scenario, follow: FloatArray, death: FloatArray, infusion: FloatArray
+) -> FloatArray:
+    """Study day (T, S) by which the EDSS visits of each slot are written: the end of its follow-up `follow`
+    (the dropout, the end of follow-up or the cut-off, not the death) and, for a patient who dies by then
+    (`death` <= `follow`), the death's day on the site's calendar (the date of the infusion's site instant
+    + `death` days, minus the infusion's site date). `simulate study` dates the death at 10:00 of that date
+    and an EDSS visit at 09:00 (`study.HOURS`), and leaves out every record after the death
+    (`study._end_at_deaths`): the visit of the death's site day is written, a later one is not (D-19.1223).
+    A patient infused at 20:00 who dies 89.9 days later dies on site day 90: the day-90 visit is his last.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")
+    >>> utc = sc.model_copy(update={"accrual": sc.accrual.model_copy(update={"site_time_zone": "UTC"})})
+    >>> at_20h = 0.5  # 08:00 UTC + 12 hours
+    >>> edss_visit_end(utc, np.array([[365.0, 365.0]]), np.array([[89.9, np.inf]]), np.array([[at_20h] * 2]))
+    array([[ 90., 365.]])
+    """
+    end = np.array(follow, dtype=float, copy=True)
+    died = np.isfinite(death) & (death <= np.nan_to_num(end, nan=-np.inf))
+    for idx in zip(*np.nonzero(died), strict=True):
+        infused = infusion_instant(scenario, float(infusion[idx]))
+        site_day = ((infused + dt.timedelta(days=float(death[idx]))).date() - infused.date()).days
+        end[idx] = min(end[idx], float(site_day))
+    return end
+
+
+def edss_visit_days(visit_end: float) -> list[int]:
+    """The EDSS visits (`EDSS_DAYS`, the baseline included) of a patient whose visits are written by study
+    day `visit_end` (`edss_visit_end`; NaN: not treated, none).
+
+    >>> edss_visit_days(90.0), edss_visit_days(27.9)
+    ([-3, 28, 90], [-3])
+    """
+    return [d for d in EDSS_DAYS if d <= visit_end]
+
+
+def last_edss_visit_day(visit_end: FloatArray) -> FloatArray:
+    """Study day of the last post-infusion EDSS visit (`edss_visit_days`) of each `visit_end`
+    (`edss_visit_end`), NaN when there is none: the visit whose EDSS the analysis compares with the baseline
+    (`cartrial.neuro.derive_disability`'s ``last_edss``; D-19.1221), and a post-baseline EDSS to compare
+    (the EDSS-evaluable population, D-19.1224).
+
+    >>> last_edss_visit_day(np.array([10.0, 28.0, 179.9, 1000.0, np.nan])).tolist()
+    [nan, 28.0, 90.0, 730.0, nan]
+    """
+    days = np.array([d for d in EDSS_DAYS if d > 0], dtype=float)
+    end = np.asarray(visit_end, dtype=float)
+    index = np.searchsorted(days, np.nan_to_num(end, nan=-np.inf), side="right") - 1
+    return np.where(index >= 0, days[np.maximum(index, 0)], np.nan)
+
+
+def fs_at_visit(
+    baseline: np.ndarray, changes: FsChanges, visit_day: FloatArray, onsets: list[list[float]]
+) -> np.ndarray:
+    """Raw FS (n, 7) at the EDSS visit of study day `visit_day` (NaN: none, the baseline FS) of each patient:
+    the improvement when the visit is on or after `IMPROVEMENT_DAY` and one possible step per relapse with an
+    onset (`onsets`, days after the infusion) on or before the visit; the one rule of the EDSS
+    `simulate study` writes at a visit and of the OC's EDSS change (D-19.1222)."""
+    visit = np.nan_to_num(np.asarray(visit_day, dtype=float), nan=-np.inf)
+    so_far = np.array(
+        [sum(onset <= day for onset in patient) for patient, day in zip(onsets, visit, strict=True)],
+        dtype=np.int64,
+    )
+    return fs_at(baseline, changes, visit >= IMPROVEMENT_DAY, so_far)
 
 
 @dataclass(frozen=True)
@@ -1171,12 +1298,13 @@ def fs_at(
     relapse steps (at most the 8 drawn per patient)."""
     fs = baseline.copy()
     rows = np.arange(fs.shape[0])
+    maxima = fs_maxima()  # the neuro engine's (D-19.1226)
     apply = changes.improve & improved_by_now[:, None]
     fs[:, AFFECTED_FS] = np.where(apply, np.maximum(fs[:, AFFECTED_FS] - 1, 0), fs[:, AFFECTED_FS])
     for r in range(changes.step.shape[1]):
         happens = (relapses_so_far > r) & changes.step[:, r]
         col = changes.step_column[:, r]
-        fs[rows, col] = np.where(happens, np.minimum(fs[rows, col] + 1, FS_MAXIMA[col]), fs[rows, col])
+        fs[rows, col] = np.where(happens, np.minimum(fs[rows, col] + 1, maxima[col]), fs[rows, col])
     return fs
 
 
@@ -1338,17 +1466,6 @@ def evaluable_pct(hits: npt.NDArray[np.bool_], evaluable: npt.NDArray[np.bool_])
     return np.where(n > 0, k / np.maximum(n, 1) * 100.0, np.nan)
 
 
-def first_visit_day(protocol: Protocol, assessment: str) -> float:
-    """Study day of the protocol's first scheduled visit after the infusion (day > 0) with `assessment`;
-    0 (any follow-up after the infusion) when no scheduled visit has it."""
-    days = [
-        float(v.study_day)
-        for v in protocol.schedule.visits
-        if v.study_day > 0 and assessment in {str(getattr(a, "value", a)) for a in v.assessments}
-    ]
-    return min(days) if days else 0.0
-
-
 def _simulate_batch(
     prepared: Prepared,
     rng: np.random.Generator,
@@ -1375,12 +1492,16 @@ def _simulate_batch(
         slot_dose = np.where(np.nan_to_num(infusion, nan=np.inf) <= sc.data_cutoff_day, slot_dose, -1)
     treated = slot_dose >= 0
     death = death_days(draws, slot_dose)
-    # a death ends the patient's follow-up (D-19.83, D-19.97): relapses, EDSS, AQP4-IgG and ARR to the death
-    follow = np.minimum(np.minimum(draws.dropout_days, sc.follow_up_days), death)
+    # the follow-up were the patient alive: to the dropout, the end of follow-up or the cut-off
+    alive = np.minimum(draws.dropout_days, sc.follow_up_days)
     if sc.data_cutoff_day is not None:
-        follow = np.minimum(follow, np.maximum(sc.data_cutoff_day - np.nan_to_num(infusion), 0.0))
-    follow = np.where(treated, follow, np.nan)
-    eff = _efficacy(prepared, draws, slot_dose, follow, infusion)
+        alive = np.minimum(alive, np.maximum(sc.data_cutoff_day - np.nan_to_num(infusion), 0.0))
+    alive = np.where(treated, alive, np.nan)
+    # a death ends the patient's follow-up (D-19.83, D-19.97): relapses, EDSS, AQP4-IgG and ARR to the death
+    follow = np.where(treated, np.minimum(alive, death), np.nan)
+    # the EDSS visits `simulate study` writes: by the alive follow-up's end and the death's site day
+    # (D-19.1223)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion, edss_visit_end(sc, alive, death, infusion))
     rows = np.arange(trials)[:, None]
     k = np.maximum(slot_dose, 0)
     cols = np.arange(slots)[None, :]
@@ -1416,11 +1537,10 @@ def _simulate_batch(
         if sc.metric_denominator == "treated"
         else treated & sampled_after
     )
-    # EDSS improvement among the patients with a post-baseline EDSS: followed to the protocol's first
-    # post-infusion EDSS visit (the analysis's efficacy:edss_change population; D-19.98)
-    edss_evaluable = evaluable_slots(
-        treated, follow, first_visit_day(prepared.protocol, "edss"), sc.metric_denominator, beyond=False
-    )
+    # EDSS improvement among the patients with a post-baseline EDSS (the analysis's efficacy:edss_change
+    # population; D-19.98): an EDSS visit written after the baseline, the visit the change is read at
+    # (`last_edss_visit_day`, D-19.1224)
+    edss_evaluable = evaluable_slots(treated, eff["edss_visit_day"], 0.0, sc.metric_denominator, beyond=True)
     n_treated = treated.sum(axis=1).astype(float)
     # no proportion in a trial with nobody treated (by the cut-off, D-19.291): 0 of 0, not 0 %
     safe_n = np.where(n_treated > 0, n_treated, np.nan)
@@ -1494,7 +1614,6 @@ __all__ = [
     "escalation_spec",
     "evaluable_pct",
     "evaluable_slots",
-    "first_visit_day",
     "last_day_followed",
     "max_cohorts",
     "prepare",

@@ -432,16 +432,24 @@ def _known_keys(
     keys written in this transaction when the table was empty at its first write (tracked on `tx`), None
     otherwise (the stored rows are looked up)."""
     if known_new:
+        # the table's keys now go past any set tracked earlier in this transaction: it no longer tells them
+        tx._new_table_keys.pop(table_name, None)
         return frozenset()
     tracked = tx._new_table_keys.get(table_name)
     if tracked is not None and tracked[0] != keys:
         del tx._new_table_keys[table_name]  # other key columns: the tracked set no longer tells
         tracked = None
-    if tracked is None:
-        table = table_of(model_of(table_name))
-        if tx.connection.execute(select(table.c.id).limit(1)).first() is None:
-            tracked = tx._new_table_keys[table_name] = (keys, set())
+    if tracked is None and table_is_empty(tx, table_name):
+        tracked = tx._new_table_keys[table_name] = (keys, set())
     return tracked[1] if tracked is not None else None
+
+
+def table_is_empty(tx: Transaction, table_name: str) -> bool:
+    """Whether `table_name` holds no record, read in `tx` (its own writes so far included): the one check
+    of a table empty at a write — `_known_keys` (a tracked set of keys, D-19.934), the import's known-new
+    writes (`pipeline.write_form`, D-19.1152; a streamed file's start, D-19.13)."""
+    table = table_of(model_of(table_name))
+    return tx.connection.execute(select(table.c.id).limit(1)).first() is None
 
 
 def key_chunk_rows(backend: str, keys: Sequence[str]) -> int:

@@ -67,6 +67,7 @@ from cartrial.columns import (
     utc_now,
 )
 from cartrial.errors import InputError, Problem
+from cartrial.protocol.birth import before_birth, earliest_birth
 from cartrial.protocol.calendar import completed_years
 from cartrial.protocol.death import DEATH_SOURCE, death_day, is_fatal
 from cartrial.protocol.disposition import DEATH, DISPOSITIONS, ended_before_death, parse_disposition
@@ -234,11 +235,12 @@ class SubjectRecords:
         subject = self.subject
         if subject is None:
             return None, ""
+        # the one rule of the earliest birth (`cartrial.protocol.birth`, D-19.1206)
         if isinstance(subject.get("birth_date"), dt.date):
-            return subject.get("birth_date"), "birth_date"
+            return earliest_birth(birth_date=subject.get("birth_date")), "birth_date"
         year = subject.get("birth_year")
         if isinstance(year, int) and 1 <= year <= 9999:
-            return dt.date(year, 1, 1), "birth_year"
+            return earliest_birth(birth_year=year), "birth_year"
         return None, ""
 
     def death(self) -> tuple[dt.date, Record] | None:
@@ -708,7 +710,7 @@ def _relapse_before_birth(
         return
     for relapse in records.of("relapse"):
         onset = _day(relapse.get("onset_date"))
-        if onset is not None and onset < born:
+        if onset is not None and before_birth(onset, born):  # strictly before (D-19.1206)
             yield (
                 relapse,
                 "onset_date",
@@ -1310,6 +1312,28 @@ def _as_checked(record: Record, cause: Record) -> Record:
     return Record(record.table, record.values, True, record_id=record.record_id)
 
 
+def _history_date(
+    records: SubjectRecords, protocol: Protocol | None, today: dt.date
+) -> Iterator[tuple[Record, str, Any, str]]:
+    """The dates of a subject's histories that are no history date (`fields.history_date_faults`): entry and
+    key named, never the value (a whole history; D-19.1216)."""
+    from cartrial.neuro.tables import HISTORY_DATE_ALLOWED
+    from cartrial.store.fields import HISTORY_DATE_KEYS, history_date_faults
+
+    subject = records.subject
+    if subject is None:
+        return
+    for column in HISTORY_DATE_KEYS:
+        for k, key in history_date_faults(subject.get(column), column):
+            yield (
+                subject,
+                column,
+                None,
+                f"{column} entry {k}: {key} is no date (allowed: {HISTORY_DATE_ALLOWED}); the analysis skips "
+                "it and the CDISC export refuses it: correct it on the subject's record",
+            )
+
+
 def _death_without_fatal_ae(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
@@ -1730,6 +1754,19 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             + " (cartrial.protocol.death; SDTM DM.DTHDTC is one date; D-19.93, D-19.794)",
         ),
         _death_dates_differ,
+    ),
+    (
+        EditCheck(
+            "HISTORY-DATE",
+            "every date of a subject's treatment_history (started_on, stopped_on) and relapse_history "
+            "(onset_date) is a date of the one form the store, the analysis and the CDISC export read "
+            "(cartrial.neuro.tables.onset_period): a record stored before the store's rule refused it is "
+            "queried by history entry and key",
+            Severity.SOFT,
+            "SDTMIG v3.4 §4.4.2 (ISO 8601 --DTC); the analysis skips such an onset with a note (D-19.711) "
+            "and the CDISC export refuses it (D-19.1212); D-19.1216",
+        ),
+        _history_date,
     ),
 )
 """Every edit check of one subject's records with the function that finds it."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,7 +47,9 @@ def non_finite(value: Any) -> bool:
     """Whether `value` is or holds (inside a JSON document) a NaN or an infinity (float or Decimal): the one
     rule of a stored value cartrial never writes for being no finite number (D-19.1062, D-19.1096). Its input
     readers refuse them (D-19.1046); `audit verify` reports one as a finding, every read refuses it
-    (`models.StoredNumber`, `non_finite_cells`)."""
+    (`models.StoredNumber`, `non_finite_cells`). A float is any ``float`` or numpy floating scalar
+    (``np.float64``, a float subclass, and ``np.float32``, none, as a caller of the Python API may hand
+    in): judged by its value, never by its class (D-19.1154)."""
     if type(value) is float:
         return not math.isfinite(value)
     if isinstance(value, Decimal):
@@ -54,20 +58,44 @@ def non_finite(value: Any) -> bool:
         return any(non_finite(item) for item in value.values())
     if isinstance(value, list):
         return any(non_finite(item) for item in value)
+    if _a_float(value.__class__):
+        return not math.isfinite(float(value))
     return False
+
+
+def _a_float(kind: type) -> bool:
+    """Whether values of class `kind` are floats `non_finite` judges by value: ``float`` and its subclasses
+    (``numpy.float64``) and numpy's floating scalars (``numpy.float32``, ``numpy.float16``, ...). numpy is
+    not imported for it: a numpy scalar exists only once numpy is."""
+    if issubclass(kind, float):
+        return True
+    np = sys.modules.get("numpy")
+    return np is not None and issubclass(kind, np.floating)
+
+
+_BLANK = type(None)
 
 
 def any_non_finite(values: Sequence[Any]) -> bool:
     """Whether any of `values` (one column of rows to write) is or holds a NaN or an infinity (`non_finite`,
-    the one rule): in C for a column of floats and blanks (`numpy.isfinite`), else value by value. The bulk
-    write refuses such a column, so that cartrial never writes one (D-19.1100)."""
+    the one rule): in C for a column of floats and blanks (`numpy.isfinite`; a float is a Python or numpy
+    float, `_a_float`, D-19.1154), else value by value. The bulk write refuses such a column, so that
+    cartrial never writes one (D-19.1100). A column of floats is read by `numpy.fromiter` without a list of
+    its values; with blanks, which read as NaN, it holds a non-finite number exactly when fewer cells are
+    finite than are not blank (no list of the other values either, D-19.1151)."""
     import numpy as np
 
     kinds = set(map(type, values))
-    if kinds <= {float, type(None)}:
-        numbers = np.array([v for v in values if v is not None], dtype=float)
-        return not bool(np.isfinite(numbers).all())
-    return any(map(non_finite, values))
+    floats = kinds - {_BLANK}
+    if not all(map(_a_float, floats)):
+        return any(map(non_finite, values))
+    if not floats:  # no values, or only blanks
+        return False
+    n = len(values)
+    if _BLANK not in kinds:
+        return not bool(np.isfinite(np.fromiter(values, dtype=float, count=n)).all())
+    finite = int(np.count_nonzero(np.isfinite(np.array(values, dtype=float))))  # None -> NaN
+    return finite != n - operator.countOf(values, None)
 
 
 def readable_number(value: Any) -> bool:

@@ -108,3 +108,40 @@ def test_the_popfit_command_says_the_reference_in_its_files_and_on_the_terminal(
     doc = json.loads((out / "estimates.json").read_text())
     rows = [r for r in doc["estimates"] if r["kind"] == "covariate"]
     assert {str(r["reference_level"]) for r in rows if r["covariate"] == "dose_level"} == {most_frequent}
+
+
+def _reference(levels: list[str]) -> str:
+    n = len(levels)
+    t = np.array([1.0, 7.0, 28.0])
+    data = PopulationData.from_arrays(
+        [f"S{i}" for i in range(n)], [t] * n, [np.array([10.0, 100.0, 20.0])] * n, lloq=1.0
+    )
+    cov = read_covariates(pd.DataFrame({"subject_id": data.subjects, "arm": levels}))
+    _, _, info = covariate_design(
+        data.with_covariates(cov), [("cmax", "arm", "cat")], list(STEIN2019.parameters)
+    )
+    return str(next(iter(info.values()))["reference"])
+
+
+def test_a_tie_in_level_counts_takes_the_first_level_in_sorted_order() -> None:
+    """Two levels with 3 subjects each: the reference is the first in sorted order ("A"), whichever comes
+    first in the file; subject order picked it before (D-19.1174)."""
+    assert _reference(["B", "B", "A", "A", "B", "A"]) == "A"
+    assert _reference(["A", "B", "A", "B", "A", "B"]) == "A"
+    # most frequent still wins over sorted order
+    assert _reference(["B", "B", "A", "B"]) == "B"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    counts=st.lists(st.integers(2, 4), min_size=2, max_size=3),
+    seed=st.integers(0, 10_000),
+)
+def test_the_reference_level_does_not_depend_on_subject_order(counts: list[int], seed: int) -> None:
+    names = ["C", "A", "B"][: len(counts)]
+    levels = [name for name, c in zip(names, counts, strict=True) for _ in range(c)]
+    shuffled = list(np.random.default_rng(seed).permutation(levels))
+    top = max(counts)
+    expected = sorted(n for n, c in zip(names, counts, strict=True) if c == top)[0]
+    assert _reference(levels) == expected
+    assert _reference(shuffled) == expected

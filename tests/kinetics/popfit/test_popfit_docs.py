@@ -81,3 +81,23 @@ def test_docs_estimator_shift_table_is_generated_from_the_recorded_comparison() 
     frame = pd.read_csv(ROOT / "benchmarks" / "popfit_estimator_comparison.csv")
     assert block == shift_markdown(frame).strip()
     assert set(frame["variant"]) == {"final maximisation", "saem", "saem long"}
+
+
+def test_the_failed_ebe_rule_is_documented_where_the_laplacian_method_is() -> None:
+    """docs/popfit.md's conditional methods and `fit_laplace`'s docstring describe D-19.1172 (the objective
+    is not defined at a failed EBE, and a search that ends there is not converged), not the floored
+    determinant's jump it replaced; laplace.py cites only names that exist (review of popfit2, finding 5)."""
+    import re
+
+    from cartrial.kinetics.popfit import laplace
+
+    text = (ROOT / "docs" / "popfit.md").read_text(encoding="utf-8")
+    methods = text[text.index("**Laplacian method**") : text.index("95 % CIs (`--ci")]
+    assert "D-19.1172" in methods
+    assert "not positive definite" in methods and "NOT CONVERGED" in methods
+    doc = " ".join((laplace.fit_laplace.__doc__ or "").split())
+    assert "jump" not in doc and "not finite" in doc
+    source = Path(laplace.__file__).read_text(encoding="utf-8")
+    package = "".join(p.read_text(encoding="utf-8") for p in Path(laplace.__file__).parent.glob("*.py"))
+    for name in set(re.findall(r"`([a-z_][a-z0-9_]*)`", source)):
+        assert re.search(rf"\b(def|class) {name}\b|\b{name} =|\b{name}: ", package, re.M), name

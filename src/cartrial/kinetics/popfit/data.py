@@ -506,7 +506,8 @@ def covariate_design(
 
     Continuous covariates enter as a power model centred on the median: x = log(c/median) (so θ_j is the
     typical value of a median subject); ``linear``: x = c - median; categorical: one indicator per
-    non-reference level (reference = most frequent). Returns [(parameter index, label, kind)], the
+    non-reference level (reference = most frequent; a tie: the first of the tied levels in sorted order,
+    D-19.1174). Returns [(parameter index, label, kind)], the
     (n, k) matrix and a description for the report. A covariate that is missing, constant, or identical
     to another effect on the same parameter is refused (not identifiable).
     """
@@ -594,8 +595,11 @@ def covariate_design(
                     f"covariate {name!r} on {par} has one level only: its effect is not identifiable "
                     "(remove the covariate effect (CLI: --covariate))"
                 )
-            reference = str(counts.index[0])
-            for level in sorted(counts.index[1:], key=str):
+            # the most frequent level; a tie broken by the sorted level (as text), so the reference, and
+            # with it every coefficient, never depends on the order of the subjects (D-19.1174)
+            reference = str(min(counts.index, key=lambda lv: (-int(counts[lv]), str(lv))))
+            others = [lv for lv in counts.index if str(lv) != reference]
+            for level in sorted(others, key=str):
                 columns.append((levels == level).to_numpy(float))
                 label = f"beta_{par}_{name}_{level}"
                 labels.append((j, label, "categorical"))

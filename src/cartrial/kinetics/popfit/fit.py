@@ -40,6 +40,7 @@ from cartrial.kinetics.popfit.saem import (
     Work,
     build_proposal,
     conditional_modes,
+    is_positive_definite,
     laplace_covariance,
     maximise_is_likelihood,
     observed_information,
@@ -50,6 +51,9 @@ from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
 Z95 = 1.959963984540054
+
+M1_ALL_BLQ_REASON = "every sample BLQ: no observation under M1 (BLQ samples dropped)"
+"""Why a subject is left out of a fit with ``blq="m1"`` (D-19.1173)."""
 
 CI_METHODS: tuple[str, ...] = ("auto", "wald", "profile")
 """Choices of `fit_population(ci=...)` (and `--ci`)."""
@@ -129,6 +133,7 @@ class PopulationFit:
             "converged": self.converged,
             "convergence_problems": list(self.convergence_problems),
             "fixed": dict(self.settings.get("fixed", {})),
+            "left_out": list(self.settings.get("left_out", [])),
             **self.data.summary(),
             **self.likelihood,
         }
@@ -224,8 +229,27 @@ def fit_population(
     settings = settings or SaemSettings()
     struct = get_model(model) if isinstance(model, str) else model
     error = error or ErrorModel()
+    left_out: list[dict[str, str]] = []
     if blq == "m1":
         data = data.drop_blq()
+        # under M1 a subject whose samples were all BLQ has no observation left: it is not in the fit (an
+        # EBE would be the prior's η = 0 shown as an estimate), and is listed with the reason (D-19.1173)
+        kept = [i for i in range(data.n_subjects) if data.observed[i].any()]
+        if len(kept) < data.n_subjects:
+            left_out = [
+                {"subject": s, "reason": M1_ALL_BLQ_REASON}
+                for i, s in enumerate(data.subjects)
+                if not data.observed[i].any()
+            ]
+            if len(kept) < 2:  # say who M1 left out and why, not only the count left (D-19.1177)
+                raise NotEstimableError(
+                    f"{data.source}: a population fit needs at least 2 subjects (got {len(kept)}): "
+                    f"{count(len(left_out), 'subject')} left out under M1 ({M1_ALL_BLQ_REASON}); use "
+                    "the censored likelihood, which keeps their BLQ samples (blq='m3'; CLI: --blq m3), or "
+                    "for one patient `cartrial kinetics map` with a population model"
+                )
+            data = data.select(kept)
+            data.check(allow_unquantified=True)
     units = parameter_units(struct, data.value_unit, data.time_unit)  # a range in the data's units
     fixed_values = check_fixed(struct, fix, initial, units=units)
     initial_values = check_typical_values(struct, initial, "initial", units=units)
@@ -374,9 +398,21 @@ def fit_population(
                 f"{polish_info['rounds']} rounds: increase SaemSettings k1/k2 (CLI: --k1/--k2) or the "
                 "importance draws"
             )
-    if not mode_ok.all():
+    # one rule for an EBE's label (`conditional_modes`: stopped at a positive definite H, D-19.1171); a
+    # subject whose H is not positive definite is named apart, and its EBE has no SD (the EBE table's
+    # `ebe_status`). This H is the exact one of this search, not the one the outer objective used (FOCE-I's
+    # first-order H, the Laplacian's 30-iteration modes): whether that objective was defined is said by the
+    # outer search's own message alone (`fit_laplace`, D-19.1172), so the two cannot disagree (D-19.1175)
+    not_mode = ~is_positive_definite(hess)
+    stopped = ~mode_ok & ~not_mode
+    if not_mode.any():
         problems.append(
-            f"conditional mode search did not converge for {count(int((~mode_ok).sum()), 'subject')}"
+            f"the Hessian at the conditional mode (EBE) of {count(int(not_mode.sum()), 'subject')} is not "
+            "positive definite (not a mode; see ebe_status in ebe.csv): the EBE is not reliable"
+        )
+    if stopped.any():
+        problems.append(
+            f"conditional mode search did not converge for {count(int(stopped.sum()), 'subject')}"
         )
     if not math.isfinite(log_lik):
         problems.append("log-likelihood by importance sampling is not finite")
@@ -462,7 +498,7 @@ def fit_population(
         time_unit=data.time_unit,
         epsilon_shrinkage_percent=eps_shrink,
     )
-    ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess)
+    ebe = _ebe_table(spec, data, theta, x, eta_mode, eta_start, hess, mode_ok)
     trace_df = _trace_table(spec, trace)
     return PopulationFit(
         model=pop,
@@ -489,6 +525,7 @@ def fit_population(
             "fim_draws": settings.fim_draws,
             "fim_draws_used": fim_used,
             "blq": blq,
+            "left_out": left_out,
             "omega": omega,
             "error": {"kind": error.kind, "scale": error.scale},
             "acceptance_last": details["acceptance_last"],
@@ -1124,20 +1161,40 @@ def _ebe_table(
     eta_mode: FloatArray,
     eta_mean: FloatArray,
     hess: FloatArray,
+    mode_ok: npt.NDArray[np.bool_],
 ) -> pd.DataFrame:
+    """One row per subject: the EBEs (η̂ and the parameters), their SDs from the Laplace covariance H⁻¹ and
+    ``ebe_status`` — ``converged``, or NOT CONVERGED with why: H not positive definite where the search
+    ended (not a mode: no SD, rather than one from a floored H, D-19.1171) or the search stopped early."""
     phi = spec.phi(theta, x, eta_mode)
     out = pd.DataFrame({"subject": list(data.subjects)})
     for a, name in enumerate(spec.iiv_names):
         out[f"eta_{name}"] = eta_mode[:, a]
+    is_mode = is_positive_definite(hess)
     cov = laplace_covariance(hess)
     for a, name in enumerate(spec.iiv_names):
-        out[f"eta_{name}_sd"] = np.sqrt(np.maximum(cov[:, a, a], 0))
+        out[f"eta_{name}_sd"] = np.where(is_mode, np.sqrt(np.maximum(cov[:, a, a], 0)), np.nan)
     psi = spec.model.in_domain(spec.model.to_natural(phi))  # as the model uses them (F_B ≤ 1; D-19.240)
     for j, name in enumerate(spec.model.parameters):
         out[name] = psi[:, j]
     out["n_quantified"] = data.quantified.sum(axis=1)
     out["n_blq"] = (data.blq & data.observed).sum(axis=1)
+    out["ebe_status"] = [
+        "converged"
+        if ok and mode
+        else EBE_NOT_A_MODE
+        if not mode
+        else "NOT CONVERGED (the conditional mode search stopped before its tolerance)"
+        for ok, mode in zip(np.asarray(mode_ok, bool), is_mode, strict=True)
+    ]
     return out
+
+
+EBE_NOT_A_MODE = (
+    "NOT CONVERGED (not a mode: the Hessian of -log p(eta | y) is not positive definite where the search "
+    "ended; no SD)"
+)
+"""`ebe_status` of a subject whose conditional-mode search ended where H is not positive definite."""
 
 
 def _trace_table(spec: PopulationSpec, trace: SaemTrace) -> pd.DataFrame:

@@ -37,11 +37,11 @@ from cartrial.kinetics.popfit.population import Theta
 from cartrial.kinetics.popfit.saem import (
     ThetaCodec,
     Work,
-    _pd,
     conditional_modes,
     grad_hess,
     is_positive_definite,
 )
+from cartrial.wording import count
 
 APPROXIMATIONS = ("laplace", "focei")
 
@@ -116,12 +116,18 @@ def laplace_loglik(
     if sign <= 0:
         return -math.inf, eta, hess
     # f0 = -log p(y|η̂) + ½ η̂ᵀΩ⁻¹η̂ ; add the prior normalisation ½ log det(2πΩ)
-    # a positive definite H as it is; `_pd`'s floor (1e-8 of the largest eigenvalue) only where it is not,
-    # as `laplace_covariance` (D-19.1144)
+    # the Laplace approximation needs a mode: H positive definite (`is_positive_definite`). Where it is not
+    # (a saddle or flat direction: a failed EBE) there is no approximation — the objective is not finite
+    # at this θ, as NONMEM's "HESSIAN ... FOR COMPUTING CONDITIONAL ESTIMATE IS NON POSITIVE DEFINITE"; a
+    # floor of the eigenvalues (1e-8 of the largest) gave that subject a bonus of ~½·log(1e8/max) in
+    # log L (D-19.1172). The outer search treats it as a failed step and backs away; a search that ends
+    # there is not successful (`fit_laplace`'s message), and the fit flags the subject (ebe.csv's
+    # ebe_status, D-19.1171)
     definite = is_positive_definite(hess)
+    if not definite.all():
+        return -math.inf, eta, hess
     sym = (hess + np.swapaxes(hess, -1, -2)) / 2
-    w = np.linalg.eigvalsh(sym if definite.all() else np.where(definite[:, None, None], sym, _pd(hess)))
-    logdet_h = np.sum(np.log(w), axis=1)
+    logdet_h = np.sum(np.log(np.linalg.eigvalsh(sym)), axis=1)
     ll = (
         -f0
         - 0.5 * (q * math.log(2 * math.pi) + logdet_omega)
@@ -139,9 +145,11 @@ def fit_laplace(
 
     The Laplacian approximation starts from the FOCE-I maximum (found first from `theta0`): it uses each
     subject's exact Hessian of −log p(y, η), which far from the maximum is often not positive definite at
-    the (not yet converged) conditional mode, and its log-determinant then makes the objective jump — from
-    a poor start the search could end below where it began. A search that ends below its start, or stops
-    without a step, is reported as not successful (with a message that says which)."""
+    the (not yet converged) conditional mode; the objective is then not finite (−∞: no Laplace approximation
+    at a failed EBE, D-19.1172), a failed step the search backs away from — from a poor start it could end
+    below where it began. A search that ends at a θ where a subject's Hessian (the one the objective uses)
+    is not positive definite, ends below its start, or stops without a step is reported as not successful
+    (with a message that says which)."""
     eta0 = np.zeros((work.n, work.spec.q))
     if approximation == "laplace":
         theta0, _, _, _, eta0, _ = _maximise(work, theta0, eta0, max_iter, "focei")
@@ -181,7 +189,15 @@ def _maximise(
     theta = codec.decode(v_end)
     value, eta, hess = laplace_loglik(work, theta, state["eta"], approximation)
     success, message = bool(res.success), str(res.message)
-    if not success and res.nit == 0:
+    failed = int((~is_positive_definite(hess)).sum())
+    if failed:  # no Laplace approximation at the estimate: a failed EBE is not a maximum (D-19.1172)
+        success = False
+        message = (
+            f"the Hessian at the conditional mode of {count(failed, 'subject')} is not positive definite "
+            "(a failed EBE: the objective is not defined there); use SAEM (CLI: --method saem), "
+            "or give initial values nearer the estimate"
+        )
+    elif not success and res.nit == 0:
         message = (
             "the search did not move from its start (no step improved the objective): use SAEM "
             "(CLI: --method saem), "

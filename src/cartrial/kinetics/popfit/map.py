@@ -217,7 +217,7 @@ def map_estimate(
         )
     if not population.converged:
         notes.append("the population model did NOT CONVERGE: this MAP estimate rests on an unreliable prior")
-    if not bool(ok[0]):
+    if not bool(ok[0]) and is_mode:  # not a mode has its own note below (`conditional_modes`, D-19.1171)
         notes.append("the MAP search did not converge")
     if not is_mode:
         notes.append(

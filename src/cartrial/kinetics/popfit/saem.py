@@ -583,7 +583,10 @@ def conditional_modes(
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     """Modes of p(η_i | y_i; θ) for every subject (damped Newton with finite-difference derivatives).
 
-    Returns (η̂ (n, q), Hessian of -log p at η̂ (n, q, q), -log p at η̂ (n,), converged (n,)).
+    Returns (η̂ (n, q), Hessian of -log p at η̂ (n, q, q), -log p at η̂ (n,), converged (n,)). Converged:
+    the search stopped (gradient or step below tolerance) at a mode — the Hessian there positive definite
+    (`is_positive_definite`, the one test a MAP's mode uses too, D-19.1143); a stationary saddle or flat
+    direction is not converged (D-19.1171).
     """
     spec = work.spec
     rows = np.arange(work.n) if rows is None else rows
@@ -634,7 +637,8 @@ def conditional_modes(
             break
     f0, g, hmat = grad_hess(f, eta, rows)
     # back to η: η = s·u, H_η = H_u / (s sᵀ)
-    return eta * scale, hmat / np.outer(scale, scale), f0, done
+    hess_eta = hmat / np.outer(scale, scale)
+    return eta * scale, hess_eta, f0, np.asarray(done & is_positive_definite(hess_eta))
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -704,7 +704,11 @@ def write_form(
     known_new: bool = False,
 ) -> tuple[Any, int]:
     """Upsert one validated form in `WRITE_CHUNK_ROWS` calls (its reason and source name its file and
-    hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far."""
+    hash); returns the summed `UpsertResult` (None: no rows) and the rows written so far. `known_new`: the
+    caller knows no row's key is stored (`bulk.upsert_columns`); so does a form whose keys were found unique
+    (`ValidatedForm.keys_unique`) written into a table that holds no record when its write begins: its new
+    keys are then not gathered into the transaction's set of the table's keys, a million of them for a
+    large import (D-19.1152)."""
     from cartrial.store import bulk
 
     # judged again under the write's transaction, as the rows are written (a streamed file's chunk too)
@@ -713,6 +717,8 @@ def write_form(
         raise InputError(refused, header=f"{len(refused)} problem(s) refuse the import; nothing was written")
     tx.reason = import_reason(kind, form.file, reason)
     tx.source = f"{kind} import {Path(form.file).name} sha256:{form.sha256}"
+    if not known_new and form.keys_unique and form.n_rows:
+        known_new = bulk.table_is_empty(tx, form.spec.table)
     result = None
     for start in range(0, form.n_rows, WRITE_CHUNK_ROWS):
         columns = form.written_columns(start, start + WRITE_CHUNK_ROWS)
@@ -1616,14 +1622,11 @@ def _stream_file(
     """Validate and (while no problem was found anywhere) write one large file chunk by chunk; problems and
     soft edit-check findings are appended to the given lists. `now`: the import's one instant, given to the
     checks of every chunk (D-19.621)."""
-    from sqlalchemy import select as select_
-
-    from cartrial.store.tables import table_of
+    from cartrial.store import bulk
 
     file = Path(entry.file)
     spec = FORMS_BY_NAME[file.stem]
-    table = table_of(spec.model)
-    empty_at_start = tx.connection.execute(select_(table.c.id).limit(1)).first() is None
+    empty_at_start = bulk.table_is_empty(tx, spec.table)
     seen = streaming.KeyRuns()
     found_keys: set[tuple[Any, ...]] = set()  # the findings of this file's chunks so far (`_file_row_key`)
     read = 0

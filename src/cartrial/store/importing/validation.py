@@ -105,6 +105,14 @@ class ValidatedForm:
     source_rows: np.ndarray | None = None
     """Spreadsheet row of each row in its source file (None: a template CSV, position + 2)."""
 
+    keys_unique: bool = False
+    """The rows' natural keys were found unique within the form (`validate_form` with ``check_keys``, whose
+    typed keys are compared as Python compares them): a write into a table empty when the form's write
+    begins may take every row as new (`pipeline.write_form`, D-19.1152). False: not known. It holds of
+    `columns` as validated: `columns` must not be edited after validation (a key changed into another row's
+    would be taken as new: only each chunk's own check and the table's UNIQUE index would stop it) —
+    build a new form instead."""
+
     def row_numbers(self) -> np.ndarray:
         """The source row of every row (what errors and edit-check findings name)."""
         if self.source_rows is not None:
@@ -271,6 +279,7 @@ def validate_form(
         n_rows=n,
         present=present,
         source_rows=data.source_rows,
+        keys_unique=check_keys,  # `_duplicate_keys` found no key twice (else problems were returned above)
     )
     return validated, []
 
@@ -322,7 +331,11 @@ def _record_problems(
                         file=file,
                         row=position + FIRST_DATA_ROW,
                         field=rule.field,
-                        value=value.isoformat() if isinstance(value, date) else value,
+                        value=None
+                        if not rule.shows_value
+                        else value.isoformat()
+                        if isinstance(value, date)
+                        else value,
                         allowed=rule.allowed,
                     )
                 )
