@@ -127,7 +127,10 @@ def unreadable_integer_cells(values: Sequence[Any]) -> np.ndarray:
     kinds = set(map(type, values))
     if kinds <= {int, type(None)}:
         low, high = STORED_INTEGER_BOUNDS
-        numbers = np.array(values, dtype=float)  # None -> NaN, which compares False
+        try:
+            numbers = np.array(values, dtype=float)  # None -> NaN, which compares False
+        except OverflowError:  # an int beyond any double (10**400, given to the bulk write): value by value
+            return np.array([not readable_integer(v) for v in values], dtype=bool)
         return np.asarray((numbers < low) | (numbers > high), dtype=bool)
     return np.array([not readable_integer(v) for v in values], dtype=bool)
 
