@@ -386,9 +386,14 @@ def _header_of(file: Path, data: bytes) -> list[str]:
     """The header row of the bytes `data` (the file or its start) as written (names without `BLANKS` at
     their edges, `columns.header_names`: another space or invisible character there is refused, D-19.523);
     `InputError` if it is not UTF-8, or holds a NUL byte (at row 1, D-19.1164: the streamed import reads
-    the rows after it only)."""
-    reader = csv.reader(io.StringIO(_decoded(file, data), newline=""))
-    first = next(reader, [])
+    the rows after it only). Only the first record is decoded and parsed, never the whole file (a copy of
+    it and a StringIO of that, D-19.1170); a byte that is not UTF-8 is named at its row (`_decoded`)."""
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    try:
+        first = next(csv.reader(text), [])
+    except UnicodeDecodeError:
+        _decoded(file, data)  # raises with the row of the bad byte
+        raise
     if any("\x00" in name for name in first):
         raise InputError(_nul_problem(file, 1))
     return header_names(first, file)
