@@ -51,3 +51,51 @@ def test_the_rule_is_the_field_rule_of_every_path() -> None:
     assert "`new`" in str(problems[0].allowed) and "at most 40 characters" in str(problems[0].allowed)
     assert validate_record("subject", {"subject_id": "New-1"}, protocol=None, partial=True) == []
     assert validate_record("subject", {"subject_id": "NEW"}, protocol=None, partial=True) == []
+
+
+def test_a_study_already_holding_the_subject_new(example_sqlite: str, tmp_path) -> None:
+    """A subject stored as ``new`` before D-19.1167 (here by the bulk write, which takes no field rules): an
+    edit of its other fields still works (`record_write_problems` judges an edit by the fields it changes);
+    a re-import of a template holding it is refused at that row, nothing written, and the message tells the
+    data manager what to do (rename the subject); an edit renaming it (no other record refers to it) works."""
+    from pathlib import Path
+
+    import pytest
+
+    from cartrial import examples
+    from cartrial.errors import InputError
+    from cartrial.store import StudyService
+    from cartrial.store.bulk import upsert_rows
+    from cartrial.store.importing import import_templates
+
+    service = StudyService(example_sqlite)
+    try:
+        with service.as_user("admin").transaction(source="test", reason="kept from before") as tx:
+            row = {"subject_id": "new", "site_id": "TJH", "consent_date": "2021-05-06", "sex": "M"}
+            upsert_rows(tx, "subject", [{**row, "weight_kg": 60.0}])
+        user = service.as_user("admin")
+        (record,) = [r for r in service.find_records("admin", "subject") if r["subject_id"] == "new"]
+        version = user.update_record(
+            "subject", record["id"], {"weight_kg": 61.0}, record["version"], "correction"
+        )
+        folder = Path(tmp_path) / "templates"
+        folder.mkdir()
+        subjects = (Path(examples.path("ct103a-nmosd")) / "study" / "subjects.csv").read_text(
+            encoding="utf-8"
+        )
+        rows = subjects.rstrip("\n").split("\n")
+        (folder / "subjects.csv").write_text(
+            "\n".join([*rows, "new,TJH,S-099,2021-05-06,M,1970,61.0,170,positive,1:320"]) + "\n",
+            encoding="utf-8",
+        )
+        before = service.find_records("admin", "subject")
+        with pytest.raises(InputError) as caught:
+            import_templates(example_sqlite, folder, "admin", reason="re-import")
+        assert service.find_records("admin", "subject") == before
+        (problem,) = caught.value.problems
+        assert (problem.field, problem.row) == ("subject_id", len(rows) + 1)  # the spreadsheet row of `new`
+        assert "rename it" in str(problem.allowed), problem.allowed
+        renamed = user.update_record("subject", record["id"], {"subject_id": "NEW-1"}, version, "renamed")
+        assert renamed == version + 1
+    finally:
+        service.engine.dispose()
