@@ -699,9 +699,9 @@ DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
             pattern_text=(
                 "not "
                 + " or ".join(f"`{word}`" for word in RESERVED_SUBJECT_IDS)
-                + " (the address of the enrolment page, /subjects/new; a subject stored as `new` before: rename"
-                + " it, in the templates and by an edit of its subject_id, which works once no other record"
-                + " refers to it)"
+                + " (the address of the enrolment page, /subjects/new; a subject stored as `new` before:"
+                + " rename it, in the templates and by an edit of its subject_id, which works once no other"
+                + " record refers to it)"
             ),
         ),
         "sex": Domain(choices=SEX_CHOICES, help="Sex at birth."),
