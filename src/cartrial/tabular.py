@@ -164,15 +164,17 @@ def read_csv(
         raise InputError(Problem("file not found", file=str(file)))
     if file.is_dir():
         raise InputError(Problem("is a directory, expected a CSV file", file=str(file)))
-    header = _read_header(file)
-    refuse_nul_bytes(file)
+    # read once: every check and the parse below see these bytes, never a file changed in between (D-19.1165)
+    data = _read_bytes(file)
+    refuse_nul_in(file, data)
+    header = _header_of(file, data)
     try:
         with warnings.catch_warnings():
             # a data row longer than the header: pandas would drop the extra cells (index_col=False) or,
             # worse, silently use the first column as the index; both become a located error here
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(
-                file,
+                io.BytesIO(data),
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
@@ -185,31 +187,34 @@ def read_csv(
     except pd.errors.EmptyDataError:
         raise InputError(Problem("the file is empty; expected a CSV header row", file=str(file))) from None
     except (pd.errors.ParserError, pd.errors.ParserWarning):
-        raise InputError(_ragged_rows(file, len(header))) from None
+        raise InputError(_ragged_rows(file, data, len(header))) from None
     except UnicodeDecodeError:
-        _read_text(file)  # raises with the row of the bad byte
+        _decoded(file, data)  # raises with the row of the bad byte
         raise
     frame.columns = [trim_blanks(str(c)) for c in frame.columns]  # checked in `_read_header` (D-19.523)
     # before the row checks split the file with the csv module again (D-19.581)
     if long_cells is None:
-        refuse_long_cells(file, frame, size=file.stat().st_size)
+        refuse_long_cells(file, frame, size=len(data))
     else:  # the caller reports them with the file's other problems, the cells emptied (D-19.793)
         cells: set[tuple[int, str]] = set() if emptied is None else emptied
-        found = long_cell_problems(file, frame, size=file.stat().st_size, blank=True, emptied=cells)
+        found = long_cell_problems(file, frame, size=len(data), blank=True, emptied=cells)
         long_cells.extend(found)
         try:
             return _checked_frame(
-                file, frame, header, required, optional, one_of, allow_extra, header_only, cells
+                file, data, frame, header, required, optional, one_of, allow_extra, header_only, cells
             )
         except InputError as error:  # the long cells are problems of the file too (D-19.793)
             if not found:
                 raise
             raise InputError([*found, *error.problems]) from None
-    return _checked_frame(file, frame, header, required, optional, one_of, allow_extra, header_only, set())
+    return _checked_frame(
+        file, data, frame, header, required, optional, one_of, allow_extra, header_only, set()
+    )
 
 
 def _checked_frame(
     file: Path,
+    data: bytes,
     frame: pd.DataFrame,
     header: list[str],
     required: Sequence[str],
@@ -219,8 +224,8 @@ def _checked_frame(
     header_only: bool,
     emptied: set[tuple[int, str]],
 ) -> pd.DataFrame:
-    """`read_csv`'s checks of the header and rows of `frame`; `emptied`: cells a long-cell check emptied
-    (their rows are not empty rows)."""
+    """`read_csv`'s checks of the header and rows of `frame` (parsed from `data`, the file's bytes);
+    `emptied`: cells a long-cell check emptied (their rows are not empty rows)."""
     problems: list[Problem] = []
     # pandas renames a repeated column "a" to "a.1"; the header as written decides
     duplicated = sorted({c for c in header if header.count(c) > 1})
@@ -259,7 +264,7 @@ def _checked_frame(
     if problems:
         raise InputError(problems)
     trim_cells(frame)
-    _refuse_short_rows(file, frame)
+    _refuse_short_rows(file, data, frame)
     frame = _drop_trailing_empty_rows(file, positional(frame), {row - FIRST_DATA_ROW for row, _ in emptied})
     if frame.empty and not header_only:
         raise InputError(
@@ -322,11 +327,6 @@ def _decode_problem(file: Path, data: bytes, exc: UnicodeDecodeError) -> Problem
     )
 
 
-def _read_text(file: Path) -> str:
-    """The whole file as text (UTF-8, optional BOM); `InputError` with the row of an undecodable byte."""
-    return _decoded(file, _read_bytes(file))
-
-
 def _read_bytes(file: Path) -> bytes:
     try:
         return file.read_bytes()
@@ -341,6 +341,15 @@ def _decoded(file: Path, data: bytes) -> str:
         raise InputError(_decode_problem(file, data, exc)) from None
 
 
+def _nul_problem(file: Path, row: int) -> Problem:
+    return Problem(
+        "the file contains a NUL byte (binary data)",
+        file=str(file),
+        row=row,
+        allowed="UTF-8 text without NUL bytes",
+    )
+
+
 def refuse_nul_bytes(file: Path, block_bytes: int = 1 << 24) -> None:
     """`InputError` at the row of the first NUL byte: valid UTF-8, but binary data, and pandas' parser would
     end the cell there and drop the rest of it silently. One C-speed scan per block (flat memory)."""
@@ -349,36 +358,51 @@ def refuse_nul_bytes(file: Path, block_bytes: int = 1 << 24) -> None:
         while block := handle.read(block_bytes):
             at = block.find(b"\x00")
             if at >= 0:
-                row = newlines + block.count(b"\n", 0, at) + 1
-                raise InputError(
-                    Problem(
-                        "the file contains a NUL byte (binary data)",
-                        file=str(file),
-                        row=row,
-                        allowed="UTF-8 text without NUL bytes",
-                    )
-                )
+                raise InputError(_nul_problem(file, newlines + block.count(b"\n", 0, at) + 1))
             newlines += block.count(b"\n")
 
 
+def refuse_nul_in(file: Path, data: bytes) -> None:
+    """`refuse_nul_bytes` for the bytes `data` of `file` already read (the one rule and message)."""
+    at = data.find(b"\x00")
+    if at >= 0:
+        raise InputError(_nul_problem(file, data.count(b"\n", 0, at) + 1))
+
+
 def _read_header(file: Path) -> list[str]:
-    """The header row as written (names without `BLANKS` at their edges, `columns.header_names`: another
-    space or invisible character there is refused, D-19.523); `InputError` if it is not UTF-8."""
+    """The header row of `file` as `_header_of` reads it, reading only the start of the file (the streamed
+    import's readers)."""
     try:
-        with file.open(encoding="utf-8-sig", newline="") as handle:
-            first = next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        _read_text(file)  # raises with the row of the bad byte
-        raise
+        with file.open("rb") as handle:
+            first = handle.readline()
     except OSError as exc:
         raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=str(file))) from None
+    if b'"' in first:  # a quoted header may run over lines: read as the whole-file reader reads it
+        return _header_of(file, _read_bytes(file))
+    return _header_of(file, first)
+
+
+def _header_of(file: Path, data: bytes) -> list[str]:
+    """The header row of the bytes `data` (the file or its start) as written (names without `BLANKS` at
+    their edges, `columns.header_names`: another space or invisible character there is refused, D-19.523);
+    `InputError` if it is not UTF-8, or holds a NUL byte (at row 1, D-19.1164: the streamed import reads
+    the rows after it only). Only the first record is decoded and parsed, never the whole file (a copy of
+    it and a StringIO of that, D-19.1170); a byte that is not UTF-8 is named at its row (`_decoded`)."""
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    try:
+        first = next(csv.reader(text), [])
+    except UnicodeDecodeError:
+        _decoded(file, data)  # raises with the row of the bad byte
+        raise
+    if any("\x00" in name for name in first):
+        raise InputError(_nul_problem(file, 1))
     return header_names(first, file)
 
 
-def _data_records(file: Path) -> Iterator[list[str]]:
-    """The data rows of `file` as the csv module splits them (universal newlines, as pandas reads them); a
-    file the csv module cannot split is an `InputError` at the row where it stops."""
-    reader = csv.reader(io.StringIO(_read_text(file), newline=None))
+def _data_records(file: Path, data: bytes) -> Iterator[list[str]]:
+    """The data rows of `file` (its bytes `data`) as the csv module splits them (universal newlines, as pandas
+    reads them); a file the csv module cannot split is an `InputError` at the row where it stops."""
+    reader = csv.reader(io.StringIO(_decoded(file, data), newline=None))
     try:
         next(reader, None)
         yield from reader
@@ -388,10 +412,10 @@ def _data_records(file: Path) -> Iterator[list[str]]:
         ) from None
 
 
-def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
+def _ragged_rows(file: Path, data: bytes, n_columns: int) -> list[Problem]:
     """One problem per data row with more cells than the header (spreadsheet row numbers)."""
     problems: list[Problem] = []
-    for position, row in enumerate(_data_records(file)):
+    for position, row in enumerate(_data_records(file, data)):
         if len(row) > n_columns:
             problems.append(
                 Problem(
@@ -401,13 +425,13 @@ def _ragged_rows(file: Path, n_columns: int) -> list[Problem]:
                     allowed=f"at most {n_columns} cells per row (quote cells that contain commas)",
                 )
             )
-    return problems or [_unclosed_quote(file) or Problem("not a readable CSV file", file=str(file))]
+    return problems or [_unclosed_quote(file, data) or Problem("not a readable CSV file", file=str(file))]
 
 
-def _unclosed_quote(file: Path) -> Problem | None:
+def _unclosed_quote(file: Path, data: bytes) -> Problem | None:
     """The problem of a quoted cell never closed (it runs to the end of the file, swallowing every later
     row), at the row and line where it opens (D-19.200); None when the file has no such cell."""
-    reader = csv.reader(io.StringIO(_read_text(file), newline=None), strict=True)
+    reader = csv.reader(io.StringIO(_decoded(file, data), newline=None), strict=True)
     record, line = 0, 1  # the record (0: the header) and the line the next one starts on
     try:
         for _ in reader:
@@ -425,7 +449,7 @@ def _unclosed_quote(file: Path) -> Problem | None:
     return None
 
 
-def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
+def _refuse_short_rows(file: Path, data: bytes, frame: pd.DataFrame) -> None:
     """`InputError` naming every data row with fewer cells than the header (issue 19 §1: one rule for ragged
     rows in every reader). pandas pads a short row with blanks silently; only a row whose last cell is blank
     can be one, so only those rows are checked: by counting commas when the file has no quote character (a
@@ -437,7 +461,6 @@ def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
     candidates = np.flatnonzero(frame.iloc[:, -1].to_numpy(dtype=object) == "")
     if not candidates.size:
         return
-    data = _read_bytes(file)
     text = _decoded(file, data)
     lengths: dict[int, int] = {}
     if b'"' not in data and b"\r" not in data:
@@ -450,7 +473,7 @@ def _refuse_short_rows(file: Path, frame: pd.DataFrame) -> None:
                 lengths[position] = line.count(",") + 1
     else:
         wanted = set(candidates.tolist())
-        for position, row in enumerate(_data_records(file)):
+        for position, row in enumerate(_data_records(file, data)):
             if position in wanted and len(row) < n_columns and any(cell.strip() for cell in row):
                 lengths[position] = len(row)
     problems = [

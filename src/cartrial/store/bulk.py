@@ -27,6 +27,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, compress, islice, repeat
+from numbers import Integral, Real
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,6 +36,7 @@ from sqlalchemy import JSON, Boolean, Connection, Date, Select, bindparam, func,
 from sqlalchemy.exc import IntegrityError
 
 from cartrial.allowed import choice_text
+from cartrial.columns import bounds_text
 from cartrial.errors import ConflictError, InputError, InternalError, Problem
 from cartrial.store import audit as audit_chain
 from cartrial.store import pg_bulk
@@ -43,6 +45,7 @@ from cartrial.store.models import (
     STUDY_TABLES,
     Site,
     StoredDate,
+    StoredInteger,
     StoredJSON,
     StoredNumber,
     StudyData,
@@ -57,7 +60,14 @@ from cartrial.store.permissions import (
     readable_sites,
     write_action,
 )
-from cartrial.store.stored_dates import any_non_finite, non_finite
+from cartrial.store.stored_dates import (
+    STORED_INTEGER_BOUNDS,
+    any_non_finite,
+    non_finite,
+    readable_integer,
+    readable_number,
+    unreadable_integer_cells,
+)
 from cartrial.store.tables import (
     MASKED_COLUMNS,
     RowLike,
@@ -566,9 +576,14 @@ def _columns_prepared(
     if not keys or not allowed.issuperset(columns) or not all(k in columns for k in keys):
         return False
     model_columns = columns_of(model)
-    inexact = set(_inexact_columns(model))
-    # a NaN or an infinity: the row path refuses it, by row (D-19.1100)
-    if any(any_non_finite(values) for name, values in columns.items() if name in inexact):
+    number_columns = _number_columns(model)
+    # a NaN or an infinity, text in a number column: the row path refuses it, by row (D-19.1100, D-19.1163);
+    # a numpy scalar, a whole number in a number column: the row path writes it as stored (D-19.1169)
+    if any(
+        _column_state(number_columns[name], values) != "plain"
+        for name, values in columns.items()
+        if name in number_columns
+    ):
         return False
     for name, values in columns.items():
         if not is_temporal(model_columns[name]):
@@ -601,7 +616,7 @@ def prepare_rows(
     allowed = frozenset(data_columns(model))
     temporal = {name: column for name, column in columns.items() if name in allowed and is_temporal(column)}
     temporal_items = list(temporal.items())
-    _refuse_non_finite(model, table_name, rows, allowed)
+    rows = _refuse_unstorable(model, table_name, rows, allowed)
     if _already_prepared(rows, allowed, tuple(temporal_items), keys):
         return cast(list[dict[str, Any]], list(rows))
     key_of: Any = operator.itemgetter(*keys) if keys else None
@@ -676,39 +691,123 @@ def prepare_rows(
     return cast(list[dict[str, Any]], prepared)
 
 
-def _inexact_columns(model: type[StudyData]) -> list[str]:
-    """The number and JSON columns of `model` (`models.StoredNumber`, `models.StoredJSON`): the columns a
-    NaN or an infinity could be written to."""
-    return [
-        name
-        for name, column in columns_of(model).items()
-        if isinstance(column.type, StoredNumber | StoredJSON)
-    ]
+def _number_columns(model: type[StudyData]) -> dict[str, str]:
+    """The number, whole-number and JSON columns of `model` (`models.StoredNumber`, `models.StoredInteger`,
+    `models.StoredJSON`) by kind ("number", "integer", "json"): the columns whose reads refuse a value
+    cartrial never writes (D-19.1096–1098), so that the bulk write never writes one (D-19.1163)."""
+    kinds: dict[str, str] = {}
+    for name, column in columns_of(model).items():
+        if isinstance(column.type, StoredNumber):
+            kinds[name] = "number"
+        elif isinstance(column.type, StoredInteger):
+            kinds[name] = "integer"
+        elif isinstance(column.type, StoredJSON):
+            kinds[name] = "json"
+    return kinds
 
 
-def _refuse_non_finite(
-    model: type[StudyData], table_name: str, rows: Sequence[RowLike], allowed: frozenset[str]
-) -> None:
-    """Refuse rows holding a NaN or an infinity in a number or JSON column (`stored_dates.non_finite`, the
-    rule every read applies, D-19.1096): the bulk write takes computed rows without the field rules
-    (derived values), and cartrial never writes such a value (D-19.1100). Named by table, row and column,
-    never the value; checked column by column (`any_non_finite`), each row only when one is found."""
-    problems = [
-        Problem(
-            "not a finite number",
-            field=f"{table_name}.{name}",
-            row=number,
-            allowed="a finite number or blank (in a JSON field: finite numbers, RFC 8259 §6)",
+_INTEGER_ALLOWED = bounds_text(*STORED_INTEGER_BOUNDS, whole=True)
+_NUMBER_ALLOWED = "a finite number or blank"
+_NON_FINITE_ALLOWED = "a finite number or blank (in a JSON field: finite numbers, RFC 8259 §6)"
+
+
+def _unstorable(kind: str, value: Any) -> tuple[str, str] | None:
+    """(problem, allowed) of `value` given for a column of `kind` (`_number_columns`) that its reads would
+    refuse, None when it is stored: the reads' own rule (`stored_dates.readable_number`, `readable_integer`,
+    `non_finite`) applied to the value as written (`_stored_number`). A number column takes any real number
+    (a whole number is stored as REAL), never text (``"abc"``, nor ``"1.5"``: computed rows are typed; the
+    checked write reads a number typed as text by the import's parser, `writes.typed_texts`) nor a yes/no;
+    a whole-number column an integer within `STORED_INTEGER_BOUNDS`; a JSON field finite numbers. A whole
+    number beyond any double (``10**400``) is no finite number (D-19.1168)."""
+    if value is None:
+        return None
+    if kind == "json":
+        return ("not a finite number", _NON_FINITE_ALLOWED) if non_finite(value) else None
+    if isinstance(value, bool):
+        return (
+            ("not a whole number", _INTEGER_ALLOWED)
+            if kind == "integer"
+            else ("not a number", _NUMBER_ALLOWED)
         )
-        for name in _inexact_columns(model)
-        if name in allowed and any_non_finite([row.get(name) for row in rows])
-        for number, row in enumerate(rows, start=1)
-        if non_finite(row.get(name))
-    ]
+    if kind == "integer":
+        if isinstance(value, Integral) and readable_integer(int(value)):
+            return None
+        return "not a whole number", _INTEGER_ALLOWED
+    if isinstance(value, Real):
+        try:
+            stored = float(value)
+        except OverflowError:  # an int beyond the largest double: no finite number
+            return "not a finite number", _NON_FINITE_ALLOWED
+        return None if readable_number(stored) else ("not a finite number", _NON_FINITE_ALLOWED)
+    return "not a number", _NUMBER_ALLOWED
+
+
+_PLAIN = {"number": frozenset({float, type(None)}), "integer": frozenset({int, type(None)})}
+
+
+def _column_state(kind: str, values: Sequence[Any]) -> str:
+    """How the bulk write takes one column of `kind` (`_number_columns`): "refused" when a value is
+    `_unstorable`, "convert" when a value is not yet of the stored class (a numpy scalar, a whole number
+    in a number column, a Decimal: `_stored_number`), else "plain". In C for the common columns (plain
+    floats and blanks: `stored_dates.any_non_finite`; ints and blanks: `unreadable_integer_cells`; a JSON
+    column: `any_non_finite`), else value by value (`_unstorable`)."""
+    kinds = set(map(type, values))
+    if kind == "json":
+        return "refused" if any_non_finite(values) else "plain"
+    if kinds <= _PLAIN[kind]:
+        bad = any_non_finite(values) if kind == "number" else bool(unreadable_integer_cells(values).any())
+        return "refused" if bad else "plain"
+    return "refused" if any(_unstorable(kind, value) is not None for value in values) else "convert"
+
+
+def _stored_number(kind: str, value: Any) -> Any:
+    """`value` (storable, `_unstorable`) as written to a column of `kind`: a Python ``float`` in a number
+    column, an ``int`` in a whole-number column. numpy's scalars are not what the drivers write as a
+    number (SQLite keeps an ``np.float32`` as a BLOB, which every read then refuses, D-19.1169)."""
+    if value is None or kind == "json":
+        return value
+    return int(value) if kind == "integer" else float(value)
+
+
+def _refuse_unstorable(
+    model: type[StudyData], table_name: str, rows: Sequence[RowLike], allowed: frozenset[str]
+) -> Sequence[RowLike]:
+    """Refuse rows holding a value a number column's reads refuse (`_unstorable`): a NaN or an infinity in a
+    number or JSON column (D-19.1100), text or a yes/no in a number column, anything but a whole number in
+    range in a whole-number column (D-19.1163). The bulk write takes computed rows without the field rules
+    (derived values), and cartrial never writes such a value. Named by table, row and column, never the
+    value; checked column by column (`_column_state`), each row only when one is found. Returns the rows
+    with each number as stored (`_stored_number`): the given rows when every number column is plain, else
+    a copy of each row holding a value to convert (D-19.1169)."""
+    converting: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name, kind in _number_columns(model).items():
+        if name not in allowed:
+            continue
+        state = _column_state(kind, [row.get(name) for row in rows])
+        if state == "convert":
+            converting[name] = kind
+        elif state == "refused":
+            problems.extend(
+                Problem(found[0], field=f"{table_name}.{name}", row=number, allowed=found[1])
+                for number, row in enumerate(rows, start=1)
+                if (found := _unstorable(kind, row.get(name))) is not None
+            )
     if problems:
         raise InputError(
             problems[:200], header=f"rows not written to table {table_name} (nothing was written):"
         )
+    if not converting:
+        return rows
+    converted: list[RowLike] = []
+    for row in rows:
+        changed = {
+            name: _stored_number(kind, value)
+            for name, kind in converting.items()
+            if (value := row.get(name)) is not None and type(value) not in _PLAIN[kind]
+        }
+        converted.append({**row, **changed} if changed else row)
+    return converted
 
 
 def _already_prepared(

@@ -257,7 +257,7 @@ class FieldRule:
             )
         if self.choices is not None:
             return " | ".join(self.choices)
-        if self.pattern is not None:
+        if self.pattern is not None and self.key is None:
             return self.pattern_text or self.pattern
         if self.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
             return bounds_text(self.minimum, self.maximum, self.exclusive_minimum, self.unit, self.kind)
@@ -269,7 +269,9 @@ class FieldRule:
             )
         if self.kind is FieldKind.TEXT and self.max_length is not None:
             digits = f"; {DIGITS_ALLOWED}" if self.digits_0_to_9 else ""
-            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}{digits}"
+            # a key's pattern (a reserved word, D-19.1167) adds to the key's own rule, never replaces it
+            reserved = f"; {self.pattern_text or self.pattern}" if self.pattern is not None else ""
+            return f"text of at most {self.max_length} characters {ONE_LINE_ALLOWED}{key}{digits}{reserved}"
         if self.kind is FieldKind.JSON:
             return json_allowed(self.name)
         return ALLOWED_TEXT[self.kind]
@@ -683,8 +685,25 @@ MEDDRA_CODE_PATTERN = r"[0-9]{8}"
 """A MedDRA code: 8 digits (MedDRA Introductory Guide: each term, from SOC to LLT, has a unique 8-digit
 numeric code); text such as ``nan`` or ``=HYPERLINK(…)`` is refused (D-19.506)."""
 
+RESERVED_SUBJECT_IDS = ("new",)
+"""Subject ids the web app's addresses take for a page of their own (``/subjects/new``: the enrolment page),
+so that a subject of that id could never be opened there: refused at enrolment on every path, the subject
+id's pattern (D-19.1167; tests/web/test_reserved_subject_id.py keeps it the routes' own words). Exact words:
+the routes are case-sensitive, ``NEW`` is a casebook's address."""
+
 DOMAIN_RULES: Mapping[str, Mapping[str, Domain]] = {
     "subject": {
+        "subject_id": Domain(
+            # any text but a reserved word (in the syntax Python and JavaScript share: no inline flag)
+            pattern=r"(?!(?:" + "|".join(map(re.escape, RESERVED_SUBJECT_IDS)) + r")(?![\s\S]))[\s\S]+",
+            pattern_text=(
+                "not "
+                + " or ".join(f"`{word}`" for word in RESERVED_SUBJECT_IDS)
+                + " (the address of the enrolment page, /subjects/new; a subject stored as `new` before:"
+                + " rename it, in the templates and by an edit of its subject_id, which works once no other"
+                + " record refers to it)"
+            ),
+        ),
         "sex": Domain(choices=SEX_CHOICES, help="Sex at birth."),
         "birth_year": Domain(
             minimum=EARLIEST_BIRTH.year, maximum=2100, help="Year of birth (no later than consent)."

@@ -63,8 +63,9 @@ from cartrial.store.stored_dates import (
     unreadable_integer,
     unreadable_integer_cells,
     unreadable_json_number,
+    unreadable_json_text,
     unreadable_number,
-    unreadable_numbers,
+    unreadable_values,
 )
 
 ROLES: tuple[str, ...] = ("admin", "investigator", "data_manager", "monitor", "statistician")
@@ -152,8 +153,9 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
         return readable(value, timed=True)
 
-    def stored_problem(self, table: str, record_id: int | None) -> Any:
-        """The problem of an unreadable stored value of this column in record `record_id` of `table`."""
+    def stored_problem(self, table: str, record_id: int | None, value: Any = None) -> Any:
+        """The problem of an unreadable stored value of this column in record `record_id` of `table` (`value`,
+        its stored reading, is not needed: one problem)."""
         return unreadable_date(table, self.stored_column or "a date column", record_id, timed=True)
 
 
@@ -210,12 +212,42 @@ class StoredDate(TypeDecorator[dt.date]):
         """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one this column reads."""
         return readable(value, timed=False)
 
-    def stored_problem(self, table: str, record_id: int | None) -> Any:
-        """The problem of an unreadable stored value of this column in record `record_id` of `table`."""
+    def stored_problem(self, table: str, record_id: int | None, value: Any = None) -> Any:
+        """The problem of an unreadable stored value of this column in record `record_id` of `table` (`value`,
+        its stored reading, is not needed: one problem)."""
         return unreadable_date(table, self.stored_column or "a date column", record_id, timed=False)
 
 
-class StoredNumber(TypeDecorator[float]):
+class _StoredValueType:
+    """The shape shared by the stored number types (`StoredNumber`, `StoredInteger`, `StoredJSON`,
+    D-19.1162): the table and column they are refused by, the problem of one unreadable stored value
+    (`stored_problem`, by record, never the value) and the refusal of a read (`_unreadable`: by table and
+    column; `stored_dates.locating` adds the record). A subclass gives `_problem`, its column's name
+    when none is given (`_column_kind`) and the options of the type it decorates (`_impl_options`)."""
+
+    _column_kind: ClassVar[str] = "a column"
+    _impl_options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
+        super().__init__(**self._impl_options)
+        self.stored_table = stored_table
+        self.stored_column = stored_column
+
+    def _problem(self, table: str, column: str, record_id: int | None, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _unreadable(self, value: Any = None) -> StoredValueError:
+        """The refusal of a read of an unreadable stored `value` (its stored reading when it decides the
+        problem, `StoredJSON`), by table and column, under the header of what it is."""
+        return unreadable_values([self.stored_problem(self.stored_table or "a table", None, value)])
+
+    def stored_problem(self, table: str, record_id: int | None, value: Any = None) -> Any:
+        """The problem of the unreadable stored `value` (as `stored_dates.stored_raw` reads it; None: not
+        known) of this column in record `record_id` of `table`."""
+        return self._problem(table, self.stored_column or self._column_kind, record_id, value)
+
+
+class StoredNumber(_StoredValueType, TypeDecorator[float]):
     """A number (``FLOAT``: SQLite REAL, PostgreSQL double precision) read only as a finite float: a NaN or
     an infinity (PostgreSQL ``'NaN'``, SQLite ``9e999``) or, on SQLite, text or a BLOB put in with SQL is a
     `StoredValueError` naming the table and column, never the value (D-19.1096): cartrial never writes one
@@ -224,11 +256,7 @@ class StoredNumber(TypeDecorator[float]):
 
     impl = Float
     cache_ok = True
-
-    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
-        super().__init__()
-        self.stored_table = stored_table
-        self.stored_column = stored_column
+    _column_kind = "a number column"
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         generic = super().result_processor(dialect, coltype)
@@ -247,19 +275,12 @@ class StoredNumber(TypeDecorator[float]):
 
         return process
 
-    def _unreadable(self) -> StoredValueError:
-        where = unreadable_number(
-            self.stored_table or "a table", self.stored_column or "a number column", None
-        )
-        return unreadable_numbers([where])
+    def _problem(self, table: str, column: str, record_id: int | None, value: Any) -> Any:
+        return unreadable_number(table, column, record_id)
 
     def stored_readable(self, value: Any) -> bool:
         """Whether the stored `value` (`stored_dates.stored_raw`'s reading) is one cartrial writes."""
         return readable_number(value)
-
-    def stored_problem(self, table: str, record_id: int | None) -> Any:
-        """The problem of an unreadable stored number of this column in record `record_id` of `table`."""
-        return unreadable_number(table, self.stored_column or "a number column", record_id)
 
     @staticmethod
     def stored_cells(values: Any) -> Any:
@@ -267,7 +288,7 @@ class StoredNumber(TypeDecorator[float]):
         return non_finite_cells(values)
 
 
-class StoredJSON(TypeDecorator[Any]):
+class StoredJSON(_StoredValueType, TypeDecorator[Any]):
     """A JSON field (``JSON``, SQL NULL for blank) read only without a NaN or an infinity inside
     (`stored_dates.non_finite`): SQLite keeps the text ``[{"cycles": NaN}]`` put in with SQL and Python's
     JSON reader reads it, cartrial never writes one (D-19.1046); refused as `StoredNumber` refuses a bare
@@ -276,11 +297,8 @@ class StoredJSON(TypeDecorator[Any]):
 
     impl = JSON
     cache_ok = True
-
-    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
-        super().__init__(none_as_null=True)
-        self.stored_table = stored_table
-        self.stored_column = stored_column
+    _column_kind = "a JSON column"
+    _impl_options: ClassVar[dict[str, Any]] = {"none_as_null": True}
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is not None and value.__class__ is not str and non_finite(value):
@@ -290,7 +308,7 @@ class StoredJSON(TypeDecorator[Any]):
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """The JSON reader, refusing a stored text that is no JSON document (``[1,``, put in with SQL on
         SQLite) by table and column as a NaN is, never its ``JSONDecodeError`` quoting the text
-        (D-19.1099)."""
+        (D-19.1099), named as such (`stored_dates.unreadable_json_text`, D-19.1161)."""
         read, refused = super().result_processor(dialect, coltype), self._unreadable
         if read is None:
             return None
@@ -301,12 +319,9 @@ class StoredJSON(TypeDecorator[Any]):
             except StoredValueError:
                 raise
             except ValueError:  # json.JSONDecodeError; the text is not quoted (chained from None)
-                raise refused() from None
+                raise refused(UNREADABLE_STORED) from None
 
         return process
-
-    def _unreadable(self) -> StoredValueError:
-        return unreadable_numbers([self.stored_problem(self.stored_table or "a table", None)])
 
     @staticmethod
     def raw_type() -> Any:
@@ -319,9 +334,10 @@ class StoredJSON(TypeDecorator[Any]):
         writes: JSON (not `UNREADABLE_STORED`) without a NaN or an infinity."""
         return value is not UNREADABLE_STORED and not non_finite(value)
 
-    def stored_problem(self, table: str, record_id: int | None) -> Any:
-        """The problem of an unreadable stored document of this column in record `record_id` of `table`."""
-        return unreadable_json_number(table, self.stored_column or "a JSON column", record_id)
+    def _problem(self, table: str, column: str, record_id: int | None, value: Any) -> Any:
+        if value is UNREADABLE_STORED:  # a text that is no JSON document (D-19.1161)
+            return unreadable_json_text(table, column, record_id)
+        return unreadable_json_number(table, column, record_id)
 
     @staticmethod
     def stored_cells(values: Any) -> Any:
@@ -352,7 +368,7 @@ class _RawJSON(TypeDecorator[Any]):
         return process
 
 
-class StoredInteger(TypeDecorator[int]):
+class StoredInteger(_StoredValueType, TypeDecorator[int]):
     """A whole number of a study table (``INTEGER``) read only as an ``int`` within
     `stored_dates.STORED_INTEGER_BOUNDS`: on SQLite, text, a fraction or a number beyond the bounds put in
     with SQL (``2**63`` is stored as REAL) is a `StoredValueError` naming the table and column, never the
@@ -360,11 +376,7 @@ class StoredInteger(TypeDecorator[int]):
 
     impl = Integer
     cache_ok = True
-
-    def __init__(self, stored_table: str | None = None, stored_column: str | None = None) -> None:
-        super().__init__()
-        self.stored_table = stored_table
-        self.stored_column = stored_column
+    _column_kind = "a whole-number column"
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         generic = super().result_processor(dialect, coltype)
@@ -379,9 +391,8 @@ class StoredInteger(TypeDecorator[int]):
 
         return process
 
-    def _unreadable(self) -> StoredValueError:
-        table, column = self.stored_table or "a table", self.stored_column or "a whole-number column"
-        return unreadable_numbers([unreadable_integer(table, column, None)])
+    def _problem(self, table: str, column: str, record_id: int | None, value: Any) -> Any:
+        return unreadable_integer(table, column, record_id)
 
     @property
     def python_type(self) -> type[Any]:
@@ -392,10 +403,6 @@ class StoredInteger(TypeDecorator[int]):
     def stored_readable(self, value: Any) -> bool:
         """Whether the stored `value` (as `stored_dates.stored_raw` reads it) is one cartrial writes."""
         return readable_integer(value)
-
-    def stored_problem(self, table: str, record_id: int | None) -> Any:
-        """The problem of an unreadable stored whole number of this column in record `record_id`."""
-        return unreadable_integer(table, self.stored_column or "a whole-number column", record_id)
 
     @staticmethod
     def stored_cells(values: Any) -> Any:

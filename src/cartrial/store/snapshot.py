@@ -371,7 +371,7 @@ _SQLITE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 def _raw_sqlite_columns(
     connection: Connection, table: Any, columns: list[Any]
-) -> tuple[list[tuple[Any, ...]], list[tuple[str, int]]] | None:
+) -> tuple[list[tuple[Any, ...]], list[tuple[str, int, Any]]] | None:
     """SQLite only: (the columns with dates and date-times read as their stored text (no per-value type
     processing), converted to the template cells in bulk; the (column, record id) of each stored value no
     reader of the column reads, by its position), or None when the table has no date column.
@@ -398,7 +398,7 @@ def _raw_sqlite_columns(
     rows = connection.execute(select(*selected, table.c.id).order_by(table.c.id)).all()
     data = list(zip(*rows, strict=False)) or [() for _ in range(len(columns) + 1)]
     out: list[tuple[Any, ...]] = []
-    unreadable: list[tuple[str, int]] = []
+    unreadable: list[tuple[str, int, Any]] = []
     for column, kind, values in zip([*columns, None], [*kinds, ""], data, strict=True):
         if not kind:
             out.append(values)
@@ -408,7 +408,7 @@ def _raw_sqlite_columns(
         for position, value in enumerate(values):
             cell = None if value is None else _iso_cell(value, kind, pattern)
             if value is not None and cell is None:
-                unreadable.append((column.name, position))
+                unreadable.append((column.name, position, value))
             cells.append(cell)
         out.append(tuple(cells))
     return out, unreadable
@@ -422,16 +422,17 @@ def _raw_number(column: Any) -> Any:
     return column
 
 
-def _unreadable_numbers(columns: list[Any], data: list[tuple[Any, ...]]) -> list[tuple[str, int]]:
+def _unreadable_numbers(columns: list[Any], data: list[tuple[Any, ...]]) -> list[tuple[str, int, Any]]:
     """(column, position) of each stored number cartrial never writes (NaN, an infinity, text: the one rule,
     `stored_dates.non_finite_cells`, D-19.1096), one vectorised check per number column; each is read as
-    empty in `data` (the read is refused by its record, as an unreadable date is)."""
-    out: list[tuple[str, int]] = []
+    empty in `data` (the read is refused by its record, as an unreadable date is); each with its stored
+    reading (what its problem is, `StoredJSON.stored_problem`, D-19.1161)."""
+    out: list[tuple[str, int, Any]] = []
     for index, (column, values) in enumerate(zip(columns, data, strict=False)):
         if hasattr(column.type, "stored_cells") and len(values):
             bad = np.flatnonzero(column.type.stored_cells(values))
             if len(bad):
-                out += [(column.name, int(i)) for i in bad]
+                out += [(column.name, int(i), values[i]) for i in bad]
                 cells = list(values)
                 for i in bad:
                     cells[i] = None
@@ -458,13 +459,13 @@ def _iso_cell(value: Any, kind: str, pattern: re.Pattern[str]) -> _IsoText | Non
 
 
 def _unreadable_date_problems(
-    table: Any, columns: list[Any], cells: Iterable[tuple[str, int]]
+    table: Any, columns: list[Any], cells: Iterable[tuple[str, int, Any]]
 ) -> list[Problem]:
     """The stored dates and date-times of one table no reader can read: each named by its record,
     ``infusion record 12, infused_at``, and what is allowed, never the value (D-12.2, D-19.543; the one
     text, `cartrial.store.stored_dates`, D-19.556)."""
     kinds = {c.name: c.type for c in columns}
-    return [kinds[name].stored_problem(table.name, record_id) for name, record_id in cells]
+    return [kinds[name].stored_problem(table.name, record_id, value) for name, record_id, value in cells]
 
 
 def _unreadable_dates(problems: list[Problem]) -> InputError:
@@ -513,7 +514,7 @@ def _read_table(
             mine = np.array([v is not None and str(v) in subjects for v in owner], dtype=bool)
         elif name in SITE_VIEW_EMPTY:
             mine = np.zeros(len(data[0]), dtype=bool)
-    if refused := [(column, data[-1][i]) for column, i in unreadable if mine[i]]:
+    if refused := [(column, data[-1][i], value) for column, i, value in unreadable if mine[i]]:
         # a record of this view only, refused with every other table's once all are read (D-19.543)
         unreadable_out.extend(_unreadable_date_problems(table, columns, refused))
         if own_problems:

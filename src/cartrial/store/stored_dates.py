@@ -127,7 +127,10 @@ def unreadable_integer_cells(values: Sequence[Any]) -> np.ndarray:
     kinds = set(map(type, values))
     if kinds <= {int, type(None)}:
         low, high = STORED_INTEGER_BOUNDS
-        numbers = np.array(values, dtype=float)  # None -> NaN, which compares False
+        try:
+            numbers = np.array(values, dtype=float)  # None -> NaN, which compares False
+        except OverflowError:  # an int beyond any double (10**400, given to the bulk write): value by value
+            return np.array([not readable_integer(v) for v in values], dtype=bool)
         return np.asarray((numbers < low) | (numbers > high), dtype=bool)
     return np.array([not readable_integer(v) for v in values], dtype=bool)
 
@@ -177,9 +180,9 @@ def unreadable_integer(table: str, column: str, record_id: int | None) -> Proble
 
 
 UNREADABLE_VALUE_HEADER = (
-    "The study database holds dates and numbers that cartrial never stores (changed directly in the "
-    "database; `cartrial audit verify` checks the records against the audit trail; `cartrial db edit` "
-    "setting each such value, with a reason, corrects the record):"
+    "The study database holds values (dates, numbers or JSON documents) that cartrial never stores "
+    "(changed directly in the database; `cartrial audit verify` checks the records against the audit "
+    "trail; `cartrial db edit` setting each such value, with a reason, corrects the record):"
 )
 
 
@@ -190,8 +193,26 @@ def unreadable_json_number(table: str, column: str, record_id: int | None) -> Pr
         NOT_A_FINITE_NUMBER,
         record=table if record_id is None else f"{table} record {record_id}",
         field=column,
-        allowed="a JSON document whose numbers are finite (RFC 8259 §6), or blank",
+        allowed=JSON_ALLOWED,
     )
+
+
+def unreadable_json_text(table: str, column: str, record_id: int | None) -> Problem:
+    """A stored JSON field whose text is no JSON document (``[1,``, put in with SQL on SQLite): by record and
+    column, what a JSON field allows, never the text (D-19.1099, D-19.1161)."""
+    return Problem(
+        NOT_JSON_TEXT,
+        record=table if record_id is None else f"{table} record {record_id}",
+        field=column,
+        allowed=JSON_ALLOWED,
+    )
+
+
+JSON_ALLOWED = "a JSON document whose numbers are finite (RFC 8259 §6), or blank"
+"""What a stored JSON field allows (`unreadable_json_number`, `unreadable_json_text`)."""
+
+NOT_JSON_TEXT = "not valid JSON (the stored text is no JSON document); run `cartrial audit verify`"
+"""The problem text of `unreadable_json_text`."""
 
 
 def unreadable_numbers(problems: Iterable[Problem]) -> StoredValueError:
@@ -201,11 +222,18 @@ def unreadable_numbers(problems: Iterable[Problem]) -> StoredValueError:
 
 def unreadable_header(problems: Iterable[Problem]) -> str:
     """The header of a refusal or notice of the stored values `problems`: dates (`unreadable_date`), numbers
-    (`unreadable_number`) or both."""
-    numbers = {problem.message in (NOT_A_FINITE_NUMBER, NOT_A_STORED_INTEGER) for problem in problems}
-    if numbers == {True, False}:
-        return UNREADABLE_VALUE_HEADER
-    return UNREADABLE_NUMBER_HEADER if numbers == {True} else UNREADABLE_DATE_HEADER
+    (`unreadable_number`), or else values (both, or a JSON text that is no JSON, `unreadable_json_text`)."""
+    kinds = {
+        "number"
+        if problem.message in (NOT_A_FINITE_NUMBER, NOT_A_STORED_INTEGER)
+        else "json"
+        if problem.message == NOT_JSON_TEXT
+        else "date"
+        for problem in problems
+    }
+    if kinds == {"number"}:
+        return UNREADABLE_NUMBER_HEADER
+    return UNREADABLE_DATE_HEADER if kinds <= {"date"} else UNREADABLE_VALUE_HEADER
 
 
 def unreadable_values(problems: Iterable[Problem]) -> StoredValueError:
@@ -413,7 +441,7 @@ def _locate(
             out.append((None, None, problem))
             continue
         found: list[tuple[Table | None, int | None, Problem]] = [
-            (table, int(row[0]), c.type.stored_problem(table.name, int(row[0])))
+            (table, int(row[0]), c.type.stored_problem(table.name, int(row[0]), value))
             for row in rows
             for c, value in zip(columns, row[1:], strict=True)
             if not c.type.stored_readable(value)

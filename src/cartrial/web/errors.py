@@ -316,6 +316,9 @@ FORM_BODY_KEY = "cartrial.form_body"
 """Scope key of the bytes of an `application/x-www-form-urlencoded` body as received (`LimitRequestBody`,
 bounded by `MAX_BODY_BYTES`): Starlette's form parser leaves nothing to tell a byte it replaced
 (D-19.1127)."""
+UPLOAD_TEXTS_KEY = "cartrial.upload_texts"
+"""Scope key of the `MultipartTexts` of an upload to `UPLOAD_PATHS` (`LimitRequestBody`): its text parts,
+checked by `one_value_each` as a form's are (D-19.1166); the files' bytes are not kept."""
 FORM_TEXT_ALLOWED = "UTF-8 text, each byte beyond ASCII percent-encoded (as a browser sends a form)"
 """What the names and values of an `application/x-www-form-urlencoded` body must be (D-19.1127)."""
 
@@ -350,60 +353,107 @@ def _form_text_problem(body: bytes) -> Problem | None:
 
 
 def _multipart_text_problem(content_type: str, body: bytes) -> Problem | None:
-    """The first text part (one without a file name) of a `multipart/form-data` body whose name or value is
-    not UTF-8, as a located problem without the value; None if all are, or if the body cannot be parsed
-    (Starlette's parser then answers it, D-19.550) (D-19.1130). Starlette decodes such a part as Latin-1,
-    and a part of a body declaring another charset in that charset, without a word; a browser sends a
-    UTF-8 page's form in UTF-8 (WHATWG HTML, "multipart/form-data encoding"). File parts are the import's,
-    read by its own UTF-8 reader."""
-    from python_multipart.multipart import MultipartParser, parse_options_header
+    """The first text part of the whole `multipart/form-data` body `body` that is not UTF-8
+    (`MultipartTexts`)."""
+    texts = MultipartTexts(content_type)
+    texts.feed(body)
+    return texts.problem()
 
-    _kind, params = parse_options_header(content_type)
-    boundary = params.get(b"boundary")
-    if not boundary:
-        return None
-    if params.get(b"charset", b"utf-8").lower() not in (b"utf-8", b"utf8"):
-        return Problem(
-            "the form body declares a charset other than UTF-8", field="body", allowed=MULTIPART_ALLOWED
-        )
-    parts: list[tuple[dict[bytes, bytes], bytearray]] = []
-    header = [bytearray(), bytearray()]
 
-    def begin() -> None:
-        parts.append(({}, bytearray()))
+class MultipartTexts:
+    """The text parts (those without a file name) of a `multipart/form-data` body, read as it streams in
+    (`feed`): `problem` is the first whose name or value is not UTF-8, as a located problem without the
+    value; None if all are, or if the body cannot be parsed (Starlette's parser then answers it, D-19.550)
+    (D-19.1130). Starlette decodes such a part as Latin-1, and a part of a body declaring another charset
+    in that charset, without a word; a browser sends a UTF-8 page's form in UTF-8 (WHATWG HTML,
+    "multipart/form-data encoding"). File parts are the import's, read by its own UTF-8 reader: their bytes
+    are not kept, so an upload of any size is checked in flat memory (D-19.1166); a text part is kept up to
+    `TEXT_PART_BYTES` (Starlette refuses a longer one)."""
 
-    def header_end() -> None:
-        parts[-1][0][bytes(header[0]).lower()] = bytes(header[1])
-        header[0], header[1] = bytearray(), bytearray()
+    TEXT_PART_BYTES = 1024 * 1024 + 1
 
-    callbacks: Any = {
-        "on_part_begin": begin,
-        "on_part_data": lambda data, start, end: parts[-1][1].extend(data[start:end]),
-        "on_header_field": lambda data, start, end: header[0].extend(data[start:end]),
-        "on_header_value": lambda data, start, end: header[1].extend(data[start:end]),
-        "on_header_end": header_end,
-    }
-    try:
-        parser = MultipartParser(boundary, callbacks)
-        parser.write(body)
-        parser.finalize()
-    except Exception:  # Starlette parsed the same body; it answers one it cannot
-        return None
-    for headers, data in parts:
-        _disposition, options = parse_options_header(headers.get(b"content-disposition", b""))
-        if b"filename" in options:
-            continue
-        name = options.get(b"name", b"")
-        if not _utf8(name):
-            return Problem(
-                "the name of a form field is not UTF-8 text", field="body", allowed=MULTIPART_ALLOWED
+    def __init__(self, content_type: str) -> None:
+        from python_multipart.multipart import MultipartParser, parse_options_header
+
+        self._parse_options = parse_options_header
+        self._charset: Problem | None = None
+        self._failed = False
+        self._parser: Any = None
+        # (name, kept bytes, is a file) of each part; the headers of the part being read
+        self._parts: list[tuple[bytes, bytearray, bool]] = []
+        self._headers: dict[bytes, bytes] = {}
+        self._header = [bytearray(), bytearray()]
+        _kind, params = parse_options_header(content_type)
+        boundary = params.get(b"boundary")
+        if not boundary:
+            return
+        if params.get(b"charset", b"utf-8").lower() not in (b"utf-8", b"utf8"):
+            self._charset = Problem(
+                "the form body declares a charset other than UTF-8", field="body", allowed=MULTIPART_ALLOWED
             )
-        shown = shown_name(name.decode("utf-8"))
-        if not _utf8(bytes(data)):
-            return Problem(
-                f"the form field {shown!r} is not UTF-8 text", field=shown, allowed=MULTIPART_ALLOWED
-            )
-    return None
+            return
+        callbacks: Any = {
+            "on_part_begin": self._begin,
+            "on_part_data": self._data,
+            "on_header_field": lambda data, start, end: self._header[0].extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._header[1].extend(data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+        }
+        try:
+            self._parser = MultipartParser(boundary, callbacks)
+        except Exception:
+            self._failed = True
+
+    def _begin(self) -> None:
+        self._headers = {}
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header[0]).lower()] = bytes(self._header[1])
+        self._header[0], self._header[1] = bytearray(), bytearray()
+
+    def _headers_finished(self) -> None:
+        _disposition, options = self._parse_options(self._headers.get(b"content-disposition", b""))
+        self._parts.append((options.get(b"name", b""), bytearray(), b"filename" in options))
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._parts and not self._parts[-1][2]:
+            kept = self._parts[-1][1]
+            if len(kept) < self.TEXT_PART_BYTES:
+                kept.extend(data[start : min(end, start + self.TEXT_PART_BYTES - len(kept))])
+
+    def feed(self, chunk: bytes) -> None:
+        """Read the next bytes of the body."""
+        if self._parser is None or self._failed or not chunk:
+            return
+        try:
+            self._parser.write(chunk)
+        except Exception:  # Starlette parses the same body; it answers one it cannot
+            self._failed = True
+
+    def problem(self) -> Problem | None:
+        """The problem of the body read so far (the whole body: call once it has been received)."""
+        if self._charset is not None:
+            return self._charset
+        if self._parser is None or self._failed:
+            return None
+        try:
+            self._parser.finalize()
+        except Exception:
+            return None
+        for name, data, is_file in self._parts:
+            if is_file:
+                continue
+            if not _utf8(name):
+                return Problem(
+                    "the name of a form field is not UTF-8 text", field="body", allowed=MULTIPART_ALLOWED
+                )
+            shown = shown_name(name.decode("utf-8"))
+            if len(data) < self.TEXT_PART_BYTES and not _utf8(bytes(data)):
+                return Problem(
+                    f"the form field {shown!r} is not UTF-8 text", field=shown, allowed=MULTIPART_ALLOWED
+                )
+        return None
 
 
 def _utf8(data: bytes) -> bool:
@@ -492,6 +542,8 @@ async def one_value_each(request: Request) -> None:
             problem = _form_text_problem(body)
         elif FORM_BODY_KEY in request.scope:  # multipart, not an upload to `UPLOAD_PATHS`
             problem = _multipart_text_problem(request.headers.get("content-type", ""), body)
+        elif isinstance(texts := request.scope.get(UPLOAD_TEXTS_KEY), MultipartTexts):  # an upload
+            problem = texts.problem()  # its text parts, read as the body streamed in (D-19.1166)
         if problem is None:
             problem = _repeated_problem("form field", pairs)
     if problem is not None:
@@ -582,8 +634,11 @@ class LimitRequestBody:
         over = False
         started = False
         kept: bytearray | None = None
+        texts: MultipartTexts | None = None
         if _content_type(request) in FORM_TYPES and not _upload(scope):  # checked by `one_value_each`
             kept = scope[FORM_BODY_KEY] = bytearray()  # (D-19.1127, D-19.1130)
+        elif _upload(scope):  # its text parts only, read as the body streams in (D-19.1166)
+            texts = scope[UPLOAD_TEXTS_KEY] = MultipartTexts(request.headers.get("content-type", ""))
 
         async def limited_receive() -> Any:
             nonlocal received, over
@@ -597,6 +652,8 @@ class LimitRequestBody:
                     return {"type": "http.disconnect"}
                 if kept is not None:
                     kept.extend(message.get("body", b""))
+                if texts is not None:
+                    texts.feed(message.get("body", b""))
             return message
 
         async def guarded_send(message: Any) -> None:

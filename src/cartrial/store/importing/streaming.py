@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.columns import FIRST_DATA_ROW
-from cartrial.errors import Problem
+from cartrial.errors import InputError, Problem
 from cartrial.store.importing.forms import FORMS_BY_NAME, FormSpec
 from cartrial.store.importing.validation import FormData
 from cartrial.tabular import _read_header, long_cell_problems, read_csv, refuse_nul_bytes, trim_cells
@@ -59,13 +59,16 @@ def streamed(spec: FormSpec, size_bytes: int, total_bytes: int, stream_bytes: in
 
 
 def plain_layout(file: Path, block_bytes: int = 1 << 24) -> bool:
-    """Whether the file can be streamed: UTF-8, no quote character or NUL byte (`read_csv` locates it), no
-    carriage return except before a line feed, and every line after the header has exactly as many commas as
-    the header (so one line is one row with every cell: no blank, short or long row). One vectorised pass
-    over the bytes."""
+    """Whether the file can be streamed: UTF-8, no quote character or NUL byte (in the header too, D-19.1164:
+    `read_csv` locates it), no carriage return except before a line feed, and every line after the header
+    has exactly as many commas as the header (so one line is one row with every cell: no blank, short or
+    long row). One vectorised pass over the bytes."""
     import codecs
 
-    header = _read_header(file)
+    try:
+        header = _read_header(file)
+    except InputError:  # a header not UTF-8 or holding a NUL byte (D-19.1164): `read_csv` locates it
+        return False
     commas = len(header) - 1
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     carry = b""
