@@ -828,6 +828,26 @@ def _calendar(
     return infusion
 
 
+def _site_clock(scenario: Scenario, days: FloatArray) -> tuple[Any, Any, Any]:
+    """(the site's zone, the instants `days` (finite) after the accrual start (08:00 UTC of `start_date`,
+    as `infusion_instant`), their naive wall clock at the site), for the vectorised site-calendar
+    arithmetic. Microsecond timestamps, as `datetime.timedelta(days=...)` rounds in `infusion_instant` and
+    `consent_date` (nanoseconds put an instant a hair from a site midnight on the other side of it) and
+    reaching every date a scenario allows (nanoseconds stop at 2262-04-11); the zone is `zoneinfo`'s, as
+    the written study's (pytz, pandas' default for a zone name, has no daylight saving time after 2037).
+    """
+    import zoneinfo
+
+    import pandas as pd
+
+    zone = zoneinfo.ZoneInfo(scenario.accrual.site_time_zone)
+    start = pd.Timestamp(
+        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
+    ).as_unit("us")
+    instants = pd.DatetimeIndex(start + pd.to_timedelta(days, unit="D").round("us").as_unit("us"))
+    return zone, instants, instants.tz_convert(zone).tz_localize(None)
+
+
 def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> FloatArray:
     """The study day (after the accrual start, 08:00 UTC of `start_date`, as `infusion_instant`) of the
     moment `later` days after each of `days` on the site's wall clock (`accrual.site_time_zone`): the same
@@ -848,13 +868,8 @@ def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> Float
     finite = np.isfinite(days)
     if not finite.any():
         return days + later
-    zone = scenario.accrual.site_time_zone
-    start = pd.Timestamp(
-        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
-    )
-    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant`
-    instants = start + pd.to_timedelta(days[finite], unit="D").round("us")
-    wall = pd.DatetimeIndex(instants).tz_convert(zone).tz_localize(None) + pd.Timedelta(days=later)
+    zone, instants, wall = _site_clock(scenario, days[finite])
+    wall = wall + pd.Timedelta(days=later).as_unit("us")
     moved = wall.tz_localize(
         zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
     ).tz_convert("UTC")
@@ -973,15 +988,11 @@ def consent_gap_days(
 
     days = np.asarray(infusion_days, dtype=float)
     finite = np.isfinite(days)
-    start = pd.Timestamp(
-        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
-    )
-    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant` and `consent_date`
-    # (nanoseconds put an instant a hair from a site midnight on the other side of it)
-    instants = start + pd.to_timedelta(np.where(finite, days, 0.0), unit="D").round("us")
-    wall = pd.DatetimeIndex(instants).tz_convert(scenario.accrual.site_time_zone).tz_localize(None)
-    lead = pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D").round(
-        "us"
+    _, _, wall = _site_clock(scenario, np.where(finite, days, 0.0))
+    lead = (
+        pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D")
+        .round("us")
+        .as_unit("us")
     )
     gap = (wall.normalize() - (wall - lead).normalize()).days.to_numpy(dtype=float)
     return np.where(finite, gap, np.nan)
