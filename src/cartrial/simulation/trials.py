@@ -853,8 +853,9 @@ def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> Float
     moment `later` days after each of `days` on the site's wall clock (`accrual.site_time_zone`): the same
     time of day, `later` dates on, so its site date is exactly `later` days after — across a daylight-saving
     change too, where `later` × 24 h is an hour short or long (D-19.1205). A wall time a spring-forward change
-    skips is moved forward by the gap, an ambiguous one (fall-back) is the first of the two; a non-finite day
-    stays as it is.
+    skips is moved forward by the gap, an ambiguous one (fall-back) is the first of the two, and a moment that
+    would still fall short of the site date `later` days on (a skipped day, Pacific/Apia 2011-12-30) is the
+    first moment on or after that date (D-19.1255); a non-finite day stays as it is.
 
     >>> from cartrial import examples
     >>> from cartrial.simulation import load_scenario
@@ -873,6 +874,17 @@ def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> Float
     moved = wall.tz_localize(
         zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
     ).tz_convert("UTC")
+    # a skipped site day (Pacific/Apia, 2011-12-30) is not "shifted forward" onto the next date: a moment
+    # short of the target site date moves to the first moment on or after it (its midnight, or the end of
+    # the gap when that midnight was skipped too: `fold=0` reads a skipped wall time with the offset before)
+    target = wall.normalize()
+    short = np.flatnonzero(moved.tz_convert(zone).tz_localize(None).normalize() < target)
+    if short.size:
+        values = moved.to_pydatetime()
+        for j in short.tolist():
+            first = target[j].to_pydatetime().replace(tzinfo=zone, fold=0).astimezone(dt.UTC)
+            values[j] = max(values[j], first)
+        moved = pd.DatetimeIndex(values).as_unit("us")
     # the change of the UTC offset between the two moments (0 without one: exactly `days + later` then)
     shift = ((moved - instants) - pd.Timedelta(days=later)) / pd.Timedelta(days=1)
     out = days + later
