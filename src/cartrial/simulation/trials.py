@@ -1124,8 +1124,12 @@ def _efficacy(
     follow_days: FloatArray,
     infusion: FloatArray,
     visit_end: FloatArray,
+    death: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
     """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot.
+    `follow_days` is the follow-up as if alive (the dropout, the end of follow-up or the cut-off): the onsets
+    are drawn over it in the OC and in the study alike; `death` (day after the infusion, +inf: none) ends
+    what is counted — `relapses` and the AQP4-IgG at the end count only by the death (D-19.1256).
     `relapses` are the attacks the analysis of the written study counts after the infusion
     (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
     onsets (each one a possible FS step); `edss_change` the change at the last EDSS visit
@@ -1138,6 +1142,7 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
+    died = np.full(t_idx.size, np.inf) if death is None else np.asarray(death, dtype=float)[t_idx, s_idx]
     # attacks per year in the 24 months of history (before the consent; D-19.876): onsets
     # merged by the protocol's relapse definition, as the analysis counts them (D-19.800); every drawn onset
     # counted was 15 % more in the reference population
@@ -1162,6 +1167,7 @@ def _efficacy(
             draws.relapse_seed[t, sl],
         )
         onsets_of[i] = onsets
+        by_death = [d for d in onsets if d <= died[i]]  # none after the death is in the data (D-19.97)
         infused_local = infusion_instant(sc, float(infusion[t, sl]))
         history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
@@ -1172,9 +1178,16 @@ def _efficacy(
             eff.regression_to_mean,
             prepared.protocol,
         )
-        counted[i] = post_infusion_attacks(history, infused_local, onsets, prepared.protocol)
+        counted[i] = post_infusion_attacks(history, infused_local, by_death, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
+    # as the study: the FS improvement by the titre at the end of the follow-up as if alive
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
+    end_seen = np.clip(
+        np.floor(np.minimum(follow_days[t_idx, s_idx], died)).astype(np.int64),
+        0,
+        prepared.antibody.shape[2] - 1,
+    )
+    fell_seen = np.log10(prepared.antibody[p, k, end_seen]) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
     # the FS at the last EDSS visit, as `simulate study` writes it (`fs_at_visit`, D-19.1222): a relapse step
     # or an improvement after that visit is in no EDSS the analysis reads (D-19.1221)
@@ -1187,7 +1200,7 @@ def _efficacy(
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("edss_visit_day", last_visit),
-        ("aqp4_fell", fell.astype(float)),
+        ("aqp4_fell", fell_seen.astype(float)),
         ("pre_rate", arr_seen),
     ):
         full = np.full(out_shape, np.nan)
@@ -1524,7 +1537,10 @@ def _simulate_batch(
     follow = np.where(treated, np.minimum(alive, death), np.nan)
     # the EDSS visits `simulate study` writes: by the alive follow-up's end and the death's site day
     # (D-19.1223)
-    eff = _efficacy(prepared, draws, slot_dose, follow, infusion, edss_visit_end(sc, alive, death, infusion))
+    # the onsets over the follow-up as if alive, as the study draws them; counted by the death (D-19.1256)
+    eff = _efficacy(
+        prepared, draws, slot_dose, alive, infusion, edss_visit_end(sc, alive, death, infusion), death
+    )
     rows = np.arange(trials)[:, None]
     k = np.maximum(slot_dose, 0)
     cols = np.arange(slots)[None, :]
