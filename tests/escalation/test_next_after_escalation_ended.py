@@ -42,3 +42,23 @@ def test_a_continuing_3_plus_3_still_gives_its_decision(cli: Cli) -> None:
     shown = " ".join(out.split())
     assert "decision at the current dose: escalate" in shown
     assert "final MTD estimate (not the next dose)" in shown
+
+
+def test_the_json_decision_of_an_ended_3_plus_3_is_stop(cli: Cli) -> None:
+    """`1NNN 2NNN 3NNN` on three levels: 0/3 at the top level, the rule ends (MTD level 3); the JSON said
+    "decision": "escalate" beside "continue": false (review of simfix, finding 2)."""
+    for outcomes, mtd in (("1NNN 2NNN 3NNN", 3), ("1NNN 2TTN 1NNN", 1)):
+        code, out, err = cli(
+            "escalate", "next", "--design", "3+3", "--doses", "3", "--outcomes", outcomes, "--json"
+        )
+        assert code == 0, err
+        fit = json.loads(out)
+        assert (fit["decision"], fit["continue"], fit["next_dose"], fit["mtd"]) == ("stop", False, None, mtd)
+
+
+def test_the_json_decision_of_a_continuing_3_plus_3_is_unchanged(cli: Cli) -> None:
+    code, out, err = cli(
+        "escalate", "next", "--design", "3+3", "--doses", "3", "--outcomes", "1NNN", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["decision"] == "escalate"

@@ -123,3 +123,16 @@ def test_one_trial_page_shows_no_nan(make_scenario: Callable[..., Path]) -> None
     dose_table, metrics_table = page.split("<h2>Trial metrics</h2>")
     assert "<td>n/a</td>" in dose_table.split("<h2>Dose levels</h2>")[1]
     assert "<td>n/a</td>" in metrics_table and "<td></td>" not in metrics_table
+
+
+def test_mean_treated_per_level_is_the_count_of_each_trials_slots(run: tuple[object, object]) -> None:
+    """The patients treated at each level, counted per level (no trials × slots × levels array, ~1 GB near
+    MAX_TRIAL_SLOTS with 50 levels; review of simfix, finding 5): the same numbers as a plain count."""
+    batch, oc = run
+    slot_dose = np.asarray(batch.slot_dose)
+    for level, row in enumerate(oc.doses.to_dict(orient="records")):
+        counts = [sum(1 for d in trial if int(d) == level) for trial in slot_dose.tolist()]
+        assert row["mean_treated"] == pytest.approx(sum(counts) / len(counts), rel=1e-12)
+        mean = sum(counts) / len(counts)
+        sd = (sum((c - mean) ** 2 for c in counts) / (len(counts) - 1)) ** 0.5
+        assert row["mean_treated_se"] == pytest.approx(sd / len(counts) ** 0.5, rel=1e-9, abs=1e-12)

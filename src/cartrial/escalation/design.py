@@ -357,6 +357,8 @@ class Design(ABC):
             # the end (D-19.1208)
             if not ended:
                 reasons.append(f"decision at the current dose: {decision}")
+        if ended:  # nor is it the fit's decision: the escalation has stopped (D-19.1252)
+            decision = "stop"
         if ended:
             reasons.append("the trial's escalation has ended: the design's rule declares the MTD")
         elif stop:

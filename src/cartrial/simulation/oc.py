@@ -196,8 +196,9 @@ def summarise(
         )
     rows = []
     above = batch.above_target
-    treated_at = (batch.slot_dose[:, :, None] == np.arange(k)[None, None, :]).sum(axis=1).astype(float)
     for level in range(k):
+        # counted per level: a trials × slots × levels array is ~1 GB near MAX_TRIAL_SLOTS with 50 levels
+        treated = (batch.slot_dose == level).sum(axis=1).astype(float)
         sel, sel_se = _prop(batch.mtd == level)
         n, y = batch.n[:, level], batch.y[:, level]
         true = batch.true_dlt[:, level] if batch.true_dlt is not None else np.full(t, np.nan)
@@ -216,8 +217,8 @@ def summarise(
                 "mean_dlt_se": float(y.std(ddof=1) / root) if t > 1 else _NO_SE,
                 # every patient the design treated at the level, the replaced (not DLT-evaluable) ones too;
                 # `mean_n` counts the design's DLT-evaluable patients and the expansion's (D-19.1225)
-                "mean_treated": float(treated_at[:, level].mean()),
-                "mean_treated_se": float(treated_at[:, level].std(ddof=1) / root) if t > 1 else _NO_SE,
+                "mean_treated": float(treated.mean()),
+                "mean_treated_se": float(treated.std(ddof=1) / root) if t > 1 else _NO_SE,
                 # the level's true DLT probability is above the target toxicity (D-19.315)
                 **({"above_target": bool(above[level])} if above is not None else {}),
             }

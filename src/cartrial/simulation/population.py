@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from cartrial.errors import InputError, Problem
 from cartrial.protocol import Candidate, Protocol, screen
+from cartrial.protocol.birth import earliest_birth
 from cartrial.protocol.eligibility import (
     DiagnosisRule,
     ImmunosuppressantRefractoryRule,
@@ -301,10 +302,15 @@ class IndicationProfile:
 
 
 def _prior_treatments(
-    profile: IndicationProfile, screening_date: dt.date, duration_days: float, poor_control: bool
+    profile: IndicationProfile,
+    screening_date: dt.date,
+    duration_days: float,
+    poor_control: bool,
+    since_birth: float = float("inf"),
 ) -> list[dict[str, Any]]:
     """The current agent (ongoing, as in the reference study) and, before it, the earlier failed agents
-    the protocol's refractoriness rule asks for, each used one month longer than its minimum."""
+    the protocol's refractoriness rule asks for, each used one month longer than its minimum; no date is
+    more than `since_birth` days before screening (D-19.1251)."""
     classes = list(profile.therapy_classes)
     current_start = min(duration_days - 30, 800)
     treatments: list[dict[str, Any]] = [
@@ -323,8 +329,8 @@ def _prior_treatments(
             {
                 "agent": _PRIOR_AGENTS[j % len(_PRIOR_AGENTS)] + ("" if j < len(_PRIOR_AGENTS) else f" {j}"),
                 "therapy_classes": classes,
-                "start_date": _shift(screening_date, end + course),
-                "last_dose_date": _shift(screening_date, end),
+                "start_date": _shift(screening_date, min(end + course, since_birth)),
+                "last_dose_date": _shift(screening_date, min(end, since_birth)),
                 "poor_control": poor_control,
             }
         )
@@ -360,15 +366,19 @@ def candidate_record(
     needed = 30 + profile.min_agents * ((profile.min_duration_months + 1) * 31 + 14)
     if profile.min_agents > 1:
         duration_days = max(duration_days, float(needed))
+    # no dated record before the earliest birth screening allows for the recorded age (D-19.1251)
+    born = earliest_birth(age_years=int(age), age_on=screening_date)
+    since_birth = float((screening_date - born).days) if born is not None else float("inf")
+    duration_days = min(duration_days, since_birth)
     alt_uln = 40.0
-    treatments = _prior_treatments(profile, screening_date, duration_days, bool(c.refractory[i]))
+    treatments = _prior_treatments(profile, screening_date, duration_days, bool(c.refractory[i]), since_birth)
     if c.recent_b_cell_depletion[i]:
         treatments.append(
             {
                 "agent": "rituximab",
                 "therapy_classes": ["anti_cd20", "b_cell_depleting", "immunosuppressant"],
-                "start_date": _shift(screening_date, 300),
-                "last_dose_date": _shift(screening_date, 90),
+                "start_date": _shift(screening_date, min(300, since_birth)),
+                "last_dose_date": _shift(screening_date, min(90, since_birth)),
                 "poor_control": bool(c.refractory[i]),
             }
         )
@@ -391,7 +401,9 @@ def candidate_record(
             }
         ],
         "treatments": treatments,
-        "relapses": [{"onset_date": _shift(screening_date, d)} for d in c.relapse_days_before[i]],
+        "relapses": [
+            {"onset_date": _shift(screening_date, min(d, since_birth))} for d in c.relapse_days_before[i]
+        ],
         "edss": {"score": float(c.edss[i]), "date": _shift(screening_date, 3)},
         "labs": [
             {"analyte": "neutrophils", "value": round(float(c.neutrophils[i]), 2), "unit": "10^9/L"},

@@ -395,7 +395,7 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     death = death_days(draws, slot_dose)
     # the EDSS visits written: by the end of follow-up and the death's site day, the OC's rule (D-19.1223)
     visit_end = edss_visit_end(sc, follow, death, infusion)
-    eff = _efficacy(prepared, draws, slot_dose, follow, infusion, visit_end)
+    eff = _efficacy(prepared, draws, slot_dose, follow, infusion, visit_end, death)
     died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
     infused = (slot_dose[0] >= 0) & (np.nan_to_num(infusion[0], nan=np.inf) <= cutoff)

@@ -828,13 +828,34 @@ def _calendar(
     return infusion
 
 
+def _site_clock(scenario: Scenario, days: FloatArray) -> tuple[Any, Any, Any]:
+    """(the site's zone, the instants `days` (finite) after the accrual start (08:00 UTC of `start_date`,
+    as `infusion_instant`), their naive wall clock at the site), for the vectorised site-calendar
+    arithmetic. Microsecond timestamps, as `datetime.timedelta(days=...)` rounds in `infusion_instant` and
+    `consent_date` (nanoseconds put an instant a hair from a site midnight on the other side of it) and
+    reaching every date a scenario allows (nanoseconds stop at 2262-04-11); the zone is `zoneinfo`'s, as
+    the written study's (pytz, pandas' default for a zone name, has no daylight saving time after 2037).
+    """
+    import zoneinfo
+
+    import pandas as pd
+
+    zone = zoneinfo.ZoneInfo(scenario.accrual.site_time_zone)
+    start = pd.Timestamp(
+        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
+    ).as_unit("us")
+    instants = pd.DatetimeIndex(start + pd.to_timedelta(days, unit="D").round("us").as_unit("us"))
+    return zone, instants, instants.tz_convert(zone).tz_localize(None)
+
+
 def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> FloatArray:
     """The study day (after the accrual start, 08:00 UTC of `start_date`, as `infusion_instant`) of the
     moment `later` days after each of `days` on the site's wall clock (`accrual.site_time_zone`): the same
     time of day, `later` dates on, so its site date is exactly `later` days after — across a daylight-saving
     change too, where `later` × 24 h is an hour short or long (D-19.1205). A wall time a spring-forward change
-    skips is moved forward by the gap, an ambiguous one (fall-back) is the first of the two; a non-finite day
-    stays as it is.
+    skips is moved forward by the gap, an ambiguous one (fall-back) is the first of the two, and a moment that
+    would still fall short of the site date `later` days on (a skipped day, Pacific/Apia 2011-12-30) is the
+    first moment on or after that date (D-19.1255); a non-finite day stays as it is.
 
     >>> from cartrial import examples
     >>> from cartrial.simulation import load_scenario
@@ -848,16 +869,22 @@ def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> Float
     finite = np.isfinite(days)
     if not finite.any():
         return days + later
-    zone = scenario.accrual.site_time_zone
-    start = pd.Timestamp(
-        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
-    )
-    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant`
-    instants = start + pd.to_timedelta(days[finite], unit="D").round("us")
-    wall = pd.DatetimeIndex(instants).tz_convert(zone).tz_localize(None) + pd.Timedelta(days=later)
+    zone, instants, wall = _site_clock(scenario, days[finite])
+    wall = wall + pd.Timedelta(days=later).as_unit("us")
     moved = wall.tz_localize(
         zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
     ).tz_convert("UTC")
+    # a skipped site day (Pacific/Apia, 2011-12-30) is not "shifted forward" onto the next date: a moment
+    # short of the target site date moves to the first moment on or after it (its midnight, or the end of
+    # the gap when that midnight was skipped too: `fold=0` reads a skipped wall time with the offset before)
+    target = wall.normalize()
+    short = np.flatnonzero(moved.tz_convert(zone).tz_localize(None).normalize() < target)
+    if short.size:
+        values = moved.to_pydatetime()
+        for j in short.tolist():
+            first = target[j].to_pydatetime().replace(tzinfo=zone, fold=0).astimezone(dt.UTC)
+            values[j] = max(values[j], first)
+        moved = pd.DatetimeIndex(values).as_unit("us")
     # the change of the UTC offset between the two moments (0 without one: exactly `days + later` then)
     shift = ((moved - instants) - pd.Timedelta(days=later)) / pd.Timedelta(days=1)
     out = days + later
@@ -973,15 +1000,11 @@ def consent_gap_days(
 
     days = np.asarray(infusion_days, dtype=float)
     finite = np.isfinite(days)
-    start = pd.Timestamp(
-        dt.datetime.combine(dt.date.fromisoformat(scenario.accrual.start_date), dt.time(8, 0)), tz="UTC"
-    )
-    # to the microsecond, as `datetime.timedelta(days=...)` rounds in `infusion_instant` and `consent_date`
-    # (nanoseconds put an instant a hair from a site midnight on the other side of it)
-    instants = start + pd.to_timedelta(np.where(finite, days, 0.0), unit="D").round("us")
-    wall = pd.DatetimeIndex(instants).tz_convert(scenario.accrual.site_time_zone).tz_localize(None)
-    lead = pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D").round(
-        "us"
+    _, _, wall = _site_clock(scenario, np.where(finite, days, 0.0))
+    lead = (
+        pd.to_timedelta(np.asarray(vein_to_vein_days, dtype=float) + CONSENT_LEAD_DAYS, unit="D")
+        .round("us")
+        .as_unit("us")
     )
     gap = (wall.normalize() - (wall - lead).normalize()).days.to_numpy(dtype=float)
     return np.where(finite, gap, np.nan)
@@ -1101,8 +1124,12 @@ def _efficacy(
     follow_days: FloatArray,
     infusion: FloatArray,
     visit_end: FloatArray,
+    death: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
     """Relapses (Poisson with mean h0 · ∫A^exponent), EDSS change (neuro engine) per treated slot.
+    `follow_days` is the follow-up as if alive (the dropout, the end of follow-up or the cut-off): the onsets
+    are drawn over it in the OC and in the study alike; `death` (day after the infusion, +inf: none) ends
+    what is counted — `relapses` and the AQP4-IgG at the end count only by the death (D-19.1256).
     `relapses` are the attacks the analysis of the written study counts after the infusion
     (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
     onsets (each one a possible FS step); `edss_change` the change at the last EDSS visit
@@ -1115,6 +1142,7 @@ def _efficacy(
     k = slot_dose[t_idx, s_idx]
     cov = prepared.eligible
     day = np.clip(np.floor(follow_days[t_idx, s_idx]).astype(np.int64), 0, prepared.antibody.shape[2] - 1)
+    died = np.full(t_idx.size, np.inf) if death is None else np.asarray(death, dtype=float)[t_idx, s_idx]
     # attacks per year in the 24 months of history (before the consent; D-19.876): onsets
     # merged by the protocol's relapse definition, as the analysis counts them (D-19.800); every drawn onset
     # counted was 15 % more in the reference population
@@ -1139,6 +1167,7 @@ def _efficacy(
             draws.relapse_seed[t, sl],
         )
         onsets_of[i] = onsets
+        by_death = [d for d in onsets if d <= died[i]]  # none after the death is in the data (D-19.97)
         infused_local = infusion_instant(sc, float(infusion[t, sl]))
         history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
@@ -1149,9 +1178,16 @@ def _efficacy(
             eff.regression_to_mean,
             prepared.protocol,
         )
-        counted[i] = post_infusion_attacks(history, infused_local, onsets, prepared.protocol)
+        counted[i] = post_infusion_attacks(history, infused_local, by_death, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
+    # as the study: the FS improvement by the titre at the end of the follow-up as if alive
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
+    end_seen = np.clip(
+        np.floor(np.minimum(follow_days[t_idx, s_idx], died)).astype(np.int64),
+        0,
+        prepared.antibody.shape[2] - 1,
+    )
+    fell_seen = np.log10(prepared.antibody[p, k, end_seen]) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
     # the FS at the last EDSS visit, as `simulate study` writes it (`fs_at_visit`, D-19.1222): a relapse step
     # or an improvement after that visit is in no EDSS the analysis reads (D-19.1221)
@@ -1164,7 +1200,7 @@ def _efficacy(
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("edss_visit_day", last_visit),
-        ("aqp4_fell", fell.astype(float)),
+        ("aqp4_fell", fell_seen.astype(float)),
         ("pre_rate", arr_seen),
     ):
         full = np.full(out_shape, np.nan)
@@ -1501,7 +1537,10 @@ def _simulate_batch(
     follow = np.where(treated, np.minimum(alive, death), np.nan)
     # the EDSS visits `simulate study` writes: by the alive follow-up's end and the death's site day
     # (D-19.1223)
-    eff = _efficacy(prepared, draws, slot_dose, follow, infusion, edss_visit_end(sc, alive, death, infusion))
+    # the onsets over the follow-up as if alive, as the study draws them; counted by the death (D-19.1256)
+    eff = _efficacy(
+        prepared, draws, slot_dose, alive, infusion, edss_visit_end(sc, alive, death, infusion), death
+    )
     rows = np.arange(trials)[:, None]
     k = np.maximum(slot_dose, 0)
     cols = np.arange(slots)[None, :]

@@ -676,7 +676,7 @@ def _infusion_before_birth(
         return
     for infusion in records.of("infusion"):
         day = records.typed_day(infusion.get("infused_at"))  # the date the site meant (D-19.622)
-        if day is not None and day < born:
+        if day is not None and before_birth(day, born):  # strictly before (D-19.1206)
             yield (
                 infusion,
                 "infused_at",
@@ -821,7 +821,7 @@ def _adult_under_30_kg(
     consent, year = subject.get("consent_date"), subject.get("birth_year")
     born = subject.get("birth_date")
     if isinstance(born, dt.date) and isinstance(consent, dt.date):
-        if consent < born:  # refused at import (a row rule of the subjects form)
+        if before_birth(consent, born):  # refused at import (a row rule of the subjects form)
             return
         # completed years by the one rule of the screening (a 29 February birthday is reached on 28 February
         # in a common year, `completed_years`; D-19.1016)
