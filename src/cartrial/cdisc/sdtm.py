@@ -327,7 +327,8 @@ class SdtmContext:
             self.timelines[sid] = SubjectTimeline(
                 dlt_window_days=window,
                 zone=zones.get(str(sid)),
-                consent=date_of(str(row["consent_date"] or "")),
+                # a subjects table without the column (tables built by hand): no consent date
+                consent=date_of(str(row.get("consent_date") or "")),
             )
         for row in _rows(self.table("infusions")):
             tl = self.timelines.setdefault(
