@@ -1099,17 +1099,17 @@ def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
 
 def history_dtc(value: Any) -> str:
     """--DTC of a date of the subject form's histories (`cartrial.neuro.tables.HISTORY_DATE_KEYS`; free
-    JSON): blank for none; the date the analysis reads from it (`cartrial.neuro.tables.onset_period`, the
-    one reader of a history date and its one form, D-19.711, D-19.1214) at the precision it holds: a
-    complete date as written, with the time and offset written after it (the date is the one the analysis
-    reads; no conversion to another clock moves it, D-19.1215), a partial one right-truncated
-    (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``). `ValueError` (without the value) when it is
-    no date of that form (D-19.1212).
+    JSON): blank for none; the date the analysis reads from it (`cartrial.neuro.tables.onset_period`, the one
+    reader of a history date and its one form, D-19.711, D-19.1214) at date precision at most: a complete
+    date as its day, without the time written after it (the analysis reads only the day; one style whatever
+    the subject's other dates carry, and no clock moves the day: D-19.1215, D-19.1220), a partial one
+    right-truncated (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``). `ValueError` (without the
+    value) when it is no date of that form (D-19.1212).
 
     >>> history_dtc("2019-07-UN"), history_dtc("2019"), history_dtc(None)
     ('2019-07', '2019', '')
     >>> history_dtc("2019-07-01T02:00+08:00")
-    '2019-07-01T02:00+08:00'
+    '2019-07-01'
     """
     from cartrial.neuro.tables import onset_period
 
@@ -1118,7 +1118,7 @@ def history_dtc(value: Any) -> str:
         return ""
     first, last = onset_period(text)
     if first == last:
-        return text  # a complete date (and its time) as written: its date is `first`
+        return first.isoformat()  # a complete date (a time written after it is not kept: D-19.1220)
     if (first.year, first.month) == (last.year, last.month):
         return first.isoformat()[:7]
     return first.isoformat()[:4]
