@@ -2,9 +2,9 @@
 
 ``2019-07-01T02:00+08:00`` was written through `dtc`, which converts a date-time to UTC: ``2019-06-30T18:00``,
 the date moved a day and the offset lost, while the analysis (`onset_period`) reads 2019-07-01. A complete
-date is now written as written (its time and offset with it: ISO 8601, SDTMIG v3.4 §4.4.2 allows the
-offset); a partial one right-truncated; a text that is no date of the one form is refused (it was written
-as the year or the day it began with)."""
+date is now written as the day the analysis reads, at date precision (D-19.1220; D-19.1215 kept the time and
+offset as written, which gave a subject's dates two styles, D-19.607); a partial one right-truncated; a text
+that is no date of the one form is refused (it was written as the year or the day it began with)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from cartrial.cdisc.sdtm import history_dtc
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2019-07-01T02:00+08:00", "2019-07-01T02:00+08:00"),
-        ("2019-07-01T02:00Z", "2019-07-01T02:00Z"),
+        ("2019-07-01T02:00+08:00", "2019-07-01"),
+        ("2019-07-01T02:00Z", "2019-07-01"),
         ("2019-07-01", "2019-07-01"),
         ("2019-07-UN", "2019-07"),
         ("2019-UN-15", "2019"),

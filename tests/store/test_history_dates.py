@@ -18,8 +18,9 @@ import json
 
 import pytest
 
+from cartrial.neuro.tables import history_date_faults
 from cartrial.store.edit_checks import Record, SubjectRecords, run_edit_checks
-from cartrial.store.fields import history_date_faults, validate_record
+from cartrial.store.fields import validate_record
 
 SUBJECT = {"subject_id": "CT-900", "site_id": "TJH", "consent_date": dt.date(2021, 4, 1)}
 NO_DATES = (

@@ -10,7 +10,6 @@ the engines. This module only re-shapes: the representation decisions are in the
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -1099,25 +1098,19 @@ def build_cm(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     return _frame(rows, spec, ["USUBJID", "CMSTDTC", "CMTRT", "CMSPID"])
 
 
-HISTORY_DATES: Mapping[str, tuple[str, ...]] = {
-    "treatment_history": ("started_on", "stopped_on"),
-    "relapse_history": ("onset_date",),
-}
-"""The dates of the subject form's free-JSON histories the export writes (CM.CMSTDTC/CMENDTC, MH.MHSTDTC)."""
-
-
 def history_dtc(value: Any) -> str:
-    """--DTC of a date of the subject form's histories (`HISTORY_DATES`; free JSON): blank for none; the date
-    the analysis reads from it (`cartrial.neuro.tables.onset_period`, the one reader of a history date and its
-    one form, D-19.711, D-19.1214) at the precision it holds: a complete date as written, with the time and
-    offset written after it (the date is the one the analysis reads; no conversion to another clock moves
-    it, D-19.1215), a partial one right-truncated (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``).
-    `ValueError` (without the value) when it is no date of that form (D-19.1212).
+    """--DTC of a date of the subject form's histories (`cartrial.neuro.tables.HISTORY_DATE_KEYS`; free
+    JSON): blank for none; the date the analysis reads from it (`cartrial.neuro.tables.onset_period`, the one
+    reader of a history date and its one form, D-19.711, D-19.1214) at date precision at most: a complete
+    date as its day, without the time written after it (the analysis reads only the day; one style whatever
+    the subject's other dates carry, and no clock moves the day: D-19.1215, D-19.1220), a partial one
+    right-truncated (``2019-07-UN`` → ``2019-07``, ``2019-UN-UN`` → ``2019``). `ValueError` (without the
+    value) when it is no date of that form (D-19.1212).
 
     >>> history_dtc("2019-07-UN"), history_dtc("2019"), history_dtc(None)
     ('2019-07', '2019', '')
     >>> history_dtc("2019-07-01T02:00+08:00")
-    '2019-07-01T02:00+08:00'
+    '2019-07-01'
     """
     from cartrial.neuro.tables import onset_period
 
@@ -1126,53 +1119,68 @@ def history_dtc(value: Any) -> str:
         return ""
     first, last = onset_period(text)
     if first == last:
-        return text  # a complete date (and its time) as written: its date is `first`
+        return first.isoformat()  # a complete date (a time written after it is not kept: D-19.1220)
     if (first.year, first.month) == (last.year, last.month):
         return first.isoformat()[:7]
     return first.isoformat()[:4]
 
 
 def check_history_dates(subjects: pd.DataFrame) -> None:
-    """Refuse, every one at once, the dates of `HISTORY_DATES` that are no ISO 8601 date: an InputError
-    naming the subject record, the history, the entry (1-based) and its key, never the stored text (D-12.2;
-    D-19.1212). The store keeps the histories as free JSON, so this is where their dates are first read."""
+    """Refuse, every one at once, the histories that are no list of entries and the dates of
+    `cartrial.neuro.tables.HISTORY_DATE_KEYS` that are no history date (`history_date_faults`, the one
+    reader, D-19.1218): an InputError naming the subject record, the history and, for a date, the entry
+    (1-based) and its key, never the stored text (D-12.2; D-19.1212). The store keeps the histories as free
+    JSON, so this is the export's last guard before any domain is built."""
     from cartrial.analysis.model import record_name
-    from cartrial.neuro.tables import HISTORY_DATE_ALLOWED
+    from cartrial.neuro.tables import (
+        HISTORY_ALLOWED,
+        HISTORY_DATE_ALLOWED,
+        HISTORY_DATE_KEYS,
+        history_date_faults,
+    )
 
     problems = []
     for r in _rows(subjects):
-        for column, keys in HISTORY_DATES.items():
+        record = record_name("subject", r.get("record_id")) or f"subject {r['subject_id']}"
+        for column in HISTORY_DATE_KEYS:
             if column not in r:
                 continue
-            for k, item in enumerate(_json_list(r[column] or ""), start=1):
-                for key in keys:
-                    try:
-                        history_dtc(item.get(key))
-                    except ValueError:
-                        problems.append(
-                            Problem(
-                                f"a date of the {column.replace('_', ' ')} is no ISO 8601 date: "
-                                f"{'CM' if column == 'treatment_history' else 'MH'} cannot hold it",
-                                record=record_name("subject", r.get("record_id"))
-                                or f"subject {r['subject_id']}",
-                                field=f"{column} (entry {k}): {key}",
-                                allowed=HISTORY_DATE_ALLOWED,
-                            )
-                        )
+            domain = "CM" if column == "treatment_history" else "MH"
+            try:
+                faults = history_date_faults(r[column], column)
+            except ValueError:
+                problems.append(
+                    Problem(
+                        f"the {column.replace('_', ' ')} is no JSON list of entries: {domain} cannot hold it",
+                        record=record,
+                        field=column,
+                        allowed=HISTORY_ALLOWED,
+                    )
+                )
+                continue
+            problems.extend(
+                Problem(
+                    f"a date of the {column.replace('_', ' ')} is no ISO 8601 date: {domain} cannot hold it",
+                    record=record,
+                    field=f"{column} (entry {k}): {key}",
+                    allowed=HISTORY_DATE_ALLOWED,
+                )
+                for k, key in faults
+            )
     if problems:
         raise InputError(
             problems,
-            header=f"{len(problems)} history date(s) that are no ISO 8601 date; nothing was written:",
+            header=f"{len(problems)} history problem(s): a history or a date of it is not read; nothing was "
+            "written:",
         )
 
 
-def _json_list(text: str) -> list[dict[str, Any]]:
-    if not text:
-        return []
-    value = json.loads(text)
-    if isinstance(value, dict):
-        value = [value]
-    return [v for v in value if isinstance(v, dict)]
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    """The entries of a history that are objects (`cartrial.neuro.tables.history_entries`; checked first by
+    `check_history_dates`)."""
+    from cartrial.neuro.tables import history_entries
+
+    return [v for v in history_entries(value) if isinstance(v, dict)]
 
 
 def build_lb(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:

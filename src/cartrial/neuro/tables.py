@@ -884,6 +884,65 @@ def onset_period(text: str) -> tuple[date, date]:
     return full, full
 
 
+HISTORY_DATE_KEYS: Mapping[str, tuple[str, ...]] = {
+    "treatment_history": ("started_on", "stopped_on"),
+    "relapse_history": ("onset_date",),
+}
+"""The dates of the subject form's free-JSON histories (each entry's keys), one table for every layer: the
+store's record rules and edit check, the analysis (`history_onsets`) and the CDISC export (CM.CMSTDTC/CMENDTC,
+MH.MHSTDTC) (D-19.1218)."""
+
+HISTORY_ALLOWED = "a JSON list of entries (objects), or one entry; or blank"
+"""What a history (the whole field) allows: the words of the export's refusal of a text that is none."""
+
+
+def history_entries(value: Any) -> list[Any]:
+    """The entries of a history: a JSON text (blank: none), a list, or one object (one entry). `ValueError`
+    (without the value) for a text that is no JSON, or a JSON neither a list nor an object (D-19.1218).
+
+    >>> history_entries('{"onset_date": "2019"}'), history_entries(" ")
+    ([{'onset_date': '2019'}], [])
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("not a JSON list of entries") from None
+    if isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError("not a JSON list of entries")
+    return value
+
+
+def history_date_faults(value: Any, column: str) -> list[tuple[int, str]]:
+    """(entry, key) of every date of the history `column` (`HISTORY_DATE_KEYS`; `history_entries`) that is no
+    history date (`onset_period`, its one form, D-19.1214); entries 1-based, an entry that is no object and
+    a blank date none. `ValueError` (without the value) when the history is no list of entries
+    (`history_entries`): the store leaves that to its JSON field rule, the export refuses it (D-19.1218).
+
+    >>> history_date_faults('[{"started_on": "2019-07"}, {"stopped_on": "2019--07"}]', "treatment_history")
+    [(2, 'stopped_on')]
+    """
+    faults = []
+    for k, item in enumerate(history_entries(value), start=1):
+        if not isinstance(item, dict):
+            continue
+        for key in HISTORY_DATE_KEYS[column]:
+            text = "" if item.get(key) is None else str(item.get(key)).strip()
+            if not text:
+                continue
+            try:
+                onset_period(text)
+            except ValueError:
+                faults.append((k, key))
+    return faults
+
+
 class HistoryOnsets(NamedTuple):
     """The onsets read from a ``relapse_history`` and the number of entries that could not be read."""
 
@@ -904,17 +963,9 @@ def history_onsets(value: Any) -> HistoryOnsets:
     >>> history_onsets('[{"onset_date": "2019-07", "phenotype": "optic_neuritis"}, {"phenotype": "x"}]')
     HistoryOnsets(onsets=[datetime.date(2019, 7, 1)], unreadable=0, latest=datetime.date(2019, 7, 31))
     """
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return HistoryOnsets([], 0)
-    if isinstance(value, str):
-        if not value.strip():
-            return HistoryOnsets([], 0)
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return HistoryOnsets([], 1)
-    items = [value] if isinstance(value, dict) else value
-    if not isinstance(items, list):
+    try:
+        items = history_entries(value)  # the one reader of a history's entries (D-19.1218)
+    except ValueError:
         return HistoryOnsets([], 1)
     out: list[date] = []
     ends: list[date] = []
@@ -1045,7 +1096,9 @@ __all__ = [
     "EDSS_FORM_REQUIRED",
     "EDSS_KURTZKE_COLUMNS",
     "EDSS_OPTIONAL",
+    "HISTORY_ALLOWED",
     "HISTORY_DATE_ALLOWED",
+    "HISTORY_DATE_KEYS",
     "HISTORY_DATE_RE",
     "INFUSION_COLUMNS",
     "INFUSION_ONE_OF",
@@ -1069,6 +1122,8 @@ __all__ = [
     "check_chronology",
     "check_one_edss_a_day",
     "disease_onset",
+    "history_date_faults",
+    "history_entries",
     "history_onsets",
     "onset_period",
     "parse_birth_dates",

@@ -1315,16 +1315,17 @@ def _as_checked(record: Record, cause: Record) -> Record:
 def _history_date(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
-    """The dates of a subject's histories that are no history date (`fields.history_date_faults`): entry and
-    key named, never the value (a whole history; D-19.1216)."""
-    from cartrial.neuro.tables import HISTORY_DATE_ALLOWED
-    from cartrial.store.fields import HISTORY_DATE_KEYS, history_date_faults
+    """The dates of a subject's histories that are no history date (`neuro.tables.history_date_faults`, the
+    one reader; a history that is no list of entries is the JSON field's problem): entry and key named, never
+    the value (a whole history; D-19.1216, D-19.1218)."""
+    from cartrial.neuro.tables import HISTORY_DATE_ALLOWED, HISTORY_DATE_KEYS
+    from cartrial.store.fields import history_faults
 
     subject = records.subject
     if subject is None:
         return
     for column in HISTORY_DATE_KEYS:
-        for k, key in history_date_faults(subject.get(column), column):
+        for k, key in history_faults(subject.get(column), column):
             yield (
                 subject,
                 column,

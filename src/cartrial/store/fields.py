@@ -76,7 +76,13 @@ from cartrial.kinetics.templates import MAX_CONCENTRATION, MIN_LLOQ, blq_value_c
 from cartrial.neuro.edss_scale import AMBULATION_MAX, FS_MAX, Assistance, EdssMethod
 from cartrial.neuro.osis import OSIS_MAX
 from cartrial.neuro.relapses import Severity
-from cartrial.neuro.tables import EYES, HISTORY_DATE_ALLOWED, T25FW_MAX_SECONDS, onset_period
+from cartrial.neuro.tables import (
+    EYES,
+    HISTORY_DATE_ALLOWED,
+    HISTORY_DATE_KEYS,
+    T25FW_MAX_SECONDS,
+    history_date_faults,
+)
 from cartrial.neuro.titres import DEFAULT_SERIES, parse_titre_step
 from cartrial.protocol.candidate import EARLIEST_BIRTH
 from cartrial.protocol.design_options import DESIGNS
@@ -1044,51 +1050,30 @@ class RecordRule:
     shows_value: bool = True
     """Whether the problem carries the field's value: not for a free JSON field (a whole treatment or
     relapse history; D-19.1216)."""
+    detail: Callable[[Mapping[str, Any]], str] | None = None
+    """The problem's message for a record that violates the rule, when it says more than `message` (the
+    entry and key of a history date; never a value, D-19.1219)."""
 
     def __post_init__(self) -> None:
         if not self.reads:  # it would never run in the live check (D-19.705)
             raise InternalError(f"record rule {self.id} declares no field it reads (RecordRule.reads)")
 
 
-HISTORY_DATE_KEYS: Mapping[str, tuple[str, ...]] = {
-    "treatment_history": ("started_on", "stopped_on"),
-    "relapse_history": ("onset_date",),
-}
-"""The dates of the subject form's free-JSON histories (each entry's keys): read by the analysis
-(`cartrial.neuro.tables.history_onsets`) and written by the CDISC export (CM.CMSTDTC/CMENDTC, MH.MHSTDTC)."""
-
-
-def history_date_faults(value: Any, column: str) -> list[tuple[int, str]]:
-    """(entry, key) of every date of the history `column` (`HISTORY_DATE_KEYS`; a JSON text, a list or an
-    object of entries) that is no history date (`cartrial.neuro.tables.onset_period`, its one form,
-    D-19.1214); entries 1-based, a blank date none. A text that is no JSON is the JSON rule's (none here).
-
-    >>> history_date_faults('[{"started_on": "2019-07"}, {"stopped_on": "2019--07"}]', "treatment_history")
-    [(2, 'stopped_on')]
-    """
-    items = value
-    if isinstance(value, str):
-        try:
-            items = json.loads(value) if value.strip() else []
-        except ValueError:
-            return []
-    if isinstance(items, dict):
-        items = [items]
-    if not isinstance(items, list):
+def history_faults(value: Any, column: str) -> list[tuple[int, str]]:
+    """`neuro.tables.history_date_faults`; none for a history that is no list of entries (the JSON field
+    rule's problem, not this rule's)."""
+    try:
+        return history_date_faults(value, column)
+    except ValueError:
         return []
-    faults = []
-    for k, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            continue
-        for key in HISTORY_DATE_KEYS[column]:
-            text = "" if item.get(key) is None else str(item.get(key)).strip()
-            if not text:
-                continue
-            try:
-                onset_period(text)
-            except ValueError:
-                faults.append((k, key))
-    return faults
+
+
+def _history_detail(column: str) -> Callable[[Mapping[str, Any]], str]:
+    def detail(record: Mapping[str, Any]) -> str:
+        named = ", ".join(f"entry {k}: {key}" for k, key in history_faults(record.get(column), column))
+        return f"a date of the {column.replace('_', ' ')} is no date: {named}"
+
+    return detail
 
 
 def _history_rule(column: str) -> RecordRule:
@@ -1099,11 +1084,12 @@ def _history_rule(column: str) -> RecordRule:
         column,
         f"a date of the {column.replace('_', ' ')} ({keys} of an entry) is no date",
         f"each entry's {keys}: {HISTORY_DATE_ALLOWED}",
-        lambda r: bool(history_date_faults(r.get(column), column)),
+        lambda r: bool(history_faults(r.get(column), column)),
         "SDTMIG v3.4 §4.4.2 (ISO 8601 --DTC, right truncation); cartrial.neuro.tables.onset_period "
         "(D-19.711, D-19.1214, D-19.1216)",
         reads=(column,),
         shows_value=False,
+        detail=_history_detail(column),
     )
 
 
@@ -1634,7 +1620,6 @@ def check_record_fields(
 
 __all__ = [
     "DOMAIN_RULES",
-    "HISTORY_DATE_KEYS",
     "RECORD_RULES",
     "Domain",
     "FieldKind",
@@ -1647,7 +1632,7 @@ __all__ = [
     "check_record_write",
     "dose_levels",
     "field_rules",
-    "history_date_faults",
+    "history_faults",
     "record_rules",
     "record_write_problems",
     "records_write_problems",

@@ -327,7 +327,7 @@ def _record_problems(
                 value = row[rule.field]
                 problems.append(
                     Problem(
-                        rule.message,
+                        rule.message if rule.detail is None else rule.detail(row),
                         file=file,
                         row=position + FIRST_DATA_ROW,
                         field=rule.field,
