@@ -84,6 +84,7 @@ class LabRun:
     start_at: datetime
     end_at: datetime | None  # first later result below the threshold
     last_at: datetime  # last result of the subject for this analyte
+    pre_existing: bool = False  # not treatment-emergent (D-19.1195, D-19.1196)
 
 
 def lab_runs(
@@ -138,11 +139,13 @@ def lab_runs(
         last_at = results[-1][0]
         split = None if split_at is None else split_at.get(sid)
         start_at: datetime | None = None
-        pre_existing = False  # the open run's first result is before the treatment-emergent period
+        pre_existing = False  # the open run is not worse than before the treatment-emergent period
+        baseline = 0  # grade of the last result before the treatment-emergent period (the baseline)
         worst = 0
         current = 0  # grade of the last result (the count in effect)
         for moment, i in results:
             grade = int(grades[i])
+            before = pre_treatment is not None and bool(pre_treatment[i])
             if split is not None and moment >= split:
                 if start_at is not None and start_at < split and not pre_existing:
                     # open at the infusion: the part before it ends there (D-19.1191); the part from it starts
@@ -155,16 +158,24 @@ def lab_runs(
                         start_at = None
                 split = None
             current = grade
+            if before:
+                baseline = grade
             if grade >= min_grade:
+                if start_at is not None and pre_existing and not before and grade > baseline:
+                    # a pre-existing cytopenia worse than its baseline grade: the worse part is treatment-
+                    # emergent from this result, no count carried (D-19.1196)
+                    runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at, True))
+                    start_at = None
                 if start_at is None:
                     start_at, worst = moment, 0
-                    pre_existing = pre_treatment is not None and bool(pre_treatment[i])
+                    # begun before the period, or after it at a grade not above the baseline (D-19.1195/1196)
+                    pre_existing = before or (pre_treatment is not None and grade <= baseline)
                 worst = max(worst, grade)
             elif start_at is not None:
-                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at))
+                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at, pre_existing))
                 start_at = None
         if start_at is not None:
-            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at))
+            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at, pre_existing))
     return runs
 
 
@@ -196,6 +207,7 @@ def lab_events(
                 onset_day=onset,
                 duration_days=duration,
                 ongoing_at_day=ongoing,
+                pre_existing=run.pre_existing,
             )
         )
     return events
