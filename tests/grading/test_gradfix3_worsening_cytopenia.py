@@ -1,9 +1,10 @@
 """A cytopenia present before the treatment-emergent period that worsens after it is treatment-emergent from
 the worse result (D-19.1196); `derive_graded_events` requires the labs' baseline flags (D-19.1197).
 
-ICH E9 glossary: treatment-emergent = "An event that emerges during treatment, having been absent pre-treatment,
-or worsens relative to the pre-treatment state". The pre-treatment state is the baseline grade: the grade of
-the last result before the treatment-emergent period (the project's baseline, D-19.710; ADaMIG ABLFL).
+ICH E9 glossary: treatment-emergent = "An event that emerges during treatment, having been absent
+pre-treatment, or worsens relative to the pre-treatment state". The pre-treatment state is the baseline
+grade: the grade of the last result before the treatment-emergent period
+(the project's baseline, D-19.710; ADaMIG ABLFL).
 
 Hand derivations (CTCAE v5.0 neutrophils, LLN 1.8: < 0.5 x10^9/L grade 4, 0.5 to < 1.0 grade 3, 1.0 to < 1.5
 grade 2, >= 1.8 grade 0); infusion 2024-01-10T07:00Z, every result at 07:00Z (days are whole):

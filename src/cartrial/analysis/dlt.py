@@ -298,7 +298,8 @@ PRE_EXISTING = (
     "analysis.options.treatment_emergent_start) and not worse than its baseline grade, not a DLT "
     "(D-19.1195, D-19.1196)"
 )
-"""The `not_fired` reason of a laboratory run the grading engine marked pre-existing (`GradedEvent.pre_existing`)."""
+"""The `not_fired` reason of a laboratory run the grading engine marked pre-existing
+(`GradedEvent.pre_existing`)."""
 
 
 def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:

@@ -176,7 +176,7 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
     if rule.exclude_underlying_disease and event.due_to_underlying_disease:
         why.append("due to the underlying disease")
     if event.pre_existing:  # marked by the grading engine (D-19.1195, D-19.1196)
-        why.append("pre-existing: not worse than before the treatment-emergent period, not treatment-emergent")
+        why.append("pre-existing: not worse than before the treatment-emergent period (D-19.1196)")
     if rule.committee_judgement and not event.judged_dlt_by_committee:
         why.append("not judged a DLT by the safety review committee")
     return tuple(why)

@@ -16,8 +16,13 @@ then (the last result before it) and of its later results — only when the firs
 infusion is itself at grade ≥ `min_grade`; otherwise the run ends at the infusion and nothing starts at day 0
 (D-19.1194: no measured grade ≥ `min_grade` after the infusion, no event after it). A run whose first result
 is before the treatment-emergent period (``pre_treatment``, a baseline value, D-19.710) is pre-existing and
-not split (D-19.1195). The DLT rules read the part from day 0: the
-template's haematological DLT ("grade 3 haematological toxicity lasting > 7 days ... (lymphopenia from
+not split (D-19.1195) until a result in the period whose grade is above the baseline grade (that of the last
+result before the period, D-19.710): the run ends there and a treatment-emergent run starts at that result,
+no count carried (ICH E9: treatment-emergent includes "worsens relative to the pre-treatment state",
+D-19.1196); a run begun in the period at a grade not above a baseline grade >= `min_grade` is pre-existing
+too. The event of a pre-existing run carries ``pre_existing`` (D-19.1198), which no DLT rule fires on. The DLT
+rules read the part from day 0:
+the template's haematological DLT ("grade 3 haematological toxicity lasting > 7 days ... (lymphopenia from
 lymphodepletion excluded)", NCT06958939, ct103a-nmosd-trial.md §4) excludes only lymphopenia from
 lymphodepletion, and EHA/EBMT 2023 (ICAHT) counts the days below a threshold from day 0 whatever their start;
 without the split such a run's onset lay before day 0, outside the DLT window, however long it lasted after
@@ -105,7 +110,9 @@ def lab_runs(
     a run open at that moment is split there (module docstring, D-19.1191); a result at the moment itself
     belongs to the part from it, and the part from it opens only if that first result at or after the moment
     is at grade ≥ `min_grade` (D-19.1194). `pre_treatment` (per row): collected before the treatment-emergent
-    period; a run whose first result is such a row is pre-existing and never split (D-19.1195).
+    period; a run whose first result is such a row is pre-existing and never split (D-19.1195) until a later
+    result in the period is worse than the baseline grade, where a treatment-emergent run starts (D-19.1196).
+    None: every result is on treatment.
 
     >>> import numpy as np
     >>> from datetime import datetime, UTC

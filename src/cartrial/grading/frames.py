@@ -1012,9 +1012,10 @@ def derive_graded_events(
     (`cartrial.grading.lab_runs`), sorted by subject and onset day (days after the infusion).
 
     `pre_treatment` (one per `labs` row, required with `labs`, D-19.1197): the row was collected before the
-    study's treatment-emergent period (a baseline value; the analysis's `cartrial.analysis.safety.pre_treatment`,
-    D-19.710). A run of results that begins on such a row is pre-existing and is not split at the infusion
-    (D-19.1195) until a result worse than the baseline grade (the last such row's), from which the run is
+    study's treatment-emergent period (a baseline value; the analysis's
+    `cartrial.analysis.safety.pre_treatment`, D-19.710). A run of results that begins on such a row is
+    pre-existing and is not split at the infusion (D-19.1195) until a result worse than the baseline grade
+    (the last such row's), from which the run is
     treatment-emergent (D-19.1196); the event's ``pre_existing`` says which. All False: every value is on
     treatment and every run open at the infusion is split (D-19.1191).
 
