@@ -118,7 +118,7 @@ def _haem_dlt(days_values: list[tuple[int, float]]) -> bool:
             "lln": [1.8] * len(days_values),
         }
     )
-    table = derive_graded_events(INFUSIONS, labs=labs).table
+    table = derive_graded_events(INFUSIONS, labs=labs, pre_treatment=[False] * len(labs)).table
     for row in table.to_dict("records"):
         event = GradedEvent(
             "S1",

@@ -54,7 +54,9 @@ def _labs(days_values: list[tuple[int, float]]) -> pd.DataFrame:
 
 
 def _events(days_values: list[tuple[int, float]]) -> list[GradedEvent]:
-    table = derive_graded_events(INFUSIONS, labs=_labs(days_values)).table
+    table = derive_graded_events(
+        INFUSIONS, labs=_labs(days_values), pre_treatment=[False] * len(days_values)
+    ).table
     out = []
     for row in table.to_dict("records"):
         duration = row["duration_days"]

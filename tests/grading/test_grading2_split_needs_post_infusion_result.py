@@ -62,8 +62,9 @@ def _events(
 ) -> list[GradedEvent]:
     infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused_at]})
     labs = _labs(days_values, clock)
-    given = {} if pre_treatment is None else {"pre_treatment": pre_treatment}
-    table = derive_graded_events(infusions, labs=labs, **given).table
+    # every value on treatment unless flagged (the flags are required since D-19.1197)
+    flags = [False] * len(days_values) if pre_treatment is None else pre_treatment
+    table = derive_graded_events(infusions, labs=labs, pre_treatment=flags).table
     return [
         GradedEvent(
             str(row["subject_id"]),

@@ -97,7 +97,7 @@ def test_the_written_results_last_the_simulated_days(analyte, grade, days, where
         ]
     )
     infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [INFUSED.isoformat()]})
-    events = derive_graded_events(infusions, labs=labs).table
+    events = derive_graded_events(infusions, labs=labs, pre_treatment=[False] * len(labs)).table
     assert len(events) == 1
     event = events.iloc[0]
     assert int(event["grade"]) == grade

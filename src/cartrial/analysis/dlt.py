@@ -82,6 +82,7 @@ ASSESSMENT_COLUMNS = [
     "duration_days",
     "ongoing_at_day",
     "graded_to_day",
+    "pre_existing",
     "relatedness",
     "organ",
     "judged_dlt",
@@ -294,21 +295,11 @@ def _ae_events(
 
 PRE_EXISTING = (
     "pre-existing: present before the treatment-emergent period (a baseline value, "
-    "analysis.options.treatment_emergent_start) and open at the infusion, not split at day 0, not a DLT "
-    "(D-19.1195)"
+    "analysis.options.treatment_emergent_start) and not worse than its baseline grade, not a DLT "
+    "(D-19.1195, D-19.1196)"
 )
-"""The `not_fired` reason of a laboratory run begun before the treatment-emergent period."""
-
-
-def _pre_existing(event: Any) -> bool:
-    """A laboratory event that began before the infusion and lasted past it: the grading splits at the
-    infusion every run open there that began in the treatment-emergent period (D-19.1191, D-19.1194), so such
-    an event is a run begun before that period (`safety.graded_events`' ``pre_treatment``, D-19.1195)."""
-    if event.category.value != "hematologic" or event.onset_day >= 0:
-        return False
-    if event.duration_days is not None:
-        return bool(event.onset_day + event.duration_days > 0)
-    return event.ongoing_at_day is not None and event.ongoing_at_day >= 0
+"""The `not_fired` reason of a laboratory run the grading engine marked pre-existing
+(`GradedEvent.pre_existing`)."""
 
 
 def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
@@ -332,6 +323,7 @@ def _grading_events(graded: pd.DataFrame) -> list[tuple[Any, str, bool]]:
             duration_days=value(row, "duration_days"),
             ongoing_at_day=value(row, "ongoing_at_day"),
             graded_to_day=value(row, "graded_to_day"),
+            pre_existing=bool(value(row, "pre_existing") or False),  # the engine's mark (D-19.1196)
         )
         out.append(
             (event, GRADING_SOURCE.get(category.value, "cartrial.grading.derive_graded_events"), False)
@@ -423,6 +415,7 @@ def evaluate_dlts(
                 "duration_days": event.duration_days,
                 "ongoing_at_day": event.ongoing_at_day,
                 "graded_to_day": event.graded_to_day,
+                "pre_existing": event.pre_existing,
                 "relatedness": relatedness.value if relatedness is not None else "",
                 "organ": event_organ(event) or "",
                 "judged_dlt": event.judged_dlt_by_committee,
@@ -432,7 +425,7 @@ def evaluate_dlts(
                 "rule_descriptions": "; ".join(described[r] for r in verdict.fired),
                 "rule_sources": " | ".join(verdict.citations[r] for r in verdict.fired),
                 "not_fired": "; ".join(
-                    ([PRE_EXISTING] if _pre_existing(event) else [])
+                    ([PRE_EXISTING] if event.pre_existing else [])
                     + [f"{k}: {', '.join(v)}" for k, v in verdict.not_fired.items()]
                 )
                 if not verdict.is_dlt
@@ -528,6 +521,8 @@ def dlt_datasets(
                 "onset_study_day": "CRS, ICANS and laboratory events: the onset's day on the site's "
                 "calendar, the day the DLT window reads (D-19.1193); adverse events: onset_day is that day",
                 "duration_days": "days",
+                "pre_existing": "laboratory runs: present before the treatment-emergent period and not worse "
+                "than the baseline grade, marked by the grading engine; never a DLT (D-19.1195, D-19.1196)",
                 "rules_fired": "ids of the protocol DLT rules the event meets (escalation.dlt_rules)",
                 "rule_sources": "per fired rule, its source: the protocol rule and the basis of the "
                 "relatedness, organ and committee judgement it read (cartrial.escalation.dlt.rule_citation)",

@@ -524,6 +524,7 @@ GRADED_EVENT_COLUMNS = [
     "duration_days",
     "ongoing_at_day",
     "graded_to_day",
+    "pre_existing",
 ]
 
 

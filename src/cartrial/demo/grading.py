@@ -1,6 +1,6 @@
 """Demo step: grade the example study's CRS, ICANS and lab forms; write graded CSVs, episodes, ICAHT and the
-graded events of the DLT rules; print one line per subject. Calls only `cartrial.grading`'s frame
-functions."""
+graded events of the DLT rules; print one line per subject. Calls `cartrial.grading`'s frame functions, and
+`cartrial.analysis.safety.pre_treatment` for the labs' baseline flags the graded events need (D-19.1197)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,15 @@ def run(ctx: DemoContext) -> None:
     # on day 30 (D-19.673); for a subject whose counts stopped earlier the last count would end follow-up
     icaht = derive_icaht(labs, infusions, file=labs_file).table
     write_atomic(out_dir / "icaht.csv", csv_text(icaht))
-    events = derive_graded_events(infusions, crs=crs, icans=icans, labs=labs, therapies=therapies).table
+    # the study's treatment-emergent period (default rule: from the first lymphodepletion dose, D-19.710): a
+    # cytopenia begun before it is pre-existing unless it worsens (D-19.1195, D-19.1196, D-19.1197)
+    from cartrial.analysis.safety import pre_treatment
+
+    periods = {name: read_csv(study / f"{name}.csv") for name in ("infusions", "lymphodepletion")}
+    before = pre_treatment(labs, periods, "lymphodepletion").to_numpy(dtype=bool)
+    events = derive_graded_events(
+        infusions, crs=crs, icans=icans, labs=labs, therapies=therapies, pre_treatment=before
+    ).table
     write_atomic(out_dir / "graded_events.csv", csv_text(events))
 
     table = Table(

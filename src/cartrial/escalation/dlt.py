@@ -175,6 +175,8 @@ def rule_failures(event: GradedEvent, rule: DltRule) -> tuple[str, ...]:
             why.append(f"relatedness {relatedness.value} is below {rule.min_relatedness.value}")
     if rule.exclude_underlying_disease and event.due_to_underlying_disease:
         why.append("due to the underlying disease")
+    if event.pre_existing:  # marked by the grading engine (D-19.1195, D-19.1196)
+        why.append("pre-existing: not worse than before the treatment-emergent period (D-19.1196)")
     if rule.committee_judgement and not event.judged_dlt_by_committee:
         why.append("not judged a DLT by the safety review committee")
     return tuple(why)

@@ -16,8 +16,13 @@ then (the last result before it) and of its later results — only when the firs
 infusion is itself at grade ≥ `min_grade`; otherwise the run ends at the infusion and nothing starts at day 0
 (D-19.1194: no measured grade ≥ `min_grade` after the infusion, no event after it). A run whose first result
 is before the treatment-emergent period (``pre_treatment``, a baseline value, D-19.710) is pre-existing and
-not split (D-19.1195). The DLT rules read the part from day 0: the
-template's haematological DLT ("grade 3 haematological toxicity lasting > 7 days ... (lymphopenia from
+not split (D-19.1195) until a result in the period whose grade is above the baseline grade (that of the last
+result before the period, D-19.710): the run ends there and a treatment-emergent run starts at that result,
+no count carried (ICH E9: treatment-emergent includes "worsens relative to the pre-treatment state",
+D-19.1196); a run begun in the period at a grade not above a baseline grade >= `min_grade` is pre-existing
+too. The event of a pre-existing run carries ``pre_existing`` (D-19.1198), which no DLT rule fires on. The DLT
+rules read the part from day 0:
+the template's haematological DLT ("grade 3 haematological toxicity lasting > 7 days ... (lymphopenia from
 lymphodepletion excluded)", NCT06958939, ct103a-nmosd-trial.md §4) excludes only lymphopenia from
 lymphodepletion, and EHA/EBMT 2023 (ICAHT) counts the days below a threshold from day 0 whatever their start;
 without the split such a run's onset lay before day 0, outside the DLT window, however long it lasted after
@@ -84,6 +89,7 @@ class LabRun:
     start_at: datetime
     end_at: datetime | None  # first later result below the threshold
     last_at: datetime  # last result of the subject for this analyte
+    pre_existing: bool = False  # not treatment-emergent (D-19.1195, D-19.1196)
 
 
 def lab_runs(
@@ -104,7 +110,9 @@ def lab_runs(
     a run open at that moment is split there (module docstring, D-19.1191); a result at the moment itself
     belongs to the part from it, and the part from it opens only if that first result at or after the moment
     is at grade ≥ `min_grade` (D-19.1194). `pre_treatment` (per row): collected before the treatment-emergent
-    period; a run whose first result is such a row is pre-existing and never split (D-19.1195).
+    period; a run whose first result is such a row is pre-existing and never split (D-19.1195) until a later
+    result in the period is worse than the baseline grade, where a treatment-emergent run starts (D-19.1196).
+    None: every result is on treatment.
 
     >>> import numpy as np
     >>> from datetime import datetime, UTC
@@ -138,11 +146,13 @@ def lab_runs(
         last_at = results[-1][0]
         split = None if split_at is None else split_at.get(sid)
         start_at: datetime | None = None
-        pre_existing = False  # the open run's first result is before the treatment-emergent period
+        pre_existing = False  # the open run is not worse than before the treatment-emergent period
+        baseline = 0  # grade of the last result before the treatment-emergent period (the baseline)
         worst = 0
         current = 0  # grade of the last result (the count in effect)
         for moment, i in results:
             grade = int(grades[i])
+            before = pre_treatment is not None and bool(pre_treatment[i])
             if split is not None and moment >= split:
                 if start_at is not None and start_at < split and not pre_existing:
                     # open at the infusion: the part before it ends there (D-19.1191); the part from it starts
@@ -155,16 +165,24 @@ def lab_runs(
                         start_at = None
                 split = None
             current = grade
+            if before:
+                baseline = grade
             if grade >= min_grade:
+                if start_at is not None and pre_existing and not before and grade > baseline:
+                    # a pre-existing cytopenia worse than its baseline grade: the worse part is treatment-
+                    # emergent from this result, no count carried (D-19.1196)
+                    runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at, True))
+                    start_at = None
                 if start_at is None:
                     start_at, worst = moment, 0
-                    pre_existing = pre_treatment is not None and bool(pre_treatment[i])
+                    # begun before the period, or after it at a grade not above the baseline (D-19.1195/1196)
+                    pre_existing = before or (pre_treatment is not None and grade <= baseline)
                 worst = max(worst, grade)
             elif start_at is not None:
-                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at))
+                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at, pre_existing))
                 start_at = None
         if start_at is not None:
-            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at))
+            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at, pre_existing))
     return runs
 
 
@@ -196,6 +214,7 @@ def lab_events(
                 onset_day=onset,
                 duration_days=duration,
                 ongoing_at_day=ongoing,
+                pre_existing=run.pre_existing,
             )
         )
     return events

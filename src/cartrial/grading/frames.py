@@ -1011,17 +1011,21 @@ def derive_graded_events(
     episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
     (`cartrial.grading.lab_runs`), sorted by subject and onset day (days after the infusion).
 
-    `pre_treatment` (one per `labs` row): the row was collected before the study's treatment-emergent period
-    (a baseline value; the analysis's `cartrial.analysis.safety.pre_treatment`, D-19.710). A run of results
-    that begins on such a row is pre-existing and is not split at the infusion (D-19.1195); without it every
-    run open at the infusion is split (D-19.1191).
+    `pre_treatment` (one per `labs` row, required with `labs`, D-19.1197): the row was collected before the
+    study's treatment-emergent period (a baseline value; the analysis's
+    `cartrial.analysis.safety.pre_treatment`, D-19.710). A run of results that begins on such a row is
+    pre-existing and is not split at the infusion (D-19.1195) until a result worse than the baseline grade
+    (the last such row's), from which the run is
+    treatment-emergent (D-19.1196); the event's ``pre_existing`` says which. All False: every value is on
+    treatment and every run open at the infusion is split (D-19.1191).
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
     ...     "analyte": ["platelets"] * 2, "value": [20, 80], "unit": ["10^9/L"] * 2, "lln": [150] * 2})
     >>> infused = pd.DataFrame({"subject_id": ["S1"], "infused_at": ["2024-01-10"]})
-    >>> derive_graded_events(infused, labs=labs).table[["term", "grade", "duration_days"]].values.tolist()
-    [['Platelet count decreased', 4, 8.0]]
+    >>> result = derive_graded_events(infused, labs=labs, pre_treatment=[False, False])
+    >>> result.table[["term", "grade", "duration_days", "pre_existing"]].values.tolist()
+    [['Platelet count decreased', 4, 8.0, False]]
     """
     times = _infusions(infusions)
     records = _therapies(therapies)
@@ -1035,12 +1039,14 @@ def derive_graded_events(
         icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
         events += episode_events(icans_eps)
     if labs is not None:
-        if pre_treatment is not None and len(pre_treatment) != len(labs):
+        if pre_treatment is None or len(pre_treatment) != len(labs):
+            # no silent default: whether a run is treatment-emergent depends on it (D-19.1197)
             raise InputError(
                 Problem(
                     "one pre_treatment flag per labs row is required",
                     field="pre_treatment",
-                    allowed=f"{len(labs)} flags",
+                    allowed=f"{len(labs)} flags (True: collected before the treatment-emergent period, e.g. "
+                    "cartrial.analysis.safety.pre_treatment; all False: every value on treatment)",
                 )
             )
         graded = derive_lab_grades(labs, ctcae_version=ctcae_version)

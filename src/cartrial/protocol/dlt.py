@@ -75,6 +75,10 @@ class GradedEvent:
     the infusion's date, D-19.699), when the onset is an instant (a CRS, ICANS or laboratory event, whose
     `onset_day` is elapsed time); the DLT window reads it, as it reads an adverse event's calendar day
     (D-19.1193). None: `onset_day` is the day.
+
+    `pre_existing`: a laboratory run the grading engine found not treatment-emergent — present before the
+    treatment-emergent period and not worse than its baseline grade (`cartrial.grading.lab_runs`, D-19.1195,
+    D-19.1196); no DLT rule fires on it.
     """
 
     subject_id: str
@@ -91,6 +95,7 @@ class GradedEvent:
     ongoing_at_day: float | None = None
     graded_to_day: float | None = None
     onset_study_day: int | None = None
+    pre_existing: bool = False
 
 
 class DltRule(BaseModel):
