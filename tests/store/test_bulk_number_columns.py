@@ -179,3 +179,31 @@ def test_a_subject_weight_too_large_for_a_float_is_refused(example_sqlite: str) 
     assert [(p.field, p.row, p.message) for p in caught.value.problems] == [
         ("subject.weight_kg", 1, "not a finite number")
     ]
+
+
+def test_a_whole_number_held_as_a_float_is_written_to_a_whole_number_column(example_sqlite: str) -> None:
+    """A pandas column of whole numbers with blanks holds floats (6.0): a whole-number column takes such a
+    value as the whole number it is (ICE totals written by the grading consistency test), and still refuses
+    a fraction (D-19.1169, merge of D-19.1163 with the API's typed rows)."""
+    import numpy as np
+
+    from cartrial.store import StudyService
+    from cartrial.store.bulk import upsert_rows
+
+    rows = [
+        {**ROW, "parameter": "a", "source_record_id": 6.0},
+        {**ROW, "parameter": "b", "source_record_id": np.float64(7.0)},
+    ]
+    service = StudyService(example_sqlite)
+    try:
+        with service.transaction("admin", "test") as tx:
+            upsert_rows(tx, "derived_value", rows)
+        stored = {
+            r["parameter"]: r["source_record_id"]
+            for r in service.find_records("admin", "derived_value")
+            if r["engine"] == "test"
+        }
+    finally:
+        service.engine.dispose()
+    assert stored == {"a": 6, "b": 7}
+    assert all(type(v) is int for v in stored.values())

@@ -92,6 +92,7 @@ SENTINELS = (
     "876543",
     "neutrophilz",
     "20/63",  # the acuity of two right-eye records on one day (ACUITY-SAME-DAY)
+    "2019-13-45",  # a treatment-history start that is no date (HISTORY-DATE, D-19.1216)
     # S-B: an infusion before birth
     "2021-09-05",
     "2021-08-11",
@@ -126,7 +127,12 @@ SENTINELS = (
 def sentinel_subjects() -> list[SubjectRecords]:
     a = "S-A"
     subject_a = record(
-        "subject", a, consent_date=dt.date(2031, 7, 19), birth_date=dt.date(1961, 3, 17), weight_kg=23.456
+        "subject",
+        a,
+        consent_date=dt.date(2031, 7, 19),
+        birth_date=dt.date(1961, 3, 17),
+        weight_kg=23.456,
+        treatment_history=[{"agent": "rituximab", "started_on": "2019-13-45"}],
     )
     infusions_a = [
         record(

@@ -22,6 +22,7 @@ VALID = {
     ("subject", "disposition"): "withdrawn: moved abroad",
     ("escalation_decision", "outcomes"): "1NNN 2NTN",
     ("adverse_event", "meddra_code"): "10019211",
+    ("subject", "subject_id"): "CT-001",  # the pattern refuses only the reserved word `new` (D-19.1167)
 }
 """A valid value of each field with a pattern, with a place a line break can go (a reason's words, the
 separator between two cohorts, the middle of a MedDRA code)."""

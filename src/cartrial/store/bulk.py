@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import math
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -732,6 +733,8 @@ def _unstorable(kind: str, value: Any) -> tuple[str, str] | None:
     if kind == "integer":
         if isinstance(value, Integral) and readable_integer(int(value)):
             return None
+        if isinstance(value, Real) and _whole_float(value):
+            return None  # a whole number held as a float (a pandas column with blanks: 6.0), stored as 6
         return "not a whole number", _INTEGER_ALLOWED
     if isinstance(value, Real):
         try:
@@ -743,6 +746,15 @@ def _unstorable(kind: str, value: Any) -> tuple[str, str] | None:
 
 
 _PLAIN = {"number": frozenset({float, type(None)}), "integer": frozenset({int, type(None)})}
+
+
+def _whole_float(value: Real) -> bool:
+    """Whether a real number that is not an integer type holds a whole number a whole-number column reads."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and number.is_integer() and readable_integer(int(number))
 
 
 def _column_state(kind: str, values: Sequence[Any]) -> str:
