@@ -160,6 +160,11 @@ def _frame(rows: list[dict[str, Any]], spec: DatasetSpec, sort: list[str]) -> pd
     return finalize(frame, spec, sort=[])
 
 
+def _timed_instant(text: str) -> dt.datetime | None:
+    """The instant of an ISO 8601 date-time with a time (naive UTC, `parse_instant`); None for a date only."""
+    return parse_instant(text) if "T" in text else None
+
+
 def build_adsl(
     analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str
 ) -> pd.DataFrame:
@@ -173,6 +178,7 @@ def build_adsl(
     cart_dtc = ex[ex["EXCAT"] == "CAR-T CELL INFUSION"].groupby("USUBJID", sort=False)["EXSTDTC"]
     first_cart, last_cart = cart_dtc.min().to_dict(), cart_dtc.max().to_dict()
     first_ld = ex[ex["EXCAT"] == "LYMPHODEPLETION"].groupby("USUBJID", sort=False)["EXSTDTC"].min().to_dict()
+    zones = subject_zones(analysis)
     edss = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "edss_change"))}
     arr = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "relapses_by_subject"))}
     flags = {
@@ -211,6 +217,8 @@ def build_adsl(
             "TRT01A": d.get("ACTARM", ""),
             "TRT01AN": float(level) if has_level else math.nan,
             "TRTSDT": date_of(first_cart[usubjid]) if usubjid in first_cart else None,
+            # the infusion instant on the site's clock, as ADTTE STARTDTM (D-19.1268, D-19.607)
+            "TRTSDTM": site_wall_clock(_timed_instant(first_cart.get(usubjid, "")), zones.get(sid)),
             "TRTEDT": date_of(last_cart[usubjid]) if usubjid in last_cart else None,
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
