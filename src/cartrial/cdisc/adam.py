@@ -815,8 +815,6 @@ def build_adtte(
     onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
     zones = subject_zones(analysis)  # ADT: the date on the site's calendar (D-19.607)
     dm = (sdtm or {}).get("DM")
-    # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
-    infusion_of = {u: parse_instant(t) if "T" in t else None for u, t in _dm_values(dm, "RFSTDTC").items()}
 
     def add(
         sid: str,
@@ -829,10 +827,12 @@ def build_adtte(
         var: str,
         at: dt.date | None = None,
         instants: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+        origin_clock: dt.datetime | None = None,
     ) -> None:
         """One record; ADT is `at`, the date of the instant AVAL was measured to when AVAL is a fraction
         of days between instants (the AE record's date, D-19.141), else STARTDT + AVAL whole days.
-        `instants`: STARTDTM and ADTM when AVAL is measured between instants (D-19.262)."""
+        `instants`: STARTDTM and ADTM when AVAL is measured between instants (D-19.262); `origin_clock`:
+        STARTDTM already on the site's clock (ADSL.TRTSDTM for TTCRSON, D-19.1268), not instants[0]."""
         s = subjects.get(sid, {})
         adt = at
         if adt is None and start is not None and not math.isnan(aval):
@@ -857,7 +857,10 @@ def build_adtte(
                 "AVAL": aval,
                 "CNSR": float(cnsr),
                 "STARTDT": start,
-                "STARTDTM": site_wall_clock(instants[0], zones.get(sid)),  # the site's clock (D-19.607)
+                # the site's clock (D-19.607)
+                "STARTDTM": origin_clock
+                if origin_clock is not None
+                else site_wall_clock(instants[0], zones.get(sid)),
                 "ADT": adt,
                 "ADTM": site_wall_clock(instants[1], zones.get(sid)),
                 "EVNTDESC": desc if cnsr == 0 else "",
@@ -906,8 +909,11 @@ def build_adtte(
         if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
             onset = onset_of.get(sid)
             at = site_date_of(onset, zones.get(sid)) if onset is not None else None
-            infused = infusion_of.get(str(s.get("USUBJID", "")))
-            pair = (infused, onset) if infused is not None and onset is not None else (None, None)
+            # STARTDTM is ADSL.TRTSDTM, the infusion on the site's clock, null for an infusion recorded
+            # without a time; AVAL (the analysis' elapsed days) then counts from 00:00 of STARTDT on the
+            # site's clock (D-19.948), and ADTM still gives the onset instant (D-19.1270)
+            trtsdtm = s.get("TRTSDTM")
+            origin = None if trtsdtm is None or pd.isna(trtsdtm) else pd.Timestamp(trtsdtm).to_pydatetime()
             add(
                 sid,
                 "TTCRSON",
@@ -918,7 +924,8 @@ def build_adtte(
                 "AE",
                 "AESTDTC",
                 at,
-                pair,
+                (None, onset),
+                origin,
             )
         else:
             add(
