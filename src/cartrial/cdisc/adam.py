@@ -160,6 +160,11 @@ def _frame(rows: list[dict[str, Any]], spec: DatasetSpec, sort: list[str]) -> pd
     return finalize(frame, spec, sort=[])
 
 
+def _timed_instant(text: str) -> dt.datetime | None:
+    """The instant of an ISO 8601 date-time with a time (naive UTC, `parse_instant`); None for a date only."""
+    return parse_instant(text) if "T" in text else None
+
+
 def build_adsl(
     analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str
 ) -> pd.DataFrame:
@@ -173,6 +178,7 @@ def build_adsl(
     cart_dtc = ex[ex["EXCAT"] == "CAR-T CELL INFUSION"].groupby("USUBJID", sort=False)["EXSTDTC"]
     first_cart, last_cart = cart_dtc.min().to_dict(), cart_dtc.max().to_dict()
     first_ld = ex[ex["EXCAT"] == "LYMPHODEPLETION"].groupby("USUBJID", sort=False)["EXSTDTC"].min().to_dict()
+    zones = subject_zones(analysis)
     edss = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "edss_change"))}
     arr = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "relapses_by_subject"))}
     flags = {
@@ -211,6 +217,8 @@ def build_adsl(
             "TRT01A": d.get("ACTARM", ""),
             "TRT01AN": float(level) if has_level else math.nan,
             "TRTSDT": date_of(first_cart[usubjid]) if usubjid in first_cart else None,
+            # the infusion instant on the site's clock, as ADTTE STARTDTM (D-19.1268, D-19.607)
+            "TRTSDTM": site_wall_clock(_timed_instant(first_cart.get(usubjid, "")), zones.get(sid)),
             "TRTEDT": date_of(last_cart[usubjid]) if usubjid in last_cart else None,
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
@@ -807,8 +815,6 @@ def build_adtte(
     onset_of = {str(r["subject_id"]): parse_instant(str(r["onset_at"] or "")) for r in _rows(first_crs)}
     zones = subject_zones(analysis)  # ADT: the date on the site's calendar (D-19.607)
     dm = (sdtm or {}).get("DM")
-    # the infusion instant (DM.RFSTDTC) TTCRSON is measured from (STARTDTM, D-19.262)
-    infusion_of = {u: parse_instant(t) if "T" in t else None for u, t in _dm_values(dm, "RFSTDTC").items()}
 
     def add(
         sid: str,
@@ -821,10 +827,12 @@ def build_adtte(
         var: str,
         at: dt.date | None = None,
         instants: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+        origin_clock: dt.datetime | None = None,
     ) -> None:
         """One record; ADT is `at`, the date of the instant AVAL was measured to when AVAL is a fraction
         of days between instants (the AE record's date, D-19.141), else STARTDT + AVAL whole days.
-        `instants`: STARTDTM and ADTM when AVAL is measured between instants (D-19.262)."""
+        `instants`: STARTDTM and ADTM when AVAL is measured between instants (D-19.262); `origin_clock`:
+        STARTDTM already on the site's clock (ADSL.TRTSDTM for TTCRSON, D-19.1268), not instants[0]."""
         s = subjects.get(sid, {})
         adt = at
         if adt is None and start is not None and not math.isnan(aval):
@@ -849,7 +857,10 @@ def build_adtte(
                 "AVAL": aval,
                 "CNSR": float(cnsr),
                 "STARTDT": start,
-                "STARTDTM": site_wall_clock(instants[0], zones.get(sid)),  # the site's clock (D-19.607)
+                # the site's clock (D-19.607)
+                "STARTDTM": origin_clock
+                if origin_clock is not None
+                else site_wall_clock(instants[0], zones.get(sid)),
                 "ADT": adt,
                 "ADTM": site_wall_clock(instants[1], zones.get(sid)),
                 "EVNTDESC": desc if cnsr == 0 else "",
@@ -898,8 +909,11 @@ def build_adtte(
         if bool(r["crs_any"]) and not _missing(r["crs_first_onset_day"]):
             onset = onset_of.get(sid)
             at = site_date_of(onset, zones.get(sid)) if onset is not None else None
-            infused = infusion_of.get(str(s.get("USUBJID", "")))
-            pair = (infused, onset) if infused is not None and onset is not None else (None, None)
+            # STARTDTM is ADSL.TRTSDTM, the infusion on the site's clock, null for an infusion recorded
+            # without a time; AVAL (the analysis' elapsed days) then counts from 00:00 of STARTDT on the
+            # site's clock (D-19.948), and ADTM still gives the onset instant (D-19.1270)
+            trtsdtm = s.get("TRTSDTM")
+            origin = None if trtsdtm is None or pd.isna(trtsdtm) else pd.Timestamp(trtsdtm).to_pydatetime()
             add(
                 sid,
                 "TTCRSON",
@@ -910,7 +924,8 @@ def build_adtte(
                 "AE",
                 "AESTDTC",
                 at,
-                pair,
+                (None, onset),
+                origin,
             )
         else:
             add(
