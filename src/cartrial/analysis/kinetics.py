@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population, stored_record
@@ -201,8 +203,6 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
 
     Recensoring at the highest LLOQ loses information: a measured value below it is treated as censored
     although it is known (the Kaplan-Meier median for multiply censored data keeps it, D-19.627)."""
-    from cartrial.columns import RowProblems, parse_bool
-
     if not len(pk):
         return pd.DataFrame(columns=MEDIAN_BY_DAY_COLUMNS)
     # values and LLOQs in the standard unit of their dimension (cells/mL as cells/uL), the one conversion
@@ -215,7 +215,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         index=pk.index,
     )
     # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
-    flag = pd.Series(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), index=pk.index)
+    flag = pd.Series(_flagged_blq(pk), index=pk.index)
     blq = flag | (value <= 0)
     resulted = blq | value.notna()
     frame = pd.DataFrame(
@@ -267,6 +267,16 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
 
 
+def _flagged_blq(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Each PK sample's BLQ flag as the import reads it (`cartrial.columns.parse_bool`; blank: not
+    flagged)."""
+    from cartrial.columns import RowProblems, parse_bool
+
+    if "blq" not in pk:
+        return np.zeros(len(pk), dtype=bool)
+    return np.asarray(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), dtype=bool)
+
+
 def persistence_column(persistence_day: float) -> str:
     """Name of the persistence flag column: ``detectable_beyond_day_180`` for the default day 180."""
     return f"detectable_beyond_day_{persistence_day:g}"
@@ -280,7 +290,8 @@ def nca_datasets(
     protocol_levels: Sequence[int] = (),
 ) -> dict[str, Dataset]:
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
-    PK sample). `schedule` (the protocol's) gives the visit windows of the nominal days (`nca_windows`);
+    PK sample with a result). `schedule` (the protocol's) gives the visit windows of the nominal days
+    (`nca_windows`);
     `protocol_levels` lists every protocol dose level in `nca_summary`, dosed or not (D-19.108)."""
     from cartrial.kinetics import derive_nca
     from cartrial.kinetics.templates import PK_NCA_COLUMNS
@@ -291,13 +302,22 @@ def nca_datasets(
     pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
     # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304)
     pk = pk.assign(actual_day=sample_actual_days(pk, tables["infusions"]))
+    sampled = set(pk["subject_id"])
+    # a stored sample without a result (no value, not flagged BLQ: drawn, the lab's result not reported) is
+    # no sample of the NCA, as PKNCA drops a missing concentration; the engine's n_missing counts it
+    # (D-19.1278; the reader refuses a blank value not flagged BLQ in a file)
+    no_result = pd.to_numeric(pk["value"], errors="coerce").isna().to_numpy() & ~_flagged_blq(pk)
+    pending = pk[no_result]
+    pk = pk[~no_result].reset_index(drop=True)
     with_pk = sorted(set(pk["subject_id"]))
-    without = tuple(s for s in safety_ids if s not in with_pk)
+    without = tuple(s for s in safety_ids if s not in sampled)
+    without_result = tuple(s for s in safety_ids if s in sampled and s not in with_pk)
+    excluded = {"no PK sample": without, "no PK sample with a result": without_result}
     populations["pk"] = Population(
         "pk",
-        "infused subjects with at least one PK sample",
+        "infused subjects with at least one PK sample with a result (a value or a BLQ flag)",
         tuple(s for s in safety_ids if s in with_pk),
-        {"no PK sample": without} if without else {},
+        {reason: ids for reason, ids in excluded.items() if ids},
     )
     from cartrial.errors import OptionError
     from cartrial.protocol.analysis_spec import AnalysisOptions
@@ -330,6 +350,12 @@ def nca_datasets(
             nominal_windows=nca_windows(schedule),
         )
     nca = result.table.copy()
+    if len(pending):
+        n_pending = pending.groupby(["subject_id", "analyte"]).size()
+        extra = [
+            int(n_pending.get((s, a), 0)) for s, a in zip(nca["subject_id"], nca["analyte"], strict=True)
+        ]
+        nca["n_missing"] = nca["n_missing"] + np.asarray(extra, dtype=int)
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
@@ -425,9 +451,9 @@ def nca_datasets(
     # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
     # it (followed for less, or its schedule not yet there at an interim) cannot show persistence and is not
     # counted as a subject without it (D-19.87); the engine's rule, the simulator's too (D-19.855)
-    last_sample = sample_days.groupby([pk["subject_id"], pk["analyte"]]).max()
-    keys = list(zip(persistence["subject_id"], persistence["analyte"], strict=True))
-    persistence["last_sample_day"] = [last_sample.get(key) for key in keys]
+    # the engine's last post-infusion sample with a result, quantifiable or BLQ: a sample without a result
+    # shows nothing about persistence (D-19.1278)
+    persistence["last_sample_day"] = pd.to_numeric(nca["last_sample_time"])
     persisting, evaluable = persistence_flags(
         pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce").to_numpy(float),
         pd.to_numeric(persistence["last_sample_day"], errors="coerce").to_numpy(float),

@@ -1,0 +1,88 @@
+"""A stored PK sample without a result (no value, not flagged BLQ: drawn, result not yet reported) is no
+sample of the NCA, as PKNCA drops a missing concentration (docs/kinetics.md "missing values"; D-19.1278).
+
+The store takes such a row (`pk_sample.value` and `blq` are optional), but the analysis stopped the whole
+study on it ("value is required unless the sample is flagged BLQ"), and a pending sample after the
+persistence day counted the subject as evaluable for persistence."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cartrial import examples as cartrial_examples
+from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, nca_datasets
+from cartrial.analysis.model import Population
+from cartrial.analysis.populations import SAFETY
+
+STUDY = cartrial_examples.path("ct103a-nmosd") / "study"
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    pk = pd.read_csv(STUDY / "pk_samples.csv", dtype=str, keep_default_na=False)
+    infusions = pd.read_csv(STUDY / "infusions.csv", dtype=str, keep_default_na=False)
+    for column in ("value", "lloq", "nominal_day", "actual_day"):
+        pk[column] = pd.to_numeric(pk[column].replace("", None))
+    pk["blq"] = pk["blq"].map({"true": True, "false": False, "": None})
+    return {"pk_samples": pk, "infusions": infusions}
+
+
+def _run(
+    tables: dict[str, pd.DataFrame], populations: dict[str, Population] | None = None
+) -> dict[str, pd.DataFrame]:
+    ids = tuple(sorted(set(tables["infusions"]["subject_id"])))
+    populations = {} if populations is None else populations
+    populations[SAFETY] = Population(SAFETY, "safety", ids, {})
+    return {name: ds.table for name, ds in nca_datasets(tables, populations).items()}
+
+
+KEYS = ["subject_id", "analyte"]
+
+
+@pytest.mark.parametrize("blq", [False, None])
+def test_a_sample_without_result_is_dropped_and_counted(blq: bool | None) -> None:
+    tables = _tables()
+    pk = tables["pk_samples"]
+    # CT-002's car_transgene sample of nominal day 14 (quantified, 4,731 copies/ug gDNA in the CSV)
+    row = pk.index[(pk.subject_id == "CT-002") & (pk.analyte == "car_transgene") & (pk.nominal_day == 14)]
+    assert len(row) == 1 and not pk.loc[row[0], "blq"]
+    full = _run(_tables())["nca_by_subject"].set_index(KEYS)
+    pk.loc[row[0], "value"] = float("nan")
+    pk.loc[row[0], "blq"] = blq
+    pending = _run(tables)["nca_by_subject"].set_index(KEYS)
+    key = ("CT-002", "car_transgene")
+    assert pending.loc[key, "n_missing"] == 1
+    assert pending.loc[key, "n_samples"] == full.loc[key, "n_samples"] - 1
+    # the profile without that sample: the AUC changes, nothing else's does
+    assert pending.loc[key, "auclast"] != full.loc[key, "auclast"]
+    others = full.drop(index=[key])
+    assert (pending.drop(index=[key])["auclast"] == others["auclast"]).all()
+
+
+def test_a_pending_sample_after_the_persistence_day_makes_no_one_evaluable() -> None:
+    tables = _tables()
+    pk = tables["pk_samples"]
+    # CT-004 (car_transgene) is last sampled on day 177.02: not evaluable for persistence beyond day 180
+    before = _run(_tables())["persistence"].set_index(KEYS)
+    key = ("CT-004", "car_transgene")
+    assert not before.loc[key, PERSISTENCE_EVALUABLE]
+    last = pk[(pk.subject_id == "CT-004") & (pk.analyte == "car_transgene")].iloc[-1].copy()
+    last["nominal_day"], last["actual_day"] = 270.0, 270.0
+    last["sampled_at"] = "2022-04-09T02:00:00Z"
+    last["value"], last["blq"] = float("nan"), None
+    tables["pk_samples"] = pd.concat([pk, pd.DataFrame([last.to_dict()])], ignore_index=True)
+    after = _run(tables)["persistence"].set_index(KEYS)
+    assert not after.loc[key, PERSISTENCE_EVALUABLE]
+    assert after.loc[key, "last_sample_day"] == before.loc[key, "last_sample_day"] == 177.02
+
+
+def test_a_subject_whose_samples_have_no_result_is_not_in_the_pk_population() -> None:
+    tables = _tables()
+    pk = tables["pk_samples"]
+    own = pk.subject_id == "CT-002"
+    pk.loc[own, "value"], pk.loc[own, "blq"] = float("nan"), None
+    populations: dict[str, Population] = {}
+    nca = _run(tables, populations)["nca_by_subject"]
+    assert "CT-002" not in set(nca["subject_id"]) and "CT-001" in set(nca["subject_id"])
+    assert "CT-002" not in populations["pk"].subject_ids
+    assert populations["pk"].excluded["no PK sample with a result"] == ("CT-002",)
