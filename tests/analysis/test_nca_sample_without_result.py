@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cartrial import examples as cartrial_examples
-from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, nca_datasets
+from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE, nca_datasets, sample_actual_days
 from cartrial.analysis.model import Population
 from cartrial.analysis.populations import SAFETY
 
@@ -86,3 +86,20 @@ def test_a_subject_whose_samples_have_no_result_is_not_in_the_pk_population() ->
     assert "CT-002" not in set(nca["subject_id"]) and "CT-001" in set(nca["subject_id"])
     assert "CT-002" not in populations["pk"].subject_ids
     assert populations["pk"].excluded["no PK sample with a result"] == ("CT-002",)
+
+
+def test_a_sample_without_actual_day_takes_its_time_from_sampled_at() -> None:
+    """`actual_day` is optional in the store (`sampled_at` is required): a sample without it is timed by its
+    date-time from the infusion, as a pre-dose sample already is (D-19.1279), instead of stopping the
+    analysis with "actual_day: value is required". CT-002 was infused 2021-05-18T02:30Z and sampled
+    2021-06-01T05:22:48Z: 14 days + 2 h 52 min 48 s = 14 + 10368/86400 = 14.12 days."""
+    tables = _tables()
+    pk = tables["pk_samples"]
+    row = pk.index[(pk.subject_id == "CT-002") & (pk.analyte == "car_transgene") & (pk.nominal_day == 14)][0]
+    pk.loc[row, "actual_day"] = float("nan")
+    assert sample_actual_days(pk, tables["infusions"])[row] == pytest.approx(14.12, abs=1e-9)
+    full = _run(_tables())["nca_by_subject"].set_index(KEYS)
+    blank = _run(tables)["nca_by_subject"].set_index(KEYS)
+    key = ("CT-002", "car_transgene")
+    assert blank.loc[key, "n_samples"] == full.loc[key, "n_samples"]
+    assert blank.loc[key, "auclast"] == pytest.approx(full.loc[key, "auclast"], rel=1e-12)

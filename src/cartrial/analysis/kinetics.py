@@ -146,7 +146,8 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     AFRLT, the elapsed actual time from the reference dose; the NCA leaves it out, D-6.7), even when its
     ``actual_day`` was entered as 0 (the day-0 sample drawn before the infusion). Every other sample keeps its
     stored ``actual_day`` (the NCA's time, checked against ``sampled_at`` by SAMPLE-DAY-MISMATCH, D-19.168);
-    a date-time naive of a zone is UTC, as the store keeps it.
+    one without a stored ``actual_day`` gets the elapsed time too (D-19.1279); a date-time naive of a zone
+    is UTC, as the store keeps it.
 
     >>> s = pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [0.0, 1.0],
     ...                   "sampled_at": ["2021-05-01T09:00:00Z", "2021-05-02T10:00:00Z"]})
@@ -167,7 +168,9 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     start = samples["subject_id"].astype(str).map(first)
     elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
     elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
-    return stored.where(~(elapsed < 0), elapsed).reset_index(drop=True)
+    # a sample without a stored actual_day (optional in the store, sampled_at is not) is timed by its
+    # date-time too (D-19.1279)
+    return stored.where(~(elapsed < 0) & stored.notna(), elapsed).reset_index(drop=True)
 
 
 MEDIAN_BY_DAY_COLUMNS = [

@@ -213,7 +213,9 @@ def nca_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     subject: str = typer.Option(..., "--subject", help="Column identifying a subject/profile."),
     time: str = typer.Option(..., "--time", help="Column of time since infusion."),
-    conc: str = typer.Option(..., "--conc", help="Column of concentration (blank or 0 when BLQ)."),
+    conc: str = typer.Option(
+        ..., "--conc", help="Column of concentration (0 when BLQ, or blank with --blq-col true)."
+    ),
     dose: str | None = typer.Option(None, "--dose", help="Column of dose (adds dose-normalised Cmax/AUC)."),
     dose_unit: str | None = typer.Option(
         None,
