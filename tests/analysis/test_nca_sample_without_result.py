@@ -7,6 +7,8 @@ persistence day counted the subject as evaluable for persistence."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -39,6 +41,21 @@ def _run(
 KEYS = ["subject_id", "analyte"]
 
 
+# CT-002 car_transgene without its day-14 sample, by hand from pk_samples.csv (lin-up/log-down, the first BLQ
+# kept as 0, AUClast to the last quantifiable sample, day 57.95): 0.89-4.07 (0 → 54) 3.18·27; 4.07-7.13
+# (54 → 1610) 3.06·832; 7.13-9.95 (1610 → 5728) 2.82·3669; 9.95-21.09 (5728 → 1387, down)
+# 11.14·4341/ln(5728/1387); 21.09-28.14 (1387 → 1447) 7.05·1417; 28.14-57.95 (1447 → 123, down)
+# 29.81·1324/ln(1447/123)
+AUCLAST_WITHOUT_DAY_14 = (
+    3.18 * 27
+    + 3.06 * 832
+    + 2.82 * 3669
+    + 11.14 * 4341 / math.log(5728 / 1387)
+    + 7.05 * 1417
+    + 29.81 * 1324 / math.log(1447 / 123)
+)
+
+
 @pytest.mark.parametrize("blq", [False, None])
 def test_a_sample_without_result_is_dropped_and_counted(blq: bool | None) -> None:
     tables = _tables()
@@ -55,6 +72,7 @@ def test_a_sample_without_result_is_dropped_and_counted(blq: bool | None) -> Non
     assert pending.loc[key, "n_samples"] == full.loc[key, "n_samples"] - 1
     # the profile without that sample: the AUC changes, nothing else's does
     assert pending.loc[key, "auclast"] != full.loc[key, "auclast"]
+    assert pending.loc[key, "auclast"] == pytest.approx(AUCLAST_WITHOUT_DAY_14, rel=1e-9)
     others = full.drop(index=[key])
     assert (pending.drop(index=[key])["auclast"] == others["auclast"]).all()
 

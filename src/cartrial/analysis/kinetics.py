@@ -169,8 +169,37 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
     elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
     # a sample without a stored actual_day (optional in the store, sampled_at is not) is timed by its
-    # date-time too (D-19.1279)
-    return stored.where(~(elapsed < 0) & stored.notna(), elapsed).reset_index(drop=True)
+    # date-time too (D-19.1279), unless that is a date typed without a time (stored as exactly 00:00:00Z,
+    # D-19.947): its elapsed time is unknown to the day, it stays blank and the NCA refuses it, located
+    # (D-19.1282)
+    moments = pd.to_datetime(instants(samples["sampled_at"]), utc=True)
+    date_only = (moments == moments.dt.normalize()).to_numpy()
+    timed = elapsed.where(~(stored.isna().to_numpy() & date_only))
+    return stored.where(~(elapsed < 0) & stored.notna(), timed).reset_index(drop=True)
+
+
+def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Whether each stored PK sample has a result: a value or the BLQ flag (the import's reading of it,
+    `_flagged_blq`). The one rule (D-19.1278, D-19.1280): a sample without one (drawn, the laboratory's
+    result not reported yet) is left out of the NCA, the median by day, the expansion figure, the kinetic
+    fits from the store and SDTM PC/ADPC.
+
+    >>> has_result(pd.DataFrame({"value": [1.5, None, None], "blq": [None, "true", None]})).tolist()
+    [True, True, False]
+    """
+    blank = pd.Series(float("nan"), index=pk.index)
+    value = pd.to_numeric(pk["value"], errors="coerce") if "value" in pk else blank
+    return np.asarray(value.notna().to_numpy() | _flagged_blq(pk), dtype=bool)
+
+
+def stored_pk_samples(samples: pd.DataFrame, infusions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored PK samples at the analysis' time of each (`sample_actual_days` in ``actual_day``), split by
+    `has_result`: (those with a result, those without), each renumbered. The NCA and the kinetic fits from
+    the store read the first and count the second (D-19.1278, D-19.1280)."""
+    timed = samples.reset_index(drop=True)
+    timed = timed.assign(actual_day=sample_actual_days(timed, infusions).to_numpy())
+    resulted = has_result(timed)
+    return timed[resulted].reset_index(drop=True), timed[~resulted].reset_index(drop=True)
 
 
 MEDIAN_BY_DAY_COLUMNS = [
@@ -220,7 +249,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
     flag = pd.Series(_flagged_blq(pk), index=pk.index)
     blq = flag | (value <= 0)
-    resulted = blq | value.notna()
+    resulted = pd.Series(has_result(pk), index=pk.index)  # the one rule (D-19.1280)
     frame = pd.DataFrame(
         {
             "analyte": pk["analyte"].astype(str),
@@ -303,15 +332,13 @@ def nca_datasets(
     levels = dose_levels(tables["infusions"])
     pk = tables["pk_samples"]
     pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
-    # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304)
-    pk = pk.assign(actual_day=sample_actual_days(pk, tables["infusions"]))
     sampled = set(pk["subject_id"])
+    # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304);
     # a stored sample without a result (no value, not flagged BLQ: drawn, the lab's result not reported) is
-    # no sample of the NCA, as PKNCA drops a missing concentration; the engine's n_missing counts it
-    # (D-19.1278; the reader refuses a blank value not flagged BLQ in a file)
-    no_result = pd.to_numeric(pk["value"], errors="coerce").isna().to_numpy() & ~_flagged_blq(pk)
-    pending = pk[no_result]
-    pk = pk[~no_result].reset_index(drop=True)
+    # no sample of the NCA, as PKNCA drops a missing concentration; counted as the engine counts a sample:
+    # n_pre_dose before time 0, n_missing otherwise (D-19.1278, D-19.1281; the reader refuses a blank
+    # value not flagged BLQ in a file)
+    pk, pending = stored_pk_samples(pk, tables["infusions"])
     with_pk = sorted(set(pk["subject_id"]))
     without = tuple(s for s in safety_ids if s not in sampled)
     without_result = tuple(s for s in safety_ids if s in sampled and s not in with_pk)
@@ -354,11 +381,12 @@ def nca_datasets(
         )
     nca = result.table.copy()
     if len(pending):
-        n_pending = pending.groupby(["subject_id", "analyte"]).size()
-        extra = [
-            int(n_pending.get((s, a), 0)) for s, a in zip(nca["subject_id"], nca["analyte"], strict=True)
-        ]
-        nca["n_missing"] = nca["n_missing"] + np.asarray(extra, dtype=int)
+        keys = list(zip(nca["subject_id"], nca["analyte"], strict=True))
+        pre = (pd.to_numeric(pending["actual_day"], errors="coerce") < 0).to_numpy()
+        for column, counted in (("n_pre_dose", pending[pre]), ("n_missing", pending[~pre])):
+            n_pending = counted.groupby(["subject_id", "analyte"]).size()
+            extra = [int(n_pending.get(key, 0)) for key in keys]
+            nca[column] = nca[column] + np.asarray(extra, dtype=int)
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
