@@ -64,7 +64,10 @@ def test_sample_days_property(hours: float, stored: float | None) -> None:
     infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused.strftime("%Y-%m-%dT%H:%M:%SZ")]})
     days = sample_actual_days(samples, infusions)
     elapsed = (moment - infused) / dt.timedelta(days=1)
-    if elapsed < 0 or stored is None:  # before the infusion, or no day stored: the elapsed time
+    midnight = moment.time() == dt.time(0)  # a date typed without a time is stored so (D-19.947)
+    if stored is None and midnight:  # no day stored and no time of day: no elapsed time (D-19.1282)
+        assert pd.isna(days.iloc[0])
+    elif elapsed < 0 or stored is None:  # before the infusion, or no day stored: the elapsed time
         assert days.iloc[0] == elapsed
     else:
         assert days.iloc[0] == stored
