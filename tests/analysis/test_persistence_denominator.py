@@ -44,7 +44,10 @@ def test_patients_not_sampled_after_the_day_are_not_in_the_denominator(analysis:
         assert 0 < n < len(keys)  # the example has both kinds of patient
         finding = next(f for f in analysis.findings if f"({analyte}): quantifiable beyond" in f.statement)
         assert (finding.numerator, finding.denominator) == (k, n)
-        assert f"{len(keys) - n} of {len(keys)} patients with PK samples not evaluable" in finding.statement
+        # the patients are those with a PK result (the NCA's), and a pending sample is a sample: "no result
+        # after day 180" (D-19.1285)
+        expected = f"{len(keys) - n} of {len(keys)} patients with a PK result not evaluable"
+        assert f"{expected}: no result after day 180 yet" in finding.statement
 
 
 @settings(max_examples=8, deadline=None)

@@ -48,7 +48,8 @@ def test_nca_counts_the_example_pre_dose_samples_as_pre_dose(exported) -> None: 
     stored=st.one_of(st.none(), st.floats(min_value=-30, max_value=200, allow_nan=False)),
 )
 def test_sample_days_property(hours: float, stored: float | None) -> None:
-    """Before the infusion by its date-time: the elapsed (negative) time; otherwise the stored day."""
+    """Before the infusion by its date-time: the elapsed (negative) time; otherwise the stored day, and the
+    elapsed time when no day is stored (D-19.1279)."""
     from cartrial.analysis.kinetics import sample_actual_days
 
     infused = dt.datetime(2021, 5, 1, 10, 0, tzinfo=dt.UTC)
@@ -63,10 +64,11 @@ def test_sample_days_property(hours: float, stored: float | None) -> None:
     infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused.strftime("%Y-%m-%dT%H:%M:%SZ")]})
     days = sample_actual_days(samples, infusions)
     elapsed = (moment - infused) / dt.timedelta(days=1)
-    if elapsed < 0:
-        assert days.iloc[0] == elapsed
-    elif stored is None:
+    midnight = moment.time() == dt.time(0)  # a date typed without a time is stored so (D-19.947)
+    if stored is None and midnight:  # no day stored and no time of day: no elapsed time (D-19.1282)
         assert pd.isna(days.iloc[0])
+    elif elapsed < 0 or stored is None:  # before the infusion, or no day stored: the elapsed time
+        assert days.iloc[0] == elapsed
     else:
         assert days.iloc[0] == stored
     # S2: no date-time and no infusion: the stored day as it is

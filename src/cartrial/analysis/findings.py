@@ -686,26 +686,29 @@ def pk_pd_findings(
                 + k_of_n(
                     k,
                     n,
-                    f"patient sampled after day {persistence_day:g}",
-                    f"patients sampled after day {persistence_day:g}",
+                    f"patient with a result after day {persistence_day:g}",
+                    f"patients with a result after day {persistence_day:g}",
                 )
                 + f"{_pct(k, n)}."
                 if n
                 else f"{analyte}: quantifiable beyond day {persistence_day:g} not yet evaluable: "
                 + none_of(
                     len(part),
-                    "patient with PK samples",
-                    f"has a sample after day {persistence_day:g}",
-                    f"has no sample after day {persistence_day:g}",
-                    "patients with PK samples",
+                    "patient with a PK result",
+                    f"has a result after day {persistence_day:g}",
+                    f"has no result after day {persistence_day:g}",
+                    "patients with a PK result",
                 )
                 + "."
             )
             if n and len(part) > n:
                 text += (
                     " "
-                    + k_of_n(len(part) - n, len(part), "patient with PK samples", "patients with PK samples")
-                    + f" not evaluable: no sample after day {persistence_day:g} yet."
+                    + k_of_n(
+                        len(part) - n, len(part), "patient with a PK result", "patients with a PK result"
+                    )
+                    # a pending sample after the day is a sample, not a result (D-19.1278, D-19.1285)
+                    + f" not evaluable: no result after day {persistence_day:g} yet."
                 )
             if pk_pop.excluded:
                 text += f" {_capital(pk_pop.not_evaluable_text())}."
@@ -717,7 +720,7 @@ def pk_pd_findings(
                     n,
                     "pk",
                     f"last quantifiable sample (NCA tlast) after day {persistence_day:g}, among the patients "
-                    f"sampled after day {persistence_day:g}",
+                    f"with a result after day {persistence_day:g}",
                     "persistence",
                 )
             )

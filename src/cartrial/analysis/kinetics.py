@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cartrial.analysis.model import Dataset, Population, stored_record
@@ -144,7 +146,8 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     AFRLT, the elapsed actual time from the reference dose; the NCA leaves it out, D-6.7), even when its
     ``actual_day`` was entered as 0 (the day-0 sample drawn before the infusion). Every other sample keeps its
     stored ``actual_day`` (the NCA's time, checked against ``sampled_at`` by SAMPLE-DAY-MISMATCH, D-19.168);
-    a date-time naive of a zone is UTC, as the store keeps it.
+    one without a stored ``actual_day`` gets the elapsed time too (D-19.1279); a date-time naive of a zone
+    is UTC, as the store keeps it.
 
     >>> s = pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [0.0, 1.0],
     ...                   "sampled_at": ["2021-05-01T09:00:00Z", "2021-05-02T10:00:00Z"]})
@@ -165,7 +168,38 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     start = samples["subject_id"].astype(str).map(first)
     elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
     elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
-    return stored.where(~(elapsed < 0), elapsed).reset_index(drop=True)
+    # a sample without a stored actual_day (optional in the store, sampled_at is not) is timed by its
+    # date-time too (D-19.1279), unless that is a date typed without a time (stored as exactly 00:00:00Z,
+    # D-19.947): its elapsed time is unknown to the day, it stays blank and the NCA refuses it, located
+    # (D-19.1282)
+    moments = pd.to_datetime(instants(samples["sampled_at"]), utc=True)
+    date_only = (moments == moments.dt.normalize()).to_numpy()
+    timed = elapsed.where(~(stored.isna().to_numpy() & date_only))
+    return stored.where(~(elapsed < 0) & stored.notna(), timed).reset_index(drop=True)
+
+
+def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Whether each stored PK sample has a result: a value or the BLQ flag (the import's reading of it,
+    `_flagged_blq`). The one rule (D-19.1278, D-19.1280): a sample without one (drawn, the laboratory's
+    result not reported yet) is left out of the NCA, the median by day, the expansion figure, the kinetic
+    fits from the store and SDTM PC/ADPC.
+
+    >>> has_result(pd.DataFrame({"value": [1.5, None, None], "blq": [None, "true", None]})).tolist()
+    [True, True, False]
+    """
+    blank = pd.Series(float("nan"), index=pk.index)
+    value = pd.to_numeric(pk["value"], errors="coerce") if "value" in pk else blank
+    return np.asarray(value.notna().to_numpy() | _flagged_blq(pk), dtype=bool)
+
+
+def stored_pk_samples(samples: pd.DataFrame, infusions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored PK samples at the analysis' time of each (`sample_actual_days` in ``actual_day``), split by
+    `has_result`: (those with a result, those without), each renumbered. The NCA and the kinetic fits from
+    the store read the first and count the second (D-19.1278, D-19.1280)."""
+    timed = samples.reset_index(drop=True)
+    timed = timed.assign(actual_day=sample_actual_days(timed, infusions).to_numpy())
+    resulted = has_result(timed)
+    return timed[resulted].reset_index(drop=True), timed[~resulted].reset_index(drop=True)
 
 
 MEDIAN_BY_DAY_COLUMNS = [
@@ -201,8 +235,6 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
 
     Recensoring at the highest LLOQ loses information: a measured value below it is treated as censored
     although it is known (the Kaplan-Meier median for multiply censored data keeps it, D-19.627)."""
-    from cartrial.columns import RowProblems, parse_bool
-
     if not len(pk):
         return pd.DataFrame(columns=MEDIAN_BY_DAY_COLUMNS)
     # values and LLOQs in the standard unit of their dimension (cells/mL as cells/uL), the one conversion
@@ -215,9 +247,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         index=pk.index,
     )
     # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
-    flag = pd.Series(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), index=pk.index)
+    flag = pd.Series(_flagged_blq(pk), index=pk.index)
     blq = flag | (value <= 0)
-    resulted = blq | value.notna()
+    resulted = pd.Series(has_result(pk), index=pk.index)  # the one rule (D-19.1280)
     frame = pd.DataFrame(
         {
             "analyte": pk["analyte"].astype(str),
@@ -267,6 +299,16 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
 
 
+def _flagged_blq(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Each PK sample's BLQ flag as the import reads it (`cartrial.columns.parse_bool`; blank: not
+    flagged)."""
+    from cartrial.columns import RowProblems, parse_bool
+
+    if "blq" not in pk:
+        return np.zeros(len(pk), dtype=bool)
+    return np.asarray(parse_bool(pk, "blq", RowProblems("pk_samples"), required=False), dtype=bool)
+
+
 def persistence_column(persistence_day: float) -> str:
     """Name of the persistence flag column: ``detectable_beyond_day_180`` for the default day 180."""
     return f"detectable_beyond_day_{persistence_day:g}"
@@ -280,7 +322,8 @@ def nca_datasets(
     protocol_levels: Sequence[int] = (),
 ) -> dict[str, Dataset]:
     """`nca_by_subject`, `nca_summary` and `persistence`; adds the ``pk`` population (infused with ≥ 1
-    PK sample). `schedule` (the protocol's) gives the visit windows of the nominal days (`nca_windows`);
+    PK sample with a result). `schedule` (the protocol's) gives the visit windows of the nominal days
+    (`nca_windows`);
     `protocol_levels` lists every protocol dose level in `nca_summary`, dosed or not (D-19.108)."""
     from cartrial.kinetics import derive_nca
     from cartrial.kinetics.templates import PK_NCA_COLUMNS
@@ -289,15 +332,22 @@ def nca_datasets(
     levels = dose_levels(tables["infusions"])
     pk = tables["pk_samples"]
     pk = pk[pk["subject_id"].isin(list(safety_ids))].reset_index(drop=True)
-    # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304)
-    pk = pk.assign(actual_day=sample_actual_days(pk, tables["infusions"]))
+    sampled = set(pk["subject_id"])
+    # a sample drawn before the infusion is pre-dose by its date-time, whatever its actual_day (D-19.304);
+    # a stored sample without a result (no value, not flagged BLQ: drawn, the lab's result not reported) is
+    # no sample of the NCA, as PKNCA drops a missing concentration; counted as the engine counts a sample:
+    # n_pre_dose before time 0, n_missing otherwise (D-19.1278, D-19.1281; the reader refuses a blank
+    # value not flagged BLQ in a file)
+    pk, pending = stored_pk_samples(pk, tables["infusions"])
     with_pk = sorted(set(pk["subject_id"]))
-    without = tuple(s for s in safety_ids if s not in with_pk)
+    without = tuple(s for s in safety_ids if s not in sampled)
+    without_result = tuple(s for s in safety_ids if s in sampled and s not in with_pk)
+    excluded = {"no PK sample": without, "no PK sample with a result": without_result}
     populations["pk"] = Population(
         "pk",
-        "infused subjects with at least one PK sample",
+        "infused subjects with at least one PK sample with a result (a value or a BLQ flag)",
         tuple(s for s in safety_ids if s in with_pk),
-        {"no PK sample": without} if without else {},
+        {reason: ids for reason, ids in excluded.items() if ids},
     )
     from cartrial.errors import OptionError
     from cartrial.protocol.analysis_spec import AnalysisOptions
@@ -330,6 +380,13 @@ def nca_datasets(
             nominal_windows=nca_windows(schedule),
         )
     nca = result.table.copy()
+    if len(pending):
+        keys = list(zip(nca["subject_id"], nca["analyte"], strict=True))
+        pre = (pd.to_numeric(pending["actual_day"], errors="coerce") < 0).to_numpy()
+        for column, counted in (("n_pre_dose", pending[pre]), ("n_missing", pending[~pre])):
+            n_pending = counted.groupby(["subject_id", "analyte"]).size()
+            extra = [int(n_pending.get(key, 0)) for key in keys]
+            nca[column] = nca[column] + np.asarray(extra, dtype=int)
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
@@ -425,9 +482,9 @@ def nca_datasets(
     # evaluable: sampled after the persistence day, quantifiable or not; a subject whose samples all precede
     # it (followed for less, or its schedule not yet there at an interim) cannot show persistence and is not
     # counted as a subject without it (D-19.87); the engine's rule, the simulator's too (D-19.855)
-    last_sample = sample_days.groupby([pk["subject_id"], pk["analyte"]]).max()
-    keys = list(zip(persistence["subject_id"], persistence["analyte"], strict=True))
-    persistence["last_sample_day"] = [last_sample.get(key) for key in keys]
+    # the engine's last post-infusion sample with a result, quantifiable or BLQ: a sample without a result
+    # shows nothing about persistence (D-19.1278)
+    persistence["last_sample_day"] = pd.to_numeric(nca["last_sample_time"])
     persisting, evaluable = persistence_flags(
         pd.to_numeric(persistence["last_quantifiable_day"], errors="coerce").to_numpy(float),
         pd.to_numeric(persistence["last_sample_day"], errors="coerce").to_numpy(float),

@@ -531,7 +531,7 @@ def build_adpc(
     def nominal_days(refs: pd.Series) -> np.ndarray:
         return np.array([planned.get(ref, math.nan) for ref in refs], dtype=float)
 
-    resc = pc["PCSTRESC"].astype(str)
+    resc = pc["PCSTRESC"].astype(object).where(pc["PCSTRESC"].notna(), "").astype(str)
     frame = pd.DataFrame(
         {
             **_pk_subject_columns(pc, "PCSEQ", adsl),
@@ -541,7 +541,10 @@ def build_adpc(
             "AVALC": pc["PCSTRESC"].to_numpy(),
             "AVALU": pc["PCSTRESU"].to_numpy(),
             "ALLOQ": pc["PCLLOQ"].to_numpy(),
-            "BLQFL": np.where(resc.str.startswith("<") | (resc == "BLQ"), "Y", "N").astype(object),
+            # blank without a result (PC has none such, D-19.1283): no flag on no value (D-19.1284)
+            "BLQFL": np.where(
+                resc.str.startswith("<") | (resc == "BLQ"), "Y", np.where(resc.str.strip() == "", "", "N")
+            ).astype(object),
             "ADT": _dates_of(pc["PCDTC"]),
             "NFRLT": by_distinct(pc["PCREFID"], nominal_days),
             "AFRLT": by_distinct(pc["PCREFID"], actual_days),

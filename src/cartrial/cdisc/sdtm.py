@@ -1447,7 +1447,13 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
     day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5 or nearer 0, PCELTM
     empty; `planned_time_points`)."""
+    from cartrial.analysis.kinetics import has_result
+
     pk = ctx.table("pk_samples").reset_index(drop=True)
+    # a sample whose result is not reported yet (no value, not flagged BLQ) is no PC record until it is:
+    # --ORRES is populated unless --STAT is NOT DONE, which an outstanding result is not (SDTMIG v3.4
+    # §4.5.1.1; D-19.1283)
+    pk = pk[has_result(pk)].reset_index(drop=True)
     if not len(pk):
         return empty_frame(spec)
     codes = _map_parts(pk["analyte"], lambda a: PC_TESTS.get(a, (a.upper()[:8], a)), 2)

@@ -213,7 +213,9 @@ def nca_command(
     file: Path = typer.Argument(..., help="CSV with one row per sample."),
     subject: str = typer.Option(..., "--subject", help="Column identifying a subject/profile."),
     time: str = typer.Option(..., "--time", help="Column of time since infusion."),
-    conc: str = typer.Option(..., "--conc", help="Column of concentration (blank or 0 when BLQ)."),
+    conc: str = typer.Option(
+        ..., "--conc", help="Column of concentration (0 when BLQ, or blank with --blq-col true)."
+    ),
     dose: str | None = typer.Option(None, "--dose", help="Column of dose (adds dose-normalised Cmax/AUC)."),
     dose_unit: str | None = typer.Option(
         None,
@@ -982,6 +984,9 @@ def popfit_command(
         check_fixed(struct, fixed, init, typed_fix, units)
     structural: Any = model
     kinetic_notes: list[str] = [pre_dose_note(data.n_pre_dose)] if data.n_pre_dose else []
+    n_without_result = 0 if pd_model else int(table.attrs.get("n_without_result", 0))
+    if n_without_result:
+        kinetic_notes.append(without_result_note(n_without_result))
     if not pd_model:  # concentration-scale --initial/--fix are in the standard unit (D-19.781)
         from cartrial.kinetics.popfit.data import typed_values_note
 
@@ -1318,10 +1323,13 @@ def _population_data(
 def _pk_sample_times(snapshot: Any) -> Any:
     """The snapshot's PK samples at the analysis layer's sample time (a sample drawn before the infusion is
     pre-dose whatever its ``actual_day``; D-19.304), as the NCA, ADPC and the report read them."""
-    from cartrial.analysis.kinetics import sample_actual_days
+    from cartrial.analysis.kinetics import stored_pk_samples
 
-    pk = snapshot.table("pk_samples")
-    return pk.assign(actual_day=sample_actual_days(pk, snapshot.table("infusions")).to_numpy())
+    # a sample without a result (no value, not flagged BLQ) is left out, as the NCA leaves it out, and
+    # counted in the frame's attrs for the fit's note (D-19.1280)
+    pk, pending = stored_pk_samples(snapshot.table("pk_samples"), snapshot.table("infusions"))
+    pk.attrs["n_without_result"] = len(pending)
+    return pk
 
 
 def _stored_pk_samples(snapshot: Any, analyte: str | None) -> Any:
@@ -1333,7 +1341,19 @@ def _stored_pk_samples(snapshot: Any, analyte: str | None) -> Any:
     if analyte is None or "analyte" not in table.columns:
         return table
     rows = table[table["analyte"].astype(str).str.strip() == analyte].reset_index(drop=True)
+    rows.attrs["n_without_result"] = table.attrs.get("n_without_result", 0)
     return rows if len(rows) else table
+
+
+def without_result_note(count: int) -> str:
+    """The note of the `count` stored PK samples a fit from the store left out for having no result
+    (D-19.1280)."""
+    from cartrial.wording import count as count_of
+
+    return (
+        f"{count_of(count, 'stored PK sample')} without a result (no value, not flagged BLQ) left out, as "
+        "the NCA leaves it out (D-19.1280)"
+    )
 
 
 def _of_snapshot(data: Any, snapshot: Any) -> Any:
@@ -1348,8 +1368,11 @@ def _stored_kinetic_data(snapshot: Any, cutoff: str | None, analyte: str, allow_
     (`PopulationData`, marked with the snapshot's view and cut-off by `_of_snapshot`; D-19.1149)."""
     from cartrial.kinetics.popfit import PopulationData
 
-    source = f"store pk_samples (cut-off {cutoff})"
     table = _stored_pk_samples(snapshot, analyte)
+    n_without_result = int(table.attrs.get("n_without_result", 0))
+    # the fit's source says the samples left out without a result (D-19.1280)
+    left_out = f"; {without_result_note(n_without_result)}" if n_without_result else ""
+    source = f"store pk_samples (cut-off {cutoff}{left_out})"
     with stored_rows_errors({source: (table, "pk_sample")}):  # a store's row, by its record id (D-19.507)
         data = PopulationData.from_frame(
             table,

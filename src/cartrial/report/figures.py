@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cartrial.analysis.kinetics import sample_actual_days
+from cartrial.analysis.kinetics import has_result, sample_actual_days
 from cartrial.analysis.model import Analysis
 from cartrial.analysis.populations import site_days, subject_zones
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days, episode_span, observed_days
@@ -346,7 +346,8 @@ def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
     pk = tables.get("pk_samples")
     if pk is None or pk.empty:
         return pd.DataFrame()
-    pk = pk[pk["analyte"].astype(str) == analyte].reset_index(drop=True)
+    # a sample without a result (no value, not flagged BLQ) is no point of the figure (D-19.1280)
+    pk = pk[(pk["analyte"].astype(str) == analyte).to_numpy() & has_result(pk)].reset_index(drop=True)
     # the analysis layer's time of each sample (pre-dose: negative, D-19.304), as ADPC and the NCA read it
     # (D-19.330); a sample without one is placed on its nominal day
     infusions = tables.get("infusions")

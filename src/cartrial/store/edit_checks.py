@@ -1632,9 +1632,8 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
             Severity.SOFT,
             "the day of a sample counted from the infusion's clock time (cartrial.kinetics.templates."
             "PK_NCA_COLUMNS time = actual_day; SDTM PC.PCDTC from sampled_at, ADaM ADPC.AFRLT from "
-            "actual_day, a sample before the infusion from sampled_at, D-19.304); "
-            + EDC_PRACTICE
-            + " (D-19.168)",
+            "actual_day or, with no stored actual_day, the elapsed time from sampled_at (D-19.1279), a "
+            "sample before the infusion from sampled_at, D-19.304); " + EDC_PRACTICE + " (D-19.168)",
         ),
         _sample_day_mismatch,
     ),
