@@ -15,7 +15,7 @@ import pytest
 
 import cartrial.kinetics.popfit.profile as profile_module
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
-from cartrial.kinetics.popfit.profile import ProfileInterval, make_profiler
+from cartrial.kinetics.popfit.profile import ProfileInterval, make_profiler, profile_intervals
 from cartrial.kinetics.popfit.structural import predict_one_compartment_oral
 
 
@@ -82,3 +82,24 @@ def test_the_interval_note_counts_the_failed_recentrings() -> None:
     assert "did not converge" not in clean.note
     flagged = ProfileInterval("cl", 0.1, 0.3, False, False, 6, modes_not_converged=3)
     assert "at 3 re-centring(s)" in flagged.note and "did not converge" in flagged.note
+
+
+def test_failed_recentrings_at_the_estimate_are_in_every_intervals_note(fit, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The profiler first re-maximises at θ̂ on re-centred surfaces; the re-centrings that failed there are
+    counted in each interval (every profile is measured from that maximum), not dropped."""
+    calls: list[np.ndarray] = []
+    monkeypatch.setattr(profile_module, "conditional_modes", _failing_first_subject(calls))
+    j = fit.model.spec.model.index("cl")
+    (interval,) = profile_intervals(
+        fit.work,
+        fit.model.theta,
+        fit.eta_mode,
+        fit.eta_hessian,
+        [j],
+        np.random.default_rng(2),
+        draws=50,
+        recentre=True,
+    )
+    assert interval.modes_not_converged_at_estimate >= 1
+    assert interval.modes_not_converged >= interval.modes_not_converged_at_estimate + 1
+    assert "re-maximisation at the estimate" in interval.note

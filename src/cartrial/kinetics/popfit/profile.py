@@ -55,6 +55,7 @@ class ProfileInterval:
     open_high: bool
     evaluations: int
     modes_not_converged: int = 0
+    modes_not_converged_at_estimate: int = 0
 
     @property
     def note(self) -> str:
@@ -72,6 +73,11 @@ class ProfileInterval:
                 f"; at {self.modes_not_converged} re-centring(s) a subject's conditional mode search did not "
                 "converge and its draws at the estimate were used there (D-19.1299)"
             )
+            if self.modes_not_converged_at_estimate:
+                text += (
+                    f", {self.modes_not_converged_at_estimate} of them in the re-maximisation at the "
+                    "estimate that every interval's profile starts from"
+                )
         return text
 
 
@@ -212,6 +218,9 @@ def profile_intervals(
     out: list[ProfileInterval] = []
     log_limit = math.log(limit)
     model = work.spec.model
+    # re-centrings that failed in the profiler's own maximisation at θ̂ belong to every interval: each profile
+    # is measured from that maximum (D-19.1299)
+    at_estimate = prof.modes_not_converged
     for j in parameters:
         first = 1.96 * float(se_log[j]) if se_log is not None and math.isfinite(float(se_log[j])) else 0.3
         span = log_limit if model.distribution(j) == "lognormal" else log_limit * max(abs(theta.mu[j]), first)
@@ -226,7 +235,8 @@ def profile_intervals(
                 open_lo,
                 open_hi,
                 prof.evaluations - before,
-                prof.modes_not_converged - before_modes,
+                at_estimate + prof.modes_not_converged - before_modes,
+                at_estimate,
             )
         )
     return out
