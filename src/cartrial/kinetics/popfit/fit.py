@@ -444,6 +444,12 @@ def fit_population(
                 "Fisher information not positive definite: some parameters are not identifiable from these "
                 "data (standard errors not given); simplify the model (fewer IIV terms or covariates)"
             )
+        else:
+            # a collapsed IIV variance (ω² → 0, the one rule `collapsed_variances`) has no Wald SE, nor has
+            # its typical value: their information is a difference of terms ~1/ω² (the prior curvature),
+            # rounding noise, even where the whole matrix is positive definite (D-19.1301); `ci="auto"`
+            # profiles the typical value instead
+            cov, se_vec = _without_collapsed_se(spec, theta, cov, se_vec)
     t_se = _time.perf_counter() - t0 - t_saem - t_modes - t_ll
 
     profiles: dict[int, Any] = {}
@@ -572,6 +578,34 @@ def epsilon_shrinkage(work: Work, theta: Theta, eta_mode: FloatArray) -> tuple[f
     iwres = spec.error.iwres(work.data.y, ipred, theta.sigma, work.quantified)
     iwres = iwres[np.isfinite(iwres)]
     return shrinkage_percent(iwres), int(iwres.size)
+
+
+COLLAPSED_NO_SE = (
+    "its IIV variance collapsed (see the convergence problems): the observed information along it and its "
+    "typical value is a difference of terms of order 1/omega², numerical noise, so no Wald SE is given "
+    "(D-19.1301)"
+)
+"""Why the typical value and the IIV variance of a collapsed IIV term have no Wald SE (D-19.1301)."""
+
+
+def _without_collapsed_se(
+    spec: PopulationSpec, theta: Theta, cov: FloatArray, se_vec: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """`cov` and `se_vec` with the rows and columns of each collapsed IIV term's typical value and (diagonal
+    Ω) log variance set to NaN (`collapsed_variances`, D-19.408; D-19.1301); a full Ω's entries are left to
+    `_estimates_table`, which gives the collapsed variance's row no SE."""
+    collapsed = [name for name, _ in collapsed_variances(spec.model, spec.iiv_names, theta.mu, theta.omega)]
+    if not collapsed:
+        return cov, se_vec
+    index = [spec.model.index(name) for name in collapsed]
+    if spec.omega_structure == "diagonal":
+        pos = spec.p + len(spec.covariate_effects)
+        index += [pos + spec.iiv_names.index(name) for name in collapsed]
+    cov, se_vec = cov.copy(), se_vec.copy()
+    cov[index, :] = np.nan
+    cov[:, index] = np.nan
+    se_vec[index] = np.nan
+    return cov, se_vec
 
 
 def _covariance(info_mat: FloatArray, free: npt.NDArray[np.bool_]) -> FloatArray | None:
@@ -826,10 +860,11 @@ def _estimates_table(
     for a, name in enumerate(spec.iiv_names):
         shrink[name] = shrinkage_percent(eta_mode[:, a], math.sqrt(max(theta.omega[a, a], 0.0)))
     profiles = profiles or {}
+    collapsed = {name for name, _ in collapsed_variances(spec.model, spec.iiv_names, theta.mu, theta.omega)}
     for j, name in enumerate(spec.model.parameters):
         normal = spec.model.distribution(j) == "normal"
         est = spec.model.natural_value(j, theta.mu[j])
-        s = se[j]
+        s = float("nan") if name in collapsed else se[j]  # no Wald SE (D-19.1301)
         prof = profiles.get(j)
         if name in spec.fixed:  # not estimated: no SE, no interval (D-19.273)
             est = float((fixed_values or {}).get(name, spec.model.natural_in_domain(j, est)))
@@ -841,6 +876,8 @@ def _estimates_table(
         ci_note = ""  # how the interval is built: in the note only when there is one (D-19.275)
         if prof is not None:
             lo, hi, note, how = prof.low, prof.high, prof.note, "profile"
+            if name in collapsed:
+                note += "; no Wald SE: " + COLLAPSED_NO_SE
             if not lo <= est <= hi:
                 note += (
                     "; the estimate lies outside: the profile is centred on the likelihood maximum, "
@@ -875,7 +912,7 @@ def _estimates_table(
     if spec.omega_structure == "diagonal":
         for a, name in enumerate(spec.iiv_names):
             om2 = theta.omega[a, a]
-            s = se[pos + a]
+            s = float("nan") if name in collapsed else se[pos + a]
             note = f"variance of eta ({_eta_scale(spec, name)})"
             wald = _log_wald_row(
                 "omega2", name, om2, s, _eta_unit(spec, units, name, name), note, shrink[name]
@@ -905,6 +942,8 @@ def _estimates_table(
             for j in range(i + 1):
                 val = base_e[c]
                 s = math.sqrt(cov_e[c, c]) if np.isfinite(cov_e[c, c]) and cov_e[c, c] >= 0 else float("nan")
+                if i == j and spec.iiv_names[i] in collapsed:
+                    s = float("nan")  # D-19.1301
                 if i == j:
                     name = spec.iiv_names[i]
                     note = f"variance of eta ({_eta_scale(spec, name)})"
@@ -926,7 +965,15 @@ def _estimates_table(
         note = f"{spec.error.kind} on the {spec.error.scale} scale"
         wald = _log_wald_row("residual", name, sig, s, unit, note, epsilon_shrinkage_percent)
         rows.append(_variance_row(wald, variance_ci, sd=True))
-    rows = [_note_without_ci(r, no_se_reason) for r in rows]
+    rows = [
+        _note_without_ci(
+            r,
+            COLLAPSED_NO_SE
+            if r["kind"] in ("typical", "omega2") and r["parameter"] in collapsed and se_vec is not None
+            else no_se_reason,
+        )
+        for r in rows
+    ]
     typical_of = {r["parameter"]: r["estimate"] for r in rows if r["kind"] == "typical"}
     for r in rows:  # an IIV variance's CV %, on the scale the model declares for its η (D-19.536)
         r["cv_percent"] = (

@@ -30,6 +30,7 @@ from scipy import optimize
 
 from cartrial.kinetics.popfit.population import Theta, collapsed_variances
 from cartrial.kinetics.popfit.saem import (
+    ImportanceDraws,
     MarginalLikelihood,
     ThetaCodec,
     Work,
@@ -53,17 +54,31 @@ class ProfileInterval:
     open_low: bool
     open_high: bool
     evaluations: int
+    modes_not_converged: int = 0
+    modes_not_converged_at_estimate: int = 0
 
     @property
     def note(self) -> str:
         sides = [s for s, o in (("below", self.open_low), ("above", self.open_high)) if o]
         if not sides:
-            return "95 % profile-likelihood interval (log L within 1.92 of its maximum)"
-        return (
-            "95 % profile-likelihood interval, open "
-            + " and ".join(sides)
-            + ": the profile did not drop by 1.92 within the search limit shown"
-        )
+            text = "95 % profile-likelihood interval (log L within 1.92 of its maximum)"
+        else:
+            text = (
+                "95 % profile-likelihood interval, open "
+                + " and ".join(sides)
+                + ": the profile did not drop by 1.92 within the search limit shown"
+            )
+        if self.modes_not_converged:
+            text += (
+                f"; at {self.modes_not_converged} re-centring(s) a subject's conditional mode search did not "
+                "converge and its draws at the estimate were used there (D-19.1299)"
+            )
+            if self.modes_not_converged_at_estimate:
+                text += (
+                    f", {self.modes_not_converged_at_estimate} of them in the re-maximisation at the "
+                    "estimate that every interval's profile starts from"
+                )
+        return text
 
 
 class _Profiler:
@@ -77,8 +92,10 @@ class _Profiler:
         lik: MarginalLikelihood,
         v_hat: FloatArray,
         surface: Callable[[Theta], MarginalLikelihood] | None = None,
+        failed: list[int] | None = None,
     ) -> None:
         self.lik = lik
+        self._failed = failed if failed is not None else [0]
         self.surface = surface
         self.codec = ThetaCodec(lik.work.spec)
         spec = lik.work.spec
@@ -95,6 +112,11 @@ class _Profiler:
         self.function_calls = 0
         v0 = np.clip(v_hat, lo + 1e-9, hi - 1e-9)
         self.v_hat, self.ll_hat = self._maximise(v0, None, 0.0)
+
+    @property
+    def modes_not_converged(self) -> int:
+        """Subject re-centrings (`recentre`) whose conditional mode search did not converge (D-19.1299)."""
+        return self._failed[0]
 
     def _maximise(self, v0: FloatArray, j: int | None, value: float) -> tuple[FloatArray, float]:
         free = self.codec.free_mask()  # a fixed typical value is not re-maximised (D-19.273)
@@ -196,10 +218,13 @@ def profile_intervals(
     out: list[ProfileInterval] = []
     log_limit = math.log(limit)
     model = work.spec.model
+    # re-centrings that failed in the profiler's own maximisation at θ̂ belong to every interval: each profile
+    # is measured from that maximum (D-19.1299)
+    at_estimate = prof.modes_not_converged
     for j in parameters:
         first = 1.96 * float(se_log[j]) if se_log is not None and math.isfinite(float(se_log[j])) else 0.3
         span = log_limit if model.distribution(j) == "lognormal" else log_limit * max(abs(theta.mu[j]), first)
-        before = prof.evaluations
+        before, before_modes = prof.evaluations, prof.modes_not_converged
         lo, open_lo = prof.side(j, -1.0, first, span)
         hi, open_hi = prof.side(j, +1.0, first, span)
         out.append(
@@ -210,6 +235,8 @@ def profile_intervals(
                 open_lo,
                 open_hi,
                 prof.evaluations - before,
+                at_estimate + prof.modes_not_converged - before_modes,
+                at_estimate,
             )
         )
     return out
@@ -224,16 +251,34 @@ def make_profiler(
     spec = work.spec
     codec = ThetaCodec(spec)
     seed = int(rng.integers(2**32))
-    state = {"eta": eta_mode}
+    state: dict[str, FloatArray] = {"eta": np.array(eta_mode, dtype=float)}
+    at_estimate: list[ImportanceDraws] = []
+    failed = [0]
 
     def surface(th: Theta) -> MarginalLikelihood:
-        eta, hess, _, _ = conditional_modes(work, th, state["eta"])
-        state["eta"] = eta
+        eta, hess, _, ok = conditional_modes(work, th, state["eta"])
         phi = spec.typical_phi(th, work.x)[:, spec.iiv_index] + eta
-        return MarginalLikelihood(work, make_draws(phi, hess, draws, np.random.default_rng(seed)), th)
+        found = make_draws(phi, hess, draws, np.random.default_rng(seed))
+        if not at_estimate:  # θ̂'s surface: its modes are the fit's (labelled by the fit, D-19.1171)
+            at_estimate.append(found)
+            state["eta"] = eta
+            return MarginalLikelihood(work, found, th)
+        # a subject whose search did not converge (a saddle, a flat direction, stopped early) keeps the
+        # draws at θ̂ — a valid proposal, the one every point uses without `recentre` — and its last
+        # converged mode as the next start, rather than draws from a floored H at a non-mode (D-19.1299)
+        ok = np.asarray(ok, dtype=bool)
+        failed[0] += int((~ok).sum())
+        base = at_estimate[0]
+        state["eta"] = np.where(ok[:, None], eta, state["eta"])
+        mixed = ImportanceDraws(
+            np.where(ok[:, None, None], found.phi_iiv, base.phi_iiv),
+            np.where(ok[:, None], found.log_q, base.log_q),
+        )
+        return MarginalLikelihood(work, mixed, th)
 
     lik = surface(theta)
-    return _Profiler(lik, codec.encode(theta), surface if recentre else None)
+    profiler = _Profiler(lik, codec.encode(theta), surface if recentre else None, failed)
+    return profiler
 
 
 def without_collapsed_iiv(work: Work, theta: Theta, eta_mode: FloatArray) -> tuple[Work, Theta, FloatArray]:

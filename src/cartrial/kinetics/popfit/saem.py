@@ -658,9 +658,27 @@ def make_draws(
     mode_phi: FloatArray, hess: FloatArray, k: int, rng: np.random.Generator, df: float = 5.0
 ) -> ImportanceDraws:
     """K draws per subject from the Laplace proposal: a multivariate t (`df` degrees of freedom) centred at
-    the conditional mode with the inverse Hessian of -log p(η | y) as scale matrix."""
-    cov = np.asarray(np.linalg.inv(_pd(hess)), dtype=float)
-    return _t_draws(mode_phi, cov, k, rng, df)
+    the conditional mode with the inverse Hessian of -log p(η | y) as scale matrix (`laplace_covariance`:
+    H⁻¹ as it is wherever H is positive definite, D-19.1298)."""
+    return _t_draws(mode_phi, laplace_covariance(hess), k, rng, df)
+
+
+def _scale_cholesky(scale: FloatArray) -> FloatArray:
+    """Cholesky factors of each scale matrix (n, q, q) of a t proposal: of the matrix as it is where it is
+    positive definite, of `_pd`'s eigenvalue-floored matrix only where it is not. The floor at 1e-8 of the
+    largest eigenvalue lifted a genuine small variance (a log-normal η's beside a normal amplitude's in a
+    small concentration unit, eigenvalues 10⁸ apart) and made the proposal too narrow along it (D-19.1298)."""
+    sym = (scale + np.swapaxes(scale, -1, -2)) / 2
+    out = np.empty_like(sym)
+    definite = is_positive_definite(sym)
+    for k in range(sym.shape[0]):
+        try:
+            if not definite[k]:
+                raise np.linalg.LinAlgError
+            out[k] = np.linalg.cholesky(sym[k])
+        except np.linalg.LinAlgError:
+            out[k] = np.linalg.cholesky(_pd(sym[k]))
+    return out
 
 
 def _t_draws(
@@ -669,7 +687,7 @@ def _t_draws(
     """K draws per subject from t_df(center_i, scale_i) (center (n, q), scale (n, q, q)) with their log
     density."""
     q = center.shape[1]
-    chol = np.asarray(np.linalg.cholesky(_pd(scale)), dtype=float)
+    chol = _scale_cholesky(np.asarray(scale, dtype=float))
     z = rng.standard_normal((center.shape[0], k, q))
     w = rng.chisquare(df, size=(center.shape[0], k, 1)) / df
     t = z / np.sqrt(w)
@@ -692,10 +710,10 @@ def _t_log_density(quad: FloatArray, logdet: FloatArray, q: int, df: float) -> F
 
 
 def t_log_pdf(phi: FloatArray, center: FloatArray, scale: FloatArray, df: float = 5.0) -> FloatArray:
-    """log t_df(φ_ik; center_i, scale_i) for φ (n, K, q), center (n, q), scale (n, q, q) (made positive
-    definite as the draws' scale is)."""
+    """log t_df(φ_ik; center_i, scale_i) for φ (n, K, q), center (n, q), scale (n, q, q) (factored as the
+    draws' scale is, `_scale_cholesky`)."""
     q = center.shape[1]
-    chol = np.asarray(np.linalg.cholesky(_pd(scale)), dtype=float)
+    chol = _scale_cholesky(np.asarray(scale, dtype=float))
     chol_inv = np.linalg.inv(chol)
     sol = np.einsum("nij,nkj->nki", chol_inv, phi - center[:, None, :])
     logdet = 2 * np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
@@ -749,7 +767,7 @@ class Proposal:
 
     def _laplace_scale(self) -> FloatArray:
         """The Laplace component's scale matrix: the inverse Hessian at the modes (as `make_draws`)."""
-        return np.asarray(np.linalg.inv(_pd(self.hessian)), dtype=float)
+        return laplace_covariance(self.hessian)
 
     def log_density(self, phi: FloatArray, laplace_share: float | None = None) -> FloatArray:
         """log q(φ) (n, K) of the proposal at φ (n, K, q); `laplace_share`: the Laplace component's weight
