@@ -981,7 +981,7 @@ def _upsert_chunk(
     if updates:
         tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
         if tx.reason is None:
-            first = ", ".join(str(updates[0][0][k]) for k in keys)
+            first = f"record {updates[0][0]['id']}"  # the store's id, never the key's values (D-19.1330)
             raise InputError(
                 Problem(
                     f"{len(updates)} existing record(s) of {table_name} would change (first: {first}); "
@@ -1301,11 +1301,21 @@ def _refuse_locked(
 ) -> None:
     if not locked or tx.lock is None:
         return
-    shown = "; ".join(", ".join(str(row.get(k)) for k in keys) for row in locked[:5])
-    more = f" and {len(locked) - 5} more" if len(locked) > 5 else ""
-    raise ConflictError(
+    # named by the store's record ids, never by their keys or dates (a subject id, a clinical date: D-12.2,
+    # D-19.1330); a new record dated before the cut-off has no id yet and is counted
+    ids = [str(row["id"]) for row in locked if row.get("id") is not None]
+    shown = f" (stored records {', '.join(ids[:5])}{' and more' if len(ids) > 5 else ''})" if ids else ""
+    message = (
         f"{len(locked)} record(s) of {table_name} dated on or before the cut-off are frozen by "
-        f"{tx.lock.describe()}: {shown}{more}; an admin must unlock (with a reason) first."
+        f"{tx.lock.describe()}{shown}; an admin must unlock (with a reason) first."
+    )
+    raise ConflictError(
+        message,
+        problem=Problem(
+            f"{len(locked)} record(s) dated on or before the cut-off of {tx.lock.describe()}",
+            field=", ".join(keys),
+            allowed="records dated after the cut-off, or an unlock (admin, with a reason) first",
+        ),
     )
 
 
