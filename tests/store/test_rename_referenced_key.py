@@ -100,3 +100,27 @@ def test_renaming_a_subject_no_record_refers_to_still_works(db_url: str) -> None
         assert version == record["version"] + 1
     finally:
         service.engine.dispose()
+
+
+def test_renaming_a_frozen_subject_with_records_is_told_of_the_lock_not_to_move_records(db_url: str) -> None:
+    """A subject whose consent date is on or before a data lock's cut-off is frozen: renaming it is refused
+    by the lock (unlock first), not by the references (moving or deleting its records, which the lock
+    forbids as well)."""
+    import datetime as dt
+
+    from cartrial.errors import ConflictError
+    from cartrial.store import StudyService
+
+    build_example(db_url)
+    service = StudyService(db_url)
+    try:
+        (record, *_) = service.find_records("admin", "subject")
+        service.as_user("admin").lock(dt.date(2030, 1, 1), "interim analysis")
+        with pytest.raises(ConflictError) as caught:
+            service.as_user("admin").update_record(
+                "subject", record["id"], {"subject_id": "NEW-1"}, record["version"], "renamed"
+            )
+        assert "frozen by data lock" in str(caught.value), str(caught.value)
+        assert "move" not in str(caught.value)
+    finally:
+        service.engine.dispose()

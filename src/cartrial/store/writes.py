@@ -801,6 +801,14 @@ def update_record(
     # alike whether that site exists or not (D-19.415)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     check_references(tx.connection, model, table_name, diff)
+    # the lock before the references: a frozen record is not told to move or delete the records referring
+    # to it, which the lock forbids as well (D-19.1332)
+    if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
+        assert tx.lock is not None
+        raise ConflictError(
+            f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
+            f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
+        )
     check_referred(tx.connection, table_name, current, diff, record_id)
     if model is User:
         check_user_site(current, {**current, **diff})
@@ -815,12 +823,6 @@ def update_record(
     refuse_calendar_change(
         tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff}, tx.connection
     )
-    if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
-        assert tx.lock is not None
-        raise ConflictError(
-            f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
-            f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
-        )
     after = {**current, **diff}
     fields_checked = (
         validated is not None
