@@ -10,7 +10,7 @@ data manager sees when the file is opened in a spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -189,10 +189,17 @@ class ConflictError(CartrialError):
     names that record (table, id), for a link to it where the user may see it (D-19.283)."""
 
     def __init__(
-        self, message: str, *, problem: Problem | None = None, existing: tuple[str, int] | None = None
+        self,
+        message: str,
+        *,
+        problem: Problem | None = None,
+        existing: tuple[str, int] | None = None,
+        problems: Sequence[Problem] = (),
     ) -> None:
         super().__init__(message)
-        self.problem = problem
+        self.problems: tuple[Problem, ...] = tuple(problems) or ((problem,) if problem is not None else ())
+        """Every located problem (a bulk write's frozen records, one each; D-19.1331); `problem` the first."""
+        self.problem = problem if problem is not None else (self.problems[0] if self.problems else None)
         self.existing = existing
 
 

@@ -981,7 +981,7 @@ def _upsert_chunk(
     if updates:
         tx.require(write_action(table_name, Action.EDIT), f"update {table_name}")
         if tx.reason is None:
-            first = ", ".join(str(updates[0][0][k]) for k in keys)
+            first = f"record {updates[0][0]['id']}"  # the store's id, never the key's values (D-19.1330)
             raise InputError(
                 Problem(
                     f"{len(updates)} existing record(s) of {table_name} would change (first: {first}); "
@@ -1000,7 +1000,7 @@ def _upsert_chunk(
             for stored, changes in updates
             if is_locked(model, stored, tx.lock) or is_locked(model, {**stored, **changes}, tx.lock)
         ]
-        _refuse_locked(tx, table_name, locked, keys)
+        _refuse_locked(tx, model, table_name, locked, keys)
     if inserts:
         _insert_rows(tx, model, table_name, inserts, ids)
         if model is Subject and tx.lock is not None:
@@ -1293,20 +1293,69 @@ def _audit_singles(
         start = end
 
 
+MAX_LOCKED_LISTED = 100
+"""Frozen records a bulk write's lock refusal lists one problem each; the rest are counted in one more."""
+
+
 def _refuse_locked(
     tx: Transaction,
+    model: type[StudyData],
     table_name: str,
     locked: Sequence[RowLike],
     keys: Sequence[str],
 ) -> None:
+    """Refuse a bulk write meeting records `tx.lock` freezes: one problem per record (at most
+    `MAX_LOCKED_LISTED`, the rest counted) at the clinical-date column the lock compares (``table.column``),
+    a stored record by the store's id (`Problem.record`), a new row by its key as the problem's value only
+    (the user's own input; D-12.2). No message shows a key or a date (D-19.1330, D-19.1331)."""
     if not locked or tx.lock is None:
         return
-    shown = "; ".join(", ".join(str(row.get(k)) for k in keys) for row in locked[:5])
-    more = f" and {len(locked) - 5} more" if len(locked) > 5 else ""
-    raise ConflictError(
+    # named by the store's record ids, never by their keys or dates in a text (a subject id, a clinical
+    # date: D-12.2, D-19.1330); a new record dated before the cut-off has no id yet: its key is the value
+    ids = [str(row["id"]) for row in locked if row.get("id") is not None]
+    shown = f" (stored records {', '.join(ids[:5])}{' and more' if len(ids) > 5 else ''})" if ids else ""
+    message = (
         f"{len(locked)} record(s) of {table_name} dated on or before the cut-off are frozen by "
-        f"{tx.lock.describe()}: {shown}{more}; an admin must unlock (with a reason) first."
+        f"{tx.lock.describe()}{shown}; an admin must unlock (with a reason) first."
     )
+    at = f"{table_name}.{model.clinical_date_column}"
+    allowed = "a date after the cut-off, or an unlock (admin, with a reason) first"
+    problems: list[Problem] = []
+    for row in locked[:MAX_LOCKED_LISTED]:
+        if row.get("id") is not None:
+            problems.append(
+                Problem(
+                    f"this {table_name} record is dated on or before the cut-off of {tx.lock.describe()}",
+                    record=f"{table_name} record {row['id']}",
+                    field=at,
+                    allowed=allowed,
+                )
+            )
+        else:
+            key = [row.get(k) for k in keys]
+            problems.append(
+                Problem(
+                    f"a new {table_name} record (its key as given) dated on or before the cut-off of "
+                    f"{tx.lock.describe()}",
+                    field=at,
+                    value=key[0] if len(key) == 1 else ", ".join(_key_text(v) for v in key),
+                    allowed=allowed,
+                )
+            )
+    if len(locked) > MAX_LOCKED_LISTED:
+        problems.append(
+            Problem(
+                f"{len(locked) - MAX_LOCKED_LISTED} more record(s) of {table_name} dated on or before the "
+                f"cut-off of {tx.lock.describe()}",
+                field=at,
+                allowed=allowed,
+            )
+        )
+    raise ConflictError(message, problems=problems)
+
+
+def _key_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def apply_updates(

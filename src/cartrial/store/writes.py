@@ -801,6 +801,15 @@ def update_record(
     # alike whether that site exists or not (D-19.415)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     check_references(tx.connection, model, table_name, diff)
+    # the lock before the references: a frozen record is not told to move or delete the records referring
+    # to it, which the lock forbids as well (D-19.1332)
+    if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
+        assert tx.lock is not None
+        raise ConflictError(
+            f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
+            f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
+        )
+    check_referred(tx.connection, table_name, current, diff, record_id)
     if model is User:
         check_user_site(current, {**current, **diff})
         check_last_admin(tx.connection, current, {**current, **diff})
@@ -814,12 +823,6 @@ def update_record(
     refuse_calendar_change(
         tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff}, tx.connection
     )
-    if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
-        assert tx.lock is not None
-        raise ConflictError(
-            f"{table_name} record {record_id} is dated on or before the cut-off and frozen by "
-            f"{tx.lock.describe()}; an admin must unlock (with a reason) before it can change"
-        )
     after = {**current, **diff}
     fields_checked = (
         validated is not None
@@ -971,6 +974,38 @@ def check_references(
                         field=f"{table_name}.{name}",
                     )
                 )
+
+
+def check_referred(
+    connection: Connection, table_name: str, current: RowLike, diff: RowLike, record_id: int
+) -> None:
+    """Refuse changing a column other tables' records refer to (a subject's id, a site's id) while such
+    records hold its stored value: a `ConflictError` naming the field and the referring tables, never the
+    value, before the database refuses the write with a bare constraint (D-19.1328)."""
+    for name in diff:
+        referring: list[str] = []
+        for other_name, other in STUDY_TABLES.items():
+            for foreign_key in table_of(other).foreign_keys:
+                target = foreign_key.column
+                if target.table.name != table_name or target.name != name:
+                    continue
+                column = foreign_key.parent
+                query = select(column).where(column == current[name]).limit(1)
+                if connection.execute(query).first() is not None and other_name not in referring:
+                    referring.append(other_name)
+        if referring:
+            tables = ", ".join(referring)
+            raise ConflictError(
+                f"{table_name} record {record_id}: its {name} cannot change while other records refer to "
+                f"it ({tables} records)",
+                problem=Problem(
+                    f"cannot change while other records refer to it ({tables} records)",
+                    record=f"{table_name} record {record_id}",
+                    field=name,
+                    allowed=f"the {name} as stored; to change it, move those records to another "
+                    f"{table_name} (an edit of their {name}) or delete them first",
+                ),
+            )
 
 
 def current_record(

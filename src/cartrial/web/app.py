@@ -8,6 +8,7 @@ Run it with ``cartrial serve --url URL`` (uvicorn; docs/web.md).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -251,6 +252,32 @@ def _set_session_cookie(response: Response, request: Request, value: str) -> Non
     )
 
 
+MULTIPART_LOGGERS = ("python_multipart.multipart", "multipart.multipart")
+"""The loggers of the multipart parser (python-multipart; ``multipart`` is its old import name)."""
+MULTIPART_LOG_LINE = (
+    "a multipart/form-data body could not be parsed (the parser's detail is withheld: it quotes body bytes)"
+)
+"""What the server's log says instead of a parser warning quoting a byte of the body (D-19.1329)."""
+
+
+class _WithheldDetail(logging.Filter):
+    """Replaces a multipart parser's log message (which quotes body bytes: a byte of an uploaded record, a
+    header's bytes) by `MULTIPART_LOG_LINE`, keeping its level (D-19.1329)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = MULTIPART_LOG_LINE, None
+        record.exc_info = record.exc_text = None  # an exception's text may quote a path or bytes alike
+        return True
+
+
+def withhold_multipart_details() -> None:
+    """Install `_WithheldDetail` on the multipart parser's loggers, once per process."""
+    for name in MULTIPART_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _WithheldDetail) for f in logger.filters):
+            logger.addFilter(_WithheldDetail())
+
+
 def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     """The web application on the study database at `url` (SQLite path URL or PostgreSQL URL)."""
     from cartrial.store import StudyService, connect
@@ -258,6 +285,7 @@ def create_app(url: str, *, settings: WebSettings | None = None) -> FastAPI:
     from cartrial.web.pages import ROUTERS
 
     settings = settings or WebSettings()
+    withhold_multipart_details()  # no body byte in the server's log (D-19.1329)
     threads = _request_threads()
     service = StudyService(connect(url, sqlite_pool_size=max(SQLITE_POOL_SIZE, threads)))
 

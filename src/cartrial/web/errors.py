@@ -250,11 +250,12 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
             body["error"] = first["message"]
         body["problems"] = shown
         body["problems_total"] = len(exc.problems)
-    elif isinstance(exc, ConflictError) and exc.problem is not None:
-        located = _problem_out(exc.problem)
+    elif isinstance(exc, ConflictError) and exc.problems:
+        listed = [_problem_out(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
+        located = listed[0]
         body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
-        body["problems"] = [located]
-        body["problems_total"] = 1
+        body["problems"] = listed
+        body["problems_total"] = len(exc.problems)
     body["error"] = bounded_text(str(body["error"]))
     return body
 
