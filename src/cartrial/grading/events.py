@@ -2,8 +2,9 @@
 
 CRS and ICANS episodes become one event each (grade = episode maximum, onset and duration from the episode).
 Haematological events come from consecutive results of one analyte: a run of results at grade ≥
-`min_grade` starts at the first such result and lasts until the first later result below `min_grade`
-(duration = time between the two); a run still open at the last result has no duration and is
+`min_grade` starts at the first such result and lasts until the first later result below `min_grade` that
+begins a recovery (results below on `min_recovery_days`, 3, different days; a shorter dip stays in the run,
+D-19.1309) (duration = time between the two); a run still open at the last result has no duration and is
 ``ongoing_at_day`` the day of that result. This is what a rule such as "grade 3 haematological toxicity
 lasting > 7 days, excluding lymphopenia" evaluates (``DltRule.min_duration_days``, ``exclude_terms``).
 Source of the grades: ASTCT 2019 (CRS/ICANS) and CTCAE (haematology); the run construction from sampled
@@ -103,6 +104,7 @@ def lab_runs(
     ctcae_version: str = "5.0",
     split_at: Mapping[str, datetime] | None = None,
     pre_treatment: npt.NDArray[np.bool_] | None = None,
+    min_recovery_days: int = 3,
 ) -> list[LabRun]:
     """Runs of consecutive results at grade ≥ `min_grade` per subject and analyte (see module docstring).
 
@@ -112,7 +114,12 @@ def lab_runs(
     is at grade ≥ `min_grade` (D-19.1194). `pre_treatment` (per row): collected before the treatment-emergent
     period; a run whose first result is such a row is pre-existing and never split (D-19.1195) until a later
     result in the period is worse than the baseline grade, where a treatment-emergent run starts (D-19.1196).
-    None: every result is on treatment.
+    None: every result is on treatment. `min_recovery_days` (D-19.1309): a run ends only at a recovery,
+    results below `min_grade` on that many different calendar days in a row (default 3: ICAHT option H2 and
+    the CIBMTR "three consecutive values on different days", toxicity-grading.md §5.1, §5.4); a shorter dip
+    followed by a result at grade ≥ `min_grade` stays inside the run. The run ends at the recovery's first
+    value, or at the first value of a dip that no result at grade ≥ `min_grade` follows. 1: every value
+    below ends the run (the former rule).
 
     >>> import numpy as np
     >>> from datetime import datetime, UTC
@@ -150,9 +157,22 @@ def lab_runs(
         baseline = 0  # grade of the last result before the treatment-emergent period (the baseline)
         worst = 0
         current = 0  # grade of the last result (the count in effect)
+        dip_at: datetime | None = None  # first value below min_grade of an open run, not yet a recovery
+        dip_days: set[object] = set()  # calendar days of the values of that dip (D-19.1309)
         for moment, i in results:
             grade = int(grades[i])
             before = pre_treatment is not None and bool(pre_treatment[i])
+            if (
+                dip_at is not None
+                and start_at is not None
+                and (
+                    (split is not None and moment >= split)
+                    or (grade >= min_grade and pre_existing and not before and grade > baseline)
+                )
+            ):
+                # a dip open at the infusion or before a worsening ends the run there (as before D-19.1309)
+                runs.append(LabRun(sid, analyte.value, term, worst, start_at, dip_at, last_at, pre_existing))
+                start_at, dip_at = None, None
             if split is not None and moment >= split:
                 if start_at is not None and start_at < split and not pre_existing:
                     # open at the infusion: the part before it ends there (D-19.1191); the part from it starts
@@ -168,6 +188,7 @@ def lab_runs(
             if before:
                 baseline = grade
             if grade >= min_grade:
+                dip_at = None  # a dip shorter than a recovery stays inside the run (D-19.1309)
                 if start_at is not None and pre_existing and not before and grade > baseline:
                     # a pre-existing cytopenia worse than its baseline grade: the worse part is treatment-
                     # emergent from this result, no count carried (D-19.1196)
@@ -179,10 +200,17 @@ def lab_runs(
                     pre_existing = before or (pre_treatment is not None and grade <= baseline)
                 worst = max(worst, grade)
             elif start_at is not None:
-                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at, pre_existing))
-                start_at = None
+                if dip_at is None:
+                    dip_at, dip_days = moment, set()
+                dip_days.add(moment.date())
+                if len(dip_days) >= min_recovery_days:  # a recovery: the run ends at its first value
+                    runs.append(
+                        LabRun(sid, analyte.value, term, worst, start_at, dip_at, last_at, pre_existing)
+                    )
+                    start_at, dip_at = None, None
         if start_at is not None:
-            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at, pre_existing))
+            # a dip no result at grade >= min_grade follows ends the run at its first value (D-19.1309)
+            runs.append(LabRun(sid, analyte.value, term, worst, start_at, dip_at, last_at, pre_existing))
     return runs
 
 
