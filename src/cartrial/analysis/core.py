@@ -377,7 +377,12 @@ def safety_derivations(
             tables, populations, (study.crs, study.icans), levels, opts.therapies_collected
         ),
         "adverse_event_datasets": lambda: adverse_event_datasets(
-            tables, populations, opts.treatment_emergent_start, levels, opts.teae_expected_cytopenias
+            tables,
+            populations,
+            opts.treatment_emergent_start,
+            levels,
+            opts.teae_expected_cytopenias,
+            membership=study.membership,
         ),
         "lab_datasets": lambda: lab_datasets(
             tables,
