@@ -39,8 +39,9 @@ def test_three_values_below_on_different_days_are_a_recovery() -> None:
 
 
 def test_two_values_on_one_day_count_as_one_day_of_recovery() -> None:
-    # below on day 3 (twice) and day 4: two days, not a recovery; back to grade 3 on day 6
-    assert runs_of([1, 3, 3.5, 4, 6, 9, 10, 11], [3, 2, 1, 2, 3, 1, 1, 1]) == [(1.0, 8.0, 3)]
+    # below on day 3 (twice) and day 4: two days, not a recovery; back to grade 3 on day 5 (D-19.1311: on
+    # day 6 the carried value makes day 5 a third day of recovery)
+    assert runs_of([1, 3, 3.5, 4, 5, 9, 10, 11], [3, 2, 1, 2, 3, 1, 1, 1]) == [(1.0, 8.0, 3)]
 
 
 def test_a_dip_at_the_last_results_ends_the_run_at_its_first_value() -> None:
