@@ -352,6 +352,7 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
         icans=icans,
         labs=labs,
         treatment_emergent_start=opts.treatment_emergent_start,
+        lab_min_recovery_days=opts.lab_min_recovery_days,
     )
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days

@@ -216,6 +216,16 @@ class AnalysisOptions(BaseModel):
     edss_baseline_visit: EdssBaselineVisit = EdssBaselineVisit.OUTSIDE_RELAPSE
     responder_baseline_visit: ResponderBaselineVisit = ResponderBaselineVisit.OUTSIDE_RELAPSE
     ctcae_version: str = "5.0"
+    lab_min_recovery_days: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        strict=True,
+        description="DLT laboratory events: a run of results at CTCAE grade >= 3 ends only at a recovery of "
+        "this many site calendar days below grade 3, the last value carried forward (EHA/EBMT 2023 ICAHT "
+        "option H2: a shorter recovery merges; 1: every result below ends the run; D-19.1309, D-19.1311, "
+        "D-19.1312).",
+    )
     therapies_collected: bool = Field(
         default=True,
         description="The study collects the therapies form (tocilizumab, corticosteroids): a CRS/ICANS "
