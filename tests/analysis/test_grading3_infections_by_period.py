@@ -39,7 +39,7 @@ def test_infections_are_counted_in_the_period_of_their_onset_day() -> None:
             "grade": ["3", "2", "1", "2", "2", "4"],
         }
     )
-    table = infections_by_period(teae, membership).set_index("period")
+    table = infections_by_period(teae, membership, (30, 90)).set_index("period")
     assert list(table.index) == ["days 0-30", "days 31-90", "days > 90"]
     assert table.loc[
         "days 0-30", ["n_at_risk", "n_subjects", "n_events", "n_subjects_grade_ge3"]
@@ -52,7 +52,7 @@ def test_infections_are_counted_in_the_period_of_their_onset_day() -> None:
     assert table.loc["days 31-90", ["n_at_risk", "n_subjects", "n_events"]].tolist() == [2, 1, 1]
     # B's follow-up (40 days) never reached day 91: at risk 1
     assert table.loc["days > 90", ["n_at_risk", "n_subjects", "n_events"]].tolist() == [1, 1, 1]
-    assert INFECTION_PERIODS == (30, 90)
+    assert INFECTION_PERIODS == (28, 90)  # Hill 2018: days 0-28 and 29-90 (D-19.1313)
 
 
 def test_an_infection_before_the_infusion_has_its_own_row() -> None:
@@ -68,7 +68,7 @@ def test_an_infection_before_the_infusion_has_its_own_row() -> None:
 
 def test_the_study_analysis_has_the_dataset(analysis: Analysis) -> None:
     table = analysis.datasets["infections_by_period"].table.set_index("period")
-    assert table.loc["days 0-30", "n_at_risk"] == analysis.populations["safety"].n
+    assert table.loc["days 0-28", "n_at_risk"] == analysis.populations["safety"].n
 
 
 def test_no_adverse_event_gives_zero_counts() -> None:

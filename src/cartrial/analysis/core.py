@@ -384,6 +384,7 @@ def safety_derivations(
             levels,
             opts.teae_expected_cytopenias,
             membership=study.membership,
+            infection_periods=opts.infection_periods,
         ),
         "lab_datasets": lambda: lab_datasets(
             tables,

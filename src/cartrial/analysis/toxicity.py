@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import pandas as pd
@@ -31,6 +32,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
 from cartrial.columns import calendar_days, typed_site_moment, utc_moment
+from cartrial.errors import OptionError, Problem
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.organs import term_key
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
@@ -535,9 +537,10 @@ def _not_treatment_emergent_note(
     return f"{counted} {tail}"
 
 
-INFECTION_PERIODS = (30, 90)
+INFECTION_PERIODS = (28, 90)
 """Last day of each closed period of `infections_by_period` (days after the infusion, day 0 the infusion
-day): days 0-30, 31-90, then after day 90 (D-19.1310)."""
+day): days 0-28, 29-90, then after day 90 — Hill 2018's periods (D-19.1310, D-19.1313); the protocol's
+``analysis.options.infection_periods`` sets others."""
 
 INFECTIONS_BY_PERIOD_COLUMNS = {
     "period": "onset period of the infection, in days after the infusion (day 0: the infusion day); "
@@ -556,8 +559,10 @@ def infections_by_period(
     teae: pd.DataFrame, membership: pd.DataFrame, periods: Sequence[int] = INFECTION_PERIODS
 ) -> pd.DataFrame:
     """Treatment-emergent infections (AE category ``infection``) of the safety set by onset period after the
-    infusion: before the infusion (from lymphodepletion), days 0-30, 31-90 and after day 90 (default
-    `INFECTION_PERIODS`), the onset day the ``started_on`` date less the subject's infusion date
+    infusion: before the infusion (from lymphodepletion), days 0-28, 29-90 and after day 90 (default
+    `INFECTION_PERIODS`; `periods`: the last day of each closed period, strictly increasing whole days >= 0,
+    ``analysis.options.infection_periods``, D-19.1313), the onset day the ``started_on`` date less the
+    subject's infusion date
     (``membership.infusion_date``). A subject counted once per period; at risk: the safety subjects whose
     follow-up (``membership.follow_up_days``) reaches the period's first day. Source: CAR-T infection
     reporting by period (Hill JA et al., Blood 2018;131:121-130, days 0-28 and 29-90; Kampouri E et al.,
@@ -568,8 +573,17 @@ def infections_by_period(
     >>> ae = pd.DataFrame({"subject_id": ["A"], "started_on": ["2021-02-15"], "category": ["infection"],
     ...                    "grade": ["3"]})
     >>> infections_by_period(ae, m)[["period", "n_at_risk", "n_subjects"]].values.tolist()
-    [['days 0-30', 1, 0], ['days 31-90', 1, 1], ['days > 90', 0, 0]]
+    [['days 0-28', 1, 0], ['days 29-90', 1, 1], ['days > 90', 0, 0]]
     """
+    cuts = [int(p) for p in periods]
+    if not cuts or cuts[0] < 0 or any(b <= a for a, b in pairwise(cuts)):
+        raise OptionError(
+            Problem(
+                "infection periods must be strictly increasing whole days >= 0",
+                field="infection_periods",
+                allowed="e.g. [28, 90]",
+            )
+        )
     safety_rows = membership[membership["safety"].astype(bool)]
     day0 = {
         str(s): dt.date.fromisoformat(str(d)[:10])
@@ -589,7 +603,7 @@ def infections_by_period(
     grade = pd.to_numeric(infections["grade"], errors="coerce")
     bounds: list[tuple[str, int | None, int | None]] = [("before the infusion", None, -1)]
     first = 0
-    for last in periods:
+    for last in cuts:
         bounds.append((f"days {first}-{last}", first, last))
         first = last + 1
     bounds.append((f"days > {first - 1}", first, None))
@@ -626,9 +640,11 @@ def adverse_event_datasets(
     protocol_levels: Sequence[int] = (),
     expected_cytopenias: str = "lymphopenia",
     membership: pd.DataFrame | None = None,
+    infection_periods: Sequence[int] = INFECTION_PERIODS,
 ) -> dict[str, Dataset]:
     """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`, and with the populations'
-    `membership` `infections_by_period` (D-19.1310); treatment-emergent from the first
+    `membership` `infections_by_period` (D-19.1310; its `infection_periods`, D-19.1313); treatment-emergent
+    from the first
     lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``). Plus
     `ae_not_infused` (`not_infused_adverse_events`) when an enrolled subject not infused has an adverse
     event: absent otherwise, so that a study that infused everyone enrolled shows nothing more (D-19.88).
@@ -823,13 +839,15 @@ def adverse_event_datasets(
         extra["infections_by_period"] = Dataset(
             "infections_by_period",
             "Treatment-emergent infections by onset period after the infusion",
-            infections_by_period(teae, membership),
+            infections_by_period(teae, membership, infection_periods),
             SAFETY,
             "cartrial.analysis.toxicity.infections_by_period",
             ("teae_listing", "populations"),
             columns=INFECTIONS_BY_PERIOD_COLUMNS,
             notes=(
-                "periods after the infusion: days 0-30, 31-90, > 90 (Hill 2018; Kampouri; D-19.1310); an "
+                "periods after the infusion ending on days "
+                f"{', '.join(str(int(p)) for p in infection_periods)}"
+                " (default 28, 90: Hill 2018; analysis.options.infection_periods; D-19.1310, D-19.1313); an "
                 "infection is an adverse event of category infection; at risk: followed into the period",
             ),
         )
