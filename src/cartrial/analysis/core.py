@@ -352,6 +352,7 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
         icans=icans,
         labs=labs,
         treatment_emergent_start=opts.treatment_emergent_start,
+        lab_min_recovery_days=opts.lab_min_recovery_days,
     )
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
@@ -377,7 +378,13 @@ def safety_derivations(
             tables, populations, (study.crs, study.icans), levels, opts.therapies_collected
         ),
         "adverse_event_datasets": lambda: adverse_event_datasets(
-            tables, populations, opts.treatment_emergent_start, levels, opts.teae_expected_cytopenias
+            tables,
+            populations,
+            opts.treatment_emergent_start,
+            levels,
+            opts.teae_expected_cytopenias,
+            membership=study.membership,
+            infection_periods=opts.infection_periods,
         ),
         "lab_datasets": lambda: lab_datasets(
             tables,

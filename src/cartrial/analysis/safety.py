@@ -536,6 +536,7 @@ def graded_events(
     icans: GradedEpisodes | None = None,
     labs: Graded | None = None,
     treatment_emergent_start: Any = "lymphodepletion",
+    lab_min_recovery_days: int = 3,
 ) -> Graded:
     """The graded events the protocol's DLT rules evaluate, from the grading engine
     (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
@@ -610,6 +611,8 @@ def graded_events(
             therapies=therapies,
             ctcae_version=ctcae_version,
             min_lab_grade=MIN_LAB_GRADE,
+            # the study's recovery length (analysis.options.lab_min_recovery_days, D-19.1312)
+            lab_min_recovery_days=lab_min_recovery_days,
             # a run begun before the treatment-emergent period is pre-existing, not split (D-19.1195)
             pre_treatment=pre_treatment(lab_frame, tables, treatment_emergent_start).to_numpy(dtype=bool),
         )

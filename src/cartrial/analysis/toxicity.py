@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import pandas as pd
@@ -31,6 +32,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.summaries import by_subject as group_by_subject
 from cartrial.analysis.summaries import distribution, dose_level_groups, incidence, rows_of
 from cartrial.columns import calendar_days, typed_site_moment, utc_moment
+from cartrial.errors import OptionError, Problem
 from cartrial.protocol.disposition import STUDY_ENDED
 from cartrial.protocol.organs import term_key
 from cartrial.protocol.seriousness import SERIOUSNESS_CRITERIA, flag
@@ -535,14 +537,114 @@ def _not_treatment_emergent_note(
     return f"{counted} {tail}"
 
 
+INFECTION_PERIODS = (28, 90)
+"""Last day of each closed period of `infections_by_period` (days after the infusion, day 0 the infusion
+day): days 0-28, 29-90, then after day 90 — Hill 2018's periods (D-19.1310, D-19.1313); the protocol's
+``analysis.options.infection_periods`` sets others."""
+
+INFECTIONS_BY_PERIOD_COLUMNS = {
+    "period": "onset period of the infection, in days after the infusion (day 0: the infusion day); "
+    "'before the infusion': treatment-emergent before day 0 (from lymphodepletion)",
+    "first_day": "first day of the period (blank: open)",
+    "last_day": "last day of the period (blank: open)",
+    "n_at_risk": "safety subjects followed into the period (follow-up reaching its first day)",
+    "n_subjects": "subjects with at least one infection of onset in the period",
+    "n_events": "infections of onset in the period",
+    "n_subjects_grade_ge3": "subjects with an infection of grade >= 3 of onset in the period",
+}
+"""The columns of `infections_by_period`."""
+
+
+def infections_by_period(
+    teae: pd.DataFrame, membership: pd.DataFrame, periods: Sequence[int] = INFECTION_PERIODS
+) -> pd.DataFrame:
+    """Treatment-emergent infections (AE category ``infection``) of the safety set by onset period after the
+    infusion: before the infusion (from lymphodepletion), days 0-28, 29-90 and after day 90 (default
+    `INFECTION_PERIODS`; `periods`: the last day of each closed period, strictly increasing whole days >= 0,
+    ``analysis.options.infection_periods``, D-19.1313), the onset day the ``started_on`` date less the
+    subject's infusion date
+    (``membership.infusion_date``). A subject counted once per period; at risk: the safety subjects whose
+    follow-up (``membership.follow_up_days``) reaches the period's first day. Source: CAR-T infection
+    reporting by period (Hill JA et al., Blood 2018;131:121-130, days 0-28 and 29-90; Kampouri E et al.,
+    review of CAR-T infections, days 0-30, 31-100, > 100 [U: journal not re-read]); D-19.1310.
+
+    >>> m = pd.DataFrame({"subject_id": ["A"], "safety": [True], "infusion_date": ["2021-01-10"],
+    ...                   "follow_up_days": [40]})
+    >>> ae = pd.DataFrame({"subject_id": ["A"], "started_on": ["2021-02-15"], "category": ["infection"],
+    ...                    "grade": ["3"]})
+    >>> infections_by_period(ae, m)[["period", "n_at_risk", "n_subjects"]].values.tolist()
+    [['days 0-28', 1, 0], ['days 29-90', 1, 1], ['days > 90', 0, 0]]
+    """
+    cuts = [int(p) for p in periods]
+    if not cuts or cuts[0] < 0 or any(b <= a for a, b in pairwise(cuts)):
+        raise OptionError(
+            Problem(
+                "infection periods must be strictly increasing whole days >= 0",
+                field="infection_periods",
+                allowed="e.g. [28, 90]",
+            )
+        )
+    safety_rows = membership[membership["safety"].astype(bool)]
+    day0 = {
+        str(s): dt.date.fromisoformat(str(d)[:10])
+        for s, d in zip(safety_rows["subject_id"], safety_rows["infusion_date"], strict=True)
+    }
+    followed = {
+        str(s): int(f) for s, f in zip(safety_rows["subject_id"], safety_rows["follow_up_days"], strict=True)
+    }
+    infections = teae[
+        teae["category"].astype("string").str.lower().eq("infection").fillna(False).astype(bool)
+    ]
+    infections = infections[infections["subject_id"].astype(str).isin(list(day0))]
+    onset = [
+        (dt.date.fromisoformat(str(d)[:10]) - day0[str(s)]).days
+        for s, d in zip(infections["subject_id"], infections["started_on"], strict=True)
+    ]
+    grade = pd.to_numeric(infections["grade"], errors="coerce")
+    bounds: list[tuple[str, int | None, int | None]] = [("before the infusion", None, -1)]
+    first = 0
+    for last in cuts:
+        bounds.append((f"days {first}-{last}", first, last))
+        first = last + 1
+    bounds.append((f"days > {first - 1}", first, None))
+    rows = []
+    for label, low, high in bounds:
+        inside = pd.Series(
+            [(low is None or d >= low) and (high is None or d <= high) for d in onset],
+            index=infections.index,
+            dtype=bool,
+        )
+        part = infections[inside]
+        rows.append(
+            {
+                "period": label,
+                "first_day": low,
+                "last_day": high,
+                "n_at_risk": sum(1 for f in followed.values() if low is None or f >= low),
+                "n_subjects": int(part["subject_id"].nunique()),
+                "n_events": len(part),
+                "n_subjects_grade_ge3": int(part.loc[grade[inside].ge(3), "subject_id"].nunique()),
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(INFECTIONS_BY_PERIOD_COLUMNS))
+    for column in ("first_day", "last_day"):
+        table[column] = table[column].astype("Int64")
+    # the row before the infusion only when an infection is in it (treatment-emergent from lymphodepletion)
+    return table[(table["period"] != "before the infusion") | (table["n_events"] > 0)].reset_index(drop=True)
+
+
 def adverse_event_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: Mapping[str, Population],
     treatment_emergent_start: str = "lymphodepletion",
     protocol_levels: Sequence[int] = (),
     expected_cytopenias: str = "lymphopenia",
+    membership: pd.DataFrame | None = None,
+    infection_periods: Sequence[int] = INFECTION_PERIODS,
 ) -> dict[str, Dataset]:
-    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`; treatment-emergent from the first
+    """`teae_listing`, `teae_by_subject`, `teae_summary`, `teae_by_term`, and with the populations'
+    `membership` `infections_by_period` (D-19.1310; its `infection_periods`, D-19.1313); treatment-emergent
+    from the first
     lymphodepletion dose (default) or the infusion day (protocol ``analysis.options``). Plus
     `ae_not_infused` (`not_infused_adverse_events`) when an enrolled subject not infused has an adverse
     event: absent otherwise, so that a study that infused everyone enrolled shows nothing more (D-19.88).
@@ -731,6 +833,22 @@ def adverse_event_datasets(
             notes=(
                 "the safety set is the subjects infused by the cut-off: these events are listed apart, not "
                 "counted in the safety tables (D-19.88)",
+            ),
+        )
+    if membership is not None:
+        extra["infections_by_period"] = Dataset(
+            "infections_by_period",
+            "Treatment-emergent infections by onset period after the infusion",
+            infections_by_period(teae, membership, infection_periods),
+            SAFETY,
+            "cartrial.analysis.toxicity.infections_by_period",
+            ("teae_listing", "populations"),
+            columns=INFECTIONS_BY_PERIOD_COLUMNS,
+            notes=(
+                "periods after the infusion ending on days "
+                f"{', '.join(str(int(p)) for p in infection_periods)}"
+                " (default 28, 90: Hill 2018; analysis.options.infection_periods; D-19.1310, D-19.1313); an "
+                "infection is an adverse event of category infection; at risk: followed into the period",
             ),
         )
     datasets = {

@@ -9,7 +9,8 @@ rules are the project's proposal in docs/science/toxicity-grading.md §1.3 and a
 Only assessments from the infusion on count: CRS follows the immune-effector-cell infusion, so a fever during
 lymphodepletion (days −2/−1) never opens an episode; it is reported as ``pre_infusion_fever_assessments``.
 
-Fever masking is carried across time (CRS-2): once a row records ``fever_masked`` or (with a therapies list)
+Fever masking is carried across time (CRS-2): once a row records ``fever_masked`` (at or after a recorded
+fever after the infusion, D-19.1308) or (with a therapies list)
 a drug of the masking classes (option A2) has been given after the infusion and since the fever began, later
 assessments of the same episode are masked until a resolution is recorded (``crs_resolved``) or, by default
 (`MaskedResolution.AFEBRILE_STABLE`), until the subject has been afebrile, normotensive and off oxygen for
@@ -296,7 +297,8 @@ def _crs_effective_masking(
     It ends at a recorded resolution, or (``MaskedResolution.AFEBRILE_STABLE``) once the subject has been
     afebrile and free of hypotension and of oxygen need for `masked_stable_hours` after the last masking drug
     (or, with no therapies list, after masking began); from then on a row's own ``fever_masked`` flag no
-    longer masks until CRS signs (fever, hypotension, oxygen) return."""
+    longer masks until CRS signs (fever, hypotension, oxygen) return. A row's flag masks only at or after a
+    recorded fever of the current CRS (D-19.1308): without one the ASTCT fever requirement is not met."""
     masking_classes = options.masking_classes.therapies
     masking_times = sorted(
         t.given_at for t in therapies if t.therapy in masking_classes and t.given_at >= infused_at
@@ -325,7 +327,9 @@ def _crs_effective_masking(
         if fever_since is not None and any(fever_since <= t <= at for t in masking_times):
             carried = True
         stable_since = None if signs else (stable_since or at)
-        now_masked = (bool(inputs.fever_masked[i]) and not settled) or carried
+        # a row's flag masks only once a CRS fever was recorded after the infusion (CRS-2: fever is waived for
+        # subsequent CRS; the reference procedure's fever_seen_in_episode, D-19.1308)
+        now_masked = (bool(inputs.fever_masked[i]) and not settled and fever_since is not None) or carried
         if now_masked and stable_rule and stable_since is not None:
             given = [t for t in masking_times if t <= at]
             reference = max(given[-1] if given else (masked_since or at), stable_since)

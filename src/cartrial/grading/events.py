@@ -2,8 +2,11 @@
 
 CRS and ICANS episodes become one event each (grade = episode maximum, onset and duration from the episode).
 Haematological events come from consecutive results of one analyte: a run of results at grade ≥
-`min_grade` starts at the first such result and lasts until the first later result below `min_grade`
-(duration = time between the two); a run still open at the last result has no duration and is
+`min_grade` starts at the first such result and lasts until the first later result below `min_grade` that
+begins a recovery (`min_recovery_days`, 3, site calendar days below from the dip's first value to the next
+result at grade ≥ `min_grade`, the last value carried forward as the ICAHT grader counts; a shorter dip stays
+in the run, D-19.1309, D-19.1311) (duration = time between the two); a run still open at the last result
+has no duration and is
 ``ongoing_at_day`` the day of that result. This is what a rule such as "grade 3 haematological toxicity
 lasting > 7 days, excluding lymphopenia" evaluates (``DltRule.min_duration_days``, ``exclude_terms``).
 Source of the grades: ASTCT 2019 (CRS/ICANS) and CTCAE (haematology); the run construction from sampled
@@ -38,8 +41,10 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from cartrial.columns import typed_site_moment
 from cartrial.grading.ctcae import ANALYTES, ctcae_term
 from cartrial.grading.episodes import EpisodeSummary
+from cartrial.grading.icaht import _episodes
 from cartrial.protocol.dlt import GradedEvent, ToxicityCategory
 
 CRS_TERM = "Cytokine release syndrome"
@@ -103,6 +108,7 @@ def lab_runs(
     ctcae_version: str = "5.0",
     split_at: Mapping[str, datetime] | None = None,
     pre_treatment: npt.NDArray[np.bool_] | None = None,
+    min_recovery_days: int = 3,
 ) -> list[LabRun]:
     """Runs of consecutive results at grade ≥ `min_grade` per subject and analyte (see module docstring).
 
@@ -112,7 +118,15 @@ def lab_runs(
     is at grade ≥ `min_grade` (D-19.1194). `pre_treatment` (per row): collected before the treatment-emergent
     period; a run whose first result is such a row is pre-existing and never split (D-19.1195) until a later
     result in the period is worse than the baseline grade, where a treatment-emergent run starts (D-19.1196).
-    None: every result is on treatment.
+    None: every result is on treatment. `min_recovery_days` (D-19.1309): a run ends only at a recovery,
+    that many site calendar days below `min_grade` in a row, each day's value being the last carried forward
+    (default 3: ICAHT option H2, "a recovery shorter than 3 consecutive days" merges, toxicity-grading.md
+    §5.1; counted as `icaht._episodes` counts under ``locf``, D-19.1311; three values on different days are
+    three such days); days on the site's calendar (the zone of the subject's `split_at` moment, D-19.607,
+    D-19.947; UTC without one); a shorter dip followed by a result at grade ≥ `min_grade` stays in the run.
+    The run ends at the recovery's first
+    value, or at the first value of a dip that no result at grade ≥ `min_grade` follows. 1: every value
+    below ends the run (the former rule).
 
     >>> import numpy as np
     >>> from datetime import datetime, UTC
@@ -150,9 +164,32 @@ def lab_runs(
         baseline = 0  # grade of the last result before the treatment-emergent period (the baseline)
         worst = 0
         current = 0  # grade of the last result (the count in effect)
-        for moment, i in results:
+        dip_at: datetime | None = None  # first value below min_grade of an open run, not yet a recovery
+        infused = None if split_at is None else split_at.get(sid)
+        zone = None if infused is None else infused.tzinfo
+        # site calendar day of each result (the one rule, D-19.607, D-19.947; D-19.1311)
+        day = [typed_site_moment(moment, zone).date().toordinal() for moment, _ in results]
+        high_day: int | None = None  # site day of the last result at grade >= min_grade
+        next_high: list[int | None] = [None] * len(results)  # site day of the next result at grade >= it
+        ahead: int | None = None
+        for k in range(len(results) - 1, -1, -1):
+            next_high[k] = ahead
+            if int(grades[results[k][1]]) >= min_grade:
+                ahead = day[k]
+        for k, (moment, i) in enumerate(results):
             grade = int(grades[i])
             before = pre_treatment is not None and bool(pre_treatment[i])
+            if (
+                dip_at is not None
+                and start_at is not None
+                and (
+                    (split is not None and moment >= split)
+                    or (grade >= min_grade and pre_existing and not before and grade > baseline)
+                )
+            ):
+                # a dip open at the infusion or before a worsening ends the run there (as before D-19.1309)
+                runs.append(LabRun(sid, analyte.value, term, worst, start_at, dip_at, last_at, pre_existing))
+                start_at, dip_at = None, None
             if split is not None and moment >= split:
                 if start_at is not None and start_at < split and not pre_existing:
                     # open at the infusion: the part before it ends there (D-19.1191); the part from it starts
@@ -168,6 +205,7 @@ def lab_runs(
             if before:
                 baseline = grade
             if grade >= min_grade:
+                dip_at, high_day = None, day[k]  # a dip shorter than a recovery stays in the run (D-19.1309)
                 if start_at is not None and pre_existing and not before and grade > baseline:
                     # a pre-existing cytopenia worse than its baseline grade: the worse part is treatment-
                     # emergent from this result, no count carried (D-19.1196)
@@ -178,12 +216,34 @@ def lab_runs(
                     # begun before the period, or after it at a grade not above the baseline (D-19.1195/1196)
                     pre_existing = before or (pre_treatment is not None and grade <= baseline)
                 worst = max(worst, grade)
-            elif start_at is not None:
-                runs.append(LabRun(sid, analyte.value, term, worst, start_at, moment, last_at, pre_existing))
-                start_at = None
+            elif start_at is not None and dip_at is None:
+                dip_at = moment
+                # a recovery (D-19.1311) ends the run at the dip's first value
+                if _recovery(high_day, day[k], next_high[k], min_recovery_days):
+                    runs.append(
+                        LabRun(sid, analyte.value, term, worst, start_at, dip_at, last_at, pre_existing)
+                    )
+                    start_at, dip_at = None, None
         if start_at is not None:
-            runs.append(LabRun(sid, analyte.value, term, worst, start_at, None, last_at, pre_existing))
+            # a dip no result at grade >= min_grade follows ends the run at its first value (D-19.1309)
+            runs.append(LabRun(sid, analyte.value, term, worst, start_at, dip_at, last_at, pre_existing))
     return runs
+
+
+def _recovery(last_high: int | None, dip: int, next_high: int | None, min_recovery_days: int) -> bool:
+    """Whether a dip (first value below the threshold on site day `dip`) between the last result at grade >=
+    the threshold (site day `last_high`) and the next (`next_high`; None: none follows) is a recovery: the
+    ICAHT grader's rule (`icaht._episodes`, option H2, D-19.680) on the daily grid with the last value
+    carried forward (its default ``locf``): the grade >= the threshold holds to the day before the dip (and
+    on the dip's day when a result at it was that day), every calendar day from there to the day before the
+    next such result is a day of recovery, and `min_recovery_days` of them end the run (D-19.1311)."""
+    if next_high is None:
+        return True  # no later result at grade >= the threshold: the dip ends the run
+    if last_high is None:
+        return False
+    below = np.ones(next_high - last_high + 1, dtype=bool)
+    below[max(dip, last_high + 1) - last_high : next_high - last_high] = False
+    return len(_episodes(below, np.ones_like(below), min_recovery_days)) > 1
 
 
 def lab_events(

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed
+from cartrial.allowed import Allowed, check_argument
 from cartrial.columns import (
     RowProblems,
     calendar_days,
@@ -966,6 +966,8 @@ def derive_icaht(
 
 
 _STUDY_DAY = Allowed(low=0, integer=True, unit="days")
+_RECOVERY_DAYS = Allowed(low=1, high=100, integer=True, unit="days")
+"""Days with a value below the lab grade threshold that end a run (D-19.1309; ICAHT option H2's range)."""
 
 
 def _subject_day_problems(**by_name: Mapping[str, int] | None) -> list[tuple[str, Problem]]:
@@ -1006,6 +1008,7 @@ def derive_graded_events(
     ctcae_version: str = "5.0",
     min_lab_grade: int = 3,
     pre_treatment: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
+    lab_min_recovery_days: int = 3,
 ) -> Result:
     """The graded events the DLT rules evaluate (`cartrial.protocol.dlt.GradedEvent`): one per CRS and ICANS
     episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
@@ -1017,7 +1020,9 @@ def derive_graded_events(
     pre-existing and is not split at the infusion (D-19.1195) until a result worse than the baseline grade
     (the last such row's), from which the run is
     treatment-emergent (D-19.1196); the event's ``pre_existing`` says which. All False: every value is on
-    treatment and every run open at the infusion is split (D-19.1191).
+    treatment and every run open at the infusion is split (D-19.1191). `lab_min_recovery_days` (default 3,
+    ICAHT option H2): a run ends only at results below `min_lab_grade` on that many different days in a row;
+    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it).
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
@@ -1031,6 +1036,7 @@ def derive_graded_events(
     records = _therapies(therapies)
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
+    check_argument("lab_min_recovery_days", lab_min_recovery_days, _RECOVERY_DAYS)
     events = []
     if crs is not None:
         crs_eps = _crs_episode_summaries(crs, times, records, opts, ep_opts, False, "crs_assessments")[0]
@@ -1060,6 +1066,7 @@ def derive_graded_events(
             ctcae_version=ctcae_version,
             split_at=times,  # a run open at the infusion is evaluated from day 0 (D-19.1191)
             pre_treatment=None if pre_treatment is None else np.asarray(pre_treatment, dtype=bool),
+            min_recovery_days=int(lab_min_recovery_days),
         )
         events += lab_events(runs, times, scale=f"CTCAE v{ctcae_version}")
     table = pd.DataFrame([asdict(e) for e in events])
@@ -1073,6 +1080,7 @@ def derive_graded_events(
             **ep_opts.as_dict(),
             "ctcae_version": ctcae_version,
             "min_lab_grade": min_lab_grade,
+            "lab_min_recovery_days": int(lab_min_recovery_days),
         },
         sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
         units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day", "graded_to_day": "day"},

@@ -14,6 +14,7 @@ section sets it, ``default`` otherwise), in its methods output.
 from __future__ import annotations
 
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -216,6 +217,22 @@ class AnalysisOptions(BaseModel):
     edss_baseline_visit: EdssBaselineVisit = EdssBaselineVisit.OUTSIDE_RELAPSE
     responder_baseline_visit: ResponderBaselineVisit = ResponderBaselineVisit.OUTSIDE_RELAPSE
     ctcae_version: str = "5.0"
+    lab_min_recovery_days: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        strict=True,
+        description="DLT laboratory events: a run of results at CTCAE grade >= 3 ends only at a recovery of "
+        "this many site calendar days below grade 3, the last value carried forward (EHA/EBMT 2023 ICAHT "
+        "option H2: a shorter recovery merges; 1: every result below ends the run; D-19.1309, D-19.1311, "
+        "D-19.1312).",
+    )
+    infection_periods: list[int] = Field(
+        default_factory=lambda: [28, 90],
+        min_length=1,
+        description="Last day of each closed onset period of the infections_by_period table (days after the "
+        "infusion, strictly increasing, >= 0; default days 0-28, 29-90, > 90: Hill 2018; D-19.1313).",
+    )
     therapies_collected: bool = Field(
         default=True,
         description="The study collects the therapies form (tocilizumab, corticosteroids): a CRS/ICANS "
@@ -244,6 +261,24 @@ class AnalysisOptions(BaseModel):
         problem = STUDY_CTCAE_VERSION.problem("ctcae_version", value)
         if problem is not None:
             raise option_error(problem)
+        return value
+
+    @field_validator("infection_periods", mode="before")
+    @classmethod
+    def _infection_periods(cls, value: Any) -> Any:
+        """Whole days >= 0, strictly increasing (a fraction, a repeat or a decrease is refused)."""
+        if isinstance(value, list | tuple) and (
+            any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value)
+            or any(b <= a for a, b in pairwise(value))
+        ):
+            raise option_error(
+                Problem(
+                    "infection periods must be strictly increasing whole days >= 0",
+                    field="infection_periods",
+                    value=value,
+                    allowed="a list of whole days, e.g. [28, 90]",
+                )
+            )
         return value
 
     @model_validator(mode="after")

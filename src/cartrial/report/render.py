@@ -165,6 +165,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         (
             TableSpec("teae_summary"),
             TableSpec("teae_by_term"),
+            TableSpec("infections_by_period"),
             TableSpec(  # only when an enrolled subject not infused had an adverse event (D-19.88)
                 "ae_not_infused",
                 (
