@@ -152,6 +152,34 @@ def datetime_fields(form_name: str) -> list[str]:
     return [f.name for f in form(form_name).fields if f.rule.kind is FieldKind.DATETIME]
 
 
+def site_clock_hints(form_name: str, values: Mapping[str, Any], zone: str | None) -> dict[str, str]:
+    """Field → a date-time instant of `values` (stored, or typed with Z or an offset) as the site's clock
+    reads it, the zone named (``= 2021-05-02 18:30 Asia/Shanghai``, `cartrial.web.views.moment_on_site_clock`;
+    D-19.1259); nothing without a `zone` (the value is then read as it is written) or for a date, a clinic
+    time (its UTC value is shown instead, D-19.285) or an unreadable text (the field rules say what is
+    wrong)."""
+    import datetime as dt
+
+    from cartrial.web.views import moment_on_site_clock
+
+    hints: dict[str, str] = {}
+    if not zone:
+        return hints
+    for name in datetime_fields(form_name):
+        value = values.get(name)
+        if isinstance(value, str):  # a date or a clinic time reads as naive: left out below
+            try:
+                value = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                continue
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            try:
+                hints[name] = f"= {moment_on_site_clock(value, zone)} (the site's clock)"
+            except OverflowError:  # year 1 or 9999 moved past the calendar's ends: the field rules' to say
+                continue
+    return hints
+
+
 @dataclass(frozen=True)
 class Localized:
     """A form's values with each clinic time typed without an offset read in the zone chosen (D-19.285)."""
@@ -189,6 +217,7 @@ def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Loc
         )
         return Localized(out, utc, problems, None)
     used = None
+    utc.update(site_clock_hints(form_name, values, chosen))  # a typed instant on the site's clock
     for name in datetime_fields(form_name):
         text = values.get(name)
         if not isinstance(text, str) or not chosen or clinic_time(text) is None:

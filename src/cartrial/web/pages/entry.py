@@ -129,9 +129,11 @@ def _form_page(
 ) -> HTMLResponse:
     """`zone`: the time zone chosen for clinic times (a form shown again after a save); None: the site's
     (D-19.285). `utc`: the UTC values of the clinic times read in it."""
-    from cartrial.web.forms import ZONE_FIELD, datetime_fields
+    from cartrial.web.forms import ZONE_FIELD, datetime_fields, site_clock_hints
 
     handle = user.service
+    if utc is None and record is not None:  # a stored record: its instants on the site's clock (D-19.1259)
+        utc = site_clock_hints(spec.name, values, views.record_time_zone(handle, subject_id, values))
     protocol = views.study_protocol(handle)
     lock = views.lock_of(handle)
     locked = record is not None and views.record_locked(spec.table, record, lock)
