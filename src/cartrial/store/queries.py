@@ -5,6 +5,7 @@ with a reason. Codes are ``Q-000001`` in order of raising. Every step is an audi
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -79,24 +80,37 @@ def raise_query(
     return code
 
 
+def same_question(one: str, other: str) -> bool:
+    """Whether two questions are the same words: compared after NFKC (a no-break space is a space), with
+    every run of white space one space, none around, and case folded (D-19.1260)."""
+
+    def words(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+    return words(one) == words(other)
+
+
 def _refuse_open_twice(
     connection: Connection, table_name: str, record_id: int, field_name: str | None, text: str
 ) -> None:
     """Refuse a question still open on the same record and field (or the whole record) in the same words: a
     form sent twice (Back button, a reload re-posting) would leave the site two codes for one question
     (D-19.1258). Answered or closed, the same question may be asked again. The message names the open
-    query's code, never the question's text (a question may quote a record's values)."""
+    query's code, never the question's text (a question may quote a record's values). The same words in
+    other spacing or case are the same question (`same_question`, D-19.1260)."""
     table = query_table()
     field_match = table.c.field.is_(None) if field_name is None else table.c.field == field_name
-    found = connection.execute(
-        select(table.c.query_code).where(
+    open_ones = connection.execute(
+        select(table.c.query_code, table.c.text)
+        .where(
             table.c.table_name == table_name,
             table.c.record_id == record_id,
             field_match,
             table.c.status == "open",
-            table.c.text == text,
         )
-    ).first()
+        .order_by(table.c.query_code)
+    ).all()
+    found = next((row for row in open_ones if same_question(str(row[1] or ""), text)), None)
     if found is not None:
         raise InputError(
             Problem(

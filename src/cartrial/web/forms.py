@@ -153,11 +153,12 @@ def datetime_fields(form_name: str) -> list[str]:
 
 
 def site_clock_hints(form_name: str, values: Mapping[str, Any], zone: str | None) -> dict[str, str]:
-    """Field → a date-time instant of `values` (stored, or typed with Z or an offset) as the site's clock
-    reads it, the zone named (``= 2021-05-02 18:30 Asia/Shanghai``, `cartrial.web.views.moment_on_site_clock`;
-    D-19.1259); nothing without a `zone` (the value is then read as it is written) or for a date, a clinic
-    time (its UTC value is shown instead, D-19.285) or an unreadable text (the field rules say what is
-    wrong)."""
+    """Field → a date-time instant of `values` (stored, a naive one UTC as stored, or typed with Z or an
+    offset) as the clock of `zone` reads it (the site's, or the zone chosen on the form), that zone and its
+    offset named (``= 2021-05-02 18:30 Asia/Shanghai (UTC+08:00)``, `cartrial.web.views.moment_on_site_clock`;
+    D-19.1259, D-19.1261); nothing without a `zone` (the value is then read as it is written) or for a date,
+    a clinic time typed without an offset (its UTC value is shown instead, D-19.285) or an unreadable text
+    (the field rules say what is wrong)."""
     import datetime as dt
 
     from cartrial.web.views import moment_on_site_clock
@@ -172,9 +173,11 @@ def site_clock_hints(form_name: str, values: Mapping[str, Any], zone: str | None
                 value = dt.datetime.fromisoformat(value.strip())
             except ValueError:
                 continue
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            if value.tzinfo is None:
+                continue
+        if isinstance(value, dt.datetime):  # a stored naive one is UTC, as stored (D-19.1262)
             try:
-                hints[name] = f"= {moment_on_site_clock(value, zone)} (the site's clock)"
+                hints[name] = f"= {moment_on_site_clock(value, zone)}"
             except OverflowError:  # year 1 or 9999 moved past the calendar's ends: the field rules' to say
                 continue
     return hints

@@ -56,7 +56,7 @@ def test_a_query_raised_again_with_the_back_button_is_refused_at_its_box(mon: An
         mon.select_option("#q-field", "temperature_c")
         mon.fill("#q-text", QUESTION)
     mon.click("#raise-query button[type=submit]")
-    mon.wait_for_selector("#err-q-text", timeout=5000)
+    mon.wait_for_selector("#err-q-text")
     told = mon.locator("#err-q-text").inner_text()
     code = _open_queries(served, record)[0]["query_code"]
     assert "already" in told and code in told
