@@ -452,6 +452,19 @@ def _create(
     )
 
 
+@router.get(
+    "/subjects/{subject_id:segment}/forms/{form_name}",
+    dependencies=[Depends(permit(Action.ENTER))],  # as the form's page
+    name="create_record_reloaded",
+)
+def create_record_reloaded(subject_id: str, form_name: str) -> Response:
+    """The save's URL reloaded (after a refused save the address bar holds it): to the empty form (303), not
+    a 405 page; the form's page checks who may see it (D-19.1263)."""
+    from urllib.parse import quote
+
+    return redirect(f"{subject_path(subject_id)}/forms/{quote(form_name, safe='')}/new")
+
+
 @router.post("/subjects/{subject_id:segment}/forms/{form_name}", dependencies=[CSRF], name="create_record")
 async def create_record(
     request: Request, subject_id: str, form_name: str, user: WebUser = Depends(permit(Action.ENTER))
