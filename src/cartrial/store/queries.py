@@ -5,6 +5,7 @@ with a reason. Codes are ``Q-000001`` in order of raising. Every step is an audi
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,7 @@ def raise_query(
         raise InputError(
             Problem("unknown field", field="field", value=field_name, allowed=choice_text(fields))
         )
+    _refuse_open_twice(tx.connection, table_name, record_id, field_name, text)
     count = tx.connection.execute(select(func.count()).select_from(query_table())).scalar_one()
     code = f"Q-{int(count) + 1:06d}"
     subject = current.get(model.subject_column) if model.subject_column else None
@@ -76,6 +78,48 @@ def raise_query(
         ],
     )
     return code
+
+
+def same_question(one: str, other: str) -> bool:
+    """Whether two questions are the same words: compared after NFKC (a no-break space is a space), with
+    every run of white space one space, none around, and case folded (D-19.1260)."""
+
+    def words(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+    return words(one) == words(other)
+
+
+def _refuse_open_twice(
+    connection: Connection, table_name: str, record_id: int, field_name: str | None, text: str
+) -> None:
+    """Refuse a question still open on the same record and field (or the whole record) in the same words: a
+    form sent twice (Back button, a reload re-posting) would leave the site two codes for one question
+    (D-19.1258). Answered or closed, the same question may be asked again. The message names the open
+    query's code, never the question's text (a question may quote a record's values). The same words in
+    other spacing or case are the same question (`same_question`, D-19.1260)."""
+    table = query_table()
+    field_match = table.c.field.is_(None) if field_name is None else table.c.field == field_name
+    open_ones = connection.execute(
+        select(table.c.query_code, table.c.text)
+        .where(
+            table.c.table_name == table_name,
+            table.c.record_id == record_id,
+            field_match,
+            table.c.status == "open",
+        )
+        .order_by(table.c.query_code)
+    ).all()
+    found = next((row for row in open_ones if same_question(str(row[1] or ""), text)), None)
+    if found is not None:
+        raise InputError(
+            Problem(
+                f"the same question is already open on this record as query {found[0]}: "
+                "answer or close it first",
+                field="text",
+                allowed="a question not already open on the same record and field",
+            )
+        )
 
 
 def answer_query(tx: Transaction, query_code: str, answer: str, hidden: Sequence[str] = ()) -> None:

@@ -152,6 +152,37 @@ def datetime_fields(form_name: str) -> list[str]:
     return [f.name for f in form(form_name).fields if f.rule.kind is FieldKind.DATETIME]
 
 
+def site_clock_hints(form_name: str, values: Mapping[str, Any], zone: str | None) -> dict[str, str]:
+    """Field → a date-time instant of `values` (stored, a naive one UTC as stored, or typed with Z or an
+    offset) as the clock of `zone` reads it (the site's, or the zone chosen on the form), that zone and its
+    offset named (``= 2021-05-02 18:30 Asia/Shanghai (UTC+08:00)``, `cartrial.web.views.moment_on_site_clock`;
+    D-19.1259, D-19.1261); nothing without a `zone` (the value is then read as it is written) or for a date,
+    a clinic time typed without an offset (its UTC value is shown instead, D-19.285) or an unreadable text
+    (the field rules say what is wrong)."""
+    import datetime as dt
+
+    from cartrial.web.views import moment_on_site_clock
+
+    hints: dict[str, str] = {}
+    if not zone:
+        return hints
+    for name in datetime_fields(form_name):
+        value = values.get(name)
+        if isinstance(value, str):  # a date or a clinic time reads as naive: left out below
+            try:
+                value = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                continue
+            if value.tzinfo is None:
+                continue
+        if isinstance(value, dt.datetime):  # a stored naive one is UTC, as stored (D-19.1262)
+            try:
+                hints[name] = f"= {moment_on_site_clock(value, zone)}"
+            except OverflowError:  # year 1 or 9999 moved past the calendar's ends: the field rules' to say
+                continue
+    return hints
+
+
 @dataclass(frozen=True)
 class Localized:
     """A form's values with each clinic time typed without an offset read in the zone chosen (D-19.285)."""
@@ -189,6 +220,7 @@ def localize(form_name: str, values: Mapping[str, Any], zone: str | None) -> Loc
         )
         return Localized(out, utc, problems, None)
     used = None
+    utc.update(site_clock_hints(form_name, values, chosen))  # a typed instant on the site's clock
     for name in datetime_fields(form_name):
         text = values.get(name)
         if not isinstance(text, str) or not chosen or clinic_time(text) is None:

@@ -269,8 +269,10 @@ def display(value: Any) -> str:
 
 def moment_on_site_clock(value: Any, zone: str | None) -> str:
     """A stored instant (UTC; a naive one is read as UTC, as stored) as a person at the site reads it: on
-    the site's clock with the zone named (``2021-04-30 18:00 Asia/Shanghai``), or in UTC said so when the
-    site has no zone (``2021-04-30 10:00 UTC``); blank for anything else (D-19.923)."""
+    the site's clock with the zone and its UTC offset then named (``2021-04-30 18:00 Asia/Shanghai
+    (UTC+08:00)``: the offset tells apart the two readings of the hour repeated when the clocks go back,
+    D-19.1261), or in UTC said so when the site has no zone (``2021-04-30 10:00 UTC``); blank for anything
+    else (D-19.923)."""
     import zoneinfo
 
     if not isinstance(value, dt.datetime):
@@ -278,9 +280,12 @@ def moment_on_site_clock(value: Any, zone: str | None) -> str:
     moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if zone:
         try:
-            return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" {zone}"
+            local = moment.astimezone(zoneinfo.ZoneInfo(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             pass
+        else:
+            offset = local.strftime("%z")  # +0200: written +02:00 as ISO 8601 and CDISC --DTC write it
+            return local.strftime("%Y-%m-%d %H:%M") + f" {zone} (UTC{offset[:3]}:{offset[3:]})"
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") + " UTC"
 
 

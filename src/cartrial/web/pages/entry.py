@@ -129,9 +129,11 @@ def _form_page(
 ) -> HTMLResponse:
     """`zone`: the time zone chosen for clinic times (a form shown again after a save); None: the site's
     (D-19.285). `utc`: the UTC values of the clinic times read in it."""
-    from cartrial.web.forms import ZONE_FIELD, datetime_fields
+    from cartrial.web.forms import ZONE_FIELD, datetime_fields, site_clock_hints
 
     handle = user.service
+    if utc is None and record is not None:  # a stored record: its instants on the site's clock (D-19.1259)
+        utc = site_clock_hints(spec.name, values, views.record_time_zone(handle, subject_id, values))
     protocol = views.study_protocol(handle)
     lock = views.lock_of(handle)
     locked = record is not None and views.record_locked(spec.table, record, lock)
@@ -448,6 +450,19 @@ def _create(
         zone=zone,
         utc=local.utc,
     )
+
+
+@router.get(
+    "/subjects/{subject_id:segment}/forms/{form_name}",
+    dependencies=[Depends(permit(Action.ENTER))],  # as the form's page
+    name="create_record_reloaded",
+)
+def create_record_reloaded(subject_id: str, form_name: str) -> Response:
+    """The save's URL reloaded (after a refused save the address bar holds it): to the empty form (303), not
+    a 405 page; the form's page checks who may see it (D-19.1263)."""
+    from urllib.parse import quote
+
+    return redirect(f"{subject_path(subject_id)}/forms/{quote(form_name, safe='')}/new")
 
 
 @router.post("/subjects/{subject_id:segment}/forms/{form_name}", dependencies=[CSRF], name="create_record")

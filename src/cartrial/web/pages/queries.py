@@ -98,6 +98,31 @@ def _back(request: Request, default: str) -> str:
     return parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else default
 
 
+@router.get(
+    "/records/{table}/{record_id}/queries",
+    dependencies=[Depends(permit(Action.READ))],
+    name="raise_query_reloaded",
+)
+def raise_query_reloaded(table: str, record_id: int) -> Response:
+    """The raise's URL reloaded (a refused question leaves it in the address bar): to the record's page
+    (303), not a 405 page; that page checks who may see the record (D-19.1263)."""
+    from urllib.parse import quote
+
+    return redirect(f"/records/{quote(table, safe='')}/{record_id}")
+
+
+@router.get(
+    "/queries/{query_code}/answer", dependencies=[Depends(permit(Action.READ))], name="answer_query_reloaded"
+)
+@router.get(
+    "/queries/{query_code}/close", dependencies=[Depends(permit(Action.READ))], name="close_query_reloaded"
+)
+def query_step_reloaded(query_code: str) -> Response:
+    """An answer's or close's URL reloaded (a refused text leaves it in the address bar): to the queries
+    page (303), not a 405 page (D-19.1263)."""
+    return redirect("/queries")
+
+
 @router.post("/records/{table}/{record_id}/queries", dependencies=[CSRF], name="raise_query")
 def raise_query(
     request: Request,

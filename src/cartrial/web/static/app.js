@@ -30,6 +30,23 @@
       event.preventDefault();
     }
   });
+
+  /* A form already posted is not posted again from the same page (a GET form, a filter or a download, is
+     left alone): a second press of Save before the answer
+     (a double-click) would post it twice (D-19.1264). A form another script sends itself (htmx: its
+     submit is cancelled before this runs) is left alone; a page restored by Back may send it again. */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post" || event.defaultPrevented) { return; }
+    if (form.dataset.sent === "1") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent]").forEach(function (form) { delete form.dataset.sent; });
+  });
 })();
 
 /* After a refused save, move the focus to the error summary (or the conflict / import message), so that
