@@ -148,13 +148,35 @@ class StudySnapshot:
     read_by: str | None = None
     """The authenticated user whose view this is (`snapshot_for_user`), None for a direct database read:
     recorded in `metadata` (D-19.458)."""
+    read_at_cutoff: dt.date | None = None
+    """The cut-off the tables were read at (`read_snapshot`'s; the snapshot's own cut-off when not given):
+    a `dataclasses.replace(snapshot, cutoff=...)` may move the cut-off back, never past it (D-19.1289)."""
 
     def __post_init__(self) -> None:
         # a notebook's dataclasses.replace(snapshot, cutoff=...) is checked like read_snapshot's (D-19.67),
         # a cut-off after today too unless the snapshot was read with the opt-in (D-19.380)
         from cartrial.columns import cutoff_date
 
-        object.__setattr__(self, "cutoff", cutoff_date(self.cutoff, allow_future=self.allow_future_cutoff))
+        cutoff = cutoff_date(self.cutoff, allow_future=self.allow_future_cutoff)
+        object.__setattr__(self, "cutoff", cutoff)
+        read = self.read_at_cutoff
+        if read is None:
+            object.__setattr__(self, "read_at_cutoff", cutoff)
+            return
+        read = cutoff_date(read, "read_at_cutoff", allow_future=True)
+        object.__setattr__(self, "read_at_cutoff", read)
+        if cutoff > read:  # the records between the two dates were never read (D-19.1289)
+            raise InputError(
+                Problem(
+                    "after the cut-off the snapshot's tables were read at",
+                    field="cutoff",
+                    allowed=f"on or before {read.isoformat()}; a later cut-off is a new read: "
+                    "cartrial.store.snapshot.read_snapshot(url, cutoff)",
+                )
+            )
+        if cutoff < read:  # the lock read with the tables is the lock at the read date, not at this cut-off
+            for name in ("lock_id", "lock_audit_head_id", "lock_audit_head_hash"):
+                object.__setattr__(self, name, None)
 
     @property
     def unlocked(self) -> bool:
