@@ -47,3 +47,23 @@ def test_study_populations_refuses_them_too(snapshot: StudySnapshot) -> None:
 
 def test_the_snapshot_as_read_is_analysed(snapshot: StudySnapshot) -> None:
     assert len(analyse(snapshot).populations["safety"].subject_ids) == 12
+
+
+def test_a_blank_subject_is_kept_by_both_rules_alike() -> None:
+    """A record without a subject — NaN as a frame holds a blank, or empty text — is kept by `read_snapshot`'s
+    patient cut and by the analysis's refusal alike (D-19.1294): `of_subjects_enrolled` read NaN as the
+    text "nan", another subject, and left the record out while the analysis kept it."""
+    import pandas as pd
+
+    from cartrial.analysis.core import refuse_records_of_other_subjects
+    from cartrial.store.snapshot import of_subjects_enrolled
+
+    tables = {
+        "subjects": pd.DataFrame({"subject_id": ["A"]}),
+        "relapses": pd.DataFrame(
+            {"subject_id": ["A", None, float("nan"), " "], "onset_date": ["2020-01-02"] * 4}
+        ),
+    }
+    kept, left = of_subjects_enrolled(tables)
+    assert len(kept["relapses"]) == 4 and left == {}
+    refuse_records_of_other_subjects(tables)  # nothing refused

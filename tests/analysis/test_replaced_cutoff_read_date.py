@@ -43,3 +43,21 @@ def test_an_earlier_cutoff_does_not_carry_the_lock_of_the_read_date(snapshot: St
     assert earlier.unlocked and meta["unlocked"] is True
     assert (meta["lock_id"], meta["lock_audit_head_id"], meta["lock_audit_head_hash"]) == (None, None, None)
     assert meta["cutoff"] == (snapshot.cutoff - dt.timedelta(days=1)).isoformat()
+
+
+def test_an_earlier_cutoff_records_the_read_date_and_its_counts_say_so(snapshot: StudySnapshot) -> None:
+    """The counts of records left out by the read are the read date's, not the replaced cut-off's
+    (D-19.1293): the metadata records `read_at_cutoff` when it differs, and the data-status finding names
+    it."""
+    from cartrial.analysis.findings import data_status_finding
+
+    assert "read_at_cutoff" not in snapshot.metadata()  # the same cut-off: nothing more to record
+    earlier = dataclasses.replace(snapshot, cutoff=snapshot.cutoff - dt.timedelta(days=1))
+    meta = earlier.metadata()
+    read = snapshot.cutoff.isoformat()
+    assert meta["read_at_cutoff"] == read
+    meta["records_after_cutoff"] = {"labs": 2}
+    meta["records_ended_after_cutoff"] = {"adverse_events": 1}
+    text = data_status_finding(meta).statement
+    assert f"2 records dated after the read cut-off {read} left out" in text
+    assert f"read cut-off {read}" in text.split("ended after")[1]

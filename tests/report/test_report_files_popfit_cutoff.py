@@ -55,3 +55,18 @@ def test_a_fit_of_the_same_cutoff_and_view_is_shown(analysis: Any, snapshot: Any
     fit = _fit(tmp_path, cutoff=analysis.snapshot["cutoff"], view=analysis.snapshot["view"])
     files = report_files(analysis, snapshot.tables, generated_at=WHEN, pdf=False, popfit=fit)
     assert "report.html" in files
+
+
+def test_the_python_api_names_its_parameter_popfit(analysis: Any, snapshot: Any, tmp_path: Path) -> None:
+    """The Python API names its own parameter, not the command's option (D-19.69, D-19.1292)."""
+    later = (analysis.intermediates["cutoff"] + dt.timedelta(days=30)).isoformat()
+    view = {"whole_study": False, "sites": ["ELSEWHERE"], "read_by": "inv", "statement": "RESTRICTED VIEW"}
+    (tmp_path / "c").mkdir()
+    (tmp_path / "v").mkdir()
+    for fit in (
+        _fit(tmp_path / "c", cutoff=later),
+        _fit(tmp_path / "v", cutoff=analysis.snapshot["cutoff"], view=view),
+    ):
+        with pytest.raises(InputError) as caught:
+            report_files(analysis, snapshot.tables, generated_at=WHEN, pdf=False, popfit=fit)
+        assert [p.field for p in caught.value.problems] == ["popfit"]

@@ -247,10 +247,45 @@ def analysed_tables(analysis: Analysis, tables: Any) -> dict[str, pd.DataFrame]:
     cut-off (`tables_at_cutoff`'s one rule, with the cut-off and the sites' zones `analyse` kept in
     `Analysis.intermediates`, D-19.997): what the report lists and plots. An `Analysis` that kept no
     cut-off (built by hand) reads them in the snapshot layout only."""
+    checked = study_tables(tables)  # every snapshot table in its layout, named when missing
+    refuse_tables_not_analysed(analysis, tables, "tables")
     cutoff = analysis.intermediates.get("cutoff")
     if cutoff is None:
-        return study_tables(tables)
+        return checked
     return _read_at_cutoff(tables, cutoff, analysis.intermediates.get("site_time_zones"))
+
+
+def refuse_tables_not_analysed(analysis: Analysis, tables: Mapping[str, pd.DataFrame], field: str) -> None:
+    """An `InputError` (naming `field`, never a record value) when `tables` are not the tables `analysis`
+    was made from (D-19.1291): the report (`report_files(analysis, tables)`) and the CDISC export
+    (`export_cdisc(snapshot, analysis, out)`) take the records apart from the analysis, and listed or exported
+    the records of subjects, or dates, the analysis never read (the full tables with the analysis of a cut
+    by subject). Compared by the SHA-256 the analysis recorded of its snapshot's tables
+    (`metadata()["tables_sha256"]`, `cartrial.store.snapshot.tables_sha256`); an analysis without one (an
+    object of its own, D-19.67) has its tables read by `analyse`'s rules instead: a record dated after its
+    cut-off or of a subject not in its subjects table refused (D-19.926, D-19.1290)."""
+    from cartrial.store.snapshot import tables_sha256
+
+    recorded = analysis.snapshot.get("tables_sha256") if isinstance(analysis.snapshot, Mapping) else None
+    if isinstance(recorded, str) and recorded:
+        if tables_sha256(tables) != recorded:
+            raise InputError(
+                Problem(
+                    "not the tables the analysis was made from (their SHA-256 differs from the analysis's "
+                    "snapshot tables_sha256)",
+                    field=field,
+                    allowed="the tables of the snapshot analysed: analyse(snapshot) with snapshot.tables "
+                    "(a cut by subject or date cuts the snapshot first, then analyses it)",
+                )
+            )
+        return
+    cutoff = analysis.intermediates.get("cutoff")
+    zones = analysis.intermediates.get("site_time_zones")
+    checked, given = given_study_tables(tables, zones)
+    if isinstance(cutoff, dt.date):
+        checked, _ = open_ended_after_cutoff(checked, cutoff, zones)
+        refuse_records_after_cutoff(checked, cutoff, zones, given)
+    refuse_records_of_other_subjects(checked, given)
 
 
 def _read_at_cutoff(
@@ -334,18 +369,18 @@ def refuse_records_of_other_subjects(
     its row in the caller's frame), the column and what is allowed, never its value (D-12.2); bounded as
     `refuse_records_after_cutoff` (D-19.930)."""
     from cartrial.store.snapshot import SNAPSHOT_TABLES as MODELS
+    from cartrial.store.snapshot import subject_ids
 
     subjects = tables.get("subjects")
     if subjects is None or "subject_id" not in subjects.columns:
         return
-    enrolled = set(subjects["subject_id"].astype(str).str.strip())
+    enrolled = set(subject_ids(subjects))  # the patient cut's own comparison (D-19.1294)
     problems: list[Problem] = []
     for name, frame in tables.items():
         if name == "subjects" or "subject_id" not in frame.columns or not len(frame):
             continue
-        owner = frame["subject_id"].astype(str).str.strip()
-        blank = frame["subject_id"].isna().to_numpy() | (owner == "").to_numpy()
-        other = ~blank & ~owner.isin(enrolled).to_numpy()
+        owner = subject_ids(frame)
+        other = ((owner != "") & ~owner.isin(enrolled)).to_numpy()  # as `of_subjects_enrolled`
         stored = str(getattr(MODELS.get(name), "__tablename__", name))
         ids = frame["record_id"].astype(str).tolist() if "record_id" in frame.columns else None
         labels = (given_rows or {}).get(name)
@@ -356,8 +391,8 @@ def refuse_records_of_other_subjects(
                     file=name,
                     field="subject_id",
                     allowed="a subject of the subjects table: a data cut keeps its subjects with all their "
-                    "records (cut the subjects and their records alike, or read_snapshot(url, cutoff); "
-                    "D-19.1147)",
+                    "records (cut the subjects and their records alike — escalation_decisions, which name no "
+                    "subject, too — or read_snapshot(url, cutoff); D-19.1147)",
                     record=_record_name(stored, ids, labels, int(i)),
                 )
             )

@@ -60,10 +60,10 @@ def _check_popfit(analysis: Analysis, popfit: PopfitResult) -> None:
 
     view = analysis.snapshot.get("view")
     if isinstance(view, dict):
-        check_fit_view(popfit, view)
+        check_fit_view(popfit, view, "popfit")  # the parameter's name (D-19.69, D-19.1292)
     cutoff = analysis.intermediates.get("cutoff")
     if isinstance(cutoff, dt.date):
-        check_fit_cutoff(popfit, cutoff)
+        check_fit_cutoff(popfit, cutoff, "popfit")
 
 
 def report_files(
