@@ -118,7 +118,7 @@ def protocol_with_option(snapshot: StudySnapshot, option: str, value: str | None
     return "\n".join(lines) + "\n"
 
 
-def analyse_with_ct002_attack(snapshot: StudySnapshot, option: str, value: str | None) -> Analysis:
+def ct002_attack_snapshot(snapshot: StudySnapshot, option: str, value: str | None) -> StudySnapshot:
     """The example analysed with a relapse onset of CT-002 added on 2021-05-01 — 14 days before its only
     pre-infusion EDSS and timed walk (2021-05-15), so that both are during the attack — and the protocol's
     `option` set to `value` (`protocol_with_option`)."""
@@ -126,7 +126,6 @@ def analyse_with_ct002_attack(snapshot: StudySnapshot, option: str, value: str |
 
     import pandas as pd
 
-    from cartrial.analysis import analyse
     from cartrial.protocol import parse_protocol
 
     relapses = snapshot.tables["relapses"]
@@ -135,4 +134,11 @@ def analyse_with_ct002_attack(snapshot: StudySnapshot, option: str, value: str |
     row["record_id"] = str(int(pd.to_numeric(relapses["record_id"]).max()) + 1)
     tables = dict(snapshot.tables) | {"relapses": pd.concat([relapses, row], ignore_index=True)}
     protocol = parse_protocol(protocol_with_option(snapshot, option, value))
-    return analyse(dataclasses.replace(snapshot, tables=tables, protocol=protocol))
+    return dataclasses.replace(snapshot, tables=tables, protocol=protocol)
+
+
+def analyse_with_ct002_attack(snapshot: StudySnapshot, option: str, value: str | None) -> Analysis:
+    """`analyse` of `ct002_attack_snapshot`."""
+    from cartrial.analysis import analyse
+
+    return analyse(ct002_attack_snapshot(snapshot, option, value))

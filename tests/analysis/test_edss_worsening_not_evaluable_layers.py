@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from tests.analysis.conftest import analyse_with_ct002_attack
+from tests.analysis.conftest import analyse_with_ct002_attack, ct002_attack_snapshot
 
 from cartrial.cdisc.export import build_all
 from cartrial.neuro.derive import derive_disability
@@ -36,7 +36,8 @@ def test_report_dataset_and_adedss_agree(snapshot: StudySnapshot) -> None:
     analysis = analyse_with_ct002_attack(snapshot, "edss_baseline_visit", "outside_relapse")
     change = analysis.datasets["edss_change"].table.set_index("subject_id")
     assert pd.isna(change.loc[SUBJECT, "worsening_confirmed"])
-    frames = build_all(snapshot, analysis, None)
+    attacked = ct002_attack_snapshot(snapshot, "edss_baseline_visit", "outside_relapse")
+    frames = build_all(attacked, analysis, None)  # the tables analysed (D-19.1291)
     adsl = frames["ADSL"].set_index("SUBJID")
     adedss = frames["ADEDSS"]
     crit = adedss[adedss["PARAMCD"] == "EDSSCHG"].set_index("USUBJID")["CRIT2FL"]

@@ -12,7 +12,7 @@ confirmed". It is now blank as CRIT1FL is; the subjects with a change keep Y/N.
 from __future__ import annotations
 
 import pandas as pd
-from tests.analysis.conftest import analyse_with_ct002_attack
+from tests.analysis.conftest import analyse_with_ct002_attack, ct002_attack_snapshot
 
 from cartrial.cdisc.export import build_all
 from cartrial.store.snapshot import StudySnapshot
@@ -23,7 +23,10 @@ SUBJECT = "CT-002"
 def test_a_subject_without_an_edss_change_has_no_worsening_flag(snapshot: StudySnapshot) -> None:
     analysis = analyse_with_ct002_attack(snapshot, "edss_baseline_visit", "outside_relapse")
     assert SUBJECT not in analysis.populations["efficacy:edss_change"].subject_ids
-    frames = build_all(snapshot, analysis, None)
+    # the tables analysed, not the snapshot without the attack (D-19.1291)
+    frames = build_all(
+        ct002_attack_snapshot(snapshot, "edss_baseline_visit", "outside_relapse"), analysis, None
+    )
     adsl = frames["ADSL"].set_index("SUBJID")
     assert adsl.loc[SUBJECT, "EDSSEFL"] == "N"
     usubjid = adsl.loc[SUBJECT, "USUBJID"]

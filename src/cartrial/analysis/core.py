@@ -188,6 +188,7 @@ def study_populations(
     if not as_of_day_of_snapshot_read_later:
         checked, _ = open_ended_after_cutoff(checked, cutoff, time_zones)
         refuse_records_after_cutoff(checked, cutoff, time_zones, given)
+        refuse_records_of_other_subjects(checked, given)  # D-19.1290
     return _study_populations(checked, protocol, cutoff)
 
 
@@ -246,10 +247,45 @@ def analysed_tables(analysis: Analysis, tables: Any) -> dict[str, pd.DataFrame]:
     cut-off (`tables_at_cutoff`'s one rule, with the cut-off and the sites' zones `analyse` kept in
     `Analysis.intermediates`, D-19.997): what the report lists and plots. An `Analysis` that kept no
     cut-off (built by hand) reads them in the snapshot layout only."""
+    checked = study_tables(tables)  # every snapshot table in its layout, named when missing
+    refuse_tables_not_analysed(analysis, tables, "tables")
     cutoff = analysis.intermediates.get("cutoff")
     if cutoff is None:
-        return study_tables(tables)
+        return checked
     return _read_at_cutoff(tables, cutoff, analysis.intermediates.get("site_time_zones"))
+
+
+def refuse_tables_not_analysed(analysis: Analysis, tables: Mapping[str, pd.DataFrame], field: str) -> None:
+    """An `InputError` (naming `field`, never a record value) when `tables` are not the tables `analysis`
+    was made from (D-19.1291): the report (`report_files(analysis, tables)`) and the CDISC export
+    (`export_cdisc(snapshot, analysis, out)`) take the records apart from the analysis, and listed or exported
+    the records of subjects, or dates, the analysis never read (the full tables with the analysis of a cut
+    by subject). Compared by the SHA-256 the analysis recorded of its snapshot's tables
+    (`metadata()["tables_sha256"]`, `cartrial.store.snapshot.tables_sha256`); an analysis without one (an
+    object of its own, D-19.67) has its tables read by `analyse`'s rules instead: a record dated after its
+    cut-off or of a subject not in its subjects table refused (D-19.926, D-19.1290)."""
+    from cartrial.store.snapshot import tables_sha256
+
+    recorded = analysis.snapshot.get("tables_sha256") if isinstance(analysis.snapshot, Mapping) else None
+    if isinstance(recorded, str) and recorded:
+        if tables_sha256(tables) != recorded:
+            raise InputError(
+                Problem(
+                    "not the tables the analysis was made from (their SHA-256 differs from the analysis's "
+                    "snapshot tables_sha256)",
+                    field=field,
+                    allowed="the tables of the snapshot analysed: analyse(snapshot) with snapshot.tables "
+                    "(a cut by subject or date cuts the snapshot first, then analyses it)",
+                )
+            )
+        return
+    cutoff = analysis.intermediates.get("cutoff")
+    zones = analysis.intermediates.get("site_time_zones")
+    checked, given = given_study_tables(tables, zones)
+    if isinstance(cutoff, dt.date):
+        checked, _ = open_ended_after_cutoff(checked, cutoff, zones)
+        refuse_records_after_cutoff(checked, cutoff, zones, given)
+    refuse_records_of_other_subjects(checked, given)
 
 
 def _read_at_cutoff(
@@ -298,11 +334,7 @@ def refuse_records_after_cutoff(
         ids = frame["record_id"].astype(str).tolist() if "record_id" in frame.columns else None
         labels = (given_rows or {}).get(name)
         for i in after.nonzero()[0]:
-            if ids and ids[i].strip():
-                record = f"{stored} record {ids[i]}"
-            else:  # the caller's own row, by its position in the frame they gave (never a sorted position)
-                position = labels[i] if labels is not None else int(i)
-                record = f"row {position + 1} of the given table (1 = its first row)"
+            record = _record_name(stored, ids, labels, int(i))
             problems.append(
                 Problem(
                     "dated after the data cut-off",
@@ -317,7 +349,60 @@ def refuse_records_after_cutoff(
         raise InputError(_bounded_after_cutoff(problems))
 
 
-def _bounded_after_cutoff(problems: list[Problem]) -> list[Problem]:
+def _record_name(stored: str, ids: list[str] | None, labels: list[int] | None, i: int) -> str:
+    """Row `i` of a given table named by its store table and id, or without one by its position in the
+    caller's own frame (`given_rows`; never the index label, which may be a record value; D-19.929)."""
+    if ids and ids[i].strip():
+        return f"{stored} record {ids[i]}"
+    position = labels[i] if labels is not None else i  # never a sorted position
+    return f"row {position + 1} of the given table (1 = its first row)"
+
+
+def refuse_records_of_other_subjects(
+    tables: Mapping[str, pd.DataFrame], given_rows: Mapping[str, list[int] | None] | None = None
+) -> None:
+    """An `InputError` when `tables` hold a record whose ``subject_id`` is not a subject of its ``subjects``
+    table (D-19.1290): a data cut keeps its subjects with all their records and no record of another
+    (`cartrial.store.snapshot.of_subjects_enrolled`, D-19.1147), so `read_snapshot` never gives one, but a
+    notebook's own tables cut by subject can hold them. Compared as `of_subjects_enrolled` compares (ids
+    trimmed; a record without a subject is no subject's). Each record named by its store table and id (or
+    its row in the caller's frame), the column and what is allowed, never its value (D-12.2); bounded as
+    `refuse_records_after_cutoff` (D-19.930)."""
+    from cartrial.store.snapshot import SNAPSHOT_TABLES as MODELS
+    from cartrial.store.snapshot import subject_ids
+
+    subjects = tables.get("subjects")
+    if subjects is None or "subject_id" not in subjects.columns:
+        return
+    enrolled = set(subject_ids(subjects))  # the patient cut's own comparison (D-19.1294)
+    problems: list[Problem] = []
+    for name, frame in tables.items():
+        if name == "subjects" or "subject_id" not in frame.columns or not len(frame):
+            continue
+        owner = subject_ids(frame)
+        other = ((owner != "") & ~owner.isin(enrolled)).to_numpy()  # as `of_subjects_enrolled`
+        stored = str(getattr(MODELS.get(name), "__tablename__", name))
+        ids = frame["record_id"].astype(str).tolist() if "record_id" in frame.columns else None
+        labels = (given_rows or {}).get(name)
+        for i in other.nonzero()[0]:
+            problems.append(
+                Problem(
+                    "a subject not in the subjects table",
+                    file=name,
+                    field="subject_id",
+                    allowed="a subject of the subjects table: a data cut keeps its subjects with all their "
+                    "records (cut the subjects and their records alike — escalation_decisions, which name no "
+                    "subject, too — or read_snapshot(url, cutoff); D-19.1147)",
+                    record=_record_name(stored, ids, labels, int(i)),
+                )
+            )
+    if problems:
+        raise InputError(_bounded_after_cutoff(problems, "of a subject not in the subjects table"))
+
+
+def _bounded_after_cutoff(
+    problems: list[Problem], what: str = "dated after the data cut-off"
+) -> list[Problem]:
     """The first `cartrial.store.tamper.MAX_FINDINGS` of `problems`, then one line counting the rest per
     table and column (``and 12 more record(s) dated after the data cut-off: adverse_events.started_on 10,
     labs.collected_at 2``; D-19.930) — a long list stays bounded and still says where the rest are."""
@@ -333,7 +418,7 @@ def _bounded_after_cutoff(problems: list[Problem]) -> list[Problem]:
     counted = ", ".join(f"{key} {n}" for key, n in where.items())
     return [
         *problems[:MAX_FINDINGS],
-        Problem(f"and {count(len(rest), 'more record')} dated after the data cut-off: {counted}"),
+        Problem(f"and {count(len(rest), 'more record')} {what}: {counted}"),
     ]
 
 
@@ -466,6 +551,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     # (D-19.926)
     tables, opened = open_ended_after_cutoff(tables, cutoff, time_zones)
     refuse_records_after_cutoff(tables, cutoff, time_zones, given)
+    refuse_records_of_other_subjects(tables, given)  # a cut by subject keeps their records too (D-19.1290)
     study = _study_populations(tables, protocol, cutoff)
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
     datasets: dict[str, Dataset] = {

@@ -795,11 +795,13 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
     after = {k: v for k, v in snapshot.get("records_after_cutoff", {}).items() if v}
     lock = "unlocked (DRAFT)" if snapshot.get("unlocked") else f"locked (lock {snapshot.get('lock_id')})"
     text = f"Data cut-off {snapshot.get('cutoff')}: {lock}."
+    read = snapshot.get("read_at_cutoff")  # the tables read at a later cut-off (D-19.1289, D-19.1293)
+    at_read = f"the read cut-off {read}" if read else "the cut-off"
     if after:
         subjects = snapshot.get("subjects_with_records_after_cutoff", {})
         named = sorted({s for ids in subjects.values() for s in ids})
         text += (
-            f" {count(sum(after.values()), 'record')} dated after the cut-off left out "
+            f" {count(sum(after.values()), 'record')} dated after {at_read} left out "
             f"({', '.join(f'{k}: {v}' for k, v in sorted(after.items()))}"
             + (f"; subjects {', '.join(named)}" if named else "")
             + ")."
@@ -807,7 +809,7 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
     early = {k: v for k, v in snapshot.get("records_of_subjects_consented_after_cutoff", {}).items() if v}
     if early:  # dated before the cut-off, of a subject not yet enrolled at it (decisions D-19.1147)
         text += (
-            f" {count(sum(early.values()), 'record')} of subjects consented after the cut-off left out with "
+            f" {count(sum(early.values()), 'record')} of subjects consented after {at_read} left out with "
             f"them ({', '.join(f'{k}: {v}' for k, v in sorted(early.items()))})."
         )
     ended = {k: v for k, v in snapshot.get("records_ended_after_cutoff", {}).items() if v}
@@ -815,6 +817,11 @@ def data_status_finding(snapshot: Mapping[str, Any]) -> Finding:
         text += (
             f" {count(sum(ended.values()), 'record')} ended after the cut-off read as ongoing at it, end "
             f"date and outcome not yet known ({', '.join(f'{k}: {v}' for k, v in sorted(ended.items()))})."
+            + (
+                f" The tables were read at the read cut-off {read}: its counts are that date's."
+                if read
+                else ""
+            )
         )
     respelled = {t: v for t, v in snapshot.get("values_read_in_spelling", {}).items() if v}
     if respelled:  # stored by a release before the one-spelling rule (decisions D-19.76)

@@ -85,10 +85,14 @@ def build_all(
 ) -> dict[str, pd.DataFrame]:
     """SDTM then ADaM frames of one snapshot and its analysis (no validation, no files); the EDSS/KFSS
     records in QS or RS (`edss_domain`, one of `EDSS_DOMAINS`)."""
+    from cartrial.analysis.core import refuse_tables_not_analysed
+    from cartrial.analysis.model import Analysis
     from cartrial.cdisc.adam import build_adam
     from cartrial.cdisc.common import read_at_cutoff, uncollected_empty_datasets
     from cartrial.cdisc.sdtm import build_sdtm
 
+    if isinstance(analysis, Analysis):  # the records the analysis read, no other (D-19.1291)
+        refuse_tables_not_analysed(analysis, getattr(snapshot, "source", snapshot).tables, "snapshot")
     snapshot = read_at_cutoff(snapshot)  # once for SDTM and ADaM (D-19.990)
     sdtm = build_sdtm(snapshot, analysis, sites, edss_domain=edss_domain)
     adam = build_adam(snapshot, analysis, sdtm)

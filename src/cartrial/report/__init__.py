@@ -52,6 +52,20 @@ def _check_arguments(analysis: Any, tables: Any, generated_at: Any) -> dict[str,
     return analysed_tables(analysis, tables)
 
 
+def _check_popfit(analysis: Analysis, popfit: PopfitResult) -> None:
+    """A population fit of the analysis's own view and data cut-off only, for every caller of
+    `report_files` (the command and the Python API; D-19.460, D-19.1148, D-19.1288): the cut-off the
+    analysis read its tables at, and the view its snapshot records (an object without one: not compared)."""
+    from cartrial.report.popfit import check_fit_cutoff, check_fit_view
+
+    view = analysis.snapshot.get("view")
+    if isinstance(view, dict):
+        check_fit_view(popfit, view, "popfit")  # the parameter's name (D-19.69, D-19.1292)
+    cutoff = analysis.intermediates.get("cutoff")
+    if isinstance(cutoff, dt.date):
+        check_fit_cutoff(popfit, cutoff, "popfit")
+
+
 def report_files(
     analysis: Analysis,
     tables: Mapping[str, pd.DataFrame],
@@ -67,6 +81,8 @@ def report_files(
     from cartrial import __version__
 
     tables = _check_arguments(analysis, tables, generated_at)
+    if popfit is not None:
+        _check_popfit(analysis, popfit)
     when = generated_at or dt.datetime.now(dt.UTC)
     report = build_report(analysis, tables, cartrial_version=__version__, generated_at=when, popfit=popfit)
     files: dict[str, str | bytes] = {"report.html": render_html(report)}

@@ -336,11 +336,12 @@ def fit_view_statement(view: Any) -> str:
     return FILE_VIEW
 
 
-def check_fit_view(result: PopfitResult, view: dict[str, Any]) -> None:
+def check_fit_view(result: PopfitResult, view: dict[str, Any], field: str = "--popfit") -> None:
     """Refuse a population fit read from a different view of the study than the report's (`view`,
     `StudySnapshot.view`; D-19.460): a fit of one site's subjects shown in a whole-study report (or the
     reverse) was not told apart. Views are equal when both are the whole study or both hold the same
-    sites; a fit of a sample file (no recorded view) is allowed and labelled `FILE_VIEW`."""
+    sites; a fit of a sample file (no recorded view) is allowed and labelled `FILE_VIEW`. `field`: the
+    caller's name of the fit (the command's ``--popfit``, the Python API's ``popfit``; D-19.1292)."""
     fitted = (result.document.get("data") or {}).get("view")
     if not isinstance(fitted, dict):
         return
@@ -355,19 +356,19 @@ def check_fit_view(result: PopfitResult, view: dict[str, Any]) -> None:
                 f"the population fit is of another view of the study (fit: {fit_view_statement(fitted)}; "
                 f"report: {view['statement']})",
                 file=result.source,
-                field="--popfit",
+                field=field,
                 allowed="a fit of `kinetics popfit --url` read as a user with the report's view, or a fit "
                 "of a sample file",
             )
         )
 
 
-def check_fit_cutoff(result: PopfitResult, cutoff: dt.date) -> None:
+def check_fit_cutoff(result: PopfitResult, cutoff: dt.date, field: str = "--popfit") -> None:
     """Refuse a population fit of the store read at another data cut-off than the report's (D-19.1148): the
     fit's ``data.cutoff`` (written by `kinetics popfit --url … --cutoff …`) must be the report's `cutoff`,
     else a section fitted on samples after the report's cut-off (or fewer than it holds) sat in a report of
     another cut. A fit of a sample file, or one written before the cut-off was recorded, has none to
-    compare and is allowed (its section names its source)."""
+    compare and is allowed (its section names its source). `field` as `check_fit_view`'s."""
     fitted = (result.document.get("data") or {}).get("cutoff")
     if fitted is None:
         return
@@ -377,7 +378,7 @@ def check_fit_cutoff(result: PopfitResult, cutoff: dt.date) -> None:
                 f"the population fit is of another data cut-off (fit: {fitted}; "
                 f"report: {cutoff.isoformat()})",
                 file=result.source,
-                field="--popfit",
+                field=field,
                 allowed="a fit of `kinetics popfit --url … --cutoff` at the report's cut-off, or a fit of a "
                 "sample file",
             )

@@ -98,6 +98,18 @@ RECORD_ID = "record_id"
 """Last column of every snapshot table: the database id of the record (traceability of derived values)."""
 
 
+def tables_sha256(tables: Mapping[str, pd.DataFrame]) -> str:
+    """SHA-256 of snapshot tables (every table, in name order, as CSV text without the database ids): what
+    `StudySnapshot.tables_sha256` records in `metadata()`, and what the report and the CDISC export compare
+    the tables they are given with (D-19.1291)."""
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        frame = tables[name].drop(columns=[RECORD_ID], errors="ignore")
+        digest.update(name.encode("utf-8") + b"\n")
+        digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class StudySnapshot:
     """The study as of `cutoff`: template-layout tables, what was left out, lock, protocol and audit head."""
@@ -148,13 +160,35 @@ class StudySnapshot:
     read_by: str | None = None
     """The authenticated user whose view this is (`snapshot_for_user`), None for a direct database read:
     recorded in `metadata` (D-19.458)."""
+    read_at_cutoff: dt.date | None = None
+    """The cut-off the tables were read at (`read_snapshot`'s; the snapshot's own cut-off when not given):
+    a `dataclasses.replace(snapshot, cutoff=...)` may move the cut-off back, never past it (D-19.1289)."""
 
     def __post_init__(self) -> None:
         # a notebook's dataclasses.replace(snapshot, cutoff=...) is checked like read_snapshot's (D-19.67),
         # a cut-off after today too unless the snapshot was read with the opt-in (D-19.380)
         from cartrial.columns import cutoff_date
 
-        object.__setattr__(self, "cutoff", cutoff_date(self.cutoff, allow_future=self.allow_future_cutoff))
+        cutoff = cutoff_date(self.cutoff, allow_future=self.allow_future_cutoff)
+        object.__setattr__(self, "cutoff", cutoff)
+        read = self.read_at_cutoff
+        if read is None:
+            object.__setattr__(self, "read_at_cutoff", cutoff)
+            return
+        read = cutoff_date(read, "read_at_cutoff", allow_future=True)
+        object.__setattr__(self, "read_at_cutoff", read)
+        if cutoff > read:  # the records between the two dates were never read (D-19.1289)
+            raise InputError(
+                Problem(
+                    "after the cut-off the snapshot's tables were read at",
+                    field="cutoff",
+                    allowed=f"on or before {read.isoformat()}; a later cut-off is a new read: "
+                    "cartrial.store.snapshot.read_snapshot(url, cutoff)",
+                )
+            )
+        if cutoff < read:  # the lock read with the tables is the lock at the read date, not at this cut-off
+            for name in ("lock_id", "lock_audit_head_id", "lock_audit_head_hash"):
+                object.__setattr__(self, name, None)
 
     @property
     def unlocked(self) -> bool:
@@ -178,13 +212,9 @@ class StudySnapshot:
         cached = self.__dict__.get("_tables_sha256")
         if cached is not None:
             return str(cached)
-        digest = hashlib.sha256()
-        for name in sorted(self.tables):
-            frame = self.tables[name].drop(columns=[RECORD_ID], errors="ignore")
-            digest.update(name.encode("utf-8") + b"\n")
-            digest.update(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-        self.__dict__["_tables_sha256"] = digest.hexdigest()  # computed once per snapshot (tables are fixed)
-        return digest.hexdigest()
+        digest = tables_sha256(self.tables)
+        self.__dict__["_tables_sha256"] = digest  # computed once per snapshot (tables are fixed)
+        return digest
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready description of the snapshot (what every analysis output records)."""
@@ -201,6 +231,12 @@ class StudySnapshot:
             "audit_head_id": self.audit_head_id,
             "audit_head_hash": self.audit_head_hash,
             "tables_sha256": self.tables_sha256(),
+            # another cut-off than the read one (D-19.1289): the counts below are the read's (D-19.1293)
+            **(
+                {"read_at_cutoff": self.read_at_cutoff.isoformat()}
+                if self.read_at_cutoff is not None and self.read_at_cutoff != self.cutoff
+                else {}
+            ),
             "records": {name: len(frame) for name, frame in self.tables.items()},
             "records_after_cutoff": dict(self.after_cutoff),
             "subjects_with_records_after_cutoff": {k: list(v) for k, v in self.after_cutoff_subjects.items()},
@@ -649,9 +685,15 @@ def of_subjects_enrolled(
     return out, left
 
 
-def _subject_ids(frame: pd.DataFrame) -> pd.Series:
-    """`frame`'s ``subject_id`` as text without surrounding spaces (`of_subjects_enrolled`'s comparison)."""
-    return frame[SUBJECT_ID].astype(str).str.strip()
+def subject_ids(frame: pd.DataFrame) -> pd.Series:
+    """`frame`'s ``subject_id`` as text without surrounding spaces, a blank (None, NaN) as "" — no subject's
+    (`of_subjects_enrolled`'s comparison, and the analysis's, `refuse_records_of_other_subjects`;
+    D-19.1294: ``astype(str)`` read NaN as the subject "nan")."""
+    ids = frame[SUBJECT_ID]
+    return ids.astype(str).str.strip().where(ids.notna(), "")
+
+
+_subject_ids = subject_ids
 
 
 def _serious_only_by_death(frame: pd.DataFrame) -> np.ndarray:
