@@ -45,6 +45,7 @@ from cartrial.simulation.trials import (
     consent_date,
     data_cutoff_date,
     death_days,
+    decision_days,
     dosing_weight,
     draw_with_reserve,
     edss_visit_days,
@@ -846,7 +847,8 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
         last = float(np.nanmax(infusion[0, cohort_slots]))
         # the decision's date on the site's calendar, as the data cut-off's (D-19.878, D-19.881)
-        decided = infusion_instant(sc, last + window + 1).date()
+        # the window + 1 day counted on the site's calendar (D-19.1318)
+        decided = infusion_instant(sc, float(decision_days(sc, np.array([last]), window)[0])).date()
         if decided > cutoff_date:  # the study's data cut-off date (D-19.878)
             break
         fit = design.fit(" ".join(history))

@@ -52,6 +52,8 @@ DAYS_PER_MONTH = 30.4375
 #: Days from the close of a cohort's DLT window to the next cohort's first possible infusion: the safety
 #: review decides the day after the window closes, the next patient is infused from the day after [P].
 DECISION_LAG_DAYS = 2.0
+#: Days from the close of a cohort's DLT window to the safety review's decision (its date, `decision_days`).
+DECISION_DAYS_AFTER_WINDOW = 1.0
 #: Largest trials × patient slots of one run (memory: about 40 float arrays of this size).
 MAX_TRIAL_SLOTS = 20_000_000
 #: FS columns a relapse or an improvement touches (NMOSD: optic neuritis, myelitis) — visual, pyramidal,
@@ -683,6 +685,9 @@ class TrialBatch:
     #: is above it; None without a target (D-19.315)
     target_toxicity: float | None = None
     above_target: npt.NDArray[np.bool_] | None = None
+    #: the trials of one random stream (`simulate_trials`' `batch_size`): with `seed`, what reproduces the run
+    #: (D-19.1319)
+    batch_size: int = 2000
 
 
 def target_toxicity(prepared: Prepared) -> float | None:
@@ -824,8 +829,18 @@ def _calendar(
             first = np.where(here & ~np.isfinite(first), day, first)
             last = np.where(here, day, last)
         ended = np.isfinite(last)
-        gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
+        # the window and the decision counted in days of the site's calendar, as the sentinel interval
+        # and the replay's DLT window are (D-19.1318)
+        gate = np.where(ended, site_days_later(prepared.scenario, last, window + DECISION_LAG_DAYS), gate)
     return infusion
+
+
+def decision_days(scenario: Scenario, last: FloatArray, window: float) -> FloatArray:
+    """The study day of the escalation decision on a cohort whose last infusion was on study day `last`:
+    the DLT window + `DECISION_DAYS_AFTER_WINDOW` days later on the site's calendar (`site_days_later`), so
+    its site date is exactly that many days after the last infusion's, across a daylight-saving change too
+    (D-19.1318; D-19.881 dates it on the site's calendar)."""
+    return site_days_later(scenario, last, window + DECISION_DAYS_AFTER_WINDOW)
 
 
 def _site_clock(scenario: Scenario, days: FloatArray) -> tuple[Any, Any, Any]:
@@ -1383,8 +1398,14 @@ def simulate_trials(
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 2000,
 ) -> TrialBatch:
-    """Simulate `trials` virtual trials (vectorised in batches of `batch_size`; results do not depend on it
-    beyond the random stream: each batch has its own child of the trial seed)."""
+    """Simulate `trials` virtual trials, vectorised in batches of `batch_size` trials.
+
+    Each batch draws its patients from its own child of the trial seed (`SeedSequence(seed).spawn(2)[1]
+    .spawn(batches)`), so the results depend on `seed` AND `batch_size`: the same pair reproduces a run bit
+    for bit, another batch size is another random stream (operating characteristics equal within Monte
+    Carlo error, not identical). The default, 2000, is the one every command uses; the batch size is
+    recorded in the result (`TrialBatch.batch_size`, the OC summary's ``batch_size``) beside the seed
+    (D-19.1319)."""
     started = time.perf_counter()
     _check_type("prepared", prepared, Prepared, "the Prepared of prepare(scenario, protocol, seed)")
     if progress is not None and not callable(progress):
@@ -1435,6 +1456,7 @@ def simulate_trials(
     return TrialBatch(
         target_toxicity=target,
         above_target=levels_above_target(prepared, merged["true_dlt"], target),
+        batch_size=int(batch_size),
         trials=trials,
         seed=seed,
         n_doses=prepared.n_doses,
