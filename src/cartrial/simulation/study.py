@@ -62,7 +62,7 @@ from cartrial.simulation.trials import (
 )
 
 SITE_ID = "SIM"
-PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
+PD_DAYS = m.PD_DAYS  # the PD sampling days, the OC's too (D-19.1321)
 LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 CRS_DAYS = 15  # daily CRS/ICANS assessments on days 0-14 (longer while an episode lasts)
 LLN = {"neutrophils": 1.8, "platelets": 125.0}  # 10^9/L, typical adult reference limits [assumption]

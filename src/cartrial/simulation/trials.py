@@ -49,11 +49,12 @@ from cartrial.simulation.scenario import TRIALS, Scenario
 
 FloatArray = npt.NDArray[np.float64]
 DAYS_PER_MONTH = 30.4375
-#: Days from the close of a cohort's DLT window to the next cohort's first possible infusion: the safety
-#: review decides the day after the window closes, the next patient is infused from the day after [P].
-DECISION_LAG_DAYS = 2.0
 #: Days from the close of a cohort's DLT window to the safety review's decision (its date, `decision_days`).
 DECISION_DAYS_AFTER_WINDOW = 1.0
+#: Days from the close of a cohort's DLT window to the next cohort's first possible infusion: the safety
+#: review decides the day after the window closes, the next patient is infused from the day after [P] —
+#: derived from the decision's day so the two cannot drift apart.
+DECISION_LAG_DAYS = DECISION_DAYS_AFTER_WINDOW + 1.0
 #: Largest trials × patient slots of one run (memory: about 40 float arrays of this size).
 MAX_TRIAL_SLOTS = 20_000_000
 #: FS columns a relapse or an improvement touches (NMOSD: optic neuritis, myelitis) — visual, pyramidal,
@@ -1148,7 +1149,11 @@ def _efficacy(
     `relapses` are the attacks the analysis of the written study counts after the infusion
     (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
     onsets (each one a possible FS step); `edss_change` the change at the last EDSS visit
-    (`edss_visit_day`, of `visit_end`: `edss_visit_end`; D-19.1221, D-19.1223)."""
+    (`edss_visit_day`, of `visit_end`: `edss_visit_end`; D-19.1221, D-19.1223); `edss_baseline` 1 when
+    the patient has a baseline EDSS by the protocol's rule (``analysis.options.edss_baseline_visit``), 0
+    when every pre-infusion visit is during an attack (D-19.864, D-19.1320)."""
+    from cartrial.neuro.disability import BaselineVisit, DisabilityOptions, baseline_excluded_days
+
     sc = prepared.scenario
     eff = sc.efficacy
     treated = slot_dose >= 0
@@ -1173,16 +1178,22 @@ def _efficacy(
     # onsets at the rate after selection (D-19.880)
     gap = consent_gap_days(sc, infusion[t_idx, s_idx], draws.vein_to_vein_days[t_idx, s_idx])
     arr_seen = expected_pre_arr(prepared.pre_attacks_24m[p].astype(float), gap, eff.regression_to_mean)
-    for i in np.flatnonzero(relapses > 0):
+    # the protocol's EDSS baseline rule (`analysis.options.edss_baseline_visit`) by the neuro engine's one
+    # reading of it (`baseline_excluded_days`, as `derive_disability`): under ``outside_relapse`` a patient
+    # whose every pre-infusion EDSS visit is within the exclusion window after a written onset of its
+    # history has no baseline, no EDSS change in the analysis (D-19.864, D-19.1320); the post-infusion
+    # onsets are after every pre-infusion visit
+    rule = BaselineVisit(prepared.protocol.analysis.options.edss_baseline_visit.value)
+    window = DisabilityOptions(baseline_visit=rule).relapse_exclusion_days
+    pre_visits = {d for d in EDSS_DAYS if d <= 0}
+    has_baseline = np.ones(relapses.size, dtype=bool)
+    # the written history of a patient (the rule's relapse days); read for every patient only when the rule
+    # can leave a visit out, else only for those with a post-infusion onset (the attack count)
+    needs_history = (
+        np.ones(relapses.size, dtype=bool) if rule is BaselineVisit.OUTSIDE_RELAPSE else relapses > 0
+    )
+    for i in np.flatnonzero(needs_history):
         t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
-        onsets = relapse_onset_days(
-            prepared.cum_hazard_days[pi, ki],
-            float(follow_days[t, sl]),
-            int(relapses[i]),
-            draws.relapse_seed[t, sl],
-        )
-        onsets_of[i] = onsets
-        by_death = [d for d in onsets if d <= died[i]]  # none after the death is in the data (D-19.97)
         infused_local = infusion_instant(sc, float(infusion[t, sl]))
         history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
@@ -1193,6 +1204,19 @@ def _efficacy(
             eff.regression_to_mean,
             prepared.protocol,
         )
+        has_baseline[i] = bool(
+            pre_visits - baseline_excluded_days(pre_visits, [-d for d in history], rule, window)
+        )
+        if relapses[i] <= 0:
+            continue
+        onsets = relapse_onset_days(
+            prepared.cum_hazard_days[pi, ki],
+            float(follow_days[t, sl]),
+            int(relapses[i]),
+            draws.relapse_seed[t, sl],
+        )
+        onsets_of[i] = onsets
+        by_death = [d for d in onsets if d <= died[i]]  # none after the death is in the data (D-19.97)
         counted[i] = post_infusion_attacks(history, infused_local, by_death, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
     # as the study: the FS improvement by the titre at the end of the follow-up as if alive
@@ -1202,7 +1226,13 @@ def _efficacy(
         0,
         prepared.antibody.shape[2] - 1,
     )
-    fell_seen = np.log10(prepared.antibody[p, k, end_seen]) <= -sc.pd.titre_fall_steps
+    # what the analysis reads: the titre of the last PD sample the study writes on or before that end
+    # (`models.PD_DAYS`; the baseline sample on day -7 reads the day-0 course, no fall), as persistence
+    # reads the last PK sample (D-19.855, D-19.1321)
+    pd_days = np.array(m.PD_DAYS, dtype=np.int64)
+    last_sample = pd_days[np.searchsorted(pd_days, end_seen, side="right") - 1]
+    sample_index = np.clip(last_sample, 0, prepared.antibody.shape[2] - 1)
+    fell_seen = np.log10(prepared.antibody[p, k, sample_index]) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
     # the FS at the last EDSS visit, as `simulate study` writes it (`fs_at_visit`, D-19.1222): a relapse step
     # or an improvement after that visit is in no EDSS the analysis reads (D-19.1221)
@@ -1215,6 +1245,7 @@ def _efficacy(
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("edss_visit_day", last_visit),
+        ("edss_baseline", has_baseline.astype(float)),
         ("aqp4_fell", fell_seen.astype(float)),
         ("pre_rate", arr_seen),
     ):
@@ -1401,11 +1432,12 @@ def simulate_trials(
     """Simulate `trials` virtual trials, vectorised in batches of `batch_size` trials.
 
     Each batch draws its patients from its own child of the trial seed (`SeedSequence(seed).spawn(2)[1]
-    .spawn(batches)`), so the results depend on `seed` AND `batch_size`: the same pair reproduces a run bit
-    for bit, another batch size is another random stream (operating characteristics equal within Monte
-    Carlo error, not identical). The default, 2000, is the one every command uses; the batch size is
-    recorded in the result (`TrialBatch.batch_size`, the OC summary's ``batch_size``) beside the seed
-    (D-19.1319)."""
+    .spawn(batches)`), so the results depend on `seed` AND, when it splits the run, `batch_size`: the same
+    pair reproduces a run bit for bit; a batch size that splits the `trials` differently is another random
+    stream (operating characteristics equal within Monte Carlo error, not identical), while every batch size
+    >= `trials` gives the one batch of the first child, the same trials. The default, 2000, is the one
+    every command uses; the batch size is recorded in the result (`TrialBatch.batch_size`, the OC summary's
+    ``batch_size``) beside the seed (D-19.1319)."""
     started = time.perf_counter()
     _check_type("prepared", prepared, Prepared, "the Prepared of prepare(scenario, protocol, seed)")
     if progress is not None and not callable(progress):
@@ -1599,9 +1631,10 @@ def _simulate_batch(
         else treated & sampled_after
     )
     # EDSS improvement among the patients with a post-baseline EDSS (the analysis's efficacy:edss_change
-    # population; D-19.98): an EDSS visit written after the baseline, the visit the change is read at
-    # (`last_edss_visit_day`, D-19.1224)
-    edss_evaluable = evaluable_slots(treated, eff["edss_visit_day"], 0.0, sc.metric_denominator, beyond=True)
+    # population; D-19.98): a baseline by the protocol's rule (`edss_baseline`, D-19.1320) and an EDSS visit
+    # written after it, the visit the change is read at (`last_edss_visit_day`, D-19.1224)
+    compared = np.where(eff["edss_baseline"] == 1.0, eff["edss_visit_day"], np.nan)
+    edss_evaluable = evaluable_slots(treated, compared, 0.0, sc.metric_denominator, beyond=True)
     n_treated = treated.sum(axis=1).astype(float)
     # no proportion in a trial with nobody treated (by the cut-off, D-19.291): 0 of 0, not 0 %
     safe_n = np.where(n_treated > 0, n_treated, np.nan)
