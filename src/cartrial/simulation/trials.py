@@ -655,9 +655,16 @@ def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[
     window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
-    left = last_day_followed(np.minimum(draws.dropout_days[..., None], death_days_at_levels(draws)))
+    death = death_days_at_levels(draws)
+    dropout = draws.dropout_days[..., None]
+    left = last_day_followed(np.minimum(dropout, death))
     seen = dlts_seen_by(prepared, draws, left)
-    return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
+    # whole days followed through, as the analysis and the replay count them (`dlt_followed_days`): a
+    # dropout is written withdrawn on site day `left`, all of it followed; a death (whole days after the
+    # infusion, so on site day `left`) ends the follow-up on that day, which is not one followed through
+    # (D-19.231, D-19.1322)
+    followed = np.where(death <= dropout, np.maximum(left - 1.0, 0.0), left)
+    return seen, np.asarray(dlt_evaluable(followed, seen, prepared.settings["window_days"]), dtype=bool)
 
 
 @dataclass(frozen=True)
