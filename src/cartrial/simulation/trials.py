@@ -34,6 +34,7 @@ from cartrial.allowed import Allowed, check_seed, choice_text, path_argument
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.kinetics.nca import persistence_flags
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
+from cartrial.protocol.relapse_options import RelapseOptions
 from cartrial.simulation import models as m
 from cartrial.simulation.population import (
     Covariates,
@@ -95,6 +96,14 @@ class Prepared:
         (`population.attack_counts`: onsets < 30 days apart are one attack), the count the analysis makes
         from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
         return attack_counts(self.eligible.relapse_days_before, self.protocol)
+
+    @cached_property
+    def relapse_options(self) -> RelapseOptions:
+        """The protocol's relapse definition (`cartrial.neuro.derive.relapse_options_from_protocol`), read
+        once per run and passed to the per-patient onset placement and attack count."""
+        from cartrial.neuro.derive import relapse_options_from_protocol
+
+        return relapse_options_from_protocol(self.protocol)
 
 
 def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
@@ -952,6 +961,7 @@ def interval_onset_days(
     regression_to_mean: float,
     days_before_consent: list[int],
     protocol: Protocol,
+    options: RelapseOptions | None = None,
 ) -> list[int]:
     """The relapse onsets of a virtual patient between its consent and its infusion (D-19.876, D-19.880,
     D-19.882), in days before the infusion's site day, oldest first: on the `gap_days` − 1 days strictly
@@ -966,7 +976,9 @@ def interval_onset_days(
     history (`days_before_consent`) and the attacks placed before it, adds one to the attack count (a day
     merged with an attack is not a new attack; none left: no more attacks, rare as two need days 30
     apart). An onset per drawn day (before D-19.882) merged with the history's last attack or another
-    interval onset, and the analysis read ≈ 9 % fewer interval attacks than drawn.
+    interval onset, and the analysis read ≈ 9 % fewer interval attacks than drawn. The onsets are placed on
+    whole-day numbers (`cartrial.protocol.group_day_onsets`, the rule `group_onsets` calls); `options`, the
+    protocol's relapse definition when the caller read it once (`Prepared.relapse_options`).
 
     >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
@@ -974,8 +986,10 @@ def interval_onset_days(
     >>> interval_onset_days(0, 45, 7, 0.6, [], protocol), interval_onset_days(5, 1, 7, 0.6, [], protocol)
     ([], [])
     """
+    from bisect import insort
+
     from cartrial.neuro.derive import relapse_options_from_protocol
-    from cartrial.protocol import group_onsets
+    from cartrial.protocol import group_day_onsets
 
     days = int(gap_days) - 1
     if days <= 0 or pre_attacks <= 0:
@@ -984,23 +998,29 @@ def interval_onset_days(
     count = int(rng.poisson(pre_attacks / HISTORY_DAYS * float(regression_to_mean) * days))
     if count == 0:
         return []
-    options = relapse_options_from_protocol(protocol)
-    consent = dt.date(2000, 1, 1)  # any date: only the days between the onsets matter
+    relapse = relapse_options_from_protocol(protocol) if options is None else options
 
-    def attacks(before_infusion: list[int]) -> int:
-        dates = sorted(
-            [consent - dt.timedelta(days=int(d)) for d in days_before_consent]
-            + [consent + dt.timedelta(days=int(gap_days) - d) for d in before_infusion]
-        )
-        return len(group_onsets(dates, options.merge_window_days, options.merge_anchor))
+    def attacks(onsets: list[int]) -> int:
+        return len(group_day_onsets(onsets, relapse.merge_window_days, relapse.merge_anchor))
 
+    # day numbers after the consent's site date (the history before it negative), kept sorted
+    placed = sorted(-int(d) for d in days_before_consent)
     chosen: list[int] = []
     for _ in range(count):
-        now = attacks(chosen)
-        free = [d for d in range(1, days + 1) if d not in chosen and attacks([*chosen, d]) == now + 1]
+        now = attacks(placed)
+        free = []
+        for d in range(1, days + 1):
+            if d in chosen:
+                continue
+            trial = list(placed)
+            insort(trial, int(gap_days) - d)
+            if attacks(trial) == now + 1:
+                free.append(d)
         if not free:
             break
-        chosen.append(int(free[int(rng.integers(len(free)))]))
+        pick = int(free[int(rng.integers(len(free)))])
+        chosen.append(pick)
+        insort(placed, int(gap_days) - pick)
     return sorted(chosen, reverse=True)
 
 
@@ -1051,11 +1071,13 @@ def expected_pre_arr(pre_attacks: FloatArray, gap_days: FloatArray, regression_t
 def written_history_days(
     days_before_consent: list[int],
     pre_attacks: int,
-    infused_local: dt.datetime,
+    infused_local: dt.datetime | None,
     vein_to_vein_days: float,
     seed: int,
     regression_to_mean: float,
     protocol: Protocol,
+    options: RelapseOptions | None = None,
+    gap_days: int | None = None,
 ) -> list[int]:
     """The pre-treatment relapse history of a virtual patient as written and as the analysis reads it, in
     days before the infusion's site day, oldest first (D-19.876, D-19.880): the drawn onsets
@@ -1064,6 +1086,9 @@ def written_history_days(
     (`interval_onset_days`, at the rate after selection). The protocol's ARR window, the 24 calendar months
     before the infusion, holds the drawn onsets of the last 730 − gap days before the consent, the consent
     day (no onset) and the interval's: the analysis reads `expected_pre_arr`, the OC's `arr_pre`.
+    `gap_days`, the days from the consent's site date to the infusion's when the caller has them
+    (`consent_gap_days`, the same days; `infused_local` is then not read); `options` as
+    `interval_onset_days`.
 
     >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
@@ -1072,9 +1097,16 @@ def written_history_days(
     >>> written_history_days([700, 20], 0, at, 28.5, 1, 0.6, protocol)
     [743, 63]
     """
-    gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
+    if gap_days is None:
+        if infused_local is None:
+            raise ValueError("written_history_days needs infused_local or gap_days")
+        gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
+    else:
+        gap = int(gap_days)
     before = {int(d) + gap for d in days_before_consent}
-    interval = interval_onset_days(pre_attacks, gap, seed, regression_to_mean, days_before_consent, protocol)
+    interval = interval_onset_days(
+        pre_attacks, gap, seed, regression_to_mean, days_before_consent, protocol, options
+    )
     return sorted(before | set(interval), reverse=True)
 
 
@@ -1111,14 +1143,18 @@ def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: 
 
 
 def post_infusion_attacks(
-    history_days_before: list[int], infused_local: dt.datetime, onset_days: list[float], protocol: Protocol
+    history_days_before: list[int],
+    infused_local: dt.datetime,
+    onset_days: list[float],
+    protocol: Protocol,
+    options: RelapseOptions | None = None,
 ) -> int:
     """Attacks with a first onset on or after the infusion's site day among the written onsets of one patient
     — the pre-treatment history (each `history_days_before` days before the infusion's site day, D-19.854)
     and the post-infusion onsets (the site date of the infusion + `onset_days`) — merged by the protocol's
     relapse definition (`cartrial.protocol.group_onsets`, the rule of `cartrial.neuro.merge_attacks`): an
     onset less than `merge_window_days` after an attack's first onset is that attack, across the infusion
-    too, as the analysis of the written study counts them (D-19.858).
+    too, as the analysis of the written study counts them (D-19.858). `options` as `interval_onset_days`.
 
     >>> import zoneinfo
     >>> from cartrial import examples
@@ -1131,12 +1167,12 @@ def post_infusion_attacks(
     from cartrial.neuro.derive import relapse_options_from_protocol
     from cartrial.protocol import group_onsets
 
-    options = relapse_options_from_protocol(protocol)
+    relapse = relapse_options_from_protocol(protocol) if options is None else options
     day0 = infused_local.date()
     dates = {day0 - dt.timedelta(days=int(d)) for d in history_days_before}
     dates |= {(infused_local + dt.timedelta(days=float(d))).date() for d in onset_days}
     ordered = sorted(dates)
-    groups = group_onsets(ordered, options.merge_window_days, options.merge_anchor)
+    groups = group_onsets(ordered, relapse.merge_window_days, relapse.merge_anchor)
     return sum(1 for group in groups if ordered[group[0]] >= day0)
 
 
@@ -1201,15 +1237,16 @@ def _efficacy(
     )
     for i in np.flatnonzero(needs_history):
         t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
-        infused_local = infusion_instant(sc, float(infusion[t, sl]))
         history = written_history_days(  # as written: dated from the consent, D-19.876
             cov.relapse_days_before[pi],
             int(prepared.pre_attacks_24m[pi]),
-            infused_local,
+            None,  # the gap is given
             float(draws.vein_to_vein_days[t, sl]),
             int(draws.relapse_seed[t, sl]),
             eff.regression_to_mean,
             prepared.protocol,
+            prepared.relapse_options,
+            int(gap[i]),  # a treated slot's infusion day is finite
         )
         has_baseline[i] = bool(
             pre_visits - baseline_excluded_days(pre_visits, [-d for d in history], rule, window)
@@ -1224,7 +1261,10 @@ def _efficacy(
         )
         onsets_of[i] = onsets
         by_death = [d for d in onsets if d <= died[i]]  # none after the death is in the data (D-19.97)
-        counted[i] = post_infusion_attacks(history, infused_local, by_death, prepared.protocol)
+        infused_local = infusion_instant(sc, float(infusion[t, sl]))
+        counted[i] = post_infusion_attacks(
+            history, infused_local, by_death, prepared.protocol, prepared.relapse_options
+        )
     antibody_end = prepared.antibody[p, k, day]
     # as the study: the FS improvement by the titre at the end of the follow-up as if alive
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
