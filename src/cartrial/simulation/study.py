@@ -36,6 +36,7 @@ from cartrial.protocol.seriousness import CRITERIA_FIELDS
 from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
+    DEATH_HOUR,
     FATAL_GRADE,
     FIXED_DLT_DAY,
     Prepared,
@@ -56,6 +57,7 @@ from cartrial.simulation.trials import (
     last_day_followed,
     max_cohorts,
     observed_dlts,
+    pd_sample_end,
     relapse_onset_days,
     reserve_slots,
     written_history_days,
@@ -247,7 +249,7 @@ def _iso(moment: dt.datetime) -> str:
 #: infusion (CRS and ICANS monitoring) is after the infusion instant and the pre-infusion baseline labs
 #: (the usual SAP baseline is pre-dose; `cartrial.analysis.safety.pre_treatment` counts a lab of the start
 #: day as pre-dose) before it (`assessment_time`, D-19.856).
-HOURS = {"labs": 7, "edss": 9, "crs": 10, "icans": 11}
+HOURS = {"labs": 7, "edss": 9, "crs": DEATH_HOUR, "icans": 11}
 #: The longest gap between the infusion and a day-0 assessment timed by the infusion instant.
 DAY0_GAP = dt.timedelta(hours=1)
 
@@ -396,6 +398,9 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     death = death_days(draws, slot_dose)
     # the EDSS visits written: by the end of follow-up and the death's site day, the OC's rule (D-19.1223)
     visit_end = edss_visit_end(sc, follow, death, infusion)
+    # the PD samples written: by the end of follow-up and, for a death, the last sample before its record
+    # (`pd_sample_end`, the OC's rule, D-19.1323)
+    pd_end = pd_sample_end(sc, follow, death, infusion)
     eff = _efficacy(prepared, draws, slot_dose, follow, infusion, visit_end, death)
     died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
@@ -741,6 +746,8 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 break
             relative = course[max(day, 0)] if day < course.size else course[-1]
             log10_titre = np.log10(cov.aqp4_titre[p] * relative) + rng.normal(0, error_sd)
+            if day > pd_end[0, s]:
+                continue  # after the death's record: drawn as if alive, not written (D-19.97, D-19.1323)
             rows["pd_samples"].append(
                 {
                     "subject_id": sid,

@@ -1268,11 +1268,8 @@ def _efficacy(
     antibody_end = prepared.antibody[p, k, day]
     # as the study: the FS improvement by the titre at the end of the follow-up as if alive
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
-    end_seen = np.clip(
-        np.floor(np.minimum(follow_days[t_idx, s_idx], died)).astype(np.int64),
-        0,
-        prepared.antibody.shape[2] - 1,
-    )
+    deaths = np.full(slot_dose.shape, np.inf) if death is None else np.asarray(death, dtype=float)
+    end_seen = np.floor(pd_sample_end(sc, follow_days, deaths, infusion)[t_idx, s_idx]).astype(np.int64)
     # what the analysis reads: the titre of the last PD sample the study writes on or before that end
     # (`models.PD_DAYS`; the baseline sample on day -7 reads the day-0 course, no fall), as persistence
     # reads the last PK sample (D-19.855, D-19.1321)
@@ -1354,6 +1351,43 @@ def edss_visit_end(
         infused = infusion_instant(scenario, float(infusion[idx]))
         site_day = ((infused + dt.timedelta(days=float(death[idx]))).date() - infused.date()).days
         end[idx] = min(end[idx], float(site_day))
+    return end
+
+
+#: The site clock hour `simulate study` records a death at on the death's site day (the CRS assessment
+#: recording it, `study.HOURS["crs"]`); records after it are left out (`study._end_at_deaths`, D-19.97).
+DEATH_HOUR = 10
+
+
+def pd_sample_end(
+    scenario: Scenario, follow: FloatArray, death: FloatArray, infusion: FloatArray
+) -> FloatArray:
+    """Study day (T, S) by which the PD samples of each slot are written, the one rule of `simulate study`
+    and the OC (D-19.1323): the end of its follow-up `follow` and, for a patient who dies by then, the
+    death's site day D (as `edss_visit_end`) when the day-D sample — taken at the infusion's clock time,
+    the infusion instant + D days (D-19.229) — is at or before the death's record at `DEATH_HOUR` (10:00)
+    of that site day, else D − 1: a patient infused at 11:00 who dies on a sample day has no sample that
+    day (it is after the death's record and left out), one infused at 08:00 has it. The whole days of the
+    follow-up to the death (before) read the day-D sample for the first and missed it for the second.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")
+    >>> utc = sc.model_copy(update={"accrual": sc.accrual.model_copy(update={"site_time_zone": "UTC"})})
+    >>> pd_sample_end(utc, np.array([[365.0, 365.0]]), np.array([[90.5, 89.9]]), np.array([[0.125, 0.0]]))
+    array([[89., 90.]])
+    """
+    end = np.array(follow, dtype=float, copy=True)
+    died = np.isfinite(death) & (death <= np.nan_to_num(end, nan=-np.inf))
+    for idx in zip(*np.nonzero(died), strict=True):
+        infused = infusion_instant(scenario, float(infusion[idx]))
+        zone = infused.tzinfo
+        death_date = (infused + dt.timedelta(days=float(death[idx]))).date()
+        site_day = (death_date - infused.date()).days
+        recorded = dt.datetime.combine(death_date, dt.time(DEATH_HOUR), tzinfo=zone).astimezone(dt.UTC)
+        # the study's dates are written to the second (`study._iso`)
+        sample = (infused + dt.timedelta(days=site_day)).astimezone(dt.UTC).replace(microsecond=0)
+        end[idx] = min(end[idx], float(site_day if sample <= recorded else site_day - 1))
     return end
 
 
