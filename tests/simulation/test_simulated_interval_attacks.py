@@ -235,3 +235,17 @@ def test_the_bulk_gap_is_each_patients_consent_gap(day: float, v2v: float, zone:
     local = infusion_instant(scenario, day)
     by_patient = (local.date() - consent_date(local, v2v)).days
     assert consent_gap_days(scenario, np.array([day]), np.array([v2v])).tolist() == [float(by_patient)]
+
+
+def test_the_written_history_from_the_consent_gap_is_the_one_from_the_infusion_instant() -> None:
+    """Infusion 2022-03-01 10:00 UTC, vein-to-vein 28.5 days: consent 2022-01-17, 43 days before the
+    infusion's date; history onsets 700 and 20 days before the consent are 743 and 63 days before the
+    infusion (no interval attack: pre_attacks 0). The OC passes the gap it computed for every patient
+    (`consent_gap_days`) and the relapse definition read once (`Prepared.relapse_options`): the same days."""
+    at = dt.datetime(2022, 3, 1, 10, tzinfo=dt.UTC)
+    options = relapse_options_from_protocol(PROTOCOL)
+    assert written_history_days([700, 20], 0, None, 28.5, 1, 0.6, PROTOCOL, options, 43) == [743, 63]
+    for seed in range(30):
+        assert written_history_days([700, 20], 4, None, 28.5, seed, 0.6, PROTOCOL, options, 43) == (
+            written_history_days([700, 20], 4, at, 28.5, seed, 0.6, PROTOCOL)
+        )

@@ -43,12 +43,11 @@ from cartrial.neuro.disability import (
     RELAPSE_EXCLUSION_ALLOWED,
     RELAPSE_EXCLUSION_DAYS,
     UNSCORED_BEFORE_CONFIRMATION,
-    BaselineVisit,
     DisabilityOptions,
     DisabilityOutcome,
     MethodSwitch,
+    baseline_excluded_days,
     confirmed_disability_change,
-    during_relapse,
     edss_step_problem,
 )
 from cartrial.neuro.edss_scale import (
@@ -1819,9 +1818,8 @@ def derive_disability(
         # after any of them is during the attack (D-19.686)
         relapse_days = [(o - day0).days for a in attacks if a.subject_id == str(sid) for o in a.onsets]
         window = options.relapse_exclusion_days
-        outside = options.baseline_visit is BaselineVisit.OUTSIDE_RELAPSE
         # the baseline is not a visit during an attack: its score is the attack's (D-19.864)
-        in_attack = {d for d in all_days if d <= 0 and outside and during_relapse(d, relapse_days, window)}
+        in_attack = baseline_excluded_days(all_days, relapse_days, options.baseline_visit, window)
         before = [d for d in all_days if d <= 0 and d not in in_attack]
         baseline_unscored = bool(before) and max(before) in unscored_days and max(before) not in dict(visits)
         baseline_days = [d for d, _ in visits if d <= 0 and d not in in_attack]

@@ -10,7 +10,7 @@ analysis (decrease >= 1.0 sustained 12 weeks, baseline >= 2.0); the common CDI v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -100,6 +100,24 @@ def during_relapse(day: int, relapse_days: Sequence[int], window: int) -> bool:
     (True, False, False)
     """
     return window > 0 and any(0 <= day - onset <= window for onset in relapse_days)
+
+
+def baseline_excluded_days(
+    visit_days: Iterable[int], relapse_days: Sequence[int], baseline_visit: BaselineVisit | str, window: int
+) -> set[int]:
+    """The EDSS visits on or before day 0 (study days) that the baseline rule `baseline_visit` does not take
+    as the baseline (D-19.864): under ``outside_relapse`` those within `window` days after a relapse onset
+    (`during_relapse`), under ``last`` none. The one reading of the rule for `derive_disability` and for the
+    simulator's EDSS-evaluable patients (D-19.1320).
+
+    >>> sorted(baseline_excluded_days([-40, -3, 28], [-20], "outside_relapse", 30))
+    [-3]
+    >>> baseline_excluded_days([-40, -3, 28], [-20], "last", 30)
+    set()
+    """
+    if BaselineVisit(baseline_visit) is not BaselineVisit.OUTSIDE_RELAPSE:
+        return set()
+    return {d for d in visit_days if d <= 0 and during_relapse(d, relapse_days, window)}
 
 
 class Reference(StrEnum):
@@ -418,6 +436,7 @@ __all__ = [
     "Reference",
     "UnconfirmedChange",
     "WorseningThresholds",
+    "baseline_excluded_days",
     "confirmed_disability_change",
     "during_relapse",
     "improvement_threshold",

@@ -21,7 +21,7 @@ from cartrial.protocol.analysis_spec import (
     ResponderBaselineVisit,
     TreatmentEmergentStart,
 )
-from cartrial.protocol.attacks import MergeAnchor, group_onsets, merge_onset_dates
+from cartrial.protocol.attacks import MergeAnchor, group_day_onsets, group_onsets, merge_onset_dates
 from cartrial.protocol.calendar import (
     WindowInclusive,
     add_months,
@@ -191,6 +191,7 @@ __all__ = [
     "dlt_window_complete",
     "dose_for",
     "evaluate_criterion",
+    "group_day_onsets",
     "group_onsets",
     "in_window",
     "load_candidate",

@@ -43,19 +43,32 @@ def group_onsets(
     >>> group_onsets([date(2020, 1, 1), date(2020, 1, 25), date(2020, 2, 20)], 30, "chain")
     [[0, 1, 2]]
     """
+    return group_day_onsets([onset.toordinal() for onset in onsets], merge_window_days, anchor)
+
+
+def group_day_onsets(
+    days: Sequence[int], merge_window_days: int | None, anchor: MergeAnchor | str = MergeAnchor.FIRST
+) -> list[list[int]]:
+    """Positions of onsets given as whole-day numbers (any day origin; `date.toordinal` for dates) grouped
+    into attacks, in onset order (ties keep their input order): the one rule of `group_onsets`, which calls
+    it with the dates' ordinals, for callers that place onsets on day numbers (the simulation, D-19.1320).
+
+    >>> group_day_onsets([0, 24, 50], 30), group_day_onsets([0, 24, 50], 30, "chain")
+    ([[0, 1], [2]], [[0, 1, 2]])
+    """
     try:
         how = MergeAnchor(anchor)
     except ValueError:
         raise ValueError(f"anchor must be 'first' or 'chain', got {anchor!r}") from None
     if merge_window_days is not None and merge_window_days < 0:
         raise ValueError(f"merge_window_days must be >= 0, got {merge_window_days}")
-    order = sorted(range(len(onsets)), key=lambda i: onsets[i])
+    order = sorted(range(len(days)), key=lambda i: days[i])
     groups: list[list[int]] = []
     for i in order:
         if groups and merge_window_days is not None:
             group = groups[-1]
-            reference = onsets[group[0]] if how is MergeAnchor.FIRST else onsets[group[-1]]
-            if (onsets[i] - reference).days < merge_window_days:
+            reference = days[group[0]] if how is MergeAnchor.FIRST else days[group[-1]]
+            if days[i] - reference < merge_window_days:
                 group.append(i)
                 continue
         groups.append([i])
@@ -74,4 +87,4 @@ def merge_onset_dates(
     return [onsets[group[0]] for group in group_onsets(onsets, merge_window_days, anchor)]
 
 
-__all__ = ["MergeAnchor", "group_onsets", "merge_onset_dates"]
+__all__ = ["MergeAnchor", "group_day_onsets", "group_onsets", "merge_onset_dates"]

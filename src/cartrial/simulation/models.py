@@ -63,6 +63,10 @@ def dose_factor(cells_per_kg: npt.ArrayLike, reference: float, exponent: float) 
 #: pk_samples): the samples the analysis reads persistence on, so the simulator reads it there too (D-19.855).
 PK_DAYS = (0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 
+#: The AQP4-IgG sampling days of a virtual patient (days after the infusion; `simulate study`'s pd_samples,
+#: the baseline on day -7): the OC reads "AQP4-IgG falling" at the last of them followed (D-19.1321).
+PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
+
 
 def persistence_sample_day(persistence_day: float) -> float:
     """The first sampling day (`PK_DAYS`) after `persistence_day`: the sample that shows persistence beyond

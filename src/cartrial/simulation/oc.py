@@ -251,6 +251,7 @@ def summarise(
     summary = {
         "trials": t,
         "seed": batch.seed,
+        "batch_size": batch.batch_size,  # the seed's random stream depends on it (D-19.1319)
         "seconds": batch.seconds,
         "no_mtd_pct": no_mtd,
         "no_mtd_se_pct": no_mtd_se,

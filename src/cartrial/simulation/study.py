@@ -36,6 +36,7 @@ from cartrial.protocol.seriousness import CRITERIA_FIELDS
 from cartrial.simulation import models as m
 from cartrial.simulation.population import FS_COLUMNS
 from cartrial.simulation.trials import (
+    DEATH_HOUR,
     FATAL_GRADE,
     FIXED_DLT_DAY,
     Prepared,
@@ -45,6 +46,7 @@ from cartrial.simulation.trials import (
     consent_date,
     data_cutoff_date,
     death_days,
+    decision_days,
     dosing_weight,
     draw_with_reserve,
     edss_visit_days,
@@ -55,13 +57,14 @@ from cartrial.simulation.trials import (
     last_day_followed,
     max_cohorts,
     observed_dlts,
+    pd_sample_end,
     relapse_onset_days,
     reserve_slots,
     written_history_days,
 )
 
 SITE_ID = "SIM"
-PD_DAYS = (-7, 14, 28, 90, 180, 270, 365, 545, 730)
+PD_DAYS = m.PD_DAYS  # the PD sampling days, the OC's too (D-19.1321)
 LAB_DAYS = (-5, 0, 1, 4, 7, 10, 14, 21, 28, 60, 90, 180, 270, 365, 545, 730)
 CRS_DAYS = 15  # daily CRS/ICANS assessments on days 0-14 (longer while an episode lasts)
 LLN = {"neutrophils": 1.8, "platelets": 125.0}  # 10^9/L, typical adult reference limits [assumption]
@@ -246,7 +249,7 @@ def _iso(moment: dt.datetime) -> str:
 #: infusion (CRS and ICANS monitoring) is after the infusion instant and the pre-infusion baseline labs
 #: (the usual SAP baseline is pre-dose; `cartrial.analysis.safety.pre_treatment` counts a lab of the start
 #: day as pre-dose) before it (`assessment_time`, D-19.856).
-HOURS = {"labs": 7, "edss": 9, "crs": 10, "icans": 11}
+HOURS = {"labs": 7, "edss": 9, "crs": DEATH_HOUR, "icans": 11}
 #: The longest gap between the infusion and a day-0 assessment timed by the infusion instant.
 DAY0_GAP = dt.timedelta(hours=1)
 
@@ -395,6 +398,9 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
     death = death_days(draws, slot_dose)
     # the EDSS visits written: by the end of follow-up and the death's site day, the OC's rule (D-19.1223)
     visit_end = edss_visit_end(sc, follow, death, infusion)
+    # the PD samples written: by the end of follow-up and, for a death, the last sample before its record
+    # (`pd_sample_end`, the OC's rule, D-19.1323)
+    pd_end = pd_sample_end(sc, follow, death, infusion)
     eff = _efficacy(prepared, draws, slot_dose, follow, infusion, visit_end, death)
     died_at: dict[str, tuple[float, dt.datetime]] = {}  # subject → (day of death, its moment)
     cov = prepared.eligible
@@ -740,6 +746,8 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
                 break
             relative = course[max(day, 0)] if day < course.size else course[-1]
             log10_titre = np.log10(cov.aqp4_titre[p] * relative) + rng.normal(0, error_sd)
+            if day > pd_end[0, s]:
+                continue  # after the death's record: drawn as if alive, not written (D-19.97, D-19.1323)
             rows["pd_samples"].append(
                 {
                     "subject_id": sid,
@@ -846,7 +854,8 @@ def simulate_study(prepared: Prepared, seed: int = 0, today: dt.date | None = No
         cohort_slots = np.flatnonzero(cohort_of[0] == cohort)
         last = float(np.nanmax(infusion[0, cohort_slots]))
         # the decision's date on the site's calendar, as the data cut-off's (D-19.878, D-19.881)
-        decided = infusion_instant(sc, last + window + 1).date()
+        # the window + 1 day counted on the site's calendar (D-19.1318)
+        decided = infusion_instant(sc, float(decision_days(sc, np.array([last]), window)[0])).date()
         if decided > cutoff_date:  # the study's data cut-off date (D-19.878)
             break
         fit = design.fit(" ".join(history))

@@ -34,6 +34,7 @@ from cartrial.allowed import Allowed, check_seed, choice_text, path_argument
 from cartrial.errors import ConfigurationError, InputError, Problem
 from cartrial.kinetics.nca import persistence_flags
 from cartrial.protocol import Protocol, Relatedness, ToxicityCategory
+from cartrial.protocol.relapse_options import RelapseOptions
 from cartrial.simulation import models as m
 from cartrial.simulation.population import (
     Covariates,
@@ -49,9 +50,12 @@ from cartrial.simulation.scenario import TRIALS, Scenario
 
 FloatArray = npt.NDArray[np.float64]
 DAYS_PER_MONTH = 30.4375
+#: Days from the close of a cohort's DLT window to the safety review's decision (its date, `decision_days`).
+DECISION_DAYS_AFTER_WINDOW = 1.0
 #: Days from the close of a cohort's DLT window to the next cohort's first possible infusion: the safety
-#: review decides the day after the window closes, the next patient is infused from the day after [P].
-DECISION_LAG_DAYS = 2.0
+#: review decides the day after the window closes, the next patient is infused from the day after [P] —
+#: derived from the decision's day so the two cannot drift apart.
+DECISION_LAG_DAYS = DECISION_DAYS_AFTER_WINDOW + 1.0
 #: Largest trials × patient slots of one run (memory: about 40 float arrays of this size).
 MAX_TRIAL_SLOTS = 20_000_000
 #: FS columns a relapse or an improvement touches (NMOSD: optic neuritis, myelitis) — visual, pyramidal,
@@ -92,6 +96,14 @@ class Prepared:
         (`population.attack_counts`: onsets < 30 days apart are one attack), the count the analysis makes
         from the written relapse list (D-19.800); its half is the pre-treatment ARR."""
         return attack_counts(self.eligible.relapse_days_before, self.protocol)
+
+    @cached_property
+    def relapse_options(self) -> RelapseOptions:
+        """The protocol's relapse definition (`cartrial.neuro.derive.relapse_options_from_protocol`), read
+        once per run and passed to the per-patient onset placement and attack count."""
+        from cartrial.neuro.derive import relapse_options_from_protocol
+
+        return relapse_options_from_protocol(self.protocol)
 
 
 def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
@@ -652,9 +664,16 @@ def observed_dlts(prepared: Prepared, draws: PatientDraws) -> tuple[npt.NDArray[
     window. A patient who leaves or dies inside the window without a DLT is not evaluable: replaced."""
     from cartrial.protocol.dlt import dlt_evaluable
 
-    left = last_day_followed(np.minimum(draws.dropout_days[..., None], death_days_at_levels(draws)))
+    death = death_days_at_levels(draws)
+    dropout = draws.dropout_days[..., None]
+    left = last_day_followed(np.minimum(dropout, death))
     seen = dlts_seen_by(prepared, draws, left)
-    return seen, np.asarray(dlt_evaluable(left, seen, prepared.settings["window_days"]), dtype=bool)
+    # whole days followed through, as the analysis and the replay count them (`dlt_followed_days`): a
+    # dropout is written withdrawn on site day `left`, all of it followed; a death (whole days after the
+    # infusion, so on site day `left`) ends the follow-up on that day, which is not one followed through
+    # (D-19.231, D-19.1322)
+    followed = np.where(death <= dropout, np.maximum(left - 1.0, 0.0), left)
+    return seen, np.asarray(dlt_evaluable(followed, seen, prepared.settings["window_days"]), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -683,6 +702,9 @@ class TrialBatch:
     #: is above it; None without a target (D-19.315)
     target_toxicity: float | None = None
     above_target: npt.NDArray[np.bool_] | None = None
+    #: the trials of one random stream (`simulate_trials`' `batch_size`): with `seed`, what reproduces the run
+    #: (D-19.1319)
+    batch_size: int = 2000
 
 
 def target_toxicity(prepared: Prepared) -> float | None:
@@ -824,8 +846,18 @@ def _calendar(
             first = np.where(here & ~np.isfinite(first), day, first)
             last = np.where(here, day, last)
         ended = np.isfinite(last)
-        gate = np.where(ended, last + window + DECISION_LAG_DAYS, gate)
+        # the window and the decision counted in days of the site's calendar, as the sentinel interval
+        # and the replay's DLT window are (D-19.1318)
+        gate = np.where(ended, site_days_later(prepared.scenario, last, window + DECISION_LAG_DAYS), gate)
     return infusion
+
+
+def decision_days(scenario: Scenario, last: FloatArray, window: float) -> FloatArray:
+    """The study day of the escalation decision on a cohort whose last infusion was on study day `last`:
+    the DLT window + `DECISION_DAYS_AFTER_WINDOW` days later on the site's calendar (`site_days_later`), so
+    its site date is exactly that many days after the last infusion's, across a daylight-saving change too
+    (D-19.1318; D-19.881 dates it on the site's calendar)."""
+    return site_days_later(scenario, last, window + DECISION_DAYS_AFTER_WINDOW)
 
 
 def _site_clock(scenario: Scenario, days: FloatArray) -> tuple[Any, Any, Any]:
@@ -929,6 +961,7 @@ def interval_onset_days(
     regression_to_mean: float,
     days_before_consent: list[int],
     protocol: Protocol,
+    options: RelapseOptions | None = None,
 ) -> list[int]:
     """The relapse onsets of a virtual patient between its consent and its infusion (D-19.876, D-19.880,
     D-19.882), in days before the infusion's site day, oldest first: on the `gap_days` − 1 days strictly
@@ -943,7 +976,9 @@ def interval_onset_days(
     history (`days_before_consent`) and the attacks placed before it, adds one to the attack count (a day
     merged with an attack is not a new attack; none left: no more attacks, rare as two need days 30
     apart). An onset per drawn day (before D-19.882) merged with the history's last attack or another
-    interval onset, and the analysis read ≈ 9 % fewer interval attacks than drawn.
+    interval onset, and the analysis read ≈ 9 % fewer interval attacks than drawn. The onsets are placed on
+    whole-day numbers (`cartrial.protocol.group_day_onsets`, the rule `group_onsets` calls); `options`, the
+    protocol's relapse definition when the caller read it once (`Prepared.relapse_options`).
 
     >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
@@ -951,8 +986,10 @@ def interval_onset_days(
     >>> interval_onset_days(0, 45, 7, 0.6, [], protocol), interval_onset_days(5, 1, 7, 0.6, [], protocol)
     ([], [])
     """
+    from bisect import insort
+
     from cartrial.neuro.derive import relapse_options_from_protocol
-    from cartrial.protocol import group_onsets
+    from cartrial.protocol import group_day_onsets
 
     days = int(gap_days) - 1
     if days <= 0 or pre_attacks <= 0:
@@ -961,23 +998,29 @@ def interval_onset_days(
     count = int(rng.poisson(pre_attacks / HISTORY_DAYS * float(regression_to_mean) * days))
     if count == 0:
         return []
-    options = relapse_options_from_protocol(protocol)
-    consent = dt.date(2000, 1, 1)  # any date: only the days between the onsets matter
+    relapse = relapse_options_from_protocol(protocol) if options is None else options
 
-    def attacks(before_infusion: list[int]) -> int:
-        dates = sorted(
-            [consent - dt.timedelta(days=int(d)) for d in days_before_consent]
-            + [consent + dt.timedelta(days=int(gap_days) - d) for d in before_infusion]
-        )
-        return len(group_onsets(dates, options.merge_window_days, options.merge_anchor))
+    def attacks(onsets: list[int]) -> int:
+        return len(group_day_onsets(onsets, relapse.merge_window_days, relapse.merge_anchor))
 
+    # day numbers after the consent's site date (the history before it negative), kept sorted
+    placed = sorted(-int(d) for d in days_before_consent)
     chosen: list[int] = []
     for _ in range(count):
-        now = attacks(chosen)
-        free = [d for d in range(1, days + 1) if d not in chosen and attacks([*chosen, d]) == now + 1]
+        now = attacks(placed)
+        free = []
+        for d in range(1, days + 1):
+            if d in chosen:
+                continue
+            trial = list(placed)
+            insort(trial, int(gap_days) - d)
+            if attacks(trial) == now + 1:
+                free.append(d)
         if not free:
             break
-        chosen.append(int(free[int(rng.integers(len(free)))]))
+        pick = int(free[int(rng.integers(len(free)))])
+        chosen.append(pick)
+        insort(placed, int(gap_days) - pick)
     return sorted(chosen, reverse=True)
 
 
@@ -1028,11 +1071,13 @@ def expected_pre_arr(pre_attacks: FloatArray, gap_days: FloatArray, regression_t
 def written_history_days(
     days_before_consent: list[int],
     pre_attacks: int,
-    infused_local: dt.datetime,
+    infused_local: dt.datetime | None,
     vein_to_vein_days: float,
     seed: int,
     regression_to_mean: float,
     protocol: Protocol,
+    options: RelapseOptions | None = None,
+    gap_days: int | None = None,
 ) -> list[int]:
     """The pre-treatment relapse history of a virtual patient as written and as the analysis reads it, in
     days before the infusion's site day, oldest first (D-19.876, D-19.880): the drawn onsets
@@ -1041,6 +1086,9 @@ def written_history_days(
     (`interval_onset_days`, at the rate after selection). The protocol's ARR window, the 24 calendar months
     before the infusion, holds the drawn onsets of the last 730 − gap days before the consent, the consent
     day (no onset) and the interval's: the analysis reads `expected_pre_arr`, the OC's `arr_pre`.
+    `gap_days`, the days from the consent's site date to the infusion's when the caller has them
+    (`consent_gap_days`, the same days; `infused_local` is then not read); `options` as
+    `interval_onset_days`.
 
     >>> from cartrial import examples
     >>> from cartrial.protocol import load_protocol
@@ -1049,9 +1097,16 @@ def written_history_days(
     >>> written_history_days([700, 20], 0, at, 28.5, 1, 0.6, protocol)
     [743, 63]
     """
-    gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
+    if gap_days is None:
+        if infused_local is None:
+            raise ValueError("written_history_days needs infused_local or gap_days")
+        gap = (infused_local.date() - consent_date(infused_local, vein_to_vein_days)).days
+    else:
+        gap = int(gap_days)
     before = {int(d) + gap for d in days_before_consent}
-    interval = interval_onset_days(pre_attacks, gap, seed, regression_to_mean, days_before_consent, protocol)
+    interval = interval_onset_days(
+        pre_attacks, gap, seed, regression_to_mean, days_before_consent, protocol, options
+    )
     return sorted(before | set(interval), reverse=True)
 
 
@@ -1088,14 +1143,18 @@ def relapse_onset_days(curve: FloatArray, follow_days: float, count: int, seed: 
 
 
 def post_infusion_attacks(
-    history_days_before: list[int], infused_local: dt.datetime, onset_days: list[float], protocol: Protocol
+    history_days_before: list[int],
+    infused_local: dt.datetime,
+    onset_days: list[float],
+    protocol: Protocol,
+    options: RelapseOptions | None = None,
 ) -> int:
     """Attacks with a first onset on or after the infusion's site day among the written onsets of one patient
     — the pre-treatment history (each `history_days_before` days before the infusion's site day, D-19.854)
     and the post-infusion onsets (the site date of the infusion + `onset_days`) — merged by the protocol's
     relapse definition (`cartrial.protocol.group_onsets`, the rule of `cartrial.neuro.merge_attacks`): an
     onset less than `merge_window_days` after an attack's first onset is that attack, across the infusion
-    too, as the analysis of the written study counts them (D-19.858).
+    too, as the analysis of the written study counts them (D-19.858). `options` as `interval_onset_days`.
 
     >>> import zoneinfo
     >>> from cartrial import examples
@@ -1108,12 +1167,12 @@ def post_infusion_attacks(
     from cartrial.neuro.derive import relapse_options_from_protocol
     from cartrial.protocol import group_onsets
 
-    options = relapse_options_from_protocol(protocol)
+    relapse = relapse_options_from_protocol(protocol) if options is None else options
     day0 = infused_local.date()
     dates = {day0 - dt.timedelta(days=int(d)) for d in history_days_before}
     dates |= {(infused_local + dt.timedelta(days=float(d))).date() for d in onset_days}
     ordered = sorted(dates)
-    groups = group_onsets(ordered, options.merge_window_days, options.merge_anchor)
+    groups = group_onsets(ordered, relapse.merge_window_days, relapse.merge_anchor)
     return sum(1 for group in groups if ordered[group[0]] >= day0)
 
 
@@ -1133,7 +1192,11 @@ def _efficacy(
     `relapses` are the attacks the analysis of the written study counts after the infusion
     (`post_infusion_attacks`: the drawn onsets merged with the history, D-19.858); `relapse_events` the drawn
     onsets (each one a possible FS step); `edss_change` the change at the last EDSS visit
-    (`edss_visit_day`, of `visit_end`: `edss_visit_end`; D-19.1221, D-19.1223)."""
+    (`edss_visit_day`, of `visit_end`: `edss_visit_end`; D-19.1221, D-19.1223); `edss_baseline` 1 when
+    the patient has a baseline EDSS by the protocol's rule (``analysis.options.edss_baseline_visit``), 0
+    when every pre-infusion visit is during an attack (D-19.864, D-19.1320)."""
+    from cartrial.neuro.disability import BaselineVisit, DisabilityOptions, baseline_excluded_days
+
     sc = prepared.scenario
     eff = sc.efficacy
     treated = slot_dose >= 0
@@ -1158,8 +1221,38 @@ def _efficacy(
     # onsets at the rate after selection (D-19.880)
     gap = consent_gap_days(sc, infusion[t_idx, s_idx], draws.vein_to_vein_days[t_idx, s_idx])
     arr_seen = expected_pre_arr(prepared.pre_attacks_24m[p].astype(float), gap, eff.regression_to_mean)
-    for i in np.flatnonzero(relapses > 0):
+    # the protocol's EDSS baseline rule (`analysis.options.edss_baseline_visit`) by the neuro engine's one
+    # reading of it (`baseline_excluded_days`, as `derive_disability`): under ``outside_relapse`` a patient
+    # whose every pre-infusion EDSS visit is within the exclusion window after a written onset of its
+    # history has no baseline, no EDSS change in the analysis (D-19.864, D-19.1320); the post-infusion
+    # onsets are after every pre-infusion visit
+    rule = BaselineVisit(prepared.protocol.analysis.options.edss_baseline_visit.value)
+    window = DisabilityOptions(baseline_visit=rule).relapse_exclusion_days
+    pre_visits = {d for d in EDSS_DAYS if d <= 0}
+    has_baseline = np.ones(relapses.size, dtype=bool)
+    # the written history of a patient (the rule's relapse days); read for every patient only when the rule
+    # can leave a visit out, else only for those with a post-infusion onset (the attack count)
+    needs_history = (
+        np.ones(relapses.size, dtype=bool) if rule is BaselineVisit.OUTSIDE_RELAPSE else relapses > 0
+    )
+    for i in np.flatnonzero(needs_history):
         t, sl, pi, ki = int(t_idx[i]), int(s_idx[i]), int(p[i]), int(k[i])
+        history = written_history_days(  # as written: dated from the consent, D-19.876
+            cov.relapse_days_before[pi],
+            int(prepared.pre_attacks_24m[pi]),
+            None,  # the gap is given
+            float(draws.vein_to_vein_days[t, sl]),
+            int(draws.relapse_seed[t, sl]),
+            eff.regression_to_mean,
+            prepared.protocol,
+            prepared.relapse_options,
+            int(gap[i]),  # a treated slot's infusion day is finite
+        )
+        has_baseline[i] = bool(
+            pre_visits - baseline_excluded_days(pre_visits, [-d for d in history], rule, window)
+        )
+        if relapses[i] <= 0:
+            continue
         onsets = relapse_onset_days(
             prepared.cum_hazard_days[pi, ki],
             float(follow_days[t, sl]),
@@ -1169,25 +1262,21 @@ def _efficacy(
         onsets_of[i] = onsets
         by_death = [d for d in onsets if d <= died[i]]  # none after the death is in the data (D-19.97)
         infused_local = infusion_instant(sc, float(infusion[t, sl]))
-        history = written_history_days(  # as written: dated from the consent, D-19.876
-            cov.relapse_days_before[pi],
-            int(prepared.pre_attacks_24m[pi]),
-            infused_local,
-            float(draws.vein_to_vein_days[t, sl]),
-            int(draws.relapse_seed[t, sl]),
-            eff.regression_to_mean,
-            prepared.protocol,
+        counted[i] = post_infusion_attacks(
+            history, infused_local, by_death, prepared.protocol, prepared.relapse_options
         )
-        counted[i] = post_infusion_attacks(history, infused_local, by_death, prepared.protocol)
     antibody_end = prepared.antibody[p, k, day]
     # as the study: the FS improvement by the titre at the end of the follow-up as if alive
     fell = np.log10(antibody_end) <= -sc.pd.titre_fall_steps
-    end_seen = np.clip(
-        np.floor(np.minimum(follow_days[t_idx, s_idx], died)).astype(np.int64),
-        0,
-        prepared.antibody.shape[2] - 1,
-    )
-    fell_seen = np.log10(prepared.antibody[p, k, end_seen]) <= -sc.pd.titre_fall_steps
+    deaths = np.full(slot_dose.shape, np.inf) if death is None else np.asarray(death, dtype=float)
+    end_seen = np.floor(pd_sample_end(sc, follow_days, deaths, infusion)[t_idx, s_idx]).astype(np.int64)
+    # what the analysis reads: the titre of the last PD sample the study writes on or before that end
+    # (`models.PD_DAYS`; the baseline sample on day -7 reads the day-0 course, no fall), as persistence
+    # reads the last PK sample (D-19.855, D-19.1321)
+    pd_days = np.array(m.PD_DAYS, dtype=np.int64)
+    last_sample = pd_days[np.searchsorted(pd_days, end_seen, side="right") - 1]
+    sample_index = np.clip(last_sample, 0, prepared.antibody.shape[2] - 1)
+    fell_seen = np.log10(prepared.antibody[p, k, sample_index]) <= -sc.pd.titre_fall_steps
     changes = fs_changes(prepared, draws, t_idx, s_idx, fell)
     # the FS at the last EDSS visit, as `simulate study` writes it (`fs_at_visit`, D-19.1222): a relapse step
     # or an improvement after that visit is in no EDSS the analysis reads (D-19.1221)
@@ -1200,6 +1289,7 @@ def _efficacy(
         ("relapse_events", relapses.astype(float)),
         ("edss_change", edss_end - cov.edss[p]),
         ("edss_visit_day", last_visit),
+        ("edss_baseline", has_baseline.astype(float)),
         ("aqp4_fell", fell_seen.astype(float)),
         ("pre_rate", arr_seen),
     ):
@@ -1261,6 +1351,43 @@ def edss_visit_end(
         infused = infusion_instant(scenario, float(infusion[idx]))
         site_day = ((infused + dt.timedelta(days=float(death[idx]))).date() - infused.date()).days
         end[idx] = min(end[idx], float(site_day))
+    return end
+
+
+#: The site clock hour `simulate study` records a death at on the death's site day (the CRS assessment
+#: recording it, `study.HOURS["crs"]`); records after it are left out (`study._end_at_deaths`, D-19.97).
+DEATH_HOUR = 10
+
+
+def pd_sample_end(
+    scenario: Scenario, follow: FloatArray, death: FloatArray, infusion: FloatArray
+) -> FloatArray:
+    """Study day (T, S) by which the PD samples of each slot are written, the one rule of `simulate study`
+    and the OC (D-19.1323): the end of its follow-up `follow` and, for a patient who dies by then, the
+    death's site day D (as `edss_visit_end`) when the day-D sample — taken at the infusion's clock time,
+    the infusion instant + D days (D-19.229) — is at or before the death's record at `DEATH_HOUR` (10:00)
+    of that site day, else D − 1: a patient infused at 11:00 who dies on a sample day has no sample that
+    day (it is after the death's record and left out), one infused at 08:00 has it. The whole days of the
+    follow-up to the death (before) read the day-D sample for the first and missed it for the second.
+
+    >>> from cartrial import examples
+    >>> from cartrial.simulation import load_scenario
+    >>> sc, _ = load_scenario(examples.path("ct103a-nmosd") / "scenario.yaml")
+    >>> utc = sc.model_copy(update={"accrual": sc.accrual.model_copy(update={"site_time_zone": "UTC"})})
+    >>> pd_sample_end(utc, np.array([[365.0, 365.0]]), np.array([[90.5, 89.9]]), np.array([[0.125, 0.0]]))
+    array([[89., 90.]])
+    """
+    end = np.array(follow, dtype=float, copy=True)
+    died = np.isfinite(death) & (death <= np.nan_to_num(end, nan=-np.inf))
+    for idx in zip(*np.nonzero(died), strict=True):
+        infused = infusion_instant(scenario, float(infusion[idx]))
+        zone = infused.tzinfo
+        death_date = (infused + dt.timedelta(days=float(death[idx]))).date()
+        site_day = (death_date - infused.date()).days
+        recorded = dt.datetime.combine(death_date, dt.time(DEATH_HOUR), tzinfo=zone).astimezone(dt.UTC)
+        # the study's dates are written to the second (`study._iso`)
+        sample = (infused + dt.timedelta(days=site_day)).astimezone(dt.UTC).replace(microsecond=0)
+        end[idx] = min(end[idx], float(site_day if sample <= recorded else site_day - 1))
     return end
 
 
@@ -1383,8 +1510,15 @@ def simulate_trials(
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 2000,
 ) -> TrialBatch:
-    """Simulate `trials` virtual trials (vectorised in batches of `batch_size`; results do not depend on it
-    beyond the random stream: each batch has its own child of the trial seed)."""
+    """Simulate `trials` virtual trials, vectorised in batches of `batch_size` trials.
+
+    Each batch draws its patients from its own child of the trial seed (`SeedSequence(seed).spawn(2)[1]
+    .spawn(batches)`), so the results depend on `seed` AND, when it splits the run, `batch_size`: the same
+    pair reproduces a run bit for bit; a batch size that splits the `trials` differently is another random
+    stream (operating characteristics equal within Monte Carlo error, not identical), while every batch size
+    >= `trials` gives the one batch of the first child, the same trials. The default, 2000, is the one
+    every command uses; the batch size is recorded in the result (`TrialBatch.batch_size`, the OC summary's
+    ``batch_size``) beside the seed (D-19.1319)."""
     started = time.perf_counter()
     _check_type("prepared", prepared, Prepared, "the Prepared of prepare(scenario, protocol, seed)")
     if progress is not None and not callable(progress):
@@ -1435,6 +1569,7 @@ def simulate_trials(
     return TrialBatch(
         target_toxicity=target,
         above_target=levels_above_target(prepared, merged["true_dlt"], target),
+        batch_size=int(batch_size),
         trials=trials,
         seed=seed,
         n_doses=prepared.n_doses,
@@ -1577,9 +1712,10 @@ def _simulate_batch(
         else treated & sampled_after
     )
     # EDSS improvement among the patients with a post-baseline EDSS (the analysis's efficacy:edss_change
-    # population; D-19.98): an EDSS visit written after the baseline, the visit the change is read at
-    # (`last_edss_visit_day`, D-19.1224)
-    edss_evaluable = evaluable_slots(treated, eff["edss_visit_day"], 0.0, sc.metric_denominator, beyond=True)
+    # population; D-19.98): a baseline by the protocol's rule (`edss_baseline`, D-19.1320) and an EDSS visit
+    # written after it, the visit the change is read at (`last_edss_visit_day`, D-19.1224)
+    compared = np.where(eff["edss_baseline"] == 1.0, eff["edss_visit_day"], np.nan)
+    edss_evaluable = evaluable_slots(treated, compared, 0.0, sc.metric_denominator, beyond=True)
     n_treated = treated.sum(axis=1).astype(float)
     # no proportion in a trial with nobody treated (by the cut-off, D-19.291): 0 of 0, not 0 %
     safe_n = np.where(n_treated > 0, n_treated, np.nan)
