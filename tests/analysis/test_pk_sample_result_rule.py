@@ -101,7 +101,11 @@ def test_a_date_typed_without_a_time_and_no_actual_day_has_no_elapsed_time(sampl
             "sampled_at": [sampled_at, "2021-05-18T08:30:00Z"],
         }
     )
-    infusions = pd.DataFrame({"subject_id": ["CT-002"], "infused_at": ["2021-05-18T02:30:00Z"]})
+    # west of UTC, where 00:00:00Z is a date typed without a time (D-19.947; at UTC and east of it a real
+    # time, D-19.1341)
+    infusions = pd.DataFrame(
+        {"subject_id": ["CT-002"], "infused_at": ["2021-05-18T02:30:00Z"], "time_zone": ["America/New_York"]}
+    )
     days = kinetics.sample_actual_days(samples, infusions)
     assert math.isnan(days[0])
     assert days[1] == pytest.approx(0.25, abs=1e-12)

@@ -1467,9 +1467,13 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
+    from cartrial.analysis.populations import subject_zones
     from cartrial.kinetics.units import canonical_conc_unit, to_standard
 
-    before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
+    zones = subject_zones(ctx.analysis)  # the site's clock the analysis decided (D-19.947, D-19.1341)
+    before = (sample_actual_days(pk, ctx.table("infusions"), zones).to_numpy(dtype=float) < 0) & (
+        nominal == 0
+    )
     tpt, number, eltm = planned_time_points(nominal, before)
     # the unit as collected (in ASCII, spaces at the ends dropped and runs collapsed: a doubled space is no
     # term of PKUNIT) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg gDNA" and
