@@ -109,3 +109,17 @@ def test_a_date_typed_without_a_time_and_no_actual_day_has_no_elapsed_time(sampl
     days = kinetics.sample_actual_days(samples, infusions)
     assert math.isnan(days[0])
     assert days[1] == pytest.approx(0.25, abs=1e-12)
+
+
+def test_a_fit_counts_only_its_analytes_pending_samples(base: StudySnapshot) -> None:
+    """A pending car_t_cells sample is no sample of the car_transgene fit: n_observations unchanged and no
+    "left out" note. Failing first: "1 stored PK sample without a result ... left out" on car_transgene."""
+    from cartrial.commands.kinetics_commands import _stored_kinetic_data
+
+    full = _stored_kinetic_data(base, CUTOFF.isoformat(), "car_transgene", False)
+    pending = _pending(base, "CT-002", "car_t_cells", 14)
+    data = _stored_kinetic_data(pending, CUTOFF.isoformat(), "car_transgene", False)
+    assert data.n_observations == full.n_observations
+    assert "without a result" not in data.source
+    cells = _stored_kinetic_data(pending, CUTOFF.isoformat(), "car_t_cells", False)
+    assert "1 stored PK sample without a result" in cells.source
