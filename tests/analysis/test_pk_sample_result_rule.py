@@ -123,3 +123,33 @@ def test_a_fit_counts_only_its_analytes_pending_samples(base: StudySnapshot) -> 
     assert "without a result" not in data.source
     cells = _stored_kinetic_data(pending, CUTOFF.isoformat(), "car_t_cells", False)
     assert "1 stored PK sample without a result" in cells.source
+
+
+def test_the_nca_notes_count_samples_without_a_result_and_match_the_columns() -> None:
+    """CT-002's car_transgene day-0 (drawn before the infusion) and day-14 samples pending: a note says 2 PK
+    samples without a result were left out, 1 of them pre-dose, and the notes' pre-dose and missing counts are
+    the columns' sums. Failing first: no such note; the notes said 1 pre-dose sample fewer than n_pre_dose."""
+    import re
+
+    tables = _tables()
+    pk = tables["pk_samples"]
+    for day in (0, 14):
+        row = pk.index[
+            (pk.subject_id == "CT-002") & (pk.analyte == "car_transgene") & (pk.nominal_day == day)
+        ]
+        pk.loc[row[0], "value"], pk.loc[row[0], "blq"] = float("nan"), None
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import SAFETY
+
+    ids = tuple(sorted(set(tables["infusions"]["subject_id"])))
+    dataset = kinetics.nca_datasets(tables, {SAFETY: Population(SAFETY, "safety", ids, {})})["nca_by_subject"]
+    notes = list(dataset.notes)
+    assert "2 PK samples without a result (no value, not flagged BLQ) left out (1 pre-dose)" in " ".join(
+        notes
+    )
+
+    def noted(pattern: str) -> int:
+        return sum(int(m.group(1)) for n in notes if (m := re.match(pattern, n)))
+
+    assert noted(r"(\d+) samples? before time 0") == int(dataset.table["n_pre_dose"].sum())
+    assert noted(r"(\d+) missing concentrations? dropped") == int(dataset.table["n_missing"].sum())

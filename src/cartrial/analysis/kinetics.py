@@ -401,6 +401,7 @@ def nca_datasets(
             nominal_windows=nca_windows(schedule),
         )
     nca = result.table.copy()
+    nca_notes = list(result.notes)
     if len(pending):
         keys = list(zip(nca["subject_id"], nca["analyte"], strict=True))
         pre = (pd.to_numeric(pending["actual_day"], errors="coerce") < 0).to_numpy()
@@ -408,6 +409,22 @@ def nca_datasets(
             n_pending = counted.groupby(["subject_id", "analyte"]).size()
             extra = [int(n_pending.get(key, 0)) for key in keys]
             nca[column] = nca[column] + np.asarray(extra, dtype=int)
+        # the engine's pre-dose and missing notes counted the samples it saw: one note each from the
+        # columns, which count the samples without a result too, and a note of those (D-19.1344)
+        nca_notes = [n for n in nca_notes if not n.endswith(("see n_pre_dose", "see n_missing"))]
+        n_pre, n_missing = int(nca["n_pre_dose"].sum()), int(nca["n_missing"].sum())
+        if n_pre:
+            nca_notes.append(
+                f"{count(n_pre, 'sample')} before time 0 (pre-infusion) not used, see n_pre_dose"
+            )
+        if n_missing:
+            nca_notes.append(
+                f"{count(n_missing, 'missing concentration')} dropped (PKNCA default), see n_missing"
+            )
+        nca_notes.append(
+            f"{count(len(pending), 'PK sample')} without a result (no value, not flagged BLQ) left out "
+            f"({int(pre.sum())} pre-dose), counted in n_pre_dose or n_missing (D-19.1278, D-19.1344)"
+        )
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
@@ -521,7 +538,7 @@ def nca_datasets(
             "pk",
             "cartrial.kinetics.derive_nca",
             ("pk_samples", "infusions"),
-            notes=tuple(result.notes),
+            notes=tuple(nca_notes),
             columns={
                 "last_sample_time": "day of the last post-infusion sample with a result, quantifiable or BLQ",
                 **{
