@@ -153,3 +153,21 @@ def test_the_nca_notes_count_samples_without_a_result_and_match_the_columns() ->
 
     assert noted(r"(\d+) samples? before time 0") == int(dataset.table["n_pre_dose"].sum())
     assert noted(r"(\d+) missing concentrations? dropped") == int(dataset.table["n_missing"].sum())
+
+
+def test_pc_reads_the_blq_flag_as_the_import_reads_it(base: StudySnapshot) -> None:
+    """A BLQ flag stored as "yes" (a true word of `parse_bool`, as `has_result` reads it) is "<LLOQ" in PC,
+    not a record with PCORRES blank. Failing first: PCORRES blank."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    pk = base.tables["pk_samples"].copy()
+    flagged = pk.index[pk["blq"].astype(str).str.strip().str.lower().isin(["true", "1"])]
+    assert len(flagged)
+    pk["blq"] = pk["blq"].astype(object)
+    pk.loc[flagged[0], "blq"] = "yes"
+    record, lloq = "PK-" + str(pk.loc[flagged[0], "record_id"]), str(pk.loc[flagged[0], "lloq"]).strip()
+    changed = dataclasses.replace(base, tables={**base.tables, "pk_samples": pk})
+    pc = build_all(changed, analyse(changed))["PC"].set_index("PCREFID")
+    assert str(pc.loc[record, "PCORRES"]).startswith("<") or pc.loc[record, "PCORRES"] == "BLQ"
+    assert lloq == "" or str(pc.loc[record, "PCORRES"]) == "<" + lloq

@@ -201,7 +201,7 @@ def sample_actual_days(
 
 def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Whether each stored PK sample has a result: a value or the BLQ flag (the import's reading of it,
-    `_flagged_blq`). The one rule (D-19.1278, D-19.1280): a sample without one (drawn, the laboratory's
+    `flagged_blq`). The one rule (D-19.1278, D-19.1280): a sample without one (drawn, the laboratory's
     result not reported yet) is left out of the NCA, the median by day, the expansion figure, the kinetic
     fits from the store and SDTM PC/ADPC.
 
@@ -210,7 +210,7 @@ def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """
     blank = pd.Series(float("nan"), index=pk.index)
     value = pd.to_numeric(pk["value"], errors="coerce") if "value" in pk else blank
-    return np.asarray(value.notna().to_numpy() | _flagged_blq(pk), dtype=bool)
+    return np.asarray(value.notna().to_numpy() | flagged_blq(pk), dtype=bool)
 
 
 def stored_pk_samples(samples: pd.DataFrame, infusions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -268,7 +268,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         index=pk.index,
     )
     # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
-    flag = pd.Series(_flagged_blq(pk), index=pk.index)
+    flag = pd.Series(flagged_blq(pk), index=pk.index)
     blq = flag | (value <= 0)
     resulted = pd.Series(has_result(pk), index=pk.index)  # the one rule (D-19.1280)
     frame = pd.DataFrame(
@@ -320,9 +320,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
 
 
-def _flagged_blq(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
+def flagged_blq(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Each PK sample's BLQ flag as the import reads it (`cartrial.columns.parse_bool`; blank: not
-    flagged)."""
+    flagged): the one reading of the flag (`has_result`, SDTM PC; D-19.1345)."""
     from cartrial.columns import RowProblems, parse_bool
 
     if "blq" not in pk:
