@@ -101,7 +101,73 @@ def test_a_date_typed_without_a_time_and_no_actual_day_has_no_elapsed_time(sampl
             "sampled_at": [sampled_at, "2021-05-18T08:30:00Z"],
         }
     )
-    infusions = pd.DataFrame({"subject_id": ["CT-002"], "infused_at": ["2021-05-18T02:30:00Z"]})
+    # west of UTC, where 00:00:00Z is a date typed without a time (D-19.947; at UTC and east of it a real
+    # time, D-19.1341)
+    infusions = pd.DataFrame(
+        {"subject_id": ["CT-002"], "infused_at": ["2021-05-18T02:30:00Z"], "time_zone": ["America/New_York"]}
+    )
     days = kinetics.sample_actual_days(samples, infusions)
     assert math.isnan(days[0])
     assert days[1] == pytest.approx(0.25, abs=1e-12)
+
+
+def test_a_fit_counts_only_its_analytes_pending_samples(base: StudySnapshot) -> None:
+    """A pending car_t_cells sample is no sample of the car_transgene fit: n_observations unchanged and no
+    "left out" note. Failing first: "1 stored PK sample without a result ... left out" on car_transgene."""
+    from cartrial.commands.kinetics_commands import _stored_kinetic_data
+
+    full = _stored_kinetic_data(base, CUTOFF.isoformat(), "car_transgene", False)
+    pending = _pending(base, "CT-002", "car_t_cells", 14)
+    data = _stored_kinetic_data(pending, CUTOFF.isoformat(), "car_transgene", False)
+    assert data.n_observations == full.n_observations
+    assert "without a result" not in data.source
+    cells = _stored_kinetic_data(pending, CUTOFF.isoformat(), "car_t_cells", False)
+    assert "1 stored PK sample without a result" in cells.source
+
+
+def test_the_nca_notes_count_samples_without_a_result_and_match_the_columns() -> None:
+    """CT-002's car_transgene day-0 (drawn before the infusion) and day-14 samples pending: a note says 2 PK
+    samples without a result were left out, 1 of them pre-dose, and the notes' pre-dose and missing counts are
+    the columns' sums. Failing first: no such note; the notes said 1 pre-dose sample fewer than n_pre_dose."""
+    import re
+
+    tables = _tables()
+    pk = tables["pk_samples"]
+    for day in (0, 14):
+        row = pk.index[
+            (pk.subject_id == "CT-002") & (pk.analyte == "car_transgene") & (pk.nominal_day == day)
+        ]
+        pk.loc[row[0], "value"], pk.loc[row[0], "blq"] = float("nan"), None
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import SAFETY
+
+    ids = tuple(sorted(set(tables["infusions"]["subject_id"])))
+    dataset = kinetics.nca_datasets(tables, {SAFETY: Population(SAFETY, "safety", ids, {})})["nca_by_subject"]
+    notes = list(dataset.notes)
+    assert "2 PK samples without a result (no value, not flagged BLQ) left out (1 pre-dose)" in " ".join(
+        notes
+    )
+
+    def noted(pattern: str) -> int:
+        return sum(int(m.group(1)) for n in notes if (m := re.match(pattern, n)))
+
+    assert noted(r"(\d+) samples? before time 0") == int(dataset.table["n_pre_dose"].sum())
+    assert noted(r"(\d+) missing concentrations? dropped") == int(dataset.table["n_missing"].sum())
+
+
+def test_pc_reads_the_blq_flag_as_the_import_reads_it(base: StudySnapshot) -> None:
+    """A BLQ flag stored as "yes" (a true word of `parse_bool`, as `has_result` reads it) is "<LLOQ" in PC,
+    not a record with PCORRES blank. Failing first: PCORRES blank."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    pk = base.tables["pk_samples"].copy()
+    flagged = pk.index[pk["blq"].astype(str).str.strip().str.lower().isin(["true", "1"])]
+    assert len(flagged)
+    pk["blq"] = pk["blq"].astype(object)
+    pk.loc[flagged[0], "blq"] = "yes"
+    record, lloq = "PK-" + str(pk.loc[flagged[0], "record_id"]), str(pk.loc[flagged[0], "lloq"]).strip()
+    changed = dataclasses.replace(base, tables={**base.tables, "pk_samples": pk})
+    pc = build_all(changed, analyse(changed))["PC"].set_index("PCREFID")
+    assert str(pc.loc[record, "PCORRES"]).startswith("<") or pc.loc[record, "PCORRES"] == "BLQ"
+    assert lloq == "" or str(pc.loc[record, "PCORRES"]) == "<" + lloq

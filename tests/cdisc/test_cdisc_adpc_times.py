@@ -46,10 +46,12 @@ def test_nca_counts_the_example_pre_dose_samples_as_pre_dose(exported) -> None: 
 @given(
     hours=st.floats(min_value=-24 * 30, max_value=24 * 200, allow_nan=False),
     stored=st.one_of(st.none(), st.floats(min_value=-30, max_value=200, allow_nan=False)),
+    zone=st.sampled_from(["", "Asia/Shanghai", "America/New_York"]),
 )
-def test_sample_days_property(hours: float, stored: float | None) -> None:
+def test_sample_days_property(hours: float, stored: float | None, zone: str) -> None:
     """Before the infusion by its date-time: the elapsed (negative) time; otherwise the stored day, and the
-    elapsed time when no day is stored (D-19.1279)."""
+    elapsed time when no day is stored (D-19.1279). Exactly 00:00:00Z west of UTC is a date typed without a
+    time (D-19.947): the stored day, else none (D-19.1282, D-19.1341, D-19.1342)."""
     from cartrial.analysis.kinetics import sample_actual_days
 
     infused = dt.datetime(2021, 5, 1, 10, 0, tzinfo=dt.UTC)
@@ -61,12 +63,18 @@ def test_sample_days_property(hours: float, stored: float | None) -> None:
             "sampled_at": [moment.strftime("%Y-%m-%dT%H:%M:%SZ"), ""],
         }
     )
-    infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused.strftime("%Y-%m-%dT%H:%M:%SZ")]})
+    infusions = pd.DataFrame(
+        {"subject_id": ["S1"], "infused_at": [infused.strftime("%Y-%m-%dT%H:%M:%SZ")], "time_zone": [zone]}
+    )
     days = sample_actual_days(samples, infusions)
     elapsed = (moment - infused) / dt.timedelta(days=1)
-    midnight = moment.time() == dt.time(0)  # a date typed without a time is stored so (D-19.947)
-    if stored is None and midnight:  # no day stored and no time of day: no elapsed time (D-19.1282)
+    # a date typed without a time is stored as 00:00:00Z; it is a date only west of UTC (D-19.947), where
+    # 00:00:00Z is on the previous day (New York: always)
+    date_only = moment.time() == dt.time(0) and zone == "America/New_York"
+    if date_only and stored is None:  # no day stored and no time of day: no elapsed time (D-19.1282)
         assert pd.isna(days.iloc[0])
+    elif date_only:  # a date cannot show the sample was before the infusion: the stored day (D-19.1342)
+        assert days.iloc[0] == stored
     elif elapsed < 0 or stored is None:  # before the infusion, or no day stored: the elapsed time
         assert days.iloc[0] == elapsed
     else:

@@ -38,7 +38,7 @@ from cartrial.analysis.populations import (
 )
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
-from cartrial.columns import iso_instants
+from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, typed_site_moment
 from cartrial.kinetics.nca import persistence_flags
 from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
 from cartrial.wording import count
@@ -139,7 +139,9 @@ def nca_windows(schedule: Any) -> dict[float, tuple[float, float]]:
     }
 
 
-def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Series:
+def sample_actual_days(
+    samples: pd.DataFrame, infusions: pd.DataFrame, zones: Mapping[str, str] | None = None
+) -> pd.Series:
     """The actual time of each sample from its subject's (first) infusion, in days: the one derivation the
     NCA (`nca_datasets`) and ADaM ADPC.AFRLT read (D-19.304). A sample whose date-time ``sampled_at`` is
     before the infusion's ``infused_at`` is pre-dose: its time is the elapsed time, negative (ADaMIG-NCA
@@ -147,7 +149,10 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     ``actual_day`` was entered as 0 (the day-0 sample drawn before the infusion). Every other sample keeps its
     stored ``actual_day`` (the NCA's time, checked against ``sampled_at`` by SAMPLE-DAY-MISMATCH, D-19.168);
     one without a stored ``actual_day`` gets the elapsed time too (D-19.1279); a date-time naive of a zone
-    is UTC, as the store keeps it.
+    is UTC, as the store keeps it. A date typed without a time (exactly 00:00:00Z that the site's clock puts
+    on the day before, `cartrial.columns.typed_site_moment`, D-19.947; the site's zone: `zones`, subject_id →
+    IANA zone, else the infusions' ``time_zone`` column, else UTC) gives no elapsed time: the stored
+    ``actual_day``, else blank (D-19.1282, D-19.1341, D-19.1342).
 
     >>> s = pd.DataFrame({"subject_id": ["A", "A"], "actual_day": [0.0, 1.0],
     ...                   "sampled_at": ["2021-05-01T09:00:00Z", "2021-05-02T10:00:00Z"]})
@@ -168,19 +173,35 @@ def sample_actual_days(samples: pd.DataFrame, infusions: pd.DataFrame) -> pd.Ser
     start = samples["subject_id"].astype(str).map(first)
     elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
     elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
-    # a sample without a stored actual_day (optional in the store, sampled_at is not) is timed by its
-    # date-time too (D-19.1279), unless that is a date typed without a time (stored as exactly 00:00:00Z,
-    # D-19.947): its elapsed time is unknown to the day, it stays blank and the NCA refuses it, located
-    # (D-19.1282)
+    # a date typed without a time, by the one rule of the site's clock (`typed_site_moment`, D-19.947): an
+    # instant at exactly 00:00:00Z the site's clock puts on the day before (west of UTC); at UTC and east of
+    # it 00:00:00Z is a real time (08:00 in Wuhan). Such a date gives no elapsed time: a sample with a
+    # stored actual_day keeps it (a date cannot show it was drawn before the infusion, D-19.1342); one
+    # without stays blank and the NCA refuses it, located (D-19.1282, D-19.1341)
+    # the site's zone of each subject: `zones` (subject_id → IANA zone, `subject_zones`), else the infusions'
+    # time_zone column (`site_calendar`); absent or blank: UTC
+    if zones is None and TIME_ZONE_COLUMN in infusions.columns:
+        zones = dict(
+            zip(infusions["subject_id"].astype(str), infusions[TIME_ZONE_COLUMN].astype(str), strict=True)
+        )
+    zones = {str(k): str(v).strip() for k, v in (zones or {}).items() if str(v).strip() not in ("", "nan")}
     moments = pd.to_datetime(instants(samples["sampled_at"]), utc=True)
-    date_only = (moments == moments.dt.normalize()).to_numpy()
-    timed = elapsed.where(~(stored.isna().to_numpy() & date_only))
-    return stored.where(~(elapsed < 0) & stored.notna(), timed).reset_index(drop=True)
+    date_only = np.array(
+        [
+            not pd.isna(m) and typed_site_moment(m.to_pydatetime(), zones.get(str(s))) != m.to_pydatetime()
+            for m, s in zip(moments, samples["subject_id"], strict=True)
+        ],
+        dtype=bool,
+    )
+    # a sample without a stored actual_day (optional in the store, sampled_at is not) is timed by its
+    # date-time too (D-19.1279)
+    timed = elapsed.where(~date_only)
+    return stored.where(~(timed < 0) & stored.notna(), timed).reset_index(drop=True)
 
 
 def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Whether each stored PK sample has a result: a value or the BLQ flag (the import's reading of it,
-    `_flagged_blq`). The one rule (D-19.1278, D-19.1280): a sample without one (drawn, the laboratory's
+    `flagged_blq`). The one rule (D-19.1278, D-19.1280): a sample without one (drawn, the laboratory's
     result not reported yet) is left out of the NCA, the median by day, the expansion figure, the kinetic
     fits from the store and SDTM PC/ADPC.
 
@@ -189,7 +210,7 @@ def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """
     blank = pd.Series(float("nan"), index=pk.index)
     value = pd.to_numeric(pk["value"], errors="coerce") if "value" in pk else blank
-    return np.asarray(value.notna().to_numpy() | _flagged_blq(pk), dtype=bool)
+    return np.asarray(value.notna().to_numpy() | flagged_blq(pk), dtype=bool)
 
 
 def stored_pk_samples(samples: pd.DataFrame, infusions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -247,7 +268,7 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
         index=pk.index,
     )
     # the import's reading of the flag; a stored value it refuses was refused by the NCA before (frames)
-    flag = pd.Series(_flagged_blq(pk), index=pk.index)
+    flag = pd.Series(flagged_blq(pk), index=pk.index)
     blq = flag | (value <= 0)
     resulted = pd.Series(has_result(pk), index=pk.index)  # the one rule (D-19.1280)
     frame = pd.DataFrame(
@@ -299,9 +320,9 @@ def median_by_day(pk: pd.DataFrame, levels: Mapping[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MEDIAN_BY_DAY_COLUMNS)
 
 
-def _flagged_blq(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
+def flagged_blq(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Each PK sample's BLQ flag as the import reads it (`cartrial.columns.parse_bool`; blank: not
-    flagged)."""
+    flagged): the one reading of the flag (`has_result`, SDTM PC; D-19.1345)."""
     from cartrial.columns import RowProblems, parse_bool
 
     if "blq" not in pk:
@@ -380,6 +401,7 @@ def nca_datasets(
             nominal_windows=nca_windows(schedule),
         )
     nca = result.table.copy()
+    nca_notes = list(result.notes)
     if len(pending):
         keys = list(zip(nca["subject_id"], nca["analyte"], strict=True))
         pre = (pd.to_numeric(pending["actual_day"], errors="coerce") < 0).to_numpy()
@@ -387,6 +409,22 @@ def nca_datasets(
             n_pending = counted.groupby(["subject_id", "analyte"]).size()
             extra = [int(n_pending.get(key, 0)) for key in keys]
             nca[column] = nca[column] + np.asarray(extra, dtype=int)
+        # the engine's pre-dose and missing notes counted the samples it saw: one note each from the
+        # columns, which count the samples without a result too, and a note of those (D-19.1344)
+        nca_notes = [n for n in nca_notes if not n.endswith(("see n_pre_dose", "see n_missing"))]
+        n_pre, n_missing = int(nca["n_pre_dose"].sum()), int(nca["n_missing"].sum())
+        if n_pre:
+            nca_notes.append(
+                f"{count(n_pre, 'sample')} before time 0 (pre-infusion) not used, see n_pre_dose"
+            )
+        if n_missing:
+            nca_notes.append(
+                f"{count(n_missing, 'missing concentration')} dropped (PKNCA default), see n_missing"
+            )
+        nca_notes.append(
+            f"{count(len(pending), 'PK sample')} without a result (no value, not flagged BLQ) left out "
+            f"({int(pre.sum())} pre-dose), counted in n_pre_dose or n_missing (D-19.1278, D-19.1344)"
+        )
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
     cmax, auclast, half_life = GEOMETRIC_PARAMETERS
@@ -500,7 +538,7 @@ def nca_datasets(
             "pk",
             "cartrial.kinetics.derive_nca",
             ("pk_samples", "infusions"),
-            notes=tuple(result.notes),
+            notes=tuple(nca_notes),
             columns={
                 "last_sample_time": "day of the last post-infusion sample with a result, quantifiable or BLQ",
                 **{

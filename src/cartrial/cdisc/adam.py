@@ -497,7 +497,11 @@ def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame, refid: np.ndarray | None = No
 
 
 def build_adpc(
-    sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame, spec: DatasetSpec, snapshot: Any
+    sdtm: Mapping[str, pd.DataFrame],
+    adsl: pd.DataFrame,
+    spec: DatasetSpec,
+    snapshot: Any,
+    analysis: Any = None,
 ) -> pd.DataFrame:
     """ADaMIG-NCA concentration dataset: one record per PC record, nominal/actual days from the infusion."""
     pc = sdtm["PC"]
@@ -506,11 +510,12 @@ def build_adpc(
     from cartrial.analysis.kinetics import sample_actual_days
 
     samples = snapshot.tables["pk_samples"]
+    # the site's clock the analysis decided: 00:00:00Z is a date only west of UTC (D-19.947, D-19.1341)
     # the NCA's actual time of each sample (pre-dose: negative, from the date-times; D-19.304)
     days = dict(
         zip(
             ("PK-" + samples["record_id"].astype(str)).tolist(),
-            sample_actual_days(samples, snapshot.tables["infusions"]).tolist(),
+            sample_actual_days(samples, snapshot.tables["infusions"], subject_zones(analysis)).tolist(),
             strict=True,
         )
     )
@@ -1289,7 +1294,7 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     out["ADSL"] = build_adsl(analysis, sdtm, specs["ADSL"], study_id)
     out["ADAE"] = build_adae(analysis, sdtm, out["ADSL"], specs["ADAE"], snapshot.cutoff)
     out["ADLB"] = build_adlb(analysis, sdtm, out["ADSL"], specs["ADLB"], snapshot)
-    out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot)
+    out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot, analysis)
     intervals = protocol_intervals(snapshot.protocol)
     out["ADPP"] = build_adpp(analysis, sdtm, out["ADSL"], specs["ADPP"], intervals)
     label = disease_of(snapshot.protocol).label

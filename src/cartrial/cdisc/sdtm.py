@@ -1447,7 +1447,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     """PK samples: a BLQ sample is PCORRES/PCSTRESC ``<LLOQ`` with PCSTRESN empty and PCLLOQ set; the
     day-0 sample drawn before the infusion is PCTPT ``PRE-INFUSION`` (PCTPTNUM -0.5 or nearer 0, PCELTM
     empty; `planned_time_points`)."""
-    from cartrial.analysis.kinetics import has_result
+    from cartrial.analysis.kinetics import flagged_blq, has_result
 
     pk = ctx.table("pk_samples").reset_index(drop=True)
     # a sample whose result is not reported yet (no value, not flagged BLQ) is no PC record until it is:
@@ -1458,7 +1458,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         return empty_frame(spec)
     codes = _map_parts(pk["analyte"], lambda a: PC_TESTS.get(a, (a.upper()[:8], a)), 2)
     t = ctx.timing(pk["subject_id"], pk["sampled_at"], "PC", "PC")
-    blq = (_strip(pk["blq"]).str.lower() == "true").to_numpy()
+    blq = flagged_blq(pk)  # the import's reading of the flag, as has_result reads it (D-19.1345)
     value = _strip(pk["value"])
     lloq = pk["lloq"].astype(str).reset_index(drop=True)
     blq_text = np.where(lloq != "", "<" + lloq, "BLQ")
@@ -1467,9 +1467,13 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
     # the day-0 sample drawn before the infusion is the pre-infusion time point (D-19.329), by the one
     # derivation of a sample's time that ADPC and the NCA read (pre-dose: negative, D-19.304)
     from cartrial.analysis.kinetics import sample_actual_days
+    from cartrial.analysis.populations import subject_zones
     from cartrial.kinetics.units import canonical_conc_unit, to_standard
 
-    before = (sample_actual_days(pk, ctx.table("infusions")).to_numpy(dtype=float) < 0) & (nominal == 0)
+    zones = subject_zones(ctx.analysis)  # the site's clock the analysis decided (D-19.947, D-19.1341)
+    before = (sample_actual_days(pk, ctx.table("infusions"), zones).to_numpy(dtype=float) < 0) & (
+        nominal == 0
+    )
     tpt, number, eltm = planned_time_points(nominal, before)
     # the unit as collected (in ASCII, spaces at the ends dropped and runs collapsed: a doubled space is no
     # term of PKUNIT) and its standard spelling, the one the NCA, PP and ADPP use: "copies/µg gDNA" and
@@ -1493,7 +1497,7 @@ def build_pc(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
         stresc[converted] = pc_standard_text(
             value.to_numpy(dtype=object)[converted],
             units.to_numpy(dtype=object)[converted],
-            blq[converted],
+            blq[converted].tolist(),
             lloq.to_numpy(dtype=object)[converted],
             values_std[converted],
             lloq_std[converted],

@@ -1326,9 +1326,12 @@ def _pk_sample_times(snapshot: Any) -> Any:
     from cartrial.analysis.kinetics import stored_pk_samples
 
     # a sample without a result (no value, not flagged BLQ) is left out, as the NCA leaves it out, and
-    # counted in the frame's attrs for the fit's note (D-19.1280)
+    # counted in the frame's attrs for the fit's note (D-19.1280): the analyte of each, so that a fit of one
+    # analyte counts its own (`_stored_pk_samples`, D-19.1343)
     pk, pending = stored_pk_samples(snapshot.table("pk_samples"), snapshot.table("infusions"))
     pk.attrs["n_without_result"] = len(pending)
+    analytes = pending["analyte"] if "analyte" in pending.columns else []
+    pk.attrs["pending_analytes"] = [str(a).strip() for a in analytes]
     return pk
 
 
@@ -1341,7 +1344,8 @@ def _stored_pk_samples(snapshot: Any, analyte: str | None) -> Any:
     if analyte is None or "analyte" not in table.columns:
         return table
     rows = table[table["analyte"].astype(str).str.strip() == analyte].reset_index(drop=True)
-    rows.attrs["n_without_result"] = table.attrs.get("n_without_result", 0)
+    # only the chosen analyte's samples without a result are left out of its fit (D-19.1343)
+    rows.attrs["n_without_result"] = sum(a == analyte for a in table.attrs.get("pending_analytes", []))
     return rows if len(rows) else table
 
 
