@@ -21,6 +21,7 @@ def test_the_figure_places_a_pre_dose_sample_before_the_infusion() -> None:
             "actual_day": ["0.0", "1.0", ""],
             "sampled_at": ["2021-05-01T09:00:00Z", "2021-05-02T10:00:00Z", "2021-05-08T10:00:00Z"],
             "value": ["", "120", "300"],
+            "blq": ["true", "false", "false"],  # blank and not BLQ: pending (D-19.1280)
             "lloq": ["50", "50", "50"],
         }
     )
