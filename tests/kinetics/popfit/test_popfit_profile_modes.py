@@ -81,7 +81,7 @@ def test_the_interval_note_counts_the_failed_recentrings() -> None:
     clean = ProfileInterval("cl", 0.1, 0.3, False, False, 6)
     assert "did not converge" not in clean.note
     flagged = ProfileInterval("cl", 0.1, 0.3, False, False, 6, modes_not_converged=3)
-    assert "at 3 re-centring(s)" in flagged.note and "did not converge" in flagged.note
+    assert "at 3 re-centrings" in flagged.note and "did not converge" in flagged.note
 
 
 def test_failed_recentrings_at_the_estimate_are_in_every_intervals_note(fit, monkeypatch) -> None:  # type: ignore[no-untyped-def]

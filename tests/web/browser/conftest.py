@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ...conftest import CHROMIUM_ARGS
+from ...conftest import CHROMIUM_ARGS, TEST_PASSWORD
 from ..pages.helpers import build_web_study
 
 SCREENSHOTS_ENV = "CARTRIAL_WEB_SCREENSHOTS"
@@ -95,3 +95,36 @@ def browser(chromium: Path) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+def signed_in(browser: Any, served: Any, username: str) -> tuple[Any, Any]:
+    """(context, page): a new browser context whose page is signed in as `username` (the test password) on the
+    home page, and collects the console errors and uncaught page errors in ``page.errors``. The caller
+    closes the context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(f"{served.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", TEST_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{served.url}/")
+    return context, page
+
+
+@pytest.fixture
+def inv(browser: Any, served: Any) -> Iterator[Any]:
+    """A page signed in as the example site's investigator ``inv_a`` (`signed_in`)."""
+    context, page = signed_in(browser, served, "inv_a")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def mon(browser: Any, served: Any) -> Iterator[Any]:
+    """A page signed in as the monitor ``mon`` (`signed_in`)."""
+    context, page = signed_in(browser, served, "mon")
+    yield page
+    context.close()

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
-
 pytestmark = pytest.mark.slow
 
 SEND_TWICE = """() => {
@@ -21,19 +19,6 @@ SEND_TWICE = """() => {
   form.dispatchEvent(second);
   return [first.defaultPrevented, second.defaultPrevented];
 }"""
-
-
-@pytest.fixture
-def inv(browser: Any, served: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(f"{served.url}/login")
-    page.fill("#username", "inv_a")
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    yield page
-    context.close()
 
 
 def test_a_second_submit_of_the_same_form_is_cancelled(inv: Any, served: Any) -> None:

@@ -8,25 +8,7 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def inv(browser: Any, served: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{served.url}/login")
-    page.fill("#username", "inv_a")
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    yield page
-    context.close()
 
 
 def test_a_deleted_records_trail_page(inv: Any, served: Any) -> None:

@@ -11,24 +11,9 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
-
 pytestmark = pytest.mark.slow
 
 QUESTION = "Please confirm the temperature against the nursing chart."
-
-
-@pytest.fixture
-def mon(browser: Any, served: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(f"{served.url}/login")
-    page.fill("#username", "mon")
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    yield page
-    context.close()
 
 
 def _open_queries(served: Any, record: int) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
 from ..pages.helpers import adverse_event_entries, fill_browser_form
 
 pytestmark = pytest.mark.slow
@@ -20,19 +19,9 @@ ENTRIES = adverse_event_entries("Headache")
 
 
 @pytest.fixture
-def page(browser: Any, served: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{served.url}/login")
-    page.fill("#username", "inv_a")
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    yield page
-    context.close()
+def page(inv: Any) -> Any:
+    """The investigator's signed-in page (conftest `inv`)."""
+    return inv
 
 
 def test_an_adverse_event_form_shows_its_problems_while_typing(page: Any, served: Any) -> None:

@@ -9,23 +9,13 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
+from .conftest import signed_in
 
 pytestmark = pytest.mark.slow
 
 
 def _login(browser: Any, served: Any, username: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{served.url}/login")
-    page.fill("#username", username)
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    return page
+    return signed_in(browser, served, username)[1]
 
 
 @pytest.fixture

@@ -11,22 +11,7 @@ from typing import Any
 
 import pytest
 
-from ...conftest import TEST_PASSWORD
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def inv(browser: Any, served: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(f"{served.url}/login")
-    page.fill("#username", "inv_a")
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    yield page
-    context.close()
 
 
 def test_a_stored_time_is_shown_on_the_sites_clock_and_a_typed_one_too(inv: Any, served: Any) -> None:

@@ -15,19 +15,6 @@ from ..pages.helpers import adverse_event_entries, fill_browser_form
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def inv(browser: Any, served: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto(f"{served.url}/login")
-    page.fill("#username", "inv_a")
-    page.fill("#password", TEST_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{served.url}/")
-    yield page
-    context.close()
-
-
 def _enrol(page: Any, served: Any, subject_id: str) -> None:
     page.goto(f"{served.url}/subjects/new")
     page.fill("[name=subject_id]", subject_id)

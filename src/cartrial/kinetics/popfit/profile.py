@@ -38,6 +38,7 @@ from cartrial.kinetics.popfit.saem import (
     is_value_and_gradient,
     make_draws,
 )
+from cartrial.wording import count
 
 FloatArray = npt.NDArray[np.float64]
 CHI2_1_95_HALF = 1.920729410347062  # χ²₁(0.95) / 2
@@ -70,8 +71,8 @@ class ProfileInterval:
             )
         if self.modes_not_converged:
             text += (
-                f"; at {self.modes_not_converged} re-centring(s) a subject's conditional mode search did not "
-                "converge and its draws at the estimate were used there (D-19.1299)"
+                f"; at {count(self.modes_not_converged, 're-centring')} a subject's conditional mode search "
+                "did not converge and its draws at the estimate were used there (D-19.1299)"
             )
             if self.modes_not_converged_at_estimate:
                 text += (
