@@ -898,7 +898,11 @@ def site_days_later(scenario: Scenario, days: FloatArray, later: float) -> Float
     import pandas as pd
 
     days = np.asarray(days, dtype=float)
-    finite = np.isfinite(days)
+    # a day whose moment `later` days on is past the last date Python writes (9999-12-31) has no site
+    # calendar: it is `later` days on as it is; `simulate study` refuses such a calendar with its reason
+    # ("runs past the year 9999") once the calendar is known
+    last_day = (dt.date.max - dt.date.fromisoformat(scenario.accrual.start_date)).days - 1
+    finite = np.isfinite(days) & (days + max(later, 0.0) < last_day)
     if not finite.any():
         return days + later
     zone, instants, wall = _site_clock(scenario, days[finite])

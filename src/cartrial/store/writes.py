@@ -801,6 +801,11 @@ def update_record(
     # alike whether that site exists or not (D-19.415)
     check_record_sites(tx, model, table_name, [current, {**current, **diff}])
     check_references(tx.connection, model, table_name, diff)
+    # the calendar the lock dates records on: a site's zone, a subject's site (D-19.733): named
+    # before the lock's own refusal, which does not say which field moved the record's calendar
+    refuse_calendar_change(
+        tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff}, tx.connection
+    )
     # the lock before the references: a frozen record is not told to move or delete the records referring
     # to it, which the lock forbids as well (D-19.1332)
     if is_locked(model, current, tx.lock) or is_locked(model, {**current, **diff}, tx.lock):
@@ -819,10 +824,6 @@ def update_record(
         _refuse_key_held_elsewhere(tx, model, table_name, {**current, **diff}, record_id)
     if model is Subject:
         check_birth_date_privacy(tx.connection, [{**current, **diff}])
-    # the calendar the lock dates records on: a site's zone, a subject's site (D-19.733)
-    refuse_calendar_change(
-        tx.lock, model, f"{table_name} record {record_id}", current, {**current, **diff}, tx.connection
-    )
     after = {**current, **diff}
     fields_checked = (
         validated is not None
