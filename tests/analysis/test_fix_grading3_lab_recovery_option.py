@@ -4,6 +4,7 @@ the DLT evaluation and is refused outside 1-100 at the protocol."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -39,7 +40,8 @@ def test_the_protocol_option_reaches_the_graded_events(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(grading, "derive_graded_events", spy)
-    text = snapshot.protocol_yaml.replace("  options:\n", "  options:\n    lab_min_recovery_days: 1\n", 1)
+    # the example protocol states the option (at its default, 3): set it to 1
+    text = re.sub(r"(?m)^(\s*lab_min_recovery_days:) 3\b", r"\1 1", snapshot.protocol_yaml, count=1)
     assert "lab_min_recovery_days: 1" in text
     protocol = parse_protocol(text)
     study_populations(dict(snapshot.tables), protocol, CUTOFF)
