@@ -26,7 +26,7 @@ def test_the_figure_places_a_pre_dose_sample_before_the_infusion() -> None:
         }
     )
     infusions = pd.DataFrame({"subject_id": ["A"], "infused_at": ["2021-05-01T10:00:00Z"]})
-    frame = _pk_frame({"pk_samples": samples, "infusions": infusions}, "car_transgene")
+    frame = _pk_frame({"pk_samples": samples, "infusions": infusions}, "car_transgene", {})
     assert frame["day"].tolist() == pytest.approx([-1 / 24, 1.0, 7.0])  # blank actual_day: nominal day
-    alone = _pk_frame({"pk_samples": samples}, "car_transgene")  # no infusion known: stored days
+    alone = _pk_frame({"pk_samples": samples}, "car_transgene", {})  # no infusion known: stored days
     assert alone["day"].tolist() == pytest.approx([0.0, 1.0, 7.0])

@@ -1324,11 +1324,19 @@ def _pk_sample_times(snapshot: Any) -> Any:
     """The snapshot's PK samples at the analysis layer's sample time (a sample drawn before the infusion is
     pre-dose whatever its ``actual_day``; D-19.304), as the NCA, ADPC and the report read them."""
     from cartrial.analysis.kinetics import stored_pk_samples
+    from cartrial.analysis.populations import site_calendar
 
+    # each sample on its subject's site clock, the analysis' calendar (`site_calendar`: the infusions'
+    # time_zone column from the snapshot's site zones): a date typed without a time west of UTC keeps its
+    # stored day, as in the NCA (D-19.1342, D-19.1346)
+    infusions = site_calendar(
+        {"subjects": snapshot.table("subjects"), "infusions": snapshot.table("infusions")},
+        dict(getattr(snapshot, "time_zones", None) or {}),
+    )["infusions"]
     # a sample without a result (no value, not flagged BLQ) is left out, as the NCA leaves it out, and
     # counted in the frame's attrs for the fit's note (D-19.1280): the analyte of each, so that a fit of one
     # analyte counts its own (`_stored_pk_samples`, D-19.1343)
-    pk, pending = stored_pk_samples(snapshot.table("pk_samples"), snapshot.table("infusions"))
+    pk, pending = stored_pk_samples(snapshot.table("pk_samples"), infusions)
     pk.attrs["n_without_result"] = len(pending)
     analytes = pending["analyte"] if "analyte" in pending.columns else []
     pk.attrs["pending_analytes"] = [str(a).strip() for a in analytes]

@@ -342,16 +342,19 @@ def swimmer_plot(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> Any:
     return fig
 
 
-def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str) -> pd.DataFrame:
+def _pk_frame(tables: Mapping[str, pd.DataFrame], analyte: str, zones: Mapping[str, str]) -> pd.DataFrame:
+    """`analyte`'s PK samples with a result, each at the analysis' time (``day``) on its subject's site clock
+    (`zones`: the analysis' `subject_zones`; the report's tables carry no calendar column, D-19.1346)."""
     pk = tables.get("pk_samples")
     if pk is None or pk.empty:
         return pd.DataFrame()
     # a sample without a result (no value, not flagged BLQ) is no point of the figure (D-19.1280)
     pk = pk[(pk["analyte"].astype(str) == analyte).to_numpy() & has_result(pk)].reset_index(drop=True)
     # the analysis layer's time of each sample (pre-dose: negative, D-19.304), as ADPC and the NCA read it
-    # (D-19.330); a sample without one is placed on its nominal day
+    # (D-19.330), read with the site's zone as they read it: a date typed without a time west of UTC keeps
+    # its stored day (D-19.1342, D-19.1346); a sample without one is placed on its nominal day
     infusions = tables.get("infusions")
-    day = sample_actual_days(pk, infusions if infusions is not None else pd.DataFrame())
+    day = sample_actual_days(pk, infusions if infusions is not None else pd.DataFrame(), zones)
     pk["day"] = day.where(day.notna(), _num(pk["nominal_day"]))
     # values and LLOQs in the standard unit of their dimension, the analysis's one conversion (D-19.781)
     units = pk["unit"] if "unit" in pk else pd.Series("", index=pk.index)
@@ -365,9 +368,10 @@ def expansion_figure(analysis: Analysis, tables: Mapping[str, pd.DataFrame]) -> 
     """Transgene copies vs day (log scale): individual curves and the median per dose level, LLOQ line."""
     import matplotlib.pyplot as plt
 
-    pk = _pk_frame(tables, "car_transgene")
+    zones = subject_zones(analysis)
+    pk = _pk_frame(tables, "car_transgene", zones)
     if pk.empty:
-        pk = _pk_frame(tables, "car_t_cells")
+        pk = _pk_frame(tables, "car_t_cells", zones)
         analyte = "car_t_cells"
     else:
         analyte = "car_transgene"
