@@ -241,9 +241,11 @@ def _recovery(last_high: int | None, dip: int, next_high: int | None, min_recove
         return True  # no later result at grade >= the threshold: the dip ends the run
     if last_high is None:
         return False
-    below = np.ones(next_high - last_high + 1, dtype=bool)
-    below[max(dip, last_high + 1) - last_high : next_high - last_high] = False
-    return len(_episodes(below, np.ones_like(below), min_recovery_days)) > 1
+    # the days at grade >= the threshold, from the last such result to the next (`_episodes` takes them as
+    # its runs): the days from the dip to the day before the next such result are not
+    at_or_above = np.ones(next_high - last_high + 1, dtype=bool)
+    at_or_above[max(dip, last_high + 1) - last_high : next_high - last_high] = False
+    return len(_episodes(at_or_above, np.ones_like(at_or_above), min_recovery_days)) > 1
 
 
 def lab_events(
