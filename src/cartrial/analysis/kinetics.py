@@ -213,15 +213,14 @@ def has_result(pk: pd.DataFrame) -> npt.NDArray[np.bool_]:
     return np.asarray(value.notna().to_numpy() | flagged_blq(pk), dtype=bool)
 
 
-def stored_pk_samples(
-    samples: pd.DataFrame, infusions: pd.DataFrame, zones: Mapping[str, str] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def stored_pk_samples(samples: pd.DataFrame, infusions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stored PK samples at the analysis' time of each (`sample_actual_days` in ``actual_day``, on each
-    subject's site clock: `zones`, else the infusions' ``time_zone`` column, as there; D-19.1346), split by
-    `has_result`: (those with a result, those without), each renumbered. The NCA and the kinetic fits from
-    the store read the first and count the second (D-19.1278, D-19.1280)."""
+    subject's site clock: the `infusions`' ``time_zone`` column, which every caller's infusions carry — the
+    analysis' and `site_calendar`'s; D-19.1346), split by `has_result`: (those with a result, those
+    without), each renumbered. The NCA and the kinetic fits from the store read the first and count the
+    second (D-19.1278, D-19.1280)."""
     timed = samples.reset_index(drop=True)
-    timed = timed.assign(actual_day=sample_actual_days(timed, infusions, zones).to_numpy())
+    timed = timed.assign(actual_day=sample_actual_days(timed, infusions).to_numpy())
     resulted = has_result(timed)
     return timed[resulted].reset_index(drop=True), timed[~resulted].reset_index(drop=True)
 
