@@ -64,6 +64,7 @@ from cartrial.columns import (
     site_today,
     time_zone_of,
     typed_site_date,
+    typed_site_moment,
     utc_now,
 )
 from cartrial.errors import InputError, Problem
@@ -1051,6 +1052,23 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def _sample_span_days(moment: dt.datetime, zone: dt.tzinfo, infused: dt.datetime) -> tuple[float, float]:
+    """The days from `infused` (aware) to the first and the last moment a sample's ``sampled_at`` stands
+    for (`SAMPLE-DAY-MISMATCH`, D-19.1347): a date typed without a time by the one rule
+    (`cartrial.columns.typed_site_moment` reads the instant as another: 00:00:00Z west of UTC) is any moment
+    of that date on the site's clock (`zone`), its 00:00 to the next day's 00:00 (23 or 25 hours at a
+    change of clock); any other instant is itself (both ends equal)."""
+    instant = _aware(moment)
+    typed = typed_site_moment(instant, zone)
+    day = dt.timedelta(days=1)
+    if typed == instant:  # aware datetimes compare as instants: the same moment, a real time
+        elapsed = (instant - infused) / day
+        return elapsed, elapsed
+    start = typed.astimezone(dt.UTC)
+    end = dt.datetime.combine(typed.date() + day, dt.time(0), zone).astimezone(dt.UTC)
+    return (start - infused) / day, (end - infused) / day
+
+
 def _sample_day_mismatch(
     records: SubjectRecords, protocol: Protocol | None, today: dt.date
 ) -> Iterator[tuple[Record, str, Any, str]]:
@@ -1058,13 +1076,14 @@ def _sample_day_mismatch(
     if first is None:
         return
     infused = _aware(first.get("infused_at"))
+    zone = _zone(records.time_zone)
     for table in SAMPLE_TABLES:
         for sample in records.of(table):
             actual, moment = sample.get("actual_day"), sample.get("sampled_at")
             if not isinstance(actual, int | float) or not isinstance(moment, dt.datetime):
                 continue
-            elapsed = (_aware(moment) - infused) / dt.timedelta(days=1)
-            if abs(actual - elapsed) > SAMPLE_DAY_TOLERANCE:
+            earliest, latest = _sample_span_days(moment, zone, infused)
+            if actual < earliest - SAMPLE_DAY_TOLERANCE or actual > latest + SAMPLE_DAY_TOLERANCE:
                 yield (
                     sample,
                     "actual_day",
@@ -1628,12 +1647,15 @@ EDIT_CHECKS: tuple[tuple[EditCheck, CheckFunction], ...] = (
         EditCheck(
             "SAMPLE-DAY-MISMATCH",
             f"a PK or PD sample's actual_day within ±{SAMPLE_DAY_TOLERANCE:g} day of sampled_at minus the "
-            "subject's infusion (infused_at), in days",
+            "subject's infusion (infused_at), in days; a sampled_at typed as a date without a time: within "
+            "it of any moment of that date on the site's clock",
             Severity.SOFT,
             "the day of a sample counted from the infusion's clock time (cartrial.kinetics.templates."
             "PK_NCA_COLUMNS time = actual_day; SDTM PC.PCDTC from sampled_at, ADaM ADPC.AFRLT from "
             "actual_day or, with no stored actual_day, the elapsed time from sampled_at (D-19.1279), a "
-            "sample before the infusion from sampled_at, D-19.304); " + EDC_PRACTICE + " (D-19.168)",
+            "sample before the infusion from sampled_at, D-19.304); "
+            + EDC_PRACTICE
+            + " (D-19.168, D-19.1347)",
         ),
         _sample_day_mismatch,
     ),
@@ -2663,6 +2685,7 @@ def import_findings(
         for s, records in subjects.items()
         if (tomorrow := today_at(records.time_zone, today, now) + dt.timedelta(days=1))
     }
+    zones_of = {s: records.time_zone for s, records in subjects.items()}  # SAMPLE-DAY-MISMATCH's clock
     infused = {  # the moment day 0 starts from, per subject (SAMPLE-DAY-MISMATCH; PK and PD alike)
         s: _aware(first.get("infused_at"))
         for s, records in subjects.items()
@@ -2698,7 +2721,7 @@ def import_findings(
                 candidates += _pk_unit_rows(columns["analyte"], columns["unit"])
         if table in SAMPLE_TABLES and "actual_day" in columns:
             candidates += _day_mismatch_rows(
-                columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused
+                columns["subject_id"], columns["sampled_at"], columns["actual_day"], infused, zones_of
             )
         if table in SAME_DAY_TABLES:
             # the subject's stored records of the table, the imported rows over them (D-19.1101)
@@ -3017,10 +3040,13 @@ def _day_mismatch_rows(
     moments: Sequence[Any],
     days: Sequence[Any],
     infused: Mapping[str, dt.datetime],
+    zones: Mapping[str, str | None],
 ) -> list[int]:
     """Positions of the sample rows whose ``actual_day`` differs from their moment counted from their
     subject's infusion by more than `SAMPLE_DAY_TOLERANCE` (`SAMPLE-DAY-MISMATCH`; a row without a day, a
-    moment or an infused subject: never)."""
+    moment or an infused subject: never). A moment at exactly 00:00:00Z is read on the clock of its subject's
+    site (`zones`: subject → IANA zone, None: UTC) as the check reads it, `_sample_span_days` (a date typed
+    without a time west of UTC: the span of that date; D-19.1347), so the rows kept are the check's own."""
     import numpy as np
     import pandas as pd
 
@@ -3044,9 +3070,36 @@ def _day_mismatch_rows(
     )
     actual = np.array(days, dtype=float)  # None: NaN
     elapsed = (moment_us[moment_codes] - infused_us[subject_codes]) / 86_400e6
-    with np.errstate(invalid="ignore"):
-        off = np.abs(actual - elapsed) > SAMPLE_DAY_TOLERANCE  # NaN compares False
+    earliest, latest = elapsed, elapsed.copy()
+    # 00:00:00Z, perhaps a date typed without a time: each (subject, moment) pair of such rows through the
+    # check's own reading (`_sample_span_days`) with the subject's zone
+    midnight = np.array(
+        [
+            isinstance(m, dt.datetime) and _aware(m).astimezone(dt.UTC).timetz() == _MIDNIGHT
+            for m in moment_values.tolist()
+        ]
+        + [False],
+        dtype=bool,
+    )
+    rows = np.flatnonzero(midnight[moment_codes] & (subject_codes >= 0))
+    spans: dict[tuple[int, int], tuple[float, float]] = {}
+    for i in rows.tolist():
+        key = (int(subject_codes[i]), int(moment_codes[i]))
+        if key not in spans:
+            subject = subject_texts[key[0]]
+            when = infused.get(subject)
+            spans[key] = (
+                (np.nan, np.nan)
+                if when is None
+                else _sample_span_days(moment_values[key[1]], _zone(zones.get(subject)), when)
+            )
+        earliest[i], latest[i] = spans[key]
+    with np.errstate(invalid="ignore"):  # NaN compares False
+        off = (actual < earliest - SAMPLE_DAY_TOLERANCE) | (actual > latest + SAMPLE_DAY_TOLERANCE)
     return np.flatnonzero(off).tolist()
+
+
+_MIDNIGHT = dt.time(0, tzinfo=dt.UTC)
 
 
 def _pk_lloq_rows(values: Any, lloqs: Any, blqs: Any) -> list[int]:
