@@ -166,9 +166,10 @@ def _timed_instant(text: str) -> dt.datetime | None:
 
 
 def build_adsl(
-    analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str
+    analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str, cutoff: dt.date
 ) -> pd.DataFrame:
-    """One record per enrolled subject; population flags are membership of the analysis populations."""
+    """One record per enrolled subject; population flags are membership of the analysis populations;
+    DCUTDT the analysis' data cut-off `cutoff` (TS DCUTDTC, D-19.1362)."""
     pops = analysis.populations
     membership = analysis.datasets["populations"].table
     dm = {r["SUBJID"]: r for r in _rows(sdtm["DM"])}
@@ -220,10 +221,14 @@ def build_adsl(
             # the infusion instant on the site's clock, as ADTTE STARTDTM (D-19.1268, D-19.607)
             "TRTSDTM": site_wall_clock(_timed_instant(first_cart.get(usubjid, "")), zones.get(sid)),
             "TRTEDT": date_of(last_cart[usubjid]) if usubjid in last_cart else None,
+            # the last CAR-T infusion's instant on the site's clock, by TRTSDTM's one rule (D-19.1360)
+            "TRTEDTM": site_wall_clock(_timed_instant(last_cart.get(usubjid, "")), zones.get(sid)),
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
             "DTHFL": d.get("DTHFL", ""),
+            "DTHDT": date_of(d["DTHDTC"]) if not _missing(d.get("DTHDTC")) else None,  # D-19.1361
+            "DCUTDT": cutoff,  # D-19.1362
             "EOSSTT": m["study_status"],  # D-19.83, D-19.92
             "DCSREAS": m["discontinuation_reason"],
             "EOSDT": date_of(m["end_of_study_date"]) if m["end_of_study_date"] else None,
@@ -1291,7 +1296,7 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     specs = dataset_specs()
     study_id = ascii_text(snapshot.protocol.study.id)
     out: dict[str, pd.DataFrame] = {}
-    out["ADSL"] = build_adsl(analysis, sdtm, specs["ADSL"], study_id)
+    out["ADSL"] = build_adsl(analysis, sdtm, specs["ADSL"], study_id, snapshot.cutoff)
     out["ADAE"] = build_adae(analysis, sdtm, out["ADSL"], specs["ADAE"], snapshot.cutoff)
     out["ADLB"] = build_adlb(analysis, sdtm, out["ADSL"], specs["ADLB"], snapshot)
     out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot, analysis)
