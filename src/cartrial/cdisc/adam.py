@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.common import (
+    UNSCHEDULED,
     analysis_table,
     ascii_text,
     by_distinct,
@@ -451,7 +452,37 @@ def build_adlb(
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb, refid)
+    frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb)
     return finalize(frame, spec, sort=[])
+
+
+def _analysis_visits(frame: pd.DataFrame, lb: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """AVISITN/AVISIT of each ADLB record: LB.VISITNUM/VISIT of its LB record (USUBJID and LBSEQ) when that
+    is a scheduled visit of the protocol — the one visit-window rule of the export (`timing_columns`: the
+    window holding the date, nearest target first); a record in no scheduled window (LB's ``UNSCHEDULED
+    x.0k``), or without its LB record (LBSEQ blank), has none (D-19.1363)."""
+    n = len(frame)
+    numbers = np.full(n, math.nan)
+    names = np.full(n, "", dtype=object)
+    if not n or not {"VISITNUM", "VISIT", "LBSEQ"} <= set(lb.columns):
+        return numbers, names
+    visit = lb["VISIT"].astype(object).where(lb["VISIT"].notna(), "").astype(str)
+    source = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(dtype=object),
+            "s": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+            "n": pd.to_numeric(lb["VISITNUM"], errors="coerce").to_numpy(dtype=float),
+            "v": visit.to_numpy(dtype=object),
+        }
+    ).drop_duplicates(["u", "s"], keep=False)  # a LBSEQ named twice for a subject identifies no record
+    source = source[(source["v"] != "") & ~source["v"].str.startswith(UNSCHEDULED) & source["n"].notna()]
+    found = pd.DataFrame(
+        {"u": frame["USUBJID"].to_numpy(dtype=object), "s": frame["LBSEQ"].to_numpy(dtype=float)}
+    ).merge(source, on=["u", "s"], how="left")
+    keep = found["n"].notna().to_numpy()
+    numbers[keep] = found["n"].to_numpy(dtype=float)[keep]
+    names[keep] = found["v"].to_numpy(dtype=object)[keep]
+    return numbers, names
 
 
 def _calendar_dates(day: pd.Series) -> np.ndarray:

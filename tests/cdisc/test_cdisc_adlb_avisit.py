@@ -1,0 +1,86 @@
+"""ADLB.AVISIT/AVISITN (D-19.1363): the analysis visit of a lab result is the protocol's scheduled visit
+whose window holds its date (the visit SDTM LB.VISIT/VISITNUM assign, nearest target first); a result in
+no scheduled window has none (AVISIT null, not 'UNSCHEDULED x.0k').
+
+The expected visits are derived here from the example's files, not from the exporter: labs.csv
+(`collected_at`, UTC), infusions.csv (`infused_at`, UTC), sites.csv (Asia/Shanghai, UTC+8, no daylight
+saving) and the protocol's schedule.visits read as plain YAML (study_day, window_minus_days,
+window_plus_days; visits numbered 1..n in order). The protocol day is the collection date minus the infusion
+date, both on the Shanghai calendar. Hand check: CT-001 (infused 2021-04-27T02:00Z, 10:00 local) has its
+2021-05-25T... lab on protocol day 28, 'Day 28 (month 1)' (visit 13); its 2021-04-22 screening lab on day -5
+is in no window (Leukapheresis -14 -5/+5 ends on day -9, Lymphodepletion day -4 has no window)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+SHANGHAI = dt.timedelta(hours=8)
+
+
+def _expected(examples_dir: Path) -> dict[tuple[str, str, dt.date], tuple[float, str]]:
+    folder = examples_dir / "ct103a-nmosd"
+    visits = yaml.safe_load((folder / "protocol.yaml").read_text(encoding="utf-8"))["schedule"]["visits"]
+    infused = pd.read_csv(folder / "study" / "infusions.csv", dtype=str)
+    day0 = {
+        r.subject_id: (dt.datetime.fromisoformat(r.infused_at.replace("Z", "+00:00")) + SHANGHAI).date()
+        for r in infused.itertuples()
+    }
+    labs = pd.read_csv(folder / "study" / "labs.csv", dtype=str)
+    out: dict[tuple[str, str, dt.date], tuple[float, str]] = {}
+    for r in labs.itertuples():
+        day = (dt.datetime.fromisoformat(r.collected_at.replace("Z", "+00:00")) + SHANGHAI).date()
+        pday = (day - day0[r.subject_id]).days
+        best: tuple[int, int, str] | None = None
+        for number, v in enumerate(visits, start=1):
+            low = v["study_day"] - v.get("window_minus_days", 0)
+            high = v["study_day"] + v.get("window_plus_days", 0)
+            if low <= pday <= high:
+                distance = abs(pday - v["study_day"])
+                if best is None or distance < best[0]:
+                    best = (distance, number, v["name"])
+        out[(r.subject_id, r.analyte, day)] = (float(best[1]), best[2]) if best else (float("nan"), "")
+    return out
+
+
+ANALYTE = {
+    "HGB": "hemoglobin",
+    "LYM": "lymphocytes",
+    "NEUT": "neutrophils",
+    "PLAT": "platelets",
+    "WBC": "wbc",
+}
+
+
+def test_adlb_avisit_is_the_protocol_visit_window(exported, examples_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    adlb = exported.frames["ADLB"]
+    expected = _expected(examples_dir)
+    assert len(adlb) > 0
+    scheduled = 0
+    for r in adlb.itertuples():
+        key = (r.USUBJID.removeprefix("CT103A-NMOSD-"), ANALYTE[r.PARAMCD], r.ADT)
+        number, name = expected[key]
+        if name:
+            scheduled += 1
+            assert (number, name) == (r.AVISITN, r.AVISIT), key
+        else:
+            assert pd.isna(r.AVISITN) and r.AVISIT == "", key
+    assert scheduled > 0
+
+
+def test_adlb_avisit_hand_checked(exported) -> None:  # type: ignore[no-untyped-def]
+    adlb = exported.frames["ADLB"]
+    one = adlb[(adlb["USUBJID"] == "CT103A-NMOSD-CT-001") & (adlb["PARAMCD"] == "NEUT")].set_index("ADT")
+    assert one.loc[dt.date(2021, 5, 25), "AVISIT"] == "Day 28 (month 1)"
+    assert one.loc[dt.date(2021, 5, 25), "AVISITN"] == 13.0
+    assert one.loc[dt.date(2021, 4, 22), "AVISIT"] == ""
+    assert pd.isna(one.loc[dt.date(2021, 4, 22), "AVISITN"])
+
+
+def test_adlb_avisit_in_define(exported) -> None:  # type: ignore[no-untyped-def]
+    define = (exported.out / "adam" / "define.xml").read_text(encoding="utf-8")
+    for name in ("AVISIT", "AVISITN"):
+        assert f'OID="MT.ADLB.{name}"' in define
