@@ -13,6 +13,7 @@ is in no window (Leukapheresis -14 -5/+5 ends on day -9, Lymphodepletion day -4 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -84,3 +85,33 @@ def test_adlb_avisit_in_define(exported) -> None:  # type: ignore[no-untyped-def
     define = (exported.out / "adam" / "define.xml").read_text(encoding="utf-8")
     for name in ("AVISIT", "AVISITN"):
         assert f'OID="MT.ADLB.{name}"' in define
+
+
+# CT-001's added neutrophils at a site on America/Los_Angeles (conftest PACIFIC_LABS), worked by hand: the
+# infusion 2021-04-27T02:00Z is 2021-04-26 19:00 PDT, so protocol day 0 is 2021-04-26 (ADY 1). Day 28 (month 1)
+# (visit 13) is days 25..31, Month 6 (visit 16) days 166..194, Month 9 starts on day 256. ADT: (ADY, AVISITN,
+# AVISIT).
+PACIFIC_VISITS = {
+    # 2021-05-28T06:00Z = 05-27 23:00 PDT: day 31, the upper edge of Day 28 (on UTC's calendar, 05-28)
+    dt.date(2021, 5, 27): (32.0, 13.0, "Day 28 (month 1)"),
+    # 2021-05-28T08:00Z = 05-28 01:00 PDT: day 32, in no window
+    dt.date(2021, 5, 28): (33.0, math.nan, ""),
+    # 2021-05-21T00:00:00Z, a date typed without a time: 05-21 itself (not 05-20 17:00), day 25, lower edge
+    dt.date(2021, 5, 21): (26.0, 13.0, "Day 28 (month 1)"),
+    # 2021-11-07T07:30Z = 11-07 00:30 PDT (the clocks go back at 09:00Z; fixed UTC-8 would say 11-06): day 195
+    dt.date(2021, 11, 7): (196.0, math.nan, ""),
+    # 2021-11-07T06:30Z = 11-06 23:30 PDT: day 194, the upper edge of Month 6
+    dt.date(2021, 11, 6): (195.0, 16.0, "Month 6"),
+}
+
+
+def test_adlb_avisit_on_a_site_west_of_utc(pacific_frames) -> None:  # type: ignore[no-untyped-def]
+    adlb = pacific_frames["ADLB"]
+    one = adlb[(adlb["USUBJID"] == "CT103A-NMOSD-CT-001") & (adlb["PARAMCD"] == "NEUT")]
+    for day, (ady, number, name) in PACIFIC_VISITS.items():
+        rows = one[one["ADT"] == day]
+        assert len(rows) == 1, day
+        row = rows.iloc[0]
+        assert row["ADY"] == ady, day
+        assert row["AVISIT"] == name, day
+        assert (pd.isna(row["AVISITN"]) and math.isnan(number)) or row["AVISITN"] == number, day

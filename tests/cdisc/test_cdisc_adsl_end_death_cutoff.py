@@ -100,3 +100,13 @@ def test_a_never_infused_subject_has_the_cutoff(exported) -> None:  # type: igno
     for name in ("TRTEDTM", "DTHDT", "DCUTDT"):
         assert name in adsl.columns
     assert str(adsl.loc["CT-099", "DCUTDT"]) == CUTOFF.isoformat()
+
+
+def test_trtedtm_on_a_site_west_of_utc(pacific_frames) -> None:  # type: ignore[no-untyped-def]
+    """CT-001's infusion 2021-04-27T02:00:00Z at a site on America/Los_Angeles (PDT, UTC-7) is 2021-04-26
+    19:00 there: TRTEDTM and TRTSDTM hold that wall-clock time, TRTEDT the site's date 2021-04-26 (UTC's
+    and Shanghai's date is 04-27)."""
+    by = pacific_frames["ADSL"].set_index("SUBJID")
+    assert by.loc["CT-001", "TRTEDTM"] == dt.datetime(2021, 4, 26, 19, 0)
+    assert by.loc["CT-001", "TRTSDTM"] == dt.datetime(2021, 4, 26, 19, 0)
+    assert str(by.loc["CT-001", "TRTEDT"]) == "2021-04-26"
