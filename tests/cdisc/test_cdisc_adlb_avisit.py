@@ -12,6 +12,7 @@ is in no window (Leukapheresis -14 -5/+5 ends on day -9, Lymphodepletion day -4 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
@@ -88,9 +89,9 @@ def test_adlb_avisit_in_define(exported) -> None:  # type: ignore[no-untyped-def
 
 
 # CT-001's added neutrophils at a site on America/Los_Angeles (conftest PACIFIC_LABS), worked by hand: the
-# infusion 2021-04-27T02:00Z is 2021-04-26 19:00 PDT, so protocol day 0 is 2021-04-26 (ADY 1). Day 28 (month 1)
-# (visit 13) is days 25..31, Month 6 (visit 16) days 166..194, Month 9 starts on day 256. ADT: (ADY, AVISITN,
-# AVISIT).
+# infusion 2021-04-27T02:00Z is 2021-04-26 19:00 PDT, so protocol day 0 is 2021-04-26 (ADY 1). Day 28
+# (month 1) (visit 13) is days 25..31, Month 6 (visit 16) days 166..194, Month 9 starts on day 256.
+# ADT: (ADY, AVISITN, AVISIT).
 PACIFIC_VISITS = {
     # 2021-05-28T06:00Z = 05-27 23:00 PDT: day 31, the upper edge of Day 28 (on UTC's calendar, 05-28)
     dt.date(2021, 5, 27): (32.0, 13.0, "Day 28 (month 1)"),
@@ -115,3 +116,34 @@ def test_adlb_avisit_on_a_site_west_of_utc(pacific_frames) -> None:  # type: ign
         assert row["ADY"] == ady, day
         assert row["AVISIT"] == name, day
         assert (pd.isna(row["AVISITN"]) and math.isnan(number)) or row["AVISITN"] == number, day
+
+
+def test_a_scheduled_visit_named_unscheduled_is_an_analysis_visit(exported) -> None:  # type: ignore[no-untyped-def]
+    """Scheduled means a protocol visit number (schedule.visits, 1..n), the rule of LB.VISITNUM, never the
+    visit's name: with the protocol's Day 14 (visit 11, days 12..16) renamed 'UNSCHEDULED SAFETY CALL',
+    CT-001's 2021-05-11 neutrophils (Shanghai, day 14) keep AVISITN 11 and that name; an added result on
+    2021-05-14 (day 17: after Day 14's window, before Day 21's 19..23) is the real unscheduled visit 11.01
+    and has no analysis visit."""
+    from .conftest import frames_of, with_labs
+
+    name = "UNSCHEDULED SAFETY CALL"
+    snapshot = with_labs(exported, "CT-001", ("2021-05-14T07:00:00Z",))
+    protocol = snapshot.protocol
+    visits = list(protocol.schedule.visits)
+    assert (visits[10].name, visits[10].study_day) == ("Day 14", 14)
+    visits[10] = visits[10].model_copy(update={"name": name})
+    schedule = protocol.schedule.model_copy(update={"visits": visits})
+    snapshot = dataclasses.replace(snapshot, protocol=protocol.model_copy(update={"schedule": schedule}))
+    frames = frames_of(exported, snapshot)
+    lb = frames["LB"]
+    lb = lb[(lb["USUBJID"] == "CT103A-NMOSD-CT-001") & (lb["LBTESTCD"] == "NEUT")].set_index("LBDTC")
+    assert lb.loc["2021-05-11T15:00+08:00", "VISITNUM"] == 11.0
+    assert lb.loc["2021-05-11T15:00+08:00", "VISIT"] == name
+    assert lb.loc["2021-05-14T15:00+08:00", "VISITNUM"] == 11.01
+    assert lb.loc["2021-05-14T15:00+08:00", "VISIT"] == "UNSCHEDULED 11.01"
+    adlb = frames["ADLB"]
+    one = adlb[(adlb["USUBJID"] == "CT103A-NMOSD-CT-001") & (adlb["PARAMCD"] == "NEUT")].set_index("ADT")
+    assert one.loc[dt.date(2021, 5, 11), "AVISIT"] == name
+    assert one.loc[dt.date(2021, 5, 11), "AVISITN"] == 11.0
+    assert one.loc[dt.date(2021, 5, 14), "AVISIT"] == ""
+    assert pd.isna(one.loc[dt.date(2021, 5, 14), "AVISITN"])

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.common import (
-    UNSCHEDULED,
     analysis_table,
     ascii_text,
     by_distinct,
@@ -28,6 +27,7 @@ from cartrial.cdisc.common import (
     empty_frame,
     finalize,
     parse_instant,
+    protocol_visits,
     site_date_of,
     site_days,
     site_wall_clock,
@@ -452,15 +452,19 @@ def build_adlb(
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb, refid)
-    frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb)
+    visits = protocol_visits(snapshot.protocol) if snapshot is not None else ()
+    frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, {v.number for v in visits})
     return finalize(frame, spec, sort=[])
 
 
-def _analysis_visits(frame: pd.DataFrame, lb: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _analysis_visits(
+    frame: pd.DataFrame, lb: pd.DataFrame, scheduled: set[float]
+) -> tuple[np.ndarray, np.ndarray]:
     """AVISITN/AVISIT of each ADLB record: LB.VISITNUM/VISIT of its LB record (USUBJID and LBSEQ) when that
-    is a scheduled visit of the protocol — the one visit-window rule of the export (`timing_columns`: the
-    window holding the date, nearest target first); a record in no scheduled window (LB's ``UNSCHEDULED
-    x.0k``), or without its LB record (LBSEQ blank), has none (D-19.1363)."""
+    VISITNUM is a scheduled visit's number (`scheduled`, the numbers of `protocol_visits`) — the one
+    visit-window rule of the export (`timing_columns`: the window holding the date, nearest target first),
+    never the visit's name (a protocol visit may be named 'UNSCHEDULED ...'); a record in no scheduled window
+    (LB's unscheduled x.0k), or without its LB record (LBSEQ blank), has none (D-19.1363)."""
     n = len(frame)
     numbers = np.full(n, math.nan)
     names = np.full(n, "", dtype=object)
@@ -475,7 +479,7 @@ def _analysis_visits(frame: pd.DataFrame, lb: pd.DataFrame) -> tuple[np.ndarray,
             "v": visit.to_numpy(dtype=object),
         }
     ).drop_duplicates(["u", "s"], keep=False)  # a LBSEQ named twice for a subject identifies no record
-    source = source[(source["v"] != "") & ~source["v"].str.startswith(UNSCHEDULED) & source["n"].notna()]
+    source = source[source["n"].isin(scheduled)]
     found = pd.DataFrame(
         {"u": frame["USUBJID"].to_numpy(dtype=object), "s": frame["LBSEQ"].to_numpy(dtype=float)}
     ).merge(source, on=["u", "s"], how="left")
