@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from .conftest import CUTOFF, frames_with_a_subject_never_infused
 
@@ -93,8 +94,8 @@ def test_new_adsl_variables_in_the_files_and_define(exported) -> None:  # type: 
 
 
 def test_a_never_infused_subject_has_the_cutoff(exported) -> None:  # type: ignore[no-untyped-def]
-    """The frame of a never-infused subject still has every ADSL variable (TRT01P may be null, its spec says
-    why: the store records the dose level at the infusion)."""
+    """The frame of a never-infused subject still has TRTEDTM, DTHDT and DCUTDT, and its DCUTDT is the
+    cut-off (one for every subject, infused or not)."""
     frames = frames_with_a_subject_never_infused(exported, "CT-099")
     adsl = frames["ADSL"].set_index("SUBJID")
     for name in ("TRTEDTM", "DTHDT", "DCUTDT"):
@@ -110,3 +111,37 @@ def test_trtedtm_on_a_site_west_of_utc(pacific_frames) -> None:  # type: ignore[
     assert by.loc["CT-001", "TRTEDTM"] == dt.datetime(2021, 4, 26, 19, 0)
     assert by.loc["CT-001", "TRTSDTM"] == dt.datetime(2021, 4, 26, 19, 0)
     assert str(by.loc["CT-001", "TRTEDT"]) == "2021-04-26"
+
+
+def test_a_second_infusion_never_reaches_ex(exported) -> None:  # type: ignore[no-untyped-def]
+    """A re-infusion cannot reach EX through the analysis: `analyse` refuses a second infusion row of a
+    subject (the infusions' parse, one infusion row per subject), so the export is never built of one."""
+    from cartrial.analysis import analyse
+    from cartrial.errors import InputError
+
+    infusions = exported.snapshot.tables["infusions"]
+    again = infusions.iloc[[0]].assign(infused_at="2021-05-27T02:00:00Z", record_id="999999")
+    tables = {**exported.snapshot.tables, "infusions": pd.concat([infusions, again], ignore_index=True)}
+    with pytest.raises(InputError, match="subject listed twice; allowed: one infusion row per subject"):
+        analyse(dataclasses.replace(exported.snapshot, tables=tables))
+
+
+def test_trtedtm_of_two_infusions_in_ex_is_the_later(exported, example_frames) -> None:  # type: ignore[no-untyped-def]
+    """`build_adsl` of an EX holding a second CAR-T infusion of CT-001 (EXSTDTC 2021-05-27T09:15+08:00, a
+    frame the analysis never makes, see above): TRTSDT/TRTSDTM stay the first infusion (2021-04-27 10:00
+    Shanghai), TRTEDT/TRTEDTM are the later one (2021-05-27 09:15 on the site's clock, Asia/Shanghai)."""
+    from cartrial.cdisc.adam import build_adsl
+    from cartrial.cdisc.spec import dataset_specs
+
+    ex = example_frames["EX"]
+    first = ex[(ex["USUBJID"] == "CT103A-NMOSD-CT-001") & (ex["EXCAT"] == "CAR-T CELL INFUSION")]
+    assert list(first["EXSTDTC"]) == ["2021-04-27T10:00+08:00"]
+    second = first.assign(EXSEQ=99.0, EXSTDTC="2021-05-27T09:15+08:00", EXENDTC="2021-05-27T09:15+08:00")
+    sdtm = {**example_frames, "EX": pd.concat([ex, second], ignore_index=True)}
+    adsl = build_adsl(exported.analysis, sdtm, dataset_specs()["ADSL"], "CT103A-NMOSD", CUTOFF)
+    by = adsl.set_index("SUBJID")
+    assert by.loc["CT-001", "TRTSDTM"] == dt.datetime(2021, 4, 27, 10, 0)
+    assert str(by.loc["CT-001", "TRTSDT"]) == "2021-04-27"
+    assert by.loc["CT-001", "TRTEDTM"] == dt.datetime(2021, 5, 27, 9, 15)
+    assert str(by.loc["CT-001", "TRTEDT"]) == "2021-05-27"
+    assert by.loc["CT-002", "TRTEDTM"] == by.loc["CT-002", "TRTSDTM"] == dt.datetime(2021, 5, 18, 10, 30)
