@@ -113,6 +113,60 @@ def frames_with_a_subject_never_infused(exported: Exported, subject_id: str) -> 
     return build_all(snapshot, analyse(snapshot), {"TJH": "China"})
 
 
+# CT-001's added neutrophil results (UTC instants, as labs.csv writes them) of the regression of a site west
+# of UTC (`pacific_frames`): on America/Los_Angeles (PDT, UTC-7, until 2021-11-07 09:00Z) they fall on
+# 05-27 23:00, 05-28 01:00, 05-21 (a date typed without a time, D-19.947), 11-07 00:30 and 11-06 23:30
+PACIFIC_ZONE = "America/Los_Angeles"
+PACIFIC_LABS = (
+    "2021-05-28T06:00:00Z",
+    "2021-05-28T08:00:00Z",
+    "2021-05-21T00:00:00Z",
+    "2021-11-07T07:30:00Z",
+    "2021-11-07T06:30:00Z",
+)
+
+
+def frames_of(exported: Exported, snapshot: Any) -> dict[str, pd.DataFrame]:
+    """`build_all` of a changed copy `snapshot` of the example, analysed afresh (the example's one site)."""
+    from cartrial.analysis import analyse
+    from cartrial.cdisc.export import build_all
+
+    return build_all(snapshot, analyse(snapshot), {"TJH": "China"})
+
+
+def with_labs(exported: Exported, subject_id: str, instants: tuple[str, ...]) -> Any:
+    """A copy of the example's snapshot with one more neutrophil result (3.10 x 10^9/L, normal) of
+    `subject_id` at each of `instants` (labs.csv text)."""
+    labs = exported.snapshot.tables["labs"]
+    blank = dict.fromkeys(labs.columns, "")
+    added = [
+        blank
+        | {
+            "subject_id": subject_id,
+            "analyte": "neutrophils",
+            "collected_at": instant,
+            "value": "3.10",
+            "unit": "10^9/L",
+            "lln": "1.8",
+            "record_id": str(999900 + i),
+        }
+        for i, instant in enumerate(instants)
+    ]
+    tables = {**exported.snapshot.tables, "labs": pd.concat([labs, pd.DataFrame(added)], ignore_index=True)}
+    return dataclasses.replace(exported.snapshot, tables=tables)
+
+
+@pytest.fixture(scope="session")
+def pacific_frames(exported: Exported) -> dict[str, pd.DataFrame]:
+    """The frames of the example with its one site (TJH) on America/Los_Angeles instead of Asia/Shanghai and
+    CT-001's neutrophil results at `PACIFIC_LABS` added (built once; read only). CT-001's infusion,
+    2021-04-27T02:00:00Z, is 2021-04-26 19:00 PDT there: protocol day 0 is 2021-04-26."""
+    snapshot = dataclasses.replace(
+        with_labs(exported, "CT-001", PACIFIC_LABS), time_zones={"TJH": PACIFIC_ZONE}
+    )
+    return frames_of(exported, snapshot)
+
+
 @pytest.fixture(scope="session")
 def exported(
     example_sqlite_template: Path,

@@ -27,6 +27,7 @@ from cartrial.cdisc.common import (
     empty_frame,
     finalize,
     parse_instant,
+    protocol_visits,
     site_date_of,
     site_days,
     site_wall_clock,
@@ -166,9 +167,10 @@ def _timed_instant(text: str) -> dt.datetime | None:
 
 
 def build_adsl(
-    analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str
+    analysis: Any, sdtm: Mapping[str, pd.DataFrame], spec: DatasetSpec, study_id: str, cutoff: dt.date
 ) -> pd.DataFrame:
-    """One record per enrolled subject; population flags are membership of the analysis populations."""
+    """One record per enrolled subject; population flags are membership of the analysis populations;
+    DCUTDT the analysis' data cut-off `cutoff` (TS DCUTDTC, D-19.1362)."""
     pops = analysis.populations
     membership = analysis.datasets["populations"].table
     dm = {r["SUBJID"]: r for r in _rows(sdtm["DM"])}
@@ -220,10 +222,14 @@ def build_adsl(
             # the infusion instant on the site's clock, as ADTTE STARTDTM (D-19.1268, D-19.607)
             "TRTSDTM": site_wall_clock(_timed_instant(first_cart.get(usubjid, "")), zones.get(sid)),
             "TRTEDT": date_of(last_cart[usubjid]) if usubjid in last_cart else None,
+            # the last CAR-T infusion's instant on the site's clock, by TRTSDTM's one rule (D-19.1360)
+            "TRTEDTM": site_wall_clock(_timed_instant(last_cart.get(usubjid, "")), zones.get(sid)),
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
             "DTHFL": d.get("DTHFL", ""),
+            "DTHDT": date_of(d["DTHDTC"]) if not _missing(d.get("DTHDTC")) else None,  # D-19.1361
+            "DCUTDT": cutoff,  # D-19.1362
             "EOSSTT": m["study_status"],  # D-19.83, D-19.92
             "DCSREAS": m["discontinuation_reason"],
             "EOSDT": date_of(m["end_of_study_date"]) if m["end_of_study_date"] else None,
@@ -446,7 +452,41 @@ def build_adlb(
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb, refid)
+    visits = protocol_visits(snapshot.protocol) if snapshot is not None else ()
+    frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, {v.number for v in visits})
     return finalize(frame, spec, sort=[])
+
+
+def _analysis_visits(
+    frame: pd.DataFrame, lb: pd.DataFrame, scheduled: set[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """AVISITN/AVISIT of each ADLB record: LB.VISITNUM/VISIT of its LB record (USUBJID and LBSEQ) when that
+    VISITNUM is a scheduled visit's number (`scheduled`, the numbers of `protocol_visits`) — the one
+    visit-window rule of the export (`timing_columns`: the window holding the date, nearest target first),
+    never the visit's name (a protocol visit may be named 'UNSCHEDULED ...'); a record in no scheduled window
+    (LB's unscheduled x.0k), or without its LB record (LBSEQ blank), has none (D-19.1363)."""
+    n = len(frame)
+    numbers = np.full(n, math.nan)
+    names = np.full(n, "", dtype=object)
+    if not n or not {"VISITNUM", "VISIT", "LBSEQ"} <= set(lb.columns):
+        return numbers, names
+    visit = lb["VISIT"].astype(object).where(lb["VISIT"].notna(), "").astype(str)
+    source = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(dtype=object),
+            "s": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+            "n": pd.to_numeric(lb["VISITNUM"], errors="coerce").to_numpy(dtype=float),
+            "v": visit.to_numpy(dtype=object),
+        }
+    ).drop_duplicates(["u", "s"], keep=False)  # a LBSEQ named twice for a subject identifies no record
+    source = source[source["n"].isin(scheduled)]
+    found = pd.DataFrame(
+        {"u": frame["USUBJID"].to_numpy(dtype=object), "s": frame["LBSEQ"].to_numpy(dtype=float)}
+    ).merge(source, on=["u", "s"], how="left")
+    keep = found["n"].notna().to_numpy()
+    numbers[keep] = found["n"].to_numpy(dtype=float)[keep]
+    names[keep] = found["v"].to_numpy(dtype=object)[keep]
+    return numbers, names
 
 
 def _calendar_dates(day: pd.Series) -> np.ndarray:
@@ -1291,7 +1331,7 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     specs = dataset_specs()
     study_id = ascii_text(snapshot.protocol.study.id)
     out: dict[str, pd.DataFrame] = {}
-    out["ADSL"] = build_adsl(analysis, sdtm, specs["ADSL"], study_id)
+    out["ADSL"] = build_adsl(analysis, sdtm, specs["ADSL"], study_id, snapshot.cutoff)
     out["ADAE"] = build_adae(analysis, sdtm, out["ADSL"], specs["ADAE"], snapshot.cutoff)
     out["ADLB"] = build_adlb(analysis, sdtm, out["ADSL"], specs["ADLB"], snapshot)
     out["ADPC"] = build_adpc(sdtm, out["ADSL"], specs["ADPC"], snapshot, analysis)
