@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.columns import (
     RowProblems,
@@ -33,7 +34,9 @@ from cartrial.neuro.tables import parse_va_table
 from cartrial.store.importing.forms import FORMS_BY_NAME
 from cartrial.store.importing.validation import FormData, validate_form
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=property_examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 SPECIAL = [
     "", " ", "  1.5 ", "1.5", "0", "1", "2", "-1", "+2", "1e3", "1E-2", "1e999", "-inf", "inf", "nan", "NaN",

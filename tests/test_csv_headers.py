@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.neuro.derive import as_frame
@@ -57,7 +58,11 @@ def _edge_refused(character: str) -> bool:
     return character not in " \t\r\n" and unicodedata.category(character) in {"Zs", "Zl", "Zp", "Cc", "Cf"}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(200),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     st.characters(
         categories=["Zs", "Zl", "Zp", "Cc", "Cf", "Ll", "Nd", "Po"], exclude_characters='\x00\r\n,"'

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.escalation import Boin, pava, simulate
@@ -161,7 +162,7 @@ def test_grade_lab_names_the_analyte_the_unit_and_a_missing_lln() -> None:
     refused(lambda: grade_lab("neutrophils", 0.4, "10^9/L", 1.8, life_threatening_anemia="no"), "anemia")
 
 
-@settings(max_examples=200)
+@settings(max_examples=property_examples(200))
 @given(
     value=st.floats(min_value=0, max_value=1e6, allow_nan=False),
     lln=st.floats(min_value=0.01, max_value=1e3),

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.columns import iso_instants, utc_moment
 
@@ -66,7 +67,7 @@ def _expected(value: Any) -> pd.Timestamp:
         return pd.NaT
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.lists(iso_texts(), min_size=1, max_size=6))
 def test_iso_instants_reads_each_text_as_utc_moment(texts: list[Any]) -> None:
     got = iso_instants(pd.Series(texts, dtype=object)).tolist()

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from .conftest import EXAMPLE_READERS
 
@@ -230,7 +231,7 @@ YAML_SCALARS = st.one_of(
 
 
 @given(data=st.data())
-@settings(FUZZ, max_examples=2 * EXAMPLES)
+@settings(FUZZ, max_examples=property_examples(2) * EXAMPLES)
 def test_generated_candidate_yaml_never_gives_a_traceback(
     data: st.DataObject, cli: Cli, tmp_path: Path
 ) -> None:

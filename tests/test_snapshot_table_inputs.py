@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples, simulation, store
 from cartrial.analysis import Analysis, analyse, study_populations
@@ -26,7 +27,9 @@ from cartrial.store.snapshot import RECORD_ID, StudySnapshot, read_snapshot
 CUTOFF = dt.date(2025, 1, 1)  # after the example's last record, not after today (D-19.380)
 STUDY = examples.path("ct103a-nmosd") / "study"
 SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=property_examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

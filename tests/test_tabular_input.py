@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.tabular import read_csv, trim_cells
@@ -105,7 +106,7 @@ def test_empty_rows_at_the_end_are_dropped_and_rows_keep_their_numbers(tmp_path:
     assert frame.to_numpy().tolist() == [["1", "2"], ["3", "4"]]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     cells=st.lists(
         st.text(alphabet=st.sampled_from(["a", " ", "\t", "\r", "\n", "\xa0", "\x1f", "\x00", "\u2028"]))

@@ -15,6 +15,7 @@ import dataclasses
 import hypothesis.strategies as st
 import pandas as pd
 from hypothesis import given, settings
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.analysis.toxicity import ae_term_groups
@@ -75,7 +76,7 @@ SPELLINGS = st.sampled_from(["Nausea", "NAUSEA", "nausea", "Rash", "RASH", "rash
 CODES = st.sampled_from(["", "", "10028813", "10037844"])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(st.lists(st.tuples(SPELLINGS, CODES), min_size=1, max_size=12))
 def test_each_group_has_one_display_its_most_frequent_spelling(events: list[tuple[str, str]]) -> None:
     frame = pd.DataFrame(events, columns=["term", "meddra_code"])

@@ -15,6 +15,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.core import study_populations
 from cartrial.analysis.efficacy import relapse_datasets
@@ -69,7 +70,7 @@ def test_an_end_of_study_dated_after_the_last_record_keeps_the_last_record(snaps
     assert last_contact(later, [SUBJECT], CUTOFF) == {SUBJECT: last}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     offset=st.integers(min_value=-30, max_value=400), word=st.sampled_from(["withdrawn", "lost", "completed"])
 )

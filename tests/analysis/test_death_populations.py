@@ -10,6 +10,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.core import study_populations
 from cartrial.analysis.populations import death_dates, derive_populations
@@ -112,7 +113,7 @@ def test_death_date_rules() -> None:
     }
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(death_day=st.integers(min_value=0, max_value=120), window=st.sampled_from([14, 28, 42]))
 def test_follow_up_never_passes_the_death(death_day: int, window: int) -> None:
     """Property: follow-up = min(death, cut-off) − day 0; without a DLT a subject is DLT-evaluable iff the

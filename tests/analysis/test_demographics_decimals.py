@@ -16,6 +16,7 @@ from fractions import Fraction
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis
 from cartrial.analysis.demographics import characteristics, demographics_table
@@ -35,7 +36,7 @@ def test_example_age_is_written_at_its_precision(analysis: Analysis) -> None:
 SPECS = {s.column: s for s in characteristics(24, ())}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     ages=st.lists(st.integers(18, 80), min_size=2, max_size=15),
     halves=st.lists(st.integers(60, 300), min_size=2, max_size=15),

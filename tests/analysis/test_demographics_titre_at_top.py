@@ -14,6 +14,7 @@ from datetime import date
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.store.snapshot import read_snapshot
@@ -128,7 +129,7 @@ def test_a_lower_bound_whose_rise_an_equal_value_absorbs_leaves_the_median_exact
 SERIES = (10, 32, 100, 320, 1000, 3200, 10000)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     st.lists(st.tuples(st.sampled_from(SERIES), st.booleans()), min_size=1, max_size=9),
     st.lists(st.integers(0, 4), min_size=9, max_size=9),

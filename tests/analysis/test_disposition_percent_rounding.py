@@ -13,6 +13,7 @@ from fractions import Fraction
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.disposition import disposition_summary
 
@@ -45,7 +46,7 @@ def test_one_of_sixteen_is_6_3_percent() -> None:
     assert _infused_percent(5, 16) == 31.3
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(n=st.integers(1, 80), k=st.integers(0, 80))
 def test_percent_of_enrolled_is_rounded_half_away(n: int, k: int) -> None:
     k = min(k, n)

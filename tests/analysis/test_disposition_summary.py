@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.analysis.disposition import MEASURES, disposition_summary
@@ -194,7 +195,7 @@ _STATUS = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from([1, 2, 3]), st.booleans(), st.booleans(), _STATUS, st.booleans()),

@@ -16,6 +16,7 @@ import datetime as dt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.core import study_populations
 from cartrial.store.snapshot import StudySnapshot, read_snapshot
@@ -68,7 +69,7 @@ def test_a_living_patient_at_a_cut_off_on_day_28_completed_the_window(
     assert bool(_row(study.membership)["dlt_evaluable"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(day=st.integers(min_value=0, max_value=200), window=st.integers(min_value=1, max_value=90))
 def test_the_day_of_death_is_not_a_day_followed_through(day: int, window: int) -> None:
     """Property of the protocol's rule: a patient who died on day `day` completed the window iff the death

@@ -19,6 +19,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.neuro.derive import derive_disability
@@ -81,7 +82,7 @@ def test_a_baseline_without_a_later_edss_is_no_change(example_sqlite: str) -> No
     assert not bool(row["improvement_evaluable"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     days=st.lists(st.integers(-60, 400), min_size=1, max_size=6, unique=True),
     data=st.data(),

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import wording
 from cartrial.analysis.findings import data_status_finding, efficacy_findings, pk_pd_findings
@@ -77,7 +78,7 @@ def _responders(k: int, n_eval: int, n_inf: int) -> list[str]:
     return [f.statement for f in efficacy_findings(datasets, populations, protocol, outcomes=())]
 
 
-@settings(max_examples=60)
+@settings(max_examples=property_examples(60))
 @given(st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8), st.data())
 def test_responder_findings_count_their_nouns(n_inf: int, extra: int, data: st.DataObject) -> None:
     n_eval = data.draw(st.integers(min_value=0, max_value=n_inf))
@@ -101,7 +102,7 @@ def _persistence(k: int, n: int, sampled: int) -> list[str]:
     return [f.statement for f in pk_pd_findings(datasets, populations, 180.0, outcomes=())]
 
 
-@settings(max_examples=60)
+@settings(max_examples=property_examples(60))
 @given(st.integers(min_value=1, max_value=8), st.data())
 def test_persistence_findings_count_their_nouns(sampled: int, data: st.DataObject) -> None:
     n = data.draw(st.integers(min_value=0, max_value=sampled))

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.analysis.kinetics import nca_datasets
@@ -131,7 +132,7 @@ _uncovered = st.lists(
 ).map(lambda s: [(0, 0.0), *sorted(s)])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(extra=st.lists(_uncovered, min_size=1, max_size=3))
 def test_not_covered_subjects_never_change_the_covered_subjects_summary(extra: list) -> None:
     """Adding subjects whose samples stop before day 28 at a quantifiable value changes neither the covered

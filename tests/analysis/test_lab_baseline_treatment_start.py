@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import safety
 from cartrial.analysis.model import Dataset, Population
@@ -158,7 +159,7 @@ def test_example_study_pre_infusion_labs_all_precede_lymphodepletion() -> None:
             assert when.tz_convert("Asia/Shanghai").date().isoformat() < first[r["subject_id"]]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     ld_days_before=st.integers(min_value=0, max_value=6),
     lab_hours=st.lists(st.integers(min_value=-8 * 24, max_value=3 * 24), min_size=1, max_size=8, unique=True),

@@ -19,6 +19,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.grading.icaht import grade_icaht, grade_t_icaht
@@ -109,7 +110,7 @@ late_series = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(series=late_series, cut=st.integers(min_value=31, max_value=100), k=st.sampled_from([1, 2]))
 def test_the_late_grade_of_a_partial_window_never_exceeds_the_complete_one(
     series: list[tuple[int, float]], cut: int, k: int

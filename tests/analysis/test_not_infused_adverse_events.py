@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.analysis.populations import SAFETY
@@ -165,7 +166,7 @@ def _ld(sid: str, day: dt.date) -> dict[str, str]:
     return {"subject_id": sid, "administered_on": day.isoformat(), "drug": "fludarabine"}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     subjects=st.lists(
         st.tuples(

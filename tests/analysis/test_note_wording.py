@@ -15,6 +15,7 @@ import re
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.analysis.core import _disposition_notes
@@ -63,7 +64,7 @@ def test_one_adverse_event_before_lymphodepletion_is_singular(snapshot: StudySna
     assert notes[0].startswith("1 adverse event before the first lymphodepletion dose is not ")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.integers(0, 4), st.integers(0, 4))
 def test_disposition_notes_agree_with_their_counts(unread: int, undated: int) -> None:
     membership = pd.DataFrame(
@@ -81,7 +82,7 @@ def test_disposition_notes_agree_with_their_counts(unread: int, undated: int) ->
         assert f"disposition not read for {unread} subject{'' if unread == 1 else 's'} (" in notes[0]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4))
 def test_pk_notes_agree_with_their_counts(partial: int, all_blq: int, zeros: int) -> None:
     rows = (

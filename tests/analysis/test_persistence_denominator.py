@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis
 from cartrial.analysis.kinetics import PERSISTENCE_EVALUABLE
@@ -50,7 +51,7 @@ def test_patients_not_sampled_after_the_day_are_not_in_the_denominator(analysis:
         assert f"{expected}: no result after day 180 yet" in finding.statement
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=property_examples(8), deadline=None)
 @given(day=st.sampled_from([14, 30, 60, 90, 120, 180, 200, 270]))
 def test_persistence_counts_are_consistent_for_any_day(snapshot: StudySnapshot, day: int) -> None:
     """For any persistence day: persistent ⇒ evaluable, and the finding's k of n are the dataset's."""

@@ -33,6 +33,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.kinetics import median_by_day
 
@@ -108,7 +109,7 @@ def test_the_blq_flag_is_read_by_the_import_words() -> None:
     assert math.isnan(table["median"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(st.one_of(st.none(), st.floats(min_value=50.0, max_value=1e6)), min_size=1, max_size=15))
 def test_the_median_is_that_of_the_values_with_blq_lowest(values: list[float | None]) -> None:
     """Property: not estimable (NaN) exactly when 2·n_blq ≥ n (Helsel: fewer than half censored); otherwise

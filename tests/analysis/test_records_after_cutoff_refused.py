@@ -26,6 +26,7 @@ import hypothesis.strategies as st
 import pandas as pd
 import pytest
 from hypothesis import given, settings
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.analysis.core import refuse_records_after_cutoff
@@ -118,7 +119,7 @@ def test_a_lab_is_after_the_cutoff_on_its_sites_calendar(
 DAYS = st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2021, 12, 31))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(onsets=st.lists(DAYS, min_size=1, max_size=6), first=DAYS, later=st.integers(0, 60))
 def test_a_later_cutoff_never_refuses_what_an_earlier_one_took(
     onsets: list[dt.date], first: dt.date, later: int

@@ -31,6 +31,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.cdisc.adam import build_adam
@@ -232,7 +233,7 @@ def test_the_neuro_engine_counts_an_edss_visit_on_the_ward_calendar() -> None:
     assert in_utc["baseline_edss"].tolist() == [4.0]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     infused=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2035, 12, 31)),
     later=st.timedeltas(min_value=dt.timedelta(days=-40), max_value=dt.timedelta(days=400)),

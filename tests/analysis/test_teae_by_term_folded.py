@@ -19,6 +19,7 @@ import dataclasses
 import hypothesis.strategies as st
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.analysis.toxicity import adverse_event_datasets
@@ -73,7 +74,11 @@ TERMS = ("Pyrexia", "pyrexia", "PYREXIA", "Haemorrhage", "hemorrhage", "Nausea",
 SUBJECTS = ("CT-001", "CT-002", "CT-003", "CT-004")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     records=st.lists(
         st.tuples(st.sampled_from(SUBJECTS), st.sampled_from(TERMS), st.integers(1, 5)),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hypothesis.strategies as st
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
+from tests.conftest import property_examples
 
 from cartrial.analysis import Analysis, analyse
 from cartrial.analysis.toxicity import adverse_event_datasets
@@ -38,7 +39,11 @@ def test_a_fatal_event_open_at_the_cutoff_is_counted_as_grade_not_known(snapshot
 SUBJECTS = ("CT-001", "CT-002", "CT-003")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     records=st.lists(
         st.tuples(

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.analysis.model import Analysis
@@ -111,7 +112,7 @@ def test_a_bad_option_value_is_refused(snapshot: StudySnapshot) -> None:
         _with_option(snapshot, "anaemia")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.model import Population
 from cartrial.analysis.populations import ENROLLED, SAFETY
@@ -62,7 +63,7 @@ def test_an_empty_text_relatedness_counts_as_related() -> None:
     assert _related(["", " ", "unrelated", "definite"]) == {"A": True, "B": True, "C": False, "D": True}
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(
     st.lists(
         st.sampled_from([None, "", "unrelated", "unlikely", "possible", "probable", "definite"]),
@@ -127,7 +128,7 @@ def test_one_blank_event_makes_a_subject_related_whatever_its_other_events() -> 
     }
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(
     st.lists(
         st.sampled_from(ASSESSMENTS),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 
 def _elapsed_days(sampled_at: str, infused_at: str) -> float:
@@ -42,7 +43,7 @@ def test_nca_counts_the_example_pre_dose_samples_as_pre_dose(exported) -> None: 
     assert int(nca["n_pre_dose"].sum()) == int(pre.sum()) > 0
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     hours=st.floats(min_value=-24 * 30, max_value=24 * 200, allow_nan=False),
     stored=st.one_of(st.none(), st.floats(min_value=-30, max_value=200, allow_nan=False)),

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tests.cdisc.conftest import Exported
+from tests.conftest import property_examples
 
 from cartrial.cdisc.adam import build_adpp
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Term, codelists, dataset_specs
@@ -173,7 +174,7 @@ def test_validate_reports_a_paramcd_not_name_like(bad: str) -> None:
     assert findings and findings[0].variable == "PARAMCD" and findings[0].record == 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.text(
         alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from(["\n", "\t"]),
@@ -332,7 +333,7 @@ def _expected_one_to_one(codes: list[str], params: list[str]) -> list[tuple[int,
     return out
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from(["A", "B", "C", "D"]), st.sampled_from(["p", "q", "r"])),

@@ -10,6 +10,7 @@ import math
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cdisc.common import (
     UNSCHEDULED,
@@ -54,7 +55,7 @@ CELL = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["A", "B", "C", "D", "Z"]), CELL), min_size=1, max_size=40))
 def test_timing_columns_equal_the_record_by_record_rules(records) -> None:  # type: ignore[no-untyped-def]
     subjects = pd.Series([s for s, _ in records], dtype=object)

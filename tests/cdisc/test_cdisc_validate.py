@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cdisc.spec import Codelist, DatasetSpec, Term, Variable, dataset_specs
 from cartrial.cdisc.validate import Finding, is_iso8601, validate_dataset
@@ -219,7 +220,7 @@ def test_a_finding_never_shows_a_record_value() -> None:
         assert "PATIENT-NAME" not in str(f)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.text(min_size=0, max_size=300))
 def test_length_and_ascii_rules_agree_with_their_definitions(text: str) -> None:
     """Property: a value is flagged for length iff its UTF-8 encoding exceeds 200 bytes, and for ASCII iff

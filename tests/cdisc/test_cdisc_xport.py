@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cdisc.spec import dataset_specs
 from cartrial.cdisc.xport import OutsideIbmRange, XptColumn, ibm_double, outside_ibm_range, write_xport
@@ -25,7 +26,7 @@ FINITE = st.one_of(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(st.lists(st.one_of(FINITE, st.just(math.nan)), min_size=1, max_size=30))
 def test_numbers_round_trip_exactly_through_pyreadstat_and_pandas(tmp_path_factory, values) -> None:  # type: ignore[no-untyped-def]
     import pyreadstat

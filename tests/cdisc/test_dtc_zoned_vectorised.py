@@ -11,6 +11,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.populations import site_date, site_date_texts
 from cartrial.cdisc.common import dtc, dtc_column
@@ -29,7 +30,7 @@ def cells(draw: st.DrawFn) -> str:
 ROWS = st.lists(st.tuples(cells() | st.sampled_from(["", "2021-03-01", "2021"]), st.sampled_from(ZONES)))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(rows=ROWS)
 def test_dtc_column_writes_each_cell_as_dtc(rows: list[tuple[str, str]]) -> None:
     values = pd.Series([v for v, _ in rows], dtype=object)
@@ -37,7 +38,7 @@ def test_dtc_column_writes_each_cell_as_dtc(rows: list[tuple[str, str]]) -> None
     assert dtc_column(values, zones).tolist() == [dtc(v, z or None) for v, z in rows]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(rows=ROWS)
 def test_site_date_texts_gives_each_cell_its_site_date(rows: list[tuple[str, str]]) -> None:
     frame = pd.DataFrame({"subject_id": [f"S{i}" for i in range(len(rows))], "at": [v for v, _ in rows]})

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cdisc.adam import _calendar_dates, _subject_values
 from cartrial.cdisc.common import _sort_key
@@ -23,7 +24,7 @@ TEXT = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(TEXT, min_size=1, max_size=30))
 def test_sort_key_orders_text_as_str_does(values: list[str]) -> None:
     frame = pd.DataFrame({"x": values, "i": range(len(values))})

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples
 from cartrial.errors import CartrialError, ConfigurationError, InputError
@@ -134,7 +135,7 @@ def test_the_printed_limit_is_itself_accepted() -> None:
     assert Boin(3, 0.3333339, phi1=limit).phi1 == limit
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(target=st.floats(0.05, 0.6))
 def test_the_printed_phi_limits_are_accepted_for_every_target(target: float) -> None:
     """Property: whatever the target, the printed "at most" of phi1 and "at least" of phi2 build a design;

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.toxicity import UNGRADED, episode_grade_days
 from cartrial.escalation.dlt import assess_dlt, duration_query, query_days
@@ -102,7 +103,7 @@ def test_a_graded_duration_over_the_limit_needs_no_query() -> None:
 DAYS = st.floats(min_value=0, max_value=40, allow_nan=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(DAYS, DAYS, DAYS, st.floats(min_value=0, max_value=14, allow_nan=False))
 def test_query_exactly_when_only_ungraded_days_meet_the_limit(
     onset: float, graded_extra: float, ungraded_extra: float, limit: float

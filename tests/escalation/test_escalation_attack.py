@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import Crm, DontSkipDoses, TiteCrm, parse_outcomes, simulate, with_behaviours
 
@@ -68,7 +69,7 @@ def _rank(fit: Any) -> int:
     return int(fit.select_mtd().dose_level or 0)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.sampled_from(["3+3 B", "3+3 A", "boin", "mtpi2", "i3+3"]),
     st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=6),
@@ -98,7 +99,7 @@ def test_one_more_dlt_in_the_last_cohort_never_gives_a_higher_next_dose(name: st
         history = fewer
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=5), st.booleans())
 def test_exact_three_plus_three_probabilities_sum_to_one_and_escalation_is_storer(
     truth: list[float], escalation_only: bool

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import (
     Boin,
@@ -116,7 +117,7 @@ BEHAVIOURS = [
 ]
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=property_examples(8), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=5))
 def test_behaviours_compose_in_any_order(cohorts: list[tuple[int, int]]) -> None:
     """Section 10 invariant: stopping behaviours compose in any order with the same result."""
@@ -129,7 +130,7 @@ def test_behaviours_compose_in_any_order(cohorts: list[tuple[int, int]]) -> None
     assert len(results) == 1
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=property_examples(20), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=6))
 def test_eliminated_never_recommended(cohorts: list[tuple[int, int]]) -> None:
     """Section 10 invariant: an eliminated level is never recommended, as next dose or as MTD."""
@@ -141,7 +142,7 @@ def test_eliminated_never_recommended(cohorts: list[tuple[int, int]]) -> None:
     assert mtd is None or mtd not in fit.eliminated
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=property_examples(20), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 5), st.integers(0, 3)), min_size=1, max_size=5))
 def test_crm_with_dont_skip_never_names_an_inadmissible_mtd(cohorts: list[tuple[int, int]]) -> None:
     """Section 10 invariant for the model-based design: with dont_skip_doses (default `restrict_mtd`), the

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.escalation import Boin, boin_boundaries, decision_table, parse_outcomes, pava
@@ -179,7 +180,7 @@ def test_bad_targets() -> None:
             Boin(5, target)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(0.1, 10)), min_size=1, max_size=7))
 def test_pava_equals_max_min_formula_and_is_monotone(pairs: list[tuple[float, float]]) -> None:
     """PAVA (section 4.5 sketch) equals the max-min formula of isotonic regression (Barlow et al. 1972)
@@ -192,7 +193,7 @@ def test_pava_equals_max_min_formula_and_is_monotone(pairs: list[tuple[float, fl
     assert np.all(np.diff(by_pava) >= -1e-12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(st.sampled_from([0.15, 0.2, 0.25, 0.3, 0.33, 0.4]), st.integers(1, 40))
 def test_more_dlts_never_give_a_higher_dose(target: float, n: int) -> None:
     """Monotonicity: for fixed n, the decision never moves up as y increases (E < S < D < DU)."""

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError, NotEstimableError
 from cartrial.escalation import Crm, Outcomes, PatientOutcome, TiteCrm, getprior
@@ -155,7 +156,7 @@ def test_tite_adaptive_weights_by_hand() -> None:
     assert np.allclose(w, [1, 1, 0.5, 5 / 6, 0.4 / 3])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.booleans()), min_size=1, max_size=8), st.integers(0, 7))
 def test_an_extra_dlt_never_lowers_estimated_toxicity(patients: list[tuple[int, bool]], flip: int) -> None:
     """Monotonicity: turning one non-DLT into a DLT never lowers any ptox (the likelihood ratio is monotone in
@@ -175,7 +176,7 @@ def test_an_extra_dlt_never_lowers_estimated_toxicity(patients: list[tuple[int, 
         assert design.fit(after).next_dose <= design.fit(before).next_dose
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     st.lists(st.tuples(st.booleans(), st.floats(0, 60)), min_size=1, max_size=8),
     st.sampled_from(["linear", "adaptive"]),

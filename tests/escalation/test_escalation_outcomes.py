@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.escalation import Outcomes, format_outcomes, parse_outcomes
@@ -67,7 +68,7 @@ def test_malformed_strings_name_the_argument(text: str, fragment: str) -> None:
     assert "allowed" in message
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 12), st.lists(st.booleans(), min_size=1, max_size=6)), max_size=8))
 def test_round_trip(blocks: list[tuple[int, list[bool]]]) -> None:
     """format(parse(s)) == s for every well-formed string (section 1: both ways)."""

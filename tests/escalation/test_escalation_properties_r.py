@@ -7,6 +7,7 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import (
     Boin,
@@ -31,7 +32,7 @@ _history = st.lists(
 ).map(lambda cohorts: " ".join(f"{d}{''.join('T' if t else 'N' for t in c)}" for d, c in cohorts))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(history=_history, index=st.integers(0, len(_DESIGNS) - 1))
 def test_no_skip_never_goes_above_the_current_dose_plus_one(history: str, index: int) -> None:
     fit = with_behaviours(_DESIGNS[index], DontSkipDoses()).fit(history)
@@ -42,7 +43,7 @@ def test_no_skip_never_goes_above_the_current_dose_plus_one(history: str, index:
     assert mtd is None or mtd <= current + 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     dlts=st.lists(st.integers(0, 3), min_size=1, max_size=12),
     variant=st.sampled_from(["deescalation", "escalation_only"]),
@@ -64,7 +65,7 @@ def test_histories_the_three_plus_three_rule_produces_are_accepted(
         assert max(fit.n_per_dose) <= 6
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=property_examples(15), deadline=None)
 @given(
     truth=st.lists(st.floats(0.0, 0.9), min_size=2, max_size=4),
     trials=st.integers(2, 300),

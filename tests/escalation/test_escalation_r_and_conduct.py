@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cli import main
 from cartrial.errors import InputError
@@ -94,7 +95,7 @@ _history = st.lists(
 ).map(lambda cohorts: " ".join(f"{d}{''.join('T' if t else 'N' for t in c)}" for d, c in cohorts))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     history=_history,
     model=st.sampled_from(["empiric", "logistic"]),

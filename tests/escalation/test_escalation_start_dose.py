@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import Boin, Crm, I3plus3, Mtpi2
 
@@ -26,7 +27,7 @@ def _noted(fit) -> list[str]:  # type: ignore[no-untyped-def]
     return [r for r in fit.reasons if "start dose" in r and "first cohort" in r]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(start=st.integers(1, 5), first=st.integers(1, 5), dlts=st.integers(0, 3))
 def test_a_first_cohort_away_from_the_start_dose_is_noted(start: int, first: int, dlts: int) -> None:
     outcomes = f"{first}" + "T" * dlts + "N" * (3 - dlts)

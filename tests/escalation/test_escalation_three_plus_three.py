@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import (
     ThreePlusThree,
@@ -124,7 +125,7 @@ def test_require_six_at_top_option() -> None:
     assert held.continue_ and held.next_dose == 2
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(st.floats(0.0, 0.9), st.floats(0.0, 0.09), st.floats(0.0, 0.9))
 def test_no_mtd_probability_increases_with_level1_toxicity(p1: float, step: float, p2: float) -> None:
     """Monotonicity: P(no MTD) = P(level 1 exceeded) is non-decreasing in the level-1 toxicity."""

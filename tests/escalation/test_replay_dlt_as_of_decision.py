@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import replay_decisions
 
@@ -88,7 +89,7 @@ def test_without_a_dlt_assessment_the_letters_are_fitted() -> None:
     assert list(table["design_decision"]) == ["escalate", "de-escalate", "escalate"]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(
     letters=st.lists(st.booleans(), min_size=3, max_size=3),
     onsets=st.lists(st.integers(min_value=0, max_value=28), min_size=3, max_size=3),
@@ -118,7 +119,7 @@ def test_an_assessment_that_agrees_with_the_letters_changes_nothing(
     assert "outcome letter" not in with_dlts.deviation
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(
     dlts=st.lists(st.booleans(), min_size=9, max_size=9),
     onsets=st.lists(st.integers(min_value=0, max_value=28), min_size=9, max_size=9),

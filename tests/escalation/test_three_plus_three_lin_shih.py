@@ -21,6 +21,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation import ThreePlusThree
 from cartrial.escalation.simulation import exact_three_plus_three
@@ -89,7 +90,7 @@ def test_deescalation_equals_lin_shih(truth: list[float]) -> None:
     assert oc.no_mtd_pct / 100 == pytest.approx(1 - sum(select), abs=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=3, max_size=6).map(sorted),
     st.sampled_from(["escalation_only", "deescalation"]),

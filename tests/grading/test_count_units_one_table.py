@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.model import Analysis, Dataset
 from cartrial.columns import RowProblems
@@ -174,7 +175,7 @@ def test_figure_refuses_grams_per_litre_for_a_count_naming_the_record_not_the_va
     assert "(got" not in str(raised.value)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     analyte=st.sampled_from(COUNTS),
     spelling=st.sampled_from(sorted(SPELLINGS)),

@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.escalation.dlt import assess_dlt
@@ -121,7 +122,7 @@ def test_labs_without_baseline_flags_are_refused() -> None:
 VALUES = (0.3, 0.7, 1.2, 2.0)  # grades 4, 3, 2, 0
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=property_examples(120), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     before=st.lists(st.sampled_from(VALUES), min_size=0, max_size=3),
     lymphodepletion=st.lists(st.sampled_from(VALUES), min_size=0, max_size=2),

@@ -15,6 +15,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.escalation.dlt import assess_dlt
 from cartrial.grading import derive_crs_episodes, derive_graded_events
@@ -81,7 +82,7 @@ def _worst_crs(rows: list[tuple], unit: str) -> int:  # type: ignore[type-arg]
     return int(table["max_grade"].fillna(0).max()) if len(table) else 0
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=property_examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(CRS_ROW, min_size=1, max_size=6), st.data(), st.sampled_from(["day", "assessment"]))
 def test_a_worse_observation_never_lowers_the_worst_crs_episode(
     rows: list[tuple],  # type: ignore[type-arg]
@@ -135,7 +136,7 @@ def _haem_dlt(days_values: list[tuple[int, float]]) -> bool:
     return False
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=property_examples(150), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.lists(st.sampled_from([0.3, 0.7, 1.2, 2.5]), min_size=2, max_size=8),
     st.data(),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import lab_events, lab_runs
 from cartrial.grading.ctcae import ANALYTES, Analyte
@@ -53,7 +54,7 @@ def test_one_recovery_result_option_keeps_the_former_rule() -> None:
     assert runs_of([1, 3, 4, 8, 10], [3, 2, 3, 3, 1], min_recovery_days=1) == [(1.0, 2.0, 3), (4.0, 6.0, 3)]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(
     st.lists(st.integers(3, 4), min_size=2, max_size=6),
     st.data(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 from tests.grading.test_grading_episodes import crs_frame, episodes_of
 
 
@@ -37,7 +38,7 @@ def test_a_masked_flag_after_a_recorded_fever_still_masks() -> None:
     assert episode.max_grade == 3
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(st.booleans(), st.booleans(), st.sampled_from(["none", "facemask", "bipap"])),

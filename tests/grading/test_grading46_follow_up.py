@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import CartrialError
 from cartrial.grading.icaht import IcahtOptions, UnsampledDays, grade_icaht
@@ -49,7 +50,7 @@ def test_a_follow_up_day_that_is_not_a_whole_day_from_0_is_refused(bad: object) 
         grade_icaht([0, 1], [300.0, 300.0], follow_up_day=bad)  # type: ignore[arg-type]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     n=st.integers(min_value=1, max_value=31),
     extra=st.integers(min_value=0, max_value=100),

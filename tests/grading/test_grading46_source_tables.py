@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import crs, icans
 from cartrial.grading.ctcae import grade_lab
@@ -57,7 +58,7 @@ def test_ctcae_at_the_lln_is_grade_0() -> None:
     assert grade_lab("neutrophils", 1.79, "10^9/L", 1.8).grade == 1
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 @given(
     analyte=st.sampled_from(["neutrophils", "platelets", "lymphocytes", "wbc"]),
     a=st.floats(min_value=0, max_value=5, allow_nan=False),
@@ -109,7 +110,7 @@ def _crs(
     ).grade
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 @given(
     pressure=st.sampled_from(sorted(PRESSURE_GRADE)),
     oxygen=st.sampled_from(sorted(OXYGEN_GRADE, key=str)),
@@ -124,7 +125,7 @@ def test_crs_with_fever_is_the_worst_driver_and_at_least_1(
     assert _crs(36.8, True, pressure, oxygen) == expected
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     pressure=st.sampled_from(sorted(PRESSURE_GRADE)),
     oxygen=st.sampled_from(sorted(OXYGEN_GRADE, key=str)),
@@ -151,7 +152,7 @@ MOTOR_GRADE = {"none": 0, "deep_focal_weakness": 4}
 EDEMA_GRADE = {"none": 0, "focal": 3, "diffuse": 4}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     ice=st.sampled_from(sorted(ICE_GRADE)),
     level=st.sampled_from(sorted(CONSCIOUSNESS_GRADE)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading.icaht import EARLY_LAST_DAY, IcahtOptions, UnsampledDays, grade_icaht
 
@@ -132,7 +133,7 @@ counts = st.lists(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(series=counts, mode=st.sampled_from(list(UnsampledDays)))
 def test_follow_up_ending_on_the_last_count_equals_no_follow_up_day(
     series: list[tuple[int, float]], mode: UnsampledDays
@@ -150,7 +151,7 @@ def test_follow_up_ending_on_the_last_count_equals_no_follow_up_day(
     assert not ended.early_lower_bound
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(
     series=counts,
     beyond=st.integers(min_value=8, max_value=100),

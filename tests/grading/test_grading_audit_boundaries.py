@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.columns import RowProblems
 from cartrial.grading import grade_crs, grade_icaht, grade_icans, grade_lab, grade_t_icaht
@@ -170,7 +171,7 @@ def test_astct_footnote_example_single_vasopressor_and_low_flow_is_grade_3() -> 
     assert result.grade == 3
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     st.floats(30, 45),
     st.floats(0, 20),
@@ -198,7 +199,7 @@ def test_crs_grade_monotone_in_flow_and_pressors(temp: float, flow: float, press
 # ---------------------------------------------------------------- ICANS
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(st.integers(0, 9), st.sampled_from(["alert", "awakens_spontaneously", "awakens_to_voice"]))
 def test_lower_ice_never_lowers_icans(ice: int, consciousness: str) -> None:
     """ICE bands 10 / 7-9 / 3-6 / 0-2 (PMC9327779 Table 2) are monotone."""

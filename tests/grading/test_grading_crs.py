@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError, InputError
 from cartrial.grading import (
@@ -202,7 +203,7 @@ def _clean(obs: dict[str, object]) -> dict[str, object]:
     return obs
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.lists(observation, min_size=1, max_size=30), option_sets)
 def test_vectorised_agrees_with_scalar(observations: list[dict[str, object]], options: CrsOptions) -> None:
     """The column-wise grader returns the same grade and rule text as `grade_crs` for every row (same
@@ -250,7 +251,7 @@ DEVICE_SEVERITY = {
 }
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=property_examples(400), deadline=None)
 @given(observation, st.sampled_from(sorted(WORSENINGS)), option_sets)
 def test_worsening_one_input_never_lowers_the_grade(
     obs: dict[str, object], which: str, options: CrsOptions
@@ -262,7 +263,7 @@ def test_worsening_one_input_never_lowers_the_grade(
     assert grade_crs(options=options, **worse).grade >= grade_crs(options=options, **base).grade  # type: ignore[arg-type]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(observation, st.sampled_from(ORDERED_DEVICES), option_sets)
 def test_a_more_invasive_oxygen_device_never_lowers_the_grade(
     obs: dict[str, object], device: str, options: CrsOptions
@@ -277,7 +278,7 @@ def test_a_more_invasive_oxygen_device_never_lowers_the_grade(
     assert grade_crs(options=options, **worse).grade >= grade_crs(options=options, **base).grade  # type: ignore[arg-type]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(observation, option_sets)
 def test_grade_in_range_and_deterministic(obs: dict[str, object], options: CrsOptions) -> None:
     """Grades are 0-5 (ASTCT 2019 CRS grades) and the same inputs always give the same result."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.columns import RowProblems, text_frame
 from cartrial.grading import (
@@ -25,7 +26,9 @@ from cartrial.grading import (
 from cartrial.grading.tables import parse_crs_frame
 
 INFUSED = datetime(2024, 3, 10, 9, 0, tzinfo=UTC)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=property_examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 ASSESSMENT = st.fixed_dictionaries(
     {

@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import IcahtOptions, grade_icaht, grade_t_icaht
 
@@ -63,7 +64,7 @@ def _days_counted(line: list[Fraction], threshold: int, strict: bool) -> int:
     return below[-1] - below[0] + 1 if below else 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     st.integers(0, 3000),
     st.integers(0, 3000),
@@ -110,7 +111,7 @@ def _ties(draw: st.DrawFn, thresholds: list[int], scales: list[int]) -> tuple[in
     return threshold, gap, k, step, falling
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(_ties([100, 500], [1]))
 @example((500, 14, 7, Fraction(460, 7), True))  # 960 → 40/µL: day 7 exactly 500 (the hand case above)
 def test_a_line_through_the_threshold_on_a_whole_day_counts_that_day(
@@ -128,7 +129,7 @@ def test_a_line_through_the_threshold_on_a_whole_day_counts_that_day(
     assert counted == _days_counted(line, threshold, strict=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     st.integers(0, 300_000),
     st.integers(0, 300_000),
@@ -152,7 +153,7 @@ def test_early_days_below_match_the_exact_line_for_decimal_platelets(
     assert counted == _days_counted(line, threshold, strict=True)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(_ties([20, 50], [10, 100, 1000]))
 @example((50, 21, 14, Fraction(29, 7), True))  # 108 → 21 ×10^9/L: day 14 exactly 50
 @example((50, 4, 3, Fraction(72, 10), True))  # 71.6 → 42.8 ×10^9/L: day 3 exactly 50

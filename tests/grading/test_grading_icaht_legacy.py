@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError
 from cartrial.grading import (
@@ -142,7 +143,7 @@ def test_icaht_options_validated() -> None:
         IcahtOptions(unsampled_days="guess")  # type: ignore[arg-type]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.lists(st.floats(0, 3000), min_size=31, max_size=31), st.integers(0, 30), st.floats(0, 1))
 def test_lowering_one_anc_never_lowers_icaht(anc: list[float], day: int, fraction: float) -> None:
     """Monotonicity of §5.1/5.2: lowering one ANC value never lowers the early or late grade."""

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError, InputError
 from cartrial.grading import (
@@ -117,7 +118,7 @@ icans_obs = st.fixed_dictionaries(
 icans_obs = icans_obs.filter(lambda o: o["consciousness"] != "unarousable" or o["ice_total"] in (None, 0))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(st.lists(icans_obs, min_size=1, max_size=20), st.data())
 def test_icans_vectorised_agrees_with_scalar(rows: list[dict[str, object]], data: st.DataObject) -> None:
     """`grade_icans_arrays` gives the grade and rule text of `grade_icans` (ASTCT 2019 ICANS table),
@@ -141,7 +142,7 @@ def test_icans_vectorised_agrees_with_scalar(rows: list[dict[str, object]], data
         assert 0 <= scalar.grade <= 4
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(icans_obs, st.sampled_from(["ice", "consciousness", "seizure", "motor", "cerebral_edema"]))
 def test_icans_worsening_never_lowers_grade(obs: dict[str, object], which: str) -> None:
     """Monotonicity of the ICANS table: a lower ICE or a worse finding in one domain never lowers the
@@ -301,7 +302,7 @@ lab_obs = st.tuples(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(st.lists(lab_obs, min_size=1, max_size=20), st.booleans(), st.booleans())
 def test_labs_vectorised_agrees_with_scalar(
     rows: list[tuple[str, float, float]], lln_required: bool, life_threatening: bool
@@ -329,7 +330,7 @@ def test_labs_vectorised_agrees_with_scalar(
         assert graded.rule[i] == scalar.rule
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(lab_obs, st.floats(0, 1, exclude_min=True))
 def test_lower_value_never_lowers_the_lab_grade(obs: tuple[str, float, float], fraction: float) -> None:
     """CTCAE "decreased" terms: a lower value (same LLN) never gives a lower grade; grades 0-4."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import grade_crs, grade_icaht, grade_icans, grade_lab, grade_t_icaht
 from cartrial.grading.choices import UnsampledDays
@@ -106,7 +107,7 @@ def _nasal(flow_l_min: float) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=400)
+@settings(max_examples=property_examples(400))
 @example(_nasal(6.5), "device", "blow_by", 0, 2)  # 3 → blow-by 2: not a worse device (review)
 @example(_nasal(15.0), "device", "blow_by", 1, 3)
 @example(_nasal(6.0), "device", "blow_by", 0, 2)  # low-flow 2 → blow-by 2
@@ -148,7 +149,7 @@ _EDEMA = ["none", "focal", "diffuse"]
 _MOTOR = ["none", "deep_focal_weakness"]
 
 
-@settings(max_examples=400)
+@settings(max_examples=property_examples(400))
 @given(
     st.integers(0, 3),
     st.integers(0, 10),
@@ -185,7 +186,7 @@ def test_a_worse_icans_domain_never_lowers_the_astct_grade(
     assert grade_icans(**worse).grade >= grade_icans(**base).grade
 
 
-@settings(max_examples=200)
+@settings(max_examples=property_examples(200))
 @given(
     st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 1), st.integers(0, 1), st.integers(0, 1)),
     st.integers(0, 4),
@@ -219,7 +220,7 @@ _LAB_CASES = [
 ]
 
 
-@settings(max_examples=400)
+@settings(max_examples=property_examples(400))
 @given(
     st.sampled_from(_LAB_CASES),
     st.floats(0, 1, allow_nan=False),
@@ -266,7 +267,7 @@ _ANC_LEVELS = [0.0, 90.0, 100.0, 101.0, 400.0, 500.0, 501.0, 1000.0, 1001.0, 150
 _PLT_LEVELS = [0.0, 10.0, 19.0, 20.0, 21.0, 49.0, 50.0, 51.0, 99.0, 100.0, 101.0, 200.0]
 
 
-@settings(max_examples=300)
+@settings(max_examples=property_examples(300))
 @given(
     _series(_ANC_LEVELS),
     st.sampled_from(_ICAHT_OPTIONS),
@@ -292,7 +293,7 @@ def test_a_lower_anc_never_lowers_early_or_late_icaht(
         assert seen is None or lowered >= seen, name
 
 
-@settings(max_examples=300)
+@settings(max_examples=property_examples(300))
 @given(
     _series(_PLT_LEVELS),
     st.sampled_from(_ICAHT_OPTIONS),

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cli import main
 from cartrial.errors import ConfigurationError
@@ -190,7 +191,7 @@ def test_icaht_max_interpolated_days_is_the_graders_gap_limit() -> None:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 40), st.sampled_from([0.0, 50.0, 90.0, 300.0, 480.0, 520.0, 2000.0])),

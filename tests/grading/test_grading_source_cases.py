@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.grading.crs import grade_crs
@@ -60,7 +61,7 @@ def _early_grade_of_days(days_le_500: int) -> int:
     return 4 if days_le_500 >= 31 else 3 if days_le_500 >= 14 else 2 if days_le_500 >= 7 else 1
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(n_low=st.integers(min_value=1, max_value=29), later_day=st.integers(min_value=31, max_value=100))
 def test_early_icaht_interpolates_to_a_recovery_after_day_30(n_low: int, later_day: int) -> None:
     """ANC 300/µL daily on days 0..n_low-1, 3001/µL on `later_day` > 30 (H4 linear, every gap interpolated):
@@ -75,7 +76,7 @@ def test_early_icaht_interpolates_to_a_recovery_after_day_30(n_low: int, later_d
     assert got.early_grade == _early_grade_of_days(days_le_500), got.early_rule
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(
     n_low=st.integers(min_value=1, max_value=29),
     later_day=st.integers(min_value=31, max_value=100),
@@ -355,7 +356,7 @@ EARLY_SERIES = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     series=EARLY_SERIES,
     later=st.lists(st.tuples(st.integers(31, 100), st.sampled_from([0.0, 90.0, 300.0, 500.0])), min_size=1),
@@ -383,7 +384,7 @@ def test_early_icaht_a_later_low_count_never_lowers_the_grade(
     assert (t_after.early_grade or 0) >= (t_before.early_grade or 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     series=EARLY_SERIES,
     later_day=st.integers(31, 100),

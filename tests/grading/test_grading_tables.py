@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import CrsOptions
 from cartrial.grading.frames import derive_crs_grades, derive_icans_grades, derive_lab_grades
@@ -56,7 +57,7 @@ CRS_COLUMNS = (*CRS_REQUIRED, "temperature_c", "hypotension", *CRS_OPTIONAL)
 ICANS_COLUMNS = (*ICANS_REQUIRED, *ICANS_OPTIONAL)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(CRS_COLUMNS), st.booleans())
 def test_crs_forms_never_raise(frame: pd.DataFrame, legacy: bool) -> None:
     """Every CRS row is either graded (0-5) or has at least one located problem."""
@@ -67,7 +68,7 @@ def test_crs_forms_never_raise(frame: pd.DataFrame, legacy: bool) -> None:
     assert all(p.row is not None and p.field for p in result.problems)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(ICANS_COLUMNS))
 def test_icans_forms_never_raise(frame: pd.DataFrame) -> None:
     """Every ICANS row is either graded (0-4) or has a located problem."""
@@ -76,7 +77,7 @@ def test_icans_forms_never_raise(frame: pd.DataFrame) -> None:
     assert all(0 <= g <= 4 for g in table["grade"][~bad])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(LABS_REQUIRED))
 def test_lab_forms_never_raise(frame: pd.DataFrame) -> None:
     """Every lab row is either graded (0-4) or has a located problem."""

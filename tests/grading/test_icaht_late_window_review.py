@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import IcahtOptions, UnsampledDays, grade_icaht, grade_t_icaht
 
@@ -127,7 +128,7 @@ def _late_grade_by_hand(value: float) -> int:
 ANC = st.sampled_from([50.0, 90.0, 100.0, 300.0, 500.0, 800.0, 1000.0, 1200.0, 1500.0, 2500.0])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(
     late=st.dictionaries(st.integers(31, 100), ANC, min_size=2, max_size=6),
     after=st.dictionaries(st.integers(101, 180), ANC, max_size=2),
@@ -173,7 +174,7 @@ def test_late_anc_flag_characterised_independently(
 PLT = st.sampled_from([10.0, 15.0, 19.0, 20.0, 30.0, 60.0, 120.0])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(
     late=st.dictionaries(st.integers(31, 100), PLT, min_size=1, max_size=5),
     after=st.dictionaries(st.integers(101, 160), PLT, max_size=2),
@@ -269,7 +270,7 @@ def _late_t_by_hand(below_100: int, below_50: int, below_20: int, days_below_20:
     return 2 if below_50 >= 2 else 1 if below_100 >= 2 else 0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(
     late=st.dictionaries(st.integers(31, 100), PLT, min_size=1, max_size=6),
     after=st.dictionaries(st.integers(101, 130), PLT, max_size=2),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis.toxicity import icaht_grade_text, late_icaht_pending
 from cartrial.grading import grade_icaht, grade_t_icaht
@@ -94,7 +95,7 @@ ANC = st.sampled_from([50.0, 90.0, 300.0, 700.0, 1200.0, 2000.0])
 PLT = st.sampled_from([10.0, 15.0, 30.0, 60.0, 120.0])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(st.tuples(LATE_DAY, ANC), min_size=1, max_size=5),
     st.lists(st.tuples(LATE_DAY, ANC), min_size=0, max_size=3),
@@ -120,7 +121,7 @@ def test_later_counts_never_lower_the_late_grade_below_the_bound(
         assert raised.late_grade is not None and g.late_grade is not None and raised.late_grade > g.late_grade
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(st.tuples(LATE_DAY, PLT), min_size=1, max_size=5),
     st.lists(st.tuples(LATE_DAY, PLT), min_size=0, max_size=3),

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.kinetics.frames import derive_nca, validate_profiles
@@ -73,7 +74,7 @@ def test_a_blq_flag_below_the_lloq_is_accepted() -> None:
     assert not _reader_refuses(49.5, 50.0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     value=st.floats(0, 1e4, allow_nan=False) | st.sampled_from([50.0, 49.999999, 50.000001]),
     lloq=st.floats(0.01, 1e4, allow_nan=False) | st.just(50.0),

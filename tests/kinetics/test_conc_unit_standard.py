@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics import derive_nca, derive_stein2019_fits
 from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
@@ -68,7 +69,7 @@ def test_two_dimensions_are_never_converted_into_each_other() -> None:
     assert units == ["copies/ug gDNA", "copies/mL", "cells/uL"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     value=st.floats(min_value=1e-6, max_value=1e12, allow_nan=False, allow_infinity=False),
     unit=st.sampled_from(sorted(HAND)),
@@ -81,7 +82,7 @@ def test_conversion_is_the_correctly_rounded_decimal_shift(value: float, unit: s
     assert converted[0] == float(Fraction(repr(value)) * HAND[unit][1])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     value=st.floats(min_value=1e-6, max_value=1e12, allow_nan=False, allow_infinity=False),
     unit=st.sampled_from(sorted(HAND)),
@@ -195,7 +196,7 @@ def test_the_stein_fit_reads_the_converted_values() -> None:
     assert fits["observed_cmax"].tolist() == [40.0, 40.0]
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=property_examples(10), deadline=None)
 @given(
     levels=st.lists(st.integers(min_value=1, max_value=10**6), min_size=4, max_size=4),
     per_ml=st.lists(st.booleans(), min_size=3, max_size=3),

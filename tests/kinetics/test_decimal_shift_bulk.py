@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.rounding import decimal_shift
 
@@ -52,7 +53,7 @@ def test_bulk_shift_equals_the_decimal_shift_of_each_value(seed: int) -> None:
             assert not wrong
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=30),
     exponent=st.integers(min_value=-30, max_value=30),

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.kinetics import derive_stein2019_fits
@@ -78,7 +79,7 @@ def test_a_rich_profile_is_converged() -> None:
     assert fit.diagnostics["status"] == "converged", fit.diagnostics["determination"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(r=st.floats(-0.99999, 0.99999), s1=st.floats(1e-3, 1e3), s2=st.floats(1e-3, 1e3))
 def test_condition_number_of_a_2x2_correlation(r: float, s1: float, s2: float) -> None:
     cov = np.array([[s1 * s1, r * s1 * s2], [r * s1 * s2, s2 * s2]])
@@ -86,7 +87,7 @@ def test_condition_number_of_a_2x2_correlation(r: float, s1: float, s2: float) -
     assert math.isclose(correlation_condition_number(cov), (1 + abs(r)) / (1 - abs(r)), rel_tol=1e-6)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     est=st.floats(1e-3, 1e3),
     rse=st.floats(0.0, 1000.0),

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cli import main
 from cartrial.errors import InputError
@@ -138,7 +139,7 @@ def test_cli_chunked_output_is_the_same_text(monkeypatch, tmp_path, as_json):  #
         assert len(pd.read_csv(io.StringIO(single.stdout))) == 5 * 21
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     start=st.floats(min_value=0, max_value=1000),
     length=st.floats(min_value=0, max_value=2000),

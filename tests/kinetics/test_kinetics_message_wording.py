@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError, NotEstimableError
 from cartrial.kinetics import nca
@@ -67,7 +68,7 @@ def _counted(text: str, noun: str) -> list[str]:
     return wrong
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=property_examples(12), deadline=None)
 @given(st.integers(1, 4), st.integers(0, 3))
 def test_nca_notes_count_subjects_and_missing_concentrations(n_unsorted: int, n_missing: int) -> None:
     rows = []

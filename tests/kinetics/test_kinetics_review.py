@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import NotEstimableError
 from cartrial.kinetics import (
@@ -133,7 +134,7 @@ def test_quality_flags_with_pknca_defaults_and_exclusion():
     assert relaxed["quality_flags"] == ""
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     concs=st.lists(st.floats(min_value=1e-2, max_value=1e4), min_size=5, max_size=9),
     min_span=st.sampled_from([0.5, 2.0, 5.0]),
@@ -252,7 +253,7 @@ def test_nca_csv_has_quality_flags_column(tmp_path):  # type: ignore[no-untyped-
     assert math.isnan(excluded["half_life"].iloc[0])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     concs=st.lists(st.one_of(st.just(0.0), st.floats(min_value=1e-2, max_value=1e4)), min_size=4, max_size=9),
     end=st.floats(min_value=0.5, max_value=12.0),

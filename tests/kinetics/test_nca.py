@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError, InputError
 from cartrial.kinetics import AucMethod, LambdaZOrder, NcaOptions, PersistenceRule, nca
@@ -365,7 +366,7 @@ profiles = st.lists(
 ).filter(lambda cs: sum(c > 0 for c in cs) >= 2)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(concs=profiles, scale=st.floats(min_value=0.01, max_value=100))
 def test_invariants(concs, scale):  # type: ignore[no-untyped-def]
     """Properties of the trapezoid rules (§2.2): AUCall ≥ AUClast ≥ 0; log-down never exceeds linear;
@@ -430,7 +431,7 @@ _REASONS = st.sampled_from(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.dictionaries(_NAMES, _REASONS))
 def test_parameter_reasons_reads_back_every_parameter_s_reason(given_reasons: dict[str, str]) -> None:
     """D-19.139: `parameter_reasons` is the inverse of the grouped ``not_estimable`` text."""

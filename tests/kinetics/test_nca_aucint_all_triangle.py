@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.nca import interval_column, nca
 from cartrial.protocol.nca_options import AucMethod, NcaOptions
@@ -59,7 +60,7 @@ def test_linear_interval_interpolation_integrates_the_segment_to_the_end_linearl
     assert value == pytest.approx(expected, rel=1e-12)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(
     clast=st.floats(min_value=0.01, max_value=1e4),
     gap=st.floats(min_value=0.1, max_value=30.0),

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.nca import NcaOptions, interval_column, nca_arrays
 
@@ -79,7 +80,7 @@ def test_blq_sample_after_tlast() -> None:
 _level = st.floats(min_value=0.05, max_value=1e4)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(concs=st.lists(_level, min_size=5, max_size=9), scale=st.floats(min_value=1e-3, max_value=1e3))
 def test_infinite_interval_is_aucinf_pred_and_scales(concs: list[float], scale: float) -> None:
     """Properties: where lambda_z exists, aucint.inf.pred over [0, inf] is AUCinf,pred and over [0, Tlast]

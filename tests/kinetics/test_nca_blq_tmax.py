@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import OptionError
 from cartrial.kinetics.nca import NcaOptions, _apply_blq_rules, nca_arrays
@@ -131,7 +132,7 @@ def test_needs_lloq_reads_the_rules_in_use() -> None:
 _conc = st.one_of(st.just(0.0), st.floats(min_value=0.01, max_value=1e4))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(concs=st.lists(_conc, min_size=3, max_size=9), action=st.sampled_from(["keep", "drop", 0.25]))
 def test_one_rule_on_both_sides_equals_one_rule_at_every_position(concs: list[float], action: object) -> None:
     """Every BLQ sample is either before or at/after Tmax, and either first, middle or last: the same rule on

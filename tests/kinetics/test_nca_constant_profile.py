@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.nca import AucMethod, NcaOptions, interval_column, nca_arrays
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(
     level=st.floats(min_value=1e-3, max_value=1e6),
     n=st.integers(min_value=3, max_value=10),

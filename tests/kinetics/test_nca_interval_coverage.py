@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.nca import NcaOptions, nca
 
@@ -120,7 +121,7 @@ def _arrays(samples: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray,
     return t, c, np.ones_like(t, dtype=bool)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     samples=_profile,
     end=st.sampled_from([7.0, 14.0, 28.0]),
@@ -147,7 +148,7 @@ def test_adding_a_later_sample_never_uncovers(
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(samples=_profile, end=st.sampled_from([7.0, 14.0, 28.0]))
 def test_coverage_matches_its_definition(samples: list[tuple[float, float]], end: float) -> None:
     """Covered ⇔ a sample at or after the end, or (blq_tail) a BLQ last sample; from the samples directly."""

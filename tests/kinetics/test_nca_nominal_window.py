@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.nca import NcaOptions, nca
 
@@ -64,7 +65,7 @@ _sample = st.tuples(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     samples=st.lists(_sample, min_size=1, max_size=8, unique_by=lambda s: s[0]),
     end=st.sampled_from([14.0, 28.0]),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics import NcaOptions
 from cartrial.kinetics.nca import interval_column
@@ -67,7 +68,7 @@ def test_missing_time0_option_is_validated_and_recorded() -> None:
 profile = st.lists(st.floats(min_value=1e-2, max_value=1e5), min_size=2, max_size=8)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(concs=profile, first=st.floats(min_value=0.05, max_value=3.0))
 def test_a_blq_sample_at_time_zero_changes_no_auc(concs, first):  # type: ignore[no-untyped-def]
     """Invariant (D-19.153): adding a BLQ sample at the infusion changes no AUC from the dose, since the
@@ -103,7 +104,7 @@ def test_persistence_is_the_last_quantifiable_sample_whatever_the_blq_substituti
 positive_profile = st.lists(st.floats(min_value=1e-2, max_value=1e5), min_size=4, max_size=9)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     concs=positive_profile,
     index=st.integers(min_value=0, max_value=8),
@@ -126,7 +127,7 @@ def test_auc_is_monotone_in_each_quantifiable_concentration(concs, index, factor
     assert more["cmax"] >= base["cmax"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     concs=positive_profile,
     scale=st.floats(min_value=1e-3, max_value=1e3),

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.pd import simulate_pd
 
@@ -27,7 +28,7 @@ def test_ten_years_of_pd_are_finite_and_silent() -> None:
         assert (states >= 0).all()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=property_examples(15), deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_states_stay_non_negative_and_antibody_is_bounded(seed: int) -> None:
     """Invariants of the model (docs/science/cellular-kinetics.md §7): every state is >= 0, and the relative

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.nca import NcaOptions, nca
 from cartrial.protocol.nca_options import PersistenceRule
@@ -85,7 +86,7 @@ def _by_the_words(concs: list[float]) -> float | None:
     return float(max(i for i in quantifiable if i < end))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.lists(st.sampled_from([0.0, 0.0, 1.0, 50.0, 300.0]), min_size=2, max_size=12))
 def test_the_rule_as_worded(concs: list[float]) -> None:
     expected = _by_the_words(concs)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cdisc.sdtm import pc_standard_text
 from cartrial.kinetics.frames import derive_nca
@@ -55,7 +56,7 @@ def test_to_standard_moves_the_decimal_point() -> None:
         assert values.tolist() == [_expected(t, k) for t in INEXACT], unit
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     digits=st.integers(min_value=0, max_value=10**7),
     scale=st.integers(min_value=-8, max_value=4),

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
+from tests.conftest import property_examples
 
 from cartrial.errors import NotEstimableError
 from cartrial.kinetics import (
@@ -152,7 +153,7 @@ def test_sparse_profile_is_not_estimable_with_reason():
         fit_stein2019(days, np.zeros(5), lloq=10.0)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     foldx=st.floats(min_value=1.5, max_value=1e6),
     tmax=st.floats(min_value=0.5, max_value=60),

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.models import Stein2019Parameters, stein2019_auc, typical_auc
 
@@ -59,7 +60,7 @@ def _hand_expansion_area(foldx: float, a: float, b: float) -> float:
     return CM / foldx * math.exp(rho * a) * (b - a) * (1 + x / 2 + x * x / 6)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 @example(1e-15)
 @given(st.floats(min_value=1e-15, max_value=1e-6))
 def test_foldx_just_above_one_keeps_windows_after_day_0(excess: float) -> None:
@@ -74,7 +75,7 @@ def test_foldx_just_above_one_keeps_windows_after_day_0(excess: float) -> None:
         assert math.isclose(typical_auc(a, b, Stein2019Parameters(foldx=foldx)), expected, rel_tol=1e-12)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @example(1.0, 2.0, 9.3, 28.0)
 @given(
     st.one_of(st.just(1.0), st.floats(min_value=1.0, max_value=1e4)),
@@ -93,7 +94,7 @@ def test_the_area_is_additive_across_tmax(foldx: float, t1: float, t2: float, t3
     assert math.isclose(whole, parts, rel_tol=1e-9, abs_tol=1e-9 * CM)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 @given(st.floats(min_value=1e-15, max_value=1e-6))
 def test_foldx_just_above_one_is_continuous(excess: float) -> None:
     """ln(1 + x)/Tmax is a tiny rho: the expansion area (e^(rho·b) - e^(rho·a))/rho must stay close to its

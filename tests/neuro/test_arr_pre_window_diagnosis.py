@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import OptionError
 from cartrial.neuro.derive import derive_relapses
@@ -77,7 +78,7 @@ def test_derive_relapses_reads_the_diagnoses() -> None:
     assert result.table["pre_days"].tolist() == [243]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.integers(-400, 1500), st.lists(st.integers(1, 15), max_size=4, unique=True))
 def test_pre_days_is_the_days_from_the_later_start(diagnosed_before: int, attacks_before: list[int]) -> None:
     # a negative offset: diagnosed after the infusion (the window then starts at an earlier attack, or at the
@@ -100,7 +101,7 @@ def test_pre_days_is_the_days_from_the_later_start(diagnosed_before: int, attack
     assert row.pre_days >= 0
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(st.integers(-400, 1500), st.lists(st.integers(1, 15), max_size=4, unique=True))
 def test_the_fixed_start_ignores_the_diagnosis(diagnosed_before: int, attacks_before: list[int]) -> None:
     diagnosis = INFUSION - timedelta(days=diagnosed_before)

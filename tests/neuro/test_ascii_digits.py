@@ -11,6 +11,7 @@ import unicodedata
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.neuro.titres import parse_titre_step
@@ -63,7 +64,7 @@ def _other_digit(character: str) -> bool:
 DIGITS = st.characters(categories=["Nd"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(DIGITS, st.sampled_from(["20/4{}", "20/1{}0", "logMAR 0.{}", "decimal 0.{}5", "1:{}0", "{}20"]))
 @example("٢", "20/4{}")
 def test_a_parsed_text_with_any_other_decimal_digit_is_refused(digit: str, form: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from tests.conftest import property_examples
 
 import cartrial.neuro as neuro
 from cartrial.errors import ConfigurationError, InputError
@@ -143,7 +144,7 @@ def test_row_numbers_are_the_same_through_the_api_and_the_cli(tmp_path: Path) ->
 # --- each rule once -------------------------------------------------------------------------------------
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(
     st.lists(st.integers(0, 400), min_size=0, max_size=12),
     st.integers(0, 60),
@@ -257,7 +258,7 @@ def test_rate_ratio_edge_cases() -> None:
     assert only_post.ratio == math.inf and only_post.ci_high == math.inf
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 8), st.floats(0.1, 3.0), st.integers(0, 8), st.floats(0.1, 3.0)),
@@ -278,7 +279,7 @@ def test_rate_ratio_ci_contains_the_estimate(
     assert ratio.ratio <= ratio.ci_high * (1 + 1e-6) or ratio.ci_high == math.inf
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 1000), st.booleans()), min_size=1, max_size=20))
 def test_reverse_km_median_is_within_the_observed_range(data: list[tuple[int, bool]]) -> None:
     durations = [d for d, _ in data]
@@ -287,7 +288,7 @@ def test_reverse_km_median_is_within_the_observed_range(data: list[tuple[int, bo
     assert median is None or 0 <= median <= max(durations)  # None: not reached (D-19.100)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(st.lists(st.integers(1, 1000), min_size=1, max_size=20))
 def test_reverse_km_median_without_relapses_is_the_median_of_the_durations(durations: list[int]) -> None:
     """With no relapse every subject's follow-up ends by censoring, the reverse curve is the empirical
@@ -521,7 +522,7 @@ def test_relapses_protocol_sets_adjudication_and_the_command_line_wins(study: Pa
     assert json.loads(stdout)["pooled"]["post"]["attacks"] == 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 700), st.sampled_from([None, *Adjudication])),
@@ -545,7 +546,7 @@ def test_requiring_adjudication_never_adds_attacks(episodes: list[tuple[int, Adj
     assert kept <= {start + timedelta(days=d) for d, a in episodes if a is Adjudication.CONFIRMED}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 6), st.floats(0.2, 2.0), st.integers(0, 6), st.floats(0.2, 2.0)),
@@ -567,7 +568,7 @@ def test_rate_ratio_does_not_depend_on_the_time_unit(
         assert other.ci_low == pytest.approx(one.ci_low, rel=1e-5, abs=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 400), st.integers(-30, 400) | st.none()), min_size=1, max_size=6))
 def test_relapse_follow_up_never_runs_past_a_death(subjects: list[tuple[int, int | None]]) -> None:
     """D-19.107 (D-19.94): with `deaths` the follow-up after infusion ends at the death, never at a record
@@ -589,7 +590,7 @@ def test_relapse_follow_up_never_runs_past_a_death(subjects: list[tuple[int, int
     assert result.km is not None and result.km.n_deaths == len(deaths)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 400), st.integers(-30, 400) | st.none(), st.integers(-30, 400) | st.none()),

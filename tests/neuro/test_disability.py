@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError
 from cartrial.neuro.disability import (
@@ -169,7 +170,7 @@ def test_relapse_window_boundaries() -> None:
 _EDSS_STEPS = [0.0, *(x / 2 for x in range(2, 21))]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(1, 400), st.sampled_from(_EDSS_STEPS)),

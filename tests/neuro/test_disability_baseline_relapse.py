@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import OptionError
 from cartrial.neuro.derive import derive_disability
@@ -102,7 +103,7 @@ def test_unknown_baseline_visit_value_is_an_option_error() -> None:
 steps = st.sampled_from(EDSS_STEPS)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(steps, min_size=3, max_size=6), st.integers(1, 30), steps)
 def test_a_score_during_the_attack_never_moves_the_baseline(
     scores: list[float], after_onset: int, during: float

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import CartrialError
 from cartrial.neuro.disability import (
@@ -94,7 +95,7 @@ def test_sustained_must_be_a_boolean() -> None:
 _STEPS = [0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     days=st.lists(st.integers(1, 1000), min_size=1, max_size=10, unique=True),
     data=st.data(),

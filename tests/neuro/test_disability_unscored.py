@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.neuro.derive import derive_disability
 from cartrial.neuro.disability import UNSCORED_BEFORE_CONFIRMATION, confirmed_disability_change
@@ -115,7 +116,7 @@ def test_unscored_day_in_the_relapse_exclusion_window_does_not_block() -> None:
     assert [u.reason for u in after.unconfirmed] == ["follow-up ended before confirmation"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.5, 5.0, 6.0]), min_size=2, max_size=6),
     st.sampled_from(["worsening", "improvement"]),

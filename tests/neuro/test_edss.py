@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError, InputError
 from cartrial.neuro.edss_scale import (
@@ -254,7 +255,7 @@ options_strategy = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(st.lists(st.tuples(any_fs, st.integers(0, 16)), min_size=1, max_size=40), options_strategy)
 def test_vectorised_agrees_with_scalar(rows: list[tuple[tuple[int, ...], int]], options: EdssOptions) -> None:
     """`edss_array` and `edss` implement the same §1.8 table: same EDSS and rule for every row and option."""
@@ -271,7 +272,7 @@ def test_vectorised_agrees_with_scalar(rows: list[tuple[tuple[int, ...], int]], 
 monotone_options = st.sampled_from([EdssOptions(), EdssOptions.from_preset("edss_js")])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(any_fs, st.integers(0, 16), st.sampled_from(FS_NAMES), monotone_options)
 def test_raising_an_fs_never_lowers_edss(
     vector: tuple[int, ...], ambulation: int, name: str, options: EdssOptions
@@ -288,7 +289,7 @@ def test_raising_an_fs_never_lowers_edss(
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(any_fs, st.integers(0, 15), monotone_options)
 def test_raising_ambulation_never_lowers_edss(
     vector: tuple[int, ...], ambulation: int, options: EdssOptions
@@ -298,7 +299,7 @@ def test_raising_ambulation_never_lowers_edss(
     assert edss(FunctionalSystems(*vector), ambulation + 1, options).edss >= before
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(any_fs, st.integers(3, 16), options_strategy)
 def test_ambulation_3_or_more_fixes_edss_at_least_5(
     vector: tuple[int, ...], ambulation: int, options: EdssOptions
@@ -309,7 +310,7 @@ def test_ambulation_3_or_more_fixes_edss_at_least_5(
     assert result.rule == "ambulation_ge3"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(any_fs, st.integers(0, 16), options_strategy)
 def test_edss_is_on_the_scale(vector: tuple[int, ...], ambulation: int, options: EdssOptions) -> None:
     """Kurtzke 1983: EDSS in {0, 1.0, 1.5, ..., 10}; never missing for a valid input (§1.10 d')."""

@@ -14,6 +14,7 @@ import datetime as dt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.neuro.derive import derive_relapses
 from cartrial.neuro.relapses import Phenotype, RelapseEpisode
@@ -25,7 +26,7 @@ def _on(offset: int) -> dt.date:
     return DAY0 + dt.timedelta(days=offset)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     steps=st.sets(st.integers(-3, 9), max_size=8),
     last_offset=st.integers(0, 700),

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.neuro.relapses import (
     Phenotype,
@@ -162,7 +163,7 @@ def test_kaplan_meier_hand_computed() -> None:
     assert km.durations_days["C"] == 150
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 @given(st.lists(st.integers(0, 2000), min_size=1, max_size=20), st.integers(1, 60))
 def test_merging_never_increases_and_attacks_are_window_apart(days: list[int], window: int) -> None:
     """Merging (§4.2, anchor 'first') never gives more attacks than episodes; successive attack onsets are

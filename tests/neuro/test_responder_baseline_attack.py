@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import CartrialError
 from cartrial.neuro.derive import derive_responders
@@ -144,7 +145,7 @@ def test_the_window_boundaries(onset: int, expected: float) -> None:
     assert base == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     values=st.dictionaries(st.integers(-200, 200), st.integers(0, 9), min_size=1, max_size=12),
     onsets=st.lists(st.integers(-250, 200), max_size=4),

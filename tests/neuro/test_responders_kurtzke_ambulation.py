@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.neuro.derive import derive_responders
@@ -149,7 +150,7 @@ NOT_WALKING = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     st.sampled_from(["none", "unilateral", "bilateral"]),
     st.one_of(st.floats(0, 2000, allow_nan=False), st.sampled_from([0.0, 5.0, 50.0, 100.0, 120.0, 200.0])),
@@ -171,7 +172,7 @@ def test_walking_needs_a_distance_and_a_known_aid() -> None:
         neurostatus_ambulation_score(100, "crutches")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.integers(0, 16), st.sampled_from(["none", "unilateral", "bilateral"]), st.integers(0, 1000))
 def test_property_a_kurtzke_follow_up_is_compared_by_its_row(
     neurostatus: int, aid: str, distance: int

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError
 from cartrial.neuro import derive_relapses
@@ -132,7 +133,7 @@ _subjects = st.lists(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(_subjects)
 def test_reverse_km_median_agrees_with_lifelines_on_the_reversed_indicator(subjects: list[Subject]) -> None:
     durations = [d for d, _, _ in subjects]
@@ -144,7 +145,7 @@ def test_reverse_km_median_agrees_with_lifelines_on_the_reversed_indicator(subje
     assert midpoint is None or lifelines is None or midpoint >= lifelines
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(_subjects)
 def test_without_deaths_the_median_is_the_median_of_the_follow_up(subjects: list[Subject]) -> None:
     """Nobody died: every follow-up ended by censoring, relapsed or not, and the reverse curve is the
@@ -158,7 +159,7 @@ def test_without_deaths_the_median_is_the_median_of_the_follow_up(subjects: list
     assert _km(alive, km_median="smallest").median_follow_up_days == lower
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(_subjects)
 def test_censoring_deaths_never_lowers_the_median(subjects: list[Subject]) -> None:
     """A death censored instead of counted as an end of follow-up raises the reverse curve at that time and
@@ -174,7 +175,7 @@ def test_censoring_deaths_never_lowers_the_median(subjects: list[Subject]) -> No
     assert min(durations) <= censored <= max(durations)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(_subjects, st.data())
 def test_more_follow_up_of_the_living_never_lowers_the_median(
     subjects: list[Subject], data: st.DataObject
@@ -189,7 +190,7 @@ def test_more_follow_up_of_the_living_never_lowers_the_median(
     assert before is not None and after is not None and after >= before
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(_subjects)
 def test_the_relapse_day_does_not_change_the_median(subjects: list[Subject]) -> None:
     """A relapse does not end the follow-up (D-19.91): the same subjects without their relapses have the
@@ -267,7 +268,7 @@ def _exact_reverse_curve_minimum(durations: list[int], died: list[bool]) -> Frac
     return survival
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(_subjects)
 def test_not_reached_exactly_when_lifelines_median_is_infinite(subjects: list[Subject]) -> None:
     """Ours None <-> the reverse curve stays above 1/2 (exact arithmetic) <-> lifelines'

@@ -9,6 +9,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.neuro.osis import osis_visual_from_acuity
@@ -108,7 +109,7 @@ def test_off_chart_conventions() -> None:
     assert parse_acuity("NPL").off_chart is OffChart.NLP
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.floats(-0.3, 2.0))
 def test_conversions_round_trip_within_notation_precision(logmar: float) -> None:
     """§2.1 conversions are inverse: format in a notation, parse back, agree within that notation's
@@ -219,7 +220,7 @@ def test_visual_fs_grade1_cut_both_readings() -> None:
         assert visual_fs_from_acuity(parse_acuity(text), normal, derived) == grade
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.floats(-0.3, 2.0), st.floats(0.0, 0.5), st.floats(-0.3, 2.0))
 def test_worse_acuity_never_lowers_visual_fs_or_osis(logmar: float, worse_by: float, other: float) -> None:
     """§1.2 and Wingerchuk 1999 Table 1: both grades are ordered by acuity, so a worse acuity (higher logMAR)
@@ -274,7 +275,7 @@ def test_eye_change_counts_whole_letters(before: str, after: str, category: Acui
 
 
 @given(st.integers(0, 100), st.integers(0, 100))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 def test_eye_change_on_letter_scores_is_exact(a: int, b: int) -> None:
     """On ETDRS letter scores the 0.2 logMAR threshold is exactly 10 letters (§2.1: 5 letters a line)."""
     change = eye_change(parse_acuity(f"{a} letters"), parse_acuity(f"{b} letters")).category
@@ -332,7 +333,7 @@ def test_eye_change_off_chart_value_is_not_counted_in_letters() -> None:
 
 
 @given(st.integers(-100, 100), st.floats(-0.499, 0.499))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 def test_chart_letters_is_the_nearest_letter(letters: int, part: float) -> None:
     """`chart_letters` is the nearest whole letter (one letter = 0.02 logMAR, §2.1): k letters plus less
     than half a letter either way is k."""
@@ -340,7 +341,7 @@ def test_chart_letters_is_the_nearest_letter(letters: int, part: float) -> None:
 
 
 @given(st.integers(-100, 100))
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 def test_chart_letters_half_letter_is_rounded_down(letters: int) -> None:
     """A value exactly half way between two letters is the smaller (D-19.683): half a letter short of a
     threshold or a minimum is short, whichever sign."""

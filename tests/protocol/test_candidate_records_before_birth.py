@@ -14,6 +14,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
@@ -55,7 +56,7 @@ def test_a_record_on_the_birthday_is_kept() -> None:
     assert parse_candidate(text).relapses[0].onset_date == dt.date(1975, 6, 10)  # type: ignore[index]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(st.integers(min_value=-20000, max_value=17000))
 def test_a_relapse_is_refused_exactly_when_it_precedes_birth(offset: int) -> None:
     born = dt.date(1975, 6, 10)

@@ -14,6 +14,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
@@ -55,7 +56,7 @@ def test_a_bound_off_the_edss_steps_is_refused_at_its_line(
     assert re.search(r"no 0\.5", problem.message)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.sampled_from(STEPS), st.sampled_from(STEPS))
 def test_every_pair_of_steps_in_order_is_accepted(a: float, b: float) -> None:
     low, high = min(a, b), max(a, b)
@@ -63,7 +64,7 @@ def test_every_pair_of_steps_in_order_is_accepted(a: float, b: float) -> None:
     assert (rule.min_score, rule.max_score) == (low, high)  # type: ignore[union-attr]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.floats(min_value=0, max_value=10, allow_nan=False).filter(lambda v: v not in STEPS))
 def test_any_value_between_steps_is_refused(value: float) -> None:
     with pytest.raises(InputError):

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.protocol import (
@@ -549,7 +550,7 @@ _onset_dates = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(_onset_dates, st.dates(min_value=date(2020, 1, 1), max_value=date(2024, 12, 31)))
 def test_adding_a_relapse_never_makes_the_relapse_rule_fail(onsets: list[date], extra: date) -> None:
     """The registry rule is monotone in the relapse list: one more relapse can only keep or create
@@ -563,7 +564,7 @@ def test_adding_a_relapse_never_makes_the_relapse_rule_fail(onsets: list[date], 
         assert holds([*onsets, extra])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(_onset_dates)
 def test_relapse_rule_matches_a_direct_reading_of_the_registry_text(onsets: list[date]) -> None:
     """Independent restatement: count onsets in [2023-03-15, 2024-03-15] and [2022-03-15, 2024-03-15]
@@ -577,7 +578,7 @@ def test_relapse_rule_matches_a_direct_reading_of_the_registry_text(onsets: list
     assert (screen(_RELAPSE_PROTOCOL, candidate, SCREENING).criteria[0].status is MET) == expected
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(_onset_dates)
 def test_default_merging_matches_an_independent_restatement(onsets: list[date]) -> None:
     """neuro-outcomes.md §4.2 restated: walk the sorted onsets, start a new attack when an onset is ≥ 30
@@ -662,7 +663,7 @@ def test_a_look_back_beyond_100_years_is_refused(rule: dict[str, Any], field: st
     assert any(error["loc"][-1] == field for error in caught.value.errors()), caught.value.errors()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     long_months=st.integers(2, 1200),
     washout_months=st.integers(1, 1200),

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.protocol import (
     Candidate,
@@ -87,7 +88,7 @@ def test_inclusion_at_exactly_3_uln_is_met() -> None:
     assert result_of(uln_rule("alt", ">", 3), lab("ALT", 2.1, "µkat/L", 0.7)).criteria[0].status is NOT_MET
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     uln_hundredths=st.integers(min_value=1, max_value=100_000),
     multiple_tenths=st.integers(min_value=1, max_value=100),
@@ -474,7 +475,7 @@ _FEBRUARY_ENDS = st.sampled_from(
 )
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=property_examples(250), deadline=None)
 @given(
     born=st.one_of(_LEAP_BIRTHS, _DAYS),
     recorded=st.one_of(_FEBRUARY_ENDS, _DAYS),

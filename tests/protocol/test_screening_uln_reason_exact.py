@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.protocol import CriterionStatus
 
@@ -49,7 +50,7 @@ def test_the_boundary_example_reads_as_compared() -> None:
     assert "creatinine 1.65 mg/dL against 1.5 x ULN = 1.65 mg/dL (ULN 1.1 mg/dL)" in criterion.reason
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     value_thousandths=st.integers(min_value=1, max_value=10**9),
     uln_hundredths=st.integers(min_value=1, max_value=10**6),

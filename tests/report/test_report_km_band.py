@@ -19,6 +19,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from tests.conftest import property_examples
 
 from cartrial.analysis.model import Analysis, Dataset
 from cartrial.neuro.relapses import (
@@ -59,7 +60,7 @@ def _analysis(options: dict[str, object]) -> Analysis:
     return Analysis({}, {}, datasets, (), options=options)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=property_examples(15), deadline=None)
 @given(st.integers(min_value=50, max_value=99))
 def test_the_band_is_named_with_the_analysis_level_and_method(percent: int) -> None:
     figure = km_figure(_analysis({"relapses": {"confidence": percent / 100, "km_ci": KM_CI_METHOD}}), {})
@@ -99,7 +100,7 @@ def _log_log_greenwood(
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     st.lists(st.tuples(st.integers(min_value=1, max_value=400), st.booleans()), min_size=2, max_size=12),
     st.sampled_from([0.8, 0.9, 0.95]),

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import PopulationData, PopulationSpec, Theta
 from cartrial.kinetics.popfit.data import covariate_design, read_covariates
@@ -52,7 +53,7 @@ def _document(levels: list[str], weights: list[float], fixed: tuple[str, ...] = 
     }
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=property_examples(20), deadline=None)
 @given(
     counts=st.lists(st.integers(1, 6), min_size=2, max_size=3, unique=True),
     weights=st.lists(st.floats(40.0, 120.0), min_size=18, max_size=18, unique=True),

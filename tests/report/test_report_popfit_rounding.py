@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.report.popfit import PopfitResult, estimates_tables, popfit_report_section
 
@@ -60,7 +61,7 @@ def test_popfit_tables_and_text_round_a_tie_half_away_from_zero() -> None:
     assert csv_files["popfit_bsv.csv"].splitlines()[1].split(",")[-1] == "31"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(k=st.integers(0, 999), decimals=st.integers(0, 2))
 def test_a_shrinkage_tie_rounds_up(k: int, decimals: int) -> None:
     """Property: a shrinkage of (k + 0.5) units of the last shown decimal (a tie, written exactly as a

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.protocol.birth import earliest_birth
 from cartrial.simulation import load_scenario
@@ -53,7 +54,7 @@ def test_the_reviewed_counterexample_is_diagnosed_after_birth() -> None:
     assert record["diagnosis"]["date"] >= "2005-03-16"  # was 2005-03-15
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     age=st.floats(0.0, 90.0),
     duration_fraction=st.floats(0.0, 1.0),

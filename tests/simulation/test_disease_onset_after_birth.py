@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import load_scenario
@@ -27,7 +28,7 @@ def test_the_example_scenario_prepares_with_the_seed_that_drew_an_impossible_can
     )  # raised "the diagnosis is before the earliest date of birth"
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_no_drawn_disease_is_older_than_its_candidate(seed: int) -> None:
     scenario, _ = load_scenario(SCENARIO)

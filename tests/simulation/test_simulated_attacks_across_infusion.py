@@ -15,6 +15,7 @@ import zoneinfo
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.neuro.relapses import (
     Phenotype,
@@ -52,7 +53,7 @@ def test_an_early_post_infusion_onset_is_part_of_the_pre_treatment_attack() -> N
     assert post_infusion_attacks([40], infused, [3.0, 20.0], PROTOCOL) == 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     history=st.lists(st.integers(1, 730), max_size=6),
     post=st.lists(st.floats(0, 400, allow_nan=False), max_size=6),

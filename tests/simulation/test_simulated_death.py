@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.protocol import load_protocol
@@ -170,7 +171,11 @@ def deadly_and_survivable(tmp_path_factory):
     return out
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(8),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(0, 2**32))
 @example(seed=2)  # one death (the tests above)
 def test_a_death_leaves_the_other_patients_records_as_they_were(deadly_and_survivable, seed):

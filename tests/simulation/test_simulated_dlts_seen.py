@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples
 from cartrial.protocol import load_protocol
@@ -41,7 +42,11 @@ def _draws(prepared: t.Prepared, seed: int, trials: int, slots: int, dropout_sca
     return replace(draws, dropout_days=rng.exponential(dropout_scale, size=(trials, slots)))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(0, 2**32 - 1), scale=st.floats(1.0, 60.0))
 def test_cutoff_count_is_the_designs_rule(prepared: t.Prepared, seed: int, scale: float) -> None:
     trials, slots = 20, 12

@@ -10,6 +10,7 @@ import datetime as dt
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.analysis import analyse
 from cartrial.store import init_study
@@ -66,7 +67,7 @@ def test_seed_4_replays_without_a_deviation(make_scenario, tmp_path):
 INFUSED = dt.datetime(2021, 6, 14, 10, 0)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(
     st.sampled_from(["neutrophils", "platelets"]),
     st.sampled_from([3, 4]),

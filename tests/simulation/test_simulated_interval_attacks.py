@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.neuro.derive import derive_relapses, relapse_options_from_protocol
 from cartrial.neuro.relapses import Phenotype, RelapseEpisode, merge_attacks
@@ -214,7 +215,7 @@ def _example():  # type: ignore[no-untyped-def]
     return load_scenario(EXAMPLE / "scenario.yaml")[0]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(
     day=st.floats(0, 800, allow_nan=False),
     v2v=st.floats(0, 60, allow_nan=False),

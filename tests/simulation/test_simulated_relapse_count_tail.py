@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import pdtr
+from tests.conftest import property_examples
 
 from cartrial.simulation.trials import _poisson_from_uniform
 
@@ -19,7 +20,7 @@ def test_a_mean_of_365_has_its_median_count() -> None:
     assert _poisson_from_uniform(np.array([1000.0]), np.array([0.5]))[0] == 1000
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(mean=st.floats(12, 5000), u=st.floats(1e-9, 1 - 1e-9))
 def test_large_means_invert_to_the_poisson_quantile(mean: float, u: float) -> None:
     """The quantile's definition, checked with the Poisson CDF `scipy.special.pdtr(k, mean)` = P(X ≤ k)

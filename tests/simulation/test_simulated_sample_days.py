@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import load_scenario, prepare
@@ -44,7 +45,11 @@ def _elapsed_days(forms: dict[str, pd.DataFrame], form: str) -> pd.DataFrame:
     return rows
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(4),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.integers(min_value=0, max_value=50))
 def test_actual_day_is_the_time_since_the_infusion(prepared, seed: int) -> None:  # type: ignore[no-untyped-def]
     study = simulate_study(prepared[0], seed)

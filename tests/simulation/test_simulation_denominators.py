@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from tests.conftest import property_examples
 
 from cartrial.protocol import load_protocol
 from cartrial.simulation import load_scenario, prepare, simulate_trials, summarise
@@ -123,7 +124,7 @@ follow_days = st.one_of(st.just(np.nan), st.floats(0.0, 1000.0), st.just(np.inf)
 rows = hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 12)), elements=follow_days)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(follow=rows, data=st.data())
 def test_an_evaluable_denominator_never_exceeds_the_patients_treated(follow, data):
     from cartrial.simulation.trials import evaluable_pct, evaluable_slots
@@ -140,7 +141,7 @@ def test_an_evaluable_denominator_never_exceeds_the_patients_treated(follow, dat
         assert ((pct[defined] >= 0) & (pct[defined] <= 100)).all()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(follow=rows, data=st.data())
 def test_a_dropout_after_the_persistence_day_never_changes_the_proportion(follow, data):
     """Moving the end of follow-up of a patient observed beyond day 180 to any later or earlier day still
@@ -159,7 +160,7 @@ def test_a_dropout_after_the_persistence_day_never_changes_the_proportion(follow
     np.testing.assert_array_equal(before, after)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(follow=rows, data=st.data())
 def test_with_everyone_observed_both_denominators_agree(follow, data):
     """When every treated patient is observed beyond the day, evaluable = treated."""
@@ -197,7 +198,7 @@ def test_the_edss_probability_is_over_the_trials_with_a_value(make_scenario):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(hnp.arrays(float, st.integers(1, 30), elements=st.sampled_from([np.nan, 0.0, 1.0])))
 def test_the_probability_leaves_out_the_trials_without_a_value(half):
     """Any mix of trials with (1 or 0) and without (nan) a value: the probability is k of the defined."""

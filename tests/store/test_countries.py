@@ -10,6 +10,7 @@ import pycountry
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.countries import alpha3_codes, country_alpha3
 from cartrial.errors import InputError
@@ -24,7 +25,7 @@ COUNTRIES = list(pycountry.countries)
     form=st.sampled_from(["alpha_2", "alpha_3", "name"]),
     upper=st.booleans(),
 )
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 def test_every_iso_country_by_code_or_name_gives_its_alpha3(country: object, form: str, upper: bool) -> None:
     text = str(getattr(country, form))
     text = text.upper() if upper else text.lower()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.commands.store_commands import parse_assignments
 from cartrial.store import StudyService, connect
@@ -96,7 +97,7 @@ ZONES = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     zone=st.sampled_from(ZONES),
     infused_at=st.datetimes(dt.datetime(2021, 1, 1), dt.datetime(2021, 12, 31), timezones=st.just(dt.UTC)),
@@ -122,7 +123,7 @@ def test_the_import_pre_filter_keeps_every_row_the_check_queries(
     assert kept == ([0] if queried else [])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     zone=st.sampled_from(["America/New_York", "America/Los_Angeles", "Pacific/Honolulu"]),
     typed=st.dates(dt.date(2021, 1, 1), dt.date(2021, 12, 31)),

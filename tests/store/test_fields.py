@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import Problem
@@ -148,7 +149,7 @@ def _named(problems: list[Problem], field: str) -> bool:
 
 
 @pytest.mark.parametrize(("table", "field"), FORM_FIELDS)
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_field_accepts_its_valid_values_and_refuses_others_naming_the_field(
     table: str, field: str, data: st.DataObject
@@ -165,7 +166,7 @@ def test_every_field_accepts_its_valid_values_and_refuses_others_naming_the_fiel
     assert all(p.allowed for p in problems)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     table=st.sampled_from(sorted(all_field_rules())),
     values=st.dictionaries(
@@ -269,7 +270,7 @@ CELL = st.one_of(
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda f: f.name)
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_cells_in_any_form_give_located_problems_never_an_exception(
     form: object, data: st.DataObject
@@ -306,7 +307,7 @@ def test_a_rule_as_data_for_web_forms() -> None:
 
 
 @given(data=st.data())
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 def test_a_known_name_in_any_case_is_written_in_its_one_spelling(data: st.DataObject) -> None:
     """The single-record parser (web forms, API, `db edit`) stores a known lab test or PK analyte
     (`cartrial.protocol.lab_tests`) in the dictionary's spelling, whatever the case typed, as the import

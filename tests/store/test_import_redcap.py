@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
@@ -391,7 +392,7 @@ def test_a_bad_redcap_export_writes_nothing(redcap_url: str, tmp_path: Path) -> 
     assert StudyService(redcap_url).table_counts() == before
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.dictionaries(
         st.from_regex(r"[A-Za-z0-9_]{1,6}", fullmatch=True),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
@@ -460,7 +461,7 @@ def test_the_default_minimum_needs_no_form_status(tmp_path: Path) -> None:
     assert problems == [] and infusion.rows_imported == 12
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     low=st.integers(-10_000, 10_000),
     span=st.integers(0, 10_000),

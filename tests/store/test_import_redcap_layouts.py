@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import InputError
@@ -108,7 +109,11 @@ def test_an_ordinary_export_still_reads(tmp_path: Path) -> None:
     assert problems_of(tmp_path / "r.csv", 0, "weight_kg", "58.5") == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2099, 12, 31)))
 def test_a_date_is_accepted_exactly_when_written_year_month_day_in_full(tmp_path: Path, day: dt.date) -> None:
     """Written without zero padding, a date is accepted exactly when that text is its ISO form (a month and
@@ -274,7 +279,7 @@ DATE_TYPES = {
 }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.sampled_from(sorted(DATE_TYPES)),
     st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2099, 12, 30)),

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.store import joining_types
 from cartrial.store.fields import KeyText, joining_type, key_text_fault
@@ -154,7 +155,7 @@ def _rfc_5892_oracle(text: str) -> bool:
     return True
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=property_examples(500), deadline=None)
 @given(st.text(st.sampled_from(sorted(TYPED_FROM_ARABICSHAPING)), min_size=1, max_size=12))
 @example("ب\u064e\u200c\u064eه")
 @example("\u062f\u200c\u0647")  # DAL (R) before: refused

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.cli import main
 from cartrial.errors import InputError
@@ -148,7 +149,7 @@ def test_ordinary_keys_in_any_script_are_accepted(study: StudyDb) -> None:
 KEY_CHARACTERS = st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Z", "C"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(st.text(KEY_CHARACTERS, max_size=40))
 def test_any_key_text_gives_problems_never_an_exception(text: str) -> None:
     """Property: any generated text in any key field gives located problems or none, never an exception; a
@@ -168,7 +169,11 @@ def test_any_key_text_gives_problems_never_an_exception(text: str) -> None:
             assert typed_record_values(table, {name: text}) == {name: text}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "S")), min_size=1, max_size=30))
 def test_an_accepted_key_is_stored_and_read_back_unchanged(study: StudyDb, text: str) -> None:
     """Property: a subject id the rule accepts is stored exactly as given and found by it (both backends);
@@ -282,7 +287,7 @@ def test_computed_derived_value_texts_are_not_key_texts() -> None:
     assert rules["subject_id"].key
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=property_examples(400), deadline=None)
 @given(st.text(KEY_CHARACTERS, max_size=30))
 def test_the_typed_tier_accepts_every_identifier(text: str) -> None:
     """Property: the typed-text tier is a relaxation: what an identifier accepts, a term accepts."""
@@ -445,7 +450,7 @@ def test_a_cell_keeps_a_space_other_than_a_blank_and_the_key_rule_refuses_it(
     assert typed_record_values("relapse", {"notes": " \ta note\r\n"}) == {"notes": "a note"}
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=property_examples(400), deadline=None)
 @given(
     st.text(
         st.one_of(KEY_CHARACTERS, st.sampled_from([chr(c) for c in DEFAULT_IGNORABLE[:200]])),

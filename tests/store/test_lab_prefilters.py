@@ -9,6 +9,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.store.edit_checks import (
     _factorised,
@@ -36,7 +37,7 @@ def _slips(analytes: list[Any], values: list[Any], units: list[Any]) -> list[int
     ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     rows=st.lists(
         st.tuples(st.sampled_from(ANALYTES), VALUES, st.sampled_from(UNITS)), min_size=0, max_size=40
@@ -62,7 +63,7 @@ def test_many_distinct_pairs_are_sorted_and_give_the_same_rows() -> None:
     assert _implausible_labs(_factorised(analytes), values, units) == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(analytes=st.lists(st.sampled_from([*ANALYTES, "neutrophlis", "hemoglobn", "xyz"]), max_size=30))
 def test_misspelt_labs_are_the_rows_likely_lab_test_takes_for_a_misspelling(analytes: list[Any]) -> None:
     expected = [i for i, a in enumerate(analytes) if isinstance(a, str) and likely_lab_test(a) is not None]

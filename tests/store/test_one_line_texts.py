@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.columns import LINE_BREAKS
 from cartrial.errors import InputError
@@ -62,7 +63,7 @@ def test_free_text_keeps_its_line_breaks() -> None:
     assert "one line" in field_rules("subject")["subject_id"].allowed()
 
 
-@settings(max_examples=60)
+@settings(max_examples=property_examples(60))
 @given(st.text(max_size=8), st.sampled_from(sorted(LINE_BREAKS)), st.text(max_size=8))
 def test_every_line_break_is_found(before: str, br: str, after: str) -> None:
     """Property: a text with any `str.splitlines` boundary has a line-break problem; one without has none."""

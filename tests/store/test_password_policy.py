@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.store import init_study, users
@@ -144,7 +145,7 @@ def test_the_policy_counts_normalised_code_points() -> None:
     assert "the user name" in users.password_problem("\uff21dministrator-1", "administrator-1").message  # type: ignore[union-attr]
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=property_examples(15), deadline=None)
 @given(st.text(min_size=1, max_size=24))
 def test_every_unicode_form_of_a_password_verifies(password: str) -> None:
     """Property: a password's NFC, NFD, NFKC and NFKD forms all verify against its hash."""

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from tests.conftest import property_examples
 
 from cartrial.store import StudyService, connect
 from cartrial.store.bulk import upsert_rows
@@ -30,7 +31,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     values=st.lists(finite, min_size=1, max_size=4),
     edits=st.lists(st.tuples(st.integers(0, 3), finite), max_size=4),

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples
 from cartrial.protocol.model import parse_protocol
@@ -75,7 +76,7 @@ def record_findings(table: str, row: dict[str, str], protocol: Any) -> list[tupl
     return sorted({(p.field, p.message, p.value, p.allowed) for p in found}, key=repr)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=property_examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), table=st.sampled_from(TABLES), with_protocol=st.booleans())
 def test_a_single_record_has_the_import_findings_seen_or_not(
     data: st.DataObject, table: str, with_protocol: bool

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.store import StudyService, connect
@@ -71,7 +72,7 @@ def test_the_import_still_refuses_a_time_without_an_offset() -> None:
     moment=st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2060, 12, 31)),
     zone=st.sampled_from(ZONES),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 def test_a_clinic_time_read_in_its_zone_is_that_time_there(moment: dt.datetime, zone: str) -> None:
     """The UTC value read back in the zone is the clinic time typed; a time the zone skips or repeats (a
     daylight-saving change) is not read (None) rather than guessed."""
@@ -144,7 +145,7 @@ def test_a_real_time_without_an_offset_is_still_without_a_time_zone() -> None:
     zone=st.sampled_from(["UTC", "Asia/Shanghai"]),
     seconds=st.booleans(),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 def test_in_a_zone_without_daylight_saving_every_real_clinic_time_round_trips(
     moment: dt.datetime, zone: str, seconds: bool
 ) -> None:
@@ -187,7 +188,7 @@ def test_the_shipped_example_site_has_its_iana_zone(tmp_path: Path) -> None:
         service.engine.dispose()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(text=st.text(alphabet=st.sampled_from("EuropeParisUTC/._ -+0\x00"), max_size=20))
 def test_a_zone_is_found_only_by_its_exact_key(text: str) -> None:
     """What `time_zone_of` finds is the zone named exactly `text` (no stripping, no path outside the

@@ -12,6 +12,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
+from tests.conftest import property_examples
 
 CUT = dt.date(2021, 8, 1)
 """Inside CT-004's "White blood cell decreased" (2021-07-13 to 2021-09-11, outcome recovered)."""
@@ -145,7 +146,11 @@ def test_a_therapy_stopped_after_the_cutoff_is_ongoing(example_sqlite: str) -> N
     assert set(kept[kept["subject_id"] == SUBJECT]["stopped_at"]) == {"2021-08-05T09:00:00Z"}
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=property_examples(10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(offset=st.integers(min_value=-35, max_value=250))
 def test_no_end_after_the_cutoff_and_earlier_ends_unchanged(example_sqlite_template, offset: int) -> None:  # type: ignore[no-untyped-def]
     """For any cut-off, no snapshot end date is after it, and every record whose end is on or before it is

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select, update
+from tests.conftest import property_examples
 
 CUT = dt.date(2021, 8, 1)
 WUHAN, NEW_YORK = "CT-004", "CT-003"
@@ -183,7 +184,7 @@ def test_postgres_snapshot_and_lock_cut_on_the_site_calendar(
 ZONES = ["Asia/Shanghai", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kolkata", ""]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=property_examples(300), deadline=None)
 @given(
     seconds=st.integers(min_value=-3 * 86400, max_value=3 * 86400),
     zone=st.sampled_from(ZONES),

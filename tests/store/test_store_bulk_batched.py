@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from tests.conftest import property_examples
 
 from cartrial.errors import CartrialError
 from cartrial.store import StudyService, bulk
@@ -224,7 +225,7 @@ _CASES = st.one_of(
 
 
 @settings(
-    max_examples=40,
+    max_examples=property_examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

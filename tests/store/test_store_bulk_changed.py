@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import and_, func, select
 from sqlalchemy.event import listen as event_listen
 from sqlalchemy.event import remove as event_remove
+from tests.conftest import property_examples
 
 from cartrial.errors import CartrialError, ConflictError, InputError, InternalError
 from cartrial.store import StudyService, bulk, edit_checks
@@ -154,7 +155,7 @@ def _store(service: StudyService, rows: list[dict[str, Any]]) -> None:
 
 
 @settings(
-    max_examples=30,
+    max_examples=property_examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

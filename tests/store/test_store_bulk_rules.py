@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import CartrialError, InputError
 from cartrial.store import StudyService
@@ -149,7 +150,7 @@ _ROWS = st.one_of(
 
 
 @settings(
-    max_examples=40,
+    max_examples=property_examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -210,7 +211,7 @@ _BATCH_RELAPSES = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     case=st.one_of(
         _BATCH_LABS.map(lambda rows: ("lab_result", rows)),

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from tests.conftest import property_examples
 
 from cartrial.errors import ConflictError, InputError
 from cartrial.store import StudyService
@@ -253,7 +254,7 @@ FIELDS_AND_VALUES = st.sampled_from(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(field=FIELDS_AND_VALUES, replacement=st.text(min_size=0, max_size=12))
 def test_any_change_of_a_hashed_field_changes_the_digest(field: str, replacement: str) -> None:
     """Property: altering any audited field (or the link) changes the row hash (data-standards.md 8.2)."""
@@ -264,7 +265,7 @@ def test_any_change_of_a_hashed_field_changes_the_digest(field: str, replacement
     assert row_digest(changed) != row_digest(original)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(seconds=st.integers(min_value=1, max_value=10**6), record=st.integers(min_value=1, max_value=10**6))
 def test_timestamp_and_record_changes_change_the_digest(seconds: int, record: int) -> None:
     """Property: moving the timestamp (even by a microsecond) or the record id changes the hash."""
@@ -284,7 +285,7 @@ def test_timestamp_canonical_form_is_utc_with_z() -> None:
     assert format_timestamp(dt.datetime(2022, 3, 20, 10, 0, tzinfo=plus_two)) == "2022-03-20T08:00:00.000000Z"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(
     values=st.lists(
         st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.text()), max_size=16

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import templates
 from cartrial.web.forms import form, form_names, typed_values, validate
@@ -39,7 +40,9 @@ FORMS_OF_THE_ISSUE = (
     "pk_samples",
     "pd_samples",
 )
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=property_examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def test_every_template_form_with_every_template_column():

@@ -20,6 +20,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from tests.conftest import property_examples
 
 EXAMPLES = 6
 """Generated requests per operation."""
@@ -45,7 +46,11 @@ def test_api_fuzz_every_operation(any_web_study):
     failures: list[str] = []
     for operation in operations:
 
-        @(SETTINGS if "token" not in operation.path else settings(SETTINGS, max_examples=2))
+        @(
+            SETTINGS
+            if "token" not in operation.path
+            else settings(SETTINGS, max_examples=property_examples(2))
+        )
         @given(case=operation.as_strategy())
         def run(case: schemathesis.Case) -> None:
             if "logout" in case.path:

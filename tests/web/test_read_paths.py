@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.store import StudyService, connect, init_study
@@ -190,7 +191,7 @@ def test_page_records_subset_and_count_agree_with_the_full_read(synthetic: Study
         assert [d for _, d in days] == [r["collected_at"].astimezone(dt.UTC).date() for r in everything]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     moment=st.datetimes(
         min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.timezones()

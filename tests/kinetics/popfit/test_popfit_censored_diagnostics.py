@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.pd import titre_endpoint
 from cartrial.kinetics.popfit import PopulationData
@@ -63,7 +64,7 @@ def _moments(values: np.ndarray) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1))
 
 
-@settings(max_examples=4, deadline=None, derandomize=True)
+@settings(max_examples=property_examples(4), deadline=None, derandomize=True)
 @given(
     sigma=st.sampled_from([0.08, 0.15, 0.3]),
     a0=st.sampled_from([300.0, 3000.0, 20000.0]),
@@ -120,7 +121,7 @@ def test_npde_of_blq_concentrations_are_standard_normal_and_reproducible() -> No
     assert _moments(at_lloq[data.observed])[0] > 0.3
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 @given(st.floats(-5, 5), st.floats(0.01, 5))
 def test_randomised_residuals_lie_in_their_standardised_interval(low: float, width: float) -> None:
     r = randomised_residual(np.full(200, low), np.full(200, low + width), np.random.default_rng(0))

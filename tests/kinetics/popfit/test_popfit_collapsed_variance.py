@@ -12,6 +12,7 @@ import math
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import ErrorModel, PopulationSpec, Theta, get_model
 from cartrial.kinetics.popfit.fit import _collapsed_variances
@@ -43,7 +44,7 @@ def test_a_log_normal_variance_keeps_its_threshold() -> None:
     assert _collapsed(1.0, omega_k1=1.1e-4) == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @example(log10_scale=5.27734375, log10_cv=-2.0, a2=0.875, log10_omega_k1=0.0)  # the tie CI found
 @given(
     log10_scale=st.floats(-6.0, 6.0),

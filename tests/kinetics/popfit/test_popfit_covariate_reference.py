@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import PopulationData, PopulationSpec, Theta
 from cartrial.kinetics.popfit.data import covariate_design, read_covariates
@@ -40,7 +41,7 @@ def _table(levels: list[str], weights: list[float]) -> pd.DataFrame:
     return _estimates_table(spec, theta, np.eye(n_par) * 0.01, np.full(n_par, 0.1), np.zeros((n, 6)), True)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(
     counts=st.lists(st.integers(1, 6), min_size=2, max_size=3, unique=True),
     weights=st.lists(st.floats(40.0, 120.0), min_size=18, max_size=18, unique=True),
@@ -132,7 +133,7 @@ def test_a_tie_in_level_counts_takes_the_first_level_in_sorted_order() -> None:
     assert _reference(["B", "B", "A", "B"]) == "B"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     counts=st.lists(st.integers(2, 4), min_size=2, max_size=3),
     seed=st.integers(0, 10_000),

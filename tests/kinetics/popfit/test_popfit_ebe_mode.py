@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import PopulationData, PopulationSpec, Theta
 from cartrial.kinetics.popfit.fit import _ebe_table
@@ -65,7 +66,7 @@ def test_a_minimum_is_a_converged_mode() -> None:
     assert bool(ok[0])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(st.floats(0.2, 20.0), st.floats(-20.0, 20.0).filter(lambda c: abs(c + 1.0) > 0.2))
 def test_converged_exactly_when_the_curvature_is_positive(c1: float, c2: float) -> None:
     """The label is the positive-definite test (hand: the curvatures 1 + c_a)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.errors import OptionError
@@ -107,7 +108,7 @@ def test_the_laplacian_methods_keep_a_fixed_value(method: str) -> None:
     assert bool(est.loc[("typical", "k"), "fixed"])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(value=st.floats(1e-12, 1e12))
 def test_a_fixed_value_is_checked_as_an_initial_value(value: float) -> None:
     j = STEIN2019.index("cmax")
@@ -244,7 +245,7 @@ def test_a_fixed_value_is_stored_exactly_as_given(value: float) -> None:
     assert back.to_dict()["typical"]["k"] == value
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(value=st.floats(0.01, 10.0))
 def test_any_fixed_value_round_trips_exactly(value: float) -> None:
     """Whatever the value, the estimates row, `typical` and a model written, read and written again give it

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from tests.conftest import property_examples
 
 from cartrial.errors import ConfigurationError
 from cartrial.kinetics.models import STEIN_2019_TYPICAL, stein2019_concentration
@@ -72,7 +73,7 @@ def test_unknown_model_and_error_models_are_refused() -> None:
 finite = st.floats(min_value=-3, max_value=3, allow_nan=False)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.lists(st.tuples(finite, finite), min_size=1, max_size=8),
     st.floats(min_value=0.05, max_value=2.0),
@@ -89,7 +90,7 @@ def test_m3_reduces_to_the_normal_likelihood_when_nothing_is_censored(
     assert got[0] == pytest.approx(expected, rel=1e-10, abs=1e-10)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(finite, finite, st.floats(min_value=0.05, max_value=2.0))
 def test_a_censored_sample_contributes_the_probability_below_the_lloq(
     log_lloq: float, log_f: float, sd: float
@@ -106,7 +107,7 @@ def test_a_censored_sample_contributes_the_probability_below_the_lloq(
     assert got[0, 0] == pytest.approx(stats.norm.logcdf(log_lloq, loc=log_f, scale=sd), rel=1e-9, abs=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     st.lists(finite, min_size=2, max_size=6),
     st.floats(min_value=-5, max_value=5),
@@ -127,7 +128,7 @@ def test_log_scale_likelihood_is_invariant_to_the_concentration_unit(
     assert a[0] == pytest.approx(b[0], rel=1e-9, abs=1e-9)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.lists(finite, min_size=3, max_size=6), st.permutations(range(3)))
 def test_subject_likelihoods_follow_their_rows(values: list[float], order: list[int]) -> None:
     """Permuting subjects permutes their likelihoods (subjects are independent)."""
@@ -154,7 +155,7 @@ def test_linear_scale_combined_error_density() -> None:
     st.lists(st.floats(-5, 5, allow_nan=False), min_size=4, max_size=4),
     st.integers(1, 5),
 )
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=property_examples(50), deadline=None)
 def test_phi_natural_maps_are_inverse_and_per_parameter(phi: list[float], rows: int) -> None:
     """`to_natural`/`to_phi` are inverse; normal parameters (biexponential's a1, a2) map to themselves,
     log-normal ones (k1, k2, and every parameter of the other models) through exp/log."""

@@ -9,6 +9,7 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import PopulationSpec, Theta
 from cartrial.kinetics.popfit.fit import _estimates_table
@@ -26,7 +27,7 @@ def _table(missing: list[bool], reason: str = "the Fisher information is not pos
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(missing=st.lists(st.booleans(), min_size=N_PAR, max_size=N_PAR))
 def test_the_note_describes_the_interval_only_where_there_is_one(missing: list[bool]) -> None:
     table = _table(missing)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.kinetics.models import STEIN_2019_OMEGA2, STEIN_2019_TYPICAL, STEIN_PARAMETERS
@@ -47,7 +48,7 @@ def _inside(name: str, *values: float) -> bool:
     return all(low <= v <= high for v in values)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 @given(
     fb=st.floats(0.02, 0.95),
     omega2_fb=st.floats(0.3, 6.0),
@@ -83,7 +84,7 @@ def test_a_wide_prior_on_fb_keeps_the_map_interval_at_most_one() -> None:
     assert fb["p05"] < fb["p95"]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(fb=st.floats(0.01, 1.0), se_log=st.floats(0.01, 5.0), foldx=st.floats(1.0, 50.0))
 def test_every_typical_value_interval_lies_in_the_parameter_domain(
     fb: float, se_log: float, foldx: float

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import PopulationData, StructuralModel
 from cartrial.kinetics.popfit.data import covariate_design
@@ -83,7 +84,9 @@ def _lik(work: Work, theta: Theta, seed: int) -> MarginalLikelihood:
     return MarginalLikelihood(work, make_draws(mode_phi, hess, 40, np.random.default_rng(seed)), theta)
 
 
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=property_examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS

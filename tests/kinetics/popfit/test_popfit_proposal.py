@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
+from tests.conftest import property_examples
 
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, StructuralModel, fit_population
 from cartrial.kinetics.popfit.likelihood import ErrorModel
@@ -160,7 +161,7 @@ def _proposal(draw: st.DrawFn) -> tuple[Proposal, float]:
     return Proposal("mixture", mode, hess, mean, cov, share), share
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=property_examples(30), deadline=None)
 @given(_proposal(), st.integers(0, 2**31))
 def test_mixture_log_density_is_the_normalised_mixture(case: tuple[Proposal, float], seed: int) -> None:
     """log q is finite, is the log of (1 - s)·t(mean, cov) + s·t(mode, H⁻¹) with scipy's t densities, so

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
+from tests.conftest import property_examples
 
 from cartrial.kinetics.models import STEIN_2019_TYPICAL, STEIN_PARAMETERS
 from cartrial.kinetics.popfit import PopulationData, SaemSettings, fit_population
@@ -158,7 +159,7 @@ def test_reduced_iiv_simulation_and_truth() -> None:
 
 
 @given(st.floats(-0.5, 0.5), st.integers(2, 6))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=property_examples(25), deadline=None)
 def test_shift_table_reports_the_paired_log_shift(log_shift: float, replicates: int) -> None:
     """`shift_markdown`: a variant whose estimates are exp(s) times the reference's on every dataset shows
     a shift of 100·(exp(s) − 1) ± 0 and a geometric bias of its own."""

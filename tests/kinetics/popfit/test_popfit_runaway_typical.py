@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples as cartrial_examples
 from cartrial.kinetics.models import STEIN_2019_OMEGA2, STEIN_2019_TYPICAL, STEIN_PARAMETERS
@@ -37,7 +38,7 @@ DOMAIN = {"foldx": (1.0, math.inf), "fb": (0.0, 1.0)}
 """The parameters with a domain narrower than the positive numbers (D-19.240): FOLDX ≥ 1, F_B ≤ 1."""
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(j=st.integers(0, 5), log10_factor=st.floats(-12.0, 12.0))
 def test_a_typical_value_beyond_a_factor_1e6_of_the_default_is_a_problem(j: int, log10_factor: float) -> None:
     # the model's default for each parameter is the Stein 2019 Table 1 value; the allowed range is a factor
@@ -97,7 +98,7 @@ def test_a_singular_information_gives_no_covariance() -> None:
     assert cov[0, 0] == 0.25 and cov[2, 2] == 4.0 and np.isnan(cov[1]).all() and np.isnan(cov[:, 1]).all()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(j=st.integers(0, 5), log10_factor=st.floats(-9.0, 9.0))
 def test_map_refuses_exactly_the_typical_values_popfit_labels(j: int, log10_factor: float) -> None:
     """One rule (D-19.407): popfit's label says "kinetics map cannot use this fit"; before, map read a

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special, stats
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.kinetics.pd import TITRE_DILUTIONS
@@ -26,7 +27,7 @@ finite = st.floats(min_value=-30.0, max_value=30.0, allow_nan=False)
 
 
 @pytest.mark.filterwarnings("error::scipy.integrate.IntegrationWarning")
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(finite, st.floats(min_value=0.0, max_value=40.0, allow_nan=False))
 # an interval a few ulps wide: quadrature on x subdivided below the float resolution (IntegrationWarning)
 @example(27.377752589326036, 5.592344467105673e-15)
@@ -50,7 +51,7 @@ def test_interval_probability_is_a_probability(lower: float, width: float) -> No
         assert math.exp(value) == pytest.approx(direct, rel=1e-6, abs=1e-300)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(st.floats(min_value=-8.0, max_value=8.0, allow_nan=False), st.floats(min_value=1e-7, max_value=1e-4))
 def test_narrow_interval_tends_to_density_times_width(centre: float, width: float) -> None:
     value = float(log_interval_probability(np.array(centre - width / 2), np.array(centre + width / 2)))
@@ -58,7 +59,7 @@ def test_narrow_interval_tends_to_density_times_width(centre: float, width: floa
     assert value == pytest.approx(density, abs=1e-3)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=property_examples(100), deadline=None)
 @given(finite)
 def test_a_lower_bound_at_minus_infinity_is_the_m3_term(upper: float) -> None:
     value = float(log_interval_probability(np.array(-np.inf), np.array(upper)))
@@ -141,7 +142,7 @@ def test_a_subject_with_only_negative_titres_is_named() -> None:
     assert "pd.csv" in str(caught.value) and "quantifiable" in str(caught.value)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=property_examples(15), deadline=None)
 @given(st.integers(0, 10_000), st.floats(0.05, 1.5))
 def test_the_fast_additive_path_and_its_sigma_derivative_hold_for_intervals(seed: int, sig: float) -> None:
     """The importance-sampling likelihood's additive fast path (used by -2LL, the final maximisation and the

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.kinetics.models import STEIN_2019_TYPICAL, STEIN_PARAMETERS
@@ -40,7 +41,7 @@ def _read(model: PopulationModel) -> PopulationModel:
     return PopulationModel.from_dict(model.to_dict(), source="estimates.json")
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=property_examples(80), deadline=None)
 @given(st.lists(st.floats(-6.0, 4.0), min_size=len(STEIN_PARAMETERS), max_size=len(STEIN_PARAMETERS)))
 def test_popfit_labels_exactly_the_variances_map_refuses(log10_omega2: list[float]) -> None:
     omega2 = [10.0**v for v in log10_omega2]

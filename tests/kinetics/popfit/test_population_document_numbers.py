@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.errors import InputError
 from cartrial.kinetics.popfit import PopulationModel
@@ -107,7 +108,7 @@ def test_every_bad_number_is_named_at_once() -> None:
     assert {p.field for p in caught.value.problems} == {"sigma.a", "typical.fb"}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=property_examples(150), deadline=None)
 @given(
     st.one_of(
         st.floats(allow_nan=True, allow_infinity=True),
@@ -166,7 +167,7 @@ HUGE = 10**400
 """An integer JSON holds and a float does not (Python's json reads it as an int; float() overflows)."""
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     st.sampled_from(
         [("typical", "cmax"), ("typical", "fb"), ("omega", 0, 0), ("omega", 1, 0), ("sigma", "a")]

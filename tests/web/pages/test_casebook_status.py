@@ -9,6 +9,7 @@ import datetime as dt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial import examples
 from cartrial.protocol.model import load_protocol
@@ -25,7 +26,7 @@ def _statuses(infused: dt.date | None, today: dt.date, records: dict | None = No
     return {(v.name, c.table): c.status for v in visits for c in v.cells}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(infused=DAYS, first=DAYS, later=st.integers(min_value=0, max_value=800))
 def test_without_records_a_status_only_moves_forward(infused: dt.date, first: dt.date, later: int) -> None:
     before = _statuses(infused, first)
@@ -37,7 +38,7 @@ def test_without_records_a_status_only_moves_forward(infused: dt.date, first: dt
         assert ORDER[status] <= ORDER[after[key]], (key, status, after[key])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=property_examples(60), deadline=None)
 @given(
     infused=DAYS, today=DAYS, visit=st.sampled_from([v for v in PROTOCOL.schedule.visits if v.study_day >= 0])
 )
