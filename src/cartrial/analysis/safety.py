@@ -19,6 +19,7 @@ import pandas as pd
 
 from cartrial.analysis.model import stored_rows
 from cartrial.errors import InputError, Problem
+from cartrial.grading.choices import RowMasking
 from cartrial.results import Result
 
 CRS_FORM = "crs_assessments"
@@ -190,6 +191,59 @@ def crs_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
             frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=CRS_FORM
         )
     return _episodes(result, frame, CRS_SCALE, notes, "CRS assessment", CRS_FORM)
+
+
+CRS_ASSESSMENT_COLUMNS = {
+    "subject_id": "subject",
+    "record_id": "the CRS assessment's record id",
+    "assessed_at": "when assessed (as recorded)",
+    "grade": "ASTCT 2019 CRS grade of the assessment under the episode's fever-masking rule (`masking`)",
+    "grade_reason": "the ASTCT rule that decided the grade",
+    "fever_masked": "fever_masked as the investigator recorded it",
+    "fever_masked_used": "the fever masking the grade used: after_fever, a flag or masking drug counts only "
+    "after a CRS fever recorded after the infusion (D-19.1308); recorded, the flag as recorded",
+    "masking": "the row-masking option (after_fever | recorded; default after_fever, D-19.1355)",
+    "episode": "the subject's CRS episode (crs_episodes.episode) whose span holds the assessment; 0 none",
+}
+"""Columns of `crs_assessment_grades` and what they hold."""
+
+
+def crs_assessment_grades(
+    tables: Mapping[str, pd.DataFrame], masking: RowMasking | str = RowMasking.AFTER_FEVER
+) -> Graded:
+    """The ASTCT 2019 CRS grade of every assessment of the infused subjects, as `crs_episodes` grades it
+    (`cartrial.grading.derive_crs_assessment_grades`, default options; D-19.1355): with the default
+    ``masking=after_fever`` a recorded ``fever_masked`` flag counts only after a CRS fever recorded after the
+    infusion (D-19.1308), the rule of the episodes, so each episode's ``max_grade`` is at least the largest
+    ``grade`` of its assessments (equal with per-assessment grading units). ``recorded`` takes the flag as
+    recorded (labelled in ``grade_reason``), the `cartrial grade crs` grade. Columns:
+    `CRS_ASSESSMENT_COLUMNS`."""
+    from cartrial.grading import derive_crs_assessment_grades
+
+    frame, notes = _known(tables["crs_assessments"], _infused(tables), "CRS assessments")
+    with stored_rows({CRS_FORM: frame, "infusions": tables["infusions"], "therapies": tables["therapies"]}):
+        result = derive_crs_assessment_grades(
+            frame,
+            tables["infusions"],
+            therapies=_therapies(tables),
+            masking=masking,
+            keep_going=True,
+            file=CRS_FORM,
+        )
+    table = result.table
+    refused = tuple(refused_rows(result.problems, frame, CRS_FORM))
+    if refused:
+        table = table[table["error"].fillna("").astype(str) == ""] if "error" in table else table
+    wanted = [c for c in CRS_ASSESSMENT_COLUMNS if c in table.columns]
+    out = table[wanted].reset_index(drop=True)
+    if not len(out):
+        out = pd.DataFrame(columns=list(CRS_ASSESSMENT_COLUMNS))
+    return Graded(
+        out,
+        tuple(notes + _problem_notes(result, frame, "CRS assessment", CRS_FORM)),
+        _metadata(result),
+        refused,
+    )
 
 
 def icans_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:

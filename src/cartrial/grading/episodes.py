@@ -456,12 +456,20 @@ def _subject_rows(
 
 @dataclass(frozen=True)
 class CrsEpisodeResult:
-    """Episodes of every subject plus the per-assessment grades with masking carried across time."""
+    """Episodes of every subject plus the per-assessment grades with masking carried across time.
+
+    `assessment_grade`/`assessment_rule`/`assessment_masked` are each row's ASTCT grade under the episode's
+    own masking rule (`_crs_effective_masking`: a ``fever_masked`` flag counts only after a recorded CRS
+    fever, D-19.1308); `assessment_episode` is the number of the episode whose span holds the row (0: none,
+    e.g. before the infusion or after a resolution). With ``grading_unit=assessment`` an episode's
+    `max_grade` is the largest `assessment_grade` of its rows; with ``day`` it is at least that (a day
+    combines the worst values of its rows, D-19.1355)."""
 
     episodes: list[EpisodeSummary]
     assessment_grade: npt.NDArray[np.int8]
     assessment_rule: npt.NDArray[np.object_]
     assessment_masked: npt.NDArray[np.bool_]
+    assessment_episode: npt.NDArray[np.int64]
 
 
 def crs_episodes(
@@ -501,6 +509,7 @@ def crs_episodes(
     grade_out = np.zeros(n, dtype=np.int8)
     rule_out = np.full(n, "", dtype=object)
     masked_out = np.zeros(n, dtype=bool)
+    episode_out = np.zeros(n, dtype=np.int64)
     summaries: list[EpisodeSummary] = []
     option_record = {**opts.as_dict(), **ep_opts.as_dict()}
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
@@ -572,6 +581,7 @@ def crs_episodes(
                     resolved_at = units[end].resolved_at
             counts, details = _therapy_summary(own_therapies, onset_at, resolved_at or last_at)
             members = [i for u in span for i in u.rows]
+            episode_out[members] = number
             best_unit = span[best]
             summaries.append(
                 EpisodeSummary(
@@ -600,7 +610,11 @@ def crs_episodes(
                 )
             )
     return CrsEpisodeResult(
-        episodes=summaries, assessment_grade=grade_out, assessment_rule=rule_out, assessment_masked=masked_out
+        episodes=summaries,
+        assessment_grade=grade_out,
+        assessment_rule=rule_out,
+        assessment_masked=masked_out,
+        assessment_episode=episode_out,
     )
 
 
