@@ -727,6 +727,7 @@ def _crs_episode_summaries(
     episode_options: EpisodeOptions,
     keep_going: bool,
     file: FileName,
+    masking: RowMasking = RowMasking.AFTER_FEVER,
 ) -> tuple[CrsEpisodeResult, RowProblems, CrsInputs]:
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
@@ -745,6 +746,7 @@ def _crs_episode_summaries(
         therapies=records,
         options=options,
         episode_options=episode_options,
+        masking=masking,
     )
     return result, problems, inputs
 
@@ -804,6 +806,7 @@ def derive_crs_episodes(
     episode_options: EpisodeOptions | None = None,
     keep_going: bool = False,
     file: FileName = "crs_assessments",
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Result:
     """CRS episodes of each subject (one row per episode; ``episode`` 0 when a subject has none): onset,
     maximum grade and when, resolution and its basis, duration, fever masking, therapies given, and
@@ -822,20 +825,70 @@ def derive_crs_episodes(
     >>> derive_crs_episodes(rows, infused).table[["max_grade", "onset_day", "duration_days"]].values.tolist()
     [[2, 0.958, 2.0]]
     """
+    return derive_crs_episodes_and_grades(
+        frame,
+        infusions,
+        therapies=therapies,
+        options=options,
+        episode_options=episode_options,
+        masking=masking,
+        keep_going=keep_going,
+        file=file,
+    )[0]
+
+
+def derive_crs_episodes_and_grades(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> tuple[Result, Result]:
+    """`derive_crs_episodes` and `derive_crs_assessment_grades` of one run of the episode grader (the
+    analysis derives both; one engine run, so the row grades are those the episodes are built from)."""
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
+    row_masking = enum_member(RowMasking, masking, "masking")
     result, problems, inputs = _crs_episode_summaries(
-        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file
+        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file, row_masking
     )
-    return _episode_result(
+    all_options = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
+    episodes = _episode_result(
         result.episodes,
         problems,
         inputs.subject_id,
         keep_going,
         "cartrial.grading.derive_crs_episodes",
-        {**opts.as_dict(), **ep_opts.as_dict()},
+        all_options,
         (CRS_SOURCE, EPISODE_SOURCE),
     )
+    before = result.assessment_before_infusion
+    grade = pd.array(np.asarray(result.assessment_grade).astype(int), dtype="Int64")
+    grade[before] = pd.NA
+    columns: dict[str, Any] = {
+        "grade": grade,
+        "grade_reason": result.assessment_rule,
+        "scale": CRS_SCALE,
+        "fever_masked_used": np.asarray(result.assessment_masked, dtype=bool),
+        "masking": row_masking.value,
+        "episode": result.assessment_episode.astype(int),
+        **dict(opts.as_dict().items()),
+        **ep_opts.as_dict(),
+    }
+    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
+    rows = Result(
+        table=table,
+        derivation="cartrial.grading.derive_crs_assessment_grades",
+        options=all_options,
+        sources=(CRS_SOURCE, EPISODE_SOURCE),
+        notes=tuple(problems.notes),
+        problems=_row_problems(problems, keep_going),
+    )
+    return episodes, rows
 
 
 def derive_crs_assessment_grades(
@@ -858,8 +911,12 @@ def derive_crs_assessment_grades(
     episodes from (one rule, `cartrial.grading.episodes._crs_effective_masking`: a ``fever_masked`` flag or a
     masking drug counts only after a CRS fever recorded after the infusion, D-19.1308), so with
     ``grading_unit=assessment`` an episode's ``max_grade`` is the largest ``grade`` of its rows, and with
-    ``day`` (a day combines its rows' worst values) it is at least that. ``recorded`` grades each row with its
-    own flag as recorded (`derive_crs_grades`), the rows masked by the flag alone labelled so. Other
+    ``day`` (a day combines its rows' worst values) it is at least that. ``recorded``: the episode grader's
+    rule with each row's flag masking as recorded, no earlier CRS fever needed (the episodes of
+    `derive_crs_episodes` with the same ``masking`` are built from these grades; a row masked by its flag
+    with no fever before it is labelled in ``grade_reason``, D-19.1356). An afebrile flagged row whose flag
+    did not mask says so in ``grade_reason`` (D-19.1357). A row before the subject's infusion is not CRS:
+    ``grade`` blank, ``grade_reason`` "before the infusion: not CRS", ``episode`` 0 (D-19.1356). Other
     arguments as `derive_crs_episodes`.
 
     >>> import pandas as pd
@@ -873,41 +930,16 @@ def derive_crs_assessment_grades(
     >>> derive_crs_assessment_grades(rows, infused, masking="recorded").table["grade"].tolist()
     [2, 3]
     """
-    opts = options or CrsOptions()
-    ep_opts = episode_options or EpisodeOptions()
-    row_masking = enum_member(RowMasking, masking, "masking")
-    result, problems, inputs = _crs_episode_summaries(
-        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file
-    )
-    if row_masking is RowMasking.AFTER_FEVER:
-        grade, reasons = result.assessment_grade, result.assessment_rule
-        used = result.assessment_masked
-    else:
-        graded = grade_crs_inputs(inputs, opts)
-        grade = graded.grade
-        reasons = _recorded_masking_reasons(
-            graded.rule_texts(), _flag_masked_rows(graded, problems, len(frame))
-        )
-        used = crs_assessment_masked(inputs.fever_masked, inputs.crs_resolved)
-    columns: dict[str, Any] = {
-        "grade": np.asarray(grade).astype(int),
-        "grade_reason": reasons,
-        "scale": CRS_SCALE,
-        "fever_masked_used": np.asarray(used, dtype=bool),
-        "masking": row_masking.value,
-        "episode": result.assessment_episode.astype(int),
-        **dict(opts.as_dict().items()),
-        **ep_opts.as_dict(),
-    }
-    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
-    return Result(
-        table=table,
-        derivation="cartrial.grading.derive_crs_assessment_grades",
-        options={**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value},
-        sources=(CRS_SOURCE, EPISODE_SOURCE),
-        notes=tuple(problems.notes),
-        problems=_row_problems(problems, keep_going),
-    )
+    return derive_crs_episodes_and_grades(
+        frame,
+        infusions,
+        therapies=therapies,
+        options=options,
+        episode_options=episode_options,
+        masking=masking,
+        keep_going=keep_going,
+        file=file,
+    )[1]
 
 
 def derive_icans_episodes(
@@ -1202,6 +1234,7 @@ __all__ = [
     "crs_assessment_masked",
     "derive_crs_assessment_grades",
     "derive_crs_episodes",
+    "derive_crs_episodes_and_grades",
     "derive_crs_grades",
     "derive_graded_events",
     "derive_icaht",
