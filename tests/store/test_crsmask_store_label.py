@@ -28,3 +28,6 @@ def test_a_stored_grade_met_by_the_flag_alone_is_labelled(study) -> None:  # typ
     (row,) = service.find_records("stat", "derived_value")
     assert row["value_number"] == 2.0  # hypotension without vasopressor, fever requirement met by the flag
     assert "fever_masked as recorded" in row["rule"] and "D-19.1355" in row["rule"]
+    # stored under a name that says the masking flag was taken as recorded, never as the ASTCT grade of
+    # the assessment's episode (D-19.1358)
+    assert row["parameter"] == "astct_2019_crs_grade_flag_as_recorded"
