@@ -39,6 +39,22 @@ class GradingUnit(StrEnum):
     ASSESSMENT = "assessment"
 
 
+class RowMasking(StrEnum):
+    """Which fever masking the CRS grade of each assessment row uses (D-19.1355).
+
+    ``after_fever`` (default): the episode's rule (`cartrial.grading.crs_episodes`, D-19.1308): a row's
+    ``fever_masked`` flag, or a masking drug of the therapies list, masks only at or after a CRS fever
+    recorded after the infusion, carried to the resolution; each row's grade is then the ASTCT 2019 grade its
+    episode is built from (ASTCT 2019, Lee DW et al., BBMT 2019;25:625, CRS table footnote: fever is not
+    needed for *subsequent* grading; docs/science/toxicity-grading.md §1.3 ``fever_seen_in_episode``).
+    Needs the infusions. ``recorded``: the row's own flag as the investigator recorded it, unchecked
+    (`cartrial.grading.derive_crs_grades`, the only choice for one file without infusions); its
+    masked rows are labelled as such, not the episode's grade."""
+
+    AFTER_FEVER = "after_fever"
+    RECORDED = "recorded"
+
+
 class ResolutionRule(StrEnum):
     """When an episode ends (ambiguity A6).
 
@@ -87,4 +103,11 @@ class UnsampledDays(StrEnum):
     SAMPLED_ONLY = "sampled_only"
 
 
-__all__ = ["GradingUnit", "MaskedResolution", "MaskingClasses", "ResolutionRule", "UnsampledDays"]
+__all__ = [
+    "GradingUnit",
+    "MaskedResolution",
+    "MaskingClasses",
+    "ResolutionRule",
+    "RowMasking",
+    "UnsampledDays",
+]

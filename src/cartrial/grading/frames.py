@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed, check_argument
+from cartrial.allowed import Allowed, check_argument, enum_member
 from cartrial.columns import (
     RowProblems,
     calendar_days,
@@ -41,6 +41,7 @@ from cartrial.columns import (
     text_frame,
 )
 from cartrial.errors import InputError, Problem
+from cartrial.grading.choices import RowMasking
 from cartrial.grading.crs import (
     CRS_SCALE,
     CRS_SOURCE,
@@ -63,6 +64,7 @@ from cartrial.grading.ctcae import (
 )
 from cartrial.grading.episodes import (
     EPISODE_SOURCE,
+    CrsEpisodeResult,
     EpisodeOptions,
     EpisodeSummary,
     crs_episodes,
@@ -428,6 +430,42 @@ def _legacy_observation(inputs: CrsInputs, i: int) -> LegacyObservation:
     )
 
 
+RECORDED_MASKING_LABEL = (
+    "fever_masked as recorded, not checked for an earlier CRS fever (episode grading counts the flag only "
+    "after one: D-19.1355)"
+)
+"""The label of a per-row CRS grade whose fever requirement was met only by the row's recorded
+``fever_masked`` flag (`derive_crs_grades`, ``RowMasking.RECORDED``): the episode grader counts the flag only
+after a CRS fever recorded after the infusion (D-19.1308), so such a grade may exceed the ASTCT grade the
+row has in its episode (`derive_crs_assessment_grades`)."""
+
+
+def _flag_masked_rows(graded: CrsGradeArrays, problems: RowProblems, n: int) -> npt.NDArray[np.bool_]:
+    """The good rows whose fever requirement was met by the recorded flag alone (fever state masked)."""
+    return (np.asarray(graded.fever) == FeverState.MASKED) & ~problems.bad_mask(n)
+
+
+def _recorded_masking_reasons(
+    reasons: npt.NDArray[np.object_], flag_masked: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.object_]:
+    out = np.asarray(reasons, dtype=object).copy()
+    for i in np.flatnonzero(flag_masked):
+        out[i] = f"{out[i]} [{RECORDED_MASKING_LABEL}]"
+    return out
+
+
+def _recorded_masking_note(flag_masked: npt.NDArray[np.bool_]) -> tuple[str, ...]:
+    n = int(flag_masked.sum())
+    if not n:
+        return ()
+    rows = "row" if n == 1 else "rows"
+    return (
+        f"{n} {rows} graded as fever masked from the recorded fever_masked flag alone, not checked for an "
+        "earlier CRS fever; the episode grade (cartrial grade episodes, the analysis) counts the flag only "
+        "after a fever recorded after the infusion and may be lower (D-19.1308, D-19.1355)",
+    )
+
+
 def derive_crs_grades(
     frame: pd.DataFrame,
     options: CrsOptions | None = None,
@@ -458,9 +496,10 @@ def derive_crs_grades(
     inputs = prepare_crs_inputs(frame, problems, options=opts)
     check_duplicate_assessments(frame, "assessed_at", problems)
     graded = grade_crs_inputs(inputs, opts)
+    flag_masked = _flag_masked_rows(graded, problems, len(frame))
     columns: dict[str, Any] = {
         "grade": graded.grade.astype(int),
-        "grade_reason": graded.rule_texts(),
+        "grade_reason": _recorded_masking_reasons(graded.rule_texts(), flag_masked),
         "scale": CRS_SCALE,
         "temperature_c_used": np.round(inputs.temperature_c, 2),
         "fever": [FeverState(int(v)).name.lower() for v in graded.fever],
@@ -491,7 +530,7 @@ def derive_crs_grades(
         options=opts,
         sources=(CRS_SOURCE,),
         units={"temperature_c_used": "°C"},
-        notes=tuple(problems.notes),
+        notes=(*problems.notes, *_recorded_masking_note(flag_masked)),
         problems=_row_problems(problems, keep_going),
     )
 
@@ -688,7 +727,8 @@ def _crs_episode_summaries(
     episode_options: EpisodeOptions,
     keep_going: bool,
     file: FileName,
-) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_]]:
+    masking: RowMasking = RowMasking.AFTER_FEVER,
+) -> tuple[CrsEpisodeResult, RowProblems, CrsInputs]:
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
@@ -706,8 +746,9 @@ def _crs_episode_summaries(
         therapies=records,
         options=options,
         episode_options=episode_options,
+        masking=masking,
     )
-    return result.episodes, problems, inputs.subject_id
+    return result, problems, inputs
 
 
 def _icans_episode_summaries(
@@ -765,6 +806,7 @@ def derive_crs_episodes(
     episode_options: EpisodeOptions | None = None,
     keep_going: bool = False,
     file: FileName = "crs_assessments",
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Result:
     """CRS episodes of each subject (one row per episode; ``episode`` 0 when a subject has none): onset,
     maximum grade and when, resolution and its basis, duration, fever masking, therapies given, and
@@ -783,20 +825,121 @@ def derive_crs_episodes(
     >>> derive_crs_episodes(rows, infused).table[["max_grade", "onset_day", "duration_days"]].values.tolist()
     [[2, 0.958, 2.0]]
     """
+    return derive_crs_episodes_and_grades(
+        frame,
+        infusions,
+        therapies=therapies,
+        options=options,
+        episode_options=episode_options,
+        masking=masking,
+        keep_going=keep_going,
+        file=file,
+    )[0]
+
+
+def derive_crs_episodes_and_grades(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> tuple[Result, Result]:
+    """`derive_crs_episodes` and `derive_crs_assessment_grades` of one run of the episode grader (the
+    analysis derives both; one engine run, so the row grades are those the episodes are built from)."""
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
-    episodes, problems, subject_ids = _crs_episode_summaries(
-        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file
+    row_masking = enum_member(RowMasking, masking, "masking")
+    result, problems, inputs = _crs_episode_summaries(
+        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file, row_masking
     )
-    return _episode_result(
-        episodes,
+    all_options = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
+    episodes = _episode_result(
+        result.episodes,
         problems,
-        subject_ids,
+        inputs.subject_id,
         keep_going,
         "cartrial.grading.derive_crs_episodes",
-        {**opts.as_dict(), **ep_opts.as_dict()},
+        all_options,
         (CRS_SOURCE, EPISODE_SOURCE),
     )
+    before = result.assessment_before_infusion
+    grade = pd.array(np.asarray(result.assessment_grade).astype(int), dtype="Int64")
+    grade[before] = pd.NA
+    columns: dict[str, Any] = {
+        "grade": grade,
+        "grade_reason": result.assessment_rule,
+        "scale": CRS_SCALE,
+        "fever_masked_used": np.asarray(result.assessment_masked, dtype=bool),
+        "masking": row_masking.value,
+        "episode": result.assessment_episode.astype(int),
+        **dict(opts.as_dict().items()),
+        **ep_opts.as_dict(),
+    }
+    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
+    rows = Result(
+        table=table,
+        derivation="cartrial.grading.derive_crs_assessment_grades",
+        options=all_options,
+        sources=(CRS_SOURCE, EPISODE_SOURCE),
+        notes=tuple(problems.notes),
+        problems=_row_problems(problems, keep_going),
+    )
+    return episodes, rows
+
+
+def derive_crs_assessment_grades(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> Result:
+    """ASTCT 2019 CRS grade of each assessment row as its episode grades it: the input rows plus ``grade``,
+    ``grade_reason``, ``scale``, ``fever_masked_used`` (the masking the grade used), ``masking`` (the
+    option) and ``episode`` (the number of the subject's CRS episode whose span holds the row, as in
+    `derive_crs_episodes`; 0 in none).
+
+    `masking` (`RowMasking`, D-19.1355): ``after_fever`` (default) takes the grades `crs_episodes` builds its
+    episodes from (one rule, `cartrial.grading.episodes._crs_effective_masking`: a ``fever_masked`` flag or a
+    masking drug counts only after a CRS fever recorded after the infusion, D-19.1308), so with
+    ``grading_unit=assessment`` an episode's ``max_grade`` is the largest ``grade`` of its rows, and with
+    ``day`` (a day combines its rows' worst values) it is at least that. ``recorded``: the episode grader's
+    rule with each row's flag masking as recorded, no earlier CRS fever needed (the episodes of
+    `derive_crs_episodes` with the same ``masking`` are built from these grades; a row masked by its flag
+    with no fever before it is labelled in ``grade_reason``, D-19.1356). An afebrile flagged row whose flag
+    did not mask says so in ``grade_reason`` (D-19.1357). A row before the subject's infusion is not CRS:
+    ``grade`` blank, ``grade_reason`` "before the infusion: not CRS", ``episode`` 0 (D-19.1356). Other
+    arguments as `derive_crs_episodes`.
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1"] * 2,
+    ...     "assessed_at": ["2024-01-11T08:00Z", "2024-01-12T08:00Z"], "temperature_c": [37.0, 37.1],
+    ...     "hypotension": [True, False], "fever_masked": [True, True], "vasopressors": [0, 0],
+    ...     "vasopressin": [False, False], "oxygen": ["none", "facemask"], "oxygen_l_min": [0, None]})
+    >>> infused = {"S1": pd.Timestamp("2024-01-10T09:00Z").to_pydatetime()}
+    >>> derive_crs_assessment_grades(rows, infused).table["grade"].tolist()  # no fever ever recorded
+    [0, 0]
+    >>> derive_crs_assessment_grades(rows, infused, masking="recorded").table["grade"].tolist()
+    [2, 3]
+    """
+    return derive_crs_episodes_and_grades(
+        frame,
+        infusions,
+        therapies=therapies,
+        options=options,
+        episode_options=episode_options,
+        masking=masking,
+        keep_going=keep_going,
+        file=file,
+    )[1]
 
 
 def derive_icans_episodes(
@@ -1040,7 +1183,7 @@ def derive_graded_events(
     events = []
     if crs is not None:
         crs_eps = _crs_episode_summaries(crs, times, records, opts, ep_opts, False, "crs_assessments")[0]
-        events += episode_events(crs_eps)
+        events += episode_events(crs_eps.episodes)
     if icans is not None:
         icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
         events += episode_events(icans_eps)
@@ -1089,7 +1232,9 @@ def derive_graded_events(
 
 __all__ = [
     "crs_assessment_masked",
+    "derive_crs_assessment_grades",
     "derive_crs_episodes",
+    "derive_crs_episodes_and_grades",
     "derive_crs_grades",
     "derive_graded_events",
     "derive_icaht",

@@ -29,7 +29,11 @@ from cartrial.store.service import StudyService, UpsertResult
 
 CRS_ENGINE = "cartrial.grading.grade_crs"
 ICANS_ENGINE = "cartrial.grading.grade_icans"
-CRS_PARAMETER = "astct_2019_crs_grade"
+CRS_PARAMETER = "astct_2019_crs_grade_flag_as_recorded"
+"""The stored per-assessment CRS grade: ASTCT 2019 with each row's ``fever_masked`` flag taken as recorded
+(`cartrial.grading.derive_crs_grades`), not checked for an earlier CRS fever as the episode grader and the
+analysis's ``crs_assessment_grades`` check it (D-19.1308): the name says so (D-19.1358). Values stored before
+under ``astct_2019_crs_grade`` are left as stored."""
 ICANS_PARAMETER = "astct_2019_icans_grade"
 
 
@@ -82,7 +86,12 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
     Inputs used: temperature (°C, or °F converted), `fever_masked`, hypotension (or SBP below the
     threshold option), vasopressor count, vasopressin, oxygen device and flow, death due to CRS, fever of
     another cause. Source: ASTCT 2019 (Lee DW et al. Biol Blood Marrow Transplant 2019;25:625), as cited
-    by the grading engine in each stored `rule`."""
+    by the grading engine in each stored `rule`.
+
+    Each row is graded on its own, its ``fever_masked`` flag taken as recorded (labelled in the stored
+    `rule` when the flag alone met the fever requirement), and stored as `CRS_PARAMETER`
+    ``astct_2019_crs_grade_flag_as_recorded``: the episode grade and the analysis's per-assessment grade
+    count the flag only after a CRS fever recorded after the infusion (D-19.1308, D-19.1358)."""
     from cartrial.grading import CrsOptions
     from cartrial.grading import derive_crs_grades as grade_frame
 
