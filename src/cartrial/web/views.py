@@ -1113,6 +1113,41 @@ HEATMAP_DAYS = 29
 
 
 @dataclass(frozen=True)
+class DatasetTable:
+    """An analysis dataset shown on a page as the report shows it: its title, population, header and
+    rows (the cells of its CSV, `cartrial.tabular.csv_cells`), its column descriptions and its notes."""
+
+    name: str
+    title: str
+    population: str
+    header: list[str]
+    rows: list[list[str]]
+    descriptions: dict[str, str]
+    notes: tuple[str, ...]
+
+
+def dataset_table(dataset: Any) -> DatasetTable:
+    """`DatasetTable` of an analysis `Dataset` (every column, as the report's table of it)."""
+    from cartrial.tabular import csv_cells
+
+    header, rows = csv_cells(dataset.table)
+    return DatasetTable(
+        dataset.name,
+        dataset.title,
+        str(dataset.population),
+        header,
+        rows,
+        dict(dataset.columns or {}),
+        tuple(dataset.notes),
+    )
+
+
+NO_INFUSED_INFECTIONS = "No infused patient by the cut-off."
+NO_INFECTIONS = "No treatment-emergent infection by the cut-off."
+NOT_DERIVED_INFECTIONS = "Not derivable from this snapshot (see the notes above)."
+
+
+@dataclass(frozen=True)
 class SafetyView:
     """The safety dashboard: CRS/ICANS grade by patient and day, cytopenias, serious adverse events."""
 
@@ -1133,6 +1168,11 @@ class SafetyView:
     """The grade value of a day of an unresolved episode not graded that day: the analysis layer's
     `cartrial.analysis.toxicity.UNGRADED`, carried by the view so every render of the heat map has it
     (D-19.780)."""
+    infections: DatasetTable | None = None
+    """The analysis layer's `infections_by_period` (the report's table, D-19.1310); None when it was not
+    derived (no infused patient, or the derivation not possible from this snapshot)."""
+    infections_none: str = ""
+    """A statement under (or instead of) the infection table: none by the cut-off, no infused patient."""
 
 
 def _ungraded() -> int:
@@ -1227,7 +1267,16 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
 
     def empty(*notes: str) -> SafetyView:
         return SafetyView(
-            cutoff, tuple(range(HEATMAP_DAYS)), {"crs": [], "icans": []}, [], [], [], [], list(notes), True
+            cutoff,
+            tuple(range(HEATMAP_DAYS)),
+            {"crs": [], "icans": []},
+            [],
+            [],
+            [],
+            [],
+            list(notes),
+            True,
+            infections_none=NO_INFUSED_INFECTIONS,
         )
 
     try:
@@ -1306,6 +1355,15 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         *analysis.notes,
         *(n for k in ("crs_episodes", "icans_episodes") if (d := analysis.datasets.get(k)) for n in d.notes),
     ]
+    # the report's infections by onset period, from the one analysis dataset (D-19.1310, D-19.1350)
+    by_period = analysis.datasets.get("infections_by_period")
+    infections = dataset_table(by_period) if by_period is not None else None
+    if by_period is None:
+        infections_none = NOT_DERIVED_INFECTIONS if subjects else NO_INFUSED_INFECTIONS
+    elif not int(by_period.table["n_events"].sum()):
+        infections_none = NO_INFECTIONS
+    else:
+        infections_none = ""
     return SafetyView(
         cutoff,
         tuple(range(HEATMAP_DAYS)),
@@ -1316,6 +1374,8 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         serious_columns,
         notes,
         bool(analysis.snapshot.get("unlocked", True)),
+        infections=infections,
+        infections_none=infections_none,
     )
 
 
@@ -1582,12 +1642,14 @@ __all__ = [
     "CaseCell",
     "CaseVisit",
     "Casebook",
+    "DatasetTable",
     "ImportOutcome",
     "NotVisible",
     "SafetyView",
     "StudyHome",
     "SubjectRow",
     "casebook",
+    "dataset_table",
     "escalation_view",
     "export_forms",
     "import_upload",
