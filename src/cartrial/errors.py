@@ -203,6 +203,26 @@ class ConflictError(CartrialError):
         self.existing = existing
 
 
+MAX_PROBLEMS_SHOWN = 1000
+"""Problems listed in one error answer (the API's ``problems``, `problems_total` counting them all; the CLI's
+and the web import page's list of a refusal): an import's thousand row-level problems are all shown, a
+request of 50,000 unknown fields does not get a 36 MB answer (D-19.349, D-19.1351)."""
+
+
+def conflict_problems(
+    exc: ConflictError, limit: int = MAX_PROBLEMS_SHOWN
+) -> tuple[list[dict[str, Any]], int]:
+    """The located problems of a refusal (a data lock's frozen records, one each: D-19.1331) as the CLI and
+    the web import page list them, and how many there are: at most `limit` (the API's cap), each its record
+    (the store's id: ``crs_assessment record 12``), field (``table.column``), message and what is allowed —
+    never a value (a record's values stay out of every answer, D-12.2; D-19.1351)."""
+    shown = [
+        {"record": p.record, "field": p.field, "message": p.message, "allowed": p.allowed}
+        for p in exc.problems[:limit]
+    ]
+    return shown, len(exc.problems)
+
+
 class StoredValueError(InputError):
     """A value held in the study database that cartrial never writes (put in by a direct change, e.g. text
     that is no date in a SQLite date column): located by its record (``infusion record 12, infused_at``) and

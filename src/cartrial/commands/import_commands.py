@@ -1,11 +1,14 @@
 """CLI commands for study data import: `cartrial import templates` and `cartrial import redcap`.
 
 Thin: parse the options, call `cartrial.store.importing`, print the reconciliation report (rich table, or
-JSON with ``--json``). Bad input exits 2 listing every problem; nothing is written then.
+JSON with ``--json``). Bad input exits 2 listing every problem; nothing is written then. A write refused
+record by record (a data lock's frozen records) exits 2 listing each record (`_refusal_listed`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +71,7 @@ def templates_command(
     from cartrial.store.importing import import_templates
 
     user = acting_user(user, url)
-    with _progress(as_json) as callback:
+    with _progress(as_json) as callback, _refusal_listed(as_json):
         # a one-shot process: the cyclic garbage collector paused while the folder is read whole (D-19.935)
         report = import_templates(
             url, directory, user, dry_run=dry_run, reason=reason, progress=callback, pause_collector=True
@@ -98,7 +101,7 @@ def redcap_command(
     from cartrial.store.importing import import_redcap
 
     user = acting_user(user, url)
-    with _progress(as_json) as callback:
+    with _progress(as_json) as callback, _refusal_listed(as_json):
         report = import_redcap(
             url,
             records,
@@ -110,6 +113,35 @@ def redcap_command(
             progress=callback,
         )
     _emit(report, as_json)
+
+
+@contextmanager
+def _refusal_listed(as_json: bool) -> Iterator[None]:
+    """A refusal located record by record (a data lock's frozen records, `ConflictError.problems`,
+    D-19.1331) lists them (`cartrial.errors.conflict_problems`: record id, ``table.column``, what is
+    allowed, never a value; capped as the API caps them): with ``--json`` the API's body on stdout
+    (``error``, ``problems``, ``problems_total``), else a table on stderr before the error line. Exit 2
+    either way, a refused write's code (D-19.1351)."""
+    from cartrial.errors import ConflictError, conflict_problems
+
+    try:
+        yield
+    except ConflictError as exc:
+        if not exc.problems:
+            raise
+        listed, total = conflict_problems(exc)
+        if as_json:
+            typer.echo(dumps_json({"error": str(exc), "problems": listed, "problems_total": total}))
+            raise typer.Exit(exc.exit_code) from None
+        shown = "" if len(listed) == total else f", the first {len(listed)} listed"
+        table = Table(title=f"{total} frozen record(s){shown}", title_justify="left")
+        table.add_column("record", no_wrap=True)  # the store's id and the table.column: never cut
+        table.add_column("field", no_wrap=True)
+        table.add_column("problem", overflow="fold")  # what is allowed: in the error line below
+        for problem in listed:
+            table.add_row(*(escape(str(problem[k] or "")) for k in ("record", "field", "message")))
+        terminal(stderr=True).print(table)
+        raise
 
 
 class _progress:

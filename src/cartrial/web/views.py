@@ -1509,6 +1509,14 @@ class ImportOutcome:
     forms: list[dict[str, Any]]
     problems: list[dict[str, Any]]
     message: str
+    problems_total: int = 0
+    """How many problems the refusal has: `problems` (or `frozen`) lists at most `MAX_PROBLEMS_SHOWN` of
+    them, as the API's ``problems`` / ``problems_total`` (D-19.349, D-19.1352)."""
+    frozen: list[dict[str, Any]] = field(default_factory=list)
+    """A data lock's refusal: each frozen record (record id, ``table.column``, message, allowed; never a
+    value), `cartrial.errors.conflict_problems` (D-19.1331, D-19.1351)."""
+    conflict: bool = False
+    """Refused by the study's data (a data lock, a record changed meanwhile): the API's 409."""
 
 
 def upload_names(names: Sequence[str | None], allowed: set[str] | None = None) -> list[str]:
@@ -1556,7 +1564,7 @@ def import_upload(
     is reported with file, row and field, and nothing is written unless all pass."""
     import tempfile
 
-    from cartrial.errors import InputError, Problem
+    from cartrial.errors import MAX_PROBLEMS_SHOWN, InputError, Problem, conflict_problems
     from cartrial.store.importing import import_redcap, import_templates
 
     handle.check(Action.IMPORT, "import")
@@ -1593,20 +1601,23 @@ def import_upload(
         except StoredValueError:
             raise  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
         except InputError as exc:
+            # as the API lists them: at most MAX_PROBLEMS_SHOWN, each value shortened (`Problem.as_dict`)
             problems = [
                 {
                     "file": Path(p.file).name if p.file else "",
                     "row": p.row,
                     "field": p.field,
-                    "value": p.value,
+                    "value": p.as_dict()["value"],
                     "message": p.message,
                     "allowed": p.allowed,
                 }
-                for p in exc.problems
+                for p in exc.problems[:MAX_PROBLEMS_SHOWN]
             ]
-            return ImportOutcome(False, [], problems, str(exc).splitlines()[0] if str(exc) else "")
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return ImportOutcome(False, [], problems, first, problems_total=len(exc.problems))
         except ConflictError as exc:
-            return ImportOutcome(False, [], [], str(exc))
+            frozen, total = conflict_problems(exc)  # each frozen record, as the API and the CLI list them
+            return ImportOutcome(False, [], [], str(exc), problems_total=total, frozen=frozen, conflict=True)
     forms = [
         {
             "form": f.form,

@@ -1,0 +1,82 @@
+"""The web import page lists what the API lists for the same upload (D-19.1351, D-19.1352):
+
+- a data lock's refusal: each frozen record (the store's id, ``table.column``, what is allowed; never a
+  value), answered 409 as the API answers it. Before: only the ConflictError's message, with 422;
+- row-level problems: at most `MAX_PROBLEMS_SHOWN` listed with the total (the API's cap), each value
+  shortened as the API shortens it. Before: every problem listed, each value whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+import zipfile
+
+
+def _rows(page: str, table_id: str) -> list[list[str]]:
+    match = re.search(rf'<table[^>]*id="{table_id}"[^>]*>(.*?)</table>', page, re.S)
+    assert match, table_id
+    body = re.search(r"<tbody>(.*?)</tbody>", match.group(1), re.S)
+    assert body
+    rows = re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S) for r in rows]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in row] for row in cells]
+
+
+def test_the_import_page_lists_each_frozen_record_as_the_api_does(web_study) -> None:
+    admin = web_study.bearer("admin")
+    archive = zipfile.ZipFile(io.BytesIO(admin.get("/api/v1/export/templates.zip").content))
+    crs = archive.read("crs_assessments.csv").decode().splitlines()
+    header = crs[0].split(",")
+    temperature = header.index("temperature_c")
+    changed, keys = [], []
+    for line in crs[1:3]:  # two stored records changed
+        cells = line.split(",")
+        keys.append((cells[header.index("subject_id")], cells[header.index("assessed_at")][:10]))
+        cells[temperature] = "38.1" if cells[temperature] != "38.1" else "38.2"
+        changed.append(",".join(cells))
+    upload = "\n".join([crs[0], *changed, *crs[3:]]).encode() + b"\n"
+    web_study.service.as_user("admin").lock(dt.date(2030, 1, 1), "interim analysis")
+    files = [("files", ("crs_assessments.csv", upload, "text/csv"))]
+    api = admin.post("/api/v1/import/templates", files=files, data={"reason": "re-import"})
+    assert api.status_code == 409, api.text
+    page = web_study.session("admin").post(
+        "/data/import", files=files, data={"kind": "templates", "reason": "re-import"}
+    )
+    assert page.status_code == 409, page.text[:500]
+    assert "frozen by data lock #1" in page.text
+    listed = _rows(page.text, "import-frozen")
+    expected = [[p["record"], p["field"], p["message"], p["allowed"]] for p in api.json()["problems"]]
+    assert len(expected) == 2
+    assert listed == expected
+    assert all(
+        r[0].startswith("crs_assessment record ") and r[1] == "crs_assessment.assessed_at" for r in listed
+    )
+    assert "2 frozen record(s)" in page.text
+    result = re.search(
+        r'<div class="alert" role="alert" id="import-result".*?</table></div>', page.text, re.S
+    )
+    assert result
+    for subject_id, day in keys:  # the records' values: in no message, no cell
+        assert subject_id not in result.group(0) and day not in result.group(0)
+
+
+def test_the_import_page_caps_the_problems_and_shortens_the_values_as_the_api(web_study) -> None:
+    rows = [f"CT-{i:04d},{'x' * 300},antipyretic,paracetamol,500,mg" for i in range(1200)]
+    upload = ("subject_id,given_at,therapy,agent,dose,unit\n" + "\n".join(rows) + "\n").encode()
+    files = [("files", ("therapies.csv", upload, "text/csv"))]
+    api = web_study.bearer("admin").post("/api/v1/import/templates", files=files, data={"dry_run": "true"})
+    assert api.status_code == 422, api.text[:300]
+    body = api.json()
+    assert body["problems_total"] > 1000 and len(body["problems"]) == 1000
+    page = web_study.session("admin").post(
+        "/data/import", files=files, data={"kind": "templates", "dry_run": "1"}
+    )
+    assert page.status_code == 422
+    listed = _rows(page.text, "import-problems")
+    assert len(listed) == 1000
+    assert f"{body['problems_total']} problem(s), the first 1000 listed" in page.text
+    shown_values = [r[3] for r in listed]
+    assert shown_values == [p["value"] or "" for p in body["problems"]]
+    assert all(len(v) < 300 for v in shown_values)
