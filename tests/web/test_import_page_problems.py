@@ -80,3 +80,22 @@ def test_the_import_page_caps_the_problems_and_shortens_the_values_as_the_api(we
     shown_values = [r[3] for r in listed]
     assert shown_values == [p["value"] or "" for p in body["problems"]]
     assert all(len(v) < 300 for v in shown_values)
+
+
+def test_the_import_page_names_the_uploaded_file_not_the_servers_folder(web_study) -> None:
+    """A REDCap upload whose dictionary has no data rows: one problem without a header, so the page's message
+    is the problem located by its file — which was the server's temporary folder
+    (``/tmp/cartrial-upload-…/dictionary.csv: no data rows``). The API takes the folder out of every answer
+    (test_uploads.py); the page now too."""
+    files = [
+        ("files", ("records.csv", b"record_id\n1\n", "text/csv")),
+        ("files", ("dictionary.csv", b"x\n", "text/csv")),
+        ("files", ("mapping.yaml", b"a: 1\n", "text/yaml")),
+    ]
+    page = web_study.session("admin").post(
+        "/data/import", files=files, data={"kind": "redcap", "dry_run": "1"}
+    )
+    assert page.status_code == 422
+    assert "no data rows" in page.text
+    assert "cartrial-upload" not in page.text
+    assert "dictionary.csv: no data rows (header only)" in html.unescape(page.text)

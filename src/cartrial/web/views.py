@@ -1551,6 +1551,19 @@ def upload_names(names: Sequence[str | None], allowed: set[str] | None = None) -
     return out
 
 
+def without_folder(value: Any, directory: str) -> Any:
+    """`value` (an import report as data, or a text) with the server's temporary folder taken out of every
+    path: the user sees the file names they uploaded, never where the server kept them (the API's answers
+    and the import page, D-19.1353)."""
+    if isinstance(value, str):
+        return value.replace(directory.rstrip("/") + "/", "")
+    if isinstance(value, dict):
+        return {k: without_folder(v, directory) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_folder(v, directory) for v in value]
+    return value
+
+
 def import_upload(
     handle: StudyUser,
     files: Sequence[tuple[str, bytes]],
@@ -1563,6 +1576,7 @@ def import_upload(
     mapping files, in that order) through the store's atomic import: all files are checked, every problem
     is reported with file, row and field, and nothing is written unless all pass."""
     import tempfile
+    from dataclasses import replace
 
     from cartrial.errors import MAX_PROBLEMS_SHOWN, InputError, Problem, conflict_problems
     from cartrial.store.importing import import_redcap, import_templates
@@ -1607,13 +1621,14 @@ def import_upload(
                     "file": Path(p.file).name if p.file else "",
                     "row": p.row,
                     "field": p.field,
-                    "value": p.as_dict()["value"],
+                    # the folder out first, then shortened: the API's order (`_uploaded_import`)
+                    "value": replace(p, value=without_folder(p.value, folder)).as_dict()["value"],
                     "message": p.message,
                     "allowed": p.allowed,
                 }
                 for p in exc.problems[:MAX_PROBLEMS_SHOWN]
             ]
-            first = str(exc).splitlines()[0] if str(exc) else ""
+            first = without_folder(str(exc).splitlines()[0], folder) if str(exc) else ""
             return ImportOutcome(False, [], problems, first, problems_total=len(exc.problems))
         except ConflictError as exc:
             frozen, total = conflict_problems(exc)  # each frozen record, as the API and the CLI list them
@@ -1676,4 +1691,5 @@ __all__ = [
     "upload_names",
     "user_list",
     "visible_sites",
+    "without_folder",
 ]
