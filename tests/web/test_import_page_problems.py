@@ -99,3 +99,31 @@ def test_the_import_page_names_the_uploaded_file_not_the_servers_folder(web_stud
     assert "no data rows" in page.text
     assert "cartrial-upload" not in page.text
     assert "dictionary.csv: no data rows (header only)" in html.unescape(page.text)
+
+
+def test_the_import_page_lists_the_soft_edit_checks_as_the_api_does(web_study) -> None:
+    """An infusion whose total_car_t_cells is 99e6 for 60 kg × 5e5/kg (30e6 by hand): the soft check
+    TOTAL-CELLS-MISMATCH fires, listed in the API's ``edit_checks`` (and by `cartrial import`); the page
+    said only "1 form(s) checked", nothing of the data query the import raises (D-19.1354)."""
+    admin = web_study.bearer("admin")
+    archive = zipfile.ZipFile(io.BytesIO(admin.get("/api/v1/export/templates.zip").content))
+    infusions = archive.read("infusions.csv").decode().splitlines()
+    header, first = infusions[0].split(","), infusions[1].split(",")
+    assert (first[header.index("weight_kg")], first[header.index("cells_per_kg")]) == ("60.0", "500000.0")
+    first[header.index("total_car_t_cells")] = "99000000"
+    upload = "\n".join([infusions[0], ",".join(first), *infusions[2:]]).encode() + b"\n"
+    files = [("files", ("infusions.csv", upload, "text/csv"))]
+    api = admin.post("/api/v1/import/templates", files=files, data={"dry_run": "true", "reason": "x"})
+    assert api.status_code == 200, api.text[:300]
+    page = web_study.session("admin").post(
+        "/data/import", files=files, data={"kind": "templates", "dry_run": "1", "reason": "x"}
+    )
+    assert page.status_code == 200
+    listed = _rows(page.text, "import-edit-checks")
+    expected = [
+        [c["check"], c["file"], str(c["row"]), c["field"], c["value"] or "", c["message"]]
+        for c in api.json()["edit_checks"]
+    ]
+    assert [r[0] for r in expected] == ["TOTAL-CELLS-MISMATCH"]
+    assert listed == expected
+    assert "would raise 1 data query" in page.text

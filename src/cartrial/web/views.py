@@ -1517,6 +1517,10 @@ class ImportOutcome:
     value), `cartrial.errors.conflict_problems` (D-19.1331, D-19.1351)."""
     conflict: bool = False
     """Refused by the study's data (a data lock, a record changed meanwhile): the API's 409."""
+    edit_checks: list[dict[str, Any]] = field(default_factory=list)
+    """The soft edit checks that fired, a data query each (`Finding.as_dict`, the API's ``edit_checks``;
+    D-19.1354)."""
+    dry_run: bool = False
 
 
 def upload_names(names: Sequence[str | None], allowed: set[str] | None = None) -> list[str]:
@@ -1646,8 +1650,13 @@ def import_upload(
         }
         for f in report.forms
     ]
+    # the soft edit checks that fired (a data query each), as the API and the CLI list them (D-19.1354)
+    checks = [
+        {**without_folder(f.as_dict(), folder), "file": Path(f.record.file).name if f.record.file else ""}
+        for f in report.edit_checks
+    ]
     what = "checked (dry run, nothing written)" if dry_run else "imported"
-    return ImportOutcome(True, forms, [], f"{len(forms)} form(s) {what}")
+    return ImportOutcome(True, forms, [], f"{len(forms)} form(s) {what}", edit_checks=checks, dry_run=dry_run)
 
 
 def user_list(handle: StudyUser) -> list[dict[str, Any]]:
