@@ -127,3 +127,46 @@ def test_the_import_page_lists_the_soft_edit_checks_as_the_api_does(web_study) -
     assert [r[0] for r in expected] == ["TOTAL-CELLS-MISMATCH"]
     assert listed == expected
     assert "would raise 1 data query" in page.text
+
+
+def test_more_than_a_hundred_frozen_new_records_are_counted_with_the_rest_in_a_footer(web_study) -> None:
+    """150 new CRS assessments dated before the lock's cut-off: the store lists the first 100
+    (`MAX_LOCKED_LISTED`) and counts the other 50 in one more problem. The page's caption said "101 frozen
+    record(s)" (it counted problems), the message 150, and the "50 more" was a row with a blank record cell;
+    now the caption has the true count and the 50 are a footer (D-19.1364). Each new record has no id: its
+    message promises no key the page does not show (D-19.1366)."""
+    admin = web_study.bearer("admin")
+    archive = zipfile.ZipFile(io.BytesIO(admin.get("/api/v1/export/templates.zip").content))
+    crs = archive.read("crs_assessments.csv").decode().splitlines()
+    header = crs[0].split(",")
+    first = crs[1].split(",")
+    at = header.index("assessed_at")
+    subject = first[header.index("subject_id")]
+    day = dt.date.fromisoformat(first[at][:10]) + dt.timedelta(days=1)
+    new = []
+    for minute in range(150):  # one day's new assessments, a minute apart, none stored
+        cells = list(first)
+        moment = dt.datetime.combine(day, dt.time(0, 0)) + dt.timedelta(minutes=minute)
+        cells[at] = moment.strftime("%Y-%m-%dT%H:%M:%S") + first[at][19:]
+        new.append(",".join(cells))
+    upload = "\n".join([*crs, *new]).encode() + b"\n"
+    web_study.service.as_user("admin").lock(dt.date(2030, 1, 1), "interim analysis")
+    files = [("files", ("crs_assessments.csv", upload, "text/csv"))]
+    page = web_study.session("admin").post(
+        "/data/import", files=files, data={"kind": "templates", "reason": "re-import"}
+    )
+    assert page.status_code == 409, page.text[:500]
+    assert "150 record(s) of crs_assessment" in page.text
+    assert "150 frozen record(s), the first 100 listed" in page.text
+    listed = _rows(page.text, "import-frozen")
+    assert len(listed) == 100
+    assert all(r[0] == "" and r[1] == "crs_assessment.assessed_at" for r in listed)
+    assert all(r[2].startswith("a new crs_assessment record (not stored yet: no record id)") for r in listed)
+    assert "key as given" not in page.text
+    footer = re.search(r"<tfoot>(.*?)</tfoot>", page.text, re.S)
+    assert footer and "50 more record(s) of crs_assessment" in footer.group(1)
+    assert "more record(s)" not in " ".join(" ".join(r) for r in listed)
+    result = re.search(
+        r'<div class="alert" role="alert" id="import-result".*?</table></div>', page.text, re.S
+    )
+    assert result and subject not in result.group(0) and day.isoformat() not in result.group(0)

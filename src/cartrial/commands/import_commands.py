@@ -71,7 +71,8 @@ def templates_command(
     from cartrial.store.importing import import_templates
 
     user = acting_user(user, url)
-    with _progress(as_json) as callback, _refusal_listed(as_json):
+    # the bar stops (its exit runs first) before a refusal's table prints (D-19.1365)
+    with _refusal_listed(), _progress(as_json) as callback:
         # a one-shot process: the cyclic garbage collector paused while the folder is read whole (D-19.935)
         report = import_templates(
             url, directory, user, dry_run=dry_run, reason=reason, progress=callback, pause_collector=True
@@ -101,7 +102,8 @@ def redcap_command(
     from cartrial.store.importing import import_redcap
 
     user = acting_user(user, url)
-    with _progress(as_json) as callback, _refusal_listed(as_json):
+    # the bar stops (its exit runs first) before a refusal's table prints (D-19.1365)
+    with _refusal_listed(), _progress(as_json) as callback:
         report = import_redcap(
             url,
             records,
@@ -116,12 +118,12 @@ def redcap_command(
 
 
 @contextmanager
-def _refusal_listed(as_json: bool) -> Iterator[None]:
+def _refusal_listed() -> Iterator[None]:
     """A refusal located record by record (a data lock's frozen records, `ConflictError.problems`,
-    D-19.1331) lists them (`cartrial.errors.conflict_problems`: record id, ``table.column``, what is
-    allowed, never a value; capped as the API caps them): with ``--json`` the API's body on stdout
-    (``error``, ``problems``, ``problems_total``), else a table on stderr before the error line. Exit 2
-    either way, a refused write's code (D-19.1351)."""
+    D-19.1331) lists them on stderr before the error line (`cartrial.errors.conflict_problems`: record
+    id, ``table.column``, never a value; the store's true count in the title, its "N more" under the
+    table). With ``--json`` as without: an error is the ``error:`` line on stderr with nothing on stdout,
+    as every command's error (`cartrial.cli.main`); exit 2, a refused write's code (D-19.1351, D-19.1365)."""
     from cartrial.errors import ConflictError, conflict_problems
 
     try:
@@ -129,12 +131,15 @@ def _refusal_listed(as_json: bool) -> Iterator[None]:
     except ConflictError as exc:
         if not exc.problems:
             raise
-        listed, total = conflict_problems(exc)
-        if as_json:
-            typer.echo(dumps_json({"error": str(exc), "problems": listed, "problems_total": total}))
-            raise typer.Exit(exc.exit_code) from None
-        shown = "" if len(listed) == total else f", the first {len(listed)} listed"
-        table = Table(title=f"{total} frozen record(s){shown}", title_justify="left")
+        listing = conflict_problems(exc)
+        listed = listing.problems
+        shown = "" if len(listed) == listing.total else f", the first {len(listed)} listed"
+        table = Table(
+            title=f"{listing.total} frozen record(s){shown}",
+            title_justify="left",
+            caption=escape(listing.more) if listing.more else None,
+            caption_justify="left",
+        )
         table.add_column("record", no_wrap=True)  # the store's id and the table.column: never cut
         table.add_column("field", no_wrap=True)
         table.add_column("problem", overflow="fold")  # what is allowed: in the error line below

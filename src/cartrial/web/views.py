@@ -1510,13 +1510,16 @@ class ImportOutcome:
     problems: list[dict[str, Any]]
     message: str
     problems_total: int = 0
-    """How many problems the refusal has: `problems` (or `frozen`) lists at most `MAX_PROBLEMS_SHOWN` of
-    them, as the API's ``problems`` / ``problems_total`` (D-19.349, D-19.1352)."""
+    """How many problems the refusal has: `problems` lists at most `MAX_PROBLEMS_SHOWN` of them, as the
+    API's ``problems`` / ``problems_total`` (D-19.349, D-19.1352); for `frozen`, how many records the lock
+    froze (`ConflictError.records_total`, D-19.1364)."""
     frozen: list[dict[str, Any]] = field(default_factory=list)
     """A data lock's refusal: each frozen record (record id, ``table.column``, message, allowed; never a
     value), `cartrial.errors.conflict_problems` (D-19.1331, D-19.1351)."""
     conflict: bool = False
     """Refused by the study's data (a data lock, a record changed meanwhile): the API's 409."""
+    frozen_more: str = ""
+    """The store's count of the frozen records not listed one by one: the table's footer (D-19.1364)."""
     edit_checks: list[dict[str, Any]] = field(default_factory=list)
     """The soft edit checks that fired, a data query each (`Finding.as_dict`, the API's ``edit_checks``;
     D-19.1354)."""
@@ -1635,8 +1638,17 @@ def import_upload(
             first = without_folder(str(exc).splitlines()[0], folder) if str(exc) else ""
             return ImportOutcome(False, [], problems, first, problems_total=len(exc.problems))
         except ConflictError as exc:
-            frozen, total = conflict_problems(exc)  # each frozen record, as the API and the CLI list them
-            return ImportOutcome(False, [], [], str(exc), problems_total=total, frozen=frozen, conflict=True)
+            listing = conflict_problems(exc)  # each frozen record, as the CLI lists them
+            return ImportOutcome(
+                False,
+                [],
+                [],
+                str(exc),
+                problems_total=listing.total,
+                frozen=listing.problems,
+                conflict=True,
+                frozen_more=listing.more or "",
+            )
     forms = [
         {
             "form": f.form,
