@@ -2,9 +2,10 @@
 interim report does: before, the page had no infection table at all, so an investigator reviewing safety on
 the web did not see the infections the report counts by onset period.
 
-One patient (CT-001, site TJH), infused on 2021-04-27 (02:00Z: 10:00 in Asia/Shanghai), with three
-treatment-emergent infections: day 5 (grade 3), day 40 (grade 2) and day 100 (grade 1). The expected
-counts are worked out by hand from those days."""
+One patient (CT-001, site TJH, whose time zone the fixture leaves unset: the site calendar is UTC's),
+infused on 2021-04-27 at 02:00Z, with three treatment-emergent infections: day 5 (grade 3), day 40
+(grade 2) and day 100 (grade 1). The expected counts are worked out by hand from those days; a site zone
+set (Asia/Shanghai) is tested with an infusion whose local date is the day after its UTC date."""
 
 from __future__ import annotations
 
@@ -36,7 +37,15 @@ INFECTIONS = (
 """(onset, grade, term): days 5, 40 and 100 after the infusion of 2021-04-27."""
 
 
-def _study(tmp_path: Path, *, periods: str | None = None, infections: bool = True) -> str:
+def _study(
+    tmp_path: Path,
+    *,
+    periods: str | None = None,
+    infections: bool = True,
+    zone: str | None = None,
+    infused_at: str = "2021-04-27T02:00:00Z",
+    onsets: tuple[tuple[str, int, str], ...] = INFECTIONS,
+) -> str:
     text = PROTOCOL.read_text(encoding="utf-8")
     if periods is not None:
         line = "    infection_periods: [28, 90]"
@@ -47,6 +56,10 @@ def _study(tmp_path: Path, *, periods: str | None = None, infections: bool = Tru
     url = f"sqlite:///{tmp_path / 'study.db'}"
     init_study(url, protocol, "admin", admin_site="TJH", admin_password=TEST_PASSWORD)
     service = StudyService(connect(url))
+    if zone is not None:  # the site's calendar (D-19.607)
+        admin = service.as_user("admin")
+        (site,) = [r for r in admin.find_records("site") if r["site_id"] == "TJH"]
+        admin.update_record("site", site["id"], {"time_zone": zone}, site["version"], "clinic zone")
     with service.transaction("admin", "test setup") as tx:
         service.upsert_rows(
             tx, "subject", [{"subject_id": "CT-001", "site_id": "TJH", "consent_date": "2021-04-01"}]
@@ -70,7 +83,7 @@ def _study(tmp_path: Path, *, periods: str | None = None, infections: bool = Tru
                 {
                     "subject_id": "CT-001",
                     "dose_level": 1,
-                    "infused_at": "2021-04-27T02:00:00Z",
+                    "infused_at": infused_at,
                     "weight_kg": 60.0,
                     "cells_per_kg": 500000,
                     "total_car_t_cells": 30000000,
@@ -89,7 +102,7 @@ def _study(tmp_path: Path, *, periods: str | None = None, infections: bool = Tru
                 "serious": False,
                 "outcome": "recovered",
             }
-            for onset, grade, term in (INFECTIONS if infections else ())
+            for onset, grade, term in (onsets if infections else ())
         ]
         events.append(  # an adverse event that is not an infection: never counted in the table
             {
@@ -226,3 +239,56 @@ def test_the_safety_page_html_shows_the_infections_of_the_locks_cutoff(tmp_path:
         ["days > 90", "91", "", "0", "0", "0", "0"],
     ]
     assert "Hill 2018" in response.text
+
+
+def test_the_infection_periods_are_counted_on_the_site_calendar(tmp_path: Path) -> None:
+    """Site TJH in Asia/Shanghai, the infusion at 2021-04-26T20:00Z: 04:00 on 2021-04-27 at the site, so day
+    0 is 2021-04-27 (by the UTC date it would be 2021-04-26). An infection with onset 2021-05-25 is on
+    day 28 of the site calendar, the last day of days 0-28 (day 29, the next period, by the UTC date);
+    one with onset 2021-07-26 is on day 90, the last of days 29-90 (day 91 by the UTC date)."""
+    onsets = (("2021-05-25", 3, "Pneumonia"), ("2021-07-26", 2, "Herpes zoster"))
+    url = _study(tmp_path, zone="Asia/Shanghai", infused_at="2021-04-26T20:00:00Z", onsets=onsets)
+    cutoff = dt.date(2021, 9, 30)
+    infections = _view(url, cutoff).infections  # type: ignore[attr-defined]
+    assert infections.rows == [
+        ["days 0-28", "0", "28", "1", "1", "1", "1"],
+        ["days 29-90", "29", "90", "1", "1", "1", "0"],
+        ["days > 90", "91", "", "1", "0", "0", "0"],
+    ]
+    assert (infections.header, infections.rows) == _report_cells(url, cutoff)
+
+
+def test_an_adverse_event_derivation_that_fails_says_not_derivable_and_names_no_value(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The adverse-event derivation failing with an error that quotes a stored cell (a pandas-style
+    ValueError, a KeyError of a subject id): no infection table, the statement NOT_DERIVED_INFECTIONS, and
+    the page's note names the derivation and the exception's class only — the note quoted the error's
+    text, the record's value with it (D-12.2; D-19.1350)."""
+    from collections import OrderedDict
+
+    from cartrial.analysis import core
+    from cartrial.web import views
+
+    url = _study(tmp_path)
+    secret = "SECRET-TERM-Zq7"
+    original = core.safety_derivations
+    for failure in (ValueError(f"could not convert string to float: '{secret}'"), KeyError(secret)):
+
+        def failing(*args: object, failure: Exception = failure, **kwargs: object) -> object:
+            derive = original(*args, **kwargs)  # type: ignore[arg-type]
+
+            def fail() -> object:
+                raise failure
+
+            return {**derive, "adverse_event_datasets": fail}
+
+        monkeypatch.setattr(core, "safety_derivations", failing)
+        monkeypatch.setattr(views, "_CACHE", OrderedDict())
+        view = _view(url, dt.date(2021, 9, 30))
+        assert view.infections is None  # type: ignore[attr-defined]
+        assert view.infections_none == views.NOT_DERIVED_INFECTIONS  # type: ignore[attr-defined]
+        notes = " ".join(view.notes)  # type: ignore[attr-defined]
+        assert "not derivable from this snapshot yet" in notes, notes
+        assert f"({type(failure).__name__})" in notes, notes
+        assert secret not in notes, notes
