@@ -69,8 +69,9 @@ CRS_MASKING_OPTION = typer.Option(
     "--crs-masking",
     metavar="[after_fever|recorded]",
     help="When a row's fever_masked flag waives the CRS fever: after_fever (only at or after a CRS fever "
-    "recorded after the infusion; default) or recorded (as the investigator recorded it); as "
-    "analysis.options.crs_masking (D-19.1356, D-19.1368).",
+    "recorded after the infusion) or recorded (as the investigator recorded it), as "
+    "analysis.options.crs_masking (allowed: after_fever | recorded; default after_fever; D-19.1356, "
+    "D-19.1368).",
 )
 SBP_OPTION = typer.Option(
     90.0,
