@@ -1152,6 +1152,7 @@ def derive_graded_events(
     min_lab_grade: int = 3,
     pre_treatment: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
     lab_min_recovery_days: int = 3,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Result:
     """The graded events the DLT rules evaluate (`cartrial.protocol.dlt.GradedEvent`): one per CRS and ICANS
     episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
@@ -1165,7 +1166,9 @@ def derive_graded_events(
     treatment-emergent (D-19.1196); the event's ``pre_existing`` says which. All False: every value is on
     treatment and every run open at the infusion is split (D-19.1191). `lab_min_recovery_days` (default 3,
     ICAHT option H2): a run ends only at results below `min_lab_grade` on that many different days in a row;
-    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it).
+    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it). `masking` (`RowMasking`,
+    D-19.1356, D-19.1371): the CRS fever-masking rule of the CRS episodes, as `derive_crs_episodes` takes it
+    (the analysis passes ``analysis.options.crs_masking``), so an event is the episode the study reports.
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
@@ -1180,9 +1183,12 @@ def derive_graded_events(
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
     check_argument("lab_min_recovery_days", lab_min_recovery_days, _RECOVERY_DAYS)
+    row_masking = enum_member(RowMasking, masking, "masking")
     events = []
     if crs is not None:
-        crs_eps = _crs_episode_summaries(crs, times, records, opts, ep_opts, False, "crs_assessments")[0]
+        crs_eps = _crs_episode_summaries(
+            crs, times, records, opts, ep_opts, False, "crs_assessments", row_masking
+        )[0]
         events += episode_events(crs_eps.episodes)
     if icans is not None:
         icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
@@ -1224,6 +1230,7 @@ def derive_graded_events(
             "ctcae_version": ctcae_version,
             "min_lab_grade": min_lab_grade,
             "lab_min_recovery_days": int(lab_min_recovery_days),
+            "masking": row_masking.value,
         },
         sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
         units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day", "graded_to_day": "day"},
