@@ -269,3 +269,38 @@ def test_grade_crs_on_the_command_line_labels_a_grade_met_by_the_flag_alone(
     (row,) = json.loads(out)["rows"]
     assert row["grade"] == 2 and "fever_masked as recorded" in row["grade_reason"]
     assert "fever_masked flag alone" in err
+
+
+@pytest.mark.parametrize(
+    ("zone", "infused_at", "same_day", "day_before"),
+    [
+        # UTC site: infusion 02:00; the date typed without a time is the infusion's date
+        ("", "2021-06-01T02:00:00Z", "2021-06-01", "2021-05-31"),
+        # east of UTC (Shanghai, +08:00): infusion 10:00 local on 1 June
+        ("Asia/Shanghai", "2021-06-01T02:00:00Z", "2021-06-01", "2021-05-31"),
+        # west of UTC (Los Angeles, -07:00): infusion 18:00 local on 1 June, already 2 June in UTC
+        ("America/Los_Angeles", "2021-06-02T01:00:00Z", "2021-06-01", "2021-05-31"),
+    ],
+)
+def test_a_date_typed_without_a_time_on_the_infusion_day_is_not_before_it(
+    zone: str, infused_at: str, same_day: str, day_before: str
+) -> None:
+    # 38.6 °C on a date typed without a time: on the site-calendar day of the infusion it may follow it (the
+    # time is unknown), so it is read as on the infusion day (D-19.1372): ASTCT grade 1 in episode 1; on
+    # the site's day before, and a time typed before the infusion, it is before the infusion: no CRS grade
+    infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused_at], "time_zone": [zone]})
+    timed_before = (pd.Timestamp(infused_at) - pd.Timedelta(minutes=90)).isoformat()  # never 00:00:00Z
+    for assessed_at, expected in ((same_day, 1), (day_before, None), (timed_before, None)):
+        frame = crs_frame([(0, 0, 38.6, False, False, "none", "", False)])
+        frame["assessed_at"] = assessed_at
+        table = derive_crs_assessment_grades(frame, infusions).table
+        if expected is None:
+            assert pd.isna(table["grade"].iloc[0]), assessed_at
+            assert table["grade_reason"].iloc[0] == "before the infusion: not CRS"
+            assert table["episode"].tolist() == [0]
+        else:
+            assert int(table["grade"].iloc[0]) == expected, (zone, assessed_at)
+            assert table["episode"].tolist() == [1]
+            episodes = derive_crs_episodes(frame, infusions).table
+            assert episodes["max_grade"].tolist() == [1]
+            assert int(episodes["pre_infusion_fever_assessments"].iloc[0]) == 0

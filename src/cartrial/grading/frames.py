@@ -39,6 +39,7 @@ from cartrial.columns import (
     parse_text,
     site_cell_moment,
     text_frame,
+    typed_site_moment,
 )
 from cartrial.errors import InputError, Problem
 from cartrial.grading.choices import RowMasking
@@ -267,20 +268,35 @@ def _site_moments(
     moments: list[datetime | None],
     subject_ids: npt.NDArray[np.object_],
     infusions: Mapping[str, datetime],
+    *,
+    infusion_day_not_before: bool = False,
 ) -> list[datetime | None]:
     """The parsed `moments` of a date field `column` with each date typed without a time taken as the start
     of that date on its subject's site clock (the infusion's `tzinfo`; `cartrial.columns.site_cell_moment`),
     in UTC: the date as recorded, so its study day is that date minus the infusion's (D-19.607, D-19.721).
     Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
-    infusion, a time or a site without a zone: unchanged."""
+    infusion, a time or a site without a zone: unchanged.
+
+    `infusion_day_not_before` (CRS assessments, D-19.1372): a date typed without a time on the site-calendar
+    day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of such a date, D-19.947) that
+    would fall before the infusion instant is taken at the infusion instant: the whole date is the
+    infusion's day and whether the assessment preceded the infusion is unknown, so it is not "before the
+    infusion"."""
     texts = text_frame(frame)[column].tolist()
     out: list[datetime | None] = []
     for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
         day0 = infusions.get(str(sid))
         if moment is None or day0 is None or moment.hour or moment.minute or moment.second:
             out.append(moment)  # a date-only text reads as exactly 00:00:00Z: nothing else is looked at
-        else:
-            out.append(site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC))
+            continue
+        at = site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC)
+        if (
+            infusion_day_not_before
+            and at < day0
+            and typed_site_moment(moment, day0.tzinfo).date() == typed_site_moment(day0, day0.tzinfo).date()
+        ):
+            at = day0.astimezone(UTC)  # the infusion's day, its time unknown: not before the infusion
+        out.append(at)
     return out
 
 
@@ -732,7 +748,9 @@ def _crs_episode_summaries(
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
-    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    moments = _site_moments(
+        frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions, infusion_day_not_before=True
+    )
     inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
