@@ -150,12 +150,16 @@ def test_the_dlt_evaluation_follows_the_protocol_crs_masking(snapshot: StudySnap
     tables["crs_assessments"] = pd.concat([crs[~own], rows]).reset_index(drop=True)
     seen: dict[str, tuple[int, bool, bool]] = {}
     for masking in ("after_fever", "recorded"):
-        text = re.sub(r"(?m)^(\s*crs_masking:) after_fever\b", rf"\1 {masking}", snapshot.protocol_yaml, count=1)
+        text = re.sub(
+            r"(?m)^(\s*crs_masking:) after_fever\b", rf"\1 {masking}", snapshot.protocol_yaml, count=1
+        )
         study = study_populations(tables, parse_protocol(text), CUTOFF)
         episodes = study.crs.table
         worst = int(episodes.loc[episodes["subject_id"].astype(str) == "CT-001", "max_grade"].max())
         assessed = study.evaluation.assessments
-        crs_events = assessed[(assessed["subject_id"].astype(str) == "CT-001") & (assessed["category"] == "crs")]
+        crs_events = assessed[
+            (assessed["subject_id"].astype(str) == "CT-001") & (assessed["category"] == "crs")
+        ]
         fired = any("crs_grade_4_5" in str(r).split(";") for r in crs_events["rules_fired"])
         seen[masking] = (worst, fired, "CT-001" in study.evaluation.engine_days)
     assert seen["after_fever"][:2] == (0, False)

@@ -147,8 +147,8 @@ def test_an_afebrile_flagged_row_says_its_flag_was_not_used() -> None:
     for reason in table["grade_reason"]:
         assert reason.startswith("grade 0: no fever")
         assert (
-            "recorded fever_masked flag was not used: no CRS fever recorded before it after the infusion"
-            in (reason)
+            "recorded fever_masked flag was not used: no CRS fever recorded since the infusion or the last "
+            "resolution" in (reason)
         )
         assert "D-19.1308" in reason
     # a flagged row after a fever is masked: no such suffix
@@ -304,3 +304,27 @@ def test_a_date_typed_without_a_time_on_the_infusion_day_is_not_before_it(
             episodes = derive_crs_episodes(frame, infusions).table
             assert episodes["max_grade"].tolist() == [1]
             assert int(episodes["pre_infusion_fever_assessments"].iloc[0]) == 0
+
+
+def test_a_flag_after_a_resolution_and_a_flag_on_the_resolving_row_say_why_they_were_not_used() -> None:
+    # fever on day 1 (grade 1), the CRS recorded resolved on day 2 on a row flagged fever_masked, then an
+    # afebrile flagged row with hypotension on day 3: a fever WAS recorded after the infusion, so the reason
+    # must not say none was; it names the resolution (D-19.1357 amended). The resolving row's own flag is
+    # not used either, and says so.
+    frame = crs_frame(
+        [
+            (1, 8, 38.6, False, False, "none", "", False),
+            (2, 8, 37.0, True, False, "none", "", True),
+            (3, 8, 37.0, True, True, "none", "", False),
+        ]
+    )
+    reasons = derive_crs_assessment_grades(frame, INFUSIONS).table["grade_reason"].tolist()
+    assert "not used" not in reasons[0]
+    assert reasons[1].startswith("grade 0: no fever")
+    assert (
+        "[the recorded fever_masked flag was not used: this assessment records the CRS as resolved]"
+        in (reasons[1])
+    )
+    assert reasons[2].startswith("grade 0: no fever")
+    assert "no CRS fever recorded since the infusion or the last resolution" in reasons[2]
+    assert "before it after the infusion" not in reasons[2]

@@ -283,11 +283,17 @@ def _span_end(start: int, end: int | None, basis: str, n_units: int) -> int:
 
 
 FLAG_NOT_USED_NO_FEVER = (
-    "[the recorded fever_masked flag was not used: no CRS fever recorded before it after the infusion; "
-    "D-19.1308]"
+    "[the recorded fever_masked flag was not used: no CRS fever recorded since the infusion or the last "
+    "resolution; D-19.1308]"
 )
 """Suffix of the grade reason of an afebrile row whose recorded ``fever_masked`` flag did not mask because
-no CRS fever (>= 38.0 °C, not attributed elsewhere) was recorded before it after the infusion (D-19.1357)."""
+no CRS fever (>= 38.0 °C, not attributed elsewhere) was recorded before it since the infusion or, after a
+recorded resolution, since that resolution (D-19.1357)."""
+FLAG_NOT_USED_RESOLVED = (
+    "[the recorded fever_masked flag was not used: this assessment records the CRS as resolved]"
+)
+"""Suffix of the grade reason of an afebrile flagged row that itself records the CRS as resolved
+(``crs_resolved``): a resolved CRS has no fever left to mask (D-19.1357)."""
 FLAG_NOT_USED_SETTLED = (
     "[the recorded fever_masked flag was not used: masking had ended (masked_resolution afebrile_stable) and "
     "no CRS sign has returned since]"
@@ -326,7 +332,8 @@ def _crs_effective_masking(
     with ``masking=RowMasking.RECORDED`` the flag masks as recorded, no earlier fever needed (D-19.1356).
 
     The third array says, for an afebrile row whose recorded flag did not mask, why not (a suffix of its
-    grade reason, D-19.1357); and, for a row masked by its flag alone with no CRS fever recorded before it
+    grade reason, D-19.1357: no CRS fever since the infusion or the last resolution, masking settled, or
+    the row itself records the resolution); and, for a row masked by its flag alone with no CRS fever recorded before it
     (``recorded`` only), that the flag was taken as recorded."""
     masking_classes = options.masking_classes.therapies
     masking_times = sorted(
@@ -348,6 +355,9 @@ def _crs_effective_masking(
         assert at is not None
         if inputs.crs_resolved[i]:
             carried, fever_since, masked_since, stable_since, settled = False, None, None, None, False
+            fever_here = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
+            if inputs.fever_masked[i] and not fever_here:
+                flag_notes[position] = FLAG_NOT_USED_RESOLVED
             continue
         fever_now = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
         signs = fever_now or bool(inputs.hypotension[i]) or int(inputs.oxygen_code[i]) > 0
