@@ -328,3 +328,24 @@ def test_a_flag_after_a_resolution_and_a_flag_on_the_resolving_row_say_why_they_
     assert reasons[2].startswith("grade 0: no fever")
     assert "no CRS fever recorded since the infusion or the last resolution" in reasons[2]
     assert "before it after the infusion" not in reasons[2]
+
+
+def test_masking_carried_from_a_flag_taken_as_recorded_is_labelled() -> None:
+    # day 1 08:00 afebrile, flagged, hypotension; 20:00 afebrile, NOT flagged, hypotension. Under recorded the
+    # first row's flag waives the fever (grade 2) and the masking carries to the second (grade 2, CRS-2):
+    # that second grade rests on the flag taken as recorded too, and says so (D-19.1356 amended)
+    frame = crs_frame(
+        [(1, 8, 37.0, True, True, "none", "", False), (1, 20, 37.0, False, True, "none", "", False)]
+    )
+    table = derive_crs_assessment_grades(frame, INFUSIONS, masking="recorded").table
+    assert table["grade"].tolist() == [2, 2]
+    assert "[fever_masked taken as recorded" in table["grade_reason"].iloc[0]
+    second = table["grade_reason"].iloc[1]
+    assert (
+        "[fever masking carried from an earlier fever_masked flag taken as recorded, no CRS fever recorded "
+        "before it (crs_masking recorded; D-19.1356)]"
+    ) in second
+    # under after_fever neither row is masked (no CRS fever): no such label
+    default = derive_crs_assessment_grades(frame, INFUSIONS).table
+    assert default["grade"].tolist() == [0, 0]
+    assert not any("carried" in r for r in default["grade_reason"])

@@ -305,6 +305,12 @@ FLAG_TAKEN_AS_RECORDED = (
 )
 """Suffix of the grade reason of a row masked by its recorded flag with no CRS fever recorded before it, which
 only ``RowMasking.RECORDED`` allows (D-19.1356)."""
+FLAG_CARRIED_AS_RECORDED = (
+    "[fever masking carried from an earlier fever_masked flag taken as recorded, no CRS fever recorded "
+    "before it (crs_masking recorded; D-19.1356)]"
+)
+"""Suffix of the grade reason of an unflagged row masked only because masking begun by a flag taken as
+recorded (`FLAG_TAKEN_AS_RECORDED`) carries to it, no CRS fever recorded since (D-19.1356)."""
 
 BEFORE_INFUSION_RULE = "before the infusion: not CRS"
 """The grade reason of an assessment before the infusion: CRS follows the infusion, such a row has no CRS
@@ -333,8 +339,9 @@ def _crs_effective_masking(
 
     The third array says, for an afebrile row whose recorded flag did not mask, why not (a suffix of its
     grade reason, D-19.1357: no CRS fever since the infusion or the last resolution, masking settled, or
-    the row itself records the resolution); and, for a row masked by its flag alone with no CRS fever recorded before it
-    (``recorded`` only), that the flag was taken as recorded."""
+    the row itself records the resolution); and, for a row masked by its flag alone with no CRS fever recorded
+    before it (``recorded`` only), that the flag was taken as recorded, or, for an unflagged row the masking
+    of such a flag carries to, that it was carried from one (D-19.1356)."""
     masking_classes = options.masking_classes.therapies
     masking_times = sorted(
         t.given_at for t in therapies if t.therapy in masking_classes and t.given_at >= infused_at
@@ -383,6 +390,9 @@ def _crs_effective_masking(
                 flag_notes[position] = FLAG_NOT_USED_SETTLED if settled else FLAG_NOT_USED_NO_FEVER
             elif fever_since is None:
                 flag_notes[position] = FLAG_TAKEN_AS_RECORDED
+        elif now_masked and fever_since is None:
+            # masked with no CRS fever recorded: only a flag taken as recorded (recorded) can have begun it
+            flag_notes[position] = FLAG_CARRIED_AS_RECORDED
         carried = now_masked
         if now_masked and masked_since is None:
             masked_since = at
