@@ -477,8 +477,9 @@ def _recorded_masking_note(flag_masked: npt.NDArray[np.bool_]) -> tuple[str, ...
     rows = "row" if n == 1 else "rows"
     return (
         f"{n} {rows} graded as fever masked from the recorded fever_masked flag alone, not checked for an "
-        "earlier CRS fever; the episode grade (cartrial grade episodes, the analysis) counts the flag only "
-        "after a fever recorded after the infusion and may be lower (D-19.1308, D-19.1355)",
+        "earlier CRS fever; the episode grade (cartrial grade episodes, the analysis) under its default "
+        "fever masking (after_fever; the analysis's crs_masking) counts the flag only after a fever recorded "
+        "after the infusion and may be lower (D-19.1308, D-19.1355, D-19.1356)",
     )
 
 

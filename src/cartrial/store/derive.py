@@ -91,7 +91,9 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
     Each row is graded on its own, its ``fever_masked`` flag taken as recorded (labelled in the stored
     `rule` when the flag alone met the fever requirement), and stored as `CRS_PARAMETER`
     ``astct_2019_crs_grade_flag_as_recorded``: the episode grade and the analysis's per-assessment grade
-    count the flag only after a CRS fever recorded after the infusion (D-19.1308, D-19.1358)."""
+    follow the protocol's ``analysis.options.crs_masking`` (default ``after_fever``: the flag counts only
+    after a CRS fever recorded after the infusion; ``recorded``: as recorded) (D-19.1308, D-19.1356,
+    D-19.1358)."""
     from cartrial.grading import CrsOptions
     from cartrial.grading import derive_crs_grades as grade_frame
 
