@@ -349,3 +349,11 @@ def test_masking_carried_from_a_flag_taken_as_recorded_is_labelled() -> None:
     default = derive_crs_assessment_grades(frame, INFUSIONS).table
     assert default["grade"].tolist() == [0, 0]
     assert not any("carried" in r for r in default["grade_reason"])
+
+
+def test_every_episode_row_shows_the_masking_option() -> None:
+    # the episode rows' option columns show every option used, the fever masking too (D-19.1356 amended)
+    for masking in ("after_fever", "recorded"):
+        for rows in (AFEBRILE_FLAGGED, FEVER_FIRST):
+            table = derive_crs_episodes(crs_frame(rows), INFUSIONS, masking=masking).table
+            assert len(table) and table["masking"].tolist() == [masking] * len(table)

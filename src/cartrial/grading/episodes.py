@@ -576,7 +576,7 @@ def crs_episodes(
     before_out = np.zeros(n, dtype=bool)
     row_masking = enum_member(RowMasking, masking, "masking")
     summaries: list[EpisodeSummary] = []
-    option_record = {**opts.as_dict(), **ep_opts.as_dict()}
+    option_record = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
         own_therapies = [t for t in therapies if t.subject_id == sid]
