@@ -608,8 +608,9 @@ def graded_events(
     (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
     default `CrsOptions`/`EpisodeOptions`, the fever-masking rule `crs_masking` — the protocol's
     ``analysis.options.crs_masking``, D-19.1356 — the same episodes as `crs_episodes(tables, crs_masking)`/
-    `icans_episodes`, D-19.1371; `crs` handed in must have been derived with the same `crs_masking`) and one per run of haematology
-    results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`), days after the infusion;
+    `icans_episodes`, D-19.1371; `crs` handed in must have been derived with the same `crs_masking`) and
+    one per run of haematology results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`),
+    days after the infusion;
     infused subjects only. Columns: the `cartrial.protocol.GradedEvent` fields. A run of haematology results
     that begins before the treatment-emergent period of the study's `treatment_emergent_start` rule
     (`pre_treatment`, a baseline value, D-19.710) is pre-existing: not split at the infusion (D-19.1195).
