@@ -120,3 +120,47 @@ def test_a_fever_before_the_infusion_has_no_crs_grade(snapshot: StudySnapshot) -
     assert pd.isna(moved["grade"])
     assert moved["grade_reason"] == "before the infusion: not CRS"
     assert int(moved["episode"]) == 0
+
+
+def test_the_dlt_evaluation_follows_the_protocol_crs_masking(snapshot: StudySnapshot) -> None:
+    # CT-001's CRS rows replaced by two afebrile rows flagged fever_masked with hypotension, no vasopressor
+    # then two vasopressors: under recorded the flag waives the fever, ASTCT grade 2 then 4 (CRS-4); the DLT
+    # rule crs_grade_4_5 must see that episode as the study's crs_episodes do (D-19.1371)
+    tables = dict(snapshot.tables)
+    crs = tables["crs_assessments"]
+    own = crs["subject_id"].astype(str) == "CT-001"
+    rows = crs[own].head(2).copy()
+    for column, values in {
+        "temperature_c": [37.0, 37.1],
+        "fever_masked": [True, True],
+        "hypotension": [True, True],
+        "vasopressors": [0, 2],
+        "vasopressin": [False, False],
+        "oxygen": ["none", "none"],
+        "oxygen_l_min": [None, None],
+        "crs_resolved": [False, False],
+        "death_due_to_crs": [False, False],
+        "fever_other_cause": [False, False],
+    }.items():
+        if column in rows.columns:
+            rows[column] = pd.Series(values, index=rows.index, dtype=object)
+    for column in ("temperature_f", "systolic_bp_mmhg"):
+        if column in rows.columns:
+            rows[column] = None
+    tables["crs_assessments"] = pd.concat([crs[~own], rows]).reset_index(drop=True)
+    seen: dict[str, tuple[int, bool, bool]] = {}
+    for masking in ("after_fever", "recorded"):
+        text = re.sub(
+            r"(?m)^(\s*crs_masking:) after_fever\b", rf"\1 {masking}", snapshot.protocol_yaml, count=1
+        )
+        study = study_populations(tables, parse_protocol(text), CUTOFF)
+        episodes = study.crs.table
+        worst = int(episodes.loc[episodes["subject_id"].astype(str) == "CT-001", "max_grade"].max())
+        assessed = study.evaluation.assessments
+        crs_events = assessed[
+            (assessed["subject_id"].astype(str) == "CT-001") & (assessed["category"] == "crs")
+        ]
+        fired = any("crs_grade_4_5" in str(r).split(";") for r in crs_events["rules_fired"])
+        seen[masking] = (worst, fired, "CT-001" in study.evaluation.engine_days)
+    assert seen["after_fever"][:2] == (0, False)
+    assert seen["recorded"] == (4, True, True)

@@ -147,8 +147,8 @@ def test_an_afebrile_flagged_row_says_its_flag_was_not_used() -> None:
     for reason in table["grade_reason"]:
         assert reason.startswith("grade 0: no fever")
         assert (
-            "recorded fever_masked flag was not used: no CRS fever recorded before it after the infusion"
-            in (reason)
+            "recorded fever_masked flag was not used: no CRS fever recorded since the infusion or the last "
+            "resolution" in (reason)
         )
         assert "D-19.1308" in reason
     # a flagged row after a fever is masked: no such suffix
@@ -269,3 +269,91 @@ def test_grade_crs_on_the_command_line_labels_a_grade_met_by_the_flag_alone(
     (row,) = json.loads(out)["rows"]
     assert row["grade"] == 2 and "fever_masked as recorded" in row["grade_reason"]
     assert "fever_masked flag alone" in err
+
+
+@pytest.mark.parametrize(
+    ("zone", "infused_at", "same_day", "day_before"),
+    [
+        # UTC site: infusion 02:00; the date typed without a time is the infusion's date
+        ("", "2021-06-01T02:00:00Z", "2021-06-01", "2021-05-31"),
+        # east of UTC (Shanghai, +08:00): infusion 10:00 local on 1 June
+        ("Asia/Shanghai", "2021-06-01T02:00:00Z", "2021-06-01", "2021-05-31"),
+        # west of UTC (Los Angeles, -07:00): infusion 18:00 local on 1 June, already 2 June in UTC
+        ("America/Los_Angeles", "2021-06-02T01:00:00Z", "2021-06-01", "2021-05-31"),
+    ],
+)
+def test_a_date_typed_without_a_time_on_the_infusion_day_is_not_before_it(
+    zone: str, infused_at: str, same_day: str, day_before: str
+) -> None:
+    # 38.6 °C on a date typed without a time: on the site-calendar day of the infusion it may follow it (the
+    # time is unknown), so it is read as on the infusion day (D-19.1372): ASTCT grade 1 in episode 1; on
+    # the site's day before, and a time typed before the infusion, it is before the infusion: no CRS grade
+    infusions = pd.DataFrame({"subject_id": ["S1"], "infused_at": [infused_at], "time_zone": [zone]})
+    timed_before = (pd.Timestamp(infused_at) - pd.Timedelta(minutes=90)).isoformat()  # never 00:00:00Z
+    for assessed_at, expected in ((same_day, 1), (day_before, None), (timed_before, None)):
+        frame = crs_frame([(0, 0, 38.6, False, False, "none", "", False)])
+        frame["assessed_at"] = assessed_at
+        table = derive_crs_assessment_grades(frame, infusions).table
+        if expected is None:
+            assert pd.isna(table["grade"].iloc[0]), assessed_at
+            assert table["grade_reason"].iloc[0] == "before the infusion: not CRS"
+            assert table["episode"].tolist() == [0]
+        else:
+            assert int(table["grade"].iloc[0]) == expected, (zone, assessed_at)
+            assert table["episode"].tolist() == [1]
+            episodes = derive_crs_episodes(frame, infusions).table
+            assert episodes["max_grade"].tolist() == [1]
+            assert int(episodes["pre_infusion_fever_assessments"].iloc[0]) == 0
+
+
+def test_a_flag_after_a_resolution_and_a_flag_on_the_resolving_row_say_why_they_were_not_used() -> None:
+    # fever on day 1 (grade 1), the CRS recorded resolved on day 2 on a row flagged fever_masked, then an
+    # afebrile flagged row with hypotension on day 3: a fever WAS recorded after the infusion, so the reason
+    # must not say none was; it names the resolution (D-19.1357 amended). The resolving row's own flag is
+    # not used either, and says so.
+    frame = crs_frame(
+        [
+            (1, 8, 38.6, False, False, "none", "", False),
+            (2, 8, 37.0, True, False, "none", "", True),
+            (3, 8, 37.0, True, True, "none", "", False),
+        ]
+    )
+    reasons = derive_crs_assessment_grades(frame, INFUSIONS).table["grade_reason"].tolist()
+    assert "not used" not in reasons[0]
+    assert reasons[1].startswith("grade 0: no fever")
+    assert (
+        "[the recorded fever_masked flag was not used: this assessment records the CRS as resolved]"
+        in (reasons[1])
+    )
+    assert reasons[2].startswith("grade 0: no fever")
+    assert "no CRS fever recorded since the infusion or the last resolution" in reasons[2]
+    assert "before it after the infusion" not in reasons[2]
+
+
+def test_masking_carried_from_a_flag_taken_as_recorded_is_labelled() -> None:
+    # day 1 08:00 afebrile, flagged, hypotension; 20:00 afebrile, NOT flagged, hypotension. Under recorded the
+    # first row's flag waives the fever (grade 2) and the masking carries to the second (grade 2, CRS-2):
+    # that second grade rests on the flag taken as recorded too, and says so (D-19.1356 amended)
+    frame = crs_frame(
+        [(1, 8, 37.0, True, True, "none", "", False), (1, 20, 37.0, False, True, "none", "", False)]
+    )
+    table = derive_crs_assessment_grades(frame, INFUSIONS, masking="recorded").table
+    assert table["grade"].tolist() == [2, 2]
+    assert "[fever_masked taken as recorded" in table["grade_reason"].iloc[0]
+    second = table["grade_reason"].iloc[1]
+    assert (
+        "[fever masking carried from an earlier fever_masked flag taken as recorded, no CRS fever recorded "
+        "before it (crs_masking recorded; D-19.1356)]"
+    ) in second
+    # under after_fever neither row is masked (no CRS fever): no such label
+    default = derive_crs_assessment_grades(frame, INFUSIONS).table
+    assert default["grade"].tolist() == [0, 0]
+    assert not any("carried" in r for r in default["grade_reason"])
+
+
+def test_every_episode_row_shows_the_masking_option() -> None:
+    # the episode rows' option columns show every option used, the fever masking too (D-19.1356 amended)
+    for masking in ("after_fever", "recorded"):
+        for rows in (AFEBRILE_FLAGGED, FEVER_FIRST):
+            table = derive_crs_episodes(crs_frame(rows), INFUSIONS, masking=masking).table
+            assert len(table) and table["masking"].tolist() == [masking] * len(table)

@@ -602,11 +602,15 @@ def graded_events(
     labs: Graded | None = None,
     treatment_emergent_start: Any = "lymphodepletion",
     lab_min_recovery_days: int = 3,
+    crs_masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Graded:
     """The graded events the protocol's DLT rules evaluate, from the grading engine
     (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
-    default options, the same episodes as `crs_episodes`/`icans_episodes`) and one per run of haematology
-    results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`), days after the infusion;
+    default `CrsOptions`/`EpisodeOptions`, the fever-masking rule `crs_masking` — the protocol's
+    ``analysis.options.crs_masking``, D-19.1356 — the same episodes as `crs_episodes(tables, crs_masking)`/
+    `icans_episodes`, D-19.1371; `crs` handed in must have been derived with the same `crs_masking`) and
+    one per run of haematology results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`),
+    days after the infusion;
     infused subjects only. Columns: the `cartrial.protocol.GradedEvent` fields. A run of haematology results
     that begins before the treatment-emergent period of the study's `treatment_emergent_start` rule
     (`pre_treatment`, a baseline value, D-19.710) is pre-existing: not split at the infusion (D-19.1195).
@@ -680,6 +684,8 @@ def graded_events(
             lab_min_recovery_days=lab_min_recovery_days,
             # a run begun before the treatment-emergent period is pre-existing, not split (D-19.1195)
             pre_treatment=pre_treatment(lab_frame, tables, treatment_emergent_start).to_numpy(dtype=bool),
+            # the study's CRS fever-masking rule, as its crs_episodes (D-19.1371)
+            masking=crs_masking,
         )
     table = result.table
     if not len(table):

@@ -283,11 +283,17 @@ def _span_end(start: int, end: int | None, basis: str, n_units: int) -> int:
 
 
 FLAG_NOT_USED_NO_FEVER = (
-    "[the recorded fever_masked flag was not used: no CRS fever recorded before it after the infusion; "
-    "D-19.1308]"
+    "[the recorded fever_masked flag was not used: no CRS fever recorded since the infusion or the last "
+    "resolution; D-19.1308]"
 )
 """Suffix of the grade reason of an afebrile row whose recorded ``fever_masked`` flag did not mask because
-no CRS fever (>= 38.0 °C, not attributed elsewhere) was recorded before it after the infusion (D-19.1357)."""
+no CRS fever (>= 38.0 °C, not attributed elsewhere) was recorded before it since the infusion or, after a
+recorded resolution, since that resolution (D-19.1357)."""
+FLAG_NOT_USED_RESOLVED = (
+    "[the recorded fever_masked flag was not used: this assessment records the CRS as resolved]"
+)
+"""Suffix of the grade reason of an afebrile flagged row that itself records the CRS as resolved
+(``crs_resolved``): a resolved CRS has no fever left to mask (D-19.1357)."""
 FLAG_NOT_USED_SETTLED = (
     "[the recorded fever_masked flag was not used: masking had ended (masked_resolution afebrile_stable) and "
     "no CRS sign has returned since]"
@@ -299,6 +305,12 @@ FLAG_TAKEN_AS_RECORDED = (
 )
 """Suffix of the grade reason of a row masked by its recorded flag with no CRS fever recorded before it, which
 only ``RowMasking.RECORDED`` allows (D-19.1356)."""
+FLAG_CARRIED_AS_RECORDED = (
+    "[fever masking carried from an earlier fever_masked flag taken as recorded, no CRS fever recorded "
+    "before it (crs_masking recorded; D-19.1356)]"
+)
+"""Suffix of the grade reason of an unflagged row masked only because masking begun by a flag taken as
+recorded (`FLAG_TAKEN_AS_RECORDED`) carries to it, no CRS fever recorded since (D-19.1356)."""
 
 BEFORE_INFUSION_RULE = "before the infusion: not CRS"
 """The grade reason of an assessment before the infusion: CRS follows the infusion, such a row has no CRS
@@ -326,8 +338,10 @@ def _crs_effective_masking(
     with ``masking=RowMasking.RECORDED`` the flag masks as recorded, no earlier fever needed (D-19.1356).
 
     The third array says, for an afebrile row whose recorded flag did not mask, why not (a suffix of its
-    grade reason, D-19.1357); and, for a row masked by its flag alone with no CRS fever recorded before it
-    (``recorded`` only), that the flag was taken as recorded."""
+    grade reason, D-19.1357: no CRS fever since the infusion or the last resolution, masking settled, or
+    the row itself records the resolution); and, for a row masked by its flag alone with no CRS fever recorded
+    before it (``recorded`` only), that the flag was taken as recorded, or, for an unflagged row the masking
+    of such a flag carries to, that it was carried from one (D-19.1356)."""
     masking_classes = options.masking_classes.therapies
     masking_times = sorted(
         t.given_at for t in therapies if t.therapy in masking_classes and t.given_at >= infused_at
@@ -348,6 +362,9 @@ def _crs_effective_masking(
         assert at is not None
         if inputs.crs_resolved[i]:
             carried, fever_since, masked_since, stable_since, settled = False, None, None, None, False
+            fever_here = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
+            if inputs.fever_masked[i] and not fever_here:
+                flag_notes[position] = FLAG_NOT_USED_RESOLVED
             continue
         fever_now = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
         signs = fever_now or bool(inputs.hypotension[i]) or int(inputs.oxygen_code[i]) > 0
@@ -373,6 +390,9 @@ def _crs_effective_masking(
                 flag_notes[position] = FLAG_NOT_USED_SETTLED if settled else FLAG_NOT_USED_NO_FEVER
             elif fever_since is None:
                 flag_notes[position] = FLAG_TAKEN_AS_RECORDED
+        elif now_masked and fever_since is None:
+            # masked with no CRS fever recorded: only a flag taken as recorded (recorded) can have begun it
+            flag_notes[position] = FLAG_CARRIED_AS_RECORDED
         carried = now_masked
         if now_masked and masked_since is None:
             masked_since = at
@@ -556,7 +576,7 @@ def crs_episodes(
     before_out = np.zeros(n, dtype=bool)
     row_masking = enum_member(RowMasking, masking, "masking")
     summaries: list[EpisodeSummary] = []
-    option_record = {**opts.as_dict(), **ep_opts.as_dict()}
+    option_record = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
         own_therapies = [t for t in therapies if t.subject_id == sid]

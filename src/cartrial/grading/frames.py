@@ -39,6 +39,7 @@ from cartrial.columns import (
     parse_text,
     site_cell_moment,
     text_frame,
+    typed_site_moment,
 )
 from cartrial.errors import InputError, Problem
 from cartrial.grading.choices import RowMasking
@@ -267,20 +268,35 @@ def _site_moments(
     moments: list[datetime | None],
     subject_ids: npt.NDArray[np.object_],
     infusions: Mapping[str, datetime],
+    *,
+    infusion_day_not_before: bool = False,
 ) -> list[datetime | None]:
     """The parsed `moments` of a date field `column` with each date typed without a time taken as the start
     of that date on its subject's site clock (the infusion's `tzinfo`; `cartrial.columns.site_cell_moment`),
     in UTC: the date as recorded, so its study day is that date minus the infusion's (D-19.607, D-19.721).
     Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
-    infusion, a time or a site without a zone: unchanged."""
+    infusion, a time or a site without a zone: unchanged.
+
+    `infusion_day_not_before` (CRS assessments, D-19.1372): a date typed without a time on the site-calendar
+    day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of such a date, D-19.947) that
+    would fall before the infusion instant is taken at the infusion instant: the whole date is the
+    infusion's day and whether the assessment preceded the infusion is unknown, so it is not "before the
+    infusion"."""
     texts = text_frame(frame)[column].tolist()
     out: list[datetime | None] = []
     for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
         day0 = infusions.get(str(sid))
         if moment is None or day0 is None or moment.hour or moment.minute or moment.second:
             out.append(moment)  # a date-only text reads as exactly 00:00:00Z: nothing else is looked at
-        else:
-            out.append(site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC))
+            continue
+        at = site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC)
+        if (
+            infusion_day_not_before
+            and at < day0
+            and typed_site_moment(moment, day0.tzinfo).date() == typed_site_moment(day0, day0.tzinfo).date()
+        ):
+            at = day0.astimezone(UTC)  # the infusion's day, its time unknown: not before the infusion
+        out.append(at)
     return out
 
 
@@ -461,8 +477,9 @@ def _recorded_masking_note(flag_masked: npt.NDArray[np.bool_]) -> tuple[str, ...
     rows = "row" if n == 1 else "rows"
     return (
         f"{n} {rows} graded as fever masked from the recorded fever_masked flag alone, not checked for an "
-        "earlier CRS fever; the episode grade (cartrial grade episodes, the analysis) counts the flag only "
-        "after a fever recorded after the infusion and may be lower (D-19.1308, D-19.1355)",
+        "earlier CRS fever; the episode grade (cartrial grade episodes, the analysis) under its default "
+        "fever masking (after_fever; the analysis's crs_masking) counts the flag only after a fever recorded "
+        "after the infusion and may be lower (D-19.1308, D-19.1355, D-19.1356)",
     )
 
 
@@ -732,7 +749,9 @@ def _crs_episode_summaries(
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
-    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    moments = _site_moments(
+        frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions, infusion_day_not_before=True
+    )
     inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
@@ -1152,6 +1171,7 @@ def derive_graded_events(
     min_lab_grade: int = 3,
     pre_treatment: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
     lab_min_recovery_days: int = 3,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Result:
     """The graded events the DLT rules evaluate (`cartrial.protocol.dlt.GradedEvent`): one per CRS and ICANS
     episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
@@ -1165,7 +1185,9 @@ def derive_graded_events(
     treatment-emergent (D-19.1196); the event's ``pre_existing`` says which. All False: every value is on
     treatment and every run open at the infusion is split (D-19.1191). `lab_min_recovery_days` (default 3,
     ICAHT option H2): a run ends only at results below `min_lab_grade` on that many different days in a row;
-    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it).
+    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it). `masking` (`RowMasking`,
+    D-19.1356, D-19.1371): the CRS fever-masking rule of the CRS episodes, as `derive_crs_episodes` takes it
+    (the analysis passes ``analysis.options.crs_masking``), so an event is the episode the study reports.
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
@@ -1180,9 +1202,12 @@ def derive_graded_events(
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
     check_argument("lab_min_recovery_days", lab_min_recovery_days, _RECOVERY_DAYS)
+    row_masking = enum_member(RowMasking, masking, "masking")
     events = []
     if crs is not None:
-        crs_eps = _crs_episode_summaries(crs, times, records, opts, ep_opts, False, "crs_assessments")[0]
+        crs_eps = _crs_episode_summaries(
+            crs, times, records, opts, ep_opts, False, "crs_assessments", row_masking
+        )[0]
         events += episode_events(crs_eps.episodes)
     if icans is not None:
         icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
@@ -1224,6 +1249,7 @@ def derive_graded_events(
             "ctcae_version": ctcae_version,
             "min_lab_grade": min_lab_grade,
             "lab_min_recovery_days": int(lab_min_recovery_days),
+            "masking": row_masking.value,
         },
         sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
         units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day", "graded_to_day": "day"},

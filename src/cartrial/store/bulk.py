@@ -107,15 +107,21 @@ PG_CHUNK_ROWS = 20_000
 
 @dataclass(frozen=True)
 class UpsertResult:
-    """What `upsert_rows` did: rows inserted, updated (at least one value changed) and unchanged."""
+    """What `upsert_rows` did: rows inserted, updated (at least one value changed) and unchanged; `deleted`:
+    rows a derivation removed as superseded (`cartrial.store.derive.derive_crs_grades`, D-19.1373; not in
+    `total`)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
 
     def __add__(self, other: UpsertResult) -> UpsertResult:
         return UpsertResult(
-            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.deleted + other.deleted,
         )
 
     @property
