@@ -165,6 +165,7 @@ CLI_CASES: list[tuple[list[str], str, str, str, str]] = [
     (_crs("--sbp-threshold", "500"), "--sbp-threshold", "sbp_threshold_mmhg", "500", ""),
     (_episodes("--masked-stable-hours", "0"), "--masked-stable-hours", "masked_stable_hours", "0", ""),
     (_episodes("--post-masking-grade", "2"), "--post-masking-grade", "post_masking_grade", "2", "0 | 1"),
+    (_episodes("--crs-masking", "always"), "--crs-masking", "masking", "'always'", "after_fever | recorded"),
     (_icaht("--early-g4-min-days", "3"), "--early-g4-min-days", "early_g4_min_days", "3", ""),
     (_icaht("--min-recovery-days", "0"), "--min-recovery-days", "min_recovery_days", "0", ""),
     (_icaht("--late-min-values", "3"), "--late-min-values", "late_min_values", "3", ""),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 SHOWN_VALUE_CHARACTERS = 120
 """A longer value given is shown by its first characters and its length: a 2 MB cell never floods the
@@ -195,12 +195,52 @@ class ConflictError(CartrialError):
         problem: Problem | None = None,
         existing: tuple[str, int] | None = None,
         problems: Sequence[Problem] = (),
+        records_total: int | None = None,
+        more: Problem | None = None,
     ) -> None:
         super().__init__(message)
-        self.problems: tuple[Problem, ...] = tuple(problems) or ((problem,) if problem is not None else ())
-        """Every located problem (a bulk write's frozen records, one each; D-19.1331); `problem` the first."""
+        listed = tuple(problems) or ((problem,) if problem is not None else ())
+        self.problems: tuple[Problem, ...] = listed + ((more,) if more is not None else ())
+        """Every located problem (a bulk write's frozen records, one each; D-19.1331), then `more` if given;
+        `problem` the first."""
         self.problem = problem if problem is not None else (self.problems[0] if self.problems else None)
         self.existing = existing
+        self.records_total = records_total
+        """How many records the refusal concerns (a data lock's frozen records), when its problems list only
+        the first of them (`more` counts the rest): the store's true count (D-19.1364)."""
+        self.more = more
+        """The problem counting the records not listed one by one ("50 more record(s) of …"), last of
+        `problems`: a summary, not a record (D-19.1364)."""
+
+
+MAX_PROBLEMS_SHOWN = 1000
+"""Problems listed in one error answer (the API's ``problems``, `problems_total` counting them all; the CLI's
+and the web import page's list of a refusal): an import's thousand row-level problems are all shown, a
+request of 50,000 unknown fields does not get a 36 MB answer (D-19.349, D-19.1351)."""
+
+
+class RefusalListing(NamedTuple):
+    """A refusal's records as the CLI and the web import page list them (`conflict_problems`)."""
+
+    problems: list[dict[str, Any]]
+    """At most the API's cap, each `Problem.as_dict` with ``value`` None (never a value, D-12.2)."""
+    total: int
+    """How many records the refusal concerns (`ConflictError.records_total`, else the problems counted)."""
+    more: str | None
+    """The store's count of the records not listed one by one (`ConflictError.more`): a footer, not a row."""
+
+
+def conflict_problems(exc: ConflictError, limit: int = MAX_PROBLEMS_SHOWN) -> RefusalListing:
+    """The located problems of a refusal (a data lock's frozen records, one each: D-19.1331) as the CLI and
+    the web import page list them: at most `limit` (the API's cap), each in the API's shape
+    (`Problem.as_dict`: file, line, row, record, field, value, allowed, message) with its value None — a
+    record's values stay out of every list (D-12.2); the true number of records (`records_total`: the
+    store lists at most `MAX_LOCKED_LISTED` and counts the rest in `more`) and that count's message as a
+    footer (D-19.1351, D-19.1364, D-19.1366)."""
+    located = [p for p in exc.problems if p is not exc.more]
+    shown = [{**p.as_dict(), "value": None} for p in located[:limit]]
+    total = exc.records_total if exc.records_total is not None else len(located)
+    return RefusalListing(shown, total, exc.more.message if exc.more is not None else None)
 
 
 class StoredValueError(InputError):
@@ -227,6 +267,7 @@ __all__ = [
     "OptionError",
     "PermissionDeniedError",
     "Problem",
+    "RefusalListing",
     "StoredValueError",
 ]
 

@@ -668,6 +668,16 @@ def csv_text(frame: pd.DataFrame, *, header: bool = True) -> str:
     )
 
 
+def csv_cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of `frame` as text, exactly as `csv_text` writes them (a blank cell for a missing
+    value): the one cell text of a table shown from an analysis dataset, in the report and on the web
+    pages."""
+    rows = list(csv.reader(io.StringIO(csv_text(frame))))
+    if not rows:
+        return [str(c) for c in frame.columns], []
+    return rows[0], rows[1:]
+
+
 def refuse_special_target(target: Path) -> None:
     """`InputError` when `target` exists and is not a regular file (a folder, a device, a FIFO, a socket):
     writing would replace or block on it."""

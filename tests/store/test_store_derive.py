@@ -91,3 +91,39 @@ def test_icans_grade_from_ice_items(study) -> None:
         )
     assert derive_icans_grades(service, "admin").inserted == 1
     assert service.find_records("admin", "derived_value")[0]["value_number"] == 2.0
+
+
+def test_a_re_derive_removes_the_crs_grades_stored_under_the_old_name(study) -> None:
+    """A store derived before D-19.1358 holds the CRS engine's grades under ``astct_2019_crs_grade``; after
+    ``db derive crs`` writes ``astct_2019_crs_grade_flag_as_recorded``, the old-name rows of the CRS engine
+    are deleted, audited, and counted (D-19.1373); other derived values are left alone."""
+    service: StudyService = study.service
+    with service.transaction("dm", "test") as tx:
+        service.upsert_rows(tx, "crs_assessment", CRS_ROWS[:2])
+    first = derive_crs_grades(service, "stat")
+    rows = service.find_records("stat", "derived_value")
+    # what an older release stored: the same grades under the old parameter name, and one other engine's value
+    columns = ("subject_id", "engine", "engine_version", "options", "source_table", "source_record_id")
+    columns += ("parameter", "value_number", "rule", "clinical_date", "computed_at")
+    old = [{k: r[k] for k in columns} for r in rows]
+    for r in old:
+        r["parameter"] = "astct_2019_crs_grade"
+    other = {**old[0], "engine": "cartrial.some_other_engine"}
+    with service.transaction("stat", "an older release") as tx:
+        upsert_rows(tx, "derived_value", [*old, other])
+    assert len(service.find_records("stat", "derived_value")) == 5
+    again = derive_crs_grades(service, "stat")
+    assert (again.unchanged, again.deleted) == (first.inserted, 2)
+    kept = service.find_records("stat", "derived_value")
+    assert sorted((r["engine"], r["parameter"]) for r in kept) == sorted(
+        [(CRS_ENGINE, "astct_2019_crs_grade_flag_as_recorded")] * 2
+        + [("cartrial.some_other_engine", "astct_2019_crs_grade")]
+    )
+    assert derive_crs_grades(service, "stat").deleted == 0
+    deletes = [
+        a
+        for a in service.audit_rows(actor="admin")
+        if a["action"] == "delete" and a["table_name"] == "derived_value"
+    ]
+    assert len(deletes) == 2
+    assert service.verify_audit().ok

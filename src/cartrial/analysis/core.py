@@ -425,8 +425,11 @@ def _bounded_after_cutoff(
 def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
     """`study_populations` of tables and a cut-off already checked (`analyse` checks them once)."""
     opts = analysis_spec(protocol).options
-    # graded once through the grading adapter, shared by the DLT evaluation and the safety datasets
-    crs, icans = safety.crs_episodes(tables), safety.icans_episodes(tables)
+    # graded once through the grading adapter (one episode-grader run gives the CRS episodes and each
+    # assessment's grade, crs_assessment_grades), shared by the safety datasets; the DLT evaluation's graded
+    # events rebuild the episodes of subjects with an episode, under the same crs_masking (D-19.1371)
+    crs = safety.crs_episodes(tables, opts.crs_masking.value)
+    icans = safety.icans_episodes(tables)
     labs = safety.graded_labs(tables, opts.ctcae_version, opts.treatment_emergent_start)
     evaluation = evaluate_dlts(
         tables,
@@ -438,6 +441,7 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
         labs=labs,
         treatment_emergent_start=opts.treatment_emergent_start,
         lab_min_recovery_days=opts.lab_min_recovery_days,
+        crs_masking=opts.crs_masking.value,
     )
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
@@ -460,7 +464,12 @@ def safety_derivations(
     populations = study.populations
     return {
         "crs_icans_datasets": lambda: crs_icans_datasets(
-            tables, populations, (study.crs, study.icans), levels, opts.therapies_collected
+            tables,
+            populations,
+            (study.crs, study.icans),
+            levels,
+            opts.therapies_collected,
+            opts.crs_masking.value,
         ),
         "adverse_event_datasets": lambda: adverse_event_datasets(
             tables,

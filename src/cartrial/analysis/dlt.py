@@ -365,12 +365,14 @@ def evaluate_dlts(
     labs: Any = None,
     treatment_emergent_start: Any = "lymphodepletion",
     lab_min_recovery_days: int = 3,
+    crs_masking: Any = "after_fever",
 ) -> DltEvaluation:
     """Assess every graded event against the protocol's DLT rules (see the module docstring).
     `treatment_emergent_start`: the study's rule (``analysis.options.treatment_emergent_start``, D-19.710); a
     laboratory run begun before that period is pre-existing, not a DLT (D-19.1195).
     `lab_min_recovery_days` (``analysis.options.lab_min_recovery_days``, D-19.1312): the days of recovery
-    that end a laboratory run (D-19.1311)."""
+    that end a laboratory run (D-19.1311). `crs_masking` (``analysis.options.crs_masking``, D-19.1356): the
+    CRS fever-masking rule of the CRS episodes the rules see, the study's own (D-19.1371)."""
     from cartrial.analysis.safety import graded_events
     from cartrial.escalation.dlt import assess_dlt, attributed_relatedness, event_organ
 
@@ -388,6 +390,7 @@ def evaluate_dlts(
         labs=labs,
         treatment_emergent_start=treatment_emergent_start,
         lab_min_recovery_days=lab_min_recovery_days,
+        crs_masking=crs_masking,
     )
     ends = follow_up_ends(tables, list(day0), cutoff) if "subjects" in tables else None
     timed = _grading_events(graded.table)

@@ -10,6 +10,7 @@ datasets use, and turns the located problems of rows left out into notes naming 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 
 from cartrial.analysis.model import stored_rows
 from cartrial.errors import InputError, Problem
+from cartrial.grading.choices import RowMasking
 from cartrial.results import Result
 
 CRS_FORM = "crs_assessments"
@@ -41,6 +43,9 @@ class GradedEpisodes:
     """The grading `Result.metadata()` (derivation, options, sources, cartrial version)."""
     refused: tuple[RefusedRow, ...] = ()
     """Assessments the grading refused (left out of every episode; also named in `problems`)."""
+    assessments: Graded | None = None
+    """CRS only: the grade of each assessment from the same run of the episode grader
+    (`crs_assessment_grades`; D-19.1355, D-19.1356)."""
 
 
 @dataclass(frozen=True)
@@ -179,17 +184,77 @@ def _episodes(
     )
 
 
-def crs_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
+def crs_episodes(
+    tables: Mapping[str, pd.DataFrame], masking: RowMasking | str = RowMasking.AFTER_FEVER
+) -> GradedEpisodes:
     """CRS episodes (ASTCT 2019, default `CrsOptions` and `EpisodeOptions`) of every infused subject
-    (`cartrial.grading.derive_crs_episodes`)."""
-    from cartrial.grading import CRS_SCALE, derive_crs_episodes
+    (`cartrial.grading.derive_crs_episodes_and_grades`), with the grade of each assessment of the same run
+    (`GradedEpisodes.assessments`, `crs_assessment_grades`). `masking`: the protocol's
+    ``analysis.options.crs_masking`` (`RowMasking`: ``after_fever`` default, D-19.1308; ``recorded``,
+    D-19.1356), for the episodes and the row grades alike."""
+    from cartrial.grading import CRS_SCALE, derive_crs_episodes_and_grades
 
     frame, notes = _known(tables["crs_assessments"], _infused(tables), "CRS assessments")
     with stored_rows({CRS_FORM: frame, "infusions": tables["infusions"], "therapies": tables["therapies"]}):
-        result = derive_crs_episodes(
-            frame, tables["infusions"], therapies=_therapies(tables), keep_going=True, file=CRS_FORM
+        result, rows = derive_crs_episodes_and_grades(
+            frame,
+            tables["infusions"],
+            therapies=_therapies(tables),
+            masking=masking,
+            keep_going=True,
+            file=CRS_FORM,
         )
-    return _episodes(result, frame, CRS_SCALE, notes, "CRS assessment", CRS_FORM)
+    episodes = _episodes(result, frame, CRS_SCALE, notes, "CRS assessment", CRS_FORM)
+    return dataclasses.replace(episodes, assessments=_assessment_grades(rows, frame, notes))
+
+
+CRS_ASSESSMENT_COLUMNS = {
+    "subject_id": "subject",
+    "record_id": "the CRS assessment's record id",
+    "assessed_at": "when assessed (as recorded)",
+    "grade": "ASTCT 2019 CRS grade of the assessment under the episode's fever-masking rule (`masking`); "
+    "blank before the infusion (not CRS, D-19.1356)",
+    "grade_reason": "the ASTCT rule that decided the grade",
+    "fever_masked": "fever_masked as the investigator recorded it",
+    "fever_masked_used": "the fever masking the grade used: after_fever, a flag or masking drug counts only "
+    "after a CRS fever recorded after the infusion (D-19.1308); recorded, the flag as recorded (D-19.1356)",
+    "masking": "the fever-masking option of the episodes and the rows (analysis.options.crs_masking: "
+    "after_fever | recorded; default after_fever, D-19.1355, D-19.1356)",
+    "episode": "the subject's CRS episode (crs_episodes.episode) whose span holds the assessment; 0 none",
+}
+"""Columns of `crs_assessment_grades` and what they hold."""
+
+
+def crs_assessment_grades(
+    tables: Mapping[str, pd.DataFrame], masking: RowMasking | str = RowMasking.AFTER_FEVER
+) -> Graded:
+    """The ASTCT 2019 CRS grade of every assessment of the infused subjects, as `crs_episodes` grades it
+    (`cartrial.grading.derive_crs_assessment_grades`, default options; D-19.1355): with the default
+    ``masking=after_fever`` a recorded ``fever_masked`` flag counts only after a CRS fever recorded after the
+    infusion (D-19.1308), so each episode's ``max_grade`` is at least the largest ``grade`` of its
+    assessments (equal with per-assessment grading units); ``recorded`` takes the flag as recorded, for the
+    episodes too (D-19.1356). A row before the infusion has no grade ("before the infusion: not CRS").
+    Columns: `CRS_ASSESSMENT_COLUMNS`."""
+    graded = crs_episodes(tables, masking).assessments
+    assert graded is not None
+    return graded
+
+
+def _assessment_grades(result: Result, frame: pd.DataFrame, notes: list[str]) -> Graded:
+    table = result.table
+    refused = tuple(refused_rows(result.problems, frame, CRS_FORM))
+    if refused:
+        table = table[table["error"].fillna("").astype(str) == ""] if "error" in table else table
+    wanted = [c for c in CRS_ASSESSMENT_COLUMNS if c in table.columns]
+    out = table[wanted].reset_index(drop=True)
+    if not len(out):
+        out = pd.DataFrame(columns=list(CRS_ASSESSMENT_COLUMNS))
+    return Graded(
+        out,
+        tuple(notes + _problem_notes(result, frame, "CRS assessment", CRS_FORM)),
+        _metadata(result),
+        refused,
+    )
 
 
 def icans_episodes(tables: Mapping[str, pd.DataFrame]) -> GradedEpisodes:
@@ -537,11 +602,15 @@ def graded_events(
     labs: Graded | None = None,
     treatment_emergent_start: Any = "lymphodepletion",
     lab_min_recovery_days: int = 3,
+    crs_masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Graded:
     """The graded events the protocol's DLT rules evaluate, from the grading engine
     (`cartrial.grading.derive_graded_events`): one per CRS and ICANS episode of grade >= 1 (ASTCT 2019,
-    default options, the same episodes as `crs_episodes`/`icans_episodes`) and one per run of haematology
-    results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`), days after the infusion;
+    default `CrsOptions`/`EpisodeOptions`, the fever-masking rule `crs_masking` — the protocol's
+    ``analysis.options.crs_masking``, D-19.1356 — the same episodes as `crs_episodes(tables, crs_masking)`/
+    `icans_episodes`, D-19.1371; `crs` handed in must have been derived with the same `crs_masking`) and
+    one per run of haematology results at CTCAE grade >= `MIN_LAB_GRADE` (`cartrial.grading.lab_runs`),
+    days after the infusion;
     infused subjects only. Columns: the `cartrial.protocol.GradedEvent` fields. A run of haematology results
     that begins before the treatment-emergent period of the study's `treatment_emergent_start` rule
     (`pre_treatment`, a baseline value, D-19.710) is pre-existing: not split at the infusion (D-19.1195).
@@ -615,6 +684,8 @@ def graded_events(
             lab_min_recovery_days=lab_min_recovery_days,
             # a run begun before the treatment-emergent period is pre-existing, not split (D-19.1195)
             pre_treatment=pre_treatment(lab_frame, tables, treatment_emergent_start).to_numpy(dtype=bool),
+            # the study's CRS fever-masking rule, as its crs_episodes (D-19.1371)
+            masking=crs_masking,
         )
     table = result.table
     if not len(table):

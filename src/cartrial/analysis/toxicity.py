@@ -177,18 +177,28 @@ def crs_icans_datasets(
     episodes: tuple[safety.GradedEpisodes, safety.GradedEpisodes] | None = None,
     protocol_levels: Sequence[int] = (),
     therapies_collected: bool = True,
+    crs_masking: str = "after_fever",
 ) -> dict[str, Dataset]:
-    """`crs_episodes`, `icans_episodes`, `crs_icans_by_subject`, `crs_icans_summary`, `crs_icans_timing`
-    (`episodes`: the CRS and ICANS episodes of `analysis.safety`, when already derived; `protocol_levels`:
-    the protocol's dose levels, each a group of the summaries, n = 0 when not dosed, D-19.108).
+    """`crs_episodes`, `crs_assessment_grades`, `icans_episodes`, `crs_icans_by_subject`,
+    `crs_icans_summary`, `crs_icans_timing` (`episodes`: the CRS and ICANS episodes of `analysis.safety`,
+    when already derived; `protocol_levels`: the protocol's dose levels, each a group of the summaries,
+    n = 0 when not dosed, D-19.108).
     `therapies_collected` (the protocol's `analysis.options.therapies_collected`): True, an episode without a
     tocilizumab or corticosteroid dose is "not given" even when the therapies form has no row at all (a real
-    0); False, the treatment is not recorded — flags and dose counts missing, never 0 (D-19.476, D-19.434)."""
+    0); False, the treatment is not recorded — flags and dose counts missing, never 0 (D-19.476, D-19.434).
+    `crs_masking` (``analysis.options.crs_masking``, D-19.1356): the fever-masking rule of the CRS episodes
+    and row grades when `episodes` is not given (given episodes carry their own)."""
     safety_ids = populations[SAFETY].subject_ids
     levels = dose_levels(tables["infusions"])
     crs, icans = (
-        episodes if episodes is not None else (safety.crs_episodes(tables), safety.icans_episodes(tables))
+        episodes
+        if episodes is not None
+        else (safety.crs_episodes(tables, crs_masking), safety.icans_episodes(tables))
     )
+    # each assessment's grade from the same run of the episode grader (one rule, D-19.1355, D-19.1356)
+    crs_rows = crs.assessments
+    if crs_rows is None:  # episodes derived without their row grades
+        crs_rows = safety.crs_assessment_grades(tables, crs_masking)
     known = bool(therapies_collected)
     if not known:  # therapies not collected: treatment not recorded, never 0 doses (D-19.476, D-19.434)
         crs, icans = _not_recorded(crs), _not_recorded(icans)
@@ -267,6 +277,17 @@ def crs_icans_datasets(
             notes=(f"scale: {crs.scale}", *safety.method_notes(crs.metadata), *crs.problems, *untreated),
             engine=(crs.metadata,),
             columns=EPISODE_COLUMNS,
+        ),
+        "crs_assessment_grades": Dataset(
+            "crs_assessment_grades",
+            "CRS grade of each assessment (ASTCT 2019, the episodes' fever-masking rule)",
+            crs_rows.table,
+            SAFETY,
+            "cartrial.grading.derive_crs_assessment_grades (via cartrial.analysis.safety)",
+            ("crs_assessments", "infusions", "therapies"),
+            notes=(f"scale: {crs.scale}", *safety.method_notes(crs_rows.metadata), *crs_rows.notes),
+            engine=(crs_rows.metadata,),
+            columns=safety.CRS_ASSESSMENT_COLUMNS,
         ),
         "icans_episodes": Dataset(
             "icans_episodes",

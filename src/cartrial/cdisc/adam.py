@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cartrial.cdisc.common import (
+    Visit,
     analysis_table,
     ascii_text,
     by_distinct,
@@ -26,6 +27,7 @@ from cartrial.cdisc.common import (
     disease_of,
     empty_frame,
     finalize,
+    is_scheduled_visit,
     parse_instant,
     protocol_visits,
     site_date_of,
@@ -453,15 +455,15 @@ def build_adlb(
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     frame["LBSEQ"] = _lb_seq(frame, lb, refid)
     visits = protocol_visits(snapshot.protocol) if snapshot is not None else ()
-    frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, {v.number for v in visits})
+    frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, visits)
     return finalize(frame, spec, sort=[])
 
 
 def _analysis_visits(
-    frame: pd.DataFrame, lb: pd.DataFrame, scheduled: set[float]
+    frame: pd.DataFrame, lb: pd.DataFrame, visits: Sequence[Visit]
 ) -> tuple[np.ndarray, np.ndarray]:
     """AVISITN/AVISIT of each ADLB record: LB.VISITNUM/VISIT of its LB record (USUBJID and LBSEQ) when that
-    VISITNUM is a scheduled visit's number (`scheduled`, the numbers of `protocol_visits`) — the one
+    VISITNUM is a scheduled visit's number (`is_scheduled_visit` of `visits`, `protocol_visits`) — the one
     visit-window rule of the export (`timing_columns`: the window holding the date, nearest target first),
     never the visit's name (a protocol visit may be named 'UNSCHEDULED ...'); a record in no scheduled window
     (LB's unscheduled x.0k), or without its LB record (LBSEQ blank), has none (D-19.1363)."""
@@ -479,7 +481,7 @@ def _analysis_visits(
             "v": visit.to_numpy(dtype=object),
         }
     ).drop_duplicates(["u", "s"], keep=False)  # a LBSEQ named twice for a subject identifies no record
-    source = source[source["n"].isin(scheduled)]
+    source = source[is_scheduled_visit(source["n"], visits)]
     found = pd.DataFrame(
         {"u": frame["USUBJID"].to_numpy(dtype=object), "s": frame["LBSEQ"].to_numpy(dtype=float)}
     ).merge(source, on=["u", "s"], how="left")

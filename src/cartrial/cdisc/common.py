@@ -373,6 +373,15 @@ def protocol_visits(protocol: Any) -> tuple[Visit, ...]:
     return tuple(out)
 
 
+def is_scheduled_visit(visitnum: Any, visits: Sequence[Visit]) -> np.ndarray:
+    """True where VISITNUM (any array-like; text or blank is not a number) is the number of one of the
+    protocol's scheduled `visits` (`protocol_visits`): the one rule of 'scheduled' in the export (SV.SVUPDES,
+    ADLB.AVISITN), never the visit's name — a protocol visit may be named 'UNSCHEDULED ...' (D-19.1363,
+    D-19.1367)."""
+    numbers = pd.to_numeric(pd.Series(np.asarray(visitnum, dtype=object)), errors="coerce")
+    return numbers.isin({v.number for v in visits}).to_numpy(dtype=bool)
+
+
 def site_date_of(instant: dt.datetime, zone: str | None) -> dt.date:
     """The date of `instant` (naive UTC, `parse_instant`) on the calendar of the IANA `zone` (None: UTC), by
     `typed_site_moment` (exactly 00:00:00Z, a date typed without a time: that date; D-19.947)."""
@@ -821,6 +830,7 @@ __all__ = [
     "dtc_column",
     "empty_frame",
     "finalize",
+    "is_scheduled_visit",
     "number_unscheduled",
     "parse_instant",
     "protocol_visits",

@@ -35,6 +35,7 @@ from cartrial.cdisc.common import (
     dtc,
     empty_frame,
     finalize,
+    is_scheduled_visit,
     number_unscheduled,
     parse_instant,
     protocol_visits,
@@ -2146,9 +2147,7 @@ def build_sv(ctx: SdtmContext, spec: DatasetSpec) -> pd.DataFrame:
             "SVENDTC": seen["last"],
             "SVSTDY": start["SVSTDY"],
             "SVENDY": end["SVENDY"],
-            "SVUPDES": np.where(
-                seen["VISIT"].astype(str).str.startswith("UNSCHEDULED"), "UNSCHEDULED VISIT", ""
-            ),
+            "SVUPDES": np.where(is_scheduled_visit(seen["VISITNUM"], ctx.visits), "", "UNSCHEDULED VISIT"),
         }
     )
     return finalize(frame, spec, ["USUBJID", "VISITNUM"])

@@ -24,6 +24,7 @@ from cartrial.grading.choices import (
     MaskedResolution,
     MaskingClasses,
     ResolutionRule,
+    RowMasking,
     UnsampledDays,
 )
 
@@ -63,6 +64,15 @@ VASOPRESSIN_OPTION = typer.Option(
     "--vasopressin-alone-grade",
     help="A3: grade of hypotension on vasopressin alone (allowed: 2 | 3; default 3).",
 )
+CRS_MASKING_OPTION = typer.Option(
+    RowMasking.AFTER_FEVER.value,
+    "--crs-masking",
+    metavar="[after_fever|recorded]",
+    help="When a row's fever_masked flag waives the CRS fever: after_fever (only at or after a CRS fever "
+    "recorded after the infusion) or recorded (as the investigator recorded it), as "
+    "analysis.options.crs_masking (allowed: after_fever | recorded; default after_fever; D-19.1356, "
+    "D-19.1368).",
+)
 SBP_OPTION = typer.Option(
     90.0,
     "--sbp-threshold",
@@ -75,6 +85,7 @@ SBP_OPTION = typer.Option(
 OPTION_NAMES: dict[str, str] = {
     "post_masking_grade": "--post-masking-grade",
     "masking_classes": "--masking-classes",
+    "masking": "--crs-masking",
     "vasopressin_alone_grade": "--vasopressin-alone-grade",
     "sbp_threshold_mmhg": "--sbp-threshold",
     "grading_unit": "--grading-unit",
@@ -305,14 +316,17 @@ def episodes_command(
     masking_classes: MaskingClasses = MASKING_CLASSES_OPTION,
     vasopressin_alone_grade: int = VASOPRESSIN_OPTION,
     sbp_threshold: float = SBP_OPTION,
+    crs_masking: str = CRS_MASKING_OPTION,
 ) -> None:
     """Per-subject CRS or ICANS episodes: onset, maximum grade and when, duration, masking, therapies."""
+    from cartrial.allowed import enum_member
     from cartrial.errors import InputError, Problem
     from cartrial.grading import EpisodeOptions, derive_crs_episodes, derive_icans_episodes
     from cartrial.grading.crs import CRS_SCALE
     from cartrial.grading.icans import ICANS_SCALE
     from cartrial.tabular import emit_table, read_csv
 
+    masking = enum_member(RowMasking, crs_masking, "masking")  # before any file is read
     header = read_csv(file).columns  # checks the file is a readable CSV before detecting its kind
     detected = kind or ("icans" if "consciousness" in header else "crs")
     if detected not in ("crs", "icans"):
@@ -337,11 +351,12 @@ def episodes_command(
             episode_options=ep_options,
             keep_going=keep_going,
             file=file,
+            masking=masking,
         )
         extra = {
             "kind": "crs",
             "scale": CRS_SCALE,
-            "options": {**options.as_dict(), **ep_options.as_dict()},
+            "options": {**options.as_dict(), **ep_options.as_dict(), "masking": masking.value},
         }
     else:
         frame = _read_icans(file)

@@ -1,11 +1,14 @@
 """CLI commands for study data import: `cartrial import templates` and `cartrial import redcap`.
 
 Thin: parse the options, call `cartrial.store.importing`, print the reconciliation report (rich table, or
-JSON with ``--json``). Bad input exits 2 listing every problem; nothing is written then.
+JSON with ``--json``). Bad input exits 2 listing every problem; nothing is written then. A write refused
+record by record (a data lock's frozen records) exits 2 listing each record (`_refusal_listed`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +71,8 @@ def templates_command(
     from cartrial.store.importing import import_templates
 
     user = acting_user(user, url)
-    with _progress(as_json) as callback:
+    # the bar stops (its exit runs first) before a refusal's table prints (D-19.1365)
+    with _refusal_listed(), _progress(as_json) as callback:
         # a one-shot process: the cyclic garbage collector paused while the folder is read whole (D-19.935)
         report = import_templates(
             url, directory, user, dry_run=dry_run, reason=reason, progress=callback, pause_collector=True
@@ -98,7 +102,8 @@ def redcap_command(
     from cartrial.store.importing import import_redcap
 
     user = acting_user(user, url)
-    with _progress(as_json) as callback:
+    # the bar stops (its exit runs first) before a refusal's table prints (D-19.1365)
+    with _refusal_listed(), _progress(as_json) as callback:
         report = import_redcap(
             url,
             records,
@@ -110,6 +115,38 @@ def redcap_command(
             progress=callback,
         )
     _emit(report, as_json)
+
+
+@contextmanager
+def _refusal_listed() -> Iterator[None]:
+    """A refusal located record by record (a data lock's frozen records, `ConflictError.problems`,
+    D-19.1331) lists them on stderr before the error line (`cartrial.errors.conflict_problems`: record
+    id, ``table.column``, never a value; the store's true count in the title, its "N more" under the
+    table). With ``--json`` as without: an error is the ``error:`` line on stderr with nothing on stdout,
+    as every command's error (`cartrial.cli.main`); exit 2, a refused write's code (D-19.1351, D-19.1365)."""
+    from cartrial.errors import ConflictError, conflict_problems
+
+    try:
+        yield
+    except ConflictError as exc:
+        if not exc.problems:
+            raise
+        listing = conflict_problems(exc)
+        listed = listing.problems
+        shown = "" if len(listed) == listing.total else f", the first {len(listed)} listed"
+        table = Table(
+            title=f"{listing.total} frozen record(s){shown}",
+            title_justify="left",
+            caption=escape(listing.more) if listing.more else None,
+            caption_justify="left",
+        )
+        table.add_column("record", no_wrap=True)  # the store's id and the table.column: never cut
+        table.add_column("field", no_wrap=True)
+        table.add_column("problem", overflow="fold")  # what is allowed: in the error line below
+        for problem in listed:
+            table.add_row(*(escape(str(problem[k] or "")) for k in ("record", "field", "message")))
+        terminal(stderr=True).print(table)
+        raise
 
 
 class _progress:

@@ -520,8 +520,10 @@ def derive_command(
         result = derive_icans_grades(service, _actor(user, url))
     else:
         raise InputError(Problem("unknown derivation", field="what", value=what, allowed="crs, icans"))
+    removed = f", {result.deleted} superseded (a former parameter name) deleted" if result.deleted else ""
     typer.echo(
         f"{what} grades: {result.inserted} new, {result.updated} changed, {result.unchanged} unchanged"
+        + removed
     )
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         MaskedResolution,
         MaskingClasses,
         ResolutionRule,
+        RowMasking,
         UnsampledDays,
     )
     from cartrial.grading.crs import (
@@ -57,7 +58,9 @@ if TYPE_CHECKING:
     from cartrial.grading.events import LabRun, episode_events, lab_events, lab_runs
     from cartrial.grading.frames import (
         crs_assessment_masked,
+        derive_crs_assessment_grades,
         derive_crs_episodes,
+        derive_crs_episodes_and_grades,
         derive_crs_grades,
         derive_graded_events,
         derive_icaht,
@@ -149,6 +152,7 @@ _EXPORTS: dict[str, str] = {
     "OxygenDevice": "cartrial.grading.crs",
     "PlausibleRange": "cartrial.grading.quality",
     "ResolutionRule": "cartrial.grading.choices",
+    "RowMasking": "cartrial.grading.choices",
     "Seizure": "cartrial.grading.icans",
     "TIcahtGrade": "cartrial.grading.icaht",
     "TherapyRecord": "cartrial.grading.tables",
@@ -160,7 +164,9 @@ _EXPORTS: dict[str, str] = {
     "crs_assessment_masked": "cartrial.grading.frames",
     "crs_episodes": "cartrial.grading.episodes",
     "ctcae_term": "cartrial.grading.ctcae",
+    "derive_crs_assessment_grades": "cartrial.grading.frames",
     "derive_crs_episodes": "cartrial.grading.frames",
+    "derive_crs_episodes_and_grades": "cartrial.grading.frames",
     "derive_crs_grades": "cartrial.grading.frames",
     "derive_graded_events": "cartrial.grading.frames",
     "derive_icaht": "cartrial.grading.frames",
@@ -242,6 +248,7 @@ __all__ = [
     "OxygenDevice",
     "PlausibleRange",
     "ResolutionRule",
+    "RowMasking",
     "Seizure",
     "TIcahtGrade",
     "TherapyRecord",
@@ -253,7 +260,9 @@ __all__ = [
     "crs_assessment_masked",
     "crs_episodes",
     "ctcae_term",
+    "derive_crs_assessment_grades",
     "derive_crs_episodes",
+    "derive_crs_episodes_and_grades",
     "derive_crs_grades",
     "derive_graded_events",
     "derive_icaht",

@@ -39,6 +39,25 @@ class GradingUnit(StrEnum):
     ASSESSMENT = "assessment"
 
 
+class RowMasking(StrEnum):
+    """The CRS fever-masking rule of the episodes and of each assessment's grade alike (D-19.1355,
+    D-19.1356): the ``masking`` argument of `cartrial.grading.crs_episodes`, `derive_crs_episodes`,
+    `derive_crs_assessment_grades`, `derive_crs_episodes_and_grades` and `derive_graded_events`; in the
+    analysis the protocol's ``analysis.options.crs_masking`` (default ``after_fever``).
+
+    ``after_fever`` (default, D-19.1308): a row's ``fever_masked`` flag, or a masking drug of the therapies
+    list, masks only at or after a CRS fever recorded after the infusion, carried to the resolution
+    (ASTCT 2019, Lee DW et al., BBMT 2019;25:625, CRS table footnote, JITC rendering: fever is not needed for
+    *subsequent* grading; docs/science/toxicity-grading.md §1.3 ``fever_seen_in_episode``). ``recorded``: the
+    row's flag masks as the investigator recorded it, no earlier CRS fever needed (the masking drugs still
+    count only from a CRS fever); such rows, and the rows the masking carries to, are labelled in their
+    grade reason. Both need the infusions; the per-row grader without infusions
+    (`cartrial.grading.derive_crs_grades`) always takes the flag as recorded, labelled."""
+
+    AFTER_FEVER = "after_fever"
+    RECORDED = "recorded"
+
+
 class ResolutionRule(StrEnum):
     """When an episode ends (ambiguity A6).
 
@@ -87,4 +106,11 @@ class UnsampledDays(StrEnum):
     SAMPLED_ONLY = "sampled_only"
 
 
-__all__ = ["GradingUnit", "MaskedResolution", "MaskingClasses", "ResolutionRule", "UnsampledDays"]
+__all__ = [
+    "GradingUnit",
+    "MaskedResolution",
+    "MaskingClasses",
+    "ResolutionRule",
+    "RowMasking",
+    "UnsampledDays",
+]

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from cartrial.allowed import allowed, check_fields, enum_member
 from cartrial.columns import calendar_days
-from cartrial.grading.choices import GradingUnit, MaskedResolution, ResolutionRule
+from cartrial.grading.choices import GradingUnit, MaskedResolution, ResolutionRule, RowMasking
 from cartrial.grading.crs import (
     CRS_SCALE,
     CRS_SOURCE,
@@ -282,6 +282,41 @@ def _span_end(start: int, end: int | None, basis: str, n_units: int) -> int:
     return max(end + 1 if basis == "recorded" else end, start + 1)
 
 
+FLAG_NOT_USED_NO_FEVER = (
+    "[the recorded fever_masked flag was not used: no CRS fever recorded since the infusion or the last "
+    "resolution; D-19.1308]"
+)
+"""Suffix of the grade reason of an afebrile row whose recorded ``fever_masked`` flag did not mask because
+no CRS fever (>= 38.0 °C, not attributed elsewhere) was recorded before it since the infusion or, after a
+recorded resolution, since that resolution (D-19.1357)."""
+FLAG_NOT_USED_RESOLVED = (
+    "[the recorded fever_masked flag was not used: this assessment records the CRS as resolved]"
+)
+"""Suffix of the grade reason of an afebrile flagged row that itself records the CRS as resolved
+(``crs_resolved``): a resolved CRS has no fever left to mask (D-19.1357)."""
+FLAG_NOT_USED_SETTLED = (
+    "[the recorded fever_masked flag was not used: masking had ended (masked_resolution afebrile_stable) and "
+    "no CRS sign has returned since]"
+)
+"""Suffix of the grade reason of an afebrile row whose flag did not mask because masking had ended by the
+stability rule (`MaskedResolution.AFEBRILE_STABLE`; D-19.1357)."""
+FLAG_TAKEN_AS_RECORDED = (
+    "[fever_masked taken as recorded, no CRS fever recorded before it (crs_masking recorded; D-19.1356)]"
+)
+"""Suffix of the grade reason of a row masked by its recorded flag with no CRS fever recorded before it, which
+only ``RowMasking.RECORDED`` allows (D-19.1356)."""
+FLAG_CARRIED_AS_RECORDED = (
+    "[fever masking carried from an earlier fever_masked flag taken as recorded, no CRS fever recorded "
+    "before it (crs_masking recorded; D-19.1356)]"
+)
+"""Suffix of the grade reason of an unflagged row masked only because masking begun by a flag taken as
+recorded (`FLAG_TAKEN_AS_RECORDED`) carries to it, no CRS fever recorded since (D-19.1356)."""
+
+BEFORE_INFUSION_RULE = "before the infusion: not CRS"
+"""The grade reason of an assessment before the infusion: CRS follows the infusion, such a row has no CRS
+grade (blank) and is in no episode (D-19.1356)."""
+
+
 def _crs_effective_masking(
     inputs: CrsInputs,
     rows: npt.NDArray[np.int64],
@@ -289,7 +324,8 @@ def _crs_effective_masking(
     options: CrsOptions,
     infused_at: datetime,
     episode_options: EpisodeOptions,
-) -> tuple[npt.NDArray[np.bool_], datetime | None]:
+    masking: RowMasking = RowMasking.AFTER_FEVER,
+) -> tuple[npt.NDArray[np.bool_], datetime | None, npt.NDArray[np.object_]]:
     """Masking carried forward within one subject's (time-sorted, post-infusion) rows; also when it began.
 
     Masking starts only with CRS: a masking drug counts when given after the infusion and at or after the
@@ -298,7 +334,14 @@ def _crs_effective_masking(
     afebrile and free of hypotension and of oxygen need for `masked_stable_hours` after the last masking drug
     (or, with no therapies list, after masking began); from then on a row's own ``fever_masked`` flag no
     longer masks until CRS signs (fever, hypotension, oxygen) return. A row's flag masks only at or after a
-    recorded fever of the current CRS (D-19.1308): without one the ASTCT fever requirement is not met."""
+    recorded fever of the current CRS (D-19.1308): without one the ASTCT fever requirement is not met —
+    with ``masking=RowMasking.RECORDED`` the flag masks as recorded, no earlier fever needed (D-19.1356).
+
+    The third array says, for an afebrile row whose recorded flag did not mask, why not (a suffix of its
+    grade reason, D-19.1357: no CRS fever since the infusion or the last resolution, masking settled, or
+    the row itself records the resolution); and, for a row masked by its flag alone with no CRS fever recorded
+    before it (``recorded`` only), that the flag was taken as recorded, or, for an unflagged row the masking
+    of such a flag carries to, that it was carried from one (D-19.1356)."""
     masking_classes = options.masking_classes.therapies
     masking_times = sorted(
         t.given_at for t in therapies if t.therapy in masking_classes and t.given_at >= infused_at
@@ -312,11 +355,16 @@ def _crs_effective_masking(
     stable_since: datetime | None = None
     settled = False  # masking ended by the stability rule; flags ignored until CRS signs return
     masked = np.zeros(len(rows), dtype=bool)
+    flag_notes = np.full(len(rows), "", dtype=object)
+    need_fever = masking is RowMasking.AFTER_FEVER
     for position, i in enumerate(rows):
         at = inputs.assessed_at[i]
         assert at is not None
         if inputs.crs_resolved[i]:
             carried, fever_since, masked_since, stable_since, settled = False, None, None, None, False
+            fever_here = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
+            if inputs.fever_masked[i] and not fever_here:
+                flag_notes[position] = FLAG_NOT_USED_RESOLVED
             continue
         fever_now = inputs.temperature_c[i] >= FEVER_THRESHOLD_C and not inputs.fever_other_cause[i]
         signs = fever_now or bool(inputs.hypotension[i]) or int(inputs.oxygen_code[i]) > 0
@@ -329,19 +377,28 @@ def _crs_effective_masking(
         stable_since = None if signs else (stable_since or at)
         # a row's flag masks only once a CRS fever was recorded after the infusion (CRS-2: fever is waived for
         # subsequent CRS; the reference procedure's fever_seen_in_episode, D-19.1308)
-        now_masked = (bool(inputs.fever_masked[i]) and not settled and fever_since is not None) or carried
+        flagged = bool(inputs.fever_masked[i])
+        now_masked = (flagged and not settled and (fever_since is not None or not need_fever)) or carried
         if now_masked and stable_rule and stable_since is not None:
             given = [t for t in masking_times if t <= at]
             reference = max(given[-1] if given else (masked_since or at), stable_since)
             if at - reference >= stable_needed:
                 now_masked, carried, fever_since, masked_since, settled = False, False, None, None, True
         masked[position] = now_masked
+        if flagged and not fever_now:
+            if not now_masked:
+                flag_notes[position] = FLAG_NOT_USED_SETTLED if settled else FLAG_NOT_USED_NO_FEVER
+            elif fever_since is None:
+                flag_notes[position] = FLAG_TAKEN_AS_RECORDED
+        elif now_masked and fever_since is None:
+            # masked with no CRS fever recorded: only a flag taken as recorded (recorded) can have begun it
+            flag_notes[position] = FLAG_CARRIED_AS_RECORDED
         carried = now_masked
         if now_masked and masked_since is None:
             masked_since = at
         if now_masked and first_masked is None:
             first_masked = at
-    return masked, first_masked
+    return masked, first_masked, flag_notes
 
 
 def _crs_units(
@@ -456,12 +513,23 @@ def _subject_rows(
 
 @dataclass(frozen=True)
 class CrsEpisodeResult:
-    """Episodes of every subject plus the per-assessment grades with masking carried across time."""
+    """Episodes of every subject plus the per-assessment grades with masking carried across time.
+
+    `assessment_grade`/`assessment_rule`/`assessment_masked` are each row's ASTCT grade under the episode's
+    own masking rule (`_crs_effective_masking`: a ``fever_masked`` flag counts only after a recorded CRS
+    fever, D-19.1308); `assessment_episode` is the number of the episode whose span holds the row (0: none,
+    e.g. before the infusion or after a resolution). With ``grading_unit=assessment`` an episode's
+    `max_grade` is the largest `assessment_grade` of its rows; with ``day`` it is at least that (a day
+    combines the worst values of its rows, D-19.1355). A row before the infusion is not CRS:
+    `assessment_before_infusion` true, grade 0 here and rule `BEFORE_INFUSION_RULE` (the frame-level row
+    grades leave its grade blank, D-19.1356). `masking` (`RowMasking`) is the fever-masking rule used."""
 
     episodes: list[EpisodeSummary]
     assessment_grade: npt.NDArray[np.int8]
     assessment_rule: npt.NDArray[np.object_]
     assessment_masked: npt.NDArray[np.bool_]
+    assessment_episode: npt.NDArray[np.int64]
+    assessment_before_infusion: npt.NDArray[np.bool_]
 
 
 def crs_episodes(
@@ -472,13 +540,16 @@ def crs_episodes(
     therapies: Sequence[TherapyRecord] = (),
     options: CrsOptions | None = None,
     episode_options: EpisodeOptions | None = None,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> CrsEpisodeResult:
     """CRS episodes of each subject (ASTCT 2019 grades; episode rules of docs/science/toxicity-grading.md
     §1.3/A6).
 
     `good` selects the rows to use (default all); every subject must be in `infusions` (raise KeyError
     otherwise; callers validate). Therapies are summarised per episode from onset to resolution (to the
-    last assessment while unresolved).
+    last assessment while unresolved). `masking` (`RowMasking`, D-19.1356): ``after_fever`` (default) a row's
+    ``fever_masked`` flag masks only after a CRS fever recorded after the infusion (D-19.1308); ``recorded``
+    the flag masks as recorded.
 
     >>> import pandas as pd
     >>> from datetime import datetime, UTC
@@ -501,8 +572,11 @@ def crs_episodes(
     grade_out = np.zeros(n, dtype=np.int8)
     rule_out = np.full(n, "", dtype=object)
     masked_out = np.zeros(n, dtype=bool)
+    episode_out = np.zeros(n, dtype=np.int64)
+    before_out = np.zeros(n, dtype=bool)
+    row_masking = enum_member(RowMasking, masking, "masking")
     summaries: list[EpisodeSummary] = []
-    option_record = {**opts.as_dict(), **ep_opts.as_dict()}
+    option_record = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
         own_therapies = [t for t in therapies if t.subject_id == sid]
@@ -514,29 +588,20 @@ def crs_episodes(
                 (inputs.temperature_c[pre_rows] >= FEVER_THRESHOLD_C) & ~inputs.fever_other_cause[pre_rows]
             )
         )
-        if len(pre_rows):
-            pre_graded = grade_crs_arrays(
-                temperature_c=inputs.temperature_c[pre_rows],
-                fever_masked=np.zeros(len(pre_rows), dtype=bool),
-                hypotension=inputs.hypotension[pre_rows],
-                vasopressors=inputs.vasopressors[pre_rows],
-                vasopressin=inputs.vasopressin[pre_rows],
-                oxygen_code=inputs.oxygen_code[pre_rows],
-                oxygen_l_min=inputs.oxygen_l_min[pre_rows],
-                death_due_to_crs=inputs.death_due_to_crs[pre_rows],
-                fever_other_cause=inputs.fever_other_cause[pre_rows],
-                options=opts,
-            )
-            grade_out[pre_rows] = pre_graded.grade
-            rule_out[pre_rows] = pre_graded.rule_texts()
+        # CRS follows the infusion: an earlier row has no CRS grade (blank in the row grades, D-19.1356)
+        before_out[pre_rows] = True
+        rule_out[pre_rows] = BEFORE_INFUSION_RULE
         last_at = inputs.assessed_at[all_rows[-1]]
         if len(rows):
-            masked, first_masked = _crs_effective_masking(
-                inputs, rows, own_therapies, opts, infused_at, ep_opts
+            masked, first_masked, flag_notes = _crs_effective_masking(
+                inputs, rows, own_therapies, opts, infused_at, ep_opts, row_masking
             )
             units, per_row = _crs_units(inputs, rows, masked, infused_at, opts, ep_opts.grading_unit)
             grade_out[rows] = per_row.grade
-            rule_out[rows] = per_row.rule_texts()
+            rule_out[rows] = [
+                f"{text} {note}" if note else text
+                for text, note in zip(per_row.rule_texts(), flag_notes, strict=True)
+            ]
             masked_out[rows] = masked
             found = _find_episodes(units, ep_opts.resolution_rule)
         else:
@@ -572,6 +637,7 @@ def crs_episodes(
                     resolved_at = units[end].resolved_at
             counts, details = _therapy_summary(own_therapies, onset_at, resolved_at or last_at)
             members = [i for u in span for i in u.rows]
+            episode_out[members] = number
             best_unit = span[best]
             summaries.append(
                 EpisodeSummary(
@@ -600,7 +666,12 @@ def crs_episodes(
                 )
             )
     return CrsEpisodeResult(
-        episodes=summaries, assessment_grade=grade_out, assessment_rule=rule_out, assessment_masked=masked_out
+        episodes=summaries,
+        assessment_grade=grade_out,
+        assessment_rule=rule_out,
+        assessment_masked=masked_out,
+        assessment_episode=episode_out,
+        assessment_before_infusion=before_out,
     )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cartrial.allowed import Allowed, check_argument
+from cartrial.allowed import Allowed, check_argument, enum_member
 from cartrial.columns import (
     RowProblems,
     calendar_days,
@@ -39,8 +39,10 @@ from cartrial.columns import (
     parse_text,
     site_cell_moment,
     text_frame,
+    typed_site_moment,
 )
 from cartrial.errors import InputError, Problem
+from cartrial.grading.choices import RowMasking
 from cartrial.grading.crs import (
     CRS_SCALE,
     CRS_SOURCE,
@@ -63,6 +65,7 @@ from cartrial.grading.ctcae import (
 )
 from cartrial.grading.episodes import (
     EPISODE_SOURCE,
+    CrsEpisodeResult,
     EpisodeOptions,
     EpisodeSummary,
     crs_episodes,
@@ -265,20 +268,35 @@ def _site_moments(
     moments: list[datetime | None],
     subject_ids: npt.NDArray[np.object_],
     infusions: Mapping[str, datetime],
+    *,
+    infusion_day_not_before: bool = False,
 ) -> list[datetime | None]:
     """The parsed `moments` of a date field `column` with each date typed without a time taken as the start
     of that date on its subject's site clock (the infusion's `tzinfo`; `cartrial.columns.site_cell_moment`),
     in UTC: the date as recorded, so its study day is that date minus the infusion's (D-19.607, D-19.721).
     Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
-    infusion, a time or a site without a zone: unchanged."""
+    infusion, a time or a site without a zone: unchanged.
+
+    `infusion_day_not_before` (CRS assessments, D-19.1372): a date typed without a time on the site-calendar
+    day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of such a date, D-19.947) that
+    would fall before the infusion instant is taken at the infusion instant: the whole date is the
+    infusion's day and whether the assessment preceded the infusion is unknown, so it is not "before the
+    infusion"."""
     texts = text_frame(frame)[column].tolist()
     out: list[datetime | None] = []
     for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
         day0 = infusions.get(str(sid))
         if moment is None or day0 is None or moment.hour or moment.minute or moment.second:
             out.append(moment)  # a date-only text reads as exactly 00:00:00Z: nothing else is looked at
-        else:
-            out.append(site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC))
+            continue
+        at = site_cell_moment(text, moment, day0.tzinfo).astimezone(UTC)
+        if (
+            infusion_day_not_before
+            and at < day0
+            and typed_site_moment(moment, day0.tzinfo).date() == typed_site_moment(day0, day0.tzinfo).date()
+        ):
+            at = day0.astimezone(UTC)  # the infusion's day, its time unknown: not before the infusion
+        out.append(at)
     return out
 
 
@@ -428,6 +446,43 @@ def _legacy_observation(inputs: CrsInputs, i: int) -> LegacyObservation:
     )
 
 
+RECORDED_MASKING_LABEL = (
+    "fever_masked as recorded, not checked for an earlier CRS fever (episode grading counts the flag only "
+    "after one: D-19.1355)"
+)
+"""The label of a per-row CRS grade whose fever requirement was met only by the row's recorded
+``fever_masked`` flag (`derive_crs_grades`, ``RowMasking.RECORDED``): the episode grader counts the flag only
+after a CRS fever recorded after the infusion (D-19.1308), so such a grade may exceed the ASTCT grade the
+row has in its episode (`derive_crs_assessment_grades`)."""
+
+
+def _flag_masked_rows(graded: CrsGradeArrays, problems: RowProblems, n: int) -> npt.NDArray[np.bool_]:
+    """The good rows whose fever requirement was met by the recorded flag alone (fever state masked)."""
+    return (np.asarray(graded.fever) == FeverState.MASKED) & ~problems.bad_mask(n)
+
+
+def _recorded_masking_reasons(
+    reasons: npt.NDArray[np.object_], flag_masked: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.object_]:
+    out = np.asarray(reasons, dtype=object).copy()
+    for i in np.flatnonzero(flag_masked):
+        out[i] = f"{out[i]} [{RECORDED_MASKING_LABEL}]"
+    return out
+
+
+def _recorded_masking_note(flag_masked: npt.NDArray[np.bool_]) -> tuple[str, ...]:
+    n = int(flag_masked.sum())
+    if not n:
+        return ()
+    rows = "row" if n == 1 else "rows"
+    return (
+        f"{n} {rows} graded as fever masked from the recorded fever_masked flag alone, not checked for an "
+        "earlier CRS fever; the episode grade (cartrial grade episodes, the analysis) under its default "
+        "fever masking (after_fever; the analysis's crs_masking) counts the flag only after a fever recorded "
+        "after the infusion and may be lower (D-19.1308, D-19.1355, D-19.1356)",
+    )
+
+
 def derive_crs_grades(
     frame: pd.DataFrame,
     options: CrsOptions | None = None,
@@ -458,9 +513,10 @@ def derive_crs_grades(
     inputs = prepare_crs_inputs(frame, problems, options=opts)
     check_duplicate_assessments(frame, "assessed_at", problems)
     graded = grade_crs_inputs(inputs, opts)
+    flag_masked = _flag_masked_rows(graded, problems, len(frame))
     columns: dict[str, Any] = {
         "grade": graded.grade.astype(int),
-        "grade_reason": graded.rule_texts(),
+        "grade_reason": _recorded_masking_reasons(graded.rule_texts(), flag_masked),
         "scale": CRS_SCALE,
         "temperature_c_used": np.round(inputs.temperature_c, 2),
         "fever": [FeverState(int(v)).name.lower() for v in graded.fever],
@@ -491,7 +547,7 @@ def derive_crs_grades(
         options=opts,
         sources=(CRS_SOURCE,),
         units={"temperature_c_used": "°C"},
-        notes=tuple(problems.notes),
+        notes=(*problems.notes, *_recorded_masking_note(flag_masked)),
         problems=_row_problems(problems, keep_going),
     )
 
@@ -688,11 +744,14 @@ def _crs_episode_summaries(
     episode_options: EpisodeOptions,
     keep_going: bool,
     file: FileName,
-) -> tuple[list[EpisodeSummary], RowProblems, npt.NDArray[np.object_]]:
+    masking: RowMasking = RowMasking.AFTER_FEVER,
+) -> tuple[CrsEpisodeResult, RowProblems, CrsInputs]:
     _check_columns(frame, CRS_REQUIRED, CRS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = prepare_crs_inputs(frame, problems, options=options)
-    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    moments = _site_moments(
+        frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions, infusion_day_not_before=True
+    )
     inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
@@ -706,8 +765,9 @@ def _crs_episode_summaries(
         therapies=records,
         options=options,
         episode_options=episode_options,
+        masking=masking,
     )
-    return result.episodes, problems, inputs.subject_id
+    return result, problems, inputs
 
 
 def _icans_episode_summaries(
@@ -765,6 +825,7 @@ def derive_crs_episodes(
     episode_options: EpisodeOptions | None = None,
     keep_going: bool = False,
     file: FileName = "crs_assessments",
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Result:
     """CRS episodes of each subject (one row per episode; ``episode`` 0 when a subject has none): onset,
     maximum grade and when, resolution and its basis, duration, fever masking, therapies given, and
@@ -783,20 +844,121 @@ def derive_crs_episodes(
     >>> derive_crs_episodes(rows, infused).table[["max_grade", "onset_day", "duration_days"]].values.tolist()
     [[2, 0.958, 2.0]]
     """
+    return derive_crs_episodes_and_grades(
+        frame,
+        infusions,
+        therapies=therapies,
+        options=options,
+        episode_options=episode_options,
+        masking=masking,
+        keep_going=keep_going,
+        file=file,
+    )[0]
+
+
+def derive_crs_episodes_and_grades(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> tuple[Result, Result]:
+    """`derive_crs_episodes` and `derive_crs_assessment_grades` of one run of the episode grader (the
+    analysis derives both; one engine run, so the row grades are those the episodes are built from)."""
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
-    episodes, problems, subject_ids = _crs_episode_summaries(
-        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file
+    row_masking = enum_member(RowMasking, masking, "masking")
+    result, problems, inputs = _crs_episode_summaries(
+        frame, _infusions(infusions), therapies, opts, ep_opts, keep_going, file, row_masking
     )
-    return _episode_result(
-        episodes,
+    all_options = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
+    episodes = _episode_result(
+        result.episodes,
         problems,
-        subject_ids,
+        inputs.subject_id,
         keep_going,
         "cartrial.grading.derive_crs_episodes",
-        {**opts.as_dict(), **ep_opts.as_dict()},
+        all_options,
         (CRS_SOURCE, EPISODE_SOURCE),
     )
+    before = result.assessment_before_infusion
+    grade = pd.array(np.asarray(result.assessment_grade).astype(int), dtype="Int64")
+    grade[before] = pd.NA
+    columns: dict[str, Any] = {
+        "grade": grade,
+        "grade_reason": result.assessment_rule,
+        "scale": CRS_SCALE,
+        "fever_masked_used": np.asarray(result.assessment_masked, dtype=bool),
+        "masking": row_masking.value,
+        "episode": result.assessment_episode.astype(int),
+        **dict(opts.as_dict().items()),
+        **ep_opts.as_dict(),
+    }
+    table = _with_results(frame, problems, _columns_frame(columns), keep_going)
+    rows = Result(
+        table=table,
+        derivation="cartrial.grading.derive_crs_assessment_grades",
+        options=all_options,
+        sources=(CRS_SOURCE, EPISODE_SOURCE),
+        notes=tuple(problems.notes),
+        problems=_row_problems(problems, keep_going),
+    )
+    return episodes, rows
+
+
+def derive_crs_assessment_grades(
+    frame: pd.DataFrame,
+    infusions: Infusions,
+    *,
+    therapies: Therapies = None,
+    options: CrsOptions | None = None,
+    episode_options: EpisodeOptions | None = None,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
+    keep_going: bool = False,
+    file: FileName = "crs_assessments",
+) -> Result:
+    """ASTCT 2019 CRS grade of each assessment row as its episode grades it: the input rows plus ``grade``,
+    ``grade_reason``, ``scale``, ``fever_masked_used`` (the masking the grade used), ``masking`` (the
+    option) and ``episode`` (the number of the subject's CRS episode whose span holds the row, as in
+    `derive_crs_episodes`; 0 in none).
+
+    `masking` (`RowMasking`, D-19.1355): ``after_fever`` (default) takes the grades `crs_episodes` builds its
+    episodes from (one rule, `cartrial.grading.episodes._crs_effective_masking`: a ``fever_masked`` flag or a
+    masking drug counts only after a CRS fever recorded after the infusion, D-19.1308), so with
+    ``grading_unit=assessment`` an episode's ``max_grade`` is the largest ``grade`` of its rows, and with
+    ``day`` (a day combines its rows' worst values) it is at least that. ``recorded``: the episode grader's
+    rule with each row's flag masking as recorded, no earlier CRS fever needed (the episodes of
+    `derive_crs_episodes` with the same ``masking`` are built from these grades; a row masked by its flag
+    with no fever before it is labelled in ``grade_reason``, D-19.1356). An afebrile flagged row whose flag
+    did not mask says so in ``grade_reason`` (D-19.1357). A row before the subject's infusion is not CRS:
+    ``grade`` blank, ``grade_reason`` "before the infusion: not CRS", ``episode`` 0 (D-19.1356). Other
+    arguments as `derive_crs_episodes`.
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"subject_id": ["S1"] * 2,
+    ...     "assessed_at": ["2024-01-11T08:00Z", "2024-01-12T08:00Z"], "temperature_c": [37.0, 37.1],
+    ...     "hypotension": [True, False], "fever_masked": [True, True], "vasopressors": [0, 0],
+    ...     "vasopressin": [False, False], "oxygen": ["none", "facemask"], "oxygen_l_min": [0, None]})
+    >>> infused = {"S1": pd.Timestamp("2024-01-10T09:00Z").to_pydatetime()}
+    >>> derive_crs_assessment_grades(rows, infused).table["grade"].tolist()  # no fever ever recorded
+    [0, 0]
+    >>> derive_crs_assessment_grades(rows, infused, masking="recorded").table["grade"].tolist()
+    [2, 3]
+    """
+    return derive_crs_episodes_and_grades(
+        frame,
+        infusions,
+        therapies=therapies,
+        options=options,
+        episode_options=episode_options,
+        masking=masking,
+        keep_going=keep_going,
+        file=file,
+    )[1]
 
 
 def derive_icans_episodes(
@@ -1009,6 +1171,7 @@ def derive_graded_events(
     min_lab_grade: int = 3,
     pre_treatment: Sequence[bool] | npt.NDArray[np.bool_] | None = None,
     lab_min_recovery_days: int = 3,
+    masking: RowMasking | str = RowMasking.AFTER_FEVER,
 ) -> Result:
     """The graded events the DLT rules evaluate (`cartrial.protocol.dlt.GradedEvent`): one per CRS and ICANS
     episode of grade ≥ 1, and one per run of haematology results at CTCAE grade ≥ `min_lab_grade`
@@ -1022,7 +1185,9 @@ def derive_graded_events(
     treatment-emergent (D-19.1196); the event's ``pre_existing`` says which. All False: every value is on
     treatment and every run open at the infusion is split (D-19.1191). `lab_min_recovery_days` (default 3,
     ICAHT option H2): a run ends only at results below `min_lab_grade` on that many different days in a row;
-    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it).
+    a shorter dip stays inside the run (D-19.1309; 1 = every value below ends it). `masking` (`RowMasking`,
+    D-19.1356, D-19.1371): the CRS fever-masking rule of the CRS episodes, as `derive_crs_episodes` takes it
+    (the analysis passes ``analysis.options.crs_masking``), so an event is the episode the study reports.
 
     >>> import pandas as pd
     >>> labs = pd.DataFrame({"subject_id": ["S1"] * 2, "collected_at": ["2024-01-12", "2024-01-20"],
@@ -1037,10 +1202,13 @@ def derive_graded_events(
     opts = options or CrsOptions()
     ep_opts = episode_options or EpisodeOptions()
     check_argument("lab_min_recovery_days", lab_min_recovery_days, _RECOVERY_DAYS)
+    row_masking = enum_member(RowMasking, masking, "masking")
     events = []
     if crs is not None:
-        crs_eps = _crs_episode_summaries(crs, times, records, opts, ep_opts, False, "crs_assessments")[0]
-        events += episode_events(crs_eps)
+        crs_eps = _crs_episode_summaries(
+            crs, times, records, opts, ep_opts, False, "crs_assessments", row_masking
+        )[0]
+        events += episode_events(crs_eps.episodes)
     if icans is not None:
         icans_eps = _icans_episode_summaries(icans, times, records, ep_opts, False, "icans_assessments")[0]
         events += episode_events(icans_eps)
@@ -1081,6 +1249,7 @@ def derive_graded_events(
             "ctcae_version": ctcae_version,
             "min_lab_grade": min_lab_grade,
             "lab_min_recovery_days": int(lab_min_recovery_days),
+            "masking": row_masking.value,
         },
         sources=(CRS_SOURCE, ICANS_SOURCE, CTCAE_SOURCE_V5 if ctcae_version == "5.0" else CTCAE_SOURCE_V6),
         units={"onset_day": "day", "duration_days": "day", "ongoing_at_day": "day", "graded_to_day": "day"},
@@ -1089,7 +1258,9 @@ def derive_graded_events(
 
 __all__ = [
     "crs_assessment_masked",
+    "derive_crs_assessment_grades",
     "derive_crs_episodes",
+    "derive_crs_episodes_and_grades",
     "derive_crs_grades",
     "derive_graded_events",
     "derive_icaht",

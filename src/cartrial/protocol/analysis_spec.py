@@ -163,6 +163,22 @@ class ResponderBaselineVisit(StrEnum):
     LAST = "last"
 
 
+class CrsMasking(StrEnum):
+    """When a CRS assessment's recorded ``fever_masked`` flag waives the ASTCT 2019 fever requirement, for the
+    CRS episodes and each assessment's grade alike (`cartrial.grading.RowMasking`; D-19.1308, D-19.1356).
+
+    - ``after_fever`` (default): only at or after a CRS fever recorded after the infusion (the JITC rendering
+      of the ASTCT footnote: "In patients who have CRS then receive tocilizumab or steroids, fever is no
+      longer required to grade subsequent CRS severity");
+    - ``recorded``: as the investigator recorded it (the PMC8021214 rendering: once antipyretic or
+      anticytokine therapy is initiated, grading is driven by hypotension and hypoxia only; no prior-CRS
+      condition).
+    """
+
+    AFTER_FEVER = "after_fever"
+    RECORDED = "recorded"
+
+
 class AnalysisPopulations(BaseModel):
     """Analysis population rules (enrolled, safety and DLT-evaluable are fixed by ICH E9 and the escalation
     section; the efficacy-evaluable rule is chosen per endpoint)."""
@@ -232,6 +248,12 @@ class AnalysisOptions(BaseModel):
         min_length=1,
         description="Last day of each closed onset period of the infections_by_period table (days after the "
         "infusion, strictly increasing, >= 0; default days 0-28, 29-90, > 90: Hill 2018; D-19.1313).",
+    )
+    crs_masking: CrsMasking = Field(
+        default=CrsMasking.AFTER_FEVER,
+        description="CRS fever masking (episodes and assessment grades): a recorded fever_masked flag counts "
+        "only after a CRS fever recorded after the infusion (after_fever), or as recorded (recorded); "
+        "D-19.1308, D-19.1356.",
     )
     therapies_collected: bool = Field(
         default=True,

@@ -10,9 +10,7 @@ sources and notes. The only line that differs between two runs on the same snaps
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -341,13 +339,11 @@ SECTIONS: tuple[SectionSpec, ...] = (
 
 
 def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of `frame` exactly as its CSV (`cartrial.tabular.csv_text`) writes them."""
-    from cartrial.tabular import csv_text
+    """Header and rows of `frame` exactly as its CSV (`cartrial.tabular.csv_text`) writes them
+    (`cartrial.tabular.csv_cells`, the cells of the web pages' tables too)."""
+    from cartrial.tabular import csv_cells
 
-    rows = list(csv.reader(io.StringIO(csv_text(frame))))
-    if not rows:
-        return [str(c) for c in frame.columns], []
-    return rows[0], rows[1:]
+    return csv_cells(frame)
 
 
 @dataclass(frozen=True)

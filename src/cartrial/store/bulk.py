@@ -107,15 +107,21 @@ PG_CHUNK_ROWS = 20_000
 
 @dataclass(frozen=True)
 class UpsertResult:
-    """What `upsert_rows` did: rows inserted, updated (at least one value changed) and unchanged."""
+    """What `upsert_rows` did: rows inserted, updated (at least one value changed) and unchanged; `deleted`:
+    rows a derivation removed as superseded (`cartrial.store.derive.derive_crs_grades`, D-19.1373; not in
+    `total`)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
 
     def __add__(self, other: UpsertResult) -> UpsertResult:
         return UpsertResult(
-            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.deleted + other.deleted,
         )
 
     @property
@@ -1305,9 +1311,10 @@ def _refuse_locked(
     keys: Sequence[str],
 ) -> None:
     """Refuse a bulk write meeting records `tx.lock` freezes: one problem per record (at most
-    `MAX_LOCKED_LISTED`, the rest counted) at the clinical-date column the lock compares (``table.column``),
-    a stored record by the store's id (`Problem.record`), a new row by its key as the problem's value only
-    (the user's own input; D-12.2). No message shows a key or a date (D-19.1330, D-19.1331)."""
+    `MAX_LOCKED_LISTED`; the rest counted in `ConflictError.more`, the total in `records_total`) at the
+    clinical-date column the lock compares (``table.column``), a stored record by the store's id
+    (`Problem.record`), a new row by its key as the problem's value only (the user's own input; D-12.2).
+    No message shows a key or a date (D-19.1330, D-19.1331, D-19.1364)."""
     if not locked or tx.lock is None:
         return
     # named by the store's record ids, never by their keys or dates in a text (a subject id, a clinical
@@ -1335,23 +1342,27 @@ def _refuse_locked(
             key = [row.get(k) for k in keys]
             problems.append(
                 Problem(
-                    f"a new {table_name} record (its key as given) dated on or before the cut-off of "
-                    f"{tx.lock.describe()}",
+                    # no record id yet, and the import's file and row are not carried here (D-19.1330):
+                    # the message promises nothing else (D-19.1366)
+                    f"a new {table_name} record (not stored yet: no record id) dated on or before the "
+                    f"cut-off of {tx.lock.describe()}",
                     field=at,
                     value=key[0] if len(key) == 1 else ", ".join(_key_text(v) for v in key),
                     allowed=allowed,
                 )
             )
-    if len(locked) > MAX_LOCKED_LISTED:
-        problems.append(
-            Problem(
-                f"{len(locked) - MAX_LOCKED_LISTED} more record(s) of {table_name} dated on or before the "
-                f"cut-off of {tx.lock.describe()}",
-                field=at,
-                allowed=allowed,
-            )
+    more = (
+        Problem(
+            f"{len(locked) - MAX_LOCKED_LISTED} more record(s) of {table_name} dated on or before the "
+            f"cut-off of {tx.lock.describe()}",
+            field=at,
+            allowed=allowed,
         )
-    raise ConflictError(message, problems=problems)
+        if len(locked) > MAX_LOCKED_LISTED
+        else None
+    )
+    # the true count and the "N more" apart from the records: a caption and a footer, not a row (D-19.1364)
+    raise ConflictError(message, problems=problems, records_total=len(locked), more=more)
 
 
 def _key_text(value: Any) -> str:

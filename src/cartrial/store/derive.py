@@ -29,7 +29,14 @@ from cartrial.store.service import StudyService, UpsertResult
 
 CRS_ENGINE = "cartrial.grading.grade_crs"
 ICANS_ENGINE = "cartrial.grading.grade_icans"
-CRS_PARAMETER = "astct_2019_crs_grade"
+CRS_PARAMETER = "astct_2019_crs_grade_flag_as_recorded"
+"""The stored per-assessment CRS grade: ASTCT 2019 with each row's ``fever_masked`` flag taken as recorded
+(`cartrial.grading.derive_crs_grades`), not checked for an earlier CRS fever as the episode grader and the
+analysis's ``crs_assessment_grades`` check it (D-19.1308): the name says so (D-19.1358). Values of the CRS
+engine stored before under `CRS_OLD_PARAMETERS` are deleted (audited) by the next `derive_crs_grades`, which
+counts them (D-19.1373)."""
+CRS_OLD_PARAMETERS = ("astct_2019_crs_grade",)
+"""Former names of `CRS_PARAMETER` (before D-19.1358): superseded, removed on re-derive (D-19.1373)."""
 ICANS_PARAMETER = "astct_2019_icans_grade"
 
 
@@ -82,7 +89,14 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
     Inputs used: temperature (°C, or °F converted), `fever_masked`, hypotension (or SBP below the
     threshold option), vasopressor count, vasopressin, oxygen device and flow, death due to CRS, fever of
     another cause. Source: ASTCT 2019 (Lee DW et al. Biol Blood Marrow Transplant 2019;25:625), as cited
-    by the grading engine in each stored `rule`."""
+    by the grading engine in each stored `rule`.
+
+    Each row is graded on its own, its ``fever_masked`` flag taken as recorded (labelled in the stored
+    `rule` when the flag alone met the fever requirement), and stored as `CRS_PARAMETER`
+    ``astct_2019_crs_grade_flag_as_recorded``: the episode grade and the analysis's per-assessment grade
+    follow the protocol's ``analysis.options.crs_masking`` (default ``after_fever``: the flag counts only
+    after a CRS fever recorded after the infusion; ``recorded``: as recorded) (D-19.1308, D-19.1356,
+    D-19.1358)."""
     from cartrial.grading import CrsOptions
     from cartrial.grading import derive_crs_grades as grade_frame
 
@@ -111,7 +125,7 @@ def derive_crs_grades(service: StudyService, actor: str, options: Any = None) ->
                 "computed_at": now,
             }
         )
-    return _store(service, actor, derived, "derive CRS grades")
+    return _store(service, actor, derived, "derive CRS grades", superseded=(CRS_ENGINE, CRS_OLD_PARAMETERS))
 
 
 def derive_icans_grades(service: StudyService, actor: str) -> UpsertResult:
@@ -144,12 +158,20 @@ def derive_icans_grades(service: StudyService, actor: str) -> UpsertResult:
     return _store(service, actor, derived, "derive ICANS grades")
 
 
-def _store(service: StudyService, actor: str, rows: list[dict[str, Any]], source: str) -> UpsertResult:
-    """Store derived rows; `computed_at` is only written for new or changed values (idempotent re-runs)."""
+def _store(
+    service: StudyService,
+    actor: str,
+    rows: list[dict[str, Any]],
+    source: str,
+    superseded: tuple[str, tuple[str, ...]] | None = None,
+) -> UpsertResult:
+    """Store derived rows; `computed_at` is only written for new or changed values (idempotent re-runs).
+    `superseded` (engine, former parameter names): that engine's stored rows under a former name are deleted
+    in the same transaction, each audited as any delete, and counted in `UpsertResult.deleted` (D-19.1373)."""
     with service.transaction(actor, source, f"re-derived with cartrial {__version__}") as tx:
+        stored_rows = service.find_records(actor, "derived_value")
         existing = {
-            (r["source_table"], r["source_record_id"], r["parameter"], r["engine"]): r
-            for r in service.find_records(actor, "derived_value")
+            (r["source_table"], r["source_record_id"], r["parameter"], r["engine"]): r for r in stored_rows
         }
         for row in rows:
             stored = existing.get(
@@ -157,4 +179,17 @@ def _store(service: StudyService, actor: str, rows: list[dict[str, Any]], source
             )
             if stored is not None and all(stored[k] == row[k] for k in row if k not in ("computed_at",)):
                 row["computed_at"] = stored["computed_at"]
-        return upsert_rows(tx, "derived_value", rows)  # computed rows: no form checks (D-19.430)
+        result = upsert_rows(tx, "derived_value", rows)  # computed rows: no form checks (D-19.430)
+        if superseded is None:
+            return result
+        engine, names = superseded
+        old = [r for r in stored_rows if r["engine"] == engine and r["parameter"] in names]
+        for r in old:
+            tx.delete_record(
+                "derived_value",
+                int(r["id"]),
+                f"superseded: stored again as {rows[0]['parameter']}"
+                if rows
+                else "superseded: a former parameter name",
+            )
+        return dataclasses.replace(result, deleted=len(old))

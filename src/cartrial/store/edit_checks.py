@@ -1084,14 +1084,24 @@ def _sample_day_mismatch(
                 continue
             earliest, latest = _sample_span_days(moment, zone, infused)
             if actual < earliest - SAMPLE_DAY_TOLERANCE or actual > latest + SAMPLE_DAY_TOLERANCE:
-                yield (
-                    sample,
-                    "actual_day",
-                    actual,
-                    f"{table}.actual_day differs by more than {SAMPLE_DAY_TOLERANCE:g} day from "
-                    f"{table}.sampled_at counted from the subject's infusion ({_where(first)}, "
-                    "infusion.infused_at): the NCA and ADaM read the day, SDTM the date-time; correct either",
-                )
+                yield sample, "actual_day", actual, _sample_day_text(table, first, earliest != latest)
+
+
+def _sample_day_text(table: str, infusion: Record, date_only: bool) -> str:
+    """The SAMPLE-DAY-MISMATCH query text, no value quoted: a real time is compared as that instant, a date
+    typed without a time (`_sample_span_days`: a span) as its whole date on the site's clock (D-19.1347,
+    D-19.1369)."""
+    where = f"counted from the subject's infusion ({_where(infusion)}, infusion.infused_at)"
+    if date_only:
+        return (
+            f"{table}.actual_day is more than {SAMPLE_DAY_TOLERANCE:g} day outside {table}.sampled_at's date "
+            "on the site's clock (a date without a time: from its 00:00 to the next day's 00:00), "
+            f"{where}: the NCA and ADaM read the day, SDTM the date; correct either"
+        )
+    return (
+        f"{table}.actual_day differs by more than {SAMPLE_DAY_TOLERANCE:g} day from {table}.sampled_at "
+        f"{where}: the NCA and ADaM read the day, SDTM the date-time; correct either"
+    )
 
 
 def earliest_assessment_day(protocol: Protocol | None) -> int:

@@ -1004,15 +1004,10 @@ def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | N
 
 
 def _without_directory(value: Any, directory: str) -> Any:
-    """`value` (an import report as data, or a text) with the server's temporary folder taken out of every
-    path: the user sees the file names they uploaded, never where the server kept them."""
-    if isinstance(value, str):
-        return value.replace(directory.rstrip("/") + "/", "")
-    if isinstance(value, dict):
-        return {k: _without_directory(v, directory) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_directory(v, directory) for v in value]
-    return value
+    """`cartrial.web.views.without_folder`: the one rule the import page follows too."""
+    from cartrial.web.views import without_folder
+
+    return without_folder(value, directory)
 
 
 def _uploaded_import(directory: str, run: Any) -> dict[str, Any]:

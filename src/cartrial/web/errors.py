@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cartrial.columns import is_unicode_text
 from cartrial.errors import (
+    MAX_PROBLEMS_SHOWN,
     CartrialError,
     ConflictError,
     InputError,
@@ -213,10 +214,6 @@ def _text(value: Any) -> str | None:
     return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-MAX_PROBLEMS_SHOWN = 1000
-"""Problems listed in one error answer (`problems`; `problems_total` counts them all): an import's
-thousand row-level problems are all shown, a request of 50,000 unknown fields does not get a 36 MB
-answer (D-19.349)."""
 MAX_ERROR_CHARACTERS = 4000
 """Longest ``error`` text of an answer (or message of an error page): the problems beyond are in
 `problems` (D-19.349)."""

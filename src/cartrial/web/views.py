@@ -1052,6 +1052,18 @@ SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
 """The `cartrial.analysis.toxicity` derivations the safety dashboard shows (and what they are)."""
 
 
+def _gap_named(exc: BaseException) -> str:
+    """An analysis-layer gap as the safety page's note names it: the exception's class, and the first
+    located problem's file and field when it carries problems — never its text, which may quote a stored
+    cell (``could not convert string to float: '…'``, a KeyError of a subject id; D-12.2, D-19.1350)."""
+    name = type(exc).__name__
+    problems = getattr(exc, "problems", None)
+    if problems:
+        where = ", ".join(str(w) for w in (problems[0].file, problems[0].field) if w)
+        return f"{name} at {where}" if where else name
+    return name
+
+
 def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool = False) -> SafetyData:
     """The safety datasets of `snapshot_for` (the user's subjects): the analysis layer's populations and its
     toxicity derivations (`cartrial.analysis.toxicity`), cached like the snapshot. A derivation the analysis
@@ -1098,7 +1110,7 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
             try:
                 datasets |= derive[name]()
             except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
-                notes.append(f"{what}: not derivable from this snapshot yet ({type(exc).__name__}: {exc})")
+                notes.append(f"{what}: not derivable from this snapshot yet ({_gap_named(exc)})")
         left_out = not_infused_finding(datasets, populations)  # D-19.88: the events no table here counts
         if left_out is not None:
             notes.append(left_out.statement)
@@ -1110,6 +1122,41 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
 
 HEATMAP_DAYS = 29
 """Days 0–28 after infusion in the CRS/ICANS heat map (the report's `crs_heatmap_figure` span)."""
+
+
+@dataclass(frozen=True)
+class DatasetTable:
+    """An analysis dataset shown on a page as the report shows it: its title, population, header and
+    rows (the cells of its CSV, `cartrial.tabular.csv_cells`), its column descriptions and its notes."""
+
+    name: str
+    title: str
+    population: str
+    header: list[str]
+    rows: list[list[str]]
+    descriptions: dict[str, str]
+    notes: tuple[str, ...]
+
+
+def dataset_table(dataset: Any) -> DatasetTable:
+    """`DatasetTable` of an analysis `Dataset` (every column, as the report's table of it)."""
+    from cartrial.tabular import csv_cells
+
+    header, rows = csv_cells(dataset.table)
+    return DatasetTable(
+        dataset.name,
+        dataset.title,
+        str(dataset.population),
+        header,
+        rows,
+        dict(dataset.columns or {}),
+        tuple(dataset.notes),
+    )
+
+
+NO_INFUSED_INFECTIONS = "No infused patient by the cut-off."
+NO_INFECTIONS = "No treatment-emergent infection by the cut-off."
+NOT_DERIVED_INFECTIONS = "Not derivable from this snapshot (see the notes above)."
 
 
 @dataclass(frozen=True)
@@ -1133,6 +1180,11 @@ class SafetyView:
     """The grade value of a day of an unresolved episode not graded that day: the analysis layer's
     `cartrial.analysis.toxicity.UNGRADED`, carried by the view so every render of the heat map has it
     (D-19.780)."""
+    infections: DatasetTable | None = None
+    """The analysis layer's `infections_by_period` (the report's table, D-19.1310); None when it was not
+    derived (no infused patient, or the derivation not possible from this snapshot)."""
+    infections_none: str = ""
+    """A statement under (or instead of) the infection table: none by the cut-off, no infused patient."""
 
 
 def _ungraded() -> int:
@@ -1227,7 +1279,16 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
 
     def empty(*notes: str) -> SafetyView:
         return SafetyView(
-            cutoff, tuple(range(HEATMAP_DAYS)), {"crs": [], "icans": []}, [], [], [], [], list(notes), True
+            cutoff,
+            tuple(range(HEATMAP_DAYS)),
+            {"crs": [], "icans": []},
+            [],
+            [],
+            [],
+            [],
+            list(notes),
+            True,
+            infections_none=NO_INFUSED_INFECTIONS,
         )
 
     try:
@@ -1306,6 +1367,15 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         *analysis.notes,
         *(n for k in ("crs_episodes", "icans_episodes") if (d := analysis.datasets.get(k)) for n in d.notes),
     ]
+    # the report's infections by onset period, from the one analysis dataset (D-19.1310, D-19.1350)
+    by_period = analysis.datasets.get("infections_by_period")
+    infections = dataset_table(by_period) if by_period is not None else None
+    if by_period is None:
+        infections_none = NOT_DERIVED_INFECTIONS if subjects else NO_INFUSED_INFECTIONS
+    elif not int(by_period.table["n_events"].sum()):
+        infections_none = NO_INFECTIONS
+    else:
+        infections_none = ""
     return SafetyView(
         cutoff,
         tuple(range(HEATMAP_DAYS)),
@@ -1316,6 +1386,8 @@ def safety_view(handle: StudyUser, sites: Sites, cutoff: dt.date | None = None) 
         serious_columns,
         notes,
         bool(analysis.snapshot.get("unlocked", True)),
+        infections=infections,
+        infections_none=infections_none,
     )
 
 
@@ -1449,6 +1521,21 @@ class ImportOutcome:
     forms: list[dict[str, Any]]
     problems: list[dict[str, Any]]
     message: str
+    problems_total: int = 0
+    """How many problems the refusal has: `problems` lists at most `MAX_PROBLEMS_SHOWN` of them, as the
+    API's ``problems`` / ``problems_total`` (D-19.349, D-19.1352); for `frozen`, how many records the lock
+    froze (`ConflictError.records_total`, D-19.1364)."""
+    frozen: list[dict[str, Any]] = field(default_factory=list)
+    """A data lock's refusal: each frozen record (record id, ``table.column``, message, allowed; never a
+    value), `cartrial.errors.conflict_problems` (D-19.1331, D-19.1351)."""
+    conflict: bool = False
+    """Refused by the study's data (a data lock, a record changed meanwhile): the API's 409."""
+    frozen_more: str = ""
+    """The store's count of the frozen records not listed one by one: the table's footer (D-19.1364)."""
+    edit_checks: list[dict[str, Any]] = field(default_factory=list)
+    """The soft edit checks that fired, a data query each (`Finding.as_dict`, the API's ``edit_checks``;
+    D-19.1354)."""
+    dry_run: bool = False
 
 
 def upload_names(names: Sequence[str | None], allowed: set[str] | None = None) -> list[str]:
@@ -1483,6 +1570,19 @@ def upload_names(names: Sequence[str | None], allowed: set[str] | None = None) -
     return out
 
 
+def without_folder(value: Any, directory: str) -> Any:
+    """`value` (an import report as data, or a text) with the server's temporary folder taken out of every
+    path: the user sees the file names they uploaded, never where the server kept them (the API's answers
+    and the import page, D-19.1353)."""
+    if isinstance(value, str):
+        return value.replace(directory.rstrip("/") + "/", "")
+    if isinstance(value, dict):
+        return {k: without_folder(v, directory) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_folder(v, directory) for v in value]
+    return value
+
+
 def import_upload(
     handle: StudyUser,
     files: Sequence[tuple[str, bytes]],
@@ -1495,8 +1595,9 @@ def import_upload(
     mapping files, in that order) through the store's atomic import: all files are checked, every problem
     is reported with file, row and field, and nothing is written unless all pass."""
     import tempfile
+    from dataclasses import replace
 
-    from cartrial.errors import InputError, Problem
+    from cartrial.errors import MAX_PROBLEMS_SHOWN, InputError, Problem, conflict_problems
     from cartrial.store.importing import import_redcap, import_templates
 
     handle.check(Action.IMPORT, "import")
@@ -1533,20 +1634,33 @@ def import_upload(
         except StoredValueError:
             raise  # a stored date no reader reads: the refusal itself, 409 (D-19.556)
         except InputError as exc:
+            # as the API lists them: at most MAX_PROBLEMS_SHOWN, each value shortened (`Problem.as_dict`)
             problems = [
                 {
                     "file": Path(p.file).name if p.file else "",
                     "row": p.row,
                     "field": p.field,
-                    "value": p.value,
+                    # the folder out first, then shortened: the API's order (`_uploaded_import`)
+                    "value": replace(p, value=without_folder(p.value, folder)).as_dict()["value"],
                     "message": p.message,
                     "allowed": p.allowed,
                 }
-                for p in exc.problems
+                for p in exc.problems[:MAX_PROBLEMS_SHOWN]
             ]
-            return ImportOutcome(False, [], problems, str(exc).splitlines()[0] if str(exc) else "")
+            first = without_folder(str(exc).splitlines()[0], folder) if str(exc) else ""
+            return ImportOutcome(False, [], problems, first, problems_total=len(exc.problems))
         except ConflictError as exc:
-            return ImportOutcome(False, [], [], str(exc))
+            listing = conflict_problems(exc)  # each frozen record, as the CLI lists them
+            return ImportOutcome(
+                False,
+                [],
+                [],
+                str(exc),
+                problems_total=listing.total,
+                frozen=listing.problems,
+                conflict=True,
+                frozen_more=listing.more or "",
+            )
     forms = [
         {
             "form": f.form,
@@ -1560,8 +1674,13 @@ def import_upload(
         }
         for f in report.forms
     ]
+    # the soft edit checks that fired (a data query each), as the API and the CLI list them (D-19.1354)
+    checks = [
+        {**without_folder(f.as_dict(), folder), "file": Path(f.record.file).name if f.record.file else ""}
+        for f in report.edit_checks
+    ]
     what = "checked (dry run, nothing written)" if dry_run else "imported"
-    return ImportOutcome(True, forms, [], f"{len(forms)} form(s) {what}")
+    return ImportOutcome(True, forms, [], f"{len(forms)} form(s) {what}", edit_checks=checks, dry_run=dry_run)
 
 
 def user_list(handle: StudyUser) -> list[dict[str, Any]]:
@@ -1582,12 +1701,14 @@ __all__ = [
     "CaseCell",
     "CaseVisit",
     "Casebook",
+    "DatasetTable",
     "ImportOutcome",
     "NotVisible",
     "SafetyView",
     "StudyHome",
     "SubjectRow",
     "casebook",
+    "dataset_table",
     "escalation_view",
     "export_forms",
     "import_upload",
@@ -1603,4 +1724,5 @@ __all__ = [
     "upload_names",
     "user_list",
     "visible_sites",
+    "without_folder",
 ]

@@ -76,4 +76,5 @@ async def import_files(request: Request, user: WebUser = Depends(permit(Action.I
         dry_run=dry_run,
         reason=reason if isinstance(reason, str) and reason.strip() else None,
     )
-    return _page(request, user, outcome, status_code=200 if outcome.ok else 422)
+    # a refusal by the study's data (a data lock) is the API's 409, bad input its 422 (D-19.1351)
+    return _page(request, user, outcome, status_code=200 if outcome.ok else 409 if outcome.conflict else 422)
