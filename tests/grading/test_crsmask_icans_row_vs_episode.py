@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading import EpisodeOptions, GradingUnit, derive_icans_episodes, derive_icans_grades
 
@@ -23,7 +24,7 @@ ROW = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(st.lists(ROW, min_size=1, max_size=6), st.sampled_from(list(GradingUnit)))
 def test_the_worst_icans_episode_is_the_worst_row_grade(
     rows: list[tuple[int, str, str, str]], unit: GradingUnit

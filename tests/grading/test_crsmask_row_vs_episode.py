@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 from tests.grading.test_grading_episodes import INFUSED, INFUSIONS, crs_frame
 
 from cartrial.errors import OptionError
@@ -193,7 +194,7 @@ def _frame(
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=property_examples(40), deadline=None)
 @given(
     st.lists(ROW, min_size=1, max_size=6),
     st.sampled_from(list(GradingUnit)),

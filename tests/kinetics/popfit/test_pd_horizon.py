@@ -72,6 +72,7 @@ def test_the_cli_map_names_the_file_and_column(tmp_path: Path) -> None:
     assert "end_days" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.nightly  # a long study (suite time, D-19.1374)
 def test_a_late_map_runs_and_its_profile_stops_at_the_limit(tmp_path: Path) -> None:
     """A titre on day 30,000: the MAP's horizon, 1.5 x 30,000 + 1 = 45,001 days, is past the limit (was:
     end_days out of range); the profile drawn 0 to 1.5 x the last sample stops at 36,500 days, never a value

@@ -105,6 +105,7 @@ def test_saem_agrees_with_nlme_within_2_percent() -> None:
         assert got[name] == pytest.approx(ref[name], rel=0.02), (name, got[name], ref[name])
 
 
+@pytest.mark.nightly  # a long study (suite time, D-19.1374)
 @pytest.mark.parametrize("method", ["focei", "laplace"])
 def test_conditional_methods_agree_with_nlme_within_3_percent_at_their_own_maximum(method: str) -> None:
     """Typical values and the residual SD within 2 %, the random-effect SDs within 3 % (a flat direction:

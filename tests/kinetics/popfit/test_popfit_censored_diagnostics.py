@@ -170,6 +170,7 @@ def test_an_unknown_npde_method_is_refused(bad: str) -> None:
         data_npde(data, sims, LOG, np.random.default_rng(0), method=bad)
 
 
+@pytest.mark.nightly  # a long study (suite time, D-19.1374)
 def test_a_titre_fit_marks_its_censored_samples_and_draws_them_as_such(tmp_path: Path) -> None:
     """A fit of titres (interval likelihood): the diagnostics table says which samples are censored and
     gives their bounds, the NPDE of the fit are near N(0, 1), the VPC is on the grid, and the figures

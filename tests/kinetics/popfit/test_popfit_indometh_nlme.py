@@ -245,6 +245,7 @@ def test_conditional_methods_agree_with_nlme_where_nlme_is_a_maximum(method: str
     assert any("omega² of k1 collapsed" in p for p in fit.convergence_problems), fit.convergence_problems
 
 
+@pytest.mark.nightly  # a long study (suite time, D-19.1374)
 def test_saem_reports_the_collapse_and_without_it_finds_the_same_maximum() -> None:
     """SAEM on nlme's IIV structure reports SD(lrc1) → 0 (not converged); on the structure the data support
     (IIV on A1 and A2, what that message asks for) it converges to the maximum the conditional methods find —

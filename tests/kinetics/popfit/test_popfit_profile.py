@@ -86,6 +86,7 @@ def test_the_profile_drops_by_the_chi_square_quantile_at_each_end(one_compartmen
         assert prof.ll_hat - ll == pytest.approx(CHI2_1_95_HALF, abs=0.25)
 
 
+@pytest.mark.nightly  # a long study (suite time, D-19.1374)
 def test_a_fit_without_wald_intervals_gets_profile_intervals_for_typical_values() -> None:
     """12 subjects of the full Stein model: when the Fisher information is not positive definite no SE is
     given, and `ci="auto"` gives every typical value a profile interval (labelled); variances stay without.

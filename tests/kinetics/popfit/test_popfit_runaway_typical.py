@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import property_examples
@@ -72,6 +73,7 @@ def test_map_names_the_parameter_it_cannot_use(tmp_path: Path) -> None:
     assert "typical.foldx" not in result.stderr
 
 
+@pytest.mark.nightly  # a long study (suite time, D-19.1374)
 def test_an_information_matrix_inversion_finds_singular_is_a_labelled_fit(tmp_path: Path) -> None:
     """The example with IIV on tmax, Cmax and α (seed 1): β ran to about 0, the information passed the
     eigenvalue test but its inversion raised LinAlgError ("Singular matrix") — a traceback and exit 1 instead
