@@ -553,14 +553,14 @@ def iso_instants(texts: pd.Series) -> pd.Series:
     >>> [str(t) for t in iso_instants(texts)]
     ['2021-06-01 02:00:00+00:00', '2021-06-01 10:00:00+00:00', '2021-06-02 00:00:00+00:00']
     """
-    text = texts.astype(object).where(texts.notna(), "").astype(str).str.strip()
-    lower_z = text.str.endswith("z").to_numpy(dtype=bool)
-    if lower_z.any():
-        text = text.copy()
-        text[lower_z] = text[lower_z].str[:-1] + "Z"
-    offset = np.fromiter(map(_ends_with_offset, text.tolist()), dtype=bool, count=len(text))
-    blank = (text == "").to_numpy(dtype=bool)
-    short = (text.str.len() <= 10).to_numpy(dtype=bool) & ~blank
+    # one pass over the texts (stripped, a trailing z made Z), then the flags of each
+    cells = [t.strip() for t in texts.astype(object).where(texts.notna(), "").astype(str).tolist()]
+    cells = [t[:-1] + "Z" if t.endswith("z") else t for t in cells]
+    text = pd.Series(cells, index=texts.index, dtype=object)
+    offset = np.fromiter(map(_ends_with_offset, cells), dtype=bool, count=len(cells))
+    lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+    blank = lengths == 0
+    short = (lengths <= 10) & ~blank
     out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
     for part, suffix in ((offset, ""), (~offset & ~short & ~blank, "+00:00"), (short, "T00:00:00+00:00")):
         if part.any():

@@ -156,7 +156,8 @@ def check_duplicate_assessments(
                 c: (text[c] if c == "subject_id" else text[c].str.lower()).mask(text[c] == "").to_numpy()
                 for c in key
             },
-            time_column: moments.to_numpy(),
+            # the instants as a datetime64 column (groups as the Timestamps do, without boxing each one)
+            time_column: moments.array,
         }
     )
     check_repeated_keys(keys, frame, problems, time_column)
