@@ -147,8 +147,12 @@ def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) 
 
     values = frame[column].reset_index(drop=True)
     subject_zone = frame["subject_id"].astype(str).map(zones).fillna("").reset_index(drop=True)
-    texts = values.where(values.map(lambda v: isinstance(v, str)), "").astype(str).str.strip()
-    timed = texts.str.len() > 10
+    # one pass: each text stripped (a cell that is no text: blank), then which hold more than a date
+    stripped = [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
+    texts = pd.Series(stripped, index=values.index, dtype=object)
+    timed = pd.Series(
+        np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped)) > 10, index=values.index
+    )
     # vectorised (pandas' conversion with the zoneinfo object `site_days` hands it: the instants `site_date`
     # reads); a text pandas does not read goes through `site_date` (the one rule)
     # a text without offset is UTC (`utc_moment`), whatever the row before it (`iso_instants`, D-19.777)
@@ -157,7 +161,8 @@ def site_date_texts(frame: pd.DataFrame, column: str, zones: Mapping[str, str]) 
     out = values.to_numpy(dtype=object).copy()
     if fast.any():
         days = site_days(when[fast], subject_zone[fast])
-        out[fast] = days.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+        # ISO dates (YYYY-MM-DD) of the naive midnights, as strftime("%Y-%m-%d") writes them
+        out[fast] = np.datetime_as_string(days.to_numpy(dtype="datetime64[D]"), unit="D").astype(object)
     slow = (timed.to_numpy(dtype=bool)) & ~fast
     if slow.any():
         ids = frame["subject_id"].reset_index(drop=True)
