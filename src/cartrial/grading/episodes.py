@@ -500,6 +500,22 @@ def _therapy_summary(
     return counts, details
 
 
+def therapies_by_subject(therapies: Sequence[TherapyRecord]) -> dict[str, list[TherapyRecord]]:
+    """Each subject's therapies (`subject_id` → its records, in the order given): what
+    ``[t for t in therapies if t.subject_id == sid]`` gives for every subject, built in one pass.
+
+    >>> from cartrial.grading.tables import TherapyRecord
+    >>> at = datetime(2024, 1, 1, tzinfo=UTC)
+    >>> records = [TherapyRecord(s, at, "tocilizumab", "", None, "") for s in ("S1", "S2", "S1")]
+    >>> {sid: len(own) for sid, own in therapies_by_subject(records).items()}
+    {'S1': 2, 'S2': 1}
+    """
+    out: dict[str, list[TherapyRecord]] = {}
+    for record in therapies:
+        out.setdefault(record.subject_id, []).append(record)
+    return out
+
+
 def _subject_rows(
     subject_ids: npt.NDArray[np.object_], times: list[datetime | None], good: npt.NDArray[np.bool_]
 ) -> dict[str, npt.NDArray[np.int64]]:
@@ -577,9 +593,10 @@ def crs_episodes(
     row_masking = enum_member(RowMasking, masking, "masking")
     summaries: list[EpisodeSummary] = []
     option_record = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
+    therapies_of = therapies_by_subject(therapies)
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
-        own_therapies = [t for t in therapies if t.subject_id == sid]
+        own_therapies = therapies_of.get(sid, [])
         # CRS follows the infusion: earlier assessments (lymphodepletion) never open an episode
         before = np.array([inputs.assessed_at[i] < infused_at for i in all_rows], dtype=bool)
         pre_rows, rows = all_rows[before], all_rows[~before]
@@ -723,6 +740,7 @@ def icans_episodes(
         np.zeros(n, dtype=bool) if sedated is None else np.asarray(sedated, dtype=bool) & (graded.grade == 0)
     )
     summaries: list[EpisodeSummary] = []
+    therapies_of = therapies_by_subject(therapies)
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
         # ICANS follows the infusion: earlier assessments never open an episode
@@ -789,9 +807,7 @@ def icans_episodes(
                 and (at := inputs.assessed_at[i]) is not None
                 and last_graded < at < resolved_at
             ]
-            counts, details = _therapy_summary(
-                [t for t in therapies if t.subject_id == sid], onset_at, resolved_at or times[-1]
-            )
+            counts, details = _therapy_summary(therapies_of.get(sid, []), onset_at, resolved_at or times[-1])
             summaries.append(
                 EpisodeSummary(
                     episode=number,
