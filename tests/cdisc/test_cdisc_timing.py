@@ -5,9 +5,11 @@ get one number per subject and date in every domain (`number_unscheduled`)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import property_examples
@@ -19,6 +21,7 @@ from cartrial.cdisc.common import (
     Visit,
     VisitAssigner,
     dtc,
+    is_scheduled_visit,
     number_unscheduled,
     study_day,
     timing_columns,
@@ -103,6 +106,27 @@ def test_unscheduled_visits_get_one_number_per_subject_and_date_in_every_domain(
     assert fa["VISITNUM"].tolist() == [3.01, 3.03]
     assert lb["VISIT"].tolist() == ["UNSCHEDULED 3.03", "UNSCHEDULED 3.02", "DAY 1", "UNSCHEDULED 3.01"]
     assert fa["VISIT"].tolist() == ["UNSCHEDULED 3.01", "UNSCHEDULED 3.03"]
+
+
+@pytest.mark.parametrize("count", [99, 100, 150])
+def test_many_unscheduled_dates_stay_between_two_protocol_visits(count: int) -> None:
+    """By hand: `count` consecutive unscheduled dates after protocol visit 1 (before visit 2). Every number
+    stays strictly between 1 and 2, never a protocol visit's number (SV would call it planned and merge it
+    with visit 2, D-19.1367), all distinct and increasing in date order, each with its own VISIT
+    (D-19.1375)."""
+    days = [(dt.date(2021, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(count)]
+    lb = pd.DataFrame(
+        {"USUBJID": ["S"] * count, "VISITNUM": [1.0] * count, "VISIT": [UNSCHEDULED] * count, "LBDTC": days}
+    )
+    number_unscheduled({"LB": lb}, {"LB": "LBDTC"})
+    numbers = lb["VISITNUM"].tolist()
+    assert all(1.0 < x < 2.0 for x in numbers)
+    assert all(a < b for a, b in itertools.pairwise(numbers))
+    assert not is_scheduled_visit(lb["VISITNUM"], VISITS).any()
+    assert lb["VISIT"].nunique() == count
+    assert all(v.startswith("UNSCHEDULED 1.") for v in lb["VISIT"])
+    assert numbers[0] == (1.01 if count < 100 else 1.001)
+    assert numbers[-1] == (1.99 if count < 100 else round(1 + count / 1000, 3))
 
 
 def test_a_record_before_consent_gets_no_visit_record_by_record_or_vectorised() -> None:

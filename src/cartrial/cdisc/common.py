@@ -706,7 +706,10 @@ UNSCHEDULED = "UNSCHEDULED"
 def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[str, str]) -> None:
     """Number the unscheduled visits of every domain at once (in place): per subject and last scheduled
     visit before it (VISITNUM x), the distinct dates of unscheduled records in any domain get x.01, x.02, …
-    in date order, VISIT ``UNSCHEDULED x.0k`` — the same date is the same visit in every domain."""
+    in date order, VISIT ``UNSCHEDULED x.0k`` — the same date is the same visit in every domain. A base with
+    n >= 100 such dates uses d = len(str(n)) decimals instead of 2 (x.001 … x.150 for 150): every number
+    stays strictly between x and x+1, never a protocol visit's number, distinct and in date order
+    (D-19.1375)."""
     parts = []
     for name, column in dtc_columns.items():
         frame = frames.get(name)
@@ -726,9 +729,13 @@ def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[
     if not parts:
         return
     days = pd.concat(parts, ignore_index=True).drop_duplicates().sort_values(["USUBJID", "BASE", "DAY"])
-    k = days.groupby(["USUBJID", "BASE"], sort=False).cumcount() + 1
-    days["NUMBER"] = (days["BASE"] + k / 100).round(2)
-    lookup = days.set_index(["USUBJID", "BASE", "DAY"])["NUMBER"]
+    groups = days.groupby(["USUBJID", "BASE"], sort=False)
+    k = groups.cumcount() + 1
+    count = groups["DAY"].transform("size")
+    digits = np.maximum(2, np.floor(np.log10(count.to_numpy(dtype=float))).astype(int) + 1)
+    days["NUMBER"] = [round(b + i / 10.0**d, d) for b, i, d in zip(days["BASE"], k, digits, strict=True)]
+    days["LABEL"] = [f"UNSCHEDULED {x:.{d}f}" for x, d in zip(days["NUMBER"], digits, strict=True)]
+    lookup = days.set_index(["USUBJID", "BASE", "DAY"])[["NUMBER", "LABEL"]]
     for name, column in dtc_columns.items():
         frame = frames.get(name)
         if frame is None or not len(frame) or "VISIT" not in frame.columns:
@@ -739,9 +746,9 @@ def number_unscheduled(frames: Mapping[str, pd.DataFrame], dtc_columns: Mapping[
         keys = pd.MultiIndex.from_arrays(
             [frame["USUBJID"][mask], frame["VISITNUM"][mask], date_part(frame[column][mask])]
         )
-        number = lookup.reindex(keys).to_numpy(dtype=float)
-        frame.loc[mask, "VISITNUM"] = number
-        frame.loc[mask, "VISIT"] = [f"UNSCHEDULED {x:.2f}" for x in number]
+        found = lookup.reindex(keys)
+        frame.loc[mask, "VISITNUM"] = found["NUMBER"].to_numpy(dtype=float)
+        frame.loc[mask, "VISIT"] = found["LABEL"].to_numpy(dtype=object)
 
 
 def finalize(frame: pd.DataFrame, spec: DatasetSpec, sort: Sequence[str] | None = None) -> pd.DataFrame:
