@@ -65,3 +65,18 @@ def test_crs_masking_is_in_the_help(cli) -> None:  # type: ignore[no-untyped-def
     text = " ".join(out.split())
     assert "--crs-masking" in text
     assert "allowed: after_fever | recorded; default after_fever" in text
+
+
+@pytest.mark.parametrize("value", ["after_fever", "recorded"])
+def test_the_json_options_equal_each_rows_option_columns(cli, tmp_path: Path, value: str) -> None:  # type: ignore[no-untyped-def]
+    """The command's --json options and every episode row's option columns are one record
+    (`grading.episodes.crs_option_record`), so they cannot drift apart."""
+    crs, inf = _files(tmp_path)
+    code, out, err = cli("grade", "episodes", crs, "--infusion-dates", inf, "--crs-masking", value, "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    options = document["options"]
+    assert options["masking"] == value
+    assert document["rows"]
+    for row in document["rows"]:
+        assert {name: row[name] for name in options} == options

@@ -321,7 +321,12 @@ def episodes_command(
     """Per-subject CRS or ICANS episodes: onset, maximum grade and when, duration, masking, therapies."""
     from cartrial.allowed import enum_member
     from cartrial.errors import InputError, Problem
-    from cartrial.grading import EpisodeOptions, derive_crs_episodes, derive_icans_episodes
+    from cartrial.grading import (
+        EpisodeOptions,
+        crs_option_record,
+        derive_crs_episodes,
+        derive_icans_episodes,
+    )
     from cartrial.grading.crs import CRS_SCALE
     from cartrial.grading.icans import ICANS_SCALE
     from cartrial.tabular import emit_table, read_csv
@@ -356,7 +361,7 @@ def episodes_command(
         extra = {
             "kind": "crs",
             "scale": CRS_SCALE,
-            "options": {**options.as_dict(), **ep_options.as_dict(), "masking": masking.value},
+            "options": crs_option_record(options, ep_options, masking),
         }
     else:
         frame = _read_icans(file)

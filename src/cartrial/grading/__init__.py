@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         EpisodeOptions,
         EpisodeSummary,
         crs_episodes,
+        crs_option_record,
         icans_episodes,
     )
     from cartrial.grading.events import LabRun, episode_events, lab_events, lab_runs
@@ -163,6 +164,7 @@ _EXPORTS: dict[str, str] = {
     "check_lab_plausibility": "cartrial.grading.quality",
     "crs_assessment_masked": "cartrial.grading.frames",
     "crs_episodes": "cartrial.grading.episodes",
+    "crs_option_record": "cartrial.grading.episodes",
     "ctcae_term": "cartrial.grading.ctcae",
     "derive_crs_assessment_grades": "cartrial.grading.frames",
     "derive_crs_episodes": "cartrial.grading.frames",
@@ -259,6 +261,7 @@ __all__ = [
     "check_lab_plausibility",
     "crs_assessment_masked",
     "crs_episodes",
+    "crs_option_record",
     "ctcae_term",
     "derive_crs_assessment_grades",
     "derive_crs_episodes",

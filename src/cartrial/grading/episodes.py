@@ -548,6 +548,15 @@ class CrsEpisodeResult:
     assessment_before_infusion: npt.NDArray[np.bool_]
 
 
+def crs_option_record(
+    options: CrsOptions, episode_options: EpisodeOptions, masking: RowMasking
+) -> dict[str, Any]:
+    """The options of a CRS episode grading as one record: the CRS options, the episode options and the
+    row `masking` (D-19.1356) — each episode row's option columns and `cartrial grade episodes --json`'s
+    options alike."""
+    return {**options.as_dict(), **episode_options.as_dict(), "masking": masking.value}
+
+
 def crs_episodes(
     inputs: CrsInputs,
     infusions: dict[str, datetime],
@@ -592,7 +601,7 @@ def crs_episodes(
     before_out = np.zeros(n, dtype=bool)
     row_masking = enum_member(RowMasking, masking, "masking")
     summaries: list[EpisodeSummary] = []
-    option_record = {**opts.as_dict(), **ep_opts.as_dict(), "masking": row_masking.value}
+    option_record = crs_option_record(opts, ep_opts, row_masking)
     therapies_of = therapies_by_subject(therapies)
     for sid, all_rows in _subject_rows(inputs.subject_id, inputs.assessed_at, use).items():
         infused_at = infusions[sid]
