@@ -543,8 +543,9 @@ def iso_instants(texts: pd.Series) -> pd.Series:
     reads its text, spaces around it ignored (NaT for a blank, None, NaN or a text `utc_moment` refuses): a
     text without an offset is UTC. In one call pandas 2.x gives a time without an offset the offset of the
     row before it ('…T10:00+08:00' then '…T10:00' both 02:00Z; review 3 of D-19.710), so every text reaches
-    pandas with an explicit offset: a trailing ``z`` is made ``Z`` (one vectorised step), a text that ends
-    with Z or ±hh[[:]mm] is read as it is, any other gets "+00:00" appended (a bare date "T00:00:00+00:00"),
+    pandas with an explicit offset: a trailing ``z`` is made ``Z`` (in the pass that strips the texts), a
+    text that ends with Z or ±hh[[:]mm] is read as it is, any other gets "+00:00" appended (a bare date
+    "T00:00:00+00:00"),
     so a text whose offset the end test missed (``+05:30:15``) fails to parse instead of leaking it. A text
     pandas does not read (``…T10:00:00+05:30:15``, ``2021-W22-3``) is read by `utc_moment`, once per
     distinct text (D-19.777).

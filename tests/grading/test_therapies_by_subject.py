@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import property_examples
 
 from cartrial.grading.episodes import therapies_by_subject
 from cartrial.grading.tables import TherapyRecord
@@ -28,7 +29,7 @@ records = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=property_examples(200), deadline=None)
 @given(records)
 def test_groups_equal_the_per_subject_filter(therapies: list[TherapyRecord]) -> None:
     grouped = therapies_by_subject(therapies)

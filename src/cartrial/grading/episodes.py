@@ -846,4 +846,5 @@ __all__ = [
     "ResolutionRule",
     "crs_episodes",
     "icans_episodes",
+    "therapies_by_subject",
 ]
