@@ -1003,29 +1003,22 @@ def _save_uploads(files: list[UploadFile], directory: Any, allowed: set[str] | N
     return names
 
 
-def _without_directory(value: Any, directory: str) -> Any:
-    """`cartrial.web.views.without_folder`: the one rule the import page follows too."""
-    from cartrial.web.views import without_folder
-
-    return without_folder(value, directory)
-
-
 def _uploaded_import(directory: str, run: Any) -> dict[str, Any]:
     """Run an import of files saved in `directory`; its report or its problems name the uploaded files."""
     from dataclasses import replace
+
+    from cartrial.web.views import without_folder  # the one rule the import page follows too
 
     try:
         report = run()
     except InputError as exc:
         problems = [
-            replace(
-                p, file=_without_directory(p.file, directory), value=_without_directory(p.value, directory)
-            )
+            replace(p, file=without_folder(p.file, directory), value=without_folder(p.value, directory))
             for p in exc.problems
         ]
-        header = _without_directory(exc.header, directory) if exc.header else None
+        header = without_folder(exc.header, directory) if exc.header else None
         raise type(exc)(problems, header=header) from None
-    return dict(_without_directory(report.as_dict(), directory))
+    return dict(without_folder(report.as_dict(), directory))
 
 
 @router.post("/import/templates", tags=["import"])

@@ -1052,18 +1052,6 @@ SAFETY_DATASETS: tuple[tuple[str, str], ...] = (
 """The `cartrial.analysis.toxicity` derivations the safety dashboard shows (and what they are)."""
 
 
-def _gap_named(exc: BaseException) -> str:
-    """An analysis-layer gap as the safety page's note names it: the exception's class, and the first
-    located problem's file and field when it carries problems — never its text, which may quote a stored
-    cell (``could not convert string to float: '…'``, a KeyError of a subject id; D-12.2, D-19.1350)."""
-    name = type(exc).__name__
-    problems = getattr(exc, "problems", None)
-    if problems:
-        where = ", ".join(str(w) for w in (problems[0].file, problems[0].field) if w)
-        return f"{name} at {where}" if where else name
-    return name
-
-
 def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool = False) -> SafetyData:
     """The safety datasets of `snapshot_for` (the user's subjects): the analysis layer's populations and its
     toxicity derivations (`cartrial.analysis.toxicity`), cached like the snapshot. A derivation the analysis
@@ -1110,7 +1098,9 @@ def safety_data(handle: StudyUser, cutoff: dt.date, *, adverse_events_only: bool
             try:
                 datasets |= derive[name]()
             except (KeyError, ValueError, TypeError) as exc:  # an analysis-layer gap, shown on the page
-                notes.append(f"{what}: not derivable from this snapshot yet ({_gap_named(exc)})")
+                # named by the exception's class, never its text, which may quote a stored cell
+                # (``could not convert string to float: '…'``, a KeyError of a subject id; D-12.2, D-19.1350)
+                notes.append(f"{what}: not derivable from this snapshot yet ({type(exc).__name__})")
         left_out = not_infused_finding(datasets, populations)  # D-19.88: the events no table here counts
         if left_out is not None:
             notes.append(left_out.statement)
