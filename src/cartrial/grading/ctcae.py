@@ -231,10 +231,10 @@ def grade_bands(
     analyte: Analyte | str, ctcae_version: str = "5.0"
 ) -> tuple[tuple[float, float | None, int], ...]:
     """The laboratory grade bands of `analyte` by CTCAE `ctcae_version` in its canonical unit, grade 1 to 4:
-    (lower, upper, grade), a value in [lower, upper) has that grade; the grade-1 upper bound is the LLN
-    (None) unless the version fixes it (v6.0 neutrophils: 1.5 ×10^9/L). A grade without a laboratory
-    threshold is left out. The thresholds `grade_lab` grades by (one rule; the report's blood-count figure
-    draws them, D-19.1217).
+    (lower, upper, grade), a value in [lower, upper) has that grade; the grade-1 upper bound is the LLN (None)
+    unless the version fixes it (v6.0 neutrophils: 1.5 ×10^9/L). A grade without a laboratory threshold is
+    left out (anaemia grade 4; its grade 3 is [0, 80) g/L, D-19.1401). The thresholds `grade_lab` grades by
+    (one rule; the report's blood-count figure draws them, D-19.1217).
 
     >>> grade_bands("neutrophils"), grade_bands("neutrophils", "6.0")[0]
     (((1.5, None, 1), (1.0, 1.5, 2), (0.5, 1.0, 3), (0.0, 0.5, 4)), (1.0, 1.5, 1))
@@ -244,7 +244,9 @@ def grade_bands(
     out: list[tuple[float, float | None, int]] = []
     if b2 is not None:
         out.append((b2, criteria.grade1_bound, 1))
-    for lower, upper, grade in ((b3, b2, 2), (b4, b3, 3), (0.0 if b4 is not None else None, b4, 4)):
+    # the worst laboratory grade reaches down to 0 (anaemia: grade 3 < 80 g/L, grade 4 has no threshold)
+    grade3_lower = 0.0 if b4 is None else b4
+    for lower, upper, grade in ((b3, b2, 2), (grade3_lower, b3, 3), (0.0 if b4 is not None else None, b4, 4)):
         if lower is not None and upper is not None:
             out.append((lower, upper, grade))
     return tuple(out)
