@@ -13,11 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import property_examples
 
-from cartrial.grading.ctcae import ANALYTES, CANONICAL_UNIT, grade_bands, grade_lab
+from cartrial.grading import ctcae
+from cartrial.grading.ctcae import ANALYTES, CANONICAL_UNIT, Analyte, grade_bands, grade_lab
 
 
 def test_anaemia_bands_include_grade_3_below_80_g_per_l() -> None:
     assert grade_bands("hemoglobin") == ((100.0, None, 1), (80.0, 100.0, 2), (0.0, 80.0, 3))
+
+
+def test_the_lowest_band_that_exists_reaches_down_to_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the worst laboratory grade, its band starts at 0: criteria with a grade-2 threshold only
+    (< 100, no grade-3 or grade-4 laboratory threshold; a hypothetical analyte, no CTCAE term so stated)
+    give [100, LLN) grade 1 and [0, 100) grade 2, the grades `grade_lab` gives (a value < 100 is grade 2)."""
+    criteria = ctcae._Criteria("Anemia", (100.0, None, None), True)
+    monkeypatch.setitem(ctcae._V5, Analyte.HEMOGLOBIN, criteria)
+    assert grade_bands("hemoglobin") == ((100.0, None, 1), (0.0, 100.0, 2))
+    assert grade_lab("hemoglobin", 50.0, "g/L", 120.0).grade == 2
 
 
 @pytest.mark.parametrize(
