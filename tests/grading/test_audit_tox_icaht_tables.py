@@ -10,6 +10,7 @@ deeper runs merges the shallower runs around them, so the deeper duration never 
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import property_examples
@@ -27,6 +28,43 @@ def _t_early_table(days50: int, days20: int) -> int:
     g50 = 2 if days50 >= 7 else 1 if days50 >= 1 else 0
     g20 = 4 if days20 >= 14 else 3 if days20 >= 1 else 0
     return max(g50, g20)
+
+
+def _series(value: float, run: int, normal: float) -> tuple[list[int], list[float]]:
+    """Daily counts on days 0-30 and day 45: `value` on days 5 to 5 + run - 1 (starting after day 3, so the
+    never-recovered rule of §5.1 cannot apply), `normal` on every other day (every day sampled)."""
+    days = [*range(31), 45]
+    return days, [value if 5 <= d < 5 + run else normal for d in days]
+
+
+@pytest.mark.parametrize(
+    ("anc", "expected"),
+    [
+        # §5.1: ANC ≤ 500/µL for 7-13 days → grade 2; 500 itself is ≤ 500; ≤ 100/µL on no day
+        (500.0, (2, 7, 0)),
+        # ANC ≤ 100/µL for 7-13 days → grade 3 (≤ 500 for 7 days → grade 2; the higher of the two)
+        (100.0, (3, 7, 7)),
+    ],
+)
+def test_early_icaht_at_the_thresholds_for_7_days(anc: float, expected: tuple[int, int, int]) -> None:
+    graded = grade_icaht(*_series(anc, 7, 2000.0))
+    assert (graded.early_grade, graded.early_days_anc_le_500, graded.early_days_anc_le_100) == expected
+
+
+@pytest.mark.parametrize(
+    ("platelets", "expected"),
+    [
+        # §5.3, thresholds strict (<): 20.0 is < 50 for 14 days (≥ 7 → grade 2) and < 20 on no day
+        (20.0, (2, 14, 0)),
+        # 19.9 is < 20 for 14 days → grade 4 (≥ 14 days)
+        (19.9, (4, 14, 14)),
+    ],
+)
+def test_early_t_icaht_at_the_20_threshold_for_14_days(
+    platelets: float, expected: tuple[int, int, int]
+) -> None:
+    graded = grade_t_icaht(*_series(platelets, 14, 150.0))
+    assert (graded.early_grade, graded.early_days_plt_lt_50, graded.early_days_plt_lt_20) == expected
 
 
 COUNT_DAYS = st.lists(st.integers(0, 30), min_size=1, max_size=31, unique=True)
