@@ -277,11 +277,11 @@ def _site_moments(
     Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
     infusion, a time or a site without a zone: unchanged.
 
-    `infusion_day_not_before` (CRS assessments, D-19.1372): a date typed without a time on the site-calendar
-    day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of such a date, D-19.947) that
-    would fall before the infusion instant is taken at the infusion instant: the whole date is the
-    infusion's day and whether the assessment preceded the infusion is unknown, so it is not "before the
-    infusion"."""
+    `infusion_day_not_before` (CRS assessments, D-19.1372; ICANS assessments, D-19.1400): a date typed without
+    a time on the site-calendar day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of
+    such a date, D-19.947) that would fall before the infusion instant is taken at the infusion instant: the
+    whole date is the infusion's day and whether the assessment preceded the infusion is unknown, so it is not
+    "before the infusion"."""
     texts = text_frame(frame)[column].tolist()
     out: list[datetime | None] = []
     for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
@@ -781,7 +781,10 @@ def _icans_episode_summaries(
     _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = parse_icans_frame(text_frame(frame), problems)
-    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    # a date without a time on the infusion's site day is on day 0, not before the infusion (D-19.1400)
+    moments = _site_moments(
+        frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions, infusion_day_not_before=True
+    )
     inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
