@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import property_examples
 
-from cartrial.escalation import Boin, I3plus3, Mtpi2, TiteCrm, getprior
+from cartrial.escalation import (
+    Boin,
+    I3plus3,
+    Mtpi2,
+    StopWhenTooToxic,
+    TiteCrm,
+    getprior,
+    simulate,
+    with_behaviours,
+)
 from cartrial.escalation.isotonic import TIE_BREAK, boin_raw_estimates, isotonic_mtd_batch, pava
 from cartrial.escalation.outcomes import Outcomes, PatientOutcome
 from cartrial.escalation.spec import assemble_design
@@ -156,3 +165,36 @@ def test_select_mtd_is_the_closest_isotonic_estimate_among_kept_levels(
     broken = values + np.arange(1, values.size + 1) * TIE_BREAK
     distance = np.abs(broken - target)
     assert np.flatnonzero(kept)[int(np.argmin(distance))] == chosen
+
+
+def test_boin_extrasafe_stop_names_extrasafe_not_stop_when_too_toxic() -> None:
+    """Section 4.3 (BOIN 2.7.2 `get.oc`): with `extrasafe`, stop when n_1 >= 3 and P(p_1 > target) >
+    cutoff.eli - offset = 0.90. After 1TTN at target 0.3: P(p_1 > 0.3 | 2 of 3) = 1 - I_0.3(3, 2) = 1 -
+    (4 x 0.3^3 x 0.7 + 0.3^4) = 1 - 0.0837 = 0.9163: above 0.90, below the elimination cut-off 0.95 (level 1
+    is not eliminated), so the stop is extrasafe's. The fit's reason named `stop_when_too_toxic`, a behaviour
+    the design does not have (D-19.1391); a `StopWhenTooToxic` behaviour's stop still names itself."""
+    fit = Boin(5, 0.3, extrasafe=True).fit("1TTN")
+    assert not fit.continue_ and fit.next_dose is None and fit.select_mtd().dose_level is None
+    assert fit.eliminated == ()
+    text = " ".join(fit.reasons)
+    assert "stop_when_too_toxic" not in text
+    assert "extrasafe" in text
+    behaviour = with_behaviours(Boin(5, 0.3), StopWhenTooToxic(confidence=0.9)).fit("1TTN")
+    assert not behaviour.continue_ and "stop_when_too_toxic" in " ".join(behaviour.reasons)
+    assert "extrasafe" not in " ".join(behaviour.reasons)
+
+
+def test_boin_extrasafe_stop_has_its_own_label_in_simulated_trials() -> None:
+    """The per-trial stop reason of an extrasafe stop is `lowest_dose_extrasafe` (a safety stop: no MTD,
+    counted in the early-stop rate), not `lowest_dose_too_toxic` (stop_when_too_toxic) (D-19.1391). With a
+    true probability of 0.7 at level 1, a first cohort of 2/3 stops by extrasafe (P = 0.9163, above) and one
+    of 3/3 by elimination (P = 1 - 0.3^4 = 0.9919 > 0.95, `lowest_dose_eliminated`)."""
+    oc = simulate(
+        Boin(3, 0.3, extrasafe=True), [0.7, 0.8, 0.9], cohorts=3, trials=400, seed=3, keep_trials=True
+    )
+    table = oc.trials_table()
+    labels = set(table["stop_reason"])
+    assert "lowest_dose_too_toxic" not in labels
+    assert "lowest_dose_extrasafe" in labels
+    stopped = table[table["stop_reason"] == "lowest_dose_extrasafe"]
+    assert stopped["mtd"].isna().all()
