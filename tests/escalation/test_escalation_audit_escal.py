@@ -10,6 +10,7 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from tests.conftest import property_examples
 
 from cartrial.escalation import (
@@ -73,7 +74,7 @@ def test_one_more_patient_without_dlt_never_gives_a_more_severe_decision(
 @settings(max_examples=property_examples(40), deadline=None)
 @given(
     theta=st.sampled_from([0.15, 0.2, 0.25, 0.3, 0.33]),
-    fraction=st.floats(0.05, 0.9),
+    fraction=st.floats(0.05, 0.5),  # wider half-widths with 8 levels underflow the lowest level to 0.0
     n_doses=st.integers(1, 8),
     data=st.data(),
 )
@@ -198,3 +199,63 @@ def test_boin_extrasafe_stop_has_its_own_label_in_simulated_trials() -> None:
     assert "lowest_dose_extrasafe" in labels
     stopped = table[table["stop_reason"] == "lowest_dose_extrasafe"]
     assert stopped["mtd"].isna().all()
+
+
+def _by_hand(design: str, target: float, n: int, y: int) -> str:
+    """E/S/D/DU at the current dose from the text of sections 4.1-4.3 (BOIN) and 6 (i3+3), default options:
+    elimination (both) when n >= 3 and 1 - pbeta(target, y + 1, n - y + 1) > 0.95."""
+    if n >= 3 and float(stats.beta.sf(target, y + 1, n - y + 1)) > 0.95:
+        return "DU"
+    if design == "i3+3":
+        low, high = target - 0.05, target + 0.05
+        if y / n < low - 1e-12:
+            return "E"
+        if y / n <= high + 1e-12:
+            return "S"
+        return "S" if (y - 1) / n < low - 1e-12 else "D"
+    phi1, phi2 = 0.6 * target, 1.4 * target
+    lambda_e = math.log((1 - phi1) / (1 - target)) / math.log(target * (1 - phi1) / (phi1 * (1 - target)))
+    lambda_d = math.log((1 - target) / (1 - phi2)) / math.log(phi2 * (1 - target) / (target * (1 - phi2)))
+    if y <= math.floor(lambda_e * n):
+        return "E"
+    return "D" if y / n > lambda_d else "S"  # strict (as coded); the cap at U is the DU above
+
+
+@settings(max_examples=property_examples(40), deadline=None)
+@given(
+    design=st.sampled_from(["boin", "i3+3"]),
+    target=st.sampled_from([0.2, 0.25, 0.3]),
+    n_doses=st.integers(2, 5),
+    cohort_size=st.integers(1, 3),
+    draws=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=8),
+)
+def test_live_next_dose_follows_the_rule_step_by_step(
+    design: str, target: float, n_doses: int, cohort_size: int, draws: list[list[bool]]
+) -> None:
+    """Sections 4.2-4.3 and 6 applied cohort by cohort to a history the design itself produces: E moves up
+    unless at the top or into an eliminated level, D/DU move down unless at level 1, DU eliminates the
+    current and every higher level for the rest of the trial, level 1 eliminated stops with no dose and no
+    MTD. The fit of every prefix gives the next dose this walk gives."""
+    cls = Boin if design == "boin" else I3plus3
+    built = cls(n_doses, target, cohort_size=cohort_size)
+    n, y = [0] * n_doses, [0] * n_doses
+    eliminated = [False] * n_doses
+    dose, blocks = 0, []
+    for cohort in draws:
+        letters = cohort[:cohort_size]
+        blocks.append(f"{dose + 1}" + "".join("T" if d else "N" for d in letters))
+        n[dose] += len(letters)
+        y[dose] += sum(letters)
+        code = _by_hand(design, target, n[dose], y[dose])
+        if code == "DU":
+            eliminated[dose:] = [True] * (n_doses - dose)
+        fit = built.fit(" ".join(blocks))
+        if eliminated[0]:
+            assert not fit.continue_ and fit.next_dose is None and fit.select_mtd().dose_level is None
+            return
+        if code == "E" and dose < n_doses - 1 and not eliminated[dose + 1]:
+            dose += 1
+        elif code in ("D", "DU") and dose > 0:
+            dose -= 1
+        assert fit.next_dose == dose + 1, " ".join(blocks)
+        assert set(fit.eliminated) == {i + 1 for i in range(n_doses) if eliminated[i]}
