@@ -8,11 +8,13 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from tests.conftest import property_examples
 
+from cartrial.errors import InputError
 from cartrial.escalation import (
     Boin,
     I3plus3,
@@ -259,3 +261,15 @@ def test_live_next_dose_follows_the_rule_step_by_step(
             dose -= 1
         assert fit.next_dose == dose + 1, " ".join(blocks)
         assert set(fit.eliminated) == {i + 1 for i in range(n_doses) if eliminated[i]}
+
+
+def test_getprior_refuses_a_skeleton_that_leaves_the_open_unit_interval() -> None:
+    """Section 7.4's recurrence in logs: log s_i = log s_(i+1) x log(theta - delta) / log(theta + delta) going
+    down. getprior(0.135, 0.15, 8, 8): the factor is log(0.015) / log(0.285) = 3.3456, so |log s_3| = 1.8971 x
+    3.3456^5 = 805 and s_3 = exp(-805) is below the smallest double (exp(-745)): level 3 is 0.0 and the next
+    step took log(0), a bare `ValueError: math domain error`. It is an `InputError` naming `half_width`
+    (D-19.1392); the published check (§7.4) is unchanged to 1e-6."""
+    with pytest.raises(InputError) as caught:
+        getprior(0.135, 0.15, 8, 8)
+    assert any(p.field == "half_width" for p in caught.value.problems)
+    assert np.allclose(getprior(0.05, 0.25, 3, 5), [0.083973, 0.156741, 0.25, 0.354500, 0.460343], atol=1e-6)
