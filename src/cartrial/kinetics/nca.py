@@ -474,8 +474,12 @@ def _lambda_z(
         # adjusted R² is undefined for n <= 2 (division by n - 2 = 0): PKNCA adj.r.squared returns NA
         adj = np.where(w > 2, 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0), np.nan)
     lam = -slope
-    if options.lambda_z_window is not None:
-        window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= options.min_lambda_z_points)
+    manual = options.lambda_z_window is not None
+    # a manual window fits exactly its points: PKNCA's manually.selected.points ignores min.hl.points,
+    # adj.r.squared.factor and allow.tmax.in.half.life (R/half.life.R); a slope needs 2 points (D-19.1410)
+    min_points = 2 if manual else options.min_lambda_z_points
+    if manual:
+        window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= min_points)
     else:
         window_ok = (w >= options.min_lambda_z_points) & (w <= n_candidates[:, None])
     base = window_ok & np.isfinite(adj)
@@ -486,7 +490,9 @@ def _lambda_z(
     # A 2-point window (only with min_lambda_z_points = 2) has no adjusted R²: it never sets the best and is
     # chosen only when it is the only window, i.e. exactly 2 candidates (PKNCA half.life.R: "min.hl.points ==
     # 2 & nrow == 2"; docs/science/cellular-kinetics.md §2.4 step 3), or when it is the manual window.
-    if options.min_lambda_z_points == 2:
+    if manual:
+        qualifies = window_ok & (lam > 0)
+    elif options.min_lambda_z_points == 2:
         only_window = (w == 2) & (n_candidates[:, None] == 2)
         qualifies = qualifies | (window_ok & only_window & (lam > 0))
     has = qualifies.any(axis=1)
@@ -498,8 +504,8 @@ def _lambda_z(
     first_col = m - npts
     reasons = np.full(n, "", dtype=object)
     window_text = "in the manual lambda_z window" if options.lambda_z_window else "after Tmax"
-    few = n_candidates < options.min_lambda_z_points
-    reasons[few] = f"fewer than {options.min_lambda_z_points} quantifiable points {window_text}"
+    few = n_candidates < min_points
+    reasons[few] = f"fewer than {min_points} quantifiable points {window_text}"
     any_positive = (window_ok & (lam > 0)).any(axis=1)
     reasons[~few & ~has & ~any_positive] = "no window with a positive lambda_z (profile not declining)"
     reasons[~few & ~has & any_positive] = (

@@ -131,7 +131,9 @@ class NcaOptions:
             flat tolerance as in the PKNCA code; Phoenix uses the same 0.0001).
         allow_tmax_in_lambda_z: include the Tmax point in candidate windows (PKNCA default false).
         lambda_z_window: manual window (start, end) in time units: fit every quantifiable point in it
-            (for example a contraction half-life from Tmax to day 28); default automatic selection.
+            (for example a contraction half-life from Tmax to day 28); default automatic selection. As
+            PKNCA's manually selected points, `min_lambda_z_points`, `adj_r2_tolerance` and
+            `allow_tmax_in_lambda_z` do not apply: 2 points suffice (D-19.1410).
         intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
         persistence_rule: definition of ``persistence_days`` (default ``tlast``).
         min_span_ratio, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults 2, 0.9
