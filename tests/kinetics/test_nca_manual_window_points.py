@@ -86,6 +86,10 @@ def test_manual_window_uses_every_point_when_declining(concs: list[float], minim
     if len(values) < 2 or values[-1] / values[0] > 0.999:
         return
     times = [float(10 + i) for i in range(len(values))]
-    row = _one([0.0, *times], [0.0, *values], NcaOptions(lambda_z_window=(10.0, times[-1]), min_lambda_z_points=minimum))
+    row = _one(
+        [0.0, *times],
+        [0.0, *values],
+        NcaOptions(lambda_z_window=(10.0, times[-1]), min_lambda_z_points=minimum),
+    )
     assert row["lambda_z_n"] == len(values)
     assert row["lambda_z"] > 0

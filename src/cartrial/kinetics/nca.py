@@ -692,8 +692,9 @@ def _quality_flags(
     values: dict[str, FloatArray], options: NcaOptions
 ) -> tuple[npt.NDArray[np.object_], dict[str, npt.NDArray[np.object_]]]:
     """PKNCA's result exclusions as flags (PKNCA 0.12 ``exclude_nca_span.ratio``,
-    ``exclude_nca_min.hl.adj.r.squared``, ``exclude_nca_max.aucinf.pext``): span ratio below
-    ``min_span_ratio`` (PKNCA option ``min.span.ratio``, default 2), adjusted R² below ``min_adj_r2``
+    ``exclude_nca_min.hl.r.squared``, ``exclude_nca_min.hl.adj.r.squared``, ``exclude_nca_max.aucinf.pext``):
+    span ratio below ``min_span_ratio`` (PKNCA option ``min.span.ratio``, default 2), R² below ``min_r2``
+    (PKNCA option ``min.hl.r.squared``, default 0.9; D-19.1411), adjusted R² below ``min_adj_r2``
     (default 0.9) and % AUC extrapolated above ``max_auc_pct_extrap`` (PKNCA option ``max.aucinf.pext``,
     default 20). Returns one text per profile and, per affected parameter, the text of the flags that
     affect it (the half-life flags affect every terminal-phase parameter; the extrapolation flags the
@@ -724,6 +725,11 @@ def _quality_flags(
             bad = span < options.min_span_ratio
             if bad.any():
                 add(bad, "span_ratio " + fmt(span) + f" < {options.min_span_ratio:g}", terminal)
+        if options.min_r2 is not None:
+            r2 = values["r2"]
+            bad = r2 < options.min_r2
+            if bad.any():
+                add(bad, "r2 " + fmt(r2) + f" < {options.min_r2:g}", terminal)
         if options.min_adj_r2 is not None:
             adj = values["adj_r2"]
             bad = adj < options.min_adj_r2
