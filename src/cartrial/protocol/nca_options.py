@@ -168,9 +168,10 @@ class NcaOptions:
             leave them missing with the reason (PKNCA without imputation).
 
     Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
-    half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
-    ``min_r2`` and ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%); the two switches
-    true or false. A window or an interval is a pair of numbers, start below end; each interval once.
+    half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance``,
+    ``min_r2`` and ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%); the
+    two switches true or false. A window or an interval is a pair of numbers, start below end; each interval
+    once.
     """
 
     auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
