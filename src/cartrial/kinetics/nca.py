@@ -427,11 +427,14 @@ def _lambda_z(
     use: BoolArray,
     tmax: FloatArray,
     options: NcaOptions,
+    excluded: BoolArray | None = None,
 ) -> dict[str, Any]:
     """Terminal log-linear regression by tail windows (docs/science/cellular-kinetics.md §2.4; PKNCA
-    half.life.R / Phoenix)."""
+    half.life.R / Phoenix). `excluded` samples are no candidates (PKNCA ``exclude_half.life``, D-19.1412)."""
     n, m = t.shape
     positive = use & (c > 0)
+    if excluded is not None:
+        positive = positive & ~excluded
     if options.lambda_z_window is not None:
         a, b = options.lambda_z_window
         with np.errstate(invalid="ignore"):
@@ -763,11 +766,14 @@ def nca_arrays(
     present: BoolArray,
     options: NcaOptions,
     lloq: FloatArray | None = None,
+    lambda_z_exclude: BoolArray | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, npt.NDArray[np.object_]]]:
     """NCA on padded arrays (subjects × samples), the vectorised core of `nca`.
 
     `times` must be sorted within each row with no duplicates among present entries; `concentrations` ≥ 0
-    where present, BLQ coded as 0; `lloq` (same shape) is needed only for ``half_lloq`` substitution.
+    where present, BLQ coded as 0; `lloq` (same shape) is needed only for ``half_lloq`` substitution;
+    `lambda_z_exclude` (same shape) flags samples left out of the half-life only (PKNCA
+    ``exclude_half.life``, D-19.1412).
     Returns parameter arrays and per-parameter reason arrays ('' where the value is estimable).
 
     >>> t, c = np.array([[0.0, 1.0, 2.0, 4.0]]), np.array([[0.0, 10.0, 5.0, 2.5]])
@@ -785,7 +791,8 @@ def nca_arrays(
     blq = present & (c == 0)
     t_raw, c_raw = t, c
     use, c_used = _apply_blq_rules(c, present, options, lloq)
-    use, (t, c) = _left_compact(use, t, c_used)
+    flagged = np.zeros((n, m)) if lambda_z_exclude is None else np.asarray(lambda_z_exclude, dtype=float)
+    use, (t, c, flagged) = _left_compact(use, t, c_used, flagged)
     n_use = use.sum(axis=1)
     rows = np.arange(n)
 
@@ -820,7 +827,7 @@ def nca_arrays(
     tail = np.where(has_next, (t0[rows, nxt] - tlast) * clast / 2.0, 0.0)
     aucall = auclast + tail
 
-    lz = _lambda_z(t, c, use, tmax, options)
+    lz = _lambda_z(t, c, use, tmax, options, use & (flagged == 1.0))
     lambda_z = lz["lambda_z"]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         half_life = math.log(2) / lambda_z
@@ -973,6 +980,7 @@ def nca(
     lloq: float | None = None,
     lloq_column: str | None = None,
     blq_column: str | None = None,
+    lambda_z_exclude: str | None = None,
     nominal_time: str | None = None,
     nominal_windows: Mapping[float, tuple[float, float]] | None = None,
 ) -> NcaResult:
@@ -986,6 +994,10 @@ def nca(
         options: rule choices (`NcaOptions`, PKNCA defaults).
         lloq: one LLOQ for all samples; concentrations below it are BLQ. ``lloq_column``: per-sample LLOQ.
         blq_column: boolean column flagging BLQ samples (their concentration is set to 0 before the rules).
+        lambda_z_exclude: boolean column flagging samples left out of the half-life (lambda_z) only, as
+            PKNCA's ``exclude_half.life`` (docs/science/cellular-kinetics.md §2.4 step 8; D-19.1412): the
+            automatic selection (or a manual window) runs without them; Tmax, Tlast and the AUCs use them.
+            Read as `blq_column` (true, 1, yes, y, t in any case; anything else, blank included, is false).
         nominal_time: column of scheduled (nominal) times, used only to judge whether a sample is at a
             partial-AUC end (`interval_coverage`); blank or non-numeric means unknown (the actual time only).
         nominal_windows: the visit window of each nominal time, ``{nominal: (minus, plus)}`` in time units
@@ -1020,7 +1032,8 @@ def nca(
         problems.append(Problem("time unit is missing", field="time_unit", allowed="e.g. day, h"))
     if not str(conc_unit).strip():
         problems.append(Problem("concentration unit is missing", field="conc_unit", allowed="e.g. copies/ug"))
-    for column in [*keys, time, conc, *(c for c in (lloq_column, blq_column, nominal_time) if c)]:
+    optional_columns = (lloq_column, blq_column, lambda_z_exclude, nominal_time)
+    for column in [*keys, time, conc, *(c for c in optional_columns if c)]:
         if column not in data.columns:
             problems.append(
                 Problem("column is missing", field=column, allowed=choice_text(map(str, data.columns)))
@@ -1114,11 +1127,17 @@ def nca(
     t_arr = np.full(shape, np.nan)
     c_arr = np.full(shape, np.nan)
     l_arr = np.full(shape, np.nan)
+    x_arr = np.zeros(shape)
     n_arr = np.full(shape, np.nan)
     present = np.zeros(shape, dtype=bool)
     t_arr[g, pos] = times[order]
     c_arr[g, pos] = c[order]
     l_arr[g, pos] = frame["_lloq"].to_numpy()[order]
+    if lambda_z_exclude:
+        excluded = (
+            data[lambda_z_exclude].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"])
+        )
+        x_arr[g, pos] = excluded.to_numpy(dtype=float)[order]
     if nominal_time:
         n_arr[g, pos] = pd.to_numeric(data[nominal_time], errors="coerce").to_numpy(dtype=float)[order]
     # samples before the infusion (time < 0) are not part of the profile: the NCA interval starts at the
@@ -1138,9 +1157,17 @@ def nca(
         notes.append(
             f"{count(int(n_missing.sum()), 'missing concentration')} dropped (PKNCA default), see n_missing"
         )
-    present_sorted, (t_arr, c_arr, l_arr, n_arr) = _left_compact(present, t_arr, c_arr, l_arr, n_arr)
+    present_sorted, (t_arr, c_arr, l_arr, n_arr, x_arr) = _left_compact(
+        present, t_arr, c_arr, l_arr, n_arr, x_arr
+    )
+    lz_excluded = present_sorted & (x_arr == 1.0)
+    if lz_excluded.any():
+        notes.append(
+            f"{count(int(lz_excluded.sum()), 'sample')} left out of the half-life only ({lambda_z_exclude}; "
+            "PKNCA exclude_half.life)"
+        )
 
-    values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr)
+    values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr, lz_excluded)
     flag_text, flagged = _quality_flags(values, options)
     if options.exclude_flagged:
         for name, texts in flagged.items():
