@@ -15,7 +15,7 @@ import math
 import pandas as pd
 import pytest
 
-from cartrial.errors import InputError
+from cartrial.errors import InputError, OptionError
 from cartrial.kinetics import NcaOptions, nca
 
 TIMES = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
@@ -68,15 +68,83 @@ def test_without_flags_the_sample_is_used() -> None:
 
 def test_flag_spellings_and_blank() -> None:
     """A flag is read as blq_column reads one: true, 1, yes, y, t (any case); blank is not excluded."""
-    for spelling in ("TRUE", "1", "yes", "Y", "t"):
+    for spelling in ("TRUE", "1", "yes", "Y", "t", " yes "):
         row = _run(["", "", "", "", spelling, ""])
         assert row["lambda_z"] == pytest.approx(math.log(2), rel=1e-12), spelling
 
 
-def test_exclusion_inside_a_manual_window() -> None:
-    """With a manual window [2, 5] the flagged day 4 is left out too: the window's points are days 2, 3, 5."""
-    row = _run([False, False, False, False, True, False], NcaOptions(lambda_z_window=(2.0, 5.0)))
-    assert row["lambda_z"] == pytest.approx(math.log(2), rel=1e-12) and row["lambda_z_n"] == 3
+def test_false_spellings_exclude_nothing() -> None:
+    """The false words (false, no, 0, f, n in any case), the number 0 (0.0 too) and blank leave every
+    sample a candidate: the fit is the unflagged one."""
+    unflagged = _run(None)
+    for spelling in ("no", "0", "false", "F", "N", 0, 0.0, False, ""):
+        row = _run([spelling] * 6)
+        assert row["lambda_z"] == pytest.approx(unflagged["lambda_z"], rel=1e-12), repr(spelling)
+        assert row["lambda_z_n"] == unflagged["lambda_z_n"], repr(spelling)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.0],  # a float 0/1 column
+        [math.nan, math.nan, math.nan, math.nan, 1.0, math.nan],  # a sparse flag as read_csv gives it
+        [0, 0, 0, 0, 1, 0],  # an integer column
+        [False, False, False, False, True, False],  # a boolean column
+        ["", "", "", "", 1.0, ""],  # a number among texts
+        ["", "", "", "", "1.0", ""],  # the number 1 written as text
+    ],
+)
+def test_numeric_flag_columns(flags: list[object]) -> None:
+    """PKNCA counts the number 1 as TRUE: 1 (1.0 as a float column holds it) excludes, 0 and NaN do not."""
+    row = _run(flags)
+    assert row["lambda_z"] == pytest.approx(math.log(2), rel=1e-12)
+    assert row["lambda_z_n"] == 3
+
+
+@pytest.mark.parametrize("bad", ["x", "2", "exclude", 2, 0.5, -1.0])
+def test_unrecognised_flag_is_an_input_error_naming_column_and_row(bad: object) -> None:
+    """A value that is neither a true/false word nor the number 0 or 1 is refused, located by column and
+    spreadsheet row (the 5th data row is row 6), the value never shown."""
+    with pytest.raises(InputError) as caught:
+        _run([0, 0, 0, 0, bad, 0])
+    (problem,) = caught.value.problems
+    assert problem.field == "out" and problem.row == 6 and problem.value is None
+    assert "got" not in str(caught.value)
+
+
+def test_flagging_the_tmax_sample_leaves_tmax_unchanged() -> None:
+    """Day 1 (Cmax 100) flagged: Tmax, Cmax and AUClast still use it; only the half-life loses it (it was
+    no candidate under the default anyway, PKNCA allow.tmax.in.half.life FALSE)."""
+    unflagged = _run(None)
+    row = _run([False, True, False, False, False, False])
+    assert row["tmax"] == 1.0 and row["cmax"] == 100.0
+    assert row["auclast"] == pytest.approx(unflagged["auclast"], rel=1e-12)
+
+
+def test_note_counts_the_samples_by_column_name_only() -> None:
+    """The note says how many samples were left out and names the column; no value, time or subject."""
+    frame = pd.DataFrame({"id": "S1", "t": TIMES, "c": CONCS, "out": [0, 0, 0, 1, 1, 0]})
+    result = nca(
+        frame,
+        subject="id",
+        time="t",
+        conc="c",
+        time_unit="day",
+        conc_unit="copies/ug",
+        lambda_z_exclude="out",
+    )
+    (note,) = [n for n in result.notes if "half-life only" in n]
+    assert note == "2 samples left out of the half-life only (out; PKNCA exclude_half.life)"
+
+
+def test_exclusion_with_a_manual_window_is_refused() -> None:
+    """A manual window (include_half.life) and an exclusion column together are refused, as PKNCA
+    ``pk.nca.intervals`` stops with "Cannot both include and exclude half-life points for the same
+    interval"; the error names both settings."""
+    with pytest.raises(OptionError) as caught:
+        _run([False, False, False, False, True, False], NcaOptions(lambda_z_window=(2.0, 5.0)))
+    text = str(caught.value)
+    assert "lambda_z_window" in text and "lambda_z_exclude" in text
 
 
 def test_missing_column_is_an_input_error() -> None:

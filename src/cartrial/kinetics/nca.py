@@ -38,8 +38,19 @@ import numpy.typing as npt
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.columns import (
+    BOOL_ALLOWED,
+    FALSE_WORDS,
+    FIRST_DATA_ROW,
+    TRUE_WORDS,
+    RowProblems,
+    check_repeated_keys,
+    distinct,
+    read_number,
+    text_cells,
+    trim_blanks,
+)
+from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.kinetics.templates import (
     LLOQ,
     MAX_CONCENTRATION,
@@ -968,6 +979,38 @@ def _numeric_column(frame: pd.DataFrame, column: str, what: str, problems: list[
     return values
 
 
+FLAG_ALLOWED = f"{BOOL_ALLOWED}, or the number 1 or 0 (1.0 and 0.0 too); blank is false"
+"""What a flag column of `nca` (``blq_column``, ``lambda_z_exclude``) may hold (D-19.1413)."""
+
+
+def _flag_word(text: str) -> bool | None:
+    """One flag cell's text as True/False (blank is False), None when it is no flag."""
+    word = trim_blanks(text).lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS or word == "":
+        return False
+    number = read_number(word)
+    return True if number == 1 else False if number == 0 else None
+
+
+def _flag_column(frame: pd.DataFrame, column: str, problems: list[Problem]) -> BoolArray:
+    """A flag column of `nca` as booleans, the one reader of ``blq_column`` and ``lambda_z_exclude``
+    (D-19.1413): a boolean, the import's true/false words (`cartrial.columns.TRUE_WORDS` / `FALSE_WORDS`,
+    any case) or the number 1 / 0 (as PKNCA counts a number in a logical column; 1.0 and 0.0 as a float
+    column holds them); blank or NaN is false. Any other value is a `Problem` naming the column and the
+    row, never the value."""
+    codes, texts = distinct(text_cells(frame[column]).to_numpy(dtype=object))
+    read = [_flag_word(str(text)) for text in texts.tolist()]
+    flags = np.array([value is True for value in read], dtype=bool)[codes]
+    bad = np.array([value is None for value in read], dtype=bool)[codes]
+    for i in np.flatnonzero(bad)[:50]:
+        problems.append(
+            Problem("not a true/false flag", row=int(i) + FIRST_DATA_ROW, field=column, allowed=FLAG_ALLOWED)
+        )
+    return flags
+
+
 def nca(
     data: pd.DataFrame,
     *,
@@ -993,11 +1036,15 @@ def nca(
         time_unit, conc_unit: units (required; e.g. ``"day"``, ``"copies/ug"``); AUC units are derived.
         options: rule choices (`NcaOptions`, PKNCA defaults).
         lloq: one LLOQ for all samples; concentrations below it are BLQ. ``lloq_column``: per-sample LLOQ.
-        blq_column: boolean column flagging BLQ samples (their concentration is set to 0 before the rules).
-        lambda_z_exclude: boolean column flagging samples left out of the half-life (lambda_z) only, as
-            PKNCA's ``exclude_half.life`` (docs/science/cellular-kinetics.md §2.4 step 8; D-19.1412): the
-            automatic selection (or a manual window) runs without them; Tmax, Tlast and the AUCs use them.
-            Read as `blq_column` (true, 1, yes, y, t in any case; anything else, blank included, is false).
+        blq_column: flag column of BLQ samples (their concentration is set to 0 before the rules): a
+            boolean, a true/false word of the import (true/false, t/f, yes/no, y/n, 1/0, any case) or the
+            number 1 / 0 (1.0 / 0.0 too); blank or NaN is false; anything else is an `InputError`
+            (`FLAG_ALLOWED`, D-19.1413).
+        lambda_z_exclude: flag column (read as `blq_column`) of samples left out of the half-life
+            (lambda_z) only, as PKNCA's ``exclude_half.life`` (docs/science/cellular-kinetics.md §2.4
+            step 8; D-19.1412): the automatic selection runs without them; Tmax, Tlast and the AUCs use
+            them. Not with ``options.lambda_z_window`` (an `OptionError`, as PKNCA refuses to both include
+            and exclude half-life points).
         nominal_time: column of scheduled (nominal) times, used only to judge whether a sample is at a
             partial-AUC end (`interval_coverage`); blank or non-numeric means unknown (the actual time only).
         nominal_windows: the visit window of each nominal time, ``{nominal: (minus, plus)}`` in time units
@@ -1022,8 +1069,9 @@ def nca(
 
     Raises:
         InputError: blank units, missing columns, non-numeric or negative concentrations, missing times,
-            a repeated time within a subject (rows are spreadsheet rows: the first row of `data` is row 2,
-            as in `cartrial.errors`).
+            a repeated time within a subject, a flag that is no true/false value (rows are spreadsheet
+            rows: the first row of `data` is row 2, as in `cartrial.errors`).
+        OptionError: ``lambda_z_exclude`` together with ``options.lambda_z_window``.
     """
     options = options or NcaOptions()
     keys = [subject] if isinstance(subject, str) else list(subject)
@@ -1040,6 +1088,16 @@ def nca(
             )
     if problems:
         raise InputError(problems)
+    if lambda_z_exclude and options.lambda_z_window is not None:
+        # PKNCA pk.nca.intervals: "Cannot both include and exclude half-life points for the same interval"
+        raise OptionError(
+            Problem(
+                "a manual lambda_z window (lambda_z_window) and excluded half-life samples "
+                "(lambda_z_exclude) cannot both be given",
+                field="lambda_z_exclude",
+                allowed="lambda_z_window or lambda_z_exclude, not both",
+            )
+        )
     times = _numeric_column(data, time, "time", problems)
     concs = _numeric_column(data, conc, "concentration", problems)
     for i in np.flatnonzero(np.isnan(times))[:50]:
@@ -1084,6 +1142,8 @@ def nca(
             problems.append(problem)
         else:
             lloq_values = np.full(len(data), float(lloq))
+    blq_flags = _flag_column(data, blq_column, problems) if blq_column else None
+    lz_flags = _flag_column(data, lambda_z_exclude, problems) if lambda_z_exclude else None
     frame = pd.DataFrame({f"_k{i}": data[k].to_numpy() for i, k in enumerate(keys)})
     frame["_t"] = times
     frame["_row"] = np.arange(len(data))
@@ -1098,9 +1158,8 @@ def nca(
 
     c = concs.copy()
     n_blq_flag = np.zeros(len(data), dtype=bool)
-    if blq_column:
-        flags = data[blq_column].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"])
-        n_blq_flag = flags.to_numpy()
+    if blq_flags is not None:
+        n_blq_flag = blq_flags
         c = np.where(n_blq_flag, 0.0, c)
     if lloq_values is not None:
         with np.errstate(invalid="ignore"):
@@ -1133,11 +1192,8 @@ def nca(
     t_arr[g, pos] = times[order]
     c_arr[g, pos] = c[order]
     l_arr[g, pos] = frame["_lloq"].to_numpy()[order]
-    if lambda_z_exclude:
-        excluded = (
-            data[lambda_z_exclude].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"])
-        )
-        x_arr[g, pos] = excluded.to_numpy(dtype=float)[order]
+    if lz_flags is not None:
+        x_arr[g, pos] = lz_flags.astype(float)[order]
     if nominal_time:
         n_arr[g, pos] = pd.to_numeric(data[nominal_time], errors="coerce").to_numpy(dtype=float)[order]
     # samples before the infusion (time < 0) are not part of the profile: the NCA interval starts at the
