@@ -73,6 +73,16 @@ def test_r2_flag_threshold_and_off() -> None:
     assert not _r2_flag(off["quality_flags"]) and "adj_r2" in off["quality_flags"]
 
 
+def test_r2_equal_to_the_threshold_is_not_flagged() -> None:
+    """Strict "<" (PKNCA exclude_nca_by_param: ``current_value < min_thr``): a threshold equal to the
+    profile's R² (the hand value 0.322, the reported R² echoed back as the threshold so both are the same
+    float) gives no R² flag; the next float above it does."""
+    r2 = float(_one(TIMES, CONCS)["r2"])
+    assert r2 == pytest.approx(_hand_r2(), rel=1e-12)
+    assert not _r2_flag(_one(TIMES, CONCS, min_r2=r2)["quality_flags"])
+    assert _r2_flag(_one(TIMES, CONCS, min_r2=math.nextafter(r2, 1.0))["quality_flags"])
+
+
 def test_r2_flag_excludes_the_terminal_parameters() -> None:
     """With exclude_flagged and only the R² flag on (adjusted R², span ratio and %extrapolated off), the
     terminal parameters are blanked with the reason; Cmax and AUClast stay (PKNCA exclude())."""
