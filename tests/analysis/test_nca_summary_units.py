@@ -6,7 +6,7 @@ The summary now takes each analyte's units from the engine's map for that analyt
 
 Expected units by hand (PKNCA conventions, docs/science kinetics: AUC = concentration × time, time in the
 form's day): Cmax in the concentration unit; AUClast and the partial AUC 0-28 in concentration·day; Tmax,
-Tlast and half-life in day."""
+Tlast and half-life in day; fold expansion (Cmax / reference level, D-19.1450) a ratio, 1."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ EXPECTED = {
         "half_life": "day",
         "tmax": "day",
         "tlast": "day",
+        "fold_expansion": "1",  # Cmax / reference, a ratio (D-19.1450)
     },
     "car_transgene": {
         "cmax": "copies/ug gDNA",
@@ -28,6 +29,7 @@ EXPECTED = {
         "half_life": "day",
         "tmax": "day",
         "tlast": "day",
+        "fold_expansion": "1",  # Cmax / reference, a ratio (D-19.1450)
     },
 }
 

@@ -74,9 +74,10 @@ PD_MARKERS = (
 )
 """Numeric PD analytes of the PD form summarised as baseline, post-infusion nadir and last value."""
 
-GEOMETRIC_PARAMETERS = ("cmax", "auclast", "half_life")
+GEOMETRIC_PARAMETERS = ("cmax", "auclast", "half_life", "fold_expansion")
 """Summarised as geometric mean and CV, with every partial AUC of the protocol's ``nca_intervals_days``
-(`interval_parameters`)."""
+(`interval_parameters`); ``fold_expansion`` (Cmax / reference, ``nca_options.fold_expansion_reference``,
+D-19.1450) as Cmax."""
 MEDIAN_PARAMETERS = ("tmax", "tlast")
 
 COVERED_SUFFIX = "_covered"
@@ -429,8 +430,8 @@ def nca_datasets(
         )
     nca.insert(1, "dose_level", [levels.get(s) for s in nca["subject_id"]])
     nca["dose_level"] = nca["dose_level"].astype("Int64")
-    cmax, auclast, half_life = GEOMETRIC_PARAMETERS
-    geometric = (cmax, auclast, *interval_parameters(spec.nca_intervals_days), half_life)
+    cmax, auclast, half_life, fold_expansion = GEOMETRIC_PARAMETERS
+    geometric = (cmax, auclast, *interval_parameters(spec.nca_intervals_days), half_life, fold_expansion)
     rows: list[dict[str, Any]] = []
     units_by_conc: dict[str, dict[str, str]] = dict(result.extra.get("units_by_conc_unit", {}))
     rule = str(spec.nca_interval_summary)
@@ -543,6 +544,12 @@ def nca_datasets(
             notes=tuple(nca_notes),
             columns={
                 "last_sample_time": "day of the last post-infusion sample with a result, quantifiable or BLQ",
+                "fold_expansion": "Cmax / fold_expansion_reference_conc (docs/science/cellular-kinetics.md "
+                "§4, D-19.1450); blank with the reason in not_estimable when there is no reference",
+                "fold_expansion_reference": "the definition of fold_expansion (nca_options."
+                "fold_expansion_reference): first_quantifiable, the first quantifiable sample after the "
+                "infusion (day > 0, as measured); nominal_r0, the protocol's nca_options.fold_expansion_r0",
+                "fold_expansion_reference_conc": "the reference level fold_expansion divides Cmax by",
                 **{
                     column + COVERED_SUFFIX: f"the samples cover the end of {column} (a sample at or after "
                     "it by actual day, or by nominal day when taken inside that visit's window, or a BLQ "

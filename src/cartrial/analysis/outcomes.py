@@ -159,6 +159,7 @@ GENERAL_MEASURES: dict[str, str] = {
     "tlast": "nca_summary",
     "auclast": "nca_summary",
     "half_life": "nca_summary",
+    "fold_expansion": "nca_summary",
 }
 
 

@@ -78,6 +78,13 @@ class PersistenceChoice(StrEnum):
     LAST_POSITIVE_BEFORE_2_NEGATIVES = "last_positive_before_2_negatives"
 
 
+class FoldExpansionChoice(StrEnum):
+    """CLI mirror of `NcaOptions.fold_expansion_reference` (the denominator of fold_expansion, D-19.1450)."""
+
+    FIRST_QUANTIFIABLE = "first-quantifiable"
+    NOMINAL_R0 = "nominal-r0"
+
+
 class MissingTime0Choice(StrEnum):
     """CLI mirror of `NcaOptions.missing_time0` (the AUCs from the dose without a sample at time 0)."""
 
@@ -101,6 +108,8 @@ _CLI_NAMES: dict[str, str] = {
     "auc_method": "--auc-method",
     "lambda_z_order": "--lambda-z",
     "persistence_rule": "--persistence",
+    "fold_expansion_reference": "--fold-expansion",
+    "fold_expansion_r0": "--fold-expansion-r0",
     "missing_time0": "--missing-time0",
     "seed": "--seed",
     "n_subjects": "--subjects",
@@ -257,6 +266,17 @@ def nca_command(
     persistence: PersistenceChoice = typer.Option(
         PersistenceChoice.TLAST, "--persistence", help="Definition of persistence_days."
     ),
+    fold_expansion: FoldExpansionChoice = typer.Option(
+        FoldExpansionChoice.FIRST_QUANTIFIABLE,
+        "--fold-expansion",
+        help="Denominator of fold_expansion = Cmax / reference: the first quantifiable sample after the "
+        "infusion (time > 0) or a nominal R0 (--fold-expansion-r0).",
+    ),
+    fold_expansion_r0: float | None = typer.Option(
+        None,
+        "--fold-expansion-r0",
+        help="Nominal R0 of --fold-expansion nominal-r0, in the concentration unit (a number > 0).",
+    ),
     missing_time0: MissingTime0Choice = typer.Option(
         MissingTime0Choice.ZERO,
         "--missing-time0",
@@ -294,6 +314,8 @@ def nca_command(
         lambda_z_order=lambda_z.value,
         intervals=intervals,
         persistence_rule=persistence.value,
+        fold_expansion_reference=fold_expansion.value.replace("-", "_"),
+        fold_expansion_r0=fold_expansion_r0,
         lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
         exclude_flagged=exclude_flagged,
         missing_time0=missing_time0.value.replace("-", "_"),

@@ -62,6 +62,7 @@ from cartrial.protocol.nca_options import (
     BLQ_PRESETS,
     PKNCA_SOURCE,
     AucMethod,
+    FoldExpansionReference,
     LambdaZOrder,
     NcaOptions,
     PersistenceRule,
@@ -98,8 +99,17 @@ PARAMETERS: tuple[str, ...] = (
     "aumclast",
     *LAMBDA_Z_PARAMETERS,
     "persistence_days",
+    "fold_expansion",
+    "fold_expansion_reference_conc",
 )
-"""Per-subject NCA parameters, in output order (interval AUC columns follow)."""
+"""Per-subject NCA parameters, in output order (interval AUC columns follow); ``fold_expansion_reference``
+(the definition of ``fold_expansion``, `FoldExpansionReference`) follows ``fold_expansion``."""
+
+NO_POST_INFUSION_REFERENCE = (
+    "no quantifiable post-infusion sample (time > 0) to divide Cmax by (fold_expansion_reference "
+    "first_quantifiable)"
+)
+"""The reason of a blank ``fold_expansion`` whose profile is quantifiable only at time 0 (D-19.1450)."""
 
 
 def _bound_text(bound: float) -> str:
@@ -173,6 +183,8 @@ def derived_units(conc_unit: str, time_unit: str) -> dict[str, str]:
         "half_life": time_unit,
         # in days when the time unit converts to days (`nca` converts it; D-19.405)
         "persistence_days": "day" if days_per_time_unit(time_unit) is not None else time_unit,
+        "fold_expansion": "1",
+        "fold_expansion_reference_conc": conc_unit,
         "last_sample_time": time_unit,
         "auclast": auc,
         "aucall": auc,
@@ -864,6 +876,22 @@ def nca_arrays(
         last_before = m - 1 - np.argmax(positive_before[:, ::-1], axis=1)
         persistence = np.where(has_quant, t_raw[rows, last_before], np.nan)
 
+    # fold expansion = Cmax / reference (docs/science/cellular-kinetics.md §4; D-19.1450). The first
+    # post-infusion quantifiable sample is read as measured, as persistence is: a BLQ sample given a
+    # substituted value for the AUCs is never the reference; time 0 is the dose (the pre-infusion sample, the
+    # NCA's concentration at the infusion), so post-infusion is time > 0
+    fold_reason = np.full(n, "", dtype=object)
+    if options.fold_expansion_reference == FoldExpansionReference.NOMINAL_R0:
+        reference = np.full(n, float(options.fold_expansion_r0 or np.nan))
+    else:
+        with np.errstate(invalid="ignore"):
+            post_quant = quant & (t_raw > 0)
+        has_post = post_quant.any(axis=1)
+        reference = np.where(has_post, c_raw[rows, np.argmax(post_quant, axis=1)], np.nan)
+        fold_reason = np.where(has_quant & ~has_post, NO_POST_INFUSION_REFERENCE, fold_reason)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fold_expansion = cmax / reference
+
     values: dict[str, FloatArray] = {
         "cmax": cmax,
         "tmax": tmax,
@@ -886,8 +914,12 @@ def nca_arrays(
         "auc_pct_extrap_obs": pct_obs,
         "auc_pct_extrap_pred": pct_pred,
         "persistence_days": persistence,
+        "fold_expansion": fold_expansion,
+        "fold_expansion_reference_conc": reference,
     }
     reasons: dict[str, npt.NDArray[np.object_]] = {name: np.full(n, "", dtype=object) for name in values}
+    reasons["fold_expansion"] = fold_reason
+    reasons["fold_expansion_reference_conc"] = fold_reason.copy()
     lz_reason = np.asarray(lz["reason"], dtype=object)
     for name in LAMBDA_Z_PARAMETERS:
         reasons[name] = np.where(lz_reason != "", lz_reason, reasons[name])
@@ -1239,6 +1271,12 @@ def nca(
     out["n_pre_dose"] = n_pre_dose
     for name, array in values.items():
         out[name] = array
+    # the definition recorded with each value (docs/science/cellular-kinetics.md §4; D-19.1450)
+    out.insert(
+        out.columns.get_loc("fold_expansion_reference_conc"),
+        "fold_expansion_reference",
+        str(options.fold_expansion_reference),
+    )
     days_per_unit = days_per_time_unit(time_unit)
     if days_per_unit is not None:  # a name in days holds days (D-19.405)
         out["persistence_days"] = values["persistence_days"] * days_per_unit
@@ -1337,6 +1375,7 @@ __all__ = [
     "PARAMETERS",
     "PKNCA_SOURCE",
     "AucMethod",
+    "FoldExpansionReference",
     "LambdaZOrder",
     "NcaOptions",
     "NcaResult",

@@ -68,6 +68,20 @@ class PersistenceRule(StrEnum):
     LAST_POSITIVE_BEFORE_2_NEGATIVES = "last_positive_before_2_negatives"
 
 
+class FoldExpansionReference(StrEnum):
+    """The denominator of ``fold_expansion`` = Cmax / reference (docs/science/cellular-kinetics.md §4, [P];
+    D-19.1450).
+
+    ``first_quantifiable`` (default): the first quantifiable sample after the infusion (time > 0, as
+    measured: a BLQ sample given a substituted value for the AUCs never counts; a sample at exactly time 0 is
+    the pre-infusion sample at the dose, not post-infusion). ``nominal_r0``: a nominal level at the infusion
+    given by the user (``fold_expansion_r0``, in the concentration unit of the NCA).
+    """
+
+    FIRST_QUANTIFIABLE = "first_quantifiable"
+    NOMINAL_R0 = "nominal_r0"
+
+
 BlqAction = str | float
 """One BLQ rule: ``"keep"`` (as 0), ``"drop"``, ``"half_lloq"`` (substitute LLOQ/2) or a number."""
 
@@ -137,6 +151,11 @@ class NcaOptions:
             `allow_tmax_in_lambda_z` do not apply: 2 points suffice (D-19.1410).
         intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
         persistence_rule: definition of ``persistence_days`` (default ``tlast``).
+        fold_expansion_reference: denominator of ``fold_expansion`` = Cmax / reference
+            (`FoldExpansionReference`; default ``first_quantifiable``, the first quantifiable sample after the
+            infusion, time > 0); recorded with each value (``fold_expansion_reference``). D-19.1450.
+        fold_expansion_r0: the nominal R0 of ``fold_expansion_reference = nominal_r0``, in the concentration
+            unit of the NCA: needed then (a finite number > 0), refused otherwise (it would not be used).
         min_span_ratio, min_r2, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults
             2, 0.9 (``min.hl.r.squared``, D-19.1411), 0.9 and 20 % (`QUALITY_FLAGS_SOURCE`); None switches a
             flag off. Flags are reported in
@@ -187,6 +206,10 @@ class NcaOptions:
     lambda_z_window: tuple[float, float] | None = None
     intervals: tuple[tuple[float, float], ...] = ()
     persistence_rule: PersistenceRule = PersistenceRule.TLAST
+    fold_expansion_reference: FoldExpansionReference = FoldExpansionReference.FIRST_QUANTIFIABLE
+    fold_expansion_r0: float | None = field(
+        default=None, metadata=allowed(low=0, low_exclusive=True, optional=True)
+    )
     interval_interpolation: str = field(default="segment", metadata=allowed(values=("segment", "linear")))
     interval_coverage: str = field(
         default="blq_tail", metadata=allowed(values=("blq_tail", "sampled_to_end"))
@@ -213,8 +236,26 @@ class NcaOptions:
             ("auc_method", AucMethod),
             ("lambda_z_order", LambdaZOrder),
             ("persistence_rule", PersistenceRule),
+            ("fold_expansion_reference", FoldExpansionReference),
         ):
             object.__setattr__(self, name, enum_member(kind, getattr(self, name), name))
+        nominal = self.fold_expansion_reference == FoldExpansionReference.NOMINAL_R0
+        if nominal and self.fold_expansion_r0 is None:
+            raise OptionError(
+                Problem(
+                    "fold_expansion_reference nominal_r0 needs the nominal R0",
+                    field="fold_expansion_r0",
+                    allowed="a number greater than 0 (the concentration unit of the NCA)",
+                )
+            )
+        if not nominal and self.fold_expansion_r0 is not None:
+            raise OptionError(
+                Problem(
+                    "a nominal R0 is used only with fold_expansion_reference nominal_r0",
+                    field="fold_expansion_r0",
+                    allowed="fold_expansion_r0 together with fold_expansion_reference nominal_r0, or neither",
+                )
+            )
         intervals = tuple(
             _pair(i, "intervals", "START,END with START < END (END may be inf)") for i in self.intervals
         )
@@ -336,6 +377,11 @@ class NcaOptions:
             "lambda_z_window": None if self.lambda_z_window is None else list(self.lambda_z_window),
             "intervals": [list(i) for i in self.intervals],
             "persistence_rule": str(self.persistence_rule),
+            "fold_expansion_reference": str(self.fold_expansion_reference),
+            "fold_expansion_r0": self.fold_expansion_r0,
+            "fold_expansion": "Cmax / the first quantifiable sample after the infusion (time > 0)"
+            if self.fold_expansion_r0 is None
+            else "Cmax / fold_expansion_r0 (a nominal R0)",
             "interval_interpolation": self.interval_interpolation,
             "interval_coverage": self.interval_coverage,
             "nominal_coverage": self.nominal_coverage,
@@ -370,6 +416,8 @@ class NcaOptions:
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
         text += f"; persistence={self.persistence_rule}"
+        if self.fold_expansion_r0 is not None:
+            text += f"; fold_expansion=cmax/nominal_r0 {self.fold_expansion_r0:g}"
         if self.interval_coverage != "blq_tail":
             text += f"; interval_coverage={self.interval_coverage}"
         if self.nominal_coverage != "visit_window":
@@ -432,6 +480,7 @@ __all__ = [
     "QUALITY_FLAGS_SOURCE",
     "AucMethod",
     "BlqAction",
+    "FoldExpansionReference",
     "LambdaZOrder",
     "NcaOptions",
     "PersistenceRule",
