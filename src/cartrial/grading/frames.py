@@ -676,7 +676,29 @@ def derive_lab_grades(
     [[5, False]]
     """
     times = None if infusions is None else _infusions(infusions)
-    problems, inputs, notes = _parse_labs(frame, file, times)
+    return _lab_grades(
+        frame,
+        _parse_labs(frame, file, times),
+        times,
+        ctcae_version=ctcae_version,
+        lln_required_for_higher_grades=lln_required_for_higher_grades,
+        keep_going=keep_going,
+    )
+
+
+def _lab_grades(
+    frame: pd.DataFrame,
+    parsed: tuple[RowProblems, LabInputs, tuple[str, ...]],
+    times: Mapping[str, datetime] | None,
+    *,
+    ctcae_version: str,
+    lln_required_for_higher_grades: bool,
+    keep_going: bool,
+) -> Result:
+    """`derive_lab_grades` of `frame` parsed by `_parse_labs` (`parsed`, its problems completed here), with
+    the infusions `times` (None: no study-day columns, and the parsed ``collected_at`` is not read): a caller
+    that needs the parsed rows too parses them once (`derive_graded_events`)."""
+    problems, inputs, notes = parsed
     if times is not None:
         _check_subjects(inputs.subject_id, times, problems)
     # an LLN of 0 bounds no CTCAE grade ("< LLN"): the form keeps the row (a count for ICAHT), grading
@@ -1226,8 +1248,18 @@ def derive_graded_events(
                     "cartrial.analysis.safety.pre_treatment; all False: every value on treatment)",
                 )
             )
-        graded = derive_lab_grades(labs, ctcae_version=ctcae_version)
-        _, inputs, _ = _parse_labs(labs, "labs", times)
+        # parsed once (with the infusions: the site moments the runs need), graded from that parse as
+        # `derive_lab_grades(labs, ctcae_version=ctcae_version)` grades it (no study-day columns)
+        parsed = _parse_labs(labs, "labs", times)
+        graded = _lab_grades(
+            labs,
+            parsed,
+            None,
+            ctcae_version=ctcae_version,
+            lln_required_for_higher_grades=False,
+            keep_going=False,
+        )
+        inputs = parsed[1]
         runs = lab_runs(
             inputs.subject_id,
             inputs.collected_at,
