@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -70,3 +71,23 @@ def test_a_fold_expansion_endpoint_is_derived(tmp_path) -> None:  # type: ignore
 
     assert GENERAL_MEASURES["fold_expansion"] == "nca_summary"
     assert underived_endpoints(load_protocol(_with_endpoint(tmp_path, "fold_expansion"))) == ()
+
+
+def test_a_nominal_r0_for_two_analytes_is_refused_at_its_protocol_key() -> None:
+    """Failing first: one R0 was applied to every analyte (copies/ug gDNA and cells/uL alike)."""
+    from cartrial.analysis.kinetics import nca_datasets
+    from cartrial.analysis.model import Population
+    from cartrial.analysis.populations import SAFETY
+    from cartrial.errors import OptionError
+
+    from .test_interval_auc_coverage import _tables
+
+    tables = _tables(PROFILES)
+    cells = tables["pk_samples"].assign(analyte="car_t_cells", unit="cells/uL")
+    tables["pk_samples"] = pd.concat([tables["pk_samples"], cells], ignore_index=True)
+    spec = AnalysisOptions(nca_options={"fold_expansion_reference": "nominal_r0", "fold_expansion_r0": 50.0})
+    populations = {SAFETY: Population(SAFETY, "infused", tuple(PROFILES), {})}
+    with pytest.raises(OptionError) as error:
+        nca_datasets(tables, populations, spec)
+    assert [p.field for p in error.value.problems] == ["analysis.options.nca_options.fold_expansion_r0"]
+    assert "2 analytes" in str(error.value)

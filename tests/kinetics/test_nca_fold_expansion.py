@@ -97,6 +97,30 @@ def test_nominal_r0() -> None:
     )
 
 
+def test_a_cmax_at_time_0_is_no_post_infusion_peak() -> None:
+    """Failing first: t 0, 1, 4 with 100, 50, 20 gave Cmax 100 at Tmax 0 over the reference 50 = 2; the time-0
+    sample is the pre-infusion level, so the fold is blank with its reason under either reference, and the
+    reference itself is kept (50, the first post-infusion quantifiable value; R0)."""
+    frame = pd.DataFrame({"id": "A", "t": [0.0, 1.0, 4.0], "c": [100.0, 50.0, 20.0]})
+    for options in ({}, {"fold_expansion_reference": "nominal_r0", "fold_expansion_r0": 2.0}):
+        row = _nca(frame, **options)
+        assert math.isnan(row["fold_expansion"])
+        assert "Tmax 0" in parameter_reasons(row["not_estimable"])["fold_expansion"]
+        assert row["fold_expansion_reference_conc"] == (2.0 if options else 50.0)
+        assert "fold_expansion_reference_conc" not in parameter_reasons(row["not_estimable"])
+        assert row["cmax"] == 100.0 and row["tmax"] == 0.0
+
+
+def test_an_all_blq_profile_keeps_the_nominal_r0_as_its_reference() -> None:
+    """Failing first: under nominal_r0 an all-BLQ profile blanked fold_expansion_reference_conc too; R0 is the
+    reference of every profile, only the fold is blank."""
+    blq = pd.DataFrame({"id": "A", "t": [0.0, 1.0], "c": [0.0, 0.0]})
+    row = _nca(blq, fold_expansion_reference="nominal_r0", fold_expansion_r0=1.3)
+    assert math.isnan(row["fold_expansion"])
+    assert row["fold_expansion_reference_conc"] == 1.3
+    assert "fold_expansion_reference_conc" not in parameter_reasons(row["not_estimable"])
+
+
 @pytest.mark.parametrize("r0", [None, 0.0, -1.0, math.inf, math.nan])
 def test_nominal_r0_needs_a_positive_finite_value(r0: float | None) -> None:
     with pytest.raises(OptionError) as error:
@@ -156,6 +180,45 @@ def test_cli_csv_and_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert rows[0]["fold_expansion"] == pytest.approx(1950.0)
 
 
+def test_cli_nominal_r0_in_the_unit_the_data_are_recorded_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Failing first: data in cells/mL (Cmax 3,900,000 cells/mL = 3900 cells/uL) with R0 1000 cells/mL (= 1
+    cell/uL) gave 3.9 (the R0 taken as 1000 cells/uL). By hand: 3,900,000 / 1000 = 3900."""
+    file = tmp_path / "p.csv"
+    file.write_text("id,t,c\nA,0,0\nA,1,10000\nA,10,3900000\nA,28,200000\n")
+    args = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--conc-unit", "cells/mL"]
+    result = run_cartrial(*args, "--fold-expansion", "nominal-r0", "--fold-expansion-r0", "1000")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(pd.io.common.StringIO(result.stdout))
+    assert table["fold_expansion"].iloc[0] == pytest.approx(3900.0)
+    assert table["fold_expansion_reference_conc"].iloc[0] == pytest.approx(1.0)  # 1000 cells/mL in cells/uL
+    assert table["conc_unit"].iloc[0] == "cells/uL"
+    assert "nominal R0 1000 cells/mL converted to 1 cells/uL" in result.stderr
+    assert "nominal_r0 1000" in table["nca_options"].iloc[0]  # the option as given
+
+
+def test_derive_nca_converts_the_nominal_r0_as_the_concentrations() -> None:
+    from cartrial.kinetics import derive_nca
+
+    frame = pd.DataFrame({"id": "A", "t": [0.0, 1.0, 10.0], "c": [0.0, 10000.0, 3900000.0]})
+    options = NcaOptions(fold_expansion_reference="nominal_r0", fold_expansion_r0=1000.0)
+    row = derive_nca(frame, subject="id", time="t", conc="c", conc_unit="cells/mL", options=options).table
+    assert row["fold_expansion"].iloc[0] == pytest.approx(3900.0)
+    assert row["cmax"].iloc[0] == pytest.approx(3900.0)  # cells/uL
+
+
+def test_cli_one_nominal_r0_for_two_units_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Failing first: with --unit-col one R0 was applied to every unit (copies/ug in one row, cells/uL in the
+    next). Refused, exit 2, naming the option and the units found."""
+    file = tmp_path / "p.csv"
+    file.write_text("id,t,c,u\nA,1,10,copies/ug\nA,10,3900,copies/ug\nB,1,5,cells/uL\nB,10,50,cells/uL\n")
+    args = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--unit-col", "u"]
+    result = run_cartrial(*args, "--fold-expansion", "nominal-r0", "--fold-expansion-r0", "2")
+    assert result.exit_code == 2, result.output
+    assert "--fold-expansion-r0" in result.stderr
+    assert "cells/uL, copies/ug" in result.stderr
+    assert run_cartrial(*args).exit_code == 0  # first_quantifiable takes each profile's own reference
+
+
 @pytest.mark.parametrize(
     "extra",
     [
@@ -171,31 +234,78 @@ def test_cli_bad_r0_exits_2_naming_the_option(tmp_path, extra) -> None:  # type:
     assert "--fold-expansion-r0" in result.stderr
 
 
+@st.composite
+def _profiles(draw: st.DrawFn) -> tuple[list[float], list[float]]:
+    """Sorted distinct times from 0 (whole or not; day 0 present or not) and concentrations, 0 for BLQ."""
+    times = sorted(
+        draw(
+            st.lists(
+                st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=400.0)),
+                min_size=1,
+                max_size=12,
+                unique=True,
+            )
+        )
+    )
+    concs = draw(
+        st.lists(
+            st.one_of(st.just(0.0), st.floats(min_value=1e-2, max_value=1e9)),
+            min_size=len(times),
+            max_size=len(times),
+        )
+    )
+    return times, concs
+
+
 @settings(max_examples=property_examples(100), deadline=None)
 @given(
-    st.lists(st.one_of(st.just(0.0), st.floats(min_value=1e-3, max_value=1e9)), min_size=1, max_size=12),
+    _profiles(),
     st.sampled_from(["first_quantifiable", "nominal_r0"]),
     st.floats(min_value=1e-3, max_value=1e6),
+    st.sampled_from(["default", "blq_first_number", "half_lloq"]),
 )
-def test_fold_properties(concs: list[float], reference: str, r0: float) -> None:
-    """fold * reference == Cmax whenever a fold is reported; fold >= 1 under first_quantifiable (the reference
-    is one of the values Cmax is the maximum of); blank exactly when no post-infusion value is quantifiable
-    (first_quantifiable) or none at all (nominal_r0)."""
-    times = [float(i) for i in range(len(concs))]  # day 0 first, as sampled
-    frame = pd.DataFrame({"id": "A", "t": times, "c": concs})
+def test_fold_properties(
+    profile: tuple[list[float], list[float]], reference: str, r0: float, blq: str
+) -> None:
+    """Whatever the BLQ rule substitutes for the AUCs: the reference is the first quantifiable value at
+    time > 0 as measured (first_quantifiable) or R0 itself (nominal_r0, kept for an all-BLQ profile too);
+    fold * reference == Cmax whenever a fold is reported; fold >= 1 under first_quantifiable (the reference is
+    one of the values Cmax is the maximum of); blank exactly when there is no reference or no quantifiable
+    value, or when Cmax is at time 0 (Tmax 0: no post-infusion peak)."""
+    times, concs = profile
     options: dict[str, object] = {"fold_expansion_reference": reference}
     if reference == "nominal_r0":
         options["fold_expansion_r0"] = r0
-    row = _nca(frame, **options)
+    if blq == "blq_first_number":
+        options["blq_first"] = 5.0
+    elif blq == "half_lloq":
+        options.update(blq_first="half_lloq", blq_middle="half_lloq", blq_last="half_lloq")
+    frame = pd.DataFrame({"id": "A", "t": times, "c": concs})
+    row = nca(
+        frame,
+        subject="id",
+        time="t",
+        conc="c",
+        time_unit="day",
+        conc_unit="copies/ug",
+        options=NcaOptions(**options),  # type: ignore[arg-type]
+        lloq=1e-3 if blq == "half_lloq" else None,
+    ).table.iloc[0]
     fold, ref, cmax = row["fold_expansion"], row["fold_expansion_reference_conc"], row["cmax"]
     post = [c for t, c in zip(times, concs, strict=True) if t > 0 and c > 0]
+    quantifiable = any(c > 0 for c in concs)
+    peak_at_dose = quantifiable and row["tmax"] <= 0
     if reference == "first_quantifiable":
-        assert math.isnan(fold) == (not post)
+        assert math.isnan(ref) == (not post)
         if post:
             assert ref == post[0]
+        assert math.isnan(fold) == (not post or peak_at_dose)
+        if not math.isnan(fold):
             assert fold >= 1.0
     else:
-        assert math.isnan(fold) == (not any(c > 0 for c in concs))
+        assert ref == r0
+        assert math.isnan(fold) == (not quantifiable or peak_at_dose)
     if not math.isnan(fold):
         assert fold * ref == pytest.approx(cmax, rel=1e-12)
-        assert cmax == max(concs)
+        if blq == "default":  # no substituted value: Cmax is the highest measured value
+            assert cmax == max(concs)

@@ -39,7 +39,7 @@ from cartrial.analysis.populations import (
 from cartrial.analysis.stats import GEOMETRIC_METHOD, geometric_summary
 from cartrial.analysis.summaries import by_subject, dose_level_groups, rows_of
 from cartrial.columns import TIME_ZONE_COLUMN, iso_instants, typed_site_moment
-from cartrial.kinetics.nca import persistence_flags
+from cartrial.kinetics.nca import FoldExpansionReference, NcaOptions, persistence_flags
 from cartrial.kinetics.units import conversion_notes, standard_conc_unit, to_standard
 from cartrial.wording import count
 
@@ -339,6 +339,25 @@ def persistence_column(persistence_day: float) -> str:
     return f"detectable_beyond_day_{persistence_day:g}"
 
 
+def _one_analyte_for_a_nominal_r0(options: NcaOptions, pk: pd.DataFrame, prefix: str) -> None:
+    """One nominal R0 (``nca_options.fold_expansion_r0``) is one level of one analyte: PK samples of more than
+    one analyte are refused, counting them and naming the protocol key (D-19.1452)."""
+    from cartrial.errors import OptionError, Problem
+
+    if options.fold_expansion_reference != FoldExpansionReference.NOMINAL_R0 or "analyte" not in pk:
+        return
+    n_analytes = len({str(a) for a in pk["analyte"].dropna() if str(a).strip()})
+    if n_analytes > 1:
+        raise OptionError(
+            Problem(
+                "fold_expansion_reference nominal_r0 takes one R0 for every profile, but the PK samples "
+                f"hold {n_analytes} analytes",
+                field=prefix + "fold_expansion_r0",
+                allowed="PK samples of one analyte, or fold_expansion_reference first_quantifiable",
+            )
+        )
+
+
 def nca_datasets(
     tables: Mapping[str, pd.DataFrame],
     populations: dict[str, Population],
@@ -396,14 +415,18 @@ def nca_datasets(
     from cartrial.analysis.model import stored_rows
 
     # a refused sample is named by its record id, which `db edit pk_sample` takes (D-19.507, D-19.542)
-    with stored_rows({"pk_samples": pk}):
-        result = derive_nca(
-            pk,
-            **columns,
-            options=nca_options,
-            source="pk_samples",
-            nominal_windows=nca_windows(schedule),
-        )
+    _one_analyte_for_a_nominal_r0(nca_options, pk, prefix)
+    try:
+        with stored_rows({"pk_samples": pk}):
+            result = derive_nca(
+                pk,
+                **columns,
+                options=nca_options,
+                source="pk_samples",
+                nominal_windows=nca_windows(schedule),
+            )
+    except OptionError as exc:  # one nominal R0 for data in two units: named by its protocol key (D-19.1452)
+        raise exc.renamed(lambda name: prefix + name if name == "fold_expansion_r0" else None) from None
     nca = result.table.copy()
     nca_notes = list(result.notes)
     if len(pending):

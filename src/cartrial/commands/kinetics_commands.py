@@ -270,12 +270,15 @@ def nca_command(
         FoldExpansionChoice.FIRST_QUANTIFIABLE,
         "--fold-expansion",
         help="Denominator of fold_expansion = Cmax / reference: the first quantifiable sample after the "
-        "infusion (time > 0) or a nominal R0 (--fold-expansion-r0).",
+        "infusion (time > 0) or a nominal R0 (--fold-expansion-r0); blank when Cmax is at time 0.",
     ),
     fold_expansion_r0: float | None = typer.Option(
         None,
         "--fold-expansion-r0",
-        help="Nominal R0 of --fold-expansion nominal-r0, in the concentration unit (a number > 0).",
+        help="Nominal R0 of --fold-expansion nominal-r0 (a number > 0) in the unit the data are recorded in "
+        "(--conc-unit or --unit-col), converted with them to the standard unit (1000 cells/mL is 1 cells/uL);"
+        " "
+        "data in more than one unit are refused.",
     ),
     missing_time0: MissingTime0Choice = typer.Option(
         MissingTime0Choice.ZERO,

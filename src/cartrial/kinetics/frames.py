@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from cartrial.columns import (
     parse_text,
     text_cells,
 )
-from cartrial.errors import InputError, NotEstimableError, Problem
+from cartrial.errors import InputError, NotEstimableError, OptionError, Problem
 from cartrial.kinetics.models import (
     ALQ_SUFFIX,
     POORLY_DETERMINED_CONDITION,
@@ -39,7 +39,7 @@ from cartrial.kinetics.models import (
     alq_flag_column,
     fit_stein2019,
 )
-from cartrial.kinetics.nca import PKNCA_SOURCE, NcaOptions, derived_units, nca
+from cartrial.kinetics.nca import PKNCA_SOURCE, FoldExpansionReference, NcaOptions, derived_units, nca
 from cartrial.kinetics.templates import (
     CONC_UNIT_CHARACTERS,
     CONC_UNIT_MAX_LENGTH,
@@ -561,11 +561,12 @@ def derive_nca(
     given_units = [conc_unit] if conc_unit is not None else (good["_unit_spelt"] if unit_column else [])
     if conc_unit is not None:  # the standard unit of its dimension (D-19.781)
         conc_unit = standard_conc_unit(conc_unit).unit
+    engine_options, r0_notes = _nominal_r0_in_standard_unit(options, given_units)
     common_lloq = "_lloq_common" in good and not lloq_column
     keys = ["_subject", *by]
     tables: list[pd.DataFrame] = []
     units_by_unit: dict[str, dict[str, str]] = {}
-    notes: list[str] = conversion_notes(given_units)
+    notes: list[str] = conversion_notes(given_units) + r0_notes
     groups: Iterable[tuple[Any, pd.DataFrame]] = (
         good.groupby("_unit", sort=False) if unit_column and conc_unit is None else [(conc_unit, good)]
     )
@@ -578,13 +579,14 @@ def derive_nca(
             conc="_conc",
             time_unit=time_unit,
             conc_unit=unit,
-            options=options,
+            options=engine_options,
             lloq=None if common_lloq else lloq,
             lloq_column="_lloq" if lloq_column else ("_lloq_common" if common_lloq else None),
             nominal_time="_nominal" if nominal_time else None,
             nominal_windows=nominal_windows,
         )
         table = result.table
+        table["nca_options"] = options.describe()  # the options as given (a nominal R0 in its recorded unit)
         if dose:
             doses = part.groupby(keys, sort=False)["_dose"].first().reset_index()
             doses = doses.rename(columns={"_subject": subject, "_dose": "dose"})
@@ -625,6 +627,44 @@ def derive_nca(
             **({} if len(units_by_unit) == 1 else {"units": "see units_by_conc_unit"}),
         },
     )
+
+
+def _nominal_r0_in_standard_unit(
+    options: NcaOptions, given_units: Iterable[object]
+) -> tuple[NcaOptions, list[str]]:
+    """The options the engine runs with and their notes: a nominal R0 (``fold_expansion_reference =
+    nominal_r0``) is given in the unit the data are recorded in and converted, as the concentrations are, by
+    `cartrial.kinetics.units.to_standard` (D-19.781, D-19.1450). One R0 is one level of one unit: data
+    recorded in more than one unit (two analytes, or one in two units) are refused, naming the units found
+    (D-19.1452).
+    """
+    if (
+        options.fold_expansion_reference != FoldExpansionReference.NOMINAL_R0
+        or options.fold_expansion_r0 is None
+    ):
+        return options, []
+    units = sorted({str(u) for u in given_units if isinstance(u, str) and u})
+    if len(units) > 1:
+        raise OptionError(
+            Problem(
+                "fold_expansion_reference nominal_r0 takes one R0 for every profile, but the data are "
+                f"recorded in more than one concentration unit ({', '.join(units)})",
+                field="fold_expansion_r0",
+                allowed="data of one analyte recorded in one unit (run each unit on its own), or "
+                "fold_expansion_reference first_quantifiable",
+            )
+        )
+    if not units:
+        return options, []
+    standard = standard_conc_unit(units[0])
+    if not standard.converted:
+        return options, []
+    r0 = float(to_standard([options.fold_expansion_r0], units)[0][0])
+    note = (
+        f"nominal R0 {options.fold_expansion_r0:g} {units[0]} converted to {r0:g} {standard.unit}, as the "
+        "concentrations (D-19.781, D-19.1450)"
+    )
+    return replace(options, fold_expansion_r0=r0), [note]
 
 
 FIT_COLUMNS_TAIL: tuple[str, ...] = (

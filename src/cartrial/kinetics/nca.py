@@ -111,6 +111,9 @@ NO_POST_INFUSION_REFERENCE = (
 )
 """The reason of a blank ``fold_expansion`` whose profile is quantifiable only at time 0 (D-19.1450)."""
 
+NO_POST_INFUSION_PEAK = "Cmax is at time 0 (Tmax 0): no post-infusion peak to divide by the reference"
+"""The reason of a blank ``fold_expansion`` whose Cmax is the time-0 (pre-infusion) sample (D-19.1450)."""
+
 
 def _bound_text(bound: float) -> str:
     """An interval bound written exactly: a whole number without a decimal point (``28``), ``inf``, else the
@@ -880,8 +883,12 @@ def nca_arrays(
     # post-infusion quantifiable sample is read as measured, as persistence is: a BLQ sample given a
     # substituted value for the AUCs is never the reference; time 0 is the dose (the pre-infusion sample, the
     # NCA's concentration at the infusion), so post-infusion is time > 0
+    # the numerator is a post-infusion peak too: a Cmax at time 0 (Tmax 0, no later value higher) is the
+    # pre-infusion level, no expansion, and the fold is blank with its reason under either reference
     fold_reason = np.full(n, "", dtype=object)
-    if options.fold_expansion_reference == FoldExpansionReference.NOMINAL_R0:
+    reference_reason = np.full(n, "", dtype=object)
+    nominal = options.fold_expansion_reference == FoldExpansionReference.NOMINAL_R0
+    if nominal:
         reference = np.full(n, float(options.fold_expansion_r0 or np.nan))
     else:
         with np.errstate(invalid="ignore"):
@@ -889,8 +896,12 @@ def nca_arrays(
         has_post = post_quant.any(axis=1)
         reference = np.where(has_post, c_raw[rows, np.argmax(post_quant, axis=1)], np.nan)
         fold_reason = np.where(has_quant & ~has_post, NO_POST_INFUSION_REFERENCE, fold_reason)
+        reference_reason = fold_reason.copy()
+    with np.errstate(invalid="ignore"):
+        peak_at_dose = has_quant & (tmax <= 0)
+    fold_reason = np.where(peak_at_dose & (fold_reason == ""), NO_POST_INFUSION_PEAK, fold_reason)
     with np.errstate(invalid="ignore", divide="ignore"):
-        fold_expansion = cmax / reference
+        fold_expansion = np.where(peak_at_dose, np.nan, cmax / reference)
 
     values: dict[str, FloatArray] = {
         "cmax": cmax,
@@ -919,7 +930,7 @@ def nca_arrays(
     }
     reasons: dict[str, npt.NDArray[np.object_]] = {name: np.full(n, "", dtype=object) for name in values}
     reasons["fold_expansion"] = fold_reason
-    reasons["fold_expansion_reference_conc"] = fold_reason.copy()
+    reasons["fold_expansion_reference_conc"] = reference_reason
     lz_reason = np.asarray(lz["reason"], dtype=object)
     for name in LAMBDA_Z_PARAMETERS:
         reasons[name] = np.where(lz_reason != "", lz_reason, reasons[name])
@@ -984,6 +995,9 @@ def nca_arrays(
         )
         still_missing = np.isnan(values[name]) & (reasons[name] == "")
         reasons[name] = np.where(still_missing, "not estimable from this profile", reasons[name])
+    if nominal:  # the nominal R0 is the reference of every profile, quantifiable or not (only the fold blank)
+        values["fold_expansion_reference_conc"] = reference
+        reasons["fold_expansion_reference_conc"] = np.full(n, "", dtype=object)
     return values, reasons
 
 

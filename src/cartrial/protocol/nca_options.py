@@ -75,7 +75,9 @@ class FoldExpansionReference(StrEnum):
     ``first_quantifiable`` (default): the first quantifiable sample after the infusion (time > 0, as
     measured: a BLQ sample given a substituted value for the AUCs never counts; a sample at exactly time 0 is
     the pre-infusion sample at the dose, not post-infusion). ``nominal_r0``: a nominal level at the infusion
-    given by the user (``fold_expansion_r0``, in the concentration unit of the NCA).
+    given by the user (``fold_expansion_r0``, in the concentration unit the data are recorded in:
+    `cartrial.kinetics.derive_nca` converts it with the concentrations, D-19.1452). Either way a Cmax at
+    time 0 (no post-infusion peak) has no fold.
     """
 
     FIRST_QUANTIFIABLE = "first_quantifiable"
@@ -155,7 +157,9 @@ class NcaOptions:
             (`FoldExpansionReference`; default ``first_quantifiable``, the first quantifiable sample after the
             infusion, time > 0); recorded with each value (``fold_expansion_reference``). D-19.1450.
         fold_expansion_r0: the nominal R0 of ``fold_expansion_reference = nominal_r0``, in the concentration
-            unit of the NCA: needed then (a finite number > 0), refused otherwise (it would not be used).
+            unit the data are recorded in (`cartrial.kinetics.derive_nca` converts it by the concentrations'
+            factor and refuses data in more than one unit, D-19.1452; `nca` takes it in its ``conc_unit``):
+            needed then (a finite number > 0), refused otherwise (it would not be used).
         min_span_ratio, min_r2, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults
             2, 0.9 (``min.hl.r.squared``, D-19.1411), 0.9 and 20 % (`QUALITY_FLAGS_SOURCE`); None switches a
             flag off. Flags are reported in
@@ -245,7 +249,7 @@ class NcaOptions:
                 Problem(
                     "fold_expansion_reference nominal_r0 needs the nominal R0",
                     field="fold_expansion_r0",
-                    allowed="a number greater than 0 (the concentration unit of the NCA)",
+                    allowed="a number greater than 0 (in the concentration unit the data are recorded in)",
                 )
             )
         if not nominal and self.fold_expansion_r0 is not None:
@@ -416,8 +420,11 @@ class NcaOptions:
         if self.lambda_z_window is not None:
             text += f"; lambda_z_window={self.lambda_z_window[0]:g}-{self.lambda_z_window[1]:g}"
         text += f"; persistence={self.persistence_rule}"
-        if self.fold_expansion_r0 is not None:
-            text += f"; fold_expansion=cmax/nominal_r0 {self.fold_expansion_r0:g}"
+        text += "; fold_expansion=" + (
+            "first_quantifiable"
+            if self.fold_expansion_r0 is None
+            else f"cmax/nominal_r0 {self.fold_expansion_r0:g} (in the recorded unit)"
+        )
         if self.interval_coverage != "blq_tail":
             text += f"; interval_coverage={self.interval_coverage}"
         if self.nominal_coverage != "visit_window":
