@@ -28,10 +28,12 @@ from cartrial.analysis.options import analysis_spec, option_sources
 from cartrial.analysis.outcomes import DATASET_OUTCOME, OPTION_OUTCOME, POPULATION_OUTCOME, collected_outcomes
 from cartrial.analysis.populations import (
     ENROLLED,
+    SAFETY,
     derive_populations,
     protocol_levels,
     site_calendar,
     subject_time_zones,
+    with_last_contact,
 )
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
@@ -563,11 +565,13 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     refuse_records_of_other_subjects(tables, given)  # a cut by subject keeps their records too (D-19.1290)
     study = _study_populations(tables, protocol, cutoff)
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
+    # the last contact of each infused subject, ADSL.LSTALVDT (D-19.1435)
+    listed = with_last_contact(membership, tables, populations[SAFETY].subject_ids, cutoff)
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
             "populations",
             "Analysis populations: membership per enrolled subject",
-            membership,
+            listed,
             ENROLLED,
             "cartrial.analysis.populations.derive_populations",
             ("subjects", "infusions", "adverse_events"),

@@ -56,6 +56,8 @@ from cartrial.protocol.dlt import dlt_evaluable, dlt_followed_days
 ENROLLED = "enrolled"
 SAFETY = "safety"
 DLT_EVALUABLE = "dlt_evaluable"
+FULL_ANALYSIS = "full_analysis"
+"""The full analysis set (ADSL.FASFL): every subject infused, the subjects of the safety set (D-19.1435)."""
 NOT_INFUSED = "not infused by the cut-off"
 """Why an enrolled subject who had no lymphodepletion dose either is not in the safety set."""
 LYMPHODEPLETED_NOT_INFUSED = "lymphodepleted, not infused by the cut-off"
@@ -440,6 +442,23 @@ def last_contact(
     return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0, last)
 
 
+def with_last_contact(
+    membership: pd.DataFrame, tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date
+) -> pd.DataFrame:
+    """`membership` (the populations dataset) with ``last_contact_date``: the `last_contact` of each subject
+    of `ids` (the safety set: infused on or before the cut-off) as an ISO date, blank for another subject
+    (never infused: the analysis starts no follow-up without an infusion). ADSL.LSTALVDT reads it
+    (D-19.1435)."""
+    contacts = last_contact(tables, ids, cutoff) if ids else {}
+    out = membership.copy()
+    out.insert(
+        out.columns.get_loc("follow_up_days") + 1,
+        "last_contact_date",
+        [contacts[sid].isoformat() if sid in contacts else "" for sid in out["subject_id"].astype(str)],
+    )
+    return out
+
+
 @dataclass(frozen=True)
 class EndOfStudy:
     """A subject's end of study at the cut-off (`end_of_study`)."""
@@ -646,6 +665,13 @@ def derive_populations(
             tuple(safety),
             {k: tuple(v) for k, v in not_infused.items()},
         ),
+        FULL_ANALYSIS: Population(
+            FULL_ANALYSIS,
+            "enrolled subjects infused with CAR-T cells on or before the cut-off (the full analysis set of a "
+            "non-randomised single-arm trial: every subject treated, ICH E9 section 5.2.1)",
+            tuple(safety),
+            {k: tuple(v) for k, v in not_infused.items()},
+        ),
         DLT_EVALUABLE: Population(
             DLT_EVALUABLE,
             f"safety-set subjects who completed the {window}-day DLT window by the cut-off (alive at its "
@@ -664,6 +690,7 @@ __all__ = [
     "DEATH_SOURCE",
     "DLT_EVALUABLE",
     "ENROLLED",
+    "FULL_ANALYSIS",
     "LYMPHODEPLETED_NOT_INFUSED",
     "NOT_INFUSED",
     "SAFETY",
@@ -677,4 +704,5 @@ __all__ = [
     "last_contact",
     "lymphodepletion_starts",
     "treatment_start_days",
+    "with_last_contact",
 ]

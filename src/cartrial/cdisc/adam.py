@@ -187,6 +187,7 @@ def build_adsl(
     arr = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "relapses_by_subject"))}
     flags = {
         "ENRLFL": "enrolled",
+        "FASFL": "full_analysis",  # D-19.1435
         "SAFFL": "safety",
         "DLTEVLFL": "dlt_evaluable",
         "PKFL": "pk",
@@ -227,6 +228,7 @@ def build_adsl(
             # the last CAR-T infusion's instant on the site's clock, by TRTSDTM's one rule (D-19.1360)
             "TRTEDTM": site_wall_clock(_timed_instant(last_cart.get(usubjid, "")), zones.get(sid)),
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
+            "LSTALVDT": date_of(m["last_contact_date"]) if m.get("last_contact_date") else None,  # D-19.1435
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
             "DTHFL": d.get("DTHFL", ""),
@@ -246,6 +248,9 @@ def build_adsl(
             row["PREARR"] = (
                 float(arr[sid]["pre_arr"]) if sid in arr and not _missing(arr[sid]["pre_arr"]) else math.nan
             )
+        # TRTEDT - TRTSDT + 1 (admiral derive_var_trtdurd; D-19.1435)
+        start, end = row["TRTSDT"], row["TRTEDT"]
+        row["TRTDURD"] = float((end - start).days + 1) if start is not None and end is not None else math.nan
         for flag, pop in flags.items():
             if pop.startswith("efficacy:") and pop not in pops:
                 continue  # D-19.203: a population the analysis does not define has no flag (not all 'N')
