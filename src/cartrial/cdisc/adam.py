@@ -458,7 +458,21 @@ def build_adlb(
         dtype=float
     )
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
+    # PCHG = (AVAL - BASE) / BASE * 100 where CHG is, null for a baseline of 0 (ADaMIG v1.3 BDS; D-19.1436)
+    chg, base_value = frame["CHG"].to_numpy(dtype=float), frame["BASE"].to_numpy(dtype=float)
+    frame["PCHG"] = np.divide(
+        chg * 100.0, base_value, out=np.full(len(frame), math.nan), where=~np.isnan(chg) & (base_value != 0)
+    )
     frame["LBSEQ"] = _lb_seq(frame, lb, refid)
+    # ANRIND is LB.LBNRIND of the record LBSEQ names (its predecessor, one derivation: D-19.474);
+    # BNRIND the baseline record's ANRIND (D-19.1436)
+    frame["ANRIND"] = _lb_nrind(frame, lb)
+    base_ind = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])["ANRIND"]
+    frame["BNRIND"] = (
+        base_ind.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]]))
+        .fillna("")
+        .to_numpy(dtype=object)
+    )
     visits = protocol_visits(snapshot.protocol) if snapshot is not None else ()
     frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, visits)
     return finalize(frame, spec, sort=[])
@@ -518,6 +532,26 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
             zones=subject_zones(analysis),
         )
     return kept.table
+
+
+def _lb_nrind(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
+    """LB.LBNRIND of the LB record of each ADLB record (USUBJID and LBSEQ, `_lb_seq`); blank without that
+    record or without LBNRIND (D-19.1436)."""
+    if not len(frame) or not {"LBSEQ", "LBNRIND"} <= set(lb.columns):
+        return np.full(len(frame), "", dtype=object)
+    source = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(),
+            "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+            "ind": lb["LBNRIND"].astype(object).where(lb["LBNRIND"].notna(), "").astype(str).to_numpy(),
+        }
+    ).drop_duplicates(["u", "seq"], keep="first")
+    return (
+        pd.DataFrame({"u": frame["USUBJID"].to_numpy(), "seq": frame["LBSEQ"].to_numpy(dtype=float)})
+        .merge(source, on=["u", "seq"], how="left", sort=False)["ind"]
+        .fillna("")
+        .to_numpy(dtype=object)
+    )
 
 
 def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame, refid: np.ndarray | None = None) -> np.ndarray:
