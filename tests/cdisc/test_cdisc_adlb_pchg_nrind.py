@@ -6,7 +6,10 @@ the reference range indicator of AVAL; BNRIND the indicator of the baseline reco
 (D-19.435, D-19.474: LOW below the lower limit, HIGH above the upper, else NORMAL).
 
 Expected values by hand from examples/ct103a-nmosd/study/labs.csv, CT-001 hemoglobin (g/L, LLN 115):
-baseline 2021-04-22 119 (NORMAL), 2021-04-28 114 (LOW; CHG -5, PCHG -5/119*100 = -4.2017 %),
+baseline 2021-04-22 119 (NORMAL) - the last record before lymphodepletion, which starts 2021-04-23
+(lymphodepletion.csv; the baseline is the last value before lymphodepletion, D-19.710) -, 2021-04-27 121
+(the infusion day, 15:00 local after the 10:00 infusion: CHG +2, PCHG +2/119*100 = +1.6807 %),
+2021-04-28 114 (LOW; CHG -5, PCHG -5/119*100 = -4.2017 %),
 2021-05-04 97 (LOW; CHG -22, PCHG -22/119*100 = -18.4874 %), 2021-05-18 124 (NORMAL; PCHG +4.2017 %)."""
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ def test_adlb_pchg_by_hand(example_frames) -> None:  # type: ignore[no-untyped-d
     hgb = _hgb(example_frames)
     assert hgb.loc[dt.date(2021, 5, 4), "PCHG"] == pytest.approx(-22 / 119 * 100)
     assert hgb.loc[dt.date(2021, 4, 28), "PCHG"] == pytest.approx(-5 / 119 * 100)
+    assert hgb.loc[dt.date(2021, 4, 27), "CHG"] == pytest.approx(2)
+    assert hgb.loc[dt.date(2021, 4, 27), "PCHG"] == pytest.approx(2 / 119 * 100)
     assert hgb.loc[dt.date(2021, 5, 18), "PCHG"] == pytest.approx(5 / 119 * 100)
     base = hgb.loc[dt.date(2021, 4, 22)]
     assert base["ABLFL"] == "Y" and math.isnan(base["PCHG"])  # only where CHG is (post-baseline)
@@ -54,3 +59,5 @@ def test_adlb_anrind_is_lb_lbnrind_of_its_record(example_frames) -> None:  # typ
 
     names = [v.name for v in dataset_specs()["ADLB"].variables]
     assert names.index("CHG") < names.index("PCHG") and names.index("ANRIND") < names.index("BNRIND")
+    # ADaMIG v1.3 BDS: PCHG is Perm (as CHG there; CHG kept as the spec has it)
+    assert dataset_specs()["ADLB"].variable("PCHG").core == "Perm"

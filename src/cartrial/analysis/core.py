@@ -27,9 +27,12 @@ from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
 from cartrial.analysis.outcomes import DATASET_OUTCOME, OPTION_OUTCOME, POPULATION_OUTCOME, collected_outcomes
 from cartrial.analysis.populations import (
+    CONTACT_COLUMNS,
     ENROLLED,
     SAFETY,
     derive_populations,
+    last_contact,
+    last_known_alive,
     protocol_levels,
     site_calendar,
     subject_time_zones,
@@ -162,6 +165,10 @@ class StudyPopulations:
     crs: Any
     icans: Any
     labs: Any
+    last_contact: dict[str, dt.date]
+    """The last contact of each subject of the safety set (`cartrial.analysis.populations.last_contact`),
+    computed once: the populations dataset's ``last_contact_date`` and the relapse follow-up's default end
+    read it."""
 
 
 def study_populations(
@@ -448,7 +455,9 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
     )
-    return StudyPopulations(populations, membership, evaluation, crs, icans, labs)
+    safety_ids = populations[SAFETY].subject_ids
+    contacts = last_contact(tables, safety_ids, cutoff) if safety_ids else {}
+    return StudyPopulations(populations, membership, evaluation, crs, icans, labs, contacts)
 
 
 SafetyDerivation = Callable[[], dict[str, Dataset]]
@@ -565,8 +574,9 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     refuse_records_of_other_subjects(tables, given)  # a cut by subject keeps their records too (D-19.1290)
     study = _study_populations(tables, protocol, cutoff)
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
-    # the last contact of each infused subject, ADSL.LSTALVDT (D-19.1435)
-    listed = with_last_contact(membership, tables, populations[SAFETY].subject_ids, cutoff)
+    # the last contact of each infused subject and the date last known alive, ADSL.LSTALVDT (D-19.1437)
+    alive = last_known_alive(tables, study.last_contact, cutoff)
+    listed = with_last_contact(membership, study.last_contact, alive)
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
             "populations",
@@ -574,7 +584,9 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
             listed,
             ENROLLED,
             "cartrial.analysis.populations.derive_populations",
-            ("subjects", "infusions", "adverse_events"),
+            # the membership's tables, the contact forms of last_contact_date and the relapses of
+            # last_known_alive_date
+            ("subjects", "infusions", "adverse_events", *CONTACT_COLUMNS, "relapses"),
             notes=_disposition_notes(membership),
         )
     }
@@ -584,7 +596,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     for derive in safety_derivations(tables, protocol, study).values():
         datasets |= derive()
     relapses, relapse_result = relapse_datasets(
-        tables, protocol, cutoff, populations, opts.relapse_follow_up_end
+        tables, protocol, cutoff, populations, opts.relapse_follow_up_end, last_contacts=study.last_contact
     )
     outcomes = collected_outcomes(protocol, tables)
     # without relapse data a confirmed worsening is neither relapse-associated nor PIRA (D-19.867, D-19.870)

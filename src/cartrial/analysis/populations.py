@@ -442,20 +442,67 @@ def last_contact(
     return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0, last)
 
 
+ALIVE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "adverse_events": ("started_on", "ended_on"),
+    "relapses": ("onset_date",),
+}
+"""Dated records that show the subject alive besides the contacts (`last_known_alive`): an adverse event's
+onset and end, a relapse's onset (D-19.1437)."""
+
+
+def _complete_date(value: Any) -> dt.date | None:
+    """The date of a complete ISO 8601 date (or date-time's date part); None for a blank or partial one."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+    if len(text) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def last_known_alive(
+    tables: Mapping[str, pd.DataFrame], contacts: Mapping[str, dt.date], cutoff: dt.date
+) -> dict[str, dt.date]:
+    """Date last known alive (ADSL.LSTALVDT) per subject of `contacts` (the `last_contact` of the infused
+    subjects): the latest of the last contact and every complete `ALIVE_COLUMNS` date of the subject (an
+    adverse event's onset or end, a relapse onset) on or before `cutoff`, never after the subject's date of
+    death (`death_dates`). Not the end of the relapse follow-up (`last_contact`, extended to a later relapse
+    onset by the relapse engine, D-19.587): a different concept, every dated record that shows the subject
+    alive (D-19.1437)."""
+    events = tables.get("adverse_events")
+    died = {} if events is None else death_dates(events, cutoff)
+    out = dict(contacts)
+    for name, columns in ALIVE_COLUMNS.items():
+        frame = tables.get(name)
+        if frame is None or not len(frame):
+            continue
+        ids = frame["subject_id"].astype(str).to_numpy()
+        for column in columns:
+            if column not in frame.columns:
+                continue
+            for sid, value in zip(ids, frame[column].to_numpy(), strict=True):
+                if sid not in out:
+                    continue
+                day = _complete_date(value)
+                if day is not None and day <= cutoff and day > out[sid]:
+                    out[sid] = day
+    return {sid: min(day, died[sid]) if sid in died else day for sid, day in out.items()}
+
+
 def with_last_contact(
-    membership: pd.DataFrame, tables: Mapping[str, pd.DataFrame], ids: Sequence[str], cutoff: dt.date
+    membership: pd.DataFrame, contacts: Mapping[str, dt.date], alive: Mapping[str, dt.date]
 ) -> pd.DataFrame:
-    """`membership` (the populations dataset) with ``last_contact_date``: the `last_contact` of each subject
-    of `ids` (the safety set: infused on or before the cut-off) as an ISO date, blank for another subject
-    (never infused: the analysis starts no follow-up without an infusion). ADSL.LSTALVDT reads it
-    (D-19.1435)."""
-    contacts = last_contact(tables, ids, cutoff) if ids else {}
+    """`membership` (the populations dataset) with ``last_contact_date`` (`contacts`: the `last_contact` of
+    each infused subject, `StudyPopulations.last_contact`, computed once) and ``last_known_alive_date``
+    (`alive`: `last_known_alive`) as ISO dates, blank for another subject (never infused: the analysis starts
+    no follow-up without an infusion). ADSL.LSTALVDT reads ``last_known_alive_date`` (D-19.1435,
+    D-19.1437)."""
+    ids = membership["subject_id"].astype(str)
     out = membership.copy()
-    out.insert(
-        out.columns.get_loc("follow_up_days") + 1,
-        "last_contact_date",
-        [contacts[sid].isoformat() if sid in contacts else "" for sid in out["subject_id"].astype(str)],
-    )
+    at = out.columns.get_loc("follow_up_days") + 1
+    out.insert(at, "last_contact_date", [contacts[s].isoformat() if s in contacts else "" for s in ids])
+    out.insert(at + 1, "last_known_alive_date", [alive[s].isoformat() if s in alive else "" for s in ids])
     return out
 
 
@@ -687,6 +734,7 @@ def derive_populations(
 
 
 __all__ = [
+    "ALIVE_COLUMNS",
     "DEATH_SOURCE",
     "DLT_EVALUABLE",
     "ENROLLED",
@@ -702,6 +750,7 @@ __all__ = [
     "follow_up_ends",
     "infusion_dates",
     "last_contact",
+    "last_known_alive",
     "lymphodepletion_starts",
     "treatment_start_days",
     "with_last_contact",

@@ -122,6 +122,15 @@ def _yn(flag: Any) -> str:
     return "Y" if bool(flag) else "N"
 
 
+def treatment_duration_days(start: dt.date | None, end: dt.date | None) -> float:
+    """ADSL.TRTDURD: TRTEDT - TRTSDT + 1 days, the first and the last day of exposure counted (admiral
+    convention, `derive_var_trtdurd`) - the study day of TRTEDT counted from TRTSDT (`study_day`, no day 0);
+    NaN without either date or for an end before the start (no exposure period; D-19.1435)."""
+    if start is None or end is None or end < start:
+        return math.nan
+    return study_day(end, start)
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
 
@@ -228,7 +237,8 @@ def build_adsl(
             # the last CAR-T infusion's instant on the site's clock, by TRTSDTM's one rule (D-19.1360)
             "TRTEDTM": site_wall_clock(_timed_instant(last_cart.get(usubjid, "")), zones.get(sid)),
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
-            "LSTALVDT": date_of(m["last_contact_date"]) if m.get("last_contact_date") else None,  # D-19.1435
+            # the analysis' date last known alive, mapped only (D-19.1437)
+            "LSTALVDT": None if _missing(alive := m.get("last_known_alive_date")) else date_of(str(alive)),
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
             "DTHFL": d.get("DTHFL", ""),
@@ -248,9 +258,7 @@ def build_adsl(
             row["PREARR"] = (
                 float(arr[sid]["pre_arr"]) if sid in arr and not _missing(arr[sid]["pre_arr"]) else math.nan
             )
-        # TRTEDT - TRTSDT + 1 (admiral derive_var_trtdurd; D-19.1435)
-        start, end = row["TRTSDT"], row["TRTEDT"]
-        row["TRTDURD"] = float((end - start).days + 1) if start is not None and end is not None else math.nan
+        row["TRTDURD"] = treatment_duration_days(row["TRTSDT"], row["TRTEDT"])  # D-19.1435
         for flag, pop in flags.items():
             if pop.startswith("efficacy:") and pop not in pops:
                 continue  # D-19.203: a population the analysis does not define has no flag (not all 'N')
@@ -453,10 +461,7 @@ def build_adlb(
     frame["SHIFT1"] = np.where(
         on & (frame["BTOXGR"] != "").to_numpy(), frame["BTOXGR"] + " to " + frame["ATOXGR"], ""
     )
-    base = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])["AVAL"]
-    frame["BASE"] = base.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]])).to_numpy(
-        dtype=float
-    )
+    frame["BASE"] = _of_baseline(frame, "AVAL").to_numpy(dtype=float)
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
     # PCHG = (AVAL - BASE) / BASE * 100 where CHG is, null for a baseline of 0 (ADaMIG v1.3 BDS; D-19.1436)
     chg, base_value = frame["CHG"].to_numpy(dtype=float), frame["BASE"].to_numpy(dtype=float)
@@ -467,12 +472,7 @@ def build_adlb(
     # ANRIND is LB.LBNRIND of the record LBSEQ names (its predecessor, one derivation: D-19.474);
     # BNRIND the baseline record's ANRIND (D-19.1436)
     frame["ANRIND"] = _lb_nrind(frame, lb)
-    base_ind = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])["ANRIND"]
-    frame["BNRIND"] = (
-        base_ind.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]]))
-        .fillna("")
-        .to_numpy(dtype=object)
-    )
+    frame["BNRIND"] = _of_baseline(frame, "ANRIND").fillna("").to_numpy(dtype=object)
     visits = protocol_visits(snapshot.protocol) if snapshot is not None else ()
     frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, visits)
     return finalize(frame, spec, sort=[])
@@ -532,6 +532,13 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
             zones=subject_zones(analysis),
         )
     return kept.table
+
+
+def _of_baseline(frame: pd.DataFrame, column: str) -> pd.Series:
+    """`column` of the baseline record (ABLFL Y) of each record's subject and parameter, in frame order;
+    missing without a baseline (BASE from AVAL, BNRIND from ANRIND)."""
+    base = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])[column]
+    return base.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]]))
 
 
 def _lb_nrind(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
@@ -1385,4 +1392,11 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     return {name: out[name] for name in ADAM_ORDER}
 
 
-__all__ = ["RESPONDER_CODELIST", "RESPONDER_PARAMS", "build_adam", "responder_params", "study_codelists"]
+__all__ = [
+    "RESPONDER_CODELIST",
+    "RESPONDER_PARAMS",
+    "build_adam",
+    "responder_params",
+    "study_codelists",
+    "treatment_duration_days",
+]
