@@ -457,6 +457,8 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     )
     safety_ids = populations[SAFETY].subject_ids
     contacts = last_contact(tables, safety_ids, cutoff) if safety_ids else {}
+    # the populations dataset's last contact and date last known alive, ADSL.LSTALVDT (D-19.1435, D-19.1437)
+    membership = with_last_contact(membership, contacts, last_known_alive(tables, contacts, cutoff))
     return StudyPopulations(populations, membership, evaluation, crs, icans, labs, contacts)
 
 
@@ -574,14 +576,11 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     refuse_records_of_other_subjects(tables, given)  # a cut by subject keeps their records too (D-19.1290)
     study = _study_populations(tables, protocol, cutoff)
     evaluation, populations, membership = study.evaluation, study.populations, study.membership
-    # the last contact of each infused subject and the date last known alive, ADSL.LSTALVDT (D-19.1437)
-    alive = last_known_alive(tables, study.last_contact, cutoff)
-    listed = with_last_contact(membership, study.last_contact, alive)
     datasets: dict[str, Dataset] = {
         "populations": Dataset(
             "populations",
             "Analysis populations: membership per enrolled subject",
-            listed,
+            membership,
             ENROLLED,
             "cartrial.analysis.populations.derive_populations",
             # the membership's tables, the contact forms of last_contact_date and the relapses of
