@@ -27,11 +27,16 @@ from cartrial.analysis.model import Analysis, Dataset, Population, SnapshotLike
 from cartrial.analysis.options import analysis_spec, option_sources
 from cartrial.analysis.outcomes import DATASET_OUTCOME, OPTION_OUTCOME, POPULATION_OUTCOME, collected_outcomes
 from cartrial.analysis.populations import (
+    CONTACT_COLUMNS,
     ENROLLED,
+    SAFETY,
     derive_populations,
+    last_contact,
+    last_known_alive,
     protocol_levels,
     site_calendar,
     subject_time_zones,
+    with_last_contact,
 )
 from cartrial.analysis.toxicity import (
     TREATMENT_EMERGENT_TEXT,
@@ -160,6 +165,10 @@ class StudyPopulations:
     crs: Any
     icans: Any
     labs: Any
+    last_contact: dict[str, dt.date]
+    """The last contact of each subject of the safety set (`cartrial.analysis.populations.last_contact`),
+    computed once: the populations dataset's ``last_contact_date`` and the relapse follow-up's default end
+    read it."""
 
 
 def study_populations(
@@ -446,7 +455,11 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
     populations, membership = derive_populations(
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
     )
-    return StudyPopulations(populations, membership, evaluation, crs, icans, labs)
+    safety_ids = populations[SAFETY].subject_ids
+    contacts = last_contact(tables, safety_ids, cutoff) if safety_ids else {}
+    # the populations dataset's last contact and date last known alive, ADSL.LSTALVDT (D-19.1435, D-19.1437)
+    membership = with_last_contact(membership, contacts, last_known_alive(tables, contacts, cutoff))
+    return StudyPopulations(populations, membership, evaluation, crs, icans, labs, contacts)
 
 
 SafetyDerivation = Callable[[], dict[str, Dataset]]
@@ -570,7 +583,9 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
             membership,
             ENROLLED,
             "cartrial.analysis.populations.derive_populations",
-            ("subjects", "infusions", "adverse_events"),
+            # the membership's tables, the contact forms of last_contact_date and the relapses of
+            # last_known_alive_date
+            ("subjects", "infusions", "adverse_events", *CONTACT_COLUMNS, "relapses"),
             notes=_disposition_notes(membership),
         )
     }
@@ -580,7 +595,7 @@ def _analyse(snapshot: SnapshotLike) -> Analysis:
     for derive in safety_derivations(tables, protocol, study).values():
         datasets |= derive()
     relapses, relapse_result = relapse_datasets(
-        tables, protocol, cutoff, populations, opts.relapse_follow_up_end
+        tables, protocol, cutoff, populations, opts.relapse_follow_up_end, last_contacts=study.last_contact
     )
     outcomes = collected_outcomes(protocol, tables)
     # without relapse data a confirmed worsening is neither relapse-associated nor PIRA (D-19.867, D-19.870)

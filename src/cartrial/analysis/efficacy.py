@@ -462,6 +462,7 @@ def relapse_datasets(
     cutoff: dt.date,
     populations: Mapping[str, Population],
     follow_up_end: str = "last_contact",
+    last_contacts: Mapping[str, dt.date] | None = None,
 ) -> tuple[dict[str, Dataset], Any]:
     """`relapses_by_subject`, `relapse_rates` (ARR pre/post, exact Poisson CI, rate ratio) and
     `relapse_free_km` (Kaplan-Meier with numbers at risk); also returns the attacks (for CDW). Follow-up
@@ -469,7 +470,9 @@ def relapse_datasets(
     (protocol ``analysis.options.relapse_follow_up_end: cutoff``; at the death, or at the last contact of a
     subject whose study ended, when earlier: `follow_up_ends`, D-19.83, D-19.92). The median follow-up is the
     reverse Kaplan-Meier median with each subject's follow-up to that end, a subject who died (`end_of_study`:
-    a fatal adverse event, or the form alone) censored (D-19.90, D-19.91, D-19.112)."""
+    a fatal adverse event, or the form alone) censored (D-19.90, D-19.91, D-19.112). `last_contacts`: the
+    `last_contact` of the safety set when the caller has it (`analyse`: `StudyPopulations.last_contact`,
+    computed once); else computed here."""
     from cartrial.neuro.derive import (
         EXTENDED_NOTE_PREFIX,
         derive_relapses,
@@ -492,6 +495,8 @@ def relapse_datasets(
     last_assessment = (
         follow_up_ends(tables, safety_ids, cutoff)  # a death or the end of the study ends it
         if str(getattr(follow_up_end, "value", follow_up_end)) == "cutoff"
+        else dict(last_contacts)
+        if last_contacts is not None
         else last_contact(tables, safety_ids, cutoff)
     )
     given = {name: _restrict(tables[name], safety_ids) for name in ("relapses", "infusions", "subjects")}

@@ -56,6 +56,8 @@ from cartrial.protocol.dlt import dlt_evaluable, dlt_followed_days
 ENROLLED = "enrolled"
 SAFETY = "safety"
 DLT_EVALUABLE = "dlt_evaluable"
+FULL_ANALYSIS = "full_analysis"
+"""The full analysis set (ADSL.FASFL): every subject infused, the subjects of the safety set (D-19.1435)."""
 NOT_INFUSED = "not infused by the cut-off"
 """Why an enrolled subject who had no lymphodepletion dose either is not in the safety set."""
 LYMPHODEPLETED_NOT_INFUSED = "lymphodepleted, not infused by the cut-off"
@@ -440,6 +442,70 @@ def last_contact(
     return end_at_death({sid: end.last_assessment[sid] for sid in ids}, died, day0, last)
 
 
+ALIVE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "adverse_events": ("started_on", "ended_on"),
+    "relapses": ("onset_date",),
+}
+"""Dated records that show the subject alive besides the contacts (`last_known_alive`): an adverse event's
+onset and end, a relapse's onset (D-19.1437)."""
+
+
+def _complete_date(value: Any) -> dt.date | None:
+    """The date of a complete ISO 8601 date (or date-time's date part); None for a blank or partial one."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+    if len(text) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def last_known_alive(
+    tables: Mapping[str, pd.DataFrame], contacts: Mapping[str, dt.date], cutoff: dt.date
+) -> dict[str, dt.date]:
+    """Date last known alive (ADSL.LSTALVDT) per subject of `contacts` (the `last_contact` of the infused
+    subjects): the latest of the last contact and every complete `ALIVE_COLUMNS` date of the subject (an
+    adverse event's onset or end, a relapse onset) on or before `cutoff`, never after the subject's date of
+    death (`death_dates`). Not the end of the relapse follow-up (`last_contact`, extended to a later relapse
+    onset by the relapse engine, D-19.587): a different concept, every dated record that shows the subject
+    alive (D-19.1437)."""
+    events = tables.get("adverse_events")
+    died = {} if events is None else death_dates(events, cutoff)
+    out = dict(contacts)
+    for name, columns in ALIVE_COLUMNS.items():
+        frame = tables.get(name)
+        if frame is None or not len(frame):
+            continue
+        ids = frame["subject_id"].astype(str).to_numpy()
+        for column in columns:
+            if column not in frame.columns:
+                continue
+            for sid, value in zip(ids, frame[column].to_numpy(), strict=True):
+                if sid not in out:
+                    continue
+                day = _complete_date(value)
+                if day is not None and day <= cutoff and day > out[sid]:
+                    out[sid] = day
+    return {sid: min(day, died[sid]) if sid in died else day for sid, day in out.items()}
+
+
+def with_last_contact(
+    membership: pd.DataFrame, contacts: Mapping[str, dt.date], alive: Mapping[str, dt.date]
+) -> pd.DataFrame:
+    """`membership` (the populations dataset) with ``last_contact_date`` (`contacts`: the `last_contact` of
+    each infused subject, `StudyPopulations.last_contact`, computed once) and ``last_known_alive_date``
+    (`alive`: `last_known_alive`) as ISO dates, blank for another subject (never infused: the analysis starts
+    no follow-up without an infusion). ADSL.LSTALVDT reads ``last_known_alive_date`` (D-19.1435,
+    D-19.1437)."""
+    ids = membership["subject_id"].astype(str)
+    out = membership.copy()
+    at = out.columns.get_loc("follow_up_days") + 1
+    out.insert(at, "last_contact_date", [contacts[s].isoformat() if s in contacts else "" for s in ids])
+    out.insert(at + 1, "last_known_alive_date", [alive[s].isoformat() if s in alive else "" for s in ids])
+    return out
+
+
 @dataclass(frozen=True)
 class EndOfStudy:
     """A subject's end of study at the cut-off (`end_of_study`)."""
@@ -646,6 +712,13 @@ def derive_populations(
             tuple(safety),
             {k: tuple(v) for k, v in not_infused.items()},
         ),
+        FULL_ANALYSIS: Population(
+            FULL_ANALYSIS,
+            "enrolled subjects infused with CAR-T cells on or before the cut-off (the full analysis set of a "
+            "non-randomised single-arm trial: every subject treated, ICH E9 section 5.2.1)",
+            tuple(safety),
+            {k: tuple(v) for k, v in not_infused.items()},
+        ),
         DLT_EVALUABLE: Population(
             DLT_EVALUABLE,
             f"safety-set subjects who completed the {window}-day DLT window by the cut-off (alive at its "
@@ -661,9 +734,11 @@ def derive_populations(
 
 
 __all__ = [
+    "ALIVE_COLUMNS",
     "DEATH_SOURCE",
     "DLT_EVALUABLE",
     "ENROLLED",
+    "FULL_ANALYSIS",
     "LYMPHODEPLETED_NOT_INFUSED",
     "NOT_INFUSED",
     "SAFETY",
@@ -675,6 +750,8 @@ __all__ = [
     "follow_up_ends",
     "infusion_dates",
     "last_contact",
+    "last_known_alive",
     "lymphodepletion_starts",
     "treatment_start_days",
+    "with_last_contact",
 ]

@@ -122,6 +122,15 @@ def _yn(flag: Any) -> str:
     return "Y" if bool(flag) else "N"
 
 
+def treatment_duration_days(start: dt.date | None, end: dt.date | None) -> float:
+    """ADSL.TRTDURD: TRTEDT - TRTSDT + 1 days, the first and the last day of exposure counted (admiral
+    convention, `derive_var_trtdurd`) - the study day of TRTEDT counted from TRTSDT (`study_day`, no day 0);
+    NaN without either date or for an end before the start (no exposure period; D-19.1435)."""
+    if start is None or end is None or end < start:
+        return math.nan
+    return study_day(end, start)
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) or value == ""
 
@@ -187,6 +196,7 @@ def build_adsl(
     arr = {r["subject_id"]: r for r in _rows(analysis_table(analysis, "relapses_by_subject"))}
     flags = {
         "ENRLFL": "enrolled",
+        "FASFL": "full_analysis",  # D-19.1435
         "SAFFL": "safety",
         "DLTEVLFL": "dlt_evaluable",
         "PKFL": "pk",
@@ -227,6 +237,8 @@ def build_adsl(
             # the last CAR-T infusion's instant on the site's clock, by TRTSDTM's one rule (D-19.1360)
             "TRTEDTM": site_wall_clock(_timed_instant(last_cart.get(usubjid, "")), zones.get(sid)),
             "LDSTDT": date_of(first_ld[usubjid]) if usubjid in first_ld else None,
+            # the analysis' date last known alive, mapped only (D-19.1437)
+            "LSTALVDT": None if _missing(alive := m.get("last_known_alive_date")) else date_of(str(alive)),
             "FUPDUR": float(m["follow_up_days"]) if not _missing(m.get("follow_up_days")) else math.nan,
             "DLTFL": _yn(m.get("dlt_in_window")) if sid in pops["dlt_evaluable"].subject_ids else "",
             "DTHFL": d.get("DTHFL", ""),
@@ -246,6 +258,7 @@ def build_adsl(
             row["PREARR"] = (
                 float(arr[sid]["pre_arr"]) if sid in arr and not _missing(arr[sid]["pre_arr"]) else math.nan
             )
+        row["TRTDURD"] = treatment_duration_days(row["TRTSDT"], row["TRTEDT"])  # D-19.1435
         for flag, pop in flags.items():
             if pop.startswith("efficacy:") and pop not in pops:
                 continue  # D-19.203: a population the analysis does not define has no flag (not all 'N')
@@ -448,12 +461,18 @@ def build_adlb(
     frame["SHIFT1"] = np.where(
         on & (frame["BTOXGR"] != "").to_numpy(), frame["BTOXGR"] + " to " + frame["ATOXGR"], ""
     )
-    base = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])["AVAL"]
-    frame["BASE"] = base.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]])).to_numpy(
-        dtype=float
-    )
+    frame["BASE"] = _of_baseline(frame, "AVAL").to_numpy(dtype=float)
     frame["CHG"] = np.where(on, frame["AVAL"] - frame["BASE"], math.nan)
+    # PCHG = (AVAL - BASE) / BASE * 100 where CHG is, null for a baseline of 0 (ADaMIG v1.3 BDS; D-19.1436)
+    chg, base_value = frame["CHG"].to_numpy(dtype=float), frame["BASE"].to_numpy(dtype=float)
+    frame["PCHG"] = np.divide(
+        chg * 100.0, base_value, out=np.full(len(frame), math.nan), where=~np.isnan(chg) & (base_value != 0)
+    )
     frame["LBSEQ"] = _lb_seq(frame, lb, refid)
+    # ANRIND is LB.LBNRIND of the record LBSEQ names (its predecessor, one derivation: D-19.474);
+    # BNRIND the baseline record's ANRIND (D-19.1436)
+    frame["ANRIND"] = _lb_nrind(frame, lb)
+    frame["BNRIND"] = _of_baseline(frame, "ANRIND").fillna("").to_numpy(dtype=object)
     visits = protocol_visits(snapshot.protocol) if snapshot is not None else ()
     frame["AVISITN"], frame["AVISIT"] = _analysis_visits(frame, lb, visits)
     return finalize(frame, spec, sort=[])
@@ -513,6 +532,33 @@ def _graded_labs(analysis: Any, snapshot: Any) -> pd.DataFrame:
             zones=subject_zones(analysis),
         )
     return kept.table
+
+
+def _of_baseline(frame: pd.DataFrame, column: str) -> pd.Series:
+    """`column` of the baseline record (ABLFL Y) of each record's subject and parameter, in frame order;
+    missing without a baseline (BASE from AVAL, BNRIND from ANRIND)."""
+    base = frame[frame["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])[column]
+    return base.reindex(pd.MultiIndex.from_frame(frame[["USUBJID", "PARAMCD"]]))
+
+
+def _lb_nrind(frame: pd.DataFrame, lb: pd.DataFrame) -> np.ndarray:
+    """LB.LBNRIND of the LB record of each ADLB record (USUBJID and LBSEQ, `_lb_seq`); blank without that
+    record or without LBNRIND (D-19.1436)."""
+    if not len(frame) or not {"LBSEQ", "LBNRIND"} <= set(lb.columns):
+        return np.full(len(frame), "", dtype=object)
+    source = pd.DataFrame(
+        {
+            "u": lb["USUBJID"].to_numpy(),
+            "seq": pd.to_numeric(lb["LBSEQ"], errors="coerce").to_numpy(dtype=float),
+            "ind": lb["LBNRIND"].astype(object).where(lb["LBNRIND"].notna(), "").astype(str).to_numpy(),
+        }
+    ).drop_duplicates(["u", "seq"], keep="first")
+    return (
+        pd.DataFrame({"u": frame["USUBJID"].to_numpy(), "seq": frame["LBSEQ"].to_numpy(dtype=float)})
+        .merge(source, on=["u", "seq"], how="left", sort=False)["ind"]
+        .fillna("")
+        .to_numpy(dtype=object)
+    )
 
 
 def _lb_seq(frame: pd.DataFrame, lb: pd.DataFrame, refid: np.ndarray | None = None) -> np.ndarray:
@@ -1346,4 +1392,11 @@ def build_adam(snapshot: Any, analysis: Any, sdtm: Mapping[str, pd.DataFrame]) -
     return {name: out[name] for name in ADAM_ORDER}
 
 
-__all__ = ["RESPONDER_CODELIST", "RESPONDER_PARAMS", "build_adam", "responder_params", "study_codelists"]
+__all__ = [
+    "RESPONDER_CODELIST",
+    "RESPONDER_PARAMS",
+    "build_adam",
+    "responder_params",
+    "study_codelists",
+    "treatment_duration_days",
+]
