@@ -11,6 +11,7 @@ the whole record as the old value). The permission of the action is checked by t
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -209,13 +210,45 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
             raise InputError(problem)
 
 
+_CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+"""Scripts whose letters look alike (``a`` / Cyrillic ``а`` / Greek ``α``): a user name uses one of them
+at most (UTS #39, single-script restriction for these three; D-19.1423)."""
+
+
+def username_fold(username: str) -> str:
+    """A user name as names are compared: Unicode case folding of its NFKC form (``ÉLODIE`` and ``élodie``,
+    ``STRASSE`` and ``straße`` are one name), the same on every backend (SQL ``lower`` folds ASCII only on
+    SQLite; D-19.1423)."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
 def check_username_free(connection: Connection, username: str, record_id: int | None = None) -> None:
-    """`ConflictError` when another user has this name in any case (``Admin`` beside ``admin``)."""
-    query = select(User.username).where(func.lower(User.username) == username.lower())
+    """`InputError` when the name mixes letters of look-alike scripts (`_CONFUSABLE_SCRIPTS`: ``аdmin`` with
+    a Cyrillic ``а``); `ConflictError` when another user has this name in any case of any script (``Admin``
+    beside ``admin``, ``élodie`` beside ``ÉLODIE``: `username_fold`). The one check of a name on every
+    path that writes one (D-19.884, D-19.1423)."""
+    scripts = {
+        script
+        for character in username
+        if character.isalpha()
+        for script in _CONFUSABLE_SCRIPTS
+        if unicodedata.name(character, "").startswith(script + " ")
+    }
+    if len(scripts) > 1:  # value-free, as a taken name (D-12.2, D-19.884)
+        raise InputError(
+            Problem(
+                f"the user name mixes letters of the {' and '.join(sorted(s.title() for s in scripts))} "
+                "scripts: a look-alike of another name",
+                field="username",
+                allowed="letters of at most one of the Latin, Greek and Cyrillic scripts",
+            )
+        )
+    folded = username_fold(username)
+    query = select(User.username)
     if record_id is not None:
         query = query.where(User.id != record_id)
-    taken = connection.execute(query).scalar()
-    if taken is not None:  # value-free: neither the name typed nor the stored account's (D-12.2, D-19.884)
+    taken = any(username_fold(str(name)) == folded for name in connection.execute(query).scalars())
+    if taken:  # value-free: neither the name typed nor the stored account's (D-12.2, D-19.884)
         text = "the user name is taken: user names are compared without case"
         raise ConflictError(text, problem=Problem(text, field="username"))
 

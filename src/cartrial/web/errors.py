@@ -44,6 +44,7 @@ from cartrial.errors import (
     PermissionDeniedError,
     Problem,
     StoredValueError,
+    conflict_problems,
     shown_name,
 )
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
@@ -248,11 +249,19 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
         body["problems"] = shown
         body["problems_total"] = len(exc.problems)
     elif isinstance(exc, ConflictError) and exc.problems:
-        listed = [_problem_out(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
+        # the records only, as the CLI and the web import page list them (`conflict_problems`): the store's
+        # "N more record(s)" summary is `more`, not a problem; the counts are the store's true count of
+        # records, each record one problem (a lock's 150 frozen records: 150, the first 100 listed;
+        # D-19.1364, D-19.1421)
+        listing = conflict_problems(exc)
+        records = [p for p in exc.problems if p is not exc.more] or list(exc.problems)
+        listed = [_problem_out(p) for p in records[:MAX_PROBLEMS_SHOWN]]
         located = listed[0]
         body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
         body["problems"] = listed
-        body["problems_total"] = len(exc.problems)
+        body["problems_total"] = listing.total
+        body["records_total"] = listing.total
+        body["more"] = listing.more
     body["error"] = bounded_text(str(body["error"]))
     return body
 
