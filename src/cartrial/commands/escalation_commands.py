@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from cartrial.allowed import check_seed
-from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.option_names import OPTION_DIGITS, names_cli_arguments, option_number, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.design_options import (
@@ -138,10 +138,15 @@ def _floats(text: str | None, field: str) -> list[float] | None:
     values: list[float] = []
     for part in text.split(","):
         try:
-            value = float(part)
+            value = option_number(part)
         except ValueError:
             raise InputError(
-                Problem("not a number", field=field, value=part.strip(), allowed="comma-separated numbers")
+                Problem(
+                    "not a number",
+                    field=field,
+                    value=part.strip(),
+                    allowed=f"comma-separated numbers in {OPTION_DIGITS}",
+                )
             ) from None
         if not math.isfinite(value):
             raise InputError(

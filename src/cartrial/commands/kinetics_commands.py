@@ -22,7 +22,7 @@ from rich.console import Console
 
 from cartrial.allowed import LLOQ, SIMULATED_RESIDUAL_LOG_SD, check_seed, choice_text
 from cartrial.commands.auth_commands import USER_HELP
-from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.option_names import OPTION_DIGITS, names_cli_arguments, option_number, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem, stored_rows_errors
 
@@ -171,10 +171,15 @@ def parse_interval(text: str, option: str = "--interval") -> tuple[float, float]
     try:
         if len(parts) != 2:
             raise ValueError
-        start, end = float(parts[0]), float(parts[1])
+        start, end = option_number(parts[0]), option_number(parts[1])
     except ValueError:
         raise InputError(
-            Problem("not an interval", field=option, value=text, allowed="START,END e.g. 0,28 or 0,inf")
+            Problem(
+                "not an interval",
+                field=option,
+                value=text,
+                allowed=f"START,END in {OPTION_DIGITS} e.g. 0,28 or 0,inf",
+            )
         ) from None
     if not (math.isfinite(start) and end > start):
         raise InputError(
@@ -194,14 +199,14 @@ def parse_days(text: str) -> tuple[float, float, float] | list[float]:
     Only the syntax is checked here; ranges and sizes are checked by the engine (`check_day_grid`,
     `check_days`) before anything is allocated.
     """
-    allowed = "START:STOP[:STEP] or a,b,c (days ≥ 0)"
+    allowed = f"START:STOP[:STEP] or a,b,c (days ≥ 0, {OPTION_DIGITS})"
     try:
         if ":" in text:
-            parts = [float(p) for p in text.split(":")]
+            parts = [option_number(p) for p in text.split(":")]
             if len(parts) not in (2, 3):
                 raise ValueError
             return parts[0], parts[1], parts[2] if len(parts) == 3 else 1.0
-        return [float(p) for p in text.split(",")]
+        return [option_number(p) for p in text.split(",")]
     except ValueError:
         raise InputError(
             Problem("not a day specification", field="--days", value=text, allowed=allowed)
@@ -393,7 +398,7 @@ def _blq_rule_text(text: str | None) -> str | float | None:
     if text is None:
         return None
     try:
-        return float(text)
+        return option_number(text)
     except ValueError:
         return text.strip().replace("-", "_")
 

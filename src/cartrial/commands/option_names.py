@@ -8,7 +8,8 @@ commands with `names_cli_arguments(table)`, which re-raises any engine `InputErr
 every message reads ``--post-masking-grade: not an allowed value (got 5); allowed: 0 | 1``. Problems located
 in a file (a form's column at a row) keep their names.
 
-Also the one ``--seed`` option of every command (`seed_option`, range `cartrial.allowed.SEED`).
+Also the one ``--seed`` option of every command (`seed_option`, range `cartrial.allowed.SEED`), and the one
+reading of a number inside an option's text (`option_number`: ``--days 0:28``, ``--truth 0.1,0.2``).
 
 Standard library, typer and `cartrial.errors` only (fast start-up).
 """
@@ -16,6 +17,7 @@ Standard library, typer and `cartrial.errors` only (fast start-up).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -44,10 +46,30 @@ def names_cli_arguments(names: Mapping[str, str]) -> Callable[[_Command], _Comma
     return decorate
 
 
+_NUMBER_TEXT = re.compile(
+    r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.ASCII | re.I
+)
+"""A number as an option's text may write it: digits 0-9, a point, an exponent (or inf/nan, for the caller's
+finiteness check to name) — Python's `float` also reads ``1_000`` and every script's digits (``１``, ``٣``),
+which no form field reads (D-19.520, D-19.1425)."""
+
+OPTION_DIGITS = "digits 0-9"
+"""What a number in an option's text is written with (D-19.1425)."""
+
+
+def option_number(text: str) -> float:
+    """The number `text` writes (spaces around it allowed), or `ValueError` — as `float`, which the callers
+    catch to name their option and its form — for any text that is not one in ASCII digits (D-19.1425)."""
+    stripped = text.strip()
+    if not _NUMBER_TEXT.fullmatch(stripped):
+        raise ValueError(f"not a number in {OPTION_DIGITS}")
+    return float(stripped)
+
+
 def seed_option(default: int) -> Any:
     """The ``--seed`` option of every command: one help text, one range (`cartrial.allowed.SEED`), checked
     by `cartrial.allowed.check_seed` before anything is allocated."""
     return typer.Option(default, "--seed", help=SEED_HELP)
 
 
-__all__ = ["names_cli_arguments", "seed_option"]
+__all__ = ["OPTION_DIGITS", "names_cli_arguments", "option_number", "seed_option"]
