@@ -11,13 +11,13 @@ in a file (a form's column at a row) keep their names.
 Also the one ``--seed`` option of every command (`seed_option`, range `cartrial.allowed.SEED`), and the one
 reading of a number inside an option's text (`option_number`: ``--days 0:28``, ``--truth 0.1,0.2``).
 
-Standard library, typer and `cartrial.errors` only (fast start-up).
+Standard library, typer and `cartrial.errors` only at import (fast start-up; `option_number` imports the
+import's number rule when called).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -46,24 +46,22 @@ def names_cli_arguments(names: Mapping[str, str]) -> Callable[[_Command], _Comma
     return decorate
 
 
-_NUMBER_TEXT = re.compile(
-    r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.ASCII | re.I
-)
-"""A number as an option's text may write it: digits 0-9, a point, an exponent (or inf/nan, for the caller's
-finiteness check to name) — Python's `float` also reads ``1_000`` and every script's digits (``１``, ``٣``),
-which no form field reads (D-19.520, D-19.1425)."""
-
 OPTION_DIGITS = "digits 0-9"
 """What a number in an option's text is written with (D-19.1425)."""
 
 
 def option_number(text: str) -> float:
-    """The number `text` writes (spaces around it allowed), or `ValueError` — as `float`, which the callers
-    catch to name their option and its form — for any text that is not one in ASCII digits (D-19.1425)."""
+    """The number `text` writes (spaces around it allowed), read by the import's number rule
+    (`cartrial.columns.read_number`: digits 0-9, no ``1_000``, no ``１`` or ``٣``, which Python's `float`
+    takes; D-19.372), or `ValueError` — as `float` raises, which the callers catch to name their option and
+    its form (D-19.1425). ``nan`` and ``inf`` are read, for the caller's finiteness check to name."""
+    from cartrial.columns import read_number  # imported when an option's text is read (fast start-up)
+
     stripped = text.strip()
-    if not _NUMBER_TEXT.fullmatch(stripped):
+    number = read_number(stripped)
+    if number != number and stripped.lstrip("+-").lower() != "nan":
         raise ValueError(f"not a number in {OPTION_DIGITS}")
-    return float(stripped)
+    return number
 
 
 def seed_option(default: int) -> Any:
