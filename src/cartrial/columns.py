@@ -295,10 +295,11 @@ def text_cells(cells: pd.Series) -> pd.Series:
 
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column of `frame` as CSV text (`text_cells`), positions and column names kept."""
-    if all(
-        frame[c].dtype == object and pd.api.types.infer_dtype(frame[c], skipna=False) in ("string", "empty")
-        for c in frame.columns
-    ):
+    # a frame of strings only (object columns, every cell a str) is returned as it is: its cells looked at
+    # in one pass, not column by column (the analysis asks this of the same tables many times)
+    if all(dtype == np.dtype(object) for dtype in frame.dtypes) and pd.api.types.infer_dtype(
+        frame.to_numpy(dtype=object).ravel(), skipna=False
+    ) in ("string", "empty"):
         return frame
     return pd.DataFrame({c: text_cells(frame[c]) for c in frame.columns}, index=frame.index)
 

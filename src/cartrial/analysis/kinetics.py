@@ -171,7 +171,8 @@ def sample_actual_days(
 
     first = instants(infusions["infused_at"]).groupby(infusions["subject_id"].astype(str).to_numpy()).min()
     start = samples["subject_id"].astype(str).map(first)
-    elapsed = (instants(samples["sampled_at"]) - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
+    sampled = instants(samples["sampled_at"])  # read once: the elapsed time and the date-only rule below
+    elapsed = (sampled - pd.to_datetime(start, utc=True)) / pd.Timedelta(days=1)
     elapsed = pd.to_numeric(elapsed, errors="coerce").astype(float)
     # a date typed without a time, by the one rule of the site's clock (`typed_site_moment`, D-19.947): an
     # instant at exactly 00:00:00Z the site's clock puts on the day before (west of UTC); at UTC and east of
@@ -185,7 +186,7 @@ def sample_actual_days(
             zip(infusions["subject_id"].astype(str), infusions[TIME_ZONE_COLUMN].astype(str), strict=True)
         )
     zones = {str(k): str(v).strip() for k, v in (zones or {}).items() if str(v).strip() not in ("", "nan")}
-    moments = pd.to_datetime(instants(samples["sampled_at"]), utc=True)
+    moments = pd.to_datetime(sampled, utc=True)
     date_only = np.array(
         [
             not pd.isna(m) and typed_site_moment(m.to_pydatetime(), zones.get(str(s))) != m.to_pydatetime()

@@ -92,7 +92,8 @@ def check_skeleton(skeleton: Sequence[float], n_doses: int | None = None) -> np.
 
 def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> np.ndarray:
     """Skeleton by the indifference-interval method of Lee & Cheung (empiric model), as `dfcrm::getprior`
-    (docs/science/dose-escalation.md §7.4); `prior_mtd` is 1-based.
+    (docs/science/dose-escalation.md §7.4); `prior_mtd` is 1-based. A skeleton with a level that is 0.0 or
+    1.0 in floating point (a half-width near the target over many levels) is an `InputError` (D-19.1392).
 
     >>> [round(float(s), 4) for s in getprior(0.05, 0.25, 3, 5)]
     [0.084, 0.1567, 0.25, 0.3545, 0.4603]
@@ -116,13 +117,27 @@ def getprior(half_width: float, target: float, prior_mtd: int, n_doses: int) -> 
                 allowed=dose_levels(n_doses).text(),
             )
         )
-    s = np.empty(n_doses)
+    # the recurrence in logs, log s_i = log s_(i-1) log(theta + delta) / log(theta - delta) upwards (and the
+    # inverse factor downwards): the same values, and a level that leaves (0, 1) in floating point (a wide
+    # half-width over many levels: exp(-805) is 0.0) is refused instead of taking log(0) (D-19.1392)
+    log_s = np.empty(n_doses)
     nu = prior_mtd - 1
-    s[nu] = theta
+    log_s[nu] = math.log(theta)
+    up = math.log(theta + half_width) / math.log(theta - half_width)
     for i in range(nu + 1, n_doses):
-        s[i] = math.exp(math.log(theta + half_width) * math.log(s[i - 1]) / math.log(theta - half_width))
+        log_s[i] = log_s[i - 1] * up
     for i in range(nu - 1, -1, -1):
-        s[i] = math.exp(math.log(theta - half_width) * math.log(s[i + 1]) / math.log(theta + half_width))
+        log_s[i] = log_s[i + 1] / up
+    s = np.exp(log_s)
+    if not np.all((s > 0) & (s < 1)):
+        raise InputError(
+            Problem(
+                f"the skeleton of {n_doses} levels with this half-width reaches 0 or 1 in floating point",
+                field="half_width",
+                value=half_width,
+                allowed="a narrower half-width or fewer dose levels (every skeleton value in (0, 1))",
+            )
+        )
     return s
 
 

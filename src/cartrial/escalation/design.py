@@ -33,6 +33,8 @@ class StopReason(IntEnum):
     NO_ADMISSIBLE_DOSE = 6
     #: the simulation's cohort limit (`cohorts`, `max_cohorts`) ended a trial its design had not stopped
     MAX_COHORTS_REACHED = 7
+    #: BOIN `extrasafe` (not a `stop_when_too_toxic` behaviour: each stop names its own rule, D-19.1391)
+    LOWEST_DOSE_EXTRASAFE = 8
 
     @property
     def text(self) -> str:
@@ -45,6 +47,7 @@ class StopReason(IntEnum):
             StopReason.LOWEST_DOSE_ELIMINATED,
             StopReason.LOWEST_DOSE_TOO_TOXIC,
             StopReason.NO_ADMISSIBLE_DOSE,
+            StopReason.LOWEST_DOSE_EXTRASAFE,
         )
 
 
@@ -57,6 +60,10 @@ _REASON_TEXT = {
     StopReason.LOWEST_DOSE_TOO_TOXIC: "lowest dose too toxic (stop_when_too_toxic): no dose recommended",
     StopReason.NO_ADMISSIBLE_DOSE: "no admissible dose remains: stop, no dose recommended",
     StopReason.MAX_COHORTS_REACHED: "the simulation's cohort limit is reached before the design stopped",
+    StopReason.LOWEST_DOSE_EXTRASAFE: (
+        "lowest dose too toxic by BOIN extrasafe (P(p_1 > target) > cutoff_eliminate - offset with >= 3 "
+        "patients at level 1; BOIN 2.7.2 get.oc): stop, no dose recommended"
+    ),
 }
 
 

@@ -443,7 +443,7 @@ class Boin(IntervalDesign):
             & (n1 >= 3)
             & (prob_above(self.target_value, n1, y1) > self.cutoff_eliminate - self.offset)
         )
-        proposal.stop_where(unsafe, StopReason.LOWEST_DOSE_TOO_TOXIC)
+        proposal.stop_where(unsafe, StopReason.LOWEST_DOSE_EXTRASAFE)  # its own reason (D-19.1391)
 
     def bound_mtd_at(self) -> float | None:
         return self.lambda_d if self.bound_mtd else None

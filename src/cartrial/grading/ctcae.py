@@ -231,22 +231,29 @@ def grade_bands(
     analyte: Analyte | str, ctcae_version: str = "5.0"
 ) -> tuple[tuple[float, float | None, int], ...]:
     """The laboratory grade bands of `analyte` by CTCAE `ctcae_version` in its canonical unit, grade 1 to 4:
-    (lower, upper, grade), a value in [lower, upper) has that grade; the grade-1 upper bound is the LLN
-    (None) unless the version fixes it (v6.0 neutrophils: 1.5 ×10^9/L). A grade without a laboratory
-    threshold is left out. The thresholds `grade_lab` grades by (one rule; the report's blood-count figure
-    draws them, D-19.1217).
+    (lower, upper, grade), a value in [lower, upper) has that grade; the grade-1 upper bound is the LLN (None)
+    unless the version fixes it (v6.0 neutrophils: 1.5 ×10^9/L). A grade without a laboratory threshold is
+    left out, and the lowest band that exists reaches down to 0 (anaemia: no grade 4; its grade 3 is [0, 80)
+    g/L, D-19.1401). The thresholds `grade_lab` grades by (one rule; the report's blood-count figure draws
+    them, D-19.1217).
 
     >>> grade_bands("neutrophils"), grade_bands("neutrophils", "6.0")[0]
     (((1.5, None, 1), (1.0, 1.5, 2), (0.5, 1.0, 3), (0.0, 0.5, 4)), (1.0, 1.5, 1))
+    >>> grade_bands("hemoglobin")
+    ((100.0, None, 1), (80.0, 100.0, 2), (0.0, 80.0, 3))
     """
     criteria = _criteria(enum_member(Analyte, analyte, "analyte"), ctcae_version)
-    b2, b3, b4 = criteria.bounds
+    # grades 2-4 with a laboratory threshold (value < upper), mildest first
+    graded = [
+        (upper, grade) for upper, grade in zip(criteria.bounds, (2, 3, 4), strict=True) if upper is not None
+    ]
     out: list[tuple[float, float | None, int]] = []
-    if b2 is not None:
-        out.append((b2, criteria.grade1_bound, 1))
-    for lower, upper, grade in ((b3, b2, 2), (b4, b3, 3), (0.0 if b4 is not None else None, b4, 4)):
-        if lower is not None and upper is not None:
-            out.append((lower, upper, grade))
+    if graded:
+        out.append((graded[0][0], criteria.grade1_bound, 1))
+    # each band reaches down to the next worse threshold; the lowest band that exists reaches down to 0
+    # (anaemia: grade 3 < 80 g/L, grade 4 has no laboratory threshold)
+    for i, (upper, grade) in enumerate(graded):
+        out.append((graded[i + 1][0] if i + 1 < len(graded) else 0.0, upper, grade))
     return tuple(out)
 
 

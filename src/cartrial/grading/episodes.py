@@ -20,6 +20,7 @@ wins over an earlier grade-0 day (as documented), unless CRS restarts before any
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -372,7 +373,12 @@ def _crs_effective_masking(
             settled = False
         if fever_now and fever_since is None:
             fever_since = at
-        if fever_since is not None and any(fever_since <= t <= at for t in masking_times):
+        # a masking drug given between the fever and now (`masking_times` is sorted: the first one at or
+        # after the fever is the one to look at)
+        first_since = (
+            bisect_left(masking_times, fever_since) if fever_since is not None else len(masking_times)
+        )
+        if first_since < len(masking_times) and masking_times[first_since] <= at:
             carried = True
         stable_since = None if signs else (stable_since or at)
         # a row's flag masks only once a CRS fever was recorded after the infusion (CRS-2: fever is waived for
@@ -380,8 +386,8 @@ def _crs_effective_masking(
         flagged = bool(inputs.fever_masked[i])
         now_masked = (flagged and not settled and (fever_since is not None or not need_fever)) or carried
         if now_masked and stable_rule and stable_since is not None:
-            given = [t for t in masking_times if t <= at]
-            reference = max(given[-1] if given else (masked_since or at), stable_since)
+            n_given = bisect_right(masking_times, at)  # the drugs given by now: the last is the latest
+            reference = max(masking_times[n_given - 1] if n_given else (masked_since or at), stable_since)
             if at - reference >= stable_needed:
                 now_masked, carried, fever_since, masked_since, settled = False, False, None, None, True
         masked[position] = now_masked
@@ -432,28 +438,50 @@ def _crs_units(
         groups = [by_day[d] for d in sorted(by_day)]
     # worst values of each unit (A6): fever if any non-attributed fever, masked if any, the worst hypotension
     # row and the worst oxygen row
-    temp = np.empty(len(groups))
-    other = np.zeros(len(groups), dtype=bool)
-    sel_hyp = np.empty(len(groups), dtype=np.int64)
-    sel_oxy = np.empty(len(groups), dtype=np.int64)
-    for g, members in enumerate(groups):
-        m = np.array(members)
-        t = inputs.temperature_c[rows[m]]
-        not_other = ~inputs.fever_other_cause[rows[m]]
-        present = (t >= FEVER_THRESHOLD_C) & not_other
-        temp[g] = t[present].max() if present.any() else t.max()
-        other[g] = not present.any() and bool((t >= FEVER_THRESHOLD_C).any())
-        sel_hyp[g] = m[np.argmax(per_row.hypotension_grade[m])]
-        sel_oxy[g] = m[np.argmax(per_row.hypoxia_grade[m])]
+    # (reduced over all units at once: the members of the units one after another, `starts` where each
+    # begins; a unit's members are in row order, so its first worst row is argmax's)
+    sizes = np.array([len(m) for m in groups], dtype=np.int64)
+    flat = np.fromiter((p for m in groups for p in m), dtype=np.int64, count=int(sizes.sum()))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64) if len(groups) else sizes
+
+    def any_of(values: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        if not len(groups):
+            return np.zeros(0, dtype=bool)
+        return np.logical_or.reduceat(values, starts)
+
+    def first_worst(grades: npt.NDArray[np.int8]) -> npt.NDArray[np.int64]:
+        if not len(groups):
+            return np.zeros(0, dtype=np.int64)
+        worst = np.repeat(np.maximum.reduceat(grades, starts), sizes)
+        at = np.where(grades == worst, np.arange(len(flat)), len(flat))
+        return flat[np.minimum.reduceat(at, starts)]
+
+    temps = inputs.temperature_c[rows[flat]]
+    hot = temps >= FEVER_THRESHOLD_C
+    present = hot & ~inputs.fever_other_cause[rows[flat]]
+    any_present = any_of(present)
+    # the highest non-attributed fever, else the highest temperature
+    temp = (
+        np.where(
+            any_present,
+            np.maximum.reduceat(np.where(present, temps, -np.inf), starts),
+            np.maximum.reduceat(temps, starts),
+        )
+        if len(groups)
+        else np.empty(0)
+    )
+    other = ~any_present & any_of(hot)
+    sel_hyp = first_worst(per_row.hypotension_grade[flat])
+    sel_oxy = first_worst(per_row.hypoxia_grade[flat])
     unit_grades = grade_crs_arrays(
         temperature_c=temp,
-        fever_masked=np.array([masked[np.array(m)].any() for m in groups]),
+        fever_masked=any_of(masked[flat]),
         hypotension=inputs.hypotension[rows[sel_hyp]],
         vasopressors=inputs.vasopressors[rows[sel_hyp]],
         vasopressin=inputs.vasopressin[rows[sel_hyp]],
         oxygen_code=inputs.oxygen_code[rows[sel_oxy]],
         oxygen_l_min=inputs.oxygen_l_min[rows[sel_oxy]],
-        death_due_to_crs=np.array([inputs.death_due_to_crs[rows[np.array(m)]].any() for m in groups]),
+        death_due_to_crs=any_of(inputs.death_due_to_crs[rows[flat]]),
         fever_other_cause=other,
         options=options,
     )

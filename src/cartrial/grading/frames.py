@@ -277,11 +277,11 @@ def _site_moments(
     Read as midnight UTC, a date at a site west of UTC fell on the day before. A subject without an
     infusion, a time or a site without a zone: unchanged.
 
-    `infusion_day_not_before` (CRS assessments, D-19.1372): a date typed without a time on the site-calendar
-    day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of such a date, D-19.947) that
-    would fall before the infusion instant is taken at the infusion instant: the whole date is the
-    infusion's day and whether the assessment preceded the infusion is unknown, so it is not "before the
-    infusion"."""
+    `infusion_day_not_before` (CRS assessments, D-19.1372; ICANS assessments, D-19.1400): a date typed without
+    a time on the site-calendar day of the infusion (`cartrial.columns.typed_site_moment`, the one rule of
+    such a date, D-19.947) that would fall before the infusion instant is taken at the infusion instant: the
+    whole date is the infusion's day and whether the assessment preceded the infusion is unknown, so it is not
+    "before the infusion"."""
     texts = text_frame(frame)[column].tolist()
     out: list[datetime | None] = []
     for text, moment, sid in zip(texts, moments, subject_ids, strict=True):
@@ -676,7 +676,29 @@ def derive_lab_grades(
     [[5, False]]
     """
     times = None if infusions is None else _infusions(infusions)
-    problems, inputs, notes = _parse_labs(frame, file, times)
+    return _lab_grades(
+        frame,
+        _parse_labs(frame, file, times),
+        times,
+        ctcae_version=ctcae_version,
+        lln_required_for_higher_grades=lln_required_for_higher_grades,
+        keep_going=keep_going,
+    )
+
+
+def _lab_grades(
+    frame: pd.DataFrame,
+    parsed: tuple[RowProblems, LabInputs, tuple[str, ...]],
+    times: Mapping[str, datetime] | None,
+    *,
+    ctcae_version: str,
+    lln_required_for_higher_grades: bool,
+    keep_going: bool,
+) -> Result:
+    """`derive_lab_grades` of `frame` parsed by `_parse_labs` (`parsed`, its problems completed here), with
+    the infusions `times` (None: no study-day columns, and the parsed ``collected_at`` is not read): a caller
+    that needs the parsed rows too parses them once (`derive_graded_events`)."""
+    problems, inputs, notes = parsed
     if times is not None:
         _check_subjects(inputs.subject_id, times, problems)
     # an LLN of 0 bounds no CTCAE grade ("< LLN"): the form keeps the row (a count for ICAHT), grading
@@ -781,7 +803,10 @@ def _icans_episode_summaries(
     _check_columns(frame, ICANS_REQUIRED, ICANS_ONE_OF, file)
     problems = RowProblems(file)
     inputs = parse_icans_frame(text_frame(frame), problems)
-    moments = _site_moments(frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions)
+    # a date without a time on the infusion's site day is on day 0, not before the infusion (D-19.1400)
+    moments = _site_moments(
+        frame, "assessed_at", inputs.assessed_at, inputs.subject_id, infusions, infusion_day_not_before=True
+    )
     inputs = replace(inputs, assessed_at=moments)
     check_duplicate_assessments(frame, "assessed_at", problems)
     _check_subjects(inputs.subject_id, infusions, problems)
@@ -1223,8 +1248,18 @@ def derive_graded_events(
                     "cartrial.analysis.safety.pre_treatment; all False: every value on treatment)",
                 )
             )
-        graded = derive_lab_grades(labs, ctcae_version=ctcae_version)
-        _, inputs, _ = _parse_labs(labs, "labs", times)
+        # parsed once (with the infusions: the site moments the runs need), graded from that parse as
+        # `derive_lab_grades(labs, ctcae_version=ctcae_version)` grades it (no study-day columns)
+        parsed = _parse_labs(labs, "labs", times)
+        graded = _lab_grades(
+            labs,
+            parsed,
+            None,
+            ctcae_version=ctcae_version,
+            lln_required_for_higher_grades=False,
+            keep_going=False,
+        )
+        inputs = parsed[1]
         runs = lab_runs(
             inputs.subject_id,
             inputs.collected_at,

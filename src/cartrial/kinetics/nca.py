@@ -38,8 +38,19 @@ import numpy.typing as npt
 import pandas as pd
 
 from cartrial.allowed import choice_text
-from cartrial.columns import FIRST_DATA_ROW, RowProblems, check_repeated_keys
-from cartrial.errors import ConfigurationError, InputError, Problem
+from cartrial.columns import (
+    BOOL_ALLOWED,
+    FALSE_WORDS,
+    FIRST_DATA_ROW,
+    TRUE_WORDS,
+    RowProblems,
+    check_repeated_keys,
+    distinct,
+    read_number,
+    text_cells,
+    trim_blanks,
+)
+from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.kinetics.templates import (
     LLOQ,
     MAX_CONCENTRATION,
@@ -427,11 +438,14 @@ def _lambda_z(
     use: BoolArray,
     tmax: FloatArray,
     options: NcaOptions,
+    excluded: BoolArray | None = None,
 ) -> dict[str, Any]:
     """Terminal log-linear regression by tail windows (docs/science/cellular-kinetics.md §2.4; PKNCA
-    half.life.R / Phoenix)."""
+    half.life.R / Phoenix). `excluded` samples are no candidates (PKNCA ``exclude_half.life``, D-19.1412)."""
     n, m = t.shape
     positive = use & (c > 0)
+    if excluded is not None:
+        positive = positive & ~excluded
     if options.lambda_z_window is not None:
         a, b = options.lambda_z_window
         with np.errstate(invalid="ignore"):
@@ -474,8 +488,12 @@ def _lambda_z(
         # adjusted R² is undefined for n <= 2 (division by n - 2 = 0): PKNCA adj.r.squared returns NA
         adj = np.where(w > 2, 1.0 - (1.0 - r2) * (w - 1.0) / (w - 2.0), np.nan)
     lam = -slope
-    if options.lambda_z_window is not None:
-        window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= options.min_lambda_z_points)
+    manual = options.lambda_z_window is not None
+    # a manual window fits exactly its points: PKNCA's manually.selected.points ignores min.hl.points,
+    # adj.r.squared.factor and allow.tmax.in.half.life (R/half.life.R); a slope needs 2 points (D-19.1410)
+    min_points = 2 if manual else options.min_lambda_z_points
+    if manual:
+        window_ok = (w == n_candidates[:, None]) & (n_candidates[:, None] >= min_points)
     else:
         window_ok = (w >= options.min_lambda_z_points) & (w <= n_candidates[:, None])
     base = window_ok & np.isfinite(adj)
@@ -486,7 +504,9 @@ def _lambda_z(
     # A 2-point window (only with min_lambda_z_points = 2) has no adjusted R²: it never sets the best and is
     # chosen only when it is the only window, i.e. exactly 2 candidates (PKNCA half.life.R: "min.hl.points ==
     # 2 & nrow == 2"; docs/science/cellular-kinetics.md §2.4 step 3), or when it is the manual window.
-    if options.min_lambda_z_points == 2:
+    if manual:
+        qualifies = window_ok & (lam > 0)
+    elif options.min_lambda_z_points == 2:
         only_window = (w == 2) & (n_candidates[:, None] == 2)
         qualifies = qualifies | (window_ok & only_window & (lam > 0))
     has = qualifies.any(axis=1)
@@ -498,8 +518,8 @@ def _lambda_z(
     first_col = m - npts
     reasons = np.full(n, "", dtype=object)
     window_text = "in the manual lambda_z window" if options.lambda_z_window else "after Tmax"
-    few = n_candidates < options.min_lambda_z_points
-    reasons[few] = f"fewer than {options.min_lambda_z_points} quantifiable points {window_text}"
+    few = n_candidates < min_points
+    reasons[few] = f"fewer than {min_points} quantifiable points {window_text}"
     any_positive = (window_ok & (lam > 0)).any(axis=1)
     reasons[~few & ~has & ~any_positive] = "no window with a positive lambda_z (profile not declining)"
     reasons[~few & ~has & any_positive] = (
@@ -686,8 +706,9 @@ def _quality_flags(
     values: dict[str, FloatArray], options: NcaOptions
 ) -> tuple[npt.NDArray[np.object_], dict[str, npt.NDArray[np.object_]]]:
     """PKNCA's result exclusions as flags (PKNCA 0.12 ``exclude_nca_span.ratio``,
-    ``exclude_nca_min.hl.adj.r.squared``, ``exclude_nca_max.aucinf.pext``): span ratio below
-    ``min_span_ratio`` (PKNCA option ``min.span.ratio``, default 2), adjusted R² below ``min_adj_r2``
+    ``exclude_nca_min.hl.r.squared``, ``exclude_nca_min.hl.adj.r.squared``, ``exclude_nca_max.aucinf.pext``):
+    span ratio below ``min_span_ratio`` (PKNCA option ``min.span.ratio``, default 2), R² below ``min_r2``
+    (PKNCA option ``min.hl.r.squared``, default 0.9; D-19.1411), adjusted R² below ``min_adj_r2``
     (default 0.9) and % AUC extrapolated above ``max_auc_pct_extrap`` (PKNCA option ``max.aucinf.pext``,
     default 20). Returns one text per profile and, per affected parameter, the text of the flags that
     affect it (the half-life flags affect every terminal-phase parameter; the extrapolation flags the
@@ -718,6 +739,11 @@ def _quality_flags(
             bad = span < options.min_span_ratio
             if bad.any():
                 add(bad, "span_ratio " + fmt(span) + f" < {options.min_span_ratio:g}", terminal)
+        if options.min_r2 is not None:
+            r2 = values["r2"]
+            bad = r2 < options.min_r2
+            if bad.any():
+                add(bad, "r2 " + fmt(r2) + f" < {options.min_r2:g}", terminal)
         if options.min_adj_r2 is not None:
             adj = values["adj_r2"]
             bad = adj < options.min_adj_r2
@@ -751,11 +777,14 @@ def nca_arrays(
     present: BoolArray,
     options: NcaOptions,
     lloq: FloatArray | None = None,
+    lambda_z_exclude: BoolArray | None = None,
 ) -> tuple[dict[str, FloatArray], dict[str, npt.NDArray[np.object_]]]:
     """NCA on padded arrays (subjects × samples), the vectorised core of `nca`.
 
     `times` must be sorted within each row with no duplicates among present entries; `concentrations` ≥ 0
-    where present, BLQ coded as 0; `lloq` (same shape) is needed only for ``half_lloq`` substitution.
+    where present, BLQ coded as 0; `lloq` (same shape) is needed only for ``half_lloq`` substitution;
+    `lambda_z_exclude` (same shape) flags samples left out of the half-life only (PKNCA
+    ``exclude_half.life``, D-19.1412).
     Returns parameter arrays and per-parameter reason arrays ('' where the value is estimable).
 
     >>> t, c = np.array([[0.0, 1.0, 2.0, 4.0]]), np.array([[0.0, 10.0, 5.0, 2.5]])
@@ -773,7 +802,8 @@ def nca_arrays(
     blq = present & (c == 0)
     t_raw, c_raw = t, c
     use, c_used = _apply_blq_rules(c, present, options, lloq)
-    use, (t, c) = _left_compact(use, t, c_used)
+    flagged = np.zeros((n, m)) if lambda_z_exclude is None else np.asarray(lambda_z_exclude, dtype=float)
+    use, (t, c, flagged) = _left_compact(use, t, c_used, flagged)
     n_use = use.sum(axis=1)
     rows = np.arange(n)
 
@@ -808,7 +838,7 @@ def nca_arrays(
     tail = np.where(has_next, (t0[rows, nxt] - tlast) * clast / 2.0, 0.0)
     aucall = auclast + tail
 
-    lz = _lambda_z(t, c, use, tmax, options)
+    lz = _lambda_z(t, c, use, tmax, options, use & (flagged == 1.0))
     lambda_z = lz["lambda_z"]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         half_life = math.log(2) / lambda_z
@@ -949,6 +979,38 @@ def _numeric_column(frame: pd.DataFrame, column: str, what: str, problems: list[
     return values
 
 
+FLAG_ALLOWED = f"{BOOL_ALLOWED}, or the number 1 or 0 (1.0 and 0.0 too); blank is false"
+"""What a flag column of `nca` (``blq_column``, ``lambda_z_exclude``) may hold (D-19.1413)."""
+
+
+def _flag_word(text: str) -> bool | None:
+    """One flag cell's text as True/False (blank is False), None when it is no flag."""
+    word = trim_blanks(text).lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS or word == "":
+        return False
+    number = read_number(word)
+    return True if number == 1 else False if number == 0 else None
+
+
+def _flag_column(frame: pd.DataFrame, column: str, problems: list[Problem]) -> BoolArray:
+    """A flag column of `nca` as booleans, the one reader of ``blq_column`` and ``lambda_z_exclude``
+    (D-19.1413): a boolean, the import's true/false words (`cartrial.columns.TRUE_WORDS` / `FALSE_WORDS`,
+    any case) or the number 1 / 0 (as PKNCA counts a number in a logical column; 1.0 and 0.0 as a float
+    column holds them); blank or NaN is false. Any other value is a `Problem` naming the column and the
+    row, never the value."""
+    codes, texts = distinct(text_cells(frame[column]).to_numpy(dtype=object))
+    read = [_flag_word(str(text)) for text in texts.tolist()]
+    flags = np.array([value is True for value in read], dtype=bool)[codes]
+    bad = np.array([value is None for value in read], dtype=bool)[codes]
+    for i in np.flatnonzero(bad)[:50]:
+        problems.append(
+            Problem("not a true/false flag", row=int(i) + FIRST_DATA_ROW, field=column, allowed=FLAG_ALLOWED)
+        )
+    return flags
+
+
 def nca(
     data: pd.DataFrame,
     *,
@@ -961,6 +1023,7 @@ def nca(
     lloq: float | None = None,
     lloq_column: str | None = None,
     blq_column: str | None = None,
+    lambda_z_exclude: str | None = None,
     nominal_time: str | None = None,
     nominal_windows: Mapping[float, tuple[float, float]] | None = None,
 ) -> NcaResult:
@@ -973,7 +1036,15 @@ def nca(
         time_unit, conc_unit: units (required; e.g. ``"day"``, ``"copies/ug"``); AUC units are derived.
         options: rule choices (`NcaOptions`, PKNCA defaults).
         lloq: one LLOQ for all samples; concentrations below it are BLQ. ``lloq_column``: per-sample LLOQ.
-        blq_column: boolean column flagging BLQ samples (their concentration is set to 0 before the rules).
+        blq_column: flag column of BLQ samples (their concentration is set to 0 before the rules): a
+            boolean, a true/false word of the import (true/false, t/f, yes/no, y/n, 1/0, any case) or the
+            number 1 / 0 (1.0 / 0.0 too); blank or NaN is false; anything else is an `InputError`
+            (`FLAG_ALLOWED`, D-19.1413).
+        lambda_z_exclude: flag column (read as `blq_column`) of samples left out of the half-life
+            (lambda_z) only, as PKNCA's ``exclude_half.life`` (docs/science/cellular-kinetics.md §2.4
+            step 8; D-19.1412): the automatic selection runs without them; Tmax, Tlast and the AUCs use
+            them. Not with ``options.lambda_z_window`` (an `OptionError`, as PKNCA refuses to both include
+            and exclude half-life points).
         nominal_time: column of scheduled (nominal) times, used only to judge whether a sample is at a
             partial-AUC end (`interval_coverage`); blank or non-numeric means unknown (the actual time only).
         nominal_windows: the visit window of each nominal time, ``{nominal: (minus, plus)}`` in time units
@@ -998,8 +1069,9 @@ def nca(
 
     Raises:
         InputError: blank units, missing columns, non-numeric or negative concentrations, missing times,
-            a repeated time within a subject (rows are spreadsheet rows: the first row of `data` is row 2,
-            as in `cartrial.errors`).
+            a repeated time within a subject, a flag that is no true/false value (rows are spreadsheet
+            rows: the first row of `data` is row 2, as in `cartrial.errors`).
+        OptionError: ``lambda_z_exclude`` together with ``options.lambda_z_window``.
     """
     options = options or NcaOptions()
     keys = [subject] if isinstance(subject, str) else list(subject)
@@ -1008,13 +1080,24 @@ def nca(
         problems.append(Problem("time unit is missing", field="time_unit", allowed="e.g. day, h"))
     if not str(conc_unit).strip():
         problems.append(Problem("concentration unit is missing", field="conc_unit", allowed="e.g. copies/ug"))
-    for column in [*keys, time, conc, *(c for c in (lloq_column, blq_column, nominal_time) if c)]:
+    optional_columns = (lloq_column, blq_column, lambda_z_exclude, nominal_time)
+    for column in [*keys, time, conc, *(c for c in optional_columns if c)]:
         if column not in data.columns:
             problems.append(
                 Problem("column is missing", field=column, allowed=choice_text(map(str, data.columns)))
             )
     if problems:
         raise InputError(problems)
+    if lambda_z_exclude and options.lambda_z_window is not None:
+        # PKNCA pk.nca.intervals: "Cannot both include and exclude half-life points for the same interval"
+        raise OptionError(
+            Problem(
+                "a manual lambda_z window (lambda_z_window) and excluded half-life samples "
+                "(lambda_z_exclude) cannot both be given",
+                field="lambda_z_exclude",
+                allowed="lambda_z_window or lambda_z_exclude, not both",
+            )
+        )
     times = _numeric_column(data, time, "time", problems)
     concs = _numeric_column(data, conc, "concentration", problems)
     for i in np.flatnonzero(np.isnan(times))[:50]:
@@ -1059,6 +1142,8 @@ def nca(
             problems.append(problem)
         else:
             lloq_values = np.full(len(data), float(lloq))
+    blq_flags = _flag_column(data, blq_column, problems) if blq_column else None
+    lz_flags = _flag_column(data, lambda_z_exclude, problems) if lambda_z_exclude else None
     frame = pd.DataFrame({f"_k{i}": data[k].to_numpy() for i, k in enumerate(keys)})
     frame["_t"] = times
     frame["_row"] = np.arange(len(data))
@@ -1073,9 +1158,8 @@ def nca(
 
     c = concs.copy()
     n_blq_flag = np.zeros(len(data), dtype=bool)
-    if blq_column:
-        flags = data[blq_column].astype(str).str.strip().str.lower().isin(["true", "1", "yes", "y", "t"])
-        n_blq_flag = flags.to_numpy()
+    if blq_flags is not None:
+        n_blq_flag = blq_flags
         c = np.where(n_blq_flag, 0.0, c)
     if lloq_values is not None:
         with np.errstate(invalid="ignore"):
@@ -1102,11 +1186,14 @@ def nca(
     t_arr = np.full(shape, np.nan)
     c_arr = np.full(shape, np.nan)
     l_arr = np.full(shape, np.nan)
+    x_arr = np.zeros(shape)
     n_arr = np.full(shape, np.nan)
     present = np.zeros(shape, dtype=bool)
     t_arr[g, pos] = times[order]
     c_arr[g, pos] = c[order]
     l_arr[g, pos] = frame["_lloq"].to_numpy()[order]
+    if lz_flags is not None:
+        x_arr[g, pos] = lz_flags.astype(float)[order]
     if nominal_time:
         n_arr[g, pos] = pd.to_numeric(data[nominal_time], errors="coerce").to_numpy(dtype=float)[order]
     # samples before the infusion (time < 0) are not part of the profile: the NCA interval starts at the
@@ -1126,9 +1213,17 @@ def nca(
         notes.append(
             f"{count(int(n_missing.sum()), 'missing concentration')} dropped (PKNCA default), see n_missing"
         )
-    present_sorted, (t_arr, c_arr, l_arr, n_arr) = _left_compact(present, t_arr, c_arr, l_arr, n_arr)
+    present_sorted, (t_arr, c_arr, l_arr, n_arr, x_arr) = _left_compact(
+        present, t_arr, c_arr, l_arr, n_arr, x_arr
+    )
+    lz_excluded = present_sorted & (x_arr == 1.0)
+    if lz_excluded.any():
+        notes.append(
+            f"{count(int(lz_excluded.sum()), 'sample')} left out of the half-life only ({lambda_z_exclude}; "
+            "PKNCA exclude_half.life)"
+        )
 
-    values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr)
+    values, reasons = nca_arrays(t_arr, c_arr, present_sorted, options, l_arr, lz_excluded)
     flag_text, flagged = _quality_flags(values, options)
     if options.exclude_flagged:
         for name, texts in flagged.items():

@@ -848,9 +848,19 @@ class RateRatio:
 def _sum_pmf(totals: Sequence[int], probabilities: Sequence[float]) -> Any:
     import numpy as np
 
+    # the binomial probabilities of every stratum in one call (the root finders evaluate this tens of times;
+    # one call per stratum was most of the relapse analysis), each stratum's own, convolved in order
     pmf = np.ones(1)
-    for n, p in zip(totals, probabilities, strict=True):
-        pmf = np.convolve(pmf, stats.binom.pmf(np.arange(n + 1), n, p))
+    sizes = np.asarray(totals, dtype=np.int64)
+    if not len(sizes):
+        return pmf
+    bounds = np.cumsum(sizes + 1)[:-1]
+    counts = np.concatenate([np.arange(n + 1) for n in sizes])
+    each = stats.binom.pmf(
+        counts, np.repeat(sizes, sizes + 1), np.repeat(np.asarray(probabilities, dtype=float), sizes + 1)
+    )
+    for part in np.split(each, bounds):
+        pmf = np.convolve(pmf, part)
     return pmf
 
 

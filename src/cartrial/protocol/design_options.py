@@ -341,11 +341,11 @@ DESIGN_OPTIONS: tuple[DesignOption, ...] = (
     ),
     _flag(
         "no_skip",
-        "Dose skipping: --no-skip (default) never escalates more than one level above the current dose "
-        "(R escalation dont_skip_doses; see --skip-rule); by default the final MTD is selected over every "
-        "level as dfcrm crm()$mtd, R escalation and BOIN select.mtd do, while a given --no-skip (as the "
-        "protocol's no_skip: true) keeps it within the admissible levels too | --allow-skip lets a "
-        "model-based design (crm, tite-crm) recommend any level (dfcrm crm, unrestricted). 3+3 and the "
+        "Dose skipping: --no-skip (default, given or not: the protocol's no_skip: true) never escalates "
+        "more than one level above the current dose (R escalation dont_skip_doses; see --skip-rule) and "
+        "keeps the final MTD within the admissible levels too (unlike dfcrm crm()$mtd) | --allow-skip lets "
+        "a model-based design (crm, tite-crm) recommend any level (dfcrm crm, unrestricted) and selects the "
+        "final MTD over every level as dfcrm crm()$mtd, R escalation and BOIN select.mtd do. 3+3 and the "
         "interval designs escalate one level at a time by their own rule.",
         behaviour=True,
         default=True,

@@ -23,8 +23,9 @@ from cartrial.errors import OptionError, Problem
 
 PKNCA_SOURCE = "PKNCA v0.12.1 (Denney), R/auc_integrate.R, R/half.life.R, R/pk.calc.simple.R, R/cleaners.R"
 QUALITY_FLAGS_SOURCE = (
-    "PKNCA 0.12.0: PKNCA.options min.span.ratio (default 2) and max.aucinf.pext (default 20); "
-    "exclude_nca_span.ratio, exclude_nca_min.hl.adj.r.squared (default 0.9), exclude_nca_max.aucinf.pext"
+    "PKNCA 0.12.0: PKNCA.options min.span.ratio (default 2), min.hl.r.squared (default 0.9) and "
+    "max.aucinf.pext (default 20); exclude_nca_span.ratio, exclude_nca_min.hl.r.squared, "
+    "exclude_nca_min.hl.adj.r.squared (default 0.9), exclude_nca_max.aucinf.pext"
 )
 PHOENIX_SOURCE = "Certara Phoenix WinNonlin 8.3 help, 'Lambda Z or Slope Estimation settings'"
 
@@ -131,11 +132,14 @@ class NcaOptions:
             flat tolerance as in the PKNCA code; Phoenix uses the same 0.0001).
         allow_tmax_in_lambda_z: include the Tmax point in candidate windows (PKNCA default false).
         lambda_z_window: manual window (start, end) in time units: fit every quantifiable point in it
-            (for example a contraction half-life from Tmax to day 28); default automatic selection.
+            (for example a contraction half-life from Tmax to day 28); default automatic selection. As
+            PKNCA's manually selected points, `min_lambda_z_points`, `adj_r2_tolerance` and
+            `allow_tmax_in_lambda_z` do not apply: 2 points suffice (D-19.1410).
         intervals: partial AUC intervals (start, end); end may be ``inf`` (AUCinf,obs form).
         persistence_rule: definition of ``persistence_days`` (default ``tlast``).
-        min_span_ratio, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults 2, 0.9
-            and 20 % (`QUALITY_FLAGS_SOURCE`); None switches a flag off. Flags are reported in
+        min_span_ratio, min_r2, min_adj_r2, max_auc_pct_extrap: quality-flag thresholds, PKNCA's defaults
+            2, 0.9 (``min.hl.r.squared``, D-19.1411), 0.9 and 20 % (`QUALITY_FLAGS_SOURCE`); None switches a
+            flag off. Flags are reported in
             ``quality_flags``; with ``exclude_flagged`` the affected parameters are blanked (reason
             "excluded by quality flag"), as PKNCA's ``exclude()``, so summaries leave them out.
         interval_interpolation: how the level at a partial-AUC end between samples is interpolated:
@@ -164,9 +168,10 @@ class NcaOptions:
             leave them missing with the reason (PKNCA without imputation).
 
     Allowed values are declared once in the field metadata (`cartrial.allowed`): a BLQ rule is keep, drop,
-    half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance`` and
-    ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%); the two switches
-    true or false. A window or an interval is a pair of numbers, start below end; each interval once.
+    half_lloq or a number ≥ 0; ``min_lambda_z_points`` a whole number ≥ 2; ``adj_r2_tolerance``,
+    ``min_r2`` and ``min_adj_r2`` 0 to 1; ``min_span_ratio`` ≥ 0; ``max_auc_pct_extrap`` 0 to 100 (%); the
+    two switches true or false. A window or an interval is a pair of numbers, start below end; each interval
+    once.
     """
 
     auc_method: AucMethod = AucMethod.LIN_UP_LOG_DOWN
@@ -191,6 +196,7 @@ class NcaOptions:
     )
     missing_time0: str = field(default="zero", metadata=allowed(values=("zero", "not_estimable")))
     min_span_ratio: float | None = field(default=2.0, metadata=allowed(low=0, optional=True))
+    min_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
     min_adj_r2: float | None = field(default=0.9, metadata=allowed(low=0, high=1, optional=True))
     max_auc_pct_extrap: float | None = field(default=20.0, metadata=allowed(low=0, high=100, optional=True))
     exclude_flagged: bool = field(default=False, metadata=_TRUE_FALSE)
@@ -340,6 +346,7 @@ class NcaOptions:
             "auclast_<a>_<b>: samples inside the interval only (PKNCA auclast); "
             "auc_<a>_<b>_covered: the samples cover the interval end (interval_coverage, D-19.95)",
             "min_span_ratio": self.min_span_ratio,
+            "min_r2": self.min_r2,
             "min_adj_r2": self.min_adj_r2,
             "max_auc_pct_extrap": self.max_auc_pct_extrap,
             "exclude_flagged": self.exclude_flagged,
