@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import typer
 import typer.main
 
 from cartrial.allowed import Allowed
@@ -95,3 +96,49 @@ def test_a_look_alike_choice_is_refused(cli: Any, bad: str) -> None:
     assert code == 2, err
     assert err.startswith("error: --grading-unit: not an allowed value (got "), err
     assert err.rstrip("\n").endswith("allowed: day | assessment") or "allowed: day | assessment\n" in err, err
+
+
+@pytest.mark.parametrize(
+    ("path", "flag", "allowed"),
+    [
+        (("nca",), "--blq", "pknca | zero | half-lloq"),
+        (("grade", "episodes"), "--grading-unit", "day | assessment"),
+        (("nca",), "--auc-method", "lin-up-log-down | linear | log"),
+    ],
+)
+def test_the_allowed_choices_are_listed_literally(
+    cli: Any, path: tuple[str, ...], flag: str, allowed: str
+) -> None:
+    """The allowed text written out as the options declare their choices (not the code's own formatter)."""
+    code, _, err = cli(*path, flag, "no-such-choice")
+    assert code == 2, err
+    assert err.startswith(
+        f"error: {flag}: not an allowed value (got 'no-such-choice'); allowed: {allowed}\n"
+    ), err
+
+
+class _Colour(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+def _paint(colour: list[_Colour] = typer.Option([], "--colour")) -> None:
+    del colour
+
+
+def test_a_list_of_choices_option_is_worded_the_same() -> None:
+    """An option typed ``list[Enum]`` (none of cartrial's commands has one yet; D-19.1420 covers it) is
+    refused by the same handler with the same words."""
+    from cartrial.cli import _bad_parameter
+
+    app = typer.Typer()
+    app.command()(_paint)
+    command = typer.main.get_command(app)
+    with pytest.raises(typer.BadParameter) as raised:
+        command.main(["--colour", "red", "--colour", "green"], standalone_mode=False)
+    problem = _bad_parameter(raised.value)
+    assert (problem.field, problem.message, problem.allowed) == (
+        "--colour",
+        "not an allowed value",
+        "red | blue",
+    )

@@ -43,6 +43,10 @@ BAD_FIELDS: list[tuple[str, Any]] = [
     ("recorded_at", {}),
     ("recorded_at", 17),
     ("recorded_at", "yesterday"),
+    ("recorded_at", "２026-01-01T00:00:00.000000Z"),  # fullwidth digits (review of D-19.1422)
+    ("recorded_at", "2026-13-01T00:00:00.000000Z"),  # month 13
+    ("recorded_at", "2026-02-30T00:00:00.000000Z"),  # 30 February
+    ("recorded_at", "2026-01-01T24:00:00.000000Z"),  # hour 24
     ("keyed_from", "1"),
     ("keyed_from", 0),
     ("keyed_from", True),

@@ -58,3 +58,36 @@ def test_a_rename_to_a_look_alike_is_refused(study: Any) -> None:
 @pytest.mark.parametrize("name", ["иван", "σοφια", "José-Ñ", "李雷", "o'brien"])
 def test_a_name_in_one_script_is_accepted(study: Any, name: str) -> None:
     study.service.as_user("admin").add_user(name, "monitor")
+
+
+def test_the_login_throttle_folds_a_name_as_names_are_compared() -> None:
+    """One fold of a name (`username_fold`: NFKC then case folding) for the login throttle as for the
+    uniqueness check: ``ｍｏｎ`` (fullwidth) and ``MON`` are one name's failures (review of D-19.1423)."""
+    from cartrial.store.auth import _throttle_key
+    from cartrial.store.users import username_fold
+
+    assert _throttle_key("ｍｏｎ") == _throttle_key("MON") == _throttle_key(" mon ")
+    assert _throttle_key("ÉLODIE") == username_fold("élodie")
+
+
+def test_a_re_import_of_an_old_studys_unchanged_users_is_not_refused(study: Any) -> None:
+    """A study written before D-19.1423 may hold ``élodie`` and ``ÉLODIE`` (SQLite's ``lower`` folded ASCII
+    only) or a mixed-script name: a re-import restating those users is not refused; the check applies to a
+    new or renamed user (review of D-19.1423)."""
+    from sqlalchemy import text
+
+    admin = study.service.as_user("admin")
+    admin.add_user("élodie", "monitor")
+    admin.add_user("elodie2", "monitor")
+    admin.add_user("mixed", "monitor")
+    with study.service.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":  # PostgreSQL's lower() folds É: no such old study there
+            connection.execute(text("UPDATE app_user SET username = 'ÉLODIE' WHERE username = 'elodie2'"))
+        connection.execute(
+            text("UPDATE app_user SET username = 'mіxed' WHERE username = 'mixed'")
+        )  # Cyrillic і
+    names = [n for n in ("ÉLODIE", "mіxed", "élodie") if admin.find_records("app_user", username=n)]
+    with study.service.transaction("admin", "import", "re-import") as tx:
+        study.service.upsert_rows(tx, "app_user", [{"username": n, "role": "monitor"} for n in names])
+    with pytest.raises(ConflictError, match="taken"), study.service.transaction("admin", "import", "x") as tx:
+        study.service.upsert_rows(tx, "app_user", [{"username": "Élodie", "role": "monitor"}])

@@ -66,3 +66,33 @@ def test_the_openapi_error_body_declares_the_counts(web_study) -> None:
     properties = schema["components"]["schemas"]["ErrorBody"]["properties"]
     for name in ("problems", "problems_total", "records_total", "more"):
         assert name in properties, sorted(properties)
+
+
+def test_a_taken_user_name_409_counts_no_records(web_study) -> None:
+    """A taken user name is one located problem, no data lock's records: the body has no
+    ``records_total`` (only a refusal that counts records, `ConflictError.records_total` or a ``more``
+    summary, reports one; review of D-19.1421)."""
+    admin = web_study.bearer("admin")
+    made = admin.post(
+        "/api/v1/users", json={"username": "dup1", "role": "monitor", "password": "quiet larch 7 moved east"}
+    )
+    assert made.status_code in (200, 201), made.text
+    again = admin.post(
+        "/api/v1/users", json={"username": "dup1", "role": "monitor", "password": "quiet larch 7 moved east"}
+    )
+    assert again.status_code == 409, again.text
+    body = again.json()
+    assert body.get("records_total") is None, body
+    assert body.get("more") is None, body
+
+
+def test_a_conflict_of_only_a_summary_lists_no_record() -> None:
+    """The API never lists the "N more record(s)" summary as a record, even when a refusal holds no
+    other problem (the old fallback listed it)."""
+    from cartrial.errors import ConflictError, Problem
+    from cartrial.web.errors import error_body
+
+    more = Problem(message="3 more record(s) of crs_assessment")
+    body = error_body(ConflictError("3 frozen", records_total=3, more=more))
+    assert body["problems"] == [] and body["records_total"] == 3, body
+    assert body["more"] == "3 more record(s) of crs_assessment"

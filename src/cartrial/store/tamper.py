@@ -765,7 +765,21 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _KEY_ID_HEX = re.compile(r"[0-9a-f]{16}")
-_CHECKPOINT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_CHECKPOINT_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+"""The form of a checkpoint's ``recorded_at`` (digits 0-9 only: ``\\d`` took ``２``); a real date-time is
+checked by `_checkpoint_time` (no month 13, no 30 February)."""
+
+
+def _checkpoint_time(text: Any) -> bool:
+    """`text` is the audit trail's canonical UTC text of a real date-time
+    (``YYYY-MM-DDTHH:MM:SS.ffffffZ``)."""
+    if not (isinstance(text, str) and _CHECKPOINT_TIME.fullmatch(text)):
+        return False
+    try:
+        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
 
 
 def _check_checkpoint_fields(data: Mapping[str, Any], head_id: int, target: Path) -> None:
@@ -794,7 +808,7 @@ def _check_checkpoint_fields(data: Mapping[str, Any], head_id: int, target: Path
     if not whole(data.get("rows"), 0):
         refuse("rows", "a whole number ≥ 0 (the audit rows counted)")
     recorded_at = data.get("recorded_at")
-    if not (isinstance(recorded_at, str) and _CHECKPOINT_TIME.fullmatch(recorded_at)):
+    if not _checkpoint_time(recorded_at):
         refuse("recorded_at", "a UTC date-time YYYY-MM-DDTHH:MM:SS.ffffffZ")
     if data.get("keyed_from") is not None and not whole(data.get("keyed_from"), 1):
         refuse("keyed_from", "a row id (a whole number ≥ 1), or null")

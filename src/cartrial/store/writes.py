@@ -71,6 +71,7 @@ from cartrial.store.tables import (
     table_of,
     valid_record_id,
 )
+from cartrial.store.users import username_fold
 
 if TYPE_CHECKING:
     from cartrial.store.edit_checks import EditCheck, Finding
@@ -213,13 +214,6 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
 _CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
 """Scripts whose letters look alike (``a`` / Cyrillic ``а`` / Greek ``α``): a user name uses one of them
 at most (UTS #39, single-script restriction for these three; D-19.1423)."""
-
-
-def username_fold(username: str) -> str:
-    """A user name as names are compared: Unicode case folding of its NFKC form (``ÉLODIE`` and ``élodie``,
-    ``STRASSE`` and ``straße`` are one name), the same on every backend (SQL ``lower`` folds ASCII only on
-    SQLite; D-19.1423)."""
-    return unicodedata.normalize("NFKC", username).casefold()
 
 
 def check_username_free(connection: Connection, username: str, record_id: int | None = None) -> None:
@@ -632,7 +626,9 @@ def _upsert_users(tx: Transaction, checked: CheckedRows, befores: Sequence[RowLi
     of this call already written, so that the case-insensitive unique index never refuses (D-19.432)."""
     result = UpsertResult()
     for row, before in zip(checked.rows, befores, strict=True):
-        if "username" in row:
+        # a new or renamed user only: an old study's unchanged names (``élodie`` beside ``ÉLODIE`` written
+        # before D-19.1423 on SQLite, a mixed-script name) restated by a re-import are not refused
+        if "username" in row and (before is None or str(row["username"]) != str(before.get("username"))):
             check_username_free(
                 tx.connection, str(row["username"]), None if before is None else int(before["id"])
             )

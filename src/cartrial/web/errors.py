@@ -45,6 +45,7 @@ from cartrial.errors import (
     Problem,
     StoredValueError,
     conflict_problems,
+    conflict_records,
     shown_name,
 )
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
@@ -253,14 +254,18 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
         # "N more record(s)" summary is `more`, not a problem; the counts are the store's true count of
         # records, each record one problem (a lock's 150 frozen records: 150, the first 100 listed;
         # D-19.1364, D-19.1421)
+        # (`conflict_records`, the one filter; never the summary as a record). `records_total` only for a
+        # refusal that counts records (the store's count or a `more` summary): a taken user name is one
+        # problem, no records (review of D-19.1421)
         listing = conflict_problems(exc)
-        records = [p for p in exc.problems if p is not exc.more] or list(exc.problems)
-        listed = [_problem_out(p) for p in records[:MAX_PROBLEMS_SHOWN]]
-        located = listed[0]
-        body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
+        listed = [_problem_out(p) for p in conflict_records(exc)[:MAX_PROBLEMS_SHOWN]]
+        if listed:
+            located = listed[0]
+            body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
         body["problems"] = listed
         body["problems_total"] = listing.total
-        body["records_total"] = listing.total
+        if exc.records_total is not None or exc.more is not None:
+            body["records_total"] = listing.total
         body["more"] = listing.more
     body["error"] = bounded_text(str(body["error"]))
     return body
