@@ -17,8 +17,9 @@ import re
 import sys
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -544,6 +545,27 @@ def _declared_range(param: Any) -> str | None:
     return Allowed(low=low, high=high, integer=getattr(runtime, "annotation", None) is int).text()
 
 
+def _declared_choices(annotation: Any) -> tuple[Any, ...] | None:
+    """The values an option's annotation fixes: an `Enum`'s members or a `Literal`'s values, also inside
+    ``X | None`` or ``list[X]``; None for any other annotation (D-19.1420)."""
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return tuple(annotation)
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    for arg in get_args(annotation):
+        choices = _declared_choices(arg) if arg is not type(None) else None
+        if choices is not None:
+            return choices
+    return None
+
+
+def _option_choices(param: Any) -> tuple[Any, ...] | None:
+    """The fixed choices of a parser option (`_declared_choices` of its annotation), or None."""
+    runtime_of = getattr(param, "get_runtime_param", None)
+    runtime = runtime_of() if callable(runtime_of) else None
+    return _declared_choices(getattr(runtime, "annotation", None))
+
+
 def _as_number(text: Any) -> Any:
     """A range error's input as the number it was read as (an int when it is one), else as given."""
     for kind in (int, float):
@@ -570,7 +592,12 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
         first = (errors() or [{}])[0]
         value = first.get("input")
         known = _PARSE_ERRORS.get(str(first.get("type")))
-        if known is not None:
+        choices = _option_choices(param)
+        if choices is not None and known is None and first.get("type") not in _RANGE_ERRORS:
+            # an option with fixed choices (an Enum or a Literal): worded as `cartrial.allowed.enum_member`
+            # words an engine option's bad choice, never the parser's "Value error, 'x' is not one of …"
+            message, allowed = "not an allowed value", Allowed(values=choices).text()
+        elif known is not None:
             message, allowed = known
         elif first.get("type") in _RANGE_ERRORS:
             message, allowed = "out of range", _declared_range(param)

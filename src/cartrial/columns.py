@@ -351,7 +351,13 @@ def read_number(text: str) -> float:
     >>> read_number("1e3"), read_number("1_000")
     (1000.0, nan)
     """
-    return float(pd.to_numeric(np.array([text], dtype=object), errors="coerce")[0])
+    return read_numbers([text])[0]
+
+
+def read_numbers(texts: Sequence[str]) -> list[float]:
+    """Each of `texts` read as `read_number` reads one (the same rule, NaN when it is not a number), in one
+    vectorised call: a list option of 300,000 numbers is read at once, not one pandas call each."""
+    return [float(v) for v in pd.to_numeric(np.array(list(texts), dtype=object), errors="coerce")]
 
 
 _BEYOND_DOUBLE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)

@@ -230,6 +230,13 @@ class RefusalListing(NamedTuple):
     """The store's count of the records not listed one by one (`ConflictError.more`): a footer, not a row."""
 
 
+def conflict_records(exc: ConflictError) -> list[Problem]:
+    """A refusal's located records (each a problem), without the store's "N more record(s)" summary
+    (`ConflictError.more`): the one filter the CLI, the web import page and the API list (D-19.1364,
+    D-19.1421)."""
+    return [p for p in exc.problems if p is not exc.more]
+
+
 def conflict_problems(exc: ConflictError, limit: int = MAX_PROBLEMS_SHOWN) -> RefusalListing:
     """The located problems of a refusal (a data lock's frozen records, one each: D-19.1331) as the CLI and
     the web import page list them: at most `limit` (the API's cap), each in the API's shape
@@ -237,7 +244,7 @@ def conflict_problems(exc: ConflictError, limit: int = MAX_PROBLEMS_SHOWN) -> Re
     record's values stay out of every list (D-12.2); the true number of records (`records_total`: the
     store lists at most `MAX_LOCKED_LISTED` and counts the rest in `more`) and that count's message as a
     footer (D-19.1351, D-19.1364, D-19.1366)."""
-    located = [p for p in exc.problems if p is not exc.more]
+    located = conflict_records(exc)
     shown = [{**p.as_dict(), "value": None} for p in located[:limit]]
     total = exc.records_total if exc.records_total is not None else len(located)
     return RefusalListing(shown, total, exc.more.message if exc.more is not None else None)
@@ -269,6 +276,8 @@ __all__ = [
     "Problem",
     "RefusalListing",
     "StoredValueError",
+    "conflict_problems",
+    "conflict_records",
 ]
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from cartrial.allowed import check_seed
-from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.option_names import OPTION_DIGITS, names_cli_arguments, option_numbers, seed_option
 from cartrial.commands.terminal import terminal
 from cartrial.errors import InputError, Problem
 from cartrial.protocol.design_options import (
@@ -135,19 +135,30 @@ def register(app: typer.Typer) -> None:
 def _floats(text: str | None, field: str) -> list[float] | None:
     if text is None:
         return None
-    values: list[float] = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise InputError(
-                Problem("not a number", field=field, value=part.strip(), allowed="comma-separated numbers")
-            ) from None
+    parts = text.split(",")
+    try:
+        values = option_numbers(parts)  # one vectorised reading (a long list is not one call per item)
+    except ValueError:
+        values = []
+        for part in parts:  # the first part that is no number, located as before (an error path only)
+            try:
+                values.extend(option_numbers([part]))
+            except ValueError:
+                raise InputError(
+                    Problem(
+                        "not a number",
+                        field=field,
+                        value=part.strip(),
+                        allowed=f"comma-separated numbers in {OPTION_DIGITS}",
+                    )
+                ) from None
+            if not math.isfinite(values[-1]):
+                break
+    for part, value in zip(parts, values, strict=False):
         if not math.isfinite(value):
             raise InputError(
                 Problem("not a finite number", field=field, value=part.strip(), allowed="finite")
             )
-        values.append(value)
     return values
 
 

@@ -22,7 +22,13 @@ from rich.console import Console
 
 from cartrial.allowed import LLOQ, SIMULATED_RESIDUAL_LOG_SD, check_seed, choice_text
 from cartrial.commands.auth_commands import USER_HELP
-from cartrial.commands.option_names import names_cli_arguments, seed_option
+from cartrial.commands.option_names import (
+    OPTION_DIGITS,
+    names_cli_arguments,
+    option_number,
+    option_numbers,
+    seed_option,
+)
 from cartrial.commands.terminal import terminal
 from cartrial.errors import ConfigurationError, InputError, Problem, stored_rows_errors
 
@@ -180,10 +186,15 @@ def parse_interval(text: str, option: str = "--interval") -> tuple[float, float]
     try:
         if len(parts) != 2:
             raise ValueError
-        start, end = float(parts[0]), float(parts[1])
+        start, end = option_number(parts[0]), option_number(parts[1])
     except ValueError:
         raise InputError(
-            Problem("not an interval", field=option, value=text, allowed="START,END e.g. 0,28 or 0,inf")
+            Problem(
+                "not an interval",
+                field=option,
+                value=text,
+                allowed=f"START,END in {OPTION_DIGITS} e.g. 0,28 or 0,inf",
+            )
         ) from None
     if not (math.isfinite(start) and end > start):
         raise InputError(
@@ -203,14 +214,14 @@ def parse_days(text: str) -> tuple[float, float, float] | list[float]:
     Only the syntax is checked here; ranges and sizes are checked by the engine (`check_day_grid`,
     `check_days`) before anything is allocated.
     """
-    allowed = "START:STOP[:STEP] or a,b,c (days ≥ 0)"
+    allowed = f"START:STOP[:STEP] or a,b,c (days ≥ 0, {OPTION_DIGITS})"
     try:
         if ":" in text:
-            parts = [float(p) for p in text.split(":")]
+            parts = option_numbers(text.split(":"))
             if len(parts) not in (2, 3):
                 raise ValueError
             return parts[0], parts[1], parts[2] if len(parts) == 3 else 1.0
-        return [float(p) for p in text.split(",")]
+        return option_numbers(text.split(","))
     except ValueError:
         raise InputError(
             Problem("not a day specification", field="--days", value=text, allowed=allowed)
@@ -322,8 +333,8 @@ def nca_command(
         lambda_z_window=parse_interval(lambda_z_window, "--lambda-z-window") if lambda_z_window else None,
         exclude_flagged=exclude_flagged,
         missing_time0=missing_time0.value.replace("-", "_"),
-        blq_before_tmax=_blq_rule_text(blq_before_tmax),
-        blq_after_tmax=_blq_rule_text(blq_after_tmax),
+        blq_before_tmax=_blq_rule_text(blq_before_tmax, "--blq-before-tmax"),
+        blq_after_tmax=_blq_rule_text(blq_after_tmax, "--blq-after-tmax"),
     )
     arguments: dict[str, Any] = {
         "subject": subject,
@@ -412,14 +423,24 @@ def _check_nca_arguments(arguments: dict[str, Any], file: Path) -> None:
         raise InputError(Problem("a half-LLOQ BLQ rule needs --lloq or --lloq-col", field=field))
 
 
-def _blq_rule_text(text: str | None) -> str | float | None:
+def _blq_rule_text(text: str | None, option: str) -> str | float | None:
     """A BLQ rule as typed (``half-lloq`` spelt as the engine's ``half_lloq``; a number as a number); the
-    engine's declaration checks it (`NcaOptions`, D-19.966)."""
+    engine's declaration checks it (`NcaOptions`, D-19.966). Text holding a digit that is no number by the
+    import's rule (``０``, ``0.1_0``) is refused here naming `option` and the digits 0-9 (D-19.1425)."""
     if text is None:
         return None
     try:
-        return float(text)
+        return option_number(text)
     except ValueError:
+        if any(character.isdigit() for character in text):
+            raise InputError(
+                Problem(
+                    "not a number",
+                    field=option,
+                    value=text,
+                    allowed=f"keep, drop, half-lloq or a number ≥ 0 in {OPTION_DIGITS}",
+                )
+            ) from None
         return text.strip().replace("-", "_")
 
 
@@ -714,17 +735,25 @@ def _parse_named_numbers(
 ) -> tuple[dict[str, float], dict[str, str]]:
     """The one parse of a NAME=NUMBER option (`--initial`, `--fix`): the numbers and each value as typed (the
     engine's checks quote it so, D-19.372). `comma_separated`: an item may hold several, NAME=VALUE[,…]
-    (`--fix`). Not NAME=VALUE, a NAME twice or a VALUE not a number: an `InputError` naming the option."""
-    from cartrial.columns import read_number
-
+    (`--fix`). Not NAME=VALUE, a NAME twice or a VALUE not a number: an `InputError` naming the option.
+    Each number is read by `option_number`, as every number in an option's text (the import's rule: `float`
+    took "1_000"; D-19.372, D-19.1425); NaN is not a number here."""
     parts = [part for item in items for part in item.split(",")] if comma_separated else items
     typed = _parse_named_values(parts, option)
     out: dict[str, float] = {}
     for name, value in typed.items():
-        number = read_number(value)  # the import's number rule: `float` took "1_000" (D-19.372)
+        try:
+            number = option_number(value)
+        except ValueError:
+            number = math.nan
         if number != number:
             raise InputError(
-                Problem("not a number", field=option, value=f"{name}={value}", allowed="NAME=NUMBER")
+                Problem(
+                    "not a number",
+                    field=option,
+                    value=f"{name}={value}",
+                    allowed=f"NAME=NUMBER in {OPTION_DIGITS}",
+                )
             )
         out[name] = number
     return out, typed

@@ -175,6 +175,22 @@ class _Builder:
                 )
             )
             return None, located
+        if isinstance(node, yaml.CollectionNode):
+            kind = "map" if isinstance(node, yaml.MappingNode) else "seq"
+            if str(node.tag) != YAML_CORE_TAG + kind:
+                # a tag changes what a mapping or list is (!!set, !!omap, !!pairs, an application's own tag):
+                # refused, never dropped in silence (D-19.1424)
+                what = "mapping" if kind == "map" else "list"
+                self.problems.append(
+                    Problem(
+                        f"a tag on a {what} is not read (tag {_tag_text(str(node.tag))})",
+                        file=self.source,
+                        line=_line(node) if path else line,
+                        field=path or None,
+                        allowed=f"the {what} without a tag",
+                    )
+                )
+                return None, located
         if isinstance(node, yaml.MappingNode):
             data: dict[Any, Any] = {}
             first_line: dict[Any, int] = {}
@@ -228,7 +244,7 @@ class _Builder:
             return None
         try:
             value = self.loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError, AttributeError, LookupError) as exc:
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, AttributeError, LookupError):
             # PyYAML's constructor of an explicit tag fails on text not of the tag's form with whatever
             # its parsing raises (``!!timestamp x``: AttributeError, ``!!bool x``: KeyError)
             tag = str(node.tag)
@@ -242,9 +258,14 @@ class _Builder:
                     field=path or None,
                     allowed=f"text of the !!{name} form, or the value without the tag",
                 )
-            else:
+            else:  # an application's tag (``!dob``): no constructor; PyYAML's text names its own buffer
                 problem = Problem(
-                    f"cannot read value: {exc}", file=self.source, line=_line(node), value=node.value
+                    f"unknown tag {_tag_text(tag)}",
+                    file=self.source,
+                    line=_line(node),
+                    value=node.value,
+                    field=path or None,
+                    allowed="the value without a tag",
                 )
             self.problems.append(problem)
             return node.value
@@ -268,6 +289,12 @@ YAML_CORE_TAG = "tag:yaml.org,2002:"
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 """The tag of a ``<<`` merge key: refused (the merged keys would have no line of their own)."""
+
+
+def _tag_text(tag: str) -> str:
+    """A tag as written: ``!!set`` for a YAML core tag, the tag itself otherwise (``!dob``), shortened."""
+    written = "!!" + tag.removeprefix(YAML_CORE_TAG) if tag.startswith(YAML_CORE_TAG) else tag
+    return written if len(written) <= 60 else written[:57] + "…"
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -202,7 +202,8 @@ def _write(engine: Engine) -> Any:
 
 
 def _throttle_key(username: str) -> str:
-    return username.strip().casefold()[:80]
+    """The throttle's key of a name: its fold as names are compared (`users.username_fold`, D-19.1423)."""
+    return users.username_fold(username.strip())[:80]
 
 
 def _check_throttle(connection: Connection, username: str, now: dt.datetime) -> dt.datetime | None:

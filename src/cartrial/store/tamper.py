@@ -31,6 +31,7 @@ import heapq
 import hmac
 import itertools
 import math
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -754,11 +755,68 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise InputError(
             Problem("not a cartrial audit checkpoint", file=str(target), allowed=CHECKPOINT_FORMAT)
         )
-    head_id, head_hash = data.get("head_id"), data.get("head_hash")
+    head_id = data.get("head_id")
     # a JSON true is no row number (D-19.1063)
-    if type(head_id) is not int or head_id < 0 or (head_id and not isinstance(head_hash, str)):
+    if type(head_id) is not int or head_id < 0:
         raise InputError(Problem("checkpoint without a valid head", file=str(target), field="head_id"))
+    _check_checkpoint_fields(data, head_id, target)
     return cast(dict[str, Any], data)
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_KEY_ID_HEX = re.compile(r"[0-9a-f]{16}")
+_CHECKPOINT_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+"""The form of a checkpoint's ``recorded_at`` (digits 0-9 only: ``\\d`` took ``２``); a real date-time is
+checked by `_checkpoint_time` (no month 13, no 30 February)."""
+
+
+def _checkpoint_time(text: Any) -> bool:
+    """`text` is the audit trail's canonical UTC text of a real date-time
+    (``YYYY-MM-DDTHH:MM:SS.ffffffZ``)."""
+    if not (isinstance(text, str) and _CHECKPOINT_TIME.fullmatch(text)):
+        return False
+    try:
+        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
+
+
+def _check_checkpoint_fields(data: Mapping[str, Any], head_id: int, target: Path) -> None:
+    """Each field of a checkpoint as `make_checkpoint` writes it, or an `InputError` naming the field: a
+    damaged or hand-edited file must not pass with a check skipped (a genesis hash that is not text left the
+    study's identity unchecked, exit 0) nor put any JSON value into the report (D-19.1422). A field
+    `make_checkpoint` writes only with a key (``seal``) or that an edit may blank (``keyed_from``,
+    ``key_id``: tested by the keyed seal, D-19.361) may be absent or null; a valid but wrong value is a
+    finding of `verify_complete`, not a refusal."""
+
+    def refuse(field: str, allowed: str) -> None:
+        raise InputError(
+            Problem("not a valid checkpoint field", file=str(target), field=field, allowed=allowed)
+        )
+
+    def whole(value: Any, low: int) -> bool:
+        return type(value) is int and value >= low
+
+    hashes = "64 hexadecimal digits (SHA-256)" + ("" if head_id else ", or null for an empty trail")
+    for name in ("head_hash", "genesis_hash"):
+        value = data.get(name)
+        if not (isinstance(value, str) and _SHA256_HEX.fullmatch(value)) and not (
+            head_id == 0 and value is None
+        ):
+            refuse(name, hashes)
+    if not whole(data.get("rows"), 0):
+        refuse("rows", "a whole number ≥ 0 (the audit rows counted)")
+    recorded_at = data.get("recorded_at")
+    if not _checkpoint_time(recorded_at):
+        refuse("recorded_at", "a UTC date-time YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    if data.get("keyed_from") is not None and not whole(data.get("keyed_from"), 1):
+        refuse("keyed_from", "a row id (a whole number ≥ 1), or null")
+    key_id = data.get("key_id")
+    if key_id is not None and not (isinstance(key_id, str) and _KEY_ID_HEX.fullmatch(key_id)):
+        refuse("key_id", "16 hexadecimal digits, or null")
+    if data.get("seal") is not None and not isinstance(data.get("seal"), str):
+        refuse("seal", "text (hexadecimal digits), or null")
 
 
 def verify_checkpoint(connection: Connection, checkpoint: Mapping[str, Any]) -> list[Finding]:

@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from cartrial.store.transaction import Transaction
 
 
+def username_fold(username: str) -> str:
+    """A user name as names are compared: Unicode case folding of its NFKC form (``ÉLODIE`` and ``élodie``,
+    ``STRASSE`` and ``straße``, ``ｍｏｎ`` and ``MON`` are one name), the same on every backend (SQL
+    ``lower`` folds ASCII only on SQLite): the one fold of the uniqueness check
+    (`cartrial.store.writes.check_username_free`) and the login throttle (D-19.1423)."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
 MIN_PASSWORD_LENGTH = 15
 """Shortest password that may be set: NIST SP 800-63B-4 (final, 2025) §3.1.1.2 requires at least 15
 characters for a password used as a single-factor authenticator, which a cartrial password is (8 only

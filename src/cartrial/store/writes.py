@@ -11,6 +11,7 @@ the whole record as the old value). The permission of the action is checked by t
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ from cartrial.store.tables import (
     table_of,
     valid_record_id,
 )
+from cartrial.store.users import username_fold
 
 if TYPE_CHECKING:
     from cartrial.store.edit_checks import EditCheck, Finding
@@ -209,13 +211,38 @@ def check_texts(model: type[StudyData], table_name: str, values: RowLike) -> Non
             raise InputError(problem)
 
 
+_CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+"""Scripts whose letters look alike (``a`` / Cyrillic ``а`` / Greek ``α``): a user name uses one of them
+at most (UTS #39, single-script restriction for these three; D-19.1423)."""
+
+
 def check_username_free(connection: Connection, username: str, record_id: int | None = None) -> None:
-    """`ConflictError` when another user has this name in any case (``Admin`` beside ``admin``)."""
-    query = select(User.username).where(func.lower(User.username) == username.lower())
+    """`InputError` when the name mixes letters of look-alike scripts (`_CONFUSABLE_SCRIPTS`: ``аdmin`` with
+    a Cyrillic ``а``); `ConflictError` when another user has this name in any case of any script (``Admin``
+    beside ``admin``, ``élodie`` beside ``ÉLODIE``: `username_fold`). The one check of a name on every
+    path that writes one (D-19.884, D-19.1423)."""
+    scripts = {
+        script
+        for character in username
+        if character.isalpha()
+        for script in _CONFUSABLE_SCRIPTS
+        if unicodedata.name(character, "").startswith(script + " ")
+    }
+    if len(scripts) > 1:  # value-free, as a taken name (D-12.2, D-19.884)
+        raise InputError(
+            Problem(
+                f"the user name mixes letters of the {' and '.join(sorted(s.title() for s in scripts))} "
+                "scripts: a look-alike of another name",
+                field="username",
+                allowed="letters of at most one of the Latin, Greek and Cyrillic scripts",
+            )
+        )
+    folded = username_fold(username)
+    query = select(User.username)
     if record_id is not None:
         query = query.where(User.id != record_id)
-    taken = connection.execute(query).scalar()
-    if taken is not None:  # value-free: neither the name typed nor the stored account's (D-12.2, D-19.884)
+    taken = any(username_fold(str(name)) == folded for name in connection.execute(query).scalars())
+    if taken:  # value-free: neither the name typed nor the stored account's (D-12.2, D-19.884)
         text = "the user name is taken: user names are compared without case"
         raise ConflictError(text, problem=Problem(text, field="username"))
 
@@ -599,7 +626,9 @@ def _upsert_users(tx: Transaction, checked: CheckedRows, befores: Sequence[RowLi
     of this call already written, so that the case-insensitive unique index never refuses (D-19.432)."""
     result = UpsertResult()
     for row, before in zip(checked.rows, befores, strict=True):
-        if "username" in row:
+        # a new or renamed user only: an old study's unchanged names (``élodie`` beside ``ÉLODIE`` written
+        # before D-19.1423 on SQLite, a mixed-script name) restated by a re-import are not refused
+        if "username" in row and (before is None or str(row["username"]) != str(before.get("username"))):
             check_username_free(
                 tx.connection, str(row["username"]), None if before is None else int(before["id"])
             )

@@ -44,6 +44,13 @@ class ErrorBody(BaseModel):
     value: str | None = None
     allowed: str | None = None
     problems: list[dict[str, Any]] | None = None
+    problems_total: int | None = None
+    """How many problems there are (``problems`` lists at most the first 1,000; a data lock's refusal lists
+    at most 100 of its frozen records, one problem each)."""
+    records_total: int | None = None
+    """A conflict (409): how many records the refusal concerns, as the store counts them (D-19.1421)."""
+    more: str | None = None
+    """A conflict (409): the store's count of the records not listed one by one (a summary, not a record)."""
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

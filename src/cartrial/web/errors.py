@@ -44,6 +44,8 @@ from cartrial.errors import (
     PermissionDeniedError,
     Problem,
     StoredValueError,
+    conflict_problems,
+    conflict_records,
     shown_name,
 )
 from cartrial.web.security import BEARER_CHALLENGE, CsrfError, LoginRequired, NotAuthenticated, SessionEnded
@@ -248,13 +250,61 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
         body["problems"] = shown
         body["problems_total"] = len(exc.problems)
     elif isinstance(exc, ConflictError) and exc.problems:
-        listed = [_problem_out(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
-        located = listed[0]
-        body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
+        # the records only, as the CLI and the web import page list them (`conflict_problems`): the store's
+        # "N more record(s)" summary is `more`, not a problem; the counts are the store's true count of
+        # records, each record one problem (a lock's 150 frozen records: 150, the first 100 listed;
+        # D-19.1364, D-19.1421)
+        # (`conflict_records`, the one filter; never the summary as a record). `records_total` only for a
+        # refusal that counts records (the store's count or a `more` summary): a taken user name is one
+        # problem, no records (review of D-19.1421)
+        listing = conflict_problems(exc)
+        listed = [_problem_out(p) for p in conflict_records(exc)[:MAX_PROBLEMS_SHOWN]]
+        if listed:
+            located = listed[0]
+            body.update(field=located["field"], value=located["value"], allowed=located["allowed"])
         body["problems"] = listed
-        body["problems_total"] = len(exc.problems)
+        body["problems_total"] = listing.total
+        if exc.records_total is not None or exc.more is not None:
+            body["records_total"] = listing.total
+        body["more"] = listing.more
     body["error"] = bounded_text(str(body["error"]))
     return body
+
+
+_PARAMETER_MESSAGES: dict[str, str] = {
+    "missing": "a value is required",
+    "extra_forbidden": "unknown field",
+    "int_parsing": "not a whole number",
+    "int_from_float": "not a whole number",
+    "int_type": "not a whole number",
+    "float_parsing": "not a number",
+    "float_type": "not a number",
+    "finite_number": "not a finite number",
+    "bool_parsing": "not true or false",
+    "bool_type": "not true or false",
+    "greater_than": "out of range",
+    "greater_than_equal": "out of range",
+    "less_than": "out of range",
+    "less_than_equal": "out of range",
+    "enum": "not an allowed value",
+    "literal_error": "not an allowed value",
+}
+"""The parser's (pydantic's) error types of a request parameter → the words of every bad input (D-19.1426);
+another type keeps the parser's message."""
+
+
+def _parameter_words(error: Any) -> dict[str, Any]:
+    """``message`` and ``allowed`` of a request parameter the route's declaration refused, in the words of
+    every bad input: "out of range" / ``≤ 1000`` (`cartrial.protocol.yaml_source.allowed_from_ctx`, the
+    one reading of pydantic's bounds), not pydantic's sentence as both (D-19.1426)."""
+    from cartrial.protocol.yaml_source import allowed_from_ctx
+
+    kind = str(error.get("type"))
+    message = _PARAMETER_MESSAGES.get(kind, str(error.get("msg")))
+    if kind in ("missing", "extra_forbidden"):  # the field's name says it; the route's schema lists them
+        return {"allowed": None, "message": message}
+    allowed = allowed_from_ctx(error)
+    return {"allowed": allowed if allowed is not None else error.get("msg"), "message": message}
 
 
 def _is_api(request: Request) -> bool:
@@ -794,8 +844,7 @@ def install(app: FastAPI) -> None:
                 {
                     "field": ".".join(location) or ("body" if "body" in error.get("loc", ()) else None),
                     "value": _shown(location, error.get("input")),
-                    "allowed": error.get("msg"),
-                    "message": error.get("msg"),
+                    **_parameter_words(error),
                 }
             )
         first = problems[0] if problems else {"field": None, "value": None, "allowed": None}
