@@ -198,7 +198,9 @@ def study_populations(
         checked, _ = open_ended_after_cutoff(checked, cutoff, time_zones)
         refuse_records_after_cutoff(checked, cutoff, time_zones, given)
         refuse_records_of_other_subjects(checked, given)  # D-19.1290
-    return _study_populations(checked, protocol, cutoff)
+    # the escalation page's re-read takes records of the site's tomorrow as given: it shows no last contact,
+    # and the follow-up ends are not derived from tables not read at the cut-off (left blank)
+    return _study_populations(checked, protocol, cutoff, contacts=not as_of_day_of_snapshot_read_later)
 
 
 def _subject_zones(
@@ -431,8 +433,12 @@ def _bounded_after_cutoff(
     ]
 
 
-def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date) -> StudyPopulations:
-    """`study_populations` of tables and a cut-off already checked (`analyse` checks them once)."""
+def _study_populations(
+    tables: dict[str, pd.DataFrame], protocol: Any, cutoff: dt.date, *, contacts: bool = True
+) -> StudyPopulations:
+    """`study_populations` of tables and a cut-off already checked (`analyse` checks them once). `contacts`
+    False (the web escalation page's re-read of tables as given, `as_of_day_of_snapshot_read_later`): no last
+    contact and no date last known alive are derived (blank columns, an empty `last_contact`)."""
     opts = analysis_spec(protocol).options
     # graded once through the grading adapter (one episode-grader run gives the CRS episodes and each
     # assessment's grade, crs_assessment_grades), shared by the safety datasets; the DLT evaluation's graded
@@ -456,10 +462,10 @@ def _study_populations(tables: dict[str, pd.DataFrame], protocol: Any, cutoff: d
         tables, protocol, cutoff, evaluation.engine_days, evaluation.investigator_days
     )
     safety_ids = populations[SAFETY].subject_ids
-    contacts = last_contact(tables, safety_ids, cutoff) if safety_ids else {}
+    last = last_contact(tables, safety_ids, cutoff) if safety_ids and contacts else {}
     # the populations dataset's last contact and date last known alive, ADSL.LSTALVDT (D-19.1435, D-19.1437)
-    membership = with_last_contact(membership, contacts, last_known_alive(tables, contacts, cutoff))
-    return StudyPopulations(populations, membership, evaluation, crs, icans, labs, contacts)
+    membership = with_last_contact(membership, last, last_known_alive(tables, last, cutoff))
+    return StudyPopulations(populations, membership, evaluation, crs, icans, labs, last)
 
 
 SafetyDerivation = Callable[[], dict[str, Dataset]]
