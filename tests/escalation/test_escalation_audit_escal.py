@@ -187,6 +187,18 @@ def test_boin_extrasafe_stop_names_extrasafe_not_stop_when_too_toxic() -> None:
     assert "extrasafe" not in " ".join(behaviour.reasons)
 
 
+def test_a_stop_when_too_toxic_at_level_2_does_not_say_lowest_dose() -> None:
+    """`StopWhenTooToxic(dose=2)` stops when P(p_2 > target) > confidence under Beta(1, 1) with the data at
+    level 2: after 1NNN 2TTT at target 0.3, P(p_2 > 0.3 | 3 of 3) = 1 - 0.3^4 = 0.9919 > 0.9.
+    The stop's reason named "lowest dose too toxic" although level 1 had no DLT; it now names the monitored
+    dose and the behaviour."""
+    fit = with_behaviours(Boin(5, 0.3), StopWhenTooToxic(dose=2, confidence=0.9)).fit("1NNN 2TTT")
+    text = " ".join(fit.reasons)
+    assert not fit.continue_ and fit.next_dose is None
+    assert "stop_when_too_toxic" in text
+    assert "lowest dose too toxic" not in text
+
+
 def test_boin_extrasafe_stop_has_its_own_label_in_simulated_trials() -> None:
     """The per-trial stop reason of an extrasafe stop is `lowest_dose_extrasafe` (a safety stop: no MTD,
     counted in the early-stop rate), not `lowest_dose_too_toxic` (stop_when_too_toxic) (D-19.1391). With a

@@ -57,7 +57,10 @@ _REASON_TEXT = {
     StopReason.RULE_COMPLETE: "the design's rule ends escalation and declares the MTD",
     StopReason.MAX_N_REACHED: "the maximum number of patients is reached",
     StopReason.N_AT_DOSE_REACHED: "the required number of patients at the recommended dose is reached",
-    StopReason.LOWEST_DOSE_TOO_TOXIC: "lowest dose too toxic (stop_when_too_toxic): no dose recommended",
+    StopReason.LOWEST_DOSE_TOO_TOXIC: (
+        "the monitored dose is too toxic (stop_when_too_toxic: the lowest dose unless its `dose` names "
+        "another): no dose recommended"
+    ),
     StopReason.NO_ADMISSIBLE_DOSE: "no admissible dose remains: stop, no dose recommended",
     StopReason.MAX_COHORTS_REACHED: "the simulation's cohort limit is reached before the design stopped",
     StopReason.LOWEST_DOSE_EXTRASAFE: (
