@@ -154,3 +154,15 @@ def test_every_unicode_form_of_a_password_verifies(password: str) -> None:
     stored = users.hash_password(password)
     for form in ("NFC", "NFD", "NFKC", "NFKD"):
         assert users.password_matches(stored, unicodedata.normalize(form, password))
+
+
+def test_the_user_name_rule_folds_names_as_user_names_are_folded() -> None:
+    """The password-equals-name rule compares as user names are compared (`username_fold`): a full-width
+    or case variant of the name, on either side, is the name."""
+    for password, username in [
+        ("ＡＤＭＩＮＩＳＴＲＡＴＯＲ-1", "administrator-1"),
+        ("administrator-1", "ＡＤＭＩＮＩＳＴＲＡＴＯＲ-1"),
+        ("STRASSE-STRASSE", "straße-straße"),
+    ]:
+        assert users.username_fold(password) == users.username_fold(username)
+        assert "the user name" in users.password_problem(password, username).message  # type: ignore[union-attr]

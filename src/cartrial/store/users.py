@@ -111,12 +111,12 @@ def password_problem(password: str, username: str) -> Problem | None:
 
     if not is_unicode_text(password):  # a byte of another encoding (D-19.197)
         return Problem("the password is not Unicode text", field="password", allowed=NOT_UNICODE_ALLOWED)
-    password, username = normalised_password(password), normalised_password(username)
+    password = normalised_password(password)
     if len(password) < MIN_PASSWORD_LENGTH:
         message = f"the password is too short ({len(password)} characters)"
     elif len(password) > MAX_PASSWORD_LENGTH:
         message = f"the password is too long ({len(password)} characters)"
-    elif password.casefold() == username.casefold():
+    elif username_fold(password) == username_fold(username):  # names compare as user names do
         message = "the password is the user name"
     elif len(set(password)) == 1:
         message = "the password is one character repeated"
