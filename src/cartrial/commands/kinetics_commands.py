@@ -287,9 +287,8 @@ def nca_command(
         None,
         "--fold-expansion-r0",
         help="Nominal R0 of --fold-expansion nominal-r0 (a number > 0) in the unit the data are recorded in "
-        "(--conc-unit or --unit-col), converted with them to the standard unit (1000 cells/mL is 1 cells/uL);"
-        " "
-        "data in more than one unit are refused.",
+        "(--conc-unit or --unit-col), converted with them to the standard unit (1000 cells/mL is 1 "
+        "cells/uL); data in more than one unit are refused.",
     ),
     missing_time0: MissingTime0Choice = typer.Option(
         MissingTime0Choice.ZERO,
