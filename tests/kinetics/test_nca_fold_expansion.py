@@ -208,14 +208,16 @@ def test_derive_nca_converts_the_nominal_r0_as_the_concentrations() -> None:
 
 def test_cli_one_nominal_r0_for_two_units_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Failing first: with --unit-col one R0 was applied to every unit (copies/ug in one row, cells/uL in the
-    next). Refused, exit 2, naming the option and the units found."""
+    next). Refused, exit 2, naming the option and counting the units found (cells of the records, not
+    listed: as the analysis counts analytes, D-19.1452)."""
     file = tmp_path / "p.csv"
     file.write_text("id,t,c,u\nA,1,10,copies/ug\nA,10,3900,copies/ug\nB,1,5,cells/uL\nB,10,50,cells/uL\n")
     args = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--unit-col", "u"]
     result = run_cartrial(*args, "--fold-expansion", "nominal-r0", "--fold-expansion-r0", "2")
     assert result.exit_code == 2, result.output
     assert "--fold-expansion-r0" in result.stderr
-    assert "cells/uL, copies/ug" in result.stderr
+    assert "recorded in 2 concentration units" in result.stderr
+    assert "copies/ug" not in result.stderr and "cells/uL" not in result.stderr
     assert run_cartrial(*args).exit_code == 0  # first_quantifiable takes each profile's own reference
 
 

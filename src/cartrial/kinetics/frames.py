@@ -635,8 +635,8 @@ def _nominal_r0_in_standard_unit(
     """The options the engine runs with and their notes: a nominal R0 (``fold_expansion_reference =
     nominal_r0``) is given in the unit the data are recorded in and converted, as the concentrations are, by
     `cartrial.kinetics.units.to_standard` (D-19.781, D-19.1450). One R0 is one level of one unit: data
-    recorded in more than one unit (two analytes, or one in two units) are refused, naming the units found
-    (D-19.1452).
+    recorded in more than one unit (two analytes, or one in two units) are refused, counting the units found
+    (cells of the records, not listed; D-19.1452).
     """
     if (
         options.fold_expansion_reference != FoldExpansionReference.NOMINAL_R0
@@ -648,7 +648,7 @@ def _nominal_r0_in_standard_unit(
         raise OptionError(
             Problem(
                 "fold_expansion_reference nominal_r0 takes one R0 for every profile, but the data are "
-                f"recorded in more than one concentration unit ({', '.join(units)})",
+                f"recorded in {len(units)} concentration units",
                 field="fold_expansion_r0",
                 allowed="data of one analyte recorded in one unit (run each unit on its own), or "
                 "fold_expansion_reference first_quantifiable",
