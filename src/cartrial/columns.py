@@ -178,6 +178,9 @@ BOOL_ALLOWED = (
 )
 """What a true/false value may be, exactly the words read (`TRUE_WORDS`, `FALSE_WORDS`): the import's
 boolean columns, the field reference, the pages' true/false fields (D-19.552)."""
+FLAG_ALLOWED = f"{BOOL_ALLOWED}, or the number 1 or 0 (1.0 and 0.0 too); blank is false"
+"""What a flag column of `nca` (``blq_column``, ``lambda_z_exclude``; CLI ``--blq-col``) may hold:
+`parse_bool` with ``numbers=True`` (D-19.1413)."""
 
 
 class RowProblems:
@@ -450,19 +453,30 @@ def parse_bool(
     required: bool = True,
     default: bool = False,
     nul_free: bool = False,
+    numbers: bool = False,
 ) -> np.ndarray:
     """Parse true/false (`BOOL_ALLOWED`); blank is `default` unless `required` (`nul_free`: as
-    `distinct`)."""
+    `distinct`). `numbers`: a flag column (`FLAG_ALLOWED`, the one reader of `nca`'s flag columns and
+    ``--blq-col``, D-19.1413): the text is trimmed of `BLANKS` and a number that is not a true/false word
+    is read by `read_number`, 1 (1.0, "1.0") true and 0 false, as PKNCA counts a number in a logical
+    column; the import's boolean fields do not take numbers other than the words 1 and 0."""
     raw = _cells(frame, column).to_numpy(dtype=object)
     codes, texts = distinct(raw, nul_free=nul_free)
-    lowered = [text.lower() for text in texts.tolist()]  # once per distinct text
+    # once per distinct text
+    lowered = [(trim_blanks(text) if numbers else text).lower() for text in texts.tolist()]
+    word_true = np.array([text in TRUE_WORDS for text in lowered], dtype=bool)
+    word_false = np.array([text in FALSE_WORDS for text in lowered], dtype=bool)
+    word_blank = np.array([text == "" for text in lowered], dtype=bool)
+    if numbers:
+        other = np.flatnonzero(~(word_true | word_false | word_blank))
+        read = np.array(read_numbers([lowered[i] for i in other]), dtype=float)
+        word_true[other] = read == 1
+        word_false[other] = read == 0
+    is_true, is_false, blank = word_true[codes], word_false[codes], word_blank[codes]
     out = np.full(len(raw), default, dtype=bool)
-    is_true = np.array([text in TRUE_WORDS for text in lowered], dtype=bool)[codes]
-    is_false = np.array([text in FALSE_WORDS for text in lowered], dtype=bool)[codes]
-    blank = np.array([text == "" for text in lowered], dtype=bool)[codes]
     out[is_true] = True
     out[is_false] = False
-    allowed = BOOL_ALLOWED
+    allowed = FLAG_ALLOWED if numbers else BOOL_ALLOWED
     for i in np.flatnonzero(~(is_true | is_false | blank)):
         problems.add(i, column, raw[i], "not true or false", allowed)
     if required and column in frame.columns:

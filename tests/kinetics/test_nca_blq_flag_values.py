@@ -62,3 +62,33 @@ def test_an_unrecognised_flag_is_refused_and_located(bad: object) -> None:
     (problem,) = caught.value.problems
     assert problem.field == "blq" and problem.row == 4 and problem.value is None
     assert "got" not in str(caught.value)
+
+
+def _cli(tmp_path, flags: list[str]):  # type: ignore[no-untyped-def]
+    from ..conftest import run_cartrial
+
+    file = tmp_path / "p.csv"
+    rows = "".join(f"S1,{t:g},{c:g},{f}\n" for t, c, f in zip(TIMES, CONCS, flags, strict=True))
+    file.write_text("id,t,c,blq\n" + rows)
+    args = ["nca", str(file), "--subject", "id", "--time", "t", "--conc", "c", "--blq-col", "blq"]
+    args += ["--conc-unit", "copies/ug", "--json"]
+    return run_cartrial(*args)
+
+
+@pytest.mark.parametrize("flags", [["0", "0", "0", "1.0"], ["", "0.0", "no", "1"], ["n", "", "0", "TRUE"]])
+def test_the_cli_reads_a_flag_as_the_engine_does(tmp_path, flags: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Failing first: `cartrial nca --blq-col` (`derive_nca`) refused "1.0" and "0.0", which `nca` reads as
+    1 and 0 (one reader, D-19.1413). Day 3 flagged BLQ: Tlast 2, Clast 5, as `test_a_flag_of_1_is_blq`."""
+    import json
+
+    result = _cli(tmp_path, flags)
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["rows"]
+    assert row["tlast"] == 2.0 and row["clast"] == 5.0
+
+
+@pytest.mark.parametrize("bad", ["maybe", "2", "-1"])
+def test_the_cli_refuses_an_unrecognised_flag_naming_column_and_row(tmp_path, bad: str) -> None:  # type: ignore[no-untyped-def]
+    result = _cli(tmp_path, ["0", "0", bad, "0"])
+    assert result.exit_code == 2, result.output
+    assert "row 4, blq" in result.stderr and "the number 1 or 0" in result.stderr

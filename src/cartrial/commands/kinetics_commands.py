@@ -266,7 +266,9 @@ def nca_command(
     ),
     lloq: float | None = typer.Option(None, "--lloq", help=LLOQ_HELP),
     lloq_col: str | None = typer.Option(None, "--lloq-col", help="Column of per-sample LLOQ."),
-    blq_col: str | None = typer.Option(None, "--blq-col", help="Column flagging BLQ samples (true/false)."),
+    blq_col: str | None = typer.Option(
+        None, "--blq-col", help="Column flagging BLQ samples (true/false, or 1/0)."
+    ),
     alq_col: str | None = typer.Option(None, "--alq-col", help=ALQ_HELP),
     lambda_z: LambdaZChoice = typer.Option(
         LambdaZChoice.PKNCA, "--lambda-z", help="Terminal window rule (default PKNCA's)."

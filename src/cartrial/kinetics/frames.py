@@ -261,7 +261,11 @@ def validate_profiles(
     n = len(data)
     ids = parse_text(data, subject, problems)
     times = parse_float(data, time, problems, required=True)
-    flags = parse_bool(data, blq_column, problems, required=False) if blq_column else np.zeros(n, dtype=bool)
+    flags = (  # read as `nca` reads a flag column: 1 / 0 too (D-19.1413)
+        parse_bool(data, blq_column, problems, required=False, numbers=True)
+        if blq_column
+        else np.zeros(n, dtype=bool)
+    )
     values = parse_float(data, conc, problems, required=False, minimum=0.0)
     # bounded so that AUC (C·t) and AUMC (C·t²) stay finite: 1e300 was accepted and written as inf
     for column, parsed, limit in ((time, times, MAX_TIME), (conc, values, MAX_CONCENTRATION)):

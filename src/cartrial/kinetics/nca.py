@@ -39,16 +39,11 @@ import pandas as pd
 
 from cartrial.allowed import choice_text
 from cartrial.columns import (
-    BOOL_ALLOWED,
-    FALSE_WORDS,
     FIRST_DATA_ROW,
-    TRUE_WORDS,
+    FLAG_ALLOWED,
     RowProblems,
     check_repeated_keys,
-    distinct,
-    read_number,
-    text_cells,
-    trim_blanks,
+    parse_bool,
 )
 from cartrial.errors import ConfigurationError, InputError, OptionError, Problem
 from cartrial.kinetics.templates import (
@@ -1025,35 +1020,17 @@ def _numeric_column(frame: pd.DataFrame, column: str, what: str, problems: list[
     return values
 
 
-FLAG_ALLOWED = f"{BOOL_ALLOWED}, or the number 1 or 0 (1.0 and 0.0 too); blank is false"
-"""What a flag column of `nca` (``blq_column``, ``lambda_z_exclude``) may hold (D-19.1413)."""
-
-
-def _flag_word(text: str) -> bool | None:
-    """One flag cell's text as True/False (blank is False), None when it is no flag."""
-    word = trim_blanks(text).lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS or word == "":
-        return False
-    number = read_number(word)
-    return True if number == 1 else False if number == 0 else None
-
-
 def _flag_column(frame: pd.DataFrame, column: str, problems: list[Problem]) -> BoolArray:
-    """A flag column of `nca` as booleans, the one reader of ``blq_column`` and ``lambda_z_exclude``
-    (D-19.1413): a boolean, the import's true/false words (`cartrial.columns.TRUE_WORDS` / `FALSE_WORDS`,
-    any case) or the number 1 / 0 (as PKNCA counts a number in a logical column; 1.0 and 0.0 as a float
-    column holds them); blank or NaN is false. Any other value is a `Problem` naming the column and the
-    row, never the value."""
-    codes, texts = distinct(text_cells(frame[column]).to_numpy(dtype=object))
-    read = [_flag_word(str(text)) for text in texts.tolist()]
-    flags = np.array([value is True for value in read], dtype=bool)[codes]
-    bad = np.array([value is None for value in read], dtype=bool)[codes]
-    for i in np.flatnonzero(bad)[:50]:
-        problems.append(
-            Problem("not a true/false flag", row=int(i) + FIRST_DATA_ROW, field=column, allowed=FLAG_ALLOWED)
-        )
+    """A flag column of `nca` as booleans, read by the one true/false reader `cartrial.columns.parse_bool`
+    with its number fallback (``numbers=True``, as ``cartrial nca --blq-col`` reads it; D-19.1413): a
+    boolean, the import's true/false words (`cartrial.columns.TRUE_WORDS` / `FALSE_WORDS`, any case) or the
+    number 1 / 0 (as PKNCA counts a number in a logical column; 1.0 and 0.0 as a float column holds them);
+    blank or NaN is false. Any other value is a `Problem` naming the column and the row, never the value
+    (the engine's problems carry none)."""
+    found = RowProblems("")
+    flags = parse_bool(frame, column, found, required=False, numbers=True)
+    for bad in found.all()[:50]:
+        problems.append(Problem("not a true/false flag", row=bad.row, field=column, allowed=FLAG_ALLOWED))
     return flags
 
 
