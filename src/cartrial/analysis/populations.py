@@ -450,29 +450,34 @@ ALIVE_COLUMNS: dict[str, tuple[str, ...]] = {
 onset and end, a relapse's onset (D-19.1437)."""
 
 
-def _complete_date(value: Any) -> dt.date | None:
-    """The date of a complete ISO 8601 date (or date-time's date part); None for a blank or partial one."""
-    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
-    if len(text) < 10:
-        return None
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        return None
+def _recorded_day(text: Any, days: dict[Any, dt.date | None]) -> dt.date | None:
+    """The date of a cell already on its site's calendar (`site_date_texts`), by the one per-cell rule
+    `site_date` (D-19.779), read once per distinct text in `days`; None for a blank, a partial date
+    (``2021-06``) or a text that is no date: it shows no day the subject was alive."""
+    if text not in days:
+        try:
+            days[text] = site_date(text, None)  # a date is as recorded, whatever the zone
+        except ValueError:
+            days[text] = None
+    return days[text]
 
 
 def last_known_alive(
     tables: Mapping[str, pd.DataFrame], contacts: Mapping[str, dt.date], cutoff: dt.date
 ) -> dict[str, dt.date]:
     """Date last known alive (ADSL.LSTALVDT) per subject of `contacts` (the `last_contact` of the infused
-    subjects): the latest of the last contact and every complete `ALIVE_COLUMNS` date of the subject (an
+    subjects): the latest of the last contact and every complete `ALIVE_COLUMNS` date of the subject, a
+    date-time's date on the site calendar (`site_date`, as `last_contact`) (an
     adverse event's onset or end, a relapse onset) on or before `cutoff`, never after the subject's date of
     death (`death_dates`). Not the end of the relapse follow-up (`last_contact`, extended to a later relapse
     onset by the relapse engine, D-19.587): a different concept, every dated record that shows the subject
     alive (D-19.1437)."""
     events = tables.get("adverse_events")
     died = {} if events is None else death_dates(events, cutoff)
+    infusions = tables.get("infusions")
+    zones = {} if infusions is None else subject_time_zones(infusions)
     out = dict(contacts)
+    days: dict[Any, dt.date | None] = {}
     for name, columns in ALIVE_COLUMNS.items():
         frame = tables.get(name)
         if frame is None or not len(frame):
@@ -481,10 +486,12 @@ def last_known_alive(
         for column in columns:
             if column not in frame.columns:
                 continue
-            for sid, value in zip(ids, frame[column].to_numpy(), strict=True):
+            # a date-time's date on the subject's site calendar (D-19.607), as `last_contact` reads contacts
+            texts = site_date_texts(frame, column, zones)
+            for sid, value in zip(ids, texts.to_numpy(), strict=True):
                 if sid not in out:
                     continue
-                day = _complete_date(value)
+                day = _recorded_day(value, days)
                 if day is not None and day <= cutoff and day > out[sid]:
                     out[sid] = day
     return {sid: min(day, died[sid]) if sid in died else day for sid, day in out.items()}
