@@ -93,10 +93,11 @@ def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> 
     (``--cutoff A --cutoff B``): click keeps the last one silently, and which one the user meant cannot be
     told (D-19.646); and a flag given both ways (``--pdf --no-pdf``: the last would win as silently,
     D-19.704). An option declared to repeat (``--set``, several values), a counted option and a flag given
-    the same way twice (``--json --json`` asks the same) are not refused. Reads the command line as the
-    command's own parser reads it (every spelling of the option, ``--opt=V`` too); a line the parser
-    refuses (an unknown option) is left to the command's parse, which refuses it in its own words; a line
-    asking for the help (``--help``) gets it. Nothing has run yet."""
+    the same way twice (``--json --json`` asks the same) are not refused. An option typed as a number
+    whose text is not written in digits 0-9 (``--lloq 1_0``) is refused too (`_numbers_not_in_digits`).
+    Reads the command line as the command's own parser reads it (every spelling of the option, ``--opt=V``
+    too); a line the parser refuses (an unknown option) is left to the command's parse, which refuses it
+    in its own words; a line asking for the help (``--help``) gets it. Nothing has run yet."""
     if ctx.resilient_parsing:  # shell completion: never refuse what is being typed
         return
     parser = command.make_parser(ctx)
@@ -117,7 +118,7 @@ def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> 
     help_names = set(ctx.help_option_names)
     if any(help_names & set(getattr(param, "opts", ())) for param in seen):
         return  # the help wins: nothing runs
-    problems = []
+    problems = [] if options is None else _numbers_not_in_digits(seen)
     for param in command.params:
         given = seen.get(param, [])
         if getattr(param, "param_type_name", "") != "option" or len(given) < 2:
@@ -143,6 +144,38 @@ def _refuse_a_repeated_single_value(command: Any, ctx: Any, args: list[str]) -> 
             )
     if problems:
         raise InputError(problems)
+
+
+def _numbers_not_in_digits(seen: dict[Any, list[Any]]) -> list[Problem]:
+    """A problem per option typed as a number (``int`` or ``float``) whose text the parser would read but
+    the one number rule does not (`cartrial.commands.option_names.option_number`, digits 0-9, D-19.1425):
+    Python's ``int``/``float`` read ``1_0`` as 10. `seen`: each option's texts as given. A text the parser
+    refuses itself (``abc``, ``1e3`` for a whole number) keeps the parser's refusal (`_bad_parameter`)."""
+    from cartrial.commands.option_names import OPTION_DIGITS, option_number
+
+    problems = []
+    for param, given in seen.items():
+        runtime_of = getattr(param, "get_runtime_param", None)
+        kind = getattr(runtime_of() if callable(runtime_of) else None, "annotation", None)
+        if kind not in (int, float) or getattr(param, "param_type_name", "") != "option":
+            continue
+        what = "a whole number" if kind is int else "a number"
+        for text in given:
+            if not isinstance(text, str):
+                continue
+            try:
+                kind(text)  # the parser reads it …
+            except ValueError:
+                continue
+            try:
+                option_number(text)  # … and so does the one rule: nothing to refuse
+            except ValueError:
+                name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+                problems.append(
+                    Problem(f"not {what}", field=name, value=text, allowed=f"{what} in {OPTION_DIGITS}")
+                )
+                break
+    return problems
 
 
 def _counted(params: Sequence[Any], args: Sequence[str]) -> dict[Any, list[Any]]:
