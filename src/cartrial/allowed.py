@@ -398,6 +398,50 @@ def check_seed(seed: Any, field: str = "seed", *, optional: bool = False) -> Non
         raise OptionError(problem)
 
 
+@dataclass(frozen=True)
+class ParserWords:
+    """The words of every bad input for one of the parser's (pydantic's) error types (`PARSER_ERROR_WORDS`):
+    `message` (None: the reader keeps the parser's message, or words its own) and `allowed` (None: what is
+    allowed comes from the error's context — a bound, the choices — or the field's declaration)."""
+
+    message: str | None
+    allowed: str | None
+
+
+_WHOLE = ParserWords("not a whole number", "a whole number")
+_NUMBER = ParserWords("not a number", "a number")
+_TRUE_FALSE = ParserWords("not true or false", "true | false")
+_OUT_OF_RANGE = ParserWords("out of range", None)
+_NOT_ALLOWED = ParserWords("not an allowed value", None)
+
+PARSER_ERROR_WORDS: dict[str, ParserWords] = {
+    "missing": ParserWords("a value is required", None),
+    "extra_forbidden": ParserWords("unknown field", None),
+    "int_parsing": _WHOLE,
+    "int_from_float": _WHOLE,
+    "int_type": _WHOLE,
+    "float_parsing": _NUMBER,
+    "float_type": _NUMBER,
+    "finite_number": ParserWords("not a finite number", "a finite number"),
+    "bool_parsing": _TRUE_FALSE,
+    "bool_type": _TRUE_FALSE,
+    "greater_than": _OUT_OF_RANGE,
+    "greater_than_equal": _OUT_OF_RANGE,
+    "less_than": _OUT_OF_RANGE,
+    "less_than_equal": _OUT_OF_RANGE,
+    "enum": _NOT_ALLOWED,
+    "literal_error": _NOT_ALLOWED,
+    "string_type": ParserWords(None, "text"),
+    "dict_type": ParserWords(None, "a mapping of keys to values"),
+    "list_type": ParserWords(None, "a list"),
+    "tuple_type": ParserWords(None, "a list"),
+}
+"""The one table of the parser's (pydantic's) error types → the words of every bad input, read by the CLI's
+option errors (`cartrial.cli._bad_parameter`), the API's request parameters (`cartrial.web.errors`,
+D-19.1426) and the protocol reader's allowed text (`cartrial.protocol.yaml_source.allowed_from_ctx`);
+another type keeps the parser's message. Dates are worded by each reader (D-19.1455)."""
+
+
 __all__ = [
     "LLOQ",
     "MAX_CONCENTRATION",
@@ -406,6 +450,7 @@ __all__ = [
     "METADATA_KEY",
     "MIN_LLOQ",
     "OMEGA_LOG_VARIANCE",
+    "PARSER_ERROR_WORDS",
     "RESIDUAL_FRACTION",
     "RESIDUAL_LOG_SD",
     "SEED",
@@ -413,6 +458,7 @@ __all__ = [
     "SIMULATED_RESIDUAL_LOG_SD",
     "TRUE_FALSE",
     "Allowed",
+    "ParserWords",
     "allowed",
     "check_argument",
     "check_fields",

@@ -26,7 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from cartrial import __version__
-from cartrial.allowed import Allowed
+from cartrial.allowed import PARSER_ERROR_WORDS, Allowed
 from cartrial.commands import COMMANDS, CommandEntry
 from cartrial.errors import CartrialError, InputError, Problem, shortened
 
@@ -549,18 +549,24 @@ def demo(
     console.print(f"[bold green]demo complete[/]: results in {out}/")
 
 
-_PARSE_ERRORS: dict[str, tuple[str, str]] = {
-    "int_parsing": ("not a whole number", "a whole number"),
-    "int_from_float": ("not a whole number", "a whole number"),
-    "int_type": ("not a whole number", "a whole number"),
-    "float_parsing": ("not a number", "a number"),
-    "float_type": ("not a number", "a number"),
-    "finite_number": ("not a finite number", "a finite number"),
-    "bool_parsing": ("not true or false", "true | false"),
+_DATE_PARSE_ERRORS: dict[str, tuple[str, str]] = {
     "date_from_datetime_parsing": ("not a date", "a date YYYY-MM-DD"),
     "date_parsing": ("not a date", "a date YYYY-MM-DD"),
 }
-"""The parser's (pydantic's) error types of an option value → (message, what is allowed)."""
+"""The parser's date error types of an option value → (message, what is allowed): the CLI's own words for a
+date (the protocol reader says "a calendar date"); every other type is worded by the one table
+`cartrial.allowed.PARSER_ERROR_WORDS` (D-19.1455)."""
+
+
+def _parse_error_words(kind: str) -> tuple[str, str] | None:
+    """(message, what is allowed) of a value the parser could not convert to the option's type (a number,
+    true/false, a date), or None for another error type (a range, a choice: worded by `_bad_parameter`)."""
+    if kind in _DATE_PARSE_ERRORS:
+        return _DATE_PARSE_ERRORS[kind]
+    words = PARSER_ERROR_WORDS.get(kind)
+    if words is None or words.message is None or words.allowed is None:
+        return None
+    return words.message, words.allowed
 
 
 _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_than", "less_than"})
@@ -624,7 +630,7 @@ def _bad_parameter(error: typer.BadParameter) -> Problem:
     if callable(errors):
         first = (errors() or [{}])[0]
         value = first.get("input")
-        known = _PARSE_ERRORS.get(str(first.get("type")))
+        known = _parse_error_words(str(first.get("type")))
         choices = _option_choices(param)
         if choices is not None and known is None and first.get("type") not in _RANGE_ERRORS:
             # an option with fixed choices (an Enum or a Literal): worded as `cartrial.allowed.enum_member`

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, StrictBool, ValidationError
 from pydantic_core import PydanticCustomError
 
-from cartrial.allowed import choice_text
+from cartrial.allowed import PARSER_ERROR_WORDS, choice_text
 from cartrial.errors import InputError, Problem
 from cartrial.sources import JSON_MAX_DEPTH, NESTED_TOO_DEEP
 
@@ -481,21 +481,12 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[str | int]) -> str | Non
     return choice_text(sorted(set(names))) if names else None
 
 
-_ALLOWED_BY_TYPE: dict[str, str] = {
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "true | false",
-    "bool_parsing": "true | false",
-    "string_type": "text",
-    "dict_type": "a mapping of keys to values",
-    "list_type": "a list",
-    "tuple_type": "a list",
-}
-"""What a value of pydantic's basic types allows, in the words of `cartrial.allowed` (pydantic's message
-says what was expected but no allowed text: ``Input should be a valid integer``)."""
+def _basic_allowed(kind: str) -> str | None:
+    """What a value of pydantic's basic types allows (`cartrial.allowed.PARSER_ERROR_WORDS`, the one table of
+    the parser's error types, D-19.1455), or None: pydantic's message says what was expected but no
+    allowed text (``Input should be a valid integer``)."""
+    words = PARSER_ERROR_WORDS.get(kind)
+    return None if words is None else words.allowed
 
 
 def _choices(expected: str) -> str:
@@ -517,7 +508,7 @@ def allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
         return "a calendar date YYYY-MM-DD"
     if error.get("type") == "finite_number":
         return "a finite number"
-    if (basic := _ALLOWED_BY_TYPE.get(str(error.get("type")))) is not None:
+    if (basic := _basic_allowed(str(error.get("type")))) is not None:
         return basic
     ctx = error.get("ctx") or {}
     for key in ("expected", "expected_tags"):
@@ -602,7 +593,7 @@ def problems_from_validation_error(
             message = "the rule needs a 'type'"
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        if item.get("input", "") is None and kind in _ALLOWED_BY_TYPE:
+        if item.get("input", "") is None and _basic_allowed(kind) is not None:
             message = "a value is required"  # null (an empty value) where a value is expected
         problems.append(
             Problem(

@@ -271,36 +271,16 @@ def error_body(exc: CartrialError) -> dict[str, Any]:
     return body
 
 
-_PARAMETER_MESSAGES: dict[str, str] = {
-    "missing": "a value is required",
-    "extra_forbidden": "unknown field",
-    "int_parsing": "not a whole number",
-    "int_from_float": "not a whole number",
-    "int_type": "not a whole number",
-    "float_parsing": "not a number",
-    "float_type": "not a number",
-    "finite_number": "not a finite number",
-    "bool_parsing": "not true or false",
-    "bool_type": "not true or false",
-    "greater_than": "out of range",
-    "greater_than_equal": "out of range",
-    "less_than": "out of range",
-    "less_than_equal": "out of range",
-    "enum": "not an allowed value",
-    "literal_error": "not an allowed value",
-}
-"""The parser's (pydantic's) error types of a request parameter → the words of every bad input (D-19.1426);
-another type keeps the parser's message."""
-
-
 def _parameter_words(error: Any) -> dict[str, Any]:
     """``message`` and ``allowed`` of a request parameter the route's declaration refused, in the words of
     every bad input: "out of range" / ``≤ 1000`` (`cartrial.protocol.yaml_source.allowed_from_ctx`, the
     one reading of pydantic's bounds), not pydantic's sentence as both (D-19.1426)."""
+    from cartrial.allowed import PARSER_ERROR_WORDS
     from cartrial.protocol.yaml_source import allowed_from_ctx
 
     kind = str(error.get("type"))
-    message = _PARAMETER_MESSAGES.get(kind, str(error.get("msg")))
+    words = PARSER_ERROR_WORDS.get(kind)  # the one table of the parser's error types (D-19.1455)
+    message = words.message if words is not None and words.message is not None else str(error.get("msg"))
     if kind in ("missing", "extra_forbidden"):  # the field's name says it; the route's schema lists them
         return {"allowed": None, "message": message}
     allowed = allowed_from_ctx(error)
