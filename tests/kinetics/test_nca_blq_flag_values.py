@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from cartrial.errors import InputError
-from cartrial.kinetics import nca
+
+from .nca_support import nca_row
 
 TIMES = [0.0, 1.0, 2.0, 3.0]
 CONCS = [0.0, 10.0, 5.0, 7.0]
@@ -23,9 +24,7 @@ CONCS = [0.0, 10.0, 5.0, 7.0]
 
 def _run(flags: list[object]) -> pd.Series:
     frame = pd.DataFrame({"id": "S1", "t": TIMES, "c": CONCS, "blq": flags})
-    return nca(
-        frame, subject="id", time="t", conc="c", time_unit="day", conc_unit="copies/ug", blq_column="blq"
-    ).table.iloc[0]
+    return nca_row(frame, blq_column="blq")
 
 
 @pytest.mark.parametrize(

@@ -19,19 +19,11 @@ from cartrial.kinetics import nca
 from cartrial.kinetics.nca import NcaOptions, parameter_reasons
 
 from ..conftest import property_examples, run_cartrial
+from .nca_support import nca_row
 
 
 def _nca(frame: pd.DataFrame, **options: object) -> pd.Series:
-    table = nca(
-        frame,
-        subject="id",
-        time="t",
-        conc="c",
-        time_unit="day",
-        conc_unit="copies/ug",
-        options=NcaOptions(**options),  # type: ignore[arg-type]
-    ).table
-    return table.iloc[0]
+    return nca_row(frame, NcaOptions(**options))  # type: ignore[arg-type]
 
 
 def test_first_quantifiable_10_on_day_1_and_cmax_3900_on_day_10_give_390() -> None:

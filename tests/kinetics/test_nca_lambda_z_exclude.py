@@ -18,6 +18,8 @@ import pytest
 from cartrial.errors import InputError, OptionError
 from cartrial.kinetics import NcaOptions, nca
 
+from .nca_support import nca_row
+
 TIMES = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
 CONCS = [0.0, 100.0, 50.0, 25.0, 30.0, 6.25]
 
@@ -26,16 +28,7 @@ def _run(flags: list[object] | None, options: NcaOptions | None = None) -> pd.Se
     frame = pd.DataFrame({"id": "S1", "t": TIMES, "c": CONCS})
     if flags is not None:
         frame["out"] = flags
-    return nca(
-        frame,
-        subject="id",
-        time="t",
-        conc="c",
-        time_unit="day",
-        conc_unit="copies/ug",
-        options=options,
-        lambda_z_exclude="out" if flags is not None else None,
-    ).table.iloc[0]
+    return nca_row(frame, options, lambda_z_exclude="out" if flags is not None else None)
 
 
 def _log_area(c1: float, c2: float, dt: float) -> float:

@@ -18,14 +18,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tests.conftest import property_examples
 
-from cartrial.kinetics import NcaOptions, nca
+from cartrial.kinetics import NcaOptions
+
+from .nca_support import nca_row, profile
 
 
 def _one(times: list[float], concs: list[float], options: NcaOptions) -> pd.Series:
-    frame = pd.DataFrame({"id": "S1", "t": times, "c": concs})
-    return nca(
-        frame, subject="id", time="t", conc="c", time_unit="day", conc_unit="copies/ug", options=options
-    ).table.iloc[0]
+    return nca_row(profile(times, concs), options)
 
 
 TIMES = [0.0, 1.0, 2.0, 4.0, 8.0]
