@@ -136,7 +136,7 @@ def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
     ("file", "old", "new", "field", "message", "allowed"),
     [
         ("protocol.yaml", "cohort_size: 3 ", "cohort_size: 3.5 ", "escalation.cohort_size",
-         "Input should be a valid integer, got a number with a fractional part", "a whole number"),
+         "not a whole number", "a whole number"),
         ("protocol.yaml", "cohort_size: 3 ", "cohort_size: null ", "escalation.cohort_size",
          "a value is required", "a whole number"),
         ("protocol.yaml", "no_skip: true", "no_skip: null", "escalation.no_skip", "a value is required",
@@ -144,7 +144,7 @@ def test_yaml_boolean_in_a_number_field_is_refused_at_its_line(
         ("protocol.yaml", "no_skip: true", "no_skip: maybe", "escalation.no_skip",
          "not an allowed value", "true | false"),
         ("protocol.yaml", "nca_options: {}", "nca_options: [1]", "analysis.options.nca_options",
-         "Input should be a valid dictionary", "a mapping of keys to values"),
+         "not a mapping", "a mapping of keys to values"),
         ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: null}", "dropout.hazard_per_year",
          "a value is required", "a number"),
     ],
@@ -361,3 +361,108 @@ def test_an_explicit_yaml_tag_on_the_wrong_text_is_refused_at_its_line(
     line = text[:start].count("\n") + 1
     problems = [p for p in caught.value.problems if p.line == line and p.field == field]
     assert problems and problems[0].message == message, caught.value.problems
+
+
+PARSER_PHRASES = (
+    "Input should be",
+    "Value error,",
+    "validation error",
+    "unable to parse",
+    "outside expected range",
+)
+"""Phrases of the parser's (pydantic's) sentences: no problem of a YAML reader holds one (D-19.1456)."""
+
+DATE = "a calendar date YYYY-MM-DD"
+CAND = "candidates/cand-01-eligible.yaml"
+DOB = "date_of_birth: 1975-06-10"
+NO_DATE = "not a calendar date"
+TAG_FORM = "text of the !!{} form, or the value without the tag"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "field", "message", "allowed"),
+    [
+        # bad dates: a month or day outside the calendar, a tag, a list, a date-time
+        (CAND, DOB, "date_of_birth: 1975-13-10", "date_of_birth", NO_DATE, DATE),
+        (CAND, DOB, "date_of_birth: 1975-02-30", "date_of_birth", NO_DATE, DATE),
+        (CAND, DOB, "date_of_birth: !!timestamp 1975-13-10", "date_of_birth",
+         "not a calendar date", DATE),
+        (CAND, DOB, "date_of_birth: [1975]", "date_of_birth", NO_DATE, DATE),
+        (CAND, DOB, "date_of_birth: 1975-06-10T08:30:00", "date_of_birth",
+         "not a calendar date", DATE),
+        (CAND, "edss: {score: 4.5, date: 2024-03-12}", "edss: {score: 4.5, date: 2024-03-32}", "edss.date",
+         "not a calendar date", DATE),
+        ("scenario.yaml", 'start_date: "2021-04-01"', 'start_date: "2021-13-01"', "accrual.start_date",
+         "not a calendar date", "YYYY-MM-DD"),  # the scenario's own check of a text date
+        ("scenario.yaml", 'start_date: "2021-04-01"', "start_date: 2021-04-31", "accrual.start_date",
+         "not a calendar date", DATE),
+        # bad numbers: text, a tag on text not of its form, not finite
+        (CAND, "edss: {score: 4.5,", "edss: {score: !!float 4.5e,", "edss.score",
+         "not a value of the tag !!float",
+         TAG_FORM.format("float")),
+        (CAND, "edss: {score: 4.5,", "edss: {score: abc,", "edss.score", "not a number", "a number"),
+        (CAND, "edss: {score: 4.5,", "edss: {score: .nan,", "edss.score", "not a finite number",
+         "a finite number"),
+        ("protocol.yaml", "cohort_size: 3 ", "cohort_size: three ", "escalation.cohort_size",
+         "not a whole number",
+         "a whole number"),
+        ("protocol.yaml", "cohort_size: 3 ", "cohort_size: !!int 3x ", "escalation.cohort_size",
+         "not a value of the tag !!int", TAG_FORM.format("int")),
+        ("protocol.yaml", "cells_per_kg: 500000", "cells_per_kg: lots", "dose_levels[0].cells_per_kg",
+         "not a number", "a number"),
+        ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: 3%}", "dropout.hazard_per_year",
+         "not a number", "a number"),
+        ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: !!float 0.03e}",
+         "dropout.hazard_per_year", "not a value of the tag !!float", TAG_FORM.format("float")),
+        # wrong types: a list or mapping for a number, a mapping for text, a number for a list
+        (CAND, "edss: {score: 4.5,", "edss: {score: [4.5],", "edss.score", "not a number", "a number"),
+        (CAND, "id: SCR-001", "id: {a: 1}", "id", "not text", "text"),
+        ("protocol.yaml", "cohort_size: 3 ", "cohort_size: {n: 3} ", "escalation.cohort_size",
+         "not a whole number", "a whole number"),
+        ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: [0.03]}", "dropout.hazard_per_year",
+         "not a number", "a number"),
+    ],
+)  # fmt: skip
+def test_a_bad_yaml_value_is_one_problem_in_cartrial_words(
+    tmp_path: Path, file: str, old: str, new: str, field: str, message: str, allowed: str
+) -> None:
+    """A bad date or number gave two problems for the one field — the reader's and the parser's raw sentence
+    ("Input should be a valid date or datetime, month value is outside expected range of 1-12") — and a
+    wrong type the parser's sentence alone. Every YAML reader (protocol check/show and db init read the
+    protocol, screen the candidates, simulate the scenario) now gives one problem per bad field, at its line,
+    with what is allowed, in the words of `cartrial.allowed.PARSER_ERROR_WORDS` (D-19.1456)."""
+    target = _edited_example(tmp_path, file, old, new)
+    _load(file, EXAMPLE / file)  # the example as shipped is valid
+    with pytest.raises(InputError) as caught:
+        _load(file, target)
+    [problem] = [p for p in caught.value.problems if p.field == field]
+    assert (problem.message, problem.allowed) == (message, allowed), caught.value.problems
+    line = next(i for i, text_line in enumerate(target.read_text().splitlines(), 1) if new in text_line)
+    assert problem.line == line
+    for phrase in PARSER_PHRASES:
+        assert phrase not in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("timezone: UTC", "timezone: [UTC]"),
+        ("unmapped_fields: error", "unmapped_fields: {a: 1}"),
+        ("events: [screening_arm_1]", "events: screening_arm_1x: 1"),
+    ],
+)
+def test_a_redcap_mapping_value_of_the_wrong_type_is_worded_without_the_parser_sentence(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    """The REDCap mapping (a user's YAML too) showed the parser's sentence as the problem (D-19.1456)."""
+    from cartrial.store.importing import load_mapping
+
+    text = (EXAMPLE / "redcap" / "mapping.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    file = tmp_path / "mapping.yaml"
+    file.write_text(text.replace(old, new))
+    with pytest.raises(InputError) as caught:
+        load_mapping(file)
+    assert caught.value.problems
+    for phrase in PARSER_PHRASES:
+        assert phrase not in str(caught.value), str(caught.value)

@@ -431,15 +431,26 @@ PARSER_ERROR_WORDS: dict[str, ParserWords] = {
     "less_than_equal": _OUT_OF_RANGE,
     "enum": _NOT_ALLOWED,
     "literal_error": _NOT_ALLOWED,
-    "string_type": ParserWords(None, "text"),
-    "dict_type": ParserWords(None, "a mapping of keys to values"),
-    "list_type": ParserWords(None, "a list"),
-    "tuple_type": ParserWords(None, "a list"),
+    "string_type": ParserWords("not text", "text"),
+    "dict_type": ParserWords("not a mapping", "a mapping of keys to values"),
+    "model_type": ParserWords("not a mapping", "a mapping of keys to values"),
+    "model_attributes_type": ParserWords("not a mapping", "a mapping of keys to values"),
+    "list_type": ParserWords("not a list", "a list"),
+    "tuple_type": ParserWords("not a list", "a list"),
+    "set_type": ParserWords("not a list", "a list"),
+    "frozen_set_type": ParserWords("not a list", "a list"),
+    "string_too_short": ParserWords("too short", None),
+    "string_too_long": ParserWords("too long", None),
+    "too_short": ParserWords("too few items", None),
+    "too_long": ParserWords("too many items", None),
+    "string_pattern_mismatch": ParserWords("not of the allowed form", None),
+    "multiple_of": ParserWords("not an allowed value", None),
 }
 """The one table of the parser's (pydantic's) error types → the words of every bad input, read by the CLI's
 option errors (`cartrial.cli._bad_parameter`), the API's request parameters (`cartrial.web.errors`,
-D-19.1426) and the protocol reader's allowed text (`cartrial.protocol.yaml_source.allowed_from_ctx`);
-another type keeps the parser's message. Dates are worded by each reader (D-19.1455)."""
+D-19.1426) and the YAML/JSON readers' message and allowed text (`cartrial.protocol.yaml_source.parser_words`,
+D-19.1456). Dates are worded by each reader (D-19.1455); a YAML reader words any other of the parser's own
+types "not an allowed value", never the parser's sentence (D-19.1456)."""
 
 
 __all__ = [

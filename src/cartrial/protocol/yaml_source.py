@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+import pydantic_core
 import yaml
 from pydantic import BaseModel, StrictBool, ValidationError
 from pydantic_core import PydanticCustomError
@@ -116,6 +117,9 @@ class YamlPositions:
     """Maps a pydantic ``loc`` to the dotted path and the line of the YAML node it names."""
 
     root: _Located | None
+    #: the display paths of the scalars the builder could not read (a problem of their own already): the
+    #: model's error at the same path is the same bad value, reported once (D-19.1456)
+    unreadable: frozenset[str] = frozenset()
 
     def locate(self, loc: Sequence[str | int]) -> tuple[str, int | None]:
         """The display path (``a.b[2].c``) and the best line for `loc`.
@@ -164,6 +168,7 @@ class _Builder:
         self.loader = loader
         self.source = source
         self.problems: list[Problem] = []
+        self.unreadable: set[str] = set()
 
     def build(self, node: yaml.Node, line: int, path: str, depth: int = 0) -> tuple[Any, _Located]:
         located = _Located(node=node, line=line)
@@ -248,7 +253,18 @@ class _Builder:
             # PyYAML's constructor of an explicit tag fails on text not of the tag's form with whatever
             # its parsing raises (``!!timestamp x``: AttributeError, ``!!bool x``: KeyError)
             tag = str(node.tag)
-            if tag.startswith(YAML_CORE_TAG):
+            self.unreadable.add(path)
+            if tag == YAML_CORE_TAG + "timestamp" and self._implicit(node):
+                # date-like text, no calendar date (``1975-13-10``): the words of every date (D-19.1456)
+                problem = Problem(
+                    "not a calendar date",
+                    file=self.source,
+                    line=_line(node),
+                    value=node.value,
+                    field=path or None,
+                    allowed=DATE_ALLOWED,
+                )
+            elif tag.startswith(YAML_CORE_TAG):
                 name = tag.removeprefix(YAML_CORE_TAG)
                 problem = Problem(
                     f"not a value of the tag !!{name}",
@@ -281,6 +297,15 @@ class _Builder:
             )
             return None
         return value
+
+    def _implicit(self, node: yaml.Node) -> bool:
+        """Whether a plain scalar's tag is the one YAML resolves from its text (no tag, or that one)."""
+        resolved = self.loader.resolve(yaml.ScalarNode, node.value, (True, False))
+        return getattr(node, "style", None) in (None, "") and str(resolved) == str(node.tag)
+
+
+DATE_ALLOWED = "a calendar date YYYY-MM-DD"
+"""What a date field allows, in the words of every YAML reader."""
 
 
 YAML_CORE_TAG = "tag:yaml.org,2002:"
@@ -397,7 +422,7 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
 
     finally:
         loader.dispose()
-    return data, YamlPositions(located), builder.problems
+    return data, YamlPositions(located, frozenset(builder.unreadable)), builder.problems
 
 
 def read_json(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]]:
@@ -505,7 +530,7 @@ def _choices(expected: str) -> str:
 def allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     """What a pydantic error item allows, in the reader's words (``≤ 5``, a choice list, a date …)."""
     if str(error.get("type", "")).startswith("date"):
-        return "a calendar date YYYY-MM-DD"
+        return DATE_ALLOWED
     if error.get("type") == "finite_number":
         return "a finite number"
     if (basic := _basic_allowed(str(error.get("type")))) is not None:
@@ -522,6 +547,46 @@ def allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     if "pattern" in ctx:
         return f"text matching {ctx['pattern']}"
     return None
+
+
+_PARSER_TYPES = frozenset(typing.get_args(pydantic_core.core_schema.ErrorType))
+"""The parser's (pydantic's) own error types; a validator's own error (`option_error`, `semantic_error`) is
+not one of them, nor is its ``value_error`` (a ``ValueError`` raised by a model, in cartrial's words)."""
+
+
+def parser_message(error: Mapping[str, Any]) -> str:
+    """The message of one pydantic error item in cartrial's words: the one table of the parser's error types
+    (`cartrial.allowed.PARSER_ERROR_WORDS`, D-19.1455), a date's words, a model's own message (``Value
+    error, `` dropped); never the parser's sentence ("Input should be …"): any other of its types reads "not
+    an allowed value" with what is allowed (D-19.1456).
+
+    >>> parser_message({"type": "float_parsing", "msg": "Input should be a valid number", "input": "x"})
+    'not a number'
+    >>> parser_message({"type": "date_parsing", "msg": "Input should be a valid date", "input": "x"})
+    'not a calendar date'
+    """
+    kind = str(error.get("type"))
+    message = str(error.get("msg", ""))
+    if error.get("input", "") is None and _basic_allowed(kind) is not None:
+        return "a value is required"  # null (an empty value) where a value is expected
+    if kind in ("bool_type", "bool_parsing"):
+        return "not an allowed value"  # the words of `cartrial.allowed.Allowed.problem` for true | false
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx") or {}
+        discriminator = str(ctx.get("discriminator", "type")).strip("'")
+        return f"unknown {discriminator} {ctx.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        return "the rule needs a 'type'"
+    if kind.startswith(("date", "datetime")):
+        return "not a calendar date"
+    words = PARSER_ERROR_WORDS.get(kind)
+    if words is not None and words.message is not None:
+        return words.message
+    if kind == "value_error" and message.startswith("Value error, "):
+        return message[len("Value error, ") :]
+    if kind in _PARSER_TYPES:
+        return "not an allowed value"
+    return message
 
 
 def _display(value: Any) -> Any:
@@ -559,8 +624,10 @@ def problems_from_issues(
 def problems_from_validation_error(
     error: ValidationError, positions: YamlPositions, source: str, model: type[BaseModel]
 ) -> list[Problem]:
-    """One located `Problem` per pydantic error (semantic errors expand to one problem per issue)."""
+    """One located `Problem` per bad field (semantic errors expand to one problem per issue), in cartrial's
+    words (`parser_message`), never the parser's sentence (D-19.1456)."""
     problems: list[Problem] = []
+    typed: set[str] = set()
     for item in error.errors():
         loc = tuple(item["loc"])
         kind = item["type"]
@@ -582,19 +649,12 @@ def problems_from_validation_error(
         if kind == "missing":
             problems.append(Problem("required key is missing", file=source, line=line, field=path))
             continue
-        message = str(item["msg"])
-        if kind in ("enum", "literal_error", "bool_type", "bool_parsing"):
-            message = "not an allowed value"  # the words of `cartrial.allowed.Allowed.problem`
-        elif kind == "union_tag_invalid":
-            ctx = item.get("ctx") or {}
-            discriminator = str(ctx.get("discriminator", "type")).strip("'")
-            message = f"unknown {discriminator} {ctx.get('tag')!r}"
-        elif kind == "union_tag_not_found":
-            message = "the rule needs a 'type'"
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if item.get("input", "") is None and _basic_allowed(kind) is not None:
-            message = "a value is required"  # null (an empty value) where a value is expected
+        if path in positions.unreadable:
+            continue  # the builder reported this value already (a tag's text it could not read): once
+        if path in typed:
+            continue  # a second member of a union refusing the same value: one problem per bad field
+        typed.add(path)
+        message = parser_message(item)
         problems.append(
             Problem(
                 message,
@@ -734,6 +794,7 @@ __all__ = [
     "option_error",
     "option_issues",
     "parse_yaml_model",
+    "parser_message",
     "plain_message",
     "problems_from_issues",
     "problems_from_validation_error",

@@ -233,7 +233,7 @@ def _point_problems(exc: ValidationError, point: dict[str, Any], source: str) ->
     """The problems of a grid point's scenario, each at its key with the value given and what is allowed
     (D-19.341): a model's own check (`semantic_error`, `option_error`) named the section with the whole
     section as its value — a Python dict of the scenario — and no allowed text."""
-    from cartrial.protocol.yaml_source import SEMANTIC_ERROR_TYPE
+    from cartrial.protocol.yaml_source import SEMANTIC_ERROR_TYPE, allowed_from_ctx, parser_message
 
     where = ", ".join(f"{name}={_shown(value)}" for name, value in point.items())
     problems: list[Problem] = []
@@ -255,11 +255,11 @@ def _point_problems(exc: ValidationError, point: dict[str, Any], source: str) ->
         given = e.get("input")
         problems.append(
             Problem(
-                f"{e['msg']} (grid point {where})",
+                f"{parser_message(e)} (grid point {where})",  # cartrial's words (D-19.1456)
                 file=source,
                 field=".".join(str(p) for p in loc),
                 value=None if isinstance(given, dict | list) else given,
-                allowed=context.get("expected") if e["type"] == "option_range" else None,
+                allowed=context.get("expected") if e["type"] == "option_range" else allowed_from_ctx(e),
             )
         )
     return problems

@@ -112,6 +112,7 @@ def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
     from pydantic import ValidationError
 
     from cartrial.protocol.escalation_spec import EscalationSpec
+    from cartrial.protocol.yaml_source import allowed_from_ctx, parser_message
 
     if not scenario.design.overrides:
         return protocol.escalation
@@ -122,11 +123,13 @@ def escalation_spec(protocol: Protocol, scenario: Scenario) -> Any:
         raise InputError(
             [
                 Problem(
-                    f"design override: {e['msg']}",
+                    f"design override: {parser_message(e)}",  # cartrial's words (D-19.1456)
                     # a check of the whole section has no key (loc ()): the section itself (D-19.1024)
                     field=".".join(["design.overrides", *(str(p) for p in e["loc"])]),
                     value=None if isinstance(e.get("input"), dict | list) else e.get("input"),
-                    allowed=(e.get("ctx") or {}).get("expected") if e["type"] == "option_range" else None,
+                    allowed=(e.get("ctx") or {}).get("expected")
+                    if e["type"] == "option_range"
+                    else allowed_from_ctx(e),
                 )
                 for e in exc.errors()
             ]

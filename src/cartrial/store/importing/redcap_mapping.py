@@ -218,7 +218,7 @@ def load_mapping(path: str | Path) -> RedcapMapping:
     name = str(file)
     if not file.is_file():
         raise InputError(Problem("mapping file not found", file=name))
-    from cartrial.protocol.yaml_source import read_text_file, read_yaml
+    from cartrial.protocol.yaml_source import parser_message, read_text_file, read_yaml
 
     # the mapping is user input: the guarded reader (alias bombs refused, line-numbered syntax errors)
     data, _positions, duplicates = read_yaml(read_text_file(file), name)
@@ -231,7 +231,7 @@ def load_mapping(path: str | Path) -> RedcapMapping:
     except ValidationError as exc:
         problems = [
             Problem(
-                error["msg"],
+                parser_message(error),  # cartrial's words, never the parser's sentence (D-19.1456)
                 file=name,
                 field=".".join(str(part) for part in error["loc"]),
                 value=None if error["type"] == "missing" else _short(error.get("input")),
