@@ -466,3 +466,54 @@ def test_a_redcap_mapping_value_of_the_wrong_type_is_worded_without_the_parser_s
     assert caught.value.problems
     for phrase in PARSER_PHRASES:
         assert phrase not in str(caught.value), str(caught.value)
+
+
+def test_a_json_candidate_read_without_line_positions_reports_every_bad_field() -> None:
+    """A JSON candidate that YAML cannot compose (an escaped emoji, a surrogate pair) is read without line
+    positions, every path "(top level)": the readers kept one problem per display path, so only the first
+    bad field was reported. Every bad field is one problem, found by its location (D-19.1456)."""
+    from cartrial.protocol.candidate import parse_candidate
+
+    text = (
+        '{"id": "SCR-9", "screening_date": "2024-03-15", "notes": "\\ud83d\\ude00",\n'
+        ' "date_of_birth": "1975-13-10", "sex": "x"}'
+    )
+    with pytest.raises(InputError) as caught:
+        parse_candidate(text, "cand.json", fmt="json")
+    fields = sorted(str(p.field) for p in caught.value.problems)
+    assert fields == ["date_of_birth", "sex"], caught.value.problems
+    for phrase in PARSER_PHRASES:
+        assert phrase not in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "field", "message", "allowed"),
+    [
+        # every member of the union refuses the value: one problem, the words of both members
+        ("u: [1]", "u", "not an allowed value", "a whole number | text"),
+        # a mapping for an int | list[int]: the members' names are no field (``v.int``)
+        ("v: {a: 1}", "v", "not an allowed value", "a whole number | a list"),
+        ("v: [x]", "v[0]", "not a whole number", "a whole number"),
+    ],
+)
+def test_a_union_field_is_one_problem_with_every_member_s_words(
+    given: str, field: str, message: str, allowed: str
+) -> None:
+    """Pydantic reports a value every member of a union refuses once per member, with the member's name in
+    the location: the reader gave the first member's words alone (``u: int | str`` allowed "a whole number"
+    only) and a bogus field per member (``v.int``). One problem per bad field, its allowed text joining the
+    members' words (D-19.1456)."""
+    from pydantic import BaseModel, ConfigDict
+
+    from cartrial.protocol.yaml_source import read_yaml, validate_data
+
+    class Model(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        u: int | str = 0
+        v: int | list[int] = 0
+
+    data, positions, problems = read_yaml(given + "\n", "m.yaml")
+    with pytest.raises(InputError) as caught:
+        validate_data(Model, data, positions, "m.yaml", problems)
+    [problem] = caught.value.problems
+    assert (problem.field, problem.line, problem.message, problem.allowed) == (field, 1, message, allowed)

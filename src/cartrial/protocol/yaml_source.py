@@ -16,7 +16,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import pydantic_core
@@ -621,13 +621,54 @@ def problems_from_issues(
     return problems
 
 
+def _field_loc(loc: Sequence[str | int], data: Any) -> tuple[str | int, ...]:
+    """`loc` without the names of union members (``int``, ``list[int]``, a model's name) pydantic puts in it:
+    only the parts that name a key or an item of the given `data` are kept, so every member refusing one
+    value has one location (the key of one problem per bad field, D-19.1456), however the file was read.
+
+    >>> _field_loc(("v", "list[int]", 0), {"v": ["x"]})
+    ('v', 0)
+    >>> _field_loc(("v", "int"), {"v": {"a": 1}})
+    ('v',)
+    """
+    kept: list[str | int] = []
+    current = data
+    for part in loc:
+        in_mapping = isinstance(current, dict) and part in current
+        in_list = (
+            isinstance(current, list)
+            and isinstance(part, int)
+            and not isinstance(part, bool)
+            and 0 <= part < len(current)
+        )
+        if not (in_mapping or in_list):
+            continue  # a union member's name (or a validator's): no key of the data
+        current = current[part]
+        kept.append(part)
+    return tuple(kept)
+
+
+def _loc_text(loc: Sequence[str | int]) -> str:
+    """The display path of `loc` (``a.b[2].c``), for a reader without line positions."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
 def problems_from_validation_error(
-    error: ValidationError, positions: YamlPositions, source: str, model: type[BaseModel]
+    error: ValidationError, positions: YamlPositions, source: str, model: type[BaseModel], data: Any = None
 ) -> list[Problem]:
     """One located `Problem` per bad field (semantic errors expand to one problem per issue), in cartrial's
-    words (`parser_message`), never the parser's sentence (D-19.1456)."""
+    words (`parser_message`), never the parser's sentence (D-19.1456). The members of a union refusing one
+    value make one problem, located by the error's location without the members' names (`_field_loc`, read
+    against the validated `data`), never by its display path; its allowed text joins the members' words
+    (``a whole number | text``)."""
     problems: list[Problem] = []
-    typed: set[str] = set()
+    typed: dict[tuple[str | int, ...], int] = {}
     for item in error.errors():
         loc = tuple(item["loc"])
         kind = item["type"]
@@ -649,12 +690,26 @@ def problems_from_validation_error(
         if kind == "missing":
             problems.append(Problem("required key is missing", file=source, line=line, field=path))
             continue
+        field_loc = _field_loc(loc, data)
+        path, line = positions.locate(field_loc)
+        if positions.root is None:
+            path = _loc_text(field_loc)  # no line positions (read_json's fallback): the path of the location
         if path in positions.unreadable:
             continue  # the builder reported this value already (a tag's text it could not read): once
-        if path in typed:
-            continue  # a second member of a union refusing the same value: one problem per bad field
-        typed.add(path)
         message = parser_message(item)
+        allowed = allowed_from_ctx(item)
+        index = typed.get(field_loc)
+        if index is not None:  # a further member of a union refusing the same value: one problem per field
+            first = problems[index]
+            allowed_words = (first.allowed or "").split(" | ")
+            if allowed is not None and allowed not in allowed_words:
+                allowed = f"{first.allowed} | {allowed}" if first.allowed else allowed
+            else:
+                allowed = first.allowed
+            words = first.message if message == first.message else "not an allowed value"
+            problems[index] = replace(first, message=words, allowed=allowed)
+            continue
+        typed[field_loc] = len(problems)
         problems.append(
             Problem(
                 message,
@@ -662,9 +717,15 @@ def problems_from_validation_error(
                 line=line,
                 field=path,
                 value=_display(item.get("input")),
-                allowed=allowed_from_ctx(item),
+                allowed=allowed,
             )
         )
+    # a member refusing the whole value beside one refusing a part of it (``[x]`` for ``int | list[int]``):
+    # the part is the one bad field
+    enclosing = {
+        typed[loc] for loc in typed for inner in typed if len(loc) < len(inner) and inner[: len(loc)] == loc
+    }
+    problems = [problem for index, problem in enumerate(problems) if index not in enclosing]
     problems.sort(key=lambda p: p.line if p.line is not None else 0)
     return problems
 
@@ -719,7 +780,7 @@ def validate_data(
         try:
             result = model.model_validate(data)
         except ValidationError as exc:
-            problems.extend(problems_from_validation_error(exc, positions, source, model))
+            problems.extend(problems_from_validation_error(exc, positions, source, model, data))
         else:
             for loc, parsed in _coerced_booleans(data, result, ()):
                 path, line = positions.locate(loc)
