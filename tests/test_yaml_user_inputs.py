@@ -444,17 +444,19 @@ def test_a_bad_yaml_value_is_one_problem_in_cartrial_words(
 
 
 @pytest.mark.parametrize(
-    ("old", "new"),
+    ("old", "new", "field", "message", "allowed"),
     [
-        ("timezone: UTC", "timezone: [UTC]"),
-        ("unmapped_fields: error", "unmapped_fields: {a: 1}"),
-        ("events: [screening_arm_1]", "events: screening_arm_1x: 1"),
+        ("timezone: UTC", "timezone: [UTC]", "timezone", "not text", "text"),
+        ("unmapped_fields: error", "unmapped_fields: {a: 1}", "unmapped_fields", "not an allowed value",
+         "error | ignore"),
+        ("events: [screening_arm_1]", "events: {a: 1}", "forms.subjects.events", "not a list", "a list"),
     ],
-)
+)  # fmt: skip
 def test_a_redcap_mapping_value_of_the_wrong_type_is_worded_without_the_parser_sentence(
-    tmp_path: Path, old: str, new: str
+    tmp_path: Path, old: str, new: str, field: str, message: str, allowed: str
 ) -> None:
-    """The REDCap mapping (a user's YAML too) showed the parser's sentence as the problem (D-19.1456)."""
+    """The REDCap mapping (a user's YAML too) showed the parser's sentence as the problem; each wrong type is
+    now one problem at its line, in cartrial's words with what is allowed (D-19.1456)."""
     from cartrial.store.importing import load_mapping
 
     text = (EXAMPLE / "redcap" / "mapping.yaml").read_text(encoding="utf-8")
@@ -463,7 +465,9 @@ def test_a_redcap_mapping_value_of_the_wrong_type_is_worded_without_the_parser_s
     file.write_text(text.replace(old, new))
     with pytest.raises(InputError) as caught:
         load_mapping(file)
-    assert caught.value.problems
+    [problem] = caught.value.problems
+    line = text[: text.index(old)].count("\n") + 1
+    assert (problem.field, problem.line, problem.message, problem.allowed) == (field, line, message, allowed)
     for phrase in PARSER_PHRASES:
         assert phrase not in str(caught.value), str(caught.value)
 

@@ -218,10 +218,10 @@ def load_mapping(path: str | Path) -> RedcapMapping:
     name = str(file)
     if not file.is_file():
         raise InputError(Problem("mapping file not found", file=name))
-    from cartrial.protocol.yaml_source import parser_message, read_text_file, read_yaml
+    from cartrial.protocol.yaml_source import allowed_from_ctx, parser_message, read_text_file, read_yaml
 
     # the mapping is user input: the guarded reader (alias bombs refused, line-numbered syntax errors)
-    data, _positions, duplicates = read_yaml(read_text_file(file), name)
+    data, positions, duplicates = read_yaml(read_text_file(file), name)
     if duplicates:
         raise InputError(duplicates, header=f"{name}: {len(duplicates)} problem(s) in the mapping")
     if not isinstance(data, dict):
@@ -233,8 +233,10 @@ def load_mapping(path: str | Path) -> RedcapMapping:
             Problem(
                 parser_message(error),  # cartrial's words, never the parser's sentence (D-19.1456)
                 file=name,
+                line=positions.locate(error["loc"])[1],
                 field=".".join(str(part) for part in error["loc"]),
                 value=None if error["type"] == "missing" else _short(error.get("input")),
+                allowed=allowed_from_ctx(error),
             )
             for error in exc.errors()
         ]
