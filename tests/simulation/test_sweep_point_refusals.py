@@ -132,3 +132,44 @@ def test_a_point_refused_while_it_runs_on_dask_is_a_clean_message(
     assert f"{grid}, population" in err
     assert "grid point population.screening.aqp4_positive_fraction=0.0" in err
     assert "Traceback" not in err
+
+
+PARSER_PHRASES = ("Input should be", "Value error,", "validation error", "unable to parse")
+"""Phrases of the parser's (pydantic's) sentences: no problem shows one (D-19.1456)."""
+
+
+def test_a_grid_point_of_the_wrong_type_is_in_cartrial_words(
+    tmp_path: Path, make_scenario: Callable[..., Path]
+) -> None:
+    """A grid point the scenario model refuses is worded as every bad value, with what is allowed, never the
+    parser's sentence (D-19.1456)."""
+    scenario, protocol = load_scenario(make_scenario({"pool_size": 100}))
+    grid = load_grid(_grid(tmp_path, "{parameter: pool_size, values: [three]}"))
+    with pytest.raises(InputError) as caught:
+        run_sweep(scenario, protocol, grid, workers=0, source="grid.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.message, problem.allowed) == (
+        "pool_size",
+        "not a whole number (grid point pool_size=three)",
+        "a whole number",
+    )
+    for phrase in PARSER_PHRASES:
+        assert phrase not in str(caught.value)
+
+
+def test_a_design_override_of_the_wrong_type_is_in_cartrial_words(make_scenario: Callable[..., Path]) -> None:
+    """A design override the protocol's escalation model refuses is worded as every bad value (D-19.1456)."""
+    from cartrial.protocol import load_protocol
+    from cartrial.simulation import prepare
+
+    scenario, protocol = load_scenario(make_scenario({"design": {"overrides": {"cohort_size": "three"}}}))
+    with pytest.raises(InputError) as caught:
+        prepare(scenario, load_protocol(protocol), 1)
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.message, problem.allowed) == (
+        "design.overrides.cohort_size",
+        "design override: not a whole number",
+        "a whole number",
+    )
+    for phrase in PARSER_PHRASES:
+        assert phrase not in str(caught.value)
