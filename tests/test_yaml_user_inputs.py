@@ -421,6 +421,13 @@ TAG_FORM = "text of the !!{} form, or the value without the tag"
          "not a whole number", "a whole number"),
         ("scenario.yaml", "{hazard_per_year: 0.03}", "{hazard_per_year: [0.03]}", "dropout.hazard_per_year",
          "not a number", "a number"),
+        # a length's limit: characters of text, items of a list
+        ("scenario.yaml", "site_country: China", "site_country: " + "x" * 81, "accrual.site_country",
+         "too long", "at most 80 characters"),
+        ("scenario.yaml", "site_country: China", "site_country: ''", "accrual.site_country",
+         "too short", "at least 1 character"),
+        ("scenario.yaml", 'start_date: "2021-04-01"', 'start_date: "2021-04-01", dates: [2021-04-01]',
+         "accrual.dates", "too few items", "at least 2 items"),
     ],
 )  # fmt: skip
 def test_a_bad_yaml_value_is_one_problem_in_cartrial_words(

@@ -128,3 +128,19 @@ def test_an_impossible_date_time_is_said_to_be_one(web_study, moment):
     problem = answer.json()["problems"][0]
     assert problem["message"] == "not a real calendar date and time"
     assert "real calendar date and time" in problem["allowed"]
+
+
+def test_a_parameter_too_long_says_its_limit(web_study):
+    """A request parameter beyond its length is worded as every bad input with its limit (``at most 40
+    characters``), from the one reading of the parser's bounds (`allowed_from_ctx`, D-19.1456): it said
+    "too long" and no limit."""
+    client = web_study.bearer("admin")
+    answer = client.get("/api/v1/audit/subjects/" + "S" * 41)
+    assert answer.status_code == 422, answer.text[:300]
+    [problem] = answer.json()["problems"]
+    assert (problem["field"], problem["message"], problem["allowed"]) == (
+        "subject_id",
+        "too long",
+        "at most 40 characters",
+    ), problem
+    assert "should" not in answer.text

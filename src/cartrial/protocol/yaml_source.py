@@ -542,8 +542,10 @@ def allowed_from_ctx(error: Mapping[str, Any]) -> str | None:
     for key, sign in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")):
         if key in ctx:
             return f"{sign} {ctx[key]}"
-    if "min_length" in ctx:
-        return f"at least {ctx['min_length']} item(s)/character(s)"
+    unit = "character" if str(error.get("type", "")).startswith("string") else "item"
+    for key, bound in (("max_length", "at most"), ("min_length", "at least")):
+        if key in ctx:  # a length's limit, in characters of text or items of a list (D-19.1456)
+            return f"{bound} {ctx[key]} {unit}{'' if ctx[key] == 1 else 's'}"
     if "pattern" in ctx:
         return f"text matching {ctx['pattern']}"
     return None
