@@ -376,6 +376,8 @@ DATE = "a calendar date YYYY-MM-DD"
 CAND = "candidates/cand-01-eligible.yaml"
 DOB = "date_of_birth: 1975-06-10"
 NO_DATE = "not a calendar date"
+DATE_LIKE = "date-like text that is no calendar date"
+DATE_OR_TEXT = "a calendar date YYYY-MM-DD, or quote the text"
 TAG_FORM = "text of the !!{} form, or the value without the tag"
 
 
@@ -383,19 +385,21 @@ TAG_FORM = "text of the !!{} form, or the value without the tag"
     ("file", "old", "new", "field", "message", "allowed"),
     [
         # bad dates: a month or day outside the calendar, a tag, a list, a date-time
-        (CAND, DOB, "date_of_birth: 1975-13-10", "date_of_birth", NO_DATE, DATE),
-        (CAND, DOB, "date_of_birth: 1975-02-30", "date_of_birth", NO_DATE, DATE),
+        (CAND, DOB, "date_of_birth: 1975-13-10", "date_of_birth", DATE_LIKE, DATE_OR_TEXT),
+        (CAND, DOB, "date_of_birth: 1975-02-30", "date_of_birth", DATE_LIKE, DATE_OR_TEXT),
+        # the same unquoted text in a text field: the reader knows no field's type, its words fit both
+        (CAND, "id: SCR-001", "id: 1975-13-10", "id", DATE_LIKE, DATE_OR_TEXT),
         (CAND, DOB, "date_of_birth: !!timestamp 1975-13-10", "date_of_birth",
          "not a calendar date", DATE),
         (CAND, DOB, "date_of_birth: [1975]", "date_of_birth", NO_DATE, DATE),
         (CAND, DOB, "date_of_birth: 1975-06-10T08:30:00", "date_of_birth",
          "not a calendar date", DATE),
         (CAND, "edss: {score: 4.5, date: 2024-03-12}", "edss: {score: 4.5, date: 2024-03-32}", "edss.date",
-         "not a calendar date", DATE),
+         DATE_LIKE, DATE_OR_TEXT),
         ("scenario.yaml", 'start_date: "2021-04-01"', 'start_date: "2021-13-01"', "accrual.start_date",
          "not a calendar date", "YYYY-MM-DD"),  # the scenario's own check of a text date
         ("scenario.yaml", 'start_date: "2021-04-01"', "start_date: 2021-04-31", "accrual.start_date",
-         "not a calendar date", DATE),
+         DATE_LIKE, DATE_OR_TEXT),
         # bad numbers: text, a tag on text not of its form, not finite
         (CAND, "edss: {score: 4.5,", "edss: {score: !!float 4.5e,", "edss.score",
          "not a value of the tag !!float",

@@ -157,6 +157,14 @@ def _looks_like_field(part: str) -> bool:
     return part != "[key]" and "[" not in part and "-" not in part
 
 
+def _explicitly_tagged(node: yaml.Node, lines: Sequence[str]) -> bool:
+    """Whether the file gives `node` a tag (``!!timestamp 1975-13-10``): its text, in `lines` of the
+    file, starts with ``!`` (libyaml's marks hold no buffer)."""
+    mark = node.start_mark
+    line = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    return line[mark.column : mark.column + 1] == "!"
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
@@ -164,9 +172,10 @@ def _line(node: yaml.Node) -> int:
 class _Builder:
     """Turns a composed node tree into Python data, collecting located problems on the way."""
 
-    def __init__(self, loader: Any, source: str) -> None:
+    def __init__(self, loader: Any, source: str, text: str = "") -> None:
         self.loader = loader
         self.source = source
+        self.lines = text.split("\n")
         self.problems: list[Problem] = []
         self.unreadable: set[str] = set()
 
@@ -255,14 +264,17 @@ class _Builder:
             tag = str(node.tag)
             self.unreadable.add(path)
             if tag == YAML_CORE_TAG + "timestamp" and self._implicit(node):
-                # date-like text, no calendar date (``1975-13-10``): the words of every date (D-19.1456)
+                # date-like text, no calendar date (``1975-13-10``), in a date field or a text field alike
+                # (``id: 1975-13-10``): the builder knows no field's type, so the words fit both (D-19.1456)
+                # (an explicit ``!!timestamp`` asks for a date: the words of every date)
+                tagged = _explicitly_tagged(node, self.lines)
                 problem = Problem(
-                    "not a calendar date",
+                    "not a calendar date" if tagged else "date-like text that is no calendar date",
                     file=self.source,
                     line=_line(node),
                     value=node.value,
                     field=path or None,
-                    allowed=DATE_ALLOWED,
+                    allowed=DATE_ALLOWED if tagged else f"{DATE_ALLOWED}, or quote the text",
                 )
             elif tag.startswith(YAML_CORE_TAG):
                 name = tag.removeprefix(YAML_CORE_TAG)
@@ -415,7 +427,7 @@ def read_yaml(text: str, source: str) -> tuple[Any, YamlPositions, list[Problem]
         if node is None:
             raise InputError(Problem("the file is empty; expected a YAML mapping", file=source, line=1))
         _refuse_alias_bombs(node, source)
-        builder = _Builder(loader, source)
+        builder = _Builder(loader, source, text)
         data, located = builder.build(node, _line(node), "")
     except yaml.YAMLError as exc:
         raise InputError(_syntax_problem(exc, source)) from None
