@@ -677,3 +677,40 @@ def with_relapse(snapshot: Any, subject_id: str, onset_date: str, record_id: str
     }
     tables = {**snapshot.tables, "relapses": pd.concat([relapses, pd.DataFrame([added])], ignore_index=True)}
     return dataclasses.replace(snapshot, tables=tables)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the command line's options, enumerated from the typer app
+# ---------------------------------------------------------------------------------------------------------
+
+
+def cli_options() -> list[tuple[tuple[str, ...], str, Any]]:
+    """Every option with a long flag of every leaf command of the typer app (every command module loaded):
+    (the command's path below the program, its first ``--flag``, its typer annotation) — for the tests that
+    check a rule over every option, so that an option added later is covered without editing them."""
+    import typer.main
+
+    from cartrial.cli import app
+
+    root: Any = typer.main.get_command(app)
+    for entry in root.entries:
+        if entry.module is not None:
+            root.load_module(entry.module)
+
+    def leaves(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                yield from leaves(sub, (*path, name))
+        else:
+            yield path, command
+
+    found = []
+    for path, command in leaves(root, ()):
+        for param in command.params:
+            flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
+            if param.param_type_name != "option" or not flags:
+                continue
+            runtime = param.get_runtime_param() if hasattr(param, "get_runtime_param") else None
+            found.append((path, flags[0], getattr(runtime, "annotation", None)))
+    return found

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +18,8 @@ import typer
 import typer.main
 
 from cartrial.allowed import Allowed
+
+from .conftest import cli_options
 
 
 def _choices(annotation: Any) -> tuple[str, ...] | None:
@@ -35,30 +36,12 @@ def _choices(annotation: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    subcommands = getattr(command, "commands", None)
-    if subcommands:
-        for name, sub in subcommands.items():
-            yield from _walk(sub, (*path, name))
-    else:
-        yield path, command
-
-
 def _choice_options() -> list[tuple[tuple[str, ...], str, tuple[str, ...]]]:
-    from cartrial.cli import app
-
-    root: Any = typer.main.get_command(app)
-    for entry in root.entries:
-        if entry.module is not None:
-            root.load_module(entry.module)
     found = []
-    for path, command in _walk(root, ()):
-        for param in command.params:
-            runtime = param.get_runtime_param() if hasattr(param, "get_runtime_param") else None
-            choices = _choices(getattr(runtime, "annotation", None))
-            flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
-            if choices is not None and flags:
-                found.append((path, flags[0], choices))
+    for path, flag, annotation in cli_options():
+        choices = _choices(annotation)
+        if choices is not None:
+            found.append((path, flag, choices))
     return found
 
 

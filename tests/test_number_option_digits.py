@@ -8,39 +8,15 @@ tests/test_choice_option_errors.py does, so a number option added later is cover
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import typer
-import typer.main
 
-
-def _walk(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    subcommands = getattr(command, "commands", None)
-    if subcommands:
-        for name, sub in subcommands.items():
-            yield from _walk(sub, (*path, name))
-    else:
-        yield path, command
+from .conftest import cli_options
 
 
 def _number_options() -> list[tuple[tuple[str, ...], str, type]]:
-    from cartrial.cli import app
-
-    root: Any = typer.main.get_command(app)
-    for entry in root.entries:
-        if entry.module is not None:
-            root.load_module(entry.module)
-    found = []
-    for path, command in _walk(root, ()):
-        for param in command.params:
-            runtime = param.get_runtime_param() if hasattr(param, "get_runtime_param") else None
-            annotation = getattr(runtime, "annotation", None)
-            flags = [o for o in getattr(param, "opts", ()) if o.startswith("--")]
-            if annotation in (int, float) and flags and param.param_type_name == "option":
-                found.append((path, flags[0], annotation))
-    return found
+    return [(path, flag, kind) for path, flag, kind in cli_options() if kind in (int, float)]
 
 
 NUMBER_OPTIONS = _number_options()

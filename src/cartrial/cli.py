@@ -155,8 +155,7 @@ def _numbers_not_in_digits(seen: dict[Any, list[Any]]) -> list[Problem]:
 
     problems = []
     for param, given in seen.items():
-        runtime_of = getattr(param, "get_runtime_param", None)
-        kind = getattr(runtime_of() if callable(runtime_of) else None, "annotation", None)
+        kind = getattr(_runtime_param(param), "annotation", None)
         if kind not in (int, float) or getattr(param, "param_type_name", "") != "option":
             continue
         what = "a whole number" if kind is int else "a number"
@@ -573,10 +572,16 @@ _RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "greater_tha
 """The parser's error types of a value outside an option's typer ``min``/``max``."""
 
 
+def _runtime_param(param: Any) -> Any:
+    """A click parameter's typer declaration (its ``annotation`` and ``parameter_info``), or None for a
+    parameter typer did not declare (the help option)."""
+    runtime_of = getattr(param, "get_runtime_param", None)
+    return runtime_of() if callable(runtime_of) else None
+
+
 def _declared_range(param: Any) -> str | None:
     """An option's typer ``min``/``max`` worded as every declared range (`cartrial.allowed.Allowed`)."""
-    runtime_of = getattr(param, "get_runtime_param", None)
-    runtime = runtime_of() if callable(runtime_of) else None
+    runtime = _runtime_param(param)
     info = getattr(runtime, "parameter_info", None)
     low, high = getattr(info, "min", None), getattr(info, "max", None)
     if low is None and high is None:
@@ -600,9 +605,7 @@ def _declared_choices(annotation: Any) -> tuple[Any, ...] | None:
 
 def _option_choices(param: Any) -> tuple[Any, ...] | None:
     """The fixed choices of a parser option (`_declared_choices` of its annotation), or None."""
-    runtime_of = getattr(param, "get_runtime_param", None)
-    runtime = runtime_of() if callable(runtime_of) else None
-    return _declared_choices(getattr(runtime, "annotation", None))
+    return _declared_choices(getattr(_runtime_param(param), "annotation", None))
 
 
 def _as_number(text: Any) -> Any:
